@@ -1,0 +1,61 @@
+//! The crate's error type, written by hand in the style of BurntSushi's `csv`:
+//! an enum of causes, each `Display` naming where it happened
+//! (`store: data/users.csv line 7: …`), so an operator can act on it.
+//!
+//! Errors caused by a *client* are not `Error`s: they are `KO` replies
+//! ([`crate::protocol::Ko`]) and never leave the connection that caused them.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can stop the server, a command or the client library.
+#[derive(Debug)]
+pub enum Error {
+    /// An I/O error with what we were doing when it happened.
+    Io { context: String, source: io::Error },
+    /// A stored file that cannot be read back: file, line and what is wrong.
+    Corrupt { path: PathBuf, line: u64, reason: String },
+    /// The server (or a peer) said `KO`, or answered something unexpected.
+    Protocol(String),
+    /// A bad command line or configuration value.
+    Usage(String),
+}
+
+/// Shorthand used across the crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Wraps an I/O error with a description of what we were doing.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Error {
+        Error::Io { context: context.into(), source }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Corrupt { path, line, reason } => {
+                write!(f, "store: {} line {line}: {reason}", path.display())
+            }
+            Error::Protocol(msg) => write!(f, "protocol: {msg}"),
+            Error::Usage(msg) => write!(f, "{msg}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(source: io::Error) -> Error {
+        Error::Io { context: "i/o".into(), source }
+    }
+}

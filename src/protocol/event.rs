@@ -1,0 +1,256 @@
+//! The receive port (protocol §5): events the server pushes ([`Event`]) and
+//! what the client answers ([`EventReply`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{split_fields, Text};
+
+/// The states of a message, in the only order they may move (protocol §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum State {
+    /// `…` the client has it in its own files (not yet accepted by the server).
+    Sent,
+    /// `✓` the server stored it durably.
+    Received,
+    /// `✓✓` the recipient's client acknowledged it.
+    Delivered,
+    /// `✓✓ read` the recipient read it (or a later message).
+    Read,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Sent => "SENT",
+            State::Received => "RECEIVED",
+            State::Delivered => "DELIVERED",
+            State::Read => "READ",
+        }
+    }
+
+    /// The ticks a console shows for this state.
+    pub fn ticks(self) -> &'static str {
+        match self {
+            State::Sent => "…",
+            State::Received => "✓",
+            State::Delivered => "✓✓",
+            State::Read => "✓✓ read",
+        }
+    }
+}
+
+impl FromStr for State {
+    type Err = String;
+    fn from_str(s: &str) -> Result<State, String> {
+        match s {
+            "SENT" => Ok(State::Sent),
+            "RECEIVED" => Ok(State::Received),
+            "DELIVERED" => Ok(State::Delivered),
+            "READ" => Ok(State::Read),
+            _ => Err(format!("unknown state {s:?}")),
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the server is closing a receive connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bye {
+    /// A newer receive login of the same user took over.
+    Replaced,
+    /// The server is stopping.
+    Shutdown,
+    /// The client sent nothing (not even `PONG`) for `--timeout` seconds.
+    Timeout,
+    /// The client did not read its events fast enough; they stay in its inbox.
+    Slow,
+}
+
+impl Bye {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bye::Replaced => "REPLACED",
+            Bye::Shutdown => "SHUTDOWN",
+            Bye::Timeout => "TIMEOUT",
+            Bye::Slow => "SLOW",
+        }
+    }
+}
+
+/// One event pushed by the server on the receive port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `MSG:<seq>:<from>:<to>:<id>:<ts>:<text>`; `to` is you or a `#room`.
+    Msg { seq: u64, from: String, to: String, id: String, ts: u64, text: Text },
+    /// `STATUS:<seq>:<peer>:<id>:<state>:<ts>`: your message to `peer` moved.
+    Status { seq: u64, peer: String, id: String, state: State, ts: u64 },
+    /// `JOINED:<user>`: someone who shares a room with you came online.
+    Joined { user: String },
+    /// `LEFT:<user>`: someone who shares a room with you went offline.
+    Left { user: String },
+    /// `P2P:<from>:<token>`: `from` is about to connect to your P2P port.
+    P2p { from: String, token: String },
+    /// `PING`: answer `PONG`.
+    Ping,
+    /// `BYE:<reason>`: the server is about to close this connection.
+    Bye(Bye),
+}
+
+impl Event {
+    /// The sequence number of a queued event (`MSG`, `STATUS`).
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Event::Msg { seq, .. } | Event::Status { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// Parses one frame from the receive port.
+    pub fn parse(line: &str) -> Result<Event, String> {
+        let word = line.split(':').next().unwrap_or("");
+        let shape = |n, what: &str| {
+            split_fields(line, n).ok_or_else(|| format!("expected {what}, got {line:?}"))
+        };
+        let number = |s: &str| s.parse::<u64>().map_err(|_| format!("bad number {s:?} in {line:?}"));
+        Ok(match word {
+            "MSG" => {
+                let f = shape(7, "MSG:<seq>:<from>:<to>:<id>:<ts>:<text>")?;
+                Event::Msg {
+                    seq: number(f[1])?,
+                    from: f[2].into(),
+                    to: f[3].into(),
+                    id: f[4].into(),
+                    ts: number(f[5])?,
+                    text: Text::parse(f[6])?,
+                }
+            }
+            "STATUS" => {
+                let f = shape(6, "STATUS:<seq>:<peer>:<id>:<state>:<ts>")?;
+                Event::Status {
+                    seq: number(f[1])?,
+                    peer: f[2].into(),
+                    id: f[3].into(),
+                    state: f[4].parse()?,
+                    ts: number(f[5])?,
+                }
+            }
+            "JOINED" => Event::Joined { user: shape(2, "JOINED:<user>")?[1].into() },
+            "LEFT" => Event::Left { user: shape(2, "LEFT:<user>")?[1].into() },
+            "P2P" => {
+                let f = shape(3, "P2P:<from>:<token>")?;
+                Event::P2p { from: f[1].into(), token: f[2].into() }
+            }
+            "PING" if line == "PING" => Event::Ping,
+            "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
+                "REPLACED" => Bye::Replaced,
+                "SHUTDOWN" => Bye::Shutdown,
+                "TIMEOUT" => Bye::Timeout,
+                "SLOW" => Bye::Slow,
+                other => return Err(format!("unknown BYE reason {other:?}")),
+            }),
+            _ => return Err(format!("unknown event {line:?}")),
+        })
+    }
+}
+
+impl fmt::Display for Event {
+    /// Writes the frame without its `\n`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Msg { seq, from, to, id, ts, text } => {
+                write!(f, "MSG:{seq}:{from}:{to}:{id}:{ts}:{text}")
+            }
+            Event::Status { seq, peer, id, state, ts } => {
+                write!(f, "STATUS:{seq}:{peer}:{id}:{state}:{ts}")
+            }
+            Event::Joined { user } => write!(f, "JOINED:{user}"),
+            Event::Left { user } => write!(f, "LEFT:{user}"),
+            Event::P2p { from, token } => write!(f, "P2P:{from}:{token}"),
+            Event::Ping => f.write_str("PING"),
+            Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
+        }
+    }
+}
+
+/// What a client sends on the receive port once logged in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventReply {
+    /// `ACK:<seq>`: every event up to `seq` is safe on the client's side.
+    Ack(u64),
+    /// `PONG`: the answer to `PING`.
+    Pong,
+}
+
+impl EventReply {
+    /// Parses a frame; `None` for anything else (which the server ignores).
+    pub fn parse(line: &str) -> Option<EventReply> {
+        if line == "PONG" {
+            return Some(EventReply::Pong);
+        }
+        let seq = line.strip_prefix("ACK:")?;
+        // Only plain digits: `+5` or ` 5` are not sequence numbers.
+        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        seq.parse().ok().map(EventReply::Ack)
+    }
+}
+
+impl fmt::Display for EventReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventReply::Ack(seq) => write!(f, "ACK:{seq}"),
+            EventReply::Pong => f.write_str("PONG"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip() {
+        for line in [
+            "MSG:1:ana:bob:m1:1700000000000:hi: there\\n",
+            "MSG:2:ana:#general:m2:1700000000001:x",
+            "STATUS:3:bob:m1:DELIVERED:1700000000002",
+            "STATUS:4:bob:m1:READ:1700000000003",
+            "JOINED:ana",
+            "LEFT:ana",
+            "P2P:ana:0123abcd",
+            "PING",
+            "BYE:REPLACED",
+            "BYE:SHUTDOWN",
+            "BYE:TIMEOUT",
+            "BYE:SLOW",
+        ] {
+            assert_eq!(Event::parse(line).unwrap().to_string(), line);
+        }
+        assert!(Event::parse("STATUS:3:bob:m1:LOST:1").is_err());
+        assert!(Event::parse("MSG:x:ana:bob:m1:1:hi").is_err());
+    }
+
+    #[test]
+    fn event_replies() {
+        assert_eq!(EventReply::parse("ACK:12"), Some(EventReply::Ack(12)));
+        assert_eq!(EventReply::parse("PONG"), Some(EventReply::Pong));
+        assert_eq!(EventReply::parse("ACK:+1"), None);
+        assert_eq!(EventReply::parse("ACK:"), None);
+        assert_eq!(EventReply::parse("ACK:99999999999999999999999"), None);
+        assert_eq!(EventReply::parse("HELLO"), None);
+    }
+
+    #[test]
+    fn states_only_move_forward() {
+        assert!(State::Sent < State::Received);
+        assert!(State::Received < State::Delivered);
+        assert!(State::Delivered < State::Read);
+    }
+}

@@ -1,0 +1,39 @@
+//! The wire protocol, version 1 (`docs/PROTOCOL.md`): pure data, no sockets.
+//!
+//! Three layers, kept apart so each can be read and tested alone:
+//!
+//! - [`framing`]: bytes ⇄ lines. A frame is one UTF-8 line ending in `\n`,
+//!   at most [`MAX_FRAME`] bytes. This is the only part that touches a reader.
+//! - [`escape`], [`names`]: the vocabulary — escaped message text, user
+//!   names, room names, message ids.
+//! - [`request`], [`reply`], [`event`]: the grammar. Each type has a `parse`
+//!   and a `Display`, and `parse(format(x)) == x` (checked by property tests).
+
+pub mod escape;
+pub mod event;
+pub mod framing;
+pub mod names;
+pub mod reply;
+pub mod request;
+
+pub use escape::Text;
+pub use event::{Bye, Event, EventReply, State};
+pub use framing::{FrameError, FrameReader};
+pub use names::{Chat, MessageId, UserName};
+pub use reply::{Code, Ko, Reply};
+pub use request::Request;
+
+/// Default size limit of one frame, `\n` included: the longest text
+/// (4096 bytes) fully escaped (8192) plus its header, with room to spare.
+pub const MAX_FRAME: usize = 16384;
+
+/// Size limit of a message text, in bytes after unescaping.
+pub const MAX_TEXT: usize = 4096;
+
+/// Splits a frame into exactly `n` fields at `:`; the last field takes the
+/// rest of the line, colons included (passwords, message text).
+/// Returns `None` when the frame has fewer than `n` fields.
+pub fn split_fields(line: &str, n: usize) -> Option<Vec<&str>> {
+    let fields: Vec<&str> = line.splitn(n, ':').collect();
+    (fields.len() == n).then_some(fields)
+}

@@ -1,0 +1,115 @@
+//! Names on the wire: users, rooms and message ids, and [`Chat`], the
+//! "who is this conversation with" of `MSG`, `READ` and `HISTORY`.
+//!
+//! Users and rooms are compared ignoring case (`Ana` and `ana` are one
+//! account), so every map of names in the server is keyed by [`fold`].
+
+use std::fmt;
+
+/// A user name as typed: 1–32 characters from `A-Z a-z 0-9 _ . -`.
+pub type UserName = String;
+
+/// A message id chosen by the sender: 1–64 characters from `A-Z a-z 0-9 _ -`.
+pub type MessageId = String;
+
+/// Longest user or room name (without the `#`).
+pub const MAX_NAME: usize = 32;
+/// Longest message id.
+pub const MAX_ID: usize = 64;
+
+/// Checks a user name (also the part of a room name after `#`).
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(format!("a name has 1 to {MAX_NAME} characters: {name:?}"));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "_.-".contains(*c))) {
+        return Err(format!("{c:?} is not allowed in a name (only A-Z a-z 0-9 _ . -)"));
+    }
+    Ok(())
+}
+
+/// Checks a message id.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_ID {
+        return Err(format!("a message id has 1 to {MAX_ID} characters"));
+    }
+    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || "_-".contains(*c))) {
+        return Err(format!("{c:?} is not allowed in a message id (only A-Z a-z 0-9 _ -)"));
+    }
+    Ok(())
+}
+
+/// The key under which a name is stored: names are unique ignoring case.
+pub fn fold(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// The other end of a conversation: a user, or a `#room`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Chat {
+    /// A direct conversation with this user.
+    User(String),
+    /// A room; the name is kept without its `#`.
+    Room(String),
+}
+
+impl Chat {
+    /// Parses `ana` or `#general`.
+    pub fn parse(s: &str) -> Result<Chat, String> {
+        match s.strip_prefix('#') {
+            Some(room) => {
+                check_name(room).map_err(|e| format!("bad room name: {e}"))?;
+                Ok(Chat::Room(room.to_string()))
+            }
+            None => {
+                check_name(s).map_err(|e| format!("bad user name: {e}"))?;
+                Ok(Chat::User(s.to_string()))
+            }
+        }
+    }
+
+    /// Parses a room name, which must start with `#`.
+    pub fn parse_room(s: &str) -> Result<String, String> {
+        match Chat::parse(s)? {
+            Chat::Room(room) => Ok(room),
+            Chat::User(_) => Err(format!("a room name starts with '#': {s:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Chat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Chat::User(name) => f.write_str(name),
+            Chat::Room(name) => write!(f, "#{name}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_contract() {
+        assert!(check_name("ana.maria_2-b").is_ok());
+        assert!(check_name(&"a".repeat(32)).is_ok());
+        assert!(check_name(&"a".repeat(33)).is_err());
+        assert!(check_name("").is_err());
+        assert!(check_name("ana maria").is_err());
+        assert!(check_name("añá").is_err());
+        assert!(check_id("m-1_x").is_ok());
+        assert!(check_id("m.1").is_err());
+        assert!(check_id(&"9".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn chats_are_users_or_rooms() {
+        assert_eq!(Chat::parse("bob").unwrap(), Chat::User("bob".into()));
+        assert_eq!(Chat::parse("#General").unwrap(), Chat::Room("General".into()));
+        assert_eq!(Chat::parse("#General").unwrap().to_string(), "#General");
+        assert!(Chat::parse("#").is_err());
+        assert!(Chat::parse_room("bob").is_err());
+        assert_eq!(fold("Ana"), fold("aNA"));
+    }
+}

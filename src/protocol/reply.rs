@@ -1,0 +1,201 @@
+//! Replies on the send port: `OK`, `OK:<fields>`, a listing `OK:<n>` followed
+//! by `n` lines, or `KO:<CODE>:<reason>`.
+
+use std::fmt;
+
+/// The error codes of `KO` replies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Code {
+    BadRequest,
+    AuthRequired,
+    AuthFailed,
+    UserExists,
+    UnknownUser,
+    NotMember,
+    UnknownMessage,
+    Offline,
+    TooLong,
+    RateLimited,
+    Busy,
+    Timeout,
+    Internal,
+}
+
+impl Code {
+    /// Every code, for tests and documentation.
+    pub const ALL: [Code; 13] = [
+        Code::BadRequest,
+        Code::AuthRequired,
+        Code::AuthFailed,
+        Code::UserExists,
+        Code::UnknownUser,
+        Code::NotMember,
+        Code::UnknownMessage,
+        Code::Offline,
+        Code::TooLong,
+        Code::RateLimited,
+        Code::Busy,
+        Code::Timeout,
+        Code::Internal,
+    ];
+
+    /// The code as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BadRequest => "BAD_REQUEST",
+            Code::AuthRequired => "AUTH_REQUIRED",
+            Code::AuthFailed => "AUTH_FAILED",
+            Code::UserExists => "USER_EXISTS",
+            Code::UnknownUser => "UNKNOWN_USER",
+            Code::NotMember => "NOT_MEMBER",
+            Code::UnknownMessage => "UNKNOWN_MESSAGE",
+            Code::Offline => "OFFLINE",
+            Code::TooLong => "TOO_LONG",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::Busy => "BUSY",
+            Code::Timeout => "TIMEOUT",
+            Code::Internal => "INTERNAL",
+        }
+    }
+
+    /// Parses a code from the wire.
+    pub fn parse(s: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// After these codes the server closes the connection (protocol §2).
+    pub fn closes_connection(self) -> bool {
+        matches!(
+            self,
+            Code::AuthRequired | Code::AuthFailed | Code::TooLong | Code::Busy | Code::Timeout
+        )
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refusal: the `KO` half of a reply. Server code returns `Result<_, Ko>`
+/// from everything a client can get wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ko {
+    pub code: Code,
+    /// A reason for a human; never contains a newline.
+    pub reason: String,
+}
+
+impl Ko {
+    pub fn new(code: Code, reason: impl Into<String>) -> Ko {
+        let reason: String = reason.into();
+        Ko { code, reason: reason.replace(['\n', '\r'], " ") }
+    }
+}
+
+impl fmt::Display for Ko {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KO:{}:{}", self.code, self.reason)
+    }
+}
+
+/// One reply on the send port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// `OK`
+    Ok,
+    /// `OK:<fields>`, fields already joined with `:`.
+    OkWith(String),
+    /// `OK:<n>` then the `n` lines.
+    Listing(Vec<String>),
+    /// `KO:<CODE>:<reason>`
+    Ko(Ko),
+}
+
+impl Reply {
+    /// Parses the first line of a reply. A listing comes back as
+    /// `OkWith("<n>")`: only the caller knows that it asked for a listing
+    /// and must read `n` more lines (see [`Reply::listing_len`]).
+    pub fn parse(line: &str) -> Result<Reply, String> {
+        if line == "OK" {
+            return Ok(Reply::Ok);
+        }
+        if let Some(rest) = line.strip_prefix("OK:") {
+            return Ok(Reply::OkWith(rest.to_string()));
+        }
+        if let Some(rest) = line.strip_prefix("KO:") {
+            let (code, reason) = rest.split_once(':').unwrap_or((rest, ""));
+            let code = Code::parse(code).ok_or_else(|| format!("unknown code in {line:?}"))?;
+            return Ok(Reply::Ko(Ko::new(code, reason)));
+        }
+        Err(format!("not a reply: {line:?}"))
+    }
+
+    /// The `n` of an `OK:<n>` listing head.
+    pub fn listing_len(&self) -> Option<usize> {
+        match self {
+            Reply::OkWith(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+impl From<Ko> for Reply {
+    fn from(ko: Ko) -> Reply {
+        Reply::Ko(ko)
+    }
+}
+
+impl fmt::Display for Reply {
+    /// Writes the reply with its final `\n` (and the lines of a listing).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Ok => writeln!(f, "OK"),
+            Reply::OkWith(fields) => writeln!(f, "OK:{fields}"),
+            Reply::Listing(lines) => {
+                writeln!(f, "OK:{}", lines.len())?;
+                lines.iter().try_for_each(|line| writeln!(f, "{line}"))
+            }
+            Reply::Ko(ko) => writeln!(f, "{ko}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_every_shape() {
+        assert_eq!(Reply::Ok.to_string(), "OK\n");
+        assert_eq!(Reply::OkWith("m1:17".into()).to_string(), "OK:m1:17\n");
+        assert_eq!(Reply::Listing(vec!["a".into(), "b".into()]).to_string(), "OK:2\na\nb\n");
+        let ko = Ko::new(Code::UnknownUser, "no user\nnamed x");
+        assert_eq!(Reply::Ko(ko).to_string(), "KO:UNKNOWN_USER:no user named x\n");
+    }
+
+    #[test]
+    fn parses_heads() {
+        assert_eq!(Reply::parse("OK").unwrap(), Reply::Ok);
+        assert_eq!(Reply::parse("OK:3").unwrap().listing_len(), Some(3));
+        let Reply::Ko(ko) = Reply::parse("KO:NOT_MEMBER:not in #x: sorry").unwrap() else {
+            panic!()
+        };
+        assert_eq!((ko.code, ko.reason.as_str()), (Code::NotMember, "not in #x: sorry"));
+        assert!(Reply::parse("KO:NOPE:x").is_err());
+        assert!(Reply::parse("HELLO").is_err());
+    }
+
+    #[test]
+    fn codes_round_trip_and_know_which_close() {
+        for code in Code::ALL {
+            assert_eq!(Code::parse(code.as_str()), Some(code));
+        }
+        let closing: Vec<_> = Code::ALL.into_iter().filter(|c| c.closes_connection()).collect();
+        assert_eq!(
+            closing,
+            [Code::AuthRequired, Code::AuthFailed, Code::TooLong, Code::Busy, Code::Timeout]
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! Requests on the send port (protocol §3 and §4): `parse` and `Display`.
+
+use std::fmt;
+
+use super::names::{check_id, check_name};
+use super::{split_fields, Chat, Code, Ko, Text};
+
+/// One request from a client on the send port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    Login { user: String, password: String },
+    Register { user: String, email: String, password: String },
+    Msg { to: Chat, id: String, text: Text },
+    Read { chat: Chat, id: String },
+    Users,
+    Join { room: String },
+    Leave { room: String },
+    Rooms,
+    Chats,
+    History { chat: Chat, limit: usize },
+    P2p { port: u16 },
+    Peer { user: String },
+    Ping,
+    Quit,
+}
+
+/// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
+pub fn command_word(line: &str) -> &str {
+    line.split(':').next().unwrap_or("")
+}
+
+fn bad(reason: impl Into<String>) -> Ko {
+    Ko::new(Code::BadRequest, reason)
+}
+
+/// Splits `line` into `n` fields or explains the expected shape.
+fn fields<'a>(line: &'a str, n: usize, shape: &str) -> Result<Vec<&'a str>, Ko> {
+    split_fields(line, n).ok_or_else(|| bad(format!("expected {shape}")))
+}
+
+fn user(name: &str) -> Result<String, Ko> {
+    check_name(name).map_err(|e| bad(format!("bad user name: {e}")))?;
+    Ok(name.to_string())
+}
+
+fn id(id: &str) -> Result<String, Ko> {
+    check_id(id).map_err(bad)?;
+    Ok(id.to_string())
+}
+
+fn chat(s: &str) -> Result<Chat, Ko> {
+    Chat::parse(s).map_err(bad)
+}
+
+fn room(s: &str) -> Result<String, Ko> {
+    Chat::parse_room(s).map_err(bad)
+}
+
+fn password(p: &str) -> Result<String, Ko> {
+    if p.is_empty() {
+        return Err(bad("the password is empty"));
+    }
+    Ok(p.to_string())
+}
+
+fn email(e: &str) -> Result<String, Ko> {
+    let ok = e.is_empty()
+        || (e.len() <= 254
+            && e.contains('@')
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == ','));
+    if !ok {
+        return Err(bad(format!("bad email address {e:?} (it may also be empty)")));
+    }
+    Ok(e.to_string())
+}
+
+impl Request {
+    /// Parses one frame (without its `\n`). Every failure is a
+    /// `KO:BAD_REQUEST` whose reason says what was expected.
+    pub fn parse(line: &str) -> Result<Request, Ko> {
+        let request = match command_word(line) {
+            "LOGIN" => {
+                let f = fields(line, 3, "LOGIN:<user>:<password>")?;
+                Request::Login { user: user(f[1])?, password: password(f[2])? }
+            }
+            "REGISTER" => {
+                let f = fields(line, 4, "REGISTER:<user>:<email>:<password>")?;
+                Request::Register { user: user(f[1])?, email: email(f[2])?, password: password(f[3])? }
+            }
+            "MSG" => {
+                let f = fields(line, 4, "MSG:<to>:<id>:<text>")?;
+                let text = Text::parse(f[3]).map_err(bad)?;
+                Request::Msg { to: chat(f[1])?, id: id(f[2])?, text }
+            }
+            "READ" => {
+                let f = fields(line, 3, "READ:<from>:<id>")?;
+                Request::Read { chat: chat(f[1])?, id: id(f[2])? }
+            }
+            "JOIN" => Request::Join { room: room(&fields(line, 2, "JOIN:<#room>")?[1])? },
+            "LEAVE" => Request::Leave { room: room(&fields(line, 2, "LEAVE:<#room>")?[1])? },
+            "HISTORY" => {
+                let f = fields(line, 3, "HISTORY:<peer or #room>:<limit>")?;
+                let limit = f[2]
+                    .parse()
+                    .map_err(|_| bad(format!("the limit must be a number, not {:?}", f[2])))?;
+                Request::History { chat: chat(f[1])?, limit }
+            }
+            "P2P" => {
+                let f = fields(line, 2, "P2P:<port>")?;
+                match f[1].parse::<u16>() {
+                    Ok(port) if port != 0 => Request::P2p { port },
+                    _ => return Err(bad(format!("bad port {:?} (1-65535)", f[1]))),
+                }
+            }
+            "PEER" => Request::Peer { user: user(&fields(line, 2, "PEER:<user>")?[1])? },
+            "USERS" | "ROOMS" | "CHATS" | "PING" | "QUIT" if line.contains(':') => {
+                return Err(bad(format!("{} takes no fields", command_word(line))));
+            }
+            "USERS" => Request::Users,
+            "ROOMS" => Request::Rooms,
+            "CHATS" => Request::Chats,
+            "PING" => Request::Ping,
+            "QUIT" => Request::Quit,
+            "" => return Err(bad("empty request")),
+            other => return Err(bad(format!("unknown request {:?}", truncate(other, 40)))),
+        };
+        Ok(request)
+    }
+
+    /// The frame as `Display` writes it, with any password replaced by
+    /// `***`, for traces and logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Request::Login { user, .. } => format!("LOGIN:{user}:***"),
+            Request::Register { user, email, .. } => format!("REGISTER:{user}:{email}:***"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// At most `max` characters of `s`, for error messages that quote input.
+pub fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+impl fmt::Display for Request {
+    /// Writes the frame without its `\n`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Request::Login { user, password } => write!(f, "LOGIN:{user}:{password}"),
+            Request::Register { user, email, password } => {
+                write!(f, "REGISTER:{user}:{email}:{password}")
+            }
+            Request::Msg { to, id, text } => write!(f, "MSG:{to}:{id}:{text}"),
+            Request::Read { chat, id } => write!(f, "READ:{chat}:{id}"),
+            Request::Users => f.write_str("USERS"),
+            Request::Join { room } => write!(f, "JOIN:#{room}"),
+            Request::Leave { room } => write!(f, "LEAVE:#{room}"),
+            Request::Rooms => f.write_str("ROOMS"),
+            Request::Chats => f.write_str("CHATS"),
+            Request::History { chat, limit } => write!(f, "HISTORY:{chat}:{limit}"),
+            Request::P2p { port } => write!(f, "P2P:{port}"),
+            Request::Peer { user } => write!(f, "PEER:{user}"),
+            Request::Ping => f.write_str("PING"),
+            Request::Quit => f.write_str("QUIT"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(line: &str) -> String {
+        let ko = Request::parse(line).unwrap_err();
+        assert_eq!(ko.code, Code::BadRequest, "{line}");
+        ko.reason
+    }
+
+    #[test]
+    fn last_field_takes_the_rest() {
+        let r = Request::parse("LOGIN:ana:pa:ss:word").unwrap();
+        assert_eq!(r, Request::Login { user: "ana".into(), password: "pa:ss:word".into() });
+        let r = Request::parse("MSG:#general:m1:time: 10:30").unwrap();
+        let Request::Msg { to, text, .. } = r else { panic!() };
+        assert_eq!((to, text.as_escaped()), (Chat::Room("general".into()), "time: 10:30"));
+    }
+
+    #[test]
+    fn every_request_round_trips() {
+        for line in [
+            "LOGIN:ana:secret",
+            "REGISTER:ana::secret",
+            "REGISTER:ana:ana@example.org:s:e:c",
+            "MSG:bob:m-1:hello\\nworld",
+            "READ:bob:m1",
+            "READ:#general:m1",
+            "USERS",
+            "JOIN:#Room.1",
+            "LEAVE:#general",
+            "ROOMS",
+            "CHATS",
+            "HISTORY:bob:20",
+            "HISTORY:#general:0",
+            "P2P:9000",
+            "PEER:bob",
+            "PING",
+            "QUIT",
+        ] {
+            assert_eq!(Request::parse(line).unwrap().to_string(), line);
+        }
+    }
+
+    #[test]
+    fn bad_requests_say_why() {
+        assert!(reason("LOGIN:ana").contains("LOGIN:<user>:<password>"));
+        assert!(reason("LOGIN:ana:").contains("password is empty"));
+        assert!(reason("LOGIN:a b:pw").contains("bad user name"));
+        assert!(reason("REGISTER:ana:not-an-email:pw").contains("bad email"));
+        assert!(reason("MSG:bob:m1:").contains("empty"));
+        assert!(reason("MSG:bob:m.1:hi").contains("message id"));
+        assert!(reason("MSG:bob:m1:a\\qb").contains("bad escape"));
+        assert!(reason("HISTORY:bob:lots").contains("number"));
+        assert!(reason("JOIN:general").contains("starts with '#'"));
+        assert!(reason("P2P:0").contains("bad port"));
+        assert!(reason("PING:now").contains("takes no fields"));
+        assert!(reason("HELLO").contains("unknown request"));
+        assert!(reason("").contains("empty"));
+        assert!(reason("msg:bob:1:hi").contains("unknown request"));
+    }
+
+    #[test]
+    fn redacted_hides_passwords() {
+        let r = Request::parse("REGISTER:ana:a@b.c:hunter2").unwrap();
+        assert_eq!(r.redacted(), "REGISTER:ana:a@b.c:***");
+        assert!(!format!("{:?}", r.redacted()).contains("hunter2"));
+    }
+}

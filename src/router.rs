@@ -1,0 +1,277 @@
+//! The router: who is online, and how events reach them.
+//!
+//! Each logged-in receive connection has an [`Outlet`], registered here
+//! under its user. The committer calls [`Router::deliver`] with the events
+//! of every batch it made durable; the router finds each user's outlet and
+//! writes to it at once, from the committer's thread.
+//!
+//! **A slow receiver must never block the router.** So an outlet never
+//! waits on its socket: it writes with `MSG_DONTWAIT`, and whatever the
+//! kernel does not take now stays in the outlet's own bounded buffer, which
+//! the connection's thread flushes when it next wakes up (it wakes up on the
+//! client's `ACK`, which every client sends after reading events, or at the
+//! latest at the next `PING`). A client that lets that buffer pass its limit
+//! gets `BYE:SLOW` and is disconnected; its events stay in its inbox, on
+//! disk, for its next login.
+//!
+//! Why one thread per connection and not two: a second thread per receive
+//! connection would make 30,000 threads for 10,000 users, past what Linux
+//! allows one process here (see BENCHMARKS.md).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Shutdown, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::protocol::Bye;
+use crate::protocol::names::fold;
+use crate::store::UserId;
+use crate::store::state::Delivery;
+
+/// The writing end of one receive connection.
+pub struct Outlet {
+    pub user: UserId,
+    /// The user's name as registered (for `USERS`).
+    pub name: Arc<str>,
+    /// Where the connection comes from (given to peers by `PEER`).
+    pub peer_ip: IpAddr,
+    /// The port announced with `P2P:<port>`; 0 for none.
+    p2p_port: AtomicU16,
+    /// A clone of the connection's socket, used for writing only.
+    stream: TcpStream,
+    out: Mutex<Out>,
+    /// Most bytes that may wait in `Out::pending` before `BYE:SLOW`.
+    max_pending: usize,
+}
+
+struct Out {
+    /// Events with a lower sequence number were already sent (or replayed).
+    next_seq: u64,
+    /// Bytes the kernel did not take yet, whole frames after the first.
+    pending: Vec<u8>,
+    /// While the connection's thread sends the inbox replay, new events
+    /// wait in `pending` so that they come after it.
+    replaying: bool,
+    closed: bool,
+}
+
+/// Writes what the kernel takes without waiting; returns how much it took.
+fn send_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
+    let socket = socket2::SockRef::from(stream);
+    loop {
+        match socket.send_with_flags(bytes, libc::MSG_DONTWAIT) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+            other => return other,
+        }
+    }
+}
+
+impl Outlet {
+    pub fn new(user: UserId, name: Arc<str>, stream: TcpStream, max_pending: usize) -> io::Result<Outlet> {
+        let out = Out { next_seq: 1, pending: Vec::new(), replaying: false, closed: false };
+        let peer_ip = stream.peer_addr()?.ip();
+        let p2p_port = AtomicU16::new(0);
+        Ok(Outlet { user, name, peer_ip, p2p_port, stream, out: Mutex::new(out), max_pending })
+    }
+
+    pub fn set_p2p_port(&self, port: u16) {
+        self.p2p_port.store(port, Ordering::Relaxed);
+    }
+
+    pub fn p2p_port(&self) -> Option<u16> {
+        Some(self.p2p_port.load(Ordering::Relaxed)).filter(|&p| p != 0)
+    }
+
+    /// The inbox replay up to `last_seq` is about to be sent by the
+    /// connection's thread; live events queue behind it.
+    pub fn start_replay(&self, last_seq: u64) {
+        let mut out = self.out.lock();
+        out.next_seq = last_seq + 1;
+        out.replaying = true;
+    }
+
+    /// The replay is sent: live events flow directly from now on.
+    pub fn finish_replay(&self) {
+        let mut out = self.out.lock();
+        out.replaying = false;
+        self.flush_locked(&mut out);
+    }
+
+    /// Queues numbered events (from the router), skipping any already sent.
+    pub fn push_events(&self, events: &[(u64, &str)]) {
+        let mut out = self.out.lock();
+        if out.closed {
+            return;
+        }
+        for &(seq, frame) in events {
+            if seq >= out.next_seq {
+                out.next_seq = seq + 1;
+                out.pending.extend_from_slice(frame.as_bytes());
+            }
+        }
+        self.flush_or_give_up(&mut out);
+    }
+
+    /// Queues an event without a sequence number (`PING`, `JOINED`, …).
+    pub fn push(&self, frame: &str) {
+        let mut out = self.out.lock();
+        if !out.closed {
+            out.pending.extend_from_slice(frame.as_bytes());
+            self.flush_or_give_up(&mut out);
+        }
+    }
+
+    fn flush_or_give_up(&self, out: &mut Out) {
+        if !out.replaying {
+            self.flush_locked(out);
+        }
+        if out.pending.len() > self.max_pending {
+            log::info!("{}: receiver too slow, {} bytes waiting: BYE:SLOW", self.name, out.pending.len());
+            self.close_locked(out, Some(Bye::Slow));
+        }
+    }
+
+    /// Tries to hand waiting bytes to the kernel. True if none are left.
+    pub fn flush(&self) -> bool {
+        let mut out = self.out.lock();
+        self.flush_locked(&mut out);
+        out.pending.is_empty()
+    }
+
+    fn flush_locked(&self, out: &mut Out) {
+        if out.pending.is_empty() || out.closed {
+            return;
+        }
+        match send_now(&self.stream, &out.pending) {
+            Ok(n) if n == out.pending.len() => out.pending.clear(),
+            Ok(n) => drop(out.pending.drain(..n)),
+            Err(e) => {
+                log::debug!("{}: write failed: {e}", self.name);
+                self.close_locked(out, None);
+            }
+        }
+    }
+
+    /// True while bytes wait for the kernel (the thread then wakes up often).
+    pub fn has_pending(&self) -> bool {
+        !self.out.lock().pending.is_empty()
+    }
+
+    /// The highest sequence number sent: an `ACK` above it counts as it.
+    pub fn last_sent(&self) -> u64 {
+        self.out.lock().next_seq - 1
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.out.lock().closed
+    }
+
+    /// Says `BYE` (if given and if the kernel takes it) and ends the
+    /// connection's writing side; its thread notices and finishes.
+    pub fn close(&self, bye: Option<Bye>) {
+        let mut out = self.out.lock();
+        self.close_locked(&mut out, bye);
+    }
+
+    fn close_locked(&self, out: &mut Out, bye: Option<Bye>) {
+        if out.closed {
+            return;
+        }
+        if let Some(bye) = bye {
+            out.pending.extend_from_slice(format!("BYE:{}\n", bye.as_str()).as_bytes());
+            out.replaying = false;
+            self.flush_locked(out);
+        }
+        out.closed = true;
+        out.pending = Vec::new();
+        // Only the writing side: the kernel still sends what it holds, then
+        // FIN. The reading thread sees `closed`, reads until the client
+        // hangs up, and closes the socket (closing with unread input would
+        // reset the connection and could destroy the BYE in flight).
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+}
+
+/// The table of online users.
+#[derive(Default)]
+pub struct Router {
+    online: Mutex<HashMap<UserId, Arc<Outlet>>>,
+}
+
+impl Router {
+    /// Registers a user's outlet; returns the one it replaces.
+    pub fn insert(&self, user: UserId, outlet: Arc<Outlet>) -> Option<Arc<Outlet>> {
+        self.online.lock().insert(user, outlet)
+    }
+
+    /// Unregisters `outlet`, unless a newer one already replaced it.
+    /// Returns true if the user went offline.
+    pub fn remove(&self, outlet: &Arc<Outlet>) -> bool {
+        let mut online = self.online.lock();
+        match online.get(&outlet.user) {
+            Some(current) if Arc::ptr_eq(current, outlet) => {
+                online.remove(&outlet.user);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn get(&self, user: UserId) -> Option<Arc<Outlet>> {
+        self.online.lock().get(&user).cloned()
+    }
+
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.online.lock().contains_key(&user)
+    }
+
+    /// Pushes the events of a durable batch, all of a user's in one write.
+    pub fn deliver(&self, deliveries: &[Delivery]) {
+        if deliveries.is_empty() {
+            return;
+        }
+        let mut per_user: HashMap<UserId, (Arc<Outlet>, Vec<(u64, &str)>)> = HashMap::new();
+        {
+            let online = self.online.lock();
+            for d in deliveries {
+                if let Some(outlet) = online.get(&d.user) {
+                    let entry = per_user.entry(d.user).or_insert_with(|| (outlet.clone(), Vec::new()));
+                    entry.1.push((d.seq, &d.frame));
+                }
+            }
+        }
+        for (outlet, events) in per_user.values() {
+            outlet.push_events(events);
+        }
+    }
+
+    /// Sends an unnumbered event to a user if online; false if offline.
+    pub fn send_to(&self, user: UserId, frame: &str) -> bool {
+        match self.get(user) {
+            Some(outlet) => {
+                outlet.push(frame);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Names of online users, sorted ignoring case (`USERS`).
+    pub fn online_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.online.lock().values().map(|o| o.name.to_string()).collect();
+        names.sort_by_key(|n| fold(n));
+        names
+    }
+
+    /// Says `BYE` to everyone (server shutdown).
+    pub fn close_all(&self, bye: Bye) {
+        let outlets: Vec<Arc<Outlet>> = self.online.lock().values().cloned().collect();
+        for outlet in outlets {
+            outlet.close(Some(bye));
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Listening sockets and accept loops: one thread per port, which spawns
+//! one thread per accepted connection.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use socket2::{Domain, Socket, Type};
+
+use super::{recv, send, Ctx};
+use crate::error::{Error, Result};
+
+/// How many connections the kernel may queue before `accept()` takes them.
+/// std's `TcpListener::bind` asks for 128: 10,000 clients connecting at
+/// once then wait for retransmission timeouts (~40 s measured here). The
+/// kernel caps it at `net.core.somaxconn`.
+pub const BACKLOG: i32 = 8192;
+
+/// Stack size of connection threads. Handlers keep their buffers on the
+/// heap; a small stack lets 20,000 threads fit (only touched pages count).
+pub const STACK_SIZE: usize = 128 * 1024;
+
+/// Which port a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    Send,
+    Receive,
+}
+
+impl Port {
+    pub fn label(self) -> &'static str {
+        match self {
+            Port::Send => "send",
+            Port::Receive => "receive",
+        }
+    }
+}
+
+/// Binds `addr` with a large backlog and `SO_REUSEADDR` (so a restarted
+/// server can bind again while old connections are in TIME_WAIT).
+pub fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    let ctx = |e| Error::io(format!("cannot listen on {addr}"), e);
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(ctx)?;
+    socket.set_reuse_address(true).map_err(ctx)?;
+    socket.bind(&addr.into()).map_err(ctx)?;
+    socket.listen(BACKLOG).map_err(ctx)?;
+    Ok(socket.into())
+}
+
+/// Starts the accept loop of one port in its own thread.
+pub fn spawn_accept_loop(listener: TcpListener, ctx: Arc<Ctx>, port: Port) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("accept-{}", port.label()))
+        .spawn(move || accept_loop(&listener, &ctx, port))
+        .map_err(|e| Error::io("starting an accept thread", e))
+}
+
+fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, port: Port) {
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors (EMFILE) or a connection reset before
+                // we took it: not the listener's fault. Pause a moment so
+                // that running out of descriptors does not spin the CPU.
+                log::warn!("{} port: accept failed: {e}", port.label());
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        if ctx.shutting_down() {
+            return;
+        }
+        spawn_handler(stream, peer, ctx.clone(), port);
+    }
+}
+
+fn spawn_handler(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>, port: Port) {
+    let _ = stream.set_nodelay(true);
+    let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || match port {
+        Port::Send => send::serve(stream, peer, &ctx),
+        Port::Receive => recv::serve(stream, peer, &ctx),
+    });
+    if let Err(e) = spawned {
+        log::error!("{} port: cannot start a thread for {peer}: {e}", port.label());
+    }
+}

@@ -1,0 +1,149 @@
+//! The receive-port handler: one thread per connection.
+//!
+//! 1. Login (same frames as the send port), answered `OK:<user>`.
+//! 2. Attach: register an [`Outlet`] with the router and send the inbox
+//!    replay — every durable event not yet acknowledged, in order. Events
+//!    that become durable meanwhile wait in the outlet behind the replay.
+//! 3. Live: events are written into the socket by the committer (through
+//!    the outlet); this thread reads `ACK`/`PONG`, sends `PING` when the
+//!    client has been quiet for half the timeout, says `BYE:TIMEOUT` after
+//!    the whole timeout, and flushes the outlet when a slow client left
+//!    bytes behind.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{auth, linger_close, Ctx};
+use crate::protocol::{Bye, Code, EventReply, FrameError, FrameReader, Ko, Reply};
+use crate::router::Outlet;
+use crate::store::UserId;
+
+/// Read buffer of a receive connection: it only ever reads `ACK`s and `PONG`s.
+const READ_BUFFER: usize = 1024;
+
+/// How often the thread retries a flush while a slow client has bytes waiting.
+const RETRY_FLUSH: Duration = Duration::from_millis(50);
+
+/// Serves one receive-port connection until it closes.
+pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
+    let mut reader = match stream.try_clone() {
+        Ok(clone) => FrameReader::new(clone, READ_BUFFER, ctx.config.max_frame),
+        Err(e) => return log::warn!("{peer}: {e}"),
+    };
+    if let Some((user, name)) = login(ctx, &stream, &mut reader) {
+        match Outlet::new(user, name, stream.try_clone().expect("cloned above"), ctx.config.max_pending) {
+            Ok(outlet) => live(ctx, &stream, &mut reader, &Arc::new(outlet)),
+            Err(e) => log::debug!("{peer}: {e}"),
+        }
+    }
+    linger_close(&stream);
+}
+
+/// Reads frames until a successful login; `None` if the connection ends.
+fn login(ctx: &Ctx, mut stream: &TcpStream, reader: &mut FrameReader<TcpStream>) -> Option<(UserId, Arc<str>)> {
+    loop {
+        let deadline = Instant::now() + ctx.config.timeout;
+        let ko = match reader.read_frame(Some(deadline)) {
+            Ok(line) => match auth::authenticate(ctx, &line.to_string()) {
+                auth::Outcome::LoggedIn(user, name) => {
+                    stream.write_all(format!("OK:{name}\n").as_bytes()).ok()?;
+                    return Some((user, name));
+                }
+                auth::Outcome::Refused(ko) => ko,
+            },
+            Err(FrameError::NotUtf8) => Ko::new(Code::BadRequest, "the frame is not UTF-8"),
+            Err(FrameError::TooLong) => Ko::new(Code::TooLong, "the frame is too long"),
+            Err(FrameError::TimedOut) => Ko::new(Code::Timeout, "no login for too long"),
+            Err(FrameError::Closed | FrameError::Io(_)) => return None,
+        };
+        stream.write_all(Reply::Ko(ko.clone()).to_string().as_bytes()).ok()?;
+        if ko.code.closes_connection() {
+            return None;
+        }
+    }
+}
+
+/// Attaches the outlet, replays the inbox, then serves live until the end.
+fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<TcpStream>, outlet: &Arc<Outlet>) {
+    let (replay, replaced) = ctx.store.attach(outlet.user, outlet);
+    match replaced {
+        Some(old) => old.close(Some(Bye::Replaced)),
+        None => presence(ctx, outlet, "JOINED"),
+    }
+    log::debug!("{} is online ({} events to replay)", outlet.name, replay.len());
+    if send_replay(ctx, stream, &replay).is_ok() {
+        outlet.finish_replay();
+        serve_live(ctx, reader, outlet);
+    }
+    outlet.close(None);
+    if ctx.router.remove(outlet) {
+        presence(ctx, outlet, "LEFT");
+        log::debug!("{} is offline", outlet.name);
+    }
+}
+
+/// Writes the replay with blocking writes, a chunk at a time. The client
+/// must keep reading: a client that stops for a whole timeout is dropped.
+fn send_replay(ctx: &Ctx, mut stream: &TcpStream, replay: &[Arc<str>]) -> std::io::Result<()> {
+    stream.set_write_timeout(Some(ctx.config.timeout))?;
+    let mut chunk = String::with_capacity(64 * 1024);
+    for frame in replay {
+        chunk.push_str(frame);
+        if chunk.len() >= 60 * 1024 {
+            stream.write_all(chunk.as_bytes())?;
+            chunk.clear();
+        }
+    }
+    stream.write_all(chunk.as_bytes())
+}
+
+fn serve_live(ctx: &Ctx, reader: &mut FrameReader<TcpStream>, outlet: &Outlet) {
+    let timeout = ctx.config.timeout;
+    let mut last_frame = Instant::now();
+    let mut pinged = false;
+    while !outlet.is_closed() && !ctx.shutting_down() {
+        let idle_deadline = last_frame + timeout;
+        let mut wake = if pinged { idle_deadline } else { last_frame + timeout / 2 };
+        if outlet.has_pending() {
+            wake = wake.min(Instant::now() + RETRY_FLUSH);
+        }
+        match reader.read_frame(Some(wake)) {
+            Ok(line) => {
+                last_frame = Instant::now();
+                pinged = false;
+                match EventReply::parse(line) {
+                    Some(EventReply::Ack(seq)) => ctx.store.ack(outlet.user, seq.min(outlet.last_sent())),
+                    Some(EventReply::Pong) => {}
+                    None => log::debug!("{}: ignored a frame on the receive port", outlet.name),
+                }
+            }
+            Err(FrameError::NotUtf8) => last_frame = Instant::now(),
+            Err(FrameError::TimedOut) => {
+                let now = Instant::now();
+                if now >= idle_deadline {
+                    outlet.close(Some(Bye::Timeout));
+                } else if !pinged && now >= last_frame + timeout / 2 {
+                    outlet.push("PING\n");
+                    pinged = true;
+                }
+            }
+            Err(FrameError::TooLong) => {
+                log::info!("{}: frame too long on the receive port, closing", outlet.name);
+                return;
+            }
+            Err(FrameError::Closed | FrameError::Io(_)) => return,
+        }
+        outlet.flush();
+    }
+}
+
+/// Tells the online users who share a small room with `outlet`'s user
+/// that it came online (`JOINED`) or went offline (`LEFT`).
+fn presence(ctx: &Ctx, outlet: &Outlet, word: &str) {
+    let frame = format!("{word}:{}\n", outlet.name);
+    for mate in ctx.store.roommates(outlet.user, ctx.config.presence_limit) {
+        ctx.router.send_to(mate, &frame);
+    }
+}

@@ -1,0 +1,174 @@
+//! The send-port handler: one thread per connection, reading requests and
+//! answering each with exactly one reply, in order.
+//!
+//! Pipelining: a client may send many requests before reading replies.
+//! The handler answers every request that is already buffered, then waits
+//! *once* for the disk (if any of them wrote something) and sends all the
+//! replies in *one* `write()`. With 100 requests in flight that is one
+//! fsync wait and one system call for 100 messages.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{auth, linger_close, p2p, Ctx};
+use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
+use crate::store::{Ticket, UserId};
+
+/// Read buffer of a send connection: room for a burst of pipelined requests.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// Serves one send-port connection until it closes.
+pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
+    let Some(id) = ctx.connections.add(&stream) else { return };
+    let reader = match stream.try_clone() {
+        Ok(clone) => FrameReader::new(clone, READ_BUFFER, ctx.config.max_frame),
+        Err(e) => return log::warn!("{peer}: {e}"),
+    };
+    let mut session = Session { ctx, stream: &stream, reader, user: None, replies: Vec::new(), ticket: None };
+    if let Err(e) = session.run() {
+        log::debug!("{peer}: send connection: {e}");
+    }
+    linger_close(&stream);
+    ctx.connections.remove(id);
+}
+
+/// What to do after a request.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+struct Session<'a> {
+    ctx: &'a Ctx,
+    stream: &'a TcpStream,
+    reader: FrameReader<TcpStream>,
+    /// The logged-in user, once `LOGIN`/`REGISTER` succeeded.
+    user: Option<(UserId, Arc<str>)>,
+    /// Replies not written yet; `true` marks one that is only valid once
+    /// `ticket` is durable.
+    replies: Vec<(Reply, bool)>,
+    /// The batch holding the records of the replies above.
+    ticket: Option<Ticket>,
+}
+
+impl Session<'_> {
+    fn run(&mut self) -> std::io::Result<()> {
+        loop {
+            let deadline = Instant::now() + self.ctx.config.timeout;
+            let flow = match self.reader.read_frame(Some(deadline)) {
+                Ok(line) => {
+                    let line = line.to_string();
+                    self.handle(&line)
+                }
+                Err(FrameError::NotUtf8) => self.refuse(Ko::new(Code::BadRequest, "the frame is not UTF-8")),
+                Err(FrameError::TooLong) => {
+                    let limit = self.ctx.config.max_frame;
+                    self.refuse(Ko::new(Code::TooLong, format!("a frame is at most {limit} bytes")))
+                }
+                Err(FrameError::TimedOut) => self.refuse(Ko::new(Code::Timeout, "no request for too long")),
+                Err(FrameError::Closed) => Flow::Close,
+                Err(FrameError::Io(e)) => return Err(e),
+            };
+            if flow == Flow::Close || !self.reader.has_frame() {
+                self.flush()?;
+            }
+            if flow == Flow::Close {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Queues a `KO`; closes the connection if its code says so.
+    fn refuse(&mut self, ko: Ko) -> Flow {
+        let flow = if ko.code.closes_connection() { Flow::Close } else { Flow::Continue };
+        self.replies.push((Reply::Ko(ko), false));
+        flow
+    }
+
+    fn reply(&mut self, result: Result<Reply, Ko>) -> Flow {
+        match result {
+            Ok(reply) => {
+                self.replies.push((reply, false));
+                Flow::Continue
+            }
+            Err(ko) => self.refuse(ko),
+        }
+    }
+
+    /// A reply that is true only once `ticket` is on disk.
+    fn reply_durable(&mut self, result: Result<(Reply, Ticket), Ko>) -> Flow {
+        match result {
+            Ok((reply, ticket)) => {
+                self.ticket = self.ticket.max(Some(ticket));
+                self.replies.push((reply, true));
+                Flow::Continue
+            }
+            Err(ko) => self.refuse(ko),
+        }
+    }
+
+    fn handle(&mut self, line: &str) -> Flow {
+        let Some((user, name)) = self.user.clone() else {
+            return match auth::authenticate(self.ctx, line) {
+                auth::Outcome::LoggedIn(id, name) => {
+                    self.replies.push((Reply::OkWith(name.to_string()), false));
+                    self.user = Some((id, name));
+                    Flow::Continue
+                }
+                auth::Outcome::Refused(ko) => self.refuse(ko),
+            };
+        };
+        let request = match Request::parse(line) {
+            Ok(request) => request,
+            Err(ko) => return self.refuse(ko),
+        };
+        let store = &self.ctx.store;
+        match request {
+            Request::Login { .. } | Request::Register { .. } => {
+                self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
+            }
+            Request::Msg { to, id, text } => {
+                let sent = store.send(user, &to, &id, &text);
+                self.reply_durable(sent.map(|(fields, ticket)| (Reply::OkWith(fields), ticket)))
+            }
+            Request::Read { chat, id } => {
+                self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
+            }
+            Request::Join { room } => self.reply_durable(store.join(user, &room).map(|t| (Reply::Ok, t))),
+            Request::Leave { room } => self.reply_durable(store.leave(user, &room).map(|t| (Reply::Ok, t))),
+            Request::Users => self.reply(Ok(Reply::Listing(self.ctx.router.online_names()))),
+            Request::Rooms => self.reply(Ok(Reply::Listing(store.rooms(user)))),
+            Request::Chats => self.reply(Ok(Reply::Listing(store.chats(user)))),
+            Request::History { chat, limit } => self.reply(store.history(user, &chat, limit).map(Reply::Listing)),
+            Request::P2p { port } => self.reply(p2p::announce(self.ctx, user, port).map(|()| Reply::Ok)),
+            Request::Peer { user: peer } => self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::OkWith)),
+            Request::Ping => self.reply(Ok(Reply::Ok)),
+            Request::Quit => {
+                self.replies.push((Reply::Ok, false));
+                Flow::Close
+            }
+        }
+    }
+
+    /// Waits for the disk if needed, then writes every queued reply at once.
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.replies.is_empty() {
+            return Ok(());
+        }
+        let stored = match self.ticket.take() {
+            Some(ticket) => self.ctx.store.wait(ticket),
+            None => Ok(()),
+        };
+        let mut out = String::new();
+        for (reply, durable) in self.replies.drain(..) {
+            match (&stored, durable) {
+                (Err(ko), true) => out.push_str(&Reply::Ko(ko.clone()).to_string()),
+                _ => out.push_str(&reply.to_string()),
+            }
+        }
+        self.stream.write_all(out.as_bytes())
+    }
+}

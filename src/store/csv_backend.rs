@@ -1,0 +1,328 @@
+//! The CSV backend: four append-only files in the data directory.
+//!
+//! | file          | one row per                                   |
+//! |---------------|-----------------------------------------------|
+//! | `users.csv`   | account: `name,email,password_hash,created_ms` |
+//! | `rooms.csv`   | membership change: `kind,ts,user,room,pos`     |
+//! | `history.csv` | message or state change: `kind,ts,user,chat,id,text,recipients` |
+//! | `inbox.csv`   | acknowledgement: `user,acked_seq`              |
+//!
+//! Message texts are stored escaped, as on the wire, so every record is
+//! exactly one line and a crash can only tear the *last* line of a file: at
+//! start, a last line without its `\n` is dropped with a warning (it was
+//! never acknowledged, because `OK` waits for the fsync). `inbox.csv` is
+//! compacted to one row per user at every start.
+//!
+//! Acknowledgements are written but not fsynced: losing the last few in a
+//! power cut only makes clients receive a few events twice, which they
+//! drop by `(from, id)`. Everything else is fsynced before its `OK`.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::record::{Message, Record};
+use super::Backend;
+use crate::error::{Error, Result};
+use crate::protocol::Text;
+
+const USERS_HEADER: &str = "name,email,password_hash,created_ms";
+const ROOMS_HEADER: &str = "kind,ts,user,room,pos";
+const HISTORY_HEADER: &str = "kind,ts,user,chat,id,text,recipients";
+const INBOX_HEADER: &str = "user,acked_seq";
+
+/// One append-only CSV file.
+struct LogFile {
+    path: PathBuf,
+    /// Opened for appending: every write goes to the end.
+    file: File,
+    /// Something was written since the last sync.
+    dirty: bool,
+}
+
+impl LogFile {
+    /// Opens (or creates) a file, drops a torn last line, and checks the header.
+    fn open(path: PathBuf, header: &str) -> Result<LogFile> {
+        let ctx = |what: &str| format!("store: {} ({what})", path.display());
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| Error::io(ctx("open"), e))?;
+        let len = file.metadata().map_err(|e| Error::io(ctx("stat"), e))?.len();
+        let keep = complete_length(&mut file, len).map_err(|e| Error::io(ctx("read"), e))?;
+        if keep < len {
+            log::warn!(
+                "store: {}: dropped a torn last line ({} bytes) left by a crash",
+                path.display(),
+                len - keep
+            );
+            file.set_len(keep).map_err(|e| Error::io(ctx("truncate"), e))?;
+        }
+        if keep == 0 {
+            file.write_all(format!("{header}\n").as_bytes()).map_err(|e| Error::io(ctx("write"), e))?;
+            file.sync_all().map_err(|e| Error::io(ctx("fsync"), e))?;
+            sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+        }
+        let mut log = LogFile { path, file, dirty: false };
+        log.check_header(header)?;
+        Ok(log)
+    }
+
+    fn check_header(&mut self, header: &str) -> Result<()> {
+        let mut first = vec![0; header.len() + 1];
+        let mut reader = File::open(&self.path).map_err(|e| Error::io(self.ctx("open"), e))?;
+        let n = reader.read(&mut first).map_err(|e| Error::io(self.ctx("read"), e))?;
+        if &first[..n] != format!("{header}\n").as_bytes() {
+            return Err(self.corrupt(1, format!("expected the header {header:?}")));
+        }
+        Ok(())
+    }
+
+    fn ctx(&self, what: &str) -> String {
+        format!("store: {} ({what})", self.path.display())
+    }
+
+    fn corrupt(&self, line: u64, reason: String) -> Error {
+        Error::Corrupt { path: self.path.clone(), line, reason }
+    }
+
+    /// Parses every row after the header, giving each to `each` with its line number.
+    fn rows(&self, mut each: impl FnMut(&csv::StringRecord) -> std::result::Result<(), String>) -> Result<()> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(&self.path)
+            .map_err(|e| Error::io(self.ctx("open"), e.into()))?;
+        let mut row = csv::StringRecord::new();
+        loop {
+            let line = reader.position().line();
+            match reader.read_record(&mut row) {
+                Ok(false) => return Ok(()),
+                Ok(true) => each(&row).map_err(|reason| self.corrupt(line, reason))?,
+                Err(e) => return Err(self.corrupt(line, e.to_string())),
+            }
+        }
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.dirty = true;
+        self.file.write_all(bytes).map_err(|e| Error::io(self.ctx("write"), e))
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.dirty) {
+            self.file.sync_data().map_err(|e| Error::io(self.ctx("fsync"), e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Length of the file up to and including its last `\n`.
+fn complete_length(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// Makes a new or renamed file's directory entry durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(format!("store: {} (fsync directory)", dir.display()), e))
+}
+
+/// The four files of a data directory.
+pub struct CsvBackend {
+    dir: PathBuf,
+    users: LogFile,
+    rooms: LogFile,
+    history: LogFile,
+    inbox: LogFile,
+    /// `--fsync always` (true) or `never` (false, for measuring only).
+    fsync: bool,
+}
+
+impl CsvBackend {
+    /// Opens the data directory, creating it and its files if needed.
+    pub fn open(dir: &Path, fsync: bool) -> Result<CsvBackend> {
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("store: {}", dir.display()), e))?;
+        Ok(CsvBackend {
+            dir: dir.to_path_buf(),
+            users: LogFile::open(dir.join("users.csv"), USERS_HEADER)?,
+            rooms: LogFile::open(dir.join("rooms.csv"), ROOMS_HEADER)?,
+            history: LogFile::open(dir.join("history.csv"), HISTORY_HEADER)?,
+            inbox: LogFile::open(dir.join("inbox.csv"), INBOX_HEADER)?,
+            fsync,
+        })
+    }
+
+    /// Rewrites `inbox.csv` with one row per user (the highest ack), through
+    /// a temporary file and a rename, so a crash leaves the old or the new.
+    fn compact_inbox(&mut self, acks: &[(String, u64)], rows: usize) -> Result<()> {
+        if rows <= acks.len() {
+            return Ok(());
+        }
+        let tmp = self.dir.join("inbox.csv.tmp");
+        let mut out = csv_writer();
+        for (user, seq) in acks {
+            write_row(&mut out, &[user, &seq.to_string()]);
+        }
+        let body = [format!("{INBOX_HEADER}\n").into_bytes(), finish(out)].concat();
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&body)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &self.inbox.path)
+        };
+        write().map_err(|e| Error::io(format!("store: {} (compact)", tmp.display()), e))?;
+        sync_dir(&self.dir)?;
+        self.inbox = LogFile::open(self.inbox.path.clone(), INBOX_HEADER)?;
+        log::info!("store: compacted inbox.csv from {rows} to {} rows", acks.len());
+        Ok(())
+    }
+}
+
+type Apply<'a> = dyn FnMut(Record) -> std::result::Result<(), String> + 'a;
+
+impl Backend for CsvBackend {
+    fn load(&mut self, apply: &mut Apply<'_>) -> Result<()> {
+        self.users.rows(|r| apply(parse_user(r)?))?;
+        self.rooms.rows(|r| apply(parse_room(r)?))?;
+        // Acks before history, so that replaying history queues only the
+        // events that are still unacknowledged.
+        let mut acks: HashMap<String, u64> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut rows = 0;
+        self.inbox.rows(|r| {
+            let (user, seq) = (field(r, 0)?.to_string(), number(field(r, 1)?)?);
+            rows += 1;
+            let best = acks.entry(user.clone()).or_insert_with(|| {
+                order.push(user);
+                0
+            });
+            *best = (*best).max(seq);
+            Ok(())
+        })?;
+        let acks: Vec<(String, u64)> = order.into_iter().map(|u| (u.clone(), acks[&u])).collect();
+        for (user, seq) in &acks {
+            let record = Record::Ack { user: user.clone(), seq: *seq };
+            apply(record).map_err(|e| self.inbox.corrupt(0, e))?;
+        }
+        self.compact_inbox(&acks, rows)?;
+        self.history.rows(|r| apply(parse_history(r)?))
+    }
+
+    fn append(&mut self, records: &[Record]) -> Result<()> {
+        let (mut users, mut rooms, mut history, mut inbox) =
+            (csv_writer(), csv_writer(), csv_writer(), csv_writer());
+        for record in records {
+            match record {
+                Record::User { name, email, hash, created_ms } => {
+                    write_row(&mut users, &[name, email, hash, &created_ms.to_string()])
+                }
+                Record::Join { ts, user, room, pos } => {
+                    write_row(&mut rooms, &["JOIN", &ts.to_string(), user, room, &pos.to_string()])
+                }
+                Record::Leave { ts, user, room } => {
+                    write_row(&mut rooms, &["LEAVE", &ts.to_string(), user, room, ""])
+                }
+                Record::Message { msg, recipients } => {
+                    let recipients = recipients.join(" ");
+                    let ts = msg.ts.to_string();
+                    let row = ["MSG", &ts, &msg.from, &msg.to, &msg.id, msg.text.as_escaped(), &recipients];
+                    write_row(&mut history, &row)
+                }
+                Record::Delivered { ts, user, chat, id } => {
+                    write_row(&mut history, &["DELIVERED", &ts.to_string(), user, chat, id])
+                }
+                Record::Read { ts, user, chat, id } => {
+                    write_row(&mut history, &["READ", &ts.to_string(), user, chat, id])
+                }
+                Record::Ack { user, seq } => write_row(&mut inbox, &[user, &seq.to_string()]),
+            }
+        }
+        // Accounts and rooms first: a message never refers to a user or a
+        // room that a crash could leave out.
+        self.users.append(&finish(users))?;
+        self.rooms.append(&finish(rooms))?;
+        self.history.append(&finish(history))?;
+        self.inbox.append(&finish(inbox))?;
+        if self.fsync {
+            self.users.sync()?;
+            self.rooms.sync()?;
+            self.history.sync()?;
+        }
+        Ok(())
+    }
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().flexible(true).from_writer(Vec::new())
+}
+
+fn write_row(out: &mut csv::Writer<Vec<u8>>, fields: &[&str]) {
+    // Writing to a Vec cannot fail.
+    out.write_record(fields).expect("csv into memory");
+}
+
+fn finish(out: csv::Writer<Vec<u8>>) -> Vec<u8> {
+    out.into_inner().expect("csv into memory")
+}
+
+fn field<'r>(r: &'r csv::StringRecord, i: usize) -> std::result::Result<&'r str, String> {
+    r.get(i).ok_or_else(|| format!("missing field {} of {}", i + 1, r.len().max(i + 1)))
+}
+
+fn number<T: std::str::FromStr>(s: &str) -> std::result::Result<T, String> {
+    s.parse().map_err(|_| format!("{s:?} is not a number"))
+}
+
+fn parse_user(r: &csv::StringRecord) -> std::result::Result<Record, String> {
+    Ok(Record::User {
+        name: field(r, 0)?.into(),
+        email: field(r, 1)?.into(),
+        hash: field(r, 2)?.into(),
+        created_ms: number(field(r, 3)?)?,
+    })
+}
+
+fn parse_room(r: &csv::StringRecord) -> std::result::Result<Record, String> {
+    let (ts, user, room) = (number(field(r, 1)?)?, field(r, 2)?.into(), field(r, 3)?.into());
+    match field(r, 0)? {
+        "JOIN" => Ok(Record::Join { ts, user, room, pos: number(field(r, 4)?)? }),
+        "LEAVE" => Ok(Record::Leave { ts, user, room }),
+        other => Err(format!("unknown kind {other:?}")),
+    }
+}
+
+fn parse_history(r: &csv::StringRecord) -> std::result::Result<Record, String> {
+    let ts = number(field(r, 1)?)?;
+    let (user, chat, id) = (field(r, 2)?, field(r, 3)?, field(r, 4)?);
+    match field(r, 0)? {
+        "MSG" => {
+            let recipients = field(r, 6)?.split_whitespace().map(Arc::from).collect();
+            let text = Text::parse(field(r, 5)?)?;
+            let msg = Message { from: user.into(), to: chat.into(), id: id.into(), ts, text };
+            Ok(Record::Message { msg: Arc::new(msg), recipients })
+        }
+        "DELIVERED" => Ok(Record::Delivered { ts, user: user.into(), chat: chat.into(), id: id.into() }),
+        "READ" => Ok(Record::Read { ts, user: user.into(), chat: chat.into(), id: id.into() }),
+        other => Err(format!("unknown kind {other:?}")),
+    }
+}

@@ -1,0 +1,388 @@
+//! The store: what the server remembers, and the promise that an `OK` is on
+//! disk.
+//!
+//! - [`state`]: the in-memory indexes, built by applying [`Record`]s.
+//! - [`Backend`]: where records are kept. [`csv_backend`] is the one we
+//!   have (flat CSV files); another (a database shared by several servers)
+//!   only has to implement `load` and `append`.
+//! - [`committer`]: the group commit. Requests apply their records to the
+//!   state under one lock and leave them in a pending batch; one committer
+//!   thread writes the whole batch, fsyncs once, and only then wakes the
+//!   requests waiting for their `OK` and hands the new events to the router.
+//!   Many messages, one fsync: that is what makes durable messaging fast.
+//!
+//! Every operation here checks what the client asked, returns a `Ko` when
+//! it cannot be done, and otherwise builds records and commits them.
+
+pub mod committer;
+pub mod csv_backend;
+pub mod password;
+pub mod record;
+pub mod state;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Condvar, Mutex};
+
+pub use password::Hasher;
+pub use record::{Message, Record};
+pub use state::{State, UserId};
+
+use crate::error::Result;
+use crate::protocol::{Chat, Code, Ko, Text};
+use crate::router::{Outlet, Router};
+
+/// Where records are kept. `append` returns once the records are durable.
+pub trait Backend: Send {
+    /// Feeds every stored record to `apply`, in the order it was written.
+    fn load(&mut self, apply: &mut dyn FnMut(Record) -> std::result::Result<(), String>) -> Result<()>;
+    /// Stores records; when it returns `Ok` they survive a crash.
+    fn append(&mut self, records: &[Record]) -> Result<()>;
+}
+
+/// The number of the batch that holds a request's records: waiting for it
+/// (see [`Store::wait`]) waits until they are on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
+/// How far the committer has got.
+#[derive(Default)]
+struct Durable {
+    /// Every batch up to this number is on disk.
+    done: u64,
+    /// A write or fsync failed: nothing after `done` will ever be durable.
+    failed: bool,
+}
+
+/// The name of the room every account joins at registration.
+pub const GENERAL: &str = "#general";
+
+/// Shared by every connection handler (behind an `Arc`).
+pub struct Store {
+    state: Mutex<State>,
+    durable: Mutex<Durable>,
+    /// Signalled by the committer each time `durable` moves.
+    durable_moved: Condvar,
+    /// Wakes the committer: a capacity-1 channel, so a burst of requests
+    /// costs one wake-up. The committer holds the receiving end.
+    kick: Sender<()>,
+    /// Set by [`Store::stop`]: the committer writes what is left and ends.
+    stopping: AtomicBool,
+    pub hasher: Hasher,
+    pub router: Arc<Router>,
+}
+
+/// Current time in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn ko(code: Code, reason: impl Into<String>) -> Ko {
+    Ko::new(code, reason)
+}
+
+impl Store {
+    /// Loads every record from `backend` and starts the committer thread.
+    pub fn open(
+        mut backend: Box<dyn Backend>,
+        hasher: Hasher,
+        router: Arc<Router>,
+    ) -> Result<(Arc<Store>, std::thread::JoinHandle<()>)> {
+        let mut state = State::default();
+        let started = std::time::Instant::now();
+        let mut count = 0u64;
+        backend.load(&mut |record| {
+            count += 1;
+            state.apply(&record)
+        })?;
+        state.finish_loading();
+        state.batch_no = 1;
+        log::info!(
+            "store: loaded {count} records ({} accounts) in {} ms",
+            state.users.len(),
+            started.elapsed().as_millis()
+        );
+        let (kick, kicked): (Sender<()>, Receiver<()>) = crossbeam_channel::bounded(1);
+        let store = Arc::new(Store {
+            state: Mutex::new(state),
+            durable: Mutex::new(Durable::default()),
+            durable_moved: Condvar::new(),
+            kick,
+            stopping: AtomicBool::new(false),
+            hasher,
+            router,
+        });
+        let committer = committer::spawn(store.clone(), backend, kicked)?;
+        Ok((store, committer))
+    }
+
+    /// Runs `f` on the locked state; if it committed records, wakes the
+    /// committer. Returns `f`'s result and the ticket of the pending batch.
+    fn write<T>(&self, f: impl FnOnce(&mut State) -> std::result::Result<T, Ko>) -> std::result::Result<(T, Ticket), Ko> {
+        if self.durable.lock().failed {
+            return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
+        }
+        let mut state = self.state.lock();
+        if state.closed {
+            return Err(ko(Code::Internal, "the server is shutting down"));
+        }
+        let before = state.pending.records.len();
+        let value = f(&mut state)?;
+        // A request that wrote nothing (a resent message) still waits for
+        // whatever is pending, which may hold the original; otherwise for
+        // the batch being written now.
+        let ticket = if state.pending.records.is_empty() { state.batch_no - 1 } else { state.batch_no };
+        let wrote = state.pending.records.len() > before;
+        drop(state);
+        if wrote {
+            let _ = self.kick.try_send(()); // full: a wake-up is already due
+        }
+        Ok((value, Ticket(ticket)))
+    }
+
+    /// Blocks until the batch of `ticket` is on disk.
+    pub fn wait(&self, ticket: Ticket) -> std::result::Result<(), Ko> {
+        let mut durable = self.durable.lock();
+        while durable.done < ticket.0 && !durable.failed {
+            self.durable_moved.wait(&mut durable);
+        }
+        if durable.done < ticket.0 {
+            return Err(ko(Code::Internal, "the message could not be stored; try again"));
+        }
+        Ok(())
+    }
+
+    /// Asks the committer to write what is pending and stop.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let _ = self.kick.try_send(());
+    }
+
+    // ----- accounts -----------------------------------------------------
+
+    /// Creates an account (and its membership of `#general`), durably.
+    pub fn register(&self, name: &str, email: &str, password: &str) -> std::result::Result<(UserId, Arc<str>), Ko> {
+        if self.state.lock().user_id(name).is_some() {
+            return Err(ko(Code::UserExists, format!("the name {name} is taken")));
+        }
+        // Hashing is slow on purpose: do it outside the lock.
+        let hash = self.hasher.hash(password).map_err(|e| ko(Code::Internal, e))?;
+        let (user, ticket) = self.write(|state| {
+            if state.user_id(name).is_some() {
+                return Err(ko(Code::UserExists, format!("the name {name} is taken")));
+            }
+            let ts = state.next_ts(now_ms());
+            state.commit(Record::User { name: name.into(), email: email.into(), hash, created_ms: ts })?;
+            let pos = state.room_id(GENERAL).map_or(0, |r| state.room_len(r));
+            state.commit(Record::Join { ts, user: name.into(), room: GENERAL.into(), pos })?;
+            let user = state.user_id(name).expect("just added");
+            Ok((user, state.users[user].name.clone()))
+        })?;
+        self.wait(ticket)?;
+        Ok(user)
+    }
+
+    /// Checks a password. With `auto_register`, an unknown name becomes a
+    /// new account with this password.
+    pub fn login(&self, name: &str, password: &str, auto_register: bool) -> std::result::Result<(UserId, Arc<str>), Ko> {
+        let found = {
+            let state = self.state.lock();
+            state.user_id(name).map(|id| (id, state.users[id].name.clone(), state.users[id].hash.clone()))
+        };
+        match found {
+            Some((id, name, hash)) if self.hasher.verify(Some(&hash), password) => Ok((id, name)),
+            None if auto_register => match self.register(name, "", password) {
+                // Two first logins at once: the other one created it.
+                Err(e) if e.code == Code::UserExists => self.login(name, password, false),
+                other => other,
+            },
+            None => {
+                self.hasher.verify(None, password); // same time as a wrong password
+                Err(ko(Code::AuthFailed, "wrong user or password"))
+            }
+            Some(_) => Err(ko(Code::AuthFailed, "wrong user or password")),
+        }
+    }
+
+    /// The id of an account.
+    pub fn user_id(&self, name: &str) -> Option<UserId> {
+        self.state.lock().user_id(name)
+    }
+
+    /// The registered spelling of a user name, if the account exists.
+    pub fn user_name(&self, name: &str) -> Option<Arc<str>> {
+        let state = self.state.lock();
+        state.user_id(name).map(|id| state.users[id].name.clone())
+    }
+
+    // ----- messages -----------------------------------------------------
+
+    /// `MSG`: accepts a message (or recognises a resend) and returns the
+    /// `<id>:<ts>` of its `OK`, valid once the ticket is durable.
+    pub fn send(&self, from: UserId, to: &Chat, id: &str, text: &Text) -> std::result::Result<(String, Ticket), Ko> {
+        self.write(|state| {
+            if let Some((msg, _)) = state.find_sent(from, id) {
+                return Ok(format!("{}:{}", msg.id, msg.ts)); // a resend
+            }
+            let sender = state.users[from].name.clone();
+            let (to_name, recipients) = match to {
+                Chat::User(name) => {
+                    let to = state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                    (state.users[to].name.clone(), Vec::new())
+                }
+                Chat::Room(name) => {
+                    let room = state.room_id(name).filter(|&r| state.is_member(r, from));
+                    let room = room.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+                    let mut members: Vec<UserId> = state.members(room).filter(|&m| m != from).collect();
+                    members.sort_unstable();
+                    let names = members.iter().map(|&m| state.users[m].name.clone()).collect();
+                    (state.rooms[room].name.clone(), names)
+                }
+            };
+            let ts = state.next_ts(now_ms());
+            let msg = Message { from: sender, to: to_name, id: id.into(), ts, text: text.clone() };
+            state.commit(Record::Message { msg: Arc::new(msg), recipients })?;
+            Ok(format!("{id}:{ts}"))
+        })
+    }
+
+    /// `READ`: `user` read `chat` up to the message `id`.
+    pub fn read(&self, user: UserId, chat: &Chat, id: &str) -> std::result::Result<Ticket, Ko> {
+        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
+        let ((), ticket) = self.write(|state| {
+            let me = state.users[user].name.to_string();
+            let ts = state.next_ts(now_ms());
+            match chat {
+                Chat::User(name) => {
+                    let from = state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                    match state.find_sent(from, id) {
+                        Some((msg, _)) if !msg.is_room() && state.user_id(&msg.to) == Some(user) => {}
+                        _ => return Err(unknown()),
+                    }
+                    let chat = state.users[from].name.to_string();
+                    state.commit(Record::Read { ts, user: me, chat, id: id.into() })
+                }
+                Chat::Room(name) => {
+                    let room = state.room_id(name).filter(|&r| state.is_member(r, user));
+                    let room = room.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+                    state.find_in_room(room, id).ok_or_else(unknown)?;
+                    let chat = state.rooms[room].name.to_string();
+                    state.commit(Record::Read { ts, user: me, chat, id: id.into() })
+                }
+            }
+        })?;
+        Ok(ticket)
+    }
+
+    /// `ACK:<seq>` on the receive port: drops the events up to `seq` from
+    /// the inbox and turns direct messages among them into DELIVERED.
+    /// Nothing waits for this to be on disk (see `csv_backend`).
+    pub fn ack(&self, user: UserId, seq: u64) {
+        let result = self.write(|state| {
+            if seq <= state.users[user].inbox.acked {
+                return Ok(());
+            }
+            let me = state.users[user].name.to_string();
+            for msg in state.acked_messages(user, seq) {
+                let ts = state.next_ts(now_ms());
+                let chat = msg.from.to_string();
+                state.commit(Record::Delivered { ts, user: me.clone(), chat, id: msg.id.to_string() })?;
+            }
+            state.commit(Record::Ack { user: me, seq })
+        });
+        if let Err(e) = result {
+            log::warn!("store: ack {seq} of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    // ----- rooms --------------------------------------------------------
+
+    /// `JOIN`: creates the room if new. Returns the ticket and whether
+    /// anything changed (joining a room twice is fine).
+    pub fn join(&self, user: UserId, room: &str) -> std::result::Result<Ticket, Ko> {
+        let ((), ticket) = self.write(|state| {
+            let existing = state.room_id(room);
+            if existing.is_some_and(|r| state.is_member(r, user)) {
+                return Ok(());
+            }
+            let name = existing.map_or_else(|| format!("#{room}"), |r| state.rooms[r].name.to_string());
+            let pos = existing.map_or(0, |r| state.room_len(r));
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.to_string();
+            state.commit(Record::Join { ts, user: me, room: name, pos })
+        })?;
+        Ok(ticket)
+    }
+
+    /// `LEAVE`.
+    pub fn leave(&self, user: UserId, room: &str) -> std::result::Result<Ticket, Ko> {
+        let ((), ticket) = self.write(|state| {
+            let r = state.room_id(room).filter(|&r| state.is_member(r, user));
+            let r = r.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{room}")))?;
+            let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.to_string());
+            let name = state.rooms[r].name.to_string();
+            state.commit(Record::Leave { ts, user: me, room: name })
+        })?;
+        Ok(ticket)
+    }
+
+    /// `ROOMS`
+    pub fn rooms(&self, user: UserId) -> Vec<String> {
+        self.state.lock().rooms_list(user)
+    }
+
+    /// Users who share at least one room of at most `limit` members with
+    /// `user` (who gets their presence, and whose presence they get).
+    pub fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
+        let state = self.state.lock();
+        let mut mates: Vec<UserId> = state
+            .rooms_of(user)
+            .filter(|&r| state.members(r).count() <= limit)
+            .flat_map(|r| state.members(r))
+            .filter(|&m| m != user)
+            .collect();
+        mates.sort_unstable();
+        mates.dedup();
+        mates
+    }
+
+    // ----- reading ------------------------------------------------------
+
+    /// `HISTORY`
+    pub fn history(&self, user: UserId, chat: &Chat, limit: usize) -> std::result::Result<Vec<String>, Ko> {
+        let state = self.state.lock();
+        match chat {
+            Chat::User(name) => {
+                let peer = state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                Ok(state.direct_history(user, peer, limit))
+            }
+            Chat::Room(name) => {
+                let room = state.room_id(name).filter(|&r| state.is_member(r, user));
+                let room = room.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+                Ok(state.room_history(room, limit))
+            }
+        }
+    }
+
+    /// `CHATS`
+    pub fn chats(&self, user: UserId) -> Vec<String> {
+        self.state.lock().chats(user)
+    }
+
+    // ----- the receive port ---------------------------------------------
+
+    /// A user's receive connection is up: registers `outlet` with the
+    /// router and returns the inbox events it must be sent first (see
+    /// `router::Outlet` for why this happens under the state lock), and
+    /// the outlet it replaced, if any.
+    pub fn attach(&self, user: UserId, outlet: &Arc<Outlet>) -> (Vec<Arc<str>>, Option<Arc<Outlet>>) {
+        let state = self.state.lock();
+        let (frames, last) = state.replay(user);
+        outlet.start_replay(last);
+        let replaced = self.router.insert(user, outlet.clone());
+        (frames, replaced)
+    }
+}

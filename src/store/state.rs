@@ -1,0 +1,483 @@
+//! The in-memory state: accounts, conversations, rooms and inboxes, built by
+//! applying [`Record`]s in order.
+//!
+//! [`State::apply`] is the only function that changes it. At startup the
+//! store feeds it every stored record; while running, each request builds
+//! new records and hands them to [`State::commit`], which applies them *and*
+//! queues them for the disk. Because both paths run the same code, sequence
+//! numbers need not be stored: replaying `history.csv` in order numbers
+//! every user's events exactly as they were numbered the first time.
+//!
+//! Message states are not stored per message either. DELIVERED and READ are
+//! cumulative (protocol §5, §6), so each direction of a conversation keeps
+//! two marks — "the first N messages are delivered / read" — and a
+//! message's state is where it stands against them.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::record::{Message, Record};
+use crate::protocol::names::fold;
+use crate::protocol::{Code, Ko, State as MsgState};
+
+/// Index of an account in [`State::users`].
+pub type UserId = usize;
+/// Index of a room in [`State::rooms`].
+pub type RoomId = usize;
+
+/// One account and what hangs off it.
+pub struct User {
+    /// The name as registered (its case is kept; lookups ignore case).
+    pub name: Arc<str>,
+    /// Salted argon2id hash (PHC string); never the password.
+    pub hash: String,
+    /// Users with whom this one has a direct conversation.
+    peers: HashSet<UserId>,
+    /// Rooms this user is a member of.
+    rooms: BTreeSet<RoomId>,
+    /// Events waiting for this user's acknowledgement.
+    pub inbox: Inbox,
+}
+
+/// A user's queue of events (protocol §5): numbered from 1, never reused.
+#[derive(Default)]
+pub struct Inbox {
+    /// The last sequence number given out.
+    pub last_seq: u64,
+    /// Everything up to here was acknowledged by the client.
+    pub acked: u64,
+    /// Everything up to here is on disk and may be sent.
+    pub durable: u64,
+    /// Events after `acked`, oldest first.
+    queue: VecDeque<Queued>,
+}
+
+/// An event waiting in an inbox.
+struct Queued {
+    seq: u64,
+    /// The frame as sent, `\n` included; shared with the router.
+    frame: Arc<str>,
+    /// For a direct message: which one, so its acknowledgement can become
+    /// a DELIVERED state for the sender.
+    direct: Option<Arc<Message>>,
+}
+
+/// An event to push to a connected user once its batch is on disk.
+pub struct Delivery {
+    pub user: UserId,
+    pub seq: u64,
+    pub frame: Arc<str>,
+}
+
+/// What the committer takes from the state in one go: records to write,
+/// then events to push. See `committer.rs`.
+#[derive(Default)]
+pub struct Batch {
+    pub records: Vec<Record>,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// A message in a conversation, with its sender's id.
+struct Entry {
+    msg: Arc<Message>,
+    from: UserId,
+}
+
+/// A direct conversation between two users `(a, b)` with `a < b`.
+#[derive(Default)]
+struct Direct {
+    entries: Vec<Entry>,
+    /// `marks[0]` for messages from `a` to `b`, `marks[1]` from `b` to `a`.
+    marks: [Marks; 2],
+    /// Position of the newest message among all messages (sorts `CHATS`).
+    last_order: u64,
+}
+
+/// Cumulative states of one direction of a conversation, as prefix lengths:
+/// every message at a position below `delivered` is delivered.
+#[derive(Default, Clone, Copy)]
+struct Marks {
+    delivered: usize,
+    read: usize,
+}
+
+/// A room: members, messages, and how far each member has read.
+pub struct Room {
+    /// `#name` as spelled by the first member.
+    pub name: Arc<str>,
+    members: HashSet<UserId>,
+    entries: Vec<Entry>,
+    /// Per member: the messages before this position are read (or were
+    /// there before the member joined).
+    read: HashMap<UserId, usize>,
+    last_order: u64,
+}
+
+/// Where a message is: for dedupe, `READ` and acknowledgements.
+struct Located {
+    msg: Arc<Message>,
+    pos: usize,
+}
+
+/// Everything the server knows, in memory.
+#[derive(Default)]
+pub struct State {
+    pub users: Vec<User>,
+    user_ids: HashMap<String, UserId>,
+    pub rooms: Vec<Room>,
+    room_ids: HashMap<String, RoomId>,
+    directs: HashMap<(UserId, UserId), Direct>,
+    /// Every message ever accepted, by (sender, id): resends are answered
+    /// from here, also after a restart.
+    sent: HashMap<(UserId, Box<str>), Located>,
+    /// Newest timestamp given out: time never goes backwards in a history.
+    pub last_ts: u64,
+    /// Count of messages applied; orders conversations by recency.
+    order: u64,
+    /// Records applied but not yet handed to the committer.
+    pub pending: Batch,
+    /// Number the pending batch will have once committed (see `Ticket`).
+    pub batch_no: u64,
+    /// False while loading: no deliveries are queued for the router.
+    pub live: bool,
+    /// The committer took its last batch: no more writes (shutdown).
+    pub closed: bool,
+}
+
+fn internal(reason: String) -> Ko {
+    log::error!("store: {reason}");
+    Ko::new(Code::Internal, "internal error, see the server log")
+}
+
+impl State {
+    // ----- lookups -------------------------------------------------------
+
+    pub fn user_id(&self, name: &str) -> Option<UserId> {
+        self.user_ids.get(&fold(name)).copied()
+    }
+
+    pub fn room_id(&self, name: &str) -> Option<RoomId> {
+        self.room_ids.get(&fold(name.trim_start_matches('#'))).copied()
+    }
+
+    fn need_user(&self, name: &str) -> Result<UserId, String> {
+        self.user_id(name).ok_or_else(|| format!("unknown user {name:?}"))
+    }
+
+    fn need_room(&self, name: &str) -> Result<RoomId, String> {
+        self.room_id(name).ok_or_else(|| format!("unknown room {name:?}"))
+    }
+
+    pub fn is_member(&self, room: RoomId, user: UserId) -> bool {
+        self.rooms[room].members.contains(&user)
+    }
+
+    pub fn members(&self, room: RoomId) -> impl Iterator<Item = UserId> + '_ {
+        self.rooms[room].members.iter().copied()
+    }
+
+    pub fn rooms_of(&self, user: UserId) -> impl Iterator<Item = RoomId> + '_ {
+        self.users[user].rooms.iter().copied()
+    }
+
+    /// The message `id` that `from` sent, and its position in its chat.
+    pub fn find_sent(&self, from: UserId, id: &str) -> Option<(&Arc<Message>, usize)> {
+        // A `(UserId, Box<str>)` key cannot be borrowed as `(UserId, &str)`,
+        // so build the key; ids are at most 64 bytes.
+        let located = self.sent.get(&(from, Box::from(id)))?;
+        Some((&located.msg, located.pos))
+    }
+
+    /// Position of the newest message `id` in a room (`READ:#room:<id>`
+    /// names no sender, so the newest message with that id wins).
+    pub fn find_in_room(&self, room: RoomId, id: &str) -> Option<usize> {
+        self.rooms[room].entries.iter().rposition(|e| &*e.msg.id == id)
+    }
+
+    /// Number of messages in a room (where a new member starts reading).
+    pub fn room_len(&self, room: RoomId) -> usize {
+        self.rooms[room].entries.len()
+    }
+
+    /// A timestamp for a new record: now, but never before the last one.
+    pub fn next_ts(&mut self, now_ms: u64) -> u64 {
+        self.last_ts = self.last_ts.max(now_ms);
+        self.last_ts
+    }
+
+    // ----- changing the state -------------------------------------------
+
+    /// Applies a new record and queues it for the disk.
+    pub fn commit(&mut self, record: Record) -> Result<(), Ko> {
+        self.apply(&record).map_err(internal)?;
+        self.pending.records.push(record);
+        Ok(())
+    }
+
+    /// Applies one record. Fails only on records that contradict the state
+    /// (a corrupt file at startup; a bug while running).
+    pub fn apply(&mut self, record: &Record) -> Result<(), String> {
+        match record {
+            Record::User { name, hash, .. } => {
+                if self.user_id(name).is_some() {
+                    return Err(format!("account {name:?} exists twice"));
+                }
+                self.user_ids.insert(fold(name), self.users.len());
+                self.users.push(User {
+                    name: name.as_str().into(),
+                    hash: hash.clone(),
+                    peers: HashSet::new(),
+                    rooms: BTreeSet::new(),
+                    inbox: Inbox::default(),
+                });
+            }
+            Record::Join { user, room, pos, .. } => {
+                let user = self.need_user(user)?;
+                let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
+                let r = &mut self.rooms[room];
+                r.members.insert(user);
+                r.read.insert(user, (*pos).min(r.entries.len()));
+                self.users[user].rooms.insert(room);
+            }
+            Record::Leave { user, room, .. } => {
+                let (user, room) = (self.need_user(user)?, self.need_room(room)?);
+                self.rooms[room].members.remove(&user);
+                self.rooms[room].read.remove(&user);
+                self.users[user].rooms.remove(&room);
+            }
+            Record::Message { msg, recipients } => self.apply_message(msg, recipients)?,
+            Record::Delivered { ts, user, chat, id } => {
+                let (user, sender) = (self.need_user(user)?, self.need_user(chat)?);
+                let (msg, pos) = self.need_direct(sender, user, id)?;
+                let mark = &mut self.direct_mut(sender, user).delivered;
+                if pos + 1 > *mark {
+                    *mark = pos + 1;
+                    self.status(sender, user, &msg.id, MsgState::Delivered, *ts);
+                }
+            }
+            Record::Read { ts, user, chat, id } => {
+                let user = self.need_user(user)?;
+                if chat.starts_with('#') {
+                    let room = self.need_room(chat)?;
+                    let pos = self
+                        .find_in_room(room, id)
+                        .ok_or_else(|| format!("no message {id:?} in {chat}"))?;
+                    let mark = self.rooms[room].read.entry(user).or_default();
+                    *mark = (*mark).max(pos + 1);
+                } else {
+                    let sender = self.need_user(chat)?;
+                    let (msg, pos) = self.need_direct(sender, user, id)?;
+                    let mark = &mut self.direct_mut(sender, user).read;
+                    if pos + 1 > *mark {
+                        *mark = pos + 1;
+                        self.status(sender, user, &msg.id, MsgState::Read, *ts);
+                    }
+                }
+            }
+            Record::Ack { user, seq } => {
+                let user = self.need_user(user)?;
+                let inbox = &mut self.users[user].inbox;
+                inbox.acked = inbox.acked.max(*seq);
+                while inbox.queue.front().is_some_and(|q| q.seq <= inbox.acked) {
+                    inbox.queue.pop_front();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn create_room(&mut self, name: &str) -> RoomId {
+        let name = format!("#{}", name.trim_start_matches('#'));
+        self.room_ids.insert(fold(&name[1..]), self.rooms.len());
+        self.rooms.push(Room {
+            name: name.into(),
+            members: HashSet::new(),
+            entries: Vec::new(),
+            read: HashMap::new(),
+            last_order: 0,
+        });
+        self.rooms.len() - 1
+    }
+
+    fn apply_message(&mut self, msg: &Arc<Message>, recipients: &[Arc<str>]) -> Result<(), String> {
+        let from = self.need_user(&msg.from)?;
+        self.order += 1;
+        self.last_ts = self.last_ts.max(msg.ts);
+        let entry = Entry { msg: msg.clone(), from };
+        let pos = if msg.is_room() {
+            let room = self.need_room(&msg.to)?;
+            let r = &mut self.rooms[room];
+            r.entries.push(entry);
+            r.last_order = self.order;
+            let pos = r.entries.len() - 1;
+            for name in recipients {
+                let user = self.need_user(name)?;
+                self.enqueue(user, |seq| msg_frame(seq, msg), None);
+            }
+            pos
+        } else {
+            let to = self.need_user(&msg.to)?;
+            let order = self.order;
+            let conv = self.directs.entry(pair(from, to)).or_default();
+            conv.entries.push(entry);
+            conv.last_order = order;
+            let pos = conv.entries.len() - 1;
+            self.users[from].peers.insert(to);
+            self.users[to].peers.insert(from);
+            self.enqueue(to, |seq| msg_frame(seq, msg), Some(msg.clone()));
+            pos
+        };
+        let key = (from, msg.id.clone());
+        if self.sent.insert(key, Located { msg: msg.clone(), pos }).is_some() {
+            return Err(format!("message {:?} from {} stored twice", msg.id, msg.from));
+        }
+        Ok(())
+    }
+
+    fn need_direct(&self, from: UserId, to: UserId, id: &str) -> Result<(Arc<Message>, usize), String> {
+        match self.find_sent(from, id) {
+            Some((msg, pos)) if !msg.is_room() && self.user_id(&msg.to) == Some(to) => {
+                Ok((msg.clone(), pos))
+            }
+            _ => Err(format!("no message {id:?} from {} to {}", self.users[from].name, self.users[to].name)),
+        }
+    }
+
+    /// The marks of the messages `from` sent to `to`.
+    fn direct_mut(&mut self, from: UserId, to: UserId) -> &mut Marks {
+        let conv = self.directs.entry(pair(from, to)).or_default();
+        &mut conv.marks[usize::from(from > to)]
+    }
+
+    /// Queues `STATUS` for `sender`: its message `id` to `peer` moved.
+    fn status(&mut self, sender: UserId, peer: UserId, id: &str, state: MsgState, ts: u64) {
+        let peer = self.users[peer].name.clone();
+        self.enqueue(sender, |seq| format!("STATUS:{seq}:{peer}:{id}:{state}:{ts}\n"), None);
+    }
+
+    /// Gives the next sequence number of `user`'s inbox to a new event.
+    fn enqueue(&mut self, user: UserId, frame: impl FnOnce(u64) -> String, direct: Option<Arc<Message>>) {
+        let inbox = &mut self.users[user].inbox;
+        inbox.last_seq += 1;
+        let seq = inbox.last_seq;
+        if seq <= inbox.acked {
+            return; // replaying an event the client already has
+        }
+        let frame: Arc<str> = frame(seq).into();
+        inbox.queue.push_back(Queued { seq, frame: frame.clone(), direct });
+        if self.live {
+            self.pending.deliveries.push(Delivery { user, seq, frame });
+        }
+    }
+
+    /// After loading: everything in the inboxes is on disk.
+    pub fn finish_loading(&mut self) {
+        for user in &mut self.users {
+            user.inbox.durable = user.inbox.last_seq;
+        }
+        self.live = true;
+    }
+
+    /// The committer made these deliveries durable.
+    pub fn mark_durable(&mut self, deliveries: &[Delivery]) {
+        for d in deliveries {
+            let inbox = &mut self.users[d.user].inbox;
+            inbox.durable = inbox.durable.max(d.seq);
+        }
+    }
+
+    // ----- reading the state --------------------------------------------
+
+    /// The durable, unacknowledged events of `user`, and the last seq among them.
+    pub fn replay(&self, user: UserId) -> (Vec<Arc<str>>, u64) {
+        let inbox = &self.users[user].inbox;
+        let frames = inbox.queue.iter().take_while(|q| q.seq <= inbox.durable);
+        (frames.map(|q| q.frame.clone()).collect(), inbox.durable)
+    }
+
+    /// The direct messages among `user`'s events up to `seq`, which an
+    /// `ACK` of `seq` turns into DELIVERED.
+    pub fn acked_messages(&self, user: UserId, seq: u64) -> Vec<Arc<Message>> {
+        let queue = &self.users[user].inbox.queue;
+        queue.iter().take_while(|q| q.seq <= seq).filter_map(|q| q.direct.clone()).collect()
+    }
+
+    /// Lines of `HISTORY` for a direct conversation: newest `limit`, oldest first.
+    pub fn direct_history(&self, user: UserId, peer: UserId, limit: usize) -> Vec<String> {
+        let Some(conv) = self.directs.get(&pair(user, peer)) else { return Vec::new() };
+        let start = conv.entries.len().saturating_sub(limit);
+        let lines = conv.entries.iter().enumerate().skip(start).map(|(pos, e)| {
+            let marks = conv.marks[usize::from(e.from > other(e.from, user, peer))];
+            let state = if pos < marks.read {
+                MsgState::Read
+            } else if pos < marks.delivered {
+                MsgState::Delivered
+            } else {
+                MsgState::Received
+            };
+            history_line(&e.msg, state)
+        });
+        lines.collect()
+    }
+
+    /// Lines of `HISTORY` for a room: every message has the state RECEIVED.
+    pub fn room_history(&self, room: RoomId, limit: usize) -> Vec<String> {
+        let entries = &self.rooms[room].entries;
+        let start = entries.len().saturating_sub(limit);
+        entries[start..].iter().map(|e| history_line(&e.msg, MsgState::Received)).collect()
+    }
+
+    /// Lines of `CHATS`: `<peer or #room>:<unread>`, most recent first.
+    pub fn chats(&self, user: UserId) -> Vec<String> {
+        let mut chats: Vec<(u64, String)> = Vec::new();
+        for &peer in &self.users[user].peers {
+            let conv = &self.directs[&pair(user, peer)];
+            let read = conv.marks[usize::from(peer > user)].read;
+            let unread = unread(&conv.entries, read, |from| from == peer);
+            chats.push((conv.last_order, format!("{}:{unread}", self.users[peer].name)));
+        }
+        for &room in &self.users[user].rooms {
+            let r = &self.rooms[room];
+            if r.entries.is_empty() {
+                continue;
+            }
+            let read = r.read.get(&user).copied().unwrap_or(0);
+            let unread = unread(&r.entries, read, |from| from != user);
+            chats.push((r.last_order, format!("{}:{unread}", r.name)));
+        }
+        chats.sort_by(|a, b| b.0.cmp(&a.0));
+        chats.into_iter().map(|(_, line)| line).collect()
+    }
+
+    /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name.
+    pub fn rooms_list(&self, user: UserId) -> Vec<String> {
+        let mut rooms: Vec<&Room> = self.users[user].rooms.iter().map(|&r| &self.rooms[r]).collect();
+        rooms.sort_by_key(|r| fold(&r.name));
+        rooms.iter().map(|r| format!("{}:{}", r.name, r.members.len())).collect()
+    }
+}
+
+/// The key of the direct conversation between two users.
+fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
+    (a.min(b), a.max(b))
+}
+
+/// In a conversation between `a` and `b`, the one who is not `x`.
+fn other(x: UserId, a: UserId, b: UserId) -> UserId {
+    if x == a { b } else { a }
+}
+
+/// How many entries at or after `read` were sent by someone `counts`.
+fn unread(entries: &[Entry], read: usize, counts: impl Fn(UserId) -> bool) -> usize {
+    entries.iter().skip(read).filter(|e| counts(e.from)).count()
+}
+
+/// `MSG:<seq>:<from>:<to>:<id>:<ts>:<text>\n`
+fn msg_frame(seq: u64, m: &Message) -> String {
+    format!("MSG:{seq}:{}:{}:{}:{}:{}\n", m.from, m.to, m.id, m.ts, m.text)
+}
+
+/// `<from>:<to>:<id>:<ts>:<state>:<text>`
+fn history_line(m: &Message, state: MsgState) -> String {
+    format!("{}:{}:{}:{}:{state}:{}", m.from, m.to, m.id, m.ts, m.text)
+}
