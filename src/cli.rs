@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
-use crate::server::{listener, Config, Server};
+use crate::server::{Config, Server, listener};
 
 /// wachat: a WhatsApp-style chat over plain TCP sockets.
 #[derive(Parser, Debug)]

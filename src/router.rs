@@ -234,7 +234,9 @@ impl Router {
         if deliveries.is_empty() {
             return;
         }
-        let mut per_user: HashMap<UserId, (Arc<Outlet>, Vec<(u64, &str)>)> = HashMap::new();
+        // Each online recipient's outlet, with its events of this batch in order.
+        type Events<'a> = (Arc<Outlet>, Vec<(u64, &'a str)>);
+        let mut per_user: HashMap<UserId, Events<'_>> = HashMap::new();
         {
             let online = self.online.lock();
             for d in deliveries {

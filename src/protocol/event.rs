@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{split_fields, Text};
+use super::{Text, split_fields};
 
 /// The states of a message, in the only order they may move (protocol §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -114,9 +114,8 @@ impl Event {
     /// Parses one frame from the receive port.
     pub fn parse(line: &str) -> Result<Event, String> {
         let word = line.split(':').next().unwrap_or("");
-        let shape = |n, what: &str| {
-            split_fields(line, n).ok_or_else(|| format!("expected {what}, got {line:?}"))
-        };
+        let shape =
+            |n, what: &str| split_fields(line, n).ok_or_else(|| format!("expected {what}, got {line:?}"));
         let number = |s: &str| s.parse::<u64>().map_err(|_| format!("bad number {s:?} in {line:?}"));
         Ok(match word {
             "MSG" => {

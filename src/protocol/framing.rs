@@ -66,7 +66,12 @@ impl<R: Read + SetReadTimeout> FrameReader<R> {
     /// `max_len` bytes. A small buffer keeps idle connections cheap; the line
     /// buffer only grows when a frame spans several reads.
     pub fn new(inner: R, buf_size: usize, max_len: usize) -> FrameReader<R> {
-        FrameReader { inner: BufReader::with_capacity(buf_size, inner), line: Vec::new(), max_len, returned: false }
+        FrameReader {
+            inner: BufReader::with_capacity(buf_size, inner),
+            line: Vec::new(),
+            max_len,
+            returned: false,
+        }
     }
 
     /// The underlying reader (to set options on a socket).

@@ -65,10 +65,7 @@ impl Code {
 
     /// After these codes the server closes the connection (protocol §2).
     pub fn closes_connection(self) -> bool {
-        matches!(
-            self,
-            Code::AuthRequired | Code::AuthFailed | Code::TooLong | Code::Busy | Code::Timeout
-        )
+        matches!(self, Code::AuthRequired | Code::AuthFailed | Code::TooLong | Code::Busy | Code::Timeout)
     }
 }
 
@@ -179,9 +176,7 @@ mod tests {
     fn parses_heads() {
         assert_eq!(Reply::parse("OK").unwrap(), Reply::Ok);
         assert_eq!(Reply::parse("OK:3").unwrap().listing_len(), Some(3));
-        let Reply::Ko(ko) = Reply::parse("KO:NOT_MEMBER:not in #x: sorry").unwrap() else {
-            panic!()
-        };
+        let Reply::Ko(ko) = Reply::parse("KO:NOT_MEMBER:not in #x: sorry").unwrap() else { panic!() };
         assert_eq!((ko.code, ko.reason.as_str()), (Code::NotMember, "not in #x: sorry"));
         assert!(Reply::parse("KO:NOPE:x").is_err());
         assert!(Reply::parse("HELLO").is_err());
@@ -193,9 +188,6 @@ mod tests {
             assert_eq!(Code::parse(code.as_str()), Some(code));
         }
         let closing: Vec<_> = Code::ALL.into_iter().filter(|c| c.closes_connection()).collect();
-        assert_eq!(
-            closing,
-            [Code::AuthRequired, Code::AuthFailed, Code::TooLong, Code::Busy, Code::Timeout]
-        );
+        assert_eq!(closing, [Code::AuthRequired, Code::AuthFailed, Code::TooLong, Code::Busy, Code::Timeout]);
     }
 }

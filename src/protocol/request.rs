@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::names::{check_id, check_name};
-use super::{split_fields, Chat, Code, Ko, Text};
+use super::{Chat, Code, Ko, Text, split_fields};
 
 /// One request from a client on the send port.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,13 +96,12 @@ impl Request {
                 let f = fields(line, 3, "READ:<from>:<id>")?;
                 Request::Read { chat: chat(f[1])?, id: id(f[2])? }
             }
-            "JOIN" => Request::Join { room: room(&fields(line, 2, "JOIN:<#room>")?[1])? },
-            "LEAVE" => Request::Leave { room: room(&fields(line, 2, "LEAVE:<#room>")?[1])? },
+            "JOIN" => Request::Join { room: room(fields(line, 2, "JOIN:<#room>")?[1])? },
+            "LEAVE" => Request::Leave { room: room(fields(line, 2, "LEAVE:<#room>")?[1])? },
             "HISTORY" => {
                 let f = fields(line, 3, "HISTORY:<peer or #room>:<limit>")?;
-                let limit = f[2]
-                    .parse()
-                    .map_err(|_| bad(format!("the limit must be a number, not {:?}", f[2])))?;
+                let limit =
+                    f[2].parse().map_err(|_| bad(format!("the limit must be a number, not {:?}", f[2])))?;
                 Request::History { chat: chat(f[1])?, limit }
             }
             "P2P" => {
@@ -112,7 +111,7 @@ impl Request {
                     _ => return Err(bad(format!("bad port {:?} (1-65535)", f[1]))),
                 }
             }
-            "PEER" => Request::Peer { user: user(&fields(line, 2, "PEER:<user>")?[1])? },
+            "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
             "USERS" | "ROOMS" | "CHATS" | "PING" | "QUIT" if line.contains(':') => {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 
-use super::{recv, send, Ctx};
+use super::{Ctx, recv, send};
 use crate::error::{Error, Result};
 
 /// How many connections the kernel may queue before `accept()` takes them.

@@ -185,7 +185,11 @@ impl Server {
 fn wake_addr(addr: SocketAddr) -> SocketAddr {
     let mut addr = addr;
     if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
     }
     addr
 }

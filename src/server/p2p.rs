@@ -16,7 +16,9 @@ pub fn announce(ctx: &Ctx, user: UserId, port: u16) -> Result<(), Ko> {
             outlet.set_p2p_port(port);
             Ok(())
         }
-        None => Err(Ko::new(Code::Offline, "log in on the receive port first: the port is kept while it is up")),
+        None => {
+            Err(Ko::new(Code::Offline, "log in on the receive port first: the port is kept while it is up"))
+        }
     }
 }
 

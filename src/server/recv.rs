@@ -15,7 +15,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{auth, linger_close, Ctx};
+use super::{Ctx, auth, linger_close};
 use crate::protocol::{Bye, Code, EventReply, FrameError, FrameReader, Ko, Reply};
 use crate::router::Outlet;
 use crate::store::UserId;
@@ -42,11 +42,15 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
 }
 
 /// Reads frames until a successful login; `None` if the connection ends.
-fn login(ctx: &Ctx, mut stream: &TcpStream, reader: &mut FrameReader<TcpStream>) -> Option<(UserId, Arc<str>)> {
+fn login(
+    ctx: &Ctx,
+    mut stream: &TcpStream,
+    reader: &mut FrameReader<TcpStream>,
+) -> Option<(UserId, Arc<str>)> {
     loop {
         let deadline = Instant::now() + ctx.config.timeout;
         let ko = match reader.read_frame(Some(deadline)) {
-            Ok(line) => match auth::authenticate(ctx, &line.to_string()) {
+            Ok(line) => match auth::authenticate(ctx, line) {
                 auth::Outcome::LoggedIn(user, name) => {
                     stream.write_all(format!("OK:{name}\n").as_bytes()).ok()?;
                     return Some((user, name));

@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{auth, linger_close, p2p, Ctx};
+use super::{Ctx, auth, linger_close, p2p};
 use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
 use crate::store::{Ticket, UserId};
 
@@ -142,9 +142,13 @@ impl Session<'_> {
             Request::Users => self.reply(Ok(Reply::Listing(self.ctx.router.online_names()))),
             Request::Rooms => self.reply(Ok(Reply::Listing(store.rooms(user)))),
             Request::Chats => self.reply(Ok(Reply::Listing(store.chats(user)))),
-            Request::History { chat, limit } => self.reply(store.history(user, &chat, limit).map(Reply::Listing)),
+            Request::History { chat, limit } => {
+                self.reply(store.history(user, &chat, limit).map(Reply::Listing))
+            }
             Request::P2p { port } => self.reply(p2p::announce(self.ctx, user, port).map(|()| Reply::Ok)),
-            Request::Peer { user: peer } => self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::OkWith)),
+            Request::Peer { user: peer } => {
+                self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::OkWith))
+            }
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.replies.push((Reply::Ok, false));

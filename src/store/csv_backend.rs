@@ -23,8 +23,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::record::{Message, Record};
 use super::Backend;
+use super::record::{Message, Record};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 
@@ -91,7 +91,10 @@ impl LogFile {
     }
 
     /// Parses every row after the header, giving each to `each` with its line number.
-    fn rows(&self, mut each: impl FnMut(&csv::StringRecord) -> std::result::Result<(), String>) -> Result<()> {
+    fn rows(
+        &self,
+        mut each: impl FnMut(&csv::StringRecord) -> std::result::Result<(), String>,
+    ) -> Result<()> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_path(&self.path)
@@ -285,7 +288,7 @@ fn finish(out: csv::Writer<Vec<u8>>) -> Vec<u8> {
     out.into_inner().expect("csv into memory")
 }
 
-fn field<'r>(r: &'r csv::StringRecord, i: usize) -> std::result::Result<&'r str, String> {
+fn field(r: &csv::StringRecord, i: usize) -> std::result::Result<&str, String> {
     r.get(i).ok_or_else(|| format!("missing field {} of {}", i + 1, r.len().max(i + 1)))
 }
 

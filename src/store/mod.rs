@@ -121,7 +121,10 @@ impl Store {
 
     /// Runs `f` on the locked state; if it committed records, wakes the
     /// committer. Returns `f`'s result and the ticket of the pending batch.
-    fn write<T>(&self, f: impl FnOnce(&mut State) -> std::result::Result<T, Ko>) -> std::result::Result<(T, Ticket), Ko> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut State) -> std::result::Result<T, Ko>,
+    ) -> std::result::Result<(T, Ticket), Ko> {
         if self.durable.lock().failed {
             return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
         }
@@ -164,7 +167,12 @@ impl Store {
     // ----- accounts -----------------------------------------------------
 
     /// Creates an account (and its membership of `#general`), durably.
-    pub fn register(&self, name: &str, email: &str, password: &str) -> std::result::Result<(UserId, Arc<str>), Ko> {
+    pub fn register(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> std::result::Result<(UserId, Arc<str>), Ko> {
         if self.state.lock().user_id(name).is_some() {
             return Err(ko(Code::UserExists, format!("the name {name} is taken")));
         }
@@ -187,7 +195,12 @@ impl Store {
 
     /// Checks a password. With `auto_register`, an unknown name becomes a
     /// new account with this password.
-    pub fn login(&self, name: &str, password: &str, auto_register: bool) -> std::result::Result<(UserId, Arc<str>), Ko> {
+    pub fn login(
+        &self,
+        name: &str,
+        password: &str,
+        auto_register: bool,
+    ) -> std::result::Result<(UserId, Arc<str>), Ko> {
         let found = {
             let state = self.state.lock();
             state.user_id(name).map(|id| (id, state.users[id].name.clone(), state.users[id].hash.clone()))
@@ -222,7 +235,13 @@ impl Store {
 
     /// `MSG`: accepts a message (or recognises a resend) and returns the
     /// `<id>:<ts>` of its `OK`, valid once the ticket is durable.
-    pub fn send(&self, from: UserId, to: &Chat, id: &str, text: &Text) -> std::result::Result<(String, Ticket), Ko> {
+    pub fn send(
+        &self,
+        from: UserId,
+        to: &Chat,
+        id: &str,
+        text: &Text,
+    ) -> std::result::Result<(String, Ticket), Ko> {
         self.write(|state| {
             if let Some((msg, _)) = state.find_sent(from, id) {
                 return Ok(format!("{}:{}", msg.id, msg.ts)); // a resend
@@ -230,7 +249,9 @@ impl Store {
             let sender = state.users[from].name.clone();
             let (to_name, recipients) = match to {
                 Chat::User(name) => {
-                    let to = state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                    let to = state
+                        .user_id(name)
+                        .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
                     (state.users[to].name.clone(), Vec::new())
                 }
                 Chat::Room(name) => {
@@ -257,7 +278,9 @@ impl Store {
             let ts = state.next_ts(now_ms());
             match chat {
                 Chat::User(name) => {
-                    let from = state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                    let from = state
+                        .user_id(name)
+                        .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
                     match state.find_sent(from, id) {
                         Some((msg, _)) if !msg.is_room() && state.user_id(&msg.to) == Some(user) => {}
                         _ => return Err(unknown()),
@@ -356,7 +379,9 @@ impl Store {
         let state = self.state.lock();
         match chat {
             Chat::User(name) => {
-                let peer = state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                let peer = state
+                    .user_id(name)
+                    .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
                 Ok(state.direct_history(user, peer, limit))
             }
             Chat::Room(name) => {

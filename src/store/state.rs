@@ -259,9 +259,8 @@ impl State {
                 let user = self.need_user(user)?;
                 if chat.starts_with('#') {
                     let room = self.need_room(chat)?;
-                    let pos = self
-                        .find_in_room(room, id)
-                        .ok_or_else(|| format!("no message {id:?} in {chat}"))?;
+                    let pos =
+                        self.find_in_room(room, id).ok_or_else(|| format!("no message {id:?} in {chat}"))?;
                     let mark = self.rooms[room].read.entry(user).or_default();
                     *mark = (*mark).max(pos + 1);
                 } else {
@@ -336,9 +335,7 @@ impl State {
 
     fn need_direct(&self, from: UserId, to: UserId, id: &str) -> Result<(Arc<Message>, usize), String> {
         match self.find_sent(from, id) {
-            Some((msg, pos)) if !msg.is_room() && self.user_id(&msg.to) == Some(to) => {
-                Ok((msg.clone(), pos))
-            }
+            Some((msg, pos)) if !msg.is_room() && self.user_id(&msg.to) == Some(to) => Ok((msg.clone(), pos)),
             _ => Err(format!("no message {id:?} from {} to {}", self.users[from].name, self.users[to].name)),
         }
     }
@@ -445,7 +442,7 @@ impl State {
             let unread = unread(&r.entries, read, |from| from != user);
             chats.push((r.last_order, format!("{}:{unread}", r.name)));
         }
-        chats.sort_by(|a, b| b.0.cmp(&a.0));
+        chats.sort_by_key(|c| std::cmp::Reverse(c.0));
         chats.into_iter().map(|(_, line)| line).collect()
     }
 

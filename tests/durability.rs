@@ -1,0 +1,156 @@
+//! What survives a crash: every `OK`ed message, states, inboxes and sequence
+//! numbers across SIGKILL and restart; torn last lines; corrupt files.
+
+mod support;
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use support::{READ_TIMEOUT, TestServer, wachat_bin, wait_with_timeout, without_ts};
+
+#[test]
+fn a_restart_in_the_middle_of_a_conversation_loses_nothing() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana_events = server.login_recv("ana", "pw-ana");
+    let mut ana = server.login_send("ana", "pw-ana");
+    for i in 1..=3 {
+        assert!(ana.request(&format!("MSG:bob:m{i}:n{i}")).starts_with("OK:"));
+    }
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert_eq!(ana_events.line(), "JOINED:bob");
+    assert_eq!(bob.events(3).len(), 3);
+    bob.send("ACK:1");
+    // The STATUS proves the batch holding the ACK is on disk.
+    assert_eq!(without_ts(&ana_events.line()), "STATUS:1:bob:m1:DELIVERED:<ts>");
+
+    server.restart(&[]); // SIGKILL, then start again on the same files
+
+    let mut bob = server.login_recv("bob", "pw-bob");
+    let replay: Vec<String> = bob.events(2).iter().map(|e| without_ts(e)).collect();
+    assert_eq!(replay, ["MSG:2:ana:bob:m2:<ts>:n2", "MSG:3:ana:bob:m3:<ts>:n3"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m4:after the crash").starts_with("OK:"));
+    assert_eq!(without_ts(&bob.line()), "MSG:4:ana:bob:m4:<ts>:after the crash", "seq not reused");
+    let states: Vec<String> =
+        ana.listing("HISTORY:bob:10").iter().map(|l| l.split(':').nth(4).unwrap().to_string()).collect();
+    assert_eq!(states, ["DELIVERED", "RECEIVED", "RECEIVED", "RECEIVED"]);
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    assert_eq!(bob_send.listing("CHATS"), ["ana:4"]);
+    // ana's own inbox kept its STATUS numbering too.
+    let mut ana_events = server.login_recv("ana", "pw-ana");
+    assert_eq!(without_ts(&ana_events.line()), "STATUS:1:bob:m1:DELIVERED:<ts>");
+}
+
+#[test]
+fn every_ok_survives_sigkill() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let burst: String = (0..300).map(|i| format!("MSG:bob:b{i}:burst {i}\n")).collect();
+    ana.send_raw(burst.as_bytes());
+    let oks: Vec<String> = (0..300).map(|_| ana.line()).collect();
+    assert!(oks.iter().all(|ok| ok.starts_with("OK:b")));
+    server.restart(&[]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let history = ana.listing("HISTORY:bob:1000");
+    assert_eq!(history.len(), 300);
+    for (i, (line, ok)) in history.iter().zip(&oks).enumerate() {
+        let ts = ok.rsplit(':').next().unwrap();
+        assert_eq!(*line, format!("ana:bob:b{i}:{ts}:RECEIVED:burst {i}"));
+    }
+}
+
+#[test]
+fn resent_ids_are_recognised_after_a_restart() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let first = ana.request("MSG:bob:once:hello");
+    server.restart(&[]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("MSG:bob:once:hello again?"), first);
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert_eq!(without_ts(&bob.line()), "MSG:1:ana:bob:once:<ts>:hello");
+    bob.send("ACK:1");
+    // Nothing else was queued: the next event bob gets is a new message.
+    assert!(ana.request("MSG:bob:next:x").starts_with("OK:next:"));
+    assert_eq!(without_ts(&bob.line()), "MSG:2:ana:bob:next:<ts>:x");
+}
+
+fn append(path: &std::path::Path, bytes: &str) {
+    OpenOptions::new().append(true).open(path).unwrap().write_all(bytes.as_bytes()).unwrap();
+}
+
+#[test]
+fn a_torn_last_line_in_any_file_is_dropped_with_a_warning() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m1:kept").starts_with("OK:"));
+    assert_eq!(ana.request("JOIN:#club"), "OK");
+    server.kill();
+    let dir = server.data_dir.clone();
+    // What a crash in the middle of a write() leaves: no final newline.
+    append(&dir.join("users.csv"), "carl,,$argon2id$v=19$m=8,t=2");
+    append(&dir.join("rooms.csv"), "JOIN,1700000000000,bob,#cl");
+    append(&dir.join("history.csv"), "MSG,1700000000000,ana,bob,m2,half a mess");
+    append(&dir.join("inbox.csv"), "bob,9");
+    server.restart(&[]);
+    let log = server.log().join("\n");
+    for file in ["users.csv", "rooms.csv", "history.csv", "inbox.csv"] {
+        assert!(log.contains(&format!("{file}: dropped a torn last line")), "{file}: {log}");
+    }
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.listing("HISTORY:bob:10").len(), 1);
+    assert_eq!(ana.listing("ROOMS"), ["#club:1", "#general:2"]);
+    assert!(ana.request("MSG:carl:x:y").starts_with("KO:UNKNOWN_USER:"));
+    // The files are whole again: a new line appended after the repair reads back.
+    assert!(ana.request("MSG:bob:m3:after repair").starts_with("OK:"));
+    server.restart(&[]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.listing("HISTORY:bob:10").len(), 2);
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert_eq!(without_ts(&bob.line()), "MSG:1:ana:bob:m1:<ts>:kept", "the torn ack was dropped");
+}
+
+/// Runs `wachat serve` on `dir`, expecting it to refuse to start.
+fn refused_start(dir: &std::path::Path) -> String {
+    let mut child = Command::new(wachat_bin())
+        .args(["serve", "--send-port", "0", "--recv-port", "0", "--data-dir"])
+        .arg(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_with_timeout(&mut child, READ_TIMEOUT);
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    stderr
+}
+
+#[test]
+fn a_corrupt_line_in_the_middle_stops_the_start_with_file_and_line() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
+    server.kill();
+    let history = server.data_dir.join("history.csv");
+    let good = std::fs::read_to_string(&history).unwrap();
+    std::fs::write(&history, format!("{good}MSG,notatime,ana,bob,m2,x,\n{}", good.lines().nth(1).unwrap()))
+        .unwrap();
+    let err = refused_start(&server.data_dir);
+    assert!(err.contains("history.csv line 3: \"notatime\" is not a number"), "{err}");
+    // Nothing was changed by the refused start.
+    assert!(std::fs::read_to_string(&history).unwrap().contains("notatime"));
+}
+
+#[test]
+fn a_file_with_the_wrong_header_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.csv"), "who,what\n").unwrap();
+    let err = refused_start(dir.path());
+    assert!(err.contains("users.csv line 1: expected the header"), "{err}");
+}

@@ -1,0 +1,263 @@
+//! Test support: a real `wachat serve` process on port 0 with its own
+//! temporary data directory, and a line-oriented client that speaks raw
+//! protocol frames with a timeout on every read.
+
+#![allow(dead_code)] // each test file uses a different part of this
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long any read in a test may wait before the test fails.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Path of the binary under test.
+pub fn wachat_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_wachat")
+}
+
+/// A running `wachat serve`.
+pub struct TestServer {
+    child: Child,
+    pub send: SocketAddr,
+    pub recv: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Every line the server logged so far.
+    log: Arc<Mutex<Vec<String>>>,
+    /// Keeps the temporary directory alive (None when the caller owns it).
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A server with a fresh data directory and fast password hashing.
+    pub fn start() -> TestServer {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::start_in(dir.path(), args);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server on an existing data directory (for restarts).
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
+        let mut child = Command::new(wachat_bin())
+            .args(["serve", "--send-port", "0", "--recv-port", "0", "--kdf-cost", "8", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wachat serve");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let log_writer = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line.clone());
+                log_writer.lock().unwrap().push(line);
+            }
+        });
+        let (mut send, mut recv) = (None, None);
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while send.is_none() || recv.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match rx.recv_timeout(left) {
+                Ok(line) => line,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("server did not start: {:?}", log.lock().unwrap());
+                }
+            };
+            if let Some(addr) = line.split("listening: send ").nth(1) {
+                send = Some(addr.trim().parse().unwrap());
+            }
+            if let Some(addr) = line.split("listening: receive ").nth(1) {
+                recv = Some(addr.trim().parse().unwrap());
+            }
+        }
+        TestServer {
+            child,
+            send: send.unwrap(),
+            recv: recv.unwrap(),
+            data_dir: data_dir.to_path_buf(),
+            log,
+            _dir: None,
+        }
+    }
+
+    /// Kills the server with SIGKILL (a crash) and waits for it to die.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        unsafe_kill(self.child.id(), "TERM");
+        wait_with_timeout(&mut self.child, READ_TIMEOUT)
+    }
+
+    /// Stops the server (SIGKILL) and starts a new one on the same data.
+    pub fn restart(&mut self, args: &[&str]) {
+        self.kill();
+        let dir = self._dir.take();
+        let new = Self::start_in(&self.data_dir.clone(), args);
+        let old = std::mem::replace(self, new);
+        self._dir = dir;
+        drop(old);
+    }
+
+    /// All log lines so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn send_conn(&self) -> Conn {
+        Conn::connect(self.send)
+    }
+
+    pub fn recv_conn(&self) -> Conn {
+        Conn::connect(self.recv)
+    }
+
+    /// A send connection logged in as `user`.
+    pub fn login_send(&self, user: &str, password: &str) -> Conn {
+        let mut c = self.send_conn();
+        assert_eq!(c.request(&format!("LOGIN:{user}:{password}")), format!("OK:{user}"));
+        c
+    }
+
+    /// A receive connection logged in as `user`.
+    pub fn login_recv(&self, user: &str, password: &str) -> Conn {
+        let mut c = self.recv_conn();
+        assert_eq!(c.request(&format!("LOGIN:{user}:{password}")), format!("OK:{user}"));
+        c
+    }
+
+    /// Registers users, each with the password `pw-<name>`.
+    pub fn register(&self, users: &[&str]) {
+        let mut c = self.send_conn();
+        for user in users {
+            assert_eq!(c.request(&format!("REGISTER:{user}::pw-{user}")), format!("OK:{user}"));
+            c = self.send_conn();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    let status = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
+    assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
+}
+
+/// Waits for a child process, failing the test after `timeout`.
+pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "process did not exit in {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20)); // polling a process exit
+    }
+}
+
+/// One raw protocol connection.
+pub struct Conn {
+    pub stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    pub fn connect(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        Conn { stream, reader }
+    }
+
+    /// Sends one frame (a `\n` is added).
+    pub fn send(&mut self, line: &str) {
+        self.stream.write_all(format!("{line}\n").as_bytes()).expect("write");
+    }
+
+    /// Sends raw bytes as they are.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Reads one line (without `\n`); fails the test on timeout or EOF.
+    pub fn line(&mut self) -> String {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => panic!("connection closed while waiting for a line"),
+            Ok(_) => line.trim_end_matches('\n').to_string(),
+            Err(e) => panic!("no line within {READ_TIMEOUT:?}: {e}"),
+        }
+    }
+
+    /// Sends a request and reads its one-line reply.
+    pub fn request(&mut self, line: &str) -> String {
+        self.send(line);
+        self.line()
+    }
+
+    /// Sends a listing request; returns the `n` lines after `OK:<n>`.
+    pub fn listing(&mut self, line: &str) -> Vec<String> {
+        let head = self.request(line);
+        let n: usize = head
+            .strip_prefix("OK:")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}: expected OK:<n>, got {head}"));
+        (0..n).map(|_| self.line()).collect()
+    }
+
+    /// Reads until the server closes the connection; returns what came.
+    pub fn read_to_close(&mut self) -> String {
+        let mut rest = String::new();
+        match self.reader.read_to_string(&mut rest) {
+            Ok(_) => rest,
+            Err(e) => panic!("connection not closed within {READ_TIMEOUT:?}: {e} (got {rest:?})"),
+        }
+    }
+
+    /// Asserts the server closes the connection with nothing more to say.
+    pub fn expect_closed(&mut self) {
+        assert_eq!(self.read_to_close(), "", "expected the connection to close");
+    }
+
+    /// Reads `n` event lines.
+    pub fn events(&mut self, n: usize) -> Vec<String> {
+        (0..n).map(|_| self.line()).collect()
+    }
+}
+
+/// Strips the `<ts>` out of `MSG` and `STATUS` events so tests can compare
+/// whole lines: `MSG:1:ana:bob:m1:<ts>:hi`.
+pub fn without_ts(event: &str) -> String {
+    let fields: Vec<&str> = event.splitn(7, ':').collect();
+    match fields[0] {
+        "MSG" if fields.len() == 7 => {
+            format!("MSG:{}:{}:{}:{}:<ts>:{}", fields[1], fields[2], fields[3], fields[4], fields[6])
+        }
+        "STATUS" if fields.len() == 6 => {
+            format!("STATUS:{}:{}:{}:{}:<ts>", fields[1], fields[2], fields[3], fields[4])
+        }
+        _ => event.to_string(),
+    }
+}
