@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// Rooms with more members than this send no JOINED/LEFT presence.
     #[arg(long, default_value_t = 200)]
     pub presence_limit: usize,
+    /// Connections on both ports together beyond which new ones get KO:BUSY.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_connections: usize,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -95,6 +98,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         kdf_cost: args.kdf_cost,
         fsync: args.fsync == Fsync::Always,
         presence_limit: args.presence_limit,
+        max_connections: args.max_connections,
         ..Config::new(&args.data_dir)
     };
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;

@@ -70,14 +70,18 @@ fn live_events_status_and_cumulative_read() {
 fn unacknowledged_events_come_again_and_acknowledged_ones_do_not() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
+    let mut ana_events = server.login_recv("ana", "pw-ana");
     let mut ana = server.login_send("ana", "pw-ana");
     for i in 1..=4 {
         sent_ok(ana.request(&format!("MSG:bob:m{i}:n{i}")));
     }
     let mut bob = server.login_recv("bob", "pw-bob");
+    assert_eq!(ana_events.line(), "JOINED:bob");
     assert_eq!(bob.events(4).len(), 4);
     bob.send("ACK:2");
-    bob.send("PONG"); // a frame after the ACK, so we know the ACK was read
+    // ACK has no reply; the DELIVERED states prove the server took it.
+    assert_eq!(without_ts(&ana_events.line()), "STATUS:1:bob:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&ana_events.line()), "STATUS:2:bob:m2:DELIVERED:<ts>");
     drop(bob);
     let mut bob = server.login_recv("bob", "pw-bob");
     let again: Vec<String> = bob.events(2).iter().map(|e| without_ts(e)).collect();

@@ -276,3 +276,44 @@ fn an_idle_send_connection_times_out() {
     assert_eq!(c.line(), "KO:TIMEOUT:no request for too long");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn failed_logins_are_throttled_without_closing_the_connection() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    // Five wrong passwords are allowed (each closes its connection) ...
+    for _ in 0..5 {
+        let mut c = server.send_conn();
+        assert!(c.request("LOGIN:ana:guess").starts_with("KO:AUTH_FAILED:"));
+    }
+    // ... then even the right one must wait: RATE_LIMITED, connection kept.
+    let mut c = server.send_conn();
+    let reply = c.request("LOGIN:ana:pw-ana");
+    assert!(reply.starts_with("KO:RATE_LIMITED:too many failed logins; try again in "), "{reply}");
+    assert!(c.request("LOGIN:ANA:guess").starts_with("KO:RATE_LIMITED:"), "names ignore case");
+    // Another account from the same address is not affected yet.
+    assert_eq!(c.request("REGISTER:bob::pw"), "OK:bob");
+}
+
+#[test]
+fn connections_beyond_the_maximum_are_busy() {
+    let server = TestServer::start_with(&["--max-connections", "2"]);
+    let mut _one = server.send_conn();
+    assert_eq!(_one.request("REGISTER:ana::pw-ana"), "OK:ana");
+    let _two = server.login_recv("ana", "pw-ana");
+    let mut three = server.send_conn();
+    assert_eq!(three.line(), "KO:BUSY:the server is full (2 connections); try later");
+    three.expect_closed();
+    drop(_one);
+    // Once one ends, a new connection is served again. The server counts
+    // it down when the handler thread finishes: poll for that.
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    loop {
+        let mut c = server.send_conn();
+        let reply = c.request("LOGIN:ana:pw-ana");
+        if reply == "OK:ana" {
+            break;
+        }
+        assert!(reply.starts_with("KO:BUSY:") && std::time::Instant::now() < deadline, "{reply}");
+    }
+}

@@ -1,8 +1,10 @@
 //! Listening sockets and accept loops: one thread per port, which spawns
 //! one thread per accepted connection.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -72,17 +74,42 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, port: Port) {
         if ctx.shutting_down() {
             return;
         }
+        let count = &ctx.connections.count;
+        if count.fetch_add(1, Ordering::SeqCst) >= ctx.config.max_connections {
+            count.fetch_sub(1, Ordering::SeqCst);
+            refuse_busy(&stream, peer, ctx.config.max_connections);
+            continue;
+        }
         spawn_handler(stream, peer, ctx.clone(), port);
     }
 }
 
+/// Answers `KO:BUSY` and closes, from the accept thread itself (a thread
+/// for a connection we refuse would defeat the purpose). Nothing here may
+/// block: the write goes to an empty socket buffer, and whatever the client
+/// already sent is read away so that closing does not reset the connection.
+fn refuse_busy(mut stream: &TcpStream, peer: SocketAddr, max: usize) {
+    log::warn!("{peer}: refused, {max} connections already (--max-connections)");
+    let _ = stream.set_nonblocking(true);
+    let _ =
+        stream.write_all(format!("KO:BUSY:the server is full ({max} connections); try later\n").as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut sink = [0u8; 4096];
+    let _ = stream.read(&mut sink);
+}
+
 fn spawn_handler(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>, port: Port) {
     let _ = stream.set_nodelay(true);
-    let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || match port {
-        Port::Send => send::serve(stream, peer, &ctx),
-        Port::Receive => recv::serve(stream, peer, &ctx),
+    let handler_ctx = ctx.clone();
+    let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || {
+        match port {
+            Port::Send => send::serve(stream, peer, &handler_ctx),
+            Port::Receive => recv::serve(stream, peer, &handler_ctx),
+        }
+        handler_ctx.connections.count.fetch_sub(1, Ordering::SeqCst);
     });
     if let Err(e) = spawned {
+        ctx.connections.count.fetch_sub(1, Ordering::SeqCst);
         log::error!("{} port: cannot start a thread for {peer}: {e}", port.label());
     }
 }

@@ -17,6 +17,7 @@ pub mod listener;
 pub mod p2p;
 pub mod recv;
 pub mod send;
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -55,6 +56,8 @@ pub struct Config {
     pub presence_limit: usize,
     /// Bytes that may wait for a slow receiver before `BYE:SLOW`.
     pub max_pending: usize,
+    /// Connections (both ports together) beyond which new ones get `KO:BUSY`.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             fsync: true,
             presence_limit: 200,
             max_pending: 1 << 20,
+            max_connections: 20_000,
         }
     }
 }
@@ -78,7 +82,10 @@ pub struct Ctx {
     pub config: Config,
     pub store: Arc<Store>,
     pub router: Arc<Router>,
-    /// Open send-port connections, to stop their reading at shutdown.
+    /// Failed-login throttling (`KO:RATE_LIMITED`).
+    logins: auth::LoginThrottle,
+    /// Open connections on both ports: counted for `--max-connections`;
+    /// send-port ones are kept to stop their reading at shutdown.
     connections: Connections,
     shutting_down: AtomicBool,
 }
@@ -89,9 +96,11 @@ impl Ctx {
     }
 }
 
-/// A registry of open send-port sockets.
+/// Counts connections on both ports, and keeps the send-port sockets.
 #[derive(Default)]
 struct Connections {
+    /// Connections being served, on both ports.
+    count: std::sync::atomic::AtomicUsize,
     open: Mutex<HashMap<u64, TcpStream>>,
     /// Signalled when a connection ends (shutdown waits for them).
     ended: Condvar,
@@ -131,6 +140,7 @@ impl Server {
             config,
             store,
             router,
+            logins: auth::LoginThrottle::default(),
             connections: Connections::default(),
             shutting_down: AtomicBool::new(false),
         });

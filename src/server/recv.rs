@@ -32,7 +32,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
         Ok(clone) => FrameReader::new(clone, READ_BUFFER, ctx.config.max_frame),
         Err(e) => return log::warn!("{peer}: {e}"),
     };
-    if let Some((user, name)) = login(ctx, &stream, &mut reader) {
+    if let Some((user, name)) = login(ctx, &stream, peer, &mut reader) {
         match Outlet::new(user, name, stream.try_clone().expect("cloned above"), ctx.config.max_pending) {
             Ok(outlet) => live(ctx, &stream, &mut reader, &Arc::new(outlet)),
             Err(e) => log::debug!("{peer}: {e}"),
@@ -42,19 +42,18 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
 }
 
 /// Reads frames until a successful login; `None` if the connection ends.
+/// The `OK:<user>` is written by [`live`], once the user is online.
 fn login(
     ctx: &Ctx,
     mut stream: &TcpStream,
+    peer: SocketAddr,
     reader: &mut FrameReader<TcpStream>,
 ) -> Option<(UserId, Arc<str>)> {
     loop {
         let deadline = Instant::now() + ctx.config.timeout;
         let ko = match reader.read_frame(Some(deadline)) {
-            Ok(line) => match auth::authenticate(ctx, line) {
-                auth::Outcome::LoggedIn(user, name) => {
-                    stream.write_all(format!("OK:{name}\n").as_bytes()).ok()?;
-                    return Some((user, name));
-                }
+            Ok(line) => match auth::authenticate(ctx, line, peer.ip()) {
+                auth::Outcome::LoggedIn(user, name) => return Some((user, name)),
                 auth::Outcome::Refused(ko) => ko,
             },
             Err(FrameError::NotUtf8) => Ko::new(Code::BadRequest, "the frame is not UTF-8"),
@@ -69,14 +68,16 @@ fn login(
     }
 }
 
-/// Attaches the outlet, replays the inbox, then serves live until the end.
+/// Attaches the outlet (the user is online from here: `USERS` shows it
+/// before the client reads its `OK`), replays the inbox, then serves live.
 fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<TcpStream>, outlet: &Arc<Outlet>) {
-    let (replay, replaced) = ctx.store.attach(outlet.user, outlet);
+    let (mut replay, replaced) = ctx.store.attach(outlet.user, outlet);
+    replay.insert(0, format!("OK:{}\n", outlet.name).into());
     match replaced {
         Some(old) => old.close(Some(Bye::Replaced)),
         None => presence(ctx, outlet, "JOINED"),
     }
-    log::debug!("{} is online ({} events to replay)", outlet.name, replay.len());
+    log::debug!("{} is online ({} events to replay)", outlet.name, replay.len() - 1);
     if send_replay(ctx, stream, &replay).is_ok() {
         outlet.finish_replay();
         serve_live(ctx, reader, outlet);
@@ -88,7 +89,7 @@ fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<TcpStream>, outl
     }
 }
 
-/// Writes the replay with blocking writes, a chunk at a time. The client
+/// Writes the `OK` and the replay with blocking writes, a chunk at a time. The client
 /// must keep reading: a client that stops for a whole timeout is dropped.
 fn send_replay(ctx: &Ctx, mut stream: &TcpStream, replay: &[Arc<str>]) -> std::io::Result<()> {
     stream.set_write_timeout(Some(ctx.config.timeout))?;

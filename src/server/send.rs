@@ -26,7 +26,8 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
         Ok(clone) => FrameReader::new(clone, READ_BUFFER, ctx.config.max_frame),
         Err(e) => return log::warn!("{peer}: {e}"),
     };
-    let mut session = Session { ctx, stream: &stream, reader, user: None, replies: Vec::new(), ticket: None };
+    let mut session =
+        Session { ctx, stream: &stream, peer, reader, user: None, replies: Vec::new(), ticket: None };
     if let Err(e) = session.run() {
         log::debug!("{peer}: send connection: {e}");
     }
@@ -44,6 +45,7 @@ enum Flow {
 struct Session<'a> {
     ctx: &'a Ctx,
     stream: &'a TcpStream,
+    peer: SocketAddr,
     reader: FrameReader<TcpStream>,
     /// The logged-in user, once `LOGIN`/`REGISTER` succeeded.
     user: Option<(UserId, Arc<str>)>,
@@ -112,7 +114,7 @@ impl Session<'_> {
 
     fn handle(&mut self, line: &str) -> Flow {
         let Some((user, name)) = self.user.clone() else {
-            return match auth::authenticate(self.ctx, line) {
+            return match auth::authenticate(self.ctx, line, self.peer.ip()) {
                 auth::Outcome::LoggedIn(id, name) => {
                     self.replies.push((Reply::OkWith(name.to_string()), false));
                     self.user = Some((id, name));

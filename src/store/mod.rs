@@ -411,3 +411,48 @@ impl Store {
         (frames, replaced)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    /// A disk that fails every write after the first `ok_writes`.
+    struct FailingDisk {
+        ok_writes: usize,
+    }
+
+    impl Backend for FailingDisk {
+        fn load(&mut self, _: &mut dyn FnMut(Record) -> std::result::Result<(), String>) -> Result<()> {
+            Ok(())
+        }
+        fn append(&mut self, _: &[Record]) -> Result<()> {
+            if self.ok_writes == 0 {
+                return Err(Error::io("store: test disk", std::io::Error::other("no space left")));
+            }
+            self.ok_writes -= 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
+        let router = Arc::new(Router::default());
+        let (store, committer) =
+            Store::open(Box::new(FailingDisk { ok_writes: 2 }), Hasher::new(8).unwrap(), router).unwrap();
+        let (ana, _) = store.register("ana", "", "pw").unwrap();
+        store.register("bob", "", "pw").unwrap();
+        let to_bob = Chat::User("bob".into());
+        let text = Text::parse("hi").unwrap();
+        let (_, ticket) = store.send(ana, &to_bob, "m1", &text).unwrap();
+        assert_eq!(store.wait(ticket).unwrap_err().code, Code::Internal);
+        // Every later write is refused at once, with the same code ...
+        let refused = store.send(ana, &to_bob, "m2", &text).unwrap_err();
+        assert_eq!(refused.code, Code::Internal);
+        // ... while reads are still served.
+        assert_eq!(store.rooms(ana), ["#general:2"]);
+        assert!(store.login("bob", "pw", false).is_ok());
+        store.stop();
+        committer.join().unwrap();
+    }
+}
