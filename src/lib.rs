@@ -1,6 +1,69 @@
 //! # wachat
 //!
-//! (architecture map: written below once the pieces exist)
+//! A WhatsApp-style chat over plain TCP sockets: a server that routes
+//! direct and room messages, keeps them on disk while users are offline and
+//! tracks every message through `SENT … → RECEIVED ✓ → DELIVERED ✓✓ →
+//! READ ✓✓ read`. The wire protocol is in `docs/PROTOCOL.md`.
+//!
+//! ## Layout
+//!
+//! | module | what it is |
+//! |---|---|
+//! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` with `parse` and `Display`. Touches no socket but a reader. |
+//! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
+//! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
+//! | [`store`] | what the server remembers: in-memory state built from records, the CSV backend, and the group commit. |
+//! | [`cli`] | the command line. |
+//! | [`error`] | the error type. |
+//!
+//! ## Threads and channels of `wachat serve`
+//!
+//! ```text
+//!             send port (6666)                       receive port (9999)
+//!                   │                                        │
+//!          accept-send thread                       accept-receive thread
+//!                   │ spawns one per connection              │ spawns one per connection
+//!                   ▼                                        ▼
+//!     send handler thread ──────┐               receive handler thread
+//!     reads requests,           │ apply +       logs in, attaches an Outlet,
+//!     replies OK/KO             │ pending       replays the inbox, reads ACK/PONG,
+//!       ▲    waits on Condvar   ▼               sends PING, flushes the Outlet
+//!       │             ┌──────────────────┐               ▲
+//!       └─────────────│ Store            │  ACK ─────────┘
+//!        "batch N is  │  Mutex<State>    │
+//!         durable"    │  pending batch   │──kick (crossbeam, cap 1)──┐
+//!                     └──────────────────┘                            ▼
+//!                                                          committer thread
+//!                                                  takes the pending batch, appends it to
+//!                                                  the CSV files, fsyncs once, wakes the
+//!                                                  waiting handlers, then hands the events
+//!                                                  to the Router
+//!                                                                     │
+//!                                  Router: user → Outlet ◀────────────┘
+//!                                  Outlet: non-blocking write into the user's
+//!                                  receive socket; what the kernel does not take
+//!                                  waits in a bounded buffer (full: BYE:SLOW)
+//! ```
+//!
+//! A message's path: the sender's handler parses `MSG`, the store checks it
+//! and applies a `Record::Message` to the in-memory state (which gives the
+//! recipient's event its sequence number) and leaves the record in the
+//! pending batch; the committer writes and fsyncs the batch; only then does
+//! the sender get `OK:<id>:<ts>` and the recipient's outlet get the `MSG`
+//! event. The recipient's `ACK` goes back through the store, which records
+//! `DELIVERED` and queues a `STATUS` event for the sender the same way.
+//!
+//! ## Files (in `--data-dir`, default `data/`)
+//!
+//! | file | rows |
+//! |---|---|
+//! | `users.csv` | one per account: name, email, argon2id hash, creation time |
+//! | `rooms.csv` | one per `JOIN`/`LEAVE` |
+//! | `history.csv` | one per message and per `DELIVERED`/`READ` change: the log every inbox is replayed from |
+//! | `inbox.csv` | how far each user has acknowledged its events |
+//!
+//! Every file is append-only CSV, one record per line, so a crash can only
+//! tear the last line, which the next start drops with a warning.
 
 pub mod cli;
 pub mod error;
