@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Connections on both ports together beyond which new ones get KO:BUSY.
     #[arg(long, default_value_t = 20_000)]
     pub max_connections: usize,
+    /// Bytes of events that may wait for a receiver that does not read
+    /// before it gets BYE:SLOW (its events stay in its inbox).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_pending: usize,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -99,6 +103,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         fsync: args.fsync == Fsync::Always,
         presence_limit: args.presence_limit,
         max_connections: args.max_connections,
+        max_pending: args.max_pending,
         ..Config::new(&args.data_dir)
     };
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;

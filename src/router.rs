@@ -52,9 +52,16 @@ struct Out {
     next_seq: u64,
     /// Bytes the kernel did not take yet, whole frames after the first.
     pending: Vec<u8>,
+    /// The kernel's last bite ended inside a frame: the first frame in
+    /// `pending` is the rest of it, and must be sent before anything else.
+    mid_frame: bool,
     /// While the connection's thread sends the inbox replay, new events
     /// wait in `pending` so that they come after it.
     replaying: bool,
+    /// Saying goodbye: no more events are taken; once `pending` (which
+    /// ends with the `BYE`) is out, the socket is shut.
+    closing: bool,
+    /// The writing side is shut.
     closed: bool,
 }
 
@@ -72,7 +79,14 @@ fn send_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
 
 impl Outlet {
     pub fn new(user: UserId, name: Arc<str>, stream: TcpStream, max_pending: usize) -> io::Result<Outlet> {
-        let out = Out { next_seq: 1, pending: Vec::new(), replaying: false, closed: false };
+        let out = Out {
+            next_seq: 1,
+            pending: Vec::new(),
+            mid_frame: false,
+            replaying: false,
+            closing: false,
+            closed: false,
+        };
         let peer_ip = stream.peer_addr()?.ip();
         let p2p_port = AtomicU16::new(0);
         Ok(Outlet { user, name, peer_ip, p2p_port, stream, out: Mutex::new(out), max_pending })
@@ -104,7 +118,7 @@ impl Outlet {
     /// Queues numbered events (from the router), skipping any already sent.
     pub fn push_events(&self, events: &[(u64, &str)]) {
         let mut out = self.out.lock();
-        if out.closed {
+        if out.closing || out.closed {
             return;
         }
         for &(seq, frame) in events {
@@ -119,7 +133,7 @@ impl Outlet {
     /// Queues an event without a sequence number (`PING`, `JOINED`, …).
     pub fn push(&self, frame: &str) {
         let mut out = self.out.lock();
-        if !out.closed {
+        if !(out.closing || out.closed) {
             out.pending.extend_from_slice(frame.as_bytes());
             self.flush_or_give_up(&mut out);
         }
@@ -131,7 +145,7 @@ impl Outlet {
         }
         if out.pending.len() > self.max_pending {
             log::info!("{}: receiver too slow, {} bytes waiting: BYE:SLOW", self.name, out.pending.len());
-            self.close_locked(out, Some(Bye::Slow));
+            self.say_bye(out, Bye::Slow);
         }
     }
 
@@ -143,16 +157,23 @@ impl Outlet {
     }
 
     fn flush_locked(&self, out: &mut Out) {
-        if out.pending.is_empty() || out.closed {
+        if out.pending.is_empty() || out.closed || out.replaying {
             return;
         }
         match send_now(&self.stream, &out.pending) {
-            Ok(n) if n == out.pending.len() => out.pending.clear(),
-            Ok(n) => drop(out.pending.drain(..n)),
+            Ok(0) => {}
+            Ok(n) => {
+                out.mid_frame = out.pending[n - 1] != b'\n';
+                out.pending.drain(..n);
+            }
             Err(e) => {
                 log::debug!("{}: write failed: {e}", self.name);
-                self.close_locked(out, None);
+                out.pending.clear();
+                out.closing = true;
             }
+        }
+        if out.closing && out.pending.is_empty() {
+            self.shut(out);
         }
     }
 
@@ -170,22 +191,52 @@ impl Outlet {
         self.out.lock().closed
     }
 
-    /// Says `BYE` (if given and if the kernel takes it) and ends the
-    /// connection's writing side; its thread notices and finishes.
-    pub fn close(&self, bye: Option<Bye>) {
-        let mut out = self.out.lock();
-        self.close_locked(&mut out, bye);
+    /// A `BYE` was said (maybe still on its way out).
+    pub fn is_closing(&self) -> bool {
+        self.out.lock().closing
     }
 
-    fn close_locked(&self, out: &mut Out, bye: Option<Bye>) {
+    /// Says `BYE:<reason>` and then shuts the connection's writing side.
+    /// If the kernel cannot take the `BYE` now, the connection's thread
+    /// (which wakes up every few milliseconds while bytes are pending)
+    /// finishes the job.
+    pub fn close(&self, bye: Bye) {
+        let mut out = self.out.lock();
+        self.say_bye(&mut out, bye);
+    }
+
+    /// Shuts the writing side now, saying nothing (the connection ended).
+    pub fn shut_down(&self) {
+        let mut out = self.out.lock();
+        self.shut(&mut out);
+    }
+
+    fn say_bye(&self, out: &mut Out, bye: Bye) {
+        if out.closing || out.closed {
+            return;
+        }
+        out.closing = true;
+        if out.replaying {
+            // The connection's thread is writing the replay into the socket
+            // right now: a BYE would land inside it. Cut the connection.
+            self.shut(out);
+            return;
+        }
+        // Queued events are dropped (they stay in the inbox), except the
+        // rest of a frame the kernel already started: the stream must stay
+        // whole lines, so the BYE comes after a complete frame.
+        let keep =
+            if out.mid_frame { out.pending.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1) } else { 0 };
+        out.pending.truncate(keep);
+        out.pending.extend_from_slice(format!("BYE:{}\n", bye.as_str()).as_bytes());
+        self.flush_locked(out);
+    }
+
+    fn shut(&self, out: &mut Out) {
         if out.closed {
             return;
         }
-        if let Some(bye) = bye {
-            out.pending.extend_from_slice(format!("BYE:{}\n", bye.as_str()).as_bytes());
-            out.replaying = false;
-            self.flush_locked(out);
-        }
+        out.closing = true;
         out.closed = true;
         out.pending = Vec::new();
         // Only the writing side: the kernel still sends what it holds, then
@@ -273,7 +324,7 @@ impl Router {
     pub fn close_all(&self, bye: Bye) {
         let outlets: Vec<Arc<Outlet>> = self.online.lock().values().cloned().collect();
         for outlet in outlets {
-            outlet.close(Some(bye));
+            outlet.close(bye);
         }
     }
 }

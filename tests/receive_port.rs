@@ -177,3 +177,37 @@ fn messages_to_yourself_work_like_any_other() {
     events.send("ACK:1");
     assert_eq!(without_ts(&events.line()), "STATUS:2:ana:note1:DELIVERED:<ts>");
 }
+
+#[test]
+fn a_receiver_that_stops_reading_gets_bye_slow_and_loses_nothing() {
+    let server = TestServer::start_with(&["--max-pending", "65536"]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_recv("bob", "pw-bob");
+    // bob stops reading. ana sends far more than the kernel buffers hold:
+    // her OKs keep coming, she is not slowed down by bob.
+    let mut ana = server.login_send("ana", "pw-ana");
+    let text = "x".repeat(4000);
+    let total = 3000;
+    for chunk in 0..total / 100 {
+        let burst: String = (0..100).map(|i| format!("MSG:bob:s{}:{text}\n", chunk * 100 + i)).collect();
+        ana.send_raw(burst.as_bytes());
+        for _ in 0..100 {
+            assert!(ana.line().starts_with("OK:s"));
+        }
+    }
+    // Now bob reads: some events, whole, then BYE:SLOW, then the end.
+    let rest = bob.read_to_close();
+    let lines: Vec<&str> = rest.lines().collect();
+    assert_eq!(lines.last(), Some(&"BYE:SLOW"), "{} lines", lines.len());
+    assert!(lines[..lines.len() - 1].iter().all(|l| l.starts_with("MSG:") && l.ends_with(&text)));
+    assert!(lines.len() < total, "bob was cut off before the end");
+    // Every message is still in bob's inbox, in order.
+    let mut bob = server.login_recv("bob", "pw-bob");
+    for i in 1..=total {
+        let event = bob.line();
+        assert!(event.starts_with(&format!("MSG:{i}:ana:bob:s{}:", i - 1)), "{}", &event[..40]);
+        if i % 500 == 0 {
+            bob.send(&format!("ACK:{i}"));
+        }
+    }
+}

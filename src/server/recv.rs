@@ -74,7 +74,7 @@ fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<TcpStream>, outl
     let (mut replay, replaced) = ctx.store.attach(outlet.user, outlet);
     replay.insert(0, format!("OK:{}\n", outlet.name).into());
     match replaced {
-        Some(old) => old.close(Some(Bye::Replaced)),
+        Some(old) => old.close(Bye::Replaced),
         None => presence(ctx, outlet, "JOINED"),
     }
     log::debug!("{} is online ({} events to replay)", outlet.name, replay.len() - 1);
@@ -82,7 +82,7 @@ fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<TcpStream>, outl
         outlet.finish_replay();
         serve_live(ctx, reader, outlet);
     }
-    outlet.close(None);
+    outlet.shut_down();
     if ctx.router.remove(outlet) {
         presence(ctx, outlet, "LEFT");
         log::debug!("{} is offline", outlet.name);
@@ -128,7 +128,13 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<TcpStream>, outlet: &Outlet) {
             Err(FrameError::TimedOut) => {
                 let now = Instant::now();
                 if now >= idle_deadline {
-                    outlet.close(Some(Bye::Timeout));
+                    // Silent for a whole timeout: say so; if a goodbye is
+                    // already stuck in its buffer, just hang up.
+                    if outlet.is_closing() {
+                        outlet.shut_down();
+                    } else {
+                        outlet.close(Bye::Timeout);
+                    }
                 } else if !pinged && now >= last_frame + timeout / 2 {
                     outlet.push("PING\n");
                     pinged = true;
