@@ -21,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the chat server (send port and receive port).
     Serve(ServeArgs),
+    /// Load-test a server: throughput, latency, logins, memory.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// When the server forces its writes to disk.
@@ -88,6 +90,7 @@ fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Bench(args) => crate::bench::run(args),
     }
 }
 
@@ -106,6 +109,18 @@ fn serve(args: ServeArgs) -> Result<()> {
         max_pending: args.max_pending,
         ..Config::new(&args.data_dir)
     };
+    let (capacity, advice) = crate::sys::connection_capacity(config.max_connections);
+    for line in &advice {
+        log::warn!("limit: {line}");
+    }
+    if capacity < config.max_connections {
+        log::warn!(
+            "serving at most {capacity} connections instead of --max-connections {} \
+             (more would exceed the limits above); the rest get KO:BUSY",
+            config.max_connections
+        );
+    }
+    let config = Config { max_connections: capacity.min(config.max_connections), ..config };
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
     let server = Server::start(send, recv, config)?;

@@ -13,6 +13,8 @@
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: in-memory state built from records, the CSV backend, and the group commit. |
+//! | [`bench`] | `wachat bench`, the load generator. |
+//! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`cli`] | the command line. |
 //! | [`error`] | the error type. |
 //!
@@ -65,9 +67,11 @@
 //! Every file is append-only CSV, one record per line, so a crash can only
 //! tear the last line, which the next start drops with a warning.
 
+pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod protocol;
 pub mod router;
 pub mod server;
 pub mod store;
+pub mod sys;

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use super::{Ctx, auth, linger_close, p2p};
 use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
-use crate::store::{Ticket, UserId};
+use crate::store::{Outgoing, Ticket, UserId};
 
 /// Read buffer of a send connection: room for a burst of pipelined requests.
 const READ_BUFFER: usize = 16 * 1024;
@@ -26,8 +26,16 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
         Ok(clone) => FrameReader::new(clone, READ_BUFFER, ctx.config.max_frame),
         Err(e) => return log::warn!("{peer}: {e}"),
     };
-    let mut session =
-        Session { ctx, stream: &stream, peer, reader, user: None, replies: Vec::new(), ticket: None };
+    let mut session = Session {
+        ctx,
+        stream: &stream,
+        peer,
+        reader,
+        user: None,
+        replies: Vec::new(),
+        ticket: None,
+        msgs: Vec::new(),
+    };
     if let Err(e) = session.run() {
         log::debug!("{peer}: send connection: {e}");
     }
@@ -54,6 +62,9 @@ struct Session<'a> {
     replies: Vec<(Reply, bool)>,
     /// The batch holding the records of the replies above.
     ticket: Option<Ticket>,
+    /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
+    /// the store in one go (one lock, see `Store::send_many`).
+    msgs: Vec<Outgoing>,
 }
 
 impl Session<'_> {
@@ -127,14 +138,17 @@ impl Session<'_> {
             Ok(request) => request,
             Err(ko) => return self.refuse(ko),
         };
+        if !matches!(request, Request::Msg { .. }) {
+            self.send_msgs(); // keep the replies in the order of the requests
+        }
         let store = &self.ctx.store;
         match request {
             Request::Login { .. } | Request::Register { .. } => {
                 self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
             }
             Request::Msg { to, id, text } => {
-                let sent = store.send(user, &to, &id, &text);
-                self.reply_durable(sent.map(|(fields, ticket)| (Reply::OkWith(fields), ticket)))
+                self.msgs.push((to, id, text));
+                Flow::Continue
             }
             Request::Read { chat, id } => {
                 self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
@@ -159,8 +173,22 @@ impl Session<'_> {
         }
     }
 
+    /// Hands the queued `MSG`s to the store and queues their replies.
+    fn send_msgs(&mut self) {
+        let Some((user, _)) = &self.user else { return };
+        if self.msgs.is_empty() {
+            return;
+        }
+        let (results, ticket) = self.ctx.store.send_many(*user, &self.msgs);
+        self.msgs.clear();
+        for result in results {
+            self.reply_durable(result.map(|fields| (Reply::OkWith(fields), ticket)));
+        }
+    }
+
     /// Waits for the disk if needed, then writes every queued reply at once.
     fn flush(&mut self) -> std::io::Result<()> {
+        self.send_msgs();
         if self.replies.is_empty() {
             return Ok(());
         }

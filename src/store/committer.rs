@@ -68,15 +68,8 @@ fn commit_pending(store: &Store, backend: &mut dyn Backend, last: bool) {
     } else {
         store.state.lock().mark_durable(&batch.deliveries);
     }
-    {
-        let mut durable = store.durable.lock();
-        match result {
-            Ok(()) => durable.done = number,
-            Err(_) => durable.failed = true,
-        }
-    }
-    store.durable_moved.notify_all();
-    if !store.durable.lock().failed {
+    store.publish(number, result.is_ok());
+    if result.is_ok() {
         store.router.deliver(&batch.deliveries);
     }
 }

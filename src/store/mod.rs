@@ -21,11 +21,11 @@ pub mod record;
 pub mod state;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 pub use password::Hasher;
 pub use record::{Message, Record};
@@ -48,13 +48,20 @@ pub trait Backend: Send {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(u64);
 
-/// How far the committer has got.
+/// How far the committer has got, and who is waiting for it.
+///
+/// Each waiting handler parks on a channel of its own, which the committer
+/// sends to once the handler's batch is on disk. (A shared condition
+/// variable would wake every waiter through one mutex, one after the
+/// other: a chain of context switches on every batch.)
 #[derive(Default)]
 struct Durable {
-    /// Every batch up to this number is on disk.
-    done: u64,
+    /// Every batch up to this number is on disk (read without the lock).
+    done: AtomicU64,
     /// A write or fsync failed: nothing after `done` will ever be durable.
-    failed: bool,
+    failed: AtomicBool,
+    /// Handlers waiting for a batch: its number, and where to say so.
+    waiters: Mutex<Vec<(u64, Sender<bool>)>>,
 }
 
 /// The name of the room every account joins at registration.
@@ -63,9 +70,7 @@ pub const GENERAL: &str = "#general";
 /// Shared by every connection handler (behind an `Arc`).
 pub struct Store {
     state: Mutex<State>,
-    durable: Mutex<Durable>,
-    /// Signalled by the committer each time `durable` moves.
-    durable_moved: Condvar,
+    durable: Durable,
     /// Wakes the committer: a capacity-1 channel, so a burst of requests
     /// costs one wake-up. The committer holds the receiving end.
     kick: Sender<()>,
@@ -108,8 +113,7 @@ impl Store {
         let (kick, kicked): (Sender<()>, Receiver<()>) = crossbeam_channel::bounded(1);
         let store = Arc::new(Store {
             state: Mutex::new(state),
-            durable: Mutex::new(Durable::default()),
-            durable_moved: Condvar::new(),
+            durable: Durable::default(),
             kick,
             stopping: AtomicBool::new(false),
             hasher,
@@ -125,7 +129,7 @@ impl Store {
         &self,
         f: impl FnOnce(&mut State) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
-        if self.durable.lock().failed {
+        if self.durable.failed.load(Ordering::SeqCst) {
             return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
         }
         let mut state = self.state.lock();
@@ -148,14 +152,52 @@ impl Store {
 
     /// Blocks until the batch of `ticket` is on disk.
     pub fn wait(&self, ticket: Ticket) -> std::result::Result<(), Ko> {
-        let mut durable = self.durable.lock();
-        while durable.done < ticket.0 && !durable.failed {
-            self.durable_moved.wait(&mut durable);
+        let failed = || ko(Code::Internal, "the message could not be stored; try again");
+        let durable = &self.durable;
+        if durable.done.load(Ordering::SeqCst) >= ticket.0 {
+            return Ok(());
         }
-        if durable.done < ticket.0 {
-            return Err(ko(Code::Internal, "the message could not be stored; try again"));
+        let (tell, told) = crossbeam_channel::bounded(1);
+        {
+            let mut waiters = durable.waiters.lock();
+            // Checked again under the lock: the committer moves `done`
+            // before it takes this lock to collect the waiters.
+            if durable.done.load(Ordering::SeqCst) >= ticket.0 {
+                return Ok(());
+            }
+            if durable.failed.load(Ordering::SeqCst) {
+                return Err(failed());
+            }
+            waiters.push((ticket.0, tell));
         }
-        Ok(())
+        match told.recv() {
+            Ok(true) => Ok(()),
+            _ => Err(failed()),
+        }
+    }
+
+    /// The committer finished batch `number` (`ok`: it is on disk):
+    /// wakes the handlers waiting for it.
+    fn publish(&self, number: u64, ok: bool) {
+        let durable = &self.durable;
+        if ok {
+            durable.done.store(number, Ordering::SeqCst);
+        } else {
+            durable.failed.store(true, Ordering::SeqCst);
+        }
+        let ready: Vec<(u64, Sender<bool>)> = {
+            let mut waiters = durable.waiters.lock();
+            if ok {
+                let (ready, later) = waiters.drain(..).partition(|(ticket, _)| *ticket <= number);
+                *waiters = later;
+                ready
+            } else {
+                std::mem::take(&mut *waiters)
+            }
+        };
+        for (_, tell) in ready {
+            let _ = tell.send(ok);
+        }
     }
 
     /// Asks the committer to write what is pending and stop.
@@ -242,32 +284,24 @@ impl Store {
         id: &str,
         text: &Text,
     ) -> std::result::Result<(String, Ticket), Ko> {
-        self.write(|state| {
-            if let Some((msg, _)) = state.find_sent(from, id) {
-                return Ok(format!("{}:{}", msg.id, msg.ts)); // a resend
-            }
-            let sender = state.users[from].name.clone();
-            let (to_name, recipients) = match to {
-                Chat::User(name) => {
-                    let to = state
-                        .user_id(name)
-                        .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
-                    (state.users[to].name.clone(), Vec::new())
-                }
-                Chat::Room(name) => {
-                    let room = state.room_id(name).filter(|&r| state.is_member(r, from));
-                    let room = room.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
-                    let mut members: Vec<UserId> = state.members(room).filter(|&m| m != from).collect();
-                    members.sort_unstable();
-                    let names = members.iter().map(|&m| state.users[m].name.clone()).collect();
-                    (state.rooms[room].name.clone(), names)
-                }
-            };
-            let ts = state.next_ts(now_ms());
-            let msg = Message { from: sender, to: to_name, id: id.into(), ts, text: text.clone() };
-            state.commit(Record::Message { msg: Arc::new(msg), recipients })?;
-            Ok(format!("{id}:{ts}"))
-        })
+        self.write(|state| send_one(state, from, to, id, text))
+    }
+
+    /// Several `MSG`s of one sender under one lock: a pipelined burst costs
+    /// one lock acquisition, not one per message. One result per message.
+    pub fn send_many(
+        &self,
+        from: UserId,
+        msgs: &[Outgoing],
+    ) -> (Vec<std::result::Result<String, Ko>>, Ticket) {
+        let applied = self.write(|state| {
+            Ok(msgs.iter().map(|(to, id, text)| send_one(state, from, to, id, text)).collect())
+        });
+        match applied {
+            Ok(results) => results,
+            // The store refuses every write (disk failure, shutdown).
+            Err(ko) => (vec![Err(ko); msgs.len()], Ticket(0)),
+        }
     }
 
     /// `READ`: `user` read `chat` up to the message `id`.
@@ -410,6 +444,42 @@ impl Store {
         let replaced = self.router.insert(user, outlet.clone());
         (frames, replaced)
     }
+}
+
+/// A message to send: recipient, id, text.
+pub type Outgoing = (Chat, String, Text);
+
+/// Applies one `MSG` to the locked state; the `<id>:<ts>` of its `OK`.
+fn send_one(
+    state: &mut State,
+    from: UserId,
+    to: &Chat,
+    id: &str,
+    text: &Text,
+) -> std::result::Result<String, Ko> {
+    if let Some((msg, _)) = state.find_sent(from, id) {
+        return Ok(format!("{}:{}", msg.id, msg.ts)); // a resend
+    }
+    let sender = state.users[from].name.clone();
+    let (to_name, recipients) = match to {
+        Chat::User(name) => {
+            let to =
+                state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+            (state.users[to].name.clone(), Vec::new())
+        }
+        Chat::Room(name) => {
+            let room = state.room_id(name).filter(|&r| state.is_member(r, from));
+            let room = room.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+            let mut members: Vec<UserId> = state.members(room).filter(|&m| m != from).collect();
+            members.sort_unstable();
+            let names = members.iter().map(|&m| state.users[m].name.clone()).collect();
+            (state.rooms[room].name.clone(), names)
+        }
+    };
+    let ts = state.next_ts(now_ms());
+    let msg = Message { from: sender, to: to_name, id: id.into(), ts, text: text.clone() };
+    state.commit(Record::Message { msg: Arc::new(msg), recipients })?;
+    Ok(format!("{id}:{ts}"))
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub struct User {
     peers: HashSet<UserId>,
     /// Rooms this user is a member of.
     rooms: BTreeSet<RoomId>,
+    /// Every message this user ever sent, by id: resends are answered from
+    /// here, also after a restart (ids are unique per sender).
+    sent: HashMap<Box<str>, Located>,
     /// Events waiting for this user's acknowledgement.
     pub inbox: Inbox,
 }
@@ -123,13 +126,14 @@ struct Located {
 #[derive(Default)]
 pub struct State {
     pub users: Vec<User>,
+    /// Accounts by folded name (`ana` for `Ana`): lookups ignore case.
     user_ids: HashMap<String, UserId>,
+    /// Accounts by the name as registered: names inside records are always
+    /// spelled so, and this finds them without folding (an allocation).
+    exact_ids: HashMap<Arc<str>, UserId>,
     pub rooms: Vec<Room>,
     room_ids: HashMap<String, RoomId>,
     directs: HashMap<(UserId, UserId), Direct>,
-    /// Every message ever accepted, by (sender, id): resends are answered
-    /// from here, also after a restart.
-    sent: HashMap<(UserId, Box<str>), Located>,
     /// Newest timestamp given out: time never goes backwards in a history.
     pub last_ts: u64,
     /// Count of messages applied; orders conversations by recency.
@@ -153,7 +157,10 @@ impl State {
     // ----- lookups -------------------------------------------------------
 
     pub fn user_id(&self, name: &str) -> Option<UserId> {
-        self.user_ids.get(&fold(name)).copied()
+        match self.exact_ids.get(name) {
+            Some(&id) => Some(id),
+            None => self.user_ids.get(&fold(name)).copied(),
+        }
     }
 
     pub fn room_id(&self, name: &str) -> Option<RoomId> {
@@ -182,9 +189,7 @@ impl State {
 
     /// The message `id` that `from` sent, and its position in its chat.
     pub fn find_sent(&self, from: UserId, id: &str) -> Option<(&Arc<Message>, usize)> {
-        // A `(UserId, Box<str>)` key cannot be borrowed as `(UserId, &str)`,
-        // so build the key; ids are at most 64 bytes.
-        let located = self.sent.get(&(from, Box::from(id)))?;
+        let located = self.users[from].sent.get(id)?;
         Some((&located.msg, located.pos))
     }
 
@@ -222,12 +227,15 @@ impl State {
                 if self.user_id(name).is_some() {
                     return Err(format!("account {name:?} exists twice"));
                 }
-                self.user_ids.insert(fold(name), self.users.len());
+                let name: Arc<str> = name.as_str().into();
+                self.user_ids.insert(fold(&name), self.users.len());
+                self.exact_ids.insert(name.clone(), self.users.len());
                 self.users.push(User {
-                    name: name.as_str().into(),
+                    name,
                     hash: hash.clone(),
                     peers: HashSet::new(),
                     rooms: BTreeSet::new(),
+                    sent: HashMap::new(),
                     inbox: Inbox::default(),
                 });
             }
@@ -326,8 +334,8 @@ impl State {
             self.enqueue(to, |seq| msg_frame(seq, msg), Some(msg.clone()));
             pos
         };
-        let key = (from, msg.id.clone());
-        if self.sent.insert(key, Located { msg: msg.clone(), pos }).is_some() {
+        let located = Located { msg: msg.clone(), pos };
+        if self.users[from].sent.insert(msg.id.clone(), located).is_some() {
             return Err(format!("message {:?} from {} stored twice", msg.id, msg.from));
         }
         Ok(())

@@ -1,0 +1,353 @@
+//! `wachat bench`: a load generator built into the binary, so a teacher can
+//! load-test a deployment with the same tool we use.
+//!
+//! Workloads (one per run, plus an optional idle crowd):
+//! - **pairs**: `--pairs P` senders, each sending `--messages M` direct
+//!   messages to its own receiver, pipelining up to `--window` requests;
+//!   or at a fixed `--rate` per sender (latency is then measured from the
+//!   moment each message was *due*, so a stalled server cannot hide its
+//!   stalls — no "coordinated omission").
+//! - **fan-out**: `--room-size R`: one sender, a room of R members.
+//! - **idle crowd**: `--idle-users N` users logged in on both ports who
+//!   answer `PING`s and otherwise stay quiet, to measure holding a crowd.
+//!
+//! Each message's text starts with the time it was sent (nanoseconds since
+//! the bench started); receivers subtract it from the time they read it.
+//! Users are created with `REGISTER` (or logged in if they exist), message
+//! ids carry a per-run prefix so that a rerun is never taken for a resend.
+
+mod conn;
+mod crowd;
+mod report;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use crate::error::{Error, Result};
+use conn::LineConn;
+use report::Report;
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Server host name or address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub server: String,
+    #[arg(long, default_value_t = 6666)]
+    pub send_port: u16,
+    #[arg(long, default_value_t = 9999)]
+    pub recv_port: u16,
+    /// P senders, each sending to its own receiver.
+    #[arg(long, default_value_t = 10)]
+    pub pairs: usize,
+    /// Messages per sender.
+    #[arg(long, default_value_t = 10_000)]
+    pub messages: usize,
+    /// Bytes of text per message (at least 20: the send time).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(20..=4096))]
+    pub size: u64,
+    /// Messages per second per sender; 0 = as fast as the window allows.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Requests a sender may have in flight (pipelining).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub window: u64,
+    /// Extra users who log in on both ports and stay connected.
+    #[arg(long, default_value_t = 0)]
+    pub idle_users: usize,
+    /// Fan-out test: one sender and a room of this many members (instead of pairs).
+    #[arg(long, default_value_t = 0)]
+    pub room_size: usize,
+    /// Pid of the server, to report its memory (RSS) when on this machine.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Print the results as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Prefix of the bench's user names.
+    #[arg(long, default_value = "bench")]
+    pub prefix: String,
+    /// Password of the bench users.
+    #[arg(long, default_value = "bench-password")]
+    pub password: String,
+    /// Seconds to wait for a reply or an event before giving up.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+impl BenchArgs {
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+}
+
+/// Runs the bench and prints its report.
+pub fn run(args: BenchArgs) -> Result<()> {
+    if let Ok((soft, _)) = crate::sys::raise_nofile_limit() {
+        let needed = 2 * (args.idle_users + args.room_size + 2 * args.pairs) + 64;
+        if (soft as usize) < needed {
+            log::warn!("open-files limit {soft} < {needed} needed: some connections will fail");
+        }
+    }
+    let run_id = format!("{:x}", crate::store::now_ms() % 0xff_ffff_ffff);
+    let mut report = Report::new(&args);
+    let crowd = if args.idle_users > 0 {
+        let crowd = crowd::Crowd::start(&args)?;
+        report.idle_users = Some((args.idle_users, crowd.login_time));
+        report.rss_idle = args.server_pid.and_then(crate::sys::rss_bytes);
+        Some(crowd)
+    } else {
+        None
+    };
+    if args.room_size > 0 {
+        fanout(&args, &run_id, &mut report)?;
+    } else if args.pairs > 0 {
+        pairs(&args, &run_id, &mut report)?;
+    }
+    report.rss_end = args.server_pid.and_then(crate::sys::rss_bytes);
+    drop(crowd);
+    report.print(args.json);
+    Ok(())
+}
+
+/// Connects a user on both ports, creating the account if needed.
+fn login_both(args: &BenchArgs, user: &str) -> Result<(LineConn, LineConn)> {
+    let mut send = LineConn::connect(args, args.send_port)?;
+    let reply = send.request(&format!("REGISTER:{user}::{}", args.password))?;
+    if reply.starts_with("KO:USER_EXISTS") {
+        let reply = send.request(&format!("LOGIN:{user}:{}", args.password))?;
+        expect_ok(&reply, user)?;
+    } else {
+        expect_ok(&reply, user)?;
+    }
+    let mut recv = LineConn::connect(args, args.recv_port)?;
+    let reply = recv.request(&format!("LOGIN:{user}:{}", args.password))?;
+    expect_ok(&reply, user)?;
+    Ok((send, recv))
+}
+
+fn expect_ok(reply: &str, what: &str) -> Result<()> {
+    if reply.starts_with("OK") { Ok(()) } else { Err(Error::Protocol(format!("{what}: {reply}"))) }
+}
+
+/// Logs in `names` on both ports with a few threads in parallel.
+fn login_all(args: &BenchArgs, names: &[String]) -> Result<Vec<(LineConn, LineConn)>> {
+    let next = AtomicU64::new(0);
+    let threads = names.len().clamp(1, 16);
+    let results: Vec<Result<Vec<(usize, (LineConn, LineConn))>>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        if i >= names.len() {
+                            return Ok(mine);
+                        }
+                        mine.push((i, login_both(args, &names[i])?));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("login thread")).collect()
+    });
+    let mut all: Vec<(usize, (LineConn, LineConn))> = Vec::with_capacity(names.len());
+    for part in results {
+        all.extend(part?);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, conns)| conns).collect())
+}
+
+/// Waits for the receivers, printing a progress line every second on
+/// runs long enough to need one (not with `--json`).
+fn join_with_progress(
+    receivers: Vec<std::thread::ScopedJoinHandle<'_, Result<Received>>>,
+    delivered: &AtomicU64,
+    total: usize,
+    quiet: bool,
+) -> Vec<Result<Received>> {
+    let started = Instant::now();
+    let mut last_print = started;
+    while !receivers.iter().all(|r| r.is_finished()) {
+        std::thread::sleep(Duration::from_millis(100)); // a progress display's tick
+        if !quiet && last_print.elapsed() >= Duration::from_secs(1) {
+            last_print = Instant::now();
+            let n = delivered.load(Ordering::Relaxed);
+            let rate = n as f64 / started.elapsed().as_secs_f64();
+            eprintln!("  delivered {n}/{total} ({rate:.0} msg/s)");
+        }
+    }
+    receivers.into_iter().map(|r| r.join().expect("receiver thread")).collect()
+}
+
+/// Nanoseconds since `epoch`, written into every message.
+fn text_at(epoch: Instant, at: Instant, size: usize) -> String {
+    let nanos = at.duration_since(epoch).as_nanos();
+    let mut text = format!("{nanos:020}");
+    text.extend(std::iter::repeat_n('x', size.saturating_sub(20)));
+    text
+}
+
+/// What one receiver measured.
+struct Received {
+    latencies_us: Vec<u32>,
+    last_at: Instant,
+}
+
+/// Reads events until `expected` messages of this run arrived, ACKing
+/// after every burst and answering PINGs; counts into `delivered`.
+fn receive(
+    mut conn: LineConn,
+    epoch: Instant,
+    run_id: &str,
+    expected: usize,
+    delivered: &AtomicU64,
+) -> Result<Received> {
+    let marker = format!(":{run_id}-");
+    let mut latencies_us = Vec::with_capacity(expected);
+    let mut last_seq = 0u64;
+    let mut acked = 0u64;
+    let mut counted = 0;
+    while latencies_us.len() < expected {
+        let line = conn.line()?;
+        if line == "PING" {
+            conn.send("PONG")?;
+        } else if let Some(rest) = line.strip_prefix("MSG:") {
+            let seq: u64 = rest.split(':').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+            last_seq = last_seq.max(seq);
+            if line.contains(&marker) {
+                let text = line.splitn(7, ':').nth(6).unwrap_or("");
+                let sent_ns: u64 = text.get(..20).and_then(|t| t.parse().ok()).unwrap_or(0);
+                let now_ns = epoch.elapsed().as_nanos() as u64;
+                latencies_us.push((now_ns.saturating_sub(sent_ns) / 1000).min(u32::MAX as u64) as u32);
+            }
+        } else if line.starts_with("BYE") {
+            return Err(Error::Protocol(format!("the server said {line}")));
+        }
+        if !conn.has_line() && last_seq > acked {
+            conn.send(&format!("ACK:{last_seq}"))?;
+            acked = last_seq;
+            delivered.fetch_add((latencies_us.len() - counted) as u64, Ordering::Relaxed);
+            counted = latencies_us.len();
+        }
+    }
+    delivered.fetch_add((latencies_us.len() - counted) as u64, Ordering::Relaxed);
+    Ok(Received { latencies_us, last_at: Instant::now() })
+}
+
+/// Sends `count` messages to `to`, keeping at most `window` in flight; at a
+/// fixed rate if `rate > 0`.
+///
+/// Pipelining as redis-benchmark does it: when the window is full, send
+/// what is buffered and wait until half the window has been answered, so
+/// the server sees bursts rather than one message per `write()`.
+fn send_messages(args: &BenchArgs, conn: LineConn, to: &str, run_id: &str, epoch: Instant) -> Result<()> {
+    let window = args.window as usize;
+    let (answered, answers) = crossbeam_channel::unbounded::<()>();
+    let (mut writer, mut reader) = conn.split()?;
+    let count = args.messages;
+    let replies = std::thread::spawn(move || -> Result<()> {
+        for _ in 0..count {
+            let reply = reader.line()?;
+            if !reply.starts_with("OK:") {
+                return Err(Error::Protocol(format!("MSG answered {reply}")));
+            }
+            let _ = answered.send(());
+        }
+        Ok(())
+    });
+    let mut in_flight = 0;
+    let start = Instant::now();
+    for k in 0..count {
+        let due = if args.rate > 0.0 {
+            let due = start + Duration::from_secs_f64(k as f64 / args.rate);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                writer.flush()?;
+                std::thread::sleep(wait); // pacing an open-loop load, by design
+            }
+            due
+        } else {
+            Instant::now()
+        };
+        if in_flight == window {
+            writer.flush()?;
+            while in_flight > window / 2 {
+                answers.recv().map_err(|_| Error::Protocol("the reply reader stopped".into()))?;
+                in_flight -= 1;
+            }
+        }
+        in_flight -= answers.try_iter().count();
+        let text = text_at(epoch, due, args.size as usize);
+        writer.queue(&format!("MSG:{to}:{run_id}-{k}:{text}"))?;
+        in_flight += 1;
+    }
+    writer.flush()?;
+    replies.join().map_err(|_| Error::Protocol("reply reader panicked".into()))?
+}
+
+fn pairs(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
+    let p = args.pairs;
+    let names: Vec<String> =
+        (0..p).flat_map(|i| [format!("{}-s{i}", args.prefix), format!("{}-r{i}", args.prefix)]).collect();
+    let started = Instant::now();
+    let mut conns = login_all(args, &names)?.into_iter();
+    report.login_time = Some(started.elapsed());
+    let epoch = Instant::now();
+    let delivered = AtomicU64::new(0);
+    let total = p * args.messages;
+    let result = std::thread::scope(|s| -> Result<Vec<Received>> {
+        let mut receivers = Vec::new();
+        for i in 0..p {
+            let (send, _) = conns.next().expect("sender");
+            let (_, recv) = conns.next().expect("receiver");
+            let to = names[2 * i + 1].clone();
+            let delivered = &delivered;
+            receivers.push(s.spawn(move || receive(recv, epoch, run_id, args.messages, delivered)));
+            s.spawn(move || {
+                if let Err(e) = send_messages(args, send, &to, run_id, epoch) {
+                    log::error!("sender {i}: {e}");
+                }
+            });
+        }
+        let received = join_with_progress(receivers, &delivered, total, args.json);
+        received.into_iter().collect()
+    })?;
+    report.add_run(epoch, p * args.messages, result.iter().map(|r| (&r.latencies_us, r.last_at)));
+    Ok(())
+}
+
+fn fanout(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
+    let room = format!("#b{run_id}");
+    let sender_name = format!("{}-fan", args.prefix);
+    let members: Vec<String> = (0..args.room_size).map(|i| format!("{}-m{i}", args.prefix)).collect();
+    let started = Instant::now();
+    let (mut sender, _sender_events) = login_both(args, &sender_name)?;
+    expect_ok(&sender.request(&format!("JOIN:{room}"))?, "JOIN")?;
+    let mut conns = login_all(args, &members)?;
+    for (send, _) in &mut conns {
+        expect_ok(&send.request(&format!("JOIN:{room}"))?, "JOIN")?;
+    }
+    report.login_time = Some(started.elapsed());
+    let epoch = Instant::now();
+    let delivered = AtomicU64::new(0);
+    let total = args.room_size * args.messages;
+    let result = std::thread::scope(|s| -> Result<Vec<Received>> {
+        let delivered = &delivered;
+        let receivers: Vec<_> = conns
+            .into_iter()
+            .map(|(_, recv)| s.spawn(move || receive(recv, epoch, run_id, args.messages, delivered)))
+            .collect();
+        let sender = s.spawn(move || send_messages(args, sender, &room, run_id, epoch));
+        let received = join_with_progress(receivers, delivered, total, args.json);
+        sender.join().map_err(|_| Error::Protocol("sender panicked".into()))??;
+        received.into_iter().collect()
+    })?;
+    report.add_run(
+        epoch,
+        args.room_size * args.messages,
+        result.iter().map(|r| (&r.latencies_us, r.last_at)),
+    );
+    Ok(())
+}

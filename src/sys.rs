@@ -1,0 +1,92 @@
+//! What the operating system allows: open files, threads, memory maps.
+//!
+//! A thread per connection meets three Linux limits before it meets the
+//! CPU: open files (a socket each), `vm.max_map_count` (every thread costs
+//! about 4 memory maps: stack, its guard page, signal stack and its guard;
+//! past the limit the process is *killed*, spawning does not fail), and
+//! `kernel.pid_max` (threads take pids). The server checks them at start
+//! and lowers its connection limit, saying which setting to raise, rather
+//! than dying at connection 16,000.
+
+use std::fs;
+
+/// Memory maps one connection thread costs (measured: 4 per thread).
+const MAPS_PER_THREAD: usize = 4;
+/// Maps, pids and files the process needs besides connection threads.
+const RESERVE: usize = 1000;
+
+/// Raises the soft open-files limit to the hard limit; returns (soft, hard).
+pub fn raise_nofile_limit() -> std::io::Result<(u64, u64)> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+    }
+    Ok((limit.rlim_cur, limit.rlim_max))
+}
+
+fn read_number(path: &str) -> Option<usize> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The server's resident memory in bytes (Linux, `/proc/<pid>/status`).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// How many connections this machine lets one process serve with a thread
+/// each, and the advice for each limit that is lower than `wanted`.
+pub fn connection_capacity(wanted: usize) -> (usize, Vec<String>) {
+    let mut capacity = wanted;
+    let mut advice = Vec::new();
+    match raise_nofile_limit() {
+        Ok((soft, hard)) => {
+            // Each connection is one socket; the files and listeners need a few more.
+            let files = (soft as usize).saturating_sub(64);
+            if files < capacity {
+                capacity = files;
+                advice.push(format!(
+                    "open files: the limit is {soft} (hard {hard}); raise it with `ulimit -n {}` \
+                     or LimitNOFILE= in a systemd unit",
+                    wanted + 64
+                ));
+            }
+        }
+        Err(e) => advice.push(format!("open files: cannot read the limit: {e}")),
+    }
+    if let Some(maps) = read_number("/proc/sys/vm/max_map_count") {
+        let threads = maps.saturating_sub(RESERVE) / MAPS_PER_THREAD;
+        if threads < capacity {
+            capacity = threads;
+            advice.push(format!(
+                "vm.max_map_count is {maps}: about {threads} threads fit; run \
+                 `sysctl -w vm.max_map_count={}`",
+                (wanted + RESERVE) * MAPS_PER_THREAD * 2
+            ));
+        }
+    }
+    for (path, name) in [
+        ("/proc/sys/kernel/pid_max", "kernel.pid_max"),
+        ("/proc/sys/kernel/threads-max", "kernel.threads-max"),
+    ] {
+        if let Some(max) = read_number(path) {
+            let threads = max.saturating_sub(RESERVE);
+            if threads < capacity {
+                capacity = threads;
+                advice.push(format!("{name} is {max}; run `sysctl -w {name}={}`", wanted + 2 * RESERVE));
+            }
+        }
+    }
+    (capacity, advice)
+}
