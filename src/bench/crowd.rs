@@ -30,7 +30,7 @@ impl Crowd {
         let conns = login_all(args, &names)?;
         let login_time = started.elapsed();
         let stop = Arc::new(AtomicBool::new(false));
-        let mut shares: Vec<Vec<(LineConn, LineConn)>> = (0..SWEEPERS).map(|_| Vec::new()).collect();
+        let mut shares: Vec<Vec<super::Both>> = (0..SWEEPERS).map(|_| Vec::new()).collect();
         for (i, pair) in conns.into_iter().enumerate() {
             pair.0.stream().set_nonblocking(true)?;
             pair.1.stream().set_nonblocking(true)?;
@@ -59,7 +59,7 @@ impl Drop for Crowd {
 /// Every `KEEPALIVE`: `PING` on each send connection and `PONG` on each
 /// receive connection (a `PONG` the server did not ask for is harmless),
 /// and read away whatever arrived.
-fn sweep(conns: Vec<(LineConn, LineConn)>, stop: &AtomicBool) {
+fn sweep(conns: Vec<super::Both>, stop: &AtomicBool) {
     let mut scratch = vec![0u8; 4096];
     while !stop.load(Ordering::Relaxed) {
         let round = Instant::now();

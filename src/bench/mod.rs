@@ -112,7 +112,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 /// Connects a user on both ports, creating the account if needed.
-fn login_both(args: &BenchArgs, user: &str) -> Result<(LineConn, LineConn)> {
+fn login_both(args: &BenchArgs, user: &str) -> Result<Both> {
     let mut send = LineConn::connect(args, args.send_port)?;
     let reply = send.request(&format!("REGISTER:{user}::{}", args.password))?;
     if reply.starts_with("KO:USER_EXISTS") {
@@ -131,11 +131,14 @@ fn expect_ok(reply: &str, what: &str) -> Result<()> {
     if reply.starts_with("OK") { Ok(()) } else { Err(Error::Protocol(format!("{what}: {reply}"))) }
 }
 
+/// A user's two connections: send port, receive port.
+type Both = (LineConn, LineConn);
+
 /// Logs in `names` on both ports with a few threads in parallel.
-fn login_all(args: &BenchArgs, names: &[String]) -> Result<Vec<(LineConn, LineConn)>> {
+fn login_all(args: &BenchArgs, names: &[String]) -> Result<Vec<Both>> {
     let next = AtomicU64::new(0);
     let threads = names.len().clamp(1, 16);
-    let results: Vec<Result<Vec<(usize, (LineConn, LineConn))>>> = std::thread::scope(|s| {
+    let results: Vec<Result<Vec<(usize, Both)>>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
@@ -152,7 +155,7 @@ fn login_all(args: &BenchArgs, names: &[String]) -> Result<Vec<(LineConn, LineCo
             .collect();
         workers.into_iter().map(|w| w.join().expect("login thread")).collect()
     });
-    let mut all: Vec<(usize, (LineConn, LineConn))> = Vec::with_capacity(names.len());
+    let mut all: Vec<(usize, Both)> = Vec::with_capacity(names.len());
     for part in results {
         all.extend(part?);
     }
