@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{BenchArgs, LineConn, login_all};
+use super::{BenchArgs, login_all};
 use crate::error::Result;
 
 /// How often each idle connection says something (the server closes a
