@@ -254,9 +254,17 @@ pub struct Router {
 }
 
 impl Router {
-    /// Registers a user's outlet; returns the one it replaces.
-    pub fn insert(&self, user: UserId, outlet: Arc<Outlet>) -> Option<Arc<Outlet>> {
-        self.online.lock().insert(user, outlet)
+    /// Registers a user's outlet, running `first` under the router's lock
+    /// (see `Store::attach`); returns the outlet it replaces.
+    pub fn insert_with(
+        &self,
+        user: UserId,
+        outlet: Arc<Outlet>,
+        first: impl FnOnce(),
+    ) -> Option<Arc<Outlet>> {
+        let mut online = self.online.lock();
+        first();
+        online.insert(user, outlet)
     }
 
     /// Unregisters `outlet`, unless a newer one already replaced it.

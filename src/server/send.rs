@@ -157,8 +157,12 @@ impl Session<'_> {
             Request::Leave { room } => self.reply_durable(store.leave(user, &room).map(|t| (Reply::Ok, t))),
             Request::Users => self.reply(Ok(Reply::Listing(self.ctx.router.online_names()))),
             Request::Rooms => self.reply(Ok(Reply::Listing(store.rooms(user)))),
-            Request::Chats => self.reply(Ok(Reply::Listing(store.chats(user)))),
+            Request::Chats => {
+                self.settle();
+                self.reply(Ok(Reply::Listing(store.chats(user))))
+            }
             Request::History { chat, limit } => {
+                self.settle();
                 self.reply(store.history(user, &chat, limit).map(Reply::Listing))
             }
             Request::P2p { port } => self.reply(p2p::announce(self.ctx, user, port).map(|()| Reply::Ok)),
@@ -186,22 +190,31 @@ impl Session<'_> {
         }
     }
 
+    /// Waits until this session's writes are on disk. Reads call it first:
+    /// the store shows only what is on disk, and a client must see its own
+    /// writes. If the disk failed, the replies that promised it become
+    /// `KO:INTERNAL`.
+    fn settle(&mut self) {
+        self.send_msgs();
+        let Some(ticket) = self.ticket.take() else { return };
+        let stored = self.ctx.store.wait(ticket);
+        for (reply, durable) in &mut self.replies {
+            if let (Err(ko), true) = (&stored, *durable) {
+                *reply = Reply::Ko(ko.clone());
+            }
+            *durable = false;
+        }
+    }
+
     /// Waits for the disk if needed, then writes every queued reply at once.
     fn flush(&mut self) -> std::io::Result<()> {
-        self.send_msgs();
+        self.settle();
         if self.replies.is_empty() {
             return Ok(());
         }
-        let stored = match self.ticket.take() {
-            Some(ticket) => self.ctx.store.wait(ticket),
-            None => Ok(()),
-        };
         let mut out = String::new();
-        for (reply, durable) in self.replies.drain(..) {
-            match (&stored, durable) {
-                (Err(ko), true) => out.push_str(&Reply::Ko(ko.clone()).to_string()),
-                _ => out.push_str(&reply.to_string()),
-            }
+        for (reply, _) in self.replies.drain(..) {
+            out.push_str(&reply.to_string());
         }
         self.stream.write_all(out.as_bytes())
     }

@@ -18,6 +18,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
@@ -34,11 +35,12 @@ pub fn spawn(store: Arc<Store>, backend: Box<dyn Backend>, kicked: Receiver<()>)
 }
 
 fn run(store: &Store, mut backend: Box<dyn Backend>, kicked: &Receiver<()>) {
+    let mut stats = Stats::default();
     loop {
         // `Store` owns the sending end, so this only fails if it is gone.
         let alive = kicked.recv().is_ok();
         let stopping = !alive || store.stopping.load(Ordering::SeqCst);
-        commit_pending(store, backend.as_mut(), stopping);
+        commit_pending(store, backend.as_mut(), stopping, &mut stats);
         if stopping {
             log::debug!("committer: stopped");
             return;
@@ -46,27 +48,59 @@ fn run(store: &Store, mut backend: Box<dyn Backend>, kicked: &Receiver<()>) {
     }
 }
 
+/// Batch figures, logged every few seconds at debug level
+/// (`RUST_LOG=wachat::store=debug`): how well group commit is working.
+struct Stats {
+    since: Instant,
+    batches: u64,
+    records: u64,
+    write_time: Duration,
+}
+
+impl Default for Stats {
+    fn default() -> Stats {
+        Stats { since: Instant::now(), batches: 0, records: 0, write_time: Duration::ZERO }
+    }
+}
+
+impl Stats {
+    fn add(&mut self, records: usize, write_time: Duration) {
+        self.batches += 1;
+        self.records += records as u64;
+        self.write_time += write_time;
+        if self.since.elapsed() >= Duration::from_secs(5) {
+            log::debug!(
+                "committer: {} batches, {:.1} records each, write+fsync {:.0} µs each, busy {:.0}%",
+                self.batches,
+                self.records as f64 / self.batches as f64,
+                self.write_time.as_micros() as f64 / self.batches as f64,
+                100.0 * self.write_time.as_secs_f64() / self.since.elapsed().as_secs_f64()
+            );
+            *self = Stats::default();
+        }
+    }
+}
+
 /// Writes the pending batch, if any, and publishes the result. The last
 /// one (`last`) also closes the state to writes, in the same critical
 /// section, so no request can slip in behind it and wait forever.
-fn commit_pending(store: &Store, backend: &mut dyn Backend, last: bool) {
+fn commit_pending(store: &Store, backend: &mut dyn Backend, last: bool, stats: &mut Stats) {
     let (batch, number) = {
-        let mut state = store.state.lock();
-        state.closed |= last;
-        if state.pending.records.is_empty() {
+        let mut pending = store.pending.lock();
+        pending.closed |= last;
+        if pending.batch.records.is_empty() {
             return;
         }
-        let number = state.batch_no;
-        state.batch_no += 1;
-        (std::mem::take(&mut state.pending), number)
+        pending.number += 1;
+        (std::mem::take(&mut pending.batch), pending.number - 1)
     };
+    let started = Instant::now();
     let result = backend.append(&batch.records);
+    stats.add(batch.records.len(), started.elapsed());
     if let Err(e) = &result {
         // We cannot know what reached the disk: stop accepting writes
         // (reads go on) until an operator looks and restarts the server.
         log::error!("store: {e}; refusing every write from now on");
-    } else {
-        store.state.lock().mark_durable(&batch.deliveries);
     }
     store.publish(number, result.is_ok());
     if result.is_ok() {

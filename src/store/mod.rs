@@ -29,6 +29,7 @@ use parking_lot::Mutex;
 
 pub use password::Hasher;
 pub use record::{Message, Record};
+use state::Batch;
 pub use state::{State, UserId};
 
 use crate::error::Result;
@@ -64,12 +65,23 @@ struct Durable {
     waiters: Mutex<Vec<(u64, Sender<bool>)>>,
 }
 
+/// Records waiting for the committer.
+struct Pending {
+    batch: state::Batch,
+    /// The number this batch will have (tickets name it).
+    number: u64,
+    /// The committer took its last batch (shutdown): no more writes.
+    closed: bool,
+}
+
 /// The name of the room every account joins at registration.
 pub const GENERAL: &str = "#general";
 
 /// Shared by every connection handler (behind an `Arc`).
 pub struct Store {
     state: Mutex<State>,
+    /// The batch the committer will write next (see [`Store::write`]).
+    pending: Mutex<Pending>,
     durable: Durable,
     /// Wakes the committer: a capacity-1 channel, so a burst of requests
     /// costs one wake-up. The committer holds the receiving end.
@@ -104,7 +116,6 @@ impl Store {
             state.apply(&record)
         })?;
         state.finish_loading();
-        state.batch_no = 1;
         log::info!(
             "store: loaded {count} records ({} accounts) in {} ms",
             state.users.len(),
@@ -113,6 +124,7 @@ impl Store {
         let (kick, kicked): (Sender<()>, Receiver<()>) = crossbeam_channel::bounded(1);
         let store = Arc::new(Store {
             state: Mutex::new(state),
+            pending: Mutex::new(Pending { batch: Batch::default(), number: 1, closed: false }),
             durable: Durable::default(),
             kick,
             stopping: AtomicBool::new(false),
@@ -133,17 +145,27 @@ impl Store {
             return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
         }
         let mut state = self.state.lock();
-        if state.closed {
+        // The pending batch has its own lock, taken inside the state lock:
+        // records reach it in the order they were applied, and the
+        // committer, which takes only this lock, never queues behind every
+        // request waiting for the state.
+        let mut pending = self.pending.lock();
+        if pending.closed {
             return Err(ko(Code::Internal, "the server is shutting down"));
         }
-        let before = state.pending.records.len();
-        let value = f(&mut state)?;
+        state.batch = pending.number;
+        let value = f(&mut state);
+        let staged = std::mem::take(&mut state.staged);
+        let wrote = !staged.records.is_empty();
+        pending.batch.records.extend(staged.records);
+        pending.batch.deliveries.extend(staged.deliveries);
         // A request that wrote nothing (a resent message) still waits for
         // whatever is pending, which may hold the original; otherwise for
         // the batch being written now.
-        let ticket = if state.pending.records.is_empty() { state.batch_no - 1 } else { state.batch_no };
-        let wrote = state.pending.records.len() > before;
+        let ticket = if pending.batch.records.is_empty() { pending.number - 1 } else { pending.number };
+        drop(pending);
         drop(state);
+        let value = value?;
         if wrote {
             let _ = self.kick.try_send(()); // full: a wake-up is already due
         }
@@ -344,6 +366,14 @@ impl Store {
             }
             let me = state.users[user].name.to_string();
             for msg in state.acked_messages(user, seq) {
+                let Some((sender, pos)) =
+                    state.user_id(&msg.from).and_then(|s| Some((s, state.find_sent(s, &msg.id)?.1)))
+                else {
+                    continue;
+                };
+                if !state.would_deliver(sender, user, pos) {
+                    continue; // already READ: states only move forward
+                }
                 let ts = state.next_ts(now_ms());
                 let chat = msg.from.to_string();
                 state.commit(Record::Delivered { ts, user: me.clone(), chat, id: msg.id.to_string() })?;
@@ -416,32 +446,46 @@ impl Store {
                 let peer = state
                     .user_id(name)
                     .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
-                Ok(state.direct_history(user, peer, limit))
+                Ok(state.direct_history(user, peer, limit, self.durable_batch()))
             }
             Chat::Room(name) => {
                 let room = state.room_id(name).filter(|&r| state.is_member(r, user));
                 let room = room.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
-                Ok(state.room_history(room, limit))
+                Ok(state.room_history(room, limit, self.durable_batch()))
             }
         }
     }
 
     /// `CHATS`
     pub fn chats(&self, user: UserId) -> Vec<String> {
-        self.state.lock().chats(user)
+        self.state.lock().chats(user, self.durable_batch())
+    }
+
+    /// The last batch on disk: readers show nothing newer.
+    fn durable_batch(&self) -> u64 {
+        self.durable.done.load(Ordering::SeqCst)
     }
 
     // ----- the receive port ---------------------------------------------
 
     /// A user's receive connection is up: registers `outlet` with the
-    /// router and returns the inbox events it must be sent first (see
-    /// `router::Outlet` for why this happens under the state lock), and
-    /// the outlet it replaced, if any.
+    /// router and returns the inbox events it must be sent first, and the
+    /// outlet it replaced, if any.
+    ///
+    /// No event may be lost or sent twice between the replay and live
+    /// delivery. The committer marks a batch durable, *then* delivers it
+    /// through the router; here the durable mark is read and the outlet
+    /// registered under the router's lock. So either the replay includes
+    /// the batch (and the outlet skips it when delivered, by sequence
+    /// number), or the outlet is registered before the batch is delivered.
     pub fn attach(&self, user: UserId, outlet: &Arc<Outlet>) -> (Vec<Arc<str>>, Option<Arc<Outlet>>) {
         let state = self.state.lock();
-        let (frames, last) = state.replay(user);
-        outlet.start_replay(last);
-        let replaced = self.router.insert(user, outlet.clone());
+        let mut frames = Vec::new();
+        let replaced = self.router.insert_with(user, outlet.clone(), || {
+            let (replay, last) = state.replay(user, self.durable_batch());
+            outlet.start_replay(last);
+            frames = replay;
+        });
         (frames, replaced)
     }
 }
@@ -519,8 +563,10 @@ mod tests {
         // Every later write is refused at once, with the same code ...
         let refused = store.send(ana, &to_bob, "m2", &text).unwrap_err();
         assert_eq!(refused.code, Code::Internal);
-        // ... while reads are still served.
+        // ... while reads are still served, without the refused message.
         assert_eq!(store.rooms(ana), ["#general:2"]);
+        assert_eq!(store.history(ana, &to_bob, 10).unwrap(), Vec::<String>::new());
+        assert_eq!(store.chats(ana), Vec::<String>::new());
         assert!(store.login("bob", "pw", false).is_ok());
         store.stop();
         committer.join().unwrap();

@@ -49,8 +49,6 @@ pub struct Inbox {
     pub last_seq: u64,
     /// Everything up to here was acknowledged by the client.
     pub acked: u64,
-    /// Everything up to here is on disk and may be sent.
-    pub durable: u64,
     /// Events after `acked`, oldest first.
     queue: VecDeque<Queued>,
 }
@@ -63,6 +61,8 @@ struct Queued {
     /// For a direct message: which one, so its acknowledgement can become
     /// a DELIVERED state for the sender.
     direct: Option<Arc<Message>>,
+    /// The commit batch that holds it: it may be sent once that is durable.
+    batch: u64,
 }
 
 /// An event to push to a connected user once its batch is on disk.
@@ -72,8 +72,8 @@ pub struct Delivery {
     pub frame: Arc<str>,
 }
 
-/// What the committer takes from the state in one go: records to write,
-/// then events to push. See `committer.rs`.
+/// Records to write, then events to push once they are written: what a
+/// request stages, and what the committer takes in one go.
 #[derive(Default)]
 pub struct Batch {
     pub records: Vec<Record>,
@@ -84,6 +84,9 @@ pub struct Batch {
 struct Entry {
     msg: Arc<Message>,
     from: UserId,
+    /// Its commit batch: reads show it only once that is durable, so no
+    /// one sees a message that a failed disk could take back.
+    batch: u64,
 }
 
 /// A direct conversation between two users `(a, b)` with `a < b`.
@@ -138,14 +141,14 @@ pub struct State {
     pub last_ts: u64,
     /// Count of messages applied; orders conversations by recency.
     order: u64,
-    /// Records applied but not yet handed to the committer.
-    pub pending: Batch,
-    /// Number the pending batch will have once committed (see `Ticket`).
-    pub batch_no: u64,
+    /// Records and deliveries of the request being applied; the store
+    /// moves them into the pending batch (see `Store::write`).
+    pub staged: Batch,
+    /// The commit batch that what is applied now will be written in
+    /// (0 while loading: everything loaded is durable).
+    pub batch: u64,
     /// False while loading: no deliveries are queued for the router.
     pub live: bool,
-    /// The committer took its last batch: no more writes (shutdown).
-    pub closed: bool,
 }
 
 fn internal(reason: String) -> Ko {
@@ -215,7 +218,7 @@ impl State {
     /// Applies a new record and queues it for the disk.
     pub fn commit(&mut self, record: Record) -> Result<(), Ko> {
         self.apply(&record).map_err(internal)?;
-        self.pending.records.push(record);
+        self.staged.records.push(record);
         Ok(())
     }
 
@@ -257,9 +260,10 @@ impl State {
             Record::Delivered { ts, user, chat, id } => {
                 let (user, sender) = (self.need_user(user)?, self.need_user(chat)?);
                 let (msg, pos) = self.need_direct(sender, user, id)?;
-                let mark = &mut self.direct_mut(sender, user).delivered;
-                if pos + 1 > *mark {
-                    *mark = pos + 1;
+                let marks = self.direct_mut(sender, user);
+                // A message already READ stays READ: states only move forward.
+                if pos + 1 > marks.delivered.max(marks.read) {
+                    marks.delivered = pos + 1;
                     self.status(sender, user, &msg.id, MsgState::Delivered, *ts);
                 }
             }
@@ -310,7 +314,7 @@ impl State {
         let from = self.need_user(&msg.from)?;
         self.order += 1;
         self.last_ts = self.last_ts.max(msg.ts);
-        let entry = Entry { msg: msg.clone(), from };
+        let entry = Entry { msg: msg.clone(), from, batch: self.batch };
         let pos = if msg.is_room() {
             let room = self.need_room(&msg.to)?;
             let r = &mut self.rooms[room];
@@ -369,35 +373,37 @@ impl State {
             return; // replaying an event the client already has
         }
         let frame: Arc<str> = frame(seq).into();
-        inbox.queue.push_back(Queued { seq, frame: frame.clone(), direct });
+        inbox.queue.push_back(Queued { seq, frame: frame.clone(), direct, batch: self.batch });
         if self.live {
-            self.pending.deliveries.push(Delivery { user, seq, frame });
+            self.staged.deliveries.push(Delivery { user, seq, frame });
         }
     }
 
-    /// After loading: everything in the inboxes is on disk.
+    /// After loading: from now on, applied records are new.
     pub fn finish_loading(&mut self) {
-        for user in &mut self.users {
-            user.inbox.durable = user.inbox.last_seq;
-        }
         self.live = true;
     }
 
-    /// The committer made these deliveries durable.
-    pub fn mark_durable(&mut self, deliveries: &[Delivery]) {
-        for d in deliveries {
-            let inbox = &mut self.users[d.user].inbox;
-            inbox.durable = inbox.durable.max(d.seq);
-        }
+    /// True if `DELIVERED` for message `pos` from `sender` to `user` would
+    /// move its state forward (not yet delivered, nor read).
+    pub fn would_deliver(&self, sender: UserId, user: UserId, pos: usize) -> bool {
+        let Some(conv) = self.directs.get(&pair(sender, user)) else { return true };
+        let marks = conv.marks[usize::from(sender > user)];
+        pos + 1 > marks.delivered.max(marks.read)
     }
 
     // ----- reading the state --------------------------------------------
+    // Readers pass `durable`, the last batch on disk, and see nothing newer.
 
-    /// The durable, unacknowledged events of `user`, and the last seq among them.
-    pub fn replay(&self, user: UserId) -> (Vec<Arc<str>>, u64) {
+    /// The unacknowledged events of `user` that are on disk, and the seq
+    /// after which live events take over.
+    pub fn replay(&self, user: UserId, durable: u64) -> (Vec<Arc<str>>, u64) {
         let inbox = &self.users[user].inbox;
-        let frames = inbox.queue.iter().take_while(|q| q.seq <= inbox.durable);
-        (frames.map(|q| q.frame.clone()).collect(), inbox.durable)
+        let ready: Vec<&Queued> = inbox.queue.iter().take_while(|q| q.batch <= durable).collect();
+        // Events are numbered in batch order: the first one not on disk yet
+        // (or the next number) is where live delivery starts.
+        let next = inbox.queue.get(ready.len()).map_or(inbox.last_seq + 1, |q| q.seq);
+        (ready.iter().map(|q| q.frame.clone()).collect(), next - 1)
     }
 
     /// The direct messages among `user`'s events up to `seq`, which an
@@ -408,10 +414,11 @@ impl State {
     }
 
     /// Lines of `HISTORY` for a direct conversation: newest `limit`, oldest first.
-    pub fn direct_history(&self, user: UserId, peer: UserId, limit: usize) -> Vec<String> {
+    pub fn direct_history(&self, user: UserId, peer: UserId, limit: usize, durable: u64) -> Vec<String> {
         let Some(conv) = self.directs.get(&pair(user, peer)) else { return Vec::new() };
-        let start = conv.entries.len().saturating_sub(limit);
-        let lines = conv.entries.iter().enumerate().skip(start).map(|(pos, e)| {
+        let end = visible(&conv.entries, durable);
+        let start = end.saturating_sub(limit);
+        let lines = conv.entries[..end].iter().enumerate().skip(start).map(|(pos, e)| {
             let marks = conv.marks[usize::from(e.from > other(e.from, user, peer))];
             let state = if pos < marks.read {
                 MsgState::Read
@@ -426,28 +433,34 @@ impl State {
     }
 
     /// Lines of `HISTORY` for a room: every message has the state RECEIVED.
-    pub fn room_history(&self, room: RoomId, limit: usize) -> Vec<String> {
+    pub fn room_history(&self, room: RoomId, limit: usize, durable: u64) -> Vec<String> {
         let entries = &self.rooms[room].entries;
-        let start = entries.len().saturating_sub(limit);
-        entries[start..].iter().map(|e| history_line(&e.msg, MsgState::Received)).collect()
+        let end = visible(entries, durable);
+        let start = end.saturating_sub(limit);
+        entries[start..end].iter().map(|e| history_line(&e.msg, MsgState::Received)).collect()
     }
 
     /// Lines of `CHATS`: `<peer or #room>:<unread>`, most recent first.
-    pub fn chats(&self, user: UserId) -> Vec<String> {
+    pub fn chats(&self, user: UserId, durable: u64) -> Vec<String> {
         let mut chats: Vec<(u64, String)> = Vec::new();
         for &peer in &self.users[user].peers {
             let conv = &self.directs[&pair(user, peer)];
+            let entries = &conv.entries[..visible(&conv.entries, durable)];
+            if entries.is_empty() {
+                continue;
+            }
             let read = conv.marks[usize::from(peer > user)].read;
-            let unread = unread(&conv.entries, read, |from| from == peer);
+            let unread = unread(entries, read, |from| from == peer);
             chats.push((conv.last_order, format!("{}:{unread}", self.users[peer].name)));
         }
         for &room in &self.users[user].rooms {
             let r = &self.rooms[room];
-            if r.entries.is_empty() {
+            let entries = &r.entries[..visible(&r.entries, durable)];
+            if entries.is_empty() {
                 continue;
             }
             let read = r.read.get(&user).copied().unwrap_or(0);
-            let unread = unread(&r.entries, read, |from| from != user);
+            let unread = unread(entries, read, |from| from != user);
             chats.push((r.last_order, format!("{}:{unread}", r.name)));
         }
         chats.sort_by_key(|c| std::cmp::Reverse(c.0));
@@ -470,6 +483,12 @@ fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
 /// In a conversation between `a` and `b`, the one who is not `x`.
 fn other(x: UserId, a: UserId, b: UserId) -> UserId {
     if x == a { b } else { a }
+}
+
+/// How many entries (a prefix) are on disk: batches only grow along a
+/// conversation, so the ones not yet durable are at its end.
+fn visible(entries: &[Entry], durable: u64) -> usize {
+    entries.iter().rposition(|e| e.batch <= durable).map_or(0, |i| i + 1)
 }
 
 /// How many entries at or after `read` were sent by someone `counts`.
