@@ -22,7 +22,6 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Shutdown, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
 
 use parking_lot::Mutex;
 
@@ -38,8 +37,6 @@ pub struct Outlet {
     pub name: Arc<str>,
     /// Where the connection comes from (given to peers by `PEER`).
     pub peer_ip: IpAddr,
-    /// The port announced with `P2P:<port>`; 0 for none.
-    p2p_port: AtomicU16,
     /// A clone of the connection's socket, used for writing only.
     stream: TcpStream,
     out: Mutex<Out>,
@@ -88,16 +85,7 @@ impl Outlet {
             closed: false,
         };
         let peer_ip = stream.peer_addr()?.ip();
-        let p2p_port = AtomicU16::new(0);
-        Ok(Outlet { user, name, peer_ip, p2p_port, stream, out: Mutex::new(out), max_pending })
-    }
-
-    pub fn set_p2p_port(&self, port: u16) {
-        self.p2p_port.store(port, Ordering::Relaxed);
-    }
-
-    pub fn p2p_port(&self) -> Option<u16> {
-        Some(self.p2p_port.load(Ordering::Relaxed)).filter(|&p| p != 0)
+        Ok(Outlet { user, name, peer_ip, stream, out: Mutex::new(out), max_pending })
     }
 
     /// The inbox replay up to `last_seq` is about to be sent by the
@@ -218,8 +206,10 @@ impl Outlet {
         out.closing = true;
         if out.replaying {
             // The connection's thread is writing the replay into the socket
-            // right now: a BYE would land inside it. Cut the connection.
-            self.shut(out);
+            // right now: a BYE written here would land inside it. Queue it;
+            // `finish_replay` sends it once the replay is out.
+            out.pending.clear();
+            out.pending.extend_from_slice(format!("BYE:{}\n", bye.as_str()).as_bytes());
             return;
         }
         // Queued events are dropped (they stay in the inbox), except the

@@ -153,6 +153,10 @@ fn ping_pong_keeps_a_quiet_client_and_silence_ends_it() {
     assert_eq!(bob.line(), "PING");
     assert_eq!(bob.line(), "BYE:TIMEOUT");
     bob.expect_closed();
+    // Before the login too, the receive port says BYE:TIMEOUT.
+    let mut silent = server.recv_conn();
+    assert_eq!(silent.line(), "BYE:TIMEOUT");
+    silent.expect_closed();
 }
 
 #[test]

@@ -133,7 +133,7 @@ fn read_errors_and_success() {
     assert_eq!(bob.request("READ:ana:m9"), "KO:UNKNOWN_MESSAGE:no message m9 from ana to you");
     // ana cannot mark her own message to bob as read by her.
     assert_eq!(ana.request("READ:bob:m1"), "KO:UNKNOWN_MESSAGE:no message m1 from bob to you");
-    assert_eq!(bob.request("READ:carol:m1"), "KO:UNKNOWN_USER:no user named carol");
+    assert_eq!(bob.request("READ:carol:m1"), "KO:UNKNOWN_MESSAGE:no user named carol");
 }
 
 #[test]
@@ -191,12 +191,13 @@ fn p2p_and_peer() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let mut ana = server.login_send("ana", "pw-ana");
-    assert!(ana.request("PEER:bob").starts_with("KO:OFFLINE:"));
-    assert!(ana.request("PEER:ghost").starts_with("KO:UNKNOWN_USER:"));
+    assert_eq!(ana.request("PEER:bob"), "KO:OFFLINE:bob is not connected");
+    assert_eq!(ana.request("PEER:ghost"), "KO:OFFLINE:ghost is not a user here");
     let mut bob = server.login_send("bob", "pw-bob");
-    assert!(bob.request("P2P:9000").starts_with("KO:OFFLINE:"), "needs a receive connection");
-    let mut bob_events = server.login_recv("bob", "pw-bob");
+    // Announcing before the receive login is fine (clients open both at once).
     assert_eq!(bob.request("P2P:9000"), "OK");
+    assert!(ana.request("PEER:bob").starts_with("KO:OFFLINE:"), "not online yet");
+    let mut bob_events = server.login_recv("bob", "pw-bob");
     assert!(bob.request("P2P:0").starts_with("KO:BAD_REQUEST:"));
     let reply = ana.request("PEER:bob");
     let fields: Vec<&str> = reply.split(':').collect();
@@ -206,6 +207,14 @@ fn p2p_and_peer() {
     assert_eq!(bob_events.line(), format!("P2P:ana:{token}"));
     let again = ana.request("PEER:bob");
     assert_ne!(again.rsplit(':').next().unwrap(), token, "tokens are single use");
+    // The announcement ends with bob's receive connection.
+    drop(bob_events);
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    while !ana.request("PEER:bob").starts_with("KO:OFFLINE:") {
+        assert!(std::time::Instant::now() < deadline, "bob still announced");
+    }
+    let _bob_events = server.login_recv("bob", "pw-bob");
+    assert_eq!(ana.request("PEER:bob"), "KO:OFFLINE:bob accepts no direct chats (no P2P port announced)");
 }
 
 #[test]

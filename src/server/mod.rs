@@ -82,6 +82,8 @@ pub struct Ctx {
     pub config: Config,
     pub store: Arc<Store>,
     pub router: Arc<Router>,
+    /// Ports announced with `P2P:<port>`.
+    pub p2p_ports: p2p::Ports,
     /// Failed-login throttling (`KO:RATE_LIMITED`).
     logins: auth::LoginThrottle,
     /// Open connections on both ports: counted for `--max-connections`;
@@ -140,6 +142,7 @@ impl Server {
             config,
             store,
             router,
+            p2p_ports: p2p::Ports::default(),
             logins: auth::LoginThrottle::default(),
             connections: Connections::default(),
             shutting_down: AtomicBool::new(false),

@@ -58,7 +58,11 @@ fn login(
             },
             Err(FrameError::NotUtf8) => Ko::new(Code::BadRequest, "the frame is not UTF-8"),
             Err(FrameError::TooLong) => Ko::new(Code::TooLong, "the frame is too long"),
-            Err(FrameError::TimedOut) => Ko::new(Code::Timeout, "no login for too long"),
+            Err(FrameError::TimedOut) => {
+                // The receive port says goodbye with BYE, even before login (§7).
+                let _ = stream.write_all(b"BYE:TIMEOUT\n");
+                return None;
+            }
             Err(FrameError::Closed | FrameError::Io(_)) => return None,
         };
         stream.write_all(Reply::Ko(ko.clone()).to_string().as_bytes()).ok()?;
@@ -78,20 +82,27 @@ fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<TcpStream>, outl
         None => presence(ctx, outlet, "JOINED"),
     }
     log::debug!("{} is online ({} events to replay)", outlet.name, replay.len() - 1);
-    if send_replay(ctx, stream, &replay).is_ok() {
+    if send_replay(ctx, stream, &replay, outlet).is_ok() {
         outlet.finish_replay();
         serve_live(ctx, reader, outlet);
     }
     outlet.shut_down();
     if ctx.router.remove(outlet) {
+        ctx.p2p_ports.forget(outlet.user);
         presence(ctx, outlet, "LEFT");
         log::debug!("{} is offline", outlet.name);
     }
 }
 
-/// Writes the `OK` and the replay with blocking writes, a chunk at a time. The client
-/// must keep reading: a client that stops for a whole timeout is dropped.
-fn send_replay(ctx: &Ctx, mut stream: &TcpStream, replay: &[Arc<str>]) -> std::io::Result<()> {
+/// Writes the `OK` and the replay with blocking writes, a chunk at a time.
+/// The client must keep reading: a client that stops for a whole timeout
+/// is dropped. A goodbye said meanwhile (`BYE:REPLACED`) cuts it short.
+fn send_replay(
+    ctx: &Ctx,
+    mut stream: &TcpStream,
+    replay: &[Arc<str>],
+    outlet: &Outlet,
+) -> std::io::Result<()> {
     stream.set_write_timeout(Some(ctx.config.timeout))?;
     let mut chunk = String::with_capacity(64 * 1024);
     for frame in replay {
@@ -99,6 +110,9 @@ fn send_replay(ctx: &Ctx, mut stream: &TcpStream, replay: &[Arc<str>]) -> std::i
         if chunk.len() >= 60 * 1024 {
             stream.write_all(chunk.as_bytes())?;
             chunk.clear();
+            if outlet.is_closing() {
+                return Ok(());
+            }
         }
     }
     stream.write_all(chunk.as_bytes())

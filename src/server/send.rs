@@ -165,7 +165,10 @@ impl Session<'_> {
                 self.settle();
                 self.reply(store.history(user, &chat, limit).map(Reply::Listing))
             }
-            Request::P2p { port } => self.reply(p2p::announce(self.ctx, user, port).map(|()| Reply::Ok)),
+            Request::P2p { port } => {
+                p2p::announce(self.ctx, user, port);
+                self.reply(Ok(Reply::Ok))
+            }
             Request::Peer { user: peer } => {
                 self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::OkWith))
             }

@@ -334,9 +334,10 @@ impl Store {
             let ts = state.next_ts(now_ms());
             match chat {
                 Chat::User(name) => {
+                    // The contract has one code for READ: UNKNOWN_MESSAGE.
                     let from = state
                         .user_id(name)
-                        .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                        .ok_or_else(|| ko(Code::UnknownMessage, format!("no user named {name}")))?;
                     match state.find_sent(from, id) {
                         Some((msg, _)) if !msg.is_room() && state.user_id(&msg.to) == Some(user) => {}
                         _ => return Err(unknown()),
