@@ -66,6 +66,7 @@
 //! tear the last line, which the next start drops with a warning.
 
 pub mod cli;
+pub mod client;
 pub mod error;
 pub mod protocol;
 pub mod router;
