@@ -67,7 +67,9 @@
 
 pub mod cli;
 pub mod client;
+pub mod console;
 pub mod error;
+pub mod oneshot;
 pub mod protocol;
 pub mod router;
 pub mod server;

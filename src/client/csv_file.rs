@@ -144,7 +144,11 @@ mod tests {
         raw.write_all(b"2,tor").unwrap();
         let f = CsvFile::open(path.clone(), "a,b").unwrap();
         let mut rows = Vec::new();
-        f.rows(|r| Ok(rows.push((r[0].to_string(), r[1].to_string())))).unwrap();
+        f.rows(|r| {
+            rows.push((r[0].to_string(), r[1].to_string()));
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(rows, [("1".to_string(), "with, comma".to_string())]);
         assert!(CsvFile::open(path, "other").is_err(), "a wrong header is refused");
     }

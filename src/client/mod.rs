@@ -187,13 +187,12 @@ impl Client {
             spawn("wachat-sender", move || sender.run(jobs_rx))?,
             spawn("wachat-receiver", move || receiver.run())?,
         ];
-        let random = getrandom::u32().map_err(|e| Error::Usage(format!("no random numbers: {e}")))?;
         Ok(Client {
             shared,
             jobs: Some(jobs),
             stop: Some(stop),
             notices,
-            id_prefix: format!("{}-{:06x}", now_ms(), random & 0xff_ffff),
+            id_prefix: id_prefix()?,
             next_id: AtomicU64::new(1),
             threads,
         })
@@ -289,6 +288,11 @@ impl Client {
         self.shared.log.lock().conversation(self.me(), chat, n)
     }
 
+    /// The message `(from, id)` from the local log.
+    pub fn local_message(&self, from: &str, id: &str) -> Option<Message> {
+        self.shared.log.lock().get(from, id).cloned()
+    }
+
     /// How many messages wait in the outbox for the server.
     pub fn pending(&self) -> usize {
         self.shared.outbox.lock().len()
@@ -366,6 +370,15 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
         .name(name.into())
         .spawn(f)
         .map_err(|e| Error::io(format!("starting {name}"), e))
+}
+
+/// The start of this process's message ids: `<unix ms>-<6 random hex>`.
+/// Followed by `-<counter>`, ids are unique per sender (protocol §1) even
+/// across restarts and for two programs of the same user started in the
+/// same millisecond; they stay within the 64 characters of `A-Za-z0-9_-`.
+pub fn id_prefix() -> Result<String> {
+    let random = getrandom::u32().map_err(|e| Error::Usage(format!("no random numbers: {e}")))?;
+    Ok(format!("{}-{:06x}", now_ms(), random & 0xff_ffff))
 }
 
 /// Unix milliseconds of the local clock.

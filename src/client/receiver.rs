@@ -47,7 +47,8 @@ pub struct ReceiverThread {
     shared: Arc<Shared>,
     /// The receive connection, logged in; `None` while offline.
     conn: Option<Connection>,
-    /// To wake the sender thread when the server is back.
+    /// To make the sender thread check its own connection when this one
+    /// is lost or regained.
     jobs: Sender<Job>,
     /// Disconnected when the [`super::Client`] is closing.
     stop: Receiver<()>,
@@ -73,7 +74,7 @@ impl ReceiverThread {
                         backoff = FIRST_BACKOFF;
                         self.shared.link.set(Port::Receive, true, String::new);
                         // The server is back: the sender need not wait for its own backoff.
-                        let _ = self.jobs.send(Job::Wake);
+                        let _ = self.jobs.send(Job::Check);
                         conn
                     }
                     Err(e) => {
@@ -99,6 +100,7 @@ impl ReceiverThread {
                 End::Lost(why) => {
                     log::debug!("receive port: {why}");
                     self.shared.link.set(Port::Receive, false, || why);
+                    let _ = self.jobs.send(Job::Check);
                 }
             }
         }

@@ -44,9 +44,14 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
 pub enum Job {
     /// Send `request` and hand its reply (or why there is none) to `reply`.
     Request { request: Request, reply: Sender<Result<Reply>> },
-    /// Look at the outbox now (a new message is in it), and reconnect now if
-    /// offline (the receiver just got in, so the server is back).
+    /// Look at the outbox now: a new message is in it.
     Wake,
+    /// The receive connection was just lost or regained, so the server may
+    /// have restarted: check the send connection with a `PING` (it may be
+    /// dead without knowing it yet), or reconnect now if offline. Without
+    /// this, a dead send connection would be found only when next used, and
+    /// the user would read "offline" a second time, after "back online".
+    Check,
 }
 
 /// The state of the sender thread.
@@ -87,8 +92,9 @@ impl SenderThread {
                     // The asker may have given up waiting; nothing to do then.
                     let _ = reply.send(self.request(&request));
                 }
-                Ok(Job::Wake) if self.conn.is_none() => self.retry_at = Instant::now(),
                 Ok(Job::Wake) => {}
+                Ok(Job::Check) if self.conn.is_none() => self.retry_at = Instant::now(),
+                Ok(Job::Check) => self.ping(),
                 Err(RecvTimeoutError::Timeout) if self.conn.is_some() => self.ping(),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return self.finish(),
@@ -168,22 +174,31 @@ impl SenderThread {
             .iter()
             .map(|m| Request::Msg { to: m.to.clone(), id: m.id.clone(), text: m.text.clone() })
             .collect();
-        let mut settled = 0;
+        let mut settled = Vec::new();
         let mut outcome = requests.iter().try_for_each(|r| conn.write_request(r));
         if outcome.is_ok() {
             for (message, request) in batch.iter().zip(&requests) {
-                outcome = conn.read_reply(request).and_then(|reply| self.shared.settle(message, reply));
-                if outcome.is_err() {
-                    break;
+                match conn.read_reply(request).and_then(|reply| self.shared.settle(message, reply)) {
+                    Ok(notice) => settled.push(notice),
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
                 }
-                settled += 1;
             }
         }
         // The RECEIVED rows must be on disk before the outbox forgets the
         // messages; if the disk fails, the outbox keeps them (resent later,
         // which is harmless).
         let stored = self.shared.log.lock().sync();
-        let confirmed = stored.and_then(|()| self.shared.outbox.lock().confirm(settled));
+        let confirmed = stored.and_then(|()| self.shared.outbox.lock().confirm(settled.len()));
+        // The ticks are shown once all that is done: a `✓` on the screen
+        // means the outbox no longer holds the message.
+        if confirmed.is_ok() {
+            for notice in settled.into_iter().flatten() {
+                let _ = self.shared.notices.send(notice);
+            }
+        }
         if let Err(e) = outcome.and(confirmed) {
             self.lost(&e);
         }
@@ -207,10 +222,11 @@ impl SenderThread {
 }
 
 impl Shared {
-    /// Applies the server's reply to one message of the outbox. `Err` means
-    /// "stop here and keep the rest for later"; a refusal for good is not an
-    /// error (the message is marked refused and the next one goes on).
-    fn settle(&self, message: &Outgoing, reply: Reply) -> Result<()> {
+    /// Applies the server's reply to one message of the outbox, and says
+    /// what to tell the application. `Err` means "stop here and keep the
+    /// rest for later"; a refusal for good is not an error (the message is
+    /// marked refused and the next one goes on).
+    fn settle(&self, message: &Outgoing, reply: Reply) -> Result<Option<Notice>> {
         match reply {
             Reply::OkWith(fields) => {
                 let ts = fields.rsplit(':').next().and_then(|ts| ts.parse().ok()).unwrap_or(message.ts);
@@ -221,23 +237,17 @@ impl Shared {
                     Some(_) => log.advance(&self.me, &message.id, State::Received, ts)?,
                     None => log.add(self.as_logged(message, State::Received, ts))?,
                 };
-                if moved {
-                    let _ = self.notices.send(Notice::State {
-                        to: message.to.clone(),
-                        id: message.id.clone(),
-                        state: State::Received,
-                    });
-                }
-                Ok(())
+                let state =
+                    Notice::State { to: message.to.clone(), id: message.id.clone(), state: State::Received };
+                Ok(moved.then_some(state))
             }
             Reply::Ko(ko) if matches!(ko.code, Code::UnknownUser | Code::NotMember | Code::BadRequest) => {
                 self.log.lock().refuse(&self.me, &message.id, &ko.reason)?;
-                let _ = self.notices.send(Notice::Refused {
+                Ok(Some(Notice::Refused {
                     to: message.to.clone(),
                     id: message.id.clone(),
                     reason: ko.reason,
-                });
-                Ok(())
+                }))
             }
             Reply::Ko(ko) => Err(Error::Refused { request: format!("send to {}", message.to), ko }),
             other => Err(Error::Protocol(format!("MSG answered {:?}", other.to_string().trim_end()))),
