@@ -154,7 +154,7 @@ mod tests {
         let sent = m("ana", "bob", "a rather long message that goes on and on", State::Sent);
         let n = Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state: State::Read };
         let line = notice("ana", &n, |_| Some(sent.clone()));
-        assert_eq!(line, "  ✓✓ read  (to bob: a rather long message that goes …)");
+        assert_eq!(line, "  ✓✓ read  (to bob: a rather long message that goe…)");
         assert_eq!(notice("ana", &n, |_| None), "  ✓✓ read  (to bob)");
         assert_eq!(notice("ana", &Notice::Joined("bob".into()), |_| None), "bob is online");
         assert_eq!(notice("ana", &Notice::Left("bob".into()), |_| None), "bob went offline");
