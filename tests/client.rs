@@ -200,6 +200,26 @@ fn both_connections_come_back_after_a_server_restart() {
 }
 
 #[test]
+fn an_idle_client_pings_and_pongs_and_stays_connected() {
+    // A 1 s timeout on both sides: the client PINGs its send connection
+    // every half second, and answers the server's PINGs on the receive one.
+    let server = TestServer::start_with(&["--timeout", "1"]);
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &["--trace", "--timeout", "1"]);
+    for _ in 0..3 {
+        ana.expect("send > PING");
+        ana.expect("recv < PING");
+        ana.expect("recv > PONG");
+    }
+    ana.type_line("/users");
+    ana.expect("online (1): ana");
+    assert_eq!(ana.count("(offline"), 0, "{:?}", ana.seen);
+    assert_eq!(ana.count("TIMEOUT"), 0, "{:?}", ana.seen);
+    assert!(ana.quit("/quit").0.success());
+}
+
+#[test]
 fn trace_shows_every_frame_with_the_password_masked() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);

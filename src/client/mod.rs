@@ -170,8 +170,16 @@ impl Client {
             notices: notices_tx,
         };
         let recv = match send {
-            Some(_) => Some(shared.open(Port::Receive)?),
             None => None,
+            Some(_) => match shared.open(Port::Receive) {
+                Ok(conn) => Some(conn),
+                Err(e @ Error::Refused { .. }) => return Err(e),
+                // The receiver thread will keep trying.
+                Err(e) => {
+                    offline_because = Some(e.to_string());
+                    None
+                }
+            },
         };
         shared.link = Link::new(send.is_some(), recv.is_some(), shared.notices.clone());
         if let Some(why) = offline_because {

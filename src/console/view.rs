@@ -88,7 +88,7 @@ fn state_change(to: &Chat, state: State, m: Option<&Message>) -> String {
     }
 }
 
-/// The first line of a text, cut at [`EXCERPT`] characters.
+/// The first line of a text, cut at 30 characters (`EXCERPT`).
 pub fn excerpt(text: &str) -> String {
     let first = text.lines().next().unwrap_or("");
     if first.chars().count() > EXCERPT || first.len() < text.len() {
