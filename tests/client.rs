@@ -390,8 +390,7 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
     let mut ana =
         Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir.path(), &[]);
     // The send port: log in, then answer whatever comes (PING) with OK.
-    let (send_conn, _) = send.accept().unwrap();
-    let mut send_conn = Fake::new(send_conn);
+    let mut send_conn = Fake::accept(&send);
     assert_eq!(send_conn.line(), "LOGIN:ana:pw-ana");
     send_conn.send("OK:ana");
     std::thread::spawn(move || {
@@ -402,8 +401,7 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
 
     let msg = "MSG:1:bob:ana:b1:1700000000000:only once";
     for round in 0..2 {
-        let (conn, _) = recv.accept().unwrap();
-        let mut conn = Fake::new(conn);
+        let mut conn = Fake::accept(&recv);
         assert_eq!(conn.line(), "LOGIN:ana:pw-ana");
         conn.send("OK:ana");
         conn.send(msg);
@@ -428,7 +426,22 @@ struct Fake {
 }
 
 impl Fake {
-    fn new(stream: TcpStream) -> Fake {
+    /// Accepts the client's next connection; fails the test after
+    /// [`READ_TIMEOUT`] (a blocking `accept` could wait forever).
+    fn accept(listener: &TcpListener) -> Fake {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "the client did not connect in time");
+                    std::thread::sleep(Duration::from_millis(10)); // polling accept
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         Fake { stream, reader }

@@ -22,13 +22,14 @@ use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
 /// one-shot subcommands on stderr.
 pub type Trace = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Which of the server's two ports a connection is on.
+/// Which of the server's two ports a connection is on (the number is an
+/// index, used by [`super::link`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Port {
     /// Requests and their replies.
-    Send,
+    Send = 0,
     /// Events pushed by the server, `ACK`/`PONG` from the client.
-    Receive,
+    Receive = 1,
 }
 
 impl fmt::Display for Port {

@@ -120,6 +120,19 @@ impl Shared {
         conn.login(&o.user, &o.password, &Login::Existing)?;
         Ok(conn)
     }
+
+    /// The log's view of an outbox entry written by `me`.
+    fn as_logged(&self, m: &Outgoing, state: State, ts: u64) -> Message {
+        Message {
+            from: self.me.clone(),
+            to: m.to.clone(),
+            id: m.id.clone(),
+            ts,
+            state,
+            text: m.text.clone(),
+            refused: None,
+        }
+    }
 }
 
 /// A logged-in chat client. Dropping it (or [`Client::close`]) delivers
@@ -317,8 +330,11 @@ impl Client {
     }
 
     /// Logs out and stops the threads, after sending what the outbox holds
-    /// if the server can be reached.
-    pub fn close(self) {}
+    /// if the server can be reached. (Dropping the client does the same;
+    /// this gives it a name at the call site.)
+    pub fn close(self) {
+        drop(self);
+    }
 
     fn job(&self, job: Job) {
         if let Some(jobs) = &self.jobs {

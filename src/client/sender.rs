@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::connection::{Connection, Port};
-use super::history::Message;
 use super::outbox::Outgoing;
 use super::{Notice, Shared};
 use crate::error::{Error, Result};
@@ -251,19 +250,6 @@ impl Shared {
             }
             Reply::Ko(ko) => Err(Error::Refused { request: format!("send to {}", message.to), ko }),
             other => Err(Error::Protocol(format!("MSG answered {:?}", other.to_string().trim_end()))),
-        }
-    }
-
-    /// The log's view of an outbox entry written by `me`.
-    pub fn as_logged(&self, m: &Outgoing, state: State, ts: u64) -> Message {
-        Message {
-            from: self.me.clone(),
-            to: m.to.clone(),
-            id: m.id.clone(),
-            ts,
-            state,
-            text: m.text.clone(),
-            refused: None,
         }
     }
 }
