@@ -1,12 +1,18 @@
 //! The command line (clap derive): one subcommand per thing a user does.
+//! Each one turns its arguments into the library's types and calls into it.
 
+use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::client::{self, Options};
 use crate::error::{Error, Result};
+use crate::oneshot;
+use crate::protocol::Chat;
 use crate::server::{Config, Server, listener};
 
 /// wachat: a WhatsApp-style chat over plain TCP sockets.
@@ -21,8 +27,104 @@ pub struct Cli {
 pub enum Command {
     /// Run the chat server (send port and receive port).
     Serve(ServeArgs),
+    /// Chat in this terminal (the console client).
+    Connect(ConnectArgs),
+    /// Create an account.
+    Register(RegisterArgs),
+    /// Send one message and exit (0 once the server has it).
+    Send(SendArgs),
+    /// List the users online now.
+    Users(ServerArgs),
+    /// Show the last messages of a conversation.
+    History(HistoryArgs),
     /// Load-test a server: throughput, latency, logins, memory.
     Bench(crate::bench::BenchArgs),
+}
+
+/// How to reach the server and as whom: shared by `connect` and the
+/// one-shot subcommands. The password is never an argument (the process
+/// list would show it): it comes from `--password-stdin`, from
+/// `WACHAT_PASSWORD`, or from a hidden prompt.
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Your user name.
+    #[arg(long, value_parser = parse_user)]
+    pub user: String,
+    /// Host name or address of the server.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub server: String,
+    /// The server's port for requests.
+    #[arg(long, default_value_t = 6666)]
+    pub send_port: u16,
+    /// The server's port for pushed events.
+    #[arg(long, default_value_t = 9999)]
+    pub recv_port: u16,
+    /// Directory of the local files [default: $XDG_DATA_HOME/wachat or ~/.local/share/wachat].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print every frame sent (>) and received (<), with the password masked.
+    #[arg(long)]
+    pub trace: bool,
+    /// Read the password from the first line of stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Seconds to wait for the server; use the server's --timeout.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Create the account first.
+    #[arg(long)]
+    pub register: bool,
+    /// Email address for --register.
+    #[arg(long, requires = "register")]
+    pub email: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Email address (optional).
+    #[arg(long)]
+    pub email: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// A user name, or #room.
+    #[arg(long, value_parser = parse_chat)]
+    pub to: Chat,
+    /// The message; several words are joined with spaces.
+    #[arg(required = true)]
+    pub text: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// A user name, or #room.
+    #[arg(long = "with", value_parser = parse_chat)]
+    pub with: Chat,
+    /// How many messages, newest last.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+fn parse_user(s: &str) -> std::result::Result<String, String> {
+    crate::protocol::names::check_name(s)?;
+    Ok(s.to_string())
+}
+
+fn parse_chat(s: &str) -> std::result::Result<Chat, String> {
+    Chat::parse(s)
 }
 
 /// When the server forces its writes to disk.
@@ -91,7 +193,61 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => crate::bench::run(args),
+        Command::Connect(args) => {
+            let register = args.register.then(|| args.email.clone().unwrap_or_default());
+            let options = Options { register, ..options(&args.server)? };
+            crate::console::run(options, args.server.trace)
+        }
+        Command::Register(args) => {
+            let options =
+                Options { register: Some(args.email.unwrap_or_default()), ..options(&args.server)? };
+            oneshot::register(&options)
+        }
+        Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
+        Command::Users(args) => oneshot::users(&options(&args)?),
+        Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
     }
+}
+
+/// The client library's options from the command line, password included.
+/// The console sets its own trace (above the prompt); the one-shot
+/// subcommands trace on stderr, so their stdout stays clean for scripts.
+fn options(args: &ServerArgs) -> Result<Options> {
+    let mut options = Options::new(&args.user, &password(args)?);
+    options.server = args.server.clone();
+    options.send_port = args.send_port;
+    options.recv_port = args.recv_port;
+    options.timeout = Duration::from_secs(args.timeout);
+    options.data_dir = match args.data_dir.clone().or_else(client::default_data_dir) {
+        Some(dir) => dir,
+        None => return Err(Error::Usage("no HOME nor XDG_DATA_HOME: give --data-dir".into())),
+    };
+    if args.trace {
+        options.trace = Some(Arc::new(|frame: &str| eprintln!("{frame}")));
+    }
+    Ok(options)
+}
+
+/// The password, from the first source that has one.
+fn password(args: &ServerArgs) -> Result<String> {
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| Error::io("reading the password from stdin", e))?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    } else if let Some(password) = std::env::var("WACHAT_PASSWORD").ok().filter(|p| !p.is_empty()) {
+        password
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("password for {}: ", args.user))
+            .map_err(|e| Error::io("reading the password", e))?
+    } else {
+        return Err(Error::Usage(
+            "no password: set WACHAT_PASSWORD, or use --password-stdin, or run in a terminal".into(),
+        ));
+    };
+    if password.is_empty() {
+        return Err(Error::Usage("the password is empty".into()));
+    }
+    Ok(password)
 }
 
 fn serve(args: ServeArgs) -> Result<()> {

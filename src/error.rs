@@ -9,6 +9,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::protocol::Ko;
+
 /// Everything that can stop the server, a command or the client library.
 #[derive(Debug)]
 pub enum Error {
@@ -20,6 +22,12 @@ pub enum Error {
     Protocol(String),
     /// A bad command line or configuration value.
     Usage(String),
+    /// The server answered `KO` to a request; `request` says which one
+    /// (`login as ana`, `send to bob`), so the message reads on its own.
+    Refused { request: String, ko: Ko },
+    /// The client has no connection to the server right now (it keeps
+    /// trying in the background).
+    Offline,
 }
 
 /// Shorthand used across the crate.
@@ -41,6 +49,10 @@ impl fmt::Display for Error {
             }
             Error::Protocol(msg) => write!(f, "protocol: {msg}"),
             Error::Usage(msg) => write!(f, "{msg}"),
+            Error::Refused { request, ko } => {
+                write!(f, "{request}: the server refused: {} ({})", ko.reason, ko.code)
+            }
+            Error::Offline => f.write_str("not connected to the server (retrying in the background)"),
         }
     }
 }

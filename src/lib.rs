@@ -13,6 +13,9 @@
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: in-memory state built from records, the CSV backend, and the group commit. |
+//! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. |
+//! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
+//! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`] | `wachat bench`, the load generator. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`cli`] | the command line. |
@@ -66,10 +69,31 @@
 //!
 //! Every file is append-only CSV, one record per line, so a crash can only
 //! tear the last line, which the next start drops with a warning.
+//!
+//! ## Threads and files of `wachat connect`
+//!
+//! ```text
+//!   input thread ── reads lines, parses commands ──┐         events thread
+//!   (rustyline, or plain lines from a pipe)        │         prints each Notice above
+//!                                                  ▼         the prompt; READ for the open chat
+//!        outbox_tmp.csv ◀── Client::send    Job channel               ▲ Notice channel
+//!                                                  ▼                  │
+//!                     sender thread ── send port        receive port ── receiver thread
+//!                     drains the outbox pipelined,      MSG/STATUS → history.csv, fsync,
+//!                     requests/replies, PING when idle  then ACK; PONG; reconnects
+//! ```
+//!
+//! The client keeps, in `<data dir>/<user>/` (default data dir
+//! `~/.local/share/wachat`): `history.csv`, every message both ways with
+//! each change of state, and `outbox_tmp.csv`, the messages the server has
+//! not yet answered `OK` for (empty when all is well). See [`client`].
 
 pub mod bench;
 pub mod cli;
+pub mod client;
+pub mod console;
 pub mod error;
+pub mod oneshot;
 pub mod protocol;
 pub mod router;
 pub mod server;

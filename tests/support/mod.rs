@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+pub mod console;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -46,8 +48,16 @@ impl TestServer {
 
     /// A server on an existing data directory (for restarts).
     pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
+        Self::start_on(data_dir, 0, 0, args)
+    }
+
+    /// A server on an existing data directory and given ports, so that
+    /// clients of the previous one find it again (a restart in place).
+    pub fn start_on(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) -> TestServer {
         let mut child = Command::new(wachat_bin())
-            .args(["serve", "--send-port", "0", "--recv-port", "0", "--kdf-cost", "8", "--data-dir"])
+            .arg("serve")
+            .args(["--send-port", &send_port.to_string(), "--recv-port", &recv_port.to_string()])
+            .args(["--kdf-cost", "8", "--data-dir"])
             .arg(data_dir)
             .args(args)
             .env("RUST_LOG", "info")
@@ -111,6 +121,17 @@ impl TestServer {
         self.kill();
         let dir = self._dir.take();
         let new = Self::start_in(&self.data_dir.clone(), args);
+        let old = std::mem::replace(self, new);
+        self._dir = dir;
+        drop(old);
+    }
+
+    /// Kills the server and starts a new one on the same data directory
+    /// and the same ports: what clients see when a server is restarted.
+    pub fn restart_in_place(&mut self, args: &[&str]) {
+        self.kill();
+        let dir = self._dir.take();
+        let new = Self::start_on(&self.data_dir.clone(), self.send.port(), self.recv.port(), args);
         let old = std::mem::replace(self, new);
         self._dir = dir;
         drop(old);

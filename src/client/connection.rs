@@ -1,0 +1,218 @@
+//! One connection to a wachat server, as a client sees it: connect, log
+//! in, write a request, read its reply (with the `n` lines of a listing),
+//! or read pushed events. Every read has a deadline, every frame can be
+//! traced.
+//!
+//! It is built on the same [`FrameReader`] as the server and the same
+//! [`Request`]/[`Reply`] types: the client never splits strings itself.
+//! The one-shot subcommands (`wachat send`, `wachat users`, …) use a
+//! `Connection` directly; the console and bots use [`super::Client`], whose
+//! two threads each own one.
+
+use std::fmt;
+use std::io::Write;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
+
+/// Where `--trace` lines go: the console prints them above the prompt, the
+/// one-shot subcommands on stderr.
+pub type Trace = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Which of the server's two ports a connection is on (the number is an
+/// index, used by [`super::link`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// Requests and their replies.
+    Send = 0,
+    /// Events pushed by the server, `ACK`/`PONG` from the client.
+    Receive = 1,
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Port::Send => "send",
+            Port::Receive => "recv",
+        })
+    }
+}
+
+/// How to log in: with an existing account, or by creating it.
+#[derive(Clone)]
+pub enum Login {
+    Existing,
+    /// `REGISTER` with this email address (may be empty).
+    Register {
+        email: String,
+    },
+}
+
+/// One open connection to one port of the server.
+pub struct Connection {
+    port: Port,
+    /// Where it goes, for error messages: `127.0.0.1:6666`.
+    addr: String,
+    /// The write half (a clone of the socket the reader owns).
+    stream: TcpStream,
+    reader: FrameReader<TcpStream>,
+    /// How long the server may take to answer.
+    timeout: Duration,
+    trace: Option<Trace>,
+}
+
+impl Connection {
+    /// Connects to `host:port`, giving up after `timeout`.
+    pub fn open(
+        host: &str,
+        port_number: u16,
+        port: Port,
+        timeout: Duration,
+        trace: Option<Trace>,
+    ) -> Result<Self> {
+        let addr = format!("{host}:{port_number}");
+        let context = || format!("cannot connect to the {port} port {addr}");
+        let target = (host, port_number)
+            .to_socket_addrs()
+            .map_err(|e| Error::io(context(), e))?
+            .next()
+            .ok_or_else(|| Error::Usage(format!("{host:?} has no address")))?;
+        let stream = TcpStream::connect_timeout(&target, timeout).map_err(|e| Error::io(context(), e))?;
+        // Frames are small and interactive: send each at once.
+        stream.set_nodelay(true).map_err(|e| Error::io(context(), e))?;
+        stream.set_write_timeout(Some(timeout)).map_err(|e| Error::io(context(), e))?;
+        let clone = stream.try_clone().map_err(|e| Error::io(context(), e))?;
+        let reader = FrameReader::new(clone, 16 * 1024, MAX_FRAME);
+        Ok(Connection { port, addr, stream, reader, timeout, trace })
+    }
+
+    /// Sends `LOGIN` (or `REGISTER`) and returns the name as registered.
+    pub fn login(&mut self, user: &str, password: &str, how: &Login) -> Result<String> {
+        let (request, what) = match how {
+            Login::Existing => {
+                (Request::Login { user: user.into(), password: password.into() }, format!("login as {user}"))
+            }
+            Login::Register { email } => (
+                Request::Register { user: user.into(), email: email.clone(), password: password.into() },
+                format!("register {user}"),
+            ),
+        };
+        match self.request(&request)? {
+            Reply::OkWith(name) => Ok(name),
+            Reply::Ko(ko) => Err(Error::Refused { request: what, ko }),
+            other => Err(self.unexpected(&other)),
+        }
+    }
+
+    /// Sends a request and reads its reply; a listing comes back whole, as
+    /// [`Reply::Listing`].
+    pub fn request(&mut self, request: &Request) -> Result<Reply> {
+        self.write_request(request)?;
+        self.read_reply(request)
+    }
+
+    /// Sends a request without waiting for its reply (pipelining): the
+    /// replies come back in the order of the requests.
+    pub fn write_request(&mut self, request: &Request) -> Result<()> {
+        // The password never reaches the trace: `redacted` masks it.
+        self.write_frame(&request.to_string(), &request.redacted())
+    }
+
+    /// Reads the reply to `request`, sent earlier.
+    pub fn read_reply(&mut self, request: &Request) -> Result<Reply> {
+        let deadline = Instant::now() + self.timeout;
+        let head = self.read_line(deadline)?;
+        let reply = Reply::parse(&head).map_err(|e| self.protocol_error(&e))?;
+        let n = match (&reply, is_listing(request)) {
+            (Reply::OkWith(_), true) => reply
+                .listing_len()
+                .ok_or_else(|| self.protocol_error(&format!("bad listing head {head:?}")))?,
+            _ => return Ok(reply),
+        };
+        let lines = (0..n).map(|_| self.read_line(deadline)).collect::<Result<Vec<_>>>()?;
+        Ok(Reply::Listing(lines))
+    }
+
+    /// Writes one frame (`ACK:3`, `PONG`, a request); `shown` is what the
+    /// trace prints.
+    pub fn write_frame(&mut self, frame: &str, shown: &str) -> Result<()> {
+        self.trace(">", shown);
+        let bytes = format!("{frame}\n");
+        self.stream.write_all(bytes.as_bytes()).map_err(|e| self.io_error("write", e))
+    }
+
+    /// Reads one frame; `None` if none is complete by `deadline` (the bytes
+    /// of a partial frame are kept for the next call).
+    pub fn poll_frame(&mut self, deadline: Instant) -> Result<Option<String>> {
+        match self.reader.read_frame(Some(deadline)) {
+            Ok(line) => {
+                let line = line.to_string();
+                self.trace("<", &line);
+                Ok(Some(line))
+            }
+            Err(FrameError::TimedOut) => Ok(None),
+            Err(e) => Err(self.frame_error(e)),
+        }
+    }
+
+    /// True when a whole frame is already buffered: reading it won't block.
+    pub fn has_frame(&self) -> bool {
+        self.reader.has_frame()
+    }
+
+    fn read_line(&mut self, deadline: Instant) -> Result<String> {
+        match self.poll_frame(deadline)? {
+            Some(line) => Ok(line),
+            None => Err(self.io_error(
+                "read",
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no reply within {} s", self.timeout.as_secs_f32()),
+                ),
+            )),
+        }
+    }
+
+    fn trace(&self, arrow: &str, frame: &str) {
+        if let Some(trace) = &self.trace {
+            trace(&format!("{} {arrow} {frame}", self.port));
+        }
+    }
+
+    fn frame_error(&self, e: FrameError) -> Error {
+        match e {
+            FrameError::Closed => self.io_error(
+                "read",
+                std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "the server closed the connection",
+                ),
+            ),
+            FrameError::Io(e) => self.io_error("read", e),
+            FrameError::TooLong => self.protocol_error("a frame from the server is too long"),
+            FrameError::NotUtf8 => self.protocol_error("a frame from the server is not UTF-8"),
+            FrameError::TimedOut => self.protocol_error("timed out"),
+        }
+    }
+
+    fn io_error(&self, what: &str, e: std::io::Error) -> Error {
+        Error::io(format!("{what} on the {} port {}", self.port, self.addr), e)
+    }
+
+    fn protocol_error(&self, what: &str) -> Error {
+        Error::Protocol(format!("{} port {}: {what}", self.port, self.addr))
+    }
+
+    /// An answer that does not fit the request (a bug on one side).
+    pub fn unexpected(&self, reply: &Reply) -> Error {
+        self.protocol_error(&format!("unexpected reply {:?}", reply.to_string().trim_end()))
+    }
+}
+
+/// The requests whose `OK:<n>` is followed by `n` lines.
+fn is_listing(request: &Request) -> bool {
+    matches!(request, Request::Users | Request::Rooms | Request::Chats | Request::History { .. })
+}

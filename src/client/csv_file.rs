@@ -1,0 +1,166 @@
+//! An append-only CSV file with a header, for the client's local files.
+//!
+//! The same discipline as the server's store (`src/store/csv_backend.rs`),
+//! kept small and separate so the client never depends on server code:
+//! every record is one line (texts are stored escaped, as on the wire), so
+//! a crash can only tear the *last* line, which [`CsvFile::open`] drops;
+//! and nothing is promised to anyone (an `ACK` to the server, a `…` to the
+//! user) before [`CsvFile::sync`] has returned.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// One append-only CSV file.
+pub struct CsvFile {
+    path: PathBuf,
+    /// Opened for appending: every write goes to the end.
+    file: File,
+    /// The header line, written first in a new (or emptied) file.
+    header: &'static str,
+}
+
+impl CsvFile {
+    /// Opens or creates `path`, drops a torn last line, writes the header
+    /// into a new file and checks it in an old one.
+    pub fn open(path: PathBuf, header: &'static str) -> Result<CsvFile> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let mut csv = CsvFile { path, file, header };
+        csv.drop_torn_line()?;
+        csv.check_header()?;
+        Ok(csv)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Cuts the file after its last `\n`: bytes after it are a record that a
+    /// crash interrupted, and it was never synced, so nobody relied on it.
+    fn drop_torn_line(&mut self) -> Result<()> {
+        let mut bytes = Vec::new();
+        (&self.file).seek(SeekFrom::Start(0)).map_err(|e| self.err("seek", e))?;
+        (&self.file).read_to_end(&mut bytes).map_err(|e| self.err("read", e))?;
+        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if keep < bytes.len() {
+            log::warn!("{}: dropped a torn last line left by a crash", self.path.display());
+            self.file.set_len(keep as u64).map_err(|e| self.err("truncate", e))?;
+        }
+        Ok(())
+    }
+
+    fn check_header(&mut self) -> Result<()> {
+        let len = self.file.metadata().map_err(|e| self.err("stat", e))?.len();
+        if len == 0 {
+            return self.append_and_sync(format!("{}\n", self.header).as_bytes());
+        }
+        let mut first = vec![0; self.header.len() + 1];
+        let mut reader = File::open(&self.path).map_err(|e| self.err("open", e))?;
+        let n = reader.read(&mut first).map_err(|e| self.err("read", e))?;
+        if first[..n] != *format!("{}\n", self.header).as_bytes() {
+            return Err(self.corrupt(1, format!("expected the header {:?}", self.header)));
+        }
+        Ok(())
+    }
+
+    /// Calls `each` on every row after the header, in order.
+    pub fn rows(
+        &self,
+        mut each: impl FnMut(&csv::StringRecord) -> std::result::Result<(), String>,
+    ) -> Result<()> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(&self.path)
+            .map_err(|e| self.err("open", e.into()))?;
+        let mut row = csv::StringRecord::new();
+        loop {
+            let line = reader.position().line();
+            match reader.read_record(&mut row) {
+                Ok(false) => return Ok(()),
+                Ok(true) => each(&row).map_err(|reason| self.corrupt(line, reason))?,
+                Err(e) => return Err(self.corrupt(line, e.to_string())),
+            }
+        }
+    }
+
+    /// Appends one row. It reaches the kernel at once but the disk only at
+    /// the next [`CsvFile::sync`], so that a burst of rows costs one fsync.
+    pub fn append(&mut self, fields: &[&str]) -> Result<()> {
+        let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+        writer.write_record(fields).map_err(|e| self.err("format", e.into()))?;
+        let bytes = writer.into_inner().map_err(|e| self.err("format", e.into_error()))?;
+        self.file.write_all(&bytes).map_err(|e| self.err("write", e))
+    }
+
+    /// Forces every appended row to the disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.file.sync_data().map_err(|e| self.err("fsync", e))
+    }
+
+    /// Empties the file down to its header, durably.
+    pub fn clear(&mut self) -> Result<()> {
+        self.file.set_len(0).map_err(|e| self.err("truncate", e))?;
+        self.append_and_sync(format!("{}\n", self.header).as_bytes())
+    }
+
+    fn append_and_sync(&mut self, bytes: &[u8]) -> Result<()> {
+        self.file.write_all(bytes).map_err(|e| self.err("write", e))?;
+        self.sync()
+    }
+
+    fn err(&self, what: &str, e: std::io::Error) -> Error {
+        Error::io(format!("{} ({what})", self.path.display()), e)
+    }
+
+    fn corrupt(&self, line: u64, reason: String) -> Error {
+        Error::Corrupt { path: self.path.clone(), line, reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_survive_reopening_and_a_torn_line_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/x.csv");
+        let mut f = CsvFile::open(path.clone(), "a,b").unwrap();
+        f.append(&["1", "with, comma"]).unwrap();
+        f.sync().unwrap();
+        drop(f);
+        // A crash in the middle of the next row.
+        let mut raw = OpenOptions::new().append(true).open(&path).unwrap();
+        raw.write_all(b"2,tor").unwrap();
+        let f = CsvFile::open(path.clone(), "a,b").unwrap();
+        let mut rows = Vec::new();
+        f.rows(|r| {
+            rows.push((r[0].to_string(), r[1].to_string()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(rows, [("1".to_string(), "with, comma".to_string())]);
+        assert!(CsvFile::open(path, "other").is_err(), "a wrong header is refused");
+    }
+
+    #[test]
+    fn clear_keeps_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        let mut f = CsvFile::open(path.clone(), "a").unwrap();
+        f.append(&["1"]).unwrap();
+        f.clear().unwrap();
+        f.append(&["2"]).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "a\n2\n");
+    }
+}

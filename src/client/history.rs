@@ -1,0 +1,297 @@
+//! The local conversation log: every message this user sent or received,
+//! with every change of its state, in `history.csv` in the user's data
+//! directory.
+//!
+//! Why the client keeps its own log when the server has one: the receiver
+//! may only `ACK` an event once it is stored on the client's side (the
+//! server then forgets it), the wire is at-least-once (a `MSG` can come
+//! twice after a reconnection, and `(from, id)` in this log is how the
+//! second one is recognised), and `/chat` still shows something while the
+//! server is unreachable.
+//!
+//! The file is append-only, one row per event:
+//!
+//! | kind | fields used | meaning |
+//! |---|---|---|
+//! | `msg` | `ts,from,to,id,state,text` | a message, with its first state |
+//! | `state` | `ts,from,id,state` | the message `(from, id)` moved to `state` |
+//! | `refused` | `from,id,text` | the server refused it for good; `text` says why |
+//!
+//! The whole log is loaded into memory at start: a teaching chat's
+//! history is small, and it makes every lookup a hash map access.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::csv_file::CsvFile;
+use crate::error::Result;
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, State, Text};
+
+const HEADER: &str = "kind,ts,from,to,id,state,text";
+
+/// One message, in either direction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Who wrote it.
+    pub from: String,
+    /// A user (direct message) or a `#room`.
+    pub to: Chat,
+    /// The sender's id for it; `(from, id)` names a message.
+    pub id: String,
+    /// Unix milliseconds: the server's timestamp once the server has it,
+    /// the local clock while it is only `SENT`.
+    pub ts: u64,
+    /// How far it got (for a message you received: `DELIVERED` once stored
+    /// here, `READ` once shown to you; room messages stay `RECEIVED`).
+    pub state: State,
+    pub text: Text,
+    /// Why the server refused it (unknown user, not a member): it will
+    /// never be delivered. `None` for every normal message.
+    pub refused: Option<String>,
+}
+
+impl Message {
+    /// The conversation this message belongs to, as seen by `me`: the room,
+    /// or the other user of a direct message.
+    pub fn chat(&self, me: &str) -> Chat {
+        match &self.to {
+            Chat::User(to) if fold(&self.from) == fold(me) => Chat::User(to.clone()),
+            Chat::User(_) => Chat::User(self.from.clone()),
+            room => room.clone(),
+        }
+    }
+
+    /// True if `me` wrote it.
+    pub fn is_from(&self, me: &str) -> bool {
+        fold(&self.from) == fold(me)
+    }
+}
+
+/// The key of a message: its sender (ignoring case) and its id.
+fn key(from: &str, id: &str) -> (String, String) {
+    (fold(from), id.to_string())
+}
+
+/// A chat as a comparable key (`bob` and `Bob` are one conversation).
+fn chat_key(chat: &Chat) -> String {
+    fold(&chat.to_string())
+}
+
+/// The conversation log of one user.
+pub struct History {
+    file: CsvFile,
+    /// Every message in the order it was first logged.
+    messages: Vec<Message>,
+    /// `(from, id)` → position in `messages`.
+    index: HashMap<(String, String), usize>,
+}
+
+impl History {
+    /// Opens (or creates) the log and loads it.
+    pub fn open(path: PathBuf) -> Result<History> {
+        let file = CsvFile::open(path, HEADER)?;
+        let mut history = History { file, messages: Vec::new(), index: HashMap::new() };
+        let mut rows = Vec::new();
+        history.file.rows(|row| {
+            rows.push(row.clone());
+            Ok(())
+        })?;
+        for (n, row) in rows.iter().enumerate() {
+            history.replay(row).map_err(|reason| crate::error::Error::Corrupt {
+                path: history.file.path().to_path_buf(),
+                line: n as u64 + 2, // after the header, counting from 1
+                reason,
+            })?;
+        }
+        Ok(history)
+    }
+
+    /// Applies one stored row to the in-memory log.
+    fn replay(&mut self, row: &csv::StringRecord) -> std::result::Result<(), String> {
+        let field = |i: usize| row.get(i).ok_or_else(|| format!("expected 7 fields, got {}", row.len()));
+        let ts: u64 = field(1)?.parse().map_err(|_| format!("bad timestamp {:?}", &row[1]))?;
+        let (from, id) = (field(2)?, field(4)?);
+        match field(0)? {
+            "msg" => {
+                let message = Message {
+                    from: from.to_string(),
+                    to: Chat::parse(field(3)?)?,
+                    id: id.to_string(),
+                    ts,
+                    state: field(5)?.parse()?,
+                    text: Text::parse(field(6)?)?,
+                    refused: None,
+                };
+                self.insert(message);
+            }
+            "state" => {
+                if let Some(m) = self.get_mut(from, id) {
+                    m.state = m.state.max(field(5)?.parse()?);
+                    m.ts = ts;
+                }
+            }
+            "refused" => {
+                if let Some(m) = self.get_mut(from, id) {
+                    m.refused = Some(field(6)?.to_string());
+                }
+            }
+            other => return Err(format!("unknown row kind {other:?}")),
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, message: Message) {
+        self.index.insert(key(&message.from, &message.id), self.messages.len());
+        self.messages.push(message);
+    }
+
+    fn get_mut(&mut self, from: &str, id: &str) -> Option<&mut Message> {
+        let i = *self.index.get(&key(from, id))?;
+        Some(&mut self.messages[i])
+    }
+
+    /// The message `id` written by `from`, if logged.
+    pub fn get(&self, from: &str, id: &str) -> Option<&Message> {
+        self.index.get(&key(from, id)).map(|&i| &self.messages[i])
+    }
+
+    /// Logs a new message. Returns `false` (and writes nothing) if
+    /// `(from, id)` is already in the log: the duplicate of an at-least-once
+    /// delivery. Call [`History::sync`] before promising anything.
+    pub fn add(&mut self, m: Message) -> Result<bool> {
+        if self.get(&m.from, &m.id).is_some() {
+            return Ok(false);
+        }
+        let (ts, to, state) = (m.ts.to_string(), m.to.to_string(), m.state.as_str());
+        self.file.append(&["msg", &ts, &m.from, &to, &m.id, state, m.text.as_escaped()])?;
+        self.insert(m);
+        Ok(true)
+    }
+
+    /// Moves a message forward to `state`. Returns `false` if the message is
+    /// unknown or already there or further (states never move back).
+    pub fn advance(&mut self, from: &str, id: &str, state: State, ts: u64) -> Result<bool> {
+        match self.get(from, id) {
+            Some(m) if m.state < state => {}
+            _ => return Ok(false),
+        }
+        self.file.append(&["state", &ts.to_string(), from, "", id, state.as_str(), ""])?;
+        let m = self.get_mut(from, id).expect("checked above");
+        m.state = state;
+        m.ts = m.ts.max(ts);
+        Ok(true)
+    }
+
+    /// `READ` is cumulative (protocol §5): marks as read the message
+    /// `(from, id)` and every earlier one of the same conversation going the
+    /// same way. For a `STATUS … READ` from a peer, `from` is `me` (my
+    /// messages to that peer); when `me` reads a chat, `from` is whoever wrote
+    /// the newest message shown (every message to me there). Returns how
+    /// many moved.
+    pub fn read_up_to(&mut self, me: &str, from: &str, id: &str, ts: u64) -> Result<usize> {
+        let Some(&last) = self.index.get(&key(from, id)) else { return Ok(0) };
+        let (chat, mine) = (chat_key(&self.messages[last].chat(me)), self.messages[last].is_from(me));
+        let unread: Vec<(String, String)> = self.messages[..=last]
+            .iter()
+            .filter(|m| m.is_from(me) == mine && chat_key(&m.chat(me)) == chat && m.state < State::Read)
+            .map(|m| (m.from.clone(), m.id.clone()))
+            .collect();
+        for (from, id) in &unread {
+            self.advance(from, id, State::Read, ts)?;
+        }
+        Ok(unread.len())
+    }
+
+    /// Records that the server refused a message for good.
+    pub fn refuse(&mut self, from: &str, id: &str, reason: &str) -> Result<()> {
+        let Some(m) = self.get_mut(from, id) else { return Ok(()) };
+        m.refused = Some(reason.to_string());
+        self.file.append(&["refused", "0", from, "", id, "", reason])
+    }
+
+    /// Forces everything logged so far to the disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.file.sync()
+    }
+
+    /// The last `n` messages of a conversation, oldest first.
+    pub fn conversation(&self, me: &str, chat: &Chat, n: usize) -> Vec<Message> {
+        let want = chat_key(chat);
+        let mut found: Vec<Message> =
+            self.messages.iter().rev().filter(|m| chat_key(&m.chat(me)) == want).take(n).cloned().collect();
+        found.reverse();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(from: &str, to: &str, id: &str, state: State) -> Message {
+        Message {
+            from: from.into(),
+            to: Chat::parse(to).unwrap(),
+            id: id.into(),
+            ts: 1,
+            state,
+            text: Text::from_plain(&format!("text {id}\nsecond line")).unwrap(),
+            refused: None,
+        }
+    }
+
+    #[test]
+    fn duplicates_are_recognised_ignoring_the_case_of_the_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = History::open(dir.path().join("history.csv")).unwrap();
+        assert!(log.add(msg("bob", "ana", "m1", State::Delivered)).unwrap());
+        assert!(!log.add(msg("Bob", "ana", "m1", State::Delivered)).unwrap());
+        assert!(log.add(msg("ana", "bob", "m1", State::Sent)).unwrap(), "ids are unique per sender only");
+    }
+
+    #[test]
+    fn states_and_refusals_survive_a_reopen_and_only_move_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let mut log = History::open(path.clone()).unwrap();
+        for id in ["m1", "m2", "m3"] {
+            log.add(msg("ana", "bob", id, State::Sent)).unwrap();
+        }
+        log.add(msg("ana", "carl", "m4", State::Sent)).unwrap();
+        assert!(log.advance("ana", "m1", State::Delivered, 5).unwrap());
+        assert!(!log.advance("ana", "m1", State::Received, 6).unwrap(), "never backwards");
+        log.add(msg("bob", "ana", "b1", State::Delivered)).unwrap();
+        // READ up to m2 covers m1 and m2, not m3, not the message to carl,
+        // and not bob's message to ana (the other direction).
+        assert_eq!(log.read_up_to("Ana", "ana", "m2", 7).unwrap(), 2);
+        assert_eq!(log.read_up_to("ana", "bob", "b1", 8).unwrap(), 1);
+        log.refuse("ana", "m4", "no such user").unwrap();
+        log.sync().unwrap();
+        drop(log);
+
+        let log = History::open(path).unwrap();
+        let states: Vec<State> =
+            ["m1", "m2", "m3"].iter().map(|id| log.get("ana", id).unwrap().state).collect();
+        assert_eq!(states, [State::Read, State::Read, State::Sent]);
+        assert_eq!(log.get("bob", "b1").unwrap().state, State::Read);
+        assert_eq!(log.get("ana", "m4").unwrap().refused.as_deref(), Some("no such user"));
+        assert_eq!(log.get("ana", "m1").unwrap().text.unescaped(), "text m1\nsecond line");
+    }
+
+    #[test]
+    fn a_conversation_holds_both_directions_and_only_that_chat() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = History::open(dir.path().join("history.csv")).unwrap();
+        log.add(msg("ana", "bob", "a1", State::Sent)).unwrap();
+        log.add(msg("bob", "ana", "b1", State::Delivered)).unwrap();
+        log.add(msg("carl", "#general", "c1", State::Received)).unwrap();
+        log.add(msg("ana", "bob", "a2", State::Sent)).unwrap();
+        let ids = |chat: &str, n| -> Vec<String> {
+            log.conversation("ana", &Chat::parse(chat).unwrap(), n).into_iter().map(|m| m.id).collect()
+        };
+        assert_eq!(ids("bob", 10), ["a1", "b1", "a2"]);
+        assert_eq!(ids("BOB", 2), ["b1", "a2"]);
+        assert_eq!(ids("#General", 10), ["c1"]);
+    }
+}

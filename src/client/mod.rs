@@ -1,0 +1,434 @@
+//! `wachat::client`: the client library that `wachat connect`, the one-shot
+//! subcommands and bots are built on.
+//!
+//! A [`Client`] logs in on both ports of the server and runs two threads:
+//!
+//! ```text
+//!   application (console input thread, a bot, …)
+//!     │ send(): outbox + log, then Job::Wake          ▲ events(): Notice
+//!     │ users(), history(), read(), …: Job::Request   │ (messages, ticks, presence,
+//!     ▼            crossbeam channel                  │  offline / online)
+//!   sender thread ──── send port ────┐     ┌──── receive port ──── receiver thread
+//!   owns the send connection:        │     │     owns the receive connection:
+//!   drains the outbox (pipelined),   server      stores MSG/STATUS in the log,
+//!   answers requests, PINGs when idle            fsyncs, then ACKs; PONGs
+//! ```
+//!
+//! Both threads reconnect by themselves with a backoff (up to 4 s), and
+//! [`Notice::Offline`] / [`Notice::Online`] tell the application once per
+//! change. If the server is down when [`Client::connect`] is called, the
+//! client starts offline: messages wait in the outbox and leave as soon as
+//! the server is back.
+//!
+//! Local files, in `<data dir>/<user>/`: `history.csv` (the conversation
+//! log, [`history`]) and `outbox_tmp.csv` (messages not yet accepted by the
+//! server, [`outbox`]).
+//!
+//! # A bot in a few lines
+//!
+//! ```no_run
+//! use wachat::client::{Client, Notice, Options};
+//!
+//! fn main() -> wachat::error::Result<()> {
+//!     let client = Client::connect(Options::new("echo-bot", "secret"))?;
+//!     for notice in client.events().iter() {
+//!         if let Notice::Message(m) = notice {
+//!             let chat = m.chat(client.me()).to_string();
+//!             client.send(&chat, &format!("you said: {}", m.text.unescaped()))?;
+//!             client.read(&m)?; // your ticks turn "✓✓ read"
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! ```
+
+pub mod connection;
+mod csv_file;
+pub mod history;
+mod link;
+pub mod options;
+pub mod outbox;
+mod receiver;
+mod sender;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+pub use connection::{Connection, Login, Port, Trace};
+pub use history::{History, Message};
+pub use options::{Options, default_data_dir};
+pub use outbox::{Outbox, Outgoing};
+
+use crate::error::{Error, Result};
+use crate::protocol::{Chat, Reply, Request, State, Text, split_fields};
+use link::Link;
+use receiver::ReceiverThread;
+use sender::{Job, SenderThread};
+
+/// What the client tells the application, in the order it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// A new message for you, direct or in a room, already in the local log.
+    /// The same `(from, id)` never comes twice.
+    Message(Message),
+    /// You just wrote this message; it is in the outbox (`SENT`, `…`).
+    Sent(Message),
+    /// One of your messages moved to `state`. A `READ` covers every earlier
+    /// message to the same user too.
+    State { to: Chat, id: String, state: State },
+    /// The server refused one of your messages for good (no such user, not
+    /// a member of the room).
+    Refused { to: Chat, id: String, reason: String },
+    /// A user who shares a room with you came online.
+    Joined(String),
+    /// A user who shares a room with you went offline.
+    Left(String),
+    /// The connection is lost (or the server was down at start); the
+    /// client keeps trying. The text says why.
+    Offline(String),
+    /// Both connections are up again.
+    Online,
+    /// Another client logged in as you took over the receive port; this one
+    /// receives nothing more (it can still send).
+    Replaced,
+}
+
+/// What the two threads and the [`Client`] share.
+struct Shared {
+    options: Options,
+    /// The user name as registered (as typed while offline since the start).
+    me: String,
+    log: Mutex<History>,
+    outbox: Mutex<Outbox>,
+    link: Link,
+    /// To the application; unbounded, so a slow reader never stalls the
+    /// receiver (which would make the server drop it with `BYE:SLOW`).
+    notices: Sender<Notice>,
+}
+
+impl Shared {
+    /// Connects one port and logs in.
+    fn open(&self, port: Port) -> Result<Connection> {
+        let o = &self.options;
+        let number = if port == Port::Send { o.send_port } else { o.recv_port };
+        let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone())?;
+        conn.login(&o.user, &o.password, &Login::Existing)?;
+        Ok(conn)
+    }
+
+    /// The log's view of an outbox entry written by `me`.
+    fn as_logged(&self, m: &Outgoing, state: State, ts: u64) -> Message {
+        Message {
+            from: self.me.clone(),
+            to: m.to.clone(),
+            id: m.id.clone(),
+            ts,
+            state,
+            text: m.text.clone(),
+            refused: None,
+        }
+    }
+}
+
+/// A logged-in chat client. Dropping it (or [`Client::close`]) delivers
+/// what it can of the outbox, logs out and joins its threads.
+pub struct Client {
+    shared: Arc<Shared>,
+    /// To the sender thread; dropped first when closing.
+    jobs: Option<Sender<Job>>,
+    /// Dropped to tell the receiver thread to stop.
+    stop: Option<Sender<()>>,
+    notices: Receiver<Notice>,
+    /// `<unix ms at start>-<random>`: with a counter, unique message ids
+    /// even for two clients of the same user started in the same millisecond.
+    id_prefix: String,
+    next_id: AtomicU64,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Client {
+    /// Opens the local files, logs in on both ports and starts the threads.
+    ///
+    /// A server that cannot be reached is not an error: the client starts
+    /// offline (a [`Notice::Offline`] says so). A refused login is, and so
+    /// is registering (`options.register`) without a server.
+    pub fn connect(options: Options) -> Result<Client> {
+        let dir = options.user_dir();
+        let log = History::open(dir.join("history.csv"))?;
+        let outbox = Outbox::open(dir.join("outbox_tmp.csv"))?;
+        let (notices_tx, notices) = crossbeam_channel::unbounded();
+
+        let mut offline_because = None;
+        let send = match first_login(&options) {
+            Ok(conn) => Some(conn),
+            Err(e @ (Error::Refused { .. } | Error::Usage(_))) => return Err(e),
+            Err(e) if options.register.is_some() => return Err(e),
+            Err(e) => {
+                offline_because = Some(e.to_string());
+                None
+            }
+        };
+        let me = send.as_ref().map_or_else(|| options.user.clone(), |(_, name)| name.clone());
+        let mut shared = Shared {
+            options: Options { user: me.clone(), ..options },
+            me,
+            log: Mutex::new(log),
+            outbox: Mutex::new(outbox),
+            link: Link::new(false, false, notices_tx.clone()),
+            notices: notices_tx,
+        };
+        let recv = match send {
+            None => None,
+            Some(_) => match shared.open(Port::Receive) {
+                Ok(conn) => Some(conn),
+                Err(e @ Error::Refused { .. }) => return Err(e),
+                // The receiver thread will keep trying.
+                Err(e) => {
+                    offline_because = Some(e.to_string());
+                    None
+                }
+            },
+        };
+        shared.link = Link::new(send.is_some(), recv.is_some(), shared.notices.clone());
+        if let Some(why) = offline_because {
+            let _ = shared.notices.send(Notice::Offline(why));
+        }
+
+        let shared = Arc::new(shared);
+        let (jobs, jobs_rx) = crossbeam_channel::unbounded();
+        let (stop, stop_rx) = crossbeam_channel::bounded(0);
+        let sender = SenderThread::new(shared.clone(), send.map(|(conn, _)| conn));
+        let receiver = ReceiverThread::new(shared.clone(), recv, jobs.clone(), stop_rx);
+        let threads = vec![
+            spawn("wachat-sender", move || sender.run(jobs_rx))?,
+            spawn("wachat-receiver", move || receiver.run())?,
+        ];
+        Ok(Client {
+            shared,
+            jobs: Some(jobs),
+            stop: Some(stop),
+            notices,
+            id_prefix: id_prefix()?,
+            next_id: AtomicU64::new(1),
+            threads,
+        })
+    }
+
+    /// Your user name, as registered on the server.
+    pub fn me(&self) -> &str {
+        &self.shared.me
+    }
+
+    /// Everything that happens, in order: new messages, ticks, presence,
+    /// going offline and back. Read it from one thread (the console prints
+    /// it; a bot loops on it).
+    pub fn events(&self) -> &Receiver<Notice> {
+        &self.notices
+    }
+
+    /// True while both connections are up.
+    pub fn is_online(&self) -> bool {
+        self.shared.link.is_online()
+    }
+
+    /// Sends `text` to a user or a `#room`. Returns once the message is
+    /// safe in the outbox (state `SENT`): it will be delivered even if the
+    /// server is down now or this program stops. Its ticks come later as
+    /// [`Notice::State`]. Fails only on a bad name or text, or a disk error.
+    pub fn send(&self, to: &str, text: &str) -> Result<Message> {
+        let to = Chat::parse(to).map_err(Error::Usage)?;
+        let text = Text::from_plain(text).map_err(Error::Usage)?;
+        let id = format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
+        let out = Outgoing { ts: now_ms(), to, id, text };
+        // Outbox first: it is what makes the message leave one day.
+        self.shared.outbox.lock().push(out.clone())?;
+        let message = self.shared.as_logged(&out, State::Sent, out.ts);
+        {
+            let mut log = self.shared.log.lock();
+            log.add(message.clone())?;
+            log.sync()?;
+        }
+        // Sent before waking the sender, so that `…` always comes before `✓`.
+        let _ = self.shared.notices.send(Notice::Sent(message.clone()));
+        self.job(Job::Wake);
+        Ok(message)
+    }
+
+    /// Tells the server you have read `message` and everything before it in
+    /// its conversation: the sender of a direct message sees `✓✓ read`.
+    pub fn read(&self, message: &Message) -> Result<()> {
+        let chat = message.chat(self.me());
+        self.expect_ok(Request::Read { chat, id: message.id.clone() }, "read")?;
+        let mut log = self.shared.log.lock();
+        log.read_up_to(&self.shared.me, &message.from, &message.id, now_ms())?;
+        log.sync()
+    }
+
+    /// The users online now, sorted.
+    pub fn users(&self) -> Result<Vec<String>> {
+        self.listing(Request::Users, "users")
+    }
+
+    /// Your conversations, most recent first, each with its unread count.
+    pub fn chats(&self) -> Result<Vec<(String, u64)>> {
+        self.listing(Request::Chats, "chats")?.iter().map(|line| counted(line)).collect()
+    }
+
+    /// The rooms you are in, each with its member count.
+    pub fn rooms(&self) -> Result<Vec<(String, u64)>> {
+        self.listing(Request::Rooms, "rooms")?.iter().map(|line| counted(line)).collect()
+    }
+
+    /// Joins a room (created if new); `room` starts with `#`.
+    pub fn join(&self, room: &str) -> Result<()> {
+        let room = Chat::parse_room(room).map_err(Error::Usage)?;
+        self.expect_ok(Request::Join { room: room.clone() }, &format!("join #{room}"))
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) -> Result<()> {
+        let room = Chat::parse_room(room).map_err(Error::Usage)?;
+        self.expect_ok(Request::Leave { room: room.clone() }, &format!("leave #{room}"))
+    }
+
+    /// The last `n` messages of a conversation, from the server.
+    pub fn history(&self, chat: &Chat, n: usize) -> Result<Vec<Message>> {
+        let lines =
+            self.listing(Request::History { chat: chat.clone(), limit: n }, &format!("history {chat}"))?;
+        lines.iter().map(|line| parse_history_line(line)).collect()
+    }
+
+    /// The last `n` messages of a conversation from the local log (works
+    /// offline; holds only what this device sent or received).
+    pub fn local_history(&self, chat: &Chat, n: usize) -> Vec<Message> {
+        self.shared.log.lock().conversation(self.me(), chat, n)
+    }
+
+    /// The message `(from, id)` from the local log.
+    pub fn local_message(&self, from: &str, id: &str) -> Option<Message> {
+        self.shared.log.lock().get(from, id).cloned()
+    }
+
+    /// How many messages wait in the outbox for the server.
+    pub fn pending(&self) -> usize {
+        self.shared.outbox.lock().len()
+    }
+
+    /// Sends any request and returns its reply, `KO` included. An error
+    /// means there was no reply (offline, connection lost).
+    pub fn request(&self, request: Request) -> Result<Reply> {
+        let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
+        self.job(Job::Request { request, reply: reply_tx });
+        // The sender thread answers every job it takes; a closed channel
+        // means it has stopped.
+        reply_rx.recv().unwrap_or(Err(Error::Offline))
+    }
+
+    /// Logs out and stops the threads, after sending what the outbox holds
+    /// if the server can be reached. (Dropping the client does the same;
+    /// this gives it a name at the call site.)
+    pub fn close(self) {
+        drop(self);
+    }
+
+    fn job(&self, job: Job) {
+        if let Some(jobs) = &self.jobs {
+            // Fails only if the sender thread has stopped, which `request` reports.
+            let _ = jobs.send(job);
+        }
+    }
+
+    fn expect_ok(&self, request: Request, what: &str) -> Result<()> {
+        match self.request(request)? {
+            Reply::Ok => Ok(()),
+            Reply::Ko(ko) => Err(Error::Refused { request: what.to_string(), ko }),
+            other => {
+                Err(Error::Protocol(format!("{what}: unexpected reply {:?}", other.to_string().trim_end())))
+            }
+        }
+    }
+
+    fn listing(&self, request: Request, what: &str) -> Result<Vec<String>> {
+        match self.request(request)? {
+            Reply::Listing(lines) => Ok(lines),
+            Reply::Ko(ko) => Err(Error::Refused { request: what.to_string(), ko }),
+            other => {
+                Err(Error::Protocol(format!("{what}: unexpected reply {:?}", other.to_string().trim_end())))
+            }
+        }
+    }
+}
+
+impl Drop for Client {
+    /// Shutdown by ownership: dropping the channels tells each thread to
+    /// finish, then we wait for them.
+    fn drop(&mut self) {
+        self.stop.take();
+        self.jobs.take();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The first login of [`Client::connect`] (a `REGISTER` if asked):
+/// the connection and the name as registered.
+fn first_login(options: &Options) -> Result<(Connection, String)> {
+    let (o, trace) = (options, options.trace.clone());
+    let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace)?;
+    let how = match &o.register {
+        Some(email) => Login::Register { email: email.clone() },
+        None => Login::Existing,
+    };
+    let name = conn.login(&o.user, &o.password, &how)?;
+    Ok((conn, name))
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::io(format!("starting {name}"), e))
+}
+
+/// The start of this process's message ids: `<unix ms>-<6 random hex>`.
+/// Followed by `-<counter>`, ids are unique per sender (protocol §1) even
+/// across restarts and for two programs of the same user started in the
+/// same millisecond; they stay within the 64 characters of `A-Za-z0-9_-`.
+pub fn id_prefix() -> Result<String> {
+    let random = getrandom::u32().map_err(|e| Error::Usage(format!("no random numbers: {e}")))?;
+    Ok(format!("{}-{:06x}", now_ms(), random & 0xff_ffff))
+}
+
+/// Unix milliseconds of the local clock.
+pub fn now_ms() -> u64 {
+    // A clock before 1970 is a broken machine; 0 keeps the client going.
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `name:<number>` lines of `CHATS` and `ROOMS`.
+fn counted(line: &str) -> Result<(String, u64)> {
+    let bad = || Error::Protocol(format!("expected <name>:<number>, got {line:?}"));
+    let (name, n) = line.rsplit_once(':').ok_or_else(bad)?;
+    Ok((name.to_string(), n.parse().map_err(|_| bad())?))
+}
+
+/// One `HISTORY` line: `<from>:<to>:<id>:<ts>:<state>:<text>`.
+pub fn parse_history_line(line: &str) -> Result<Message> {
+    let bad = |why: String| Error::Protocol(format!("history line {line:?}: {why}"));
+    let f = split_fields(line, 6).ok_or_else(|| bad("expected 6 fields".into()))?;
+    Ok(Message {
+        from: f[0].to_string(),
+        to: Chat::parse(f[1]).map_err(bad)?,
+        id: f[2].to_string(),
+        ts: f[3].parse().map_err(|_| bad("bad timestamp".into()))?,
+        state: f[4].parse().map_err(bad)?,
+        text: Text::parse(f[5]).map_err(bad)?,
+        refused: None,
+    })
+}

@@ -1,0 +1,101 @@
+//! Everything a [`super::Client`] needs to know before it connects: who,
+//! where, and where its local files go. One struct, filled from the command
+//! line by the console and the one-shot subcommands, or by a bot in code.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::connection::Trace;
+
+/// How to reach the server and as whom.
+#[derive(Clone)]
+pub struct Options {
+    /// The account name.
+    pub user: String,
+    /// Its password. Never printed: `Debug` and `--trace` mask it.
+    pub password: String,
+    /// `Some(email)`: create the account (`REGISTER`) on the first
+    /// connection instead of logging in; the email may be empty.
+    pub register: Option<String>,
+    /// Host name or address of the server.
+    pub server: String,
+    pub send_port: u16,
+    pub recv_port: u16,
+    /// The directory of the local files; each user gets a folder in it.
+    pub data_dir: PathBuf,
+    /// How long the server may take to answer, and how long the receive
+    /// port may stay silent, before the connection counts as lost. Match the
+    /// server's `--timeout`: the client pings the send port every half of it.
+    pub timeout: Duration,
+    /// Called with every frame sent (`>`) and received (`<`).
+    pub trace: Option<Trace>,
+}
+
+impl Options {
+    /// The defaults of `wachat connect`: `127.0.0.1`, ports 6666 and 9999,
+    /// a 10 s timeout, the user's data directory, no trace.
+    pub fn new(user: &str, password: &str) -> Options {
+        Options {
+            user: user.to_string(),
+            password: password.to_string(),
+            register: None,
+            server: "127.0.0.1".into(),
+            send_port: 6666,
+            recv_port: 9999,
+            data_dir: default_data_dir().unwrap_or_else(|| PathBuf::from(".wachat")),
+            timeout: Duration::from_secs(10),
+            trace: None,
+        }
+    }
+
+    /// The folder of this user's local files: names are unique ignoring
+    /// case, so `Ana` and `ana` share one.
+    pub fn user_dir(&self) -> PathBuf {
+        self.data_dir.join(crate::protocol::names::fold(&self.user))
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("user", &self.user)
+            .field("password", &"***")
+            .field("register", &self.register)
+            .field("server", &self.server)
+            .field("send_port", &self.send_port)
+            .field("recv_port", &self.recv_port)
+            .field("data_dir", &self.data_dir)
+            .field("timeout", &self.timeout)
+            .field("trace", &self.trace.is_some())
+            .finish()
+    }
+}
+
+/// Where wachat keeps its files when `--data-dir` is not given, following
+/// the XDG convention: `$XDG_DATA_HOME/wachat`, else
+/// `~/.local/share/wachat`. `None` if neither variable is set.
+pub fn default_data_dir() -> Option<PathBuf> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    non_empty("XDG_DATA_HOME")
+        .or_else(|| non_empty("HOME").map(|home| home.join(".local").join("share")))
+        .map(|base| base.join("wachat"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let options = Options::new("ana", "hunter2");
+        assert!(!format!("{options:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn every_user_has_a_folder_ignoring_case() {
+        let mut options = Options::new("Ana", "pw");
+        options.data_dir = PathBuf::from("/d");
+        assert_eq!(options.user_dir(), PathBuf::from("/d/ana"));
+    }
+}

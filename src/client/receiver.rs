@@ -1,0 +1,241 @@
+//! The receiver thread: the only owner of the receive connection.
+//!
+//! It reads the events the server pushes and, for each batch of frames that
+//! arrived together:
+//!
+//! 1. stores every `MSG` and `STATUS` in the local log (a `MSG` whose
+//!    `(from, id)` is already there is a duplicate of an at-least-once
+//!    delivery: it is acknowledged again but not shown again);
+//! 2. forces the log to disk, **then** sends one cumulative `ACK:<seq>`:
+//!    the `ACK` tells the server it may forget those events, so it must
+//!    only be said once they are safe here;
+//! 3. hands the [`Notice`]s to the application.
+//!
+//! It answers `PING` with `PONG`, and treats a receive port silent for a
+//! whole timeout (the server pings at half of it) as lost. A lost connection
+//! is reopened with a backoff; `BYE:REPLACED` (the same user logged in
+//! elsewhere) ends the thread instead, or the two clients would take the
+//! connection from each other forever.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+
+use super::connection::{Connection, Port};
+use super::history::Message;
+use super::sender::{FIRST_BACKOFF, Job, MAX_BACKOFF};
+use super::{Notice, Shared};
+use crate::error::Result;
+use crate::protocol::{Bye, Chat, Event, EventReply, State};
+
+/// How often the thread looks at the stop channel while waiting for events.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Why [`ReceiverThread::serve`] returned.
+enum End {
+    /// The client is closing.
+    Stopped,
+    /// Another client of the same user took over.
+    Replaced,
+    /// The connection broke; reconnect.
+    Lost(String),
+}
+
+/// The state of the receiver thread.
+pub struct ReceiverThread {
+    shared: Arc<Shared>,
+    /// The receive connection, logged in; `None` while offline.
+    conn: Option<Connection>,
+    /// To make the sender thread check its own connection when this one
+    /// is lost or regained.
+    jobs: Sender<Job>,
+    /// Disconnected when the [`super::Client`] is closing.
+    stop: Receiver<()>,
+}
+
+impl ReceiverThread {
+    pub fn new(shared: Arc<Shared>, conn: Option<Connection>, jobs: Sender<Job>, stop: Receiver<()>) -> Self {
+        ReceiverThread { shared, conn, jobs, stop }
+    }
+
+    fn stopping(&self) -> bool {
+        matches!(self.stop.try_recv(), Err(TryRecvError::Disconnected))
+    }
+
+    /// Runs until the client closes or the connection is replaced.
+    pub fn run(mut self) {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let mut conn = match self.conn.take() {
+                Some(conn) => conn,
+                None => match self.shared.open(Port::Receive) {
+                    Ok(conn) => {
+                        backoff = FIRST_BACKOFF;
+                        self.shared.link.set(Port::Receive, true, String::new);
+                        // The server is back: the sender need not wait for its own backoff.
+                        let _ = self.jobs.send(Job::Check);
+                        conn
+                    }
+                    Err(e) => {
+                        log::debug!("receive port: {e}");
+                        self.shared.link.set(Port::Receive, false, || e.to_string());
+                        // Sleeps for the backoff, or returns at once when the client closes.
+                        if self.stop.recv_timeout(backoff)
+                            == Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+                        {
+                            return;
+                        }
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        continue;
+                    }
+                },
+            };
+            match self.serve(&mut conn) {
+                End::Stopped => return,
+                End::Replaced => {
+                    let _ = self.shared.notices.send(Notice::Replaced);
+                    return;
+                }
+                End::Lost(why) => {
+                    log::debug!("receive port: {why}");
+                    self.shared.link.set(Port::Receive, false, || why);
+                    let _ = self.jobs.send(Job::Check);
+                }
+            }
+        }
+    }
+
+    /// Reads events until the connection ends.
+    fn serve(&mut self, conn: &mut Connection) -> End {
+        let timeout = self.shared.options.timeout;
+        let mut last_heard = Instant::now();
+        // The highest sequence number stored but not yet acknowledged.
+        let mut unacked: Option<u64> = None;
+        let mut notices = Vec::new();
+        loop {
+            if self.stopping() {
+                return End::Stopped;
+            }
+            match conn.poll_frame(Instant::now() + POLL) {
+                Ok(Some(line)) => {
+                    last_heard = Instant::now();
+                    match Event::parse(&line) {
+                        Ok(event) => {
+                            if let Some(end) = self.handle(conn, event, &mut unacked, &mut notices) {
+                                return end;
+                            }
+                        }
+                        Err(e) => log::warn!("receive port: ignoring {e}"),
+                    }
+                }
+                Ok(None) if last_heard.elapsed() > timeout => {
+                    return End::Lost(format!("nothing from the server for {} s", timeout.as_secs()));
+                }
+                Ok(None) => {}
+                Err(e) => return End::Lost(e.to_string()),
+            }
+            // More frames already buffered: store them too, then one fsync
+            // and one ACK for the whole batch (a replay of 1000 events costs
+            // a few fsyncs, not 1000).
+            if conn.has_frame() {
+                continue;
+            }
+            if let Some(seq) = unacked.take()
+                && let Err(e) = self.shared.log.lock().sync().and_then(|()| ack(conn, seq))
+            {
+                return End::Lost(e.to_string());
+            }
+            for notice in notices.drain(..) {
+                // The application may have dropped its end; then nobody listens.
+                let _ = self.shared.notices.send(notice);
+            }
+        }
+    }
+
+    /// Acts on one event; `Some` ends the connection.
+    fn handle(
+        &self,
+        conn: &mut Connection,
+        event: Event,
+        unacked: &mut Option<u64>,
+        notices: &mut Vec<Notice>,
+    ) -> Option<End> {
+        let stored = match event {
+            Event::Msg { seq, from, to, id, ts, text } => {
+                let Ok(to) = Chat::parse(&to) else {
+                    log::warn!("receive port: MSG {seq} to a bad name {to:?}; acknowledged and dropped");
+                    *unacked = Some(seq);
+                    return None;
+                };
+                // A direct message is DELIVERED once it is here; a room message
+                // has no states beyond RECEIVED (protocol §5).
+                let state = if matches!(to, Chat::Room(_)) { State::Received } else { State::Delivered };
+                let message = Message { from, to, id, ts, state, text, refused: None };
+                self.store_message(message, notices).map(|()| seq)
+            }
+            Event::Status { seq, peer, id, state, ts } => {
+                self.store_status(&peer, &id, state, ts, notices).map(|()| seq)
+            }
+            Event::Joined { user } => return push(notices, Notice::Joined(user)),
+            Event::Left { user } => return push(notices, Notice::Left(user)),
+            Event::Ping => {
+                let pong = EventReply::Pong.to_string();
+                return conn.write_frame(&pong, &pong).err().map(|e| End::Lost(e.to_string()));
+            }
+            Event::Bye(Bye::Replaced) => return Some(End::Replaced),
+            Event::Bye(reason) => return Some(End::Lost(format!("the server said BYE:{}", reason.as_str()))),
+            // This client never announces a P2P port, so no peer is sent to it.
+            Event::P2p { from, .. } => {
+                log::debug!("receive port: ignoring a P2P offer from {from}");
+                return None;
+            }
+        };
+        match stored {
+            Ok(seq) => {
+                *unacked = Some(seq);
+                None
+            }
+            // Not stored, so not acknowledged: the server will send it again.
+            Err(e) => Some(End::Lost(format!("cannot store an event: {e}"))),
+        }
+    }
+
+    fn store_message(&self, message: Message, notices: &mut Vec<Notice>) -> Result<()> {
+        if self.shared.log.lock().add(message.clone())? {
+            notices.push(Notice::Message(message));
+        }
+        Ok(())
+    }
+
+    fn store_status(
+        &self,
+        peer: &str,
+        id: &str,
+        state: State,
+        ts: u64,
+        notices: &mut Vec<Notice>,
+    ) -> Result<()> {
+        let me = &self.shared.me;
+        let mut log = self.shared.log.lock();
+        let moved = match state {
+            // READ is cumulative: every earlier message to that peer is read too.
+            State::Read => log.read_up_to(me, me, id, ts)? > 0,
+            _ => log.advance(me, id, state, ts)?,
+        };
+        if moved {
+            notices.push(Notice::State { to: Chat::User(peer.to_string()), id: id.to_string(), state });
+        }
+        Ok(())
+    }
+}
+
+fn push(notices: &mut Vec<Notice>, notice: Notice) -> Option<End> {
+    notices.push(notice);
+    None
+}
+
+fn ack(conn: &mut Connection, seq: u64) -> Result<()> {
+    let frame = EventReply::Ack(seq).to_string();
+    conn.write_frame(&frame, &frame)
+}

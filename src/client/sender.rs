@@ -1,0 +1,255 @@
+//! The sender thread: the only owner of the send connection.
+//!
+//! Why one thread owns it: replies come back in the order of the requests,
+//! so whoever writes a request must be the one who reads its reply. With a
+//! single owner, the console's input thread, the receiver thread (which
+//! wakes it) and a bot's threads just put [`Job`]s in a channel and wait on
+//! their own reply channel; nobody shares a socket.
+//!
+//! What it does, in a loop:
+//!
+//! 1. while offline, reconnect with a backoff (250 ms doubling up to 4 s);
+//! 2. while online and the outbox is not empty, *drain* it: send up to
+//!    [`BATCH`] messages pipelined (all requests, then all replies), mark each
+//!    `RECEIVED ✓` on its `OK`, stop at the first failure so the order holds;
+//! 3. answer [`Job::Request`]s (`USERS`, `HISTORY`, `READ`, …);
+//! 4. when idle for half the timeout, send `PING` so the server does not
+//!    close the connection (protocol §7).
+//!
+//! When the [`super::Client`] is dropped the channel disconnects; the thread
+//! sends what is still in the outbox if it can, says `QUIT`, and returns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::connection::{Connection, Port};
+use super::outbox::Outgoing;
+use super::{Notice, Shared};
+use crate::error::{Error, Result};
+use crate::protocol::{Code, Reply, Request, State};
+
+/// Most messages sent before reading their replies. Bounded so that
+/// neither side's socket buffer can fill while the other is not reading.
+pub const BATCH: usize = 64;
+
+/// First wait before reconnecting, doubled after each failure…
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// …up to this.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// Work for the sender thread.
+pub enum Job {
+    /// Send `request` and hand its reply (or why there is none) to `reply`.
+    Request { request: Request, reply: Sender<Result<Reply>> },
+    /// Look at the outbox now: a new message is in it.
+    Wake,
+    /// The receive connection was just lost or regained, so the server may
+    /// have restarted: check the send connection with a `PING` (it may be
+    /// dead without knowing it yet), or reconnect now if offline. Without
+    /// this, a dead send connection would be found only when next used, and
+    /// the user would read "offline" a second time, after "back online".
+    Check,
+}
+
+/// The state of the sender thread.
+pub struct SenderThread {
+    shared: Arc<Shared>,
+    /// The send connection, logged in; `None` while offline.
+    conn: Option<Connection>,
+    /// When to try to reconnect next (while offline).
+    retry_at: Instant,
+    /// The wait after the next failure.
+    backoff: Duration,
+    /// The last time something was sent: `PING` after half a timeout of quiet.
+    last_sent: Instant,
+}
+
+impl SenderThread {
+    pub fn new(shared: Arc<Shared>, conn: Option<Connection>) -> SenderThread {
+        let now = Instant::now();
+        SenderThread { shared, conn, retry_at: now + FIRST_BACKOFF, backoff: FIRST_BACKOFF, last_sent: now }
+    }
+
+    /// Runs until every [`Job`] sender is dropped.
+    pub fn run(mut self, jobs: Receiver<Job>) {
+        loop {
+            if self.conn.is_none() && Instant::now() >= self.retry_at {
+                self.reconnect();
+            }
+            if self.conn.is_some() && !self.shared.outbox.lock().is_empty() {
+                self.drain();
+                continue;
+            }
+            let wake_at = match self.conn {
+                Some(_) => self.last_sent + self.shared.options.timeout / 2,
+                None => self.retry_at,
+            };
+            match jobs.recv_deadline(wake_at) {
+                Ok(Job::Request { request, reply }) => {
+                    // The asker may have given up waiting; nothing to do then.
+                    let _ = reply.send(self.request(&request));
+                }
+                Ok(Job::Wake) => {}
+                Ok(Job::Check) if self.conn.is_none() => self.retry_at = Instant::now(),
+                Ok(Job::Check) => self.ping(),
+                Err(RecvTimeoutError::Timeout) if self.conn.is_some() => self.ping(),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return self.finish(),
+            }
+        }
+    }
+
+    /// One attempt to connect and log in; on failure, the next one is
+    /// scheduled after a longer wait.
+    fn reconnect(&mut self) {
+        match self.shared.open(Port::Send) {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.backoff = FIRST_BACKOFF;
+                self.last_sent = Instant::now();
+                self.shared.link.set(Port::Send, true, String::new);
+            }
+            Err(e) => {
+                log::debug!("send port: {e}");
+                self.retry_at = Instant::now() + self.backoff;
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                self.shared.link.set(Port::Send, false, || e.to_string());
+            }
+        }
+    }
+
+    /// The connection failed: drop it and come back after a short wait.
+    fn lost(&mut self, e: &Error) {
+        log::debug!("send port: {e}");
+        self.conn = None;
+        self.retry_at = Instant::now() + self.backoff;
+        self.shared.link.set(Port::Send, false, || e.to_string());
+    }
+
+    /// Sends one request and reads its reply. A connection that turns out
+    /// to be dead (the server restarted while we were quiet) is replaced once
+    /// at once and the request sent again: every request that comes here is
+    /// safe to repeat (messages go through the outbox instead).
+    fn request(&mut self, request: &Request) -> Result<Reply> {
+        let mut retried = false;
+        loop {
+            let conn = self.conn.as_mut().ok_or(Error::Offline)?;
+            self.last_sent = Instant::now();
+            match conn.request(request) {
+                Ok(Reply::Ko(ko)) if ko.code.closes_connection() => {
+                    let e = Error::Refused { request: request.redacted(), ko: ko.clone() };
+                    self.lost(&e);
+                    return Ok(Reply::Ko(ko));
+                }
+                Ok(reply) => return Ok(reply),
+                Err(e) => {
+                    self.lost(&e);
+                    if retried {
+                        return Err(e);
+                    }
+                    retried = true;
+                    self.reconnect();
+                }
+            }
+        }
+    }
+
+    fn ping(&mut self) {
+        match self.request(&Request::Ping) {
+            Ok(Reply::Ok) => {}
+            Ok(other) => log::debug!("PING answered {other:?}"),
+            Err(e) => log::debug!("PING: {e}"),
+        }
+    }
+
+    /// Sends the next batch of the outbox, pipelined, and settles each reply.
+    fn drain(&mut self) {
+        let batch = self.shared.outbox.lock().waiting(BATCH);
+        let Some(conn) = self.conn.as_mut() else { return };
+        self.last_sent = Instant::now();
+        let requests: Vec<Request> = batch
+            .iter()
+            .map(|m| Request::Msg { to: m.to.clone(), id: m.id.clone(), text: m.text.clone() })
+            .collect();
+        let mut settled = Vec::new();
+        let mut outcome = requests.iter().try_for_each(|r| conn.write_request(r));
+        if outcome.is_ok() {
+            for (message, request) in batch.iter().zip(&requests) {
+                match conn.read_reply(request).and_then(|reply| self.shared.settle(message, reply)) {
+                    Ok(notice) => settled.push(notice),
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        // The RECEIVED rows must be on disk before the outbox forgets the
+        // messages; if the disk fails, the outbox keeps them (resent later,
+        // which is harmless).
+        let stored = self.shared.log.lock().sync();
+        let confirmed = stored.and_then(|()| self.shared.outbox.lock().confirm(settled.len()));
+        // The ticks are shown once all that is done: a `✓` on the screen
+        // means the outbox no longer holds the message.
+        if confirmed.is_ok() {
+            for notice in settled.into_iter().flatten() {
+                let _ = self.shared.notices.send(notice);
+            }
+        }
+        if let Err(e) = outcome.and(confirmed) {
+            self.lost(&e);
+        }
+    }
+
+    /// The client is closing: deliver what the outbox holds if the server
+    /// can be reached (one attempt), then say goodbye.
+    fn finish(mut self) {
+        if !self.shared.outbox.lock().is_empty() {
+            if self.conn.is_none() {
+                self.reconnect();
+            }
+            while self.conn.is_some() && !self.shared.outbox.lock().is_empty() {
+                self.drain();
+            }
+        }
+        if let Some(conn) = self.conn.as_mut() {
+            let _ = conn.request(&Request::Quit);
+        }
+    }
+}
+
+impl Shared {
+    /// Applies the server's reply to one message of the outbox, and says
+    /// what to tell the application. `Err` means "stop here and keep the
+    /// rest for later"; a refusal for good is not an error (the message is
+    /// marked refused and the next one goes on).
+    fn settle(&self, message: &Outgoing, reply: Reply) -> Result<Option<Notice>> {
+        match reply {
+            Reply::OkWith(fields) => {
+                let ts = fields.rsplit(':').next().and_then(|ts| ts.parse().ok()).unwrap_or(message.ts);
+                let mut log = self.log.lock();
+                // Normally logged as SENT by `Client::send`; after a crash
+                // between the outbox and the log it may be missing.
+                let moved = match log.get(&self.me, &message.id) {
+                    Some(_) => log.advance(&self.me, &message.id, State::Received, ts)?,
+                    None => log.add(self.as_logged(message, State::Received, ts))?,
+                };
+                let state =
+                    Notice::State { to: message.to.clone(), id: message.id.clone(), state: State::Received };
+                Ok(moved.then_some(state))
+            }
+            Reply::Ko(ko) if matches!(ko.code, Code::UnknownUser | Code::NotMember | Code::BadRequest) => {
+                self.log.lock().refuse(&self.me, &message.id, &ko.reason)?;
+                Ok(Some(Notice::Refused {
+                    to: message.to.clone(),
+                    id: message.id.clone(),
+                    reason: ko.reason,
+                }))
+            }
+            Reply::Ko(ko) => Err(Error::Refused { request: format!("send to {}", message.to), ko }),
+            other => Err(Error::Protocol(format!("MSG answered {:?}", other.to_string().trim_end()))),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The one-shot subcommands, for scripts: `wachat register`, `wachat send`,
+//! `wachat users`, `wachat history`. Each opens one send connection, makes
+//! one request, prints the answer on stdout and says `QUIT`.
+//!
+//! The exit code is the answer: `main` turns an `Err` into a message on
+//! stderr and exit code 1, so `wachat send … && echo delivered` works, and
+//! a `KO` prints the server's reason. No threads, no outbox: a script wants
+//! to know *now* whether the server took its message.
+
+use crate::client::{self, Connection, History, Login, Options, Port};
+use crate::console::view;
+use crate::error::{Error, Result};
+use crate::protocol::{Chat, Reply, Request, State, Text};
+
+/// `wachat register`: creates the account.
+pub fn register(options: &Options) -> Result<()> {
+    let (conn, name) = open(options)?;
+    println!("registered {name}");
+    quit(conn);
+    Ok(())
+}
+
+/// `wachat send --to <user|#room> TEXT`: exits 0 once the server stored it.
+pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
+    let text = Text::from_plain(text).map_err(Error::Usage)?;
+    let id = format!("{}-1", client::id_prefix()?);
+    let (mut conn, me) = open(options)?;
+    let request = Request::Msg { to: to.clone(), id: id.clone(), text: text.clone() };
+    let ts = match conn.request(&request)? {
+        Reply::OkWith(fields) => fields.rsplit(':').next().and_then(|ts| ts.parse().ok()).unwrap_or(0),
+        Reply::Ko(ko) => return Err(Error::Refused { request: format!("send to {to}"), ko }),
+        other => return Err(conn.unexpected(&other)),
+    };
+    quit(conn);
+    // Kept in the local log too, so that the console's history shows it.
+    let mut log = History::open(options.user_dir().join("history.csv"))?;
+    let message =
+        client::Message { from: me, to: to.clone(), id, ts, state: State::Received, text, refused: None };
+    log.add(message)?;
+    log.sync()?;
+    println!("sent to {to} ✓");
+    Ok(())
+}
+
+/// `wachat users`: one online user per line.
+pub fn users(options: &Options) -> Result<()> {
+    for user in listing(options, Request::Users, "users")?.1 {
+        println!("{user}");
+    }
+    Ok(())
+}
+
+/// `wachat history --with <peer>`: the conversation, oldest first.
+pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
+    let request = Request::History { chat: with.clone(), limit };
+    let (me, lines) = listing(options, request, &format!("history with {with}"))?;
+    for line in lines {
+        println!("{}", view::message(&me, &client::parse_history_line(&line)?));
+    }
+    Ok(())
+}
+
+/// Connects to the send port and logs in (or registers, if the options
+/// say so); returns the connection and the name as registered.
+fn open(options: &Options) -> Result<(Connection, String)> {
+    let o = options;
+    let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, o.trace.clone())?;
+    let how = match &o.register {
+        Some(email) => Login::Register { email: email.clone() },
+        None => Login::Existing,
+    };
+    let name = conn.login(&o.user, &o.password, &how)?;
+    Ok((conn, name))
+}
+
+/// One listing request; returns my name and the lines.
+fn listing(options: &Options, request: Request, what: &str) -> Result<(String, Vec<String>)> {
+    let (mut conn, me) = open(options)?;
+    let lines = match conn.request(&request)? {
+        Reply::Listing(lines) => lines,
+        Reply::Ko(ko) => return Err(Error::Refused { request: what.to_string(), ko }),
+        other => return Err(conn.unexpected(&other)),
+    };
+    quit(conn);
+    Ok((me, lines))
+}
+
+/// Says goodbye. The work is done: a failure here changes nothing.
+fn quit(mut conn: Connection) {
+    let _ = conn.request(&Request::Quit);
+}

@@ -1,0 +1,166 @@
+//! Test support for the client: `wachat connect` driven through its stdin
+//! (piped, so it reads plain lines), its output read line by line with a
+//! deadline, and the one-shot subcommands run with a timeout.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Instant;
+
+use super::{READ_TIMEOUT, TestServer, wachat_bin, wait_with_timeout};
+
+/// A running `wachat connect` whose stdin is a pipe.
+pub struct Console {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Lines of stdout and stderr, as they come.
+    lines: Receiver<String>,
+    /// Every line received so far.
+    pub seen: Vec<String>,
+    /// `expect` looks from here on: each line is matched once.
+    next: usize,
+}
+
+impl Console {
+    /// `wachat connect --user <user>` to `server`, password `pw-<user>`.
+    pub fn start(server: &TestServer, user: &str, data_dir: &Path, extra: &[&str]) -> Console {
+        Self::start_at(server.send, server.recv, user, data_dir, extra)
+    }
+
+    /// The same, to ports where a server may or may not be listening.
+    pub fn start_at(
+        send: SocketAddr,
+        recv: SocketAddr,
+        user: &str,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> Console {
+        let mut child = Command::new(wachat_bin())
+            .args(["connect", "--user", user])
+            .args(connection_args(send, recv, data_dir))
+            .args(extra)
+            .env("WACHAT_PASSWORD", format!("pw-{user}"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wachat connect");
+        let (tx, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        Console { child, stdin, lines, seen: Vec::new(), next: 0 }
+    }
+
+    /// Types one line.
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin.write_all(format!("{line}\n").as_bytes()).expect("write to the console");
+    }
+
+    /// Waits for the next line containing `needle` (after the last one
+    /// matched) and returns it; fails the test after [`READ_TIMEOUT`].
+    pub fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            if let Some(i) = self.seen[self.next..].iter().position(|l| l.contains(needle)) {
+                self.next += i + 1;
+                return self.seen[self.next - 1].clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no line with {needle:?} in time; got:\n{}", self.dump())
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the console ended without a line with {needle:?}; got:\n{}", self.dump())
+                }
+            }
+        }
+    }
+
+    /// How many lines so far contain `needle`.
+    pub fn count(&mut self, needle: &str) -> usize {
+        self.seen.extend(self.lines.try_iter());
+        self.seen.iter().filter(|l| l.contains(needle)).count()
+    }
+
+    fn dump(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    /// Types `quit` (a command or an alias), closes stdin, and waits for
+    /// the exit; returns the status and every line printed.
+    pub fn quit(mut self, quit: &str) -> (ExitStatus, Vec<String>) {
+        self.type_line(quit);
+        self.stdin.take();
+        let status = wait_with_timeout(&mut self.child, READ_TIMEOUT);
+        // The readers end at EOF, which follows the exit.
+        while let Ok(line) = self.lines.recv_timeout(READ_TIMEOUT) {
+            self.seen.push(line);
+        }
+        (status, std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `--send-port … --recv-port … --data-dir …`
+pub fn connection_args(send: SocketAddr, recv: SocketAddr, data_dir: &Path) -> Vec<String> {
+    vec![
+        "--send-port".into(),
+        send.port().to_string(),
+        "--recv-port".into(),
+        recv.port().to_string(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+    ]
+}
+
+/// What a one-shot subcommand did.
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `wachat <args>` with `password` in `WACHAT_PASSWORD` (none if
+/// empty) and `stdin` as its input; fails the test if it does not exit in time.
+pub fn run_wachat(args: &[String], password: &str, stdin: &str) -> Outcome {
+    let mut command = Command::new(wachat_bin());
+    command.args(args).env_remove("WACHAT_PASSWORD").env("RUST_LOG", "warn");
+    if !password.is_empty() {
+        command.env("WACHAT_PASSWORD", password);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wachat");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    // Outputs are a few lines: they fit in the pipes while we wait.
+    let status = wait_with_timeout(&mut child, READ_TIMEOUT);
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    Outcome { status, stdout, stderr }
+}
