@@ -154,3 +154,10 @@ fn a_file_with_the_wrong_header_is_refused() {
     let err = refused_start(dir.path());
     assert!(err.contains("users.csv line 1: expected the header"), "{err}");
 }
+
+#[test]
+fn a_second_server_on_the_same_data_is_refused() {
+    let server = TestServer::start();
+    let err = refused_start(&server.data_dir);
+    assert!(err.contains("is in use by a running wachat server (pid "), "{err}");
+}

@@ -152,6 +152,8 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 /// The four files of a data directory.
 pub struct CsvBackend {
+    /// Held as long as the backend lives: no other process edits the files.
+    _lock: super::lock::DataLock,
     dir: PathBuf,
     users: LogFile,
     rooms: LogFile,
@@ -165,7 +167,9 @@ impl CsvBackend {
     /// Opens the data directory, creating it and its files if needed.
     pub fn open(dir: &Path, fsync: bool) -> Result<CsvBackend> {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("store: {}", dir.display()), e))?;
+        let lock = super::lock::DataLock::acquire(dir)?;
         Ok(CsvBackend {
+            _lock: lock,
             dir: dir.to_path_buf(),
             users: LogFile::open(dir.join("users.csv"), USERS_HEADER)?,
             rooms: LogFile::open(dir.join("rooms.csv"), ROOMS_HEADER)?,

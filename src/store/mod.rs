@@ -16,6 +16,7 @@
 
 pub mod committer;
 pub mod csv_backend;
+pub mod lock;
 pub mod password;
 pub mod record;
 pub mod state;

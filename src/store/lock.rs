@@ -1,0 +1,72 @@
+//! The data directory's lock: one process at a time may own the files.
+//!
+//! The server holds an exclusive `flock` on `wachat.lock` for as long as it
+//! runs; account commands (`wachat users …`) take the same lock, so they
+//! refuse clearly instead of editing files under a running server's feet,
+//! and a second server on the same directory refuses to start. The kernel
+//! drops the lock when the process ends, even by `kill -9`: a stale lock
+//! file never blocks anyone.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Held while alive; dropping it (or the process ending) releases it.
+pub struct DataLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+impl DataLock {
+    /// Takes the lock of `dir` without waiting, or says who holds it.
+    pub fn acquire(dir: &Path) -> Result<DataLock> {
+        let path = dir.join("wachat.lock");
+        let ctx = |e| Error::io(format!("store: {}", path.display()), e);
+        std::fs::create_dir_all(dir).map_err(ctx)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(ctx)?;
+        // SAFETY: flock only takes a valid descriptor, which `file` owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() { String::new() } else { format!(" (pid {holder})") };
+            return Err(Error::Usage(format!(
+                "{} is in use by a running wachat server{who}; stop it first",
+                dir.display()
+            )));
+        }
+        let pid = std::process::id().to_string();
+        let write = |file: &mut File| -> std::io::Result<()> {
+            file.set_len(0)?;
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(pid.as_bytes())
+        };
+        write(&mut file).map_err(ctx)?;
+        Ok(DataLock { _file: file, path })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataLock::acquire(dir.path()).unwrap();
+        let err = DataLock::acquire(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("in use by a running wachat server"), "{err}");
+        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        drop(first);
+        assert!(DataLock::acquire(dir.path()).is_ok());
+    }
+}
