@@ -176,6 +176,12 @@ pub struct ServeArgs {
     /// before it gets BYE:SLOW (its events stay in its inbox).
     #[arg(long, default_value_t = 1 << 20)]
     pub max_pending: usize,
+    /// Messages per second a user may send (KO:RATE_LIMITED beyond); 0 = no limit.
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Messages a user may send at once above --rate.
+    #[arg(long, default_value_t = 2000)]
+    pub rate_burst: u32,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -251,6 +257,10 @@ fn password(args: &ServerArgs) -> Result<String> {
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
+    // A file-size limit (`ulimit -f`) must fail the write, which the store
+    // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
+    // SAFETY: setting a signal to "ignore" installs no handler code.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     if args.fsync == Fsync::Never {
         log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
     }
@@ -263,6 +273,8 @@ fn serve(args: ServeArgs) -> Result<()> {
         presence_limit: args.presence_limit,
         max_connections: args.max_connections,
         max_pending: args.max_pending,
+        rate: args.rate,
+        rate_burst: args.rate_burst,
         ..Config::new(&args.data_dir)
     };
     let (capacity, advice) = crate::sys::connection_capacity(config.max_connections);

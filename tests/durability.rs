@@ -161,3 +161,38 @@ fn a_second_server_on_the_same_data_is_refused() {
     let err = refused_start(&server.data_dir);
     assert!(err.contains("is in use by a running wachat server (pid "), "{err}");
 }
+
+#[test]
+fn a_full_disk_refuses_writes_keeps_reads_and_keeps_no_refused_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start_with_file_limit(dir.path(), 8 * 1024, &[]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let text = "x".repeat(300);
+    let mut stored = Vec::new();
+    let refused = loop {
+        let id = format!("m{}", stored.len());
+        let reply = ana.request(&format!("MSG:bob:{id}:{text}"));
+        if !reply.starts_with("OK:") {
+            break reply;
+        }
+        stored.push(id);
+        assert!(stored.len() < 100, "the file limit was never hit");
+    };
+    assert_eq!(refused, "KO:INTERNAL:the message could not be stored; try again");
+    assert!(stored.len() >= 5, "some messages fit first");
+    // Later writes are refused at once; reads still work and show exactly
+    // what was stored.
+    assert!(ana.request("MSG:bob:later:x").starts_with("KO:INTERNAL:"));
+    assert_eq!(ana.listing("HISTORY:bob:1000").len(), stored.len());
+    assert_eq!(ana.listing("ROOMS"), ["#general:2"]);
+    // After a restart with room on the disk: the same, and writes work again.
+    server.kill();
+    let mut server = TestServer::start_in(dir.path(), &[]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let ids: Vec<String> =
+        ana.listing("HISTORY:bob:1000").iter().map(|l| l.split(':').nth(2).unwrap().to_string()).collect();
+    assert_eq!(ids, stored, "no refused message came back");
+    assert!(ana.request(&format!("MSG:bob:m{}:{text}", stored.len())).starts_with("OK:"));
+    server.kill();
+}

@@ -326,3 +326,23 @@ fn connections_beyond_the_maximum_are_busy() {
         assert!(reply.starts_with("KO:BUSY:") && std::time::Instant::now() < deadline, "{reply}");
     }
 }
+
+#[test]
+fn messages_beyond_the_rate_are_refused_one_by_one() {
+    let server = TestServer::start_with(&["--rate", "0.001", "--rate-burst", "3"]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let burst: String = (1..=5).map(|i| format!("MSG:bob:r{i}:hi\n")).collect();
+    ana.send_raw(burst.as_bytes());
+    for i in 1..=3 {
+        assert!(ana.line().starts_with(&format!("OK:r{i}:")));
+    }
+    for _ in 4..=5 {
+        let reply = ana.line();
+        assert!(reply.starts_with("KO:RATE_LIMITED:too many messages; try again in "), "{reply}");
+    }
+    assert_eq!(ana.listing("HISTORY:bob:10").len(), 3, "refused messages were not stored");
+    // Other users have their own budget.
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:b1:hello").starts_with("OK:b1:"));
+}

@@ -58,6 +58,10 @@ pub struct Config {
     pub max_pending: usize,
     /// Connections (both ports together) beyond which new ones get `KO:BUSY`.
     pub max_connections: usize,
+    /// Messages per second per user (`KO:RATE_LIMITED` beyond); 0: no limit.
+    pub rate: f64,
+    /// How many messages a user may send at once above `rate`.
+    pub rate_burst: u32,
 }
 
 impl Config {
@@ -73,6 +77,8 @@ impl Config {
             presence_limit: 200,
             max_pending: 1 << 20,
             max_connections: 20_000,
+            rate: 1000.0,
+            rate_burst: 2000,
         }
     }
 }
@@ -86,6 +92,8 @@ pub struct Ctx {
     pub p2p_ports: p2p::Ports,
     /// Failed-login throttling (`KO:RATE_LIMITED`).
     logins: auth::LoginThrottle,
+    /// Messages per user (`--rate`, `KO:RATE_LIMITED`); `None`: no limit.
+    pub messages: Option<throttle::Throttle<crate::store::UserId>>,
     /// Open connections on both ports: counted for `--max-connections`;
     /// send-port ones are kept to stop their reading at shutdown.
     connections: Connections,
@@ -138,12 +146,15 @@ impl Server {
         let router = Arc::new(Router::default());
         let backend = CsvBackend::open(&config.data_dir, config.fsync)?;
         let (store, committer) = Store::open(Box::new(backend), hasher, router.clone())?;
+        let messages =
+            (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
         let ctx = Arc::new(Ctx {
             config,
             store,
             router,
             p2p_ports: p2p::Ports::default(),
             logins: auth::LoginThrottle::default(),
+            messages,
             connections: Connections::default(),
             shutting_down: AtomicBool::new(false),
         });

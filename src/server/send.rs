@@ -186,11 +186,30 @@ impl Session<'_> {
         if self.msgs.is_empty() {
             return;
         }
-        let (results, ticket) = self.ctx.store.send_many(*user, &self.msgs);
-        self.msgs.clear();
-        for result in results {
-            self.reply_durable(result.map(|fields| (Reply::OkWith(fields), ticket)));
+        let user = *user;
+        // Messages past the user's rate are refused one by one; the rest
+        // go to the store together.
+        let limited: Vec<Option<Ko>> = self.msgs.iter().map(|_| self.over_rate(user)).collect();
+        let allowed: Vec<Outgoing> =
+            self.msgs.drain(..).zip(&limited).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m).collect();
+        let (results, ticket) = self.ctx.store.send_many(user, &allowed);
+        let mut results = results.into_iter();
+        for ko in limited {
+            match ko {
+                Some(ko) => drop(self.refuse(ko)),
+                None => {
+                    let result = results.next().expect("one result per allowed message");
+                    self.reply_durable(result.map(|fields| (Reply::OkWith(fields), ticket)));
+                }
+            }
         }
+    }
+
+    /// `Some(KO:RATE_LIMITED)` if `user` has no message left this instant.
+    fn over_rate(&self, user: UserId) -> Option<Ko> {
+        let wait = self.ctx.messages.as_ref()?.try_take(user).err()?;
+        let ms = wait.as_millis() + 1;
+        Some(Ko::new(Code::RateLimited, format!("too many messages; try again in {ms} ms (--rate)")))
     }
 
     /// Waits until this session's writes are on disk. Reads call it first:

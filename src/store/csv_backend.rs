@@ -40,6 +40,8 @@ struct LogFile {
     file: File,
     /// Something was written since the last sync.
     dirty: bool,
+    /// Bytes in the file, all of them whole lines.
+    len: u64,
 }
 
 impl LogFile {
@@ -67,7 +69,8 @@ impl LogFile {
             file.sync_all().map_err(|e| Error::io(ctx("fsync"), e))?;
             sync_dir(path.parent().unwrap_or(Path::new(".")))?;
         }
-        let mut log = LogFile { path, file, dirty: false };
+        let len = file.metadata().map_err(|e| Error::io(ctx("stat"), e))?.len();
+        let mut log = LogFile { path, file, dirty: false, len };
         log.check_header(header)?;
         Ok(log)
     }
@@ -115,7 +118,17 @@ impl LogFile {
             return Ok(());
         }
         self.dirty = true;
-        self.file.write_all(bytes).map_err(|e| Error::io(self.ctx("write"), e))
+        self.file.write_all(bytes).map_err(|e| Error::io(self.ctx("write"), e))?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Cuts the file back to `len` bytes (undoing a failed batch).
+    fn truncate(&mut self, len: u64) {
+        if let Err(e) = self.file.set_len(len).and_then(|()| self.file.sync_data()) {
+            log::error!("store: {}: cannot undo a failed write: {e}", self.path.display());
+        }
+        self.len = len;
     }
 
     fn sync(&mut self) -> Result<()> {
@@ -264,13 +277,34 @@ impl Backend for CsvBackend {
                 Record::Ack { user, seq } => write_row(&mut inbox, &[user, &seq.to_string()]),
             }
         }
+        // If any write or fsync fails, every file goes back to where it was
+        // before this batch: no line of a refused batch survives to be
+        // loaded at the next start, and later batches never follow a torn line.
+        let before = [self.users.len, self.rooms.len, self.history.len, self.inbox.len];
+        let result = self.write_all([finish(users), finish(rooms), finish(history), finish(inbox)]);
+        if result.is_err() {
+            for (file, len) in self.files().into_iter().zip(before) {
+                file.truncate(len);
+            }
+        }
+        result
+    }
+}
+
+impl CsvBackend {
+    fn files(&mut self) -> [&mut LogFile; 4] {
+        [&mut self.users, &mut self.rooms, &mut self.history, &mut self.inbox]
+    }
+
+    /// Appends each file's part of a batch, then fsyncs.
+    fn write_all(&mut self, parts: [Vec<u8>; 4]) -> Result<()> {
         // Accounts and rooms first: a message never refers to a user or a
         // room that a crash could leave out.
-        self.users.append(&finish(users))?;
-        self.rooms.append(&finish(rooms))?;
-        self.history.append(&finish(history))?;
-        self.inbox.append(&finish(inbox))?;
+        for (file, part) in self.files().into_iter().zip(&parts) {
+            file.append(part)?;
+        }
         if self.fsync {
+            // inbox.csv holds only acknowledgements: no fsync (see above).
             self.users.sync()?;
             self.rooms.sync()?;
             self.history.sync()?;

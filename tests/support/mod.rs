@@ -21,6 +21,18 @@ pub fn wachat_bin() -> &'static str {
     env!("CARGO_BIN_EXE_wachat")
 }
 
+/// The arguments of `wachat serve` for a test server.
+fn serve_args(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut all: Vec<std::ffi::OsString> = ["serve", "--send-port", &send_port.to_string()]
+        .iter()
+        .chain(&["--recv-port", &recv_port.to_string(), "--kdf-cost", "8", "--data-dir"])
+        .map(|s| s.into())
+        .collect();
+    all.push(data_dir.into());
+    all.extend(args.iter().map(|s| s.into()));
+    all
+}
+
 /// A running `wachat serve`.
 pub struct TestServer {
     child: Child,
@@ -54,12 +66,25 @@ impl TestServer {
     /// A server on an existing data directory and given ports, so that
     /// clients of the previous one find it again (a restart in place).
     pub fn start_on(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) -> TestServer {
-        let mut child = Command::new(wachat_bin())
-            .arg("serve")
-            .args(["--send-port", &send_port.to_string(), "--recv-port", &recv_port.to_string()])
-            .args(["--kdf-cost", "8", "--data-dir"])
-            .arg(data_dir)
-            .args(args)
+        let mut command = Command::new(wachat_bin());
+        command.args(serve_args(data_dir, send_port, recv_port, args));
+        Self::spawn(command, data_dir)
+    }
+
+    /// A server whose files may not grow past `max_file_bytes` (`ulimit -f`):
+    /// a disk that fills up.
+    pub fn start_with_file_limit(data_dir: &Path, max_file_bytes: u64, args: &[&str]) -> TestServer {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -f {} && exec \"$0\" \"$@\"", max_file_bytes / 512))
+            .arg(wachat_bin())
+            .args(serve_args(data_dir, 0, 0, args));
+        Self::spawn(command, data_dir)
+    }
+
+    fn spawn(mut command: Command, data_dir: &Path) -> TestServer {
+        let mut child = command
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
