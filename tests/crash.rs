@@ -71,7 +71,8 @@ fn sender(addr: SocketAddr, k: usize, stop: &AtomicBool) -> usize {
             if stream.write_all(burst.as_bytes()).is_err() {
                 break 'connected;
             }
-            for n in acked..generated {
+            let unanswered = acked..generated;
+            for n in unanswered {
                 let mut reply = String::new();
                 match reader.read_line(&mut reply) {
                     Ok(read) if read > 0 && reply.starts_with(&format!("OK:s{k}-{n}:")) => acked = n + 1,
