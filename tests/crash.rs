@@ -176,7 +176,7 @@ fn every_ok_survives_random_sigkills_exactly_once_and_in_order() {
     // One sequence number per message, and first copies in order.
     let seen = seen.lock().unwrap();
     let mut seq_of: HashMap<&str, u64> = HashMap::new();
-    let mut next_of = vec![0usize; SENDERS];
+    let mut next_of = [0usize; SENDERS];
     for (id, seq) in seen.iter() {
         if let Some(first) = seq_of.insert(id, *seq) {
             assert_eq!(first, *seq, "{id} was delivered as two different events");
