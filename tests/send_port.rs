@@ -346,3 +346,25 @@ fn messages_beyond_the_rate_are_refused_one_by_one() {
     let mut bob = server.login_send("bob", "pw-bob");
     assert!(bob.request("MSG:ana:b1:hello").starts_with("OK:b1:"));
 }
+
+#[test]
+fn no_password_ever_reaches_the_log() {
+    let mut server = TestServer::start_logging("debug", &["--auto-register"]);
+    let mut c = server.send_conn();
+    assert_eq!(c.request("REGISTER:ana:ana@example.org:Zebra-Secret-1"), "OK:ana");
+    let mut c = server.send_conn();
+    assert!(c.request("LOGIN:ana:Wrong-Guess-2").starts_with("KO:AUTH_FAILED:"));
+    let mut c = server.recv_conn();
+    assert_eq!(c.request("LOGIN:newbie:Auto-Secret-3"), "OK:newbie");
+    let mut c = server.send_conn();
+    assert!(c.request("LOGIN:ana:Zebra-Secret-1:extra").starts_with("KO:AUTH_FAILED:"));
+    drop(c);
+    assert!(server.terminate().success());
+    let log = server.log().join("\n");
+    assert!(log.contains("new account ana"), "the log is there: {log}");
+    for secret in ["Zebra-Secret", "Wrong-Guess", "Auto-Secret"] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+    let users = std::fs::read_to_string(server.data_dir.join("users.csv")).unwrap();
+    assert!(!users.contains("Secret") && users.contains("$argon2id$"), "{users}");
+}

@@ -83,9 +83,21 @@ impl TestServer {
         Self::spawn(command, data_dir)
     }
 
+    /// A server logging at `level` (`RUST_LOG`), on a fresh data directory.
+    pub fn start_logging(level: &str, args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new(wachat_bin());
+        command.args(serve_args(dir.path(), 0, 0, args)).env("RUST_LOG", level);
+        let mut server = Self::spawn(command, dir.path());
+        server._dir = Some(dir);
+        server
+    }
+
     fn spawn(mut command: Command, data_dir: &Path) -> TestServer {
+        if !command.get_envs().any(|(key, _)| key == "RUST_LOG") {
+            command.env("RUST_LOG", "info");
+        }
         let mut child = command
-            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
