@@ -84,6 +84,11 @@
 //!                     requests/replies, PING when idle  then ACK; PONG; reconnects
 //! ```
 //!
+//! Direct chats (`/p2p <user>`, protocol §8) add a P2P accept thread and
+//! one thread per peer connection ([`p2p`]); those messages never touch the
+//! server's ports, and what a peer did not acknowledge falls back to the
+//! outbox.
+//!
 //! The client keeps, in `<data dir>/<user>/` (default data dir
 //! `~/.local/share/wachat`): `history.csv`, every message both ways with
 //! each change of state, and `outbox_tmp.csv`, the messages the server has

@@ -19,19 +19,33 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use super::sender::Job;
-use super::{Client, Message, Notice, Outbox, Outgoing, Shared, now_ms};
+use super::{Client, Connection, History, Message, Notice, Outbox, Outgoing, Shared, now_ms};
 use crate::error::{Error, Result};
 use crate::p2p::{Handler, P2p};
 use crate::protocol::names::{check_name, fold};
 use crate::protocol::{Chat, PeerMsg, Reply, Request, State};
-
-use super::History;
 
 /// Starts the P2P side of a client, listening on `listener` if given.
 pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: Sender<Job>) -> Result<P2p> {
     let handler = Direct { shared: shared.clone(), jobs };
     let o = &shared.options;
     P2p::start(&shared.me, listener, o.timeout, shared.tokens.clone(), Box::new(handler))
+}
+
+/// `P2P:<port>`: we accept direct chats on that port (protocol §8 step 1).
+/// The server forgets it when our receive connection ends, so it is said
+/// after every login of the send port and again whenever the receive port
+/// reconnects (the sender thread's [`Job::Check`]).
+pub(super) fn announce(conn: &mut Connection, p2p_port: Option<u16>) -> Result<()> {
+    let Some(port) = p2p_port else { return Ok(()) };
+    match conn.request(&Request::P2p { port })? {
+        Reply::Ok => Ok(()),
+        // A server without P2P: chatting through it still works.
+        other => {
+            log::warn!("P2P:{port} answered {:?}", other.to_string().trim_end());
+            Ok(())
+        }
+    }
 }
 
 /// After a crash: `me`'s direct messages never acknowledged go to the outbox.
@@ -255,6 +269,42 @@ impl Handler for Direct {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Text;
+
+    #[test]
+    fn after_a_crash_unacknowledged_direct_messages_go_to_the_outbox_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            let log = History::open(dir.path().join("history.csv")).unwrap();
+            (log, Outbox::open(dir.path().join("outbox_tmp.csv")).unwrap())
+        };
+        let (mut log, outbox) = open();
+        let direct = |id: &str, state| Message {
+            from: "ana".into(),
+            to: Chat::User("bob".into()),
+            id: id.into(),
+            ts: 7,
+            state,
+            text: Text::from_plain("hi").unwrap(),
+            refused: None,
+            p2p: true,
+        };
+        log.add(direct("acked", State::Delivered)).unwrap();
+        log.add(direct("lost", State::Sent)).unwrap();
+        log.sync().unwrap();
+        drop((log, outbox)); // the crash
+
+        let (mut log, mut outbox) = open();
+        recover("Ana", &mut log, &mut outbox).unwrap();
+        let waiting: Vec<String> = outbox.waiting(10).into_iter().map(|m| m.id).collect();
+        assert_eq!(waiting, ["lost"]);
+        assert!(!log.get("ana", "lost").unwrap().p2p, "relayed: the server's ticks apply now");
+        drop((log, outbox));
+        // A second start finds nothing more to do.
+        let (mut log, mut outbox) = open();
+        recover("ana", &mut log, &mut outbox).unwrap();
+        assert_eq!(outbox.len(), 1);
+    }
 
     #[test]
     fn peer_replies_are_read_from_the_right() {

@@ -75,6 +75,7 @@ pub use outbox::{Outbox, Outgoing};
 use crate::error::{Error, Result};
 use crate::p2p::{P2p, Tokens};
 use crate::protocol::{Chat, Reply, Request, State, Text, split_fields};
+use direct::announce;
 use link::Link;
 use receiver::ReceiverThread;
 use sender::{Job, SenderThread};
@@ -433,22 +434,6 @@ fn first_login(options: &Options, p2p_port: Option<u16>) -> Result<(Connection, 
     let name = conn.login(&o.user, &o.password, &how)?;
     announce(&mut conn, p2p_port)?;
     Ok((conn, name))
-}
-
-/// `P2P:<port>`: we accept direct chats on that port (protocol §8 step 1).
-/// The server forgets it when our receive connection ends, so it is said
-/// after every login of the send port and again whenever the receive port
-/// reconnects (the sender thread's [`Job::Check`]).
-fn announce(conn: &mut Connection, p2p_port: Option<u16>) -> Result<()> {
-    let Some(port) = p2p_port else { return Ok(()) };
-    match conn.request(&Request::P2p { port })? {
-        Reply::Ok => Ok(()),
-        // A server without P2P: chatting through it still works.
-        other => {
-            log::warn!("P2P:{port} answered {:?}", other.to_string().trim_end());
-            Ok(())
-        }
-    }
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {

@@ -210,6 +210,8 @@ impl Console<'_> {
                     // The events thread prints the P2pOpened notice.
                     Ok(()) => {}
                     Err(e @ Error::Usage(_)) => return Err(e),
+                    // The server's own words ("carl is not connected") say it best.
+                    Err(Error::Refused { ko, .. }) => self.say(&view::no_direct_chat(&user, &ko.reason)),
                     Err(e) => self.say(&view::no_direct_chat(&user, &e.to_string())),
                 }
                 // Either way the chat with `user` is open: the client picks the road.
