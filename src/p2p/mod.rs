@@ -19,7 +19,7 @@
 //!   P2p::send (caller's thread):   MSG written under the session's lock
 //! ```
 //!
-//! Every session ends exactly once, by [`Node::end`], whoever notices first
+//! Every session ends exactly once, by `Node::end`, whoever notices first
 //! (the reading thread, a failed write, a hang-up, the shutdown): the
 //! handler then gets the messages the peer never acknowledged.
 
