@@ -83,6 +83,10 @@ pub struct ConnectArgs {
     /// Email address for --register.
     #[arg(long, requires = "register")]
     pub email: Option<String>,
+    /// TCP port on which peers may open direct chats (/p2p) with you;
+    /// 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub p2p_port: u16,
 }
 
 #[derive(Args, Debug)]
@@ -201,7 +205,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => crate::bench::run(args),
         Command::Connect(args) => {
             let register = args.register.then(|| args.email.clone().unwrap_or_default());
-            let options = Options { register, ..options(&args.server)? };
+            let options = Options { register, p2p_port: Some(args.p2p_port), ..options(&args.server)? };
             crate::console::run(options, args.server.trace)
         }
         Command::Register(args) => {

@@ -14,6 +14,7 @@
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: in-memory state built from records, the CSV backend, and the group commit. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. |
+//! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`] | `wachat bench`, the load generator. |
@@ -83,6 +84,11 @@
 //!                     requests/replies, PING when idle  then ACK; PONG; reconnects
 //! ```
 //!
+//! Direct chats (`/p2p <user>`, protocol §8) add a P2P accept thread and
+//! one thread per peer connection ([`p2p`]); those messages never touch the
+//! server's ports, and what a peer did not acknowledge falls back to the
+//! outbox.
+//!
 //! The client keeps, in `<data dir>/<user>/` (default data dir
 //! `~/.local/share/wachat`): `history.csv`, every message both ways with
 //! each change of state, and `outbox_tmp.csv`, the messages the server has
@@ -94,6 +100,7 @@ pub mod client;
 pub mod console;
 pub mod error;
 pub mod oneshot;
+pub mod p2p;
 pub mod protocol;
 pub mod router;
 pub mod server;

@@ -34,8 +34,16 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     quit(conn);
     // Kept in the local log too, so that the console's history shows it.
     let mut log = History::open(options.user_dir().join("history.csv"))?;
-    let message =
-        client::Message { from: me, to: to.clone(), id, ts, state: State::Received, text, refused: None };
+    let message = client::Message {
+        from: me,
+        to: to.clone(),
+        id,
+        ts,
+        state: State::Received,
+        text,
+        refused: None,
+        p2p: false,
+    };
     log.add(message)?;
     log.sync()?;
     println!("sent to {to} ✓");

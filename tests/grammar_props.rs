@@ -2,7 +2,9 @@
 //! `parse(format(x)) == x`, and no input whatsoever makes a parser panic.
 
 use proptest::prelude::*;
-use wachat::protocol::{Bye, Chat, Code, Event, EventReply, FrameReader, Ko, Reply, Request, State, Text};
+use wachat::protocol::{
+    Bye, Chat, Code, Event, EventReply, FrameReader, Ko, PeerFrame, PeerMsg, Reply, Request, State, Text,
+};
 
 fn name() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_.-]{1,32}"
@@ -63,7 +65,22 @@ fn event() -> impl Strategy<Value = Event> {
     ]
 }
 
+fn peer_frame() -> impl Strategy<Value = PeerFrame> {
+    prop_oneof![
+        (name(), "[0-9a-f]{32}").prop_map(|(from, token)| PeerFrame::Hello { from, token }),
+        (id(), any::<u64>(), text()).prop_map(|(id, ts, text)| PeerFrame::Msg(PeerMsg { id, ts, text })),
+        id().prop_map(|id| PeerFrame::Ack { id }),
+    ]
+}
+
 proptest! {
+    #[test]
+    fn peer_frames_round_trip(frame in peer_frame()) {
+        let line = frame.to_string();
+        prop_assert!(!line.contains('\n'));
+        prop_assert_eq!(PeerFrame::parse(&line), Ok(frame));
+    }
+
     #[test]
     fn requests_round_trip(request in request()) {
         let line = request.to_string();
@@ -106,6 +123,7 @@ proptest! {
         let _ = Reply::parse(&line);
         let _ = EventReply::parse(&line);
         let _ = Text::parse(&line);
+        let _ = PeerFrame::parse(&line);
     }
 
     /// Arbitrary bytes never panic the framer, and no frame exceeds the limit.

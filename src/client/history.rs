@@ -14,8 +14,10 @@
 //! | kind | fields used | meaning |
 //! |---|---|---|
 //! | `msg` | `ts,from,to,id,state,text` | a message, with its first state |
+//! | `p2p` | `ts,from,to,id,state,text` | the same, for a message of a direct chat (protocol §8), which the server never saw |
 //! | `state` | `ts,from,id,state` | the message `(from, id)` moved to `state` |
 //! | `refused` | `from,id,text` | the server refused it for good; `text` says why |
+//! | `relayed` | `from,id` | a `p2p` message the peer never acknowledged, handed to the server instead |
 //!
 //! The whole log is loaded into memory at start: a teaching chat's
 //! history is small, and it makes every lookup a hash map access.
@@ -49,6 +51,10 @@ pub struct Message {
     /// Why the server refused it (unknown user, not a member): it will
     /// never be delivered. `None` for every normal message.
     pub refused: Option<String>,
+    /// It went over a direct connection between the two clients (shown
+    /// `[p2p]`), not through the server. Such a message has no `RECEIVED`
+    /// (no server stored it) and no `READ` (the peer protocol has none).
+    pub p2p: bool,
 }
 
 impl Message {
@@ -113,7 +119,7 @@ impl History {
         let ts: u64 = field(1)?.parse().map_err(|_| format!("bad timestamp {:?}", &row[1]))?;
         let (from, id) = (field(2)?, field(4)?);
         match field(0)? {
-            "msg" => {
+            kind @ ("msg" | "p2p") => {
                 let message = Message {
                     from: from.to_string(),
                     to: Chat::parse(field(3)?)?,
@@ -122,6 +128,7 @@ impl History {
                     state: field(5)?.parse()?,
                     text: Text::parse(field(6)?)?,
                     refused: None,
+                    p2p: kind == "p2p",
                 };
                 self.insert(message);
             }
@@ -134,6 +141,11 @@ impl History {
             "refused" => {
                 if let Some(m) = self.get_mut(from, id) {
                     m.refused = Some(field(6)?.to_string());
+                }
+            }
+            "relayed" => {
+                if let Some(m) = self.get_mut(from, id) {
+                    m.p2p = false;
                 }
             }
             other => return Err(format!("unknown row kind {other:?}")),
@@ -164,7 +176,8 @@ impl History {
             return Ok(false);
         }
         let (ts, to, state) = (m.ts.to_string(), m.to.to_string(), m.state.as_str());
-        self.file.append(&["msg", &ts, &m.from, &to, &m.id, state, m.text.as_escaped()])?;
+        let kind = if m.p2p { "p2p" } else { "msg" };
+        self.file.append(&[kind, &ts, &m.from, &to, &m.id, state, m.text.as_escaped()])?;
         self.insert(m);
         Ok(true)
     }
@@ -210,6 +223,23 @@ impl History {
         self.file.append(&["refused", "0", from, "", id, "", reason])
     }
 
+    /// A direct-chat message of ours goes through the server after all
+    /// (the chat ended before the peer acknowledged it): from now on it is
+    /// an ordinary message, whose ticks the server's events move on.
+    pub fn relay(&mut self, from: &str, id: &str) -> Result<()> {
+        match self.get_mut(from, id) {
+            Some(m) if m.p2p => m.p2p = false,
+            _ => return Ok(()),
+        }
+        self.file.append(&["relayed", "0", from, "", id, "", ""])
+    }
+
+    /// `me`'s direct-chat messages that the peer never acknowledged: after
+    /// a crash in the middle of a chat, what must still go through the server.
+    pub fn unacked_direct(&self, me: &str) -> Vec<Message> {
+        self.messages.iter().filter(|m| m.p2p && m.is_from(me) && m.state == State::Sent).cloned().collect()
+    }
+
     /// Forces everything logged so far to the disk.
     pub fn sync(&mut self) -> Result<()> {
         self.file.sync()
@@ -238,6 +268,7 @@ mod tests {
             state,
             text: Text::from_plain(&format!("text {id}\nsecond line")).unwrap(),
             refused: None,
+            p2p: false,
         }
     }
 
@@ -277,6 +308,29 @@ mod tests {
         assert_eq!(log.get("bob", "b1").unwrap().state, State::Read);
         assert_eq!(log.get("ana", "m4").unwrap().refused.as_deref(), Some("no such user"));
         assert_eq!(log.get("ana", "m1").unwrap().text.unescaped(), "text m1\nsecond line");
+    }
+
+    #[test]
+    fn direct_messages_keep_their_mark_until_relayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let mut log = History::open(path.clone()).unwrap();
+        for id in ["d1", "d2", "d3"] {
+            log.add(Message { p2p: true, ..msg("ana", "bob", id, State::Sent) }).unwrap();
+        }
+        log.add(Message { p2p: true, ..msg("bob", "ana", "b1", State::Delivered) }).unwrap();
+        log.advance("ana", "d1", State::Delivered, 5).unwrap();
+        // d2 fell back to the server; d3 was never acknowledged (a crash).
+        log.relay("ana", "d2").unwrap();
+        log.sync().unwrap();
+        drop(log);
+
+        let log = History::open(path).unwrap();
+        let marks: Vec<bool> = ["d1", "d2", "d3"].iter().map(|id| log.get("ana", id).unwrap().p2p).collect();
+        assert_eq!(marks, [true, false, true]);
+        assert!(log.get("bob", "b1").unwrap().p2p);
+        let unacked: Vec<String> = log.unacked_direct("Ana").into_iter().map(|m| m.id).collect();
+        assert_eq!(unacked, ["d3"]);
     }
 
     #[test]

@@ -24,6 +24,13 @@
 //! log, [`history`]) and `outbox_tmp.csv` (messages not yet accepted by the
 //! server, [`outbox`]).
 //!
+//! Direct chats (protocol §8) run beside the server connections: the client
+//! listens for peers ([`Options::p2p_port`]), announces the port after each
+//! login, and [`Client::open_p2p`] dials one. While a direct chat with a
+//! user is open, [`Client::send`] to that user goes over it; what the peer
+//! does not acknowledge goes through the server when the chat ends. See
+//! [`crate::p2p`] for the connections and `direct.rs` for this glue.
+//!
 //! # A bot in a few lines
 //!
 //! ```no_run
@@ -44,6 +51,7 @@
 
 pub mod connection;
 mod csv_file;
+mod direct;
 pub mod history;
 mod link;
 pub mod options;
@@ -65,7 +73,9 @@ pub use options::{Options, default_data_dir};
 pub use outbox::{Outbox, Outgoing};
 
 use crate::error::{Error, Result};
+use crate::p2p::{P2p, Tokens};
 use crate::protocol::{Chat, Reply, Request, State, Text, split_fields};
+use direct::announce;
 use link::Link;
 use receiver::ReceiverThread;
 use sender::{Job, SenderThread};
@@ -96,6 +106,12 @@ pub enum Notice {
     /// Another client logged in as you took over the receive port; this one
     /// receives nothing more (it can still send).
     Replaced,
+    /// A direct chat with `peer` is open (`incoming`: the peer opened it):
+    /// your messages to `peer` now go straight to it, marked `[p2p]`.
+    P2pOpened { peer: String, incoming: bool },
+    /// The direct chat with `peer` ended (`why`); `resent` messages it had
+    /// not acknowledged were handed to the server, with their ids.
+    P2pClosed { peer: String, why: String, resent: usize },
 }
 
 /// What the two threads and the [`Client`] share.
@@ -109,6 +125,11 @@ struct Shared {
     /// To the application; unbounded, so a slow reader never stalls the
     /// receiver (which would make the server drop it with `BYE:SLOW`).
     notices: Sender<Notice>,
+    /// The port direct chats are accepted on, announced after each login.
+    p2p_port: Option<u16>,
+    /// The tokens of the peers the server introduced (`P2P:<from>:<token>`
+    /// events, put there by the receiver thread, used up by the P2P threads).
+    tokens: Arc<Tokens>,
 }
 
 impl Shared {
@@ -118,6 +139,9 @@ impl Shared {
         let number = if port == Port::Send { o.send_port } else { o.recv_port };
         let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone())?;
         conn.login(&o.user, &o.password, &Login::Existing)?;
+        if port == Port::Send {
+            announce(&mut conn, self.p2p_port)?;
+        }
         Ok(conn)
     }
 
@@ -131,6 +155,7 @@ impl Shared {
             state,
             text: m.text.clone(),
             refused: None,
+            p2p: false,
         }
     }
 }
@@ -144,6 +169,10 @@ pub struct Client {
     /// Dropped to tell the receiver thread to stop.
     stop: Option<Sender<()>>,
     notices: Receiver<Notice>,
+    /// Direct chats; `Some` until the client closes, and dropped first then,
+    /// so that what the peers did not acknowledge reaches the outbox
+    /// before the sender thread delivers it one last time.
+    p2p: Option<P2p>,
     /// `<unix ms at start>-<random>`: with a counter, unique message ids
     /// even for two clients of the same user started in the same millisecond.
     id_prefix: String,
@@ -159,12 +188,19 @@ impl Client {
     /// is registering (`options.register`) without a server.
     pub fn connect(options: Options) -> Result<Client> {
         let dir = options.user_dir();
-        let log = History::open(dir.join("history.csv"))?;
-        let outbox = Outbox::open(dir.join("outbox_tmp.csv"))?;
+        let mut log = History::open(dir.join("history.csv"))?;
+        let mut outbox = Outbox::open(dir.join("outbox_tmp.csv"))?;
+        direct::recover(&options.user, &mut log, &mut outbox)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
+        // Bound before the first login, which announces its port.
+        let listener = options.p2p_port.map(crate::p2p::bind).transpose()?;
+        let p2p_port = match &listener {
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io("the P2P port", e))?.port()),
+            None => None,
+        };
 
         let mut offline_because = None;
-        let send = match first_login(&options) {
+        let send = match first_login(&options, p2p_port) {
             Ok(conn) => Some(conn),
             Err(e @ (Error::Refused { .. } | Error::Usage(_))) => return Err(e),
             Err(e) if options.register.is_some() => return Err(e),
@@ -181,6 +217,8 @@ impl Client {
             outbox: Mutex::new(outbox),
             link: Link::new(false, false, notices_tx.clone()),
             notices: notices_tx,
+            p2p_port,
+            tokens: Arc::new(Tokens::default()),
         };
         let recv = match send {
             None => None,
@@ -208,11 +246,13 @@ impl Client {
             spawn("wachat-sender", move || sender.run(jobs_rx))?,
             spawn("wachat-receiver", move || receiver.run())?,
         ];
+        let p2p = direct::start(&shared, listener, jobs.clone())?;
         Ok(Client {
             shared,
             jobs: Some(jobs),
             stop: Some(stop),
             notices,
+            p2p: Some(p2p),
             id_prefix: id_prefix()?,
             next_id: AtomicU64::new(1),
             threads,
@@ -245,6 +285,11 @@ impl Client {
         let text = Text::from_plain(text).map_err(Error::Usage)?;
         let id = format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
         let out = Outgoing { ts: now_ms(), to, id, text };
+        if let Chat::User(peer) = &out.to
+            && self.is_direct(peer)
+        {
+            return self.send_direct(out);
+        }
         // Outbox first: it is what makes the message leave one day.
         self.shared.outbox.lock().push(out.clone())?;
         let message = self.shared.as_logged(&out, State::Sent, out.ts);
@@ -368,6 +413,7 @@ impl Drop for Client {
     /// Shutdown by ownership: dropping the channels tells each thread to
     /// finish, then we wait for them.
     fn drop(&mut self) {
+        self.p2p.take();
         self.stop.take();
         self.jobs.take();
         for thread in self.threads.drain(..) {
@@ -376,9 +422,9 @@ impl Drop for Client {
     }
 }
 
-/// The first login of [`Client::connect`] (a `REGISTER` if asked):
-/// the connection and the name as registered.
-fn first_login(options: &Options) -> Result<(Connection, String)> {
+/// The first login of [`Client::connect`] (a `REGISTER` if asked), with
+/// the announce of `p2p_port`: the connection and the name as registered.
+fn first_login(options: &Options, p2p_port: Option<u16>) -> Result<(Connection, String)> {
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace)?;
     let how = match &o.register {
@@ -386,6 +432,7 @@ fn first_login(options: &Options) -> Result<(Connection, String)> {
         None => Login::Existing,
     };
     let name = conn.login(&o.user, &o.password, &how)?;
+    announce(&mut conn, p2p_port)?;
     Ok((conn, name))
 }
 
@@ -430,5 +477,6 @@ pub fn parse_history_line(line: &str) -> Result<Message> {
         state: f[4].parse().map_err(bad)?,
         text: Text::parse(f[5]).map_err(bad)?,
         refused: None,
+        p2p: false,
     })
 }

@@ -30,11 +30,17 @@ pub struct Options {
     pub timeout: Duration,
     /// Called with every frame sent (`>`) and received (`<`).
     pub trace: Option<Trace>,
+    /// Direct chats (protocol §8): `Some(port)` listens for peers on that
+    /// TCP port, `0` for a free one the system picks, and announces it to
+    /// the server with `P2P:<port>`; `None` accepts none (this client can
+    /// still open direct chats with others).
+    pub p2p_port: Option<u16>,
 }
 
 impl Options {
     /// The defaults of `wachat connect`: `127.0.0.1`, ports 6666 and 9999,
-    /// a 10 s timeout, the user's data directory, no trace.
+    /// a 10 s timeout, the user's data directory, no trace, direct chats
+    /// accepted on a free port.
     pub fn new(user: &str, password: &str) -> Options {
         Options {
             user: user.to_string(),
@@ -46,6 +52,7 @@ impl Options {
             data_dir: default_data_dir().unwrap_or_else(|| PathBuf::from(".wachat")),
             timeout: Duration::from_secs(10),
             trace: None,
+            p2p_port: Some(0),
         }
     }
 
@@ -68,6 +75,7 @@ impl fmt::Debug for Options {
             .field("data_dir", &self.data_dir)
             .field("timeout", &self.timeout)
             .field("trace", &self.trace.is_some())
+            .field("p2p_port", &self.p2p_port)
             .finish()
     }
 }

@@ -171,7 +171,7 @@ impl ReceiverThread {
                 // A direct message is DELIVERED once it is here; a room message
                 // has no states beyond RECEIVED (protocol §5).
                 let state = if matches!(to, Chat::Room(_)) { State::Received } else { State::Delivered };
-                let message = Message { from, to, id, ts, state, text, refused: None };
+                let message = Message { from, to, id, ts, state, text, refused: None, p2p: false };
                 self.store_message(message, notices).map(|()| seq)
             }
             Event::Status { seq, peer, id, state, ts } => {
@@ -185,9 +185,13 @@ impl ReceiverThread {
             }
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
             Event::Bye(reason) => return Some(End::Lost(format!("the server said BYE:{}", reason.as_str()))),
-            // This client never announces a P2P port, so no peer is sent to it.
-            Event::P2p { from, .. } => {
-                log::debug!("receive port: ignoring a P2P offer from {from}");
+            // `from` is about to dial our P2P port with this token: its
+            // HELLO is checked against it (src/p2p/tokens.rs).
+            Event::P2p { from, token } => {
+                match self.shared.p2p_port {
+                    Some(_) => self.shared.tokens.expect(&from, &token),
+                    None => log::debug!("receive port: ignoring a P2P offer from {from} (no P2P port)"),
+                }
                 return None;
             }
         };

@@ -14,7 +14,8 @@
 //!    `RECEIVED ✓` on its `OK`, stop at the first failure so the order holds;
 //! 3. answer [`Job::Request`]s (`USERS`, `HISTORY`, `READ`, …);
 //! 4. when idle for half the timeout, send `PING` so the server does not
-//!    close the connection (protocol §7).
+//!    close the connection (protocol §7);
+//! 5. on [`Job::Check`], announce the P2P port again (`P2P:<port>`).
 //!
 //! When the [`super::Client`] is dropped the channel disconnects; the thread
 //! sends what is still in the outbox if it can, says `QUIT`, and returns.
@@ -47,7 +48,8 @@ pub enum Job {
     Wake,
     /// The receive connection was just lost or regained, so the server may
     /// have restarted: check the send connection with a `PING` (it may be
-    /// dead without knowing it yet), or reconnect now if offline. Without
+    /// dead without knowing it yet; with a P2P port, its announce does
+    /// that, since the server forgot it), or reconnect now if offline. Without
     /// this, a dead send connection would be found only when next used, and
     /// the user would read "offline" a second time, after "back online".
     Check,
@@ -93,7 +95,7 @@ impl SenderThread {
                 }
                 Ok(Job::Wake) => {}
                 Ok(Job::Check) if self.conn.is_none() => self.retry_at = Instant::now(),
-                Ok(Job::Check) => self.ping(),
+                Ok(Job::Check) => self.check(),
                 Err(RecvTimeoutError::Timeout) if self.conn.is_some() => self.ping(),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return self.finish(),
@@ -153,6 +155,18 @@ impl SenderThread {
                     self.reconnect();
                 }
             }
+        }
+    }
+
+    /// After the receive port reconnected: the server forgot our P2P port
+    /// with the old receive connection, so say it again (which checks the
+    /// send connection as well as a `PING` would); without one, `PING`.
+    fn check(&mut self) {
+        let Some(port) = self.shared.p2p_port else { return self.ping() };
+        match self.request(&Request::P2p { port }) {
+            Ok(Reply::Ok) => {}
+            Ok(other) => log::debug!("P2P:{port} answered {other:?}"),
+            Err(e) => log::debug!("P2P:{port}: {e}"),
         }
     }
 

@@ -31,6 +31,10 @@ pub enum Command {
     Join(String),
     /// `/leave [#room]`; `None`: the open chat, if it is a room.
     Leave(Option<String>),
+    /// `/p2p <user>`: open a direct chat (protocol §8) and make it the open chat.
+    P2p(String),
+    /// `/hangup [user]`: end a direct chat; `None`: the open chat's.
+    HangUp(Option<String>),
     Help,
     /// `/quit`, `/salir`, `/sair`, `@salir`.
     Quit,
@@ -83,6 +87,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
             "" => Ok(Command::Leave(None)),
             _ => Ok(Command::Leave(Some(room(one_word(args, "/leave [#room]")?)?))),
         },
+        "p2p" => Ok(Command::P2p(user(one_word(args, "/p2p <user>")?)?)),
+        "hangup" => match args.trim() {
+            "" => Ok(Command::HangUp(None)),
+            _ => Ok(Command::HangUp(Some(user(one_word(args, "/hangup [user]")?)?))),
+        },
         "help" => Ok(Command::Help),
         "quit" | "salir" | "sair" => Ok(Command::Quit),
         "" => Err("a command follows the /: try /help".into()),
@@ -115,6 +124,14 @@ fn one_word<'a>(args: &'a str, usage: &str) -> Result<&'a str, String> {
 
 fn chat(s: &str) -> Result<Chat, String> {
     Chat::parse(s)
+}
+
+/// A user, not a room: direct chats are between two people.
+fn user(s: &str) -> Result<String, String> {
+    match chat(s)? {
+        Chat::User(name) => Ok(name),
+        Chat::Room(_) => Err(format!("a direct chat is with one user, not a room: {s}")),
+    }
 }
 
 fn room(s: &str) -> Result<String, String> {
@@ -153,6 +170,9 @@ mod tests {
         assert_eq!(ok("/join #Tea"), Command::Join("#Tea".into()));
         assert_eq!(ok("/leave"), Command::Leave(None));
         assert_eq!(ok("/leave #tea"), Command::Leave(Some("#tea".into())));
+        assert_eq!(ok("/p2p bob"), Command::P2p("bob".into()));
+        assert_eq!(ok("/hangup"), Command::HangUp(None));
+        assert_eq!(ok("/hangup bob"), Command::HangUp(Some("bob".into())));
         assert_eq!(ok("/help"), Command::Help);
         for quit in ["/quit", "/salir", "/sair", "@salir"] {
             assert_eq!(ok(quit), Command::Quit);
@@ -173,6 +193,9 @@ mod tests {
         assert_eq!(err("/history 0"), "usage: /history [n], n from 1 to 1000");
         assert!(err("/join general").contains("starts with '#'"));
         assert_eq!(err("/users now"), "/users takes no arguments");
+        assert_eq!(err("/p2p"), "usage: /p2p <user>");
+        assert!(err("/p2p #general").contains("not a room"));
+        assert_eq!(err("/hangup bob ana"), "usage: /hangup [user]");
         assert_eq!(err("/"), "a command follows the /: try /help");
     }
 }

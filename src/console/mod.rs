@@ -10,6 +10,11 @@
 //!   messages, ticks, presence, offline/online. A message arriving in the
 //!   open chat is marked `READ` right away, since the user sees it.
 //!
+//! `/p2p <user>` opens a direct chat (protocol §8) and makes it the open
+//! chat; the client then sends text for that user over it, and the lines
+//! say `[p2p]`. When it cannot be opened, or ends, one line says so and the
+//! text goes through the server as usual.
+//!
 //! The open chat is the one thing both threads need; it sits in a `Mutex`.
 
 pub mod command;
@@ -115,7 +120,9 @@ impl Console<'_> {
             return;
         }
         self.say(&view::notice(me, notice, |id| self.client.local_message(me, id)));
+        // A direct message has no READ: the server never heard of it.
         if let Notice::Message(m) = notice
+            && !m.p2p
             && self.is_open(&m.chat(me))
         {
             self.mark_read(m);
@@ -138,6 +145,7 @@ impl Console<'_> {
     fn read_commands(&self, input: &mut Input) -> Result<()> {
         loop {
             let prompt = match &*self.open.lock() {
+                Some(Chat::User(peer)) if self.client.is_direct(peer) => format!("{peer} [p2p]> "),
                 Some(chat) => format!("{chat}> "),
                 None => "> ".to_string(),
             };
@@ -197,6 +205,30 @@ impl Console<'_> {
                 self.say(&format!("joined {room}"));
             }
             Command::Leave(room) => self.leave(room)?,
+            Command::P2p(user) => {
+                match self.client.open_p2p(&user) {
+                    // The events thread prints the P2pOpened notice.
+                    Ok(()) => {}
+                    Err(e @ Error::Usage(_)) => return Err(e),
+                    // The server's own words ("carl is not connected") say it best.
+                    Err(Error::Refused { ko, .. }) => self.say(&view::no_direct_chat(&user, &ko.reason)),
+                    Err(e) => self.say(&view::no_direct_chat(&user, &e.to_string())),
+                }
+                // Either way the chat with `user` is open: the client picks the road.
+                *self.open.lock() = Some(Chat::User(user));
+            }
+            Command::HangUp(user) => {
+                let user = match (user, &*self.open.lock()) {
+                    (Some(user), _) => user,
+                    (None, Some(Chat::User(peer))) => peer.clone(),
+                    (None, _) => {
+                        return Err(Error::Usage("usage: /hangup [user] (no direct chat is open)".into()));
+                    }
+                };
+                if !self.client.hang_up(&user) {
+                    return Err(Error::Usage(format!("no direct chat with {user} is open")));
+                }
+            }
             Command::Help => self.say(view::HELP),
         }
         Ok(())
@@ -207,7 +239,7 @@ impl Console<'_> {
     /// reached (it has everything), else from the local log.
     fn show_chat(&self, chat: Chat, n: usize) -> Result<()> {
         let (messages, source) = match self.client.history(&chat, n) {
-            Ok(messages) => (messages, ""),
+            Ok(messages) => (with_direct(messages, self.client.local_history(&chat, n), n), ""),
             // The server said no (no such user, not a member): the chat stays closed.
             Err(e @ Error::Refused { .. }) => return Err(e),
             Err(_) => (self.client.local_history(&chat, n), ", offline: from the local log"),
@@ -222,7 +254,7 @@ impl Console<'_> {
             self.say(&view::message(me, m));
         }
         *self.listed.lock() = messages.iter().map(|m| (fold(&m.from), m.id.clone())).collect();
-        let newest_to_me = messages.iter().rev().find(|m| !m.is_from(me));
+        let newest_to_me = messages.iter().rev().find(|m| !m.is_from(me) && !m.p2p);
         if let Some(m) = newest_to_me
             && (m.state < State::Read || matches!(chat, Chat::Room(_)))
         {
@@ -248,6 +280,17 @@ impl Console<'_> {
         self.say(&format!("left {room}"));
         Ok(())
     }
+}
+
+/// The server's history of a chat with the direct messages of the local log
+/// put in (the server never saw them), by time, the last `n`.
+fn with_direct(mut messages: Vec<Message>, local: Vec<Message>, n: usize) -> Vec<Message> {
+    messages.extend(local.into_iter().filter(|m| m.p2p));
+    // Stable: messages with the same time keep the server's order.
+    messages.sort_by_key(|m| m.ts);
+    let extra = messages.len().saturating_sub(n);
+    messages.drain(..extra);
+    messages
 }
 
 /// Names are compared ignoring case: `/chat Bob` is the chat with `bob`.

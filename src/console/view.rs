@@ -8,6 +8,7 @@
 //! you → bob: hola …                   your message, as you send it
 //!   ✓✓ read  (to bob: hola)           a change of its state
 //! ana is online / ana went offline    presence
+//! [p2p] bob: hola                     a message of a direct chat (no server)
 //! ```
 
 use parking_lot::Mutex;
@@ -55,6 +56,7 @@ pub fn message(me: &str, m: &Message) -> String {
         (Chat::User(to), true) => format!("you → {to}: {text}"),
         (Chat::User(_), false) => format!("{}: {text}", m.from),
     };
+    let line = if m.p2p { format!("[p2p] {line}") } else { line };
     match (&m.refused, mine) {
         (Some(reason), _) => format!("{line} ✗ ({reason})"),
         (None, true) => format!("{line} {}", m.state.ticks()),
@@ -76,7 +78,25 @@ pub fn notice(me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<Message>) ->
         Notice::Replaced => {
             "(you logged in somewhere else: this console no longer receives messages)".to_string()
         }
+        Notice::P2pOpened { peer, incoming: true } => {
+            format!("[p2p] {peer} opened a direct chat with you: your messages to {peer} skip the server")
+        }
+        Notice::P2pOpened { peer, incoming: false } => {
+            format!("[p2p] direct chat with {peer} open: your messages to {peer} skip the server")
+        }
+        Notice::P2pClosed { peer, why, resent: 0 } => {
+            format!("[p2p] direct chat with {peer} ended ({why}); messages go through the server again")
+        }
+        Notice::P2pClosed { peer, why, resent } => format!(
+            "[p2p] direct chat with {peer} ended ({why}); {resent} unacknowledged message(s) resent through the server"
+        ),
     }
+}
+
+/// The one line saying a direct chat could not be made, and what happens
+/// instead: the user must know the server will see these messages.
+pub fn no_direct_chat(peer: &str, why: &str) -> String {
+    format!("[p2p] no direct chat with {peer} ({why}); your messages to {peer} go through the server")
 }
 
 /// `  ✓✓ read  (to bob: hola)`: compact, one line per change.
@@ -109,6 +129,8 @@ commands:
   <text>                  send to the open chat (a line ending in \\ continues)
   /chat <user|#room>      open a chat and show its last 20 messages
   /msg <user> <text>      send a direct message (also /whisper, @user: text)
+  /p2p <user>             open a peer-to-peer chat with user: the server only introduces you
+  /hangup [user]          end the peer-to-peer chat (default: the open one)
   /users                  who is online
   /chats                  your conversations, with unread counts
   /history [n]            the last n messages of the open chat (default 20)
@@ -117,7 +139,7 @@ commands:
   /rooms                  the rooms you are in
   /help                   this help
   /quit                   leave (also /salir, /sair, @salir)
-ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read";
+ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer";
 
 #[cfg(test)]
 mod tests {
@@ -133,6 +155,7 @@ mod tests {
             state,
             text: Text::from_plain(text).unwrap(),
             refused: None,
+            p2p: false,
         }
     }
 
@@ -158,5 +181,22 @@ mod tests {
         assert_eq!(notice("ana", &n, |_| None), "  ✓✓ read  (to bob)");
         assert_eq!(notice("ana", &Notice::Joined("bob".into()), |_| None), "bob is online");
         assert_eq!(notice("ana", &Notice::Left("bob".into()), |_| None), "bob went offline");
+    }
+
+    #[test]
+    fn direct_chats_are_marked_p2p() {
+        let direct = |m: Message| Message { p2p: true, ..m };
+        assert_eq!(message("ana", &direct(m("bob", "ana", "hola", State::Delivered))), "[p2p] bob: hola");
+        assert_eq!(message("ana", &direct(m("ana", "bob", "hi", State::Sent))), "[p2p] you → bob: hi …");
+        let closed =
+            Notice::P2pClosed { peer: "bob".into(), why: "bob closed the connection".into(), resent: 2 };
+        assert_eq!(
+            notice("ana", &closed, |_| None),
+            "[p2p] direct chat with bob ended (bob closed the connection); \
+             2 unacknowledged message(s) resent through the server"
+        );
+        let opened = Notice::P2pOpened { peer: "ana".into(), incoming: true };
+        assert!(notice("bob", &opened, |_| None).starts_with("[p2p] ana opened a direct chat with you"));
+        assert_eq!(no_direct_chat("bob", "bob is offline").lines().count(), 1);
     }
 }

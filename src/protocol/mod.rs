@@ -8,11 +8,14 @@
 //!   names, room names, message ids.
 //! - [`request`], [`reply`], [`event`]: the grammar. Each type has a `parse`
 //!   and a `Display`, and `parse(format(x)) == x` (checked by property tests).
+//! - [`peer`]: the grammar of a direct connection between two clients
+//!   (§8), which the server never sees.
 
 pub mod escape;
 pub mod event;
 pub mod framing;
 pub mod names;
+pub mod peer;
 pub mod reply;
 pub mod request;
 
@@ -20,6 +23,7 @@ pub use escape::Text;
 pub use event::{Bye, Event, EventReply, State};
 pub use framing::{FrameError, FrameReader};
 pub use names::{Chat, MessageId, UserName};
+pub use peer::{PeerFrame, PeerMsg};
 pub use reply::{Code, Ko, Reply};
 pub use request::Request;
 

@@ -243,7 +243,11 @@ pub struct Conn {
 
 impl Conn {
     pub fn connect(addr: SocketAddr) -> Conn {
-        let stream = TcpStream::connect(addr).expect("connect");
+        Conn::from_stream(TcpStream::connect(addr).expect("connect"))
+    }
+
+    /// A connection accepted by a test's own listener (a fake peer).
+    pub fn from_stream(stream: TcpStream) -> Conn {
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         Conn { stream, reader }

@@ -1,0 +1,396 @@
+//! Peer-to-peer chat (protocol §8): two clients talking over a TCP
+//! connection of their own, which the server never sees.
+//!
+//! Why this module exists apart from [`crate::client`]: it is the network
+//! half of a direct chat — listening, checking who knocks, one thread per
+//! connection, bounding what a stranger can cost — and knows nothing of
+//! files or screens. What to *do* with a message (log it, show it, fall
+//! back to the server) is the [`Handler`]'s business; the client library
+//! implements it in `client/direct.rs`.
+//!
+//! ```text
+//!   listener thread: accept() ──▶ one thread per connection:
+//!     (woken by a self-connect     HELLO:<from>:<token> within the timeout,
+//!      when stopping)              token checked in the Tokens (P2P events
+//!                                  from the server put them there), OK or
+//!                                  KO:AUTH_FAILED + close; then read_loop
+//!   P2p::connect (caller's thread): connect, HELLO, OK, then one thread
+//!                                  running read_loop
+//!   P2p::send (caller's thread):   MSG written under the session's lock
+//! ```
+//!
+//! Every session ends exactly once, by `Node::end`, whoever notices first
+//! (the reading thread, a failed write, a hang-up, the shutdown): the
+//! handler then gets the messages the peer never acknowledged.
+
+mod session;
+pub mod tokens;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::protocol::names::fold;
+use crate::protocol::{Code, FrameError, FrameReader, Ko, MAX_FRAME, PeerFrame, PeerMsg, Reply};
+pub use session::{BURST, IDLE_LIMIT, MAX_BAD_FRAMES, PER_SECOND};
+use session::{Sent, Session};
+pub use tokens::Tokens;
+
+/// How long a `HELLO` may wait for its token to arrive from the server
+/// (see [`tokens`]): the `P2P` event and the dialer race each other.
+pub const TOKEN_GRACE: Duration = Duration::from_secs(2);
+/// Most direct connections at once, handshakes included: each costs a
+/// thread, and a stranger connecting in a loop must not cost more.
+pub const MAX_PEERS: usize = 16;
+/// How often a handshake that waits for `HELLO` looks whether we stop.
+const POLL: Duration = Duration::from_millis(100);
+
+/// What the owner of a [`P2p`] does with what happens on its connections.
+/// Called from the connection threads; each call is short.
+pub trait Handler: Send + Sync {
+    /// A direct chat with `peer` is open; `incoming` if the peer dialed.
+    fn opened(&self, peer: &str, incoming: bool);
+    /// Messages from `peer`: store them durably. Their `ACK`s are sent when
+    /// this returns `Ok`; on `Err` the connection is closed without them.
+    fn received(&self, peer: &str, messages: Vec<PeerMsg>) -> Result<()>;
+    /// `peer` acknowledged our message `id`.
+    fn acknowledged(&self, peer: &str, id: &str);
+    /// The chat with `peer` ended (`why`, in words for the user); `unacked`
+    /// are the messages we sent that it never acknowledged, oldest first.
+    fn closed(&self, peer: &str, why: &str, unacked: Vec<PeerMsg>);
+}
+
+/// Binds the P2P port on every interface (a peer on another machine dials
+/// the address the server saw us coming from); port 0 picks a free one.
+pub fn bind(port: u16) -> Result<TcpListener> {
+    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+    TcpListener::bind(addr).map_err(|e| Error::io(format!("cannot listen for peers on {addr}"), e))
+}
+
+/// The peer-to-peer side of one client. Dropping it closes every chat
+/// (each handing back its unacknowledged messages) and joins the threads.
+pub struct P2p {
+    node: Arc<Node>,
+    /// The accept loop; `None` if this client accepts no direct chats.
+    listener: Option<JoinHandle<()>>,
+}
+
+/// What the threads share.
+struct Node {
+    /// Our user name, said in our `HELLO`s.
+    me: String,
+    /// The port we listen on, if we do.
+    port: Option<u16>,
+    /// Connect, handshake and write timeout.
+    timeout: Duration,
+    /// Filled by the receiver thread from `P2P:<from>:<token>` events.
+    tokens: Arc<Tokens>,
+    handler: Box<dyn Handler>,
+    /// The open chats, by peer name folded: at most one per peer.
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// One per connection (handshake, then reading); joined when stopping.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    stopping: AtomicBool,
+}
+
+impl P2p {
+    /// Starts accepting direct chats on `listener` (if any) for `me`.
+    pub fn start(
+        me: &str,
+        listener: Option<TcpListener>,
+        timeout: Duration,
+        tokens: Arc<Tokens>,
+        handler: Box<dyn Handler>,
+    ) -> Result<P2p> {
+        let port = match &listener {
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io("the P2P port", e))?.port()),
+            None => None,
+        };
+        let node = Arc::new(Node {
+            me: me.to_string(),
+            port,
+            timeout,
+            tokens,
+            handler,
+            sessions: Mutex::new(HashMap::new()),
+            threads: Mutex::new(Vec::new()),
+            stopping: AtomicBool::new(false),
+        });
+        let listener = match listener {
+            Some(listener) => {
+                let node = node.clone();
+                Some(spawn("wachat-p2p-accept", move || accept_loop(&node, &listener))?)
+            }
+            None => None,
+        };
+        Ok(P2p { node, listener })
+    }
+
+    /// The port peers can dial, if we listen.
+    pub fn port(&self) -> Option<u16> {
+        self.node.port
+    }
+
+    /// Opens a direct chat: dials `addr`, says `HELLO:<me>:<token>` and
+    /// waits for `OK`. A chat already open with `peer` is replaced.
+    pub fn connect(&self, peer: &str, addr: SocketAddr, token: &str) -> Result<()> {
+        let timeout = self.node.timeout;
+        let context = || format!("direct chat with {peer} at {addr}");
+        let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| Error::io(context(), e))?;
+        let mut reader = prepare(&stream, timeout).map_err(|e| Error::io(context(), e))?;
+        let hello = PeerFrame::Hello { from: self.node.me.clone(), token: token.to_string() };
+        (&stream).write_all(format!("{hello}\n").as_bytes()).map_err(|e| Error::io(context(), e))?;
+        // The peer may wait up to TOKEN_GRACE for our token before it answers.
+        let answer = match reader.read_frame(Some(Instant::now() + timeout + TOKEN_GRACE)) {
+            Ok(line) => Reply::parse(line).map_err(|e| Error::Protocol(format!("{}: {e}", context())))?,
+            Err(e) => return Err(Error::Protocol(format!("{}: no answer to HELLO ({e:?})", context()))),
+        };
+        match answer {
+            Reply::Ok => self.node.open(peer, stream, reader, false),
+            // The peer refused (not the server): KO:AUTH_FAILED, KO:BUSY.
+            Reply::Ko(ko) => Err(Error::Protocol(format!("{}: {peer} answered {ko}", context()))),
+            other => Err(Error::Protocol(format!("{}: HELLO answered {:?}", context(), other.to_string()))),
+        }
+    }
+
+    /// Sends `m` over the open chat with `peer`. `Err(m)`: no chat is open,
+    /// the message was not sent. `Ok`: it was written, or the connection
+    /// broke while writing it, in which case the handler gets it back
+    /// among the unacknowledged ones.
+    pub fn send(&self, peer: &str, m: PeerMsg) -> std::result::Result<(), PeerMsg> {
+        let Some(session) = self.node.session(peer) else { return Err(m) };
+        match session.send(m) {
+            Sent::Written => Ok(()),
+            Sent::Broken(why) => {
+                self.node.end(&session, &why);
+                Ok(())
+            }
+            Sent::Ended(m) => Err(m),
+        }
+    }
+
+    /// True while a direct chat with `peer` is open.
+    pub fn is_open(&self, peer: &str) -> bool {
+        self.node.session(peer).is_some()
+    }
+
+    /// The peers of the open chats.
+    pub fn peers(&self) -> Vec<String> {
+        self.node.sessions.lock().values().map(|s| s.peer.clone()).collect()
+    }
+
+    /// Closes the chat with `peer` (the peer sees the connection close).
+    /// False if none was open.
+    pub fn hang_up(&self, peer: &str) -> bool {
+        match self.node.session(peer) {
+            Some(session) => {
+                self.node.end(&session, "you hung up");
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Drop for P2p {
+    /// Shutdown by ownership: raise the flag, wake the blocked `accept` with
+    /// a connection of our own, end every chat (their threads see their
+    /// socket shut), then join everybody.
+    fn drop(&mut self) {
+        self.node.stopping.store(true, Ordering::SeqCst);
+        if let (Some(listener), Some(port)) = (self.listener.take(), self.node.port) {
+            let wake = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), POLL * 10);
+            match wake {
+                Ok(_) => {
+                    let _ = listener.join();
+                }
+                // Not joined rather than hang: the thread ends with the process.
+                Err(e) => log::warn!("p2p: cannot wake the accept loop: {e}"),
+            }
+        }
+        let sessions: Vec<Arc<Session>> = self.node.sessions.lock().values().cloned().collect();
+        for session in sessions {
+            self.node.end(&session, "you closed wachat");
+        }
+        let threads = std::mem::take(&mut *self.node.threads.lock());
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Node {
+    fn session(&self, peer: &str) -> Option<Arc<Session>> {
+        self.sessions.lock().get(&fold(peer)).cloned()
+    }
+
+    /// Registers a chat whose handshake succeeded and starts its thread.
+    fn open(self: &Arc<Node>, peer: &str, stream: TcpStream, reader: Reader, incoming: bool) -> Result<()> {
+        let session = Arc::new(Session::new(peer, stream));
+        let replaced = {
+            let mut sessions = self.sessions.lock();
+            // Checked under the lock that shutdown takes: no chat opens after it.
+            if self.stopping.load(Ordering::SeqCst) {
+                return Err(Error::Usage("closing".into()));
+            }
+            sessions.insert(fold(peer), session.clone())
+        };
+        if let Some(old) = replaced {
+            self.end(&old, &format!("{peer} opened a new direct chat"));
+        }
+        // Before the thread starts, so that "open" is always told before
+        // the first message.
+        self.handler.opened(peer, incoming);
+        let node = self.clone();
+        let thread = spawn("wachat-p2p-chat", move || {
+            let mut reader = reader;
+            let why = session::read_loop(&session, &mut reader, &*node.handler);
+            node.end(&session, &why);
+        })?;
+        self.threads.lock().push(thread);
+        Ok(())
+    }
+
+    /// Ends a chat once: forgets it, shuts its socket, and hands what it
+    /// did not get acknowledged to the handler.
+    fn end(&self, session: &Arc<Session>, why: &str) {
+        {
+            let mut sessions = self.sessions.lock();
+            let key = fold(&session.peer);
+            if sessions.get(&key).is_some_and(|s| Arc::ptr_eq(s, session)) {
+                sessions.remove(&key);
+            }
+        }
+        if let Some(unacked) = session.close() {
+            log::debug!("p2p {}: ended: {why}", session.peer);
+            self.handler.closed(&session.peer, why, unacked);
+        }
+    }
+
+    /// Connection threads still running; the finished ones are joined.
+    fn live_threads(&self) -> usize {
+        let mut threads = self.threads.lock();
+        let (done, live): (Vec<_>, Vec<_>) = threads.drain(..).partition(|t| t.is_finished());
+        *threads = live;
+        drop(threads);
+        for thread in done {
+            let _ = thread.join();
+        }
+        self.threads.lock().len()
+    }
+}
+
+type Reader = FrameReader<TcpStream>;
+
+/// Socket options of a direct connection, and its reading half.
+fn prepare(stream: &TcpStream, timeout: Duration) -> std::io::Result<Reader> {
+    // Chat frames are small and interactive: send each at once.
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(timeout))?;
+    Ok(FrameReader::new(stream.try_clone()?, 4096, MAX_FRAME))
+}
+
+/// The accept loop: a thread per connection, up to [`MAX_PEERS`].
+fn accept_loop(node: &Arc<Node>, listener: &TcpListener) {
+    for stream in listener.incoming() {
+        if node.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::warn!("p2p: accept failed: {e}");
+                // Out of file descriptors, say: give the others time to close some.
+                std::thread::sleep(POLL);
+                continue;
+            }
+        };
+        if node.live_threads() >= MAX_PEERS {
+            refuse(&stream, &Ko::new(Code::Busy, format!("at most {MAX_PEERS} direct chats at once")));
+            continue;
+        }
+        let for_thread = node.clone();
+        match spawn("wachat-p2p-hello", move || welcome(&for_thread, stream)) {
+            Ok(thread) => node.threads.lock().push(thread),
+            Err(e) => log::warn!("p2p: {e}"),
+        }
+    }
+}
+
+/// The listener's side of the handshake (§8 step 3), then the chat.
+fn welcome(node: &Arc<Node>, stream: TcpStream) {
+    let who = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let mut reader = match prepare(&stream, node.timeout) {
+        Ok(reader) => reader,
+        Err(e) => return log::debug!("p2p {who}: {e}"),
+    };
+    let (from, token) = match read_hello(node, &mut reader) {
+        Ok(hello) => hello,
+        Err(why) => return refuse(&stream, &Ko::new(Code::AuthFailed, why)),
+    };
+    if !node.tokens.take(&from, &token, TOKEN_GRACE) {
+        let why = format!("no token from the server for {from} in the last 60 s (forged, used or expired)");
+        log::info!("p2p {who}: refused {from}: {why}");
+        return refuse(&stream, &Ko::new(Code::AuthFailed, why));
+    }
+    if let Err(e) = (&stream).write_all(b"OK\n") {
+        return log::debug!("p2p {who}: {e}");
+    }
+    if let Err(e) = node.open(&from, stream, reader, true) {
+        log::debug!("p2p {who}: {e}");
+    }
+}
+
+/// Waits for the first frame, which must be `HELLO:<from>:<token>`;
+/// `Err` is the reason of the `KO:AUTH_FAILED`.
+fn read_hello(node: &Node, reader: &mut Reader) -> std::result::Result<(String, String), String> {
+    let deadline = Instant::now() + node.timeout;
+    loop {
+        // Short slices, so that a client closing does not wait a whole timeout.
+        match reader.read_frame(Some(deadline.min(Instant::now() + POLL))) {
+            Ok(line) => {
+                return match PeerFrame::parse(line) {
+                    Ok(PeerFrame::Hello { from, token }) => Ok((from, token)),
+                    _ => Err("the first frame must be HELLO:<from>:<token>".into()),
+                };
+            }
+            Err(FrameError::TimedOut) if Instant::now() < deadline => {
+                if node.stopping.load(Ordering::SeqCst) {
+                    return Err("closing".into());
+                }
+            }
+            Err(FrameError::TimedOut) => return Err("no HELLO in time".into()),
+            Err(e) => return Err(format!("no HELLO ({e:?})")),
+        }
+    }
+}
+
+/// Answers `KO` and closes, reading a little of what the stranger still
+/// sends: closing a socket with unread input makes the kernel reset the
+/// connection, which can destroy our `KO` before the other side reads it.
+fn refuse(mut stream: &TcpStream, ko: &Ko) {
+    let _ = stream.write_all(Reply::Ko(ko.clone()).to_string().as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(POLL));
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::io(format!("starting {name}"), e))
+}
