@@ -121,9 +121,11 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let accounts = Accounts::open(existing(&data)?)?;
             let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
             for a in accounts.list() {
-                let line = format!("{:width$}  {}", a.name, a.email);
-                let mark = if a.is_removed() { "  (removed)" } else { "" };
-                println!("{}{mark}", line.trim_end());
+                let mark = if a.is_removed() { "(removed)" } else { "" };
+                let rest: Vec<&str> =
+                    [a.email.as_str(), mark].into_iter().filter(|s| !s.is_empty()).collect();
+                let line = format!("{:width$}  {}", a.name, rest.join("  "));
+                println!("{}", line.trim_end());
             }
         }
         UsersCommand::Remove { name, data } => {

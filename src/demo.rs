@@ -37,20 +37,30 @@ pub fn run() -> Result<()> {
         log::set_max_level(log::LevelFilter::Warn);
     }
     let dir = TempDir::new()?;
-    let server = start(&dir.0)?;
-    println!("wachat demo: a server in this process, its data in {}", dir.0.display());
-    println!("  send port {}, receive port {}", server.send_addr(), server.recv_addr());
-    println!("  `>` is a frame a client writes, `<` one the server writes.");
+    match play(&dir.0) {
+        // Whoever read the transcript has stopped reading (`wachat demo |
+        // head`): stop quietly, as Unix tools do. `dir` goes on the way out.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// The script: steps 1 to 12 on a server in `dir`, restarted after step 9.
+fn play(dir: &Path) -> Result<()> {
+    let server = start(dir)?;
+    say(&format!("wachat demo: a server in this process, its data in {}", dir.display()))?;
+    say(&format!("  send port {}, receive port {}", server.send_addr(), server.recv_addr()))?;
+    say("  `>` is a frame a client writes, `<` one the server writes.")?;
     let mut bob_events = before_restart(&server)?;
 
-    step(9, "the server restarts: BYE to every receiver, then a new server loads the same files");
+    step(9, "the server restarts: BYE to every receiver, then a new server loads the same files")?;
     server.shutdown();
     bob_events.until("BYE:SHUTDOWN")?;
-    let server = start(&dir.0)?;
-    println!("  new server: send port {}, receive port {}", server.send_addr(), server.recv_addr());
+    let server = start(dir)?;
+    say(&format!("  new server: send port {}, receive port {}", server.send_addr(), server.recv_addr()))?;
     after_restart(&server)?;
     server.shutdown();
-    println!("\ndone: nothing was lost; the demo's data directory is deleted.");
+    say("\ndone: nothing was lost; the demo's data directory is deleted.")?;
     Ok(())
 }
 
@@ -64,41 +74,41 @@ fn start(dir: &Path) -> Result<Server> {
 /// Steps 1 to 8. Returns bob's receive connection, which hears the restart.
 fn before_restart(server: &Server) -> Result<Wire> {
     let (send, recv) = (server.send_addr(), server.recv_addr());
-    step(1, "ana and bob create their accounts on the send port (each joins #general)");
+    step(1, "ana and bob create their accounts on the send port (each joins #general)")?;
     let mut ana = Wire::open("ana", "send", send)?;
     ana.expect("REGISTER:ana:ana@example.org:ana-pw", "OK:ana")?;
     let mut bob = Wire::open("bob", "send", send)?;
     bob.expect("REGISTER:bob::bob-pw", "OK:bob")?;
 
-    step(2, "ana logs in on the receive port, where the server pushes her events");
+    step(2, "ana logs in on the receive port, where the server pushes her events")?;
     let mut ana_events = Wire::open("ana", "recv", recv)?;
     ana_events.expect("LOGIN:ana:ana-pw", "OK:ana")?;
 
-    step(3, "bob is offline (not on the receive port): ana's message is stored, OK = ✓");
+    step(3, "bob is offline (not on the receive port): ana's message is stored, OK = ✓")?;
     ana.expect("MSG:bob:m1:hola bob, ¿estás?", "OK:m1:")?;
 
-    step(4, "bob logs in on the receive port: what waited in his inbox comes first");
+    step(4, "bob logs in on the receive port: what waited in his inbox comes first")?;
     let mut bob_events = Wire::open("bob", "recv", recv)?;
     bob_events.expect("LOGIN:bob:bob-pw", "OK:bob")?;
     bob_events.until("MSG:1:ana:bob:m1:")?;
     ana_events.until("JOINED:bob")?; // they share #general: ana hears he is online
 
-    step(5, "bob's client has stored it and says ACK: ana's message becomes ✓✓ (DELIVERED)");
+    step(5, "bob's client has stored it and says ACK: ana's message becomes ✓✓ (DELIVERED)")?;
     bob_events.send("ACK:1")?;
     ana_events.until("STATUS:1:bob:m1:DELIVERED:")?;
     ana_events.send("ACK:1")?;
 
-    step(6, "bob reads it (READ on the send port): ana's message becomes ✓✓ read");
+    step(6, "bob reads it (READ on the send port): ana's message becomes ✓✓ read")?;
     bob.expect("READ:ana:m1", "OK")?;
     ana_events.until("STATUS:2:bob:m1:READ:")?;
     ana_events.send("ACK:2")?;
 
-    step(7, "a room message reaches every other member of #general (rooms have no ✓✓)");
+    step(7, "a room message reaches every other member of #general (rooms have no ✓✓)")?;
     ana.expect("MSG:#general:m2:hola a todos", "OK:m2:")?;
     bob_events.until("MSG:2:ana:#general:m2:")?;
     bob_events.send("ACK:2")?;
 
-    step(8, "ana goes offline; bob answers her: the answer waits in her inbox, on disk");
+    step(8, "ana goes offline; bob answers her: the answer waits in her inbox, on disk")?;
     ana_events.close();
     bob_events.until("LEFT:ana")?;
     bob.expect("MSG:ana:b1:sí, aquí estoy", "OK:b1:")?;
@@ -108,19 +118,19 @@ fn before_restart(server: &Server) -> Result<Wire> {
 /// Steps 10 to 12, on the restarted server.
 fn after_restart(server: &Server) -> Result<()> {
     let (send, recv) = (server.send_addr(), server.recv_addr());
-    step(10, "ana logs in again: bob's answer from before the restart is there");
+    step(10, "ana logs in again: bob's answer from before the restart is there")?;
     let mut ana_events = Wire::open("ana", "recv", recv)?;
     ana_events.expect("LOGIN:ana:ana-pw", "OK:ana")?;
     ana_events.until("MSG:3:bob:ana:b1:")?;
     ana_events.send("ACK:3")?;
 
-    step(11, "bob logs in again: his answer is ✓✓ now (states survive restarts too)");
+    step(11, "bob logs in again: his answer is ✓✓ now (states survive restarts too)")?;
     let mut bob_events = Wire::open("bob", "recv", recv)?;
     bob_events.expect("LOGIN:bob:bob-pw", "OK:bob")?;
     bob_events.until("STATUS:3:ana:b1:DELIVERED:")?;
     bob_events.send("ACK:3")?;
 
-    step(12, "ana asks for her HISTORY with bob: both messages, each with its state");
+    step(12, "ana asks for her HISTORY with bob: both messages, each with its state")?;
     let mut ana = Wire::open("ana", "send", send)?;
     ana.expect("LOGIN:ana:ana-pw", "OK:ana")?;
     ana.expect("HISTORY:bob:10", "OK:2")?;
@@ -131,8 +141,14 @@ fn after_restart(server: &Server) -> Result<()> {
 }
 
 /// Prints the line that says what the next frames show.
-fn step(n: u32, what: &str) {
-    println!("\n── {n}. {what}");
+fn step(n: u32, what: &str) -> Result<()> {
+    say(&format!("\n── {n}. {what}"))
+}
+
+/// Prints one line of the transcript. Writing can fail when whoever reads
+/// it has gone (`wachat demo | head`): the demo then stops, see [`run`].
+fn say(line: &str) -> Result<()> {
+    writeln!(std::io::stdout(), "{line}").map_err(|e| Error::io("demo: writing the transcript", e))
 }
 
 /// One connection of a scripted user, printing every frame it carries.
@@ -155,7 +171,7 @@ impl Wire {
     }
 
     fn send(&mut self, frame: &str) -> Result<()> {
-        println!("{} > {frame}", self.label);
+        say(&format!("{} > {frame}", self.label))?;
         let ctx = |e| Error::io(format!("demo: {}: writing", self.label), e);
         self.stream.write_all(format!("{frame}\n").as_bytes()).map_err(ctx)
     }
@@ -169,7 +185,7 @@ impl Wire {
             return Err(Error::Protocol(format!("demo: {}: the server closed the connection", self.label)));
         }
         let frame = line.trim_end_matches('\n').to_string();
-        println!("{} < {frame}", self.label);
+        say(&format!("{} < {frame}", self.label))?;
         Ok(frame)
     }
 
