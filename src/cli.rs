@@ -33,12 +33,15 @@ pub enum Command {
     Register(RegisterArgs),
     /// Send one message and exit (0 once the server has it).
     Send(SendArgs),
-    /// List the users online now.
-    Users(ServerArgs),
+    /// List the users online now; or, with a subcommand, manage the
+    /// accounts of a data directory (add, list, remove, passwd, import).
+    Users(UsersArgs),
     /// Show the last messages of a conversation.
     History(HistoryArgs),
     /// Load-test a server: throughput, latency, logins, memory.
     Bench(crate::bench::BenchArgs),
+    /// Watch two scripted users chat, frame by frame, on a throwaway server.
+    Demo,
 }
 
 /// How to reach the server and as whom: shared by `connect` and the
@@ -71,6 +74,18 @@ pub struct ServerArgs {
     /// Seconds to wait for the server; use the server's --timeout.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+}
+
+/// `wachat users --user ana` asks a server who is online (over the
+/// network); `wachat users add …` edits the accounts of a data directory
+/// (no server may run on it). One or the other, never both.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct UsersArgs {
+    #[command(subcommand)]
+    pub admin: Option<crate::admin::UsersCommand>,
+    #[command(flatten)]
+    pub online: Option<ServerArgs>,
 }
 
 #[derive(Args, Debug)]
@@ -214,7 +229,10 @@ pub fn run(cli: Cli) -> Result<()> {
             oneshot::register(&options)
         }
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
-        Command::Users(args) => oneshot::users(&options(&args)?),
+        Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),
+        Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
+        Command::Users(_) => Err(Error::Usage("wachat users: give --user NAME, or a subcommand".into())),
+        Command::Demo => crate::demo::run(),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
     }
 }
@@ -240,14 +258,20 @@ fn options(args: &ServerArgs) -> Result<Options> {
 
 /// The password, from the first source that has one.
 fn password(args: &ServerArgs) -> Result<String> {
-    let password = if args.password_stdin {
+    read_password(&args.user, args.password_stdin)
+}
+
+/// A password from stdin (`from_stdin`), else `WACHAT_PASSWORD`, else a
+/// hidden prompt; never from an argument. Also used by `wachat users add`.
+pub(crate) fn read_password(user: &str, from_stdin: bool) -> Result<String> {
+    let password = if from_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).map_err(|e| Error::io("reading the password from stdin", e))?;
         line.trim_end_matches(['\n', '\r']).to_string()
     } else if let Some(password) = std::env::var("WACHAT_PASSWORD").ok().filter(|p| !p.is_empty()) {
         password
     } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("password for {}: ", args.user))
+        rpassword::prompt_password(format!("password for {user}: "))
             .map_err(|e| Error::io("reading the password", e))?
     } else {
         return Err(Error::Usage(

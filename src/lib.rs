@@ -18,6 +18,8 @@
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`] | `wachat bench`, the load generator. |
+//! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
+//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`cli`] | the command line. |
 //! | [`error`] | the error type. |
@@ -94,10 +96,12 @@
 //! each change of state, and `outbox_tmp.csv`, the messages the server has
 //! not yet answered `OK` for (empty when all is well). See [`client`].
 
+pub mod admin;
 pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod console;
+pub mod demo;
 pub mod error;
 pub mod oneshot;
 pub mod p2p;

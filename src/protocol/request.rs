@@ -64,14 +64,21 @@ fn password(p: &str) -> Result<String, Ko> {
 }
 
 fn email(e: &str) -> Result<String, Ko> {
+    check_email(e).map_err(bad)?;
+    Ok(e.to_string())
+}
+
+/// Checks an email address as `REGISTER` does; `wachat users add` and
+/// `import` use it too, so an account made offline is one `REGISTER` could make.
+pub fn check_email(e: &str) -> Result<(), String> {
     let ok = e.is_empty()
         || (e.len() <= 254
             && e.contains('@')
             && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == ','));
     if !ok {
-        return Err(bad(format!("bad email address {e:?} (it may also be empty)")));
+        return Err(format!("bad email address {e:?} (it may also be empty)"));
     }
-    Ok(e.to_string())
+    Ok(())
 }
 
 impl Request {

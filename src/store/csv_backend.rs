@@ -28,9 +28,9 @@ use super::record::{Message, Record};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 
-const USERS_HEADER: &str = "name,email,password_hash,created_ms";
-const ROOMS_HEADER: &str = "kind,ts,user,room,pos";
-const HISTORY_HEADER: &str = "kind,ts,user,chat,id,text,recipients";
+pub(crate) const USERS_HEADER: &str = "name,email,password_hash,created_ms";
+pub(crate) const ROOMS_HEADER: &str = "kind,ts,user,room,pos";
+pub(crate) const HISTORY_HEADER: &str = "kind,ts,user,chat,id,text,recipients";
 const INBOX_HEADER: &str = "user,acked_seq";
 
 /// One append-only CSV file.
@@ -157,7 +157,7 @@ fn complete_length(file: &mut File, len: u64) -> std::io::Result<u64> {
 }
 
 /// Makes a new or renamed file's directory entry durable.
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(format!("store: {} (fsync directory)", dir.display()), e))
@@ -313,16 +313,16 @@ impl CsvBackend {
     }
 }
 
-fn csv_writer() -> csv::Writer<Vec<u8>> {
+pub(crate) fn csv_writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().flexible(true).from_writer(Vec::new())
 }
 
-fn write_row(out: &mut csv::Writer<Vec<u8>>, fields: &[&str]) {
+pub(crate) fn write_row(out: &mut csv::Writer<Vec<u8>>, fields: &[&str]) {
     // Writing to a Vec cannot fail.
     out.write_record(fields).expect("csv into memory");
 }
 
-fn finish(out: csv::Writer<Vec<u8>>) -> Vec<u8> {
+pub(crate) fn finish(out: csv::Writer<Vec<u8>>) -> Vec<u8> {
     out.into_inner().expect("csv into memory")
 }
 
@@ -334,7 +334,7 @@ fn number<T: std::str::FromStr>(s: &str) -> std::result::Result<T, String> {
     s.parse().map_err(|_| format!("{s:?} is not a number"))
 }
 
-fn parse_user(r: &csv::StringRecord) -> std::result::Result<Record, String> {
+pub(crate) fn parse_user(r: &csv::StringRecord) -> std::result::Result<Record, String> {
     Ok(Record::User {
         name: field(r, 0)?.into(),
         email: field(r, 1)?.into(),
@@ -343,7 +343,7 @@ fn parse_user(r: &csv::StringRecord) -> std::result::Result<Record, String> {
     })
 }
 
-fn parse_room(r: &csv::StringRecord) -> std::result::Result<Record, String> {
+pub(crate) fn parse_room(r: &csv::StringRecord) -> std::result::Result<Record, String> {
     let (ts, user, room) = (number(field(r, 1)?)?, field(r, 2)?.into(), field(r, 3)?.into());
     match field(r, 0)? {
         "JOIN" => Ok(Record::Join { ts, user, room, pos: number(field(r, 4)?)? }),
@@ -352,7 +352,7 @@ fn parse_room(r: &csv::StringRecord) -> std::result::Result<Record, String> {
     }
 }
 
-fn parse_history(r: &csv::StringRecord) -> std::result::Result<Record, String> {
+pub(crate) fn parse_history(r: &csv::StringRecord) -> std::result::Result<Record, String> {
     let ts = number(field(r, 1)?)?;
     let (user, chat, id) = (field(r, 2)?, field(r, 3)?, field(r, 4)?);
     match field(r, 0)? {

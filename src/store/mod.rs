@@ -5,6 +5,8 @@
 //! - [`Backend`]: where records are kept. [`csv_backend`] is the one we
 //!   have (flat CSV files); another (a database shared by several servers)
 //!   only has to implement `load` and `append`.
+//! - [`accounts`]: class accounts edited offline (`wachat users add …`),
+//!   under the data directory's lock.
 //! - [`committer`]: the group commit. Requests apply their records to the
 //!   state under one lock and leave them in a pending batch; one committer
 //!   thread writes the whole batch, fsyncs once, and only then wakes the
@@ -14,6 +16,7 @@
 //! Every operation here checks what the client asked, returns a `Ko` when
 //! it cannot be done, and otherwise builds records and commits them.
 
+pub mod accounts;
 pub mod committer;
 pub mod csv_backend;
 pub mod lock;

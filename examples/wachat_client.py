@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""A minimal wachat client in Python, standard library only (docs/PROTOCOL.md).
+
+    python3 wachat_client.py USER PASSWORD [HOST] [SEND_PORT] [RECV_PORT]
+
+Type `bob hola` to write to bob, `#general hola` to a room; Ctrl+D quits.
+Incoming messages and the ticks of yours are printed as they come."""
+import re, socket, sys, threading, time
+
+args = sys.argv[1:] + [None] * 5
+user, password, host = args[0], args[1], args[2] or "127.0.0.1"
+send_port, recv_port = int(args[3] or 6666), int(args[4] or 9999)
+TICKS = {"DELIVERED": "✓✓", "READ": "✓✓ read"}
+
+def login(port):
+    """Connects to a port and logs in: LOGIN is the first frame on both."""
+    sock = socket.create_connection((host, port), timeout=30)  # the server PINGs every 5 s
+    lines = sock.makefile("r", encoding="utf-8", newline="\n")
+    sock.sendall(f"LOGIN:{user}:{password}\n".encode())
+    if not (reply := lines.readline().rstrip("\n")).startswith("OK"):
+        sys.exit(f"login refused: {reply}")
+    return sock, lines
+
+def receive(sock, lines):
+    """The receive port: print each event, then ACK it; PING gets PONG."""
+    for line in lines:
+        kind, _, rest = line.rstrip("\n").partition(":")
+        if kind == "MSG":  # MSG:<seq>:<from>:<to>:<id>:<ts>:<text>
+            seq, sender, to, _, _, text = rest.split(":", 5)
+            text = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], text)
+            print(f"{sender} → {to}: {text}", flush=True)
+            sock.sendall(f"ACK:{seq}\n".encode())  # ACK once it is shown (kept)
+        elif kind == "STATUS":  # STATUS:<seq>:<peer>:<id>:<state>:<ts>
+            seq, peer, msg_id, state, _ = rest.split(":", 4)
+            print(f"  {TICKS[state]} {msg_id} (to {peer})", flush=True)
+            sock.sendall(f"ACK:{seq}\n".encode())
+        elif kind == "PING":
+            sock.sendall(b"PONG\n")
+        else:  # JOINED, LEFT, BYE, P2P
+            print(f"({line.strip()})", flush=True)
+
+threading.Thread(target=receive, args=login(recv_port), daemon=True).start()
+for n, line in enumerate(sys.stdin, 1):
+    to, _, text = line.rstrip("\n").partition(" ")
+    msg_id = f"py{time.time_ns()}-{n}"  # unique per sender, across runs too
+    escaped = text.replace("\\", "\\\\")  # a line has no newline to escape
+    sock, replies = login(send_port)  # one short send connection per message
+    sock.sendall(f"MSG:{to}:{msg_id}:{escaped}\n".encode())
+    reply = replies.readline().strip()  # OK:<id>:<ts> means stored: ✓
+    print(f"  ✓ {msg_id}" if reply.startswith("OK") else f"  not sent: {reply}", flush=True)
+    sock.close()

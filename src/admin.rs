@@ -1,0 +1,338 @@
+//! `wachat users add|list|remove|passwd|import`: the accounts of a class,
+//! for the teacher, edited in the data directory while the server is
+//! stopped. The work on the files is [`crate::store::accounts`]; this
+//! module reads the command line, the passwords and the roster, and says
+//! what happened.
+//!
+//! A roster is a CSV file with a header row and the columns `name,email`
+//! (email may be empty, other columns are ignored). `import` checks every
+//! row before it writes anything: if one is bad, it lists them all and
+//! changes nothing. Otherwise it gives every student a random password,
+//! writes `name,password` to a file only its owner can read (mode 0600),
+//! and creates the accounts.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use crate::error::{Error, Result};
+use crate::store::Hasher;
+use crate::store::accounts::{self, Accounts, NewAccount};
+use crate::store::password::DEFAULT_KDF_COST;
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Create an account (a member of #general), asking for its password.
+    Add {
+        /// The user name (A-Z a-z 0-9 _ . -, unique ignoring case).
+        name: String,
+        /// Email address (optional).
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        password: NewPassword,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        hashing: Hashing,
+    },
+    /// List the accounts of the data directory, removed ones marked.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Remove an account: it can no longer log in; its messages stay.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Give an account a new password.
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        password: NewPassword,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        hashing: Hashing,
+    },
+    /// Create an account with a random password for every row of a roster
+    /// (CSV, header row, columns name,email); write name,password to --out.
+    Import {
+        /// The roster, e.g. data/roster.sample.csv.
+        roster: PathBuf,
+        /// Where to write the passwords [default: ROSTER with .passwords.csv].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        hashing: Hashing,
+    },
+}
+
+/// Which data directory.
+#[derive(Args, Debug)]
+pub struct DataDir {
+    /// The server's data directory (no server may be running on it).
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+/// How hard to hash new passwords.
+#[derive(Args, Debug)]
+pub struct Hashing {
+    /// argon2id memory cost in KiB for new password hashes (lower only for tests).
+    #[arg(long, default_value_t = DEFAULT_KDF_COST)]
+    pub kdf_cost: u32,
+}
+
+/// Where a new password comes from. Never an argument: the process list
+/// would show it.
+#[derive(Args, Debug)]
+pub struct NewPassword {
+    /// Read the password from the first line of stdin.
+    #[arg(long, conflicts_with = "random")]
+    pub password_stdin: bool,
+    /// Make up a random password and print it.
+    #[arg(long)]
+    pub random: bool,
+}
+
+/// Runs one `wachat users` subcommand.
+pub fn run(command: UsersCommand) -> Result<()> {
+    match command {
+        UsersCommand::Add { name, email, password, data, hashing } => {
+            let email = email.unwrap_or_default();
+            let mut accounts = Accounts::open(&data.data_dir)?;
+            // Checked before asking for a password the teacher would type for nothing.
+            if let Some(problem) = accounts.problems(&[(&name, &email)], |_| "cannot add".into()).first() {
+                return Err(Error::Usage(problem.clone()));
+            }
+            let (secret, shown) = new_password(&name, &password)?;
+            let hash = hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?;
+            accounts.add(vec![NewAccount { name: name.clone(), email, hash }])?;
+            println!("added {name} (a member of #general){}", shown_password(shown, &secret));
+        }
+        UsersCommand::List { data } => {
+            let accounts = Accounts::open(existing(&data)?)?;
+            let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
+            for a in accounts.list() {
+                let mark = if a.is_removed() { "(removed)" } else { "" };
+                let rest: Vec<&str> =
+                    [a.email.as_str(), mark].into_iter().filter(|s| !s.is_empty()).collect();
+                let line = format!("{:width$}  {}", a.name, rest.join("  "));
+                println!("{}", line.trim_end());
+            }
+        }
+        UsersCommand::Remove { name, data } => {
+            Accounts::open(existing(&data)?)?.remove(&name)?;
+            println!("removed {name}: it can no longer log in; its messages stay");
+        }
+        UsersCommand::Passwd { name, password, data, hashing } => {
+            let mut accounts = Accounts::open(existing(&data)?)?;
+            if accounts.find(&name).is_none_or(accounts::Account::is_removed) {
+                return Err(Error::Usage(format!("no account named {name} (or it was removed)")));
+            }
+            let (secret, shown) = new_password(&name, &password)?;
+            accounts.set_password(&name, hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?)?;
+            println!("new password set for {name}{}", shown_password(shown, &secret));
+        }
+        UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
+    }
+    Ok(())
+}
+
+/// The data directory, which must exist: only `add` and `import` create
+/// one (a mistyped `--data-dir` should not leave an empty directory behind).
+fn existing(data: &DataDir) -> Result<&Path> {
+    if !data.data_dir.is_dir() {
+        return Err(Error::Usage(format!("no data directory {} (see --data-dir)", data.data_dir.display())));
+    }
+    Ok(&data.data_dir)
+}
+
+fn hasher(hashing: &Hashing) -> Result<Hasher> {
+    Hasher::new(hashing.kdf_cost).map_err(Error::Usage)
+}
+
+fn shown_password(shown: bool, secret: &str) -> String {
+    if shown { format!("; password: {secret}") } else { String::new() }
+}
+
+/// The new password and whether it must be shown (it was made up here).
+fn new_password(name: &str, how: &NewPassword) -> Result<(String, bool)> {
+    if how.random {
+        return Ok((random_password()?, true));
+    }
+    let from_env = std::env::var("WACHAT_PASSWORD").is_ok_and(|p| !p.is_empty());
+    if how.password_stdin || from_env || !std::io::stdin().is_terminal() {
+        return Ok((crate::cli::read_password(name, how.password_stdin)?, false));
+    }
+    // Typed at a hidden prompt: asked twice, as passwd(1) does, since a
+    // typo here would lock the student out.
+    let ask =
+        |prompt: String| rpassword::prompt_password(prompt).map_err(|e| Error::io("reading the password", e));
+    let first = ask(format!("new password for {name}: "))?;
+    if first.is_empty() {
+        return Err(Error::Usage("the password is empty".into()));
+    }
+    if ask("again: ".into())? != first {
+        return Err(Error::Usage("the two passwords differ; nothing changed".into()));
+    }
+    Ok((first, false))
+}
+
+/// Characters of a random password: no `0/O`, `1/l/I`, which students
+/// would mistype when copying from a printed list.
+const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// 12 characters from 56: about 70 bits, beyond guessing at argon2's pace.
+const PASSWORD_LEN: usize = 12;
+
+/// A password from the operating system's random generator.
+pub fn random_password() -> Result<String> {
+    let mut password = String::with_capacity(PASSWORD_LEN);
+    // Bytes at or above the largest multiple of 56 are thrown away, so
+    // every character is equally likely (a plain `% 56` would favour some).
+    let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
+    while password.len() < PASSWORD_LEN {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| Error::Usage(format!("no random numbers: {e}")))?;
+        for b in bytes.into_iter().filter(|&b| b < limit).take(PASSWORD_LEN - password.len()) {
+            password.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
+        }
+    }
+    Ok(password)
+}
+
+/// One student of a roster, with the line it came from (for messages).
+struct Student {
+    line: u64,
+    name: String,
+    email: String,
+}
+
+/// `wachat users import roster.csv`: all the accounts, or none.
+fn import(roster: &Path, out: Option<PathBuf>, data: &DataDir, hashing: &Hashing) -> Result<()> {
+    let students = read_roster(roster)?;
+    let out = out.unwrap_or_else(|| passwords_path(roster));
+    let mut accounts = Accounts::open(&data.data_dir)?;
+    let rows: Vec<(&str, &str)> = students.iter().map(|s| (s.name.as_str(), s.email.as_str())).collect();
+    let mut problems = accounts.problems(&rows, |i| format!("line {}", students[i].line));
+    if out.exists() {
+        problems.push(format!(
+            "{} exists (passwords of an earlier import?): move it, or give --out",
+            out.display()
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: nothing imported; fix these and run it again:\n  {}",
+            roster.display(),
+            problems.join("\n  ")
+        )));
+    }
+    let hasher = hasher(hashing)?;
+    let mut table = crate::store::csv_backend::csv_writer();
+    crate::store::csv_backend::write_row(&mut table, &["name", "password"]);
+    let mut new = Vec::new();
+    for s in &students {
+        let password = random_password()?;
+        crate::store::csv_backend::write_row(&mut table, &[&s.name, &password]);
+        let hash = hasher.hash(&password).map_err(Error::Usage)?;
+        new.push(NewAccount { name: s.name.clone(), email: s.email.clone(), hash });
+    }
+    // The passwords first: accounts whose passwords nobody knows would be
+    // worse than a passwords file for accounts that failed (removed below).
+    accounts::replace_file(&out, &crate::store::csv_backend::finish(table), 0o600)?;
+    if let Err(e) = accounts.add(new) {
+        let _ = std::fs::remove_file(&out);
+        return Err(e);
+    }
+    println!(
+        "imported {} accounts into {}; their passwords are in {} (only you can read it): \
+         hand them out, then delete it",
+        students.len(),
+        data.data_dir.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// `roster.csv` → `roster.passwords.csv`, next to it.
+fn passwords_path(roster: &Path) -> PathBuf {
+    let stem = roster.file_stem().map_or("roster".into(), |s| s.to_string_lossy());
+    roster.with_file_name(format!("{stem}.passwords.csv"))
+}
+
+/// Reads the students of a roster: the columns are found by their header
+/// (`name`, `email`, in any case and order); blank rows are skipped.
+fn read_roster(path: &Path) -> Result<Vec<Student>> {
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading the roster {shown}"), e))?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(&bytes[..]);
+    let headers = reader.headers().map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
+    let column: HashMap<String, usize> =
+        headers.iter().enumerate().map(|(i, h)| (h.to_ascii_lowercase(), i)).collect();
+    let Some(&name_at) = column.get("name") else {
+        return Err(Error::Usage(format!("{shown}: the first row must be the header name,email")));
+    };
+    let email_at = column.get("email").copied();
+    let mut students = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
+        // The line as an editor numbers it (csv's own count skips blank lines).
+        // Its position is where the previous row ended: skip the blank lines between.
+        let mut offset = row.position().map_or(0, |p| p.byte() as usize);
+        while bytes.get(offset).is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            offset += 1;
+        }
+        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        let field = |i: usize| row.get(i).unwrap_or("").to_string();
+        if row.iter().all(str::is_empty) {
+            continue;
+        }
+        students.push(Student { line, name: field(name_at), email: email_at.map(field).unwrap_or_default() });
+    }
+    if students.is_empty() {
+        return Err(Error::Usage(format!("{shown}: no students in it (only a header?)")));
+    }
+    Ok(students)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_passwords_use_the_alphabet_and_differ() {
+        let a = random_password().unwrap();
+        let b = random_password().unwrap();
+        assert_eq!(a.len(), PASSWORD_LEN);
+        assert!(a.bytes().all(|c| ALPHABET.contains(&c)), "{a}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn the_passwords_file_sits_next_to_the_roster() {
+        assert_eq!(passwords_path(Path::new("data/roster.csv")), Path::new("data/roster.passwords.csv"));
+        assert_eq!(passwords_path(Path::new("class.sample.csv")), Path::new("class.sample.passwords.csv"));
+    }
+
+    #[test]
+    fn a_roster_is_read_by_its_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.csv");
+        std::fs::write(&path, "Email, Name ,group\nana@x.org, ana ,A\n\n,bob,B\n").unwrap();
+        let students = read_roster(&path).unwrap();
+        let got: Vec<(u64, &str, &str)> =
+            students.iter().map(|s| (s.line, s.name.as_str(), s.email.as_str())).collect();
+        assert_eq!(got, [(2, "ana", "ana@x.org"), (4, "bob", "")]);
+        std::fs::write(&path, "student,mail\nana,a@x\n").unwrap();
+        let err = read_roster(&path).err().unwrap().to_string();
+        assert!(err.ends_with("the first row must be the header name,email"), "{err}");
+    }
+}

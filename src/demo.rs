@@ -1,0 +1,246 @@
+//! `wachat demo`: the whole protocol in one minute, on screen.
+//!
+//! It starts a real server in this process, on free ports (port 0) with a
+//! throwaway data directory, and plays two users, ana and bob, speaking raw
+//! frames over real sockets. Every frame is printed as it crosses the wire
+//! (`ana send > MSG:bob:…` is ana writing on the send port, `bob recv <
+//! MSG:1:…` the server pushing to bob on the receive port), under one line
+//! saying what the step shows: a message to an offline user, delivery at
+//! login, `✓` → `✓✓` → `✓✓ read`, a room message, and a restart that loses
+//! nothing. Then it deletes the directory and exits 0.
+//!
+//! It is a script, not a client: each step knows which frame must come
+//! next, and anything else stops the demo with an error (so the test that
+//! runs it also checks the protocol). Events that may arrive at any moment
+//! (`JOINED`, `LEFT`, `PING`) are printed and skipped.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::server::{Config, Server, listener};
+
+/// Password hashing cost for the demo's accounts: the smallest argon2
+/// allows, since nobody attacks a directory deleted a second later.
+const DEMO_KDF_COST: u32 = 8;
+
+/// How long the demo waits for any frame before it gives up.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs the demo on stdout.
+pub fn run() -> Result<()> {
+    // The server's log lines would cut the transcript; keep warnings only,
+    // unless the user asked for more with RUST_LOG.
+    if std::env::var_os("RUST_LOG").is_none() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+    let dir = TempDir::new()?;
+    match play(&dir.0) {
+        // Whoever read the transcript has stopped reading (`wachat demo |
+        // head`): stop quietly, as Unix tools do. `dir` goes on the way out.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// The script: steps 1 to 12 on a server in `dir`, restarted after step 9.
+fn play(dir: &Path) -> Result<()> {
+    let server = start(dir)?;
+    say(&format!("wachat demo: a server in this process, its data in {}", dir.display()))?;
+    say(&format!("  send port {}, receive port {}", server.send_addr(), server.recv_addr()))?;
+    say("  `>` is a frame a client writes, `<` one the server writes.")?;
+    let mut bob_events = before_restart(&server)?;
+
+    step(9, "the server restarts: BYE to every receiver, then a new server loads the same files")?;
+    server.shutdown();
+    bob_events.until("BYE:SHUTDOWN")?;
+    let server = start(dir)?;
+    say(&format!("  new server: send port {}, receive port {}", server.send_addr(), server.recv_addr()))?;
+    after_restart(&server)?;
+    server.shutdown();
+    say("\ndone: nothing was lost; the demo's data directory is deleted.")?;
+    Ok(())
+}
+
+/// A server on free ports of this machine, with fast password hashing.
+fn start(dir: &Path) -> Result<Server> {
+    let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = Config { kdf_cost: DEMO_KDF_COST, ..Config::new(dir) };
+    Server::start(listener::bind(any_port)?, listener::bind(any_port)?, config)
+}
+
+/// Steps 1 to 8. Returns bob's receive connection, which hears the restart.
+fn before_restart(server: &Server) -> Result<Wire> {
+    let (send, recv) = (server.send_addr(), server.recv_addr());
+    step(1, "ana and bob create their accounts on the send port (each joins #general)")?;
+    let mut ana = Wire::open("ana", "send", send)?;
+    ana.expect("REGISTER:ana:ana@example.org:ana-pw", "OK:ana")?;
+    let mut bob = Wire::open("bob", "send", send)?;
+    bob.expect("REGISTER:bob::bob-pw", "OK:bob")?;
+
+    step(2, "ana logs in on the receive port, where the server pushes her events")?;
+    let mut ana_events = Wire::open("ana", "recv", recv)?;
+    ana_events.expect("LOGIN:ana:ana-pw", "OK:ana")?;
+
+    step(3, "bob is offline (not on the receive port): ana's message is stored, OK = ✓")?;
+    ana.expect("MSG:bob:m1:hola bob, ¿estás?", "OK:m1:")?;
+
+    step(4, "bob logs in on the receive port: what waited in his inbox comes first")?;
+    let mut bob_events = Wire::open("bob", "recv", recv)?;
+    bob_events.expect("LOGIN:bob:bob-pw", "OK:bob")?;
+    bob_events.until("MSG:1:ana:bob:m1:")?;
+    ana_events.until("JOINED:bob")?; // they share #general: ana hears he is online
+
+    step(5, "bob's client has stored it and says ACK: ana's message becomes ✓✓ (DELIVERED)")?;
+    bob_events.send("ACK:1")?;
+    ana_events.until("STATUS:1:bob:m1:DELIVERED:")?;
+    ana_events.send("ACK:1")?;
+
+    step(6, "bob reads it (READ on the send port): ana's message becomes ✓✓ read")?;
+    bob.expect("READ:ana:m1", "OK")?;
+    ana_events.until("STATUS:2:bob:m1:READ:")?;
+    ana_events.send("ACK:2")?;
+
+    step(7, "a room message reaches every other member of #general (rooms have no ✓✓)")?;
+    ana.expect("MSG:#general:m2:hola a todos", "OK:m2:")?;
+    bob_events.until("MSG:2:ana:#general:m2:")?;
+    bob_events.send("ACK:2")?;
+
+    step(8, "ana goes offline; bob answers her: the answer waits in her inbox, on disk")?;
+    ana_events.close();
+    bob_events.until("LEFT:ana")?;
+    bob.expect("MSG:ana:b1:sí, aquí estoy", "OK:b1:")?;
+    Ok(bob_events)
+}
+
+/// Steps 10 to 12, on the restarted server.
+fn after_restart(server: &Server) -> Result<()> {
+    let (send, recv) = (server.send_addr(), server.recv_addr());
+    step(10, "ana logs in again: bob's answer from before the restart is there")?;
+    let mut ana_events = Wire::open("ana", "recv", recv)?;
+    ana_events.expect("LOGIN:ana:ana-pw", "OK:ana")?;
+    ana_events.until("MSG:3:bob:ana:b1:")?;
+    ana_events.send("ACK:3")?;
+
+    step(11, "bob logs in again: his answer is ✓✓ now (states survive restarts too)")?;
+    let mut bob_events = Wire::open("bob", "recv", recv)?;
+    bob_events.expect("LOGIN:bob:bob-pw", "OK:bob")?;
+    bob_events.until("STATUS:3:ana:b1:DELIVERED:")?;
+    bob_events.send("ACK:3")?;
+
+    step(12, "ana asks for her HISTORY with bob: both messages, each with its state")?;
+    let mut ana = Wire::open("ana", "send", send)?;
+    ana.expect("LOGIN:ana:ana-pw", "OK:ana")?;
+    ana.expect("HISTORY:bob:10", "OK:2")?;
+    ana.until("ana:bob:m1:")?;
+    ana.until("bob:ana:b1:")?;
+    ana.expect("QUIT", "OK")?;
+    Ok(())
+}
+
+/// Prints the line that says what the next frames show.
+fn step(n: u32, what: &str) -> Result<()> {
+    say(&format!("\n── {n}. {what}"))
+}
+
+/// Prints one line of the transcript. Writing can fail when whoever reads
+/// it has gone (`wachat demo | head`): the demo then stops, see [`run`].
+fn say(line: &str) -> Result<()> {
+    writeln!(std::io::stdout(), "{line}").map_err(|e| Error::io("demo: writing the transcript", e))
+}
+
+/// One connection of a scripted user, printing every frame it carries.
+struct Wire {
+    /// `ana send`, `bob recv`: whose connection, on which port.
+    label: String,
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Wire {
+    fn open(user: &str, port: &str, addr: SocketAddr) -> Result<Wire> {
+        let label = format!("{user} {port}");
+        let ctx = |e| Error::io(format!("demo: {label}: connecting to {addr}"), e);
+        let stream = TcpStream::connect(addr).map_err(ctx)?;
+        // Every read has a deadline: a demo that hangs teaches nothing.
+        stream.set_read_timeout(Some(READ_TIMEOUT)).map_err(ctx)?;
+        let reader = BufReader::new(stream.try_clone().map_err(ctx)?);
+        Ok(Wire { label, stream, reader })
+    }
+
+    fn send(&mut self, frame: &str) -> Result<()> {
+        say(&format!("{} > {frame}", self.label))?;
+        let ctx = |e| Error::io(format!("demo: {}: writing", self.label), e);
+        self.stream.write_all(format!("{frame}\n").as_bytes()).map_err(ctx)
+    }
+
+    /// Reads one frame and prints it.
+    fn read(&mut self) -> Result<String> {
+        let mut line = String::new();
+        let read = self.reader.read_line(&mut line);
+        let ctx = |e| Error::io(format!("demo: {}: waiting for a frame", self.label), e);
+        if read.map_err(ctx)? == 0 {
+            return Err(Error::Protocol(format!("demo: {}: the server closed the connection", self.label)));
+        }
+        let frame = line.trim_end_matches('\n').to_string();
+        say(&format!("{} < {frame}", self.label))?;
+        Ok(frame)
+    }
+
+    /// Sends a request; its reply must start with `reply`.
+    fn expect(&mut self, request: &str, reply: &str) -> Result<()> {
+        self.send(request)?;
+        let got = self.read()?;
+        if !got.starts_with(reply) {
+            return Err(Error::Protocol(format!("demo: {}: expected {reply}…, got {got}", self.label)));
+        }
+        Ok(())
+    }
+
+    /// Reads until a frame starts with `prefix`. Presence events and pings
+    /// come whenever they happen: they are printed, and a `PING` answered.
+    fn until(&mut self, prefix: &str) -> Result<String> {
+        loop {
+            let frame = self.read()?;
+            if frame.starts_with(prefix) {
+                return Ok(frame);
+            }
+            match frame.split(':').next() {
+                Some("JOINED" | "LEFT") => {}
+                Some("PING") => self.send("PONG")?,
+                _ => {
+                    let why = format!("demo: {}: expected {prefix}…, got {frame}", self.label);
+                    return Err(Error::Protocol(why));
+                }
+            }
+        }
+    }
+
+    /// Closes the connection (the user goes offline).
+    fn close(self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// A directory under the system's temporary directory, deleted on drop
+/// (also when the demo stops with an error).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let random = getrandom::u32().map_err(|e| Error::Usage(format!("no random numbers: {e}")))?;
+        let path = std::env::temp_dir().join(format!("wachat-demo-{}-{random:08x}", std::process::id()));
+        // `create_dir`, not `create_dir_all`: it fails if the name is taken,
+        // so the demo never works in (and then deletes) someone else's directory.
+        std::fs::create_dir(&path).map_err(|e| Error::io(format!("demo: {}", path.display()), e))?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,116 @@
+//! The lab's Python client (`examples/wachat_client.py`) against a real
+//! server: it logs in on both ports, gets and acknowledges a message that
+//! waited for it, sends one, and shows its ticks move to `✓✓ read`. If the
+//! server or the protocol changes under it, this test fails, so the lab
+//! that teaches with it cannot drift. It needs `python3` (CI installs it).
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+
+use support::{Conn, READ_TIMEOUT, TestServer, wait_with_timeout, without_ts};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wachat_client.py");
+
+/// The Python client running as a child process, its stdout read line by line.
+struct Python {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Python {
+    fn start(server: &TestServer, user: &str, password: &str) -> Python {
+        let (send, recv) = (server.send.port().to_string(), server.recv.port().to_string());
+        let mut child = Command::new("python3")
+            .args([SCRIPT, user, password, "127.0.0.1", &send, &recv])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 must be installed to test the lab's Python client");
+        let (tx, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let stdin = child.stdin.take();
+        Python { child, stdin, lines, seen: Vec::new() }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits for a printed line that starts with `start`; returns it.
+    fn expect(&mut self, start: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(READ_TIMEOUT) {
+                Ok(line) if line.starts_with(start) => return line,
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("the Python client never printed {start:?}; it printed {:?}", self.seen),
+            }
+        }
+    }
+}
+
+impl Drop for Python {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The next event on a receive connection that is not presence.
+fn next_event(conn: &mut Conn) -> String {
+    loop {
+        let line = conn.line();
+        if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn the_python_client_receives_sends_and_sees_its_ticks() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    // Two lines in one message: the client must unescape `\n`.
+    assert!(bob.request("MSG:ana:b1:hola ana\\ny adiós").starts_with("OK:b1:"));
+    let mut bob_events = server.login_recv("bob", "pw-bob");
+
+    let mut python = Python::start(&server, "ana", "pw-ana");
+    python.expect("bob → ana: hola ana");
+    python.expect("y adiós");
+    // It acknowledged the message: bob's tick moves to ✓✓.
+    assert_eq!(without_ts(&next_event(&mut bob_events)), "STATUS:1:ana:b1:DELIVERED:<ts>");
+    bob_events.send("ACK:1");
+
+    // A backslash is escaped on the way out.
+    python.type_line(r"bob hi from python \o/");
+    let sent = python.expect("  ✓ py");
+    let id = sent.trim_start_matches("  ✓ ").to_string();
+    assert_eq!(
+        without_ts(&next_event(&mut bob_events)),
+        format!(r"MSG:2:ana:bob:{id}:<ts>:hi from python \\o/")
+    );
+    bob_events.send("ACK:2");
+    python.expect(&format!("  ✓✓ {id} (to bob)"));
+    assert_eq!(bob.request(&format!("READ:ana:{id}")), "OK");
+    python.expect(&format!("  ✓✓ read {id} (to bob)"));
+
+    // A refusal is shown with the server's reason.
+    python.type_line("zed hello");
+    python.expect("  not sent: KO:UNKNOWN_USER:");
+
+    drop(python.stdin.take()); // Ctrl+D
+    let status = wait_with_timeout(&mut python.child, READ_TIMEOUT);
+    assert!(status.success(), "the Python client exited with {status}");
+}
