@@ -119,3 +119,19 @@ fn rooms_and_their_inboxes_survive_a_restart() {
     assert!(ana.request("MSG:#x:k2:after").starts_with("OK:"));
     assert_eq!(without_ts(&bob.line()), "MSG:2:ana:#x:k2:<ts>:after");
 }
+
+#[test]
+fn unread_counts_of_rooms_survive_a_restart() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "dave"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#club"), "OK");
+    assert!(ana.request("MSG:#club:o1:before dave").starts_with("OK:"));
+    let mut dave = server.login_send("dave", "pw-dave");
+    assert_eq!(dave.request("JOIN:#club"), "OK");
+    assert!(ana.request("MSG:#club:n1:after dave").starts_with("OK:"));
+    assert_eq!(dave.listing("CHATS"), ["#club:1"]);
+    server.restart(&[]);
+    let mut dave = server.login_send("dave", "pw-dave");
+    assert_eq!(dave.listing("CHATS"), ["#club:1"], "the message from before dave joined stays read");
+}

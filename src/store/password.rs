@@ -44,12 +44,14 @@ impl Hasher {
     /// True if `password` matches `hash`. `None` (unknown user) checks the
     /// dummy hash and returns false, taking the same time.
     pub fn verify(&self, hash: Option<&str>, password: &str) -> bool {
-        let stored = hash.unwrap_or(&self.dummy);
-        let ok = match PasswordHash::new(stored) {
-            Ok(parsed) => self.argon2.verify_password(password.as_bytes(), &parsed).is_ok(),
-            Err(_) => false,
-        };
-        ok && hash.is_some()
+        // A hash that does not parse (a disabled account: `!$argon2id…`)
+        // also costs one real verification, so it cannot be told apart by
+        // how fast the answer comes.
+        let parsed = hash.and_then(|h| PasswordHash::new(h).ok());
+        let known = parsed.is_some();
+        let parsed = parsed.unwrap_or_else(|| PasswordHash::new(&self.dummy).expect("our own hash parses"));
+        let ok = self.argon2.verify_password(password.as_bytes(), &parsed).is_ok();
+        ok && known
     }
 }
 

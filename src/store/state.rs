@@ -247,7 +247,10 @@ impl State {
                 let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
                 let r = &mut self.rooms[room];
                 r.members.insert(user);
-                r.read.insert(user, (*pos).min(r.entries.len()));
+                // Not clamped to the messages loaded so far: at startup
+                // rooms.csv is read before history.csv, so the room is
+                // still empty here.
+                r.read.insert(user, *pos);
                 self.users[user].rooms.insert(room);
             }
             Record::Leave { user, room, .. } => {
