@@ -150,7 +150,11 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let room = format!("#{}", args.room);
     // Membership is kept across restarts, but a new bridge account is not
     // in the room yet; JOIN is harmless when it already is.
-    let join = || client.join(&room).map_err(|e| Failure::retry(e.to_string()));
+    let join = || match client.join(&room) {
+        Ok(()) => Ok(()),
+        Err(e @ wachat::error::Error::Refused { .. }) => Err(Failure::Permanent(e.to_string())),
+        Err(e) => Err(Failure::retry(e.to_string())),
+    };
     if with_retries(&stop, &format!("join {room}"), join)?.is_none() {
         return Ok(());
     }
@@ -183,6 +187,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
             recv(batches) -> batch => match batch {
                 Ok(updates) => {
                     bridge.relay_to_room(updates)?;
+                    // A poller that is gone shows up at the next batch.
                     let _ = offsets.send(bridge.state.telegram_offset);
                 }
                 Err(_) => return Err("the Telegram poller stopped".into()),
@@ -288,7 +293,15 @@ impl Bridge {
                 let id = format!("tg-{}-{}", self.bot_id, update.update_id);
                 // Returns once the message is in the outbox on disk, even
                 // while wachat is down.
-                self.client.send_with_id(&format!("#{}", self.room), &id, &fit(&text))?;
+                match self.client.send_with_id(&format!("#{}", self.room), &id, &fit(&text)) {
+                    Ok(_) => {}
+                    // A text wachat will not take: skipped, or it would stop
+                    // the bridge again at every start.
+                    Err(wachat::error::Error::Usage(why)) => {
+                        log::error!("telegram_bridge: skipping Telegram update {}: {why}", update.update_id)
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             self.state.telegram_offset = self.state.telegram_offset.max(update.update_id + 1);
         }
