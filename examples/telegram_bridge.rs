@@ -15,12 +15,17 @@
 //! ## Threads
 //!
 //! ```text
-//!  Telegram ◀── sendMessage ──┐                ┌── client.events() ◀── wachat (room MSG)
-//!                             main thread: select! over three channels
-//!  Telegram ── getUpdates ──▶ poller ── batch ─┘ └── stop: Ctrl+C (disconnected)
-//!           (long polling)    thread ◀─ offset ─ (after the batch is safe)
-//!                                                      │ client.send_with_id
-//!                                                      ▼ outbox ──▶ wachat (room)
+//!             getUpdates (long polling)
+//!   Telegram ─────────────────────────────▶ poller thread
+//!      ▲                                    │ batch of updates   ▲ the offset to go on from,
+//!      │ sendMessage                        ▼                    │ once the batch is safe
+//!      └─────────────────────────────── main thread ─────────────┘
+//!                                       select! over the batches, client.events()
+//!                                       and stop (disconnected by Ctrl+C)
+//!                                         │ send_with_id        ▲ Notice::Message
+//!                                         ▼                     │
+//!                                       wachat::client: outbox, sender and
+//!                                       receiver threads ⇄ the wachat server
 //! ```
 //!
 //! Only the main thread touches the [`Client`] and the state file; the

@@ -400,3 +400,24 @@ fn telegram_down_for_a_while_loses_nothing_and_ctrl_c_stops_the_bridge_cleanly()
     assert!(bridge.interrupt().success());
     assert!(std::fs::read_to_string(&state).unwrap().contains(r#""id":"r4""#));
 }
+
+/// `Client::send_with_id`, which the bridge relies on: an id of the
+/// program's choosing, checked, and a second send under it delivered once.
+#[test]
+fn a_message_sent_twice_with_the_same_id_is_delivered_once() {
+    let server = TestServer::start();
+    server.register(&["ana", "bridge"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = wachat::client::Options::new("bridge", "pw-bridge");
+    (options.send_port, options.recv_port) = (server.send.port(), server.recv.port());
+    options.data_dir = dir.path().to_path_buf();
+    let client = wachat::client::Client::connect(options).unwrap();
+    assert!(matches!(client.send_with_id("ana", "no spaces", "x"), Err(wachat::error::Error::Usage(_))));
+
+    let mut ana = Member::login(&server, "ana");
+    client.send_with_id("ana", "tg-1-7", "once").unwrap();
+    client.send_with_id("ana", "tg-1-7", "once again?").unwrap();
+    client.send_with_id("ana", "tg-1-8", "next").unwrap();
+    assert_eq!(ana.next_event(), "MSG:1:bridge:ana:tg-1-7:<ts>:once");
+    assert_eq!(ana.next_event(), "MSG:2:bridge:ana:tg-1-8:<ts>:next");
+}

@@ -26,6 +26,11 @@
 //!
 //! # A bot in a few lines
 //!
+//! Two whole bots are in `examples/`: `echo_bot.rs` (the loop below, with the
+//! command line of `wachat connect`) and `telegram_bridge.rs` (a room ⇄ a
+//! Telegram chat, which sends with [`Client::send_with_id`] so that a
+//! resend after a crash is harmless).
+//!
 //! ```no_run
 //! use wachat::client::{Client, Notice, Options};
 //!
