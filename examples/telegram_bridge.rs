@@ -70,7 +70,7 @@ use std::time::Duration;
 use clap::Parser;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
 use wachat::cli::ServerArgs;
-use wachat::client::{Client, Message, Notice};
+use wachat::client::{Client, History, Message, Notice, Options};
 use wachat::protocol::names::fold;
 use wachat::protocol::{Chat, MAX_TEXT};
 
@@ -146,7 +146,18 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         .state
         .clone()
         .unwrap_or_else(|| options.user_dir().join(format!("telegram-{}.json", args.chat_id)));
-    let state = State::load(&state_path)?;
+    let state = match State::load(&state_path)? {
+        Some(state) => state,
+        // A new bridge relays what comes from now on, not what the
+        // account's local log may hold from before (a test with `wachat connect`).
+        None => {
+            let state = State { telegram_offset: 0, last_to_telegram: last_in_log(&options, &args.room)? };
+            // Saved now, so that the next start does not take what this
+            // run receives for "from before".
+            state.save(&state_path)?;
+            state
+        }
+    };
     let stop = stop_on_ctrl_c()?;
     let api = Arc::new(BotApi::new(&args.api_base, &token, Duration::from_secs(args.poll_timeout)));
 
@@ -230,18 +241,20 @@ impl Bridge {
     /// Sends Telegram the room messages that reached the local log after
     /// the last one it accepted (the bridge stopped before handing them on).
     fn catch_up(&mut self) -> Result<(), Box<dyn Error>> {
-        let Some(last) = self.state.last_to_telegram.clone() else { return Ok(()) };
         let log = self.client.local_history(&Chat::Room(self.room.clone()), usize::MAX);
-        let Some(at) = log.iter().position(|m| fold(&m.from) == fold(&last.from) && m.id == last.id) else {
-            log::warn!(
-                "telegram_bridge: {}'s message {} is not in the local log; no catch-up",
-                last.from,
-                last.id
-            );
-            return Ok(());
+        let start = match &self.state.last_to_telegram {
+            None => 0,
+            Some(last) => match log.iter().position(|m| key(m) == (fold(&last.from), last.id.clone())) {
+                Some(at) => at + 1,
+                None => {
+                    let (from, id) = (&last.from, &last.id);
+                    log::warn!("telegram_bridge: {from}'s message {id} is not in the local log; no catch-up");
+                    return Ok(());
+                }
+            },
         };
         let me = self.client.me().to_string();
-        for m in log[at + 1..].iter().filter(|m| !m.is_from(&me)) {
+        for m in log[start..].iter().filter(|m| !m.is_from(&me)) {
             self.caught_up.insert(key(m));
             self.relay_to_telegram(m)?;
         }
@@ -327,6 +340,14 @@ impl Bridge {
     fn is_room(&self, chat: &Chat) -> bool {
         matches!(chat, Chat::Room(room) if fold(room) == fold(&self.room))
     }
+}
+
+/// The newest message of `room` in the account's local log, read before the
+/// client starts (so before anything new can arrive).
+fn last_in_log(options: &Options, room: &str) -> wachat::error::Result<Option<Relayed>> {
+    let log = History::open(options.user_dir().join("history.csv"))?;
+    let newest = log.conversation(&options.user, &Chat::Room(room.to_string()), 1).pop();
+    Ok(newest.map(|m| Relayed { from: m.from, id: m.id }))
 }
 
 /// A message's unique name: sender (ignoring case) and id.

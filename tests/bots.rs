@@ -366,6 +366,25 @@ fn a_restarted_bridge_relays_nothing_twice_and_misses_nothing() {
 #[test]
 fn telegram_down_for_a_while_loses_nothing_and_ctrl_c_stops_the_bridge_cleanly() {
     let (world, mut ana) = Bridged::new();
+    // The bridge account was used before, by hand, in the room: a new
+    // bridge does not send Telegram what its local log already holds.
+    let mut options = wachat::client::Options::new("bridge", "pw-bridge");
+    (options.send_port, options.recv_port) = (world.server.send.port(), world.server.recv.port());
+    options.data_dir = world.dir.path().join("data");
+    let by_hand = wachat::client::Client::connect(options).unwrap();
+    by_hand.join("#family").unwrap();
+    ana.say("#family", "r0", "from before the bridge");
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let first = loop {
+        match by_hand.events().recv_deadline(deadline) {
+            Ok(wachat::client::Notice::Message(m)) => break m,
+            Ok(_) => {}
+            Err(e) => panic!("the account got no message in time: {e}"),
+        }
+    };
+    assert_eq!(first.id, "r0");
+    by_hand.close();
+
     let state = world.dir.path().join("bridge-state.json");
     let state_flag = ["--state", state.to_str().unwrap()];
     let mut bridge = world.start_bridge(&state_flag);

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct State {
     /// The next Telegram update to ask for: every update below it is
     /// already in the room's outbox (or was not for the room).
@@ -25,7 +25,8 @@ pub struct State {
     /// The last room message handed to Telegram. On a restart, the
     /// messages after it in the bridge's local log are handed over first:
     /// they arrived, and were acknowledged to the server, but the bridge
-    /// stopped before Telegram had them.
+    /// stopped before Telegram had them. `None`: every room message of the
+    /// log is still to go (a first run starts it at the end of the log).
     pub last_to_telegram: Option<Relayed>,
 }
 
@@ -37,12 +38,13 @@ pub struct Relayed {
 }
 
 impl State {
-    /// The state in `path`; a missing file is a first run.
-    pub fn load(path: &Path) -> io::Result<State> {
+    /// The state in `path`; `None` if there is no file yet (a first run).
+    pub fn load(path: &Path) -> io::Result<Option<State>> {
         match fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
         }
     }
