@@ -237,6 +237,15 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+impl ServerArgs {
+    /// The client library's options from these flags, password included
+    /// (asked for now if it has to be). Public so that bots
+    /// (`examples/echo_bot.rs`) take exactly the flags of `wachat connect`.
+    pub fn options(&self) -> Result<Options> {
+        options(self)
+    }
+}
+
 /// The client library's options from the command line, password included.
 /// The console sets its own trace (above the prompt); the one-shot
 /// subcommands trace on stderr, so their stdout stays clean for scripts.

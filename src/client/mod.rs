@@ -33,6 +33,11 @@
 //!
 //! # A bot in a few lines
 //!
+//! Two whole bots are in `examples/`: `echo_bot.rs` (the loop below, with the
+//! command line of `wachat connect`) and `telegram_bridge.rs` (a room ⇄ a
+//! Telegram chat, which sends with [`Client::send_with_id`] so that a
+//! resend after a crash is harmless).
+//!
 //! ```no_run
 //! use wachat::client::{Client, Notice, Options};
 //!
@@ -281,10 +286,24 @@ impl Client {
     /// server is down now or this program stops. Its ticks come later as
     /// [`Notice::State`]. Fails only on a bad name or text, or a disk error.
     pub fn send(&self, to: &str, text: &str) -> Result<Message> {
-        let to = Chat::parse(to).map_err(Error::Usage)?;
-        let text = Text::from_plain(text).map_err(Error::Usage)?;
         let id = format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
-        let out = Outgoing { ts: now_ms(), to, id, text };
+        self.send_with_id(to, &id, text)
+    }
+
+    /// Like [`Client::send`], with a message id of your choosing instead of
+    /// a fresh one: 1–64 characters from `A-Z a-z 0-9 _ -`, never used by
+    /// this account for another message.
+    ///
+    /// Why a program would choose: an id derived from where the message
+    /// came from makes a resend harmless. A bridge that crashes after
+    /// `send_with_id` but before remembering it did, sends the same message
+    /// again with the same id when it restarts; the server answers the
+    /// original `OK` and delivers nothing twice (protocol §4).
+    pub fn send_with_id(&self, to: &str, id: &str, text: &str) -> Result<Message> {
+        let to = Chat::parse(to).map_err(Error::Usage)?;
+        crate::protocol::names::check_id(id).map_err(Error::Usage)?;
+        let text = Text::from_plain(text).map_err(Error::Usage)?;
+        let out = Outgoing { ts: now_ms(), to, id: id.to_string(), text };
         if let Chat::User(peer) = &out.to
             && self.is_direct(peer)
         {

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses a different part of this
 
 pub mod console;
+pub mod fake_telegram;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
