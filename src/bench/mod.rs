@@ -193,6 +193,25 @@ fn text_at(epoch: Instant, at: Instant, size: usize) -> String {
     text
 }
 
+/// Reads a sender's receive connection, acknowledging every burst of
+/// `STATUS` events, until the connection is shut.
+fn acknowledge_ticks(mut conn: LineConn) {
+    let (mut last, mut acked) = (0u64, 0u64);
+    while let Ok(line) = conn.line() {
+        if line == "PING" {
+            let _ = conn.send("PONG");
+        } else if let Some(seq) = line.strip_prefix("STATUS:").and_then(|r| r.split(':').next()) {
+            last = seq.parse().unwrap_or(last);
+        }
+        if !conn.has_line() && last > acked {
+            if conn.send(&format!("ACK:{last}")).is_err() {
+                return;
+            }
+            acked = last;
+        }
+    }
+}
+
 /// What one receiver measured.
 struct Received {
     latencies_us: Vec<u32>,
@@ -302,8 +321,9 @@ fn pairs(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
     let total = p * args.messages;
     let result = std::thread::scope(|s| -> Result<Vec<Received>> {
         let mut receivers = Vec::new();
+        let mut ticks = Vec::new();
         for i in 0..p {
-            let (send, _) = conns.next().expect("sender");
+            let (send, ticks_conn) = conns.next().expect("sender");
             let (_, recv) = conns.next().expect("receiver");
             let to = names[2 * i + 1].clone();
             let delivered = &delivered;
@@ -313,8 +333,15 @@ fn pairs(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
                     log::error!("sender {i}: {e}");
                 }
             });
+            // A real sender's client stays online to get its ticks (✓✓)
+            // and acknowledges them, as the server expects.
+            ticks.push(ticks_conn.stream().try_clone()?);
+            s.spawn(move || acknowledge_ticks(ticks_conn));
         }
         let received = join_with_progress(receivers, &delivered, total, args.json);
+        for stream in ticks {
+            let _ = stream.shutdown(std::net::Shutdown::Both); // ends acknowledge_ticks
+        }
         received.into_iter().collect()
     })?;
     report.add_run(epoch, p * args.messages, result.iter().map(|r| (&r.latencies_us, r.last_at)));
