@@ -37,8 +37,8 @@ pub struct Outlet {
     pub name: Arc<str>,
     /// Where the connection comes from (given to peers by `PEER`).
     pub peer_ip: IpAddr,
-    /// A clone of the connection's socket, used for writing only.
-    stream: TcpStream,
+    /// The connection's socket, shared with its thread (which reads it).
+    stream: Arc<TcpStream>,
     out: Mutex<Out>,
     /// Most bytes that may wait in `Out::pending` before `BYE:SLOW`.
     max_pending: usize,
@@ -75,7 +75,12 @@ fn send_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
 }
 
 impl Outlet {
-    pub fn new(user: UserId, name: Arc<str>, stream: TcpStream, max_pending: usize) -> io::Result<Outlet> {
+    pub fn new(
+        user: UserId,
+        name: Arc<str>,
+        stream: Arc<TcpStream>,
+        max_pending: usize,
+    ) -> io::Result<Outlet> {
         let out = Out {
             next_seq: 1,
             pending: Vec::new(),

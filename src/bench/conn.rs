@@ -1,8 +1,9 @@
 //! A plain line connection for the bench: buffered both ways, with a
 //! timeout on every read, and split into a writing and a reading half.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 
 use super::BenchArgs;
 use crate::error::{Error, Result};
@@ -12,8 +13,29 @@ pub struct LineConn {
     pub writer: LineWriter,
 }
 
-pub struct LineReader(BufReader<TcpStream>);
-pub struct LineWriter(BufWriter<TcpStream>);
+pub struct LineReader(BufReader<Shared>);
+pub struct LineWriter(BufWriter<Shared>);
+
+/// One socket for both halves: `try_clone` would `dup` the descriptor, and
+/// the bench needs every descriptor it can get (10,000 users = 20,000
+/// sockets, the limit here).
+#[derive(Clone)]
+pub struct Shared(Arc<TcpStream>);
+
+impl Read for Shared {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 impl LineConn {
     pub fn connect(args: &BenchArgs, port: u16) -> Result<LineConn> {
@@ -21,8 +43,9 @@ impl LineConn {
         let stream = TcpStream::connect(&addr).map_err(|e| Error::io(format!("bench: connect {addr}"), e))?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(args.timeout()))?;
-        let reader = LineReader(BufReader::with_capacity(64 * 1024, stream.try_clone()?));
-        Ok(LineConn { reader, writer: LineWriter(BufWriter::with_capacity(64 * 1024, stream)) })
+        let shared = Shared(Arc::new(stream));
+        let reader = LineReader(BufReader::with_capacity(64 * 1024, shared.clone()));
+        Ok(LineConn { reader, writer: LineWriter(BufWriter::with_capacity(64 * 1024, shared)) })
     }
 
     pub fn split(self) -> Result<(LineWriter, LineReader)> {
@@ -52,7 +75,12 @@ impl LineConn {
 
     /// The socket, for the idle crowd's non-blocking sweeps.
     pub fn stream(&self) -> &TcpStream {
-        self.writer.0.get_ref()
+        &self.writer.0.get_ref().0
+    }
+
+    /// The socket, shared (to shut it down from another thread).
+    pub fn shared(&self) -> Arc<TcpStream> {
+        self.writer.0.get_ref().0.clone()
     }
 }
 

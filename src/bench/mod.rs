@@ -335,7 +335,7 @@ fn pairs(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
             });
             // A real sender's client stays online to get its ticks (✓✓)
             // and acknowledges them, as the server expects.
-            ticks.push(ticks_conn.stream().try_clone()?);
+            ticks.push(ticks_conn.shared());
             s.spawn(move || acknowledge_ticks(ticks_conn));
         }
         let received = join_with_progress(receivers, &delivered, total, args.json);

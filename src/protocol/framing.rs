@@ -41,6 +41,12 @@ impl SetReadTimeout for TcpStream {
     }
 }
 
+impl SetReadTimeout for &TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
 impl SetReadTimeout for &[u8] {
     fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
         Ok(())

@@ -111,17 +111,17 @@ impl Ctx {
 struct Connections {
     /// Connections being served, on both ports.
     count: std::sync::atomic::AtomicUsize,
-    open: Mutex<HashMap<u64, TcpStream>>,
+    open: Mutex<HashMap<u64, Arc<TcpStream>>>,
     /// Signalled when a connection ends (shutdown waits for them).
     ended: Condvar,
     next_id: AtomicU64,
 }
 
 impl Connections {
-    fn add(&self, stream: &TcpStream) -> Option<u64> {
+    fn add(&self, stream: &Arc<TcpStream>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.open.lock().insert(id, stream.try_clone().ok()?);
-        Some(id)
+        self.open.lock().insert(id, stream.clone());
+        id
     }
 
     fn remove(&self, id: u64) {

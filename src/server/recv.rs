@@ -27,13 +27,15 @@ const READ_BUFFER: usize = 1024;
 const RETRY_FLUSH: Duration = Duration::from_millis(50);
 
 /// Serves one receive-port connection until it closes.
+///
+/// One socket, one file descriptor: this thread reads through `&stream`
+/// and the outlet writes through the same `Arc` (no `try_clone`, which
+/// would `dup` the descriptor and halve how many users fit, see `sys.rs`).
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
-    let mut reader = match stream.try_clone() {
-        Ok(clone) => FrameReader::new(clone, READ_BUFFER, ctx.config.max_frame),
-        Err(e) => return log::warn!("{peer}: {e}"),
-    };
+    let stream = Arc::new(stream);
+    let mut reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
     if let Some((user, name)) = login(ctx, &stream, peer, &mut reader) {
-        match Outlet::new(user, name, stream.try_clone().expect("cloned above"), ctx.config.max_pending) {
+        match Outlet::new(user, name, stream.clone(), ctx.config.max_pending) {
             Ok(outlet) => live(ctx, &stream, &mut reader, &Arc::new(outlet)),
             Err(e) => log::debug!("{peer}: {e}"),
         }
@@ -47,7 +49,7 @@ fn login(
     ctx: &Ctx,
     mut stream: &TcpStream,
     peer: SocketAddr,
-    reader: &mut FrameReader<TcpStream>,
+    reader: &mut FrameReader<&TcpStream>,
 ) -> Option<(UserId, Arc<str>)> {
     loop {
         let deadline = Instant::now() + ctx.config.timeout;
@@ -74,7 +76,7 @@ fn login(
 
 /// Attaches the outlet (the user is online from here: `USERS` shows it
 /// before the client reads its `OK`), replays the inbox, then serves live.
-fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<TcpStream>, outlet: &Arc<Outlet>) {
+fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<&TcpStream>, outlet: &Arc<Outlet>) {
     let (mut replay, replaced) = ctx.store.attach(outlet.user, outlet);
     replay.insert(0, format!("OK:{}\n", outlet.name).into());
     match replaced {
@@ -118,7 +120,7 @@ fn send_replay(
     stream.write_all(chunk.as_bytes())
 }
 
-fn serve_live(ctx: &Ctx, reader: &mut FrameReader<TcpStream>, outlet: &Outlet) {
+fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&TcpStream>, outlet: &Outlet) {
     let timeout = ctx.config.timeout;
     let mut last_frame = Instant::now();
     let mut pinged = false;

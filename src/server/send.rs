@@ -20,12 +20,13 @@ use crate::store::{Outgoing, Ticket, UserId};
 const READ_BUFFER: usize = 16 * 1024;
 
 /// Serves one send-port connection until it closes.
+///
+/// One socket, one file descriptor: the registry (for shutdown) shares it
+/// through an `Arc`, and reading and writing both go through `&stream`.
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
-    let Some(id) = ctx.connections.add(&stream) else { return };
-    let reader = match stream.try_clone() {
-        Ok(clone) => FrameReader::new(clone, READ_BUFFER, ctx.config.max_frame),
-        Err(e) => return log::warn!("{peer}: {e}"),
-    };
+    let stream = Arc::new(stream);
+    let id = ctx.connections.add(&stream);
+    let reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
     let mut session = Session {
         ctx,
         stream: &stream,
@@ -54,7 +55,7 @@ struct Session<'a> {
     ctx: &'a Ctx,
     stream: &'a TcpStream,
     peer: SocketAddr,
-    reader: FrameReader<TcpStream>,
+    reader: FrameReader<&'a TcpStream>,
     /// The logged-in user, once `LOGIN`/`REGISTER` succeeded.
     user: Option<(UserId, Arc<str>)>,
     /// Replies not written yet; `true` marks one that is only valid once

@@ -93,6 +93,8 @@ pub struct Store {
     /// Set by [`Store::stop`]: the committer writes what is left and ends.
     stopping: AtomicBool,
     pub hasher: Hasher,
+    /// Recent successful logins (see `password::LoginCache`).
+    logins: password::LoginCache,
     pub router: Arc<Router>,
 }
 
@@ -133,6 +135,7 @@ impl Store {
             kick,
             stopping: AtomicBool::new(false),
             hasher,
+            logins: password::LoginCache::default(),
             router,
         });
         let committer = committer::spawn(store.clone(), backend, kicked)?;
@@ -258,6 +261,7 @@ impl Store {
             Ok((user, state.users[user].name.clone()))
         })?;
         self.wait(ticket)?;
+        self.logins.remember(user.0, password);
         Ok(user)
     }
 
@@ -274,7 +278,11 @@ impl Store {
             state.user_id(name).map(|id| (id, state.users[id].name.clone(), state.users[id].hash.clone()))
         };
         match found {
-            Some((id, name, hash)) if self.hasher.verify(Some(&hash), password) => Ok((id, name)),
+            Some((id, name, _)) if self.logins.recall(id, password) => Ok((id, name)),
+            Some((id, name, hash)) if self.hasher.verify(Some(&hash), password) => {
+                self.logins.remember(id, password);
+                Ok((id, name))
+            }
             None if auto_register => match self.register(name, "", password) {
                 // Two first logins at once: the other one created it.
                 Err(e) if e.code == Code::UserExists => self.login(name, password, false),

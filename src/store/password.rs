@@ -1,18 +1,50 @@
 //! Password hashing: argon2id with a random salt, stored as a PHC string
 //! (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), which carries its own
 //! parameters, so changing `--kdf-cost` never breaks existing accounts.
+//!
+//! The hashing runs on a small pool of threads, one per core, not on the
+//! connection threads. argon2 is slow and large on purpose (19 MiB per
+//! hash by default): a crowd of logins on 20,000 connection threads would
+//! otherwise hash hundreds at once, needing gigabytes and leaving every
+//! thread's stack deep in resident memory. Through the pool, at most one
+//! hash per core runs, and the rest queue.
+
+use std::collections::HashMap;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use blake2::Blake2bMac512;
+use blake2::digest::{KeyInit, Mac};
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use super::UserId;
 
 /// Memory cost in KiB by default: argon2's own default and OWASP's first
 /// recommendation for argon2id (19 MiB, 2 passes).
 pub const DEFAULT_KDF_COST: u32 = 19 * 1024;
 
-/// Hashes passwords with a chosen memory cost.
+/// Stack of a hashing thread: argon2 works on the heap.
+const POOL_STACK: usize = 256 * 1024;
+
+/// Hashes and checks passwords on the pool; cheap to clone.
 #[derive(Clone)]
 pub struct Hasher {
+    jobs: Sender<Job>,
+}
+
+/// Work for the pool, with where to send the answer.
+enum Job {
+    Hash(String, Sender<Result<String, String>>),
+    Verify(Option<String>, String, Sender<bool>),
+}
+
+/// What each pool thread holds.
+#[derive(Clone)]
+struct Kdf {
     argon2: Argon2<'static>,
     /// A hash of a random password, checked when a login names an unknown
     /// user, so that the answer takes as long as for a wrong password and
@@ -30,20 +62,55 @@ impl Hasher {
             .hash_password(b"no account has this password")
             .map_err(|e| format!("password hashing: {e}"))?
             .to_string();
-        Ok(Hasher { argon2, dummy })
+        let kdf = Kdf { argon2, dummy };
+        let (jobs, queue) = crossbeam_channel::unbounded();
+        let threads = thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..threads {
+            let (kdf, queue) = (kdf.clone(), queue.clone());
+            thread::Builder::new()
+                .name(format!("hasher-{i}"))
+                .stack_size(POOL_STACK)
+                .spawn(move || work(&kdf, &queue))
+                .map_err(|e| format!("password hashing: cannot start a thread: {e}"))?;
+        }
+        Ok(Hasher { jobs })
     }
 
     /// A new salted hash of `password`.
     pub fn hash(&self, password: &str) -> Result<String, String> {
+        let (tell, told) = crossbeam_channel::bounded(1);
+        let _ = self.jobs.send(Job::Hash(password.to_string(), tell));
+        told.recv().unwrap_or_else(|_| Err("password hashing: the pool stopped".into()))
+    }
+
+    /// True if `password` matches `hash`. `None` (unknown user) checks the
+    /// dummy hash and returns false, taking the same time.
+    pub fn verify(&self, hash: Option<&str>, password: &str) -> bool {
+        let (tell, told) = crossbeam_channel::bounded(1);
+        let _ = self.jobs.send(Job::Verify(hash.map(str::to_string), password.to_string(), tell));
+        told.recv().unwrap_or(false)
+    }
+}
+
+/// A pool thread: takes jobs until every `Hasher` is dropped.
+fn work(kdf: &Kdf, queue: &Receiver<Job>) {
+    for job in queue {
+        match job {
+            Job::Hash(password, tell) => drop(tell.send(kdf.hash(&password))),
+            Job::Verify(hash, password, tell) => drop(tell.send(kdf.verify(hash.as_deref(), &password))),
+        }
+    }
+}
+
+impl Kdf {
+    fn hash(&self, password: &str) -> Result<String, String> {
         self.argon2
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| format!("password hashing: {e}"))
     }
 
-    /// True if `password` matches `hash`. `None` (unknown user) checks the
-    /// dummy hash and returns false, taking the same time.
-    pub fn verify(&self, hash: Option<&str>, password: &str) -> bool {
+    fn verify(&self, hash: Option<&str>, password: &str) -> bool {
         // A hash that does not parse (a disabled account: `!$argon2id…`)
         // also costs one real verification, so it cannot be told apart by
         // how fast the answer comes.
@@ -52,6 +119,55 @@ impl Hasher {
         let parsed = parsed.unwrap_or_else(|| PasswordHash::new(&self.dummy).expect("our own hash parses"));
         let ok = self.argon2.verify_password(password.as_bytes(), &parsed).is_ok();
         ok && known
+    }
+}
+
+/// How long a verified password is remembered (see [`LoginCache`]).
+const REMEMBER: Duration = Duration::from_secs(10 * 60);
+
+/// Recent successful logins, so that a user's second connection (the
+/// other port) and quick reconnections do not cost a full argon2 check.
+///
+/// It keeps, per account, a keyed BLAKE2b MAC of the password that last
+/// logged in, for ten minutes. A wrong password never matches it and still
+/// takes the full argon2 path (and the failed-login throttle). The key is
+/// random per process and never stored, so the cache is useless outside
+/// this process's memory, and gone at every restart.
+pub struct LoginCache {
+    key: [u8; 64],
+    recent: Mutex<HashMap<UserId, (Instant, [u8; 64])>>,
+}
+
+impl Default for LoginCache {
+    fn default() -> LoginCache {
+        let mut key = [0u8; 64];
+        getrandom::fill(&mut key).expect("the OS random generator is available");
+        LoginCache { key, recent: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl LoginCache {
+    fn mac(&self, user: UserId, password: &str) -> Blake2bMac512 {
+        let mut mac = Blake2bMac512::new_from_slice(&self.key).expect("a 64-byte key fits");
+        mac.update(&user.to_le_bytes());
+        mac.update(password.as_bytes());
+        mac
+    }
+
+    /// True if `password` is the one `user` logged in with lately.
+    pub fn recall(&self, user: UserId, password: &str) -> bool {
+        let Some((at, tag)) = self.recent.lock().get(&user).copied() else { return false };
+        at.elapsed() < REMEMBER && self.mac(user, password).verify_slice(&tag).is_ok()
+    }
+
+    /// `user` just logged in with `password`.
+    pub fn remember(&self, user: UserId, password: &str) {
+        let tag: [u8; 64] = self.mac(user, password).finalize().into_bytes().into();
+        let mut recent = self.recent.lock();
+        if recent.len() >= 4096 && recent.len().is_power_of_two() {
+            recent.retain(|_, (at, _)| at.elapsed() < REMEMBER);
+        }
+        recent.insert(user, (Instant::now(), tag));
     }
 }
 
@@ -72,5 +188,17 @@ mod tests {
         assert!(!hasher.verify(None, "no account has this password"));
         // A hash made with other parameters still verifies.
         assert!(Hasher::new(16).unwrap().verify(Some(&a), "secret"));
+    }
+
+    #[test]
+    fn the_cache_recalls_the_right_password_only() {
+        let cache = LoginCache::default();
+        assert!(!cache.recall(1, "pw"));
+        cache.remember(1, "pw");
+        assert!(cache.recall(1, "pw"));
+        assert!(!cache.recall(1, "pw2"));
+        assert!(!cache.recall(2, "pw"), "per account");
+        cache.remember(1, "new");
+        assert!(!cache.recall(1, "pw"), "the last login's password only");
     }
 }
