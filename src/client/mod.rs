@@ -197,7 +197,7 @@ impl Client {
         // Bound before the first login, which announces its port.
         let listener = options.p2p_port.map(crate::p2p::bind).transpose()?;
         let p2p_port = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io("P2P", e))?.port()),
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
             None => None,
         };
 
@@ -444,7 +444,10 @@ fn first_login(options: &Options, p2p_port: Option<u16>) -> Result<(Connection, 
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
-    std::thread::Builder::new().name(name.into()).spawn(f).map_err(|e| Error::io(name, e))
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::io(tr!(Msg::Starting, name = name), e))
 }
 
 /// The start of this process's message ids: `<unix ms>-<6 random hex>`.

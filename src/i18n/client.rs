@@ -135,6 +135,14 @@ catalogue! {
         pt: "não há HOME nem XDG_DATA_HOME: informe --data-dir",
     },
     Creating { en: "creating {path}", es: "creando {path}", pt: "criando {path}" },
+    Starting { en: "starting {name}", es: "iniciando {name}", pt: "iniciando {name}" },
+    /// A file of the server's data directory (`wachat users …` edits them).
+    StoreFile { en: "store: {path}", es: "datos: {path}", pt: "dados: {path}" },
+    StoreReplace {
+        en: "store: {path} (replace)",
+        es: "datos: {path} (reemplazo)",
+        pt: "dados: {path} (substituição)",
+    },
     Opening { en: "opening {path}", es: "abriendo {path}", pt: "abrindo {path}" },
     NoRandom {
         en: "no random numbers: {error}",
@@ -154,6 +162,8 @@ catalogue! {
     IoUnreachable { en: "unreachable", es: "inalcanzable", pt: "inalcançável" },
 
     // ── Direct chats ─────────────────────────────────────────────────────
+    P2pPort { en: "the P2P port", es: "el puerto P2P", pt: "a porta P2P" },
+    Closing { en: "the client is closing", es: "el cliente se está cerrando", pt: "o cliente está fechando" },
     DirectWithYourself {
         en: "a direct chat is with someone else",
         es: "un chat directo es con otra persona",

@@ -269,6 +269,14 @@ catalogue! {
         pt: "comando desconhecido {command} (tente /help)",
     },
 
+    // ── Reading the keyboard ─────────────────────────────────────────────
+    ReadingStdin {
+        en: "reading stdin",
+        es: "leyendo la entrada estándar",
+        pt: "lendo a entrada padrão",
+    },
+    Terminal { en: "terminal", es: "terminal", pt: "terminal" },
+
     // ── /help ────────────────────────────────────────────────────────────
     Help {
         en: "\

@@ -112,7 +112,7 @@ impl P2p {
         handler: Box<dyn Handler>,
     ) -> Result<P2p> {
         let port = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io("the P2P port", e))?.port()),
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
             None => None,
         };
         let node = Arc::new(Node {
@@ -151,7 +151,10 @@ impl P2p {
         (&stream).write_all(format!("{hello}\n").as_bytes()).map_err(|e| Error::io(context(), e))?;
         // The peer may wait up to TOKEN_GRACE for our token before it answers.
         let answer = match reader.read_frame(Some(Instant::now() + timeout + TOKEN_GRACE)) {
-            Ok(line) => Reply::parse(line).map_err(|e| Error::Protocol(format!("{}: {e}", context())))?,
+            Ok(line) => Reply::parse(line).map_err(|_| {
+                let not_a_reply = tr!(Msg::UnexpectedReply, reply = format!("{line:?}"));
+                Error::Protocol(format!("{}: {not_a_reply}", context()))
+            })?,
             Err(e) => {
                 let no_hello = tr!(Msg::NoHello, detail = format!("{e:?}"));
                 return Err(Error::Protocol(format!("{}: {no_hello}", context())));
@@ -250,7 +253,7 @@ impl Node {
             let mut sessions = self.sessions.lock();
             // Checked under the lock that shutdown takes: no chat opens after it.
             if self.stopping.load(Ordering::SeqCst) {
-                return Err(Error::Usage("closing".into()));
+                return Err(Error::Usage(tr!(Msg::Closing)));
             }
             sessions.insert(fold(peer), session.clone())
         };
@@ -404,5 +407,5 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
     std::thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .map_err(|e| Error::io(format!("starting {name}"), e))
+        .map_err(|e| Error::io(tr!(Msg::Starting, name = name), e))
 }

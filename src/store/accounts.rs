@@ -283,7 +283,7 @@ pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     };
     if let Err(e) = write() {
         let _ = fs::remove_file(&tmp);
-        return Err(Error::io(format!("store: {} (replace)", path.display()), e));
+        return Err(Error::io(tr!(crate::i18n::client::Msg::StoreReplace, path = path.display()), e));
     }
     csv_backend::sync_dir(dir)
 }
@@ -295,7 +295,7 @@ fn read_log(path: &Path, header: &str) -> Result<Vec<u8>> {
     let mut bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(Error::io(format!("store: {}", path.display()), e)),
+        Err(e) => return Err(Error::io(tr!(crate::i18n::client::Msg::StoreFile, path = path.display()), e)),
     };
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     if complete < bytes.len() {

@@ -26,7 +26,7 @@ impl DataLock {
     /// Takes the lock of `dir` without waiting, or says who holds it.
     pub fn acquire(dir: &Path) -> Result<DataLock> {
         let path = dir.join("wachat.lock");
-        let ctx = |e| Error::io(format!("store: {}", path.display()), e);
+        let ctx = |e| Error::io(tr!(crate::i18n::client::Msg::StoreFile, path = path.display()), e);
         std::fs::create_dir_all(dir).map_err(ctx)?;
         let mut file = OpenOptions::new()
             .read(true)
