@@ -19,7 +19,7 @@
 //!
 //! Every line it prints is in the language chosen at start
 //! ([`crate::i18n`]: `--lang`, else `LANG`), read once into
-//! [`Console::lang`].
+//! the console's `lang`.
 
 pub mod command;
 pub mod input;

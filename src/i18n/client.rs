@@ -74,7 +74,7 @@ catalogue! {
     ReqUsers { en: "users", es: "usuarios", pt: "usuários" },
     ReqChats { en: "chats", es: "chats", pt: "conversas" },
     ReqRooms { en: "rooms", es: "salas", pt: "salas" },
-    ReqRead { en: "read", es: "leído", pt: "lido" },
+    ReqRead { en: "read", es: "marcar como leído", pt: "marcar como lido" },
     ReqDirectChat { en: "direct chat with {user}", es: "chat directo con {user}", pt: "chat direto com {user}" },
 
     // ── Connections to the server ────────────────────────────────────────

@@ -13,7 +13,7 @@
 //! | [`demo`] | `wachat demo`'s annotations |
 //!
 //! Each message is one variant of an area's `Msg` enum with its three
-//! translations side by side (see the [`catalogue!`] macro), so adding a
+//! translations side by side (see the `catalogue!` macro below), so adding a
 //! message without its translations does not compile, and a test checks
 //! that the three agree on their `{placeholders}`.
 //!
@@ -148,7 +148,7 @@ macro_rules! catalogue {
             /// Every message of the area, for the tests.
             pub const ALL: &'static [Msg] = &[$(Msg::$key),*];
 
-            /// The three translations, in the order of [`Lang::ALL`].
+            /// The three translations, in the order of [`crate::i18n::Lang::ALL`].
             pub fn texts(self) -> [&'static str; 3] {
                 match self {
                     $( Msg::$key => [$en, $es, $pt], )*
