@@ -267,7 +267,9 @@ impl Bridge {
             Notice::Message(m) if self.is_room(&m.to) && !m.is_from(self.client.me()) => {
                 self.on_room_message(&m)?
             }
-            Notice::Refused { to, id, reason } => log::warn!("telegram_bridge: {to} refused {id}: {reason}"),
+            Notice::Refused { to, id, reason, .. } => {
+                log::warn!("telegram_bridge: {to} refused {id}: {reason}")
+            }
             Notice::Offline(why) => log::warn!("telegram_bridge: wachat offline ({why}); trying again"),
             Notice::Online => log::info!("telegram_bridge: wachat back online"),
             Notice::Replaced => {

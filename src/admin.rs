@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use crate::error::{Error, Result};
+use crate::i18n::commands::Msg;
+use crate::i18n::tr;
 use crate::store::Hasher;
 use crate::store::accounts::{self, Accounts, NewAccount};
 use crate::store::password::DEFAULT_KDF_COST;
@@ -109,37 +111,37 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let email = email.unwrap_or_default();
             let mut accounts = Accounts::open(&data.data_dir)?;
             // Checked before asking for a password the teacher would type for nothing.
-            if let Some(problem) = accounts.problems(&[(&name, &email)], |_| "cannot add".into()).first() {
+            if let Some(problem) = accounts.problems(&[(&name, &email)], |_| tr!(Msg::CannotAdd)).first() {
                 return Err(Error::Usage(problem.clone()));
             }
             let (secret, shown) = new_password(&name, &password)?;
             let hash = hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?;
             accounts.add(vec![NewAccount { name: name.clone(), email, hash }])?;
-            println!("added {name} (a member of #general){}", shown_password(shown, &secret));
+            println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
         }
         UsersCommand::List { data } => {
             let accounts = Accounts::open(existing(&data)?)?;
             let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
             for a in accounts.list() {
-                let mark = if a.is_removed() { "(removed)" } else { "" };
+                let mark = if a.is_removed() { tr!(Msg::RemovedMark) } else { String::new() };
                 let rest: Vec<&str> =
-                    [a.email.as_str(), mark].into_iter().filter(|s| !s.is_empty()).collect();
+                    [a.email.as_str(), mark.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
                 let line = format!("{:width$}  {}", a.name, rest.join("  "));
                 println!("{}", line.trim_end());
             }
         }
         UsersCommand::Remove { name, data } => {
             Accounts::open(existing(&data)?)?.remove(&name)?;
-            println!("removed {name}: it can no longer log in; its messages stay");
+            println!("{}", tr!(Msg::Removed, name = name));
         }
         UsersCommand::Passwd { name, password, data, hashing } => {
             let mut accounts = Accounts::open(existing(&data)?)?;
             if accounts.find(&name).is_none_or(accounts::Account::is_removed) {
-                return Err(Error::Usage(format!("no account named {name} (or it was removed)")));
+                return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
             }
             let (secret, shown) = new_password(&name, &password)?;
             accounts.set_password(&name, hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?)?;
-            println!("new password set for {name}{}", shown_password(shown, &secret));
+            println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
         }
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
     }
@@ -150,7 +152,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
 /// one (a mistyped `--data-dir` should not leave an empty directory behind).
 fn existing(data: &DataDir) -> Result<&Path> {
     if !data.data_dir.is_dir() {
-        return Err(Error::Usage(format!("no data directory {} (see --data-dir)", data.data_dir.display())));
+        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data.data_dir.display())));
     }
     Ok(&data.data_dir)
 }
@@ -160,7 +162,7 @@ fn hasher(hashing: &Hashing) -> Result<Hasher> {
 }
 
 fn shown_password(shown: bool, secret: &str) -> String {
-    if shown { format!("; password: {secret}") } else { String::new() }
+    if shown { tr!(Msg::ShownPassword, password = secret) } else { String::new() }
 }
 
 /// The new password and whether it must be shown (it was made up here).
@@ -174,14 +176,15 @@ fn new_password(name: &str, how: &NewPassword) -> Result<(String, bool)> {
     }
     // Typed at a hidden prompt: asked twice, as passwd(1) does, since a
     // typo here would lock the student out.
-    let ask =
-        |prompt: String| rpassword::prompt_password(prompt).map_err(|e| Error::io("reading the password", e));
-    let first = ask(format!("new password for {name}: "))?;
+    let ask = |prompt: String| {
+        rpassword::prompt_password(prompt).map_err(|e| Error::io(tr!(Msg::ReadingPassword), e))
+    };
+    let first = ask(tr!(Msg::NewPasswordPrompt, name = name))?;
     if first.is_empty() {
-        return Err(Error::Usage("the password is empty".into()));
+        return Err(Error::Usage(tr!(Msg::EmptyPassword)));
     }
-    if ask("again: ".into())? != first {
-        return Err(Error::Usage("the two passwords differ; nothing changed".into()));
+    if ask(tr!(Msg::AgainPrompt))? != first {
+        return Err(Error::Usage(tr!(Msg::PasswordsDiffer)));
     }
     Ok((first, false))
 }
@@ -200,7 +203,8 @@ pub fn random_password() -> Result<String> {
     let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
     while password.len() < PASSWORD_LEN {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| Error::Usage(format!("no random numbers: {e}")))?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::Usage(tr!(crate::i18n::client::Msg::NoRandom, error = e)))?;
         for b in bytes.into_iter().filter(|&b| b < limit).take(PASSWORD_LEN - password.len()) {
             password.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
         }
@@ -221,19 +225,13 @@ fn import(roster: &Path, out: Option<PathBuf>, data: &DataDir, hashing: &Hashing
     let out = out.unwrap_or_else(|| passwords_path(roster));
     let mut accounts = Accounts::open(&data.data_dir)?;
     let rows: Vec<(&str, &str)> = students.iter().map(|s| (s.name.as_str(), s.email.as_str())).collect();
-    let mut problems = accounts.problems(&rows, |i| format!("line {}", students[i].line));
+    let mut problems = accounts.problems(&rows, |i| tr!(Msg::RosterLine, line = students[i].line));
     if out.exists() {
-        problems.push(format!(
-            "{} exists (passwords of an earlier import?): move it, or give --out",
-            out.display()
-        ));
+        problems.push(tr!(Msg::PasswordsFileExists, path = out.display()));
     }
     if !problems.is_empty() {
-        return Err(Error::Usage(format!(
-            "{}: nothing imported; fix these and run it again:\n  {}",
-            roster.display(),
-            problems.join("\n  ")
-        )));
+        let problems = problems.join("\n  ");
+        return Err(Error::Usage(tr!(Msg::NothingImported, roster = roster.display(), problems = problems)));
     }
     let hasher = hasher(hashing)?;
     let mut table = crate::store::csv_backend::csv_writer();
@@ -252,13 +250,8 @@ fn import(roster: &Path, out: Option<PathBuf>, data: &DataDir, hashing: &Hashing
         let _ = std::fs::remove_file(&out);
         return Err(e);
     }
-    println!(
-        "imported {} accounts into {}; their passwords are in {} (only you can read it): \
-         hand them out, then delete it",
-        students.len(),
-        data.data_dir.display(),
-        out.display()
-    );
+    let (n, dir) = (students.len(), data.data_dir.display());
+    println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));
     Ok(())
 }
 
@@ -272,13 +265,13 @@ fn passwords_path(roster: &Path) -> PathBuf {
 /// (`name`, `email`, in any case and order); blank rows are skipped.
 fn read_roster(path: &Path) -> Result<Vec<Student>> {
     let shown = path.display();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading the roster {shown}"), e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(tr!(Msg::ReadingRoster, path = shown), e))?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(&bytes[..]);
     let headers = reader.headers().map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
     let column: HashMap<String, usize> =
         headers.iter().enumerate().map(|(i, h)| (h.to_ascii_lowercase(), i)).collect();
     let Some(&name_at) = column.get("name") else {
-        return Err(Error::Usage(format!("{shown}: the first row must be the header name,email")));
+        return Err(Error::Usage(tr!(Msg::RosterHeader, path = shown)));
     };
     let email_at = column.get("email").copied();
     let mut students = Vec::new();
@@ -298,7 +291,7 @@ fn read_roster(path: &Path) -> Result<Vec<Student>> {
         students.push(Student { line, name: field(name_at), email: email_at.map(field).unwrap_or_default() });
     }
     if students.is_empty() {
-        return Err(Error::Usage(format!("{shown}: no students in it (only a header?)")));
+        return Err(Error::Usage(tr!(Msg::RosterEmpty, path = shown)));
     }
     Ok(students)
 }

@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::client::{self, Options};
 use crate::error::{Error, Result};
+use crate::i18n::commands::Msg;
+use crate::i18n::{self, Lang, tr};
 use crate::oneshot;
 use crate::protocol::Chat;
 use crate::server::{Config, Server, listener};
@@ -19,6 +21,11 @@ use crate::server::{Config, Server, listener};
 #[derive(Parser, Debug)]
 #[command(name = "wachat", version, about, long_about = None)]
 pub struct Cli {
+    /// Language of the console and of messages: en, es or pt
+    /// [default: from LC_ALL, LC_MESSAGES or LANG; English otherwise].
+    /// The server (serve) and bench always speak English.
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<Lang>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -137,13 +144,31 @@ pub struct HistoryArgs {
     pub limit: usize,
 }
 
+// clap parses the arguments before `run` has set the language, so these
+// two find it themselves: a bad name on the command line is the user's
+// mistake, explained in the user's words.
 fn parse_user(s: &str) -> std::result::Result<String, String> {
-    crate::protocol::names::check_name(s)?;
+    set_language_early();
+    i18n::client::check_user(i18n::current(), s)?;
     Ok(s.to_string())
 }
 
 fn parse_chat(s: &str) -> std::result::Result<Chat, String> {
-    Chat::parse(s)
+    set_language_early();
+    i18n::client::parse_chat(i18n::current(), s)
+}
+
+/// The language of `--lang` (`--lang es` or `--lang=es`) or of the
+/// environment, while clap is still parsing; `run` sets it again from
+/// what clap parsed.
+fn set_language_early() {
+    let args: Vec<String> = std::env::args().collect();
+    let given = args.iter().enumerate().find_map(|(i, arg)| match arg.strip_prefix("--lang") {
+        Some("") => args.get(i + 1).cloned(),
+        Some(rest) => rest.strip_prefix('=').map(str::to_string),
+        None => None,
+    });
+    i18n::set(given.map_or_else(Lang::from_env, |code| Lang::from_locale(&code)));
 }
 
 /// When the server forces its writes to disk.
@@ -215,6 +240,10 @@ fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // Users read what the other commands say; operators read the server's
+    // and the benchmark's output, which stays English whatever the locale.
+    let for_operators = matches!(cli.command, Command::Serve(_) | Command::Bench(_));
+    i18n::set(if for_operators { Lang::En } else { cli.lang.unwrap_or_else(Lang::from_env) });
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => crate::bench::run(args),
@@ -231,7 +260,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
         Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
-        Command::Users(_) => Err(Error::Usage("wachat users: give --user NAME, or a subcommand".into())),
+        Command::Users(_) => Err(Error::Usage(tr!(Msg::UsersNeedsUser))),
         Command::Demo => crate::demo::run(),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
     }
@@ -257,7 +286,7 @@ fn options(args: &ServerArgs) -> Result<Options> {
     options.timeout = Duration::from_secs(args.timeout);
     options.data_dir = match args.data_dir.clone().or_else(client::default_data_dir) {
         Some(dir) => dir,
-        None => return Err(Error::Usage("no HOME nor XDG_DATA_HOME: give --data-dir".into())),
+        None => return Err(Error::Usage(tr!(i18n::client::Msg::NoDataDir))),
     };
     if args.trace {
         options.trace = Some(Arc::new(|frame: &str| eprintln!("{frame}")));
@@ -275,20 +304,18 @@ fn password(args: &ServerArgs) -> Result<String> {
 pub(crate) fn read_password(user: &str, from_stdin: bool) -> Result<String> {
     let password = if from_stdin {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| Error::io("reading the password from stdin", e))?;
+        std::io::stdin().read_line(&mut line).map_err(|e| Error::io(tr!(Msg::ReadingPasswordStdin), e))?;
         line.trim_end_matches(['\n', '\r']).to_string()
     } else if let Some(password) = std::env::var("WACHAT_PASSWORD").ok().filter(|p| !p.is_empty()) {
         password
     } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("password for {user}: "))
-            .map_err(|e| Error::io("reading the password", e))?
+        rpassword::prompt_password(tr!(Msg::PasswordPrompt, user = user))
+            .map_err(|e| Error::io(tr!(Msg::ReadingPassword), e))?
     } else {
-        return Err(Error::Usage(
-            "no password: set WACHAT_PASSWORD, or use --password-stdin, or run in a terminal".into(),
-        ));
+        return Err(Error::Usage(tr!(Msg::NoPassword)));
     };
     if password.is_empty() {
-        return Err(Error::Usage("the password is empty".into()));
+        return Err(Error::Usage(tr!(Msg::EmptyPassword)));
     }
     Ok(password)
 }

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::i18n::demo::Msg;
+use crate::i18n::tr;
 use crate::server::{Config, Server, listener};
 
 /// Password hashing cost for the demo's accounts: the smallest argon2
@@ -48,19 +50,19 @@ pub fn run() -> Result<()> {
 /// The script: steps 1 to 12 on a server in `dir`, restarted after step 9.
 fn play(dir: &Path) -> Result<()> {
     let server = start(dir)?;
-    say(&format!("wachat demo: a server in this process, its data in {}", dir.display()))?;
-    say(&format!("  send port {}, receive port {}", server.send_addr(), server.recv_addr()))?;
-    say("  `>` is a frame a client writes, `<` one the server writes.")?;
+    say(&tr!(Msg::Header, dir = dir.display()))?;
+    say(&tr!(Msg::Ports, send = server.send_addr(), recv = server.recv_addr()))?;
+    say(&tr!(Msg::Arrows))?;
     let mut bob_events = before_restart(&server)?;
 
-    step(9, "the server restarts: BYE to every receiver, then a new server loads the same files")?;
+    step(9, Msg::Step9)?;
     server.shutdown();
     bob_events.until("BYE:SHUTDOWN")?;
     let server = start(dir)?;
-    say(&format!("  new server: send port {}, receive port {}", server.send_addr(), server.recv_addr()))?;
+    say(&tr!(Msg::NewServer, send = server.send_addr(), recv = server.recv_addr()))?;
     after_restart(&server)?;
     server.shutdown();
-    say("\ndone: nothing was lost; the demo's data directory is deleted.")?;
+    say(&tr!(Msg::Done))?;
     Ok(())
 }
 
@@ -74,41 +76,41 @@ fn start(dir: &Path) -> Result<Server> {
 /// Steps 1 to 8. Returns bob's receive connection, which hears the restart.
 fn before_restart(server: &Server) -> Result<Wire> {
     let (send, recv) = (server.send_addr(), server.recv_addr());
-    step(1, "ana and bob create their accounts on the send port (each joins #general)")?;
+    step(1, Msg::Step1)?;
     let mut ana = Wire::open("ana", "send", send)?;
     ana.expect("REGISTER:ana:ana@example.org:ana-pw", "OK:ana")?;
     let mut bob = Wire::open("bob", "send", send)?;
     bob.expect("REGISTER:bob::bob-pw", "OK:bob")?;
 
-    step(2, "ana logs in on the receive port, where the server pushes her events")?;
+    step(2, Msg::Step2)?;
     let mut ana_events = Wire::open("ana", "recv", recv)?;
     ana_events.expect("LOGIN:ana:ana-pw", "OK:ana")?;
 
-    step(3, "bob is offline (not on the receive port): ana's message is stored, OK = ✓")?;
+    step(3, Msg::Step3)?;
     ana.expect("MSG:bob:m1:hola bob, ¿estás?", "OK:m1:")?;
 
-    step(4, "bob logs in on the receive port: what waited in his inbox comes first")?;
+    step(4, Msg::Step4)?;
     let mut bob_events = Wire::open("bob", "recv", recv)?;
     bob_events.expect("LOGIN:bob:bob-pw", "OK:bob")?;
     bob_events.until("MSG:1:ana:bob:m1:")?;
     ana_events.until("JOINED:bob")?; // they share #general: ana hears he is online
 
-    step(5, "bob's client has stored it and says ACK: ana's message becomes ✓✓ (DELIVERED)")?;
+    step(5, Msg::Step5)?;
     bob_events.send("ACK:1")?;
     ana_events.until("STATUS:1:bob:m1:DELIVERED:")?;
     ana_events.send("ACK:1")?;
 
-    step(6, "bob reads it (READ on the send port): ana's message becomes ✓✓ read")?;
+    step(6, Msg::Step6)?;
     bob.expect("READ:ana:m1", "OK")?;
     ana_events.until("STATUS:2:bob:m1:READ:")?;
     ana_events.send("ACK:2")?;
 
-    step(7, "a room message reaches every other member of #general (rooms have no ✓✓)")?;
+    step(7, Msg::Step7)?;
     ana.expect("MSG:#general:m2:hola a todos", "OK:m2:")?;
     bob_events.until("MSG:2:ana:#general:m2:")?;
     bob_events.send("ACK:2")?;
 
-    step(8, "ana goes offline; bob answers her: the answer waits in her inbox, on disk")?;
+    step(8, Msg::Step8)?;
     ana_events.close();
     bob_events.until("LEFT:ana")?;
     bob.expect("MSG:ana:b1:sí, aquí estoy", "OK:b1:")?;
@@ -118,19 +120,19 @@ fn before_restart(server: &Server) -> Result<Wire> {
 /// Steps 10 to 12, on the restarted server.
 fn after_restart(server: &Server) -> Result<()> {
     let (send, recv) = (server.send_addr(), server.recv_addr());
-    step(10, "ana logs in again: bob's answer from before the restart is there")?;
+    step(10, Msg::Step10)?;
     let mut ana_events = Wire::open("ana", "recv", recv)?;
     ana_events.expect("LOGIN:ana:ana-pw", "OK:ana")?;
     ana_events.until("MSG:3:bob:ana:b1:")?;
     ana_events.send("ACK:3")?;
 
-    step(11, "bob logs in again: his answer is ✓✓ now (states survive restarts too)")?;
+    step(11, Msg::Step11)?;
     let mut bob_events = Wire::open("bob", "recv", recv)?;
     bob_events.expect("LOGIN:bob:bob-pw", "OK:bob")?;
     bob_events.until("STATUS:3:ana:b1:DELIVERED:")?;
     bob_events.send("ACK:3")?;
 
-    step(12, "ana asks for her HISTORY with bob: both messages, each with its state")?;
+    step(12, Msg::Step12)?;
     let mut ana = Wire::open("ana", "send", send)?;
     ana.expect("LOGIN:ana:ana-pw", "OK:ana")?;
     ana.expect("HISTORY:bob:10", "OK:2")?;
@@ -141,14 +143,14 @@ fn after_restart(server: &Server) -> Result<()> {
 }
 
 /// Prints the line that says what the next frames show.
-fn step(n: u32, what: &str) -> Result<()> {
-    say(&format!("\n── {n}. {what}"))
+fn step(n: u32, what: Msg) -> Result<()> {
+    say(&format!("\n── {n}. {}", tr!(what)))
 }
 
 /// Prints one line of the transcript. Writing can fail when whoever reads
 /// it has gone (`wachat demo | head`): the demo then stops, see [`run`].
 fn say(line: &str) -> Result<()> {
-    writeln!(std::io::stdout(), "{line}").map_err(|e| Error::io("demo: writing the transcript", e))
+    writeln!(std::io::stdout(), "{line}").map_err(|e| Error::io(tr!(Msg::Writing), e))
 }
 
 /// One connection of a scripted user, printing every frame it carries.
@@ -162,7 +164,7 @@ struct Wire {
 impl Wire {
     fn open(user: &str, port: &str, addr: SocketAddr) -> Result<Wire> {
         let label = format!("{user} {port}");
-        let ctx = |e| Error::io(format!("demo: {label}: connecting to {addr}"), e);
+        let ctx = |e| Error::io(tr!(Msg::Connecting, label = label, addr = addr), e);
         let stream = TcpStream::connect(addr).map_err(ctx)?;
         // Every read has a deadline: a demo that hangs teaches nothing.
         stream.set_read_timeout(Some(READ_TIMEOUT)).map_err(ctx)?;
@@ -172,7 +174,7 @@ impl Wire {
 
     fn send(&mut self, frame: &str) -> Result<()> {
         say(&format!("{} > {frame}", self.label))?;
-        let ctx = |e| Error::io(format!("demo: {}: writing", self.label), e);
+        let ctx = |e| Error::io(tr!(Msg::WritingFrame, label = self.label), e);
         self.stream.write_all(format!("{frame}\n").as_bytes()).map_err(ctx)
     }
 
@@ -180,9 +182,9 @@ impl Wire {
     fn read(&mut self) -> Result<String> {
         let mut line = String::new();
         let read = self.reader.read_line(&mut line);
-        let ctx = |e| Error::io(format!("demo: {}: waiting for a frame", self.label), e);
+        let ctx = |e| Error::io(tr!(Msg::WaitingFrame, label = self.label), e);
         if read.map_err(ctx)? == 0 {
-            return Err(Error::Protocol(format!("demo: {}: the server closed the connection", self.label)));
+            return Err(Error::Protocol(tr!(Msg::ServerClosed, label = self.label)));
         }
         let frame = line.trim_end_matches('\n').to_string();
         say(&format!("{} < {frame}", self.label))?;
@@ -194,7 +196,7 @@ impl Wire {
         self.send(request)?;
         let got = self.read()?;
         if !got.starts_with(reply) {
-            return Err(Error::Protocol(format!("demo: {}: expected {reply}…, got {got}", self.label)));
+            return Err(Error::Protocol(tr!(Msg::Expected, label = self.label, expected = reply, got = got)));
         }
         Ok(())
     }
@@ -211,7 +213,7 @@ impl Wire {
                 Some("JOINED" | "LEFT") => {}
                 Some("PING") => self.send("PONG")?,
                 _ => {
-                    let why = format!("demo: {}: expected {prefix}…, got {frame}", self.label);
+                    let why = tr!(Msg::Expected, label = self.label, expected = prefix, got = frame);
                     return Err(Error::Protocol(why));
                 }
             }
@@ -230,7 +232,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> Result<TempDir> {
-        let random = getrandom::u32().map_err(|e| Error::Usage(format!("no random numbers: {e}")))?;
+        let random =
+            getrandom::u32().map_err(|e| Error::Usage(tr!(crate::i18n::client::Msg::NoRandom, error = e)))?;
         let path = std::env::temp_dir().join(format!("wachat-demo-{}-{random:08x}", std::process::id()));
         // `create_dir`, not `create_dir_all`: it fails if the name is taken,
         // so the demo never works in (and then deletes) someone else's directory.

@@ -2,6 +2,11 @@
 //! an enum of causes, each `Display` naming where it happened
 //! (`store: data/users.csv line 7: …`), so an operator can act on it.
 //!
+//! What an error says is in the user's language ([`crate::i18n`]): a
+//! `Display` that reads the process's language, with the words from
+//! [`crate::i18n::client`]. The server never chooses a language, so its
+//! log stays English.
+//!
 //! Errors caused by a *client* are not `Error`s: they are `KO` replies
 //! ([`crate::protocol::Ko`]) and never leave the connection that caused them.
 
@@ -9,6 +14,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::i18n::client::{Msg, io_error, ko_meaning};
+use crate::i18n::tr;
 use crate::protocol::Ko;
 
 /// Everything that can stop the server, a command or the client library.
@@ -43,16 +50,22 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Io { context, source } => write!(f, "{context}: {}", io_error(source)),
             Error::Corrupt { path, line, reason } => {
-                write!(f, "store: {} line {line}: {reason}", path.display())
+                f.write_str(&tr!(Msg::Corrupt, path = path.display(), line = line, reason = reason))
             }
-            Error::Protocol(msg) => write!(f, "protocol: {msg}"),
+            Error::Protocol(detail) => f.write_str(&tr!(Msg::Protocol, detail = detail)),
             Error::Usage(msg) => write!(f, "{msg}"),
-            Error::Refused { request, ko } => {
-                write!(f, "{request}: the server refused: {} ({})", ko.reason, ko.code)
-            }
-            Error::Offline => f.write_str("not connected to the server (retrying in the background)"),
+            // The code's meaning in the user's words, then the server's
+            // reason as it came (English: the wire protocol's language).
+            Error::Refused { request, ko } => f.write_str(&tr!(
+                Msg::Refused,
+                request = request,
+                meaning = ko_meaning(ko.code),
+                reason = ko.reason,
+                code = ko.code
+            )),
+            Error::Offline => f.write_str(Msg::NotConnected.text(crate::i18n::current())),
         }
     }
 }

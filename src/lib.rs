@@ -20,6 +20,7 @@
 //! | [`bench`] | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
 //! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory. |
+//! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`cli`] | the command line. |
 //! | [`error`] | the error type. |
@@ -103,6 +104,7 @@ pub mod client;
 pub mod console;
 pub mod demo;
 pub mod error;
+pub mod i18n;
 pub mod oneshot;
 pub mod p2p;
 pub mod protocol;

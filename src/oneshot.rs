@@ -10,25 +10,29 @@
 use crate::client::{self, Connection, History, Login, Options, Port};
 use crate::console::view;
 use crate::error::{Error, Result};
-use crate::protocol::{Chat, Reply, Request, State, Text};
+use crate::i18n::commands::Msg;
+use crate::i18n::{self, tr};
+use crate::protocol::{Chat, Reply, Request, State};
 
 /// `wachat register`: creates the account.
 pub fn register(options: &Options) -> Result<()> {
     let (conn, name) = open(options)?;
-    println!("registered {name}");
+    println!("{}", tr!(Msg::Registered, name = name));
     quit(conn);
     Ok(())
 }
 
 /// `wachat send --to <user|#room> TEXT`: exits 0 once the server stored it.
 pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
-    let text = Text::from_plain(text).map_err(Error::Usage)?;
+    let text = i18n::client::text_from_plain(i18n::current(), text).map_err(Error::Usage)?;
     let id = format!("{}-1", client::id_prefix()?);
     let (mut conn, me) = open(options)?;
     let request = Request::Msg { to: to.clone(), id: id.clone(), text: text.clone() };
     let ts = match conn.request(&request)? {
         Reply::OkWith(fields) => fields.rsplit(':').next().and_then(|ts| ts.parse().ok()).unwrap_or(0),
-        Reply::Ko(ko) => return Err(Error::Refused { request: format!("send to {to}"), ko }),
+        Reply::Ko(ko) => {
+            return Err(Error::Refused { request: tr!(i18n::client::Msg::ReqSend, to = to), ko });
+        }
         other => return Err(conn.unexpected(&other)),
     };
     quit(conn);
@@ -46,13 +50,13 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     };
     log.add(message)?;
     log.sync()?;
-    println!("sent to {to} ✓");
+    println!("{}", tr!(Msg::SentTo, to = to));
     Ok(())
 }
 
 /// `wachat users`: one online user per line.
 pub fn users(options: &Options) -> Result<()> {
-    for user in listing(options, Request::Users, "users")?.1 {
+    for user in listing(options, Request::Users, &tr!(i18n::client::Msg::ReqUsers))?.1 {
         println!("{user}");
     }
     Ok(())
@@ -61,9 +65,9 @@ pub fn users(options: &Options) -> Result<()> {
 /// `wachat history --with <peer>`: the conversation, oldest first.
 pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
     let request = Request::History { chat: with.clone(), limit };
-    let (me, lines) = listing(options, request, &format!("history with {with}"))?;
+    let (me, lines) = listing(options, request, &tr!(Msg::ReqHistoryWith, chat = with))?;
     for line in lines {
-        println!("{}", view::message(&me, &client::parse_history_line(&line)?));
+        println!("{}", view::message(i18n::current(), &me, &client::parse_history_line(&line)?));
     }
     Ok(())
 }

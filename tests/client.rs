@@ -277,7 +277,10 @@ fn every_command_works_and_bad_ones_get_a_clear_error() {
         ("/chats", "bob  (0 unread)"),
         ("/history 1", "── bob: last 1 message(s) ──"),
         ("/history lots", "error: usage: /history [n], n from 1 to 1000"),
-        ("/chat zed", "error: history zed: the server refused: no user named zed (UNKNOWN_USER)"),
+        (
+            "/chat zed",
+            "error: history zed: the server refused (no such user): no user named zed (UNKNOWN_USER)",
+        ),
         ("/chat #nowhere", "(NOT_MEMBER)"),
         ("/chat b@d", "error: bad user name:"),
         ("/frobnicate", "error: unknown command /frobnicate (try /help)"),
@@ -288,7 +291,7 @@ fn every_command_works_and_bad_ones_get_a_clear_error() {
         ("/users everyone", "error: /users takes no arguments"),
         ("/leave #tea", "error: leave #tea: the server refused"),
         ("@zed: anyone?", "you → zed: anyone? …"),
-        ("", "  ✗ not delivered to zed: no user named zed"),
+        ("", "  ✗ not delivered to zed (no such user): no user named zed"),
         // Still alive after all that, and the open chat is still bob.
         ("still here", "you → bob: still here …"),
     ];
@@ -319,7 +322,11 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
     assert_eq!(sent.stdout, "sent to bob ✓\n");
     let unknown = one_shot(&server, data, "carl", &["send", "--to", "zed", "hello"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(unknown.stderr.contains("send to zed: the server refused: no user named zed (UNKNOWN_USER)"));
+    assert!(
+        unknown
+            .stderr
+            .contains("send to zed: the server refused (no such user): no user named zed (UNKNOWN_USER)")
+    );
     let not_member = one_shot(&server, data, "carl", &["send", "--to", "#secret", "hello"]);
     assert!(not_member.stderr.contains("(NOT_MEMBER)"), "{}", not_member.stderr);
 

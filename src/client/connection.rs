@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
 use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
 
 /// Where `--trace` lines go: the console prints them above the prompt, the
@@ -32,6 +34,16 @@ pub enum Port {
     Receive = 1,
 }
 
+impl Port {
+    /// The port's name in a sentence, in the user's language: "send port".
+    fn name(self) -> &'static str {
+        let msg = if self == Port::Send { Msg::SendPort } else { Msg::ReceivePort };
+        msg.text(crate::i18n::current())
+    }
+}
+
+/// The short name of `--trace` lines (`send > USERS`): part of the frames'
+/// transcript, which stays as on the wire.
 impl fmt::Display for Port {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -74,12 +86,12 @@ impl Connection {
         trace: Option<Trace>,
     ) -> Result<Self> {
         let addr = format!("{host}:{port_number}");
-        let context = || format!("cannot connect to the {port} port {addr}");
+        let context = || tr!(Msg::CannotConnect, port = port.name(), addr = addr);
         let target = (host, port_number)
             .to_socket_addrs()
             .map_err(|e| Error::io(context(), e))?
             .next()
-            .ok_or_else(|| Error::Usage(format!("{host:?} has no address")))?;
+            .ok_or_else(|| Error::Usage(tr!(Msg::NoAddress, host = format!("{host:?}"))))?;
         let stream = TcpStream::connect_timeout(&target, timeout).map_err(|e| Error::io(context(), e))?;
         // Frames are small and interactive: send each at once.
         stream.set_nodelay(true).map_err(|e| Error::io(context(), e))?;
@@ -92,12 +104,13 @@ impl Connection {
     /// Sends `LOGIN` (or `REGISTER`) and returns the name as registered.
     pub fn login(&mut self, user: &str, password: &str, how: &Login) -> Result<String> {
         let (request, what) = match how {
-            Login::Existing => {
-                (Request::Login { user: user.into(), password: password.into() }, format!("login as {user}"))
-            }
+            Login::Existing => (
+                Request::Login { user: user.into(), password: password.into() },
+                tr!(Msg::ReqLogin, user = user),
+            ),
             Login::Register { email } => (
                 Request::Register { user: user.into(), email: email.clone(), password: password.into() },
-                format!("register {user}"),
+                tr!(Msg::ReqRegister, user = user),
             ),
         };
         match self.request(&request)? {
@@ -125,11 +138,12 @@ impl Connection {
     pub fn read_reply(&mut self, request: &Request) -> Result<Reply> {
         let deadline = Instant::now() + self.timeout;
         let head = self.read_line(deadline)?;
-        let reply = Reply::parse(&head).map_err(|e| self.protocol_error(&e))?;
+        // Not a reply at all (another program on that port?): said in the
+        // user's words, with the line as it came.
+        let not_a_reply = || self.protocol_error(&tr!(Msg::UnexpectedReply, reply = format!("{head:?}")));
+        let reply = Reply::parse(&head).map_err(|_| not_a_reply())?;
         let n = match (&reply, is_listing(request)) {
-            (Reply::OkWith(_), true) => reply
-                .listing_len()
-                .ok_or_else(|| self.protocol_error(&format!("bad listing head {head:?}")))?,
+            (Reply::OkWith(_), true) => reply.listing_len().ok_or_else(not_a_reply)?,
             _ => return Ok(reply),
         };
         let lines = (0..n).map(|_| self.read_line(deadline)).collect::<Result<Vec<_>>>()?;
@@ -141,7 +155,7 @@ impl Connection {
     pub fn write_frame(&mut self, frame: &str, shown: &str) -> Result<()> {
         self.trace(">", shown);
         let bytes = format!("{frame}\n");
-        self.stream.write_all(bytes.as_bytes()).map_err(|e| self.io_error("write", e))
+        self.stream.write_all(bytes.as_bytes()).map_err(|e| self.io_error(Msg::WriteOn, e))
     }
 
     /// Reads one frame; `None` if none is complete by `deadline` (the bytes
@@ -167,10 +181,10 @@ impl Connection {
         match self.poll_frame(deadline)? {
             Some(line) => Ok(line),
             None => Err(self.io_error(
-                "read",
+                Msg::ReadOn,
                 std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    format!("no reply within {} s", self.timeout.as_secs_f32()),
+                    tr!(Msg::NoReplyWithin, secs = self.timeout.as_secs_f32()),
                 ),
             )),
         }
@@ -185,30 +199,29 @@ impl Connection {
     fn frame_error(&self, e: FrameError) -> Error {
         match e {
             FrameError::Closed => self.io_error(
-                "read",
-                std::io::Error::new(
-                    std::io::ErrorKind::ConnectionAborted,
-                    "the server closed the connection",
-                ),
+                Msg::ReadOn,
+                std::io::Error::new(std::io::ErrorKind::ConnectionAborted, tr!(Msg::ServerClosed)),
             ),
-            FrameError::Io(e) => self.io_error("read", e),
-            FrameError::TooLong => self.protocol_error("a frame from the server is too long"),
-            FrameError::NotUtf8 => self.protocol_error("a frame from the server is not UTF-8"),
-            FrameError::TimedOut => self.protocol_error("timed out"),
+            FrameError::Io(e) => self.io_error(Msg::ReadOn, e),
+            FrameError::TooLong => self.protocol_error(&tr!(Msg::FrameTooLong)),
+            FrameError::NotUtf8 => self.protocol_error(&tr!(Msg::FrameNotUtf8)),
+            FrameError::TimedOut => self.protocol_error(&tr!(Msg::TimedOut)),
         }
     }
 
-    fn io_error(&self, what: &str, e: std::io::Error) -> Error {
-        Error::io(format!("{what} on the {} port {}", self.port, self.addr), e)
+    /// `what` is [`Msg::ReadOn`] or [`Msg::WriteOn`].
+    fn io_error(&self, what: Msg, e: std::io::Error) -> Error {
+        Error::io(tr!(what, port = self.port.name(), addr = self.addr), e)
     }
 
     fn protocol_error(&self, what: &str) -> Error {
-        Error::Protocol(format!("{} port {}: {what}", self.port, self.addr))
+        Error::Protocol(format!("{} {}: {what}", self.port.name(), self.addr))
     }
 
     /// An answer that does not fit the request (a bug on one side).
     pub fn unexpected(&self, reply: &Reply) -> Error {
-        self.protocol_error(&format!("unexpected reply {:?}", reply.to_string().trim_end()))
+        let reply = format!("{:?}", reply.to_string().trim_end());
+        self.protocol_error(&tr!(Msg::UnexpectedReply, reply = reply))
     }
 }
 

@@ -12,6 +12,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
 
 /// One append-only CSV file.
 pub struct CsvFile {
@@ -27,14 +29,14 @@ impl CsvFile {
     /// into a new file and checks it in an old one.
     pub fn open(path: PathBuf, header: &'static str) -> Result<CsvFile> {
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            fs::create_dir_all(dir).map_err(|e| Error::io(tr!(Msg::Creating, path = dir.display()), e))?;
         }
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(&path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            .map_err(|e| Error::io(tr!(Msg::Opening, path = path.display()), e))?;
         let mut csv = CsvFile { path, file, header };
         csv.drop_torn_line()?;
         csv.check_header()?;

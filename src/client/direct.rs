@@ -21,8 +21,10 @@ use crossbeam_channel::Sender;
 use super::sender::Job;
 use super::{Client, Connection, History, Message, Notice, Outbox, Outgoing, Shared, now_ms};
 use crate::error::{Error, Result};
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
 use crate::p2p::{Handler, P2p};
-use crate::protocol::names::{check_name, fold};
+use crate::protocol::names::fold;
 use crate::protocol::{Chat, PeerMsg, Reply, Request, State};
 
 /// Starts the P2P side of a client, listening on `listener` if given.
@@ -92,19 +94,22 @@ impl Client {
     /// # }
     /// ```
     pub fn open_p2p(&self, user: &str) -> Result<()> {
-        check_name(user).map_err(Error::Usage)?;
+        crate::i18n::client::check_user(crate::i18n::current(), user).map_err(Error::Usage)?;
         if fold(user) == fold(self.me()) {
-            return Err(Error::Usage("a direct chat is with someone else".into()));
+            return Err(Error::Usage(tr!(Msg::DirectWithYourself)));
         }
         let p2p = self.p2p.as_ref().ok_or(Error::Offline)?;
         if p2p.is_open(user) {
             return Ok(());
         }
-        let what = format!("direct chat with {user}");
+        let what = tr!(Msg::ReqDirectChat, user = user);
         let fields = match self.request(Request::Peer { user: user.to_string() })? {
             Reply::OkWith(fields) => fields,
             Reply::Ko(ko) => return Err(Error::Refused { request: what, ko }),
-            other => return Err(Error::Protocol(format!("{what}: PEER answered {:?}", other.to_string()))),
+            other => {
+                let reply = format!("{:?}", other.to_string().trim_end());
+                return Err(Error::Protocol(format!("{what}: {}", tr!(Msg::UnexpectedReply, reply = reply))));
+            }
         };
         let (addr, token) = parse_peer_reply(&fields).map_err(|e| Error::Protocol(format!("{what}: {e}")))?;
         p2p.connect(user, addr, &token)

@@ -78,8 +78,10 @@ pub use options::{Options, default_data_dir};
 pub use outbox::{Outbox, Outgoing};
 
 use crate::error::{Error, Result};
+use crate::i18n::client::{self as words, Msg};
+use crate::i18n::tr;
 use crate::p2p::{P2p, Tokens};
-use crate::protocol::{Chat, Reply, Request, State, Text, split_fields};
+use crate::protocol::{Chat, Code, Reply, Request, State, Text, split_fields};
 use direct::announce;
 use link::Link;
 use receiver::ReceiverThread;
@@ -97,8 +99,8 @@ pub enum Notice {
     /// message to the same user too.
     State { to: Chat, id: String, state: State },
     /// The server refused one of your messages for good (no such user, not
-    /// a member of the room).
-    Refused { to: Chat, id: String, reason: String },
+    /// a member of the room): its `KO` code and reason.
+    Refused { to: Chat, id: String, code: Code, reason: String },
     /// A user who shares a room with you came online.
     Joined(String),
     /// A user who shares a room with you went offline.
@@ -200,7 +202,7 @@ impl Client {
         // Bound before the first login, which announces its port.
         let listener = options.p2p_port.map(crate::p2p::bind).transpose()?;
         let p2p_port = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io("the P2P port", e))?.port()),
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
             None => None,
         };
 
@@ -300,9 +302,10 @@ impl Client {
     /// again with the same id when it restarts; the server answers the
     /// original `OK` and delivers nothing twice (protocol §4).
     pub fn send_with_id(&self, to: &str, id: &str, text: &str) -> Result<Message> {
-        let to = Chat::parse(to).map_err(Error::Usage)?;
+        let to = words::parse_chat(crate::i18n::current(), to).map_err(Error::Usage)?;
+        // A bad id is the program's mistake, not the user's: said in English.
         crate::protocol::names::check_id(id).map_err(Error::Usage)?;
-        let text = Text::from_plain(text).map_err(Error::Usage)?;
+        let text = words::text_from_plain(crate::i18n::current(), text).map_err(Error::Usage)?;
         let out = Outgoing { ts: now_ms(), to, id: id.to_string(), text };
         if let Chat::User(peer) = &out.to
             && self.is_direct(peer)
@@ -327,7 +330,10 @@ impl Client {
     /// its conversation: the sender of a direct message sees `✓✓ read`.
     pub fn read(&self, message: &Message) -> Result<()> {
         let chat = message.chat(self.me());
-        self.expect_ok(Request::Read { chat, id: message.id.clone() }, "read")?;
+        self.expect_ok(
+            Request::Read { chat, id: message.id.clone() },
+            Msg::ReqRead.text(crate::i18n::current()),
+        )?;
         let mut log = self.shared.log.lock();
         log.read_up_to(&self.shared.me, &message.from, &message.id, now_ms())?;
         log.sync()
@@ -335,35 +341,35 @@ impl Client {
 
     /// The users online now, sorted.
     pub fn users(&self) -> Result<Vec<String>> {
-        self.listing(Request::Users, "users")
+        self.listing(Request::Users, &tr!(Msg::ReqUsers))
     }
 
     /// Your conversations, most recent first, each with its unread count.
     pub fn chats(&self) -> Result<Vec<(String, u64)>> {
-        self.listing(Request::Chats, "chats")?.iter().map(|line| counted(line)).collect()
+        self.listing(Request::Chats, &tr!(Msg::ReqChats))?.iter().map(|line| counted(line)).collect()
     }
 
     /// The rooms you are in, each with its member count.
     pub fn rooms(&self) -> Result<Vec<(String, u64)>> {
-        self.listing(Request::Rooms, "rooms")?.iter().map(|line| counted(line)).collect()
+        self.listing(Request::Rooms, &tr!(Msg::ReqRooms))?.iter().map(|line| counted(line)).collect()
     }
 
     /// Joins a room (created if new); `room` starts with `#`.
     pub fn join(&self, room: &str) -> Result<()> {
-        let room = Chat::parse_room(room).map_err(Error::Usage)?;
-        self.expect_ok(Request::Join { room: room.clone() }, &format!("join #{room}"))
+        let room = words::parse_room(crate::i18n::current(), room).map_err(Error::Usage)?;
+        self.expect_ok(Request::Join { room: room.clone() }, &tr!(Msg::ReqJoin, room = format!("#{room}")))
     }
 
     /// Leaves a room.
     pub fn leave(&self, room: &str) -> Result<()> {
-        let room = Chat::parse_room(room).map_err(Error::Usage)?;
-        self.expect_ok(Request::Leave { room: room.clone() }, &format!("leave #{room}"))
+        let room = words::parse_room(crate::i18n::current(), room).map_err(Error::Usage)?;
+        self.expect_ok(Request::Leave { room: room.clone() }, &tr!(Msg::ReqLeave, room = format!("#{room}")))
     }
 
     /// The last `n` messages of a conversation, from the server.
     pub fn history(&self, chat: &Chat, n: usize) -> Result<Vec<Message>> {
-        let lines =
-            self.listing(Request::History { chat: chat.clone(), limit: n }, &format!("history {chat}"))?;
+        let what = tr!(Msg::ReqHistory, chat = chat);
+        let lines = self.listing(Request::History { chat: chat.clone(), limit: n }, &what)?;
         lines.iter().map(|line| parse_history_line(line)).collect()
     }
 
@@ -411,9 +417,7 @@ impl Client {
         match self.request(request)? {
             Reply::Ok => Ok(()),
             Reply::Ko(ko) => Err(Error::Refused { request: what.to_string(), ko }),
-            other => {
-                Err(Error::Protocol(format!("{what}: unexpected reply {:?}", other.to_string().trim_end())))
-            }
+            other => Err(unexpected(what, &other)),
         }
     }
 
@@ -421,11 +425,15 @@ impl Client {
         match self.request(request)? {
             Reply::Listing(lines) => Ok(lines),
             Reply::Ko(ko) => Err(Error::Refused { request: what.to_string(), ko }),
-            other => {
-                Err(Error::Protocol(format!("{what}: unexpected reply {:?}", other.to_string().trim_end())))
-            }
+            other => Err(unexpected(what, &other)),
         }
     }
+}
+
+/// A reply that does not fit the request `what` (a bug on one side).
+fn unexpected(what: &str, reply: &Reply) -> Error {
+    let reply = format!("{:?}", reply.to_string().trim_end());
+    Error::Protocol(format!("{what}: {}", tr!(Msg::UnexpectedReply, reply = reply)))
 }
 
 impl Drop for Client {
@@ -459,7 +467,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
     std::thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .map_err(|e| Error::io(format!("starting {name}"), e))
+        .map_err(|e| Error::io(tr!(Msg::Starting, name = name), e))
 }
 
 /// The start of this process's message ids: `<unix ms>-<6 random hex>`.
@@ -467,7 +475,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
 /// across restarts and for two programs of the same user started in the
 /// same millisecond; they stay within the 64 characters of `A-Za-z0-9_-`.
 pub fn id_prefix() -> Result<String> {
-    let random = getrandom::u32().map_err(|e| Error::Usage(format!("no random numbers: {e}")))?;
+    let random = getrandom::u32().map_err(|e| Error::Usage(tr!(Msg::NoRandom, error = e)))?;
     Ok(format!("{}-{:06x}", now_ms(), random & 0xff_ffff))
 }
 

@@ -27,6 +27,8 @@ use super::history::Message;
 use super::sender::{FIRST_BACKOFF, Job, MAX_BACKOFF};
 use super::{Notice, Shared};
 use crate::error::Result;
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
 use crate::protocol::{Bye, Chat, Event, EventReply, State};
 
 /// How often the thread looks at the stop channel while waiting for events.
@@ -130,7 +132,7 @@ impl ReceiverThread {
                     }
                 }
                 Ok(None) if last_heard.elapsed() > timeout => {
-                    return End::Lost(format!("nothing from the server for {} s", timeout.as_secs()));
+                    return End::Lost(tr!(Msg::NothingFromServer, secs = timeout.as_secs()));
                 }
                 Ok(None) => {}
                 Err(e) => return End::Lost(e.to_string()),
@@ -184,7 +186,7 @@ impl ReceiverThread {
                 return conn.write_frame(&pong, &pong).err().map(|e| End::Lost(e.to_string()));
             }
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
-            Event::Bye(reason) => return Some(End::Lost(format!("the server said BYE:{}", reason.as_str()))),
+            Event::Bye(reason) => return Some(End::Lost(tr!(Msg::ServerSaidBye, reason = reason.as_str()))),
             // `from` is about to dial our P2P port with this token: its
             // HELLO is checked against it (src/p2p/tokens.rs).
             Event::P2p { from, token } => {
@@ -201,7 +203,7 @@ impl ReceiverThread {
                 None
             }
             // Not stored, so not acknowledged: the server will send it again.
-            Err(e) => Some(End::Lost(format!("cannot store an event: {e}"))),
+            Err(e) => Some(End::Lost(tr!(Msg::CannotStoreEvent, error = e))),
         }
     }
 

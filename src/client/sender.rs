@@ -29,6 +29,8 @@ use super::connection::{Connection, Port};
 use super::outbox::Outgoing;
 use super::{Notice, Shared};
 use crate::error::{Error, Result};
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
 use crate::protocol::{Code, Reply, Request, State};
 
 /// Most messages sent before reading their replies. Bounded so that
@@ -259,11 +261,15 @@ impl Shared {
                 Ok(Some(Notice::Refused {
                     to: message.to.clone(),
                     id: message.id.clone(),
+                    code: ko.code,
                     reason: ko.reason,
                 }))
             }
-            Reply::Ko(ko) => Err(Error::Refused { request: format!("send to {}", message.to), ko }),
-            other => Err(Error::Protocol(format!("MSG answered {:?}", other.to_string().trim_end()))),
+            Reply::Ko(ko) => Err(Error::Refused { request: tr!(Msg::ReqSend, to = message.to), ko }),
+            other => {
+                let reply = format!("{:?}", other.to_string().trim_end());
+                Err(Error::Protocol(format!("MSG: {}", tr!(Msg::UnexpectedReply, reply = reply))))
+            }
         }
     }
 }

@@ -1,8 +1,12 @@
 //! What the user typed, as a [`Command`]: the console's own little grammar,
 //! parsed apart from acting on it (as the server keeps `Request::parse`
 //! apart from its handlers), so every command and every mistake can be
-//! tested without a server.
+//! tested without a server. Its explanations are in the user's language
+//! ([`crate::i18n::console`]); the commands themselves are the same words
+//! in every language (`/salir` and `/sair` are only extra ways to quit).
 
+use crate::i18n::console::Msg;
+use crate::i18n::{Lang, client::parse_chat, tr};
 use crate::protocol::Chat;
 
 /// Most messages `/history` shows at once.
@@ -40,71 +44,106 @@ pub enum Command {
     Quit,
 }
 
-/// Parses a line. `Err` is a one-line explanation for the user.
-pub fn parse(line: &str) -> Result<Command, String> {
-    let line = line.trim_end_matches(['\r', '\n']);
-    if line.trim().is_empty() {
-        return Ok(Command::Nothing);
-    }
-    if line.trim() == "@salir" {
-        return Ok(Command::Quit);
-    }
-    if let Some(rest) = line.strip_prefix('@') {
-        return direct(rest);
-    }
-    let Some(rest) = line.strip_prefix('/') else { return Ok(Command::Say(line.to_string())) };
-    let (word, args) = match rest.split_once(char::is_whitespace) {
-        Some((word, args)) => (word, args.trim_start()),
-        None => (rest, ""),
-    };
-    let no_args = |command: Command| match args.trim() {
-        "" => Ok(command),
-        _ => Err(format!("/{word} takes no arguments")),
-    };
-    match word {
-        "chat" => Ok(Command::Open(chat(one_word(args, "/chat <user|#room>")?)?)),
-        "msg" | "whisper" => {
-            let usage = format!("usage: /{word} <user> <text>");
-            let (to, text) = args.split_once(char::is_whitespace).ok_or_else(|| usage.clone())?;
-            let to = chat(to)?;
-            if word == "whisper" && matches!(to, Chat::Room(_)) {
-                return Err("a whisper goes to one user; for a room use /chat <#room>".into());
-            }
-            message(to, text, &usage)
-        }
-        "history" => match args.trim() {
-            "" => Ok(Command::History(20)),
-            n => match n.parse::<usize>() {
-                Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(Command::History(n)),
-                _ => Err(format!("usage: /history [n], n from 1 to {MAX_HISTORY}")),
-            },
-        },
-        "users" => no_args(Command::Users),
-        "chats" => no_args(Command::Chats),
-        "rooms" => no_args(Command::Rooms),
-        "join" => Ok(Command::Join(room(one_word(args, "/join <#room>")?)?)),
-        "leave" => match args.trim() {
-            "" => Ok(Command::Leave(None)),
-            _ => Ok(Command::Leave(Some(room(one_word(args, "/leave [#room]")?)?))),
-        },
-        "p2p" => Ok(Command::P2p(user(one_word(args, "/p2p <user>")?)?)),
-        "hangup" => match args.trim() {
-            "" => Ok(Command::HangUp(None)),
-            _ => Ok(Command::HangUp(Some(user(one_word(args, "/hangup [user]")?)?))),
-        },
-        "help" => Ok(Command::Help),
-        "quit" | "salir" | "sair" => Ok(Command::Quit),
-        "" => Err("a command follows the /: try /help".into()),
-        other => Err(format!("unknown command /{other} (try /help)")),
-    }
+/// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
+pub fn parse(lang: Lang, line: &str) -> Result<Command, String> {
+    Parser { lang }.parse(line)
 }
 
-/// `@user: text`, the original system's way to write to someone.
-fn direct(rest: &str) -> Result<Command, String> {
-    let usage = "usage: @user: text";
-    let (to, text) = rest.split_once(':').ok_or(usage)?;
-    let to = chat(to.trim())?;
-    message(to, text.strip_prefix(' ').unwrap_or(text), usage)
+/// The language the explanations are written in.
+struct Parser {
+    lang: Lang,
+}
+
+impl Parser {
+    fn parse(&self, line: &str) -> Result<Command, String> {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.trim().is_empty() {
+            return Ok(Command::Nothing);
+        }
+        if line.trim() == "@salir" {
+            return Ok(Command::Quit);
+        }
+        if let Some(rest) = line.strip_prefix('@') {
+            return self.direct(rest);
+        }
+        let Some(rest) = line.strip_prefix('/') else { return Ok(Command::Say(line.to_string())) };
+        let (word, args) = match rest.split_once(char::is_whitespace) {
+            Some((word, args)) => (word, args.trim_start()),
+            None => (rest, ""),
+        };
+        let no_args = |command: Command| match args.trim() {
+            "" => Ok(command),
+            _ => Err(tr!(in self.lang; Msg::TakesNoArguments, command = format!("/{word}"))),
+        };
+        let lang = self.lang;
+        let parse_chat = |s: &str| parse_chat(lang, s);
+        let one_word = |usage: Msg| self.one_word(args, usage);
+        match word {
+            "chat" => Ok(Command::Open(parse_chat(one_word(Msg::UsageChat)?)?)),
+            "msg" | "whisper" => {
+                let usage = self.usage(&tr!(in lang; Msg::UsageMsg, command = format!("/{word}")));
+                let (to, text) = args.split_once(char::is_whitespace).ok_or_else(|| usage.clone())?;
+                let to = parse_chat(to)?;
+                if word == "whisper" && matches!(to, Chat::Room(_)) {
+                    return Err(tr!(in lang; Msg::WhisperToRoom));
+                }
+                message(to, text, &usage)
+            }
+            "history" => match args.trim() {
+                "" => Ok(Command::History(20)),
+                n => match n.parse::<usize>() {
+                    Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(Command::History(n)),
+                    _ => Err(self.usage(&tr!(in lang; Msg::UsageHistory, max = MAX_HISTORY))),
+                },
+            },
+            "users" => no_args(Command::Users),
+            "chats" => no_args(Command::Chats),
+            "rooms" => no_args(Command::Rooms),
+            "join" => Ok(Command::Join(room(lang, one_word(Msg::UsageJoin)?)?)),
+            "leave" => match args.trim() {
+                "" => Ok(Command::Leave(None)),
+                _ => Ok(Command::Leave(Some(room(lang, one_word(Msg::UsageLeave)?)?))),
+            },
+            "p2p" => Ok(Command::P2p(self.user(one_word(Msg::UsageP2p)?)?)),
+            "hangup" => match args.trim() {
+                "" => Ok(Command::HangUp(None)),
+                _ => Ok(Command::HangUp(Some(self.user(one_word(Msg::UsageHangUp)?)?))),
+            },
+            "help" => Ok(Command::Help),
+            "quit" | "salir" | "sair" => Ok(Command::Quit),
+            "" => Err(tr!(in lang; Msg::NothingAfterSlash)),
+            other => Err(tr!(in lang; Msg::UnknownCommand, command = format!("/{other}"))),
+        }
+    }
+
+    /// `@user: text`, the original system's way to write to someone.
+    fn direct(&self, rest: &str) -> Result<Command, String> {
+        let usage = self.usage(Msg::UsageAt.text(self.lang));
+        let (to, text) = rest.split_once(':').ok_or_else(|| usage.clone())?;
+        let to = parse_chat(self.lang, to.trim())?;
+        message(to, text.strip_prefix(' ').unwrap_or(text), &usage)
+    }
+
+    /// `usage: /chat <user|#room>`
+    fn usage(&self, synopsis: &str) -> String {
+        tr!(in self.lang; Msg::Usage, usage = synopsis)
+    }
+
+    /// Exactly one word of arguments, else the usage of the command.
+    fn one_word<'a>(&self, args: &'a str, usage: Msg) -> Result<&'a str, String> {
+        match args.split_whitespace().collect::<Vec<_>>()[..] {
+            [word] => Ok(word),
+            _ => Err(self.usage(usage.text(self.lang))),
+        }
+    }
+
+    /// A user, not a room: direct chats are between two people.
+    fn user(&self, s: &str) -> Result<String, String> {
+        match parse_chat(self.lang, s)? {
+            Chat::User(name) => Ok(name),
+            Chat::Room(_) => Err(tr!(in self.lang; Msg::DirectChatWithRoom, name = s)),
+        }
+    }
 }
 
 fn message(to: Chat, text: &str, usage: &str) -> Result<Command, String> {
@@ -114,28 +153,8 @@ fn message(to: Chat, text: &str, usage: &str) -> Result<Command, String> {
     Ok(Command::Send { to, text: text.to_string() })
 }
 
-/// Exactly one word of arguments.
-fn one_word<'a>(args: &'a str, usage: &str) -> Result<&'a str, String> {
-    match args.split_whitespace().collect::<Vec<_>>()[..] {
-        [word] => Ok(word),
-        _ => Err(format!("usage: {usage}")),
-    }
-}
-
-fn chat(s: &str) -> Result<Chat, String> {
-    Chat::parse(s)
-}
-
-/// A user, not a room: direct chats are between two people.
-fn user(s: &str) -> Result<String, String> {
-    match chat(s)? {
-        Chat::User(name) => Ok(name),
-        Chat::Room(_) => Err(format!("a direct chat is with one user, not a room: {s}")),
-    }
-}
-
-fn room(s: &str) -> Result<String, String> {
-    Chat::parse_room(s).map(|room| format!("#{room}"))
+fn room(lang: Lang, s: &str) -> Result<String, String> {
+    crate::i18n::client::parse_room(lang, s).map(|room| format!("#{room}"))
 }
 
 #[cfg(test)]
@@ -143,11 +162,11 @@ mod tests {
     use super::*;
 
     fn ok(line: &str) -> Command {
-        parse(line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+        parse(Lang::En, line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
     }
 
     fn err(line: &str) -> String {
-        parse(line).unwrap_err()
+        parse(Lang::En, line).unwrap_err()
     }
 
     #[test]
@@ -197,5 +216,25 @@ mod tests {
         assert!(err("/p2p #general").contains("not a room"));
         assert_eq!(err("/hangup bob ana"), "usage: /hangup [user]");
         assert_eq!(err("/"), "a command follows the /: try /help");
+    }
+
+    #[test]
+    fn mistakes_are_explained_in_spanish_and_portuguese() {
+        let es = |line| parse(Lang::Es, line).unwrap_err();
+        let pt = |line| parse(Lang::Pt, line).unwrap_err();
+        assert_eq!(es("/frobnicate"), "comando desconocido /frobnicate (prueba /help)");
+        assert_eq!(pt("/frobnicate"), "comando desconhecido /frobnicate (tente /help)");
+        assert_eq!(es("/chat"), "uso: /chat <usuario|#sala>");
+        assert_eq!(pt("/msg bob"), "uso: /msg <usuário> <texto>");
+        assert_eq!(es("/history 0"), "uso: /history [n], n de 1 a 1000");
+        assert_eq!(pt("/users now"), "/users não aceita argumentos");
+        assert!(
+            es("/chat b@d").starts_with("nombre de usuario no válido: '@' no se permite"),
+            "{}",
+            es("/chat b@d")
+        );
+        assert!(pt("/join general").starts_with("o nome de uma sala começa com '#'"));
+        // The commands are the same in every language.
+        assert_eq!(parse(Lang::Pt, "/sair"), Ok(Command::Quit));
     }
 }

@@ -17,6 +17,8 @@ use rustyline::error::ReadlineError;
 
 use super::view::Printer;
 use crate::error::{Error, Result};
+use crate::i18n::console::Msg;
+use crate::i18n::tr;
 
 /// The source of the console's input.
 pub enum Input {
@@ -78,7 +80,7 @@ impl Input {
                 match stdin.lock().read_line(&mut line) {
                     Ok(0) => Ok(None),
                     Ok(_) => Ok(Some(line.trim_end_matches(['\n', '\r']).to_string())),
-                    Err(e) => Err(Error::io("reading stdin", e)),
+                    Err(e) => Err(Error::io(tr!(Msg::ReadingStdin), e)),
                 }
             }
         }
@@ -87,7 +89,7 @@ impl Input {
 
 fn editor_error(e: ReadlineError) -> Error {
     match e {
-        ReadlineError::Io(e) => Error::io("terminal", e),
-        other => Error::Usage(format!("terminal: {other}")),
+        ReadlineError::Io(e) => Error::io(tr!(Msg::Terminal), e),
+        other => Error::Usage(format!("{}: {other}", tr!(Msg::Terminal))),
     }
 }

@@ -16,6 +16,10 @@
 //! text goes through the server as usual.
 //!
 //! The open chat is the one thing both threads need; it sits in a `Mutex`.
+//!
+//! Every line it prints is in the language chosen at start
+//! ([`crate::i18n`]: `--lang`, else `LANG`), read once into
+//! the console's `lang`.
 
 pub mod command;
 pub mod input;
@@ -29,6 +33,8 @@ use parking_lot::Mutex;
 
 use crate::client::{Client, Message, Notice, Options};
 use crate::error::{Error, Result};
+use crate::i18n::console::Msg;
+use crate::i18n::{Lang, tr};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, State};
 use command::Command;
@@ -47,8 +53,10 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
         options.trace = Some(Arc::new(move |frame: &str| printer.line(frame)));
     }
     let server = options.server.clone();
+    let lang = crate::i18n::current();
     let client = Client::connect(options)?;
     let console = Console {
+        lang,
         client: &client,
         printer: &printer,
         open: Mutex::new(None),
@@ -64,7 +72,7 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     });
     let waiting = client.pending();
     if waiting > 0 && !client.is_online() {
-        printer.line(&format!("{waiting} message(s) wait in the outbox; they leave when you connect again"));
+        printer.line(&tr!(in lang; Msg::OutboxAtExit, n = waiting));
     }
     client.close();
     result
@@ -72,6 +80,8 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
 
 /// What both console threads share.
 struct Console<'a> {
+    /// The language of every line (and of the explanations of mistakes).
+    lang: Lang,
     client: &'a Client,
     printer: &'a Printer,
     /// The chat plain text goes to; also the one whose messages get `READ`.
@@ -89,13 +99,14 @@ impl Console<'_> {
 
     fn welcome(&self, server: &str) {
         let me = self.client.me();
+        let lang = self.lang;
         match self.client.is_online() {
-            true => self.say(&format!("connected to {server} as {me}; type /help for the commands")),
-            false => self.say(&format!("working offline as {me}; type /help for the commands")),
+            true => self.say(&tr!(in lang; Msg::Connected, server = server, me = me)),
+            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me)),
         }
         let waiting = self.client.pending();
         if waiting > 0 {
-            self.say(&format!("{waiting} message(s) from last time wait in the outbox"));
+            self.say(&tr!(in lang; Msg::OutboxFromLastTime, n = waiting));
         }
     }
 
@@ -119,7 +130,7 @@ impl Console<'_> {
         {
             return;
         }
-        self.say(&view::notice(me, notice, |id| self.client.local_message(me, id)));
+        self.say(&view::notice(self.lang, me, notice, |id| self.client.local_message(me, id)));
         // A direct message has no READ: the server never heard of it.
         if let Notice::Message(m) = notice
             && !m.p2p
@@ -150,26 +161,26 @@ impl Console<'_> {
                 None => "> ".to_string(),
             };
             let Some(line) = input.read(&prompt)? else { return Ok(()) };
-            match command::parse(&line) {
+            let error = |e: &dyn std::fmt::Display| tr!(in self.lang; Msg::ErrorLine, error = e);
+            match command::parse(self.lang, &line) {
                 Ok(Command::Quit) => return Ok(()),
                 Ok(command) => {
                     if let Err(e) = self.act(command) {
-                        self.say(&format!("error: {e}"));
+                        self.say(&error(&e));
                     }
                 }
-                Err(e) => self.say(&format!("error: {e}")),
+                Err(e) => self.say(&error(&e)),
             }
         }
     }
 
     fn act(&self, command: Command) -> Result<()> {
+        let lang = self.lang;
         match command {
             Command::Nothing | Command::Quit => {}
             Command::Say(text) => {
                 let open = self.open.lock().clone();
-                let chat = open.ok_or_else(|| {
-                    Error::Usage("no chat is open: /chat <user|#room> first, or @user: text".into())
-                })?;
+                let chat = open.ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoChatOpenToSay)))?;
                 self.client.send(&chat.to_string(), &text)?;
             }
             Command::Send { to, text } => {
@@ -178,31 +189,30 @@ impl Console<'_> {
             Command::Open(chat) => self.show_chat(chat, CHAT_LINES)?,
             Command::History(n) => {
                 let open = self.open.lock().clone();
-                let chat =
-                    open.ok_or_else(|| Error::Usage("no chat is open: /chat <user|#room> first".into()))?;
+                let chat = open.ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoChatOpen)))?;
                 self.show_chat(chat, n)?;
             }
             Command::Users => {
                 let users = self.client.users()?;
-                self.say(&format!("online ({}): {}", users.len(), users.join(", ")));
+                self.say(&tr!(in lang; Msg::OnlineUsers, n = users.len(), users = users.join(", ")));
             }
             Command::Chats => {
                 let chats = self.client.chats()?;
                 if chats.is_empty() {
-                    self.say("no conversations yet");
+                    self.say(&tr!(in lang; Msg::NoConversations));
                 }
                 for (chat, unread) in chats {
-                    self.say(&format!("{chat}  ({unread} unread)"));
+                    self.say(&tr!(in lang; Msg::ChatUnread, chat = chat, n = unread));
                 }
             }
             Command::Rooms => {
                 for (room, members) in self.client.rooms()? {
-                    self.say(&format!("{room}  ({members} members)"));
+                    self.say(&tr!(in lang; Msg::RoomMembers, room = room, n = members));
                 }
             }
             Command::Join(room) => {
                 self.client.join(&room)?;
-                self.say(&format!("joined {room}"));
+                self.say(&tr!(in lang; Msg::JoinedRoom, room = room));
             }
             Command::Leave(room) => self.leave(room)?,
             Command::P2p(user) => {
@@ -211,8 +221,10 @@ impl Console<'_> {
                     Ok(()) => {}
                     Err(e @ Error::Usage(_)) => return Err(e),
                     // The server's own words ("carl is not connected") say it best.
-                    Err(Error::Refused { ko, .. }) => self.say(&view::no_direct_chat(&user, &ko.reason)),
-                    Err(e) => self.say(&view::no_direct_chat(&user, &e.to_string())),
+                    Err(Error::Refused { ko, .. }) => {
+                        self.say(&view::no_direct_chat(lang, &user, &ko.reason))
+                    }
+                    Err(e) => self.say(&view::no_direct_chat(lang, &user, &e.to_string())),
                 }
                 // Either way the chat with `user` is open: the client picks the road.
                 *self.open.lock() = Some(Chat::User(user));
@@ -222,14 +234,14 @@ impl Console<'_> {
                     (Some(user), _) => user,
                     (None, Some(Chat::User(peer))) => peer.clone(),
                     (None, _) => {
-                        return Err(Error::Usage("usage: /hangup [user] (no direct chat is open)".into()));
+                        return Err(Error::Usage(tr!(in lang; Msg::HangUpNothingOpen)));
                     }
                 };
                 if !self.client.hang_up(&user) {
-                    return Err(Error::Usage(format!("no direct chat with {user} is open")));
+                    return Err(Error::Usage(tr!(in lang; Msg::NoDirectChatOpen, user = user)));
                 }
             }
-            Command::Help => self.say(view::HELP),
+            Command::Help => self.say(view::help(lang)),
         }
         Ok(())
     }
@@ -238,20 +250,21 @@ impl Console<'_> {
     /// marks the newest one to you read. From the server when it can be
     /// reached (it has everything), else from the local log.
     fn show_chat(&self, chat: Chat, n: usize) -> Result<()> {
+        let lang = self.lang;
         let (messages, source) = match self.client.history(&chat, n) {
             Ok(messages) => (with_direct(messages, self.client.local_history(&chat, n), n), ""),
             // The server said no (no such user, not a member): the chat stays closed.
             Err(e @ Error::Refused { .. }) => return Err(e),
-            Err(_) => (self.client.local_history(&chat, n), ", offline: from the local log"),
+            Err(_) => (self.client.local_history(&chat, n), Msg::FromLocalLog.text(lang)),
         };
         *self.open.lock() = Some(chat.clone());
         match messages.len() {
-            0 => self.say(&format!("── {chat}: no messages yet{source} ──")),
-            len => self.say(&format!("── {chat}: last {len} message(s){source} ──")),
+            0 => self.say(&tr!(in lang; Msg::ChatEmpty, chat = chat, source = source)),
+            len => self.say(&tr!(in lang; Msg::ChatLast, chat = chat, n = len, source = source)),
         }
         let me = self.client.me();
         for m in &messages {
-            self.say(&view::message(me, m));
+            self.say(&view::message(lang, me, m));
         }
         *self.listed.lock() = messages.iter().map(|m| (fold(&m.from), m.id.clone())).collect();
         let newest_to_me = messages.iter().rev().find(|m| !m.is_from(me) && !m.p2p);
@@ -268,7 +281,7 @@ impl Console<'_> {
             Some(room) => room,
             None => match &*self.open.lock() {
                 Some(chat @ Chat::Room(_)) => chat.to_string(),
-                _ => return Err(Error::Usage("usage: /leave [#room] (no room is open)".into())),
+                _ => return Err(Error::Usage(tr!(in self.lang; Msg::LeaveNothingOpen))),
             },
         };
         self.client.leave(&room)?;
@@ -277,7 +290,7 @@ impl Console<'_> {
             *open = None;
         }
         drop(open);
-        self.say(&format!("left {room}"));
+        self.say(&tr!(in self.lang; Msg::LeftRoom, room = room));
         Ok(())
     }
 }

@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, FrameError, FrameReader, Ko, MAX_FRAME, PeerFrame, PeerMsg, Reply};
 pub use session::{BURST, IDLE_LIMIT, MAX_BAD_FRAMES, PER_SECOND};
@@ -71,7 +73,7 @@ pub trait Handler: Send + Sync {
 /// the address the server saw us coming from); port 0 picks a free one.
 pub fn bind(port: u16) -> Result<TcpListener> {
     let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-    TcpListener::bind(addr).map_err(|e| Error::io(format!("cannot listen for peers on {addr}"), e))
+    TcpListener::bind(addr).map_err(|e| Error::io(tr!(Msg::CannotListenForPeers, addr = addr), e))
 }
 
 /// The peer-to-peer side of one client. Dropping it closes every chat
@@ -110,7 +112,7 @@ impl P2p {
         handler: Box<dyn Handler>,
     ) -> Result<P2p> {
         let port = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io("the P2P port", e))?.port()),
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
             None => None,
         };
         let node = Arc::new(Node {
@@ -142,21 +144,34 @@ impl P2p {
     /// waits for `OK`. A chat already open with `peer` is replaced.
     pub fn connect(&self, peer: &str, addr: SocketAddr, token: &str) -> Result<()> {
         let timeout = self.node.timeout;
-        let context = || format!("direct chat with {peer} at {addr}");
+        let context = || tr!(Msg::DirectChatAt, peer = peer, addr = addr);
         let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| Error::io(context(), e))?;
         let mut reader = prepare(&stream, timeout).map_err(|e| Error::io(context(), e))?;
         let hello = PeerFrame::Hello { from: self.node.me.clone(), token: token.to_string() };
         (&stream).write_all(format!("{hello}\n").as_bytes()).map_err(|e| Error::io(context(), e))?;
         // The peer may wait up to TOKEN_GRACE for our token before it answers.
         let answer = match reader.read_frame(Some(Instant::now() + timeout + TOKEN_GRACE)) {
-            Ok(line) => Reply::parse(line).map_err(|e| Error::Protocol(format!("{}: {e}", context())))?,
-            Err(e) => return Err(Error::Protocol(format!("{}: no answer to HELLO ({e:?})", context()))),
+            Ok(line) => Reply::parse(line).map_err(|_| {
+                let not_a_reply = tr!(Msg::UnexpectedReply, reply = format!("{line:?}"));
+                Error::Protocol(format!("{}: {not_a_reply}", context()))
+            })?,
+            Err(e) => {
+                let no_hello = tr!(Msg::NoHello, detail = format!("{e:?}"));
+                return Err(Error::Protocol(format!("{}: {no_hello}", context())));
+            }
         };
         match answer {
             Reply::Ok => self.node.open(peer, stream, reader, false),
             // The peer refused (not the server): KO:AUTH_FAILED, KO:BUSY.
-            Reply::Ko(ko) => Err(Error::Protocol(format!("{}: {peer} answered {ko}", context()))),
-            other => Err(Error::Protocol(format!("{}: HELLO answered {:?}", context(), other.to_string()))),
+            Reply::Ko(ko) => Err(Error::Protocol(format!(
+                "{}: {}",
+                context(),
+                tr!(Msg::PeerAnswered, peer = peer, ko = ko)
+            ))),
+            other => {
+                let reply = format!("{:?}", other.to_string().trim_end());
+                Err(Error::Protocol(format!("{}: {}", context(), tr!(Msg::UnexpectedReply, reply = reply))))
+            }
         }
     }
 
@@ -191,7 +206,7 @@ impl P2p {
     pub fn hang_up(&self, peer: &str) -> bool {
         match self.node.session(peer) {
             Some(session) => {
-                self.node.end(&session, "you hung up");
+                self.node.end(&session, &tr!(Msg::YouHungUp));
                 true
             }
             None => false,
@@ -238,12 +253,12 @@ impl Node {
             let mut sessions = self.sessions.lock();
             // Checked under the lock that shutdown takes: no chat opens after it.
             if self.stopping.load(Ordering::SeqCst) {
-                return Err(Error::Usage("closing".into()));
+                return Err(Error::Usage(tr!(Msg::Closing)));
             }
             sessions.insert(fold(peer), session.clone())
         };
         if let Some(old) = replaced {
-            self.end(&old, &format!("{peer} opened a new direct chat"));
+            self.end(&old, &tr!(Msg::PeerReopened, peer = peer));
         }
         // Before the thread starts, so that "open" is always told before
         // the first message.
@@ -392,5 +407,5 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
     std::thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .map_err(|e| Error::io(format!("starting {name}"), e))
+        .map_err(|e| Error::io(tr!(Msg::Starting, name = name), e))
 }

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::Handler;
+use crate::i18n::client::{Msg, io_error};
+use crate::i18n::tr;
 use crate::protocol::{FrameError, FrameReader, PeerFrame, PeerMsg};
 
 /// Frames a peer may send that we do not understand before we hang up.
@@ -83,7 +85,7 @@ impl Session {
         open.unacked.push(m);
         match open.writer.write_all(frame.as_bytes()) {
             Ok(()) => Sent::Written,
-            Err(e) => Sent::Broken(format!("cannot write to {}: {e}", self.peer)),
+            Err(e) => Sent::Broken(tr!(Msg::PeerCannotWrite, peer = self.peer, error = io_error(&e))),
         }
     }
 
@@ -101,8 +103,10 @@ impl Session {
         let frames: String =
             ids.iter().map(|id| format!("{}\n", PeerFrame::Ack { id: id.clone() })).collect();
         let mut open = self.open.lock();
-        let open = open.as_mut().ok_or("the chat was closed")?;
-        open.writer.write_all(frames.as_bytes()).map_err(|e| format!("cannot write to {}: {e}", self.peer))
+        let open = open.as_mut().ok_or_else(|| tr!(Msg::PeerChatClosed))?;
+        open.writer
+            .write_all(frames.as_bytes())
+            .map_err(|e| tr!(Msg::PeerCannotWrite, peer = self.peer, error = io_error(&e)))
     }
 
     /// Ends the session: shuts the socket (which wakes the reading thread)
@@ -127,15 +131,15 @@ pub fn read_loop(session: &Session, reader: &mut FrameReader<TcpStream>, handler
         let frame = match reader.read_frame(Some(Instant::now() + IDLE_LIMIT)) {
             Ok(line) => PeerFrame::parse(line),
             Err(FrameError::NotUtf8) => Err("a frame that is not UTF-8".to_string()),
-            Err(FrameError::Closed) => return format!("{peer} closed the connection"),
-            Err(FrameError::TooLong) => return format!("{peer} sent a frame too long"),
+            Err(FrameError::Closed) => return tr!(Msg::PeerClosed, peer = peer),
+            Err(FrameError::TooLong) => return tr!(Msg::PeerFrameTooLong, peer = peer),
             Err(FrameError::TimedOut) => {
-                return format!("nothing from {peer} for {} s", IDLE_LIMIT.as_secs());
+                return tr!(Msg::PeerSilent, peer = peer, secs = IDLE_LIMIT.as_secs());
             }
-            Err(FrameError::Io(e)) => return format!("connection to {peer} lost: {e}"),
+            Err(FrameError::Io(e)) => return tr!(Msg::PeerLost, peer = peer, error = io_error(&e)),
         };
         if !rate.allow(Instant::now()) {
-            return format!("{peer} sent too many frames (flooding)");
+            return tr!(Msg::PeerFlooding, peer = peer);
         }
         match frame {
             Ok(PeerFrame::Msg(m)) => batch.push(m),
@@ -152,13 +156,13 @@ pub fn read_loop(session: &Session, reader: &mut FrameReader<TcpStream>, handler
             }
         }
         if bad > MAX_BAD_FRAMES {
-            return format!("{peer} sent frames that are not the peer protocol");
+            return tr!(Msg::PeerNotProtocol, peer = peer);
         }
         if !batch.is_empty() && (!reader.has_frame() || batch.len() >= BATCH) {
             let ids: Vec<String> = batch.iter().map(|m| m.id.clone()).collect();
             // Stored first, acknowledged after: an ACK is a promise.
             if let Err(e) = handler.received(peer, std::mem::take(&mut batch)) {
-                return format!("cannot store a message from {peer}: {e}");
+                return tr!(Msg::PeerCannotStore, peer = peer, error = e);
             }
             if let Err(e) = session.write_acks(&ids) {
                 return e;

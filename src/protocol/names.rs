@@ -17,15 +17,33 @@ pub const MAX_NAME: usize = 32;
 /// Longest message id.
 pub const MAX_ID: usize = 64;
 
-/// Checks a user name (also the part of a room name after `#`).
-pub fn check_name(name: &str) -> Result<(), String> {
+/// What is wrong with a name: the rule broken, apart from the words, so
+/// that the server can say it in English on the wire and the client in
+/// the user's language ([`crate::i18n::client::name_problem`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameProblem {
+    /// Empty, or longer than [`MAX_NAME`].
+    Length,
+    /// A character outside `A-Z a-z 0-9 _ . -`.
+    Char(char),
+}
+
+/// The first rule a user name (or the part of a room name after `#`) breaks.
+pub fn name_problem(name: &str) -> Option<NameProblem> {
     if name.is_empty() || name.len() > MAX_NAME {
-        return Err(format!("a name has 1 to {MAX_NAME} characters: {name:?}"));
+        return Some(NameProblem::Length);
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "_.-".contains(*c))) {
-        return Err(format!("{c:?} is not allowed in a name (only A-Z a-z 0-9 _ . -)"));
+    name.chars().find(|c| !(c.is_ascii_alphanumeric() || "_.-".contains(*c))).map(NameProblem::Char)
+}
+
+/// Checks a user name (also the part of a room name after `#`); the
+/// refusal is in English, as it goes on the wire.
+pub fn check_name(name: &str) -> Result<(), String> {
+    match name_problem(name) {
+        None => Ok(()),
+        Some(NameProblem::Length) => Err(format!("a name has 1 to {MAX_NAME} characters: {name:?}")),
+        Some(NameProblem::Char(c)) => Err(format!("{c:?} is not allowed in a name (only A-Z a-z 0-9 _ . -)")),
     }
-    Ok(())
 }
 
 /// Checks a message id.

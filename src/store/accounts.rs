@@ -45,7 +45,10 @@ use super::record::Record;
 use super::state::State;
 use super::{GENERAL, now_ms};
 use crate::error::{Error, Result};
-use crate::protocol::names::{check_name, fold};
+use crate::i18n::client::check_user;
+use crate::i18n::commands::Msg;
+use crate::i18n::tr;
+use crate::protocol::names::fold;
 use crate::protocol::request::check_email;
 
 /// What goes in front of a removed account's hash (see the module docs).
@@ -135,22 +138,21 @@ impl Accounts {
         let mut seen: Vec<(String, usize)> = Vec::new();
         for (i, &(name, email)) in new.iter().enumerate() {
             let mut report = |why: String| problems.push(format!("{}: {why}", label(i)));
-            if let Err(why) = check_name(name) {
+            // The same rules as the server's, in the teacher's words.
+            if let Err(why) = check_user(crate::i18n::current(), name) {
                 report(why);
                 continue;
             }
-            if let Err(why) = check_email(email) {
-                report(why);
+            if check_email(email).is_err() {
+                report(tr!(Msg::BadEmail, email = format!("{email:?}")));
             }
             match self.find(name) {
-                Some(a) if a.is_removed() => {
-                    report(format!("{} was removed, and a removed name stays taken", a.name))
-                }
-                Some(a) => report(format!("{} already has an account", a.name)),
+                Some(a) if a.is_removed() => report(tr!(Msg::WasRemovedTaken, name = a.name)),
+                Some(a) => report(tr!(Msg::AlreadyHasAccount, name = a.name)),
                 None => {}
             }
             match seen.iter().find(|(key, _)| *key == fold(name)) {
-                Some(&(_, first)) => report(format!("{name} is there twice (also {})", label(first))),
+                Some(&(_, first)) => report(tr!(Msg::Twice, name = name, other = label(first))),
                 None => seen.push((fold(name), i)),
             }
         }
@@ -163,7 +165,7 @@ impl Accounts {
         let names: Vec<(&str, &str)> = new.iter().map(|n| (n.name.as_str(), n.email.as_str())).collect();
         let problems = self.problems(&names, |i| names[i].0.to_string());
         if !problems.is_empty() {
-            return Err(Error::Usage(format!("nothing added: {}", problems.join("; "))));
+            return Err(Error::Usage(tr!(Msg::NothingAdded, problems = problems.join("; "))));
         }
         let mut joins = Vec::new();
         for account in new {
@@ -214,9 +216,9 @@ impl Accounts {
     fn active(&self, name: &str) -> Result<usize> {
         let key = fold(name);
         match self.accounts.iter().position(|a| fold(&a.name) == key) {
-            None => Err(Error::Usage(format!("no account named {name} in {}", self.dir.display()))),
+            None => Err(Error::Usage(tr!(Msg::NoAccountIn, name = name, dir = self.dir.display()))),
             Some(i) if self.accounts[i].is_removed() => {
-                Err(Error::Usage(format!("{} was removed", self.accounts[i].name)))
+                Err(Error::Usage(tr!(Msg::WasRemoved, name = self.accounts[i].name)))
             }
             Some(i) => Ok(i),
         }
@@ -281,7 +283,7 @@ pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     };
     if let Err(e) = write() {
         let _ = fs::remove_file(&tmp);
-        return Err(Error::io(format!("store: {} (replace)", path.display()), e));
+        return Err(Error::io(tr!(crate::i18n::client::Msg::StoreReplace, path = path.display()), e));
     }
     csv_backend::sync_dir(dir)
 }
@@ -293,7 +295,7 @@ fn read_log(path: &Path, header: &str) -> Result<Vec<u8>> {
     let mut bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(Error::io(format!("store: {}", path.display()), e)),
+        Err(e) => return Err(Error::io(tr!(crate::i18n::client::Msg::StoreFile, path = path.display()), e)),
     };
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     if complete < bytes.len() {

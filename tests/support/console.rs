@@ -1,6 +1,10 @@
 //! Test support for the client: `wachat connect` driven through its stdin
 //! (piped, so it reads plain lines), its output read line by line with a
 //! deadline, and the one-shot subcommands run with a timeout.
+//!
+//! Every command runs in the `C` locale, so the tests read English
+//! whatever the machine's `LANG`; the tests of the other languages say
+//! theirs with `--lang` or [`Console::start_in_locale`].
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
@@ -37,12 +41,37 @@ impl Console {
         data_dir: &Path,
         extra: &[&str],
     ) -> Console {
-        let mut child = Command::new(wachat_bin())
+        Self::spawn(send, recv, user, data_dir, extra, "C")
+    }
+
+    /// [`Console::start`] with `LANG` set to `locale` (`pt_BR.UTF-8`).
+    pub fn start_in_locale(
+        server: &TestServer,
+        user: &str,
+        data_dir: &Path,
+        extra: &[&str],
+        locale: &str,
+    ) -> Console {
+        Self::spawn(server.send, server.recv, user, data_dir, extra, locale)
+    }
+
+    fn spawn(
+        send: SocketAddr,
+        recv: SocketAddr,
+        user: &str,
+        data_dir: &Path,
+        extra: &[&str],
+        locale: &str,
+    ) -> Console {
+        let mut command = Command::new(wachat_bin());
+        command
             .args(["connect", "--user", user])
             .args(connection_args(send, recv, data_dir))
             .args(extra)
             .env("WACHAT_PASSWORD", format!("pw-{user}"))
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn");
+        in_locale(&mut command, locale);
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -144,8 +173,14 @@ pub struct Outcome {
 /// Runs `wachat <args>` with `password` in `WACHAT_PASSWORD` (none if
 /// empty) and `stdin` as its input; fails the test if it does not exit in time.
 pub fn run_wachat(args: &[String], password: &str, stdin: &str) -> Outcome {
+    run_wachat_in_locale(args, password, stdin, "C")
+}
+
+/// [`run_wachat`] with `LANG` set to `locale`.
+pub fn run_wachat_in_locale(args: &[String], password: &str, stdin: &str, locale: &str) -> Outcome {
     let mut command = Command::new(wachat_bin());
     command.args(args).env_remove("WACHAT_PASSWORD").env("RUST_LOG", "warn");
+    in_locale(&mut command, locale);
     if !password.is_empty() {
         command.env("WACHAT_PASSWORD", password);
     }
@@ -163,4 +198,10 @@ pub fn run_wachat(args: &[String], password: &str, stdin: &str) -> Outcome {
     child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     Outcome { status, stdout, stderr }
+}
+
+/// Runs `command` in `locale` alone: `LANG` set, and the variables that
+/// would override it (`LC_ALL`, `LC_MESSAGES`) removed.
+pub fn in_locale(command: &mut Command, locale: &str) {
+    command.env("LANG", locale).env_remove("LC_ALL").env_remove("LC_MESSAGES");
 }

@@ -1,0 +1,355 @@
+//! The client library's words: its errors ([`crate::error::Error`]'s
+//! `Display`), why it went offline, why a direct chat ended, what each `KO`
+//! code means, and why a name or a text cannot be sent. The console, the
+//! one-shot commands and bots all show these.
+
+use std::io;
+
+use super::{Lang, catalogue, tr};
+use crate::protocol::names::{MAX_NAME, NameProblem};
+use crate::protocol::{Chat, Code, MAX_TEXT};
+
+catalogue! {
+    // ── What a KO code means, shown before the server's own reason ───────
+    KoBadRequest { en: "malformed request", es: "petición mal formada", pt: "requisição malformada" },
+    KoAuthRequired { en: "log in first", es: "primero hay que iniciar sesión", pt: "é preciso entrar primeiro" },
+    KoAuthFailed {
+        en: "wrong name or password",
+        es: "nombre o contraseña incorrectos",
+        pt: "nome ou senha incorretos",
+    },
+    KoUserExists { en: "that name is taken", es: "ese nombre ya está en uso", pt: "esse nome já está em uso" },
+    KoUnknownUser { en: "no such user", es: "ese usuario no existe", pt: "esse usuário não existe" },
+    KoNotMember { en: "you are not in that room", es: "no estás en esa sala", pt: "você não está nessa sala" },
+    KoUnknownMessage { en: "no such message", es: "ese mensaje no existe", pt: "essa mensagem não existe" },
+    KoOffline {
+        en: "that user is not connected",
+        es: "ese usuario no está conectado",
+        pt: "esse usuário não está conectado",
+    },
+    KoTooLong { en: "too long", es: "demasiado largo", pt: "longo demais" },
+    KoRateLimited {
+        en: "too many messages, slow down",
+        es: "demasiados mensajes, ve más despacio",
+        pt: "mensagens demais, vá mais devagar",
+    },
+    KoBusy {
+        en: "the server is full, try again later",
+        es: "el servidor está lleno, inténtalo más tarde",
+        pt: "o servidor está cheio, tente mais tarde",
+    },
+    KoTimeout {
+        en: "too slow, the server stopped waiting",
+        es: "demasiado lento, el servidor dejó de esperar",
+        pt: "lento demais, o servidor parou de esperar",
+    },
+    KoInternal { en: "an error on the server", es: "un error en el servidor", pt: "um erro no servidor" },
+
+    // ── Error's Display ──────────────────────────────────────────────────
+    /// `request` is one of the `Req*` messages below.
+    Refused {
+        en: "{request}: the server refused ({meaning}): {reason} ({code})",
+        es: "{request}: el servidor lo rechazó ({meaning}): {reason} ({code})",
+        pt: "{request}: o servidor recusou ({meaning}): {reason} ({code})",
+    },
+    NotConnected {
+        en: "not connected to the server (retrying in the background)",
+        es: "sin conexión con el servidor (reintentando en segundo plano)",
+        pt: "sem conexão com o servidor (tentando de novo em segundo plano)",
+    },
+    Protocol { en: "protocol: {detail}", es: "protocolo: {detail}", pt: "protocolo: {detail}" },
+    Corrupt {
+        en: "store: {path} line {line}: {reason}",
+        es: "datos: {path} línea {line}: {reason}",
+        pt: "dados: {path} linha {line}: {reason}",
+    },
+
+    // ── The requests an error names ──────────────────────────────────────
+    ReqLogin { en: "login as {user}", es: "inicio de sesión como {user}", pt: "entrada como {user}" },
+    ReqRegister { en: "register {user}", es: "registro de {user}", pt: "cadastro de {user}" },
+    ReqSend { en: "send to {to}", es: "envío a {to}", pt: "envio para {to}" },
+    ReqJoin { en: "join {room}", es: "unirse a {room}", pt: "entrar em {room}" },
+    ReqLeave { en: "leave {room}", es: "salir de {room}", pt: "sair de {room}" },
+    ReqHistory { en: "history {chat}", es: "historial de {chat}", pt: "histórico de {chat}" },
+    ReqUsers { en: "users", es: "usuarios", pt: "usuários" },
+    ReqChats { en: "chats", es: "chats", pt: "conversas" },
+    ReqRooms { en: "rooms", es: "salas", pt: "salas" },
+    ReqRead { en: "read", es: "marcar como leído", pt: "marcar como lido" },
+    ReqDirectChat { en: "direct chat with {user}", es: "chat directo con {user}", pt: "chat direto com {user}" },
+
+    // ── Connections to the server ────────────────────────────────────────
+    SendPort { en: "send port", es: "puerto de envío", pt: "porta de envio" },
+    ReceivePort { en: "receive port", es: "puerto de recepción", pt: "porta de recepção" },
+    CannotConnect {
+        en: "cannot connect to the {port} {addr}",
+        es: "no se puede conectar al {port} {addr}",
+        pt: "não foi possível conectar à {port} {addr}",
+    },
+    NoAddress { en: "{host} has no address", es: "{host} no tiene dirección", pt: "{host} não tem endereço" },
+    ReadOn { en: "read on the {port} {addr}", es: "lectura en el {port} {addr}", pt: "leitura na {port} {addr}" },
+    WriteOn {
+        en: "write on the {port} {addr}",
+        es: "escritura en el {port} {addr}",
+        pt: "escrita na {port} {addr}",
+    },
+    NoReplyWithin {
+        en: "no reply within {secs} s",
+        es: "sin respuesta en {secs} s",
+        pt: "sem resposta em {secs} s",
+    },
+    ServerClosed {
+        en: "the server closed the connection",
+        es: "el servidor cerró la conexión",
+        pt: "o servidor fechou a conexão",
+    },
+    FrameTooLong {
+        en: "a frame from the server is too long",
+        es: "una trama del servidor es demasiado larga",
+        pt: "um quadro do servidor é longo demais",
+    },
+    FrameNotUtf8 {
+        en: "a frame from the server is not UTF-8",
+        es: "una trama del servidor no es UTF-8",
+        pt: "um quadro do servidor não é UTF-8",
+    },
+    TimedOut { en: "timed out", es: "tiempo agotado", pt: "tempo esgotado" },
+    UnexpectedReply {
+        en: "unexpected reply {reply}",
+        es: "respuesta inesperada {reply}",
+        pt: "resposta inesperada {reply}",
+    },
+    NothingFromServer {
+        en: "nothing from the server for {secs} s",
+        es: "nada del servidor en {secs} s",
+        pt: "nada do servidor em {secs} s",
+    },
+    ServerSaidBye { en: "the server said BYE:{reason}", es: "el servidor dijo BYE:{reason}", pt: "o servidor disse BYE:{reason}" },
+    CannotStoreEvent {
+        en: "cannot store an event: {error}",
+        es: "no se puede guardar un evento: {error}",
+        pt: "não foi possível guardar um evento: {error}",
+    },
+    NoDataDir {
+        en: "no HOME nor XDG_DATA_HOME: give --data-dir",
+        es: "no hay HOME ni XDG_DATA_HOME: indica --data-dir",
+        pt: "não há HOME nem XDG_DATA_HOME: informe --data-dir",
+    },
+    Creating { en: "creating {path}", es: "creando {path}", pt: "criando {path}" },
+    Starting { en: "starting {name}", es: "iniciando {name}", pt: "iniciando {name}" },
+    /// A file of the server's data directory (`wachat users …` edits them).
+    StoreFile { en: "store: {path}", es: "datos: {path}", pt: "dados: {path}" },
+    StoreReplace {
+        en: "store: {path} (replace)",
+        es: "datos: {path} (reemplazo)",
+        pt: "dados: {path} (substituição)",
+    },
+    Opening { en: "opening {path}", es: "abriendo {path}", pt: "abrindo {path}" },
+    NoRandom {
+        en: "no random numbers: {error}",
+        es: "no hay números aleatorios: {error}",
+        pt: "sem números aleatórios: {error}",
+    },
+
+    // ── Common system errors, in words (others keep the system's text) ───
+    IoRefused { en: "connection refused", es: "conexión rechazada", pt: "conexão recusada" },
+    IoReset { en: "connection reset", es: "conexión reiniciada", pt: "conexão reiniciada" },
+    IoAborted { en: "connection aborted", es: "conexión interrumpida", pt: "conexão interrompida" },
+    IoTimedOut { en: "timed out", es: "tiempo agotado", pt: "tempo esgotado" },
+    IoNotFound { en: "not found", es: "no existe", pt: "não encontrado" },
+    IoPermission { en: "permission denied", es: "permiso denegado", pt: "permissão negada" },
+    IoAddrInUse { en: "address in use", es: "dirección en uso", pt: "endereço em uso" },
+    IoBrokenPipe { en: "broken pipe", es: "tubería rota", pt: "pipe quebrado" },
+    IoUnreachable { en: "unreachable", es: "inalcanzable", pt: "inalcançável" },
+
+    // ── Direct chats ─────────────────────────────────────────────────────
+    P2pPort { en: "the P2P port", es: "el puerto P2P", pt: "a porta P2P" },
+    Closing { en: "the client is closing", es: "el cliente se está cerrando", pt: "o cliente está fechando" },
+    DirectWithYourself {
+        en: "a direct chat is with someone else",
+        es: "un chat directo es con otra persona",
+        pt: "um chat direto é com outra pessoa",
+    },
+    CannotListenForPeers {
+        en: "cannot listen for peers on {addr}",
+        es: "no se puede escuchar a otros usuarios en {addr}",
+        pt: "não foi possível escutar outros usuários em {addr}",
+    },
+    DirectChatAt {
+        en: "direct chat with {peer} at {addr}",
+        es: "chat directo con {peer} en {addr}",
+        pt: "chat direto com {peer} em {addr}",
+    },
+    NoHello { en: "no answer to HELLO ({detail})", es: "sin respuesta a HELLO ({detail})", pt: "sem resposta ao HELLO ({detail})" },
+    PeerAnswered { en: "{peer} answered {ko}", es: "{peer} respondió {ko}", pt: "{peer} respondeu {ko}" },
+    YouHungUp { en: "you hung up", es: "colgaste", pt: "você desligou" },
+    PeerReopened {
+        en: "{peer} opened a new direct chat",
+        es: "{peer} abrió un nuevo chat directo",
+        pt: "{peer} abriu um novo chat direto",
+    },
+    PeerClosed {
+        en: "{peer} closed the connection",
+        es: "{peer} cerró la conexión",
+        pt: "{peer} fechou a conexão",
+    },
+    PeerFrameTooLong {
+        en: "{peer} sent a frame too long",
+        es: "{peer} envió una trama demasiado larga",
+        pt: "{peer} enviou um quadro longo demais",
+    },
+    PeerSilent {
+        en: "nothing from {peer} for {secs} s",
+        es: "nada de {peer} en {secs} s",
+        pt: "nada de {peer} em {secs} s",
+    },
+    PeerLost {
+        en: "connection to {peer} lost: {error}",
+        es: "se perdió la conexión con {peer}: {error}",
+        pt: "a conexão com {peer} caiu: {error}",
+    },
+    PeerFlooding {
+        en: "{peer} sent too many frames (flooding)",
+        es: "{peer} envió demasiadas tramas (inundación)",
+        pt: "{peer} enviou quadros demais (inundação)",
+    },
+    PeerNotProtocol {
+        en: "{peer} sent frames that are not the peer protocol",
+        es: "{peer} envió tramas que no son del protocolo entre pares",
+        pt: "{peer} enviou quadros que não são do protocolo entre pares",
+    },
+    PeerCannotStore {
+        en: "cannot store a message from {peer}: {error}",
+        es: "no se puede guardar un mensaje de {peer}: {error}",
+        pt: "não foi possível guardar uma mensagem de {peer}: {error}",
+    },
+    PeerChatClosed { en: "the chat was closed", es: "el chat se cerró", pt: "o chat foi fechado" },
+    PeerCannotWrite {
+        en: "cannot write to {peer}: {error}",
+        es: "no se puede escribir a {peer}: {error}",
+        pt: "não foi possível escrever para {peer}: {error}",
+    },
+
+    // ── Names and texts the user typed ───────────────────────────────────
+    NameLength {
+        en: "a name has 1 to {max} characters: {name}",
+        es: "un nombre tiene de 1 a {max} caracteres: {name}",
+        pt: "um nome tem de 1 a {max} caracteres: {name}",
+    },
+    NameBadChar {
+        en: "{char} is not allowed in a name (only A-Z a-z 0-9 _ . -)",
+        es: "{char} no se permite en un nombre (solo A-Z a-z 0-9 _ . -)",
+        pt: "{char} não é permitido em um nome (só A-Z a-z 0-9 _ . -)",
+    },
+    BadUserName { en: "bad user name: {why}", es: "nombre de usuario no válido: {why}", pt: "nome de usuário inválido: {why}" },
+    BadRoomName { en: "bad room name: {why}", es: "nombre de sala no válido: {why}", pt: "nome de sala inválido: {why}" },
+    RoomNeedsHash {
+        en: "a room name starts with '#': {name}",
+        es: "el nombre de una sala empieza por '#': {name}",
+        pt: "o nome de uma sala começa com '#': {name}",
+    },
+    TextEmpty { en: "the text is empty", es: "el texto está vacío", pt: "o texto está vazio" },
+    TextTooLong {
+        en: "the text is {len} bytes, the limit is {max}",
+        es: "el texto tiene {len} bytes, el límite es {max}",
+        pt: "o texto tem {len} bytes, o limite é {max}",
+    },
+}
+
+/// What a `KO` code means, in the process's language.
+pub fn ko_meaning(code: Code) -> &'static str {
+    ko_meaning_in(super::current(), code)
+}
+
+/// What a `KO` code means, in `lang`.
+pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
+    let msg = match code {
+        Code::BadRequest => Msg::KoBadRequest,
+        Code::AuthRequired => Msg::KoAuthRequired,
+        Code::AuthFailed => Msg::KoAuthFailed,
+        Code::UserExists => Msg::KoUserExists,
+        Code::UnknownUser => Msg::KoUnknownUser,
+        Code::NotMember => Msg::KoNotMember,
+        Code::UnknownMessage => Msg::KoUnknownMessage,
+        Code::Offline => Msg::KoOffline,
+        Code::TooLong => Msg::KoTooLong,
+        Code::RateLimited => Msg::KoRateLimited,
+        Code::Busy => Msg::KoBusy,
+        Code::Timeout => Msg::KoTimeout,
+        Code::Internal => Msg::KoInternal,
+    };
+    msg.text(lang)
+}
+
+/// A system error in words: the common ones translated, the rest (and
+/// every error wachat made itself, which is already in words) as they are.
+pub fn io_error(e: &io::Error) -> String {
+    use io::ErrorKind as K;
+    // Errors wachat wrote (`io::Error::new(kind, "…")`) carry their own
+    // words; only the operating system's (`raw_os_error`) are generic.
+    if e.raw_os_error().is_none() || super::current() == Lang::En {
+        return e.to_string();
+    }
+    let msg = match e.kind() {
+        K::ConnectionRefused => Msg::IoRefused,
+        K::ConnectionReset => Msg::IoReset,
+        K::ConnectionAborted => Msg::IoAborted,
+        K::TimedOut => Msg::IoTimedOut,
+        K::NotFound => Msg::IoNotFound,
+        K::PermissionDenied => Msg::IoPermission,
+        K::AddrInUse => Msg::IoAddrInUse,
+        K::BrokenPipe => Msg::IoBrokenPipe,
+        K::HostUnreachable | K::NetworkUnreachable => Msg::IoUnreachable,
+        _ => return e.to_string(),
+    };
+    msg.text(super::current()).to_string()
+}
+
+/// Why `name` is not a valid user name, in words (the rules are
+/// [`crate::protocol::names`]'s; only the words are the catalogue's).
+pub fn name_problem(lang: Lang, problem: NameProblem, name: &str) -> String {
+    match problem {
+        NameProblem::Length => tr!(in lang; Msg::NameLength, max = MAX_NAME, name = format!("{name:?}")),
+        NameProblem::Char(c) => tr!(in lang; Msg::NameBadChar, char = format!("{c:?}")),
+    }
+}
+
+/// [`Chat::parse`] with its refusal in `lang`.
+pub fn parse_chat(lang: Lang, s: &str) -> Result<Chat, String> {
+    Chat::parse(s).map_err(|_| match s.strip_prefix('#') {
+        Some(room) => tr!(in lang; Msg::BadRoomName, why = why_not(lang, room)),
+        None => tr!(in lang; Msg::BadUserName, why = why_not(lang, s)),
+    })
+}
+
+/// [`Chat::parse_room`] with its refusal in `lang`.
+pub fn parse_room(lang: Lang, s: &str) -> Result<String, String> {
+    match parse_chat(lang, s)? {
+        Chat::Room(room) => Ok(room),
+        Chat::User(_) => Err(tr!(in lang; Msg::RoomNeedsHash, name = format!("{s:?}"))),
+    }
+}
+
+/// A user name as typed on the command line or the console, checked;
+/// the refusal in `lang`.
+pub fn check_user(lang: Lang, s: &str) -> Result<(), String> {
+    match crate::protocol::names::name_problem(s) {
+        Some(problem) => Err(name_problem(lang, problem, s)),
+        None => Ok(()),
+    }
+}
+
+fn why_not(lang: Lang, name: &str) -> String {
+    check_user(lang, name).err().unwrap_or_default()
+}
+
+/// [`crate::protocol::Text::from_plain`] with its refusal in `lang`.
+pub fn text_from_plain(lang: Lang, plain: &str) -> Result<crate::protocol::Text, String> {
+    crate::protocol::Text::from_plain(plain).map_err(|_| {
+        // `from_plain` refuses only an empty text or one over the limit,
+        // measured as typed (unescaped).
+        match plain.len() {
+            0 => tr!(in lang; Msg::TextEmpty),
+            len => tr!(in lang; Msg::TextTooLong, len = len, max = MAX_TEXT),
+        }
+    })
+}

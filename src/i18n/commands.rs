@@ -1,0 +1,204 @@
+//! The words of the commands a user runs once: `wachat register`, `send`,
+//! `users`, `history` ([`crate::oneshot`]); the teacher's `wachat users
+//! add|list|remove|passwd|import` ([`crate::admin`],
+//! [`crate::store::accounts`]); asking for a password ([`crate::cli`]);
+//! and the data directory's lock ([`crate::store::lock`]), which a
+//! teacher meets when a server still runs.
+
+use super::catalogue;
+
+catalogue! {
+    // ── Passwords and the command line ───────────────────────────────────
+    PasswordPrompt {
+        en: "password for {user}: ",
+        es: "contraseña de {user}: ",
+        pt: "senha de {user}: ",
+    },
+    ReadingPasswordStdin {
+        en: "reading the password from stdin",
+        es: "leyendo la contraseña de la entrada estándar",
+        pt: "lendo a senha da entrada padrão",
+    },
+    ReadingPassword {
+        en: "reading the password",
+        es: "leyendo la contraseña",
+        pt: "lendo a senha",
+    },
+    NoPassword {
+        en: "no password: set WACHAT_PASSWORD, or use --password-stdin, or run in a terminal",
+        es: "falta la contraseña: define WACHAT_PASSWORD, usa --password-stdin o ejecútalo en una terminal",
+        pt: "falta a senha: defina WACHAT_PASSWORD, use --password-stdin ou rode em um terminal",
+    },
+    EmptyPassword {
+        en: "the password is empty",
+        es: "la contraseña está vacía",
+        pt: "a senha está vazia",
+    },
+    UsersNeedsUser {
+        en: "wachat users: give --user NAME, or a subcommand",
+        es: "wachat users: indica --user NOMBRE, o un subcomando",
+        pt: "wachat users: informe --user NOME, ou um subcomando",
+    },
+
+    // ── One-shot commands ────────────────────────────────────────────────
+    Registered {
+        en: "registered {name}",
+        es: "cuenta {name} creada",
+        pt: "conta {name} criada",
+    },
+    SentTo {
+        en: "sent to {to} ✓",
+        es: "enviado a {to} ✓",
+        pt: "enviado para {to} ✓",
+    },
+    ReqHistoryWith {
+        en: "history with {chat}",
+        es: "historial con {chat}",
+        pt: "histórico com {chat}",
+    },
+
+    // ── wachat users … ───────────────────────────────────────────────────
+    Added {
+        en: "added {name} (a member of #general){shown}",
+        es: "cuenta {name} creada (miembro de #general){shown}",
+        pt: "conta {name} criada (membro de #general){shown}",
+    },
+    /// Follows `Added` or `PasswordSet` when the password was made up here.
+    ShownPassword {
+        en: "; password: {password}",
+        es: "; contraseña: {password}",
+        pt: "; senha: {password}",
+    },
+    RemovedMark {
+        en: "(removed)",
+        es: "(eliminada)",
+        pt: "(removida)",
+    },
+    Removed {
+        en: "removed {name}: it can no longer log in; its messages stay",
+        es: "cuenta {name} eliminada: ya no puede iniciar sesión; sus mensajes se conservan",
+        pt: "conta {name} removida: não pode mais entrar; suas mensagens ficam",
+    },
+    PasswordSet {
+        en: "new password set for {name}{shown}",
+        es: "nueva contraseña para {name}{shown}",
+        pt: "nova senha definida para {name}{shown}",
+    },
+    NoSuchAccount {
+        en: "no account named {name} (or it was removed)",
+        es: "no hay ninguna cuenta llamada {name} (o fue eliminada)",
+        pt: "não há conta chamada {name} (ou ela foi removida)",
+    },
+    NoDataDir {
+        en: "no data directory {dir} (see --data-dir)",
+        es: "no existe el directorio de datos {dir} (ver --data-dir)",
+        pt: "o diretório de dados {dir} não existe (veja --data-dir)",
+    },
+    NewPasswordPrompt {
+        en: "new password for {name}: ",
+        es: "nueva contraseña de {name}: ",
+        pt: "nova senha de {name}: ",
+    },
+    AgainPrompt {
+        en: "again: ",
+        es: "otra vez: ",
+        pt: "de novo: ",
+    },
+    PasswordsDiffer {
+        en: "the two passwords differ; nothing changed",
+        es: "las dos contraseñas no coinciden; no se cambió nada",
+        pt: "as duas senhas não conferem; nada mudou",
+    },
+    /// The label of `users add`'s problem: `cannot add: ana already has…`.
+    CannotAdd {
+        en: "cannot add",
+        es: "no se puede crear",
+        pt: "não foi possível criar",
+    },
+    /// The label of an import problem: `line 3: bob already has…`.
+    RosterLine {
+        en: "line {line}",
+        es: "línea {line}",
+        pt: "linha {line}",
+    },
+    PasswordsFileExists {
+        en: "{path} exists (passwords of an earlier import?): move it, or give --out",
+        es: "{path} ya existe (¿contraseñas de una importación anterior?): muévelo o indica --out",
+        pt: "{path} já existe (senhas de uma importação anterior?): mova-o ou informe --out",
+    },
+    NothingImported {
+        en: "{roster}: nothing imported; fix these and run it again:\n  {problems}",
+        es: "{roster}: no se importó nada; corrige esto y vuelve a ejecutarlo:\n  {problems}",
+        pt: "{roster}: nada foi importado; corrija isto e rode de novo:\n  {problems}",
+    },
+    Imported {
+        en: "imported {n} accounts into {dir}; their passwords are in {out} (only you can read it): \
+             hand them out, then delete it",
+        es: "{n} cuentas importadas en {dir}; sus contraseñas están en {out} (solo tú puedes leerlo): \
+             entrégalas y luego bórralo",
+        pt: "{n} contas importadas em {dir}; as senhas estão em {out} (só você pode lê-lo): \
+             entregue-as e depois apague-o",
+    },
+    ReadingRoster {
+        en: "reading the roster {path}",
+        es: "leyendo la lista {path}",
+        pt: "lendo a lista {path}",
+    },
+    RosterHeader {
+        en: "{path}: the first row must be the header name,email",
+        es: "{path}: la primera fila debe ser la cabecera name,email",
+        pt: "{path}: a primeira linha deve ser o cabeçalho name,email",
+    },
+    RosterEmpty {
+        en: "{path}: no students in it (only a header?)",
+        es: "{path}: no hay estudiantes (¿solo la cabecera?)",
+        pt: "{path}: não há alunos (só o cabeçalho?)",
+    },
+    BadEmail {
+        en: "bad email address {email} (it may also be empty)",
+        es: "dirección de correo no válida {email} (también puede quedar vacía)",
+        pt: "endereço de e-mail inválido {email} (também pode ficar vazio)",
+    },
+    WasRemovedTaken {
+        en: "{name} was removed, and a removed name stays taken",
+        es: "la cuenta {name} fue eliminada, y un nombre eliminado sigue ocupado",
+        pt: "a conta {name} foi removida, e um nome removido continua ocupado",
+    },
+    AlreadyHasAccount {
+        en: "{name} already has an account",
+        es: "{name} ya tiene una cuenta",
+        pt: "{name} já tem uma conta",
+    },
+    Twice {
+        en: "{name} is there twice (also {other})",
+        es: "{name} aparece dos veces (también {other})",
+        pt: "{name} aparece duas vezes (também {other})",
+    },
+    NothingAdded {
+        en: "nothing added: {problems}",
+        es: "no se creó nada: {problems}",
+        pt: "nada foi criado: {problems}",
+    },
+    NoAccountIn {
+        en: "no account named {name} in {dir}",
+        es: "no hay ninguna cuenta llamada {name} en {dir}",
+        pt: "não há conta chamada {name} em {dir}",
+    },
+    WasRemoved {
+        en: "{name} was removed",
+        es: "la cuenta {name} fue eliminada",
+        pt: "a conta {name} foi removida",
+    },
+
+    // ── The data directory's lock ────────────────────────────────────────
+    InUse {
+        en: "{dir} is in use by a running wachat server{who}; stop it first",
+        es: "{dir} está en uso por un servidor wachat en marcha{who}; detenlo primero",
+        pt: "{dir} está em uso por um servidor wachat em execução{who}; pare-o primeiro",
+    },
+    HolderPid {
+        en: " (pid {pid})",
+        es: " (pid {pid})",
+        pt: " (pid {pid})",
+    },
+}
