@@ -92,7 +92,8 @@ fn commit_pending(store: &Store, backend: &mut dyn Backend, last: bool, stats: &
             return;
         }
         pending.number += 1;
-        (std::mem::take(&mut pending.batch), pending.number - 1)
+        let spare = std::mem::take(&mut pending.spare);
+        (std::mem::replace(&mut pending.batch, spare), pending.number - 1)
     };
     let started = Instant::now();
     let result = backend.append(&batch.records);
@@ -106,4 +107,8 @@ fn commit_pending(store: &Store, backend: &mut dyn Backend, last: bool, stats: &
     if result.is_ok() {
         store.router.deliver(&batch.deliveries);
     }
+    let mut batch = batch;
+    batch.records.clear();
+    batch.deliveries.clear();
+    store.pending.lock().spare = batch;
 }

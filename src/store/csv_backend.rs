@@ -241,7 +241,7 @@ impl Backend for CsvBackend {
         })?;
         let acks: Vec<(String, u64)> = order.into_iter().map(|u| (u.clone(), acks[&u])).collect();
         for (user, seq) in &acks {
-            let record = Record::Ack { user: user.clone(), seq: *seq };
+            let record = Record::Ack { user: user.as_str().into(), seq: *seq };
             apply(record).map_err(|e| self.inbox.corrupt(0, e))?;
         }
         self.compact_inbox(&acks, rows)?;

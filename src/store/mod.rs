@@ -72,6 +72,10 @@ struct Durable {
 /// Records waiting for the committer.
 struct Pending {
     batch: state::Batch,
+    /// The committer's last batch, emptied, given back for reuse: batches
+    /// run to thousands of records, and growing a new one from nothing
+    /// every time (reallocating, copying) costs more than the records.
+    spare: state::Batch,
     /// The number this batch will have (tickets name it).
     number: u64,
     /// The committer took its last batch (shutdown): no more writes.
@@ -130,7 +134,12 @@ impl Store {
         let (kick, kicked): (Sender<()>, Receiver<()>) = crossbeam_channel::bounded(1);
         let store = Arc::new(Store {
             state: Mutex::new(state),
-            pending: Mutex::new(Pending { batch: Batch::default(), number: 1, closed: false }),
+            pending: Mutex::new(Pending {
+                batch: Batch::default(),
+                spare: Batch::default(),
+                number: 1,
+                closed: false,
+            }),
             durable: Durable::default(),
             kick,
             stopping: AtomicBool::new(false),
@@ -162,10 +171,10 @@ impl Store {
         }
         state.batch = pending.number;
         let value = f(&mut state);
-        let staged = std::mem::take(&mut state.staged);
-        let wrote = !staged.records.is_empty();
-        pending.batch.records.extend(staged.records);
-        pending.batch.deliveries.extend(staged.deliveries);
+        // Drained, not taken: both keep their capacity for the next request.
+        let wrote = !state.staged.records.is_empty();
+        pending.batch.records.append(&mut state.staged.records);
+        pending.batch.deliveries.append(&mut state.staged.deliveries);
         // A request that wrote nothing (a resent message) still waits for
         // whatever is pending, which may hold the original; otherwise for
         // the batch being written now.
@@ -342,7 +351,7 @@ impl Store {
     pub fn read(&self, user: UserId, chat: &Chat, id: &str) -> std::result::Result<Ticket, Ko> {
         let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
         let ((), ticket) = self.write(|state| {
-            let me = state.users[user].name.to_string();
+            let me = state.users[user].name.clone();
             let ts = state.next_ts(now_ms());
             match chat {
                 Chat::User(name) => {
@@ -354,14 +363,14 @@ impl Store {
                         Some((msg, _)) if !msg.is_room() && state.user_id(&msg.to) == Some(user) => {}
                         _ => return Err(unknown()),
                     }
-                    let chat = state.users[from].name.to_string();
+                    let chat = state.users[from].name.clone();
                     state.commit(Record::Read { ts, user: me, chat, id: id.into() })
                 }
                 Chat::Room(name) => {
                     let room = state.room_id(name).filter(|&r| state.is_member(r, user));
                     let room = room.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
                     state.find_in_room(room, id).ok_or_else(unknown)?;
-                    let chat = state.rooms[room].name.to_string();
+                    let chat = state.rooms[room].name.clone();
                     state.commit(Record::Read { ts, user: me, chat, id: id.into() })
                 }
             }
@@ -377,7 +386,7 @@ impl Store {
             if seq <= state.users[user].inbox.acked {
                 return Ok(());
             }
-            let me = state.users[user].name.to_string();
+            let me = state.users[user].name.clone();
             for msg in state.acked_messages(user, seq) {
                 let Some((sender, pos)) =
                     state.user_id(&msg.from).and_then(|s| Some((s, state.find_sent(s, &msg.id)?.1)))
@@ -388,8 +397,8 @@ impl Store {
                     continue; // already READ: states only move forward
                 }
                 let ts = state.next_ts(now_ms());
-                let chat = msg.from.to_string();
-                state.commit(Record::Delivered { ts, user: me.clone(), chat, id: msg.id.to_string() })?;
+                let (chat, id) = (msg.from.clone(), msg.id.clone());
+                state.commit(Record::Delivered { ts, user: me.clone(), chat, id })?;
             }
             state.commit(Record::Ack { user: me, seq })
         });

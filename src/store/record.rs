@@ -15,7 +15,7 @@ pub struct Message {
     /// The recipient as it appears on the wire: a user name or `#room`.
     pub to: Arc<str>,
     /// The id chosen by the sender (unique per sender).
-    pub id: Box<str>,
+    pub id: Arc<str>,
     /// Server time of acceptance, Unix milliseconds.
     pub ts: u64,
     /// The text, still escaped.
@@ -42,9 +42,11 @@ pub enum Record {
     /// members whose inboxes got it; empty for a direct message.
     Message { msg: Arc<Message>, recipients: Vec<Arc<str>> },
     /// `user`'s client acknowledged the message `id` from `chat` (`history.csv`).
-    Delivered { ts: u64, user: String, chat: String, id: String },
+    /// (`Arc<str>`: these are made for every acknowledged message, from
+    /// names the state already holds; sharing them costs no allocation.)
+    Delivered { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str> },
     /// `user` read `chat` (a sender or `#room`) up to the message `id`.
-    Read { ts: u64, user: String, chat: String, id: String },
+    Read { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str> },
     /// `user` acknowledged every event up to `seq` (`inbox.csv`).
-    Ack { user: String, seq: u64 },
+    Ack { user: Arc<str>, seq: u64 },
 }

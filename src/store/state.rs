@@ -14,6 +14,7 @@
 //! message's state is where it stands against them.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::fmt::Write;
 use std::sync::Arc;
 
 use super::record::{Message, Record};
@@ -37,7 +38,7 @@ pub struct User {
     rooms: BTreeSet<RoomId>,
     /// Every message this user ever sent, by id: resends are answered from
     /// here, also after a restart (ids are unique per sender).
-    sent: HashMap<Box<str>, Located>,
+    sent: HashMap<Arc<str>, Located>,
     /// Events waiting for this user's acknowledgement.
     pub inbox: Inbox,
 }
@@ -149,6 +150,8 @@ pub struct State {
     pub batch: u64,
     /// False while loading: no deliveries are queued for the router.
     pub live: bool,
+    /// Where frames are formatted before they are shared (kept to reuse).
+    scratch: String,
 }
 
 fn internal(reason: String) -> Ko {
@@ -326,7 +329,7 @@ impl State {
             let pos = r.entries.len() - 1;
             for name in recipients {
                 let user = self.need_user(name)?;
-                self.enqueue(user, |seq| msg_frame(seq, msg), None);
+                self.enqueue(user, |out, seq| msg_frame(out, seq, msg), None);
             }
             pos
         } else {
@@ -338,7 +341,7 @@ impl State {
             let pos = conv.entries.len() - 1;
             self.users[from].peers.insert(to);
             self.users[to].peers.insert(from);
-            self.enqueue(to, |seq| msg_frame(seq, msg), Some(msg.clone()));
+            self.enqueue(to, |out, seq| msg_frame(out, seq, msg), Some(msg.clone()));
             pos
         };
         let located = Located { msg: msg.clone(), pos };
@@ -364,18 +367,30 @@ impl State {
     /// Queues `STATUS` for `sender`: its message `id` to `peer` moved.
     fn status(&mut self, sender: UserId, peer: UserId, id: &str, state: MsgState, ts: u64) {
         let peer = self.users[peer].name.clone();
-        self.enqueue(sender, |seq| format!("STATUS:{seq}:{peer}:{id}:{state}:{ts}\n"), None);
+        self.enqueue(
+            sender,
+            |out, seq| {
+                let _ = writeln!(out, "STATUS:{seq}:{peer}:{id}:{state}:{ts}");
+            },
+            None,
+        );
     }
 
     /// Gives the next sequence number of `user`'s inbox to a new event.
-    fn enqueue(&mut self, user: UserId, frame: impl FnOnce(u64) -> String, direct: Option<Arc<Message>>) {
+    fn enqueue(&mut self, user: UserId, frame: impl FnOnce(&mut String, u64), direct: Option<Arc<Message>>) {
         let inbox = &mut self.users[user].inbox;
         inbox.last_seq += 1;
         let seq = inbox.last_seq;
         if seq <= inbox.acked {
             return; // replaying an event the client already has
         }
-        let frame: Arc<str> = frame(seq).into();
+        // Formatted in a buffer kept for the purpose: the only allocation
+        // is the shared frame itself.
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        frame(&mut text, seq);
+        let frame: Arc<str> = Arc::from(text.as_str());
+        self.scratch = text;
         inbox.queue.push_back(Queued { seq, frame: frame.clone(), direct, batch: self.batch });
         if self.live {
             self.staged.deliveries.push(Delivery { user, seq, frame });
@@ -500,8 +515,9 @@ fn unread(entries: &[Entry], read: usize, counts: impl Fn(UserId) -> bool) -> us
 }
 
 /// `MSG:<seq>:<from>:<to>:<id>:<ts>:<text>\n`
-fn msg_frame(seq: u64, m: &Message) -> String {
-    format!("MSG:{seq}:{}:{}:{}:{}:{}\n", m.from, m.to, m.id, m.ts, m.text)
+fn msg_frame(out: &mut String, seq: u64, m: &Message) {
+    // Writing into a String cannot fail.
+    let _ = writeln!(out, "MSG:{seq}:{}:{}:{}:{}:{}", m.from, m.to, m.id, m.ts, m.text);
 }
 
 /// `<from>:<to>:<id>:<ts>:<state>:<text>`
