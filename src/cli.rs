@@ -325,6 +325,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
     // SAFETY: setting a signal to "ignore" installs no handler code.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    crate::sys::return_big_allocations();
     if args.fsync == Fsync::Never {
         log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
     }

@@ -15,6 +15,18 @@ const MAPS_PER_THREAD: usize = 4;
 /// Maps, pids and files the process needs besides connection threads.
 const RESERVE: usize = 1000;
 
+/// Makes glibc give large blocks (argon2's 19 MiB per hash) back to the
+/// system when freed. By default glibc raises its threshold for that after
+/// the first such free, and then keeps every later block in its heap:
+/// hundreds of MiB held for a crowd of logins long gone.
+pub fn return_big_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a number inside the allocator.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// Raises the soft open-files limit to the hard limit; returns (soft, hard).
 pub fn raise_nofile_limit() -> std::io::Result<(u64, u64)> {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };

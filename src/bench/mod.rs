@@ -265,7 +265,18 @@ fn receive(
 /// Pipelining as redis-benchmark does it: when the window is full, send
 /// what is buffered and wait until half the window has been answered, so
 /// the server sees bursts rather than one message per `write()`.
-fn send_messages(args: &BenchArgs, conn: LineConn, to: &str, run_id: &str, epoch: Instant) -> Result<()> {
+///
+/// `phase` (0 to 1) shifts this sender's schedule within one interval, so
+/// that P senders at a fixed rate spread their messages evenly instead of
+/// all firing at the same instant.
+fn send_messages(
+    args: &BenchArgs,
+    conn: LineConn,
+    to: &str,
+    run_id: &str,
+    epoch: Instant,
+    phase: f64,
+) -> Result<()> {
     let window = args.window as usize;
     let (answered, answers) = crossbeam_channel::unbounded::<()>();
     let (mut writer, mut reader) = conn.split()?;
@@ -284,7 +295,7 @@ fn send_messages(args: &BenchArgs, conn: LineConn, to: &str, run_id: &str, epoch
     let start = Instant::now();
     for k in 0..count {
         let due = if args.rate > 0.0 {
-            let due = start + Duration::from_secs_f64(k as f64 / args.rate);
+            let due = start + Duration::from_secs_f64((k as f64 + phase) / args.rate);
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 writer.flush()?;
                 std::thread::sleep(wait); // pacing an open-loop load, by design
@@ -329,7 +340,7 @@ fn pairs(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
             let delivered = &delivered;
             receivers.push(s.spawn(move || receive(recv, epoch, run_id, args.messages, delivered)));
             s.spawn(move || {
-                if let Err(e) = send_messages(args, send, &to, run_id, epoch) {
+                if let Err(e) = send_messages(args, send, &to, run_id, epoch, i as f64 / p as f64) {
                     log::error!("sender {i}: {e}");
                 }
             });
@@ -369,7 +380,7 @@ fn fanout(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
             .into_iter()
             .map(|(_, recv)| s.spawn(move || receive(recv, epoch, run_id, args.messages, delivered)))
             .collect();
-        let sender = s.spawn(move || send_messages(args, sender, &room, run_id, epoch));
+        let sender = s.spawn(move || send_messages(args, sender, &room, run_id, epoch, 0.0));
         let received = join_with_progress(receivers, delivered, total, args.json);
         sender.join().map_err(|_| Error::Protocol("sender panicked".into()))??;
         received.into_iter().collect()
