@@ -62,6 +62,12 @@
 //! event. The recipient's `ACK` goes back through the store, which records
 //! `DELIVERED` and queues a `STATUS` event for the sender the same way.
 //!
+//! Two more kinds of thread: the **hasher** pool (one thread per core)
+//! runs argon2 for every `LOGIN`/`REGISTER`, so a crowd of logins queues
+//! instead of hashing hundreds at once; handlers send it a job and wait on
+//! a channel of their own. And one **accept** thread per port, which
+//! refuses with `KO:BUSY` past `--max-connections` without spawning.
+//!
 //! ## Files (in `--data-dir`, default `data/`)
 //!
 //! | file | rows |
