@@ -17,7 +17,7 @@
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
-//! | [`bench`] | `wachat bench`, the load generator. |
+//! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
 //! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |

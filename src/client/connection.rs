@@ -25,7 +25,7 @@ use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
 pub type Trace = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Which of the server's two ports a connection is on (the number is an
-/// index, used by [`super::link`]).
+/// index, used by the `link` module).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Port {
     /// Requests and their replies.
