@@ -22,6 +22,7 @@
 //! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
+//! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
 //! | [`cli`] | the command line. |
 //! | [`error`] | the error type. |
 //!
@@ -108,6 +109,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod console;
+pub mod csvlog;
 pub mod demo;
 pub mod error;
 pub mod i18n;

@@ -1,16 +1,17 @@
 //! An append-only CSV file with a header, for the client's local files.
 //!
-//! The same discipline as the server's store (`src/store/csv_backend.rs`),
-//! kept small and separate so the client never depends on server code:
+//! The same discipline as the server's store (`src/csvlog.rs` holds what
+//! both share), kept separate so the client never depends on server code:
 //! every record is one line (texts are stored escaped, as on the wire), so
 //! a crash can only tear the *last* line, which [`CsvFile::open`] drops;
 //! and nothing is promised to anyone (an `ACK` to the server, a `…` to the
 //! user) before [`CsvFile::sync`] has returned.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::csvlog::{self, RowError};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
@@ -50,13 +51,11 @@ impl CsvFile {
     /// Cuts the file after its last `\n`: bytes after it are a record that a
     /// crash interrupted, and it was never synced, so nobody relied on it.
     fn drop_torn_line(&mut self) -> Result<()> {
-        let mut bytes = Vec::new();
-        (&self.file).seek(SeekFrom::Start(0)).map_err(|e| self.err("seek", e))?;
-        (&self.file).read_to_end(&mut bytes).map_err(|e| self.err("read", e))?;
-        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if keep < bytes.len() {
+        let len = self.file.metadata().map_err(|e| self.err("stat", e))?.len();
+        let keep = csvlog::complete_length(&mut self.file, len).map_err(|e| self.err("read", e))?;
+        if keep < len {
             log::warn!("{}: dropped a torn last line left by a crash", self.path.display());
-            self.file.set_len(keep as u64).map_err(|e| self.err("truncate", e))?;
+            self.file.set_len(keep).map_err(|e| self.err("truncate", e))?;
         }
         Ok(())
     }
@@ -78,21 +77,12 @@ impl CsvFile {
     /// Calls `each` on every row after the header, in order.
     pub fn rows(
         &self,
-        mut each: impl FnMut(&csv::StringRecord) -> std::result::Result<(), String>,
+        each: impl FnMut(&csv::StringRecord) -> std::result::Result<(), String>,
     ) -> Result<()> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_path(&self.path)
-            .map_err(|e| self.err("open", e.into()))?;
-        let mut row = csv::StringRecord::new();
-        loop {
-            let line = reader.position().line();
-            match reader.read_record(&mut row) {
-                Ok(false) => return Ok(()),
-                Ok(true) => each(&row).map_err(|reason| self.corrupt(line, reason))?,
-                Err(e) => return Err(self.corrupt(line, e.to_string())),
-            }
-        }
+        csvlog::read_rows(&self.path, each).map_err(|e| match e {
+            RowError::Open(e) => self.err("open", e),
+            RowError::Row(line, reason) => self.corrupt(line, reason),
+        })
     }
 
     /// Appends one row. It reaches the kernel at once but the disk only at

@@ -19,12 +19,13 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::Backend;
 use super::record::{Message, Record};
+use crate::csvlog::{self, RowError};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 
@@ -55,7 +56,7 @@ impl LogFile {
             .open(&path)
             .map_err(|e| Error::io(ctx("open"), e))?;
         let len = file.metadata().map_err(|e| Error::io(ctx("stat"), e))?.len();
-        let keep = complete_length(&mut file, len).map_err(|e| Error::io(ctx("read"), e))?;
+        let keep = csvlog::complete_length(&mut file, len).map_err(|e| Error::io(ctx("read"), e))?;
         if keep < len {
             log::warn!(
                 "store: {}: dropped a torn last line ({} bytes) left by a crash",
@@ -94,23 +95,11 @@ impl LogFile {
     }
 
     /// Parses every row after the header, giving each to `each` with its line number.
-    fn rows(
-        &self,
-        mut each: impl FnMut(&csv::StringRecord) -> std::result::Result<(), String>,
-    ) -> Result<()> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_path(&self.path)
-            .map_err(|e| Error::io(self.ctx("open"), e.into()))?;
-        let mut row = csv::StringRecord::new();
-        loop {
-            let line = reader.position().line();
-            match reader.read_record(&mut row) {
-                Ok(false) => return Ok(()),
-                Ok(true) => each(&row).map_err(|reason| self.corrupt(line, reason))?,
-                Err(e) => return Err(self.corrupt(line, e.to_string())),
-            }
-        }
+    fn rows(&self, each: impl FnMut(&csv::StringRecord) -> std::result::Result<(), String>) -> Result<()> {
+        csvlog::read_rows(&self.path, each).map_err(|e| match e {
+            RowError::Open(e) => Error::io(self.ctx("open"), e),
+            RowError::Row(line, reason) => self.corrupt(line, reason),
+        })
     }
 
     fn append(&mut self, bytes: &[u8]) -> Result<()> {
@@ -137,23 +126,6 @@ impl LogFile {
         }
         Ok(())
     }
-}
-
-/// Length of the file up to and including its last `\n`.
-fn complete_length(file: &mut File, len: u64) -> std::io::Result<u64> {
-    let mut end = len;
-    let mut chunk = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(chunk.len() as u64);
-        let part = &mut chunk[..(end - start) as usize];
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(part)?;
-        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
-            return Ok(start + i as u64 + 1);
-        }
-        end = start;
-    }
-    Ok(0)
 }
 
 /// Makes a new or renamed file's directory entry durable.
