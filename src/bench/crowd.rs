@@ -3,12 +3,12 @@
 //! non-blocking reads, so the bench itself needs no thread per user.
 
 use std::io::{Read, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{BenchArgs, login_all};
+use super::{BenchArgs, Both, login_each};
 use crate::error::Result;
 
 /// How often each idle connection says something (the server closes a
@@ -23,29 +23,34 @@ pub struct Crowd {
 }
 
 impl Crowd {
-    /// Logs in `--idle-users` users and starts keeping them alive.
+    /// Logs in `--idle-users` users and keeps each alive from the moment it
+    /// is in (a slow login phase must not let the first ones time out).
     pub fn start(args: &BenchArgs) -> Result<Crowd> {
         let names: Vec<String> = (0..args.idle_users).map(|i| format!("{}-i{i}", args.prefix)).collect();
-        let started = Instant::now();
-        let conns = login_all(args, &names)?;
-        let login_time = started.elapsed();
         let stop = Arc::new(AtomicBool::new(false));
-        let mut shares: Vec<Vec<super::Both>> = (0..SWEEPERS).map(|_| Vec::new()).collect();
-        for (i, pair) in conns.into_iter().enumerate() {
-            pair.0.stream().set_nonblocking(true)?;
-            pair.1.stream().set_nonblocking(true)?;
-            shares[i % SWEEPERS].push(pair);
-        }
+        let shares: Vec<Share> = (0..SWEEPERS).map(|_| Share::default()).collect();
         let sweepers = shares
-            .into_iter()
+            .iter()
             .map(|share| {
-                let stop = stop.clone();
-                std::thread::spawn(move || sweep(share, &stop))
+                let (stop, share) = (stop.clone(), share.clone());
+                std::thread::spawn(move || sweep(&share, &stop))
             })
             .collect();
-        Ok(Crowd { login_time, stop, sweepers })
+        // Built before logging in: if a login fails, dropping it stops the sweepers.
+        let mut crowd = Crowd { login_time: Duration::ZERO, stop, sweepers };
+        let started = Instant::now();
+        login_each(args, &names, &|i, pair| {
+            let _ = pair.0.stream().set_nonblocking(true);
+            let _ = pair.1.stream().set_nonblocking(true);
+            shares[i % SWEEPERS].lock().expect("no panic holding it").push(pair);
+        })?;
+        crowd.login_time = started.elapsed();
+        Ok(crowd)
     }
 }
+
+/// The connections one sweeper keeps alive; filled while users log in.
+type Share = Arc<Mutex<Vec<Both>>>;
 
 impl Drop for Crowd {
     fn drop(&mut self) {
@@ -59,11 +64,11 @@ impl Drop for Crowd {
 /// Every `KEEPALIVE`: `PING` on each send connection and `PONG` on each
 /// receive connection (a `PONG` the server did not ask for is harmless),
 /// and read away whatever arrived.
-fn sweep(conns: Vec<super::Both>, stop: &AtomicBool) {
+fn sweep(conns: &Share, stop: &AtomicBool) {
     let mut scratch = vec![0u8; 4096];
     while !stop.load(Ordering::Relaxed) {
         let round = Instant::now();
-        for (send, recv) in &conns {
+        for (send, recv) in conns.lock().expect("no panic holding it").iter() {
             for (conn, word) in [(send, b"PING\n"), (recv, b"PONG\n")] {
                 let mut stream = conn.stream();
                 while matches!(stream.read(&mut scratch), Ok(n) if n > 0) {}

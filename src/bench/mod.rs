@@ -134,31 +134,34 @@ fn expect_ok(reply: &str, what: &str) -> Result<()> {
 /// A user's two connections: send port, receive port.
 type Both = (LineConn, LineConn);
 
-/// Logs in `names` on both ports with a few threads in parallel.
-fn login_all(args: &BenchArgs, names: &[String]) -> Result<Vec<Both>> {
+/// Logs in `names` on both ports with a few threads in parallel, handing
+/// each user's connections to `done` as soon as they are logged in.
+fn login_each(args: &BenchArgs, names: &[String], done: &(dyn Fn(usize, Both) + Sync)) -> Result<()> {
     let next = AtomicU64::new(0);
     let threads = names.len().clamp(1, 16);
-    let results: Vec<Result<Vec<(usize, Both)>>> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let mut mine = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed) as usize;
                         if i >= names.len() {
-                            return Ok(mine);
+                            return Ok(());
                         }
-                        mine.push((i, login_both(args, &names[i])?));
+                        done(i, login_both(args, &names[i])?);
                     }
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().expect("login thread")).collect()
-    });
-    let mut all: Vec<(usize, Both)> = Vec::with_capacity(names.len());
-    for part in results {
-        all.extend(part?);
-    }
+        workers.into_iter().try_for_each(|w| w.join().expect("login thread"))
+    })
+}
+
+/// Logs in `names` on both ports; their connections, in the order of `names`.
+fn login_all(args: &BenchArgs, names: &[String]) -> Result<Vec<Both>> {
+    let all = std::sync::Mutex::new(Vec::with_capacity(names.len()));
+    login_each(args, names, &|i, conns| all.lock().expect("no panic holding it").push((i, conns)))?;
+    let mut all = all.into_inner().expect("no panic holding it");
     all.sort_by_key(|(i, _)| *i);
     Ok(all.into_iter().map(|(_, conns)| conns).collect())
 }
