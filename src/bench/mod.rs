@@ -20,6 +20,7 @@ mod conn;
 mod crowd;
 mod report;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -166,6 +167,36 @@ fn login_all(args: &BenchArgs, names: &[String]) -> Result<Vec<Both>> {
     Ok(all.into_iter().map(|(_, conns)| conns).collect())
 }
 
+/// A run stops at the first sender that fails: its error is kept, and the
+/// receive sockets are shut so that no receiver waits for messages that
+/// will never come.
+#[derive(Default)]
+struct Abort {
+    error: std::sync::Mutex<Option<Error>>,
+    sockets: std::sync::Mutex<Vec<Arc<std::net::TcpStream>>>,
+}
+
+impl Abort {
+    fn watch(&self, socket: Arc<std::net::TcpStream>) {
+        self.sockets.lock().expect("no panic holding it").push(socket);
+    }
+
+    fn fail(&self, error: Error) {
+        self.error.lock().expect("no panic holding it").get_or_insert(error);
+        for socket in self.sockets.lock().expect("no panic holding it").iter() {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// The run's result: the senders' first error, else the receivers'.
+    fn result(self, received: Vec<Result<Received>>) -> Result<Vec<Received>> {
+        match self.error.into_inner().expect("no panic holding it") {
+            Some(error) => Err(error),
+            None => received.into_iter().collect(),
+        }
+    }
+}
+
 /// Waits for the receivers, printing a progress line every second on
 /// runs long enough to need one (not with `--json`).
 fn join_with_progress(
@@ -288,7 +319,12 @@ fn send_messages(
         for _ in 0..count {
             let reply = reader.line()?;
             if !reply.starts_with("OK:") {
-                return Err(Error::Protocol(format!("MSG answered {reply}")));
+                let hint = if reply.starts_with("KO:RATE_LIMITED") {
+                    "\n  the server limits the messages of each user (--rate): start it with --rate 0 to measure"
+                } else {
+                    ""
+                };
+                return Err(Error::Protocol(format!("MSG answered {reply}{hint}")));
             }
             let _ = answered.send(());
         }
@@ -310,7 +346,14 @@ fn send_messages(
         if in_flight == window {
             writer.flush()?;
             while in_flight > window / 2 {
-                answers.recv().map_err(|_| Error::Protocol("the reply reader stopped".into()))?;
+                if answers.recv().is_err() {
+                    // The reader stopped on a refusal or a closed connection:
+                    // its own error says which.
+                    return match replies.join() {
+                        Ok(Err(e)) => Err(e),
+                        _ => Err(Error::Protocol("the reply reader stopped".into())),
+                    };
+                }
                 in_flight -= 1;
             }
         }
@@ -333,7 +376,8 @@ fn pairs(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
     let epoch = Instant::now();
     let delivered = AtomicU64::new(0);
     let total = p * args.messages;
-    let result = std::thread::scope(|s| -> Result<Vec<Received>> {
+    let abort = Abort::default();
+    let received = std::thread::scope(|s| {
         let mut receivers = Vec::new();
         let mut ticks = Vec::new();
         for i in 0..p {
@@ -341,10 +385,12 @@ fn pairs(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
             let (_, recv) = conns.next().expect("receiver");
             let to = names[2 * i + 1].clone();
             let delivered = &delivered;
+            abort.watch(recv.shared());
             receivers.push(s.spawn(move || receive(recv, epoch, run_id, args.messages, delivered)));
+            let abort = &abort;
             s.spawn(move || {
                 if let Err(e) = send_messages(args, send, &to, run_id, epoch, i as f64 / p as f64) {
-                    log::error!("sender {i}: {e}");
+                    abort.fail(e);
                 }
             });
             // A real sender's client stays online to get its ticks (✓✓)
@@ -356,8 +402,9 @@ fn pairs(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
         for stream in ticks {
             let _ = stream.shutdown(std::net::Shutdown::Both); // ends acknowledge_ticks
         }
-        received.into_iter().collect()
-    })?;
+        received
+    });
+    let result = abort.result(received)?;
     report.add_run(epoch, p * args.messages, result.iter().map(|r| (&r.latencies_us, r.last_at)));
     Ok(())
 }
@@ -377,17 +424,25 @@ fn fanout(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
     let epoch = Instant::now();
     let delivered = AtomicU64::new(0);
     let total = args.room_size * args.messages;
-    let result = std::thread::scope(|s| -> Result<Vec<Received>> {
+    let abort = Abort::default();
+    let received = std::thread::scope(|s| {
         let delivered = &delivered;
         let receivers: Vec<_> = conns
             .into_iter()
-            .map(|(_, recv)| s.spawn(move || receive(recv, epoch, run_id, args.messages, delivered)))
+            .map(|(_, recv)| {
+                abort.watch(recv.shared());
+                s.spawn(move || receive(recv, epoch, run_id, args.messages, delivered))
+            })
             .collect();
-        let sender = s.spawn(move || send_messages(args, sender, &room, run_id, epoch, 0.0));
-        let received = join_with_progress(receivers, delivered, total, args.json);
-        sender.join().map_err(|_| Error::Protocol("sender panicked".into()))??;
-        received.into_iter().collect()
-    })?;
+        let abort = &abort;
+        s.spawn(move || {
+            if let Err(e) = send_messages(args, sender, &room, run_id, epoch, 0.0) {
+                abort.fail(e);
+            }
+        });
+        join_with_progress(receivers, delivered, total, args.json)
+    });
+    let result = abort.result(received)?;
     report.add_run(
         epoch,
         args.room_size * args.messages,
