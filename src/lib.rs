@@ -37,12 +37,12 @@
 //!     send handler thread ──────┐               receive handler thread
 //!     reads requests,           │ apply +       logs in, attaches an Outlet,
 //!     replies OK/KO             │ pending       replays the inbox, reads ACK/PONG,
-//!       ▲    waits on Condvar   ▼               sends PING, flushes the Outlet
-//!       │             ┌──────────────────┐               ▲
-//!       └─────────────│ Store            │  ACK ─────────┘
-//!        "batch N is  │  Mutex<State>    │
-//!         durable"    │  pending batch   │──kick (crossbeam, cap 1)──┐
-//!                     └──────────────────┘                            ▼
+//!       ▲  waits on its own     ▼               sends PING, flushes the Outlet
+//!       │  channel  ┌────────────────────┐               ▲
+//!       └───────────│ Store              │  ACK ─────────┘
+//!        "batch N is│  Mutex<State>      │
+//!         durable"  │  Mutex<Pending>    │──kick (crossbeam, cap 1)──┐
+//!                   └────────────────────┘                            ▼
 //!                                                          committer thread
 //!                                                  takes the pending batch, appends it to
 //!                                                  the CSV files, fsyncs once, wakes the

@@ -3,17 +3,18 @@
 //! ```text
 //!  handler threads                committer thread
 //!  ───────────────                ────────────────
-//!  lock state, apply records,     wait for a kick
-//!  add them to `pending`          lock state, take `pending` as batch N
-//!  kick ─────────────────────▶    write batch N, fsync once
-//!  wait(ticket N) ◀────────────   mark N durable, wake the waiters
-//!  reply OK                       hand batch N's events to the router
+//!  lock state (then pending),     wait for a kick
+//!  apply records, add them        lock pending only, take it as batch N
+//!  to `pending`; kick ────────▶   write batch N, fsync once
+//!  wait(ticket N) on its own ◀──  mark N durable (one atomic), send to
+//!  channel; reply OK              each waiter, hand N's events to the router
 //! ```
 //!
 //! While batch N is being written, new requests fill batch N+1, so the
 //! busier the server, the more messages share each fsync. The events of a
 //! batch reach the router only after its fsync: no one ever sees a message
-//! that a crash could take back.
+//! that a crash could take back. The committer never takes the state lock,
+//! so it never queues behind the requests it is about to make durable.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
