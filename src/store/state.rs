@@ -266,10 +266,8 @@ impl State {
             Record::Delivered { ts, user, chat, id } => {
                 let (user, sender) = (self.need_user(user)?, self.need_user(chat)?);
                 let (msg, pos) = self.need_direct(sender, user, id)?;
-                let marks = self.direct_mut(sender, user);
-                // A message already READ stays READ: states only move forward.
-                if pos + 1 > marks.delivered.max(marks.read) {
-                    marks.delivered = pos + 1;
+                if self.would_deliver(sender, user, pos) {
+                    self.direct_mut(sender, user).delivered = pos + 1;
                     self.status(sender, user, &msg.id, MsgState::Delivered, *ts);
                 }
             }
@@ -403,7 +401,8 @@ impl State {
     }
 
     /// True if `DELIVERED` for message `pos` from `sender` to `user` would
-    /// move its state forward (not yet delivered, nor read).
+    /// move its state forward (not yet delivered, nor read): a message
+    /// already READ stays READ.
     pub fn would_deliver(&self, sender: UserId, user: UserId, pos: usize) -> bool {
         let Some(conv) = self.directs.get(&pair(sender, user)) else { return true };
         let marks = conv.marks[usize::from(sender > user)];
