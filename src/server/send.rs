@@ -191,17 +191,12 @@ impl Session<'_> {
         // Messages past the user's rate are refused one by one; the rest
         // go to the store together.
         let limited: Vec<Option<Ko>> = self.msgs.iter().map(|_| self.over_rate(user)).collect();
-        if limited.iter().all(Option::is_none) {
-            // The common case: everything goes, no copy of the burst.
-            let (results, ticket) = self.ctx.store.send_many(user, &self.msgs);
-            self.msgs.clear();
-            for result in results {
-                self.reply_durable(result.map(|fields| (Reply::OkWith(fields), ticket)));
-            }
-            return;
-        }
-        let allowed: Vec<Outgoing> =
-            self.msgs.drain(..).zip(&limited).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m).collect();
+        let msgs = std::mem::take(&mut self.msgs);
+        let allowed: Vec<Outgoing> = if limited.iter().all(Option::is_none) {
+            msgs // the common case: the burst is moved, not copied
+        } else {
+            msgs.into_iter().zip(&limited).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m).collect()
+        };
         let (results, ticket) = self.ctx.store.send_many(user, &allowed);
         let mut results = results.into_iter();
         for ko in limited {
