@@ -25,6 +25,14 @@ pub fn complete_length(file: &mut File, len: u64) -> io::Result<u64> {
     Ok(0)
 }
 
+/// True if the file at `path` starts with the line `header` (and its `\n`).
+pub fn starts_with_line(path: &Path, header: &str) -> io::Result<bool> {
+    let expected = format!("{header}\n");
+    let mut first = vec![0; expected.len()];
+    let n = File::open(path)?.read(&mut first)?;
+    Ok(first[..n] == *expected.as_bytes())
+}
+
 /// Why [`read_rows`] stopped.
 pub enum RowError {
     /// The file could not be opened.

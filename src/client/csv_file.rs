@@ -8,7 +8,7 @@
 //! user) before [`CsvFile::sync`] has returned.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::csvlog::{self, RowError};
@@ -65,10 +65,8 @@ impl CsvFile {
         if len == 0 {
             return self.append_and_sync(format!("{}\n", self.header).as_bytes());
         }
-        let mut first = vec![0; self.header.len() + 1];
-        let mut reader = File::open(&self.path).map_err(|e| self.err("open", e))?;
-        let n = reader.read(&mut first).map_err(|e| self.err("read", e))?;
-        if first[..n] != *format!("{}\n", self.header).as_bytes() {
+        let found = csvlog::starts_with_line(&self.path, self.header).map_err(|e| self.err("read", e))?;
+        if !found {
             return Err(self.corrupt(1, format!("expected the header {:?}", self.header)));
         }
         Ok(())

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -77,10 +77,9 @@ impl LogFile {
     }
 
     fn check_header(&mut self, header: &str) -> Result<()> {
-        let mut first = vec![0; header.len() + 1];
-        let mut reader = File::open(&self.path).map_err(|e| Error::io(self.ctx("open"), e))?;
-        let n = reader.read(&mut first).map_err(|e| Error::io(self.ctx("read"), e))?;
-        if &first[..n] != format!("{header}\n").as_bytes() {
+        let found =
+            csvlog::starts_with_line(&self.path, header).map_err(|e| Error::io(self.ctx("read"), e))?;
+        if !found {
             return Err(self.corrupt(1, format!("expected the header {header:?}")));
         }
         Ok(())
