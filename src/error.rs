@@ -35,6 +35,8 @@ pub enum Error {
     /// The client has no connection to the server right now (it keeps
     /// trying in the background).
     Offline,
+    /// A data directory is locked by a running server (`pid`, if known).
+    Locked { dir: PathBuf, pid: Option<String> },
 }
 
 /// Shorthand used across the crate.
@@ -66,6 +68,13 @@ impl fmt::Display for Error {
                 code = ko.code
             )),
             Error::Offline => f.write_str(Msg::NotConnected.text(crate::i18n::current())),
+            // In the user's words for `wachat users …`; a second server
+            // never chose a language, so it says this in English.
+            Error::Locked { dir, pid } => {
+                use crate::i18n::commands::Msg as Commands;
+                let who = pid.as_ref().map_or(String::new(), |pid| tr!(Commands::HolderPid, pid = pid));
+                f.write_str(&tr!(Commands::InUse, dir = dir.display(), who = who))
+            }
         }
     }
 }

@@ -25,10 +25,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::protocol::Bye;
 use crate::protocol::names::fold;
-use crate::store::UserId;
-use crate::store::state::Delivery;
+use crate::protocol::{Bye, EventRef};
+use crate::store::{Delivery, Pushed, UserId};
 
 /// The writing end of one receive connection.
 pub struct Outlet {
@@ -108,16 +107,18 @@ impl Outlet {
         self.flush_locked(&mut out);
     }
 
-    /// Queues numbered events (from the router), skipping any already sent.
-    pub fn push_events(&self, events: &[(u64, &str)]) {
+    /// Queues numbered events (from the router), skipping any already
+    /// sent. Each frame is written straight into the outlet's buffer: a
+    /// room message to 1,000 members is one shared event, not 1,000 copies.
+    pub fn push_events(&self, events: &[(u64, &Pushed)]) {
         let mut out = self.out.lock();
         if out.closing || out.closed {
             return;
         }
-        for &(seq, frame) in events {
+        for &(seq, event) in events {
             if seq >= out.next_seq {
                 out.next_seq = seq + 1;
-                out.pending.extend_from_slice(frame.as_bytes());
+                write_event(&mut out.pending, seq, event);
             }
         }
         self.flush_or_give_up(&mut out);
@@ -242,6 +243,21 @@ impl Outlet {
     }
 }
 
+/// Writes the frame of event `seq`, `\n` included.
+fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = match event {
+        Pushed::Msg(m) => {
+            let text = m.text.as_escaped();
+            writeln!(out, "{}", EventRef::Msg { seq, from: &m.from, to: &m.to, id: &m.id, ts: m.ts, text })
+        }
+        Pushed::Status { peer, id, state, ts } => {
+            writeln!(out, "{}", EventRef::Status { seq, peer, id, state: *state, ts: *ts })
+        }
+    };
+}
+
 /// The table of online users.
 #[derive(Default)]
 pub struct Router {
@@ -250,7 +266,7 @@ pub struct Router {
 
 impl Router {
     /// Registers a user's outlet, running `first` under the router's lock
-    /// (see `Store::attach`); returns the outlet it replaces.
+    /// (see `server::recv::attach`); returns the outlet it replaces.
     pub fn insert_with(
         &self,
         user: UserId,
@@ -289,14 +305,14 @@ impl Router {
             return;
         }
         // Each online recipient's outlet, with its events of this batch in order.
-        type Events<'a> = (Arc<Outlet>, Vec<(u64, &'a str)>);
+        type Events<'a> = (Arc<Outlet>, Vec<(u64, &'a Pushed)>);
         let mut per_user: HashMap<UserId, Events<'_>> = HashMap::new();
         {
             let online = self.online.lock();
             for d in deliveries {
                 if let Some(outlet) = online.get(&d.user) {
                     let entry = per_user.entry(d.user).or_insert_with(|| (outlet.clone(), Vec::new()));
-                    entry.1.push((d.seq, &d.frame));
+                    entry.1.push((d.seq, &*d.event));
                 }
             }
         }
@@ -314,6 +330,11 @@ impl Router {
             }
             None => false,
         }
+    }
+
+    /// Who is online.
+    pub fn online_users(&self) -> Vec<UserId> {
+        self.online.lock().keys().copied().collect()
     }
 
     /// Names of online users, sorted ignoring case (`USERS`).

@@ -9,8 +9,8 @@
 //! [`Server::start`] takes listeners that are already bound, so tests bind
 //! port 0 and never collide. [`Server::shutdown`] stops in this order: stop
 //! accepting, say `BYE:SHUTDOWN` on every receive connection, stop reading
-//! new requests, let in-flight requests finish, then let the committer
-//! write the last batch.
+//! new requests, let in-flight requests finish, then let the store write
+//! the last batch and a checkpoint.
 
 pub mod auth;
 pub mod listener;
@@ -33,9 +33,8 @@ use parking_lot::{Condvar, Mutex};
 use crate::error::Result;
 use crate::protocol::{Bye, MAX_FRAME};
 use crate::router::Router;
-use crate::store::csv_backend::CsvBackend;
 use crate::store::password::DEFAULT_KDF_COST;
-use crate::store::{Hasher, Store};
+use crate::store::{Hasher, LocalStore, Store};
 
 /// Everything `wachat serve` can be told.
 #[derive(Clone, Debug)]
@@ -62,6 +61,9 @@ pub struct Config {
     pub rate: f64,
     /// How many messages a user may send at once above `rate`.
     pub rate_burst: u32,
+    /// How the store keeps its files: segment size, checkpoints, retention
+    /// (`fsync` above overrides its `fsync`).
+    pub store: crate::store::Options,
 }
 
 impl Config {
@@ -79,6 +81,7 @@ impl Config {
             max_connections: 20_000,
             rate: 1000.0,
             rate_burst: 2000,
+            store: crate::store::Options::default(),
         }
     }
 }
@@ -136,7 +139,6 @@ pub struct Server {
     send_addr: SocketAddr,
     recv_addr: SocketAddr,
     accept_threads: Vec<JoinHandle<()>>,
-    committer: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -144,8 +146,15 @@ impl Server {
     pub fn start(send: TcpListener, recv: TcpListener, config: Config) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let backend = CsvBackend::open(&config.data_dir, config.fsync)?;
-        let (store, committer) = Store::open(Box::new(backend), hasher, router.clone())?;
+        // The store hands the events of every durable batch to the router;
+        // it knows nothing else of it.
+        let deliver = {
+            let router = router.clone();
+            Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
+        };
+        let options = crate::store::Options { fsync: config.fsync, ..config.store.clone() };
+        let backend = LocalStore::open(&config.data_dir, options, deliver)?;
+        let store = Arc::new(Store::new(Box::new(backend), hasher));
         let messages =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
         let ctx = Arc::new(Ctx {
@@ -163,7 +172,7 @@ impl Server {
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
             listener::spawn_accept_loop(recv, ctx.clone(), listener::Port::Receive)?,
         ];
-        Ok(Server { ctx, send_addr, recv_addr, accept_threads, committer: Some(committer) })
+        Ok(Server { ctx, send_addr, recv_addr, accept_threads })
     }
 
     pub fn send_addr(&self) -> SocketAddr {
@@ -186,6 +195,11 @@ impl Server {
             let _ = thread.join();
         }
         self.ctx.router.close_all(Bye::Shutdown);
+        // Everyone online is last seen now (their connections end with the store).
+        let now = crate::store::now_ms();
+        for user in self.ctx.router.online_users() {
+            self.ctx.store.note_offline(user, now);
+        }
         // Stop reading requests; a request in progress still gets its reply.
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut open = self.ctx.connections.open.lock();
@@ -196,10 +210,8 @@ impl Server {
             self.ctx.connections.ended.wait_until(&mut open, deadline);
         }
         drop(open);
+        // Writes the last batch and a last checkpoint.
         self.ctx.store.stop();
-        if let Some(committer) = self.committer.take() {
-            let _ = committer.join();
-        }
         log::info!("stopped");
     }
 }

@@ -164,7 +164,10 @@ impl Session<'_> {
             }
             Request::History { chat, limit } => {
                 self.settle();
-                self.reply(store.history(user, &chat, limit).map(Reply::Listing))
+                match store.history(user, &chat, limit) {
+                    Ok(listing) => self.stream_listing(listing),
+                    Err(ko) => self.refuse(ko),
+                }
             }
             Request::P2p { port } => {
                 p2p::announce(self.ctx, user, port);
@@ -230,6 +233,32 @@ impl Session<'_> {
                 *reply = Reply::Ko(ko.clone());
             }
             *durable = false;
+        }
+    }
+
+    /// Sends the replies queued so far, then a listing as the store reads
+    /// it, a chunk at a time: a long `HISTORY` is never whole in memory.
+    /// Once `OK:<n>` is out, a failure can only close the connection.
+    fn stream_listing(&mut self, mut listing: crate::store::Listing) -> Flow {
+        let mut write = || -> std::io::Result<()> {
+            self.flush()?;
+            let mut chunk = format!("OK:{}\n", listing.len);
+            loop {
+                let more =
+                    listing.lines.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
+                self.stream.write_all(chunk.as_bytes())?;
+                chunk.clear();
+                if !more {
+                    return Ok(());
+                }
+            }
+        };
+        match write() {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                log::debug!("{}: a listing was cut short: {e}", self.peer);
+                Flow::Close
+            }
         }
     }
 

@@ -13,8 +13,6 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::i18n::commands::Msg;
-use crate::i18n::tr;
 
 /// Held while alive; dropping it (or the process ending) releases it.
 pub struct DataLock {
@@ -26,7 +24,7 @@ impl DataLock {
     /// Takes the lock of `dir` without waiting, or says who holds it.
     pub fn acquire(dir: &Path) -> Result<DataLock> {
         let path = dir.join("wachat.lock");
-        let ctx = |e| Error::io(tr!(crate::i18n::client::Msg::StoreFile, path = path.display()), e);
+        let ctx = |e| Error::io(format!("store: {}", path.display()), e);
         std::fs::create_dir_all(dir).map_err(ctx)?;
         let mut file = OpenOptions::new()
             .read(true)
@@ -40,10 +38,8 @@ impl DataLock {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
-            let who = if holder.is_empty() { String::new() } else { tr!(Msg::HolderPid, pid = holder) };
-            // In the user's words for `wachat users …`; a second server
-            // never chose a language, so it says this in English.
-            return Err(Error::Usage(tr!(Msg::InUse, dir = dir.display(), who = who)));
+            let pid = (!holder.is_empty()).then(|| holder.to_string());
+            return Err(Error::Locked { dir: dir.to_path_buf(), pid });
         }
         let pid = std::process::id().to_string();
         let write = |file: &mut File| -> std::io::Result<()> {
