@@ -226,6 +226,18 @@ pub struct ServeArgs {
     /// Messages a user may send at once above --rate.
     #[arg(long, default_value_t = 2000)]
     pub rate_burst: u32,
+    /// Remove log segments whose messages are all older than this many
+    /// days (once no undelivered message needs them); HISTORY then starts
+    /// later. Default: keep everything.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_days: Option<u32>,
+    /// Start a new log segment once the current one holds this many bytes.
+    #[arg(long, default_value_t = crate::store::local::SEGMENT_SIZE, value_parser = clap::value_parser!(u64).range(4096..))]
+    pub segment_size: u64,
+    /// Write a checkpoint of the state after this many records (a start
+    /// replays at most about this many).
+    #[arg(long, default_value_t = crate::store::local::CHECKPOINT_RECORDS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_records: u64,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -340,6 +352,12 @@ fn serve(args: ServeArgs) -> Result<()> {
         max_pending: args.max_pending,
         rate: args.rate,
         rate_burst: args.rate_burst,
+        store: crate::store::Options {
+            segment_size: args.segment_size,
+            checkpoint_records: args.checkpoint_records,
+            retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
+            ..crate::store::Options::default()
+        },
         ..Config::new(&args.data_dir)
     };
     let (capacity, advice) = crate::sys::connection_capacity(config.max_connections);
