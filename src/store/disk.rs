@@ -29,8 +29,10 @@ use parking_lot::Mutex;
 pub enum SyncPoint {
     /// A batch of log records, before its `OK`s and its deliveries.
     LogBatch,
-    /// A new log segment's first bytes (its header).
-    SegmentFile,
+    /// A full segment, before the next one starts: the acknowledgements at
+    /// its end (not synced on their own) must not leave a gap before the
+    /// records of the next segment.
+    SegmentSeal,
     /// The log directory after a new segment appeared in it: without it a
     /// power cut can take the whole segment away, `OK`ed records and all.
     SegmentDir,
@@ -348,6 +350,7 @@ impl Sim {
         // the old ones and can no longer change anything.
         let mut fresh: HashMap<*const Mutex<Inode>, Arc<Mutex<Inode>>> = HashMap::new();
         let mut files = HashMap::new();
+        self.synced_dirs = self.synced_dirs.iter().filter(|d| self.durable_dir(d)).cloned().collect();
         for (path, inode) in &self.synced_files {
             if !self.synced_dirs.contains(parent(path)) {
                 continue;
@@ -361,6 +364,16 @@ impl Sim {
         self.files = files.clone();
         self.synced_files = files;
         self.dirs = self.synced_dirs.clone();
+    }
+
+    /// A directory survives a cut if it and every directory above it were
+    /// synced into their parents.
+    fn durable_dir(&self, dir: &Path) -> bool {
+        match dir.parent() {
+            None => true,
+            Some(up) if up.as_os_str().is_empty() => true,
+            Some(up) => self.synced_dirs.contains(dir) && self.durable_dir(up),
+        }
     }
 
     fn need_dir(&self, dir: &Path) -> io::Result<()> {

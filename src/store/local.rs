@@ -149,7 +149,11 @@ impl LocalStore {
     /// first layout, and loads it.
     pub fn open(dir: &Path, options: Options, deliver: Deliver) -> Result<LocalStore> {
         let disk = RealDisk;
-        disk.create_dir_all(dir).map_err(|e| Error::io(format!("store: {}", dir.display()), e))?;
+        if !disk.exists(dir) {
+            let ctx = |e| Error::io(format!("store: {}", dir.display()), e);
+            disk.create_dir_all(dir).map_err(ctx)?;
+            disk.sync_dir(super::disk::parent(dir), SyncPoint::DataDir).map_err(ctx)?;
+        }
         let lock = DataLock::acquire(dir)?;
         super::permissions::tighten(dir);
         Self::open_on(Arc::new(disk), dir, options, deliver, Some(lock))
@@ -163,7 +167,12 @@ impl LocalStore {
         deliver: Deliver,
         lock: Option<DataLock>,
     ) -> Result<LocalStore> {
-        disk.create_dir_all(dir).map_err(|e| Error::io(format!("store: {}", dir.display()), e))?;
+        if !disk.exists(dir) {
+            // A new directory's name must be durable before anything in it is.
+            let ctx = |e| Error::io(format!("store: {}", dir.display()), e);
+            disk.create_dir_all(dir).map_err(ctx)?;
+            disk.sync_dir(super::disk::parent(dir), SyncPoint::DataDir).map_err(ctx)?;
+        }
         convert::if_needed(&disk, dir, &options)?;
         let started = std::time::Instant::now();
         let (state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;

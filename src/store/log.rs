@@ -143,7 +143,7 @@ impl Log {
             let mut file = self.disk.open_append(path).map_err(ctx)?;
             file.truncate(0).map_err(ctx)?;
             file.append(format!("{LOG_HEADER}\n").as_bytes()).map_err(ctx)?;
-            file.sync(SyncPoint::SegmentFile).map_err(ctx)?;
+            file.sync(SyncPoint::SegmentSeal).map_err(ctx)?;
             return Ok(HEADER_LEN);
         }
         self.check_header(path, reader.as_ref())?;
@@ -193,8 +193,10 @@ impl Log {
         if !file.is_empty() {
             file.truncate(0).map_err(ctx)?; // left by a crash in the middle of a roll
         }
+        // Its header needs no sync of its own: the first batch's sync
+        // covers it, and a crash before that leaves an empty or torn
+        // header, which `repair_last` writes again. Its name does.
         file.append(format!("{LOG_HEADER}\n").as_bytes()).map_err(ctx)?;
-        file.sync(SyncPoint::SegmentFile).map_err(ctx)?;
         self.disk.sync_dir(&self.dir, SyncPoint::SegmentDir).map_err(ctx)?;
         let reader = self.disk.open_read(&path).map_err(ctx)?;
         self.segments.write().push(Arc::new(Segment { base, path, reader, newest_ts: AtomicU64::new(0) }));
@@ -398,7 +400,10 @@ impl LogWriter {
 
     /// Seals the current segment (synced whole) and starts the next.
     fn roll(&mut self) -> Result<()> {
-        self.sync()?;
+        let path = self.log.dir.join(segment_name(self.base));
+        self.file
+            .sync(SyncPoint::SegmentSeal)
+            .map_err(|e| Error::io(format!("store: {} (fsync)", path.display()), e))?;
         let sealed = self.base;
         let next = self.log.create_segment(self.end, self.segment_size)?;
         *self = next;
