@@ -293,6 +293,13 @@ impl SimDisk {
         sim.cut();
     }
 
+    /// The process dies (SIGKILL) but the machine stays up: every byte
+    /// written stays, synced or not (the kernel's page cache), and every
+    /// open handle stops working.
+    pub fn kill_process(&self) {
+        self.inner.lock().generation += 1;
+    }
+
     /// Cuts the power at the `n`-th disk operation from now (that operation
     /// fails): a crash at an exact moment, e.g. in the middle of a checkpoint.
     pub fn cut_after(&self, n: u64) {

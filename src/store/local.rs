@@ -221,6 +221,13 @@ impl LocalStore {
         committer::checkpoint(&self.inner)
     }
 
+    /// Waits until every record applied so far is on disk, acknowledgements
+    /// included (tests: a quiet moment to kill the process at).
+    pub fn sync(&self) -> std::result::Result<(), Ko> {
+        let end = self.inner.state.lock().end;
+        self.inner.sync_through(end)
+    }
+
     /// Number of log segments (tests, figures).
     pub fn segments(&self) -> usize {
         self.inner.log.segment_count()
