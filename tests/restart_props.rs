@@ -104,78 +104,12 @@ struct Running {
     ids: Vec<UserId>,
 }
 
-/// Lets the `Store` and the test share one backend (to checkpoint it).
-struct Shared(Arc<LocalStore>);
-
-impl wachat::store::Backend for Shared {
-    fn account(&self, name: &str) -> Option<wachat::store::Account> {
-        self.0.account(name)
-    }
-    fn create_account(
-        &self,
-        n: &str,
-        e: &str,
-        h: String,
-    ) -> Result<(wachat::store::Account, wachat::store::Ticket), wachat::protocol::Ko> {
-        self.0.create_account(n, e, h)
-    }
-    fn send(
-        &self,
-        f: UserId,
-        m: &[wachat::store::Outgoing],
-    ) -> (Vec<Result<String, wachat::protocol::Ko>>, wachat::store::Ticket) {
-        self.0.send(f, m)
-    }
-    fn read(&self, u: UserId, c: &Chat, id: &str) -> Result<wachat::store::Ticket, wachat::protocol::Ko> {
-        self.0.read(u, c, id)
-    }
-    fn join(&self, u: UserId, r: &str) -> Result<wachat::store::Ticket, wachat::protocol::Ko> {
-        self.0.join(u, r)
-    }
-    fn leave(&self, u: UserId, r: &str) -> Result<wachat::store::Ticket, wachat::protocol::Ko> {
-        self.0.leave(u, r)
-    }
-    fn ack(&self, u: UserId, s: u64) {
-        self.0.ack(u, s)
-    }
-    fn note_offline(&self, u: UserId, t: u64) {
-        self.0.note_offline(u, t)
-    }
-    fn wait(&self, t: wachat::store::Ticket) -> Result<(), wachat::protocol::Ko> {
-        self.0.wait(t)
-    }
-    fn rooms(&self, u: UserId) -> Vec<String> {
-        self.0.rooms(u)
-    }
-    fn chats(&self, u: UserId) -> Vec<String> {
-        self.0.chats(u)
-    }
-    fn roommates(&self, u: UserId, l: usize) -> Vec<UserId> {
-        self.0.roommates(u, l)
-    }
-    fn last_seen(&self, u: UserId) -> Option<u64> {
-        self.0.last_seen(u)
-    }
-    fn history(&self, u: UserId, c: &Chat, l: usize) -> Result<wachat::store::Listing, wachat::protocol::Ko> {
-        self.0.history(u, c, l)
-    }
-    fn inbox_end(&self, u: UserId) -> u64 {
-        self.0.inbox_end(u)
-    }
-    fn replay(&self, u: UserId, upto: u64) -> Box<dyn wachat::store::Lines> {
-        self.0.replay(u, upto)
-    }
-    fn stop(&self) {
-        self.0.stop()
-    }
-}
-
 fn open(disk: &Arc<SimDisk>) -> (Arc<LocalStore>, Store) {
     let options = Options { segment_size: 4096, ..Options::default() };
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let backend =
         Arc::new(LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
-    let store = Store::new(Box::new(Shared(backend.clone())), Hasher::new(8).unwrap());
+    let store = Store::new(Box::new(backend.clone()), Hasher::new(8).unwrap());
     (backend, store)
 }
 

@@ -127,3 +127,59 @@ pub trait Backend: Send + Sync {
     /// later change is refused.
     fn stop(&self);
 }
+
+/// A shared backend is a backend (a test keeps a handle on the one its
+/// `Store` uses, to checkpoint or sync it).
+impl<B: Backend + ?Sized> Backend for Arc<B> {
+    fn account(&self, name: &str) -> Option<Account> {
+        (**self).account(name)
+    }
+    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
+        (**self).create_account(name, email, hash)
+    }
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+        (**self).send(from, msgs)
+    }
+    fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
+        (**self).read(user, chat, id)
+    }
+    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        (**self).join(user, room)
+    }
+    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        (**self).leave(user, room)
+    }
+    fn ack(&self, user: UserId, seq: u64) {
+        (**self).ack(user, seq)
+    }
+    fn note_offline(&self, user: UserId, ts_ms: u64) {
+        (**self).note_offline(user, ts_ms)
+    }
+    fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
+        (**self).wait(ticket)
+    }
+    fn rooms(&self, user: UserId) -> Vec<String> {
+        (**self).rooms(user)
+    }
+    fn chats(&self, user: UserId) -> Vec<String> {
+        (**self).chats(user)
+    }
+    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
+        (**self).roommates(user, limit)
+    }
+    fn last_seen(&self, user: UserId) -> Option<u64> {
+        (**self).last_seen(user)
+    }
+    fn history(&self, user: UserId, chat: &Chat, limit: usize) -> Result<Listing, Ko> {
+        (**self).history(user, chat, limit)
+    }
+    fn inbox_end(&self, user: UserId) -> u64 {
+        (**self).inbox_end(user)
+    }
+    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
+        (**self).replay(user, upto)
+    }
+    fn stop(&self) {
+        (**self).stop()
+    }
+}

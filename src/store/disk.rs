@@ -255,6 +255,8 @@ struct Sim {
     skipped: HashSet<SyncPoint>,
     /// Cut the power when the operation counter reaches this.
     cut_at: Option<u64>,
+    /// The disk is full: every write fails, reads go on.
+    full: bool,
     /// How many syncs of each kind were done.
     syncs: HashMap<SyncPoint, u64>,
 }
@@ -311,6 +313,11 @@ impl SimDisk {
     pub fn was_cut(&self) -> bool {
         let sim = self.inner.lock();
         sim.cut_at.is_none() && sim.generation > 0
+    }
+
+    /// Fills the disk: from now on every write fails (reads go on).
+    pub fn fill(&self) {
+        self.inner.lock().full = true;
     }
 
     /// Makes every sync named `point` do nothing (a removed fsync).
@@ -398,6 +405,9 @@ impl Appender for SimAppender {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         let mut sim = self.disk.inner.lock();
         self.disk.step(&mut sim, self.generation)?;
+        if sim.full {
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "no space left (simulated disk)"));
+        }
         self.inode.lock().data.extend_from_slice(bytes);
         Ok(())
     }

@@ -487,7 +487,7 @@ mod tests {
     #[test]
     fn a_torn_last_line_is_cut_and_a_power_cut_keeps_what_was_synced() {
         let disk = SimDisk::new();
-        let dir = Path::new("/data/log");
+        let dir = Path::new("/log");
         let (_, mut writer) = Log::open(Arc::new(disk.clone()), dir, 1 << 20).unwrap();
         writer.append(&records(0..3)).unwrap();
         writer.sync().unwrap();

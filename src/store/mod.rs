@@ -24,6 +24,8 @@ pub mod committer;
 pub mod convert;
 pub mod disk;
 pub mod local;
+#[cfg(test)]
+mod local_tests;
 pub mod lock;
 pub mod log;
 pub mod password;
