@@ -447,19 +447,6 @@ impl Inner {
         self.durable.synced.load(Ordering::SeqCst)
     }
 
-    /// The line of the record at `pos`: from the pending batch or the one
-    /// being written if it is there, else from the log. `None` if it was
-    /// removed by retention.
-    pub(super) fn read_record(&self, pos: Pos) -> std::io::Result<Option<String>> {
-        {
-            let pending = self.pending.lock();
-            if let Some(line) = pending.line_at(pos) {
-                return Ok(Some(line));
-            }
-        }
-        self.log.read_line(pos)
-    }
-
     /// Writes what is pending, a last checkpoint, and stops the threads.
     pub(super) fn stop(&self) {
         if self.stopping.swap(true, Ordering::SeqCst) {

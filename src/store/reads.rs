@@ -10,7 +10,7 @@
 //! Readers see only what is on disk: a message whose record is not synced
 //! yet (its position is at or after `synced`) is walked past, not shown.
 //! Such records are still in memory (the batch pending or being written),
-//! which is where [`Inner::read_record`] finds them.
+//! which is where [`Reader`] finds them.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -23,6 +23,16 @@ use crate::protocol::{Chat, Code, EventRef, Ko, State as MsgState};
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
+
+/// Bytes read from the log at once. A conversation's records are often
+/// near each other in the log, and one read of 64 KiB costs about what one
+/// of 512 bytes does (both come from the page cache).
+const BLOCK: usize = 64 * 1024;
+
+/// `HISTORY` keeps the lines it found on its walk back, to write them
+/// without reading them again, up to this many bytes; past it, it keeps
+/// their positions only and reads them again as it writes.
+const KEEP_BYTES: usize = 512 * 1024;
 
 /// The fields of a `MSG` line, borrowed from it.
 pub(super) struct MsgLine<'a> {
@@ -68,6 +78,60 @@ fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
     Ko::new(Code::Internal, "the server could not read its log; see its log")
 }
 
+/// Reads the records of one reply by position, a block at a time (see
+/// [`BLOCK`]); records not written yet come from memory.
+pub(super) struct Reader {
+    inner: Arc<Inner>,
+    block: Vec<u8>,
+    /// Position of `block[0]`.
+    start: Pos,
+    /// A record that was not in the block (in memory, or longer than it).
+    single: String,
+}
+
+impl Reader {
+    pub(super) fn new(inner: Arc<Inner>) -> Reader {
+        Reader { inner, block: Vec::new(), start: 0, single: String::new() }
+    }
+
+    /// The line of the record at `pos` (`None`: removed by retention).
+    /// `backward`: the next record wanted is probably before this one.
+    pub(super) fn line(&mut self, pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
+        if self.cached(pos).is_none() {
+            if let Some(line) = self.inner.pending.lock().line_at(pos) {
+                self.single = line;
+                return Ok(Some(&self.single));
+            }
+            let back = if backward { (BLOCK - 2048) as u64 } else { 0 };
+            let log = &self.inner.log;
+            match log.read_block(pos, back, BLOCK, &mut self.block).map_err(|e| read_failed(pos, e))? {
+                Some(start) => self.start = start,
+                None => return Ok(None),
+            }
+        }
+        match self.cached(pos) {
+            Some((from, to)) => {
+                std::str::from_utf8(&self.block[from..to]).map(Some).map_err(|e| read_failed(pos, e))
+            }
+            None => {
+                // Longer than what is left of the block: read on its own.
+                let line = self.inner.log.read_line(pos).map_err(|e| read_failed(pos, e))?;
+                let Some(line) = line else { return Ok(None) };
+                self.single = line;
+                Ok(Some(&self.single))
+            }
+        }
+    }
+
+    /// Where the line at `pos` is in the block, if it is there whole.
+    fn cached(&self, pos: Pos) -> Option<(usize, usize)> {
+        let from = usize::try_from(pos.checked_sub(self.start)?).ok()?;
+        let rest = self.block.get(from..)?;
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        Some((from, from + end))
+    }
+}
+
 impl Inner {
     /// `HISTORY`: the newest `limit` messages of a conversation, oldest first.
     pub(super) fn history(self: &Arc<Self>, user: UserId, chat: &Chat, limit: usize) -> Result<Listing, Ko> {
@@ -94,26 +158,35 @@ impl Inner {
             }
         };
         let synced = self.synced();
-        let mut positions = Vec::new();
+        let mut reader = Reader::new(self.clone());
+        // Newest first, as the chain runs; each with its line while they fit.
+        let mut found: Vec<(Pos, Option<String>)> = Vec::new();
+        let mut kept = 0;
         let mut pos = head;
-        while pos != NO_POS && positions.len() < limit {
+        while pos != NO_POS && found.len() < limit {
             // `None`: the rest of the chain was removed by retention.
-            let Some(line) = self.read_record(pos).map_err(|e| read_failed(pos, e))? else { break };
-            let m = MsgLine::parse(&line).map_err(|e| read_failed(pos, e))?;
+            let Some(line) = reader.line(pos, true)? else { break };
+            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            let prev = m.prev;
             if pos < synced {
-                positions.push(pos);
+                kept += line.len();
+                let keep = kept <= KEEP_BYTES;
+                found.push((pos, keep.then(|| line.to_string())));
             }
-            pos = m.prev;
+            pos = prev;
         }
-        positions.reverse();
-        let len = positions.len();
-        let lines = HistoryLines { inner: self.clone(), positions, next: 0, direct };
+        if kept > KEEP_BYTES {
+            found.iter_mut().for_each(|(_, line)| *line = None); // too many to hold: read again
+        }
+        found.reverse();
+        let len = found.len();
+        let lines = HistoryLines { reader, found, next: 0, direct };
         Ok(Listing { len, lines: Box::new(lines) })
     }
 
     /// `user`'s inbox events after what it acknowledged, up to `upto`.
     pub(super) fn replay(self: &Arc<Self>, user: UserId, upto: u64) -> Box<dyn Lines> {
-        Box::new(ReplayLines { inner: self.clone(), user, upto, after: 0 })
+        Box::new(ReplayLines { inner: self.clone(), reader: Reader::new(self.clone()), user, upto, after: 0 })
     }
 
     /// `CHATS`.
@@ -163,11 +236,11 @@ impl Directions {
     }
 }
 
-/// The lines of a `HISTORY` reply, read a chunk at a time.
+/// The lines of a `HISTORY` reply, a chunk at a time.
 struct HistoryLines {
-    inner: Arc<Inner>,
-    /// Positions of the messages to show, oldest first.
-    positions: Vec<Pos>,
+    reader: Reader,
+    /// The messages to show, oldest first: position, and line if kept.
+    found: Vec<(Pos, Option<String>)>,
     next: usize,
     /// `None` for a room (every message is RECEIVED).
     direct: Option<Directions>,
@@ -175,19 +248,26 @@ struct HistoryLines {
 
 impl Lines for HistoryLines {
     fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
-        let chunk = &self.positions[self.next..(self.next + CHUNK).min(self.positions.len())];
-        if chunk.is_empty() {
+        let end = (self.next + CHUNK).min(self.found.len());
+        if self.next == end {
             return Ok(false);
         }
-        for &pos in chunk {
-            let line = self.inner.read_record(pos).map_err(|e| read_failed(pos, e))?;
-            let line = line.ok_or_else(|| read_failed(pos, "removed while being read"))?;
+        for (pos, kept) in &mut self.found[self.next..end] {
+            let pos = *pos;
+            let line = match kept.take() {
+                Some(line) => line,
+                None => self
+                    .reader
+                    .line(pos, false)?
+                    .ok_or_else(|| read_failed(pos, "removed while being read"))?
+                    .to_string(),
+            };
             let m = MsgLine::parse(&line).map_err(|e| read_failed(pos, e))?;
             let state = self.direct.as_ref().map_or(MsgState::Received, |d| d.state(m.from, m.dord));
             // Writing into a String cannot fail.
             let _ = writeln!(out, "{}:{}:{}:{}:{state}:{}", m.from, m.to, m.id, m.ts, m.text);
         }
-        self.next += chunk.len();
+        self.next = end;
         Ok(true)
     }
 }
@@ -195,6 +275,7 @@ impl Lines for HistoryLines {
 /// The frames of an inbox replay, a chunk at a time.
 struct ReplayLines {
     inner: Arc<Inner>,
+    reader: Reader,
     user: UserId,
     upto: u64,
     /// The last sequence number written.
@@ -207,9 +288,9 @@ impl Lines for ReplayLines {
         let Some(&(last, _)) = events.last() else { return Ok(false) };
         for (seq, queued) in events {
             let pos = queued.pos();
-            let line = self.inner.read_record(pos).map_err(|e| read_failed(pos, e))?;
+            let line = self.reader.line(pos, false)?;
             let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
-            write_event(out, seq, &queued, &line).map_err(|e| read_failed(pos, e))?;
+            write_event(out, seq, &queued, line).map_err(|e| read_failed(pos, e))?;
         }
         self.after = last;
         Ok(true)

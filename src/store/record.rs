@@ -252,17 +252,26 @@ pub fn push_field(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
 }
 
+/// Most fields in a line of the log or of a checkpoint.
+const MAX_FIELDS: usize = 12;
+
 /// The fields of one CSV line, borrowed where no quote had to be undone.
+/// Kept in an array, not a `Vec`: reading a `HISTORY` splits thousands of
+/// lines, and an allocation each would cost more than the split.
 pub struct Fields<'a> {
-    fields: Vec<Cow<'a, str>>,
+    fields: [Cow<'a, str>; MAX_FIELDS],
+    len: usize,
 }
 
 impl<'a> Fields<'a> {
     /// Splits a line (without its `\n`) into fields.
     pub fn split(line: &'a str) -> Result<Fields<'a>, String> {
-        let mut fields = Vec::with_capacity(9);
+        let mut f = Fields { fields: std::array::from_fn(|_| Cow::Borrowed("")), len: 0 };
         let mut rest = line;
         loop {
+            if f.len == MAX_FIELDS {
+                return Err(format!("more than {MAX_FIELDS} fields"));
+            }
             if let Some(quoted) = rest.strip_prefix('"') {
                 // A quoted field: up to the quote not doubled; `""` is one quote.
                 let mut value = String::new();
@@ -281,7 +290,8 @@ impl<'a> Fields<'a> {
                         None => return Err("a quoted field is not closed".into()),
                     }
                 };
-                fields.push(Cow::Owned(value));
+                f.fields[f.len] = Cow::Owned(value);
+                f.len += 1;
                 rest = &quoted[end..];
                 match rest.strip_prefix(',') {
                     Some(after) => rest = after,
@@ -291,31 +301,33 @@ impl<'a> Fields<'a> {
             } else {
                 match rest.find(',') {
                     Some(i) => {
-                        fields.push(Cow::Borrowed(&rest[..i]));
+                        f.fields[f.len] = Cow::Borrowed(&rest[..i]);
+                        f.len += 1;
                         rest = &rest[i + 1..];
                     }
                     None => {
-                        fields.push(Cow::Borrowed(rest));
+                        f.fields[f.len] = Cow::Borrowed(rest);
+                        f.len += 1;
                         break;
                     }
                 }
             }
         }
-        Ok(Fields { fields })
+        Ok(f)
     }
 
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.len == 0
     }
 
     /// Field `i`; a missing trailing field reads as empty.
     pub fn get(&self, i: usize) -> Result<&Cow<'a, str>, String> {
         static EMPTY: Cow<'static, str> = Cow::Borrowed("");
-        Ok(self.fields.get(i).unwrap_or(&EMPTY))
+        Ok(self.fields[..self.len].get(i).unwrap_or(&EMPTY))
     }
 
     pub fn number(&self, i: usize) -> Result<u64, String> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::backend::{Account, Ticket};
 use super::local::{Inner, user_row};
-use super::reads::MsgLine;
+use super::reads::{MsgLine, Reader};
 use super::record::{Message, Record};
 use super::state::{Batch, MAX_ROOMS_PER_USER, State, UserId};
 use super::{GENERAL, now_ms};
@@ -68,7 +68,7 @@ impl Inner {
     }
 
     /// `READ`: `user` read `chat` up to the message `id`.
-    pub(super) fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
+    pub(super) fn read(self: &Arc<Self>, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
         let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
         match chat {
             Chat::User(name) => {
@@ -131,17 +131,18 @@ impl Inner {
     /// The newest message of a chain (from `head`, newest first) that
     /// `wanted` picks, among its last [`READ_SEARCH_LIMIT`].
     fn search(
-        &self,
+        self: &Arc<Self>,
         head: super::record::Pos,
         wanted: impl Fn(&MsgLine) -> bool,
     ) -> Result<Option<Found>, Ko> {
+        let mut reader = Reader::new(self.clone());
         let mut pos = head;
         for _ in 0..READ_SEARCH_LIMIT {
             if pos == super::record::NO_POS {
                 break;
             }
-            let Some(line) = self.read_record(pos).map_err(|e| read_failed(pos, e))? else { break };
-            let m = MsgLine::parse(&line).map_err(|e| read_failed(pos, e))?;
+            let Some(line) = reader.line(pos, true)? else { break };
+            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
             if wanted(&m) {
                 return Ok(Some(Found { ord: m.ord, dord: m.dord }));
             }
