@@ -24,6 +24,10 @@ of 50 × 4,000-byte messages to #general with 1,000 offline members.
 
 `history` asks `HISTORY:<peer>:1000` 1,000 times (warm) on a directory made
 by the bench and prints p50/p99/max.
+
+`tail` is the slowest start: the server is killed (SIGKILL, so no last
+checkpoint) just before a checkpoint is due, and the start replays about
+`--checkpoint-records` records of the log.
 """
 
 import argparse
@@ -190,6 +194,29 @@ def cmd_restart(a):
         subprocess.run(["rm", "-rf", data_dir])
 
 
+def cmd_tail(a):
+    """The slowest start: SIGKILL (no last checkpoint) just before a
+    checkpoint was due, so the start replays ~--checkpoint-records records."""
+    for run in range(a.runs):
+        data_dir = tempfile.mkdtemp(prefix="wachat-tail-bench-")
+        server = Server(a.bin, data_dir)
+        run_bench(a.bin, server, "--pairs", "100", "--messages", str(a.messages))
+        time.sleep(0.5)
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait()
+        started = time.monotonic()
+        server = Server(a.bin, data_dir)
+        replayed = [l for l in server.log if "records of the log" in l]
+        c = Conn(server.send)
+        reply = c.request(f"LOGIN:bench-s0:{PASSWORD}")
+        elapsed = time.monotonic() - started
+        print(f"start after SIGKILL {run + 1}: first LOGIN after {elapsed * 1000:.0f} ms, RSS "
+              f"{rss_mib(server.proc.pid):.1f} MiB; {replayed[-1].split('store: ')[-1].strip() if replayed else ''}")
+        c.close()
+        server.terminate()
+        subprocess.run(["rm", "-rf", data_dir])
+
+
 def cmd_room(a):
     data_dir = tempfile.mkdtemp(prefix="wachat-room-bench-")
     server = Server(a.bin, data_dir)
@@ -230,9 +257,10 @@ def main():
     p.add_argument("--keep", action="store_true")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--requests", type=int, default=1000)
-    p.add_argument("what", choices=["restart", "room", "history"])
+    p.add_argument("--messages", type=int, default=850, help="tail: messages per sender before the kill")
+    p.add_argument("what", choices=["restart", "room", "history", "tail"])
     a = p.parse_args()
-    {"restart": cmd_restart, "room": cmd_room, "history": cmd_history}[a.what](a)
+    {"restart": cmd_restart, "room": cmd_room, "history": cmd_history, "tail": cmd_tail}[a.what](a)
 
 
 if __name__ == "__main__":

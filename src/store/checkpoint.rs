@@ -49,7 +49,7 @@ pub fn list(disk: &dyn Disk, dir: &Path) -> Vec<(Pos, PathBuf)> {
             Some((pos, dir.join(name)))
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|c| std::cmp::Reverse(c.0));
     found
 }
 

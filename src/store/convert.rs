@@ -144,8 +144,8 @@ fn write_log(disk: &Arc<dyn Disk>, dir: &Path, out: &Path, options: &Options) ->
 struct Converter {
     state: State,
     batch: Batch,
-    /// (sender, id) → (recipient, dord or ord) of every message.
-    sent: HashMap<(usize, String), (String, u64)>,
+    /// (sender, id) → `dord` of every direct message.
+    sent: HashMap<(usize, String), u64>,
     /// (room, id) → ord of the newest message with that id in the room.
     room_ids: HashMap<(String, String), u64>,
     messages: u64,
@@ -190,16 +190,10 @@ impl Converter {
                 let (reader, sender) = (self.name(&user)?, self.name(&chat)?);
                 let sender_id = self.state.user_id(&sender).expect("known");
                 let reader_id = self.state.user_id(&reader).expect("known");
-                if let Some((_, dord)) = self.sent.get(&(sender_id, id.clone())).cloned() {
-                    if self.state.would_deliver(sender_id, reader_id, dord) {
-                        self.commit(Record::Delivered {
-                            ts,
-                            user: reader,
-                            chat: sender,
-                            id: id.into(),
-                            dord,
-                        })?;
-                    }
+                if let Some(&dord) = self.sent.get(&(sender_id, id.clone()))
+                    && self.state.would_deliver(sender_id, reader_id, dord)
+                {
+                    self.commit(Record::Delivered { ts, user: reader, chat: sender, id: id.into(), dord })?;
                 }
                 Ok(())
             }
@@ -220,16 +214,16 @@ impl Converter {
                 } else {
                     let sender = self.name(&chat)?;
                     let sender_id = self.state.user_id(&sender).expect("known");
-                    if let Some((_, dord)) = self.sent.get(&(sender_id, id.clone())).cloned() {
-                        if self.state.would_read(sender_id, reader_id, dord) {
-                            self.commit(Record::Read {
-                                ts,
-                                user: reader,
-                                chat: sender,
-                                id: id.into(),
-                                ord: dord,
-                            })?;
-                        }
+                    if let Some(&dord) = self.sent.get(&(sender_id, id.clone()))
+                        && self.state.would_read(sender_id, reader_id, dord)
+                    {
+                        self.commit(Record::Read {
+                            ts,
+                            user: reader,
+                            chat: sender,
+                            id: id.into(),
+                            ord: dord,
+                        })?;
                     }
                 }
                 Ok(())
@@ -278,7 +272,9 @@ impl Converter {
             })?;
             (self.state.users[to].name.clone(), self.state.direct_link(from, to))
         };
-        self.sent.insert((from, msg.id.to_string()), (to.to_string(), link.dord));
+        if !msg.is_room() {
+            self.sent.insert((from, msg.id.to_string()), link.dord);
+        }
         let msg = Message { from: self.state.users[from].name.clone(), to, ..msg };
         self.messages += 1;
         self.commit(Record::Msg { msg: Arc::new(msg), link })
