@@ -99,10 +99,11 @@
 //! server's ports, and what a peer did not acknowledge falls back to the
 //! outbox.
 //!
-//! The client keeps, in `<data dir>/<user>/` (default data dir
-//! `~/.local/share/wachat`): `history.csv`, every message both ways with
-//! each change of state, and `outbox_tmp.csv`, the messages the server has
-//! not yet answered `OK` for (empty when all is well). See [`client`].
+//! The client keeps, in `<data dir>/<host>:<send port>/<user>/` (a folder
+//! per server and user; default data dir `~/.local/share/wachat`):
+//! `history.csv`, every message both ways with each change of state, and
+//! `outbox_tmp.csv`, the messages the server has not yet answered `OK` for
+//! (empty when all is well). See [`client`] and `client/local.rs`.
 
 pub mod admin;
 pub mod bench;
