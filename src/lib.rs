@@ -23,6 +23,7 @@
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
+//! | [`pidlock`] | the lock file that names its holder, shared by the server's data directory and the client's folders. |
 //! | [`cli`] | the command line. |
 //! | [`error`] | the error type. |
 //!
@@ -116,6 +117,7 @@ pub mod error;
 pub mod i18n;
 pub mod oneshot;
 pub mod p2p;
+pub mod pidlock;
 pub mod protocol;
 pub mod router;
 pub mod server;

@@ -9,7 +9,7 @@ mod support;
 use std::fs;
 
 use support::console::{Console, user_dir};
-use support::{Conn, TestServer};
+use support::TestServer;
 
 /// Two servers, each with the accounts ana and bob.
 fn two_servers() -> (TestServer, TestServer) {
@@ -80,7 +80,7 @@ fn an_outbox_written_while_one_server_was_down_is_not_sent_to_another() {
     let mut ana = Console::start(&own, "ana", dir.path(), &[]);
     ana.expect("connected");
     ana.type_line("@bob: marker on my own server");
-    let first = next_msg(&mut bob_events);
+    let first = bob_events.next_msg();
     assert!(first.starts_with("MSG:1:ana:bob:") && first.ends_with(":marker on my own server"), "{first}");
     ana.expect("✓  (to bob: marker on my own server)");
     assert_eq!(ana.count("from last time"), 0);
@@ -91,7 +91,7 @@ fn an_outbox_written_while_one_server_was_down_is_not_sent_to_another() {
     let mut bob_events = class.login_recv("bob", "pw-bob");
     let mut ana = Console::start(&class, "ana", dir.path(), &[]);
     ana.expect("1 message(s) from last time wait in the outbox");
-    let msg = next_msg(&mut bob_events);
+    let msg = bob_events.next_msg();
     assert!(msg.starts_with("MSG:1:ana:bob:") && msg.ends_with(":for the class server only"), "{msg}");
     assert!(ana.quit("/quit").0.success());
 }
@@ -125,17 +125,4 @@ fn a_folder_of_the_old_layout_is_adopted_by_the_first_server_it_is_used_with() {
             .unwrap()
             .contains("kept from before")
     );
-}
-
-/// The next `MSG` event on a raw receive connection (skipping presence).
-fn next_msg(recv: &mut Conn) -> String {
-    loop {
-        let line = recv.line();
-        if line.starts_with("MSG:") {
-            return line;
-        }
-        if line == "PING" {
-            recv.send("PONG");
-        }
-    }
 }

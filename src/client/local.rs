@@ -31,8 +31,6 @@
 //! hold an outbox in memory and overwrite each other's file.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -159,35 +157,19 @@ impl DirLock {
     pub fn acquire(dir: &Path, options: &Options) -> Result<DirLock> {
         let path = dir.join("wachat.lock");
         let ctx = |e| Error::io(tr!(Msg::Opening, path = path.display()), e);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(FILE_MODE)
-            .open(&path)
-            .map_err(ctx)?;
-        // SAFETY: flock only takes a valid descriptor, which `file` owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let mut pid = String::new();
-            let _ = file.read_to_string(&mut pid);
-            let pid = pid.trim();
-            let who = if pid.is_empty() { String::new() } else { tr!(HolderPid, pid = pid) };
-            return Err(Error::Usage(tr!(
-                Msg::FolderInUse,
-                user = options.user,
-                server = server_name(options),
-                who = who,
-                dir = dir.display()
-            )));
-        }
-        let pid = std::process::id().to_string();
-        let write = |file: &mut File| -> std::io::Result<()> {
-            file.set_len(0)?;
-            file.seek(SeekFrom::Start(0))?;
-            file.write_all(pid.as_bytes())
+        let file = match crate::pidlock::try_lock(&path, FILE_MODE).map_err(ctx)? {
+            crate::pidlock::Locked::Held(file) => file,
+            crate::pidlock::Locked::Busy(pid) => {
+                let who = if pid.is_empty() { String::new() } else { tr!(HolderPid, pid = pid) };
+                return Err(Error::Usage(tr!(
+                    Msg::FolderInUse,
+                    user = options.user,
+                    server = server_name(options),
+                    who = who,
+                    dir = dir.display()
+                )));
+            }
         };
-        write(&mut file).map_err(ctx)?;
         Ok(DirLock { _file: file })
     }
 }

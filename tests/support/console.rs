@@ -41,7 +41,7 @@ impl Console {
         data_dir: &Path,
         extra: &[&str],
     ) -> Console {
-        Self::spawn(send, recv, user, data_dir, extra, "C")
+        Self::spawn_command(Self::command(send, recv, user, data_dir, extra, "C"))
     }
 
     /// [`Console::start`] with `LANG` set to `locale` (`pt_BR.UTF-8`).
@@ -52,7 +52,7 @@ impl Console {
         extra: &[&str],
         locale: &str,
     ) -> Console {
-        Self::spawn(server.send, server.recv, user, data_dir, extra, locale)
+        Self::spawn_command(Self::command(server.send, server.recv, user, data_dir, extra, locale))
     }
 
     /// [`Console::start`] logging at `level` (`RUST_LOG`) instead of `warn`.
@@ -60,17 +60,6 @@ impl Console {
         let mut command = Self::command(server.send, server.recv, user, data_dir, &[], "C");
         command.env("RUST_LOG", level);
         Self::spawn_command(command)
-    }
-
-    fn spawn(
-        send: SocketAddr,
-        recv: SocketAddr,
-        user: &str,
-        data_dir: &Path,
-        extra: &[&str],
-        locale: &str,
-    ) -> Console {
-        Self::spawn_command(Self::command(send, recv, user, data_dir, extra, locale))
     }
 
     /// `wachat connect` as `user`, password `pw-<user>`, logging warnings.
