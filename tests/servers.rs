@@ -8,8 +8,8 @@ mod support;
 
 use std::fs;
 
-use support::console::{Console, user_dir};
 use support::TestServer;
+use support::console::{Console, user_dir};
 
 /// Two servers, each with the accounts ana and bob.
 fn two_servers() -> (TestServer, TestServer) {
