@@ -289,7 +289,7 @@ fn options(args: &ServerArgs) -> Result<Options> {
         None => return Err(Error::Usage(tr!(i18n::client::Msg::NoDataDir))),
     };
     if args.trace {
-        options.trace = Some(Arc::new(|frame: &str| eprintln!("{frame}")));
+        options.trace = Some(Arc::new(|frame: &str| eprintln!("{}", crate::display::visible(frame))));
     }
     Ok(options)
 }

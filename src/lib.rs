@@ -16,6 +16,7 @@
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
+//! | [`display`] | what reaches a screen: control characters from the network made visible (`^[`), local times. |
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
@@ -113,6 +114,7 @@ pub mod client;
 pub mod console;
 pub mod csvlog;
 pub mod demo;
+pub mod display;
 pub mod error;
 pub mod i18n;
 pub mod oneshot;

@@ -33,8 +33,11 @@ pub enum Printer {
 }
 
 impl Printer {
-    /// Prints one line (or several, for a multi-line message).
+    /// Prints one line (or several, for a multi-line message), with every
+    /// control character made visible ([`crate::display::visible`]): the
+    /// one door to the screen, whatever the line quotes.
     pub fn line(&self, text: &str) {
+        let text = crate::display::visible(text);
         match self {
             Printer::Plain => {
                 use std::io::Write;
