@@ -218,7 +218,11 @@ impl Handler for Direct {
                     from: peer.to_string(),
                     to: Chat::User(me.clone()),
                     id: m.id,
-                    ts: m.ts,
+                    // When it arrived here, by our clock: the peer's own `ts`
+                    // is another machine's clock (or whatever a stranger
+                    // wrote), and would put the message out of order among
+                    // the ones timed by the server and by us.
+                    ts: now_ms(),
                     // Here, so delivered; it never becomes READ (§8 has no READ).
                     state: State::Delivered,
                     text: m.text,
@@ -237,19 +241,20 @@ impl Handler for Direct {
     }
 
     fn acknowledged(&self, peer: &str, id: &str) {
-        let moved = {
-            let mut log = self.shared.log.lock();
-            log.advance(&self.shared.me, id, State::Delivered, now_ms()).and_then(|moved| {
-                log.sync()?;
-                Ok(moved)
-            })
-        };
+        let mut log = self.shared.log.lock();
+        let moved = log.advance(&self.shared.me, id, State::Delivered, now_ms()).and_then(|moved| {
+            log.sync()?;
+            Ok(moved)
+        });
         match moved {
-            Ok(true) => self.tell(Notice::State {
-                to: Chat::User(peer.to_string()),
-                id: id.to_string(),
-                state: State::Delivered,
-            }),
+            Ok(true) => {
+                let state = Notice::State {
+                    to: Chat::User(peer.to_string()),
+                    id: id.to_string(),
+                    state: State::Delivered,
+                };
+                self.shared.tell(&log, vec![state]);
+            }
             Ok(false) => {}
             // The peer has it anyway; only our tick is not on disk.
             Err(e) => log::warn!("p2p {peer}: cannot log the ACK of {id}: {e}"),

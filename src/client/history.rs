@@ -41,8 +41,10 @@ pub struct Message {
     pub to: Chat,
     /// The sender's id for it; `(from, id)` names a message.
     pub id: String,
-    /// Unix milliseconds: the server's timestamp once the server has it,
-    /// the local clock while it is only `SENT`.
+    /// When it was written, in Unix milliseconds: the server's timestamp
+    /// once the server has it (`RECEIVED`), the local clock while it is only
+    /// `SENT` and for a direct-chat message (the time it left, or arrived
+    /// here). Later changes of state never move it: it is the message's time.
     pub ts: u64,
     /// How far it got (for a message you received: `DELIVERED` once stored
     /// here, `READ` once shown to you; room messages stay `RECEIVED`).
@@ -72,6 +74,16 @@ impl Message {
     pub fn is_from(&self, me: &str) -> bool {
         fold(&self.from) == fold(me)
     }
+}
+
+/// A message reached `state` at `ts` (already checked to be a step forward
+/// when it is new; a stored row is applied as it is, the furthest wins).
+fn set_state(m: &mut Message, state: State, ts: u64) {
+    // The server's timestamp is the message's own time from `RECEIVED` on.
+    if state == State::Received && m.state < State::Received {
+        m.ts = ts;
+    }
+    m.state = m.state.max(state);
 }
 
 /// The key of a message: its sender (ignoring case) and its id.
@@ -133,9 +145,9 @@ impl History {
                 self.insert(message);
             }
             "state" => {
+                let state: State = field(5)?.parse()?;
                 if let Some(m) = self.get_mut(from, id) {
-                    m.state = m.state.max(field(5)?.parse()?);
-                    m.ts = ts;
+                    set_state(m, state, ts);
                 }
             }
             "refused" => {
@@ -182,17 +194,18 @@ impl History {
         Ok(true)
     }
 
-    /// Moves a message forward to `state`. Returns `false` if the message is
-    /// unknown or already there or further (states never move back).
+    /// Moves a message forward to `state`, which it reached at `ts`.
+    /// Returns `false` if the message is unknown or already there or
+    /// further (states never move back). For `RECEIVED`, `ts` is the
+    /// server's timestamp, which becomes the message's time; the time of any
+    /// other change is kept in the file, not in the message.
     pub fn advance(&mut self, from: &str, id: &str, state: State, ts: u64) -> Result<bool> {
         match self.get(from, id) {
             Some(m) if m.state < state => {}
             _ => return Ok(false),
         }
         self.file.append(&["state", &ts.to_string(), from, "", id, state.as_str(), ""])?;
-        let m = self.get_mut(from, id).expect("checked above");
-        m.state = state;
-        m.ts = m.ts.max(ts);
+        set_state(self.get_mut(from, id).expect("checked above"), state, ts);
         Ok(true)
     }
 
@@ -200,14 +213,18 @@ impl History {
     /// `(from, id)` and every earlier one of the same conversation going the
     /// same way. For a `STATUS … READ` from a peer, `from` is `me` (my
     /// messages to that peer); when `me` reads a chat, `from` is whoever wrote
-    /// the newest message shown (every message to me there). Returns how
+    /// the newest message shown (every message to me there). Direct-chat
+    /// messages are left alone: the server's read mark is about the
+    /// messages it carried, and the peer protocol has no `READ`. Returns how
     /// many moved.
     pub fn read_up_to(&mut self, me: &str, from: &str, id: &str, ts: u64) -> Result<usize> {
         let Some(&last) = self.index.get(&key(from, id)) else { return Ok(0) };
         let (chat, mine) = (chat_key(&self.messages[last].chat(me)), self.messages[last].is_from(me));
         let unread: Vec<(String, String)> = self.messages[..=last]
             .iter()
-            .filter(|m| m.is_from(me) == mine && chat_key(&m.chat(me)) == chat && m.state < State::Read)
+            .filter(|m| {
+                !m.p2p && m.is_from(me) == mine && chat_key(&m.chat(me)) == chat && m.state < State::Read
+            })
             .map(|m| (m.from.clone(), m.id.clone()))
             .collect();
         for (from, id) in &unread {
@@ -308,6 +325,27 @@ mod tests {
         assert_eq!(log.get("bob", "b1").unwrap().state, State::Read);
         assert_eq!(log.get("ana", "m4").unwrap().refused.as_deref(), Some("no such user"));
         assert_eq!(log.get("ana", "m1").unwrap().text.unescaped(), "text m1\nsecond line");
+    }
+
+    #[test]
+    fn only_the_server_acceptance_sets_a_message_time_and_it_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let mut log = History::open(path.clone()).unwrap();
+        log.add(Message { ts: 100, ..msg("ana", "bob", "m1", State::Sent) }).unwrap();
+        log.add(Message { ts: 150, p2p: true, ..msg("ana", "bob", "d1", State::Sent) }).unwrap();
+        log.advance("ana", "m1", State::Received, 120).unwrap(); // the server's clock
+        log.advance("ana", "m1", State::Delivered, 500).unwrap();
+        log.advance("ana", "d1", State::Delivered, 600).unwrap(); // the peer's ACK
+        assert_eq!(log.read_up_to("ana", "ana", "m1", 700).unwrap(), 1, "not the direct message");
+        log.sync().unwrap();
+        let times = |log: &History| -> Vec<(u64, State)> {
+            ["m1", "d1"].iter().map(|id| log.get("ana", id).map(|m| (m.ts, m.state)).unwrap()).collect()
+        };
+        let expected = [(120, State::Read), (150, State::Delivered)];
+        assert_eq!(times(&log), expected);
+        drop(log);
+        assert_eq!(times(&History::open(path).unwrap()), expected);
     }
 
     #[test]

@@ -155,6 +155,27 @@ impl Shared {
         Ok(conn)
     }
 
+    /// Hands notices to the application, given the log (locked by the
+    /// caller): a tick is told only if the message is still in that state.
+    ///
+    /// Why: ticks are found by two threads, the sender (`✓`, on the `OK`)
+    /// and the receiver (`✓✓`, on the `STATUS`), and each tells its notices
+    /// only once its files are synced. The `✓✓` can be logged after the
+    /// `✓` and still be told first; checked here, under the log's lock,
+    /// the late `✓` is dropped instead (the screen already shows more), so
+    /// ticks never go backwards on screen.
+    fn tell(&self, log: &History, notices: Vec<Notice>) {
+        for notice in notices {
+            if let Notice::State { id, state, .. } = &notice
+                && log.get(&self.me, id).is_some_and(|m| m.state != *state)
+            {
+                continue;
+            }
+            // The application may have dropped its end; then nobody listens.
+            let _ = self.notices.send(notice);
+        }
+    }
+
     /// The log's view of an outbox entry written by `me`.
     fn as_logged(&self, m: &Outgoing, state: State, ts: u64) -> Message {
         Message {
@@ -223,7 +244,7 @@ impl Client {
             Err(e @ (Error::Refused { .. } | Error::Usage(_))) => return Err(e),
             Err(e) if options.register.is_some() => return Err(e),
             Err(e) => {
-                offline_because = Some(e.to_string());
+                offline_because = Some(link::why_offline(&e));
                 None
             }
         };
@@ -245,7 +266,7 @@ impl Client {
                 Err(e @ Error::Refused { .. }) => return Err(e),
                 // The receiver thread will keep trying.
                 Err(e) => {
-                    offline_because = Some(e.to_string());
+                    offline_because = Some(link::why_offline(&e));
                     None
                 }
             },
@@ -324,16 +345,18 @@ impl Client {
         {
             return self.send_direct(out);
         }
-        // Outbox first: it is what makes the message leave one day.
-        self.shared.outbox.lock().push(out.clone())?;
         let message = self.shared.as_logged(&out, State::Sent, out.ts);
         {
+            // Under the log's lock, so that the sender thread, which may
+            // take the message from the outbox at once, settles its `✓`
+            // (under the same lock) only after the `…` is told.
             let mut log = self.shared.log.lock();
+            // Outbox first: it is what makes the message leave one day.
+            self.shared.outbox.lock().push(out.clone())?;
             log.add(message.clone())?;
             log.sync()?;
+            let _ = self.shared.notices.send(Notice::Sent(message.clone()));
         }
-        // Sent before waking the sender, so that `…` always comes before `✓`.
-        let _ = self.shared.notices.send(Notice::Sent(message.clone()));
         self.job(Job::Wake);
         Ok(message)
     }

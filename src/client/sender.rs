@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::connection::{Connection, Port};
+use super::link::why_offline;
 use super::outbox::Outgoing;
 use super::{Notice, Shared};
 use crate::error::{Error, Result};
@@ -119,7 +120,7 @@ impl SenderThread {
                 log::debug!("send port: {e}");
                 self.retry_at = Instant::now() + self.backoff;
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                self.shared.link.set(Port::Send, false, || e.to_string());
+                self.shared.link.set(Port::Send, false, || why_offline(&e));
             }
         }
     }
@@ -129,7 +130,7 @@ impl SenderThread {
         log::debug!("send port: {e}");
         self.conn = None;
         self.retry_at = Instant::now() + self.backoff;
-        self.shared.link.set(Port::Send, false, || e.to_string());
+        self.shared.link.set(Port::Send, false, || why_offline(e));
     }
 
     /// Sends one request and reads its reply. A connection that turns out
@@ -147,7 +148,12 @@ impl SenderThread {
                     self.lost(&e);
                     return Ok(Reply::Ko(ko));
                 }
-                Ok(reply) => return Ok(reply),
+                Ok(reply) => {
+                    // The connection works: after a lost receive port,
+                    // this is what makes the send port count as up again.
+                    self.shared.link.set(Port::Send, true, String::new);
+                    return Ok(reply);
+                }
                 Err(e) => {
                     self.lost(&e);
                     if retried {
@@ -210,12 +216,12 @@ impl SenderThread {
         // The ticks are shown once all that is done: a `✓` on the screen
         // means the outbox no longer holds the message.
         if confirmed.is_ok() {
-            for notice in settled.into_iter().flatten() {
-                let _ = self.shared.notices.send(notice);
-            }
+            let log = self.shared.log.lock();
+            self.shared.tell(&log, settled.into_iter().flatten().collect());
         }
-        if let Err(e) = outcome.and(confirmed) {
-            self.lost(&e);
+        match outcome.and(confirmed) {
+            Ok(()) => self.shared.link.set(Port::Send, true, String::new),
+            Err(e) => self.lost(&e),
         }
     }
 

@@ -52,6 +52,18 @@ catalogue! {
         es: "{request}: el servidor lo rechazó ({meaning}): {reason} ({code})",
         pt: "{request}: o servidor recusou ({meaning}): {reason} ({code})",
     },
+    ReplacedElsewhere {
+        en: "another wachat logged in as {user} and now receives the messages; this one stopped",
+        es: "otro wachat inició sesión como {user} y ahora recibe los mensajes; este se detuvo",
+        pt: "outro wachat entrou como {user} e agora recebe as mensagens; este parou",
+    },
+    /// [`Msg::Refused`] in English, where the server's reason is already
+    /// in the user's language.
+    RefusedSaying {
+        en: "{request}: {reason} ({code})",
+        es: "{request}: {reason} ({code})",
+        pt: "{request}: {reason} ({code})",
+    },
     NotConnected {
         en: "not connected to the server (retrying in the background)",
         es: "sin conexión con el servidor (reintentando en segundo plano)",
@@ -117,6 +129,42 @@ catalogue! {
         en: "unexpected reply {reply}",
         es: "respuesta inesperada {reply}",
         pt: "resposta inesperada {reply}",
+    },
+    // ── Why the client is offline (`(offline: …)`) ───────────────────────
+    OfflineNoServer {
+        en: "the server cannot be reached",
+        es: "no se puede llegar al servidor",
+        pt: "não é possível alcançar o servidor",
+    },
+    OfflineSilent {
+        en: "the server stopped answering",
+        es: "el servidor dejó de responder",
+        pt: "o servidor parou de responder",
+    },
+    OfflineShutdown {
+        en: "the server is shutting down",
+        es: "el servidor se está apagando",
+        pt: "o servidor está sendo desligado",
+    },
+    OfflineTimedOut {
+        en: "the server heard nothing from this client for too long",
+        es: "el servidor no supo nada de este cliente durante demasiado tiempo",
+        pt: "o servidor ficou tempo demais sem notícias deste cliente",
+    },
+    OfflineSlow {
+        en: "this client read its messages too slowly for the server",
+        es: "este cliente leía sus mensajes demasiado despacio para el servidor",
+        pt: "este cliente lia suas mensagens devagar demais para o servidor",
+    },
+    ListingTooLong {
+        en: "the server announced a list of {n} lines; at most {max} are accepted",
+        es: "el servidor anunció una lista de {n} líneas; se aceptan como mucho {max}",
+        pt: "o servidor anunciou uma lista de {n} linhas; são aceitas no máximo {max}",
+    },
+    ListingTooBig {
+        en: "a list from the server passed {max} MiB",
+        es: "una lista del servidor pasó de {max} MiB",
+        pt: "uma lista do servidor passou de {max} MiB",
     },
     NothingFromServer {
         en: "nothing from the server for {secs} s",

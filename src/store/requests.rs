@@ -197,7 +197,10 @@ impl Store {
     /// `LEAVE`.
     pub fn leave(&self, user: UserId, room: &str) -> std::result::Result<Ticket, Ko> {
         let ((), ticket) = self.write(|state| {
-            let r = state.room_id(room).filter(|&r| state.is_member(r, user));
+            // The code is NOT_MEMBER either way; the reason says which.
+            let r =
+                state.room_id(room).ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;
+            let r = Some(r).filter(|&r| state.is_member(r, user));
             let r = r.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{room}")))?;
             let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.to_string());
             let name = state.rooms[r].name.to_string();
