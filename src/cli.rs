@@ -105,10 +105,14 @@ pub struct ConnectArgs {
     /// Email address for --register.
     #[arg(long, requires = "register")]
     pub email: Option<String>,
-    /// TCP port on which peers may open direct chats (/p2p) with you;
-    /// 0 picks a free one.
+    /// TCP port on which peers may open direct chats (/p2p) with you, on
+    /// the local address that reaches the server; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     pub p2p_port: u16,
+    /// Accept no direct chats: listen on no port at all (you can still
+    /// open direct chats with others).
+    #[arg(long, conflicts_with = "p2p_port")]
+    pub no_p2p: bool,
 }
 
 #[derive(Args, Debug)]
@@ -249,7 +253,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => crate::bench::run(args),
         Command::Connect(args) => {
             let register = args.register.then(|| args.email.clone().unwrap_or_default());
-            let options = Options { register, p2p_port: Some(args.p2p_port), ..options(&args.server)? };
+            let p2p_port = (!args.no_p2p).then_some(args.p2p_port);
+            let options = Options { register, p2p_port, ..options(&args.server)? };
             crate::console::run(options, args.server.trace)
         }
         Command::Register(args) => {

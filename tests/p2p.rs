@@ -159,6 +159,34 @@ fn two_clients_chat_directly_while_the_server_is_stopped() {
 }
 
 #[test]
+fn the_p2p_port_listens_only_on_the_address_that_reaches_the_server_and_no_p2p_opens_none() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bob = connect(&server, "bob", dir.path());
+    let addr = bob.p2p_addr().expect("bob listens");
+    assert_eq!(addr.ip().to_string(), "127.0.0.1", "a loopback server: loopback only");
+    // Another address of this machine (all of 127/8 is loopback on Linux)
+    // finds nothing: the port is not open on every interface.
+    let elsewhere = SocketAddr::from(([127, 0, 0, 2], addr.port()));
+    assert!(std::net::TcpStream::connect_timeout(&elsewhere, READ_TIMEOUT).is_err(), "{elsewhere} answered");
+    assert!(std::net::TcpStream::connect_timeout(&addr, READ_TIMEOUT).is_ok());
+    drop(bob);
+
+    // --no-p2p: no port announced (the trace shows every frame), and a
+    // peer asking for one is told so.
+    let mut bob = Console::start(&server, "bob", dir.path(), &["--no-p2p", "--trace"]);
+    bob.expect("recv < OK:bob");
+    bob.type_line("/users");
+    bob.expect("send > USERS");
+    assert_eq!(bob.count("P2P:"), 0, "{:?}", bob.seen);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let refused = ana.request("PEER:bob");
+    assert_eq!(refused, "KO:OFFLINE:bob accepts no direct chats (no P2P port announced)");
+    assert!(bob.quit("/quit").0.success());
+}
+
+#[test]
 fn forged_borrowed_and_reused_tokens_are_refused_and_closed() {
     let server = TestServer::start();
     server.register(&["ana", "bob", "eve"]);

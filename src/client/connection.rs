@@ -207,6 +207,11 @@ impl Connection {
         }
     }
 
+    /// The local address of this connection: the one that reaches the server.
+    pub fn local_ip(&self) -> Option<std::net::IpAddr> {
+        self.stream.local_addr().ok().map(|addr| addr.ip())
+    }
+
     /// True when a whole frame is already buffered: reading it won't block.
     pub fn has_frame(&self) -> bool {
         self.reader.has_frame()

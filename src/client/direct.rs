@@ -13,13 +13,13 @@
 //! messages `SENT` in the log; [`recover`] hands them to the outbox at the
 //! next start.
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
 use super::sender::Job;
-use super::{Client, Connection, History, Message, Notice, Outbox, Outgoing, Shared, now_ms};
+use super::{Client, Connection, History, Message, Notice, Options, Outbox, Outgoing, Shared, now_ms};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
@@ -32,6 +32,31 @@ pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: S
     let handler = Direct { shared: shared.clone(), jobs };
     let o = &shared.options;
     P2p::start(&shared.me, listener, o.timeout, shared.tokens.clone(), Box::new(handler))
+}
+
+/// The P2P listener on `port`, bound to `local_ip`, the address our send
+/// connection to the server comes from; while offline, the address the
+/// system would route to the server from (a UDP socket's `connect` only
+/// asks the routing table, it sends nothing). `None` when neither can be
+/// told: no route to the server, so no peer could be introduced anyway.
+pub(super) fn listen(options: &Options, local_ip: Option<IpAddr>, port: u16) -> Result<Option<TcpListener>> {
+    let Some(ip) = local_ip.or_else(|| routed_ip(&options.server, options.send_port)) else {
+        log::warn!("p2p: no route to {}: direct chats from peers are off", options.server);
+        return Ok(None);
+    };
+    crate::p2p::bind(ip, port).map(Some)
+}
+
+/// The local address the system would use to reach `host:port`.
+fn routed_ip(host: &str, port: u16) -> Option<IpAddr> {
+    let target = (host, port).to_socket_addrs().ok()?.next()?;
+    let any: SocketAddr = match target {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = UdpSocket::bind(any).ok()?;
+    socket.connect(target).ok()?;
+    Some(socket.local_addr().ok()?.ip())
 }
 
 /// `P2P:<port>`: we accept direct chats on that port (protocol §8 step 1).
@@ -134,6 +159,12 @@ impl Client {
     /// The port this client accepts direct chats on, if it does.
     pub fn p2p_port(&self) -> Option<u16> {
         self.shared.p2p_port
+    }
+
+    /// The address this client accepts direct chats on, if it does: the
+    /// local address that reaches the server, never every interface.
+    pub fn p2p_addr(&self) -> Option<SocketAddr> {
+        self.p2p.as_ref().and_then(|p2p| p2p.addr())
     }
 
     /// [`Client::send`] for a user with an open direct chat.

@@ -231,15 +231,9 @@ impl Client {
         let mut outbox = Outbox::open(dir.join("outbox_tmp.csv"))?;
         direct::recover(&options.user, &mut log, &mut outbox)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
-        // Bound before the first login, which announces its port.
-        let listener = options.p2p_port.map(crate::p2p::bind).transpose()?;
-        let p2p_port = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
-            None => None,
-        };
 
         let mut offline_because = None;
-        let send = match first_login(&options, p2p_port) {
+        let mut send = match first_login(&options) {
             Ok(conn) => Some(conn),
             Err(e @ (Error::Refused { .. } | Error::Usage(_))) => return Err(e),
             Err(e) if options.register.is_some() => return Err(e),
@@ -248,6 +242,23 @@ impl Client {
                 None
             }
         };
+        // Bound once we know which local address reaches the server, and
+        // before the port is announced.
+        let local_ip = send.as_ref().and_then(|(conn, _)| conn.local_ip());
+        let listener = match options.p2p_port {
+            Some(port) => direct::listen(&options, local_ip, port)?,
+            None => None,
+        };
+        let p2p_port = match &listener {
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
+            None => None,
+        };
+        if let Some((conn, _)) = &mut send
+            && let Err(e) = announce(conn, p2p_port)
+        {
+            offline_because = Some(link::why_offline(&e));
+            send = None;
+        }
         let me = send.as_ref().map_or_else(|| options.user.clone(), |(_, name)| name.clone());
         let mut shared = Shared {
             options: Options { user: me.clone(), ..options },
@@ -484,9 +495,9 @@ impl Drop for Client {
     }
 }
 
-/// The first login of [`Client::connect`] (a `REGISTER` if asked), with
-/// the announce of `p2p_port`: the connection and the name as registered.
-fn first_login(options: &Options, p2p_port: Option<u16>) -> Result<(Connection, String)> {
+/// The first login of [`Client::connect`] (a `REGISTER` if asked): the
+/// connection and the name as registered.
+fn first_login(options: &Options) -> Result<(Connection, String)> {
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace)?;
     let how = match &o.register {
@@ -494,7 +505,6 @@ fn first_login(options: &Options, p2p_port: Option<u16>) -> Result<(Connection, 
         None => Login::Existing,
     };
     let name = conn.login(&o.user, &o.password, &how)?;
-    announce(&mut conn, p2p_port)?;
     Ok((conn, name))
 }
 
