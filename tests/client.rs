@@ -406,6 +406,8 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
         let mut conn = Fake::accept(&recv);
         assert_eq!(conn.line(), "LOGIN:ana:pw-ana");
         conn.send("OK:ana");
+        // A 1.1 client asks for 1.1's events; a version-1 server ignores it.
+        assert_eq!(conn.line(), "VERSION:1.1");
         conn.send(msg);
         assert_eq!(conn.line(), "ACK:1", "round {round}");
         let ana_dir = user_dir(dir.path(), send.local_addr().unwrap(), "ana");

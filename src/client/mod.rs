@@ -84,7 +84,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
 use crate::p2p::{P2p, Tokens};
-use crate::protocol::{Chat, Code, Reply, Request, State, Text, split_fields};
+use crate::protocol::{Chat, Code, EventReply, Reply, Request, State, Text, split_fields};
 use direct::announce;
 use link::Link;
 use receiver::ReceiverThread;
@@ -108,6 +108,10 @@ pub enum Notice {
     Joined(String),
     /// A user who shares a room with you went offline.
     Left(String),
+    /// `user` joined (`joined`) or left a room you are in: a `JOIN` or
+    /// `LEAVE`, not coming online. `room` is `#name`. Protocol 1.1: a
+    /// version-1 server never says it.
+    Member { room: String, user: String, joined: bool },
     /// The connection is lost (or the server was down at start); the
     /// client keeps trying. The text says why.
     Offline(String),
@@ -149,8 +153,14 @@ impl Shared {
         let number = if port == Port::Send { o.send_port } else { o.recv_port };
         let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone())?;
         conn.login(&o.user, &o.password, &Login::Existing)?;
-        if port == Port::Send {
-            announce(&mut conn, self.p2p_port)?;
+        match port {
+            Port::Send => announce(&mut conn, self.p2p_port)?,
+            // Protocol 1.1's events, please (`MEMBER`); a version-1 server
+            // ignores this frame, as it ignores any it does not know here.
+            Port::Receive => {
+                let hello = EventReply::Version11.to_string();
+                conn.write_frame(&hello, &hello)?;
+            }
         }
         Ok(conn)
     }

@@ -184,6 +184,9 @@ impl ReceiverThread {
             }
             Event::Joined { user } => return push(notices, Notice::Joined(user)),
             Event::Left { user } => return push(notices, Notice::Left(user)),
+            Event::Member { room, user, joined } => {
+                return push(notices, Notice::Member { room, user, joined });
+            }
             Event::Ping => {
                 let pong = EventReply::Pong.to_string();
                 return conn.write_frame(&pong, &pong).err().map(End::Lost);

@@ -84,6 +84,12 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         }
         Notice::Joined(user) => tr!(in lang; Msg::IsOnline, user = user),
         Notice::Left(user) => tr!(in lang; Msg::WentOffline, user = user),
+        Notice::Member { room, user, joined: true } => {
+            tr!(in lang; Msg::MemberJoined, room = room, user = user)
+        }
+        Notice::Member { room, user, joined: false } => {
+            tr!(in lang; Msg::MemberLeft, room = room, user = user)
+        }
         Notice::Offline(why) => tr!(in lang; Msg::Offline, why = why),
         Notice::Online => tr!(in lang; Msg::BackOnline),
         Notice::Replaced => tr!(in lang; Msg::Replaced),

@@ -156,6 +156,17 @@ catalogue! {
         es: "{user} se desconectó",
         pt: "{user} ficou offline",
     },
+    /// Protocol 1.1's `MEMBER` event.
+    MemberJoined {
+        en: "[{room}] {user} joined the room",
+        es: "[{room}] {user} se unió a la sala",
+        pt: "[{room}] {user} entrou na sala",
+    },
+    MemberLeft {
+        en: "[{room}] {user} left the room",
+        es: "[{room}] {user} salió de la sala",
+        pt: "[{room}] {user} saiu da sala",
+    },
     Offline {
         en: "(offline: {why}; retrying, messages wait in the outbox)",
         es: "(sin conexión: {why}; reintentando, los mensajes esperan en la bandeja de salida)",

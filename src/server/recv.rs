@@ -90,6 +90,7 @@ fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<&TcpStream>, out
     }
     outlet.shut_down();
     if ctx.router.remove(outlet) {
+        ctx.store.note_offline(outlet.user, crate::store::now_ms());
         ctx.p2p_ports.forget(outlet.user);
         presence(ctx, outlet, "LEFT");
         log::debug!("{} is offline", outlet.name);
@@ -137,6 +138,7 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&TcpStream>, outlet: &Outlet) 
                 match EventReply::parse(line) {
                     Some(EventReply::Ack(seq)) => ctx.store.ack(outlet.user, seq.min(outlet.last_sent())),
                     Some(EventReply::Pong) => {}
+                    Some(EventReply::Version11) => outlet.opt_in_1_1(),
                     None => log::debug!("{}: ignored a frame on the receive port", outlet.name),
                 }
             }

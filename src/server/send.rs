@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Ctx, auth, linger_close, p2p};
+use super::{Ctx, auth, linger_close, p2p, presence};
 use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
 use crate::store::{Outgoing, Ticket, UserId};
 
@@ -36,6 +36,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
         replies: Vec::new(),
         ticket: None,
         msgs: Vec::new(),
+        member_changes: Vec::new(),
     };
     if let Err(e) = session.run() {
         log::debug!("{peer}: send connection: {e}");
@@ -66,6 +67,9 @@ struct Session<'a> {
     /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
     /// the store in one go (one lock, see `Store::send_many`).
     msgs: Vec<Outgoing>,
+    /// Rooms this user joined (`true`) or left, to tell their members
+    /// (protocol 1.1's `MEMBER`) once that is on disk.
+    member_changes: Vec<(String, bool)>,
 }
 
 impl Session<'_> {
@@ -154,8 +158,21 @@ impl Session<'_> {
             Request::Read { chat, id } => {
                 self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
             }
-            Request::Join { room } => self.reply_durable(store.join(user, &room).map(|t| (Reply::Ok, t))),
-            Request::Leave { room } => self.reply_durable(store.leave(user, &room).map(|t| (Reply::Ok, t))),
+            Request::Join { room } => {
+                let changes = !presence::is_member(self.ctx, user, &room);
+                let joined = store.join(user, &room);
+                if joined.is_ok() && changes {
+                    self.member_changes.push((room, true));
+                }
+                self.reply_durable(joined.map(|t| (Reply::Ok, t)))
+            }
+            Request::Leave { room } => {
+                let left = store.leave(user, &room);
+                if left.is_ok() {
+                    self.member_changes.push((room, false));
+                }
+                self.reply_durable(left.map(|t| (Reply::Ok, t)))
+            }
             Request::Users => self.reply(Ok(Reply::Listing(self.ctx.router.online_names()))),
             Request::Rooms => self.reply(Ok(Reply::Listing(store.rooms(user)))),
             Request::Chats => {
@@ -172,6 +189,12 @@ impl Session<'_> {
             }
             Request::Peer { user: peer } => {
                 self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::OkWith))
+            }
+            Request::LastSeen { user: whom } => {
+                self.reply(presence::last_seen(self.ctx, &whom).map(Reply::OkWith))
+            }
+            Request::Members { room } => {
+                self.reply(presence::members(self.ctx, user, &room).map(Reply::Listing))
             }
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
@@ -230,6 +253,12 @@ impl Session<'_> {
                 *reply = Reply::Ko(ko.clone());
             }
             *durable = false;
+        }
+        let changes = std::mem::take(&mut self.member_changes);
+        if let (Ok(()), Some((user, name))) = (stored, &self.user) {
+            for (room, joined) in changes {
+                presence::tell_members(self.ctx, *user, name, &room, joined);
+            }
         }
     }
 
