@@ -200,7 +200,7 @@ impl Store {
     /// The room `room` as registered (`#Tea`) and its members with their
     /// names; `None` if there is no such room. (Who may see them is the
     /// caller's business: `MEMBERS` is for members only.)
-    pub fn room_members(&self, room: &str) -> Option<(Arc<str>, Vec<(UserId, Arc<str>)>)> {
+    pub fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
         let state = self.state.lock();
         let r = state.room_id(room)?;
         let members = state.members(r).map(|m| (m, state.users[m].name.clone())).collect();
@@ -309,6 +309,9 @@ impl Store {
         (frames, replaced)
     }
 }
+
+/// A room's members: each one's id and name as registered.
+pub type Members = Vec<(UserId, Arc<str>)>;
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
