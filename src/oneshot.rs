@@ -75,12 +75,14 @@ pub fn users(options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// `wachat history --with <peer>`: the conversation, oldest first.
+/// `wachat history --with <peer>`: the conversation, oldest first, each
+/// message with its time, and a date line before each day's first.
 pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
     let request = Request::History { chat: with.clone(), limit };
     let (me, lines) = listing(options, request, &tr!(Msg::ReqHistoryWith, chat = with))?;
-    for line in lines {
-        println!("{}", visible(&view::message(i18n::current(), &me, &client::parse_history_line(&line)?)));
+    let messages = lines.iter().map(|line| client::parse_history_line(line)).collect::<Result<Vec<_>>>()?;
+    for line in view::listing(i18n::current(), &me, &messages, client::now_ms()) {
+        println!("{}", visible(&line));
     }
     Ok(())
 }

@@ -29,6 +29,13 @@ fn outbox_rows(data_dir: &Path, send: SocketAddr, user: &str) -> Vec<String> {
     text.lines().skip(1).map(str::to_string).collect()
 }
 
+/// A message line without its `HH:MM ` (the time depends on the clock).
+fn without_time(line: &str) -> &str {
+    let (time, rest) = line.split_at(6.min(line.len()));
+    assert!(time.as_bytes().get(2) == Some(&b':') && time.ends_with(' '), "no time in {line:?}");
+    rest
+}
+
 /// Polls `done` until it is true; fails the test after [`READ_TIMEOUT`].
 fn eventually(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + READ_TIMEOUT;
@@ -57,9 +64,9 @@ fn two_users_chat_and_the_ticks_reach_read() {
     ana.expect("bob is online");
 
     bob.type_line("/chat ana");
-    bob.expect("── ana: no messages yet ──");
+    bob.expect("── ana (online): no messages yet ──");
     ana.type_line("/chat bob");
-    ana.expect("── bob: no messages yet ──");
+    ana.expect("── bob (online): no messages yet ──");
     ana.type_line("hola bob");
     ana.expect("you → bob: hola bob …");
     bob.expect("ana: hola bob");
@@ -138,7 +145,8 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
     // The server has each message exactly once.
     let history = one_shot(&server, dir.path(), "bob", &["history", "--with", "ana"]);
     assert!(history.status.success(), "{}", history.stderr);
-    let texts: Vec<&str> = history.stdout.lines().map(|l| l.trim_start_matches("ana: ")).collect();
+    let texts: Vec<&str> =
+        history.stdout.lines().map(|l| without_time(l).trim_start_matches("ana: ")).collect();
     assert_eq!(texts, ["one", "two", "three", "marker"]);
     assert!(ana.quit("/quit").0.success());
 }
@@ -268,17 +276,24 @@ fn every_command_works_and_bad_ones_get_a_clear_error() {
         ("/history", "error: no chat is open"),
         ("/leave", "error: usage: /leave [#room] (no room is open)"),
         ("/join #tea", "joined #tea"),
-        ("/rooms", "#tea  (1 members)"),
+        ("/rooms", "#tea  (1 member: you)"),
         ("/chat #tea", "── #tea: no messages yet ──"),
         ("tea for one", "[#tea] you: tea for one …"),
         ("/leave", "left #tea"),
         ("still there?", "error: no chat is open"),
-        ("/chat bob", "── bob: no messages yet ──"),
+        ("/chat bob", "── bob (offline): no messages yet ──"),
         ("hi bob", "you → bob: hi bob …"),
-        ("/chats", "bob  (0 unread)"),
-        ("/history 1", "── bob: last 1 message(s) ──"),
+        ("/chats", "  you: hi bob"),
+        ("/history 1", "── bob (offline): last 1 message(s) ──"),
         ("/history lots", "error: usage: /history [n], n from 1 to 1000"),
-        ("/chat zed", "error: history zed: no user named zed (UNKNOWN_USER)"),
+        ("/chat zed", "error: look up zed: no user named zed (UNKNOWN_USER)"),
+        // The account's name as registered, not as typed.
+        ("/chat BOB", "── bob (offline): last 1 message(s) ──"),
+        ("/p2p zed", "error: look up zed: no user named zed (UNKNOWN_USER)"),
+        ("/members", "error: usage: /members [#room] (no room is open)"),
+        ("/members #general", "#general, 2 members:"),
+        ("", "  ana: online"),
+        ("", "  bob: offline"),
         ("/chat #nowhere", "(NOT_MEMBER)"),
         ("/chat b@d", "error: bad user name:"),
         ("/frobnicate", "error: unknown command /frobnicate (try /help)"),
@@ -327,7 +342,7 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
 
     let history = one_shot(&server, data, "carl", &["history", "--with", "bob"]);
     assert!(history.status.success(), "{}", history.stderr);
-    assert_eq!(history.stdout, "you → bob: hello there ✓\n");
+    assert_eq!(history.stdout.lines().map(without_time).collect::<Vec<_>>(), ["you → bob: hello there ✓"]);
     let history = one_shot(&server, data, "carl", &["history", "--with", "zed"]);
     assert!(!history.status.success() && history.stderr.contains("UNKNOWN_USER"));
 

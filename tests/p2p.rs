@@ -378,7 +378,7 @@ fn two_consoles_chat_over_p2p_on_a_chosen_port_and_hang_up() {
     ana.expect("[p2p] bob: hola ana");
     // The chat shows them, from the local log, though the server never saw them.
     ana.type_line("/chat bob");
-    ana.expect("── bob: last 2 message(s) ──");
+    ana.expect("── bob (online): last 2 message(s) ──");
     ana.expect("[p2p] you → bob: hola bob ✓✓");
 
     bob.type_line("/hangup ana");

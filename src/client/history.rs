@@ -262,6 +262,26 @@ impl History {
         self.file.sync()
     }
 
+    /// Every conversation in the log, the most recent first: its newest
+    /// message and how many messages to `me` in it are not read yet
+    /// (direct-chat messages never are, and are not counted). What the
+    /// chat list shows when the server cannot be asked.
+    pub fn summaries(&self, me: &str) -> Vec<(Chat, Message, u64)> {
+        let mut chats: HashMap<String, (Chat, Message, u64)> = HashMap::new();
+        for m in &self.messages {
+            let chat = m.chat(me);
+            let unread = u64::from(!m.is_from(me) && !m.p2p && m.state < State::Read);
+            let entry = chats.entry(chat_key(&chat)).or_insert_with(|| (chat, m.clone(), 0));
+            if m.ts >= entry.1.ts {
+                entry.1 = m.clone();
+            }
+            entry.2 += unread;
+        }
+        let mut chats: Vec<_> = chats.into_values().collect();
+        chats.sort_by_key(|c| std::cmp::Reverse(c.1.ts));
+        chats
+    }
+
     /// The last `n` messages of a conversation, oldest first.
     pub fn conversation(&self, me: &str, chat: &Chat, n: usize) -> Vec<Message> {
         let want = chat_key(chat);
@@ -369,6 +389,25 @@ mod tests {
         assert!(log.get("bob", "b1").unwrap().p2p);
         let unacked: Vec<String> = log.unacked_direct("Ana").into_iter().map(|m| m.id).collect();
         assert_eq!(unacked, ["d3"]);
+    }
+
+    #[test]
+    fn summaries_show_each_chat_newest_first_with_its_unread_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = History::open(dir.path().join("history.csv")).unwrap();
+        log.add(Message { ts: 10, ..msg("bob", "ana", "b1", State::Delivered) }).unwrap();
+        log.add(Message { ts: 20, ..msg("bob", "ana", "b2", State::Delivered) }).unwrap();
+        log.add(Message { ts: 30, ..msg("carl", "#general", "c1", State::Received) }).unwrap();
+        log.add(Message { ts: 40, ..msg("ana", "bob", "a1", State::Sent) }).unwrap();
+        log.add(Message { ts: 50, p2p: true, ..msg("dave", "ana", "d1", State::Delivered) }).unwrap();
+        log.read_up_to("ana", "bob", "b1", 60).unwrap();
+        let got: Vec<(String, String, u64)> = log
+            .summaries("ana")
+            .into_iter()
+            .map(|(chat, last, unread)| (chat.to_string(), last.id, unread))
+            .collect();
+        let expected = [("dave", "d1", 0), ("bob", "a1", 1), ("#general", "c1", 1)];
+        assert_eq!(got, expected.map(|(c, id, n)| (c.to_string(), id.to_string(), n)));
     }
 
     #[test]

@@ -63,6 +63,7 @@ mod link;
 pub mod local;
 pub mod options;
 pub mod outbox;
+mod overview;
 mod receiver;
 mod sender;
 
@@ -79,6 +80,7 @@ pub use history::{History, Message};
 pub use local::prepare as prepare_dir;
 pub use options::{Options, default_data_dir};
 pub use outbox::{Outbox, Outgoing};
+pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
 
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
@@ -452,6 +454,19 @@ impl Client {
         self.job(Job::Request { request, reply: reply_tx });
         // The sender thread answers every job it takes; a closed channel
         // means it has stopped.
+        reply_rx.recv().unwrap_or(Err(Error::Offline))
+    }
+
+    /// Sends several requests at once (pipelined) and returns their replies
+    /// in order, `KO`s included: one round trip for a list of questions
+    /// (the chat list asks one `HISTORY` per chat). Only for requests that
+    /// are safe to repeat; an error means there were no replies.
+    pub fn requests(&self, requests: Vec<Request>) -> Result<Vec<Reply>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
+        self.job(Job::Requests { requests, reply: reply_tx });
         reply_rx.recv().unwrap_or(Err(Error::Offline))
     }
 

@@ -47,6 +47,10 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
 pub enum Job {
     /// Send `request` and hand its reply (or why there is none) to `reply`.
     Request { request: Request, reply: Sender<Result<Reply>> },
+    /// Send all of `requests` at once (pipelined), then read their replies,
+    /// in order: one round trip for a list of questions. Only for requests
+    /// that are safe to repeat (they are, after a lost connection).
+    Requests { requests: Vec<Request>, reply: Sender<Result<Vec<Reply>>> },
     /// Look at the outbox now: a new message is in it.
     Wake,
     /// The receive connection was just lost or regained, so the server may
@@ -95,6 +99,9 @@ impl SenderThread {
                 Ok(Job::Request { request, reply }) => {
                     // The asker may have given up waiting; nothing to do then.
                     let _ = reply.send(self.request(&request));
+                }
+                Ok(Job::Requests { requests, reply }) => {
+                    let _ = reply.send(self.requests(&requests));
                 }
                 Ok(Job::Wake) => {}
                 Ok(Job::Check) if self.conn.is_none() => self.retry_at = Instant::now(),
@@ -153,6 +160,44 @@ impl SenderThread {
                     // this is what makes the send port count as up again.
                     self.shared.link.set(Port::Send, true, String::new);
                     return Ok(reply);
+                }
+                Err(e) => {
+                    self.lost(&e);
+                    if retried {
+                        return Err(e);
+                    }
+                    retried = true;
+                    self.reconnect();
+                }
+            }
+        }
+    }
+
+    /// Several requests pipelined: all written, then all replies read. Like
+    /// [`SenderThread::request`], a dead connection is replaced once and
+    /// the whole list sent again.
+    fn requests(&mut self, requests: &[Request]) -> Result<Vec<Reply>> {
+        let mut retried = false;
+        loop {
+            let conn = self.conn.as_mut().ok_or(Error::Offline)?;
+            self.last_sent = Instant::now();
+            let replies = requests
+                .iter()
+                .try_for_each(|r| conn.write_request(r))
+                .and_then(|()| requests.iter().map(|r| conn.read_reply(r)).collect::<Result<Vec<_>>>());
+            match replies {
+                Ok(replies) => {
+                    let closing = replies.iter().zip(requests).find_map(|(reply, request)| match reply {
+                        Reply::Ko(ko) if ko.code.closes_connection() => Some((request, ko)),
+                        _ => None,
+                    });
+                    match closing {
+                        Some((request, ko)) => {
+                            self.lost(&Error::Refused { request: request.redacted(), ko: ko.clone() })
+                        }
+                        None => self.shared.link.set(Port::Send, true, String::new),
+                    }
+                    return Ok(replies);
                 }
                 Err(e) => {
                     self.lost(&e);

@@ -88,6 +88,8 @@ catalogue! {
     ReqRooms { en: "rooms", es: "salas", pt: "salas" },
     ReqRead { en: "read", es: "marcar como leído", pt: "marcar como lido" },
     ReqDirectChat { en: "direct chat with {user}", es: "chat directo con {user}", pt: "chat direto com {user}" },
+    ReqLookUp { en: "look up {user}", es: "buscar a {user}", pt: "procurar {user}" },
+    ReqMembers { en: "members of {room}", es: "miembros de {room}", pt: "membros de {room}" },
 
     // ── Connections to the server ────────────────────────────────────────
     SendPort { en: "send port", es: "puerto de envío", pt: "porta de envio" },
