@@ -89,8 +89,14 @@ fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<&TcpStream>, out
         serve_live(ctx, reader, outlet);
     }
     outlet.shut_down();
-    if ctx.router.remove(outlet) {
+    // Last seen is noted while the router still lists the user: whoever
+    // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,
+    // never the one before it. (A connection replaced by a newer one is
+    // not the user going offline.)
+    if ctx.router.get(outlet.user).is_some_and(|current| Arc::ptr_eq(&current, outlet)) {
         ctx.store.note_offline(outlet.user, crate::store::now_ms());
+    }
+    if ctx.router.remove(outlet) {
         ctx.p2p_ports.forget(outlet.user);
         presence(ctx, outlet, "LEFT");
         log::debug!("{} is offline", outlet.name);
