@@ -54,8 +54,15 @@ fn lastseen_says_online_or_since_when_and_remembers_it_across_restarts() {
     let offline = seen_once_offline(&mut ana, "bob");
     assert!(seen_ts(&offline) >= ts, "{offline} after {first}");
 
-    // A crash keeps it (the server's file, one row per user once compacted
-    // at start), and a clean stop notes whoever was online at that moment.
+    // A crash keeps it once written (the server's file, one row per user
+    // once compacted at start), and a clean stop notes whoever was online
+    // at that moment. (Nothing waits for it to be written: poll.)
+    let written = format!("bob,{}\n", seen_ts(&offline));
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while !std::fs::read_to_string(server.data_dir.join("seen.csv")).unwrap().ends_with(&written) {
+        assert!(Instant::now() < deadline, "the last seen time was never written");
+        std::thread::sleep(Duration::from_millis(20)); // polling a file
+    }
     server.restart(&[]);
     let seen = std::fs::read_to_string(server.data_dir.join("seen.csv")).unwrap();
     assert_eq!(seen, format!("user,seen_ms\nbob,{}\n", seen_ts(&offline)));
