@@ -254,18 +254,26 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Connect(args) => {
             let register = args.register.then(|| args.email.clone().unwrap_or_default());
             let p2p_port = (!args.no_p2p).then_some(args.p2p_port);
-            let options = Options { register, p2p_port, ..options(&args.server)? };
+            let options = match register {
+                Some(_) => new_account_options(&args.server)?,
+                None => options(&args.server)?,
+            };
+            let options = Options { register, p2p_port, ..options };
             crate::console::run(options, args.server.trace)
         }
         Command::Register(args) => {
-            let options =
-                Options { register: Some(args.email.unwrap_or_default()), ..options(&args.server)? };
+            let options = Options {
+                register: Some(args.email.unwrap_or_default()),
+                ..new_account_options(&args.server)?
+            };
             oneshot::register(&options)
         }
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
         Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
-        Command::Users(_) => Err(Error::Usage(tr!(Msg::UsersNeedsUser))),
+        Command::Users(_) => {
+            Err(Error::Usage(tr!(Msg::UsersNeedsUser, commands = "add, list, remove, passwd, import")))
+        }
         Command::Demo => crate::demo::run(),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
     }
@@ -284,7 +292,17 @@ impl ServerArgs {
 /// The console sets its own trace (above the prompt); the one-shot
 /// subcommands trace on stderr, so their stdout stays clean for scripts.
 fn options(args: &ServerArgs) -> Result<Options> {
-    let mut options = Options::new(&args.user, &password(args)?);
+    with_password(args, password(args)?)
+}
+
+/// [`options`] for an account about to be created: its password is a new
+/// one (see [`read_new_password`]).
+fn new_account_options(args: &ServerArgs) -> Result<Options> {
+    with_password(args, read_new_password(&args.user, args.password_stdin)?)
+}
+
+fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
+    let mut options = Options::new(&args.user, &password);
     options.server = args.server.clone();
     options.send_port = args.send_port;
     options.recv_port = args.recv_port;
@@ -321,6 +339,32 @@ pub(crate) fn read_password(user: &str, from_stdin: bool) -> Result<String> {
     };
     if password.is_empty() {
         return Err(Error::Usage(tr!(Msg::EmptyPassword)));
+    }
+    Ok(password)
+}
+
+/// The fewest characters a new account's password may have (NIST's
+/// minimum for a password a person chooses): the server only stores a
+/// hash, but one of two letters is guessed before the throttle matters.
+pub const MIN_NEW_PASSWORD: usize = 8;
+
+/// A new account's password: from the same sources as [`read_password`],
+/// at least [`MIN_NEW_PASSWORD`] characters, and, when typed at the hidden
+/// prompt, typed twice (nobody sees a typo there).
+pub(crate) fn read_new_password(user: &str, from_stdin: bool) -> Result<String> {
+    let prompted = !from_stdin
+        && std::env::var("WACHAT_PASSWORD").map_or(true, |p| p.is_empty())
+        && std::io::stdin().is_terminal();
+    let password = read_password(user, from_stdin)?;
+    if password.chars().count() < MIN_NEW_PASSWORD {
+        return Err(Error::Usage(tr!(Msg::PasswordTooShort, min = MIN_NEW_PASSWORD)));
+    }
+    if prompted {
+        let again = rpassword::prompt_password(tr!(Msg::AgainPrompt))
+            .map_err(|e| Error::io(tr!(Msg::ReadingPassword), e))?;
+        if again != password {
+            return Err(Error::Usage(tr!(Msg::NewPasswordsDiffer)));
+        }
     }
     Ok(password)
 }

@@ -324,41 +324,41 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
 
-    let ok = one_shot(&server, data, "carl", &["register", "--email", "carl@example.org"]);
+    let ok = one_shot(&server, data, "carlota", &["register", "--email", "carlota@example.org"]);
     assert!(ok.status.success(), "{}", ok.stderr);
-    assert_eq!(ok.stdout, "registered carl\n");
-    let taken = one_shot(&server, data, "carl", &["register"]);
+    assert_eq!(ok.stdout, "registered carlota\n");
+    let taken = one_shot(&server, data, "carlota", &["register"]);
     assert_eq!(taken.status.code(), Some(1));
-    assert!(taken.stderr.contains("the name carl is taken (USER_EXISTS)"), "{}", taken.stderr);
+    assert!(taken.stderr.contains("the name carlota is taken (USER_EXISTS)"), "{}", taken.stderr);
 
-    let sent = one_shot(&server, data, "carl", &["send", "--to", "bob", "hello", "there"]);
+    let sent = one_shot(&server, data, "carlota", &["send", "--to", "bob", "hello", "there"]);
     assert!(sent.status.success(), "{}", sent.stderr);
     assert_eq!(sent.stdout, "sent to bob ✓\n");
-    let unknown = one_shot(&server, data, "carl", &["send", "--to", "zed", "hello"]);
+    let unknown = one_shot(&server, data, "carlota", &["send", "--to", "zed", "hello"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(unknown.stderr.contains("send to zed: no user named zed (UNKNOWN_USER)"));
-    let not_member = one_shot(&server, data, "carl", &["send", "--to", "#secret", "hello"]);
+    let not_member = one_shot(&server, data, "carlota", &["send", "--to", "#secret", "hello"]);
     assert!(not_member.stderr.contains("(NOT_MEMBER)"), "{}", not_member.stderr);
 
-    let history = one_shot(&server, data, "carl", &["history", "--with", "bob"]);
+    let history = one_shot(&server, data, "carlota", &["history", "--with", "bob"]);
     assert!(history.status.success(), "{}", history.stderr);
     assert_eq!(history.stdout.lines().map(without_time).collect::<Vec<_>>(), ["you → bob: hello there ✓"]);
-    let history = one_shot(&server, data, "carl", &["history", "--with", "zed"]);
+    let history = one_shot(&server, data, "carlota", &["history", "--with", "zed"]);
     assert!(!history.status.success() && history.stderr.contains("UNKNOWN_USER"));
 
-    let users = one_shot(&server, data, "carl", &["users"]);
+    let users = one_shot(&server, data, "carlota", &["users"]);
     assert!(users.status.success());
     assert_eq!(users.stdout, "", "nobody is on a receive port");
 
     // Wrong password, no password at all, the password on stdin.
-    let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carl".into()];
+    let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carlota".into()];
     args.extend(connection_args(server.send, server.recv, data));
     let wrong = run_wachat(&args, "nope", "");
     assert!(!wrong.status.success() && wrong.stderr.contains("(AUTH_FAILED)"), "{}", wrong.stderr);
     let none = run_wachat(&args, "", "");
     assert!(!none.status.success() && none.stderr.contains("no password"), "{}", none.stderr);
     args.push("--password-stdin".into());
-    let stdin = run_wachat(&args, "", "pw-carl\n");
+    let stdin = run_wachat(&args, "", "pw-carlota\n");
     assert!(stdin.status.success(), "{}", stdin.stderr);
 
     // Bad input: clap's usage error; a server that is down: say so.
@@ -370,9 +370,9 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stderr.contains("not allowed in a name"), "{}", bad.stderr);
     let (send, recv) = dead_addrs();
-    let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carl".into()];
+    let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carlota".into()];
     args.extend(connection_args(send, recv, data));
-    let down = run_wachat(&args, "pw-carl", "");
+    let down = run_wachat(&args, "pw-carlota", "");
     assert!(
         !down.status.success() && down.stderr.contains("cannot connect to the send port"),
         "{}",
@@ -391,7 +391,10 @@ fn a_refused_login_stops_the_console_with_the_reason() {
     assert_eq!(wrong.status.code(), Some(1));
     assert!(wrong.stderr.contains("login as ana: wrong user or password (AUTH_FAILED)"), "{}", wrong.stderr);
     args.extend(["--register".into(), "--email".into(), "ana@example.org".into()]);
-    let taken = run_wachat(&args, "pw", "");
+    let short = run_wachat(&args, "pw", "");
+    assert_eq!(short.status.code(), Some(1));
+    assert!(short.stderr.contains("a new password has at least 8 characters"), "{}", short.stderr);
+    let taken = run_wachat(&args, "a-long-password", "");
     assert!(taken.stderr.contains("(USER_EXISTS)"), "{}", taken.stderr);
 }
 

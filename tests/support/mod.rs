@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod fake_telegram;
+pub mod pty;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
