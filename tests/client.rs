@@ -381,6 +381,31 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
 }
 
 #[test]
+fn a_second_console_on_the_same_folder_is_refused_and_the_first_goes_on() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Console::start(&server, "ana", dir.path(), &[]);
+    first.expect("connected");
+    let mut args: Vec<String> = vec!["connect".into(), "--user".into(), "ana".into()];
+    args.extend(connection_args(server.send, server.recv, dir.path()));
+    let second = run_wachat(&args, "pw-ana", "/quit\n");
+    assert_eq!(second.status.code(), Some(1));
+    let port = server.send.port();
+    assert!(second.stderr.contains("another wachat (pid "), "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("is already running as ana on 127.0.0.1:{port}")),
+        "{}",
+        second.stderr
+    );
+    // The first one's outbox and receive port are untouched.
+    first.type_line("@bob: still mine");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert!(bob.next_msg().ends_with(":still mine"));
+    assert!(first.quit("/quit").0.success());
+}
+
+#[test]
 fn a_refused_login_stops_the_console_with_the_reason() {
     let server = TestServer::start();
     server.register(&["ana"]);

@@ -175,6 +175,12 @@ impl History {
         Some(&mut self.messages[i])
     }
 
+    /// Where the message `(from, id)` is in the log: the order this client
+    /// saw messages come and go, which breaks ties between equal times.
+    pub fn position(&self, from: &str, id: &str) -> Option<usize> {
+        self.index.get(&key(from, id)).copied()
+    }
+
     /// The message `id` written by `from`, if logged.
     pub fn get(&self, from: &str, id: &str) -> Option<&Message> {
         self.index.get(&key(from, id)).map(|&i| &self.messages[i])

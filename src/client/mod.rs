@@ -577,3 +577,43 @@ pub fn parse_history_line(line: &str) -> Result<Message> {
         p2p: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tick_behind_the_message_is_never_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let shared = Shared {
+            options: Options::new("ana", "pw"),
+            me: "ana".into(),
+            log: Mutex::new(History::open(dir.path().join("history.csv")).unwrap()),
+            outbox: Mutex::new(Outbox::open(dir.path().join("outbox_tmp.csv")).unwrap()),
+            link: Link::new(true, true, tx.clone()),
+            notices: tx,
+            p2p_port: None,
+            tokens: Arc::default(),
+        };
+        let out = Outgoing {
+            ts: 1,
+            to: Chat::User("bob".into()),
+            id: "m1".into(),
+            text: Text::parse("hi").unwrap(),
+        };
+        let tick = |state| Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state };
+        let mut log = shared.log.lock();
+        log.add(shared.as_logged(&out, State::Sent, 1)).unwrap();
+        // The sender thread logs ✓ and waits for the disk; meanwhile the
+        // receiver thread logs ✓✓ and tells it first.
+        log.advance("ana", "m1", State::Received, 2).unwrap();
+        log.advance("ana", "m1", State::Delivered, 3).unwrap();
+        shared.tell(&log, vec![tick(State::Delivered)]);
+        shared.tell(&log, vec![tick(State::Received)]);
+        log.advance("ana", "m1", State::Read, 4).unwrap();
+        shared.tell(&log, vec![tick(State::Delivered), tick(State::Read), Notice::Online]);
+        let told: Vec<Notice> = rx.try_iter().collect();
+        assert_eq!(told, [tick(State::Delivered), tick(State::Read), Notice::Online]);
+    }
+}

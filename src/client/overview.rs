@@ -183,7 +183,9 @@ impl Client {
         match self.history(chat, n) {
             Ok(messages) => {
                 let local = self.local_history(chat, n);
-                Ok(Conversation { messages: with_direct(messages, local, n), offline: false })
+                let log = self.shared.log.lock();
+                let position = |m: &Message| log.position(&m.from, &m.id);
+                Ok(Conversation { messages: with_direct(messages, local, n, position), offline: false })
             }
             Err(e @ (Error::Refused { .. } | Error::Protocol(_))) => Err(e),
             Err(_) => Ok(Conversation { messages: self.local_history(chat, n), offline: true }),
@@ -218,11 +220,18 @@ fn with_local(mut list: Vec<ChatSummary>, local: Vec<(Chat, Message, u64)>) -> V
 }
 
 /// The server's history of a chat with the direct messages of the local log
-/// put in (the server never saw them), by time, the last `n`.
-fn with_direct(mut messages: Vec<Message>, local: Vec<Message>, n: usize) -> Vec<Message> {
+/// put in (the server never saw them), by time, the last `n`. Two messages
+/// of the same millisecond are in the order this client logged them
+/// (`position` in the local log), which is the order it saw them happen;
+/// messages it never logged keep the server's order.
+fn with_direct(
+    mut messages: Vec<Message>,
+    local: Vec<Message>,
+    n: usize,
+    position: impl Fn(&Message) -> Option<usize>,
+) -> Vec<Message> {
     messages.extend(local.into_iter().filter(|m| m.p2p));
-    // Stable: messages with the same time keep the server's order.
-    messages.sort_by_key(|m| m.ts);
+    messages.sort_by_cached_key(|m| (m.ts, position(m).unwrap_or(usize::MAX)));
     let extra = messages.len().saturating_sub(n);
     messages.drain(..extra);
     messages
@@ -259,13 +268,16 @@ mod tests {
 
     #[test]
     fn direct_messages_take_their_place_by_time() {
-        let server = vec![m("ana", "bob", "s1", 10, false), m("ana", "bob", "s2", 40, false)];
+        let server = vec![m("ana", "bob", "s1", 10, false), m("ana", "bob", "s2", 30, false)];
         let local = vec![
             m("ana", "bob", "s1", 10, false),
             m("ana", "bob", "p1", 20, true),
             m("bob", "ana", "q1", 30, true),
         ];
-        let ids: Vec<String> = with_direct(server, local, 3).into_iter().map(|m| m.id).collect();
+        // The order the local log saw them: s1, p1, q1, s2 (q1 and s2 in one ms).
+        let logged = ["s1", "p1", "q1", "s2"];
+        let position = |m: &Message| logged.iter().position(|id| *id == m.id);
+        let ids: Vec<String> = with_direct(server, local, 3, position).into_iter().map(|m| m.id).collect();
         assert_eq!(ids, ["p1", "q1", "s2"]);
     }
 
