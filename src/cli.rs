@@ -217,9 +217,10 @@ pub struct ServeArgs {
     /// Rooms with more members than this send no JOINED/LEFT presence.
     #[arg(long, default_value_t = 200)]
     pub presence_limit: usize,
-    /// Connections on both ports together beyond which new ones get KO:BUSY.
-    #[arg(long, default_value_t = 20_000)]
-    pub max_connections: usize,
+    /// Connections on both ports together beyond which new ones get KO:BUSY
+    /// [default: 20000, or what the system's limits allow if fewer].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
     /// Bytes of events that may wait for a receiver that does not read
     /// before it gets BYE:SLOW (its events stay in its inbox).
     #[arg(long, default_value_t = 1 << 20)]
@@ -385,22 +386,36 @@ fn serve(args: ServeArgs) -> Result<()> {
         kdf_cost: args.kdf_cost,
         fsync: args.fsync == Fsync::Always,
         presence_limit: args.presence_limit,
-        max_connections: args.max_connections,
+        max_connections: args.max_connections.unwrap_or(Config::new(&args.data_dir).max_connections),
         max_pending: args.max_pending,
         rate: args.rate,
         rate_burst: args.rate_burst,
         ..Config::new(&args.data_dir)
     };
     let (capacity, advice) = crate::sys::connection_capacity(config.max_connections);
-    for line in &advice {
-        log::warn!("limit: {line}");
-    }
-    if capacity < config.max_connections {
-        log::warn!(
-            "serving at most {capacity} connections instead of --max-connections {} \
-             (more would exceed the limits above); the rest get KO:BUSY",
-            config.max_connections
+    // A newcomer on a laptop meets the system's limits before the default
+    // --max-connections (20,000), and reads warnings as failures. So: one
+    // plain line when the default does not fit but plenty does; the advice
+    // as warnings when the operator asked for more than fits, or when what
+    // fits is little.
+    let asked = args.max_connections.is_some();
+    if capacity < config.max_connections && !asked && capacity >= FEW_CONNECTIONS {
+        log::info!(
+            "serving up to {capacity} connections (~{} users), what this system's limits allow \
+             (see \"Limits\" in the README to raise them)",
+            capacity / 2
         );
+    } else {
+        for line in &advice {
+            log::warn!("limit: {line}");
+        }
+        if capacity < config.max_connections {
+            log::warn!(
+                "serving at most {capacity} connections instead of --max-connections {} \
+                 (more would exceed the limits above); the rest get KO:BUSY",
+                config.max_connections
+            );
+        }
     }
     let config = Config { max_connections: capacity.min(config.max_connections), ..config };
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
@@ -413,6 +428,10 @@ fn serve(args: ServeArgs) -> Result<()> {
     server.shutdown();
     Ok(())
 }
+
+/// Below this many connections (half as many users, on two ports each),
+/// the system's limits are worth a warning even if nobody asked for more.
+const FEW_CONNECTIONS: usize = 1000;
 
 /// Blocks until Ctrl+C (SIGINT) or SIGTERM.
 fn wait_for_signal() -> Result<()> {

@@ -79,6 +79,7 @@
 //! | `rooms.csv` | one per `JOIN`/`LEAVE` |
 //! | `history.csv` | one per message and per `DELIVERED`/`READ` change: the log every inbox is replayed from |
 //! | `inbox.csv` | how far each user has acknowledged its events |
+//! | `seen.csv` | when each user was last seen online (protocol 1.1's `LASTSEEN`) |
 //!
 //! Every file is append-only CSV, one record per line, so a crash can only
 //! tear the last line, which the next start drops with a warning.

@@ -6,13 +6,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::console::{Console, connection_args, run_wachat, user_dir};
-use support::{READ_TIMEOUT, TestServer};
+use support::{FakeConn, READ_TIMEOUT, TestServer};
 
 /// A one-shot subcommand as `user` (password `pw-<user>`).
 fn one_shot(server: &TestServer, data_dir: &Path, user: &str, args: &[&str]) -> support::console::Outcome {
@@ -435,7 +434,7 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
     let mut ana =
         Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir.path(), &[]);
     // The send port: log in, then answer whatever comes (PING) with OK.
-    let mut send_conn = Fake::accept(&send);
+    let mut send_conn = FakeConn::accept(&send);
     assert_eq!(send_conn.line(), "LOGIN:ana:pw-ana");
     send_conn.send("OK:ana");
     std::thread::spawn(move || {
@@ -446,7 +445,7 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
 
     let msg = "MSG:1:bob:ana:b1:1700000000000:only once";
     for round in 0..2 {
-        let mut conn = Fake::accept(&recv);
+        let mut conn = FakeConn::accept(&recv);
         assert_eq!(conn.line(), "LOGIN:ana:pw-ana");
         conn.send("OK:ana");
         // A 1.1 client asks for 1.1's events; a version-1 server ignores it.
@@ -465,49 +464,4 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
     ana.type_line("/help");
     ana.expect("commands:");
     assert_eq!(ana.count("bob: only once"), 1);
-}
-
-/// One side of a fake server's connection.
-struct Fake {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Fake {
-    /// Accepts the client's next connection; fails the test after
-    /// [`READ_TIMEOUT`] (a blocking `accept` could wait forever).
-    fn accept(listener: &TcpListener) -> Fake {
-        listener.set_nonblocking(true).unwrap();
-        let deadline = Instant::now() + READ_TIMEOUT;
-        let stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(Instant::now() < deadline, "the client did not connect in time");
-                    std::thread::sleep(Duration::from_millis(10)); // polling accept
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        stream.set_nonblocking(false).unwrap();
-        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        Fake { stream, reader }
-    }
-
-    fn send(&mut self, line: &str) {
-        self.stream.write_all(format!("{line}\n").as_bytes()).unwrap();
-    }
-
-    fn try_line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(n) if n > 0 => Some(line.trim_end().to_string()),
-            _ => None,
-        }
-    }
-
-    fn line(&mut self) -> String {
-        self.try_line().expect("a line from the client in time")
-    }
 }
