@@ -87,7 +87,11 @@ pub struct ServerArgs {
 /// network); `wachat users add …` edits the accounts of a data directory
 /// (no server may run on it). One or the other, never both.
 #[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    arg_required_else_help = true
+)]
 pub struct UsersArgs {
     #[command(subcommand)]
     pub admin: Option<crate::admin::UsersCommand>,

@@ -68,11 +68,19 @@ fn two_users_chat_and_the_ticks_reach_read() {
     ana.expect("── bob (online): no messages yet ──");
     ana.type_line("hola bob");
     ana.expect("you → bob: hola bob …");
-    bob.expect("ana: hola bob");
-    // bob has the chat open, so he reads it at once: every tick shows up.
+    // Every message line starts with its time.
+    without_time(&bob.expect("ana: hola bob"));
+    // bob has the chat open, so he reads it at once: the ticks show up,
+    // in order (one may be skipped when a later one came first).
     ana.expect("✓✓ read  (to bob: hola bob)");
-    let ticks: Vec<&String> = ana.seen.iter().filter(|l| l.contains("(to bob: hola bob)")).collect();
-    assert!(ticks.len() <= 3 && ticks.iter().all(|l| l.starts_with("  ✓")), "{ticks:?}");
+    let ticks: Vec<&str> = ana
+        .seen
+        .iter()
+        .filter(|l| l.contains("(to bob: hola bob)"))
+        .map(|l| l.trim_start().split("  (").next().unwrap())
+        .collect();
+    let rank = |tick: &&str| ["✓", "✓✓", "✓✓ read"].iter().position(|t| t == tick).expect("a tick");
+    assert!(ticks.windows(2).all(|w| rank(&w[0]) < rank(&w[1])), "ticks went backwards: {ticks:?}");
 
     bob.type_line("hola ana, ¿qué tal?");
     ana.expect("bob: hola ana, ¿qué tal?");
@@ -80,7 +88,7 @@ fn two_users_chat_and_the_ticks_reach_read() {
     ana.type_line("first line \\");
     ana.type_line("second line");
     bob.expect("ana: first line ");
-    bob.expect("    second line");
+    bob.expect("      second line");
     // The other ways to send a direct message; none changes the open chat.
     ana.type_line("@bob: via at");
     bob.expect("ana: via at");
@@ -95,10 +103,29 @@ fn two_users_chat_and_the_ticks_reach_read() {
     ana.type_line("hi all");
     bob.expect("[#general] ana: hi all");
     ana.expect("✓  (to #general: hi all)");
+    // Members of a room joining and leaving are shown in it.
+    ana.type_line("/join #tea");
+    ana.expect("joined #tea");
+    bob.type_line("/join #tea");
+    ana.expect("[#tea] bob joined the room");
+    ana.type_line("/members #tea");
+    ana.expect("#tea, 2 members:");
+    ana.expect("  ana: online");
+    ana.expect("  bob: online");
+    bob.type_line("/leave #tea");
+    ana.expect("[#tea] bob left the room");
 
     let (status, _) = bob.quit("/salir");
     assert!(status.success());
     ana.expect("bob went offline");
+    // When he was last seen: in /users (someone ana writes to), and when
+    // his chat opens.
+    ana.type_line("/users");
+    ana.expect("online (1): ana");
+    ana.expect("not online (1):");
+    ana.expect("  bob: last seen ");
+    ana.type_line("/chat bob");
+    ana.expect("── bob (last seen ");
     let (status, lines) = ana.quit("@salir");
     assert!(status.success(), "{lines:?}");
 }
@@ -114,11 +141,17 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
     ana.expect("connected");
 
     server.kill();
-    ana.expect("(offline:");
+    // Said in plain words, not which port read what.
+    let offline = ana.expect("(offline:");
+    assert!(!offline.contains("port"), "{offline}");
     for text in ["one", "two", "three"] {
         ana.type_line(&format!("@bob: {text}"));
         ana.expect(&format!("you → bob: {text} …"));
     }
+    // The chat list works offline, from the local log.
+    ana.type_line("/chats");
+    ana.expect("(offline: your chats as the local log has them)");
+    ana.expect("  you: three");
     // Each message is in the outbox file before its `…` is shown.
     let rows = outbox_rows(dir.path(), server.send, "ana");
     assert_eq!(rows.len(), 3, "{rows:?}");
@@ -203,6 +236,7 @@ fn both_connections_come_back_after_a_server_restart() {
     bob.expect("ana: after the restart");
     ana.expect("✓✓  (to bob: after the restart)");
     assert_eq!(ana.count("(offline:"), 1, "one quiet line per loss");
+    assert_eq!(ana.count("(back online)"), 1, "and one when back");
     assert!(ana.quit("/quit").0.success());
     assert!(bob.quit("/quit").0.success());
 }
@@ -348,6 +382,13 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
     let users = one_shot(&server, data, "carlota", &["users"]);
     assert!(users.status.success());
     assert_eq!(users.stdout, "", "nobody is on a receive port");
+    // Without --user nor a subcommand, it shows what it can do: the
+    // accounts' subcommands too, not only "--user is required".
+    let bare = run_wachat(&["users".into()], "", "");
+    assert_eq!(bare.status.code(), Some(2));
+    for subcommand in ["add", "list", "remove", "passwd", "import"] {
+        assert!(bare.stderr.contains(&format!("\n  {subcommand} ")), "{subcommand}: {}", bare.stderr);
+    }
 
     // Wrong password, no password at all, the password on stdin.
     let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carlota".into()];
