@@ -41,7 +41,7 @@ pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: S
 /// told: no route to the server, so no peer could be introduced anyway.
 pub(super) fn listen(options: &Options, local_ip: Option<IpAddr>, port: u16) -> Result<Option<TcpListener>> {
     let Some(ip) = local_ip.or_else(|| routed_ip(&options.server, options.send_port)) else {
-        log::warn!("p2p: no route to {}: direct chats from peers are off", options.server);
+        log::warn!("{}", tr!(Msg::NoRouteForPeers, server = options.server));
         return Ok(None);
     };
     crate::p2p::bind(ip, port).map(Some)

@@ -24,6 +24,8 @@ use std::path::PathBuf;
 
 use super::csv_file::CsvFile;
 use crate::error::Result;
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
 use crate::protocol::{Chat, Text};
 
 const HEADER: &str = "ts,to,id,text";
@@ -81,11 +83,8 @@ impl Outbox {
         let known: HashSet<String> = self.queued.iter().map(|m| m.id.clone()).collect();
         let foreign: Vec<Outgoing> =
             read_rows(&self.file)?.into_iter().filter(|m| !known.contains(&m.id)).collect();
-        log::warn!(
-            "{}: {} message(s) written by another program, sent too",
-            self.file.path().display(),
-            foreign.len()
-        );
+        let (path, n) = (self.file.path().display(), foreign.len());
+        log::warn!("{}", tr!(Msg::ForeignOutboxRows, path = path, n = n));
         self.queued.extend(foreign);
         self.known_len = self.file.len()?;
         Ok(())

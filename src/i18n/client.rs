@@ -224,7 +224,18 @@ catalogue! {
         pt: "já há outro wachat{who} rodando como {user} em {server} (seus arquivos: {dir}); feche-o primeiro",
     },
 
+    ForeignOutboxRows {
+        en: "{path}: {n} message(s) written there by another program; they are sent too",
+        es: "{path}: otro programa escribió {n} mensaje(s) ahí; también se envían",
+        pt: "{path}: outro programa escreveu {n} mensagem(ns) ali; também são enviadas",
+    },
+
     // ── Direct chats ─────────────────────────────────────────────────────
+    NoRouteForPeers {
+        en: "no route to {server}: no port is opened for direct chats from peers",
+        es: "no hay ruta hacia {server}: no se abre ningún puerto para chats directos de otros",
+        pt: "sem rota para {server}: nenhuma porta é aberta para chats diretos de outros",
+    },
     P2pPort { en: "the P2P port", es: "el puerto P2P", pt: "a porta P2P" },
     Closing { en: "the client is closing", es: "el cliente se está cerrando", pt: "o cliente está fechando" },
     DirectWithYourself {
