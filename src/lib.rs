@@ -87,15 +87,20 @@
 //! ## Threads and files of `wachat connect`
 //!
 //! ```text
-//!   input thread ── reads lines, parses commands ──┐         events thread
-//!   (rustyline, or plain lines from a pipe)        │         prints each Notice above
-//!                                                  ▼         the prompt; READ for the open chat
-//!        outbox_tmp.csv ◀── Client::send    Job channel               ▲ Notice channel
-//!                                                  ▼                  │
+//!   input thread ── reads a line per prompt ──▶ main thread ── parses, acts;
+//!   (rustyline, or plain lines from a pipe)       stops if told   ▲ stop (replaced)
+//!                                                  │              │
+//!        outbox_tmp.csv ◀── Client::send    Job channel       events thread
+//!                                                  ▼          prints each Notice above
+//!                                                             the prompt; READ for the
+//!                                                             open chat    ▲ Notice channel
 //!                     sender thread ── send port        receive port ── receiver thread
 //!                     drains the outbox pipelined,      MSG/STATUS → history.csv, fsync,
 //!                     requests/replies, PING when idle  then ACK; PONG; reconnects
 //! ```
+//!
+//! Everything printed goes through [`display::visible`]: text from the
+//! network reaches the terminal with its control characters shown, not obeyed.
 //!
 //! Direct chats (`/p2p <user>`, protocol §8) add a P2P accept thread and
 //! one thread per peer connection ([`p2p`]); those messages never touch the

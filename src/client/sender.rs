@@ -145,38 +145,23 @@ impl SenderThread {
     /// at once and the request sent again: every request that comes here is
     /// safe to repeat (messages go through the outbox instead).
     fn request(&mut self, request: &Request) -> Result<Reply> {
-        let mut retried = false;
-        loop {
-            let conn = self.conn.as_mut().ok_or(Error::Offline)?;
-            self.last_sent = Instant::now();
-            match conn.request(request) {
-                Ok(Reply::Ko(ko)) if ko.code.closes_connection() => {
-                    let e = Error::Refused { request: request.redacted(), ko: ko.clone() };
-                    self.lost(&e);
-                    return Ok(Reply::Ko(ko));
-                }
-                Ok(reply) => {
-                    // The connection works: after a lost receive port,
-                    // this is what makes the send port count as up again.
-                    self.shared.link.set(Port::Send, true, String::new);
-                    return Ok(reply);
-                }
-                Err(e) => {
-                    self.lost(&e);
-                    if retried {
-                        return Err(e);
-                    }
-                    retried = true;
-                    self.reconnect();
-                }
-            }
-        }
+        let mut replies = self.pipelined(std::slice::from_ref(request))?;
+        Ok(replies.remove(0))
     }
 
-    /// Several requests pipelined: all written, then all replies read. Like
-    /// [`SenderThread::request`], a dead connection is replaced once and
-    /// the whole list sent again.
+    /// Several requests pipelined, [`BATCH`] at a time (all written, then
+    /// their replies read: never so many that both sides' buffers could
+    /// fill while neither reads). Like [`SenderThread::request`], a dead
+    /// connection is replaced once and the batch sent again.
     fn requests(&mut self, requests: &[Request]) -> Result<Vec<Reply>> {
+        let mut replies = Vec::with_capacity(requests.len());
+        for batch in requests.chunks(BATCH) {
+            replies.extend(self.pipelined(batch)?);
+        }
+        Ok(replies)
+    }
+
+    fn pipelined(&mut self, requests: &[Request]) -> Result<Vec<Reply>> {
         let mut retried = false;
         loop {
             let conn = self.conn.as_mut().ok_or(Error::Offline)?;
