@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::console::{Console, connection_args, run_wachat, user_dir};
+use support::console::{Console, connection_args, console_on_fake_server, run_wachat, user_dir};
 use support::{FakeConn, READ_TIMEOUT, TestServer};
 
 /// A one-shot subcommand as `user` (password `pw-<user>`).
@@ -469,20 +469,8 @@ fn a_refused_login_stops_the_console_with_the_reason() {
 /// once.
 #[test]
 fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
-    let send = TcpListener::bind("127.0.0.1:0").unwrap();
-    let recv = TcpListener::bind("127.0.0.1:0").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut ana =
-        Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir.path(), &[]);
-    // The send port: log in, then answer whatever comes (PING) with OK.
-    let mut send_conn = FakeConn::accept(&send);
-    assert_eq!(send_conn.line(), "LOGIN:ana:pw-ana");
-    send_conn.send("OK:ana");
-    std::thread::spawn(move || {
-        while send_conn.try_line().is_some() {
-            send_conn.send("OK")
-        }
-    });
+    let (mut ana, send, recv) = console_on_fake_server(dir.path());
 
     let msg = "MSG:1:bob:ana:b1:1700000000000:only once";
     for round in 0..2 {
@@ -493,7 +481,7 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
         assert_eq!(conn.line(), "VERSION:1.1");
         conn.send(msg);
         assert_eq!(conn.line(), "ACK:1", "round {round}");
-        let ana_dir = user_dir(dir.path(), send.local_addr().unwrap(), "ana");
+        let ana_dir = user_dir(dir.path(), send, "ana");
         let log = std::fs::read_to_string(ana_dir.join("history.csv")).unwrap();
         assert!(
             log.contains("msg,1700000000000,bob,ana,b1,DELIVERED,only once"),

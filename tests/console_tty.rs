@@ -52,11 +52,16 @@ fn ctrl_c_discards_a_draft_and_ctrl_c_and_ctrl_d_say_what_they_do() {
     ana.expect("… ");
     ana.type_keys("second line\x03");
     ana.expect("(Ctrl+C: message discarded; nothing was sent)");
+    // Keys are typed once the next prompt is up: between two reads the
+    // terminal is in its ordinary mode, where Ctrl+C is a signal.
+    ana.expect("bob> ");
     ana.type_keys("\x03");
     ana.expect("(Ctrl+C: line cleared; to leave, type /quit or press Ctrl+D)");
+    ana.expect("bob> ");
     ana.type_keys("after\r");
     let first = bob.next_msg();
     assert!(first.starts_with("MSG:1:ana:bob:") && first.ends_with(":after"), "{first}");
+    ana.expect("bob> ");
     ana.type_keys("\x04");
     ana.expect("(Ctrl+D: leaving)");
     assert!(ana.wait().success());

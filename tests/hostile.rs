@@ -9,7 +9,7 @@ mod support;
 
 use std::net::TcpListener;
 
-use support::console::{Console, connection_args, run_wachat, user_dir};
+use support::console::{Console, connection_args, console_on_fake_server, run_wachat, user_dir};
 use support::{FakeConn, TestServer};
 
 /// What a message can carry to a terminal: clear the screen, set the
@@ -55,18 +55,8 @@ fn control_characters_from_a_user_are_shown_harmless_everywhere_and_stored_as_se
 /// a malicious server would: names and texts full of control characters.
 #[test]
 fn control_characters_from_a_lying_server_are_shown_harmless() {
-    let (send, recv) = (TcpListener::bind("127.0.0.1:0").unwrap(), TcpListener::bind("127.0.0.1:0").unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let mut ana =
-        Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir.path(), &[]);
-    let mut send_conn = FakeConn::accept(&send);
-    assert_eq!(send_conn.line(), "LOGIN:ana:pw-ana");
-    send_conn.send("OK:ana");
-    std::thread::spawn(move || {
-        while send_conn.try_line().is_some() {
-            send_conn.send("OK")
-        }
-    });
+    let (mut ana, _, recv) = console_on_fake_server(dir.path());
     let mut events = FakeConn::accept(&recv);
     assert_eq!(events.line(), "LOGIN:ana:pw-ana");
     events.send("OK:ana");
