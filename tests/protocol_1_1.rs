@@ -174,3 +174,46 @@ fn opted_in(server: &TestServer, user: &str, sender: &mut Conn) -> Conn {
         std::thread::sleep(Duration::from_millis(20)); // polling the server's view
     }
 }
+
+/// A 1.1 console against a version-1 server (a fake one, answering as
+/// version 1 does): the new requests are unknown requests there, and the
+/// console does without them, saying so where the user asked for them.
+#[test]
+fn a_1_1_console_does_without_against_a_version_1_server() {
+    use std::net::TcpListener;
+    use support::FakeConn;
+    use support::console::Console;
+
+    let (send, recv) = (TcpListener::bind("127.0.0.1:0").unwrap(), TcpListener::bind("127.0.0.1:0").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana =
+        Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir.path(), &[]);
+    let mut send_conn = FakeConn::accept(&send);
+    std::thread::spawn(move || {
+        let history = ["OK:1", "Bob:ana:m1:1700000000000:DELIVERED:hola"];
+        while let Some(request) = send_conn.try_line() {
+            let word = request.split(':').next().unwrap_or("");
+            match word {
+                "LOGIN" => send_conn.send("OK:ana"),
+                "LASTSEEN" | "MEMBERS" => send_conn.send(&format!("KO:BAD_REQUEST:unknown request {word:?}")),
+                "HISTORY" => history.iter().for_each(|line| send_conn.send(line)),
+                _ => send_conn.send("OK"), // P2P, READ, PING
+            }
+        }
+    });
+    let mut events = FakeConn::accept(&recv);
+    assert_eq!(events.line(), "LOGIN:ana:pw-ana");
+    events.send("OK:ana");
+    // A version-1 server ignores this frame; so does this one.
+    assert_eq!(events.line(), "VERSION:1.1");
+    ana.expect("connected");
+    // The user as the server spells it (from the history), no presence.
+    ana.type_line("/chat bob");
+    ana.expect("── Bob: last 1 message(s) ──");
+    ana.expect("Bob: hola");
+    ana.type_line("/members #general");
+    ana.expect("(this server does not say who was online when: it speaks protocol 1.0)");
+    ana.type_line("/help");
+    ana.expect("commands:");
+    assert_eq!(ana.count("error"), 0, "{:?}", ana.seen);
+}
