@@ -222,11 +222,15 @@ pub fn listing(lang: Lang, me: &str, messages: &[Message], now_ms: u64) -> Vec<S
     lines
 }
 
-/// `online`, `last seen yesterday 14:02`, `offline`.
+/// `online`, `last seen today 14:02`, `offline`.
 pub fn presence(lang: Lang, p: Presence, now_ms: u64) -> String {
     match p {
         Presence::Online => Msg::Online.text(lang).to_string(),
-        Presence::LastSeen(ts) => tr!(in lang; Msg::LastSeen, when = when(lang, ts, now_ms)),
+        Presence::LastSeen(ts) => {
+            let t = local_time(ts);
+            let when = format!("{} {}", day_name(lang, &t, now_ms), t.clock());
+            tr!(in lang; Msg::LastSeen, when = when)
+        }
         Presence::Unknown => Msg::OfflineUser.text(lang).to_string(),
     }
 }
