@@ -9,7 +9,8 @@
 
 use std::collections::HashSet;
 
-use super::{Client, Message, parse_history_line, unexpected};
+use super::requests::{parse_history_line, unexpected};
+use super::{Client, Message};
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
