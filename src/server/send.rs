@@ -327,11 +327,11 @@ impl Chunks<'_> {
 impl std::fmt::Write for Chunks<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.buf.push_str(s);
-        if self.buf.len() >= CHUNK {
-            if let Err(e) = self.send() {
-                self.error = Some(e);
-                return Err(std::fmt::Error);
-            }
+        if self.buf.len() >= CHUNK
+            && let Err(e) = self.send()
+        {
+            self.error = Some(e);
+            return Err(std::fmt::Error);
         }
         Ok(())
     }
