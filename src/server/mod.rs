@@ -303,7 +303,8 @@ impl Server {
             while !open.is_empty() && Instant::now() < deadline {
                 connections.ended.wait_until(&mut open, deadline);
             }
-            if round == 0 {
+            if round == 0 && !open.is_empty() {
+                log::info!("shutdown: {} clients are not reading their replies: cut off", open.len());
                 for stream in open.values() {
                     let _ = stream.shutdown(Shutdown::Both);
                 }
