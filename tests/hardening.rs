@@ -66,6 +66,18 @@ fn history_is_clamped_to_its_maximum() {
 }
 
 #[test]
+fn history_of_long_messages_is_cut_to_its_byte_maximum() {
+    let server = TestServer::start_with(&["--rate", "0"]);
+    big_room(&server, 300); // 300 lines of about 4 KB: 1.2 MB
+    let mut ana = server.login_send("ana", "pw-ana");
+    let lines = ana.listing("HISTORY:#general:1000");
+    let bytes: usize = lines.iter().map(|line| line.len() + 1).sum();
+    assert!(bytes <= wachat::protocol::MAX_HISTORY_BYTES, "{bytes} bytes");
+    assert!(lines.len() > 200 && lines.len() < 300, "the newest that fit: {}", lines.len());
+    assert!(lines.last().unwrap().starts_with("ana:#general:big299:"), "the newest last");
+}
+
+#[test]
 fn a_client_that_does_not_read_its_replies_is_dropped() {
     let server = TestServer::start_with(&["--timeout", "2", "--rate", "0"]);
     big_room(&server, 300); // 1.2 MB

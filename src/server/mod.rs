@@ -164,7 +164,7 @@ struct Connections {
     next_id: AtomicU64,
 }
 
-/// A connection's place in the counts of [`Connections`], given back when
+/// A connection's place in the counts of `Connections`, given back when
 /// dropped: by its handler thread *before* lingering over the close, so a
 /// client that trickles bytes at a closing connection holds no slot.
 pub struct Slot {
@@ -346,8 +346,8 @@ const LINGER_BYTES: usize = 64 * 1024;
 /// a moment, then close. Closing a socket with unread input would make the
 /// kernel reset the connection, and the peer could lose our last reply.
 ///
-/// "A moment" is bounded twice, by [`LINGER_FOR`] in all and by
-/// [`LINGER_BYTES`]: a client that trickles a byte at a time into a closing
+/// "A moment" is bounded twice, by `LINGER_FOR` in all and by
+/// `LINGER_BYTES`: a client that trickles a byte at a time into a closing
 /// connection holds its thread for one second at most (it holds no slot:
 /// see [`Slot`]). Past either bound the close may reset the connection,
 /// which costs only that client its last reply.

@@ -8,10 +8,11 @@
 //! fsync wait and one system call for 100 messages.
 //!
 //! What a client that never reads its replies can cost is bounded: replies
-//! are written as soon as [`REPLY_BUDGET`] bytes of them wait, a chunk of
-//! at most [`CHUNK`] bytes at a time, and each chunk must be taken by the
+//! are written as soon as `REPLY_BUDGET` bytes of them wait, a chunk of
+//! at most `CHUNK` bytes at a time, and each chunk must be taken by the
 //! client within `--timeout` or the connection is dropped. Listings are
-//! capped ([`MAX_HISTORY`], [`MAX_LISTING`]).
+//! capped ([`MAX_HISTORY`] messages in [`MAX_HISTORY_BYTES`], [`MAX_LISTING`]
+//! lines).
 
 use std::fmt::Write as _;
 use std::io;
@@ -21,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::{Ctx, auth, p2p, write_all_by};
-use crate::protocol::{Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_LISTING, Reply, Request};
+use crate::protocol::{
+    Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
+};
 use crate::store::{Outgoing, Ticket, UserId};
 
 /// Read buffer of a send connection: room for a burst of pipelined requests.
@@ -204,7 +207,7 @@ impl Session<'_> {
             }
             Request::History { chat, limit } => {
                 self.settle();
-                self.reply(store.history(user, &chat, limit).map(Reply::Listing))
+                self.reply(store.history(user, &chat, limit).map(newest_within_bytes))
             }
             Request::P2p { port } => {
                 p2p::announce(self.ctx, user, port);
@@ -345,6 +348,24 @@ fn capped(request: Request) -> Request {
         Request::History { chat, limit } => Request::History { chat, limit: limit.min(MAX_HISTORY) },
         other => other,
     }
+}
+
+/// A `HISTORY` reply of the newest lines that fit in
+/// [`MAX_HISTORY_BYTES`]. A thousand long messages (8 KiB each, escaped)
+/// would be 8 MiB, held for as long as a client that does not read keeps
+/// the write waiting; cut here, a connection never holds more than that.
+fn newest_within_bytes(mut lines: Vec<String>) -> Reply {
+    let mut total = 0;
+    let fit = lines
+        .iter()
+        .rev()
+        .take_while(|line| {
+            total += line.len() + 1;
+            total <= MAX_HISTORY_BYTES
+        })
+        .count();
+    lines.drain(..lines.len() - fit);
+    Reply::Listing(lines)
 }
 
 /// A listing reply of at most [`MAX_LISTING`] lines, the first ones.
