@@ -23,6 +23,7 @@
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
+//! | [`pidlock`] | the lock file that names its holder, shared by the server's data directory and the client's folders. |
 //! | [`cli`] | the command line. |
 //! | [`error`] | the error type. |
 //!
@@ -107,10 +108,11 @@
 //! server's ports, and what a peer did not acknowledge falls back to the
 //! outbox.
 //!
-//! The client keeps, in `<data dir>/<user>/` (default data dir
-//! `~/.local/share/wachat`): `history.csv`, every message both ways with
-//! each change of state, and `outbox_tmp.csv`, the messages the server has
-//! not yet answered `OK` for (empty when all is well). See [`client`].
+//! The client keeps, in `<data dir>/<host>:<send port>/<user>/` (a folder
+//! per server and user; default data dir `~/.local/share/wachat`):
+//! `history.csv`, every message both ways with each change of state, and
+//! `outbox_tmp.csv`, the messages the server has not yet answered `OK` for
+//! (empty when all is well). See [`client`] and `client/local.rs`.
 
 pub mod admin;
 pub mod bench;
@@ -123,6 +125,7 @@ pub mod error;
 pub mod i18n;
 pub mod oneshot;
 pub mod p2p;
+pub mod pidlock;
 pub mod protocol;
 pub mod router;
 pub mod server;

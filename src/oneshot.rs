@@ -7,6 +7,7 @@
 //! a `KO` prints the server's reason. No threads, no outbox: a script wants
 //! to know *now* whether the server took its message.
 
+use crate::client::local::DirLock;
 use crate::client::{self, Connection, History, Login, Options, Port};
 use crate::console::view;
 use crate::error::{Error, Result};
@@ -36,8 +37,19 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
         other => return Err(conn.unexpected(&other)),
     };
     quit(conn);
-    // Kept in the local log too, so that the console's history shows it.
-    let mut log = History::open(options.user_dir().join("history.csv"))?;
+    // Kept in the local log too, so that the console's history shows it;
+    // unless a console (or a bot) holds the folder now: the server has the
+    // message anyway, and the console's /chat fetches it from there.
+    let dir = client::prepare_dir(options)?;
+    let _lock = match DirLock::acquire(&dir, options) {
+        Ok(lock) => lock,
+        Err(e) => {
+            log::debug!("not logged locally: {e}");
+            println!("{}", tr!(Msg::SentTo, to = to));
+            return Ok(());
+        }
+    };
+    let mut log = History::open(dir.join("history.csv"))?;
     let message = client::Message {
         from: me,
         to: to.clone(),

@@ -271,7 +271,8 @@ impl Bridged {
 
     /// Where the bridge keeps its state when not told (`--state`).
     fn default_state_path(&self) -> PathBuf {
-        self.dir.path().join("data").join("bridge").join(format!("telegram-{CHAT}.json"))
+        let server = format!("127.0.0.1:{}", self.server.send.port());
+        self.dir.path().join("data").join(server).join("bridge").join(format!("telegram-{CHAT}.json"))
     }
 
     /// What Telegram got, texts only, all in our chat.

@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::console::{Console, connection_args, run_wachat};
+use support::console::{Console, connection_args, run_wachat, user_dir};
 use support::{READ_TIMEOUT, TestServer};
 
 /// A one-shot subcommand as `user` (password `pw-<user>`).
@@ -22,9 +22,10 @@ fn one_shot(server: &TestServer, data_dir: &Path, user: &str, args: &[&str]) -> 
     run_wachat(&all, &format!("pw-{user}"), "")
 }
 
-/// The data rows of a user's outbox file.
-fn outbox_rows(data_dir: &Path, user: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(data_dir.join(user).join("outbox_tmp.csv")).unwrap_or_default();
+/// The data rows of a user's outbox file for the server on `send`.
+fn outbox_rows(data_dir: &Path, send: SocketAddr, user: &str) -> Vec<String> {
+    let text =
+        std::fs::read_to_string(user_dir(data_dir, send, user).join("outbox_tmp.csv")).unwrap_or_default();
     text.lines().skip(1).map(str::to_string).collect()
 }
 
@@ -113,7 +114,7 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
         ana.expect(&format!("you → bob: {text} …"));
     }
     // Each message is in the outbox file before its `…` is shown.
-    let rows = outbox_rows(dir.path(), "ana");
+    let rows = outbox_rows(dir.path(), server.send, "ana");
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows[0].ends_with(",one") && rows[2].ends_with(",three"), "{rows:?}");
 
@@ -133,7 +134,7 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
     for text in ["one", "two", "three"] {
         assert_eq!(bob.count(&format!("ana: {text}")), 1, "shown once: {text}");
     }
-    eventually("the outbox is emptied", || outbox_rows(dir.path(), "ana").is_empty());
+    eventually("the outbox is emptied", || outbox_rows(dir.path(), server.send, "ana").is_empty());
     // The server has each message exactly once.
     let history = one_shot(&server, dir.path(), "bob", &["history", "--with", "ana"]);
     assert!(history.status.success(), "{}", history.stderr);
@@ -159,7 +160,7 @@ fn a_client_started_offline_keeps_its_outbox_until_the_next_start() {
     let (status, lines) = ana.quit("/sair");
     assert!(status.success(), "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("1 message(s) wait in the outbox")), "{lines:?}");
-    assert_eq!(outbox_rows(dir.path(), "ana").len(), 1);
+    assert_eq!(outbox_rows(dir.path(), send, "ana").len(), 1);
 
     let server = TestServer::start_on(server_dir.path(), send.port(), recv.port(), &[]);
     let mut ana = Console::start(&server, "ana", dir.path(), &[]);
@@ -413,7 +414,8 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
         conn.send("OK:ana");
         conn.send(msg);
         assert_eq!(conn.line(), "ACK:1", "round {round}");
-        let log = std::fs::read_to_string(dir.path().join("ana").join("history.csv")).unwrap();
+        let ana_dir = user_dir(dir.path(), send.local_addr().unwrap(), "ana");
+        let log = std::fs::read_to_string(ana_dir.join("history.csv")).unwrap();
         assert!(
             log.contains("msg,1700000000000,bob,ana,b1,DELIVERED,only once"),
             "stored before the ACK: {log}"

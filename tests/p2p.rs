@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::time::Instant;
 
-use support::console::Console;
+use support::console::{Console, user_dir};
 use support::{Conn, READ_TIMEOUT, TestServer};
 use wachat::client::{Client, Message, Notice, Options};
 use wachat::p2p::{BURST, PER_SECOND};
@@ -90,20 +90,6 @@ fn introduce(conn: &mut Conn, user: &str) -> (SocketAddr, String) {
     (addr.parse().unwrap(), token.to_string())
 }
 
-/// The first `MSG` event on a raw receive connection, skipping presence,
-/// `P2P` offers and `PING`s (answered).
-fn next_msg(recv: &mut Conn) -> String {
-    loop {
-        let line = recv.line();
-        if line.starts_with("MSG:") {
-            return line;
-        }
-        if line == "PING" {
-            recv.send("PONG");
-        }
-    }
-}
-
 /// Asserts the other side closes `conn`: end of file, or a reset (closing
 /// with our unread bytes in its buffer makes the kernel send one).
 fn assert_dropped(conn: &mut Conn) {
@@ -168,7 +154,7 @@ fn two_clients_chat_directly_while_the_server_is_stopped() {
         assert!(logged.p2p && logged.state == State::Delivered, "{}: {logged:?}", client.me());
     }
     assert_eq!((ana.pending(), bob.pending()), (0, 0));
-    let log = std::fs::read_to_string(dir.path().join("bob").join("history.csv")).unwrap();
+    let log = std::fs::read_to_string(user_dir(dir.path(), server.send, "bob").join("history.csv")).unwrap();
     assert_eq!(log.lines().filter(|l| l.starts_with("p2p,")).count(), 2, "{log}");
 }
 
@@ -226,7 +212,7 @@ fn messages_go_through_the_server_when_the_peers_port_is_closed() {
     assert!(line.contains("go through the server"), "{line}");
     ana.type_line("hola bob, vía el servidor");
     ana.expect("you → bob: hola bob, vía el servidor");
-    let msg = next_msg(&mut bob_recv);
+    let msg = bob_recv.next_msg();
     assert!(msg.starts_with("MSG:1:ana:bob:") && msg.ends_with(":hola bob, vía el servidor"), "{msg}");
     ana.expect("✓  (to bob: hola bob, vía el servidor)");
 
@@ -266,7 +252,7 @@ fn unacknowledged_messages_go_through_the_server_with_their_ids_when_the_chat_dr
     let (why, resent) = closed(&ana, "bob");
     assert_eq!(resent, 1, "{why}");
     // Through the server now, with the same id.
-    let relayed = next_msg(&mut bob_recv);
+    let relayed = bob_recv.next_msg();
     assert!(relayed.contains(&format!(":ana:bob:{}:", sent.id)), "{relayed}");
     wait_for(&ana, "✓ from the server", |n| {
         matches!(n, Notice::State { id, state: State::Received, .. } if *id == sent.id).then_some(())

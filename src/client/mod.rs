@@ -20,9 +20,10 @@
 //! client starts offline: messages wait in the outbox and leave as soon as
 //! the server is back.
 //!
-//! Local files, in `<data dir>/<user>/`: `history.csv` (the conversation
-//! log, [`history`]) and `outbox_tmp.csv` (messages not yet accepted by the
-//! server, [`outbox`]).
+//! Local files, in `<data dir>/<host>:<send port>/<user>/` (one folder per
+//! server and user, see [`local`]): `history.csv` (the conversation log,
+//! [`history`]) and `outbox_tmp.csv` (messages not yet accepted by the
+//! server, [`outbox`]). One client at a time may use a folder.
 //!
 //! Direct chats (protocol §8) run beside the server connections: the client
 //! listens for peers ([`Options::p2p_port`]), announces the port after each
@@ -59,6 +60,7 @@ mod csv_file;
 mod direct;
 pub mod history;
 mod link;
+pub mod local;
 pub mod options;
 pub mod outbox;
 mod receiver;
@@ -74,6 +76,7 @@ use parking_lot::Mutex;
 
 pub use connection::{Connection, Login, Port, Trace};
 pub use history::{History, Message};
+pub use local::prepare as prepare_dir;
 pub use options::{Options, default_data_dir};
 pub use outbox::{Outbox, Outgoing};
 
@@ -185,6 +188,9 @@ pub struct Client {
     id_prefix: String,
     next_id: AtomicU64,
     threads: Vec<JoinHandle<()>>,
+    /// The lock of the local folder: released (dropped) after the threads
+    /// have stopped writing to it.
+    _lock: local::DirLock,
 }
 
 impl Client {
@@ -193,8 +199,13 @@ impl Client {
     /// A server that cannot be reached is not an error: the client starts
     /// offline (a [`Notice::Offline`] says so). A refused login is, and so
     /// is registering (`options.register`) without a server.
+    ///
+    /// The local folder is locked for as long as the client lives: a second
+    /// client of the same user and server on the same data directory is
+    /// refused ([`Error::Usage`], saying which program holds it).
     pub fn connect(options: Options) -> Result<Client> {
-        let dir = options.user_dir();
+        let dir = local::prepare(&options)?;
+        let lock = local::DirLock::acquire(&dir, &options)?;
         let mut log = History::open(dir.join("history.csv"))?;
         let mut outbox = Outbox::open(dir.join("outbox_tmp.csv"))?;
         direct::recover(&options.user, &mut log, &mut outbox)?;
@@ -263,6 +274,7 @@ impl Client {
             id_prefix: id_prefix()?,
             next_id: AtomicU64::new(1),
             threads,
+            _lock: lock,
         })
     }
 

@@ -161,6 +161,19 @@ catalogue! {
     IoBrokenPipe { en: "broken pipe", es: "tubería rota", pt: "pipe quebrado" },
     IoUnreachable { en: "unreachable", es: "inalcanzable", pt: "inalcançável" },
 
+    // ── The client's own files ───────────────────────────────────────────
+    AdoptedOldFolder {
+        en: "moved {old} (local files from before folders per server) to {new}: they belong to {server} from now on",
+        es: "{old} (archivos locales de antes de las carpetas por servidor) se movió a {new}: desde ahora son de {server}",
+        pt: "{old} (arquivos locais de antes das pastas por servidor) foi movido para {new}: de agora em diante são de {server}",
+    },
+    /// `who` is empty or ` (pid 4242)`.
+    FolderInUse {
+        en: "another wachat{who} is already running as {user} on {server} (its files: {dir}); close it first",
+        es: "ya hay otro wachat{who} en marcha como {user} en {server} (sus archivos: {dir}); ciérralo primero",
+        pt: "já há outro wachat{who} rodando como {user} em {server} (seus arquivos: {dir}); feche-o primeiro",
+    },
+
     // ── Direct chats ─────────────────────────────────────────────────────
     P2pPort { en: "the P2P port", es: "el puerto P2P", pt: "a porta P2P" },
     Closing { en: "the client is closing", es: "el cliente se está cerrando", pt: "o cliente está fechando" },

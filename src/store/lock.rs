@@ -7,9 +7,7 @@
 //! drops the lock when the process ends, even by `kill -9`: a stale lock
 //! file never blocks anyone.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -28,30 +26,15 @@ impl DataLock {
         let path = dir.join("wachat.lock");
         let ctx = |e| Error::io(tr!(crate::i18n::client::Msg::StoreFile, path = path.display()), e);
         std::fs::create_dir_all(dir).map_err(ctx)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(ctx)?;
-        // SAFETY: flock only takes a valid descriptor, which `file` owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
-            let who = if holder.is_empty() { String::new() } else { tr!(Msg::HolderPid, pid = holder) };
-            // In the user's words for `wachat users …`; a second server
-            // never chose a language, so it says this in English.
-            return Err(Error::Usage(tr!(Msg::InUse, dir = dir.display(), who = who)));
-        }
-        let pid = std::process::id().to_string();
-        let write = |file: &mut File| -> std::io::Result<()> {
-            file.set_len(0)?;
-            file.seek(SeekFrom::Start(0))?;
-            file.write_all(pid.as_bytes())
+        let file = match crate::pidlock::try_lock(&path, 0o666).map_err(ctx)? {
+            crate::pidlock::Locked::Held(file) => file,
+            crate::pidlock::Locked::Busy(holder) => {
+                let who = if holder.is_empty() { String::new() } else { tr!(Msg::HolderPid, pid = holder) };
+                // In the user's words for `wachat users …`; a second server
+                // never chose a language, so it says this in English.
+                return Err(Error::Usage(tr!(Msg::InUse, dir = dir.display(), who = who)));
+            }
         };
-        write(&mut file).map_err(ctx)?;
         Ok(DataLock { _file: file, path })
     }
 }

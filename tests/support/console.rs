@@ -41,7 +41,7 @@ impl Console {
         data_dir: &Path,
         extra: &[&str],
     ) -> Console {
-        Self::spawn(send, recv, user, data_dir, extra, "C")
+        Self::spawn_command(Self::command(send, recv, user, data_dir, extra, "C"))
     }
 
     /// [`Console::start`] with `LANG` set to `locale` (`pt_BR.UTF-8`).
@@ -52,17 +52,25 @@ impl Console {
         extra: &[&str],
         locale: &str,
     ) -> Console {
-        Self::spawn(server.send, server.recv, user, data_dir, extra, locale)
+        Self::spawn_command(Self::command(server.send, server.recv, user, data_dir, extra, locale))
     }
 
-    fn spawn(
+    /// [`Console::start`] logging at `level` (`RUST_LOG`) instead of `warn`.
+    pub fn start_logging(server: &TestServer, user: &str, data_dir: &Path, level: &str) -> Console {
+        let mut command = Self::command(server.send, server.recv, user, data_dir, &[], "C");
+        command.env("RUST_LOG", level);
+        Self::spawn_command(command)
+    }
+
+    /// `wachat connect` as `user`, password `pw-<user>`, logging warnings.
+    fn command(
         send: SocketAddr,
         recv: SocketAddr,
         user: &str,
         data_dir: &Path,
         extra: &[&str],
         locale: &str,
-    ) -> Console {
+    ) -> Command {
         let mut command = Command::new(wachat_bin());
         command
             .args(["connect", "--user", user])
@@ -71,6 +79,10 @@ impl Console {
             .env("WACHAT_PASSWORD", format!("pw-{user}"))
             .env("RUST_LOG", "warn");
         in_locale(&mut command, locale);
+        command
+    }
+
+    fn spawn_command(mut command: Command) -> Console {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -161,6 +173,12 @@ pub fn connection_args(send: SocketAddr, recv: SocketAddr, data_dir: &Path) -> V
         "--data-dir".into(),
         data_dir.display().to_string(),
     ]
+}
+
+/// The folder of `user`'s local files for the server on `send` (the
+/// client's layout: `<data dir>/<host>:<send port>/<user>/`).
+pub fn user_dir(data_dir: &Path, send: SocketAddr, user: &str) -> std::path::PathBuf {
+    data_dir.join(format!("127.0.0.1:{}", send.port())).join(user)
 }
 
 /// What a one-shot subcommand did.

@@ -326,6 +326,20 @@ impl Conn {
         assert_eq!(self.read_to_close(), "", "expected the connection to close");
     }
 
+    /// The next `MSG` event on a receive connection, skipping presence,
+    /// `P2P` offers and `PING`s (answered).
+    pub fn next_msg(&mut self) -> String {
+        loop {
+            let line = self.line();
+            if line.starts_with("MSG:") {
+                return line;
+            }
+            if line == "PING" {
+                self.send("PONG");
+            }
+        }
+    }
+
     /// Reads `n` event lines.
     pub fn events(&mut self, n: usize) -> Vec<String> {
         (0..n).map(|_| self.line()).collect()
