@@ -15,7 +15,7 @@ use crate::i18n::commands::Msg;
 use crate::i18n::{self, Lang, tr};
 use crate::oneshot;
 use crate::protocol::Chat;
-use crate::server::{Config, Server, listener};
+use crate::server::{self, Config, Server, listener};
 
 /// wachat: a WhatsApp-style chat over plain TCP sockets.
 #[derive(Parser, Debug)]
@@ -203,8 +203,9 @@ pub struct ServeArgs {
     /// Directory of the CSV files (created if missing).
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
-    /// Seconds a connection may go without sending a complete frame.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seconds a connection may go without sending a complete frame, or
+    /// without reading what it was sent.
+    #[arg(long, default_value_t = server::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// Create an account on LOGIN with an unknown name.
     #[arg(long)]
@@ -219,22 +220,30 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = Fsync::Always)]
     pub fsync: Fsync,
     /// Rooms with more members than this send no JOINED/LEFT presence.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = server::DEFAULT_PRESENCE_LIMIT)]
     pub presence_limit: usize,
     /// Connections on both ports together beyond which new ones get KO:BUSY
     /// [default: 20000, or what the system's limits allow if fewer].
     #[arg(long)]
     pub max_connections: Option<usize>,
+    /// Connections from one address (an IPv6 /64) beyond which new ones
+    /// get KO:BUSY; 0 = no limit.
+    #[arg(long, default_value_t = server::DEFAULT_MAX_PER_ADDRESS)]
+    pub max_per_address: usize,
+    /// An address with no per-address limit (connections, registrations,
+    /// failed logins): a lab's NAT, or 127.0.0.1 for a benchmark. Repeatable.
+    #[arg(long, value_name = "IP")]
+    pub exempt: Vec<IpAddr>,
     /// Bytes of events that may wait for a receiver that does not read
     /// before it gets BYE:SLOW (its events stay in its inbox).
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = server::DEFAULT_MAX_PENDING)]
     pub max_pending: usize,
-    /// Messages per second a user may send (KO:RATE_LIMITED beyond); 0 = no limit.
-    #[arg(long, default_value_t = 1000.0)]
+    /// Requests per second a user may make (KO:RATE_LIMITED beyond); 0 = no limit.
+    #[arg(long, default_value_t = server::DEFAULT_RATE)]
     pub rate: f64,
-    /// Messages a user may send at once above --rate.
-    #[arg(long, default_value_t = 2000)]
-    pub rate_burst: u32,
+    /// Requests a user may make at once above --rate [default: 2 seconds' worth of --rate].
+    #[arg(long)]
+    pub rate_burst: Option<u32>,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -390,10 +399,12 @@ fn serve(args: ServeArgs) -> Result<()> {
         kdf_cost: args.kdf_cost,
         fsync: args.fsync == Fsync::Always,
         presence_limit: args.presence_limit,
-        max_connections: args.max_connections.unwrap_or(Config::new(&args.data_dir).max_connections),
+        max_connections: args.max_connections.unwrap_or(server::DEFAULT_MAX_CONNECTIONS),
+        max_per_address: args.max_per_address,
+        exempt: args.exempt.clone(),
         max_pending: args.max_pending,
         rate: args.rate,
-        rate_burst: args.rate_burst,
+        rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
         ..Config::new(&args.data_dir)
     };
     let (capacity, advice) = crate::sys::connection_capacity(config.max_connections);

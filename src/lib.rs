@@ -68,8 +68,16 @@
 //! Two more kinds of thread: the **hasher** pool (one thread per core)
 //! runs argon2 for every `LOGIN`/`REGISTER`, so a crowd of logins queues
 //! instead of hashing hundreds at once; handlers send it a job and wait on
-//! a channel of their own. And one **accept** thread per port, which
-//! refuses with `KO:BUSY` past `--max-connections` without spawning.
+//! a channel of their own (two channels into the pool: logins are taken
+//! before registrations). And one **accept** thread per port, which
+//! refuses with `KO:BUSY` past `--max-connections` or `--max-per-address`
+//! without spawning.
+//!
+//! Every cost a client can make the server pay is bounded
+//! (docs/RELIABILITY.md §7): requests per user (`--rate`), failed logins
+//! and new accounts per account and address (`server::auth`), listings
+//! per request, and time: a frame must arrive, and what the server writes
+//! must be taken, within `--timeout`.
 //!
 //! ## Files (in `--data-dir`, default `data/`)
 //!

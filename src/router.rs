@@ -12,7 +12,9 @@
 //! client's `ACK`, which every client sends after reading events, or at the
 //! latest at the next `PING`). A client that lets that buffer pass its limit
 //! gets `BYE:SLOW` and is disconnected; its events stay in its inbox, on
-//! disk, for its next login.
+//! disk, for its next login. A client that takes none of the waiting bytes
+//! for a whole `--timeout` (however little is waiting) is disconnected by
+//! its thread too: that is the receive port's write timeout.
 //!
 //! Why one thread per connection and not two: a second thread per receive
 //! connection would make 30,000 threads for 10,000 users, past what Linux
@@ -22,6 +24,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Shutdown, TcpStream};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -62,6 +65,9 @@ struct Out {
     closing: bool,
     /// The writing side is shut.
     closed: bool,
+    /// Since when bytes have waited in `pending` without the kernel taking
+    /// any of them (`None`: nothing waits, or the last try took some).
+    stalled_since: Option<Instant>,
 }
 
 /// Writes what the kernel takes without waiting; returns how much it took.
@@ -90,6 +96,7 @@ impl Outlet {
             replaying: false,
             closing: false,
             closed: false,
+            stalled_since: None,
         };
         let peer_ip = stream.peer_addr()?.ip();
         let v1_1 = std::sync::atomic::AtomicBool::new(false);
@@ -168,10 +175,13 @@ impl Outlet {
             return;
         }
         match send_now(&self.stream, &out.pending) {
-            Ok(0) => {}
+            Ok(0) => {
+                out.stalled_since.get_or_insert_with(Instant::now);
+            }
             Ok(n) => {
                 out.mid_frame = out.pending[n - 1] != b'\n';
                 out.pending.drain(..n);
+                out.stalled_since = (!out.pending.is_empty()).then(Instant::now);
             }
             Err(e) => {
                 log::debug!("{}: write failed: {e}", self.name);
@@ -187,6 +197,11 @@ impl Outlet {
     /// True while bytes wait for the kernel (the thread then wakes up often).
     pub fn has_pending(&self) -> bool {
         !self.out.lock().pending.is_empty()
+    }
+
+    /// How long waiting bytes have gone without the kernel taking any.
+    pub fn stalled_for(&self) -> Duration {
+        self.out.lock().stalled_since.map_or(Duration::ZERO, |since| since.elapsed())
     }
 
     /// The highest sequence number sent: an `ACK` above it counts as it.
@@ -248,6 +263,7 @@ impl Outlet {
         out.closing = true;
         out.closed = true;
         out.pending = Vec::new();
+        out.stalled_since = None;
         // Only the writing side: the kernel still sends what it holds, then
         // FIN. The reading thread sees `closed`, reads until the client
         // hangs up, and closes the socket (closing with unread input would

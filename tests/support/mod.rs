@@ -181,6 +181,18 @@ impl TestServer {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits until the server logs a line containing `needle`; returns it.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            if let Some(line) = self.log().into_iter().find(|line| line.contains(needle)) {
+                return line;
+            }
+            assert!(Instant::now() < deadline, "no log line with {needle:?} in {:?}", self.log());
+            std::thread::sleep(Duration::from_millis(20)); // polling the log
+        }
+    }
+
     pub fn send_conn(&self) -> Conn {
         Conn::connect(self.send)
     }
@@ -246,6 +258,16 @@ pub struct Conn {
 impl Conn {
     pub fn connect(addr: SocketAddr) -> Conn {
         Conn::from_stream(TcpStream::connect(addr).expect("connect"))
+    }
+
+    /// A connection from another loopback address (`127.0.0.2`, …), as if
+    /// from another machine: per-address limits count it apart.
+    pub fn connect_from(addr: SocketAddr, source: [u8; 4]) -> Conn {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let from = SocketAddr::from((source, 0));
+        socket.bind(&from.into()).expect("bind a loopback source address");
+        socket.connect(&addr.into()).expect("connect");
+        Conn::from_stream(socket.into())
     }
 
     /// A connection accepted by a test's own listener (a fake peer).
