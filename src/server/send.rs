@@ -217,7 +217,8 @@ impl Session<'_> {
                 self.reply_durable(left.map(|t| (Reply::Ok, t)))
             }
             Request::Users => self.reply(Ok(listing(self.ctx.router.online_names()))),
-            Request::Rooms => self.reply(Ok(listing(store.rooms(user)))),            Request::Chats => {
+            Request::Rooms => self.reply(Ok(listing(store.rooms(user)))),
+            Request::Chats => {
                 self.settle();
                 self.reply(Ok(listing(store.chats(user))))
             }
