@@ -27,7 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for k in 0..requests {
         let (user, peer) = (&users[k % users.len()], format!("bench-r{}", k % users.len()));
         let started = Instant::now();
-        let mut listing = store.history(user.id, &Chat::User(peer), limit).map_err(|ko| ko.reason)?;
+        let mut listing =
+            store.history(user.id, &Chat::User(peer), limit, usize::MAX).map_err(|ko| ko.reason)?;
         let mut out = String::new();
         while listing.lines.next_chunk(&mut out).map_err(|ko| ko.reason)? {
             lines += out.len();

@@ -25,6 +25,9 @@ of 50 × 4,000-byte messages to #general with 1,000 offline members.
 `history` asks `HISTORY:<peer>:1000` 1,000 times (warm) on a directory made
 by the bench and prints p50/p99/max.
 
+`limits` plays issue 13's store attacks: 5,000 identical `READ`s (bytes
+written), 20,000 `JOIN`s of new rooms (how many are refused, RSS).
+
 `tail` is the slowest start: the server is killed (SIGKILL, so no last
 checkpoint) just before a checkpoint is due, and the start replays about
 `--checkpoint-records` records of the log.
@@ -217,6 +220,33 @@ def cmd_tail(a):
         subprocess.run(["rm", "-rf", data_dir])
 
 
+def cmd_limits(a):
+    """Issue 13's store attacks: requests that change nothing, rooms."""
+    data_dir = tempfile.mkdtemp(prefix="wachat-limits-bench-")
+    server = Server(a.bin, data_dir)
+    carl, ana = login(server, "carl"), login(server, "ana")
+    assert carl.request("MSG:ana:n1:hello").startswith("OK:")
+    assert ana.request("READ:carl:n1") == "OK"
+    time.sleep(0.5)
+    disk0 = dir_bytes(data_dir)
+    ana.sock.sendall(b"READ:carl:n1\n" * 5000)
+    assert all(ana.line() == "OK" for _ in range(5000))
+    time.sleep(0.5)
+    print(f"5,000 identical READ:carl:n1: {dir_bytes(data_dir) - disk0} bytes written")
+    rss0 = rss_mib(server.proc.pid)
+    ana.sock.sendall(b"".join(f"JOIN:#room{i}\n".encode() for i in range(20000)))
+    replies = [ana.line() for _ in range(20000)]
+    ok = sum(r == "OK" for r in replies)
+    time.sleep(0.5)
+    rss1 = rss_mib(server.proc.pid)
+    ana.sock.sendall(b"".join(f"LEAVE:#room{i}\n".encode() for i in range(ok)))
+    left = sum(ana.line() == "OK" for _ in range(ok))
+    print(f"20,000 JOINs of new rooms: {ok} OK, {20000 - ok} refused "
+          f"({replies[-1][:40]}...); RSS +{rss1 - rss0:.1f} MiB; {left} left again")
+    server.terminate()
+    subprocess.run(["rm", "-rf", data_dir])
+
+
 def cmd_room(a):
     data_dir = tempfile.mkdtemp(prefix="wachat-room-bench-")
     server = Server(a.bin, data_dir)
@@ -258,9 +288,11 @@ def main():
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--requests", type=int, default=1000)
     p.add_argument("--messages", type=int, default=850, help="tail: messages per sender before the kill")
-    p.add_argument("what", choices=["restart", "room", "history", "tail"])
+    p.add_argument("what", choices=["restart", "room", "history", "tail", "limits"])
     a = p.parse_args()
-    {"restart": cmd_restart, "room": cmd_room, "history": cmd_history, "tail": cmd_tail}[a.what](a)
+    commands = {"restart": cmd_restart, "room": cmd_room, "history": cmd_history, "tail": cmd_tail,
+                "limits": cmd_limits}
+    commands[a.what](a)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ struct Args {
     /// Where the Bot API is (another server, or a test's).
     #[arg(long, default_value = "https://api.telegram.org")]
     api_base: String,
-    /// The bridge's state file [default: <data dir>/<user>/telegram-<chat id>.json].
+    /// The bridge's state file [default: <data dir>/<host>:<send port>/<user>/telegram-<chat id>.json].
     #[arg(long)]
     state: Option<PathBuf>,
     /// Seconds one getUpdates may wait on Telegram's side for news.
@@ -129,7 +129,8 @@ impl Failure {
 
 fn main() {
     let args = Args::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Log lines quote messages from the network: control characters shown, not obeyed.
+    wachat::display::logger("info").init();
     if let Err(e) = run(args) {
         eprintln!("telegram_bridge: {e}");
         std::process::exit(1);
@@ -142,10 +143,11 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         _ => return Err("no bot token: set TELEGRAM_TOKEN or give --token".into()),
     };
     let options = args.server.options()?;
-    let state_path = args
-        .state
-        .clone()
-        .unwrap_or_else(|| options.user_dir().join(format!("telegram-{}.json", args.chat_id)));
+    // The account's folder for this server (created, or adopted from the
+    // layout before folders per server): the state file lives beside its log.
+    let dir = wachat::client::prepare_dir(&options)?;
+    let state_path =
+        args.state.clone().unwrap_or_else(|| dir.join(format!("telegram-{}.json", args.chat_id)));
     let state = match State::load(&state_path)? {
         Some(state) => state,
         // A new bridge relays what comes from now on, not what the
@@ -347,7 +349,7 @@ impl Bridge {
 /// The newest message of `room` in the account's local log, read before the
 /// client starts (so before anything new can arrive).
 fn last_in_log(options: &Options, room: &str) -> wachat::error::Result<Option<Relayed>> {
-    let log = History::open(options.user_dir().join("history.csv"))?;
+    let log = History::open(wachat::client::prepare_dir(options)?.join("history.csv"))?;
     let newest = log.conversation(&options.user, &Chat::Room(room.to_string()), 1).pop();
     Ok(newest.map(|m| Relayed { from: m.from, id: m.id }))
 }

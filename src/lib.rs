@@ -16,6 +16,7 @@
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
+//! | [`display`] | what reaches a screen: control characters from the network made visible (`^[`), local times. |
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
@@ -23,6 +24,7 @@
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
+//! | [`pidlock`] | the lock file that names its holder, shared by the server's data directory and the client's folders. |
 //! | [`cli`] | the command line. |
 //! | [`error`] | the error type. |
 //!
@@ -85,8 +87,16 @@
 //! Two more kinds of thread: the **hasher** pool (one thread per core)
 //! runs argon2 for every `LOGIN`/`REGISTER`, so a crowd of logins queues
 //! instead of hashing hundreds at once; handlers send it a job and wait on
-//! a channel of their own. And one **accept** thread per port, which
-//! refuses with `KO:BUSY` past `--max-connections` without spawning.
+//! a channel of their own (two channels into the pool: logins are taken
+//! before registrations). And one **accept** thread per port, which
+//! refuses with `KO:BUSY` past `--max-connections` or `--max-per-address`
+//! without spawning.
+//!
+//! Every cost a client can make the server pay is bounded
+//! (docs/RELIABILITY.md §7): requests per user (`--rate`), failed logins
+//! and new accounts per account and address (`server::auth`), listings
+//! per request, and time: a frame must arrive, and what the server writes
+//! must be taken, within `--timeout`.
 //!
 //! ## Files (in `--data-dir`, default `data/`; directories 0700, files 0600)
 //!
@@ -100,31 +110,37 @@
 //! wire), so a crash can only tear the last line of a file, which the next
 //! start drops with a warning. A start reads `users.csv`, the newest whole
 //! checkpoint and the log after it; a directory of the first layout
-//! (`rooms.csv`, `history.csv`, `inbox.csv`) is converted once, the old
-//! files kept in `v1-<time>/`.
-
+//! (`rooms.csv`, `history.csv`, `inbox.csv`, `seen.csv`) is converted once,
+//! the old files kept in `v1-<time>/`.
+//!
 //! ## Threads and files of `wachat connect`
 //!
 //! ```text
-//!   input thread ── reads lines, parses commands ──┐         events thread
-//!   (rustyline, or plain lines from a pipe)        │         prints each Notice above
-//!                                                  ▼         the prompt; READ for the open chat
-//!        outbox_tmp.csv ◀── Client::send    Job channel               ▲ Notice channel
-//!                                                  ▼                  │
+//!   input thread ── reads a line per prompt ──▶ main thread ── parses, acts;
+//!   (rustyline, or plain lines from a pipe)       stops if told   ▲ stop (replaced)
+//!                                                  │              │
+//!        outbox_tmp.csv ◀── Client::send    Job channel       events thread
+//!                                                  ▼          prints each Notice above
+//!                                                             the prompt; READ for the
+//!                                                             open chat    ▲ Notice channel
 //!                     sender thread ── send port        receive port ── receiver thread
 //!                     drains the outbox pipelined,      MSG/STATUS → history.csv, fsync,
 //!                     requests/replies, PING when idle  then ACK; PONG; reconnects
 //! ```
+//!
+//! Everything printed goes through [`display::visible`]: text from the
+//! network reaches the terminal with its control characters shown, not obeyed.
 //!
 //! Direct chats (`/p2p <user>`, protocol §8) add a P2P accept thread and
 //! one thread per peer connection ([`p2p`]); those messages never touch the
 //! server's ports, and what a peer did not acknowledge falls back to the
 //! outbox.
 //!
-//! The client keeps, in `<data dir>/<user>/` (default data dir
-//! `~/.local/share/wachat`): `history.csv`, every message both ways with
-//! each change of state, and `outbox_tmp.csv`, the messages the server has
-//! not yet answered `OK` for (empty when all is well). See [`client`].
+//! The client keeps, in `<data dir>/<host>:<send port>/<user>/` (a folder
+//! per server and user; default data dir `~/.local/share/wachat`):
+//! `history.csv`, every message both ways with each change of state, and
+//! `outbox_tmp.csv`, the messages the server has not yet answered `OK` for
+//! (empty when all is well). See [`client`] and `client/local.rs`.
 
 pub mod admin;
 pub mod bench;
@@ -133,10 +149,12 @@ pub mod client;
 pub mod console;
 pub mod csvlog;
 pub mod demo;
+pub mod display;
 pub mod error;
 pub mod i18n;
 pub mod oneshot;
 pub mod p2p;
+pub mod pidlock;
 pub mod protocol;
 pub mod router;
 pub mod server;

@@ -12,7 +12,9 @@
 //! client's `ACK`, which every client sends after reading events, or at the
 //! latest at the next `PING`). A client that lets that buffer pass its limit
 //! gets `BYE:SLOW` and is disconnected; its events stay in its inbox, on
-//! disk, for its next login.
+//! disk, for its next login. A client that takes none of the waiting bytes
+//! for a whole `--timeout` (however little is waiting) is disconnected by
+//! its thread too: that is the receive port's write timeout.
 //!
 //! Why one thread per connection and not two: a second thread per receive
 //! connection would make 30,000 threads for 10,000 users, past what Linux
@@ -22,6 +24,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Shutdown, TcpStream};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -41,6 +44,8 @@ pub struct Outlet {
     out: Mutex<Out>,
     /// Most bytes that may wait in `Out::pending` before `BYE:SLOW`.
     max_pending: usize,
+    /// The client said `VERSION:1.1`: it may be sent 1.1's events.
+    v1_1: std::sync::atomic::AtomicBool,
 }
 
 struct Out {
@@ -59,6 +64,9 @@ struct Out {
     closing: bool,
     /// The writing side is shut.
     closed: bool,
+    /// Since when bytes have waited in `pending` without the kernel taking
+    /// any of them (`None`: nothing waits, or the last try took some).
+    stalled_since: Option<Instant>,
 }
 
 /// Writes what the kernel takes without waiting; returns how much it took.
@@ -87,9 +95,22 @@ impl Outlet {
             replaying: false,
             closing: false,
             closed: false,
+            stalled_since: None,
         };
         let peer_ip = stream.peer_addr()?.ip();
-        Ok(Outlet { user, name, peer_ip, stream, out: Mutex::new(out), max_pending })
+        let v1_1 = std::sync::atomic::AtomicBool::new(false);
+        Ok(Outlet { user, name, peer_ip, stream, out: Mutex::new(out), max_pending, v1_1 })
+    }
+
+    /// The client said `VERSION:1.1` (protocol 1.1): it understands 1.1's
+    /// events. A version-1 client never says it, and never gets them.
+    pub fn opt_in_1_1(&self) {
+        self.v1_1.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// True once the client said `VERSION:1.1`.
+    pub fn speaks_1_1(&self) -> bool {
+        self.v1_1.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The inbox replay up to `last_seq` is about to be sent by the
@@ -155,10 +176,13 @@ impl Outlet {
             return;
         }
         match send_now(&self.stream, &out.pending) {
-            Ok(0) => {}
+            Ok(0) => {
+                out.stalled_since.get_or_insert_with(Instant::now);
+            }
             Ok(n) => {
                 out.mid_frame = out.pending[n - 1] != b'\n';
                 out.pending.drain(..n);
+                out.stalled_since = (!out.pending.is_empty()).then(Instant::now);
             }
             Err(e) => {
                 log::debug!("{}: write failed: {e}", self.name);
@@ -174,6 +198,11 @@ impl Outlet {
     /// True while bytes wait for the kernel (the thread then wakes up often).
     pub fn has_pending(&self) -> bool {
         !self.out.lock().pending.is_empty()
+    }
+
+    /// How long waiting bytes have gone without the kernel taking any.
+    pub fn stalled_for(&self) -> Duration {
+        self.out.lock().stalled_since.map_or(Duration::ZERO, |since| since.elapsed())
     }
 
     /// The highest sequence number sent: an `ACK` above it counts as it.
@@ -235,6 +264,7 @@ impl Outlet {
         out.closing = true;
         out.closed = true;
         out.pending = Vec::new();
+        out.stalled_since = None;
         // Only the writing side: the kernel still sends what it holds, then
         // FIN. The reading thread sees `closed`, reads until the client
         // hangs up, and closes the socket (closing with unread input would
@@ -332,16 +362,16 @@ impl Router {
         }
     }
 
-    /// Who is online.
-    pub fn online_users(&self) -> Vec<UserId> {
-        self.online.lock().keys().copied().collect()
-    }
-
     /// Names of online users, sorted ignoring case (`USERS`).
     pub fn online_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.online.lock().values().map(|o| o.name.to_string()).collect();
         names.sort_by_key(|n| fold(n));
         names
+    }
+
+    /// The users online now.
+    pub fn online_users(&self) -> Vec<UserId> {
+        self.online.lock().keys().copied().collect()
     }
 
     /// Says `BYE` to everyone (server shutdown).

@@ -19,6 +19,9 @@ fn v1_copy() -> tempfile::TempDir {
         let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1").join(file);
         std::fs::copy(from, dir.path().join(file)).unwrap();
     }
+    // The first layout's last version also kept last-seen times.
+    std::fs::write(dir.path().join("seen.csv"), "user,seen_ms\nbob,1795338814000\nbob,1795338815000\n")
+        .unwrap();
     dir
 }
 
@@ -64,6 +67,7 @@ fn check(server: &TestServer) {
     assert_eq!(bob.listing("HISTORY:#club:10").len(), 2);
     let mut dave = server.login_send("dave", "pw-dave");
     assert_eq!(dave.listing("CHATS"), ["#general:1"], "g1 was before dave came back");
+    assert_eq!(dave.request("LASTSEEN:ana"), "OK:ana:UNKNOWN", "never on the receive port");
 }
 
 #[test]
@@ -79,12 +83,15 @@ fn a_first_layout_directory_is_converted_once_and_nothing_is_lost() {
         .filter(|n| n.starts_with("v1-"))
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(dir.path().join(&aside[0]).join("seen.csv").exists());
     for file in ["users.csv", "rooms.csv", "history.csv", "inbox.csv"] {
         let kept = std::fs::read(dir.path().join(&aside[0]).join(file)).unwrap();
         let original = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1").join(file);
         assert_eq!(kept, std::fs::read(original).unwrap(), "{file} kept as it was");
     }
     assert!(!dir.path().join("history.csv").exists());
+    let mut dave = server.login_send("dave", "pw-dave");
+    assert_eq!(dave.request("LASTSEEN:bob"), "OK:bob:1795338815000", "the newest of seen.csv");
     check(&server);
     // The second start reads the new layout (no second conversion).
     server.restart(&[]);

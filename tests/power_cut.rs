@@ -102,8 +102,10 @@ fn check(store: &Store, promises: &mut Promises, users: &[String]) -> Result<(),
             } else {
                 Chat::User(to.clone())
             };
-            let lines =
-                store.history(me, &chat, 100_000).and_then(|h| h.collect()).map_err(|ko| ko.reason)?;
+            let lines = store
+                .history(me, &chat, 100_000, usize::MAX)
+                .and_then(|h| h.collect())
+                .map_err(|ko| ko.reason)?;
             histories.insert(key.clone(), lines);
         }
         let history = &histories[&key];

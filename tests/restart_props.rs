@@ -177,10 +177,14 @@ fn apply(run: &mut Running, op: &Op, restarts: bool) -> Option<String> {
             s.ack(id(*user), end.saturating_sub(u64::from(*back)));
             return None;
         }
-        Op::History { user, chat, limit } => match s.history(id(*user), &chat.chat(), usize::from(*limit)) {
-            Ok(listing) => listing.collect().unwrap().iter().map(|l| norm(l)).collect::<Vec<_>>().join("\n"),
-            Err(ko) => format!("KO:{}", ko.code),
-        },
+        Op::History { user, chat, limit } => {
+            match s.history(id(*user), &chat.chat(), usize::from(*limit), usize::MAX) {
+                Ok(listing) => {
+                    listing.collect().unwrap().iter().map(|l| norm(l)).collect::<Vec<_>>().join("\n")
+                }
+                Err(ko) => format!("KO:{}", ko.code),
+            }
+        }
         Op::Chats { user } => s.chats(id(*user)).join("\n"),
         Op::Rooms { user } => s.rooms(id(*user)).join("\n"),
         Op::Replay { user } => {

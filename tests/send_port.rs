@@ -339,11 +339,14 @@ fn messages_beyond_the_rate_are_refused_one_by_one() {
     }
     for _ in 4..=5 {
         let reply = ana.line();
-        assert!(reply.starts_with("KO:RATE_LIMITED:too many messages; try again in "), "{reply}");
+        assert!(reply.starts_with("KO:RATE_LIMITED:too many requests; try again in "), "{reply}");
     }
-    assert_eq!(ana.listing("HISTORY:bob:10").len(), 3, "refused messages were not stored");
+    // Every request takes from the same budget, not only MSG.
+    assert!(ana.request("ROOMS").starts_with("KO:RATE_LIMITED:"));
+    assert_eq!(ana.request("PING"), "OK", "keeping the connection alive is free");
     // Other users have their own budget.
     let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.listing("HISTORY:ana:10").len(), 3, "refused messages were not stored");
     assert!(bob.request("MSG:ana:b1:hello").starts_with("OK:b1:"));
 }
 

@@ -113,23 +113,45 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 /// Connects a user on both ports, creating the account if needed.
-fn login_both(args: &BenchArgs, user: &str) -> Result<Both> {
+/// `existing`: the accounts are probably there from an earlier run, so
+/// try `LOGIN` first. Guessing wrong costs the server a second password
+/// hash (a taken name costs as much as a wrong password), so the guess is
+/// made once per group of users (see [`login_each`]), not per user.
+fn login_both(args: &BenchArgs, user: &str, existing: bool) -> Result<Both> {
+    let login = format!("LOGIN:{user}:{}", args.password);
+    let register = format!("REGISTER:{user}::{}", args.password);
     let mut send = LineConn::connect(args, args.send_port)?;
-    let reply = send.request(&format!("REGISTER:{user}::{}", args.password))?;
+    let reply = send.request(if existing { &login } else { &register })?;
     if reply.starts_with("KO:USER_EXISTS") {
-        let reply = send.request(&format!("LOGIN:{user}:{}", args.password))?;
-        expect_ok(&reply, user)?;
+        expect_ok(&send.request(&login)?, user)?;
+    } else if reply.starts_with("KO:AUTH_FAILED") {
+        // LOGIN closes after AUTH_FAILED: register on a new connection.
+        send = LineConn::connect(args, args.send_port)?;
+        expect_ok(&send.request(&register)?, user)?;
     } else {
         expect_ok(&reply, user)?;
     }
     let mut recv = LineConn::connect(args, args.recv_port)?;
-    let reply = recv.request(&format!("LOGIN:{user}:{}", args.password))?;
+    let reply = recv.request(&login)?;
     expect_ok(&reply, user)?;
     Ok((send, recv))
 }
 
+/// Whether `user`'s account exists already: one `LOGIN` to find out.
+fn exists(args: &BenchArgs, user: &str) -> Result<bool> {
+    let mut probe = LineConn::connect(args, args.send_port)?;
+    Ok(probe.request(&format!("LOGIN:{user}:{}", args.password))?.starts_with("OK"))
+}
+
 fn expect_ok(reply: &str, what: &str) -> Result<()> {
-    if reply.starts_with("OK") { Ok(()) } else { Err(Error::Protocol(format!("{what}: {reply}"))) }
+    if reply.starts_with("OK") {
+        Ok(())
+    } else if reply.starts_with("KO:RATE_LIMITED") || reply.starts_with("KO:BUSY") {
+        let hint = "the server's per-address limits: run it with --exempt 127.0.0.1 (and --rate 0)";
+        Err(Error::Protocol(format!("{what}: {reply} ({hint})")))
+    } else {
+        Err(Error::Protocol(format!("{what}: {reply}")))
+    }
 }
 
 /// A user's two connections: send port, receive port.
@@ -138,6 +160,8 @@ type Both = (LineConn, LineConn);
 /// Logs in `names` on both ports with a few threads in parallel, handing
 /// each user's connections to `done` as soon as they are logged in.
 fn login_each(args: &BenchArgs, names: &[String], done: &(dyn Fn(usize, Both) + Sync)) -> Result<()> {
+    let Some(first) = names.first() else { return Ok(()) };
+    let existing = exists(args, first)?;
     let next = AtomicU64::new(0);
     let threads = names.len().clamp(1, 16);
     std::thread::scope(|s| {
@@ -149,7 +173,7 @@ fn login_each(args: &BenchArgs, names: &[String], done: &(dyn Fn(usize, Both) + 
                         if i >= names.len() {
                             return Ok(());
                         }
-                        done(i, login_both(args, &names[i])?);
+                        done(i, login_both(args, &names[i], existing)?);
                     }
                 })
             })
@@ -414,7 +438,7 @@ fn fanout(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
     let sender_name = format!("{}-fan", args.prefix);
     let members: Vec<String> = (0..args.room_size).map(|i| format!("{}-m{i}", args.prefix)).collect();
     let started = Instant::now();
-    let (mut sender, _sender_events) = login_both(args, &sender_name)?;
+    let (mut sender, _sender_events) = login_both(args, &sender_name, exists(args, &sender_name)?)?;
     expect_ok(&sender.request(&format!("JOIN:{room}"))?, "JOIN")?;
     let mut conns = login_all(args, &members)?;
     for (send, _) in &mut conns {

@@ -7,8 +7,9 @@
 //! and nothing is promised to anyone (an `ACK` to the server, a `…` to the
 //! user) before [`CsvFile::sync`] has returned.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{DirBuilder, File};
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::csvlog::{self, RowError};
@@ -30,13 +31,14 @@ impl CsvFile {
     /// into a new file and checks it in an old one.
     pub fn open(path: PathBuf, header: &'static str) -> Result<CsvFile> {
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io(tr!(Msg::Creating, path = dir.display()), e))?;
+            DirBuilder::new()
+                .recursive(true)
+                .mode(super::local::DIR_MODE)
+                .create(dir)
+                .map_err(|e| Error::io(tr!(Msg::Creating, path = dir.display()), e))?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
+        // The user's conversations: readable by the owner only.
+        let file = super::local::open_private(&path)
             .map_err(|e| Error::io(tr!(Msg::Opening, path = path.display()), e))?;
         let mut csv = CsvFile { path, file, header };
         csv.drop_torn_line()?;
@@ -46,6 +48,12 @@ impl CsvFile {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file's length now, as the disk has it (another program may have
+    /// appended to it).
+    pub fn len(&self) -> Result<u64> {
+        Ok(self.file.metadata().map_err(|e| self.err("stat", e))?.len())
     }
 
     /// Cuts the file after its last `\n`: bytes after it are a record that a
@@ -120,6 +128,7 @@ impl CsvFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::{self, OpenOptions};
 
     #[test]
     fn rows_survive_reopening_and_a_torn_line_is_dropped() {

@@ -22,7 +22,8 @@ pub struct Options {
     pub server: String,
     pub send_port: u16,
     pub recv_port: u16,
-    /// The directory of the local files; each user gets a folder in it.
+    /// The directory of the local files: each server gets a folder in it,
+    /// and each user a folder in that ([`Options::user_dir`]).
     pub data_dir: PathBuf,
     /// How long the server may take to answer, and how long the receive
     /// port may stay silent, before the connection counts as lost. Match the
@@ -31,9 +32,10 @@ pub struct Options {
     /// Called with every frame sent (`>`) and received (`<`).
     pub trace: Option<Trace>,
     /// Direct chats (protocol §8): `Some(port)` listens for peers on that
-    /// TCP port, `0` for a free one the system picks, and announces it to
-    /// the server with `P2P:<port>`; `None` accepts none (this client can
-    /// still open direct chats with others).
+    /// TCP port (`0` for a free one the system picks), on the local address
+    /// that reaches the server only, and announces it to the server with
+    /// `P2P:<port>`; `None` listens on nothing and accepts none (this client
+    /// can still open direct chats with others).
     pub p2p_port: Option<u16>,
 }
 
@@ -56,10 +58,14 @@ impl Options {
         }
     }
 
-    /// The folder of this user's local files: names are unique ignoring
-    /// case, so `Ana` and `ana` share one.
+    /// The folder of this user's local files on this server:
+    /// `<data dir>/<host>:<send port>/<user>/` (see `client/local.rs`).
+    /// Names are unique ignoring case, so `Ana` and `ana` share one.
+    /// [`crate::client::prepare_dir`] creates it (and adopts the folder of
+    /// the layout before this one); this only says where it is.
     pub fn user_dir(&self) -> PathBuf {
-        self.data_dir.join(crate::protocol::names::fold(&self.user))
+        let server = super::local::server_folder(&self.server, self.send_port);
+        self.data_dir.join(server).join(crate::protocol::names::fold(&self.user))
     }
 }
 
@@ -101,9 +107,12 @@ mod tests {
     }
 
     #[test]
-    fn every_user_has_a_folder_ignoring_case() {
+    fn every_user_has_a_folder_per_server_ignoring_case() {
         let mut options = Options::new("Ana", "pw");
         options.data_dir = PathBuf::from("/d");
-        assert_eq!(options.user_dir(), PathBuf::from("/d/ana"));
+        assert_eq!(options.user_dir(), PathBuf::from("/d/127.0.0.1:6666/ana"));
+        options.server = "Chat.Example.org".into();
+        options.send_port = 7000;
+        assert_eq!(options.user_dir(), PathBuf::from("/d/chat.example.org:7000/ana"));
     }
 }

@@ -34,6 +34,18 @@ pub const MAX_FRAME: usize = 16384;
 /// Size limit of a message text, in bytes after unescaping.
 pub const MAX_TEXT: usize = 4096;
 
+/// Most messages one `HISTORY` returns (protocol 1.1): a larger `<limit>`
+/// is served as this one.
+pub const MAX_HISTORY: usize = 1000;
+
+/// Most bytes of lines one `HISTORY` returns (protocol 1.1): the newest
+/// messages that fit (1,000 lines of 1 KiB, or 128 of the longest).
+pub const MAX_HISTORY_BYTES: usize = 1 << 20;
+
+/// Most lines of a `USERS`, `ROOMS` or `CHATS` reply (protocol 1.1): the
+/// first ones, in the listing's order.
+pub const MAX_LISTING: usize = 10_000;
+
 /// Splits a frame into exactly `n` fields at `:`; the last field takes the
 /// rest of the line, colons included (passwords, message text).
 /// Returns `None` when the frame has fewer than `n` fields.

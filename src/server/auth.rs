@@ -1,10 +1,38 @@
-//! `LOGIN` and `REGISTER`, the first frame on either port (protocol §3).
+//! `LOGIN` and `REGISTER`, the first frame on either port (protocol §3),
+//! and the limits that keep them from being abused.
+//!
+//! Every password check and every new account costs an argon2 hash, on
+//! purpose. What a client may make the server hash is limited *before*
+//! hashing, by the token buckets of [`AuthLimits`]:
+//!
+//! | bucket | what it stops |
+//! |---|---|
+//! | failures per (account, address) | one client guessing one password |
+//! | failures per account, from addresses it never logged in from | many addresses guessing one password |
+//! | failures per address, at any account | one client trying passwords on many accounts |
+//! | new accounts per address, and overall | filling the disk (and the hash pool) with accounts |
+//!
+//! A `REGISTER` for a name that is taken is a failed attempt at that name:
+//! it costs a hash and takes the same tokens as a wrong password, so
+//! finding out which accounts exist is as slow as guessing passwords.
+//!
+//! A stranger must not be able to lock a user out by failing on purpose.
+//! So an (account, address) pair that has logged in successfully is
+//! *known*, and a known pair is held back only by its own bucket: the
+//! failures of others (at the account, or from the address, such as a
+//! classmate behind the same NAT spraying guesses) do not refuse it.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use super::Ctx;
-use super::throttle::Throttle;
+use super::log_limit::log_limited;
+use super::throttle::{Throttle, address_key, whole_secs};
+use crate::protocol::names::fold;
 use crate::protocol::request::command_word;
 use crate::protocol::{Code, Ko, Request};
 use crate::store::UserId;
@@ -17,76 +45,299 @@ pub enum Outcome {
     Refused(Ko),
 }
 
-/// Failed logins allowed per account before throttling, and the refill:
-/// one more every 10 seconds, so about 6 guesses a minute at most.
-const USER_BURST: u32 = 5;
-const USER_REFILL_PER_SEC: f64 = 0.1;
-/// Per address, more generous: a classroom may share one address.
+/// Failed attempts of one address at one account: 5, then one every 10 s.
+const PAIR_BURST: u32 = 5;
+const PAIR_PER_SEC: f64 = 0.1;
+/// Failed attempts at one account from all the addresses it is not known
+/// at: 20, then one every 15 s (240 an hour, however many addresses guess).
+const ACCOUNT_BURST: u32 = 20;
+const ACCOUNT_PER_SEC: f64 = 1.0 / 15.0;
+/// Failed attempts from one address at any account: a classroom may share
+/// one address, so 30, then one a second.
 const ADDR_BURST: u32 = 30;
-const ADDR_REFILL_PER_SEC: f64 = 1.0;
+const ADDR_PER_SEC: f64 = 1.0;
+/// New accounts from one address: a class of 60 registering at once
+/// behind one NAT, then one a minute.
+const REGISTER_ADDR_BURST: u32 = 60;
+const REGISTER_ADDR_PER_SEC: f64 = 1.0 / 60.0;
+/// New accounts from every address together: 600, then one every 6 s.
+const REGISTER_ALL_BURST: u32 = 600;
+const REGISTER_ALL_PER_SEC: f64 = 1.0 / 6.0;
+/// How long a successful login makes its (account, address) pair known,
+/// and how many pairs are remembered (in memory only: a restart forgets).
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+const KNOWN_MAX: usize = 100_000;
 
-/// Throttles failed logins per account and per client address.
-pub struct LoginThrottle {
-    users: Throttle,
-    addrs: Throttle,
+/// The login and registration limits (see the module documentation).
+pub struct AuthLimits {
+    pairs: Throttle<(String, IpAddr)>,
+    accounts: Throttle<String>,
+    addrs: Throttle<IpAddr>,
+    registrations: Throttle<IpAddr>,
+    all_registrations: Throttle<()>,
+    /// (account, address) pairs that logged in, and when they last did.
+    known: Mutex<HashMap<(String, IpAddr), Instant>>,
+    /// Addresses without per-address limits (`--exempt`).
+    exempt: Vec<IpAddr>,
 }
 
-impl Default for LoginThrottle {
-    fn default() -> LoginThrottle {
-        LoginThrottle {
-            users: Throttle::new(USER_BURST, USER_REFILL_PER_SEC),
-            addrs: Throttle::new(ADDR_BURST, ADDR_REFILL_PER_SEC),
+/// The tokens one attempt took, to give back if it succeeds.
+struct Attempt {
+    pair: (String, IpAddr),
+    account: Option<String>,
+    addr: Option<IpAddr>,
+}
+
+impl AuthLimits {
+    /// Limits with no per-address limit for the `exempt` addresses.
+    pub fn new(exempt: &[IpAddr]) -> AuthLimits {
+        AuthLimits {
+            pairs: Throttle::new(PAIR_BURST, PAIR_PER_SEC),
+            accounts: Throttle::new(ACCOUNT_BURST, ACCOUNT_PER_SEC),
+            addrs: Throttle::new(ADDR_BURST, ADDR_PER_SEC),
+            registrations: Throttle::new(REGISTER_ADDR_BURST, REGISTER_ADDR_PER_SEC),
+            all_registrations: Throttle::new(REGISTER_ALL_BURST, REGISTER_ALL_PER_SEC),
+            known: Mutex::new(HashMap::new()),
+            exempt: exempt.iter().map(|&ip| address_key(ip)).collect(),
+        }
+    }
+
+    fn is_exempt(&self, addr: IpAddr) -> bool {
+        self.exempt.contains(&addr)
+    }
+
+    fn is_known(&self, pair: &(String, IpAddr)) -> bool {
+        self.known.lock().get(pair).is_some_and(|at| at.elapsed() < KNOWN_FOR)
+    }
+
+    /// Takes the tokens of one attempt at `user` from `addr`, before any
+    /// hashing; refused if a bucket that applies is empty.
+    fn begin(&self, user: &str, addr: IpAddr) -> Result<Attempt, Ko> {
+        let pair = (fold(user), addr);
+        let known = self.is_known(&pair);
+        let refused = |wait: Duration| {
+            let secs = whole_secs(wait);
+            Ko::new(Code::RateLimited, format!("too many failed logins; try again in {secs} s"))
+        };
+        self.pairs.try_take(pair.clone(), 1).map_err(refused)?;
+        let mut attempt = Attempt { pair, account: None, addr: None };
+        if !known {
+            if let Err(wait) = self.accounts.try_take(attempt.pair.0.clone(), 1) {
+                self.give_back(attempt);
+                return Err(refused(wait));
+            }
+            attempt.account = Some(attempt.pair.0.clone());
+        }
+        if !known && !self.is_exempt(addr) {
+            if let Err(wait) = self.addrs.try_take(addr, 1) {
+                self.give_back(attempt);
+                return Err(refused(wait));
+            }
+            attempt.addr = Some(addr);
+        }
+        Ok(attempt)
+    }
+
+    /// The attempt did not count as a failure: its tokens go back.
+    fn give_back(&self, attempt: Attempt) {
+        if let Some(addr) = attempt.addr {
+            self.addrs.give_back(addr);
+        }
+        if let Some(account) = attempt.account {
+            self.accounts.give_back(account);
+        }
+        self.pairs.give_back(attempt.pair);
+    }
+
+    /// The attempt logged in: its tokens go back, and its pair is known.
+    fn succeeded(&self, attempt: Attempt) {
+        let pair = attempt.pair.clone();
+        self.give_back(attempt);
+        let mut known = self.known.lock();
+        if known.len() >= KNOWN_MAX {
+            known.retain(|_, at| at.elapsed() < KNOWN_FOR);
+            if known.len() >= KNOWN_MAX {
+                return; // full of recent pairs: this one stays unknown
+            }
+        }
+        known.insert(pair, Instant::now());
+    }
+
+    /// Takes the tokens of a new account from `addr`.
+    fn begin_registration(&self, addr: IpAddr) -> Result<(), Ko> {
+        if self.is_exempt(addr) {
+            return Ok(());
+        }
+        let refused = |wait: Duration, whose: &str| {
+            let secs = whole_secs(wait);
+            Ko::new(Code::RateLimited, format!("too many new accounts{whose}; try again in {secs} s"))
+        };
+        self.registrations.try_take(addr, 1).map_err(|wait| refused(wait, " from your address"))?;
+        if let Err(wait) = self.all_registrations.try_take((), 1) {
+            self.registrations.give_back(addr);
+            return Err(refused(wait, ""));
+        }
+        Ok(())
+    }
+
+    /// No account was created after all.
+    fn cancel_registration(&self, addr: IpAddr) {
+        if !self.is_exempt(addr) {
+            self.registrations.give_back(addr);
+            self.all_registrations.give_back(());
         }
     }
 }
 
-impl LoginThrottle {
-    fn check(&self, user: &str, addr: IpAddr) -> Result<(), Ko> {
-        let user_key = crate::protocol::names::fold(user);
-        let wait = match (self.users.check(&user_key), self.addrs.check(&addr.to_string())) {
-            (Ok(()), Ok(())) => return Ok(()),
-            (Err(a), Err(b)) => a.max(b),
-            (Err(wait), _) | (_, Err(wait)) => wait,
-        };
-        let secs = wait.as_secs() + 1;
-        Err(Ko::new(Code::RateLimited, format!("too many failed logins; try again in {secs} s")))
-    }
-
-    fn failed(&self, user: &str, addr: IpAddr) {
-        self.users.take(&crate::protocol::names::fold(user));
-        self.addrs.take(&addr.to_string());
-    }
-}
-
-/// Handles one frame of a connection that is not logged in yet; `addr` is
+/// Handles one frame of a connection that is not logged in yet; `peer` is
 /// where the connection comes from.
-pub fn authenticate(ctx: &Ctx, line: &str, addr: IpAddr) -> Outcome {
+pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
+    let addr = address_key(peer);
     match Request::parse(line) {
         Ok(Request::Login { user, password }) => {
-            if let Err(ko) = ctx.logins.check(&user, addr) {
+            // With --auto-register, a login for a new name creates an account.
+            let new = ctx.config.auto_register && ctx.store.user_id(&user).is_none();
+            let registration = if new { ctx.auth.begin_registration(addr) } else { Ok(()) };
+            if let Err(ko) = registration {
+                log_limited!(ctx.logs.throttled, info, "{peer}: {}", ko.reason);
                 return Outcome::Refused(ko);
             }
-            match ctx.store.login(&user, &password, ctx.config.auto_register) {
-                Ok((id, name)) => Outcome::LoggedIn(id, name),
-                Err(ko) => {
-                    if ko.code == Code::AuthFailed {
-                        ctx.logins.failed(&user, addr);
-                    }
-                    Outcome::Refused(ko)
-                }
+            let outcome = attempt(ctx, &user, peer, || ctx.store.login(&user, &password, new));
+            if new && !matches!(outcome, Outcome::LoggedIn(..)) {
+                ctx.auth.cancel_registration(addr);
             }
+            outcome
         }
-        Ok(Request::Register { user, email, password }) => {
-            match ctx.store.register(&user, &email, &password) {
-                Ok((id, name)) => {
-                    log::info!("new account {name}");
-                    Outcome::LoggedIn(id, name)
-                }
-                Err(ko) => Outcome::Refused(ko),
-            }
-        }
+        Ok(Request::Register { user, email, password }) => register(ctx, &user, &email, &password, peer),
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
         Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER") => Outcome::Refused(ko),
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),
+    }
+}
+
+/// Runs `check` (which hashes) as an attempt at `user`, within the
+/// failed-login limits.
+fn attempt(
+    ctx: &Ctx,
+    user: &str,
+    peer: IpAddr,
+    check: impl FnOnce() -> Result<(UserId, Arc<str>), Ko>,
+) -> Outcome {
+    let attempt = match ctx.auth.begin(user, address_key(peer)) {
+        Ok(attempt) => attempt,
+        Err(ko) => {
+            log_limited!(ctx.logs.throttled, info, "{peer}: too many failed attempts at {user}: throttled");
+            return Outcome::Refused(ko);
+        }
+    };
+    match check() {
+        Ok((id, name)) => {
+            ctx.auth.succeeded(attempt);
+            Outcome::LoggedIn(id, name)
+        }
+        Err(ko) => {
+            if matches!(ko.code, Code::AuthFailed | Code::UserExists) {
+                // The tokens stay taken: this is what the limits count.
+                log_limited!(ctx.logs.auth, warn, "{peer}: {} for {user}", failure(ko.code));
+            } else {
+                ctx.auth.give_back(attempt);
+            }
+            Outcome::Refused(ko)
+        }
+    }
+}
+
+fn failure(code: Code) -> &'static str {
+    if code == Code::UserExists { "registration of a taken name" } else { "failed login" }
+}
+
+/// `REGISTER`: a new account, within the registration limits; a taken
+/// name costs what a wrong password costs.
+fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
+    let addr = address_key(peer);
+    if let Err(ko) = ctx.auth.begin_registration(addr) {
+        log_limited!(ctx.logs.throttled, info, "{peer}: registration of {user} throttled: {}", ko.reason);
+        return Outcome::Refused(ko);
+    }
+    let outcome = attempt(ctx, user, peer, || {
+        if ctx.store.user_id(user).is_some() {
+            // As slow as creating it would have been (a hash), so that the
+            // answer does not come cheaper than a wrong password's.
+            let _ = ctx.store.hasher.hash(password);
+            return Err(Ko::new(Code::UserExists, format!("the name {user} is taken")));
+        }
+        ctx.store.register(user, email, password)
+    });
+    match &outcome {
+        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name}"),
+        Outcome::Refused(_) => ctx.auth.cancel_registration(addr),
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
+    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
+
+    fn fail(limits: &AuthLimits, user: &str, addr: IpAddr) -> Result<(), Ko> {
+        limits.begin(user, addr).map(drop) // the tokens stay taken
+    }
+
+    #[test]
+    fn a_known_pair_is_not_held_back_by_strangers() {
+        let limits = AuthLimits::new(&[]);
+        limits.succeeded(limits.begin("bob", A).unwrap());
+        // A stranger guesses bob's password until throttled ...
+        let refused = (0..100).find(|_| fail(&limits, "bob", B).is_err()).unwrap();
+        assert_eq!(refused, PAIR_BURST as usize);
+        // ... and a swarm of addresses until the account bucket is empty.
+        for i in 0..ACCOUNT_BURST {
+            let _ = fail(&limits, "bob", IpAddr::V4(std::net::Ipv4Addr::new(10, 1, 0, i as u8)));
+        }
+        let newcomer = IpAddr::V4(std::net::Ipv4Addr::new(10, 2, 0, 1));
+        assert_eq!(
+            fail(&limits, "bob", newcomer).unwrap_err().code,
+            Code::RateLimited,
+            "distributed: slowed"
+        );
+        // Bob, from where he logged in before, is not refused.
+        limits.succeeded(limits.begin("BOB", A).expect("bob's own address"));
+    }
+
+    #[test]
+    fn a_pair_is_held_back_by_its_own_failures_even_when_known() {
+        let limits = AuthLimits::new(&[]);
+        limits.succeeded(limits.begin("ana", A).unwrap());
+        for _ in 0..PAIR_BURST {
+            fail(&limits, "ana", A).unwrap();
+        }
+        assert!(fail(&limits, "ana", A).is_err());
+    }
+
+    #[test]
+    fn an_address_spraying_accounts_is_throttled_unless_exempt() {
+        let limits = AuthLimits::new(&[]);
+        let refused = (0..100).find(|i| fail(&limits, &format!("u{i}"), A).is_err()).unwrap();
+        assert_eq!(refused, ADDR_BURST as usize);
+        let exempt = AuthLimits::new(&[A]);
+        assert!((0..100).all(|i| fail(&exempt, &format!("u{i}"), A).is_ok()));
+    }
+
+    #[test]
+    fn registrations_are_limited_per_address_and_overall() {
+        let limits = AuthLimits::new(&[]);
+        let refused = (0..100).find(|_| limits.begin_registration(A).is_err()).unwrap();
+        assert_eq!(refused, REGISTER_ADDR_BURST as usize);
+        limits.cancel_registration(A);
+        assert!(limits.begin_registration(A).is_ok(), "a cancelled one is given back");
+        assert!(limits.begin_registration(B).is_ok(), "per address");
+        let all = (1..=255u8)
+            .flat_map(|a| (1..=255u8).map(move |b| IpAddr::V4(std::net::Ipv4Addr::new(10, 9, a, b))))
+            .take(2 * REGISTER_ALL_BURST as usize);
+        let created = all.filter(|&ip| limits.begin_registration(ip).is_ok()).count();
+        assert!(created < REGISTER_ALL_BURST as usize, "overall: {created}");
     }
 }

@@ -4,14 +4,15 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 
-use super::{Ctx, recv, send};
+use super::log_limit::log_limited;
+use super::{Connections, Ctx, Refusal, Slot, linger_close, recv, send};
 use crate::error::{Error, Result};
+use crate::protocol::{Code, Ko, Reply};
 
 /// How many connections the kernel may queue before `accept()` takes them.
 /// std's `TcpListener::bind` asks for 128: 10,000 clients connecting at
@@ -74,13 +75,10 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, port: Port) {
         if ctx.shutting_down() {
             return;
         }
-        let count = &ctx.connections.count;
-        if count.fetch_add(1, Ordering::SeqCst) >= ctx.config.max_connections {
-            count.fetch_sub(1, Ordering::SeqCst);
-            refuse_busy(&stream, peer, ctx.config.max_connections);
-            continue;
+        match Connections::admit(ctx, peer.ip()) {
+            Ok(slot) => spawn_handler(stream, peer, slot, port),
+            Err(refusal) => refuse_busy(ctx, &stream, peer, &refusal),
         }
-        spawn_handler(stream, peer, ctx.clone(), port);
     }
 }
 
@@ -88,28 +86,38 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, port: Port) {
 /// for a connection we refuse would defeat the purpose). Nothing here may
 /// block: the write goes to an empty socket buffer, and whatever the client
 /// already sent is read away so that closing does not reset the connection.
-fn refuse_busy(mut stream: &TcpStream, peer: SocketAddr, max: usize) {
-    log::warn!("{peer}: refused, {max} connections already (--max-connections)");
+fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {
+    let (why, ko) = match *refusal {
+        Refusal::Full(max) => (
+            format!("{max} connections already (--max-connections)"),
+            Ko::new(Code::Busy, format!("the server is full ({max} connections); try later")),
+        ),
+        Refusal::Address(max) => (
+            format!("{max} connections from this address already (--max-per-address)"),
+            Ko::new(Code::Busy, format!("too many connections from your address ({max}); try later")),
+        ),
+    };
+    log_limited!(ctx.logs.refused, warn, "{peer}: refused, {why}");
     let _ = stream.set_nonblocking(true);
-    let _ =
-        stream.write_all(format!("KO:BUSY:the server is full ({max} connections); try later\n").as_bytes());
+    let _ = stream.write_all(Reply::Ko(ko).to_string().as_bytes());
     let _ = stream.shutdown(Shutdown::Write);
     let mut sink = [0u8; 4096];
     let _ = stream.read(&mut sink);
 }
 
-fn spawn_handler(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>, port: Port) {
+/// Starts the connection's thread. The thread gives its slot back when the
+/// conversation is over, then lingers over the close (see `linger_close`).
+fn spawn_handler(stream: TcpStream, peer: SocketAddr, slot: Slot, port: Port) {
     let _ = stream.set_nodelay(true);
-    let handler_ctx = ctx.clone();
     let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || {
-        match port {
-            Port::Send => send::serve(stream, peer, &handler_ctx),
-            Port::Receive => recv::serve(stream, peer, &handler_ctx),
-        }
-        handler_ctx.connections.count.fetch_sub(1, Ordering::SeqCst);
+        let stream = match port {
+            Port::Send => send::serve(stream, peer, &slot.ctx),
+            Port::Receive => recv::serve(stream, peer, &slot.ctx),
+        };
+        drop(slot);
+        linger_close(&stream);
     });
     if let Err(e) = spawned {
-        ctx.connections.count.fetch_sub(1, Ordering::SeqCst);
         log::error!("{} port: cannot start a thread for {peer}: {e}", port.label());
     }
 }

@@ -4,7 +4,9 @@
 //!   accept loop per port, spawning a handler thread per connection.
 //! - [`send`]: the send-port handler (requests in, one reply each).
 //! - [`recv`]: the receive-port handler (events out, `ACK`/`PONG` in).
-//! - [`auth`]: `LOGIN`/`REGISTER`, shared by both ports.
+//! - [`auth`]: `LOGIN`/`REGISTER`, shared by both ports, and their limits.
+//! - [`throttle`]: the token buckets behind every limit; [`log_limit`]:
+//!   logging attacks without letting them fill the disk.
 //!
 //! [`Server::start`] takes listeners that are already bound, so tests bind
 //! port 0 and never collide. [`Server::shutdown`] stops in this order: stop
@@ -14,14 +16,16 @@
 
 pub mod auth;
 pub mod listener;
+pub mod log_limit;
 pub mod p2p;
+pub mod presence;
 pub mod recv;
 pub mod send;
 pub mod throttle;
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,7 +35,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::Result;
-use crate::protocol::{Bye, MAX_FRAME};
+use crate::protocol::{Bye, Code, Ko, MAX_FRAME};
 use crate::router::Router;
 use crate::store::password::DEFAULT_KDF_COST;
 use crate::store::{Hasher, LocalStore, Store};
@@ -57,13 +61,40 @@ pub struct Config {
     pub max_pending: usize,
     /// Connections (both ports together) beyond which new ones get `KO:BUSY`.
     pub max_connections: usize,
-    /// Messages per second per user (`KO:RATE_LIMITED` beyond); 0: no limit.
+    /// Connections from one address (an IPv6 /64) beyond which new ones
+    /// get `KO:BUSY`; 0: no limit.
+    pub max_per_address: usize,
+    /// Addresses to which no per-address limit applies (`--exempt`).
+    pub exempt: Vec<IpAddr>,
+    /// Requests per second per user (`KO:RATE_LIMITED` beyond); 0: no limit.
     pub rate: f64,
-    /// How many messages a user may send at once above `rate`.
+    /// How many requests a user may make at once above `rate`.
     pub rate_burst: u32,
     /// How the store keeps its files: segment size, checkpoints, retention
     /// (`fsync` above overrides its `fsync`).
     pub store: crate::store::Options,
+}
+
+/// Seconds a connection may go without completing a frame (`--timeout`).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+/// Rooms with more members send no presence (`--presence-limit`).
+pub const DEFAULT_PRESENCE_LIMIT: usize = 200;
+/// Bytes that may wait for a slow receiver (`--max-pending`).
+pub const DEFAULT_MAX_PENDING: usize = 1 << 20;
+/// Connections on both ports together (`--max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 20_000;
+/// Connections from one address (`--max-per-address`): a lab of 100
+/// students behind one NAT, each with a console (two connections) and a
+/// few one-shot commands or bots, fits.
+pub const DEFAULT_MAX_PER_ADDRESS: usize = 256;
+/// Requests per second per user (`--rate`).
+pub const DEFAULT_RATE: f64 = 1000.0;
+/// `--rate-burst` is, unless given, this many seconds' worth of `--rate`.
+pub const BURST_SECS: f64 = 2.0;
+
+/// The default `--rate-burst` for a `--rate`: [`BURST_SECS`] of it, at least 1.
+pub fn default_burst(rate: f64) -> u32 {
+    (rate * BURST_SECS).ceil().clamp(1.0, f64::from(u32::MAX)) as u32
 }
 
 impl Config {
@@ -71,16 +102,18 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
         Config {
             data_dir: data_dir.into(),
-            timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
             auto_register: false,
             max_frame: MAX_FRAME,
             kdf_cost: DEFAULT_KDF_COST,
             fsync: true,
-            presence_limit: 200,
-            max_pending: 1 << 20,
-            max_connections: 20_000,
-            rate: 1000.0,
-            rate_burst: 2000,
+            presence_limit: DEFAULT_PRESENCE_LIMIT,
+            max_pending: DEFAULT_MAX_PENDING,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_per_address: DEFAULT_MAX_PER_ADDRESS,
+            exempt: Vec::new(),
+            rate: DEFAULT_RATE,
+            rate_burst: default_burst(DEFAULT_RATE),
             store: crate::store::Options::default(),
         }
     }
@@ -93,19 +126,32 @@ pub struct Ctx {
     pub router: Arc<Router>,
     /// Ports announced with `P2P:<port>`.
     pub p2p_ports: p2p::Ports,
-    /// Failed-login throttling (`KO:RATE_LIMITED`).
-    logins: auth::LoginThrottle,
-    /// Messages per user (`--rate`, `KO:RATE_LIMITED`); `None`: no limit.
-    pub messages: Option<throttle::Throttle<crate::store::UserId>>,
-    /// Open connections on both ports: counted for `--max-connections`;
-    /// send-port ones are kept to stop their reading at shutdown.
+    /// Failed-login and registration limits (`KO:RATE_LIMITED`).
+    auth: auth::AuthLimits,
+    /// Requests per user (`--rate`, `KO:RATE_LIMITED`); `None`: no limit.
+    requests: Option<throttle::Throttle<crate::store::UserId>>,
+    /// Open connections on both ports: counted for `--max-connections`
+    /// and `--max-per-address`; send-port ones are kept to stop their
+    /// reading at shutdown.
     connections: Connections,
+    /// Log lines about attacks, each kind limited (see `log_limit`).
+    logs: log_limit::Logs,
     shutting_down: AtomicBool,
 }
 
 impl Ctx {
     pub fn shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Takes `cost` tokens from `user`'s `--rate` bucket; a `KO:RATE_LIMITED`
+    /// saying how long to wait if there are not that many.
+    pub fn meter(&self, user: crate::store::UserId, cost: u32) -> std::result::Result<(), Ko> {
+        let Some(requests) = &self.requests else { return Ok(()) };
+        requests.try_take(user, cost).map_err(|wait| {
+            let ms = wait.as_millis() + 1;
+            Ko::new(Code::RateLimited, format!("too many requests; try again in {ms} ms (--rate)"))
+        })
     }
 }
 
@@ -114,13 +160,70 @@ impl Ctx {
 struct Connections {
     /// Connections being served, on both ports.
     count: std::sync::atomic::AtomicUsize,
+    /// Connections being served per address (see `throttle::address_key`).
+    per_address: Mutex<HashMap<IpAddr, usize>>,
     open: Mutex<HashMap<u64, Arc<TcpStream>>>,
     /// Signalled when a connection ends (shutdown waits for them).
     ended: Condvar,
     next_id: AtomicU64,
 }
 
+/// A connection's place in the counts of `Connections`, given back when
+/// dropped: by its handler thread *before* lingering over the close, so a
+/// client that trickles bytes at a closing connection holds no slot.
+pub struct Slot {
+    ctx: Arc<Ctx>,
+    /// The address it counts against, unless exempt or unlimited.
+    address: Option<IpAddr>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let connections = &self.ctx.connections;
+        if let Some(address) = self.address {
+            let mut per_address = connections.per_address.lock();
+            if let Some(n) = per_address.get_mut(&address) {
+                *n -= 1;
+                if *n == 0 {
+                    per_address.remove(&address);
+                }
+            }
+        }
+        connections.count.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Why a connection was refused.
+pub enum Refusal {
+    /// `--max-connections` connections are open.
+    Full(usize),
+    /// `--max-per-address` connections come from this address already.
+    Address(usize),
+}
+
 impl Connections {
+    /// A slot for a new connection from `peer`, if the limits allow one.
+    fn admit(ctx: &Arc<Ctx>, peer: IpAddr) -> std::result::Result<Slot, Refusal> {
+        let (connections, config) = (&ctx.connections, &ctx.config);
+        if connections.count.fetch_add(1, Ordering::SeqCst) >= config.max_connections {
+            connections.count.fetch_sub(1, Ordering::SeqCst);
+            return Err(Refusal::Full(config.max_connections));
+        }
+        let address = throttle::address_key(peer);
+        let mut slot = Slot { ctx: ctx.clone(), address: None };
+        if config.max_per_address > 0 && !config.exempt.iter().any(|&e| throttle::address_key(e) == address) {
+            let mut per_address = connections.per_address.lock();
+            let n = per_address.entry(address).or_insert(0);
+            if *n >= config.max_per_address {
+                drop(per_address);
+                return Err(Refusal::Address(config.max_per_address)); // the slot's drop counts it down
+            }
+            *n += 1;
+            slot.address = Some(address);
+        }
+        Ok(slot)
+    }
+
     fn add(&self, stream: &Arc<TcpStream>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.open.lock().insert(id, stream.clone());
@@ -155,16 +258,17 @@ impl Server {
         let options = crate::store::Options { fsync: config.fsync, ..config.store.clone() };
         let backend = LocalStore::open(&config.data_dir, options, deliver)?;
         let store = Arc::new(Store::new(Box::new(backend), hasher));
-        let messages =
+        let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
         let ctx = Arc::new(Ctx {
+            auth: auth::AuthLimits::new(&config.exempt),
             config,
             store,
             router,
             p2p_ports: p2p::Ports::default(),
-            logins: auth::LoginThrottle::default(),
-            messages,
+            requests,
             connections: Connections::default(),
+            logs: log_limit::Logs::default(),
             shutting_down: AtomicBool::new(false),
         });
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
@@ -194,20 +298,33 @@ impl Server {
         for thread in self.accept_threads.drain(..) {
             let _ = thread.join();
         }
-        self.ctx.router.close_all(Bye::Shutdown);
-        // Everyone online is last seen now (their connections end with the store).
+        // Everyone online goes offline now: their last seen, before the
+        // store takes its last batch (their handlers may end after it).
         let now = crate::store::now_ms();
         for user in self.ctx.router.online_users() {
             self.ctx.store.note_offline(user, now);
         }
-        // Stop reading requests; a request in progress still gets its reply.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut open = self.ctx.connections.open.lock();
+        self.ctx.router.close_all(Bye::Shutdown);
+        // Stop reading requests; a request in progress still gets its reply
+        // if its client reads it within a grace period. After that, a
+        // client that does not read must not hold the server up: shutting
+        // both directions makes a write blocked on it fail at once.
+        let connections = &self.ctx.connections;
+        let mut open = connections.open.lock();
         for stream in open.values() {
             let _ = stream.shutdown(Shutdown::Read);
         }
-        while !open.is_empty() && Instant::now() < deadline {
-            self.ctx.connections.ended.wait_until(&mut open, deadline);
+        for round in 0..2 {
+            let deadline = Instant::now() + SHUTDOWN_GRACE;
+            while !open.is_empty() && Instant::now() < deadline {
+                connections.ended.wait_until(&mut open, deadline);
+            }
+            if round == 0 && !open.is_empty() {
+                log::info!("shutdown: {} clients are not reading their replies: cut off", open.len());
+                for stream in open.values() {
+                    let _ = stream.shutdown(Shutdown::Both);
+                }
+            }
         }
         drop(open);
         // Writes the last batch and a last checkpoint.
@@ -230,20 +347,59 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     addr
 }
 
+/// How long shutdown waits for the requests in progress, twice: once
+/// before it cuts off clients that do not read their replies, once after.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// How long [`linger_close`] reads leftovers at most, and how many bytes.
+const LINGER_FOR: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 64 * 1024;
+
 /// Closes a connection politely: stop writing (the peer gets everything we
 /// sent, then end-of-file), read and discard what the peer still sends for
 /// a moment, then close. Closing a socket with unread input would make the
 /// kernel reset the connection, and the peer could lose our last reply.
+///
+/// "A moment" is bounded twice, by `LINGER_FOR` in all and by
+/// `LINGER_BYTES`: a client that trickles a byte at a time into a closing
+/// connection holds its thread for one second at most (it holds no slot:
+/// see [`Slot`]). Past either bound the close may reset the connection,
+/// which costs only that client its last reply.
 pub fn linger_close(stream: &TcpStream) {
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let deadline = Instant::now() + LINGER_FOR;
     let mut sink = [0u8; 4096];
-    let mut budget = 1 << 20; // read at most 1 MiB of leftovers
+    let mut budget = LINGER_BYTES;
     let mut reader = stream;
     while budget > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
         match reader.read(&mut sink) {
             Ok(0) | Err(_) => break,
             Ok(n) => budget -= n.min(budget),
         }
     }
+}
+
+/// Writes all of `bytes` before `deadline`, or fails with `TimedOut`: a
+/// client that stops reading cannot hold a thread blocked in `write()`
+/// longer than that.
+pub fn write_all_by(mut stream: &TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the client did not read for --timeout"));
+        }
+        stream.set_write_timeout(Some(left))?;
+        match stream.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if crate::protocol::framing::is_timeout(&e) => {} // the loop checks the deadline
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

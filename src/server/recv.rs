@@ -9,13 +9,18 @@
 //!    client has been quiet for half the timeout, says `BYE:TIMEOUT` after
 //!    the whole timeout, and flushes the outlet when a slow client left
 //!    bytes behind.
+//!
+//! Every write has a deadline: a reply before login and each chunk of the
+//! replay must be taken by the client within `--timeout`, and live events
+//! that the client takes none of for `--timeout` end the connection (see
+//! `Outlet::stalled_for`), even if it keeps sending `PONG`s.
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Ctx, auth, linger_close};
+use super::log_limit::log_limited;
+use super::{Ctx, auth, write_all_by};
 use crate::protocol::{Bye, Code, EventReply, FrameError, FrameReader, Ko, Reply};
 use crate::router::Outlet;
 use crate::store::UserId;
@@ -26,12 +31,13 @@ const READ_BUFFER: usize = 1024;
 /// How often the thread retries a flush while a slow client has bytes waiting.
 const RETRY_FLUSH: Duration = Duration::from_millis(50);
 
-/// Serves one receive-port connection until it closes.
+/// Serves one receive-port connection until it closes; returns its
+/// socket for the caller to close (after giving back the connection's slot).
 ///
 /// One socket, one file descriptor: this thread reads through `&stream`
 /// and the outlet writes through the same `Arc` (no `try_clone`, which
 /// would `dup` the descriptor and halve how many users fit, see `sys.rs`).
-pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
+pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<TcpStream> {
     let stream = Arc::new(stream);
     let mut reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
     if let Some((user, name)) = login(ctx, &stream, peer, &mut reader) {
@@ -40,34 +46,42 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
             Err(e) => log::debug!("{peer}: {e}"),
         }
     }
-    linger_close(&stream);
+    stream
 }
 
 /// Reads frames until a successful login; `None` if the connection ends.
 /// The `OK:<user>` is written by [`live`], once the user is online.
 fn login(
     ctx: &Ctx,
-    mut stream: &TcpStream,
+    stream: &TcpStream,
     peer: SocketAddr,
     reader: &mut FrameReader<&TcpStream>,
 ) -> Option<(UserId, Arc<str>)> {
+    let say = |frame: &str| write_all_by(stream, frame.as_bytes(), Instant::now() + ctx.config.timeout);
     loop {
         let deadline = Instant::now() + ctx.config.timeout;
         let ko = match reader.read_frame(Some(deadline)) {
             Ok(line) => match auth::authenticate(ctx, line, peer.ip()) {
-                auth::Outcome::LoggedIn(user, name) => return Some((user, name)),
+                // Attaching replays the inbox: it costs a request (--rate).
+                auth::Outcome::LoggedIn(user, name) => match ctx.meter(user, 1) {
+                    Ok(()) => return Some((user, name)),
+                    Err(ko) => {
+                        log_limited!(ctx.logs.throttled, info, "{peer}: {name} throttled (--rate)");
+                        ko
+                    }
+                },
                 auth::Outcome::Refused(ko) => ko,
             },
             Err(FrameError::NotUtf8) => Ko::new(Code::BadRequest, "the frame is not UTF-8"),
             Err(FrameError::TooLong) => Ko::new(Code::TooLong, "the frame is too long"),
             Err(FrameError::TimedOut) => {
                 // The receive port says goodbye with BYE, even before login (§7).
-                let _ = stream.write_all(b"BYE:TIMEOUT\n");
+                let _ = say("BYE:TIMEOUT\n");
                 return None;
             }
             Err(FrameError::Closed | FrameError::Io(_)) => return None,
         };
-        stream.write_all(Reply::Ko(ko.clone()).to_string().as_bytes()).ok()?;
+        say(&Reply::Ko(ko.clone()).to_string()).ok()?;
         if ko.code.closes_connection() {
             return None;
         }
@@ -83,14 +97,24 @@ fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<&TcpStream>, out
         None => presence(ctx, outlet, "JOINED"),
     }
     log::debug!("{} is online (inbox durable up to {upto})", outlet.name);
-    if send_replay(ctx, stream, upto, outlet).is_ok() {
-        outlet.finish_replay();
-        serve_live(ctx, reader, outlet);
+    match send_replay(ctx, stream, upto, outlet) {
+        Ok(()) => {
+            outlet.finish_replay();
+            serve_live(ctx, reader, outlet);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => dropped(ctx, outlet),
+        Err(e) => log::debug!("{}: replay: {e}", outlet.name),
     }
     outlet.shut_down();
+    // Last seen is noted while the router still lists the user: whoever
+    // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,
+    // never the one before it. (A connection replaced by a newer one is
+    // not the user going offline.)
+    if ctx.router.get(outlet.user).is_some_and(|current| Arc::ptr_eq(&current, outlet)) {
+        ctx.store.note_offline(outlet.user, crate::store::now_ms());
+    }
     if ctx.router.remove(outlet) {
         ctx.p2p_ports.forget(outlet.user);
-        ctx.store.note_offline(outlet.user, crate::store::now_ms());
         presence(ctx, outlet, "LEFT");
         log::debug!("{} is offline", outlet.name);
     }
@@ -117,16 +141,16 @@ fn attach(ctx: &Ctx, outlet: &Arc<Outlet>) -> (u64, Option<Arc<Outlet>>) {
 
 /// Writes the `OK` and the replay with blocking writes, a chunk at a time
 /// as the store reads them from its log. The client must keep reading: a
-/// client that stops for a whole timeout is dropped. A goodbye said
-/// meanwhile (`BYE:REPLACED`) cuts it short.
-fn send_replay(ctx: &Ctx, mut stream: &TcpStream, upto: u64, outlet: &Outlet) -> std::io::Result<()> {
-    stream.set_write_timeout(Some(ctx.config.timeout))?;
+/// client that does not take a chunk within `--timeout` is dropped. A
+/// goodbye said meanwhile (`BYE:REPLACED`) cuts it short.
+fn send_replay(ctx: &Ctx, stream: &TcpStream, upto: u64, outlet: &Outlet) -> std::io::Result<()> {
+    let timeout = ctx.config.timeout;
     let mut chunk = format!("OK:{}\n", outlet.name);
     let mut frames = ctx.store.replay(outlet.user, upto);
     loop {
         let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
         if chunk.len() >= 60 * 1024 || !more {
-            stream.write_all(chunk.as_bytes())?;
+            write_all_by(stream, chunk.as_bytes(), Instant::now() + timeout)?;
             chunk.clear();
         }
         if !more || outlet.is_closing() {
@@ -152,6 +176,7 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&TcpStream>, outlet: &Outlet) 
                 match EventReply::parse(line) {
                     Some(EventReply::Ack(seq)) => ctx.store.ack(outlet.user, seq.min(outlet.last_sent())),
                     Some(EventReply::Pong) => {}
+                    Some(EventReply::Version11) => outlet.opt_in_1_1(),
                     None => log::debug!("{}: ignored a frame on the receive port", outlet.name),
                 }
             }
@@ -178,7 +203,17 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&TcpStream>, outlet: &Outlet) 
             Err(FrameError::Closed | FrameError::Io(_)) => return,
         }
         outlet.flush();
+        if outlet.stalled_for() >= timeout {
+            dropped(ctx, outlet);
+            return;
+        }
     }
+}
+
+/// The client took none of its events for a whole timeout.
+fn dropped(ctx: &Ctx, outlet: &Outlet) {
+    let timeout = ctx.config.timeout.as_secs();
+    log_limited!(ctx.logs.dropped, info, "{}: did not read its events for {timeout} s: dropped", outlet.name);
 }
 
 /// Tells the online users who share a small room with `outlet`'s user

@@ -6,24 +6,43 @@
 //! *once* for the disk (if any of them wrote something) and sends all the
 //! replies in *one* `write()`. With 100 requests in flight that is one
 //! fsync wait and one system call for 100 messages.
+//!
+//! What a client that never reads its replies can cost is bounded: replies
+//! are written as soon as `REPLY_BUDGET` bytes of them wait, a chunk of
+//! at most `CHUNK` bytes at a time, and each chunk must be taken by the
+//! client within `--timeout` or the connection is dropped. Listings are
+//! capped ([`MAX_HISTORY`] messages in [`MAX_HISTORY_BYTES`], [`MAX_LISTING`]
+//! lines).
 
-use std::io::Write;
+use std::fmt::Write as _;
+use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::{Ctx, auth, linger_close, p2p};
-use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
+use super::log_limit::log_limited;
+use super::{Ctx, auth, p2p, presence, write_all_by};
+use crate::protocol::{
+    Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
+};
 use crate::store::{Outgoing, Ticket, UserId};
 
 /// Read buffer of a send connection: room for a burst of pipelined requests.
 const READ_BUFFER: usize = 16 * 1024;
 
-/// Serves one send-port connection until it closes.
+/// Replies waiting to be written past which they are written before the
+/// next request is read, so that pipelined listings never pile up.
+const REPLY_BUDGET: usize = 64 * 1024;
+
+/// Bytes of replies formatted ahead of the socket at most.
+const CHUNK: usize = 64 * 1024;
+
+/// Serves one send-port connection until it closes; returns its socket
+/// for the caller to close (after giving back the connection's slot).
 ///
 /// One socket, one file descriptor: the registry (for shutdown) shares it
 /// through an `Arc`, and reading and writing both go through `&stream`.
-pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
+pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<TcpStream> {
     let stream = Arc::new(stream);
     let id = ctx.connections.add(&stream);
     let reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
@@ -34,14 +53,22 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) {
         reader,
         user: None,
         replies: Vec::new(),
+        queued: 0,
+        out: String::new(),
         ticket: None,
         msgs: Vec::new(),
+        member_changes: Vec::new(),
     };
     if let Err(e) = session.run() {
-        log::debug!("{peer}: send connection: {e}");
+        if e.kind() == io::ErrorKind::TimedOut {
+            let timeout = ctx.config.timeout.as_secs();
+            log_limited!(ctx.logs.dropped, info, "{peer}: did not read its replies for {timeout} s: dropped");
+        } else {
+            log::debug!("{peer}: send connection: {e}");
+        }
     }
-    linger_close(&stream);
     ctx.connections.remove(id);
+    stream
 }
 
 /// What to do after a request.
@@ -61,11 +88,18 @@ struct Session<'a> {
     /// Replies not written yet; `true` marks one that is only valid once
     /// `ticket` is durable.
     replies: Vec<(Reply, bool)>,
+    /// About how many bytes `replies` will take on the wire.
+    queued: usize,
+    /// The chunk being formatted for the socket (kept for its capacity).
+    out: String,
     /// The batch holding the records of the replies above.
     ticket: Option<Ticket>,
     /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
     /// the store in one go (one lock, see `Store::send_many`).
     msgs: Vec<Outgoing>,
+    /// Rooms this user joined (`true`) or left, to tell their members
+    /// (protocol 1.1's `MEMBER`) once that is on disk.
+    member_changes: Vec<(String, bool)>,
 }
 
 impl Session<'_> {
@@ -86,7 +120,7 @@ impl Session<'_> {
                 Err(FrameError::Closed) => Flow::Close,
                 Err(FrameError::Io(e)) => return Err(e),
             };
-            if flow == Flow::Close || !self.reader.has_frame() {
+            if flow == Flow::Close || !self.reader.has_frame() || self.queued >= REPLY_BUDGET {
                 self.flush()?;
             }
             if flow == Flow::Close {
@@ -95,17 +129,26 @@ impl Session<'_> {
         }
     }
 
+    /// Queues a reply (`durable`: valid only once `ticket` is on disk).
+    fn queue(&mut self, reply: Reply, durable: bool) {
+        self.queued += match &reply {
+            Reply::Listing(lines) => 16 + lines.iter().map(|line| line.len() + 1).sum::<usize>(),
+            _ => 64,
+        };
+        self.replies.push((reply, durable));
+    }
+
     /// Queues a `KO`; closes the connection if its code says so.
     fn refuse(&mut self, ko: Ko) -> Flow {
         let flow = if ko.code.closes_connection() { Flow::Close } else { Flow::Continue };
-        self.replies.push((Reply::Ko(ko), false));
+        self.queue(Reply::Ko(ko), false);
         flow
     }
 
     fn reply(&mut self, result: Result<Reply, Ko>) -> Flow {
         match result {
             Ok(reply) => {
-                self.replies.push((reply, false));
+                self.queue(reply, false);
                 Flow::Continue
             }
             Err(ko) => self.refuse(ko),
@@ -117,7 +160,7 @@ impl Session<'_> {
         match result {
             Ok((reply, ticket)) => {
                 self.ticket = self.ticket.max(Some(ticket));
-                self.replies.push((reply, true));
+                self.queue(reply, true);
                 Flow::Continue
             }
             Err(ko) => self.refuse(ko),
@@ -128,7 +171,7 @@ impl Session<'_> {
         let Some((user, name)) = self.user.clone() else {
             return match auth::authenticate(self.ctx, line, self.peer.ip()) {
                 auth::Outcome::LoggedIn(id, name) => {
-                    self.replies.push((Reply::OkWith(name.to_string()), false));
+                    self.queue(Reply::OkWith(name.to_string()), false);
                     self.user = Some((id, name));
                     Flow::Continue
                 }
@@ -136,11 +179,15 @@ impl Session<'_> {
             };
         };
         let request = match Request::parse(line) {
-            Ok(request) => request,
+            Ok(request) => capped(request),
             Err(ko) => return self.refuse(ko),
         };
         if !matches!(request, Request::Msg { .. }) {
             self.send_msgs(); // keep the replies in the order of the requests
+            if let Err(ko) = self.ctx.meter(user, cost(&request)) {
+                log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
+                return self.refuse(ko);
+            }
         }
         let store = &self.ctx.store;
         match request {
@@ -154,20 +201,33 @@ impl Session<'_> {
             Request::Read { chat, id } => {
                 self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
             }
-            Request::Join { room } => self.reply_durable(store.join(user, &room).map(|t| (Reply::Ok, t))),
-            Request::Leave { room } => self.reply_durable(store.leave(user, &room).map(|t| (Reply::Ok, t))),
-            Request::Users => self.reply(Ok(Reply::Listing(self.ctx.router.online_names()))),
-            Request::Rooms => self.reply(Ok(Reply::Listing(store.rooms(user)))),
+            Request::Join { room } => {
+                let changes = !presence::is_member(self.ctx, user, &room);
+                let joined = store.join(user, &room);
+                if joined.is_ok() && changes {
+                    self.member_changes.push((room, true));
+                }
+                self.reply_durable(joined.map(|t| (Reply::Ok, t)))
+            }
+            Request::Leave { room } => {
+                let left = store.leave(user, &room);
+                if left.is_ok() {
+                    self.member_changes.push((room, false));
+                }
+                self.reply_durable(left.map(|t| (Reply::Ok, t)))
+            }
+            Request::Users => self.reply(Ok(listing(self.ctx.router.online_names()))),
+            Request::Rooms => self.reply(Ok(listing(store.rooms(user)))),
             Request::Chats => {
                 self.settle();
-                self.reply(Ok(Reply::Listing(store.chats(user))))
+                self.reply(Ok(listing(store.chats(user))))
             }
             Request::History { chat, limit } => {
                 self.settle();
-                match store.history(user, &chat, limit) {
-                    Ok(listing) => self.stream_listing(listing),
-                    Err(ko) => self.refuse(ko),
-                }
+                // The newest lines within MAX_HISTORY_BYTES, read from the
+                // store's log outside its locks.
+                let lines = store.history(user, &chat, limit, MAX_HISTORY_BYTES).and_then(|l| l.collect());
+                self.reply(lines.map(Reply::Listing))
             }
             Request::P2p { port } => {
                 p2p::announce(self.ctx, user, port);
@@ -176,9 +236,13 @@ impl Session<'_> {
             Request::Peer { user: peer } => {
                 self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::OkWith))
             }
+            Request::LastSeen { user: whom } => {
+                self.reply(presence::last_seen(self.ctx, &whom).map(Reply::OkWith))
+            }
+            Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
-                self.replies.push((Reply::Ok, false));
+                self.queue(Reply::Ok, false);
                 Flow::Close
             }
         }
@@ -213,11 +277,11 @@ impl Session<'_> {
         }
     }
 
-    /// `Some(KO:RATE_LIMITED)` if `user` has no message left this instant.
+    /// `Some(KO:RATE_LIMITED)` if `user` has no request left this instant.
     fn over_rate(&self, user: UserId) -> Option<Ko> {
-        let wait = self.ctx.messages.as_ref()?.try_take(user).err()?;
-        let ms = wait.as_millis() + 1;
-        Some(Ko::new(Code::RateLimited, format!("too many messages; try again in {ms} ms (--rate)")))
+        let ko = self.ctx.meter(user, 1).err()?;
+        log_limited!(self.ctx.logs.throttled, info, "{}: user #{user} throttled (--rate)", self.peer);
+        Some(ko)
     }
 
     /// Waits until this session's writes are on disk. Reads call it first:
@@ -234,44 +298,102 @@ impl Session<'_> {
             }
             *durable = false;
         }
-    }
-
-    /// Sends the replies queued so far, then a listing as the store reads
-    /// it, a chunk at a time: a long `HISTORY` is never whole in memory.
-    /// Once `OK:<n>` is out, a failure can only close the connection.
-    fn stream_listing(&mut self, mut listing: crate::store::Listing) -> Flow {
-        let mut write = || -> std::io::Result<()> {
-            self.flush()?;
-            let mut chunk = format!("OK:{}\n", listing.len);
-            loop {
-                let more =
-                    listing.lines.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
-                self.stream.write_all(chunk.as_bytes())?;
-                chunk.clear();
-                if !more {
-                    return Ok(());
-                }
-            }
-        };
-        match write() {
-            Ok(()) => Flow::Continue,
-            Err(e) => {
-                log::debug!("{}: a listing was cut short: {e}", self.peer);
-                Flow::Close
+        let changes = std::mem::take(&mut self.member_changes);
+        if let (Ok(()), Some((user, name))) = (stored, &self.user) {
+            for (room, joined) in changes {
+                presence::tell_members(self.ctx, *user, name, &room, joined);
             }
         }
     }
 
-    /// Waits for the disk if needed, then writes every queued reply at once.
-    fn flush(&mut self) -> std::io::Result<()> {
+    /// Waits for the disk if needed, then writes every queued reply: at
+    /// once if they fit in a chunk (the common case, one `write()`), else
+    /// a chunk at a time.
+    fn flush(&mut self) -> io::Result<()> {
         self.settle();
+        self.queued = 0;
         if self.replies.is_empty() {
             return Ok(());
         }
-        let mut out = String::new();
+        let mut out = Chunks {
+            stream: self.stream,
+            buf: std::mem::take(&mut self.out),
+            timeout: self.ctx.config.timeout,
+            error: None,
+        };
         for (reply, _) in self.replies.drain(..) {
-            out.push_str(&reply.to_string());
+            if write!(out, "{reply}").is_err() {
+                break;
+            }
         }
-        self.stream.write_all(out.as_bytes())
+        let result = out.send();
+        self.out = out.buf;
+        self.out.clear();
+        self.out.shrink_to(2 * CHUNK);
+        result
+    }
+}
+
+/// Replies formatted into a buffer that is written into the socket each
+/// time it passes [`CHUNK`] bytes; each write must be taken by the client
+/// within `timeout`.
+struct Chunks<'a> {
+    stream: &'a TcpStream,
+    buf: String,
+    timeout: Duration,
+    /// Why the last write failed (`fmt::Write` can only say that it did).
+    error: Option<io::Error>,
+}
+
+impl Chunks<'_> {
+    /// Writes what is buffered.
+    fn send(&mut self) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let result = write_all_by(self.stream, self.buf.as_bytes(), Instant::now() + self.timeout);
+        self.buf.clear();
+        result
+    }
+}
+
+impl std::fmt::Write for Chunks<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.buf.push_str(s);
+        if self.buf.len() >= CHUNK
+            && let Err(e) = self.send()
+        {
+            self.error = Some(e);
+            return Err(std::fmt::Error);
+        }
+        Ok(())
+    }
+}
+
+/// The request as served: a `HISTORY` asking for more than
+/// [`MAX_HISTORY`] messages gets that many (a larger limit was legal in
+/// protocol 1.0, so it is clamped, not refused).
+fn capped(request: Request) -> Request {
+    match request {
+        Request::History { chat, limit } => Request::History { chat, limit: limit.min(MAX_HISTORY) },
+        other => other,
+    }
+}
+
+/// A listing reply of at most [`MAX_LISTING`] lines, the first ones.
+fn listing(mut lines: Vec<String>) -> Reply {
+    lines.truncate(MAX_LISTING);
+    Reply::Listing(lines)
+}
+
+/// Tokens a request takes from its user's `--rate` bucket: one for each
+/// request that reads or writes the store, and a `HISTORY` one more per
+/// 100 messages it may return (a full one, 1,000 messages, costs 11). A
+/// `PING` or `QUIT` costs nothing: keeping a connection alive is free.
+fn cost(request: &Request) -> u32 {
+    match request {
+        Request::Ping | Request::Quit | Request::Login { .. } | Request::Register { .. } => 0,
+        Request::History { limit, .. } => 1 + (*limit / 100) as u32,
+        _ => 1,
     }
 }

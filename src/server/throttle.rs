@@ -1,24 +1,38 @@
-//! Token buckets: at most `capacity` events at once, refilled at `per_sec`.
+//! Token buckets: at most `capacity` tokens at once, refilled at `per_sec`.
 //!
-//! Used for failed logins (per user and per address): each failure takes a
-//! token, and while a bucket is empty a `LOGIN` is answered
-//! `KO:RATE_LIMITED` at once, *without* hashing the password, so guessing
-//! is slow and cannot make the server burn its CPU on argon2.
+//! Every limit on what a client may make the server do is one of these:
+//! requests per user (`--rate`), failed logins per account and address,
+//! registrations per address and overall (see `auth.rs`). A request takes
+//! its tokens *before* the work is done, and an empty bucket answers
+//! `KO:RATE_LIMITED` at once, without doing it: so a throttled `LOGIN`
+//! hashes nothing, and many connections from one address cannot all start
+//! an argon2 hash before the first failure is counted. Work that turns out
+//! not to count (a login that succeeds) gives its token back.
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 /// Above this many buckets, full ones (which hold no information) are
-/// dropped, so the table cannot grow without bound.
+/// dropped, so the table cannot grow without bound however many keys
+/// (addresses, names) a client makes up.
 const PRUNE_ABOVE: usize = 10_000;
 
-pub struct Throttle<K = String> {
-    buckets: Mutex<HashMap<K, Bucket>>,
+pub struct Throttle<K> {
+    buckets: Mutex<Buckets<K>>,
     capacity: f64,
     per_sec: f64,
+}
+
+struct Buckets<K> {
+    map: HashMap<K, Bucket>,
+    /// Prune when the table grows past this: twice what was left by the
+    /// last pruning (at least [`PRUNE_ABOVE`]), so that a table of buckets
+    /// still in use is not scanned again at every request.
+    prune_at: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -27,65 +41,73 @@ struct Bucket {
     updated: Instant,
 }
 
-impl<K: Hash + Eq + Clone> Throttle<K> {
+impl<K: Hash + Eq> Throttle<K> {
+    /// A bucket per key holding up to `capacity` tokens, refilled at
+    /// `per_sec` tokens a second.
     pub fn new(capacity: u32, per_sec: f64) -> Throttle<K> {
-        Throttle { buckets: Mutex::new(HashMap::new()), capacity: f64::from(capacity), per_sec }
+        let buckets = Buckets { map: HashMap::new(), prune_at: PRUNE_ABOVE };
+        Throttle { buckets: Mutex::new(buckets), capacity: f64::from(capacity.max(1)), per_sec }
     }
 
-    fn refill(&self, bucket: &mut Bucket, now: Instant) {
+    /// The bucket of `key`, refilled up to now (a new key starts full).
+    fn bucket<'a>(&self, buckets: &'a mut Buckets<K>, key: K, now: Instant) -> &'a mut Bucket {
+        if buckets.map.len() > buckets.prune_at {
+            let (capacity, per_sec) = (self.capacity, self.per_sec);
+            let full =
+                |b: &Bucket| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_sec >= capacity;
+            buckets.map.retain(|_, b| !full(b));
+            buckets.prune_at = (2 * buckets.map.len()).max(PRUNE_ABOVE);
+        }
+        let bucket = buckets.map.entry(key).or_insert(Bucket { tokens: self.capacity, updated: now });
         let elapsed = now.duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * self.per_sec).min(self.capacity);
         bucket.updated = now;
+        bucket
     }
 
-    /// `Err(wait)` if `key`'s bucket is empty: how long until it has a token.
-    pub fn check<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Result<(), Duration>
-    where
-        K: std::borrow::Borrow<Q>,
-    {
-        let now = Instant::now();
+    /// Takes `cost` tokens if there are that many; `Err(wait)` (how long
+    /// until there will be) if not, taking nothing. A cost above the
+    /// capacity is charged as the capacity (it would never fit otherwise).
+    pub fn try_take(&self, key: K, cost: u32) -> Result<(), Duration> {
+        let cost = f64::from(cost).min(self.capacity);
         let mut buckets = self.buckets.lock();
-        let Some(bucket) = buckets.get_mut(key) else { return Ok(()) };
-        self.refill(bucket, now);
-        if bucket.tokens >= 1.0 {
+        let bucket = self.bucket(&mut buckets, key, Instant::now());
+        if bucket.tokens >= cost {
+            bucket.tokens -= cost;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_sec))
+            Err(Duration::from_secs_f64((cost - bucket.tokens) / self.per_sec))
         }
     }
 
-    /// Takes a token if there is one; `Err(wait)` if the bucket is empty.
-    pub fn try_take(&self, key: K) -> Result<(), Duration> {
-        let now = Instant::now();
+    /// Gives back a token taken by [`Throttle::try_take`] for work that
+    /// did not count against the limit after all.
+    pub fn give_back(&self, key: K) {
         let mut buckets = self.buckets.lock();
-        let bucket = buckets.entry(key).or_insert(Bucket { tokens: self.capacity, updated: now });
-        self.refill(bucket, now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_sec))
-        }
+        let bucket = self.bucket(&mut buckets, key, Instant::now());
+        bucket.tokens = (bucket.tokens + 1.0).min(self.capacity);
     }
+}
 
-    /// Takes a token from `key`'s bucket (it may go empty).
-    pub fn take(&self, key: &str)
-    where
-        K: From<String>,
-    {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock();
-        if buckets.len() > PRUNE_ABOVE {
-            let capacity = self.capacity;
-            let per_sec = self.per_sec;
-            buckets
-                .retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_sec < capacity);
-        }
-        let bucket =
-            buckets.entry(K::from(key.to_string())).or_insert(Bucket { tokens: self.capacity, updated: now });
-        self.refill(bucket, now);
-        bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+/// The key of an address for per-address limits. An IPv6 client usually
+/// holds a whole /64 (and can pick any address in it), so IPv6 addresses
+/// count by their /64; an IPv4 address in IPv6 form counts as itself.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
+}
+
+/// The wait of a refusal in whole seconds, rounded up, for a `KO` reason.
+pub fn whole_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 #[cfg(test)]
@@ -94,24 +116,72 @@ mod tests {
 
     #[test]
     fn empties_after_capacity_and_refills() {
-        let throttle: Throttle = Throttle::new(3, 1000.0);
+        let throttle: Throttle<&str> = Throttle::new(3, 1000.0);
         for _ in 0..3 {
-            assert!(throttle.check("ana").is_ok());
-            throttle.take("ana");
+            assert!(throttle.try_take("ana", 1).is_ok());
         }
-        let wait = throttle.check("ana").unwrap_err();
+        let wait = throttle.try_take("ana", 1).unwrap_err();
         assert!(wait <= Duration::from_millis(1));
-        assert!(throttle.check("bob").is_ok(), "buckets are per key");
+        assert!(throttle.try_take("bob", 1).is_ok(), "buckets are per key");
         std::thread::sleep(Duration::from_millis(5)); // 5 tokens' worth at 1000/s
-        assert!(throttle.check("ana").is_ok());
+        assert!(throttle.try_take("ana", 1).is_ok());
     }
 
     #[test]
     fn try_take_spends_only_what_there_is() {
         let throttle: Throttle<usize> = Throttle::new(2, 0.001);
-        assert!(throttle.try_take(7).is_ok());
-        assert!(throttle.try_take(7).is_ok());
-        assert!(throttle.try_take(7).unwrap_err() > Duration::from_secs(100));
-        assert!(throttle.try_take(8).is_ok());
+        assert!(throttle.try_take(7, 1).is_ok());
+        assert!(throttle.try_take(7, 1).is_ok());
+        assert!(throttle.try_take(7, 1).unwrap_err() > Duration::from_secs(100));
+        assert!(throttle.try_take(8, 1).is_ok());
+    }
+
+    #[test]
+    fn costs_above_one_and_above_the_capacity() {
+        let throttle: Throttle<u8> = Throttle::new(10, 0.001);
+        assert!(throttle.try_take(1, 4).is_ok());
+        assert!(throttle.try_take(1, 7).is_err(), "6 left: 7 do not fit, and none are taken");
+        assert!(throttle.try_take(1, 6).is_ok());
+        assert!(throttle.try_take(2, 50).is_ok(), "a cost above the capacity costs the capacity");
+        assert!(throttle.try_take(2, 1).is_err());
+    }
+
+    #[test]
+    fn a_token_given_back_can_be_taken_again() {
+        let throttle: Throttle<u8> = Throttle::new(1, 0.001);
+        assert!(throttle.try_take(1, 1).is_ok());
+        assert!(throttle.try_take(1, 1).is_err());
+        throttle.give_back(1);
+        assert!(throttle.try_take(1, 1).is_ok());
+        throttle.give_back(2);
+        throttle.give_back(2);
+        assert!(throttle.try_take(2, 1).is_ok());
+        assert!(throttle.try_take(2, 1).is_err(), "never more than the capacity");
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let key = |s: &str| address_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:bbbb::7"), "2001:db8:1:2::");
+        assert_eq!(key("::ffff:10.0.0.1"), "10.0.0.1");
+        assert_eq!(key("10.0.0.1"), "10.0.0.1");
+    }
+
+    #[test]
+    fn full_buckets_are_pruned() {
+        // Refilled within a nanosecond: every bucket but the newest is full.
+        let throttle: Throttle<usize> = Throttle::new(1, 1e12);
+        for key in 0..3 * PRUNE_ABOVE {
+            throttle.try_take(key, 1).unwrap();
+        }
+        assert!(throttle.buckets.lock().map.len() <= PRUNE_ABOVE + 1);
+        // Buckets still in use are kept (they hold the limit).
+        let slow: Throttle<usize> = Throttle::new(1, 0.001);
+        for key in 0..3 * PRUNE_ABOVE {
+            slow.try_take(key, 1).unwrap();
+        }
+        assert_eq!(slow.buckets.lock().map.len(), 3 * PRUNE_ABOVE);
+        assert!(slow.try_take(0, 1).is_err());
     }
 }

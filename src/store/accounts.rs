@@ -310,7 +310,10 @@ mod tests {
 
         let server = serve(dir.path());
         assert!(server.login("bob", "pw", false).is_err(), "a removed account cannot log in");
-        assert_eq!(server.history(ana, &Chat::User("bob".into()), 5).unwrap().collect().unwrap().len(), 1);
+        assert_eq!(
+            server.history(ana, &Chat::User("bob".into()), 5, usize::MAX).unwrap().collect().unwrap().len(),
+            1
+        );
         assert_eq!(server.rooms(ana), ["#general:1"], "bob left #general");
     }
 

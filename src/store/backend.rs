@@ -31,6 +31,9 @@ use crate::protocol::{Chat, Ko, Text};
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
 
+/// A room's members: each one's id and name as registered.
+pub type Members = Vec<(UserId, Arc<str>)>;
+
 /// Where a backend hands the events of every durable change (the server
 /// passes the router's `deliver`). Called from the backend's own thread,
 /// with no lock of the backend held.
@@ -115,8 +118,12 @@ pub trait Backend: Send + Sync {
     fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId>;
     /// When `user` was last online (`None`: never since this was kept).
     fn last_seen(&self, user: UserId) -> Option<u64>;
-    /// `HISTORY`: the newest `limit` messages, oldest first.
-    fn history(&self, user: UserId, chat: &Chat, limit: usize) -> Result<Listing, Ko>;
+    /// `HISTORY`: the newest messages, at most `limit` of them and at most
+    /// `max_bytes` of reply lines, oldest first.
+    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko>;
+    /// A room as registered (`#Tea`) and its members; `None` if there is no
+    /// such room. (Who may see them is the caller's business.)
+    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)>;
     /// The sequence number up to which `user`'s inbox is durable: a replay
     /// goes up to it, live delivery takes over after it.
     fn inbox_end(&self, user: UserId) -> u64;
@@ -170,8 +177,11 @@ impl<B: Backend + ?Sized> Backend for Arc<B> {
     fn last_seen(&self, user: UserId) -> Option<u64> {
         (**self).last_seen(user)
     }
-    fn history(&self, user: UserId, chat: &Chat, limit: usize) -> Result<Listing, Ko> {
-        (**self).history(user, chat, limit)
+    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
+        (**self).history(user, chat, limit, max_bytes)
+    }
+    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
+        (**self).room_members(room)
     }
     fn inbox_end(&self, user: UserId) -> u64 {
         (**self).inbox_end(user)

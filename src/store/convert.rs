@@ -1,9 +1,9 @@
 //! Converting a data directory of the first layout, once.
 //!
-//! The first layout kept four append-only CSV files — `users.csv`,
-//! `rooms.csv`, `history.csv` (each room message listing its recipients),
-//! `inbox.csv` (acknowledgements) — and replayed them whole, texts and
-//! all, into memory at every start. The first start of this version finds
+//! The first layout kept append-only CSV files — `users.csv`, `rooms.csv`,
+//! `history.csv` (each room message listing its recipients), `inbox.csv`
+//! (acknowledgements), `seen.csv` (last-seen times) — and replayed them
+//! whole, texts and all, into memory at every start. The first start of this version finds
 //! `history.csv` (or `rooms.csv`, `inbox.csv`) next to no `log/`, and:
 //!
 //! 1. replays the old files in the order things happened (rooms and
@@ -14,7 +14,7 @@
 //!    are: every inbox gets exactly the events, with exactly the sequence
 //!    numbers, it had. Acknowledgements go first, as the old start did;
 //! 2. syncs it, renames it to `log/`, and writes a checkpoint;
-//! 3. moves `rooms.csv`, `history.csv` and `inbox.csv`, and a copy of
+//! 3. moves `rooms.csv`, `history.csv`, `inbox.csv` and `seen.csv`, and a copy of
 //!    `users.csv` (still used, same format), into `v1-<time>/`, and says so
 //!    in the log.
 //!
@@ -37,7 +37,7 @@ use crate::protocol::Text;
 use crate::protocol::names::fold;
 
 /// The files of the first layout that are moved aside.
-const OLD_FILES: [&str; 3] = ["rooms.csv", "history.csv", "inbox.csv"];
+const OLD_FILES: [&str; 4] = ["rooms.csv", "history.csv", "inbox.csv", "seen.csv"];
 
 /// Converts `dir` if it holds the first layout.
 pub fn if_needed(disk: &Arc<dyn Disk>, dir: &Path, options: &Options) -> Result<()> {
@@ -116,11 +116,16 @@ fn write_log(disk: &Arc<dyn Disk>, dir: &Path, out: &Path, options: &Options) ->
         messages: 0,
         records: 0,
     };
-    for (user, seq) in read_acks(disk.as_ref(), dir)? {
+    for (user, seq) in read_latest(disk.as_ref(), &dir.join("inbox.csv"), "user,acked_seq")? {
         let ts = now_ms();
         let Some(id) = c.state.user_id(&user) else { continue };
         let user = c.state.users[id].name.clone();
         c.commit(Record::Ack { ts, user, seq })?;
+    }
+    for (user, ts) in read_latest(disk.as_ref(), &dir.join("seen.csv"), "user,seen_ms")? {
+        let Some(id) = c.state.user_id(&user) else { continue };
+        let user = c.state.users[id].name.clone();
+        c.commit(Record::Seen { ts, user })?;
     }
     let mut rows = read_old(disk.as_ref(), &dir.join("rooms.csv"), parse_room)?;
     let history = read_old(disk.as_ref(), &dir.join("history.csv"), parse_history)?;
@@ -281,25 +286,25 @@ impl Converter {
     }
 }
 
-/// The highest acknowledgement of each user in the old `inbox.csv`.
-fn read_acks(disk: &dyn Disk, dir: &Path) -> Result<Vec<(String, u64)>> {
-    let path = dir.join("inbox.csv");
-    if !disk.exists(&path) {
+/// The highest number of each user in an old `user,<number>` file
+/// (`inbox.csv`: acknowledgements; `seen.csv`: last-seen times).
+fn read_latest(disk: &dyn Disk, path: &Path, header: &str) -> Result<Vec<(String, u64)>> {
+    if !disk.exists(path) {
         return Ok(Vec::new());
     }
-    let mut acks: Vec<(String, u64)> = Vec::new();
-    let bytes = complete(disk, &path)?;
-    crate::csvlog::read_rows_from(&path, &bytes, "user,acked_seq", |r| {
+    let mut latest: Vec<(String, u64)> = Vec::new();
+    let bytes = complete(disk, path)?;
+    crate::csvlog::read_rows_from(path, &bytes, header, |r| {
         let user = r.get(0).ok_or("missing the user")?.to_string();
-        let seq: u64 = number(r.get(1).ok_or("missing the seq")?)?;
-        match acks.iter_mut().find(|(u, _)| *u == user) {
-            Some(entry) => entry.1 = entry.1.max(seq),
-            None => acks.push((user, seq)),
+        let n: u64 = number(r.get(1).ok_or("missing the number")?)?;
+        match latest.iter_mut().find(|(u, _)| *u == user) {
+            Some(entry) => entry.1 = entry.1.max(n),
+            None => latest.push((user, n)),
         }
         Ok(())
     })
-    .map_err(|e| e.into_error(&path))?;
-    Ok(acks)
+    .map_err(|e| e.into_error(path))?;
+    Ok(latest)
 }
 
 /// A file's complete lines (a torn last line, left by a crash, is left out).

@@ -26,7 +26,7 @@ fn send(store: &Store, from: UserId, to: &str, id: &str) -> Result<String, crate
 }
 
 fn history(store: &Store, user: UserId, chat: &str) -> Vec<String> {
-    store.history(user, &Chat::parse(chat).unwrap(), 1_000_000).unwrap().collect().unwrap()
+    store.history(user, &Chat::parse(chat).unwrap(), 1_000_000, usize::MAX).unwrap().collect().unwrap()
 }
 
 fn replay(store: &Store, user: UserId) -> Vec<String> {

@@ -7,9 +7,7 @@
 //! drops the lock when the process ends, even by `kill -9`: a stale lock
 //! file never blocks anyone.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -26,28 +24,14 @@ impl DataLock {
         let path = dir.join("wachat.lock");
         let ctx = |e| Error::io(format!("store: {}", path.display()), e);
         std::fs::create_dir_all(dir).map_err(ctx)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(ctx)?;
-        // SAFETY: flock only takes a valid descriptor, which `file` owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
-            let pid = (!holder.is_empty()).then(|| holder.to_string());
-            return Err(Error::Locked { dir: dir.to_path_buf(), pid });
-        }
-        let pid = std::process::id().to_string();
-        let write = |file: &mut File| -> std::io::Result<()> {
-            file.set_len(0)?;
-            file.seek(SeekFrom::Start(0))?;
-            file.write_all(pid.as_bytes())
+        // 0600: the lock file is private like the rest of the directory.
+        let file = match crate::pidlock::try_lock(&path, 0o600).map_err(ctx)? {
+            crate::pidlock::Locked::Held(file) => file,
+            crate::pidlock::Locked::Busy(holder) => {
+                let pid = (!holder.is_empty()).then_some(holder);
+                return Err(Error::Locked { dir: dir.to_path_buf(), pid });
+            }
         };
-        write(&mut file).map_err(ctx)?;
         Ok(DataLock { _file: file, path })
     }
 }

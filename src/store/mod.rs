@@ -38,7 +38,7 @@ pub mod state;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use backend::{Account, Backend, Deliver, Lines, Listing, Outgoing, Ticket};
+pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Ticket};
 pub use local::{LocalStore, Options};
 pub use password::Hasher;
 pub use record::{Message, Record};
@@ -177,9 +177,18 @@ impl Store {
         self.backend.chats(user)
     }
 
-    /// `HISTORY`, produced a chunk at a time ([`Listing::collect`] for all at once).
-    pub fn history(&self, user: UserId, chat: &Chat, limit: usize) -> Result<Listing, Ko> {
-        self.backend.history(user, chat, limit)
+    /// `HISTORY`: the newest messages, at most `limit` and at most
+    /// `max_bytes` of lines, produced a chunk at a time
+    /// ([`Listing::collect`] for all at once).
+    pub fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
+        self.backend.history(user, chat, limit, max_bytes)
+    }
+
+    /// The room `room` as registered (`#Tea`) and its members with their
+    /// names; `None` if there is no such room. (Who may see them is the
+    /// caller's business: `MEMBERS` is for members only.)
+    pub fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
+        self.backend.room_members(room)
     }
 
     /// When `user`'s last receive connection ended (`None`: never seen).
@@ -272,8 +281,15 @@ impl Backend for LocalStore {
         self.inner.state.lock().last_seen(user)
     }
 
-    fn history(&self, user: UserId, chat: &Chat, limit: usize) -> Result<Listing, Ko> {
-        self.inner.history(user, chat, limit)
+    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
+        self.inner.history(user, chat, limit, max_bytes)
+    }
+
+    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
+        let state = self.inner.state.lock();
+        let r = state.room_id(room)?;
+        let members = state.members(r).map(|m| (m, state.users[m].name.clone())).collect();
+        Some((state.room(r).name.clone(), members))
     }
 
     fn inbox_end(&self, user: UserId) -> u64 {

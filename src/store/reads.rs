@@ -152,7 +152,13 @@ impl Reader {
 
 impl Inner {
     /// `HISTORY`: the newest `limit` messages of a conversation, oldest first.
-    pub(super) fn history(self: &Arc<Self>, user: UserId, chat: &Chat, limit: usize) -> Result<Listing, Ko> {
+    pub(super) fn history(
+        self: &Arc<Self>,
+        user: UserId,
+        chat: &Chat,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Listing, Ko> {
         let (head, direct) = {
             let state = self.state.lock();
             match chat {
@@ -179,7 +185,7 @@ impl Inner {
         let mut reader = Reader::new(self.clone());
         // Newest first, as the chain runs; each with its line while they fit.
         let mut found: Vec<(Pos, Option<String>)> = Vec::new();
-        let mut kept = 0;
+        let (mut kept, mut reply_bytes) = (0, 0);
         let mut pos = head;
         while pos != NO_POS && found.len() < limit {
             // `None`: the rest of the chain was removed by retention.
@@ -187,6 +193,11 @@ impl Inner {
             let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
             let prev = m.prev;
             if pos < synced {
+                let state = direct.as_ref().map_or(MsgState::Received, |d| d.state(m.from, m.dord));
+                reply_bytes += reply_len(&m, state);
+                if reply_bytes > max_bytes {
+                    break;
+                }
                 kept += line.len();
                 let keep = kept <= KEEP_BYTES;
                 found.push((pos, keep.then(|| line.to_string())));
@@ -214,6 +225,12 @@ impl Inner {
         let synced = self.synced();
         state.chats(user, &mut |head| hidden_senders(&pending, head, synced))
     }
+}
+
+/// The length of a message's `HISTORY` line, `\n` included.
+fn reply_len(m: &MsgLine, state: MsgState) -> usize {
+    let digits = m.ts.checked_ilog10().map_or(1, |d| d as usize + 1);
+    m.from.len() + m.to.len() + m.id.len() + digits + state.as_str().len() + m.text.len() + 6
 }
 
 /// The senders of the messages at the top of a chain that are not on disk

@@ -554,7 +554,8 @@ impl State {
             }
             Record::Seen { ts, user } => {
                 let user = self.need_user(user)?;
-                self.users[user].last_seen = Some(*ts);
+                let seen = &mut self.users[user].last_seen;
+                *seen = Some(seen.unwrap_or(0).max(*ts));
                 Ok(())
             }
         }

@@ -41,7 +41,7 @@ impl Console {
         data_dir: &Path,
         extra: &[&str],
     ) -> Console {
-        Self::spawn(send, recv, user, data_dir, extra, "C")
+        Self::spawn_command(Self::command(send, recv, user, data_dir, extra, "C"))
     }
 
     /// [`Console::start`] with `LANG` set to `locale` (`pt_BR.UTF-8`).
@@ -52,17 +52,25 @@ impl Console {
         extra: &[&str],
         locale: &str,
     ) -> Console {
-        Self::spawn(server.send, server.recv, user, data_dir, extra, locale)
+        Self::spawn_command(Self::command(server.send, server.recv, user, data_dir, extra, locale))
     }
 
-    fn spawn(
+    /// [`Console::start`] logging at `level` (`RUST_LOG`) instead of `warn`.
+    pub fn start_logging(server: &TestServer, user: &str, data_dir: &Path, level: &str) -> Console {
+        let mut command = Self::command(server.send, server.recv, user, data_dir, &[], "C");
+        command.env("RUST_LOG", level);
+        Self::spawn_command(command)
+    }
+
+    /// `wachat connect` as `user`, password `pw-<user>`, logging warnings.
+    fn command(
         send: SocketAddr,
         recv: SocketAddr,
         user: &str,
         data_dir: &Path,
         extra: &[&str],
         locale: &str,
-    ) -> Console {
+    ) -> Command {
         let mut command = Command::new(wachat_bin());
         command
             .args(["connect", "--user", user])
@@ -71,6 +79,10 @@ impl Console {
             .env("WACHAT_PASSWORD", format!("pw-{user}"))
             .env("RUST_LOG", "warn");
         in_locale(&mut command, locale);
+        command
+    }
+
+    fn spawn_command(mut command: Command) -> Console {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -151,6 +163,26 @@ impl Drop for Console {
     }
 }
 
+/// `wachat connect --user ana` against a fake server: its send port logs
+/// ana in and answers `OK` to whatever follows (a `PING`, a `P2P`); its
+/// receive port is left to the test, to play what a server would send.
+/// Returns the console, the fake send port's address (it names the
+/// client's folder) and the receive port's listener.
+pub fn console_on_fake_server(dir: &Path) -> (Console, SocketAddr, std::net::TcpListener) {
+    let send = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let recv = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ana = Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir, &[]);
+    let mut send_conn = super::FakeConn::accept(&send);
+    assert_eq!(send_conn.line(), "LOGIN:ana:pw-ana");
+    send_conn.send("OK:ana");
+    std::thread::spawn(move || {
+        while send_conn.try_line().is_some() {
+            send_conn.send("OK")
+        }
+    });
+    (ana, send.local_addr().unwrap(), recv)
+}
+
 /// `--send-port … --recv-port … --data-dir …`
 pub fn connection_args(send: SocketAddr, recv: SocketAddr, data_dir: &Path) -> Vec<String> {
     vec![
@@ -161,6 +193,12 @@ pub fn connection_args(send: SocketAddr, recv: SocketAddr, data_dir: &Path) -> V
         "--data-dir".into(),
         data_dir.display().to_string(),
     ]
+}
+
+/// The folder of `user`'s local files for the server on `send` (the
+/// client's layout: `<data dir>/<host>:<send port>/<user>/`).
+pub fn user_dir(data_dir: &Path, send: SocketAddr, user: &str) -> std::path::PathBuf {
+    data_dir.join(format!("127.0.0.1:{}", send.port())).join(user)
 }
 
 /// What a one-shot subcommand did.

@@ -6,9 +6,10 @@
 
 pub mod console;
 pub mod fake_telegram;
+pub mod pty;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -180,6 +181,18 @@ impl TestServer {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits until the server logs a line containing `needle`; returns it.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            if let Some(line) = self.log().into_iter().find(|line| line.contains(needle)) {
+                return line;
+            }
+            assert!(Instant::now() < deadline, "no log line with {needle:?} in {:?}", self.log());
+            std::thread::sleep(Duration::from_millis(20)); // polling the log
+        }
+    }
+
     pub fn send_conn(&self) -> Conn {
         Conn::connect(self.send)
     }
@@ -247,6 +260,16 @@ impl Conn {
         Conn::from_stream(TcpStream::connect(addr).expect("connect"))
     }
 
+    /// A connection from another loopback address (`127.0.0.2`, …), as if
+    /// from another machine: per-address limits count it apart.
+    pub fn connect_from(addr: SocketAddr, source: [u8; 4]) -> Conn {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let from = SocketAddr::from((source, 0));
+        socket.bind(&from.into()).expect("bind a loopback source address");
+        socket.connect(&addr.into()).expect("connect");
+        Conn::from_stream(socket.into())
+    }
+
     /// A connection accepted by a test's own listener (a fake peer).
     pub fn from_stream(stream: TcpStream) -> Conn {
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
@@ -304,6 +327,20 @@ impl Conn {
         assert_eq!(self.read_to_close(), "", "expected the connection to close");
     }
 
+    /// The next `MSG` event on a receive connection, skipping presence,
+    /// `P2P` offers and `PING`s (answered).
+    pub fn next_msg(&mut self) -> String {
+        loop {
+            let line = self.line();
+            if line.starts_with("MSG:") {
+                return line;
+            }
+            if line == "PING" {
+                self.send("PONG");
+            }
+        }
+    }
+
     /// Reads `n` event lines.
     pub fn events(&mut self, n: usize) -> Vec<String> {
         (0..n).map(|_| self.line()).collect()
@@ -322,5 +359,55 @@ pub fn without_ts(event: &str) -> String {
             format!("STATUS:{}:{}:{}:{}:<ts>", fields[1], fields[2], fields[3], fields[4])
         }
         _ => event.to_string(),
+    }
+}
+
+/// One side of a fake server's connection.
+pub struct FakeConn {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl FakeConn {
+    /// Writes bytes as they are (a frame that never ends, a flood).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Accepts the client's next connection; fails the test after
+    /// [`READ_TIMEOUT`] (a blocking `accept` could wait forever).
+    pub fn accept(listener: &TcpListener) -> FakeConn {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "the client did not connect in time");
+                    std::thread::sleep(Duration::from_millis(10)); // polling accept
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        FakeConn { stream, reader }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        self.stream.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+
+    pub fn try_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(line.trim_end().to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn line(&mut self) -> String {
+        self.try_line().expect("a line from the client in time")
     }
 }

@@ -1,0 +1,547 @@
+//! Plays the attacks of issue 13 against a real `wachat serve` and prints
+//! what each one costs the server, for docs/RELIABILITY.md. The tests in
+//! `tests/hardening.rs` check that each limit holds; this measures how
+//! well (memory, threads, seconds), which a shared machine makes too noisy
+//! for a test.
+//!
+//!     cargo build --release && cargo run --release --example abuse
+//!     cargo run --release --example abuse -- history trickle   # some of them
+//!
+//! Each attack starts its own server (the release binary next to this
+//! example, or `WACHAT_BIN`) on free ports with a temporary data directory,
+//! and reads its log and `/proc/<pid>` (Linux). Clients come from several
+//! loopback addresses (127.0.0.1, 127.0.0.2, …) to play several machines.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// An attack: it starts its own server(s), plays, and prints its figures.
+type Attack = fn() -> Result<()>;
+
+fn main() -> Result<()> {
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    let attacks: [(&str, Attack); 7] = [
+        ("history", history),
+        ("trickle", trickle),
+        ("register", register_flood),
+        ("lockout", lockout),
+        ("enumerate", enumerate),
+        ("rate", rate),
+        ("per-address", per_address),
+    ];
+    for (name, attack) in attacks {
+        if wanted.is_empty() || wanted.iter().any(|w| w == name) {
+            println!("== {name}");
+            attack()?;
+            println!();
+        }
+    }
+    Ok(())
+}
+
+// ----- the attacks ---------------------------------------------------------
+
+/// 100 pipelined `HISTORY` of a 1.2 MB room, never read.
+fn history() -> Result<()> {
+    let timeout = 3;
+    let server = Server::start(&["--timeout", &timeout.to_string(), "--rate", "0"])?;
+    let mut ana = server.user("ana")?;
+    let text = "x".repeat(4000);
+    let burst: String = (0..300).map(|i| format!("MSG:#general:big{i}:{text}\n")).collect();
+    ana.send(&burst)?;
+    for _ in 0..300 {
+        ana.line()?;
+    }
+    let rss_before = server.rss_kib();
+    let mut hog = server.login("ana", [127, 0, 0, 1])?;
+    let sent = Instant::now();
+    hog.send(&"HISTORY:#general:1000000\n".repeat(100))?;
+    let mut peak = rss_before;
+    let dropped = loop {
+        peak = peak.max(server.rss_kib());
+        if let Some(at) = server.logged("did not read its replies") {
+            break at.duration_since(sent);
+        }
+        if sent.elapsed() > Duration::from_secs(10 * timeout) {
+            return Err("the hog was never dropped".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    println!("room of 1.2 MB, 100 × HISTORY:#general:1000000 never read, --timeout {timeout}");
+    println!("  RSS growth (peak): {:.1} MiB", (peak - rss_before) as f64 / 1024.0);
+    println!("  dropped after:     {:.2} s (target ≤ {} s)", dropped.as_secs_f64(), 2 * timeout);
+    drop(hog);
+
+    // The worst room (1,000 of the longest lines: 8 MB) and 100 hogs on
+    // 100 connections, one HISTORY each.
+    let server = Server::start(&["--timeout", &timeout.to_string(), "--rate", "0"])?;
+    let mut ana = server.user("ana")?;
+    let longest = "\\n".repeat(4096); // 4,096 newlines, escaped: 8 KiB
+    for part in 0..10 {
+        let burst: String = (0..100).map(|i| format!("MSG:#general:w{part}-{i}:{longest}\n")).collect();
+        ana.send(&burst)?;
+        for _ in 0..100 {
+            ana.line()?;
+        }
+    }
+    let rss_before = server.rss_kib();
+    let mut hogs = Vec::new();
+    for _ in 0..100 {
+        let mut hog = server.login("ana", [127, 0, 0, 1])?;
+        hog.send("HISTORY:#general:1000\n")?;
+        hogs.push(hog);
+    }
+    let started = Instant::now();
+    let mut peak = rss_before;
+    while started.elapsed() < Duration::from_secs(2 * timeout) {
+        peak = peak.max(server.rss_kib());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!(
+        "room of 1,000 × 8 KiB lines, 100 connections each sending one HISTORY:#general:1000, never read"
+    );
+    println!("  RSS growth (peak): {:.1} MiB", (peak - rss_before) as f64 / 1024.0);
+    drop(hogs);
+
+    // The same hog, with a write deadline longer than anyone would wait.
+    let server = Server::start(&["--timeout", "60", "--rate", "0"])?;
+    let mut ana = server.user("ana")?;
+    ana.send(&burst)?;
+    for _ in 0..300 {
+        ana.line()?;
+    }
+    let mut hog = server.login("ana", [127, 0, 0, 1])?;
+    hog.send(&"HISTORY:#general:1000000\n".repeat(100))?;
+    std::thread::sleep(Duration::from_millis(500)); // let it fill the buffers and block
+    let stopped = server.terminate()?;
+    println!("  SIGTERM with a blocked hog (--timeout 60): exited in {:.2} s", stopped.as_secs_f64());
+    Ok(())
+}
+
+/// 40 clients that trickle a byte every 0.4 s, before and after `KO:TIMEOUT`.
+fn trickle() -> Result<()> {
+    let timeout = 3;
+    let server = Server::start(&["--timeout", &timeout.to_string()])?;
+    let idle_threads = server.threads();
+    let started = Instant::now();
+    let tricklers: Vec<_> = (0..40).map(|_| spawn_trickler(server.send)).collect();
+    let mut peak = idle_threads;
+    let freed = loop {
+        let threads = server.threads();
+        peak = peak.max(threads);
+        if started.elapsed() > Duration::from_secs(1) && threads <= idle_threads {
+            break started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(30 * timeout) {
+            return Err(format!("{threads} threads still busy").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for t in tricklers {
+        let _ = t.join();
+    }
+    println!("40 clients trickling a byte every 0.4 s, --timeout {timeout}");
+    println!("  server threads: {idle_threads} idle, {peak} at the peak");
+    println!("  all freed after: {:.2} s (target ≤ {} s)", freed.as_secs_f64(), 3 * timeout);
+
+    // With room for 10 connections: how long are other clients refused?
+    let server = Server::start(&["--timeout", &timeout.to_string(), "--max-connections", "10"])?;
+    let started = Instant::now();
+    let tricklers: Vec<_> = (0..10).map(|_| spawn_trickler(server.send)).collect();
+    std::thread::sleep(Duration::from_millis(200)); // the tricklers are in
+    let mut busy = 0;
+    let served = loop {
+        let mut c = Client::connect(server.send, [127, 0, 0, 2])?;
+        match c.request("PING") {
+            Ok(reply) if !reply.starts_with("KO:BUSY") => break started.elapsed(),
+            _ => busy += 1,
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for t in tricklers {
+        let _ = t.join();
+    }
+    println!(
+        "  --max-connections 10 held by 10 tricklers: another client served after {:.2} s ({busy} KO:BUSY before)",
+        served.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A client that writes one byte every 0.4 s until the server hangs up.
+fn spawn_trickler(addr: SocketAddr) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let Ok(mut stream) = TcpStream::connect(addr) else { return };
+        for _ in 0..500 {
+            if stream.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(400));
+        }
+    })
+}
+
+/// 200 `REGISTER`s from one address, and 400 at once from 400 addresses,
+/// while another user logs in (argon2 at its default cost).
+fn register_flood() -> Result<()> {
+    let server = Server::start_with_cost(&[], None)?;
+    let mut c = server.client([127, 0, 0, 1])?;
+    let (mut ok, mut limited) = (0, 0);
+    let started = Instant::now();
+    for i in 0..200 {
+        let reply = c.request(&format!("REGISTER:flood{i}::pw"))?;
+        if reply.starts_with("OK:") {
+            ok += 1;
+            c = server.client([127, 0, 0, 1])?;
+        } else if reply.starts_with("KO:RATE_LIMITED") {
+            limited += 1;
+        }
+    }
+    println!("200 REGISTERs in a row from one address (default --kdf-cost)");
+    println!("  {ok} created, {limited} KO:RATE_LIMITED, in {:.2} s", started.elapsed().as_secs_f64());
+
+    // Logins of users whose password the server has not checked since it
+    // started (so each costs a full argon2 check), alone, then during a
+    // flood of 400 registrations at once.
+    for i in 0..10 {
+        server.client([127, 0, 0, 9])?.request(&format!("REGISTER:bob{i}::pw"))?;
+    }
+    let server = server.restart()?;
+    let login = |i: usize| -> Result<Duration> {
+        let mut c = server.client([127, 0, 0, 9])?;
+        let started = Instant::now();
+        let reply = c.request(&format!("LOGIN:bob{i}:pw"))?;
+        if !reply.starts_with("OK:") {
+            return Err(reply.into());
+        }
+        Ok(started.elapsed())
+    };
+    let alone: Vec<Duration> = (0..5).map(login).collect::<Result<_>>()?;
+    let flood: Vec<_> = (0..400u32)
+        .map(|i| {
+            let send = server.send;
+            std::thread::spawn(move || -> Option<String> {
+                let mut c = Client::connect(send, [127, 0, 3 + (i / 250) as u8, 1 + (i % 250) as u8]).ok()?;
+                c.request(&format!("REGISTER:crowd{i}::pw")).ok()
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200)); // the flood is queued
+    let during: Vec<Duration> = (5..10).map(login).collect::<Result<_>>()?;
+    let flood_started = Instant::now();
+    let replies: Vec<String> = flood.into_iter().filter_map(|t| t.join().ok().flatten()).collect();
+    let created = replies.iter().filter(|r| r.starts_with("OK:")).count();
+    println!(
+        "400 REGISTERs at once from 400 addresses ({created} created, the last {:.1} s after the logins)",
+        flood_started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  LOGIN from another address (median of 5, each a full argon2 check): alone {} ms, \
+         during the flood {} ms (max {} ms; target < 1000 ms)",
+        median_ms(&alone),
+        median_ms(&during),
+        during.iter().max().map_or(0, Duration::as_millis)
+    );
+    Ok(())
+}
+
+/// 20 wrong guesses at bob from a stranger's address, then bob from his;
+/// and 100 guesses from 100 addresses.
+fn lockout() -> Result<()> {
+    let server = Server::start(&[])?;
+    server.client([127, 0, 0, 2])?.request("REGISTER:bob::pw-bob")?;
+    let mut stranger = Vec::new();
+    for _ in 0..20 {
+        stranger.push(server.client([127, 0, 0, 3])?.request("LOGIN:bob:guess")?);
+    }
+    let bob = server.client([127, 0, 0, 2])?.request("LOGIN:bob:pw-bob")?;
+    println!("20 wrong guesses at bob from 127.0.0.3, then bob from 127.0.0.2");
+    println!(
+        "  stranger: {} AUTH_FAILED, {} RATE_LIMITED; bob: {bob}",
+        count(&stranger, "KO:AUTH_FAILED"),
+        count(&stranger, "KO:RATE_LIMITED")
+    );
+    let mut swarm = Vec::new();
+    let started = Instant::now();
+    for i in 0..100u8 {
+        swarm.push(server.client([127, 0, 4, i + 1])?.request("LOGIN:bob:guess")?);
+    }
+    let bob = server.client([127, 0, 0, 2])?.request("LOGIN:bob:pw-bob")?;
+    println!("100 guesses at bob from 100 addresses, in {:.2} s", started.elapsed().as_secs_f64());
+    println!(
+        "  {} checked (AUTH_FAILED), {} refused unchecked (RATE_LIMITED); bob from his address: {bob}",
+        count(&swarm, "KO:AUTH_FAILED"),
+        count(&swarm, "KO:RATE_LIMITED")
+    );
+    Ok(())
+}
+
+/// Probing which of 100 names exist with `REGISTER:<name>::x`.
+fn enumerate() -> Result<()> {
+    let server = Server::start_with_cost(&[], None)?;
+    for i in 0..50 {
+        server.client([127, 0, 0, 1])?.request(&format!("REGISTER:user{i}::pw"))?;
+    }
+    let mut prober = server.client([127, 0, 0, 5])?;
+    let mut replies = Vec::new();
+    let started = Instant::now();
+    for i in 0..100 {
+        replies.push(prober.request(&format!("REGISTER:user{i}::x"))?);
+        if replies.last().is_some_and(|r| r.starts_with("OK:")) {
+            prober = server.client([127, 0, 0, 5])?;
+        }
+    }
+    let elapsed = started.elapsed();
+    println!("REGISTER:<name>::x for 100 names (50 exist) from one address (default --kdf-cost)");
+    println!(
+        "  {} USER_EXISTS, {} created, {} RATE_LIMITED, in {:.2} s",
+        count(&replies, "KO:USER_EXISTS"),
+        count(&replies, "OK:"),
+        count(&replies, "KO:RATE_LIMITED"),
+        elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// 200 pipelined requests of each kind with `--rate 5` (burst by default).
+fn rate() -> Result<()> {
+    let server = Server::start(&["--rate", "5"])?;
+    let mut ana = server.user("ana")?;
+    println!("--rate 5 (no --rate-burst): 200 pipelined requests of one kind, one user");
+    for (kind, request) in [
+        ("JOIN", "JOIN:#r{i}"),
+        ("READ", "READ:#general:none{i}"),
+        ("HISTORY", "HISTORY:#general:10"),
+        ("USERS", "USERS"),
+    ] {
+        std::thread::sleep(Duration::from_secs(3)); // a full bucket for each kind
+        let burst: String = (0..200).map(|i| request.replace("{i}", &i.to_string()) + "\n").collect();
+        ana.send(&burst)?;
+        let mut limited = 0;
+        for _ in 0..200 {
+            let reply = ana.line()?;
+            if reply.starts_with("KO:RATE_LIMITED") {
+                limited += 1;
+            } else if let Some(n) = reply.strip_prefix("OK:").and_then(|n| n.parse::<usize>().ok())
+                && (kind == "USERS" || kind == "HISTORY")
+            {
+                for _ in 0..n {
+                    ana.line()?; // the listing's lines
+                }
+            }
+        }
+        println!("  {kind:8} {:3} served, {limited:3} KO:RATE_LIMITED", 200 - limited);
+    }
+    Ok(())
+}
+
+/// 300 connections from one address with the default `--max-per-address`.
+fn per_address() -> Result<()> {
+    let server = Server::start(&[])?;
+    let conns: Vec<Client> = (0..300).map(|_| server.client([127, 0, 0, 1])).collect::<Result<_>>()?;
+    std::thread::sleep(Duration::from_millis(500)); // every refusal is written
+    let mut busy = 0;
+    for c in &conns {
+        c.stream.set_nonblocking(true)?;
+        let mut head = [0u8; 7];
+        if matches!((&c.stream).read(&mut head), Ok(7) if &head == b"KO:BUSY") {
+            busy += 1;
+        }
+    }
+    let mut other = server.client([127, 0, 0, 2])?;
+    let reply = other.request("PING")?;
+    println!("300 connections at once from one address (default --max-per-address)");
+    println!("  {} served, {busy} KO:BUSY; another address meanwhile: {reply}", conns.len() - busy);
+    Ok(())
+}
+
+// ----- helpers -------------------------------------------------------------
+
+fn count(replies: &[String], prefix: &str) -> usize {
+    replies.iter().filter(|r| r.starts_with(prefix)).count()
+}
+
+fn median_ms(samples: &[Duration]) -> u128 {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2].as_millis()
+}
+
+/// A `wachat serve` of its own, on free ports and a temporary directory.
+struct Server {
+    child: Child,
+    pid: u32,
+    send: SocketAddr,
+    /// Log lines with the moment each was read.
+    log: Arc<Mutex<Vec<(Instant, String)>>>,
+    /// How it was started (for `restart`).
+    args: Vec<String>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// With fast password hashing (`--kdf-cost 8`).
+    fn start(args: &[&str]) -> Result<Server> {
+        Server::start_with_cost(args, Some(8))
+    }
+
+    /// `cost` None: the default argon2 cost, as deployed.
+    fn start_with_cost(args: &[&str], cost: Option<u32>) -> Result<Server> {
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if let Some(cost) = cost {
+            args.extend(["--kdf-cost".to_string(), cost.to_string()]);
+        }
+        Server::spawn(args, tempfile::tempdir()?)
+    }
+
+    /// Stops this server and starts another on the same data directory
+    /// (which forgets whose passwords were checked lately).
+    fn restart(mut self) -> Result<Server> {
+        let dir = self.dir.take().ok_or("no data directory")?;
+        self.child.kill()?;
+        self.child.wait()?;
+        Server::spawn(std::mem::take(&mut self.args), dir)
+    }
+
+    fn spawn(args: Vec<String>, dir: tempfile::TempDir) -> Result<Server> {
+        let bin = match std::env::var_os("WACHAT_BIN") {
+            Some(bin) => PathBuf::from(bin),
+            None => std::env::current_exe()?
+                .parent()
+                .and_then(|p| p.parent())
+                .ok_or("no target dir")?
+                .join("wachat"),
+        };
+        let mut command = Command::new(&bin);
+        command.args(["serve", "--send-port", "0", "--recv-port", "0", "--data-dir"]).arg(dir.path());
+        let mut child = command
+            .args(&args)
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e} (cargo build --release first)", bin.display()))?;
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (found, addr) = std::sync::mpsc::channel();
+        let (stderr, lines) = (child.stderr.take().ok_or("no stderr")?, log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                if let Some(addr) = line.split("listening: send ").nth(1) {
+                    let _ = found.send(addr.trim().to_string());
+                }
+                lines.lock().unwrap().push((Instant::now(), line));
+            }
+        });
+        let send = addr.recv_timeout(Duration::from_secs(10))?.parse()?;
+        Ok(Server { pid: child.id(), child, send, log, args, dir: Some(dir) })
+    }
+
+    /// When the server first logged a line containing `needle`.
+    fn logged(&self, needle: &str) -> Option<Instant> {
+        self.log.lock().unwrap().iter().find(|(_, line)| line.contains(needle)).map(|(at, _)| *at)
+    }
+
+    fn status(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_default();
+        line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
+    fn rss_kib(&self) -> u64 {
+        self.status("VmRSS:")
+    }
+
+    fn threads(&self) -> u64 {
+        self.status("Threads:")
+    }
+
+    fn client(&self, from: [u8; 4]) -> Result<Client> {
+        Client::connect(self.send, from)
+    }
+
+    /// A send connection logged in as `user` (password `pw-<user>`).
+    fn login(&self, user: &str, from: [u8; 4]) -> Result<Client> {
+        let mut c = self.client(from)?;
+        let reply = c.request(&format!("LOGIN:{user}:pw-{user}"))?;
+        if !reply.starts_with("OK:") {
+            return Err(reply.into());
+        }
+        Ok(c)
+    }
+
+    /// Registers `user` and returns its logged-in send connection.
+    fn user(&self, user: &str) -> Result<Client> {
+        let mut c = self.client([127, 0, 0, 1])?;
+        let reply = c.request(&format!("REGISTER:{user}::pw-{user}"))?;
+        if !reply.starts_with("OK:") {
+            return Err(reply.into());
+        }
+        Ok(c)
+    }
+
+    /// SIGTERM; how long the server took to exit.
+    fn terminate(mut self) -> Result<Duration> {
+        let started = Instant::now();
+        // SAFETY: kill only sends a signal to our own child.
+        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+        self.child.wait()?;
+        Ok(started.elapsed())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw protocol connection from a chosen loopback address.
+struct Client {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(to: SocketAddr, from: [u8; 4]) -> Result<Client> {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+        socket.bind(&SocketAddr::from((from, 0)).into())?;
+        socket.connect(&to.into())?;
+        let stream: TcpStream = socket.into();
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(Client { reader: BufReader::new(stream.try_clone()?), stream })
+    }
+
+    fn send(&mut self, frames: &str) -> Result<()> {
+        Ok(self.stream.write_all(frames.as_bytes())?)
+    }
+
+    fn line(&mut self) -> Result<String> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err("closed".into());
+        }
+        Ok(line.trim_end().to_string())
+    }
+
+    fn request(&mut self, frame: &str) -> Result<String> {
+        self.send(&format!("{frame}\n"))?;
+        self.line()
+    }
+}
+
+/// Unused reads would reset a connection at close; drain what is left.
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        let _ = self.stream.set_read_timeout(Some(Duration::from_millis(10)));
+        let mut sink = [0u8; 4096];
+        let _ = self.stream.read(&mut sink);
+    }
+}

@@ -1,0 +1,39 @@
+//! A lock file that names its holder: an exclusive `flock` on a file that
+//! holds the pid of the process that took it.
+//!
+//! Shared by the server's data directory ([`crate::store::lock`]) and the
+//! client's folders ([`crate::client::local`]): in both, one process at a
+//! time may own the files, and the one refused is told who holds them. The
+//! kernel drops the lock when the process ends, even by `kill -9`, so a
+//! stale lock file never blocks anyone.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// What [`try_lock`] found.
+pub enum Locked {
+    /// The lock is ours while this file stays open.
+    Held(File),
+    /// Another process holds it: its pid as it wrote it (may be empty).
+    Busy(String),
+}
+
+/// Takes the lock on `path` without waiting, creating the file with `mode`
+/// if needed, and writes our pid into it.
+pub fn try_lock(path: &Path, mode: u32) -> io::Result<Locked> {
+    let mut file =
+        OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(mode).open(path)?;
+    // SAFETY: flock only takes a valid descriptor, which `file` owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        return Ok(Locked::Busy(holder.trim().to_string()));
+    }
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(std::process::id().to_string().as_bytes())?;
+    Ok(Locked::Held(file))
+}
