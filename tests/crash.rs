@@ -23,23 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::TestServer;
+use support::{Random, TestServer};
 
 const SENDERS: usize = 3;
 const WINDOW: usize = 50;
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// A small xorshift generator: random kill moments without a dependency.
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 /// Connects and logs in, retrying while the server restarts.
 fn login(addr: SocketAddr, user: &str) -> Option<(TcpStream, BufReader<TcpStream>)> {

@@ -19,25 +19,16 @@
 //! --test power_cut -- --nocapture`. A failure prints its seed; replay it with
 //! `WACHAT_POWER_CUT_SEED=<seed>`.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use support::Random;
 use wachat::protocol::{Chat, EventRef, Text};
 use wachat::store::disk::{Disk, SimDisk, SyncPoint};
 use wachat::store::{Delivery, Hasher, LocalStore, Options, Pushed, Store};
-
-/// A small xorshift generator: reproducible from its seed.
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
 
 /// Frames as a receive connection would get them.
 fn frame(seq: u64, event: &Pushed) -> String {
