@@ -132,7 +132,8 @@ fn checksum(bytes: &[u8]) -> String {
     Blake2b512::digest(bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes a checkpoint atomically and removes the older ones beyond [`KEEP`].
+/// Writes a checkpoint atomically and removes the older ones (the two
+/// newest are kept).
 pub fn write(disk: &dyn Disk, dir: &Path, pos: Pos, bytes: &[u8]) -> Result<PathBuf> {
     let path = dir.join(format!("checkpoint-{pos:020}.csv"));
     let tmp = dir.join(format!("checkpoint-{pos:020}.csv.tmp"));

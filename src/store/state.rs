@@ -38,7 +38,7 @@ use crate::protocol::{Code, Ko, State as MsgState};
 
 /// Index of an account in [`State::users`].
 pub type UserId = usize;
-/// Index of a room in [`State::rooms`].
+/// Index of a room in the state's table of rooms.
 pub type RoomId = usize;
 
 /// How many of each sender's latest message ids are remembered: a message
