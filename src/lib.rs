@@ -131,3 +131,4 @@ pub mod router;
 pub mod server;
 pub mod store;
 pub mod sys;
+pub mod transport;
