@@ -116,6 +116,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod cert;
 pub mod cli;
 pub mod client;
 pub mod console;

@@ -147,7 +147,7 @@ impl Shared {
     fn open(&self, port: Port) -> Result<Connection> {
         let o = &self.options;
         let number = if port == Port::Send { o.send_port } else { o.recv_port };
-        let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone())?;
+        let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone(), o.tls.as_ref())?;
         conn.login(&o.user, &o.password, &Login::Existing)?;
         if port == Port::Send {
             announce(&mut conn, self.p2p_port)?;
@@ -211,7 +211,9 @@ impl Client {
         direct::recover(&options.user, &mut log, &mut outbox)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
         // Bound before the first login, which announces its port.
-        let listener = options.p2p_port.map(crate::p2p::bind).transpose()?;
+        // Direct chats are plaintext: a TLS client accepts none.
+        let p2p_port = options.p2p_port.filter(|_| options.tls.is_none());
+        let listener = p2p_port.map(crate::p2p::bind).transpose()?;
         let p2p_port = match &listener {
             Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
             None => None,
@@ -465,7 +467,7 @@ impl Drop for Client {
 /// the announce of `p2p_port`: the connection and the name as registered.
 fn first_login(options: &Options, p2p_port: Option<u16>) -> Result<(Connection, String)> {
     let (o, trace) = (options, options.trace.clone());
-    let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace)?;
+    let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace, o.tls.as_ref())?;
     let how = match &o.register {
         Some(email) => Login::Register { email: email.clone() },
         None => Login::Existing,

@@ -77,6 +77,16 @@ fn pem_error(path: &Path, flag: &str, e: rustls::pki_types::pem::Error, what: &s
     }
 }
 
+/// What `--tls` and `--ca FILE` ask of a client: `None` for plaintext,
+/// else what to trust (`--ca` implies `--tls`).
+pub fn for_client(tls: bool, ca: Option<&Path>) -> Result<Option<Tls>> {
+    match (ca, tls) {
+        (Some(ca), _) => Ok(Some(Tls::trusting(ca)?)),
+        (None, true) => Ok(Some(Tls::system_roots()?)),
+        (None, false) => Ok(None),
+    }
+}
+
 /// What a client trusts, for its TLS connections. Cheap to clone.
 #[derive(Clone)]
 pub struct Tls {
