@@ -162,12 +162,16 @@ impl Stream {
     }
 
     /// Shuts the socket. A TLS stream first says `close_notify` (if the
-    /// kernel takes it now), so that the peer can tell an end from a cut.
+    /// kernel takes it now), so that the peer can tell an end from a cut;
+    /// not before the handshake is done (a plaintext client, told so in
+    /// plaintext, must not get TLS bytes after that line).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if let (Some(tls), Shutdown::Write | Shutdown::Both) = (&self.tls, how) {
             let mut conn = tls.lock();
-            conn.send_close_notify();
-            let _ = self.flush_tls(&mut conn);
+            if !conn.is_handshaking() {
+                conn.send_close_notify();
+                let _ = self.flush_tls(&mut conn);
+            }
         }
         self.tcp.shutdown(how)
     }
