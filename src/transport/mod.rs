@@ -19,7 +19,9 @@
 //! takes the lock for work that cannot block — feeding the bytes that came
 //! into rustls, taking plaintext out, or encrypting and writing with
 //! `MSG_DONTWAIT` what the kernel takes now. That is what keeps the
-//! router's promise (a slow reader never blocks it) with TLS too.
+//! router's promise (a slow reader never blocks it) with TLS too. Lock
+//! order: an `Outlet`'s buffer, then its stream's TLS state; a stream
+//! never calls out while it holds its lock.
 //!
 //! What rustls may buffer is bounded: [`SEND_BUFFER`] bytes waiting to be
 //! sent (a write past it is taken in part, like a full socket), and one
