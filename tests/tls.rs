@@ -228,3 +228,54 @@ fn serve_refuses_a_missing_or_mismatched_certificate_with_a_clear_error() {
     let key_as_cert = serve(&key_of_other, &key_of_other);
     assert!(key_as_cert.stderr.contains("no certificate in it"), "{}", key_as_cert.stderr);
 }
+
+#[test]
+fn a_tls_receiver_that_stops_reading_never_slows_the_sender_and_loses_nothing() {
+    let certs = Certs::make(&["127.0.0.1"]);
+    let server =
+        TestServer::start_with(&[certs.serve_args(), vec!["--max-pending", "65536", "--rate", "0"]].concat());
+    register(&server, &certs, &["ana", "bob"]);
+    let mut bob = login_recv(&server, &certs, "bob");
+    let mut ana = login_send(&server, &certs, "ana");
+    // Bob reads nothing while ana sends 12 MB: the router must not wait for him.
+    let text = "t".repeat(4000);
+    let burst: String = (0..3000).map(|i| format!("MSG:bob:s{i}:{text}\n")).collect();
+    ana.send_raw(burst.as_bytes());
+    for i in 0..3000 {
+        assert!(ana.line().starts_with(&format!("OK:s{i}:")), "message {i}");
+    }
+    server.wait_for_log("bob: receiver too slow");
+    // He gets whole frames, then BYE:SLOW, then the end.
+    let mut last = String::new();
+    loop {
+        let line = bob.line();
+        if line == "BYE:SLOW" {
+            break;
+        }
+        assert!(line.starts_with("MSG:") && line.ends_with(&text), "a torn frame: {line:.60}");
+        last = line;
+    }
+    bob.expect_closed();
+    // Everything he did not acknowledge is still in his inbox.
+    let seen: usize = last.split(':').nth(1).unwrap().parse().unwrap();
+    let mut again = login_recv(&server, &certs, "bob");
+    let first = again.next_msg();
+    assert!(first.starts_with("MSG:1:ana:bob:s0:"), "the inbox starts over: {first:.40}");
+    assert!(seen < 3000);
+}
+
+#[test]
+fn the_bench_runs_over_tls() {
+    let certs = Certs::make(&["127.0.0.1"]);
+    let server =
+        TestServer::start_with(&[certs.serve_args(), vec!["--rate", "0", "--exempt", "127.0.0.1"]].concat());
+    let (send, recv) = (server.send.port().to_string(), server.recv.port().to_string());
+    let args: Vec<String> = ["bench", "--send-port", &send, "--recv-port", &recv, "--pairs", "2"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--messages", "50", "--idle-users", "3", "--ca", certs.ca()].map(String::from))
+        .collect();
+    let out = run_wachat(&args, "", "");
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("delivered: 100 messages"), "{}", out.stdout);
+}
