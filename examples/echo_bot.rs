@@ -30,7 +30,8 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Log lines quote messages from the network: control characters shown, not obeyed.
+    wachat::display::logger("info").init();
     if let Err(e) = run(args) {
         eprintln!("echo_bot: {e}");
         std::process::exit(1);

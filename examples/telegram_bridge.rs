@@ -129,7 +129,8 @@ impl Failure {
 
 fn main() {
     let args = Args::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Log lines quote messages from the network: control characters shown, not obeyed.
+    wachat::display::logger("info").init();
     if let Err(e) = run(args) {
         eprintln!("telegram_bridge: {e}");
         std::process::exit(1);

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """A minimal wachat client in Python, standard library only (docs/PROTOCOL.md).
 
-    python3 wachat_client.py USER PASSWORD [HOST] [SEND_PORT] [RECV_PORT] [--tls] [--ca FILE]
+    WACHAT_PASSWORD=… python3 wachat_client.py USER [HOST] [SEND_PORT] [RECV_PORT] [--tls] [--ca FILE]
 
+The password comes from WACHAT_PASSWORD, else a hidden prompt: never an
+argument, which every user of the machine could read in the process list.
 Type `bob hola` to write to bob, `#general hola` to a room; Ctrl+D quits.
 Incoming messages and the ticks of yours are printed as they come.
 With a TLS server (`wachat serve --tls-cert`): `--tls` trusts the system's
 certificates, `--ca cert.pem` the one `wachat cert` made."""
-import re, socket, ssl, sys, threading, time
+import getpass, os, re, socket, ssl, sys, threading, time
 
 argv, ca = sys.argv[1:], None
 if "--ca" in argv:
@@ -15,13 +17,21 @@ if "--ca" in argv:
     ca = argv[at + 1]
     del argv[at : at + 2]
 tls = ca is not None or "--tls" in argv
-args = [a for a in argv if a != "--tls"] + [None] * 5
-user, password, host = args[0], args[1], args[2] or "127.0.0.1"
-send_port, recv_port = int(args[3] or 6666), int(args[4] or 9999)
+args = [a for a in argv if a != "--tls"] + [None] * 4
+user, host = args[0], args[1] or "127.0.0.1"
+send_port, recv_port = int(args[2] or 6666), int(args[3] or 9999)
+password = os.environ.get("WACHAT_PASSWORD") or getpass.getpass(f"password for {user}: ")
 TICKS = {"DELIVERED": "✓✓", "READ": "✓✓ read"}
 # TLS checks the server's certificate and name; a failure is an error,
 # never a quiet fall back to plaintext.
 context = ssl.create_default_context(cafile=ca) if tls else None
+
+def visible(text):
+    """Control characters from the network shown, not obeyed: ESC is ^[."""
+    def show(m):
+        n = ord(m[0])
+        return "^?" if n == 0x7F else ("^" if n < 0x80 else "M-^") + chr(n % 0x80 + 0x40)
+    return re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", show, text)
 
 def login(port):
     """Connects to a port and logs in: LOGIN is the first frame on both."""
@@ -31,7 +41,7 @@ def login(port):
     lines = sock.makefile("r", encoding="utf-8", newline="\n")
     sock.sendall(f"LOGIN:{user}:{password}\n".encode())
     if not (reply := lines.readline().rstrip("\n")).startswith("OK"):
-        sys.exit(f"login refused: {reply}")
+        sys.exit(visible(f"login refused: {reply}"))
     return sock, lines
 
 def receive(sock, lines):
@@ -41,16 +51,16 @@ def receive(sock, lines):
         if kind == "MSG":  # MSG:<seq>:<from>:<to>:<id>:<ts>:<text>
             seq, sender, to, _, _, text = rest.split(":", 5)
             text = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], text)
-            print(f"{sender} → {to}: {text}", flush=True)
+            print(visible(f"{sender} → {to}: {text}"), flush=True)
             sock.sendall(f"ACK:{seq}\n".encode())  # ACK once it is shown (kept)
         elif kind == "STATUS":  # STATUS:<seq>:<peer>:<id>:<state>:<ts>
             seq, peer, msg_id, state, _ = rest.split(":", 4)
-            print(f"  {TICKS[state]} {msg_id} (to {peer})", flush=True)
+            print(visible(f"  {TICKS[state]} {msg_id} (to {peer})"), flush=True)
             sock.sendall(f"ACK:{seq}\n".encode())
         elif kind == "PING":
             sock.sendall(b"PONG\n")
         else:  # JOINED, LEFT, BYE, P2P
-            print(f"({line.strip()})", flush=True)
+            print(visible(f"({line.strip()})"), flush=True)
 
 threading.Thread(target=receive, args=login(recv_port), daemon=True).start()
 for n, line in enumerate(sys.stdin, 1):
@@ -60,5 +70,5 @@ for n, line in enumerate(sys.stdin, 1):
     sock, replies = login(send_port)  # one short send connection per message
     sock.sendall(f"MSG:{to}:{msg_id}:{escaped}\n".encode())
     reply = replies.readline().strip()  # OK:<id>:<ts> means stored: ✓
-    print(f"  ✓ {msg_id}" if reply.startswith("OK") else f"  not sent: {reply}", flush=True)
+    print(visible(f"  ✓ {msg_id}" if reply.startswith("OK") else f"  not sent: {reply}"), flush=True)
     sock.close()

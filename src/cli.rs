@@ -98,7 +98,11 @@ pub struct ServerArgs {
 /// network); `wachat users add …` edits the accounts of a data directory
 /// (no server may run on it). One or the other, never both.
 #[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    arg_required_else_help = true
+)]
 pub struct UsersArgs {
     #[command(subcommand)]
     pub admin: Option<crate::admin::UsersCommand>,
@@ -116,10 +120,14 @@ pub struct ConnectArgs {
     /// Email address for --register.
     #[arg(long, requires = "register")]
     pub email: Option<String>,
-    /// TCP port on which peers may open direct chats (/p2p) with you;
-    /// 0 picks a free one.
+    /// TCP port on which peers may open direct chats (/p2p) with you, on
+    /// the local address that reaches the server; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     pub p2p_port: u16,
+    /// Accept no direct chats: listen on no port at all (you can still
+    /// open direct chats with others).
+    #[arg(long, conflicts_with = "p2p_port")]
+    pub no_p2p: bool,
 }
 
 #[derive(Args, Debug)]
@@ -225,9 +233,10 @@ pub struct ServeArgs {
     /// Rooms with more members than this send no JOINED/LEFT presence.
     #[arg(long, default_value_t = server::DEFAULT_PRESENCE_LIMIT)]
     pub presence_limit: usize,
-    /// Connections on both ports together beyond which new ones get KO:BUSY.
-    #[arg(long, default_value_t = server::DEFAULT_MAX_CONNECTIONS)]
-    pub max_connections: usize,
+    /// Connections on both ports together beyond which new ones get KO:BUSY
+    /// [default: 20000, or what the system's limits allow if fewer].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
     /// Connections from one address (an IPv6 /64) beyond which new ones
     /// get KO:BUSY; 0 = no limit.
     #[arg(long, default_value_t = server::DEFAULT_MAX_PER_ADDRESS)]
@@ -275,18 +284,27 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => crate::bench::run(args),
         Command::Connect(args) => {
             let register = args.register.then(|| args.email.clone().unwrap_or_default());
-            let options = Options { register, p2p_port: Some(args.p2p_port), ..options(&args.server)? };
+            let p2p_port = (!args.no_p2p).then_some(args.p2p_port);
+            let options = match register {
+                Some(_) => new_account_options(&args.server)?,
+                None => options(&args.server)?,
+            };
+            let options = Options { register, p2p_port, ..options };
             crate::console::run(options, args.server.trace)
         }
         Command::Register(args) => {
-            let options =
-                Options { register: Some(args.email.unwrap_or_default()), ..options(&args.server)? };
+            let options = Options {
+                register: Some(args.email.unwrap_or_default()),
+                ..new_account_options(&args.server)?
+            };
             oneshot::register(&options)
         }
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
         Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
-        Command::Users(_) => Err(Error::Usage(tr!(Msg::UsersNeedsUser))),
+        Command::Users(_) => {
+            Err(Error::Usage(tr!(Msg::UsersNeedsUser, commands = "add, list, remove, passwd, import")))
+        }
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
@@ -306,7 +324,17 @@ impl ServerArgs {
 /// The console sets its own trace (above the prompt); the one-shot
 /// subcommands trace on stderr, so their stdout stays clean for scripts.
 fn options(args: &ServerArgs) -> Result<Options> {
-    let mut options = Options::new(&args.user, &password(args)?);
+    with_password(args, password(args)?)
+}
+
+/// [`options`] for an account about to be created: its password is a new
+/// one (see [`read_new_password`]).
+fn new_account_options(args: &ServerArgs) -> Result<Options> {
+    with_password(args, read_new_password(&args.user, args.password_stdin)?)
+}
+
+fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
+    let mut options = Options::new(&args.user, &password);
     options.server = args.server.clone();
     options.send_port = args.send_port;
     options.recv_port = args.recv_port;
@@ -317,7 +345,7 @@ fn options(args: &ServerArgs) -> Result<Options> {
         None => return Err(Error::Usage(tr!(i18n::client::Msg::NoDataDir))),
     };
     if args.trace {
-        options.trace = Some(Arc::new(|frame: &str| eprintln!("{frame}")));
+        options.trace = Some(Arc::new(|frame: &str| eprintln!("{}", crate::display::visible(frame))));
     }
     Ok(options)
 }
@@ -348,6 +376,32 @@ pub(crate) fn read_password(user: &str, from_stdin: bool) -> Result<String> {
     Ok(password)
 }
 
+/// The fewest characters a new account's password may have (NIST's
+/// minimum for a password a person chooses): the server only stores a
+/// hash, but one of two letters is guessed before the throttle matters.
+pub const MIN_NEW_PASSWORD: usize = 8;
+
+/// A new account's password: from the same sources as [`read_password`],
+/// at least [`MIN_NEW_PASSWORD`] characters, and, when typed at the hidden
+/// prompt, typed twice (nobody sees a typo there).
+pub(crate) fn read_new_password(user: &str, from_stdin: bool) -> Result<String> {
+    let prompted = !from_stdin
+        && std::env::var("WACHAT_PASSWORD").map_or(true, |p| p.is_empty())
+        && std::io::stdin().is_terminal();
+    let password = read_password(user, from_stdin)?;
+    if password.chars().count() < MIN_NEW_PASSWORD {
+        return Err(Error::Usage(tr!(Msg::PasswordTooShort, min = MIN_NEW_PASSWORD)));
+    }
+    if prompted {
+        let again = rpassword::prompt_password(tr!(Msg::AgainPrompt))
+            .map_err(|e| Error::io(tr!(Msg::ReadingPassword), e))?;
+        if again != password {
+            return Err(Error::Usage(tr!(Msg::NewPasswordsDiffer)));
+        }
+    }
+    Ok(password)
+}
+
 fn serve(args: ServeArgs) -> Result<()> {
     // A file-size limit (`ulimit -f`) must fail the write, which the store
     // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
@@ -364,7 +418,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         kdf_cost: args.kdf_cost,
         fsync: args.fsync == Fsync::Always,
         presence_limit: args.presence_limit,
-        max_connections: args.max_connections,
+        max_connections: args.max_connections.unwrap_or(server::DEFAULT_MAX_CONNECTIONS),
         max_per_address: args.max_per_address,
         exempt: args.exempt.clone(),
         max_pending: args.max_pending,
@@ -377,15 +431,29 @@ fn serve(args: ServeArgs) -> Result<()> {
         ..Config::new(&args.data_dir)
     };
     let (capacity, advice) = crate::sys::connection_capacity(config.max_connections);
-    for line in &advice {
-        log::warn!("limit: {line}");
-    }
-    if capacity < config.max_connections {
-        log::warn!(
-            "serving at most {capacity} connections instead of --max-connections {} \
-             (more would exceed the limits above); the rest get KO:BUSY",
-            config.max_connections
+    // A newcomer on a laptop meets the system's limits before the default
+    // --max-connections (20,000), and reads warnings as failures. So: one
+    // plain line when the default does not fit but plenty does; the advice
+    // as warnings when the operator asked for more than fits, or when what
+    // fits is little.
+    let asked = args.max_connections.is_some();
+    if capacity < config.max_connections && !asked && capacity >= FEW_CONNECTIONS {
+        log::info!(
+            "serving up to {capacity} connections (~{} users), what this system's limits allow \
+             (see \"Limits\" in the README to raise them)",
+            capacity / 2
         );
+    } else {
+        for line in &advice {
+            log::warn!("limit: {line}");
+        }
+        if capacity < config.max_connections {
+            log::warn!(
+                "serving at most {capacity} connections instead of --max-connections {} \
+                 (more would exceed the limits above); the rest get KO:BUSY",
+                config.max_connections
+            );
+        }
     }
     let config = Config { max_connections: capacity.min(config.max_connections), ..config };
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
@@ -411,6 +479,10 @@ fn serve(args: ServeArgs) -> Result<()> {
     server.shutdown();
     Ok(())
 }
+
+/// Below this many connections (half as many users, on two ports each),
+/// the system's limits are worth a warning even if nobody asked for more.
+const FEW_CONNECTIONS: usize = 1000;
 
 /// Blocks until Ctrl+C (SIGINT) or SIGTERM.
 fn wait_for_signal() -> Result<()> {

@@ -15,7 +15,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::i18n::client::{Msg, io_error, ko_meaning};
-use crate::i18n::tr;
+use crate::i18n::{Lang, tr};
 use crate::protocol::Ko;
 
 /// Everything that can stop the server, a command or the client library.
@@ -35,6 +35,12 @@ pub enum Error {
     /// The client has no connection to the server right now (it keeps
     /// trying in the background).
     Offline,
+    /// The server said goodbye (`BYE:<reason>`) on the receive port.
+    Bye(crate::protocol::Bye),
+    /// Another client logged in as the same user took over the receive
+    /// port (`BYE:REPLACED`): this one receives nothing more, so the
+    /// console stops.
+    Replaced { user: String },
 }
 
 /// Shorthand used across the crate.
@@ -56,8 +62,12 @@ impl fmt::Display for Error {
             }
             Error::Protocol(detail) => f.write_str(&tr!(Msg::Protocol, detail = detail)),
             Error::Usage(msg) => write!(f, "{msg}"),
-            // The code's meaning in the user's words, then the server's
-            // reason as it came (English: the wire protocol's language).
+            // The server's reason is in English, the wire protocol's
+            // language: in English it says it all, once; in another
+            // language the code's meaning in the user's words comes first.
+            Error::Refused { request, ko } if crate::i18n::current() == Lang::En && !ko.reason.is_empty() => {
+                f.write_str(&tr!(Msg::RefusedSaying, request = request, reason = ko.reason, code = ko.code))
+            }
             Error::Refused { request, ko } => f.write_str(&tr!(
                 Msg::Refused,
                 request = request,
@@ -66,6 +76,8 @@ impl fmt::Display for Error {
                 code = ko.code
             )),
             Error::Offline => f.write_str(Msg::NotConnected.text(crate::i18n::current())),
+            Error::Bye(reason) => f.write_str(&tr!(Msg::ServerSaidBye, reason = reason.as_str())),
+            Error::Replaced { user } => f.write_str(&tr!(Msg::ReplacedElsewhere, user = user)),
         }
     }
 }

@@ -17,6 +17,7 @@
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
+//! | [`display`] | what reaches a screen: control characters from the network made visible (`^[`), local times. |
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
@@ -93,6 +94,7 @@
 //! | `rooms.csv` | one per `JOIN`/`LEAVE` |
 //! | `history.csv` | one per message and per `DELIVERED`/`READ` change: the log every inbox is replayed from |
 //! | `inbox.csv` | how far each user has acknowledged its events |
+//! | `seen.csv` | when each user was last seen online (protocol 1.1's `LASTSEEN`) |
 //!
 //! Every file is append-only CSV, one record per line, so a crash can only
 //! tear the last line, which the next start drops with a warning.
@@ -100,15 +102,20 @@
 //! ## Threads and files of `wachat connect`
 //!
 //! ```text
-//!   input thread ── reads lines, parses commands ──┐         events thread
-//!   (rustyline, or plain lines from a pipe)        │         prints each Notice above
-//!                                                  ▼         the prompt; READ for the open chat
-//!        outbox_tmp.csv ◀── Client::send    Job channel               ▲ Notice channel
-//!                                                  ▼                  │
+//!   input thread ── reads a line per prompt ──▶ main thread ── parses, acts;
+//!   (rustyline, or plain lines from a pipe)       stops if told   ▲ stop (replaced)
+//!                                                  │              │
+//!        outbox_tmp.csv ◀── Client::send    Job channel       events thread
+//!                                                  ▼          prints each Notice above
+//!                                                             the prompt; READ for the
+//!                                                             open chat    ▲ Notice channel
 //!                     sender thread ── send port        receive port ── receiver thread
 //!                     drains the outbox pipelined,      MSG/STATUS → history.csv, fsync,
 //!                     requests/replies, PING when idle  then ACK; PONG; reconnects
 //! ```
+//!
+//! Everything printed goes through [`display::visible`]: text from the
+//! network reaches the terminal with its control characters shown, not obeyed.
 //!
 //! Direct chats (`/p2p <user>`, protocol §8) add a P2P accept thread and
 //! one thread per peer connection ([`p2p`]); those messages never touch the
@@ -129,6 +136,7 @@ pub mod client;
 pub mod console;
 pub mod csvlog;
 pub mod demo;
+pub mod display;
 pub mod error;
 pub mod i18n;
 pub mod oneshot;

@@ -5,9 +5,10 @@ use clap::Parser;
 
 fn main() {
     let cli = wachat::cli::Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    wachat::display::logger("info").init();
     if let Err(e) = wachat::cli::run(cli) {
-        eprintln!("wachat: {e}");
+        // An error can quote the server's words: shown, never obeyed.
+        eprintln!("wachat: {}", wachat::display::visible(&e.to_string()));
         std::process::exit(1);
     }
 }

@@ -10,6 +10,7 @@
 use crate::client::local::DirLock;
 use crate::client::{self, Connection, History, Login, Options, Port};
 use crate::console::view;
+use crate::display::visible;
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::{self, tr};
@@ -18,7 +19,7 @@ use crate::protocol::{Chat, Reply, Request, State};
 /// `wachat register`: creates the account.
 pub fn register(options: &Options) -> Result<()> {
     let (conn, name) = open(options)?;
-    println!("{}", tr!(Msg::Registered, name = name));
+    println!("{}", visible(&tr!(Msg::Registered, name = name)));
     quit(conn);
     Ok(())
 }
@@ -69,17 +70,19 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
 /// `wachat users`: one online user per line.
 pub fn users(options: &Options) -> Result<()> {
     for user in listing(options, Request::Users, &tr!(i18n::client::Msg::ReqUsers))?.1 {
-        println!("{user}");
+        println!("{}", visible(&user));
     }
     Ok(())
 }
 
-/// `wachat history --with <peer>`: the conversation, oldest first.
+/// `wachat history --with <peer>`: the conversation, oldest first, each
+/// message with its time, and a date line before each day's first.
 pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
     let request = Request::History { chat: with.clone(), limit };
     let (me, lines) = listing(options, request, &tr!(Msg::ReqHistoryWith, chat = with))?;
-    for line in lines {
-        println!("{}", view::message(i18n::current(), &me, &client::parse_history_line(&line)?));
+    let messages = lines.iter().map(|line| client::parse_history_line(line)).collect::<Result<Vec<_>>>()?;
+    for line in view::listing(i18n::current(), &me, &messages, client::now_ms()) {
+        println!("{}", visible(&line));
     }
     Ok(())
 }

@@ -48,6 +48,8 @@ pub struct Outlet {
     out: Mutex<Out>,
     /// Most bytes that may wait in `Out::pending` before `BYE:SLOW`.
     max_pending: usize,
+    /// The client said `VERSION:1.1`: it may be sent 1.1's events.
+    v1_1: std::sync::atomic::AtomicBool,
 }
 
 struct Out {
@@ -83,7 +85,19 @@ impl Outlet {
             stalled_since: None,
         };
         let peer_ip = stream.peer_addr()?.ip();
-        Ok(Outlet { user, name, peer_ip, stream, out: Mutex::new(out), max_pending })
+        let v1_1 = std::sync::atomic::AtomicBool::new(false);
+        Ok(Outlet { user, name, peer_ip, stream, out: Mutex::new(out), max_pending, v1_1 })
+    }
+
+    /// The client said `VERSION:1.1` (protocol 1.1): it understands 1.1's
+    /// events. A version-1 client never says it, and never gets them.
+    pub fn opt_in_1_1(&self) {
+        self.v1_1.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// True once the client said `VERSION:1.1`.
+    pub fn speaks_1_1(&self) -> bool {
+        self.v1_1.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The inbox replay up to `last_seq` is about to be sent by the
@@ -329,6 +343,11 @@ impl Router {
         let mut names: Vec<String> = self.online.lock().values().map(|o| o.name.to_string()).collect();
         names.sort_by_key(|n| fold(n));
         names
+    }
+
+    /// The users online now.
+    pub fn online_users(&self) -> Vec<UserId> {
+        self.online.lock().keys().copied().collect()
     }
 
     /// Says `BYE` to everyone (server shutdown).

@@ -223,6 +223,14 @@ fn the_echo_bot_reads_and_answers_direct_messages_even_across_a_server_restart()
     let (ticks, echo) = ticks_then_message(&mut ana);
     assert_eq!(ticks.last().map(String::as_str), Some("echo-bot:a2:READ"), "{ticks:?}");
     assert_eq!(echo, ("echo-bot".into(), "ana".into(), "¿sigues ahí?".into()));
+
+    // The bot logs what it answers: a text that would clear a terminal is
+    // logged with its control characters shown, and echoed as it came.
+    ana.say("echo-bot", "a3", "\u{1b}[2Jboo");
+    let (_, echo) = ticks_then_message(&mut ana);
+    assert_eq!(echo.2, "\u{1b}[2Jboo");
+    bot.expect("echo_bot: ana: ^[[2Jboo");
+    assert!(bot.seen.iter().all(|l| !l.contains('\u{1b}')), "{:?}", bot.seen);
 }
 
 /// The `STATUS` events (`peer:id:state`) up to the next `MSG`, and that

@@ -6,13 +6,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::console::{Console, connection_args, run_wachat, user_dir};
-use support::{READ_TIMEOUT, TestServer};
+use support::console::{Console, connection_args, console_on_fake_server, run_wachat, user_dir};
+use support::{FakeConn, READ_TIMEOUT, TestServer};
 
 /// A one-shot subcommand as `user` (password `pw-<user>`).
 fn one_shot(server: &TestServer, data_dir: &Path, user: &str, args: &[&str]) -> support::console::Outcome {
@@ -27,6 +26,13 @@ fn outbox_rows(data_dir: &Path, send: SocketAddr, user: &str) -> Vec<String> {
     let text =
         std::fs::read_to_string(user_dir(data_dir, send, user).join("outbox_tmp.csv")).unwrap_or_default();
     text.lines().skip(1).map(str::to_string).collect()
+}
+
+/// A message line without its `HH:MM ` (the time depends on the clock).
+fn without_time(line: &str) -> &str {
+    let (time, rest) = line.split_at(6.min(line.len()));
+    assert!(time.as_bytes().get(2) == Some(&b':') && time.ends_with(' '), "no time in {line:?}");
+    rest
 }
 
 /// Polls `done` until it is true; fails the test after [`READ_TIMEOUT`].
@@ -57,16 +63,24 @@ fn two_users_chat_and_the_ticks_reach_read() {
     ana.expect("bob is online");
 
     bob.type_line("/chat ana");
-    bob.expect("── ana: no messages yet ──");
+    bob.expect("── ana (online): no messages yet ──");
     ana.type_line("/chat bob");
-    ana.expect("── bob: no messages yet ──");
+    ana.expect("── bob (online): no messages yet ──");
     ana.type_line("hola bob");
     ana.expect("you → bob: hola bob …");
-    bob.expect("ana: hola bob");
-    // bob has the chat open, so he reads it at once: every tick shows up.
+    // Every message line starts with its time.
+    without_time(&bob.expect("ana: hola bob"));
+    // bob has the chat open, so he reads it at once: the ticks show up,
+    // in order (one may be skipped when a later one came first).
     ana.expect("✓✓ read  (to bob: hola bob)");
-    let ticks: Vec<&String> = ana.seen.iter().filter(|l| l.contains("(to bob: hola bob)")).collect();
-    assert!(ticks.len() <= 3 && ticks.iter().all(|l| l.starts_with("  ✓")), "{ticks:?}");
+    let ticks: Vec<&str> = ana
+        .seen
+        .iter()
+        .filter(|l| l.contains("(to bob: hola bob)"))
+        .map(|l| l.trim_start().split("  (").next().unwrap())
+        .collect();
+    let rank = |tick: &&str| ["✓", "✓✓", "✓✓ read"].iter().position(|t| t == tick).expect("a tick");
+    assert!(ticks.windows(2).all(|w| rank(&w[0]) < rank(&w[1])), "ticks went backwards: {ticks:?}");
 
     bob.type_line("hola ana, ¿qué tal?");
     ana.expect("bob: hola ana, ¿qué tal?");
@@ -74,7 +88,7 @@ fn two_users_chat_and_the_ticks_reach_read() {
     ana.type_line("first line \\");
     ana.type_line("second line");
     bob.expect("ana: first line ");
-    bob.expect("    second line");
+    bob.expect("      second line");
     // The other ways to send a direct message; none changes the open chat.
     ana.type_line("@bob: via at");
     bob.expect("ana: via at");
@@ -89,10 +103,29 @@ fn two_users_chat_and_the_ticks_reach_read() {
     ana.type_line("hi all");
     bob.expect("[#general] ana: hi all");
     ana.expect("✓  (to #general: hi all)");
+    // Members of a room joining and leaving are shown in it.
+    ana.type_line("/join #tea");
+    ana.expect("joined #tea");
+    bob.type_line("/join #tea");
+    ana.expect("[#tea] bob joined the room");
+    ana.type_line("/members #tea");
+    ana.expect("#tea, 2 members:");
+    ana.expect("  ana: online");
+    ana.expect("  bob: online");
+    bob.type_line("/leave #tea");
+    ana.expect("[#tea] bob left the room");
 
     let (status, _) = bob.quit("/salir");
     assert!(status.success());
     ana.expect("bob went offline");
+    // When he was last seen: in /users (someone ana writes to), and when
+    // his chat opens.
+    ana.type_line("/users");
+    ana.expect("online (1): ana");
+    ana.expect("not online (1):");
+    ana.expect("  bob: last seen ");
+    ana.type_line("/chat bob");
+    ana.expect("── bob (last seen ");
     let (status, lines) = ana.quit("@salir");
     assert!(status.success(), "{lines:?}");
 }
@@ -108,11 +141,17 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
     ana.expect("connected");
 
     server.kill();
-    ana.expect("(offline:");
+    // Said in plain words, not which port read what.
+    let offline = ana.expect("(offline:");
+    assert!(!offline.contains("port"), "{offline}");
     for text in ["one", "two", "three"] {
         ana.type_line(&format!("@bob: {text}"));
         ana.expect(&format!("you → bob: {text} …"));
     }
+    // The chat list works offline, from the local log.
+    ana.type_line("/chats");
+    ana.expect("(offline: your chats as the local log has them)");
+    ana.expect("  you: three");
     // Each message is in the outbox file before its `…` is shown.
     let rows = outbox_rows(dir.path(), server.send, "ana");
     assert_eq!(rows.len(), 3, "{rows:?}");
@@ -138,7 +177,8 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
     // The server has each message exactly once.
     let history = one_shot(&server, dir.path(), "bob", &["history", "--with", "ana"]);
     assert!(history.status.success(), "{}", history.stderr);
-    let texts: Vec<&str> = history.stdout.lines().map(|l| l.trim_start_matches("ana: ")).collect();
+    let texts: Vec<&str> =
+        history.stdout.lines().map(|l| without_time(l).trim_start_matches("ana: ")).collect();
     assert_eq!(texts, ["one", "two", "three", "marker"]);
     assert!(ana.quit("/quit").0.success());
 }
@@ -196,6 +236,7 @@ fn both_connections_come_back_after_a_server_restart() {
     bob.expect("ana: after the restart");
     ana.expect("✓✓  (to bob: after the restart)");
     assert_eq!(ana.count("(offline:"), 1, "one quiet line per loss");
+    assert_eq!(ana.count("(back online)"), 1, "and one when back");
     assert!(ana.quit("/quit").0.success());
     assert!(bob.quit("/quit").0.success());
 }
@@ -268,20 +309,24 @@ fn every_command_works_and_bad_ones_get_a_clear_error() {
         ("/history", "error: no chat is open"),
         ("/leave", "error: usage: /leave [#room] (no room is open)"),
         ("/join #tea", "joined #tea"),
-        ("/rooms", "#tea  (1 members)"),
+        ("/rooms", "#tea  (1 member: you)"),
         ("/chat #tea", "── #tea: no messages yet ──"),
         ("tea for one", "[#tea] you: tea for one …"),
         ("/leave", "left #tea"),
         ("still there?", "error: no chat is open"),
-        ("/chat bob", "── bob: no messages yet ──"),
+        ("/chat bob", "── bob (offline): no messages yet ──"),
         ("hi bob", "you → bob: hi bob …"),
-        ("/chats", "bob  (0 unread)"),
-        ("/history 1", "── bob: last 1 message(s) ──"),
+        ("/chats", "  you: hi bob"),
+        ("/history 1", "── bob (offline): last 1 message(s) ──"),
         ("/history lots", "error: usage: /history [n], n from 1 to 1000"),
-        (
-            "/chat zed",
-            "error: history zed: the server refused (no such user): no user named zed (UNKNOWN_USER)",
-        ),
+        ("/chat zed", "error: look up zed: no user named zed (UNKNOWN_USER)"),
+        // The account's name as registered, not as typed.
+        ("/chat BOB", "── bob (offline): last 1 message(s) ──"),
+        ("/p2p zed", "error: look up zed: no user named zed (UNKNOWN_USER)"),
+        ("/members", "error: usage: /members [#room] (no room is open)"),
+        ("/members #general", "#general, 2 members:"),
+        ("", "  ana: online"),
+        ("", "  bob: offline"),
         ("/chat #nowhere", "(NOT_MEMBER)"),
         ("/chat b@d", "error: bad user name:"),
         ("/frobnicate", "error: unknown command /frobnicate (try /help)"),
@@ -290,7 +335,8 @@ fn every_command_works_and_bad_ones_get_a_clear_error() {
         ("@bob hi", "error: usage: @user: text"),
         ("/join tea", "error: a room name starts with '#'"),
         ("/users everyone", "error: /users takes no arguments"),
-        ("/leave #tea", "error: leave #tea: the server refused"),
+        ("/leave #tea", "error: leave #tea: you are not in #tea (NOT_MEMBER)"),
+        ("/leave #nowhere", "error: leave #nowhere: no room named #nowhere (NOT_MEMBER)"),
         ("@zed: anyone?", "you → zed: anyone? …"),
         ("", "  ✗ not delivered to zed (no such user): no user named zed"),
         // Still alive after all that, and the open chat is still bob.
@@ -311,45 +357,48 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
 
-    let ok = one_shot(&server, data, "carl", &["register", "--email", "carl@example.org"]);
+    let ok = one_shot(&server, data, "carlota", &["register", "--email", "carlota@example.org"]);
     assert!(ok.status.success(), "{}", ok.stderr);
-    assert_eq!(ok.stdout, "registered carl\n");
-    let taken = one_shot(&server, data, "carl", &["register"]);
+    assert_eq!(ok.stdout, "registered carlota\n");
+    let taken = one_shot(&server, data, "carlota", &["register"]);
     assert_eq!(taken.status.code(), Some(1));
-    assert!(taken.stderr.contains("the name carl is taken (USER_EXISTS)"), "{}", taken.stderr);
+    assert!(taken.stderr.contains("the name carlota is taken (USER_EXISTS)"), "{}", taken.stderr);
 
-    let sent = one_shot(&server, data, "carl", &["send", "--to", "bob", "hello", "there"]);
+    let sent = one_shot(&server, data, "carlota", &["send", "--to", "bob", "hello", "there"]);
     assert!(sent.status.success(), "{}", sent.stderr);
     assert_eq!(sent.stdout, "sent to bob ✓\n");
-    let unknown = one_shot(&server, data, "carl", &["send", "--to", "zed", "hello"]);
+    let unknown = one_shot(&server, data, "carlota", &["send", "--to", "zed", "hello"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(
-        unknown
-            .stderr
-            .contains("send to zed: the server refused (no such user): no user named zed (UNKNOWN_USER)")
-    );
-    let not_member = one_shot(&server, data, "carl", &["send", "--to", "#secret", "hello"]);
+    assert!(unknown.stderr.contains("send to zed: no user named zed (UNKNOWN_USER)"));
+    let not_member = one_shot(&server, data, "carlota", &["send", "--to", "#secret", "hello"]);
     assert!(not_member.stderr.contains("(NOT_MEMBER)"), "{}", not_member.stderr);
 
-    let history = one_shot(&server, data, "carl", &["history", "--with", "bob"]);
+    let history = one_shot(&server, data, "carlota", &["history", "--with", "bob"]);
     assert!(history.status.success(), "{}", history.stderr);
-    assert_eq!(history.stdout, "you → bob: hello there ✓\n");
-    let history = one_shot(&server, data, "carl", &["history", "--with", "zed"]);
+    assert_eq!(history.stdout.lines().map(without_time).collect::<Vec<_>>(), ["you → bob: hello there ✓"]);
+    let history = one_shot(&server, data, "carlota", &["history", "--with", "zed"]);
     assert!(!history.status.success() && history.stderr.contains("UNKNOWN_USER"));
 
-    let users = one_shot(&server, data, "carl", &["users"]);
+    let users = one_shot(&server, data, "carlota", &["users"]);
     assert!(users.status.success());
     assert_eq!(users.stdout, "", "nobody is on a receive port");
+    // Without --user nor a subcommand, it shows what it can do: the
+    // accounts' subcommands too, not only "--user is required".
+    let bare = run_wachat(&["users".into()], "", "");
+    assert_eq!(bare.status.code(), Some(2));
+    for subcommand in ["add", "list", "remove", "passwd", "import"] {
+        assert!(bare.stderr.contains(&format!("\n  {subcommand} ")), "{subcommand}: {}", bare.stderr);
+    }
 
     // Wrong password, no password at all, the password on stdin.
-    let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carl".into()];
+    let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carlota".into()];
     args.extend(connection_args(server.send, server.recv, data));
     let wrong = run_wachat(&args, "nope", "");
     assert!(!wrong.status.success() && wrong.stderr.contains("(AUTH_FAILED)"), "{}", wrong.stderr);
     let none = run_wachat(&args, "", "");
     assert!(!none.status.success() && none.stderr.contains("no password"), "{}", none.stderr);
     args.push("--password-stdin".into());
-    let stdin = run_wachat(&args, "", "pw-carl\n");
+    let stdin = run_wachat(&args, "", "pw-carlota\n");
     assert!(stdin.status.success(), "{}", stdin.stderr);
 
     // Bad input: clap's usage error; a server that is down: say so.
@@ -361,14 +410,39 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stderr.contains("not allowed in a name"), "{}", bad.stderr);
     let (send, recv) = dead_addrs();
-    let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carl".into()];
+    let mut args: Vec<String> = vec!["users".into(), "--user".into(), "carlota".into()];
     args.extend(connection_args(send, recv, data));
-    let down = run_wachat(&args, "pw-carl", "");
+    let down = run_wachat(&args, "pw-carlota", "");
     assert!(
         !down.status.success() && down.stderr.contains("cannot connect to the send port"),
         "{}",
         down.stderr
     );
+}
+
+#[test]
+fn a_second_console_on_the_same_folder_is_refused_and_the_first_goes_on() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Console::start(&server, "ana", dir.path(), &[]);
+    first.expect("connected");
+    let mut args: Vec<String> = vec!["connect".into(), "--user".into(), "ana".into()];
+    args.extend(connection_args(server.send, server.recv, dir.path()));
+    let second = run_wachat(&args, "pw-ana", "/quit\n");
+    assert_eq!(second.status.code(), Some(1));
+    let port = server.send.port();
+    assert!(second.stderr.contains("another wachat (pid "), "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("is already running as ana on 127.0.0.1:{port}")),
+        "{}",
+        second.stderr
+    );
+    // The first one's outbox and receive port are untouched.
+    first.type_line("@bob: still mine");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert!(bob.next_msg().ends_with(":still mine"));
+    assert!(first.quit("/quit").0.success());
 }
 
 #[test]
@@ -380,9 +454,12 @@ fn a_refused_login_stops_the_console_with_the_reason() {
     args.extend(connection_args(server.send, server.recv, dir.path()));
     let wrong = run_wachat(&args, "wrong", "");
     assert_eq!(wrong.status.code(), Some(1));
-    assert!(wrong.stderr.contains("login as ana: the server refused"), "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("login as ana: wrong user or password (AUTH_FAILED)"), "{}", wrong.stderr);
     args.extend(["--register".into(), "--email".into(), "ana@example.org".into()]);
-    let taken = run_wachat(&args, "pw", "");
+    let short = run_wachat(&args, "pw", "");
+    assert_eq!(short.status.code(), Some(1));
+    assert!(short.stderr.contains("a new password has at least 8 characters"), "{}", short.stderr);
+    let taken = run_wachat(&args, "a-long-password", "");
     assert!(taken.stderr.contains("(USER_EXISTS)"), "{}", taken.stderr);
 }
 
@@ -392,29 +469,19 @@ fn a_refused_login_stops_the_console_with_the_reason() {
 /// once.
 #[test]
 fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
-    let send = TcpListener::bind("127.0.0.1:0").unwrap();
-    let recv = TcpListener::bind("127.0.0.1:0").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut ana =
-        Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir.path(), &[]);
-    // The send port: log in, then answer whatever comes (PING) with OK.
-    let mut send_conn = Fake::accept(&send);
-    assert_eq!(send_conn.line(), "LOGIN:ana:pw-ana");
-    send_conn.send("OK:ana");
-    std::thread::spawn(move || {
-        while send_conn.try_line().is_some() {
-            send_conn.send("OK")
-        }
-    });
+    let (mut ana, send, recv) = console_on_fake_server(dir.path());
 
     let msg = "MSG:1:bob:ana:b1:1700000000000:only once";
     for round in 0..2 {
-        let mut conn = Fake::accept(&recv);
+        let mut conn = FakeConn::accept(&recv);
         assert_eq!(conn.line(), "LOGIN:ana:pw-ana");
         conn.send("OK:ana");
+        // A 1.1 client asks for 1.1's events; a version-1 server ignores it.
+        assert_eq!(conn.line(), "VERSION:1.1");
         conn.send(msg);
         assert_eq!(conn.line(), "ACK:1", "round {round}");
-        let ana_dir = user_dir(dir.path(), send.local_addr().unwrap(), "ana");
+        let ana_dir = user_dir(dir.path(), send, "ana");
         let log = std::fs::read_to_string(ana_dir.join("history.csv")).unwrap();
         assert!(
             log.contains("msg,1700000000000,bob,ana,b1,DELIVERED,only once"),
@@ -426,49 +493,4 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
     ana.type_line("/help");
     ana.expect("commands:");
     assert_eq!(ana.count("bob: only once"), 1);
-}
-
-/// One side of a fake server's connection.
-struct Fake {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Fake {
-    /// Accepts the client's next connection; fails the test after
-    /// [`READ_TIMEOUT`] (a blocking `accept` could wait forever).
-    fn accept(listener: &TcpListener) -> Fake {
-        listener.set_nonblocking(true).unwrap();
-        let deadline = Instant::now() + READ_TIMEOUT;
-        let stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(Instant::now() < deadline, "the client did not connect in time");
-                    std::thread::sleep(Duration::from_millis(10)); // polling accept
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        stream.set_nonblocking(false).unwrap();
-        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        Fake { stream, reader }
-    }
-
-    fn send(&mut self, line: &str) {
-        self.stream.write_all(format!("{line}\n").as_bytes()).unwrap();
-    }
-
-    fn try_line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(n) if n > 0 => Some(line.trim_end().to_string()),
-            _ => None,
-        }
-    }
-
-    fn line(&mut self) -> String {
-        self.try_line().expect("a line from the client in time")
-    }
 }

@@ -40,6 +40,8 @@ fn request() -> impl Strategy<Value = Request> {
         (chat(), 0usize..100_000).prop_map(|(chat, limit)| Request::History { chat, limit }),
         (1u16..).prop_map(|port| Request::P2p { port }),
         name().prop_map(|user| Request::Peer { user }),
+        name().prop_map(|user| Request::LastSeen { user }),
+        name().prop_map(|room| Request::Members { room }),
         Just(Request::Users),
         Just(Request::Rooms),
         Just(Request::Chats),
@@ -60,6 +62,11 @@ fn event() -> impl Strategy<Value = Event> {
         name().prop_map(|user| Event::Joined { user }),
         name().prop_map(|user| Event::Left { user }),
         (name(), "[0-9a-f]{32}").prop_map(|(from, token)| Event::P2p { from, token }),
+        (name(), name(), any::<bool>()).prop_map(|(room, user, joined)| Event::Member {
+            room: format!("#{room}"),
+            user,
+            joined
+        }),
         Just(Event::Ping),
         bye.prop_map(Event::Bye),
     ]
@@ -95,7 +102,7 @@ proptest! {
 
     #[test]
     fn event_replies_round_trip(seq in any::<u64>()) {
-        for reply in [EventReply::Ack(seq), EventReply::Pong] {
+        for reply in [EventReply::Ack(seq), EventReply::Pong, EventReply::Version11] {
             prop_assert_eq!(EventReply::parse(&reply.to_string()), Some(reply));
         }
     }

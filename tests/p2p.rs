@@ -17,7 +17,7 @@ use support::console::{Console, user_dir};
 use support::{Conn, READ_TIMEOUT, TestServer};
 use wachat::client::{Client, Message, Notice, Options};
 use wachat::p2p::{BURST, PER_SECOND};
-use wachat::protocol::State;
+use wachat::protocol::{Chat, State};
 
 /// Library options for `user` (password `pw-<user>`) on `server`.
 fn options(server: &TestServer, user: &str, data_dir: &Path) -> Options {
@@ -156,6 +156,69 @@ fn two_clients_chat_directly_while_the_server_is_stopped() {
     assert_eq!((ana.pending(), bob.pending()), (0, 0));
     let log = std::fs::read_to_string(user_dir(dir.path(), server.send, "bob").join("history.csv")).unwrap();
     assert_eq!(log.lines().filter(|l| l.starts_with("p2p,")).count(), 2, "{log}");
+}
+
+#[test]
+fn the_p2p_port_listens_only_on_the_address_that_reaches_the_server_and_no_p2p_opens_none() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bob = connect(&server, "bob", dir.path());
+    let addr = bob.p2p_addr().expect("bob listens");
+    assert_eq!(addr.ip().to_string(), "127.0.0.1", "a loopback server: loopback only");
+    // Another address of this machine (all of 127/8 is loopback on Linux)
+    // finds nothing: the port is not open on every interface.
+    let elsewhere = SocketAddr::from(([127, 0, 0, 2], addr.port()));
+    assert!(std::net::TcpStream::connect_timeout(&elsewhere, READ_TIMEOUT).is_err(), "{elsewhere} answered");
+    assert!(std::net::TcpStream::connect_timeout(&addr, READ_TIMEOUT).is_ok());
+    drop(bob);
+
+    // --no-p2p: no port announced (the trace shows every frame), and a
+    // peer asking for one is told so.
+    let mut bob = Console::start(&server, "bob", dir.path(), &["--no-p2p", "--trace"]);
+    bob.expect("recv < OK:bob");
+    bob.type_line("/users");
+    bob.expect("send > USERS");
+    assert_eq!(bob.count("P2P:"), 0, "{:?}", bob.seen);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let refused = ana.request("PEER:bob");
+    assert_eq!(refused, "KO:OFFLINE:bob accepts no direct chats (no P2P port announced)");
+    assert!(bob.quit("/quit").0.success());
+}
+
+#[test]
+fn direct_messages_keep_their_time_and_place_and_a_read_mark_leaves_them_delivered() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ana = connect(&server, "ana", dir.path());
+    let bob = connect(&server, "bob", dir.path());
+    let s1 = ana.send("bob", "s1 through the server").unwrap();
+    message_from(&bob, "ana");
+    ana.open_p2p("bob").expect("direct chat");
+    wait_for(&bob, "chat opened by ana", |n| matches!(n, Notice::P2pOpened { .. }).then_some(()));
+    let p1 = ana.send("bob", "p1 direct").unwrap();
+    delivered(&ana, &p1.id);
+    let q1 = bob.send("ana", "q1 direct").unwrap();
+    message_from(&ana, "bob");
+    assert!(ana.hang_up("bob"));
+    closed(&ana, "bob");
+    let s2 = ana.send("bob", "s2 through the server again").unwrap();
+    let got = wait_for(&bob, "s2", |n| match n {
+        Notice::Message(m) if m.id == s2.id => Some(m.clone()),
+        _ => None,
+    });
+    // bob reads everything up to s2: the server's READ covers s1 and s2,
+    // not the direct message p1, which the server never carried.
+    bob.read(&got).unwrap();
+    wait_for(&ana, "✓✓ read", |n| matches!(n, Notice::State { state: State::Read, .. }).then_some(()));
+    let logged = |id: &str| ana.local_message("ana", id).unwrap();
+    assert_eq!(logged(&s1.id).state, State::Read);
+    assert_eq!((logged(&p1.id).state, logged(&p1.id).ts), (State::Delivered, p1.ts), "its ACK moved nothing");
+    // In the chat, by time: the direct ones between the two through the server.
+    let ids: Vec<String> =
+        ana.conversation(&Chat::User("bob".into()), 10).unwrap().messages.into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, [s1.id, p1.id, q1.id, s2.id]);
 }
 
 #[test]
@@ -350,7 +413,7 @@ fn two_consoles_chat_over_p2p_on_a_chosen_port_and_hang_up() {
     ana.expect("[p2p] bob: hola ana");
     // The chat shows them, from the local log, though the server never saw them.
     ana.type_line("/chat bob");
-    ana.expect("── bob: last 2 message(s) ──");
+    ana.expect("── bob (online): last 2 message(s) ──");
     ana.expect("[p2p] you → bob: hola bob ✓✓");
 
     bob.type_line("/hangup ana");

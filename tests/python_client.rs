@@ -26,8 +26,9 @@ impl Python {
     fn start(server: &TestServer, user: &str, password: &str, extra: &[&str]) -> Python {
         let (send, recv) = (server.send.port().to_string(), server.recv.port().to_string());
         let mut child = Command::new("python3")
-            .args([SCRIPT, user, password, "127.0.0.1", &send, &recv])
+            .args([SCRIPT, user, "127.0.0.1", &send, &recv])
             .args(extra)
+            .env("WACHAT_PASSWORD", password)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -110,6 +111,10 @@ fn the_python_client_receives_sends_and_sees_its_ticks() {
     // A refusal is shown with the server's reason.
     python.type_line("zed hello");
     python.expect("  not sent: KO:UNKNOWN_USER:");
+
+    // Control characters from the network are shown, not obeyed.
+    assert!(bob.request("MSG:ana:b2:\u{1b}[2Jboo").starts_with("OK:b2:"));
+    python.expect("bob → ana: ^[[2Jboo");
 
     drop(python.stdin.take()); // Ctrl+D
     let status = wait_with_timeout(&mut python.child, READ_TIMEOUT);

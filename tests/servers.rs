@@ -7,6 +7,7 @@
 mod support;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 use support::TestServer;
 use support::console::{Console, user_dir};
@@ -53,8 +54,15 @@ fn the_same_name_and_the_same_id_on_two_servers_are_two_messages() {
     assert_eq!(bob.count("hola from the class server"), 0, "the other server's m1 is not here");
     assert!(bob.quit("/quit").0.success());
 
-    // The class server's folder holds its own m1 only.
-    let log = fs::read_to_string(user_dir(dir.path(), class.send, "bob").join("history.csv")).unwrap();
+    // The class server's folder holds its own m1 only, readable by its
+    // owner only (folders 0700, files 0600).
+    let bob_dir = user_dir(dir.path(), class.send, "bob");
+    let mode = |path: &std::path::Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(bob_dir.parent().unwrap()), mode(&bob_dir)), (0o700, 0o700));
+    for file in ["history.csv", "outbox_tmp.csv", "wachat.lock"] {
+        assert_eq!(mode(&bob_dir.join(file)), 0o600, "{file}");
+    }
+    let log = fs::read_to_string(bob_dir.join("history.csv")).unwrap();
     assert!(log.contains(",ana,bob,m1,DELIVERED,hola from the class server"), "{log}");
     assert!(!log.contains("my own server"), "{log}");
 }

@@ -13,6 +13,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -52,9 +53,12 @@ impl State {
     /// Replaces the file with this state, durably.
     pub fn save(&self, path: &Path) -> io::Result<()> {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
+        // The client's own files are the owner's only (0700 folders, 0600
+        // files); the bridge's state beside them likewise.
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         let tmp = path.with_extension("json.tmp");
-        let mut file = File::create(&tmp)?;
+        let mut file =
+            fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         serde_json::to_writer(&mut file, self)?;
         file.write_all(b"\n")?;
         file.sync_all()?;

@@ -21,6 +21,13 @@ use crate::i18n::tr;
 use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
 use crate::transport::{Shared, Stream, Tls, tls};
 
+/// Most lines a listing reply may announce (`OK:<n>`): more than any
+/// real server sends (10,000 users online, the longest `HISTORY` the
+/// console asks for), far less than what would exhaust memory.
+pub const MAX_LISTING_LINES: usize = 100_000;
+/// Most bytes all the lines of one listing may hold together.
+pub const MAX_LISTING_BYTES: usize = 16 << 20;
+
 /// Where `--trace` lines go: the console prints them above the prompt, the
 /// one-shot subcommands on stderr.
 pub type Trace = Arc<dyn Fn(&str) + Send + Sync>;
@@ -120,7 +127,14 @@ impl Connection {
             ),
         };
         match self.request(&request)? {
-            Reply::OkWith(name) => Ok(name),
+            // The name as registered: the same name, spelled the server's
+            // way. Anything else (a server that lies, or is not wachat) is
+            // not taken: the name is shown on every line and names files.
+            Reply::OkWith(name)
+                if crate::protocol::names::fold(&name) == crate::protocol::names::fold(user) =>
+            {
+                Ok(name)
+            }
             Reply::Ko(ko) => Err(Error::Refused { request: what, ko }),
             other => Err(self.unexpected(&other)),
         }
@@ -141,6 +155,12 @@ impl Connection {
     }
 
     /// Reads the reply to `request`, sent earlier.
+    ///
+    /// A listing is read only within bounds: at most [`MAX_LISTING_LINES`]
+    /// lines (and no more than a `HISTORY`'s limit), [`MAX_LISTING_BYTES`]
+    /// in all, the whole within the timeout. A server that announces more,
+    /// or sends more, gets a protocol error, and the caller drops the
+    /// connection: what a server can make a client hold is bounded too.
     pub fn read_reply(&mut self, request: &Request) -> Result<Reply> {
         let deadline = Instant::now() + self.timeout;
         let head = self.read_line(deadline)?;
@@ -148,11 +168,26 @@ impl Connection {
         // user's words, with the line as it came.
         let not_a_reply = || self.protocol_error(&tr!(Msg::UnexpectedReply, reply = format!("{head:?}")));
         let reply = Reply::parse(&head).map_err(|_| not_a_reply())?;
-        let n = match (&reply, is_listing(request)) {
-            (Reply::OkWith(_), true) => reply.listing_len().ok_or_else(not_a_reply)?,
+        let n = match (&reply, listing_limit(request)) {
+            (Reply::OkWith(_), Some(max)) => {
+                let n = reply.listing_len().ok_or_else(not_a_reply)?;
+                if n > max {
+                    return Err(self.protocol_error(&tr!(Msg::ListingTooLong, n = n, max = max)));
+                }
+                n
+            }
             _ => return Ok(reply),
         };
-        let lines = (0..n).map(|_| self.read_line(deadline)).collect::<Result<Vec<_>>>()?;
+        let mut lines = Vec::with_capacity(n.min(1024));
+        let mut bytes = 0;
+        for _ in 0..n {
+            let line = self.read_line(deadline)?;
+            bytes += line.len() + 1;
+            if bytes > MAX_LISTING_BYTES {
+                return Err(self.protocol_error(&tr!(Msg::ListingTooBig, max = MAX_LISTING_BYTES >> 20)));
+            }
+            lines.push(line);
+        }
         Ok(Reply::Listing(lines))
     }
 
@@ -176,6 +211,11 @@ impl Connection {
             Err(FrameError::TimedOut) => Ok(None),
             Err(e) => Err(self.frame_error(e)),
         }
+    }
+
+    /// The local address of this connection: the one that reaches the server.
+    pub fn local_ip(&self) -> Option<std::net::IpAddr> {
+        self.stream.0.tcp().local_addr().ok().map(|addr| addr.ip())
     }
 
     /// True when a whole frame is already buffered: reading it won't block.
@@ -231,7 +271,12 @@ impl Connection {
     }
 }
 
-/// The requests whose `OK:<n>` is followed by `n` lines.
-fn is_listing(request: &Request) -> bool {
-    matches!(request, Request::Users | Request::Rooms | Request::Chats | Request::History { .. })
+/// For the requests whose `OK:<n>` is followed by `n` lines, the largest
+/// `n` accepted; `None` for the others.
+fn listing_limit(request: &Request) -> Option<usize> {
+    match request {
+        Request::Users | Request::Rooms | Request::Chats | Request::Members { .. } => Some(MAX_LISTING_LINES),
+        Request::History { limit, .. } => Some((*limit).min(MAX_LISTING_LINES)),
+        _ => None,
+    }
 }

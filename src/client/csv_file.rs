@@ -50,6 +50,12 @@ impl CsvFile {
         &self.path
     }
 
+    /// The file's length now, as the disk has it (another program may have
+    /// appended to it).
+    pub fn len(&self) -> Result<u64> {
+        Ok(self.file.metadata().map_err(|e| self.err("stat", e))?.len())
+    }
+
     /// Cuts the file after its last `\n`: bytes after it are a record that a
     /// crash interrupted, and it was never synced, so nobody relied on it.
     fn drop_torn_line(&mut self) -> Result<()> {

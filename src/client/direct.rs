@@ -13,13 +13,13 @@
 //! messages `SENT` in the log; [`recover`] hands them to the outbox at the
 //! next start.
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
 use super::sender::Job;
-use super::{Client, Connection, History, Message, Notice, Outbox, Outgoing, Shared, now_ms};
+use super::{Client, Connection, History, Message, Notice, Options, Outbox, Outgoing, Shared, now_ms};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
@@ -32,6 +32,31 @@ pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: S
     let handler = Direct { shared: shared.clone(), jobs };
     let o = &shared.options;
     P2p::start(&shared.me, listener, o.timeout, shared.tokens.clone(), Box::new(handler))
+}
+
+/// The P2P listener on `port`, bound to `local_ip`, the address our send
+/// connection to the server comes from; while offline, the address the
+/// system would route to the server from (a UDP socket's `connect` only
+/// asks the routing table, it sends nothing). `None` when neither can be
+/// told: no route to the server, so no peer could be introduced anyway.
+pub(super) fn listen(options: &Options, local_ip: Option<IpAddr>, port: u16) -> Result<Option<TcpListener>> {
+    let Some(ip) = local_ip.or_else(|| routed_ip(&options.server, options.send_port)) else {
+        log::warn!("{}", tr!(Msg::NoRouteForPeers, server = options.server));
+        return Ok(None);
+    };
+    crate::p2p::bind(ip, port).map(Some)
+}
+
+/// The local address the system would use to reach `host:port`.
+fn routed_ip(host: &str, port: u16) -> Option<IpAddr> {
+    let target = (host, port).to_socket_addrs().ok()?.next()?;
+    let any: SocketAddr = match target {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = UdpSocket::bind(any).ok()?;
+    socket.connect(target).ok()?;
+    Some(socket.local_addr().ok()?.ip())
 }
 
 /// `P2P:<port>`: we accept direct chats on that port (protocol §8 step 1).
@@ -140,6 +165,12 @@ impl Client {
         self.shared.p2p_port
     }
 
+    /// The address this client accepts direct chats on, if it does: the
+    /// local address that reaches the server, never every interface.
+    pub fn p2p_addr(&self) -> Option<SocketAddr> {
+        self.p2p.as_ref().and_then(|p2p| p2p.addr())
+    }
+
     /// [`Client::send`] for a user with an open direct chat.
     pub(super) fn send_direct(&self, out: Outgoing) -> Result<Message> {
         let mut message = self.shared.as_logged(&out, State::Sent, out.ts);
@@ -222,7 +253,11 @@ impl Handler for Direct {
                     from: peer.to_string(),
                     to: Chat::User(me.clone()),
                     id: m.id,
-                    ts: m.ts,
+                    // When it arrived here, by our clock: the peer's own `ts`
+                    // is another machine's clock (or whatever a stranger
+                    // wrote), and would put the message out of order among
+                    // the ones timed by the server and by us.
+                    ts: now_ms(),
                     // Here, so delivered; it never becomes READ (§8 has no READ).
                     state: State::Delivered,
                     text: m.text,
@@ -241,19 +276,20 @@ impl Handler for Direct {
     }
 
     fn acknowledged(&self, peer: &str, id: &str) {
-        let moved = {
-            let mut log = self.shared.log.lock();
-            log.advance(&self.shared.me, id, State::Delivered, now_ms()).and_then(|moved| {
-                log.sync()?;
-                Ok(moved)
-            })
-        };
+        let mut log = self.shared.log.lock();
+        let moved = log.advance(&self.shared.me, id, State::Delivered, now_ms()).and_then(|moved| {
+            log.sync()?;
+            Ok(moved)
+        });
         match moved {
-            Ok(true) => self.tell(Notice::State {
-                to: Chat::User(peer.to_string()),
-                id: id.to_string(),
-                state: State::Delivered,
-            }),
+            Ok(true) => {
+                let state = Notice::State {
+                    to: Chat::User(peer.to_string()),
+                    id: id.to_string(),
+                    state: State::Delivered,
+                };
+                self.shared.tell(&log, vec![state]);
+            }
             Ok(false) => {}
             // The peer has it anyway; only our tick is not on disk.
             Err(e) => log::warn!("p2p {peer}: cannot log the ACK of {id}: {e}"),

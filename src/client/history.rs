@@ -41,8 +41,10 @@ pub struct Message {
     pub to: Chat,
     /// The sender's id for it; `(from, id)` names a message.
     pub id: String,
-    /// Unix milliseconds: the server's timestamp once the server has it,
-    /// the local clock while it is only `SENT`.
+    /// When it was written, in Unix milliseconds: the server's timestamp
+    /// once the server has it (`RECEIVED`), the local clock while it is only
+    /// `SENT` and for a direct-chat message (the time it left, or arrived
+    /// here). Later changes of state never move it: it is the message's time.
     pub ts: u64,
     /// How far it got (for a message you received: `DELIVERED` once stored
     /// here, `READ` once shown to you; room messages stay `RECEIVED`).
@@ -72,6 +74,16 @@ impl Message {
     pub fn is_from(&self, me: &str) -> bool {
         fold(&self.from) == fold(me)
     }
+}
+
+/// A message reached `state` at `ts` (already checked to be a step forward
+/// when it is new; a stored row is applied as it is, the furthest wins).
+fn set_state(m: &mut Message, state: State, ts: u64) {
+    // The server's timestamp is the message's own time from `RECEIVED` on.
+    if state == State::Received && m.state < State::Received {
+        m.ts = ts;
+    }
+    m.state = m.state.max(state);
 }
 
 /// The key of a message: its sender (ignoring case) and its id.
@@ -133,9 +145,9 @@ impl History {
                 self.insert(message);
             }
             "state" => {
+                let state: State = field(5)?.parse()?;
                 if let Some(m) = self.get_mut(from, id) {
-                    m.state = m.state.max(field(5)?.parse()?);
-                    m.ts = ts;
+                    set_state(m, state, ts);
                 }
             }
             "refused" => {
@@ -163,6 +175,12 @@ impl History {
         Some(&mut self.messages[i])
     }
 
+    /// Where the message `(from, id)` is in the log: the order this client
+    /// saw messages come and go, which breaks ties between equal times.
+    pub fn position(&self, from: &str, id: &str) -> Option<usize> {
+        self.index.get(&key(from, id)).copied()
+    }
+
     /// The message `id` written by `from`, if logged.
     pub fn get(&self, from: &str, id: &str) -> Option<&Message> {
         self.index.get(&key(from, id)).map(|&i| &self.messages[i])
@@ -182,17 +200,18 @@ impl History {
         Ok(true)
     }
 
-    /// Moves a message forward to `state`. Returns `false` if the message is
-    /// unknown or already there or further (states never move back).
+    /// Moves a message forward to `state`, which it reached at `ts`.
+    /// Returns `false` if the message is unknown or already there or
+    /// further (states never move back). For `RECEIVED`, `ts` is the
+    /// server's timestamp, which becomes the message's time; the time of any
+    /// other change is kept in the file, not in the message.
     pub fn advance(&mut self, from: &str, id: &str, state: State, ts: u64) -> Result<bool> {
         match self.get(from, id) {
             Some(m) if m.state < state => {}
             _ => return Ok(false),
         }
         self.file.append(&["state", &ts.to_string(), from, "", id, state.as_str(), ""])?;
-        let m = self.get_mut(from, id).expect("checked above");
-        m.state = state;
-        m.ts = m.ts.max(ts);
+        set_state(self.get_mut(from, id).expect("checked above"), state, ts);
         Ok(true)
     }
 
@@ -200,14 +219,18 @@ impl History {
     /// `(from, id)` and every earlier one of the same conversation going the
     /// same way. For a `STATUS … READ` from a peer, `from` is `me` (my
     /// messages to that peer); when `me` reads a chat, `from` is whoever wrote
-    /// the newest message shown (every message to me there). Returns how
+    /// the newest message shown (every message to me there). Direct-chat
+    /// messages are left alone: the server's read mark is about the
+    /// messages it carried, and the peer protocol has no `READ`. Returns how
     /// many moved.
     pub fn read_up_to(&mut self, me: &str, from: &str, id: &str, ts: u64) -> Result<usize> {
         let Some(&last) = self.index.get(&key(from, id)) else { return Ok(0) };
         let (chat, mine) = (chat_key(&self.messages[last].chat(me)), self.messages[last].is_from(me));
         let unread: Vec<(String, String)> = self.messages[..=last]
             .iter()
-            .filter(|m| m.is_from(me) == mine && chat_key(&m.chat(me)) == chat && m.state < State::Read)
+            .filter(|m| {
+                !m.p2p && m.is_from(me) == mine && chat_key(&m.chat(me)) == chat && m.state < State::Read
+            })
             .map(|m| (m.from.clone(), m.id.clone()))
             .collect();
         for (from, id) in &unread {
@@ -243,6 +266,26 @@ impl History {
     /// Forces everything logged so far to the disk.
     pub fn sync(&mut self) -> Result<()> {
         self.file.sync()
+    }
+
+    /// Every conversation in the log, the most recent first: its newest
+    /// message and how many messages to `me` in it are not read yet
+    /// (direct-chat messages never are, and are not counted). What the
+    /// chat list shows when the server cannot be asked.
+    pub fn summaries(&self, me: &str) -> Vec<(Chat, Message, u64)> {
+        let mut chats: HashMap<String, (Chat, Message, u64)> = HashMap::new();
+        for m in &self.messages {
+            let chat = m.chat(me);
+            let unread = u64::from(!m.is_from(me) && !m.p2p && m.state < State::Read);
+            let entry = chats.entry(chat_key(&chat)).or_insert_with(|| (chat, m.clone(), 0));
+            if m.ts >= entry.1.ts {
+                entry.1 = m.clone();
+            }
+            entry.2 += unread;
+        }
+        let mut chats: Vec<_> = chats.into_values().collect();
+        chats.sort_by_key(|c| std::cmp::Reverse(c.1.ts));
+        chats
     }
 
     /// The last `n` messages of a conversation, oldest first.
@@ -311,6 +354,27 @@ mod tests {
     }
 
     #[test]
+    fn only_the_server_acceptance_sets_a_message_time_and_it_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let mut log = History::open(path.clone()).unwrap();
+        log.add(Message { ts: 100, ..msg("ana", "bob", "m1", State::Sent) }).unwrap();
+        log.add(Message { ts: 150, p2p: true, ..msg("ana", "bob", "d1", State::Sent) }).unwrap();
+        log.advance("ana", "m1", State::Received, 120).unwrap(); // the server's clock
+        log.advance("ana", "m1", State::Delivered, 500).unwrap();
+        log.advance("ana", "d1", State::Delivered, 600).unwrap(); // the peer's ACK
+        assert_eq!(log.read_up_to("ana", "ana", "m1", 700).unwrap(), 1, "not the direct message");
+        log.sync().unwrap();
+        let times = |log: &History| -> Vec<(u64, State)> {
+            ["m1", "d1"].iter().map(|id| log.get("ana", id).map(|m| (m.ts, m.state)).unwrap()).collect()
+        };
+        let expected = [(120, State::Read), (150, State::Delivered)];
+        assert_eq!(times(&log), expected);
+        drop(log);
+        assert_eq!(times(&History::open(path).unwrap()), expected);
+    }
+
+    #[test]
     fn direct_messages_keep_their_mark_until_relayed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.csv");
@@ -331,6 +395,25 @@ mod tests {
         assert!(log.get("bob", "b1").unwrap().p2p);
         let unacked: Vec<String> = log.unacked_direct("Ana").into_iter().map(|m| m.id).collect();
         assert_eq!(unacked, ["d3"]);
+    }
+
+    #[test]
+    fn summaries_show_each_chat_newest_first_with_its_unread_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = History::open(dir.path().join("history.csv")).unwrap();
+        log.add(Message { ts: 10, ..msg("bob", "ana", "b1", State::Delivered) }).unwrap();
+        log.add(Message { ts: 20, ..msg("bob", "ana", "b2", State::Delivered) }).unwrap();
+        log.add(Message { ts: 30, ..msg("carl", "#general", "c1", State::Received) }).unwrap();
+        log.add(Message { ts: 40, ..msg("ana", "bob", "a1", State::Sent) }).unwrap();
+        log.add(Message { ts: 50, p2p: true, ..msg("dave", "ana", "d1", State::Delivered) }).unwrap();
+        log.read_up_to("ana", "bob", "b1", 60).unwrap();
+        let got: Vec<(String, String, u64)> = log
+            .summaries("ana")
+            .into_iter()
+            .map(|(chat, last, unread)| (chat.to_string(), last.id, unread))
+            .collect();
+        let expected = [("dave", "d1", 0), ("bob", "a1", 1), ("#general", "c1", 1)];
+        assert_eq!(got, expected.map(|(c, id, n)| (c.to_string(), id.to_string(), n)));
     }
 
     #[test]

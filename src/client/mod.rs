@@ -63,7 +63,9 @@ mod link;
 pub mod local;
 pub mod options;
 pub mod outbox;
+mod overview;
 mod receiver;
+mod requests;
 mod sender;
 
 use std::sync::Arc;
@@ -79,12 +81,14 @@ pub use history::{History, Message};
 pub use local::prepare as prepare_dir;
 pub use options::{Options, default_data_dir};
 pub use outbox::{Outbox, Outgoing};
+pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
+pub use requests::parse_history_line;
 
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
 use crate::p2p::{P2p, Tokens};
-use crate::protocol::{Chat, Code, Reply, Request, State, Text, split_fields};
+use crate::protocol::{Chat, Code, EventReply, State};
 use direct::announce;
 use link::Link;
 use receiver::ReceiverThread;
@@ -108,6 +112,10 @@ pub enum Notice {
     Joined(String),
     /// A user who shares a room with you went offline.
     Left(String),
+    /// `user` joined (`joined`) or left a room you are in: a `JOIN` or
+    /// `LEAVE`, not coming online. `room` is `#name`. Protocol 1.1: a
+    /// version-1 server never says it.
+    Member { room: String, user: String, joined: bool },
     /// The connection is lost (or the server was down at start); the
     /// client keeps trying. The text says why.
     Offline(String),
@@ -149,10 +157,37 @@ impl Shared {
         let number = if port == Port::Send { o.send_port } else { o.recv_port };
         let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone(), o.tls.as_ref())?;
         conn.login(&o.user, &o.password, &Login::Existing)?;
-        if port == Port::Send {
-            announce(&mut conn, self.p2p_port)?;
+        match port {
+            Port::Send => announce(&mut conn, self.p2p_port)?,
+            // Protocol 1.1's events, please (`MEMBER`); a version-1 server
+            // ignores this frame, as it ignores any it does not know here.
+            Port::Receive => {
+                let hello = EventReply::Version11.to_string();
+                conn.write_frame(&hello, &hello)?;
+            }
         }
         Ok(conn)
+    }
+
+    /// Hands notices to the application, given the log (locked by the
+    /// caller): a tick is told only if the message is still in that state.
+    ///
+    /// Why: ticks are found by two threads, the sender (`✓`, on the `OK`)
+    /// and the receiver (`✓✓`, on the `STATUS`), and each tells its notices
+    /// only once its files are synced. The `✓✓` can be logged after the
+    /// `✓` and still be told first; checked here, under the log's lock,
+    /// the late `✓` is dropped instead (the screen already shows more), so
+    /// ticks never go backwards on screen.
+    fn tell(&self, log: &History, notices: Vec<Notice>) {
+        for notice in notices {
+            if let Notice::State { id, state, .. } = &notice
+                && log.get(&self.me, id).is_some_and(|m| m.state != *state)
+            {
+                continue;
+            }
+            // The application may have dropped its end; then nobody listens.
+            let _ = self.notices.send(notice);
+        }
     }
 
     /// The log's view of an outbox entry written by `me`.
@@ -210,25 +245,35 @@ impl Client {
         let mut outbox = Outbox::open(dir.join("outbox_tmp.csv"))?;
         direct::recover(&options.user, &mut log, &mut outbox)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
-        // Bound before the first login, which announces its port.
-        // Direct chats are plaintext: a TLS client accepts none.
-        let p2p_port = options.p2p_port.filter(|_| options.tls.is_none());
-        let listener = p2p_port.map(crate::p2p::bind).transpose()?;
-        let p2p_port = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
-            None => None,
-        };
 
         let mut offline_because = None;
-        let send = match first_login(&options, p2p_port) {
+        let mut send = match first_login(&options) {
             Ok(conn) => Some(conn),
             Err(e @ (Error::Refused { .. } | Error::Usage(_))) => return Err(e),
             Err(e) if options.register.is_some() => return Err(e),
             Err(e) => {
-                offline_because = Some(e.to_string());
+                offline_because = Some(link::why_offline(&e));
                 None
             }
         };
+        // Bound once we know which local address reaches the server, and
+        // before the port is announced.
+        let local_ip = send.as_ref().and_then(|(conn, _)| conn.local_ip());
+        // Direct chats are plaintext: a TLS client accepts none.
+        let listener = match options.p2p_port.filter(|_| options.tls.is_none()) {
+            Some(port) => direct::listen(&options, local_ip, port)?,
+            None => None,
+        };
+        let p2p_port = match &listener {
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
+            None => None,
+        };
+        if let Some((conn, _)) = &mut send
+            && let Err(e) = announce(conn, p2p_port)
+        {
+            offline_because = Some(link::why_offline(&e));
+            send = None;
+        }
         let me = send.as_ref().map_or_else(|| options.user.clone(), |(_, name)| name.clone());
         let mut shared = Shared {
             options: Options { user: me.clone(), ..options },
@@ -247,7 +292,7 @@ impl Client {
                 Err(e @ Error::Refused { .. }) => return Err(e),
                 // The receiver thread will keep trying.
                 Err(e) => {
-                    offline_because = Some(e.to_string());
+                    offline_because = Some(link::why_offline(&e));
                     None
                 }
             },
@@ -326,91 +371,25 @@ impl Client {
         {
             return self.send_direct(out);
         }
-        // Outbox first: it is what makes the message leave one day.
-        self.shared.outbox.lock().push(out.clone())?;
         let message = self.shared.as_logged(&out, State::Sent, out.ts);
         {
+            // Under the log's lock, so that the sender thread, which may
+            // take the message from the outbox at once, settles its `✓`
+            // (under the same lock) only after the `…` is told.
             let mut log = self.shared.log.lock();
+            // Outbox first: it is what makes the message leave one day.
+            self.shared.outbox.lock().push(out.clone())?;
             log.add(message.clone())?;
             log.sync()?;
+            let _ = self.shared.notices.send(Notice::Sent(message.clone()));
         }
-        // Sent before waking the sender, so that `…` always comes before `✓`.
-        let _ = self.shared.notices.send(Notice::Sent(message.clone()));
         self.job(Job::Wake);
         Ok(message)
-    }
-
-    /// Tells the server you have read `message` and everything before it in
-    /// its conversation: the sender of a direct message sees `✓✓ read`.
-    pub fn read(&self, message: &Message) -> Result<()> {
-        let chat = message.chat(self.me());
-        self.expect_ok(
-            Request::Read { chat, id: message.id.clone() },
-            Msg::ReqRead.text(crate::i18n::current()),
-        )?;
-        let mut log = self.shared.log.lock();
-        log.read_up_to(&self.shared.me, &message.from, &message.id, now_ms())?;
-        log.sync()
-    }
-
-    /// The users online now, sorted.
-    pub fn users(&self) -> Result<Vec<String>> {
-        self.listing(Request::Users, &tr!(Msg::ReqUsers))
-    }
-
-    /// Your conversations, most recent first, each with its unread count.
-    pub fn chats(&self) -> Result<Vec<(String, u64)>> {
-        self.listing(Request::Chats, &tr!(Msg::ReqChats))?.iter().map(|line| counted(line)).collect()
-    }
-
-    /// The rooms you are in, each with its member count.
-    pub fn rooms(&self) -> Result<Vec<(String, u64)>> {
-        self.listing(Request::Rooms, &tr!(Msg::ReqRooms))?.iter().map(|line| counted(line)).collect()
-    }
-
-    /// Joins a room (created if new); `room` starts with `#`.
-    pub fn join(&self, room: &str) -> Result<()> {
-        let room = words::parse_room(crate::i18n::current(), room).map_err(Error::Usage)?;
-        self.expect_ok(Request::Join { room: room.clone() }, &tr!(Msg::ReqJoin, room = format!("#{room}")))
-    }
-
-    /// Leaves a room.
-    pub fn leave(&self, room: &str) -> Result<()> {
-        let room = words::parse_room(crate::i18n::current(), room).map_err(Error::Usage)?;
-        self.expect_ok(Request::Leave { room: room.clone() }, &tr!(Msg::ReqLeave, room = format!("#{room}")))
-    }
-
-    /// The last `n` messages of a conversation, from the server.
-    pub fn history(&self, chat: &Chat, n: usize) -> Result<Vec<Message>> {
-        let what = tr!(Msg::ReqHistory, chat = chat);
-        let lines = self.listing(Request::History { chat: chat.clone(), limit: n }, &what)?;
-        lines.iter().map(|line| parse_history_line(line)).collect()
-    }
-
-    /// The last `n` messages of a conversation from the local log (works
-    /// offline; holds only what this device sent or received).
-    pub fn local_history(&self, chat: &Chat, n: usize) -> Vec<Message> {
-        self.shared.log.lock().conversation(self.me(), chat, n)
-    }
-
-    /// The message `(from, id)` from the local log.
-    pub fn local_message(&self, from: &str, id: &str) -> Option<Message> {
-        self.shared.log.lock().get(from, id).cloned()
     }
 
     /// How many messages wait in the outbox for the server.
     pub fn pending(&self) -> usize {
         self.shared.outbox.lock().len()
-    }
-
-    /// Sends any request and returns its reply, `KO` included. An error
-    /// means there was no reply (offline, connection lost).
-    pub fn request(&self, request: Request) -> Result<Reply> {
-        let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
-        self.job(Job::Request { request, reply: reply_tx });
-        // The sender thread answers every job it takes; a closed channel
-        // means it has stopped.
-        reply_rx.recv().unwrap_or(Err(Error::Offline))
     }
 
     /// Logs out and stops the threads, after sending what the outbox holds
@@ -426,28 +405,6 @@ impl Client {
             let _ = jobs.send(job);
         }
     }
-
-    fn expect_ok(&self, request: Request, what: &str) -> Result<()> {
-        match self.request(request)? {
-            Reply::Ok => Ok(()),
-            Reply::Ko(ko) => Err(Error::Refused { request: what.to_string(), ko }),
-            other => Err(unexpected(what, &other)),
-        }
-    }
-
-    fn listing(&self, request: Request, what: &str) -> Result<Vec<String>> {
-        match self.request(request)? {
-            Reply::Listing(lines) => Ok(lines),
-            Reply::Ko(ko) => Err(Error::Refused { request: what.to_string(), ko }),
-            other => Err(unexpected(what, &other)),
-        }
-    }
-}
-
-/// A reply that does not fit the request `what` (a bug on one side).
-fn unexpected(what: &str, reply: &Reply) -> Error {
-    let reply = format!("{:?}", reply.to_string().trim_end());
-    Error::Protocol(format!("{what}: {}", tr!(Msg::UnexpectedReply, reply = reply)))
 }
 
 impl Drop for Client {
@@ -463,9 +420,9 @@ impl Drop for Client {
     }
 }
 
-/// The first login of [`Client::connect`] (a `REGISTER` if asked), with
-/// the announce of `p2p_port`: the connection and the name as registered.
-fn first_login(options: &Options, p2p_port: Option<u16>) -> Result<(Connection, String)> {
+/// The first login of [`Client::connect`] (a `REGISTER` if asked): the
+/// connection and the name as registered.
+fn first_login(options: &Options) -> Result<(Connection, String)> {
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace, o.tls.as_ref())?;
     let how = match &o.register {
@@ -473,7 +430,6 @@ fn first_login(options: &Options, p2p_port: Option<u16>) -> Result<(Connection, 
         None => Login::Existing,
     };
     let name = conn.login(&o.user, &o.password, &how)?;
-    announce(&mut conn, p2p_port)?;
     Ok((conn, name))
 }
 
@@ -499,25 +455,43 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// `name:<number>` lines of `CHATS` and `ROOMS`.
-fn counted(line: &str) -> Result<(String, u64)> {
-    let bad = || Error::Protocol(format!("expected <name>:<number>, got {line:?}"));
-    let (name, n) = line.rsplit_once(':').ok_or_else(bad)?;
-    Ok((name.to_string(), n.parse().map_err(|_| bad())?))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Text;
 
-/// One `HISTORY` line: `<from>:<to>:<id>:<ts>:<state>:<text>`.
-pub fn parse_history_line(line: &str) -> Result<Message> {
-    let bad = |why: String| Error::Protocol(format!("history line {line:?}: {why}"));
-    let f = split_fields(line, 6).ok_or_else(|| bad("expected 6 fields".into()))?;
-    Ok(Message {
-        from: f[0].to_string(),
-        to: Chat::parse(f[1]).map_err(bad)?,
-        id: f[2].to_string(),
-        ts: f[3].parse().map_err(|_| bad("bad timestamp".into()))?,
-        state: f[4].parse().map_err(bad)?,
-        text: Text::parse(f[5]).map_err(bad)?,
-        refused: None,
-        p2p: false,
-    })
+    #[test]
+    fn a_tick_behind_the_message_is_never_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let shared = Shared {
+            options: Options::new("ana", "pw"),
+            me: "ana".into(),
+            log: Mutex::new(History::open(dir.path().join("history.csv")).unwrap()),
+            outbox: Mutex::new(Outbox::open(dir.path().join("outbox_tmp.csv")).unwrap()),
+            link: Link::new(true, true, tx.clone()),
+            notices: tx,
+            p2p_port: None,
+            tokens: Arc::default(),
+        };
+        let out = Outgoing {
+            ts: 1,
+            to: Chat::User("bob".into()),
+            id: "m1".into(),
+            text: Text::parse("hi").unwrap(),
+        };
+        let tick = |state| Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state };
+        let mut log = shared.log.lock();
+        log.add(shared.as_logged(&out, State::Sent, 1)).unwrap();
+        // The sender thread logs ✓ and waits for the disk; meanwhile the
+        // receiver thread logs ✓✓ and tells it first.
+        log.advance("ana", "m1", State::Received, 2).unwrap();
+        log.advance("ana", "m1", State::Delivered, 3).unwrap();
+        shared.tell(&log, vec![tick(State::Delivered)]);
+        shared.tell(&log, vec![tick(State::Received)]);
+        log.advance("ana", "m1", State::Read, 4).unwrap();
+        shared.tell(&log, vec![tick(State::Delivered), tick(State::Read), Notice::Online]);
+        let told: Vec<Notice> = rx.try_iter().collect();
+        assert_eq!(told, [tick(State::Delivered), tick(State::Read), Notice::Online]);
+    }
 }

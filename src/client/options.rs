@@ -32,9 +32,10 @@ pub struct Options {
     /// Called with every frame sent (`>`) and received (`<`).
     pub trace: Option<Trace>,
     /// Direct chats (protocol §8): `Some(port)` listens for peers on that
-    /// TCP port, `0` for a free one the system picks, and announces it to
-    /// the server with `P2P:<port>`; `None` accepts none (this client can
-    /// still open direct chats with others).
+    /// TCP port (`0` for a free one the system picks), on the local address
+    /// that reaches the server only, and announces it to the server with
+    /// `P2P:<port>`; `None` listens on nothing and accepts none (this client
+    /// can still open direct chats with others).
     pub p2p_port: Option<u16>,
     /// `Some`: connect with TLS, trusting these certificates (never
     /// plaintext then); `None`: plaintext.

@@ -24,9 +24,10 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::connection::{Connection, Port};
 use super::history::Message;
+use super::link::why_offline;
 use super::sender::{FIRST_BACKOFF, Job, MAX_BACKOFF};
 use super::{Notice, Shared};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::protocol::{Bye, Chat, Event, EventReply, State};
@@ -41,7 +42,7 @@ enum End {
     /// Another client of the same user took over.
     Replaced,
     /// The connection broke; reconnect.
-    Lost(String),
+    Lost(Error),
 }
 
 /// The state of the receiver thread.
@@ -81,7 +82,7 @@ impl ReceiverThread {
                     }
                     Err(e) => {
                         log::debug!("receive port: {e}");
-                        self.shared.link.set(Port::Receive, false, || e.to_string());
+                        self.shared.link.set(Port::Receive, false, || why_offline(&e));
                         // Sleeps for the backoff, or returns at once when the client closes.
                         if self.stop.recv_timeout(backoff)
                             == Err(crossbeam_channel::RecvTimeoutError::Disconnected)
@@ -96,12 +97,13 @@ impl ReceiverThread {
             match self.serve(&mut conn) {
                 End::Stopped => return,
                 End::Replaced => {
+                    self.shared.link.replaced();
                     let _ = self.shared.notices.send(Notice::Replaced);
                     return;
                 }
-                End::Lost(why) => {
-                    log::debug!("receive port: {why}");
-                    self.shared.link.set(Port::Receive, false, || why);
+                End::Lost(e) => {
+                    log::debug!("receive port: {e}");
+                    self.shared.link.set(Port::Receive, false, || why_offline(&e));
                     let _ = self.jobs.send(Job::Check);
                 }
             }
@@ -132,10 +134,11 @@ impl ReceiverThread {
                     }
                 }
                 Ok(None) if last_heard.elapsed() > timeout => {
-                    return End::Lost(tr!(Msg::NothingFromServer, secs = timeout.as_secs()));
+                    let silence = tr!(Msg::NothingFromServer, secs = timeout.as_secs());
+                    return End::Lost(Error::io(silence, std::io::ErrorKind::TimedOut.into()));
                 }
                 Ok(None) => {}
-                Err(e) => return End::Lost(e.to_string()),
+                Err(e) => return End::Lost(e),
             }
             // More frames already buffered: store them too, then one fsync
             // and one ACK for the whole batch (a replay of 1000 events costs
@@ -146,11 +149,11 @@ impl ReceiverThread {
             if let Some(seq) = unacked.take()
                 && let Err(e) = self.shared.log.lock().sync().and_then(|()| ack(conn, seq))
             {
-                return End::Lost(e.to_string());
+                return End::Lost(e);
             }
-            for notice in notices.drain(..) {
-                // The application may have dropped its end; then nobody listens.
-                let _ = self.shared.notices.send(notice);
+            if !notices.is_empty() {
+                let log = self.shared.log.lock();
+                self.shared.tell(&log, std::mem::take(&mut notices));
             }
         }
     }
@@ -181,12 +184,15 @@ impl ReceiverThread {
             }
             Event::Joined { user } => return push(notices, Notice::Joined(user)),
             Event::Left { user } => return push(notices, Notice::Left(user)),
+            Event::Member { room, user, joined } => {
+                return push(notices, Notice::Member { room, user, joined });
+            }
             Event::Ping => {
                 let pong = EventReply::Pong.to_string();
-                return conn.write_frame(&pong, &pong).err().map(|e| End::Lost(e.to_string()));
+                return conn.write_frame(&pong, &pong).err().map(End::Lost);
             }
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
-            Event::Bye(reason) => return Some(End::Lost(tr!(Msg::ServerSaidBye, reason = reason.as_str()))),
+            Event::Bye(reason) => return Some(End::Lost(Error::Bye(reason))),
             // `from` is about to dial our P2P port with this token: its
             // HELLO is checked against it (src/p2p/tokens.rs).
             Event::P2p { from, token } => {
@@ -203,7 +209,7 @@ impl ReceiverThread {
                 None
             }
             // Not stored, so not acknowledged: the server will send it again.
-            Err(e) => Some(End::Lost(tr!(Msg::CannotStoreEvent, error = e))),
+            Err(e) => Some(End::Lost(Error::Usage(tr!(Msg::CannotStoreEvent, error = e)))),
         }
     }
 

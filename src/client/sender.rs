@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::connection::{Connection, Port};
+use super::link::why_offline;
 use super::outbox::Outgoing;
 use super::{Notice, Shared};
 use crate::error::{Error, Result};
@@ -46,6 +47,10 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
 pub enum Job {
     /// Send `request` and hand its reply (or why there is none) to `reply`.
     Request { request: Request, reply: Sender<Result<Reply>> },
+    /// Send all of `requests` at once (pipelined), then read their replies,
+    /// in order: one round trip for a list of questions. Only for requests
+    /// that are safe to repeat (they are, after a lost connection).
+    Requests { requests: Vec<Request>, reply: Sender<Result<Vec<Reply>>> },
     /// Look at the outbox now: a new message is in it.
     Wake,
     /// The receive connection was just lost or regained, so the server may
@@ -95,6 +100,9 @@ impl SenderThread {
                     // The asker may have given up waiting; nothing to do then.
                     let _ = reply.send(self.request(&request));
                 }
+                Ok(Job::Requests { requests, reply }) => {
+                    let _ = reply.send(self.requests(&requests));
+                }
                 Ok(Job::Wake) => {}
                 Ok(Job::Check) if self.conn.is_none() => self.retry_at = Instant::now(),
                 Ok(Job::Check) => self.check(),
@@ -119,7 +127,7 @@ impl SenderThread {
                 log::debug!("send port: {e}");
                 self.retry_at = Instant::now() + self.backoff;
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                self.shared.link.set(Port::Send, false, || e.to_string());
+                self.shared.link.set(Port::Send, false, || why_offline(&e));
             }
         }
     }
@@ -129,7 +137,7 @@ impl SenderThread {
         log::debug!("send port: {e}");
         self.conn = None;
         self.retry_at = Instant::now() + self.backoff;
-        self.shared.link.set(Port::Send, false, || e.to_string());
+        self.shared.link.set(Port::Send, false, || why_offline(e));
     }
 
     /// Sends one request and reads its reply. A connection that turns out
@@ -137,17 +145,45 @@ impl SenderThread {
     /// at once and the request sent again: every request that comes here is
     /// safe to repeat (messages go through the outbox instead).
     fn request(&mut self, request: &Request) -> Result<Reply> {
+        let mut replies = self.pipelined(std::slice::from_ref(request))?;
+        Ok(replies.remove(0))
+    }
+
+    /// Several requests pipelined, [`BATCH`] at a time (all written, then
+    /// their replies read: never so many that both sides' buffers could
+    /// fill while neither reads). Like [`SenderThread::request`], a dead
+    /// connection is replaced once and the batch sent again.
+    fn requests(&mut self, requests: &[Request]) -> Result<Vec<Reply>> {
+        let mut replies = Vec::with_capacity(requests.len());
+        for batch in requests.chunks(BATCH) {
+            replies.extend(self.pipelined(batch)?);
+        }
+        Ok(replies)
+    }
+
+    fn pipelined(&mut self, requests: &[Request]) -> Result<Vec<Reply>> {
         let mut retried = false;
         loop {
             let conn = self.conn.as_mut().ok_or(Error::Offline)?;
             self.last_sent = Instant::now();
-            match conn.request(request) {
-                Ok(Reply::Ko(ko)) if ko.code.closes_connection() => {
-                    let e = Error::Refused { request: request.redacted(), ko: ko.clone() };
-                    self.lost(&e);
-                    return Ok(Reply::Ko(ko));
+            let replies = requests
+                .iter()
+                .try_for_each(|r| conn.write_request(r))
+                .and_then(|()| requests.iter().map(|r| conn.read_reply(r)).collect::<Result<Vec<_>>>());
+            match replies {
+                Ok(replies) => {
+                    let closing = replies.iter().zip(requests).find_map(|(reply, request)| match reply {
+                        Reply::Ko(ko) if ko.code.closes_connection() => Some((request, ko)),
+                        _ => None,
+                    });
+                    match closing {
+                        Some((request, ko)) => {
+                            self.lost(&Error::Refused { request: request.redacted(), ko: ko.clone() })
+                        }
+                        None => self.shared.link.set(Port::Send, true, String::new),
+                    }
+                    return Ok(replies);
                 }
-                Ok(reply) => return Ok(reply),
                 Err(e) => {
                     self.lost(&e);
                     if retried {
@@ -210,12 +246,12 @@ impl SenderThread {
         // The ticks are shown once all that is done: a `✓` on the screen
         // means the outbox no longer holds the message.
         if confirmed.is_ok() {
-            for notice in settled.into_iter().flatten() {
-                let _ = self.shared.notices.send(notice);
-            }
+            let log = self.shared.log.lock();
+            self.shared.tell(&log, settled.into_iter().flatten().collect());
         }
-        if let Err(e) = outcome.and(confirmed) {
-            self.lost(&e);
+        match outcome.and(confirmed) {
+            Ok(()) => self.shared.link.set(Port::Send, true, String::new),
+            Err(e) => self.lost(&e),
         }
     }
 

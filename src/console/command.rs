@@ -31,6 +31,8 @@ pub enum Command {
     Users,
     Chats,
     Rooms,
+    /// `/members [#room]`; `None`: the open chat, if it is a room.
+    Members(Option<String>),
     /// `/join <#room>`
     Join(String),
     /// `/leave [#room]`; `None`: the open chat, if it is a room.
@@ -99,6 +101,10 @@ impl Parser {
             "users" => no_args(Command::Users),
             "chats" => no_args(Command::Chats),
             "rooms" => no_args(Command::Rooms),
+            "members" => match args.trim() {
+                "" => Ok(Command::Members(None)),
+                _ => Ok(Command::Members(Some(room(lang, one_word(Msg::UsageMembers)?)?))),
+            },
             "join" => Ok(Command::Join(room(lang, one_word(Msg::UsageJoin)?)?)),
             "leave" => match args.trim() {
                 "" => Ok(Command::Leave(None)),
@@ -186,6 +192,8 @@ mod tests {
         assert_eq!(ok("/users"), Command::Users);
         assert_eq!(ok("/chats"), Command::Chats);
         assert_eq!(ok("/rooms"), Command::Rooms);
+        assert_eq!(ok("/members"), Command::Members(None));
+        assert_eq!(ok("/members #Tea"), Command::Members(Some("#Tea".into())));
         assert_eq!(ok("/join #Tea"), Command::Join("#Tea".into()));
         assert_eq!(ok("/leave"), Command::Leave(None));
         assert_eq!(ok("/leave #tea"), Command::Leave(Some("#tea".into())));
@@ -213,6 +221,8 @@ mod tests {
         assert!(err("/join general").contains("starts with '#'"));
         assert_eq!(err("/users now"), "/users takes no arguments");
         assert_eq!(err("/p2p"), "usage: /p2p <user>");
+        assert_eq!(err("/members #a #b"), "usage: /members [#room]");
+        assert!(err("/members tea").contains("starts with '#'"));
         assert!(err("/p2p #general").contains("not a room"));
         assert_eq!(err("/hangup bob ana"), "usage: /hangup [user]");
         assert_eq!(err("/"), "a command follows the /: try /help");

@@ -5,18 +5,25 @@
 //! `tú`, in Portuguese `você`.
 //!
 //! ```text
-//! bob: hola                           a direct message to you
-//! [#general] ana: hi all              a room message
-//! you → bob: hola …                   your message, as you send it
-//!   ✓✓ read  (to bob: hola)           a change of its state
-//! ana is online / ana went offline    presence
-//! [p2p] bob: hola                     a message of a direct chat (no server)
+//! ── Tuesday 2024-03-05 ──                 a new day (in a listing, or at midnight)
+//! 14:02 bob: hola                          a direct message to you
+//! 14:02 [#general] ana: hi all             a room message
+//! 14:03 you → bob: hola …                  your message, as you send it
+//!   ✓✓ read  (to bob: hola)                a change of its state
+//! ana is online / ana went offline         presence
+//! [#tea] carl joined the room              a member joined or left a room
+//! 14:05 [p2p] bob: hola                    a message of a direct chat (no server)
 //! ```
+//!
+//! Times are the local time zone's ([`crate::display::local_time`]); what
+//! a line says of "today" is decided by the `now` passed in, so the tests
+//! can pin it.
 
 use parking_lot::Mutex;
 use rustyline::ExternalPrinter;
 
-use crate::client::{Message, Notice};
+use crate::client::{ChatSummary, Message, Notice, Presence};
+use crate::display::{LocalTime, local_time};
 use crate::i18n::console::{Msg, ticks};
 use crate::i18n::{Lang, tr};
 use crate::protocol::{Chat, State};
@@ -28,30 +35,58 @@ const EXCERPT: usize = 30;
 pub enum Printer {
     /// Piped stdin: plain lines on stdout.
     Plain,
-    /// A terminal: rustyline's printer writes above the line being typed.
-    Editor(Mutex<Box<dyn ExternalPrinter + Send>>),
+    /// A terminal: rustyline's printer writes above the line being typed,
+    /// until `detached` (the console stopped in the middle of a read).
+    Editor(Mutex<Box<dyn ExternalPrinter + Send>>, std::sync::atomic::AtomicBool),
 }
 
 impl Printer {
-    /// Prints one line (or several, for a multi-line message).
+    /// The printer of a terminal, through rustyline.
+    pub fn editor(printer: Box<dyn ExternalPrinter + Send>) -> Printer {
+        Printer::Editor(Mutex::new(printer), std::sync::atomic::AtomicBool::new(false))
+    }
+
+    /// Prints one line (or several, for a multi-line message), with every
+    /// control character made visible ([`crate::display::visible`]): the
+    /// one door to the screen, whatever the line quotes.
     pub fn line(&self, text: &str) {
+        let text = crate::display::visible(text);
         match self {
-            Printer::Plain => {
-                use std::io::Write;
-                // stdout is line-buffered; a closed stdout only loses output.
-                let _ = writeln!(std::io::stdout().lock(), "{text}");
-            }
-            Printer::Editor(printer) => {
+            Printer::Editor(printer, detached) if !detached.load(std::sync::atomic::Ordering::SeqCst) => {
                 if printer.lock().print(format!("{text}\n")).is_err() {
                     println!("{text}");
                 }
             }
+            _ => {
+                use std::io::Write;
+                // stdout is line-buffered; a closed stdout only loses output.
+                let _ = writeln!(std::io::stdout().lock(), "{text}");
+            }
+        }
+    }
+
+    /// True in a terminal.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Printer::Editor(..))
+    }
+
+    /// From now on, print straight to stdout: rustyline's read was cut
+    /// short and will never draw what its printer is given.
+    pub fn detach(&self) {
+        if let Printer::Editor(_, detached) = self {
+            detached.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }
 
-/// A message as a chat line. `me` decides between "you" and a name.
+/// A message as a chat line, its time first. `me` decides between "you"
+/// and a name.
 pub fn message(lang: Lang, me: &str, m: &Message) -> String {
+    format!("{} {}", local_time(m.ts).clock(), message_body(lang, me, m))
+}
+
+/// A message as a chat line, without its time.
+fn message_body(lang: Lang, me: &str, m: &Message) -> String {
     let text = indent(&m.text.unescaped());
     let mine = m.is_from(me);
     let line = match (&m.to, mine) {
@@ -81,6 +116,12 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         }
         Notice::Joined(user) => tr!(in lang; Msg::IsOnline, user = user),
         Notice::Left(user) => tr!(in lang; Msg::WentOffline, user = user),
+        Notice::Member { room, user, joined: true } => {
+            tr!(in lang; Msg::MemberJoined, room = room, user = user)
+        }
+        Notice::Member { room, user, joined: false } => {
+            tr!(in lang; Msg::MemberLeft, room = room, user = user)
+        }
         Notice::Offline(why) => tr!(in lang; Msg::Offline, why = why),
         Notice::Online => tr!(in lang; Msg::BackOnline),
         Notice::Replaced => tr!(in lang; Msg::Replaced),
@@ -126,9 +167,96 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
-/// Continuation lines of a multi-line message, indented under the first.
+/// Continuation lines of a multi-line message, indented past the time of
+/// the first: a line of a message can never pass for a line of its own.
 fn indent(text: &str) -> String {
-    text.replace('\n', "\n    ")
+    text.replace('\n', "\n      ")
+}
+
+/// The line before the messages of a new day: `── today ──`,
+/// `── yesterday ──`, `── Tuesday 2024-03-05 ──`.
+pub fn date_line(lang: Lang, day: &LocalTime, now_ms: u64) -> String {
+    tr!(in lang; Msg::DateLine, day = day_name(lang, day, now_ms))
+}
+
+/// `today`, `yesterday`, or the weekday and the date.
+fn day_name(lang: Lang, day: &LocalTime, now_ms: u64) -> String {
+    if day.same_day(&local_time(now_ms)) {
+        return Msg::Today.text(lang).to_string();
+    }
+    if day.same_day(&local_time(now_ms.saturating_sub(DAY_MS))) {
+        return Msg::Yesterday.text(lang).to_string();
+    }
+    let weekday =
+        [Msg::Sunday, Msg::Monday, Msg::Tuesday, Msg::Wednesday, Msg::Thursday, Msg::Friday, Msg::Saturday]
+            [day.weekday as usize % 7];
+    format!("{} {}", weekday.text(lang), day.date())
+}
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// When something happened, as short as it can be said: `14:02` today,
+/// `yesterday 14:02`, `Tuesday 2024-03-05 14:02`.
+pub fn when(lang: Lang, ts: u64, now_ms: u64) -> String {
+    let t = local_time(ts);
+    if t.same_day(&local_time(now_ms)) {
+        return t.clock();
+    }
+    format!("{} {}", day_name(lang, &t, now_ms), t.clock())
+}
+
+/// The lines of a conversation: each message with its time, and a date
+/// line before the first one of each day (the first one shown included,
+/// unless it is today's: then the lines need no date).
+pub fn listing(lang: Lang, me: &str, messages: &[Message], now_ms: u64) -> Vec<String> {
+    let mut lines = Vec::with_capacity(messages.len() + 2);
+    let mut day = Some(local_time(now_ms));
+    for m in messages {
+        let t = local_time(m.ts);
+        if !day.is_some_and(|d| d.same_day(&t)) || (lines.is_empty() && !t.same_day(&local_time(now_ms))) {
+            lines.push(date_line(lang, &t, now_ms));
+        }
+        day = Some(t);
+        lines.push(message(lang, me, m));
+    }
+    lines
+}
+
+/// `online`, `last seen today 14:02`, `offline`.
+pub fn presence(lang: Lang, p: Presence, now_ms: u64) -> String {
+    match p {
+        Presence::Online => Msg::Online.text(lang).to_string(),
+        Presence::LastSeen(ts) => {
+            let t = local_time(ts);
+            let when = format!("{} {}", day_name(lang, &t, now_ms), t.clock());
+            tr!(in lang; Msg::LastSeen, when = when)
+        }
+        Presence::Unknown => Msg::OfflineUser.text(lang).to_string(),
+    }
+}
+
+/// One line of `/chats`: the chat, whether the peer is online, how many
+/// messages are unread, when the last one came, and its first words.
+/// `direct`: a direct chat (P2P) is open with the peer.
+pub fn chat_line(lang: Lang, me: &str, c: &ChatSummary, direct: bool, now_ms: u64) -> String {
+    let mut line = c.chat.to_string();
+    if direct {
+        line.push_str(" [p2p]");
+    }
+    if c.online == Some(true) {
+        line.push_str(Msg::OnlineMark.text(lang));
+    }
+    if c.unread > 0 {
+        line.push_str(&tr!(in lang; Msg::UnreadMark, n = c.unread));
+    }
+    if let Some(m) = &c.last {
+        let who = match m.is_from(me) {
+            true => Msg::You.text(lang).to_string(),
+            false => m.from.clone(),
+        };
+        line.push_str(&format!("  {}  {who}: {}", when(lang, m.ts, now_ms), excerpt(&m.text.unescaped())));
+    }
+    line
 }
 
 #[cfg(test)]
@@ -137,6 +265,11 @@ mod tests {
     use crate::protocol::{Code, Text};
 
     const EN: Lang = Lang::En;
+
+    /// A line of a message sent at `ts` 1 (the time depends on the zone).
+    fn at(line: &str) -> String {
+        format!("{} {line}", local_time(1).clock())
+    }
 
     fn m(from: &str, to: &str, text: &str, state: State) -> Message {
         Message {
@@ -153,15 +286,76 @@ mod tests {
 
     #[test]
     fn messages_read_like_a_chat() {
-        assert_eq!(message(EN, "ana", &m("bob", "ana", "hola", State::Delivered)), "bob: hola");
-        assert_eq!(message(EN, "ana", &m("ana", "bob", "hola", State::Sent)), "you → bob: hola …");
-        assert_eq!(message(EN, "ana", &m("Ana", "bob", "hi", State::Read)), "you → bob: hi ✓✓ read");
-        assert_eq!(message(EN, "ana", &m("bob", "#general", "hi", State::Received)), "[#general] bob: hi");
-        assert_eq!(message(EN, "ana", &m("ana", "#general", "hi", State::Received)), "[#general] you: hi ✓");
-        assert_eq!(message(EN, "ana", &m("bob", "ana", "one\ntwo", State::Delivered)), "bob: one\n    two");
+        assert_eq!(message(EN, "ana", &m("bob", "ana", "hola", State::Delivered)), at("bob: hola"));
+        assert_eq!(message(EN, "ana", &m("ana", "bob", "hola", State::Sent)), at("you → bob: hola …"));
+        assert_eq!(message(EN, "ana", &m("Ana", "bob", "hi", State::Read)), at("you → bob: hi ✓✓ read"));
+        assert_eq!(
+            message(EN, "ana", &m("bob", "#general", "hi", State::Received)),
+            at("[#general] bob: hi")
+        );
+        assert_eq!(
+            message(EN, "ana", &m("ana", "#general", "hi", State::Received)),
+            at("[#general] you: hi ✓")
+        );
+        assert_eq!(
+            message(EN, "ana", &m("bob", "ana", "one\ntwo", State::Delivered)),
+            at("bob: one\n      two")
+        );
         let mut refused = m("ana", "zed", "hi", State::Sent);
         refused.refused = Some("no such user".into());
-        assert_eq!(message(EN, "ana", &refused), "you → zed: hi ✗ (no such user)");
+        assert_eq!(message(EN, "ana", &refused), at("you → zed: hi ✗ (no such user)"));
+    }
+
+    #[test]
+    fn listings_have_a_date_line_for_each_day_but_today_at_the_start() {
+        let now = 1_709_647_320_000; // some moment; the lines depend on the zone
+        let ago = |days: u64| now - days * DAY_MS;
+        let at = |ts: u64, id: &str| Message { ts, id: id.into(), ..m("bob", "ana", id, State::Delivered) };
+        let messages = [at(ago(3), "a"), at(ago(3) + 1, "b"), at(ago(1), "c"), at(now, "d")];
+        let lines = listing(EN, "ana", &messages, now);
+        let t = |ts: u64| local_time(ts);
+        let weekday = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+        let old = t(ago(3));
+        assert_eq!(
+            lines,
+            [
+                format!("── {} {} ──", weekday[old.weekday as usize], old.date()),
+                format!("{} bob: a", old.clock()),
+                format!("{} bob: b", t(ago(3) + 1).clock()),
+                "── yesterday ──".to_string(),
+                format!("{} bob: c", t(ago(1)).clock()),
+                "── today ──".to_string(),
+                format!("{} bob: d", t(now).clock()),
+            ]
+        );
+        // Today's messages alone need no date line.
+        assert_eq!(listing(EN, "ana", &messages[3..], now).len(), 1);
+        assert_eq!(when(EN, now, now), t(now).clock());
+        assert_eq!(when(Lang::Es, ago(1), now), format!("ayer {}", t(ago(1)).clock()));
+        assert_eq!(
+            presence(EN, Presence::LastSeen(ago(1)), now),
+            format!("last seen yesterday {}", t(ago(1)).clock())
+        );
+        assert_eq!(presence(Lang::Pt, Presence::Online, now), "online");
+        assert_eq!(presence(Lang::Es, Presence::Unknown, now), "sin conexión");
+    }
+
+    #[test]
+    fn a_chat_list_line_says_who_unread_when_and_what() {
+        let now = 1_709_647_320_000;
+        let last = Message { ts: now, ..m("ana", "bob", "see you\nat 8", State::Read) };
+        let mut chat =
+            ChatSummary { chat: Chat::User("bob".into()), unread: 2, last: Some(last), online: Some(true) };
+        let clock = local_time(now).clock();
+        assert_eq!(
+            chat_line(EN, "ana", &chat, false, now),
+            format!("bob (online), 2 unread  {clock}  you: see you…")
+        );
+        chat.online = Some(false);
+        chat.unread = 0;
+        assert_eq!(chat_line(Lang::Es, "ana", &chat, true, now), format!("bob [p2p]  {clock}  tú: see you…"));
+        let room = ChatSummary { chat: Chat::Room("general".into()), unread: 0, last: None, online: None };
+        assert_eq!(chat_line(EN, "ana", &room, false, now), "#general");
     }
 
     #[test]
@@ -178,8 +372,14 @@ mod tests {
     #[test]
     fn direct_chats_are_marked_p2p() {
         let direct = |m: Message| Message { p2p: true, ..m };
-        assert_eq!(message(EN, "ana", &direct(m("bob", "ana", "hola", State::Delivered))), "[p2p] bob: hola");
-        assert_eq!(message(EN, "ana", &direct(m("ana", "bob", "hi", State::Sent))), "[p2p] you → bob: hi …");
+        assert_eq!(
+            message(EN, "ana", &direct(m("bob", "ana", "hola", State::Delivered))),
+            at("[p2p] bob: hola")
+        );
+        assert_eq!(
+            message(EN, "ana", &direct(m("ana", "bob", "hi", State::Sent))),
+            at("[p2p] you → bob: hi …")
+        );
         let closed =
             Notice::P2pClosed { peer: "bob".into(), why: "bob closed the connection".into(), resent: 2 };
         assert_eq!(
@@ -195,10 +395,10 @@ mod tests {
     #[test]
     fn lines_speak_spanish_and_portuguese() {
         let mine = m("ana", "bob", "hola", State::Read);
-        assert_eq!(message(Lang::Es, "ana", &mine), "tú → bob: hola ✓✓ leído");
-        assert_eq!(message(Lang::Pt, "ana", &mine), "você → bob: hola ✓✓ lido");
+        assert_eq!(message(Lang::Es, "ana", &mine), at("tú → bob: hola ✓✓ leído"));
+        assert_eq!(message(Lang::Pt, "ana", &mine), at("você → bob: hola ✓✓ lido"));
         let room = m("ana", "#general", "oi", State::Received);
-        assert_eq!(message(Lang::Pt, "ana", &room), "[#general] você: oi ✓");
+        assert_eq!(message(Lang::Pt, "ana", &room), at("[#general] você: oi ✓"));
         let n = Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state: State::Read };
         assert_eq!(notice(Lang::Es, "ana", &n, |_| Some(mine.clone())), "  ✓✓ leído  (a bob: hola)");
         assert_eq!(notice(Lang::Pt, "ana", &n, |_| None), "  ✓✓ lido  (para bob)");

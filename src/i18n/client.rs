@@ -52,6 +52,18 @@ catalogue! {
         es: "{request}: el servidor lo rechazó ({meaning}): {reason} ({code})",
         pt: "{request}: o servidor recusou ({meaning}): {reason} ({code})",
     },
+    ReplacedElsewhere {
+        en: "another wachat logged in as {user} and now receives the messages; this one stopped",
+        es: "otro wachat inició sesión como {user} y ahora recibe los mensajes; este se detuvo",
+        pt: "outro wachat entrou como {user} e agora recebe as mensagens; este parou",
+    },
+    /// [`Msg::Refused`] in English, where the server's reason is already
+    /// in the user's language.
+    RefusedSaying {
+        en: "{request}: {reason} ({code})",
+        es: "{request}: {reason} ({code})",
+        pt: "{request}: {reason} ({code})",
+    },
     NotConnected {
         en: "not connected to the server (retrying in the background)",
         es: "sin conexión con el servidor (reintentando en segundo plano)",
@@ -76,6 +88,8 @@ catalogue! {
     ReqRooms { en: "rooms", es: "salas", pt: "salas" },
     ReqRead { en: "read", es: "marcar como leído", pt: "marcar como lido" },
     ReqDirectChat { en: "direct chat with {user}", es: "chat directo con {user}", pt: "chat direto com {user}" },
+    ReqLookUp { en: "look up {user}", es: "buscar a {user}", pt: "procurar {user}" },
+    ReqMembers { en: "members of {room}", es: "miembros de {room}", pt: "membros de {room}" },
 
     // ── Connections to the server ────────────────────────────────────────
     SendPort { en: "send port", es: "puerto de envío", pt: "porta de envio" },
@@ -160,6 +174,42 @@ catalogue! {
         es: "respuesta inesperada {reply}",
         pt: "resposta inesperada {reply}",
     },
+    // ── Why the client is offline (`(offline: …)`) ───────────────────────
+    OfflineNoServer {
+        en: "the server cannot be reached",
+        es: "no se puede llegar al servidor",
+        pt: "não é possível alcançar o servidor",
+    },
+    OfflineSilent {
+        en: "the server stopped answering",
+        es: "el servidor dejó de responder",
+        pt: "o servidor parou de responder",
+    },
+    OfflineShutdown {
+        en: "the server is shutting down",
+        es: "el servidor se está apagando",
+        pt: "o servidor está sendo desligado",
+    },
+    OfflineTimedOut {
+        en: "the server heard nothing from this client for too long",
+        es: "el servidor no supo nada de este cliente durante demasiado tiempo",
+        pt: "o servidor ficou tempo demais sem notícias deste cliente",
+    },
+    OfflineSlow {
+        en: "this client read its messages too slowly for the server",
+        es: "este cliente leía sus mensajes demasiado despacio para el servidor",
+        pt: "este cliente lia suas mensagens devagar demais para o servidor",
+    },
+    ListingTooLong {
+        en: "the server announced a list of {n} lines; at most {max} are accepted",
+        es: "el servidor anunció una lista de {n} líneas; se aceptan como mucho {max}",
+        pt: "o servidor anunciou uma lista de {n} linhas; são aceitas no máximo {max}",
+    },
+    ListingTooBig {
+        en: "a list from the server passed {max} MiB",
+        es: "una lista del servidor pasó de {max} MiB",
+        pt: "uma lista do servidor passou de {max} MiB",
+    },
     NothingFromServer {
         en: "nothing from the server for {secs} s",
         es: "nada del servidor en {secs} s",
@@ -216,7 +266,18 @@ catalogue! {
         pt: "já há outro wachat{who} rodando como {user} em {server} (seus arquivos: {dir}); feche-o primeiro",
     },
 
+    ForeignOutboxRows {
+        en: "{path}: {n} message(s) written there by another program; they are sent too",
+        es: "{path}: otro programa escribió {n} mensaje(s) ahí; también se envían",
+        pt: "{path}: outro programa escreveu {n} mensagem(ns) ali; também são enviadas",
+    },
+
     // ── Direct chats ─────────────────────────────────────────────────────
+    NoRouteForPeers {
+        en: "no route to {server}: no port is opened for direct chats from peers",
+        es: "no hay ruta hacia {server}: no se abre ningún puerto para chats directos de otros",
+        pt: "sem rota para {server}: nenhuma porta é aberta para chats diretos de outros",
+    },
     P2pPort { en: "the P2P port", es: "el puerto P2P", pt: "a porta P2P" },
     Closing { en: "the client is closing", es: "el cliente se está cerrando", pt: "o cliente está fechando" },
     DirectWithYourself {

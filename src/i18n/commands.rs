@@ -35,9 +35,19 @@ catalogue! {
         pt: "a senha está vazia",
     },
     UsersNeedsUser {
-        en: "wachat users: give --user NAME, or a subcommand",
-        es: "wachat users: indica --user NOMBRE, o un subcomando",
-        pt: "wachat users: informe --user NOME, ou um subcomando",
+        en: "wachat users: give --user NAME to list who is online, or a subcommand to manage the accounts of a data directory: {commands} (see wachat users --help)",
+        es: "wachat users: indica --user NOMBRE para ver quién está en línea, o un subcomando para gestionar las cuentas de un directorio de datos: {commands} (ver wachat users --help)",
+        pt: "wachat users: informe --user NOME para ver quem está online, ou um subcomando para gerenciar as contas de um diretório de dados: {commands} (veja wachat users --help)",
+    },
+    PasswordTooShort {
+        en: "a new password has at least {min} characters",
+        es: "una contraseña nueva tiene al menos {min} caracteres",
+        pt: "uma senha nova tem pelo menos {min} caracteres",
+    },
+    NewPasswordsDiffer {
+        en: "the two passwords differ; no account was created",
+        es: "las dos contraseñas no coinciden; no se creó ninguna cuenta",
+        pt: "as duas senhas não conferem; nenhuma conta foi criada",
     },
 
     // ── One-shot commands ────────────────────────────────────────────────

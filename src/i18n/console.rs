@@ -68,6 +68,60 @@ catalogue! {
         es: "{room}  ({n} miembros)",
         pt: "{room}  ({n} membros)",
     },
+    RoomOneMember {
+        en: "{room}  (1 member: you)",
+        es: "{room}  (1 miembro: tú)",
+        pt: "{room}  (1 membro: você)",
+    },
+    /// The head of `/members`.
+    MembersOf {
+        en: "{room}, {n} members:",
+        es: "{room}, {n} miembros:",
+        pt: "{room}, {n} membros:",
+    },
+    MembersOfOne {
+        en: "{room}, 1 member:",
+        es: "{room}, 1 miembro:",
+        pt: "{room}, 1 membro:",
+    },
+    /// One member, or one user of `/users`: `  bob: last seen today 14:02`.
+    UserPresence {
+        en: "  {user}: {presence}",
+        es: "  {user}: {presence}",
+        pt: "  {user}: {presence}",
+    },
+    PresenceUnknownServer {
+        en: "(this server does not say who was online when: it speaks protocol 1.0)",
+        es: "(este servidor no dice quién estuvo en línea y cuándo: habla el protocolo 1.0)",
+        pt: "(este servidor não diz quem esteve online e quando: ele fala o protocolo 1.0)",
+    },
+    NotOnlineLately {
+        en: "not online ({n}):",
+        es: "sin conexión ({n}):",
+        pt: "offline ({n}):",
+    },
+    Online { en: "online", es: "en línea", pt: "online" },
+    /// `when` is a time (`14:02`), or a day and a time.
+    LastSeen {
+        en: "last seen {when}",
+        es: "visto por última vez {when}",
+        pt: "visto por último {when}",
+    },
+    OfflineUser { en: "offline", es: "sin conexión", pt: "offline" },
+    /// The head of `/chats` when the server cannot be asked.
+    ChatsOffline {
+        en: "(offline: your chats as the local log has them)",
+        es: "(sin conexión: tus chats según el registro local)",
+        pt: "(sem conexão: suas conversas segundo o registro local)",
+    },
+    /// After the chat's name in `/chats`, for a peer online now.
+    OnlineMark { en: " (online)", es: " (en línea)", pt: " (online)" },
+    /// After the chat's name in `/chats`.
+    UnreadMark {
+        en: ", {n} unread",
+        es: ", {n} sin leer",
+        pt: ", {n} não lidas",
+    },
     JoinedRoom {
         en: "joined {room}",
         es: "te uniste a {room}",
@@ -105,10 +159,34 @@ catalogue! {
         es: "no hay ningún chat directo abierto con {user}",
         pt: "nenhum chat direto aberto com {user}",
     },
+    MembersNothingOpen {
+        en: "usage: /members [#room] (no room is open)",
+        es: "uso: /members [#sala] (no hay ninguna sala abierta)",
+        pt: "uso: /members [#sala] (nenhuma sala aberta)",
+    },
     LeaveNothingOpen {
         en: "usage: /leave [#room] (no room is open)",
         es: "uso: /leave [#sala] (no hay ninguna sala abierta)",
         pt: "uso: /leave [#sala] (nenhuma sala aberta)",
+    },
+
+    // ── Times ────────────────────────────────────────────────────────────
+    Today { en: "today", es: "hoy", pt: "hoje" },
+    /// The sender of your own message in `/chats`.
+    You { en: "you", es: "tú", pt: "você" },
+    Yesterday { en: "yesterday", es: "ayer", pt: "ontem" },
+    Sunday { en: "Sunday", es: "domingo", pt: "domingo" },
+    Monday { en: "Monday", es: "lunes", pt: "segunda-feira" },
+    Tuesday { en: "Tuesday", es: "martes", pt: "terça-feira" },
+    Wednesday { en: "Wednesday", es: "miércoles", pt: "quarta-feira" },
+    Thursday { en: "Thursday", es: "jueves", pt: "quinta-feira" },
+    Friday { en: "Friday", es: "viernes", pt: "sexta-feira" },
+    Saturday { en: "Saturday", es: "sábado", pt: "sábado" },
+    /// A line between messages of different days: `── Tuesday 2024-03-05 ──`.
+    DateLine {
+        en: "── {day} ──",
+        es: "── {day} ──",
+        pt: "── {day} ──",
     },
 
     // ── Chat lines and notices ───────────────────────────────────────────
@@ -156,6 +234,17 @@ catalogue! {
         es: "{user} se desconectó",
         pt: "{user} ficou offline",
     },
+    /// Protocol 1.1's `MEMBER` event.
+    MemberJoined {
+        en: "[{room}] {user} joined the room",
+        es: "[{room}] {user} se unió a la sala",
+        pt: "[{room}] {user} entrou na sala",
+    },
+    MemberLeft {
+        en: "[{room}] {user} left the room",
+        es: "[{room}] {user} salió de la sala",
+        pt: "[{room}] {user} saiu da sala",
+    },
     Offline {
         en: "(offline: {why}; retrying, messages wait in the outbox)",
         es: "(sin conexión: {why}; reintentando, los mensajes esperan en la bandeja de salida)",
@@ -167,9 +256,9 @@ catalogue! {
         pt: "(conectado de novo)",
     },
     Replaced {
-        en: "(you logged in somewhere else: this console no longer receives messages)",
-        es: "(iniciaste sesión en otro lugar: esta consola ya no recibe mensajes)",
-        pt: "(você entrou em outro lugar: este console não recebe mais mensagens)",
+        en: "(another wachat logged in as you and now receives your messages: this console stops)",
+        es: "(otro wachat inició sesión como tú y ahora recibe tus mensajes: esta consola se detiene)",
+        pt: "(outro wachat entrou como você e agora recebe suas mensagens: este console para)",
     },
     P2pOpenedByPeer {
         en: "[p2p] {peer} opened a direct chat with you: your messages to {peer} skip the server",
@@ -233,6 +322,11 @@ catalogue! {
         es: "/leave [#sala]",
         pt: "/leave [#sala]",
     },
+    UsageMembers {
+        en: "/members [#room]",
+        es: "/members [#sala]",
+        pt: "/members [#sala]",
+    },
     UsageP2p {
         en: "/p2p <user>",
         es: "/p2p <usuario>",
@@ -269,6 +363,28 @@ catalogue! {
         pt: "comando desconhecido {command} (tente /help)",
     },
 
+    // ── Ctrl+C and Ctrl+D ────────────────────────────────────────────────
+    CtrlCLine {
+        en: "(Ctrl+C: line cleared; to leave, type /quit or press Ctrl+D)",
+        es: "(Ctrl+C: línea borrada; para salir, escribe /quit o pulsa Ctrl+D)",
+        pt: "(Ctrl+C: linha apagada; para sair, digite /quit ou tecle Ctrl+D)",
+    },
+    CtrlCDraft {
+        en: "(Ctrl+C: message discarded; nothing was sent)",
+        es: "(Ctrl+C: mensaje descartado; no se envió nada)",
+        pt: "(Ctrl+C: mensagem descartada; nada foi enviado)",
+    },
+    CtrlDQuit {
+        en: "(Ctrl+D: leaving)",
+        es: "(Ctrl+D: saliendo)",
+        pt: "(Ctrl+D: saindo)",
+    },
+    CtrlDDraft {
+        en: "(Ctrl+D: leaving; the unfinished message was not sent)",
+        es: "(Ctrl+D: saliendo; el mensaje sin terminar no se envió)",
+        pt: "(Ctrl+D: saindo; a mensagem inacabada não foi enviada)",
+    },
+
     // ── Reading the keyboard ─────────────────────────────────────────────
     ReadingStdin {
         en: "reading stdin",
@@ -286,15 +402,18 @@ commands:
   /msg <user> <text>      send a direct message (also /whisper, @user: text)
   /p2p <user>             open a peer-to-peer chat with user: the server only introduces you
   /hangup [user]          end the peer-to-peer chat (default: the open one)
-  /users                  who is online
-  /chats                  your conversations, with unread counts
+  /users                  who is online, and when the people you write to were last seen
+  /chats                  your chats: unread counts, last message and its time, who is online
   /history [n]            the last n messages of the open chat (default 20)
   /join <#room>           join (or create) a room
   /leave [#room]          leave a room (default: the open one)
   /rooms                  the rooms you are in
+  /members [#room]        who is in a room, online or last seen (default: the open one)
   /help                   this help
-  /quit                   leave (also /salir, /sair, @salir)
-ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer",
+  /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
+Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
+ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer
+       (room messages stop at ✓: a room has no delivered or read)",
         es: "\
 comandos:
   <texto>                 enviar al chat abierto (una línea que termina en \\ continúa)
@@ -302,15 +421,18 @@ comandos:
   /msg <usuario> <texto>  enviar un mensaje directo (también /whisper, @usuario: texto)
   /p2p <usuario>          abrir un chat punto a punto: el servidor solo los presenta
   /hangup [usuario]       terminar el chat punto a punto (por defecto: el abierto)
-  /users                  quién está en línea
-  /chats                  tus conversaciones, con los mensajes sin leer
+  /users                  quién está en línea, y cuándo se vio por última vez a quienes escribes
+  /chats                  tus chats: sin leer, último mensaje y su hora, quién está en línea
   /history [n]            los últimos n mensajes del chat abierto (por defecto 20)
   /join <#sala>           unirse a una sala (o crearla)
   /leave [#sala]          salir de una sala (por defecto: la abierta)
   /rooms                  las salas en las que estás
+  /members [#sala]        quién está en una sala, en línea o visto por última vez (por defecto: la abierta)
   /help                   esta ayuda
-  /quit                   salir (también /salir, /sair, @salir)
-marcas: … en camino   ✓ en el servidor   ✓✓ entregado   ✓✓ leído   [p2p] fue punto a punto",
+  /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
+Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
+marcas: … en camino   ✓ en el servidor   ✓✓ entregado   ✓✓ leído   [p2p] fue punto a punto
+        (los mensajes de una sala se quedan en ✓: una sala no tiene entregado ni leído)",
         pt: "\
 comandos:
   <texto>                 enviar para o chat aberto (uma linha terminada em \\ continua)
@@ -318,15 +440,18 @@ comandos:
   /msg <usuário> <texto>  enviar uma mensagem direta (também /whisper, @usuário: texto)
   /p2p <usuário>          abrir um chat ponto a ponto: o servidor só apresenta vocês
   /hangup [usuário]       encerrar o chat ponto a ponto (padrão: o aberto)
-  /users                  quem está online
-  /chats                  suas conversas, com as mensagens não lidas
+  /users                  quem está online, e quando quem você escreve foi visto por último
+  /chats                  suas conversas: não lidas, última mensagem e sua hora, quem está online
   /history [n]            as últimas n mensagens do chat aberto (padrão 20)
   /join <#sala>           entrar em uma sala (ou criá-la)
   /leave [#sala]          sair de uma sala (padrão: a aberta)
   /rooms                  as salas em que você está
+  /members [#sala]        quem está em uma sala, online ou visto por último (padrão: a aberta)
   /help                   esta ajuda
-  /quit                   sair (também /salir, /sair, @salir)
-marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] foi ponto a ponto",
+  /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
+Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
+marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] foi ponto a ponto
+        (mensagens de sala ficam em ✓: uma sala não tem entregue nem lido)",
     },
 }
 

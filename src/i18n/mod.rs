@@ -18,8 +18,9 @@
 //! that the three agree on their `{placeholders}`.
 //!
 //! What stays English, on purpose: the wire protocol (a `KO`'s reason is
-//! the server's, in English; the console shows a translated meaning of the
-//! `KO` code before it), the server's log and `wachat serve`/`bench`
+//! the server's, in English; in another language the console shows a
+//! translated meaning of the `KO` code before it, in English the reason
+//! alone, which says it once), the server's log and `wachat serve`/`bench`
 //! output (for operators), `--trace` frames, and clap's own `--help` and
 //! argument errors.
 //!

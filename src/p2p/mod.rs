@@ -28,7 +28,7 @@ pub mod tokens;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -69,10 +69,12 @@ pub trait Handler: Send + Sync {
     fn closed(&self, peer: &str, why: &str, unacked: Vec<PeerMsg>);
 }
 
-/// Binds the P2P port on every interface (a peer on another machine dials
-/// the address the server saw us coming from); port 0 picks a free one.
-pub fn bind(port: u16) -> Result<TcpListener> {
-    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+/// Binds the P2P port on `ip`, the local address this client reaches the
+/// server from: the server gives peers the address it sees us coming from,
+/// which is that one, and no other interface (a loopback server: loopback
+/// only) is opened to strangers. Port 0 picks a free one.
+pub fn bind(ip: IpAddr, port: u16) -> Result<TcpListener> {
+    let addr = SocketAddr::new(ip, port);
     TcpListener::bind(addr).map_err(|e| Error::io(tr!(Msg::CannotListenForPeers, addr = addr), e))
 }
 
@@ -88,8 +90,8 @@ pub struct P2p {
 struct Node {
     /// Our user name, said in our `HELLO`s.
     me: String,
-    /// The port we listen on, if we do.
-    port: Option<u16>,
+    /// The address we listen on, if we do.
+    addr: Option<SocketAddr>,
     /// Connect, handshake and write timeout.
     timeout: Duration,
     /// Filled by the receiver thread from `P2P:<from>:<token>` events.
@@ -111,13 +113,13 @@ impl P2p {
         tokens: Arc<Tokens>,
         handler: Box<dyn Handler>,
     ) -> Result<P2p> {
-        let port = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
+        let addr = match &listener {
+            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?),
             None => None,
         };
         let node = Arc::new(Node {
             me: me.to_string(),
-            port,
+            addr,
             timeout,
             tokens,
             handler,
@@ -135,9 +137,9 @@ impl P2p {
         Ok(P2p { node, listener })
     }
 
-    /// The port peers can dial, if we listen.
-    pub fn port(&self) -> Option<u16> {
-        self.node.port
+    /// The address peers can dial, if we listen.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.node.addr
     }
 
     /// Opens a direct chat: dials `addr`, says `HELLO:<me>:<token>` and
@@ -220,8 +222,8 @@ impl Drop for P2p {
     /// socket shut), then join everybody.
     fn drop(&mut self) {
         self.node.stopping.store(true, Ordering::SeqCst);
-        if let (Some(listener), Some(port)) = (self.listener.take(), self.node.port) {
-            let wake = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), POLL * 10);
+        if let (Some(listener), Some(addr)) = (self.listener.take(), self.node.addr) {
+            let wake = TcpStream::connect_timeout(&reachable(addr), POLL * 10);
             match wake {
                 Ok(_) => {
                     let _ = listener.join();
@@ -299,6 +301,16 @@ impl Node {
             let _ = thread.join();
         }
         self.threads.lock().len()
+    }
+}
+
+/// The address to dial to reach a listener bound to `addr` (one bound to
+/// every interface is reached on loopback).
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port())),
+        _ => addr,
     }
 }
 

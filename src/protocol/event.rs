@@ -1,5 +1,9 @@
 //! The receive port (protocol §5): events the server pushes ([`Event`]) and
 //! what the client answers ([`EventReply`]).
+//!
+//! Protocol 1.1 adds one event, `MEMBER`, sent only to a client that said
+//! `VERSION:1.1` on this port after its login (a version-1 server ignores
+//! that frame, as it ignores any frame it does not understand there).
 
 use std::fmt;
 use std::str::FromStr;
@@ -96,6 +100,9 @@ pub enum Event {
     Left { user: String },
     /// `P2P:<from>:<token>`: `from` is about to connect to your P2P port.
     P2p { from: String, token: String },
+    /// 1.1: `MEMBER:<#room>:<user>:JOINED|LEFT`: `user` joined or left a
+    /// room you are in (a `JOIN`/`LEAVE`, not coming online).
+    Member { room: String, user: String, joined: bool },
     /// `PING`: answer `PONG`.
     Ping,
     /// `BYE:<reason>`: the server is about to close this connection.
@@ -145,6 +152,15 @@ impl Event {
                 let f = shape(3, "P2P:<from>:<token>")?;
                 Event::P2p { from: f[1].into(), token: f[2].into() }
             }
+            "MEMBER" => {
+                let f = shape(4, "MEMBER:<#room>:<user>:JOINED|LEFT")?;
+                let joined = match f[3] {
+                    "JOINED" => true,
+                    "LEFT" => false,
+                    other => return Err(format!("unknown MEMBER change {other:?}")),
+                };
+                Event::Member { room: f[1].into(), user: f[2].into(), joined }
+            }
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
                 "REPLACED" => Bye::Replaced,
@@ -171,6 +187,9 @@ impl fmt::Display for Event {
             Event::Joined { user } => write!(f, "JOINED:{user}"),
             Event::Left { user } => write!(f, "LEFT:{user}"),
             Event::P2p { from, token } => write!(f, "P2P:{from}:{token}"),
+            Event::Member { room, user, joined } => {
+                write!(f, "MEMBER:{room}:{user}:{}", if *joined { "JOINED" } else { "LEFT" })
+            }
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
         }
@@ -184,6 +203,9 @@ pub enum EventReply {
     Ack(u64),
     /// `PONG`: the answer to `PING`.
     Pong,
+    /// 1.1: `VERSION:1.1`: this client understands protocol 1.1's events.
+    /// Said once after the login; a version-1 server ignores it.
+    Version11,
 }
 
 impl EventReply {
@@ -191,6 +213,9 @@ impl EventReply {
     pub fn parse(line: &str) -> Option<EventReply> {
         if line == "PONG" {
             return Some(EventReply::Pong);
+        }
+        if line == "VERSION:1.1" {
+            return Some(EventReply::Version11);
         }
         let seq = line.strip_prefix("ACK:")?;
         // Only plain digits: `+5` or ` 5` are not sequence numbers.
@@ -206,6 +231,7 @@ impl fmt::Display for EventReply {
         match self {
             EventReply::Ack(seq) => write!(f, "ACK:{seq}"),
             EventReply::Pong => f.write_str("PONG"),
+            EventReply::Version11 => f.write_str("VERSION:1.1"),
         }
     }
 }
@@ -224,6 +250,8 @@ mod tests {
             "JOINED:ana",
             "LEFT:ana",
             "P2P:ana:0123abcd",
+            "MEMBER:#tea:ana:JOINED",
+            "MEMBER:#tea:ana:LEFT",
             "PING",
             "BYE:REPLACED",
             "BYE:SHUTDOWN",
@@ -240,6 +268,8 @@ mod tests {
     fn event_replies() {
         assert_eq!(EventReply::parse("ACK:12"), Some(EventReply::Ack(12)));
         assert_eq!(EventReply::parse("PONG"), Some(EventReply::Pong));
+        assert_eq!(EventReply::parse("VERSION:1.1"), Some(EventReply::Version11));
+        assert_eq!(EventReply::parse("VERSION:2"), None);
         assert_eq!(EventReply::parse("ACK:+1"), None);
         assert_eq!(EventReply::parse("ACK:"), None);
         assert_eq!(EventReply::parse("ACK:99999999999999999999999"), None);

@@ -1,4 +1,6 @@
 //! Requests on the send port (protocol §3 and §4): `parse` and `Display`.
+//! `LASTSEEN` and `MEMBERS` are additions of protocol 1.1 (docs/PROTOCOL.md
+//! §11): a version-1 client never sends them, so it sees no difference.
 
 use std::fmt;
 
@@ -8,18 +10,51 @@ use super::{Chat, Code, Ko, Text, split_fields};
 /// One request from a client on the send port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    Login { user: String, password: String },
-    Register { user: String, email: String, password: String },
-    Msg { to: Chat, id: String, text: Text },
-    Read { chat: Chat, id: String },
+    Login {
+        user: String,
+        password: String,
+    },
+    Register {
+        user: String,
+        email: String,
+        password: String,
+    },
+    Msg {
+        to: Chat,
+        id: String,
+        text: Text,
+    },
+    Read {
+        chat: Chat,
+        id: String,
+    },
     Users,
-    Join { room: String },
-    Leave { room: String },
+    Join {
+        room: String,
+    },
+    Leave {
+        room: String,
+    },
     Rooms,
     Chats,
-    History { chat: Chat, limit: usize },
-    P2p { port: u16 },
-    Peer { user: String },
+    History {
+        chat: Chat,
+        limit: usize,
+    },
+    P2p {
+        port: u16,
+    },
+    Peer {
+        user: String,
+    },
+    /// 1.1: is `user` online, and if not, since when.
+    LastSeen {
+        user: String,
+    },
+    /// 1.1: the members of a room you are in, each online or last seen.
+    Members {
+        room: String,
+    },
     Ping,
     Quit,
 }
@@ -119,6 +154,8 @@ impl Request {
                 }
             }
             "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
+            "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
+            "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
             "USERS" | "ROOMS" | "CHATS" | "PING" | "QUIT" if line.contains(':') => {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
             }
@@ -170,6 +207,8 @@ impl fmt::Display for Request {
             Request::History { chat, limit } => write!(f, "HISTORY:{chat}:{limit}"),
             Request::P2p { port } => write!(f, "P2P:{port}"),
             Request::Peer { user } => write!(f, "PEER:{user}"),
+            Request::LastSeen { user } => write!(f, "LASTSEEN:{user}"),
+            Request::Members { room } => write!(f, "MEMBERS:#{room}"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -213,6 +252,8 @@ mod tests {
             "HISTORY:#general:0",
             "P2P:9000",
             "PEER:bob",
+            "LASTSEEN:bob",
+            "MEMBERS:#general",
             "PING",
             "QUIT",
         ] {
@@ -232,6 +273,8 @@ mod tests {
         assert!(reason("HISTORY:bob:lots").contains("number"));
         assert!(reason("JOIN:general").contains("starts with '#'"));
         assert!(reason("P2P:0").contains("bad port"));
+        assert!(reason("LASTSEEN:a b").contains("bad user name"));
+        assert!(reason("MEMBERS:general").contains("starts with '#'"));
         assert!(reason("PING:now").contains("takes no fields"));
         assert!(reason("HELLO").contains("unknown request"));
         assert!(reason("").contains("empty"));

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod listener;
 pub mod log_limit;
 pub mod p2p;
+pub mod presence;
 pub mod recv;
 pub mod send;
 pub mod throttle;
@@ -291,6 +292,12 @@ impl Server {
         }
         for thread in self.accept_threads.drain(..) {
             let _ = thread.join();
+        }
+        // Everyone online goes offline now: their last seen, before the
+        // store takes its last batch (their handlers may end after it).
+        let now = crate::store::now_ms();
+        for user in self.ctx.router.online_users() {
+            self.ctx.store.note_offline(user, now);
         }
         self.ctx.router.close_all(Bye::Shutdown);
         // Stop reading requests; a request in progress still gets its reply

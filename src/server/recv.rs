@@ -112,6 +112,13 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         Err(e) => log::debug!("{}: replay: {e}", outlet.name),
     }
     outlet.shut_down();
+    // Last seen is noted while the router still lists the user: whoever
+    // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,
+    // never the one before it. (A connection replaced by a newer one is
+    // not the user going offline.)
+    if ctx.router.get(outlet.user).is_some_and(|current| Arc::ptr_eq(&current, outlet)) {
+        ctx.store.note_offline(outlet.user, crate::store::now_ms());
+    }
     if ctx.router.remove(outlet) {
         ctx.p2p_ports.forget(outlet.user);
         presence(ctx, outlet, "LEFT");
@@ -156,6 +163,7 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                 match EventReply::parse(line) {
                     Some(EventReply::Ack(seq)) => ctx.store.ack(outlet.user, seq.min(outlet.last_sent())),
                     Some(EventReply::Pong) => {}
+                    Some(EventReply::Version11) => outlet.opt_in_1_1(),
                     None => log::debug!("{}: ignored a frame on the receive port", outlet.name),
                 }
             }

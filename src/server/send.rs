@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
-use super::{Ctx, auth, p2p};
+use super::{Ctx, auth, p2p, presence};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -58,6 +58,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         out: String::new(),
         ticket: None,
         msgs: Vec::new(),
+        member_changes: Vec::new(),
     };
     if let Err(e) = session.run() {
         if Stream::is_plaintext_client(&e) {
@@ -99,6 +100,9 @@ struct Session<'a> {
     /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
     /// the store in one go (one lock, see `Store::send_many`).
     msgs: Vec<Outgoing>,
+    /// Rooms this user joined (`true`) or left, to tell their members
+    /// (protocol 1.1's `MEMBER`) once that is on disk.
+    member_changes: Vec<(String, bool)>,
 }
 
 impl Session<'_> {
@@ -200,8 +204,21 @@ impl Session<'_> {
             Request::Read { chat, id } => {
                 self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
             }
-            Request::Join { room } => self.reply_durable(store.join(user, &room).map(|t| (Reply::Ok, t))),
-            Request::Leave { room } => self.reply_durable(store.leave(user, &room).map(|t| (Reply::Ok, t))),
+            Request::Join { room } => {
+                let changes = !presence::is_member(self.ctx, user, &room);
+                let joined = store.join(user, &room);
+                if joined.is_ok() && changes {
+                    self.member_changes.push((room, true));
+                }
+                self.reply_durable(joined.map(|t| (Reply::Ok, t)))
+            }
+            Request::Leave { room } => {
+                let left = store.leave(user, &room);
+                if left.is_ok() {
+                    self.member_changes.push((room, false));
+                }
+                self.reply_durable(left.map(|t| (Reply::Ok, t)))
+            }
             Request::Users => self.reply(Ok(listing(self.ctx.router.online_names()))),
             Request::Rooms => self.reply(Ok(listing(store.rooms(user)))),
             Request::Chats => {
@@ -219,6 +236,10 @@ impl Session<'_> {
             Request::Peer { user: peer } => {
                 self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::OkWith))
             }
+            Request::LastSeen { user: whom } => {
+                self.reply(presence::last_seen(self.ctx, &whom).map(Reply::OkWith))
+            }
+            Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);
@@ -276,6 +297,12 @@ impl Session<'_> {
                 *reply = Reply::Ko(ko.clone());
             }
             *durable = false;
+        }
+        let changes = std::mem::take(&mut self.member_changes);
+        if let (Ok(()), Some((user, name))) = (stored, &self.user) {
+            for (room, joined) in changes {
+                presence::tell_members(self.ctx, *user, name, &room, joined);
+            }
         }
     }
 

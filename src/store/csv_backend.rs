@@ -6,6 +6,7 @@
 //! | `rooms.csv`   | membership change: `kind,ts,user,room,pos`     |
 //! | `history.csv` | message or state change: `kind,ts,user,chat,id,text,recipients` |
 //! | `inbox.csv`   | acknowledgement: `user,acked_seq`              |
+//! | `seen.csv`    | end of a receive connection: `user,seen_ms` (last seen, protocol 1.1) |
 //!
 //! Message texts are stored escaped, as on the wire, so every record is
 //! exactly one line and a crash can only tear the *last* line of a file: at
@@ -33,6 +34,7 @@ pub(crate) const USERS_HEADER: &str = "name,email,password_hash,created_ms";
 pub(crate) const ROOMS_HEADER: &str = "kind,ts,user,room,pos";
 pub(crate) const HISTORY_HEADER: &str = "kind,ts,user,chat,id,text,recipients";
 const INBOX_HEADER: &str = "user,acked_seq";
+const SEEN_HEADER: &str = "user,seen_ms";
 
 /// One append-only CSV file.
 struct LogFile {
@@ -134,7 +136,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("store: {} (fsync directory)", dir.display()), e))
 }
 
-/// The four files of a data directory.
+/// The files of a data directory.
 pub struct CsvBackend {
     /// Held as long as the backend lives: no other process edits the files.
     _lock: super::lock::DataLock,
@@ -143,6 +145,7 @@ pub struct CsvBackend {
     rooms: LogFile,
     history: LogFile,
     inbox: LogFile,
+    seen: LogFile,
     /// `--fsync always` (true) or `never` (false, for measuring only).
     fsync: bool,
 }
@@ -159,34 +162,65 @@ impl CsvBackend {
             rooms: LogFile::open(dir.join("rooms.csv"), ROOMS_HEADER)?,
             history: LogFile::open(dir.join("history.csv"), HISTORY_HEADER)?,
             inbox: LogFile::open(dir.join("inbox.csv"), INBOX_HEADER)?,
+            seen: LogFile::open(dir.join("seen.csv"), SEEN_HEADER)?,
             fsync,
         })
     }
 
-    /// Rewrites `inbox.csv` with one row per user (the highest ack), through
-    /// a temporary file and a rename, so a crash leaves the old or the new.
-    fn compact_inbox(&mut self, acks: &[(String, u64)], rows: usize) -> Result<()> {
-        if rows <= acks.len() {
+    /// Rewrites `inbox.csv` or `seen.csv` with one row per user (the
+    /// highest number), through a temporary file and a rename, so a crash
+    /// leaves the old or the new.
+    fn compact(&mut self, which: Latest, latest: &[(String, u64)], rows: usize) -> Result<()> {
+        if rows <= latest.len() {
             return Ok(());
         }
-        let tmp = self.dir.join("inbox.csv.tmp");
+        let (file, header) = match which {
+            Latest::Inbox => (&mut self.inbox, INBOX_HEADER),
+            Latest::Seen => (&mut self.seen, SEEN_HEADER),
+        };
+        let tmp = file.path.with_extension("csv.tmp");
         let mut out = csv_writer();
-        for (user, seq) in acks {
-            write_row(&mut out, &[user, &seq.to_string()]);
+        for (user, n) in latest {
+            write_row(&mut out, &[user, &n.to_string()]);
         }
-        let body = [format!("{INBOX_HEADER}\n").into_bytes(), finish(out)].concat();
+        let body = [format!("{header}\n").into_bytes(), finish(out)].concat();
         let write = || -> std::io::Result<()> {
             let mut f = File::create(&tmp)?;
             f.write_all(&body)?;
             f.sync_all()?;
-            fs::rename(&tmp, &self.inbox.path)
+            fs::rename(&tmp, &file.path)
         };
         write().map_err(|e| Error::io(format!("store: {} (compact)", tmp.display()), e))?;
         sync_dir(&self.dir)?;
-        self.inbox = LogFile::open(self.inbox.path.clone(), INBOX_HEADER)?;
-        log::info!("store: compacted inbox.csv from {rows} to {} rows", acks.len());
+        *file = LogFile::open(file.path.clone(), header)?;
+        log::info!("store: compacted {} from {rows} to {} rows", file.path.display(), latest.len());
         Ok(())
     }
+}
+
+/// The two files that keep only the latest number per user.
+enum Latest {
+    Inbox,
+    Seen,
+}
+
+/// Reads `user,<number>` rows, keeping the highest number per user in the
+/// order users first appear; returns them and how many rows there were.
+fn latest_per_user(file: &LogFile) -> Result<(Vec<(String, u64)>, usize)> {
+    let mut best: HashMap<String, u64> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut rows = 0;
+    file.rows(|r| {
+        let (user, n) = (field(r, 0)?.to_string(), number(field(r, 1)?)?);
+        rows += 1;
+        let best = best.entry(user.clone()).or_insert_with(|| {
+            order.push(user);
+            0
+        });
+        *best = (*best).max(n);
+        Ok(())
+    })?;
+    Ok((order.into_iter().map(|u| (u.clone(), best[&u])).collect(), rows))
 }
 
 type Apply<'a> = dyn FnMut(Record) -> std::result::Result<(), String> + 'a;
@@ -197,31 +231,24 @@ impl Backend for CsvBackend {
         self.rooms.rows(|r| apply(parse_room(r)?))?;
         // Acks before history, so that replaying history queues only the
         // events that are still unacknowledged.
-        let mut acks: HashMap<String, u64> = HashMap::new();
-        let mut order: Vec<String> = Vec::new();
-        let mut rows = 0;
-        self.inbox.rows(|r| {
-            let (user, seq) = (field(r, 0)?.to_string(), number(field(r, 1)?)?);
-            rows += 1;
-            let best = acks.entry(user.clone()).or_insert_with(|| {
-                order.push(user);
-                0
-            });
-            *best = (*best).max(seq);
-            Ok(())
-        })?;
-        let acks: Vec<(String, u64)> = order.into_iter().map(|u| (u.clone(), acks[&u])).collect();
+        let (acks, rows) = latest_per_user(&self.inbox)?;
         for (user, seq) in &acks {
             let record = Record::Ack { user: user.as_str().into(), seq: *seq };
             apply(record).map_err(|e| self.inbox.corrupt(0, e))?;
         }
-        self.compact_inbox(&acks, rows)?;
+        self.compact(Latest::Inbox, &acks, rows)?;
+        let (seen, rows) = latest_per_user(&self.seen)?;
+        for (user, ts) in &seen {
+            let record = Record::Seen { user: user.as_str().into(), ts: *ts };
+            apply(record).map_err(|e| self.seen.corrupt(0, e))?;
+        }
+        self.compact(Latest::Seen, &seen, rows)?;
         self.history.rows(|r| apply(parse_history(r)?))
     }
 
     fn append(&mut self, records: &[Record]) -> Result<()> {
-        let (mut users, mut rooms, mut history, mut inbox) =
-            (csv_writer(), csv_writer(), csv_writer(), csv_writer());
+        let (mut users, mut rooms, mut history, mut inbox, mut seen) =
+            (csv_writer(), csv_writer(), csv_writer(), csv_writer(), csv_writer());
         for record in records {
             match record {
                 Record::User { name, email, hash, created_ms } => {
@@ -246,13 +273,15 @@ impl Backend for CsvBackend {
                     write_row(&mut history, &["READ", &ts.to_string(), user, chat, id])
                 }
                 Record::Ack { user, seq } => write_row(&mut inbox, &[user, &seq.to_string()]),
+                Record::Seen { user, ts } => write_row(&mut seen, &[user, &ts.to_string()]),
             }
         }
         // If any write or fsync fails, every file goes back to where it was
         // before this batch: no line of a refused batch survives to be
         // loaded at the next start, and later batches never follow a torn line.
-        let before = [self.users.len, self.rooms.len, self.history.len, self.inbox.len];
-        let result = self.write_all([finish(users), finish(rooms), finish(history), finish(inbox)]);
+        let before = self.files().map(|file| file.len);
+        let result =
+            self.write_all([finish(users), finish(rooms), finish(history), finish(inbox), finish(seen)]);
         if result.is_err() {
             for (file, len) in self.files().into_iter().zip(before) {
                 file.truncate(len);
@@ -263,19 +292,19 @@ impl Backend for CsvBackend {
 }
 
 impl CsvBackend {
-    fn files(&mut self) -> [&mut LogFile; 4] {
-        [&mut self.users, &mut self.rooms, &mut self.history, &mut self.inbox]
+    fn files(&mut self) -> [&mut LogFile; 5] {
+        [&mut self.users, &mut self.rooms, &mut self.history, &mut self.inbox, &mut self.seen]
     }
 
     /// Appends each file's part of a batch, then fsyncs.
-    fn write_all(&mut self, parts: [Vec<u8>; 4]) -> Result<()> {
+    fn write_all(&mut self, parts: [Vec<u8>; 5]) -> Result<()> {
         // Accounts and rooms first: a message never refers to a user or a
         // room that a crash could leave out.
         for (file, part) in self.files().into_iter().zip(&parts) {
             file.append(part)?;
         }
         if self.fsync {
-            // inbox.csv holds only acknowledgements: no fsync (see above).
+            // inbox.csv and seen.csv: no fsync (see above).
             self.users.sync()?;
             self.rooms.sync()?;
             self.history.sync()?;

@@ -49,4 +49,7 @@ pub enum Record {
     Read { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str> },
     /// `user` acknowledged every event up to `seq` (`inbox.csv`).
     Ack { user: Arc<str>, seq: u64 },
+    /// `user`'s receive connection ended at `ts`: last seen (`seen.csv`,
+    /// protocol 1.1's `LASTSEEN`).
+    Seen { user: Arc<str>, ts: u64 },
 }

@@ -175,6 +175,38 @@ impl Store {
         }
     }
 
+    // ----- presence (protocol 1.1) --------------------------------------
+
+    /// `user`'s receive connection ended at `ts_ms`: remembered as when it
+    /// was last seen. Like an `ACK`, written without an fsync and waited
+    /// for by nobody: a power cut can only make a last-seen time older.
+    pub fn note_offline(&self, user: UserId, ts_ms: u64) {
+        let result = self.write(|state| {
+            let name = state.users[user].name.clone();
+            state.commit(Record::Seen { user: name, ts: ts_ms })
+        });
+        if let Err(e) = result {
+            // At shutdown every user goes offline after the last batch.
+            log::debug!("store: last seen of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    /// When `user` was last seen online (its receive connection ended), if
+    /// the server has noted it.
+    pub fn last_seen(&self, user: UserId) -> Option<u64> {
+        self.state.lock().last_seen(user)
+    }
+
+    /// The room `room` as registered (`#Tea`) and its members with their
+    /// names; `None` if there is no such room. (Who may see them is the
+    /// caller's business: `MEMBERS` is for members only.)
+    pub fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
+        let state = self.state.lock();
+        let r = state.room_id(room)?;
+        let members = state.members(r).map(|m| (m, state.users[m].name.clone())).collect();
+        Some((state.rooms[r].name.clone(), members))
+    }
+
     // ----- rooms --------------------------------------------------------
 
     /// `JOIN`: creates the room if new. Returns the ticket and whether
@@ -197,7 +229,10 @@ impl Store {
     /// `LEAVE`.
     pub fn leave(&self, user: UserId, room: &str) -> std::result::Result<Ticket, Ko> {
         let ((), ticket) = self.write(|state| {
-            let r = state.room_id(room).filter(|&r| state.is_member(r, user));
+            // The code is NOT_MEMBER either way; the reason says which.
+            let r =
+                state.room_id(room).ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;
+            let r = Some(r).filter(|&r| state.is_member(r, user));
             let r = r.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{room}")))?;
             let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.to_string());
             let name = state.rooms[r].name.to_string();
@@ -274,6 +309,9 @@ impl Store {
         (frames, replaced)
     }
 }
+
+/// A room's members: each one's id and name as registered.
+pub type Members = Vec<(UserId, Arc<str>)>;
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);

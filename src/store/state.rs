@@ -138,6 +138,8 @@ pub struct State {
     pub rooms: Vec<Room>,
     room_ids: HashMap<String, RoomId>,
     directs: HashMap<(UserId, UserId), Direct>,
+    /// When each user was last seen online (its receive connection ended).
+    last_seen: HashMap<UserId, u64>,
     /// Newest timestamp given out: time never goes backwards in a history.
     pub last_ts: u64,
     /// Count of messages applied; orders conversations by recency.
@@ -288,6 +290,11 @@ impl State {
                         self.status(sender, user, &msg.id, MsgState::Read, *ts);
                     }
                 }
+            }
+            Record::Seen { user, ts } => {
+                let user = self.need_user(user)?;
+                let seen = self.last_seen.entry(user).or_default();
+                *seen = (*seen).max(*ts);
             }
             Record::Ack { user, seq } => {
                 let user = self.need_user(user)?;
@@ -482,6 +489,12 @@ impl State {
         }
         chats.sort_by_key(|c| std::cmp::Reverse(c.0));
         chats.into_iter().map(|(_, line)| line).collect()
+    }
+
+    /// When `user` was last seen online, if ever since the server has
+    /// kept track.
+    pub fn last_seen(&self, user: UserId) -> Option<u64> {
+        self.last_seen.get(&user).copied()
     }
 
     /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name.

@@ -163,6 +163,26 @@ impl Drop for Console {
     }
 }
 
+/// `wachat connect --user ana` against a fake server: its send port logs
+/// ana in and answers `OK` to whatever follows (a `PING`, a `P2P`); its
+/// receive port is left to the test, to play what a server would send.
+/// Returns the console, the fake send port's address (it names the
+/// client's folder) and the receive port's listener.
+pub fn console_on_fake_server(dir: &Path) -> (Console, SocketAddr, std::net::TcpListener) {
+    let send = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let recv = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ana = Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir, &[]);
+    let mut send_conn = super::FakeConn::accept(&send);
+    assert_eq!(send_conn.line(), "LOGIN:ana:pw-ana");
+    send_conn.send("OK:ana");
+    std::thread::spawn(move || {
+        while send_conn.try_line().is_some() {
+            send_conn.send("OK")
+        }
+    });
+    (ana, send.local_addr().unwrap(), recv)
+}
+
 /// `--send-port … --recv-port … --data-dir …`
 pub fn connection_args(send: SocketAddr, recv: SocketAddr, data_dir: &Path) -> Vec<String> {
     vec![

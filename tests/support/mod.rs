@@ -6,10 +6,11 @@
 
 pub mod console;
 pub mod fake_telegram;
+pub mod pty;
 pub mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -369,5 +370,55 @@ pub fn without_ts(event: &str) -> String {
             format!("STATUS:{}:{}:{}:{}:<ts>", fields[1], fields[2], fields[3], fields[4])
         }
         _ => event.to_string(),
+    }
+}
+
+/// One side of a fake server's connection.
+pub struct FakeConn {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl FakeConn {
+    /// Writes bytes as they are (a frame that never ends, a flood).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Accepts the client's next connection; fails the test after
+    /// [`READ_TIMEOUT`] (a blocking `accept` could wait forever).
+    pub fn accept(listener: &TcpListener) -> FakeConn {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "the client did not connect in time");
+                    std::thread::sleep(Duration::from_millis(10)); // polling accept
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        FakeConn { stream, reader }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        self.stream.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+
+    pub fn try_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(line.trim_end().to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn line(&mut self) -> String {
+        self.try_line().expect("a line from the client in time")
     }
 }

@@ -1,0 +1,306 @@
+//! What a chat screen shows at a glance, for the line console and any
+//! other front end (a full-screen one): the list of chats with their
+//! unread counts, last message and time; who is online or since when; the
+//! members of a room; a conversation as a person reads it.
+//!
+//! Each works offline too, from the local log, and says so: a front end
+//! shows what it has. Presence needs protocol 1.1 (`LASTSEEN`,
+//! `MEMBERS`): against a version-1 server it is simply unknown.
+
+use std::collections::HashSet;
+
+use super::requests::{parse_history_line, unexpected};
+use super::{Client, Message};
+use crate::error::{Error, Result};
+use crate::i18n::client::{self as words, Msg};
+use crate::i18n::tr;
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, Code, Reply, Request, split_fields};
+
+/// Whether a user is online, as the server says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// Logged in on the receive port now.
+    Online,
+    /// Offline since this time (Unix ms of the server's clock).
+    LastSeen(u64),
+    /// Offline; the server has no time for it (never online since the
+    /// server began to keep track).
+    Unknown,
+}
+
+impl Presence {
+    /// `ONLINE`, `<ts>` or `UNKNOWN`, as `LASTSEEN` and `MEMBERS` say it.
+    fn parse(field: &str) -> std::result::Result<Presence, String> {
+        match field {
+            "ONLINE" => Ok(Presence::Online),
+            "UNKNOWN" => Ok(Presence::Unknown),
+            ts => ts.parse().map(Presence::LastSeen).map_err(|_| format!("bad presence {ts:?}")),
+        }
+    }
+}
+
+/// A user as the server knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The name as registered (`/chat BOB` opens the chat with `bob`).
+    pub name: String,
+    /// `None` when the server cannot say (it speaks protocol 1.0 only).
+    pub presence: Option<Presence>,
+}
+
+/// One line of the chat list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatSummary {
+    pub chat: Chat,
+    /// Messages to you in it not read yet.
+    pub unread: u64,
+    /// Its newest message (a preview and a time), if the client can see it.
+    pub last: Option<Message>,
+    /// For a direct chat while online: is the other user online. `None`
+    /// for a room, and while offline.
+    pub online: Option<bool>,
+}
+
+/// A conversation's last messages, and where they came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    /// Oldest first.
+    pub messages: Vec<Message>,
+    /// True if the server could not be asked: from the local log only.
+    pub offline: bool,
+}
+
+impl Client {
+    /// A user, looked up on the server: its name as registered and
+    /// whether it is online (protocol 1.1's `LASTSEEN`). Against a
+    /// version-1 server, the user's existence is checked with `HISTORY`
+    /// and its presence is `None`. `Err(Refused)` with
+    /// `UNKNOWN_USER` if there is no such user.
+    pub fn lookup(&self, user: &str) -> Result<UserInfo> {
+        words::check_user(crate::i18n::current(), user).map_err(Error::Usage)?;
+        let what = tr!(Msg::ReqLookUp, user = user);
+        match self.request(Request::LastSeen { user: user.to_string() })? {
+            Reply::OkWith(fields) => parse_seen(&fields).map_err(|e| Error::Protocol(format!("{what}: {e}"))),
+            Reply::Ko(ko) if ko.code == Code::BadRequest => self.lookup_v1(user),
+            Reply::Ko(ko) => Err(Error::Refused { request: what, ko }),
+            other => Err(unexpected(&what, &other)),
+        }
+    }
+
+    /// [`Client::lookup`] on a version-1 server: one `HISTORY` line, whose
+    /// names are spelled as registered.
+    fn lookup_v1(&self, user: &str) -> Result<UserInfo> {
+        let chat = Chat::User(user.to_string());
+        let name = match self.history(&chat, 1)?.pop() {
+            Some(m) => m.chat(self.me()).to_string(),
+            None => user.to_string(),
+        };
+        Ok(UserInfo { name, presence: None })
+    }
+
+    /// Presence of several users in one round trip; users the server does
+    /// not know are left out. Empty against a version-1 server.
+    pub fn presence_of(&self, users: &[String]) -> Result<Vec<UserInfo>> {
+        let requests = users.iter().map(|user| Request::LastSeen { user: user.clone() }).collect();
+        let mut found = Vec::new();
+        for reply in self.requests(requests)? {
+            match reply {
+                Reply::OkWith(fields) => found.push(parse_seen(&fields).map_err(Error::Protocol)?),
+                Reply::Ko(ko) if ko.code == Code::BadRequest => return Ok(Vec::new()),
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// The members of a room you are in, sorted, each with its presence
+    /// (protocol 1.1's `MEMBERS`).
+    pub fn members(&self, room: &str) -> Result<Vec<UserInfo>> {
+        let room = words::parse_room(crate::i18n::current(), room).map_err(Error::Usage)?;
+        let what = tr!(Msg::ReqMembers, room = format!("#{room}"));
+        let lines = self.listing(Request::Members { room }, &what)?;
+        lines
+            .iter()
+            .map(|line| parse_seen(line).map_err(|e| Error::Protocol(format!("{what}: {e}"))))
+            .collect()
+    }
+
+    /// The chat list, most recent first: from the server when it can be
+    /// reached (`CHATS` for the unread counts, `USERS` for who is online,
+    /// one `HISTORY:<chat>:1` each for the last message, in one round
+    /// trip), with the direct-chat messages of the local log put in; else
+    /// from the local log alone. The `bool` is true when offline.
+    pub fn chat_list(&self) -> Result<(Vec<ChatSummary>, bool)> {
+        let local = self.shared.log.lock().summaries(self.me());
+        let from_server = match self.server_chat_list() {
+            Ok(chats) => chats,
+            Err(e @ (Error::Refused { .. } | Error::Protocol(_))) => return Err(e),
+            Err(_) => {
+                let chats = local.into_iter().map(|(chat, last, unread)| ChatSummary {
+                    chat,
+                    unread,
+                    last: Some(last),
+                    online: None,
+                });
+                return Ok((chats.collect(), true));
+            }
+        };
+        Ok((with_local(from_server, local), false))
+    }
+
+    fn server_chat_list(&self) -> Result<Vec<ChatSummary>> {
+        let chats = self.chats()?;
+        let online: HashSet<String> = self.users()?.iter().map(|u| fold(u)).collect();
+        let mut parsed = Vec::new();
+        for (name, unread) in chats {
+            let chat = Chat::parse(&name).map_err(|e| Error::Protocol(format!("CHATS: {e}")))?;
+            parsed.push((chat, unread));
+        }
+        let requests =
+            parsed.iter().map(|(chat, _)| Request::History { chat: chat.clone(), limit: 1 }).collect();
+        let replies = self.requests(requests)?;
+        let mut list = Vec::new();
+        for ((chat, unread), reply) in parsed.into_iter().zip(replies) {
+            let last = match reply {
+                Reply::Listing(lines) => lines.last().map(|l| parse_history_line(l)).transpose()?,
+                _ => None,
+            };
+            let online = match &chat {
+                Chat::User(peer) => Some(online.contains(&fold(peer))),
+                Chat::Room(_) => None,
+            };
+            list.push(ChatSummary { chat, unread, last, online });
+        }
+        Ok(list)
+    }
+
+    /// The last `n` messages of a chat, as a person reads them: from the
+    /// server when it can be reached (it has everything), with the
+    /// direct-chat messages of the local log put in by time (the server
+    /// never saw them); else from the local log. `Err(Refused)` if the
+    /// server says no (no such user, not a member).
+    pub fn conversation(&self, chat: &Chat, n: usize) -> Result<Conversation> {
+        match self.history(chat, n) {
+            Ok(messages) => {
+                let local = self.local_history(chat, n);
+                let log = self.shared.log.lock();
+                let position = |m: &Message| log.position(&m.from, &m.id);
+                Ok(Conversation { messages: with_direct(messages, local, n, position), offline: false })
+            }
+            Err(e @ (Error::Refused { .. } | Error::Protocol(_))) => Err(e),
+            Err(_) => Ok(Conversation { messages: self.local_history(chat, n), offline: true }),
+        }
+    }
+}
+
+/// `<user>:<ONLINE|ts|UNKNOWN>`, from `LASTSEEN` or `MEMBERS`.
+fn parse_seen(fields: &str) -> std::result::Result<UserInfo, String> {
+    let f = split_fields(fields, 2).ok_or_else(|| format!("expected <user>:<presence>, got {fields:?}"))?;
+    crate::protocol::names::check_name(f[0])?;
+    Ok(UserInfo { name: f[0].to_string(), presence: Some(Presence::parse(f[1])?) })
+}
+
+/// The server's chat list with the local log's direct-chat messages: a
+/// newer direct message becomes the chat's last, and a chat only ever
+/// held over direct connections is added. Most recent first.
+fn with_local(mut list: Vec<ChatSummary>, local: Vec<(Chat, Message, u64)>) -> Vec<ChatSummary> {
+    for (chat, last, _) in local.into_iter().filter(|(_, last, _)| last.p2p) {
+        let key = fold(&chat.to_string());
+        match list.iter_mut().find(|s| fold(&s.chat.to_string()) == key) {
+            Some(summary) if summary.last.as_ref().is_none_or(|m| m.ts < last.ts) => {
+                summary.last = Some(last)
+            }
+            Some(_) => {}
+            None => list.push(ChatSummary { chat, unread: 0, last: Some(last), online: None }),
+        }
+    }
+    // Stable: chats without a known last message keep the server's order.
+    list.sort_by_key(|s| std::cmp::Reverse(s.last.as_ref().map_or(0, |m| m.ts)));
+    list
+}
+
+/// The server's history of a chat with the direct messages of the local log
+/// put in (the server never saw them), by time, the last `n`. Two messages
+/// of the same millisecond are in the order this client logged them
+/// (`position` in the local log), which is the order it saw them happen;
+/// messages it never logged keep the server's order.
+fn with_direct(
+    mut messages: Vec<Message>,
+    local: Vec<Message>,
+    n: usize,
+    position: impl Fn(&Message) -> Option<usize>,
+) -> Vec<Message> {
+    messages.extend(local.into_iter().filter(|m| m.p2p));
+    messages.sort_by_cached_key(|m| (m.ts, position(m).unwrap_or(usize::MAX)));
+    let extra = messages.len().saturating_sub(n);
+    messages.drain(..extra);
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{State, Text};
+
+    fn m(from: &str, to: &str, id: &str, ts: u64, p2p: bool) -> Message {
+        Message {
+            from: from.into(),
+            to: Chat::parse(to).unwrap(),
+            id: id.into(),
+            ts,
+            state: State::Delivered,
+            text: Text::from_plain("hi").unwrap(),
+            refused: None,
+            p2p,
+        }
+    }
+
+    #[test]
+    fn presence_fields_are_read_strictly() {
+        let info = |s| parse_seen(s).map(|i| (i.name, i.presence.unwrap()));
+        assert_eq!(info("bob:ONLINE"), Ok(("bob".into(), Presence::Online)));
+        assert_eq!(info("bob:1700000000000"), Ok(("bob".into(), Presence::LastSeen(1_700_000_000_000))));
+        assert_eq!(info("bob:UNKNOWN"), Ok(("bob".into(), Presence::Unknown)));
+        assert!(info("bob:yesterday").is_err());
+        assert!(info("b\u{1b}b:ONLINE").is_err(), "not a name");
+        assert!(info("bob").is_err());
+    }
+
+    #[test]
+    fn direct_messages_take_their_place_by_time() {
+        let server = vec![m("ana", "bob", "s1", 10, false), m("ana", "bob", "s2", 30, false)];
+        let local = vec![
+            m("ana", "bob", "s1", 10, false),
+            m("ana", "bob", "p1", 20, true),
+            m("bob", "ana", "q1", 30, true),
+        ];
+        // The order the local log saw them: s1, p1, q1, s2 (q1 and s2 in one ms).
+        let logged = ["s1", "p1", "q1", "s2"];
+        let position = |m: &Message| logged.iter().position(|id| *id == m.id);
+        let ids: Vec<String> = with_direct(server, local, 3, position).into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["p1", "q1", "s2"]);
+    }
+
+    #[test]
+    fn the_chat_list_takes_newer_direct_messages_and_direct_only_chats() {
+        let summary = |chat: &str, ts| ChatSummary {
+            chat: Chat::parse(chat).unwrap(),
+            unread: 1,
+            last: Some(m("x", chat, "s", ts, false)),
+            online: Some(true),
+        };
+        let server = vec![summary("#general", 50), summary("bob", 30)];
+        let local = vec![
+            (Chat::parse("Bob").unwrap(), m("bob", "ana", "p", 60, true), 0),
+            (Chat::parse("dave").unwrap(), m("dave", "ana", "d", 10, true), 0),
+            (Chat::parse("#general").unwrap(), m("x", "#general", "old", 5, false), 0),
+        ];
+        let list = with_local(server, local);
+        let got: Vec<(String, String)> =
+            list.iter().map(|s| (s.chat.to_string(), s.last.as_ref().unwrap().id.clone())).collect();
+        let expected = [("bob", "p"), ("#general", "s"), ("dave", "d")];
+        assert_eq!(got, expected.map(|(c, id)| (c.to_string(), id.to_string())));
+        assert_eq!(list[0].unread, 1, "the server's count stays");
+    }
+}

@@ -1,0 +1,178 @@
+//! What reaches a person's screen: text from the network made safe to
+//! print, and times in the local time zone.
+//!
+//! ## Control characters
+//!
+//! A terminal obeys the control characters it is sent: `ESC [ 2 J` clears
+//! the screen, `ESC ] 0 ; … BEL` sets the window title, `\r` goes back to
+//! the start of the line so that the next words overwrite the sender's
+//! name, a backspace rubs out what came before. A message, a user name, a
+//! room name, a server's `KO` reason, a frame in `--trace`, a peer's words:
+//! anything that came over a socket could carry them, so *everything* the
+//! console, the one-shot commands and the log print goes through
+//! [`visible`] first, which shows each control character as harmless
+//! printable text instead:
+//!
+//! | characters | shown as | example |
+//! |---|---|---|
+//! | C0, `U+0000`–`U+001F`, except the newline | `^` and a letter (caret notation) | `ESC` → `^[`, `\r` → `^M`, tab → `^I` |
+//! | DEL, `U+007F` | `^?` | |
+//! | C1, `U+0080`–`U+009F` | `M-^` and a letter (the C0 character plus 128, as `cat -v` writes it) | `U+009B` (CSI) → `M-^[` |
+//!
+//! The newline stays a newline: the protocol carries it escaped (`\n`) on
+//! purpose, and the console indents the lines after the first so that a
+//! message can never pass for a line of its own. What is stored (the local
+//! log, the server's files) stays byte for byte what was sent: only the
+//! screen sees the visible form. One function, so that every way of
+//! showing text (the line console, a full-screen console, the log) shows
+//! it the same way.
+//!
+//! ## Times
+//!
+//! The protocol's times are Unix milliseconds of the server's clock; people
+//! read `14:02` in their own time zone. [`local_time`] asks the C library
+//! (`localtime_r`, which follows `TZ` and `/etc/localtime` like `date`
+//! does): the conversion needs the time-zone database, which is the
+//! operating system's, and `libc` is already a dependency.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+/// `text` with every control character but the newline made visible (see
+/// the module's table). Borrowed when there is nothing to change, which is
+/// almost always.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c as u32 {
+            _ if !is_hidden(c) => out.push(c),
+            0x7f => out.push_str("^?"),
+            n @ 0x00..=0x1f => {
+                out.push('^');
+                out.push(char::from(n as u8 + 0x40));
+            }
+            n => {
+                out.push_str("M-^");
+                out.push(char::from((n - 0x80) as u8 + 0x40));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A character a terminal would act on rather than show.
+fn is_hidden(c: char) -> bool {
+    c != '\n' && (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(&c))
+}
+
+/// A moment as a person reads it, in the local time zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalTime {
+    pub year: i32,
+    /// 1–12
+    pub month: u32,
+    /// 1–31
+    pub day: u32,
+    /// 0–23
+    pub hour: u32,
+    /// 0–59
+    pub minute: u32,
+    /// 0 = Sunday … 6 = Saturday
+    pub weekday: u32,
+}
+
+impl LocalTime {
+    /// `14:02`
+    pub fn clock(&self) -> String {
+        format!("{:02}:{:02}", self.hour, self.minute)
+    }
+
+    /// `2024-03-05`: the same in every language, and it sorts.
+    pub fn date(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
+    /// True if both are on the same calendar day.
+    pub fn same_day(&self, other: &LocalTime) -> bool {
+        (self.year, self.month, self.day) == (other.year, other.month, other.day)
+    }
+}
+
+/// Unix milliseconds as local time. A time the C library cannot convert
+/// (far outside any real clock) reads as the epoch.
+pub fn local_time(ts_ms: u64) -> LocalTime {
+    let secs = libc::time_t::try_from(ts_ms / 1000).unwrap_or(0);
+    // SAFETY: `tm` is plain data that localtime_r fills; both pointers are
+    // valid for the call. localtime_r is the thread-safe form.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return LocalTime { year: 1970, month: 1, day: 1, hour: 0, minute: 0, weekday: 4 };
+        }
+        tm
+    };
+    LocalTime {
+        year: tm.tm_year + 1900,
+        month: tm.tm_mon as u32 + 1,
+        day: tm.tm_mday as u32,
+        hour: tm.tm_hour as u32,
+        minute: tm.tm_min as u32,
+        weekday: tm.tm_wday as u32,
+    }
+}
+
+/// `env_logger` with every message made [`visible`], for `wachat` and
+/// the examples: a log line quotes names and frames from the network too.
+/// The level comes from `RUST_LOG`, `default` when unset.
+pub fn logger(default: &str) -> env_logger::Builder {
+    let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
+    builder.format(|buf, record| {
+        let mut message = String::new();
+        let _ = write!(message, "{}", record.args());
+        let level = record.level();
+        let style = buf.default_level_style(level);
+        let (ts, target) = (buf.timestamp(), record.target());
+        writeln!(buf, "[{ts} {style}{level:<5}{style:#} {target}] {}", visible(&message))
+    });
+    builder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible_and_nothing_else_changes() {
+        assert!(matches!(visible("hola, ¿qué tal? 😀"), Cow::Borrowed(_)));
+        assert_eq!(visible("a\nb"), "a\nb");
+        assert_eq!(visible("\u{1b}[2Jfake"), "^[[2Jfake");
+        assert_eq!(visible("\u{1b}]0;title\u{7}"), "^[]0;title^G");
+        assert_eq!(visible("ana\rSYSTEM"), "ana^MSYSTEM");
+        assert_eq!(visible("ab\u{8}\u{8}x\ty"), "ab^H^Hx^Iy");
+        assert_eq!(visible("\u{0}\u{1f}\u{7f}"), "^@^_^?");
+        assert_eq!(visible("\u{9b}2J \u{80}\u{9f}"), "M-^[2J M-^@M-^_");
+        // Visible text has no control character left: showing it twice
+        // changes nothing.
+        let once = visible("\u{1b}\u{9b}\r\u{7f}").into_owned();
+        assert_eq!(visible(&once), once);
+        assert!(!once.chars().any(is_hidden));
+    }
+
+    #[test]
+    fn times_are_read_in_the_local_time_zone() {
+        // The tests of the whole program run with TZ unset or UTC; this one
+        // checks the fields, whatever the zone, against one known instant.
+        let t = local_time(1_709_647_320_000); // 2024-03-05 14:02 UTC, a Tuesday
+        assert_eq!(t.minute, 2);
+        assert!(t.same_day(&t));
+        assert_eq!(t.clock().len(), 5);
+        assert_eq!(t.date().len(), 10);
+        if std::env::var("TZ").as_deref() == Ok("UTC") {
+            assert_eq!((t.date(), t.clock(), t.weekday), ("2024-03-05".into(), "14:02".into(), 2));
+        }
+    }
+}

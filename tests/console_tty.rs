@@ -1,0 +1,146 @@
+//! `wachat connect` in a terminal (a pseudo-terminal, `support::pty`):
+//! what only a terminal has. Ctrl+C and Ctrl+D as keys, the prompt that
+//! says `[p2p]` and stops saying it when the direct chat ends, a console
+//! that must stop while the keyboard is being read, and a new password
+//! typed twice at a hidden prompt.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::console::{Console, connection_args};
+use support::pty::Pty;
+use support::{TestServer, wachat_bin};
+
+/// `wachat <subcommand> --user <user>` on a terminal, password
+/// `pw-<user>` in the environment unless `password` says otherwise.
+fn on_terminal(server: &TestServer, subcommand: &str, user: &str, dir: &Path, password: Option<&str>) -> Pty {
+    let mut command = Command::new(wachat_bin());
+    command
+        .args([subcommand, "--user", user])
+        .args(connection_args(server.send, server.recv, dir))
+        .env("RUST_LOG", "warn")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("WACHAT_PASSWORD");
+    if let Some(password) = password {
+        command.env("WACHAT_PASSWORD", password);
+    }
+    Pty::spawn(command)
+}
+
+fn console(server: &TestServer, user: &str, dir: &Path) -> Pty {
+    let mut pty = on_terminal(server, "connect", user, dir, Some(&format!("pw-{user}")));
+    pty.expect(&format!("connected to 127.0.0.1 as {user}"));
+    pty.expect("> ");
+    pty
+}
+
+#[test]
+fn ctrl_c_discards_a_draft_and_ctrl_c_and_ctrl_d_say_what_they_do() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = server.login_recv("bob", "pw-bob");
+    let mut ana = console(&server, "ana", dir.path());
+    ana.type_keys("/chat bob\r");
+    ana.expect("bob> ");
+    // A message of two lines, interrupted on the second: nothing leaves.
+    ana.type_keys("first line \\\r");
+    ana.expect("… ");
+    ana.type_keys("second line\x03");
+    ana.expect("(Ctrl+C: message discarded; nothing was sent)");
+    // Keys are typed once the next prompt is up: between two reads the
+    // terminal is in its ordinary mode, where Ctrl+C is a signal.
+    ana.expect("bob> ");
+    ana.type_keys("\x03");
+    ana.expect("(Ctrl+C: line cleared; to leave, type /quit or press Ctrl+D)");
+    ana.expect("bob> ");
+    ana.type_keys("after\r");
+    let first = bob.next_msg();
+    assert!(first.starts_with("MSG:1:ana:bob:") && first.ends_with(":after"), "{first}");
+    ana.expect("bob> ");
+    ana.type_keys("\x04");
+    ana.expect("(Ctrl+D: leaving)");
+    assert!(ana.wait().success());
+
+    // Ctrl+D in the middle of a draft leaves, and says the draft stays unsent.
+    let mut ana = console(&server, "ana", dir.path());
+    ana.type_keys("@bob: unfinished \\\r");
+    ana.expect("… ");
+    ana.type_keys("\x04");
+    ana.expect("(Ctrl+D: leaving; the unfinished message was not sent)");
+    assert!(ana.wait().success());
+    let mut raw = server.login_send("ana", "pw-ana");
+    assert!(raw.request("MSG:bob:m9:barrier").starts_with("OK:m9:"));
+    let next = bob.next_msg();
+    assert!(next.starts_with("MSG:2:ana:bob:m9:") && next.ends_with(":barrier"), "{next}");
+}
+
+#[test]
+fn the_prompt_drops_its_p2p_mark_as_soon_as_the_direct_chat_ends() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
+    bob.expect("connected");
+    let mut ana = console(&server, "ana", dir.path());
+    ana.type_keys("/p2p bob\r");
+    ana.expect("direct chat with bob open");
+    ana.expect("bob [p2p]> ");
+    // bob hangs up while ana's prompt is shown: it is redrawn under the
+    // line that says so, without [p2p], before she presses any key.
+    bob.type_line("/hangup ana");
+    ana.expect("direct chat with bob ended");
+    let redrawn = ana.expect("bob>");
+    assert!(!redrawn.contains("[p2p]>"), "{redrawn:?}");
+    ana.type_keys("through the server\r");
+    bob.expect("ana: through the server");
+    ana.expect("bob> ");
+    assert!(!ana.screen().ends_with("[p2p]> "));
+}
+
+#[test]
+fn a_replaced_console_exits_non_zero_says_why_and_gives_the_terminal_back() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = console(&server, "ana", dir.path());
+    ana.type_keys("half typed");
+    // Another client of ana takes the receive port.
+    let _elsewhere = server.login_recv("ana", "pw-ana");
+    ana.expect("another wachat logged in as ana and now receives the messages; this one stopped");
+    assert_eq!(ana.wait().code(), Some(1));
+    assert!(ana.is_cooked(), "the terminal is left in rustyline's raw mode");
+}
+
+#[test]
+fn a_new_password_is_typed_twice_and_is_not_too_short() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut typo = on_terminal(&server, "register", "carl", dir.path(), None);
+    typo.expect("password for carl: ");
+    typo.type_keys("correct horse\r");
+    typo.expect("again: ");
+    typo.type_keys("correct h0rse\r");
+    typo.expect("the two passwords differ; no account was created");
+    assert_eq!(typo.wait().code(), Some(1));
+
+    let mut short = on_terminal(&server, "register", "carl", dir.path(), None);
+    short.expect("password for carl: ");
+    short.type_keys("x\r");
+    short.expect("a new password has at least 8 characters");
+    assert_eq!(short.wait().code(), Some(1));
+
+    let mut ok = on_terminal(&server, "register", "carl", dir.path(), None);
+    ok.expect("password for carl: ");
+    ok.type_keys("correct horse\r");
+    ok.expect("again: ");
+    ok.type_keys("correct horse\r");
+    ok.expect("registered carl");
+    assert!(ok.wait().success());
+    let mut carl = server.send_conn();
+    assert_eq!(carl.request("LOGIN:carl:correct horse"), "OK:carl");
+}

@@ -1,0 +1,219 @@
+//! Protocol 1.1's additions, byte for byte (docs/PROTOCOL.md §11):
+//! `LASTSEEN` and `MEMBERS` on the send port, `VERSION:1.1` and the
+//! `MEMBER` event on the receive port. And the other half of the promise:
+//! a version-1 client, which never says `VERSION:1.1`, sees no difference.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Conn, READ_TIMEOUT, TestServer, without_ts};
+
+/// `LASTSEEN:<user>` until its answer is not `ONLINE` (the server notes
+/// the end of a receive connection when its thread sees it close).
+fn seen_once_offline(conn: &mut Conn, user: &str) -> String {
+    let deadline = Instant::now() + READ_TIMEOUT;
+    loop {
+        let reply = conn.request(&format!("LASTSEEN:{user}"));
+        if !reply.ends_with(":ONLINE") {
+            return reply;
+        }
+        assert!(Instant::now() < deadline, "{user} still online");
+        std::thread::sleep(Duration::from_millis(20)); // polling the server's view
+    }
+}
+
+/// The `<ts>` of `OK:<user>:<ts>`.
+fn seen_ts(reply: &str) -> u64 {
+    reply.rsplit(':').next().and_then(|ts| ts.parse().ok()).unwrap_or_else(|| panic!("no time in {reply}"))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+#[test]
+fn lastseen_says_online_or_since_when_and_remembers_it_across_restarts() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("LASTSEEN:bob"), "OK:bob:UNKNOWN", "never online");
+    assert_eq!(ana.request("LASTSEEN:nobody"), "KO:UNKNOWN_USER:no user named nobody");
+    assert!(ana.request("LASTSEEN:a b").starts_with("KO:BAD_REQUEST:bad user name"));
+    assert_eq!(ana.request("LASTSEEN"), "KO:BAD_REQUEST:expected LASTSEEN:<user>");
+
+    let before = now_ms();
+    let bob = server.login_recv("bob", "pw-bob");
+    // The name as registered, whatever the spelling asked.
+    assert_eq!(ana.request("LASTSEEN:BOB"), "OK:bob:ONLINE");
+    drop(bob);
+    let first = seen_once_offline(&mut ana, "bob");
+    let ts = seen_ts(&first);
+    assert!(first.starts_with("OK:bob:") && (before..=now_ms()).contains(&ts), "{first}");
+    drop(server.login_recv("bob", "pw-bob"));
+    let offline = seen_once_offline(&mut ana, "bob");
+    assert!(seen_ts(&offline) >= ts, "{offline} after {first}");
+
+    // A crash keeps it once written (the server's file, one row per user
+    // once compacted at start), and a clean stop notes whoever was online
+    // at that moment. (Nothing waits for it to be written: poll.)
+    let written = format!("bob,{}\n", seen_ts(&offline));
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while !std::fs::read_to_string(server.data_dir.join("seen.csv")).unwrap().ends_with(&written) {
+        assert!(Instant::now() < deadline, "the last seen time was never written");
+        std::thread::sleep(Duration::from_millis(20)); // polling a file
+    }
+    server.restart(&[]);
+    let seen = std::fs::read_to_string(server.data_dir.join("seen.csv")).unwrap();
+    assert_eq!(seen, format!("user,seen_ms\nbob,{}\n", seen_ts(&offline)));
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("LASTSEEN:bob"), offline);
+    let _carl = server.login_recv("carl", "pw-carl");
+    assert_eq!(ana.request("LASTSEEN:carl"), "OK:carl:ONLINE");
+    let before_stop = now_ms();
+    assert!(server.terminate().success());
+    let server = TestServer::start_in(&server.data_dir.clone(), &[]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(seen_ts(&ana.request("LASTSEEN:carl")) >= before_stop);
+    assert_eq!(ana.request("LASTSEEN:bob"), offline);
+}
+
+#[test]
+fn members_lists_a_room_with_each_members_presence_for_its_members_only() {
+    let server = TestServer::start();
+    server.register(&["ana", "Bob", "carl"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut bob = server.login_send("Bob", "pw-Bob");
+    let mut carl = server.login_send("carl", "pw-carl");
+    assert_eq!(ana.request("JOIN:#Tea"), "OK");
+    assert_eq!(bob.request("JOIN:#tea"), "OK");
+    let _bob_events = server.login_recv("Bob", "pw-Bob");
+    assert_eq!(ana.listing("MEMBERS:#TEA"), ["ana:UNKNOWN", "Bob:ONLINE"]);
+    assert_eq!(carl.request("MEMBERS:#tea"), "KO:NOT_MEMBER:you are not in #tea");
+    assert_eq!(carl.request("MEMBERS:#nowhere"), "KO:NOT_MEMBER:no room named #nowhere");
+    assert!(carl.request("MEMBERS:tea").starts_with("KO:BAD_REQUEST:a room name starts with '#'"));
+    // #general holds everyone; the connection goes on after every KO.
+    assert_eq!(carl.listing("MEMBERS:#general"), ["ana:UNKNOWN", "Bob:ONLINE", "carl:UNKNOWN"]);
+}
+
+#[test]
+fn member_events_go_only_to_clients_that_said_version_1_1() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let (mut ana, mut bob, mut carl) = (
+        server.login_send("ana", "pw-ana"),
+        server.login_send("bob", "pw-bob"),
+        server.login_send("carl", "pw-carl"),
+    );
+    assert_eq!(ana.request("JOIN:#tea"), "OK");
+    assert_eq!(bob.request("JOIN:#tea"), "OK");
+    // One message waits for ana, so that her ACK shows when the server has
+    // read what she sent before it.
+    assert!(carl.request("MSG:ana:c1:hi").starts_with("OK:c1:"));
+
+    let mut carl_events = server.login_recv("carl", "pw-carl");
+    let mut ana_events = server.login_recv("ana", "pw-ana");
+    assert_eq!(carl_events.line(), "JOINED:ana");
+    assert_eq!(without_ts(&ana_events.line()), "MSG:1:carl:ana:c1:<ts>:hi");
+    ana_events.send("VERSION:1.1");
+    ana_events.send("ACK:1");
+    // The server read VERSION:1.1 before the ACK that made this STATUS.
+    assert_eq!(without_ts(&carl_events.line()), "STATUS:1:ana:c1:DELIVERED:<ts>");
+    let mut bob_events = server.login_recv("bob", "pw-bob"); // a version-1 client
+    assert_eq!(ana_events.line(), "JOINED:bob");
+    assert_eq!(carl_events.line(), "JOINED:bob");
+
+    assert_eq!(carl.request("JOIN:#tea"), "OK");
+    assert_eq!(ana_events.line(), "MEMBER:#tea:carl:JOINED");
+    assert_eq!(carl.request("JOIN:#tea"), "OK", "joining twice changes nothing, and says nothing");
+    assert_eq!(carl.request("LEAVE:#tea"), "OK");
+    assert_eq!(ana_events.line(), "MEMBER:#tea:carl:LEFT");
+    // The version-1 clients (bob, and carl, who moved) hear nothing of it:
+    // the next frame each gets is the message sent after.
+    assert!(carl.request("MSG:bob:c2:after").starts_with("OK:c2:"));
+    assert_eq!(without_ts(&bob_events.line()), "MSG:1:carl:bob:c2:<ts>:after");
+    assert!(ana.request("MSG:carl:a1:after").starts_with("OK:a1:"));
+    assert_eq!(without_ts(&carl_events.line()), "MSG:2:ana:carl:a1:<ts>:after");
+}
+
+#[test]
+fn rooms_above_the_presence_limit_say_no_member_event() {
+    let server = TestServer::start_with(&["--presence-limit", "2"]);
+    server.register(&["ana", "bob", "carl"]);
+    let (mut ana, mut bob, mut carl) = (
+        server.login_send("ana", "pw-ana"),
+        server.login_send("bob", "pw-bob"),
+        server.login_send("carl", "pw-carl"),
+    );
+    assert_eq!(ana.request("JOIN:#big"), "OK");
+    assert!(carl.request("MSG:ana:c0:first").starts_with("OK:c0:"));
+    let mut ana_events = opted_in(&server, "ana", &mut carl);
+    assert_eq!(bob.request("JOIN:#big"), "OK");
+    assert_eq!(ana_events.line(), "MEMBER:#big:bob:JOINED", "2 members: within the limit");
+    assert_eq!(carl.request("JOIN:#big"), "OK");
+    assert!(carl.request("MSG:ana:c1:after").starts_with("OK:c1:"));
+    assert_eq!(without_ts(&ana_events.line()), "MSG:2:carl:ana:c1:<ts>:after", "3 members: silence");
+}
+
+/// `user`'s receive connection, logged in, having said `VERSION:1.1`, and
+/// the server sure to have read it: the frame is followed by the `ACK` of
+/// the one message waiting for `user` (sent by `sender`), whose `STATUS`
+/// reaches `sender` only once the server has read both.
+fn opted_in(server: &TestServer, user: &str, sender: &mut Conn) -> Conn {
+    let mut events = server.login_recv(user, &format!("pw-{user}"));
+    assert!(events.next_msg().starts_with("MSG:1:"));
+    events.send("VERSION:1.1");
+    events.send("ACK:1");
+    let deadline = Instant::now() + READ_TIMEOUT;
+    loop {
+        let history = sender.listing(&format!("HISTORY:{user}:1"));
+        if history[0].contains(":DELIVERED:") {
+            return events;
+        }
+        assert!(Instant::now() < deadline, "the ACK was not read: {history:?}");
+        std::thread::sleep(Duration::from_millis(20)); // polling the server's view
+    }
+}
+
+/// A 1.1 console against a version-1 server (a fake one, answering as
+/// version 1 does): the new requests are unknown requests there, and the
+/// console does without them, saying so where the user asked for them.
+#[test]
+fn a_1_1_console_does_without_against_a_version_1_server() {
+    use std::net::TcpListener;
+    use support::FakeConn;
+    use support::console::Console;
+
+    let (send, recv) = (TcpListener::bind("127.0.0.1:0").unwrap(), TcpListener::bind("127.0.0.1:0").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana =
+        Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir.path(), &[]);
+    let mut send_conn = FakeConn::accept(&send);
+    std::thread::spawn(move || {
+        let history = ["OK:1", "Bob:ana:m1:1700000000000:DELIVERED:hola"];
+        while let Some(request) = send_conn.try_line() {
+            let word = request.split(':').next().unwrap_or("");
+            match word {
+                "LOGIN" => send_conn.send("OK:ana"),
+                "LASTSEEN" | "MEMBERS" => send_conn.send(&format!("KO:BAD_REQUEST:unknown request {word:?}")),
+                "HISTORY" => history.iter().for_each(|line| send_conn.send(line)),
+                _ => send_conn.send("OK"), // P2P, READ, PING
+            }
+        }
+    });
+    let mut events = FakeConn::accept(&recv);
+    assert_eq!(events.line(), "LOGIN:ana:pw-ana");
+    events.send("OK:ana");
+    // A version-1 server ignores this frame; so does this one.
+    assert_eq!(events.line(), "VERSION:1.1");
+    ana.expect("connected");
+    // The user as the server spells it (from the history), no presence.
+    ana.type_line("/chat bob");
+    ana.expect("── Bob: last 1 message(s) ──");
+    ana.expect("Bob: hola");
+    ana.type_line("/members #general");
+    ana.expect("(this server does not say who was online when: it speaks protocol 1.0)");
+    ana.type_line("/help");
+    ana.expect("commands:");
+    assert_eq!(ana.count("error"), 0, "{:?}", ana.seen);
+}
