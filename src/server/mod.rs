@@ -24,7 +24,7 @@ pub mod send;
 pub mod throttle;
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::Read;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,10 +35,11 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::Result;
-use crate::protocol::{Bye, Code, Ko, MAX_FRAME};
+use crate::protocol::{Bye, Code, Ko, MAX_FRAME, Reply};
 use crate::router::Router;
 use crate::store::password::DEFAULT_KDF_COST;
 use crate::store::{Hasher, LocalStore, Store};
+use crate::transport::Stream;
 
 /// Everything `wachat serve` can be told.
 #[derive(Clone, Debug)]
@@ -73,6 +74,8 @@ pub struct Config {
     /// How the store keeps its files: segment size, checkpoints, retention
     /// (`fsync` above overrides its `fsync`).
     pub store: crate::store::Options,
+    /// TLS on both ports (`--tls-cert`, `--tls-key`); `None`: plaintext.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -115,6 +118,7 @@ impl Config {
             rate: DEFAULT_RATE,
             rate_burst: default_burst(DEFAULT_RATE),
             store: crate::store::Options::default(),
+            tls: None,
         }
     }
 }
@@ -162,7 +166,7 @@ struct Connections {
     count: std::sync::atomic::AtomicUsize,
     /// Connections being served per address (see `throttle::address_key`).
     per_address: Mutex<HashMap<IpAddr, usize>>,
-    open: Mutex<HashMap<u64, Arc<TcpStream>>>,
+    open: Mutex<HashMap<u64, Arc<Stream>>>,
     /// Signalled when a connection ends (shutdown waits for them).
     ended: Condvar,
     next_id: AtomicU64,
@@ -224,7 +228,7 @@ impl Connections {
         Ok(slot)
     }
 
-    fn add(&self, stream: &Arc<TcpStream>) -> u64 {
+    fn add(&self, stream: &Arc<Stream>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.open.lock().insert(id, stream.clone());
         id
@@ -347,6 +351,14 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     addr
 }
 
+/// Tells a client that typed plaintext at a TLS port what is wrong, in
+/// the only words it can read (plaintext), and logs it.
+fn refuse_plaintext(ctx: &Ctx, stream: &Stream, peer: SocketAddr) {
+    log_limit::log_limited!(ctx.logs.refused, info, "{peer}: plaintext on a TLS port, closed");
+    let ko = Ko::new(Code::BadRequest, "this port speaks TLS: connect with TLS (wachat --tls or --ca)");
+    stream.refuse_plaintext(&Reply::Ko(ko).to_string());
+}
+
 /// How long shutdown waits for the requests in progress, twice: once
 /// before it cuts off clients that do not read their replies, once after.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
@@ -365,15 +377,16 @@ const LINGER_BYTES: usize = 64 * 1024;
 /// connection holds its thread for one second at most (it holds no slot:
 /// see [`Slot`]). Past either bound the close may reset the connection,
 /// which costs only that client its last reply.
-pub fn linger_close(stream: &TcpStream) {
+pub fn linger_close(stream: &Stream) {
     let _ = stream.shutdown(Shutdown::Write);
     let deadline = Instant::now() + LINGER_FOR;
     let mut sink = [0u8; 4096];
     let mut budget = LINGER_BYTES;
-    let mut reader = stream;
+    // The socket itself: leftovers are read away, not decrypted.
+    let mut reader = stream.tcp();
     while budget > 0 {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+        if left.is_zero() || reader.set_read_timeout(Some(left)).is_err() {
             break;
         }
         match reader.read(&mut sink) {
@@ -381,25 +394,4 @@ pub fn linger_close(stream: &TcpStream) {
             Ok(n) => budget -= n.min(budget),
         }
     }
-}
-
-/// Writes all of `bytes` before `deadline`, or fails with `TimedOut`: a
-/// client that stops reading cannot hold a thread blocked in `write()`
-/// longer than that.
-pub fn write_all_by(mut stream: &TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
-    while !bytes.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "the client did not read for --timeout"));
-        }
-        stream.set_write_timeout(Some(left))?;
-        match stream.write(bytes) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if crate::protocol::framing::is_timeout(&e) => {} // the loop checks the deadline
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
