@@ -1,26 +1,35 @@
 //! The group commit: how records applied in memory reach the disk, who
-//! writes them, and how the threads waiting for them are told.
+//! writes them, and how those who wait for them are told.
 //!
 //! ```text
-//!  request threads (each applies its records under the state lock, adds
-//!  their lines to `pending`, then waits for "synced up to my ticket")
-//!  ────────────────────────────────────────────────────────────────────
-//!  no one is writing?  ──yes──▶  this thread is the LEADER for one batch:
-//!        │                         take `pending`, write it, fsync once,
-//!        no                        mark it durable (one atomic),
-//!        ▼                         wake the next leader, hand the batch's
-//!  sleep until a leader            events to the router, wake the others
-//!  says "durable" (or "your
-//!  turn to lead")
+//!  request threads: each applies its records under the state lock, adds
+//!  their lines to `pending`, then either waits for "synced up to my
+//!  ticket" (wait) or leaves a callback for that moment (when_durable)
+//!  ─────────────────────────────────────────────────────────────────────
+//!  is anyone writing?  ──no──▶  this thread is the LEADER for one batch:
+//!        │                        take `pending`, write it, fsync once,
+//!       yes                       mark it durable (one atomic), pick who
+//!        ▼                        leads next, hand the batch's events to
+//!  sleep until told, or           the router, run the callbacks and wake
+//!  return at once (callback)      the sleepers whose records are durable
 //! ```
 //!
-//! There is no committer thread on the path of a message: the first
-//! thread that needs the disk writes for everyone who queued behind it.
-//! While one leader writes and syncs, new requests fill the next batch, so
-//! the busier the server, the more records share each fsync. A message
-//! crosses one thread wake-up fewer than with a separate committer (the
-//! leader's own request none at all), and each wake-up costs ~20 µs here
-//! across the two vCPUs (BENCHMARKS.md, "Latency").
+//! The first thread that needs the disk writes for everyone who queued
+//! behind it, so the busier the server, the more records share each fsync,
+//! and no thread hop is paid on the way there: the leader's own request
+//! crosses none, where a separate committer thread costs one wake-up to
+//! start the batch and one to tell each waiter (~20 µs each here across
+//! the two vCPUs, and the CPU of a wake-up was most of what a message cost
+//! at 10,000 msgs/s: BENCHMARKS.md, "Latency").
+//!
+//! Who leads next, when a batch is done and some still wait: the oldest
+//! sleeping thread (it had to be woken anyway); if only callbacks are left
+//! (send handlers that went back to reading their sockets), the
+//! **committer** thread, which goes on leading while there is work, so
+//! that no handler is kept from its own connection for long. The
+//! committer also writes, [`RIDE`] after they were applied, records that
+//! nobody waits for (acknowledgements, `DELIVERED`, last-seen times) if no
+//! batch took them along.
 //!
 //! The events of a batch are handed on only after its fsync: nobody sees
 //! a message that a crash could take back. Batches reach the router in
@@ -28,24 +37,21 @@
 //! it gives up the leadership, so the next leader writes its batch while
 //! this one delivers, and delivers after it.
 //!
-//! Records nobody waits for (acknowledgements, `DELIVERED`, last-seen
-//! times) ride with the next batch a leader writes; if none comes within
-//! [`RIDE`], the **flusher** thread writes them (see there).
-//!
 //! The checkpointer thread wakes when enough records were written (or after
-//! `--checkpoint-interval`, or at shutdown), copies the state into a
+//! the checkpoint interval, or at shutdown), copies the state into a
 //! checkpoint's lines under the state lock (a few milliseconds), waits
 //! until the log is durable up to that point, and writes the file outside
 //! every lock.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use parking_lot::Mutex;
 
+use super::backend::Then;
 use super::disk::SyncPoint;
 use super::local::Inner;
 use super::log::LogWriter;
@@ -56,14 +62,14 @@ use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 
 /// How long records that nobody waits for wait for a leader's batch to
-/// ride with, before the flusher writes them itself. At 10,000 messages/s
-/// a leader writes a batch every ~0.2–0.4 ms, so receipts ride for free;
-/// on a quiet server a `DELIVERED` reaches its sender ~1 ms later than it
-/// could, which no one sees. Riding saved the ~310 fsyncs per second that
+/// ride with, before the committer writes them itself. At 10,000 msgs/s a
+/// leader writes a batch every ~0.2–0.4 ms, so receipts ride for free; on
+/// a quiet server a `DELIVERED` reaches its sender ~1 ms later than it
+/// could, which no one sees. Riding saves the ~310 fsyncs per second that
 /// the receivers' `ACK`s forced at that rate (one per 32 messages).
 pub const RIDE: Duration = Duration::from_millis(1);
 
-/// What a waiting thread waits for.
+/// What a waiter waits for.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Goal {
     /// Every record before this position synced: an `OK`, a delivery.
@@ -85,13 +91,21 @@ pub(super) struct Durable {
     queue: Mutex<Queue>,
 }
 
-/// The leadership and the threads asleep until the log reaches their goal.
+/// The leadership, and those waiting until the log reaches their goal.
 #[derive(Default)]
 struct Queue {
     /// A thread is writing a batch now.
     leading: bool,
-    /// Oldest first: the oldest is woken to lead the next batch.
-    waiters: Vec<(Goal, Arc<Sleeper>)>,
+    /// Oldest first.
+    waiters: Vec<(Goal, Waiter)>,
+}
+
+/// Someone waiting for the log.
+enum Waiter {
+    /// A thread asleep in [`Inner::await_log`].
+    Asleep(Arc<Sleeper>),
+    /// A callback left by [`Inner::when_durable`].
+    Then(Then),
 }
 
 impl Durable {
@@ -110,6 +124,10 @@ impl Durable {
             Goal::Written(pos) => self.written.load(Ordering::SeqCst) >= pos,
         }
     }
+
+    fn failure() -> Ko {
+        Ko::new(Code::Internal, "the message could not be stored; try again")
+    }
 }
 
 /// A thread asleep until another one wakes it, once.
@@ -117,7 +135,7 @@ impl Durable {
 /// Why not a channel per wait: crossbeam's `recv` spins and yields the CPU
 /// again and again before it sleeps; with a hundred handlers waiting for
 /// the same fsync, those `sched_yield`s were 31 % of the server's CPU at
-/// 10,000 messages/s (perf, BENCHMARKS.md). Parking sleeps at once.
+/// 10,000 msgs/s (perf, BENCHMARKS.md). Parking sleeps at once.
 pub(super) struct Sleeper {
     thread: Thread,
     woken: AtomicBool,
@@ -138,6 +156,57 @@ impl Sleeper {
     fn wake(&self) {
         self.woken.store(true, Ordering::Release);
         self.thread.unpark();
+    }
+}
+
+/// How the committer thread is called: [`Bell::SOON`] (records nobody
+/// waits for: write them after [`RIDE`]) or [`Bell::NOW`] (a leader left
+/// callbacks behind: lead at once). Parking, for the reason given at
+/// [`Sleeper`].
+pub(super) struct Bell {
+    call: AtomicU8,
+    /// The committer thread, once it started.
+    thread: std::sync::OnceLock<Thread>,
+}
+
+impl Bell {
+    const QUIET: u8 = 0;
+    const SOON: u8 = 1;
+    const NOW: u8 = 2;
+    const STOP: u8 = 3;
+
+    pub(super) fn new() -> Bell {
+        Bell { call: AtomicU8::new(Bell::QUIET), thread: std::sync::OnceLock::new() }
+    }
+
+    fn ring(&self, call: u8) {
+        if self.call.fetch_max(call, Ordering::SeqCst) < call
+            && let Some(thread) = self.thread.get()
+        {
+            thread.unpark();
+        }
+    }
+
+    /// Sleeps until called (the committer thread only); takes the call.
+    fn answer(&self) -> u8 {
+        loop {
+            let call = self.call.swap(Bell::QUIET, Ordering::SeqCst);
+            if call != Bell::QUIET {
+                return call;
+            }
+            std::thread::park();
+        }
+    }
+
+    /// Sleeps for `ride`, unless called to act at once meanwhile.
+    fn ride(&self, ride: Duration) {
+        let until = Instant::now() + ride;
+        while self.call.load(Ordering::SeqCst) < Bell::NOW {
+            match until.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => std::thread::park_timeout(left),
+                _ => return,
+            }
+        }
     }
 }
 
@@ -165,11 +234,36 @@ enum Done {
     Failed,
 }
 
+/// Who leads after a term.
+enum Next {
+    /// Nobody waits: the next thread that needs the disk.
+    Nobody,
+    /// The oldest sleeping waiter, woken for it.
+    Sleeper(Arc<Sleeper>),
+    /// The committer thread (only callbacks are left).
+    Committer,
+    /// The committer itself, which goes on while there is work.
+    Same,
+}
+
+/// Who is leading: a thread that needs the disk for itself (one term,
+/// then it passes the leadership on), or the committer (as long as
+/// callbacks are left).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leader {
+    Request { want_sync: bool },
+    Committer,
+}
+
 impl Inner {
     /// Blocks until the log reaches `goal`, writing it as the leader if no
     /// one else is (see the module documentation). `KO:INTERNAL` if the
     /// disk failed.
     pub(super) fn await_log(&self, goal: Goal) -> std::result::Result<(), Ko> {
+        self.await_as(goal, Leader::Request { want_sync: matches!(goal, Goal::Synced(_)) })
+    }
+
+    fn await_as(&self, goal: Goal, leader: Leader) -> std::result::Result<(), Ko> {
         let durable = &self.durable;
         loop {
             if durable.reached(goal) {
@@ -183,11 +277,11 @@ impl Inner {
                     return Ok(());
                 }
                 if durable.failed.load(Ordering::SeqCst) {
-                    return Err(Ko::new(Code::Internal, "the message could not be stored; try again"));
+                    return Err(Durable::failure());
                 }
                 if queue.leading {
                     let sleeper = Sleeper::new();
-                    queue.waiters.push((goal, sleeper.clone()));
+                    queue.waiters.push((goal, Waiter::Asleep(sleeper.clone())));
                     Some(sleeper)
                 } else {
                     queue.leading = true;
@@ -197,43 +291,101 @@ impl Inner {
             match asleep {
                 // Woken because the goal is reached, or to lead: look again.
                 Some(sleeper) => sleeper.sleep(),
-                None => self.lead(matches!(goal, Goal::Synced(_))),
+                None => self.lead(leader),
             }
         }
     }
 
-    /// One leader's term: writes what is pending, syncs it if a record in
-    /// it needs that (or `want_sync`: the leader waits for a sync), then
-    /// passes the leadership on and hands the batch's events to the router.
-    fn lead(&self, want_sync: bool) {
-        let done = {
-            let mut files = self.files.lock(); // only ever the leader's: never contended
-            commit_pending(self, &mut files, want_sync)
-        };
-        // The delivery turn before the leadership is given up: batches
-        // reach the router in the order they were written.
-        let turn = self.delivering.lock();
-        let (next, ready) = self.hand_over(&done);
-        if let Some(next) = next {
-            next.wake(); // first: the next batch's fsync starts while this one is delivered
+    /// Runs `then` once every record before `ticket` is synced (`Err`: the
+    /// disk failed), without waiting for it: on this thread if it is
+    /// already so or if this thread has to lead the batch, else on the
+    /// leader's thread when it is.
+    pub(super) fn when_durable(&self, pos: Pos, then: Then) {
+        let durable = &self.durable;
+        let goal = Goal::Synced(pos);
+        if durable.reached(goal) {
+            return then(Ok(()));
         }
-        let Done::Wrote { mut batch, .. } = done else {
-            drop(turn);
-            ready.iter().for_each(|s| s.wake());
-            return;
-        };
-        (self.deliver)(&batch.deliveries);
-        drop(turn);
-        ready.iter().for_each(|s| s.wake());
-        batch.clear();
-        self.pending.lock().spare = batch; // its buffers, for reuse
+        {
+            let mut queue = durable.queue.lock();
+            if durable.reached(goal) {
+                drop(queue);
+                return then(Ok(()));
+            }
+            if durable.failed.load(Ordering::SeqCst) {
+                drop(queue);
+                return then(Err(Durable::failure()));
+            }
+            queue.waiters.push((goal, Waiter::Then(then)));
+            if queue.leading {
+                return; // the leader's term ends by looking at the queue
+            }
+            queue.leading = true;
+        }
+        self.lead(Leader::Request { want_sync: true });
     }
 
-    /// Publishes what a term did and gives up the leadership, in one
+    /// Leads: writes what is pending, syncs it if a record in it needs
+    /// that (or the leader waits for a sync), passes the leadership on and
+    /// tells who waited. A request's thread leads one term; the committer
+    /// goes on as long as callbacks are left.
+    fn lead(&self, leader: Leader) {
+        let mut want_sync = match leader {
+            Leader::Request { want_sync } => want_sync,
+            Leader::Committer => false,
+        };
+        loop {
+            let done = {
+                let mut files = self.files.lock(); // only ever the leader's: never contended
+                commit_pending(self, &mut files, want_sync)
+            };
+            // The delivery turn before the leadership is given up: batches
+            // reach the router in the order they were written.
+            let turn = self.delivering.lock();
+            let (next, ready) = self.hand_over(&done, leader);
+            match &next {
+                // First: the next batch's fsync starts while this one is delivered.
+                Next::Sleeper(sleeper) => sleeper.wake(),
+                Next::Committer => self.bell.ring(Bell::NOW),
+                Next::Nobody | Next::Same => {}
+            }
+            let result = if let Done::Failed = done { Err(Durable::failure()) } else { Ok(()) };
+            if let Done::Wrote { batch, .. } = &done {
+                (self.deliver)(&batch.deliveries);
+            }
+            drop(turn);
+            for waiter in ready {
+                match waiter {
+                    Waiter::Asleep(sleeper) => sleeper.wake(),
+                    Waiter::Then(then) => then(result.clone()),
+                }
+            }
+            let idle = matches!(done, Done::Nothing);
+            if let Done::Wrote { mut batch, .. } = done {
+                batch.clear();
+                self.pending.lock().spare = batch; // its buffers, for reuse
+            }
+            if !matches!(next, Next::Same) {
+                return;
+            }
+            if idle && want_sync {
+                // Callbacks wait for what no sync can reach: a bug. Better
+                // a loud log than a thread spinning for ever.
+                log::error!("store: callbacks wait for positions past the end of the log");
+                self.durable.queue.lock().leading = false;
+                return;
+            }
+            // A term with nothing to write, callbacks left: they wait for
+            // records written without a sync; the next term syncs them.
+            want_sync |= idle;
+        }
+    }
+
+    /// Publishes what a term did and passes the leadership on, in one
     /// critical section: a thread that finds no leader afterwards leads
-    /// itself, one that queued before is woken. Returns the oldest thread
-    /// still waiting (to lead next) and those whose goal is reached.
-    fn hand_over(&self, done: &Done) -> (Option<Arc<Sleeper>>, Vec<Arc<Sleeper>>) {
+    /// itself, one that queued before was counted here. Returns who leads
+    /// next and the waiters whose goal is reached.
+    fn hand_over(&self, done: &Done, leader: Leader) -> (Next, Vec<Waiter>) {
         let durable = &self.durable;
         match *done {
             Done::Nothing => {}
@@ -248,16 +400,21 @@ impl Inner {
         }
         let failed = durable.failed.load(Ordering::SeqCst);
         let mut queue = durable.queue.lock();
-        queue.leading = false;
-        let mut ready = Vec::new();
-        queue.waiters.retain(|(goal, sleeper)| {
-            let done = failed || durable.reached(*goal);
-            if done {
-                ready.push(sleeper.clone());
-            }
-            !done
-        });
-        let next = (!queue.waiters.is_empty()).then(|| queue.waiters.remove(0).1);
+        let (ready, left): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut queue.waiters).into_iter().partition(|(goal, _)| failed || durable.reached(*goal));
+        queue.waiters = left;
+        let ready = ready.into_iter().map(|(_, waiter)| waiter).collect();
+        let asleep = queue.waiters.iter().position(|(_, w)| matches!(w, Waiter::Asleep(_)));
+        let next = match asleep {
+            _ if queue.waiters.is_empty() => Next::Nobody,
+            Some(i) => match queue.waiters.remove(i).1 {
+                Waiter::Asleep(sleeper) => Next::Sleeper(sleeper),
+                Waiter::Then(_) => unreachable!("position() found a sleeper"),
+            },
+            None if leader == Leader::Committer => Next::Same,
+            None => Next::Committer,
+        };
+        queue.leading = matches!(next, Next::Same);
         (next, ready)
     }
 
@@ -270,7 +427,7 @@ impl Inner {
     /// are written within [`RIDE`] even if no leader comes.
     pub(super) fn flush_later(&self) {
         if !self.flush_armed.swap(true, Ordering::SeqCst) {
-            let _ = self.flush_soon.try_send(());
+            self.bell.ring(Bell::SOON);
         }
     }
 }
@@ -382,27 +539,47 @@ impl Stats {
     }
 }
 
-/// Starts the flusher: once armed by [`Inner::flush_later`], it gives the
-/// records nobody waits for [`RIDE`] to leave with a leader's batch, then
-/// makes sure they are written (leading a batch itself if needed). It
-/// sleeps, without a timer, while nothing of the kind is pending.
-pub(super) fn spawn_flusher(inner: Arc<Inner>, soon: Receiver<()>) -> Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("flusher".into())
-        .spawn(move || {
-            while soon.recv().is_ok() && !inner.stopping.load(Ordering::SeqCst) {
-                std::thread::sleep(RIDE);
-                // Disarmed before the end is read: records applied after
-                // this arm it again (and come in the next round).
-                inner.flush_armed.store(false, Ordering::SeqCst);
-                let end = inner.pending.lock().end();
-                if let Err(ko) = inner.await_log(Goal::Written(end)) {
-                    log::debug!("flusher: {}", ko.reason);
+/// Starts the committer thread: it leads when a leader left callbacks
+/// behind ([`Bell::NOW`]), and writes the records nobody waits for
+/// ([`Bell::SOON`], see [`RIDE`]). It sleeps, without a timer, while there
+/// is nothing of the kind.
+pub(super) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
+    let thread = std::thread::Builder::new()
+        .name("committer".into())
+        .spawn({
+            let inner = inner.clone();
+            move || {
+                loop {
+                    let call = inner.bell.answer();
+                    if call == Bell::STOP {
+                        break;
+                    }
+                    if call == Bell::SOON {
+                        inner.bell.ride(RIDE);
+                    }
+                    // Disarmed before the end is read: records applied after
+                    // this arm it again (and come in the next round).
+                    inner.flush_armed.store(false, Ordering::SeqCst);
+                    let end = inner.pending.lock().end();
+                    if let Err(ko) = inner.await_as(Goal::Written(end), Leader::Committer) {
+                        log::debug!("committer: {}", ko.reason);
+                    }
                 }
+                log::debug!("committer: stopped");
             }
-            log::debug!("flusher: stopped");
         })
-        .map_err(|e| Error::io("store: starting the flusher thread", e))
+        .map_err(|e| Error::io("store: starting the committer thread", e))?;
+    let _ = inner.bell.thread.set(thread.thread().clone());
+    // Called before it could be found: it looks at its call before it parks.
+    thread.thread().unpark();
+    Ok(thread)
+}
+
+impl Inner {
+    /// Stops the committer thread (it finishes what it is doing).
+    pub(super) fn stop_committer(&self) {
+        self.bell.ring(Bell::STOP);
+    }
 }
 
 /// Starts the checkpointer; it writes a last checkpoint when `stop` tells it.

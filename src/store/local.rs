@@ -30,11 +30,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
 use super::backend::{Deliver, Ticket};
-use super::committer::{Durable, Files, Goal};
+use super::committer::{Bell, Durable, Files, Goal};
 use super::disk::{Disk, RealDisk, SyncPoint};
 use super::log::Log;
 use super::record::{Pos, Record, push_field};
@@ -86,7 +86,7 @@ pub struct LocalStore {
     pub(super) inner: Arc<Inner>,
 }
 
-/// What the request threads, the flusher and the checkpointer share.
+/// What the request threads, the committer and the checkpointer share.
 pub(super) struct Inner {
     pub(super) dir: PathBuf,
     pub(super) disk: Arc<dyn Disk>,
@@ -101,9 +101,10 @@ pub(super) struct Inner {
     /// events to `deliver`, so batches reach the router in order.
     pub(super) delivering: Mutex<()>,
     pub(super) log: Arc<Log>,
-    /// Wakes the flusher: capacity 1, so a burst costs one wake-up.
-    pub(super) flush_soon: Sender<()>,
-    /// The flusher was woken and has not yet looked at `pending`.
+    /// Calls the committer thread.
+    pub(super) bell: Bell,
+    /// The committer was called for records nobody waits for, and has not
+    /// yet looked at `pending`: one call per burst of them.
     pub(super) flush_armed: AtomicBool,
     /// Wakes the checkpointer when enough records were written.
     pub(super) checkpoint_due: Sender<()>,
@@ -114,7 +115,7 @@ pub(super) struct Inner {
     pub(super) committed_last: AtomicBool,
     /// One checkpoint at a time.
     pub(super) checkpointing: Mutex<()>,
-    /// The flusher and the checkpointer, joined by `stop` in that order.
+    /// The committer and the checkpointer, joined by `stop` in that order.
     pub(super) threads: Mutex<Vec<JoinHandle<()>>>,
     /// Held until the store stops: no other process edits the files.
     lock: Mutex<Option<DataLock>>,
@@ -176,7 +177,6 @@ impl LocalStore {
             state.users.len(),
             started.elapsed().as_millis()
         );
-        let (flush_soon, soon): (Sender<()>, Receiver<()>) = crossbeam_channel::bounded(1);
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
         let inner = Arc::new(Inner {
@@ -195,7 +195,7 @@ impl LocalStore {
             files: Mutex::new(Files::new(writer)),
             delivering: Mutex::new(()),
             log,
-            flush_soon,
+            bell: Bell::new(),
             flush_armed: AtomicBool::new(false),
             checkpoint_due,
             deliver,
@@ -206,7 +206,7 @@ impl LocalStore {
             lock: Mutex::new(lock),
         });
         let threads = vec![
-            committer::spawn_flusher(inner.clone(), soon)?,
+            committer::spawn_committer(inner.clone())?,
             committer::spawn_checkpointer(inner.clone(), due)?,
         ];
         *inner.threads.lock() = threads;
@@ -226,7 +226,7 @@ impl LocalStore {
     }
 
     /// Writes every record applied so far, synced only if one of them
-    /// needs it: what the flusher does [`RIDE`](super::committer::RIDE)
+    /// needs it: what the committer does [`RIDE`](super::committer::RIDE)
     /// after an acknowledgement if no batch took it along (tests: that
     /// moment, without waiting for it).
     pub fn write_pending(&self) -> std::result::Result<(), Ko> {
@@ -356,7 +356,7 @@ impl Inner {
     /// Runs `f` on the locked state with the pending batch to fill.
     /// Returns `f`'s result and the ticket that covers everything applied
     /// so far that needs a sync. Nothing is written until someone waits
-    /// for a ticket ([`Inner::wait`]) or the flusher is told
+    /// for a ticket ([`Inner::wait`]) or the committer is called
     /// ([`Inner::flush_later`]).
     pub(super) fn write<T>(
         &self,
@@ -388,7 +388,7 @@ impl Inner {
     }
 
     /// Like [`Inner::write`], for changes nobody waits for: they are
-    /// written with the next batch, or by the flusher.
+    /// written with the next batch, or by the committer.
     pub(super) fn write_unwaited(
         &self,
         f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<(), Ko>,
@@ -424,10 +424,10 @@ impl Inner {
         if let Err(ko) = self.sync_through(end) {
             log::error!("store: the last records could not be written: {}", ko.reason);
         }
-        let _ = self.flush_soon.try_send(());
+        self.stop_committer();
         let mut threads = std::mem::take(&mut *self.threads.lock()).into_iter();
-        if let Some(flusher) = threads.next() {
-            let _ = flusher.join();
+        if let Some(committer) = threads.next() {
+            let _ = committer.join();
         }
         self.committed_last.store(true, Ordering::SeqCst);
         let _ = self.checkpoint_due.try_send(());
