@@ -58,13 +58,8 @@ struct Out {
 
 impl Replies {
     pub fn new(stream: Arc<Stream>) -> Replies {
-        let out = Out {
-            batches: VecDeque::new(),
-            first: 0,
-            unsent: Vec::new(),
-            stalled_since: None,
-            broken: None,
-        };
+        let out =
+            Out { batches: VecDeque::new(), first: 0, unsent: Vec::new(), stalled_since: None, broken: None };
         Replies { stream, out: Mutex::new(out), all_ready: Condvar::new() }
     }
 

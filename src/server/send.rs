@@ -388,7 +388,9 @@ impl Session<'_> {
         let replies = std::mem::take(&mut self.replies);
         let output = self.output.clone();
         self.in_flight = self.in_flight.max(Some(ticket));
-        self.ctx.store.when_durable(ticket, Box::new(move |stored| output.fill(number, encode(replies, stored))));
+        self.ctx
+            .store
+            .when_durable(ticket, Box::new(move |stored| output.fill(number, encode(replies, stored))));
         // A client that does not read its replies cannot pile them up here.
         if self.output.unsent() >= REPLY_BUDGET {
             self.output.drain(Instant::now() + self.ctx.config.timeout)?;

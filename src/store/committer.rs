@@ -400,8 +400,9 @@ impl Inner {
         }
         let failed = durable.failed.load(Ordering::SeqCst);
         let mut queue = durable.queue.lock();
-        let (ready, left): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut queue.waiters).into_iter().partition(|(goal, _)| failed || durable.reached(*goal));
+        let (ready, left): (Vec<_>, Vec<_>) = std::mem::take(&mut queue.waiters)
+            .into_iter()
+            .partition(|(goal, _)| failed || durable.reached(*goal));
         queue.waiters = left;
         let ready = ready.into_iter().map(|(_, waiter)| waiter).collect();
         let asleep = queue.waiters.iter().position(|(_, w)| matches!(w, Waiter::Asleep(_)));
