@@ -101,11 +101,15 @@ pub(super) struct Reader {
     single: String,
     /// The position asked for last: how far apart the records are.
     last: Option<Pos>,
+    /// Records before this are on disk: no need to look in memory (and
+    /// take the lock the requests and the committer use) for them.
+    on_disk: Pos,
 }
 
 impl Reader {
     pub(super) fn new(inner: Arc<Inner>) -> Reader {
-        Reader { inner, block: Vec::new(), filled: 0, start: 0, single: String::new(), last: None }
+        let on_disk = inner.synced();
+        Reader { inner, block: Vec::new(), filled: 0, start: 0, single: String::new(), last: None, on_disk }
     }
 
     /// The line of the record at `pos` (`None`: removed by retention).
@@ -114,7 +118,9 @@ impl Reader {
         let near = self.last.is_some_and(|last| last.abs_diff(pos) <= NEAR);
         self.last = Some(pos);
         if self.cached(pos).is_none() {
-            if let Some(line) = self.inner.pending.lock().line_at(pos) {
+            if pos >= self.on_disk
+                && let Some(line) = self.inner.pending.lock().line_at(pos)
+            {
                 self.single = line;
                 return Ok(Some(&self.single));
             }
