@@ -1,7 +1,8 @@
 //! What a chat screen shows at a glance, for the line console and any
 //! other front end (a full-screen one): the list of chats with their
 //! unread counts, last message and time; who is online or since when; the
-//! members of a room; a conversation as a person reads it.
+//! members of a room; a conversation as a person reads it, and its older
+//! pages as the person scrolls up ([`Client::earlier`]).
 //!
 //! Each works offline too, from the local log, and says so: a front end
 //! shows what it has. Presence needs protocol 1.1 (`LASTSEEN`,
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Reply, Request, split_fields};
+use crate::protocol::{Chat, Code, MAX_HISTORY, Reply, Request, split_fields};
 
 /// Whether a user is online, as the server says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +192,47 @@ impl Client {
             Err(e @ (Error::Refused { .. } | Error::Protocol(_))) => Err(e),
             Err(_) => Ok(Conversation { messages: self.local_history(chat, n), offline: true }),
         }
+    }
+}
+
+/// Older messages of a chat, for a screen scrolled up past what it shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Oldest first, all older than the message asked about.
+    pub messages: Vec<Message>,
+    /// From the server's `HISTORY` (the local log had no more).
+    pub from_server: bool,
+    /// Scrolling further up may bring more (false at the start of the
+    /// conversation, or at the most the server lists, [`MAX_HISTORY`]).
+    pub more: bool,
+    /// The local log had no more and the server could not be asked.
+    pub offline: bool,
+}
+
+impl Client {
+    /// Up to `n` messages of `chat` older than `oldest`, the oldest one a
+    /// screen shows with `shown` messages: first from the local log (no
+    /// round trip), then, once the log has no more, from the server.
+    /// `HISTORY` only gives a chat's newest messages, so the server is asked
+    /// for the newest `shown + n` and the page is what comes before
+    /// `oldest` in them; it lists at most [`MAX_HISTORY`].
+    pub fn earlier(&self, chat: &Chat, oldest: &Message, shown: usize, n: usize) -> Result<Page> {
+        let at = (oldest.from.as_str(), oldest.id.as_str(), oldest.ts);
+        let local = self.shared.log.lock().before(self.me(), chat, at, n);
+        if local.len() == n {
+            return Ok(Page { messages: local, from_server: false, more: true, offline: false });
+        }
+        let limit = (shown + n).min(MAX_HISTORY);
+        let conversation = self.conversation(chat, limit)?;
+        if conversation.offline {
+            return Ok(Page { messages: local, from_server: false, more: true, offline: true });
+        }
+        let all = conversation.messages;
+        let same = |m: &Message| fold(&m.from) == fold(&oldest.from) && m.id == oldest.id;
+        let cut = all.iter().position(same).unwrap_or_else(|| all.partition_point(|m| m.ts < oldest.ts));
+        let messages = all[cut.saturating_sub(n)..cut].to_vec();
+        let more = all.len() == limit && limit < MAX_HISTORY;
+        Ok(Page { messages, from_server: true, more, offline: false })
     }
 }
 
