@@ -15,7 +15,8 @@
 //! | [`store`] | what the server remembers: in-memory state built from records, the CSV backend, and the group commit. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
-//! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
+//! | [`console`] | `wachat connect`: the interactive console on top of [`client`]; its commands ([`console::session`]) serve both consoles. |
+//! | [`tui`] | `wachat connect --tui`: the full-screen console (ratatui), on the same client and commands. |
 //! | [`display`] | what reaches a screen: control characters from the network made visible (`^[`), local times. |
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
@@ -139,3 +140,4 @@ pub mod router;
 pub mod server;
 pub mod store;
 pub mod sys;
+pub mod tui;
