@@ -82,8 +82,8 @@ catalogue! {
     Reconnecting { en: "reconnecting", es: "reconectando", pt: "reconectando" },
     Outbox {
         en: "outbox {n}",
-        es: "bandeja de salida {n}",
-        pt: "caixa de saída {n}",
+        es: "por enviar {n}",
+        pt: "a enviar {n}",
     },
     BellOn { en: "bell on", es: "timbre sí", pt: "sino ligado" },
     BellOff { en: "bell off", es: "timbre no", pt: "sino desligado" },

@@ -81,13 +81,15 @@ fn draw_input(frame: &mut Frame, area: Rect, app: &App, draft: &[String], cursor
     let first = (cursor.0 + 1).saturating_sub(inner.height as usize);
     let shown: Vec<Line> = draft.iter().skip(first).map(|row| Line::raw(row.clone())).collect();
     frame.render_widget(Paragraph::new(shown), inner);
-    if focused && app.panel.is_none() {
+    if focused && app.panel.is_none() && inner.height > 0 {
         let x = inner.x + (cursor.1 as u16).min(inner.width.saturating_sub(1));
         frame.set_cursor_position((x, inner.y + (cursor.0 - first) as u16));
     }
 }
 
-/// ` ● connected │ ana @ 127.0.0.1:6666 │ outbox 2 │ bell on       F1 keys `
+/// ` ● connected │ ana @ 127.0.0.1:6666 │ outbox 2 │ bell on       F1 keys `.
+/// On a narrow screen the help key, then the bell, then who you are make
+/// room for why the connection is down; the state and the outbox stay.
 fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let lang = app.lang;
@@ -97,24 +99,36 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         Link::Offline(why) => ("✗", Msg::OfflineStatus, why.as_str(), theme.bad()),
     };
     let bell = if app.bell { Msg::BellOn } else { Msg::BellOff };
-    let outbox = tr!(in lang; Msg::Outbox, n = app.pending);
-    let who = format!(" │ {} @ {} │ ", one_line(&app.me), one_line(&app.server));
-    let rest = format!(" │ {} ", bell.text(lang));
-    let help = format!(" {} ", Msg::HelpKey.text(lang));
     let state = format!(" {mark} {}", state.text(lang));
-    let fixed = width(&state) + width(&who) + width(&outbox) + width(&rest) + width(&help);
+    let outbox = format!(" │ {} ", tr!(in lang; Msg::Outbox, n = app.pending));
+    // Dropped from the first when there is no room.
+    let mut optional = [
+        format!(" {} ", Msg::HelpKey.text(lang)),
+        format!("│ {} ", bell.text(lang)),
+        format!(" │ {} @ {}", one_line(&app.me), one_line(&app.server)),
+    ];
+    let room = area.width as usize;
+    let wanted = if why.is_empty() { 0 } else { 12 };
+    let used = |optional: &[String; 3]| width(&state) + width(&outbox) + optional.iter().map(|p| width(p)).sum::<usize>();
+    for i in 0..optional.len() {
+        if used(&optional) + wanted > room {
+            optional[i].clear();
+        }
+    }
+    let used = used(&optional);
+    let [help, bell, who] = optional;
     let why = match why {
         "" => String::new(),
-        why => truncate(&format!(": {}", one_line(why)), (area.width as usize).saturating_sub(fixed)),
+        why => truncate(&format!(": {}", one_line(why)), room.saturating_sub(used)),
     };
-    let gap = (area.width as usize).saturating_sub(fixed + width(&why));
+    let gap = room.saturating_sub(used + width(&why));
     let outbox_style = if app.pending > 0 { theme.strong() } else { Style::new() };
     let line = Line::from(vec![
         Span::styled(state, style),
         Span::styled(why, style),
         Span::raw(who),
         Span::styled(outbox, outbox_style),
-        Span::raw(rest),
+        Span::raw(bell),
         Span::raw(" ".repeat(gap)),
         Span::raw(help),
     ]);
@@ -148,3 +162,6 @@ fn draw_panel(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize, usize)
     frame.render_widget(Paragraph::new(shown), inner);
     (height, total, top)
 }
+
+#[cfg(test)]
+mod tests;
