@@ -79,10 +79,10 @@ use parking_lot::Mutex;
 
 pub use connection::{Connection, Login, Port, Trace};
 pub use history::{History, Message};
+pub use live::LiveChats;
 pub use local::prepare as prepare_dir;
 pub use options::{Options, default_data_dir};
 pub use outbox::{Outbox, Outgoing};
-pub use live::LiveChats;
 pub use overview::{ChatSummary, Conversation, Page, Presence, UserInfo};
 pub use requests::parse_history_line;
 

@@ -232,12 +232,24 @@ impl Client {
         };
         let local: Vec<Message> = local.into_iter().filter(fresh).collect();
         if local.len() == n {
-            return Ok(Page { messages: local, from_server: false, more: true, at_limit: false, offline: false });
+            return Ok(Page {
+                messages: local,
+                from_server: false,
+                more: true,
+                at_limit: false,
+                offline: false,
+            });
         }
         let limit = (shown.len() + n).min(MAX_HISTORY);
         let conversation = self.conversation(chat, limit)?;
         if conversation.offline {
-            return Ok(Page { messages: local, from_server: false, more: true, at_limit: false, offline: true });
+            return Ok(Page {
+                messages: local,
+                from_server: false,
+                more: true,
+                at_limit: false,
+                offline: true,
+            });
         }
         let all = conversation.messages;
         let cut = match shown.first() {

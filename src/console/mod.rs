@@ -251,7 +251,6 @@ impl Console<'_> {
             }
         }
     }
-
 }
 
 /// The line console shows a command's answer as lines, a chat as its

@@ -207,7 +207,8 @@ mod tests {
     #[test]
     fn merged_messages_show_once_in_time_order_with_the_furthest_state() {
         let bob = Chat::User("bob".into());
-        let local = vec![msg("bob", "ana", "b1", 10, State::Delivered), msg("ana", "bob", "a1", 25, State::Sent)];
+        let local =
+            vec![msg("bob", "ana", "b1", 10, State::Delivered), msg("ana", "bob", "a1", 25, State::Sent)];
         let mut view = ChatView::new("ana", bob, local, 0);
         // The server has a1 with its own time and further on, and b0 from before.
         let server = vec![
@@ -247,7 +248,8 @@ mod tests {
     #[test]
     fn the_unread_line_waits_for_the_messages_it_goes_before() {
         let bob = Chat::User("bob".into());
-        let local = vec![msg("bob", "ana", "b3", 30, State::Delivered), msg("ana", "bob", "a1", 40, State::Read)];
+        let local =
+            vec![msg("bob", "ana", "b3", 30, State::Delivered), msg("ana", "bob", "a1", 40, State::Read)];
         let mut view = ChatView::new("ana", bob, local, 2);
         assert_eq!(view.divider, Divider::Pending(2), "only one of the two is here");
         view.merge(vec![msg("bob", "ana", "b2", 20, State::Delivered)], false);

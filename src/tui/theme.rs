@@ -63,7 +63,10 @@ impl Theme {
 
     /// `✓✓ read`: WhatsApp's blue ticks.
     pub fn read(&self) -> Style {
-        self.pick(Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+        self.pick(
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD),
+        )
     }
 
     /// `…`, `✓`, `✓✓`.

@@ -45,8 +45,14 @@ pub enum Done {
     Opened(Opened),
     /// After `/p2p` or `/leave`: the chat the session has open now.
     OpenChat(Option<Chat>),
-    Page { chat: Chat, page: Page },
-    PageFailed { chat: Chat, error: String },
+    Page {
+        chat: Chat,
+        page: Page,
+    },
+    PageFailed {
+        chat: Chat,
+        error: String,
+    },
     ChatList(Vec<ChatSummary>),
 }
 

@@ -69,7 +69,10 @@ fn title(app: &App, view: &ChatView) -> Vec<Span<'static>> {
         spans.push(Span::styled(" [p2p]", app.theme.p2p()));
     }
     if let Some(p) = view.presence {
-        spans.push(Span::styled(format!(" · {}", crate::console::view::presence(app.lang, p, app.now)), app.theme.dim()));
+        spans.push(Span::styled(
+            format!(" · {}", crate::console::view::presence(app.lang, p, app.now)),
+            app.theme.dim(),
+        ));
     }
     spans.push(Span::raw(" "));
     spans
@@ -89,9 +92,7 @@ pub fn lines(app: &App, view: &ChatView, width_: usize) -> Vec<Line<'static>> {
         Top::More => None,
         Top::Loading => Some(Msg::LoadingOlder.text(app.lang).to_string()),
         Top::Start => Some(format!("── {} ──", Msg::StartOfChat.text(app.lang))),
-        Top::ServerLimit => {
-            Some(tr!(in app.lang; Msg::ServerListsAtMost, n = crate::protocol::MAX_HISTORY))
-        }
+        Top::ServerLimit => Some(tr!(in app.lang; Msg::ServerListsAtMost, n = crate::protocol::MAX_HISTORY)),
         Top::Offline => Some(Msg::OlderWhenOnline.text(app.lang).to_string()),
     };
     if let Some(top) = top {
@@ -189,7 +190,8 @@ fn mine(app: &App, m: &Message, width_: usize, lines: &mut Vec<Line<'static>>) {
             _ => ("", row),
         };
         spans.push(Span::styled(lead, theme.p2p()));
-        let fill = block.saturating_sub(width(lead) + width(&row) + if i + 1 == n { width(&meta) } else { 0 });
+        let fill =
+            block.saturating_sub(width(lead) + width(&row) + if i + 1 == n { width(&meta) } else { 0 });
         spans.push(Span::styled(row, theme.mine()));
         spans.push(Span::raw(" ".repeat(fill)));
         if i + 1 == n {

@@ -109,7 +109,9 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     ];
     let room = area.width as usize;
     let wanted = if why.is_empty() { 0 } else { 12 };
-    let used = |optional: &[String; 3]| width(&state) + width(&outbox) + optional.iter().map(|p| width(p)).sum::<usize>();
+    let used = |optional: &[String; 3]| {
+        width(&state) + width(&outbox) + optional.iter().map(|p| width(p)).sum::<usize>()
+    };
     for i in 0..optional.len() {
         if used(&optional) + wanted > room {
             optional[i].clear();
@@ -138,7 +140,9 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
 /// The panel of answers, notices and `--trace` frames, over the chats;
 /// returns its rows, its lines and the line at its top.
 fn draw_panel(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize, usize) {
-    let block = Block::bordered().title(format!(" {} ", Msg::PanelTitle.text(app.lang))).border_style(app.theme.focused());
+    let block = Block::bordered()
+        .title(format!(" {} ", Msg::PanelTitle.text(app.lang)))
+        .border_style(app.theme.focused());
     let inner = block.inner(area);
     frame.render_widget(Clear, area);
     frame.render_widget(block, area);

@@ -93,7 +93,9 @@ fn rows(buffer: &Buffer) -> Vec<String> {
 }
 
 fn row_with<'a>(rows: &'a [String], needle: &str) -> &'a str {
-    rows.iter().find(|r| r.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in\n{}", rows.join("\n")))
+    rows.iter()
+        .find(|r| r.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} in\n{}", rows.join("\n")))
 }
 
 #[test]
@@ -161,13 +163,16 @@ fn a_conversation_shows_every_tick_in_place_and_read_in_colour() {
     assert!(row_with(&rows, "not delivered").ends_with("✗ not delivered: no user named bob│"));
     // Theirs on the left with their time; a date line per day; the unread line.
     assert!(rows.iter().any(|r| r.contains(&format!("││{} sí, a las 8    ", clock(2)))));
-    let order: Vec<usize> = ["── start of the conversation ──", "── yesterday ──", "── today ──", "── 1 unread"]
-        .iter()
-        .map(|needle| rows.iter().position(|r| r.contains(needle)).unwrap())
-        .collect();
+    let order: Vec<usize> =
+        ["── start of the conversation ──", "── yesterday ──", "── today ──", "── 1 unread"]
+            .iter()
+            .map(|needle| rows.iter().position(|r| r.contains(needle)).unwrap())
+            .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     let theirs = format!("{} sí, a las 8", clock(2));
-    assert!(rows.iter().position(|r| r.contains("── 1 unread")) < rows.iter().position(|r| r.contains(&theirs)));
+    assert!(
+        rows.iter().position(|r| r.contains("── 1 unread")) < rows.iter().position(|r| r.contains(&theirs))
+    );
     // "read" in colour, the other ticks dim.
     let y = rows.iter().position(|r| r.contains("mañana te los paso")).unwrap() as u16;
     assert_eq!(buffer[(77, y)].style().fg, Some(Color::Cyan));
@@ -262,11 +267,17 @@ fn hostile_text_never_breaks_the_frame() {
         &"x".repeat(300),
         "line one\nline two\n\n\nline five",
     ];
-    let messages = evil.iter().enumerate().map(|(i, t)| msg("bob", "ana", &format!("e{i}"), 9 - i as u64, State::Delivered, t));
+    let messages = evil
+        .iter()
+        .enumerate()
+        .map(|(i, t)| msg("bob", "ana", &format!("e{i}"), 9 - i as u64, State::Delivered, t));
     let mut mine = msg("ana", "bob", "m", 0, State::Read, evil[3]);
     mine.text = Text::from_plain(&format!("{}{}", evil[0], evil[4])).unwrap();
     app.view = Some(ChatView::new("ana", Chat::User("bob".into()), messages.chain([mine]).collect(), 0));
-    app.chats.apply(&crate::client::Notice::Message(msg("bob", "ana", "last", 0, State::Delivered, evil[0])), None);
+    app.chats.apply(
+        &crate::client::Notice::Message(msg("bob", "ana", "last", 0, State::Delivered, evil[0])),
+        None,
+    );
     for (w, h) in [(80, 24), (120, 40), (81, 25)] {
         let buffer = draw(&app, w, h);
         let rows = rows(&buffer);
@@ -275,11 +286,16 @@ fn hostile_text_never_breaks_the_frame() {
             assert_eq!(row.width(), w as usize, "row {y} is not {w} wide: {row:?}");
             let chars: Vec<char> = row.chars().collect();
             // Every row of the panes has its four borders where they belong.
-            let at = |col: usize| row.chars().scan(0, |used, c| {
-                let start = *used;
-                *used += c.to_string().width();
-                Some((start, c))
-            }).find(|(start, _)| *start == col).map(|(_, c)| c);
+            let at = |col: usize| {
+                row.chars()
+                    .scan(0, |used, c| {
+                        let start = *used;
+                        *used += c.to_string().width();
+                        Some((start, c))
+                    })
+                    .find(|(start, _)| *start == col)
+                    .map(|(_, c)| c)
+            };
             for col in [0, list - 1, list, w as usize - 1] {
                 assert!(matches!(at(col), Some('│' | '┌' | '┐' | '└' | '┘')), "row {y} col {col}: {row:?}");
             }
