@@ -1,19 +1,30 @@
 #!/usr/bin/env python3
 """A minimal wachat client in Python, standard library only (docs/PROTOCOL.md).
 
-    WACHAT_PASSWORD=… python3 wachat_client.py USER [HOST] [SEND_PORT] [RECV_PORT]
+    WACHAT_PASSWORD=… python3 wachat_client.py USER [HOST] [SEND_PORT] [RECV_PORT] [--tls] [--ca FILE]
 
 The password comes from WACHAT_PASSWORD, else a hidden prompt: never an
 argument, which every user of the machine could read in the process list.
 Type `bob hola` to write to bob, `#general hola` to a room; Ctrl+D quits.
-Incoming messages and the ticks of yours are printed as they come."""
-import getpass, os, re, socket, sys, threading, time
+Incoming messages and the ticks of yours are printed as they come.
+With a TLS server (`wachat serve --tls-cert`): `--tls` trusts the system's
+certificates, `--ca cert.pem` the one `wachat cert` made."""
+import getpass, os, re, socket, ssl, sys, threading, time
 
-args = sys.argv[1:] + [None] * 4
+argv, ca = sys.argv[1:], None
+if "--ca" in argv:
+    at = argv.index("--ca")
+    ca = argv[at + 1]
+    del argv[at : at + 2]
+tls = ca is not None or "--tls" in argv
+args = [a for a in argv if a != "--tls"] + [None] * 4
 user, host = args[0], args[1] or "127.0.0.1"
 send_port, recv_port = int(args[2] or 6666), int(args[3] or 9999)
 password = os.environ.get("WACHAT_PASSWORD") or getpass.getpass(f"password for {user}: ")
 TICKS = {"DELIVERED": "✓✓", "READ": "✓✓ read"}
+# TLS checks the server's certificate and name; a failure is an error,
+# never a quiet fall back to plaintext.
+context = ssl.create_default_context(cafile=ca) if tls else None
 
 def visible(text):
     """Control characters from the network shown, not obeyed: ESC is ^[."""
@@ -25,6 +36,8 @@ def visible(text):
 def login(port):
     """Connects to a port and logs in: LOGIN is the first frame on both."""
     sock = socket.create_connection((host, port), timeout=30)  # the server PINGs every 5 s
+    if context:
+        sock = context.wrap_socket(sock, server_hostname=host)
     lines = sock.makefile("r", encoding="utf-8", newline="\n")
     sock.sendall(f"LOGIN:{user}:{password}\n".encode())
     if not (reply := lines.readline().rstrip("\n")).startswith("OK"):

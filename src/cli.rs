@@ -49,6 +49,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Watch two scripted users chat, frame by frame, on a throwaway server.
     Demo,
+    /// Make a self-signed TLS certificate and key for a server (cert.pem, key.pem).
+    Cert(crate::cert::CertArgs),
 }
 
 /// How to reach the server and as whom: shared by `connect` and the
@@ -81,6 +83,15 @@ pub struct ServerArgs {
     /// Seconds to wait for the server; use the server's --timeout.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+    /// Connect with TLS, trusting the certificates the system trusts.
+    /// Without --tls or --ca: plaintext. With either, a failed TLS
+    /// connection is an error, never a fallback to plaintext.
+    #[arg(long)]
+    pub tls: bool,
+    /// Connect with TLS, trusting this certificate (PEM), e.g. the
+    /// cert.pem that `wachat cert` made for the server.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 }
 
 /// `wachat users --user ana` asks a server who is online (over the
@@ -248,6 +259,12 @@ pub struct ServeArgs {
     /// Requests a user may make at once above --rate [default: 2 seconds' worth of --rate].
     #[arg(long)]
     pub rate_burst: Option<u32>,
+    /// Speak TLS on both ports with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -300,6 +317,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Err(Error::Usage(tr!(Msg::UsersNeedsUser, commands = "add, list, remove, passwd, import")))
         }
         Command::Demo => crate::demo::run(),
+        Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
     }
 }
@@ -332,6 +350,7 @@ fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
     options.send_port = args.send_port;
     options.recv_port = args.recv_port;
     options.timeout = Duration::from_secs(args.timeout);
+    options.tls = crate::transport::tls::for_client(args.tls, args.ca.as_deref())?;
     options.data_dir = match args.data_dir.clone().or_else(client::default_data_dir) {
         Some(dir) => dir,
         None => return Err(Error::Usage(tr!(i18n::client::Msg::NoDataDir))),
@@ -416,6 +435,10 @@ fn serve(args: ServeArgs) -> Result<()> {
         max_pending: args.max_pending,
         rate: args.rate,
         rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),
+            _ => None,
+        },
         ..Config::new(&args.data_dir)
     };
     let (capacity, advice) = crate::sys::connection_capacity(config.max_connections);
@@ -446,8 +469,21 @@ fn serve(args: ServeArgs) -> Result<()> {
     let config = Config { max_connections: capacity.min(config.max_connections), ..config };
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
+    let config_tls = config.tls.is_some();
     let server = Server::start(send, recv, config)?;
     log::info!("data directory: {}", args.data_dir.display());
+    if config_tls {
+        log::info!(
+            "TLS on both ports ({})",
+            args.tls_cert.as_ref().map_or(String::new(), |c| c.display().to_string())
+        );
+    } else if !args.host.is_loopback() {
+        log::warn!(
+            "listening on {} without TLS: passwords and messages travel in clear; \
+             use --tls-cert and --tls-key (wachat cert makes them)",
+            args.host
+        );
+    }
     log::info!("listening: send {}", server.send_addr());
     log::info!("listening: receive {}", server.recv_addr());
     wait_for_signal()?;

@@ -10,6 +10,7 @@
 //! | module | what it is |
 //! |---|---|
 //! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` with `parse` and `Display`. Touches no socket but a reader. |
+//! | [`transport`] | the bytes under the frames: one `Stream`, plaintext or TLS (rustls), shared by threads that never wait under its lock; the TLS configurations of both sides. |
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: in-memory state built from records, the CSV backend, and the group commit. |
@@ -22,6 +23,7 @@
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
 //! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory. |
+//! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
@@ -57,6 +59,11 @@
 //!                                  receive socket; what the kernel does not take
 //!                                  waits in a bounded buffer (full: BYE:SLOW)
 //! ```
+//!
+//! With `--tls-cert`, every socket above is a TLS [`transport::Stream`]:
+//! the same threads, the handshake inside the first frame's deadline, and
+//! the outlet still never waits (the stream's lock is never held while
+//! waiting for the network).
 //!
 //! A message's path: the sender's handler parses `MSG`, the store checks it
 //! and applies a `Record::Message` to the in-memory state (which gives the
@@ -124,6 +131,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod cert;
 pub mod cli;
 pub mod client;
 pub mod console;
@@ -140,4 +148,5 @@ pub mod router;
 pub mod server;
 pub mod store;
 pub mod sys;
+pub mod transport;
 pub mod tui;

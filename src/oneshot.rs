@@ -91,7 +91,8 @@ pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
 /// say so); returns the connection and the name as registered.
 fn open(options: &Options) -> Result<(Connection, String)> {
     let o = options;
-    let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, o.trace.clone())?;
+    let mut conn =
+        Connection::open(&o.server, o.send_port, Port::Send, o.timeout, o.trace.clone(), o.tls.as_ref())?;
     let how = match &o.register {
         Some(email) => Login::Register { email: email.clone() },
         None => Login::Existing,

@@ -6,7 +6,8 @@
 //! writes to it at once, from the committer's thread.
 //!
 //! **A slow receiver must never block the router.** So an outlet never
-//! waits on its socket: it writes with `MSG_DONTWAIT`, and whatever the
+//! waits on its socket: it writes with `MSG_DONTWAIT` (through TLS too:
+//! see `transport`), and whatever the
 //! kernel does not take now stays in the outlet's own bounded buffer, which
 //! the connection's thread flushes when it next wakes up (it wakes up on the
 //! client's `ACK`, which every client sends after reading events, or at the
@@ -22,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,7 @@ use crate::protocol::Bye;
 use crate::protocol::names::fold;
 use crate::store::UserId;
 use crate::store::state::Delivery;
+use crate::transport::Stream;
 
 /// The writing end of one receive connection.
 pub struct Outlet {
@@ -40,8 +42,9 @@ pub struct Outlet {
     pub name: Arc<str>,
     /// Where the connection comes from (given to peers by `PEER`).
     pub peer_ip: IpAddr,
-    /// The connection's socket, shared with its thread (which reads it).
-    stream: Arc<TcpStream>,
+    /// The connection's stream, shared with its thread (which reads it).
+    /// It takes bytes without waiting ([`Stream::send_now`]), TLS or not.
+    stream: Arc<Stream>,
     out: Mutex<Out>,
     /// Most bytes that may wait in `Out::pending` before `BYE:SLOW`.
     max_pending: usize,
@@ -70,25 +73,8 @@ struct Out {
     stalled_since: Option<Instant>,
 }
 
-/// Writes what the kernel takes without waiting; returns how much it took.
-fn send_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
-    let socket = socket2::SockRef::from(stream);
-    loop {
-        match socket.send_with_flags(bytes, libc::MSG_DONTWAIT) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
-            other => return other,
-        }
-    }
-}
-
 impl Outlet {
-    pub fn new(
-        user: UserId,
-        name: Arc<str>,
-        stream: Arc<TcpStream>,
-        max_pending: usize,
-    ) -> io::Result<Outlet> {
+    pub fn new(user: UserId, name: Arc<str>, stream: Arc<Stream>, max_pending: usize) -> io::Result<Outlet> {
         let out = Out {
             next_seq: 1,
             pending: Vec::new(),
@@ -171,17 +157,23 @@ impl Outlet {
     }
 
     fn flush_locked(&self, out: &mut Out) {
-        if out.pending.is_empty() || out.closed || out.replaying {
+        if out.closed || out.replaying || (out.pending.is_empty() && !self.stream.unsent()) {
             return;
         }
-        match send_now(&self.stream, &out.pending) {
-            Ok(0) => {
-                out.stalled_since.get_or_insert_with(Instant::now);
-            }
+        // With TLS, "taken" means encrypted into the stream's bounded
+        // buffer, which every call also pushes on towards the kernel.
+        match self.stream.send_now(&out.pending) {
             Ok(n) => {
-                out.mid_frame = out.pending[n - 1] != b'\n';
-                out.pending.drain(..n);
-                out.stalled_since = (!out.pending.is_empty()).then(Instant::now);
+                if n > 0 {
+                    out.mid_frame = out.pending[n - 1] != b'\n';
+                    out.pending.drain(..n);
+                }
+                let waiting = !out.pending.is_empty() || self.stream.unsent();
+                if n == 0 && waiting {
+                    out.stalled_since.get_or_insert_with(Instant::now);
+                } else {
+                    out.stalled_since = waiting.then(Instant::now);
+                }
             }
             Err(e) => {
                 log::debug!("{}: write failed: {e}", self.name);
@@ -189,14 +181,14 @@ impl Outlet {
                 out.closing = true;
             }
         }
-        if out.closing && out.pending.is_empty() {
+        if out.closing && out.pending.is_empty() && !self.stream.unsent() {
             self.shut(out);
         }
     }
 
     /// True while bytes wait for the kernel (the thread then wakes up often).
     pub fn has_pending(&self) -> bool {
-        !self.out.lock().pending.is_empty()
+        !self.out.lock().pending.is_empty() || self.stream.unsent()
     }
 
     /// How long waiting bytes have gone without the kernel taking any.

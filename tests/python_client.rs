@@ -23,10 +23,11 @@ struct Python {
 }
 
 impl Python {
-    fn start(server: &TestServer, user: &str, password: &str) -> Python {
+    fn start(server: &TestServer, user: &str, password: &str, extra: &[&str]) -> Python {
         let (send, recv) = (server.send.port().to_string(), server.recv.port().to_string());
         let mut child = Command::new("python3")
             .args([SCRIPT, user, "127.0.0.1", &send, &recv])
+            .args(extra)
             .env("WACHAT_PASSWORD", password)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -87,7 +88,7 @@ fn the_python_client_receives_sends_and_sees_its_ticks() {
     assert!(bob.request("MSG:ana:b1:hola ana\\ny adiós").starts_with("OK:b1:"));
     let mut bob_events = server.login_recv("bob", "pw-bob");
 
-    let mut python = Python::start(&server, "ana", "pw-ana");
+    let mut python = Python::start(&server, "ana", "pw-ana", &[]);
     python.expect("bob → ana: hola ana");
     python.expect("y adiós");
     // It acknowledged the message: bob's tick moves to ✓✓.
@@ -118,4 +119,20 @@ fn the_python_client_receives_sends_and_sees_its_ticks() {
     drop(python.stdin.take()); // Ctrl+D
     let status = wait_with_timeout(&mut python.child, READ_TIMEOUT);
     assert!(status.success(), "the Python client exited with {status}");
+}
+
+#[test]
+fn the_python_client_speaks_tls_with_the_certificate_of_wachat_cert() {
+    let certs = support::tls::Certs::make(&["127.0.0.1"]);
+    let server = TestServer::start_with(&certs.serve_args());
+    support::tls::register(&server, &certs, &["ana"]);
+    let mut bob = support::tls::login_send(&server, &certs, "bob");
+    let mut python = Python::start(&server, "ana", "pw-ana", &["--ca", certs.ca()]);
+    python.type_line("bob over tls");
+    let sent = python.expect("  ✓ py");
+    let id = sent.trim_start_matches("  ✓ ").to_string();
+    let lines = bob.listing("HISTORY:ana:1");
+    assert!(lines[0].starts_with(&format!("ana:bob:{id}:")) && lines[0].ends_with(":over tls"), "{lines:?}");
+    drop(python.stdin.take());
+    assert!(wait_with_timeout(&mut python.child, READ_TIMEOUT).success());
 }

@@ -1,47 +1,37 @@
-//! A plain line connection for the bench: buffered both ways, with a
-//! timeout on every read, and split into a writing and a reading half.
+//! A line connection for the bench: buffered both ways, with a timeout on
+//! every read, plaintext or TLS (`--tls`, `--ca`), and split into a
+//! writing and a reading half.
 
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::BenchArgs;
 use crate::error::{Error, Result};
+use crate::transport::{Shared, Stream, tls};
 
 pub struct LineConn {
     pub reader: LineReader,
     pub writer: LineWriter,
 }
 
+/// Both halves share one stream (`Shared`): `try_clone` would `dup` the
+/// descriptor, and the bench needs every descriptor it can get (10,000
+/// users = 20,000 sockets, the limit here); and a TLS connection is one
+/// state for both directions anyway.
 pub struct LineReader(BufReader<Shared>);
 pub struct LineWriter(BufWriter<Shared>);
-
-/// One socket for both halves: `try_clone` would `dup` the descriptor, and
-/// the bench needs every descriptor it can get (10,000 users = 20,000
-/// sockets, the limit here).
-#[derive(Clone)]
-pub struct Shared(Arc<TcpStream>);
-
-impl Read for Shared {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        (&*self.0).read(buf)
-    }
-}
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        (&*self.0).write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 impl LineConn {
     pub fn connect(args: &BenchArgs, port: u16) -> Result<LineConn> {
         let addr = format!("{}:{port}", args.server);
-        let stream = TcpStream::connect(&addr).map_err(|e| Error::io(format!("bench: connect {addr}"), e))?;
-        stream.set_nodelay(true)?;
+        let context = || format!("bench: connect {addr}");
+        let tcp = TcpStream::connect(&addr).map_err(|e| Error::io(context(), e))?;
+        tcp.set_nodelay(true)?;
+        let deadline = Instant::now() + args.timeout();
+        let stream = Stream::connect(tcp, args.tls_config.as_ref(), &args.server, deadline)
+            .map_err(|e| Error::io(context(), tls::explain(e)))?;
         stream.set_read_timeout(Some(args.timeout()))?;
         let shared = Shared(Arc::new(stream));
         let reader = LineReader(BufReader::with_capacity(64 * 1024, shared.clone()));
@@ -73,13 +63,13 @@ impl LineConn {
         self.reader.0.buffer().contains(&b'\n')
     }
 
-    /// The socket, for the idle crowd's non-blocking sweeps.
-    pub fn stream(&self) -> &TcpStream {
+    /// The stream, for the idle crowd's non-blocking sweeps.
+    pub fn stream(&self) -> &Stream {
         &self.writer.0.get_ref().0
     }
 
-    /// The socket, shared (to shut it down from another thread).
-    pub fn shared(&self) -> Arc<TcpStream> {
+    /// The stream, shared (to shut it down from another thread).
+    pub fn shared(&self) -> Arc<Stream> {
         self.writer.0.get_ref().0.clone()
     }
 }

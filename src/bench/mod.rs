@@ -75,6 +75,16 @@ pub struct BenchArgs {
     /// Seconds to wait for a reply or an event before giving up.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// Connect with TLS, trusting the certificates the system trusts.
+    #[arg(long)]
+    pub tls: bool,
+    /// Connect with TLS, trusting this certificate (PEM), e.g. the
+    /// cert.pem that `wachat cert` made for the server.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// What `--tls`/`--ca` trust, loaded once for every connection.
+    #[arg(skip)]
+    pub tls_config: Option<crate::transport::Tls>,
 }
 
 impl BenchArgs {
@@ -84,7 +94,8 @@ impl BenchArgs {
 }
 
 /// Runs the bench and prints its report.
-pub fn run(args: BenchArgs) -> Result<()> {
+pub fn run(mut args: BenchArgs) -> Result<()> {
+    args.tls_config = crate::transport::tls::for_client(args.tls, args.ca.as_deref())?;
     if let Ok((soft, _)) = crate::sys::raise_nofile_limit() {
         let needed = 2 * (args.idle_users + args.room_size + 2 * args.pairs) + 64;
         if (soft as usize) < needed {
@@ -197,11 +208,11 @@ fn login_all(args: &BenchArgs, names: &[String]) -> Result<Vec<Both>> {
 #[derive(Default)]
 struct Abort {
     error: std::sync::Mutex<Option<Error>>,
-    sockets: std::sync::Mutex<Vec<Arc<std::net::TcpStream>>>,
+    sockets: std::sync::Mutex<Vec<Arc<crate::transport::Stream>>>,
 }
 
 impl Abort {
-    fn watch(&self, socket: Arc<std::net::TcpStream>) {
+    fn watch(&self, socket: Arc<crate::transport::Stream>) {
         self.sockets.lock().expect("no panic holding it").push(socket);
     }
 

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
+use crate::transport::{Shared, Stream, Tls, tls};
 
 /// Most lines a listing reply may announce (`OK:<n>`): more than any
 /// real server sends (10,000 users online, the longest `HISTORY` the
@@ -75,22 +76,24 @@ pub struct Connection {
     port: Port,
     /// Where it goes, for error messages: `127.0.0.1:6666`.
     addr: String,
-    /// The write half (a clone of the socket the reader owns).
-    stream: TcpStream,
-    reader: FrameReader<TcpStream>,
+    /// The write half (the stream the reader reads, shared: plaintext or TLS).
+    stream: Shared,
+    reader: FrameReader<Shared>,
     /// How long the server may take to answer.
     timeout: Duration,
     trace: Option<Trace>,
 }
 
 impl Connection {
-    /// Connects to `host:port`, giving up after `timeout`.
+    /// Connects to `host:port`, giving up after `timeout`; with `tls`, the
+    /// TLS handshake is done (and the server's certificate checked) too.
     pub fn open(
         host: &str,
         port_number: u16,
         port: Port,
         timeout: Duration,
         trace: Option<Trace>,
+        tls: Option<&Tls>,
     ) -> Result<Self> {
         let addr = format!("{host}:{port_number}");
         let context = || tr!(Msg::CannotConnect, port = port.name(), addr = addr);
@@ -99,12 +102,15 @@ impl Connection {
             .map_err(|e| Error::io(context(), e))?
             .next()
             .ok_or_else(|| Error::Usage(tr!(Msg::NoAddress, host = format!("{host:?}"))))?;
-        let stream = TcpStream::connect_timeout(&target, timeout).map_err(|e| Error::io(context(), e))?;
+        let deadline = Instant::now() + timeout;
+        let tcp = TcpStream::connect_timeout(&target, timeout).map_err(|e| Error::io(context(), e))?;
         // Frames are small and interactive: send each at once.
-        stream.set_nodelay(true).map_err(|e| Error::io(context(), e))?;
+        tcp.set_nodelay(true).map_err(|e| Error::io(context(), e))?;
+        let stream =
+            Stream::connect(tcp, tls, host, deadline).map_err(|e| Error::io(context(), tls::explain(e)))?;
         stream.set_write_timeout(Some(timeout)).map_err(|e| Error::io(context(), e))?;
-        let clone = stream.try_clone().map_err(|e| Error::io(context(), e))?;
-        let reader = FrameReader::new(clone, 16 * 1024, MAX_FRAME);
+        let stream = Shared(Arc::new(stream));
+        let reader = FrameReader::new(stream.clone(), 16 * 1024, MAX_FRAME);
         Ok(Connection { port, addr, stream, reader, timeout, trace })
     }
 
@@ -209,7 +215,7 @@ impl Connection {
 
     /// The local address of this connection: the one that reaches the server.
     pub fn local_ip(&self) -> Option<std::net::IpAddr> {
-        self.stream.local_addr().ok().map(|addr| addr.ip())
+        self.stream.0.tcp().local_addr().ok().map(|addr| addr.ip())
     }
 
     /// True when a whole frame is already buffered: reading it won't block.
@@ -242,7 +248,7 @@ impl Connection {
                 Msg::ReadOn,
                 std::io::Error::new(std::io::ErrorKind::ConnectionAborted, tr!(Msg::ServerClosed)),
             ),
-            FrameError::Io(e) => self.io_error(Msg::ReadOn, e),
+            FrameError::Io(e) => self.io_error(Msg::ReadOn, tls::explain(e)),
             FrameError::TooLong => self.protocol_error(&tr!(Msg::FrameTooLong)),
             FrameError::NotUtf8 => self.protocol_error(&tr!(Msg::FrameNotUtf8)),
             FrameError::TimedOut => self.protocol_error(&tr!(Msg::TimedOut)),

@@ -123,6 +123,10 @@ impl Client {
         if fold(user) == fold(self.me()) {
             return Err(Error::Usage(tr!(Msg::DirectWithYourself)));
         }
+        // A direct chat would be plaintext: with TLS there is none.
+        if self.shared.options.tls.is_some() {
+            return Err(Error::Usage(tr!(Msg::DirectNeedsPlaintext)));
+        }
         let p2p = self.p2p.as_ref().ok_or(Error::Offline)?;
         if p2p.is_open(user) {
             return Ok(());

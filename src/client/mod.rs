@@ -157,7 +157,7 @@ impl Shared {
     fn open(&self, port: Port) -> Result<Connection> {
         let o = &self.options;
         let number = if port == Port::Send { o.send_port } else { o.recv_port };
-        let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone())?;
+        let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone(), o.tls.as_ref())?;
         conn.login(&o.user, &o.password, &Login::Existing)?;
         match port {
             Port::Send => announce(&mut conn, self.p2p_port)?,
@@ -261,7 +261,8 @@ impl Client {
         // Bound once we know which local address reaches the server, and
         // before the port is announced.
         let local_ip = send.as_ref().and_then(|(conn, _)| conn.local_ip());
-        let listener = match options.p2p_port {
+        // Direct chats are plaintext: a TLS client accepts none.
+        let listener = match options.p2p_port.filter(|_| options.tls.is_none()) {
             Some(port) => direct::listen(&options, local_ip, port)?,
             None => None,
         };
@@ -425,7 +426,7 @@ impl Drop for Client {
 /// connection and the name as registered.
 fn first_login(options: &Options) -> Result<(Connection, String)> {
     let (o, trace) = (options, options.trace.clone());
-    let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace)?;
+    let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace, o.tls.as_ref())?;
     let how = match &o.register {
         Some(email) => Login::Register { email: email.clone() },
         None => Login::Existing,

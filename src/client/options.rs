@@ -37,6 +37,9 @@ pub struct Options {
     /// `P2P:<port>`; `None` listens on nothing and accepts none (this client
     /// can still open direct chats with others).
     pub p2p_port: Option<u16>,
+    /// `Some`: connect with TLS, trusting these certificates (never
+    /// plaintext then); `None`: plaintext.
+    pub tls: Option<crate::transport::Tls>,
 }
 
 impl Options {
@@ -55,6 +58,7 @@ impl Options {
             timeout: Duration::from_secs(10),
             trace: None,
             p2p_port: Some(0),
+            tls: None,
         }
     }
 
@@ -82,6 +86,7 @@ impl fmt::Debug for Options {
             .field("timeout", &self.timeout)
             .field("trace", &self.trace.is_some())
             .field("p2p_port", &self.p2p_port)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }

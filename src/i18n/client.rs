@@ -29,9 +29,9 @@ catalogue! {
     },
     KoTooLong { en: "too long", es: "demasiado largo", pt: "longo demais" },
     KoRateLimited {
-        en: "too many messages, slow down",
-        es: "demasiados mensajes, ve más despacio",
-        pt: "mensagens demais, vá mais devagar",
+        en: "too many requests, slow down",
+        es: "demasiadas peticiones, ve más despacio",
+        pt: "requisições demais, vá mais devagar",
     },
     KoBusy {
         en: "the server is full, try again later",
@@ -100,6 +100,48 @@ catalogue! {
         pt: "não foi possível conectar à {port} {addr}",
     },
     NoAddress { en: "{host} has no address", es: "{host} no tiene dirección", pt: "{host} não tem endereço" },
+
+    // ── TLS (--tls, --ca) ────────────────────────────────────────────────
+    TlsNoSystemRoots {
+        en: "--tls: this system trusts no certificate (install ca-certificates), or give the server's certificate with --ca FILE",
+        es: "--tls: este sistema no confía en ningún certificado (instala ca-certificates), o indica el certificado del servidor con --ca FICHERO",
+        pt: "--tls: este sistema não confia em nenhum certificado (instale ca-certificates), ou indique o certificado do servidor com --ca ARQUIVO",
+    },
+    TlsUntrusted {
+        en: "TLS: the server's certificate is not signed by anyone trusted; for a class server, give its certificate with --ca FILE (the cert.pem of `wachat cert`)",
+        es: "TLS: el certificado del servidor no lo firma nadie de confianza; para un servidor de clase, indica su certificado con --ca FICHERO (el cert.pem de `wachat cert`)",
+        pt: "TLS: o certificado do servidor não é assinado por ninguém confiável; para um servidor de turma, indique o certificado com --ca ARQUIVO (o cert.pem de `wachat cert`)",
+    },
+    TlsWrongName {
+        en: "TLS: the server's certificate is for another name than --server (the names given to `wachat cert --host`)",
+        es: "TLS: el certificado del servidor es para otro nombre que --server (los nombres dados a `wachat cert --host`)",
+        pt: "TLS: o certificado do servidor é para outro nome que --server (os nomes dados a `wachat cert --host`)",
+    },
+    TlsExpired {
+        en: "TLS: the server's certificate has expired",
+        es: "TLS: el certificado del servidor ha caducado",
+        pt: "TLS: o certificado do servidor expirou",
+    },
+    TlsBadCertificate {
+        en: "TLS: the server's certificate is not valid ({why})",
+        es: "TLS: el certificado del servidor no es válido ({why})",
+        pt: "TLS: o certificado do servidor não é válido ({why})",
+    },
+    TlsNotTls {
+        en: "TLS: the server does not speak TLS on this port (a plaintext server? then connect without --tls)",
+        es: "TLS: el servidor no habla TLS en este puerto (¿un servidor sin cifrar? entonces conéctate sin --tls)",
+        pt: "TLS: o servidor não fala TLS nesta porta (um servidor sem criptografia? então conecte sem --tls)",
+    },
+    TlsFailed {
+        en: "TLS: the connection failed: {why}",
+        es: "TLS: la conexión falló: {why}",
+        pt: "TLS: a conexão falhou: {why}",
+    },
+    DirectNeedsPlaintext {
+        en: "direct chats are not encrypted, so with --tls they are off (messages go through the server, encrypted)",
+        es: "los chats directos no van cifrados, así que con --tls están desactivados (los mensajes pasan por el servidor, cifrados)",
+        pt: "os chats diretos não são criptografados, então com --tls ficam desativados (as mensagens passam pelo servidor, criptografadas)",
+    },
     ReadOn { en: "read on the {port} {addr}", es: "lectura en el {port} {addr}", pt: "leitura na {port} {addr}" },
     WriteOn {
         en: "write on the {port} {addr}",

@@ -13,6 +13,7 @@ use super::log_limit::log_limited;
 use super::{Connections, Ctx, Refusal, Slot, linger_close, recv, send};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko, Reply};
+use crate::transport::Stream;
 
 /// How many connections the kernel may queue before `accept()` takes them.
 /// std's `TcpListener::bind` asks for 128: 10,000 clients connecting at
@@ -76,7 +77,10 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, port: Port) {
             return;
         }
         match Connections::admit(ctx, peer.ip()) {
-            Ok(slot) => spawn_handler(stream, peer, slot, port),
+            Ok(slot) => match Stream::accept(stream, ctx.config.tls.as_ref()) {
+                Ok(stream) => spawn_handler(stream, peer, slot, port),
+                Err(e) => log::error!("{peer}: cannot start TLS: {e}"),
+            },
             Err(refusal) => refuse_busy(ctx, &stream, peer, &refusal),
         }
     }
@@ -98,6 +102,11 @@ fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Re
         ),
     };
     log_limited!(ctx.logs.refused, warn, "{peer}: refused, {why}");
+    if ctx.config.tls.is_some() {
+        // A TLS client could not read a KO without a handshake, which the
+        // accept thread has no time for: it only sees the connection end.
+        return;
+    }
     let _ = stream.set_nonblocking(true);
     let _ = stream.write_all(Reply::Ko(ko).to_string().as_bytes());
     let _ = stream.shutdown(Shutdown::Write);
@@ -107,8 +116,8 @@ fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Re
 
 /// Starts the connection's thread. The thread gives its slot back when the
 /// conversation is over, then lingers over the close (see `linger_close`).
-fn spawn_handler(stream: TcpStream, peer: SocketAddr, slot: Slot, port: Port) {
-    let _ = stream.set_nodelay(true);
+fn spawn_handler(stream: Stream, peer: SocketAddr, slot: Slot, port: Port) {
+    let _ = stream.tcp().set_nodelay(true);
     let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || {
         let stream = match port {
             Port::Send => send::serve(stream, peer, &slot.ctx),

@@ -24,7 +24,7 @@ pub mod send;
 pub mod throttle;
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::Read;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,11 +35,12 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::Result;
-use crate::protocol::{Bye, Code, Ko, MAX_FRAME};
+use crate::protocol::{Bye, Code, Ko, MAX_FRAME, Reply};
 use crate::router::Router;
 use crate::store::csv_backend::CsvBackend;
 use crate::store::password::DEFAULT_KDF_COST;
 use crate::store::{Hasher, Store};
+use crate::transport::Stream;
 
 /// Everything `wachat serve` can be told.
 #[derive(Clone, Debug)]
@@ -71,6 +72,8 @@ pub struct Config {
     pub rate: f64,
     /// How many requests a user may make at once above `rate`.
     pub rate_burst: u32,
+    /// TLS on both ports (`--tls-cert`, `--tls-key`); `None`: plaintext.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -112,6 +115,7 @@ impl Config {
             exempt: Vec::new(),
             rate: DEFAULT_RATE,
             rate_burst: default_burst(DEFAULT_RATE),
+            tls: None,
         }
     }
 }
@@ -159,7 +163,7 @@ struct Connections {
     count: std::sync::atomic::AtomicUsize,
     /// Connections being served per address (see `throttle::address_key`).
     per_address: Mutex<HashMap<IpAddr, usize>>,
-    open: Mutex<HashMap<u64, Arc<TcpStream>>>,
+    open: Mutex<HashMap<u64, Arc<Stream>>>,
     /// Signalled when a connection ends (shutdown waits for them).
     ended: Condvar,
     next_id: AtomicU64,
@@ -221,7 +225,7 @@ impl Connections {
         Ok(slot)
     }
 
-    fn add(&self, stream: &Arc<TcpStream>) -> u64 {
+    fn add(&self, stream: &Arc<Stream>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.open.lock().insert(id, stream.clone());
         id
@@ -340,6 +344,14 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     addr
 }
 
+/// Tells a client that typed plaintext at a TLS port what is wrong, in
+/// the only words it can read (plaintext), and logs it.
+fn refuse_plaintext(ctx: &Ctx, stream: &Stream, peer: SocketAddr) {
+    log_limit::log_limited!(ctx.logs.refused, info, "{peer}: plaintext on a TLS port, closed");
+    let ko = Ko::new(Code::BadRequest, "this port speaks TLS: connect with TLS (wachat --tls or --ca)");
+    stream.refuse_plaintext(&Reply::Ko(ko).to_string());
+}
+
 /// How long shutdown waits for the requests in progress, twice: once
 /// before it cuts off clients that do not read their replies, once after.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
@@ -358,15 +370,16 @@ const LINGER_BYTES: usize = 64 * 1024;
 /// connection holds its thread for one second at most (it holds no slot:
 /// see [`Slot`]). Past either bound the close may reset the connection,
 /// which costs only that client its last reply.
-pub fn linger_close(stream: &TcpStream) {
+pub fn linger_close(stream: &Stream) {
     let _ = stream.shutdown(Shutdown::Write);
     let deadline = Instant::now() + LINGER_FOR;
     let mut sink = [0u8; 4096];
     let mut budget = LINGER_BYTES;
-    let mut reader = stream;
+    // The socket itself: leftovers are read away, not decrypted.
+    let mut reader = stream.tcp();
     while budget > 0 {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+        if left.is_zero() || reader.set_read_timeout(Some(left)).is_err() {
             break;
         }
         match reader.read(&mut sink) {
@@ -374,25 +387,4 @@ pub fn linger_close(stream: &TcpStream) {
             Ok(n) => budget -= n.min(budget),
         }
     }
-}
-
-/// Writes all of `bytes` before `deadline`, or fails with `TimedOut`: a
-/// client that stops reading cannot hold a thread blocked in `write()`
-/// longer than that.
-pub fn write_all_by(mut stream: &TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
-    while !bytes.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "the client did not read for --timeout"));
-        }
-        stream.set_write_timeout(Some(left))?;
-        match stream.write(bytes) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if crate::protocol::framing::is_timeout(&e) => {} // the loop checks the deadline
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }

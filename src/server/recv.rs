@@ -15,15 +15,16 @@
 //! that the client takes none of for `--timeout` end the connection (see
 //! `Outlet::stalled_for`), even if it keeps sending `PONG`s.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
-use super::{Ctx, auth, write_all_by};
+use super::{Ctx, auth};
 use crate::protocol::{Bye, Code, EventReply, FrameError, FrameReader, Ko, Reply};
 use crate::router::Outlet;
 use crate::store::UserId;
+use crate::transport::Stream;
 
 /// Read buffer of a receive connection: it only ever reads `ACK`s and `PONG`s.
 const READ_BUFFER: usize = 1024;
@@ -37,7 +38,7 @@ const RETRY_FLUSH: Duration = Duration::from_millis(50);
 /// One socket, one file descriptor: this thread reads through `&stream`
 /// and the outlet writes through the same `Arc` (no `try_clone`, which
 /// would `dup` the descriptor and halve how many users fit, see `sys.rs`).
-pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<TcpStream> {
+pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let stream = Arc::new(stream);
     let mut reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
     if let Some((user, name)) = login(ctx, &stream, peer, &mut reader) {
@@ -53,11 +54,11 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<TcpStre
 /// The `OK:<user>` is written by [`live`], once the user is online.
 fn login(
     ctx: &Ctx,
-    stream: &TcpStream,
+    stream: &Stream,
     peer: SocketAddr,
-    reader: &mut FrameReader<&TcpStream>,
+    reader: &mut FrameReader<&Stream>,
 ) -> Option<(UserId, Arc<str>)> {
-    let say = |frame: &str| write_all_by(stream, frame.as_bytes(), Instant::now() + ctx.config.timeout);
+    let say = |frame: &str| stream.write_all_by(frame.as_bytes(), Instant::now() + ctx.config.timeout);
     loop {
         let deadline = Instant::now() + ctx.config.timeout;
         let ko = match reader.read_frame(Some(deadline)) {
@@ -79,6 +80,10 @@ fn login(
                 let _ = say("BYE:TIMEOUT\n");
                 return None;
             }
+            Err(FrameError::Io(e)) if Stream::is_plaintext_client(&e) => {
+                super::refuse_plaintext(ctx, stream, peer);
+                return None;
+            }
             Err(FrameError::Closed | FrameError::Io(_)) => return None,
         };
         say(&Reply::Ko(ko.clone()).to_string()).ok()?;
@@ -90,7 +95,7 @@ fn login(
 
 /// Attaches the outlet (the user is online from here: `USERS` shows it
 /// before the client reads its `OK`), replays the inbox, then serves live.
-fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<&TcpStream>, outlet: &Arc<Outlet>) {
+fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) {
     let (mut replay, replaced) = ctx.store.attach(outlet.user, outlet);
     replay.insert(0, format!("OK:{}\n", outlet.name).into());
     match replaced {
@@ -125,23 +130,23 @@ fn live(ctx: &Ctx, stream: &TcpStream, reader: &mut FrameReader<&TcpStream>, out
 /// The client must keep reading: a client that does not take a chunk
 /// within `--timeout` is dropped. A goodbye said meanwhile
 /// (`BYE:REPLACED`) cuts it short.
-fn send_replay(ctx: &Ctx, stream: &TcpStream, replay: &[Arc<str>], outlet: &Outlet) -> std::io::Result<()> {
+fn send_replay(ctx: &Ctx, stream: &Stream, replay: &[Arc<str>], outlet: &Outlet) -> std::io::Result<()> {
     let timeout = ctx.config.timeout;
     let mut chunk = String::with_capacity(64 * 1024);
     for frame in replay {
         chunk.push_str(frame);
         if chunk.len() >= 60 * 1024 {
-            write_all_by(stream, chunk.as_bytes(), Instant::now() + timeout)?;
+            stream.write_all_by(chunk.as_bytes(), Instant::now() + timeout)?;
             chunk.clear();
             if outlet.is_closing() {
                 return Ok(());
             }
         }
     }
-    write_all_by(stream, chunk.as_bytes(), Instant::now() + timeout)
+    stream.write_all_by(chunk.as_bytes(), Instant::now() + timeout)
 }
 
-fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&TcpStream>, outlet: &Outlet) {
+fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
     let timeout = ctx.config.timeout;
     let mut last_frame = Instant::now();
     let mut pinged = false;

@@ -16,16 +16,17 @@
 
 use std::fmt::Write as _;
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
-use super::{Ctx, auth, p2p, presence, write_all_by};
+use super::{Ctx, auth, p2p, presence};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
 use crate::store::{Outgoing, Ticket, UserId};
+use crate::transport::Stream;
 
 /// Read buffer of a send connection: room for a burst of pipelined requests.
 const READ_BUFFER: usize = 16 * 1024;
@@ -42,7 +43,7 @@ const CHUNK: usize = 64 * 1024;
 ///
 /// One socket, one file descriptor: the registry (for shutdown) shares it
 /// through an `Arc`, and reading and writing both go through `&stream`.
-pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<TcpStream> {
+pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let stream = Arc::new(stream);
     let id = ctx.connections.add(&stream);
     let reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
@@ -60,7 +61,9 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<TcpStre
         member_changes: Vec::new(),
     };
     if let Err(e) = session.run() {
-        if e.kind() == io::ErrorKind::TimedOut {
+        if Stream::is_plaintext_client(&e) {
+            super::refuse_plaintext(ctx, &stream, peer);
+        } else if e.kind() == io::ErrorKind::TimedOut {
             let timeout = ctx.config.timeout.as_secs();
             log_limited!(ctx.logs.dropped, info, "{peer}: did not read its replies for {timeout} s: dropped");
         } else {
@@ -80,9 +83,9 @@ enum Flow {
 
 struct Session<'a> {
     ctx: &'a Ctx,
-    stream: &'a TcpStream,
+    stream: &'a Stream,
     peer: SocketAddr,
-    reader: FrameReader<&'a TcpStream>,
+    reader: FrameReader<&'a Stream>,
     /// The logged-in user, once `LOGIN`/`REGISTER` succeeded.
     user: Option<(UserId, Arc<str>)>,
     /// Replies not written yet; `true` marks one that is only valid once
@@ -335,7 +338,7 @@ impl Session<'_> {
 /// time it passes [`CHUNK`] bytes; each write must be taken by the client
 /// within `timeout`.
 struct Chunks<'a> {
-    stream: &'a TcpStream,
+    stream: &'a Stream,
     buf: String,
     timeout: Duration,
     /// Why the last write failed (`fmt::Write` can only say that it did).
@@ -348,7 +351,7 @@ impl Chunks<'_> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let result = write_all_by(self.stream, self.buf.as_bytes(), Instant::now() + self.timeout);
+        let result = self.stream.write_all_by(self.buf.as_bytes(), Instant::now() + self.timeout);
         self.buf.clear();
         result
     }

@@ -7,6 +7,7 @@
 pub mod console;
 pub mod fake_telegram;
 pub mod pty;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -251,8 +252,11 @@ pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
 
 /// One raw protocol connection.
 pub struct Conn {
+    /// The socket (for options, or raw bytes on a plaintext connection).
     pub stream: TcpStream,
-    reader: BufReader<TcpStream>,
+    /// What frames go through: the socket itself, or TLS over it.
+    writer: Box<dyn Write + Send>,
+    reader: BufReader<Box<dyn Read + Send>>,
 }
 
 impl Conn {
@@ -273,18 +277,25 @@ impl Conn {
     /// A connection accepted by a test's own listener (a fake peer).
     pub fn from_stream(stream: TcpStream) -> Conn {
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        Conn { stream, reader }
+        let reader: Box<dyn Read + Send> = Box::new(stream.try_clone().unwrap());
+        let writer = Box::new(stream.try_clone().unwrap());
+        Conn { stream, writer, reader: BufReader::new(reader) }
+    }
+
+    /// A connection whose frames go through `reader` and `writer` (TLS)
+    /// over the socket `stream`.
+    pub fn over(stream: TcpStream, reader: Box<dyn Read + Send>, writer: Box<dyn Write + Send>) -> Conn {
+        Conn { stream, writer, reader: BufReader::new(reader) }
     }
 
     /// Sends one frame (a `\n` is added).
     pub fn send(&mut self, line: &str) {
-        self.stream.write_all(format!("{line}\n").as_bytes()).expect("write");
+        self.writer.write_all(format!("{line}\n").as_bytes()).expect("write");
     }
 
     /// Sends raw bytes as they are.
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("write");
+        self.writer.write_all(bytes).expect("write");
     }
 
     /// Reads one line (without `\n`); fails the test on timeout or EOF.

@@ -1,0 +1,481 @@
+//! The byte stream under the protocol: a TCP socket, encrypted with TLS
+//! when the server has a certificate (`wachat serve --tls-cert`) and the
+//! client asks for it (`--tls`, `--ca`). Both sides, and every client
+//! command, go through one type, [`Stream`], so that the rest of wachat
+//! reads and writes lines without knowing which it has.
+//!
+//! - [`tls`]: the configurations: the server's certificate and key from
+//!   PEM files, the client's trusted roots (the system's, or one
+//!   certificate), and what a handshake failure means in words.
+//!
+//! ## One stream, several threads, nobody waiting under a lock
+//!
+//! A TLS connection is one state machine (rustls) for both directions,
+//! while wachat reads and writes a socket from different threads: the
+//! receive-port handler reads `ACK`s while the committer pushes events
+//! through the router; the bench reads replies while another thread writes
+//! requests. So the state sits behind a mutex, and **no thread ever waits
+//! for the network while holding it**: it waits in `poll()` first, then
+//! takes the lock for work that cannot block — feeding the bytes that came
+//! into rustls, taking plaintext out, or encrypting and writing with
+//! `MSG_DONTWAIT` what the kernel takes now. That is what keeps the
+//! router's promise (a slow reader never blocks it) with TLS too. Lock
+//! order: an `Outlet`'s buffer, then its stream's TLS state; a stream
+//! never calls out while it holds its lock.
+//!
+//! What rustls may buffer is bounded: [`SEND_BUFFER`] bytes waiting to be
+//! sent (a write past it is taken in part, like a full socket), and one
+//! record of plaintext received at a time (the stream reads no more
+//! ciphertext until the plaintext was taken).
+//!
+//! A plaintext stream is just the socket: every call goes straight to it,
+//! so the classroom's `nc` path costs nothing more than before.
+
+pub mod tls;
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::protocol::framing::SetReadTimeout;
+
+pub use tls::Tls;
+
+/// Bytes rustls may hold for sending (plaintext and ciphertext together):
+/// what a connection can have queued inside TLS, on top of the kernel's
+/// socket buffer.
+pub const SEND_BUFFER: usize = 64 * 1024;
+
+/// The first byte of every TLS connection (a handshake record).
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// One connection's bytes, plain or over TLS; usable from several
+/// threads through `&Stream` (see the module documentation).
+pub struct Stream {
+    tcp: TcpStream,
+    /// The TLS state; `None` for a plaintext connection.
+    tls: Option<Mutex<rustls::Connection>>,
+    /// Waits of TLS reads and writes (a plaintext stream sets them on the
+    /// socket itself).
+    waits: Mutex<Waits>,
+    /// Some ciphertext came in already (so the first byte was TLS).
+    heard: AtomicBool,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Waits {
+    read: Option<Duration>,
+    write: Option<Duration>,
+    /// Never wait: like a non-blocking socket.
+    nonblocking: bool,
+}
+
+/// The error of a server's TLS stream whose client spoke plaintext: its
+/// handler answers in plaintext that it must use TLS (see
+/// [`Stream::is_plaintext_client`]).
+#[derive(Debug)]
+struct PlaintextClient;
+
+impl std::fmt::Display for PlaintextClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the client speaks plaintext to a TLS port")
+    }
+}
+
+impl std::error::Error for PlaintextClient {}
+
+impl Stream {
+    /// A plaintext stream.
+    pub fn plain(tcp: TcpStream) -> Stream {
+        Stream::new(tcp, None)
+    }
+
+    /// The server's end of a connection just accepted: plaintext, or TLS
+    /// with `config` (the handshake happens as the handler reads, within
+    /// its frame deadline).
+    pub fn accept(tcp: TcpStream, config: Option<&Arc<rustls::ServerConfig>>) -> io::Result<Stream> {
+        let Some(config) = config else { return Ok(Stream::plain(tcp)) };
+        let mut conn = rustls::ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+        conn.set_buffer_limit(Some(SEND_BUFFER));
+        Ok(Stream::new(tcp, Some(conn.into())))
+    }
+
+    /// The client's end: plaintext, or TLS to `host` whose handshake is
+    /// completed before `deadline`, so that a certificate that is not
+    /// trusted is reported now, not at the first request.
+    pub fn connect(tcp: TcpStream, tls: Option<&Tls>, host: &str, deadline: Instant) -> io::Result<Stream> {
+        let Some(tls) = tls else { return Ok(Stream::plain(tcp)) };
+        let mut conn = tls.client(host)?;
+        conn.set_buffer_limit(Some(SEND_BUFFER));
+        let stream = Stream::new(tcp, Some(conn.into()));
+        stream.handshake(deadline)?;
+        Ok(stream)
+    }
+
+    fn new(tcp: TcpStream, tls: Option<rustls::Connection>) -> Stream {
+        let waits = Mutex::new(Waits::default());
+        Stream { tcp, tls: tls.map(Mutex::new), waits, heard: AtomicBool::new(false) }
+    }
+
+    /// True if the bytes are encrypted.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The socket underneath (addresses, options).
+    pub fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.peer_addr()
+    }
+
+    /// How long a read may wait (`None`: forever).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.tls.is_none() {
+            return self.tcp.set_read_timeout(timeout);
+        }
+        self.waits.lock().read = timeout;
+        Ok(())
+    }
+
+    /// How long a write may wait (`None`: forever).
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.tls.is_none() {
+            return self.tcp.set_write_timeout(timeout);
+        }
+        self.waits.lock().write = timeout;
+        Ok(())
+    }
+
+    /// Reads and writes that would wait fail with `WouldBlock` instead.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        if self.tls.is_none() {
+            return self.tcp.set_nonblocking(nonblocking);
+        }
+        self.waits.lock().nonblocking = nonblocking;
+        Ok(())
+    }
+
+    /// Shuts the socket. A TLS stream first says `close_notify` (if the
+    /// kernel takes it now), so that the peer can tell an end from a cut;
+    /// not before the handshake is done (a plaintext client, told so in
+    /// plaintext, must not get TLS bytes after that line).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if let (Some(tls), Shutdown::Write | Shutdown::Both) = (&self.tls, how) {
+            let mut conn = tls.lock();
+            if !conn.is_handshaking() {
+                conn.send_close_notify();
+                let _ = self.flush_tls(&mut conn);
+            }
+        }
+        self.tcp.shutdown(how)
+    }
+
+    /// Hands `bytes` to the connection without ever waiting: returns how
+    /// many were taken (0 if none fit now). Taken bytes reach the peer in
+    /// order; for TLS they may still wait inside rustls ([`Stream::unsent`]),
+    /// and every later call pushes them on.
+    pub fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
+        let Some(tls) = &self.tls else { return send_dontwait(&self.tcp, bytes) };
+        let mut conn = tls.lock();
+        let taken = if bytes.is_empty() { 0 } else { conn.writer().write(bytes)? };
+        self.flush_tls(&mut conn)?;
+        Ok(taken)
+    }
+
+    /// True while bytes taken by [`Stream::send_now`] wait inside TLS for
+    /// the kernel to take them (never for a plaintext stream).
+    pub fn unsent(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.lock().wants_write())
+    }
+
+    /// Writes all of `bytes` before `deadline`, or fails with `TimedOut`:
+    /// a peer that stops reading cannot hold the writer longer than that.
+    pub fn write_all_by(&self, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        loop {
+            let taken = self.send_now(bytes)?;
+            bytes = &bytes[taken..];
+            if bytes.is_empty() && !self.unsent() {
+                return Ok(());
+            }
+            if taken == 0 {
+                self.wait(libc::POLLOUT, Some(deadline)).map_err(|e| match e.kind() {
+                    io::ErrorKind::WouldBlock => {
+                        io::Error::new(io::ErrorKind::TimedOut, "the peer did not read in time")
+                    }
+                    _ => e,
+                })?;
+            }
+        }
+    }
+
+    /// Encrypts nothing more, but writes what TLS holds, without waiting;
+    /// returns how many bytes the kernel took.
+    fn flush_tls(&self, conn: &mut rustls::Connection) -> io::Result<usize> {
+        let mut wrote = 0;
+        while conn.wants_write() {
+            match conn.write_tls(&mut DontWait(&self.tcp)) {
+                Ok(0) => break,
+                Ok(n) => wrote += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Runs a client's handshake to its end, before `deadline`.
+    fn handshake(&self, deadline: Instant) -> io::Result<()> {
+        let tls = self.tls.as_ref().expect("a TLS stream");
+        loop {
+            {
+                let mut conn = tls.lock();
+                self.flush_tls(&mut conn)?;
+                if !conn.is_handshaking() && !conn.wants_write() {
+                    return Ok(());
+                }
+            }
+            if !self.receive(Some(deadline))? {
+                let why = "the server closed the connection during the TLS handshake";
+                return Err(io::Error::new(io::ErrorKind::ConnectionAborted, why));
+            }
+        }
+    }
+
+    /// Waits (before `deadline`) for ciphertext and feeds it to rustls;
+    /// sends what rustls has to say meanwhile (handshake, alerts).
+    /// `Ok(false)` at the end of the stream.
+    fn receive(&self, deadline: Option<Instant>) -> io::Result<bool> {
+        let tls = self.tls.as_ref().expect("a TLS stream");
+        let wants_write = tls.lock().wants_write();
+        let events = if wants_write { libc::POLLIN | libc::POLLOUT } else { libc::POLLIN };
+        let ready = self.wait(events, deadline)?;
+        let mut conn = tls.lock();
+        self.flush_tls(&mut conn)?;
+        if ready & libc::POLLIN == 0 {
+            return Ok(true); // only room to write: the handshake went on
+        }
+        let server = matches!(*conn, rustls::Connection::Server(_));
+        if server && !self.heard.load(Ordering::Relaxed) && self.plaintext_first()? {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, PlaintextClient));
+        }
+        let n = match conn.read_tls(&mut DontWait(&self.tcp)) {
+            Ok(n) => {
+                self.heard.store(true, Ordering::Relaxed);
+                n
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+            Err(e) => return Err(e),
+        };
+        if let Err(e) = conn.process_new_packets() {
+            let _ = self.flush_tls(&mut conn); // the alert that says why
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        self.flush_tls(&mut conn)?;
+        Ok(n > 0)
+    }
+
+    /// True if the client's first byte cannot start TLS: a student's `nc`
+    /// typing `LOGIN:…` to a TLS port.
+    fn plaintext_first(&self) -> io::Result<bool> {
+        let mut first = [0u8; 1];
+        match self.tcp.peek(&mut first) {
+            Ok(1) => Ok(first[0] != TLS_HANDSHAKE),
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// True if `e` says that a plaintext client spoke to this TLS server.
+    pub fn is_plaintext_client(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<PlaintextClient>())
+    }
+
+    /// Tells a plaintext client, in plaintext, that this port speaks TLS
+    /// (it could read nothing else), without waiting.
+    pub fn refuse_plaintext(&self, line: &str) {
+        let _ = send_dontwait(&self.tcp, line.as_bytes());
+    }
+
+    /// Waits until the socket is ready for `events` or `deadline` passes
+    /// (`WouldBlock` then, as a socket timeout says); returns the events.
+    fn wait(&self, events: libc::c_short, deadline: Option<Instant>) -> io::Result<libc::c_short> {
+        let mut fd = libc::pollfd { fd: self.tcp.as_raw_fd(), events, revents: 0 };
+        loop {
+            let timeout_ms = match deadline {
+                _ if self.waits.lock().nonblocking => 0,
+                None => -1,
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    // Rounded up: a wait of 0.4 ms must not become a busy loop.
+                    left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+                }
+            };
+            // SAFETY: one valid pollfd, for the length we pass.
+            let n = unsafe { libc::poll(&mut fd, 1, timeout_ms) };
+            match n {
+                1.. => return Ok(ready(fd.revents, events)),
+                0 => return Err(io::ErrorKind::WouldBlock.into()),
+                _ => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn deadline(&self, timeout: Option<Duration>) -> Option<Instant> {
+        timeout.map(|t| Instant::now() + t)
+    }
+}
+
+/// An error or a hang-up wakes `poll` without the events asked for: count
+/// it as ready for all of them, so that the next read or write finds out.
+fn ready(revents: libc::c_short, asked: libc::c_short) -> libc::c_short {
+    if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 { asked } else { revents & asked }
+}
+
+/// Sends what the kernel takes now; how much it took.
+fn send_dontwait(tcp: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
+    let socket = socket2::SockRef::from(tcp);
+    loop {
+        match socket.send_with_flags(bytes, libc::MSG_DONTWAIT) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+            other => return other,
+        }
+    }
+}
+
+/// The socket as rustls's reader and writer, never waiting.
+struct DontWait<'a>(&'a TcpStream);
+
+impl Read for DontWait<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let socket = socket2::SockRef::from(self.0);
+        // SAFETY: recv writes initialised bytes only, at most buf.len().
+        let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+        socket.recv_with_flags(uninit, libc::MSG_DONTWAIT)
+    }
+}
+
+impl Write for DontWait<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match send_dontwait(self.0, buf)? {
+            0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
+            n => Ok(n),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for &Stream {
+    /// Plaintext from the peer; `Ok(0)` at its end. A read waits at most
+    /// the read timeout, then fails with `WouldBlock` like a socket.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = &self.tls else { return (&self.tcp).read(buf) };
+        let deadline = self.deadline(self.waits.lock().read);
+        loop {
+            match tls.lock().reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // The peer hung up without `close_notify`: an end all the same.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            if !self.receive(deadline)? {
+                // The end of the stream: rustls now says how it ended.
+                match tls.lock().reader().read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+impl Write for &Stream {
+    /// Takes some of `buf` (waiting, up to the write timeout, until some
+    /// fits) and hands it to the kernel before returning, so that nothing
+    /// stays behind in TLS without a later call to push it.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.tls.is_none() {
+            return (&self.tcp).write(buf);
+        }
+        let deadline = self.deadline(self.waits.lock().write);
+        let timed_out = |e: io::Error| {
+            if e.kind() == io::ErrorKind::WouldBlock && deadline.is_some() {
+                io::Error::new(io::ErrorKind::TimedOut, "the peer did not read in time")
+            } else {
+                e
+            }
+        };
+        let taken = loop {
+            let taken = self.send_now(buf)?;
+            if taken > 0 || buf.is_empty() {
+                break taken;
+            }
+            self.wait(libc::POLLOUT, deadline).map_err(timed_out)?;
+        };
+        if self.waits.lock().nonblocking {
+            return Ok(taken); // the next call pushes the rest on
+        }
+        while self.unsent() {
+            self.wait(libc::POLLOUT, deadline).map_err(timed_out)?;
+            self.send_now(&[])?;
+        }
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(()) // `write` leaves nothing behind
+    }
+}
+
+impl SetReadTimeout for &Stream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        Stream::set_read_timeout(self, timeout)
+    }
+}
+
+/// A stream shared by owners in several threads (a reader and a writer
+/// half, a connection and whoever must shut it down).
+#[derive(Clone)]
+pub struct Shared(pub Arc<Stream>);
+
+impl Read for Shared {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SetReadTimeout for Shared {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.0.set_read_timeout(timeout)
+    }
+}
