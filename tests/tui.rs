@@ -177,3 +177,49 @@ fn ctrl_c_discards_a_draft_and_asks_before_leaving_messages_in_the_outbox() {
         !s.alternate && s.find("1 message(s) wait in the outbox; they leave when you connect again").is_some()
     });
 }
+
+#[test]
+fn scrolling_up_loads_older_messages_from_the_server_to_the_start() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    // Written by another program of ana's: on the server, not in this
+    // console's local log, so older pages must come from HISTORY.
+    let mut elsewhere = server.login_send("ana", "pw-ana");
+    for i in 1..=130 {
+        assert!(elsewhere.request(&format!("MSG:bob:old{i}:old message {i}")).starts_with("OK:"));
+    }
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
+    ana.type_keys("\r");
+    let mut screen = ana.wait_screen("the last message", |s| s.find("old message 130 ").is_some());
+    for _ in 0..60 {
+        if screen.find("── start of the conversation ──").is_some() {
+            break;
+        }
+        let before = screen.text();
+        ana.type_keys("\x1b[5~"); // PgUp
+        screen = ana.wait_screen("the conversation scrolled", |s| s.text() != before);
+    }
+    let (start, _) = screen.find("── start of the conversation ──").expect("the start, in time");
+    let (first, _) = screen.find("old message 1 ").expect("the first message under it");
+    assert!(start < first, "{}", screen.text());
+    assert!(screen.find("old message 2 ").is_some_and(|(y, _)| y == first + 1), "{}", screen.text());
+    // Back down to the newest, each message once on the way.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..60 {
+        let pane: Vec<String> = screen.rows[..19].iter().map(|r| right(r)).collect();
+        for row in &pane {
+            if let Some(n) = row.split("old message ").nth(1).and_then(|r| r.split(' ').next()) {
+                seen.insert(n.to_string());
+            }
+        }
+        if pane.iter().any(|r| r.contains("old message 130 ")) {
+            break;
+        }
+        let before = screen.text();
+        ana.type_keys("\x1b[6~"); // PgDn
+        screen = ana.wait_screen("the conversation scrolled down", |s| s.text() != before);
+    }
+    assert_eq!(seen.len(), 130, "{seen:?}");
+}

@@ -225,3 +225,118 @@ impl App {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::super::app::{App, Effect, Focus, Link};
+    use super::super::theme::Theme;
+    use super::super::worker::{Done, Work};
+    use crate::client::{ChatSummary, Message, Notice};
+    use crate::console::command::Command;
+    use crate::i18n::Lang;
+    use crate::protocol::{Chat, State, Text};
+
+    fn msg(from: &str, to: &str, id: &str) -> Message {
+        Message {
+            from: from.into(),
+            to: Chat::parse(to).unwrap(),
+            id: id.into(),
+            ts: 1,
+            state: State::Delivered,
+            text: Text::from_plain("hi").unwrap(),
+            refused: None,
+            p2p: false,
+        }
+    }
+
+    fn app() -> App {
+        let mut app = App::new(Lang::En, "ana", "127.0.0.1:6666", Theme { color: true });
+        let chat = |name: &str, unread| ChatSummary {
+            chat: Chat::parse(name).unwrap(),
+            unread,
+            last: Some(msg("x", name, "l")),
+            online: None,
+        };
+        app.done(Done::ChatList(vec![chat("bob", 2), chat("#tea", 0)]));
+        app
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::from(code)
+    }
+
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        text.chars().for_each(|c| _ = app.key(key(KeyCode::Char(c))));
+    }
+
+    #[test]
+    fn enter_opens_the_chosen_chat_and_text_goes_to_it() {
+        let mut app = app();
+        app.key(key(KeyCode::Down));
+        let effects = app.key(key(KeyCode::Enter));
+        assert!(matches!(&effects[..], [Effect::Open(Chat::Room(r))] if r == "tea"), "{effects:?}");
+        app.open(Chat::Room("tea".into()), Vec::new());
+        assert_eq!(app.focus, Focus::Input);
+        typed(&mut app, "one");
+        app.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT));
+        typed(&mut app, "two");
+        let effects = app.key(key(KeyCode::Enter));
+        let [Effect::Work(Work::Command(Command::Send { to, text }))] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!((to.to_string(), text.as_str()), ("#tea".into(), "one\ntwo"));
+        assert!(app.editor.is_empty());
+        // A command is the worker's; a mistake is explained and the line kept.
+        typed(&mut app, "/users");
+        assert!(matches!(&app.key(key(KeyCode::Enter))[..], [Effect::Work(Work::Command(Command::Users))]));
+        typed(&mut app, "/frobnicate");
+        assert!(app.key(key(KeyCode::Enter)).is_empty());
+        assert_eq!(app.line, Some(("error: unknown command /frobnicate (try /help)".into(), true)));
+        assert_eq!(app.editor.take(), "/frobnicate");
+    }
+
+    #[test]
+    fn messages_raise_badges_ring_for_other_chats_and_are_read_in_the_open_one() {
+        let mut app = app();
+        app.open(Chat::User("bob".into()), Vec::new());
+        assert_eq!(app.chats.chats()[0].unread, 0, "opened: read");
+        let effects = app.notice(&Notice::Message(msg("carl", "#tea", "c1")));
+        assert!(matches!(&effects[..], [Effect::Bell]), "{effects:?}");
+        let effects = app.notice(&Notice::Message(msg("bob", "ana", "b9")));
+        assert!(matches!(&effects[..], [Effect::Work(Work::Read(m))] if m.id == "b9"), "{effects:?}");
+        assert_eq!(app.view.as_ref().unwrap().messages.len(), 1);
+        app.key(ctrl('g'));
+        assert!(app.notice(&Notice::Message(msg("carl", "#tea", "c2"))).is_empty(), "the bell is off");
+        let tea = app.chats.position(&Chat::Room("tea".into())).unwrap();
+        assert_eq!(app.chats.chats()[tea].unread, 2);
+        // The chosen chat stays chosen while the list reorders.
+        assert_eq!(app.selected_chat(), Some(Chat::User("bob".into())));
+        app.notice(&Notice::Joined("bob".into()));
+        assert_eq!(app.notes.of(&Chat::User("bob".into())).count(), 1);
+    }
+
+    #[test]
+    fn ctrl_c_discards_then_quits_asking_only_when_the_outbox_cannot_leave() {
+        let mut app = app();
+        typed(&mut app, "draft");
+        assert!(app.key(ctrl('c')).is_empty());
+        assert!(app.editor.is_empty());
+        assert!(matches!(&app.key(ctrl('c'))[..], [Effect::Quit]), "online: the outbox leaves on close");
+        app.notice(&Notice::Offline("gone".into()));
+        assert_eq!(app.link, Link::Reconnecting("gone".into()));
+        app.pending = 2;
+        assert!(app.key(ctrl('c')).is_empty());
+        assert!(app.line.as_ref().unwrap().0.starts_with("2 message(s) still wait in the outbox"));
+        assert!(app.key(key(KeyCode::Char('n'))).is_empty());
+        app.key(ctrl('c'));
+        assert!(matches!(&app.key(key(KeyCode::Char('y')))[..], [Effect::Quit]));
+        typed(&mut app, "/quit");
+        assert!(app.key(key(KeyCode::Enter)).is_empty(), "/quit asks too");
+    }
+}
