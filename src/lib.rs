@@ -115,6 +115,13 @@
 //!                     requests/replies, PING when idle  then ACK; PONG; reconnects
 //! ```
 //!
+//! `wachat connect --tui` ([`tui`]) keeps the client's threads and changes
+//! the front: a keys thread (crossterm), the main thread that owns the
+//! screen's state and draws it (ratatui) on every key, notice or answer,
+//! and a worker thread that runs the commands, `READ`s and older pages,
+//! so that no round trip to the server ever freezes the screen. Both
+//! consoles carry out commands through one [`console::session::Session`].
+//!
 //! Everything printed goes through [`display::visible`]: text from the
 //! network reaches the terminal with its control characters shown, not obeyed.
 //!

@@ -116,6 +116,13 @@ fn receive_open_reply_and_watch_the_tick_turn_to_read() {
     assert!(screen.bells > bells, "no bell for a message in another chat");
     assert!(screen.rows[0].contains("┌ bob "), "{}", screen.text());
 
+    // A bigger window: drawn again, whole, at its new size.
+    ana.resize(30, 100);
+    let screen = ana.wait_screen("the screen at 100×30", |s| {
+        s.rows[29].starts_with(" ● connected") && s.rows[0].ends_with('┐') && s.rows[0].chars().count() == 100
+    });
+    assert!(screen.find("¿a las 8? ").is_some_and(|(_, r)| r.ends_with(" ✓✓ read│")), "{}", screen.text());
+
     // Every slash command works here too.
     ana.type_keys("/join #lab\r");
     ana.wait_screen("the answer to /join", |s| s.find("joined #lab").is_some());

@@ -91,9 +91,16 @@ impl LiveChats {
                 let chat = m.chat(&self.me);
                 let i = self.ensure(&chat);
                 let summary = &mut self.chats[i];
-                summary.last = Some(m.clone());
+                // A snapshot taken as the inbox was being replayed already
+                // counts this message (or newer ones): not counted twice.
+                let counted = summary.last.as_ref().is_some_and(|last| {
+                    last.ts > m.ts || (last.id == m.id && fold(&last.from) == fold(&m.from))
+                });
+                if !summary.last.as_ref().is_some_and(|last| last.ts > m.ts) {
+                    summary.last = Some(m.clone());
+                }
                 let is_open = open.is_some_and(|o| key(o) == key(&chat));
-                let unread = !m.is_from(&self.me) && !is_open;
+                let unread = !m.is_from(&self.me) && !is_open && !counted;
                 if unread {
                     summary.unread += 1;
                 }
@@ -214,6 +221,17 @@ mod tests {
         assert_eq!(live.chats()[0].online, Some(true));
         live.apply(&Notice::Offline("gone".into()), None);
         assert_eq!(live.chats()[0].online, None);
+    }
+
+    #[test]
+    fn a_message_the_snapshot_counted_is_not_counted_again() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![summary("bob", 1, Some(m("bob", "ana", "b1", 10)))]);
+        // The inbox's replay brings b1 after the server counted it.
+        assert_eq!(live.apply(&Notice::Message(m("bob", "ana", "b1", 10)), None), None);
+        assert_eq!(live.apply(&Notice::Message(m("bob", "ana", "b0", 5)), None), None);
+        assert_eq!(names(&live), pairs(&[("bob", 1)]));
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().id, "b1", "the newest stays the preview");
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub struct App {
     pub chats: LiveChats,
     /// The chosen line of the chat list.
     pub selected: usize,
+    /// The user chose a chat (moved in the list, opened one): it stays
+    /// chosen as the list reorders. Until then the choice is the top one.
+    pub chosen: bool,
     pub focus: Focus,
     /// The open chat.
     pub view: Option<ChatView>,
@@ -124,6 +127,7 @@ impl App {
             theme,
             chats: LiveChats::new(me),
             selected: 0,
+            chosen: false,
             focus: Focus::List,
             view: None,
             notes: Notes::default(),
@@ -174,7 +178,7 @@ impl App {
 
     /// Keeps the same chat chosen while `change` reorders the list.
     fn keeping_selection<T>(&mut self, change: impl FnOnce(&mut App) -> T) -> T {
-        let chosen = self.selected_chat();
+        let chosen = self.selected_chat().filter(|_| self.chosen);
         let result = change(self);
         if let Some(i) = chosen.and_then(|chat| self.chats.position(&chat)) {
             self.selected = i;
@@ -192,6 +196,7 @@ impl App {
         view.presence = online.filter(|&on| on).map(|_| Presence::Online);
         self.view = Some(view);
         self.selected = self.chats.ensure(&chat);
+        self.chosen = true;
         self.chats.set_read(&chat);
         self.focus = Focus::Input;
     }

@@ -154,6 +154,7 @@ impl App {
     /// Moves the choice in the chat list by `by` (negative: up).
     fn choose(&mut self, by: isize) -> Vec<Effect> {
         let last = self.chats.chats().len().saturating_sub(1) as isize;
+        self.chosen = true;
         self.selected = (self.selected as isize).saturating_add(by).clamp(0, last.max(0)) as usize;
         Vec::new()
     }

@@ -20,11 +20,11 @@
 //!                                 the server, never on the drawing thread)
 //! ```
 //!
-//! The main thread owns the [`app::App`] and the terminal; it waits on the
+//! The main thread owns the `app::App` and the terminal; it waits on the
 //! keys, the client's notices, the worker's answers, the `--trace` frames
 //! and a one-second tick (for "today" and the outbox count), changes the
 //! state, and draws once per change. Keys and notices only change the
-//! state; what must reach the client comes back as [`app::Effect`]s.
+//! state; what must reach the client comes back as `app::Effect`s.
 //!
 //! ## Files
 //!

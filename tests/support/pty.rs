@@ -139,6 +139,16 @@ impl Pty {
         }
     }
 
+    /// The terminal's window changes size (the kernel tells the program,
+    /// `SIGWINCH`); the screen is read at the new size from then on.
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ reads the struct we pass, for a descriptor we own.
+        let set = unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+        assert_eq!(set, 0, "TIOCSWINSZ: {}", std::io::Error::last_os_error());
+        self.size = (rows, cols);
+    }
+
     fn parse(&self, bytes: &[u8]) -> Screen {
         let (rows, cols) = self.size;
         let mut parser = vt100::Parser::new_with_callbacks(rows, cols, 0, Bells::default());
