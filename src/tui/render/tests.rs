@@ -178,6 +178,18 @@ fn a_conversation_shows_every_tick_in_place_and_read_in_colour() {
     assert_eq!(buffer[(77, y)].style().fg, Some(Color::Cyan));
     let y = rows.iter().position(|r| r.contains("delivered ")).unwrap() as u16;
     assert_eq!(buffer[(77, y)].style().fg, Some(Color::DarkGray));
+    // A notice about the chat stands among its messages, at its time.
+    let mut app = app;
+    let note = super::super::conversation::Note { ts: NOW - 2 * MINUTE - 1, text: "bob is online".into() };
+    app.notes.add(&Chat::User("BOB".into()), note);
+    let shown = self::rows(&draw(&app, 80, 24));
+    let at = |needle: &str| shown.iter().position(|r| r.contains(needle)).unwrap();
+    assert!(
+        at("on its way") < at("bob is online") && at("bob is online") < at(&theirs),
+        "{}",
+        shown.join("\n")
+    );
+    assert!(row_with(&shown, "bob is online").contains("      bob is online      "), "centred");
 }
 
 #[test]
