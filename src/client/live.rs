@@ -96,7 +96,7 @@ impl LiveChats {
                 let counted = summary.last.as_ref().is_some_and(|last| {
                     last.ts > m.ts || (last.id == m.id && fold(&last.from) == fold(&m.from))
                 });
-                if !summary.last.as_ref().is_some_and(|last| last.ts > m.ts) {
+                if summary.last.as_ref().is_none_or(|last| last.ts <= m.ts) {
                     summary.last = Some(m.clone());
                 }
                 let is_open = open.is_some_and(|o| key(o) == key(&chat));

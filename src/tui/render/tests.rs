@@ -179,7 +179,6 @@ fn a_conversation_shows_every_tick_in_place_and_read_in_colour() {
     let y = rows.iter().position(|r| r.contains("delivered ")).unwrap() as u16;
     assert_eq!(buffer[(77, y)].style().fg, Some(Color::DarkGray));
     // A notice about the chat stands among its messages, at its time.
-    let mut app = app;
     let note = super::super::conversation::Note { ts: NOW - 2 * MINUTE - 1, text: "bob is online".into() };
     app.notes.add(&Chat::User("BOB".into()), note);
     let shown = self::rows(&draw(&app, 80, 24));
