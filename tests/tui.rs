@@ -230,3 +230,19 @@ fn scrolling_up_loads_older_messages_from_the_server_to_the_start() {
     }
     assert_eq!(seen.len(), 130, "{seen:?}");
 }
+
+#[test]
+fn a_replaced_full_screen_exits_non_zero_says_why_and_gives_the_terminal_back() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("the screen", |s| s.rows[23].contains("● connected"));
+    ana.type_keys("half typed");
+    let _elsewhere = server.login_recv("ana", "pw-ana");
+    assert_eq!(ana.wait().code(), Some(1));
+    assert!(ana.is_cooked(), "the terminal is left in raw mode");
+    ana.wait_screen("why, on the shell's screen", |s| {
+        !s.alternate && s.find("another wachat logged in as ana and now receives the messages").is_some()
+    });
+}
