@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::store::Hasher;
-use crate::store::accounts::{self, Accounts, NewAccount};
+use crate::store::accounts::{self, Accounts, AdminError, NewAccount, Problem};
+use crate::store::disk::{Disk, RealDisk};
 use crate::store::password::DEFAULT_KDF_COST;
 
 #[derive(Subcommand, Debug)]
@@ -111,12 +112,15 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let email = email.unwrap_or_default();
             let mut accounts = Accounts::open(&data.data_dir)?;
             // Checked before asking for a password the teacher would type for nothing.
-            if let Some(problem) = accounts.problems(&[(&name, &email)], |_| tr!(Msg::CannotAdd)).first() {
-                return Err(Error::Usage(problem.clone()));
+            let names = [(name.as_str(), email.as_str())];
+            if let Some((_, problem)) = accounts.problems(&names).first() {
+                let why = describe(problem, &name, |_| tr!(Msg::CannotAdd));
+                return Err(Error::Usage(format!("{}: {why}", tr!(Msg::CannotAdd))));
             }
             let (secret, shown) = new_password(&name, &password)?;
             let hash = hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?;
-            accounts.add(vec![NewAccount { name: name.clone(), email, hash }])?;
+            let new = vec![NewAccount { name: name.clone(), email: email.clone(), hash }];
+            accounts.add(new).map_err(|e| explain(e, &data.data_dir, &names, |i| names[i].0.to_string()))?;
             println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
         }
         UsersCommand::List { data } => {
@@ -131,7 +135,8 @@ pub fn run(command: UsersCommand) -> Result<()> {
             }
         }
         UsersCommand::Remove { name, data } => {
-            Accounts::open(existing(&data)?)?.remove(&name)?;
+            let dir = existing(&data)?;
+            Accounts::open(dir)?.remove(&name).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
             println!("{}", tr!(Msg::Removed, name = name));
         }
         UsersCommand::Passwd { name, password, data, hashing } => {
@@ -140,12 +145,50 @@ pub fn run(command: UsersCommand) -> Result<()> {
                 return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
             }
             let (secret, shown) = new_password(&name, &password)?;
-            accounts.set_password(&name, hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?)?;
+            let hash = hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?;
+            accounts
+                .set_password(&name, hash)
+                .map_err(|e| explain(e, &data.data_dir, &[], |_| String::new()))?;
             println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
         }
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
     }
     Ok(())
+}
+
+/// What is wrong with a new account, in the teacher's words; `label(i)`
+/// names the `i`-th account asked for (a roster says `line 7`).
+fn describe(problem: &Problem, name: &str, label: impl Fn(usize) -> String) -> String {
+    let lang = crate::i18n::current();
+    match problem {
+        Problem::Name(why) => crate::i18n::client::name_problem(lang, *why, name),
+        Problem::Email(email) => tr!(Msg::BadEmail, email = format!("{email:?}")),
+        Problem::Removed(name) => tr!(Msg::WasRemovedTaken, name = name),
+        Problem::Taken(name) => tr!(Msg::AlreadyHasAccount, name = name),
+        Problem::Twice { name, first } => tr!(Msg::Twice, name = name, other = label(*first)),
+    }
+}
+
+/// Every problem, one `label: problem` each.
+fn describe_all(
+    problems: &[(usize, Problem)],
+    names: &[(&str, &str)],
+    label: &dyn Fn(usize) -> String,
+) -> Vec<String> {
+    problems.iter().map(|(i, p)| format!("{}: {}", label(*i), describe(p, names[*i].0, label))).collect()
+}
+
+/// An [`AdminError`] as the teacher reads it.
+fn explain(e: AdminError, dir: &Path, names: &[(&str, &str)], label: impl Fn(usize) -> String) -> Error {
+    match e {
+        AdminError::NoAccount(name) => Error::Usage(tr!(Msg::NoAccountIn, name = name, dir = dir.display())),
+        AdminError::Removed(name) => Error::Usage(tr!(Msg::WasRemoved, name = name)),
+        AdminError::Problems(problems) => {
+            let problems = describe_all(&problems, names, &label).join("; ");
+            Error::Usage(tr!(Msg::NothingAdded, problems = problems))
+        }
+        AdminError::Store(e) => e,
+    }
 }
 
 /// The data directory, which must exist: only `add` and `import` create
@@ -225,7 +268,8 @@ fn import(roster: &Path, out: Option<PathBuf>, data: &DataDir, hashing: &Hashing
     let out = out.unwrap_or_else(|| passwords_path(roster));
     let mut accounts = Accounts::open(&data.data_dir)?;
     let rows: Vec<(&str, &str)> = students.iter().map(|s| (s.name.as_str(), s.email.as_str())).collect();
-    let mut problems = accounts.problems(&rows, |i| tr!(Msg::RosterLine, line = students[i].line));
+    let label = |i: usize| tr!(Msg::RosterLine, line = students[i].line);
+    let mut problems = describe_all(&accounts.problems(&rows), &rows, &label);
     if out.exists() {
         problems.push(tr!(Msg::PasswordsFileExists, path = out.display()));
     }
@@ -234,21 +278,28 @@ fn import(roster: &Path, out: Option<PathBuf>, data: &DataDir, hashing: &Hashing
         return Err(Error::Usage(tr!(Msg::NothingImported, roster = roster.display(), problems = problems)));
     }
     let hasher = hasher(hashing)?;
-    let mut table = crate::store::csv_backend::csv_writer();
-    crate::store::csv_backend::write_row(&mut table, &["name", "password"]);
+    let mut table = csv::Writer::from_writer(Vec::new());
     let mut new = Vec::new();
+    let row = |table: &mut csv::Writer<Vec<u8>>, fields: [&str; 2]| {
+        table.write_record(fields).map_err(|e| Error::Usage(e.to_string()))
+    };
+    row(&mut table, ["name", "password"])?;
     for s in &students {
         let password = random_password()?;
-        crate::store::csv_backend::write_row(&mut table, &[&s.name, &password]);
+        row(&mut table, [&s.name, &password])?;
         let hash = hasher.hash(&password).map_err(Error::Usage)?;
         new.push(NewAccount { name: s.name.clone(), email: s.email.clone(), hash });
     }
     // The passwords first: accounts whose passwords nobody knows would be
     // worse than a passwords file for accounts that failed (removed below).
-    accounts::replace_file(&out, &crate::store::csv_backend::finish(table), 0o600)?;
+    let table = table.into_inner().map_err(|e| Error::Usage(e.to_string()))?;
+    // Made 0600 (see `store::disk`): only its owner may read the passwords.
+    std::sync::Arc::new(RealDisk)
+        .replace(&out, &table)
+        .map_err(|e| Error::io(tr!(crate::i18n::client::Msg::StoreReplace, path = out.display()), e))?;
     if let Err(e) = accounts.add(new) {
         let _ = std::fs::remove_file(&out);
-        return Err(e);
+        return Err(explain(e, &data.data_dir, &rows, label));
     }
     let (n, dir) = (students.len(), data.data_dir.display());
     println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));

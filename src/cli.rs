@@ -259,6 +259,18 @@ pub struct ServeArgs {
     /// Requests a user may make at once above --rate [default: 2 seconds' worth of --rate].
     #[arg(long)]
     pub rate_burst: Option<u32>,
+    /// Remove log segments whose messages are all older than this many
+    /// days (once no undelivered message needs them); HISTORY then starts
+    /// later. Default: keep everything.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_days: Option<u32>,
+    /// Start a new log segment once the current one holds this many bytes.
+    #[arg(long, default_value_t = crate::store::local::SEGMENT_SIZE, value_parser = clap::value_parser!(u64).range(4096..))]
+    pub segment_size: u64,
+    /// Write a checkpoint of the state after this many records (a start
+    /// replays at most about this many).
+    #[arg(long, default_value_t = crate::store::local::CHECKPOINT_RECORDS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_records: u64,
     /// Speak TLS on both ports with this certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -434,6 +446,12 @@ fn serve(args: ServeArgs) -> Result<()> {
         exempt: args.exempt.clone(),
         max_pending: args.max_pending,
         rate: args.rate,
+        store: crate::store::Options {
+            segment_size: args.segment_size,
+            checkpoint_records: args.checkpoint_records,
+            retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
+            ..crate::store::Options::default()
+        },
         rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),

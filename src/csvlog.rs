@@ -2,6 +2,11 @@
 //! and the client's local files: every record is one line (texts stay
 //! escaped, as on the wire), so a crash can only tear the *last* line, and
 //! whatever follows the last `\n` was never synced and can be dropped.
+//!
+//! Nothing is skipped silently: a blank line in the middle of a file (which
+//! no writer of ours makes) is passed over with a warning naming the file
+//! and the line, so that an operator hears of a file edited by hand or
+//! damaged.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -34,6 +39,7 @@ pub fn starts_with_line(path: &Path, header: &str) -> io::Result<bool> {
 }
 
 /// Why [`read_rows`] stopped.
+#[derive(Debug)]
 pub enum RowError {
     /// The file could not be opened.
     Open(io::Error),
@@ -41,20 +47,94 @@ pub enum RowError {
     Row(u64, String),
 }
 
-/// Calls `each` on every row after the header line, in order.
+impl RowError {
+    /// The crate's error for a file at `path`.
+    pub fn into_error(self, path: &Path) -> crate::error::Error {
+        match self {
+            RowError::Open(e) => crate::error::Error::io(format!("store: {}", path.display()), e),
+            RowError::Row(line, reason) => {
+                crate::error::Error::Corrupt { path: path.to_path_buf(), line, reason }
+            }
+        }
+    }
+}
+
+/// Calls `each` on every row after the header line, in order; warns about
+/// blank lines.
 pub fn read_rows(
     path: &Path,
+    each: impl FnMut(&csv::StringRecord) -> Result<(), String>,
+) -> Result<(), RowError> {
+    let file = File::open(path).map_err(RowError::Open)?;
+    rows_of(path, io::BufReader::new(file), each)
+}
+
+/// [`read_rows`] on a file already read into memory, which must start
+/// with the line `header` (a missing or empty file is just its header).
+pub fn read_rows_from(
+    path: &Path,
+    bytes: &[u8],
+    header: &str,
+    each: impl FnMut(&csv::StringRecord) -> Result<(), String>,
+) -> Result<(), RowError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    if !bytes.starts_with(format!("{header}\n").as_bytes()) {
+        return Err(RowError::Row(1, format!("expected the header {header:?}")));
+    }
+    rows_of(path, bytes, each)
+}
+
+fn rows_of(
+    path: &Path,
+    reader: impl io::Read,
     mut each: impl FnMut(&csv::StringRecord) -> Result<(), String>,
 ) -> Result<(), RowError> {
-    let mut reader =
-        csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(|e| RowError::Open(e.into()))?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let mut row = csv::StringRecord::new();
+    reader.headers().map_err(|e| RowError::Row(1, e.to_string()))?;
+    // The csv reader passes over empty lines by itself, counting them in
+    // the span of the row that follows: a one-line row that spans more
+    // than one line tells of them.
     loop {
         let line = reader.position().line();
         match reader.read_record(&mut row) {
             Ok(false) => return Ok(()),
-            Ok(true) => each(&row).map_err(|reason| RowError::Row(line, reason))?,
+            Ok(true) => {
+                let at = reader.position().line().saturating_sub(1).max(line);
+                if at > line {
+                    log::warn!("{}: skipped {} blank line(s) before line {at}", path.display(), at - line);
+                }
+                each(&row).map_err(|reason| RowError::Row(at, reason))?
+            }
             Err(e) => return Err(RowError::Row(line, e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_read_after_the_header_and_blank_lines_passed_over() {
+        let mut seen = Vec::new();
+        let bytes = b"a,b\n1,2\n\n3,4\n";
+        read_rows_from(Path::new("x.csv"), bytes, "a,b", |r| {
+            seen.push(r[0].to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, ["1", "3"]);
+        let err = read_rows_from(Path::new("x.csv"), bytes, "a,b", |r| {
+            if &r[0] == "3" { Err("three".into()) } else { Ok(()) }
+        });
+        assert!(matches!(err, Err(RowError::Row(4, _))), "the line as an editor numbers it");
+        let err = read_rows_from(Path::new("x.csv"), b"c,d\n", "a,b", |_| Ok(())).unwrap_err();
+        assert!(matches!(err, RowError::Row(1, _)));
+        let err =
+            read_rows_from(Path::new("x.csv"), bytes, "a,b", |r| Err(format!("no {}", &r[0]))).unwrap_err();
+        assert!(matches!(err, RowError::Row(2, ref why) if why == "no 1"));
     }
 }

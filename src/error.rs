@@ -35,6 +35,8 @@ pub enum Error {
     /// The client has no connection to the server right now (it keeps
     /// trying in the background).
     Offline,
+    /// A data directory is locked by a running server (`pid`, if known).
+    Locked { dir: PathBuf, pid: Option<String> },
     /// The server said goodbye (`BYE:<reason>`) on the receive port.
     Bye(crate::protocol::Bye),
     /// Another client logged in as the same user took over the receive
@@ -76,6 +78,13 @@ impl fmt::Display for Error {
                 code = ko.code
             )),
             Error::Offline => f.write_str(Msg::NotConnected.text(crate::i18n::current())),
+            // In the user's words for `wachat users …`; a second server
+            // never chose a language, so it says this in English.
+            Error::Locked { dir, pid } => {
+                use crate::i18n::commands::Msg as Commands;
+                let who = pid.as_ref().map_or(String::new(), |pid| tr!(Commands::HolderPid, pid = pid));
+                f.write_str(&tr!(Commands::InUse, dir = dir.display(), who = who))
+            }
             Error::Bye(reason) => f.write_str(&tr!(Msg::ServerSaidBye, reason = reason.as_str())),
             Error::Replaced { user } => f.write_str(&tr!(Msg::ReplacedElsewhere, user = user)),
         }

@@ -13,7 +13,7 @@
 //! | [`transport`] | the bytes under the frames: one `Stream`, plaintext or TLS (rustls), shared by threads that never wait under its lock; the TLS configurations of both sides. |
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
-//! | [`store`] | what the server remembers: in-memory state built from records, the CSV backend, and the group commit. |
+//! | [`store`] | what the server remembers: the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]; its commands ([`console::session`]) serve both consoles. |
@@ -41,18 +41,18 @@
 //!                   ▼                                        ▼
 //!     send handler thread ──────┐               receive handler thread
 //!     reads requests,           │ apply +       logs in, attaches an Outlet,
-//!     replies OK/KO             │ pending       replays the inbox, reads ACK/PONG,
-//!       ▲  waits on its own     ▼               sends PING, flushes the Outlet
-//!       │  channel  ┌────────────────────┐               ▲
-//!       └───────────│ Store              │  ACK ─────────┘
-//!        "batch N is│  Mutex<State>      │
-//!         durable"  │  Mutex<Pending>    │──kick (crossbeam, cap 1)──┐
-//!                   └────────────────────┘                            ▼
-//!                                                          committer thread
-//!                                                  takes the pending batch, appends it to
-//!                                                  the CSV files, fsyncs once, wakes the
-//!                                                  waiting handlers, then hands the events
-//!                                                  to the Router
+//!     replies OK/KO             │ pending       replays the inbox (read from the
+//!       ▲  waits on its own     ▼               log a chunk at a time), reads
+//!       │  channel  ┌────────────────────┐      ACK/PONG, sends PING
+//!       └───────────│ Store → LocalStore │  ACK ─────────┘
+//!     "the log is   │  Mutex<State>      │
+//!      durable up   │  Mutex<Pending>    │──kick (crossbeam, cap 1)──┐
+//!      to here"     └────────────────────┘                            ▼
+//!                      │ every N records:                  committer thread
+//!                      ▼                          takes the pending batch, appends it to
+//!              checkpointer thread                the log, fsyncs once, wakes the waiting
+//!      copies the state under the lock,           handlers, then hands the events to the
+//!      writes checkpoint-<pos>.csv outside        delivery callback: Router::deliver
 //!                                                                     │
 //!                                  Router: user → Outlet ◀────────────┘
 //!                                  Outlet: non-blocking write into the user's
@@ -66,12 +66,31 @@
 //! waiting for the network).
 //!
 //! A message's path: the sender's handler parses `MSG`, the store checks it
-//! and applies a `Record::Message` to the in-memory state (which gives the
-//! recipient's event its sequence number) and leaves the record in the
-//! pending batch; the committer writes and fsyncs the batch; only then does
-//! the sender get `OK:<id>:<ts>` and the recipient's outlet get the `MSG`
-//! event. The recipient's `ACK` goes back through the store, which records
-//! `DELIVERED` and queues a `STATUS` event for the sender the same way.
+//! and applies a `Record::Msg` to the in-memory state (which gives the
+//! recipient's event its sequence number and the message its position in
+//! the log) and leaves its line in the pending batch; the committer writes
+//! and fsyncs the batch; only then does the sender get `OK:<id>:<ts>` and
+//! the recipient's outlet get the `MSG` event. The recipient's `ACK` goes
+//! back through the store, which records `DELIVERED` and queues a `STATUS`
+//! event for the sender the same way. The text stays in the log: memory
+//! keeps the position of each undelivered event, and `HISTORY` walks a
+//! conversation's chain of positions on disk.
+//!
+//! ## Lock order
+//!
+//! A thread that holds one of these locks takes only locks further down
+//! the list, so no two threads can wait for each other:
+//!
+//! 1. `Router::online` (the receive handler attaching: it reads where its
+//!    inbox replay ends inside it, see `server::recv`);
+//! 2. `LocalStore` state (`Mutex<State>`);
+//! 3. `LocalStore` pending batch (the committer takes only this one);
+//! 4. the log's segment list, then the durability waiters;
+//! 5. an `Outlet`'s buffer (taken by the router after it let its table go).
+//!
+//! The store never calls the router while holding a lock of its own: the
+//! committer hands each durable batch to the delivery callback with no
+//! lock held.
 //!
 //! Two more kinds of thread: the **hasher** pool (one thread per core)
 //! runs argon2 for every `LOGIN`/`REGISTER`, so a crowd of logins queues
@@ -87,18 +106,20 @@
 //! per request, and time: a frame must arrive, and what the server writes
 //! must be taken, within `--timeout`.
 //!
-//! ## Files (in `--data-dir`, default `data/`)
+//! ## Files (in `--data-dir`, default `data/`; directories 0700, files 0600)
 //!
 //! | file | rows |
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time |
-//! | `rooms.csv` | one per `JOIN`/`LEAVE` |
-//! | `history.csv` | one per message and per `DELIVERED`/`READ` change: the log every inbox is replayed from |
-//! | `inbox.csv` | how far each user has acknowledged its events |
-//! | `seen.csv` | when each user was last seen online (protocol 1.1's `LASTSEEN`) |
+//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time (formats in `store::record`) |
+//! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //!
-//! Every file is append-only CSV, one record per line, so a crash can only
-//! tear the last line, which the next start drops with a warning.
+//! Every file is CSV, one record per line (texts stay escaped as on the
+//! wire), so a crash can only tear the last line of a file, which the next
+//! start drops with a warning. A start reads `users.csv`, the newest whole
+//! checkpoint and the log after it; a directory of the first layout
+//! (`rooms.csv`, `history.csv`, `inbox.csv`, `seen.csv`) is converted once,
+//! the old files kept in `v1-<time>/`.
 //!
 //! ## Threads and files of `wachat connect`
 //!

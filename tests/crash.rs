@@ -4,8 +4,15 @@
 //! once (one sequence number per message, however often the wire repeated
 //! it), in order per sender, and every file loads.
 //!
+//! The server runs with small log segments and frequent checkpoints, so
+//! that kills also land in the middle of a segment roll and of a checkpoint
+//! (`src/store/local_tests.rs` crashes at every step of each, on a
+//! simulated disk).
+//!
 //! CI runs a few kills; the long run is
 //! `WACHAT_CRASH_KILLS=50 cargo test --release --test crash -- --nocapture`.
+//! The random seed is printed; `WACHAT_CRASH_SEED=<seed>` runs the same
+//! kill moments again.
 
 mod support;
 
@@ -16,23 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::TestServer;
+use support::{Random, TestServer};
 
 const SENDERS: usize = 3;
 const WINDOW: usize = 50;
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// A small xorshift generator: random kill moments without a dependency.
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 /// Connects and logs in, retrying while the server restarts.
 fn login(addr: SocketAddr, user: &str) -> Option<(TcpStream, BufReader<TcpStream>)> {
@@ -124,8 +119,9 @@ fn receiver(addr: SocketAddr, seen: &Seen, done: &AtomicBool) {
 #[test]
 fn every_ok_survives_random_sigkills_exactly_once_and_in_order() {
     let kills: usize = std::env::var("WACHAT_CRASH_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(3);
-    // Senders go as fast as they can: no --rate limit.
-    let no_limit = ["--rate", "0"];
+    // Senders go as fast as they can: no --rate limit. A segment roll every
+    // ~100 messages, a checkpoint every 300 records.
+    let no_limit = ["--rate", "0", "--segment-size", "16384", "--checkpoint-records", "300"];
     let mut server = TestServer::start_with(&no_limit);
     let mut setup = server.send_conn();
     for user in (0..SENDERS).map(|k| format!("s{k}")).chain(["r".to_string()]) {
@@ -147,7 +143,12 @@ fn every_ok_survives_random_sigkills_exactly_once_and_in_order() {
         std::thread::spawn(move || receiver(recv_addr, &seen, &done))
     };
 
-    let mut random = Random(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
+    let seed = std::env::var("WACHAT_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        now.as_nanos() as u64 | 1
+    });
+    println!("crash test seed {seed} (WACHAT_CRASH_SEED={seed} replays it)");
+    let mut random = Random(seed);
     for _ in 0..kills {
         // The point of the test: a kill at a moment nobody chose.
         std::thread::sleep(Duration::from_millis(30 + random.below(200)));
@@ -200,9 +201,10 @@ fn every_ok_survives_random_sigkills_exactly_once_and_in_order() {
         let want: Vec<String> = (count.saturating_sub(max)..count).map(|n| format!("s{k}-{n}")).collect();
         assert_eq!(ids, want, "s{k}");
     }
+    let segments = std::fs::read_dir(server.data_dir.join("log")).unwrap().count();
     println!(
-        "crash test: {kills} kills, {total} messages acknowledged and delivered exactly once, \
-         {} copies on the wire ({} repeats dropped by (from, id))",
+        "crash test (seed {seed}): {kills} kills, {total} messages acknowledged and delivered exactly once, \
+         {} copies on the wire ({} repeats dropped by (from, id)); {segments} log segments",
         seen.len(),
         seen.len() - seq_of.len()
     );

@@ -83,6 +83,14 @@ fn append(path: &std::path::Path, bytes: &str) {
     OpenOptions::new().append(true).open(path).unwrap().write_all(bytes.as_bytes()).unwrap();
 }
 
+/// The newest segment of the log of a data directory.
+fn last_segment(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut segments: Vec<_> =
+        std::fs::read_dir(dir.join("log")).unwrap().map(|e| e.unwrap().path()).collect();
+    segments.sort();
+    segments.pop().unwrap()
+}
+
 #[test]
 fn a_torn_last_line_in_any_file_is_dropped_with_a_warning() {
     let mut server = TestServer::start();
@@ -92,14 +100,14 @@ fn a_torn_last_line_in_any_file_is_dropped_with_a_warning() {
     assert_eq!(ana.request("JOIN:#club"), "OK");
     server.kill();
     let dir = server.data_dir.clone();
+    let segment = last_segment(&dir);
     // What a crash in the middle of a write() leaves: no final newline.
     append(&dir.join("users.csv"), "carl,,$argon2id$v=19$m=8,t=2");
-    append(&dir.join("rooms.csv"), "JOIN,1700000000000,bob,#cl");
-    append(&dir.join("history.csv"), "MSG,1700000000000,ana,bob,m2,half a mess");
-    append(&dir.join("inbox.csv"), "bob,9");
+    append(&segment, "ACK,1700000000000,bob,,,,1\nMSG,1700000000000,ana,bob,m2,,1,1,half a mess");
     server.restart(&[]);
     let log = server.log().join("\n");
-    for file in ["users.csv", "rooms.csv", "history.csv", "inbox.csv"] {
+    let segment_name = segment.file_name().unwrap().to_string_lossy().to_string();
+    for file in ["users.csv", &segment_name] {
         assert!(log.contains(&format!("{file}: dropped a torn last line")), "{file}: {log}");
     }
     let mut ana = server.login_send("ana", "pw-ana");
@@ -112,7 +120,32 @@ fn a_torn_last_line_in_any_file_is_dropped_with_a_warning() {
     let mut ana = server.login_send("ana", "pw-ana");
     assert_eq!(ana.listing("HISTORY:bob:10").len(), 2);
     let mut bob = server.login_recv("bob", "pw-bob");
-    assert_eq!(without_ts(&bob.line()), "MSG:1:ana:bob:m1:<ts>:kept", "the torn ack was dropped");
+    // The whole ACK before the torn line was kept: m1 is acknowledged.
+    assert_eq!(without_ts(&bob.line()), "MSG:2:ana:bob:m3:<ts>:after repair");
+}
+
+#[test]
+fn blank_lines_are_passed_over_with_a_warning() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
+    server.kill();
+    let users = server.data_dir.join("users.csv");
+    let text = std::fs::read_to_string(&users).unwrap();
+    let (first, rest) = text.split_once("\nbob,").unwrap();
+    std::fs::write(&users, format!("{first}\n\nbob,{rest}")).unwrap();
+    append(&last_segment(&server.data_dir), "\n");
+    server.restart(&[]);
+    let log = server.log().join("\n");
+    assert!(log.contains("users.csv: skipped 1 blank line(s) before line 4"), "{log}");
+    assert!(log.contains("skipped a blank line at position"), "{log}");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.listing("HISTORY:ana:10").len(), 1);
+    assert!(bob.request("MSG:ana:b1:after").starts_with("OK:"));
+    server.restart(&[]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.listing("HISTORY:ana:10").len(), 2);
 }
 
 /// Runs `wachat serve` on `dir`, expecting it to refuse to start.
@@ -137,14 +170,18 @@ fn a_corrupt_line_in_the_middle_stops_the_start_with_file_and_line() {
     let mut ana = server.login_send("ana", "pw-ana");
     assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
     server.kill();
-    let history = server.data_dir.join("history.csv");
-    let good = std::fs::read_to_string(&history).unwrap();
-    std::fs::write(&history, format!("{good}MSG,notatime,ana,bob,m2,x,\n{}", good.lines().nth(1).unwrap()))
-        .unwrap();
+    let segment = last_segment(&server.data_dir);
+    let good = std::fs::read_to_string(&segment).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    let bad =
+        format!("{}\nMSG,notatime,ana,bob,m2,,1,1,x\n{}\n", lines[..3].join("\n"), lines[3..].join("\n"));
+    std::fs::write(&segment, bad).unwrap();
     let err = refused_start(&server.data_dir);
-    assert!(err.contains("history.csv line 3: \"notatime\" is not a number"), "{err}");
+    let name = segment.file_name().unwrap().to_string_lossy().to_string();
+    assert!(err.contains(&format!("{name} line 4: position")), "{err}");
+    assert!(err.contains("\"notatime\" is not a number"), "{err}");
     // Nothing was changed by the refused start.
-    assert!(std::fs::read_to_string(&history).unwrap().contains("notatime"));
+    assert!(std::fs::read_to_string(&segment).unwrap().contains("notatime"));
 }
 
 #[test]

@@ -32,6 +32,14 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
+/// Every record of a data directory's log, segment after segment.
+fn log_text(dir: &std::path::Path) -> String {
+    let mut segments: Vec<_> =
+        std::fs::read_dir(dir.join("log")).unwrap().map(|e| e.unwrap().path()).collect();
+    segments.sort();
+    segments.iter().map(|s| std::fs::read_to_string(s).unwrap()).collect()
+}
+
 #[test]
 fn lastseen_says_online_or_since_when_and_remembers_it_across_restarts() {
     let mut server = TestServer::start();
@@ -54,18 +62,16 @@ fn lastseen_says_online_or_since_when_and_remembers_it_across_restarts() {
     let offline = seen_once_offline(&mut ana, "bob");
     assert!(seen_ts(&offline) >= ts, "{offline} after {first}");
 
-    // A crash keeps it once written (the server's file, one row per user
-    // once compacted at start), and a clean stop notes whoever was online
-    // at that moment. (Nothing waits for it to be written: poll.)
-    let written = format!("bob,{}\n", seen_ts(&offline));
+    // A crash keeps it once written (a `SEEN` record in the server's log),
+    // and a clean stop notes whoever was online at that moment. (Nothing
+    // waits for it to be written: poll.)
+    let written = format!("SEEN,{},bob\n", seen_ts(&offline));
     let deadline = Instant::now() + READ_TIMEOUT;
-    while !std::fs::read_to_string(server.data_dir.join("seen.csv")).unwrap().ends_with(&written) {
+    while !log_text(&server.data_dir).contains(&written) {
         assert!(Instant::now() < deadline, "the last seen time was never written");
         std::thread::sleep(Duration::from_millis(20)); // polling a file
     }
     server.restart(&[]);
-    let seen = std::fs::read_to_string(server.data_dir.join("seen.csv")).unwrap();
-    assert_eq!(seen, format!("user,seen_ms\nbob,{}\n", seen_ts(&offline)));
     let mut ana = server.login_send("ana", "pw-ana");
     assert_eq!(ana.request("LASTSEEN:bob"), offline);
     let _carl = server.login_recv("carl", "pw-carl");

@@ -179,10 +179,11 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Msg { seq, from, to, id, ts, text } => {
-                write!(f, "MSG:{seq}:{from}:{to}:{id}:{ts}:{text}")
+                let text = text.as_escaped();
+                EventRef::Msg { seq: *seq, from, to, id, ts: *ts, text }.fmt(f)
             }
             Event::Status { seq, peer, id, state, ts } => {
-                write!(f, "STATUS:{seq}:{peer}:{id}:{state}:{ts}")
+                EventRef::Status { seq: *seq, peer, id, state: *state, ts: *ts }.fmt(f)
             }
             Event::Joined { user } => write!(f, "JOINED:{user}"),
             Event::Left { user } => write!(f, "LEFT:{user}"),
@@ -192,6 +193,32 @@ impl fmt::Display for Event {
             }
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
+        }
+    }
+}
+
+/// A numbered event (`MSG`, `STATUS`) borrowed from wherever it is kept
+/// (the server's store, its log), so it can be written without first being
+/// copied into an [`Event`]. [`Event`]'s own `Display` writes through this:
+/// there is one way to write these frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventRef<'a> {
+    /// `MSG:<seq>:<from>:<to>:<id>:<ts>:<text>` (`text` escaped).
+    Msg { seq: u64, from: &'a str, to: &'a str, id: &'a str, ts: u64, text: &'a str },
+    /// `STATUS:<seq>:<peer>:<id>:<state>:<ts>`.
+    Status { seq: u64, peer: &'a str, id: &'a str, state: State, ts: u64 },
+}
+
+impl fmt::Display for EventRef<'_> {
+    /// Writes the frame without its `\n`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventRef::Msg { seq, from, to, id, ts, text } => {
+                write!(f, "MSG:{seq}:{from}:{to}:{id}:{ts}:{text}")
+            }
+            EventRef::Status { seq, peer, id, state, ts } => {
+                write!(f, "STATUS:{seq}:{peer}:{id}:{state}:{ts}")
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ pub mod reply;
 pub mod request;
 
 pub use escape::Text;
-pub use event::{Bye, Event, EventReply, State};
+pub use event::{Bye, Event, EventRef, EventReply, State};
 pub use framing::{FrameError, FrameReader};
 pub use names::{Chat, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};

@@ -11,8 +11,8 @@
 //! [`Server::start`] takes listeners that are already bound, so tests bind
 //! port 0 and never collide. [`Server::shutdown`] stops in this order: stop
 //! accepting, say `BYE:SHUTDOWN` on every receive connection, stop reading
-//! new requests, let in-flight requests finish, then let the committer
-//! write the last batch.
+//! new requests, let in-flight requests finish, then let the store write
+//! the last batch and a checkpoint.
 
 pub mod auth;
 pub mod listener;
@@ -37,9 +37,8 @@ use parking_lot::{Condvar, Mutex};
 use crate::error::Result;
 use crate::protocol::{Bye, Code, Ko, MAX_FRAME, Reply};
 use crate::router::Router;
-use crate::store::csv_backend::CsvBackend;
 use crate::store::password::DEFAULT_KDF_COST;
-use crate::store::{Hasher, Store};
+use crate::store::{Hasher, LocalStore, Store};
 use crate::transport::Stream;
 
 /// Everything `wachat serve` can be told.
@@ -72,6 +71,9 @@ pub struct Config {
     pub rate: f64,
     /// How many requests a user may make at once above `rate`.
     pub rate_burst: u32,
+    /// How the store keeps its files: segment size, checkpoints, retention
+    /// (`fsync` above overrides its `fsync`).
+    pub store: crate::store::Options,
     /// TLS on both ports (`--tls-cert`, `--tls-key`); `None`: plaintext.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -115,6 +117,7 @@ impl Config {
             exempt: Vec::new(),
             rate: DEFAULT_RATE,
             rate_burst: default_burst(DEFAULT_RATE),
+            store: crate::store::Options::default(),
             tls: None,
         }
     }
@@ -243,7 +246,6 @@ pub struct Server {
     send_addr: SocketAddr,
     recv_addr: SocketAddr,
     accept_threads: Vec<JoinHandle<()>>,
-    committer: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -251,8 +253,15 @@ impl Server {
     pub fn start(send: TcpListener, recv: TcpListener, config: Config) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let backend = CsvBackend::open(&config.data_dir, config.fsync)?;
-        let (store, committer) = Store::open(Box::new(backend), hasher, router.clone())?;
+        // The store hands the events of every durable batch to the router;
+        // it knows nothing else of it.
+        let deliver = {
+            let router = router.clone();
+            Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
+        };
+        let options = crate::store::Options { fsync: config.fsync, ..config.store.clone() };
+        let backend = LocalStore::open(&config.data_dir, options, deliver)?;
+        let store = Arc::new(Store::new(Box::new(backend), hasher));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
         let ctx = Arc::new(Ctx {
@@ -271,7 +280,7 @@ impl Server {
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
             listener::spawn_accept_loop(recv, ctx.clone(), listener::Port::Receive)?,
         ];
-        Ok(Server { ctx, send_addr, recv_addr, accept_threads, committer: Some(committer) })
+        Ok(Server { ctx, send_addr, recv_addr, accept_threads })
     }
 
     pub fn send_addr(&self) -> SocketAddr {
@@ -322,10 +331,8 @@ impl Server {
             }
         }
         drop(open);
+        // Writes the last batch and a last checkpoint.
         self.ctx.store.stop();
-        if let Some(committer) = self.committer.take() {
-            let _ = committer.join();
-        }
         log::info!("stopped");
     }
 }

@@ -96,14 +96,13 @@ fn login(
 /// Attaches the outlet (the user is online from here: `USERS` shows it
 /// before the client reads its `OK`), replays the inbox, then serves live.
 fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) {
-    let (mut replay, replaced) = ctx.store.attach(outlet.user, outlet);
-    replay.insert(0, format!("OK:{}\n", outlet.name).into());
+    let (upto, replaced) = attach(ctx, outlet);
     match replaced {
         Some(old) => old.close(Bye::Replaced),
         None => presence(ctx, outlet, "JOINED"),
     }
-    log::debug!("{} is online ({} events to replay)", outlet.name, replay.len() - 1);
-    match send_replay(ctx, stream, &replay, outlet) {
+    log::debug!("{} is online (inbox durable up to {upto})", outlet.name);
+    match send_replay(ctx, stream, upto, outlet) {
         Ok(()) => {
             outlet.finish_replay();
             serve_live(ctx, reader, outlet);
@@ -126,24 +125,43 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
     }
 }
 
-/// Writes the `OK` and the replay with blocking writes, a chunk at a time.
-/// The client must keep reading: a client that does not take a chunk
-/// within `--timeout` is dropped. A goodbye said meanwhile
-/// (`BYE:REPLACED`) cuts it short.
-fn send_replay(ctx: &Ctx, stream: &Stream, replay: &[Arc<str>], outlet: &Outlet) -> std::io::Result<()> {
+/// Registers the outlet with the router and finds where the inbox replay
+/// ends, in one critical section of the router: no event may be lost or
+/// sent twice between the replay and live delivery.
+///
+/// The store marks a batch durable, *then* hands its events to the router.
+/// Here the durable end of the inbox is read and the outlet registered
+/// under the router's lock. So either the replay includes the batch (and
+/// the outlet skips its events when they are delivered, by sequence
+/// number), or the outlet is registered before the batch is delivered.
+/// Returns the last sequence number of the replay, and the outlet replaced.
+fn attach(ctx: &Ctx, outlet: &Arc<Outlet>) -> (u64, Option<Arc<Outlet>>) {
+    let mut upto = 0;
+    let replaced = ctx.router.insert_with(outlet.user, outlet.clone(), || {
+        upto = ctx.store.inbox_end(outlet.user);
+        outlet.start_replay(upto);
+    });
+    (upto, replaced)
+}
+
+/// Writes the `OK` and the replay with blocking writes, a chunk at a time
+/// as the store reads them from its log. The client must keep reading: a
+/// client that does not take a chunk within `--timeout` is dropped. A
+/// goodbye said meanwhile (`BYE:REPLACED`) cuts it short.
+fn send_replay(ctx: &Ctx, stream: &Stream, upto: u64, outlet: &Outlet) -> std::io::Result<()> {
     let timeout = ctx.config.timeout;
-    let mut chunk = String::with_capacity(64 * 1024);
-    for frame in replay {
-        chunk.push_str(frame);
-        if chunk.len() >= 60 * 1024 {
+    let mut chunk = format!("OK:{}\n", outlet.name);
+    let mut frames = ctx.store.replay(outlet.user, upto);
+    loop {
+        let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
+        if chunk.len() >= 60 * 1024 || !more {
             stream.write_all_by(chunk.as_bytes(), Instant::now() + timeout)?;
             chunk.clear();
-            if outlet.is_closing() {
-                return Ok(());
-            }
+        }
+        if !more || outlet.is_closing() {
+            return Ok(());
         }
     }
-    stream.write_all_by(chunk.as_bytes(), Instant::now() + timeout)
 }
 
 fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {

@@ -227,7 +227,10 @@ impl Session<'_> {
             }
             Request::History { chat, limit } => {
                 self.settle();
-                self.reply(store.history(user, &chat, limit).map(newest_within_bytes))
+                // The newest lines within MAX_HISTORY_BYTES, read from the
+                // store's log outside its locks.
+                let lines = store.history(user, &chat, limit, MAX_HISTORY_BYTES).and_then(|l| l.collect());
+                self.reply(lines.map(Reply::Listing))
             }
             Request::P2p { port } => {
                 p2p::announce(self.ctx, user, port);
@@ -378,24 +381,6 @@ fn capped(request: Request) -> Request {
         Request::History { chat, limit } => Request::History { chat, limit: limit.min(MAX_HISTORY) },
         other => other,
     }
-}
-
-/// A `HISTORY` reply of the newest lines that fit in
-/// [`MAX_HISTORY_BYTES`]. A thousand long messages (8 KiB each, escaped)
-/// would be 8 MiB, held for as long as a client that does not read keeps
-/// the write waiting; cut here, a connection never holds more than that.
-fn newest_within_bytes(mut lines: Vec<String>) -> Reply {
-    let mut total = 0;
-    let fit = lines
-        .iter()
-        .rev()
-        .take_while(|line| {
-            total += line.len() + 1;
-            total <= MAX_HISTORY_BYTES
-        })
-        .count();
-    lines.drain(..lines.len() - fit);
-    Reply::Listing(lines)
 }
 
 /// A listing reply of at most [`MAX_LISTING`] lines, the first ones.

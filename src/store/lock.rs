@@ -11,8 +11,6 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::i18n::commands::Msg;
-use crate::i18n::tr;
 
 /// Held while alive; dropping it (or the process ending) releases it.
 pub struct DataLock {
@@ -24,15 +22,14 @@ impl DataLock {
     /// Takes the lock of `dir` without waiting, or says who holds it.
     pub fn acquire(dir: &Path) -> Result<DataLock> {
         let path = dir.join("wachat.lock");
-        let ctx = |e| Error::io(tr!(crate::i18n::client::Msg::StoreFile, path = path.display()), e);
+        let ctx = |e| Error::io(format!("store: {}", path.display()), e);
         std::fs::create_dir_all(dir).map_err(ctx)?;
-        let file = match crate::pidlock::try_lock(&path, 0o666).map_err(ctx)? {
+        // 0600: the lock file is private like the rest of the directory.
+        let file = match crate::pidlock::try_lock(&path, 0o600).map_err(ctx)? {
             crate::pidlock::Locked::Held(file) => file,
             crate::pidlock::Locked::Busy(holder) => {
-                let who = if holder.is_empty() { String::new() } else { tr!(Msg::HolderPid, pid = holder) };
-                // In the user's words for `wachat users …`; a second server
-                // never chose a language, so it says this in English.
-                return Err(Error::Usage(tr!(Msg::InUse, dir = dir.display(), who = who)));
+                let pid = (!holder.is_empty()).then_some(holder);
+                return Err(Error::Locked { dir: dir.to_path_buf(), pid });
             }
         };
         Ok(DataLock { _file: file, path })

@@ -1,11 +1,46 @@
-//! [`Record`]: one durable fact. Everything the server remembers is a list of
-//! records; the in-memory state is what you get by applying them in order
-//! (at startup, from the files; while running, as they happen). One code
-//! path for both, so a restart rebuilds exactly what was there.
+//! [`Record`]: one durable fact, and its line in the log.
+//!
+//! Everything the server remembers is a list of records; the in-memory
+//! state is what you get by applying them in order (at startup, the tail of
+//! the log after the newest checkpoint; while running, as they happen). One
+//! code path for both, so a restart rebuilds exactly what was there.
+//!
+//! ## The log's lines
+//!
+//! One record per line, CSV, under the header [`LOG_HEADER`]
+//! `kind,ts,user,chat,id,prev,ord,dord,text`:
+//!
+//! | kind | user | chat | id | prev | ord | dord | text |
+//! |---|---|---|---|---|---|---|---|
+//! | `MSG` | sender | recipient or `#room` | message id | position of the conversation's previous message | its number in the conversation | its number among the sender's messages of this direct conversation | the text, escaped as on the wire |
+//! | `DELIVERED` | recipient | sender | id | | | the message's `dord` | |
+//! | `READ` | reader | sender or `#room` | id | | the message's `ord` (a room) | the message's `dord` (a direct chat) | |
+//! | `JOIN` | member | `#room` | | | the member's read mark | | |
+//! | `LEAVE` | member | `#room` | | | | | |
+//! | `ACK` | user | | | | the sequence number acknowledged | | |
+//! | `SEEN` | user (its receive connection ended at `ts`) | | | | | | |
+//!
+//! A *position* is a byte offset in the log as if its segments were one
+//! file without their header lines (see `log.rs`). `prev` makes every
+//! conversation a chain on disk, newest first: `HISTORY` walks it with
+//! positioned reads, and memory holds only the newest position of each
+//! conversation. Numbers count from 0; an empty `prev` ends a chain.
+//!
+//! Texts stay escaped (as on the wire), so a record is always one line and
+//! a crash can only tear the last line of the last segment.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::protocol::Text;
+
+/// A position in the log (see the module documentation).
+pub type Pos = u64;
+/// "No position": the end of a chain.
+pub const NO_POS: Pos = u64::MAX;
+
+/// The header line of every log segment.
+pub const LOG_HEADER: &str = "kind,ts,user,chat,id,prev,ord,dord,text";
 
 /// A message as the server keeps it.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,28 +63,353 @@ impl Message {
     }
 }
 
-/// One durable fact, with names (not in-memory ids), so that a backend can
-/// store it anywhere.
+/// Where a message sits in its conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Position of the conversation's previous message ([`NO_POS`]: none).
+    pub prev: Pos,
+    /// Number of the message in its conversation, from 0.
+    pub ord: u64,
+    /// Number of the message among those its sender sent in this direct
+    /// conversation, from 0 (DELIVERED and READ marks count these); for a
+    /// room message, equal to `ord`.
+    pub dord: u64,
+}
+
+/// One durable fact, with names (not in-memory ids), so that it reads on
+/// its own and a backend can store it anywhere.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
-    /// An account was created (`users.csv`).
-    User { name: String, email: String, hash: String, created_ms: u64 },
-    /// `user` joined `room` when it held `pos` messages (`rooms.csv`).
-    Join { ts: u64, user: String, room: String, pos: usize },
-    /// `user` left `room` (`rooms.csv`).
-    Leave { ts: u64, user: String, room: String },
-    /// A message was accepted (`history.csv`). `recipients` lists the room
-    /// members whose inboxes got it; empty for a direct message.
-    Message { msg: Arc<Message>, recipients: Vec<Arc<str>> },
-    /// `user`'s client acknowledged the message `id` from `chat` (`history.csv`).
-    /// (`Arc<str>`: these are made for every acknowledged message, from
-    /// names the state already holds; sharing them costs no allocation.)
-    Delivered { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str> },
-    /// `user` read `chat` (a sender or `#room`) up to the message `id`.
-    Read { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str> },
-    /// `user` acknowledged every event up to `seq` (`inbox.csv`).
-    Ack { user: Arc<str>, seq: u64 },
-    /// `user`'s receive connection ended at `ts`: last seen (`seen.csv`,
-    /// protocol 1.1's `LASTSEEN`).
-    Seen { user: Arc<str>, ts: u64 },
+    /// A message was accepted.
+    Msg { msg: Arc<Message>, link: Link },
+    /// `user`'s client acknowledged the message `id` (number `dord`) from `chat`.
+    Delivered { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str>, dord: u64 },
+    /// `user` read `chat` (a sender or `#room`) up to the message `id`,
+    /// whose number is `ord` (a room's `ord`, a direct chat's `dord`).
+    Read { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str>, ord: u64 },
+    /// `user` is a member of `room`, and has read its first `read` messages.
+    Join { ts: u64, user: Arc<str>, room: Arc<str>, read: u64 },
+    /// `user` left `room`.
+    Leave { ts: u64, user: Arc<str>, room: Arc<str> },
+    /// `user` acknowledged every event up to `seq`.
+    Ack { ts: u64, user: Arc<str>, seq: u64 },
+    /// `user`'s receive connection ended at `ts` (last seen).
+    Seen { ts: u64, user: Arc<str> },
+}
+
+impl Record {
+    /// True for records that must be on disk before anyone is told about
+    /// them (an `OK`, a delivery). `ACK` and `SEEN` are not: losing the
+    /// last few in a power cut only makes a client get a few events again
+    /// (which it drops by `(from, id)`) or a last-seen time a moment older.
+    pub fn needs_sync(&self) -> bool {
+        !matches!(self, Record::Ack { .. } | Record::Seen { .. })
+    }
+
+    pub fn ts(&self) -> u64 {
+        match self {
+            Record::Msg { msg, .. } => msg.ts,
+            Record::Delivered { ts, .. }
+            | Record::Read { ts, .. }
+            | Record::Join { ts, .. }
+            | Record::Leave { ts, .. }
+            | Record::Ack { ts, .. }
+            | Record::Seen { ts, .. } => *ts,
+        }
+    }
+
+    /// Appends the record's line, `\n` included, to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut line = Line(out);
+        match self {
+            Record::Msg { msg, link } => {
+                line.word("MSG");
+                line.number(msg.ts);
+                line.fields(&[&msg.from, &msg.to, &msg.id]);
+                line.pos(link.prev);
+                line.number(link.ord);
+                line.number(link.dord);
+                line.field(msg.text.as_escaped());
+            }
+            Record::Delivered { ts, user, chat, id, dord } => {
+                line.word("DELIVERED");
+                line.number(*ts);
+                line.fields(&[user, chat, id, ""]);
+                line.field("");
+                line.number(*dord);
+            }
+            Record::Read { ts, user, chat, id, ord } => {
+                line.word("READ");
+                line.number(*ts);
+                line.fields(&[user, chat, id, ""]);
+                if chat.starts_with('#') {
+                    line.number(*ord);
+                } else {
+                    line.field("");
+                    line.number(*ord);
+                }
+            }
+            Record::Join { ts, user, room, read } => {
+                line.word("JOIN");
+                line.number(*ts);
+                line.fields(&[user, room, "", ""]);
+                line.number(*read);
+            }
+            Record::Leave { ts, user, room } => {
+                line.word("LEAVE");
+                line.number(*ts);
+                line.fields(&[user, room]);
+            }
+            Record::Ack { ts, user, seq } => {
+                line.word("ACK");
+                line.number(*ts);
+                line.fields(&[user, "", "", ""]);
+                line.number(*seq);
+            }
+            Record::Seen { ts, user } => {
+                line.word("SEEN");
+                line.number(*ts);
+                line.field(user);
+            }
+        }
+        line.0.push(b'\n');
+    }
+
+    /// Reads a record from its line (without the `\n`).
+    pub fn decode(line: &str) -> Result<Record, String> {
+        let f = Fields::split(line)?;
+        let ts = f.number(1)?;
+        let name = |i| -> Result<Arc<str>, String> { Ok(Arc::from(f.get(i)?.as_ref())) };
+        Ok(match f.get(0)?.as_ref() {
+            "MSG" => {
+                let text = Text::parse(f.get(8)?.as_ref())?;
+                let msg = Message { from: name(2)?, to: name(3)?, id: name(4)?, ts, text };
+                let link = Link { prev: f.pos(5)?, ord: f.number(6)?, dord: f.number(7)? };
+                Record::Msg { msg: Arc::new(msg), link }
+            }
+            "DELIVERED" => {
+                Record::Delivered { ts, user: name(2)?, chat: name(3)?, id: name(4)?, dord: f.number(7)? }
+            }
+            "READ" => {
+                let chat = name(3)?;
+                let ord = if chat.starts_with('#') { f.number(6)? } else { f.number(7)? };
+                Record::Read { ts, user: name(2)?, chat, id: name(4)?, ord }
+            }
+            "JOIN" => Record::Join { ts, user: name(2)?, room: name(3)?, read: f.number(6)? },
+            "LEAVE" => Record::Leave { ts, user: name(2)?, room: name(3)? },
+            "ACK" => Record::Ack { ts, user: name(2)?, seq: f.number(6)? },
+            "SEEN" => Record::Seen { ts, user: name(2)? },
+            other => return Err(format!("unknown kind {other:?}")),
+        })
+    }
+}
+
+/// Writes one CSV line field by field.
+struct Line<'a>(&'a mut Vec<u8>);
+
+impl Line<'_> {
+    /// The first field (no comma before it).
+    fn word(&mut self, word: &str) {
+        self.0.extend_from_slice(word.as_bytes());
+    }
+
+    fn field(&mut self, value: &str) {
+        self.0.push(b',');
+        push_field(self.0, value);
+    }
+
+    fn fields(&mut self, values: &[&str]) {
+        for value in values {
+            self.field(value);
+        }
+    }
+
+    fn number(&mut self, n: u64) {
+        use std::io::Write;
+        self.0.push(b',');
+        let _ = write!(self.0, "{n}"); // into a Vec: cannot fail
+    }
+
+    fn pos(&mut self, pos: Pos) {
+        if pos == NO_POS { self.field("") } else { self.number(pos) }
+    }
+}
+
+/// Appends a CSV field, in double quotes only if it needs them (a comma, a
+/// quote or a line break in it), as spreadsheets and the `csv` crate write.
+pub fn push_field(out: &mut Vec<u8>, value: &str) {
+    if !value.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.extend_from_slice(value.as_bytes());
+        return;
+    }
+    out.push(b'"');
+    for b in value.bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Most fields in a line of the log or of a checkpoint.
+const MAX_FIELDS: usize = 12;
+
+/// The fields of one CSV line, borrowed where no quote had to be undone.
+/// Kept in an array, not a `Vec`: reading a `HISTORY` splits thousands of
+/// lines, and an allocation each would cost more than the split.
+pub struct Fields<'a> {
+    fields: [Cow<'a, str>; MAX_FIELDS],
+    len: usize,
+}
+
+impl<'a> Fields<'a> {
+    /// Splits a line (without its `\n`) into fields.
+    pub fn split(line: &'a str) -> Result<Fields<'a>, String> {
+        let mut f = Fields { fields: std::array::from_fn(|_| Cow::Borrowed("")), len: 0 };
+        let mut rest = line;
+        loop {
+            if f.len == MAX_FIELDS {
+                return Err(format!("more than {MAX_FIELDS} fields"));
+            }
+            if let Some(quoted) = rest.strip_prefix('"') {
+                // A quoted field: up to the quote not doubled; `""` is one quote.
+                let mut value = String::new();
+                let mut chars = quoted.char_indices();
+                let end = loop {
+                    match chars.next() {
+                        Some((i, '"')) => {
+                            if quoted[i + 1..].starts_with('"') {
+                                value.push('"');
+                                chars.next();
+                            } else {
+                                break i + 1;
+                            }
+                        }
+                        Some((_, c)) => value.push(c),
+                        None => return Err("a quoted field is not closed".into()),
+                    }
+                };
+                f.fields[f.len] = Cow::Owned(value);
+                f.len += 1;
+                rest = &quoted[end..];
+                match rest.strip_prefix(',') {
+                    Some(after) => rest = after,
+                    None if rest.is_empty() => break,
+                    None => return Err("text after a closing quote".into()),
+                }
+            } else {
+                match rest.find(',') {
+                    Some(i) => {
+                        f.fields[f.len] = Cow::Borrowed(&rest[..i]);
+                        f.len += 1;
+                        rest = &rest[i + 1..];
+                    }
+                    None => {
+                        f.fields[f.len] = Cow::Borrowed(rest);
+                        f.len += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Field `i`; a missing trailing field reads as empty.
+    pub fn get(&self, i: usize) -> Result<&Cow<'a, str>, String> {
+        static EMPTY: Cow<'static, str> = Cow::Borrowed("");
+        Ok(self.fields[..self.len].get(i).unwrap_or(&EMPTY))
+    }
+
+    pub fn number(&self, i: usize) -> Result<u64, String> {
+        let s = self.get(i)?;
+        s.parse().map_err(|_| format!("field {}: {s:?} is not a number", i + 1))
+    }
+
+    /// A position; empty is [`NO_POS`].
+    pub fn pos(&self, i: usize) -> Result<Pos, String> {
+        if self.get(i)?.is_empty() { Ok(NO_POS) } else { self.number(i) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(record: Record) -> String {
+        let mut out = Vec::new();
+        record.encode(&mut out);
+        let line = String::from_utf8(out).unwrap();
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1, "{line}");
+        assert_eq!(Record::decode(line.trim_end_matches('\n')).unwrap(), record, "{line}");
+        line
+    }
+
+    fn msg(to: &str, text: &str, prev: Pos) -> Record {
+        let text = Text::parse(text).unwrap();
+        let msg = Message { from: "ana".into(), to: to.into(), id: "m1".into(), ts: 17, text };
+        Record::Msg { msg: Arc::new(msg), link: Link { prev, ord: 3, dord: 1 } }
+    }
+
+    #[test]
+    fn every_record_is_one_line_and_reads_back() {
+        assert_eq!(round_trip(msg("bob", "hi", NO_POS)), "MSG,17,ana,bob,m1,,3,1,hi\n");
+        assert_eq!(
+            round_trip(msg("#club", "a, \"quoted\"\\n text", 120)),
+            "MSG,17,ana,#club,m1,120,3,1,\"a, \"\"quoted\"\"\\n text\"\n"
+        );
+        let (user, chat, id): (Arc<str>, Arc<str>, Arc<str>) = ("bob".into(), "ana".into(), "m1".into());
+        let delivered =
+            Record::Delivered { ts: 5, user: user.clone(), chat: chat.clone(), id: id.clone(), dord: 4 };
+        assert_eq!(round_trip(delivered), "DELIVERED,5,bob,ana,m1,,,4\n");
+        assert_eq!(
+            round_trip(Record::Read {
+                ts: 6,
+                user: user.clone(),
+                chat: chat.clone(),
+                id: id.clone(),
+                ord: 4
+            }),
+            "READ,6,bob,ana,m1,,,4\n"
+        );
+        let room: Arc<str> = "#club".into();
+        assert_eq!(
+            round_trip(Record::Read { ts: 6, user: user.clone(), chat: room.clone(), id, ord: 9 }),
+            "READ,6,bob,#club,m1,,9\n"
+        );
+        assert_eq!(
+            round_trip(Record::Join { ts: 7, user: user.clone(), room: room.clone(), read: 2 }),
+            "JOIN,7,bob,#club,,,2\n"
+        );
+        assert_eq!(round_trip(Record::Leave { ts: 8, user: user.clone(), room }), "LEAVE,8,bob,#club\n");
+        assert_eq!(round_trip(Record::Ack { ts: 9, user: user.clone(), seq: 12 }), "ACK,9,bob,,,,12\n");
+        assert_eq!(round_trip(Record::Seen { ts: 10, user }), "SEEN,10,bob\n");
+    }
+
+    #[test]
+    fn the_csv_crate_reads_the_same_fields() {
+        let mut out = Vec::new();
+        msg("#club", "a, \"b\"", 7).encode(&mut out);
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&out[..]);
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!(&row[8], "a, \"b\"");
+        assert_eq!(&row[5], "7");
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        assert!(Record::decode("MSG,x,ana,bob,m1,,0,0,hi").unwrap_err().contains("not a number"));
+        assert!(Record::decode("NOPE,1").unwrap_err().contains("unknown kind"));
+        assert!(Record::decode("MSG,1,ana,bob,m1,,0,0,\"open").unwrap_err().contains("not closed"));
+        assert!(Record::decode("MSG,1,ana,bob,m1,,0,0,").is_err(), "an empty text");
+    }
 }

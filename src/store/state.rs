@@ -1,30 +1,61 @@
-//! The in-memory state: accounts, conversations, rooms and inboxes, built by
-//! applying [`Record`]s in order.
+//! The in-memory state: what routing and acknowledgements need, and no
+//! message text. Built by applying [`Record`]s in log order.
 //!
-//! [`State::apply`] is the only function that changes it. At startup the
-//! store feeds it every stored record; while running, each request builds
-//! new records and hands them to [`State::commit`], which applies them *and*
-//! queues them for the disk. Because both paths run the same code, sequence
-//! numbers need not be stored: replaying `history.csv` in order numbers
-//! every user's events exactly as they were numbered the first time.
+//! What is here, per thing:
 //!
-//! Message states are not stored per message either. DELIVERED and READ are
-//! cumulative (protocol §5, §6), so each direction of a conversation keeps
-//! two marks — "the first N messages are delivered / read" — and a
-//! message's state is where it stands against them.
+//! - **user**: name, password hash, rooms, peers (for `CHATS`), the inbox
+//!   (sequence numbers and the log positions of the events not yet
+//!   acknowledged), the last-seen time, and the ids of its last
+//!   [`DEDUP_WINDOW`] messages (resends are recognised by them);
+//! - **direct conversation**: the position of its newest message (the head
+//!   of its chain on disk), how many messages each side sent, and the
+//!   DELIVERED/READ marks of each direction;
+//! - **room**: members with their read marks, the head and length of its
+//!   chain.
+//!
+//! Texts stay in the log; `HISTORY` and inbox replays read them back by
+//! position. So memory grows with users, conversations and undelivered
+//! events, not with the history.
+//!
+//! [`State::commit`] is the only way a running server changes the state:
+//! it encodes the record into the [`Batch`] it is given (the committer
+//! writes it), applies it at the position it will have in the log, and
+//! adds to the batch the events to push once it is on disk. At startup,
+//! [`State::load`] applies records read back from the log: the same code,
+//! so sequence numbers come out as they were first given.
+//!
+//! Message states are not stored per message. DELIVERED and READ are
+//! cumulative (protocol §5, §6), so each direction of a direct conversation
+//! keeps two marks — "its first N messages are delivered / read" — and a
+//! message's state is where its number (`dord`) stands against them.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::fmt::Write;
 use std::sync::Arc;
 
-use super::record::{Message, Record};
+use super::record::{Link, Message, NO_POS, Pos, Record};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, State as MsgState};
 
 /// Index of an account in [`State::users`].
 pub type UserId = usize;
-/// Index of a room in [`State::rooms`].
+/// Index of a room in the state's table of rooms.
 pub type RoomId = usize;
+
+/// How many of each sender's latest message ids are remembered: a message
+/// sent again with one of them is answered with its first `OK` and not
+/// stored twice. Clients resend what they sent but got no `OK` for; ours
+/// keeps at most 64 in flight, so 1,024 leaves a wide margin. Older ids
+/// are forgotten (memory must not grow with the history).
+pub const DEDUP_WINDOW: usize = 1024;
+
+/// How many of a member's own room messages sent since it last read the
+/// room are remembered (they do not count as unread). Past this many, the
+/// room counts as read up to the oldest of them: a bound on memory for a
+/// member who sends thousands of messages and never reads.
+pub const OWN_UNREAD_WINDOW: usize = 4096;
+
+/// Most rooms one user may be in (`JOIN` beyond: `KO:BAD_REQUEST`).
+pub const MAX_ROOMS_PER_USER: usize = 256;
 
 /// One account and what hangs off it.
 pub struct User {
@@ -33,17 +64,19 @@ pub struct User {
     /// Salted argon2id hash (PHC string); never the password.
     pub hash: String,
     /// Users with whom this one has a direct conversation.
-    peers: HashSet<UserId>,
+    pub(super) peers: HashSet<UserId>,
     /// Rooms this user is a member of.
-    rooms: BTreeSet<RoomId>,
-    /// Every message this user ever sent, by id: resends are answered from
-    /// here, also after a restart (ids are unique per sender).
-    sent: HashMap<Arc<str>, Located>,
+    pub(super) rooms: BTreeSet<RoomId>,
+    /// The ids of its latest messages (see [`DEDUP_WINDOW`]).
+    pub(super) recent: Recent,
     /// Events waiting for this user's acknowledgement.
     pub inbox: Inbox,
+    /// When its last receive connection ended (`None`: never seen).
+    pub(super) last_seen: Option<u64>,
 }
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.
+/// The event of `queue[i]` has the sequence number `acked + 1 + i`.
 #[derive(Default)]
 pub struct Inbox {
     /// The last sequence number given out.
@@ -51,79 +84,152 @@ pub struct Inbox {
     /// Everything up to here was acknowledged by the client.
     pub acked: u64,
     /// Events after `acked`, oldest first.
-    queue: VecDeque<Queued>,
+    pub(super) queue: VecDeque<Queued>,
 }
 
-/// An event waiting in an inbox.
-struct Queued {
-    seq: u64,
-    /// The frame as sent, `\n` included; shared with the router.
-    frame: Arc<str>,
-    /// For a direct message: which one, so its acknowledgement can become
-    /// a DELIVERED state for the sender.
-    direct: Option<Arc<Message>>,
-    /// The commit batch that holds it: it may be sent once that is durable.
-    batch: u64,
+/// An event waiting in an inbox: where its record is in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Queued {
+    /// A direct message from `from`, number `dord` of that direction; its
+    /// acknowledgement becomes a DELIVERED for the sender (hence the id).
+    Direct { pos: Pos, from: UserId, dord: u64, id: Arc<str> },
+    /// A room message.
+    Room { pos: Pos },
+    /// A `STATUS`: the `DELIVERED` or `READ` record at `pos`.
+    Status { pos: Pos },
 }
 
-/// An event to push to a connected user once its batch is on disk.
+impl Queued {
+    pub fn pos(&self) -> Pos {
+        match self {
+            Queued::Direct { pos, .. } | Queued::Room { pos } | Queued::Status { pos } => *pos,
+        }
+    }
+}
+
+/// An event to push to a user once its record is on disk.
+#[derive(Debug)]
+pub enum Pushed {
+    Msg(Arc<Message>),
+    Status { peer: Arc<str>, id: Arc<str>, state: MsgState, ts: u64 },
+}
+
+/// A numbered event for one user (room messages share one [`Pushed`]).
+#[derive(Debug)]
 pub struct Delivery {
     pub user: UserId,
     pub seq: u64,
-    pub frame: Arc<str>,
+    pub event: Arc<Pushed>,
 }
 
-/// Records to write, then events to push once they are written: what a
-/// request stages, and what the committer takes in one go.
+/// What a request adds for the committer: log lines, `users.csv` rows, and
+/// the events to push once they are written.
 #[derive(Default)]
 pub struct Batch {
-    pub records: Vec<Record>,
+    /// Encoded records, in order, for the log.
+    pub log: Vec<u8>,
+    /// Rows for `users.csv` (new accounts), written before `log`.
+    pub users: Vec<u8>,
     pub deliveries: Vec<Delivery>,
+    /// Some record needs a sync before anyone hears of it.
+    pub sync: bool,
 }
 
-/// A message in a conversation, with its sender's id.
-struct Entry {
-    msg: Arc<Message>,
-    from: UserId,
-    /// Its commit batch: reads show it only once that is durable, so no
-    /// one sees a message that a failed disk could take back.
-    batch: u64,
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty() && self.users.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.log.clear();
+        self.users.clear();
+        self.deliveries.clear();
+        self.sync = false;
+    }
+}
+
+/// A message a sender sent recently (for resends and `READ`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub ts: u64,
+    /// The recipient of a direct message; `None` for a room message.
+    pub to: Option<UserId>,
+    /// Its `dord` (direct) or `ord` (room).
+    pub ord: u64,
+}
+
+/// The last [`DEDUP_WINDOW`] message ids of one sender.
+#[derive(Default)]
+pub(super) struct Recent {
+    pub(super) order: VecDeque<Arc<str>>,
+    pub(super) by_id: HashMap<Arc<str>, Sent>,
+}
+
+impl Recent {
+    fn insert(&mut self, id: Arc<str>, sent: Sent) -> bool {
+        if self.by_id.insert(id.clone(), sent).is_some() {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > DEDUP_WINDOW {
+            let old = self.order.pop_front().expect("not empty");
+            self.by_id.remove(&old);
+        }
+        true
+    }
 }
 
 /// A direct conversation between two users `(a, b)` with `a < b`.
-#[derive(Default)]
-struct Direct {
-    entries: Vec<Entry>,
-    /// `marks[0]` for messages from `a` to `b`, `marks[1]` from `b` to `a`.
-    marks: [Marks; 2],
-    /// Position of the newest message among all messages (sorts `CHATS`).
-    last_order: u64,
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+pub(super) struct Direct {
+    /// Position of its newest message (the head of its chain on disk).
+    pub(super) head: Pos,
+    /// Messages in it.
+    pub(super) count: u64,
+    /// `sent[0]`: messages from `a` to `b`; `sent[1]`: from `b` to `a`.
+    pub(super) sent: [u64; 2],
+    /// The marks of each direction, indexed like `sent`.
+    pub(super) marks: [Marks; 2],
+    /// Number of its newest message among all messages (sorts `CHATS`).
+    pub(super) last_order: u64,
 }
 
-/// Cumulative states of one direction of a conversation, as prefix lengths:
-/// every message at a position below `delivered` is delivered.
-#[derive(Default, Clone, Copy)]
-struct Marks {
-    delivered: usize,
-    read: usize,
+/// Cumulative states of one direction, as prefix lengths: every message of
+/// that direction numbered below `delivered` is delivered.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Marks {
+    pub delivered: u64,
+    pub read: u64,
 }
 
-/// A room: members, messages, and how far each member has read.
+/// A room: members, its chain on disk, and how far each member read.
 pub struct Room {
     /// `#name` as spelled by the first member.
     pub name: Arc<str>,
-    members: HashSet<UserId>,
-    entries: Vec<Entry>,
-    /// Per member: the messages before this position are read (or were
-    /// there before the member joined).
-    read: HashMap<UserId, usize>,
-    last_order: u64,
+    pub(super) members: HashMap<UserId, Member>,
+    pub(super) head: Pos,
+    pub(super) count: u64,
+    pub(super) last_order: u64,
 }
 
-/// Where a message is: for dedupe, `READ` and acknowledgements.
-struct Located {
-    msg: Arc<Message>,
-    pos: usize,
+/// A member of a room.
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+pub(super) struct Member {
+    /// The room's messages numbered below this are read (or were there
+    /// before the member joined).
+    pub(super) read: u64,
+    /// Numbers of the member's own messages at or after `read`, oldest
+    /// first: they are not unread (see [`OWN_UNREAD_WINDOW`]).
+    pub(super) own: VecDeque<u64>,
+}
+
+impl Member {
+    fn mark_read(&mut self, upto: u64) {
+        self.read = self.read.max(upto);
+        while self.own.front().is_some_and(|&o| o < self.read) {
+            self.own.pop_front();
+        }
+    }
 }
 
 /// Everything the server knows, in memory.
@@ -135,25 +241,23 @@ pub struct State {
     /// Accounts by the name as registered: names inside records are always
     /// spelled so, and this finds them without folding (an allocation).
     exact_ids: HashMap<Arc<str>, UserId>,
-    pub rooms: Vec<Room>,
+    /// Rooms by id; `None` for a room nobody is in any more (freed).
+    pub(super) rooms: Vec<Option<Room>>,
+    /// Freed room ids, for reuse.
+    free_rooms: Vec<RoomId>,
     room_ids: HashMap<String, RoomId>,
-    directs: HashMap<(UserId, UserId), Direct>,
-    /// When each user was last seen online (its receive connection ended).
-    last_seen: HashMap<UserId, u64>,
+    pub(super) directs: HashMap<(UserId, UserId), Direct>,
     /// Newest timestamp given out: time never goes backwards in a history.
     pub last_ts: u64,
     /// Count of messages applied; orders conversations by recency.
-    order: u64,
-    /// Records and deliveries of the request being applied; the store
-    /// moves them into the pending batch (see `Store::write`).
-    pub staged: Batch,
-    /// The commit batch that what is applied now will be written in
-    /// (0 while loading: everything loaded is durable).
-    pub batch: u64,
-    /// False while loading: no deliveries are queued for the router.
-    pub live: bool,
-    /// Where frames are formatted before they are shared (kept to reuse).
-    scratch: String,
+    pub(super) order: u64,
+    /// Position after the last record applied.
+    pub end: Pos,
+    /// Position after the last applied record that needs a sync: waiting
+    /// for it to be durable covers everything that matters so far.
+    pub sync_end: Pos,
+    /// Records applied since the last checkpoint.
+    pub since_checkpoint: u64,
 }
 
 fn internal(reason: String) -> Ko {
@@ -183,33 +287,94 @@ impl State {
         self.room_id(name).ok_or_else(|| format!("unknown room {name:?}"))
     }
 
+    pub fn room(&self, room: RoomId) -> &Room {
+        self.rooms[room].as_ref().expect("a live room id")
+    }
+
+    fn room_mut(&mut self, room: RoomId) -> &mut Room {
+        self.rooms[room].as_mut().expect("a live room id")
+    }
+
     pub fn is_member(&self, room: RoomId, user: UserId) -> bool {
-        self.rooms[room].members.contains(&user)
+        self.room(room).members.contains_key(&user)
+    }
+
+    /// The room `name` if `user` is in it.
+    pub fn member_room(&self, name: &str, user: UserId) -> Option<RoomId> {
+        self.room_id(name).filter(|&r| self.is_member(r, user))
     }
 
     pub fn members(&self, room: RoomId) -> impl Iterator<Item = UserId> + '_ {
-        self.rooms[room].members.iter().copied()
+        self.room(room).members.keys().copied()
     }
 
     pub fn rooms_of(&self, user: UserId) -> impl Iterator<Item = RoomId> + '_ {
         self.users[user].rooms.iter().copied()
     }
 
-    /// The message `id` that `from` sent, and its position in its chat.
-    pub fn find_sent(&self, from: UserId, id: &str) -> Option<(&Arc<Message>, usize)> {
-        let located = self.users[from].sent.get(id)?;
-        Some((&located.msg, located.pos))
+    /// Rooms in memory (live ones), for the log and tests.
+    pub fn room_count(&self) -> usize {
+        self.rooms.iter().flatten().count()
     }
 
-    /// Position of the newest message `id` in a room (`READ:#room:<id>`
-    /// names no sender, so the newest message with that id wins).
-    pub fn find_in_room(&self, room: RoomId, id: &str) -> Option<usize> {
-        self.rooms[room].entries.iter().rposition(|e| &*e.msg.id == id)
+    /// A message `from` sent recently, by id.
+    pub fn recent(&self, from: UserId, id: &str) -> Option<Sent> {
+        self.users[from].recent.by_id.get(id).copied()
     }
 
-    /// Number of messages in a room (where a new member starts reading).
-    pub fn room_len(&self, room: RoomId) -> usize {
-        self.rooms[room].entries.len()
+    pub fn last_seen(&self, user: UserId) -> Option<u64> {
+        self.users[user].last_seen
+    }
+
+    /// The direct conversation of two users, if they have exchanged anything.
+    pub(super) fn direct(&self, a: UserId, b: UserId) -> Option<&Direct> {
+        self.directs.get(&pair(a, b))
+    }
+
+    /// Where the next message from `from` to `to` goes in their chain.
+    pub fn direct_link(&self, from: UserId, to: UserId) -> Link {
+        match self.direct(from, to) {
+            Some(d) => Link { prev: d.head, ord: d.count, dord: d.sent[side(from, to)] },
+            None => Link { prev: NO_POS, ord: 0, dord: 0 },
+        }
+    }
+
+    /// Where the next message of a room goes in its chain.
+    pub fn room_link(&self, room: RoomId) -> Link {
+        let r = self.room(room);
+        Link { prev: r.head, ord: r.count, dord: r.count }
+    }
+
+    /// The head of the chain of `user`'s conversation with `chat`: a
+    /// direct peer, or a room (which `user` must be in).
+    pub fn marks(&self, from: UserId, to: UserId) -> Marks {
+        self.direct(from, to).map_or_else(Marks::default, |d| d.marks[side(from, to)])
+    }
+
+    /// The head of a direct conversation's chain (`NO_POS` if none).
+    pub fn direct_head(&self, a: UserId, b: UserId) -> Pos {
+        self.direct(a, b).map_or(NO_POS, |d| d.head)
+    }
+
+    pub fn room_head(&self, room: RoomId) -> Pos {
+        self.room(room).head
+    }
+
+    /// True if `DELIVERED` for message number `dord` from `sender` to
+    /// `user` would move its state forward (not yet delivered, nor read).
+    pub fn would_deliver(&self, sender: UserId, user: UserId, dord: u64) -> bool {
+        let marks = self.marks(sender, user);
+        dord + 1 > marks.delivered.max(marks.read)
+    }
+
+    /// True if `READ` of message `dord` from `sender` would move the mark.
+    pub fn would_read(&self, sender: UserId, user: UserId, dord: u64) -> bool {
+        dord + 1 > self.marks(sender, user).read
+    }
+
+    /// The read mark of a member.
+    pub fn room_read(&self, room: RoomId, user: UserId) -> u64 {
+        self.room(room).members.get(&user).map_or(0, |m| m.read)
     }
 
     /// A timestamp for a new record: now, but never before the last one.
@@ -218,290 +383,390 @@ impl State {
         self.last_ts
     }
 
+    /// The direct messages among `user`'s events up to `seq`, in order:
+    /// an `ACK` of `seq` turns each into DELIVERED (protocol §5: one
+    /// `STATUS` per acknowledged message).
+    pub fn acked_direct(&self, user: UserId, seq: u64) -> Vec<(UserId, u64, Arc<str>)> {
+        let inbox = &self.users[user].inbox;
+        let upto = seq.saturating_sub(inbox.acked) as usize;
+        let direct = inbox.queue.iter().take(upto).filter_map(|q| match q {
+            Queued::Direct { from, dord, id, .. } => Some((*from, *dord, id.clone())),
+            _ => None,
+        });
+        direct.collect()
+    }
+
+    /// `user`'s events after `after` up to `upto` (at most `max`), with
+    /// their sequence numbers; those already acknowledged are left out.
+    pub fn queued(&self, user: UserId, after: u64, upto: u64, max: usize) -> Vec<(u64, Queued)> {
+        let inbox = &self.users[user].inbox;
+        let first = after.max(inbox.acked) + 1;
+        let skip = (first - inbox.acked - 1) as usize;
+        let count = upto.saturating_sub(first - 1).min(max as u64) as usize;
+        inbox
+            .queue
+            .iter()
+            .skip(skip)
+            .take(count)
+            .enumerate()
+            .map(|(i, q)| (first + i as u64, q.clone()))
+            .collect()
+    }
+
+    /// The last sequence number of `user` whose event is on disk (its
+    /// record is before `durable`): where a replay stops and live delivery
+    /// takes over.
+    pub fn inbox_end(&self, user: UserId, durable: Pos) -> u64 {
+        let inbox = &self.users[user].inbox;
+        let ready = inbox.queue.partition_point(|q| q.pos() < durable);
+        inbox.acked + ready as u64
+    }
+
+    /// The oldest log position an inbox still refers to (retention keeps it).
+    pub fn oldest_queued(&self) -> Pos {
+        self.users.iter().filter_map(|u| u.inbox.queue.front()).map(Queued::pos).min().unwrap_or(NO_POS)
+    }
+
     // ----- changing the state -------------------------------------------
 
-    /// Applies a new record and queues it for the disk.
-    pub fn commit(&mut self, record: Record) -> Result<(), Ko> {
-        self.apply(&record).map_err(internal)?;
-        self.staged.records.push(record);
+    /// Adds an account (from `users.csv`, or a registration).
+    pub fn add_user(&mut self, name: &str, hash: &str) -> Result<UserId, String> {
+        if self.user_id(name).is_some() {
+            return Err(format!("account {name:?} exists twice"));
+        }
+        let name: Arc<str> = name.into();
+        let id = self.users.len();
+        self.user_ids.insert(fold(&name), id);
+        self.exact_ids.insert(name.clone(), id);
+        self.users.push(User {
+            name,
+            hash: hash.to_string(),
+            peers: HashSet::new(),
+            rooms: BTreeSet::new(),
+            recent: Recent::default(),
+            inbox: Inbox::default(),
+            last_seen: None,
+        });
+        Ok(id)
+    }
+
+    /// Applies a record read back from the log at `pos` (`len` bytes with
+    /// its `\n`): nothing is written and nothing is pushed.
+    pub fn load(&mut self, pos: Pos, len: u64, record: &Record) -> Result<(), String> {
+        self.apply(record, pos, None)?;
+        self.end = pos + len;
+        self.sync_end = self.end;
+        self.since_checkpoint += 1;
         Ok(())
     }
 
-    /// Applies one record. Fails only on records that contradict the state
-    /// (a corrupt file at startup; a bug while running).
-    pub fn apply(&mut self, record: &Record) -> Result<(), String> {
+    /// Applies a new record and adds it to `batch`: its line for the log,
+    /// and the events to push once it is written.
+    pub fn commit(&mut self, record: Record, batch: &mut Batch) -> Result<(), Ko> {
+        let start = batch.log.len();
+        record.encode(&mut batch.log);
+        let len = (batch.log.len() - start) as u64;
+        if let Err(e) = self.apply(&record, self.end, Some(&mut batch.deliveries)) {
+            batch.log.truncate(start);
+            return Err(internal(e));
+        }
+        self.end += len;
+        if record.needs_sync() {
+            batch.sync = true;
+            self.sync_end = self.end;
+        }
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    /// Applies one record found at `pos`; events for live users go to
+    /// `push`. Fails only on records that contradict the state (a corrupt
+    /// file at startup; a bug while running).
+    fn apply(&mut self, record: &Record, pos: Pos, push: Option<&mut Vec<Delivery>>) -> Result<(), String> {
         match record {
-            Record::User { name, hash, .. } => {
-                if self.user_id(name).is_some() {
-                    return Err(format!("account {name:?} exists twice"));
+            Record::Msg { msg, link } => {
+                self.last_ts = self.last_ts.max(msg.ts);
+                self.order += 1;
+                if msg.is_room() {
+                    self.apply_room_msg(msg, link, pos, push)
+                } else {
+                    self.apply_direct(msg, link, pos, push)
                 }
-                let name: Arc<str> = name.as_str().into();
-                self.user_ids.insert(fold(&name), self.users.len());
-                self.exact_ids.insert(name.clone(), self.users.len());
-                self.users.push(User {
-                    name,
-                    hash: hash.clone(),
-                    peers: HashSet::new(),
-                    rooms: BTreeSet::new(),
-                    sent: HashMap::new(),
-                    inbox: Inbox::default(),
-                });
             }
-            Record::Join { user, room, pos, .. } => {
-                let user = self.need_user(user)?;
-                let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
-                let r = &mut self.rooms[room];
-                r.members.insert(user);
-                // Not clamped to the messages loaded so far: at startup
-                // rooms.csv is read before history.csv, so the room is
-                // still empty here.
-                r.read.insert(user, *pos);
-                self.users[user].rooms.insert(room);
-            }
-            Record::Leave { user, room, .. } => {
-                let (user, room) = (self.need_user(user)?, self.need_room(room)?);
-                self.rooms[room].members.remove(&user);
-                self.rooms[room].read.remove(&user);
-                self.users[user].rooms.remove(&room);
-            }
-            Record::Message { msg, recipients } => self.apply_message(msg, recipients)?,
-            Record::Delivered { ts, user, chat, id } => {
+            Record::Delivered { ts, user, chat, id, dord } => {
                 let (user, sender) = (self.need_user(user)?, self.need_user(chat)?);
-                let (msg, pos) = self.need_direct(sender, user, id)?;
-                if self.would_deliver(sender, user, pos) {
-                    self.direct_mut(sender, user).delivered = pos + 1;
-                    self.status(sender, user, &msg.id, MsgState::Delivered, *ts);
+                self.need_sent(sender, user, *dord)?;
+                if self.would_deliver(sender, user, *dord) {
+                    self.direct_mut(sender, user).marks[side(sender, user)].delivered = dord + 1;
+                    self.status(sender, user, id, MsgState::Delivered, *ts, pos, push);
                 }
+                Ok(())
             }
-            Record::Read { ts, user, chat, id } => {
+            Record::Read { ts, user, chat, id, ord } => {
                 let user = self.need_user(user)?;
                 if chat.starts_with('#') {
                     let room = self.need_room(chat)?;
-                    let pos =
-                        self.find_in_room(room, id).ok_or_else(|| format!("no message {id:?} in {chat}"))?;
-                    let mark = self.rooms[room].read.entry(user).or_default();
-                    *mark = (*mark).max(pos + 1);
+                    let r = self.room_mut(room);
+                    if *ord >= r.count {
+                        return Err(format!("no message number {ord} in {chat}"));
+                    }
+                    let member = r.members.get_mut(&user).ok_or_else(|| format!("{chat}: not a member"))?;
+                    member.mark_read(ord + 1);
                 } else {
                     let sender = self.need_user(chat)?;
-                    let (msg, pos) = self.need_direct(sender, user, id)?;
-                    let mark = &mut self.direct_mut(sender, user).read;
-                    if pos + 1 > *mark {
-                        *mark = pos + 1;
-                        self.status(sender, user, &msg.id, MsgState::Read, *ts);
+                    self.need_sent(sender, user, *ord)?;
+                    if self.would_read(sender, user, *ord) {
+                        self.direct_mut(sender, user).marks[side(sender, user)].read = ord + 1;
+                        self.status(sender, user, id, MsgState::Read, *ts, pos, push);
                     }
                 }
+                Ok(())
             }
-            Record::Seen { user, ts } => {
+            Record::Join { user, room, read, .. } => {
                 let user = self.need_user(user)?;
-                let seen = self.last_seen.entry(user).or_default();
-                *seen = (*seen).max(*ts);
+                let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
+                let member = self.room_mut(room).members.entry(user).or_default();
+                member.read = *read;
+                member.own.clear();
+                self.users[user].rooms.insert(room);
+                Ok(())
             }
-            Record::Ack { user, seq } => {
+            Record::Leave { user, room, .. } => {
+                let (user, room) = (self.need_user(user)?, self.need_room(room)?);
+                let r = self.room_mut(room);
+                r.members.remove(&user);
+                let empty = r.members.is_empty();
+                self.users[user].rooms.remove(&room);
+                if empty {
+                    self.free_room(room);
+                }
+                Ok(())
+            }
+            Record::Ack { user, seq, .. } => {
                 let user = self.need_user(user)?;
                 let inbox = &mut self.users[user].inbox;
-                inbox.acked = inbox.acked.max(*seq);
-                while inbox.queue.front().is_some_and(|q| q.seq <= inbox.acked) {
-                    inbox.queue.pop_front();
+                if *seq > inbox.acked {
+                    let drop = (*seq - inbox.acked).min(inbox.queue.len() as u64) as usize;
+                    inbox.queue.drain(..drop);
+                    inbox.acked = *seq;
                 }
+                Ok(())
+            }
+            Record::Seen { ts, user } => {
+                let user = self.need_user(user)?;
+                let seen = &mut self.users[user].last_seen;
+                *seen = Some(seen.unwrap_or(0).max(*ts));
+                Ok(())
             }
         }
-        Ok(())
     }
 
-    fn create_room(&mut self, name: &str) -> RoomId {
-        let name = format!("#{}", name.trim_start_matches('#'));
-        self.room_ids.insert(fold(&name[1..]), self.rooms.len());
-        self.rooms.push(Room {
-            name: name.into(),
-            members: HashSet::new(),
-            entries: Vec::new(),
-            read: HashMap::new(),
-            last_order: 0,
-        });
-        self.rooms.len() - 1
-    }
-
-    fn apply_message(&mut self, msg: &Arc<Message>, recipients: &[Arc<str>]) -> Result<(), String> {
-        let from = self.need_user(&msg.from)?;
-        self.order += 1;
-        self.last_ts = self.last_ts.max(msg.ts);
-        let entry = Entry { msg: msg.clone(), from, batch: self.batch };
-        let pos = if msg.is_room() {
-            let room = self.need_room(&msg.to)?;
-            let r = &mut self.rooms[room];
-            r.entries.push(entry);
-            r.last_order = self.order;
-            let pos = r.entries.len() - 1;
-            for name in recipients {
-                let user = self.need_user(name)?;
-                self.enqueue(user, |out, seq| msg_frame(out, seq, msg), None);
-            }
-            pos
-        } else {
-            let to = self.need_user(&msg.to)?;
-            let order = self.order;
-            let conv = self.directs.entry(pair(from, to)).or_default();
-            conv.entries.push(entry);
-            conv.last_order = order;
-            let pos = conv.entries.len() - 1;
-            self.users[from].peers.insert(to);
-            self.users[to].peers.insert(from);
-            self.enqueue(to, |out, seq| msg_frame(out, seq, msg), Some(msg.clone()));
-            pos
-        };
-        let located = Located { msg: msg.clone(), pos };
-        if self.users[from].sent.insert(msg.id.clone(), located).is_some() {
-            return Err(format!("message {:?} from {} stored twice", msg.id, msg.from));
+    fn apply_direct(
+        &mut self,
+        msg: &Arc<Message>,
+        link: &Link,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let (from, to) = (self.need_user(&msg.from)?, self.need_user(&msg.to)?);
+        let expected = self.direct_link(from, to);
+        if *link != expected {
+            return Err(format!(
+                "message {:?} from {}: its place {link:?} should be {expected:?}",
+                msg.id, msg.from
+            ));
         }
-        Ok(())
-    }
-
-    fn need_direct(&self, from: UserId, to: UserId, id: &str) -> Result<(Arc<Message>, usize), String> {
-        match self.find_sent(from, id) {
-            Some((msg, pos)) if !msg.is_room() && self.user_id(&msg.to) == Some(to) => Ok((msg.clone(), pos)),
-            _ => Err(format!("no message {id:?} from {} to {}", self.users[from].name, self.users[to].name)),
-        }
-    }
-
-    /// The marks of the messages `from` sent to `to`.
-    fn direct_mut(&mut self, from: UserId, to: UserId) -> &mut Marks {
+        let order = self.order;
         let conv = self.directs.entry(pair(from, to)).or_default();
-        &mut conv.marks[usize::from(from > to)]
+        conv.head = pos;
+        conv.count += 1;
+        conv.sent[side(from, to)] += 1;
+        conv.last_order = order;
+        self.users[from].peers.insert(to);
+        self.users[to].peers.insert(from);
+        self.remember(from, msg, Sent { ts: msg.ts, to: Some(to), ord: link.dord })?;
+        let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
+        let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        self.enqueue(to, queued, event, push);
+        Ok(())
+    }
+
+    fn apply_room_msg(
+        &mut self,
+        msg: &Arc<Message>,
+        link: &Link,
+        pos: Pos,
+        mut push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let from = self.need_user(&msg.from)?;
+        let room = self.need_room(&msg.to)?;
+        let expected = self.room_link(room);
+        if *link != expected {
+            return Err(format!(
+                "message {:?} in {}: its place {link:?} should be {expected:?}",
+                msg.id, msg.to
+            ));
+        }
+        let order = self.order;
+        let r = self.room_mut(room);
+        let sender = r.members.get_mut(&from).ok_or_else(|| format!("{} is not in {}", msg.from, msg.to))?;
+        // The sender's own message is not unread for it: if it had read
+        // everything, its mark moves past it; else it is remembered.
+        if sender.read == link.ord && sender.own.is_empty() {
+            sender.read = link.ord + 1;
+        } else {
+            sender.own.push_back(link.ord);
+            if sender.own.len() > OWN_UNREAD_WINDOW {
+                let oldest = sender.own.front().copied().unwrap_or(0);
+                sender.mark_read(oldest + 1);
+            }
+        }
+        r.head = pos;
+        r.count += 1;
+        r.last_order = order;
+        let members: Vec<UserId> = r.members.keys().copied().filter(|&m| m != from).collect();
+        self.remember(from, msg, Sent { ts: msg.ts, to: None, ord: link.ord })?;
+        let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        for member in members {
+            self.enqueue(member, Queued::Room { pos }, event.clone(), push.as_deref_mut());
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, from: UserId, msg: &Message, sent: Sent) -> Result<(), String> {
+        if self.users[from].recent.insert(msg.id.clone(), sent) {
+            Ok(())
+        } else {
+            Err(format!("message {:?} from {} stored twice", msg.id, msg.from))
+        }
+    }
+
+    /// Checks that `sender` sent at least `dord + 1` messages to `to`.
+    fn need_sent(&self, sender: UserId, to: UserId, dord: u64) -> Result<(), String> {
+        let sent = self.direct(sender, to).map_or(0, |d| d.sent[side(sender, to)]);
+        if dord < sent {
+            Ok(())
+        } else {
+            Err(format!(
+                "no message number {dord} from {} to {}",
+                self.users[sender].name, self.users[to].name
+            ))
+        }
+    }
+
+    fn direct_mut(&mut self, a: UserId, b: UserId) -> &mut Direct {
+        self.directs.entry(pair(a, b)).or_default()
     }
 
     /// Queues `STATUS` for `sender`: its message `id` to `peer` moved.
-    fn status(&mut self, sender: UserId, peer: UserId, id: &str, state: MsgState, ts: u64) {
-        let peer = self.users[peer].name.clone();
-        self.enqueue(
-            sender,
-            |out, seq| {
-                let _ = writeln!(out, "STATUS:{seq}:{peer}:{id}:{state}:{ts}");
-            },
-            None,
-        );
+    #[allow(clippy::too_many_arguments)]
+    fn status(
+        &mut self,
+        sender: UserId,
+        peer: UserId,
+        id: &Arc<str>,
+        state: MsgState,
+        ts: u64,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        let event = push.is_some().then(|| {
+            Arc::new(Pushed::Status { peer: self.users[peer].name.clone(), id: id.clone(), state, ts })
+        });
+        self.enqueue(sender, Queued::Status { pos }, event, push);
     }
 
     /// Gives the next sequence number of `user`'s inbox to a new event.
-    fn enqueue(&mut self, user: UserId, frame: impl FnOnce(&mut String, u64), direct: Option<Arc<Message>>) {
+    fn enqueue(
+        &mut self,
+        user: UserId,
+        queued: Queued,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
         let inbox = &mut self.users[user].inbox;
         inbox.last_seq += 1;
         let seq = inbox.last_seq;
         if seq <= inbox.acked {
-            return; // replaying an event the client already has
+            return; // converted data: the client acknowledged it already
         }
-        // Formatted in a buffer kept for the purpose: the only allocation
-        // is the shared frame itself.
-        let mut text = std::mem::take(&mut self.scratch);
-        text.clear();
-        frame(&mut text, seq);
-        let frame: Arc<str> = Arc::from(text.as_str());
-        self.scratch = text;
-        inbox.queue.push_back(Queued { seq, frame: frame.clone(), direct, batch: self.batch });
-        if self.live {
-            self.staged.deliveries.push(Delivery { user, seq, frame });
+        inbox.queue.push_back(queued);
+        if let (Some(push), Some(event)) = (push, event) {
+            push.push(Delivery { user, seq, event });
         }
     }
 
-    /// After loading: from now on, applied records are new.
-    pub fn finish_loading(&mut self) {
-        self.live = true;
+    pub(super) fn create_room(&mut self, name: &str) -> RoomId {
+        let name = format!("#{}", name.trim_start_matches('#'));
+        let room = Room {
+            name: name.as_str().into(),
+            members: HashMap::new(),
+            head: NO_POS,
+            count: 0,
+            last_order: 0,
+        };
+        let id = match self.free_rooms.pop() {
+            Some(id) => {
+                self.rooms[id] = Some(room);
+                id
+            }
+            None => {
+                self.rooms.push(Some(room));
+                self.rooms.len() - 1
+            }
+        };
+        self.room_ids.insert(fold(&name[1..]), id);
+        id
     }
 
-    /// True if `DELIVERED` for message `pos` from `sender` to `user` would
-    /// move its state forward (not yet delivered, nor read): a message
-    /// already READ stays READ.
-    pub fn would_deliver(&self, sender: UserId, user: UserId, pos: usize) -> bool {
-        let Some(conv) = self.directs.get(&pair(sender, user)) else { return true };
-        let marks = conv.marks[usize::from(sender > user)];
-        pos + 1 > marks.delivered.max(marks.read)
+    /// A room nobody is in is forgotten: its messages stay in the log, but
+    /// joining its name again starts a new, empty room.
+    fn free_room(&mut self, room: RoomId) {
+        if let Some(r) = self.rooms[room].take() {
+            self.room_ids.remove(&fold(r.name.trim_start_matches('#')));
+            self.free_rooms.push(room);
+        }
     }
 
     // ----- reading the state --------------------------------------------
-    // Readers pass `durable`, the last batch on disk, and see nothing newer.
 
-    /// The unacknowledged events of `user` that are on disk, and the seq
-    /// after which live events take over.
-    pub fn replay(&self, user: UserId, durable: u64) -> (Vec<Arc<str>>, u64) {
-        let inbox = &self.users[user].inbox;
-        let ready: Vec<&Queued> = inbox.queue.iter().take_while(|q| q.batch <= durable).collect();
-        // Events are numbered in batch order: the first one not on disk yet
-        // (or the next number) is where live delivery starts.
-        let next = inbox.queue.get(ready.len()).map_or(inbox.last_seq + 1, |q| q.seq);
-        (ready.iter().map(|q| q.frame.clone()).collect(), next - 1)
-    }
-
-    /// The direct messages among `user`'s events up to `seq`, which an
-    /// `ACK` of `seq` turns into DELIVERED.
-    pub fn acked_messages(&self, user: UserId, seq: u64) -> Vec<Arc<Message>> {
-        let queue = &self.users[user].inbox.queue;
-        queue.iter().take_while(|q| q.seq <= seq).filter_map(|q| q.direct.clone()).collect()
-    }
-
-    /// Lines of `HISTORY` for a direct conversation: newest `limit`, oldest first.
-    pub fn direct_history(&self, user: UserId, peer: UserId, limit: usize, durable: u64) -> Vec<String> {
-        let Some(conv) = self.directs.get(&pair(user, peer)) else { return Vec::new() };
-        let end = visible(&conv.entries, durable);
-        let start = end.saturating_sub(limit);
-        let lines = conv.entries[..end].iter().enumerate().skip(start).map(|(pos, e)| {
-            let marks = conv.marks[usize::from(e.from > other(e.from, user, peer))];
-            let state = if pos < marks.read {
-                MsgState::Read
-            } else if pos < marks.delivered {
-                MsgState::Delivered
-            } else {
-                MsgState::Received
-            };
-            history_line(&e.msg, state)
-        });
-        lines.collect()
-    }
-
-    /// Lines of `HISTORY` for a room: every message has the state RECEIVED.
-    pub fn room_history(&self, room: RoomId, limit: usize, durable: u64) -> Vec<String> {
-        let entries = &self.rooms[room].entries;
-        let end = visible(entries, durable);
-        let start = end.saturating_sub(limit);
-        entries[start..end].iter().map(|e| history_line(&e.msg, MsgState::Received)).collect()
+    /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name.
+    pub fn rooms_list(&self, user: UserId) -> Vec<String> {
+        let mut rooms: Vec<&Room> = self.rooms_of(user).map(|r| self.room(r)).collect();
+        rooms.sort_by_key(|r| fold(&r.name));
+        rooms.iter().map(|r| format!("{}:{}", r.name, r.members.len())).collect()
     }
 
     /// Lines of `CHATS`: `<peer or #room>:<unread>`, most recent first.
-    pub fn chats(&self, user: UserId, durable: u64) -> Vec<String> {
+    /// `hidden(head)` names the senders of the messages at the top of a
+    /// chain that are not on disk yet: readers see nothing newer than the disk.
+    pub fn chats(&self, user: UserId, hidden: &mut dyn FnMut(Pos) -> Vec<String>) -> Vec<String> {
         let mut chats: Vec<(u64, String)> = Vec::new();
         for &peer in &self.users[user].peers {
             let conv = &self.directs[&pair(user, peer)];
-            let entries = &conv.entries[..visible(&conv.entries, durable)];
-            if entries.is_empty() {
+            let not_yet = hidden(conv.head);
+            let visible = conv.count - not_yet.len() as u64;
+            if visible == 0 {
                 continue;
             }
-            let read = conv.marks[usize::from(peer > user)].read;
-            let unread = unread(entries, read, |from| from == peer);
+            let from_peer = not_yet.iter().filter(|n| self.user_id(n) == Some(peer)).count() as u64;
+            let to_me = conv.sent[side(peer, user)] - from_peer;
+            let unread = to_me.saturating_sub(conv.marks[side(peer, user)].read);
             chats.push((conv.last_order, format!("{}:{unread}", self.users[peer].name)));
         }
-        for &room in &self.users[user].rooms {
-            let r = &self.rooms[room];
-            let entries = &r.entries[..visible(&r.entries, durable)];
-            if entries.is_empty() {
+        for room in self.rooms_of(user) {
+            let r = self.room(room);
+            let visible = r.count - hidden(r.head).len() as u64;
+            if visible == 0 {
                 continue;
             }
-            let read = r.read.get(&user).copied().unwrap_or(0);
-            let unread = unread(entries, read, |from| from != user);
+            let member = &r.members[&user];
+            let own = member.own.iter().filter(|&&o| o < visible).count() as u64;
+            let unread = visible.saturating_sub(member.read).saturating_sub(own);
             chats.push((r.last_order, format!("{}:{unread}", r.name)));
         }
         chats.sort_by_key(|c| std::cmp::Reverse(c.0));
         chats.into_iter().map(|(_, line)| line).collect()
-    }
-
-    /// When `user` was last seen online, if ever since the server has
-    /// kept track.
-    pub fn last_seen(&self, user: UserId) -> Option<u64> {
-        self.last_seen.get(&user).copied()
-    }
-
-    /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name.
-    pub fn rooms_list(&self, user: UserId) -> Vec<String> {
-        let mut rooms: Vec<&Room> = self.users[user].rooms.iter().map(|&r| &self.rooms[r]).collect();
-        rooms.sort_by_key(|r| fold(&r.name));
-        rooms.iter().map(|r| format!("{}:{}", r.name, r.members.len())).collect()
     }
 }
 
@@ -510,29 +775,159 @@ fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
     (a.min(b), a.max(b))
 }
 
-/// In a conversation between `a` and `b`, the one who is not `x`.
-fn other(x: UserId, a: UserId, b: UserId) -> UserId {
-    if x == a { b } else { a }
+/// Which direction of the conversation a message from `from` to `to` is.
+fn side(from: UserId, to: UserId) -> usize {
+    usize::from(from > to)
 }
 
-/// How many entries (a prefix) are on disk: batches only grow along a
-/// conversation, so the ones not yet durable are at its end.
-fn visible(entries: &[Entry], durable: u64) -> usize {
-    entries.iter().rposition(|e| e.batch <= durable).map_or(0, |i| i + 1)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// How many entries at or after `read` were sent by someone `counts`.
-fn unread(entries: &[Entry], read: usize, counts: impl Fn(UserId) -> bool) -> usize {
-    entries.iter().skip(read).filter(|e| counts(e.from)).count()
-}
+    /// A state with users `ana`, `bob`, `cy`, all in `#general`.
+    fn state() -> (State, Batch) {
+        let mut state = State::default();
+        let mut batch = Batch::default();
+        for name in ["ana", "bob", "cy"] {
+            state.add_user(name, "hash").unwrap();
+            let read = state.room_id("#general").map_or(0, |r| state.room_link(r).ord);
+            let join = Record::Join { ts: 1, user: name.into(), room: "#general".into(), read };
+            state.commit(join, &mut batch).unwrap();
+        }
+        (state, batch)
+    }
 
-/// `MSG:<seq>:<from>:<to>:<id>:<ts>:<text>\n`
-fn msg_frame(out: &mut String, seq: u64, m: &Message) {
-    // Writing into a String cannot fail.
-    let _ = writeln!(out, "MSG:{seq}:{}:{}:{}:{}:{}", m.from, m.to, m.id, m.ts, m.text);
-}
+    fn msg(state: &mut State, batch: &mut Batch, from: &str, to: &str, id: &str) -> Pos {
+        let (f, t) = (state.user_id(from).unwrap(), state.user_id(to));
+        let link = match t {
+            Some(t) => state.direct_link(f, t),
+            None => state.room_link(state.room_id(to).unwrap()),
+        };
+        let text = crate::protocol::Text::parse("hi").unwrap();
+        let m = Message { from: from.into(), to: to.into(), id: id.into(), ts: 5, text };
+        let pos = state.end;
+        state.commit(Record::Msg { msg: Arc::new(m), link }, batch).unwrap();
+        pos
+    }
 
-/// `<from>:<to>:<id>:<ts>:<state>:<text>`
-fn history_line(m: &Message, state: MsgState) -> String {
-    format!("{}:{}:{}:{}:{state}:{}", m.from, m.to, m.id, m.ts, m.text)
+    #[test]
+    fn a_direct_message_is_numbered_queued_and_pushed_and_its_ack_delivers() {
+        let (mut s, mut batch) = state();
+        batch.clear();
+        let pos = msg(&mut s, &mut batch, "ana", "bob", "m1");
+        msg(&mut s, &mut batch, "ana", "bob", "m2");
+        let (ana, bob) = (s.user_id("ana").unwrap(), s.user_id("bob").unwrap());
+        assert_eq!(
+            batch.deliveries.iter().map(|d| (d.user, d.seq)).collect::<Vec<_>>(),
+            [(bob, 1), (bob, 2)]
+        );
+        assert!(batch.sync, "a message needs a sync before its OK");
+        assert_eq!(s.users[bob].inbox.last_seq, 2);
+        assert_eq!(
+            s.queued(bob, 0, 2, 10)[0],
+            (1, Queued::Direct { pos, from: ana, dord: 0, id: "m1".into() })
+        );
+        assert_eq!(s.inbox_end(bob, pos + 1), 1, "only the first is durable");
+        assert_eq!(s.acked_direct(bob, 2).len(), 2);
+        assert_eq!(s.recent(ana, "m2"), Some(Sent { ts: 5, to: Some(bob), ord: 1 }));
+        // bob acknowledges both: DELIVERED moves ana's mark, ana gets one STATUS each.
+        for (_, dord, id) in s.acked_direct(bob, 2) {
+            assert!(s.would_deliver(ana, bob, dord));
+            let delivered = Record::Delivered { ts: 6, user: "bob".into(), chat: "ana".into(), id, dord };
+            s.commit(delivered, &mut batch).unwrap();
+        }
+        s.commit(Record::Ack { ts: 6, user: "bob".into(), seq: 2 }, &mut batch).unwrap();
+        assert!(s.queued(bob, 0, 10, 10).is_empty());
+        assert_eq!(s.marks(ana, bob), Marks { delivered: 2, read: 0 });
+        assert_eq!(s.users[ana].inbox.last_seq, 2, "two STATUS events");
+        assert!(!s.would_deliver(ana, bob, 1));
+    }
+
+    #[test]
+    fn a_room_message_goes_to_every_other_member_and_own_messages_are_not_unread() {
+        let (mut s, mut batch) = state();
+        batch.clear();
+        msg(&mut s, &mut batch, "bob", "#general", "r1");
+        msg(&mut s, &mut batch, "ana", "#general", "r2");
+        let (ana, bob, cy) = (s.user_id("ana").unwrap(), s.user_id("bob").unwrap(), s.user_id("cy").unwrap());
+        let to: Vec<(UserId, u64)> = batch.deliveries.iter().map(|d| (d.user, d.seq)).collect();
+        assert!(
+            to.contains(&(ana, 1))
+                && to.contains(&(cy, 1))
+                && to.contains(&(bob, 1))
+                && to.contains(&(cy, 2))
+        );
+        assert_eq!(to.len(), 4, "never to the sender");
+        let none = &mut |_| Vec::new();
+        assert_eq!(s.chats(ana, none), ["#general:1"], "bob's r1 is unread, ana's own r2 is not");
+        assert_eq!(s.chats(bob, none), ["#general:1"]);
+        assert_eq!(s.chats(cy, none), ["#general:2"]);
+        // A message not on disk yet is not shown.
+        assert_eq!(s.chats(cy, &mut |_| vec!["ana".into()]), ["#general:1"]);
+        let room = s.room_id("#general").unwrap();
+        s.commit(
+            Record::Read { ts: 7, user: "cy".into(), chat: "#general".into(), id: "r2".into(), ord: 1 },
+            &mut batch,
+        )
+        .unwrap();
+        assert_eq!(s.room_read(room, cy), 2);
+        assert_eq!(s.chats(cy, none), ["#general:0"]);
+    }
+
+    #[test]
+    fn only_the_last_ids_of_a_sender_are_remembered() {
+        let (mut s, mut batch) = state();
+        let ana = s.user_id("ana").unwrap();
+        for i in 0..=DEDUP_WINDOW {
+            msg(&mut s, &mut batch, "ana", "bob", &format!("m{i}"));
+        }
+        assert_eq!(s.recent(ana, "m0"), None, "the oldest is forgotten");
+        assert!(s.recent(ana, "m1").is_some());
+        assert!(s.recent(ana, &format!("m{DEDUP_WINDOW}")).is_some());
+        assert_eq!(s.users[ana].recent.by_id.len(), DEDUP_WINDOW);
+    }
+
+    #[test]
+    fn a_room_nobody_is_in_is_freed_and_its_name_starts_again() {
+        let (mut s, mut batch) = state();
+        let join = Record::Join { ts: 2, user: "ana".into(), room: "#Club".into(), read: 0 };
+        s.commit(join, &mut batch).unwrap();
+        msg(&mut s, &mut batch, "ana", "#Club", "c1");
+        assert_eq!(s.room_count(), 2);
+        s.commit(Record::Leave { ts: 3, user: "ana".into(), room: "#Club".into() }, &mut batch).unwrap();
+        assert_eq!(s.room_count(), 1, "freed");
+        assert_eq!(s.room_id("#club"), None);
+        let join = Record::Join { ts: 4, user: "bob".into(), room: "#club".into(), read: 0 };
+        s.commit(join, &mut batch).unwrap();
+        let room = s.room_id("#CLUB").unwrap();
+        assert_eq!(s.room(room).name.as_ref(), "#club", "spelled by its new first member");
+        assert_eq!(s.room_link(room), Link { prev: NO_POS, ord: 0, dord: 0 });
+    }
+
+    #[test]
+    fn a_member_who_sends_and_never_reads_is_bounded() {
+        let (mut s, mut batch) = state();
+        msg(&mut s, &mut batch, "bob", "#general", "first");
+        for i in 0..OWN_UNREAD_WINDOW + 10 {
+            msg(&mut s, &mut batch, "ana", "#general", &format!("a{i}"));
+        }
+        let (room, ana) = (s.room_id("#general").unwrap(), s.user_id("ana").unwrap());
+        assert_eq!(s.room(room).members[&ana].own.len(), OWN_UNREAD_WINDOW);
+        assert_eq!(s.chats(ana, &mut |_| Vec::new()), ["#general:0"], "bob's message counts as read");
+    }
+
+    #[test]
+    fn records_that_contradict_the_state_are_refused() {
+        let (mut s, mut batch) = state();
+        msg(&mut s, &mut batch, "ana", "bob", "m1");
+        let text = crate::protocol::Text::parse("x").unwrap();
+        let m = Message { from: "ana".into(), to: "bob".into(), id: "m2".into(), ts: 9, text };
+        let wrong = Record::Msg { msg: Arc::new(m), link: Link { prev: NO_POS, ord: 0, dord: 0 } };
+        assert!(s.load(s.end, 10, &wrong).unwrap_err().contains("its place"));
+        let ghost =
+            Record::Delivered { ts: 1, user: "bob".into(), chat: "ana".into(), id: "zz".into(), dord: 5 };
+        assert!(s.load(s.end, 10, &ghost).unwrap_err().contains("no message number 5"));
+        let stranger = Record::Ack { ts: 1, user: "zed".into(), seq: 1 };
+        assert!(s.load(s.end, 10, &stranger).unwrap_err().contains("unknown user"));
+    }
 }

@@ -36,6 +36,20 @@ fn serve_args(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) ->
     all
 }
 
+/// A small xorshift generator: random moments (a kill, a power cut) that
+/// a printed seed reproduces, without a dependency.
+pub struct Random(pub u64);
+
+impl Random {
+    /// A number in `0..n` (`0` for `n == 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
 /// A running `wachat serve`.
 pub struct TestServer {
     child: Child,

@@ -1,0 +1,195 @@
+//! [`Backend`]: what the server needs from storage, and nothing more. The
+//! server holds a [`Store`](super::Store), which checks passwords and hands
+//! everything else to a `Box<dyn Backend>`.
+//!
+//! [`LocalStore`](super::LocalStore) is the backend we have (memory + the
+//! CSV log on the local disk). The interface is drawn so that a backend on a
+//! shared database (several servers, one PostgreSQL) can implement it:
+//!
+//! - it **assigns sequence numbers**: each change returns once it is
+//!   applied, and the events it creates reach the server through the
+//!   delivery callback with their per-user numbers (a database does this
+//!   with a counter row per user, in the transaction that stores the event);
+//! - it **stores messages, marks and inbox positions**: `send`, `read`,
+//!   `ack` (the acknowledged position of an inbox), `join`/`leave`;
+//! - it **serves reads**: `history` and inbox `replay` as [`Lines`] produced
+//!   a chunk at a time (a database pages through a query), plus the small
+//!   listings (`rooms`, `chats`, …);
+//! - durability is a [`Ticket`]: a change is applied at once and becomes
+//!   durable later (group commit here; a transaction commit there), and
+//!   [`Backend::wait`] blocks until it is. A reply that promises durability
+//!   (`OK` of `MSG`) is sent only after `wait`.
+//!
+//! A backend never knows the router or the sockets: events go out through
+//! the [`Deliver`] callback it is given, and only once they are durable.
+
+use std::sync::Arc;
+
+use super::state::{Delivery, UserId};
+use crate::protocol::{Chat, Ko, Text};
+
+/// A message to send: recipient, id, text.
+pub type Outgoing = (Chat, String, Text);
+
+/// A room's members: each one's id and name as registered.
+pub type Members = Vec<(UserId, Arc<str>)>;
+
+/// Where a backend hands the events of every durable change (the server
+/// passes the router's `deliver`). Called from the backend's own thread,
+/// with no lock of the backend held.
+pub type Deliver = Box<dyn Fn(&[Delivery]) + Send + Sync>;
+
+/// Durability of a change: waiting for it ([`Backend::wait`]) waits until
+/// the change is on disk. Ordered: a later ticket covers every earlier one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(pub u64);
+
+/// An account as the server needs it.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: UserId,
+    /// The name as registered.
+    pub name: Arc<str>,
+    /// The argon2id PHC string.
+    pub hash: String,
+}
+
+/// Lines produced a chunk at a time, each chunk read without holding the
+/// backend's locks, so a long reply never holds up other requests and
+/// never sits whole in memory.
+pub trait Lines: Send {
+    /// Appends the next lines, each ending in `\n`, to `out`; `Ok(false)`
+    /// when there are none left. An `Err` in the middle means the reply
+    /// cannot be finished (the connection must be closed).
+    fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko>;
+}
+
+/// A listing reply (`OK:<n>` then `n` lines), produced in chunks.
+pub struct Listing {
+    pub len: usize,
+    pub lines: Box<dyn Lines>,
+}
+
+impl Listing {
+    /// Every line, without the `\n`s (for tests and small replies).
+    pub fn collect(mut self) -> Result<Vec<String>, Ko> {
+        let mut all = String::new();
+        while self.lines.next_chunk(&mut all)? {}
+        Ok(all.lines().map(str::to_string).collect())
+    }
+}
+
+/// Everything the server asks of storage.
+pub trait Backend: Send + Sync {
+    // ----- accounts
+    /// The account called `name`, ignoring case.
+    fn account(&self, name: &str) -> Option<Account>;
+    /// Creates an account, a member of `#general` (`KO:USER_EXISTS` if the
+    /// name is taken, ignoring case). `hash` is already computed.
+    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
+
+    // ----- changes: applied at once, durable once their ticket is
+    /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its
+    /// `OK` or its `KO`. A resend (an id among the sender's recent ones)
+    /// gets its first `OK` and stores nothing.
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket);
+    /// `READ`: `user` read `chat` up to the message `id`.
+    fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko>;
+    /// `JOIN` (creating the room if new; nothing changes if already in it).
+    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
+    /// `LEAVE`.
+    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
+    /// `ACK:<seq>`: the inbox of `user` is acknowledged up to `seq`; direct
+    /// messages among it become DELIVERED. Nobody waits for it.
+    fn ack(&self, user: UserId, seq: u64);
+    /// `user`'s receive connection ended at `ts_ms` (its last-seen time).
+    /// Nobody waits for it.
+    fn note_offline(&self, user: UserId, ts_ms: u64);
+    /// Blocks until the ticket's changes are durable; `KO:INTERNAL` if they
+    /// never will be (the disk failed).
+    fn wait(&self, ticket: Ticket) -> Result<(), Ko>;
+
+    // ----- reads: they show only what is durable
+    /// `ROOMS` lines.
+    fn rooms(&self, user: UserId) -> Vec<String>;
+    /// `CHATS` lines.
+    fn chats(&self, user: UserId) -> Vec<String>;
+    /// Users who share a room of at most `limit` members with `user`.
+    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId>;
+    /// When `user` was last online (`None`: never since this was kept).
+    fn last_seen(&self, user: UserId) -> Option<u64>;
+    /// `HISTORY`: the newest messages, at most `limit` of them and at most
+    /// `max_bytes` of reply lines, oldest first.
+    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko>;
+    /// A room as registered (`#Tea`) and its members; `None` if there is no
+    /// such room. (Who may see them is the caller's business.)
+    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)>;
+    /// The sequence number up to which `user`'s inbox is durable: a replay
+    /// goes up to it, live delivery takes over after it.
+    fn inbox_end(&self, user: UserId) -> u64;
+    /// The inbox events not yet acknowledged, up to `upto`, as frames.
+    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines>;
+
+    /// Writes what is pending (and a last checkpoint) and stops; every
+    /// later change is refused.
+    fn stop(&self);
+}
+
+/// A shared backend is a backend (a test keeps a handle on the one its
+/// `Store` uses, to checkpoint or sync it).
+impl<B: Backend + ?Sized> Backend for Arc<B> {
+    fn account(&self, name: &str) -> Option<Account> {
+        (**self).account(name)
+    }
+    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
+        (**self).create_account(name, email, hash)
+    }
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+        (**self).send(from, msgs)
+    }
+    fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
+        (**self).read(user, chat, id)
+    }
+    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        (**self).join(user, room)
+    }
+    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        (**self).leave(user, room)
+    }
+    fn ack(&self, user: UserId, seq: u64) {
+        (**self).ack(user, seq)
+    }
+    fn note_offline(&self, user: UserId, ts_ms: u64) {
+        (**self).note_offline(user, ts_ms)
+    }
+    fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
+        (**self).wait(ticket)
+    }
+    fn rooms(&self, user: UserId) -> Vec<String> {
+        (**self).rooms(user)
+    }
+    fn chats(&self, user: UserId) -> Vec<String> {
+        (**self).chats(user)
+    }
+    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
+        (**self).roommates(user, limit)
+    }
+    fn last_seen(&self, user: UserId) -> Option<u64> {
+        (**self).last_seen(user)
+    }
+    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
+        (**self).history(user, chat, limit, max_bytes)
+    }
+    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
+        (**self).room_members(room)
+    }
+    fn inbox_end(&self, user: UserId) -> u64 {
+        (**self).inbox_end(user)
+    }
+    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
+        (**self).replay(user, upto)
+    }
+    fn stop(&self) {
+        (**self).stop()
+    }
+}

@@ -1,0 +1,290 @@
+//! Checkpoints: the in-memory state written to a file, with the log
+//! position it covers, so that a start reads that file and only the log
+//! after it (not the whole history).
+//!
+//! `checkpoint-<position>.csv` is CSV too, one fact per line:
+//!
+//! ```text
+//! kind,a,b,c,d,e,f,g,h,i,j,k
+//! CHECKPOINT,2,<position>,<last ts>,<message count>
+//! USER,<name>,<last seq>,<acked seq>,<last seen>
+//! QUEUED,<user>,<D|R|S>,<position>,<sender>,<dord>,<id>   an event not yet acknowledged (in order)
+//! SENT,<user>,<id>,<ts>,<recipient, empty for a room>,<ord> a recent id (oldest first)
+//! DIRECT,<a>,<b>,<head>,<count>,<a→b sent>,<b→a sent>,<a→b delivered>,<a→b read>,<b→a delivered>,<b→a read>,<order>
+//! ROOM,<#name>,<head>,<count>,<order>
+//! MEMBER,<#name>,<user>,<read>,<own message numbers, space-separated>
+//! END,<lines above>,<checksum>
+//! ```
+//!
+//! Written atomically: to `….tmp`, synced, renamed, then the directory
+//! synced; a file without its `END` line, or whose checksum (BLAKE2b of
+//! the lines above it) does not match, is not a checkpoint and the start
+//! falls back to the one before. The two newest are kept for that reason.
+//! A checkpoint is written only once the log up to its position is on
+//! disk, so it never holds an effect of a record a crash could take back.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use blake2::{Blake2b512, Digest};
+
+use super::disk::{Disk, SyncPoint};
+use super::record::{Fields, NO_POS, Pos, push_field};
+use super::state::{Direct, Marks, Member, Queued, Sent, State};
+use crate::error::{Error, Result};
+
+const HEADER: &str = "kind,a,b,c,d,e,f,g,h,i,j,k";
+const VERSION: u64 = 2;
+/// How many checkpoints are kept (the newest may be unreadable).
+const KEEP: usize = 2;
+
+/// The checkpoint files of `dir`, newest first: (position, path).
+pub fn list(disk: &dyn Disk, dir: &Path) -> Vec<(Pos, PathBuf)> {
+    let mut found: Vec<(Pos, PathBuf)> = disk
+        .list(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|name| {
+            let pos = name.strip_prefix("checkpoint-")?.strip_suffix(".csv")?.parse().ok()?;
+            Some((pos, dir.join(name)))
+        })
+        .collect();
+    found.sort_by_key(|c| std::cmp::Reverse(c.0));
+    found
+}
+
+/// Lines of CSV, one field at a time.
+struct Out(Vec<u8>);
+
+impl Out {
+    fn row(&mut self, fields: &[&str]) {
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                self.0.push(b',');
+            }
+            push_field(&mut self.0, f);
+        }
+        self.0.push(b'\n');
+    }
+}
+
+fn pos_str(pos: Pos) -> String {
+    if pos == NO_POS { String::new() } else { pos.to_string() }
+}
+
+/// The state as a checkpoint file, and the position it covers. Runs under
+/// the state lock: it only formats what is in memory.
+pub fn encode(state: &State) -> (Pos, Vec<u8>) {
+    let mut out = Out(Vec::with_capacity(1 << 16));
+    out.0.extend_from_slice(HEADER.as_bytes());
+    out.0.push(b'\n');
+    let n = |x: u64| x.to_string();
+    out.row(&["CHECKPOINT", &n(VERSION), &n(state.end), &n(state.last_ts), &n(state.order)]);
+    for user in &state.users {
+        let seen = user.last_seen.map(n).unwrap_or_default();
+        out.row(&["USER", &user.name, &n(user.inbox.last_seq), &n(user.inbox.acked), &seen]);
+        for q in &user.inbox.queue {
+            match q {
+                Queued::Direct { pos, from, dord, id } => {
+                    out.row(&["QUEUED", &user.name, "D", &n(*pos), &state.users[*from].name, &n(*dord), id])
+                }
+                Queued::Room { pos } => out.row(&["QUEUED", &user.name, "R", &n(*pos)]),
+                Queued::Status { pos } => out.row(&["QUEUED", &user.name, "S", &n(*pos)]),
+            }
+        }
+        for id in &user.recent.order {
+            let sent = user.recent.by_id[id];
+            let to = sent.to.map(|t| state.users[t].name.to_string()).unwrap_or_default();
+            out.row(&["SENT", &user.name, id, &n(sent.ts), &to, &n(sent.ord)]);
+        }
+    }
+    for (&(a, b), d) in &state.directs {
+        let [ab, ba] = d.marks;
+        out.row(&[
+            "DIRECT",
+            &state.users[a].name,
+            &state.users[b].name,
+            &pos_str(d.head),
+            &n(d.count),
+            &n(d.sent[0]),
+            &n(d.sent[1]),
+            &n(ab.delivered),
+            &n(ab.read),
+            &n(ba.delivered),
+            &n(ba.read),
+            &n(d.last_order),
+        ]);
+    }
+    for room in state.rooms.iter().flatten() {
+        out.row(&["ROOM", &room.name, &pos_str(room.head), &n(room.count), &n(room.last_order)]);
+        for (&user, m) in &room.members {
+            let own: Vec<String> = m.own.iter().map(|o| o.to_string()).collect();
+            out.row(&["MEMBER", &room.name, &state.users[user].name, &n(m.read), &own.join(" ")]);
+        }
+    }
+    let lines = out.0.iter().filter(|&&b| b == b'\n').count();
+    let sum = checksum(&out.0);
+    out.row(&["END", &lines.to_string(), &sum]);
+    (state.end, out.0)
+}
+
+fn checksum(bytes: &[u8]) -> String {
+    Blake2b512::digest(bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes a checkpoint atomically and removes the older ones (the two
+/// newest are kept).
+pub fn write(disk: &dyn Disk, dir: &Path, pos: Pos, bytes: &[u8]) -> Result<PathBuf> {
+    let path = dir.join(format!("checkpoint-{pos:020}.csv"));
+    let tmp = dir.join(format!("checkpoint-{pos:020}.csv.tmp"));
+    let ctx = |what: &str| format!("store: {} ({what})", tmp.display());
+    if disk.exists(&tmp) {
+        disk.remove(&tmp).map_err(|e| Error::io(ctx("remove"), e))?;
+    }
+    let mut file = disk.open_append(&tmp).map_err(|e| Error::io(ctx("create"), e))?;
+    file.append(bytes).map_err(|e| Error::io(ctx("write"), e))?;
+    file.sync(SyncPoint::CheckpointFile).map_err(|e| Error::io(ctx("fsync"), e))?;
+    drop(file);
+    disk.rename(&tmp, &path).map_err(|e| Error::io(ctx("rename"), e))?;
+    disk.sync_dir(dir, SyncPoint::CheckpointDir).map_err(|e| Error::io(ctx("fsync directory"), e))?;
+    // Only now that the new one is durable may the old ones go.
+    for (_, old) in list(disk, dir).into_iter().skip(KEEP) {
+        if let Err(e) = disk.remove(&old) {
+            log::warn!("store: {}: cannot remove an old checkpoint: {e}", old.display());
+        }
+    }
+    Ok(path)
+}
+
+/// Removes `*.tmp` checkpoints left by a crash in the middle of one.
+pub fn remove_leftovers(disk: &dyn Disk, dir: &Path) {
+    for name in disk.list(dir).unwrap_or_default() {
+        if name.starts_with("checkpoint-") && name.ends_with(".tmp") {
+            let _ = disk.remove(&dir.join(name));
+        }
+    }
+}
+
+/// The position a checkpoint covers, if the file is whole (its `END` line
+/// and checksum match).
+pub fn verify(bytes: &[u8]) -> std::result::Result<Pos, String> {
+    let body_end =
+        bytes[..bytes.len().saturating_sub(1)].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let last = std::str::from_utf8(&bytes[body_end..]).map_err(|_| "not UTF-8")?.trim_end_matches('\n');
+    let f = Fields::split(last)?;
+    if f.get(0)?.as_ref() != "END" || !bytes.ends_with(b"\n") {
+        return Err("no END line: the file is not whole".into());
+    }
+    let body = &bytes[..body_end];
+    let lines = body.iter().filter(|&&b| b == b'\n').count() as u64;
+    if f.number(1)? != lines || f.get(2)?.as_ref() != checksum(body) {
+        return Err("its checksum does not match".into());
+    }
+    let first = body.split(|&b| b == b'\n').nth(1).ok_or("empty")?;
+    let head = Fields::split(std::str::from_utf8(first).map_err(|_| "not UTF-8")?)?;
+    if head.get(0)?.as_ref() != "CHECKPOINT" || head.number(1)? != VERSION {
+        return Err("not a version 2 checkpoint".into());
+    }
+    head.number(2)
+}
+
+/// Applies a checkpoint (already [`verify`]-ed) to a state that holds the
+/// accounts only. Returns the position it covers.
+pub fn load(state: &mut State, bytes: &[u8]) -> std::result::Result<Pos, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8")?;
+    let mut covered = 0;
+    for (i, line) in text.lines().enumerate().skip(1) {
+        if line.is_empty() {
+            log::warn!("store: checkpoint line {}: skipped a blank line", i + 1);
+            continue;
+        }
+        let f = Fields::split(line)?;
+        let at = |reason: String| format!("line {}: {reason}", i + 1);
+        apply_line(state, &f, &mut covered).map_err(at)?;
+    }
+    state.end = covered;
+    state.sync_end = covered;
+    state.since_checkpoint = 0;
+    Ok(covered)
+}
+
+fn apply_line(state: &mut State, f: &Fields, covered: &mut Pos) -> std::result::Result<(), String> {
+    let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
+    match f.get(0)?.as_ref() {
+        "CHECKPOINT" => {
+            *covered = f.number(2)?;
+            state.last_ts = f.number(3)?;
+            state.order = f.number(4)?;
+        }
+        "USER" => {
+            let u = user(1)?;
+            let inbox = &mut state.users[u].inbox;
+            inbox.last_seq = f.number(2)?;
+            inbox.acked = f.number(3)?;
+            state.users[u].last_seen = if f.get(4)?.is_empty() { None } else { Some(f.number(4)?) };
+        }
+        "QUEUED" => {
+            let u = user(1)?;
+            let pos = f.number(3)?;
+            let queued = match f.get(2)?.as_ref() {
+                "D" => Queued::Direct {
+                    pos,
+                    from: user(4)?,
+                    dord: f.number(5)?,
+                    id: Arc::from(f.get(6)?.as_ref()),
+                },
+                "R" => Queued::Room { pos },
+                "S" => Queued::Status { pos },
+                other => return Err(format!("unknown event kind {other:?}")),
+            };
+            state.users[u].inbox.queue.push_back(queued);
+        }
+        "SENT" => {
+            let u = user(1)?;
+            let to = if f.get(4)?.is_empty() { None } else { Some(user(4)?) };
+            let sent = Sent { ts: f.number(3)?, to, ord: f.number(5)? };
+            let id: Arc<str> = Arc::from(f.get(2)?.as_ref());
+            let recent = &mut state.users[u].recent;
+            recent.by_id.insert(id.clone(), sent);
+            recent.order.push_back(id);
+        }
+        "DIRECT" => {
+            let (a, b) = (user(1)?, user(2)?);
+            let marks = |d, r| -> std::result::Result<Marks, String> {
+                Ok(Marks { delivered: f.number(d)?, read: f.number(r)? })
+            };
+            let direct = Direct {
+                head: f.pos(3)?,
+                count: f.number(4)?,
+                sent: [f.number(5)?, f.number(6)?],
+                marks: [marks(7, 8)?, marks(9, 10)?],
+                last_order: f.number(11)?,
+            };
+            state.users[a].peers.insert(b);
+            state.users[b].peers.insert(a);
+            state.directs.insert((a.min(b), a.max(b)), direct);
+        }
+        "ROOM" => {
+            let room = state.create_room(f.get(1)?.as_ref());
+            let r = state.rooms[room].as_mut().expect("just made");
+            r.head = f.pos(2)?;
+            r.count = f.number(3)?;
+            r.last_order = f.number(4)?;
+        }
+        "MEMBER" => {
+            let room = state.room_id(f.get(1)?.as_ref()).ok_or("a member of an unknown room")?;
+            let u = user(2)?;
+            let own = f
+                .get(4)?
+                .split_whitespace()
+                .map(|o| o.parse().map_err(|_| "bad number"))
+                .collect::<std::result::Result<_, _>>()?;
+            let member = Member { read: f.number(3)?, own };
+            state.rooms[room].as_mut().expect("live").members.insert(u, member);
+            state.users[u].rooms.insert(room);
+        }
+        "END" => {}
+        other => return Err(format!("unknown kind {other:?}")),
+    }
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! [`LocalStore`]: the backend on this machine's disk — the state in
+//! memory, the records in the log, checkpoints, and the group commit.
+//!
+//! ## Files (in the data directory)
+//!
+//! | file | what |
+//! |---|---|
+//! | `users.csv` | one row per account: `name,email,password_hash,created_ms` |
+//! | `log/<position>.csv` | the log's segments: every record (see `record.rs`) |
+//! | `checkpoint-<position>.csv` | the state as of a log position (see `checkpoint.rs`) |
+//! | `wachat.lock` | held by the running server |
+//!
+//! A start reads `users.csv`, the newest whole checkpoint, and the log
+//! after it: how long that takes depends on the size of the state and on
+//! [`Options::checkpoint_records`], not on the size of the history.
+//!
+//! ## Locks
+//!
+//! Taken in this order, never the other way: `state` (the in-memory state)
+//! → `pending` (the batch the committer writes next) → the log's segment
+//! list → `durable.waiters`. The committer takes `pending` alone, never
+//! `state`, so it never queues behind the requests it is about to make
+//! durable; it calls the delivery callback holding no lock.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use super::backend::{Deliver, Ticket};
+use super::disk::{Disk, RealDisk, SyncPoint};
+use super::log::Log;
+use super::record::{Pos, Record, push_field};
+use super::state::{Batch, State};
+use super::{checkpoint, committer, convert, lock::DataLock};
+use crate::error::{Error, Result};
+use crate::protocol::{Code, Ko};
+
+/// The header of `users.csv`.
+pub const USERS_HEADER: &str = "name,email,password_hash,created_ms";
+
+/// How the local store keeps its files.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// fsync before every `OK` (false only to measure what it costs).
+    pub fsync: bool,
+    /// A new log segment is started once the current one holds this many bytes.
+    pub segment_size: u64,
+    /// A checkpoint is written after this many records…
+    pub checkpoint_records: u64,
+    /// … or after this long, if anything was written since the last one.
+    pub checkpoint_interval: Duration,
+    /// Remove log segments whose records are all older than this (and that
+    /// no undelivered event needs); `None`: keep everything.
+    pub retain: Option<Duration>,
+}
+
+/// Default segment size: 64 MiB, about 300,000 messages of 100 bytes.
+pub const SEGMENT_SIZE: u64 = 64 << 20;
+/// Default records between checkpoints. Replaying this many at a start
+/// takes ~0.3 s here; at full load (~400,000 records/s) it means a
+/// checkpoint every ~0.5 s, each a few MiB.
+pub const CHECKPOINT_RECORDS: u64 = 200_000;
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            fsync: true,
+            segment_size: SEGMENT_SIZE,
+            checkpoint_records: CHECKPOINT_RECORDS,
+            checkpoint_interval: Duration::from_secs(600),
+            retain: None,
+        }
+    }
+}
+
+/// The backend on the local disk (see the module documentation).
+pub struct LocalStore {
+    pub(super) inner: Arc<Inner>,
+}
+
+/// What the request threads, the committer and the checkpointer share.
+pub(super) struct Inner {
+    pub(super) dir: PathBuf,
+    pub(super) disk: Arc<dyn Disk>,
+    pub(super) options: Options,
+    pub(super) state: Mutex<State>,
+    pub(super) pending: Mutex<Pending>,
+    pub(super) durable: Durable,
+    pub(super) log: Arc<Log>,
+    /// Wakes the committer: capacity 1, so a burst costs one wake-up.
+    pub(super) kick: Sender<()>,
+    /// Wakes the checkpointer when enough records were written.
+    pub(super) checkpoint_due: Sender<()>,
+    pub(super) deliver: Deliver,
+    pub(super) stopping: AtomicBool,
+    /// Set by `stop` once the committer wrote its last batch: the
+    /// checkpointer then writes the last checkpoint and ends.
+    pub(super) committed_last: AtomicBool,
+    /// One checkpoint at a time.
+    pub(super) checkpointing: Mutex<()>,
+    /// The committer and the checkpointer, joined by `stop` in that order.
+    pub(super) threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Held until the store stops: no other process edits the files.
+    lock: Mutex<Option<DataLock>>,
+}
+
+/// Records applied but not yet handed to the log.
+pub(super) struct Pending {
+    pub(super) batch: Batch,
+    /// Log position of `batch.log[0]`.
+    pub(super) base: Pos,
+    /// The committer's last batch, emptied, given back for reuse.
+    pub(super) spare: Batch,
+    /// The bytes the committer is writing now: readers find records there
+    /// until they are written.
+    pub(super) in_flight: Option<Arc<(Pos, Vec<u8>)>>,
+    /// Someone (the checkpointer) needs the log synced even if the next
+    /// batch holds only acknowledgements.
+    pub(super) sync_wanted: bool,
+    /// The committer took its last batch (shutdown): no more writes.
+    pub(super) closed: bool,
+}
+
+/// How far the log is durable, and who waits for it.
+#[derive(Default)]
+pub(super) struct Durable {
+    /// Every record before this position is on disk (read without a lock).
+    pub(super) synced: AtomicU64,
+    /// A write or sync failed: nothing after `synced` will ever be durable.
+    pub(super) failed: AtomicBool,
+    /// Threads waiting for a position, each on a channel of its own (a
+    /// shared condition variable would wake every waiter through one mutex,
+    /// one after another: a chain of context switches per batch).
+    pub(super) waiters: Mutex<Vec<(Pos, Sender<bool>)>>,
+}
+
+fn ko(code: Code, reason: impl Into<String>) -> Ko {
+    Ko::new(code, reason)
+}
+
+impl LocalStore {
+    /// Opens the data directory `dir` on this machine's disk: takes its
+    /// lock, makes its permissions private, converts a directory of the
+    /// first layout, and loads it.
+    pub fn open(dir: &Path, options: Options, deliver: Deliver) -> Result<LocalStore> {
+        let disk = RealDisk;
+        if !disk.exists(dir) {
+            let ctx = |e| Error::io(format!("store: {}", dir.display()), e);
+            disk.create_dir_all(dir).map_err(ctx)?;
+            disk.sync_dir(super::disk::parent(dir), SyncPoint::DataDir).map_err(ctx)?;
+        }
+        let lock = DataLock::acquire(dir)?;
+        super::permissions::tighten(dir);
+        Self::open_on(Arc::new(disk), dir, options, deliver, Some(lock))
+    }
+
+    /// Opens a data directory on any [`Disk`] (a test's [`SimDisk`](super::disk::SimDisk)).
+    pub fn open_on(
+        disk: Arc<dyn Disk>,
+        dir: &Path,
+        options: Options,
+        deliver: Deliver,
+        lock: Option<DataLock>,
+    ) -> Result<LocalStore> {
+        if !disk.exists(dir) {
+            // A new directory's name must be durable before anything in it is.
+            let ctx = |e| Error::io(format!("store: {}", dir.display()), e);
+            disk.create_dir_all(dir).map_err(ctx)?;
+            disk.sync_dir(super::disk::parent(dir), SyncPoint::DataDir).map_err(ctx)?;
+        }
+        convert::if_needed(&disk, dir, &options)?;
+        let started = std::time::Instant::now();
+        let (state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
+        log::info!(
+            "store: loaded {} accounts and {replayed} records of the log after position {from} in {} ms",
+            state.users.len(),
+            started.elapsed().as_millis()
+        );
+        let (kick, kicked): (Sender<()>, Receiver<()>) = crossbeam_channel::bounded(1);
+        let (checkpoint_due, due) = crossbeam_channel::bounded(1);
+        let end = state.end;
+        let inner = Arc::new(Inner {
+            dir: dir.to_path_buf(),
+            disk,
+            options,
+            state: Mutex::new(state),
+            pending: Mutex::new(Pending {
+                batch: Batch::default(),
+                base: end,
+                spare: Batch::default(),
+                in_flight: None,
+                sync_wanted: false,
+                closed: false,
+            }),
+            durable: Durable { synced: AtomicU64::new(end), ..Durable::default() },
+            log,
+            kick,
+            checkpoint_due,
+            deliver,
+            stopping: AtomicBool::new(false),
+            committed_last: AtomicBool::new(false),
+            checkpointing: Mutex::new(()),
+            threads: Mutex::new(Vec::new()),
+            lock: Mutex::new(lock),
+        });
+        let threads = vec![
+            committer::spawn_committer(inner.clone(), writer, kicked)?,
+            committer::spawn_checkpointer(inner.clone(), due)?,
+        ];
+        *inner.threads.lock() = threads;
+        Ok(LocalStore { inner })
+    }
+
+    /// Writes a checkpoint now (tests; the checkpointer does it by itself).
+    pub fn checkpoint(&self) -> Result<()> {
+        committer::checkpoint(&self.inner)
+    }
+
+    /// Waits until every record applied so far is on disk, acknowledgements
+    /// included (tests: a quiet moment to kill the process at).
+    pub fn sync(&self) -> std::result::Result<(), Ko> {
+        let end = self.inner.state.lock().end;
+        self.inner.sync_through(end)
+    }
+
+    /// Number of log segments (tests, figures).
+    pub fn segments(&self) -> usize {
+        self.inner.log.segment_count()
+    }
+
+    /// Rooms held in memory (tests, figures).
+    pub fn rooms_in_memory(&self) -> usize {
+        self.inner.state.lock().room_count()
+    }
+}
+
+impl Drop for LocalStore {
+    fn drop(&mut self) {
+        self.inner.stop();
+    }
+}
+
+/// Reads `users.csv`, the newest whole checkpoint and the log after it.
+/// Returns the state, the log, its writer, the position the replay started
+/// from and how many records it replayed.
+fn load(
+    disk: Arc<dyn Disk>,
+    dir: &Path,
+    options: &Options,
+) -> Result<(State, Arc<Log>, super::log::LogWriter, Pos, u64)> {
+    let mut state = State::default();
+    load_users(disk.as_ref(), dir, &mut state)?;
+    let accounts = state.users.len();
+    let (log, writer) = Log::open(disk.clone(), &dir.join("log"), options.segment_size)?;
+    checkpoint::remove_leftovers(disk.as_ref(), dir);
+    let mut from = None;
+    for (pos, path) in checkpoint::list(disk.as_ref(), dir) {
+        let why = match disk.read_all(&path) {
+            Err(e) => e.to_string(),
+            Ok(bytes) => match checkpoint::verify(&bytes) {
+                Err(why) => why,
+                Ok(covered) if covered != pos => "its name and content disagree".into(),
+                Ok(_) if pos > writer.end() => format!("the log ends at {}, before it", writer.end()),
+                Ok(_) if pos < log.start() => "the log before it is gone".into(),
+                Ok(_) => {
+                    let mut candidate = State::default();
+                    load_users(disk.as_ref(), dir, &mut candidate)?;
+                    match checkpoint::load(&mut candidate, &bytes) {
+                        Ok(_) => {
+                            state = candidate;
+                            from = Some(pos);
+                            break;
+                        }
+                        Err(why) => why,
+                    }
+                }
+            },
+        };
+        log::warn!("store: {} is not usable ({why}); trying an older one", path.display());
+    }
+    let from = match from {
+        Some(pos) => pos,
+        None if log.start() == 0 => 0,
+        None => {
+            let reason = "no usable checkpoint, and the log's beginning was removed (--retain-days)".into();
+            return Err(Error::Corrupt { path: dir.to_path_buf(), line: 0, reason });
+        }
+    };
+    debug_assert!(state.users.len() == accounts);
+    let mut replayed = 0u64;
+    log.scan(from, |pos, line| {
+        let record = Record::decode(line)?;
+        state.load(pos, line.len() as u64 + 1, &record)?;
+        replayed += 1;
+        Ok(())
+    })?;
+    state.end = writer.end();
+    state.sync_end = state.end;
+    Ok((state, log, writer, from, replayed))
+}
+
+/// Reads the accounts of `users.csv` (creating it if missing, and cutting
+/// a torn last line) into `state`.
+pub(super) fn load_users(disk: &dyn Disk, dir: &Path, state: &mut State) -> Result<()> {
+    let path = dir.join("users.csv");
+    let ctx = |e| Error::io(format!("store: {}", path.display()), e);
+    if !disk.exists(&path) {
+        let mut file = disk.open_append(&path).map_err(ctx)?;
+        file.append(format!("{USERS_HEADER}\n").as_bytes()).map_err(ctx)?;
+        file.sync(SyncPoint::Users).map_err(ctx)?;
+        disk.sync_dir(dir, SyncPoint::DataDir).map_err(ctx)?;
+    }
+    let mut bytes = disk.read_all(&path).map_err(ctx)?;
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if complete < bytes.len() {
+        log::warn!(
+            "store: {}: dropped a torn last line ({} bytes) left by a crash",
+            path.display(),
+            bytes.len() - complete
+        );
+        let mut file = disk.open_append(&path).map_err(ctx)?;
+        file.truncate(complete as u64).map_err(ctx)?;
+        bytes.truncate(complete);
+    }
+    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
+        let name = row.get(0).ok_or("missing the name")?;
+        let hash = row.get(2).ok_or("missing the password hash")?;
+        state.add_user(name, hash).map(drop)
+    })
+    .map_err(|e| e.into_error(&path))
+}
+
+/// A `users.csv` row for a new account.
+pub(super) fn user_row(out: &mut Vec<u8>, name: &str, email: &str, hash: &str, created_ms: u64) {
+    for (i, field) in [name, email, hash, &created_ms.to_string()].iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_field(out, field);
+    }
+    out.push(b'\n');
+}
+
+impl Inner {
+    /// Runs `f` on the locked state with the pending batch to fill; wakes
+    /// the committer if it wrote anything. Returns `f`'s result and the
+    /// ticket that covers everything applied so far that needs a sync.
+    pub(super) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<T, Ko>,
+    ) -> std::result::Result<(T, Ticket), Ko> {
+        if self.durable.failed.load(Ordering::SeqCst) {
+            return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
+        }
+        let mut state = self.state.lock();
+        // The pending batch has its own lock, taken inside the state lock:
+        // records reach it in the order they were applied (so their
+        // positions are right), and the committer, which takes only this
+        // lock, never queues behind every request waiting for the state.
+        let mut pending = self.pending.lock();
+        if pending.closed {
+            return Err(ko(Code::Internal, "the server is shutting down"));
+        }
+        let before = pending.batch.log.len() + pending.batch.users.len();
+        let value = f(&mut state, &mut pending.batch);
+        debug_assert_eq!(state.end, pending.base + pending.batch.log.len() as u64);
+        let wrote = pending.batch.log.len() + pending.batch.users.len() > before;
+        let ticket = Ticket(state.sync_end);
+        let due = state.since_checkpoint >= self.options.checkpoint_records;
+        drop(pending);
+        drop(state);
+        let value = value?;
+        if wrote {
+            let _ = self.kick.try_send(()); // full: a wake-up is already due
+        }
+        if due {
+            let _ = self.checkpoint_due.try_send(());
+        }
+        Ok((value, ticket))
+    }
+
+    /// Blocks until everything before `ticket` is on disk.
+    pub(super) fn wait(&self, ticket: Ticket) -> std::result::Result<(), Ko> {
+        let failed = || ko(Code::Internal, "the message could not be stored; try again");
+        let durable = &self.durable;
+        if durable.synced.load(Ordering::SeqCst) >= ticket.0 {
+            return Ok(());
+        }
+        let (tell, told) = crossbeam_channel::bounded(1);
+        {
+            let mut waiters = durable.waiters.lock();
+            // Checked again under the lock: the committer moves `synced`
+            // before it takes this lock to collect the waiters.
+            if durable.synced.load(Ordering::SeqCst) >= ticket.0 {
+                return Ok(());
+            }
+            if durable.failed.load(Ordering::SeqCst) {
+                return Err(failed());
+            }
+            waiters.push((ticket.0, tell));
+        }
+        match told.recv() {
+            Ok(true) => Ok(()),
+            _ => Err(failed()),
+        }
+    }
+
+    /// Every record before `pos` must be on disk, even acknowledgements
+    /// (which are not synced on their own): asks the committer and waits.
+    pub(super) fn sync_through(&self, pos: Pos) -> std::result::Result<(), Ko> {
+        self.pending.lock().sync_wanted = true;
+        let _ = self.kick.try_send(());
+        self.wait(Ticket(pos))
+    }
+
+    /// The log is durable up to `synced` (`ok`), or will never be (`!ok`):
+    /// wakes the threads waiting for it.
+    pub(super) fn publish(&self, synced: Pos, ok: bool) {
+        let durable = &self.durable;
+        if ok {
+            durable.synced.store(synced, Ordering::SeqCst);
+        } else {
+            durable.failed.store(true, Ordering::SeqCst);
+        }
+        let ready: Vec<(Pos, Sender<bool>)> = {
+            let mut waiters = durable.waiters.lock();
+            if ok {
+                let (ready, later) = waiters.drain(..).partition(|(pos, _)| *pos <= synced);
+                *waiters = later;
+                ready
+            } else {
+                std::mem::take(&mut *waiters)
+            }
+        };
+        for (_, tell) in ready {
+            let _ = tell.send(ok);
+        }
+    }
+
+    /// Every record before this position is on disk.
+    pub(super) fn synced(&self) -> Pos {
+        self.durable.synced.load(Ordering::SeqCst)
+    }
+
+    /// Writes what is pending, a last checkpoint, and stops the threads.
+    pub(super) fn stop(&self) {
+        if self.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = self.kick.try_send(());
+        let mut threads = std::mem::take(&mut *self.threads.lock()).into_iter();
+        if let Some(committer) = threads.next() {
+            let _ = committer.join();
+        }
+        self.committed_last.store(true, Ordering::SeqCst);
+        let _ = self.checkpoint_due.try_send(());
+        for thread in threads {
+            let _ = thread.join();
+        }
+        // Everything is written: another server (or `wachat users`) may
+        // have the directory now, even while handlers still hold the store.
+        self.lock.lock().take();
+    }
+}
+
+impl Pending {
+    /// The line at `pos` if it is in memory (pending or being written).
+    pub(super) fn line_at(&self, pos: Pos) -> Option<String> {
+        let (base, bytes) = if pos >= self.base {
+            (self.base, &self.batch.log)
+        } else {
+            let in_flight = self.in_flight.as_ref().filter(|f| pos >= f.0)?;
+            (in_flight.0, &in_flight.1)
+        };
+        let rest = bytes.get((pos - base) as usize..)?;
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        String::from_utf8(rest[..end].to_vec()).ok()
+    }
+}

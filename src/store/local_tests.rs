@@ -1,0 +1,182 @@
+//! Tests of the local store through the server's API, on a simulated disk:
+//! a full disk, retention, the resend window at its edge, crashes in the
+//! middle of a checkpoint and of a segment roll, an unreadable checkpoint.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::disk::{Disk, SimDisk};
+use super::{DEDUP_WINDOW, Hasher, LocalStore, Options, Store, UserId};
+use crate::protocol::{Chat, Code, Text};
+
+fn open(disk: &Arc<SimDisk>, options: Options) -> (Arc<LocalStore>, Store) {
+    let d: Arc<dyn Disk> = Arc::new(disk.clone());
+    let local =
+        Arc::new(LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
+    let store = Store::new(Box::new(local.clone()), Hasher::new(8).unwrap());
+    (local, store)
+}
+
+fn send(store: &Store, from: UserId, to: &str, id: &str) -> Result<String, crate::protocol::Ko> {
+    let text = Text::parse(&format!("text of {id}")).unwrap();
+    let (ok, ticket) = store.send(from, &Chat::parse(to).unwrap(), id, &text)?;
+    store.wait(ticket)?;
+    Ok(ok)
+}
+
+fn history(store: &Store, user: UserId, chat: &str) -> Vec<String> {
+    store.history(user, &Chat::parse(chat).unwrap(), 1_000_000, usize::MAX).unwrap().collect().unwrap()
+}
+
+fn replay(store: &Store, user: UserId) -> Vec<String> {
+    let mut frames = String::new();
+    let mut lines = store.replay(user, store.inbox_end(user));
+    while lines.next_chunk(&mut frames).unwrap() {}
+    frames.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, Options::default());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    let (bob, _) = store.register("bob", "", "pw").unwrap();
+    send(&store, ana, "bob", "m1").unwrap();
+    disk.fill();
+    assert_eq!(send(&store, ana, "bob", "m2").unwrap_err().code, Code::Internal);
+    // Every later write is refused at once, with the same code ...
+    assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Internal);
+    // ... while reads are still served, without the refused message.
+    assert_eq!(store.rooms(ana), ["#general:2"]);
+    assert_eq!(history(&store, ana, "bob").len(), 1);
+    assert_eq!(store.chats(bob), ["ana:1"]);
+    assert_eq!(replay(&store, bob).len(), 1);
+    assert!(store.login("bob", "pw", false).is_ok());
+}
+
+#[test]
+fn resends_are_recognised_within_the_window_also_after_a_restart() {
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, Options::default());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    store.register("bob", "", "pw").unwrap();
+    let first: Vec<String> =
+        (0..=DEDUP_WINDOW).map(|i| send(&store, ana, "bob", &format!("m{i}")).unwrap()).collect();
+    store.stop();
+    let (_, store) = open(&disk, Options::default());
+    // The newest DEDUP_WINDOW ids get their first OK and store nothing …
+    assert_eq!(send(&store, ana, "bob", "m1").unwrap(), first[1]);
+    assert_eq!(send(&store, ana, "bob", &format!("m{DEDUP_WINDOW}")).unwrap(), first[DEDUP_WINDOW]);
+    assert_eq!(history(&store, ana, "bob").len(), DEDUP_WINDOW + 1);
+    // … the one just outside the window is a new message.
+    assert_ne!(send(&store, ana, "bob", "m0").unwrap(), first[0]);
+    assert_eq!(history(&store, ana, "bob").len(), DEDUP_WINDOW + 2);
+}
+
+#[test]
+fn retention_removes_old_segments_that_no_inbox_needs() {
+    let disk = SimDisk::new();
+    let options = Options { segment_size: 600, retain: Some(Duration::ZERO), ..Options::default() };
+    let (local, store) = open(&disk, options.clone());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    let (bob, _) = store.register("bob", "", "pw").unwrap();
+    let (carl, _) = store.register("carl", "", "pw").unwrap();
+    store.leave(bob, "general").unwrap();
+    store.leave(carl, "general").unwrap();
+    for i in 0..40 {
+        send(&store, ana, "bob", &format!("m{i}")).unwrap();
+    }
+    store.ack(bob, store.inbox_end(bob));
+    std::thread::sleep(Duration::from_millis(2)); // retention compares whole milliseconds
+    local.checkpoint().unwrap();
+    local.checkpoint().unwrap();
+    let kept = history(&store, ana, "bob").len();
+    assert!(kept < 40 && kept > 0, "HISTORY starts later: {kept}");
+    assert!(local.segments() < 10);
+    // A start reads the checkpoint and what is left of the log.
+    store.stop();
+    let (local, store) = open(&disk, options);
+    assert_eq!(history(&store, ana, "bob").len(), kept);
+    // An undelivered message keeps its segment, and everything after it.
+    send(&store, ana, "carl", "for-carl").unwrap();
+    for i in 40..80 {
+        send(&store, ana, "bob", &format!("m{i}")).unwrap();
+    }
+    store.ack(bob, store.inbox_end(bob));
+    std::thread::sleep(Duration::from_millis(2));
+    local.checkpoint().unwrap();
+    local.checkpoint().unwrap();
+    assert_eq!(replay(&store, carl).len(), 1);
+    assert!(history(&store, ana, "bob").len() >= 40);
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_checkpoint_loses_nothing() {
+    for step in 1..=8 {
+        let disk = SimDisk::new();
+        let (local, store) = open(&disk, Options::default());
+        let (ana, _) = store.register("ana", "", "pw").unwrap();
+        store.register("bob", "", "pw").unwrap();
+        send(&store, ana, "bob", "before").unwrap();
+        local.checkpoint().unwrap();
+        send(&store, ana, "bob", "between").unwrap();
+        disk.cut_after(step);
+        let _ = local.checkpoint();
+        disk.power_cut();
+        store.stop();
+        let (_, store) = open(&disk, Options::default());
+        let ids: Vec<String> =
+            history(&store, ana, "bob").iter().map(|l| l.split(':').nth(2).unwrap().to_string()).collect();
+        assert_eq!(ids, ["before", "between"], "cut at step {step} of the checkpoint");
+        assert!(send(&store, ana, "bob", "after").is_ok());
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_segment_roll_loses_nothing() {
+    let options = Options { segment_size: 200, ..Options::default() };
+    for step in 1..=6 {
+        let disk = SimDisk::new();
+        let (_, store) = open(&disk, options.clone());
+        let (ana, _) = store.register("ana", "", "pw").unwrap();
+        store.register("bob", "", "pw").unwrap();
+        let mut acknowledged = Vec::new();
+        for i in 0..3 {
+            send(&store, ana, "bob", &format!("m{i}")).unwrap();
+            acknowledged.push(format!("m{i}"));
+        }
+        disk.cut_after(step);
+        for i in 3..6 {
+            if send(&store, ana, "bob", &format!("m{i}")).is_ok() {
+                acknowledged.push(format!("m{i}"));
+            }
+        }
+        disk.power_cut();
+        store.stop();
+        let (_, store) = open(&disk, options.clone());
+        let ids: Vec<String> =
+            history(&store, ana, "bob").iter().map(|l| l.split(':').nth(2).unwrap().to_string()).collect();
+        assert_eq!(ids, acknowledged, "cut at step {step}");
+    }
+}
+
+#[test]
+fn an_unreadable_checkpoint_is_passed_over_for_the_one_before() {
+    let disk = SimDisk::new();
+    let (local, store) = open(&disk, Options::default());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    store.register("bob", "", "pw").unwrap();
+    send(&store, ana, "bob", "m1").unwrap();
+    local.checkpoint().unwrap();
+    send(&store, ana, "bob", "m2").unwrap();
+    local.checkpoint().unwrap();
+    store.stop(); // a third, final one
+    let newest = super::checkpoint::list(&disk, Path::new("/data"))[0].1.clone();
+    let mut file = disk.open_append(&newest).unwrap();
+    file.truncate(file.len() / 2).unwrap();
+    drop(file);
+    let (_, store) = open(&disk, Options::default());
+    assert_eq!(history(&store, ana, "bob").len(), 2);
+    assert_eq!(replay(&store, store.user_id("bob").unwrap()).len(), 2);
+}

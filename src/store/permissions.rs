@@ -1,0 +1,70 @@
+//! The data directory is private: it holds password hashes, e-mail
+//! addresses and everyone's messages. New directories are made 0700 and new
+//! files 0600 (see `disk.rs`); at start, a directory made by an older
+//! version (0755 directories, 0644 files) is tightened the same way, and
+//! the log says so.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// Makes `dir`, its subdirectories and their files accessible to their
+/// owner only; logs what it changed.
+pub fn tighten(dir: &Path) {
+    let mut changed = Vec::new();
+    tighten_tree(dir, 0, &mut changed);
+    if !changed.is_empty() {
+        let shown: Vec<String> = changed.iter().take(5).cloned().collect();
+        let more = if changed.len() > 5 { format!(" and {} more", changed.len() - 5) } else { String::new() };
+        log::info!(
+            "store: made {} entries of {} private (directories 0700, files 0600): {}{more}",
+            changed.len(),
+            dir.display(),
+            shown.join(", ")
+        );
+    }
+}
+
+fn tighten_tree(path: &Path, depth: usize, changed: &mut Vec<String>) {
+    let Ok(meta) = fs::symlink_metadata(path) else { return };
+    if meta.file_type().is_symlink() {
+        return; // not ours to change
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    let wanted = if meta.is_dir() { mode & 0o700 | 0o700 } else { mode & 0o600 };
+    if mode != wanted {
+        match fs::set_permissions(path, fs::Permissions::from_mode(wanted)) {
+            Ok(()) => changed.push(format!("{} (was {mode:04o})", path.display())),
+            Err(e) => log::warn!("store: cannot make {} private: {e}", path.display()),
+        }
+    }
+    if meta.is_dir() && depth < 2 {
+        for entry in fs::read_dir(path).into_iter().flatten().flatten() {
+            tighten_tree(&entry.path(), depth + 1, changed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_files_and_directories_are_made_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs::create_dir_all(data.join("log")).unwrap();
+        fs::write(data.join("users.csv"), "x").unwrap();
+        fs::write(data.join("log").join("0.csv"), "y").unwrap();
+        for p in [&data, &data.join("log")] {
+            fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        fs::set_permissions(data.join("users.csv"), fs::Permissions::from_mode(0o644)).unwrap();
+        tighten(&data);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("log")), 0o700);
+        assert_eq!(mode(&data.join("users.csv")), 0o600);
+        assert_eq!(mode(&data.join("log").join("0.csv")), 0o600);
+    }
+}

@@ -1,0 +1,354 @@
+//! Reading the local store: `HISTORY`, the inbox replay and `CHATS`.
+//!
+//! Texts are in the log, not in memory. `HISTORY` takes what it needs from
+//! the state under the lock (the head of the conversation's chain and its
+//! marks), lets the lock go, walks the chain backwards with positioned
+//! reads to find the newest `limit` messages, and then reads and formats
+//! them a chunk at a time as the connection writes them out. The replay of
+//! an inbox does the same with the positions the inbox holds.
+//!
+//! Readers see only what is on disk: a message whose record is not synced
+//! yet (its position is at or after `synced`) is walked past, not shown.
+//! Such records are still in memory (the batch pending or being written),
+//! which is where [`Reader`] finds them.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use super::backend::{Lines, Listing};
+use super::local::{Inner, Pending};
+use super::record::{Fields, NO_POS, Pos};
+use super::state::{Marks, Queued, UserId};
+use crate::protocol::{Chat, Code, EventRef, Ko, State as MsgState};
+
+/// Records read and formatted per chunk of a reply.
+const CHUNK: usize = 64;
+
+/// Bytes read from the log at once when the records wanted are near each
+/// other (a conversation going on alone): one read of 64 KiB gives ~300
+/// records of 200 bytes.
+const BLOCK: usize = 64 * 1024;
+
+/// Bytes read for one record when the records wanted are far apart (many
+/// conversations interleaved, ~37 KB apart in the bench's data): reading
+/// 64 KiB blocks there copies mostly other conversations' records for
+/// nothing (`examples/history_cost.rs`: p50 0.82 ms for `HISTORY:1000`
+/// either way on a quiet page cache, but 64 KiB of copying per line).
+const SMALL: usize = 1024;
+
+/// Two records this close are "near" (see [`BLOCK`]).
+const NEAR: u64 = 4096;
+
+/// `HISTORY` keeps the lines it found on its walk back, to write them
+/// without reading them again, up to this many bytes; past it, it keeps
+/// their positions only and reads them again as it writes.
+const KEEP_BYTES: usize = 512 * 1024;
+
+/// The fields of a `MSG` line, borrowed from it.
+pub(super) struct MsgLine<'a> {
+    pub(super) from: &'a str,
+    pub(super) to: &'a str,
+    pub(super) id: &'a str,
+    pub(super) ts: u64,
+    pub(super) prev: Pos,
+    pub(super) ord: u64,
+    pub(super) dord: u64,
+    /// Escaped as on the wire (it was stored so); quotes undone.
+    pub(super) text: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> MsgLine<'a> {
+    pub(super) fn parse(line: &'a str) -> Result<MsgLine<'a>, String> {
+        let f = Fields::split(line)?;
+        if f.get(0)?.as_ref() != "MSG" {
+            return Err(format!("expected a message, found {:?}", f.get(0)?));
+        }
+        let field = |i| -> Result<&'a str, String> {
+            match f.get(i)? {
+                std::borrow::Cow::Borrowed(s) => Ok(*s),
+                // Names and ids never need quotes.
+                std::borrow::Cow::Owned(_) => Err(format!("field {} is quoted", i + 1)),
+            }
+        };
+        Ok(MsgLine {
+            from: field(2)?,
+            to: field(3)?,
+            id: field(4)?,
+            ts: f.number(1)?,
+            prev: f.pos(5)?,
+            ord: f.number(6)?,
+            dord: f.number(7)?,
+            text: f.get(8)?.clone(),
+        })
+    }
+}
+
+fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
+    log::error!("store: reading the record at position {pos}: {e}");
+    Ko::new(Code::Internal, "the server could not read its log; see its log")
+}
+
+/// Reads the records of one reply by position, a block at a time (see
+/// [`BLOCK`]); records not written yet come from memory.
+pub(super) struct Reader {
+    inner: Arc<Inner>,
+    block: Vec<u8>,
+    /// Position of `block[0]`.
+    start: Pos,
+    /// A record that was not in the block (in memory, or longer than it).
+    single: String,
+    /// The position asked for last: how far apart the records are.
+    last: Option<Pos>,
+}
+
+impl Reader {
+    pub(super) fn new(inner: Arc<Inner>) -> Reader {
+        Reader { inner, block: Vec::new(), start: 0, single: String::new(), last: None }
+    }
+
+    /// The line of the record at `pos` (`None`: removed by retention).
+    /// `backward`: the next record wanted is probably before this one.
+    pub(super) fn line(&mut self, pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
+        let near = self.last.is_some_and(|last| last.abs_diff(pos) <= NEAR);
+        self.last = Some(pos);
+        if self.cached(pos).is_none() {
+            if let Some(line) = self.inner.pending.lock().line_at(pos) {
+                self.single = line;
+                return Ok(Some(&self.single));
+            }
+            let (back, len) = match (near, backward) {
+                (true, true) => ((BLOCK - 2048) as u64, BLOCK),
+                (true, false) => (0, BLOCK),
+                (false, _) => (0, SMALL),
+            };
+            let log = &self.inner.log;
+            match log.read_block(pos, back, len, &mut self.block).map_err(|e| read_failed(pos, e))? {
+                Some(start) => self.start = start,
+                None => return Ok(None),
+            }
+        }
+        match self.cached(pos) {
+            Some((from, to)) => {
+                std::str::from_utf8(&self.block[from..to]).map(Some).map_err(|e| read_failed(pos, e))
+            }
+            None => {
+                // Longer than what is left of the block: read on its own.
+                let line = self.inner.log.read_line(pos).map_err(|e| read_failed(pos, e))?;
+                let Some(line) = line else { return Ok(None) };
+                self.single = line;
+                Ok(Some(&self.single))
+            }
+        }
+    }
+
+    /// Where the line at `pos` is in the block, if it is there whole.
+    fn cached(&self, pos: Pos) -> Option<(usize, usize)> {
+        let from = usize::try_from(pos.checked_sub(self.start)?).ok()?;
+        let rest = self.block.get(from..)?;
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        Some((from, from + end))
+    }
+}
+
+impl Inner {
+    /// `HISTORY`: the newest `limit` messages of a conversation, oldest first.
+    pub(super) fn history(
+        self: &Arc<Self>,
+        user: UserId,
+        chat: &Chat,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Listing, Ko> {
+        let (head, direct) = {
+            let state = self.state.lock();
+            match chat {
+                Chat::User(name) => {
+                    let peer = state
+                        .user_id(name)
+                        .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))?;
+                    let marks = Directions {
+                        me: state.users[user].name.clone(),
+                        mine: state.marks(user, peer),
+                        theirs: state.marks(peer, user),
+                    };
+                    (state.direct_head(user, peer), Some(marks))
+                }
+                Chat::Room(name) => {
+                    let room = state
+                        .member_room(name, user)
+                        .ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))?;
+                    (state.room_head(room), None)
+                }
+            }
+        };
+        let synced = self.synced();
+        let mut reader = Reader::new(self.clone());
+        // Newest first, as the chain runs; each with its line while they fit.
+        let mut found: Vec<(Pos, Option<String>)> = Vec::new();
+        let (mut kept, mut reply_bytes) = (0, 0);
+        let mut pos = head;
+        while pos != NO_POS && found.len() < limit {
+            // `None`: the rest of the chain was removed by retention.
+            let Some(line) = reader.line(pos, true)? else { break };
+            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            let prev = m.prev;
+            if pos < synced {
+                let state = direct.as_ref().map_or(MsgState::Received, |d| d.state(m.from, m.dord));
+                reply_bytes += reply_len(&m, state);
+                if reply_bytes > max_bytes {
+                    break;
+                }
+                kept += line.len();
+                let keep = kept <= KEEP_BYTES;
+                found.push((pos, keep.then(|| line.to_string())));
+            }
+            pos = prev;
+        }
+        if kept > KEEP_BYTES {
+            found.iter_mut().for_each(|(_, line)| *line = None); // too many to hold: read again
+        }
+        found.reverse();
+        let len = found.len();
+        let lines = HistoryLines { reader, found, next: 0, direct };
+        Ok(Listing { len, lines: Box::new(lines) })
+    }
+
+    /// `user`'s inbox events after what it acknowledged, up to `upto`.
+    pub(super) fn replay(self: &Arc<Self>, user: UserId, upto: u64) -> Box<dyn Lines> {
+        Box::new(ReplayLines { inner: self.clone(), reader: Reader::new(self.clone()), user, upto, after: 0 })
+    }
+
+    /// `CHATS`.
+    pub(super) fn chats(&self, user: UserId) -> Vec<String> {
+        let state = self.state.lock();
+        let pending = self.pending.lock();
+        let synced = self.synced();
+        state.chats(user, &mut |head| hidden_senders(&pending, head, synced))
+    }
+}
+
+/// The length of a message's `HISTORY` line, `\n` included.
+fn reply_len(m: &MsgLine, state: MsgState) -> usize {
+    let digits = m.ts.checked_ilog10().map_or(1, |d| d as usize + 1);
+    m.from.len() + m.to.len() + m.id.len() + digits + state.as_str().len() + m.text.len() + 6
+}
+
+/// The senders of the messages at the top of a chain that are not on disk
+/// yet (their records are all in memory: see the module documentation).
+fn hidden_senders(pending: &Pending, head: Pos, synced: Pos) -> Vec<String> {
+    let mut senders = Vec::new();
+    let mut pos = head;
+    while pos != NO_POS && pos >= synced {
+        let Some(line) = pending.line_at(pos) else { break };
+        let Ok(m) = MsgLine::parse(&line) else { break };
+        senders.push(m.from.to_string());
+        pos = m.prev;
+    }
+    senders
+}
+
+/// The marks of both directions of a direct conversation, as `HISTORY`
+/// found them.
+struct Directions {
+    /// The name of the user asking (as registered).
+    me: Arc<str>,
+    /// Marks of the messages the user sent.
+    mine: Marks,
+    /// Marks of the messages the peer sent.
+    theirs: Marks,
+}
+
+impl Directions {
+    fn state(&self, from: &str, dord: u64) -> MsgState {
+        let marks = if from == &*self.me { self.mine } else { self.theirs };
+        if dord < marks.read {
+            MsgState::Read
+        } else if dord < marks.delivered {
+            MsgState::Delivered
+        } else {
+            MsgState::Received
+        }
+    }
+}
+
+/// The lines of a `HISTORY` reply, a chunk at a time.
+struct HistoryLines {
+    reader: Reader,
+    /// The messages to show, oldest first: position, and line if kept.
+    found: Vec<(Pos, Option<String>)>,
+    next: usize,
+    /// `None` for a room (every message is RECEIVED).
+    direct: Option<Directions>,
+}
+
+impl Lines for HistoryLines {
+    fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
+        let end = (self.next + CHUNK).min(self.found.len());
+        if self.next == end {
+            return Ok(false);
+        }
+        for (pos, kept) in &mut self.found[self.next..end] {
+            let pos = *pos;
+            let line = match kept.take() {
+                Some(line) => line,
+                None => self
+                    .reader
+                    .line(pos, false)?
+                    .ok_or_else(|| read_failed(pos, "removed while being read"))?
+                    .to_string(),
+            };
+            let m = MsgLine::parse(&line).map_err(|e| read_failed(pos, e))?;
+            let state = self.direct.as_ref().map_or(MsgState::Received, |d| d.state(m.from, m.dord));
+            // Writing into a String cannot fail.
+            let _ = writeln!(out, "{}:{}:{}:{}:{state}:{}", m.from, m.to, m.id, m.ts, m.text);
+        }
+        self.next = end;
+        Ok(true)
+    }
+}
+
+/// The frames of an inbox replay, a chunk at a time.
+struct ReplayLines {
+    inner: Arc<Inner>,
+    reader: Reader,
+    user: UserId,
+    upto: u64,
+    /// The last sequence number written.
+    after: u64,
+}
+
+impl Lines for ReplayLines {
+    fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
+        let events = self.inner.state.lock().queued(self.user, self.after, self.upto, CHUNK);
+        let Some(&(last, _)) = events.last() else { return Ok(false) };
+        for (seq, queued) in events {
+            let pos = queued.pos();
+            let line = self.reader.line(pos, false)?;
+            let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
+            write_event(out, seq, &queued, line).map_err(|e| read_failed(pos, e))?;
+        }
+        self.after = last;
+        Ok(true)
+    }
+}
+
+/// Writes the frame of inbox event `seq` from the log line of its record.
+fn write_event(out: &mut String, seq: u64, queued: &Queued, line: &str) -> Result<(), String> {
+    let event = match queued {
+        Queued::Direct { .. } | Queued::Room { .. } => {
+            let m = MsgLine::parse(line)?;
+            let event = EventRef::Msg { seq, from: m.from, to: m.to, id: m.id, ts: m.ts, text: &m.text };
+            let _ = writeln!(out, "{event}");
+            return Ok(());
+        }
+        Queued::Status { .. } => Fields::split(line)?,
+    };
+    let state = match event.get(0)?.as_ref() {
+        "DELIVERED" => MsgState::Delivered,
+        "READ" => MsgState::Read,
+        other => return Err(format!("expected DELIVERED or READ, found {other:?}")),
+    };
+    let (peer, id, ts) = (event.get(2)?, event.get(4)?, event.number(1)?);
+    let _ = writeln!(out, "{}", EventRef::Status { seq, peer, id, state, ts });
+    Ok(())
+}
