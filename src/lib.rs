@@ -154,6 +154,8 @@ pub mod bench;
 pub mod cert;
 pub mod cli;
 pub mod client;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod console;
 pub mod csvlog;
 pub mod demo;
