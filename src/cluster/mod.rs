@@ -65,6 +65,9 @@ pub struct ClusterOptions {
     pub node: Option<String>,
 }
 
+/// How long a starting node waits for NATS before serving without it.
+const BUS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The default name of a node: this machine's host name and send port.
 pub fn default_node_name(send_port: u16) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
@@ -99,6 +102,15 @@ pub fn open(
     let prefix = format!("wachat.{}", node::token(db.name()));
     let (arrived, incoming) = crossbeam_channel::unbounded();
     let bus = bus::Bus::start(&options.bus, &name, node::Node::subjects(&prefix, &name), arrived)?;
+    // A node can run without the bus (events come by polling), but starts
+    // better with it: wait a moment for the first connection.
+    let deadline = std::time::Instant::now() + BUS_WAIT;
+    while !bus.is_up() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if !bus.is_up() {
+        log::warn!("cluster: NATS at {} is not answering; events will come by polling until it does", options.bus);
+    }
     log::info!("cluster: node {name}, bus {} (subjects {prefix}.*)", options.bus);
     let node = Arc::new(node::Node::new(name, prefix, db.clone(), bus, router.clone(), presence_limit));
     let names = Arc::new(names::Names::default());
