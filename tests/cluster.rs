@@ -184,3 +184,214 @@ fn a_peer_on_another_node_is_introduced() {
     assert_eq!(next_event(&mut bob_recv), format!("P2P:ana:{}", fields[3]));
     assert!(ana.request("PEER:nobody").starts_with("KO:OFFLINE:"));
 }
+
+/// A raw client that reports failures instead of panicking (the node it
+/// talks to is about to be killed).
+struct Raw {
+    reader: std::io::BufReader<std::net::TcpStream>,
+    writer: std::net::TcpStream,
+}
+
+impl Raw {
+    fn login(addr: std::net::SocketAddr, user: &str) -> std::io::Result<Raw> {
+        let stream = std::net::TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(support::READ_TIMEOUT))?;
+        let mut raw = Raw { reader: std::io::BufReader::new(stream.try_clone()?), writer: stream };
+        raw.write(&format!("LOGIN:{user}:{PW}\n"))?;
+        let reply = raw.line()?;
+        if reply != format!("OK:{user}") {
+            return Err(std::io::Error::other(reply));
+        }
+        Ok(raw)
+    }
+
+    fn write(&mut self, s: &str) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.writer, s.as_bytes())
+    }
+
+    fn line(&mut self) -> std::io::Result<String> {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut self.reader, &mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(line.trim_end().to_string())
+    }
+}
+
+/// Sends `total` messages `m0…` to `to`, 50 at a time pipelined, through
+/// the first node that answers; what got no `OK` is sent again (same id).
+/// Returns the ids acknowledged.
+fn flood(
+    nodes: &[std::net::SocketAddr],
+    from: &str,
+    to: &str,
+    total: usize,
+    acked: &std::sync::atomic::AtomicUsize,
+) -> Vec<String> {
+    let mut done = Vec::new();
+    let mut node = 0;
+    let mut conn: Option<Raw> = None;
+    while done.len() < total {
+        let c = match &mut conn {
+            Some(c) => c,
+            None => match Raw::login(nodes[node % nodes.len()], from) {
+                Ok(c) => conn.insert(c),
+                Err(_) => {
+                    node += 1;
+                    continue;
+                }
+            },
+        };
+        let batch: Vec<usize> = (done.len()..(done.len() + 50).min(total)).collect();
+        let requests: String = batch.iter().map(|i| format!("MSG:{to}:m{i}:text {i}\n")).collect();
+        let replies: std::io::Result<Vec<String>> =
+            c.write(&requests).and_then(|()| batch.iter().map(|_| c.line()).collect());
+        match replies {
+            Ok(replies) => {
+                for (i, reply) in batch.iter().zip(replies) {
+                    assert!(reply.starts_with(&format!("OK:m{i}:")), "{reply}");
+                    done.push(format!("m{i}"));
+                    acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            Err(_) => {
+                conn = None; // the node died: the next one, and the batch again
+                node += 1;
+            }
+        }
+    }
+    done
+}
+
+/// Receives until every id in `want` came, through the first node that
+/// answers, acknowledging as it goes; returns (seq, id) of every event.
+fn receive_all(nodes: &[std::net::SocketAddr], user: &str, want: usize) -> Vec<(u64, String)> {
+    let mut seen: Vec<(u64, String)> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    let mut node = 0;
+    let mut conn: Option<Raw> = None;
+    while ids.len() < want {
+        let c = match &mut conn {
+            Some(c) => c,
+            None => match Raw::login(nodes[node % nodes.len()], user) {
+                Ok(c) => conn.insert(c),
+                Err(_) => {
+                    node += 1;
+                    continue;
+                }
+            },
+        };
+        match c.line() {
+            Ok(line) if line.starts_with("MSG:") => {
+                let f: Vec<&str> = line.splitn(7, ':').collect();
+                let seq: u64 = f[1].parse().unwrap();
+                seen.push((seq, f[4].to_string()));
+                ids.insert(f[4].to_string());
+                let _ = c.write(&format!("ACK:{seq}\n"));
+            }
+            Ok(line) if line == "PING" => drop(c.write("PONG\n")),
+            Ok(_) => {}
+            Err(_) => {
+                conn = None;
+                node += 1;
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
+    let cluster = Cluster::start();
+    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+    let pairs = [("s0", "r0"), ("s1", "r1")];
+    for (s, r) in pairs {
+        register(&a, s);
+        register(&a, r);
+    }
+    const TOTAL: usize = 600;
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (send_nodes, recv_nodes) = ([a.send, b.send], [a.recv, b.recv]);
+    let mut threads = Vec::new();
+    for (s, r) in pairs {
+        let acked = acked.clone();
+        threads.push(std::thread::spawn(move || {
+            let sent = flood(&send_nodes, s, r, TOTAL, &acked);
+            (sent, Vec::new())
+        }));
+        threads.push(std::thread::spawn(move || (Vec::new(), receive_all(&recv_nodes, r, TOTAL))));
+    }
+    eventually("a third of the flood acknowledged", Duration::from_secs(60), || {
+        acked.load(std::sync::atomic::Ordering::SeqCst) >= TOTAL * 2 / 3
+    });
+    a.kill();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for (i, (_, received)) in results.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+        let sent = &results[i - 1].0;
+        assert_eq!(sent.len(), TOTAL);
+        // Each id under one sequence number only (a replay may repeat an
+        // event, never store a message twice), and every one arrived.
+        let mut by_id: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        for (seq, id) in received {
+            let first = *by_id.entry(id.as_str()).or_insert(*seq);
+            assert_eq!(first, *seq, "{id} stored twice");
+        }
+        assert_eq!(by_id.len(), TOTAL);
+        let mut seqs: Vec<u64> = by_id.values().copied().collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=TOTAL as u64).collect::<Vec<_>>(), "gap-free numbers");
+    }
+    let mut s0 = send_conn(&b, "s0");
+    assert_eq!(s0.listing("HISTORY:r0:1000").len(), TOTAL);
+}
+
+#[test]
+fn while_nats_is_down_messages_still_arrive_by_polling() {
+    let mut cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut ana = send_conn(&a, "ana");
+    assert!(ana.request("MSG:bob:before:1").starts_with("OK:"));
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:before:<ts>:1");
+    cluster.nats.stop();
+    let disconnected = || b.log().iter().any(|l| l.contains("NATS: disconnected"));
+    eventually("node b off NATS", Duration::from_secs(20), disconnected);
+    for i in 0..5 {
+        assert!(ana.request(&format!("MSG:bob:down{i}:x")).starts_with("OK:"));
+    }
+    for i in 0..5 {
+        assert_eq!(without_ts(&next_event(&mut bob_recv)), format!("MSG:{}:ana:bob:down{i}:<ts>:x", i + 2));
+    }
+    cluster.nats.start_again();
+    let connected = || b.log().iter().filter(|l| l.contains("NATS: connected")).count();
+    eventually("node b back on NATS", Duration::from_secs(20), || connected() >= 2);
+    assert!(ana.request("MSG:bob:after:y").starts_with("OK:"));
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:7:ana:bob:after:<ts>:y");
+}
+
+#[test]
+fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselves() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut ana = send_conn(&a, "ana");
+    assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:m1:<ts>:one");
+    cluster.pg.stop();
+    assert!(ana.request("MSG:bob:m2:two").starts_with("KO:INTERNAL:"));
+    assert!(ana.request("HISTORY:bob:5").starts_with("KO:INTERNAL:"));
+    cluster.pg.start_again();
+    // The client sends again what got no OK; the node took it up by itself.
+    eventually("writes accepted again", Duration::from_secs(20), || {
+        ana.request("MSG:bob:m2:two").starts_with("OK:m2:")
+    });
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:2:ana:bob:m2:<ts>:two");
+    bob_recv.send("ACK:2");
+    let mut ana_recv = recv_conn(&a, "ana");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:1:bob:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m2:DELIVERED:<ts>");
+}

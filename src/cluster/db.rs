@@ -40,6 +40,7 @@ impl Db {
         config.connect_timeout(CONNECT_TIMEOUT);
         config.keepalives_idle(Duration::from_secs(10));
         config.application_name("wachat");
+        config.options("-c client_min_messages=warning");
         let shown = match url.split_once('@') {
             Some((before, after)) if before.contains(':') && before.matches(':').count() > 1 => {
                 format!("{}:***@{after}", before.rsplit_once(':').map_or(before, |b| b.0))

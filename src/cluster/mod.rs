@@ -109,7 +109,10 @@ pub fn open(
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     if !bus.is_up() {
-        log::warn!("cluster: NATS at {} is not answering; events will come by polling until it does", options.bus);
+        log::warn!(
+            "cluster: NATS at {} is not answering; events will come by polling until it does",
+            options.bus
+        );
     }
     log::info!("cluster: node {name}, bus {} (subjects {prefix}.*)", options.bus);
     let node = Arc::new(node::Node::new(name, prefix, db.clone(), bus, router.clone(), presence_limit));
