@@ -80,8 +80,10 @@ pub struct ServerArgs {
     /// Your user name.
     #[arg(long, value_parser = parse_user)]
     pub user: String,
-    /// Host name or address of the server.
-    #[arg(long, default_value = "127.0.0.1")]
+    /// Host name or address of the server; or the nodes of a cluster,
+    /// `HOST[:SEND_PORT[:RECV_PORT]],…`, tried in order (your local files
+    /// go in the first one's folder).
+    #[arg(long, default_value = "127.0.0.1", value_parser = parse_server_list)]
     pub server: String,
     /// The server's port for requests.
     #[arg(long, default_value_t = 6666)]
@@ -188,6 +190,11 @@ fn parse_user(s: &str) -> std::result::Result<String, String> {
     set_language_early();
     i18n::client::check_user(i18n::current(), s)?;
     Ok(s.to_string())
+}
+
+/// A `--server` value: checked now, kept as typed (see `client::Options::endpoints`).
+pub fn parse_server_list(s: &str) -> std::result::Result<String, String> {
+    client::parse_servers(s, 1, 1).map(|_| s.to_string())
 }
 
 fn parse_chat(s: &str) -> std::result::Result<Chat, String> {

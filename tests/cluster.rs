@@ -395,3 +395,116 @@ fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselv
     assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:1:bob:m1:DELIVERED:<ts>");
     assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m2:DELIVERED:<ts>");
 }
+
+fn wachat(args: &[&str], password: &str) -> support::console::Outcome {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    support::console::run_wachat(&args, password, "")
+}
+
+#[test]
+fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let dead = support::cluster::free_port();
+    let list = format!(
+        "127.0.0.1:{dead}:{dead},127.0.0.1:{}:{},127.0.0.1:{}:{}",
+        a.send.port(),
+        a.recv.port(),
+        b.send.port(),
+        b.recv.port()
+    );
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let sent =
+        wachat(&["send", "--user", "ana", "--server", &list, "--data-dir", dir, "--to", "bob", "hola"], PW);
+    assert!(sent.status.success(), "{}", sent.stderr);
+    let only_b = format!("127.0.0.1:{}:{}", b.send.port(), b.recv.port());
+    let history =
+        wachat(&["history", "--user", "bob", "--server", &only_b, "--data-dir", dir, "--with", "ana"], PW);
+    assert!(
+        history.status.success() && history.stdout.contains("hola"),
+        "{}{}",
+        history.stdout,
+        history.stderr
+    );
+    // A bench spread over both nodes: every pair's sender and receiver on different nodes.
+    let two = format!(
+        "127.0.0.1:{}:{},127.0.0.1:{}:{}",
+        a.send.port(),
+        a.recv.port(),
+        b.send.port(),
+        b.recv.port()
+    );
+    let bench = wachat(&["bench", "--server", &two, "--pairs", "2", "--messages", "200", "--json"], "");
+    assert!(bench.status.success(), "{}", bench.stderr);
+    assert!(bench.stdout.contains("\"delivered\":400"), "{}", bench.stdout);
+}
+
+#[test]
+fn a_single_servers_data_moves_into_a_cluster_whole() {
+    // The single server: accounts, a room, direct messages read and not,
+    // an inbox left unacknowledged, a last-seen time.
+    let single = TestServer::start();
+    for user in ["ana", "bob", "cy"] {
+        register(&single, user);
+    }
+    let mut ana = single.login_send("ana", PW);
+    let mut bob = single.login_send("bob", PW);
+    assert_eq!(ana.request("JOIN:#tea"), "OK");
+    assert_eq!(bob.request("JOIN:#tea"), "OK");
+    for i in 0..3 {
+        assert!(ana.request(&format!("MSG:bob:d{i}:direct {i}")).starts_with("OK:"));
+    }
+    assert!(bob.request("MSG:#tea:r1:to the room").starts_with("OK:"));
+    let mut bob_recv = single.login_recv("bob", PW);
+    for _ in 0..3 {
+        next_event(&mut bob_recv);
+    }
+    bob_recv.send("ACK:2");
+    assert_eq!(bob.request("READ:ana:d0"), "OK");
+    assert!(ana.request("MSG:cy:c1:for cy, offline").starts_with("OK:"));
+    let before: Vec<Vec<String>> = ["HISTORY:bob:10", "CHATS", "ROOMS", "HISTORY:#tea:10"]
+        .iter()
+        .map(|r| single.login_send("ana", PW).listing(r))
+        .collect();
+    let bob_chats = bob.listing("CHATS");
+    drop(bob_recv);
+    eventually("bob's last seen", Duration::from_secs(10), || {
+        !ana.request("LASTSEEN:bob").ends_with("ONLINE")
+    });
+    let seen = ana.request("LASTSEEN:bob");
+    drop((ana, bob));
+    let mut single = single;
+    assert!(single.terminate().success());
+
+    let cluster = Cluster::start();
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let moved = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    assert!(moved.stdout.contains("messages: 5 in"), "{}", moved.stdout);
+    let again = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(!again.status.success() && again.stderr.contains("accounts already"), "{}", again.stderr);
+
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    let after: Vec<Vec<String>> = ["HISTORY:bob:10", "CHATS", "ROOMS", "HISTORY:#tea:10"]
+        .iter()
+        .map(|r| send_conn(&b, "ana").listing(r))
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(send_conn(&a, "bob").listing("CHATS"), bob_chats);
+    assert_eq!(send_conn(&a, "ana").request("LASTSEEN:bob"), seen);
+    // Inboxes go on where they were: bob gets what he did not acknowledge,
+    // cy her message, with the numbers they had; new ones follow.
+    let mut bob_recv = recv_conn(&a, "bob");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:3:ana:bob:d2:<ts>:direct 2");
+    let mut cy_recv = recv_conn(&b, "cy");
+    assert_eq!(without_ts(&next_event(&mut cy_recv)), "MSG:1:ana:cy:c1:<ts>:for cy, offline");
+    let mut ana = send_conn(&a, "ana");
+    assert!(ana.request("MSG:bob:d3:after").starts_with("OK:d3:"));
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:4:ana:bob:d3:<ts>:after");
+    // A resend of a migrated message is recognised.
+    assert!(ana.request("MSG:bob:d2:again").starts_with("OK:d2:"));
+    assert_eq!(send_conn(&b, "bob").listing("HISTORY:ana:10").len(), 4);
+}

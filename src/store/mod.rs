@@ -23,6 +23,7 @@ pub mod checkpoint;
 pub mod committer;
 pub mod convert;
 pub mod disk;
+pub mod export;
 pub mod local;
 #[cfg(test)]
 mod local_tests;
