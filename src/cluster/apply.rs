@@ -82,8 +82,7 @@ struct Named {
     ord: i64,
 }
 
-/// A direct message an `ACK` acknowledges: (inbox seq, message row, sender, its number, its id).
-type Acked = (i64, i64, UserId, i64, String);
+use super::writes::Acked;
 
 /// Everything the batch changes, worked out in memory.
 #[derive(Default)]

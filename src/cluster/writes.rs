@@ -93,12 +93,16 @@ pub fn lock_rooms(
     Ok(ids)
 }
 
+/// A direct message an `ACK` acknowledges: (inbox seq, message row,
+/// sender, its number, its id).
+pub type Acked = (i64, i64, UserId, i64, String);
+
 /// For each `(user, seq)` acknowledgement, the direct messages among the
 /// user's events up to `seq`, in order: (seq, message, sender, ord, id).
 pub fn acked_directs(
     tx: &mut Transaction,
     acks: &[(UserId, i64)],
-) -> Result<HashMap<UserId, Vec<(i64, i64, UserId, i64, String)>>, postgres::Error> {
+) -> Result<HashMap<UserId, Vec<Acked>>, postgres::Error> {
     let mut found: HashMap<UserId, Vec<_>> = HashMap::new();
     if acks.is_empty() {
         return Ok(found);

@@ -147,18 +147,16 @@ impl Walk {
     ) -> std::result::Result<(), String> {
         let user = |name: &str| state.user_id(name).ok_or_else(|| format!("unknown user {name:?}"));
         match record {
-            Record::Join { room, .. } => {
-                if state.room_id(room).is_none() {
-                    self.room_now.insert(fold(room.trim_start_matches('#')), out.rooms.len());
-                    let room = Room {
-                        name: room.to_string(),
-                        live: false,
-                        count: 0,
-                        last_msg: None,
-                        members: Vec::new(),
-                    };
-                    out.rooms.push(room);
-                }
+            Record::Join { room, .. } if state.room_id(room).is_none() => {
+                self.room_now.insert(fold(room.trim_start_matches('#')), out.rooms.len());
+                let room = Room {
+                    name: room.to_string(),
+                    live: false,
+                    count: 0,
+                    last_msg: None,
+                    members: Vec::new(),
+                };
+                out.rooms.push(room);
             }
             Record::Msg { msg, link } => {
                 let from = user(&msg.from)?;
