@@ -123,8 +123,8 @@ pub fn parse_servers(list: &str, send_port: u16, recv_port: u16) -> Result<Vec<E
         let (host, ports) = if let Some(rest) = entry.strip_prefix('[') {
             let (host, after) = rest.split_once(']').ok_or_else(|| format!("{entry:?}: a ']' is missing"))?;
             (host, after.strip_prefix(':').unwrap_or(after))
-        } else if entry.matches(':').count() > 2 {
-            (entry, "") // a bare IPv6 address
+        } else if entry.matches(':').count() > 2 || entry.contains("::") {
+            (entry, "") // a bare IPv6 address (`host:send:recv` has two colons, never `::`)
         } else {
             entry.split_once(':').unwrap_or((entry, ""))
         };
@@ -203,7 +203,7 @@ mod tests {
             parse_servers("a:7001, b:7011:7012,[::1]:1:2,::1", 6666, 9999).unwrap(),
             [e("a", 7001, 9999), e("b", 7011, 7012), e("::1", 1, 2), e("::1", 6666, 9999)]
         );
-        for bad in ["", "a,,b", "a:x", "a:0", "a:1:2:3", "[::1"] {
+        for bad in ["", "a,,b", "a:x", "a:0", "a:1:x", "[::1", "[::1]:9:9:9"] {
             assert!(parse_servers(bad, 1, 2).is_err(), "{bad}");
         }
     }
