@@ -14,6 +14,7 @@
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
+//! | `cluster` | (cargo feature `cluster`) a node of several: the `Backend` on PostgreSQL (group commit in one transaction per batch, versioned migrations), NATS on one bridge thread, sessions and presence across nodes (`server::Nodes`), `wachat migrate`. docs/CLUSTER.md. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
@@ -90,6 +91,14 @@
 //! The store never calls the router while holding a lock of its own: the
 //! committer hands each durable batch to the delivery callback with no
 //! lock held.
+//!
+//! A cluster node (`--store postgres://…`) has the same threads, with a
+//! PostgreSQL committer in place of the log's, plus a NATS bridge thread,
+//! a dispatcher (what other nodes said) and a heartbeat thread; the
+//! server asks the other nodes through [`server::Nodes`] (a single server
+//! is [`server::Alone`]). Its locks: a user's login stripe, then the
+//! router's table, then an outlet's buffer; the feeder's per-user stripe
+//! is taken with no other lock held but outlets' (see `src/cluster/`).
 //!
 //! Two more kinds of thread: the **hasher** pool (one thread per core)
 //! runs argon2 for every `LOGIN`/`REGISTER`, so a crowd of logins queues
