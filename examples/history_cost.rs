@@ -18,7 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let limit: usize = args.get(2).map_or(Ok(1000), |s| s.parse())?;
     let requests: usize = args.get(3).map_or(Ok(2000), |s| s.parse())?;
     let store = LocalStore::open(dir.as_ref(), Options::default(), Box::new(|_| {}))?;
-    let users: Vec<_> = (0..10).filter_map(|i| store.account(&format!("bench-s{i}")).ok().flatten()).collect();
+    let users: Vec<_> =
+        (0..10).filter_map(|i| store.account(&format!("bench-s{i}")).ok().flatten()).collect();
     if users.is_empty() {
         return Err("no bench-s<i> users in this data directory".into());
     }

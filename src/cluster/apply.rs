@@ -135,9 +135,16 @@ pub fn apply(
     // 3. Accounts, users named, messages named, what ACKs acknowledge.
     let mut outcomes: Vec<Outcome> = jobs.iter().map(|_| Outcome::Nothing).collect();
     let general = room_ids.get(&fold(&GENERAL[1..])).copied();
+    // Every user who may get an event in this batch has its inbox locked:
+    // new accounts and members joining now too (a later message of the
+    // batch to the room reaches them).
+    let mut lock: BTreeSet<UserId> = BTreeSet::new();
     for (i, job) in jobs.iter().enumerate() {
         if let Job::Register { name, email, hash, .. } = job {
             let made = register(tx, &mut w, general, name, email, hash, tick())?;
+            if let Ok(account) = &made {
+                lock.insert(account.id);
+            }
             outcomes[i] = Outcome::Account(made);
         }
     }
@@ -145,7 +152,6 @@ pub fn apply(
     let mut named: HashMap<usize, Option<Named>> = HashMap::new();
     let mut joined_counts: HashMap<UserId, i64> = HashMap::new();
     let mut acks: Vec<(UserId, i64)> = Vec::new();
-    let mut lock: BTreeSet<UserId> = BTreeSet::new();
     for (i, job) in jobs.iter().enumerate() {
         match job {
             Job::Send { from, msgs, .. } => {
@@ -201,10 +207,12 @@ pub fn apply(
                 };
                 named.insert(i, message);
             }
-            Job::Join { user, .. } if !joined_counts.contains_key(user) => {
-                let row =
-                    tx.query_one("SELECT count(*) FROM members WHERE user_id = $1", &[&(*user as i64)])?;
-                joined_counts.insert(*user, row.get(0));
+            Job::Join { user, .. } => {
+                lock.insert(*user);
+                if !joined_counts.contains_key(user) {
+                    let sql = "SELECT count(*) FROM members WHERE user_id = $1";
+                    joined_counts.insert(*user, tx.query_one(sql, &[&(*user as i64)])?.get(0));
+                }
             }
             Job::Ack { user, seq } => {
                 lock.insert(*user);

@@ -181,7 +181,16 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Job>, deliver: &Deliver) {
             batch.into_iter().for_each(|job| job.fail(&ko));
             continue;
         };
-        commit_batch(conn, names, batch, &mut clock, deliver);
+        // A bug in a batch must not take every later request down with
+        // this thread: its jobs get KO:INTERNAL (their channels close),
+        // and the connection, maybe mid-transaction, is replaced.
+        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commit_batch(conn, names, batch, &mut clock, deliver)
+        }));
+        if committed.is_err() {
+            log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
+            client = None;
+        }
     }
     log::debug!("cluster: committer stopped");
 }

@@ -9,7 +9,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use postgres::{Client, NoTls};
@@ -20,6 +20,9 @@ use crate::protocol::{Code, Ko};
 /// How long connecting to the database may take before the request fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A connection idle for longer is checked (one round trip) before use.
+const CHECK_AFTER: Duration = Duration::from_millis(500);
+
 /// Idle connections kept for readers; more readers at once connect more
 /// (and close them after).
 const MAX_IDLE: usize = 16;
@@ -29,7 +32,8 @@ pub struct Db {
     config: postgres::Config,
     /// The URL without a password, for messages.
     pub url: String,
-    idle: Mutex<Vec<Client>>,
+    /// Idle connections, each with when it was given back.
+    idle: Mutex<Vec<(Client, Instant)>>,
 }
 
 impl Db {
@@ -70,7 +74,16 @@ impl Db {
     pub fn get(&self) -> std::result::Result<Conn<'_>, Ko> {
         let pooled = self.idle.lock().pop();
         let client = match pooled {
-            Some(client) if !client.is_closed() => client,
+            // One idle for a while may have lost its server (a restart):
+            // a round trip tells, before a request is failed for it.
+            Some((mut client, since)) if !client.is_closed() => {
+                if since.elapsed() < CHECK_AFTER || client.is_valid(CONNECT_TIMEOUT).is_ok() {
+                    client
+                } else {
+                    self.idle.lock().clear(); // the others are from the same server: as dead
+                    self.connect().map_err(|e| unavailable("connecting", &e))?
+                }
+            }
             _ => self.connect().map_err(|e| unavailable("connecting", &e))?,
         };
         Ok(Conn { db: self, client: Some(client) })
@@ -98,12 +111,12 @@ impl DerefMut for Conn<'_> {
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take()
-            && !client.is_closed()
-        {
+        if let Some(client) = self.client.take() {
             let mut idle = self.db.idle.lock();
-            if idle.len() < MAX_IDLE {
-                idle.push(client);
+            if client.is_closed() {
+                idle.clear(); // the database went away: the others are as dead
+            } else if idle.len() < MAX_IDLE {
+                idle.push((client, Instant::now()));
             }
         }
     }
