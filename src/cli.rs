@@ -148,6 +148,10 @@ pub struct ConnectArgs {
     /// open direct chats with others).
     #[arg(long, conflicts_with = "p2p_port")]
     pub no_p2p: bool,
+    /// Full screen, WhatsApp-like: the chat list, the open conversation
+    /// with ticks changing in place, a status line. Needs a terminal.
+    #[arg(long)]
+    pub tui: bool,
 }
 
 #[derive(Args, Debug)]
@@ -331,6 +335,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => crate::bench::run(args),
         Command::Connect(args) => {
+            // Before the password is asked for: a pipe gets a clear refusal.
+            if args.tui {
+                crate::tui::check()?;
+            }
             let register = args.register.then(|| args.email.clone().unwrap_or_default());
             let p2p_port = (!args.no_p2p).then_some(args.p2p_port);
             let options = match register {
@@ -338,7 +346,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 None => options(&args.server)?,
             };
             let options = Options { register, p2p_port, ..options };
-            crate::console::run(options, args.server.trace)
+            match args.tui {
+                true => crate::tui::run(options, args.server.trace),
+                false => crate::console::run(options, args.server.trace),
+            }
         }
         Command::Register(args) => {
             let options = Options {

@@ -17,7 +17,8 @@
 //! | `cluster` | (cargo feature `cluster`) a node of several: the `Backend` on PostgreSQL (group commit in one transaction per batch, versioned migrations), NATS on one bridge thread, sessions and presence across nodes (`server::Nodes`), `wachat migrate`. docs/CLUSTER.md. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
-//! | [`console`] | `wachat connect`: the interactive console on top of [`client`]. |
+//! | [`console`] | `wachat connect`: the interactive console on top of [`client`]; its commands ([`console::session`]) serve both consoles. |
+//! | [`tui`] | `wachat connect --tui`: the full-screen console (ratatui), on the same client and commands. |
 //! | [`display`] | what reaches a screen: control characters from the network made visible (`^[`), local times. |
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
@@ -144,6 +145,13 @@
 //!                     requests/replies, PING when idle  then ACK; PONG; reconnects
 //! ```
 //!
+//! `wachat connect --tui` ([`tui`]) keeps the client's threads and changes
+//! the front: a keys thread (crossterm), the main thread that owns the
+//! screen's state and draws it (ratatui) on every key, notice or answer,
+//! and a worker thread that runs the commands, `READ`s and older pages,
+//! so that no round trip to the server ever freezes the screen. Both
+//! consoles carry out commands through one [`console::session::Session`].
+//!
 //! Everything printed goes through [`display::visible`]: text from the
 //! network reaches the terminal with its control characters shown, not obeyed.
 //!
@@ -180,3 +188,4 @@ pub mod server;
 pub mod store;
 pub mod sys;
 pub mod transport;
+pub mod tui;

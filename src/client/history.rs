@@ -288,6 +288,25 @@ impl History {
         chats
     }
 
+    /// Up to `n` messages of a conversation logged before the message
+    /// `(from, id)`, oldest first: the page above what a screen shows. A
+    /// message the log never saw (the server's, from another device) is
+    /// placed by its time instead.
+    pub fn before(&self, me: &str, chat: &Chat, (from, id, ts): (&str, &str, u64), n: usize) -> Vec<Message> {
+        let want = chat_key(chat);
+        let logged = self.position(from, id);
+        let earlier = &self.messages[..logged.unwrap_or(self.messages.len())];
+        let mut found: Vec<Message> = earlier
+            .iter()
+            .rev()
+            .filter(|m| chat_key(&m.chat(me)) == want && (logged.is_some() || m.ts < ts))
+            .take(n)
+            .cloned()
+            .collect();
+        found.reverse();
+        found
+    }
+
     /// The last `n` messages of a conversation, oldest first.
     pub fn conversation(&self, me: &str, chat: &Chat, n: usize) -> Vec<Message> {
         let want = chat_key(chat);
@@ -430,5 +449,14 @@ mod tests {
         assert_eq!(ids("bob", 10), ["a1", "b1", "a2"]);
         assert_eq!(ids("BOB", 2), ["b1", "a2"]);
         assert_eq!(ids("#General", 10), ["c1"]);
+        let before = |at: (&str, &str, u64), n| -> Vec<String> {
+            log.before("ana", &Chat::parse("bob").unwrap(), at, n).into_iter().map(|m| m.id).collect()
+        };
+        assert_eq!(before(("ana", "a2", 1), 10), ["a1", "b1"]);
+        assert_eq!(before(("ana", "a2", 1), 1), ["b1"]);
+        assert_eq!(before(("ana", "a1", 1), 10), Vec::<String>::new());
+        // Not in the log: by time (every message here is at ts 1).
+        assert_eq!(before(("bob", "elsewhere", 2), 10), ["a1", "b1", "a2"]);
+        assert_eq!(before(("bob", "elsewhere", 1), 10), Vec::<String>::new());
     }
 }

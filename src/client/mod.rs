@@ -60,6 +60,7 @@ mod csv_file;
 mod direct;
 pub mod history;
 mod link;
+mod live;
 pub mod local;
 pub mod options;
 pub mod outbox;
@@ -78,10 +79,11 @@ use parking_lot::Mutex;
 
 pub use connection::{Connection, Login, Port, Trace};
 pub use history::{History, Message};
+pub use live::LiveChats;
 pub use local::prepare as prepare_dir;
 pub use options::{Endpoint, Options, default_data_dir, parse_servers};
 pub use outbox::{Outbox, Outgoing};
-pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
+pub use overview::{ChatSummary, Conversation, Page, Presence, UserInfo};
 pub use requests::parse_history_line;
 
 use crate::error::{Error, Result};

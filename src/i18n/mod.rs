@@ -11,6 +11,7 @@
 //! | [`client`] | the client library's errors and notices: connections, `KO` codes, direct chats, names |
 //! | [`commands`] | the one-shot commands, `wachat users …`, passwords, the data directory's lock |
 //! | [`demo`] | `wachat demo`'s annotations |
+//! | [`tui`] | `wachat connect --tui`: panes, status line, keys |
 //!
 //! Each message is one variant of an area's `Msg` enum with its three
 //! translations side by side (see the `catalogue!` macro below), so adding a
@@ -44,6 +45,7 @@ pub mod client;
 pub mod commands;
 pub mod console;
 pub mod demo;
+pub mod tui;
 
 use std::fmt::{self, Display};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -272,6 +274,7 @@ pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
     all.extend(client::Msg::ALL.iter().map(|m| area("client", m, m.texts())));
     all.extend(commands::Msg::ALL.iter().map(|m| area("commands", m, m.texts())));
     all.extend(demo::Msg::ALL.iter().map(|m| area("demo", m, m.texts())));
+    all.extend(tui::Msg::ALL.iter().map(|m| area("tui", m, m.texts())));
     all
 }
 

@@ -8,6 +8,11 @@
 //! terminal (`/dev/tty`, where a password prompt reads). A thread reads
 //! everything the child writes; what a terminal would answer by itself
 //! (rustyline asks where the cursor is, `ESC [ 6 n`) it answers.
+//!
+//! A full-screen program (`wachat connect --tui`) redraws only the cells
+//! that change, anywhere on the screen: its output read as text means
+//! nothing. [`Pty::wait_screen`] feeds it to a terminal emulator's parser
+//! (the `vt100` crate) and looks at the screen as a person would see it.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -30,13 +35,52 @@ pub struct Pty {
     output: Arc<(Mutex<Vec<u8>>, Condvar)>,
     /// `expect` looks from here on (in the cleaned text).
     next: usize,
+    /// The terminal's size: rows, columns.
+    size: (u16, u16),
+}
+
+/// The screen of a full-screen program, as a terminal shows it.
+pub struct Screen {
+    /// Each row's text, trailing blanks kept out.
+    pub rows: Vec<String>,
+    /// How many times it rang the bell.
+    pub bells: usize,
+    /// The alternate screen is up (a full-screen program is running).
+    pub alternate: bool,
+}
+
+impl Screen {
+    /// The first row containing `needle`, and its number.
+    pub fn find(&self, needle: &str) -> Option<(usize, &str)> {
+        self.rows.iter().enumerate().find(|(_, r)| r.contains(needle)).map(|(y, r)| (y, r.as_str()))
+    }
+
+    pub fn text(&self) -> String {
+        self.rows.join("\n")
+    }
+}
+
+/// Counts the bells a screen rang.
+#[derive(Default)]
+struct Bells(usize);
+
+impl vt100::Callbacks for Bells {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.0 += 1;
+    }
 }
 
 impl Pty {
     /// Starts `command` on a new 100×30 pseudo-terminal, with `TERM=xterm`.
-    pub fn spawn(mut command: Command) -> Pty {
+    pub fn spawn(command: Command) -> Pty {
+        Self::spawn_sized(command, 30, 100)
+    }
+
+    /// Starts `command` on a new pseudo-terminal of `rows`×`cols`, with
+    /// `TERM=xterm` unless the command sets its own.
+    pub fn spawn_sized(mut command: Command, rows: u16, cols: u16) -> Pty {
         let (mut master, mut slave) = (0, 0);
-        let size = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+        let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
         // SAFETY: openpty writes two descriptors into the ints we pass.
         let opened =
             unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
@@ -44,7 +88,10 @@ impl Pty {
         // SAFETY: both descriptors are new and owned by nothing else.
         let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
         let io = || Stdio::from(slave.try_clone().expect("dup the terminal"));
-        command.env("TERM", "xterm").stdin(io()).stdout(io()).stderr(io());
+        if !command.get_envs().any(|(key, _)| key == "TERM") {
+            command.env("TERM", "xterm");
+        }
+        command.stdin(io()).stdout(io()).stderr(io());
         // SAFETY: setsid and ioctl are async-signal-safe, as pre_exec needs.
         unsafe {
             command.pre_exec(|| {
@@ -71,7 +118,44 @@ impl Pty {
                 more.notify_all();
             }
         });
-        Pty { child, master, slave, output, next: 0 }
+        Pty { child, master, slave, output, next: 0, size: (rows, cols) }
+    }
+
+    /// Waits until the screen, as a terminal would show everything written
+    /// so far, satisfies `ready` (`what` names it for the failure); returns
+    /// that screen. Fails after [`READ_TIMEOUT`].
+    pub fn wait_screen(&mut self, what: &str, ready: impl Fn(&Screen) -> bool) -> Screen {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let (lock, more) = &*self.output;
+        let mut bytes = lock.lock().unwrap();
+        loop {
+            let screen = self.parse(&bytes);
+            if ready(&screen) {
+                return screen;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "the screen never showed {what}; it shows:\n{}", screen.text());
+            bytes = more.wait_timeout(bytes, left).unwrap().0;
+        }
+    }
+
+    /// The terminal's window changes size (the kernel tells the program,
+    /// `SIGWINCH`); the screen is read at the new size from then on.
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ reads the struct we pass, for a descriptor we own.
+        let set = unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+        assert_eq!(set, 0, "TIOCSWINSZ: {}", std::io::Error::last_os_error());
+        self.size = (rows, cols);
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Screen {
+        let (rows, cols) = self.size;
+        let mut parser = vt100::Parser::new_with_callbacks(rows, cols, 0, Bells::default());
+        parser.process(bytes);
+        let screen = parser.screen();
+        let rows = screen.rows(0, cols).map(|r| r.trim_end().to_string()).collect();
+        Screen { rows, bells: parser.callbacks().0, alternate: screen.alternate_screen() }
     }
 
     /// Types bytes (`"\r"` is Enter, `"\x03"` Ctrl+C, `"\x04"` Ctrl+D).

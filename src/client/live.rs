@@ -1,0 +1,252 @@
+//! The chat list kept up to date as things happen, for a front end that
+//! shows it all the time (the full-screen console's left pane).
+//!
+//! [`Client::chat_list`](super::Client::chat_list) is a snapshot: the
+//! server's unread counts, who was online, each chat's last message. A
+//! screen that shows it for hours must follow the [`Notice`]s instead of
+//! asking again at every message: a message raises its chat's unread count
+//! (unless that chat is open: it is being read), puts it first and becomes
+//! its preview; a tick changes the preview's ticks; `JOINED`/`LEFT` light
+//! and put out a peer's online dot. Pure data, no server and no terminal,
+//! so each rule is tested here.
+
+use super::{ChatSummary, Message, Notice};
+use crate::protocol::Chat;
+use crate::protocol::names::fold;
+
+/// The chat list, most recent first, as the notices leave it.
+#[derive(Clone, Debug, Default)]
+pub struct LiveChats {
+    /// Whose list: a message from `me` is never unread.
+    me: String,
+    chats: Vec<ChatSummary>,
+}
+
+/// A chat as a comparable key (`Bob` and `bob` are one chat).
+fn key(chat: &Chat) -> String {
+    fold(&chat.to_string())
+}
+
+impl LiveChats {
+    pub fn new(me: &str) -> LiveChats {
+        LiveChats { me: me.to_string(), chats: Vec::new() }
+    }
+
+    /// The chats, most recent first.
+    pub fn chats(&self) -> &[ChatSummary] {
+        &self.chats
+    }
+
+    /// Where `chat` is in the list.
+    pub fn position(&self, chat: &Chat) -> Option<usize> {
+        let want = key(chat);
+        self.chats.iter().position(|c| key(&c.chat) == want)
+    }
+
+    /// A fresh snapshot (`Client::chat_list`). A chat whose last message
+    /// here is newer than the snapshot's keeps what it has: that notice
+    /// came after the server answered, and the snapshot does not count it.
+    /// A chat the snapshot lacks (opened, still empty) is kept too.
+    pub fn replace(&mut self, snapshot: Vec<ChatSummary>) {
+        let mut old = std::mem::take(&mut self.chats);
+        for mut fresh in snapshot {
+            if let Some(i) = old.iter().position(|c| key(&c.chat) == key(&fresh.chat)) {
+                let mine = old.remove(i);
+                let ts = |c: &ChatSummary| c.last.as_ref().map_or(0, |m| m.ts);
+                if ts(&mine) > ts(&fresh) {
+                    fresh = ChatSummary { online: fresh.online.or(mine.online), ..mine };
+                }
+            }
+            self.chats.push(fresh);
+        }
+        self.chats.extend(old.into_iter().filter(|c| c.last.is_none()));
+        self.sort();
+    }
+
+    /// A chat is on the list, even without messages (`/chat carl` opened
+    /// it); returns its position.
+    pub fn ensure(&mut self, chat: &Chat) -> usize {
+        match self.position(chat) {
+            Some(i) => i,
+            None => {
+                self.chats.push(ChatSummary { chat: chat.clone(), unread: 0, last: None, online: None });
+                self.chats.len() - 1
+            }
+        }
+    }
+
+    /// Everything in `chat` has been read (it was opened).
+    pub fn set_read(&mut self, chat: &Chat) {
+        if let Some(i) = self.position(chat) {
+            self.chats[i].unread = 0;
+        }
+    }
+
+    /// Follows one notice. `open` is the chat on screen: its messages are
+    /// read as they come. Returns the chat whose unread count went up (a
+    /// front end rings for it), if any.
+    pub fn apply(&mut self, notice: &Notice, open: Option<&Chat>) -> Option<Chat> {
+        match notice {
+            Notice::Message(m) | Notice::Sent(m) => {
+                let chat = m.chat(&self.me);
+                let i = self.ensure(&chat);
+                let summary = &mut self.chats[i];
+                // A snapshot taken as the inbox was being replayed already
+                // counts this message (or newer ones): not counted twice.
+                let counted = summary.last.as_ref().is_some_and(|last| {
+                    last.ts > m.ts || (last.id == m.id && fold(&last.from) == fold(&m.from))
+                });
+                if summary.last.as_ref().is_none_or(|last| last.ts <= m.ts) {
+                    summary.last = Some(m.clone());
+                }
+                let is_open = open.is_some_and(|o| key(o) == key(&chat));
+                let unread = !m.is_from(&self.me) && !is_open && !counted;
+                if unread {
+                    summary.unread += 1;
+                }
+                self.sort();
+                unread.then_some(chat)
+            }
+            Notice::State { to, id, state } => {
+                if let Some(i) = self.position(to)
+                    && let Some(last) = &mut self.chats[i].last
+                    && last.is_from(&self.me)
+                    && last.id == *id
+                {
+                    // A READ of an earlier message does not reach the last
+                    // one: READ covers the messages *up to* its id.
+                    last.state = last.state.max(*state);
+                }
+                None
+            }
+            Notice::Refused { to, id, reason, .. } => {
+                if let Some(i) = self.position(to)
+                    && let Some(last) = &mut self.chats[i].last
+                    && last.is_from(&self.me)
+                    && last.id == *id
+                {
+                    last.refused = Some(reason.clone());
+                }
+                None
+            }
+            Notice::Joined(user) => self.set_online(user, Some(true)),
+            Notice::Left(user) => self.set_online(user, Some(false)),
+            // Offline, nobody's presence is known any more.
+            Notice::Offline(_) => {
+                self.chats.iter_mut().for_each(|c| c.online = None);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn set_online(&mut self, user: &str, online: Option<bool>) -> Option<Chat> {
+        if let Some(i) = self.position(&Chat::User(user.to_string())) {
+            self.chats[i].online = online;
+        }
+        None
+    }
+
+    /// Most recent first; stable, so chats without messages keep their place.
+    fn sort(&mut self) {
+        self.chats.sort_by_key(|c| std::cmp::Reverse(c.last.as_ref().map_or(0, |m: &Message| m.ts)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{State, Text};
+
+    fn m(from: &str, to: &str, id: &str, ts: u64) -> Message {
+        Message {
+            from: from.into(),
+            to: Chat::parse(to).unwrap(),
+            id: id.into(),
+            ts,
+            state: if from == "ana" { State::Sent } else { State::Delivered },
+            text: Text::from_plain("hi").unwrap(),
+            refused: None,
+            p2p: false,
+        }
+    }
+
+    fn summary(chat: &str, unread: u64, last: Option<Message>) -> ChatSummary {
+        ChatSummary { chat: Chat::parse(chat).unwrap(), unread, last, online: Some(false) }
+    }
+
+    fn names(live: &LiveChats) -> Vec<(String, u64)> {
+        live.chats().iter().map(|c| (c.chat.to_string(), c.unread)).collect()
+    }
+
+    fn pairs(list: &[(&str, u64)]) -> Vec<(String, u64)> {
+        list.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn messages_raise_the_count_of_chats_not_open_and_come_first() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![
+            summary("bob", 1, Some(m("bob", "ana", "b1", 20))),
+            summary("#tea", 0, Some(m("carl", "#tea", "c1", 10))),
+        ]);
+        let bob = Chat::User("bob".into());
+        let rang = live.apply(&Notice::Message(m("carl", "#tea", "c2", 30)), Some(&bob));
+        assert_eq!(rang, Some(Chat::Room("tea".into())));
+        assert_eq!(names(&live), pairs(&[("#tea", 1), ("bob", 1)]));
+        // The open chat's messages are read as they come; your own never count.
+        assert_eq!(live.apply(&Notice::Message(m("Bob", "ana", "b2", 40)), Some(&bob)), None);
+        assert_eq!(live.apply(&Notice::Sent(m("ana", "#tea", "a1", 50)), Some(&bob)), None);
+        assert_eq!(names(&live), pairs(&[("#tea", 1), ("bob", 1)]));
+        live.set_read(&Chat::Room("TEA".into()));
+        // A new chat appears at the top.
+        live.apply(&Notice::Message(m("dave", "ana", "d1", 60)), None);
+        assert_eq!(names(&live), pairs(&[("dave", 1), ("#tea", 0), ("bob", 1)]));
+    }
+
+    #[test]
+    fn ticks_and_refusals_reach_the_preview_and_presence_the_dot() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![summary("bob", 0, Some(m("ana", "bob", "a1", 10)))]);
+        let tick = |id: &str, state| Notice::State { to: Chat::User("bob".into()), id: id.into(), state };
+        live.apply(&tick("a1", State::Delivered), None);
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, State::Delivered);
+        live.apply(&tick("a0", State::Received), None);
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, State::Delivered, "another message");
+        live.apply(&tick("a0", State::Read), None);
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, State::Delivered, "read up to an older one");
+        live.apply(&tick("a1", State::Read), None);
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, State::Read);
+        live.apply(&Notice::Joined("Bob".into()), None);
+        assert_eq!(live.chats()[0].online, Some(true));
+        live.apply(&Notice::Offline("gone".into()), None);
+        assert_eq!(live.chats()[0].online, None);
+    }
+
+    #[test]
+    fn a_message_the_snapshot_counted_is_not_counted_again() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![summary("bob", 1, Some(m("bob", "ana", "b1", 10)))]);
+        // The inbox's replay brings b1 after the server counted it.
+        assert_eq!(live.apply(&Notice::Message(m("bob", "ana", "b1", 10)), None), None);
+        assert_eq!(live.apply(&Notice::Message(m("bob", "ana", "b0", 5)), None), None);
+        assert_eq!(names(&live), pairs(&[("bob", 1)]));
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().id, "b1", "the newest stays the preview");
+    }
+
+    #[test]
+    fn a_snapshot_older_than_a_notice_does_not_undo_it() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![summary("bob", 0, Some(m("bob", "ana", "b1", 10)))]);
+        live.apply(&Notice::Message(m("bob", "ana", "b2", 30)), None);
+        live.ensure(&Chat::User("carl".into()));
+        // The server answered before b2 was stored.
+        live.replace(vec![
+            summary("bob", 0, Some(m("bob", "ana", "b1", 10))),
+            summary("#tea", 2, Some(m("x", "#tea", "t", 20))),
+        ]);
+        assert_eq!(names(&live), pairs(&[("bob", 1), ("#tea", 2), ("carl", 0)]));
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().id, "b2");
+        assert_eq!(live.chats()[0].online, Some(false), "presence is the snapshot's");
+    }
+}

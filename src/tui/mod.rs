@@ -1,0 +1,220 @@
+//! `wachat connect --tui`: the full-screen console, WhatsApp-like.
+//!
+//! The line console appends lines; a person chatting all day wants what a
+//! phone shows at a glance: which chats have unread messages and their
+//! last words, ticks that change in place, who is online. This is that
+//! screen, on the same [`crate::client`] library as the line console (no
+//! second protocol implementation) and the same commands
+//! ([`crate::console::session`]): every slash command works here too.
+//!
+//! ## Threads
+//!
+//! ```text
+//!   keys thread ─── crossterm events ──┐
+//!   (blocks on the keyboard)           ▼
+//!   client's notices ───────────▶ main thread: the App (state) ──▶ a frame
+//!   (messages, ticks, presence)        │  ▲                         (ratatui)
+//!                                Work  ▼  │ Done
+//!                                 worker thread: commands, READ, older
+//!                                 pages, the chat list (round trips to
+//!                                 the server, never on the drawing thread)
+//! ```
+//!
+//! The main thread owns the `app::App` and the terminal; it waits on the
+//! keys, the client's notices, the worker's answers, the `--trace` frames
+//! and a one-second tick (for "today" and the outbox count), changes the
+//! state, and draws once per change. Keys and notices only change the
+//! state; what must reach the client comes back as `app::Effect`s.
+//!
+//! ## Files
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `app.rs` | the state, and how notices and answers change it |
+//! | `keys.rs` | what each key does |
+//! | `conversation.rs` | the open chat as data: merged messages, ticks, the unread line, pages |
+//! | `editor.rs` | the multi-line input |
+//! | `worker.rs` | the thread that waits for the server |
+//! | `render/` | the frame: layout, chat list, conversation, input, status line |
+//! | `text.rs` | network text made safe for a frame, wrapping, widths |
+//! | `theme.rs` | styles, with and without colour (`NO_COLOR`) |
+//! | `screen.rs` | the terminal: raw mode, alternate screen, restored on exit and panic |
+
+mod app;
+mod conversation;
+mod editor;
+mod keys;
+mod render;
+mod screen;
+mod text;
+mod theme;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, select};
+use crossterm::event::Event;
+
+use crate::client::{Client, Notice, Options, now_ms};
+use crate::console::command::Command;
+use crate::console::session::Session;
+use crate::error::{Error, Result};
+use crate::i18n::console::Msg as Words;
+use crate::i18n::tr;
+use app::{App, Effect, Link};
+use screen::Screen;
+use theme::Theme;
+use worker::Work;
+
+pub use screen::check;
+
+/// Messages of the local log shown at once when a chat opens (the
+/// server's last ones follow, then older pages on scrolling up).
+const LOCAL_MESSAGES: usize = 100;
+
+/// Runs the full-screen console until the user quits. Refuses at once
+/// without a terminal ([`check`]). Exits with an error if another client
+/// of the same user takes over the receive port, as the line console does.
+pub fn run(mut options: Options, trace: bool) -> Result<()> {
+    check()?;
+    let (trace_tx, trace_rx) = crossbeam_channel::unbounded::<String>();
+    if trace {
+        options.trace = Some(Arc::new(move |frame: &str| {
+            let _ = trace_tx.send(frame.to_string());
+        }));
+    }
+    let trace_rx = if trace { trace_rx } else { crossbeam_channel::never() };
+    let server = format!("{}:{}", options.server, options.send_port);
+    let lang = crate::i18n::current();
+    let client = Client::connect(options)?;
+    let mut app = App::new(lang, client.me(), &server, Theme::from_env());
+    let welcome = match client.is_online() {
+        true => tr!(in lang; Words::Connected, server = server, me = client.me()),
+        false => {
+            app.link = Link::Offline(String::new());
+            tr!(in lang; Words::WorkingOffline, me = client.me())
+        }
+    };
+    app.log_lines([welcome.as_str()]);
+    if client.pending() > 0 {
+        app.line = Some((tr!(in lang; Words::OutboxFromLastTime, n = client.pending()), false));
+    }
+    let session = Session::new(lang, &client);
+    let screen = Screen::enter()?;
+    let result = std::thread::scope(|scope| {
+        let (work, work_rx) = crossbeam_channel::unbounded();
+        let (done, done_rx) = crossbeam_channel::unbounded();
+        let session = &session;
+        scope.spawn(move || worker::run(session, work_rx, done));
+        let _ = work.send(Work::ChatList);
+        let keys = spawn_keys()?;
+        let mut screen = screen;
+        let channels = Channels { keys, done: done_rx, trace: trace_rx, work };
+        let result = run_loop(&mut screen, &mut app, &client, &channels);
+        // The terminal back before waiting for the worker's last round trip.
+        drop(screen);
+        result
+    });
+    let waiting = client.pending();
+    if waiting > 0 && !client.is_online() {
+        println!("{}", tr!(in lang; Words::OutboxAtExit, n = waiting));
+    }
+    client.close();
+    result
+}
+
+/// What the main thread waits on, besides the client's notices.
+struct Channels {
+    keys: Receiver<std::io::Result<Event>>,
+    done: Receiver<worker::Done>,
+    trace: Receiver<String>,
+    work: Sender<Work>,
+}
+
+/// The main thread: wait, change the state, draw.
+fn run_loop(screen: &mut Screen, app: &mut App, client: &Client, ch: &Channels) -> Result<()> {
+    let tick = crossbeam_channel::tick(Duration::from_secs(1));
+    let mut dirty = true;
+    let mut minute = 0;
+    loop {
+        if dirty {
+            app.pending = client.pending();
+            app.now = now_ms();
+            minute = app.now / 60_000;
+            app.geometry = screen.draw(app)?;
+        }
+        dirty = true;
+        let effects = select! {
+            recv(ch.keys) -> event => match event {
+                Ok(Ok(Event::Key(key))) => app.key(key),
+                Ok(Ok(Event::Paste(text))) => {
+                    app.paste(&text);
+                    Vec::new()
+                }
+                // Drawn again at the new size (ratatui notices it).
+                Ok(Ok(Event::Resize(..))) => Vec::new(),
+                Ok(Ok(_)) => {
+                    dirty = false;
+                    Vec::new()
+                }
+                Ok(Err(e)) => return Err(Error::io(tr!(Words::Terminal), e)),
+                Err(_) => return Ok(()),
+            },
+            recv(client.events()) -> notice => match notice {
+                Ok(Notice::Replaced) => return Err(Error::Replaced { user: client.me().to_string() }),
+                Ok(notice) => app.notice(&notice),
+                Err(_) => return Ok(()),
+            },
+            recv(ch.done) -> done => match done {
+                Ok(done) => app.done(done),
+                Err(_) => return Ok(()),
+            },
+            recv(ch.trace) -> frame => {
+                if let Ok(frame) = frame {
+                    app.log_lines([frame.as_str()]);
+                }
+                Vec::new()
+            },
+            recv(tick) -> _ => {
+                // A new minute ("today" may have become "yesterday"), or
+                // the outbox moved without a notice.
+                dirty = now_ms() / 60_000 != minute || client.pending() != app.pending;
+                Vec::new()
+            },
+        };
+        for effect in effects {
+            match effect {
+                Effect::Work(work) => {
+                    let _ = ch.work.send(work);
+                }
+                Effect::Open(chat) => {
+                    app.open(chat.clone(), client.local_history(&chat, LOCAL_MESSAGES));
+                    let _ = ch.work.send(Work::Command(Command::Open(chat)));
+                }
+                Effect::Bell => screen.bell(),
+                Effect::Quit => return Ok(()),
+                Effect::Redraw => screen.clear()?,
+            }
+        }
+    }
+}
+
+/// The keys thread: crossterm's events, as they come. Never joined: it
+/// blocks on the keyboard, and goes when the process ends.
+fn spawn_keys() -> Result<Receiver<std::io::Result<Event>>> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::Builder::new()
+        .name("wachat-keys".into())
+        .spawn(move || {
+            loop {
+                let event = crossterm::event::read();
+                let end = event.is_err();
+                if tx.send(event).is_err() || end {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| Error::io(tr!(Words::Terminal), e))?;
+    Ok(rx)
+}

@@ -1,0 +1,194 @@
+//! Text from the network made fit for a frame, and measured.
+//!
+//! The line console prints text through [`display::visible`], which shows
+//! control characters as `^[` and the like. A frame needs more: each
+//! cell holds one character, and the frame is only right if what the
+//! terminal draws takes exactly the columns that were counted. So,
+//! besides `visible`:
+//!
+//! - a tab becomes spaces (a terminal would jump to its next tab stop,
+//!   past cells the frame owns);
+//! - a newline starts a new line of the message (never a raw line feed);
+//! - the characters that glue emoji into one picture (ZWJ, skin tones,
+//!   variation selectors) are dropped: terminals disagree on how wide the
+//!   glued picture is, and a frame must know;
+//! - the invisible characters that reorder or hide text (bidirectional
+//!   overrides such as U+202E, zero-width spaces, the byte-order mark,
+//!   line and paragraph separators) are shown as `<U+202E>`: a terminal
+//!   may act on them, and a name could hide behind them.
+//!
+//! Wide characters (`你`, most emoji) take two columns and combining accents
+//! none; [`width`] measures with `unicode-width`, as ratatui does, and what
+//! ratatui draws is clipped to its area whatever it is given.
+
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthChar;
+
+use crate::display::visible;
+
+/// Spaces a tab becomes.
+const TAB: &str = "    ";
+
+/// `text` with nothing left that could act on the terminal or shift the
+/// frame (see the module's header); newlines stay, for [`wrap`] to break on.
+pub fn clean(text: &str) -> String {
+    let text = visible(&text.replace('\t', TAB)).into_owned();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if is_joiner(c) => {}
+            c if is_layout_control(c) => {
+                let _ = write!(out, "<U+{:04X}>", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What glues several emoji into one picture (a family, a skin tone, a
+/// flag of a region, the emoji form of a symbol): drawn as one picture
+/// two columns wide, or as its parts side by side, depending on the
+/// terminal, and ratatui cannot know which. Without them each part is one
+/// picture everywhere, so the frame counts what the terminal draws.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200D}' | '\u{FE00}'..='\u{FE0F}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}')
+}
+
+/// One line of `text`, for a title or a preview: [`clean`], with each
+/// newline shown as a space.
+pub fn one_line(text: &str) -> String {
+    clean(text).replace('\n', " ")
+}
+
+/// Invisible characters that change how the text around them is drawn.
+fn is_layout_control(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}'
+        | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// Columns `text` takes on screen.
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` cut to `max` columns, ending in `…` if it was cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` (already [`clean`]) in lines of at most `max` columns: broken at
+/// its newlines, then between words, and inside a word longer than a line.
+/// Never an empty result: an empty text is one empty line.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = Line::default();
+        for (i, word) in paragraph.split(' ').enumerate() {
+            let w = width(word);
+            let sep = usize::from(i > 0);
+            if line.used + sep + w <= max {
+                line.push_str(&" ".repeat(sep), sep);
+                line.push_str(word, w);
+                continue;
+            }
+            if w <= max {
+                lines.push(line.take());
+                line.push_str(word, w);
+                continue;
+            }
+            // Longer than a line: cut it by characters, from where we are.
+            if line.used + sep < max {
+                line.push_str(&" ".repeat(sep), sep);
+            } else {
+                lines.push(line.take());
+            }
+            for c in word.chars() {
+                let cw = c.width().unwrap_or(0);
+                if line.used + cw > max {
+                    lines.push(line.take());
+                }
+                line.push_str(c.encode_utf8(&mut [0; 4]), cw);
+            }
+        }
+        lines.push(line.take());
+    }
+    lines
+}
+
+/// A line being filled, and the columns it takes.
+#[derive(Default)]
+struct Line {
+    text: String,
+    used: usize,
+}
+
+impl Line {
+    fn push_str(&mut self, s: &str, width: usize) {
+        self.text.push_str(s);
+        self.used += width;
+    }
+
+    /// The line, trailing spaces dropped, and a fresh one begun.
+    fn take(&mut self) -> String {
+        self.used = 0;
+        std::mem::take(&mut self.text).trim_end().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_that_acts_on_a_terminal_survives() {
+        assert_eq!(clean("a\tb"), "a    b");
+        assert_eq!(clean("\u{1b}[2Jx\r"), "^[[2Jx^M");
+        assert_eq!(clean("evil\u{202E}txt.exe"), "evil<U+202E>txt.exe");
+        assert_eq!(clean("a\u{200B}b\u{FEFF}"), "a<U+200B>b<U+FEFF>");
+        assert_eq!(clean("one\ntwo"), "one\ntwo");
+        assert_eq!(one_line("one\ntwo\tthree"), "one two    three");
+        // What makes sense stays: accents, wide letters, emoji.
+        for kept in ["café", "cafe\u{301}", "你好", "👍"] {
+            assert_eq!(clean(kept), kept);
+        }
+        // Emoji glued into one picture come apart, the same width everywhere.
+        assert_eq!(clean("👨\u{200D}👩\u{200D}👧 👍\u{1F3FD} ❤\u{FE0F}"), "👨👩👧 👍 ❤");
+    }
+
+    #[test]
+    fn lines_are_cut_between_words_and_by_columns() {
+        assert_eq!(wrap("hola bob, ¿vienes hoy?", 10), ["hola bob,", "¿vienes", "hoy?"]);
+        assert_eq!(wrap("one\n\ntwo", 10), ["one", "", "two"]);
+        assert_eq!(wrap("", 10), [""]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        // Wide letters take two columns each.
+        assert_eq!(wrap("你好你好你", 4), ["你好", "你好", "你"]);
+        for line in wrap("a very long word: supercalifragilistic and 你好世界 too", 7) {
+            assert!(width(&line) <= 7, "{line:?}");
+        }
+        assert_eq!(truncate("hola bob", 6), "hola …");
+        assert_eq!(truncate("hola", 6), "hola");
+        assert_eq!(truncate("你好你好", 5), "你好…");
+    }
+}

@@ -1,0 +1,120 @@
+//! The worker thread: everything that waits for the server, away from the
+//! thread that draws. A command (`/users`, `/chat bob`) is a round trip,
+//! and a slow or lost server would freeze the screen for up to the
+//! timeout; here it only delays that command's answer, while keys, ticks
+//! and new messages go on being shown.
+//!
+//! One thread, so the work is done in the order it was asked: `/chat bob`
+//! then a message is opened, then sent. Every command goes through the
+//! same [`Session`] as the line console's; its [`Output`] here collects the
+//! answer and hands it back to the screen's loop as a [`Done`].
+
+use std::cell::RefCell;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::client::{ChatSummary, Message, Page};
+use crate::console::command::Command;
+use crate::console::session::{Opened, Output, Session};
+use crate::protocol::Chat;
+
+/// Messages asked for each time the conversation is scrolled past its top.
+pub const PAGE: usize = 50;
+
+/// Work for the worker thread.
+#[derive(Debug)]
+pub enum Work {
+    /// A command, as the line console would do it.
+    Command(Command),
+    /// This message was shown: `READ`.
+    Read(Message),
+    /// The page of `chat` before the messages shown.
+    Earlier { chat: Chat, shown: Vec<Message> },
+    /// The chat list again, from the server (after a reconnection).
+    ChatList,
+}
+
+/// What came of it, for the screen's loop.
+#[derive(Debug)]
+pub enum Done {
+    /// A command's answer, a line each.
+    Answer(Vec<String>),
+    /// A command failed: why, in the user's words.
+    Failed(String),
+    /// `/chat` or `/history` opened a chat.
+    Opened(Opened),
+    /// After `/p2p` or `/leave`: the chat the session has open now.
+    OpenChat(Option<Chat>),
+    Page {
+        chat: Chat,
+        page: Page,
+    },
+    PageFailed {
+        chat: Chat,
+        error: String,
+    },
+    ChatList(Vec<ChatSummary>),
+}
+
+/// A command's output, collected.
+#[derive(Default)]
+struct Collect {
+    lines: RefCell<Vec<String>>,
+    opened: RefCell<Option<Opened>>,
+}
+
+impl Output for Collect {
+    fn line(&self, text: &str) {
+        self.lines.borrow_mut().push(text.to_string());
+    }
+
+    fn chat(&self, opened: &Opened) {
+        *self.opened.borrow_mut() = Some(opened.clone());
+    }
+}
+
+/// Runs until `work` is disconnected (the screen's loop has ended).
+pub fn run(session: &Session, work: Receiver<Work>, done: Sender<Done>) {
+    for job in work {
+        for answer in answer(session, job) {
+            if done.send(answer).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn answer(session: &Session, job: Work) -> Vec<Done> {
+    let client = session.client;
+    match job {
+        Work::Command(command) => {
+            let follows_open = matches!(command, Command::P2p(_) | Command::Leave(_));
+            let out = Collect::default();
+            let result = session.act(command, &out);
+            let mut answers = Vec::new();
+            if let Some(opened) = out.opened.into_inner() {
+                answers.push(Done::Opened(opened));
+            }
+            answers.push(Done::Answer(out.lines.into_inner()));
+            if let Err(e) = result {
+                answers.push(Done::Failed(e.to_string()));
+            }
+            if follows_open {
+                answers.push(Done::OpenChat(session.open_chat()));
+            }
+            answers
+        }
+        Work::Read(message) => {
+            session.mark_read(&message);
+            Vec::new()
+        }
+        Work::Earlier { chat, shown } => match client.earlier(&chat, &shown, PAGE) {
+            Ok(page) => vec![Done::Page { chat, page }],
+            Err(e) => vec![Done::PageFailed { chat, error: e.to_string() }],
+        },
+        Work::ChatList => match client.chat_list() {
+            Ok((list, _offline)) => vec![Done::ChatList(list)],
+            Err(e) => vec![Done::Failed(e.to_string())],
+        },
+    }
+}

@@ -1,0 +1,248 @@
+//! `wachat connect --tui` end to end: the real program on an 80×24
+//! pseudo-terminal against a real server, its screen read through a
+//! terminal emulator (`support::pty::Pty::wait_screen`), the other side a
+//! raw protocol client that acknowledges and reads like any client would.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::console::{connection_args, run_wachat};
+use support::pty::{Pty, Screen};
+use support::{Conn, TestServer, wachat_bin};
+
+/// `wachat connect --tui --user <user>` on an 80×24 terminal, in English
+/// and UTC, password `pw-<user>`.
+fn tui(server: &TestServer, user: &str, dir: &Path, env: &[(&str, &str)]) -> Pty {
+    let mut command = Command::new(wachat_bin());
+    command
+        .args(["connect", "--tui", "--user", user])
+        .args(connection_args(server.send, server.recv, dir))
+        .env("WACHAT_PASSWORD", format!("pw-{user}"))
+        .env("RUST_LOG", "off")
+        .env("TZ", "UTC")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("NO_COLOR");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    Pty::spawn_sized(command, 24, 80)
+}
+
+/// The next event on a raw receive connection that starts with `prefix`,
+/// answering `PING`s and skipping the rest.
+fn next_event(conn: &mut Conn, prefix: &str) -> String {
+    loop {
+        let line = conn.line();
+        if line.starts_with(prefix) {
+            return line;
+        }
+        if line == "PING" {
+            conn.send("PONG");
+        }
+    }
+}
+
+/// The conversation pane's part of a row (right of the chat list).
+fn right(row: &str) -> String {
+    row.chars().skip(24).collect()
+}
+
+#[test]
+fn receive_open_reply_and_watch_the_tick_turn_to_read() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert!(bob_send.request("MSG:ana:b1:hola ana, ¿vienes hoy?").starts_with("OK:b1:"));
+
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    // The chat list: bob, one unread, his words as the preview.
+    // bob is online (his receive port is logged in): a dot.
+    let screen = ana.wait_screen("bob's chat, online, with 1 unread", |s| {
+        s.rows[1].starts_with("│● bob ")
+            && s.rows.get(2).is_some_and(|r| r.starts_with("│  hola ana, ¿vien") && r.contains(" 1 │"))
+    });
+    assert!(screen.alternate, "a full screen, on the alternate screen");
+    assert!(screen.rows[0].starts_with("┌ Chats "), "{}", screen.text());
+    assert!(screen.rows[23].starts_with(" ● connected │ ana @ 127.0.0.1:"), "{}", screen.text());
+
+    // Enter opens it: the message on the left, the badge gone, and bob's
+    // client hears it was read.
+    ana.type_keys("\r");
+    let screen = ana.wait_screen("the conversation", |s| {
+        s.rows[0].contains("┌ bob ")
+            && s.find("hola ana, ¿vienes hoy?").is_some_and(|(_, r)| r.contains("││"))
+    });
+    assert!(!screen.rows[2].contains(" 1 │"), "{}", screen.text());
+    let delivered = next_event(&mut bob, "STATUS:");
+    assert!(delivered.starts_with("STATUS:1:ana:b1:DELIVERED:"), "{delivered}");
+    let read = next_event(&mut bob, "STATUS:");
+    assert!(read.starts_with("STATUS:2:ana:b1:READ:"), "{read}");
+
+    // A reply of two lines (Alt+Enter), and a command through the same keys.
+    ana.type_keys("hola bob\x1b\r¿a las 8?\r");
+    let msg = next_event(&mut bob, "MSG:");
+    let fields: Vec<&str> = msg.splitn(7, ':').collect();
+    assert_eq!((fields[2], fields[3], fields[6]), ("ana", "bob", "hola bob\\n¿a las 8?"), "{msg}");
+    let (seq, id) = (fields[1].to_string(), fields[4].to_string());
+    let row_of = |s: &Screen| s.find("¿a las 8?").map(|(y, r)| (y, right(r)));
+    let screen =
+        ana.wait_screen("the reply with ✓", |s| row_of(s).is_some_and(|(_, r)| r.ends_with(" ✓│")));
+    let (y, _) = row_of(&screen).unwrap();
+    assert!(screen.rows[y - 1].contains("hola bob"), "{}", screen.text());
+
+    // bob's client stores it: ✓✓, on the same row.
+    bob.send(&format!("ACK:{seq}"));
+    let screen = ana.wait_screen("✓✓", |s| row_of(s).is_some_and(|(_, r)| r.ends_with(" ✓✓│")));
+    assert_eq!(row_of(&screen).unwrap().0, y, "the tick changes in place");
+
+    // bob reads it: ✓✓ read, still on the same row, and in the chat list.
+    assert_eq!(bob_send.request(&format!("READ:ana:{id}")), "OK");
+    let screen = ana.wait_screen("✓✓ read", |s| row_of(s).is_some_and(|(_, r)| r.ends_with(" ✓✓ read│")));
+    assert_eq!(row_of(&screen).unwrap().0, y, "the tick changes in place");
+    assert!(screen.rows[2].starts_with("│  ✓✓ read hola bob"), "{}", screen.text());
+
+    // A message in another chat: a badge and the bell; the open chat stays.
+    let bells = screen.bells;
+    let mut carl = server.login_send("carl", "pw-carl");
+    assert!(carl.request("MSG:ana:c1:¿estás?").starts_with("OK:c1:"));
+    let screen =
+        ana.wait_screen("carl's badge", |s| s.find("¿estás?").is_some_and(|(_, r)| r.contains(" 1 │")));
+    assert!(screen.bells > bells, "no bell for a message in another chat");
+    assert!(screen.rows[0].contains("┌ bob "), "{}", screen.text());
+
+    // A bigger window: drawn again, whole, at its new size.
+    ana.resize(30, 100);
+    let screen = ana.wait_screen("the screen at 100×30", |s| {
+        s.rows[29].starts_with(" ● connected") && s.rows[0].ends_with('┐') && s.rows[0].chars().count() == 100
+    });
+    assert!(screen.find("¿a las 8? ").is_some_and(|(_, r)| r.ends_with(" ✓✓ read│")), "{}", screen.text());
+
+    // Every slash command works here too.
+    ana.type_keys("/join #lab\r");
+    ana.wait_screen("the answer to /join", |s| s.find("joined #lab").is_some());
+
+    // Ctrl+C on an empty line leaves, and gives the terminal back.
+    ana.type_keys("\x03");
+    assert!(ana.wait().success());
+    assert!(ana.is_cooked(), "the terminal is left in raw mode");
+    let screen = ana.wait_screen("the shell's screen", |s| !s.alternate);
+    assert!(screen.find("Chats").is_none(), "{}", screen.text());
+}
+
+#[test]
+fn without_a_terminal_or_with_a_dumb_one_tui_refuses() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = ["connect", "--tui", "--user", "ana"].map(String::from).to_vec();
+    args.extend(connection_args(server.send, server.recv, dir.path()));
+    let piped = run_wachat(&args, "pw-ana", "hola\n");
+    assert_eq!(piped.status.code(), Some(1));
+    assert!(piped.stderr.contains("--tui needs a terminal on stdin and stdout"), "{}", piped.stderr);
+    // Not even the password is asked for.
+    let piped = run_wachat(&args, "", "");
+    assert!(piped.stderr.contains("--tui needs a terminal"), "{}", piped.stderr);
+
+    let mut dumb = tui(&server, "ana", dir.path(), &[("TERM", "dumb")]);
+    dumb.expect("--tui needs a terminal that can move its cursor, and TERM=dumb cannot");
+    assert_eq!(dumb.wait().code(), Some(1));
+}
+
+#[test]
+fn ctrl_c_discards_a_draft_and_asks_before_leaving_messages_in_the_outbox() {
+    // No server: the console starts offline, and what is sent waits.
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("the screen", |s| s.rows[23].contains("● connected"));
+    drop(server);
+    ana.wait_screen("reconnecting", |s| s.rows[23].contains("○ reconnecting"));
+    ana.type_keys("/msg bob are you there?\r");
+    ana.wait_screen("1 in the outbox", |s| s.rows[23].contains("outbox 1"));
+    ana.type_keys("a draft");
+    ana.wait_screen("the draft", |s| s.find("│a draft").is_some());
+    ana.type_keys("\x03");
+    ana.wait_screen("the draft discarded", |s| {
+        s.find("message discarded").is_some() && s.find("│a draft").is_none()
+    });
+    ana.type_keys("\x03");
+    ana.wait_screen("the question", |s| s.find("1 message(s) still wait in the outbox").is_some());
+    ana.type_keys("n");
+    ana.wait_screen("the question gone", |s| s.find("still wait").is_none());
+    ana.type_keys("\x03");
+    ana.wait_screen("the question again", |s| s.find("still wait").is_some());
+    ana.type_keys("y");
+    assert!(ana.wait().success());
+    ana.wait_screen("the outbox's line after the full screen", |s| {
+        !s.alternate && s.find("1 message(s) wait in the outbox; they leave when you connect again").is_some()
+    });
+}
+
+#[test]
+fn scrolling_up_loads_older_messages_from_the_server_to_the_start() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    // Written by another program of ana's: on the server, not in this
+    // console's local log, so older pages must come from HISTORY.
+    let mut elsewhere = server.login_send("ana", "pw-ana");
+    for i in 1..=130 {
+        assert!(elsewhere.request(&format!("MSG:bob:old{i}:old message {i}")).starts_with("OK:"));
+    }
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
+    ana.type_keys("\r");
+    let mut screen = ana.wait_screen("the last message", |s| s.find("old message 130 ").is_some());
+    for _ in 0..60 {
+        if screen.find("── start of the conversation ──").is_some() {
+            break;
+        }
+        let before = screen.text();
+        ana.type_keys("\x1b[5~"); // PgUp
+        screen = ana.wait_screen("the conversation scrolled", |s| s.text() != before);
+    }
+    let (start, _) = screen.find("── start of the conversation ──").expect("the start, in time");
+    let (first, _) = screen.find("old message 1 ").expect("the first message under it");
+    assert!(start < first, "{}", screen.text());
+    assert!(screen.find("old message 2 ").is_some_and(|(y, _)| y == first + 1), "{}", screen.text());
+    // Back down to the newest, each message once on the way.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..60 {
+        let pane: Vec<String> = screen.rows[..19].iter().map(|r| right(r)).collect();
+        for row in &pane {
+            if let Some(n) = row.split("old message ").nth(1).and_then(|r| r.split(' ').next()) {
+                seen.insert(n.to_string());
+            }
+        }
+        if pane.iter().any(|r| r.contains("old message 130 ")) {
+            break;
+        }
+        let before = screen.text();
+        ana.type_keys("\x1b[6~"); // PgDn
+        screen = ana.wait_screen("the conversation scrolled down", |s| s.text() != before);
+    }
+    assert_eq!(seen.len(), 130, "{seen:?}");
+}
+
+#[test]
+fn a_replaced_full_screen_exits_non_zero_says_why_and_gives_the_terminal_back() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("the screen", |s| s.rows[23].contains("● connected"));
+    ana.type_keys("half typed");
+    let _elsewhere = server.login_recv("ana", "pw-ana");
+    assert_eq!(ana.wait().code(), Some(1));
+    assert!(ana.is_cooked(), "the terminal is left in raw mode");
+    ana.wait_screen("why, on the shell's screen", |s| {
+        !s.alternate && s.find("another wachat logged in as ana and now receives the messages").is_some()
+    });
+}
