@@ -22,8 +22,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use postgres::Transaction;
+use super::tx::Tx;
 
 use super::committer::Job;
 use super::names::Names;
@@ -94,17 +95,16 @@ pub struct Work {
     pub deliveries: Vec<Delivery>,
 }
 
+/// `clock` is the node's newest timestamp: time never goes back on a node,
+/// whichever of its committers gives it.
 pub fn apply(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     names: &Names,
     jobs: &[Job],
-    clock: &mut u64,
+    clock: &AtomicU64,
 ) -> Result<Applied, postgres::Error> {
     let now = crate::store::now_ms();
-    let mut tick = || {
-        *clock = (*clock).max(now);
-        *clock as i64
-    };
+    let tick = || clock.fetch_max(now, Ordering::Relaxed).max(now) as i64;
     let mut w = Work::default();
 
     // 1–2. Rooms: create those a JOIN or a new account needs, lock them all.
@@ -161,7 +161,7 @@ pub fn apply(
                         Chat::User(name) => {
                             let found = match users.get(&fold(name)) {
                                 Some(found) => found.clone(),
-                                None => names.find(tx, name)?,
+                                None => names.find(&mut *tx.inner, name)?,
                             };
                             if let Some((id, _)) = &found {
                                 lock.insert(*id);
@@ -179,7 +179,7 @@ pub fn apply(
                 }
             }
             Job::Read { user, chat: Chat::User(peer), id, .. } => {
-                let found = names.find(tx, peer)?;
+                let found = names.find(&mut *tx.inner, peer)?;
                 let message = match &found {
                     Some((from, _)) => {
                         lock.extend([*user, *from]);
@@ -262,7 +262,7 @@ pub fn apply(
         let ts = tick();
         outcomes[i] = match job {
             Job::Send { from, msgs, .. } => {
-                let from_name = names.name(tx, *from)?;
+                let from_name = names.name(&mut *tx.inner, *from)?;
                 let results = msgs
                     .iter()
                     .map(|(to, id, text)| {
@@ -278,7 +278,7 @@ pub fn apply(
                 Outcome::Sent(results)
             }
             Job::Ack { user, seq } => {
-                let me = names.name(tx, *user)?;
+                let me = names.name(&mut *tx.inner, *user)?;
                 w.ack(
                     *user,
                     &me,
@@ -289,7 +289,7 @@ pub fn apply(
                 Outcome::Nothing
             }
             Job::Read { user, chat, id, .. } => {
-                let me = names.name(tx, *user)?;
+                let me = names.name(&mut *tx.inner, *user)?;
                 let found = named.remove(&i).flatten();
                 Outcome::Done(w.read(*user, &me, chat, id, found, &users, &room_ids, ts))
             }
@@ -314,7 +314,7 @@ pub fn apply(
 /// Creates an account, its inbox, and its membership of `#general`.
 #[allow(clippy::too_many_arguments)]
 fn register(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     w: &mut Work,
     general: Option<i64>,
     name: &str,

@@ -66,7 +66,8 @@ impl Db {
 
     /// A connection at start: an error says which database and why.
     pub fn connect_at_start(&self) -> Result<Client> {
-        self.connect().map_err(|e| Error::io(format!("cluster: {}", self.url), std::io::Error::other(e)))
+        self.connect()
+            .map_err(|e| Error::io(format!("cluster: {}", self.url), std::io::Error::other(describe(&e))))
     }
 
     /// A connection from the pool (or a new one); `KO:INTERNAL` if the
@@ -122,9 +123,18 @@ impl Drop for Conn<'_> {
     }
 }
 
+/// A database error in words: the server's message when there is one
+/// (`postgres::Error` alone says only "db error").
+pub fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    }
+}
+
 /// The `KO:INTERNAL` of a database error, logged with what was being done.
 pub fn unavailable(doing: &str, e: &postgres::Error) -> Ko {
-    log::warn!("cluster: database error while {doing}: {e}");
+    log::warn!("cluster: database error while {doing}: {}", describe(e));
     Ko::new(Code::Internal, "the database is unavailable; try again")
 }
 

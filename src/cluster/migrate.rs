@@ -28,7 +28,7 @@ const CHUNK: usize = 10_000;
 
 fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
     let context = format!("migrate: {url}: {doing}");
-    move |e| Error::io(context.clone(), std::io::Error::other(e))
+    move |e| Error::io(context.clone(), std::io::Error::other(super::db::describe(&e)))
 }
 
 pub fn run(from: &Path, to: &str) -> Result<()> {

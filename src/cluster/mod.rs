@@ -45,6 +45,7 @@ pub mod node;
 pub mod notice;
 pub mod reads;
 pub mod schema;
+pub mod tx;
 pub mod writes;
 
 use std::sync::Arc;
@@ -94,7 +95,7 @@ pub fn open(
     // Sessions an earlier run of this node left behind are over.
     let stale = client
         .execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&name])
-        .map_err(|e| Error::io(format!("cluster: {}", db.url), std::io::Error::other(e)))?;
+        .map_err(|e| Error::io(format!("cluster: {}", db.url), std::io::Error::other(db::describe(&e))))?;
     if stale > 0 {
         log::info!("cluster: {stale} sessions of an earlier run of node {name} ended");
     }

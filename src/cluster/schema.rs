@@ -2,7 +2,7 @@
 //! `migrations/` (embedded in the binary), one version per file.
 //!
 //! `wachat_schema` holds the version the database is at. A start takes an
-//! exclusive lock on it (two nodes starting together: one migrates, the
+//! advisory lock first (two nodes starting together: one migrates, the
 //! other waits and finds it done), applies each missing file in order and
 //! records the new version, all in one transaction: a failed upgrade
 //! leaves the database as it was. A database at a version this binary
@@ -16,6 +16,10 @@ use crate::error::{Error, Result};
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
 pub const MIGRATIONS: &[(&str, &str)] = &[("001_initial", include_str!("migrations/001_initial.sql"))];
 
+/// The advisory lock that starting nodes take while they look at the
+/// schema (any number that no other program on the database uses).
+const SCHEMA_LOCK: i64 = 0x7761_6368_6174; // "wachat"
+
 /// The schema version this binary works with.
 pub fn current() -> i32 {
     MIGRATIONS.len() as i32
@@ -24,14 +28,15 @@ pub fn current() -> i32 {
 /// Brings the database to [`current`]; returns the version it was at.
 pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
     let fail = |doing: &str, e: postgres::Error| {
-        Error::io(format!("cluster: {url}: {doing}"), std::io::Error::other(e))
+        Error::io(format!("cluster: {url}: {doing}"), std::io::Error::other(super::db::describe(&e)))
     };
-    client
-        .batch_execute("CREATE TABLE IF NOT EXISTS wachat_schema (version integer NOT NULL)")
-        .map_err(|e| fail("creating wachat_schema", e))?;
     let mut tx = client.transaction().map_err(|e| fail("starting the upgrade", e))?;
-    tx.batch_execute("LOCK TABLE wachat_schema IN ACCESS EXCLUSIVE MODE")
-        .map_err(|e| fail("locking wachat_schema", e))?;
+    // One start at a time gets past here (the lock ends with the
+    // transaction): even creating the version table must not race.
+    tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({SCHEMA_LOCK})"))
+        .map_err(|e| fail("waiting for other nodes' start", e))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS wachat_schema (version integer NOT NULL)")
+        .map_err(|e| fail("creating wachat_schema", e))?;
     let found: i32 = tx
         .query_opt("SELECT version FROM wachat_schema", &[])
         .map_err(|e| fail("reading the schema version", e))?

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use postgres::Transaction;
+use super::tx::Tx;
 
 use super::apply::{Dir, Inbox, Room, Work};
 use crate::store::UserId;
@@ -45,7 +45,7 @@ pub struct Writes {
 /// then locks every live room named in `folded`, in id order, into
 /// `rooms` (with members). Returns their ids by folded name.
 pub fn lock_rooms(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     folded: &BTreeSet<String>,
     create: &[(String, String)],
     rooms: &mut HashMap<i64, Room>,
@@ -100,7 +100,7 @@ pub type Acked = (i64, i64, UserId, i64, String);
 /// For each `(user, seq)` acknowledgement, the direct messages among the
 /// user's events up to `seq`, in order: (seq, message, sender, ord, id).
 pub fn acked_directs(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     acks: &[(UserId, i64)],
 ) -> Result<HashMap<UserId, Vec<Acked>>, postgres::Error> {
     let mut found: HashMap<UserId, Vec<_>> = HashMap::new();
@@ -129,7 +129,7 @@ pub fn acked_directs(
 
 /// Locks the inbox rows of `users`, in id order (see `apply.rs`).
 pub fn lock_inboxes(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     users: &BTreeSet<UserId>,
     inboxes: &mut HashMap<UserId, Inbox>,
 ) -> Result<(), postgres::Error> {
@@ -147,7 +147,7 @@ pub fn lock_inboxes(
 
 /// The `directions` rows of `pairs` (sender, recipient) that exist.
 pub fn read_dirs(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     pairs: &BTreeSet<(UserId, UserId)>,
     dirs: &mut HashMap<(UserId, UserId), Dir>,
 ) -> Result<(), postgres::Error> {
@@ -175,7 +175,7 @@ pub fn read_dirs(
 /// Which of `(sender, id)` are among their sender's last `window`
 /// messages: a resend, answered with the first `<ts>`.
 pub fn recent_ids(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     ids: &[(UserId, String)],
     inboxes: &HashMap<UserId, Inbox>,
     window: i64,
@@ -199,7 +199,7 @@ pub fn recent_ids(
 }
 
 /// `n` new message ids, in one round trip.
-pub fn message_ids(tx: &mut Transaction, n: usize) -> Result<Vec<i64>, postgres::Error> {
+pub fn message_ids(tx: &mut Tx, n: usize) -> Result<Vec<i64>, postgres::Error> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -208,7 +208,7 @@ pub fn message_ids(tx: &mut Transaction, n: usize) -> Result<Vec<i64>, postgres:
 }
 
 /// Writes everything the batch changed.
-pub fn write(tx: &mut Transaction, w: &Work) -> Result<(), postgres::Error> {
+pub fn write(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
     let ws = &w.writes;
     if !ws.messages.is_empty() {
         let m = &ws.messages;
@@ -301,7 +301,7 @@ pub fn write(tx: &mut Transaction, w: &Work) -> Result<(), postgres::Error> {
 }
 
 /// Rooms' counters, members joined and left, read marks.
-fn write_rooms(tx: &mut Transaction, w: &Work) -> Result<(), postgres::Error> {
+fn write_rooms(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
     let ws = &w.writes;
     if !w.rooms.is_empty() {
         let ids: Vec<i64> = w.rooms.keys().copied().collect();
