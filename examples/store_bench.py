@@ -68,11 +68,14 @@ def dir_bytes(path):
 class Server:
     """A `wachat serve` on free ports, with its log read in the background."""
 
+    # Extra `wachat serve` arguments for every server (`--serve-args`).
+    EXTRA = []
+
     def __init__(self, binary, data_dir, extra=()):
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [binary, "serve", "--send-port", "0", "--recv-port", "0", "--kdf-cost", "8",
-             "--rate", "0", "--data-dir", data_dir, *extra],
+             "--rate", "0", "--data-dir", data_dir, *Server.EXTRA, *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "RUST_LOG": "info"})
         self.send = self.recv = None
@@ -289,7 +292,11 @@ def main():
     p.add_argument("--requests", type=int, default=1000)
     p.add_argument("--messages", type=int, default=850, help="tail: messages per sender before the kill")
     p.add_argument("what", choices=["restart", "room", "history", "tail", "limits"])
+    p.add_argument("--serve-args", default="--exempt 127.0.0.1",
+                   help="extra arguments of wachat serve (the bench's 200 users all come from 127.0.0.1; "
+                        "give '' for a version without --exempt)")
     a = p.parse_args()
+    Server.EXTRA = a.serve_args.split()
     commands = {"restart": cmd_restart, "room": cmd_room, "history": cmd_history, "tail": cmd_tail,
                 "limits": cmd_limits}
     commands[a.what](a)

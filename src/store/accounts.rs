@@ -119,7 +119,8 @@ pub struct Accounts {
 impl Accounts {
     /// Locks `dir` (creating it if needed) and loads it.
     pub fn open(dir: &Path) -> Result<Accounts, Error> {
-        let store = LocalStore::open(dir, Options::default(), Box::new(|_| {}))?;
+        let options = Options { report: false, ..Options::default() };
+        let store = LocalStore::open(dir, options, Box::new(|_| {}))?;
         let path = dir.join("users.csv");
         let bytes =
             RealDisk.read_all(&path).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;

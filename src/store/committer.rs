@@ -232,7 +232,9 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<()> {
             return Err(e);
         }
     };
-    log::info!(
+    let level = if inner.options.report { log::Level::Info } else { log::Level::Debug };
+    log::log!(
+        level,
         "store: {} ({} KiB, {records} records since the last; state copied in {} ms, written in {} ms)",
         path.display(),
         bytes.len() / 1024,

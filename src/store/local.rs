@@ -57,6 +57,9 @@ pub struct Options {
     /// Remove log segments whose records are all older than this (and that
     /// no undelivered event needs); `None`: keep everything.
     pub retain: Option<Duration>,
+    /// Say in the log (at `info`) what each start and checkpoint did: the
+    /// server's operator wants it; `wachat users` does not (then `debug`).
+    pub report: bool,
 }
 
 /// Default segment size: 64 MiB, about 300,000 messages of 100 bytes.
@@ -74,6 +77,7 @@ impl Default for Options {
             checkpoint_records: CHECKPOINT_RECORDS,
             checkpoint_interval: Duration::from_secs(600),
             retain: None,
+            report: true,
         }
     }
 }
@@ -176,7 +180,9 @@ impl LocalStore {
         convert::if_needed(&disk, dir, &options)?;
         let started = std::time::Instant::now();
         let (state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
-        log::info!(
+        let level = if options.report { log::Level::Info } else { log::Level::Debug };
+        log::log!(
+            level,
             "store: loaded {} accounts and {replayed} records of the log after position {from} in {} ms",
             state.users.len(),
             started.elapsed().as_millis()

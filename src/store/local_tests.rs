@@ -180,3 +180,27 @@ fn an_unreadable_checkpoint_is_passed_over_for_the_one_before() {
     assert_eq!(history(&store, ana, "bob").len(), 2);
     assert_eq!(replay(&store, store.user_id("bob").unwrap()).len(), 2);
 }
+
+#[test]
+fn a_long_history_is_read_again_as_it_is_written_and_cut_at_its_byte_limit() {
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, Options::default());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    store.register("bob", "", "pw").unwrap();
+    let text = Text::parse(&"z".repeat(4000)).unwrap();
+    for i in 0..200 {
+        let (_, ticket) = store.send(ana, &Chat::User("bob".into()), &format!("m{i}"), &text).unwrap();
+        store.wait(ticket).unwrap();
+    }
+    // 200 lines of ~4 KB: more than the walk keeps, so they are read again.
+    let all = history(&store, ana, "bob");
+    assert_eq!(all.len(), 200);
+    for (i, line) in all.iter().enumerate() {
+        assert!(line.starts_with(&format!("ana:bob:m{i}:")) && line.ends_with(text.as_escaped()), "{i}");
+    }
+    // At most 100 KB of lines: the newest that fit.
+    let cut = store.history(ana, &Chat::User("bob".into()), 1000, 100_000).unwrap().collect().unwrap();
+    let bytes: usize = cut.iter().map(|l| l.len() + 1).sum();
+    assert!(bytes <= 100_000 && bytes + all[0].len() + 1 > 100_000, "{bytes}");
+    assert_eq!(cut, all[all.len() - cut.len()..]);
+}

@@ -244,20 +244,29 @@ impl Log {
     /// Reads up to `len` bytes of records into `buf`, starting `back` bytes
     /// before `pos` (not before the first record of `pos`'s segment), for
     /// readers that want records near `pos`. Returns the position of
-    /// `buf[0]`; `None` if that segment was removed by retention.
-    pub fn read_block(&self, pos: Pos, back: u64, len: usize, buf: &mut Vec<u8>) -> io::Result<Option<Pos>> {
+    /// `buf[0]` and how many bytes were read; `None` if that segment was
+    /// removed by retention. (`buf` is grown, never shrunk: zeroing it
+    /// again for every read would cost more than the read.)
+    pub fn read_block(
+        &self,
+        pos: Pos,
+        back: u64,
+        len: usize,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<Option<(Pos, usize)>> {
         let Some(segment) = self.segment_of(pos) else { return Ok(None) };
         let start = pos.saturating_sub(back).max(segment.base);
-        buf.resize(len, 0);
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
         let mut have = 0;
         while have < len {
-            match segment.reader.read_at(&mut buf[have..], segment.offset(start) + have as u64)? {
+            match segment.reader.read_at(&mut buf[have..len], segment.offset(start) + have as u64)? {
                 0 => break,
                 n => have += n,
             }
         }
-        buf.truncate(have);
-        Ok(Some(start))
+        Ok(Some((start, have)))
     }
 
     /// Calls `each(position, line)` on every record from `from` to the end,

@@ -10,8 +10,8 @@
 //!   ([`committer`]); `requests` and `reads` hold what each request does.
 //!   A backend on a database shared by several servers implements the same
 //!   trait.
-//! - [`disk`]: the file interface every write goes through, and the
-//!   simulated disk with power cuts that the crash tests use.
+//! - [`disk`]: the file interface every write goes through; [`sim_disk`]:
+//!   the simulated disk with power cuts that the crash tests use.
 //! - [`convert`]: turns a data directory of the first layout (four CSV
 //!   files replayed whole at every start) into this one, once.
 //! - [`accounts`]: class accounts edited offline (`wachat users …`),
@@ -34,6 +34,7 @@ mod permissions;
 mod reads;
 pub mod record;
 mod requests;
+pub mod sim_disk;
 pub mod state;
 
 use std::sync::Arc;

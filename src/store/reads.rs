@@ -39,9 +39,9 @@ const SMALL: usize = 1024;
 /// Two records this close are "near" (see [`BLOCK`]).
 const NEAR: u64 = 4096;
 
-/// `HISTORY` keeps the lines it found on its walk back, to write them
-/// without reading them again, up to this many bytes; past it, it keeps
-/// their positions only and reads them again as it writes.
+/// `HISTORY` makes its reply lines as it walks back the conversation, and
+/// keeps them up to this many bytes; past it, it keeps their positions
+/// only and reads them again as it writes them out.
 const KEEP_BYTES: usize = 512 * 1024;
 
 /// The fields of a `MSG` line, borrowed from it.
@@ -93,17 +93,23 @@ fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
 pub(super) struct Reader {
     inner: Arc<Inner>,
     block: Vec<u8>,
+    /// Bytes of `block` read from the log (the rest is left over).
+    filled: usize,
     /// Position of `block[0]`.
     start: Pos,
     /// A record that was not in the block (in memory, or longer than it).
     single: String,
     /// The position asked for last: how far apart the records are.
     last: Option<Pos>,
+    /// Records before this are on disk: no need to look in memory (and
+    /// take the lock the requests and the committer use) for them.
+    on_disk: Pos,
 }
 
 impl Reader {
     pub(super) fn new(inner: Arc<Inner>) -> Reader {
-        Reader { inner, block: Vec::new(), start: 0, single: String::new(), last: None }
+        let on_disk = inner.synced();
+        Reader { inner, block: Vec::new(), filled: 0, start: 0, single: String::new(), last: None, on_disk }
     }
 
     /// The line of the record at `pos` (`None`: removed by retention).
@@ -112,7 +118,9 @@ impl Reader {
         let near = self.last.is_some_and(|last| last.abs_diff(pos) <= NEAR);
         self.last = Some(pos);
         if self.cached(pos).is_none() {
-            if let Some(line) = self.inner.pending.lock().line_at(pos) {
+            if pos >= self.on_disk
+                && let Some(line) = self.inner.pending.lock().line_at(pos)
+            {
                 self.single = line;
                 return Ok(Some(&self.single));
             }
@@ -123,7 +131,7 @@ impl Reader {
             };
             let log = &self.inner.log;
             match log.read_block(pos, back, len, &mut self.block).map_err(|e| read_failed(pos, e))? {
-                Some(start) => self.start = start,
+                Some((start, filled)) => (self.start, self.filled) = (start, filled),
                 None => return Ok(None),
             }
         }
@@ -144,7 +152,7 @@ impl Reader {
     /// Where the line at `pos` is in the block, if it is there whole.
     fn cached(&self, pos: Pos) -> Option<(usize, usize)> {
         let from = usize::try_from(pos.checked_sub(self.start)?).ok()?;
-        let rest = self.block.get(from..)?;
+        let rest = self.block[..self.filled].get(from..)?;
         let end = rest.iter().position(|&b| b == b'\n')?;
         Some((from, from + end))
     }
@@ -183,9 +191,10 @@ impl Inner {
         };
         let synced = self.synced();
         let mut reader = Reader::new(self.clone());
-        // Newest first, as the chain runs; each with its line while they fit.
+        // Newest first, as the chain runs; each with its reply line, made
+        // as the record is read, while they fit in KEEP_BYTES.
         let mut found: Vec<(Pos, Option<String>)> = Vec::new();
-        let (mut kept, mut reply_bytes) = (0, 0);
+        let (mut reply_bytes, mut keep) = (0, true);
         let mut pos = head;
         while pos != NO_POS && found.len() < limit {
             // `None`: the rest of the chain was removed by retention.
@@ -193,19 +202,20 @@ impl Inner {
             let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
             let prev = m.prev;
             if pos < synced {
-                let state = direct.as_ref().map_or(MsgState::Received, |d| d.state(m.from, m.dord));
-                reply_bytes += reply_len(&m, state);
+                let mut reply = String::with_capacity(line.len());
+                history_line(&mut reply, &m, direct.as_ref());
+                reply_bytes += reply.len();
                 if reply_bytes > max_bytes {
                     break;
                 }
-                kept += line.len();
-                let keep = kept <= KEEP_BYTES;
-                found.push((pos, keep.then(|| line.to_string())));
+                if keep && reply_bytes > KEEP_BYTES {
+                    // Too many to hold: read them again as they are written.
+                    keep = false;
+                    found.iter_mut().for_each(|(_, line)| *line = None);
+                }
+                found.push((pos, keep.then_some(reply)));
             }
             pos = prev;
-        }
-        if kept > KEEP_BYTES {
-            found.iter_mut().for_each(|(_, line)| *line = None); // too many to hold: read again
         }
         found.reverse();
         let len = found.len();
@@ -227,10 +237,12 @@ impl Inner {
     }
 }
 
-/// The length of a message's `HISTORY` line, `\n` included.
-fn reply_len(m: &MsgLine, state: MsgState) -> usize {
-    let digits = m.ts.checked_ilog10().map_or(1, |d| d as usize + 1);
-    m.from.len() + m.to.len() + m.id.len() + digits + state.as_str().len() + m.text.len() + 6
+/// Writes a message's `HISTORY` line, `\n` included:
+/// `<from>:<to>:<id>:<ts>:<state>:<text>`.
+fn history_line(out: &mut String, m: &MsgLine, direct: Option<&Directions>) {
+    let state = direct.map_or(MsgState::Received, |d| d.state(m.from, m.dord));
+    // Writing into a String cannot fail.
+    let _ = writeln!(out, "{}:{}:{}:{}:{state}:{}", m.from, m.to, m.id, m.ts, m.text);
 }
 
 /// The senders of the messages at the top of a chain that are not on disk
@@ -289,18 +301,14 @@ impl Lines for HistoryLines {
         }
         for (pos, kept) in &mut self.found[self.next..end] {
             let pos = *pos;
-            let line = match kept.take() {
-                Some(line) => line,
-                None => self
-                    .reader
-                    .line(pos, false)?
-                    .ok_or_else(|| read_failed(pos, "removed while being read"))?
-                    .to_string(),
-            };
-            let m = MsgLine::parse(&line).map_err(|e| read_failed(pos, e))?;
-            let state = self.direct.as_ref().map_or(MsgState::Received, |d| d.state(m.from, m.dord));
-            // Writing into a String cannot fail.
-            let _ = writeln!(out, "{}:{}:{}:{}:{state}:{}", m.from, m.to, m.id, m.ts, m.text);
+            if let Some(reply) = kept.take() {
+                out.push_str(&reply);
+                continue;
+            }
+            let line =
+                self.reader.line(pos, false)?.ok_or_else(|| read_failed(pos, "removed while being read"))?;
+            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            history_line(out, &m, self.direct.as_ref());
         }
         self.next = end;
         Ok(true)

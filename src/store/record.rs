@@ -299,7 +299,7 @@ impl<'a> Fields<'a> {
                     None => return Err("text after a closing quote".into()),
                 }
             } else {
-                match rest.find(',') {
+                match rest.bytes().position(|b| b == b',') {
                     Some(i) => {
                         f.fields[f.len] = Cow::Borrowed(&rest[..i]);
                         f.len += 1;

@@ -1,0 +1,321 @@
+//! How each record changes the state: the one place the state changes,
+//! for a running server ([`State::commit`]) and at a start ([`State::load`]).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use super::{
+    Batch, Delivery, Direct, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, Recent, Room, RoomId, Sent, State,
+    User, UserId, pair, side,
+};
+use crate::protocol::names::fold;
+use crate::protocol::{Code, Ko, State as MsgState};
+use crate::store::record::{Link, Message, NO_POS, Pos, Record};
+
+fn internal(reason: String) -> Ko {
+    log::error!("store: {reason}");
+    Ko::new(Code::Internal, "internal error, see the server log")
+}
+
+impl State {
+    // ----- changing the state -------------------------------------------
+
+    /// Adds an account (from `users.csv`, or a registration).
+    pub fn add_user(&mut self, name: &str, hash: &str) -> Result<UserId, String> {
+        if self.user_id(name).is_some() {
+            return Err(format!("account {name:?} exists twice"));
+        }
+        let name: Arc<str> = name.into();
+        let id = self.users.len();
+        self.user_ids.insert(fold(&name), id);
+        self.exact_ids.insert(name.clone(), id);
+        self.users.push(User {
+            name,
+            hash: hash.to_string(),
+            peers: HashSet::new(),
+            rooms: BTreeSet::new(),
+            recent: Recent::default(),
+            inbox: Inbox::default(),
+            last_seen: None,
+        });
+        Ok(id)
+    }
+
+    /// Applies a record read back from the log at `pos` (`len` bytes with
+    /// its `\n`): nothing is written and nothing is pushed.
+    pub fn load(&mut self, pos: Pos, len: u64, record: &Record) -> Result<(), String> {
+        self.apply(record, pos, None)?;
+        self.end = pos + len;
+        self.sync_end = self.end;
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    /// Applies a new record and adds it to `batch`: its line for the log,
+    /// and the events to push once it is written.
+    pub fn commit(&mut self, record: Record, batch: &mut Batch) -> Result<(), Ko> {
+        let start = batch.log.len();
+        record.encode(&mut batch.log);
+        let len = (batch.log.len() - start) as u64;
+        if let Err(e) = self.apply(&record, self.end, Some(&mut batch.deliveries)) {
+            batch.log.truncate(start);
+            return Err(internal(e));
+        }
+        self.end += len;
+        if record.needs_sync() {
+            batch.sync = true;
+            self.sync_end = self.end;
+        }
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    /// Applies one record found at `pos`; events for live users go to
+    /// `push`. Fails only on records that contradict the state (a corrupt
+    /// file at startup; a bug while running).
+    fn apply(&mut self, record: &Record, pos: Pos, push: Option<&mut Vec<Delivery>>) -> Result<(), String> {
+        match record {
+            Record::Msg { msg, link } => {
+                self.last_ts = self.last_ts.max(msg.ts);
+                self.order += 1;
+                if msg.is_room() {
+                    self.apply_room_msg(msg, link, pos, push)
+                } else {
+                    self.apply_direct(msg, link, pos, push)
+                }
+            }
+            Record::Delivered { ts, user, chat, id, dord } => {
+                let (user, sender) = (self.need_user(user)?, self.need_user(chat)?);
+                self.need_sent(sender, user, *dord)?;
+                if self.would_deliver(sender, user, *dord) {
+                    self.direct_mut(sender, user).marks[side(sender, user)].delivered = dord + 1;
+                    self.status(sender, user, id, MsgState::Delivered, *ts, pos, push);
+                }
+                Ok(())
+            }
+            Record::Read { ts, user, chat, id, ord } => {
+                let user = self.need_user(user)?;
+                if chat.starts_with('#') {
+                    let room = self.need_room(chat)?;
+                    let r = self.room_mut(room);
+                    if *ord >= r.count {
+                        return Err(format!("no message number {ord} in {chat}"));
+                    }
+                    let member = r.members.get_mut(&user).ok_or_else(|| format!("{chat}: not a member"))?;
+                    member.mark_read(ord + 1);
+                } else {
+                    let sender = self.need_user(chat)?;
+                    self.need_sent(sender, user, *ord)?;
+                    if self.would_read(sender, user, *ord) {
+                        self.direct_mut(sender, user).marks[side(sender, user)].read = ord + 1;
+                        self.status(sender, user, id, MsgState::Read, *ts, pos, push);
+                    }
+                }
+                Ok(())
+            }
+            Record::Join { user, room, read, .. } => {
+                let user = self.need_user(user)?;
+                let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
+                let member = self.room_mut(room).members.entry(user).or_default();
+                member.read = *read;
+                member.own.clear();
+                self.users[user].rooms.insert(room);
+                Ok(())
+            }
+            Record::Leave { user, room, .. } => {
+                let (user, room) = (self.need_user(user)?, self.need_room(room)?);
+                let r = self.room_mut(room);
+                r.members.remove(&user);
+                let empty = r.members.is_empty();
+                self.users[user].rooms.remove(&room);
+                if empty {
+                    self.free_room(room);
+                }
+                Ok(())
+            }
+            Record::Ack { user, seq, .. } => {
+                let user = self.need_user(user)?;
+                let inbox = &mut self.users[user].inbox;
+                if *seq > inbox.acked {
+                    let drop = (*seq - inbox.acked).min(inbox.queue.len() as u64) as usize;
+                    inbox.queue.drain(..drop);
+                    inbox.acked = *seq;
+                }
+                Ok(())
+            }
+            Record::Seen { ts, user } => {
+                let user = self.need_user(user)?;
+                let seen = &mut self.users[user].last_seen;
+                *seen = Some(seen.unwrap_or(0).max(*ts));
+                Ok(())
+            }
+        }
+    }
+
+    fn apply_direct(
+        &mut self,
+        msg: &Arc<Message>,
+        link: &Link,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let (from, to) = (self.need_user(&msg.from)?, self.need_user(&msg.to)?);
+        let expected = self.direct_link(from, to);
+        if *link != expected {
+            return Err(format!(
+                "message {:?} from {}: its place {link:?} should be {expected:?}",
+                msg.id, msg.from
+            ));
+        }
+        let order = self.order;
+        let conv = self.directs.entry(pair(from, to)).or_default();
+        conv.head = pos;
+        conv.count += 1;
+        conv.sent[side(from, to)] += 1;
+        conv.last_order = order;
+        self.users[from].peers.insert(to);
+        self.users[to].peers.insert(from);
+        self.remember(from, msg, Sent { ts: msg.ts, to: Some(to), ord: link.dord })?;
+        let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
+        let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        self.enqueue(to, queued, event, push);
+        Ok(())
+    }
+
+    fn apply_room_msg(
+        &mut self,
+        msg: &Arc<Message>,
+        link: &Link,
+        pos: Pos,
+        mut push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let from = self.need_user(&msg.from)?;
+        let room = self.need_room(&msg.to)?;
+        let expected = self.room_link(room);
+        if *link != expected {
+            return Err(format!(
+                "message {:?} in {}: its place {link:?} should be {expected:?}",
+                msg.id, msg.to
+            ));
+        }
+        let order = self.order;
+        let r = self.room_mut(room);
+        let sender = r.members.get_mut(&from).ok_or_else(|| format!("{} is not in {}", msg.from, msg.to))?;
+        // The sender's own message is not unread for it: if it had read
+        // everything, its mark moves past it; else it is remembered.
+        if sender.read == link.ord && sender.own.is_empty() {
+            sender.read = link.ord + 1;
+        } else {
+            sender.own.push_back(link.ord);
+            if sender.own.len() > OWN_UNREAD_WINDOW {
+                let oldest = sender.own.front().copied().unwrap_or(0);
+                sender.mark_read(oldest + 1);
+            }
+        }
+        r.head = pos;
+        r.count += 1;
+        r.last_order = order;
+        let members: Vec<UserId> = r.members.keys().copied().filter(|&m| m != from).collect();
+        self.remember(from, msg, Sent { ts: msg.ts, to: None, ord: link.ord })?;
+        let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        for member in members {
+            self.enqueue(member, Queued::Room { pos }, event.clone(), push.as_deref_mut());
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, from: UserId, msg: &Message, sent: Sent) -> Result<(), String> {
+        if self.users[from].recent.insert(msg.id.clone(), sent) {
+            Ok(())
+        } else {
+            Err(format!("message {:?} from {} stored twice", msg.id, msg.from))
+        }
+    }
+
+    /// Checks that `sender` sent at least `dord + 1` messages to `to`.
+    fn need_sent(&self, sender: UserId, to: UserId, dord: u64) -> Result<(), String> {
+        let sent = self.direct(sender, to).map_or(0, |d| d.sent[side(sender, to)]);
+        if dord < sent {
+            Ok(())
+        } else {
+            Err(format!(
+                "no message number {dord} from {} to {}",
+                self.users[sender].name, self.users[to].name
+            ))
+        }
+    }
+
+    fn direct_mut(&mut self, a: UserId, b: UserId) -> &mut Direct {
+        self.directs.entry(pair(a, b)).or_default()
+    }
+
+    /// Queues `STATUS` for `sender`: its message `id` to `peer` moved.
+    #[allow(clippy::too_many_arguments)]
+    fn status(
+        &mut self,
+        sender: UserId,
+        peer: UserId,
+        id: &Arc<str>,
+        state: MsgState,
+        ts: u64,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        let event = push.is_some().then(|| {
+            Arc::new(Pushed::Status { peer: self.users[peer].name.clone(), id: id.clone(), state, ts })
+        });
+        self.enqueue(sender, Queued::Status { pos }, event, push);
+    }
+
+    /// Gives the next sequence number of `user`'s inbox to a new event.
+    fn enqueue(
+        &mut self,
+        user: UserId,
+        queued: Queued,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        let inbox = &mut self.users[user].inbox;
+        inbox.last_seq += 1;
+        let seq = inbox.last_seq;
+        if seq <= inbox.acked {
+            return; // converted data: the client acknowledged it already
+        }
+        inbox.queue.push_back(queued);
+        if let (Some(push), Some(event)) = (push, event) {
+            push.push(Delivery { user, seq, event });
+        }
+    }
+
+    pub(in crate::store) fn create_room(&mut self, name: &str) -> RoomId {
+        let name = format!("#{}", name.trim_start_matches('#'));
+        let room = Room {
+            name: name.as_str().into(),
+            members: HashMap::new(),
+            head: NO_POS,
+            count: 0,
+            last_order: 0,
+        };
+        let id = match self.free_rooms.pop() {
+            Some(id) => {
+                self.rooms[id] = Some(room);
+                id
+            }
+            None => {
+                self.rooms.push(Some(room));
+                self.rooms.len() - 1
+            }
+        };
+        self.room_ids.insert(fold(&name[1..]), id);
+        id
+    }
+
+    /// A room nobody is in is forgotten: its messages stay in the log, but
+    /// joining its name again starts a new, empty room.
+    fn free_room(&mut self, room: RoomId) {
+        if let Some(r) = self.rooms[room].take() {
+            self.room_ids.remove(&fold(r.name.trim_start_matches('#')));
+            self.free_rooms.push(room);
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The in-memory state: what routing and acknowledgements need, and no
+//! message text. Built by applying [`Record`]s in log order.
+//!
+//! What is here, per thing:
+//!
+//! - **user**: name, password hash, rooms, peers (for `CHATS`), the inbox
+//!   (sequence numbers and the log positions of the events not yet
+//!   acknowledged), the last-seen time, and the ids of its last
+//!   [`DEDUP_WINDOW`] messages (resends are recognised by them);
+//! - **direct conversation**: the position of its newest message (the head
+//!   of its chain on disk), how many messages each side sent, and the
+//!   DELIVERED/READ marks of each direction;
+//! - **room**: members with their read marks, the head and length of its
+//!   chain.
+//!
+//! Texts stay in the log; `HISTORY` and inbox replays read them back by
+//! position. So memory grows with users, conversations and undelivered
+//! events, not with the history.
+//!
+//! [`State::commit`] is the only way a running server changes the state:
+//! it encodes the record into the [`Batch`] it is given (the committer
+//! writes it), applies it at the position it will have in the log, and
+//! adds to the batch the events to push once it is on disk. At startup,
+//! [`State::load`] applies records read back from the log: the same code,
+//! so sequence numbers come out as they were first given.
+//!
+//! Message states are not stored per message. DELIVERED and READ are
+//! cumulative (protocol §5, §6), so each direction of a direct conversation
+//! keeps two marks — "its first N messages are delivered / read" — and a
+//! message's state is where its number (`dord`) stands against them.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::record::{Link, Message, NO_POS, Pos};
+use crate::protocol::State as MsgState;
+use crate::protocol::names::fold;
+
+/// Index of an account in [`State::users`].
+pub type UserId = usize;
+/// Index of a room in the state's table of rooms.
+pub type RoomId = usize;
+
+/// How many of each sender's latest message ids are remembered: a message
+/// sent again with one of them is answered with its first `OK` and not
+/// stored twice. Clients resend what they sent but got no `OK` for; ours
+/// keeps at most 64 in flight, so 1,024 leaves a wide margin. Older ids
+/// are forgotten (memory must not grow with the history).
+pub const DEDUP_WINDOW: usize = 1024;
+
+/// How many of a member's own room messages sent since it last read the
+/// room are remembered (they do not count as unread). Past this many, the
+/// room counts as read up to the oldest of them: a bound on memory for a
+/// member who sends thousands of messages and never reads.
+pub const OWN_UNREAD_WINDOW: usize = 4096;
+
+/// Most rooms one user may be in (`JOIN` beyond: `KO:BAD_REQUEST`).
+pub const MAX_ROOMS_PER_USER: usize = 256;
+
+/// One account and what hangs off it.
+pub struct User {
+    /// The name as registered (its case is kept; lookups ignore case).
+    pub name: Arc<str>,
+    /// Salted argon2id hash (PHC string); never the password.
+    pub hash: String,
+    /// Users with whom this one has a direct conversation.
+    pub(super) peers: HashSet<UserId>,
+    /// Rooms this user is a member of.
+    pub(super) rooms: BTreeSet<RoomId>,
+    /// The ids of its latest messages (see [`DEDUP_WINDOW`]).
+    pub(super) recent: Recent,
+    /// Events waiting for this user's acknowledgement.
+    pub inbox: Inbox,
+    /// When its last receive connection ended (`None`: never seen).
+    pub(super) last_seen: Option<u64>,
+}
+
+/// A user's queue of events (protocol §5): numbered from 1, never reused.
+/// The event of `queue[i]` has the sequence number `acked + 1 + i`.
+#[derive(Default)]
+pub struct Inbox {
+    /// The last sequence number given out.
+    pub last_seq: u64,
+    /// Everything up to here was acknowledged by the client.
+    pub acked: u64,
+    /// Events after `acked`, oldest first.
+    pub(super) queue: VecDeque<Queued>,
+}
+
+/// An event waiting in an inbox: where its record is in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Queued {
+    /// A direct message from `from`, number `dord` of that direction; its
+    /// acknowledgement becomes a DELIVERED for the sender (hence the id).
+    Direct { pos: Pos, from: UserId, dord: u64, id: Arc<str> },
+    /// A room message.
+    Room { pos: Pos },
+    /// A `STATUS`: the `DELIVERED` or `READ` record at `pos`.
+    Status { pos: Pos },
+}
+
+impl Queued {
+    pub fn pos(&self) -> Pos {
+        match self {
+            Queued::Direct { pos, .. } | Queued::Room { pos } | Queued::Status { pos } => *pos,
+        }
+    }
+}
+
+/// An event to push to a user once its record is on disk.
+#[derive(Debug)]
+pub enum Pushed {
+    Msg(Arc<Message>),
+    Status { peer: Arc<str>, id: Arc<str>, state: MsgState, ts: u64 },
+}
+
+/// A numbered event for one user (room messages share one [`Pushed`]).
+#[derive(Debug)]
+pub struct Delivery {
+    pub user: UserId,
+    pub seq: u64,
+    pub event: Arc<Pushed>,
+}
+
+/// What a request adds for the committer: log lines, `users.csv` rows, and
+/// the events to push once they are written.
+#[derive(Default)]
+pub struct Batch {
+    /// Encoded records, in order, for the log.
+    pub log: Vec<u8>,
+    /// Rows for `users.csv` (new accounts), written before `log`.
+    pub users: Vec<u8>,
+    pub deliveries: Vec<Delivery>,
+    /// Some record needs a sync before anyone hears of it.
+    pub sync: bool,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty() && self.users.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.log.clear();
+        self.users.clear();
+        self.deliveries.clear();
+        self.sync = false;
+    }
+}
+
+/// A message a sender sent recently (for resends and `READ`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub ts: u64,
+    /// The recipient of a direct message; `None` for a room message.
+    pub to: Option<UserId>,
+    /// Its `dord` (direct) or `ord` (room).
+    pub ord: u64,
+}
+
+/// The last [`DEDUP_WINDOW`] message ids of one sender.
+#[derive(Default)]
+pub(super) struct Recent {
+    pub(super) order: VecDeque<Arc<str>>,
+    pub(super) by_id: HashMap<Arc<str>, Sent>,
+}
+
+impl Recent {
+    fn insert(&mut self, id: Arc<str>, sent: Sent) -> bool {
+        if self.by_id.insert(id.clone(), sent).is_some() {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > DEDUP_WINDOW {
+            let old = self.order.pop_front().expect("not empty");
+            self.by_id.remove(&old);
+        }
+        true
+    }
+}
+
+/// A direct conversation between two users `(a, b)` with `a < b`.
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+pub(super) struct Direct {
+    /// Position of its newest message (the head of its chain on disk).
+    pub(super) head: Pos,
+    /// Messages in it.
+    pub(super) count: u64,
+    /// `sent[0]`: messages from `a` to `b`; `sent[1]`: from `b` to `a`.
+    pub(super) sent: [u64; 2],
+    /// The marks of each direction, indexed like `sent`.
+    pub(super) marks: [Marks; 2],
+    /// Number of its newest message among all messages (sorts `CHATS`).
+    pub(super) last_order: u64,
+}
+
+/// Cumulative states of one direction, as prefix lengths: every message of
+/// that direction numbered below `delivered` is delivered.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Marks {
+    pub delivered: u64,
+    pub read: u64,
+}
+
+/// A room: members, its chain on disk, and how far each member read.
+pub struct Room {
+    /// `#name` as spelled by the first member.
+    pub name: Arc<str>,
+    pub(super) members: HashMap<UserId, Member>,
+    pub(super) head: Pos,
+    pub(super) count: u64,
+    pub(super) last_order: u64,
+}
+
+/// A member of a room.
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+pub(super) struct Member {
+    /// The room's messages numbered below this are read (or were there
+    /// before the member joined).
+    pub(super) read: u64,
+    /// Numbers of the member's own messages at or after `read`, oldest
+    /// first: they are not unread (see [`OWN_UNREAD_WINDOW`]).
+    pub(super) own: VecDeque<u64>,
+}
+
+impl Member {
+    fn mark_read(&mut self, upto: u64) {
+        self.read = self.read.max(upto);
+        while self.own.front().is_some_and(|&o| o < self.read) {
+            self.own.pop_front();
+        }
+    }
+}
+
+/// Everything the server knows, in memory.
+#[derive(Default)]
+pub struct State {
+    pub users: Vec<User>,
+    /// Accounts by folded name (`ana` for `Ana`): lookups ignore case.
+    user_ids: HashMap<String, UserId>,
+    /// Accounts by the name as registered: names inside records are always
+    /// spelled so, and this finds them without folding (an allocation).
+    exact_ids: HashMap<Arc<str>, UserId>,
+    /// Rooms by id; `None` for a room nobody is in any more (freed).
+    pub(super) rooms: Vec<Option<Room>>,
+    /// Freed room ids, for reuse.
+    free_rooms: Vec<RoomId>,
+    room_ids: HashMap<String, RoomId>,
+    pub(super) directs: HashMap<(UserId, UserId), Direct>,
+    /// Newest timestamp given out: time never goes backwards in a history.
+    pub last_ts: u64,
+    /// Count of messages applied; orders conversations by recency.
+    pub(super) order: u64,
+    /// Position after the last record applied.
+    pub end: Pos,
+    /// Position after the last applied record that needs a sync: waiting
+    /// for it to be durable covers everything that matters so far.
+    pub sync_end: Pos,
+    /// Records applied since the last checkpoint.
+    pub since_checkpoint: u64,
+}
+
+mod apply;
+#[cfg(test)]
+mod tests;
+
+impl State {
+    // ----- lookups -------------------------------------------------------
+
+    pub fn user_id(&self, name: &str) -> Option<UserId> {
+        match self.exact_ids.get(name) {
+            Some(&id) => Some(id),
+            None => self.user_ids.get(&fold(name)).copied(),
+        }
+    }
+
+    pub fn room_id(&self, name: &str) -> Option<RoomId> {
+        self.room_ids.get(&fold(name.trim_start_matches('#'))).copied()
+    }
+
+    fn need_user(&self, name: &str) -> Result<UserId, String> {
+        self.user_id(name).ok_or_else(|| format!("unknown user {name:?}"))
+    }
+
+    fn need_room(&self, name: &str) -> Result<RoomId, String> {
+        self.room_id(name).ok_or_else(|| format!("unknown room {name:?}"))
+    }
+
+    pub fn room(&self, room: RoomId) -> &Room {
+        self.rooms[room].as_ref().expect("a live room id")
+    }
+
+    fn room_mut(&mut self, room: RoomId) -> &mut Room {
+        self.rooms[room].as_mut().expect("a live room id")
+    }
+
+    pub fn is_member(&self, room: RoomId, user: UserId) -> bool {
+        self.room(room).members.contains_key(&user)
+    }
+
+    /// The room `name` if `user` is in it.
+    pub fn member_room(&self, name: &str, user: UserId) -> Option<RoomId> {
+        self.room_id(name).filter(|&r| self.is_member(r, user))
+    }
+
+    pub fn members(&self, room: RoomId) -> impl Iterator<Item = UserId> + '_ {
+        self.room(room).members.keys().copied()
+    }
+
+    pub fn rooms_of(&self, user: UserId) -> impl Iterator<Item = RoomId> + '_ {
+        self.users[user].rooms.iter().copied()
+    }
+
+    /// Rooms in memory (live ones), for the log and tests.
+    pub fn room_count(&self) -> usize {
+        self.rooms.iter().flatten().count()
+    }
+
+    /// A message `from` sent recently, by id.
+    pub fn recent(&self, from: UserId, id: &str) -> Option<Sent> {
+        self.users[from].recent.by_id.get(id).copied()
+    }
+
+    pub fn last_seen(&self, user: UserId) -> Option<u64> {
+        self.users[user].last_seen
+    }
+
+    /// The direct conversation of two users, if they have exchanged anything.
+    pub(super) fn direct(&self, a: UserId, b: UserId) -> Option<&Direct> {
+        self.directs.get(&pair(a, b))
+    }
+
+    /// Where the next message from `from` to `to` goes in their chain.
+    pub fn direct_link(&self, from: UserId, to: UserId) -> Link {
+        match self.direct(from, to) {
+            Some(d) => Link { prev: d.head, ord: d.count, dord: d.sent[side(from, to)] },
+            None => Link { prev: NO_POS, ord: 0, dord: 0 },
+        }
+    }
+
+    /// Where the next message of a room goes in its chain.
+    pub fn room_link(&self, room: RoomId) -> Link {
+        let r = self.room(room);
+        Link { prev: r.head, ord: r.count, dord: r.count }
+    }
+
+    /// The head of the chain of `user`'s conversation with `chat`: a
+    /// direct peer, or a room (which `user` must be in).
+    pub fn marks(&self, from: UserId, to: UserId) -> Marks {
+        self.direct(from, to).map_or_else(Marks::default, |d| d.marks[side(from, to)])
+    }
+
+    /// The head of a direct conversation's chain (`NO_POS` if none).
+    pub fn direct_head(&self, a: UserId, b: UserId) -> Pos {
+        self.direct(a, b).map_or(NO_POS, |d| d.head)
+    }
+
+    pub fn room_head(&self, room: RoomId) -> Pos {
+        self.room(room).head
+    }
+
+    /// True if `DELIVERED` for message number `dord` from `sender` to
+    /// `user` would move its state forward (not yet delivered, nor read).
+    pub fn would_deliver(&self, sender: UserId, user: UserId, dord: u64) -> bool {
+        let marks = self.marks(sender, user);
+        dord + 1 > marks.delivered.max(marks.read)
+    }
+
+    /// True if `READ` of message `dord` from `sender` would move the mark.
+    pub fn would_read(&self, sender: UserId, user: UserId, dord: u64) -> bool {
+        dord + 1 > self.marks(sender, user).read
+    }
+
+    /// The read mark of a member.
+    pub fn room_read(&self, room: RoomId, user: UserId) -> u64 {
+        self.room(room).members.get(&user).map_or(0, |m| m.read)
+    }
+
+    /// A timestamp for a new record: now, but never before the last one.
+    pub fn next_ts(&mut self, now_ms: u64) -> u64 {
+        self.last_ts = self.last_ts.max(now_ms);
+        self.last_ts
+    }
+
+    /// The direct messages among `user`'s events up to `seq`, in order:
+    /// an `ACK` of `seq` turns each into DELIVERED (protocol §5: one
+    /// `STATUS` per acknowledged message).
+    pub fn acked_direct(&self, user: UserId, seq: u64) -> Vec<(UserId, u64, Arc<str>)> {
+        let inbox = &self.users[user].inbox;
+        let upto = seq.saturating_sub(inbox.acked) as usize;
+        let direct = inbox.queue.iter().take(upto).filter_map(|q| match q {
+            Queued::Direct { from, dord, id, .. } => Some((*from, *dord, id.clone())),
+            _ => None,
+        });
+        direct.collect()
+    }
+
+    /// `user`'s events after `after` up to `upto` (at most `max`), with
+    /// their sequence numbers; those already acknowledged are left out.
+    pub fn queued(&self, user: UserId, after: u64, upto: u64, max: usize) -> Vec<(u64, Queued)> {
+        let inbox = &self.users[user].inbox;
+        let first = after.max(inbox.acked) + 1;
+        let skip = (first - inbox.acked - 1) as usize;
+        let count = upto.saturating_sub(first - 1).min(max as u64) as usize;
+        inbox
+            .queue
+            .iter()
+            .skip(skip)
+            .take(count)
+            .enumerate()
+            .map(|(i, q)| (first + i as u64, q.clone()))
+            .collect()
+    }
+
+    /// The last sequence number of `user` whose event is on disk (its
+    /// record is before `durable`): where a replay stops and live delivery
+    /// takes over.
+    pub fn inbox_end(&self, user: UserId, durable: Pos) -> u64 {
+        let inbox = &self.users[user].inbox;
+        let ready = inbox.queue.partition_point(|q| q.pos() < durable);
+        inbox.acked + ready as u64
+    }
+
+    /// The oldest log position an inbox still refers to (retention keeps it).
+    pub fn oldest_queued(&self) -> Pos {
+        self.users.iter().filter_map(|u| u.inbox.queue.front()).map(Queued::pos).min().unwrap_or(NO_POS)
+    }
+
+    // ----- reading the state --------------------------------------------
+
+    /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name.
+    pub fn rooms_list(&self, user: UserId) -> Vec<String> {
+        let mut rooms: Vec<&Room> = self.rooms_of(user).map(|r| self.room(r)).collect();
+        rooms.sort_by_key(|r| fold(&r.name));
+        rooms.iter().map(|r| format!("{}:{}", r.name, r.members.len())).collect()
+    }
+
+    /// Lines of `CHATS`: `<peer or #room>:<unread>`, most recent first.
+    /// `hidden(head)` names the senders of the messages at the top of a
+    /// chain that are not on disk yet: readers see nothing newer than the disk.
+    pub fn chats(&self, user: UserId, hidden: &mut dyn FnMut(Pos) -> Vec<String>) -> Vec<String> {
+        let mut chats: Vec<(u64, String)> = Vec::new();
+        for &peer in &self.users[user].peers {
+            let conv = &self.directs[&pair(user, peer)];
+            let not_yet = hidden(conv.head);
+            let visible = conv.count - not_yet.len() as u64;
+            if visible == 0 {
+                continue;
+            }
+            let from_peer = not_yet.iter().filter(|n| self.user_id(n) == Some(peer)).count() as u64;
+            let to_me = conv.sent[side(peer, user)] - from_peer;
+            let unread = to_me.saturating_sub(conv.marks[side(peer, user)].read);
+            chats.push((conv.last_order, format!("{}:{unread}", self.users[peer].name)));
+        }
+        for room in self.rooms_of(user) {
+            let r = self.room(room);
+            let visible = r.count - hidden(r.head).len() as u64;
+            if visible == 0 {
+                continue;
+            }
+            let member = &r.members[&user];
+            let own = member.own.iter().filter(|&&o| o < visible).count() as u64;
+            let unread = visible.saturating_sub(member.read).saturating_sub(own);
+            chats.push((r.last_order, format!("{}:{unread}", r.name)));
+        }
+        chats.sort_by_key(|c| std::cmp::Reverse(c.0));
+        chats.into_iter().map(|(_, line)| line).collect()
+    }
+}
+
+/// The key of the direct conversation between two users.
+fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
+    (a.min(b), a.max(b))
+}
+
+/// Which direction of the conversation a message from `from` to `to` is.
+fn side(from: UserId, to: UserId) -> usize {
+    usize::from(from > to)
+}

@@ -1,0 +1,142 @@
+//! Unit tests of the state: numbering, fan-out, unread counts, the resend
+//! window, freed rooms, and records that contradict the state.
+
+use super::*;
+use crate::store::record::{Link, Message, NO_POS, Pos, Record};
+
+/// A state with users `ana`, `bob`, `cy`, all in `#general`.
+fn state() -> (State, Batch) {
+    let mut state = State::default();
+    let mut batch = Batch::default();
+    for name in ["ana", "bob", "cy"] {
+        state.add_user(name, "hash").unwrap();
+        let read = state.room_id("#general").map_or(0, |r| state.room_link(r).ord);
+        let join = Record::Join { ts: 1, user: name.into(), room: "#general".into(), read };
+        state.commit(join, &mut batch).unwrap();
+    }
+    (state, batch)
+}
+
+fn msg(state: &mut State, batch: &mut Batch, from: &str, to: &str, id: &str) -> Pos {
+    let (f, t) = (state.user_id(from).unwrap(), state.user_id(to));
+    let link = match t {
+        Some(t) => state.direct_link(f, t),
+        None => state.room_link(state.room_id(to).unwrap()),
+    };
+    let text = crate::protocol::Text::parse("hi").unwrap();
+    let m = Message { from: from.into(), to: to.into(), id: id.into(), ts: 5, text };
+    let pos = state.end;
+    state.commit(Record::Msg { msg: Arc::new(m), link }, batch).unwrap();
+    pos
+}
+
+#[test]
+fn a_direct_message_is_numbered_queued_and_pushed_and_its_ack_delivers() {
+    let (mut s, mut batch) = state();
+    batch.clear();
+    let pos = msg(&mut s, &mut batch, "ana", "bob", "m1");
+    msg(&mut s, &mut batch, "ana", "bob", "m2");
+    let (ana, bob) = (s.user_id("ana").unwrap(), s.user_id("bob").unwrap());
+    assert_eq!(batch.deliveries.iter().map(|d| (d.user, d.seq)).collect::<Vec<_>>(), [(bob, 1), (bob, 2)]);
+    assert!(batch.sync, "a message needs a sync before its OK");
+    assert_eq!(s.users[bob].inbox.last_seq, 2);
+    assert_eq!(s.queued(bob, 0, 2, 10)[0], (1, Queued::Direct { pos, from: ana, dord: 0, id: "m1".into() }));
+    assert_eq!(s.inbox_end(bob, pos + 1), 1, "only the first is durable");
+    assert_eq!(s.acked_direct(bob, 2).len(), 2);
+    assert_eq!(s.recent(ana, "m2"), Some(Sent { ts: 5, to: Some(bob), ord: 1 }));
+    // bob acknowledges both: DELIVERED moves ana's mark, ana gets one STATUS each.
+    for (_, dord, id) in s.acked_direct(bob, 2) {
+        assert!(s.would_deliver(ana, bob, dord));
+        let delivered = Record::Delivered { ts: 6, user: "bob".into(), chat: "ana".into(), id, dord };
+        s.commit(delivered, &mut batch).unwrap();
+    }
+    s.commit(Record::Ack { ts: 6, user: "bob".into(), seq: 2 }, &mut batch).unwrap();
+    assert!(s.queued(bob, 0, 10, 10).is_empty());
+    assert_eq!(s.marks(ana, bob), Marks { delivered: 2, read: 0 });
+    assert_eq!(s.users[ana].inbox.last_seq, 2, "two STATUS events");
+    assert!(!s.would_deliver(ana, bob, 1));
+}
+
+#[test]
+fn a_room_message_goes_to_every_other_member_and_own_messages_are_not_unread() {
+    let (mut s, mut batch) = state();
+    batch.clear();
+    msg(&mut s, &mut batch, "bob", "#general", "r1");
+    msg(&mut s, &mut batch, "ana", "#general", "r2");
+    let (ana, bob, cy) = (s.user_id("ana").unwrap(), s.user_id("bob").unwrap(), s.user_id("cy").unwrap());
+    let to: Vec<(UserId, u64)> = batch.deliveries.iter().map(|d| (d.user, d.seq)).collect();
+    assert!(
+        to.contains(&(ana, 1)) && to.contains(&(cy, 1)) && to.contains(&(bob, 1)) && to.contains(&(cy, 2))
+    );
+    assert_eq!(to.len(), 4, "never to the sender");
+    let none = &mut |_| Vec::new();
+    assert_eq!(s.chats(ana, none), ["#general:1"], "bob's r1 is unread, ana's own r2 is not");
+    assert_eq!(s.chats(bob, none), ["#general:1"]);
+    assert_eq!(s.chats(cy, none), ["#general:2"]);
+    // A message not on disk yet is not shown.
+    assert_eq!(s.chats(cy, &mut |_| vec!["ana".into()]), ["#general:1"]);
+    let room = s.room_id("#general").unwrap();
+    s.commit(
+        Record::Read { ts: 7, user: "cy".into(), chat: "#general".into(), id: "r2".into(), ord: 1 },
+        &mut batch,
+    )
+    .unwrap();
+    assert_eq!(s.room_read(room, cy), 2);
+    assert_eq!(s.chats(cy, none), ["#general:0"]);
+}
+
+#[test]
+fn only_the_last_ids_of_a_sender_are_remembered() {
+    let (mut s, mut batch) = state();
+    let ana = s.user_id("ana").unwrap();
+    for i in 0..=DEDUP_WINDOW {
+        msg(&mut s, &mut batch, "ana", "bob", &format!("m{i}"));
+    }
+    assert_eq!(s.recent(ana, "m0"), None, "the oldest is forgotten");
+    assert!(s.recent(ana, "m1").is_some());
+    assert!(s.recent(ana, &format!("m{DEDUP_WINDOW}")).is_some());
+    assert_eq!(s.users[ana].recent.by_id.len(), DEDUP_WINDOW);
+}
+
+#[test]
+fn a_room_nobody_is_in_is_freed_and_its_name_starts_again() {
+    let (mut s, mut batch) = state();
+    let join = Record::Join { ts: 2, user: "ana".into(), room: "#Club".into(), read: 0 };
+    s.commit(join, &mut batch).unwrap();
+    msg(&mut s, &mut batch, "ana", "#Club", "c1");
+    assert_eq!(s.room_count(), 2);
+    s.commit(Record::Leave { ts: 3, user: "ana".into(), room: "#Club".into() }, &mut batch).unwrap();
+    assert_eq!(s.room_count(), 1, "freed");
+    assert_eq!(s.room_id("#club"), None);
+    let join = Record::Join { ts: 4, user: "bob".into(), room: "#club".into(), read: 0 };
+    s.commit(join, &mut batch).unwrap();
+    let room = s.room_id("#CLUB").unwrap();
+    assert_eq!(s.room(room).name.as_ref(), "#club", "spelled by its new first member");
+    assert_eq!(s.room_link(room), Link { prev: NO_POS, ord: 0, dord: 0 });
+}
+
+#[test]
+fn a_member_who_sends_and_never_reads_is_bounded() {
+    let (mut s, mut batch) = state();
+    msg(&mut s, &mut batch, "bob", "#general", "first");
+    for i in 0..OWN_UNREAD_WINDOW + 10 {
+        msg(&mut s, &mut batch, "ana", "#general", &format!("a{i}"));
+    }
+    let (room, ana) = (s.room_id("#general").unwrap(), s.user_id("ana").unwrap());
+    assert_eq!(s.room(room).members[&ana].own.len(), OWN_UNREAD_WINDOW);
+    assert_eq!(s.chats(ana, &mut |_| Vec::new()), ["#general:0"], "bob's message counts as read");
+}
+
+#[test]
+fn records_that_contradict_the_state_are_refused() {
+    let (mut s, mut batch) = state();
+    msg(&mut s, &mut batch, "ana", "bob", "m1");
+    let text = crate::protocol::Text::parse("x").unwrap();
+    let m = Message { from: "ana".into(), to: "bob".into(), id: "m2".into(), ts: 9, text };
+    let wrong = Record::Msg { msg: Arc::new(m), link: Link { prev: NO_POS, ord: 0, dord: 0 } };
+    assert!(s.load(s.end, 10, &wrong).unwrap_err().contains("its place"));
+    let ghost = Record::Delivered { ts: 1, user: "bob".into(), chat: "ana".into(), id: "zz".into(), dord: 5 };
+    assert!(s.load(s.end, 10, &ghost).unwrap_err().contains("no message number 5"));
+    let stranger = Record::Ack { ts: 1, user: "zed".into(), seq: 1 };
+    assert!(s.load(s.end, 10, &stranger).unwrap_err().contains("unknown user"));
+}
