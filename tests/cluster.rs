@@ -218,6 +218,38 @@ impl Raw {
     }
 }
 
+/// A user's connection to the first node that answers, moving on to the
+/// next one when it is lost (what clients with several servers do).
+struct Failover<'a> {
+    nodes: &'a [std::net::SocketAddr],
+    user: &'a str,
+    node: usize,
+    conn: Option<Raw>,
+}
+
+impl<'a> Failover<'a> {
+    fn new(nodes: &'a [std::net::SocketAddr], user: &'a str) -> Self {
+        Failover { nodes, user, node: 0, conn: None }
+    }
+
+    /// The connection, logged in (trying the nodes in turn).
+    fn conn(&mut self) -> &mut Raw {
+        while self.conn.is_none() {
+            match Raw::login(self.nodes[self.node % self.nodes.len()], self.user) {
+                Ok(c) => self.conn = Some(c),
+                Err(_) => self.node += 1,
+            }
+        }
+        self.conn.as_mut().expect("just connected")
+    }
+
+    /// The connection failed: the next node.
+    fn lost(&mut self) {
+        self.conn = None;
+        self.node += 1;
+    }
+}
+
 /// Sends `total` messages `m0…` to `to`, 50 at a time pipelined, through
 /// the first node that answers; what got no `OK` is sent again (same id).
 /// Returns the ids acknowledged.
@@ -229,19 +261,9 @@ fn flood(
     acked: &std::sync::atomic::AtomicUsize,
 ) -> Vec<String> {
     let mut done = Vec::new();
-    let mut node = 0;
-    let mut conn: Option<Raw> = None;
+    let mut link = Failover::new(nodes, from);
     while done.len() < total {
-        let c = match &mut conn {
-            Some(c) => c,
-            None => match Raw::login(nodes[node % nodes.len()], from) {
-                Ok(c) => conn.insert(c),
-                Err(_) => {
-                    node += 1;
-                    continue;
-                }
-            },
-        };
+        let c = link.conn();
         let batch: Vec<usize> = (done.len()..(done.len() + 50).min(total)).collect();
         let requests: String = batch.iter().map(|i| format!("MSG:{to}:m{i}:text {i}\n")).collect();
         let replies: std::io::Result<Vec<String>> =
@@ -254,10 +276,7 @@ fn flood(
                     acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
             }
-            Err(_) => {
-                conn = None; // the node died: the next one, and the batch again
-                node += 1;
-            }
+            Err(_) => link.lost(), // the node died: the next one, and the batch again
         }
     }
     done
@@ -268,19 +287,9 @@ fn flood(
 fn receive_all(nodes: &[std::net::SocketAddr], user: &str, want: usize) -> Vec<(u64, String)> {
     let mut seen: Vec<(u64, String)> = Vec::new();
     let mut ids = std::collections::HashSet::new();
-    let mut node = 0;
-    let mut conn: Option<Raw> = None;
+    let mut link = Failover::new(nodes, user);
     while ids.len() < want {
-        let c = match &mut conn {
-            Some(c) => c,
-            None => match Raw::login(nodes[node % nodes.len()], user) {
-                Ok(c) => conn.insert(c),
-                Err(_) => {
-                    node += 1;
-                    continue;
-                }
-            },
-        };
+        let c = link.conn();
         match c.line() {
             Ok(line) if line.starts_with("MSG:") => {
                 let f: Vec<&str> = line.splitn(7, ':').collect();
@@ -291,10 +300,7 @@ fn receive_all(nodes: &[std::net::SocketAddr], user: &str, want: usize) -> Vec<(
             }
             Ok(line) if line == "PING" => drop(c.write("PONG\n")),
             Ok(_) => {}
-            Err(_) => {
-                conn = None;
-                node += 1;
-            }
+            Err(_) => link.lost(),
         }
     }
     seen
