@@ -514,3 +514,52 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert!(ana.request("MSG:bob:d2:again").starts_with("OK:d2:"));
     assert_eq!(send_conn(&b, "bob").listing("HISTORY:ana:10").len(), 4);
 }
+
+#[test]
+fn a_dead_node_disappears_from_presence_within_seconds() {
+    let cluster = Cluster::start();
+    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let _ana_recv = recv_conn(&a, "ana");
+    assert_eq!(next_presence(&mut bob_recv), "JOINED:ana");
+    let mut bob = send_conn(&b, "bob");
+    assert_eq!(bob.listing("USERS"), ["ana", "bob"]);
+    a.kill(); // no goodbye: only its heartbeat stops
+    assert_eq!(next_presence(&mut bob_recv), "LEFT:ana");
+    assert_eq!(bob.listing("USERS"), ["bob"]);
+}
+
+/// The next `JOINED`/`LEFT`, answering `PING`s on the way.
+fn next_presence(c: &mut Conn) -> String {
+    loop {
+        let line = c.line();
+        match line.as_str() {
+            "PING" => c.send("PONG"),
+            l if l.starts_with("JOINED:") || l.starts_with("LEFT:") => return line,
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_node_refuses_a_schema_newer_than_it_knows() {
+    let cluster = Cluster::start();
+    drop(cluster.node("a")); // creates the schema
+    cluster.pg.client().batch_execute("UPDATE wachat_schema SET version = 999").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(support::wachat_bin())
+        .args(["serve", "--send-port", "0", "--recv-port", "0", "--data-dir"])
+        .arg(data.path())
+        .args(["--store", &cluster.pg.url, "--bus", &cluster.nats.url])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = support::wait_with_timeout(&mut child, support::READ_TIMEOUT);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("schema is version 999, newer than this wachat knows"), "{stderr}");
+}
