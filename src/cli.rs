@@ -51,7 +51,25 @@ pub enum Command {
     Demo,
     /// Make a self-signed TLS certificate and key for a server (cert.pem, key.pem).
     Cert(crate::cert::CertArgs),
+    /// Move a single server's data directory into a cluster's PostgreSQL
+    /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
+    Migrate(MigrateArgs),
 }
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The data directory of the single server (no server may run on it).
+    #[arg(long, value_name = "DATA_DIR")]
+    pub from: PathBuf,
+    /// The cluster's database, with no accounts yet.
+    #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
+    pub to: String,
+}
+
+/// What a binary built without the `cluster` feature says to `--store`
+/// and `migrate`.
+pub const NO_CLUSTER: &str = "this wachat was built without the `cluster` feature (PostgreSQL and NATS); \
+     build it with: cargo build --release --features cluster";
 
 /// How to reach the server and as whom: shared by `connect` and the
 /// one-shot subcommands. The password is never an argument (the process
@@ -62,8 +80,10 @@ pub struct ServerArgs {
     /// Your user name.
     #[arg(long, value_parser = parse_user)]
     pub user: String,
-    /// Host name or address of the server.
-    #[arg(long, default_value = "127.0.0.1")]
+    /// Host name or address of the server; or the nodes of a cluster,
+    /// `HOST[:SEND_PORT[:RECV_PORT]],…`, tried in order (your local files
+    /// go in the first one's folder).
+    #[arg(long, default_value = "127.0.0.1", value_parser = parse_server_list)]
     pub server: String,
     /// The server's port for requests.
     #[arg(long, default_value_t = 6666)]
@@ -176,6 +196,11 @@ fn parse_user(s: &str) -> std::result::Result<String, String> {
     Ok(s.to_string())
 }
 
+/// A `--server` value: checked now, kept as typed (see `client::Options::endpoints`).
+pub fn parse_server_list(s: &str) -> std::result::Result<String, String> {
+    client::parse_servers(s, 1, 1).map(|_| s.to_string())
+}
+
 fn parse_chat(s: &str) -> std::result::Result<Chat, String> {
     set_language_early();
     i18n::client::parse_chat(i18n::current(), s)
@@ -277,6 +302,17 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Be a node of a cluster: keep everything in this PostgreSQL database
+    /// instead of --data-dir (needs --bus, and a build with `--features
+    /// cluster`; see docs/CLUSTER.md).
+    #[arg(long, value_name = "postgres://USER@HOST:PORT/DB", requires = "bus")]
+    pub store: Option<String>,
+    /// The cluster's NATS server, which carries events between nodes.
+    #[arg(long, value_name = "nats://HOST:PORT", requires = "store")]
+    pub bus: Option<String>,
+    /// This node's name in the cluster [default: host name and send port].
+    #[arg(long, requires = "store")]
+    pub node: Option<String>,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -331,6 +367,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
+        Command::Migrate(args) => migrate(&args),
     }
 }
 
@@ -425,7 +462,52 @@ pub(crate) fn read_new_password(user: &str, from_stdin: bool) -> Result<String> 
     Ok(password)
 }
 
+#[cfg(feature = "cluster")]
+fn migrate(args: &MigrateArgs) -> Result<()> {
+    crate::cluster::migrate::run(&args.from, &args.to)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn migrate(_args: &MigrateArgs) -> Result<()> {
+    Err(Error::Usage(format!("migrate: {NO_CLUSTER}")))
+}
+
+/// Starts a server that is a node of a cluster (`--store`, `--bus`).
+#[cfg(feature = "cluster")]
+fn start_node(
+    send: std::net::TcpListener,
+    recv: std::net::TcpListener,
+    config: Config,
+    args: &ServeArgs,
+) -> Result<Server> {
+    let options = crate::cluster::ClusterOptions {
+        store: args.store.clone().unwrap_or_default(),
+        bus: args.bus.clone().unwrap_or_default(),
+        node: args.node.clone(),
+    };
+    let (limit, port) = (config.presence_limit, send.local_addr()?.port());
+    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limit, port))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn start_node(
+    _send: std::net::TcpListener,
+    _recv: std::net::TcpListener,
+    _config: Config,
+    _args: &ServeArgs,
+) -> Result<Server> {
+    Err(Error::Usage(format!("--store: {NO_CLUSTER}")))
+}
+
 fn serve(args: ServeArgs) -> Result<()> {
+    if let Some(store) = &args.store {
+        if cfg!(not(feature = "cluster")) {
+            return Err(Error::Usage(format!("--store {store}: {NO_CLUSTER}")));
+        }
+        if !store.starts_with("postgres://") && !store.starts_with("postgresql://") {
+            return Err(Error::Usage(format!("--store {store}: expected postgres://USER@HOST:PORT/DB")));
+        }
+    }
     // A file-size limit (`ulimit -f`) must fail the write, which the store
     // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
     // SAFETY: setting a signal to "ignore" installs no handler code.
@@ -488,8 +570,14 @@ fn serve(args: ServeArgs) -> Result<()> {
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
     let config_tls = config.tls.is_some();
-    let server = Server::start(send, recv, config)?;
-    log::info!("data directory: {}", args.data_dir.display());
+    let server = match &args.store {
+        None => Server::start(send, recv, config)?,
+        Some(_) => start_node(send, recv, config, &args)?,
+    };
+    match &args.store {
+        None => log::info!("data directory: {}", args.data_dir.display()),
+        Some(store) => log::info!("cluster node on {store}"),
+    }
     if config_tls {
         log::info!(
             "TLS on both ports ({})",

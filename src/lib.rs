@@ -14,6 +14,7 @@
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
+//! | `cluster` | (cargo feature `cluster`) a node of several: the `Backend` on PostgreSQL (group commit in one transaction per batch, versioned migrations), NATS on one bridge thread, sessions and presence across nodes (`server::Nodes`), `wachat migrate`. docs/CLUSTER.md. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |
 //! | [`console`] | `wachat connect`: the interactive console on top of [`client`]; its commands ([`console::session`]) serve both consoles. |
@@ -99,6 +100,14 @@
 //! the router's table may be taken under it. It runs the callbacks left
 //! with it (the `OK`s) holding no lock.
 //!
+//! A cluster node (`--store postgres://…`) has the same threads, with a
+//! PostgreSQL committer in place of the log's, plus a NATS bridge thread,
+//! a dispatcher (what other nodes said) and a heartbeat thread; the
+//! server asks the other nodes through [`server::Nodes`] (a single server
+//! is [`server::Alone`]). Its locks: a user's login stripe, then the
+//! router's table, then an outlet's buffer; the feeder's per-user stripe
+//! is taken with no other lock held but outlets' (see `src/cluster/`).
+//!
 //! Two more kinds of thread: the **hasher** pool (one thread per core)
 //! runs argon2 for every `LOGIN`/`REGISTER`, so a crowd of logins queues
 //! instead of hashing hundreds at once; handlers send it a job and wait on
@@ -169,6 +178,8 @@ pub mod bench;
 pub mod cert;
 pub mod cli;
 pub mod client;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod console;
 pub mod csvlog;
 pub mod demo;

@@ -91,8 +91,7 @@ pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
 /// say so); returns the connection and the name as registered.
 fn open(options: &Options) -> Result<(Connection, String)> {
     let o = options;
-    let mut conn =
-        Connection::open(&o.server, o.send_port, Port::Send, o.timeout, o.trace.clone(), o.tls.as_ref())?;
+    let mut conn = Connection::open_any(o, Port::Send, o.trace.clone(), &o.preferred)?;
     let how = match &o.register {
         Some(email) => Login::Register { email: email.clone() },
         None => Login::Existing,

@@ -42,6 +42,11 @@ fn example(name: &str) -> PathBuf {
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }
+        // With the features of this test build (`cargo test --all-features`):
+        // another set would rebuild the library meanwhile, for tens of seconds.
+        if cfg!(feature = "cluster") {
+            build.args(["--features", "cluster"]);
+        }
         assert!(build.status().expect("run cargo").success(), "cargo build --examples failed");
     });
     // This test runs from <target>/<profile>/deps/; examples are in

@@ -185,8 +185,8 @@ fn apply(run: &mut Running, op: &Op, restarts: bool) -> Option<String> {
                 Err(ko) => format!("KO:{}", ko.code),
             }
         }
-        Op::Chats { user } => s.chats(id(*user)).join("\n"),
-        Op::Rooms { user } => s.rooms(id(*user)).join("\n"),
+        Op::Chats { user } => s.chats(id(*user)).unwrap().join("\n"),
+        Op::Rooms { user } => s.rooms(id(*user)).unwrap().join("\n"),
         Op::Replay { user } => {
             run.backend.sync().unwrap();
             let end = s.inbox_end(id(*user));

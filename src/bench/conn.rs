@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::BenchArgs;
+use crate::client::connection::Port;
 use crate::error::{Error, Result};
 use crate::transport::{Shared, Stream, tls};
 
@@ -24,13 +25,17 @@ pub struct LineReader(BufReader<Shared>);
 pub struct LineWriter(BufWriter<Shared>);
 
 impl LineConn {
-    pub fn connect(args: &BenchArgs, port: u16) -> Result<LineConn> {
-        let addr = format!("{}:{port}", args.server);
+    /// Connects to `port` of the `node`-th server of `--server` (modulo
+    /// their number: users are spread over a cluster's nodes).
+    pub fn connect(args: &BenchArgs, node: usize, port: Port) -> Result<LineConn> {
+        let endpoints = args.endpoints();
+        let endpoint = &endpoints[node % endpoints.len()];
+        let addr = format!("{}:{}", endpoint.host, endpoint.port(port));
         let context = || format!("bench: connect {addr}");
         let tcp = TcpStream::connect(&addr).map_err(|e| Error::io(context(), e))?;
         tcp.set_nodelay(true)?;
         let deadline = Instant::now() + args.timeout();
-        let stream = Stream::connect(tcp, args.tls_config.as_ref(), &args.server, deadline)
+        let stream = Stream::connect(tcp, args.tls_config.as_ref(), &endpoint.host, deadline)
             .map_err(|e| Error::io(context(), tls::explain(e)))?;
         stream.set_read_timeout(Some(args.timeout()))?;
         let shared = Shared(Arc::new(stream));

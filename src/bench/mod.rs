@@ -26,14 +26,17 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use crate::client::connection::Port;
 use crate::error::{Error, Result};
 use conn::LineConn;
 use report::Report;
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Server host name or address.
-    #[arg(long, default_value = "127.0.0.1")]
+    /// Server host name or address; or the nodes of a cluster,
+    /// `HOST[:SEND_PORT[:RECV_PORT]],…`: user number i goes to node i mod n,
+    /// so each pair's sender and receiver are on different nodes.
+    #[arg(long, default_value = "127.0.0.1", value_parser = crate::cli::parse_server_list)]
     pub server: String,
     #[arg(long, default_value_t = 6666)]
     pub send_port: u16,
@@ -88,6 +91,12 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// The servers of `--server`, each with its ports.
+    fn endpoints(&self) -> Vec<crate::client::Endpoint> {
+        crate::client::parse_servers(&self.server, self.send_port, self.recv_port)
+            .expect("checked when the command line was parsed")
+    }
+
     fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout)
     }
@@ -128,21 +137,21 @@ pub fn run(mut args: BenchArgs) -> Result<()> {
 /// try `LOGIN` first. Guessing wrong costs the server a second password
 /// hash (a taken name costs as much as a wrong password), so the guess is
 /// made once per group of users (see [`login_each`]), not per user.
-fn login_both(args: &BenchArgs, user: &str, existing: bool) -> Result<Both> {
+fn login_both(args: &BenchArgs, user: &str, existing: bool, node: usize) -> Result<Both> {
     let login = format!("LOGIN:{user}:{}", args.password);
     let register = format!("REGISTER:{user}::{}", args.password);
-    let mut send = LineConn::connect(args, args.send_port)?;
+    let mut send = LineConn::connect(args, node, Port::Send)?;
     let reply = send.request(if existing { &login } else { &register })?;
     if reply.starts_with("KO:USER_EXISTS") {
         expect_ok(&send.request(&login)?, user)?;
     } else if reply.starts_with("KO:AUTH_FAILED") {
         // LOGIN closes after AUTH_FAILED: register on a new connection.
-        send = LineConn::connect(args, args.send_port)?;
+        send = LineConn::connect(args, node, Port::Send)?;
         expect_ok(&send.request(&register)?, user)?;
     } else {
         expect_ok(&reply, user)?;
     }
-    let mut recv = LineConn::connect(args, args.recv_port)?;
+    let mut recv = LineConn::connect(args, node, Port::Receive)?;
     let reply = recv.request(&login)?;
     expect_ok(&reply, user)?;
     Ok((send, recv))
@@ -150,7 +159,7 @@ fn login_both(args: &BenchArgs, user: &str, existing: bool) -> Result<Both> {
 
 /// Whether `user`'s account exists already: one `LOGIN` to find out.
 fn exists(args: &BenchArgs, user: &str) -> Result<bool> {
-    let mut probe = LineConn::connect(args, args.send_port)?;
+    let mut probe = LineConn::connect(args, 0, Port::Send)?;
     Ok(probe.request(&format!("LOGIN:{user}:{}", args.password))?.starts_with("OK"))
 }
 
@@ -184,7 +193,7 @@ fn login_each(args: &BenchArgs, names: &[String], done: &(dyn Fn(usize, Both) + 
                         if i >= names.len() {
                             return Ok(());
                         }
-                        done(i, login_both(args, &names[i], existing)?);
+                        done(i, login_both(args, &names[i], existing, i)?);
                     }
                 })
             })
@@ -449,7 +458,7 @@ fn fanout(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
     let sender_name = format!("{}-fan", args.prefix);
     let members: Vec<String> = (0..args.room_size).map(|i| format!("{}-m{i}", args.prefix)).collect();
     let started = Instant::now();
-    let (mut sender, _sender_events) = login_both(args, &sender_name, exists(args, &sender_name)?)?;
+    let (mut sender, _sender_events) = login_both(args, &sender_name, exists(args, &sender_name)?, 0)?;
     expect_ok(&sender.request(&format!("JOIN:{room}"))?, "JOIN")?;
     let mut conns = login_all(args, &members)?;
     for (send, _) in &mut conns {

@@ -114,6 +114,44 @@ impl Connection {
         Ok(Connection { port, addr, stream, reader, timeout, trace })
     }
 
+    /// Connects to the first server of `options.endpoints()` that answers,
+    /// starting with the one at `*preferred` (the last that worked) and
+    /// going round the list; `*preferred` then names the one reached. The
+    /// error is the first server's if none answers.
+    pub fn open_any(
+        options: &super::Options,
+        port: Port,
+        trace: Option<Trace>,
+        preferred: &std::sync::atomic::AtomicUsize,
+    ) -> Result<Self> {
+        use std::sync::atomic::Ordering;
+        let endpoints = options.endpoints();
+        let start = preferred.load(Ordering::Relaxed) % endpoints.len();
+        let mut first_error = None;
+        for k in 0..endpoints.len() {
+            let i = (start + k) % endpoints.len();
+            let e = &endpoints[i];
+            match Connection::open(
+                &e.host,
+                e.port(port),
+                port,
+                options.timeout,
+                trace.clone(),
+                options.tls.as_ref(),
+            ) {
+                Ok(conn) => {
+                    preferred.store(i, Ordering::Relaxed);
+                    return Ok(conn);
+                }
+                Err(error) => {
+                    log::debug!("{}:{}: {error}", e.host, e.port(port));
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        Err(first_error.expect("at least one server"))
+    }
+
     /// Sends `LOGIN` (or `REGISTER`) and returns the name as registered.
     pub fn login(&mut self, user: &str, password: &str, how: &Login) -> Result<String> {
         let (request, what) = match how {

@@ -40,7 +40,8 @@ pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: S
 /// asks the routing table, it sends nothing). `None` when neither can be
 /// told: no route to the server, so no peer could be introduced anyway.
 pub(super) fn listen(options: &Options, local_ip: Option<IpAddr>, port: u16) -> Result<Option<TcpListener>> {
-    let Some(ip) = local_ip.or_else(|| routed_ip(&options.server, options.send_port)) else {
+    let first = options.endpoints().swap_remove(0);
+    let Some(ip) = local_ip.or_else(|| routed_ip(&first.host, first.send_port)) else {
         log::warn!("{}", tr!(Msg::NoRouteForPeers, server = options.server));
         return Ok(None);
     };

@@ -130,7 +130,11 @@ fn adopt_old_layout(options: &Options, dir: &Path) -> Result<()> {
 
 /// `127.0.0.1:6666`, as the user typed it, for messages.
 pub fn server_name(options: &Options) -> String {
-    format!("{}:{}", options.server, options.send_port)
+    if options.server.contains([',', ':']) {
+        options.server.clone() // a list, or ports of its own: as typed
+    } else {
+        format!("{}:{}", options.server, options.send_port)
+    }
 }
 
 /// Opens (or creates) a file of the client for reading and appending,

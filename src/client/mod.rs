@@ -81,7 +81,7 @@ pub use connection::{Connection, Login, Port, Trace};
 pub use history::{History, Message};
 pub use live::LiveChats;
 pub use local::prepare as prepare_dir;
-pub use options::{Options, default_data_dir};
+pub use options::{Endpoint, Options, default_data_dir, parse_servers};
 pub use outbox::{Outbox, Outgoing};
 pub use overview::{ChatSummary, Conversation, Page, Presence, UserInfo};
 pub use requests::parse_history_line;
@@ -156,8 +156,7 @@ impl Shared {
     /// Connects one port and logs in.
     fn open(&self, port: Port) -> Result<Connection> {
         let o = &self.options;
-        let number = if port == Port::Send { o.send_port } else { o.recv_port };
-        let mut conn = Connection::open(&o.server, number, port, o.timeout, o.trace.clone(), o.tls.as_ref())?;
+        let mut conn = Connection::open_any(o, port, o.trace.clone(), &o.preferred)?;
         conn.login(&o.user, &o.password, &Login::Existing)?;
         match port {
             Port::Send => announce(&mut conn, self.p2p_port)?,
@@ -426,7 +425,7 @@ impl Drop for Client {
 /// connection and the name as registered.
 fn first_login(options: &Options) -> Result<(Connection, String)> {
     let (o, trace) = (options, options.trace.clone());
-    let mut conn = Connection::open(&o.server, o.send_port, Port::Send, o.timeout, trace, o.tls.as_ref())?;
+    let mut conn = Connection::open_any(o, Port::Send, trace, &o.preferred)?;
     let how = match &o.register {
         Some(email) => Login::Register { email: email.clone() },
         None => Login::Existing,

@@ -18,7 +18,9 @@ pub struct Options {
     /// `Some(email)`: create the account (`REGISTER`) on the first
     /// connection instead of logging in; the email may be empty.
     pub register: Option<String>,
-    /// Host name or address of the server.
+    /// Host name or address of the server; or several, separated by
+    /// commas, each `HOST[:SEND_PORT[:RECV_PORT]]`: the nodes of one
+    /// cluster, tried in order ([`Options::endpoints`]).
     pub server: String,
     pub send_port: u16,
     pub recv_port: u16,
@@ -40,6 +42,10 @@ pub struct Options {
     /// `Some`: connect with TLS, trusting these certificates (never
     /// plaintext then); `None`: plaintext.
     pub tls: Option<crate::transport::Tls>,
+    /// Which server of the list answered last: shared by the client's
+    /// threads (and clones), so both ports go to the same node and a
+    /// reconnection tries first the node that worked.
+    pub preferred: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Options {
@@ -59,6 +65,7 @@ impl Options {
             trace: None,
             p2p_port: Some(0),
             tls: None,
+            preferred: Default::default(),
         }
     }
 
@@ -67,10 +74,74 @@ impl Options {
     /// Names are unique ignoring case, so `Ana` and `ana` share one.
     /// [`crate::client::prepare_dir`] creates it (and adopts the folder of
     /// the layout before this one); this only says where it is.
+    ///
+    /// With several servers (the nodes of one cluster, one chat), the
+    /// folder is the first one's: list the same node first every time
+    /// (see `client/local.rs`).
     pub fn user_dir(&self) -> PathBuf {
-        let server = super::local::server_folder(&self.server, self.send_port);
+        let first = self.endpoints().swap_remove(0);
+        let server = super::local::server_folder(&first.host, first.send_port);
         self.data_dir.join(server).join(crate::protocol::names::fold(&self.user))
     }
+}
+
+/// One server of a `--server` list, with its two ports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub send_port: u16,
+    pub recv_port: u16,
+}
+
+impl Endpoint {
+    /// The port number of `port` on this server.
+    pub fn port(&self, port: super::connection::Port) -> u16 {
+        match port {
+            super::connection::Port::Send => self.send_port,
+            super::connection::Port::Receive => self.recv_port,
+        }
+    }
+}
+
+impl Options {
+    /// The servers to try, in order: [`Options::server`] split at its
+    /// commas, each with the default ports (`send_port`, `recv_port`)
+    /// unless it names its own. Never empty.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        parse_servers(&self.server, self.send_port, self.recv_port).unwrap_or_else(|_| {
+            vec![Endpoint { host: self.server.clone(), send_port: self.send_port, recv_port: self.recv_port }]
+        })
+    }
+}
+
+/// Parses `HOST[:SEND_PORT[:RECV_PORT]],…` (an IPv6 address in brackets
+/// when ports follow it: `[::1]:6666:9999`); missing ports are `send_port`
+/// and `recv_port`.
+pub fn parse_servers(list: &str, send_port: u16, recv_port: u16) -> Result<Vec<Endpoint>, String> {
+    let mut endpoints = Vec::new();
+    for entry in list.split(',').map(str::trim) {
+        let (host, ports) = if let Some(rest) = entry.strip_prefix('[') {
+            let (host, after) = rest.split_once(']').ok_or_else(|| format!("{entry:?}: a ']' is missing"))?;
+            (host, after.strip_prefix(':').unwrap_or(after))
+        } else if entry.matches(':').count() > 2 || entry.contains("::") {
+            (entry, "") // a bare IPv6 address (`host:send:recv` has two colons, never `::`)
+        } else {
+            entry.split_once(':').unwrap_or((entry, ""))
+        };
+        if host.is_empty() {
+            return Err(format!("{list:?}: a server without a host"));
+        }
+        let mut numbers = ports.split(':').filter(|p| !p.is_empty()).map(|p| {
+            p.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(|| format!("{entry:?}: {p:?} is not a port"))
+        });
+        let send = numbers.next().transpose()?.unwrap_or(send_port);
+        let recv = numbers.next().transpose()?.unwrap_or(recv_port);
+        if numbers.next().is_some() {
+            return Err(format!("{entry:?}: HOST[:SEND_PORT[:RECV_PORT]]"));
+        }
+        endpoints.push(Endpoint { host: host.to_string(), send_port: send, recv_port: recv });
+    }
+    Ok(endpoints)
 }
 
 impl fmt::Debug for Options {
@@ -119,5 +190,21 @@ mod tests {
         options.server = "Chat.Example.org".into();
         options.send_port = 7000;
         assert_eq!(options.user_dir(), PathBuf::from("/d/chat.example.org:7000/ana"));
+        // A cluster's nodes share the first one's folder.
+        options.server = "node1:7001:7002,node2".into();
+        assert_eq!(options.user_dir(), PathBuf::from("/d/node1:7001/ana"));
+    }
+
+    #[test]
+    fn a_server_list_names_each_node_and_its_ports() {
+        let e = |host: &str, send, recv| Endpoint { host: host.into(), send_port: send, recv_port: recv };
+        assert_eq!(parse_servers("a", 6666, 9999).unwrap(), [e("a", 6666, 9999)]);
+        assert_eq!(
+            parse_servers("a:7001, b:7011:7012,[::1]:1:2,::1", 6666, 9999).unwrap(),
+            [e("a", 7001, 9999), e("b", 7011, 7012), e("::1", 1, 2), e("::1", 6666, 9999)]
+        );
+        for bad in ["", "a,,b", "a:x", "a:0", "a:1:x", "[::1", "[::1]:9:9:9"] {
+            assert!(parse_servers(bad, 1, 2).is_err(), "{bad}");
+        }
     }
 }

@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod listener;
 pub mod log_limit;
+pub mod nodes;
 pub mod p2p;
 pub mod presence;
 pub mod recv;
@@ -41,8 +42,9 @@ use crate::error::Result;
 use crate::protocol::{Bye, Code, Ko, MAX_FRAME, Reply};
 use crate::router::Router;
 use crate::store::password::DEFAULT_KDF_COST;
-use crate::store::{Hasher, LocalStore, Store};
+use crate::store::{Backend, Hasher, LocalStore, Store};
 use crate::transport::Stream;
+pub use nodes::{Alone, Nodes};
 
 /// Everything `wachat serve` can be told.
 #[derive(Clone, Debug)]
@@ -131,6 +133,8 @@ pub struct Ctx {
     pub config: Config,
     pub store: Arc<Store>,
     pub router: Arc<Router>,
+    /// The other nodes of a cluster ([`Alone`] for a single server).
+    pub nodes: Arc<dyn Nodes>,
     /// Ports announced with `P2P:<port>`.
     pub p2p_ports: p2p::Ports,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).
@@ -149,6 +153,24 @@ pub struct Ctx {
 impl Ctx {
     pub fn shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// `USERS`: the users online here and on the other nodes, sorted
+    /// ignoring case, each once.
+    pub fn online_names(&self) -> Vec<String> {
+        let mut names = self.router.online_names();
+        let elsewhere = self.nodes.online_names();
+        if !elsewhere.is_empty() {
+            names.extend(elsewhere);
+            names.sort_by_key(|n| crate::protocol::names::fold(n));
+            names.dedup_by_key(|n| crate::protocol::names::fold(n));
+        }
+        names
+    }
+
+    /// True if `user` is logged in on the receive port here or on another node.
+    pub fn is_online(&self, user: crate::store::UserId) -> bool {
+        self.router.is_online(user) || self.nodes.is_online(user)
     }
 
     /// Takes `cost` tokens from `user`'s `--rate` bucket; a `KO:RATE_LIMITED`
@@ -243,6 +265,10 @@ impl Connections {
     }
 }
 
+/// What a cluster node gives the server in place of the local store: its
+/// backend (handed the router, to deliver through it) and its [`Nodes`].
+pub type Storage = (Box<dyn Backend>, Arc<dyn Nodes>);
+
 /// A running server.
 pub struct Server {
     ctx: Arc<Ctx>,
@@ -254,17 +280,32 @@ pub struct Server {
 impl Server {
     /// Loads the data directory and starts accepting on both listeners.
     pub fn start(send: TcpListener, recv: TcpListener, config: Config) -> Result<Server> {
+        let options = crate::store::Options { fsync: config.fsync, ..config.store.clone() };
+        let data_dir = config.data_dir.clone();
+        Self::start_with(send, recv, config, move |router| {
+            // The store hands the events of every durable batch to the
+            // router; it knows nothing else of it.
+            let deliver = {
+                let router = router.clone();
+                Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
+            };
+            let backend = LocalStore::open(&data_dir, options, deliver)?;
+            Ok((Box::new(backend), Arc::new(Alone)))
+        })
+    }
+
+    /// Starts a server on storage that `open` makes, given the router
+    /// (a cluster node: `cluster::open`).
+    pub fn start_with(
+        send: TcpListener,
+        recv: TcpListener,
+        config: Config,
+        open: impl FnOnce(&Arc<Router>) -> Result<Storage>,
+    ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        // The store hands the events of every durable batch to the router;
-        // it knows nothing else of it.
-        let deliver = {
-            let router = router.clone();
-            Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
-        };
-        let options = crate::store::Options { fsync: config.fsync, ..config.store.clone() };
-        let backend = LocalStore::open(&config.data_dir, options, deliver)?;
-        let store = Arc::new(Store::new(Box::new(backend), hasher));
+        let (backend, nodes) = open(&router)?;
+        let store = Arc::new(Store::new(backend, hasher));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
         let ctx = Arc::new(Ctx {
@@ -272,6 +313,7 @@ impl Server {
             config,
             store,
             router,
+            nodes,
             p2p_ports: p2p::Ports::default(),
             requests,
             connections: Connections::default(),
@@ -334,6 +376,8 @@ impl Server {
             }
         }
         drop(open);
+        // The other nodes hear that this one's sessions ended.
+        self.ctx.nodes.stop();
         // Writes the last batch and a last checkpoint.
         self.ctx.store.stop();
         log::info!("stopped");

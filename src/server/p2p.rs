@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 
 use super::Ctx;
 use crate::protocol::{Code, Ko};
+use crate::router::Outlet;
 use crate::store::UserId;
 
 /// Announced P2P ports, by user.
@@ -28,19 +29,34 @@ impl Ports {
 /// `P2P:<port>`
 pub fn announce(ctx: &Ctx, user: UserId, port: u16) {
     ctx.p2p_ports.0.lock().insert(user, port);
+    ctx.nodes.announce(user, Some(port));
 }
 
 /// `PEER:<user>`: returns `<ip>:<port>:<token>` and tells the peer. Every
 /// failure is `OFFLINE` (the contract's only code for it), with a reason.
+/// A peer whose receive connection is on another node of a cluster is
+/// introduced by that node.
 pub fn introduce(ctx: &Ctx, me: &str, peer: &str) -> Result<String, Ko> {
-    let offline = |why: &str| Ko::new(Code::Offline, format!("{peer} {why}"));
-    let id = ctx.store.user_id(peer).ok_or_else(|| offline("is not a user here"))?;
-    let outlet = ctx.router.get(id).ok_or_else(|| offline("is not connected"))?;
-    let port = ctx.p2p_ports.0.lock().get(&id).copied();
-    let port = port.ok_or_else(|| offline("accepts no direct chats (no P2P port announced)"))?;
+    let id = ctx.store.user_id(peer).ok_or_else(|| offline(peer, "is not a user here"))?;
+    let Some(outlet) = ctx.router.get(id) else {
+        return ctx.nodes.introduce(me, id).unwrap_or_else(|| Err(offline(peer, "is not connected")));
+    };
+    let port = ctx.p2p_ports.0.lock().get(&id).copied().or_else(|| ctx.nodes.p2p_port(id));
+    introduce_to(&outlet, me, peer, port)
+}
+
+/// Introduces `me` to `peer`, whose receive connection is `outlet` and
+/// who announced `port`: pushes `P2P:<me>:<token>`, returns `<ip>:<port>:<token>`.
+pub fn introduce_to(outlet: &Outlet, me: &str, peer: &str, port: Option<u16>) -> Result<String, Ko> {
+    let port = port.ok_or_else(|| offline(peer, "accepts no direct chats (no P2P port announced)"))?;
     let token = new_token();
     outlet.push(&format!("P2P:{me}:{token}\n"));
     Ok(format!("{}:{port}:{token}", outlet.peer_ip))
+}
+
+/// The one code for every failure of `PEER`, with a reason.
+pub fn offline(peer: &str, why: &str) -> Ko {
+    Ko::new(Code::Offline, format!("{peer} {why}"))
 }
 
 /// A random token of 32 hex digits (128 bits) from the OS's generator.

@@ -21,7 +21,7 @@ use crate::store::UserId;
 
 /// `<ONLINE|ts|UNKNOWN>` for one user.
 fn seen(ctx: &Ctx, user: UserId) -> String {
-    if ctx.router.is_online(user) {
+    if ctx.is_online(user) {
         return "ONLINE".into();
     }
     ctx.store.last_seen(user).map_or_else(|| "UNKNOWN".into(), |ts| ts.to_string())
@@ -54,19 +54,34 @@ pub fn is_member(ctx: &Ctx, user: UserId, room: &str) -> bool {
 }
 
 /// `who` joined or left `room` (already durable): tells the other members
-/// online that opted in to 1.1.
+/// online that opted in to 1.1, here and on the other nodes.
 pub fn tell_members(ctx: &Ctx, who: UserId, name: &str, room: &str, joined: bool) {
-    let Some((room, members)) = ctx.store.room_members(room) else { return };
+    let members = ctx.store.room_members(room);
+    tell_local_members(&ctx.router, ctx.config.presence_limit, who, name, members, joined);
+    ctx.nodes.tell_members(who, name, room, joined);
+}
+
+/// [`tell_members`] for the members whose receive connection is on this
+/// server (a cluster node calls it when another node tells it).
+pub fn tell_local_members(
+    router: &crate::router::Router,
+    presence_limit: usize,
+    who: UserId,
+    name: &str,
+    members: Option<(std::sync::Arc<str>, crate::store::Members)>,
+    joined: bool,
+) {
+    let Some((room, members)) = members else { return };
     // A member who left is no longer in the list; the room's size is the
     // one everybody sees now.
-    if members.len() > ctx.config.presence_limit {
+    if members.len() > presence_limit {
         return;
     }
     let event = Event::Member { room: room.to_string(), user: name.to_string(), joined };
     let frame = format!("{event}\n");
     for (member, _) in members {
         if member != who
-            && let Some(outlet) = ctx.router.get(member)
+            && let Some(outlet) = router.get(member)
             && outlet.speaks_1_1()
         {
             outlet.push(&frame);

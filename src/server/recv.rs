@@ -97,10 +97,21 @@ fn login(
 /// Attaches the outlet (the user is online from here: `USERS` shows it
 /// before the client reads its `OK`), replays the inbox, then serves live.
 fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) {
-    let (upto, replaced) = attach(ctx, outlet);
+    // In a cluster, claiming the session replaces one on another node.
+    let mut attached = None;
+    let elsewhere = match ctx.nodes.claim(outlet, &mut || attached = Some(attach(ctx, outlet))) {
+        Ok(elsewhere) => elsewhere,
+        Err(ko) => {
+            let _ = stream
+                .write_all_by(Reply::Ko(ko).to_string().as_bytes(), Instant::now() + ctx.config.timeout);
+            return;
+        }
+    };
+    let Some((upto, replaced)) = attached else { return };
     match replaced {
         Some(old) => old.close(Bye::Replaced),
-        None => presence(ctx, outlet, "JOINED"),
+        None if !elsewhere => presence(ctx, outlet, "JOINED"),
+        None => {} // it moved here from another node: not coming online
     }
     log::debug!("{} is online (inbox durable up to {upto})", outlet.name);
     match send_replay(ctx, stream, upto, outlet) {
@@ -114,13 +125,18 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
     outlet.shut_down();
     // Last seen is noted while the router still lists the user: whoever
     // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,
-    // never the one before it. (A connection replaced by a newer one is
-    // not the user going offline.)
-    if ctx.router.get(outlet.user).is_some_and(|current| Arc::ptr_eq(&current, outlet)) {
-        ctx.store.note_offline(outlet.user, crate::store::now_ms());
+    // never the one before it. (A connection replaced by a newer one, here
+    // or on another node, is not the user going offline.)
+    let now = crate::store::now_ms();
+    let current = ctx.router.get(outlet.user).is_some_and(|current| Arc::ptr_eq(&current, outlet));
+    let offline_everywhere = current && ctx.nodes.release(outlet, now);
+    if offline_everywhere {
+        ctx.store.note_offline(outlet.user, now);
     }
     if ctx.router.remove(outlet) {
         ctx.p2p_ports.forget(outlet.user);
+    }
+    if offline_everywhere {
         presence(ctx, outlet, "LEFT");
         log::debug!("{} is offline", outlet.name);
     }

@@ -247,11 +247,11 @@ impl Session<'_> {
                 }
                 self.reply_durable(left.map(|t| (Reply::Ok, t)))
             }
-            Request::Users => self.reply(Ok(listing(self.ctx.router.online_names()))),
-            Request::Rooms => self.reply(Ok(listing(store.rooms(user)))),
+            Request::Users => self.reply(Ok(listing(self.ctx.online_names()))),
+            Request::Rooms => self.reply(store.rooms(user).map(listing)),
             Request::Chats => {
                 self.settle();
-                self.reply(Ok(listing(store.chats(user))))
+                self.reply(store.chats(user).map(listing))
             }
             Request::History { chat, limit } => {
                 self.settle();

@@ -89,8 +89,9 @@ impl Listing {
 /// Everything the server asks of storage.
 pub trait Backend: Send + Sync {
     // ----- accounts
-    /// The account called `name`, ignoring case.
-    fn account(&self, name: &str) -> Option<Account>;
+    /// The account called `name`, ignoring case. (`Err`: storage cannot
+    /// say now — a database backend whose database is down.)
+    fn account(&self, name: &str) -> Result<Option<Account>, Ko>;
     /// Creates an account, a member of `#general` (`KO:USER_EXISTS` if the
     /// name is taken, ignoring case). `hash` is already computed.
     fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
@@ -127,9 +128,9 @@ pub trait Backend: Send + Sync {
 
     // ----- reads: they show only what is durable
     /// `ROOMS` lines.
-    fn rooms(&self, user: UserId) -> Vec<String>;
+    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko>;
     /// `CHATS` lines.
-    fn chats(&self, user: UserId) -> Vec<String>;
+    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko>;
     /// Users who share a room of at most `limit` members with `user`.
     fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId>;
     /// When `user` was last online (`None`: never since this was kept).
@@ -154,7 +155,7 @@ pub trait Backend: Send + Sync {
 /// A shared backend is a backend (a test keeps a handle on the one its
 /// `Store` uses, to checkpoint or sync it).
 impl<B: Backend + ?Sized> Backend for Arc<B> {
-    fn account(&self, name: &str) -> Option<Account> {
+    fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
         (**self).account(name)
     }
     fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
@@ -184,10 +185,10 @@ impl<B: Backend + ?Sized> Backend for Arc<B> {
     fn when_durable(&self, ticket: Ticket, then: Then) {
         (**self).when_durable(ticket, then)
     }
-    fn rooms(&self, user: UserId) -> Vec<String> {
+    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
         (**self).rooms(user)
     }
-    fn chats(&self, user: UserId) -> Vec<String> {
+    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
         (**self).chats(user)
     }
     fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {

@@ -48,9 +48,9 @@ fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     // Every later write is refused at once, with the same code ...
     assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Internal);
     // ... while reads are still served, without the refused message.
-    assert_eq!(store.rooms(ana), ["#general:2"]);
+    assert_eq!(store.rooms(ana).unwrap(), ["#general:2"]);
     assert_eq!(history(&store, ana, "bob").len(), 1);
-    assert_eq!(store.chats(bob), ["ana:1"]);
+    assert_eq!(store.chats(bob).unwrap(), ["ana:1"]);
     assert_eq!(replay(&store, bob).len(), 1);
     assert!(store.login("bob", "pw", false).is_ok());
 }

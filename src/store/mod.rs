@@ -23,6 +23,7 @@ pub mod checkpoint;
 pub mod committer;
 pub mod convert;
 pub mod disk;
+pub mod export;
 pub mod local;
 #[cfg(test)]
 mod local_tests;
@@ -74,7 +75,7 @@ impl Store {
 
     /// Creates an account (and its membership of `#general`), durably.
     pub fn register(&self, name: &str, email: &str, password: &str) -> Result<(UserId, Arc<str>), Ko> {
-        if self.backend.account(name).is_some() {
+        if self.backend.account(name)?.is_some() {
             return Err(Ko::new(Code::UserExists, format!("the name {name} is taken")));
         }
         // Hashing is slow on purpose: done before the backend locks anything.
@@ -88,7 +89,7 @@ impl Store {
     /// Checks a password. With `auto_register`, an unknown name becomes a
     /// new account with this password.
     pub fn login(&self, name: &str, password: &str, auto_register: bool) -> Result<(UserId, Arc<str>), Ko> {
-        match self.backend.account(name) {
+        match self.backend.account(name)? {
             Some(a) if self.logins.recall(a.id, password) => Ok((a.id, a.name)),
             Some(a) if self.hasher.verify(Some(&a.hash), password) => {
                 self.logins.remember(a.id, password);
@@ -109,12 +110,21 @@ impl Store {
 
     /// The id of an account.
     pub fn user_id(&self, name: &str) -> Option<UserId> {
-        self.backend.account(name).map(|a| a.id)
+        self.account(name).map(|a| a.id)
     }
 
     /// The registered spelling of a user name, if the account exists.
     pub fn user_name(&self, name: &str) -> Option<Arc<str>> {
-        self.backend.account(name).map(|a| a.name)
+        self.account(name).map(|a| a.name)
+    }
+
+    /// The account, if it exists; a storage that cannot say now (a
+    /// database that is down) counts as "no such account", logged.
+    fn account(&self, name: &str) -> Option<Account> {
+        self.backend.account(name).unwrap_or_else(|ko| {
+            ::log::warn!("store: looking up {name:?}: {}", ko.reason);
+            None
+        })
     }
 
     // ----- changes ------------------------------------------------------
@@ -169,7 +179,7 @@ impl Store {
     // ----- reads --------------------------------------------------------
 
     /// `ROOMS`
-    pub fn rooms(&self, user: UserId) -> Vec<String> {
+    pub fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
         self.backend.rooms(user)
     }
 
@@ -180,7 +190,7 @@ impl Store {
     }
 
     /// `CHATS`
-    pub fn chats(&self, user: UserId) -> Vec<String> {
+    pub fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
         self.backend.chats(user)
     }
 
@@ -223,11 +233,11 @@ impl Store {
 }
 
 impl Backend for LocalStore {
-    fn account(&self, name: &str) -> Option<Account> {
+    fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
         let state = self.inner.state.lock();
-        let id = state.user_id(name)?;
+        let Some(id) = state.user_id(name) else { return Ok(None) };
         let user = &state.users[id];
-        Some(Account { id, name: user.name.clone(), hash: user.hash.clone() })
+        Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone() }))
     }
 
     fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
@@ -267,12 +277,12 @@ impl Backend for LocalStore {
         self.inner.when_durable(ticket.0, then)
     }
 
-    fn rooms(&self, user: UserId) -> Vec<String> {
-        self.inner.state.lock().rooms_list(user)
+    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
+        Ok(self.inner.state.lock().rooms_list(user))
     }
 
-    fn chats(&self, user: UserId) -> Vec<String> {
-        self.inner.chats(user)
+    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
+        Ok(self.inner.chats(user))
     }
 
     fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod console;
 pub mod fake_telegram;
 pub mod pty;

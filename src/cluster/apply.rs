@@ -1,0 +1,546 @@
+//! One batch of jobs, applied in one transaction (the committer commits it).
+//!
+//! The order of a transaction is what makes it safe with several nodes
+//! writing at once:
+//!
+//! 1. create the rooms a `JOIN` (or a new account's `#general`) needs;
+//! 2. lock every room involved (`FOR UPDATE`, in id order): its counter
+//!    and its members hold still;
+//! 3. create the new accounts; find the users named and the messages
+//!    named (`READ`), and what each `ACK` acknowledges;
+//! 4. lock the inbox row of every user who gets an event or sends a
+//!    message (`FOR UPDATE`, in id order). Whoever holds a user's row
+//!    owns its sequence numbers, its resend window, and the conversation
+//!    counters it takes part in: two nodes giving bob events queue on
+//!    bob's row, so his numbers are gap-free; and since every transaction
+//!    locks in the same order (rooms, then users, each sorted), two of
+//!    them never wait for each other (the committer retries the rare
+//!    deadlock a surprise could still make);
+//! 5. work out every change in memory, job by job, in order ([`Work`]);
+//! 6. write them with one statement per table (arrays, `unnest`) —
+//!    `writes.rs`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::tx::Tx;
+
+use super::committer::Job;
+use super::names::Names;
+use super::writes::Writes;
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, Code, Ko, State as MsgState, Text};
+use crate::store::{Account, DEDUP_WINDOW, Delivery, GENERAL, MAX_ROOMS_PER_USER, Message, Pushed, UserId};
+
+/// What a job gets once its transaction commits.
+pub enum Outcome {
+    Sent(Vec<Result<String, Ko>>),
+    Done(Result<(), Ko>),
+    Account(Result<Account, Ko>),
+    Nothing,
+}
+
+/// A batch's answers (one per job, in order) and the events it gives.
+pub struct Applied {
+    pub outcomes: Vec<Outcome>,
+    pub deliveries: Vec<Delivery>,
+}
+
+fn ko(code: Code, reason: impl Into<String>) -> Ko {
+    Ko::new(code, reason)
+}
+
+/// A user's inbox row, locked.
+#[derive(Clone, Copy)]
+pub struct Inbox {
+    pub last_seq: i64,
+    pub acked: i64,
+    pub sent: i64,
+}
+
+/// A direction of a direct conversation (`directions` row).
+#[derive(Clone, Copy, Default)]
+pub struct Dir {
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    pub last_msg: i64,
+}
+
+/// A room, locked, with its members and their read marks.
+pub struct Room {
+    pub name: Arc<str>,
+    pub count: i64,
+    pub last_msg: i64,
+    pub live: bool,
+    pub members: HashMap<UserId, i64>,
+}
+
+/// A message a `READ` names: its row, number, and sender's id.
+struct Named {
+    message: i64,
+    ord: i64,
+}
+
+use super::writes::Acked;
+
+/// Everything the batch changes, worked out in memory.
+#[derive(Default)]
+pub struct Work {
+    pub inboxes: HashMap<UserId, Inbox>,
+    pub dirs: HashMap<(UserId, UserId), Dir>,
+    pub rooms: HashMap<i64, Room>,
+    pub writes: Writes,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// `clock` is the node's newest timestamp: time never goes back on a node,
+/// whichever of its committers gives it.
+pub fn apply(
+    tx: &mut Tx,
+    names: &Names,
+    jobs: &[Job],
+    clock: &AtomicU64,
+) -> Result<Applied, postgres::Error> {
+    let now = crate::store::now_ms();
+    let tick = || clock.fetch_max(now, Ordering::Relaxed).max(now) as i64;
+    let mut w = Work::default();
+
+    // 1–2. Rooms: create those a JOIN or a new account needs, lock them all.
+    let mut wanted_rooms: BTreeSet<String> = BTreeSet::new();
+    let mut created: Vec<(String, String)> = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Send { msgs, .. } => wanted_rooms.extend(msgs.iter().filter_map(|(to, _, _)| match to {
+                Chat::Room(r) => Some(fold(r)),
+                Chat::User(_) => None,
+            })),
+            Job::Read { chat: Chat::Room(r), .. } | Job::Leave { room: r, .. } => {
+                wanted_rooms.insert(fold(r));
+            }
+            Job::Join { room, .. } => {
+                wanted_rooms.insert(fold(room));
+                created.push((format!("#{room}"), fold(room)));
+            }
+            Job::Register { .. } => {
+                wanted_rooms.insert(fold(&GENERAL[1..]));
+                created.push((GENERAL.into(), fold(&GENERAL[1..])));
+            }
+            _ => {}
+        }
+    }
+    let room_ids = super::writes::lock_rooms(tx, &wanted_rooms, &created, &mut w.rooms)?;
+
+    // 3. Accounts, users named, messages named, what ACKs acknowledge.
+    let mut outcomes: Vec<Outcome> = jobs.iter().map(|_| Outcome::Nothing).collect();
+    let general = room_ids.get(&fold(&GENERAL[1..])).copied();
+    // Every user who may get an event in this batch has its inbox locked:
+    // new accounts and members joining now too (a later message of the
+    // batch to the room reaches them).
+    let mut lock: BTreeSet<UserId> = BTreeSet::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if let Job::Register { name, email, hash, .. } = job {
+            let made = register(tx, &mut w, general, name, email, hash, tick())?;
+            if let Ok(account) = &made {
+                lock.insert(account.id);
+            }
+            outcomes[i] = Outcome::Account(made);
+        }
+    }
+    let mut users: HashMap<String, Option<(UserId, Arc<str>)>> = HashMap::new();
+    let mut named: HashMap<usize, Option<Named>> = HashMap::new();
+    let mut joined_counts: HashMap<UserId, i64> = HashMap::new();
+    let mut acks: Vec<(UserId, i64)> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        match job {
+            Job::Send { from, msgs, .. } => {
+                lock.insert(*from);
+                for (to, _, _) in msgs {
+                    match to {
+                        Chat::User(name) => {
+                            let found = match users.get(&fold(name)) {
+                                Some(found) => found.clone(),
+                                None => names.find(&mut *tx.inner, name)?,
+                            };
+                            if let Some((id, _)) = &found {
+                                lock.insert(*id);
+                            }
+                            users.insert(fold(name), found);
+                        }
+                        Chat::Room(r) => {
+                            if let Some(room) = room_ids.get(&fold(r)).and_then(|id| w.rooms.get(id))
+                                && room.members.contains_key(from)
+                            {
+                                lock.extend(room.members.keys());
+                            }
+                        }
+                    }
+                }
+            }
+            Job::Read { user, chat: Chat::User(peer), id, .. } => {
+                let found = names.find(&mut *tx.inner, peer)?;
+                let message = match &found {
+                    Some((from, _)) => {
+                        lock.extend([*user, *from]);
+                        let row = tx.query_opt(
+                            "SELECT id, ord FROM messages WHERE sender = $1 AND recipient = $2 AND msg_id = $3 \
+                             ORDER BY id DESC LIMIT 1",
+                            &[&(*from as i64), &(*user as i64), id],
+                        )?;
+                        row.map(|r| Named { message: r.get(0), ord: r.get(1) })
+                    }
+                    None => None,
+                };
+                users.insert(fold(peer), found);
+                named.insert(i, message);
+            }
+            Job::Read { chat: Chat::Room(r), id, .. } => {
+                let message = match room_ids.get(&fold(r)) {
+                    Some(room) => tx
+                        .query_opt(
+                            "SELECT id, ord FROM messages WHERE room = $1 AND msg_id = $2 ORDER BY ord DESC LIMIT 1",
+                            &[room, id],
+                        )?
+                        .map(|r| Named { message: r.get(0), ord: r.get(1) }),
+                    None => None,
+                };
+                named.insert(i, message);
+            }
+            Job::Join { user, .. } => {
+                lock.insert(*user);
+                if !joined_counts.contains_key(user) {
+                    let sql = "SELECT count(*) FROM members WHERE user_id = $1";
+                    joined_counts.insert(*user, tx.query_one(sql, &[&(*user as i64)])?.get(0));
+                }
+            }
+            Job::Ack { user, seq } => {
+                lock.insert(*user);
+                acks.push((*user, (*seq).min(i64::MAX as u64) as i64));
+            }
+            _ => {}
+        }
+    }
+    let acked = super::writes::acked_directs(tx, &acks)?;
+    lock.extend(acked.values().flatten().map(|a| a.2));
+
+    // 4. Lock the inboxes; read the conversations and resend windows they guard.
+    super::writes::lock_inboxes(tx, &lock, &mut w.inboxes)?;
+    let mut pairs: BTreeSet<(UserId, UserId)> = BTreeSet::new();
+    let mut ids: Vec<(UserId, String)> = Vec::new();
+    let mut count = 0;
+    for job in jobs {
+        match job {
+            Job::Send { from, msgs, .. } => {
+                for (to, id, _) in msgs {
+                    ids.push((*from, id.clone()));
+                    count += 1;
+                    if let Chat::User(name) = to
+                        && let Some(Some((to, _))) = users.get(&fold(name))
+                    {
+                        pairs.insert((*from, *to));
+                    }
+                }
+            }
+            Job::Read { user, chat: Chat::User(peer), .. } => {
+                if let Some(Some((from, _))) = users.get(&fold(peer)) {
+                    pairs.insert((*from, *user));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (user, list) in &acked {
+        pairs.extend(list.iter().map(|a| (a.2, *user)));
+    }
+    super::writes::read_dirs(tx, &pairs, &mut w.dirs)?;
+    let mut recent = super::writes::recent_ids(tx, &ids, &w.inboxes, DEDUP_WINDOW as i64)?;
+    let mut next_message = super::writes::message_ids(tx, count)?.into_iter();
+
+    // 5. Every job, in order.
+    for (i, job) in jobs.iter().enumerate() {
+        let ts = tick();
+        outcomes[i] = match job {
+            Job::Send { from, msgs, .. } => {
+                let from_name = names.name(&mut *tx.inner, *from)?;
+                let results = msgs
+                    .iter()
+                    .map(|(to, id, text)| {
+                        if let Some(first) = recent.get(&(*from, id.clone())) {
+                            return Ok(format!("{id}:{first}")); // a resend
+                        }
+                        let mid = next_message.next().expect("one id per message");
+                        let sent = w.send(*from, &from_name, to, id, text, ts, mid, &users, &room_ids)?;
+                        recent.insert((*from, id.clone()), ts);
+                        Ok(sent)
+                    })
+                    .collect();
+                Outcome::Sent(results)
+            }
+            Job::Ack { user, seq } => {
+                let me = names.name(&mut *tx.inner, *user)?;
+                w.ack(
+                    *user,
+                    &me,
+                    (*seq).min(i64::MAX as u64) as i64,
+                    acked.get(user).map_or(&[][..], Vec::as_slice),
+                    ts,
+                );
+                Outcome::Nothing
+            }
+            Job::Read { user, chat, id, .. } => {
+                let me = names.name(&mut *tx.inner, *user)?;
+                let found = named.remove(&i).flatten();
+                Outcome::Done(w.read(*user, &me, chat, id, found, &users, &room_ids, ts))
+            }
+            Job::Join { user, room, .. } => {
+                let rooms = joined_counts.entry(*user).or_insert(0);
+                Outcome::Done(w.join(*user, room, &room_ids, rooms))
+            }
+            Job::Leave { user, room, .. } => Outcome::Done(w.leave(*user, room, &room_ids)),
+            Job::Seen { user, ts } => {
+                w.writes.seen.push((*user as i64, *ts as i64));
+                Outcome::Nothing
+            }
+            Job::Register { .. } => std::mem::replace(&mut outcomes[i], Outcome::Nothing),
+        };
+    }
+
+    // 6. Write it all.
+    super::writes::write(tx, &w)?;
+    Ok(Applied { outcomes, deliveries: w.deliveries })
+}
+
+/// Creates an account, its inbox, and its membership of `#general`.
+#[allow(clippy::too_many_arguments)]
+fn register(
+    tx: &mut Tx,
+    w: &mut Work,
+    general: Option<i64>,
+    name: &str,
+    email: &str,
+    hash: &str,
+    ts: i64,
+) -> Result<Result<Account, Ko>, postgres::Error> {
+    let row = tx.query_opt(
+        "INSERT INTO users (name, folded, email, hash, created_ms) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (folded) DO NOTHING RETURNING id",
+        &[&name, &fold(name), &email, &hash, &ts],
+    )?;
+    let Some(row) = row else {
+        return Ok(Err(ko(Code::UserExists, format!("the name {name} is taken"))));
+    };
+    let id: i64 = row.get(0);
+    tx.execute("INSERT INTO inboxes (user_id) VALUES ($1)", &[&id])?;
+    tx.execute("INSERT INTO sessions (user_id) VALUES ($1)", &[&id])?;
+    if let Some(room) = general.and_then(|g| w.rooms.get_mut(&g).map(|r| (g, r))) {
+        let (g, r) = room;
+        r.members.insert(id as UserId, r.count);
+        w.writes.joined.push((g, id, r.count));
+    }
+    Ok(Ok(Account { id: id as UserId, name: name.into(), hash: hash.to_string() }))
+}
+
+impl Work {
+    /// Gives `user` the next number of its inbox for `event` (message row `message`).
+    fn enqueue(&mut self, user: UserId, message: i64, kind: i16, ts: i64, event: &Arc<Pushed>) {
+        let inbox = self.inboxes.get_mut(&user).expect("every recipient's inbox is locked");
+        inbox.last_seq += 1;
+        let seq = inbox.last_seq;
+        self.writes.events.push((user as i64, seq, message, kind, ts));
+        self.deliveries.push(Delivery { user, seq: seq as u64, event: event.clone() });
+    }
+
+    /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`.
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        from: UserId,
+        from_name: &Arc<str>,
+        to: &Chat,
+        id: &str,
+        text: &Text,
+        ts: i64,
+        mid: i64,
+        users: &HashMap<String, Option<(UserId, Arc<str>)>>,
+        room_ids: &HashMap<String, i64>,
+    ) -> Result<String, Ko> {
+        let (recipient, room, ord, to_name) = match to {
+            Chat::User(name) => {
+                let Some(Some((to, to_name))) = users.get(&fold(name)) else {
+                    return Err(ko(Code::UnknownUser, format!("no user named {name}")));
+                };
+                let dir = self.dirs.entry((from, *to)).or_default();
+                let ord = dir.sent;
+                dir.sent += 1;
+                dir.last_msg = mid;
+                (Some(*to), None, ord, to_name.clone())
+            }
+            Chat::Room(name) => {
+                let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
+                let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
+                let room = self
+                    .rooms
+                    .get_mut(&rid)
+                    .filter(|r| r.members.contains_key(&from))
+                    .ok_or_else(not_member)?;
+                let ord = room.count;
+                room.count += 1;
+                room.last_msg = mid;
+                (None, Some(rid), ord, room.name.clone())
+            }
+        };
+        let inbox = self.inboxes.get_mut(&from).expect("the sender's inbox is locked");
+        let sender_ord = inbox.sent;
+        inbox.sent += 1;
+        let message = Message {
+            from: from_name.clone(),
+            to: to_name.clone(),
+            id: id.into(),
+            ts: ts as u64,
+            text: text.clone(),
+        };
+        let event = Arc::new(Pushed::Msg(Arc::new(message)));
+        match (recipient, room) {
+            (Some(to), _) => self.enqueue(to, mid, 0, ts, &event),
+            (None, Some(rid)) => {
+                let mut members: Vec<UserId> =
+                    self.rooms[&rid].members.keys().copied().filter(|&m| m != from).collect();
+                members.sort_unstable();
+                for member in members {
+                    self.enqueue(member, mid, 0, ts, &event);
+                }
+            }
+            (None, None) => unreachable!("a message goes to a user or a room"),
+        }
+        self.writes.messages.push(super::writes::MessageRow {
+            id: mid,
+            sender: from as i64,
+            sender_ord,
+            recipient: recipient.map(|r| r as i64),
+            room,
+            ord,
+            msg_id: id.to_string(),
+            ts,
+            from_name: from_name.to_string(),
+            to_name: to_name.to_string(),
+            text: text.as_escaped().to_string(),
+        });
+        Ok(format!("{id}:{ts}"))
+    }
+
+    /// `ACK:<seq>`: drops the events up to `seq`; each direct message
+    /// among them that was not yet delivered tells its sender `DELIVERED`.
+    fn ack(&mut self, user: UserId, me: &Arc<str>, seq: i64, acked: &[Acked], ts: i64) {
+        let inbox = self.inboxes[&user];
+        let seq = seq.min(inbox.last_seq);
+        if seq <= inbox.acked {
+            return;
+        }
+        for (eseq, message, sender, ord, id) in acked {
+            if *eseq <= inbox.acked || *eseq > seq {
+                continue;
+            }
+            let dir = self.dirs.entry((*sender, user)).or_default();
+            if ord + 1 > dir.delivered.max(dir.read) {
+                dir.delivered = ord + 1;
+                let state = MsgState::Delivered;
+                let event = Arc::new(Pushed::Status {
+                    peer: me.clone(),
+                    id: id.as_str().into(),
+                    state,
+                    ts: ts as u64,
+                });
+                self.enqueue(*sender, *message, 1, ts, &event);
+            }
+        }
+        self.inboxes.get_mut(&user).expect("locked").acked = seq;
+        self.writes.acks.push((user as i64, seq));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn read(
+        &mut self,
+        user: UserId,
+        me: &Arc<str>,
+        chat: &Chat,
+        id: &str,
+        found: Option<Named>,
+        users: &HashMap<String, Option<(UserId, Arc<str>)>>,
+        room_ids: &HashMap<String, i64>,
+        ts: i64,
+    ) -> Result<(), Ko> {
+        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
+        match chat {
+            Chat::User(peer) => {
+                let Some(Some((from, _))) = users.get(&fold(peer)) else {
+                    return Err(ko(Code::UnknownMessage, format!("no user named {peer}")));
+                };
+                let found = found.ok_or_else(unknown)?;
+                let dir = self.dirs.entry((*from, user)).or_default();
+                if found.ord + 1 > dir.read {
+                    dir.read = found.ord + 1;
+                    let state = MsgState::Read;
+                    let event =
+                        Arc::new(Pushed::Status { peer: me.clone(), id: id.into(), state, ts: ts as u64 });
+                    self.enqueue(*from, found.message, 2, ts, &event);
+                }
+                Ok(())
+            }
+            Chat::Room(name) => {
+                let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
+                let Some((rid, room)) = room.filter(|(_, r)| r.members.contains_key(&user)) else {
+                    return Err(ko(Code::NotMember, format!("you are not in #{name}")));
+                };
+                let found = found.ok_or_else(unknown)?;
+                if found.ord + 1 > room.members[&user] {
+                    self.rooms.get_mut(&rid).expect("found").members.insert(user, found.ord + 1);
+                    self.writes.room_reads.push((rid, user as i64, found.ord + 1));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn join(
+        &mut self,
+        user: UserId,
+        room: &str,
+        room_ids: &HashMap<String, i64>,
+        rooms: &mut i64,
+    ) -> Result<(), Ko> {
+        let Some(rid) = room_ids.get(&fold(room)).copied() else {
+            return Err(ko(Code::Internal, "the room changed meanwhile; try again"));
+        };
+        let r = self.rooms.get_mut(&rid).expect("locked");
+        if r.members.contains_key(&user) {
+            return Ok(());
+        }
+        if *rooms >= MAX_ROOMS_PER_USER as i64 {
+            let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
+            return Err(ko(Code::BadRequest, why));
+        }
+        *rooms += 1;
+        r.members.insert(user, r.count);
+        r.live = true;
+        self.writes.left.retain(|&(room, u)| (room, u) != (rid, user as i64));
+        self.writes.joined.push((rid, user as i64, r.count));
+        Ok(())
+    }
+
+    fn leave(&mut self, user: UserId, room: &str, room_ids: &HashMap<String, i64>) -> Result<(), Ko> {
+        let rid = room_ids.get(&fold(room)).copied();
+        let r = rid.and_then(|rid| self.rooms.get_mut(&rid).filter(|r| r.live));
+        let r = r.ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;
+        if r.members.remove(&user).is_none() {
+            return Err(ko(Code::NotMember, format!("you are not in #{room}")));
+        }
+        if r.members.is_empty() {
+            r.live = false; // its name may start a new room
+        }
+        let rid = rid.expect("found");
+        self.writes.joined.retain(|&(room, u, _)| (room, u) != (rid, user as i64));
+        self.writes.left.push((rid, user as i64));
+        Ok(())
+    }
+}

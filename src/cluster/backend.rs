@@ -1,0 +1,153 @@
+//! [`PgBackend`]: the server's [`Backend`] on a cluster's PostgreSQL.
+//!
+//! Changes go to the node's committer (`committer.rs`) as jobs and come
+//! back once their transaction has committed: the [`Ticket`] a change
+//! returns is already durable, so [`Backend::wait`] has nothing to wait
+//! for. Reads run on pooled connections (`reads.rs`).
+
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+
+use super::committer::{Committer, Job};
+use super::db::{Db, OrKo};
+use super::names::Names;
+use super::reads;
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, Code, Ko};
+use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
+
+/// Every change is durable when it returns.
+const DURABLE: Ticket = Ticket(0);
+
+pub struct PgBackend {
+    pub(super) db: Arc<Db>,
+    pub(super) names: Arc<Names>,
+    pub(super) committer: Committer,
+}
+
+fn stopped() -> Ko {
+    Ko::new(Code::Internal, "the server is shutting down")
+}
+
+impl PgBackend {
+    /// Submits a job and waits for its answer.
+    fn run<T>(&self, job: Job, answer: Receiver<Result<T, Ko>>) -> Result<T, Ko> {
+        if !self.committer.submit(job) {
+            return Err(stopped());
+        }
+        answer.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    fn change(
+        &self,
+        make: impl FnOnce(crossbeam_channel::Sender<Result<(), Ko>>) -> Job,
+    ) -> Result<Ticket, Ko> {
+        let (done, answer) = crossbeam_channel::bounded(1);
+        self.run(make(done), answer).map(|()| DURABLE)
+    }
+
+    /// Logs a read that failed where the server's interface has no error to give.
+    fn or_log<T>(result: Result<T, Ko>, what: &str, fallback: T) -> T {
+        result.unwrap_or_else(|ko| {
+            log::warn!("cluster: {what}: {}", ko.reason);
+            fallback
+        })
+    }
+}
+
+impl Backend for PgBackend {
+    fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
+        let mut conn = self.db.get()?;
+        let row = conn
+            .query_opt("SELECT id, name, hash FROM users WHERE folded = $1", &[&fold(name)])
+            .or_ko("reading an account")?;
+        Ok(row.map(|row| {
+            let id = row.get::<_, i64>(0) as UserId;
+            Account { id, name: self.names.learn(id, row.get(1)), hash: row.get(2) }
+        }))
+    }
+
+    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
+        let (done, answer) = crossbeam_channel::bounded(1);
+        let job = Job::Register { name: name.into(), email: email.into(), hash, done };
+        self.run(job, answer).map(|account| (account, DURABLE))
+    }
+
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+        let (done, answer) = crossbeam_channel::bounded(1);
+        if !self.committer.submit(Job::Send { from, msgs: msgs.to_vec(), done }) {
+            return (vec![Err(stopped()); msgs.len()], DURABLE);
+        }
+        (answer.recv().unwrap_or_else(|_| vec![Err(stopped()); msgs.len()]), DURABLE)
+    }
+
+    fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
+        self.change(|done| Job::Read { user, chat: chat.clone(), id: id.into(), done })
+    }
+
+    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        self.change(|done| Job::Join { user, room: room.into(), done })
+    }
+
+    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        self.change(|done| Job::Leave { user, room: room.into(), done })
+    }
+
+    fn ack(&self, user: UserId, seq: u64) {
+        self.committer.submit(Job::Ack { user, seq });
+    }
+
+    fn note_offline(&self, user: UserId, ts_ms: u64) {
+        self.committer.submit(Job::Seen { user, ts: ts_ms });
+    }
+
+    fn wait(&self, _ticket: Ticket) -> Result<(), Ko> {
+        Ok(()) // committed before the change returned
+    }
+
+    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
+        reads::rooms(&self.db, user)
+    }
+
+    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
+        reads::chats(&self.db, user)
+    }
+
+    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
+        Self::or_log(reads::roommates(&self.db, user, limit), "reading roommates", Vec::new())
+    }
+
+    fn last_seen(&self, user: UserId) -> Option<u64> {
+        let seen = self.db.get().and_then(|mut conn| {
+            conn.query_one("SELECT last_seen FROM users WHERE id = $1", &[&(user as i64)])
+                .or_ko("reading a last-seen time")
+        });
+        Self::or_log(seen.map(|row| row.get::<_, Option<i64>>(0).map(|t| t as u64)), "last seen", None)
+    }
+
+    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
+        reads::history(&self.db, &self.names, user, chat, limit, max_bytes)
+    }
+
+    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
+        Self::or_log(reads::room_members(&self.db, room), "reading a room", None)
+    }
+
+    fn inbox_end(&self, user: UserId) -> u64 {
+        let end = self.db.get().and_then(|mut conn| {
+            conn.query_one("SELECT last_seq FROM inboxes WHERE user_id = $1", &[&(user as i64)])
+                .or_ko("reading an inbox")
+        });
+        // Unknown: replay nothing now; the events come as refills instead.
+        Self::or_log(end.map(|row| row.get::<_, i64>(0) as u64), "reading an inbox", 0)
+    }
+
+    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
+        Box::new(reads::Replay { db: self.db.clone(), user, after: 0, upto })
+    }
+
+    fn stop(&self) {
+        self.committer.stop();
+    }
+}

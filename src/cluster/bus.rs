@@ -1,0 +1,166 @@
+//! The bus: this node's connection to NATS, on a bridge thread.
+//!
+//! `async-nats` is an async client, and wachat is threads and blocking
+//! sockets. So the client lives on **one** thread of its own, inside a
+//! small tokio runtime that nothing else sees; the rest of the node talks
+//! to it through two channels:
+//!
+//! ```text
+//!   any thread ── Bus::publish / Bus::request ──▶ bridge thread (tokio, async-nats)
+//!                                                 │  publishes, subscribes, reconnects
+//!   dispatcher thread ◀── Incoming (crossbeam) ───┘  (node.rs: what the other nodes said)
+//! ```
+//!
+//! NATS is "at most once": a message published while the bus is down is
+//! dropped here on purpose (nothing waits behind it), and one the server
+//! drops is gone. Nothing depends on the bus for correctness: what it
+//! carries is either also in PostgreSQL (events: refilled by the next
+//! poll, see `feeder.rs`) or refreshed by the next heartbeat (sessions).
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::Sender;
+use futures_util::StreamExt;
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+
+/// A message from another node.
+pub struct Incoming {
+    pub subject: String,
+    /// Where to answer, for a request.
+    pub reply: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+enum Command {
+    Publish(String, Vec<u8>),
+    /// A request and where to hand its answer (`None`: no answer in time).
+    Request(String, Vec<u8>, Sender<Option<Vec<u8>>>),
+}
+
+/// How long a request (`PEER` to another node) waits for its answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The handle the node's threads use.
+pub struct Bus {
+    commands: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>,
+    client: async_nats::Client,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Bus {
+    /// Starts the bridge thread, connected (or connecting, in the
+    /// background: a node starts while NATS is down) to `url`, subscribed
+    /// to `subjects`; what arrives goes to `incoming`.
+    pub fn start(
+        url: &str,
+        name: &str,
+        subjects: Vec<String>,
+        incoming: Sender<Incoming>,
+    ) -> Result<Arc<Bus>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("cluster: starting the NATS bridge's runtime", e))?;
+        let options = async_nats::ConnectOptions::new()
+            .name(name)
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .reconnect_delay_callback(|attempts| Duration::from_millis((100 << attempts.min(4)) as u64))
+            .request_timeout(Some(REQUEST_TIMEOUT))
+            .event_callback(|event| async move { log::info!("cluster: NATS: {event}") });
+        let client =
+            runtime.block_on(options.connect(url)).map_err(|e| Error::Usage(format!("--bus {url}: {e}")))?;
+        let (commands, mut queue) = tokio::sync::mpsc::unbounded_channel::<Command>();
+        let bridge = client.clone();
+        let thread = std::thread::Builder::new()
+            .name("nats-bridge".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    for subject in subjects {
+                        match bridge.subscribe(subject.clone()).await {
+                            Ok(subscriber) => drop(tokio::spawn(forward(subscriber, incoming.clone()))),
+                            Err(e) => log::error!("cluster: NATS: subscribing to {subject}: {e}"),
+                        }
+                    }
+                    while let Some(command) = queue.recv().await {
+                        match command {
+                            Command::Publish(subject, payload) => {
+                                if let Err(e) = bridge.publish(subject, payload.into()).await {
+                                    log::debug!("cluster: NATS: publish: {e}");
+                                }
+                            }
+                            Command::Request(subject, payload, answer) => {
+                                let bridge = bridge.clone();
+                                tokio::spawn(async move {
+                                    let reply = bridge.request(subject, payload.into()).await;
+                                    let _ = answer.send(reply.ok().map(|m| m.payload.to_vec()));
+                                });
+                            }
+                        }
+                    }
+                    let _ = bridge.flush().await;
+                })
+            })
+            .map_err(|e| Error::io("cluster: starting the NATS bridge thread", e))?;
+        Ok(Arc::new(Bus { commands: Mutex::new(Some(commands)), client, thread: Mutex::new(Some(thread)) }))
+    }
+
+    /// True while connected to NATS.
+    pub fn is_up(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Publishes, unless the bus is down (then the message is dropped:
+    /// see the module documentation). Never waits.
+    pub fn publish(&self, subject: String, payload: Vec<u8>) -> bool {
+        if !self.is_up() {
+            return false;
+        }
+        match &*self.commands.lock() {
+            Some(commands) => commands.send(Command::Publish(subject, payload)).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Sends a request and waits for its answer ([`REQUEST_TIMEOUT`] at most).
+    pub fn request(&self, subject: String, payload: Vec<u8>) -> Option<Vec<u8>> {
+        if !self.is_up() {
+            return None;
+        }
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let sent = match &*self.commands.lock() {
+            Some(commands) => commands.send(Command::Request(subject, payload, answer)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return None;
+        }
+        answered.recv_timeout(REQUEST_TIMEOUT + Duration::from_secs(1)).ok().flatten()
+    }
+
+    /// Flushes what is queued and stops the bridge thread.
+    pub fn stop(&self) {
+        self.commands.lock().take();
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Hands what a subscription receives to the node's dispatcher.
+async fn forward(mut subscriber: async_nats::Subscriber, incoming: Sender<Incoming>) {
+    while let Some(message) = subscriber.next().await {
+        let incoming_message = Incoming {
+            subject: message.subject.to_string(),
+            reply: message.reply.map(|r| r.to_string()),
+            payload: message.payload.to_vec(),
+        };
+        if incoming.send(incoming_message).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The node's committer: group commit on PostgreSQL.
+//!
+//! ```text
+//!  request threads                       committer thread (one per node)
+//!  ───────────────                       ───────────────────────────────
+//!  send a Job with a channel of   ──▶    take every job waiting (up to MAX_JOBS)
+//!  its own, wait on it                   BEGIN; apply them all (apply.rs); COMMIT
+//!  reply OK / KO                  ◀──    answer each job, then hand the batch's
+//!                                        events to `deliver` (this node's users
+//!                                        and, over NATS, the others')
+//! ```
+//!
+//! One transaction holds a whole batch: while it commits, new requests
+//! queue for the next one, so the busier the node, the more requests
+//! share each commit — the same lever as the local store's fsync. Nobody
+//! hears of a change before its transaction committed: an `OK:<id>:<ts>`
+//! is a committed row.
+//!
+//! When the database fails, every job of the batch answers `KO:INTERNAL`
+//! (a commit whose outcome is unknown too: the client resends, and the
+//! resend window recognises the message if it did commit). The next batch
+//! connects again; until the database answers, jobs fail at once.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+use postgres::Client;
+
+use super::apply::{self, Outcome};
+use super::db::Db;
+use super::names::Names;
+use super::tx::{Statements, Tx};
+use crate::error::{Error, Result};
+use crate::protocol::{Chat, Code, Ko};
+use crate::store::{Account, Deliver, Outgoing, UserId};
+
+/// Most jobs in one transaction: enough for group commit to pay, few
+/// enough that one batch's locks are held briefly.
+const MAX_JOBS: usize = 2000;
+
+/// After the database refused a connection, jobs fail at once for this
+/// long before the next try (a down database must not cost every request
+/// a connection attempt).
+const RETRY_AFTER: Duration = Duration::from_millis(300);
+
+/// Committer threads per node, each on its own connection: while one
+/// waits for a round trip or a commit, another works (measured on two
+/// nodes, P = 100: 1 → ~34k msgs/s, see docs/CLUSTER.md).
+pub const COMMITTERS: usize = 3;
+
+/// A change for the committer, with where to answer.
+pub enum Job {
+    Send {
+        from: UserId,
+        msgs: Vec<Outgoing>,
+        done: Sender<Vec<std::result::Result<String, Ko>>>,
+    },
+    Read {
+        user: UserId,
+        chat: Chat,
+        id: String,
+        done: Sender<std::result::Result<(), Ko>>,
+    },
+    Join {
+        user: UserId,
+        room: String,
+        done: Sender<std::result::Result<(), Ko>>,
+    },
+    Leave {
+        user: UserId,
+        room: String,
+        done: Sender<std::result::Result<(), Ko>>,
+    },
+    Register {
+        name: String,
+        email: String,
+        hash: String,
+        done: Sender<std::result::Result<Account, Ko>>,
+    },
+    /// Nobody waits for these two.
+    Ack {
+        user: UserId,
+        seq: u64,
+    },
+    Seen {
+        user: UserId,
+        ts: u64,
+    },
+}
+
+impl Job {
+    /// Answers the job with `KO` (the batch failed).
+    fn fail(self, ko: &Ko) {
+        match self {
+            Job::Send { msgs, done, .. } => drop(done.send(vec![Err(ko.clone()); msgs.len()])),
+            Job::Read { done, .. } | Job::Join { done, .. } | Job::Leave { done, .. } => {
+                drop(done.send(Err(ko.clone())))
+            }
+            Job::Register { done, .. } => drop(done.send(Err(ko.clone()))),
+            Job::Ack { user, seq } => {
+                log::warn!("cluster: ACK:{seq} of user #{user} not stored: {}", ko.reason)
+            }
+            Job::Seen { .. } => {}
+        }
+    }
+
+    /// Answers the job with what its transaction gave it (committed).
+    fn answer(self, outcome: Outcome) {
+        match (self, outcome) {
+            (Job::Send { done, .. }, Outcome::Sent(results)) => drop(done.send(results)),
+            (Job::Read { done, .. } | Job::Join { done, .. } | Job::Leave { done, .. }, Outcome::Done(r)) => {
+                drop(done.send(r))
+            }
+            (Job::Register { done, .. }, Outcome::Account(r)) => drop(done.send(r)),
+            (_, _) => {}
+        }
+    }
+}
+
+/// The handle request threads submit jobs through.
+pub struct Committer {
+    jobs: Mutex<Option<Sender<Job>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Committer {
+    /// Starts [`COMMITTERS`] committer threads, each on its own
+    /// connection, taking batches from one queue.
+    pub fn start(db: Arc<Db>, names: Arc<Names>, deliver: Deliver) -> Result<Committer> {
+        let (jobs, queue) = crossbeam_channel::unbounded();
+        let deliver = Arc::new(deliver);
+        let clock = Arc::new(AtomicU64::new(0));
+        let mut threads = Vec::new();
+        for i in 0..COMMITTERS {
+            let (db, names, queue, deliver, clock) =
+                (db.clone(), names.clone(), queue.clone(), deliver.clone(), clock.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("pg-committer-{i}"))
+                .spawn(move || run(&db, &names, &queue, &deliver, &clock))
+                .map_err(|e| Error::io("cluster: starting a committer thread", e))?;
+            threads.push(thread);
+        }
+        Ok(Committer { jobs: Mutex::new(Some(jobs)), threads: Mutex::new(threads) })
+    }
+
+    /// Hands a job to the committer; `false` if it stopped.
+    pub fn submit(&self, job: Job) -> bool {
+        match &*self.jobs.lock() {
+            Some(jobs) => jobs.send(job).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Commits what is queued, then stops the thread.
+    pub fn stop(&self) {
+        self.jobs.lock().take();
+        for thread in std::mem::take(&mut *self.threads.lock()) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The committer thread: a batch at a time until every sender is gone.
+fn run(db: &Db, names: &Names, queue: &Receiver<Job>, deliver: &Deliver, clock: &AtomicU64) {
+    let mut client: Option<Client> = None;
+    let mut statements = Statements::default();
+    let mut retry_at = Instant::now();
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_JOBS {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if client.as_ref().is_none_or(Client::is_closed) {
+            client = None;
+            if Instant::now() >= retry_at {
+                match db.connect() {
+                    Ok(c) => {
+                        log::info!("cluster: committer connected to {}", db.url);
+                        client = Some(c);
+                        statements = Statements::default(); // prepared on the old connection
+                    }
+                    Err(e) => {
+                        log::warn!("cluster: committer cannot reach the database: {e}");
+                        retry_at = Instant::now() + RETRY_AFTER;
+                    }
+                }
+            }
+        }
+        let Some(conn) = client.as_mut() else {
+            let ko = Ko::new(Code::Internal, "the database is unavailable; try again");
+            batch.into_iter().for_each(|job| job.fail(&ko));
+            continue;
+        };
+        // A bug in a batch must not take every later request down with
+        // this thread: its jobs get KO:INTERNAL (their channels close),
+        // and the connection, maybe mid-transaction, is replaced.
+        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commit_batch(conn, &mut statements, names, batch, clock, deliver)
+        }));
+        if committed.is_err() {
+            log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
+            client = None;
+        }
+    }
+    log::debug!("cluster: committer stopped");
+}
+
+/// One transaction for the whole batch; retried once if the database
+/// chose it as a deadlock's victim (another node locked the same rows).
+fn commit_batch(
+    conn: &mut Client,
+    statements: &mut Statements,
+    names: &Names,
+    batch: Vec<Job>,
+    clock: &AtomicU64,
+    deliver: &Deliver,
+) {
+    let mut tries = 0;
+    let result = loop {
+        tries += 1;
+        let attempt = conn.transaction().and_then(|mut tx| {
+            let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock)?;
+            tx.commit()?;
+            Ok(applied)
+        });
+        match attempt {
+            Err(e) if tries < 3 && is_retryable(&e) => {
+                log::info!("cluster: batch retried ({e})");
+            }
+            other => break other,
+        }
+    };
+    match result {
+        Ok(applied) => {
+            for (job, outcome) in batch.into_iter().zip(applied.outcomes) {
+                if let Outcome::Account(Ok(account)) = &outcome {
+                    names.learn(account.id, &account.name);
+                }
+                job.answer(outcome);
+            }
+            deliver(&applied.deliveries);
+        }
+        Err(e) => {
+            let ko = super::db::unavailable("committing a batch", &e);
+            batch.into_iter().for_each(|job| job.fail(&ko));
+        }
+    }
+}
+
+/// A deadlock or a serialization failure: trying again may succeed.
+fn is_retryable(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::UNIQUE_VIOLATION)
+}

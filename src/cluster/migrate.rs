@@ -1,0 +1,184 @@
+//! `wachat migrate --from DATA_DIR --to postgres://…`: a single server's
+//! data directory into a cluster's database.
+//!
+//! Everything the single server kept moves: accounts (with their password
+//! hashes: the same passwords work), every message with its place in its
+//! conversation, rooms and members with their read marks, the DELIVERED
+//! and READ marks, the inboxes (events not yet acknowledged, with their
+//! sequence numbers: a client picks up where it was), resend windows and
+//! last-seen times. It is one transaction: all of it, or nothing.
+//!
+//! The cluster must have no accounts yet (two chats' ids cannot be told
+//! apart). After the commit the counts of every table are read back and
+//! compared with what the data directory held: any difference is an
+//! error (and a non-zero exit).
+
+use std::path::Path;
+
+use postgres::Transaction;
+
+use super::db::Db;
+use super::schema;
+use crate::error::{Error, Result};
+use crate::protocol::names::fold;
+use crate::store::export::{Export, Target, export};
+
+/// Rows per statement.
+const CHUNK: usize = 10_000;
+
+fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
+    let context = format!("migrate: {url}: {doing}");
+    move |e| Error::io(context.clone(), std::io::Error::other(super::db::describe(&e)))
+}
+
+pub fn run(from: &Path, to: &str) -> Result<()> {
+    let data = export(from)?;
+    let db = Db::new(to)?;
+    let mut client = db.connect_at_start()?;
+    schema::upgrade(&mut client, &db.url)?;
+    let mut tx = client.transaction().map_err(db_error(&db.url, "starting"))?;
+    let accounts: i64 =
+        tx.query_one("SELECT count(*) FROM users", &[]).map_err(db_error(&db.url, "counting"))?.get(0);
+    if accounts > 0 {
+        return Err(Error::Usage(format!(
+            "migrate: {}: the cluster has {accounts} accounts already; migrate into an empty database",
+            db.url
+        )));
+    }
+    import(&mut tx, &data).map_err(db_error(&db.url, "copying"))?;
+    tx.commit().map_err(db_error(&db.url, "committing"))?;
+    let expected = [
+        ("accounts", data.users.len()),
+        ("messages", data.messages.len()),
+        ("rooms", data.rooms.iter().filter(|r| r.live).count()),
+        ("memberships", data.rooms.iter().map(|r| r.members.len()).sum()),
+        ("conversation directions", data.directions.len()),
+        ("undelivered events", data.events.len()),
+        ("last-seen times", data.users.iter().filter(|u| u.last_seen.is_some()).count()),
+    ];
+    let counted = [
+        "SELECT count(*) FROM users",
+        "SELECT count(*) FROM messages",
+        "SELECT count(*) FROM rooms WHERE live",
+        "SELECT count(*) FROM members",
+        "SELECT count(*) FROM directions",
+        "SELECT count(*) FROM events",
+        "SELECT count(*) FROM users WHERE last_seen IS NOT NULL",
+    ];
+    let mut wrong = Vec::new();
+    for ((what, want), sql) in expected.iter().zip(counted) {
+        let got: i64 = client.query_one(sql, &[]).map_err(db_error(&db.url, "verifying"))?.get(0);
+        println!("{what}: {want} in {}, {got} in the cluster", from.display());
+        if got as usize != *want {
+            wrong.push(format!("{what}: {want} expected, {got} found"));
+        }
+    }
+    if !wrong.is_empty() {
+        return Err(Error::Protocol(format!("migrate: the counts differ: {}", wrong.join("; "))));
+    }
+    println!("migrated {} into {}", from.display(), db.url);
+    Ok(())
+}
+
+/// Inserts everything, with ids of its own (a user's id is its index + 1,
+/// and so on), then moves the id sequences past them.
+fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgres::Error> {
+    let id = |i: usize| i as i64 + 1;
+    let n = |v: u64| v as i64;
+    for chunk in data.users.chunks(CHUNK).enumerate().map(|(c, u)| (c * CHUNK, u)) {
+        let (base, users) = chunk;
+        let ids: Vec<i64> = (0..users.len()).map(|i| id(base + i)).collect();
+        let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        let folded: Vec<String> = users.iter().map(|u| fold(&u.name)).collect();
+        let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
+        let hashes: Vec<&str> = users.iter().map(|u| u.hash.as_str()).collect();
+        let created: Vec<i64> = users.iter().map(|u| n(u.created_ms)).collect();
+        let seen: Vec<Option<i64>> = users.iter().map(|u| u.last_seen.map(n)).collect();
+        tx.execute(
+            "INSERT INTO users (id, name, folded, email, hash, created_ms, last_seen) SELECT * FROM \
+             unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[])",
+            &[&ids, &names, &folded, &emails, &hashes, &created, &seen],
+        )?;
+        let last: Vec<i64> = users.iter().map(|u| n(u.last_seq)).collect();
+        let acked: Vec<i64> = users.iter().map(|u| n(u.acked)).collect();
+        let sent: Vec<i64> = users.iter().map(|u| n(u.sent)).collect();
+        tx.execute(
+            "INSERT INTO inboxes (user_id, last_seq, acked, sent) SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[])",
+            &[&ids, &last, &acked, &sent],
+        )?;
+        tx.execute("INSERT INTO sessions (user_id) SELECT * FROM unnest($1::int8[])", &[&ids])?;
+    }
+    for (i, room) in data.rooms.iter().enumerate() {
+        let last = room.last_msg.map_or(0, id);
+        tx.execute(
+            "INSERT INTO rooms (id, name, folded, live, count, last_msg) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &id(i),
+                &room.name,
+                &fold(room.name.trim_start_matches('#')),
+                &room.live,
+                &n(room.count),
+                &last,
+            ],
+        )?;
+        for (user, read) in &room.members {
+            tx.execute(
+                "INSERT INTO members (room, user_id, read) VALUES ($1, $2, $3)",
+                &[&id(i), &id(*user), &n(*read)],
+            )?;
+        }
+    }
+    for (c, messages) in data.messages.chunks(CHUNK).enumerate() {
+        let base = c * CHUNK;
+        let ids: Vec<i64> = (0..messages.len()).map(|i| id(base + i)).collect();
+        let col =
+            |f: &dyn Fn(&crate::store::export::Msg) -> i64| messages.iter().map(f).collect::<Vec<i64>>();
+        let txt =
+            |f: &dyn Fn(&crate::store::export::Msg) -> &str| messages.iter().map(f).collect::<Vec<&str>>();
+        let recipient: Vec<Option<i64>> =
+            messages.iter().map(|m| if let Target::User(u) = m.to { Some(id(u)) } else { None }).collect();
+        let room: Vec<Option<i64>> =
+            messages.iter().map(|m| if let Target::Room(r) = m.to { Some(id(r)) } else { None }).collect();
+        tx.execute(
+            "INSERT INTO messages (id, sender, sender_ord, recipient, room, ord, msg_id, ts, from_name, to_name, text) \
+             SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], \
+                                  $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[])",
+            &[
+                &ids,
+                &col(&|m| id(m.from)),
+                &col(&|m| n(m.sender_ord)),
+                &recipient,
+                &room,
+                &col(&|m| n(m.ord)),
+                &txt(&|m| &m.id),
+                &col(&|m| n(m.ts)),
+                &txt(&|m| &m.from_name),
+                &txt(&|m| &m.to_name),
+                &txt(&|m| &m.text),
+            ],
+        )?;
+    }
+    for d in &data.directions {
+        tx.execute(
+            "INSERT INTO directions (sender, recipient, sent, delivered, read, last_msg) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&id(d.sender), &id(d.recipient), &n(d.sent), &n(d.delivered), &n(d.read), &d.last_msg.map_or(0, id)],
+        )?;
+    }
+    for events in data.events.chunks(CHUNK) {
+        let users: Vec<i64> = events.iter().map(|e| id(e.0)).collect();
+        let seqs: Vec<i64> = events.iter().map(|e| n(e.1)).collect();
+        let messages: Vec<i64> = events.iter().map(|e| id(e.2)).collect();
+        let kinds: Vec<i16> = events.iter().map(|e| e.3).collect();
+        let ts: Vec<i64> = events.iter().map(|e| n(e.4)).collect();
+        tx.execute(
+            "INSERT INTO events (user_id, seq, message, kind, ts) SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int2[], $5::int8[])",
+            &[&users, &seqs, &messages, &kinds, &ts],
+        )?;
+    }
+    tx.batch_execute(
+        "SELECT setval('users_id_seq', GREATEST((SELECT max(id) FROM users), 1)); \
+         SELECT setval('rooms_id_seq', GREATEST((SELECT max(id) FROM rooms), 1)); \
+         SELECT setval('messages_id_seq', GREATEST((SELECT max(id) FROM messages), 1));",
+    )?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! # Several `wachat serve` nodes, one chat (`--features cluster`)
+//!
+//! One server holds about 10,000 users (a thread per connection, 20,000
+//! descriptors). Past that, or to watch a node die in a class, several
+//! nodes share one truth, kept by engines built for it: **PostgreSQL**
+//! holds what the CSV store holds, **NATS** carries events between nodes.
+//! A client cannot tell a node from a single server: the protocol is the
+//! same, byte for byte.
+//!
+//! ```text
+//!   clients ──▶ node A ──┐                 ┌── node B ◀── clients
+//!               │ PgBackend (committer,    │   │
+//!               │  pooled readers)         │   │
+//!               └──────▶ PostgreSQL ◀──────┘   │   every change, in one
+//!               │                              │   transaction per batch
+//!               └──── NATS: events, sessions ──┘   after commit
+//! ```
+//!
+//! | file | what it is |
+//! |---|---|
+//! | [`db`] | connections to PostgreSQL, and the readers' pool |
+//! | [`schema`] | the versioned migrations (`migrations/NNN_name.sql`), applied at start |
+//! | [`backend`] | [`PgBackend`](backend::PgBackend): the server's `Backend` on PostgreSQL |
+//! | [`committer`] | group commit: one transaction per batch of requests |
+//! | [`apply`], [`writes`] | what a batch's transaction does, and in which order it locks |
+//! | [`reads`] | `HISTORY`, `CHATS`, the inbox replay, … |
+//! | [`names`] | user names ⇄ ids, remembered |
+//! | [`bus`] | the NATS client on its one bridge thread |
+//! | [`notice`] | what nodes say to each other, one line each |
+//! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats |
+//! | [`feeder`] | events into receive connections with no hole; the poll that refills |
+//! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
+//!
+//! docs/CLUSTER.md tells how to run one, and what it measured.
+
+pub mod apply;
+pub mod backend;
+pub mod bus;
+pub mod committer;
+pub mod db;
+pub mod feeder;
+pub mod migrate;
+pub mod names;
+pub mod node;
+pub mod notice;
+pub mod reads;
+pub mod schema;
+pub mod tx;
+pub mod writes;
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::router::Router;
+use crate::server::Storage;
+use crate::store::Delivery;
+
+/// Where a node finds the cluster (`wachat serve --store … --bus … --node …`).
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    /// `postgres://USER@HOST:PORT/DB`
+    pub store: String,
+    /// `nats://HOST:PORT`
+    pub bus: String,
+    /// This node's name (default: host name and send port).
+    pub node: Option<String>,
+}
+
+/// How long a starting node waits for NATS before serving without it.
+const BUS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The default name of a node: this machine's host name and send port.
+pub fn default_node_name(send_port: u16) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim();
+    format!("{}-{send_port}", if host.is_empty() { "node" } else { host })
+}
+
+/// Opens the cluster's storage for a server: the schema brought up to
+/// date, the bus connected, the committer and the node's threads started.
+pub fn open(
+    router: &Arc<Router>,
+    options: &ClusterOptions,
+    presence_limit: usize,
+    send_port: u16,
+) -> Result<Storage> {
+    let db = Arc::new(db::Db::new(&options.store)?);
+    let mut client = db.connect_at_start()?;
+    let was = schema::upgrade(&mut client, &db.url)?;
+    log::info!("cluster: {} at schema version {} (was {was})", db.url, schema::current());
+    let name = options.node.clone().unwrap_or_else(|| default_node_name(send_port));
+    if name.is_empty() || name.len() > 64 || name.contains(char::is_whitespace) {
+        return Err(Error::Usage(format!("--node {name:?}: 1 to 64 characters, no spaces")));
+    }
+    // Sessions an earlier run of this node left behind are over.
+    let stale = client
+        .execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&name])
+        .map_err(|e| Error::io(format!("cluster: {}", db.url), std::io::Error::other(db::describe(&e))))?;
+    if stale > 0 {
+        log::info!("cluster: {stale} sessions of an earlier run of node {name} ended");
+    }
+    drop(client);
+    let prefix = format!("wachat.{}", node::token(db.name()));
+    let (arrived, incoming) = crossbeam_channel::unbounded();
+    let bus = bus::Bus::start(&options.bus, &name, node::Node::subjects(&prefix, &name), arrived)?;
+    // A node can run without the bus (events come by polling), but starts
+    // better with it: wait a moment for the first connection.
+    let deadline = std::time::Instant::now() + BUS_WAIT;
+    while !bus.is_up() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if !bus.is_up() {
+        log::warn!(
+            "cluster: NATS at {} is not answering; events will come by polling until it does",
+            options.bus
+        );
+    }
+    log::info!("cluster: node {name}, bus {} (subjects {prefix}.*)", options.bus);
+    let node = Arc::new(node::Node::new(name, prefix, db.clone(), bus, router.clone(), presence_limit));
+    let names = Arc::new(names::Names::default());
+    let deliver = {
+        let node = node.clone();
+        Box::new(move |deliveries: &[Delivery]| node.deliver(deliveries))
+    };
+    let committer = committer::Committer::start(db.clone(), names.clone(), deliver)?;
+    node.start_threads(incoming)?;
+    Ok((Box::new(backend::PgBackend { db, names, committer }), node))
+}

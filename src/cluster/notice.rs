@@ -1,0 +1,88 @@
+//! What nodes tell each other over NATS: one notice per line of text, so
+//! a payload reads like the wire protocol (`nats sub 'wachat.>'` shows it).
+//!
+//! | line | meaning |
+//! |---|---|
+//! | `E <user> <frame>` | a numbered event (`MSG:…`/`STATUS:…`, as on the receive port) for a user on the node it is sent to |
+//! | `ON <user> <epoch> <node> <name>` | `user` logged in on `node` (session `epoch`); lower epochs elsewhere say `BYE:REPLACED` |
+//! | `OFF <user> <epoch>` | session `epoch` of `user` ended: offline |
+//! | `MEMBER <user> <J\|L> <#room> <name>` | `name` joined or left `#room` (protocol 1.1's `MEMBER`) |
+//! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
+//!
+//! Everything here came from another node of the same cluster, but is
+//! still parsed with care: a line that does not parse is logged and
+//! skipped.
+
+use crate::store::UserId;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    Event { user: UserId, frame: String },
+    Online { user: UserId, epoch: u64, node: String, name: String },
+    Offline { user: UserId, epoch: u64 },
+    Member { user: UserId, joined: bool, room: String, name: String },
+    Peer { user: UserId, from: String },
+}
+
+impl Notice {
+    /// The line, `\n` included.
+    pub fn encode(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = match self {
+            Notice::Event { user, frame } => writeln!(out, "E {user} {frame}"),
+            Notice::Online { user, epoch, node, name } => writeln!(out, "ON {user} {epoch} {node} {name}"),
+            Notice::Offline { user, epoch } => writeln!(out, "OFF {user} {epoch}"),
+            Notice::Member { user, joined, room, name } => {
+                writeln!(out, "MEMBER {user} {} {room} {name}", if *joined { "J" } else { "L" })
+            }
+            Notice::Peer { user, from } => writeln!(out, "PEER {user} {from}"),
+        };
+    }
+
+    pub fn parse(line: &str) -> Result<Notice, String> {
+        let bad = || format!("not a notice: {line:?}");
+        let (word, rest) = line.split_once(' ').ok_or_else(bad)?;
+        let (user, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        let user: UserId = user.parse().map_err(|_| bad())?;
+        let mut fields = rest.splitn(3, ' ');
+        let mut next = || fields.next().filter(|f| !f.is_empty()).ok_or_else(bad);
+        Ok(match word {
+            "E" => Notice::Event { user, frame: rest.to_string() },
+            "ON" => {
+                let epoch = next()?.parse().map_err(|_| bad())?;
+                Notice::Online { user, epoch, node: next()?.into(), name: next()?.into() }
+            }
+            "OFF" => Notice::Offline { user, epoch: next()?.parse().map_err(|_| bad())? },
+            "MEMBER" => {
+                let joined = next()? == "J";
+                Notice::Member { user, joined, room: next()?.into(), name: next()?.into() }
+            }
+            "PEER" => Notice::Peer { user, from: next()?.into() },
+            _ => return Err(bad()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_notice_reads_back_as_written() {
+        let notices = [
+            Notice::Event { user: 7, frame: "MSG:3:ana:bob:m1:17:hola: que tal".into() },
+            Notice::Online { user: 7, epoch: 4, node: "host-6666".into(), name: "Bob".into() },
+            Notice::Offline { user: 7, epoch: 4 },
+            Notice::Member { user: 2, joined: false, room: "#tea".into(), name: "ana".into() },
+            Notice::Peer { user: 7, from: "ana".into() },
+        ];
+        for notice in notices {
+            let mut line = String::new();
+            notice.encode(&mut line);
+            assert_eq!(Notice::parse(line.trim_end()).unwrap(), notice, "{line}");
+        }
+        assert!(Notice::parse("ON x 1 n a").is_err());
+        assert!(Notice::parse("ON 1 1 n").is_err());
+        assert!(Notice::parse("HELLO 1").is_err());
+    }
+}

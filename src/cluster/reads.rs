@@ -1,0 +1,263 @@
+//! Reading a cluster's database: `HISTORY`, `CHATS`, `ROOMS`, the inbox
+//! replay, and the small lookups (members, last seen, roommates).
+//!
+//! Each read borrows a pooled connection and runs one or two queries. A
+//! reader sees only committed rows, so, like the local store, it shows
+//! nothing that a failure could take back. A database that is down makes
+//! the read answer `KO:INTERNAL` (or, where the server's interface has no
+//! error to give, an empty answer, logged).
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use postgres::GenericClient;
+
+use super::db::{Db, OrKo};
+use super::names::Names;
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, Code, EventRef, Ko, State as MsgState, Text};
+use crate::store::{Lines, Listing, Members, Message, Pushed, UserId};
+
+/// Events read from the database at a time (replays, refills).
+pub const PAGE: i64 = 500;
+
+/// Lines already in memory, handed out at once.
+pub struct Ready(pub Vec<String>);
+
+impl Lines for Ready {
+    fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
+        for line in self.0.drain(..) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        Ok(false)
+    }
+}
+
+/// `HISTORY` of `user` with `chat`: the newest `limit` messages within
+/// `max_bytes` of lines, oldest first.
+pub fn history(
+    db: &Db,
+    names: &Names,
+    user: UserId,
+    chat: &Chat,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Listing, Ko> {
+    let mut conn = db.get()?;
+    let conn = &mut *conn;
+    let (rows, marks) = match chat {
+        Chat::User(name) => {
+            let (peer, _) = names
+                .find(conn, name)
+                .or_ko("reading a user")?
+                .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))?;
+            let (a, b) = ((user.min(peer)) as i64, (user.max(peer)) as i64);
+            let rows = conn
+                .query(
+                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM messages \
+                     WHERE LEAST(sender, recipient) = $1 AND GREATEST(sender, recipient) = $2 AND recipient IS NOT NULL \
+                     ORDER BY id DESC LIMIT $3",
+                    &[&a, &b, &(limit as i64)],
+                )
+                .or_ko("reading a history")?;
+            let marks = conn
+                .query(
+                    "SELECT sender, delivered, read FROM directions \
+                     WHERE (sender = $1 AND recipient = $2) OR (sender = $2 AND recipient = $1)",
+                    &[&(user as i64), &(peer as i64)],
+                )
+                .or_ko("reading marks")?
+                .iter()
+                .map(|r| (r.get::<_, i64>(0) as UserId, (r.get::<_, i64>(1), r.get::<_, i64>(2))))
+                .collect::<Vec<_>>();
+            (rows, Some(marks))
+        }
+        Chat::Room(name) => {
+            let room = member_room(conn, name, user)?;
+            let rows = conn
+                .query(
+                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM messages WHERE room = $1 \
+                     ORDER BY ord DESC LIMIT $2",
+                    &[&room, &(limit as i64)],
+                )
+                .or_ko("reading a history")?;
+            (rows, None)
+        }
+    };
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut bytes = 0;
+    for row in &rows {
+        let sender = row.get::<_, i64>(5) as UserId;
+        let ord: i64 = row.get(6);
+        let state = match marks.as_ref().and_then(|m| m.iter().find(|(s, _)| *s == sender)) {
+            Some((_, (_, read))) if ord < *read => MsgState::Read,
+            Some((_, (delivered, _))) if ord < *delivered => MsgState::Delivered,
+            _ => MsgState::Received,
+        };
+        let (from, to, id, ts, text): (&str, &str, &str, i64, &str) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        let line = format!("{from}:{to}:{id}:{ts}:{state}:{text}");
+        bytes += line.len() + 1;
+        if bytes > max_bytes {
+            break;
+        }
+        lines.push(line);
+    }
+    lines.reverse();
+    Ok(Listing { len: lines.len(), lines: Box::new(Ready(lines)) })
+}
+
+/// The id of the live room `name` if `user` is in it.
+fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Result<i64, Ko> {
+    let row = conn
+        .query_opt(
+            "SELECT r.id FROM rooms r JOIN members m ON m.room = r.id WHERE r.folded = $1 AND r.live AND m.user_id = $2",
+            &[&fold(name), &(user as i64)],
+        )
+        .or_ko("reading a room")?;
+    row.map(|r| r.get(0)).ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))
+}
+
+/// `CHATS`: every conversation with a message, most recent first, with
+/// how many of its messages to `user` are unread.
+pub fn chats(db: &Db, user: UserId) -> Result<Vec<String>, Ko> {
+    let mut conn = db.get()?;
+    let rows = conn
+        .query(
+            "SELECT u.name, x.last, x.unread FROM ( \
+                SELECT CASE WHEN d.sender = $1 THEN d.recipient ELSE d.sender END AS peer, \
+                       max(d.last_msg) AS last, \
+                       sum(CASE WHEN d.recipient = $1 THEN d.sent - d.read ELSE 0 END)::int8 AS unread \
+                FROM directions d WHERE (d.sender = $1 OR d.recipient = $1) AND d.sent > 0 GROUP BY 1 \
+             ) x JOIN users u ON u.id = x.peer \
+             UNION ALL \
+             SELECT r.name, r.last_msg, (SELECT count(*) FROM messages m \
+                     WHERE m.room = r.id AND m.ord >= mb.read AND m.sender <> $1) \
+             FROM members mb JOIN rooms r ON r.id = mb.room WHERE mb.user_id = $1 AND r.count > 0 \
+             ORDER BY 2 DESC",
+            &[&(user as i64)],
+        )
+        .or_ko("reading chats")?;
+    Ok(rows.iter().map(|r| format!("{}:{}", r.get::<_, String>(0), r.get::<_, i64>(2))).collect())
+}
+
+/// `ROOMS`: `<#room>:<member count>`, sorted by name.
+pub fn rooms(db: &Db, user: UserId) -> Result<Vec<String>, Ko> {
+    let mut conn = db.get()?;
+    let rows = conn
+        .query(
+            "SELECT r.name, (SELECT count(*) FROM members c WHERE c.room = r.id) \
+             FROM members m JOIN rooms r ON r.id = m.room WHERE m.user_id = $1",
+            &[&(user as i64)],
+        )
+        .or_ko("reading rooms")?;
+    let mut rooms: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    rooms.sort_by_key(|(name, _)| fold(name));
+    Ok(rooms.into_iter().map(|(name, n)| format!("{name}:{n}")).collect())
+}
+
+/// Users who share a room of at most `limit` members with `user`.
+pub fn roommates(db: &Db, user: UserId, limit: usize) -> Result<Vec<UserId>, Ko> {
+    let mut conn = db.get()?;
+    let rows = conn
+        .query(
+            "SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.room = m.room \
+             WHERE m.user_id = $1 AND o.user_id <> $1 \
+               AND (SELECT count(*) FROM members c WHERE c.room = m.room) <= $2",
+            &[&(user as i64), &(limit as i64)],
+        )
+        .or_ko("reading roommates")?;
+    Ok(rows.iter().map(|r| r.get::<_, i64>(0) as UserId).collect())
+}
+
+/// The room as registered and its members, if it exists.
+pub fn room_members(db: &Db, room: &str) -> Result<Option<(Arc<str>, Members)>, Ko> {
+    let mut conn = db.get()?;
+    let rows = conn
+        .query(
+            "SELECT r.name, m.user_id, u.name FROM rooms r JOIN members m ON m.room = r.id \
+             JOIN users u ON u.id = m.user_id WHERE r.folded = $1 AND r.live",
+            &[&fold(room.trim_start_matches('#'))],
+        )
+        .or_ko("reading a room")?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let name: Arc<str> = first.get::<_, String>(0).into();
+    let members = rows.iter().map(|r| (r.get::<_, i64>(1) as UserId, r.get::<_, String>(2).into())).collect();
+    Ok(Some((name, members)))
+}
+
+/// An event of an inbox, as read back: its number and what it says.
+pub fn fetch_events(
+    conn: &mut impl GenericClient,
+    user: UserId,
+    after: u64,
+    upto: u64,
+) -> Result<Vec<(u64, Pushed)>, postgres::Error> {
+    let rows = conn.query(
+        "SELECT e.seq, e.kind, e.ts, m.from_name, m.to_name, m.msg_id, m.ts, m.text FROM events e \
+         JOIN messages m ON m.id = e.message WHERE e.user_id = $1 AND e.seq > $2 AND e.seq <= $3 \
+         ORDER BY e.seq LIMIT $4",
+        &[&(user as i64), &(after as i64), &(upto.min(i64::MAX as u64) as i64), &PAGE],
+    )?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let seq = row.get::<_, i64>(0) as u64;
+        let kind: i16 = row.get(1);
+        let (from, to, id): (&str, &str, &str) = (row.get(3), row.get(4), row.get(5));
+        let event = if kind == 0 {
+            let Ok(text) = Text::parse(row.get(7)) else {
+                log::error!("cluster: message {id} from {from} has a text that is not escaped; skipped");
+                continue;
+            };
+            let ts = row.get::<_, i64>(6) as u64;
+            Pushed::Msg(Arc::new(Message { from: from.into(), to: to.into(), id: id.into(), ts, text }))
+        } else {
+            let state = if kind == 1 { MsgState::Delivered } else { MsgState::Read };
+            Pushed::Status { peer: to.into(), id: id.into(), state, ts: row.get::<_, i64>(2) as u64 }
+        };
+        events.push((seq, event));
+    }
+    Ok(events)
+}
+
+/// Writes the frame of event `seq` into `out`, `\n` included.
+pub fn write_frame(out: &mut String, seq: u64, event: &Pushed) {
+    let _ = match event {
+        Pushed::Msg(m) => writeln!(
+            out,
+            "{}",
+            EventRef::Msg { seq, from: &m.from, to: &m.to, id: &m.id, ts: m.ts, text: m.text.as_escaped() }
+        ),
+        Pushed::Status { peer, id, state, ts } => {
+            writeln!(out, "{}", EventRef::Status { seq, peer, id, state: *state, ts: *ts })
+        }
+    };
+}
+
+/// The inbox replay: the events after the acknowledged ones up to `upto`,
+/// a page at a time.
+pub struct Replay {
+    pub db: Arc<Db>,
+    pub user: UserId,
+    /// The last event written (starts at the acknowledged mark).
+    pub after: u64,
+    pub upto: u64,
+}
+
+impl Lines for Replay {
+    fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
+        if self.after >= self.upto {
+            return Ok(false);
+        }
+        let mut conn = self.db.get()?;
+        let events =
+            fetch_events(&mut *conn, self.user, self.after, self.upto).or_ko("replaying an inbox")?;
+        let Some(&(last, _)) = events.last() else { return Ok(false) };
+        for (seq, event) in &events {
+            write_frame(out, *seq, event);
+        }
+        self.after = last;
+        Ok(self.after < self.upto)
+    }
+}

@@ -1,0 +1,62 @@
+//! The schema, created and upgraded at start from the SQL files in
+//! `migrations/` (embedded in the binary), one version per file.
+//!
+//! `wachat_schema` holds the version the database is at. A start takes an
+//! advisory lock first (two nodes starting together: one migrates, the
+//! other waits and finds it done), applies each missing file in order and
+//! records the new version, all in one transaction: a failed upgrade
+//! leaves the database as it was. A database at a version this binary
+//! does not know (a newer wachat upgraded it) is refused: an older binary
+//! would misread what it does not know.
+
+use postgres::Client;
+
+use crate::error::{Error, Result};
+
+/// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
+pub const MIGRATIONS: &[(&str, &str)] = &[("001_initial", include_str!("migrations/001_initial.sql"))];
+
+/// The advisory lock that starting nodes take while they look at the
+/// schema (any number that no other program on the database uses).
+const SCHEMA_LOCK: i64 = 0x7761_6368_6174; // "wachat"
+
+/// The schema version this binary works with.
+pub fn current() -> i32 {
+    MIGRATIONS.len() as i32
+}
+
+/// Brings the database to [`current`]; returns the version it was at.
+pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
+    let fail = |doing: &str, e: postgres::Error| {
+        Error::io(format!("cluster: {url}: {doing}"), std::io::Error::other(super::db::describe(&e)))
+    };
+    let mut tx = client.transaction().map_err(|e| fail("starting the upgrade", e))?;
+    // One start at a time gets past here (the lock ends with the
+    // transaction): even creating the version table must not race.
+    tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({SCHEMA_LOCK})"))
+        .map_err(|e| fail("waiting for other nodes' start", e))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS wachat_schema (version integer NOT NULL)")
+        .map_err(|e| fail("creating wachat_schema", e))?;
+    let found: i32 = tx
+        .query_opt("SELECT version FROM wachat_schema", &[])
+        .map_err(|e| fail("reading the schema version", e))?
+        .map_or(0, |row| row.get(0));
+    if found > current() {
+        return Err(Error::Usage(format!(
+            "cluster: {url}: the database's schema is version {found}, newer than this wachat knows \
+             (version {}): upgrade wachat on this node",
+            current()
+        )));
+    }
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        log::info!("cluster: applying migration {name} (schema version {})", i + 1);
+        tx.batch_execute(sql).map_err(|e| fail(&format!("applying {name}"), e))?;
+    }
+    if found < current() {
+        tx.execute("DELETE FROM wachat_schema", &[]).map_err(|e| fail("recording the version", e))?;
+        tx.execute("INSERT INTO wachat_schema VALUES ($1)", &[&current()])
+            .map_err(|e| fail("recording the version", e))?;
+    }
+    tx.commit().map_err(|e| fail("committing the upgrade", e))?;
+    Ok(found)
+}

@@ -1,0 +1,84 @@
+//! [`Nodes`]: what a server asks of the *other* servers of its cluster.
+//!
+//! A single `wachat serve` is alone: every user online is in its own
+//! router, and [`Alone`] answers every question with "nobody else". A
+//! cluster node (`--store postgres://…`, see `src/cluster/`) implements the
+//! same trait over PostgreSQL (who holds which session) and NATS (telling
+//! the node that holds it). The server calls it at the few places where
+//! "this machine" and "the whole chat" differ, and nowhere else:
+//!
+//! - a receive login **claims** the user's one session ([`Nodes::claim`]):
+//!   a session on another node gets `BYE:REPLACED` from that node;
+//! - `USERS`, `LASTSEEN` and `MEMBERS` ask who is online elsewhere;
+//! - `MEMBER` notices (protocol 1.1) reach members on other nodes;
+//! - `P2P:<port>` and `PEER:<user>` introduce users on different nodes.
+//!
+//! `JOINED`/`LEFT` need no call: each node tells its own users about
+//! everyone else's comings and goings (the cluster's directory, see
+//! `cluster::sessions`).
+
+use std::sync::Arc;
+
+use crate::protocol::Ko;
+use crate::router::Outlet;
+use crate::store::UserId;
+
+/// The rest of the cluster, as the server sees it.
+pub trait Nodes: Send + Sync {
+    /// A receive connection of `outlet.user` logged in here: claims the
+    /// user's session for it (any session on another node is replaced)
+    /// and runs `attach` (registering the outlet with the router) while no
+    /// other login of the same user can come between. True if it replaced
+    /// a session on another node (then nobody is told `JOINED`). `Err`:
+    /// the session could not be claimed (the database is down); the login
+    /// fails.
+    fn claim(&self, outlet: &Arc<Outlet>, attach: &mut dyn FnMut()) -> Result<bool, Ko>;
+    /// The receive connection ended. True if the user is now offline
+    /// everywhere; false if a newer session (on another node) replaced it.
+    fn release(&self, outlet: &Arc<Outlet>, ts_ms: u64) -> bool;
+    /// The names of the users online on *other* nodes (`USERS`).
+    fn online_names(&self) -> Vec<String>;
+    /// True if `user` is online on another node.
+    fn is_online(&self, user: UserId) -> bool;
+    /// Tells the other nodes that `user` (`name`) joined or left `room`:
+    /// each pushes `MEMBER` to its own members of the room (protocol 1.1).
+    fn tell_members(&self, user: UserId, name: &str, room: &str, joined: bool);
+    /// `P2P:<port>` (`None`: forgotten), for introductions made by any node.
+    fn announce(&self, user: UserId, port: Option<u16>);
+    /// The port `user` announced, wherever it announced it.
+    fn p2p_port(&self, user: UserId) -> Option<u16>;
+    /// `PEER:<user>` for a `user` whose receive connection is on another
+    /// node: that node pushes `P2P:<from>:<token>` and answers
+    /// `<ip>:<port>:<token>`. `None`: not online on any other node.
+    fn introduce(&self, from: &str, user: UserId) -> Option<Result<String, Ko>>;
+    /// The server is stopping: its sessions end (and the node says so).
+    fn stop(&self);
+}
+
+/// A single server: no other node.
+pub struct Alone;
+
+impl Nodes for Alone {
+    fn claim(&self, _outlet: &Arc<Outlet>, attach: &mut dyn FnMut()) -> Result<bool, Ko> {
+        attach();
+        Ok(false)
+    }
+    fn release(&self, _outlet: &Arc<Outlet>, _ts_ms: u64) -> bool {
+        true
+    }
+    fn online_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn is_online(&self, _user: UserId) -> bool {
+        false
+    }
+    fn tell_members(&self, _user: UserId, _name: &str, _room: &str, _joined: bool) {}
+    fn announce(&self, _user: UserId, _port: Option<u16>) {}
+    fn p2p_port(&self, _user: UserId) -> Option<u16> {
+        None
+    }
+    fn introduce(&self, _from: &str, _user: UserId) -> Option<Result<String, Ko>> {
+        None
+    }
+    fn stop(&self) {}
+}
