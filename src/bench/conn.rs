@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use super::BenchArgs;
 use crate::client::connection::Port;
+use crate::client::tls;
 use crate::error::{Error, Result};
-use crate::transport::{Shared, Stream, tls};
+use crate::transport::{Shared, Stream};
 
 pub struct LineConn {
     pub reader: LineReader,

@@ -68,6 +68,7 @@ mod overview;
 mod receiver;
 mod requests;
 mod sender;
+pub mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
