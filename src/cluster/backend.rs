@@ -24,6 +24,8 @@ pub struct PgBackend {
     pub(super) db: Arc<Db>,
     pub(super) names: Arc<Names>,
     pub(super) committer: Committer,
+    /// The cluster's identity (the `server` table), read at start.
+    pub(super) server_id: String,
 }
 
 fn stopped() -> Ko {
@@ -149,5 +151,9 @@ impl Backend for PgBackend {
 
     fn stop(&self) {
         self.committer.stop();
+    }
+
+    fn server_id(&self) -> &str {
+        &self.server_id
     }
 }

@@ -16,7 +16,8 @@ use super::{READ_TIMEOUT, TestServer};
 /// How to get a missing program. `.ci/test`, the README's test command,
 /// installs both before it runs the tests.
 const INSTALL_PG: &str = "install it with `apt-get install -y postgresql`, or run the tests with `.ci/test`";
-const INSTALL_NATS: &str = "install it with `apt-get install -y nats-server`, or run the tests with `.ci/test`";
+const INSTALL_NATS: &str =
+    "install it with `apt-get install -y nats-server`, or run the tests with `.ci/test`";
 
 /// A free loopback port (bound, then released for the program to take).
 pub fn free_port() -> u16 {
