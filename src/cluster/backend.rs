@@ -24,8 +24,6 @@ pub struct PgBackend {
     pub(super) db: Arc<Db>,
     pub(super) names: Arc<Names>,
     pub(super) committer: Committer,
-    /// The cluster's identity (the `server` table), read at start.
-    pub(super) server_id: String,
 }
 
 fn stopped() -> Ko {
@@ -153,7 +151,12 @@ impl Backend for PgBackend {
         self.committer.stop();
     }
 
-    fn server_id(&self) -> &str {
-        &self.server_id
+    /// Read at each `SERVER` (once per client connection), not at start:
+    /// `wachat migrate` replaces the id a new database was given with the
+    /// single server's, and nodes already running must answer the new one.
+    fn server_id(&self) -> Result<String, Ko> {
+        let mut conn = self.db.get()?;
+        let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;
+        Ok(row.get(0))
     }
 }

@@ -99,11 +99,6 @@ pub fn open(
     if stale > 0 {
         log::info!("cluster: {stale} sessions of an earlier run of node {name} ended");
     }
-    let server_id: String = client
-        .query_one("SELECT id FROM server", &[])
-        .map_err(|e| Error::io(format!("cluster: {}", db.url), std::io::Error::other(db::describe(&e))))?
-        .get(0);
-    log::info!("cluster: the server {server_id} (every node answers SERVER with it)");
     drop(client);
     let prefix = format!("wachat.{}", node::token(db.name()));
     let (arrived, incoming) = crossbeam_channel::unbounded();
@@ -129,5 +124,5 @@ pub fn open(
     };
     let committer = committer::Committer::start(db.clone(), names.clone(), deliver)?;
     node.start_threads(incoming)?;
-    Ok((Box::new(backend::PgBackend { db, names, committer, server_id }), node))
+    Ok((Box::new(backend::PgBackend { db, names, committer }), node))
 }

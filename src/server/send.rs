@@ -243,7 +243,7 @@ impl Session<'_> {
                 self.reply(presence::last_seen(self.ctx, &whom).map(Reply::OkWith))
             }
             Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
-            Request::Server => self.reply(Ok(Reply::OkWith(store.server_id().to_string()))),
+            Request::Server => self.reply(store.server_id().map(Reply::OkWith)),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);
@@ -394,7 +394,7 @@ fn listing(mut lines: Vec<String>) -> Reply {
 /// request that reads or writes the store, and a `HISTORY` one more per
 /// 100 messages it may return (a full one, 1,000 messages, costs 11). A
 /// `PING` or `QUIT` costs nothing: keeping a connection alive is free; nor
-/// does `SERVER`, an id in memory that a client asks once per connection.
+/// does `SERVER`, one small read that a client makes once per connection.
 fn cost(request: &Request) -> u32 {
     match request {
         Request::Ping

@@ -138,7 +138,7 @@ pub trait Backend: Send + Sync {
     /// The random id of this data (`SERVER`, protocol 1.1): made at its
     /// first start, the same after every restart and on every node of a
     /// cluster, different for a fresh data directory (see `server_id.rs`).
-    fn server_id(&self) -> &str;
+    fn server_id(&self) -> Result<String, Ko>;
 }
 
 /// A shared backend is a backend (a test keeps a handle on the one its
@@ -198,7 +198,7 @@ impl<B: Backend + ?Sized> Backend for Arc<B> {
     fn stop(&self) {
         (**self).stop()
     }
-    fn server_id(&self) -> &str {
+    fn server_id(&self) -> Result<String, Ko> {
         (**self).server_id()
     }
 }

@@ -229,7 +229,7 @@ impl Store {
     }
 
     /// `SERVER` (1.1): the identity of this server's data.
-    pub fn server_id(&self) -> &str {
+    pub fn server_id(&self) -> Result<String, Ko> {
         self.backend.server_id()
     }
 }
@@ -324,7 +324,7 @@ impl Backend for LocalStore {
         self.inner.stop()
     }
 
-    fn server_id(&self) -> &str {
-        &self.inner.server_id
+    fn server_id(&self) -> Result<String, Ko> {
+        Ok(self.inner.server_id.clone())
     }
 }
