@@ -4,7 +4,8 @@
 //! 2. Attach: register an [`Outlet`] with the router and send the inbox
 //!    replay — every durable event not yet acknowledged, in order. Events
 //!    that become durable meanwhile wait in the outlet behind the replay.
-//! 3. Live: events are written into the socket by the committer (through
+//! 3. Live: events are written into the socket by the thread that made
+//!    them durable (the group commit's leader, through
 //!    the outlet); this thread reads `ACK`/`PONG`, sends `PING` when the
 //!    client has been quiet for half the timeout, says `BYE:TIMEOUT` after
 //!    the whole timeout, and flushes the outlet when a slow client left

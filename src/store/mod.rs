@@ -43,7 +43,7 @@ pub mod state;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Ticket};
+pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::{LocalStore, Options};
 pub use password::Hasher;
 pub use record::{Message, Record};
@@ -173,6 +173,12 @@ impl Store {
         self.backend.wait(ticket)
     }
 
+    /// Runs `then` once the changes of `ticket` are on disk, without
+    /// waiting for it here (see [`Backend::when_durable`]).
+    pub fn when_durable(&self, ticket: Ticket, then: Then) {
+        self.backend.when_durable(ticket, then)
+    }
+
     // ----- reads --------------------------------------------------------
 
     /// `ROOMS`
@@ -273,6 +279,10 @@ impl Backend for LocalStore {
 
     fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
         self.inner.wait(ticket)
+    }
+
+    fn when_durable(&self, ticket: Ticket, then: Then) {
+        self.inner.when_durable(ticket.0, then)
     }
 
     fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
