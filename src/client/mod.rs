@@ -280,6 +280,8 @@ pub struct Client {
     id_prefix: String,
     next_id: AtomicU64,
     threads: Vec<JoinHandle<()>>,
+    /// The outbox's length before the sender started.
+    pending_at_start: usize,
 }
 
 impl Client {
@@ -366,6 +368,9 @@ impl Client {
             let _ = shared.notices.send(Notice::Offline(why));
         }
 
+        // Counted before the sender starts: it may send them all before
+        // anyone asks (see `Client::pending_at_start`).
+        let pending_at_start = shared.outbox.lock().len();
         let shared = Arc::new(shared);
         let (jobs, jobs_rx) = crossbeam_channel::unbounded();
         let (stop, stop_rx) = crossbeam_channel::bounded(0);
@@ -385,6 +390,7 @@ impl Client {
             id_prefix: id_prefix()?,
             next_id: AtomicU64::new(1),
             threads,
+            pending_at_start,
         })
     }
 
@@ -453,6 +459,13 @@ impl Client {
     /// How many messages wait in the outbox for the server.
     pub fn pending(&self) -> usize {
         self.shared.outbox.lock().len()
+    }
+
+    /// How many messages the outbox held from an earlier run when this
+    /// client started (a welcome line says so: by the time it is printed,
+    /// the sender may have sent them all).
+    pub fn pending_at_start(&self) -> usize {
+        self.pending_at_start
     }
 
     /// Logs out and stops the threads, after sending what the outbox holds
