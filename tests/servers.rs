@@ -162,18 +162,23 @@ fn read(path: PathBuf) -> String {
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Bob's console on `server` shows ana's message `id` (typed by hand
+/// with `text`), then quits.
+fn bob_is_shown(server: &TestServer, dir: &Path, id: &str, text: &str) {
+    let mut bob = Console::start(server, "bob", dir, &[]);
+    bob.expect("connected");
+    by_hand(server, id, text);
+    bob.expect(&format!("ana: {text}"));
+    assert!(bob.quit("/quit").0.success());
+}
+
 #[test]
 fn a_fresh_server_at_the_same_address_is_another_server_and_its_m1_is_shown() {
     let mut old = TestServer::start();
     old.register(&["ana", "bob"]);
     let old_id = id_of(&old);
     let dir = tempfile::tempdir().unwrap();
-
-    let mut bob = Console::start(&old, "bob", dir.path(), &[]);
-    bob.expect("connected");
-    by_hand(&old, "m1", "hola from the first server");
-    bob.expect("ana: hola from the first server");
-    assert!(bob.quit("/quit").0.success());
+    bob_is_shown(&old, dir.path(), "m1", "hola from the first server");
     assert_eq!(read(user_dir(dir.path(), old.send, "bob").join("server_id")), format!("{old_id}\n"));
 
     // data/ deleted, the server started again: same address, new data.
@@ -278,11 +283,7 @@ fn a_restart_of_the_same_server_keeps_the_folder() {
     server.register(&["ana", "bob"]);
     let id = id_of(&server);
     let dir = tempfile::tempdir().unwrap();
-    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
-    by_hand(&server, "m1", "before the restart");
-    bob.expect("ana: before the restart");
-    assert!(bob.quit("/quit").0.success());
+    bob_is_shown(&server, dir.path(), "m1", "before the restart");
 
     server.restart_in_place(&[]);
     assert_eq!(id_of(&server), id, "the same data, the same server");
