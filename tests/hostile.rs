@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
 use support::console::{Console, connection_args, console_on_fake_server, run_wachat, user_dir};
@@ -116,4 +117,43 @@ fn a_listing_past_the_clients_bounds_is_a_protocol_error_not_a_memory_hog() {
     let users = users_from(&heavy);
     assert_eq!(users.status.code(), Some(1));
     assert!(users.stderr.contains("a list from the server passed 16 MiB"), "{}", users.stderr);
+}
+
+/// A fake server on one port (for both of the client's) that reads each
+/// connection's first line and answers it with 32 MiB and no `\n`.
+fn line_without_end() -> TcpListener {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for stream in server.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(support::READ_TIMEOUT)).unwrap();
+                let mut first = String::new();
+                let _ = BufReader::new(&stream).read_line(&mut first);
+                let chunk = vec![b'A'; 64 * 1024];
+                for _ in 0..512 {
+                    if stream.write_all(&chunk).is_err() {
+                        return; // the client hung up: it stopped reading
+                    }
+                }
+                let _ = stream.write_all(b"\n");
+            });
+        }
+    });
+    listener
+}
+
+#[test]
+fn the_bench_reads_at_most_one_frame_of_a_line_that_never_ends() {
+    let endless = line_without_end();
+    let port = endless.local_addr().unwrap().port().to_string();
+    let args: Vec<String> =
+        ["bench", "--send-port", &port, "--recv-port", &port, "--pairs", "1", "--messages", "1"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+    let bench = run_wachat(&args, "", "");
+    assert_eq!(bench.status.code(), Some(1), "{}", bench.stderr);
+    assert!(bench.stderr.contains("a line from the server passed 16384 bytes"), "{}", bench.stderr);
 }

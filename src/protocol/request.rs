@@ -4,6 +4,7 @@
 //! no difference.
 
 use std::fmt;
+use std::num::IntErrorKind;
 
 use super::names::{check_id, check_name};
 use super::{Chat, Code, Ko, Text, split_fields};
@@ -146,8 +147,14 @@ impl Request {
             "LEAVE" => Request::Leave { room: room(fields(line, 2, "LEAVE:<#room>")?[1])? },
             "HISTORY" => {
                 let f = fields(line, 3, "HISTORY:<peer or #room>:<limit>")?;
-                let limit =
-                    f[2].parse().map_err(|_| bad(format!("the limit must be a number, not {:?}", f[2])))?;
+                // Any number is a limit (the answer stops at MAX_HISTORY),
+                // even one past 2^64 − 1: that many is "all of them".
+                let limit = match f[2].parse::<usize>() {
+                    Err(e) if *e.kind() == IntErrorKind::PosOverflow => usize::MAX,
+                    parsed => {
+                        parsed.map_err(|_| bad(format!("the limit must be a number, not {:?}", f[2])))?
+                    }
+                };
                 Request::History { chat: chat(f[1])?, limit }
             }
             "P2P" => {
@@ -278,6 +285,8 @@ mod tests {
         assert!(reason("MSG:bob:m.1:hi").contains("message id"));
         assert!(reason("MSG:bob:m1:a\\qb").contains("bad escape"));
         assert!(reason("HISTORY:bob:lots").contains("number"));
+        assert!(reason("HISTORY:bob:-1").contains("number"));
+        assert!(reason("HISTORY:bob:").contains("number"));
         assert!(reason("JOIN:general").contains("starts with '#'"));
         assert!(reason("P2P:0").contains("bad port"));
         assert!(reason("LASTSEEN:a b").contains("bad user name"));
@@ -287,6 +296,18 @@ mod tests {
         assert!(reason("HELLO").contains("unknown request"));
         assert!(reason("").contains("empty"));
         assert!(reason("msg:bob:1:hi").contains("unknown request"));
+    }
+
+    #[test]
+    fn a_history_limit_past_the_largest_integer_is_still_a_number() {
+        let limit = |line: &str| match Request::parse(line) {
+            Ok(Request::History { limit, .. }) => limit,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(limit("HISTORY:#general:99999999999999999999999"), usize::MAX);
+        assert_eq!(limit(&format!("HISTORY:bob:{}", u128::MAX)), usize::MAX);
+        assert_eq!(limit(&format!("HISTORY:bob:{}", usize::MAX)), usize::MAX);
+        assert_eq!(limit("HISTORY:bob:1000"), 1000);
     }
 
     #[test]
