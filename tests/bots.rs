@@ -7,7 +7,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -469,26 +469,14 @@ fn a_message_sent_twice_with_the_same_id_is_delivered_once() {
     assert_eq!(ana.next_event(), "MSG:2:bridge:ana:tg-1-8:<ts>:next");
 }
 
-/// A fake server on one port (for both of a client's) that refuses every
-/// login with a reason that would clear the screen and ring the bell.
-fn refusing_server() -> TcpListener {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = listener.try_clone().unwrap();
-    std::thread::spawn(move || {
-        for stream in server.incoming() {
-            let Ok(mut stream) = stream else { return };
-            stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-            let mut login = String::new();
-            let _ = BufReader::new(&stream).read_line(&mut login);
-            let _ = stream.write_all(b"KO:AUTH_FAILED:\x1b[2Jwrong\x07 password\n");
-        }
-    });
-    listener
+/// Refuses a login with a reason that would clear the screen and ring the bell.
+fn refuse(stream: &mut TcpStream) {
+    let _ = stream.write_all(b"KO:AUTH_FAILED:\x1b[2Jwrong\x07 password\n");
 }
 
 #[test]
 fn the_bots_show_a_servers_refusal_with_its_control_characters_harmless() {
-    let refusing = refusing_server();
+    let refusing = support::fake_server(refuse);
     let port = refusing.local_addr().unwrap().port().to_string();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().display().to_string();

@@ -7,8 +7,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
 
 use support::console::{Console, connection_args, console_on_fake_server, run_wachat, user_dir};
 use support::{FakeConn, TestServer};
@@ -119,34 +119,20 @@ fn a_listing_past_the_clients_bounds_is_a_protocol_error_not_a_memory_hog() {
     assert!(users.stderr.contains("a list from the server passed 16 MiB"), "{}", users.stderr);
 }
 
-/// A fake server on one port (for both of the client's) that reads each
-/// connection's first line and answers it with 32 MiB and no `\n`.
-fn line_without_end() -> TcpListener {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = listener.try_clone().unwrap();
-    std::thread::spawn(move || {
-        for stream in server.incoming() {
-            let Ok(mut stream) = stream else { return };
-            std::thread::spawn(move || {
-                stream.set_read_timeout(Some(support::READ_TIMEOUT)).unwrap();
-                let mut first = String::new();
-                let _ = BufReader::new(&stream).read_line(&mut first);
-                let chunk = vec![b'A'; 64 * 1024];
-                for _ in 0..512 {
-                    if stream.write_all(&chunk).is_err() {
-                        return; // the client hung up: it stopped reading
-                    }
-                }
-                let _ = stream.write_all(b"\n");
-            });
+/// Answers a client's first line with 32 MiB and no `\n`.
+fn line_without_end(stream: &mut TcpStream) {
+    let chunk = vec![b'A'; 64 * 1024];
+    for _ in 0..512 {
+        if stream.write_all(&chunk).is_err() {
+            return; // the client hung up: it stopped reading
         }
-    });
-    listener
+    }
+    let _ = stream.write_all(b"\n");
 }
 
 #[test]
 fn the_bench_reads_at_most_one_frame_of_a_line_that_never_ends() {
-    let endless = line_without_end();
+    let endless = support::fake_server(line_without_end);
     let port = endless.local_addr().unwrap().port().to_string();
     let args: Vec<String> =
         ["bench", "--send-port", &port, "--recv-port", &port, "--pairs", "1", "--messages", "1"]
