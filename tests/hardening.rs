@@ -1,7 +1,7 @@
 //! Every cost a client can make the server pay is bounded (issue 13):
 //! each test plays one attack against a real server and checks the limit
 //! that stops it — the `KO`, the drop or the throttle. The figures (how
-//! fast, how much memory) are measured by `examples/abuse/`, never here.
+//! fast, how much memory) are measured by `examples/abuse.rs`, never here.
 
 mod support;
 
@@ -62,7 +62,6 @@ fn history_is_clamped_to_its_maximum() {
     assert_eq!(lines.len(), max);
     assert!(lines[0].starts_with("ana:bob:m5:"), "the newest {max}, oldest first: {}", lines[0]);
     assert!(lines[max - 1].starts_with(&format!("ana:bob:m{}:", max + 4)));
-    assert_eq!(ana.listing("HISTORY:bob:99999999999999999999999").len(), max, "past 2^64 − 1 too");
     assert_eq!(ana.listing("HISTORY:bob:3").len(), 3, "smaller limits are untouched");
 }
 
