@@ -280,6 +280,8 @@ pub struct Server {
     send_addr: SocketAddr,
     recv_addr: SocketAddr,
     accept_threads: Vec<JoinHandle<()>>,
+    /// Tells presence changes held back by their limit (see `presence`).
+    presence_timer: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -314,6 +316,7 @@ impl Server {
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
         let config_max_connections = config.max_connections;
+        let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::new(&config.exempt),
             config,
@@ -321,7 +324,7 @@ impl Server {
             router,
             nodes,
             p2p_ports: p2p::Ports::default(),
-            presence: presence::Announcer::default(),
+            presence,
             requests,
             connections: Connections::default(),
             logs: log_limit::Logs::default(),
@@ -329,12 +332,15 @@ impl Server {
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
             shutting_down: AtomicBool::new(false),
         });
+        let presence_timer = presence_timer
+            .start(Arc::downgrade(&ctx))
+            .map_err(|e| crate::error::Error::io("starting the presence timer", e))?;
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
         let accept_threads = vec![
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
             listener::spawn_accept_loop(recv, ctx.clone(), listener::Port::Receive)?,
         ];
-        Ok(Server { ctx, send_addr, recv_addr, accept_threads })
+        Ok(Server { ctx, send_addr, recv_addr, accept_threads, presence_timer: Some(presence_timer) })
     }
 
     pub fn send_addr(&self) -> SocketAddr {
@@ -363,6 +369,10 @@ impl Server {
             self.ctx.store.note_offline(user, now);
         }
         self.ctx.router.close_all(Bye::Shutdown);
+        self.ctx.presence.stop();
+        if let Some(timer) = self.presence_timer.take() {
+            let _ = timer.join();
+        }
         // Stop reading requests; a request in progress still gets its reply
         // if its client reads it within a grace period. After that, a
         // client that does not read must not hold the server up: shutting

@@ -20,14 +20,28 @@
 //! roommate for each one-token login (audit finding 6: 2,547 `JOINED` and
 //! 2,608 `LEFT` in 2 s at one roommate). Now a user's comings and goings
 //! are announced [`PRESENCE_BURST`] times at once, then once per
-//! [`PRESENCE_EVERY`]; a session not announced ends without `LEFT`, so
-//! roommates always see whole pairs. What they miss, `LASTSEEN` and
-//! `USERS` show.
+//! [`PRESENCE_EVERY`]. A login past that is not dropped but *coalesced*:
+//! the user is noted as changed, and when its next token comes (within
+//! [`PRESENCE_EVERY`]) the **presence timer** — one thread for the whole
+//! server, with a queue of deadlines — tells the roommates the user's
+//! state *then*, if it differs from what they were told last: `JOINED` if
+//! online and last told `LEFT`, `LEFT` if offline and last told `JOINED`,
+//! nothing otherwise. So roommates see a few pairs per 10 s at most, and
+//! are never wrong for much longer than [`PRESENCE_EVERY`]: a user with a
+//! flaky connection who reconnects four times and then stays is shown
+//! online 10 s later, not offline for hours.
+//!
+//! The bookkeeping is bounded by the users: one entry per user told
+//! `JOINED` and online, one per user with a change not told yet (removed
+//! when settled), and one deadline in the timer's queue for each of those.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use super::Ctx;
@@ -42,71 +56,249 @@ pub const PRESENCE_BURST: u32 = 3;
 /// …and then one pair per this long at most.
 pub const PRESENCE_EVERY: Duration = Duration::from_secs(10);
 
-/// Which session of each user was announced online to its roommates
-/// (`JOINED`), so that the end of that session — and only of that one,
-/// or of the one that replaced it — says `LEFT`.
-pub struct Announcer {
-    /// One token per `JOINED`/`LEFT` pair, per user.
-    pairs: Throttle<UserId>,
-    /// The announced session of each user told `JOINED` and not yet
-    /// `LEFT` (a `Weak`: an entry keeps no connection open).
-    announced: Mutex<HashMap<UserId, Weak<Outlet>>>,
+/// What to tell a user's roommates about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Say {
+    Joined,
+    Left,
+    Nothing,
+    /// Nothing now: the presence timer settles the user at this instant.
+    Later(Instant),
 }
 
-impl Default for Announcer {
-    fn default() -> Announcer {
-        Announcer {
-            pairs: Throttle::new(PRESENCE_BURST, 1.0 / PRESENCE_EVERY.as_secs_f64()),
-            announced: Mutex::new(HashMap::new()),
+/// A session that can be told from another (a `Weak<Outlet>` in the
+/// server: an entry keeps no connection open).
+trait Session {
+    fn same(&self, other: &Self) -> bool;
+}
+
+impl Session for Weak<Outlet> {
+    fn same(&self, other: &Self) -> bool {
+        Weak::ptr_eq(self, other)
+    }
+}
+
+/// What the roommates of each user were told, and who changed since
+/// without being told; every decision takes the instant `now`, so that
+/// tests give their own clock.
+struct Ledger<S> {
+    /// One token per `JOINED`/`LEFT` pair, per user (taken by `JOINED`).
+    pairs: Throttle<UserId>,
+    /// Users told `JOINED` and not `LEFT`: the session of this server
+    /// whose end says `LEFT`.
+    told: HashMap<UserId, S>,
+    /// Users whose presence changed while their pairs were spent: their
+    /// name, for the `JOINED`/`LEFT` said when the timer settles them.
+    changed: HashMap<UserId, Arc<str>>,
+}
+
+impl<S: Session> Ledger<S> {
+    fn new(every: Duration) -> Ledger<S> {
+        Ledger {
+            pairs: Throttle::new(PRESENCE_BURST, 1.0 / every.as_secs_f64()),
+            told: HashMap::new(),
+            changed: HashMap::new(),
+        }
+    }
+
+    /// The user came online in `session`: `JOINED` if a pair is left,
+    /// else noted for later.
+    fn came_online(&mut self, user: UserId, name: &Arc<str>, session: S, now: Instant) -> Say {
+        if let Some(told) = self.told.get_mut(&user) {
+            *told = session; // already told online: its end says LEFT
+            return Say::Nothing;
+        }
+        match self.pairs.try_take_at(user, 1, now) {
+            Ok(()) => {
+                self.told.insert(user, session);
+                self.changed.remove(&user);
+                Say::Joined
+            }
+            Err(wait) => self.note_change(user, name, now + wait),
+        }
+    }
+
+    /// `new` replaced `old`: if `old` was told, `new`'s end says `LEFT`.
+    fn replaced(&mut self, user: UserId, old: &S, new: S) {
+        if let Some(told) = self.told.get_mut(&user)
+            && told.same(old)
+        {
+            *told = new;
+        }
+    }
+
+    /// `session` ended and its user is offline everywhere: `LEFT` if it
+    /// is the session the roommates were told about. (A `LEFT` completes
+    /// a pair: it costs no token.) Any other session ended untold, and a
+    /// change noted for the user settles to nothing.
+    fn went_offline(&mut self, user: UserId, session: &S) -> Say {
+        if self.told.get(&user).is_some_and(|told| told.same(session)) {
+            self.told.remove(&user);
+            Say::Left
+        } else {
+            Say::Nothing
+        }
+    }
+
+    /// The timer's turn for `user`: its state now is `here` (its session
+    /// on this server) or `online` (on any node). What to say, if its
+    /// roommates were told otherwise.
+    fn settle(&mut self, user: UserId, here: Option<S>, online: bool, now: Instant) -> (Say, Option<Arc<str>>) {
+        let Some(name) = self.changed.remove(&user) else { return (Say::Nothing, None) };
+        let say = match (self.told.contains_key(&user), online) {
+            (true, true) | (false, false) => Say::Nothing,
+            (true, false) => {
+                self.told.remove(&user);
+                Say::Left
+            }
+            (false, true) => match self.pairs.try_take_at(user, 1, now) {
+                Ok(()) => {
+                    // Online on another node only: that node's end of the
+                    // session reaches our roommates as `LEFT` (cluster).
+                    if let Some(session) = here {
+                        self.told.insert(user, session);
+                    }
+                    Say::Joined
+                }
+                Err(wait) => self.note_change(user, &name, now + wait),
+            },
+        };
+        (say, Some(name))
+    }
+
+    /// Notes that `user` changed untold; `Later(at)` if the timer must be
+    /// told (a user already noted is in its queue).
+    fn note_change(&mut self, user: UserId, name: &Arc<str>, at: Instant) -> Say {
+        match self.changed.insert(user, name.clone()) {
+            None => Say::Later(at),
+            Some(_) => Say::Nothing,
         }
     }
 }
 
+/// Which session of each user was announced online to its roommates
+/// (`JOINED`), so that the end of that session — and only of that one,
+/// or of the one that replaced it — says `LEFT`; and which users changed
+/// untold, for the presence timer.
+pub struct Announcer {
+    ledger: Mutex<Ledger<Weak<Outlet>>>,
+    /// The presence timer's queue: a user to settle, and when (`None`:
+    /// stop).
+    timer: Sender<Option<(Instant, UserId)>>,
+}
+
+/// The presence timer before it starts (it needs the server's [`Ctx`],
+/// which holds the [`Announcer`]).
+pub struct Timer(Receiver<Option<(Instant, UserId)>>);
+
 impl Announcer {
-    /// `outlet`'s user came online here: `JOINED` to its roommates, if
-    /// its pairs allow.
+    /// An announcer allowing [`PRESENCE_BURST`] pairs at once, then one
+    /// per `every`, and its timer, to [`Timer::start`].
+    pub fn new(every: Duration) -> (Announcer, Timer) {
+        let (timer, queue) = crossbeam_channel::unbounded();
+        (Announcer { ledger: Mutex::new(Ledger::new(every)), timer }, Timer(queue))
+    }
+
+    /// `outlet`'s user came online here: `JOINED` to its roommates, now
+    /// or when its pairs allow.
     pub fn came_online(&self, ctx: &Ctx, outlet: &Arc<Outlet>) {
-        if self.pairs.try_take(outlet.user, 1).is_ok() {
-            self.announced.lock().insert(outlet.user, Arc::downgrade(outlet));
-            tell_roommates(ctx, outlet, "JOINED");
-        }
+        let say = self.ledger.lock().came_online(outlet.user, &outlet.name, Arc::downgrade(outlet), Instant::now());
+        self.say(ctx, outlet.user, &outlet.name, say);
     }
 
     /// `new` replaced `old` (the same user logged in again): not a change
     /// of presence, but `new`'s end is the one that says `LEFT`.
     pub fn replaced(&self, old: &Arc<Outlet>, new: &Arc<Outlet>) {
-        let mut announced = self.announced.lock();
-        if let Some(session) = announced.get_mut(&new.user)
-            && Weak::ptr_eq(session, &Arc::downgrade(old))
-        {
-            *session = Arc::downgrade(new);
-        }
+        self.ledger.lock().replaced(new.user, &Arc::downgrade(old), Arc::downgrade(new));
     }
 
     /// The user came here from another node of a cluster, which announced it.
     pub fn moved_here(&self, outlet: &Arc<Outlet>) {
-        self.announced.lock().insert(outlet.user, Arc::downgrade(outlet));
+        self.ledger.lock().told.insert(outlet.user, Arc::downgrade(outlet));
     }
 
     /// `outlet`'s user went offline: `LEFT` to its roommates if this
     /// session is the one they were told about. (If a newer session was
     /// announced meanwhile, the user is online: nothing to say.)
     pub fn went_offline(&self, ctx: &Ctx, outlet: &Arc<Outlet>) {
-        let mut announced = self.announced.lock();
-        let ours = announced.get(&outlet.user).is_some_and(|s| Weak::ptr_eq(s, &Arc::downgrade(outlet)));
-        if ours {
-            announced.remove(&outlet.user);
-            drop(announced);
-            tell_roommates(ctx, outlet, "LEFT");
+        let say = self.ledger.lock().went_offline(outlet.user, &Arc::downgrade(outlet));
+        self.say(ctx, outlet.user, &outlet.name, say);
+    }
+
+    /// Stops the presence timer (shutdown): what it still holds is not
+    /// told.
+    pub fn stop(&self) {
+        let _ = self.timer.send(None);
+    }
+
+    /// The timer's turn for `user`: tells its state now, if it changed.
+    fn settle(&self, ctx: &Ctx, user: UserId) {
+        let here = ctx.router.get(user);
+        let online = here.is_some() || ctx.nodes.is_online(user);
+        let here = here.as_ref().map(Arc::downgrade);
+        let (say, name) = self.ledger.lock().settle(user, here, online, Instant::now());
+        if let Some(name) = name {
+            self.say(ctx, user, &name, say);
+        }
+    }
+
+    fn say(&self, ctx: &Ctx, user: UserId, name: &str, say: Say) {
+        match say {
+            Say::Joined => tell_roommates(ctx, user, name, "JOINED"),
+            Say::Left => tell_roommates(ctx, user, name, "LEFT"),
+            Say::Nothing => {}
+            // Fails only once the timer has stopped (shutdown).
+            Say::Later(at) => drop(self.timer.send(Some((at, user)))),
         }
     }
 }
 
-/// Tells the online users who share a small room with `outlet`'s user
-/// that it came online (`JOINED`) or went offline (`LEFT`).
-fn tell_roommates(ctx: &Ctx, outlet: &Outlet, word: &str) {
-    let frame = format!("{word}:{}\n", outlet.name);
-    for mate in ctx.store.roommates(outlet.user, ctx.config.presence_limit) {
+impl Timer {
+    /// Starts the presence timer thread for the server of `ctx`. It
+    /// holds the server only while it settles a user, and ends at
+    /// [`Announcer::stop`] or when the server is dropped.
+    pub fn start(self, ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("presence".into())
+            .stack_size(super::listener::STACK_SIZE)
+            .spawn(move || run_timer(&self.0, &ctx))
+    }
+}
+
+/// The presence timer: settles each user queued at its deadline.
+fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, ctx: &Weak<Ctx>) {
+    let mut due: BinaryHeap<Reverse<(Instant, UserId)>> = BinaryHeap::new();
+    loop {
+        let now = Instant::now();
+        if due.peek().is_some_and(|&Reverse((at, _))| at <= now) {
+            let Some(ctx) = ctx.upgrade() else { return };
+            if ctx.shutting_down() {
+                return;
+            }
+            while let Some(&Reverse((at, user))) = due.peek()
+                && at <= now
+            {
+                due.pop();
+                ctx.presence.settle(&ctx, user);
+            }
+        }
+        let next = match due.peek() {
+            Some(&Reverse((at, _))) => queue.recv_deadline(at),
+            None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match next {
+            Ok(Some(entry)) => due.push(Reverse(entry)),
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// Tells the online users who share a small room with `user` (named
+/// `name`) that it came online (`JOINED`) or went offline (`LEFT`).
+fn tell_roommates(ctx: &Ctx, user: UserId, name: &str, word: &str) {
+    let frame = format!("{word}:{name}\n");
+    for mate in ctx.store.roommates(user, ctx.config.presence_limit) {
         ctx.router.send_to(mate, &frame);
     }
 }
@@ -178,5 +370,94 @@ pub fn tell_local_members(
         {
             outlet.push(&frame);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Session for u32 {
+        fn same(&self, other: &Self) -> bool {
+            self == other
+        }
+    }
+
+    const ANA: UserId = 7;
+
+    /// A ledger of 10 s, ana's name, and an instant to start from.
+    fn ledger() -> (Ledger<u32>, Arc<str>, Instant) {
+        (Ledger::new(PRESENCE_EVERY), "ana".into(), Instant::now())
+    }
+
+    /// `PRESENCE_BURST` sessions, each announced and ended; the next one
+    /// held back, to settle at the deadline returned.
+    fn burst_then_held(ledger: &mut Ledger<u32>, name: &Arc<str>, now: Instant) -> Instant {
+        for session in 0..PRESENCE_BURST {
+            assert_eq!(ledger.came_online(ANA, name, session, now), Say::Joined);
+            assert_eq!(ledger.went_offline(ANA, &session), Say::Left);
+        }
+        let Say::Later(at) = ledger.came_online(ANA, name, 100, now) else { panic!("not held back") };
+        assert!(at > now && at <= now + PRESENCE_EVERY, "{:?}", at - now);
+        at
+    }
+
+    #[test]
+    fn a_user_held_back_who_stays_online_is_announced_when_a_pair_comes() {
+        let (mut ledger, name, now) = ledger();
+        let at = burst_then_held(&mut ledger, &name, now);
+        // More reconnects before the deadline: queued once, told nothing.
+        assert_eq!(ledger.went_offline(ANA, &100), Say::Nothing, "a session not told ends untold");
+        assert_eq!(ledger.came_online(ANA, &name, 101, now), Say::Nothing);
+        assert_eq!(ledger.changed.len(), 1);
+        // At the deadline ana is online (session 101): JOINED, and its end LEFT.
+        assert_eq!(ledger.settle(ANA, Some(101), true, at), (Say::Joined, Some(name.clone())));
+        assert!(ledger.changed.is_empty(), "settled: no entry left");
+        assert_eq!(ledger.settle(ANA, Some(101), true, at).0, Say::Nothing, "settled once");
+        assert_eq!(ledger.went_offline(ANA, &101), Say::Left);
+    }
+
+    #[test]
+    fn a_user_held_back_who_went_offline_stays_left() {
+        let (mut ledger, name, now) = ledger();
+        let at = burst_then_held(&mut ledger, &name, now);
+        assert_eq!(ledger.went_offline(ANA, &100), Say::Nothing);
+        // Last told LEFT, offline now: nothing to say, nothing kept.
+        assert_eq!(ledger.settle(ANA, None, false, at), (Say::Nothing, Some(name)));
+        assert!(ledger.changed.is_empty() && ledger.told.is_empty());
+    }
+
+    #[test]
+    fn a_settlement_without_a_pair_waits_for_the_next() {
+        let (mut ledger, name, now) = ledger();
+        let at = burst_then_held(&mut ledger, &name, now);
+        // A login in between took the token that came at `at`.
+        assert_eq!(ledger.came_online(ANA, &name, 200, at), Say::Joined);
+        assert_eq!(ledger.went_offline(ANA, &200), Say::Left);
+        assert_eq!(ledger.came_online(ANA, &name, 201, at), Say::Later(at + PRESENCE_EVERY));
+        // The timer's turn for the first change finds no pair: put off.
+        let Say::Later(next) = ledger.settle(ANA, Some(201), true, at).0 else { panic!("not put off") };
+        assert_eq!(ledger.changed.len(), 1);
+        assert_eq!(ledger.settle(ANA, Some(201), true, next).0, Say::Joined);
+    }
+
+    #[test]
+    fn a_user_told_online_whose_session_ended_untold_is_told_left() {
+        // (A session replaced on another node of a cluster ends without
+        // `went_offline` here.)
+        let (mut ledger, name, now) = ledger();
+        let at = burst_then_held(&mut ledger, &name, now);
+        ledger.told.insert(ANA, 100);
+        assert_eq!(ledger.settle(ANA, None, false, at).0, Say::Left);
+        assert!(ledger.told.is_empty());
+    }
+
+    #[test]
+    fn a_user_online_on_another_node_is_announced_but_not_tracked() {
+        let (mut ledger, name, now) = ledger();
+        let at = burst_then_held(&mut ledger, &name, now);
+        ledger.went_offline(ANA, &100);
+        assert_eq!(ledger.settle(ANA, None, true, at).0, Say::Joined);
+        assert!(ledger.told.is_empty(), "that node's notice says LEFT");
     }
 }
