@@ -329,6 +329,17 @@ impl Conn {
         }
     }
 
+    /// The next line, or `None` if none came within the read timeout.
+    pub fn try_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => panic!("connection closed while waiting for a line"),
+            Ok(_) => Some(line.trim_end_matches('\n').to_string()),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => None,
+            Err(e) => panic!("reading a line: {e}"),
+        }
+    }
+
     /// Sends a request and reads its one-line reply.
     pub fn request(&mut self, line: &str) -> String {
         self.send(line);
