@@ -100,7 +100,8 @@
 //! taken under any of the above: the login cache (`store::password`),
 //! the limits' buckets (`server::throttle`) and known (account, address)
 //! pairs (`server::auth`), the connection counts (`server::Connections`),
-//! announced P2P ports, and who was told `JOINED` (`server::presence`).
+//! announced P2P ports, and who was told `JOINED` (`server::presence`,
+//! which takes only its own buckets under it).
 //!
 //! A leader holds the log's writer (nobody else takes it), and, while it
 //! hands its batch to the router, the store's *delivery turn*, which keeps
@@ -116,7 +117,7 @@
 //! router's table, then an outlet's buffer; the feeder's per-user stripe
 //! is taken with no other lock held but outlets' (see `src/cluster/`).
 //!
-//! Three more kinds of thread: the **closer** (one), which lingers over
+//! Four more kinds of thread: the **closer** (one), which lingers over
 //! every closing socket with one `poll()` once its handler thread has
 //! ended, at most 1 s and 64 KiB each and a bounded number at once
 //! (`server::closer`), so closing connections hold no thread; the
@@ -126,7 +127,9 @@
 //! a channel of their own (two channels into the pool: logins are taken
 //! before registrations). And one **accept** thread per port, which
 //! refuses with `KO:BUSY` past `--max-connections` or `--max-per-address`
-//! without spawning.
+//! without spawning. And the **presence timer** (one), which tells a
+//! user's roommates a `JOINED`/`LEFT` that its limit held back, at the
+//! deadline the limit sets (`server::presence`).
 //!
 //! Every cost a client can make the server pay is bounded
 //! (docs/RELIABILITY.md §7): requests per user (`--rate`), failed logins

@@ -299,7 +299,11 @@ fn reconnecting_in_a_loop_announces_a_few_pairs_not_one_per_login() {
         }
     }
     let allowed = Heard::allowed(started);
-    assert!((1..=allowed).contains(&heard.joined), "{} JOINED for 10 logins ({allowed} allowed)", heard.joined);
+    assert!(
+        (1..=allowed).contains(&heard.joined),
+        "{} JOINED for 10 logins ({allowed} allowed)",
+        heard.joined
+    );
     assert_eq!(heard.left, heard.joined, "every JOINED has its LEFT");
     assert!(!heard.online, "ana is offline, bob must not be told otherwise");
 }

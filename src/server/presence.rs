@@ -143,7 +143,13 @@ impl<S: Session> Ledger<S> {
     /// The timer's turn for `user`: its state now is `here` (its session
     /// on this server) or `online` (on any node). What to say, if its
     /// roommates were told otherwise.
-    fn settle(&mut self, user: UserId, here: Option<S>, online: bool, now: Instant) -> (Say, Option<Arc<str>>) {
+    fn settle(
+        &mut self,
+        user: UserId,
+        here: Option<S>,
+        online: bool,
+        now: Instant,
+    ) -> (Say, Option<Arc<str>>) {
         let Some(name) = self.changed.remove(&user) else { return (Say::Nothing, None) };
         let say = match (self.told.contains_key(&user), online) {
             (true, true) | (false, false) => Say::Nothing,
@@ -202,7 +208,8 @@ impl Announcer {
     /// `outlet`'s user came online here: `JOINED` to its roommates, now
     /// or when its pairs allow.
     pub fn came_online(&self, ctx: &Ctx, outlet: &Arc<Outlet>) {
-        let say = self.ledger.lock().came_online(outlet.user, &outlet.name, Arc::downgrade(outlet), Instant::now());
+        let say =
+            self.ledger.lock().came_online(outlet.user, &outlet.name, Arc::downgrade(outlet), Instant::now());
         self.say(ctx, outlet.user, &outlet.name, say);
     }
 

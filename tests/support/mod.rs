@@ -335,7 +335,9 @@ impl Conn {
         match self.reader.read_line(&mut line) {
             Ok(0) => panic!("connection closed while waiting for a line"),
             Ok(_) => Some(line.trim_end_matches('\n').to_string()),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => None,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                None
+            }
             Err(e) => panic!("reading a line: {e}"),
         }
     }
