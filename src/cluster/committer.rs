@@ -50,7 +50,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(300);
 /// Committer threads per node, each on its own connection: while one
 /// waits for a round trip or a commit, another works (measured on two
 /// nodes, P = 100: 1 → ~34k msgs/s, see docs/CLUSTER.md).
-pub const COMMITTERS: usize = 3;
+pub const COMMITTERS: usize = 1;
 
 /// A change for the committer, with where to answer.
 pub enum Job {
@@ -180,7 +180,7 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Job>, deliver: &Deliver, clock: 
         if client.as_ref().is_none_or(Client::is_closed) {
             client = None;
             if Instant::now() >= retry_at {
-                match db.connect() {
+                match db.connect_committer() {
                     Ok(c) => {
                         log::info!("cluster: committer connected to {}", db.url);
                         client = Some(c);
