@@ -41,19 +41,20 @@
 //!                   │ spawns one per connection              │ spawns one per connection
 //!                   ▼                                        ▼
 //!     send handler thread ──────┐               receive handler thread
-//!     reads requests,           │ apply +       logs in, attaches an Outlet,
-//!     replies OK/KO             │ pending       replays the inbox (read from the
-//!       ▲  waits on its own     ▼               log a chunk at a time), reads
-//!       │  channel  ┌────────────────────┐      ACK/PONG, sends PING
-//!       └───────────│ Store → LocalStore │  ACK ─────────┘
-//!     "the log is   │  Mutex<State>      │
-//!      durable up   │  Mutex<Pending>    │──kick (crossbeam, cap 1)──┐
-//!      to here"     └────────────────────┘                            ▼
-//!                      │ every N records:                  committer thread
-//!                      ▼                          takes the pending batch, appends it to
-//!              checkpointer thread                the log, fsyncs once, wakes the waiting
-//!      copies the state under the lock,           handlers, then hands the events to the
-//!      writes checkpoint-<pos>.csv outside        delivery callback: Router::deliver
+//!     reads requests; leaves    │ apply +       logs in, attaches an Outlet,
+//!     its OKs with the store    │ pending       replays the inbox (read from the
+//!     and reads on (Replies:    ▼               log a chunk at a time), reads
+//!     in order)     ┌────────────────────┐      ACK/PONG, sends PING
+//!                   │ Store → LocalStore │  ACK ─────────┘
+//!                   │  Mutex<State>      │
+//!                   │  Mutex<Pending>    │   group commit: the first thread that
+//!                   │  queue, leadership │   needs the disk LEADS one batch: writes
+//!                   └────────────────────┘   it, fsyncs once, hands the leadership
+//!                      │ every N records:    on (to a sleeping waiter, else to the
+//!                      ▼                     committer thread), hands the events to
+//!              checkpointer thread           Router::deliver, writes the OKs left
+//!      copies the state under the lock,      with it; the committer also writes the
+//!      writes checkpoint-<pos>.csv outside   receipts no batch took along (1 ms)
 //!                                                                     │
 //!                                  Router: user → Outlet ◀────────────┘
 //!                                  Outlet: non-blocking write into the user's
@@ -69,11 +70,14 @@
 //! A message's path: the sender's handler parses `MSG`, the store checks it
 //! and applies a `Record::Msg` to the in-memory state (which gives the
 //! recipient's event its sequence number and the message its position in
-//! the log) and leaves its line in the pending batch; the committer writes
-//! and fsyncs the batch; only then does the sender get `OK:<id>:<ts>` and
-//! the recipient's outlet get the `MSG` event. The recipient's `ACK` goes
-//! back through the store, which records `DELIVERED` and queues a `STATUS`
-//! event for the sender the same way. The text stays in the log: memory
+//! the log) and leaves its line in the pending batch; the handler leaves
+//! its `OK` with the store and reads on; the leader of the group commit
+//! (this handler itself if no batch was being written) writes and fsyncs
+//! the batch; only then does the recipient's outlet get the `MSG` event and
+//! the sender its `OK:<id>:<ts>`, both written by the leader. The
+//! recipient's `ACK` goes back through the store, which records
+//! `DELIVERED` and queues a `STATUS` event for the sender; those ride
+//! with the next batch (see `store::committer`). The text stays in the log: memory
 //! keeps the position of each undelivered event, and `HISTORY` walks a
 //! conversation's chain of positions on disk.
 //!
@@ -85,13 +89,16 @@
 //! 1. `Router::online` (the receive handler attaching: it reads where its
 //!    inbox replay ends inside it, see `server::recv`);
 //! 2. `LocalStore` state (`Mutex<State>`);
-//! 3. `LocalStore` pending batch (the committer takes only this one);
-//! 4. the log's segment list, then the durability waiters;
-//! 5. an `Outlet`'s buffer (taken by the router after it let its table go).
+//! 3. `LocalStore` pending batch (a leader takes only this one);
+//! 4. the log's segment list, then the group commit's queue;
+//! 5. an `Outlet`'s buffer (taken by the router after it let its table go),
+//!    or a send connection's `Replies`.
 //!
-//! The store never calls the router while holding a lock of its own: the
-//! committer hands each durable batch to the delivery callback with no
-//! lock held.
+//! A leader holds the log's writer (nobody else takes it), and, while it
+//! hands its batch to the router, the store's *delivery turn*, which keeps
+//! the batches in order and which nothing holding a lock above takes: so
+//! the router's table may be taken under it. It runs the callbacks left
+//! with it (the `OK`s) holding no lock.
 //!
 //! A cluster node (`--store postgres://…`) has the same threads, with a
 //! PostgreSQL committer in place of the log's, plus a NATS bridge thread,

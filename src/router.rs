@@ -1,9 +1,10 @@
 //! The router: who is online, and how events reach them.
 //!
 //! Each logged-in receive connection has an [`Outlet`], registered here
-//! under its user. The committer calls [`Router::deliver`] with the events
-//! of every batch it made durable; the router finds each user's outlet and
-//! writes to it at once, from the committer's thread.
+//! under its user. The store calls [`Router::deliver`] with the events of
+//! every batch it made durable, from the thread that made it so (the
+//! leader of the group commit, see `store::committer`); the router finds
+//! each user's outlet and writes to it at once, from that thread.
 //!
 //! **A slow receiver must never block the router.** So an outlet never
 //! waits on its socket: it writes with `MSG_DONTWAIT` (through TLS too:

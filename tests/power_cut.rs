@@ -59,6 +59,8 @@ struct Promises {
 /// One open store on the simulated disk, with what it delivers collected.
 struct Open {
     store: Arc<Store>,
+    /// The same store, for what only the local store can be asked.
+    local: Arc<LocalStore>,
     deliveries: Arc<Mutex<Vec<(usize, u64, String)>>>,
 }
 
@@ -72,9 +74,11 @@ fn open(disk: &Arc<SimDisk>) -> Result<Open, String> {
     // Small segments and frequent checkpoints: cuts land in rolls and checkpoints.
     let options = Options { segment_size: 2048, checkpoint_records: 40, ..Options::default() };
     let disk: Arc<dyn Disk> = Arc::new(disk.clone());
-    let backend =
-        LocalStore::open_on(disk, Path::new("/data"), options, deliver, None).map_err(|e| e.to_string())?;
-    Ok(Open { store: Arc::new(Store::new(Box::new(backend), Hasher::new(8).unwrap())), deliveries })
+    let local = Arc::new(
+        LocalStore::open_on(disk, Path::new("/data"), options, deliver, None).map_err(|e| e.to_string())?,
+    );
+    let store = Arc::new(Store::new(Box::new(local.clone()), Hasher::new(8).unwrap()));
+    Ok(Open { store, local, deliveries })
 }
 
 /// Checks every promise against a store opened after a cut.
@@ -157,7 +161,7 @@ fn scenario(seed: u64, cycles: usize, skip: Option<SyncPoint>) -> Result<(), Str
     let mut promises = Promises::default();
     let mut users: Vec<String> = Vec::new();
     for cycle in 0..cycles {
-        let Open { store, deliveries } =
+        let Open { store, local, deliveries } =
             open(&disk).map_err(|e| format!("cycle {cycle}: cannot open: {e}"))?;
         check(&store, &mut promises, &users).map_err(|e| format!("cycle {cycle}: {e}"))?;
         let cut_at = random.below(40) as usize;
@@ -173,7 +177,7 @@ fn scenario(seed: u64, cycles: usize, skip: Option<SyncPoint>) -> Result<(), Str
                 let name = names.get(&user).cloned().unwrap_or_else(|| format!("#{user}"));
                 remember(&mut promises, &name, seq, frame).map_err(|e| format!("cycle {cycle}: {e}"))?;
             }
-            if !step(&store, &mut random, &mut promises, &mut users, cycle, op) {
+            if !step(&store, &local, &mut random, &mut promises, &mut users, cycle, op) {
                 break; // the disk is gone
             }
         }
@@ -186,6 +190,7 @@ fn scenario(seed: u64, cycles: usize, skip: Option<SyncPoint>) -> Result<(), Str
 /// One request; false once the store refuses writes (the power is off).
 fn step(
     store: &Store,
+    local: &LocalStore,
     random: &mut Random,
     promises: &mut Promises,
     users: &mut Vec<String>,
@@ -243,7 +248,9 @@ fn step(
                 let acked = promises.acked.entry(name.clone()).or_default();
                 *acked = (*acked).max(seen);
             }
-            true
+            // Acknowledgements ride the next batch; half the time none
+            // comes before the flusher writes them alone, unsynced.
+            random.below(2) == 0 || local.write_pending().is_ok()
         }
         _ => {
             // Read the newest message some peer sent to this user.

@@ -249,6 +249,33 @@ fn pipelined_replies_come_in_request_order() {
     assert!(c.line().ends_with(":RECEIVED:n199"), "a read sees the writes before it");
 }
 
+/// `OK`s of `MSG` are written by the thread that made them durable,
+/// other replies by the connection's own: requests sent one write at a
+/// time, without reading, still get their replies in order.
+#[test]
+fn replies_written_by_other_threads_keep_the_order_of_the_requests() {
+    let server = TestServer::start_with(&["--rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let mut c = server.login_send("ana", "pw-ana");
+    for i in 0..300 {
+        c.send_raw(format!("MSG:bob:q{i}:n{i}\n").as_bytes());
+        match i % 3 {
+            0 => c.send_raw(b"PING\n"),
+            1 => c.send_raw(b"MSG:nobody:x:y\n"),
+            _ => c.send_raw(b"ROOMS\n"),
+        }
+    }
+    for i in 0..300 {
+        assert!(c.line().starts_with(&format!("OK:q{i}:")), "reply {i}");
+        match i % 3 {
+            0 => assert_eq!(c.line(), "OK"),
+            1 => assert!(c.line().starts_with("KO:UNKNOWN_USER:")),
+            _ => assert_eq!([c.line(), c.line()], ["OK:1", "#general:2"]),
+        }
+    }
+    assert_eq!(c.request("PING"), "OK");
+}
+
 #[test]
 fn too_long_frames_are_refused_and_closed() {
     let server = TestServer::start();

@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("001_initial", include_str!("migrations/001_initial.sql")),
-    ("002_runs", include_str!("migrations/002_runs.sql")),
+    ("002_server_id", include_str!("migrations/002_server_id.sql")),
+    ("003_runs", include_str!("migrations/003_runs.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

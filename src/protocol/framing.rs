@@ -65,6 +65,9 @@ pub struct FrameReader<R> {
     /// The last call returned a frame: `line` must be cleared before the
     /// next one. (After a time-out it is kept: the frame goes on.)
     returned: bool,
+    /// The read timeout last given to the socket (`None`: not known), so
+    /// that it is not set again for every frame (see [`close_enough`]).
+    timeout_set: Option<Option<Duration>>,
 }
 
 impl<R: Read + SetReadTimeout> FrameReader<R> {
@@ -77,6 +80,7 @@ impl<R: Read + SetReadTimeout> FrameReader<R> {
             line: Vec::new(),
             max_len,
             returned: false,
+            timeout_set: None,
         }
     }
 
@@ -109,7 +113,7 @@ impl<R: Read + SetReadTimeout> FrameReader<R> {
                         _ => return Err(FrameError::TimedOut),
                     },
                 };
-                self.inner.get_ref().set_read_timeout(timeout).map_err(FrameError::Io)?;
+                self.set_timeout(timeout).map_err(FrameError::Io)?;
             }
             let available = match self.inner.fill_buf() {
                 Ok([]) => return Err(FrameError::Closed),
@@ -138,12 +142,37 @@ impl<R: Read + SetReadTimeout> FrameReader<R> {
         }
     }
 
+    /// Gives the socket a read timeout, unless the one it has is close
+    /// enough. The reader assumes nobody else sets it meanwhile.
+    fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.timeout_set.is_some_and(|set| close_enough(set, timeout)) {
+            return Ok(());
+        }
+        self.timeout_set = None; // unknown if the call fails
+        self.inner.get_ref().set_read_timeout(timeout)?;
+        self.timeout_set = Some(timeout);
+        Ok(())
+    }
+
     fn finish(&mut self) -> Result<&str, FrameError> {
         self.returned = true;
         if self.line.last() == Some(&b'\r') {
             self.line.pop();
         }
         std::str::from_utf8(&self.line).map_err(|_| FrameError::NotUtf8)
+    }
+}
+
+/// True if a socket whose read timeout is `set` may wait for `wanted`
+/// without setting it again: within 1/32 of it (a read then waits at most
+/// ~3 % longer than asked; one that returns early is simply made again).
+/// Setting it is a system call: one per request otherwise, as many as the
+/// reads themselves at 10,000 msgs/s (perf, BENCHMARKS.md).
+fn close_enough(set: Option<Duration>, wanted: Option<Duration>) -> bool {
+    match (set, wanted) {
+        (None, None) => true,
+        (Some(set), Some(wanted)) => set.abs_diff(wanted) <= wanted / 32,
+        _ => false,
     }
 }
 
@@ -207,5 +236,47 @@ mod tests {
         assert!(reader.has_frame());
         reader.read_frame(None).unwrap();
         assert!(!reader.has_frame());
+    }
+
+    #[test]
+    fn a_timeout_close_to_the_one_set_is_not_set_again() {
+        let s = Duration::from_secs;
+        assert!(close_enough(Some(s(10)), Some(s(10) - Duration::from_millis(3))));
+        assert!(close_enough(Some(s(10) - Duration::from_millis(3)), Some(s(10))));
+        assert!(!close_enough(Some(s(10)), Some(Duration::from_millis(50))));
+        assert!(!close_enough(Some(Duration::from_millis(50)), Some(s(10))));
+        assert!(close_enough(None, None));
+        assert!(!close_enough(None, Some(s(1))) && !close_enough(Some(s(1)), None));
+    }
+
+    /// A socket that counts how often its timeout is set.
+    #[derive(Default)]
+    struct Counting(std::cell::Cell<usize>);
+
+    impl Read for &Counting {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            buf[..5].copy_from_slice(b"PING\n");
+            Ok(5)
+        }
+    }
+
+    impl SetReadTimeout for &Counting {
+        fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+            self.0.set(self.0.get() + 1);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_socket_timeout_is_set_once_for_frames_with_the_same_deadline_and_again_when_it_changes() {
+        let socket = Counting::default();
+        let mut reader = FrameReader::new(&socket, 5, 100);
+        for _ in 0..100 {
+            reader.read_frame(Some(Instant::now() + Duration::from_secs(10))).unwrap();
+        }
+        assert_eq!(socket.0.get(), 1);
+        reader.read_frame(Some(Instant::now() + Duration::from_millis(50))).unwrap();
+        reader.read_frame(None).unwrap();
+        assert_eq!(socket.0.get(), 3);
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! - [`listener`]: binds the ports (with a large backlog) and runs one
 //!   accept loop per port, spawning a handler thread per connection.
-//! - [`send`]: the send-port handler (requests in, one reply each).
+//! - [`send`]: the send-port handler (requests in, one reply each);
+//!   [`replies`]: its replies in order, some written by the thread that
+//!   made them durable.
 //! - [`recv`]: the receive-port handler (events out, `ACK`/`PONG` in).
 //! - [`auth`]: `LOGIN`/`REGISTER`, shared by both ports, and their limits.
 //! - [`throttle`]: the token buckets behind every limit; [`log_limit`]:
@@ -21,6 +23,7 @@ pub mod nodes;
 pub mod p2p;
 pub mod presence;
 pub mod recv;
+pub mod replies;
 pub mod send;
 pub mod throttle;
 

@@ -2,10 +2,15 @@
 //! answering each with exactly one reply, in order.
 //!
 //! Pipelining: a client may send many requests before reading replies.
-//! The handler answers every request that is already buffered, then waits
-//! *once* for the disk (if any of them wrote something) and sends all the
-//! replies in *one* `write()`. With 100 requests in flight that is one
-//! fsync wait and one system call for 100 messages.
+//! The handler answers every request that is already buffered, and sends
+//! all the replies in *one* `write()`. With 100 requests in flight that is
+//! one fsync and one system call for 100 messages.
+//!
+//! Replies that only wait for the disk (`OK`s of `MSG`) are not waited
+//! for: the handler leaves them with the store, which writes them from
+//! the thread that made them durable, and goes back to reading (see
+//! [`replies`](super::replies), which keeps them in order with the rest).
+//! Every other batch of replies waits for the disk here, then goes out.
 //!
 //! What a client that never reads its replies can cost is bounded: replies
 //! are written as soon as `REPLY_BUDGET` bytes of them wait, a chunk of
@@ -21,6 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
+use super::replies::{RETRY_FLUSH, Replies};
 use super::{Ctx, auth, p2p, presence};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
@@ -56,7 +62,9 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         replies: Vec::new(),
         queued: 0,
         out: String::new(),
+        output: Arc::new(Replies::new(stream.clone())),
         ticket: None,
+        in_flight: None,
         msgs: Vec::new(),
         member_changes: Vec::new(),
     };
@@ -95,8 +103,14 @@ struct Session<'a> {
     queued: usize,
     /// The chunk being formatted for the socket (kept for its capacity).
     out: String,
+    /// The connection's output, in the order of the requests, shared with
+    /// the threads that write replies once they are durable.
+    output: Arc<Replies>,
     /// The batch holding the records of the replies above.
     ticket: Option<Ticket>,
+    /// The newest ticket whose replies were left with the store: a read
+    /// waits for it (a client sees its own writes).
+    in_flight: Option<Ticket>,
     /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
     /// the store in one go (one lock, see `Store::send_many`).
     msgs: Vec<Outgoing>,
@@ -109,11 +123,24 @@ impl Session<'_> {
     fn run(&mut self) -> std::io::Result<()> {
         loop {
             let deadline = Instant::now() + self.ctx.config.timeout;
-            let flow = match self.reader.read_frame(Some(deadline)) {
-                Ok(line) => {
-                    let line = line.to_string();
-                    self.handle(&line)
+            let frame = loop {
+                // While replies are on their way, wake up now and then to
+                // write what the kernel did not take from the thread that
+                // had them ready.
+                let wake =
+                    if self.output.busy() { deadline.min(Instant::now() + RETRY_FLUSH) } else { deadline };
+                match self.reader.read_frame(Some(wake)) {
+                    Err(FrameError::TimedOut) if Instant::now() < deadline => {
+                        self.output.flush();
+                        if self.output.stalled_for() >= self.ctx.config.timeout {
+                            return Err(io::Error::new(io::ErrorKind::TimedOut, "replies not read"));
+                        }
+                    }
+                    other => break other.map(str::to_string),
                 }
+            };
+            let flow = match frame {
+                Ok(line) => self.handle(&line),
                 Err(FrameError::NotUtf8) => self.refuse(Ko::new(Code::BadRequest, "the frame is not UTF-8")),
                 Err(FrameError::TooLong) => {
                     let limit = self.ctx.config.max_frame;
@@ -127,7 +154,8 @@ impl Session<'_> {
                 self.flush()?;
             }
             if flow == Flow::Close {
-                return Ok(());
+                // Replies still on their way go out before the connection closes.
+                return self.output.drain(Instant::now() + self.ctx.config.timeout);
             }
         }
     }
@@ -243,6 +271,7 @@ impl Session<'_> {
                 self.reply(presence::last_seen(self.ctx, &whom).map(Reply::OkWith))
             }
             Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
+            Request::Server => self.reply(store.server_id().map(Reply::OkWith)),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);
@@ -293,7 +322,7 @@ impl Session<'_> {
     /// `KO:INTERNAL`.
     fn settle(&mut self) {
         self.send_msgs();
-        let Some(ticket) = self.ticket.take() else { return };
+        let Some(ticket) = self.ticket.take().max(self.in_flight.take()) else { return };
         let stored = self.ctx.store.wait(ticket);
         for (reply, durable) in &mut self.replies {
             if let (Err(ko), true) = (&stored, *durable) {
@@ -309,15 +338,22 @@ impl Session<'_> {
         }
     }
 
-    /// Waits for the disk if needed, then writes every queued reply: at
-    /// once if they fit in a chunk (the common case, one `write()`), else
-    /// a chunk at a time.
+    /// Writes every queued reply: leaves them with the store if they only
+    /// wait for the disk; else waits for the disk if needed, then writes
+    /// them (after those still on their way) at once if they fit in a
+    /// chunk (the common case, one `write()`), else a chunk at a time.
     fn flush(&mut self) -> io::Result<()> {
-        self.settle();
+        self.send_msgs();
         self.queued = 0;
         if self.replies.is_empty() {
             return Ok(());
         }
+        if let Some(ticket) = self.ticket.filter(|_| self.only_waits_for_the_disk()) {
+            self.ticket = None;
+            return self.leave_with_store(ticket);
+        }
+        self.settle();
+        self.output.drain(Instant::now() + self.ctx.config.timeout)?;
         let mut out = Chunks {
             stream: self.stream,
             buf: std::mem::take(&mut self.out),
@@ -335,6 +371,46 @@ impl Session<'_> {
         self.out.shrink_to(2 * CHUNK);
         result
     }
+}
+
+impl Session<'_> {
+    /// True if the queued replies need nothing but their records on disk:
+    /// no listing (long replies are written by this thread, a chunk at a
+    /// time) and no room members to tell.
+    fn only_waits_for_the_disk(&self) -> bool {
+        self.member_changes.is_empty() && !self.replies.iter().any(|(r, _)| matches!(r, Reply::Listing(_)))
+    }
+
+    /// Hands the queued replies to the store, to be written once `ticket`
+    /// is durable by the thread that makes it so; this thread goes back to
+    /// reading. Their place in the output is taken now.
+    fn leave_with_store(&mut self, ticket: Ticket) -> io::Result<()> {
+        let number = self.output.reserve();
+        let replies = std::mem::take(&mut self.replies);
+        let output = self.output.clone();
+        self.in_flight = self.in_flight.max(Some(ticket));
+        self.ctx
+            .store
+            .when_durable(ticket, Box::new(move |stored| output.fill(number, encode(replies, stored))));
+        // A client that does not read its replies cannot pile them up here.
+        if self.output.unsent() >= REPLY_BUDGET {
+            self.output.drain(Instant::now() + self.ctx.config.timeout)?;
+        }
+        Ok(())
+    }
+}
+
+/// The bytes of a batch of replies; those that promised durability
+/// become the store's `KO` if it failed.
+fn encode(replies: Vec<(Reply, bool)>, stored: Result<(), Ko>) -> Vec<u8> {
+    let mut out = String::new();
+    for (reply, durable) in replies {
+        let _ = match (&stored, durable) {
+            (Err(ko), true) => write!(out, "{}", Reply::Ko(ko.clone())),
+            _ => write!(out, "{reply}"),
+        };
+    }
+    out.into_bytes()
 }
 
 /// Replies formatted into a buffer that is written into the socket each
@@ -392,10 +468,15 @@ fn listing(mut lines: Vec<String>) -> Reply {
 /// Tokens a request takes from its user's `--rate` bucket: one for each
 /// request that reads or writes the store, and a `HISTORY` one more per
 /// 100 messages it may return (a full one, 1,000 messages, costs 11). A
-/// `PING` or `QUIT` costs nothing: keeping a connection alive is free.
+/// `PING` or `QUIT` costs nothing: keeping a connection alive is free; nor
+/// does `SERVER`, one small read that a client makes once per connection.
 fn cost(request: &Request) -> u32 {
     match request {
-        Request::Ping | Request::Quit | Request::Login { .. } | Request::Register { .. } => 0,
+        Request::Ping
+        | Request::Quit
+        | Request::Server
+        | Request::Login { .. }
+        | Request::Register { .. } => 0,
         Request::History { limit, .. } => 1 + (*limit / 100) as u32,
         _ => 1,
     }

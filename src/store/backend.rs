@@ -35,9 +35,16 @@ pub type Outgoing = (Chat, String, Text);
 pub type Members = Vec<(UserId, Arc<str>)>;
 
 /// Where a backend hands the events of every durable change (the server
-/// passes the router's `deliver`). Called from the backend's own thread,
-/// with no lock of the backend held.
+/// passes the router's `deliver`), batch after batch in the order they
+/// became durable. Called from whichever thread made the batch durable
+/// (the local store: a request's thread leading the group commit, or its
+/// committer), holding no lock of the backend's other than what keeps
+/// the batches in order.
 pub type Deliver = Box<dyn Fn(&[Delivery]) + Send + Sync>;
+
+/// What to do once a change is durable (`Err`: it never will be); see
+/// [`Backend::when_durable`].
+pub type Then = Box<dyn FnOnce(Result<(), Ko>) + Send>;
 
 /// Durability of a change: waiting for it ([`Backend::wait`]) waits until
 /// the change is on disk. Ordered: a later ticket covers every earlier one.
@@ -109,6 +116,15 @@ pub trait Backend: Send + Sync {
     /// Blocks until the ticket's changes are durable; `KO:INTERNAL` if they
     /// never will be (the disk failed).
     fn wait(&self, ticket: Ticket) -> Result<(), Ko>;
+    /// Runs `then` once the ticket's changes are durable (`Err`: they never
+    /// will be), without making the caller wait: from whichever thread
+    /// makes them durable, holding no lock of the backend's, or at once on
+    /// the caller's. A send handler leaves its `OK`s this way and goes back
+    /// to reading its socket: one thread wake-up per message less than
+    /// waiting (BENCHMARKS.md, "Latency"). The default waits, then runs it.
+    fn when_durable(&self, ticket: Ticket, then: Then) {
+        then(self.wait(ticket))
+    }
 
     // ----- reads: they show only what is durable
     /// `ROOMS` lines.
@@ -134,6 +150,11 @@ pub trait Backend: Send + Sync {
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.
     fn stop(&self);
+
+    /// The random id of this data (`SERVER`, protocol 1.1): made at its
+    /// first start, the same after every restart and on every node of a
+    /// cluster, different for a fresh data directory (see `server_id.rs`).
+    fn server_id(&self) -> Result<String, Ko>;
 }
 
 /// A shared backend is a backend (a test keeps a handle on the one its
@@ -166,6 +187,9 @@ impl<B: Backend + ?Sized> Backend for Arc<B> {
     fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
         (**self).wait(ticket)
     }
+    fn when_durable(&self, ticket: Ticket, then: Then) {
+        (**self).when_durable(ticket, then)
+    }
     fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
         (**self).rooms(user)
     }
@@ -192,5 +216,8 @@ impl<B: Backend + ?Sized> Backend for Arc<B> {
     }
     fn stop(&self) {
         (**self).stop()
+    }
+    fn server_id(&self) -> Result<String, Ko> {
+        (**self).server_id()
     }
 }

@@ -1,89 +1,455 @@
-//! The local store's two threads: the committer (group commit) and the
-//! checkpointer.
+//! The group commit: how records applied in memory reach the disk, who
+//! writes them, and how those who wait for them are told.
 //!
 //! ```text
-//!  request threads                committer thread
-//!  ───────────────                ────────────────
-//!  lock state (then pending),     wait for a kick
-//!  apply records, add their       lock pending only, take its batch
-//!  lines to `pending`; kick ──▶   write the batch, fsync once
-//!  wait(ticket) on its own   ◀──  mark it durable (one atomic), tell each
-//!  channel; reply OK              waiter, hand the batch's events to the router
+//!  request threads: each applies its records under the state lock, adds
+//!  their lines to `pending`, then either waits for "synced up to my
+//!  ticket" (wait) or leaves a callback for that moment (when_durable)
+//!  ─────────────────────────────────────────────────────────────────────
+//!  is anyone writing?  ──no──▶  this thread is the LEADER for one batch:
+//!        │                        take `pending`, write it, fsync once,
+//!       yes                       mark it durable (one atomic), pick who
+//!        ▼                        leads next, hand the batch's events to
+//!  sleep until told, or           the router, run the callbacks and wake
+//!  return at once (callback)      the sleepers whose records are durable
 //! ```
 //!
-//! While one batch is being written, new requests fill the next, so the
-//! busier the server, the more messages share each fsync. The events of a
-//! batch are handed on only after its fsync: nobody sees a message that a
-//! crash could take back.
+//! The first thread that needs the disk writes for everyone who queued
+//! behind it, so the busier the server, the more records share each fsync,
+//! and no thread hop is paid on the way there: the leader's own request
+//! crosses none, where a separate committer thread costs one wake-up to
+//! start the batch and one to tell each waiter (~20 µs each here across
+//! the two vCPUs, and the CPU of a wake-up was most of what a message cost
+//! at 10,000 msgs/s: BENCHMARKS.md, "Latency").
 //!
-//! The checkpointer wakes when enough records were written (or every few
-//! minutes, or at shutdown), copies the state into a checkpoint's lines
-//! under the state lock (a few milliseconds), waits until the log is
-//! durable up to that point, and writes the file outside every lock.
+//! Who leads next, when a batch is done and some still wait: the oldest
+//! sleeping thread (it had to be woken anyway); if only callbacks are left
+//! (send handlers that went back to reading their sockets), the
+//! **committer** thread, which goes on leading while there is work, so
+//! that no handler is kept from its own connection for long. The
+//! committer also writes, [`RIDE`] after they were applied, records that
+//! nobody waits for (acknowledgements, `DELIVERED`, last-seen times) if no
+//! batch took them along.
+//!
+//! The events of a batch are handed on only after its fsync: nobody sees
+//! a message that a crash could take back. Batches reach the router in
+//! the order they were written: a leader takes the *delivery turn* before
+//! it gives up the leadership, so the next leader writes its batch while
+//! this one delivers, and delivers after it.
+//!
+//! The checkpointer thread wakes when enough records were written (or after
+//! the checkpoint interval, or at shutdown), copies the state into a
+//! checkpoint's lines under the state lock (a few milliseconds), waits
+//! until the log is durable up to that point, and writes the file outside
+//! every lock.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use parking_lot::Mutex;
 
+use super::backend::Then;
 use super::disk::SyncPoint;
 use super::local::Inner;
 use super::log::LogWriter;
+use super::record::Pos;
+use super::state::Batch;
 use super::{checkpoint, now_ms};
 use crate::error::{Error, Result};
+use crate::protocol::{Code, Ko};
 
-/// Starts the committer; it ends after `stop`, once the last batch is written.
-pub(super) fn spawn_committer(
-    inner: Arc<Inner>,
-    writer: LogWriter,
-    kicked: Receiver<()>,
-) -> Result<JoinHandle<()>> {
-    let mut files = Files { log: writer };
-    std::thread::Builder::new()
-        .name("committer".into())
-        .spawn(move || {
-            let mut stats = Stats::default();
-            loop {
-                let _ = kicked.recv_timeout(Duration::from_secs(1));
-                let stopping = inner.stopping.load(Ordering::SeqCst);
-                commit_pending(&inner, &mut files, stopping, &mut stats);
-                if stopping {
-                    log::debug!("committer: stopped");
-                    return;
+/// How long records that nobody waits for wait for a leader's batch to
+/// ride with, before the committer writes them itself. At 10,000 msgs/s a
+/// leader writes a batch every ~0.2–0.4 ms, so receipts ride for free; on
+/// a quiet server a `DELIVERED` reaches its sender ~1 ms later than it
+/// could, which no one sees. Riding saves the ~310 fsyncs per second that
+/// the receivers' `ACK`s forced at that rate (one per 32 messages).
+pub const RIDE: Duration = Duration::from_millis(1);
+
+/// What a waiter waits for.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Goal {
+    /// Every record before this position synced: an `OK`, a delivery.
+    Synced(Pos),
+    /// Every record before this position handed to the file, synced or not
+    /// (acknowledgements, which need no sync of their own).
+    Written(Pos),
+}
+
+/// How far the log is durable, who waits for it, and who is writing it.
+#[derive(Default)]
+pub(super) struct Durable {
+    /// Every record before this position is in the file (maybe not synced).
+    written: AtomicU64,
+    /// Every record before this position is on disk (read without a lock).
+    synced: AtomicU64,
+    /// A write or sync failed: nothing after `synced` will ever be durable.
+    pub(super) failed: AtomicBool,
+    queue: Mutex<Queue>,
+}
+
+/// The leadership, and those waiting until the log reaches their goal.
+#[derive(Default)]
+struct Queue {
+    /// A thread is writing a batch now.
+    leading: bool,
+    /// Oldest first.
+    waiters: Vec<(Goal, Waiter)>,
+}
+
+/// Someone waiting for the log.
+enum Waiter {
+    /// A thread asleep in [`Inner::await_log`].
+    Asleep(Arc<Sleeper>),
+    /// A callback left by [`Inner::when_durable`].
+    Then(Then),
+}
+
+impl Durable {
+    /// Everything before `end` is on disk (the log as opened).
+    pub(super) fn new(end: Pos) -> Durable {
+        Durable { written: AtomicU64::new(end), synced: AtomicU64::new(end), ..Durable::default() }
+    }
+
+    pub(super) fn synced(&self) -> Pos {
+        self.synced.load(Ordering::SeqCst)
+    }
+
+    fn reached(&self, goal: Goal) -> bool {
+        match goal {
+            Goal::Synced(pos) => self.synced.load(Ordering::SeqCst) >= pos,
+            Goal::Written(pos) => self.written.load(Ordering::SeqCst) >= pos,
+        }
+    }
+
+    fn failure() -> Ko {
+        Ko::new(Code::Internal, "the message could not be stored; try again")
+    }
+}
+
+/// A thread asleep until another one wakes it, once.
+///
+/// Why not a channel per wait: crossbeam's `recv` spins and yields the CPU
+/// again and again before it sleeps; with a hundred handlers waiting for
+/// the same fsync, those `sched_yield`s were 31 % of the server's CPU at
+/// 10,000 msgs/s (perf, BENCHMARKS.md). Parking sleeps at once.
+pub(super) struct Sleeper {
+    thread: Thread,
+    woken: AtomicBool,
+}
+
+impl Sleeper {
+    fn new() -> Arc<Sleeper> {
+        Arc::new(Sleeper { thread: std::thread::current(), woken: AtomicBool::new(false) })
+    }
+
+    fn sleep(&self) {
+        // `park` may return without an `unpark` meant for us: check the flag.
+        while !self.woken.load(Ordering::Acquire) {
+            std::thread::park();
+        }
+    }
+
+    fn wake(&self) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
+/// How the committer thread is called: [`Bell::SOON`] (records nobody
+/// waits for: write them after [`RIDE`]) or [`Bell::NOW`] (a leader left
+/// callbacks behind: lead at once). Parking, for the reason given at
+/// [`Sleeper`].
+pub(super) struct Bell {
+    call: AtomicU8,
+    /// The committer thread, once it started.
+    thread: std::sync::OnceLock<Thread>,
+}
+
+impl Bell {
+    const QUIET: u8 = 0;
+    const SOON: u8 = 1;
+    const NOW: u8 = 2;
+    const STOP: u8 = 3;
+
+    pub(super) fn new() -> Bell {
+        Bell { call: AtomicU8::new(Bell::QUIET), thread: std::sync::OnceLock::new() }
+    }
+
+    fn ring(&self, call: u8) {
+        if self.call.fetch_max(call, Ordering::SeqCst) < call
+            && let Some(thread) = self.thread.get()
+        {
+            thread.unpark();
+        }
+    }
+
+    /// Sleeps until called (the committer thread only); takes the call.
+    fn answer(&self) -> u8 {
+        loop {
+            let call = self.call.swap(Bell::QUIET, Ordering::SeqCst);
+            if call != Bell::QUIET {
+                return call;
+            }
+            std::thread::park();
+        }
+    }
+
+    /// Sleeps for `ride`, unless called to act at once meanwhile.
+    fn ride(&self, ride: Duration) {
+        let until = Instant::now() + ride;
+        while self.call.load(Ordering::SeqCst) < Bell::NOW {
+            match until.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => std::thread::park_timeout(left),
+                _ => return,
+            }
+        }
+    }
+}
+
+/// The files a leader appends to, with its figures.
+pub(super) struct Files {
+    log: LogWriter,
+    stats: Stats,
+}
+
+impl Files {
+    pub(super) fn new(log: LogWriter) -> Files {
+        Files { log, stats: Stats::default() }
+    }
+}
+
+/// What a leader's term did.
+enum Done {
+    /// Nothing was pending.
+    Nothing,
+    /// A batch is in the file up to `end`, synced or not.
+    Wrote { batch: Batch, end: Pos, synced: bool },
+    /// No batch, but what was written before without a sync is synced now.
+    Synced { end: Pos },
+    /// The disk failed: nothing will be durable any more.
+    Failed,
+}
+
+/// Who leads after a term.
+enum Next {
+    /// Nobody waits: the next thread that needs the disk.
+    Nobody,
+    /// The oldest sleeping waiter, woken for it.
+    Sleeper(Arc<Sleeper>),
+    /// The committer thread (only callbacks are left).
+    Committer,
+    /// The committer itself, which goes on while there is work.
+    Same,
+}
+
+/// Who is leading: a thread that needs the disk for itself (one term,
+/// then it passes the leadership on), or the committer (as long as
+/// callbacks are left).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leader {
+    Request { want_sync: bool },
+    Committer,
+}
+
+impl Inner {
+    /// Blocks until the log reaches `goal`, writing it as the leader if no
+    /// one else is (see the module documentation). `KO:INTERNAL` if the
+    /// disk failed.
+    pub(super) fn await_log(&self, goal: Goal) -> std::result::Result<(), Ko> {
+        self.await_as(goal, Leader::Request { want_sync: matches!(goal, Goal::Synced(_)) })
+    }
+
+    fn await_as(&self, goal: Goal, leader: Leader) -> std::result::Result<(), Ko> {
+        let durable = &self.durable;
+        loop {
+            if durable.reached(goal) {
+                return Ok(());
+            }
+            let asleep = {
+                let mut queue = durable.queue.lock();
+                // Checked again under the lock: a leader moves the positions
+                // before it takes this lock to give up its leadership.
+                if durable.reached(goal) {
+                    return Ok(());
+                }
+                if durable.failed.load(Ordering::SeqCst) {
+                    return Err(Durable::failure());
+                }
+                if queue.leading {
+                    let sleeper = Sleeper::new();
+                    queue.waiters.push((goal, Waiter::Asleep(sleeper.clone())));
+                    Some(sleeper)
+                } else {
+                    queue.leading = true;
+                    None
+                }
+            };
+            match asleep {
+                // Woken because the goal is reached, or to lead: look again.
+                Some(sleeper) => sleeper.sleep(),
+                None => self.lead(leader),
+            }
+        }
+    }
+
+    /// Runs `then` once every record before `ticket` is synced (`Err`: the
+    /// disk failed), without waiting for it: on this thread if it is
+    /// already so or if this thread has to lead the batch, else on the
+    /// leader's thread when it is.
+    pub(super) fn when_durable(&self, pos: Pos, then: Then) {
+        let durable = &self.durable;
+        let goal = Goal::Synced(pos);
+        if durable.reached(goal) {
+            return then(Ok(()));
+        }
+        {
+            let mut queue = durable.queue.lock();
+            if durable.reached(goal) {
+                drop(queue);
+                return then(Ok(()));
+            }
+            if durable.failed.load(Ordering::SeqCst) {
+                drop(queue);
+                return then(Err(Durable::failure()));
+            }
+            queue.waiters.push((goal, Waiter::Then(then)));
+            if queue.leading {
+                return; // the leader's term ends by looking at the queue
+            }
+            queue.leading = true;
+        }
+        self.lead(Leader::Request { want_sync: true });
+    }
+
+    /// Leads: writes what is pending, syncs it if a record in it needs
+    /// that (or the leader waits for a sync), passes the leadership on and
+    /// tells who waited. A request's thread leads one term; the committer
+    /// goes on as long as callbacks are left.
+    fn lead(&self, leader: Leader) {
+        let mut want_sync = match leader {
+            Leader::Request { want_sync } => want_sync,
+            Leader::Committer => false,
+        };
+        loop {
+            let done = {
+                let mut files = self.files.lock(); // only ever the leader's: never contended
+                commit_pending(self, &mut files, want_sync)
+            };
+            // The delivery turn before the leadership is given up: batches
+            // reach the router in the order they were written.
+            let turn = self.delivering.lock();
+            let (next, ready) = self.hand_over(&done, leader);
+            match &next {
+                // First: the next batch's fsync starts while this one is delivered.
+                Next::Sleeper(sleeper) => sleeper.wake(),
+                Next::Committer => self.bell.ring(Bell::NOW),
+                Next::Nobody | Next::Same => {}
+            }
+            let result = if let Done::Failed = done { Err(Durable::failure()) } else { Ok(()) };
+            if let Done::Wrote { batch, .. } = &done {
+                (self.deliver)(&batch.deliveries);
+            }
+            drop(turn);
+            for waiter in ready {
+                match waiter {
+                    Waiter::Asleep(sleeper) => sleeper.wake(),
+                    Waiter::Then(then) => then(result.clone()),
                 }
             }
-        })
-        .map_err(|e| Error::io("store: starting the committer thread", e))
-}
-
-/// The files the committer appends to. (`users.csv` is opened for each
-/// batch that adds accounts: they are rare, and `wachat users passwd`
-/// replaces the file whole.)
-struct Files {
-    log: LogWriter,
-}
-
-/// Writes the pending batch, if any, and publishes the result. The last
-/// one (`last`) also closes the store to writes, in the same critical
-/// section, so no request can slip in behind it and wait forever.
-fn commit_pending(inner: &Inner, files: &mut Files, last: bool, stats: &mut Stats) {
-    let failed = inner.durable.failed.load(Ordering::SeqCst);
-    let (mut batch, in_flight, sync) = {
-        let mut pending = inner.pending.lock();
-        pending.closed |= last;
-        let sync_wanted = std::mem::take(&mut pending.sync_wanted) || last;
-        if failed {
-            return; // nothing after a failure is ever written (see below)
+            let idle = matches!(done, Done::Nothing);
+            if let Done::Wrote { mut batch, .. } = done {
+                batch.clear();
+                self.pending.lock().spare = batch; // its buffers, for reuse
+            }
+            if !matches!(next, Next::Same) {
+                return;
+            }
+            if idle && want_sync {
+                // Callbacks wait for what no sync can reach: a bug. Better
+                // a loud log than a thread spinning for ever.
+                log::error!("store: callbacks wait for positions past the end of the log");
+                self.durable.queue.lock().leading = false;
+                return;
+            }
+            // A term with nothing to write, callbacks left: they wait for
+            // records written without a sync; the next term syncs them.
+            want_sync |= idle;
         }
+    }
+
+    /// Publishes what a term did and passes the leadership on, in one
+    /// critical section: a thread that finds no leader afterwards leads
+    /// itself, one that queued before was counted here. Returns who leads
+    /// next and the waiters whose goal is reached.
+    fn hand_over(&self, done: &Done, leader: Leader) -> (Next, Vec<Waiter>) {
+        let durable = &self.durable;
+        match *done {
+            Done::Nothing => {}
+            Done::Wrote { end, synced, .. } => {
+                durable.written.store(end, Ordering::SeqCst);
+                if synced {
+                    durable.synced.store(end, Ordering::SeqCst);
+                }
+            }
+            Done::Synced { end } => durable.synced.store(end, Ordering::SeqCst),
+            Done::Failed => durable.failed.store(true, Ordering::SeqCst),
+        }
+        let failed = durable.failed.load(Ordering::SeqCst);
+        let mut queue = durable.queue.lock();
+        let (ready, left): (Vec<_>, Vec<_>) = std::mem::take(&mut queue.waiters)
+            .into_iter()
+            .partition(|(goal, _)| failed || durable.reached(*goal));
+        queue.waiters = left;
+        let ready = ready.into_iter().map(|(_, waiter)| waiter).collect();
+        let asleep = queue.waiters.iter().position(|(_, w)| matches!(w, Waiter::Asleep(_)));
+        let next = match asleep {
+            _ if queue.waiters.is_empty() => Next::Nobody,
+            Some(i) => match queue.waiters.remove(i).1 {
+                Waiter::Asleep(sleeper) => Next::Sleeper(sleeper),
+                Waiter::Then(_) => unreachable!("position() found a sleeper"),
+            },
+            None if leader == Leader::Committer => Next::Same,
+            None => Next::Committer,
+        };
+        queue.leading = matches!(next, Next::Same);
+        (next, ready)
+    }
+
+    /// Every record before this position is on disk.
+    pub(super) fn synced(&self) -> Pos {
+        self.durable.synced()
+    }
+
+    /// Records nobody will wait for were just applied: make sure that they
+    /// are written within [`RIDE`] even if no leader comes.
+    pub(super) fn flush_later(&self) {
+        if !self.flush_armed.swap(true, Ordering::SeqCst) {
+            self.bell.ring(Bell::SOON);
+        }
+    }
+}
+
+/// Takes the pending batch, if any, and writes it (and syncs it if needed).
+fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
+    if inner.durable.failed.load(Ordering::SeqCst) {
+        return Done::Failed; // nothing after a failure is ever written (see below)
+    }
+    let (mut batch, in_flight) = {
+        let mut pending = inner.pending.lock();
         if pending.batch.is_empty() {
             drop(pending);
-            if sync_wanted && inner.synced() < files.log.end() {
+            // Records written without a sync (acknowledgements) that a
+            // waiter needs synced now (a checkpoint, the shutdown).
+            let end = files.log.end();
+            if want_sync && inner.synced() < end {
                 let synced = !inner.options.fsync || files.log.sync().is_ok();
-                inner.publish(files.log.end(), synced);
+                return if synced { Done::Synced { end } } else { Done::Failed };
             }
-            return;
+            return Done::Nothing;
         }
         let spare = std::mem::take(&mut pending.spare);
         let mut batch = std::mem::replace(&mut pending.batch, spare);
@@ -91,36 +457,29 @@ fn commit_pending(inner: &Inner, files: &mut Files, last: bool, stats: &mut Stat
         pending.base += batch.log.len() as u64;
         let in_flight = Arc::new((base, std::mem::take(&mut batch.log)));
         pending.in_flight = Some(in_flight.clone());
-        let sync = batch.sync || sync_wanted;
-        (batch, in_flight, sync)
+        (batch, in_flight)
     };
+    let sync = batch.sync || want_sync;
     let started = Instant::now();
     let (base, bytes) = (in_flight.0, &in_flight.1);
     let result = write(inner, files, &batch.users, bytes, sync);
-    stats.add(bytes.len(), started.elapsed());
+    files.stats.add(bytes.len(), started.elapsed());
     match result {
         Ok(()) => {
-            if sync {
-                inner.publish(files.log.end(), true);
-            }
-            {
-                let mut pending = inner.pending.lock();
-                pending.in_flight = None;
-            }
-            (inner.deliver)(&batch.deliveries);
+            inner.pending.lock().in_flight = None;
             // The bytes, back for reuse if no reader holds them.
             batch.log = Arc::try_unwrap(in_flight).map(|(_, bytes)| bytes).unwrap_or_default();
-            batch.clear();
-            inner.pending.lock().spare = batch;
+            Done::Wrote { batch, end: files.log.end(), synced: sync }
         }
         Err(e) => {
             // We cannot know what reached the disk: cut the files back to
             // before this batch, refuse every write from now on (reads go
             // on, showing what is on disk) until an operator restarts.
-            // The batch stays in memory: readers walk past its records.
+            // The batch stays in memory (`in_flight`): readers walk past
+            // its records.
             log::error!("store: {e}; refusing every write from now on");
             files.log.truncate(base);
-            inner.publish(0, false);
+            Done::Failed
         }
     }
 }
@@ -170,7 +529,7 @@ impl Stats {
         self.write_time += write_time;
         if self.since.elapsed() >= Duration::from_secs(5) {
             log::debug!(
-                "committer: {} batches, {:.0} bytes each, write+fsync {:.0} µs each, busy {:.0}%",
+                "group commit: {} batches, {:.0} bytes each, write+fsync {:.0} µs each, busy {:.0}%",
                 self.batches,
                 self.bytes as f64 / self.batches as f64,
                 self.write_time.as_micros() as f64 / self.batches as f64,
@@ -181,26 +540,75 @@ impl Stats {
     }
 }
 
+/// Starts the committer thread: it leads when a leader left callbacks
+/// behind ([`Bell::NOW`]), and writes the records nobody waits for
+/// ([`Bell::SOON`], see [`RIDE`]). It sleeps, without a timer, while there
+/// is nothing of the kind.
+pub(super) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
+    let thread = std::thread::Builder::new()
+        .name("committer".into())
+        .spawn({
+            let inner = inner.clone();
+            move || {
+                loop {
+                    let call = inner.bell.answer();
+                    if call == Bell::STOP {
+                        break;
+                    }
+                    if call == Bell::SOON {
+                        inner.bell.ride(RIDE);
+                    }
+                    // Disarmed before the end is read: records applied after
+                    // this arm it again (and come in the next round).
+                    inner.flush_armed.store(false, Ordering::SeqCst);
+                    let end = inner.pending.lock().end();
+                    if let Err(ko) = inner.await_as(Goal::Written(end), Leader::Committer) {
+                        log::debug!("committer: {}", ko.reason);
+                    }
+                }
+                log::debug!("committer: stopped");
+            }
+        })
+        .map_err(|e| Error::io("store: starting the committer thread", e))?;
+    let _ = inner.bell.thread.set(thread.thread().clone());
+    // Called before it could be found: it looks at its call before it parks.
+    thread.thread().unpark();
+    Ok(thread)
+}
+
+impl Inner {
+    /// Stops the committer thread (it finishes what it is doing).
+    pub(super) fn stop_committer(&self) {
+        self.bell.ring(Bell::STOP);
+    }
+}
+
 /// Starts the checkpointer; it writes a last checkpoint when `stop` tells it.
 pub(super) fn spawn_checkpointer(inner: Arc<Inner>, due: Receiver<()>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("checkpointer".into())
         .spawn(move || {
+            let interval = inner.options.checkpoint_interval;
             let mut last = Instant::now();
             loop {
-                let woke = due.recv_timeout(Duration::from_secs(1));
+                // Asleep until told, or until the interval is over: no timer
+                // wakes it in between.
+                let woke = due.recv_timeout(interval.saturating_sub(last.elapsed()));
                 let finishing = inner.committed_last.load(Ordering::SeqCst);
                 if inner.stopping.load(Ordering::SeqCst) && !finishing {
-                    continue; // the committer is writing its last batch
+                    continue; // `stop` is writing the last batch
                 }
                 let records = inner.state.lock().since_checkpoint;
+                let interval_over = last.elapsed() >= interval;
                 let due_now = records >= inner.options.checkpoint_records
-                    || (records > 0 && (last.elapsed() >= inner.options.checkpoint_interval || finishing));
+                    || (records > 0 && (interval_over || finishing));
                 if due_now && !inner.durable.failed.load(Ordering::SeqCst) {
                     if let Err(e) = checkpoint(&inner) {
                         log::error!("store: checkpoint failed: {e}");
                     }
                     last = Instant::now();
+                } else if interval_over {
+                    last = Instant::now(); // nothing was written: a new interval
                 }
                 if finishing || woke == Err(RecvTimeoutError::Disconnected) {
                     return;

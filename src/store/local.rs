@@ -8,6 +8,7 @@
 //! | `users.csv` | one row per account: `name,email,password_hash,created_ms` |
 //! | `log/<position>.csv` | the log's segments: every record (see `record.rs`) |
 //! | `checkpoint-<position>.csv` | the state as of a log position (see `checkpoint.rs`) |
+//! | `server.csv` | the data directory's random identity, made at its first start (see `server_id.rs`) |
 //! | `wachat.lock` | held by the running server |
 //!
 //! A start reads `users.csv`, the newest whole checkpoint, and the log
@@ -17,26 +18,29 @@
 //! ## Locks
 //!
 //! Taken in this order, never the other way: `state` (the in-memory state)
-//! → `pending` (the batch the committer writes next) → the log's segment
-//! list → `durable.waiters`. The committer takes `pending` alone, never
-//! `state`, so it never queues behind the requests it is about to make
-//! durable; it calls the delivery callback holding no lock.
+//! → `pending` (the batch the next leader writes) → the log's segment
+//! list → the group commit's queue. A leader (see `committer`) holds the
+//! log's writer, takes `pending` alone, never `state`, so it never queues
+//! behind the requests it is about to make durable; it calls the delivery
+//! callback holding only the delivery turn, which nothing else in the
+//! store takes, so that batches reach the router in order.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
 use super::backend::{Deliver, Ticket};
+use super::committer::{Bell, Durable, Files, Goal};
 use super::disk::{Disk, RealDisk, SyncPoint};
 use super::log::Log;
 use super::record::{Pos, Record, push_field};
 use super::state::{Batch, State};
-use super::{checkpoint, committer, convert, lock::DataLock};
+use super::{checkpoint, committer, convert, lock::DataLock, server_id};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 
@@ -94,16 +98,25 @@ pub(super) struct Inner {
     pub(super) options: Options,
     pub(super) state: Mutex<State>,
     pub(super) pending: Mutex<Pending>,
+    /// How far the log is durable, and the group commit's queue.
     pub(super) durable: Durable,
+    /// The log's writing end: taken by the thread leading a batch only.
+    pub(super) files: Mutex<Files>,
+    /// The delivery turn: a leader holds it while it hands its batch's
+    /// events to `deliver`, so batches reach the router in order.
+    pub(super) delivering: Mutex<()>,
     pub(super) log: Arc<Log>,
-    /// Wakes the committer: capacity 1, so a burst costs one wake-up.
-    pub(super) kick: Sender<()>,
+    /// Calls the committer thread.
+    pub(super) bell: Bell,
+    /// The committer was called for records nobody waits for, and has not
+    /// yet looked at `pending`: one call per burst of them.
+    pub(super) flush_armed: AtomicBool,
     /// Wakes the checkpointer when enough records were written.
     pub(super) checkpoint_due: Sender<()>,
     pub(super) deliver: Deliver,
     pub(super) stopping: AtomicBool,
-    /// Set by `stop` once the committer wrote its last batch: the
-    /// checkpointer then writes the last checkpoint and ends.
+    /// Set by `stop` once the last batch is written: the checkpointer then
+    /// writes the last checkpoint and ends.
     pub(super) committed_last: AtomicBool,
     /// One checkpoint at a time.
     pub(super) checkpointing: Mutex<()>,
@@ -111,6 +124,8 @@ pub(super) struct Inner {
     pub(super) threads: Mutex<Vec<JoinHandle<()>>>,
     /// Held until the store stops: no other process edits the files.
     lock: Mutex<Option<DataLock>>,
+    /// This data directory's identity (`server.csv`), which `SERVER` answers.
+    pub(super) server_id: String,
 }
 
 /// Records applied but not yet handed to the log.
@@ -118,29 +133,13 @@ pub(super) struct Pending {
     pub(super) batch: Batch,
     /// Log position of `batch.log[0]`.
     pub(super) base: Pos,
-    /// The committer's last batch, emptied, given back for reuse.
+    /// The last batch written, emptied, given back for reuse.
     pub(super) spare: Batch,
-    /// The bytes the committer is writing now: readers find records there
+    /// The bytes a leader is writing now: readers find records there
     /// until they are written.
     pub(super) in_flight: Option<Arc<(Pos, Vec<u8>)>>,
-    /// Someone (the checkpointer) needs the log synced even if the next
-    /// batch holds only acknowledgements.
-    pub(super) sync_wanted: bool,
-    /// The committer took its last batch (shutdown): no more writes.
+    /// The store is stopping: no more writes.
     pub(super) closed: bool,
-}
-
-/// How far the log is durable, and who waits for it.
-#[derive(Default)]
-pub(super) struct Durable {
-    /// Every record before this position is on disk (read without a lock).
-    pub(super) synced: AtomicU64,
-    /// A write or sync failed: nothing after `synced` will ever be durable.
-    pub(super) failed: AtomicBool,
-    /// Threads waiting for a position, each on a channel of its own (a
-    /// shared condition variable would wake every waiter through one mutex,
-    /// one after another: a chain of context switches per batch).
-    pub(super) waiters: Mutex<Vec<(Pos, Sender<bool>)>>,
 }
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
@@ -178,6 +177,7 @@ impl LocalStore {
             disk.sync_dir(super::disk::parent(dir), SyncPoint::DataDir).map_err(ctx)?;
         }
         convert::if_needed(&disk, dir, &options)?;
+        let server_id = server_id::load_or_create(disk.as_ref(), dir)?;
         let started = std::time::Instant::now();
         let (state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
         let level = if options.report { log::Level::Info } else { log::Level::Debug };
@@ -187,7 +187,6 @@ impl LocalStore {
             state.users.len(),
             started.elapsed().as_millis()
         );
-        let (kick, kicked): (Sender<()>, Receiver<()>) = crossbeam_channel::bounded(1);
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
         let inner = Arc::new(Inner {
@@ -200,12 +199,14 @@ impl LocalStore {
                 base: end,
                 spare: Batch::default(),
                 in_flight: None,
-                sync_wanted: false,
                 closed: false,
             }),
-            durable: Durable { synced: AtomicU64::new(end), ..Durable::default() },
+            durable: Durable::new(end),
+            files: Mutex::new(Files::new(writer)),
+            delivering: Mutex::new(()),
             log,
-            kick,
+            bell: Bell::new(),
+            flush_armed: AtomicBool::new(false),
             checkpoint_due,
             deliver,
             stopping: AtomicBool::new(false),
@@ -213,9 +214,10 @@ impl LocalStore {
             checkpointing: Mutex::new(()),
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
+            server_id,
         });
         let threads = vec![
-            committer::spawn_committer(inner.clone(), writer, kicked)?,
+            committer::spawn_committer(inner.clone())?,
             committer::spawn_checkpointer(inner.clone(), due)?,
         ];
         *inner.threads.lock() = threads;
@@ -232,6 +234,15 @@ impl LocalStore {
     pub fn sync(&self) -> std::result::Result<(), Ko> {
         let end = self.inner.state.lock().end;
         self.inner.sync_through(end)
+    }
+
+    /// Writes every record applied so far, synced only if one of them
+    /// needs it: what the committer does [`RIDE`](super::committer::RIDE)
+    /// after an acknowledgement if no batch took it along (tests: that
+    /// moment, without waiting for it).
+    pub fn write_pending(&self) -> std::result::Result<(), Ko> {
+        let end = self.inner.pending.lock().end();
+        self.inner.await_log(Goal::Written(end))
     }
 
     /// Number of log segments (tests, figures).
@@ -353,9 +364,11 @@ pub(super) fn user_row(out: &mut Vec<u8>, name: &str, email: &str, hash: &str, c
 }
 
 impl Inner {
-    /// Runs `f` on the locked state with the pending batch to fill; wakes
-    /// the committer if it wrote anything. Returns `f`'s result and the
-    /// ticket that covers everything applied so far that needs a sync.
+    /// Runs `f` on the locked state with the pending batch to fill.
+    /// Returns `f`'s result and the ticket that covers everything applied
+    /// so far that needs a sync. Nothing is written until someone waits
+    /// for a ticket ([`Inner::wait`]) or the committer is called
+    /// ([`Inner::flush_later`]).
     pub(super) fn write<T>(
         &self,
         f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<T, Ko>,
@@ -366,91 +379,45 @@ impl Inner {
         let mut state = self.state.lock();
         // The pending batch has its own lock, taken inside the state lock:
         // records reach it in the order they were applied (so their
-        // positions are right), and the committer, which takes only this
-        // lock, never queues behind every request waiting for the state.
+        // positions are right), and a leader, which takes only this lock,
+        // never queues behind every request waiting for the state.
         let mut pending = self.pending.lock();
         if pending.closed {
             return Err(ko(Code::Internal, "the server is shutting down"));
         }
-        let before = pending.batch.log.len() + pending.batch.users.len();
         let value = f(&mut state, &mut pending.batch);
-        debug_assert_eq!(state.end, pending.base + pending.batch.log.len() as u64);
-        let wrote = pending.batch.log.len() + pending.batch.users.len() > before;
+        debug_assert_eq!(state.end, pending.end());
         let ticket = Ticket(state.sync_end);
         let due = state.since_checkpoint >= self.options.checkpoint_records;
         drop(pending);
         drop(state);
         let value = value?;
-        if wrote {
-            let _ = self.kick.try_send(()); // full: a wake-up is already due
-        }
         if due {
             let _ = self.checkpoint_due.try_send(());
         }
         Ok((value, ticket))
     }
 
+    /// Like [`Inner::write`], for changes nobody waits for: they are
+    /// written with the next batch, or by the committer.
+    pub(super) fn write_unwaited(
+        &self,
+        f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<(), Ko>,
+    ) -> std::result::Result<(), Ko> {
+        let written = self.write(f);
+        self.flush_later();
+        written.map(drop)
+    }
+
     /// Blocks until everything before `ticket` is on disk.
     pub(super) fn wait(&self, ticket: Ticket) -> std::result::Result<(), Ko> {
-        let failed = || ko(Code::Internal, "the message could not be stored; try again");
-        let durable = &self.durable;
-        if durable.synced.load(Ordering::SeqCst) >= ticket.0 {
-            return Ok(());
-        }
-        let (tell, told) = crossbeam_channel::bounded(1);
-        {
-            let mut waiters = durable.waiters.lock();
-            // Checked again under the lock: the committer moves `synced`
-            // before it takes this lock to collect the waiters.
-            if durable.synced.load(Ordering::SeqCst) >= ticket.0 {
-                return Ok(());
-            }
-            if durable.failed.load(Ordering::SeqCst) {
-                return Err(failed());
-            }
-            waiters.push((ticket.0, tell));
-        }
-        match told.recv() {
-            Ok(true) => Ok(()),
-            _ => Err(failed()),
-        }
+        self.await_log(Goal::Synced(ticket.0))
     }
 
     /// Every record before `pos` must be on disk, even acknowledgements
-    /// (which are not synced on their own): asks the committer and waits.
+    /// (which are not synced on their own).
     pub(super) fn sync_through(&self, pos: Pos) -> std::result::Result<(), Ko> {
-        self.pending.lock().sync_wanted = true;
-        let _ = self.kick.try_send(());
-        self.wait(Ticket(pos))
-    }
-
-    /// The log is durable up to `synced` (`ok`), or will never be (`!ok`):
-    /// wakes the threads waiting for it.
-    pub(super) fn publish(&self, synced: Pos, ok: bool) {
-        let durable = &self.durable;
-        if ok {
-            durable.synced.store(synced, Ordering::SeqCst);
-        } else {
-            durable.failed.store(true, Ordering::SeqCst);
-        }
-        let ready: Vec<(Pos, Sender<bool>)> = {
-            let mut waiters = durable.waiters.lock();
-            if ok {
-                let (ready, later) = waiters.drain(..).partition(|(pos, _)| *pos <= synced);
-                *waiters = later;
-                ready
-            } else {
-                std::mem::take(&mut *waiters)
-            }
-        };
-        for (_, tell) in ready {
-            let _ = tell.send(ok);
-        }
-    }
-
-    /// Every record before this position is on disk.
-    pub(super) fn synced(&self) -> Pos {
-        self.durable.synced.load(Ordering::SeqCst)
+        self.await_log(Goal::Synced(pos))
     }
 
     /// Writes what is pending, a last checkpoint, and stops the threads.
@@ -458,7 +425,17 @@ impl Inner {
         if self.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
-        let _ = self.kick.try_send(());
+        // No write after this one: everything applied is synced, or the
+        // disk failed and nothing more ever will be.
+        let end = {
+            let state = self.state.lock();
+            self.pending.lock().closed = true;
+            state.end
+        };
+        if let Err(ko) = self.sync_through(end) {
+            log::error!("store: the last records could not be written: {}", ko.reason);
+        }
+        self.stop_committer();
         let mut threads = std::mem::take(&mut *self.threads.lock()).into_iter();
         if let Some(committer) = threads.next() {
             let _ = committer.join();
@@ -475,6 +452,11 @@ impl Inner {
 }
 
 impl Pending {
+    /// Position after the last record applied.
+    pub(super) fn end(&self) -> Pos {
+        self.base + self.batch.log.len() as u64
+    }
+
     /// The line at `pos` if it is in memory (pending or being written).
     pub(super) fn line_at(&self, pos: Pos) -> Option<String> {
         let (base, bytes) = if pos >= self.base {

@@ -16,6 +16,8 @@
 //!   files replayed whole at every start) into this one, once.
 //! - [`accounts`]: class accounts edited offline (`wachat users …`),
 //!   under the data directory's [`lock`].
+//! - [`server_id`]: the data directory's random identity (`server.csv`),
+//!   which `SERVER` (protocol 1.1) answers.
 
 pub mod accounts;
 pub mod backend;
@@ -34,13 +36,14 @@ mod permissions;
 mod reads;
 pub mod record;
 mod requests;
+pub mod server_id;
 pub mod sim_disk;
 pub mod state;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Ticket};
+pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::{LocalStore, Options};
 pub use password::Hasher;
 pub use record::{Message, Record};
@@ -170,6 +173,12 @@ impl Store {
         self.backend.wait(ticket)
     }
 
+    /// Runs `then` once the changes of `ticket` are on disk, without
+    /// waiting for it here (see [`Backend::when_durable`]).
+    pub fn when_durable(&self, ticket: Ticket, then: Then) {
+        self.backend.when_durable(ticket, then)
+    }
+
     // ----- reads --------------------------------------------------------
 
     /// `ROOMS`
@@ -224,6 +233,11 @@ impl Store {
     pub fn stop(&self) {
         self.backend.stop()
     }
+
+    /// `SERVER` (1.1): the identity of this server's data.
+    pub fn server_id(&self) -> Result<String, Ko> {
+        self.backend.server_id()
+    }
 }
 
 impl Backend for LocalStore {
@@ -265,6 +279,10 @@ impl Backend for LocalStore {
 
     fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
         self.inner.wait(ticket)
+    }
+
+    fn when_durable(&self, ticket: Ticket, then: Then) {
+        self.inner.when_durable(ticket.0, then)
     }
 
     fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
@@ -314,5 +332,9 @@ impl Backend for LocalStore {
 
     fn stop(&self) {
         self.inner.stop()
+    }
+
+    fn server_id(&self) -> Result<String, Ko> {
+        Ok(self.inner.server_id.clone())
     }
 }

@@ -154,7 +154,8 @@ impl Inner {
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
     /// the direct messages among them into DELIVERED.
     pub(super) fn ack(&self, user: UserId, seq: u64) {
-        let result = self.write(|state, batch| {
+        // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
+        let result = self.write_unwaited(|state, batch| {
             if seq <= state.users[user].inbox.acked {
                 return Ok(()); // nothing new
             }
@@ -212,7 +213,7 @@ impl Inner {
 
     /// The receive connection of `user` ended at `ts_ms`.
     pub(super) fn note_offline(&self, user: UserId, ts_ms: u64) {
-        let result = self.write(|state, batch| {
+        let result = self.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();
             state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
         });

@@ -245,6 +245,26 @@ fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
         wachat(&["send", "--user", "ana", "--server", &list, "--data-dir", dir, "--to", "bob", "hola"], PW);
     assert!(sent.status.success(), "{}", sent.stderr);
     let only_b = format!("127.0.0.1:{}:{}", b.send.port(), b.recv.port());
+    // One cluster, one identity (`SERVER`, the database's): a client that
+    // reaches another node of the list next time keeps its folder (the
+    // first node's), and nothing is moved aside.
+    let id: String = cluster.pg.client().query_one("SELECT id FROM server", &[]).unwrap().get(0);
+    for node in [&a, &b] {
+        assert_eq!(send_conn(node, "ana").request("SERVER"), format!("OK:{id}"));
+    }
+    let to_b = format!("127.0.0.1:{dead}:{dead},{only_b}");
+    let sent =
+        wachat(&["send", "--user", "ana", "--server", &to_b, "--data-dir", dir, "--to", "bob", "again"], PW);
+    assert!(sent.status.success() && sent.stderr.is_empty(), "{}", sent.stderr);
+    let folders: Vec<String> = std::fs::read_dir(data.path().join(format!("127.0.0.1:{dead}")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(folders, ["ana"], "nothing moved aside");
+    let folder = data.path().join(format!("127.0.0.1:{dead}")).join("ana");
+    assert_eq!(std::fs::read_to_string(folder.join("server_id")).unwrap(), format!("{id}\n"));
+    let log = std::fs::read_to_string(folder.join("history.csv")).unwrap();
+    assert!(log.contains(",hola") && log.contains(",again"), "{log}");
     let history =
         wachat(&["history", "--user", "bob", "--server", &only_b, "--data-dir", dir, "--with", "ana"], PW);
     assert!(

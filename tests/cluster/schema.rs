@@ -40,11 +40,15 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
         !ana.request("LASTSEEN:bob").ends_with("ONLINE")
     });
     let seen = ana.request("LASTSEEN:bob");
+    let id = ana.request("SERVER");
     drop((ana, bob));
     let mut single = single;
     assert!(single.terminate().success());
 
     let cluster = Cluster::start();
+    // Node a runs before the migration, while the database still has the
+    // id it was made with: it must answer the one the migration copies.
+    let a = cluster.node("a");
     let dir = single.data_dir.to_str().unwrap().to_string();
     let moved = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
     assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
@@ -52,7 +56,7 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     let again = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
     assert!(!again.status.success() && again.stderr.contains("accounts already"), "{}", again.stderr);
 
-    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    let b = cluster.node("b");
     let after: Vec<Vec<String>> = ["HISTORY:bob:10", "CHATS", "ROOMS", "HISTORY:#tea:10"]
         .iter()
         .map(|r| send_conn(&b, "ana").listing(r))
@@ -60,6 +64,9 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert_eq!(after, before);
     assert_eq!(send_conn(&a, "bob").listing("CHATS"), bob_chats);
     assert_eq!(send_conn(&a, "ana").request("LASTSEEN:bob"), seen);
+    // The same chat, the same identity: clients keep their folders.
+    assert_eq!(send_conn(&b, "ana").request("SERVER"), id);
+    assert_eq!(send_conn(&a, "ana").request("SERVER"), id, "a node started before the migration");
     // Inboxes go on where they were: bob gets what he did not acknowledge,
     // cy her message, with the numbers they had; new ones follow.
     let mut bob_recv = recv_conn(&a, "bob");

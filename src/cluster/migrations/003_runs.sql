@@ -1,10 +1,10 @@
--- wachat's cluster schema, version 2: fewer row writes per message.
+-- wachat's cluster schema, version 3: fewer row writes per message.
 --
 -- Version 1 wrote, for each direct message, its row and three index
 -- entries, an inbox event for the recipient (inserted, then deleted on
 -- ACK), a STATUS event for the sender (the same), and the counters: about
 -- six row writes, PostgreSQL's CPU the limit (docs/CLUSTER.md, "Figures").
--- Version 2:
+-- Version 3:
 --
 -- * An inbox holds **runs** of events, not one row per event. A run is
 --   `count` consecutive sequence numbers of one user that point at
