@@ -346,4 +346,3 @@ fn register(
     }
     Ok(Ok(Account { id: id as UserId, name: name.into(), hash: hash.to_string() }))
 }
-

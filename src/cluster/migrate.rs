@@ -170,7 +170,8 @@ fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgr
         let kinds: Vec<i16> = events.iter().map(|e| e.3).collect();
         let ts: Vec<i64> = events.iter().map(|e| n(e.4)).collect();
         let about = |e: &Event| &data.messages[e.2];
-        let (mut senders, mut recipients, mut rooms, mut ords) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut senders, mut recipients, mut rooms, mut ords) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for m in events.iter().map(about) {
             let (sender, recipient, room) = match m.to {
                 Target::User(u) => (Some(id(m.from)), Some(id(u)), None),

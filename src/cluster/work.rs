@@ -229,7 +229,12 @@ impl Work {
         Ok(())
     }
 
-    pub(super) fn leave(&mut self, user: UserId, room: &str, room_ids: &HashMap<String, i64>) -> Result<(), Ko> {
+    pub(super) fn leave(
+        &mut self,
+        user: UserId,
+        room: &str,
+        room_ids: &HashMap<String, i64>,
+    ) -> Result<(), Ko> {
         let rid = room_ids.get(&fold(room)).copied();
         let r = rid.and_then(|rid| self.rooms.get_mut(&rid).filter(|r| r.live));
         let r = r.ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;

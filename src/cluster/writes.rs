@@ -161,8 +161,12 @@ pub fn acked_directs(
     )?;
     for row in rows {
         let user = row.get::<_, i64>(0) as UserId;
-        let acked =
-            Acked { seq: row.get(1), sender: row.get::<_, i64>(2) as UserId, ord: row.get(3), msg_id: row.get(4) };
+        let acked = Acked {
+            seq: row.get(1),
+            sender: row.get::<_, i64>(2) as UserId,
+            ord: row.get(3),
+            msg_id: row.get(4),
+        };
         found.entry(user).or_default().push(acked);
     }
     for list in found.values_mut() {

@@ -62,7 +62,6 @@ fn a_message_to_an_offline_user_is_delivered_when_it_logs_in_on_the_other_node()
     assert_eq!(without_ts(&next_event(&mut again)), "MSG:3:ana:bob:m3:<ts>:three");
 }
 
-
 /// A pipelined burst shares a batch, whose events a node stores as runs
 /// (`src/cluster/work.rs`): they still come one by one, are acknowledged
 /// part way, and the rest is replayed from where the acknowledgement
@@ -208,7 +207,6 @@ fn a_peer_on_another_node_is_introduced() {
     assert_eq!(next_event(&mut bob_recv), format!("P2P:ana:{}", fields[3]));
     assert!(ana.request("PEER:nobody").starts_with("KO:OFFLINE:"));
 }
-
 
 #[test]
 fn a_dead_node_disappears_from_presence_within_seconds() {

@@ -224,7 +224,6 @@ fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselv
     assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m2:DELIVERED:<ts>");
 }
 
-
 #[test]
 fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
     let cluster = Cluster::start();

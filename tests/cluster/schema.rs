@@ -81,7 +81,6 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert_eq!(send_conn(&b, "bob").listing("HISTORY:ana:10").len(), 4);
 }
 
-
 /// A database a node of schema version 1 left (every event a row of its
 /// own) is upgraded at start: unacknowledged messages and statuses come
 /// with their numbers, new ones follow, marks and history are kept.
@@ -90,8 +89,10 @@ fn a_database_at_schema_version_1_is_upgraded_with_its_inboxes() {
     let cluster = Cluster::start();
     let mut pg = cluster.pg.client();
     pg.batch_execute(include_str!("../../src/cluster/migrations/001_initial.sql")).unwrap();
-    pg.batch_execute("CREATE TABLE wachat_schema (version integer NOT NULL); INSERT INTO wachat_schema VALUES (1)")
-        .unwrap();
+    pg.batch_execute(
+        "CREATE TABLE wachat_schema (version integer NOT NULL); INSERT INTO wachat_schema VALUES (1)",
+    )
+    .unwrap();
     let hash = wachat::store::password::Hasher::new(8).unwrap().hash(PW).unwrap();
     // ana (1) sent bob (2) three messages; bob acknowledged the first,
     // which gave ana a DELIVERED (her event 1); bob has 2 and 3 to come.
