@@ -83,8 +83,10 @@ fn main() -> Result<()> {
         checkpoint_bytes(&dir) as f64 / (1 << 20) as f64
     );
 
-    let ids: Vec<UserId> =
-        (0..users).map(|i| store.account(&format!("u{i}")).ok().flatten().map(|a| a.id)).collect::<Option<_>>().ok_or("a user is missing")?;
+    let ids: Vec<UserId> = (0..users)
+        .map(|i| store.account(&format!("u{i}")).ok().flatten().map(|a| a.id))
+        .collect::<Option<_>>()
+        .ok_or("a user is missing")?;
     stall(&store, &ids, checkpoints)?;
     drop(store);
     Ok(())
@@ -97,7 +99,8 @@ fn fill(dir: &std::path::Path, options: Options, users: usize) -> Result<()> {
     let hash = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_string();
     let mut ids = Vec::with_capacity(users);
     for i in 0..users {
-        let (account, _) = store.create_account(&format!("u{i}"), "", hash.clone()).map_err(|ko| ko.reason)?;
+        let (account, _) =
+            store.create_account(&format!("u{i}"), "", hash.clone()).map_err(|ko| ko.reason)?;
         ids.push(account.id);
     }
     let text = Text::from_plain("a message of about the size people type, give or take a few words")?;
@@ -108,7 +111,13 @@ fn fill(dir: &std::path::Path, options: Options, users: usize) -> Result<()> {
             let count = ROUND.min(DEDUP_WINDOW - round * ROUND);
             // Ids shaped like the console client's: a per-user prefix and a counter.
             let msgs: Vec<_> = (0..count)
-                .map(|k| (to.clone(), format!("{:08x}-{}", i * 2_654_435_761 % (1 << 32), round * ROUND + k), text.clone()))
+                .map(|k| {
+                    (
+                        to.clone(),
+                        format!("{:08x}-{}", i * 2_654_435_761 % (1 << 32), round * ROUND + k),
+                        text.clone(),
+                    )
+                })
                 .collect();
             let (results, ticket) = store.send(ids[i], &msgs);
             for r in results {
@@ -182,11 +191,7 @@ fn stall(store: &LocalStore, ids: &[UserId], checkpoints: usize) -> Result<()> {
     }
     let mut took: Vec<Duration> = windows.iter().map(|(b, e)| *e - *b).collect();
     took.sort();
-    println!(
-        "checkpoint: median {:.1} ms (of {})",
-        ms(took[took.len() / 2]),
-        took.len()
-    );
+    println!("checkpoint: median {:.1} ms (of {})", ms(took[took.len() / 2]), took.len());
     for (what, list) in [("during a checkpoint", &mut during), ("outside", &mut outside)] {
         list.sort();
         if list.is_empty() {

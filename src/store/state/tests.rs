@@ -139,3 +139,44 @@ fn records_that_contradict_the_state_are_refused() {
     let stranger = Record::Ack { ts: 1, user: "zed".into(), seq: 1 };
     assert!(s.load(s.end, 10, &stranger).unwrap_err().contains("unknown user"));
 }
+
+#[test]
+fn a_checkpoint_holds_the_state_of_the_moment_of_its_snapshot() {
+    use crate::store::checkpoint;
+    let (mut s, mut batch) = state();
+    msg(&mut s, &mut batch, "ana", "bob", "m1");
+    msg(&mut s, &mut batch, "ana", "#general", "r1");
+    let (_, then) = checkpoint::encode(&checkpoint::snapshot(&s));
+    let snapshot = checkpoint::snapshot(&s);
+    // Changes after the snapshot: ana's window and bob's inbox (shared
+    // with the snapshot, so copied now), a conversation, a room.
+    msg(&mut s, &mut batch, "ana", "bob", "m2");
+    msg(&mut s, &mut batch, "bob", "#general", "r2");
+    s.commit(Record::Ack { ts: 6, user: "bob".into(), seq: 2 }, &mut batch).unwrap();
+    let (_, late) = checkpoint::encode(&snapshot);
+    assert_eq!(String::from_utf8(late).unwrap(), String::from_utf8(then.clone()).unwrap());
+    let (_, now) = checkpoint::encode(&checkpoint::snapshot(&s));
+    assert_ne!(now, then);
+    // And it loads back into the same state (maps may list in another order).
+    let mut loaded = State::default();
+    for name in ["ana", "bob", "cy"] {
+        loaded.add_user(name, "hash").unwrap();
+    }
+    checkpoint::verify(&then).unwrap();
+    checkpoint::load(&mut loaded, &then).unwrap();
+    let (_, again) = checkpoint::encode(&checkpoint::snapshot(&loaded));
+    let lines = |b: &[u8]| {
+        let mut l: Vec<String> = String::from_utf8(b.to_vec())
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("END"))
+            .map(String::from)
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(&again), lines(&then));
+    assert!(lines(&then).iter().any(|l| l.starts_with("SENT,ana,")), "the window is in it");
+    let (ana, in_loaded) = (s.user_id("ana").unwrap(), loaded.user_id("ana").unwrap());
+    assert_eq!(loaded.sent_candidates(in_loaded, "m1"), s.sent_candidates(ana, "m1"));
+}
