@@ -388,3 +388,61 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkpoint file of these lines (with its header and `END`).
+    fn file(lines: &[&str]) -> Vec<u8> {
+        let mut out = Out(format!("{HEADER}\n").into_bytes());
+        for line in lines {
+            out.0.extend_from_slice(line.as_bytes());
+            out.0.push(b'\n');
+        }
+        let count = out.0.iter().filter(|&&b| b == b'\n').count();
+        let sum = checksum(&out.0);
+        out.row(&["END", &count.to_string(), &sum]);
+        out.0
+    }
+
+    fn accounts() -> State {
+        let mut state = State::default();
+        state.add_user("ana", "hash").unwrap();
+        state.add_user("bob", "hash").unwrap();
+        state
+    }
+
+    #[test]
+    fn a_version_2_checkpoint_loads_without_its_ids() {
+        let bytes = file(&[
+            "CHECKPOINT,2,500,9,3",
+            "USER,ana,0,0,",
+            "USER,bob,2,1,7",
+            "QUEUED,bob,D,400,ana,1,m2",
+            "SENT,ana,m1,5,bob,0",
+            "SENT,ana,m2,6,bob,1",
+            "DIRECT,ana,bob,400,2,2,0,1,0,0,0,3",
+        ]);
+        assert_eq!(verify(&bytes), Ok(500));
+        let mut state = accounts();
+        assert_eq!(load(&mut state, &bytes), Ok(500));
+        let (ana, bob) = (state.user_id("ana").unwrap(), state.user_id("bob").unwrap());
+        assert!(state.sent_candidates(ana, "m2").is_empty(), "version 2 kept no positions");
+        assert_eq!(state.queued(bob, 0, 2, 10).len(), 1);
+        assert_eq!(state.last_seen(bob), Some(7));
+    }
+
+    #[test]
+    fn a_window_entry_must_have_a_hex_tag_and_a_position() {
+        for bad in ["SENT,ana,1f", "SENT,ana,xyz:40", "SENT,ana,1f:x"] {
+            let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,0,0,", bad]);
+            assert!(load(&mut accounts(), &bytes).is_err(), "{bad}");
+        }
+        let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,0,0,", "SENT,ana,1f:40 2e:90"]);
+        let mut state = accounts();
+        load(&mut state, &bytes).unwrap();
+        let ana = state.user_id("ana").unwrap();
+        assert_eq!(state.users[ana].recent.oldest_first().collect::<Vec<_>>(), [(0x1f, 40), (0x2e, 90)]);
+    }
+}
