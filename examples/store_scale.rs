@@ -37,6 +37,9 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 const ROUND: usize = 64;
 
 fn main() -> Result<()> {
+    // `RUST_LOG=wachat::store=debug` shows how long each checkpoint held
+    // the state lock ("state taken in … ms").
+    env_logger::init();
     let args: Vec<String> = std::env::args().collect();
     let users: usize = args.get(1).map_or(Ok(10_000), |s| s.parse())?;
     let checkpoints: usize = args.get(2).map_or(Ok(5), |s| s.parse())?;
