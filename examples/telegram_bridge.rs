@@ -277,6 +277,21 @@ impl Bridge {
             Notice::Replaced => {
                 return Err(format!("another client logged in as {}", self.client.me()).into());
             }
+            // Another server at this address (the library moved the old
+            // folder aside, and said so in the log): the mark of the last
+            // message relayed named one of the old server's. A fresh log
+            // has nothing relayed yet (no mark: a restart catches up from
+            // its start); the log of an earlier visit to this server
+            // counts as relayed. The Telegram offset stays: Telegram did
+            // not change. Saved at once, into the new folder.
+            Notice::ServerChanged(moved) => {
+                let newest = match moved.restored {
+                    true => self.client.local_history(&Chat::Room(self.room.clone()), 1).pop(),
+                    false => None,
+                };
+                self.state.last_to_telegram = newest.map(|m| Relayed { from: m.from, id: m.id });
+                self.state.save(&self.state_path)?;
+            }
             _ => {}
         }
         Ok(())

@@ -7,7 +7,7 @@
 //! a `KO` prints the server's reason. No threads, no outbox: a script wants
 //! to know *now* whether the server took its message.
 
-use crate::client::local::DirLock;
+use crate::client::server_id::{self, Folder};
 use crate::client::{self, Connection, History, Login, Options, Port};
 use crate::console::view;
 use crate::display::visible;
@@ -29,6 +29,9 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     let text = i18n::client::text_from_plain(i18n::current(), text).map_err(Error::Usage)?;
     let id = format!("{}-1", client::id_prefix()?);
     let (mut conn, me) = open(options)?;
+    // Which server this is: the local log kept for another one at this
+    // address is not this one's (see `client/server_id.rs`).
+    let server = server_id::ask(&mut conn)?;
     let request = Request::Msg { to: to.clone(), id: id.clone(), text: text.clone() };
     let ts = match conn.request(&request)? {
         Reply::OkWith(fields) => fields.rsplit(':').next().and_then(|ts| ts.parse().ok()).unwrap_or(0),
@@ -41,16 +44,20 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     // Kept in the local log too, so that the console's history shows it;
     // unless a console (or a bot) holds the folder now: the server has the
     // message anyway, and the console's /chat fetches it from there.
-    let dir = client::prepare_dir(options)?;
-    let _lock = match DirLock::acquire(&dir, options) {
-        Ok(lock) => lock,
+    let mut folder = match Folder::open(options) {
+        Ok(folder) => folder,
         Err(e) => {
             log::debug!("not logged locally: {e}");
             println!("{}", tr!(Msg::SentTo, to = to));
             return Ok(());
         }
     };
-    let mut log = History::open(dir.join("history.csv"))?;
+    if let Some(id) = server
+        && let Some(moved) = folder.meet(options, &id)?
+    {
+        eprintln!("{}", visible(&server_id::changed_text(i18n::current(), &moved)));
+    }
+    let mut log = History::open(folder.dir.join("history.csv"))?;
     let message = client::Message {
         from: me,
         to: to.clone(),

@@ -199,7 +199,7 @@ impl Member {
 }
 
 #[test]
-fn the_echo_bot_reads_and_answers_direct_messages_even_across_a_server_restart() {
+fn the_echo_bot_answers_across_a_server_restart_and_on_a_fresh_server_at_the_same_address() {
     let mut server = TestServer::start();
     server.register(&["ana", "echo-bot"]);
     let dir = tempfile::tempdir().unwrap();
@@ -236,6 +236,19 @@ fn the_echo_bot_reads_and_answers_direct_messages_even_across_a_server_restart()
     assert_eq!(echo.2, "\u{1b}[2Jboo");
     bot.expect("echo_bot: ana: ^[[2Jboo");
     assert!(bot.seen.iter().all(|l| !l.contains('\u{1b}')), "{:?}", bot.seen);
+
+    // A fresh server at the same address (its data deleted; accounts made
+    // by their first login): ana's a1 there is a new message, answered,
+    // not taken for the a1 of the first server (issue 19).
+    server.kill();
+    let fresh_data = tempfile::tempdir().unwrap();
+    let fresh =
+        TestServer::start_on(fresh_data.path(), server.send.port(), server.recv.port(), &["--auto-register"]);
+    bot.expect("is another server now");
+    let mut ana = Member::login(&fresh, "ana");
+    ana.say("echo-bot", "a1", "hola, servidor nuevo");
+    let (_, echo) = ticks_then_message(&mut ana);
+    assert_eq!(echo, ("echo-bot".into(), "ana".into(), "hola, servidor nuevo".into()));
 }
 
 /// The `STATUS` events (`peer:id:state`) up to the next `MSG`, and that

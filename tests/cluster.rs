@@ -427,6 +427,26 @@ fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
         wachat(&["send", "--user", "ana", "--server", &list, "--data-dir", dir, "--to", "bob", "hola"], PW);
     assert!(sent.status.success(), "{}", sent.stderr);
     let only_b = format!("127.0.0.1:{}:{}", b.send.port(), b.recv.port());
+    // One cluster, one identity (`SERVER`, the database's): a client that
+    // reaches another node of the list next time keeps its folder (the
+    // first node's), and nothing is moved aside.
+    let id: String = cluster.pg.client().query_one("SELECT id FROM server", &[]).unwrap().get(0);
+    for node in [&a, &b] {
+        assert_eq!(send_conn(node, "ana").request("SERVER"), format!("OK:{id}"));
+    }
+    let to_b = format!("127.0.0.1:{dead}:{dead},{only_b}");
+    let sent =
+        wachat(&["send", "--user", "ana", "--server", &to_b, "--data-dir", dir, "--to", "bob", "again"], PW);
+    assert!(sent.status.success() && sent.stderr.is_empty(), "{}", sent.stderr);
+    let folders: Vec<String> = std::fs::read_dir(data.path().join(format!("127.0.0.1:{dead}")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(folders, ["ana"], "nothing moved aside");
+    let folder = data.path().join(format!("127.0.0.1:{dead}")).join("ana");
+    assert_eq!(std::fs::read_to_string(folder.join("server_id")).unwrap(), format!("{id}\n"));
+    let log = std::fs::read_to_string(folder.join("history.csv")).unwrap();
+    assert!(log.contains(",hola") && log.contains(",again"), "{log}");
     let history =
         wachat(&["history", "--user", "bob", "--server", &only_b, "--data-dir", dir, "--with", "ana"], PW);
     assert!(
@@ -481,11 +501,15 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
         !ana.request("LASTSEEN:bob").ends_with("ONLINE")
     });
     let seen = ana.request("LASTSEEN:bob");
+    let id = ana.request("SERVER");
     drop((ana, bob));
     let mut single = single;
     assert!(single.terminate().success());
 
     let cluster = Cluster::start();
+    // Node a runs before the migration, while the database still has the
+    // id it was made with: it must answer the one the migration copies.
+    let a = cluster.node("a");
     let dir = single.data_dir.to_str().unwrap().to_string();
     let moved = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
     assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
@@ -493,7 +517,7 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     let again = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
     assert!(!again.status.success() && again.stderr.contains("accounts already"), "{}", again.stderr);
 
-    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    let b = cluster.node("b");
     let after: Vec<Vec<String>> = ["HISTORY:bob:10", "CHATS", "ROOMS", "HISTORY:#tea:10"]
         .iter()
         .map(|r| send_conn(&b, "ana").listing(r))
@@ -501,6 +525,9 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert_eq!(after, before);
     assert_eq!(send_conn(&a, "bob").listing("CHATS"), bob_chats);
     assert_eq!(send_conn(&a, "ana").request("LASTSEEN:bob"), seen);
+    // The same chat, the same identity: clients keep their folders.
+    assert_eq!(send_conn(&b, "ana").request("SERVER"), id);
+    assert_eq!(send_conn(&a, "ana").request("SERVER"), id, "a node started before the migration");
     // Inboxes go on where they were: bob gets what he did not acknowledge,
     // cy her message, with the numbers they had; new ones follow.
     let mut bob_recv = recv_conn(&a, "bob");

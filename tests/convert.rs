@@ -93,8 +93,12 @@ fn a_first_layout_directory_is_converted_once_and_nothing_is_lost() {
     let mut dave = server.login_send("dave", "pw-dave");
     assert_eq!(dave.request("LASTSEEN:bob"), "OK:bob:1795338815000", "the newest of seen.csv");
     check(&server);
+    // The converted directory got its identity (`SERVER`, 1.1), kept after.
+    let id = server.login_send("ana", "pw-ana").request("SERVER");
+    assert!(id.starts_with("OK:") && id.len() == 3 + 32, "{id}");
     // The second start reads the new layout (no second conversion).
     server.restart(&[]);
     assert!(!server.log().join("\n").contains("converted"));
     check(&server);
+    assert_eq!(server.login_send("ana", "pw-ana").request("SERVER"), id);
 }

@@ -45,6 +45,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Users),
         Just(Request::Rooms),
         Just(Request::Chats),
+        Just(Request::Server),
         Just(Request::Ping),
         Just(Request::Quit),
     ]

@@ -1,7 +1,8 @@
 //! Protocol 1.1's additions, byte for byte (docs/PROTOCOL.md §11):
-//! `LASTSEEN` and `MEMBERS` on the send port, `VERSION:1.1` and the
-//! `MEMBER` event on the receive port. And the other half of the promise:
-//! a version-1 client, which never says `VERSION:1.1`, sees no difference.
+//! `LASTSEEN`, `MEMBERS` and `SERVER` on the send port, `VERSION:1.1` and
+//! the `MEMBER` event on the receive port. And the other half of the
+//! promise: a version-1 client, which never says `VERSION:1.1`, sees no
+//! difference.
 
 mod support;
 
@@ -222,4 +223,43 @@ fn a_1_1_console_does_without_against_a_version_1_server() {
     ana.type_line("/help");
     ana.expect("commands:");
     assert_eq!(ana.count("error"), 0, "{:?}", ana.seen);
+}
+
+/// The id in a data directory's `server.csv` (`id,created_ms`, one row).
+fn id_in(dir: &std::path::Path) -> String {
+    let file = std::fs::read_to_string(dir.join("server.csv")).unwrap();
+    let row = file.lines().nth(1).unwrap_or_else(|| panic!("no row in {file:?}"));
+    row.split(',').next().unwrap().to_string()
+}
+
+/// `SERVER`: the random id of the server's data, made at its first start,
+/// the same after a restart, another for a fresh data directory, and made
+/// at the next start for a directory from before ids.
+#[test]
+fn server_says_the_id_of_its_data_and_keeps_it_across_restarts() {
+    let mut server = TestServer::start();
+    server.register(&["ana"]);
+    let id = id_in(&server.data_dir);
+    assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{id}");
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("SERVER"), format!("OK:{id}"));
+    assert_eq!(ana.request("SERVER:x"), "KO:BAD_REQUEST:SERVER takes no fields");
+    assert_eq!(ana.request("SERVER"), format!("OK:{id}"), "the connection goes on");
+    // Like every request, only after a login.
+    let mut anonymous = server.send_conn();
+    assert_eq!(anonymous.request("SERVER"), "KO:AUTH_REQUIRED:log in first: LOGIN:<user>:<password>");
+
+    server.restart(&[]);
+    assert_eq!(server.login_send("ana", "pw-ana").request("SERVER"), format!("OK:{id}"));
+    let other = TestServer::start();
+    other.register(&["ana"]);
+    assert_ne!(other.login_send("ana", "pw-ana").request("SERVER"), format!("OK:{id}"));
+
+    // A data directory from before ids gets one at its next start.
+    server.kill();
+    std::fs::remove_file(server.data_dir.join("server.csv")).unwrap();
+    server.restart(&[]);
+    let new = id_in(&server.data_dir);
+    assert_ne!(new, id);
+    assert_eq!(server.login_send("ana", "pw-ana").request("SERVER"), format!("OK:{new}"));
 }

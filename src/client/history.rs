@@ -13,7 +13,7 @@
 //!
 //! | kind | fields used | meaning |
 //! |---|---|---|
-//! | `msg` | `ts,from,to,id,state,text` | a message, with its first state |
+//! | `msg` | `ts,from,to,id,state,text` | a message, with its first state (a second `msg` row with the same `from,id` is another message, which that pair names from then on: see [`History::add_received`]) |
 //! | `p2p` | `ts,from,to,id,state,text` | the same, for a message of a direct chat (protocol §8), which the server never saw |
 //! | `state` | `ts,from,id,state` | the message `(from, id)` moved to `state` |
 //! | `refused` | `from,id,text` | the server refused it for good; `text` says why |
@@ -193,11 +193,49 @@ impl History {
         if self.get(&m.from, &m.id).is_some() {
             return Ok(false);
         }
+        self.append(m)?;
+        Ok(true)
+    }
+
+    /// Logs a message the server pushed (a `MSG` event) to `me`. Returns
+    /// `false` (and writes nothing) for a duplicate: a `(from, id)` already
+    /// logged with the same `<ts>`, since a server resends a message with
+    /// the time it first gave it.
+    ///
+    /// The same `(from, id)` with another `<ts>` is another message: a
+    /// server that is not the one this log was kept with (a version-1
+    /// server cannot say who it is, see `server_id.rs`) gave ana's new `m1`
+    /// the id of an `m1` logged here before. It is logged too, and shown;
+    /// from then on `(from, id)` names the newer one (ticks, `READ`), the
+    /// older staying in the conversation. Not for a message logged as a
+    /// direct-chat one (relayed through the server when the chat ended, it
+    /// comes back with the server's time) nor for one of `me`'s own (its
+    /// local time may not yet be the server's): those keep the plain
+    /// `(from, id)` rule.
+    pub fn add_received(&mut self, m: Message, me: &str) -> Result<bool> {
+        let Some(logged) = self.get(&m.from, &m.id) else { return self.add(m) };
+        let resent = logged.p2p
+            || m.is_from(me)
+            || self.messages.iter().any(|o| o.ts == m.ts && key(&o.from, &o.id) == key(&m.from, &m.id));
+        if resent {
+            return Ok(false);
+        }
+        log::warn!(
+            "{}",
+            crate::i18n::tr!(crate::i18n::client::Msg::SameIdOtherTime, from = m.from, id = m.id, ts = m.ts)
+        );
+        self.append(m)?;
+        Ok(true)
+    }
+
+    /// Writes a `msg` (or `p2p`) row and indexes it: `(from, id)` names it
+    /// from now on.
+    fn append(&mut self, m: Message) -> Result<()> {
         let (ts, to, state) = (m.ts.to_string(), m.to.to_string(), m.state.as_str());
         let kind = if m.p2p { "p2p" } else { "msg" };
         self.file.append(&[kind, &ts, &m.from, &to, &m.id, state, m.text.as_escaped()])?;
         self.insert(m);
-        Ok(true)
+        Ok(())
     }
 
     /// Moves a message forward to `state`, which it reached at `ts`.
@@ -341,6 +379,46 @@ mod tests {
         assert!(log.add(msg("bob", "ana", "m1", State::Delivered)).unwrap());
         assert!(!log.add(msg("Bob", "ana", "m1", State::Delivered)).unwrap());
         assert!(log.add(msg("ana", "bob", "m1", State::Sent)).unwrap(), "ids are unique per sender only");
+    }
+
+    #[test]
+    fn a_known_id_with_another_time_is_another_message_and_a_resend_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let mut log = History::open(path.clone()).unwrap();
+        let at = |ts, text: &str| Message {
+            ts,
+            text: Text::parse(text).unwrap(),
+            ..msg("ana", "bob", "m1", State::Delivered)
+        };
+        assert!(log.add_received(at(100, "old server"), "bob").unwrap());
+        assert!(!log.add_received(at(100, "old server"), "bob").unwrap(), "a resend keeps its time");
+        assert!(log.add_received(at(200, "new server"), "bob").unwrap(), "another time: another message");
+        assert!(!log.add_received(at(200, "new server"), "bob").unwrap());
+        assert!(!log.add_received(at(100, "old server"), "bob").unwrap(), "the older one's resend too");
+        // (from, id) names the newer one from now on, before and after a reopen.
+        log.advance("ana", "m1", State::Read, 300).unwrap();
+        log.sync().unwrap();
+        for log in [log, History::open(path).unwrap()] {
+            let texts: Vec<(String, State)> = log
+                .conversation("bob", &Chat::parse("ana").unwrap(), 10)
+                .into_iter()
+                .map(|m| (m.text.unescaped(), m.state))
+                .collect();
+            let expected = [("old server", State::Delivered), ("new server", State::Read)];
+            assert_eq!(texts, expected.map(|(t, s)| (t.to_string(), s)));
+        }
+        // Not for a direct-chat message relayed by the server, nor for one's own.
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = History::open(dir.path().join("history.csv")).unwrap();
+        log.add(Message { p2p: true, ..msg("ana", "bob", "d1", State::Delivered) }).unwrap();
+        assert!(
+            !log.add_received(Message { ts: 9, ..msg("ana", "bob", "d1", State::Delivered) }, "bob").unwrap()
+        );
+        log.add(msg("bob", "bob", "n1", State::Sent)).unwrap();
+        assert!(
+            !log.add_received(Message { ts: 9, ..msg("bob", "bob", "n1", State::Delivered) }, "Bob").unwrap()
+        );
     }
 
     #[test]

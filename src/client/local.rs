@@ -4,7 +4,8 @@
 //! <data dir>/                      --data-dir, default ~/.local/share/wachat
 //!   127.0.0.1:6666/                one folder per server: host and send port
 //!     ana/                         one per user (folded: Ana and ana share it)
-//!       history.csv  outbox_tmp.csv  wachat.lock
+//!       history.csv  outbox_tmp.csv  server_id  wachat.lock
+//!     ana@3f9c…/                   moved aside: another server had this address
 //!   class.example.org:6666/
 //!     ana/ …
 //! ```
@@ -17,6 +18,12 @@
 //! server gets its own folder, so deduplication, the outbox and the local
 //! history never cross servers. (The same server reached by two names,
 //! `localhost` and `127.0.0.1`, gets two folders: separate, never mixed.)
+//!
+//! An address is not enough, though: a fresh server at an old address
+//! (every student's own is `127.0.0.1:6666`) is another server. So the
+//! folder also records the id the server gave (`server_id`, protocol
+//! 1.1's `SERVER`), and is moved aside to `<user>@<old id>` when the
+//! server at its address is another one: see [`super::server_id`].
 //!
 //! The folder of a server is named `<host>:<send port>`. A `:` cannot be in
 //! a user name, so it can never be mistaken for the folder of a user of the
@@ -90,7 +97,7 @@ pub fn prepare(options: &Options) -> Result<PathBuf> {
 
 /// Creates `dir` and its missing parents with mode `0700`; an existing
 /// `dir` is made `0700` (its parents, maybe shared, are left alone).
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(super) fn create_private_dir(dir: &Path) -> Result<()> {
     let ctx = |e| Error::io(tr!(Msg::Creating, path = dir.display()), e);
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir).map_err(ctx)?;
     let mode = fs::metadata(dir).map_err(ctx)?.permissions().mode();

@@ -23,7 +23,11 @@
 //! Local files, in `<data dir>/<host>:<send port>/<user>/` (one folder per
 //! server and user, see [`local`]): `history.csv` (the conversation log,
 //! [`history`]) and `outbox_tmp.csv` (messages not yet accepted by the
-//! server, [`outbox`]). One client at a time may use a folder.
+//! server, [`outbox`]). One client at a time may use a folder. It also
+//! records which server it belongs to (`server_id`): every login on the
+//! send port asks (`SERVER`, protocol 1.1), and a folder met by another
+//! server at the same address is moved aside, outbox and all, before
+//! anything is sent or stored ([`server_id`], [`Notice::ServerChanged`]).
 //!
 //! Direct chats (protocol §8) run beside the server connections: the client
 //! listens for peers ([`Options::p2p_port`]), announces the port after each
@@ -68,6 +72,7 @@ mod overview;
 mod receiver;
 mod requests;
 mod sender;
+pub mod server_id;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,13 +137,25 @@ pub enum Notice {
     /// The direct chat with `peer` ended (`why`); `resent` messages it had
     /// not acknowledged were handed to the server, with their ids.
     P2pClosed { peer: String, why: String, resent: usize },
+    /// The server at this address is not the one the local files were
+    /// kept for (protocol 1.1's `SERVER` says another id: a fresh data
+    /// directory, another server on the same port). The old files were
+    /// moved aside, their outbox unsent; the local history starts afresh,
+    /// or is the one of an earlier visit to this server. Told once.
+    ServerChanged(server_id::Moved),
 }
 
 /// What the two threads and the [`Client`] share.
+///
+/// Locks: `folder`, then `log`, then `outbox`, never the other way.
 struct Shared {
     options: Options,
     /// The user name as registered (as typed while offline since the start).
     me: String,
+    /// The local folder (locked for this program) and whose files are open
+    /// in `log` and `outbox`: both are opened again when a login finds
+    /// another server at the address ([`Shared::meet`]).
+    folder: Mutex<server_id::Folder>,
     log: Mutex<History>,
     outbox: Mutex<Outbox>,
     link: Link,
@@ -153,13 +170,18 @@ struct Shared {
 }
 
 impl Shared {
-    /// Connects one port and logs in.
+    /// Connects one port and logs in. On the send port, asks the server
+    /// who it is first, and settles the folder ([`Shared::meet`]) before
+    /// the connection sends anything from the outbox.
     fn open(&self, port: Port) -> Result<Connection> {
         let o = &self.options;
         let mut conn = Connection::open_any(o, port, o.trace.clone(), &o.preferred)?;
         conn.login(&o.user, &o.password, &Login::Existing)?;
         match port {
-            Port::Send => announce(&mut conn, self.p2p_port)?,
+            Port::Send => {
+                self.meet(server_id::ask(&mut conn)?)?;
+                announce(&mut conn, self.p2p_port)?
+            }
             // Protocol 1.1's events, please (`MEMBER`); a version-1 server
             // ignores this frame, as it ignores any it does not know here.
             Port::Receive => {
@@ -191,6 +213,38 @@ impl Shared {
         }
     }
 
+    /// The server reached said who it is (`None`: it cannot say, version
+    /// 1). If it is another server than the one whose files are open, the
+    /// folder is moved aside ([`server_id::Folder::meet`]) and the log and
+    /// the outbox are opened again from the fresh (or restored) folder:
+    /// nothing of the old outbox is sent, and no event is stored, until then
+    /// (the receiver waits for the sender's check after each reconnection).
+    fn meet(&self, id: Option<String>) -> Result<()> {
+        let Some(id) = id else { return Ok(()) };
+        let mut folder = self.folder.lock();
+        if folder.files_of.as_deref() == Some(id.as_str()) {
+            return Ok(());
+        }
+        // Nothing may write to the files while they move.
+        let mut log = self.log.lock();
+        let mut outbox = self.outbox.lock();
+        let moved = folder.meet(&self.options, &id)?;
+        // Files open for another server (a move, or one done before that
+        // failed to open the new files) are opened again; a folder that had
+        // no id kept its files, which are now this server's.
+        if moved.is_some() || folder.files_of.is_some() {
+            let mut new_log = History::open(folder.dir.join("history.csv"))?;
+            let mut new_outbox = Outbox::open(folder.dir.join("outbox_tmp.csv"))?;
+            direct::recover(&self.me, &mut new_log, &mut new_outbox)?;
+            (*log, *outbox) = (new_log, new_outbox);
+        }
+        folder.files_of = Some(id);
+        if let Some(moved) = moved {
+            let _ = self.notices.send(Notice::ServerChanged(moved));
+        }
+        Ok(())
+    }
+
     /// The log's view of an outbox entry written by `me`.
     fn as_logged(&self, m: &Outgoing, state: State, ts: u64) -> Message {
         Message {
@@ -217,16 +271,17 @@ pub struct Client {
     notices: Receiver<Notice>,
     /// Direct chats; `Some` until the client closes, and dropped first then,
     /// so that what the peers did not acknowledge reaches the outbox
-    /// before the sender thread delivers it one last time.
+    /// before the sender thread delivers it one last time. (The lock of
+    /// the local folder is in `shared`: it goes last, once the threads
+    /// have stopped writing to the folder.)
     p2p: Option<P2p>,
     /// `<unix ms at start>-<random>`: with a counter, unique message ids
     /// even for two clients of the same user started in the same millisecond.
     id_prefix: String,
     next_id: AtomicU64,
     threads: Vec<JoinHandle<()>>,
-    /// The lock of the local folder: released (dropped) after the threads
-    /// have stopped writing to it.
-    _lock: local::DirLock,
+    /// The outbox's length before the sender started.
+    pending_at_start: usize,
 }
 
 impl Client {
@@ -240,16 +295,22 @@ impl Client {
     /// client of the same user and server on the same data directory is
     /// refused ([`Error::Usage`], saying which program holds it).
     pub fn connect(options: Options) -> Result<Client> {
-        let dir = local::prepare(&options)?;
-        let lock = local::DirLock::acquire(&dir, &options)?;
-        let mut log = History::open(dir.join("history.csv"))?;
-        let mut outbox = Outbox::open(dir.join("outbox_tmp.csv"))?;
-        direct::recover(&options.user, &mut log, &mut outbox)?;
+        let mut folder = server_id::Folder::open(&options)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
 
         let mut offline_because = None;
         let mut send = match first_login(&options) {
-            Ok(conn) => Some(conn),
+            Ok((conn, name, id)) => {
+                // Which server this is, before its files are opened: if
+                // the folder was another's, it goes aside now.
+                if let Some(id) = id {
+                    if let Some(moved) = folder.meet(&options, &id)? {
+                        let _ = notices_tx.send(Notice::ServerChanged(moved));
+                    }
+                    folder.files_of = Some(id);
+                }
+                Some((conn, name))
+            }
             Err(e @ (Error::Refused { .. } | Error::Usage(_))) => return Err(e),
             Err(e) if options.register.is_some() => return Err(e),
             Err(e) => {
@@ -276,9 +337,13 @@ impl Client {
             send = None;
         }
         let me = send.as_ref().map_or_else(|| options.user.clone(), |(_, name)| name.clone());
+        let mut log = History::open(folder.dir.join("history.csv"))?;
+        let mut outbox = Outbox::open(folder.dir.join("outbox_tmp.csv"))?;
+        direct::recover(&options.user, &mut log, &mut outbox)?;
         let mut shared = Shared {
             options: Options { user: me.clone(), ..options },
             me,
+            folder: Mutex::new(folder),
             log: Mutex::new(log),
             outbox: Mutex::new(outbox),
             link: Link::new(false, false, notices_tx.clone()),
@@ -303,6 +368,9 @@ impl Client {
             let _ = shared.notices.send(Notice::Offline(why));
         }
 
+        // Counted before the sender starts: it may send them all before
+        // anyone asks (see `Client::pending_at_start`).
+        let pending_at_start = shared.outbox.lock().len();
         let shared = Arc::new(shared);
         let (jobs, jobs_rx) = crossbeam_channel::unbounded();
         let (stop, stop_rx) = crossbeam_channel::bounded(0);
@@ -322,7 +390,7 @@ impl Client {
             id_prefix: id_prefix()?,
             next_id: AtomicU64::new(1),
             threads,
-            _lock: lock,
+            pending_at_start,
         })
     }
 
@@ -393,6 +461,13 @@ impl Client {
         self.shared.outbox.lock().len()
     }
 
+    /// How many messages the outbox held from an earlier run when this
+    /// client started (a welcome line says so: by the time it is printed,
+    /// the sender may have sent them all).
+    pub fn pending_at_start(&self) -> usize {
+        self.pending_at_start
+    }
+
     /// Logs out and stops the threads, after sending what the outbox holds
     /// if the server can be reached. (Dropping the client does the same;
     /// this gives it a name at the call site.)
@@ -422,8 +497,9 @@ impl Drop for Client {
 }
 
 /// The first login of [`Client::connect`] (a `REGISTER` if asked): the
-/// connection and the name as registered.
-fn first_login(options: &Options) -> Result<(Connection, String)> {
+/// connection, the name as registered, and the server's id (`SERVER`;
+/// `None` from a version-1 server).
+fn first_login(options: &Options) -> Result<(Connection, String, Option<String>)> {
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open_any(o, Port::Send, trace, &o.preferred)?;
     let how = match &o.register {
@@ -431,7 +507,8 @@ fn first_login(options: &Options) -> Result<(Connection, String)> {
         None => Login::Existing,
     };
     let name = conn.login(&o.user, &o.password, &how)?;
-    Ok((conn, name))
+    let id = server_id::ask(&mut conn)?;
+    Ok((conn, name, id))
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
@@ -465,8 +542,11 @@ mod tests {
     fn a_tick_behind_the_message_is_never_told() {
         let dir = tempfile::tempdir().unwrap();
         let (tx, rx) = crossbeam_channel::unbounded();
+        let mut options = Options::new("ana", "pw");
+        options.data_dir = dir.path().to_path_buf();
         let shared = Shared {
-            options: Options::new("ana", "pw"),
+            folder: Mutex::new(server_id::Folder::open(&options).unwrap()),
+            options,
             me: "ana".into(),
             log: Mutex::new(History::open(dir.path().join("history.csv")).unwrap()),
             outbox: Mutex::new(Outbox::open(dir.path().join("outbox_tmp.csv")).unwrap()),

@@ -4,8 +4,10 @@
 //! arrived together:
 //!
 //! 1. stores every `MSG` and `STATUS` in the local log (a `MSG` whose
-//!    `(from, id)` is already there is a duplicate of an at-least-once
-//!    delivery: it is acknowledged again but not shown again);
+//!    `(from, id)` and `<ts>` are already there is a duplicate of an
+//!    at-least-once delivery: it is acknowledged again but not shown
+//!    again; with another `<ts>` it is another message, see
+//!    [`History::add_received`](super::History::add_received));
 //! 2. forces the log to disk, **then** sends one cumulative `ACK:<seq>`:
 //!    the `ACK` tells the server it may forget those events, so it must
 //!    only be said once they are safe here;
@@ -75,9 +77,12 @@ impl ReceiverThread {
                 None => match self.shared.open(Port::Receive) {
                     Ok(conn) => {
                         backoff = FIRST_BACKOFF;
+                        // The server is back (the sender need not wait for
+                        // its own backoff), maybe another one at this address.
+                        if !self.sender_checked() {
+                            return; // the client is closing
+                        }
                         self.shared.link.set(Port::Receive, true, String::new);
-                        // The server is back: the sender need not wait for its own backoff.
-                        let _ = self.jobs.send(Job::Check);
                         conn
                     }
                     Err(e) => {
@@ -104,8 +109,32 @@ impl ReceiverThread {
                 End::Lost(e) => {
                     log::debug!("receive port: {e}");
                     self.shared.link.set(Port::Receive, false, || why_offline(&e));
-                    let _ = self.jobs.send(Job::Check);
+                    let _ = self.jobs.send(Job::Check { done: None });
                 }
+            }
+        }
+    }
+
+    /// Has the sender thread check its connection, and so which server is
+    /// at the address ([`Job::Check`]), and waits until it has: no event of
+    /// a new receive connection is stored into a folder kept for another
+    /// server. Waits half a timeout at most (the server drops a receive
+    /// connection silent for a whole one); past that, or if the sender
+    /// could not reach the server, the events are stored anyway, guarded as
+    /// against a version-1 server (see `History::add_received`). `false`
+    /// if the client is closing.
+    fn sender_checked(&self) -> bool {
+        let (done, checked) = crossbeam_channel::bounded(1);
+        if self.jobs.send(Job::Check { done: Some(done) }).is_err() {
+            return !self.stopping(); // the sender has stopped: closing
+        }
+        crossbeam_channel::select! {
+            recv(checked) -> _ => true,
+            // Never sent to: it only disconnects, when the client closes.
+            recv(self.stop) -> _ => false,
+            default(self.shared.options.timeout / 2) => {
+                log::debug!("receive port: the sender did not check the server in time; going on");
+                true
             }
         }
     }
@@ -214,7 +243,7 @@ impl ReceiverThread {
     }
 
     fn store_message(&self, message: Message, notices: &mut Vec<Notice>) -> Result<()> {
-        if self.shared.log.lock().add(message.clone())? {
+        if self.shared.log.lock().add_received(message.clone(), &self.shared.me)? {
             notices.push(Notice::Message(message));
         }
         Ok(())

@@ -17,6 +17,10 @@
 //!    close the connection (protocol §7);
 //! 5. on [`Job::Check`], announce the P2P port again (`P2P:<port>`).
 //!
+//! Every send connection asks the server who it is right after its login
+//! (`SERVER`, see [`super::server_id`]), so the outbox never reaches a
+//! server it was not written for.
+//!
 //! When the [`super::Client`] is dropped the channel disconnects; the thread
 //! sends what is still in the outbox if it can, says `QUIT`, and returns.
 
@@ -59,7 +63,14 @@ pub enum Job {
     /// that, since the server forgot it), or reconnect now if offline. Without
     /// this, a dead send connection would be found only when next used, and
     /// the user would read "offline" a second time, after "back online".
-    Check,
+    ///
+    /// `done`, if given, is told once the check is over. A send connection
+    /// that is new asked the server who it is ([`Shared::meet`]); one still
+    /// alive is to the server it was to. So the receiver, which cannot ask
+    /// on its own port, waits for this before it stores the events of a new
+    /// receive connection: a folder kept for another server at the same
+    /// address is moved aside first.
+    Check { done: Option<Sender<()>> },
 }
 
 /// The state of the sender thread.
@@ -104,8 +115,15 @@ impl SenderThread {
                     let _ = reply.send(self.requests(&requests));
                 }
                 Ok(Job::Wake) => {}
-                Ok(Job::Check) if self.conn.is_none() => self.retry_at = Instant::now(),
-                Ok(Job::Check) => self.check(),
+                Ok(Job::Check { done }) => {
+                    match self.conn {
+                        None => self.reconnect(),
+                        Some(_) => self.check(),
+                    }
+                    if let Some(done) = done {
+                        let _ = done.send(());
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) if self.conn.is_some() => self.ping(),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return self.finish(),

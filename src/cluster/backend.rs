@@ -150,4 +150,13 @@ impl Backend for PgBackend {
     fn stop(&self) {
         self.committer.stop();
     }
+
+    /// Read at each `SERVER` (once per client connection), not at start:
+    /// `wachat migrate` replaces the id a new database was given with the
+    /// single server's, and nodes already running must answer the new one.
+    fn server_id(&self) -> Result<String, Ko> {
+        let mut conn = self.db.get()?;
+        let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;
+        Ok(row.get(0))
+    }
 }

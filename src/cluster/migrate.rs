@@ -5,8 +5,9 @@
 //! hashes: the same passwords work), every message with its place in its
 //! conversation, rooms and members with their read marks, the DELIVERED
 //! and READ marks, the inboxes (events not yet acknowledged, with their
-//! sequence numbers: a client picks up where it was), resend windows and
-//! last-seen times. It is one transaction: all of it, or nothing.
+//! sequence numbers: a client picks up where it was), resend windows,
+//! last-seen times, and the server's identity (`SERVER`), so that clients
+//! keep their local folders. It is one transaction: all of it, or nothing.
 //!
 //! The cluster must have no accounts yet (two chats' ids cannot be told
 //! apart). After the commit the counts of every table are read back and
@@ -46,6 +47,11 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         )));
     }
     import(&mut tx, &data).map_err(db_error(&db.url, "copying"))?;
+    // The same chat, moved: its clients must meet the same server (its
+    // id is what their folders are kept by), not a new one.
+    if let Some(id) = &data.server_id {
+        tx.execute("UPDATE server SET id = $1", &[id]).map_err(db_error(&db.url, "copying the server id"))?;
+    }
     tx.commit().map_err(db_error(&db.url, "committing"))?;
     let expected = [
         ("accounts", data.users.len()),

@@ -14,7 +14,10 @@ use postgres::Client;
 use crate::error::{Error, Result};
 
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
-pub const MIGRATIONS: &[(&str, &str)] = &[("001_initial", include_str!("migrations/001_initial.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_initial", include_str!("migrations/001_initial.sql")),
+    ("002_server_id", include_str!("migrations/002_server_id.sql")),
+];
 
 /// The advisory lock that starting nodes take while they look at the
 /// schema (any number that no other program on the database uses).

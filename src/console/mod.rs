@@ -131,7 +131,7 @@ impl Console<'_> {
             true => self.say(&tr!(in lang; Msg::Connected, server = server, me = me)),
             false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me)),
         }
-        let waiting = self.client.pending();
+        let waiting = self.client.pending_at_start();
         if waiting > 0 {
             self.say(&tr!(in lang; Msg::OutboxFromLastTime, n = waiting));
         }

@@ -266,6 +266,37 @@ catalogue! {
         pt: "já há outro wachat{who} rodando como {user} em {server} (seus arquivos: {dir}); feche-o primeiro",
     },
 
+    /// A folder that recorded no server yet is this one's from now on.
+    FolderOfServer {
+        en: "{dir}: the local files of the server {id} from now on",
+        es: "{dir}: desde ahora, los archivos locales del servidor {id}",
+        pt: "{dir}: de agora em diante, os arquivos locais do servidor {id}",
+    },
+    /// The server at an address is not the one the folder was kept for.
+    ServerChangedFresh {
+        en: "{server} is another server now (a new data directory?): your earlier conversations there were moved to {aside}, and you start afresh",
+        es: "{server} es ahora otro servidor (¿un directorio de datos nuevo?): tus conversaciones anteriores allí se movieron a {aside} y empiezas de cero",
+        pt: "{server} agora é outro servidor (um diretório de dados novo?): suas conversas anteriores lá foram movidas para {aside} e você começa do zero",
+    },
+    ServerChangedRestored {
+        en: "{server} is another server now: your conversations with the last one were moved to {aside}, and those from your earlier visit to this one are back",
+        es: "{server} es ahora otro servidor: tus conversaciones con el anterior se movieron a {aside}, y vuelven las de tu visita anterior a este",
+        pt: "{server} agora é outro servidor: suas conversas com o anterior foram movidas para {aside}, e voltam as da sua visita anterior a este",
+    },
+    /// Follows [`Msg::ServerChangedFresh`] or [`Msg::ServerChangedRestored`].
+    UnsentStayAside {
+        en: "{n} unsent message(s) written for the other server stay in that folder and are not sent to this one",
+        es: "{n} mensaje(s) sin enviar, escritos para el otro servidor, se quedan en esa carpeta y no se envían a este",
+        pt: "{n} mensagem(ns) não enviada(s), escrita(s) para o outro servidor, fica(m) nessa pasta e não vai(vão) para este",
+    },
+    Writing { en: "writing {path}", es: "escribiendo {path}", pt: "gravando {path}" },
+    /// A `MSG` whose `(from, id)` is logged with another time.
+    SameIdOtherTime {
+        en: "{from}'s message {id} (time {ts}) has the id of an earlier one with another time: another message (another server at this address?), kept and shown",
+        es: "el mensaje {id} de {from} (hora {ts}) tiene el id de uno anterior con otra hora: es otro mensaje (¿otro servidor en esta dirección?), se guarda y se muestra",
+        pt: "a mensagem {id} de {from} (hora {ts}) tem o id de uma anterior com outra hora: é outra mensagem (outro servidor neste endereço?), guardada e mostrada",
+    },
+
     ForeignOutboxRows {
         en: "{path}: {n} message(s) written there by another program; they are sent too",
         es: "{path}: otro programa escribió {n} mensaje(s) ahí; también se envían",

@@ -1,6 +1,7 @@
 //! Requests on the send port (protocol §3 and §4): `parse` and `Display`.
-//! `LASTSEEN` and `MEMBERS` are additions of protocol 1.1 (docs/PROTOCOL.md
-//! §11): a version-1 client never sends them, so it sees no difference.
+//! `LASTSEEN`, `MEMBERS` and `SERVER` are additions of protocol 1.1
+//! (docs/PROTOCOL.md §11): a version-1 client never sends them, so it sees
+//! no difference.
 
 use std::fmt;
 
@@ -55,6 +56,9 @@ pub enum Request {
     Members {
         room: String,
     },
+    /// 1.1: which server this is: `OK:<id>`, the random identity of its
+    /// data, so that a client keeps apart two servers at one address.
+    Server,
     Ping,
     Quit,
 }
@@ -156,12 +160,13 @@ impl Request {
             "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
             "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
             "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
-            "USERS" | "ROOMS" | "CHATS" | "PING" | "QUIT" if line.contains(':') => {
+            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "PING" | "QUIT" if line.contains(':') => {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
             }
             "USERS" => Request::Users,
             "ROOMS" => Request::Rooms,
             "CHATS" => Request::Chats,
+            "SERVER" => Request::Server,
             "PING" => Request::Ping,
             "QUIT" => Request::Quit,
             "" => return Err(bad("empty request")),
@@ -209,6 +214,7 @@ impl fmt::Display for Request {
             Request::Peer { user } => write!(f, "PEER:{user}"),
             Request::LastSeen { user } => write!(f, "LASTSEEN:{user}"),
             Request::Members { room } => write!(f, "MEMBERS:#{room}"),
+            Request::Server => f.write_str("SERVER"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -254,6 +260,7 @@ mod tests {
             "PEER:bob",
             "LASTSEEN:bob",
             "MEMBERS:#general",
+            "SERVER",
             "PING",
             "QUIT",
         ] {
@@ -276,6 +283,7 @@ mod tests {
         assert!(reason("LASTSEEN:a b").contains("bad user name"));
         assert!(reason("MEMBERS:general").contains("starts with '#'"));
         assert!(reason("PING:now").contains("takes no fields"));
+        assert!(reason("SERVER:x").contains("takes no fields"));
         assert!(reason("HELLO").contains("unknown request"));
         assert!(reason("").contains("empty"));
         assert!(reason("msg:bob:1:hi").contains("unknown request"));

@@ -41,6 +41,10 @@ const RETRY_FLUSH: Duration = Duration::from_millis(50);
 /// would `dup` the descriptor and halve how many users fit, see `sys.rs`).
 pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     let stream = Arc::new(stream);
+    // Registered like a send connection: a shutdown waits for this thread
+    // too, so an `ACK` the client sent before it is stored, not refused
+    // by a store that stopped first.
+    let id = ctx.connections.add(&stream);
     let mut reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
     if let Some((user, name)) = login(ctx, &stream, peer, &mut reader) {
         match Outlet::new(user, name, stream.clone(), ctx.config.max_pending) {
@@ -48,6 +52,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
             Err(e) => log::debug!("{peer}: {e}"),
         }
     }
+    ctx.connections.remove(id);
     stream
 }
 
@@ -121,6 +126,12 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         }
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => dropped(ctx, outlet),
         Err(e) => log::debug!("{}: replay: {e}", outlet.name),
+    }
+    if ctx.shutting_down() {
+        // This thread saw the shutdown between two frames and ends now,
+        // maybe before `close_all` reaches its outlet: the client still
+        // hears why (a BYE is said once, whoever says it first).
+        outlet.close(Bye::Shutdown);
     }
     outlet.shut_down();
     // Last seen is noted while the router still lists the user: whoever

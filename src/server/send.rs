@@ -271,6 +271,7 @@ impl Session<'_> {
                 self.reply(presence::last_seen(self.ctx, &whom).map(Reply::OkWith))
             }
             Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
+            Request::Server => self.reply(store.server_id().map(Reply::OkWith)),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);
@@ -467,10 +468,15 @@ fn listing(mut lines: Vec<String>) -> Reply {
 /// Tokens a request takes from its user's `--rate` bucket: one for each
 /// request that reads or writes the store, and a `HISTORY` one more per
 /// 100 messages it may return (a full one, 1,000 messages, costs 11). A
-/// `PING` or `QUIT` costs nothing: keeping a connection alive is free.
+/// `PING` or `QUIT` costs nothing: keeping a connection alive is free; nor
+/// does `SERVER`, one small read that a client makes once per connection.
 fn cost(request: &Request) -> u32 {
     match request {
-        Request::Ping | Request::Quit | Request::Login { .. } | Request::Register { .. } => 0,
+        Request::Ping
+        | Request::Quit
+        | Request::Server
+        | Request::Login { .. }
+        | Request::Register { .. } => 0,
         Request::History { limit, .. } => 1 + (*limit / 100) as u32,
         _ => 1,
     }

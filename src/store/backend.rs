@@ -150,6 +150,11 @@ pub trait Backend: Send + Sync {
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.
     fn stop(&self);
+
+    /// The random id of this data (`SERVER`, protocol 1.1): made at its
+    /// first start, the same after every restart and on every node of a
+    /// cluster, different for a fresh data directory (see `server_id.rs`).
+    fn server_id(&self) -> Result<String, Ko>;
 }
 
 /// A shared backend is a backend (a test keeps a handle on the one its
@@ -211,5 +216,8 @@ impl<B: Backend + ?Sized> Backend for Arc<B> {
     }
     fn stop(&self) {
         (**self).stop()
+    }
+    fn server_id(&self) -> Result<String, Ko> {
+        (**self).server_id()
     }
 }

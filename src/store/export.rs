@@ -88,6 +88,9 @@ pub struct Export {
     pub rooms: Vec<Room>,
     pub directions: Vec<Direction>,
     pub events: Vec<Event>,
+    /// The data directory's identity (`server.csv`), if it has one: the
+    /// cluster takes it, so that clients see the same server.
+    pub server_id: Option<String>,
 }
 
 /// Reads the data directory `dir` whole.
@@ -116,6 +119,7 @@ pub fn export(dir: &Path) -> Result<Export> {
         state.load(pos, line.len() as u64 + 1, &record)
     })?;
     finish(dir, &state, &walk, &mut out)?;
+    out.server_id = super::server_id::read(disk.as_ref(), dir)?;
     Ok(out)
 }
 

@@ -8,6 +8,7 @@
 //! | `users.csv` | one row per account: `name,email,password_hash,created_ms` |
 //! | `log/<position>.csv` | the log's segments: every record (see `record.rs`) |
 //! | `checkpoint-<position>.csv` | the state as of a log position (see `checkpoint.rs`) |
+//! | `server.csv` | the data directory's random identity, made at its first start (see `server_id.rs`) |
 //! | `wachat.lock` | held by the running server |
 //!
 //! A start reads `users.csv`, the newest whole checkpoint, and the log
@@ -39,7 +40,7 @@ use super::disk::{Disk, RealDisk, SyncPoint};
 use super::log::Log;
 use super::record::{Pos, Record, push_field};
 use super::state::{Batch, State};
-use super::{checkpoint, committer, convert, lock::DataLock};
+use super::{checkpoint, committer, convert, lock::DataLock, server_id};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 
@@ -123,6 +124,8 @@ pub(super) struct Inner {
     pub(super) threads: Mutex<Vec<JoinHandle<()>>>,
     /// Held until the store stops: no other process edits the files.
     lock: Mutex<Option<DataLock>>,
+    /// This data directory's identity (`server.csv`), which `SERVER` answers.
+    pub(super) server_id: String,
 }
 
 /// Records applied but not yet handed to the log.
@@ -174,6 +177,7 @@ impl LocalStore {
             disk.sync_dir(super::disk::parent(dir), SyncPoint::DataDir).map_err(ctx)?;
         }
         convert::if_needed(&disk, dir, &options)?;
+        let server_id = server_id::load_or_create(disk.as_ref(), dir)?;
         let started = std::time::Instant::now();
         let (state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
         let level = if options.report { log::Level::Info } else { log::Level::Debug };
@@ -210,6 +214,7 @@ impl LocalStore {
             checkpointing: Mutex::new(()),
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
+            server_id,
         });
         let threads = vec![
             committer::spawn_committer(inner.clone())?,

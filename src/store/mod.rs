@@ -16,6 +16,8 @@
 //!   files replayed whole at every start) into this one, once.
 //! - [`accounts`]: class accounts edited offline (`wachat users …`),
 //!   under the data directory's [`lock`].
+//! - [`server_id`]: the data directory's random identity (`server.csv`),
+//!   which `SERVER` (protocol 1.1) answers.
 
 pub mod accounts;
 pub mod backend;
@@ -34,6 +36,7 @@ mod permissions;
 mod reads;
 pub mod record;
 mod requests;
+pub mod server_id;
 pub mod sim_disk;
 pub mod state;
 
@@ -230,6 +233,11 @@ impl Store {
     pub fn stop(&self) {
         self.backend.stop()
     }
+
+    /// `SERVER` (1.1): the identity of this server's data.
+    pub fn server_id(&self) -> Result<String, Ko> {
+        self.backend.server_id()
+    }
 }
 
 impl Backend for LocalStore {
@@ -324,5 +332,9 @@ impl Backend for LocalStore {
 
     fn stop(&self) {
         self.inner.stop()
+    }
+
+    fn server_id(&self) -> Result<String, Ko> {
+        Ok(self.inner.server_id.clone())
     }
 }

@@ -270,6 +270,13 @@ impl App {
                 // Counts and presence may have changed while away.
                 effects.push(Effect::Work(Work::ChatList));
             }
+            // Another server at this address: the local history is another.
+            Notice::ServerChanged(_) => {
+                let line = text();
+                self.log_lines([line.as_str()]);
+                self.line = Some((line, true));
+                effects.push(Effect::Work(Work::ChatList));
+            }
             // The loop ends the console before it gets here.
             Notice::Replaced => {}
         }

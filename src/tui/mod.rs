@@ -97,8 +97,8 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
         }
     };
     app.log_lines([welcome.as_str()]);
-    if client.pending() > 0 {
-        app.line = Some((tr!(in lang; Words::OutboxFromLastTime, n = client.pending()), false));
+    if client.pending_at_start() > 0 {
+        app.line = Some((tr!(in lang; Words::OutboxFromLastTime, n = client.pending_at_start()), false));
     }
     let session = Session::new(lang, &client);
     let screen = Screen::enter()?;

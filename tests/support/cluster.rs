@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 
 use super::{READ_TIMEOUT, TestServer};
 
-const INSTALL_PG: &str = "apt-get install -y postgresql";
-const INSTALL_NATS: &str = "apt-get install -y nats-server";
+/// How to get a missing program. `.ci/test`, the README's test command,
+/// installs both before it runs the tests.
+const INSTALL_PG: &str = "install it with `apt-get install -y postgresql`, or run the tests with `.ci/test`";
+const INSTALL_NATS: &str =
+    "install it with `apt-get install -y nats-server`, or run the tests with `.ci/test`";
 
 /// A free loopback port (bound, then released for the program to take).
 pub fn free_port() -> u16 {
@@ -36,7 +39,7 @@ fn pg_program(name: &str) -> PathBuf {
         .filter(|p| p.is_file())
         .collect();
     found.sort();
-    found.pop().unwrap_or_else(|| panic!("{name} (PostgreSQL) not found: install it with `{INSTALL_PG}`"))
+    found.pop().unwrap_or_else(|| panic!("{name} (PostgreSQL) not found: {INSTALL_PG}"))
 }
 
 fn is_root() -> bool {
@@ -169,7 +172,7 @@ impl Nats {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("nats-server: {e}: install it with `{INSTALL_NATS}`"));
+            .unwrap_or_else(|e| panic!("nats-server: {e}: {INSTALL_NATS}"));
         self.child = Some(child);
         let deadline = Instant::now() + READ_TIMEOUT;
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
