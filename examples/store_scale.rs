@@ -109,7 +109,7 @@ fn fill(dir: &std::path::Path, options: Options, users: usize) -> Result<()> {
     let text = Text::from_plain("a message of about the size people type, give or take a few words")?;
     for round in 0..DEDUP_WINDOW.div_ceil(ROUND) {
         let mut last = None;
-        for i in 0..users {
+        for (i, &user) in ids.iter().enumerate() {
             let to = Chat::User(format!("u{}", (i + 1) % users));
             let count = ROUND.min(DEDUP_WINDOW - round * ROUND);
             // Ids shaped like the console client's: a per-user prefix and a counter.
@@ -122,7 +122,7 @@ fn fill(dir: &std::path::Path, options: Options, users: usize) -> Result<()> {
                     )
                 })
                 .collect();
-            let (results, ticket) = store.send(ids[i], &msgs);
+            let (results, ticket) = store.send(user, &msgs);
             for r in results {
                 r.map_err(|ko| ko.reason)?;
             }
