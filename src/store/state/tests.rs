@@ -91,7 +91,7 @@ fn only_the_last_ids_of_a_sender_are_remembered() {
     let ana = s.user_id("ana").unwrap();
     let positions: Vec<Pos> =
         (0..=DEDUP_WINDOW).map(|i| msg(&mut s, &mut batch, "ana", "bob", &format!("m{i}"))).collect();
-    assert_eq!(s.sent_candidates(ana, "m0"), [], "the oldest is forgotten");
+    assert!(s.sent_candidates(ana, "m0").is_empty(), "the oldest is forgotten");
     assert_eq!(s.sent_candidates(ana, "m1"), [positions[1]]);
     assert_eq!(s.sent_candidates(ana, &format!("m{DEDUP_WINDOW}")), [positions[DEDUP_WINDOW]]);
     assert_eq!(s.users[ana].recent.len(), DEDUP_WINDOW);
