@@ -33,7 +33,7 @@ fn main() {
     // Log lines quote messages from the network: control characters shown, not obeyed.
     wachat::display::logger("info").init();
     if let Err(e) = run(args) {
-        eprintln!("echo_bot: {e}");
+        eprintln!("echo_bot: {}", wachat::display::visible(&e.to_string()));
         std::process::exit(1);
     }
 }

@@ -132,7 +132,7 @@ fn main() {
     // Log lines quote messages from the network: control characters shown, not obeyed.
     wachat::display::logger("info").init();
     if let Err(e) = run(args) {
-        eprintln!("telegram_bridge: {e}");
+        eprintln!("telegram_bridge: {}", wachat::display::visible(&e.to_string()));
         std::process::exit(1);
     }
 }

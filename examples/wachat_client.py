@@ -22,6 +22,7 @@ user, host = args[0], args[1] or "127.0.0.1"
 send_port, recv_port = int(args[2] or 6666), int(args[3] or 9999)
 password = os.environ.get("WACHAT_PASSWORD") or getpass.getpass(f"password for {user}: ")
 TICKS = {"DELIVERED": "✓✓", "READ": "✓✓ read"}
+MAX_FRAME = 16384  # bytes in one frame, its newline included (docs/PROTOCOL.md)
 # TLS checks the server's certificate and name; a failure is an error,
 # never a quiet fall back to plaintext.
 context = ssl.create_default_context(cafile=ca) if tls else None
@@ -33,34 +34,59 @@ def visible(text):
         return "^?" if n == 0x7F else ("^" if n < 0x80 else "M-^") + chr(n % 0x80 + 0x40)
     return re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", show, text)
 
+def read_frame(lines):
+    """The next frame, without its newline; None once the server closed.
+    The network is hostile: at most MAX_FRAME bytes are read for a frame,
+    and a longer one (or one cut short) is an error, not a memory hog."""
+    raw = lines.readline(MAX_FRAME)
+    if not raw:
+        return None
+    if not raw.endswith(b"\n"):
+        raise ConnectionError(f"a frame longer than {MAX_FRAME} bytes, or cut short")
+    return raw[:-1].decode("utf-8", "replace").removesuffix("\r")
+
 def login(port):
     """Connects to a port and logs in: LOGIN is the first frame on both."""
     sock = socket.create_connection((host, port), timeout=30)  # the server PINGs every 5 s
     if context:
         sock = context.wrap_socket(sock, server_hostname=host)
-    lines = sock.makefile("r", encoding="utf-8", newline="\n")
+    lines = sock.makefile("rb")
     sock.sendall(f"LOGIN:{user}:{password}\n".encode())
-    if not (reply := lines.readline().rstrip("\n")).startswith("OK"):
+    if not (reply := read_frame(lines) or "").startswith("OK"):
         sys.exit(visible(f"login refused: {reply}"))
     return sock, lines
 
 def receive(sock, lines):
     """The receive port: print each event, then ACK it; PING gets PONG."""
-    for line in lines:
-        kind, _, rest = line.rstrip("\n").partition(":")
-        if kind == "MSG":  # MSG:<seq>:<from>:<to>:<id>:<ts>:<text>
-            seq, sender, to, _, _, text = rest.split(":", 5)
-            text = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], text)
-            print(visible(f"{sender} → {to}: {text}"), flush=True)
-            sock.sendall(f"ACK:{seq}\n".encode())  # ACK once it is shown (kept)
-        elif kind == "STATUS":  # STATUS:<seq>:<peer>:<id>:<state>:<ts>
-            seq, peer, msg_id, state, _ = rest.split(":", 4)
-            print(visible(f"  {TICKS[state]} {msg_id} (to {peer})"), flush=True)
-            sock.sendall(f"ACK:{seq}\n".encode())
-        elif kind == "PING":
-            sock.sendall(b"PONG\n")
-        else:  # JOINED, LEFT, BYE, P2P
-            print(visible(f"({line.strip()})"), flush=True)
+    try:
+        events(sock, lines)
+    except OSError as e:  # a frame too long, a timeout, a reset
+        print(visible(f"(receive port closed: {e})"), flush=True)
+        sock.close()
+
+def events(sock, lines):
+    while (line := read_frame(lines)) is not None:
+        try:
+            event(sock, line)
+        except ValueError:  # too few fields: shown, and the next one read
+            print(visible(f"(malformed: {line})"), flush=True)
+
+def event(sock, line):
+    kind, _, rest = line.partition(":")
+    if kind == "MSG":  # MSG:<seq>:<from>:<to>:<id>:<ts>:<text>
+        seq, sender, to, _, _, text = rest.split(":", 5)
+        text = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], text)
+        print(visible(f"{sender} → {to}: {text}"), flush=True)
+        sock.sendall(f"ACK:{seq}\n".encode())  # ACK once it is shown (kept)
+    elif kind == "STATUS":  # STATUS:<seq>:<peer>:<id>:<state>:<ts>
+        seq, peer, msg_id, state, _ = rest.split(":", 4)
+        # A state this client does not know (a newer server) is shown as it came.
+        print(visible(f"  {TICKS.get(state, state)} {msg_id} (to {peer})"), flush=True)
+        sock.sendall(f"ACK:{seq}\n".encode())
+    elif kind == "PING":
+        sock.sendall(b"PONG\n")
+    else:  # JOINED, LEFT, BYE, P2P
+        print(visible(f"({line})"), flush=True)
 
 threading.Thread(target=receive, args=login(recv_port), daemon=True).start()
 for n, line in enumerate(sys.stdin, 1):
@@ -69,6 +95,6 @@ for n, line in enumerate(sys.stdin, 1):
     escaped = text.replace("\\", "\\\\")  # a line has no newline to escape
     sock, replies = login(send_port)  # one short send connection per message
     sock.sendall(f"MSG:{to}:{msg_id}:{escaped}\n".encode())
-    reply = replies.readline().strip()  # OK:<id>:<ts> means stored: ✓
+    reply = read_frame(replies) or ""  # OK:<id>:<ts> means stored: ✓
     print(visible(f"  ✓ {msg_id}" if reply.startswith("OK") else f"  not sent: {reply}"), flush=True)
     sock.close()

@@ -65,6 +65,9 @@ pub fn run(args: &CertArgs) -> Result<()> {
 /// A new key pair and a certificate for `hosts` signed by it: the
 /// certificate and the key in PEM, and the certificate in DER.
 pub fn make(hosts: &[String]) -> Result<(String, String, Vec<u8>)> {
+    for host in hosts {
+        check_host(host)?;
+    }
     let bad = |e: rcgen::Error| Error::Usage(format!("--host {}: {e}", hosts.join(", ")));
     let mut params = CertificateParams::new(hosts.to_vec()).map_err(bad)?;
     let mut name = DistinguishedName::new();
@@ -79,6 +82,22 @@ pub fn make(hosts: &[String]) -> Result<(String, String, Vec<u8>)> {
     let key = KeyPair::generate().map_err(bad)?;
     let cert = params.self_signed(&key).map_err(bad)?;
     Ok((cert.pem(), key.serialize_pem(), cert.der().to_vec()))
+}
+
+/// A name a client can meet the certificate by: what `--server` takes
+/// and TLS checks (a DNS name or an IP address, parsed as the client
+/// parses it), or `*.` and a DNS name. An empty name, or one with spaces
+/// or control characters, would make a certificate that no client
+/// accepts, so it is refused here instead.
+fn check_host(host: &str) -> Result<()> {
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    if rustls::pki_types::ServerName::try_from(name).is_ok() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "--host {:?}: not a host name or an IP address a client could connect to",
+        crate::display::visible(host)
+    )))
 }
 
 /// The current year (UTC), near enough for a validity period.
@@ -121,5 +140,18 @@ mod tests {
         std::fs::write(&k, other_key).unwrap();
         let e = crate::transport::tls::server_config(&c, &k).unwrap_err().to_string();
         assert!(e.contains("is not the key of the certificate"), "{e}");
+    }
+
+    #[test]
+    fn refuses_names_no_client_could_connect_to() {
+        for host in ["", " ", "chat example", "chat.example.org\n", "ch\u{1b}[2Jat", "a..b", "*."] {
+            let e = make(&["127.0.0.1".into(), host.into()]).unwrap_err();
+            assert!(matches!(e, Error::Usage(_)), "{host:?}: {e}");
+            assert!(e.to_string().starts_with("--host \""), "{host:?}: {e}");
+            assert!(!e.to_string().contains('\u{1b}'), "{e}");
+        }
+        for host in ["localhost", "chat.example.org", "*.example.org", "::1", "10.0.0.7"] {
+            assert!(make(&[host.into()]).is_ok(), "{host}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::{self, Lang, tr};
 use crate::oneshot;
-use crate::protocol::Chat;
+use crate::protocol::{Chat, DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
 use crate::server::{self, Config, Server, listener};
 
 /// wachat: a WhatsApp-style chat over plain TCP sockets.
@@ -86,10 +86,10 @@ pub struct ServerArgs {
     #[arg(long, default_value = "127.0.0.1", value_parser = parse_server_list)]
     pub server: String,
     /// The server's port for requests.
-    #[arg(long, default_value_t = 6666)]
+    #[arg(long, default_value_t = DEFAULT_SEND_PORT)]
     pub send_port: u16,
     /// The server's port for pushed events.
-    #[arg(long, default_value_t = 9999)]
+    #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
     pub recv_port: u16,
     /// Directory of the local files [default: $XDG_DATA_HOME/wachat or ~/.local/share/wachat].
     #[arg(long)]
@@ -101,7 +101,7 @@ pub struct ServerArgs {
     #[arg(long)]
     pub password_stdin: bool,
     /// Seconds to wait for the server; use the server's --timeout.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// Connect with TLS, trusting the certificates the system trusts.
     /// Without --tls or --ca: plaintext. With either, a failed TLS
@@ -235,10 +235,10 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
     /// Port for requests (0 picks a free one).
-    #[arg(long, default_value_t = 6666)]
+    #[arg(long, default_value_t = DEFAULT_SEND_PORT)]
     pub send_port: u16,
     /// Port for pushed events (0 picks a free one).
-    #[arg(long, default_value_t = 9999)]
+    #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
     pub recv_port: u16,
     /// Directory of the CSV files (created if missing).
     #[arg(long, default_value = "data")]

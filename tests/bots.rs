@@ -6,7 +6,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -90,14 +91,13 @@ impl Bot {
         Bot { child, lines, seen: Vec::new() }
     }
 
-    /// Waits for a line containing `needle`; fails the test after
-    /// [`READ_TIMEOUT`], showing everything the bot said.
-    fn expect(&mut self, needle: &str) {
+    /// Waits for a line containing `needle` and returns it; fails the
+    /// test after [`READ_TIMEOUT`], showing everything the bot said.
+    fn expect(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + READ_TIMEOUT;
         loop {
             if let Some(i) = self.seen.iter().position(|l| l.contains(needle)) {
-                self.seen.drain(..=i);
-                return;
+                return self.seen.drain(..=i).next_back().expect("the line found");
             }
             match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) => self.seen.push(line),
@@ -467,4 +467,29 @@ fn a_message_sent_twice_with_the_same_id_is_delivered_once() {
     client.send_with_id("ana", "tg-1-8", "next").unwrap();
     assert_eq!(ana.next_event(), "MSG:1:bridge:ana:tg-1-7:<ts>:once");
     assert_eq!(ana.next_event(), "MSG:2:bridge:ana:tg-1-8:<ts>:next");
+}
+
+/// Refuses a login with a reason that would clear the screen and ring the bell.
+fn refuse(stream: &mut TcpStream) {
+    let _ = stream.write_all(b"KO:AUTH_FAILED:\x1b[2Jwrong\x07 password\n");
+}
+
+#[test]
+fn the_bots_show_a_servers_refusal_with_its_control_characters_harmless() {
+    let refusing = support::fake_server(refuse);
+    let port = refusing.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let telegram = FakeTelegram::start();
+    let (api, chat) = (telegram.api_base(), CHAT.to_string());
+    let common = ["--user", "bot", "--send-port", &port, "--recv-port", &port, "--data-dir", &data];
+    let bridge_flags = ["--chat-id", &chat, "--room", "#family", "--api-base", &api, "--poll-timeout", "5"];
+    for (name, extra) in [("echo_bot", &[][..]), ("telegram_bridge", &bridge_flags[..])] {
+        let args: Vec<String> = common.iter().chain(extra).map(|a| a.to_string()).collect();
+        let mut bot = Bot::start(name, &args, "pw-bot");
+        let line = bot.expect(&format!("{name}: "));
+        assert!(line.contains("^[[2Jwrong^G password") && !line.contains('\u{1b}'), "{line:?}");
+        let status = wait_with_timeout(&mut bot.child, READ_TIMEOUT);
+        assert_eq!(status.code(), Some(1), "{name}");
+    }
 }

@@ -7,7 +7,8 @@
 
 mod support;
 
-use std::net::TcpListener;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
 
 use support::console::{Console, connection_args, console_on_fake_server, run_wachat, user_dir};
 use support::{FakeConn, TestServer};
@@ -116,4 +117,29 @@ fn a_listing_past_the_clients_bounds_is_a_protocol_error_not_a_memory_hog() {
     let users = users_from(&heavy);
     assert_eq!(users.status.code(), Some(1));
     assert!(users.stderr.contains("a list from the server passed 16 MiB"), "{}", users.stderr);
+}
+
+/// Answers a client's first line with 32 MiB and no `\n`.
+fn line_without_end(stream: &mut TcpStream) {
+    let chunk = vec![b'A'; 64 * 1024];
+    for _ in 0..512 {
+        if stream.write_all(&chunk).is_err() {
+            return; // the client hung up: it stopped reading
+        }
+    }
+    let _ = stream.write_all(b"\n");
+}
+
+#[test]
+fn the_bench_reads_at_most_one_frame_of_a_line_that_never_ends() {
+    let endless = support::fake_server(line_without_end);
+    let port = endless.local_addr().unwrap().port().to_string();
+    let args: Vec<String> =
+        ["bench", "--send-port", &port, "--recv-port", &port, "--pairs", "1", "--messages", "1"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+    let bench = run_wachat(&args, "", "");
+    assert_eq!(bench.status.code(), Some(1), "{}", bench.stderr);
+    assert!(bench.stderr.contains("a line from the server passed 16384 bytes"), "{}", bench.stderr);
 }

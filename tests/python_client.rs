@@ -7,10 +7,11 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 
-use support::{Conn, READ_TIMEOUT, TestServer, wait_with_timeout, without_ts};
+use support::{Conn, FakeConn, READ_TIMEOUT, TestServer, wait_with_timeout, without_ts};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wachat_client.py");
 
@@ -24,7 +25,11 @@ struct Python {
 
 impl Python {
     fn start(server: &TestServer, user: &str, password: &str, extra: &[&str]) -> Python {
-        let (send, recv) = (server.send.port().to_string(), server.recv.port().to_string());
+        Python::start_on(server.send.port(), server.recv.port(), user, password, extra)
+    }
+
+    fn start_on(send: u16, recv: u16, user: &str, password: &str, extra: &[&str]) -> Python {
+        let (send, recv) = (send.to_string(), recv.to_string());
         let mut child = Command::new("python3")
             .args([SCRIPT, user, "127.0.0.1", &send, &recv])
             .args(extra)
@@ -135,4 +140,27 @@ fn the_python_client_speaks_tls_with_the_certificate_of_wachat_cert() {
     assert!(lines[0].starts_with(&format!("ana:bob:{id}:")) && lines[0].ends_with(":over tls"), "{lines:?}");
     drop(python.stdin.take());
     assert!(wait_with_timeout(&mut python.child, READ_TIMEOUT).success());
+}
+
+#[test]
+fn the_python_client_survives_odd_events_and_reads_no_endless_frame() {
+    // A fake receive port: a tick state the client does not know, a
+    // malformed event, then a message; then a frame that never ends.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut python = Python::start_on(port, port, "ana", "pw-ana", &[]);
+    let mut events = FakeConn::accept(&listener);
+    assert_eq!(events.line(), "LOGIN:ana:pw-ana");
+    events.send("OK:ana");
+    events.send("STATUS:1:bob:m1:SEEN:1700000000000");
+    events.send("MSG:2:bob");
+    events.send("MSG:3:bob:ana:b1:1700000000000:still here");
+    python.expect("  SEEN m1 (to bob)");
+    python.expect("(malformed: MSG:2:bob)");
+    python.expect("bob → ana: still here");
+    assert_eq!((events.line(), events.line()), ("ACK:1".to_string(), "ACK:3".to_string()));
+    // 20 kB and no newline, the connection left open: the client stops
+    // reading at 16 kB and says so.
+    events.send_raw(&[b'A'; 20_000]).unwrap();
+    python.expect("(receive port closed: a frame longer than 16384 bytes");
 }

@@ -48,6 +48,20 @@ fn wachat_cert_makes_a_key_only_its_owner_reads_and_says_the_fingerprint() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+
+    // A name no client could connect to: refused before anything is written.
+    let dir = tempfile::tempdir().unwrap();
+    for host in ["", "chat example.org"] {
+        let out = std::process::Command::new(support::wachat_bin())
+            .args(["cert", "--host", "127.0.0.1", "--host", host, "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{host:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("--host {host:?}: not a host name")), "{stderr}");
+        assert!(!dir.path().join("key.pem").exists() && !dir.path().join("cert.pem").exists());
+    }
 }
 
 #[test]

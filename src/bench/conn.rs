@@ -1,15 +1,19 @@
 //! A line connection for the bench: buffered both ways, with a timeout on
 //! every read, plaintext or TLS (`--tls`, `--ca`), and split into a
-//! writing and a reading half.
+//! writing and a reading half. Lines from the server are read through the
+//! same [`FrameReader`] as the client library's: at most [`MAX_FRAME`]
+//! bytes each, so a server that never sends `\n` costs the bench 80 kB,
+//! not all its memory.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::BenchArgs;
 use crate::client::connection::Port;
 use crate::error::{Error, Result};
+use crate::protocol::{FrameError, FrameReader, MAX_FRAME};
 use crate::transport::{Shared, Stream, tls};
 
 pub struct LineConn {
@@ -21,7 +25,11 @@ pub struct LineConn {
 /// descriptor, and the bench needs every descriptor it can get (10,000
 /// users = 20,000 sockets, the limit here); and a TLS connection is one
 /// state for both directions anyway.
-pub struct LineReader(BufReader<Shared>);
+pub struct LineReader {
+    frames: FrameReader<Shared>,
+    /// How long one line may take (`--timeout`).
+    timeout: Duration,
+}
 pub struct LineWriter(BufWriter<Shared>);
 
 impl LineConn {
@@ -37,9 +45,9 @@ impl LineConn {
         let deadline = Instant::now() + args.timeout();
         let stream = Stream::connect(tcp, args.tls_config.as_ref(), &endpoint.host, deadline)
             .map_err(|e| Error::io(context(), tls::explain(e)))?;
-        stream.set_read_timeout(Some(args.timeout()))?;
         let shared = Shared(Arc::new(stream));
-        let reader = LineReader(BufReader::with_capacity(64 * 1024, shared.clone()));
+        let frames = FrameReader::new(shared.clone(), 64 * 1024, MAX_FRAME);
+        let reader = LineReader { frames, timeout: args.timeout() };
         Ok(LineConn { reader, writer: LineWriter(BufWriter::with_capacity(64 * 1024, shared)) })
     }
 
@@ -65,7 +73,7 @@ impl LineConn {
 
     /// True if a whole line is already buffered (reading it will not block).
     pub fn has_line(&self) -> bool {
-        self.reader.0.buffer().contains(&b'\n')
+        self.reader.frames.has_frame()
     }
 
     /// The stream, for the idle crowd's non-blocking sweeps.
@@ -80,15 +88,20 @@ impl LineConn {
 }
 
 impl LineReader {
+    /// The next line, which must be whole within `--timeout`.
     pub fn line(&mut self) -> Result<String> {
-        let mut line = String::new();
-        match self.0.read_line(&mut line) {
-            Ok(0) => Err(Error::Protocol("the server closed the connection".into())),
-            Ok(_) => {
-                line.pop();
-                Ok(line)
+        match self.frames.read_frame(Some(Instant::now() + self.timeout)) {
+            Ok(line) => Ok(line.to_string()),
+            Err(FrameError::Closed) => Err(Error::Protocol("the server closed the connection".into())),
+            Err(FrameError::TooLong) => {
+                Err(Error::Protocol(format!("a line from the server passed {MAX_FRAME} bytes")))
             }
-            Err(e) => Err(Error::io("bench: read", e)),
+            Err(FrameError::NotUtf8) => Err(Error::Protocol("a line from the server is not UTF-8".into())),
+            Err(FrameError::TimedOut) => Err(Error::io(
+                "bench: read",
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "no whole line within --timeout"),
+            )),
+            Err(FrameError::Io(e)) => Err(Error::io("bench: read", tls::explain(e))),
         }
     }
 }

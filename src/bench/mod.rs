@@ -38,9 +38,9 @@ pub struct BenchArgs {
     /// so each pair's sender and receiver are on different nodes.
     #[arg(long, default_value = "127.0.0.1", value_parser = crate::cli::parse_server_list)]
     pub server: String,
-    #[arg(long, default_value_t = 6666)]
+    #[arg(long, default_value_t = crate::protocol::DEFAULT_SEND_PORT)]
     pub send_port: u16,
-    #[arg(long, default_value_t = 9999)]
+    #[arg(long, default_value_t = crate::protocol::DEFAULT_RECV_PORT)]
     pub recv_port: u16,
     /// P senders, each sending to its own receiver.
     #[arg(long, default_value_t = 10)]

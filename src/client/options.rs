@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::connection::Trace;
+use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
 
 /// How to reach the server and as whom.
 #[derive(Clone)]
@@ -58,10 +59,10 @@ impl Options {
             password: password.to_string(),
             register: None,
             server: "127.0.0.1".into(),
-            send_port: 6666,
-            recv_port: 9999,
+            send_port: DEFAULT_SEND_PORT,
+            recv_port: DEFAULT_RECV_PORT,
             data_dir: default_data_dir().unwrap_or_else(|| PathBuf::from(".wachat")),
-            timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
             trace: None,
             p2p_port: Some(0),
             tls: None,
@@ -175,6 +176,28 @@ pub fn default_data_dir() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each default is defined once (`protocol::DEFAULT_*`): the client
+    /// library, every command's flags, the server and the bench agree.
+    #[test]
+    fn the_defaults_are_the_same_for_the_library_the_commands_and_the_server() {
+        use crate::cli::{Cli, Command};
+        use clap::Parser;
+        let defaults = Options::new("ana", "pw");
+        let parse = |args: &[&str]| Cli::try_parse_from(args).unwrap().command;
+        let Command::Connect(connect) = parse(&["wachat", "connect", "--user", "ana"]) else { panic!() };
+        let flags = connect.server;
+        assert_eq!(flags.server, defaults.server);
+        assert_eq!((flags.send_port, flags.recv_port), (defaults.send_port, defaults.recv_port));
+        assert_eq!(Duration::from_secs(flags.timeout), defaults.timeout);
+        let Command::Serve(serve) = parse(&["wachat", "serve"]) else { panic!() };
+        assert_eq!((serve.send_port, serve.recv_port), (defaults.send_port, defaults.recv_port));
+        assert_eq!(Duration::from_secs(serve.timeout), defaults.timeout);
+        assert_eq!(crate::server::Config::new("data").timeout, defaults.timeout);
+        let Command::Bench(bench) = parse(&["wachat", "bench"]) else { panic!() };
+        assert_eq!((bench.send_port, bench.recv_port), (defaults.send_port, defaults.recv_port));
+        assert_eq!((defaults.send_port, defaults.recv_port), (6666, 9999), "the contract's (§1)");
+    }
 
     #[test]
     fn debug_never_shows_the_password() {

@@ -27,6 +27,17 @@ pub use peer::{PeerFrame, PeerMsg};
 pub use reply::{Code, Ko, Reply};
 pub use request::Request;
 
+/// The default send port (requests) and receive port (pushed events) of
+/// a server, and so of every client command and the bench (§1). Defined
+/// once here: clap's defaults and `client::Options::new` use these.
+pub const DEFAULT_SEND_PORT: u16 = 6666;
+pub const DEFAULT_RECV_PORT: u16 = 9999;
+
+/// Seconds a connection may go without completing a frame before the
+/// server closes it (`wachat serve --timeout`), and that clients wait for
+/// a reply (their `--timeout`): the same on both sides (§7).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
 /// Default size limit of one frame, `\n` included: the longest text
 /// (4096 bytes) fully escaped (8192) plus its header, with room to spare.
 pub const MAX_FRAME: usize = 16384;

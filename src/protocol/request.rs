@@ -4,6 +4,7 @@
 //! no difference.
 
 use std::fmt;
+use std::num::IntErrorKind;
 
 use super::names::{check_id, check_name};
 use super::{Chat, Code, Ko, Text, split_fields};
@@ -146,8 +147,12 @@ impl Request {
             "LEAVE" => Request::Leave { room: room(fields(line, 2, "LEAVE:<#room>")?[1])? },
             "HISTORY" => {
                 let f = fields(line, 3, "HISTORY:<peer or #room>:<limit>")?;
-                let limit =
-                    f[2].parse().map_err(|_| bad(format!("the limit must be a number, not {:?}", f[2])))?;
+                // A number past 2^64 − 1 is refused as before (the code is
+                // version 1's), saying why: it is a number, only too large.
+                let limit = f[2].parse::<usize>().map_err(|e| match e.kind() {
+                    IntErrorKind::PosOverflow => bad(format!("the limit must be at most {}", usize::MAX)),
+                    _ => bad(format!("the limit must be a number, not {:?}", f[2])),
+                })?;
                 Request::History { chat: chat(f[1])?, limit }
             }
             "P2P" => {
@@ -278,6 +283,8 @@ mod tests {
         assert!(reason("MSG:bob:m.1:hi").contains("message id"));
         assert!(reason("MSG:bob:m1:a\\qb").contains("bad escape"));
         assert!(reason("HISTORY:bob:lots").contains("number"));
+        assert!(reason("HISTORY:bob:-1").contains("number"));
+        assert!(reason("HISTORY:bob:").contains("number"));
         assert!(reason("JOIN:general").contains("starts with '#'"));
         assert!(reason("P2P:0").contains("bad port"));
         assert!(reason("LASTSEEN:a b").contains("bad user name"));
@@ -287,6 +294,16 @@ mod tests {
         assert!(reason("HELLO").contains("unknown request"));
         assert!(reason("").contains("empty"));
         assert!(reason("msg:bob:1:hi").contains("unknown request"));
+    }
+
+    #[test]
+    fn a_history_limit_past_the_largest_integer_is_refused_as_too_large_not_as_no_number() {
+        for line in ["HISTORY:#general:99999999999999999999999", &format!("HISTORY:bob:{}", u128::MAX)] {
+            let why = reason(line);
+            assert_eq!(why, "the limit must be at most 18446744073709551615", "{line}");
+        }
+        let largest = Request::parse(&format!("HISTORY:bob:{}", usize::MAX)).unwrap();
+        assert_eq!(largest, Request::History { chat: Chat::User("bob".into()), limit: usize::MAX });
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub struct Config {
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+pub use crate::protocol::DEFAULT_TIMEOUT_SECS;
 /// Rooms with more members send no presence (`--presence-limit`).
 pub const DEFAULT_PRESENCE_LIMIT: usize = 200;
 /// Bytes that may wait for a slow receiver (`--max-pending`).

@@ -389,6 +389,26 @@ pub fn without_ts(event: &str) -> String {
     }
 }
 
+/// A fake server on one port (give it as both of a client's ports): on
+/// each connection it reads the client's first line, then `answer`
+/// writes whatever it likes to the socket.
+pub fn fake_server(answer: fn(&mut TcpStream)) -> TcpListener {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for stream in server.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+                let mut first = String::new();
+                let _ = BufReader::new(&stream).read_line(&mut first);
+                answer(&mut stream);
+            });
+        }
+    });
+    listener
+}
+
 /// One side of a fake server's connection.
 pub struct FakeConn {
     stream: TcpStream,
