@@ -19,7 +19,12 @@ use crate::protocol::{Chat, Code, Ko, Text};
 /// sender's recent ids: this many messages of the conversation, read from
 /// the log. Older ones answer `KO:UNKNOWN_MESSAGE` (reading them changes
 /// nothing anyway once a later message is read).
-pub const READ_SEARCH_LIMIT: usize = 10_000;
+///
+/// A `READ` costs one `--rate` token, and a miss walks the whole window:
+/// at 10,000 that was ~5 ms of CPU for one token (audit finding 2). At
+/// [`MAX_HISTORY`](crate::protocol::MAX_HISTORY), all a client can be shown
+/// of a conversation, the walk is a tenth of that (docs/RELIABILITY.md §7).
+pub const READ_SEARCH_LIMIT: usize = crate::protocol::MAX_HISTORY;
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
     Ko::new(code, reason)
