@@ -53,7 +53,7 @@
 //!                      │ every N records:    on (to a sleeping waiter, else to the
 //!                      ▼                     committer thread), hands the events to
 //!              checkpointer thread           Router::deliver, writes the OKs left
-//!      copies the state under the lock,      with it; the committer also writes the
+//!      snapshots the state under the lock,   with it; the committer also writes the
 //!      writes checkpoint-<pos>.csv outside   receipts no batch took along (1 ms)
 //!                                                                     │
 //!                                  Router: user → Outlet ◀────────────┘
@@ -92,7 +92,15 @@
 //! 3. `LocalStore` pending batch (a leader takes only this one);
 //! 4. the log's segment list, then the group commit's queue;
 //! 5. an `Outlet`'s buffer (taken by the router after it let its table go),
-//!    or a send connection's `Replies`.
+//!    or a send connection's `Replies`;
+//! 6. a TLS [`transport::Stream`]'s state (taken under an outlet's buffer
+//!    while it writes; it calls out to nothing while held).
+//!
+//! **Leaf locks**, under which nothing else is taken, and which may be
+//! taken under any of the above: the login cache (`store::password`),
+//! the limits' buckets (`server::throttle`) and known (account, address)
+//! pairs (`server::auth`), the connection counts (`server::Connections`),
+//! announced P2P ports, and who was told `JOINED` (`server::presence`).
 //!
 //! A leader holds the log's writer (nobody else takes it), and, while it
 //! hands its batch to the router, the store's *delivery turn*, which keeps
@@ -108,7 +116,11 @@
 //! router's table, then an outlet's buffer; the feeder's per-user stripe
 //! is taken with no other lock held but outlets' (see `src/cluster/`).
 //!
-//! Two more kinds of thread: the **hasher** pool (one thread per core)
+//! Three more kinds of thread: the **closer** (one), which lingers over
+//! every closing socket with one `poll()` once its handler thread has
+//! ended, at most 1 s and 64 KiB each and a bounded number at once
+//! (`server::closer`), so closing connections hold no thread; the
+//! **hasher** pool (one thread per core)
 //! runs argon2 for every `LOGIN`/`REGISTER`, so a crowd of logins queues
 //! instead of hashing hundreds at once; handlers send it a job and wait on
 //! a channel of their own (two channels into the pool: logins are taken
@@ -171,7 +183,9 @@
 //! per server and user; default data dir `~/.local/share/wachat`):
 //! `history.csv`, every message both ways with each change of state, and
 //! `outbox_tmp.csv`, the messages the server has not yet answered `OK` for
-//! (empty when all is well). See [`client`] and `client/local.rs`.
+//! (empty when all is well), and `wachat.lock`, whose `flock` keeps a
+//! second client of the same user and server out of the folder. See
+//! [`client`] and `client/local.rs`.
 
 pub mod admin;
 pub mod bench;

@@ -61,19 +61,22 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
 
 /// How many connections this machine lets one process serve with a thread
 /// each, and the advice for each limit that is lower than `wanted`.
-pub fn connection_capacity(wanted: usize) -> (usize, Vec<String>) {
+/// `lingering` sockets may be closing besides (a descriptor each, no
+/// thread: see `server::closer`).
+pub fn connection_capacity(wanted: usize, lingering: usize) -> (usize, Vec<String>) {
     let mut capacity = wanted;
     let mut advice = Vec::new();
     match raise_nofile_limit() {
         Ok((soft, hard)) => {
-            // Each connection is one socket; the files and listeners need a few more.
-            let files = (soft as usize).saturating_sub(64);
+            // Each connection is one socket, and so is each lingering
+            // close; the files and listeners need a few more.
+            let files = (soft as usize).saturating_sub(64 + lingering);
             if files < capacity {
                 capacity = files;
                 advice.push(format!(
                     "open files: the limit is {soft} (hard {hard}); raise it with `ulimit -n {}` \
                      or LimitNOFILE= in a systemd unit",
-                    wanted + 64
+                    wanted + lingering + 64
                 ));
             }
         }

@@ -85,6 +85,11 @@ fn the_protocol_is_the_same_over_tls_on_both_ports() {
     let lines = ana.listing("HISTORY:#general:40");
     assert_eq!(lines.len(), 40);
     assert!(lines.iter().all(|l| l.ends_with(&text)));
+    // Direct chats are plaintext: a TLS server introduces nobody (1.1).
+    let refused = "KO:BAD_REQUEST:direct chats are plaintext; not on a TLS server";
+    assert_eq!(ana.request("P2P:7000"), refused);
+    assert_eq!(ana.request("PEER:bob"), refused);
+    assert_eq!(ana.request("PING"), "OK", "and the connection goes on");
 }
 
 #[test]

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use super::BenchArgs;
 use crate::client::connection::Port;
+use crate::client::tls;
 use crate::error::{Error, Result};
 use crate::protocol::{FrameError, FrameReader, MAX_FRAME};
-use crate::transport::{Shared, Stream, tls};
+use crate::transport::{Shared, Stream};
 
 pub struct LineConn {
     pub reader: LineReader,

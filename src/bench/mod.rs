@@ -104,7 +104,7 @@ impl BenchArgs {
 
 /// Runs the bench and prints its report.
 pub fn run(mut args: BenchArgs) -> Result<()> {
-    args.tls_config = crate::transport::tls::for_client(args.tls, args.ca.as_deref())?;
+    args.tls_config = crate::client::tls::for_client(args.tls, args.ca.as_deref())?;
     if let Ok((soft, _)) = crate::sys::raise_nofile_limit() {
         let needed = 2 * (args.idle_users + args.room_size + 2 * args.pairs) + 64;
         if (soft as usize) < needed {

@@ -15,11 +15,12 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::tls;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
-use crate::transport::{Shared, Stream, Tls, tls};
+use crate::transport::{Shared, Stream, Tls};
 
 /// Most lines a listing reply may announce (`OK:<n>`): more than any
 /// real server sends (10,000 users online, the longest `HISTORY` the

@@ -73,6 +73,7 @@ mod receiver;
 mod requests;
 mod sender;
 pub mod server_id;
+pub mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use socket2::{Domain, Socket, Type};
 
 use super::log_limit::log_limited;
-use super::{Connections, Ctx, Refusal, Slot, linger_close, recv, send};
+use super::{Connections, Ctx, Refusal, Slot, recv, send};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko, Reply};
 use crate::transport::Stream;
@@ -115,7 +115,8 @@ fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Re
 }
 
 /// Starts the connection's thread. The thread gives its slot back when the
-/// conversation is over, then lingers over the close (see `linger_close`).
+/// conversation is over, hands the socket to the closer thread (which
+/// lingers over the close, see `closer`) and ends.
 fn spawn_handler(stream: Stream, peer: SocketAddr, slot: Slot, port: Port) {
     let _ = stream.tcp().set_nodelay(true);
     let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || {
@@ -123,8 +124,9 @@ fn spawn_handler(stream: Stream, peer: SocketAddr, slot: Slot, port: Port) {
             Port::Send => send::serve(stream, peer, &slot.ctx),
             Port::Receive => recv::serve(stream, peer, &slot.ctx),
         };
+        let ctx = slot.ctx.clone();
         drop(slot);
-        linger_close(&stream);
+        ctx.closer.close(stream);
     });
     if let Err(e) = spawned {
         log::error!("{} port: cannot start a thread for {peer}: {e}", port.label());

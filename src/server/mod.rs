@@ -17,6 +17,7 @@
 //! the last batch and a checkpoint.
 
 pub mod auth;
+pub mod closer;
 pub mod listener;
 pub mod log_limit;
 pub mod nodes;
@@ -28,7 +29,6 @@ pub mod send;
 pub mod throttle;
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -137,6 +137,8 @@ pub struct Ctx {
     pub nodes: Arc<dyn Nodes>,
     /// Ports announced with `P2P:<port>`.
     pub p2p_ports: p2p::Ports,
+    /// Who was told `JOINED`, and how often (see `presence`).
+    presence: presence::Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).
     auth: auth::AuthLimits,
     /// Requests per user (`--rate`, `KO:RATE_LIMITED`); `None`: no limit.
@@ -147,6 +149,8 @@ pub struct Ctx {
     connections: Connections,
     /// Log lines about attacks, each kind limited (see `log_limit`).
     logs: log_limit::Logs,
+    /// The thread that lingers over closing sockets (see `closer`).
+    closer: closer::Closer,
     shutting_down: AtomicBool,
 }
 
@@ -198,8 +202,9 @@ struct Connections {
 }
 
 /// A connection's place in the counts of `Connections`, given back when
-/// dropped: by its handler thread *before* lingering over the close, so a
-/// client that trickles bytes at a closing connection holds no slot.
+/// dropped: by its handler thread *before* it hands the socket to the
+/// closer (see `closer`), so a client that trickles bytes at a closing
+/// connection holds no slot, and no thread.
 pub struct Slot {
     ctx: Arc<Ctx>,
     /// The address it counts against, unless exempt or unlimited.
@@ -308,6 +313,7 @@ impl Server {
         let store = Arc::new(Store::new(backend, hasher));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
+        let config_max_connections = config.max_connections;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::new(&config.exempt),
             config,
@@ -315,9 +321,12 @@ impl Server {
             router,
             nodes,
             p2p_ports: p2p::Ports::default(),
+            presence: presence::Announcer::default(),
             requests,
             connections: Connections::default(),
             logs: log_limit::Logs::default(),
+            closer: closer::Closer::start(closer::max_lingering(config_max_connections))
+                .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
             shutting_down: AtomicBool::new(false),
         });
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
@@ -409,36 +418,3 @@ fn refuse_plaintext(ctx: &Ctx, stream: &Stream, peer: SocketAddr) {
 /// How long shutdown waits for the requests in progress, twice: once
 /// before it cuts off clients that do not read their replies, once after.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
-
-/// How long [`linger_close`] reads leftovers at most, and how many bytes.
-const LINGER_FOR: Duration = Duration::from_secs(1);
-const LINGER_BYTES: usize = 64 * 1024;
-
-/// Closes a connection politely: stop writing (the peer gets everything we
-/// sent, then end-of-file), read and discard what the peer still sends for
-/// a moment, then close. Closing a socket with unread input would make the
-/// kernel reset the connection, and the peer could lose our last reply.
-///
-/// "A moment" is bounded twice, by `LINGER_FOR` in all and by
-/// `LINGER_BYTES`: a client that trickles a byte at a time into a closing
-/// connection holds its thread for one second at most (it holds no slot:
-/// see [`Slot`]). Past either bound the close may reset the connection,
-/// which costs only that client its last reply.
-pub fn linger_close(stream: &Stream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let deadline = Instant::now() + LINGER_FOR;
-    let mut sink = [0u8; 4096];
-    let mut budget = LINGER_BYTES;
-    // The socket itself: leftovers are read away, not decrypted.
-    let mut reader = stream.tcp();
-    while budget > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || reader.set_read_timeout(Some(left)).is_err() {
-            break;
-        }
-        match reader.read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => budget -= n.min(budget),
-        }
-    }
-}

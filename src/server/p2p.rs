@@ -54,6 +54,13 @@ pub fn introduce_to(outlet: &Outlet, me: &str, peer: &str, port: Option<u16>) ->
     Ok(format!("{}:{port}:{token}", outlet.peer_ip))
 }
 
+/// `P2P` and `PEER` on a TLS server (protocol 1.1, §9): a direct chat is
+/// plaintext, and a client that chose TLS must not be handed one without
+/// a word (the wachat client never asks; a third-party one might).
+pub fn not_with_tls() -> Ko {
+    Ko::new(Code::BadRequest, "direct chats are plaintext; not on a TLS server")
+}
+
 /// The one code for every failure of `PEER`, with a reason.
 pub fn offline(peer: &str, why: &str) -> Ko {
     Ko::new(Code::Offline, format!("{peer} {why}"))

@@ -13,11 +13,103 @@
 //!
 //! All of it is read from the router (online now) and the store (last
 //! seen, kept across restarts: [`crate::store::Store::note_offline`]).
+//!
+//! And version 1's `JOINED:<user>` / `LEFT:<user>`, which a receive login
+//! and its end send to every roommate online ([`Announcer`]). They are
+//! limited per user: a client reconnecting in a loop bought two frames per
+//! roommate for each one-token login (audit finding 6: 2,547 `JOINED` and
+//! 2,608 `LEFT` in 2 s at one roommate). Now a user's comings and goings
+//! are announced [`PRESENCE_BURST`] times at once, then once per
+//! [`PRESENCE_EVERY`]; a session not announced ends without `LEFT`, so
+//! roommates always see whole pairs. What they miss, `LASTSEEN` and
+//! `USERS` show.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use super::Ctx;
+use super::throttle::Throttle;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Event, Ko};
+use crate::router::Outlet;
 use crate::store::UserId;
+
+/// `JOINED`/`LEFT` pairs a user's roommates are told at once…
+pub const PRESENCE_BURST: u32 = 3;
+/// …and then one pair per this long at most.
+pub const PRESENCE_EVERY: Duration = Duration::from_secs(10);
+
+/// Which session of each user was announced online to its roommates
+/// (`JOINED`), so that the end of that session — and only of that one,
+/// or of the one that replaced it — says `LEFT`.
+pub struct Announcer {
+    /// One token per `JOINED`/`LEFT` pair, per user.
+    pairs: Throttle<UserId>,
+    /// The announced session of each user told `JOINED` and not yet
+    /// `LEFT` (a `Weak`: an entry keeps no connection open).
+    announced: Mutex<HashMap<UserId, Weak<Outlet>>>,
+}
+
+impl Default for Announcer {
+    fn default() -> Announcer {
+        Announcer {
+            pairs: Throttle::new(PRESENCE_BURST, 1.0 / PRESENCE_EVERY.as_secs_f64()),
+            announced: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Announcer {
+    /// `outlet`'s user came online here: `JOINED` to its roommates, if
+    /// its pairs allow.
+    pub fn came_online(&self, ctx: &Ctx, outlet: &Arc<Outlet>) {
+        if self.pairs.try_take(outlet.user, 1).is_ok() {
+            self.announced.lock().insert(outlet.user, Arc::downgrade(outlet));
+            tell_roommates(ctx, outlet, "JOINED");
+        }
+    }
+
+    /// `new` replaced `old` (the same user logged in again): not a change
+    /// of presence, but `new`'s end is the one that says `LEFT`.
+    pub fn replaced(&self, old: &Arc<Outlet>, new: &Arc<Outlet>) {
+        let mut announced = self.announced.lock();
+        if let Some(session) = announced.get_mut(&new.user)
+            && Weak::ptr_eq(session, &Arc::downgrade(old))
+        {
+            *session = Arc::downgrade(new);
+        }
+    }
+
+    /// The user came here from another node of a cluster, which announced it.
+    pub fn moved_here(&self, outlet: &Arc<Outlet>) {
+        self.announced.lock().insert(outlet.user, Arc::downgrade(outlet));
+    }
+
+    /// `outlet`'s user went offline: `LEFT` to its roommates if this
+    /// session is the one they were told about. (If a newer session was
+    /// announced meanwhile, the user is online: nothing to say.)
+    pub fn went_offline(&self, ctx: &Ctx, outlet: &Arc<Outlet>) {
+        let mut announced = self.announced.lock();
+        let ours = announced.get(&outlet.user).is_some_and(|s| Weak::ptr_eq(s, &Arc::downgrade(outlet)));
+        if ours {
+            announced.remove(&outlet.user);
+            drop(announced);
+            tell_roommates(ctx, outlet, "LEFT");
+        }
+    }
+}
+
+/// Tells the online users who share a small room with `outlet`'s user
+/// that it came online (`JOINED`) or went offline (`LEFT`).
+fn tell_roommates(ctx: &Ctx, outlet: &Outlet, word: &str) {
+    let frame = format!("{word}:{}\n", outlet.name);
+    for mate in ctx.store.roommates(outlet.user, ctx.config.presence_limit) {
+        ctx.router.send_to(mate, &frame);
+    }
+}
 
 /// `<ONLINE|ts|UNKNOWN>` for one user.
 fn seen(ctx: &Ctx, user: UserId) -> String {

@@ -114,9 +114,12 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
     };
     let Some((upto, replaced)) = attached else { return };
     match replaced {
-        Some(old) => old.close(Bye::Replaced),
-        None if !elsewhere => presence(ctx, outlet, "JOINED"),
-        None => {} // it moved here from another node: not coming online
+        Some(old) => {
+            ctx.presence.replaced(&old, outlet);
+            old.close(Bye::Replaced);
+        }
+        None if !elsewhere => ctx.presence.came_online(ctx, outlet),
+        None => ctx.presence.moved_here(outlet), // not coming online
     }
     log::debug!("{} is online (inbox durable up to {upto})", outlet.name);
     match send_replay(ctx, stream, upto, outlet) {
@@ -148,7 +151,7 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         ctx.p2p_ports.forget(outlet.user);
     }
     if offline_everywhere {
-        presence(ctx, outlet, "LEFT");
+        ctx.presence.went_offline(ctx, outlet);
         log::debug!("{} is offline", outlet.name);
     }
 }
@@ -247,13 +250,4 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
 fn dropped(ctx: &Ctx, outlet: &Outlet) {
     let timeout = ctx.config.timeout.as_secs();
     log_limited!(ctx.logs.dropped, info, "{}: did not read its events for {timeout} s: dropped", outlet.name);
-}
-
-/// Tells the online users who share a small room with `outlet`'s user
-/// that it came online (`JOINED`) or went offline (`LEFT`).
-fn presence(ctx: &Ctx, outlet: &Outlet, word: &str) {
-    let frame = format!("{word}:{}\n", outlet.name);
-    for mate in ctx.store.roommates(outlet.user, ctx.config.presence_limit) {
-        ctx.router.send_to(mate, &frame);
-    }
 }

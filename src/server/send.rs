@@ -260,6 +260,9 @@ impl Session<'_> {
                 let lines = store.history(user, &chat, limit, MAX_HISTORY_BYTES).and_then(|l| l.collect());
                 self.reply(lines.map(Reply::Listing))
             }
+            Request::P2p { .. } | Request::Peer { .. } if self.ctx.config.tls.is_some() => {
+                self.refuse(p2p::not_with_tls())
+            }
             Request::P2p { port } => {
                 p2p::announce(self.ctx, user, port);
                 self.reply(Ok(Reply::Ok))

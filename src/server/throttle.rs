@@ -69,9 +69,16 @@ impl<K: Hash + Eq> Throttle<K> {
     /// until there will be) if not, taking nothing. A cost above the
     /// capacity is charged as the capacity (it would never fit otherwise).
     pub fn try_take(&self, key: K, cost: u32) -> Result<(), Duration> {
+        self.try_take_at(key, cost, Instant::now())
+    }
+
+    /// [`Throttle::try_take`] at the instant `now` (tests give their own
+    /// instants: a bucket's arithmetic must not depend on how fast a
+    /// shared machine runs them).
+    pub fn try_take_at(&self, key: K, cost: u32, now: Instant) -> Result<(), Duration> {
         let cost = f64::from(cost).min(self.capacity);
         let mut buckets = self.buckets.lock();
-        let bucket = self.bucket(&mut buckets, key, Instant::now());
+        let bucket = self.bucket(&mut buckets, key, now);
         if bucket.tokens >= cost {
             bucket.tokens -= cost;
             Ok(())
@@ -117,14 +124,26 @@ mod tests {
     #[test]
     fn empties_after_capacity_and_refills() {
         let throttle: Throttle<&str> = Throttle::new(3, 1000.0);
+        let start = Instant::now();
         for _ in 0..3 {
-            assert!(throttle.try_take("ana", 1).is_ok());
+            assert!(throttle.try_take_at("ana", 1, start).is_ok());
         }
-        let wait = throttle.try_take("ana", 1).unwrap_err();
-        assert!(wait <= Duration::from_millis(1));
-        assert!(throttle.try_take("bob", 1).is_ok(), "buckets are per key");
-        std::thread::sleep(Duration::from_millis(5)); // 5 tokens' worth at 1000/s
-        assert!(throttle.try_take("ana", 1).is_ok());
+        let wait = throttle.try_take_at("ana", 1, start).unwrap_err();
+        assert!(wait.abs_diff(Duration::from_millis(1)) < Duration::from_micros(1), "{wait:?}");
+        assert!(throttle.try_take_at("bob", 1, start).is_ok(), "buckets are per key");
+        // Half a token later, still none; a token later, one (and only one).
+        let half = start + Duration::from_micros(500);
+        let wait = throttle.try_take_at("ana", 1, half).unwrap_err();
+        assert!(wait.abs_diff(Duration::from_micros(500)) < Duration::from_micros(1), "{wait:?}");
+        let later = start + Duration::from_millis(1);
+        assert!(throttle.try_take_at("ana", 1, later).is_ok());
+        assert!(throttle.try_take_at("ana", 1, later).is_err());
+        // Never more than the capacity, however long it waited.
+        let much_later = start + Duration::from_secs(60);
+        for _ in 0..3 {
+            assert!(throttle.try_take_at("ana", 1, much_later).is_ok());
+        }
+        assert!(throttle.try_take_at("ana", 1, much_later).is_err());
     }
 
     #[test]

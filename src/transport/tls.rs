@@ -23,8 +23,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{CertificateError, ClientConfig, RootCertStore, ServerConfig};
 
 use crate::error::{Error, Result};
-use crate::i18n::client::Msg;
-use crate::i18n::tr;
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -77,16 +75,6 @@ fn pem_error(path: &Path, flag: &str, e: rustls::pki_types::pem::Error, what: &s
     }
 }
 
-/// What `--tls` and `--ca FILE` ask of a client: `None` for plaintext,
-/// else what to trust (`--ca` implies `--tls`).
-pub fn for_client(tls: bool, ca: Option<&Path>) -> Result<Option<Tls>> {
-    match (ca, tls) {
-        (Some(ca), _) => Ok(Some(Tls::trusting(ca)?)),
-        (None, true) => Ok(Some(Tls::system_roots()?)),
-        (None, false) => Ok(None),
-    }
-}
-
 /// What a client trusts, for its TLS connections. Cheap to clone.
 #[derive(Clone)]
 pub struct Tls {
@@ -102,15 +90,16 @@ impl std::fmt::Debug for Tls {
 impl Tls {
     /// Trusts the certificates the system trusts (`--tls`): a server with
     /// a certificate from a public authority, or from one the system's
-    /// administrator installed.
-    pub fn system_roots() -> Result<Tls> {
+    /// administrator installed. `None` if the system trusts none (the
+    /// client says what to do about it, in its user's language).
+    pub fn system_roots() -> Result<Option<Tls>> {
         let found = rustls_native_certs::load_native_certs();
         let mut roots = RootCertStore::empty();
         let (added, _) = roots.add_parsable_certificates(found.certs);
         if added == 0 {
-            return Err(Error::Usage(tr!(Msg::TlsNoSystemRoots)));
+            return Ok(None);
         }
-        Tls::trusting_roots(roots)
+        Tls::trusting_roots(roots).map(Some)
     }
 
     /// Trusts the certificates in one PEM file (`--ca FILE`): a class
@@ -144,25 +133,41 @@ impl Tls {
     }
 }
 
-/// A TLS failure said for a person: why the connection was refused and
-/// what to check. Other errors come back as they are.
-pub fn explain(e: io::Error) -> io::Error {
-    let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) else { return e };
-    let words = match tls {
+/// Why a TLS handshake failed, as far as a person can act on it. The
+/// transport knows no words: the client says these in its user's
+/// language (`client::tls::explain`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Signed by nobody the client trusts.
+    Untrusted,
+    /// Not made for the name the client connected to.
+    WrongName,
+    Expired,
+    /// Another certificate problem (rustls's name for it).
+    BadCertificate(String),
+    /// The other end does not speak TLS.
+    NotTls,
+    /// Any other TLS error.
+    Other(String),
+}
+
+/// The TLS failure inside `e`, if it is one.
+pub fn failure(e: &io::Error) -> Option<Failure> {
+    let tls = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())?;
+    Some(match tls {
         rustls::Error::InvalidCertificate(cert) => match cert {
-            CertificateError::UnknownIssuer | CertificateError::BadSignature => tr!(Msg::TlsUntrusted),
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => Failure::Untrusted,
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                tr!(Msg::TlsWrongName)
+                Failure::WrongName
             }
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => tr!(Msg::TlsExpired),
-            other => tr!(Msg::TlsBadCertificate, why = format!("{other:?}")),
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => Failure::Expired,
+            other => Failure::BadCertificate(format!("{other:?}")),
         },
         rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateHandshakeMessage { .. } => {
-            tr!(Msg::TlsNotTls)
+            Failure::NotTls
         }
-        other => tr!(Msg::TlsFailed, why = other.to_string()),
-    };
-    io::Error::new(io::ErrorKind::InvalidData, words)
+        other => Failure::Other(other.to_string()),
+    })
 }
 
 /// The SHA-256 fingerprint of a certificate, as browsers and `openssl x509

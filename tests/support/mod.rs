@@ -160,6 +160,11 @@ impl TestServer {
         }
     }
 
+    /// The server's process id (to read `/proc/<pid>`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the server with SIGKILL (a crash) and waits for it to die.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -1,8 +1,17 @@
 //! The command line (clap derive): one subcommand per thing a user does.
 //! Each one turns its arguments into the library's types and calls into it.
+//!
+//! - [`serve`](mod@serve): `wachat serve` (and `migrate`): configuration, the
+//!   system's limits, start and stop;
+//! - [`password`]: where passwords come from.
 
-use std::io::IsTerminal;
-use std::net::{IpAddr, SocketAddr};
+mod password;
+mod serve;
+
+pub use password::MIN_NEW_PASSWORD;
+pub(crate) use password::{read_new_password, read_password};
+
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +24,7 @@ use crate::i18n::commands::Msg;
 use crate::i18n::{self, Lang, tr};
 use crate::oneshot;
 use crate::protocol::{Chat, DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
-use crate::server::{self, Config, Server, listener};
+use crate::server;
 
 /// wachat: a WhatsApp-style chat over plain TCP sockets.
 #[derive(Parser, Debug)]
@@ -332,7 +341,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let for_operators = matches!(cli.command, Command::Serve(_) | Command::Bench(_));
     i18n::set(if for_operators { Lang::En } else { cli.lang.unwrap_or_else(Lang::from_env) });
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Bench(args) => crate::bench::run(args),
         Command::Connect(args) => {
             // Before the password is asked for: a pipe gets a clear refusal.
@@ -367,7 +376,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
-        Command::Migrate(args) => migrate(&args),
+        Command::Migrate(args) => serve::migrate(&args),
     }
 }
 
@@ -399,7 +408,7 @@ fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
     options.send_port = args.send_port;
     options.recv_port = args.recv_port;
     options.timeout = Duration::from_secs(args.timeout);
-    options.tls = crate::transport::tls::for_client(args.tls, args.ca.as_deref())?;
+    options.tls = crate::client::tls::for_client(args.tls, args.ca.as_deref())?;
     options.data_dir = match args.data_dir.clone().or_else(client::default_data_dir) {
         Some(dir) => dir,
         None => return Err(Error::Usage(tr!(i18n::client::Msg::NoDataDir))),
@@ -413,201 +422,4 @@ fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
 /// The password, from the first source that has one.
 fn password(args: &ServerArgs) -> Result<String> {
     read_password(&args.user, args.password_stdin)
-}
-
-/// A password from stdin (`from_stdin`), else `WACHAT_PASSWORD`, else a
-/// hidden prompt; never from an argument. Also used by `wachat users add`.
-pub(crate) fn read_password(user: &str, from_stdin: bool) -> Result<String> {
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| Error::io(tr!(Msg::ReadingPasswordStdin), e))?;
-        line.trim_end_matches(['\n', '\r']).to_string()
-    } else if let Some(password) = std::env::var("WACHAT_PASSWORD").ok().filter(|p| !p.is_empty()) {
-        password
-    } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(tr!(Msg::PasswordPrompt, user = user))
-            .map_err(|e| Error::io(tr!(Msg::ReadingPassword), e))?
-    } else {
-        return Err(Error::Usage(tr!(Msg::NoPassword)));
-    };
-    if password.is_empty() {
-        return Err(Error::Usage(tr!(Msg::EmptyPassword)));
-    }
-    Ok(password)
-}
-
-/// The fewest characters a new account's password may have (NIST's
-/// minimum for a password a person chooses): the server only stores a
-/// hash, but one of two letters is guessed before the throttle matters.
-pub const MIN_NEW_PASSWORD: usize = 8;
-
-/// A new account's password: from the same sources as [`read_password`],
-/// at least [`MIN_NEW_PASSWORD`] characters, and, when typed at the hidden
-/// prompt, typed twice (nobody sees a typo there).
-pub(crate) fn read_new_password(user: &str, from_stdin: bool) -> Result<String> {
-    let prompted = !from_stdin
-        && std::env::var("WACHAT_PASSWORD").map_or(true, |p| p.is_empty())
-        && std::io::stdin().is_terminal();
-    let password = read_password(user, from_stdin)?;
-    if password.chars().count() < MIN_NEW_PASSWORD {
-        return Err(Error::Usage(tr!(Msg::PasswordTooShort, min = MIN_NEW_PASSWORD)));
-    }
-    if prompted {
-        let again = rpassword::prompt_password(tr!(Msg::AgainPrompt))
-            .map_err(|e| Error::io(tr!(Msg::ReadingPassword), e))?;
-        if again != password {
-            return Err(Error::Usage(tr!(Msg::NewPasswordsDiffer)));
-        }
-    }
-    Ok(password)
-}
-
-#[cfg(feature = "cluster")]
-fn migrate(args: &MigrateArgs) -> Result<()> {
-    crate::cluster::migrate::run(&args.from, &args.to)
-}
-
-#[cfg(not(feature = "cluster"))]
-fn migrate(_args: &MigrateArgs) -> Result<()> {
-    Err(Error::Usage(format!("migrate: {NO_CLUSTER}")))
-}
-
-/// Starts a server that is a node of a cluster (`--store`, `--bus`).
-#[cfg(feature = "cluster")]
-fn start_node(
-    send: std::net::TcpListener,
-    recv: std::net::TcpListener,
-    config: Config,
-    args: &ServeArgs,
-) -> Result<Server> {
-    let options = crate::cluster::ClusterOptions {
-        store: args.store.clone().unwrap_or_default(),
-        bus: args.bus.clone().unwrap_or_default(),
-        node: args.node.clone(),
-    };
-    let (limit, port) = (config.presence_limit, send.local_addr()?.port());
-    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limit, port))
-}
-
-#[cfg(not(feature = "cluster"))]
-fn start_node(
-    _send: std::net::TcpListener,
-    _recv: std::net::TcpListener,
-    _config: Config,
-    _args: &ServeArgs,
-) -> Result<Server> {
-    Err(Error::Usage(format!("--store: {NO_CLUSTER}")))
-}
-
-fn serve(args: ServeArgs) -> Result<()> {
-    if let Some(store) = &args.store {
-        if cfg!(not(feature = "cluster")) {
-            return Err(Error::Usage(format!("--store {store}: {NO_CLUSTER}")));
-        }
-        if !store.starts_with("postgres://") && !store.starts_with("postgresql://") {
-            return Err(Error::Usage(format!("--store {store}: expected postgres://USER@HOST:PORT/DB")));
-        }
-    }
-    // A file-size limit (`ulimit -f`) must fail the write, which the store
-    // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
-    // SAFETY: setting a signal to "ignore" installs no handler code.
-    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    crate::sys::return_big_allocations();
-    if args.fsync == Fsync::Never {
-        log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
-    }
-    let config = Config {
-        timeout: Duration::from_secs(args.timeout),
-        auto_register: args.auto_register,
-        max_frame: args.max_frame,
-        kdf_cost: args.kdf_cost,
-        fsync: args.fsync == Fsync::Always,
-        presence_limit: args.presence_limit,
-        max_connections: args.max_connections.unwrap_or(server::DEFAULT_MAX_CONNECTIONS),
-        max_per_address: args.max_per_address,
-        exempt: args.exempt.clone(),
-        max_pending: args.max_pending,
-        rate: args.rate,
-        store: crate::store::Options {
-            segment_size: args.segment_size,
-            checkpoint_records: args.checkpoint_records,
-            retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
-            ..crate::store::Options::default()
-        },
-        rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
-        tls: match (&args.tls_cert, &args.tls_key) {
-            (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),
-            _ => None,
-        },
-        ..Config::new(&args.data_dir)
-    };
-    let (capacity, advice) = crate::sys::connection_capacity(config.max_connections);
-    // A newcomer on a laptop meets the system's limits before the default
-    // --max-connections (20,000), and reads warnings as failures. So: one
-    // plain line when the default does not fit but plenty does; the advice
-    // as warnings when the operator asked for more than fits, or when what
-    // fits is little.
-    let asked = args.max_connections.is_some();
-    if capacity < config.max_connections && !asked && capacity >= FEW_CONNECTIONS {
-        log::info!(
-            "serving up to {capacity} connections (~{} users), what this system's limits allow \
-             (see \"Limits\" in the README to raise them)",
-            capacity / 2
-        );
-    } else {
-        for line in &advice {
-            log::warn!("limit: {line}");
-        }
-        if capacity < config.max_connections {
-            log::warn!(
-                "serving at most {capacity} connections instead of --max-connections {} \
-                 (more would exceed the limits above); the rest get KO:BUSY",
-                config.max_connections
-            );
-        }
-    }
-    let config = Config { max_connections: capacity.min(config.max_connections), ..config };
-    let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
-    let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
-    let config_tls = config.tls.is_some();
-    let server = match &args.store {
-        None => Server::start(send, recv, config)?,
-        Some(_) => start_node(send, recv, config, &args)?,
-    };
-    match &args.store {
-        None => log::info!("data directory: {}", args.data_dir.display()),
-        Some(store) => log::info!("cluster node on {store}"),
-    }
-    if config_tls {
-        log::info!(
-            "TLS on both ports ({})",
-            args.tls_cert.as_ref().map_or(String::new(), |c| c.display().to_string())
-        );
-    } else if !args.host.is_loopback() {
-        log::warn!(
-            "listening on {} without TLS: passwords and messages travel in clear; \
-             use --tls-cert and --tls-key (wachat cert makes them)",
-            args.host
-        );
-    }
-    log::info!("listening: send {}", server.send_addr());
-    log::info!("listening: receive {}", server.recv_addr());
-    wait_for_signal()?;
-    server.shutdown();
-    Ok(())
-}
-
-/// Below this many connections (half as many users, on two ports each),
-/// the system's limits are worth a warning even if nobody asked for more.
-const FEW_CONNECTIONS: usize = 1000;
-
-/// Blocks until Ctrl+C (SIGINT) or SIGTERM.
-fn wait_for_signal() -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| Error::io("installing signal handlers", e))?;
-    if let Some(signal) = signals.forever().next() {
-        log::info!("got signal {signal}");
-    }
-    Ok(())
 }

@@ -1,0 +1,162 @@
+//! `wachat serve` and `wachat migrate`: the server's configuration from
+//! its flags, what the system's limits allow (said once, plainly), the
+//! listeners, a cluster node when `--store` asks for one, and the wait
+//! for a signal to stop.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::{Fsync, MigrateArgs, NO_CLUSTER, ServeArgs};
+use crate::error::{Error, Result};
+use crate::server::{self, Config, Server, listener};
+
+#[cfg(feature = "cluster")]
+pub(super) fn migrate(args: &MigrateArgs) -> Result<()> {
+    crate::cluster::migrate::run(&args.from, &args.to)
+}
+
+#[cfg(not(feature = "cluster"))]
+pub(super) fn migrate(_args: &MigrateArgs) -> Result<()> {
+    Err(Error::Usage(format!("migrate: {NO_CLUSTER}")))
+}
+
+/// Starts a server that is a node of a cluster (`--store`, `--bus`).
+#[cfg(feature = "cluster")]
+fn start_node(
+    send: std::net::TcpListener,
+    recv: std::net::TcpListener,
+    config: Config,
+    args: &ServeArgs,
+) -> Result<Server> {
+    let options = crate::cluster::ClusterOptions {
+        store: args.store.clone().unwrap_or_default(),
+        bus: args.bus.clone().unwrap_or_default(),
+        node: args.node.clone(),
+    };
+    let (limit, port) = (config.presence_limit, send.local_addr()?.port());
+    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limit, port))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn start_node(
+    _send: std::net::TcpListener,
+    _recv: std::net::TcpListener,
+    _config: Config,
+    _args: &ServeArgs,
+) -> Result<Server> {
+    Err(Error::Usage(format!("--store: {NO_CLUSTER}")))
+}
+
+pub(super) fn serve(args: ServeArgs) -> Result<()> {
+    if let Some(store) = &args.store {
+        if cfg!(not(feature = "cluster")) {
+            return Err(Error::Usage(format!("--store {store}: {NO_CLUSTER}")));
+        }
+        if !store.starts_with("postgres://") && !store.starts_with("postgresql://") {
+            return Err(Error::Usage(format!("--store {store}: expected postgres://USER@HOST:PORT/DB")));
+        }
+    }
+    // A file-size limit (`ulimit -f`) must fail the write, which the store
+    // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
+    // SAFETY: setting a signal to "ignore" installs no handler code.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    crate::sys::return_big_allocations();
+    if args.fsync == Fsync::Never {
+        log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
+    }
+    let config = Config {
+        timeout: Duration::from_secs(args.timeout),
+        auto_register: args.auto_register,
+        max_frame: args.max_frame,
+        kdf_cost: args.kdf_cost,
+        fsync: args.fsync == Fsync::Always,
+        presence_limit: args.presence_limit,
+        max_connections: args.max_connections.unwrap_or(server::DEFAULT_MAX_CONNECTIONS),
+        max_per_address: args.max_per_address,
+        exempt: args.exempt.clone(),
+        max_pending: args.max_pending,
+        rate: args.rate,
+        store: crate::store::Options {
+            segment_size: args.segment_size,
+            checkpoint_records: args.checkpoint_records,
+            retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
+            ..crate::store::Options::default()
+        },
+        rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),
+            _ => None,
+        },
+        ..Config::new(&args.data_dir)
+    };
+    let lingering = server::closer::max_lingering(config.max_connections);
+    let (capacity, advice) = crate::sys::connection_capacity(config.max_connections, lingering);
+    // A newcomer on a laptop meets the system's limits before the default
+    // --max-connections (20,000), and reads warnings as failures. So: one
+    // plain line when the default does not fit but plenty does; the advice
+    // as warnings when the operator asked for more than fits, or when what
+    // fits is little.
+    let asked = args.max_connections.is_some();
+    if capacity < config.max_connections && !asked && capacity >= FEW_CONNECTIONS {
+        log::info!(
+            "serving up to {capacity} connections (~{} users), what this system's limits allow \
+             (see \"Limits\" in the README to raise them)",
+            capacity / 2
+        );
+    } else {
+        for line in &advice {
+            log::warn!("limit: {line}");
+        }
+        if capacity < config.max_connections {
+            log::warn!(
+                "serving at most {capacity} connections instead of --max-connections {} \
+                 (more would exceed the limits above); the rest get KO:BUSY",
+                config.max_connections
+            );
+        }
+    }
+    let config = Config { max_connections: capacity.min(config.max_connections), ..config };
+    let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
+    let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
+    let config_tls = config.tls.is_some();
+    let server = match &args.store {
+        None => Server::start(send, recv, config)?,
+        Some(_) => start_node(send, recv, config, &args)?,
+    };
+    match &args.store {
+        None => log::info!("data directory: {}", args.data_dir.display()),
+        Some(store) => log::info!("cluster node on {store}"),
+    }
+    if config_tls {
+        log::info!(
+            "TLS on both ports ({})",
+            args.tls_cert.as_ref().map_or(String::new(), |c| c.display().to_string())
+        );
+    } else if !args.host.is_loopback() {
+        log::warn!(
+            "listening on {} without TLS: passwords and messages travel in clear; \
+             use --tls-cert and --tls-key (wachat cert makes them)",
+            args.host
+        );
+    }
+    log::info!("listening: send {}", server.send_addr());
+    log::info!("listening: receive {}", server.recv_addr());
+    wait_for_signal()?;
+    server.shutdown();
+    Ok(())
+}
+
+/// Below this many connections (half as many users, on two ports each),
+/// the system's limits are worth a warning even if nobody asked for more.
+const FEW_CONNECTIONS: usize = 1000;
+
+/// Blocks until Ctrl+C (SIGINT) or SIGTERM.
+fn wait_for_signal() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| Error::io("installing signal handlers", e))?;
+    if let Some(signal) = signals.forever().next() {
+        log::info!("got signal {signal}");
+    }
+    Ok(())
+}
