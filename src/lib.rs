@@ -53,7 +53,7 @@
 //!                      │ every N records:    on (to a sleeping waiter, else to the
 //!                      ▼                     committer thread), hands the events to
 //!              checkpointer thread           Router::deliver, writes the OKs left
-//!      copies the state under the lock,      with it; the committer also writes the
+//!      snapshots the state under the lock,   with it; the committer also writes the
 //!      writes checkpoint-<pos>.csv outside   receipts no batch took along (1 ms)
 //!                                                                     │
 //!                                  Router: user → Outlet ◀────────────┘

@@ -16,9 +16,16 @@
 //!    locks in the same order (rooms, then users, each sorted), two of
 //!    them never wait for each other (the committer retries the rare
 //!    deadlock a surprise could still make);
-//! 5. work out every change in memory, job by job, in order ([`Work`]);
-//! 6. write them with one statement per table (arrays, `unnest`) —
-//!    `writes.rs`.
+//! 5. read what those locks guard — the conversations' counters and the
+//!    senders' recent ids — in one statement;
+//! 6. work out every change in memory, job by job, in order ([`Work`],
+//!    `work.rs`);
+//! 7. write them all in **one** statement (arrays bound as parameters,
+//!    spread with `unnest`, one `WITH` clause per table) — `writes.rs`.
+//!
+//! Round trips are what a small batch costs (each is a wake-up of the
+//! database's process and of ours): a batch of direct messages is BEGIN,
+//! lock, read, write, COMMIT — five, whatever its size.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -30,8 +37,8 @@ use super::committer::Job;
 use super::names::Names;
 use super::writes::Writes;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Ko, State as MsgState, Text};
-use crate::store::{Account, DEDUP_WINDOW, Delivery, GENERAL, MAX_ROOMS_PER_USER, Message, Pushed, UserId};
+use crate::protocol::{Chat, Code, Ko};
+use crate::store::{Account, DEDUP_WINDOW, Delivery, GENERAL, UserId};
 
 /// What a job gets once its transaction commits.
 pub enum Outcome {
@@ -52,7 +59,7 @@ fn ko(code: Code, reason: impl Into<String>) -> Ko {
 }
 
 /// A user's inbox row, locked.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Inbox {
     pub last_seq: i64,
     pub acked: i64,
@@ -60,39 +67,41 @@ pub struct Inbox {
 }
 
 /// A direction of a direct conversation (`directions` row).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct Dir {
     pub sent: i64,
     pub delivered: i64,
     pub read: i64,
-    pub last_msg: i64,
 }
 
 /// A room, locked, with its members and their read marks.
 pub struct Room {
     pub name: Arc<str>,
     pub count: i64,
-    pub last_msg: i64,
     pub live: bool,
     pub members: HashMap<UserId, i64>,
 }
 
-/// A message a `READ` names: its row, number, and sender's id.
-struct Named {
-    message: i64,
-    ord: i64,
+/// A message a `READ` names: its number in its stream.
+pub struct Named {
+    pub ord: i64,
 }
-
-use super::writes::Acked;
 
 /// Everything the batch changes, worked out in memory.
 #[derive(Default)]
 pub struct Work {
     pub inboxes: HashMap<UserId, Inbox>,
+    /// The inboxes as locked: only those that changed are written.
+    pub inboxes_read: HashMap<UserId, Inbox>,
     pub dirs: HashMap<(UserId, UserId), Dir>,
+    /// The directions as read (absent: new).
+    pub dirs_read: HashMap<(UserId, UserId), Dir>,
     pub rooms: HashMap<i64, Room>,
     pub writes: Writes,
     pub deliveries: Vec<Delivery>,
+    /// Each user's newest run of this batch (its index in
+    /// `writes.runs`): the user's next event extends it when it can.
+    pub last_run: HashMap<UserId, usize>,
 }
 
 /// `clock` is the node's newest timestamp: time never goes back on a node,
@@ -184,11 +193,11 @@ pub fn apply(
                     Some((from, _)) => {
                         lock.extend([*user, *from]);
                         let row = tx.query_opt(
-                            "SELECT id, ord FROM messages WHERE sender = $1 AND recipient = $2 AND msg_id = $3 \
-                             ORDER BY id DESC LIMIT 1",
+                            "SELECT ord FROM messages WHERE sender = $1 AND recipient = $2 AND msg_id = $3 \
+                             ORDER BY ord DESC LIMIT 1",
                             &[&(*from as i64), &(*user as i64), id],
                         )?;
-                        row.map(|r| Named { message: r.get(0), ord: r.get(1) })
+                        row.map(|r| Named { ord: r.get(0) })
                     }
                     None => None,
                 };
@@ -199,10 +208,10 @@ pub fn apply(
                 let message = match room_ids.get(&fold(r)) {
                     Some(room) => tx
                         .query_opt(
-                            "SELECT id, ord FROM messages WHERE room = $1 AND msg_id = $2 ORDER BY ord DESC LIMIT 1",
+                            "SELECT ord FROM messages WHERE room = $1 AND msg_id = $2 ORDER BY ord DESC LIMIT 1",
                             &[room, id],
                         )?
-                        .map(|r| Named { message: r.get(0), ord: r.get(1) }),
+                        .map(|r| Named { ord: r.get(0) }),
                     None => None,
                 };
                 named.insert(i, message);
@@ -222,19 +231,18 @@ pub fn apply(
         }
     }
     let acked = super::writes::acked_directs(tx, &acks)?;
-    lock.extend(acked.values().flatten().map(|a| a.2));
+    lock.extend(acked.values().flatten().map(|a| a.sender));
 
-    // 4. Lock the inboxes; read the conversations and resend windows they guard.
+    // 4–5. Lock the inboxes; read the conversations and resend windows they guard.
     super::writes::lock_inboxes(tx, &lock, &mut w.inboxes)?;
+    w.inboxes_read = w.inboxes.clone();
     let mut pairs: BTreeSet<(UserId, UserId)> = BTreeSet::new();
     let mut ids: Vec<(UserId, String)> = Vec::new();
-    let mut count = 0;
     for job in jobs {
         match job {
             Job::Send { from, msgs, .. } => {
                 for (to, id, _) in msgs {
                     ids.push((*from, id.clone()));
-                    count += 1;
                     if let Chat::User(name) = to
                         && let Some(Some((to, _))) = users.get(&fold(name))
                     {
@@ -251,13 +259,12 @@ pub fn apply(
         }
     }
     for (user, list) in &acked {
-        pairs.extend(list.iter().map(|a| (a.2, *user)));
+        pairs.extend(list.iter().map(|a| (a.sender, *user)));
     }
-    super::writes::read_dirs(tx, &pairs, &mut w.dirs)?;
-    let mut recent = super::writes::recent_ids(tx, &ids, &w.inboxes, DEDUP_WINDOW as i64)?;
-    let mut next_message = super::writes::message_ids(tx, count)?.into_iter();
+    let mut recent = super::writes::read_guarded(tx, &pairs, &ids, DEDUP_WINDOW as i64, &mut w)?;
+    w.dirs_read = w.dirs.clone();
 
-    // 5. Every job, in order.
+    // 6. Every job, in order.
     for (i, job) in jobs.iter().enumerate() {
         let ts = tick();
         outcomes[i] = match job {
@@ -269,8 +276,7 @@ pub fn apply(
                         if let Some(first) = recent.get(&(*from, id.clone())) {
                             return Ok(format!("{id}:{first}")); // a resend
                         }
-                        let mid = next_message.next().expect("one id per message");
-                        let sent = w.send(*from, &from_name, to, id, text, ts, mid, &users, &room_ids)?;
+                        let sent = w.send(*from, &from_name, to, id, text, ts, &users, &room_ids)?;
                         recent.insert((*from, id.clone()), ts);
                         Ok(sent)
                     })
@@ -306,7 +312,7 @@ pub fn apply(
         };
     }
 
-    // 6. Write it all.
+    // 7. Write it all.
     super::writes::write(tx, &w)?;
     Ok(Applied { outcomes, deliveries: w.deliveries })
 }
@@ -339,208 +345,4 @@ fn register(
         w.writes.joined.push((g, id, r.count));
     }
     Ok(Ok(Account { id: id as UserId, name: name.into(), hash: hash.to_string() }))
-}
-
-impl Work {
-    /// Gives `user` the next number of its inbox for `event` (message row `message`).
-    fn enqueue(&mut self, user: UserId, message: i64, kind: i16, ts: i64, event: &Arc<Pushed>) {
-        let inbox = self.inboxes.get_mut(&user).expect("every recipient's inbox is locked");
-        inbox.last_seq += 1;
-        let seq = inbox.last_seq;
-        self.writes.events.push((user as i64, seq, message, kind, ts));
-        self.deliveries.push(Delivery { user, seq: seq as u64, event: event.clone() });
-    }
-
-    /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`.
-    #[allow(clippy::too_many_arguments)]
-    fn send(
-        &mut self,
-        from: UserId,
-        from_name: &Arc<str>,
-        to: &Chat,
-        id: &str,
-        text: &Text,
-        ts: i64,
-        mid: i64,
-        users: &HashMap<String, Option<(UserId, Arc<str>)>>,
-        room_ids: &HashMap<String, i64>,
-    ) -> Result<String, Ko> {
-        let (recipient, room, ord, to_name) = match to {
-            Chat::User(name) => {
-                let Some(Some((to, to_name))) = users.get(&fold(name)) else {
-                    return Err(ko(Code::UnknownUser, format!("no user named {name}")));
-                };
-                let dir = self.dirs.entry((from, *to)).or_default();
-                let ord = dir.sent;
-                dir.sent += 1;
-                dir.last_msg = mid;
-                (Some(*to), None, ord, to_name.clone())
-            }
-            Chat::Room(name) => {
-                let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
-                let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
-                let room = self
-                    .rooms
-                    .get_mut(&rid)
-                    .filter(|r| r.members.contains_key(&from))
-                    .ok_or_else(not_member)?;
-                let ord = room.count;
-                room.count += 1;
-                room.last_msg = mid;
-                (None, Some(rid), ord, room.name.clone())
-            }
-        };
-        let inbox = self.inboxes.get_mut(&from).expect("the sender's inbox is locked");
-        let sender_ord = inbox.sent;
-        inbox.sent += 1;
-        let message = Message {
-            from: from_name.clone(),
-            to: to_name.clone(),
-            id: id.into(),
-            ts: ts as u64,
-            text: text.clone(),
-        };
-        let event = Arc::new(Pushed::Msg(Arc::new(message)));
-        match (recipient, room) {
-            (Some(to), _) => self.enqueue(to, mid, 0, ts, &event),
-            (None, Some(rid)) => {
-                let mut members: Vec<UserId> =
-                    self.rooms[&rid].members.keys().copied().filter(|&m| m != from).collect();
-                members.sort_unstable();
-                for member in members {
-                    self.enqueue(member, mid, 0, ts, &event);
-                }
-            }
-            (None, None) => unreachable!("a message goes to a user or a room"),
-        }
-        self.writes.messages.push(super::writes::MessageRow {
-            id: mid,
-            sender: from as i64,
-            sender_ord,
-            recipient: recipient.map(|r| r as i64),
-            room,
-            ord,
-            msg_id: id.to_string(),
-            ts,
-            from_name: from_name.to_string(),
-            to_name: to_name.to_string(),
-            text: text.as_escaped().to_string(),
-        });
-        Ok(format!("{id}:{ts}"))
-    }
-
-    /// `ACK:<seq>`: drops the events up to `seq`; each direct message
-    /// among them that was not yet delivered tells its sender `DELIVERED`.
-    fn ack(&mut self, user: UserId, me: &Arc<str>, seq: i64, acked: &[Acked], ts: i64) {
-        let inbox = self.inboxes[&user];
-        let seq = seq.min(inbox.last_seq);
-        if seq <= inbox.acked {
-            return;
-        }
-        for (eseq, message, sender, ord, id) in acked {
-            if *eseq <= inbox.acked || *eseq > seq {
-                continue;
-            }
-            let dir = self.dirs.entry((*sender, user)).or_default();
-            if ord + 1 > dir.delivered.max(dir.read) {
-                dir.delivered = ord + 1;
-                let state = MsgState::Delivered;
-                let event = Arc::new(Pushed::Status {
-                    peer: me.clone(),
-                    id: id.as_str().into(),
-                    state,
-                    ts: ts as u64,
-                });
-                self.enqueue(*sender, *message, 1, ts, &event);
-            }
-        }
-        self.inboxes.get_mut(&user).expect("locked").acked = seq;
-        self.writes.acks.push((user as i64, seq));
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn read(
-        &mut self,
-        user: UserId,
-        me: &Arc<str>,
-        chat: &Chat,
-        id: &str,
-        found: Option<Named>,
-        users: &HashMap<String, Option<(UserId, Arc<str>)>>,
-        room_ids: &HashMap<String, i64>,
-        ts: i64,
-    ) -> Result<(), Ko> {
-        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
-        match chat {
-            Chat::User(peer) => {
-                let Some(Some((from, _))) = users.get(&fold(peer)) else {
-                    return Err(ko(Code::UnknownMessage, format!("no user named {peer}")));
-                };
-                let found = found.ok_or_else(unknown)?;
-                let dir = self.dirs.entry((*from, user)).or_default();
-                if found.ord + 1 > dir.read {
-                    dir.read = found.ord + 1;
-                    let state = MsgState::Read;
-                    let event =
-                        Arc::new(Pushed::Status { peer: me.clone(), id: id.into(), state, ts: ts as u64 });
-                    self.enqueue(*from, found.message, 2, ts, &event);
-                }
-                Ok(())
-            }
-            Chat::Room(name) => {
-                let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
-                let Some((rid, room)) = room.filter(|(_, r)| r.members.contains_key(&user)) else {
-                    return Err(ko(Code::NotMember, format!("you are not in #{name}")));
-                };
-                let found = found.ok_or_else(unknown)?;
-                if found.ord + 1 > room.members[&user] {
-                    self.rooms.get_mut(&rid).expect("found").members.insert(user, found.ord + 1);
-                    self.writes.room_reads.push((rid, user as i64, found.ord + 1));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn join(
-        &mut self,
-        user: UserId,
-        room: &str,
-        room_ids: &HashMap<String, i64>,
-        rooms: &mut i64,
-    ) -> Result<(), Ko> {
-        let Some(rid) = room_ids.get(&fold(room)).copied() else {
-            return Err(ko(Code::Internal, "the room changed meanwhile; try again"));
-        };
-        let r = self.rooms.get_mut(&rid).expect("locked");
-        if r.members.contains_key(&user) {
-            return Ok(());
-        }
-        if *rooms >= MAX_ROOMS_PER_USER as i64 {
-            let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
-            return Err(ko(Code::BadRequest, why));
-        }
-        *rooms += 1;
-        r.members.insert(user, r.count);
-        r.live = true;
-        self.writes.left.retain(|&(room, u)| (room, u) != (rid, user as i64));
-        self.writes.joined.push((rid, user as i64, r.count));
-        Ok(())
-    }
-
-    fn leave(&mut self, user: UserId, room: &str, room_ids: &HashMap<String, i64>) -> Result<(), Ko> {
-        let rid = room_ids.get(&fold(room)).copied();
-        let r = rid.and_then(|rid| self.rooms.get_mut(&rid).filter(|r| r.live));
-        let r = r.ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;
-        if r.members.remove(&user).is_none() {
-            return Err(ko(Code::NotMember, format!("you are not in #{room}")));
-        }
-        if r.members.is_empty() {
-            r.live = false; // its name may start a new room
-        }
-        let rid = rid.expect("found");
-        self.writes.joined.retain(|&(room, u, _)| (room, u) != (rid, user as i64));
-        self.writes.left.push((rid, user as i64));
-        Ok(())
-    }
 }

@@ -64,6 +64,16 @@ impl Db {
         self.config.connect(NoTls)
     }
 
+    /// A connection for a committer, which runs the same few statements
+    /// for every batch, prepared once (`tx.rs`): each is planned once too
+    /// (`plan_cache_mode`), not again for every batch. Its lookups are
+    /// all by key (`writes.rs`), so one plan fits batches of any size.
+    pub fn connect_committer(&self) -> std::result::Result<Client, postgres::Error> {
+        let mut client = self.connect()?;
+        client.batch_execute("SET plan_cache_mode = force_generic_plan")?;
+        Ok(client)
+    }
+
     /// A connection at start: an error says which database and why.
     pub fn connect_at_start(&self) -> Result<Client> {
         self.connect()

@@ -22,7 +22,7 @@ use super::db::Db;
 use super::schema;
 use crate::error::{Error, Result};
 use crate::protocol::names::fold;
-use crate::store::export::{Export, Target, export};
+use crate::store::export::{Event, Export, Target, export};
 
 /// Rows per statement.
 const CHUNK: usize = 10_000;
@@ -68,7 +68,7 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         "SELECT count(*) FROM rooms WHERE live",
         "SELECT count(*) FROM members",
         "SELECT count(*) FROM directions",
-        "SELECT count(*) FROM events",
+        "SELECT coalesce(sum(count), 0)::int8 FROM events",
         "SELECT count(*) FROM users WHERE last_seen IS NOT NULL",
     ];
     let mut wrong = Vec::new();
@@ -115,17 +115,9 @@ fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgr
         tx.execute("INSERT INTO sessions (user_id) SELECT * FROM unnest($1::int8[])", &[&ids])?;
     }
     for (i, room) in data.rooms.iter().enumerate() {
-        let last = room.last_msg.map_or(0, id);
         tx.execute(
-            "INSERT INTO rooms (id, name, folded, live, count, last_msg) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &id(i),
-                &room.name,
-                &fold(room.name.trim_start_matches('#')),
-                &room.live,
-                &n(room.count),
-                &last,
-            ],
+            "INSERT INTO rooms (id, name, folded, live, count) VALUES ($1, $2, $3, $4, $5)",
+            &[&id(i), &room.name, &fold(room.name.trim_start_matches('#')), &room.live, &n(room.count)],
         )?;
         for (user, read) in &room.members {
             tx.execute(
@@ -166,19 +158,36 @@ fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgr
     }
     for d in &data.directions {
         tx.execute(
-            "INSERT INTO directions (sender, recipient, sent, delivered, read, last_msg) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&id(d.sender), &id(d.recipient), &n(d.sent), &n(d.delivered), &n(d.read), &d.last_msg.map_or(0, id)],
+            "INSERT INTO directions (sender, recipient, sent, delivered, read) VALUES ($1, $2, $3, $4, $5)",
+            &[&id(d.sender), &id(d.recipient), &n(d.sent), &n(d.delivered), &n(d.read)],
         )?;
     }
+    // Each event becomes a run of one (`work.rs`): its message's stream
+    // and number say which message it is about.
     for events in data.events.chunks(CHUNK) {
         let users: Vec<i64> = events.iter().map(|e| id(e.0)).collect();
         let seqs: Vec<i64> = events.iter().map(|e| n(e.1)).collect();
-        let messages: Vec<i64> = events.iter().map(|e| id(e.2)).collect();
         let kinds: Vec<i16> = events.iter().map(|e| e.3).collect();
         let ts: Vec<i64> = events.iter().map(|e| n(e.4)).collect();
+        let about = |e: &Event| &data.messages[e.2];
+        let (mut senders, mut recipients, mut rooms, mut ords) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for m in events.iter().map(about) {
+            let (sender, recipient, room) = match m.to {
+                Target::User(u) => (Some(id(m.from)), Some(id(u)), None),
+                Target::Room(r) => (None, None, Some(id(r))),
+            };
+            senders.push(sender);
+            recipients.push(recipient);
+            rooms.push(room);
+            ords.push(n(m.ord));
+        }
         tx.execute(
-            "INSERT INTO events (user_id, seq, message, kind, ts) SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int2[], $5::int8[])",
-            &[&users, &seqs, &messages, &kinds, &ts],
+            "INSERT INTO events (user_id, seq, count, kind, sender, recipient, room, ord, ts) \
+             SELECT u, s, 1, k, se, re, ro, o, t FROM unnest($1::int8[], $2::int8[], $3::int2[], $4::int8[], \
+                                                     $5::int8[], $6::int8[], $7::int8[], $8::int8[]) \
+                                        AS e(u, s, k, se, re, ro, o, t)",
+            &[&users, &seqs, &kinds, &senders, &recipients, &rooms, &ords, &ts],
         )?;
     }
     tx.batch_execute(

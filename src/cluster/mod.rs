@@ -22,7 +22,7 @@
 //! | [`schema`] | the versioned migrations (`migrations/NNN_name.sql`), applied at start |
 //! | [`backend`] | [`PgBackend`](backend::PgBackend): the server's `Backend` on PostgreSQL |
 //! | [`committer`] | group commit: one transaction per batch of requests |
-//! | [`apply`], [`writes`] | what a batch's transaction does, and in which order it locks |
+//! | [`apply`], [`work`], [`writes`] | what a batch's transaction does, in which order it locks, and its statements |
 //! | [`reads`] | `HISTORY`, `CHATS`, the inbox replay, … |
 //! | [`names`] | user names ⇄ ids, remembered |
 //! | [`bus`] | the NATS client on its one bridge thread |
@@ -46,6 +46,7 @@ pub mod notice;
 pub mod reads;
 pub mod schema;
 pub mod tx;
+pub mod work;
 pub mod writes;
 
 use std::sync::Arc;

@@ -52,13 +52,16 @@ pub fn history(
                 .find(conn, name)
                 .or_ko("reading a user")?
                 .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))?;
-            let (a, b) = ((user.min(peer)) as i64, (user.max(peer)) as i64);
+            // The newest of each direction (by number), then both in the
+            // order they were stored.
             let rows = conn
                 .query(
-                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM messages \
-                     WHERE LEAST(sender, recipient) = $1 AND GREATEST(sender, recipient) = $2 AND recipient IS NOT NULL \
-                     ORDER BY id DESC LIMIT $3",
-                    &[&a, &b, &(limit as i64)],
+                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM ( \
+                       (SELECT * FROM messages WHERE sender = $1 AND recipient = $2 ORDER BY ord DESC LIMIT $3) \
+                       UNION ALL \
+                       (SELECT * FROM messages WHERE sender = $2 AND recipient = $1 ORDER BY ord DESC LIMIT $3) \
+                     ) AS both_ways ORDER BY id DESC LIMIT $3",
+                    &[&(user as i64), &(peer as i64), &(limit as i64)],
                 )
                 .or_ko("reading a history")?;
             let marks = conn
@@ -125,15 +128,18 @@ pub fn chats(db: &Db, user: UserId) -> Result<Vec<String>, Ko> {
     let mut conn = db.get()?;
     let rows = conn
         .query(
+            // A stream's newest message is the one numbered `sent - 1`
+            // (`count - 1` in a room); its id orders the chats.
             "SELECT u.name, x.last, x.unread FROM ( \
                 SELECT CASE WHEN d.sender = $1 THEN d.recipient ELSE d.sender END AS peer, \
-                       max(d.last_msg) AS last, \
+                       max((SELECT m.id FROM messages m WHERE m.sender = d.sender \
+                            AND m.recipient = d.recipient AND m.ord = d.sent - 1)) AS last, \
                        sum(CASE WHEN d.recipient = $1 THEN d.sent - d.read ELSE 0 END)::int8 AS unread \
                 FROM directions d WHERE (d.sender = $1 OR d.recipient = $1) AND d.sent > 0 GROUP BY 1 \
              ) x JOIN users u ON u.id = x.peer \
              UNION ALL \
-             SELECT r.name, r.last_msg, (SELECT count(*) FROM messages m \
-                     WHERE m.room = r.id AND m.ord >= mb.read AND m.sender <> $1) \
+             SELECT r.name, (SELECT m.id FROM messages m WHERE m.room = r.id AND m.ord = r.count - 1), \
+                    (SELECT count(*) FROM messages m WHERE m.room = r.id AND m.ord >= mb.read AND m.sender <> $1) \
              FROM members mb JOIN rooms r ON r.id = mb.room WHERE mb.user_id = $1 AND r.count > 0 \
              ORDER BY 2 DESC",
             &[&(user as i64)],
@@ -187,7 +193,11 @@ pub fn room_members(db: &Db, room: &str) -> Result<Option<(Arc<str>, Members)>, 
     Ok(Some((name, members)))
 }
 
-/// An event of an inbox, as read back: its number and what it says.
+/// The events of `user`'s inbox numbered after `after` (and after its
+/// acknowledged mark) up to `upto`, at most [`PAGE`] of them: each run
+/// (`work.rs`) spread back into its events, message by message. The runs
+/// read are the one holding the first number wanted and those after it,
+/// each found by key.
 pub fn fetch_events(
     conn: &mut impl GenericClient,
     user: UserId,
@@ -195,17 +205,33 @@ pub fn fetch_events(
     upto: u64,
 ) -> Result<Vec<(u64, Pushed)>, postgres::Error> {
     let rows = conn.query(
-        "SELECT e.seq, e.kind, e.ts, m.from_name, m.to_name, m.msg_id, m.ts, m.text FROM events e \
-         JOIN messages m ON m.id = e.message WHERE e.user_id = $1 AND e.seq > $2 AND e.seq <= $3 \
-         ORDER BY e.seq LIMIT $4",
-        &[&(user as i64), &(after as i64), &(upto.min(i64::MAX as u64) as i64), &PAGE],
+        "SELECT e.seq + (m.ord - e.ord) AS n, e.kind, e.ts, m.from_name, m.to_name, m.msg_id, m.ts, m.text \
+         FROM (SELECT GREATEST($2, acked) AS after FROM inboxes WHERE user_id = $1) AS i \
+         CROSS JOIN LATERAL ( \
+             (SELECT * FROM events e WHERE e.user_id = $1 AND e.seq <= i.after + 1 ORDER BY e.seq DESC LIMIT 1) \
+             UNION ALL \
+             (SELECT * FROM events e WHERE e.user_id = $1 AND e.seq > i.after + 1 AND e.seq <= $3 \
+              ORDER BY e.seq LIMIT $4) \
+         ) AS e \
+         CROSS JOIN LATERAL ( \
+             SELECT * FROM messages m WHERE e.room IS NULL AND m.sender = e.sender AND m.recipient = e.recipient \
+                AND m.ord >= e.ord + GREATEST(0, i.after + 1 - e.seq) AND m.ord < e.ord + e.count \
+                AND m.ord <= e.ord + ($3 - e.seq) \
+             UNION ALL \
+             SELECT * FROM messages m WHERE m.room = e.room \
+                AND m.ord >= e.ord + GREATEST(0, i.after + 1 - e.seq) AND m.ord < e.ord + e.count \
+                AND m.ord <= e.ord + ($3 - e.seq) \
+         ) AS m \
+         WHERE e.seq + e.count > i.after + 1 \
+         ORDER BY n LIMIT $4",
+        &[&(user as i64), &(after.min(i64::MAX as u64) as i64), &(upto.min(i64::MAX as u64) as i64), &PAGE],
     )?;
     let mut events = Vec::with_capacity(rows.len());
     for row in rows {
         let seq = row.get::<_, i64>(0) as u64;
         let kind: i16 = row.get(1);
         let (from, to, id): (&str, &str, &str) = (row.get(3), row.get(4), row.get(5));
-        let event = if kind == 0 {
+        let event = if kind == super::work::MSG {
             let Ok(text) = Text::parse(row.get(7)) else {
                 log::error!("cluster: message {id} from {from} has a text that is not escaped; skipped");
                 continue;
@@ -213,7 +239,7 @@ pub fn fetch_events(
             let ts = row.get::<_, i64>(6) as u64;
             Pushed::Msg(Arc::new(Message { from: from.into(), to: to.into(), id: id.into(), ts, text }))
         } else {
-            let state = if kind == 1 { MsgState::Delivered } else { MsgState::Read };
+            let state = if kind == super::work::DELIVERED { MsgState::Delivered } else { MsgState::Read };
             Pushed::Status { peer: to.into(), id: id.into(), state, ts: row.get::<_, i64>(2) as u64 }
         };
         events.push((seq, event));

@@ -1,7 +1,13 @@
 //! The statements of a batch's transaction (see `apply.rs` for their
-//! order): the locking reads, and the writes, one statement per table for
-//! the whole batch — arrays bound as parameters and spread with `unnest`,
-//! so a batch of 500 messages is one `INSERT`, not 500 round trips.
+//! order): the locking reads, one read of what the locks guard, and the
+//! writes — all of them in **one** statement. Rows travel as arrays bound
+//! as parameters and spread with `unnest`, so a batch of 500 messages is
+//! one `INSERT`, not 500 round trips.
+//!
+//! Every lookup here is written to be found by key, a row at a time
+//! (`CROSS JOIN LATERAL`): the committer's connection plans each statement
+//! once (`db.rs`), for any batch size, and the tables it reads change too
+//! fast for their statistics to say better.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -10,13 +16,29 @@ use super::tx::Tx;
 use super::apply::{Dir, Inbox, Room, Work};
 use crate::store::UserId;
 
-/// A `messages` row to insert.
+/// Which messages a run or a message belongs to: one direction of a
+/// direct chat, or a room. Messages are numbered (`ord`) within it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stream {
+    Direct { sender: UserId, recipient: UserId },
+    Room(i64),
+}
+
+impl Stream {
+    /// The columns `sender`, `recipient`, `room` of a run.
+    fn columns(self) -> (Option<i64>, Option<i64>, Option<i64>) {
+        match self {
+            Stream::Direct { sender, recipient } => (Some(sender as i64), Some(recipient as i64), None),
+            Stream::Room(room) => (None, None, Some(room)),
+        }
+    }
+}
+
+/// A `messages` row to insert (its `id` comes from the table's sequence).
 pub struct MessageRow {
-    pub id: i64,
     pub sender: i64,
     pub sender_ord: i64,
-    pub recipient: Option<i64>,
-    pub room: Option<i64>,
+    pub stream: Stream,
     pub ord: i64,
     pub msg_id: String,
     pub ts: i64,
@@ -25,12 +47,24 @@ pub struct MessageRow {
     pub text: String,
 }
 
+/// An `events` row: `count` events of `user` numbered from `seq`, about
+/// the messages of `stream` numbered from `ord` (see `work.rs`).
+#[derive(Debug)]
+pub struct Run {
+    pub user: i64,
+    pub seq: i64,
+    pub count: i32,
+    pub kind: i16,
+    pub stream: Stream,
+    pub ord: i64,
+    pub ts: i64,
+}
+
 /// The rows a batch adds or changes, beyond the counters in [`Work`].
 #[derive(Default)]
 pub struct Writes {
     pub messages: Vec<MessageRow>,
-    /// `events`: (user, seq, message, kind, ts).
-    pub events: Vec<(i64, i64, i64, i16, i64)>,
+    pub runs: Vec<Run>,
     /// Inboxes acknowledged up to a sequence number: (user, seq).
     pub acks: Vec<(i64, i64)>,
     /// Memberships: (room, user, read) joined, (room, user) left, reads.
@@ -64,7 +98,7 @@ pub fn lock_rooms(
     }
     let folded: Vec<&str> = folded.iter().map(String::as_str).collect();
     let rows = tx.query(
-        "SELECT id, name, folded, count, last_msg FROM rooms WHERE folded = ANY($1) AND live ORDER BY id FOR UPDATE",
+        "SELECT id, name, folded, count FROM rooms WHERE folded = ANY($1) AND live ORDER BY id FOR UPDATE",
         &[&folded],
     )?;
     let mut ids = HashMap::new();
@@ -72,16 +106,7 @@ pub fn lock_rooms(
         let id: i64 = row.get(0);
         ids.insert(row.get::<_, String>(2), id);
         let name: String = row.get(1);
-        rooms.insert(
-            id,
-            Room {
-                name: name.into(),
-                count: row.get(3),
-                last_msg: row.get(4),
-                live: true,
-                members: HashMap::new(),
-            },
-        );
+        rooms.insert(id, Room { name: name.into(), count: row.get(3), live: true, members: HashMap::new() });
     }
     let locked: Vec<i64> = rooms.keys().copied().collect();
     for row in tx.query("SELECT room, user_id, read FROM members WHERE room = ANY($1)", &[&locked])? {
@@ -93,36 +118,59 @@ pub fn lock_rooms(
     Ok(ids)
 }
 
-/// A direct message an `ACK` acknowledges: (inbox seq, message row,
-/// sender, its number, its id).
-pub type Acked = (i64, i64, UserId, i64, String);
+/// A direct message an `ACK` acknowledges: its number in the inbox, its
+/// sender, its number in its direction, its id.
+pub struct Acked {
+    pub seq: i64,
+    pub sender: UserId,
+    pub ord: i64,
+    pub msg_id: String,
+}
 
 /// For each `(user, seq)` acknowledgement, the direct messages among the
-/// user's events up to `seq`, in order: (seq, message, sender, ord, id).
+/// user's events not yet acknowledged up to `seq`, in order. Read before
+/// the inboxes are locked (their senders must be locked too, for their
+/// `DELIVERED`): the acknowledged mark read here may be behind, which
+/// only adds rows that `Work::ack` skips.
 pub fn acked_directs(
     tx: &mut Tx,
     acks: &[(UserId, i64)],
 ) -> Result<HashMap<UserId, Vec<Acked>>, postgres::Error> {
-    let mut found: HashMap<UserId, Vec<_>> = HashMap::new();
+    let mut found: HashMap<UserId, Vec<Acked>> = HashMap::new();
     if acks.is_empty() {
         return Ok(found);
     }
     let (users, seqs): (Vec<i64>, Vec<i64>) = acks.iter().map(|&(u, s)| (u as i64, s)).unzip();
+    // For each run of direct messages that the acknowledgement reaches,
+    // the part of it after the acknowledged mark and up to `s`. `OFFSET 0`
+    // keeps the last subquery a subquery: flattened, its bounds on `ord`
+    // (from three relations) became a join filter, and every message of
+    // the direction was read for each run (a minute per batch, measured).
     let rows = tx.query(
-        "SELECT e.user_id, e.seq, e.message, m.sender, m.ord, m.msg_id \
+        "SELECT a.u, e.seq + (m.ord - e.ord), e.sender, m.ord, m.msg_id \
          FROM unnest($1::int8[], $2::int8[]) AS a(u, s) \
-         JOIN events e ON e.user_id = a.u AND e.seq <= a.s \
-         JOIN messages m ON m.id = e.message \
-         WHERE e.kind = 0 AND m.recipient IS NOT NULL ORDER BY e.user_id, e.seq",
+         CROSS JOIN LATERAL (SELECT acked FROM inboxes WHERE user_id = a.u) AS i \
+         CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.user_id = a.u AND e.seq <= a.s \
+                             AND e.seq + e.count > i.acked + 1 AND e.kind = 0 AND e.room IS NULL) AS e \
+         CROSS JOIN LATERAL (SELECT m.ord, m.msg_id FROM messages m \
+                             WHERE m.sender = e.sender AND m.recipient = e.recipient \
+                             AND m.ord >= e.ord + GREATEST(0, i.acked + 1 - e.seq) \
+                             AND m.ord <= e.ord + LEAST(e.count - 1, a.s - e.seq) OFFSET 0) AS m \
+         ORDER BY 1, 2",
         &[&users, &seqs],
     )?;
     for row in rows {
         let user = row.get::<_, i64>(0) as UserId;
-        let entry = (row.get(1), row.get(2), row.get::<_, i64>(3) as UserId, row.get(4), row.get(5));
-        found.entry(user).or_default().push(entry);
+        let acked = Acked {
+            seq: row.get(1),
+            sender: row.get::<_, i64>(2) as UserId,
+            ord: row.get(3),
+            msg_id: row.get(4),
+        };
+        found.entry(user).or_default().push(acked);
     }
     for list in found.values_mut() {
-        list.dedup_by_key(|a| a.0); // two ACKs of one user in a batch
+        list.dedup_by_key(|a| a.seq); // two ACKs of one user in a batch
     }
     Ok(found)
 }
@@ -145,176 +193,161 @@ pub fn lock_inboxes(
     Ok(())
 }
 
-/// The `directions` rows of `pairs` (sender, recipient) that exist.
-pub fn read_dirs(
+/// Reads, in one round trip, what the locked inboxes guard: the
+/// `directions` of `pairs` (sender, recipient) that exist, into
+/// `w.dirs`; and which `(sender, id)` of `ids` are among their sender's
+/// last `window` messages — resends, returned with their first `<ts>`.
+///
+/// It must run after the locks, as a statement of its own: a statement
+/// sees what was committed when it began, and the lock may have waited
+/// for another batch to commit changes to these very rows.
+pub fn read_guarded(
     tx: &mut Tx,
     pairs: &BTreeSet<(UserId, UserId)>,
-    dirs: &mut HashMap<(UserId, UserId), Dir>,
-) -> Result<(), postgres::Error> {
-    if pairs.is_empty() {
-        return Ok(());
+    ids: &[(UserId, String)],
+    window: i64,
+    w: &mut Work,
+) -> Result<HashMap<(UserId, String), i64>, postgres::Error> {
+    let mut recent = HashMap::new();
+    if pairs.is_empty() && ids.is_empty() {
+        return Ok(recent);
     }
     let (senders, recipients): (Vec<i64>, Vec<i64>) =
         pairs.iter().map(|&(s, r)| (s as i64, r as i64)).unzip();
-    let rows = tx.query(
-        "SELECT d.sender, d.recipient, d.sent, d.delivered, d.read, d.last_msg \
-         FROM unnest($1::int8[], $2::int8[]) AS p(s, r) \
-         JOIN directions d ON d.sender = p.s AND d.recipient = p.r",
-        &[&senders, &recipients],
-    )?;
-    for row in rows {
-        let key = (row.get::<_, i64>(0) as UserId, row.get::<_, i64>(1) as UserId);
-        dirs.insert(
-            key,
-            Dir { sent: row.get(2), delivered: row.get(3), read: row.get(4), last_msg: row.get(5) },
-        );
-    }
-    Ok(())
-}
-
-/// Which of `(sender, id)` are among their sender's last `window`
-/// messages: a resend, answered with the first `<ts>`.
-pub fn recent_ids(
-    tx: &mut Tx,
-    ids: &[(UserId, String)],
-    inboxes: &HashMap<UserId, Inbox>,
-    window: i64,
-) -> Result<HashMap<(UserId, String), i64>, postgres::Error> {
-    let mut recent = HashMap::new();
-    if ids.is_empty() {
-        return Ok(recent);
-    }
-    let senders: Vec<i64> = ids.iter().map(|(s, _)| *s as i64).collect();
+    let from: Vec<i64> = ids.iter().map(|(s, _)| *s as i64).collect();
     let names: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
-    let floors: Vec<i64> = ids.iter().map(|(s, _)| inboxes.get(s).map_or(0, |i| i.sent - window)).collect();
+    let floors: Vec<i64> = ids.iter().map(|(s, _)| w.inboxes.get(s).map_or(0, |i| i.sent - window)).collect();
+    // Rows with a message id are resends; the others, directions.
     let rows = tx.query(
-        "SELECT m.sender, m.msg_id, m.ts FROM unnest($1::int8[], $2::text[], $3::int8[]) AS d(s, i, f) \
-         JOIN messages m ON m.sender = d.s AND m.msg_id = d.i AND m.sender_ord >= d.f",
-        &[&senders, &names, &floors],
+        "SELECT d.sender, d.recipient, d.sent, d.delivered, d.read, NULL::text, 0::int8 \
+         FROM unnest($1::int8[], $2::int8[]) AS p(s, r) \
+         CROSS JOIN LATERAL (SELECT * FROM directions d WHERE d.sender = p.s AND d.recipient = p.r) AS d \
+         UNION ALL \
+         SELECT q.s, 0, 0, 0, 0, q.i, m.ts FROM unnest($3::int8[], $4::text[], $5::int8[]) AS q(s, i, f) \
+         CROSS JOIN LATERAL (SELECT m.ts FROM messages m \
+                             WHERE m.sender = q.s AND m.msg_id = q.i AND m.sender_ord >= q.f LIMIT 1) AS m",
+        &[&senders, &recipients, &from, &names, &floors],
     )?;
     for row in rows {
-        recent.insert((row.get::<_, i64>(0) as UserId, row.get(1)), row.get(2));
+        let sender = row.get::<_, i64>(0) as UserId;
+        match row.get::<_, Option<String>>(5) {
+            Some(id) => {
+                recent.insert((sender, id), row.get(6));
+            }
+            None => {
+                let key = (sender, row.get::<_, i64>(1) as UserId);
+                w.dirs.insert(key, Dir { sent: row.get(2), delivered: row.get(3), read: row.get(4) });
+            }
+        }
     }
     Ok(recent)
 }
 
-/// `n` new message ids, in one round trip.
-pub fn message_ids(tx: &mut Tx, n: usize) -> Result<Vec<i64>, postgres::Error> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let rows = tx.query("SELECT nextval('messages_id_seq') FROM generate_series(1, $1)", &[&(n as i32)])?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// Writes everything the batch changed.
+/// Writes what the batch changed: its messages, runs, acknowledgements,
+/// inbox counters, directions and room counters in one statement (each
+/// `WITH` clause runs whether its arrays are empty or not; an empty one
+/// does nothing), and the rarer changes — memberships, last-seen times —
+/// in statements of their own, only when there are some.
 pub fn write(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
     let ws = &w.writes;
-    if !ws.messages.is_empty() {
-        let m = &ws.messages;
-        let col = |f: fn(&MessageRow) -> i64| m.iter().map(f).collect::<Vec<i64>>();
-        let text = |f: fn(&MessageRow) -> &str| m.iter().map(f).collect::<Vec<&str>>();
-        let recipients: Vec<Option<i64>> = m.iter().map(|r| r.recipient).collect();
-        let rooms: Vec<Option<i64>> = m.iter().map(|r| r.room).collect();
-        tx.execute(
-            "INSERT INTO messages (id, sender, sender_ord, recipient, room, ord, msg_id, ts, from_name, to_name, text) \
-             SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], \
-                                  $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[])",
-            &[
-                &col(|r| r.id),
-                &col(|r| r.sender),
-                &col(|r| r.sender_ord),
-                &recipients,
-                &rooms,
-                &col(|r| r.ord),
-                &text(|r| &r.msg_id),
-                &col(|r| r.ts),
-                &text(|r| &r.from_name),
-                &text(|r| &r.to_name),
-                &text(|r| &r.text),
-            ],
-        )?;
-    }
-    if !ws.events.is_empty() {
-        let e = &ws.events;
-        let kinds: Vec<i16> = e.iter().map(|r| r.3).collect();
-        tx.execute(
-            "INSERT INTO events (user_id, seq, message, kind, ts) \
-             SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int2[], $5::int8[])",
-            &[
-                &e.iter().map(|r| r.0).collect::<Vec<_>>(),
-                &e.iter().map(|r| r.1).collect::<Vec<_>>(),
-                &e.iter().map(|r| r.2).collect::<Vec<_>>(),
-                &kinds,
-                &e.iter().map(|r| r.4).collect::<Vec<_>>(),
-            ],
-        )?;
-    }
-    if !ws.acks.is_empty() {
-        let (users, seqs): (Vec<i64>, Vec<i64>) = ws.acks.iter().copied().unzip();
-        tx.execute(
-            "DELETE FROM events e USING unnest($1::int8[], $2::int8[]) AS a(u, s) WHERE e.user_id = a.u AND e.seq <= a.s",
-            &[&users, &seqs],
-        )?;
-    }
-    if !w.inboxes.is_empty() {
-        let mut ids = Vec::new();
-        let (mut last, mut acked, mut sent) = (Vec::new(), Vec::new(), Vec::new());
-        for (&user, inbox) in &w.inboxes {
-            ids.push(user as i64);
-            last.push(inbox.last_seq);
-            acked.push(inbox.acked);
-            sent.push(inbox.sent);
-        }
-        tx.execute(
-            "UPDATE inboxes i SET last_seq = u.l, acked = u.a, sent = u.s \
-             FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[]) AS u(id, l, a, s) \
-             WHERE i.user_id = u.id AND (i.last_seq, i.acked, i.sent) <> (u.l, u.a, u.s)",
-            &[&ids, &last, &acked, &sent],
-        )?;
-    }
-    if !w.dirs.is_empty() {
-        let mut cols: [Vec<i64>; 6] = Default::default();
-        for (&(s, r), d) in &w.dirs {
-            for (col, v) in cols.iter_mut().zip([s as i64, r as i64, d.sent, d.delivered, d.read, d.last_msg])
-            {
+    let m = &ws.messages;
+    let int = |f: fn(&MessageRow) -> i64| m.iter().map(f).collect::<Vec<i64>>();
+    let text = |f: fn(&MessageRow) -> &str| m.iter().map(f).collect::<Vec<&str>>();
+    let (m_recipient, m_room): (Vec<Option<i64>>, Vec<Option<i64>>) = m
+        .iter()
+        .map(|r| match r.stream {
+            Stream::Direct { recipient, .. } => (Some(recipient as i64), None),
+            Stream::Room(room) => (None, Some(room)),
+        })
+        .unzip();
+
+    let e = &ws.runs;
+    let streams: Vec<_> = e.iter().map(|r| r.stream.columns()).collect();
+    let e_counts: Vec<i32> = e.iter().map(|r| r.count).collect();
+    let e_kinds: Vec<i16> = e.iter().map(|r| r.kind).collect();
+
+    let (a_users, a_seqs): (Vec<i64>, Vec<i64>) = ws.acks.iter().copied().unzip();
+
+    let mut inboxes: [Vec<i64>; 4] = Default::default();
+    for (&user, inbox) in &w.inboxes {
+        if w.inboxes_read.get(&user) != Some(inbox) {
+            for (col, v) in inboxes.iter_mut().zip([user as i64, inbox.last_seq, inbox.acked, inbox.sent]) {
                 col.push(v);
             }
         }
-        tx.execute(
-            "INSERT INTO directions (sender, recipient, sent, delivered, read, last_msg) \
-             SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[]) \
-             ON CONFLICT (sender, recipient) DO UPDATE SET sent = EXCLUDED.sent, delivered = EXCLUDED.delivered, \
-             read = EXCLUDED.read, last_msg = EXCLUDED.last_msg",
-            &[&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5]],
-        )?;
     }
-    write_rooms(tx, w)?;
-    if !ws.seen.is_empty() {
-        let (users, ts): (Vec<i64>, Vec<i64>) = ws.seen.iter().copied().unzip();
-        tx.execute(
-            "UPDATE users SET last_seen = s.ts FROM unnest($1::int8[], $2::int8[]) AS s(u, ts) WHERE users.id = s.u",
-            &[&users, &ts],
-        )?;
+    let mut dirs: [Vec<i64>; 5] = Default::default();
+    for (&(s, r), d) in &w.dirs {
+        if w.dirs_read.get(&(s, r)) != Some(d) {
+            for (col, v) in dirs.iter_mut().zip([s as i64, r as i64, d.sent, d.delivered, d.read]) {
+                col.push(v);
+            }
+        }
     }
-    Ok(())
+    let room_ids: Vec<i64> = w.rooms.keys().copied().collect();
+    let room_counts: Vec<i64> = room_ids.iter().map(|id| w.rooms[id].count).collect();
+    let room_live: Vec<bool> = room_ids.iter().map(|id| w.rooms[id].live).collect();
+
+    tx.execute(
+        "WITH \
+         msgs AS (INSERT INTO messages (sender, sender_ord, recipient, room, ord, msg_id, ts, from_name, to_name, text) \
+                  SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
+                                       $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[])), \
+         runs AS (INSERT INTO events (user_id, seq, count, kind, sender, recipient, room, ord, ts) \
+                  SELECT * FROM unnest($11::int8[], $12::int8[], $13::int4[], $14::int2[], $15::int8[], \
+                                       $16::int8[], $17::int8[], $18::int8[], $19::int8[])), \
+         acks AS (DELETE FROM events x USING unnest($20::int8[], $21::int8[]) AS a(u, s) \
+                  WHERE x.user_id = a.u AND x.seq <= a.s AND x.seq + x.count - 1 <= a.s), \
+         counters AS (UPDATE inboxes x SET last_seq = u.l, acked = u.a, sent = u.s \
+                  FROM unnest($22::int8[], $23::int8[], $24::int8[], $25::int8[]) AS u(id, l, a, s) \
+                  WHERE x.user_id = u.id), \
+         dirs AS (INSERT INTO directions (sender, recipient, sent, delivered, read) \
+                  SELECT * FROM unnest($26::int8[], $27::int8[], $28::int8[], $29::int8[], $30::int8[]) \
+                  ON CONFLICT (sender, recipient) DO UPDATE \
+                  SET sent = EXCLUDED.sent, delivered = EXCLUDED.delivered, read = EXCLUDED.read) \
+         UPDATE rooms x SET count = u.c, live = u.v FROM unnest($31::int8[], $32::int8[], $33::bool[]) AS u(id, c, v) \
+         WHERE x.id = u.id AND (x.count, x.live) <> (u.c, u.v)",
+        &[
+            &int(|r| r.sender),
+            &int(|r| r.sender_ord),
+            &m_recipient,
+            &m_room,
+            &int(|r| r.ord),
+            &text(|r| &r.msg_id),
+            &int(|r| r.ts),
+            &text(|r| &r.from_name),
+            &text(|r| &r.to_name),
+            &text(|r| &r.text),
+            &e.iter().map(|r| r.user).collect::<Vec<_>>(),
+            &e.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            &e_counts,
+            &e_kinds,
+            &streams.iter().map(|s| s.0).collect::<Vec<_>>(),
+            &streams.iter().map(|s| s.1).collect::<Vec<_>>(),
+            &streams.iter().map(|s| s.2).collect::<Vec<_>>(),
+            &e.iter().map(|r| r.ord).collect::<Vec<_>>(),
+            &e.iter().map(|r| r.ts).collect::<Vec<_>>(),
+            &a_users,
+            &a_seqs,
+            &inboxes[0],
+            &inboxes[1],
+            &inboxes[2],
+            &inboxes[3],
+            &dirs[0],
+            &dirs[1],
+            &dirs[2],
+            &dirs[3],
+            &dirs[4],
+            &room_ids,
+            &room_counts,
+            &room_live,
+        ],
+    )?;
+    write_rare(tx, ws)
 }
 
-/// Rooms' counters, members joined and left, read marks.
-fn write_rooms(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
-    let ws = &w.writes;
-    if !w.rooms.is_empty() {
-        let ids: Vec<i64> = w.rooms.keys().copied().collect();
-        let counts: Vec<i64> = ids.iter().map(|id| w.rooms[id].count).collect();
-        let last: Vec<i64> = ids.iter().map(|id| w.rooms[id].last_msg).collect();
-        let live: Vec<bool> = ids.iter().map(|id| w.rooms[id].live).collect();
-        tx.execute(
-            "UPDATE rooms r SET count = u.c, last_msg = u.l, live = u.v \
-             FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::bool[]) AS u(id, c, l, v) \
-             WHERE r.id = u.id AND (r.count, r.last_msg, r.live) <> (u.c, u.l, u.v)",
-            &[&ids, &counts, &last, &live],
-        )?;
-    }
+/// Members joined and left, room read marks, last-seen times.
+fn write_rare(tx: &mut Tx, ws: &Writes) -> Result<(), postgres::Error> {
     if !ws.left.is_empty() {
         let (rooms, users): (Vec<i64>, Vec<i64>) = ws.left.iter().copied().unzip();
         tx.execute(
@@ -340,6 +373,13 @@ fn write_rooms(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
             let c: Vec<i64> = rows.iter().map(|r| r.2).collect();
             tx.execute(sql, &[&a, &b, &c])?;
         }
+    }
+    if !ws.seen.is_empty() {
+        let (users, ts): (Vec<i64>, Vec<i64>) = ws.seen.iter().copied().unzip();
+        tx.execute(
+            "UPDATE users SET last_seen = s.ts FROM unnest($1::int8[], $2::int8[]) AS s(u, ts) WHERE users.id = s.u",
+            &[&users, &ts],
+        )?;
     }
     Ok(())
 }

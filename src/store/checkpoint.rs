@@ -6,10 +6,10 @@
 //!
 //! ```text
 //! kind,a,b,c,d,e,f,g,h,i,j,k
-//! CHECKPOINT,2,<position>,<last ts>,<message count>
+//! CHECKPOINT,3,<position>,<last ts>,<message count>
 //! USER,<name>,<last seq>,<acked seq>,<last seen>
 //! QUEUED,<user>,<D|R|S>,<position>,<sender>,<dord>,<id>   an event not yet acknowledged (in order)
-//! SENT,<user>,<id>,<ts>,<recipient, empty for a room>,<ord> a recent id (oldest first)
+//! SENT,<user>,<tag>:<position> …    its resend window, oldest first (tags in hex, see `state::recent`)
 //! DIRECT,<a>,<b>,<head>,<count>,<a→b sent>,<b→a sent>,<a→b delivered>,<a→b read>,<b→a delivered>,<b→a read>,<order>
 //! ROOM,<#name>,<head>,<count>,<order>
 //! MEMBER,<#name>,<user>,<read>,<own message numbers, space-separated>
@@ -22,7 +22,20 @@
 //! falls back to the one before. The two newest are kept for that reason.
 //! A checkpoint is written only once the log up to its position is on
 //! disk, so it never holds an effect of a record a crash could take back.
+//!
+//! The requests do not wait while a checkpoint is formatted: under the
+//! state lock, [`snapshot`] takes what the file needs — the big parts
+//! (resend windows, inboxes) by reference, shared copy-on-write with the
+//! state; conversations and rooms by copy — and [`encode`] formats it
+//! after the lock is let go (`examples/store_scale.rs` measures the
+//! difference: docs/BENCHMARKS.md).
+//!
+//! Version 2 (before the compact resend windows) had one `SENT` row per
+//! id, `SENT,<user>,<id>,<ts>,<recipient>,<ord>`, without the record's
+//! position: such rows are passed over (the windows start empty once,
+//! with a warning); the rest of a version 2 checkpoint loads as before.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,11 +43,13 @@ use blake2::{Blake2b512, Digest};
 
 use super::disk::{Disk, SyncPoint};
 use super::record::{Fields, NO_POS, Pos, push_field};
-use super::state::{Direct, Marks, Member, Queued, Sent, State};
+use super::state::{Direct, Marks, Member, Queued, Recent, State, UserId};
 use crate::error::{Error, Result};
 
 const HEADER: &str = "kind,a,b,c,d,e,f,g,h,i,j,k";
-const VERSION: u64 = 2;
+const VERSION: u64 = 3;
+/// The previous version, still read (see the module documentation).
+const VERSION_2: u64 = 2;
 /// How many checkpoints are kept (the newest may be unreadable).
 const KEEP: usize = 2;
 
@@ -72,18 +87,86 @@ fn pos_str(pos: Pos) -> String {
     if pos == NO_POS { String::new() } else { pos.to_string() }
 }
 
-/// The state as a checkpoint file, and the position it covers. Runs under
-/// the state lock: it only formats what is in memory.
-pub fn encode(state: &State) -> (Pos, Vec<u8>) {
+/// What a checkpoint holds, taken from the state under its lock and
+/// formatted without it.
+pub struct Snapshot {
+    end: Pos,
+    last_ts: u64,
+    order: u64,
+    users: Vec<UserSnapshot>,
+    directs: Vec<((UserId, UserId), Direct)>,
+    rooms: Vec<RoomSnapshot>,
+}
+
+struct UserSnapshot {
+    name: Arc<str>,
+    last_seq: u64,
+    acked: u64,
+    last_seen: Option<u64>,
+    queue: Arc<std::collections::VecDeque<Queued>>,
+    recent: Arc<Recent>,
+}
+
+struct RoomSnapshot {
+    name: Arc<str>,
+    head: Pos,
+    count: u64,
+    last_order: u64,
+    members: Vec<(UserId, Member)>,
+}
+
+/// Takes what a checkpoint needs. Runs under the state lock, so it copies
+/// only what is small per thing (a few words per user, conversation and
+/// member) and shares the rest: with 10,000 users it takes a few ms where
+/// formatting took seconds (docs/BENCHMARKS.md).
+pub fn snapshot(state: &State) -> Snapshot {
+    let users = state
+        .users
+        .iter()
+        .map(|u| UserSnapshot {
+            name: u.name.clone(),
+            last_seq: u.inbox.last_seq,
+            acked: u.inbox.acked,
+            last_seen: u.last_seen,
+            queue: u.inbox.queue.clone(),
+            recent: u.recent.clone(),
+        })
+        .collect();
+    let rooms = state
+        .rooms
+        .iter()
+        .flatten()
+        .map(|r| RoomSnapshot {
+            name: r.name.clone(),
+            head: r.head,
+            count: r.count,
+            last_order: r.last_order,
+            members: r.members.iter().map(|(&u, m)| (u, m.clone())).collect(),
+        })
+        .collect();
+    Snapshot {
+        end: state.end,
+        last_ts: state.last_ts,
+        order: state.order,
+        users,
+        directs: state.directs.iter().map(|(&k, &d)| (k, d)).collect(),
+        rooms,
+    }
+}
+
+/// The snapshot as a checkpoint file, and the position it covers. Runs
+/// without any lock.
+pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
     let mut out = Out(Vec::with_capacity(1 << 16));
     out.0.extend_from_slice(HEADER.as_bytes());
     out.0.push(b'\n');
     let n = |x: u64| x.to_string();
     out.row(&["CHECKPOINT", &n(VERSION), &n(state.end), &n(state.last_ts), &n(state.order)]);
+    let mut window = String::new();
     for user in &state.users {
         let seen = user.last_seen.map(n).unwrap_or_default();
-        out.row(&["USER", &user.name, &n(user.inbox.last_seq), &n(user.inbox.acked), &seen]);
-        for q in &user.inbox.queue {
+        out.row(&["USER", &user.name, &n(user.last_seq), &n(user.acked), &seen]);
+        for q in user.queue.iter() {
             match q {
                 Queued::Direct { pos, from, dord, id } => {
                     out.row(&["QUEUED", &user.name, "D", &n(*pos), &state.users[*from].name, &n(*dord), id])
@@ -92,18 +175,21 @@ pub fn encode(state: &State) -> (Pos, Vec<u8>) {
                 Queued::Status { pos } => out.row(&["QUEUED", &user.name, "S", &n(*pos)]),
             }
         }
-        for id in &user.recent.order {
-            let sent = user.recent.by_id[id];
-            let to = sent.to.map(|t| state.users[t].name.to_string()).unwrap_or_default();
-            out.row(&["SENT", &user.name, id, &n(sent.ts), &to, &n(sent.ord)]);
+        if !user.recent.is_empty() {
+            window.clear();
+            for (i, (tag, pos)) in user.recent.oldest_first().enumerate() {
+                let sep = if i == 0 { "" } else { " " };
+                let _ = write!(window, "{sep}{tag:x}:{pos}");
+            }
+            out.row(&["SENT", &user.name, &window]);
         }
     }
-    for (&(a, b), d) in &state.directs {
+    for ((a, b), d) in &state.directs {
         let [ab, ba] = d.marks;
         out.row(&[
             "DIRECT",
-            &state.users[a].name,
-            &state.users[b].name,
+            &state.users[*a].name,
+            &state.users[*b].name,
             &pos_str(d.head),
             &n(d.count),
             &n(d.sent[0]),
@@ -115,11 +201,11 @@ pub fn encode(state: &State) -> (Pos, Vec<u8>) {
             &n(d.last_order),
         ]);
     }
-    for room in state.rooms.iter().flatten() {
+    for room in &state.rooms {
         out.row(&["ROOM", &room.name, &pos_str(room.head), &n(room.count), &n(room.last_order)]);
-        for (&user, m) in &room.members {
+        for (user, m) in &room.members {
             let own: Vec<String> = m.own.iter().map(|o| o.to_string()).collect();
-            out.row(&["MEMBER", &room.name, &state.users[user].name, &n(m.read), &own.join(" ")]);
+            out.row(&["MEMBER", &room.name, &state.users[*user].name, &n(m.read), &own.join(" ")]);
         }
     }
     let lines = out.0.iter().filter(|&&b| b == b'\n').count();
@@ -182,8 +268,8 @@ pub fn verify(bytes: &[u8]) -> std::result::Result<Pos, String> {
     }
     let first = body.split(|&b| b == b'\n').nth(1).ok_or("empty")?;
     let head = Fields::split(std::str::from_utf8(first).map_err(|_| "not UTF-8")?)?;
-    if head.get(0)?.as_ref() != "CHECKPOINT" || head.number(1)? != VERSION {
-        return Err("not a version 2 checkpoint".into());
+    if head.get(0)?.as_ref() != "CHECKPOINT" || ![VERSION, VERSION_2].contains(&head.number(1)?) {
+        return Err(format!("not a version {VERSION} (or {VERSION_2}) checkpoint"));
     }
     head.number(2)
 }
@@ -192,7 +278,7 @@ pub fn verify(bytes: &[u8]) -> std::result::Result<Pos, String> {
 /// accounts only. Returns the position it covers.
 pub fn load(state: &mut State, bytes: &[u8]) -> std::result::Result<Pos, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8")?;
-    let mut covered = 0;
+    let mut head = Head { covered: 0, version: VERSION };
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.is_empty() {
             log::warn!("store: checkpoint line {}: skipped a blank line", i + 1);
@@ -200,19 +286,32 @@ pub fn load(state: &mut State, bytes: &[u8]) -> std::result::Result<Pos, String>
         }
         let f = Fields::split(line)?;
         let at = |reason: String| format!("line {}: {reason}", i + 1);
-        apply_line(state, &f, &mut covered).map_err(at)?;
+        apply_line(state, &f, &mut head).map_err(at)?;
     }
-    state.end = covered;
-    state.sync_end = covered;
+    if head.version == VERSION_2 {
+        log::warn!(
+            "store: a checkpoint of version {VERSION_2}: resends of messages sent before this start are \
+             not recognised (their ids were kept without their place in the log)"
+        );
+    }
+    state.end = head.covered;
+    state.sync_end = head.covered;
     state.since_checkpoint = 0;
-    Ok(covered)
+    Ok(head.covered)
 }
 
-fn apply_line(state: &mut State, f: &Fields, covered: &mut Pos) -> std::result::Result<(), String> {
+/// What the `CHECKPOINT` line says.
+struct Head {
+    covered: Pos,
+    version: u64,
+}
+
+fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Result<(), String> {
     let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
     match f.get(0)?.as_ref() {
         "CHECKPOINT" => {
-            *covered = f.number(2)?;
+            head.version = f.number(1)?;
+            head.covered = f.number(2)?;
             state.last_ts = f.number(3)?;
             state.order = f.number(4)?;
         }
@@ -237,16 +336,17 @@ fn apply_line(state: &mut State, f: &Fields, covered: &mut Pos) -> std::result::
                 "S" => Queued::Status { pos },
                 other => return Err(format!("unknown event kind {other:?}")),
             };
-            state.users[u].inbox.queue.push_back(queued);
+            Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
         }
+        "SENT" if head.version == VERSION_2 => {} // ids without positions: see above
         "SENT" => {
             let u = user(1)?;
-            let to = if f.get(4)?.is_empty() { None } else { Some(user(4)?) };
-            let sent = Sent { ts: f.number(3)?, to, ord: f.number(5)? };
-            let id: Arc<str> = Arc::from(f.get(2)?.as_ref());
-            let recent = &mut state.users[u].recent;
-            recent.by_id.insert(id.clone(), sent);
-            recent.order.push_back(id);
+            let recent = Arc::make_mut(&mut state.users[u].recent);
+            for entry in f.get(2)?.split_whitespace() {
+                let (tag, pos) = entry.split_once(':').ok_or("a window entry without its position")?;
+                let tag = u64::from_str_radix(tag, 16).map_err(|_| "a window entry's tag is not hex")?;
+                recent.push(tag, pos.parse().map_err(|_| "a window entry's position is not a number")?);
+            }
         }
         "DIRECT" => {
             let (a, b) = (user(1)?, user(2)?);
@@ -287,4 +387,62 @@ fn apply_line(state: &mut State, f: &Fields, covered: &mut Pos) -> std::result::
         other => return Err(format!("unknown kind {other:?}")),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkpoint file of these lines (with its header and `END`).
+    fn file(lines: &[&str]) -> Vec<u8> {
+        let mut out = Out(format!("{HEADER}\n").into_bytes());
+        for line in lines {
+            out.0.extend_from_slice(line.as_bytes());
+            out.0.push(b'\n');
+        }
+        let count = out.0.iter().filter(|&&b| b == b'\n').count();
+        let sum = checksum(&out.0);
+        out.row(&["END", &count.to_string(), &sum]);
+        out.0
+    }
+
+    fn accounts() -> State {
+        let mut state = State::default();
+        state.add_user("ana", "hash").unwrap();
+        state.add_user("bob", "hash").unwrap();
+        state
+    }
+
+    #[test]
+    fn a_version_2_checkpoint_loads_without_its_ids() {
+        let bytes = file(&[
+            "CHECKPOINT,2,500,9,3",
+            "USER,ana,0,0,",
+            "USER,bob,2,1,7",
+            "QUEUED,bob,D,400,ana,1,m2",
+            "SENT,ana,m1,5,bob,0",
+            "SENT,ana,m2,6,bob,1",
+            "DIRECT,ana,bob,400,2,2,0,1,0,0,0,3",
+        ]);
+        assert_eq!(verify(&bytes), Ok(500));
+        let mut state = accounts();
+        assert_eq!(load(&mut state, &bytes), Ok(500));
+        let (ana, bob) = (state.user_id("ana").unwrap(), state.user_id("bob").unwrap());
+        assert!(state.sent_candidates(ana, "m2").is_empty(), "version 2 kept no positions");
+        assert_eq!(state.queued(bob, 0, 2, 10).len(), 1);
+        assert_eq!(state.last_seen(bob), Some(7));
+    }
+
+    #[test]
+    fn a_window_entry_must_have_a_hex_tag_and_a_position() {
+        for bad in ["SENT,ana,1f", "SENT,ana,xyz:40", "SENT,ana,1f:x"] {
+            let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,0,0,", bad]);
+            assert!(load(&mut accounts(), &bytes).is_err(), "{bad}");
+        }
+        let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,0,0,", "SENT,ana,1f:40 2e:90"]);
+        let mut state = accounts();
+        load(&mut state, &bytes).unwrap();
+        let ana = state.user_id("ana").unwrap();
+        assert_eq!(state.users[ana].recent.oldest_first().collect::<Vec<_>>(), [(0x1f, 40), (0x2e, 90)]);
+    }
 }

@@ -38,10 +38,10 @@
 //! this one delivers, and delivers after it.
 //!
 //! The checkpointer thread wakes when enough records were written (or after
-//! the checkpoint interval, or at shutdown), copies the state into a
-//! checkpoint's lines under the state lock (a few milliseconds), waits
-//! until the log is durable up to that point, and writes the file outside
-//! every lock.
+//! the checkpoint interval, or at shutdown), takes a snapshot of the
+//! state under its lock (sharing what is big, see `checkpoint::snapshot`),
+//! formats it without the lock, waits until the log is durable up to that
+//! point, and writes the file outside every lock.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -622,13 +622,17 @@ pub(super) fn spawn_checkpointer(inner: Arc<Inner>, due: Receiver<()>) -> Result
 pub(super) fn checkpoint(inner: &Inner) -> Result<()> {
     let _one_at_a_time = inner.checkpointing.lock();
     let started = Instant::now();
-    let (pos, bytes, oldest_queued, records) = {
+    let (snapshot, oldest_queued, records) = {
         let mut state = inner.state.lock();
-        let (pos, bytes) = checkpoint::encode(&state);
+        let snapshot = checkpoint::snapshot(&state);
         let records = std::mem::take(&mut state.since_checkpoint);
-        (pos, bytes, state.oldest_queued(), records)
+        (snapshot, state.oldest_queued(), records)
     };
     let copied = started.elapsed();
+    // Formatted outside the lock: requests go on meanwhile.
+    let (pos, bytes) = checkpoint::encode(&snapshot);
+    drop(snapshot); // the windows and inboxes it shared are the state's alone again
+
     let written = inner
         .sync_through(pos)
         .map_err(|ko| Error::io("store: checkpoint", std::io::Error::other(ko.reason)))
@@ -643,7 +647,7 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<()> {
     let level = if inner.options.report { log::Level::Info } else { log::Level::Debug };
     log::log!(
         level,
-        "store: {} ({} KiB, {records} records since the last; state copied in {} ms, written in {} ms)",
+        "store: {} ({} KiB, {records} records since the last; state taken in {} ms, written in {} ms)",
         path.display(),
         bytes.len() / 1024,
         copied.as_millis(),

@@ -59,7 +59,7 @@ pub fn if_needed(disk: &Arc<dyn Disk>, dir: &Path, options: &Options) -> Result<
         let (state, messages, records) = write_log(disk, dir, &converting, options)?;
         disk.rename(&converting, &dir.join("log")).map_err(io("rename"))?;
         disk.sync_dir(dir, SyncPoint::DataDir).map_err(io("fsync"))?;
-        let (pos, bytes) = checkpoint::encode(&state);
+        let (pos, bytes) = checkpoint::encode(&checkpoint::snapshot(&state));
         checkpoint::write(disk.as_ref(), dir, pos, &bytes)?;
         log::info!(
             "store: converted {messages} messages ({records} records) to the log in {}",

@@ -373,6 +373,16 @@ impl Inner {
         &self,
         f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
+        self.write_in(|state, pending| f(state, &mut pending.batch))
+    }
+
+    /// Like [`Inner::write`], with the whole pending batch: records not
+    /// yet on disk can be read back ([`Pending::line_at`]), which a
+    /// resend's check needs (`requests::send_one`).
+    pub(super) fn write_in<T>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
+    ) -> std::result::Result<(T, Ticket), Ko> {
         if self.durable.failed.load(Ordering::SeqCst) {
             return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
         }
@@ -385,7 +395,7 @@ impl Inner {
         if pending.closed {
             return Err(ko(Code::Internal, "the server is shutting down"));
         }
-        let value = f(&mut state, &mut pending.batch);
+        let value = f(&mut state, &mut pending);
         debug_assert_eq!(state.end, pending.end());
         let ticket = Ticket(state.sync_end);
         let due = state.since_checkpoint >= self.options.checkpoint_records;

@@ -1,6 +1,7 @@
 //! Tests of the local store through the server's API, on a simulated disk:
-//! a full disk, retention, the resend window at its edge, crashes in the
-//! middle of a checkpoint and of a segment roll, an unreadable checkpoint.
+//! a full disk, retention, the resend window at its edge (and ids that
+//! share a tag), crashes in the middle of a checkpoint and of a segment
+//! roll, an unreadable checkpoint.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -55,23 +56,91 @@ fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     assert!(store.login("bob", "pw", false).is_ok());
 }
 
+/// How a test store is started again.
+#[derive(Clone, Copy, Debug)]
+enum Restart {
+    Not,
+    /// From the checkpoint `stop` writes.
+    FromCheckpoint,
+    /// With every checkpoint removed: the whole log is replayed.
+    FromLog,
+}
+
+fn restart(disk: &Arc<SimDisk>, store: Store, how: Restart) -> Store {
+    if let Restart::Not = how {
+        return store;
+    }
+    store.stop();
+    if let Restart::FromLog = how {
+        let d: Arc<dyn Disk> = Arc::new(disk.clone());
+        for (_, path) in super::checkpoint::list(d.as_ref(), Path::new("/data")) {
+            d.remove(&path).unwrap();
+        }
+    }
+    open(disk, Options::default()).1
+}
+
 #[test]
 fn resends_are_recognised_within_the_window_also_after_a_restart() {
+    for how in [Restart::Not, Restart::FromCheckpoint, Restart::FromLog] {
+        let disk = SimDisk::new();
+        let (_, store) = open(&disk, Options::default());
+        let (ana, _) = store.register("ana", "", "pw").unwrap();
+        let (bob, _) = store.register("bob", "", "pw").unwrap();
+        let first: Vec<String> =
+            (0..=DEDUP_WINDOW).map(|i| send(&store, ana, "bob", &format!("m{i}")).unwrap()).collect();
+        let store = restart(&disk, store, how);
+        // The newest DEDUP_WINDOW ids get their first OK and store nothing …
+        assert_eq!(send(&store, ana, "bob", "m1").unwrap(), first[1], "{how:?}");
+        let last = format!("m{DEDUP_WINDOW}");
+        assert_eq!(send(&store, ana, "bob", &last).unwrap(), first[DEDUP_WINDOW], "{how:?}");
+        assert_eq!(history(&store, ana, "bob").len(), DEDUP_WINDOW + 1, "{how:?}");
+        // … and READ finds them; …
+        store.wait(store.read(bob, &Chat::parse("ana").unwrap(), "m1").unwrap()).unwrap();
+        // … the one just outside the window is a new message.
+        assert_ne!(send(&store, ana, "bob", "m0").unwrap(), first[0], "{how:?}");
+        assert_eq!(history(&store, ana, "bob").len(), DEDUP_WINDOW + 2, "{how:?}");
+    }
+}
+
+#[test]
+fn a_resend_in_the_same_burst_is_recognised_before_it_is_written() {
     let disk = SimDisk::new();
     let (_, store) = open(&disk, Options::default());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
-    let first: Vec<String> =
-        (0..=DEDUP_WINDOW).map(|i| send(&store, ana, "bob", &format!("m{i}")).unwrap()).collect();
-    store.stop();
-    let (_, store) = open(&disk, Options::default());
-    // The newest DEDUP_WINDOW ids get their first OK and store nothing …
-    assert_eq!(send(&store, ana, "bob", "m1").unwrap(), first[1]);
-    assert_eq!(send(&store, ana, "bob", &format!("m{DEDUP_WINDOW}")).unwrap(), first[DEDUP_WINDOW]);
-    assert_eq!(history(&store, ana, "bob").len(), DEDUP_WINDOW + 1);
-    // … the one just outside the window is a new message.
-    assert_ne!(send(&store, ana, "bob", "m0").unwrap(), first[0]);
-    assert_eq!(history(&store, ana, "bob").len(), DEDUP_WINDOW + 2);
+    let to = Chat::parse("bob").unwrap();
+    let text = |t: &str| Text::parse(t).unwrap();
+    // The second is read back from the batch not yet written.
+    let msgs = [(to.clone(), "d1".to_string(), text("one")), (to, "d1".to_string(), text("again"))];
+    let (results, ticket) = store.send_many(ana, &msgs);
+    store.wait(ticket).unwrap();
+    assert_eq!(results[0], results[1]);
+    assert_eq!(history(&store, ana, "bob").len(), 1);
+}
+
+#[test]
+fn an_id_that_shares_a_tag_with_a_recent_one_is_still_a_new_message() {
+    let disk = SimDisk::new();
+    let (local, store) = open(&disk, Options::default());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    let (bob, _) = store.register("bob", "", "pw").unwrap();
+    let first = send(&store, ana, "bob", "m1").unwrap();
+    // A collision, made by hand: ana's window says that "m2" may be the
+    // record of "m1". Reading it back must show that it is not.
+    {
+        let mut state = local.inner.state.lock();
+        let pos = state.sent_candidates(ana, "m1")[0];
+        let recent = Arc::make_mut(&mut state.users[ana].recent);
+        recent.push(super::state::recent::tag("m2"), pos);
+        assert_eq!(state.sent_candidates(ana, "m2"), [pos]);
+    }
+    let second = send(&store, ana, "bob", "m2").unwrap();
+    assert!(second.starts_with("m2:"), "{second}");
+    assert_eq!(history(&store, ana, "bob").len(), 2, "m2 is stored, not taken for m1");
+    assert_eq!(send(&store, ana, "bob", "m1").unwrap(), first, "m1 is still a resend");
+    store.wait(store.read(bob, &Chat::parse("ana").unwrap(), "m2").unwrap()).unwrap();
+    assert_eq!(store.chats(bob).unwrap(), ["ana:0"], "both read");
 }
 
 #[test]

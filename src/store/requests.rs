@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use super::backend::{Account, Ticket};
-use super::local::{Inner, user_row};
+use super::local::{Inner, Pending, user_row};
 use super::reads::{MsgLine, Reader};
 use super::record::{Message, Record};
-use super::state::{Batch, MAX_ROOMS_PER_USER, State, UserId};
+use super::state::{MAX_ROOMS_PER_USER, State, UserId};
 use super::{GENERAL, now_ms};
 use crate::protocol::{Chat, Code, Ko, Text};
 
@@ -62,8 +62,8 @@ impl Inner {
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
     /// lock acquisition, not one per message.
     pub(super) fn send(&self, from: UserId, msgs: &[super::Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
-        let applied = self.write(|state, batch| {
-            Ok(msgs.iter().map(|(to, id, text)| send_one(state, batch, from, to, id, text)).collect())
+        let applied = self.write_in(|state, pending| {
+            Ok(msgs.iter().map(|(to, id, text)| self.send_one(state, pending, from, to, id, text)).collect())
         });
         match applied {
             Ok(results) => results,
@@ -78,17 +78,19 @@ impl Inner {
         match chat {
             Chat::User(name) => {
                 // The contract has one code for READ: UNKNOWN_MESSAGE.
-                let (from, from_name, recent, head) = {
+                let (from, from_name, me, candidates, head) = {
                     let state = self.state.lock();
                     let from = state
                         .user_id(name)
                         .ok_or_else(|| ko(Code::UnknownMessage, format!("no user named {name}")))?;
-                    let recent =
-                        state.recent(from, id).map(|sent| (sent.to == Some(user)).then_some(sent.ord));
-                    (from, state.users[from].name.clone(), recent, state.direct_head(from, user))
+                    let (from_name, me) = (state.users[from].name.clone(), state.users[user].name.clone());
+                    (from, from_name, me, state.sent_candidates(from, id), state.direct_head(from, user))
                 };
-                let dord = match recent {
-                    Some(found) => found.ok_or_else(unknown)?,
+                // Among the sender's recent messages first (one read), else
+                // back along the conversation.
+                let dord = match self.recent_message(&candidates, &from_name, id)? {
+                    Some((to, dord)) if *to == *me => dord,
+                    Some(_) => return Err(unknown()), // sent to someone else, or to a room
                     None => {
                         let found = self.search(head, |m| m.from == &*from_name && m.id == id)?;
                         found.ok_or_else(unknown)?.dord
@@ -131,6 +133,87 @@ impl Inner {
                 Ok(ticket)
             }
         }
+    }
+
+    /// Which of `candidates` (positions from the sender's window) is the
+    /// message `id` of `from`: its recipient and `dord`. Outside the lock.
+    fn recent_message(
+        self: &Arc<Self>,
+        candidates: &[super::record::Pos],
+        from: &str,
+        id: &str,
+    ) -> Result<Option<(String, u64)>, Ko> {
+        let mut reader = Reader::new(self.clone());
+        for &pos in candidates {
+            let Some(line) = reader.line(pos, true)? else { continue }; // removed by retention
+            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            if m.from == from && m.id == id {
+                return Ok(Some((m.to.to_string(), m.dord)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The `<ts>` of `from`'s message `id` if it is in `from`'s window:
+    /// then the `MSG` is a resend. Each candidate (same tag, see
+    /// `state::recent`) is read back — from the pending batch or the one
+    /// being written if it is there, else from the log — and its id
+    /// compared. This runs under the state lock; it reads only for a
+    /// resend (or a tag shared by two ids), and what it reads is recent.
+    fn resent(&self, state: &State, pending: &Pending, from: UserId, id: &str) -> Result<Option<u64>, Ko> {
+        for pos in state.sent_candidates(from, id) {
+            let line = match pending.line_at(pos) {
+                Some(line) => line,
+                None => match self.log.read_line(pos).map_err(|e| read_failed(pos, e))? {
+                    Some(line) => line,
+                    None => continue, // removed by retention: forgotten
+                },
+            };
+            let m = MsgLine::parse(&line).map_err(|e| read_failed(pos, e))?;
+            if m.from == &*state.users[from].name && m.id == id {
+                return Ok(Some(m.ts));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Applies one `MSG` to the locked state; the `<id>:<ts>` of its `OK`.
+    fn send_one(
+        &self,
+        state: &mut State,
+        pending: &mut Pending,
+        from: UserId,
+        to: &Chat,
+        id: &str,
+        text: &Text,
+    ) -> Result<String, Ko> {
+        if let Some(ts) = self.resent(state, pending, from, id)? {
+            return Ok(format!("{id}:{ts}")); // a resend
+        }
+        let (to_name, link) = match to {
+            Chat::User(name) => {
+                let to = state
+                    .user_id(name)
+                    .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                (state.users[to].name.clone(), state.direct_link(from, to))
+            }
+            Chat::Room(name) => {
+                let room = state
+                    .member_room(name, from)
+                    .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+                (state.room(room).name.clone(), state.room_link(room))
+            }
+        };
+        let ts = state.next_ts(now_ms());
+        let msg = Message {
+            from: state.users[from].name.clone(),
+            to: to_name,
+            id: id.into(),
+            ts,
+            text: text.clone(),
+        };
+        state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)?;
+        Ok(format!("{id}:{ts}"))
     }
 
     /// The newest message of a chain (from `head`, newest first) that
@@ -239,36 +322,4 @@ struct Found {
 fn read_failed(pos: super::record::Pos, e: impl std::fmt::Display) -> Ko {
     log::error!("store: reading the record at position {pos}: {e}");
     ko(Code::Internal, "the server could not read its log; see its log")
-}
-
-/// Applies one `MSG` to the locked state; the `<id>:<ts>` of its `OK`.
-fn send_one(
-    state: &mut State,
-    batch: &mut Batch,
-    from: UserId,
-    to: &Chat,
-    id: &str,
-    text: &Text,
-) -> Result<String, Ko> {
-    if let Some(sent) = state.recent(from, id) {
-        return Ok(format!("{id}:{}", sent.ts)); // a resend
-    }
-    let (to_name, link) = match to {
-        Chat::User(name) => {
-            let to =
-                state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
-            (state.users[to].name.clone(), state.direct_link(from, to))
-        }
-        Chat::Room(name) => {
-            let room = state
-                .member_room(name, from)
-                .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
-            (state.room(room).name.clone(), state.room_link(room))
-        }
-    };
-    let ts = state.next_ts(now_ms());
-    let msg =
-        Message { from: state.users[from].name.clone(), to: to_name, id: id.into(), ts, text: text.clone() };
-    state.commit(Record::Msg { msg: Arc::new(msg), link }, batch)?;
-    Ok(format!("{id}:{ts}"))
 }

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{
-    Batch, Delivery, Direct, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, Recent, Room, RoomId, Sent, State,
-    User, UserId, pair, side,
+    Batch, Delivery, Direct, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, Room, RoomId, State, User, UserId,
+    pair, recent, side,
 };
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, State as MsgState};
@@ -34,7 +34,7 @@ impl State {
             hash: hash.to_string(),
             peers: HashSet::new(),
             rooms: BTreeSet::new(),
-            recent: Recent::default(),
+            recent: Arc::default(),
             inbox: Inbox::default(),
             last_seen: None,
         });
@@ -138,7 +138,7 @@ impl State {
                 let inbox = &mut self.users[user].inbox;
                 if *seq > inbox.acked {
                     let drop = (*seq - inbox.acked).min(inbox.queue.len() as u64) as usize;
-                    inbox.queue.drain(..drop);
+                    Arc::make_mut(&mut inbox.queue).drain(..drop);
                     inbox.acked = *seq;
                 }
                 Ok(())
@@ -175,7 +175,7 @@ impl State {
         conv.last_order = order;
         self.users[from].peers.insert(to);
         self.users[to].peers.insert(from);
-        self.remember(from, msg, Sent { ts: msg.ts, to: Some(to), ord: link.dord })?;
+        self.remember(from, msg, pos);
         let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
         self.enqueue(to, queued, event, push);
@@ -216,7 +216,7 @@ impl State {
         r.count += 1;
         r.last_order = order;
         let members: Vec<UserId> = r.members.keys().copied().filter(|&m| m != from).collect();
-        self.remember(from, msg, Sent { ts: msg.ts, to: None, ord: link.ord })?;
+        self.remember(from, msg, pos);
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
         for member in members {
             self.enqueue(member, Queued::Room { pos }, event.clone(), push.as_deref_mut());
@@ -224,12 +224,10 @@ impl State {
         Ok(())
     }
 
-    fn remember(&mut self, from: UserId, msg: &Message, sent: Sent) -> Result<(), String> {
-        if self.users[from].recent.insert(msg.id.clone(), sent) {
-            Ok(())
-        } else {
-            Err(format!("message {:?} from {} stored twice", msg.id, msg.from))
-        }
+    /// Adds the message at `pos` to its sender's window. (A resend never
+    /// gets here: `send` found it in the window first.)
+    fn remember(&mut self, from: UserId, msg: &Message, pos: Pos) {
+        Arc::make_mut(&mut self.users[from].recent).push(recent::tag(&msg.id), pos);
     }
 
     /// Checks that `sender` sent at least `dord + 1` messages to `to`.
@@ -281,7 +279,7 @@ impl State {
         if seq <= inbox.acked {
             return; // converted data: the client acknowledged it already
         }
-        inbox.queue.push_back(queued);
+        Arc::make_mut(&mut inbox.queue).push_back(queued);
         if let (Some(push), Some(event)) = (push, event) {
             push.push(Delivery { user, seq, event });
         }

@@ -5,8 +5,9 @@
 //!
 //! - **user**: name, password hash, rooms, peers (for `CHATS`), the inbox
 //!   (sequence numbers and the log positions of the events not yet
-//!   acknowledged), the last-seen time, and the ids of its last
-//!   [`DEDUP_WINDOW`] messages (resends are recognised by them);
+//!   acknowledged), the last-seen time, and where its last
+//!   [`DEDUP_WINDOW`] messages are in the log (resends are recognised by
+//!   them, see [`recent`]);
 //! - **direct conversation**: the position of its newest message (the head
 //!   of its chain on disk), how many messages each side sent, and the
 //!   DELIVERED/READ marks of each direction;
@@ -32,6 +33,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+pub use recent::{DEDUP_WINDOW, Recent};
+
 use super::record::{Link, Message, NO_POS, Pos};
 use crate::protocol::State as MsgState;
 use crate::protocol::names::fold;
@@ -40,13 +43,6 @@ use crate::protocol::names::fold;
 pub type UserId = usize;
 /// Index of a room in the state's table of rooms.
 pub type RoomId = usize;
-
-/// How many of each sender's latest message ids are remembered: a message
-/// sent again with one of them is answered with its first `OK` and not
-/// stored twice. Clients resend what they sent but got no `OK` for; ours
-/// keeps at most 64 in flight, so 1,024 leaves a wide margin. Older ids
-/// are forgotten (memory must not grow with the history).
-pub const DEDUP_WINDOW: usize = 1024;
 
 /// How many of a member's own room messages sent since it last read the
 /// room are remembered (they do not count as unread). Past this many, the
@@ -67,8 +63,9 @@ pub struct User {
     pub(super) peers: HashSet<UserId>,
     /// Rooms this user is a member of.
     pub(super) rooms: BTreeSet<RoomId>,
-    /// The ids of its latest messages (see [`DEDUP_WINDOW`]).
-    pub(super) recent: Recent,
+    /// Its latest messages (see [`recent`]); shared with a checkpoint
+    /// being written, copied by the next change if so.
+    pub(super) recent: Arc<Recent>,
     /// Events waiting for this user's acknowledgement.
     pub inbox: Inbox,
     /// When its last receive connection ended (`None`: never seen).
@@ -83,8 +80,9 @@ pub struct Inbox {
     pub last_seq: u64,
     /// Everything up to here was acknowledged by the client.
     pub acked: u64,
-    /// Events after `acked`, oldest first.
-    pub(super) queue: VecDeque<Queued>,
+    /// Events after `acked`, oldest first; shared with a checkpoint being
+    /// written, copied by the next change if so (as `User::recent`).
+    pub(super) queue: Arc<VecDeque<Queued>>,
 }
 
 /// An event waiting in an inbox: where its record is in the log.
@@ -148,39 +146,8 @@ impl Batch {
     }
 }
 
-/// A message a sender sent recently (for resends and `READ`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Sent {
-    pub ts: u64,
-    /// The recipient of a direct message; `None` for a room message.
-    pub to: Option<UserId>,
-    /// Its `dord` (direct) or `ord` (room).
-    pub ord: u64,
-}
-
-/// The last [`DEDUP_WINDOW`] message ids of one sender.
-#[derive(Default)]
-pub(super) struct Recent {
-    pub(super) order: VecDeque<Arc<str>>,
-    pub(super) by_id: HashMap<Arc<str>, Sent>,
-}
-
-impl Recent {
-    fn insert(&mut self, id: Arc<str>, sent: Sent) -> bool {
-        if self.by_id.insert(id.clone(), sent).is_some() {
-            return false;
-        }
-        self.order.push_back(id);
-        if self.order.len() > DEDUP_WINDOW {
-            let old = self.order.pop_front().expect("not empty");
-            self.by_id.remove(&old);
-        }
-        true
-    }
-}
-
 /// A direct conversation between two users `(a, b)` with `a < b`.
-#[derive(Default, Clone, Debug, PartialEq, Eq)]
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Direct {
     /// Position of its newest message (the head of its chain on disk).
     pub(super) head: Pos,
@@ -261,6 +228,7 @@ pub struct State {
 }
 
 mod apply;
+pub mod recent;
 #[cfg(test)]
 mod tests;
 
@@ -316,9 +284,11 @@ impl State {
         self.rooms.iter().flatten().count()
     }
 
-    /// A message `from` sent recently, by id.
-    pub fn recent(&self, from: UserId, id: &str) -> Option<Sent> {
-        self.users[from].recent.by_id.get(id).copied()
+    /// Where in the log the messages of `from` with the id `id` may be,
+    /// among its last [`DEDUP_WINDOW`], newest first: the caller reads
+    /// them back to be sure (see [`recent`]).
+    pub fn sent_candidates(&self, from: UserId, id: &str) -> Vec<Pos> {
+        self.users[from].recent.candidates(id)
     }
 
     pub fn last_seen(&self, user: UserId) -> Option<u64> {

@@ -35,7 +35,7 @@ fn a_direct_message_is_numbered_queued_and_pushed_and_its_ack_delivers() {
     let (mut s, mut batch) = state();
     batch.clear();
     let pos = msg(&mut s, &mut batch, "ana", "bob", "m1");
-    msg(&mut s, &mut batch, "ana", "bob", "m2");
+    let pos2 = msg(&mut s, &mut batch, "ana", "bob", "m2");
     let (ana, bob) = (s.user_id("ana").unwrap(), s.user_id("bob").unwrap());
     assert_eq!(batch.deliveries.iter().map(|d| (d.user, d.seq)).collect::<Vec<_>>(), [(bob, 1), (bob, 2)]);
     assert!(batch.sync, "a message needs a sync before its OK");
@@ -43,7 +43,7 @@ fn a_direct_message_is_numbered_queued_and_pushed_and_its_ack_delivers() {
     assert_eq!(s.queued(bob, 0, 2, 10)[0], (1, Queued::Direct { pos, from: ana, dord: 0, id: "m1".into() }));
     assert_eq!(s.inbox_end(bob, pos + 1), 1, "only the first is durable");
     assert_eq!(s.acked_direct(bob, 2).len(), 2);
-    assert_eq!(s.recent(ana, "m2"), Some(Sent { ts: 5, to: Some(bob), ord: 1 }));
+    assert_eq!(s.sent_candidates(ana, "m2"), [pos2], "the sender's window points at its record");
     // bob acknowledges both: DELIVERED moves ana's mark, ana gets one STATUS each.
     for (_, dord, id) in s.acked_direct(bob, 2) {
         assert!(s.would_deliver(ana, bob, dord));
@@ -89,13 +89,12 @@ fn a_room_message_goes_to_every_other_member_and_own_messages_are_not_unread() {
 fn only_the_last_ids_of_a_sender_are_remembered() {
     let (mut s, mut batch) = state();
     let ana = s.user_id("ana").unwrap();
-    for i in 0..=DEDUP_WINDOW {
-        msg(&mut s, &mut batch, "ana", "bob", &format!("m{i}"));
-    }
-    assert_eq!(s.recent(ana, "m0"), None, "the oldest is forgotten");
-    assert!(s.recent(ana, "m1").is_some());
-    assert!(s.recent(ana, &format!("m{DEDUP_WINDOW}")).is_some());
-    assert_eq!(s.users[ana].recent.by_id.len(), DEDUP_WINDOW);
+    let positions: Vec<Pos> =
+        (0..=DEDUP_WINDOW).map(|i| msg(&mut s, &mut batch, "ana", "bob", &format!("m{i}"))).collect();
+    assert!(s.sent_candidates(ana, "m0").is_empty(), "the oldest is forgotten");
+    assert_eq!(s.sent_candidates(ana, "m1"), [positions[1]]);
+    assert_eq!(s.sent_candidates(ana, &format!("m{DEDUP_WINDOW}")), [positions[DEDUP_WINDOW]]);
+    assert_eq!(s.users[ana].recent.len(), DEDUP_WINDOW);
 }
 
 #[test]
@@ -139,4 +138,45 @@ fn records_that_contradict_the_state_are_refused() {
     assert!(s.load(s.end, 10, &ghost).unwrap_err().contains("no message number 5"));
     let stranger = Record::Ack { ts: 1, user: "zed".into(), seq: 1 };
     assert!(s.load(s.end, 10, &stranger).unwrap_err().contains("unknown user"));
+}
+
+#[test]
+fn a_checkpoint_holds_the_state_of_the_moment_of_its_snapshot() {
+    use crate::store::checkpoint;
+    let (mut s, mut batch) = state();
+    msg(&mut s, &mut batch, "ana", "bob", "m1");
+    msg(&mut s, &mut batch, "ana", "#general", "r1");
+    let (_, then) = checkpoint::encode(&checkpoint::snapshot(&s));
+    let snapshot = checkpoint::snapshot(&s);
+    // Changes after the snapshot: ana's window and bob's inbox (shared
+    // with the snapshot, so copied now), a conversation, a room.
+    msg(&mut s, &mut batch, "ana", "bob", "m2");
+    msg(&mut s, &mut batch, "bob", "#general", "r2");
+    s.commit(Record::Ack { ts: 6, user: "bob".into(), seq: 2 }, &mut batch).unwrap();
+    let (_, late) = checkpoint::encode(&snapshot);
+    assert_eq!(String::from_utf8(late).unwrap(), String::from_utf8(then.clone()).unwrap());
+    let (_, now) = checkpoint::encode(&checkpoint::snapshot(&s));
+    assert_ne!(now, then);
+    // And it loads back into the same state (maps may list in another order).
+    let mut loaded = State::default();
+    for name in ["ana", "bob", "cy"] {
+        loaded.add_user(name, "hash").unwrap();
+    }
+    checkpoint::verify(&then).unwrap();
+    checkpoint::load(&mut loaded, &then).unwrap();
+    let (_, again) = checkpoint::encode(&checkpoint::snapshot(&loaded));
+    let lines = |b: &[u8]| {
+        let mut l: Vec<String> = String::from_utf8(b.to_vec())
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("END"))
+            .map(String::from)
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(&again), lines(&then));
+    assert!(lines(&then).iter().any(|l| l.starts_with("SENT,ana,")), "the window is in it");
+    let (ana, in_loaded) = (s.user_id("ana").unwrap(), loaded.user_id("ana").unwrap());
+    assert_eq!(loaded.sent_candidates(in_loaded, "m1"), s.sent_candidates(ana, "m1"));
 }

@@ -20,6 +20,10 @@
 //! acknowledged: `OK` waits for the sync). A segment is synced before the
 //! next one is started, and a new segment's directory entry is synced
 //! before anything in it is acknowledged.
+//!
+//! Here: opening the log, reading records back by position, scanning it at
+//! a start, retention. The writing end, [`LogWriter`], is in `writer.rs`;
+//! the tests in `tests.rs`.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,9 +32,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
-use super::disk::{Appender, Disk, ReadAt, SyncPoint};
+use super::disk::{Disk, ReadAt, SyncPoint};
 use super::record::{LOG_HEADER, Pos};
 use crate::error::{Error, Result};
+
+mod writer;
+pub use writer::LogWriter;
 
 /// Length of a segment's header line, `\n` included.
 const HEADER_LEN: u64 = LOG_HEADER.len() as u64 + 1;
@@ -65,18 +72,6 @@ pub struct Log {
     dir: PathBuf,
     /// Oldest first. Readers take the lock only to find a segment.
     segments: RwLock<Vec<Arc<Segment>>>,
-}
-
-/// The writing end (the committer's): appends to the newest segment.
-pub struct LogWriter {
-    log: Arc<Log>,
-    file: Box<dyn Appender>,
-    /// Position of the newest segment's first record.
-    base: Pos,
-    /// Position after the last record written.
-    end: Pos,
-    /// Start a new segment once the current one holds this many bytes.
-    segment_size: u64,
 }
 
 fn segment_name(base: Pos) -> String {
@@ -387,59 +382,6 @@ impl Log {
     }
 }
 
-impl LogWriter {
-    /// Position after the last record written.
-    pub fn end(&self) -> Pos {
-        self.end
-    }
-
-    /// Appends whole records. Starts a new segment first if the current
-    /// one is full (so a batch never straddles two files).
-    pub fn append(&mut self, bytes: &[u8]) -> Result<()> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        if self.end - self.base >= self.segment_size {
-            self.roll()?;
-        }
-        let path = || self.log.dir.join(segment_name(self.base));
-        self.file.append(bytes).map_err(|e| Error::io(format!("store: {} (write)", path().display()), e))?;
-        self.end += bytes.len() as u64;
-        Ok(())
-    }
-
-    /// Makes every record written so far durable.
-    pub fn sync(&mut self) -> Result<()> {
-        self.file.sync(SyncPoint::LogBatch).map_err(|e| {
-            Error::io(format!("store: {} (fsync)", self.log.dir.join(segment_name(self.base)).display()), e)
-        })
-    }
-
-    /// Cuts the log back to `end` (undoing a failed write in the newest segment).
-    pub fn truncate(&mut self, end: Pos) {
-        if end < self.base {
-            return; // a new segment was started: the failure is in it, and it holds nothing needed
-        }
-        match self.file.truncate(end - self.base + HEADER_LEN) {
-            Ok(()) => self.end = end,
-            Err(e) => log::error!("store: {}: cannot undo a failed write: {e}", self.log.dir.display()),
-        }
-    }
-
-    /// Seals the current segment (synced whole) and starts the next.
-    fn roll(&mut self) -> Result<()> {
-        let path = self.log.dir.join(segment_name(self.base));
-        self.file
-            .sync(SyncPoint::SegmentSeal)
-            .map_err(|e| Error::io(format!("store: {} (fsync)", path.display()), e))?;
-        let sealed = self.base;
-        let next = self.log.create_segment(self.end, self.segment_size)?;
-        *self = next;
-        log::debug!("store: log segment {} full, started {}", segment_name(sealed), segment_name(self.base));
-        Ok(())
-    }
-}
-
 /// Length of the content up to and including its last `\n`.
 fn complete_length(reader: &dyn ReadAt, len: u64) -> io::Result<u64> {
     if len == 0 {
@@ -469,82 +411,4 @@ fn last_line_start(reader: &dyn ReadAt, end: u64) -> io::Result<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::disk::SimDisk;
-
-    fn records(n: std::ops::Range<u32>) -> Vec<u8> {
-        n.map(|i| format!("ACK,{i},ana,,,,{i}\n")).collect::<String>().into_bytes()
-    }
-
-    fn all(log: &Log, from: Pos) -> Vec<(Pos, String)> {
-        let mut out = Vec::new();
-        log.scan(from, |pos, line| {
-            out.push((pos, line.to_string()));
-            Ok(())
-        })
-        .unwrap();
-        out
-    }
-
-    #[test]
-    fn positions_run_across_segments_and_read_back() {
-        let disk = SimDisk::new();
-        let dir = Path::new("/data/log");
-        let (log, mut writer) = Log::open(Arc::new(disk.clone()), dir, 100).unwrap();
-        for k in 0..10 {
-            writer.append(&records(k * 5..k * 5 + 5)).unwrap();
-            writer.sync().unwrap();
-        }
-        assert!(log.segment_count() > 3, "rolled at 100 bytes");
-        let lines = all(&log, 0);
-        assert_eq!(lines.len(), 50);
-        for (pos, line) in &lines {
-            assert_eq!(log.read_line(*pos).unwrap().as_deref(), Some(line.as_str()));
-        }
-        let from = lines[17].0;
-        assert_eq!(all(&log, from), lines[17..]);
-        // A reopen sees the same records, and appends after them.
-        drop(writer);
-        let (log, mut writer) = Log::open(Arc::new(disk.clone()), dir, 100).unwrap();
-        assert_eq!(all(&log, 0), lines);
-        writer.append(&records(50..51)).unwrap();
-        assert_eq!(all(&log, 0).len(), 51);
-    }
-
-    #[test]
-    fn a_torn_last_line_is_cut_and_a_power_cut_keeps_what_was_synced() {
-        let disk = SimDisk::new();
-        let dir = Path::new("/log");
-        let (_, mut writer) = Log::open(Arc::new(disk.clone()), dir, 1 << 20).unwrap();
-        writer.append(&records(0..3)).unwrap();
-        writer.sync().unwrap();
-        writer.append(b"ACK,3,ana,,,,3\nACK,4,an").unwrap();
-        drop(writer);
-        disk.power_cut();
-        let (log, _) = Log::open(Arc::new(disk.clone()), dir, 1 << 20).unwrap();
-        assert_eq!(all(&log, 0).len(), 3, "only what was synced");
-        let (_, mut writer) = Log::open(Arc::new(disk.clone()), dir, 1 << 20).unwrap();
-        writer.append(b"ACK,3,ana,,,,3\nACK,4,an").unwrap();
-        drop(writer);
-        let (log, _) = Log::open(Arc::new(disk.clone()), dir, 1 << 20).unwrap();
-        assert_eq!(all(&log, 0).len(), 4, "the torn line is gone");
-    }
-
-    #[test]
-    fn old_segments_go_only_when_old_enough_and_covered() {
-        let disk = SimDisk::new();
-        let (log, mut writer) = Log::open(Arc::new(disk.clone()), Path::new("/l"), 60).unwrap();
-        for k in 0..6 {
-            writer.append(&records(k * 2..k * 2 + 2)).unwrap();
-        }
-        let before = log.segment_count();
-        let lines = all(&log, 0);
-        assert_eq!(log.remove_old(lines[4].0, 3).unwrap(), 0, "nothing older than ts 3 that is covered");
-        let start = log.remove_old(lines[4].0, 1000).unwrap();
-        assert!(start > 0 && start <= lines[4].0);
-        assert!(log.segment_count() < before);
-        assert_eq!(log.read_line(0).unwrap(), None, "a removed record reads as gone");
-        assert_eq!(all(&log, 0).len(), lines.iter().filter(|(p, _)| *p >= start).count());
-    }
-}
+mod tests;

@@ -1,0 +1,225 @@
+//! One chat across nodes: direct messages and their statuses, offline
+//! delivery, rooms, sessions, presence and peers.
+
+use std::time::Duration;
+
+use super::support::cluster::{Cluster, eventually};
+use super::support::without_ts;
+use super::{next_event, next_presence, recv_conn, register, send_conn};
+
+#[test]
+fn a_direct_message_from_a_user_on_one_node_to_one_on_the_other_with_every_status() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&b, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut ana_recv = recv_conn(&a, "ana");
+    let mut ana = send_conn(&a, "ana");
+    let ok = ana.request("MSG:bob:m1:hola bob");
+    assert!(ok.starts_with("OK:m1:"), "{ok}");
+    let ts = ok.rsplit(':').next().unwrap().to_string();
+    assert_eq!(next_event(&mut bob_recv), format!("MSG:1:ana:bob:m1:{ts}:hola bob"));
+    // The same id again is a resend: its first OK, never delivered twice.
+    assert_eq!(ana.request("MSG:bob:m1:hola again"), ok);
+    bob_recv.send("ACK:1");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:1:bob:m1:DELIVERED:<ts>");
+    let mut bob = send_conn(&b, "bob");
+    assert_eq!(bob.request("READ:ana:m1"), "OK");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m1:READ:<ts>");
+    // Both nodes tell the same history, with the state the message reached.
+    for node in [&a, &b] {
+        let mut c = send_conn(node, "ana");
+        assert_eq!(c.listing("HISTORY:bob:10"), [format!("ana:bob:m1:{ts}:READ:hola bob")]);
+    }
+    // USERS covers both nodes.
+    assert_eq!(ana.listing("USERS"), ["ana", "bob"]);
+    assert_eq!(bob.listing("USERS"), ["ana", "bob"]);
+}
+
+#[test]
+fn a_message_to_an_offline_user_is_delivered_when_it_logs_in_on_the_other_node() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut ana = send_conn(&a, "ana");
+    let ok1 = ana.request("MSG:bob:m1:one");
+    let ok2 = ana.request("MSG:bob:m2:two");
+    assert!(ok1.starts_with("OK:m1:") && ok2.starts_with("OK:m2:"));
+    let mut bob_recv = recv_conn(&b, "bob");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:m1:<ts>:one");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:2:ana:bob:m2:<ts>:two");
+    bob_recv.send("ACK:2");
+    // Acknowledged: a login on the first node replays nothing more.
+    let mut ana_recv = recv_conn(&a, "ana");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:1:bob:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m2:DELIVERED:<ts>");
+    drop(bob_recv);
+    // Acknowledged on B: a login on A replays nothing; the next event is new.
+    let mut again = recv_conn(&a, "bob");
+    assert!(ana.request("MSG:bob:m3:three").starts_with("OK:m3:"));
+    assert_eq!(without_ts(&next_event(&mut again)), "MSG:3:ana:bob:m3:<ts>:three");
+}
+
+/// A pipelined burst shares a batch, whose events a node stores as runs
+/// (`src/cluster/work.rs`): they still come one by one, are acknowledged
+/// part way, and the rest is replayed from where the acknowledgement
+/// stopped, on either node; their DELIVERED ticks likewise.
+#[test]
+fn a_burst_is_delivered_acknowledged_part_way_and_replayed_from_there() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut ana = send_conn(&a, "ana");
+    let burst: String = (0..10).map(|i| format!("MSG:bob:m{i}:text {i}\n")).collect();
+    ana.send_raw(burst.as_bytes());
+    for i in 0..10 {
+        let ok = ana.line();
+        assert!(ok.starts_with(&format!("OK:m{i}:")), "{ok}");
+    }
+    let msg = |i: usize| format!("MSG:{}:ana:bob:m{i}:<ts>:text {i}", i + 1);
+    let delivered = |seq: usize, i: usize| format!("STATUS:{seq}:bob:m{i}:DELIVERED:<ts>");
+    let mut bob_recv = recv_conn(&b, "bob");
+    for i in 0..10 {
+        assert_eq!(without_ts(&next_event(&mut bob_recv)), msg(i));
+    }
+    bob_recv.send("ACK:4");
+    let mut ana_recv = recv_conn(&a, "ana");
+    for i in 0..4 {
+        assert_eq!(without_ts(&next_event(&mut ana_recv)), delivered(i + 1, i));
+    }
+    drop(bob_recv);
+    // Acknowledged up to 4 (ana heard of it): the rest only, on A.
+    let mut bob_recv = recv_conn(&a, "bob");
+    for i in 4..10 {
+        assert_eq!(without_ts(&next_event(&mut bob_recv)), msg(i));
+    }
+    bob_recv.send("ACK:10");
+    for i in 4..10 {
+        assert_eq!(without_ts(&next_event(&mut ana_recv)), delivered(i + 1, i));
+    }
+    let mut bob = send_conn(&b, "bob");
+    assert_eq!(bob.request("READ:ana:m7"), "OK");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:11:bob:m7:READ:<ts>");
+    // ana acknowledged nothing: a login on B replays her eleven events.
+    drop(ana_recv);
+    let mut ana_recv = recv_conn(&b, "ana");
+    for i in 0..10 {
+        assert_eq!(without_ts(&next_event(&mut ana_recv)), delivered(i + 1, i));
+    }
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:11:bob:m7:READ:<ts>");
+    let history = ana.listing("HISTORY:bob:20");
+    let states: Vec<&str> = history.iter().map(|l| l.split(':').nth(4).unwrap()).collect();
+    assert_eq!(states, [["READ"; 8].as_slice(), &["DELIVERED"; 2]].concat());
+}
+
+#[test]
+fn a_room_with_members_on_both_nodes_and_the_same_history_and_chats_on_both() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for (node, user) in [(&a, "ana"), (&b, "bob"), (&b, "cy")] {
+        register(node, user);
+    }
+    let mut ana = send_conn(&a, "ana");
+    let mut bob = send_conn(&b, "bob");
+    let mut cy = send_conn(&b, "cy");
+    assert_eq!(ana.request("JOIN:#tea"), "OK");
+    assert_eq!(bob.request("JOIN:#Tea"), "OK");
+    assert_eq!(cy.request("JOIN:#tea"), "OK");
+    let mut cy_recv = recv_conn(&b, "cy");
+    cy_recv.send("VERSION:1.1");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut ana_recv = recv_conn(&a, "ana");
+    let ok = ana.request("MSG:#tea:t1:hello room");
+    assert!(ok.starts_with("OK:t1:"), "{ok}");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:#tea:t1:<ts>:hello room");
+    assert_eq!(without_ts(&next_event(&mut cy_recv)), "MSG:1:ana:#tea:t1:<ts>:hello room");
+    assert!(bob.request("MSG:#tea:t2:from b").starts_with("OK:t2:"));
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "MSG:1:bob:#tea:t2:<ts>:from b");
+    assert!(bob.request("MSG:ana:d1:direct").starts_with("OK:d1:"));
+    assert_eq!(ana.listing("ROOMS"), ["#general:3", "#tea:3"]);
+    // One truth: the same listings whichever node is asked.
+    let mut views = Vec::new();
+    for node in [&a, &b] {
+        let mut c = send_conn(node, "cy");
+        views.push((c.listing("HISTORY:#tea:10"), c.listing("CHATS"), c.listing("ROOMS")));
+    }
+    assert_eq!(views[0], views[1]);
+    assert_eq!(views[0].0.len(), 2);
+    assert_eq!(views[0].1, ["#tea:2"]);
+    let mut views = Vec::new();
+    for node in [&a, &b] {
+        let mut c = send_conn(node, "ana");
+        views.push((c.listing("HISTORY:bob:10"), c.listing("CHATS")));
+    }
+    assert_eq!(views[0], views[1]);
+    assert_eq!(views[0].1, ["bob:1", "#tea:1"]);
+    // A 1.1 member on B hears of a LEAVE made on A.
+    assert_eq!(ana.request("LEAVE:#tea"), "OK");
+    loop {
+        let line = cy_recv.line();
+        if line.starts_with("MEMBER:") {
+            assert_eq!(line, "MEMBER:#tea:ana:LEFT");
+            break;
+        }
+    }
+}
+
+#[test]
+fn a_login_on_one_node_replaces_the_session_on_the_other_and_presence_spans_nodes() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&a, "bob");
+    let mut ana_on_a = recv_conn(&a, "ana");
+    assert_eq!(bob_recv.line(), "JOINED:ana");
+    let mut ana_on_b = recv_conn(&b, "ana");
+    assert_eq!(ana_on_a.read_to_close(), "BYE:REPLACED\n");
+    // Moving is not leaving: bob hears neither LEFT nor JOINED; a message
+    // reaches ana on B.
+    let mut bob = send_conn(&a, "bob");
+    assert!(bob.request("MSG:ana:x1:where are you").starts_with("OK:x1:"));
+    assert_eq!(without_ts(&next_event(&mut ana_on_b)), "MSG:1:bob:ana:x1:<ts>:where are you");
+    assert_eq!(bob.listing("USERS"), ["ana", "bob"]);
+    assert_eq!(bob.request("LASTSEEN:ana"), "OK:ana:ONLINE");
+    drop(ana_on_b);
+    assert_eq!(bob_recv.line(), "LEFT:ana");
+    eventually("ana offline", Duration::from_secs(10), || bob.listing("USERS") == ["bob"]);
+    assert!(!bob.request("LASTSEEN:ana").ends_with("ONLINE"));
+}
+
+#[test]
+fn a_peer_on_another_node_is_introduced() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut bob = send_conn(&a, "bob"); // announced on A, received on B
+    assert_eq!(bob.request("P2P:40123"), "OK");
+    let mut ana = send_conn(&a, "ana");
+    let answer = ana.request("PEER:bob");
+    let fields: Vec<&str> = answer.split(':').collect();
+    assert_eq!(&fields[..3], ["OK", "127.0.0.1", "40123"], "{answer}");
+    assert_eq!(next_event(&mut bob_recv), format!("P2P:ana:{}", fields[3]));
+    assert!(ana.request("PEER:nobody").starts_with("KO:OFFLINE:"));
+}
+
+#[test]
+fn a_dead_node_disappears_from_presence_within_seconds() {
+    let cluster = Cluster::start();
+    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let _ana_recv = recv_conn(&a, "ana");
+    assert_eq!(next_presence(&mut bob_recv), "JOINED:ana");
+    let mut bob = send_conn(&b, "bob");
+    assert_eq!(bob.listing("USERS"), ["ana", "bob"]);
+    a.kill(); // no goodbye: only its heartbeat stops
+    assert_eq!(next_presence(&mut bob_recv), "LEFT:ana");
+    assert_eq!(bob.listing("USERS"), ["bob"]);
+}

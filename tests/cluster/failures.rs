@@ -1,0 +1,286 @@
+//! Failures: a node killed during a flood, NATS stopped, PostgreSQL
+//! stopped, a node of a client's list down.
+
+use std::time::Duration;
+
+use super::support::cluster::{Cluster, eventually};
+use super::support::{self, without_ts};
+use super::{PW, next_event, recv_conn, register, send_conn, wachat};
+
+/// A raw client that reports failures instead of panicking (the node it
+/// talks to is about to be killed).
+struct Raw {
+    reader: std::io::BufReader<std::net::TcpStream>,
+    writer: std::net::TcpStream,
+}
+
+impl Raw {
+    fn login(addr: std::net::SocketAddr, user: &str) -> std::io::Result<Raw> {
+        let stream = std::net::TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(support::READ_TIMEOUT))?;
+        let mut raw = Raw { reader: std::io::BufReader::new(stream.try_clone()?), writer: stream };
+        raw.write(&format!("LOGIN:{user}:{PW}\n"))?;
+        let reply = raw.line()?;
+        if reply != format!("OK:{user}") {
+            return Err(std::io::Error::other(reply));
+        }
+        Ok(raw)
+    }
+
+    fn write(&mut self, s: &str) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.writer, s.as_bytes())
+    }
+
+    fn line(&mut self) -> std::io::Result<String> {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut self.reader, &mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(line.trim_end().to_string())
+    }
+}
+
+/// A user's connection to the first node that answers, moving on to the
+/// next one when it is lost (what clients with several servers do).
+struct Failover<'a> {
+    nodes: &'a [std::net::SocketAddr],
+    user: &'a str,
+    node: usize,
+    conn: Option<Raw>,
+}
+
+impl<'a> Failover<'a> {
+    fn new(nodes: &'a [std::net::SocketAddr], user: &'a str) -> Self {
+        Failover { nodes, user, node: 0, conn: None }
+    }
+
+    /// The connection, logged in (trying the nodes in turn).
+    fn conn(&mut self) -> &mut Raw {
+        while self.conn.is_none() {
+            match Raw::login(self.nodes[self.node % self.nodes.len()], self.user) {
+                Ok(c) => self.conn = Some(c),
+                Err(_) => self.node += 1,
+            }
+        }
+        self.conn.as_mut().expect("just connected")
+    }
+
+    /// The connection failed: the next node.
+    fn lost(&mut self) {
+        self.conn = None;
+        self.node += 1;
+    }
+}
+
+/// Sends `total` messages `m0…` to `to`, 50 at a time pipelined, through
+/// the first node that answers; what got no `OK` is sent again (same id).
+/// Returns the ids acknowledged.
+fn flood(
+    nodes: &[std::net::SocketAddr],
+    from: &str,
+    to: &str,
+    total: usize,
+    acked: &std::sync::atomic::AtomicUsize,
+) -> Vec<String> {
+    let mut done = Vec::new();
+    let mut link = Failover::new(nodes, from);
+    while done.len() < total {
+        let c = link.conn();
+        let batch: Vec<usize> = (done.len()..(done.len() + 50).min(total)).collect();
+        let requests: String = batch.iter().map(|i| format!("MSG:{to}:m{i}:text {i}\n")).collect();
+        let replies: std::io::Result<Vec<String>> =
+            c.write(&requests).and_then(|()| batch.iter().map(|_| c.line()).collect());
+        match replies {
+            Ok(replies) => {
+                for (i, reply) in batch.iter().zip(replies) {
+                    assert!(reply.starts_with(&format!("OK:m{i}:")), "{reply}");
+                    done.push(format!("m{i}"));
+                    acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            Err(_) => link.lost(), // the node died: the next one, and the batch again
+        }
+    }
+    done
+}
+
+/// Receives until every id in `want` came, through the first node that
+/// answers, acknowledging as it goes; returns (seq, id) of every event.
+fn receive_all(nodes: &[std::net::SocketAddr], user: &str, want: usize) -> Vec<(u64, String)> {
+    let mut seen: Vec<(u64, String)> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    let mut link = Failover::new(nodes, user);
+    while ids.len() < want {
+        let c = link.conn();
+        match c.line() {
+            Ok(line) if line.starts_with("MSG:") => {
+                let f: Vec<&str> = line.splitn(7, ':').collect();
+                let seq: u64 = f[1].parse().unwrap();
+                seen.push((seq, f[4].to_string()));
+                ids.insert(f[4].to_string());
+                let _ = c.write(&format!("ACK:{seq}\n"));
+            }
+            Ok(line) if line == "PING" => drop(c.write("PONG\n")),
+            Ok(_) => {}
+            Err(_) => link.lost(),
+        }
+    }
+    seen
+}
+
+#[test]
+fn a_node_killed_during_a_flood_loses_and_duplicates_no_acknowledged_message() {
+    let cluster = Cluster::start();
+    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+    let pairs = [("s0", "r0"), ("s1", "r1")];
+    for (s, r) in pairs {
+        register(&a, s);
+        register(&a, r);
+    }
+    const TOTAL: usize = 600;
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (send_nodes, recv_nodes) = ([a.send, b.send], [a.recv, b.recv]);
+    let mut threads = Vec::new();
+    for (s, r) in pairs {
+        let acked = acked.clone();
+        threads.push(std::thread::spawn(move || {
+            let sent = flood(&send_nodes, s, r, TOTAL, &acked);
+            (sent, Vec::new())
+        }));
+        threads.push(std::thread::spawn(move || (Vec::new(), receive_all(&recv_nodes, r, TOTAL))));
+    }
+    eventually("a third of the flood acknowledged", Duration::from_secs(60), || {
+        acked.load(std::sync::atomic::Ordering::SeqCst) >= TOTAL * 2 / 3
+    });
+    a.kill();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for (i, (_, received)) in results.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+        let sent = &results[i - 1].0;
+        assert_eq!(sent.len(), TOTAL);
+        // Each id under one sequence number only (a replay may repeat an
+        // event, never store a message twice), and every one arrived.
+        let mut by_id: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        for (seq, id) in received {
+            let first = *by_id.entry(id.as_str()).or_insert(*seq);
+            assert_eq!(first, *seq, "{id} stored twice");
+        }
+        assert_eq!(by_id.len(), TOTAL);
+        let mut seqs: Vec<u64> = by_id.values().copied().collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=TOTAL as u64).collect::<Vec<_>>(), "gap-free numbers");
+    }
+    let mut s0 = send_conn(&b, "s0");
+    assert_eq!(s0.listing("HISTORY:r0:1000").len(), TOTAL);
+}
+
+#[test]
+fn while_nats_is_down_messages_still_arrive_by_polling() {
+    let mut cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut ana = send_conn(&a, "ana");
+    assert!(ana.request("MSG:bob:before:1").starts_with("OK:"));
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:before:<ts>:1");
+    cluster.nats.stop();
+    let disconnected = || b.log().iter().any(|l| l.contains("NATS: disconnected"));
+    eventually("node b off NATS", Duration::from_secs(20), disconnected);
+    for i in 0..5 {
+        assert!(ana.request(&format!("MSG:bob:down{i}:x")).starts_with("OK:"));
+    }
+    for i in 0..5 {
+        assert_eq!(without_ts(&next_event(&mut bob_recv)), format!("MSG:{}:ana:bob:down{i}:<ts>:x", i + 2));
+    }
+    cluster.nats.start_again();
+    let connected = || b.log().iter().filter(|l| l.contains("NATS: connected")).count();
+    eventually("node b back on NATS", Duration::from_secs(20), || connected() >= 2);
+    assert!(ana.request("MSG:bob:after:y").starts_with("OK:"));
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:7:ana:bob:after:<ts>:y");
+}
+
+#[test]
+fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselves() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut ana = send_conn(&a, "ana");
+    assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:m1:<ts>:one");
+    cluster.pg.stop();
+    assert!(ana.request("MSG:bob:m2:two").starts_with("KO:INTERNAL:"));
+    assert!(ana.request("HISTORY:bob:5").starts_with("KO:INTERNAL:"));
+    cluster.pg.start_again();
+    // The client sends again what got no OK; the node took it up by itself.
+    eventually("writes accepted again", Duration::from_secs(20), || {
+        ana.request("MSG:bob:m2:two").starts_with("OK:m2:")
+    });
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:2:ana:bob:m2:<ts>:two");
+    bob_recv.send("ACK:2");
+    let mut ana_recv = recv_conn(&a, "ana");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:1:bob:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m2:DELIVERED:<ts>");
+}
+
+#[test]
+fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let dead = support::cluster::free_port();
+    let list = format!(
+        "127.0.0.1:{dead}:{dead},127.0.0.1:{}:{},127.0.0.1:{}:{}",
+        a.send.port(),
+        a.recv.port(),
+        b.send.port(),
+        b.recv.port()
+    );
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let sent =
+        wachat(&["send", "--user", "ana", "--server", &list, "--data-dir", dir, "--to", "bob", "hola"], PW);
+    assert!(sent.status.success(), "{}", sent.stderr);
+    let only_b = format!("127.0.0.1:{}:{}", b.send.port(), b.recv.port());
+    // One cluster, one identity (`SERVER`, the database's): a client that
+    // reaches another node of the list next time keeps its folder (the
+    // first node's), and nothing is moved aside.
+    let id: String = cluster.pg.client().query_one("SELECT id FROM server", &[]).unwrap().get(0);
+    for node in [&a, &b] {
+        assert_eq!(send_conn(node, "ana").request("SERVER"), format!("OK:{id}"));
+    }
+    let to_b = format!("127.0.0.1:{dead}:{dead},{only_b}");
+    let sent =
+        wachat(&["send", "--user", "ana", "--server", &to_b, "--data-dir", dir, "--to", "bob", "again"], PW);
+    assert!(sent.status.success() && sent.stderr.is_empty(), "{}", sent.stderr);
+    let folders: Vec<String> = std::fs::read_dir(data.path().join(format!("127.0.0.1:{dead}")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(folders, ["ana"], "nothing moved aside");
+    let folder = data.path().join(format!("127.0.0.1:{dead}")).join("ana");
+    assert_eq!(std::fs::read_to_string(folder.join("server_id")).unwrap(), format!("{id}\n"));
+    let log = std::fs::read_to_string(folder.join("history.csv")).unwrap();
+    assert!(log.contains(",hola") && log.contains(",again"), "{log}");
+    let history =
+        wachat(&["history", "--user", "bob", "--server", &only_b, "--data-dir", dir, "--with", "ana"], PW);
+    assert!(
+        history.status.success() && history.stdout.contains("hola"),
+        "{}{}",
+        history.stdout,
+        history.stderr
+    );
+    // A bench spread over both nodes: every pair's sender and receiver on different nodes.
+    let two = format!(
+        "127.0.0.1:{}:{},127.0.0.1:{}:{}",
+        a.send.port(),
+        a.recv.port(),
+        b.send.port(),
+        b.recv.port()
+    );
+    let bench = wachat(&["bench", "--server", &two, "--pairs", "2", "--messages", "200", "--json"], "");
+    assert!(bench.status.success(), "{}", bench.stderr);
+    assert!(bench.stdout.contains("\"delivered\":400"), "{}", bench.stdout);
+}
