@@ -49,9 +49,10 @@ const RETRY_AFTER: Duration = Duration::from_millis(300);
 
 /// Committer threads per node, each on its own connection: while one
 /// waits for a round trip or a commit, another works. Measured on two
-/// nodes (docs/CLUSTER.md): at P = 100, 3 → ~37k msgs/s, 1 → ~26k; at
-/// 2,000 msgs/s offered, 1 had the lower p99 (119 against 234 ms: bigger
-/// batches, and no transaction of the node waits for another's locks).
+/// nodes on a quiet machine (docs/CLUSTER.md): at P = 100, 3 → ~62k
+/// msgs/s, 1 → ~50k; at 2,000 msgs/s offered, 1 has the lower p50 and p99
+/// (5.4 / 73 against 10.8 / ~100 ms: bigger batches, and no transaction of
+/// the node waits for another's row locks).
 pub const COMMITTERS: usize = 3;
 
 /// A change for the committer, with where to answer.
