@@ -439,6 +439,23 @@ fn the_default_burst_is_two_seconds_of_rate_and_every_request_counts() {
 }
 
 #[test]
+fn server_costs_a_token_like_any_read_and_ping_stays_free() {
+    // On a cluster node SERVER is a query to the database: it is metered.
+    let server = TestServer::start_with(&["--rate", "5"]);
+    server.register(&["ana"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    ana.send_raw("PING\n".repeat(30).as_bytes());
+    assert!((0..30).all(|_| ana.line() == "OK"), "PING costs nothing");
+    ana.send_raw("SERVER\n".repeat(60).as_bytes());
+    let replies: Vec<String> = (0..60).map(|_| ana.line()).collect();
+    let refused = replies.iter().filter(|r| r.starts_with("KO:RATE_LIMITED:")).count();
+    assert!(refused > 0, "60 SERVERs at --rate 5 were all served: {replies:?}");
+    for served in replies.iter().filter(|r| !r.starts_with("KO:RATE_LIMITED:")) {
+        assert!(served.starts_with("OK:") && served.len() == 35, "{served}");
+    }
+}
+
+#[test]
 fn a_receiver_that_reads_nothing_is_dropped_even_if_it_answers_pings() {
     let server = TestServer::start_with(&["--timeout", "2", "--rate", "0", "--max-pending", "100000000"]);
     server.register(&["ana", "bob"]);

@@ -471,15 +471,12 @@ fn listing(mut lines: Vec<String>) -> Reply {
 /// Tokens a request takes from its user's `--rate` bucket: one for each
 /// request that reads or writes the store, and a `HISTORY` one more per
 /// 100 messages it may return (a full one, 1,000 messages, costs 11). A
-/// `PING` or `QUIT` costs nothing: keeping a connection alive is free; nor
-/// does `SERVER`, one small read that a client makes once per connection.
+/// `PING` or `QUIT` costs nothing: keeping a connection alive is free.
+/// `SERVER` costs one like any read: a client asks it once per connection,
+/// and on a cluster node it is a query to the database.
 fn cost(request: &Request) -> u32 {
     match request {
-        Request::Ping
-        | Request::Quit
-        | Request::Server
-        | Request::Login { .. }
-        | Request::Register { .. } => 0,
+        Request::Ping | Request::Quit | Request::Login { .. } | Request::Register { .. } => 0,
         Request::History { limit, .. } => 1 + (*limit / 100) as u32,
         _ => 1,
     }
