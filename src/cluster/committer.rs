@@ -47,13 +47,30 @@ const MAX_JOBS: usize = 2000;
 /// a connection attempt).
 const RETRY_AFTER: Duration = Duration::from_millis(300);
 
-/// Committer threads per node, each on its own connection: while one
-/// waits for a round trip or a commit, another works. Measured on two
-/// nodes on a quiet machine (docs/CLUSTER.md): at P = 100, 3 → ~62k
-/// msgs/s, 1 → ~50k; at 2,000 msgs/s offered, 1 has the lower p50 and p99
-/// (5.4 / 73 against 10.8 / ~100 ms: bigger batches, and no transaction of
-/// the node waits for another's row locks).
+/// Committer threads per node, each on its own connection. They do not
+/// all take work all the time: the count follows the load.
+///
+/// - **The leader** (committer 0) takes every batch while it keeps up:
+///   idle, it blocks on the queue and takes whatever is waiting.
+/// - **A helper** (the others) sleeps until, right after a job was
+///   queued, more than [`SPILL`] jobs are waiting. Then the leader (and
+///   any helper already awake) is inside a transaction and cannot keep up,
+///   so the helper takes the waiting jobs as a batch of its own; it goes
+///   on while the queue stays longer than [`SPILL`], then sleeps again.
+///
+/// At low rates this is one committer: bigger batches, and no transaction
+/// of the node waits for another's `inboxes` row locks (`SELECT … FOR
+/// UPDATE`), which with three always-on committers cost the p50 and p99.
+/// Under load the queue grows while the leader commits and the helpers
+/// join in: while one waits for a round trip or a commit, another works.
+/// Measured on two nodes (docs/CLUSTER.md, "Figures").
 pub const COMMITTERS: usize = 3;
+
+/// Jobs waiting beyond which a helper committer wakes (see [`COMMITTERS`]).
+/// Measured: at 2,000 msgs/s offered the p50 is that of one committer
+/// (the helpers hardly ever wake), at P = 100 the throughput that of three
+/// (one committer alone makes ~15% less); 32 measured the same.
+pub const SPILL: usize = 16;
 
 /// A change for the committer, with where to answer.
 pub enum Job {
@@ -126,39 +143,51 @@ impl Job {
 
 /// The handle request threads submit jobs through.
 pub struct Committer {
-    jobs: Mutex<Option<Sender<Job>>>,
+    /// The job queue, and the helpers' wake-up calls (see [`COMMITTERS`]).
+    jobs: Mutex<Option<(Sender<Job>, Sender<()>)>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Committer {
     /// Starts [`COMMITTERS`] committer threads, each on its own
-    /// connection, taking batches from one queue.
+    /// connection, taking batches from one queue: a leader, and helpers
+    /// that join in when the queue grows long.
     pub fn start(db: Arc<Db>, names: Arc<Names>, deliver: Deliver) -> Result<Committer> {
         let (jobs, queue) = crossbeam_channel::unbounded();
+        // One call per helper at most: a call nobody took yet is enough.
+        let (wake, calls) = crossbeam_channel::bounded(COMMITTERS - 1);
         let deliver = Arc::new(deliver);
         let clock = Arc::new(AtomicU64::new(0));
         let mut threads = Vec::new();
         for i in 0..COMMITTERS {
             let (db, names, queue, deliver, clock) =
                 (db.clone(), names.clone(), queue.clone(), deliver.clone(), clock.clone());
+            let role = if i == 0 { Role::Leader } else { Role::Helper(calls.clone()) };
             let thread = std::thread::Builder::new()
                 .name(format!("pg-committer-{i}"))
-                .spawn(move || run(&db, &names, &queue, &deliver, &clock))
+                .spawn(move || run(&db, &names, &queue, &role, &deliver, &clock))
                 .map_err(|e| Error::io("cluster: starting a committer thread", e))?;
             threads.push(thread);
         }
-        Ok(Committer { jobs: Mutex::new(Some(jobs)), threads: Mutex::new(threads) })
+        Ok(Committer { jobs: Mutex::new(Some((jobs, wake))), threads: Mutex::new(threads) })
     }
 
-    /// Hands a job to the committer; `false` if it stopped.
+    /// Hands a job to the committer; `false` if it stopped. Calls a
+    /// helper when more than [`SPILL`] jobs are waiting.
     pub fn submit(&self, job: Job) -> bool {
         match &*self.jobs.lock() {
-            Some(jobs) => jobs.send(job).is_ok(),
+            Some((jobs, wake)) => {
+                let queued = jobs.send(job).is_ok();
+                if queued && jobs.len() > SPILL {
+                    let _ = wake.try_send(()); // full: enough calls are pending
+                }
+                queued
+            }
             None => false,
         }
     }
 
-    /// Commits what is queued, then stops the thread.
+    /// Commits what is queued, then stops the threads.
     pub fn stop(&self) {
         self.jobs.lock().take();
         for thread in std::mem::take(&mut *self.threads.lock()) {
@@ -167,12 +196,39 @@ impl Committer {
     }
 }
 
-/// The committer thread: a batch at a time until every sender is gone.
-fn run(db: &Db, names: &Names, queue: &Receiver<Job>, deliver: &Deliver, clock: &AtomicU64) {
+/// Which jobs a committer thread takes (see [`COMMITTERS`]).
+enum Role {
+    /// Every job, as soon as it is queued.
+    Leader,
+    /// Jobs only while more than [`SPILL`] wait; sleeps on these calls
+    /// otherwise.
+    Helper(Receiver<()>),
+}
+
+impl Role {
+    /// The first job of the next batch; `None` when the committer stops
+    /// (the leader commits what is left in the queue first).
+    fn next(&self, queue: &Receiver<Job>) -> Option<Job> {
+        match self {
+            Role::Leader => queue.recv().ok(),
+            Role::Helper(calls) => loop {
+                if queue.len() > SPILL {
+                    if let Ok(job) = queue.try_recv() {
+                        return Some(job);
+                    }
+                }
+                calls.recv().ok()?;
+            },
+        }
+    }
+}
+
+/// A committer thread: a batch at a time until every sender is gone.
+fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Deliver, clock: &AtomicU64) {
     let mut client: Option<Client> = None;
     let mut statements = Statements::default();
     let mut retry_at = Instant::now();
-    while let Ok(first) = queue.recv() {
+    while let Some(first) = role.next(queue) {
         let mut batch = vec![first];
         while batch.len() < MAX_JOBS {
             match queue.try_recv() {
@@ -261,4 +317,56 @@ fn commit_batch(
 fn is_retryable(e: &postgres::Error) -> bool {
     use postgres::error::SqlState;
     matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::UNIQUE_VIOLATION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ack(seq: u64) -> Job {
+        Job::Ack { user: 1, seq }
+    }
+
+    #[test]
+    fn the_leader_takes_any_job_and_stops_when_the_queue_is_closed_and_empty() {
+        let (jobs, queue) = crossbeam_channel::unbounded();
+        jobs.send(ack(1)).unwrap();
+        drop(jobs);
+        assert!(matches!(Role::Leader.next(&queue), Some(Job::Ack { seq: 1, .. })));
+        assert!(Role::Leader.next(&queue).is_none());
+    }
+
+    #[test]
+    fn a_helper_takes_work_only_when_more_than_spill_jobs_wait() {
+        let (jobs, queue) = crossbeam_channel::unbounded();
+        let (wake, calls) = crossbeam_channel::bounded(1);
+        let helper = Role::Helper(calls);
+        for seq in 0..SPILL as u64 {
+            jobs.send(ack(seq)).unwrap();
+        }
+        // SPILL jobs waiting, and a call: the helper leaves them to the
+        // leader (and stops once nobody can call it any more).
+        wake.send(()).unwrap();
+        drop(wake);
+        assert!(helper.next(&queue).is_none());
+        assert_eq!(queue.len(), SPILL);
+        jobs.send(ack(SPILL as u64)).unwrap();
+        assert!(matches!(helper.next(&queue), Some(Job::Ack { seq: 0, .. })));
+    }
+
+    #[test]
+    fn submit_calls_a_helper_only_past_spill() {
+        let (jobs, queue) = crossbeam_channel::unbounded();
+        let (wake, calls) = crossbeam_channel::bounded(COMMITTERS - 1);
+        let committer = Committer { jobs: Mutex::new(Some((jobs, wake))), threads: Mutex::new(Vec::new()) };
+        for seq in 0..SPILL as u64 {
+            assert!(committer.submit(ack(seq)));
+        }
+        assert!(calls.is_empty());
+        assert!(committer.submit(ack(SPILL as u64)));
+        assert_eq!(calls.len(), 1);
+        committer.stop();
+        assert!(!committer.submit(ack(0)));
+        assert_eq!(queue.len(), SPILL + 1);
+    }
 }
