@@ -1,8 +1,9 @@
 //! The node's committer: group commit on PostgreSQL.
 //!
 //! ```text
-//!  request threads                       committer thread (one per node)
-//!  ───────────────                       ───────────────────────────────
+//!  request threads                       committer threads (a leader, and
+//!  ───────────────                       helpers when the queue is long)
+//!                                        ───────────────────────────────
 //!  send a Job with a channel of   ──▶    take every job waiting (up to MAX_JOBS)
 //!  its own, wait on it                   BEGIN; apply them all (apply.rs); COMMIT
 //!  reply OK / KO                  ◀──    answer each job, then hand the batch's
