@@ -61,7 +61,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(300);
 ///
 /// At low rates this is one committer: bigger batches, and no transaction
 /// of the node waits for another's `inboxes` row locks (`SELECT … FOR
-/// UPDATE`), which with three always-on committers cost the p50 and p99.
+/// UPDATE`), which with three always-on committers doubled the p50.
 /// Under load the queue grows while the leader commits and the helpers
 /// join in: while one waits for a round trip or a commit, another works.
 /// Measured on two nodes (docs/CLUSTER.md, "Figures").
