@@ -213,10 +213,10 @@ impl Role {
         match self {
             Role::Leader => queue.recv().ok(),
             Role::Helper(calls) => loop {
-                if queue.len() > SPILL {
-                    if let Ok(job) = queue.try_recv() {
-                        return Some(job);
-                    }
+                if queue.len() > SPILL
+                    && let Ok(job) = queue.try_recv()
+                {
+                    return Some(job);
                 }
                 calls.recv().ok()?;
             },
