@@ -44,6 +44,10 @@ enum Command {
 /// How long a request (`PEER` to another node) waits for its answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// At stop, how long the bridge waits for NATS to take what was
+/// published (a flush) before it gives up: NATS may be down.
+const FLUSH_AT_STOP: Duration = Duration::from_secs(1);
+
 /// The handle the node's threads use.
 pub struct Bus {
     commands: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>,
@@ -102,7 +106,14 @@ impl Bus {
                             }
                         }
                     }
-                    let _ = bridge.flush().await;
+                    // What was published goes out before the stop, if NATS
+                    // is there; while it is down a flush would wait for it
+                    // forever (the client reconnects without end), and a
+                    // node must stop on SIGTERM whatever NATS does.
+                    let flushed = tokio::time::timeout(FLUSH_AT_STOP, bridge.flush()).await;
+                    if !matches!(flushed, Ok(Ok(()))) {
+                        log::warn!("cluster: NATS: stopping without a flush (NATS unreachable)");
+                    }
                 })
             })
             .map_err(|e| Error::io("cluster: starting the NATS bridge thread", e))?;
@@ -142,7 +153,8 @@ impl Bus {
         answered.recv_timeout(REQUEST_TIMEOUT + Duration::from_secs(1)).ok().flatten()
     }
 
-    /// Flushes what is queued and stops the bridge thread.
+    /// Flushes what is queued (for [`FLUSH_AT_STOP`] at most) and stops
+    /// the bridge thread.
     pub fn stop(&self) {
         self.commands.lock().take();
         if let Some(thread) = self.thread.lock().take() {

@@ -200,6 +200,18 @@ fn while_nats_is_down_messages_still_arrive_by_polling() {
 }
 
 #[test]
+fn a_node_stops_on_sigterm_while_nats_is_down() {
+    let mut cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, "ana");
+    cluster.nats.stop();
+    let disconnected = || a.log().iter().any(|l| l.contains("NATS: disconnected"));
+    eventually("node a off NATS", Duration::from_secs(20), disconnected);
+    // Its last flush to NATS cannot happen: the stop must not wait for it.
+    assert!(a.terminate().success(), "{:?}", a.log());
+}
+
+#[test]
 fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselves() {
     let cluster = Cluster::start();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
