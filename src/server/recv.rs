@@ -18,9 +18,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::log_limit::log_limited;
+use super::replies::RETRY_FLUSH;
 use super::{Ctx, auth};
 use crate::protocol::{Bye, Code, EventReply, FrameError, FrameReader, Ko, Reply};
 use crate::router::Outlet;
@@ -29,9 +30,6 @@ use crate::transport::Stream;
 
 /// Read buffer of a receive connection: it only ever reads `ACK`s and `PONG`s.
 const READ_BUFFER: usize = 1024;
-
-/// How often the thread retries a flush while a slow client has bytes waiting.
-const RETRY_FLUSH: Duration = Duration::from_millis(50);
 
 /// Serves one receive-port connection until it closes; returns its
 /// socket for the caller to close (after giving back the connection's slot).

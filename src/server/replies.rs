@@ -31,8 +31,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::transport::Stream;
 
-/// How often the connection's thread wakes up, while replies are on their
-/// way, to write what the kernel did not take from another thread.
+/// How often a connection's thread wakes up to retry a flush while bytes
+/// wait for a slow client: replies the kernel did not take from another
+/// thread (send port), events (receive port).
 pub const RETRY_FLUSH: Duration = Duration::from_millis(50);
 
 /// The ordered output of one send connection (see the module documentation).

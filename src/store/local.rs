@@ -421,7 +421,7 @@ impl Inner {
 
     /// Blocks until everything before `ticket` is on disk.
     pub(super) fn wait(&self, ticket: Ticket) -> std::result::Result<(), Ko> {
-        self.await_log(Goal::Synced(ticket.0))
+        self.sync_through(ticket.0)
     }
 
     /// Every record before `pos` must be on disk, even acknowledgements
