@@ -218,9 +218,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
-    line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+    wachat::sys::rss_bytes(std::process::id()).unwrap_or(0) / 1024
 }
 
 fn dir_bytes(dir: &std::path::Path) -> u64 {

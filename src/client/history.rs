@@ -92,7 +92,7 @@ fn key(from: &str, id: &str) -> (String, String) {
 }
 
 /// A chat as a comparable key (`bob` and `Bob` are one conversation).
-fn chat_key(chat: &Chat) -> String {
+pub(crate) fn chat_key(chat: &Chat) -> String {
     fold(&chat.to_string())
 }
 

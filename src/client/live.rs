@@ -10,6 +10,7 @@
 //! and put out a peer's online dot. Pure data, no server and no terminal,
 //! so each rule is tested here.
 
+use super::history::chat_key;
 use super::{ChatSummary, Message, Notice};
 use crate::protocol::Chat;
 use crate::protocol::names::fold;
@@ -20,11 +21,6 @@ pub struct LiveChats {
     /// Whose list: a message from `me` is never unread.
     me: String,
     chats: Vec<ChatSummary>,
-}
-
-/// A chat as a comparable key (`Bob` and `bob` are one chat).
-fn key(chat: &Chat) -> String {
-    fold(&chat.to_string())
 }
 
 impl LiveChats {
@@ -39,8 +35,8 @@ impl LiveChats {
 
     /// Where `chat` is in the list.
     pub fn position(&self, chat: &Chat) -> Option<usize> {
-        let want = key(chat);
-        self.chats.iter().position(|c| key(&c.chat) == want)
+        let want = chat_key(chat);
+        self.chats.iter().position(|c| chat_key(&c.chat) == want)
     }
 
     /// A fresh snapshot (`Client::chat_list`). A chat whose last message
@@ -50,7 +46,7 @@ impl LiveChats {
     pub fn replace(&mut self, snapshot: Vec<ChatSummary>) {
         let mut old = std::mem::take(&mut self.chats);
         for mut fresh in snapshot {
-            if let Some(i) = old.iter().position(|c| key(&c.chat) == key(&fresh.chat)) {
+            if let Some(i) = old.iter().position(|c| chat_key(&c.chat) == chat_key(&fresh.chat)) {
                 let mine = old.remove(i);
                 let ts = |c: &ChatSummary| c.last.as_ref().map_or(0, |m| m.ts);
                 if ts(&mine) > ts(&fresh) {
@@ -99,7 +95,7 @@ impl LiveChats {
                 if summary.last.as_ref().is_none_or(|last| last.ts <= m.ts) {
                     summary.last = Some(m.clone());
                 }
-                let is_open = open.is_some_and(|o| key(o) == key(&chat));
+                let is_open = open.is_some_and(|o| chat_key(o) == chat_key(&chat));
                 let unread = !m.is_from(&self.me) && !is_open && !counted;
                 if unread {
                     summary.unread += 1;

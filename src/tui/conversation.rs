@@ -129,7 +129,7 @@ impl ChatView {
     /// One of your messages moved to `state` (`READ` covers the earlier
     /// ones too, except direct-chat messages, which have no `READ`).
     pub fn set_state(&mut self, me: &str, id: &str, state: State) {
-        let mine = |m: &Message| fold(&m.from) == fold(me);
+        let mine = |m: &Message| m.is_from(me);
         let Some(at) = self.messages.iter().position(|m| mine(m) && m.id == id) else { return };
         let upto = if state == State::Read { 0 } else { at };
         for m in &mut self.messages[upto..=at] {
@@ -141,7 +141,7 @@ impl ChatView {
 
     /// The server refused one of your messages for good.
     pub fn refuse(&mut self, me: &str, id: &str, reason: &str) {
-        if let Some(m) = self.messages.iter_mut().find(|m| fold(&m.from) == fold(me) && m.id == id) {
+        if let Some(m) = self.messages.iter_mut().find(|m| m.is_from(me) && m.id == id) {
             m.refused = Some(reason.to_string());
         }
     }
