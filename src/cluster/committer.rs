@@ -36,7 +36,7 @@ use super::db::Db;
 use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
-use crate::protocol::{Chat, Code, Ko};
+use crate::protocol::{Chat, Ko};
 use crate::store::{Account, Deliver, Outgoing, UserId};
 
 /// Most jobs in one transaction: enough for group commit to pay, few
@@ -254,7 +254,7 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Del
             }
         }
         let Some(conn) = client.as_mut() else {
-            let ko = Ko::new(Code::Internal, "the database is unavailable; try again");
+            let ko = super::db::down();
             batch.into_iter().for_each(|job| job.fail(&ko));
             continue;
         };

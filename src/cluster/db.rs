@@ -76,8 +76,7 @@ impl Db {
 
     /// A connection at start: an error says which database and why.
     pub fn connect_at_start(&self) -> Result<Client> {
-        self.connect()
-            .map_err(|e| Error::io(format!("cluster: {}", self.url), std::io::Error::other(describe(&e))))
+        self.connect().map_err(|e| error(format!("cluster: {}", self.url), &e))
     }
 
     /// A connection from the pool (or a new one); `KO:INTERNAL` if the
@@ -142,9 +141,19 @@ pub fn describe(e: &postgres::Error) -> String {
     }
 }
 
+/// A database error at start or in `wachat migrate`, said with its context.
+pub fn error(context: String, e: &postgres::Error) -> Error {
+    Error::io(context, std::io::Error::other(describe(e)))
+}
+
 /// The `KO:INTERNAL` of a database error, logged with what was being done.
 pub fn unavailable(doing: &str, e: &postgres::Error) -> Ko {
     log::warn!("cluster: database error while {doing}: {}", describe(e));
+    down()
+}
+
+/// What a client is told while the database cannot be reached.
+pub fn down() -> Ko {
     Ko::new(Code::Internal, "the database is unavailable; try again")
 }
 

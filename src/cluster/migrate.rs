@@ -29,7 +29,7 @@ const CHUNK: usize = 10_000;
 
 fn db_error(url: &str, doing: &str) -> impl Fn(postgres::Error) -> Error {
     let context = format!("migrate: {url}: {doing}");
-    move |e| Error::io(context.clone(), std::io::Error::other(super::db::describe(&e)))
+    move |e| super::db::error(context.clone(), &e)
 }
 
 pub fn run(from: &Path, to: &str) -> Result<()> {

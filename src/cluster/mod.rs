@@ -96,7 +96,7 @@ pub fn open(
     // Sessions an earlier run of this node left behind are over.
     let stale = client
         .execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&name])
-        .map_err(|e| Error::io(format!("cluster: {}", db.url), std::io::Error::other(db::describe(&e))))?;
+        .map_err(|e| db::error(format!("cluster: {}", db.url), &e))?;
     if stale > 0 {
         log::info!("cluster: {stale} sessions of an earlier run of node {name} ended");
     }

@@ -31,9 +31,7 @@ pub fn current() -> i32 {
 
 /// Brings the database to [`current`]; returns the version it was at.
 pub fn upgrade(client: &mut Client, url: &str) -> Result<i32> {
-    let fail = |doing: &str, e: postgres::Error| {
-        Error::io(format!("cluster: {url}: {doing}"), std::io::Error::other(super::db::describe(&e)))
-    };
+    let fail = |doing: &str, e: postgres::Error| super::db::error(format!("cluster: {url}: {doing}"), &e);
     let mut tx = client.transaction().map_err(|e| fail("starting the upgrade", e))?;
     // One start at a time gets past here (the lock ends with the
     // transaction): even creating the version table must not race.
