@@ -202,9 +202,10 @@ impl Inner {
             let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
             let prev = m.prev;
             if pos < synced {
-                let mut reply = String::with_capacity(line.len());
-                history_line(&mut reply, &m, direct.as_ref());
-                reply_bytes += reply.len();
+                // Measured without being made: past KEEP_BYTES, a line is
+                // made once, as it is written out.
+                let len = reply_len(&m, direct.as_ref());
+                reply_bytes += len;
                 if reply_bytes > max_bytes {
                     break;
                 }
@@ -213,7 +214,13 @@ impl Inner {
                     keep = false;
                     found.iter_mut().for_each(|(_, line)| *line = None);
                 }
-                found.push((pos, keep.then_some(reply)));
+                let reply = keep.then(|| {
+                    let mut reply = String::with_capacity(len);
+                    history_line(&mut reply, &m, direct.as_ref());
+                    debug_assert_eq!(reply.len(), len, "reply_len agrees with history_line");
+                    reply
+                });
+                found.push((pos, reply));
             }
             pos = prev;
         }
@@ -243,6 +250,14 @@ fn history_line(out: &mut String, m: &MsgLine, direct: Option<&Directions>) {
     let state = direct.map_or(MsgState::Received, |d| d.state(m.from, m.dord));
     // Writing into a String cannot fail.
     let _ = writeln!(out, "{}:{}:{}:{}:{state}:{}", m.from, m.to, m.id, m.ts, m.text);
+}
+
+/// The length of a message's `HISTORY` line (see [`history_line`]), `\n`
+/// included.
+fn reply_len(m: &MsgLine, direct: Option<&Directions>) -> usize {
+    let state = direct.map_or(MsgState::Received, |d| d.state(m.from, m.dord));
+    let digits = m.ts.checked_ilog10().map_or(1, |d| d as usize + 1);
+    m.from.len() + m.to.len() + m.id.len() + digits + state.as_str().len() + m.text.len() + 6
 }
 
 /// The senders of the messages at the top of a chain that are not on disk
