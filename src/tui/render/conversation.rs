@@ -126,10 +126,12 @@ pub fn lines(app: &App, view: &ChatView, width_: usize) -> Vec<Line<'static>> {
             let text = format!("── {} ──", tr!(in app.lang; Msg::UnreadDivider, n = n));
             lines.push(centred(text, theme.divider()));
         }
+        // The local time is looked up once per message (`localtime_r`).
+        let clock = t.clock();
         if m.is_from(&app.me) {
-            mine(app, m, width_, &mut lines);
+            mine(app, m, &clock, width_, &mut lines);
         } else {
-            theirs(app, m, matches!(view.chat, Chat::Room(_)), width_, &mut lines);
+            theirs(app, m, &clock, matches!(view.chat, Chat::Room(_)), width_, &mut lines);
         }
     }
     lines
@@ -141,7 +143,7 @@ fn centred(text: String, style: Style) -> Line<'static> {
 
 /// `09:14 carl: who's up for lunch?`, the sender only in a room; lines
 /// after the first indented under the text.
-fn theirs(app: &App, m: &Message, in_room: bool, width_: usize, lines: &mut Vec<Line<'static>>) {
+fn theirs(app: &App, m: &Message, clock: &str, in_room: bool, width_: usize, lines: &mut Vec<Line<'static>>) {
     let theme = app.theme;
     let who = if in_room { format!("{}: ", one_line(&m.from)) } else { String::new() };
     let p2p = if m.p2p { "[p2p] " } else { "" };
@@ -151,7 +153,7 @@ fn theirs(app: &App, m: &Message, in_room: bool, width_: usize, lines: &mut Vec<
             lines.push(Line::raw(format!("{:TIME$}{line}", "")));
             continue;
         }
-        let mut spans = vec![Span::styled(format!("{} ", local_time(m.ts).clock()), theme.dim())];
+        let mut spans = vec![Span::styled(format!("{clock} "), theme.dim())];
         for (prefix, style) in [(p2p, theme.p2p()), (who.as_str(), theme.strong())] {
             if !prefix.is_empty() && line.starts_with(prefix) {
                 spans.push(Span::styled(prefix.to_string(), style));
@@ -165,7 +167,7 @@ fn theirs(app: &App, m: &Message, in_room: bool, width_: usize, lines: &mut Vec<
 
 /// Your message on the right: its lines left-aligned in a block pushed to
 /// the right edge, the last ending in ` 09:15 ✓✓ read`.
-fn mine(app: &App, m: &Message, width_: usize, lines: &mut Vec<Line<'static>>) {
+fn mine(app: &App, m: &Message, clock: &str, width_: usize, lines: &mut Vec<Line<'static>>) {
     let theme = app.theme;
     let p2p = if m.p2p { "[p2p] " } else { "" };
     let text = format!("{p2p}{}", clean(&m.text.unescaped()));
@@ -174,7 +176,7 @@ fn mine(app: &App, m: &Message, width_: usize, lines: &mut Vec<Line<'static>>) {
         Some(_) => "✗".to_string(),
         None => ticks(app.lang, m.state).to_string(),
     };
-    let meta = format!(" {} {mark}", local_time(m.ts).clock());
+    let meta = format!(" {clock} {mark}");
     let last = rows.last().map_or(0, |l| width(l));
     if last + width(&meta) > width_ {
         rows.push(String::new());
@@ -195,7 +197,7 @@ fn mine(app: &App, m: &Message, width_: usize, lines: &mut Vec<Line<'static>>) {
         spans.push(Span::styled(row, theme.mine()));
         spans.push(Span::raw(" ".repeat(fill)));
         if i + 1 == n {
-            spans.push(Span::styled(format!(" {}", local_time(m.ts).clock()), theme.dim()));
+            spans.push(Span::styled(format!(" {clock}"), theme.dim()));
             let style = if m.refused.is_some() { theme.bad() } else { tick_style(app, m.state) };
             spans.push(Span::styled(format!(" {mark}"), style));
         }
