@@ -85,7 +85,7 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
         }));
     }
     let trace_rx = if trace { trace_rx } else { crossbeam_channel::never() };
-    let server = format!("{}:{}", options.server, options.send_port);
+    let server = crate::client::local::server_name(&options);
     let lang = crate::i18n::current();
     let client = Client::connect(options)?;
     let mut app = App::new(lang, client.me(), &server, Theme::from_env());
