@@ -63,6 +63,9 @@ pub enum Command {
     /// Move a single server's data directory into a cluster's PostgreSQL
     /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
     Migrate(MigrateArgs),
+    /// The protocol's test suite: check a server (`conform server HOST`)
+    /// or a client (`conform client -- CMD`) written by anyone.
+    Conform(crate::conform::command::ConformArgs),
 }
 
 #[derive(Args, Debug)]
@@ -338,7 +341,7 @@ fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
 pub fn run(cli: Cli) -> Result<()> {
     // Users read what the other commands say; operators read the server's
     // and the benchmark's output, which stays English whatever the locale.
-    let for_operators = matches!(cli.command, Command::Serve(_) | Command::Bench(_));
+    let for_operators = matches!(cli.command, Command::Serve(_) | Command::Bench(_) | Command::Conform(_));
     i18n::set(if for_operators { Lang::En } else { cli.lang.unwrap_or_else(Lang::from_env) });
     match cli.command {
         Command::Serve(args) => serve::serve(args),
@@ -377,6 +380,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
         Command::Migrate(args) => serve::migrate(&args),
+        Command::Conform(args) => crate::conform::command::run(args),
     }
 }
 
