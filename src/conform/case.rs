@@ -53,7 +53,7 @@ pub enum Group {
     Auth,
     /// `MSG`, `OK:<id>:<ts>`, resend dedup.
     Messages,
-    /// The receive port: seq, `ACK`, replay, `BYE:REPLACED`, `PING`/`PONG`.
+    /// The receive port: seq, `ACK`, replay, `BYE:REPLACED`.
     Receive,
     /// `STATUS` `DELIVERED` / `READ`, cumulative.
     Status,
@@ -63,7 +63,7 @@ pub enum Group {
     Listings,
     /// Every `KO` code for the input that earns it.
     Codes,
-    /// Timeouts and pipelining.
+    /// Pipelining, `QUIT`, timeouts, `PING`/`PONG`.
     Timing,
     /// What must survive a restart (needs `--allow-restart`).
     Restart,
@@ -229,12 +229,20 @@ impl<'a> Ctx<'a> {
 
     /// A new connection to the send port, not logged in.
     pub fn send_conn(&self, label: &str) -> Result<Conn, Failure> {
-        Conn::open(&self.settings.send_addr(), label, &self.transcript, self.settings.wait)
+        self.open(&self.settings.send_addr(), label)
     }
 
     /// A new connection to the receive port, not logged in.
     pub fn recv_conn(&self, label: &str) -> Result<Conn, Failure> {
-        Conn::open(&self.settings.recv_addr(), label, &self.transcript, self.settings.wait)
+        self.open(&self.settings.recv_addr(), label)
+    }
+
+    fn open(&self, addr: &str, label: &str) -> Result<Conn, Failure> {
+        let mut conn = Conn::open(addr, label, &self.transcript, self.settings.wait)?;
+        // A close the protocol asks for comes at once; one that comes
+        // after the server's timeout is a close for silence instead.
+        conn.close_wait = self.settings.wait.min(self.settings.server_timeout * 3 / 4);
+        Ok(conn)
     }
 
     /// Registers the user `alias` and returns its send connection,

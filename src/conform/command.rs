@@ -33,7 +33,7 @@ pub enum ConformCommand {
 #[derive(Args, Debug)]
 pub struct ServerCheck {
     /// Host name or address of the server.
-    #[arg(default_value = "127.0.0.1", required_unless_present = "class")]
+    #[arg(default_value = "127.0.0.1")]
     pub host: String,
     /// The server's port for requests.
     #[arg(long, default_value_t = DEFAULT_SEND_PORT)]

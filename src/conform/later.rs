@@ -112,8 +112,9 @@ fn typing_pair(ctx: &mut Ctx) -> Result<(super::wire::Conn, super::wire::Conn), 
 /// The next line that is not presence or `PING` (TYPING is not an
 /// [`Event`] of version 1).
 fn next_frame(conn: &mut super::wire::Conn, expected: &str) -> Result<String, Failure> {
+    let deadline = std::time::Instant::now() + conn.wait;
     loop {
-        let line = conn.line(expected)?;
+        let line = conn.line_by(deadline, expected)?;
         match Event::parse(&line) {
             Ok(Event::Ping) => conn.send("PONG")?,
             Ok(Event::Joined { .. } | Event::Left { .. }) => {}

@@ -65,3 +65,42 @@ pub fn all_cases() -> Vec<Case> {
     ]
     .concat()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_names_are_unique_and_users_valid() {
+        let cases = all_cases();
+        let mut ids: Vec<String> = cases.iter().map(Case::id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), cases.len(), "two cases share a name");
+        // The longest user name a case makes: prefix, case number, alias.
+        let longest = format!("{}n{}nobody", case::run_prefix(), cases.len());
+        assert!(crate::protocol::names::check_name(&longest).is_ok(), "{longest}");
+    }
+
+    #[test]
+    fn levels_add_cases_and_never_remove_them() {
+        let at = |level| cases_at(level).len();
+        assert!(at(Level::V1_0) < at(Level::V1_1) && at(Level::V1_1) < at(Level::V1_2));
+        assert!(cases_at(Level::V1_0).iter().all(|c| c.level == Level::V1_0));
+    }
+
+    fn cases_at(level: Level) -> Vec<Case> {
+        let settings = Settings {
+            host: "127.0.0.1".into(),
+            send_port: 1,
+            recv_port: 2,
+            level,
+            only: Vec::new(),
+            fast: false,
+            restart: None,
+            server_timeout: std::time::Duration::from_secs(1),
+            wait: std::time::Duration::from_secs(1),
+        };
+        runner::selected(all_cases(), &settings)
+    }
+}

@@ -23,7 +23,7 @@ pub fn text(outcome: &Outcome) -> String {
     if let Status::Fail(failure) = &outcome.status {
         let _ = writeln!(out, "      expected: {}", crate::display::visible(&failure.expected));
         let _ = writeln!(out, "      got:      {}", crate::display::visible(&failure.got));
-        let _ = writeln!(out, "      frames (ms since the case began; > sent by the suite, < received):");
+        let _ = writeln!(out, "      frames (ms; > sent by the suite, < received, -- what happened):");
         for line in &outcome.transcript {
             let _ = writeln!(out, "      {}", transcript_line(line));
         }

@@ -34,12 +34,6 @@ pub struct Outcome {
     pub transcript: Vec<Line>,
 }
 
-impl std::fmt::Debug for Case {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.id())
-    }
-}
-
 /// The cases `settings` selects: at its level or below, in its groups.
 pub fn selected(cases: Vec<Case>, settings: &Settings) -> Vec<Case> {
     cases

@@ -81,6 +81,9 @@ pub struct Conn {
     pending: Vec<u8>,
     /// How long a read waits for a line that must come.
     pub wait: Duration,
+    /// How long the server may take to close a connection it must close:
+    /// less than its timeout, so that a close for silence does not count.
+    pub close_wait: Duration,
     closed: bool,
 }
 
@@ -98,6 +101,7 @@ impl Conn {
             transcript: transcript.clone(),
             pending: Vec::new(),
             wait,
+            close_wait: wait,
             closed: false,
         })
     }
@@ -113,6 +117,7 @@ impl Conn {
             transcript: transcript.clone(),
             pending: Vec::new(),
             wait,
+            close_wait: wait,
             closed: false,
         }
     }
@@ -189,10 +194,17 @@ impl Conn {
 
     /// The next line, which must come within `wait`.
     pub fn line(&mut self, expected: &str) -> Result<String, Failure> {
-        match self.read_within(self.wait) {
+        self.line_by(Instant::now() + self.wait, expected)
+    }
+
+    /// The next line, which must come by `deadline` (for loops that skip
+    /// lines: a server that PINGs must not stretch the wait forever).
+    pub fn line_by(&mut self, deadline: Instant, expected: &str) -> Result<String, Failure> {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match self.read_within(wait) {
             Ok(Some(line)) => Ok(line),
             Ok(None) => Err(Failure::new(expected, "the connection closed")),
-            Err(silence) => Err(Failure::new(expected, silence.got)),
+            Err(_) => Err(Failure::new(expected, format!("nothing within {:.1} s", self.wait.as_secs_f64()))),
         }
     }
 
@@ -243,22 +255,23 @@ impl Conn {
         (0..n).map(|i| self.line(&format!("line {} of {n}", i + 1))).collect()
     }
 
-    /// The server must close the connection (after at most `wait`), having
+    /// The server must close the connection (within `close_wait`), having
     /// said nothing more.
     pub fn expect_closed(&mut self) -> Result<(), Failure> {
-        match self.read_within(self.wait) {
+        match self.read_within(self.close_wait) {
             Ok(None) => Ok(()),
             Ok(Some(line)) => Err(Failure::new("the server to close the connection", line)),
             Err(_) => Err(Failure::new("the server to close the connection", "it stayed open")),
         }
     }
 
-    /// The next event, skipping `PING` (answered `PONG`); with `keep`
+    /// The next event, skipping `PING` (answered `PONG`); with `presence`
     /// false, presence events (`JOINED`/`LEFT`) are skipped too, since
     /// they belong to other users' comings and goings.
     pub fn event(&mut self, expected: &str, presence: bool) -> Result<Event, Failure> {
+        let deadline = Instant::now() + self.wait;
         loop {
-            let line = self.line(expected)?;
+            let line = self.line_by(deadline, expected)?;
             match Event::parse(&line) {
                 Ok(Event::Ping) => self.send("PONG")?,
                 Ok(Event::Joined { .. } | Event::Left { .. }) if !presence => {}
