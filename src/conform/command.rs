@@ -152,9 +152,10 @@ fn class(check: &ServerCheck, roster: &Path) -> Result<()> {
             s => s.parse::<u16>().map_err(|_| format!("bad port {s:?}")),
         };
         let (student, host) = (field(0), field(1));
-        let address = format!("{host}:{}:{}", field(2), field(3));
+        let mut address = host.clone();
         let result = match (port(2, DEFAULT_SEND_PORT), port(3, DEFAULT_RECV_PORT)) {
             (Ok(send), Ok(recv)) if !host.is_empty() => {
+                address = format!("{host}:{send}:{recv}");
                 let settings = settings(check, &host, send, recv);
                 eprintln!("{student}: {host} …");
                 let cases = runner::selected(all_cases(), &settings);

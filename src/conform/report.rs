@@ -150,7 +150,13 @@ pub fn class_text(rows: &[ClassRow]) -> String {
         format!("{:<20} {:<24} {:>4} {:>4} {:>4}  failing\n", "student", "address", "pass", "fail", "skip");
     for row in rows {
         let (p, f, s) = row.result.as_ref().map(counts).unwrap_or((0, 0, 0));
-        let failing = row.failing().join(", ");
+        let mut failing = row.failing();
+        if failing.len() > 5 {
+            let more = failing.len() - 4;
+            failing.truncate(4);
+            failing.push(format!("… ({more} more)"));
+        }
+        let failing = failing.join(", ");
         let _ = writeln!(
             out,
             "{:<20} {:<24} {p:>4} {f:>4} {s:>4}  {}",
