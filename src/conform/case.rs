@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 
 use super::wire::{Conn, Dir, Transcript};
+use crate::transport::Tls;
 
 /// The protocol level a case checks: a case runs when the suite's
 /// `--level` is at least its own.
@@ -106,6 +107,8 @@ pub enum Needs {
     Clock,
     /// Restarts the server (`--allow-restart CMD`).
     Restart,
+    /// A server that speaks TLS (`--tls` or `--ca`).
+    Tls,
 }
 
 /// One case: a name, the section of docs/PROTOCOL.md it checks, and the
@@ -172,6 +175,8 @@ pub struct Settings {
     pub server_timeout: Duration,
     /// How long to wait for a reply or an event that must come.
     pub wait: Duration,
+    /// Speak TLS, trusting this (`--tls`, `--ca`); plaintext when `None`.
+    pub tls: Option<Tls>,
 }
 
 impl Settings {
@@ -238,7 +243,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn open(&self, addr: &str, label: &str) -> Result<Conn, Failure> {
-        let mut conn = Conn::open(addr, label, &self.transcript, self.settings.wait)?;
+        let mut conn =
+            Conn::open(addr, self.settings.tls.as_ref(), label, &self.transcript, self.settings.wait)?;
         // A close the protocol asks for comes at once; one that comes
         // after the server's timeout is a close for silence instead.
         conn.close_wait = self.settings.wait.min(self.settings.server_timeout * 3 / 4);
@@ -331,6 +337,11 @@ impl Case {
     /// This case restarts the server.
     pub fn restart(self) -> Case {
         Case { needs: Needs::Restart, ..self }
+    }
+
+    /// This case needs a TLS server.
+    pub fn tls(self) -> Case {
+        Case { needs: Needs::Tls, ..self }
     }
 
     /// This case checks an addition of protocol `level`.

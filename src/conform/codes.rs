@@ -90,7 +90,9 @@ fn unknown_message(ctx: &mut Ctx) -> Result<(), Failure> {
 fn offline(ctx: &mut Ctx) -> Result<(), Failure> {
     ctx.user("b")?;
     let line = format!("PEER:{}", ctx.name("b"));
-    stays_open(ctx, &line, Code::Offline)
+    // A TLS server (1.1) refuses every PEER: direct chats are plaintext.
+    let code = if ctx.settings.tls.is_some() { Code::BadRequest } else { Code::Offline };
+    stays_open(ctx, &line, code)
 }
 
 fn too_long(ctx: &mut Ctx) -> Result<(), Failure> {

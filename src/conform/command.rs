@@ -71,6 +71,13 @@ pub struct ServerCheck {
     /// student,host,send_port,recv_port) and print one summary table.
     #[arg(long, value_name = "ROSTER.CSV")]
     pub class: Option<PathBuf>,
+    /// Speak TLS to the server, trusting the certificates the system trusts.
+    #[arg(long)]
+    pub tls: bool,
+    /// Speak TLS to the server, trusting this certificate (PEM), e.g. the
+    /// cert.pem that `wachat cert` made.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// List the cases (at --level, in --only) and exit.
     #[arg(long)]
     pub list: bool,
@@ -83,8 +90,8 @@ pub fn run(args: ConformArgs) -> Result<()> {
     }
 }
 
-fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> Settings {
-    Settings {
+fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> Result<Settings> {
+    Ok(Settings {
         host: host.to_string(),
         send_port,
         recv_port,
@@ -94,14 +101,15 @@ fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> 
         restart: check.allow_restart.clone(),
         server_timeout: Duration::from_secs(check.timeout),
         wait: Duration::from_secs(check.wait),
-    }
+        tls: crate::client::tls::for_client(check.tls, check.ca.as_deref())?,
+    })
 }
 
 fn server(check: ServerCheck) -> Result<()> {
     if let Some(roster) = &check.class {
         return class(&check, roster);
     }
-    let settings = settings(&check, &check.host, check.send_port, check.recv_port);
+    let settings = settings(&check, &check.host, check.send_port, check.recv_port)?;
     let cases = runner::selected(all_cases(), &settings);
     if check.list {
         for case in &cases {
@@ -156,7 +164,7 @@ fn class(check: &ServerCheck, roster: &Path) -> Result<()> {
         let result = match (port(2, DEFAULT_SEND_PORT), port(3, DEFAULT_RECV_PORT)) {
             (Ok(send), Ok(recv)) if !host.is_empty() => {
                 address = format!("{host}:{send}:{recv}");
-                let settings = settings(check, &host, send, recv);
+                let settings = settings(check, &host, send, recv)?;
                 eprintln!("{student}: {host} …");
                 let cases = runner::selected(all_cases(), &settings);
                 Ok(runner::run(&cases, &settings, &mut |_| {}))

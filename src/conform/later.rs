@@ -3,7 +3,8 @@
 //!
 //! 1.1 (docs/PROTOCOL.md §4, §11, §12): `LASTSEEN`, `MEMBERS`, the `MEMBER`
 //! event for a receive connection that said `VERSION:1.1`, `SERVER`, and
-//! the `HISTORY` limit. 1.2: `TYPING:<to>` → `OK`, and the peer's receive
+//! the `HISTORY` limit, and with TLS (`--tls`, `--ca`) a plaintext client
+//! refused and no direct chats. 1.2: `TYPING:<to>` → `OK`, and the peer's receive
 //! connection that said `VERSION:1.2` gets `TYPING:<from>:<to>`,
 //! ephemeral (no seq, never queued).
 
@@ -22,6 +23,8 @@ pub fn cases() -> Vec<Case> {
         v11("member-event-after-version", "§11 VERSION:1.1 and MEMBER", member_event),
         v11("server-id", "§12 SERVER", server_id),
         v11("history-limit-served-smaller", "§4 HISTORY", history_limit),
+        v11("tls-plaintext-refused", "§1 TLS", tls_plaintext_refused).tls(),
+        v11("tls-no-direct-chats", "§9 Peer-to-peer chat", tls_no_direct_chats).tls(),
         v12("typing-relayed", "1.2 TYPING", typing_relayed),
         v12("typing-is-ephemeral", "1.2 TYPING", typing_is_ephemeral),
     ]
@@ -97,6 +100,22 @@ fn history_limit(ctx: &mut Ctx) -> Result<(), Failure> {
     a.listing(&format!("HISTORY:{b}:99999"))?;
     a.listing(&format!("HISTORY:{b}:18446744073709551615"))?;
     a.ko(&format!("HISTORY:{b}:18446744073709551616"), Code::BadRequest)
+}
+
+fn tls_plaintext_refused(ctx: &mut Ctx) -> Result<(), Failure> {
+    let settings = ctx.settings;
+    let mut plain =
+        super::wire::Conn::open(&settings.send_addr(), None, "x.plain", &ctx.transcript, settings.wait)?;
+    let reply = plain.request("LOGIN:ana:s3cret")?;
+    check(reply.starts_with("KO:"), "one plaintext KO line", reply)?;
+    plain.expect_closed()
+}
+
+fn tls_no_direct_chats(ctx: &mut Ctx) -> Result<(), Failure> {
+    let mut a = ctx.user("a")?;
+    ctx.user("b")?;
+    a.ko("P2P:7000", Code::BadRequest)?;
+    a.ko(&format!("PEER:{}", ctx.name("b")), Code::BadRequest)
 }
 
 /// b on the receive port, having said `VERSION:1.2`.

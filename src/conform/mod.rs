@@ -100,6 +100,7 @@ mod tests {
             restart: None,
             server_timeout: std::time::Duration::from_secs(1),
             wait: std::time::Duration::from_secs(1),
+            tls: None,
         };
         runner::selected(all_cases(), &settings)
     }

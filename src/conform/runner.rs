@@ -60,6 +60,7 @@ fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
     let skip = match case.needs {
         Needs::Clock if settings.fast => Some("slow (--fast)"),
         Needs::Restart if settings.restart.is_none() => Some("needs --allow-restart CMD"),
+        Needs::Tls if settings.tls.is_none() => Some("needs a TLS server (--tls or --ca)"),
         _ => None,
     };
     if let Some(why) = skip {

@@ -8,6 +8,8 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+
+use crate::transport::{Stream, Tls};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,9 +74,10 @@ impl Default for Transcript {
     }
 }
 
-/// A connection to the server under test, with a label for the transcript.
+/// A connection to the server under test (plaintext or TLS), with a
+/// label for the transcript.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     label: String,
     transcript: Transcript,
     /// Bytes read past the last complete line.
@@ -88,12 +91,21 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn open(addr: &str, label: &str, transcript: &Transcript, wait: Duration) -> Result<Conn, Failure> {
+    pub fn open(
+        addr: &str,
+        tls: Option<&Tls>,
+        label: &str,
+        transcript: &Transcript,
+        wait: Duration,
+    ) -> Result<Conn, Failure> {
         let fail = |e: std::io::Error| Failure::new(format!("connect to {addr}"), format!("error: {e}"));
         let target = addr.to_socket_addrs().map_err(fail)?.next();
         let target = target.ok_or_else(|| Failure::new(format!("an address for {addr}"), "none"))?;
-        let stream = TcpStream::connect_timeout(&target, wait).map_err(fail)?;
-        stream.set_nodelay(true).ok();
+        let tcp = TcpStream::connect_timeout(&target, wait).map_err(fail)?;
+        tcp.set_nodelay(true).ok();
+        let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+        let stream = Stream::connect(tcp, tls, host, Instant::now() + wait)
+            .map_err(|e| Failure::new(format!("a TLS handshake with {addr}"), format!("error: {e}")))?;
         transcript.push(label, Dir::Note, &format!("connected to {addr}"));
         Ok(Conn {
             stream,
@@ -108,8 +120,9 @@ impl Conn {
 
     /// A connection accepted by the suite playing the server
     /// (`wachat conform client`).
-    pub fn accepted(stream: TcpStream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
-        stream.set_nodelay(true).ok();
+    pub fn accepted(tcp: TcpStream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
+        tcp.set_nodelay(true).ok();
+        let stream = Stream::plain(tcp);
         transcript.push(label, Dir::Note, "the client connected");
         Conn {
             stream,
@@ -135,7 +148,7 @@ impl Conn {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        self.stream
+        (&self.stream)
             .write_all(bytes)
             .map_err(|e| Failure::new("to send the frame", format!("the connection failed: {e}")))
     }
@@ -171,7 +184,7 @@ impl Conn {
             }
             self.stream.set_read_timeout(Some(left)).ok();
             let mut chunk = [0u8; 8192];
-            match self.stream.read(&mut chunk) {
+            match (&self.stream).read(&mut chunk) {
                 Ok(0) => {
                     self.closed = true;
                     if !self.pending.is_empty() {
