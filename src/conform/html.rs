@@ -48,6 +48,11 @@ pub fn page(title: &str, peer: &str, outcomes: &[Outcome]) -> String {
     out.push_str("</table>\n");
     for (n, o) in outcomes.iter().enumerate() {
         if let Status::Fail(failure) = &o.status {
+            // The diagram ends where the case did: at what was missing.
+            let mut lines = o.transcript.clone();
+            let at_ms = o.ms;
+            let text = format!("FAILED here: expected {}, got {}", failure.expected, failure.got);
+            lines.push(Line { at_ms, conn: "suite".into(), dir: Dir::Note, text });
             let _ = writeln!(
                 out,
                 "<h2 id=\"case{n}\">{}</h2>\n<p>{}. Expected <code>{}</code>, got <code>{}</code>.</p>\n{}",
@@ -55,7 +60,7 @@ pub fn page(title: &str, peer: &str, outcomes: &[Outcome]) -> String {
                 escape(o.section),
                 escape(&failure.expected),
                 escape(&failure.got),
-                diagram(&o.transcript, peer)
+                diagram(&lines, peer)
             );
         }
     }
