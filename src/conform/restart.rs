@@ -37,10 +37,10 @@ fn seq_continues(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     send_msg(&mut a, &ctx.name("b"), "m1", "one")?;
+    let mut a_recv = ctx.recv("a")?;
     let mut b = ctx.recv("b")?;
     let (seq, ..) = next_msg(&mut b)?;
-    b.send(&format!("ACK:{seq}"))?;
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    super::receive::ack_and_wait(&mut b, &mut a_recv, seq, "m1")?;
     b.close();
     ctx.restart()?;
     let mut a = ctx.login_send("a", "a.send2")?;
