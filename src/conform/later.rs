@@ -40,8 +40,13 @@ fn lastseen(ctx: &mut Ctx) -> Result<(), Failure> {
     let r = a.ok(&format!("LASTSEEN:{}", b.to_uppercase()))?;
     check(r == format!("{b}:ONLINE"), format!("OK:{b}:ONLINE"), format!("OK:{r}"))?;
     b_recv.close();
-    std::thread::sleep(Duration::from_millis(300));
-    let r = a.ok(&format!("LASTSEEN:{b}"))?;
+    // The server notices the close when it notices it: ask again until then.
+    let deadline = std::time::Instant::now() + ctx.settings.wait;
+    let mut r = a.ok(&format!("LASTSEEN:{b}"))?;
+    while r.ends_with(":ONLINE") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        r = a.ok(&format!("LASTSEEN:{b}"))?;
+    }
     let ts = r.strip_prefix(&format!("{b}:")).and_then(|t| t.parse::<u64>().ok());
     check(ts.is_some(), format!("OK:{b}:<ts>"), format!("OK:{r}"))?;
     a.ko(&format!("LASTSEEN:{}", ctx.name("nobody")), Code::UnknownUser)
