@@ -70,7 +70,8 @@ fn over_tcp(n: usize) -> Result<(f64, f64)> {
         Ok(())
     });
     for k in (0..n).step_by(500) {
-        let burst: String = (k..n.min(k + 500)).map(|i| format!("MSG:bob:m{i}:hello there number {i}\n")).collect();
+        let burst: String =
+            (k..n.min(k + 500)).map(|i| format!("MSG:bob:m{i}:hello there number {i}\n")).collect();
         ana.send(&burst)?;
         for _ in k..n.min(k + 500) {
             ana.line()?;
@@ -126,10 +127,20 @@ fn over_websockets(n: usize) -> Result<(f64, f64)> {
     if result != json!(n) {
         return Err(format!("the page said {result}").into());
     }
-    let first_load: usize = ["/", "/app.css", "/app.js", "/wire.js", "/link.js", "/chats.js", "/view.js", "/i18n.js", "/icon.svg"]
-        .iter()
-        .map(|path| get_len(web, path))
-        .sum::<Result<usize>>()?;
+    let first_load: usize = [
+        "/",
+        "/app.css",
+        "/app.js",
+        "/wire.js",
+        "/link.js",
+        "/chats.js",
+        "/view.js",
+        "/i18n.js",
+        "/icon.svg",
+    ]
+    .iter()
+    .map(|path| get_len(web, path))
+    .sum::<Result<usize>>()?;
     println!("the app's first load: {first_load} bytes (9 files, uncompressed)");
     Ok((secs, server.cpu()? - cpu))
 }
@@ -156,7 +167,12 @@ impl Server {
     fn start() -> Result<Server> {
         let bin = std::env::var("WACHAT_BIN").unwrap_or_else(|_| {
             let exe = std::env::current_exe().expect("the example's path");
-            exe.parent().and_then(|p| p.parent()).expect("target/release").join("wachat").display().to_string()
+            exe.parent()
+                .and_then(|p| p.parent())
+                .expect("target/release")
+                .join("wachat")
+                .display()
+                .to_string()
         });
         let dir = tempfile::tempdir()?;
         let mut child = Command::new(&bin)
@@ -175,7 +191,8 @@ impl Server {
             if log.read_line(&mut line)? == 0 {
                 return Err("the server ended before listening".into());
             }
-            let after = |what: &str| line.split(what).nth(1).map(|s| s.split_whitespace().next().unwrap_or(""));
+            let after =
+                |what: &str| line.split(what).nth(1).map(|s| s.split_whitespace().next().unwrap_or(""));
             if let Some(addr) = after("listening: send ") {
                 send = Some(addr.parse()?);
             }

@@ -240,12 +240,17 @@ fn save_screenshot(browser: &Browser, name: &str) -> Vec<u8> {
 
 /// Sends a WebSocket handshake by hand; the status line of the answer.
 fn handshake(addr: SocketAddr, path: &str, origin: Option<&str>) -> (TcpStream, String) {
+    handshake_with(addr, path, origin, "")
+}
+
+/// [`handshake`] with more header lines (each ending in `\r\n`).
+fn handshake_with(addr: SocketAddr, path: &str, origin: Option<&str>, more: &str) -> (TcpStream, String) {
     let mut tcp = TcpStream::connect(addr).unwrap();
     tcp.set_read_timeout(Some(support::READ_TIMEOUT)).unwrap();
     let origin = origin.map_or(String::new(), |o| format!("Origin: {o}\r\n"));
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{origin}\r\n"
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{origin}{more}\r\n"
     );
     tcp.write_all(request.as_bytes()).unwrap();
     let mut head = Vec::new();
@@ -486,4 +491,58 @@ fn only_the_embedded_files_are_served_with_the_policy() {
     }
     println!("first load: {total} bytes in {:?}", started.elapsed());
     assert!(total <= 100_000, "{total} bytes");
+}
+
+#[test]
+fn with_tls_the_web_port_speaks_https_and_wss() {
+    let certs = support::tls::Certs::make(&["127.0.0.1"]);
+    let (server, _url) = web_server(&certs.serve_args());
+    assert!(server.wait_for_log("listening: web https://").contains("https://"));
+    let web = server.web.unwrap();
+    let tcp = TcpStream::connect(web).unwrap();
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    let tls = certs.trust();
+    let stream = wachat::transport::Stream::connect(tcp, Some(&tls), "127.0.0.1", deadline).unwrap();
+    stream.set_read_timeout(Some(support::READ_TIMEOUT)).unwrap();
+    let mut io = &stream;
+    let request = format!(
+        "GET /ws/receive HTTP/1.1\r\nHost: {web}\r\nOrigin: https://{web}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    io.write_all(request.as_bytes()).unwrap();
+    io.write_all(&text_frame("REGISTER:ana::pw-ana")).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    let expected = b"\x81\x06OK:ana";
+    while !got.windows(expected.len()).any(|w| w == expected) {
+        let n = io.read(&mut buf).unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    // Plaintext HTTP to the TLS port is told, in plaintext, to use HTTPS.
+    let mut plain = TcpStream::connect(web).unwrap();
+    plain.set_read_timeout(Some(support::READ_TIMEOUT)).unwrap();
+    plain.write_all(format!("GET / HTTP/1.1\r\nHost: {web}\r\n\r\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = plain.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request") && answer.contains("HTTPS"), "{answer}");
+}
+
+#[test]
+fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    let (server, _url) = web_server(&["--trusted-proxy", "127.0.0.1"]);
+    let web = server.web.unwrap();
+    let (mut ws, status) =
+        handshake_with(web, "/ws/send", None, "X-Forwarded-For: 198.51.100.1, 192.0.2.7\r\n");
+    assert_eq!(status, "HTTP/1.1 101 Switching Protocols");
+    ws.write_all(&text_frame("REGISTER:carol::pw-carol")).unwrap();
+    assert_eq!(read_text(&mut ws), "OK:carol");
+    server.wait_for_log("192.0.2.7: new account carol");
+    // Without --trusted-proxy, the header is anyone's word, and ignored.
+    let (other, _url) = web_server(&[]);
+    let (mut ws, _) = handshake_with(other.web.unwrap(), "/ws/send", None, "X-Forwarded-For: 192.0.2.7\r\n");
+    ws.write_all(&text_frame("REGISTER:dave::pw-dave")).unwrap();
+    assert_eq!(read_text(&mut ws), "OK:dave");
+    other.wait_for_log("127.0.0.1: new account dave");
 }
