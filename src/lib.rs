@@ -68,6 +68,12 @@
 //! the outlet still never waits (the stream's lock is never held while
 //! waiting for the network).
 //!
+//! With `--web-port` (default 8080), one more accept thread, `accept-web`,
+//! spawns a thread per connection of the web port ([`web`]): it serves
+//! the app's embedded files, and a connection that asks for `/ws/send` or
+//! `/ws/receive` becomes a WebSocket [`transport::Stream`] handed to the
+//! send or receive handler above, which cannot tell it from a TCP client.
+//!
 //! A message's path: the sender's handler parses `MSG`, the store checks it
 //! and applies a `Record::Msg` to the in-memory state (which gives the
 //! recipient's event its sequence number and the message its position in
@@ -94,8 +100,9 @@
 //! 4. the log's segment list, then the group commit's queue;
 //! 5. an `Outlet`'s buffer (taken by the router after it let its table go),
 //!    or a send connection's `Replies`;
-//! 6. a TLS [`transport::Stream`]'s state (taken under an outlet's buffer
-//!    while it writes; it calls out to nothing while held).
+//! 6. a WebSocket [`transport::Stream`]'s state (a browser's connection,
+//!    `transport::websocket`), then a TLS stream's state (taken under an
+//!    outlet's buffer while it writes; neither calls out while held).
 //!
 //! **Leaf locks**, under which nothing else is taken, and which may be
 //! taken under any of the above: the login cache (`store::password`),

@@ -194,6 +194,16 @@ mod tests {
     }
 
     #[test]
+    fn too_many_headers_are_refused() {
+        let mut request = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            request.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
+        }
+        request.extend_from_slice(b"\r\n");
+        assert!(matches!(parse(&request), Err(HeadError::TooLarge)));
+    }
+
+    #[test]
     fn responses_carry_the_policy() {
         let text = text_response("404 Not Found", "no such file", true);
         assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"));
