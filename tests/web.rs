@@ -546,3 +546,29 @@ fn forwarded_addresses_count_only_from_a_trusted_proxy() {
     assert_eq!(read_text(&mut ws), "OK:dave");
     other.wait_for_log("127.0.0.1: new account dave");
 }
+
+#[test]
+fn older_messages_load_on_scroll_and_a_hidden_tab_counts_in_its_title() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    let burst: Vec<String> = (0..80).map(|i| format!("MSG:ana:o{i}:message number {i}")).collect();
+    for line in &burst {
+        assert!(bob.request(line).starts_with("OK"));
+    }
+    let ana = logged_in(&url, "ana", 1200, 800);
+    ana.click("#chat-list button[data-chat='bob']");
+    ana.wait_for("document.querySelectorAll('#messages .msg').length >= 50");
+    // The newest are shown; scrolling to the top brings the 30 older ones, above.
+    ana.exec("document.getElementById('messages').scrollTop = 0", json!([]));
+    ana.wait_for("document.querySelectorAll('#messages .msg').length === 80");
+    let shown = texts(&ana);
+    assert_eq!(shown.first().unwrap(), "message number 0");
+    assert_eq!(shown.last().unwrap(), "message number 79");
+    // The tab is hidden (as the page sees it): new messages count in the title.
+    ana.exec("Object.defineProperty(document, 'hidden', { get: () => true })", json!([]));
+    assert!(bob.request("MSG:ana:n1:are you there?").starts_with("OK"));
+    assert!(bob.request("MSG:ana:n2:hello?").starts_with("OK"));
+    ana.wait_for("document.title === '(2) wachat'");
+}
