@@ -572,3 +572,24 @@ fn older_messages_load_on_scroll_and_a_hidden_tab_counts_in_its_title() {
     assert!(bob.request("MSG:ana:n2:hello?").starts_with("OK"));
     ana.wait_for("document.title === '(2) wachat'");
 }
+
+#[test]
+fn the_app_speaks_the_browsers_language() {
+    let _one = one_at_a_time();
+    let (_server, url) = web_server(&[]);
+    for (lang, login) in [("es", "Entrar"), ("pt-BR", "Entrar"), ("en-US", "Log in"), ("de", "Log in")] {
+        let browser = Browser::start_in(800, 600, lang);
+        browser.goto(&url);
+        let shown = browser
+            .wait_for("document.documentElement.lang && document.getElementById('login-button').textContent");
+        assert_eq!(shown, json!(login), "{lang}");
+        let register =
+            browser.exec("return document.getElementById('register-button').textContent", json!([]));
+        let expected = match lang {
+            "es" => "Registrarse",
+            "pt-BR" => "Registrar",
+            _ => "Register",
+        };
+        assert_eq!(register, json!(expected), "{lang}");
+    }
+}

@@ -28,8 +28,13 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// A browser whose window is `width` × `height` CSS pixels.
+    /// A browser whose window is `width` × `height` CSS pixels, in English.
     pub fn start(width: u32, height: u32) -> Browser {
+        Browser::start_in(width, height, "en-US")
+    }
+
+    /// The same, with `lang` as the browser's language (`es`, `pt-BR`).
+    pub fn start_in(width: u32, height: u32, lang: &str) -> Browser {
         for program in [CHROMIUM, DRIVER] {
             assert!(
                 Path::new(program).exists(),
@@ -59,7 +64,8 @@ impl Browser {
         let mut options = json!({
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     format!("--window-size={width},{height}"), "--lang=en-US"],
+                     format!("--window-size={width},{height}"), format!("--lang={lang}")],
+            "prefs": {"intl.accept_languages": lang},
         });
         if width <= 480 {
             // A desktop window cannot be that narrow: a phone's screen, emulated.
