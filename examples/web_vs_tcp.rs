@@ -5,16 +5,23 @@
 //! (the binary next to this example, or `WACHAT_BIN`) with `--rate 0`.
 //!
 //! - `tcp`: two raw protocol connections, as two consoles have.
+//! - the same lines as WebSocket messages on `/ws/send` and `/ws/receive`,
+//!   a burst written at once as the TCP client writes it: what the
+//!   WebSocket layer itself costs the server.
 //! - `browser`: two logins of the app's own `link.js` inside one headless
 //!   chromium page (tests/support/browser.rs: needs `chromium` and
-//!   `chromium-driver`), over `/ws/send` and `/ws/receive`.
+//!   `chromium-driver`), over `/ws/send` and `/ws/receive`: the browser
+//!   sends each message in its own write, so fewer arrive together.
+//!
+//! Each twice: pipelined 500 at a time, and one at a time (each `MSG`
+//! waits for its `OK`, as a person typing does).
 //!
 //! For each: messages per second until bob has the last one, and the
 //! server's CPU time (user + system, from `/proc/<pid>/stat`) per message.
 //! Also the bytes of the app's first load.
 //!
 //! ```sh
-//! cargo build --release && cargo run --release --example web_vs_tcp -- 5000
+//! cargo build --release && cargo run --release --example web_vs_tcp -- 3000
 //! ```
 
 #[path = "../tests/support/browser.rs"]
@@ -34,26 +41,59 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn main() -> Result<()> {
-    let n: usize = std::env::args().nth(1).map_or(Ok(5000), |a| a.parse())?;
-    let tcp = over_tcp(n)?;
-    let web = over_websockets(n)?;
-    println!("{n} messages ana → bob, pipelined, each acknowledged by bob:");
-    for (name, (secs, cpu)) in [("TCP (console to console)", tcp), ("WebSocket (browser to browser)", web)] {
-        println!(
-            "  {name:32} {:>8.0} msgs/s   server CPU {:>6.1} µs/msg",
-            n as f64 / secs,
-            cpu * 1e6 / n as f64
-        );
+    let arg = |i: usize, default: usize| std::env::args().nth(i).map_or(Ok(default), |a| a.parse::<usize>());
+    // Enough messages for the CPU clock's 10 ms ticks to count.
+    let (pipelined, one_by_one) = (arg(1, 20_000)?, arg(2, 2_000)?);
+    for (n, window) in [(pipelined, 500), (one_by_one, 1)] {
+        let runs = [
+            ("TCP (console to console)", over_tcp(n, window, false)?),
+            ("WebSocket, frames written at once", over_tcp(n, window, true)?),
+            ("WebSocket (browser to browser)", over_browser(n, window)?),
+        ];
+        let what =
+            if window == 1 { "one at a time (each waits for its OK)" } else { "pipelined, 500 at a time" };
+        println!("{n} messages ana → bob, {what}, each acknowledged by bob:");
+        for (name, (secs, cpu)) in runs {
+            let ratio = cpu / runs[0].1.1;
+            println!(
+                "  {name:36} {:>8.0} msgs/s   server CPU {:>6.1} µs/msg ({ratio:.2}x TCP)",
+                n as f64 / secs,
+                cpu * 1e6 / n as f64
+            );
+        }
     }
-    println!("  WebSocket / TCP server CPU per message: {:.2}x", web.1 / tcp.1);
     Ok(())
 }
 
-/// Wall time and server CPU seconds for `n` messages over the TCP ports.
-fn over_tcp(n: usize) -> Result<(f64, f64)> {
+/// Wall time and server CPU seconds for `n` messages, `window` at a time,
+/// over the TCP ports, or (`websocket`) the same lines as WebSocket messages
+/// on the web port, a burst written at once as a TCP client writes it.
+fn over_tcp(n: usize, window: usize, websocket: bool) -> Result<(f64, f64)> {
     let server = Server::start()?;
-    let mut ana = server.user("ana", server.send)?;
-    let mut bob = server.user("bob", server.recv)?;
+    server.user("ana", server.send)?;
+    server.user("bob", server.send)?;
+    let web = server.web.ok_or("no web port")?;
+    let open = |port: SocketAddr, path: &str, user: &str| -> Result<Conn> {
+        let mut c = if websocket { Conn::websocket(web, path)? } else { Conn::connect(port)? };
+        c.send(&format!("LOGIN:{user}:pw-{user}-1234\n"))?;
+        c.line()?;
+        Ok(c)
+    };
+    let mut ana = open(server.send, "/ws/send", "ana")?;
+    let mut bob = open(server.recv, "/ws/receive", "bob")?;
+    // Ana's receive connection takes her DELIVERED, as her browser does.
+    let mut ana_events = open(server.recv, "/ws/receive", "ana")?;
+    let ana_socket = ana_events.stream.try_clone()?;
+    std::thread::spawn(move || -> Result<()> {
+        loop {
+            let line = ana_events.line()?;
+            if let Some(seq) = line.strip_prefix("STATUS:").and_then(|rest| rest.split(':').next()) {
+                ana_events.send(&format!("ACK:{seq}\n"))?;
+            } else if line == "PING" {
+                ana_events.send("PONG\n")?;
+            }
+        }
+    });
     let cpu = server.cpu()?;
     let started = Instant::now();
     let reader = std::thread::spawn(move || -> Result<()> {
@@ -69,21 +109,23 @@ fn over_tcp(n: usize) -> Result<(f64, f64)> {
         }
         Ok(())
     });
-    for k in (0..n).step_by(500) {
+    for k in (0..n).step_by(window) {
         let burst: String =
-            (k..n.min(k + 500)).map(|i| format!("MSG:bob:m{i}:hello there number {i}\n")).collect();
+            (k..n.min(k + window)).map(|i| format!("MSG:bob:m{i}:hello there number {i}\n")).collect();
         ana.send(&burst)?;
-        for _ in k..n.min(k + 500) {
+        for _ in k..n.min(k + window) {
             ana.line()?;
         }
     }
     reader.join().map_err(|_| "bob's reader panicked")??;
     let secs = started.elapsed().as_secs_f64();
-    Ok((secs, server.cpu()? - cpu))
+    let cpu = server.cpu()? - cpu;
+    let _ = ana_socket.shutdown(std::net::Shutdown::Both);
+    Ok((secs, cpu))
 }
 
 /// The same through the app's link.js in a headless chromium.
-fn over_websockets(n: usize) -> Result<(f64, f64)> {
+fn over_browser(n: usize, window: usize) -> Result<(f64, f64)> {
     let server = Server::start()?;
     server.user("ana", server.send)?;
     server.user("bob", server.send)?;
@@ -109,19 +151,19 @@ fn over_websockets(n: usize) -> Result<(f64, f64)> {
     let cpu = server.cpu()?;
     let started = Instant::now();
     let result = page.exec_async(
-        "const [n, done] = arguments;
+        "const [n, window, done] = arguments;
          let got = 0;
          bench.bob.addEventListener('event', (e) => { if (e.detail.kind === 'MSG' && ++got === n) done(got); });
          (async () => {
-           for (let k = 0; k < n; k += 500) {
+           for (let k = 0; k < n; k += window) {
              const burst = [];
-             for (let i = k; i < Math.min(n, k + 500); i++) {
+             for (let i = k; i < Math.min(n, k + window); i++) {
                burst.push(bench.ana.request(bench.wire.request.msg('bob', `m${i}`, `hello there number ${i}`)));
              }
              await Promise.all(burst);
            }
          })().catch((e) => done(String(e)));",
-        json!([n]),
+        json!([n, window]),
     );
     let secs = started.elapsed().as_secs_f64();
     if result != json!(n) {
@@ -141,7 +183,9 @@ fn over_websockets(n: usize) -> Result<(f64, f64)> {
     .iter()
     .map(|path| get_len(web, path))
     .sum::<Result<usize>>()?;
-    println!("the app's first load: {first_load} bytes (9 files, uncompressed)");
+    if window > 1 {
+        println!("the app's first load: {first_load} bytes (9 files, uncompressed)");
+    }
     Ok((secs, server.cpu()? - cpu))
 }
 
@@ -237,23 +281,69 @@ impl Drop for Server {
     }
 }
 
+/// A line connection: plain TCP, or a WebSocket whose messages are the
+/// lines (masked by hand, as any client must; the server's side is tungstenite).
 struct Conn {
     stream: TcpStream,
     reader: BufReader<TcpStream>,
+    websocket: bool,
 }
 
 impl Conn {
     fn connect(addr: SocketAddr) -> Result<Conn> {
         let stream = TcpStream::connect(addr)?;
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
-        Ok(Conn { reader: BufReader::new(stream.try_clone()?), stream })
+        Ok(Conn { reader: BufReader::new(stream.try_clone()?), stream, websocket: false })
     }
 
+    fn websocket(web: SocketAddr, path: &str) -> Result<Conn> {
+        let mut c = Conn::connect(web)?;
+        c.send(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {web}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ))?;
+        while !c.line()?.is_empty() {}
+        c.websocket = true;
+        Ok(c)
+    }
+
+    /// Sends lines (each ending in `\n`): as they are, or one message each.
     fn send(&mut self, bytes: &str) -> Result<()> {
-        Ok(self.stream.write_all(bytes.as_bytes())?)
+        if !self.websocket {
+            return Ok(self.stream.write_all(bytes.as_bytes())?);
+        }
+        let mut frames = Vec::with_capacity(bytes.len() + 8 * bytes.len() / 30);
+        for line in bytes.lines() {
+            let (payload, mask) = (line.as_bytes(), [1u8, 2, 3, 4]);
+            frames.push(0x81);
+            if payload.len() < 126 {
+                frames.push(0x80 | payload.len() as u8);
+            } else {
+                frames.push(0x80 | 126);
+                frames.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+            }
+            frames.extend_from_slice(&mask);
+            frames.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        }
+        Ok(self.stream.write_all(&frames)?)
     }
 
     fn line(&mut self) -> Result<String> {
+        if self.websocket {
+            let mut head = [0u8; 2];
+            self.reader.read_exact(&mut head)?;
+            let len = match head[1] & 0x7F {
+                126 => {
+                    let mut n = [0u8; 2];
+                    self.reader.read_exact(&mut n)?;
+                    u16::from_be_bytes(n) as usize
+                }
+                n => n as usize,
+            };
+            let mut payload = vec![0u8; len];
+            self.reader.read_exact(&mut payload)?;
+            return Ok(String::from_utf8(payload)?);
+        }
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
             return Err("closed".into());

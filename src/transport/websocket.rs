@@ -43,6 +43,8 @@ pub struct Ws {
     pub unsent: bool,
     /// The peer closed (or broke) the WebSocket: reads return the end.
     ended: bool,
+    /// An error met after lines that were returned first: the next read's.
+    error: Option<io::Error>,
 }
 
 impl Ws {
@@ -65,22 +67,50 @@ impl Ws {
             max_frame,
             unsent: false,
             ended: false,
+            error: None,
         }
     }
 
-    /// Reads the protocol's bytes: the rest of the last message's line, or
-    /// the next message's. `WouldBlock` when the socket has nothing now.
+    /// Reads the protocol's bytes: the rest of the last message's line,
+    /// then the lines of the messages already arrived, as many as fit, so
+    /// that a burst of pipelined requests reaches the handler at once (it
+    /// answers what is buffered with one write and one commit).
+    /// `WouldBlock` when the socket has nothing now.
     pub fn read(&mut self, buf: &mut [u8], raw: &mut impl RawIo) -> io::Result<usize> {
+        let mut written = 0;
         loop {
             if self.taken < self.input.len() {
-                let n = buf.len().min(self.input.len() - self.taken);
-                buf[..n].copy_from_slice(&self.input[self.taken..self.taken + n]);
+                let n = (buf.len() - written).min(self.input.len() - self.taken);
+                buf[written..written + n].copy_from_slice(&self.input[self.taken..self.taken + n]);
                 self.taken += n;
-                return Ok(n);
+                written += n;
+                if written == buf.len() {
+                    return Ok(written);
+                }
+            }
+            if let Some(e) = self.error.take() {
+                return if written > 0 {
+                    self.error = Some(e); // after the lines before it
+                    Ok(written)
+                } else {
+                    Err(e)
+                };
             }
             if self.ended {
-                return Ok(0);
+                return Ok(written);
             }
+            match self.next_message(raw) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && written > 0 => return Ok(written),
+                Err(e) if written > 0 => self.error = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes the next text message into `input` (or notes the end).
+    fn next_message(&mut self, raw: &mut impl RawIo) -> io::Result<()> {
+        loop {
             match self.context.read(raw) {
                 Ok(Message::Text(text)) => {
                     self.input.clear();
@@ -89,6 +119,7 @@ impl Ws {
                     if !text.ends_with('\n') {
                         self.input.push(b'\n');
                     }
+                    return Ok(());
                 }
                 Ok(Message::Binary(_)) => {
                     self.refuse(raw, CloseCode::Unsupported, "wachat speaks text messages");
@@ -97,12 +128,17 @@ impl Ws {
                 Ok(Message::Close(_)) => {
                     self.ended = true;
                     let _ = self.context.flush(raw); // tungstenite's answer to the close
+                    return Ok(());
                 }
                 Ok(_) => {} // ping (tungstenite queued the pong) or pong
                 Err(WsError::Io(e)) => return Err(e),
-                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => self.ended = true,
-                Err(WsError::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
-                    self.ended = true
+                Err(
+                    WsError::ConnectionClosed
+                    | WsError::AlreadyClosed
+                    | WsError::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake),
+                ) => {
+                    self.ended = true;
+                    return Ok(());
                 }
                 Err(WsError::Capacity(e)) => {
                     self.refuse(raw, CloseCode::Size, "longer than the frame limit");
