@@ -47,6 +47,7 @@ use parking_lot::Mutex;
 use crate::protocol::framing::SetReadTimeout;
 
 pub use tls::Tls;
+use websocket::Raw;
 
 /// Bytes rustls may hold for sending (plaintext and ciphertext together):
 /// what a connection can have queued inside TLS, on top of the kernel's
@@ -372,63 +373,6 @@ impl Stream {
 
     fn deadline(&self, timeout: Option<Duration>) -> Option<Instant> {
         timeout.map(|t| Instant::now() + t)
-    }
-}
-
-impl Stream {
-    /// Reads a WebSocket's lines: tries without waiting under the lock,
-    /// then waits for the socket (feeding TLS on the way) with it released.
-    fn read_websocket(&self, ws: &Mutex<websocket::Ws>, buf: &mut [u8]) -> io::Result<usize> {
-        let (deadline, nonblocking) = {
-            let waits = self.waits.lock();
-            (self.deadline(waits.read), waits.nonblocking)
-        };
-        let mut ended = false;
-        loop {
-            match ws.lock().read(buf, &mut Raw(self)) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                other => return other,
-            }
-            if ended {
-                return Ok(0); // TLS said the end, and no whole message was left
-            }
-            if nonblocking {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            match &self.tls {
-                None => {
-                    self.wait(libc::POLLIN, deadline)?;
-                }
-                Some(_) => ended = !self.receive(deadline)?,
-            }
-        }
-    }
-}
-
-/// The socket under a WebSocket: plaintext or TLS, never waiting
-/// (`WouldBlock` instead), for tungstenite (see [`websocket`]).
-struct Raw<'a>(&'a Stream);
-
-impl Read for Raw<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(tls) = &self.0.tls else { return DontWait(&self.0.tcp).read(buf) };
-        match tls.lock().reader().read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-            other => other,
-        }
-    }
-}
-
-impl Write for Raw<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.0.send_bytes_now(buf)? {
-            0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
-            n => Ok(n),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

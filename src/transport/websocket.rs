@@ -26,7 +26,9 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, WebSocketContext};
 use tungstenite::{Error as WsError, Message};
 
-use super::SEND_BUFFER;
+use parking_lot::Mutex;
+
+use super::{DontWait, SEND_BUFFER, Stream};
 
 /// One WebSocket's state, behind its stream's mutex.
 pub struct Ws {
@@ -212,6 +214,63 @@ impl Ws {
     fn refuse(&mut self, raw: &mut impl RawIo, code: CloseCode, reason: &'static str) {
         let _ = self.context.close(raw, Some(CloseFrame { code, reason: reason.into() }));
         self.ended = true;
+    }
+}
+
+impl Stream {
+    /// Reads a WebSocket's lines: tries without waiting under the lock,
+    /// then waits for the socket (feeding TLS on the way) with it released.
+    pub(super) fn read_websocket(&self, ws: &Mutex<Ws>, buf: &mut [u8]) -> io::Result<usize> {
+        let (deadline, nonblocking) = {
+            let waits = self.waits.lock();
+            (self.deadline(waits.read), waits.nonblocking)
+        };
+        let mut ended = false;
+        loop {
+            match ws.lock().read(buf, &mut Raw(self)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return other,
+            }
+            if ended {
+                return Ok(0); // TLS said the end, and no whole message was left
+            }
+            if nonblocking {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            match &self.tls {
+                None => {
+                    self.wait(libc::POLLIN, deadline)?;
+                }
+                Some(_) => ended = !self.receive(deadline)?,
+            }
+        }
+    }
+}
+
+/// The socket under a WebSocket: plaintext or TLS, never waiting
+/// (`WouldBlock` instead), for tungstenite.
+pub(super) struct Raw<'a>(pub(super) &'a Stream);
+
+impl Read for Raw<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = &self.0.tls else { return DontWait(&self.0.tcp).read(buf) };
+        match tls.lock().reader().read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            other => other,
+        }
+    }
+}
+
+impl Write for Raw<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.0.send_bytes_now(buf)? {
+            0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
+            n => Ok(n),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
