@@ -593,3 +593,22 @@ fn the_app_speaks_the_browsers_language() {
         assert_eq!(register, json!(expected), "{lang}");
     }
 }
+
+#[test]
+fn a_web_port_given_explicitly_that_is_taken_stops_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(support::wachat_bin())
+        .args(["serve", "--send-port", "0", "--recv-port", "0", "--web-port", &port, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    // `off` serves no web port at all.
+    let server = TestServer::start_with(&["--web-port", "off"]);
+    assert_eq!(server.web, None);
+    assert!(!server.log().iter().any(|line| line.contains("listening: web")));
+}

@@ -284,3 +284,17 @@ fn write_all(stream: &Stream, bytes: &[u8]) -> bool {
 fn reply(stream: &Stream, text: &str) -> bool {
     write_all(stream, text.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_ports_are_numbers_or_off() {
+        assert_eq!("8080".parse(), Ok(WebPort::Port(8080)));
+        assert_eq!("0".parse(), Ok(WebPort::Port(0)));
+        assert_eq!("off".parse(), Ok(WebPort::Off));
+        assert!("eighty".parse::<WebPort>().is_err());
+        assert!("70000".parse::<WebPort>().is_err());
+    }
+}
