@@ -612,3 +612,32 @@ fn a_web_port_given_explicitly_that_is_taken_stops_the_start() {
     assert_eq!(server.web, None);
     assert!(!server.log().iter().any(|line| line.contains("listening: web")));
 }
+
+#[test]
+fn the_outbox_survives_a_reload_and_is_sent_once() {
+    let _one = one_at_a_time();
+    let (mut server, url) = web_server(&[]);
+    let web_port = server.web.unwrap().port().to_string();
+    server.register(&["ana", "bob"]);
+    let ana = logged_in(&url, "ana", 1200, 800);
+    open_chat(&ana, "bob");
+    server.kill();
+    ana.wait_for("document.getElementById('status').className.includes('offline')");
+    ana.type_into("#input", &format!("kept in the outbox{ENTER}"));
+    ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'SENT'");
+    server.restart_in_place(&["--web-port", &web_port]);
+    // A reload forgets the password (it was in the page's memory only), not the outbox.
+    ana.goto(&url);
+    ana.wait_for(
+        "!document.getElementById('login').hidden && document.getElementById('password').value === ''",
+    );
+    ana.type_into("#user", "ana");
+    ana.type_into("#password", "pw-ana");
+    ana.click("#login-button");
+    ana.wait_for("document.querySelector('#status.online')");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert!(bob.next_msg().ends_with(":kept in the outbox"));
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    assert_eq!(bob_send.listing("HISTORY:ana:10").len(), 1, "sent once");
+    ana.wait_for("JSON.parse(localStorage[Object.keys(localStorage).find(k => k.startsWith('wachat:outbox:'))]).length === 0");
+}
