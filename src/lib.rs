@@ -12,6 +12,7 @@
 //! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` with `parse` and `Display`. Touches no socket but a reader. |
 //! | [`transport`] | the bytes under the frames: one `Stream`, plaintext or TLS (rustls), shared by threads that never wait under its lock; the TLS configurations of both sides. |
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
+//! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
 //! | `cluster` | (cargo feature `cluster`) a node of several: the `Backend` on PostgreSQL (group commit in one transaction per batch, versioned migrations), NATS on one bridge thread, sessions and presence across nodes (`server::Nodes`), `wachat migrate`. docs/CLUSTER.md. |
@@ -68,6 +69,12 @@
 //! the outlet still never waits (the stream's lock is never held while
 //! waiting for the network).
 //!
+//! With `--web-port` (default 8080), one more accept thread, `accept-web`,
+//! spawns a thread per connection of the web port ([`web`]): it serves
+//! the app's embedded files, and a connection that asks for `/ws/send` or
+//! `/ws/receive` becomes a WebSocket [`transport::Stream`] handed to the
+//! send or receive handler above, which cannot tell it from a TCP client.
+//!
 //! A message's path: the sender's handler parses `MSG`, the store checks it
 //! and applies a `Record::Msg` to the in-memory state (which gives the
 //! recipient's event its sequence number and the message its position in
@@ -94,8 +101,9 @@
 //! 4. the log's segment list, then the group commit's queue;
 //! 5. an `Outlet`'s buffer (taken by the router after it let its table go),
 //!    or a send connection's `Replies`;
-//! 6. a TLS [`transport::Stream`]'s state (taken under an outlet's buffer
-//!    while it writes; it calls out to nothing while held).
+//! 6. a WebSocket [`transport::Stream`]'s state (a browser's connection,
+//!    `transport::websocket`), then a TLS stream's state (taken under an
+//!    outlet's buffer while it writes; neither calls out while held).
 //!
 //! **Leaf locks**, under which nothing else is taken, and which may be
 //! taken under any of the above: the login cache (`store::password`),
@@ -215,3 +223,4 @@ pub mod store;
 pub mod sys;
 pub mod transport;
 pub mod tui;
+pub mod web;

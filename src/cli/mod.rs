@@ -314,6 +314,18 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Port of the browser app and its WebSockets (0 picks a free one;
+    /// `off` serves none) [default: 8080, skipped with a warning if taken].
+    #[arg(long, value_name = "PORT|off")]
+    pub web_port: Option<crate::web::WebPort>,
+    /// An origin besides the app's own whose pages may open WebSockets
+    /// here, e.g. https://chat.school.example. Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    pub web_origin: Vec<String>,
+    /// A reverse proxy in front of the web port whose X-Forwarded-For is
+    /// believed (the client's address for limits). Repeatable.
+    #[arg(long, value_name = "IP")]
+    pub trusted_proxy: Vec<IpAddr>,
     /// Be a node of a cluster: keep everything in this PostgreSQL database
     /// instead of --data-dir (needs --bus, and a build with `--features
     /// cluster`; see docs/CLUSTER.md).

@@ -118,8 +118,9 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     let config = Config { max_connections: capacity.min(config.max_connections), ..config };
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
+    let web = crate::web::bind(args.host, args.web_port)?;
     let config_tls = config.tls.is_some();
-    let server = match &args.store {
+    let mut server = match &args.store {
         None => Server::start(send, recv, config)?,
         Some(_) => start_node(send, recv, config, &args)?,
     };
@@ -141,6 +142,17 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     }
     log::info!("listening: send {}", server.send_addr());
     log::info!("listening: receive {}", server.recv_addr());
+    if let Some(web) = web {
+        let addr = web.local_addr()?;
+        let options = crate::web::Options {
+            origins: args.web_origin.clone(),
+            trusted_proxies: args.trusted_proxy.clone(),
+        };
+        let thread = crate::web::spawn(web, server.ctx().clone(), options)?;
+        server.adopt_listener(addr, thread);
+        let scheme = if config_tls { "https" } else { "http" };
+        log::info!("listening: web {scheme}://{addr} (the browser app)");
+    }
     wait_for_signal()?;
     server.shutdown();
     Ok(())

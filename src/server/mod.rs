@@ -177,6 +177,19 @@ impl Ctx {
         self.router.is_online(user) || self.nodes.is_online(user)
     }
 
+    /// A slot for a new connection from `peer` on a port served outside
+    /// this module (the web port, `src/web/`), under the same
+    /// `--max-connections` and `--max-per-address` as the two ports.
+    pub fn admit(self: &Arc<Self>, peer: IpAddr) -> std::result::Result<Slot, Refusal> {
+        Connections::admit(self, peer)
+    }
+
+    /// Hands a connection whose thread is done to the closer thread
+    /// (see `closer`), as the two ports' handler threads do.
+    pub fn close_later(&self, stream: Arc<Stream>) {
+        self.closer.close(stream);
+    }
+
     /// Takes `cost` tokens from `user`'s `--rate` bucket; a `KO:RATE_LIMITED`
     /// saying how long to wait if there are not that many.
     pub fn meter(&self, user: crate::store::UserId, cost: u32) -> std::result::Result<(), Ko> {
@@ -280,6 +293,9 @@ pub struct Server {
     send_addr: SocketAddr,
     recv_addr: SocketAddr,
     accept_threads: Vec<JoinHandle<()>>,
+    /// Listeners started next to the two ports (the web port): woken and
+    /// joined at shutdown like the two accept loops.
+    more_listeners: Vec<SocketAddr>,
     /// Tells presence changes held back by their limit (see `presence`).
     presence_timer: Option<JoinHandle<()>>,
 }
@@ -340,7 +356,14 @@ impl Server {
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
             listener::spawn_accept_loop(recv, ctx.clone(), listener::Port::Receive)?,
         ];
-        Ok(Server { ctx, send_addr, recv_addr, accept_threads, presence_timer: Some(presence_timer) })
+        Ok(Server {
+            ctx,
+            send_addr,
+            recv_addr,
+            accept_threads,
+            more_listeners: Vec::new(),
+            presence_timer: Some(presence_timer),
+        })
     }
 
     pub fn send_addr(&self) -> SocketAddr {
@@ -351,12 +374,26 @@ impl Server {
         self.recv_addr
     }
 
+    /// What the handlers share, for a listener started next to the two
+    /// ports (the web port: `web::spawn`).
+    pub fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// Adopts the accept thread of a listener on `addr`, which stops when
+    /// it finds the server shutting down after an `accept`: shutdown wakes
+    /// it with a connection and joins it.
+    pub fn adopt_listener(&mut self, addr: SocketAddr, thread: JoinHandle<()>) {
+        self.more_listeners.push(addr);
+        self.accept_threads.push(thread);
+    }
+
     /// Stops the server gracefully (see the module documentation).
     pub fn shutdown(mut self) {
         log::info!("shutting down");
         self.ctx.shutting_down.store(true, Ordering::SeqCst);
         // Wake each accept loop, blocked in accept(), with a connection.
-        for addr in [self.send_addr, self.recv_addr] {
+        for &addr in [self.send_addr, self.recv_addr].iter().chain(&self.more_listeners) {
             let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
         }
         for thread in self.accept_threads.drain(..) {
