@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod closer;
+pub mod known;
 pub mod listener;
 pub mod log_limit;
 pub mod nodes;
