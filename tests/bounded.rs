@@ -39,3 +39,38 @@ fn a_neighbour_guessing_does_not_lock_bob_out() {
     let mut elsewhere = Conn::connect_from(server.send, [127, 0, 0, 2]);
     assert_eq!(elsewhere.request("LOGIN:bob:pw-bob"), "OK:bob", "the account itself is not locked");
 }
+
+/// Pipelines `n` `JOIN:#lab` (one token each) and counts the replies that
+/// were refused by the address's bucket.
+fn joins_refused_per_address(conn: &mut Conn, n: usize) -> usize {
+    conn.send_raw("JOIN:#lab\n".repeat(n).as_bytes());
+    let replies: Vec<String> = (0..n).map(|_| conn.line()).collect();
+    assert!(replies.iter().all(|r| r == "OK" || r.starts_with("KO:RATE_LIMITED")), "{replies:?}");
+    replies.iter().filter(|r| r.contains("(--address-rate)")).count()
+}
+
+/// Attack 3: more accounts do not bring more requests from one address.
+#[test]
+fn rates_cannot_be_multiplied_by_accounts() {
+    // A burst of 200 per address (2 s of 100/s); 1,000 per user (--rate).
+    let server = TestServer::start_with(&["--address-rate", "100", "--rate", "500"]);
+    let users = ["ana", "bob", "carl"];
+    server.register(&users);
+    let refused: usize = users
+        .iter()
+        .map(|u| joins_refused_per_address(&mut server.login_send(u, &format!("pw-{u}")), 150))
+        .sum();
+    // 450 asked, none past a user's own --rate: the address held them to
+    // its burst and what refilled meanwhile.
+    assert!(refused >= 100, "only {refused} of 450 refused by the address's bucket");
+    // Another address has its own budget.
+    let mut dan = Conn::connect_from(server.send, [127, 0, 0, 2]);
+    assert_eq!(dan.request("REGISTER:dan::pw-dan"), "OK:dan");
+    assert_eq!(joins_refused_per_address(&mut dan, 150), 0);
+    // An exempt address is held to --rate only.
+    let exempt = TestServer::start_with(&["--address-rate", "100", "--exempt", "127.0.0.1"]);
+    exempt.register(&users);
+    for u in users {
+        assert_eq!(joins_refused_per_address(&mut exempt.login_send(u, &format!("pw-{u}")), 150), 0);
+    }
+}

@@ -293,6 +293,11 @@ pub struct ServeArgs {
     /// Requests a user may make at once above --rate [default: 2 seconds' worth of --rate].
     #[arg(long)]
     pub rate_burst: Option<u32>,
+    /// Requests per second from one address (an IPv6 /64), all its users
+    /// together, 2 seconds' worth at once; 0 = no limit (nor with --rate 0).
+    /// --exempt lifts it for an address.
+    #[arg(long, default_value_t = server::DEFAULT_ADDRESS_RATE)]
+    pub address_rate: f64,
     /// Remove log segments whose messages are all older than this many
     /// days (once no undelivered message needs them); HISTORY then starts
     /// later. Default: keep everything.

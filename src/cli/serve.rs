@@ -76,6 +76,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         exempt: args.exempt.clone(),
         max_pending: args.max_pending,
         rate: args.rate,
+        address_rate: args.address_rate,
         store: crate::store::Options {
             segment_size: args.segment_size,
             checkpoint_records: args.checkpoint_records,

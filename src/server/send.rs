@@ -215,7 +215,7 @@ impl Session<'_> {
         };
         if !matches!(request, Request::Msg { .. }) {
             self.send_msgs(); // keep the replies in the order of the requests
-            if let Err(ko) = self.ctx.meter(user, cost(&request)) {
+            if let Err(ko) = self.ctx.meter(user, self.peer.ip(), cost(&request)) {
                 log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
                 return self.refuse(ko);
             }
@@ -314,7 +314,7 @@ impl Session<'_> {
 
     /// `Some(KO:RATE_LIMITED)` if `user` has no request left this instant.
     fn over_rate(&self, user: UserId) -> Option<Ko> {
-        let ko = self.ctx.meter(user, 1).err()?;
+        let ko = self.ctx.meter(user, self.peer.ip(), 1).err()?;
         log_limited!(self.ctx.logs.throttled, info, "{}: user #{user} throttled (--rate)", self.peer);
         Some(ko)
     }
