@@ -74,3 +74,72 @@ fn rates_cannot_be_multiplied_by_accounts() {
         assert_eq!(joins_refused_per_address(&mut exempt.login_send(u, &format!("pw-{u}")), 150), 0);
     }
 }
+
+/// `wachat users invite` on a running server's data directory: its codes.
+fn invite(server: &TestServer, count: usize) -> Vec<String> {
+    let out = std::process::Command::new(support::wachat_bin())
+        .args(["users", "invite", "--count", &count.to_string(), "--days", "1", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .expect("run wachat users invite");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("valid until"));
+    let codes: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(codes.len(), count);
+    codes
+}
+
+/// Attack 4: with `--registration invite`, nobody registers without a
+/// code, and a code is enough, whatever the register caps say.
+#[test]
+fn with_invite_registration_codes_let_the_class_in_once_each() {
+    let server = TestServer::start_with(&["--registration", "invite"]);
+    let refused = server.send_conn().request("REGISTER:mallory::pw");
+    assert!(
+        refused.starts_with("KO:AUTH_FAILED:this server registers with an invite code only"),
+        "{refused}"
+    );
+    let codes = invite(&server, 70); // made while the server runs
+    assert_eq!(server.send_conn().request(&format!("REDEEM:{}:ana::pw:a", codes[0])), "OK:ana");
+    let again = server.send_conn().request(&format!("REDEEM:{}:ana2::pw", codes[0]));
+    assert!(again.starts_with("KO:AUTH_FAILED:this invite code was used already"), "{again}");
+    let unknown = server.send_conn().request("REDEEM:nosuchcode:eve::pw");
+    assert!(unknown.starts_with("KO:AUTH_FAILED:no such invite code"), "{unknown}");
+    // A taken name does not use the code up.
+    let mut conn = server.send_conn();
+    assert!(conn.request(&format!("REDEEM:{}:ANA::pw", codes[1])).starts_with("KO:USER_EXISTS"));
+    assert_eq!(conn.request(&format!("REDEEM:{}:bob::pw", codes[1].to_uppercase())), "OK:bob");
+    // 68 more from one address: past the 60 a REGISTER flood may create.
+    for (i, code) in codes[2..].iter().enumerate() {
+        assert_eq!(server.send_conn().request(&format!("REDEEM:{code}:s{i}::pw")), format!("OK:s{i}"));
+    }
+    assert_eq!(server.send_conn().request("LOGIN:ana:pw:a"), "OK:ana");
+    // The clients: wachat register --invite.
+    let code = invite(&server, 1).remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = ["register", "--user", "carl", "--invite", &code].map(String::from).to_vec();
+    args.extend(support::console::connection_args(server.send, server.recv, dir.path()));
+    let ok = support::console::run_wachat(&args, "carl-secret-1", "");
+    assert!(ok.status.success(), "{}", ok.stderr);
+    let again = support::console::run_wachat(
+        &args.iter().map(|a| a.replace("carl", "dan")).collect::<Vec<_>>(),
+        "dan-secret-1",
+        "",
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        again.stderr.contains("this invite code was used already: ask for another (AUTH_FAILED)"),
+        "{}",
+        again.stderr
+    );
+}
+
+/// `--registration closed`: accounts come from `wachat users add` only.
+#[test]
+fn with_closed_registration_nobody_registers() {
+    let server = TestServer::start_with(&["--registration", "closed"]);
+    for frame in ["REGISTER:eve::pw", "REDEEM:somecode:eve::pw"] {
+        let reply = server.send_conn().request(frame);
+        assert!(reply.starts_with("KO:AUTH_FAILED:registration is closed on this server"), "{reply}");
+    }
+}

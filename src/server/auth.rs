@@ -229,9 +229,15 @@ pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
             }
             outcome
         }
-        Ok(Request::Register { user, email, password }) => register(ctx, &user, &email, &password, peer),
+        Ok(Request::Register { user, email, password }) => match ctx.config.registration.refuses_register() {
+            Some(ko) => Outcome::Refused(ko),
+            None => register(ctx, &user, &email, &password, peer),
+        },
+        Ok(Request::Redeem { code, user, email, password }) => {
+            super::registration::redeem(ctx, &code, &user, &email, &password, peer)
+        }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
-        Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER") => Outcome::Refused(ko),
+        Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER" | "REDEEM") => Outcome::Refused(ko),
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),
     }
 }
@@ -296,7 +302,19 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
         log_limited!(ctx.logs.throttled, info, "{peer}: registration of {user} throttled: {}", ko.reason);
         return Outcome::Refused(ko);
     }
-    let outcome = attempt(ctx, user, password, peer, Grace::Denied, || {
+    let outcome = create(ctx, user, email, password, peer);
+    match &outcome {
+        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name}"),
+        Outcome::Refused(_) => ctx.auth.cancel_registration(addr),
+    }
+    outcome
+}
+
+/// Creates an account as an attempt at its name (for `REGISTER` within
+/// the register caps, and `REDEEM` with a code): a taken name costs what
+/// a wrong password costs.
+pub(super) fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
+    attempt(ctx, user, password, peer, Grace::Denied, || {
         if ctx.store.user_id(user).is_some() {
             // As slow as creating it would have been (a hash), so that the
             // answer does not come cheaper than a wrong password's.
@@ -304,12 +322,7 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
             return Err(Ko::new(Code::UserExists, format!("the name {user} is taken")));
         }
         ctx.store.register(user, email, password)
-    });
-    match &outcome {
-        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name}"),
-        Outcome::Refused(_) => ctx.auth.cancel_registration(addr),
-    }
-    outcome
+    })
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod nodes;
 pub mod p2p;
 pub mod presence;
 pub mod recv;
+pub mod registration;
 pub mod replies;
 pub mod send;
 pub mod throttle;
@@ -56,6 +57,8 @@ pub struct Config {
     pub timeout: Duration,
     /// `LOGIN` with an unknown name creates the account.
     pub auto_register: bool,
+    /// Who may create an account over the network (`--registration`).
+    pub registration: registration::Registration,
     /// Size limit of a frame, `\n` included.
     pub max_frame: usize,
     /// argon2id memory cost in KiB.
@@ -122,6 +125,7 @@ impl Config {
             data_dir: data_dir.into(),
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
             auto_register: false,
+            registration: registration::Registration::Open,
             max_frame: MAX_FRAME,
             kdf_cost: DEFAULT_KDF_COST,
             fsync: true,

@@ -222,7 +222,7 @@ impl Session<'_> {
         }
         let store = &self.ctx.store;
         match request {
-            Request::Login { .. } | Request::Register { .. } => {
+            Request::Login { .. } | Request::Register { .. } | Request::Redeem { .. } => {
                 self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
             }
             Request::Msg { to, id, text } => {
@@ -476,7 +476,11 @@ fn listing(mut lines: Vec<String>) -> Reply {
 /// and on a cluster node it is a query to the database.
 fn cost(request: &Request) -> u32 {
     match request {
-        Request::Ping | Request::Quit | Request::Login { .. } | Request::Register { .. } => 0,
+        Request::Ping
+        | Request::Quit
+        | Request::Login { .. }
+        | Request::Register { .. }
+        | Request::Redeem { .. } => 0,
         Request::History { limit, .. } => 1 + (*limit / 100) as u32,
         _ => 1,
     }

@@ -26,6 +26,7 @@ pub mod committer;
 pub mod convert;
 pub mod disk;
 pub mod export;
+pub mod invites;
 pub mod local;
 #[cfg(test)]
 mod local_tests;
