@@ -76,6 +76,13 @@ pub enum UsersCommand {
         #[command(flatten)]
         hashing: Hashing,
     },
+    /// Name every damaged line (blank, torn, not a record) of the log's
+    /// segments; exits non-zero if there is one. Works while the server runs.
+    Check {
+        /// The server's data directory (the server may be running).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Print invite codes for `serve --registration invite`: each creates
     /// one account (wachat register --invite CODE). Works while the server runs.
     Invite {
@@ -167,6 +174,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
         }
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
         UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,
+        UsersCommand::Check { data_dir } => check(&data_dir)?,
     }
     Ok(())
 }
@@ -204,6 +212,28 @@ fn explain(e: AdminError, dir: &Path, names: &[(&str, &str)], label: impl Fn(usi
         }
         AdminError::Store(e) => e,
     }
+}
+
+/// `wachat users check`: the damaged lines of the log, one a line.
+fn check(data_dir: &Path) -> Result<()> {
+    let log_dir = data_dir.join("log");
+    if !log_dir.is_dir() {
+        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = log_dir.display())));
+    }
+    let problems = crate::store::damage::check_dir(&log_dir)
+        .map_err(|e| Error::io(format!("reading {}", log_dir.display()), e))?;
+    for problem in &problems {
+        println!("{problem}");
+    }
+    if !problems.is_empty() {
+        let n = problems.len();
+        return Err(Error::Usage(format!(
+            "{n} damaged lines in {}: readers skip them (HISTORY, inboxes, the start-up scan)",
+            log_dir.display()
+        )));
+    }
+    println!("{}: no damaged line", log_dir.display());
+    Ok(())
 }
 
 /// `wachat users invite`: the codes on stdout, one a line (for a script

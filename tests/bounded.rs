@@ -143,3 +143,43 @@ fn with_closed_registration_nobody_registers() {
         assert!(reply.starts_with("KO:AUTH_FAILED:registration is closed on this server"), "{reply}");
     }
 }
+
+/// Attack 10: a message's line blanked in the log (by hand, or a disk that
+/// garbles a block): it is passed over, and the rest is served.
+#[test]
+fn a_damaged_line_in_the_log_is_skipped_and_named() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    for id in ["m1", "m2", "m3"] {
+        assert!(ana.request(&format!("MSG:bob:{id}:hello {id}")).starts_with(&format!("OK:{id}:")));
+    }
+    drop(ana);
+    server.terminate();
+    // m2's line, blanked in place (the positions of the others stay).
+    let log_dir = server.data_dir.join("log");
+    let segment = std::fs::read_dir(&log_dir).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&segment).unwrap();
+    let (n, line) = text.lines().enumerate().find(|(_, l)| l.contains(",m2,")).expect("m2 is in the log");
+    std::fs::write(&segment, text.replace(line, &" ".repeat(line.len()))).unwrap();
+    server.restart(&[]);
+
+    let mut ana = server.login_send("ana", "pw-ana");
+    let history = ana.listing("HISTORY:bob:10");
+    let ids: Vec<&str> = history.iter().map(|l| l.split(':').nth(2).unwrap()).collect();
+    assert_eq!(ids, ["m1", "m3"], "{history:?}");
+    assert_eq!(ana.listing("HISTORY:bob:10").len(), 2, "and again");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    let events = bob.events(2);
+    assert!(events[0].contains(":m1:") && events[1].contains(":m3:"), "{events:?}");
+    server.wait_for_log("is damaged");
+
+    let out = std::process::Command::new(support::wachat_bin())
+        .args(["users", "check", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{} line {}: a blank line", segment.display(), n + 1)), "{stdout}");
+}

@@ -50,7 +50,7 @@ pub enum Command {
     /// Send one message and exit (0 once the server has it).
     Send(SendArgs),
     /// List the users online now; or, with a subcommand, manage the
-    /// accounts of a data directory (add, list, remove, passwd, import).
+    /// accounts of a data directory (add, list, remove, passwd, import, invite, check).
     Users(UsersArgs),
     /// Show the last messages of a conversation.
     History(HistoryArgs),
@@ -389,7 +389,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
         Command::Users(_) => Err(Error::Usage(tr!(
             Msg::UsersNeedsUser,
-            commands = "add, list, remove, passwd, import, invite"
+            commands = "add, list, remove, passwd, import, invite, check"
         ))),
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),

@@ -24,6 +24,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod committer;
 pub mod convert;
+pub mod damage;
 pub mod disk;
 pub mod export;
 pub mod invites;
