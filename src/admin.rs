@@ -228,7 +228,7 @@ fn check(data_dir: &Path) -> Result<()> {
     if !problems.is_empty() {
         let n = problems.len();
         return Err(Error::Usage(format!(
-            "{n} damaged lines in {}: readers skip them (HISTORY, inboxes, the start-up scan)",
+            "{n} damaged lines in {}: HISTORY and inbox replays pass over them",
             log_dir.display()
         )));
     }

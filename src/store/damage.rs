@@ -13,7 +13,9 @@
 //!   is found there, the conversation's history stops at the damage;
 //! - an inbox replay leaves the damaged event out (its sequence number is
 //!   skipped, which a client takes as any gap);
-//! - a start-up scan skips it.
+//! - a start-up scan skips a blank line, as before, but still stops at a
+//!   line that is not a record, naming its file and line: the state is
+//!   built from the log, and a start must not build it from a guess.
 //!
 //! `wachat users check` ([`check_dir`]) names every damaged line of every
 //! segment, with its file and line number, for the operator.

@@ -308,19 +308,8 @@ impl Log {
                 if line.iter().all(|&b| b == b'\r' || b == b' ') {
                     log::warn!("store: {}: skipped a blank line at position {pos}", path.display());
                 } else {
-                    match std::str::from_utf8(line).map(|line| (line, each(pos, line))) {
-                        Ok((_, Ok(()))) => {}
-                        // A line that is a record but does not fit the
-                        // state: the files disagree, which is an error.
-                        Ok((line, Err(reason))) if super::record::Record::decode(line).is_ok() => {
-                            return Err(corrupt(format!("position {pos}: {reason}")));
-                        }
-                        // Not a record at all: damage, skipped (see `damage`).
-                        _ => log::warn!(
-                            "store: {}: skipped a damaged line at position {pos} (not a record)",
-                            path.display()
-                        ),
-                    }
+                    let line = std::str::from_utf8(line).map_err(|_| corrupt("not UTF-8".into()))?;
+                    each(pos, line).map_err(|reason| corrupt(format!("position {pos}: {reason}")))?;
                 }
                 if line_no > 0 {
                     line_no += 1;
