@@ -121,3 +121,28 @@ pub fn check_dir(log_dir: &Path) -> std::io::Result<Vec<String>> {
     }
     Ok(problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_each_damaged_line_with_its_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = |user: &str| {
+            let mut line = Vec::new();
+            Record::Seen { ts: 7, user: user.into() }.encode(&mut line);
+            String::from_utf8(line).unwrap()
+        };
+        let closed = format!("{LOG_HEADER}\n{}   \n{}MSG,x\n", seen("ana"), seen("bob"));
+        std::fs::write(dir.path().join("00000000000000000000.csv"), closed).unwrap();
+        std::fs::write(dir.path().join("00000000000000000100.csv"), format!("{LOG_HEADER}\nSEEN,1")).unwrap();
+        let problems = check_dir(dir.path()).unwrap();
+        let shown: Vec<String> =
+            problems.iter().map(|p| p.replace(&format!("{}/", dir.path().display()), "")).collect();
+        assert_eq!(shown.len(), 3, "{shown:?}");
+        assert_eq!(shown[0], "00000000000000000000.csv line 3: a blank line");
+        assert!(shown[1].starts_with("00000000000000000000.csv line 5: not a record"), "{shown:?}");
+        assert_eq!(shown[2], "00000000000000000100.csv line 2: a torn last line (cut at the next start)");
+    }
+}
