@@ -24,7 +24,7 @@
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
-//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory. |
+//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes) and `check` (damaged log lines), beside a running server. |
 //! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
@@ -108,7 +108,7 @@
 //! **Leaf locks**, under which nothing else is taken, and which may be
 //! taken under any of the above: the login cache (`store::password`),
 //! the limits' buckets (`server::throttle`) and known (account, address)
-//! pairs (`server::auth`), the connection counts (`server::Connections`),
+//! pairs (`server::known`), the damage reported (`store::damage`), the connection counts (`server::Connections`),
 //! announced P2P ports, and who was told `JOINED` (`server::presence`,
 //! which takes only its own buckets under it).
 //!
@@ -141,7 +141,8 @@
 //! deadline the limit sets (`server::presence`).
 //!
 //! Every cost a client can make the server pay is bounded
-//! (docs/RELIABILITY.md §7): requests per user (`--rate`), failed logins
+//! (docs/RELIABILITY.md §7): requests per user (`--rate`) and per address
+//! (`--address-rate`), failed logins
 //! and new accounts per account and address (`server::auth`), listings
 //! per request, and time: a frame must arrive, and what the server writes
 //! must be taken, within `--timeout`.
@@ -152,6 +153,7 @@
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time |
 //! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time (formats in `store::record`) |
+//! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //!
 //! Every file is CSV, one record per line (texts stay escaped as on the

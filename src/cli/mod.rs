@@ -50,7 +50,7 @@ pub enum Command {
     /// Send one message and exit (0 once the server has it).
     Send(SendArgs),
     /// List the users online now; or, with a subcommand, manage the
-    /// accounts of a data directory (add, list, remove, passwd, import).
+    /// accounts of a data directory (add, list, remove, passwd, import, invite, check).
     Users(UsersArgs),
     /// Show the last messages of a conversation.
     History(HistoryArgs),
@@ -152,6 +152,9 @@ pub struct ConnectArgs {
     /// Email address for --register.
     #[arg(long, requires = "register")]
     pub email: Option<String>,
+    /// With --register: the invite code your teacher gave you.
+    #[arg(long, requires = "register", value_name = "CODE")]
+    pub invite: Option<String>,
     /// TCP port on which peers may open direct chats (/p2p) with you, on
     /// the local address that reaches the server; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
@@ -173,6 +176,9 @@ pub struct RegisterArgs {
     /// Email address (optional).
     #[arg(long)]
     pub email: Option<String>,
+    /// The invite code your teacher gave you (a server with --registration invite).
+    #[arg(long, value_name = "CODE")]
+    pub invite: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -293,9 +299,19 @@ pub struct ServeArgs {
     /// Requests per second a user may make (KO:RATE_LIMITED beyond); 0 = no limit.
     #[arg(long, default_value_t = server::DEFAULT_RATE)]
     pub rate: f64,
+    /// Who may create an account over the network: open (REGISTER), invite
+    /// (only with a code from `wachat users invite`), closed (only `wachat
+    /// users add|import`).
+    #[arg(long, value_enum, default_value_t = server::registration::Registration::Open)]
+    pub registration: server::registration::Registration,
     /// Requests a user may make at once above --rate [default: 2 seconds' worth of --rate].
     #[arg(long)]
     pub rate_burst: Option<u32>,
+    /// Requests per second from one address (an IPv6 /64), all its users
+    /// together, 2 seconds' worth at once; 0 = no limit (nor with --rate 0).
+    /// --exempt lifts it for an address.
+    #[arg(long, default_value_t = server::DEFAULT_ADDRESS_RATE)]
+    pub address_rate: f64,
     /// Remove log segments whose messages are all older than this many
     /// days (once no undelivered message needs them); HISTORY then starts
     /// later. Default: keep everything.
@@ -369,7 +385,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 Some(_) => new_account_options(&args.server)?,
                 None => options(&args.server)?,
             };
-            let options = Options { register, p2p_port, ..options };
+            let options = Options { register, invite: args.invite.clone(), p2p_port, ..options };
             match args.tui {
                 true => crate::tui::run(options, args.server.trace),
                 false => crate::console::run(options, args.server.trace),
@@ -378,6 +394,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Register(args) => {
             let options = Options {
                 register: Some(args.email.unwrap_or_default()),
+                invite: args.invite,
                 ..new_account_options(&args.server)?
             };
             oneshot::register(&options)
@@ -385,9 +402,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
         Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
-        Command::Users(_) => {
-            Err(Error::Usage(tr!(Msg::UsersNeedsUser, commands = "add, list, remove, passwd, import")))
-        }
+        Command::Users(_) => Err(Error::Usage(tr!(
+            Msg::UsersNeedsUser,
+            commands = "add, list, remove, passwd, import, invite, check"
+        ))),
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),

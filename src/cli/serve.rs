@@ -64,7 +64,11 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     if args.fsync == Fsync::Never {
         log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
     }
+    if args.auto_register && args.registration != server::registration::Registration::Open {
+        return Err(Error::Usage("--auto-register creates accounts: it needs --registration open".into()));
+    }
     let config = Config {
+        registration: args.registration,
         timeout: Duration::from_secs(args.timeout),
         auto_register: args.auto_register,
         max_frame: args.max_frame,
@@ -76,6 +80,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         exempt: args.exempt.clone(),
         max_pending: args.max_pending,
         rate: args.rate,
+        address_rate: args.address_rate,
         store: crate::store::Options {
             segment_size: args.segment_size,
             checkpoint_records: args.checkpoint_records,
