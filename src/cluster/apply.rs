@@ -37,12 +37,12 @@ use super::committer::Job;
 use super::names::Names;
 use super::writes::Writes;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Ko};
+use crate::protocol::{Accepted, Chat, Code, Ko};
 use crate::store::{Account, DEDUP_WINDOW, Delivery, GENERAL, UserId};
 
 /// What a job gets once its transaction commits.
 pub enum Outcome {
-    Sent(Vec<Result<String, Ko>>),
+    Sent(Vec<Result<Accepted, Ko>>),
     Done(Result<(), Ko>),
     Account(Result<Account, Ko>),
     Nothing,
@@ -274,7 +274,7 @@ pub fn apply(
                     .iter()
                     .map(|(to, id, text)| {
                         if let Some(first) = recent.get(&(*from, id.clone())) {
-                            return Ok(format!("{id}:{first}")); // a resend
+                            return Ok(Accepted { id: id.clone(), ts: *first as u64 }); // a resend
                         }
                         let sent = w.send(*from, &from_name, to, id, text, ts, &users, &room_ids)?;
                         recent.insert((*from, id.clone()), ts);

@@ -36,7 +36,7 @@ use super::db::Db;
 use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
-use crate::protocol::{Chat, Ko};
+use crate::protocol::{Accepted, Chat, Ko};
 use crate::store::{Account, Deliver, Outgoing, UserId};
 
 /// Most jobs in one transaction: enough for group commit to pay, few
@@ -78,7 +78,7 @@ pub enum Job {
     Send {
         from: UserId,
         msgs: Vec<Outgoing>,
-        done: Sender<Vec<std::result::Result<String, Ko>>>,
+        done: Sender<Vec<std::result::Result<Accepted, Ko>>>,
     },
     Read {
         user: UserId,

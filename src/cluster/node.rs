@@ -34,7 +34,7 @@ use super::db::{Db, OrKo};
 use super::feeder::Feeder;
 use super::notice::Notice;
 use super::reads;
-use crate::protocol::{Bye, Code, Event, Ko};
+use crate::protocol::{Bye, Code, Event, Ko, PeerIntro};
 use crate::router::{Outlet, Router};
 use crate::server::Nodes;
 use crate::store::{Delivery, Message, Pushed, UserId};
@@ -201,7 +201,7 @@ impl Node {
                 }
                 drop(directory);
                 if known.is_none() && !self.router.is_online(user) {
-                    self.presence(user, &remote.name, "JOINED");
+                    self.presence(user, &remote.name, true);
                 }
             }
             Notice::Offline { user, epoch } => {
@@ -213,7 +213,7 @@ impl Node {
                     }
                 };
                 if let Some(remote) = gone {
-                    self.presence(user, &remote.name, "LEFT");
+                    self.presence(user, &remote.name, false);
                 }
             }
             Notice::Member { user, joined, room, name } => {
@@ -247,11 +247,12 @@ impl Node {
     }
 
     /// `JOINED`/`LEFT` of a user of another node to this node's roommates.
-    fn presence(&self, user: UserId, name: &str, word: &str) {
-        let frame = format!("{word}:{name}\n");
+    fn presence(&self, user: UserId, name: &str, online: bool) {
+        let user_name = name.to_string();
+        let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
         match reads::roommates(&self.db, user, self.presence_limit) {
             Ok(mates) => mates.into_iter().for_each(|mate| {
-                self.router.send_to(mate, &frame);
+                self.router.send_to(mate, &event);
             }),
             Err(ko) => log::debug!("cluster: presence of {name}: {}", ko.reason),
         }
@@ -268,7 +269,7 @@ impl Node {
             None => Err(Ko::new(Code::Offline, "is not connected")),
         };
         let text = match answer {
-            Ok(fields) => format!("OK {fields}"),
+            Ok(intro) => format!("OK {intro}"),
             Err(ko) => format!("KO {}", ko.reason),
         };
         self.bus.publish(reply.to_string(), text.into_bytes());
@@ -336,12 +337,12 @@ impl Node {
         let before: HashSet<UserId> = old.keys().copied().collect();
         for (user, remote) in &fresh {
             if !before.contains(user) && !self.router.is_online(*user) {
-                self.presence(*user, &remote.name, "JOINED");
+                self.presence(*user, &remote.name, true);
             }
         }
         for (user, remote) in old {
             if !fresh.contains_key(&user) && !self.router.is_online(user) {
-                self.presence(user, &remote.name, "LEFT");
+                self.presence(user, &remote.name, false);
             }
         }
         Ok(())
@@ -456,7 +457,7 @@ impl Nodes for Node {
         row.get::<_, Option<i32>>(0).and_then(|p| u16::try_from(p).ok())
     }
 
-    fn introduce(&self, from: &str, user: UserId) -> Option<Result<String, Ko>> {
+    fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>> {
         let remote = self.directory.read().get(&user).cloned()?;
         let mut line = String::new();
         Notice::Peer { user, from: from.into() }.encode(&mut line);
@@ -466,7 +467,9 @@ impl Nodes for Node {
         };
         let answer = String::from_utf8_lossy(&answer).to_string();
         Some(match answer.split_once(' ') {
-            Some(("OK", fields)) => Ok(fields.to_string()),
+            Some(("OK", fields)) => {
+                PeerIntro::parse(fields).map_err(|e| offline(&format!("cannot be introduced: {e}")))
+            }
             Some((_, why)) => Err(Ko::new(Code::Offline, format!("{} {why}", remote.name))),
             None => Err(offline("cannot be introduced")),
         })

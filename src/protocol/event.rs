@@ -110,6 +110,22 @@ pub enum Event {
 }
 
 impl Event {
+    /// The minor protocol version that added this event: a receive
+    /// connection is sent it only once its client said `VERSION:1.<minor>`
+    /// (or later). An exhaustive match, so that a new event must say.
+    pub fn since(&self) -> u8 {
+        match self {
+            Event::Msg { .. }
+            | Event::Status { .. }
+            | Event::Joined { .. }
+            | Event::Left { .. }
+            | Event::P2p { .. }
+            | Event::Ping
+            | Event::Bye(_) => 0,
+            Event::Member { .. } => 1,
+        }
+    }
+
     /// The sequence number of a queued event (`MSG`, `STATUS`).
     pub fn seq(&self) -> Option<u64> {
         match self {

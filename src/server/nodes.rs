@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use crate::protocol::Ko;
+use crate::protocol::{Ko, PeerIntro};
 use crate::router::Outlet;
 use crate::store::UserId;
 
@@ -50,7 +50,7 @@ pub trait Nodes: Send + Sync {
     /// `PEER:<user>` for a `user` whose receive connection is on another
     /// node: that node pushes `P2P:<from>:<token>` and answers
     /// `<ip>:<port>:<token>`. `None`: not online on any other node.
-    fn introduce(&self, from: &str, user: UserId) -> Option<Result<String, Ko>>;
+    fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>>;
     /// The server is stopping: its sessions end (and the node says so).
     fn stop(&self);
 }
@@ -77,7 +77,7 @@ impl Nodes for Alone {
     fn p2p_port(&self, _user: UserId) -> Option<u16> {
         None
     }
-    fn introduce(&self, _from: &str, _user: UserId) -> Option<Result<String, Ko>> {
+    fn introduce(&self, _from: &str, _user: UserId) -> Option<Result<PeerIntro, Ko>> {
         None
     }
     fn stop(&self) {}

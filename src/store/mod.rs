@@ -50,7 +50,7 @@ pub use record::{Message, Record};
 pub use requests::READ_SEARCH_LIMIT;
 pub use state::{DEDUP_WINDOW, Delivery, MAX_ROOMS_PER_USER, Pushed, State, UserId};
 
-use crate::protocol::{Chat, Code, Ko, Text};
+use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine, Text};
 
 /// The name of the room every account joins at registration.
 pub const GENERAL: &str = "#general";
@@ -133,13 +133,13 @@ impl Store {
     // ----- changes ------------------------------------------------------
 
     /// `MSG`: the `<id>:<ts>` of its `OK`, valid once the ticket is durable.
-    pub fn send(&self, from: UserId, to: &Chat, id: &str, text: &Text) -> Result<(String, Ticket), Ko> {
+    pub fn send(&self, from: UserId, to: &Chat, id: &str, text: &Text) -> Result<(Accepted, Ticket), Ko> {
         let (mut results, ticket) = self.backend.send(from, &[(to.clone(), id.to_string(), text.clone())]);
         results.pop().expect("one result per message").map(|ok| (ok, ticket))
     }
 
     /// Several `MSG`s of one sender at once; one result per message.
-    pub fn send_many(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+    pub fn send_many(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         self.backend.send(from, msgs)
     }
 
@@ -182,7 +182,7 @@ impl Store {
     // ----- reads --------------------------------------------------------
 
     /// `ROOMS`
-    pub fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    pub fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
         self.backend.rooms(user)
     }
 
@@ -193,7 +193,7 @@ impl Store {
     }
 
     /// `CHATS`
-    pub fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    pub fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
         self.backend.chats(user)
     }
 
@@ -253,7 +253,7 @@ impl Backend for LocalStore {
         Ok((made.pop().expect("one account asked, one made"), ticket))
     }
 
-    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         self.inner.send(from, msgs)
     }
 
@@ -285,11 +285,11 @@ impl Backend for LocalStore {
         self.inner.when_durable(ticket.0, then)
     }
 
-    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
         Ok(self.inner.state.lock().rooms_list(user))
     }
 
-    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
         Ok(self.inner.chats(user))
     }
 

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use super::backend::{Account, Ticket};
 use super::local::{Inner, Pending, user_row};
-use super::reads::{MsgLine, Reader};
+use super::reads::Reader;
+use super::record::MsgRef;
 use super::record::{Message, Record};
 use super::state::{MAX_ROOMS_PER_USER, State, UserId};
 use super::{GENERAL, now_ms};
-use crate::protocol::{Chat, Code, Ko, Text};
+use crate::protocol::{Accepted, Chat, Code, Ko, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -61,7 +62,7 @@ impl Inner {
 
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
     /// lock acquisition, not one per message.
-    pub(super) fn send(&self, from: UserId, msgs: &[super::Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+    pub(super) fn send(&self, from: UserId, msgs: &[super::Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         let applied = self.write_in(|state, pending| {
             Ok(msgs.iter().map(|(to, id, text)| self.send_one(state, pending, from, to, id, text)).collect())
         });
@@ -146,7 +147,7 @@ impl Inner {
         let mut reader = Reader::new(self.clone());
         for &pos in candidates {
             let Some(line) = reader.line(pos, true)? else { continue }; // removed by retention
-            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
             if m.from == from && m.id == id {
                 return Ok(Some((m.to.to_string(), m.dord)));
             }
@@ -169,7 +170,7 @@ impl Inner {
                     None => continue, // removed by retention: forgotten
                 },
             };
-            let m = MsgLine::parse(&line).map_err(|e| read_failed(pos, e))?;
+            let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
             if m.from == &*state.users[from].name && m.id == id {
                 return Ok(Some(m.ts));
             }
@@ -186,9 +187,9 @@ impl Inner {
         to: &Chat,
         id: &str,
         text: &Text,
-    ) -> Result<String, Ko> {
+    ) -> Result<Accepted, Ko> {
         if let Some(ts) = self.resent(state, pending, from, id)? {
-            return Ok(format!("{id}:{ts}")); // a resend
+            return Ok(Accepted { id: id.into(), ts }); // a resend
         }
         let (to_name, link) = match to {
             Chat::User(name) => {
@@ -213,7 +214,7 @@ impl Inner {
             text: text.clone(),
         };
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)?;
-        Ok(format!("{id}:{ts}"))
+        Ok(Accepted { id: id.into(), ts })
     }
 
     /// The newest message of a chain (from `head`, newest first) that
@@ -221,7 +222,7 @@ impl Inner {
     fn search(
         self: &Arc<Self>,
         head: super::record::Pos,
-        wanted: impl Fn(&MsgLine) -> bool,
+        wanted: impl Fn(&MsgRef) -> bool,
     ) -> Result<Option<Found>, Ko> {
         let mut reader = Reader::new(self.clone());
         let mut pos = head;
@@ -230,7 +231,7 @@ impl Inner {
                 break;
             }
             let Some(line) = reader.line(pos, true)? else { break };
-            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
             if wanted(&m) {
                 return Ok(Some(Found { ord: m.ord, dord: m.dord }));
             }
