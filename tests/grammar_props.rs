@@ -49,6 +49,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Rooms),
         Just(Request::Chats),
         Just(Request::Server),
+        chat().prop_map(|to| Request::Typing { to }),
         Just(Request::Ping),
         Just(Request::Quit),
     ]
@@ -71,6 +72,8 @@ fn event() -> impl Strategy<Value = Event> {
             user,
             joined
         }),
+        (name(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))])
+            .prop_map(|(from, to)| Event::Typing { from, to }),
         Just(Event::Ping),
         bye.prop_map(Event::Bye),
     ]
@@ -163,7 +166,7 @@ proptest! {
 
     #[test]
     fn event_replies_round_trip(seq in any::<u64>()) {
-        for reply in [EventReply::Ack(seq), EventReply::Pong, EventReply::Version11] {
+        for reply in [EventReply::Ack(seq), EventReply::Pong, EventReply::Version11, EventReply::Version12] {
             prop_assert_eq!(EventReply::parse(&reply.to_string()), Some(reply));
         }
     }

@@ -8,6 +8,7 @@ use super::{Client, Message, now_ms};
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
+use crate::protocol::names::fold;
 use crate::protocol::{Chat, ChatLine, HistoryLine, Reply, Request, RoomLine};
 
 impl Client {
@@ -53,6 +54,24 @@ impl Client {
     pub fn leave(&self, room: &str) -> Result<()> {
         let room = words::parse_room(crate::i18n::current(), room).map_err(Error::Usage)?;
         self.expect_ok(Request::Leave { room: room.clone() }, &tr!(Msg::ReqLeave, room = format!("#{room}")))
+    }
+
+    /// Tells `chat` that you are typing (protocol 1.2): at most once every
+    /// [`TYPING_EVERY`](super::TYPING_EVERY) per chat, without waiting for
+    /// the reply (a server older than 1.2 refuses it, and nobody minds).
+    pub fn typing(&self, chat: &Chat) {
+        let now = std::time::Instant::now();
+        let mut typed = self.typed.lock();
+        let key = fold(&chat.to_string());
+        if typed.get(&key).is_some_and(|&at| now < at + super::TYPING_EVERY) {
+            return;
+        }
+        typed.retain(|_, at| now < *at + super::TYPING_EVERY);
+        typed.insert(key, now);
+        drop(typed);
+        // Nobody waits for the reply: the sender thread drops it.
+        let (reply, _) = crossbeam_channel::bounded(1);
+        self.job(Job::Request { request: Request::Typing { to: chat.clone() }, reply });
     }
 
     /// The last `n` messages of a conversation, from the server.

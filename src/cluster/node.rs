@@ -173,6 +173,10 @@ impl Node {
                     Ok(Notice::Peer { user, from }) => {
                         self.answer_peer(user, &from, message.reply.as_deref())
                     }
+                    Ok(Notice::Relay { user, frame }) => match Event::parse(&frame) {
+                        Ok(event) if event.seq().is_none() => drop(self.router.send_to(user, &event)),
+                        _ => log::warn!("cluster: {}: not an unnumbered event: {frame:?}", message.subject),
+                    },
                     Ok(notice) => self.heard(notice),
                     Err(e) => log::warn!("cluster: {}: {e}", message.subject),
                 }
@@ -473,6 +477,41 @@ impl Nodes for Node {
             Some((_, why)) => Err(Ko::new(Code::Offline, format!("{} {why}", remote.name))),
             None => Err(offline("cannot be introduced")),
         })
+    }
+
+    /// The one place where events cross between nodes, by kind: the match
+    /// is exhaustive, so that a new event must say how it travels.
+    fn relay(&self, users: &[UserId], event: &Event) {
+        match event {
+            // Unstored events from one user to others: an `R` notice to the
+            // node that holds each recipient's session.
+            Event::Typing { .. }
+            | Event::Joined { .. }
+            | Event::Left { .. }
+            | Event::Member { .. }
+            | Event::P2p { .. } => {}
+            // Numbered events travel once durable, from the committer
+            // (`deliver`, `E` notices), never from here.
+            Event::Msg { .. } | Event::Status { .. } => {
+                debug_assert!(false, "a numbered event is delivered, not relayed: {event}");
+                return;
+            }
+            // Between a node and its own connection only.
+            Event::Ping | Event::Bye(_) => return,
+        }
+        let frame = event.to_string();
+        let mut there: HashMap<Arc<str>, String> = HashMap::new();
+        let directory = self.directory.read();
+        for &user in users {
+            if let Some(remote) = directory.get(&user) {
+                let notice = Notice::Relay { user, frame: frame.clone() };
+                notice.encode(there.entry(remote.node.clone()).or_default());
+            }
+        }
+        drop(directory);
+        for (node, payload) in there {
+            self.bus.publish(self.node_subject(&node), payload.into_bytes());
+        }
     }
 
     fn stop(&self) {

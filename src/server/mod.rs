@@ -24,6 +24,7 @@ pub mod nodes;
 pub mod p2p;
 pub mod presence;
 pub mod recv;
+pub mod relay;
 pub mod replies;
 pub mod send;
 pub mod throttle;

@@ -210,7 +210,9 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                 match EventReply::parse(line) {
                     Some(EventReply::Ack(seq)) => ctx.store.ack(outlet.user, seq.min(outlet.last_sent())),
                     Some(EventReply::Pong) => {}
-                    Some(EventReply::Version11) => outlet.opt_in(1),
+                    Some(version @ (EventReply::Version11 | EventReply::Version12)) => {
+                        outlet.opt_in(version.minor().unwrap_or(0))
+                    }
                     None => log::debug!("{}: ignored a frame on the receive port", outlet.name),
                 }
             }

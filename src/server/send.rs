@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, auth, p2p, presence};
+use super::{Ctx, auth, p2p, presence, relay};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -275,6 +275,9 @@ impl Session<'_> {
             }
             Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
             Request::Server => self.reply(store.server_id().map(Reply::with)),
+            Request::Typing { to } => {
+                self.reply(relay::typing(self.ctx, user, &name, &to).map(|()| Reply::Ok))
+            }
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);

@@ -123,7 +123,7 @@ impl Store {
 
     /// The account, if it exists; a storage that cannot say now (a
     /// database that is down) counts as "no such account", logged.
-    fn account(&self, name: &str) -> Option<Account> {
+    pub fn account(&self, name: &str) -> Option<Account> {
         self.backend.account(name).unwrap_or_else(|ko| {
             ::log::warn!("store: looking up {name:?}: {}", ko.reason);
             None
