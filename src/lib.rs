@@ -9,7 +9,7 @@
 //!
 //! | module | what it is |
 //! |---|---|
-//! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` with `parse` and `Display`. Touches no socket but a reader. |
+//! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` and the payloads and listing lines of replies (`protocol::lines`), each with `parse` and `Display`. Touches no socket but a reader; no other module writes or splits a frame. |
 //! | [`transport`] | the bytes under the frames: one `Stream`, plaintext or TLS (rustls), shared by threads that never wait under its lock; the TLS configurations of both sides. |
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
@@ -30,6 +30,7 @@
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
 //! | [`pidlock`] | the lock file that names its holder, shared by the server's data directory and the client's folders. |
 //! | [`cli`] | the command line. |
+//! | [`prompt`] | passwords from stdin, `WACHAT_PASSWORD` or a hidden prompt, for `cli` and `admin`. |
 //! | [`error`] | the error type. |
 //!
 //! ## Threads and channels of `wachat serve`
@@ -144,6 +145,8 @@
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time |
 //! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time (formats in `store::record`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
+//! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
+//! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |
 //!
 //! Every file is CSV, one record per line (texts stay escaped as on the
 //! wire), so a crash can only tear the last line of a file, which the next
@@ -206,6 +209,7 @@ pub mod i18n;
 pub mod oneshot;
 pub mod p2p;
 pub mod pidlock;
+pub mod prompt;
 pub mod protocol;
 pub mod router;
 pub mod server;

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::apply::{Named, Work};
 use super::writes::{Acked, MessageRow, Run, Stream};
+use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, State as MsgState, Text};
 use crate::store::{Delivery, MAX_ROOMS_PER_USER, Message, Pushed, UserId};

@@ -267,7 +267,7 @@ impl Timer {
     pub fn start(self, ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
         std::thread::Builder::new()
             .name("presence".into())
-            .stack_size(super::listener::STACK_SIZE)
+            .stack_size(super::threads::STACK_SIZE)
             .spawn(move || run_timer(&self.0, &ctx))
     }
 }

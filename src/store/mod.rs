@@ -18,6 +18,14 @@
 //!   under the data directory's [`lock`].
 //! - [`server_id`]: the data directory's random identity (`server.csv`),
 //!   which `SERVER` (protocol 1.1) answers.
+//! - [`export`]: the whole store as records, for `wachat migrate` (a
+//!   single server's data into a cluster).
+//! - `permissions`: the data directory and its files readable by the
+//!   server's user only (`0700`/`0600`), tightened at every start.
+//!
+//! The store never writes a frame: what it returns to the server are the
+//! types of `protocol/` (`Accepted`, `ChatLine`, `RoomLine`, and
+//! `HISTORY`'s lines written through `HistoryLineRef`).
 
 pub mod accounts;
 pub mod backend;
