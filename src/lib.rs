@@ -78,7 +78,7 @@
 //! the sender its `OK:<id>:<ts>`, both written by the leader. The
 //! recipient's `ACK` goes back through the store, which records
 //! `DELIVERED` and queues a `STATUS` event for the sender; those ride
-//! with the next batch (see `store::committer`). The text stays in the log: memory
+//! with the next batch (see `store::local::committer`). The text stays in the log: memory
 //! keeps the position of each undelivered event, and `HISTORY` walks a
 //! conversation's chain of positions on disk.
 //!

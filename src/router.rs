@@ -3,7 +3,7 @@
 //! Each logged-in receive connection has an [`Outlet`], registered here
 //! under its user. The store calls [`Router::deliver`] with the events of
 //! every batch it made durable, from the thread that made it so (the
-//! leader of the group commit, see `store::committer`); the router finds
+//! leader of the group commit, see `store::local::committer`); the router finds
 //! each user's outlet and writes to it at once, from that thread.
 //!
 //! **A slow receiver must never block the router.** So an outlet never

@@ -41,7 +41,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::disk::{Disk, RealDisk};
-use super::local::{LocalStore, Options, USERS_HEADER, user_row};
+use super::local::{LocalStore, Options};
+use super::users::{USERS_HEADER, user_row};
 use crate::error::Error;
 use crate::protocol::names::{NameProblem, fold, name_problem};
 use crate::protocol::request::check_email;

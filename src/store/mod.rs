@@ -7,9 +7,12 @@
 //!   [`LocalStore`] ([`local`]) is the one we have: the state in memory
 //!   ([`state`]), the records in a segmented CSV log on disk ([`log`],
 //!   [`record`]), checkpoints ([`checkpoint`]), and the group commit
-//!   ([`committer`]); `requests` and `reads` hold what each request does.
+//!   ([`local::committer`]); `local/requests.rs` and `local/reads.rs` hold
+//!   what each request does.
 //!   A backend on a database shared by several servers implements the same
 //!   trait.
+//! - [`options`]: how the local store keeps its files; [`users`]: the
+//!   accounts' file, `users.csv`.
 //! - [`disk`]: the file interface every write goes through; [`sim_disk`]:
 //!   the simulated disk with power cuts that the crash tests use.
 //! - [`convert`]: turns a data directory of the first layout (four CSV
@@ -30,32 +33,29 @@
 pub mod accounts;
 pub mod backend;
 pub mod checkpoint;
-pub mod committer;
 pub mod convert;
 pub mod disk;
 pub mod export;
 pub mod local;
-#[cfg(test)]
-mod local_tests;
 pub mod lock;
 pub mod log;
+pub mod options;
 pub mod password;
 mod permissions;
-mod reads;
 pub mod record;
-mod requests;
 pub mod server_id;
 pub mod sim_disk;
 pub mod state;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
+pub use local::READ_SEARCH_LIMIT;
 pub use local::{LocalStore, Options};
 pub use password::Hasher;
 pub use record::{Message, Record};
-pub use requests::READ_SEARCH_LIMIT;
 pub use state::{DEDUP_WINDOW, Delivery, MAX_ROOMS_PER_USER, Pushed, State, UserId};
 
 use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine, Text};

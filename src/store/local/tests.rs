@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::disk::{Disk, SimDisk};
-use super::{DEDUP_WINDOW, Hasher, LocalStore, Options, Store, UserId};
+use super::super::disk::{Disk, SimDisk};
+use super::super::{DEDUP_WINDOW, Hasher, LocalStore, Options, Store, UserId};
 use crate::protocol::{Chat, Code, Text};
 
 /// Listing lines as written on the wire.
@@ -78,7 +78,7 @@ fn restart(disk: &Arc<SimDisk>, store: Store, how: Restart) -> Store {
     store.stop();
     if let Restart::FromLog = how {
         let d: Arc<dyn Disk> = Arc::new(disk.clone());
-        for (_, path) in super::checkpoint::list(d.as_ref(), Path::new("/data")) {
+        for (_, path) in super::super::checkpoint::list(d.as_ref(), Path::new("/data")) {
             d.remove(&path).unwrap();
         }
     }
@@ -137,7 +137,7 @@ fn an_id_that_shares_a_tag_with_a_recent_one_is_still_a_new_message() {
         let mut state = local.inner.state.lock();
         let pos = state.sent_candidates(ana, "m1")[0];
         let recent = Arc::make_mut(&mut state.users[ana].recent);
-        recent.push(super::state::recent::tag("m2"), pos);
+        recent.push(super::super::state::recent::tag("m2"), pos);
         assert_eq!(state.sent_candidates(ana, "m2"), [pos]);
     }
     let second = send(&store, ana, "bob", "m2").unwrap();
@@ -246,7 +246,7 @@ fn an_unreadable_checkpoint_is_passed_over_for_the_one_before() {
     send(&store, ana, "bob", "m2").unwrap();
     local.checkpoint().unwrap();
     store.stop(); // a third, final one
-    let newest = super::checkpoint::list(&disk, Path::new("/data"))[0].1.clone();
+    let newest = super::super::checkpoint::list(&disk, Path::new("/data"))[0].1.clone();
     let mut file = disk.open_append(&newest).unwrap();
     file.truncate(file.len() / 2).unwrap();
     drop(file);

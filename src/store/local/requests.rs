@@ -7,13 +7,14 @@
 
 use std::sync::Arc;
 
-use super::backend::{Account, Ticket};
-use super::local::{Inner, Pending, user_row};
+use super::super::backend::{Account, Ticket};
+use super::super::record::MsgRef;
+use super::super::record::{Message, Record};
+use super::super::state::{MAX_ROOMS_PER_USER, State, UserId};
+use super::super::users::user_row;
+use super::super::{GENERAL, now_ms};
 use super::reads::Reader;
-use super::record::MsgRef;
-use super::record::{Message, Record};
-use super::state::{MAX_ROOMS_PER_USER, State, UserId};
-use super::{GENERAL, now_ms};
+use super::{Inner, Pending};
 use crate::protocol::{Accepted, Chat, Code, Ko, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
@@ -34,7 +35,10 @@ fn ko(code: Code, reason: impl Into<String>) -> Ko {
 impl Inner {
     /// Creates accounts, each a member of `#general`, all in one batch:
     /// all are stored, or none. A name taken (ignoring case) is refused.
-    pub(super) fn create_accounts(&self, new: &[(&str, &str, String)]) -> Result<(Vec<Account>, Ticket), Ko> {
+    pub(in crate::store) fn create_accounts(
+        &self,
+        new: &[(&str, &str, String)],
+    ) -> Result<(Vec<Account>, Ticket), Ko> {
         self.write(|state, batch| {
             // Checked before anything is applied: all or none.
             let mut seen = std::collections::HashSet::new();
@@ -62,7 +66,11 @@ impl Inner {
 
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
     /// lock acquisition, not one per message.
-    pub(super) fn send(&self, from: UserId, msgs: &[super::Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
+    pub(in crate::store) fn send(
+        &self,
+        from: UserId,
+        msgs: &[super::super::Outgoing],
+    ) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         let applied = self.write_in(|state, pending| {
             Ok(msgs.iter().map(|(to, id, text)| self.send_one(state, pending, from, to, id, text)).collect())
         });
@@ -74,7 +82,12 @@ impl Inner {
     }
 
     /// `READ`: `user` read `chat` up to the message `id`.
-    pub(super) fn read(self: &Arc<Self>, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
+    pub(in crate::store) fn read(
+        self: &Arc<Self>,
+        user: UserId,
+        chat: &Chat,
+        id: &str,
+    ) -> Result<Ticket, Ko> {
         let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
         match chat {
             Chat::User(name) => {
@@ -140,7 +153,7 @@ impl Inner {
     /// message `id` of `from`: its recipient and `dord`. Outside the lock.
     fn recent_message(
         self: &Arc<Self>,
-        candidates: &[super::record::Pos],
+        candidates: &[super::super::record::Pos],
         from: &str,
         id: &str,
     ) -> Result<Option<(String, u64)>, Ko> {
@@ -221,13 +234,13 @@ impl Inner {
     /// `wanted` picks, among its last [`READ_SEARCH_LIMIT`].
     fn search(
         self: &Arc<Self>,
-        head: super::record::Pos,
+        head: super::super::record::Pos,
         wanted: impl Fn(&MsgRef) -> bool,
     ) -> Result<Option<Found>, Ko> {
         let mut reader = Reader::new(self.clone());
         let mut pos = head;
         for _ in 0..READ_SEARCH_LIMIT {
-            if pos == super::record::NO_POS {
+            if pos == super::super::record::NO_POS {
                 break;
             }
             let Some(line) = reader.line(pos, true)? else { break };
@@ -242,7 +255,7 @@ impl Inner {
 
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
     /// the direct messages among them into DELIVERED.
-    pub(super) fn ack(&self, user: UserId, seq: u64) {
+    pub(in crate::store) fn ack(&self, user: UserId, seq: u64) {
         // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
         let result = self.write_unwaited(|state, batch| {
             if seq <= state.users[user].inbox.acked {
@@ -264,7 +277,7 @@ impl Inner {
     }
 
     /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
-    pub(super) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+    pub(in crate::store) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.write(|state, batch| {
             let existing = state.room_id(room);
             if existing.is_some_and(|r| state.is_member(r, user)) {
@@ -286,7 +299,7 @@ impl Inner {
     }
 
     /// `LEAVE`.
-    pub(super) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+    pub(in crate::store) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.write(|state, batch| {
             // The code is NOT_MEMBER either way; the reason says which.
             let r =
@@ -301,7 +314,7 @@ impl Inner {
     }
 
     /// The receive connection of `user` ended at `ts_ms`.
-    pub(super) fn note_offline(&self, user: UserId, ts_ms: u64) {
+    pub(in crate::store) fn note_offline(&self, user: UserId, ts_ms: u64) {
         let result = self.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();
             state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
@@ -320,7 +333,7 @@ struct Found {
     dord: u64,
 }
 
-fn read_failed(pos: super::record::Pos, e: impl std::fmt::Display) -> Ko {
+fn read_failed(pos: super::super::record::Pos, e: impl std::fmt::Display) -> Ko {
     log::error!("store: reading the record at position {pos}: {e}");
     ko(Code::Internal, "the server could not read its log; see its log")
 }

@@ -15,10 +15,10 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use super::backend::{Lines, Listing};
-use super::local::{Inner, Pending};
-use super::record::{MsgRef, NO_POS, Pos, Record};
-use super::state::{Marks, Queued, UserId};
+use super::super::backend::{Lines, Listing};
+use super::super::record::{MsgRef, NO_POS, Pos, Record};
+use super::super::state::{Marks, Queued, UserId};
+use super::{Inner, Pending};
 use crate::protocol::{Chat, ChatLine, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
 
 /// Records read and formatted per chunk of a reply.
@@ -51,7 +51,7 @@ fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
 
 /// Reads the records of one reply by position, a block at a time (see
 /// [`BLOCK`]); records not written yet come from memory.
-pub(super) struct Reader {
+pub(in crate::store) struct Reader {
     inner: Arc<Inner>,
     block: Vec<u8>,
     /// Bytes of `block` read from the log (the rest is left over).
@@ -68,14 +68,14 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub(super) fn new(inner: Arc<Inner>) -> Reader {
+    pub(in crate::store) fn new(inner: Arc<Inner>) -> Reader {
         let on_disk = inner.synced();
         Reader { inner, block: Vec::new(), filled: 0, start: 0, single: String::new(), last: None, on_disk }
     }
 
     /// The line of the record at `pos` (`None`: removed by retention).
     /// `backward`: the next record wanted is probably before this one.
-    pub(super) fn line(&mut self, pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
+    pub(in crate::store) fn line(&mut self, pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
         let near = self.last.is_some_and(|last| last.abs_diff(pos) <= NEAR);
         self.last = Some(pos);
         if self.cached(pos).is_none() {
@@ -121,7 +121,7 @@ impl Reader {
 
 impl Inner {
     /// `HISTORY`: the newest `limit` messages of a conversation, oldest first.
-    pub(super) fn history(
+    pub(in crate::store) fn history(
         self: &Arc<Self>,
         user: UserId,
         chat: &Chat,
@@ -192,12 +192,12 @@ impl Inner {
     }
 
     /// `user`'s inbox events after what it acknowledged, up to `upto`.
-    pub(super) fn replay(self: &Arc<Self>, user: UserId, upto: u64) -> Box<dyn Lines> {
+    pub(in crate::store) fn replay(self: &Arc<Self>, user: UserId, upto: u64) -> Box<dyn Lines> {
         Box::new(ReplayLines { inner: self.clone(), reader: Reader::new(self.clone()), user, upto, after: 0 })
     }
 
     /// `CHATS`.
-    pub(super) fn chats(&self, user: UserId) -> Vec<ChatLine> {
+    pub(in crate::store) fn chats(&self, user: UserId) -> Vec<ChatLine> {
         let state = self.state.lock();
         let pending = self.pending.lock();
         let synced = self.synced();
