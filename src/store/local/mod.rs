@@ -7,7 +7,8 @@
 //! | file | what |
 //! |---|---|
 //! | `mod.rs` | opening a data directory (`load`), `Inner`, `LocalStore` |
-//! | [`committer`] | the group commit, the committer thread, the checkpointer and retention |
+//! | [`committer`] | the group commit and the committer thread |
+//! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
 //! | `requests` | what each change does to the state (`MSG`, `READ`, `JOIN`, …) |
 //! | `reads` | `HISTORY`, the inbox replay and `CHATS`, read from the log outside the locks |
 //! | `tests` | the store on a simulated disk |
@@ -36,6 +37,7 @@
 //! callback holding only the delivery turn, which nothing else in the
 //! store takes, so that batches reach the router in order.
 
+mod checkpointer;
 pub mod committer;
 mod reads;
 mod requests;
@@ -196,7 +198,7 @@ impl LocalStore {
         });
         let threads = vec![
             committer::spawn_committer(inner.clone())?,
-            committer::spawn_checkpointer(inner.clone(), due)?,
+            checkpointer::spawn_checkpointer(inner.clone(), due)?,
         ];
         *inner.threads.lock() = threads;
         Ok(LocalStore { inner })
@@ -204,7 +206,7 @@ impl LocalStore {
 
     /// Writes a checkpoint now (tests; the checkpointer does it by itself).
     pub fn checkpoint(&self) -> Result<()> {
-        committer::checkpoint(&self.inner)
+        checkpointer::checkpoint(&self.inner)
     }
 
     /// Waits until every record applied so far is on disk, acknowledgements
