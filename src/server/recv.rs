@@ -81,7 +81,7 @@ fn login(
             Err(FrameError::TooLong) => Ko::new(Code::TooLong, "the frame is too long"),
             Err(FrameError::TimedOut) => {
                 // The receive port says goodbye with BYE, even before login (§7).
-                let _ = say("BYE:TIMEOUT\n");
+                let _ = say(&format!("{}\n", Event::Bye(Bye::Timeout)));
                 return None;
             }
             Err(FrameError::Io(e)) if Stream::is_plaintext_client(&e) => {
