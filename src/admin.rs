@@ -283,7 +283,7 @@ fn new_password(name: &str, how: &NewPassword) -> Result<(String, bool)> {
     }
     let from_env = std::env::var("WACHAT_PASSWORD").is_ok_and(|p| !p.is_empty());
     if how.password_stdin || from_env || !std::io::stdin().is_terminal() {
-        return Ok((crate::cli::read_password(name, how.password_stdin)?, false));
+        return Ok((crate::prompt::read_password(name, how.password_stdin)?, false));
     }
     // Typed at a hidden prompt: asked twice, as passwd(1) does, since a
     // typo here would lock the student out.

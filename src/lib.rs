@@ -9,7 +9,7 @@
 //!
 //! | module | what it is |
 //! |---|---|
-//! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` with `parse` and `Display`. Touches no socket but a reader. |
+//! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` and the payloads and listing lines of replies (`protocol::lines`), each with `parse` and `Display`. Touches no socket but a reader; no other module writes or splits a frame. |
 //! | [`transport`] | the bytes under the frames: one `Stream`, plaintext or TLS (rustls), shared by threads that never wait under its lock; the TLS configurations of both sides. |
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports. |
@@ -32,6 +32,7 @@
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
 //! | [`pidlock`] | the lock file that names its holder, shared by the server's data directory and the client's folders. |
 //! | [`cli`] | the command line. |
+//! | [`prompt`] | passwords from stdin, `WACHAT_PASSWORD` or a hidden prompt, for `cli` and `admin`. |
 //! | [`error`] | the error type. |
 //!
 //! ## Threads and channels of `wachat serve`
@@ -85,7 +86,7 @@
 //! the sender its `OK:<id>:<ts>`, both written by the leader. The
 //! recipient's `ACK` goes back through the store, which records
 //! `DELIVERED` and queues a `STATUS` event for the sender; those ride
-//! with the next batch (see `store::committer`). The text stays in the log: memory
+//! with the next batch (see `store::local::committer`). The text stays in the log: memory
 //! keeps the position of each undelivered event, and `HISTORY` walks a
 //! conversation's chain of positions on disk.
 //!
@@ -155,6 +156,8 @@
 //! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time (formats in `store::record`) |
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
+//! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
+//! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |
 //!
 //! Every file is CSV, one record per line (texts stay escaped as on the
 //! wire), so a crash can only tear the last line of a file, which the next
@@ -218,6 +221,7 @@ pub mod i18n;
 pub mod oneshot;
 pub mod p2p;
 pub mod pidlock;
+pub mod prompt;
 pub mod protocol;
 pub mod router;
 pub mod server;

@@ -14,7 +14,7 @@ use crate::display::visible;
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::{self, tr};
-use crate::protocol::{Chat, Reply, Request, State};
+use crate::protocol::{Accepted, Chat, Reply, Request, State};
 
 /// `wachat register`: creates the account.
 pub fn register(options: &Options) -> Result<()> {
@@ -34,7 +34,7 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     let server = server_id::ask(&mut conn)?;
     let request = Request::Msg { to: to.clone(), id: id.clone(), text: text.clone() };
     let ts = match conn.request(&request)? {
-        Reply::OkWith(fields) => fields.rsplit(':').next().and_then(|ts| ts.parse().ok()).unwrap_or(0),
+        Reply::OkWith(fields) => Accepted::parse(&fields).map_or(0, |accepted| accepted.ts),
         Reply::Ko(ko) => {
             return Err(Error::Refused { request: tr!(i18n::client::Msg::ReqSend, to = to), ko });
         }

@@ -3,7 +3,7 @@
 //! Each logged-in receive connection has an [`Outlet`], registered here
 //! under its user. The store calls [`Router::deliver`] with the events of
 //! every batch it made durable, from the thread that made it so (the
-//! leader of the group commit, see `store::committer`); the router finds
+//! leader of the group commit, see `store::local::committer`); the router finds
 //! each user's outlet and writes to it at once, from that thread.
 //!
 //! **A slow receiver must never block the router.** So an outlet never
@@ -23,15 +23,16 @@
 //! allows one process here (see BENCHMARKS.md).
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Write};
 use std::net::{IpAddr, Shutdown};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use crate::protocol::names::fold;
-use crate::protocol::{Bye, EventRef};
+use crate::protocol::{Bye, Event};
 use crate::store::{Delivery, Pushed, UserId};
 use crate::transport::Stream;
 
@@ -48,8 +49,10 @@ pub struct Outlet {
     out: Mutex<Out>,
     /// Most bytes that may wait in `Out::pending` before `BYE:SLOW`.
     max_pending: usize,
-    /// The client said `VERSION:1.1`: it may be sent 1.1's events.
-    v1_1: std::sync::atomic::AtomicBool,
+    /// The minor protocol version the client said on this port
+    /// (`VERSION:1.1` → 1): it is sent the events of that version and
+    /// older only (0: a 1.0 client, which never says it).
+    version: AtomicU8,
 }
 
 struct Out {
@@ -85,19 +88,19 @@ impl Outlet {
             stalled_since: None,
         };
         let peer_ip = stream.peer_addr()?.ip();
-        let v1_1 = std::sync::atomic::AtomicBool::new(false);
-        Ok(Outlet { user, name, peer_ip, stream, out: Mutex::new(out), max_pending, v1_1 })
+        let version = AtomicU8::new(0);
+        Ok(Outlet { user, name, peer_ip, stream, out: Mutex::new(out), max_pending, version })
     }
 
-    /// The client said `VERSION:1.1` (protocol 1.1): it understands 1.1's
-    /// events. A version-1 client never says it, and never gets them.
-    pub fn opt_in_1_1(&self) {
-        self.v1_1.store(true, std::sync::atomic::Ordering::Relaxed);
+    /// The client said `VERSION:1.<minor>`: it understands the events of
+    /// that version. A 1.0 client never says it, and never gets them.
+    pub fn opt_in(&self, minor: u8) {
+        self.version.fetch_max(minor, Ordering::Relaxed);
     }
 
-    /// True once the client said `VERSION:1.1`.
-    pub fn speaks_1_1(&self) -> bool {
-        self.v1_1.load(std::sync::atomic::Ordering::Relaxed)
+    /// True if the client said `VERSION:1.<minor>` or later.
+    pub fn speaks(&self, minor: u8) -> bool {
+        self.version.load(Ordering::Relaxed) >= minor
     }
 
     /// The inbox replay up to `last_seq` is about to be sent by the
@@ -132,11 +135,17 @@ impl Outlet {
         self.flush_or_give_up(&mut out);
     }
 
-    /// Queues an event without a sequence number (`PING`, `JOINED`, …).
-    pub fn push(&self, frame: &str) {
+    /// Queues an event without a sequence number (`PING`, `JOINED`, …),
+    /// if the client speaks the protocol version that has it
+    /// ([`Event::since`]): the version gate is here, for every event.
+    pub fn push(&self, event: &Event) {
+        if !self.speaks(event.since()) {
+            return;
+        }
         let mut out = self.out.lock();
         if !(out.closing || out.closed) {
-            out.pending.extend_from_slice(frame.as_bytes());
+            // Writing into a Vec cannot fail.
+            let _ = writeln!(out.pending, "{event}");
             self.flush_or_give_up(&mut out);
         }
     }
@@ -237,7 +246,7 @@ impl Outlet {
             // right now: a BYE written here would land inside it. Queue it;
             // `finish_replay` sends it once the replay is out.
             out.pending.clear();
-            out.pending.extend_from_slice(format!("BYE:{}\n", bye.as_str()).as_bytes());
+            let _ = writeln!(out.pending, "{}", Event::Bye(bye));
             return;
         }
         // Queued events are dropped (they stay in the inbox), except the
@@ -246,7 +255,7 @@ impl Outlet {
         let keep =
             if out.mid_frame { out.pending.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1) } else { 0 };
         out.pending.truncate(keep);
-        out.pending.extend_from_slice(format!("BYE:{}\n", bye.as_str()).as_bytes());
+        let _ = writeln!(out.pending, "{}", Event::Bye(bye));
         self.flush_locked(out);
     }
 
@@ -268,17 +277,8 @@ impl Outlet {
 
 /// Writes the frame of event `seq`, `\n` included.
 fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed) {
-    use std::io::Write;
     // Writing into a Vec cannot fail.
-    let _ = match event {
-        Pushed::Msg(m) => {
-            let text = m.text.as_escaped();
-            writeln!(out, "{}", EventRef::Msg { seq, from: &m.from, to: &m.to, id: &m.id, ts: m.ts, text })
-        }
-        Pushed::Status { peer, id, state, ts } => {
-            writeln!(out, "{}", EventRef::Status { seq, peer, id, state: *state, ts: *ts })
-        }
-    };
+    let _ = writeln!(out, "{}", event.frame(seq));
 }
 
 /// The table of online users.
@@ -345,10 +345,10 @@ impl Router {
     }
 
     /// Sends an unnumbered event to a user if online; false if offline.
-    pub fn send_to(&self, user: UserId, frame: &str) -> bool {
+    pub fn send_to(&self, user: UserId, event: &Event) -> bool {
         match self.get(user) {
             Some(outlet) => {
-                outlet.push(frame);
+                outlet.push(event);
                 true
             }
             None => false,

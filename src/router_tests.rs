@@ -51,9 +51,9 @@ fn events_reach_online_users_in_order_once_and_offline_ones_not_at_all() {
     ];
     router.deliver(&deliveries);
     assert_eq!(line(&mut client), "MSG:2:ana:#x:m2:7:hi");
-    router.send_to(1, "PING\n");
+    router.send_to(1, &Event::Ping);
     assert_eq!(line(&mut client), "PING");
-    assert!(!router.send_to(2, "PING\n"));
+    assert!(!router.send_to(2, &Event::Ping));
     assert_eq!(router.online_names(), ["u1"]);
 }
 
@@ -63,10 +63,23 @@ fn live_events_wait_behind_the_replay() {
     let (outlet, mut client) = outlet(1, 1 << 20);
     router.insert_with(1, outlet.clone(), || outlet.start_replay(0));
     router.deliver(&[Delivery { user: 1, seq: 1, event: event("live") }]);
-    outlet.push("REPLAYED\n"); // queued too, behind nothing the thread wrote
+    outlet.push(&Event::Joined { user: "cy".into() }); // queued too, behind nothing the thread wrote
     outlet.finish_replay();
     assert_eq!(line(&mut client), "MSG:1:ana:#x:live:7:hi");
-    assert_eq!(line(&mut client), "REPLAYED");
+    assert_eq!(line(&mut client), "JOINED:cy");
+}
+
+#[test]
+fn an_event_goes_only_to_clients_that_speak_its_version() {
+    let (outlet, mut client) = outlet(1, 1 << 20);
+    let member = Event::Member { room: "#tea".into(), user: "cy".into(), joined: true };
+    outlet.push(&member); // a 1.0 client: not sent
+    outlet.opt_in(1);
+    outlet.push(&member);
+    outlet.opt_in(0); // a version is never taken back
+    outlet.push(&Event::Ping);
+    assert_eq!(line(&mut client), "MEMBER:#tea:cy:JOINED");
+    assert_eq!(line(&mut client), "PING");
 }
 
 #[test]

@@ -480,6 +480,7 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
         conn.send("OK:ana");
         // A 1.1 client asks for 1.1's events; a version-1 server ignores it.
         assert_eq!(conn.line(), "VERSION:1.1");
+        assert_eq!(conn.line(), "VERSION:1.2");
         conn.send(msg);
         assert_eq!(conn.line(), "ACK:1", "round {round}");
         let ana_dir = user_dir(dir.path(), send, "ana");

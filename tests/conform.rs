@@ -142,7 +142,6 @@ fn wachat_serve_passes_level_1_1_restarts_included() {
 }
 
 #[test]
-#[ignore = "protocol 1.2 (TYPING) comes with issue 24's branch: run with --ignored once it is merged"]
 fn wachat_serve_passes_level_1_2() {
     let server = TestServer::start_with(&SERVE);
     let [send, recv] = ports(&server);

@@ -2,8 +2,11 @@
 //! `parse(format(x)) == x`, and no input whatsoever makes a parser panic.
 
 use proptest::prelude::*;
+use std::net::{IpAddr, SocketAddr};
+
 use wachat::protocol::{
-    Bye, Chat, Code, Event, EventReply, FrameReader, Ko, PeerFrame, PeerMsg, Reply, Request, State, Text,
+    Accepted, Bye, Chat, ChatLine, Code, Event, EventReply, FrameReader, HistoryLine, Ko, PeerFrame,
+    PeerIntro, PeerMsg, Presence, Reply, Request, RoomLine, SeenLine, State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -46,6 +49,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Rooms),
         Just(Request::Chats),
         Just(Request::Server),
+        chat().prop_map(|to| Request::Typing { to }),
         Just(Request::Ping),
         Just(Request::Quit),
     ]
@@ -68,8 +72,67 @@ fn event() -> impl Strategy<Value = Event> {
             user,
             joined
         }),
+        (name(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))])
+            .prop_map(|(from, to)| Event::Typing { from, to }),
         Just(Event::Ping),
         bye.prop_map(Event::Bye),
+    ]
+}
+
+/// A payload or listing line of a reply, written, and how to read it back.
+#[derive(Clone, Debug, PartialEq)]
+enum Line {
+    Accepted(Accepted),
+    Seen(SeenLine),
+    Chat(ChatLine),
+    Room(RoomLine),
+    Peer(PeerIntro),
+    History(HistoryLine),
+}
+
+impl Line {
+    fn write(&self) -> String {
+        match self {
+            Line::Accepted(x) => x.to_string(),
+            Line::Seen(x) => x.to_string(),
+            Line::Chat(x) => x.to_string(),
+            Line::Room(x) => x.to_string(),
+            Line::Peer(x) => x.to_string(),
+            Line::History(x) => x.to_string(),
+        }
+    }
+
+    /// Parses `line` as the same kind of line as `self`.
+    fn read_like(&self, line: &str) -> Result<Line, String> {
+        Ok(match self {
+            Line::Accepted(_) => Line::Accepted(Accepted::parse(line)?),
+            Line::Seen(_) => Line::Seen(SeenLine::parse(line)?),
+            Line::Chat(_) => Line::Chat(ChatLine::parse(line)?),
+            Line::Room(_) => Line::Room(RoomLine::parse(line)?),
+            Line::Peer(_) => Line::Peer(PeerIntro::parse(line)?),
+            Line::History(_) => Line::History(HistoryLine::parse(line)?),
+        })
+    }
+}
+
+fn reply_line() -> impl Strategy<Value = Line> {
+    let presence = prop_oneof![
+        Just(Presence::Online),
+        Just(Presence::Unknown),
+        any::<u64>().prop_map(Presence::LastSeen)
+    ];
+    let state = prop_oneof![Just(State::Received), Just(State::Delivered), Just(State::Read)];
+    let ip = prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)];
+    prop_oneof![
+        (id(), any::<u64>()).prop_map(|(id, ts)| Line::Accepted(Accepted { id, ts })),
+        (name(), presence).prop_map(|(user, presence)| Line::Seen(SeenLine { user, presence })),
+        (chat(), any::<u64>()).prop_map(|(chat, unread)| Line::Chat(ChatLine { chat, unread })),
+        (name(), any::<u64>()).prop_map(|(room, members)| Line::Room(RoomLine { room, members })),
+        (ip, any::<u16>(), "[0-9a-f]{32}")
+            .prop_map(|(ip, port, token)| Line::Peer(PeerIntro { addr: SocketAddr::new(ip, port), token })),
+        (name(), chat(), id(), any::<u64>(), state, text()).prop_map(|(from, to, id, ts, state, text)| {
+            Line::History(HistoryLine { from, to, id, ts, state, text })
+        }),
     ]
 }
 
@@ -103,7 +166,7 @@ proptest! {
 
     #[test]
     fn event_replies_round_trip(seq in any::<u64>()) {
-        for reply in [EventReply::Ack(seq), EventReply::Pong, EventReply::Version11] {
+        for reply in [EventReply::Ack(seq), EventReply::Pong, EventReply::Version11, EventReply::Version12] {
             prop_assert_eq!(EventReply::parse(&reply.to_string()), Some(reply));
         }
     }
@@ -114,6 +177,17 @@ proptest! {
         prop_assert_eq!(Reply::parse(ok.to_string().trim_end_matches('\n')), Ok(ok));
         let ko = Reply::Ko(Ko::new(Code::ALL[code], reason));
         prop_assert_eq!(Reply::parse(ko.to_string().trim_end_matches('\n')), Ok(ko));
+    }
+
+    #[test]
+    fn reply_lines_round_trip(line in reply_line()) {
+        let written = line.write();
+        prop_assert!(!written.contains('\n'));
+        prop_assert_eq!(line.read_like(&written), Ok(line.clone()));
+        // And inside a reply, as a payload and as a listing.
+        let reply = Reply::with(&written);
+        prop_assert_eq!(Reply::parse(reply.to_string().trim_end_matches('\n')), Ok(Reply::OkWith(written.clone())));
+        prop_assert_eq!(Reply::listing([&written]).to_string(), format!("OK:1\n{written}\n"));
     }
 
     #[test]
@@ -132,6 +206,8 @@ proptest! {
         let _ = EventReply::parse(&line);
         let _ = Text::parse(&line);
         let _ = PeerFrame::parse(&line);
+        let _ = (Accepted::parse(&line), SeenLine::parse(&line), ChatLine::parse(&line));
+        let _ = (RoomLine::parse(&line), PeerIntro::parse(&line), HistoryLine::parse(&line));
     }
 
     /// Arbitrary bytes never panic the framer, and no frame exceeds the limit.
@@ -145,5 +221,17 @@ proptest! {
                 Err(_) => break,
             }
         }
+    }
+}
+
+/// Every KO code parses back from its wire spelling, and no two share one.
+/// (`Code::ALL` is derived from the enum's declaration by the `codes!`
+/// macro: a code cannot be missing from the list parsing uses.)
+#[test]
+fn every_code_parses_back() {
+    let mut spellings = std::collections::HashSet::new();
+    for &code in Code::ALL {
+        assert_eq!(Code::parse(code.as_str()), Some(code));
+        assert!(spellings.insert(code.as_str()), "{code} spelled twice");
     }
 }

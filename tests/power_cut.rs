@@ -233,7 +233,7 @@ fn step(
             }
             for ((_, id, _), result) in burst.iter().zip(results) {
                 let Ok(ok) = result else { return false };
-                let ts = ok.rsplit(':').next().unwrap().parse().unwrap();
+                let ts = ok.ts;
                 promises.messages.push((users[from].clone(), to.clone(), id.clone(), ts));
             }
             true

@@ -213,6 +213,7 @@ fn a_1_1_console_does_without_against_a_version_1_server() {
     events.send("OK:ana");
     // A version-1 server ignores this frame; so does this one.
     assert_eq!(events.line(), "VERSION:1.1");
+    assert_eq!(events.line(), "VERSION:1.2");
     ana.expect("connected");
     // The user as the server spells it (from the history), no presence.
     ana.type_line("/chat bob");

@@ -159,7 +159,7 @@ fn apply(run: &mut Running, op: &Op, restarts: bool) -> Option<String> {
         Op::Msg { from, to, id: n } => {
             let text = Text::parse(&format!("text {n} from {}", USERS[*from])).unwrap();
             match s.send(id(*from), &to.chat(), &format!("m{n}"), &text) {
-                Ok((ok, ticket)) => reply(s.wait(ticket)) + &norm(&ok),
+                Ok((ok, ticket)) => reply(s.wait(ticket)) + &norm(&ok.to_string()),
                 Err(ko) => format!("KO:{}", ko.code),
             }
         }
@@ -185,8 +185,12 @@ fn apply(run: &mut Running, op: &Op, restarts: bool) -> Option<String> {
                 Err(ko) => format!("KO:{}", ko.code),
             }
         }
-        Op::Chats { user } => s.chats(id(*user)).unwrap().join("\n"),
-        Op::Rooms { user } => s.rooms(id(*user)).unwrap().join("\n"),
+        Op::Chats { user } => {
+            s.chats(id(*user)).unwrap().iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n")
+        }
+        Op::Rooms { user } => {
+            s.rooms(id(*user)).unwrap().iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n")
+        }
         Op::Replay { user } => {
             run.backend.sync().unwrap();
             let end = s.inbox_end(id(*user));

@@ -329,6 +329,7 @@ fn against_a_version_1_server_a_known_id_with_another_time_is_a_new_message() {
     assert_eq!(events.line(), "LOGIN:bob:pw-bob");
     events.send("OK:bob");
     assert_eq!(events.line(), "VERSION:1.1");
+    assert_eq!(events.line(), "VERSION:1.2");
     bob.expect("connected");
 
     events.send("MSG:1:ana:bob:m1:1700000000000:hola from the class server");

@@ -36,7 +36,7 @@ pub struct BenchArgs {
     /// Server host name or address; or the nodes of a cluster,
     /// `HOST[:SEND_PORT[:RECV_PORT]],…`: user number i goes to node i mod n,
     /// so each pair's sender and receiver are on different nodes.
-    #[arg(long, default_value = "127.0.0.1", value_parser = crate::cli::parse_server_list)]
+    #[arg(long, default_value = "127.0.0.1", value_parser = crate::client::options::parse_server_list)]
     pub server: String,
     #[arg(long, default_value_t = crate::protocol::DEFAULT_SEND_PORT)]
     pub send_port: u16,

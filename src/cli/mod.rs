@@ -3,13 +3,12 @@
 //!
 //! - [`serve`](mod@serve): `wachat serve` (and `migrate`): configuration, the
 //!   system's limits, start and stop;
-//! - [`password`]: where passwords come from.
+//! - passwords come from [`crate::prompt`] (shared with `wachat users`).
 
-mod password;
 mod serve;
 
-pub use password::MIN_NEW_PASSWORD;
-pub(crate) use password::{read_new_password, read_password};
+pub use crate::prompt::MIN_NEW_PASSWORD;
+pub(crate) use crate::prompt::{read_new_password, read_password};
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -214,10 +213,7 @@ fn parse_user(s: &str) -> std::result::Result<String, String> {
     Ok(s.to_string())
 }
 
-/// A `--server` value: checked now, kept as typed (see `client::Options::endpoints`).
-pub fn parse_server_list(s: &str) -> std::result::Result<String, String> {
-    client::parse_servers(s, 1, 1).map(|_| s.to_string())
-}
+pub use crate::client::options::parse_server_list;
 
 fn parse_chat(s: &str) -> std::result::Result<Chat, String> {
     set_language_early();

@@ -9,12 +9,12 @@
 //! `Connection` directly; the console and bots use [`super::Client`], whose
 //! two threads each own one.
 
-use std::fmt;
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use super::options::{Port, Trace};
 use super::tls;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
@@ -28,39 +28,6 @@ use crate::transport::{Shared, Stream, Tls};
 pub const MAX_LISTING_LINES: usize = 100_000;
 /// Most bytes all the lines of one listing may hold together.
 pub const MAX_LISTING_BYTES: usize = 16 << 20;
-
-/// Where `--trace` lines go: the console prints them above the prompt, the
-/// one-shot subcommands on stderr.
-pub type Trace = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// Which of the server's two ports a connection is on (the number is an
-/// index, used by the `link` module).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Port {
-    /// Requests and their replies.
-    Send = 0,
-    /// Events pushed by the server, `ACK`/`PONG` from the client.
-    Receive = 1,
-}
-
-impl Port {
-    /// The port's name in a sentence, in the user's language: "send port".
-    fn name(self) -> &'static str {
-        let msg = if self == Port::Send { Msg::SendPort } else { Msg::ReceivePort };
-        msg.text(crate::i18n::current())
-    }
-}
-
-/// The short name of `--trace` lines (`send > USERS`): part of the frames'
-/// transcript, which stays as on the wire.
-impl fmt::Display for Port {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Port::Send => "send",
-            Port::Receive => "recv",
-        })
-    }
-}
 
 /// How to log in: with an existing account, or by creating it.
 #[derive(Clone)]
@@ -122,7 +89,7 @@ impl Connection {
     /// going round the list; `*preferred` then names the one reached. The
     /// error is the first server's if none answers.
     pub fn open_any(
-        options: &super::Options,
+        options: &super::options::Options,
         port: Port,
         trace: Option<Trace>,
         preferred: &std::sync::atomic::AtomicUsize,

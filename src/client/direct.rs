@@ -25,7 +25,7 @@ use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::p2p::{Handler, P2p};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, PeerMsg, Reply, Request, State};
+use crate::protocol::{Chat, PeerIntro, PeerMsg, Reply, Request, State};
 
 /// Starts the P2P side of a client, listening on `listener` if given.
 pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: Sender<Job>) -> Result<P2p> {
@@ -211,18 +211,9 @@ impl Shared {
     }
 }
 
-/// `<ip>:<port>:<token>` from `OK` to `PEER`. The ip may be IPv6, colons
-/// and all, so the fields are taken from the right.
+/// `<ip>:<port>:<token>` from `OK` to `PEER`.
 fn parse_peer_reply(fields: &str) -> std::result::Result<(SocketAddr, String), String> {
-    let bad = || format!("expected <ip>:<port>:<token>, got {fields:?}");
-    let mut parts = fields.rsplitn(3, ':');
-    let (token, port, ip) = match (parts.next(), parts.next(), parts.next()) {
-        (Some(token), Some(port), Some(ip)) => (token, port, ip),
-        _ => return Err(bad()),
-    };
-    let ip: IpAddr = ip.parse().map_err(|_| bad())?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    Ok((SocketAddr::new(ip, port), token.to_string()))
+    PeerIntro::parse(fields).map(|intro| (intro.addr, intro.token))
 }
 
 /// The client's [`Handler`]: the P2P threads report here.

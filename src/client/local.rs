@@ -41,7 +41,7 @@ use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::Options;
+use super::options::Options;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::commands::Msg::HolderPid;
@@ -52,36 +52,6 @@ use crate::protocol::names::fold;
 pub const DIR_MODE: u32 = 0o700;
 /// Permissions of the client's files: the owner only.
 pub const FILE_MODE: u32 = 0o600;
-
-/// The longest folder name made from a host (file systems allow 255 bytes).
-const MAX_HOST_NAME: usize = 200;
-
-/// The folder name of a server: `<host>:<send port>`, safe on disk. The
-/// host is lowercased (host names ignore case) and every byte outside
-/// `a-z 0-9 . -` is written `%XX`: no `/`, no control character, and an
-/// IPv6 address keeps its colons apart from the port's (`%3A%3A1:6666` for
-/// `::1`); with the port after it, the name is never `.` or `..`. A host
-/// too long for a file name is cut and ends with a hash of the whole, so
-/// two long names stay apart.
-pub fn server_folder(host: &str, send_port: u16) -> String {
-    let mut name = String::with_capacity(host.len());
-    for b in host.to_ascii_lowercase().bytes() {
-        match b {
-            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' => name.push(b as char),
-            _ => name.push_str(&format!("%{b:02X}")),
-        }
-    }
-    if name.len() > MAX_HOST_NAME {
-        name.truncate(MAX_HOST_NAME - 17);
-        name.push_str(&format!("~{:016x}", fnv1a(host.as_bytes())));
-    }
-    format!("{name}:{send_port}")
-}
-
-/// FNV-1a, 64 bits: a stable hash with no dependency, for the rare long host.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
 
 /// The folder of this user's files on this server, ready to use: created
 /// (`0700`) if new, an old-layout folder of the user adopted if there is
@@ -195,23 +165,6 @@ mod tests {
         options.server = server.into();
         options.send_port = port;
         options
-    }
-
-    #[test]
-    fn server_folders_are_safe_names_that_never_collide_with_user_names() {
-        assert_eq!(server_folder("127.0.0.1", 6666), "127.0.0.1:6666");
-        assert_eq!(server_folder("Class.Example.ORG", 7000), "class.example.org:7000");
-        assert_eq!(server_folder("::1", 6666), "%3A%3A1:6666");
-        assert_eq!(server_folder("../../etc", 1), "..%2F..%2Fetc:1");
-        assert_eq!(server_folder("..", 1), "..:1");
-        assert_eq!(server_folder("a\u{1b}b c", 1), "a%1Bb%20c:1");
-        let long = "x".repeat(300);
-        let folder = server_folder(&long, 1);
-        assert!(folder.len() <= MAX_HOST_NAME + 6, "{}", folder.len());
-        assert_ne!(folder, server_folder(&format!("{long}y"), 1));
-        // A user name never contains ':', so no folder of the old layout
-        // can be taken for a server's.
-        assert!(crate::protocol::names::name_problem(&server_folder("localhost", 6666)).is_some());
     }
 
     #[test]

@@ -102,6 +102,12 @@ use link::Link;
 use receiver::ReceiverThread;
 use sender::{Job, SenderThread};
 
+/// A client sends `TYPING` for a chat at most this often (protocol 1.2).
+pub const TYPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How long "ana is typing…" is shown after her last `TYPING`.
+pub const TYPING_SHOWN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What the client tells the application, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -124,6 +130,10 @@ pub enum Notice {
     /// `LEAVE`, not coming online. `room` is `#name`. Protocol 1.1: a
     /// version-1 server never says it.
     Member { room: String, user: String, joined: bool },
+    /// Protocol 1.2: `from` is typing in `chat` (a direct chat with `from`,
+    /// or a room). Shown for [`TYPING_SHOWN`] at most, or until `from`'s
+    /// next message in `chat` arrives.
+    Typing { from: String, chat: Chat },
     /// The connection is lost (or the server was down at start); the
     /// client keeps trying. The text says why.
     Offline(String),
@@ -183,11 +193,14 @@ impl Shared {
                 self.meet(server_id::ask(&mut conn)?)?;
                 announce(&mut conn, self.p2p_port)?
             }
-            // Protocol 1.1's events, please (`MEMBER`); a version-1 server
-            // ignores this frame, as it ignores any it does not know here.
+            // Protocol 1.1's and 1.2's events, please (`MEMBER`, `TYPING`);
+            // a server ignores a frame it does not know here, so a 1.1
+            // server takes the first and a version-1 server neither.
             Port::Receive => {
-                let hello = EventReply::Version11.to_string();
-                conn.write_frame(&hello, &hello)?;
+                for version in [EventReply::Version11, EventReply::Version12] {
+                    let hello = version.to_string();
+                    conn.write_frame(&hello, &hello)?;
+                }
             }
         }
         Ok(conn)
@@ -280,6 +293,9 @@ pub struct Client {
     /// even for two clients of the same user started in the same millisecond.
     id_prefix: String,
     next_id: AtomicU64,
+    /// When `TYPING` was last sent, by folded chat name: at most once
+    /// every [`TYPING_EVERY`] per chat.
+    typed: Mutex<std::collections::HashMap<String, std::time::Instant>>,
     threads: Vec<JoinHandle<()>>,
     /// The outbox's length before the sender started.
     pending_at_start: usize,
@@ -390,6 +406,7 @@ impl Client {
             p2p: Some(p2p),
             id_prefix: id_prefix()?,
             next_id: AtomicU64::new(1),
+            typed: Mutex::default(),
             threads,
             pending_at_start,
         })

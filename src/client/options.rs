@@ -4,9 +4,10 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::connection::Trace;
+use crate::i18n::client::Msg;
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
 
 /// How to reach the server and as whom.
@@ -85,8 +86,71 @@ impl Options {
     /// (see `client/local.rs`).
     pub fn user_dir(&self) -> PathBuf {
         let first = self.endpoints().swap_remove(0);
-        let server = super::local::server_folder(&first.host, first.send_port);
+        let server = server_folder(&first.host, first.send_port);
         self.data_dir.join(server).join(crate::protocol::names::fold(&self.user))
+    }
+}
+
+/// The longest folder name made from a host (file systems allow 255 bytes).
+const MAX_HOST_NAME: usize = 200;
+
+/// The folder name of a server: `<host>:<send port>`, safe on disk. The
+/// host is lowercased (host names ignore case) and every byte outside
+/// `a-z 0-9 . -` is written `%XX`: no `/`, no control character, and an
+/// IPv6 address keeps its colons apart from the port's (`%3A%3A1:6666` for
+/// `::1`); with the port after it, the name is never `.` or `..`. A host
+/// too long for a file name is cut and ends with a hash of the whole, so
+/// two long names stay apart.
+pub fn server_folder(host: &str, send_port: u16) -> String {
+    let mut name = String::with_capacity(host.len());
+    for b in host.to_ascii_lowercase().bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' => name.push(b as char),
+            _ => name.push_str(&format!("%{b:02X}")),
+        }
+    }
+    if name.len() > MAX_HOST_NAME {
+        name.truncate(MAX_HOST_NAME - 17);
+        name.push_str(&format!("~{:016x}", fnv1a(host.as_bytes())));
+    }
+    format!("{name}:{send_port}")
+}
+
+/// FNV-1a, 64 bits: a stable hash with no dependency, for the rare long host.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Where `--trace` lines go: the console prints them above the prompt, the
+/// one-shot subcommands on stderr.
+pub type Trace = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Which of the server's two ports a connection is on (the number is an
+/// index, used by the `link` module).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// Requests and their replies.
+    Send = 0,
+    /// Events pushed by the server, `ACK`/`PONG` from the client.
+    Receive = 1,
+}
+
+impl Port {
+    /// The port's name in a sentence, in the user's language: "send port".
+    pub(super) fn name(self) -> &'static str {
+        let msg = if self == Port::Send { Msg::SendPort } else { Msg::ReceivePort };
+        msg.text(crate::i18n::current())
+    }
+}
+
+/// The short name of `--trace` lines (`send > USERS`): part of the frames'
+/// transcript, which stays as on the wire.
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Port::Send => "send",
+            Port::Receive => "recv",
+        })
     }
 }
 
@@ -100,10 +164,10 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// The port number of `port` on this server.
-    pub fn port(&self, port: super::connection::Port) -> u16 {
+    pub fn port(&self, port: Port) -> u16 {
         match port {
-            super::connection::Port::Send => self.send_port,
-            super::connection::Port::Receive => self.recv_port,
+            Port::Send => self.send_port,
+            Port::Receive => self.recv_port,
         }
     }
 }
@@ -122,6 +186,11 @@ impl Options {
 /// Parses `HOST[:SEND_PORT[:RECV_PORT]],…` (an IPv6 address in brackets
 /// when ports follow it: `[::1]:6666:9999`); missing ports are `send_port`
 /// and `recv_port`.
+/// A `--server` value: checked now, kept as typed (see [`Options::endpoints`]).
+pub fn parse_server_list(s: &str) -> Result<String, String> {
+    parse_servers(s, 1, 1).map(|_| s.to_string())
+}
+
 pub fn parse_servers(list: &str, send_port: u16, recv_port: u16) -> Result<Vec<Endpoint>, String> {
     let mut endpoints = Vec::new();
     for entry in list.split(',').map(str::trim) {
@@ -180,6 +249,23 @@ pub fn default_data_dir() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_folders_are_safe_names_that_never_collide_with_user_names() {
+        assert_eq!(server_folder("127.0.0.1", 6666), "127.0.0.1:6666");
+        assert_eq!(server_folder("Class.Example.ORG", 7000), "class.example.org:7000");
+        assert_eq!(server_folder("::1", 6666), "%3A%3A1:6666");
+        assert_eq!(server_folder("../../etc", 1), "..%2F..%2Fetc:1");
+        assert_eq!(server_folder("..", 1), "..:1");
+        assert_eq!(server_folder("a\u{1b}b c", 1), "a%1Bb%20c:1");
+        let long = "x".repeat(300);
+        let folder = server_folder(&long, 1);
+        assert!(folder.len() <= MAX_HOST_NAME + 6, "{}", folder.len());
+        assert_ne!(folder, server_folder(&format!("{long}y"), 1));
+        // A user name never contains ':', so no folder of the old layout
+        // can be taken for a server's.
+        assert!(crate::protocol::names::name_problem(&server_folder("localhost", 6666)).is_some());
+    }
 
     /// Each default is defined once (`protocol::DEFAULT_*`): the client
     /// library, every command's flags, the server and the bench agree.

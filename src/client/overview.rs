@@ -16,30 +16,10 @@ use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, MAX_HISTORY, Reply, Request, split_fields};
+use crate::protocol::{Chat, Code, MAX_HISTORY, Reply, Request, SeenLine};
 
-/// Whether a user is online, as the server says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Presence {
-    /// Logged in on the receive port now.
-    Online,
-    /// Offline since this time (Unix ms of the server's clock).
-    LastSeen(u64),
-    /// Offline; the server has no time for it (never online since the
-    /// server began to keep track).
-    Unknown,
-}
-
-impl Presence {
-    /// `ONLINE`, `<ts>` or `UNKNOWN`, as `LASTSEEN` and `MEMBERS` say it.
-    fn parse(field: &str) -> std::result::Result<Presence, String> {
-        match field {
-            "ONLINE" => Ok(Presence::Online),
-            "UNKNOWN" => Ok(Presence::Unknown),
-            ts => ts.parse().map(Presence::LastSeen).map_err(|_| format!("bad presence {ts:?}")),
-        }
-    }
-}
+/// Whether a user is online, as the server says (a wire type).
+pub use crate::protocol::Presence;
 
 /// A user as the server knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -269,9 +249,8 @@ impl Client {
 
 /// `<user>:<ONLINE|ts|UNKNOWN>`, from `LASTSEEN` or `MEMBERS`.
 fn parse_seen(fields: &str) -> std::result::Result<UserInfo, String> {
-    let f = split_fields(fields, 2).ok_or_else(|| format!("expected <user>:<presence>, got {fields:?}"))?;
-    crate::protocol::names::check_name(f[0])?;
-    Ok(UserInfo { name: f[0].to_string(), presence: Some(Presence::parse(f[1])?) })
+    let SeenLine { user, presence } = SeenLine::parse(fields)?;
+    Ok(UserInfo { name: user, presence: Some(presence) })
 }
 
 /// The server's chat list with the local log's direct-chat messages: a

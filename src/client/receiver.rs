@@ -216,6 +216,14 @@ impl ReceiverThread {
             Event::Member { room, user, joined } => {
                 return push(notices, Notice::Member { room, user, joined });
             }
+            Event::Typing { from, to } => {
+                // In a room, the room; else the direct chat with `from`.
+                let chat = match Chat::parse(&to) {
+                    Ok(room @ Chat::Room(_)) => room,
+                    _ => Chat::User(from.clone()),
+                };
+                return push(notices, Notice::Typing { from, chat });
+            }
             Event::Ping => {
                 let pong = EventReply::Pong.to_string();
                 return conn.write_frame(&pong, &pong).err().map(End::Lost);

@@ -8,7 +8,8 @@ use super::{Client, Message, now_ms};
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
-use crate::protocol::{Chat, Reply, Request, Text, split_fields};
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, ChatLine, HistoryLine, Reply, Request, RoomLine};
 
 impl Client {
     /// Tells the server you have read `message` and everything before it in
@@ -31,12 +32,16 @@ impl Client {
 
     /// Your conversations, most recent first, each with its unread count.
     pub fn chats(&self) -> Result<Vec<(String, u64)>> {
-        self.listing(Request::Chats, &tr!(Msg::ReqChats))?.iter().map(|line| counted(line)).collect()
+        let lines = self.listing(Request::Chats, &tr!(Msg::ReqChats))?;
+        let chat = |line: &String| ChatLine::parse(line).map(|c| (c.chat.to_string(), c.unread));
+        lines.iter().map(|line| chat(line).map_err(|e| bad_line("CHATS", e))).collect()
     }
 
     /// The rooms you are in, each with its member count.
     pub fn rooms(&self) -> Result<Vec<(String, u64)>> {
-        self.listing(Request::Rooms, &tr!(Msg::ReqRooms))?.iter().map(|line| counted(line)).collect()
+        let lines = self.listing(Request::Rooms, &tr!(Msg::ReqRooms))?;
+        let room = |line: &String| RoomLine::parse(line).map(|r| (format!("#{}", r.room), r.members));
+        lines.iter().map(|line| room(line).map_err(|e| bad_line("ROOMS", e))).collect()
     }
 
     /// Joins a room (created if new); `room` starts with `#`.
@@ -49,6 +54,24 @@ impl Client {
     pub fn leave(&self, room: &str) -> Result<()> {
         let room = words::parse_room(crate::i18n::current(), room).map_err(Error::Usage)?;
         self.expect_ok(Request::Leave { room: room.clone() }, &tr!(Msg::ReqLeave, room = format!("#{room}")))
+    }
+
+    /// Tells `chat` that you are typing (protocol 1.2): at most once every
+    /// [`TYPING_EVERY`](super::TYPING_EVERY) per chat, without waiting for
+    /// the reply (a server older than 1.2 refuses it, and nobody minds).
+    pub fn typing(&self, chat: &Chat) {
+        let now = std::time::Instant::now();
+        let mut typed = self.typed.lock();
+        let key = fold(&chat.to_string());
+        if typed.get(&key).is_some_and(|&at| now < at + super::TYPING_EVERY) {
+            return;
+        }
+        typed.retain(|_, at| now < *at + super::TYPING_EVERY);
+        typed.insert(key, now);
+        drop(typed);
+        // Nobody waits for the reply: the sender thread drops it.
+        let (reply, _) = crossbeam_channel::bounded(1);
+        self.job(Job::Request { request: Request::Typing { to: chat.clone() }, reply });
     }
 
     /// The last `n` messages of a conversation, from the server.
@@ -115,25 +138,15 @@ pub(super) fn unexpected(what: &str, reply: &Reply) -> Error {
     Error::Protocol(format!("{what}: {}", tr!(Msg::UnexpectedReply, reply = reply)))
 }
 
-/// `name:<number>` lines of `CHATS` and `ROOMS`.
-fn counted(line: &str) -> Result<(String, u64)> {
-    let bad = || Error::Protocol(format!("expected <name>:<number>, got {line:?}"));
-    let (name, n) = line.rsplit_once(':').ok_or_else(bad)?;
-    Ok((name.to_string(), n.parse().map_err(|_| bad())?))
+/// A line of a listing that does not parse (a bug on one side).
+fn bad_line(what: &str, why: String) -> Error {
+    Error::Protocol(format!("{what}: {why}"))
 }
 
-/// One `HISTORY` line: `<from>:<to>:<id>:<ts>:<state>:<text>`.
+/// One `HISTORY` line, as a message.
 pub fn parse_history_line(line: &str) -> Result<Message> {
-    let bad = |why: String| Error::Protocol(format!("history line {line:?}: {why}"));
-    let f = split_fields(line, 6).ok_or_else(|| bad("expected 6 fields".into()))?;
-    Ok(Message {
-        from: f[0].to_string(),
-        to: Chat::parse(f[1]).map_err(bad)?,
-        id: f[2].to_string(),
-        ts: f[3].parse().map_err(|_| bad("bad timestamp".into()))?,
-        state: f[4].parse().map_err(bad)?,
-        text: Text::parse(f[5]).map_err(bad)?,
-        refused: None,
-        p2p: false,
-    })
+    let h =
+        HistoryLine::parse(line).map_err(|why| Error::Protocol(format!("history line {line:?}: {why}")))?;
+    let HistoryLine { from, to, id, ts, state, text } = h;
+    Ok(Message { from, to, id, ts, state, text, refused: None, p2p: false })
 }

@@ -36,7 +36,7 @@ use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
-use crate::protocol::{Code, Reply, Request, State};
+use crate::protocol::{Accepted, Code, Reply, Request, State};
 
 /// Most messages sent before reading their replies. Bounded so that
 /// neither side's socket buffer can fill while the other is not reading.
@@ -298,7 +298,7 @@ impl Shared {
     fn settle(&self, message: &Outgoing, reply: Reply) -> Result<Option<Notice>> {
         match reply {
             Reply::OkWith(fields) => {
-                let ts = fields.rsplit(':').next().and_then(|ts| ts.parse().ok()).unwrap_or(message.ts);
+                let ts = Accepted::parse(&fields).map_or(message.ts, |accepted| accepted.ts);
                 let mut log = self.log.lock();
                 // Normally logged as SENT by `Client::send`; after a crash
                 // between the outbox and the log it may be missing.

@@ -33,16 +33,86 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::tx::Tx;
 
-use super::committer::Job;
 use super::names::Names;
-use super::writes::Writes;
+use super::writes::{Named, Work};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Ko};
-use crate::store::{Account, DEDUP_WINDOW, Delivery, GENERAL, UserId};
+use crate::protocol::{Accepted, Chat, Code, Ko};
+use crossbeam_channel::Sender;
+
+use crate::store::{Account, DEDUP_WINDOW, Delivery, GENERAL, Outgoing, UserId};
+
+/// A change for the committer, with where to answer.
+pub enum Job {
+    Send {
+        from: UserId,
+        msgs: Vec<Outgoing>,
+        done: Sender<Vec<std::result::Result<Accepted, Ko>>>,
+    },
+    Read {
+        user: UserId,
+        chat: Chat,
+        id: String,
+        done: Sender<std::result::Result<(), Ko>>,
+    },
+    Join {
+        user: UserId,
+        room: String,
+        done: Sender<std::result::Result<(), Ko>>,
+    },
+    Leave {
+        user: UserId,
+        room: String,
+        done: Sender<std::result::Result<(), Ko>>,
+    },
+    Register {
+        name: String,
+        email: String,
+        hash: String,
+        done: Sender<std::result::Result<Account, Ko>>,
+    },
+    /// Nobody waits for these two.
+    Ack {
+        user: UserId,
+        seq: u64,
+    },
+    Seen {
+        user: UserId,
+        ts: u64,
+    },
+}
+
+impl Job {
+    /// Answers the job with `KO` (the batch failed).
+    pub(super) fn fail(self, ko: &Ko) {
+        match self {
+            Job::Send { msgs, done, .. } => drop(done.send(vec![Err(ko.clone()); msgs.len()])),
+            Job::Read { done, .. } | Job::Join { done, .. } | Job::Leave { done, .. } => {
+                drop(done.send(Err(ko.clone())))
+            }
+            Job::Register { done, .. } => drop(done.send(Err(ko.clone()))),
+            Job::Ack { user, seq } => {
+                log::warn!("cluster: ACK:{seq} of user #{user} not stored: {}", ko.reason)
+            }
+            Job::Seen { .. } => {}
+        }
+    }
+
+    /// Answers the job with what its transaction gave it (committed).
+    pub(super) fn answer(self, outcome: Outcome) {
+        match (self, outcome) {
+            (Job::Send { done, .. }, Outcome::Sent(results)) => drop(done.send(results)),
+            (Job::Read { done, .. } | Job::Join { done, .. } | Job::Leave { done, .. }, Outcome::Done(r)) => {
+                drop(done.send(r))
+            }
+            (Job::Register { done, .. }, Outcome::Account(r)) => drop(done.send(r)),
+            (_, _) => {}
+        }
+    }
+}
 
 /// What a job gets once its transaction commits.
 pub enum Outcome {
-    Sent(Vec<Result<String, Ko>>),
+    Sent(Vec<Result<Accepted, Ko>>),
     Done(Result<(), Ko>),
     Account(Result<Account, Ko>),
     Nothing,
@@ -56,52 +126,6 @@ pub struct Applied {
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
     Ko::new(code, reason)
-}
-
-/// A user's inbox row, locked.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Inbox {
-    pub last_seq: i64,
-    pub acked: i64,
-    pub sent: i64,
-}
-
-/// A direction of a direct conversation (`directions` row).
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct Dir {
-    pub sent: i64,
-    pub delivered: i64,
-    pub read: i64,
-}
-
-/// A room, locked, with its members and their read marks.
-pub struct Room {
-    pub name: Arc<str>,
-    pub count: i64,
-    pub live: bool,
-    pub members: HashMap<UserId, i64>,
-}
-
-/// A message a `READ` names: its number in its stream.
-pub struct Named {
-    pub ord: i64,
-}
-
-/// Everything the batch changes, worked out in memory.
-#[derive(Default)]
-pub struct Work {
-    pub inboxes: HashMap<UserId, Inbox>,
-    /// The inboxes as locked: only those that changed are written.
-    pub inboxes_read: HashMap<UserId, Inbox>,
-    pub dirs: HashMap<(UserId, UserId), Dir>,
-    /// The directions as read (absent: new).
-    pub dirs_read: HashMap<(UserId, UserId), Dir>,
-    pub rooms: HashMap<i64, Room>,
-    pub writes: Writes,
-    pub deliveries: Vec<Delivery>,
-    /// Each user's newest run of this batch (its index in
-    /// `writes.runs`): the user's next event extends it when it can.
-    pub last_run: HashMap<UserId, usize>,
 }
 
 /// `clock` is the node's newest timestamp: time never goes back on a node,
@@ -274,7 +298,7 @@ pub fn apply(
                     .iter()
                     .map(|(to, id, text)| {
                         if let Some(first) = recent.get(&(*from, id.clone())) {
-                            return Ok(format!("{id}:{first}")); // a resend
+                            return Ok(Accepted { id: id.clone(), ts: *first as u64 }); // a resend
                         }
                         let sent = w.send(*from, &from_name, to, id, text, ts, &users, &room_ids)?;
                         recent.insert((*from, id.clone()), ts);

@@ -14,7 +14,7 @@ use super::db::{Db, OrKo};
 use super::names::Names;
 use super::reads;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Ko};
+use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
@@ -74,7 +74,7 @@ impl Backend for PgBackend {
         self.run(job, answer).map(|account| (account, DURABLE))
     }
 
-    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         let (done, answer) = crossbeam_channel::bounded(1);
         if !self.committer.submit(Job::Send { from, msgs: msgs.to_vec(), done }) {
             return (vec![Err(stopped()); msgs.len()], DURABLE);
@@ -106,11 +106,11 @@ impl Backend for PgBackend {
         Ok(()) // committed before the change returned
     }
 
-    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
         reads::rooms(&self.db, user)
     }
 
-    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
         reads::chats(&self.db, user)
     }
 

@@ -31,13 +31,13 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use postgres::Client;
 
+pub use super::apply::Job;
 use super::apply::{self, Outcome};
 use super::db::Db;
 use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
-use crate::protocol::{Chat, Ko};
-use crate::store::{Account, Deliver, Outgoing, UserId};
+use crate::store::Deliver;
 
 /// Most jobs in one transaction: enough for group commit to pay, few
 /// enough that one batch's locks are held briefly.
@@ -72,75 +72,6 @@ pub const COMMITTERS: usize = 3;
 /// (the helpers hardly ever wake), at P = 100 the throughput that of three
 /// (one committer alone makes ~15% less); 32 measured the same.
 pub const SPILL: usize = 16;
-
-/// A change for the committer, with where to answer.
-pub enum Job {
-    Send {
-        from: UserId,
-        msgs: Vec<Outgoing>,
-        done: Sender<Vec<std::result::Result<String, Ko>>>,
-    },
-    Read {
-        user: UserId,
-        chat: Chat,
-        id: String,
-        done: Sender<std::result::Result<(), Ko>>,
-    },
-    Join {
-        user: UserId,
-        room: String,
-        done: Sender<std::result::Result<(), Ko>>,
-    },
-    Leave {
-        user: UserId,
-        room: String,
-        done: Sender<std::result::Result<(), Ko>>,
-    },
-    Register {
-        name: String,
-        email: String,
-        hash: String,
-        done: Sender<std::result::Result<Account, Ko>>,
-    },
-    /// Nobody waits for these two.
-    Ack {
-        user: UserId,
-        seq: u64,
-    },
-    Seen {
-        user: UserId,
-        ts: u64,
-    },
-}
-
-impl Job {
-    /// Answers the job with `KO` (the batch failed).
-    fn fail(self, ko: &Ko) {
-        match self {
-            Job::Send { msgs, done, .. } => drop(done.send(vec![Err(ko.clone()); msgs.len()])),
-            Job::Read { done, .. } | Job::Join { done, .. } | Job::Leave { done, .. } => {
-                drop(done.send(Err(ko.clone())))
-            }
-            Job::Register { done, .. } => drop(done.send(Err(ko.clone()))),
-            Job::Ack { user, seq } => {
-                log::warn!("cluster: ACK:{seq} of user #{user} not stored: {}", ko.reason)
-            }
-            Job::Seen { .. } => {}
-        }
-    }
-
-    /// Answers the job with what its transaction gave it (committed).
-    fn answer(self, outcome: Outcome) {
-        match (self, outcome) {
-            (Job::Send { done, .. }, Outcome::Sent(results)) => drop(done.send(results)),
-            (Job::Read { done, .. } | Job::Join { done, .. } | Job::Leave { done, .. }, Outcome::Done(r)) => {
-                drop(done.send(r))
-            }
-            (Job::Register { done, .. }, Outcome::Account(r)) => drop(done.send(r)),
-            (_, _) => {}
-        }
-    }
-}
 
 /// The handle request threads submit jobs through.
 pub struct Committer {

@@ -22,12 +22,13 @@
 //! | [`schema`] | the versioned migrations (`migrations/NNN_name.sql`), applied at start |
 //! | [`backend`] | [`PgBackend`](backend::PgBackend): the server's `Backend` on PostgreSQL |
 //! | [`committer`] | group commit: one transaction per batch of requests |
-//! | [`apply`], [`work`], [`writes`] | what a batch's transaction does, in which order it locks, and its statements |
+//! | [`apply`], [`work`], [`writes`] | what a batch's transaction does: its jobs and the order it locks ([`apply`]), the work in memory ([`work`]), the rows and statements ([`writes`]) |
+//! | [`tx`] | a transaction with its prepared statements, planned once per connection |
 //! | [`reads`] | `HISTORY`, `CHATS`, the inbox replay, … |
 //! | [`names`] | user names ⇄ ids, remembered |
 //! | [`bus`] | the NATS client on its one bridge thread |
 //! | [`notice`] | what nodes say to each other, one line each |
-//! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats |
+//! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //!

@@ -34,7 +34,7 @@ use super::db::{Db, OrKo};
 use super::feeder::Feeder;
 use super::notice::Notice;
 use super::reads;
-use crate::protocol::{Bye, Code, Event, Ko};
+use crate::protocol::{Bye, Code, Event, Ko, PeerIntro};
 use crate::router::{Outlet, Router};
 use crate::server::Nodes;
 use crate::store::{Delivery, Message, Pushed, UserId};
@@ -173,6 +173,10 @@ impl Node {
                     Ok(Notice::Peer { user, from }) => {
                         self.answer_peer(user, &from, message.reply.as_deref())
                     }
+                    Ok(Notice::Relay { user, frame }) => match Event::parse(&frame) {
+                        Ok(event) if event.seq().is_none() => drop(self.router.send_to(user, &event)),
+                        _ => log::warn!("cluster: {}: not an unnumbered event: {frame:?}", message.subject),
+                    },
                     Ok(notice) => self.heard(notice),
                     Err(e) => log::warn!("cluster: {}: {e}", message.subject),
                 }
@@ -201,7 +205,7 @@ impl Node {
                 }
                 drop(directory);
                 if known.is_none() && !self.router.is_online(user) {
-                    self.presence(user, &remote.name, "JOINED");
+                    self.presence(user, &remote.name, true);
                 }
             }
             Notice::Offline { user, epoch } => {
@@ -213,7 +217,7 @@ impl Node {
                     }
                 };
                 if let Some(remote) = gone {
-                    self.presence(user, &remote.name, "LEFT");
+                    self.presence(user, &remote.name, false);
                 }
             }
             Notice::Member { user, joined, room, name } => {
@@ -247,11 +251,12 @@ impl Node {
     }
 
     /// `JOINED`/`LEFT` of a user of another node to this node's roommates.
-    fn presence(&self, user: UserId, name: &str, word: &str) {
-        let frame = format!("{word}:{name}\n");
+    fn presence(&self, user: UserId, name: &str, online: bool) {
+        let user_name = name.to_string();
+        let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
         match reads::roommates(&self.db, user, self.presence_limit) {
             Ok(mates) => mates.into_iter().for_each(|mate| {
-                self.router.send_to(mate, &frame);
+                self.router.send_to(mate, &event);
             }),
             Err(ko) => log::debug!("cluster: presence of {name}: {}", ko.reason),
         }
@@ -268,7 +273,7 @@ impl Node {
             None => Err(Ko::new(Code::Offline, "is not connected")),
         };
         let text = match answer {
-            Ok(fields) => format!("OK {fields}"),
+            Ok(intro) => format!("OK {intro}"),
             Err(ko) => format!("KO {}", ko.reason),
         };
         self.bus.publish(reply.to_string(), text.into_bytes());
@@ -336,12 +341,12 @@ impl Node {
         let before: HashSet<UserId> = old.keys().copied().collect();
         for (user, remote) in &fresh {
             if !before.contains(user) && !self.router.is_online(*user) {
-                self.presence(*user, &remote.name, "JOINED");
+                self.presence(*user, &remote.name, true);
             }
         }
         for (user, remote) in old {
             if !fresh.contains_key(&user) && !self.router.is_online(user) {
-                self.presence(user, &remote.name, "LEFT");
+                self.presence(user, &remote.name, false);
             }
         }
         Ok(())
@@ -456,7 +461,7 @@ impl Nodes for Node {
         row.get::<_, Option<i32>>(0).and_then(|p| u16::try_from(p).ok())
     }
 
-    fn introduce(&self, from: &str, user: UserId) -> Option<Result<String, Ko>> {
+    fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>> {
         let remote = self.directory.read().get(&user).cloned()?;
         let mut line = String::new();
         Notice::Peer { user, from: from.into() }.encode(&mut line);
@@ -466,10 +471,47 @@ impl Nodes for Node {
         };
         let answer = String::from_utf8_lossy(&answer).to_string();
         Some(match answer.split_once(' ') {
-            Some(("OK", fields)) => Ok(fields.to_string()),
+            Some(("OK", fields)) => {
+                PeerIntro::parse(fields).map_err(|e| offline(&format!("cannot be introduced: {e}")))
+            }
             Some((_, why)) => Err(Ko::new(Code::Offline, format!("{} {why}", remote.name))),
             None => Err(offline("cannot be introduced")),
         })
+    }
+
+    /// The one place where events cross between nodes, by kind: the match
+    /// is exhaustive, so that a new event must say how it travels.
+    fn relay(&self, users: &[UserId], event: &Event) {
+        match event {
+            // Unstored events from one user to others: an `R` notice to the
+            // node that holds each recipient's session.
+            Event::Typing { .. }
+            | Event::Joined { .. }
+            | Event::Left { .. }
+            | Event::Member { .. }
+            | Event::P2p { .. } => {}
+            // Numbered events travel once durable, from the committer
+            // (`deliver`, `E` notices), never from here.
+            Event::Msg { .. } | Event::Status { .. } => {
+                debug_assert!(false, "a numbered event is delivered, not relayed: {event}");
+                return;
+            }
+            // Between a node and its own connection only.
+            Event::Ping | Event::Bye(_) => return,
+        }
+        let frame = event.to_string();
+        let mut there: HashMap<Arc<str>, String> = HashMap::new();
+        let directory = self.directory.read();
+        for &user in users {
+            if let Some(remote) = directory.get(&user) {
+                let notice = Notice::Relay { user, frame: frame.clone() };
+                notice.encode(there.entry(remote.node.clone()).or_default());
+            }
+        }
+        drop(directory);
+        for (node, payload) in there {
+            self.bus.publish(self.node_subject(&node), payload.into_bytes());
+        }
     }
 
     fn stop(&self) {

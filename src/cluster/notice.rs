@@ -8,6 +8,7 @@
 //! | `OFF <user> <epoch>` | session `epoch` of `user` ended: offline |
 //! | `MEMBER <user> <J\|L> <#room> <name>` | `name` joined or left `#room` (protocol 1.1's `MEMBER`) |
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
+//! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
 //!
 //! Everything here came from another node of the same cluster, but is
 //! still parsed with care: a line that does not parse is logged and
@@ -22,6 +23,7 @@ pub enum Notice {
     Offline { user: UserId, epoch: u64 },
     Member { user: UserId, joined: bool, room: String, name: String },
     Peer { user: UserId, from: String },
+    Relay { user: UserId, frame: String },
 }
 
 impl Notice {
@@ -36,6 +38,7 @@ impl Notice {
                 writeln!(out, "MEMBER {user} {} {room} {name}", if *joined { "J" } else { "L" })
             }
             Notice::Peer { user, from } => writeln!(out, "PEER {user} {from}"),
+            Notice::Relay { user, frame } => writeln!(out, "R {user} {frame}"),
         };
     }
 
@@ -58,6 +61,7 @@ impl Notice {
                 Notice::Member { user, joined, room: next()?.into(), name: next()?.into() }
             }
             "PEER" => Notice::Peer { user, from: next()?.into() },
+            "R" => Notice::Relay { user, frame: rest.to_string() },
             _ => return Err(bad()),
         })
     }
@@ -75,6 +79,7 @@ mod tests {
             Notice::Offline { user: 7, epoch: 4 },
             Notice::Member { user: 2, joined: false, room: "#tea".into(), name: "ana".into() },
             Notice::Peer { user: 7, from: "ana".into() },
+            Notice::Relay { user: 7, frame: "TYPING:ana:#tea".into() },
         ];
         for notice in notices {
             let mut line = String::new();

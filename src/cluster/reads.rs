@@ -15,7 +15,7 @@ use postgres::GenericClient;
 use super::db::{Db, OrKo};
 use super::names::Names;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, EventRef, Ko, State as MsgState, Text};
+use crate::protocol::{Chat, ChatLine, Code, HistoryLineRef, Ko, RoomLine, State as MsgState, Text};
 use crate::store::{Lines, Listing, Members, Message, Pushed, UserId};
 
 /// Events read from the database at a time (replays, refills).
@@ -100,7 +100,7 @@ pub fn history(
         };
         let (from, to, id, ts, text): (&str, &str, &str, i64, &str) =
             (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-        let line = format!("{from}:{to}:{id}:{ts}:{state}:{text}");
+        let line = HistoryLineRef { from, to, id, ts: ts as u64, state, text }.to_string();
         bytes += line.len() + 1;
         if bytes > max_bytes {
             break;
@@ -124,7 +124,7 @@ fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Resul
 
 /// `CHATS`: every conversation with a message, most recent first, with
 /// how many of its messages to `user` are unread.
-pub fn chats(db: &Db, user: UserId) -> Result<Vec<String>, Ko> {
+pub fn chats(db: &Db, user: UserId) -> Result<Vec<ChatLine>, Ko> {
     let mut conn = db.get()?;
     let rows = conn
         .query(
@@ -145,11 +145,13 @@ pub fn chats(db: &Db, user: UserId) -> Result<Vec<String>, Ko> {
             &[&(user as i64)],
         )
         .or_ko("reading chats")?;
-    Ok(rows.iter().map(|r| format!("{}:{}", r.get::<_, String>(0), r.get::<_, i64>(2))).collect())
+    let line =
+        |r: &postgres::Row| ChatLine { chat: Chat::registered(r.get(0)), unread: r.get::<_, i64>(2) as u64 };
+    Ok(rows.iter().map(line).collect())
 }
 
 /// `ROOMS`: `<#room>:<member count>`, sorted by name.
-pub fn rooms(db: &Db, user: UserId) -> Result<Vec<String>, Ko> {
+pub fn rooms(db: &Db, user: UserId) -> Result<Vec<RoomLine>, Ko> {
     let mut conn = db.get()?;
     let rows = conn
         .query(
@@ -160,7 +162,9 @@ pub fn rooms(db: &Db, user: UserId) -> Result<Vec<String>, Ko> {
         .or_ko("reading rooms")?;
     let mut rooms: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     rooms.sort_by_key(|(name, _)| fold(name));
-    Ok(rooms.into_iter().map(|(name, n)| format!("{name}:{n}")).collect())
+    let line =
+        |(name, n): (String, i64)| RoomLine { room: name.trim_start_matches('#').into(), members: n as u64 };
+    Ok(rooms.into_iter().map(line).collect())
 }
 
 /// Users who share a room of at most `limit` members with `user`.
@@ -249,16 +253,7 @@ pub fn fetch_events(
 
 /// Writes the frame of event `seq` into `out`, `\n` included.
 pub fn write_frame(out: &mut String, seq: u64, event: &Pushed) {
-    let _ = match event {
-        Pushed::Msg(m) => writeln!(
-            out,
-            "{}",
-            EventRef::Msg { seq, from: &m.from, to: &m.to, id: &m.id, ts: m.ts, text: m.text.as_escaped() }
-        ),
-        Pushed::Status { peer, id, state, ts } => {
-            writeln!(out, "{}", EventRef::Status { seq, peer, id, state: *state, ts: *ts })
-        }
-    };
+    let _ = writeln!(out, "{}", event.frame(seq));
 }
 
 /// The inbox replay: the events after the acknowledged ones up to `upto`,

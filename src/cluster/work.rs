@@ -12,10 +12,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::apply::{Named, Work};
 use super::writes::{Acked, MessageRow, Run, Stream};
+use super::writes::{Named, Work};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, Ko, State as MsgState, Text};
+use crate::protocol::{Accepted, Chat, Code, Ko, State as MsgState, Text};
 use crate::store::{Delivery, MAX_ROOMS_PER_USER, Message, Pushed, UserId};
 
 /// The kinds of event (column `events.kind`).
@@ -67,7 +67,7 @@ impl Work {
         ts: i64,
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
         room_ids: &HashMap<String, i64>,
-    ) -> Result<String, Ko> {
+    ) -> Result<Accepted, Ko> {
         let (stream, ord, to_name) = match to {
             Chat::User(name) => {
                 let Some(Some((to, to_name))) = users.get(&fold(name)) else {
@@ -124,7 +124,7 @@ impl Work {
             to_name: to_name.to_string(),
             text: text.as_escaped().to_string(),
         });
-        Ok(format!("{id}:{ts}"))
+        Ok(Accepted { id: id.into(), ts: ts as u64 })
     }
 
     /// `ACK:<seq>`: the inbox is acknowledged up to `seq`; each direct

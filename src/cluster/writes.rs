@@ -1,6 +1,7 @@
-//! The statements of a batch's transaction (see `apply.rs` for their
-//! order): the locking reads, one read of what the locks guard, and the
-//! writes — all of them in **one** statement. Rows travel as arrays bound
+//! What a batch's transaction reads and writes ([`Work`]: the rows it
+//! locked, worked on in memory by `work.rs`) and its statements (see
+//! `apply.rs` for their order): the locking reads, one read of what the
+//! locks guard, and the writes — all of them in **one** statement. Rows travel as arrays bound
 //! as parameters and spread with `unnest`, so a batch of 500 messages is
 //! one `INSERT`, not 500 round trips.
 //!
@@ -10,11 +11,56 @@
 //! fast for their statistics to say better.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::tx::Tx;
+use crate::store::{Delivery, UserId};
 
-use super::apply::{Dir, Inbox, Room, Work};
-use crate::store::UserId;
+/// A user's inbox row, locked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Inbox {
+    pub last_seq: i64,
+    pub acked: i64,
+    pub sent: i64,
+}
+
+/// A direction of a direct conversation (`directions` row).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dir {
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+}
+
+/// A room, locked, with its members and their read marks.
+pub struct Room {
+    pub name: Arc<str>,
+    pub count: i64,
+    pub live: bool,
+    pub members: HashMap<UserId, i64>,
+}
+
+/// A message a `READ` names: its number in its stream.
+pub struct Named {
+    pub ord: i64,
+}
+
+/// Everything the batch changes, worked out in memory.
+#[derive(Default)]
+pub struct Work {
+    pub inboxes: HashMap<UserId, Inbox>,
+    /// The inboxes as locked: only those that changed are written.
+    pub inboxes_read: HashMap<UserId, Inbox>,
+    pub dirs: HashMap<(UserId, UserId), Dir>,
+    /// The directions as read (absent: new).
+    pub dirs_read: HashMap<(UserId, UserId), Dir>,
+    pub rooms: HashMap<i64, Room>,
+    pub writes: Writes,
+    pub deliveries: Vec<Delivery>,
+    /// Each user's newest run of this batch (its index in
+    /// `writes.runs`): the user's next event extends it when it can.
+    pub last_run: HashMap<UserId, usize>,
+}
 
 /// Which messages a run or a message belongs to: one direction of a
 /// direct chat, or a room. Messages are numbered (`ord`) within it.

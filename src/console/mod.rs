@@ -36,13 +36,13 @@ pub mod input;
 pub mod session;
 pub mod view;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, select};
 use parking_lot::Mutex;
 
-use crate::client::{Client, Notice, Options, now_ms};
+use crate::client::{Client, Notice, Options, TYPING_SHOWN, now_ms};
 use crate::display::{LocalTime, local_time, visible};
 use crate::error::{Error, Result};
 use crate::i18n::console::Msg;
@@ -74,6 +74,7 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
         listed: Mutex::new(HashSet::new()),
         prompt: Mutex::new(None),
         day: Mutex::new(local_time(now_ms())),
+        typing: Mutex::new(HashMap::new()),
     };
     console.welcome(&server);
     let reader = input.spawn()?;
@@ -117,6 +118,10 @@ struct Console<'a> {
     /// The day of the last message line printed: a date line comes before
     /// a message of another day.
     day: Mutex<LocalTime>,
+    /// "ana is typing…" printed, by folded chat, and when: a line console
+    /// cannot clear a line, so it says it once per burst of `TYPING`s (none
+    /// for [`TYPING_SHOWN`] since the last), and again after a message.
+    typing: Mutex<HashMap<String, u64>>,
 }
 
 impl Console<'_> {
@@ -159,7 +164,21 @@ impl Console<'_> {
         let me = self.client.me();
         match notice {
             Notice::Message(m) if self.listed.lock().contains(&(fold(&m.from), m.id.clone())) => return,
-            Notice::Message(m) | Notice::Sent(m) => self.new_day(m.ts),
+            Notice::Message(m) | Notice::Sent(m) => {
+                self.typing.lock().remove(&fold(&m.chat(me).to_string()));
+                self.new_day(m.ts)
+            }
+            // Said for the open chat only: elsewhere it is noise.
+            Notice::Typing { chat, .. } if !self.session.is_open(chat) => return,
+            Notice::Typing { chat, .. } => {
+                let (now, key) = (now_ms(), fold(&chat.to_string()));
+                let mut typing = self.typing.lock();
+                let last = typing.insert(key, now);
+                typing.retain(|_, at| now < *at + TYPING_SHOWN.as_millis() as u64);
+                if last.is_some_and(|at| now < at + TYPING_SHOWN.as_millis() as u64) {
+                    return; // still the same burst
+                }
+            }
             // Before the line is printed, which redraws the prompt.
             Notice::P2pClosed { peer, .. } => {
                 if let Some(prompt) = &*self.prompt.lock()

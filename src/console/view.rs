@@ -122,6 +122,10 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         Notice::Member { room, user, joined: false } => {
             tr!(in lang; Msg::MemberLeft, room = room, user = user)
         }
+        Notice::Typing { from, chat: Chat::Room(room) } => {
+            format!("[#{room}] {}", tr!(in lang; Msg::Typing, user = from))
+        }
+        Notice::Typing { from, .. } => tr!(in lang; Msg::Typing, user = from),
         Notice::Offline(why) => tr!(in lang; Msg::Offline, why = why),
         Notice::Online => tr!(in lang; Msg::BackOnline),
         Notice::Replaced => tr!(in lang; Msg::Replaced),

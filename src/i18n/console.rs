@@ -234,6 +234,12 @@ catalogue! {
         es: "{user} se desconectó",
         pt: "{user} ficou offline",
     },
+    /// Protocol 1.2's `TYPING` event: `{user}` is typing (in `{chat}`).
+    Typing {
+        en: "{user} is typing…",
+        es: "{user} está escribiendo…",
+        pt: "{user} está digitando…",
+    },
     /// Protocol 1.1's `MEMBER` event.
     MemberJoined {
         en: "[{room}] {user} joined the room",

@@ -103,6 +103,9 @@ pub enum Event {
     /// 1.1: `MEMBER:<#room>:<user>:JOINED|LEFT`: `user` joined or left a
     /// room you are in (a `JOIN`/`LEAVE`, not coming online).
     Member { room: String, user: String, joined: bool },
+    /// 1.2: `TYPING:<from>:<to>`: `from` is typing to `to` (you, or a
+    /// `#room` you are in). Ephemeral: no sequence number, never stored.
+    Typing { from: String, to: String },
     /// `PING`: answer `PONG`.
     Ping,
     /// `BYE:<reason>`: the server is about to close this connection.
@@ -110,6 +113,23 @@ pub enum Event {
 }
 
 impl Event {
+    /// The minor protocol version that added this event: a receive
+    /// connection is sent it only once its client said `VERSION:1.<minor>`
+    /// (or later). An exhaustive match, so that a new event must say.
+    pub fn since(&self) -> u8 {
+        match self {
+            Event::Msg { .. }
+            | Event::Status { .. }
+            | Event::Joined { .. }
+            | Event::Left { .. }
+            | Event::P2p { .. }
+            | Event::Ping
+            | Event::Bye(_) => 0,
+            Event::Member { .. } => 1,
+            Event::Typing { .. } => 2,
+        }
+    }
+
     /// The sequence number of a queued event (`MSG`, `STATUS`).
     pub fn seq(&self) -> Option<u64> {
         match self {
@@ -161,6 +181,13 @@ impl Event {
                 };
                 Event::Member { room: f[1].into(), user: f[2].into(), joined }
             }
+            "TYPING" => {
+                let f = shape(3, "TYPING:<from>:<to>")?;
+                if f[2].contains(':') {
+                    return Err(format!("expected TYPING:<from>:<to>, got {line:?}"));
+                }
+                Event::Typing { from: f[1].into(), to: f[2].into() }
+            }
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
                 "REPLACED" => Bye::Replaced,
@@ -191,6 +218,7 @@ impl fmt::Display for Event {
             Event::Member { room, user, joined } => {
                 write!(f, "MEMBER:{room}:{user}:{}", if *joined { "JOINED" } else { "LEFT" })
             }
+            Event::Typing { from, to } => write!(f, "TYPING:{from}:{to}"),
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
         }
@@ -233,6 +261,21 @@ pub enum EventReply {
     /// 1.1: `VERSION:1.1`: this client understands protocol 1.1's events.
     /// Said once after the login; a version-1 server ignores it.
     Version11,
+    /// 1.2: `VERSION:1.2`: this client understands protocol 1.2's events
+    /// too (`TYPING`). A client says `VERSION:1.1` first, so that a 1.1
+    /// server, which ignores this frame, still sends it 1.1's.
+    Version12,
+}
+
+impl EventReply {
+    /// The minor version a `VERSION` frame opts in to.
+    pub fn minor(self) -> Option<u8> {
+        match self {
+            EventReply::Version11 => Some(1),
+            EventReply::Version12 => Some(2),
+            EventReply::Ack(_) | EventReply::Pong => None,
+        }
+    }
 }
 
 impl EventReply {
@@ -243,6 +286,9 @@ impl EventReply {
         }
         if line == "VERSION:1.1" {
             return Some(EventReply::Version11);
+        }
+        if line == "VERSION:1.2" {
+            return Some(EventReply::Version12);
         }
         let seq = line.strip_prefix("ACK:")?;
         // Only plain digits: `+5` or ` 5` are not sequence numbers.
@@ -259,6 +305,7 @@ impl fmt::Display for EventReply {
             EventReply::Ack(seq) => write!(f, "ACK:{seq}"),
             EventReply::Pong => f.write_str("PONG"),
             EventReply::Version11 => f.write_str("VERSION:1.1"),
+            EventReply::Version12 => f.write_str("VERSION:1.2"),
         }
     }
 }
@@ -279,6 +326,8 @@ mod tests {
             "P2P:ana:0123abcd",
             "MEMBER:#tea:ana:JOINED",
             "MEMBER:#tea:ana:LEFT",
+            "TYPING:ana:bob",
+            "TYPING:ana:#tea",
             "PING",
             "BYE:REPLACED",
             "BYE:SHUTDOWN",
@@ -296,6 +345,7 @@ mod tests {
         assert_eq!(EventReply::parse("ACK:12"), Some(EventReply::Ack(12)));
         assert_eq!(EventReply::parse("PONG"), Some(EventReply::Pong));
         assert_eq!(EventReply::parse("VERSION:1.1"), Some(EventReply::Version11));
+        assert_eq!(EventReply::parse("VERSION:1.2"), Some(EventReply::Version12));
         assert_eq!(EventReply::parse("VERSION:2"), None);
         assert_eq!(EventReply::parse("ACK:+1"), None);
         assert_eq!(EventReply::parse("ACK:"), None);

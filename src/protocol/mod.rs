@@ -6,14 +6,18 @@
 //!   at most [`MAX_FRAME`] bytes. This is the only part that touches a reader.
 //! - [`escape`], [`names`]: the vocabulary — escaped message text, user
 //!   names, room names, message ids.
-//! - [`request`], [`reply`], [`event`]: the grammar. Each type has a `parse`
-//!   and a `Display`, and `parse(format(x)) == x` (checked by property tests).
+//! - [`request`], [`reply`], [`event`], [`lines`]: the grammar. Each type
+//!   has a `parse` and a `Display`, and `parse(format(x)) == x` (checked by
+//!   property tests): requests, replies, the payloads and listing lines of
+//!   replies, and the events pushed on the receive port. No other module
+//!   writes or splits a frame.
 //! - [`peer`]: the grammar of a direct connection between two clients
 //!   (§8), which the server never sees.
 
 pub mod escape;
 pub mod event;
 pub mod framing;
+pub mod lines;
 pub mod names;
 pub mod peer;
 pub mod reply;
@@ -22,6 +26,9 @@ pub mod request;
 pub use escape::Text;
 pub use event::{Bye, Event, EventRef, EventReply, State};
 pub use framing::{FrameError, FrameReader};
+pub use lines::{
+    Accepted, ChatLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine, SeenLine,
+};
 pub use names::{Chat, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};
 pub use reply::{Code, Ko, Reply};

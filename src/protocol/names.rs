@@ -86,6 +86,15 @@ impl Chat {
         }
     }
 
+    /// The chat of a name as registered (`ana`, `#Tea`): checked when it
+    /// was registered, so not again.
+    pub fn registered(name: &str) -> Chat {
+        match name.strip_prefix('#') {
+            Some(room) => Chat::Room(room.to_string()),
+            None => Chat::User(name.to_string()),
+        }
+    }
+
     /// Parses a room name, which must start with `#`.
     pub fn parse_room(s: &str) -> Result<String, String> {
         match Chat::parse(s)? {

@@ -3,64 +3,52 @@
 
 use std::fmt;
 
-/// The error codes of `KO` replies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Code {
-    BadRequest,
-    AuthRequired,
-    AuthFailed,
-    UserExists,
-    UnknownUser,
-    NotMember,
-    UnknownMessage,
-    Offline,
-    TooLong,
-    RateLimited,
-    Busy,
-    Timeout,
-    Internal,
+/// Declares [`Code`] with its wire spelling, and derives [`Code::ALL`] and
+/// [`Code::as_str`] from the same list: a code added here is parsed,
+/// written and tested at once; nothing else needs updating.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $code:ident => $wire:literal,)+) => {
+        /// The error codes of `KO` replies.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $code,)+
+        }
+
+        impl Code {
+            /// Every code, in the order declared (for parsing, tests and
+            /// documentation).
+            pub const ALL: &'static [Code] = &[$(Code::$code,)+];
+
+            /// The code as written on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$code => $wire,)+
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    BadRequest => "BAD_REQUEST",
+    AuthRequired => "AUTH_REQUIRED",
+    AuthFailed => "AUTH_FAILED",
+    UserExists => "USER_EXISTS",
+    UnknownUser => "UNKNOWN_USER",
+    NotMember => "NOT_MEMBER",
+    UnknownMessage => "UNKNOWN_MESSAGE",
+    Offline => "OFFLINE",
+    TooLong => "TOO_LONG",
+    RateLimited => "RATE_LIMITED",
+    Busy => "BUSY",
+    Timeout => "TIMEOUT",
+    Internal => "INTERNAL",
 }
 
 impl Code {
-    /// Every code, for tests and documentation.
-    pub const ALL: [Code; 13] = [
-        Code::BadRequest,
-        Code::AuthRequired,
-        Code::AuthFailed,
-        Code::UserExists,
-        Code::UnknownUser,
-        Code::NotMember,
-        Code::UnknownMessage,
-        Code::Offline,
-        Code::TooLong,
-        Code::RateLimited,
-        Code::Busy,
-        Code::Timeout,
-        Code::Internal,
-    ];
-
-    /// The code as written on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::BadRequest => "BAD_REQUEST",
-            Code::AuthRequired => "AUTH_REQUIRED",
-            Code::AuthFailed => "AUTH_FAILED",
-            Code::UserExists => "USER_EXISTS",
-            Code::UnknownUser => "UNKNOWN_USER",
-            Code::NotMember => "NOT_MEMBER",
-            Code::UnknownMessage => "UNKNOWN_MESSAGE",
-            Code::Offline => "OFFLINE",
-            Code::TooLong => "TOO_LONG",
-            Code::RateLimited => "RATE_LIMITED",
-            Code::Busy => "BUSY",
-            Code::Timeout => "TIMEOUT",
-            Code::Internal => "INTERNAL",
-        }
-    }
-
     /// Parses a code from the wire.
     pub fn parse(s: &str) -> Option<Code> {
-        Code::ALL.into_iter().find(|c| c.as_str() == s)
+        Code::ALL.iter().copied().find(|c| c.as_str() == s)
     }
 
     /// After these codes the server closes the connection (protocol §2).
@@ -102,15 +90,27 @@ impl fmt::Display for Ko {
 pub enum Reply {
     /// `OK`
     Ok,
-    /// `OK:<fields>`, fields already joined with `:`.
+    /// `OK:<fields>`: a payload of [`lines`](super::lines) (or a name)
+    /// as written; build it with [`Reply::with`].
     OkWith(String),
-    /// `OK:<n>` then the `n` lines.
+    /// `OK:<n>` then the `n` lines, each a [`lines`](super::lines) type as
+    /// written; build it with [`Reply::listing`].
     Listing(Vec<String>),
     /// `KO:<CODE>:<reason>`
     Ko(Ko),
 }
 
 impl Reply {
+    /// `OK:<payload>`.
+    pub fn with(payload: impl fmt::Display) -> Reply {
+        Reply::OkWith(payload.to_string())
+    }
+
+    /// `OK:<n>` and a line for each item.
+    pub fn listing<T: fmt::Display>(lines: impl IntoIterator<Item = T>) -> Reply {
+        Reply::Listing(lines.into_iter().map(|line| line.to_string()).collect())
+    }
+
     /// Parses the first line of a reply. A listing comes back as
     /// `OkWith("<n>")`: only the caller knows that it asked for a listing
     /// and must read `n` more lines (see [`Reply::listing_len`]).
@@ -184,10 +184,10 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_know_which_close() {
-        for code in Code::ALL {
+        for &code in Code::ALL {
             assert_eq!(Code::parse(code.as_str()), Some(code));
         }
-        let closing: Vec<_> = Code::ALL.into_iter().filter(|c| c.closes_connection()).collect();
+        let closing: Vec<_> = Code::ALL.iter().copied().filter(|c| c.closes_connection()).collect();
         assert_eq!(closing, [Code::AuthRequired, Code::AuthFailed, Code::TooLong, Code::Busy, Code::Timeout]);
     }
 }

@@ -69,6 +69,11 @@ pub enum Request {
     /// 1.1: which server this is: `OK:<id>`, the random identity of its
     /// data, so that a client keeps apart two servers at one address.
     Server,
+    /// 1.2: you are typing to `to`: its other end (a user, or the other
+    /// members of a room) is told, if online. Nothing is stored.
+    Typing {
+        to: Chat,
+    },
     Ping,
     Quit,
 }
@@ -180,6 +185,7 @@ impl Request {
             "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
             "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
             "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
+            "TYPING" => Request::Typing { to: chat(fields(line, 2, "TYPING:<user or #room>")?[1])? },
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "PING" | "QUIT" if line.contains(':') => {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
             }
@@ -239,6 +245,7 @@ impl fmt::Display for Request {
             Request::LastSeen { user } => write!(f, "LASTSEEN:{user}"),
             Request::Members { room } => write!(f, "MEMBERS:#{room}"),
             Request::Server => f.write_str("SERVER"),
+            Request::Typing { to } => write!(f, "TYPING:{to}"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -286,6 +293,8 @@ mod tests {
             "LASTSEEN:bob",
             "MEMBERS:#general",
             "SERVER",
+            "TYPING:bob",
+            "TYPING:#general",
             "PING",
             "QUIT",
         ] {

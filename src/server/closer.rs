@@ -74,7 +74,7 @@ impl Closer {
         let count = lingering.clone();
         std::thread::Builder::new()
             .name("closer".into())
-            .stack_size(super::listener::STACK_SIZE)
+            .stack_size(super::threads::STACK_SIZE)
             .spawn(move || run(&incoming, woken, &count))?;
         Ok(Closer { sockets, wake, lingering, max })
     }

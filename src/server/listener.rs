@@ -21,10 +21,6 @@ use crate::transport::Stream;
 /// kernel caps it at `net.core.somaxconn`.
 pub const BACKLOG: i32 = 8192;
 
-/// Stack size of connection threads. Handlers keep their buffers on the
-/// heap; a small stack lets 20,000 threads fit (only touched pages count).
-pub const STACK_SIZE: usize = 128 * 1024;
-
 /// Which port a listener serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Port {
@@ -119,7 +115,7 @@ fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Re
 /// lingers over the close, see `closer`) and ends.
 fn spawn_handler(stream: Stream, peer: SocketAddr, slot: Slot, port: Port) {
     let _ = stream.tcp().set_nodelay(true);
-    let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || {
+    let spawned = std::thread::Builder::new().stack_size(super::threads::STACK_SIZE).spawn(move || {
         let stream = match port {
             Port::Send => send::serve(stream, peer, &slot.ctx),
             Port::Receive => recv::serve(stream, peer, &slot.ctx),

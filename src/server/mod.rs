@@ -7,6 +7,15 @@
 //!   made them durable.
 //! - [`recv`]: the receive-port handler (events out, `ACK`/`PONG` in).
 //! - [`auth`]: `LOGIN`/`REGISTER`, shared by both ports, and their limits.
+//! - [`presence`]: who is online (`JOINED`/`LEFT`, coalesced by a timer
+//!   thread), `LASTSEEN`, `MEMBERS` and the `MEMBER` events.
+//! - [`relay`]: events from one user to others that are never stored
+//!   (`TYPING`), here and on a cluster's other nodes.
+//! - [`p2p`]: `P2P` and `PEER`, the introductions of direct chats.
+//! - [`nodes`]: what a server asks of the other nodes of its cluster
+//!   ([`nodes::Alone`] for a single server).
+//! - [`closer`]: closes connections without letting a slow peer hold a
+//!   thread; [`threads`]: how the server's threads are made.
 //! - [`throttle`]: the token buckets behind every limit; [`log_limit`]:
 //!   logging attacks without letting them fill the disk.
 //!
@@ -26,8 +35,10 @@ pub mod p2p;
 pub mod presence;
 pub mod recv;
 pub mod registration;
+pub mod relay;
 pub mod replies;
 pub mod send;
+pub mod threads;
 pub mod throttle;
 
 use std::collections::HashMap;

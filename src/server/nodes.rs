@@ -11,15 +11,17 @@
 //!   a session on another node gets `BYE:REPLACED` from that node;
 //! - `USERS`, `LASTSEEN` and `MEMBERS` ask who is online elsewhere;
 //! - `MEMBER` notices (protocol 1.1) reach members on other nodes;
+//! - unstored events (`TYPING`, protocol 1.2) reach users on other nodes
+//!   ([`Nodes::relay`], called by `server::relay` only);
 //! - `P2P:<port>` and `PEER:<user>` introduce users on different nodes.
 //!
 //! `JOINED`/`LEFT` need no call: each node tells its own users about
-//! everyone else's comings and goings (the cluster's directory, see
-//! `cluster::sessions`).
+//! everyone else's comings and goings (the cluster's directory of
+//! sessions, see `cluster::node`).
 
 use std::sync::Arc;
 
-use crate::protocol::Ko;
+use crate::protocol::{Event, Ko, PeerIntro};
 use crate::router::Outlet;
 use crate::store::UserId;
 
@@ -50,7 +52,10 @@ pub trait Nodes: Send + Sync {
     /// `PEER:<user>` for a `user` whose receive connection is on another
     /// node: that node pushes `P2P:<from>:<token>` and answers
     /// `<ip>:<port>:<token>`. `None`: not online on any other node.
-    fn introduce(&self, from: &str, user: UserId) -> Option<Result<String, Ko>>;
+    fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>>;
+    /// Pushes an unstored event (see `server::relay`) to those of `users`
+    /// whose receive connection is on another node; the rest are offline.
+    fn relay(&self, users: &[UserId], event: &Event);
     /// The server is stopping: its sessions end (and the node says so).
     fn stop(&self);
 }
@@ -77,8 +82,9 @@ impl Nodes for Alone {
     fn p2p_port(&self, _user: UserId) -> Option<u16> {
         None
     }
-    fn introduce(&self, _from: &str, _user: UserId) -> Option<Result<String, Ko>> {
+    fn introduce(&self, _from: &str, _user: UserId) -> Option<Result<PeerIntro, Ko>> {
         None
     }
+    fn relay(&self, _users: &[UserId], _event: &Event) {}
     fn stop(&self) {}
 }

@@ -7,11 +7,12 @@
 //! `P2P:<from>:<token>` checks it.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use parking_lot::Mutex;
 
 use super::Ctx;
-use crate::protocol::{Code, Ko};
+use crate::protocol::{Code, Event, Ko, PeerIntro};
 use crate::router::Outlet;
 use crate::store::UserId;
 
@@ -36,7 +37,7 @@ pub fn announce(ctx: &Ctx, user: UserId, port: u16) {
 /// failure is `OFFLINE` (the contract's only code for it), with a reason.
 /// A peer whose receive connection is on another node of a cluster is
 /// introduced by that node.
-pub fn introduce(ctx: &Ctx, me: &str, peer: &str) -> Result<String, Ko> {
+pub fn introduce(ctx: &Ctx, me: &str, peer: &str) -> Result<PeerIntro, Ko> {
     let id = ctx.store.user_id(peer).ok_or_else(|| offline(peer, "is not a user here"))?;
     let Some(outlet) = ctx.router.get(id) else {
         return ctx.nodes.introduce(me, id).unwrap_or_else(|| Err(offline(peer, "is not connected")));
@@ -47,11 +48,11 @@ pub fn introduce(ctx: &Ctx, me: &str, peer: &str) -> Result<String, Ko> {
 
 /// Introduces `me` to `peer`, whose receive connection is `outlet` and
 /// who announced `port`: pushes `P2P:<me>:<token>`, returns `<ip>:<port>:<token>`.
-pub fn introduce_to(outlet: &Outlet, me: &str, peer: &str, port: Option<u16>) -> Result<String, Ko> {
+pub fn introduce_to(outlet: &Outlet, me: &str, peer: &str, port: Option<u16>) -> Result<PeerIntro, Ko> {
     let port = port.ok_or_else(|| offline(peer, "accepts no direct chats (no P2P port announced)"))?;
     let token = new_token();
-    outlet.push(&format!("P2P:{me}:{token}\n"));
-    Ok(format!("{}:{port}:{token}", outlet.peer_ip))
+    outlet.push(&Event::P2p { from: me.to_string(), token: token.clone() });
+    Ok(PeerIntro { addr: SocketAddr::new(outlet.peer_ip, port), token })
 }
 
 /// `P2P` and `PEER` on a TLS server (protocol 1.1, §9): a direct chat is

@@ -47,7 +47,7 @@ use parking_lot::Mutex;
 use super::Ctx;
 use super::throttle::Throttle;
 use crate::protocol::names::fold;
-use crate::protocol::{Code, Event, Ko};
+use crate::protocol::{Code, Event, Ko, MemberLine, Presence, SeenLine};
 use crate::router::Outlet;
 use crate::store::UserId;
 
@@ -251,8 +251,8 @@ impl Announcer {
 
     fn say(&self, ctx: &Ctx, user: UserId, name: &str, say: Say) {
         match say {
-            Say::Joined => tell_roommates(ctx, user, name, "JOINED"),
-            Say::Left => tell_roommates(ctx, user, name, "LEFT"),
+            Say::Joined => tell_roommates(ctx, user, name, true),
+            Say::Left => tell_roommates(ctx, user, name, false),
             Say::Nothing => {}
             // Fails only once the timer has stopped (shutdown).
             Say::Later(at) => drop(self.timer.send(Some((at, user)))),
@@ -267,7 +267,7 @@ impl Timer {
     pub fn start(self, ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
         std::thread::Builder::new()
             .name("presence".into())
-            .stack_size(super::listener::STACK_SIZE)
+            .stack_size(super::threads::STACK_SIZE)
             .spawn(move || run_timer(&self.0, &ctx))
     }
 }
@@ -303,31 +303,32 @@ fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, ctx: &Weak<Ctx>) {
 
 /// Tells the online users who share a small room with `user` (named
 /// `name`) that it came online (`JOINED`) or went offline (`LEFT`).
-fn tell_roommates(ctx: &Ctx, user: UserId, name: &str, word: &str) {
-    let frame = format!("{word}:{name}\n");
+fn tell_roommates(ctx: &Ctx, user: UserId, name: &str, online: bool) {
+    let user_name = name.to_string();
+    let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
     for mate in ctx.store.roommates(user, ctx.config.presence_limit) {
-        ctx.router.send_to(mate, &frame);
+        ctx.router.send_to(mate, &event);
     }
 }
 
-/// `<ONLINE|ts|UNKNOWN>` for one user.
-fn seen(ctx: &Ctx, user: UserId) -> String {
+/// Whether one user is online, or since when not.
+fn seen(ctx: &Ctx, user: UserId) -> Presence {
     if ctx.is_online(user) {
-        return "ONLINE".into();
+        return Presence::Online;
     }
-    ctx.store.last_seen(user).map_or_else(|| "UNKNOWN".into(), |ts| ts.to_string())
+    ctx.store.last_seen(user).map_or(Presence::Unknown, Presence::LastSeen)
 }
 
 /// `LASTSEEN:<user>`: `<user as registered>:<ONLINE|ts|UNKNOWN>`.
-pub fn last_seen(ctx: &Ctx, name: &str) -> Result<String, Ko> {
+pub fn last_seen(ctx: &Ctx, name: &str) -> Result<SeenLine, Ko> {
     let unknown = || Ko::new(Code::UnknownUser, format!("no user named {name}"));
     let user = ctx.store.user_id(name).ok_or_else(unknown)?;
     let name = ctx.store.user_name(name).ok_or_else(unknown)?;
-    Ok(format!("{name}:{}", seen(ctx, user)))
+    Ok(SeenLine { user: name.to_string(), presence: seen(ctx, user) })
 }
 
 /// `MEMBERS:<#room>`: the lines `<user>:<ONLINE|ts|UNKNOWN>`.
-pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<String>, Ko> {
+pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<MemberLine>, Ko> {
     let (_, mut members) = ctx
         .store
         .room_members(room)
@@ -336,7 +337,10 @@ pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<String>, Ko> {
         return Err(Ko::new(Code::NotMember, format!("you are not in #{room}")));
     }
     members.sort_by_key(|(_, name)| fold(name));
-    Ok(members.iter().map(|(user, name)| format!("{name}:{}", seen(ctx, *user))).collect())
+    Ok(members
+        .iter()
+        .map(|(user, name)| MemberLine { user: name.to_string(), presence: seen(ctx, *user) })
+        .collect())
 }
 
 /// True if `user` is in `room` now (to tell a `JOIN` that changes nothing).
@@ -369,13 +373,9 @@ pub fn tell_local_members(
         return;
     }
     let event = Event::Member { room: room.to_string(), user: name.to_string(), joined };
-    let frame = format!("{event}\n");
     for (member, _) in members {
-        if member != who
-            && let Some(outlet) = router.get(member)
-            && outlet.speaks_1_1()
-        {
-            outlet.push(&frame);
+        if member != who {
+            router.send_to(member, &event);
         }
     }
 }

@@ -23,7 +23,7 @@ use std::time::Instant;
 use super::log_limit::log_limited;
 use super::replies::RETRY_FLUSH;
 use super::{Ctx, auth};
-use crate::protocol::{Bye, Code, EventReply, FrameError, FrameReader, Ko, Reply};
+use crate::protocol::{Bye, Code, Event, EventReply, FrameError, FrameReader, Ko, Reply};
 use crate::router::Outlet;
 use crate::store::UserId;
 use crate::transport::Stream;
@@ -81,7 +81,7 @@ fn login(
             Err(FrameError::TooLong) => Ko::new(Code::TooLong, "the frame is too long"),
             Err(FrameError::TimedOut) => {
                 // The receive port says goodbye with BYE, even before login (§7).
-                let _ = say("BYE:TIMEOUT\n");
+                let _ = say(&format!("{}\n", Event::Bye(Bye::Timeout)));
                 return None;
             }
             Err(FrameError::Io(e)) if Stream::is_plaintext_client(&e) => {
@@ -179,7 +179,7 @@ fn attach(ctx: &Ctx, outlet: &Arc<Outlet>) -> (u64, Option<Arc<Outlet>>) {
 /// goodbye said meanwhile (`BYE:REPLACED`) cuts it short.
 fn send_replay(ctx: &Ctx, stream: &Stream, upto: u64, outlet: &Outlet) -> std::io::Result<()> {
     let timeout = ctx.config.timeout;
-    let mut chunk = format!("OK:{}\n", outlet.name);
+    let mut chunk = Reply::with(&*outlet.name).to_string();
     let mut frames = ctx.store.replay(outlet.user, upto);
     loop {
         let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
@@ -210,7 +210,9 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                 match EventReply::parse(line) {
                     Some(EventReply::Ack(seq)) => ctx.store.ack(outlet.user, seq.min(outlet.last_sent())),
                     Some(EventReply::Pong) => {}
-                    Some(EventReply::Version11) => outlet.opt_in_1_1(),
+                    Some(version @ (EventReply::Version11 | EventReply::Version12)) => {
+                        outlet.opt_in(version.minor().unwrap_or(0))
+                    }
                     None => log::debug!("{}: ignored a frame on the receive port", outlet.name),
                 }
             }
@@ -226,7 +228,7 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                         outlet.close(Bye::Timeout);
                     }
                 } else if !pinged && now >= last_frame + timeout / 2 {
-                    outlet.push("PING\n");
+                    outlet.push(&Event::Ping);
                     pinged = true;
                 }
             }

@@ -6,7 +6,7 @@
 //! that: it leaves its replies with the store
 //! ([`Store::when_durable`](crate::store::Store::when_durable)), which
 //! hands them back on the thread that made them durable (the leader of
-//! the group commit, see `store::committer`), and goes back to reading its
+//! the group commit, see `store::local::committer`), and goes back to reading its
 //! socket. Waiting would cost a thread wake-up per message, the largest
 //! cost of a message at 10,000 msgs/s on this machine (BENCHMARKS.md,
 //! "Latency").

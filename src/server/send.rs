@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, auth, p2p, presence};
+use super::{Ctx, auth, p2p, presence, relay};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -202,7 +202,7 @@ impl Session<'_> {
         let Some((user, name)) = self.user.clone() else {
             return match auth::authenticate(self.ctx, line, self.peer.ip()) {
                 auth::Outcome::LoggedIn(id, name) => {
-                    self.queue(Reply::OkWith(name.to_string()), false);
+                    self.queue(Reply::with(name.as_ref()), false);
                     self.user = Some((id, name));
                     Flow::Continue
                 }
@@ -268,13 +268,16 @@ impl Session<'_> {
                 self.reply(Ok(Reply::Ok))
             }
             Request::Peer { user: peer } => {
-                self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::OkWith))
+                self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::with))
             }
             Request::LastSeen { user: whom } => {
-                self.reply(presence::last_seen(self.ctx, &whom).map(Reply::OkWith))
+                self.reply(presence::last_seen(self.ctx, &whom).map(Reply::with))
             }
             Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
-            Request::Server => self.reply(store.server_id().map(Reply::OkWith)),
+            Request::Server => self.reply(store.server_id().map(Reply::with)),
+            Request::Typing { to } => {
+                self.reply(relay::typing(self.ctx, user, &name, &to).map(|()| Reply::Ok))
+            }
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);
@@ -306,7 +309,7 @@ impl Session<'_> {
                 Some(ko) => drop(self.refuse(ko)),
                 None => {
                     let result = results.next().expect("one result per allowed message");
-                    self.reply_durable(result.map(|fields| (Reply::OkWith(fields), ticket)));
+                    self.reply_durable(result.map(|accepted| (Reply::with(accepted), ticket)));
                 }
             }
         }
@@ -463,9 +466,8 @@ fn capped(request: Request) -> Request {
 }
 
 /// A listing reply of at most [`MAX_LISTING`] lines, the first ones.
-fn listing(mut lines: Vec<String>) -> Reply {
-    lines.truncate(MAX_LISTING);
-    Reply::Listing(lines)
+fn listing<T: std::fmt::Display>(lines: Vec<T>) -> Reply {
+    Reply::listing(lines.into_iter().take(MAX_LISTING))
 }
 
 /// Tokens a request takes from its user's `--rate` bucket: one for each

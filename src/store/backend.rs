@@ -26,7 +26,7 @@
 use std::sync::Arc;
 
 use super::state::{Delivery, UserId};
-use crate::protocol::{Chat, Ko, Text};
+use crate::protocol::{Accepted, Chat, ChatLine, Ko, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -100,7 +100,7 @@ pub trait Backend: Send + Sync {
     /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its
     /// `OK` or its `KO`. A resend (an id among the sender's recent ones)
     /// gets its first `OK` and stores nothing.
-    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket);
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket);
     /// `READ`: `user` read `chat` up to the message `id`.
     fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko>;
     /// `JOIN` (creating the room if new; nothing changes if already in it).
@@ -128,9 +128,9 @@ pub trait Backend: Send + Sync {
 
     // ----- reads: they show only what is durable
     /// `ROOMS` lines.
-    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko>;
+    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko>;
     /// `CHATS` lines.
-    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko>;
+    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko>;
     /// Users who share a room of at most `limit` members with `user`.
     fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId>;
     /// When `user` was last online (`None`: never since this was kept).
@@ -166,7 +166,7 @@ impl<B: Backend + ?Sized> Backend for Arc<B> {
     fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
         (**self).create_account(name, email, hash)
     }
-    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         (**self).send(from, msgs)
     }
     fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
@@ -190,10 +190,10 @@ impl<B: Backend + ?Sized> Backend for Arc<B> {
     fn when_durable(&self, ticket: Ticket, then: Then) {
         (**self).when_durable(ticket, then)
     }
-    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
         (**self).rooms(user)
     }
-    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
         (**self).chats(user)
     }
     fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {

@@ -27,10 +27,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::disk::{Disk, SyncPoint};
-use super::local::{Options, load_users};
 use super::log::Log;
+use super::options::Options;
 use super::record::{Message, Record};
 use super::state::{Batch, State};
+use super::users::load_users;
 use super::{checkpoint, now_ms};
 use crate::error::{Error, Result};
 use crate::protocol::Text;

@@ -14,10 +14,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::disk::{Disk, RealDisk};
-use super::local::{USERS_HEADER, load_users};
 use super::log::Log;
 use super::record::{Pos, Record};
 use super::state::{Queued, State, UserId};
+use super::users::{USERS_HEADER, load_users};
 use super::{Options, convert, lock::DataLock};
 use crate::error::{Error, Result};
 use crate::protocol::names::fold;

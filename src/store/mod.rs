@@ -7,9 +7,12 @@
 //!   [`LocalStore`] ([`local`]) is the one we have: the state in memory
 //!   ([`state`]), the records in a segmented CSV log on disk ([`log`],
 //!   [`record`]), checkpoints ([`checkpoint`]), and the group commit
-//!   ([`committer`]); `requests` and `reads` hold what each request does.
+//!   ([`local::committer`]); `local/requests.rs` and `local/reads.rs` hold
+//!   what each request does.
 //!   A backend on a database shared by several servers implements the same
 //!   trait.
+//! - [`options`]: how the local store keeps its files; [`users`]: the
+//!   accounts' file, `users.csv`.
 //! - [`disk`]: the file interface every write goes through; [`sim_disk`]:
 //!   the simulated disk with power cuts that the crash tests use.
 //! - [`convert`]: turns a data directory of the first layout (four CSV
@@ -18,41 +21,46 @@
 //!   under the data directory's [`lock`].
 //! - [`server_id`]: the data directory's random identity (`server.csv`),
 //!   which `SERVER` (protocol 1.1) answers.
+//! - [`export`]: the whole store as records, for `wachat migrate` (a
+//!   single server's data into a cluster).
+//! - `permissions`: the data directory and its files readable by the
+//!   server's user only (`0700`/`0600`), tightened at every start.
+//!
+//! The store never writes a frame: what it returns to the server are the
+//! types of `protocol/` (`Accepted`, `ChatLine`, `RoomLine`, and
+//! `HISTORY`'s lines written through `HistoryLineRef`).
 
 pub mod accounts;
 pub mod backend;
 pub mod checkpoint;
-pub mod committer;
 pub mod convert;
 pub mod damage;
 pub mod disk;
 pub mod export;
 pub mod invites;
 pub mod local;
-#[cfg(test)]
-mod local_tests;
 pub mod lock;
 pub mod log;
+pub mod options;
 pub mod password;
 mod permissions;
-mod reads;
 pub mod record;
-mod requests;
 pub mod server_id;
 pub mod sim_disk;
 pub mod state;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
+pub use local::READ_SEARCH_LIMIT;
 pub use local::{LocalStore, Options};
 pub use password::Hasher;
 pub use record::{Message, Record};
-pub use requests::READ_SEARCH_LIMIT;
 pub use state::{DEDUP_WINDOW, Delivery, MAX_ROOMS_PER_USER, Pushed, State, UserId};
 
-use crate::protocol::{Chat, Code, Ko, Text};
+use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine, Text};
 
 /// The name of the room every account joins at registration.
 pub const GENERAL: &str = "#general";
@@ -125,7 +133,7 @@ impl Store {
 
     /// The account, if it exists; a storage that cannot say now (a
     /// database that is down) counts as "no such account", logged.
-    fn account(&self, name: &str) -> Option<Account> {
+    pub fn account(&self, name: &str) -> Option<Account> {
         self.backend.account(name).unwrap_or_else(|ko| {
             ::log::warn!("store: looking up {name:?}: {}", ko.reason);
             None
@@ -135,13 +143,13 @@ impl Store {
     // ----- changes ------------------------------------------------------
 
     /// `MSG`: the `<id>:<ts>` of its `OK`, valid once the ticket is durable.
-    pub fn send(&self, from: UserId, to: &Chat, id: &str, text: &Text) -> Result<(String, Ticket), Ko> {
+    pub fn send(&self, from: UserId, to: &Chat, id: &str, text: &Text) -> Result<(Accepted, Ticket), Ko> {
         let (mut results, ticket) = self.backend.send(from, &[(to.clone(), id.to_string(), text.clone())]);
         results.pop().expect("one result per message").map(|ok| (ok, ticket))
     }
 
     /// Several `MSG`s of one sender at once; one result per message.
-    pub fn send_many(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+    pub fn send_many(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         self.backend.send(from, msgs)
     }
 
@@ -184,7 +192,7 @@ impl Store {
     // ----- reads --------------------------------------------------------
 
     /// `ROOMS`
-    pub fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    pub fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
         self.backend.rooms(user)
     }
 
@@ -195,7 +203,7 @@ impl Store {
     }
 
     /// `CHATS`
-    pub fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    pub fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
         self.backend.chats(user)
     }
 
@@ -255,7 +263,7 @@ impl Backend for LocalStore {
         Ok((made.pop().expect("one account asked, one made"), ticket))
     }
 
-    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         self.inner.send(from, msgs)
     }
 
@@ -287,11 +295,11 @@ impl Backend for LocalStore {
         self.inner.when_durable(ticket.0, then)
     }
 
-    fn rooms(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
         Ok(self.inner.state.lock().rooms_list(user))
     }
 
-    fn chats(&self, user: UserId) -> Result<Vec<String>, Ko> {
+    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
         Ok(self.inner.chats(user))
     }
 

@@ -182,9 +182,10 @@ impl Record {
         let name = |i| -> Result<Arc<str>, String> { Ok(Arc::from(f.get(i)?.as_ref())) };
         Ok(match f.get(0)?.as_ref() {
             "MSG" => {
-                let text = Text::parse(f.get(8)?.as_ref())?;
-                let msg = Message { from: name(2)?, to: name(3)?, id: name(4)?, ts, text };
-                let link = Link { prev: f.pos(5)?, ord: f.number(6)?, dord: f.number(7)? };
+                let m = MsgRef::from_fields(&f)?;
+                let text = Text::parse(&m.text)?;
+                let msg = Message { from: m.from.into(), to: m.to.into(), id: m.id.into(), ts, text };
+                let link = Link { prev: m.prev, ord: m.ord, dord: m.dord };
                 Record::Msg { msg: Arc::new(msg), link }
             }
             "DELIVERED" => {
@@ -201,6 +202,59 @@ impl Record {
             "SEEN" => Record::Seen { ts, user: name(2)? },
             other => return Err(format!("unknown kind {other:?}")),
         })
+    }
+}
+
+/// A `MSG` record borrowed from its line: what reading a conversation
+/// needs (`HISTORY`, the inbox replay, the search of `READ`), without
+/// copying its fields. [`Record::decode`] reads a `MSG` through it too:
+/// one decoder, one place that knows the field numbers.
+pub struct MsgRef<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub id: &'a str,
+    pub ts: u64,
+    pub prev: Pos,
+    pub ord: u64,
+    pub dord: u64,
+    /// Escaped as on the wire (it was stored so); quotes undone.
+    pub text: Cow<'a, str>,
+}
+
+impl<'a> MsgRef<'a> {
+    /// Reads a `MSG` line (without the `\n`).
+    pub fn decode(line: &'a str) -> Result<MsgRef<'a>, String> {
+        let f = Fields::split(line)?;
+        if f.get(0)?.as_ref() != "MSG" {
+            return Err(format!("expected a message, found {:?}", f.get(0)?));
+        }
+        MsgRef::from_fields(&f)
+    }
+
+    fn from_fields(f: &Fields<'a>) -> Result<MsgRef<'a>, String> {
+        let field = |i| -> Result<&'a str, String> {
+            match f.get(i)? {
+                Cow::Borrowed(s) => Ok(*s),
+                // Names and ids never need quotes.
+                Cow::Owned(_) => Err(format!("field {} is quoted", i + 1)),
+            }
+        };
+        Ok(MsgRef {
+            from: field(2)?,
+            to: field(3)?,
+            id: field(4)?,
+            ts: f.number(1)?,
+            prev: f.pos(5)?,
+            ord: f.number(6)?,
+            dord: f.number(7)?,
+            text: f.get(8)?.clone(),
+        })
+    }
+
+    /// The message as event number `seq` of an inbox.
+    pub fn event(&self, seq: u64) -> crate::protocol::EventRef<'_> {
+        let (from, to, id, ts, text) = (self.from, self.to, self.id, self.ts, &*self.text);
+        crate::protocol::EventRef::Msg { seq, from, to, id, ts, text }
     }
 }
 

@@ -5,13 +5,13 @@
 //! carry out, so every rule here is tested with plain values, and the
 //! render tests draw an `App` built by hand.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::conversation::{ChatView, Note, Notes, Top};
 use super::editor::Editor;
 use super::theme::Theme;
 use super::worker::{Done, Work};
-use crate::client::{LiveChats, Message, Notice, Presence};
+use crate::client::{LiveChats, Message, Notice, Presence, TYPING_SHOWN};
 use crate::console::session::Opened;
 use crate::console::view;
 use crate::i18n::Lang;
@@ -49,6 +49,8 @@ pub enum Effect {
     /// Open a chat: its messages from the local log at once, then the
     /// server's (`/chat`, which also marks it read).
     Open(Chat),
+    /// Tell the chat that you are typing (the client paces it).
+    Typing(Chat),
     /// Ring the terminal's bell.
     Bell,
     /// Leave.
@@ -113,6 +115,9 @@ pub struct App {
     pub quitting: bool,
     /// Peers with an open direct chat, folded.
     pub direct: HashSet<String>,
+    /// Who is typing, by folded chat: the name and since when (ms); shown
+    /// for [`TYPING_SHOWN`] or until their message arrives.
+    pub typing: HashMap<String, (String, u64)>,
     /// The time "today" is decided by (set before each frame; pinned in tests).
     pub now: u64,
     pub geometry: Geometry,
@@ -140,9 +145,23 @@ impl App {
             panel: None,
             quitting: false,
             direct: HashSet::new(),
+            typing: HashMap::new(),
             now: 0,
             geometry: Geometry::default(),
         }
+    }
+
+    /// Who is typing in `chat` now ("ana is typing…" for its title).
+    pub fn typing_in(&self, chat: &Chat) -> Option<&str> {
+        let (from, at) = self.typing.get(&fold(&chat.to_string()))?;
+        (self.now < at + TYPING_SHOWN.as_millis() as u64).then_some(from.as_str())
+    }
+
+    /// Forgets who stopped typing; true if that changes the screen.
+    pub fn typing_expired(&mut self, now: u64) -> bool {
+        let before = self.typing.len();
+        self.typing.retain(|_, (_, at)| now < *at + TYPING_SHOWN.as_millis() as u64);
+        self.typing.len() != before
     }
 
     /// True if `chat` is the open one.
@@ -212,8 +231,15 @@ impl App {
         let text = || view::notice(self.lang, &self.me, notice, |_| None);
         let now = self.now;
         match notice {
+            Notice::Typing { from, chat } => {
+                self.typing.insert(fold(&chat.to_string()), (from.clone(), now));
+            }
             Notice::Message(m) | Notice::Sent(m) => {
                 let chat = m.chat(&self.me);
+                let key = fold(&chat.to_string());
+                if self.typing.get(&key).is_some_and(|(from, _)| fold(from) == fold(&m.from)) {
+                    self.typing.remove(&key);
+                }
                 if let Some(view) = self.view.as_mut().filter(|v| v.is(&chat)) {
                     view.merge(vec![m.clone()], false);
                     // On screen, so read (a direct message has no READ).

@@ -14,7 +14,6 @@ pub struct Editor {
 }
 
 impl Editor {
-    #[cfg(test)]
     pub fn text(&self) -> &str {
         &self.text
     }

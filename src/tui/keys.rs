@@ -145,7 +145,13 @@ impl App {
             KeyCode::Down => {
                 e.vertical(false);
             }
-            KeyCode::Char(c) if !ctrl && !alt => e.insert(c),
+            KeyCode::Char(c) if !ctrl && !alt => {
+                e.insert(c);
+                // Typing a message (not a command) in an open chat.
+                if let Some(view) = self.view.as_ref().filter(|_| !self.editor.text().starts_with('/')) {
+                    return vec![Effect::Typing(view.chat.clone())];
+                }
+            }
             _ => {}
         }
         Vec::new()

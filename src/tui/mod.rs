@@ -179,7 +179,9 @@ fn run_loop(screen: &mut Screen, app: &mut App, client: &Client, ch: &Channels) 
             recv(tick) -> _ => {
                 // A new minute ("today" may have become "yesterday"), or
                 // the outbox moved without a notice.
-                dirty = now_ms() / 60_000 != minute || client.pending() != app.pending;
+                // Or "ana is typing…" is over.
+                let now = now_ms();
+                dirty = now / 60_000 != minute || client.pending() != app.pending || app.typing_expired(now);
                 Vec::new()
             },
         };
@@ -192,6 +194,7 @@ fn run_loop(screen: &mut Screen, app: &mut App, client: &Client, ch: &Channels) 
                     app.open(chat.clone(), client.local_history(&chat, LOCAL_MESSAGES));
                     let _ = ch.work.send(Work::Command(Command::Open(chat)));
                 }
+                Effect::Typing(chat) => client.typing(&chat),
                 Effect::Bell => screen.bell(),
                 Effect::Quit => return Ok(()),
                 Effect::Redraw => screen.clear()?,

@@ -37,7 +37,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::server::{Ctx, Refusal, listener};
+use crate::server::{Ctx, Refusal, listener, threads};
 use crate::transport::Stream;
 use http::{Head, HeadError, HeadReader, response_head, text_response};
 
@@ -49,10 +49,10 @@ pub const DEFAULT_WEB_PORT: u16 = 8080;
 const MAX_REQUESTS: usize = 100;
 
 /// Stack size of a web connection's thread: the port handler's
-/// (`listener::STACK_SIZE`) runs on top of the HTTP request that opened
+/// (`threads::STACK_SIZE`) runs on top of the HTTP request that opened
 /// it, and writes through the WebSocket framing; a debug build overflowed
 /// 128 KiB on `REGISTER`. Only the pages touched count.
-const STACK_SIZE: usize = 2 * listener::STACK_SIZE;
+const STACK_SIZE: usize = 2 * threads::STACK_SIZE;
 
 /// `--web-port`: a port (0: any free one), or `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -223,3 +223,35 @@ fn a_dead_node_disappears_from_presence_within_seconds() {
     assert_eq!(next_presence(&mut bob_recv), "LEFT:ana");
     assert_eq!(bob.listing("USERS"), ["bob"]);
 }
+
+#[test]
+fn typing_reaches_a_peer_and_a_room_on_the_other_node() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for (node, user) in [(&a, "ana"), (&b, "bob"), (&b, "cy")] {
+        register(node, user);
+    }
+    let mut ana = send_conn(&a, "ana");
+    let mut cy = send_conn(&b, "cy");
+    assert_eq!(ana.request("JOIN:#tea"), "OK");
+    assert_eq!(cy.request("JOIN:#tea"), "OK");
+    let mut ana_recv = recv_conn(&a, "ana");
+    // One message waits for each of bob and cy on B: their ACK, sent after
+    // VERSION:1.2, comes back to ana on A as a STATUS once B has read both.
+    let mut on_b = Vec::new();
+    for user in ["bob", "cy"] {
+        assert!(ana.request(&format!("MSG:{user}:to-{user}:hi")).starts_with("OK:"));
+        let mut events = recv_conn(&b, user);
+        assert!(next_event(&mut events).starts_with("MSG:1:ana:"));
+        events.send("VERSION:1.2");
+        events.send("ACK:1");
+        let status = without_ts(&next_event(&mut ana_recv));
+        assert_eq!(status, format!("STATUS:{}:{user}:to-{user}:DELIVERED:<ts>", on_b.len() + 1));
+        on_b.push(events);
+    }
+    let (bob_recv, cy_recv) = on_b.split_at_mut(1);
+    assert_eq!(ana.request("TYPING:bob"), "OK");
+    assert_eq!(next_event(&mut bob_recv[0]), "TYPING:ana:bob");
+    assert_eq!(ana.request("TYPING:#tea"), "OK");
+    assert_eq!(next_event(&mut cy_recv[0]), "TYPING:ana:#tea");
+}

@@ -36,8 +36,8 @@ use std::sync::Arc;
 pub use recent::{DEDUP_WINDOW, Recent};
 
 use super::record::{Link, Message, NO_POS, Pos};
-use crate::protocol::State as MsgState;
 use crate::protocol::names::fold;
+use crate::protocol::{Chat, ChatLine, EventRef, RoomLine, State as MsgState};
 
 /// Index of an account in [`State::users`].
 pub type UserId = usize;
@@ -110,6 +110,21 @@ impl Queued {
 pub enum Pushed {
     Msg(Arc<Message>),
     Status { peer: Arc<str>, id: Arc<str>, state: MsgState, ts: u64 },
+}
+
+impl Pushed {
+    /// The event's frame as number `seq` of its user's inbox, borrowed.
+    pub fn frame(&self, seq: u64) -> EventRef<'_> {
+        match self {
+            Pushed::Msg(m) => {
+                let text = m.text.as_escaped();
+                EventRef::Msg { seq, from: &m.from, to: &m.to, id: &m.id, ts: m.ts, text }
+            }
+            Pushed::Status { peer, id, state, ts } => {
+                EventRef::Status { seq, peer, id, state: *state, ts: *ts }
+            }
+        }
+    }
 }
 
 /// A numbered event for one user (room messages share one [`Pushed`]).
@@ -399,17 +414,23 @@ impl State {
     // ----- reading the state --------------------------------------------
 
     /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name.
-    pub fn rooms_list(&self, user: UserId) -> Vec<String> {
+    pub fn rooms_list(&self, user: UserId) -> Vec<RoomLine> {
         let mut rooms: Vec<&Room> = self.rooms_of(user).map(|r| self.room(r)).collect();
         rooms.sort_by_key(|r| fold(&r.name));
-        rooms.iter().map(|r| format!("{}:{}", r.name, r.members.len())).collect()
+        rooms
+            .iter()
+            .map(|r| RoomLine {
+                room: r.name.trim_start_matches('#').into(),
+                members: r.members.len() as u64,
+            })
+            .collect()
     }
 
     /// Lines of `CHATS`: `<peer or #room>:<unread>`, most recent first.
     /// `hidden(head)` names the senders of the messages at the top of a
     /// chain that are not on disk yet: readers see nothing newer than the disk.
-    pub fn chats(&self, user: UserId, hidden: &mut dyn FnMut(Pos) -> Vec<String>) -> Vec<String> {
-        let mut chats: Vec<(u64, String)> = Vec::new();
+    pub fn chats(&self, user: UserId, hidden: &mut dyn FnMut(Pos) -> Vec<String>) -> Vec<ChatLine> {
+        let mut chats: Vec<(u64, ChatLine)> = Vec::new();
         for &peer in &self.users[user].peers {
             let conv = &self.directs[&pair(user, peer)];
             let not_yet = hidden(conv.head);
@@ -420,7 +441,8 @@ impl State {
             let from_peer = not_yet.iter().filter(|n| self.user_id(n) == Some(peer)).count() as u64;
             let to_me = conv.sent[side(peer, user)] - from_peer;
             let unread = to_me.saturating_sub(conv.marks[side(peer, user)].read);
-            chats.push((conv.last_order, format!("{}:{unread}", self.users[peer].name)));
+            let chat = Chat::User(self.users[peer].name.to_string());
+            chats.push((conv.last_order, ChatLine { chat, unread }));
         }
         for room in self.rooms_of(user) {
             let r = self.room(room);
@@ -431,7 +453,8 @@ impl State {
             let member = &r.members[&user];
             let own = member.own.iter().filter(|&&o| o < visible).count() as u64;
             let unread = visible.saturating_sub(member.read).saturating_sub(own);
-            chats.push((r.last_order, format!("{}:{unread}", r.name)));
+            let chat = Chat::registered(&r.name);
+            chats.push((r.last_order, ChatLine { chat, unread }));
         }
         chats.sort_by_key(|c| std::cmp::Reverse(c.0));
         chats.into_iter().map(|(_, line)| line).collect()

@@ -74,6 +74,13 @@ fn title(app: &App, view: &ChatView) -> Vec<Span<'static>> {
             app.theme.dim(),
         ));
     }
+    if let Some(from) = app.typing_in(&view.chat) {
+        let typing = crate::i18n::console::Msg::Typing;
+        spans.push(Span::styled(
+            format!(" · {}", tr!(in app.lang; typing, user = one_line(from))),
+            app.theme.dim(),
+        ));
+    }
     spans.push(Span::raw(" "));
     spans
 }

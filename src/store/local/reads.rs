@@ -15,12 +15,12 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use super::backend::{Lines, Listing};
-use super::damage;
-use super::local::{Inner, Pending};
-use super::record::{Fields, NO_POS, Pos};
-use super::state::{Marks, Queued, UserId};
-use crate::protocol::{Chat, Code, EventRef, Ko, State as MsgState};
+use super::super::backend::{Lines, Listing};
+use super::super::damage;
+use super::super::record::{MsgRef, NO_POS, Pos, Record};
+use super::super::state::{Marks, Queued, UserId};
+use super::{Inner, Pending};
+use crate::protocol::{Chat, ChatLine, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
@@ -45,45 +45,6 @@ const NEAR: u64 = 4096;
 /// only and reads them again as it writes them out.
 const KEEP_BYTES: usize = 512 * 1024;
 
-/// The fields of a `MSG` line, borrowed from it.
-pub(super) struct MsgLine<'a> {
-    pub(super) from: &'a str,
-    pub(super) to: &'a str,
-    pub(super) id: &'a str,
-    pub(super) ts: u64,
-    pub(super) prev: Pos,
-    pub(super) ord: u64,
-    pub(super) dord: u64,
-    /// Escaped as on the wire (it was stored so); quotes undone.
-    pub(super) text: std::borrow::Cow<'a, str>,
-}
-
-impl<'a> MsgLine<'a> {
-    pub(super) fn parse(line: &'a str) -> Result<MsgLine<'a>, String> {
-        let f = Fields::split(line)?;
-        if f.get(0)?.as_ref() != "MSG" {
-            return Err(format!("expected a message, found {:?}", f.get(0)?));
-        }
-        let field = |i| -> Result<&'a str, String> {
-            match f.get(i)? {
-                std::borrow::Cow::Borrowed(s) => Ok(*s),
-                // Names and ids never need quotes.
-                std::borrow::Cow::Owned(_) => Err(format!("field {} is quoted", i + 1)),
-            }
-        };
-        Ok(MsgLine {
-            from: field(2)?,
-            to: field(3)?,
-            id: field(4)?,
-            ts: f.number(1)?,
-            prev: f.pos(5)?,
-            ord: f.number(6)?,
-            dord: f.number(7)?,
-            text: f.get(8)?.clone(),
-        })
-    }
-}
-
 fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
     log::error!("store: reading the record at position {pos}: {e}");
     Ko::new(Code::Internal, "the server could not read its log; see its log")
@@ -91,7 +52,7 @@ fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
 
 /// Reads the records of one reply by position, a block at a time (see
 /// [`BLOCK`]); records not written yet come from memory.
-pub(super) struct Reader {
+pub(in crate::store) struct Reader {
     inner: Arc<Inner>,
     block: Vec<u8>,
     /// Bytes of `block` read from the log (the rest is left over).
@@ -108,14 +69,14 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub(super) fn new(inner: Arc<Inner>) -> Reader {
+    pub(in crate::store) fn new(inner: Arc<Inner>) -> Reader {
         let on_disk = inner.synced();
         Reader { inner, block: Vec::new(), filled: 0, start: 0, single: String::new(), last: None, on_disk }
     }
 
     /// The line of the record at `pos` (`None`: removed by retention).
     /// `backward`: the next record wanted is probably before this one.
-    pub(super) fn line(&mut self, pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
+    pub(in crate::store) fn line(&mut self, pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
         let near = self.last.is_some_and(|last| last.abs_diff(pos) <= NEAR);
         self.last = Some(pos);
         if self.cached(pos).is_none() {
@@ -161,7 +122,7 @@ impl Reader {
 
 impl Inner {
     /// `HISTORY`: the newest `limit` messages of a conversation, oldest first.
-    pub(super) fn history(
+    pub(in crate::store) fn history(
         self: &Arc<Self>,
         user: UserId,
         chat: &Chat,
@@ -201,13 +162,13 @@ impl Inner {
         while pos != NO_POS && found.len() < limit {
             // `None`: the rest of the chain was removed by retention.
             let Some(line) = reader.line(pos, true)? else { break };
-            let m = match MsgLine::parse(line) {
+            let m = match MsgRef::decode(line) {
                 Ok(m) => m,
                 Err(e) => {
                     // Its link to the previous message is lost with it:
                     // look for that message near it (see `damage`).
                     damage::report(&self.log, pos, &e);
-                    let wanted = |l: &str| MsgLine::parse(l).is_ok_and(|m| in_chat(&m));
+                    let wanted = |l: &str| MsgRef::decode(l).is_ok_and(|m| in_chat(&m));
                     match damage::find_before(&self.log, pos, wanted) {
                         Some(before) => {
                             pos = before;
@@ -233,7 +194,7 @@ impl Inner {
                 }
                 let reply = keep.then(|| {
                     let mut reply = String::with_capacity(len);
-                    history_line(&mut reply, &m, direct.as_ref());
+                    write_history_line(&mut reply, &m, direct.as_ref());
                     debug_assert_eq!(reply.len(), len, "reply_len agrees with history_line");
                     reply
                 });
@@ -248,12 +209,12 @@ impl Inner {
     }
 
     /// `user`'s inbox events after what it acknowledged, up to `upto`.
-    pub(super) fn replay(self: &Arc<Self>, user: UserId, upto: u64) -> Box<dyn Lines> {
+    pub(in crate::store) fn replay(self: &Arc<Self>, user: UserId, upto: u64) -> Box<dyn Lines> {
         Box::new(ReplayLines { inner: self.clone(), reader: Reader::new(self.clone()), user, upto, after: 0 })
     }
 
     /// `CHATS`.
-    pub(super) fn chats(&self, user: UserId) -> Vec<String> {
+    pub(in crate::store) fn chats(&self, user: UserId) -> Vec<ChatLine> {
         let state = self.state.lock();
         let pending = self.pending.lock();
         let synced = self.synced();
@@ -261,20 +222,21 @@ impl Inner {
     }
 }
 
-/// Writes a message's `HISTORY` line, `\n` included:
-/// `<from>:<to>:<id>:<ts>:<state>:<text>`.
-fn history_line(out: &mut String, m: &MsgLine, direct: Option<&Directions>) {
+/// A message's `HISTORY` line, borrowed from its record.
+fn history_line<'a>(m: &'a MsgRef, direct: Option<&Directions>) -> HistoryLineRef<'a> {
     let state = direct.map_or(MsgState::Received, |d| d.state(m.from, m.dord));
-    // Writing into a String cannot fail.
-    let _ = writeln!(out, "{}:{}:{}:{}:{state}:{}", m.from, m.to, m.id, m.ts, m.text);
+    HistoryLineRef { from: m.from, to: m.to, id: m.id, ts: m.ts, state, text: &m.text }
 }
 
-/// The length of a message's `HISTORY` line (see [`history_line`]), `\n`
-/// included.
-fn reply_len(m: &MsgLine, direct: Option<&Directions>) -> usize {
-    let state = direct.map_or(MsgState::Received, |d| d.state(m.from, m.dord));
-    let digits = m.ts.checked_ilog10().map_or(1, |d| d as usize + 1);
-    m.from.len() + m.to.len() + m.id.len() + digits + state.as_str().len() + m.text.len() + 6
+/// Writes a message's `HISTORY` line, `\n` included.
+fn write_history_line(out: &mut String, m: &MsgRef, direct: Option<&Directions>) {
+    // Writing into a String cannot fail.
+    let _ = writeln!(out, "{}", history_line(m, direct));
+}
+
+/// The length of a message's `HISTORY` line, `\n` included.
+fn reply_len(m: &MsgRef, direct: Option<&Directions>) -> usize {
+    history_line(m, direct).len() + 1
 }
 
 /// The senders of the messages at the top of a chain that are not on disk
@@ -284,7 +246,7 @@ fn hidden_senders(pending: &Pending, head: Pos, synced: Pos) -> Vec<String> {
     let mut pos = head;
     while pos != NO_POS && pos >= synced {
         let Some(line) = pending.line_at(pos) else { break };
-        let Ok(m) = MsgLine::parse(&line) else { break };
+        let Ok(m) = MsgRef::decode(&line) else { break };
         senders.push(m.from.to_string());
         pos = m.prev;
     }
@@ -339,8 +301,8 @@ impl Lines for HistoryLines {
             }
             let line =
                 self.reader.line(pos, false)?.ok_or_else(|| read_failed(pos, "removed while being read"))?;
-            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
-            history_line(out, &m, self.direct.as_ref());
+            let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
+            write_history_line(out, &m, self.direct.as_ref());
         }
         self.next = end;
         Ok(true)
@@ -375,13 +337,13 @@ impl Lines for ReplayLines {
 }
 
 /// Whether a message belongs to `chat` (for finding one past damage).
-fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgLine) -> bool + use<> {
+fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgRef) -> bool + use<> {
     use crate::protocol::names::fold;
     let (me, other) = match (chat, direct) {
         (Chat::User(peer), Some(d)) => (Some(fold(&d.me)), fold(peer)),
         (room, _) => (None, fold(&room.to_string())),
     };
-    move |m: &MsgLine| match &me {
+    move |m: &MsgRef| match &me {
         Some(me) => {
             let (from, to) = (fold(m.from), fold(m.to));
             (from == *me && to == other) || (from == other && to == *me)
@@ -392,21 +354,17 @@ fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgLine) -> boo
 
 /// Writes the frame of inbox event `seq` from the log line of its record.
 fn write_event(out: &mut String, seq: u64, queued: &Queued, line: &str) -> Result<(), String> {
-    let event = match queued {
-        Queued::Direct { .. } | Queued::Room { .. } => {
-            let m = MsgLine::parse(line)?;
-            let event = EventRef::Msg { seq, from: m.from, to: m.to, id: m.id, ts: m.ts, text: &m.text };
-            let _ = writeln!(out, "{event}");
-            return Ok(());
-        }
-        Queued::Status { .. } => Fields::split(line)?,
-    };
-    let state = match event.get(0)?.as_ref() {
-        "DELIVERED" => MsgState::Delivered,
-        "READ" => MsgState::Read,
+    if let Queued::Direct { .. } | Queued::Room { .. } = queued {
+        let m = MsgRef::decode(line)?;
+        let _ = writeln!(out, "{}", m.event(seq));
+        return Ok(());
+    }
+    // A mark on a message the user sent: the one who got it or read it.
+    let (peer, id, state, ts) = match Record::decode(line)? {
+        Record::Delivered { user, id, ts, .. } => (user, id, MsgState::Delivered, ts),
+        Record::Read { user, id, ts, .. } => (user, id, MsgState::Read, ts),
         other => return Err(format!("expected DELIVERED or READ, found {other:?}")),
     };
-    let (peer, id, ts) = (event.get(2)?, event.get(4)?, event.number(1)?);
-    let _ = writeln!(out, "{}", EventRef::Status { seq, peer, id, state, ts });
+    let _ = writeln!(out, "{}", EventRef::Status { seq, peer: &peer, id: &id, state, ts });
     Ok(())
 }

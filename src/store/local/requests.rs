@@ -7,13 +7,15 @@
 
 use std::sync::Arc;
 
-use super::backend::{Account, Ticket};
-use super::local::{Inner, Pending, user_row};
-use super::reads::{MsgLine, Reader};
-use super::record::{Message, Record};
-use super::state::{MAX_ROOMS_PER_USER, State, UserId};
-use super::{GENERAL, now_ms};
-use crate::protocol::{Chat, Code, Ko, Text};
+use super::super::backend::{Account, Ticket};
+use super::super::record::MsgRef;
+use super::super::record::{Message, Record};
+use super::super::state::{MAX_ROOMS_PER_USER, State, UserId};
+use super::super::users::user_row;
+use super::super::{GENERAL, now_ms};
+use super::reads::Reader;
+use super::{Inner, Pending};
+use crate::protocol::{Accepted, Chat, Code, Ko, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -33,7 +35,10 @@ fn ko(code: Code, reason: impl Into<String>) -> Ko {
 impl Inner {
     /// Creates accounts, each a member of `#general`, all in one batch:
     /// all are stored, or none. A name taken (ignoring case) is refused.
-    pub(super) fn create_accounts(&self, new: &[(&str, &str, String)]) -> Result<(Vec<Account>, Ticket), Ko> {
+    pub(in crate::store) fn create_accounts(
+        &self,
+        new: &[(&str, &str, String)],
+    ) -> Result<(Vec<Account>, Ticket), Ko> {
         self.write(|state, batch| {
             // Checked before anything is applied: all or none.
             let mut seen = std::collections::HashSet::new();
@@ -61,7 +66,11 @@ impl Inner {
 
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
     /// lock acquisition, not one per message.
-    pub(super) fn send(&self, from: UserId, msgs: &[super::Outgoing]) -> (Vec<Result<String, Ko>>, Ticket) {
+    pub(in crate::store) fn send(
+        &self,
+        from: UserId,
+        msgs: &[super::super::Outgoing],
+    ) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         let applied = self.write_in(|state, pending| {
             Ok(msgs.iter().map(|(to, id, text)| self.send_one(state, pending, from, to, id, text)).collect())
         });
@@ -73,7 +82,12 @@ impl Inner {
     }
 
     /// `READ`: `user` read `chat` up to the message `id`.
-    pub(super) fn read(self: &Arc<Self>, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
+    pub(in crate::store) fn read(
+        self: &Arc<Self>,
+        user: UserId,
+        chat: &Chat,
+        id: &str,
+    ) -> Result<Ticket, Ko> {
         let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
         match chat {
             Chat::User(name) => {
@@ -139,14 +153,14 @@ impl Inner {
     /// message `id` of `from`: its recipient and `dord`. Outside the lock.
     fn recent_message(
         self: &Arc<Self>,
-        candidates: &[super::record::Pos],
+        candidates: &[super::super::record::Pos],
         from: &str,
         id: &str,
     ) -> Result<Option<(String, u64)>, Ko> {
         let mut reader = Reader::new(self.clone());
         for &pos in candidates {
             let Some(line) = reader.line(pos, true)? else { continue }; // removed by retention
-            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
             if m.from == from && m.id == id {
                 return Ok(Some((m.to.to_string(), m.dord)));
             }
@@ -169,7 +183,7 @@ impl Inner {
                     None => continue, // removed by retention: forgotten
                 },
             };
-            let m = MsgLine::parse(&line).map_err(|e| read_failed(pos, e))?;
+            let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
             if m.from == &*state.users[from].name && m.id == id {
                 return Ok(Some(m.ts));
             }
@@ -186,9 +200,9 @@ impl Inner {
         to: &Chat,
         id: &str,
         text: &Text,
-    ) -> Result<String, Ko> {
+    ) -> Result<Accepted, Ko> {
         if let Some(ts) = self.resent(state, pending, from, id)? {
-            return Ok(format!("{id}:{ts}")); // a resend
+            return Ok(Accepted { id: id.into(), ts }); // a resend
         }
         let (to_name, link) = match to {
             Chat::User(name) => {
@@ -213,24 +227,24 @@ impl Inner {
             text: text.clone(),
         };
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)?;
-        Ok(format!("{id}:{ts}"))
+        Ok(Accepted { id: id.into(), ts })
     }
 
     /// The newest message of a chain (from `head`, newest first) that
     /// `wanted` picks, among its last [`READ_SEARCH_LIMIT`].
     fn search(
         self: &Arc<Self>,
-        head: super::record::Pos,
-        wanted: impl Fn(&MsgLine) -> bool,
+        head: super::super::record::Pos,
+        wanted: impl Fn(&MsgRef) -> bool,
     ) -> Result<Option<Found>, Ko> {
         let mut reader = Reader::new(self.clone());
         let mut pos = head;
         for _ in 0..READ_SEARCH_LIMIT {
-            if pos == super::record::NO_POS {
+            if pos == super::super::record::NO_POS {
                 break;
             }
             let Some(line) = reader.line(pos, true)? else { break };
-            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
             if wanted(&m) {
                 return Ok(Some(Found { ord: m.ord, dord: m.dord }));
             }
@@ -241,7 +255,7 @@ impl Inner {
 
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
     /// the direct messages among them into DELIVERED.
-    pub(super) fn ack(&self, user: UserId, seq: u64) {
+    pub(in crate::store) fn ack(&self, user: UserId, seq: u64) {
         // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
         let result = self.write_unwaited(|state, batch| {
             if seq <= state.users[user].inbox.acked {
@@ -263,7 +277,7 @@ impl Inner {
     }
 
     /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
-    pub(super) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+    pub(in crate::store) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.write(|state, batch| {
             let existing = state.room_id(room);
             if existing.is_some_and(|r| state.is_member(r, user)) {
@@ -285,7 +299,7 @@ impl Inner {
     }
 
     /// `LEAVE`.
-    pub(super) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+    pub(in crate::store) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.write(|state, batch| {
             // The code is NOT_MEMBER either way; the reason says which.
             let r =
@@ -300,7 +314,7 @@ impl Inner {
     }
 
     /// The receive connection of `user` ended at `ts_ms`.
-    pub(super) fn note_offline(&self, user: UserId, ts_ms: u64) {
+    pub(in crate::store) fn note_offline(&self, user: UserId, ts_ms: u64) {
         let result = self.write_unwaited(|state, batch| {
             let me = state.users[user].name.clone();
             state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
@@ -319,7 +333,7 @@ struct Found {
     dord: u64,
 }
 
-fn read_failed(pos: super::record::Pos, e: impl std::fmt::Display) -> Ko {
+fn read_failed(pos: super::super::record::Pos, e: impl std::fmt::Display) -> Ko {
     log::error!("store: reading the record at position {pos}: {e}");
     ko(Code::Internal, "the server could not read its log; see its log")
 }

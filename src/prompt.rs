@@ -1,6 +1,7 @@
 //! Passwords on the command line's side: never from an argument, read
 //! from stdin, `WACHAT_PASSWORD` or a hidden prompt; a new account's
-//! typed twice and long enough.
+//! typed twice and long enough. Used by the command line (`cli`) and by
+//! `wachat users add` (`admin`), so it is below both.
 
 use std::io::IsTerminal;
 

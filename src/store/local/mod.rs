@@ -1,6 +1,18 @@
 //! [`LocalStore`]: the backend on this machine's disk — the state in
 //! memory, the records in the log, checkpoints, and the group commit.
 //!
+//! `Inner`, what the store's threads share, and its methods are in this
+//! folder, and only here:
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | opening a data directory (`load`), `Inner`, `LocalStore` |
+//! | [`committer`] | the group commit and the committer thread |
+//! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
+//! | `requests` | what each change does to the state (`MSG`, `READ`, `JOIN`, …) |
+//! | `reads` | `HISTORY`, the inbox replay and `CHATS`, read from the log outside the locks |
+//! | `tests` | the store on a simulated disk |
+//!
 //! ## Files (in the data directory)
 //!
 //! | file | what |
@@ -25,66 +37,34 @@
 //! callback holding only the delivery turn, which nothing else in the
 //! store takes, so that batches reach the router in order.
 
+mod checkpointer;
+pub mod committer;
+mod reads;
+mod requests;
+#[cfg(test)]
+mod tests;
+
+pub use requests::READ_SEARCH_LIMIT;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
 use super::backend::{Deliver, Ticket};
-use super::committer::{Bell, Durable, Files, Goal};
 use super::disk::{Disk, RealDisk, SyncPoint};
 use super::log::Log;
-use super::record::{Pos, Record, push_field};
+pub use super::options::{CHECKPOINT_RECORDS, Options, SEGMENT_SIZE};
+use super::record::{Pos, Record};
 use super::state::{Batch, State};
-use super::{checkpoint, committer, convert, lock::DataLock, server_id};
+use super::users::load_users;
+use super::{checkpoint, convert, lock::DataLock, server_id};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
-
-/// The header of `users.csv`.
-pub const USERS_HEADER: &str = "name,email,password_hash,created_ms";
-
-/// How the local store keeps its files.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// fsync before every `OK` (false only to measure what it costs).
-    pub fsync: bool,
-    /// A new log segment is started once the current one holds this many bytes.
-    pub segment_size: u64,
-    /// A checkpoint is written after this many records…
-    pub checkpoint_records: u64,
-    /// … or after this long, if anything was written since the last one.
-    pub checkpoint_interval: Duration,
-    /// Remove log segments whose records are all older than this (and that
-    /// no undelivered event needs); `None`: keep everything.
-    pub retain: Option<Duration>,
-    /// Say in the log (at `info`) what each start and checkpoint did: the
-    /// server's operator wants it; `wachat users` does not (then `debug`).
-    pub report: bool,
-}
-
-/// Default segment size: 64 MiB, about 300,000 messages of 100 bytes.
-pub const SEGMENT_SIZE: u64 = 64 << 20;
-/// Default records between checkpoints. Replaying this many at a start
-/// takes ~0.3 s here; at full load (~400,000 records/s) it means a
-/// checkpoint every ~0.5 s, each a few MiB.
-pub const CHECKPOINT_RECORDS: u64 = 200_000;
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            fsync: true,
-            segment_size: SEGMENT_SIZE,
-            checkpoint_records: CHECKPOINT_RECORDS,
-            checkpoint_interval: Duration::from_secs(600),
-            retain: None,
-            report: true,
-        }
-    }
-}
+use committer::{Bell, Durable, Files, Goal};
 
 /// The backend on the local disk (see the module documentation).
 pub struct LocalStore {
@@ -218,7 +198,7 @@ impl LocalStore {
         });
         let threads = vec![
             committer::spawn_committer(inner.clone())?,
-            committer::spawn_checkpointer(inner.clone(), due)?,
+            checkpointer::spawn_checkpointer(inner.clone(), due)?,
         ];
         *inner.threads.lock() = threads;
         Ok(LocalStore { inner })
@@ -226,7 +206,7 @@ impl LocalStore {
 
     /// Writes a checkpoint now (tests; the checkpointer does it by itself).
     pub fn checkpoint(&self) -> Result<()> {
-        committer::checkpoint(&self.inner)
+        checkpointer::checkpoint(&self.inner)
     }
 
     /// Waits until every record applied so far is on disk, acknowledgements
@@ -237,7 +217,7 @@ impl LocalStore {
     }
 
     /// Writes every record applied so far, synced only if one of them
-    /// needs it: what the committer does [`RIDE`](super::committer::RIDE)
+    /// needs it: what the committer does [`RIDE`](committer::RIDE)
     /// after an acknowledgement if no batch took it along (tests: that
     /// moment, without waiting for it).
     pub fn write_pending(&self) -> std::result::Result<(), Ko> {
@@ -319,48 +299,6 @@ fn load(
     state.end = writer.end();
     state.sync_end = state.end;
     Ok((state, log, writer, from, replayed))
-}
-
-/// Reads the accounts of `users.csv` (creating it if missing, and cutting
-/// a torn last line) into `state`.
-pub(super) fn load_users(disk: &dyn Disk, dir: &Path, state: &mut State) -> Result<()> {
-    let path = dir.join("users.csv");
-    let ctx = |e| Error::io(format!("store: {}", path.display()), e);
-    if !disk.exists(&path) {
-        let mut file = disk.open_append(&path).map_err(ctx)?;
-        file.append(format!("{USERS_HEADER}\n").as_bytes()).map_err(ctx)?;
-        file.sync(SyncPoint::Users).map_err(ctx)?;
-        disk.sync_dir(dir, SyncPoint::DataDir).map_err(ctx)?;
-    }
-    let mut bytes = disk.read_all(&path).map_err(ctx)?;
-    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if complete < bytes.len() {
-        log::warn!(
-            "store: {}: dropped a torn last line ({} bytes) left by a crash",
-            path.display(),
-            bytes.len() - complete
-        );
-        let mut file = disk.open_append(&path).map_err(ctx)?;
-        file.truncate(complete as u64).map_err(ctx)?;
-        bytes.truncate(complete);
-    }
-    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
-        let name = row.get(0).ok_or("missing the name")?;
-        let hash = row.get(2).ok_or("missing the password hash")?;
-        state.add_user(name, hash).map(drop)
-    })
-    .map_err(|e| e.into_error(&path))
-}
-
-/// A `users.csv` row for a new account.
-pub(super) fn user_row(out: &mut Vec<u8>, name: &str, email: &str, hash: &str, created_ms: u64) {
-    for (i, field) in [name, email, hash, &created_ms.to_string()].iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        push_field(out, field);
-    }
-    out.push(b'\n');
 }
 
 impl Inner {

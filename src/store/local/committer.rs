@@ -37,27 +37,21 @@
 //! it gives up the leadership, so the next leader writes its batch while
 //! this one delivers, and delivers after it.
 //!
-//! The checkpointer thread wakes when enough records were written (or after
-//! the checkpoint interval, or at shutdown), takes a snapshot of the
-//! state under its lock (sharing what is big, see `checkpoint::snapshot`),
-//! formats it without the lock, waits until the log is durable up to that
-//! point, and writes the file outside every lock.
+//! The checkpointer thread and retention are in `checkpointer.rs`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
 use parking_lot::Mutex;
 
-use super::backend::Then;
-use super::disk::SyncPoint;
-use super::local::Inner;
-use super::log::LogWriter;
-use super::record::Pos;
-use super::state::Batch;
-use super::{checkpoint, now_ms};
+use super::super::backend::Then;
+use super::super::disk::SyncPoint;
+use super::super::log::LogWriter;
+use super::super::record::Pos;
+use super::super::state::Batch;
+use super::Inner;
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 
@@ -71,7 +65,7 @@ pub const RIDE: Duration = Duration::from_millis(1);
 
 /// What a waiter waits for.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum Goal {
+pub(in crate::store) enum Goal {
     /// Every record before this position synced: an `OK`, a delivery.
     Synced(Pos),
     /// Every record before this position handed to the file, synced or not
@@ -81,13 +75,13 @@ pub(super) enum Goal {
 
 /// How far the log is durable, who waits for it, and who is writing it.
 #[derive(Default)]
-pub(super) struct Durable {
+pub(in crate::store) struct Durable {
     /// Every record before this position is in the file (maybe not synced).
     written: AtomicU64,
     /// Every record before this position is on disk (read without a lock).
     synced: AtomicU64,
     /// A write or sync failed: nothing after `synced` will ever be durable.
-    pub(super) failed: AtomicBool,
+    pub(in crate::store) failed: AtomicBool,
     queue: Mutex<Queue>,
 }
 
@@ -110,11 +104,11 @@ enum Waiter {
 
 impl Durable {
     /// Everything before `end` is on disk (the log as opened).
-    pub(super) fn new(end: Pos) -> Durable {
+    pub(in crate::store) fn new(end: Pos) -> Durable {
         Durable { written: AtomicU64::new(end), synced: AtomicU64::new(end), ..Durable::default() }
     }
 
-    pub(super) fn synced(&self) -> Pos {
+    pub(in crate::store) fn synced(&self) -> Pos {
         self.synced.load(Ordering::SeqCst)
     }
 
@@ -136,7 +130,7 @@ impl Durable {
 /// again and again before it sleeps; with a hundred handlers waiting for
 /// the same fsync, those `sched_yield`s were 31 % of the server's CPU at
 /// 10,000 msgs/s (perf, BENCHMARKS.md). Parking sleeps at once.
-pub(super) struct Sleeper {
+pub(in crate::store) struct Sleeper {
     thread: Thread,
     woken: AtomicBool,
 }
@@ -163,7 +157,7 @@ impl Sleeper {
 /// waits for: write them after [`RIDE`]) or [`Bell::NOW`] (a leader left
 /// callbacks behind: lead at once). Parking, for the reason given at
 /// [`Sleeper`].
-pub(super) struct Bell {
+pub(in crate::store) struct Bell {
     call: AtomicU8,
     /// The committer thread, once it started.
     thread: std::sync::OnceLock<Thread>,
@@ -175,7 +169,7 @@ impl Bell {
     const NOW: u8 = 2;
     const STOP: u8 = 3;
 
-    pub(super) fn new() -> Bell {
+    pub(in crate::store) fn new() -> Bell {
         Bell { call: AtomicU8::new(Bell::QUIET), thread: std::sync::OnceLock::new() }
     }
 
@@ -211,13 +205,13 @@ impl Bell {
 }
 
 /// The files a leader appends to, with its figures.
-pub(super) struct Files {
+pub(in crate::store) struct Files {
     log: LogWriter,
     stats: Stats,
 }
 
 impl Files {
-    pub(super) fn new(log: LogWriter) -> Files {
+    pub(in crate::store) fn new(log: LogWriter) -> Files {
         Files { log, stats: Stats::default() }
     }
 }
@@ -259,7 +253,7 @@ impl Inner {
     /// Blocks until the log reaches `goal`, writing it as the leader if no
     /// one else is (see the module documentation). `KO:INTERNAL` if the
     /// disk failed.
-    pub(super) fn await_log(&self, goal: Goal) -> std::result::Result<(), Ko> {
+    pub(in crate::store) fn await_log(&self, goal: Goal) -> std::result::Result<(), Ko> {
         self.await_as(goal, Leader::Request { want_sync: matches!(goal, Goal::Synced(_)) })
     }
 
@@ -300,7 +294,7 @@ impl Inner {
     /// disk failed), without waiting for it: on this thread if it is
     /// already so or if this thread has to lead the batch, else on the
     /// leader's thread when it is.
-    pub(super) fn when_durable(&self, pos: Pos, then: Then) {
+    pub(in crate::store) fn when_durable(&self, pos: Pos, then: Then) {
         let durable = &self.durable;
         let goal = Goal::Synced(pos);
         if durable.reached(goal) {
@@ -420,13 +414,13 @@ impl Inner {
     }
 
     /// Every record before this position is on disk.
-    pub(super) fn synced(&self) -> Pos {
+    pub(in crate::store) fn synced(&self) -> Pos {
         self.durable.synced()
     }
 
     /// Records nobody will wait for were just applied: make sure that they
     /// are written within [`RIDE`] even if no leader comes.
-    pub(super) fn flush_later(&self) {
+    pub(in crate::store) fn flush_later(&self) {
         if !self.flush_armed.swap(true, Ordering::SeqCst) {
             self.bell.ring(Bell::SOON);
         }
@@ -544,7 +538,7 @@ impl Stats {
 /// behind ([`Bell::NOW`]), and writes the records nobody waits for
 /// ([`Bell::SOON`], see [`RIDE`]). It sleeps, without a timer, while there
 /// is nothing of the kind.
-pub(super) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
+pub(in crate::store) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
     let thread = std::thread::Builder::new()
         .name("committer".into())
         .spawn({
@@ -578,88 +572,7 @@ pub(super) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
 
 impl Inner {
     /// Stops the committer thread (it finishes what it is doing).
-    pub(super) fn stop_committer(&self) {
+    pub(in crate::store) fn stop_committer(&self) {
         self.bell.ring(Bell::STOP);
     }
-}
-
-/// Starts the checkpointer; it writes a last checkpoint when `stop` tells it.
-pub(super) fn spawn_checkpointer(inner: Arc<Inner>, due: Receiver<()>) -> Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("checkpointer".into())
-        .spawn(move || {
-            let interval = inner.options.checkpoint_interval;
-            let mut last = Instant::now();
-            loop {
-                // Asleep until told, or until the interval is over: no timer
-                // wakes it in between.
-                let woke = due.recv_timeout(interval.saturating_sub(last.elapsed()));
-                let finishing = inner.committed_last.load(Ordering::SeqCst);
-                if inner.stopping.load(Ordering::SeqCst) && !finishing {
-                    continue; // `stop` is writing the last batch
-                }
-                let records = inner.state.lock().since_checkpoint;
-                let interval_over = last.elapsed() >= interval;
-                let due_now = records >= inner.options.checkpoint_records
-                    || (records > 0 && (interval_over || finishing));
-                if due_now && !inner.durable.failed.load(Ordering::SeqCst) {
-                    if let Err(e) = checkpoint(&inner) {
-                        log::error!("store: checkpoint failed: {e}");
-                    }
-                    last = Instant::now();
-                } else if interval_over {
-                    last = Instant::now(); // nothing was written: a new interval
-                }
-                if finishing || woke == Err(RecvTimeoutError::Disconnected) {
-                    return;
-                }
-            }
-        })
-        .map_err(|e| Error::io("store: starting the checkpointer thread", e))
-}
-
-/// Writes a checkpoint of the state as it is now, then applies retention.
-pub(super) fn checkpoint(inner: &Inner) -> Result<()> {
-    let _one_at_a_time = inner.checkpointing.lock();
-    let started = Instant::now();
-    let (snapshot, oldest_queued, records) = {
-        let mut state = inner.state.lock();
-        let snapshot = checkpoint::snapshot(&state);
-        let records = std::mem::take(&mut state.since_checkpoint);
-        (snapshot, state.oldest_queued(), records)
-    };
-    let copied = started.elapsed();
-    // Formatted outside the lock: requests go on meanwhile.
-    let (pos, bytes) = checkpoint::encode(&snapshot);
-    drop(snapshot); // the windows and inboxes it shared are the state's alone again
-
-    let written = inner
-        .sync_through(pos)
-        .map_err(|ko| Error::io("store: checkpoint", std::io::Error::other(ko.reason)))
-        .and_then(|()| checkpoint::write(inner.disk.as_ref(), &inner.dir, pos, &bytes));
-    let path = match written {
-        Ok(path) => path,
-        Err(e) => {
-            inner.state.lock().since_checkpoint += records;
-            return Err(e);
-        }
-    };
-    let level = if inner.options.report { log::Level::Info } else { log::Level::Debug };
-    log::log!(
-        level,
-        "store: {} ({} KiB, {records} records since the last; state taken in {} ms, written in {} ms)",
-        path.display(),
-        bytes.len() / 1024,
-        copied.as_millis(),
-        (started.elapsed() - copied).as_millis()
-    );
-    if let Some(retain) = inner.options.retain {
-        // The older kept checkpoint must stay usable (the newer one could
-        // be unreadable), and no undelivered event may lose its record.
-        let oldest_checkpoint = checkpoint::list(inner.disk.as_ref(), &inner.dir).last().map_or(0, |c| c.0);
-        let keep_from = oldest_checkpoint.min(oldest_queued);
-        let older_than = now_ms().saturating_sub(retain.as_millis() as u64);
-        inner.log.remove_old(keep_from, older_than)?;
-    }
-    Ok(())
 }
