@@ -262,6 +262,40 @@ fn an_idle_client_pings_and_pongs_and_stays_connected() {
 }
 
 #[test]
+fn a_server_with_a_shorter_timeout_is_redialled_and_then_pinged_in_time() {
+    // The server times out after 2 s of quiet; the console keeps its default
+    // 10 s, so it would PING only after 5 s. Its first request after 3 s of
+    // quiet gets KO:TIMEOUT (the server never ran it): the console dials
+    // again and sends it again, without a word to the user, and from then
+    // on pings often enough: no second KO:TIMEOUT.
+    let server = TestServer::start_with(&["--timeout", "2"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &["--trace"]);
+    ana.expect("connected to 127.0.0.1 as ana");
+    for (command, answer) in
+        [("/users", "online (1): ana"), ("/chat bob", "no messages yet ──"), ("/users", "online (1): ana")]
+    {
+        // Quiet for longer than the server's timeout (this test is about
+        // time, so it waits: nothing to poll for).
+        std::thread::sleep(Duration::from_millis(3_000));
+        ana.type_line(command);
+        ana.expect(answer);
+        assert!(ana.count("send < KO:TIMEOUT") <= 1, "pinged too late again: {:?}", ana.seen);
+    }
+    ana.type_line("hello after the quiet");
+    ana.expect("you → bob: hello after the quiet");
+    let (status, lines) = ana.quit("/quit");
+    assert!(status.success());
+    let shown: Vec<&String> =
+        lines.iter().filter(|l| !l.starts_with("send ") && !l.starts_with("recv ")).collect();
+    for word in ["(offline:", "(back online)", "TIMEOUT", "error", "no chat is open"] {
+        assert!(!shown.iter().any(|l| l.contains(word)), "{word:?} shown: {shown:?}");
+    }
+    assert!(lines.iter().filter(|l| l.starts_with("send < KO:TIMEOUT")).count() <= 1, "{lines:?}");
+}
+
+#[test]
 fn trace_shows_every_frame_with_the_password_masked() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
