@@ -177,8 +177,10 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
     // The server has each message exactly once.
     let history = one_shot(&server, dir.path(), "bob", &["history", "--with", "ana"]);
     assert!(history.status.success(), "{}", history.stderr);
+    // Today's messages under today's date line, as the README says.
+    assert_eq!(history.stdout.lines().next(), Some("── today ──"), "{}", history.stdout);
     let texts: Vec<&str> =
-        history.stdout.lines().map(|l| without_time(l).trim_start_matches("ana: ")).collect();
+        history.stdout.lines().skip(1).map(|l| without_time(l).trim_start_matches("ana: ")).collect();
     assert_eq!(texts, ["one", "two", "three", "marker"]);
     assert!(ana.quit("/quit").0.success());
 }
@@ -410,7 +412,11 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
 
     let history = one_shot(&server, data, "carlota", &["history", "--with", "bob"]);
     assert!(history.status.success(), "{}", history.stderr);
-    assert_eq!(history.stdout.lines().map(without_time).collect::<Vec<_>>(), ["you → bob: hello there ✓"]);
+    assert_eq!(history.stdout.lines().next(), Some("── today ──"), "{}", history.stdout);
+    assert_eq!(
+        history.stdout.lines().skip(1).map(without_time).collect::<Vec<_>>(),
+        ["you → bob: hello there ✓"]
+    );
     let history = one_shot(&server, data, "carlota", &["history", "--with", "zed"]);
     assert!(!history.status.success() && history.stderr.contains("UNKNOWN_USER"));
 

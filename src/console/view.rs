@@ -206,15 +206,15 @@ pub fn when(lang: Lang, ts: u64, now_ms: u64) -> String {
     format!("{} {}", day_name(lang, &t, now_ms), t.clock())
 }
 
-/// The lines of a conversation: each message with its time, and a date
-/// line before the first one of each day (the first one shown included,
-/// unless it is today's: then the lines need no date).
+/// The lines of a conversation (`wachat history`): each message with its
+/// time, and a date line before the first one of each day, today's
+/// included: the lines are often read later, or elsewhere, than printed.
 pub fn listing(lang: Lang, me: &str, messages: &[Message], now_ms: u64) -> Vec<String> {
     let mut lines = Vec::with_capacity(messages.len() + 2);
-    let mut day = Some(local_time(now_ms));
+    let mut day: Option<LocalTime> = None;
     for m in messages {
         let t = local_time(m.ts);
-        if !day.is_some_and(|d| d.same_day(&t)) || (lines.is_empty() && !t.same_day(&local_time(now_ms))) {
+        if !day.is_some_and(|d| d.same_day(&t)) {
             lines.push(date_line(lang, &t, now_ms));
         }
         day = Some(t);
@@ -308,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn listings_have_a_date_line_for_each_day_but_today_at_the_start() {
+    fn listings_have_a_date_line_for_each_day_today_included() {
         let now = 1_709_647_320_000; // some moment; the lines depend on the zone
         let ago = |days: u64| now - days * DAY_MS;
         let at = |ts: u64, id: &str| Message { ts, id: id.into(), ..m("bob", "ana", id, State::Delivered) };
@@ -329,8 +329,11 @@ mod tests {
                 format!("{} bob: d", t(now).clock()),
             ]
         );
-        // Today's messages alone need no date line.
-        assert_eq!(listing(EN, "ana", &messages[3..], now).len(), 1);
+        // Today's messages alone get theirs too (issue 26: `wachat history`).
+        assert_eq!(
+            listing(EN, "ana", &messages[3..], now),
+            ["── today ──".to_string(), format!("{} bob: d", t(now).clock())]
+        );
         assert_eq!(when(EN, now, now), t(now).clock());
         assert_eq!(when(Lang::Es, ago(1), now), format!("ayer {}", t(ago(1)).clock()));
         assert_eq!(

@@ -68,7 +68,7 @@ impl App {
             KeyCode::Char('n') if ctrl => return self.choose(1),
             KeyCode::Char('p') if ctrl => return self.choose(-1),
             KeyCode::F(1) => {
-                let help = format!("{}\n{}", Msg::Keys.text(self.lang), view::help(self.lang));
+                let help = help(self.lang);
                 self.log_lines([help.as_str()]);
                 self.show_panel(help.split('\n').count());
                 return Vec::new();
@@ -225,6 +225,15 @@ impl App {
         }
         Vec::new()
     }
+}
+
+/// The TUI's help: its keys, then the console's commands without the two
+/// lines that only the line console has (typing `<text>` with a trailing
+/// `\`, and its Ctrl+C: the keys above say both for the TUI). Short enough
+/// to fit a 100×30 terminal whole.
+pub(super) fn help(lang: crate::i18n::Lang) -> String {
+    let commands = view::help(lang).lines().filter(|l| !l.starts_with("  <") && !l.starts_with("Ctrl+C"));
+    std::iter::once(Msg::Keys.text(lang)).chain(commands).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]

@@ -323,3 +323,19 @@ fn smaller_than_80_by_24_still_draws() {
         draw(&app, w, h);
     }
 }
+
+#[test]
+fn the_help_fits_a_100_by_30_terminal_whole() {
+    for lang in [Lang::En, Lang::Es, Lang::Pt] {
+        let mut app = app(false);
+        app.lang = lang;
+        app.key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::F(1)));
+        let rows = rows(&draw(&app, 100, 30));
+        let screen = rows.join("\n");
+        // Its first line and its last, without PgDn.
+        let help = super::super::keys::help(lang);
+        let (first, last) = (help.lines().next().unwrap(), help.lines().last().unwrap().trim());
+        assert!(screen.contains(first), "{first:?} not on\n{screen}");
+        assert!(screen.contains(last), "{last:?} not on\n{screen}");
+    }
+}
