@@ -33,11 +33,16 @@ MAX_FRAME = 16384  # bytes in one frame, its newline included (docs/PROTOCOL.md)
 context = ssl.create_default_context(cafile=ca) if tls else None
 
 def visible(text):
-    """Control characters from the network shown, not obeyed: ESC is ^[."""
+    """Control characters from the network shown, not obeyed: ESC is ^[.
+    Invisible ones that reverse or hide text (U+202E, U+200B, …) are shown
+    by their code, <U+202E>, as wachat's own clients do (src/display.rs)."""
     def show(m):
         n = ord(m[0])
+        if n > 0x9F:
+            return f"<U+{n:04X}>"
         return "^?" if n == 0x7F else ("^" if n < 0x80 else "M-^") + chr(n % 0x80 + 0x40)
-    return re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", show, text)
+    hidden = "\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    return re.sub(f"[{hidden}]", show, text)
 
 def read_frame(lines):
     """The next frame, without its newline; None once the server closed.

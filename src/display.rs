@@ -18,6 +18,14 @@
 //! | C0, `U+0000`–`U+001F`, except the newline | `^` and a letter (caret notation) | `ESC` → `^[`, `\r` → `^M`, tab → `^I` |
 //! | DEL, `U+007F` | `^?` | |
 //! | C1, `U+0080`–`U+009F` | `M-^` and a letter (the C0 character plus 128, as `cat -v` writes it) | `U+009B` (CSI) → `M-^[` |
+//! | invisible characters that reorder or hide text: bidirectional controls, zero-width spaces, the byte-order mark, line and paragraph separators, other format characters ([`is_format`]) | their code point | `U+202E` (RIGHT-TO-LEFT OVERRIDE) → `<U+202E>` |
+//!
+//! The last row is about meaning, not the terminal's state: `evil\u{202E}txt.exe`
+//! prints as `evilexe.txt`, and a U+202E in a message reverses everything
+//! that follows it on the line, the next message's sender included; a
+//! zero-width space makes two names that look the same. The characters
+//! that join what is visible (ZWJ in emoji, ZWNJ in Persian, variation
+//! selectors) are left alone: they hide nothing.
 //!
 //! The newline stays a newline: the protocol carries it escaped (`\n`) on
 //! purpose, and the console indents the lines after the first so that a
@@ -50,6 +58,9 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     for c in text.chars() {
         match c as u32 {
             _ if !is_hidden(c) => out.push(c),
+            _ if is_format(c) => {
+                let _ = write!(out, "<U+{:04X}>", c as u32);
+            }
             0x7f => out.push_str("^?"),
             n @ 0x00..=0x1f => {
                 out.push('^');
@@ -64,9 +75,24 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A character a terminal would act on rather than show.
+/// A character a terminal would act on rather than show, or one that
+/// changes how the text around it reads without being seen.
 fn is_hidden(c: char) -> bool {
-    c != '\n' && (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(&c))
+    c != '\n' && (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(&c) || is_format(c))
+}
+
+/// Invisible characters that reorder or hide text: the bidirectional
+/// controls (marks, embeddings, overrides, isolates), zero-width spaces
+/// and the byte-order mark, line and paragraph separators, and Unicode's
+/// other format characters (category Cf) but the joiners, variation
+/// selectors and tags that emoji and some scripts need.
+pub fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}' | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}')
 }
 
 /// A moment as a person reads it, in the local time zone.
@@ -160,6 +186,20 @@ mod tests {
         let once = visible("\u{1b}\u{9b}\r\u{7f}").into_owned();
         assert_eq!(visible(&once), once);
         assert!(!once.chars().any(is_hidden));
+    }
+
+    #[test]
+    fn text_reversing_and_invisible_characters_are_shown_by_their_code() {
+        assert_eq!(visible("evil\u{202E}txt.exe"), "evil<U+202E>txt.exe");
+        assert_eq!(
+            visible("b\u{200B}ob \u{FEFF}\u{2066}x\u{2069}\u{2028}"),
+            "b<U+200B>ob <U+FEFF><U+2066>x<U+2069><U+2028>"
+        );
+        assert_eq!(visible("\u{200E}\u{200F}\u{061C}"), "<U+200E><U+200F><U+061C>");
+        // What joins visible characters stays: a family emoji, Persian's ZWNJ.
+        assert!(matches!(visible("👩\u{200D}👩\u{200D}👧 می\u{200C}خواهم ❤\u{FE0F}"), Cow::Borrowed(_)));
+        let once = visible("\u{202E}\u{1b}").into_owned();
+        assert_eq!(visible(&once), once);
     }
 
     #[test]
