@@ -125,7 +125,7 @@ fn every_ok_survives_random_sigkills_exactly_once_and_in_order() {
     let mut server = TestServer::start_with(&no_limit);
     let mut setup = server.send_conn();
     for user in (0..SENDERS).map(|k| format!("s{k}")).chain(["r".to_string()]) {
-        assert_eq!(setup.request(&format!("REGISTER:{user}::pw")), format!("OK:{user}"));
+        assert_eq!(setup.request(&format!("REGISTER:{user}::pw-{user}")), format!("OK:{user}"));
         setup = server.send_conn();
     }
     let (send_addr, recv_addr) = (server.send, server.recv);
