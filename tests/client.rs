@@ -298,6 +298,36 @@ fn a_server_with_a_shorter_timeout_is_redialled_and_then_pinged_in_time() {
 }
 
 #[test]
+fn a_text_over_4096_bytes_goes_as_marked_messages_and_nothing_is_lost() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
+    ana.expect("connected to 127.0.0.1 as ana");
+    // 5,003 bytes, as pasted in the issue: words, so the cut falls between two.
+    let long: String = (0..715).map(|i| format!("w{:05}", i)).collect::<Vec<_>>().join(" ");
+    let long = &long[..5_003];
+    ana.type_line("/chat bob");
+    ana.expect("── bob");
+    ana.type_line(long);
+    ana.expect("(the text is 5003 bytes, one message holds 4096: it goes as 2 messages, marked (1/2) …)");
+    ana.expect("you → bob: (1/2) w00000 w00001");
+    ana.expect("you → bob: (2/2) ");
+    ana.type_line("@bob: after it");
+    ana.expect("you → bob: after it");
+    assert!(ana.quit("/quit").0.success());
+
+    let history = one_shot(&server, dir.path(), "bob", &["history", "--with", "ana"]);
+    assert!(history.status.success(), "{}", history.stderr);
+    let texts: Vec<&str> =
+        history.stdout.lines().skip(1).map(|l| without_time(l).trim_start_matches("ana: ")).collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    let (one, two) = (texts[0].strip_prefix("(1/2) ").unwrap(), texts[1].strip_prefix("(2/2) ").unwrap());
+    assert_eq!(format!("{one} {two}"), long, "the cut took one space, nothing else");
+    assert_eq!(texts[2], "after it");
+}
+
+#[test]
 fn trace_shows_every_frame_with_the_password_masked() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);

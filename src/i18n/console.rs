@@ -394,6 +394,11 @@ catalogue! {
     Terminal { en: "terminal", es: "terminal", pt: "terminal" },
 
     // ── /help ────────────────────────────────────────────────────────────
+    SentInParts {
+        en: "(the text is {len} bytes, one message holds {max}: it goes as {n} messages, marked (1/{n}) …)",
+        es: "(el texto tiene {len} bytes y un mensaje admite {max}: va en {n} mensajes, marcados (1/{n}) …)",
+        pt: "(o texto tem {len} bytes e uma mensagem comporta {max}: vai em {n} mensagens, marcadas (1/{n}) …)",
+    },
     Help {
         en: "\
 commands:
