@@ -118,7 +118,8 @@ fn adopt_old_layout(options: &Options, dir: &Path) -> Result<()> {
     }
     match fs::rename(&old, dir) {
         Ok(()) => {
-            log::info!(
+            // Addressed to the user, who would look for the old folder.
+            log::warn!(
                 "{}",
                 tr!(
                     Msg::AdoptedOldFolder,

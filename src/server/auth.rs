@@ -229,7 +229,9 @@ fn attempt(
     let attempt = match ctx.auth.begin(user, address_key(peer)) {
         Ok(attempt) => attempt,
         Err(ko) => {
-            log_limited!(ctx.logs.throttled, info, "{peer}: too many failed attempts at {user}: throttled");
+            // A limit acting is what the operator must hear about (WARN);
+            // a single failed login is a person mistyping (INFO).
+            log_limited!(ctx.logs.throttled, warn, "{peer}: too many failed attempts at {user}: throttled");
             return Outcome::Refused(ko);
         }
     };
@@ -241,7 +243,7 @@ fn attempt(
         Err(ko) => {
             if matches!(ko.code, Code::AuthFailed | Code::UserExists) {
                 // The tokens stay taken: this is what the limits count.
-                log_limited!(ctx.logs.auth, warn, "{peer}: {} for {user}", failure(ko.code));
+                log_limited!(ctx.logs.auth, info, "{peer}: {} for {user}", failure(ko.code));
             } else {
                 ctx.auth.give_back(attempt);
             }
