@@ -83,7 +83,7 @@ impl Nc {
 
     /// The server is gone: Enter, and `nc` must end (LAB.md §3).
     fn press_enter_and_end(mut self) {
-        let _ = writeln!(self.stdin, "");
+        let _ = writeln!(self.stdin);
         let _ = self.stdin.flush();
         let deadline = Instant::now() + READ_TIMEOUT;
         loop {
@@ -92,7 +92,7 @@ impl Nc {
             }
             // A write after the peer's close gets a reset; nc may need a
             // second line to see it.
-            let _ = writeln!(self.stdin, "");
+            let _ = writeln!(self.stdin);
             let _ = self.stdin.flush();
             assert!(Instant::now() < deadline, "{}: nc still runs after Enter", self.name);
             std::thread::sleep(Duration::from_millis(50)); // polling a process
