@@ -294,3 +294,34 @@ fn timestamps_and_an_ellipsis_are_what_may_differ() {
     assert!(!matches("OK:m2:1795244319972", "OK:m1:1795246940612"));
     assert!(!matches("OK:1", "OK:2"));
 }
+
+#[test]
+fn what_the_documents_have_a_student_make_in_the_checkout_is_ignored_by_git() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ignored = std::fs::read_to_string(format!("{root}/.gitignore")).unwrap();
+    let mut made = Vec::new();
+    for doc in ["README.md", "docs/LAB.md", "docs/BENCHMARKS.md"] {
+        let text = std::fs::read_to_string(format!("{root}/{doc}")).unwrap();
+        for flag in ["--data-dir ", "--out "] {
+            for (at, _) in text.match_indices(flag) {
+                let dir: String = text[at + flag.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                    .collect();
+                // Absolute paths are elsewhere; `data/` has its own rules
+                // (runtime files ignored, samples kept); DIR and FILE are placeholders.
+                if !dir.is_empty()
+                    && dir != "data"
+                    && !dir.chars().all(|c| c.is_ascii_uppercase())
+                    && !dir.contains('.')
+                {
+                    made.push((doc, dir));
+                }
+            }
+        }
+    }
+    assert!(made.iter().any(|(_, dir)| dir == "lab-data"), "{made:?}");
+    for (doc, dir) in made {
+        assert!(ignored.lines().any(|l| l == format!("/{dir}/")), "{doc} makes {dir}/, which git would show");
+    }
+}
