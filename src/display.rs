@@ -151,11 +151,64 @@ pub fn local_time(ts_ms: u64) -> LocalTime {
     }
 }
 
+/// Where log lines go: stderr, unless a full screen owns the terminal
+/// ([`log_to_file`]): a line written over the TUI's frame would tear it
+/// and stay there until the next redraw.
+static LOG_FILE: parking_lot::Mutex<Option<std::fs::File>> = parking_lot::Mutex::new(None);
+
+/// Sends the log to `file` from now on (`None`: back to stderr).
+pub fn log_to_file(file: Option<std::fs::File>) {
+    *LOG_FILE.lock() = file;
+}
+
+/// The logger's output: see [`LOG_FILE`].
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut *LOG_FILE.lock() {
+            // A file has no use for the terminal's colours.
+            Some(file) => file.write_all(&without_colours(buf)).map(|()| buf.len()),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut *LOG_FILE.lock() {
+            Some(file) => file.flush(),
+            None => std::io::stderr().flush(),
+        }
+    }
+}
+
+/// `bytes` without the `ESC [ … m` colour sequences the logger adds
+/// around the level (the message itself went through [`visible`]).
+fn without_colours(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut in_sequence = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            0x1b if bytes.get(i + 1) == Some(&b'[') => in_sequence = true,
+            b'm' if in_sequence => in_sequence = false,
+            _ if in_sequence => {}
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
 /// `env_logger` with every message made [`visible`], for `wachat` and
 /// the examples: a log line quotes names and frames from the network too.
-/// The level comes from `RUST_LOG`, `default` when unset.
+/// The level comes from `RUST_LOG`, `default` when unset. Lines go to
+/// stderr, or to a file while the TUI is up ([`log_to_file`]).
 pub fn logger(default: &str) -> env_logger::Builder {
     let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
+    builder.target(env_logger::Target::Pipe(Box::new(LogSink)));
+    // Colours as before, when stderr is a terminal (a pipe target alone
+    // would lose them); RUST_LOG_STYLE still decides if set.
+    if std::env::var_os("RUST_LOG_STYLE").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        builder.write_style(env_logger::WriteStyle::Always);
+    }
     builder.format(|buf, record| {
         let mut message = String::new();
         let _ = write!(message, "{}", record.args());
@@ -200,6 +253,12 @@ mod tests {
         assert!(matches!(visible("👩\u{200D}👩\u{200D}👧 می\u{200C}خواهم ❤\u{FE0F}"), Cow::Borrowed(_)));
         let once = visible("\u{202E}\u{1b}").into_owned();
         assert_eq!(visible(&once), once);
+    }
+
+    #[test]
+    fn the_log_file_gets_no_colour_sequences() {
+        let line = b"[ts \x1b[33mWARN \x1b[0m wachat] ^[[2J kept\n";
+        assert_eq!(without_colours(line), b"[ts WARN  wachat] ^[[2J kept\n");
     }
 
     #[test]
