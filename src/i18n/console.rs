@@ -394,6 +394,11 @@ catalogue! {
     Terminal { en: "terminal", es: "terminal", pt: "terminal" },
 
     // ── /help ────────────────────────────────────────────────────────────
+    MoreLines {
+        en: "… {n} more lines (wachat history prints it whole)",
+        es: "… {n} líneas más (wachat history lo muestra entero)",
+        pt: "… mais {n} linhas (wachat history mostra tudo)",
+    },
     SentInParts {
         en: "(the text is {len} bytes, one message holds {max}: it goes as {n} messages, marked (1/{n}) …)",
         es: "(el texto tiene {len} bytes y un mensaje admite {max}: va en {n} mensajes, marcados (1/{n}) …)",
