@@ -82,7 +82,7 @@ fn every_account_command_refuses_while_a_server_runs() {
     let before = std::fs::read(data.join("users.csv")).unwrap();
 
     let server = TestServer::start_in(&data, &[]);
-    let pid = std::fs::read_to_string(data.join("wachat.lock")).unwrap();
+    let pid = std::fs::read_to_string(data.join("wachat.lock")).unwrap().trim().to_string();
     let expected =
         format!("{} is in use by a running wachat server (pid {pid}); stop it first", data.display());
     let roster = roster.display().to_string();
