@@ -105,24 +105,22 @@ pub struct History {
     index: HashMap<(String, String), usize>,
 }
 
-impl History {
-    /// Opens (or creates) the log and loads it.
-    pub fn open(path: PathBuf) -> Result<History> {
-        let file = CsvFile::open(path, HEADER)?;
-        let mut history = History { file, messages: Vec::new(), index: HashMap::new() };
-        let mut rows = Vec::new();
-        history.file.rows(|row| {
-            rows.push(row.clone());
-            Ok(())
-        })?;
-        for (n, row) in rows.iter().enumerate() {
-            history.replay(row).map_err(|reason| crate::error::Error::Corrupt {
-                path: history.file.path().to_path_buf(),
-                line: n as u64 + 2, // after the header, counting from 1
-                reason,
-            })?;
-        }
-        Ok(history)
+/// The log's messages while `history.csv` is read: what [`History::open`]
+/// fills, row by row, while the file itself is borrowed for reading.
+struct Loading<'a> {
+    messages: &'a mut Vec<Message>,
+    index: &'a mut HashMap<(String, String), usize>,
+}
+
+impl Loading<'_> {
+    fn insert(&mut self, message: Message) {
+        self.index.insert(key(&message.from, &message.id), self.messages.len());
+        self.messages.push(message);
+    }
+
+    fn get_mut(&mut self, from: &str, id: &str) -> Option<&mut Message> {
+        let i = *self.index.get(&key(from, id))?;
+        Some(&mut self.messages[i])
     }
 
     /// Applies one stored row to the in-memory log.
@@ -164,10 +162,23 @@ impl History {
         }
         Ok(())
     }
+}
+
+impl History {
+    /// Opens (or creates) the log and loads it, each row applied as it is
+    /// read (a copy of every row first had doubled what a start needs:
+    /// `examples/client_scale.rs`).
+    pub fn open(path: PathBuf) -> Result<History> {
+        let file = CsvFile::open(path, HEADER)?;
+        let mut history = History { file, messages: Vec::new(), index: HashMap::new() };
+        let History { file, messages, index } = &mut history;
+        let mut loading = Loading { messages, index };
+        file.rows(|row| loading.replay(row))?;
+        Ok(history)
+    }
 
     fn insert(&mut self, message: Message) {
-        self.index.insert(key(&message.from, &message.id), self.messages.len());
-        self.messages.push(message);
+        Loading { messages: &mut self.messages, index: &mut self.index }.insert(message);
     }
 
     fn get_mut(&mut self, from: &str, id: &str) -> Option<&mut Message> {
