@@ -16,6 +16,11 @@
 
 use crate::protocol::MAX_TEXT;
 
+/// Most messages one text is sent as (64 KiB of text): a longer paste is
+/// more likely a mistake than a message, and is refused, the text kept
+/// where it was typed.
+pub const MAX_PARTS: usize = 16;
+
 /// `text` as the messages to send: itself alone if it fits in
 /// [`MAX_TEXT`] bytes, else parts that each fit, marker included.
 pub fn split(text: &str) -> Vec<String> {

@@ -65,6 +65,18 @@ pub struct Session<'a> {
 /// Messages `/chat` shows.
 pub const CHAT_LINES: usize = 20;
 
+/// Why a text is not sent even in several messages (see
+/// [`crate::client::split::MAX_PARTS`]); `None` if it may be.
+pub fn too_long_to_split(lang: Lang, text: &str) -> Option<String> {
+    let parts = crate::client::split::split(text).len();
+    (parts > crate::client::split::MAX_PARTS).then(|| too_many_parts(lang, text))
+}
+
+fn too_many_parts(lang: Lang, text: &str) -> String {
+    let max = crate::client::split::MAX_PARTS;
+    tr!(in lang; Msg::TooManyParts, len = text.len(), max = max, bytes = max * crate::protocol::MAX_TEXT)
+}
+
 impl<'a> Session<'a> {
     pub fn new(lang: Lang, client: &'a Client) -> Session<'a> {
         Session { lang, client, open: Mutex::new(None) }
@@ -85,6 +97,9 @@ impl<'a> Session<'a> {
     /// [`crate::client::split`]), said once before they go.
     fn send(&self, chat: &Chat, text: &str, out: &dyn Output) -> Result<()> {
         let parts = crate::client::split::split(text);
+        if parts.len() > crate::client::split::MAX_PARTS {
+            return Err(Error::Usage(too_many_parts(self.lang, text)));
+        }
         if parts.len() > 1 {
             let (len, max) = (text.len(), crate::protocol::MAX_TEXT);
             out.line(&tr!(in self.lang; Msg::SentInParts, len = len, max = max, n = parts.len()));

@@ -399,6 +399,11 @@ catalogue! {
         es: "… {n} líneas más (wachat history lo muestra entero)",
         pt: "… mais {n} linhas (wachat history mostra tudo)",
     },
+    TooManyParts {
+        en: "the text is {len} bytes: more than {max} messages ({bytes} bytes); not sent",
+        es: "el texto tiene {len} bytes: más de {max} mensajes ({bytes} bytes); no se envió",
+        pt: "o texto tem {len} bytes: mais de {max} mensagens ({bytes} bytes); não foi enviado",
+    },
     SentInParts {
         en: "(the text is {len} bytes, one message holds {max}: it goes as {n} messages, marked (1/{n}) …)",
         es: "(el texto tiene {len} bytes y un mensaje admite {max}: va en {n} mensajes, marcados (1/{n}) …)",
