@@ -20,7 +20,12 @@ tls = ca is not None or "--tls" in argv
 args = [a for a in argv if a != "--tls"] + [None] * 4
 user, host = args[0], args[1] or "127.0.0.1"
 send_port, recv_port = int(args[2] or 6666), int(args[3] or 9999)
-password = os.environ.get("WACHAT_PASSWORD") or getpass.getpass(f"password for {user}: ")
+if user is None:
+    sys.exit(__doc__.split("\n\n")[1].strip())  # the usage line of the docstring
+try:
+    password = os.environ.get("WACHAT_PASSWORD") or getpass.getpass(f"password for {user}: ")
+except (EOFError, KeyboardInterrupt):
+    sys.exit("no password: set WACHAT_PASSWORD or type it")
 TICKS = {"DELIVERED": "✓✓", "READ": "✓✓ read"}
 MAX_FRAME = 16384  # bytes in one frame, its newline included (docs/PROTOCOL.md)
 # TLS checks the server's certificate and name; a failure is an error,
@@ -28,11 +33,16 @@ MAX_FRAME = 16384  # bytes in one frame, its newline included (docs/PROTOCOL.md)
 context = ssl.create_default_context(cafile=ca) if tls else None
 
 def visible(text):
-    """Control characters from the network shown, not obeyed: ESC is ^[."""
+    """Control characters from the network shown, not obeyed: ESC is ^[.
+    Invisible ones that reverse or hide text (U+202E, U+200B, …) are shown
+    by their code, <U+202E>, as wachat's own clients do (src/display.rs)."""
     def show(m):
         n = ord(m[0])
+        if n > 0x9F:
+            return f"<U+{n:04X}>"
         return "^?" if n == 0x7F else ("^" if n < 0x80 else "M-^") + chr(n % 0x80 + 0x40)
-    return re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", show, text)
+    hidden = "\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    return re.sub(f"[{hidden}]", show, text)
 
 def read_frame(lines):
     """The next frame, without its newline; None once the server closed.
@@ -46,10 +56,15 @@ def read_frame(lines):
     return raw[:-1].decode("utf-8", "replace").removesuffix("\r")
 
 def login(port):
-    """Connects to a port and logs in: LOGIN is the first frame on both."""
-    sock = socket.create_connection((host, port), timeout=30)  # the server PINGs every 5 s
-    if context:
-        sock = context.wrap_socket(sock, server_hostname=host)
+    """Connects to a port and logs in: LOGIN is the first frame on both.
+    No server there (or a wrong certificate) is an answer for the user, one
+    line and a non-zero exit, not a traceback: it is no bug of ours."""
+    try:
+        sock = socket.create_connection((host, port), timeout=30)  # the server PINGs every 5 s
+        if context:
+            sock = context.wrap_socket(sock, server_hostname=host)
+    except OSError as e:  # refused, unreachable, timed out, TLS refused
+        sys.exit(f"cannot connect to {host}:{port}: {e.strerror or e}")
     lines = sock.makefile("rb")
     sock.sendall(f"LOGIN:{user}:{password}\n".encode())
     if not (reply := read_frame(lines) or "").startswith("OK"):

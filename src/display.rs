@@ -18,6 +18,14 @@
 //! | C0, `U+0000`–`U+001F`, except the newline | `^` and a letter (caret notation) | `ESC` → `^[`, `\r` → `^M`, tab → `^I` |
 //! | DEL, `U+007F` | `^?` | |
 //! | C1, `U+0080`–`U+009F` | `M-^` and a letter (the C0 character plus 128, as `cat -v` writes it) | `U+009B` (CSI) → `M-^[` |
+//! | invisible characters that reorder or hide text: bidirectional controls, zero-width spaces, the byte-order mark, line and paragraph separators, other format characters ([`is_format`]) | their code point | `U+202E` (RIGHT-TO-LEFT OVERRIDE) → `<U+202E>` |
+//!
+//! The last row is about meaning, not the terminal's state: `evil\u{202E}txt.exe`
+//! prints as `evilexe.txt`, and a U+202E in a message reverses everything
+//! that follows it on the line, the next message's sender included; a
+//! zero-width space makes two names that look the same. The characters
+//! that join what is visible (ZWJ in emoji, ZWNJ in Persian, variation
+//! selectors) are left alone: they hide nothing.
 //!
 //! The newline stays a newline: the protocol carries it escaped (`\n`) on
 //! purpose, and the console indents the lines after the first so that a
@@ -50,6 +58,9 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     for c in text.chars() {
         match c as u32 {
             _ if !is_hidden(c) => out.push(c),
+            _ if is_format(c) => {
+                let _ = write!(out, "<U+{:04X}>", c as u32);
+            }
             0x7f => out.push_str("^?"),
             n @ 0x00..=0x1f => {
                 out.push('^');
@@ -64,9 +75,24 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A character a terminal would act on rather than show.
+/// A character a terminal would act on rather than show, or one that
+/// changes how the text around it reads without being seen.
 fn is_hidden(c: char) -> bool {
-    c != '\n' && (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(&c))
+    c != '\n' && (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(&c) || is_format(c))
+}
+
+/// Invisible characters that reorder or hide text: the bidirectional
+/// controls (marks, embeddings, overrides, isolates), zero-width spaces
+/// and the byte-order mark, line and paragraph separators, and Unicode's
+/// other format characters (category Cf) but the joiners, variation
+/// selectors and tags that emoji and some scripts need.
+pub fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}' | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}')
 }
 
 /// A moment as a person reads it, in the local time zone.
@@ -125,11 +151,64 @@ pub fn local_time(ts_ms: u64) -> LocalTime {
     }
 }
 
+/// Where log lines go: stderr, unless a full screen owns the terminal
+/// ([`log_to_file`]): a line written over the TUI's frame would tear it
+/// and stay there until the next redraw.
+static LOG_FILE: parking_lot::Mutex<Option<std::fs::File>> = parking_lot::Mutex::new(None);
+
+/// Sends the log to `file` from now on (`None`: back to stderr).
+pub fn log_to_file(file: Option<std::fs::File>) {
+    *LOG_FILE.lock() = file;
+}
+
+/// The logger's output: see [`LOG_FILE`].
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut *LOG_FILE.lock() {
+            // A file has no use for the terminal's colours.
+            Some(file) => file.write_all(&without_colours(buf)).map(|()| buf.len()),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut *LOG_FILE.lock() {
+            Some(file) => file.flush(),
+            None => std::io::stderr().flush(),
+        }
+    }
+}
+
+/// `bytes` without the `ESC [ … m` colour sequences the logger adds
+/// around the level (the message itself went through [`visible`]).
+fn without_colours(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut in_sequence = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            0x1b if bytes.get(i + 1) == Some(&b'[') => in_sequence = true,
+            b'm' if in_sequence => in_sequence = false,
+            _ if in_sequence => {}
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
 /// `env_logger` with every message made [`visible`], for `wachat` and
 /// the examples: a log line quotes names and frames from the network too.
-/// The level comes from `RUST_LOG`, `default` when unset.
+/// The level comes from `RUST_LOG`, `default` when unset. Lines go to
+/// stderr, or to a file while the TUI is up ([`log_to_file`]).
 pub fn logger(default: &str) -> env_logger::Builder {
     let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
+    builder.target(env_logger::Target::Pipe(Box::new(LogSink)));
+    // Colours as before, when stderr is a terminal (a pipe target alone
+    // would lose them); RUST_LOG_STYLE still decides if set.
+    if std::env::var_os("RUST_LOG_STYLE").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        builder.write_style(env_logger::WriteStyle::Always);
+    }
     builder.format(|buf, record| {
         let mut message = String::new();
         let _ = write!(message, "{}", record.args());
@@ -160,6 +239,26 @@ mod tests {
         let once = visible("\u{1b}\u{9b}\r\u{7f}").into_owned();
         assert_eq!(visible(&once), once);
         assert!(!once.chars().any(is_hidden));
+    }
+
+    #[test]
+    fn text_reversing_and_invisible_characters_are_shown_by_their_code() {
+        assert_eq!(visible("evil\u{202E}txt.exe"), "evil<U+202E>txt.exe");
+        assert_eq!(
+            visible("b\u{200B}ob \u{FEFF}\u{2066}x\u{2069}\u{2028}"),
+            "b<U+200B>ob <U+FEFF><U+2066>x<U+2069><U+2028>"
+        );
+        assert_eq!(visible("\u{200E}\u{200F}\u{061C}"), "<U+200E><U+200F><U+061C>");
+        // What joins visible characters stays: a family emoji, Persian's ZWNJ.
+        assert!(matches!(visible("👩\u{200D}👩\u{200D}👧 می\u{200C}خواهم ❤\u{FE0F}"), Cow::Borrowed(_)));
+        let once = visible("\u{202E}\u{1b}").into_owned();
+        assert_eq!(visible(&once), once);
+    }
+
+    #[test]
+    fn the_log_file_gets_no_colour_sequences() {
+        let line = b"[ts \x1b[33mWARN \x1b[0m wachat] ^[[2J kept\n";
+        assert_eq!(without_colours(line), b"[ts WARN  wachat] ^[[2J kept\n");
     }
 
     #[test]

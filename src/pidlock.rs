@@ -34,6 +34,25 @@ pub fn try_lock(path: &Path, mode: u32) -> io::Result<Locked> {
     }
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
-    file.write_all(std::process::id().to_string().as_bytes())?;
+    // A text file like any other: one line, ended by its newline.
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())?;
     Ok(Locked::Held(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_file_is_one_line_with_our_pid_and_a_second_taker_is_told_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wachat.lock");
+        let Locked::Held(_held) = try_lock(&path, 0o600).unwrap() else { panic!("not taken") };
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{}\n", std::process::id()));
+        // flock is per open file: a second open in the same process is refused.
+        match try_lock(&path, 0o600).unwrap() {
+            Locked::Busy(holder) => assert_eq!(holder, std::process::id().to_string()),
+            Locked::Held(_) => panic!("taken twice"),
+        }
+    }
 }

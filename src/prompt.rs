@@ -30,28 +30,47 @@ pub(crate) fn read_password(user: &str, from_stdin: bool) -> Result<String> {
     Ok(password)
 }
 
-/// The fewest characters a new account's password may have (NIST's
-/// minimum for a password a person chooses): the server only stores a
-/// hash, but one of two letters is guessed before the throttle matters.
-pub const MIN_NEW_PASSWORD: usize = 8;
+/// The fewest characters a new account's password may have: the server's
+/// rule (see [`crate::store::password::MIN_CHARS`]), checked here too so
+/// that a person is asked again instead of being refused after the fact.
+pub const MIN_NEW_PASSWORD: usize = crate::store::password::MIN_CHARS;
+
+/// How many times a person at the prompt may try before `wachat` gives up
+/// (a script that types into it must not loop for ever).
+const TRIES: usize = 3;
 
 /// A new account's password: from the same sources as [`read_password`],
-/// at least [`MIN_NEW_PASSWORD`] characters, and, when typed at the hidden
-/// prompt, typed twice (nobody sees a typo there).
+/// at least [`MIN_NEW_PASSWORD`] characters. At the hidden prompt it is
+/// typed twice (nobody sees a typo there), and a password too short, or a
+/// second that differs, is asked for again, up to [`TRIES`] times.
 pub(crate) fn read_new_password(user: &str, from_stdin: bool) -> Result<String> {
     let prompted = !from_stdin
         && std::env::var("WACHAT_PASSWORD").map_or(true, |p| p.is_empty())
         && std::io::stdin().is_terminal();
-    let password = read_password(user, from_stdin)?;
-    if password.chars().count() < MIN_NEW_PASSWORD {
-        return Err(Error::Usage(tr!(Msg::PasswordTooShort, min = MIN_NEW_PASSWORD)));
-    }
-    if prompted {
-        let again = rpassword::prompt_password(tr!(Msg::AgainPrompt))
-            .map_err(|e| Error::io(tr!(Msg::ReadingPassword), e))?;
-        if again != password {
-            return Err(Error::Usage(tr!(Msg::NewPasswordsDiffer)));
+    let too_short = || tr!(Msg::PasswordTooShort, min = MIN_NEW_PASSWORD);
+    if !prompted {
+        let password = read_password(user, from_stdin)?;
+        if password.chars().count() < MIN_NEW_PASSWORD {
+            return Err(Error::Usage(too_short()));
         }
+        return Ok(password);
     }
-    Ok(password)
+    let prompt =
+        |text: String| rpassword::prompt_password(text).map_err(|e| Error::io(tr!(Msg::ReadingPassword), e));
+    eprintln!("{}", tr!(Msg::NewPasswordRule, min = MIN_NEW_PASSWORD));
+    for attempt in 1..=TRIES {
+        let password = prompt(tr!(Msg::PasswordPrompt, user = user))?;
+        let problem = if password.chars().count() < MIN_NEW_PASSWORD {
+            too_short()
+        } else if prompt(tr!(Msg::AgainPrompt))? == password {
+            return Ok(password);
+        } else {
+            tr!(Msg::NewPasswordsDiffer)
+        };
+        if attempt == TRIES {
+            return Err(Error::Usage(problem));
+        }
+        eprintln!("{}", tr!(Msg::TryAgain, problem = problem));
+    }
+    unreachable!("the last try returns")
 }

@@ -82,7 +82,7 @@ fn every_account_command_refuses_while_a_server_runs() {
     let before = std::fs::read(data.join("users.csv")).unwrap();
 
     let server = TestServer::start_in(&data, &[]);
-    let pid = std::fs::read_to_string(data.join("wachat.lock")).unwrap();
+    let pid = std::fs::read_to_string(data.join("wachat.lock")).unwrap().trim().to_string();
     let expected =
         format!("{} is in use by a running wachat server (pid {pid}); stop it first", data.display());
     let roster = roster.display().to_string();
@@ -160,4 +160,27 @@ fn a_roster_import_is_all_or_nothing_and_its_passwords_log_in() {
         let mut conn = server.login_send(name, password);
         assert_eq!(conn.listing("ROOMS"), ["#general:5"], "{name}");
     }
+}
+
+#[test]
+fn users_import_says_its_one_line_and_no_log_line_with_rust_log_unset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("passwords.csv");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/roster.sample.csv");
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command
+        .args(["users", "import", sample, "--kdf-cost", "8", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out);
+    // As a teacher runs it: no RUST_LOG, so the default level applies.
+    let output = command.env_remove("RUST_LOG").env("LANG", "C").env_remove("LC_ALL").output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("imported 4 accounts into "), "{stdout}");
+    // The store's INFO lines (a new server identity, …) are the server's
+    // log, not the teacher's answer.
+    assert_eq!(String::from_utf8(output.stderr).unwrap(), "");
 }

@@ -94,26 +94,30 @@ fn invite(server: &TestServer, count: usize) -> Vec<String> {
 #[test]
 fn with_invite_registration_codes_let_the_class_in_once_each() {
     let server = TestServer::start_with(&["--registration", "invite"]);
-    let refused = server.send_conn().request("REGISTER:mallory::pw");
+    let refused = server.send_conn().request("REGISTER:mallory::secret");
     assert!(
         refused.starts_with("KO:AUTH_FAILED:this server registers with an invite code only"),
         "{refused}"
     );
     let codes = invite(&server, 70); // made while the server runs
-    assert_eq!(server.send_conn().request(&format!("REDEEM:{}:ana::pw:a", codes[0])), "OK:ana");
-    let again = server.send_conn().request(&format!("REDEEM:{}:ana2::pw", codes[0]));
+    // REGISTER's password rule holds for REDEEM, and a weak password does
+    // not use the code up.
+    let weak = server.send_conn().request(&format!("REDEEM:{}:ana::pw", codes[0]));
+    assert!(weak.starts_with("KO:BAD_REQUEST:"), "{weak}");
+    assert_eq!(server.send_conn().request(&format!("REDEEM:{}:ana::secret:a", codes[0])), "OK:ana");
+    let again = server.send_conn().request(&format!("REDEEM:{}:ana2::secret", codes[0]));
     assert!(again.starts_with("KO:AUTH_FAILED:this invite code was used already"), "{again}");
-    let unknown = server.send_conn().request("REDEEM:nosuchcode:eve::pw");
+    let unknown = server.send_conn().request("REDEEM:nosuchcode:eve::secret");
     assert!(unknown.starts_with("KO:AUTH_FAILED:no such invite code"), "{unknown}");
     // A taken name does not use the code up.
     let mut conn = server.send_conn();
-    assert!(conn.request(&format!("REDEEM:{}:ANA::pw", codes[1])).starts_with("KO:USER_EXISTS"));
-    assert_eq!(conn.request(&format!("REDEEM:{}:bob::pw", codes[1].to_uppercase())), "OK:bob");
+    assert!(conn.request(&format!("REDEEM:{}:ANA::secret", codes[1])).starts_with("KO:USER_EXISTS"));
+    assert_eq!(conn.request(&format!("REDEEM:{}:bob::secret", codes[1].to_uppercase())), "OK:bob");
     // 68 more from one address: past the 60 a REGISTER flood may create.
     for (i, code) in codes[2..].iter().enumerate() {
-        assert_eq!(server.send_conn().request(&format!("REDEEM:{code}:s{i}::pw")), format!("OK:s{i}"));
+        assert_eq!(server.send_conn().request(&format!("REDEEM:{code}:s{i}::secret")), format!("OK:s{i}"));
     }
-    assert_eq!(server.send_conn().request("LOGIN:ana:pw:a"), "OK:ana");
+    assert_eq!(server.send_conn().request("LOGIN:ana:secret:a"), "OK:ana");
     // The clients: wachat register --invite.
     let code = invite(&server, 1).remove(0);
     let dir = tempfile::tempdir().unwrap();

@@ -177,8 +177,10 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
     // The server has each message exactly once.
     let history = one_shot(&server, dir.path(), "bob", &["history", "--with", "ana"]);
     assert!(history.status.success(), "{}", history.stderr);
+    // Today's messages under today's date line, as the README says.
+    assert_eq!(history.stdout.lines().next(), Some("── today ──"), "{}", history.stdout);
     let texts: Vec<&str> =
-        history.stdout.lines().map(|l| without_time(l).trim_start_matches("ana: ")).collect();
+        history.stdout.lines().skip(1).map(|l| without_time(l).trim_start_matches("ana: ")).collect();
     assert_eq!(texts, ["one", "two", "three", "marker"]);
     assert!(ana.quit("/quit").0.success());
 }
@@ -259,6 +261,70 @@ fn an_idle_client_pings_and_pongs_and_stays_connected() {
     assert_eq!(ana.count("(offline"), 0, "{:?}", ana.seen);
     assert_eq!(ana.count("TIMEOUT"), 0, "{:?}", ana.seen);
     assert!(ana.quit("/quit").0.success());
+}
+
+#[test]
+fn a_server_with_a_shorter_timeout_is_redialled_and_then_pinged_in_time() {
+    // The server times out after 2 s of quiet; the console keeps its default
+    // 10 s, so it would PING only after 5 s. Its first request after 3 s of
+    // quiet gets KO:TIMEOUT (the server never ran it): the console dials
+    // again and sends it again, without a word to the user, and from then
+    // on pings often enough: no second KO:TIMEOUT.
+    let server = TestServer::start_with(&["--timeout", "2"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &["--trace"]);
+    ana.expect("connected to 127.0.0.1 as ana");
+    for (command, answer) in
+        [("/users", "online (1): ana"), ("/chat bob", "no messages yet ──"), ("/users", "online (1): ana")]
+    {
+        // Quiet for longer than the server's timeout (this test is about
+        // time, so it waits: nothing to poll for).
+        std::thread::sleep(Duration::from_millis(3_000));
+        ana.type_line(command);
+        ana.expect(answer);
+        assert!(ana.count("send < KO:TIMEOUT") <= 1, "pinged too late again: {:?}", ana.seen);
+    }
+    ana.type_line("hello after the quiet");
+    ana.expect("you → bob: hello after the quiet");
+    let (status, lines) = ana.quit("/quit");
+    assert!(status.success());
+    let shown: Vec<&String> =
+        lines.iter().filter(|l| !l.starts_with("send ") && !l.starts_with("recv ")).collect();
+    for word in ["(offline:", "(back online)", "TIMEOUT", "error", "no chat is open"] {
+        assert!(!shown.iter().any(|l| l.contains(word)), "{word:?} shown: {shown:?}");
+    }
+    assert!(lines.iter().filter(|l| l.starts_with("send < KO:TIMEOUT")).count() <= 1, "{lines:?}");
+}
+
+#[test]
+fn a_text_over_4096_bytes_goes_as_marked_messages_and_nothing_is_lost() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
+    ana.expect("connected to 127.0.0.1 as ana");
+    // 5,003 bytes, as pasted in the issue: words, so the cut falls between two.
+    let long: String = (0..715).map(|i| format!("w{:05}", i)).collect::<Vec<_>>().join(" ");
+    let long = &long[..5_003];
+    ana.type_line("/chat bob");
+    ana.expect("── bob");
+    ana.type_line(long);
+    ana.expect("(the text is 5003 bytes, one message holds 4096: it goes as 2 messages, marked (1/2) …)");
+    ana.expect("you → bob: (1/2) w00000 w00001");
+    ana.expect("you → bob: (2/2) ");
+    ana.type_line("@bob: after it");
+    ana.expect("you → bob: after it");
+    assert!(ana.quit("/quit").0.success());
+
+    let history = one_shot(&server, dir.path(), "bob", &["history", "--with", "ana"]);
+    assert!(history.status.success(), "{}", history.stderr);
+    let texts: Vec<&str> =
+        history.stdout.lines().skip(1).map(|l| without_time(l).trim_start_matches("ana: ")).collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    let (one, two) = (texts[0].strip_prefix("(1/2) ").unwrap(), texts[1].strip_prefix("(2/2) ").unwrap());
+    assert_eq!(format!("{one} {two}"), long, "the cut took one space, nothing else");
+    assert_eq!(texts[2], "after it");
 }
 
 #[test]
@@ -376,7 +442,11 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
 
     let history = one_shot(&server, data, "carlota", &["history", "--with", "bob"]);
     assert!(history.status.success(), "{}", history.stderr);
-    assert_eq!(history.stdout.lines().map(without_time).collect::<Vec<_>>(), ["you → bob: hello there ✓"]);
+    assert_eq!(history.stdout.lines().next(), Some("── today ──"), "{}", history.stdout);
+    assert_eq!(
+        history.stdout.lines().skip(1).map(without_time).collect::<Vec<_>>(),
+        ["you → bob: hello there ✓"]
+    );
     let history = one_shot(&server, data, "carlota", &["history", "--with", "zed"]);
     assert!(!history.status.success() && history.stderr.contains("UNKNOWN_USER"));
 
@@ -459,7 +529,7 @@ fn a_refused_login_stops_the_console_with_the_reason() {
     args.extend(["--register".into(), "--email".into(), "ana@example.org".into()]);
     let short = run_wachat(&args, "pw", "");
     assert_eq!(short.status.code(), Some(1));
-    assert!(short.stderr.contains("a new password has at least 8 characters"), "{}", short.stderr);
+    assert!(short.stderr.contains("a new password has at least 6 characters"), "{}", short.stderr);
     let taken = run_wachat(&args, "a-long-password", "");
     assert!(taken.stderr.contains("(USER_EXISTS)"), "{}", taken.stderr);
 }

@@ -37,7 +37,7 @@ fn login(addr: SocketAddr, user: &str) -> Option<(TcpStream, BufReader<TcpStream
             stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
             let mut reader = BufReader::new(stream.try_clone().ok()?);
             let mut reply = String::new();
-            let sent = stream.write_all(format!("LOGIN:{user}:pw\n").as_bytes());
+            let sent = stream.write_all(format!("LOGIN:{user}:secret\n").as_bytes());
             if sent.is_ok() && reader.read_line(&mut reply).is_ok() && reply.starts_with("OK:") {
                 return Some((stream, reader));
             }
@@ -125,7 +125,7 @@ fn every_ok_survives_random_sigkills_exactly_once_and_in_order() {
     let mut server = TestServer::start_with(&no_limit);
     let mut setup = server.send_conn();
     for user in (0..SENDERS).map(|k| format!("s{k}")).chain(["r".to_string()]) {
-        assert_eq!(setup.request(&format!("REGISTER:{user}::pw")), format!("OK:{user}"));
+        assert_eq!(setup.request(&format!("REGISTER:{user}::secret")), format!("OK:{user}"));
         setup = server.send_conn();
     }
     let (send_addr, recv_addr) = (server.send, server.recv);
@@ -190,7 +190,7 @@ fn every_ok_survives_random_sigkills_exactly_once_and_in_order() {
     }
     // Every file loads, and history holds each acknowledged message once.
     server.restart_in_place(&no_limit);
-    let mut r = server.login_send("r", "pw");
+    let mut r = server.login_send("r", "secret");
     let max = wachat::protocol::MAX_HISTORY; // HISTORY returns the newest `max` at most
     for (k, &count) in acked.iter().enumerate() {
         let ids: Vec<String> = r

@@ -357,7 +357,7 @@ fn registrations_are_throttled_per_address() {
     let mut c = server.send_conn();
     let mut created = 0;
     let refused = loop {
-        let reply = c.request(&format!("REGISTER:u{created}::pw"));
+        let reply = c.request(&format!("REGISTER:u{created}::secret-u{created}"));
         if reply != format!("OK:u{created}") {
             break reply;
         }
@@ -368,11 +368,11 @@ fn registrations_are_throttled_per_address() {
     assert_eq!(created, 60, "a class behind one NAT may register at once");
     assert!(refused.starts_with("KO:RATE_LIMITED:too many new accounts from your address; try again in "));
     // The connection waits for another LOGIN (protocol §3), which works.
-    assert_eq!(c.request("LOGIN:u0:pw"), "OK:u0");
+    assert_eq!(c.request("LOGIN:u0:secret-u0"), "OK:u0");
     server.wait_for_log("registration of u60 throttled");
     // Another address may still register.
     let mut other = Conn::connect_from(server.send, [127, 0, 0, 2]);
-    assert_eq!(other.request("REGISTER:newcomer::pw"), "OK:newcomer");
+    assert_eq!(other.request("REGISTER:newcomer::pw-newcomer"), "OK:newcomer");
 }
 
 #[test]
@@ -381,11 +381,11 @@ fn a_taken_name_costs_what_a_wrong_password_costs() {
     server.register(&["ana"]);
     let mut prober = Conn::connect_from(server.send, [127, 0, 0, 2]);
     for _ in 0..5 {
-        assert_eq!(prober.request("REGISTER:ana::x"), "KO:USER_EXISTS:the name ana is taken");
+        assert_eq!(prober.request("REGISTER:ana::xxxxxx"), "KO:USER_EXISTS:the name ana is taken");
     }
     // Asking again is throttled like guessing ana's password, and the two
     // share one budget: the prober cannot log in as ana either now.
-    assert!(prober.request("REGISTER:ana::x").starts_with("KO:RATE_LIMITED:too many failed logins"));
+    assert!(prober.request("REGISTER:ana::xxxxxx").starts_with("KO:RATE_LIMITED:too many failed logins"));
     assert!(prober.request("LOGIN:ana:pw-ana").starts_with("KO:RATE_LIMITED:"));
     server.wait_for_log("127.0.0.2: registration of a taken name for ana");
 }

@@ -144,3 +144,30 @@ fn the_bench_reads_at_most_one_frame_of_a_line_that_never_ends() {
     assert_eq!(bench.status.code(), Some(1), "{}", bench.stderr);
     assert!(bench.stderr.contains("a line from the server passed 16384 bytes"), "{}", bench.stderr);
 }
+
+#[test]
+fn text_reversing_and_invisible_characters_are_shown_by_their_code_in_the_console_and_one_shots() {
+    // U+202E would print the rest of the line backwards (the next sender's
+    // name too); U+200B makes "b​ob" look like "bob".
+    const SNEAKY: &str = "evil\u{202E}txt.exe from b\u{200B}ob";
+    const CODED: &str = "evil<U+202E>txt.exe from b<U+200B>ob";
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
+    bob.expect("connected");
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request(&format!("MSG:bob:m1:{SNEAKY}")).starts_with("OK:m1:"));
+    bob.expect(&format!("ana: {CODED}"));
+    let (status, lines) = bob.quit("/quit");
+    assert!(status.success());
+    assert!(lines.iter().all(|l| !l.contains('\u{202E}') && !l.contains('\u{200B}')), "{lines:?}");
+
+    let mut args: Vec<String> = vec!["history".into(), "--user".into(), "bob".into()];
+    args.extend(connection_args(server.send, server.recv, dir.path()));
+    args.extend(["--with".into(), "ana".into()]);
+    let history = run_wachat(&args, "pw-bob", "");
+    assert!(history.status.success(), "{}", history.stderr);
+    assert!(history.stdout.contains(&format!("ana: {CODED}")), "{}", history.stdout);
+    assert!(!history.stdout.contains('\u{202E}'), "{}", history.stdout);
+}

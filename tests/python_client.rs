@@ -164,3 +164,23 @@ fn the_python_client_survives_odd_events_and_reads_no_endless_frame() {
     events.send_raw(&[b'A'; 20_000]).unwrap();
     python.expect("(receive port closed: a frame longer than 16384 bytes");
 }
+
+#[test]
+fn the_python_client_says_in_one_line_that_no_server_runs_and_fails() {
+    // Two ports where nothing listens: bound, then let go.
+    let ports: Vec<u16> =
+        (0..2).map(|_| TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
+    let mut child = Command::new("python3")
+        .args([SCRIPT, "ana", "127.0.0.1", &ports[0].to_string(), &ports[1].to_string()])
+        .env("WACHAT_PASSWORD", "pw-ana")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 must be installed to test the lab's Python client");
+    let status = wait_with_timeout(&mut child, READ_TIMEOUT);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr, format!("cannot connect to 127.0.0.1:{}: Connection refused\n", ports[1]));
+}

@@ -119,7 +119,7 @@ fn receive_port_login_errors() {
     c.expect_closed();
     // REGISTER works on the receive port too.
     let mut c = server.recv_conn();
-    assert_eq!(c.request("REGISTER:carl::pw"), "OK:carl");
+    assert_eq!(c.request("REGISTER:carl::pw-carl"), "OK:carl");
 }
 
 #[test]

@@ -9,15 +9,32 @@ use support::{Conn, TestServer};
 fn register_login_and_the_name_as_registered() {
     let server = TestServer::start();
     let mut c = server.send_conn();
-    assert_eq!(c.request("REGISTER:Ana:ana@example.org:p:w"), "OK:Ana");
+    assert_eq!(c.request("REGISTER:Ana:ana@example.org:pw:ana"), "OK:Ana");
     assert_eq!(c.request("PING"), "OK");
     // Names are unique ignoring case; the reply spells them as registered.
     let mut c = server.send_conn();
-    assert_eq!(c.request("LOGIN:ANA:p:w"), "OK:Ana");
+    assert_eq!(c.request("LOGIN:ANA:pw:ana"), "OK:Ana");
     let mut c = server.send_conn();
-    assert!(c.request("REGISTER:aNa::other").starts_with("KO:USER_EXISTS:"));
+    assert!(c.request("REGISTER:aNa::another").starts_with("KO:USER_EXISTS:"));
     // After USER_EXISTS the connection waits for another LOGIN/REGISTER.
-    assert_eq!(c.request("REGISTER:bob::pw"), "OK:bob");
+    assert_eq!(c.request("REGISTER:bob::pw-bob"), "OK:bob");
+}
+
+#[test]
+fn a_password_under_six_characters_is_a_bad_request_and_the_connection_waits() {
+    let server = TestServer::start_with(&["--auto-register"]);
+    let mut c = server.send_conn();
+    // Refused before the name is looked at: taken or free, the same answer.
+    for request in ["REGISTER:carl::12345", "REGISTER:carl:c@example.org:abc", "LOGIN:carl:pw"] {
+        assert_eq!(c.request(request), "KO:BAD_REQUEST:a password has at least 6 characters", "{request}");
+    }
+    // The connection stays, waiting for another LOGIN/REGISTER (1.2).
+    assert_eq!(c.request("REGISTER:carl::123456"), "OK:carl");
+    let mut taken = server.send_conn();
+    assert_eq!(taken.request("REGISTER:carl::x"), "KO:BAD_REQUEST:a password has at least 6 characters");
+    // Six characters, not six bytes: "señora" is 6 characters, 7 bytes; "ñañ" is 6 bytes.
+    assert_eq!(taken.request("REGISTER:dana::ñañ"), "KO:BAD_REQUEST:a password has at least 6 characters");
+    assert_eq!(taken.request("REGISTER:dana::señora"), "OK:dana");
 }
 
 #[test]
@@ -330,7 +347,7 @@ fn failed_logins_are_throttled_without_closing_the_connection() {
     assert!(reply.starts_with("KO:RATE_LIMITED:too many failed logins; try again in "), "{reply}");
     assert!(c.request("LOGIN:ANA:guess").starts_with("KO:RATE_LIMITED:"), "names ignore case");
     // Another account from the same address is not affected yet.
-    assert_eq!(c.request("REGISTER:bob::pw"), "OK:bob");
+    assert_eq!(c.request("REGISTER:bob::pw-bob"), "OK:bob");
 }
 
 #[test]

@@ -28,7 +28,7 @@ fn one_shot(
     let mut args: Vec<String> = vec![command.into(), "--user".into(), user.into()];
     args.extend(connection_args(server.send, server.recv, dir));
     args.extend(extra.iter().map(|a| a.to_string()));
-    run_wachat(&args, &format!("secret-{user}"), "") // 8 characters at least
+    run_wachat(&args, &format!("secret-{user}"), "") // 6 characters at least
 }
 
 #[test]

@@ -246,3 +246,31 @@ fn a_replaced_full_screen_exits_non_zero_says_why_and_gives_the_terminal_back() 
         !s.alternate && s.find("another wachat logged in as ana and now receives the messages").is_some()
     });
 }
+
+#[test]
+fn the_log_goes_to_a_file_in_the_clients_folder_while_the_screen_is_up() {
+    let mut server = TestServer::start();
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    // Everything logged, down to DEBUG: none of it may reach the screen.
+    let mut ana = tui(&server, "ana", dir.path(), &[("RUST_LOG", "debug")]);
+    let log = support::console::user_dir(dir.path(), server.send, "ana").join("wachat.log");
+    ana.wait_screen("the chat list", |s| s.find("Chats").is_some());
+    // The server gone: the client logs each failed reconnection (DEBUG).
+    server.kill();
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("DEBUG") {
+        assert!(std::time::Instant::now() < deadline, "nothing logged to {}", log.display());
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling a file
+    }
+    let screen = ana.wait_screen("reconnecting", |s| s.text().contains("reconnecting"));
+    assert!(!screen.text().contains("DEBUG") && !screen.text().contains("wachat::"), "{}", screen.text());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains('\u{1b}'), "no colour codes in the file: {text:?}");
+    // The panel (F2) says where it goes.
+    ana.type_keys("\x1bOQ");
+    ana.wait_screen("where the log goes", |s| s.text().contains("the log goes to"));
+    ana.type_keys("\x1b");
+    ana.type_keys("\x03");
+    assert!(ana.wait().success());
+}

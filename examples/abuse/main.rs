@@ -197,7 +197,7 @@ fn register_flood() -> Result<()> {
     let (mut ok, mut limited) = (0, 0);
     let started = Instant::now();
     for i in 0..200 {
-        let reply = c.request(&format!("REGISTER:flood{i}::pw"))?;
+        let reply = c.request(&format!("REGISTER:flood{i}::secret"))?;
         if reply.starts_with("OK:") {
             ok += 1;
             c = server.client([127, 0, 0, 1])?;
@@ -212,13 +212,13 @@ fn register_flood() -> Result<()> {
     // started (so each costs a full argon2 check), alone, then during a
     // flood of 400 registrations at once.
     for i in 0..10 {
-        server.client([127, 0, 0, 9])?.request(&format!("REGISTER:bob{i}::pw"))?;
+        server.client([127, 0, 0, 9])?.request(&format!("REGISTER:bob{i}::secret"))?;
     }
     let server = server.restart()?;
     let login = |i: usize| -> Result<Duration> {
         let mut c = server.client([127, 0, 0, 9])?;
         let started = Instant::now();
-        let reply = c.request(&format!("LOGIN:bob{i}:pw"))?;
+        let reply = c.request(&format!("LOGIN:bob{i}:secret"))?;
         if !reply.starts_with("OK:") {
             return Err(reply.into());
         }
@@ -230,7 +230,7 @@ fn register_flood() -> Result<()> {
             let send = server.send;
             std::thread::spawn(move || -> Option<String> {
                 let mut c = Client::connect(send, [127, 0, 3 + (i / 250) as u8, 1 + (i % 250) as u8]).ok()?;
-                c.request(&format!("REGISTER:crowd{i}::pw")).ok()
+                c.request(&format!("REGISTER:crowd{i}::secret")).ok()
             })
         })
         .collect();
@@ -284,17 +284,17 @@ fn lockout() -> Result<()> {
     Ok(())
 }
 
-/// Probing which of 100 names exist with `REGISTER:<name>::x`.
+/// Probing which of 100 names exist with `REGISTER:<name>::guessing`.
 fn enumerate() -> Result<()> {
     let server = Server::start_with_cost(&[], None)?;
     for i in 0..50 {
-        server.client([127, 0, 0, 1])?.request(&format!("REGISTER:user{i}::pw"))?;
+        server.client([127, 0, 0, 1])?.request(&format!("REGISTER:user{i}::secret"))?;
     }
     let mut prober = server.client([127, 0, 0, 5])?;
     let mut replies = Vec::new();
     let started = Instant::now();
     for i in 0..100 {
-        replies.push(prober.request(&format!("REGISTER:user{i}::x"))?);
+        replies.push(prober.request(&format!("REGISTER:user{i}::guessing"))?);
         if replies.last().is_some_and(|r| r.starts_with("OK:")) {
             prober = server.client([127, 0, 0, 5])?;
         }

@@ -145,7 +145,8 @@ pub struct UsersArgs {
 pub struct ConnectArgs {
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Create the account first.
+    /// Create the account first (the password, at least 6 characters, is
+    /// asked twice at a prompt).
     #[arg(long)]
     pub register: bool,
     /// Email address for --register.

@@ -50,6 +50,26 @@ impl CsvFile {
         &self.path
     }
 
+    /// The row that starts `offset` bytes into the file (where
+    /// [`CsvFile::len`] was before it was appended, or the position the
+    /// reader of [`CsvFile::rows`] gave it): one row read back, for a log
+    /// that keeps only part of itself in memory.
+    pub fn row_at(&self, offset: u64) -> Result<csv::StringRecord> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = File::open(&self.path).map_err(|e| self.err("open", e))?;
+        file.seek(SeekFrom::Start(offset)).map_err(|e| self.err("seek", e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(std::io::BufReader::new(file));
+        let mut row = csv::StringRecord::new();
+        match reader.read_record(&mut row) {
+            Ok(true) => Ok(row),
+            Ok(false) => Err(self.corrupt(0, format!("no row at byte {offset}"))),
+            Err(e) => Err(self.corrupt(0, e.to_string())),
+        }
+    }
+
     /// The file's length now, as the disk has it (another program may have
     /// appended to it).
     pub fn len(&self) -> Result<u64> {

@@ -19,8 +19,12 @@
 //! | `refused` | `from,id,text` | the server refused it for good; `text` says why |
 //! | `relayed` | `from,id` | a `p2p` message the peer never acknowledged, handed to the server instead |
 //!
-//! The whole log is loaded into memory at start: a teaching chat's
-//! history is small, and it makes every lookup a hash map access.
+//! Every message's place and state is in memory (every lookup is a hash
+//! map access), but only the texts of the last [`TEXTS_IN_MEMORY`]
+//! messages: an older text is read back from the file, by the position of
+//! its row, when a screen asks for it. A user with 100,000 messages of
+//! 4 KB once needed their whole size in RAM (issue 25, attack 7; figures
+//! in BENCHMARKS.md, `examples/client_scale.rs`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,6 +35,18 @@ use crate::protocol::names::fold;
 use crate::protocol::{Chat, State, Text};
 
 const HEADER: &str = "kind,ts,from,to,id,state,text";
+
+/// How many of the newest messages keep their text in memory: more than
+/// any screen shows at once and every page a `/history` asks for, so that
+/// the file is read only when someone scrolls far back. At most 4 KB each:
+/// 4 MiB.
+pub const TEXTS_IN_MEMORY: usize = 1_000;
+
+/// What an older message's text is in memory: a stand-in, never shown
+/// (every method that hands messages out reads the real one back).
+fn on_disk() -> Text {
+    Text::parse("…").expect("a valid text")
+}
 
 /// One message, in either direction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,30 +115,38 @@ pub(crate) fn chat_key(chat: &Chat) -> String {
 /// The conversation log of one user.
 pub struct History {
     file: CsvFile,
-    /// Every message in the order it was first logged.
+    /// Every message in the order it was first logged; the texts of all
+    /// but the last [`TEXTS_IN_MEMORY`] are [`on_disk`].
     messages: Vec<Message>,
+    /// Where each message's `msg` row starts in the file.
+    rows_at: Vec<u64>,
     /// `(from, id)` → position in `messages`.
     index: HashMap<(String, String), usize>,
 }
 
-impl History {
-    /// Opens (or creates) the log and loads it.
-    pub fn open(path: PathBuf) -> Result<History> {
-        let file = CsvFile::open(path, HEADER)?;
-        let mut history = History { file, messages: Vec::new(), index: HashMap::new() };
-        let mut rows = Vec::new();
-        history.file.rows(|row| {
-            rows.push(row.clone());
-            Ok(())
-        })?;
-        for (n, row) in rows.iter().enumerate() {
-            history.replay(row).map_err(|reason| crate::error::Error::Corrupt {
-                path: history.file.path().to_path_buf(),
-                line: n as u64 + 2, // after the header, counting from 1
-                reason,
-            })?;
+/// The log's messages while `history.csv` is read: what [`History::open`]
+/// fills, row by row, while the file itself is borrowed for reading.
+struct Loading<'a> {
+    messages: &'a mut Vec<Message>,
+    rows_at: &'a mut Vec<u64>,
+    index: &'a mut HashMap<(String, String), usize>,
+}
+
+impl Loading<'_> {
+    /// Adds a message whose row starts at byte `at`; the text that leaves
+    /// the window of [`TEXTS_IN_MEMORY`] goes back to the disk.
+    fn insert(&mut self, message: Message, at: u64) {
+        self.index.insert(key(&message.from, &message.id), self.messages.len());
+        self.messages.push(message);
+        self.rows_at.push(at);
+        if let Some(old) = self.messages.len().checked_sub(TEXTS_IN_MEMORY + 1) {
+            self.messages[old].text = on_disk();
         }
-        Ok(history)
+    }
+
+    fn get_mut(&mut self, from: &str, id: &str) -> Option<&mut Message> {
+        let i = *self.index.get(&key(from, id))?;
+        Some(&mut self.messages[i])
     }
 
     /// Applies one stored row to the in-memory log.
@@ -142,7 +166,8 @@ impl History {
                     refused: None,
                     p2p: kind == "p2p",
                 };
-                self.insert(message);
+                let at = row.position().map_or(0, |p| p.byte());
+                self.insert(message, at);
             }
             "state" => {
                 let state: State = field(5)?.parse()?;
@@ -164,10 +189,48 @@ impl History {
         }
         Ok(())
     }
+}
 
-    fn insert(&mut self, message: Message) {
-        self.index.insert(key(&message.from, &message.id), self.messages.len());
-        self.messages.push(message);
+impl History {
+    /// Opens (or creates) the log and loads it, each row applied as it is
+    /// read (a copy of every row first had doubled what a start needs:
+    /// `examples/client_scale.rs`).
+    pub fn open(path: PathBuf) -> Result<History> {
+        let file = CsvFile::open(path, HEADER)?;
+        let mut history = History { file, messages: Vec::new(), rows_at: Vec::new(), index: HashMap::new() };
+        let History { file, messages, rows_at, index } = &mut history;
+        let mut loading = Loading { messages, rows_at, index };
+        file.rows(|row| loading.replay(row))?;
+        Ok(history)
+    }
+
+    fn insert(&mut self, message: Message, at: u64) {
+        Loading { messages: &mut self.messages, rows_at: &mut self.rows_at, index: &mut self.index }
+            .insert(message, at);
+    }
+
+    /// The message at position `i`, its text read back from the file if it
+    /// is no longer in memory. A row that cannot be read back (the file
+    /// changed under us) leaves the stand-in, and says so in the log.
+    fn whole(&self, i: usize) -> Message {
+        let mut m = self.messages[i].clone();
+        if i + TEXTS_IN_MEMORY < self.messages.len() {
+            let text = self.file.row_at(self.rows_at[i]).map_err(|e| e.to_string()).and_then(|row| {
+                Text::parse(row.get(6).unwrap_or_default())
+                    .map_err(|e| format!("{}: {e}", self.file.path().display()))
+            });
+            match text {
+                Ok(text) => m.text = text,
+                Err(e) => log::warn!("{e}"),
+            }
+        }
+        m
+    }
+
+    /// The message `(from, id)` as kept in memory (its text may be the
+    /// stand-in): for what needs its place or state only.
+    fn meta(&self, from: &str, id: &str) -> Option<&Message> {
+        self.index.get(&key(from, id)).map(|&i| &self.messages[i])
     }
 
     fn get_mut(&mut self, from: &str, id: &str) -> Option<&mut Message> {
@@ -182,15 +245,15 @@ impl History {
     }
 
     /// The message `id` written by `from`, if logged.
-    pub fn get(&self, from: &str, id: &str) -> Option<&Message> {
-        self.index.get(&key(from, id)).map(|&i| &self.messages[i])
+    pub fn get(&self, from: &str, id: &str) -> Option<Message> {
+        self.index.get(&key(from, id)).map(|&i| self.whole(i))
     }
 
     /// Logs a new message. Returns `false` (and writes nothing) if
     /// `(from, id)` is already in the log: the duplicate of an at-least-once
     /// delivery. Call [`History::sync`] before promising anything.
     pub fn add(&mut self, m: Message) -> Result<bool> {
-        if self.get(&m.from, &m.id).is_some() {
+        if self.meta(&m.from, &m.id).is_some() {
             return Ok(false);
         }
         self.append(m)?;
@@ -213,7 +276,7 @@ impl History {
     /// local time may not yet be the server's): those keep the plain
     /// `(from, id)` rule.
     pub fn add_received(&mut self, m: Message, me: &str) -> Result<bool> {
-        let Some(logged) = self.get(&m.from, &m.id) else { return self.add(m) };
+        let Some(logged) = self.meta(&m.from, &m.id) else { return self.add(m) };
         let resent = logged.p2p
             || m.is_from(me)
             || self.messages.iter().any(|o| o.ts == m.ts && key(&o.from, &o.id) == key(&m.from, &m.id));
@@ -233,8 +296,9 @@ impl History {
     fn append(&mut self, m: Message) -> Result<()> {
         let (ts, to, state) = (m.ts.to_string(), m.to.to_string(), m.state.as_str());
         let kind = if m.p2p { "p2p" } else { "msg" };
+        let at = self.file.len()?;
         self.file.append(&[kind, &ts, &m.from, &to, &m.id, state, m.text.as_escaped()])?;
-        self.insert(m);
+        self.insert(m, at);
         Ok(())
     }
 
@@ -244,7 +308,7 @@ impl History {
     /// server's timestamp, which becomes the message's time; the time of any
     /// other change is kept in the file, not in the message.
     pub fn advance(&mut self, from: &str, id: &str, state: State, ts: u64) -> Result<bool> {
-        match self.get(from, id) {
+        match self.meta(from, id) {
             Some(m) if m.state < state => {}
             _ => return Ok(false),
         }
@@ -298,7 +362,8 @@ impl History {
     /// `me`'s direct-chat messages that the peer never acknowledged: after
     /// a crash in the middle of a chat, what must still go through the server.
     pub fn unacked_direct(&self, me: &str) -> Vec<Message> {
-        self.messages.iter().filter(|m| m.p2p && m.is_from(me) && m.state == State::Sent).cloned().collect()
+        let unacked = |m: &Message| m.p2p && m.is_from(me) && m.state == State::Sent;
+        (0..self.messages.len()).filter(|&i| unacked(&self.messages[i])).map(|i| self.whole(i)).collect()
     }
 
     /// Forces everything logged so far to the disk.
@@ -311,17 +376,20 @@ impl History {
     /// (direct-chat messages never are, and are not counted). What the
     /// chat list shows when the server cannot be asked.
     pub fn summaries(&self, me: &str) -> Vec<(Chat, Message, u64)> {
-        let mut chats: HashMap<String, (Chat, Message, u64)> = HashMap::new();
-        for m in &self.messages {
+        // Each chat's newest message by position first, its text read back
+        // once at the end (a text is not cloned for every message).
+        let mut chats: HashMap<String, (Chat, usize, u64)> = HashMap::new();
+        for (i, m) in self.messages.iter().enumerate() {
             let chat = m.chat(me);
             let unread = u64::from(!m.is_from(me) && !m.p2p && m.state < State::Read);
-            let entry = chats.entry(chat_key(&chat)).or_insert_with(|| (chat, m.clone(), 0));
-            if m.ts >= entry.1.ts {
-                entry.1 = m.clone();
+            let entry = chats.entry(chat_key(&chat)).or_insert_with(|| (chat, i, 0));
+            if m.ts >= self.messages[entry.1].ts {
+                entry.1 = i;
             }
             entry.2 += unread;
         }
-        let mut chats: Vec<_> = chats.into_values().collect();
+        let mut chats: Vec<_> =
+            chats.into_values().map(|(chat, i, unread)| (chat, self.whole(i), unread)).collect();
         chats.sort_by_key(|c| std::cmp::Reverse(c.1.ts));
         chats
     }
@@ -333,13 +401,15 @@ impl History {
     pub fn before(&self, me: &str, chat: &Chat, (from, id, ts): (&str, &str, u64), n: usize) -> Vec<Message> {
         let want = chat_key(chat);
         let logged = self.position(from, id);
-        let earlier = &self.messages[..logged.unwrap_or(self.messages.len())];
-        let mut found: Vec<Message> = earlier
-            .iter()
+        let end = logged.unwrap_or(self.messages.len());
+        let mut found: Vec<Message> = (0..end)
             .rev()
-            .filter(|m| chat_key(&m.chat(me)) == want && (logged.is_some() || m.ts < ts))
+            .filter(|&i| {
+                let m = &self.messages[i];
+                chat_key(&m.chat(me)) == want && (logged.is_some() || m.ts < ts)
+            })
             .take(n)
-            .cloned()
+            .map(|i| self.whole(i))
             .collect();
         found.reverse();
         found
@@ -348,8 +418,12 @@ impl History {
     /// The last `n` messages of a conversation, oldest first.
     pub fn conversation(&self, me: &str, chat: &Chat, n: usize) -> Vec<Message> {
         let want = chat_key(chat);
-        let mut found: Vec<Message> =
-            self.messages.iter().rev().filter(|m| chat_key(&m.chat(me)) == want).take(n).cloned().collect();
+        let mut found: Vec<Message> = (0..self.messages.len())
+            .rev()
+            .filter(|&i| chat_key(&self.messages[i].chat(me)) == want)
+            .take(n)
+            .map(|i| self.whole(i))
+            .collect();
         found.reverse();
         found
     }
@@ -369,6 +443,41 @@ mod tests {
             text: Text::from_plain(&format!("text {id}\nsecond line")).unwrap(),
             refused: None,
             p2p: false,
+        }
+    }
+
+    #[test]
+    fn only_the_newest_texts_stay_in_memory_and_older_ones_are_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let n = TEXTS_IN_MEMORY + 50;
+        let text = |i: usize| format!("text {i}, with \"quotes\", commas\nand a second line");
+        let mut log = History::open(path.clone()).unwrap();
+        for i in 0..n {
+            let (from, to) = if i % 3 == 0 { ("bob", "ana") } else { ("ana", "bob") };
+            let m = Message {
+                text: Text::from_plain(&text(i)).unwrap(),
+                ..msg(from, to, &format!("m{i}"), State::Sent)
+            };
+            assert!(log.add(m).unwrap());
+        }
+        log.advance("ana", "m1", State::Read, 5).unwrap();
+        log.sync().unwrap();
+        for log in [log, History::open(path).unwrap()] {
+            // In memory: the stand-in for the oldest, the text for the newest.
+            assert_eq!(log.messages[0].text, on_disk());
+            assert_eq!(log.messages[n - 1].text.unescaped(), text(n - 1));
+            // Handed out: always the real text.
+            assert_eq!(log.get("bob", "m0").unwrap().text.unescaped(), text(0));
+            assert_eq!(log.get("ana", "m1").unwrap().state, State::Read);
+            let all = log.conversation("ana", &Chat::User("bob".into()), n);
+            assert_eq!(all.len(), n);
+            assert!(all.iter().enumerate().all(|(i, m)| m.text.unescaped() == text(i)));
+            let page = log.before("ana", &Chat::User("bob".into()), ("ana", "m5", 1), 3);
+            assert_eq!(
+                page.iter().map(|m| m.text.unescaped()).collect::<Vec<_>>(),
+                [text(2), text(3), text(4)]
+            );
         }
     }
 

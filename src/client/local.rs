@@ -5,6 +5,7 @@
 //!   127.0.0.1:6666/                one folder per server: host and send port
 //!     ana/                         one per user (folded: Ana and ana share it)
 //!       history.csv  outbox_tmp.csv  server_id  wachat.lock
+//!       wachat.log                 the TUI's log while its screen is up
 //!     ana@3f9c…/                   moved aside: another server had this address
 //!   class.example.org:6666/
 //!     ana/ …
@@ -88,7 +89,8 @@ fn adopt_old_layout(options: &Options, dir: &Path) -> Result<()> {
     }
     match fs::rename(&old, dir) {
         Ok(()) => {
-            log::info!(
+            // Addressed to the user, who would look for the old folder.
+            log::warn!(
                 "{}",
                 tr!(
                     Msg::AdoptedOldFolder,

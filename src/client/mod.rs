@@ -73,6 +73,7 @@ mod receiver;
 mod requests;
 mod sender;
 pub mod server_id;
+pub mod split;
 pub mod tls;
 
 use std::sync::Arc;

@@ -89,7 +89,7 @@ impl Client {
 
     /// The message `(from, id)` from the local log.
     pub fn local_message(&self, from: &str, id: &str) -> Option<Message> {
-        self.shared.log.lock().get(from, id).cloned()
+        self.shared.log.lock().get(from, id)
     }
 
     /// Sends any request and returns its reply, `KO` included. An error

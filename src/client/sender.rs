@@ -14,7 +14,12 @@
 //!    `RECEIVED ✓` on its `OK`, stop at the first failure so the order holds;
 //! 3. answer [`Job::Request`]s (`USERS`, `HISTORY`, `READ`, …);
 //! 4. when idle for half the timeout, send `PING` so the server does not
-//!    close the connection (protocol §7);
+//!    close the connection (protocol §7). A server whose `--timeout` is
+//!    shorter than ours answers the first request after a long quiet with
+//!    `KO:TIMEOUT` and closes: it never ran that request, so the thread
+//!    dials again at once, sends it again, and from then on pings at half
+//!    the quiet that was too long (see [`SenderThread::timed_out`]). The
+//!    user sees neither the error nor an "offline" flicker;
 //! 5. on [`Job::Check`], announce the P2P port again (`P2P:<port>`).
 //!
 //! Every send connection asks the server who it is right after its login
@@ -82,14 +87,29 @@ pub struct SenderThread {
     retry_at: Instant,
     /// The wait after the next failure.
     backoff: Duration,
-    /// The last time something was sent: `PING` after half a timeout of quiet.
+    /// The last time something was sent: `PING` after `ping_every` of quiet.
     last_sent: Instant,
+    /// How much quiet before a `PING`: half our own timeout, shortened
+    /// when the server proves to have a shorter one.
+    ping_every: Duration,
 }
+
+/// The shortest `ping_every` learned from a server (one `PING` in 250 ms
+/// costs nothing; a shorter server timeout is not a usable one).
+pub const MIN_PING_EVERY: Duration = Duration::from_millis(250);
 
 impl SenderThread {
     pub fn new(shared: Arc<Shared>, conn: Option<Connection>) -> SenderThread {
         let now = Instant::now();
-        SenderThread { shared, conn, retry_at: now + FIRST_BACKOFF, backoff: FIRST_BACKOFF, last_sent: now }
+        let ping_every = shared.options.timeout / 2;
+        SenderThread {
+            shared,
+            conn,
+            retry_at: now + FIRST_BACKOFF,
+            backoff: FIRST_BACKOFF,
+            last_sent: now,
+            ping_every,
+        }
     }
 
     /// Runs until every [`Job`] sender is dropped.
@@ -103,7 +123,7 @@ impl SenderThread {
                 continue;
             }
             let wake_at = match self.conn {
-                Some(_) => self.last_sent + self.shared.options.timeout / 2,
+                Some(_) => self.last_sent + self.ping_every,
                 None => self.retry_at,
             };
             match jobs.recv_deadline(wake_at) {
@@ -183,6 +203,7 @@ impl SenderThread {
         let mut retried = false;
         loop {
             let conn = self.conn.as_mut().ok_or(Error::Offline)?;
+            let quiet = self.last_sent.elapsed();
             self.last_sent = Instant::now();
             let replies = requests
                 .iter()
@@ -195,6 +216,13 @@ impl SenderThread {
                         _ => None,
                     });
                     match closing {
+                        // The server closed the connection for its quiet
+                        // before reading these: none of them ran.
+                        Some((_, ko)) if ko.code == Code::Timeout && !retried => {
+                            retried = true;
+                            self.timed_out(quiet);
+                            continue;
+                        }
                         Some((request, ko)) => {
                             self.lost(&Error::Refused { request: request.redacted(), ko: ko.clone() })
                         }
@@ -203,15 +231,34 @@ impl SenderThread {
                     return Ok(replies);
                 }
                 Err(e) => {
-                    self.lost(&e);
                     if retried {
+                        self.lost(&e);
                         return Err(e);
                     }
+                    // Dialled again at once: "offline" is said only if
+                    // that fails too (a server restarted while we were
+                    // quiet is not worth a flicker on the screen).
+                    log::debug!("send port: {e}");
                     retried = true;
+                    self.conn = None;
                     self.reconnect();
                 }
             }
         }
+    }
+
+    /// The server closed the send connection after `quiet` without a
+    /// request (`KO:TIMEOUT`): its `--timeout` is shorter than that, so
+    /// ping at half of it from now on (halving again if that is still too
+    /// long), and dial again without telling the user: nothing was lost.
+    fn timed_out(&mut self, quiet: Duration) {
+        let learned = (quiet.min(self.ping_every * 2) / 2).max(MIN_PING_EVERY);
+        if learned < self.ping_every {
+            log::debug!("the server's timeout is under {quiet:?}: PING every {learned:?}");
+            self.ping_every = learned;
+        }
+        self.conn = None;
+        self.reconnect();
     }
 
     /// After the receive port reconnected: the server forgot our P2P port
@@ -238,6 +285,7 @@ impl SenderThread {
     fn drain(&mut self) {
         let batch = self.shared.outbox.lock().waiting(BATCH);
         let Some(conn) = self.conn.as_mut() else { return };
+        let quiet = self.last_sent.elapsed();
         self.last_sent = Instant::now();
         let requests: Vec<Request> = batch
             .iter()
@@ -269,6 +317,9 @@ impl SenderThread {
         }
         match outcome.and(confirmed) {
             Ok(()) => self.shared.link.set(Port::Send, true, String::new),
+            // Timed out before it read the first message: it stored none of
+            // the rest either, the outbox still has them all.
+            Err(Error::Refused { ko, .. }) if ko.code == Code::Timeout => self.timed_out(quiet),
             Err(e) => self.lost(&e),
         }
     }

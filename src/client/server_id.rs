@@ -146,7 +146,8 @@ impl Folder {
         record(&self.dir, id)?;
         let unsent = unsent_in(&aside);
         let moved = Moved { server: local::server_name(options), aside, unsent, restored };
-        log::info!("{}", changed_text(crate::i18n::current(), &moved));
+        // Addressed to the user (a warning: their unsent messages moved).
+        log::warn!("{}", changed_text(crate::i18n::current(), &moved));
         Ok(Some(moved))
     }
 }

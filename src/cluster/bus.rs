@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use futures_util::StreamExt;
@@ -48,6 +48,39 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 /// published (a flush) before it gives up: NATS may be down.
 const FLUSH_AT_STOP: Duration = Duration::from_secs(1);
 
+/// How often the same NATS event may be logged again: while NATS is
+/// down, the client reports the same IO error at every reconnection
+/// attempt (every second or more often), which said nothing new after the
+/// first time and buried the node's other lines.
+const SAME_EVENT_EVERY: Duration = Duration::from_secs(60);
+
+/// NATS's events (connected, disconnected, errors) in the node's log: a
+/// connection regained at INFO, anything else at WARN, and the same line
+/// again within [`SAME_EVENT_EVERY`] only at DEBUG.
+#[derive(Default)]
+struct EventLog {
+    /// The last line logged above DEBUG, and when.
+    last: Option<(String, Instant)>,
+}
+
+impl EventLog {
+    /// Logs `event`; returns the level it was logged at.
+    fn log(&mut self, event: &async_nats::Event) -> log::Level {
+        let text = event.to_string();
+        let again = self.last.as_ref().is_some_and(|(t, at)| *t == text && at.elapsed() < SAME_EVENT_EVERY);
+        let level = match event {
+            _ if again => log::Level::Debug,
+            async_nats::Event::Connected => log::Level::Info,
+            _ => log::Level::Warn,
+        };
+        if !again {
+            self.last = Some((text.clone(), Instant::now()));
+        }
+        log::log!(level, "cluster: NATS: {text}");
+        level
+    }
+}
+
 /// The handle the node's threads use.
 pub struct Bus {
     commands: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>,
@@ -69,13 +102,17 @@ impl Bus {
             .enable_all()
             .build()
             .map_err(|e| Error::io("cluster: starting the NATS bridge's runtime", e))?;
+        let said = Arc::new(Mutex::new(EventLog::default()));
         let options = async_nats::ConnectOptions::new()
             .name(name)
             .retry_on_initial_connect()
             .max_reconnects(None)
             .reconnect_delay_callback(|attempts| Duration::from_millis((100 << attempts.min(4)) as u64))
             .request_timeout(Some(REQUEST_TIMEOUT))
-            .event_callback(|event| async move { log::info!("cluster: NATS: {event}") });
+            .event_callback(move |event| {
+                let said = said.clone();
+                async move { _ = said.lock().log(&event) }
+            });
         let client =
             runtime.block_on(options.connect(url)).map_err(|e| Error::Usage(format!("--bus {url}: {e}")))?;
         let (commands, mut queue) = tokio::sync::mpsc::unbounded_channel::<Command>();
@@ -174,5 +211,24 @@ async fn forward(mut subscriber: async_nats::Subscriber, incoming: Sender<Incomi
         if incoming.send(incoming_message).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_nats::Event;
+
+    #[test]
+    fn a_repeated_nats_event_is_logged_once_a_minute_and_a_change_at_once() {
+        let mut said = EventLog::default();
+        assert_eq!(said.log(&Event::Disconnected), log::Level::Warn);
+        for _ in 0..5 {
+            assert_eq!(said.log(&Event::Disconnected), log::Level::Debug);
+        }
+        assert_eq!(said.log(&Event::Connected), log::Level::Info);
+        assert_eq!(said.log(&Event::Disconnected), log::Level::Warn, "a new outage is news");
+        said.last.as_mut().unwrap().1 -= SAME_EVENT_EVERY;
+        assert_eq!(said.log(&Event::Disconnected), log::Level::Warn, "still down a minute later");
     }
 }

@@ -65,6 +65,18 @@ pub struct Session<'a> {
 /// Messages `/chat` shows.
 pub const CHAT_LINES: usize = 20;
 
+/// Why a text is not sent even in several messages (see
+/// [`crate::client::split::MAX_PARTS`]); `None` if it may be.
+pub fn too_long_to_split(lang: Lang, text: &str) -> Option<String> {
+    let parts = crate::client::split::split(text).len();
+    (parts > crate::client::split::MAX_PARTS).then(|| too_many_parts(lang, text))
+}
+
+fn too_many_parts(lang: Lang, text: &str) -> String {
+    let max = crate::client::split::MAX_PARTS;
+    tr!(in lang; Msg::TooManyParts, len = text.len(), max = max, bytes = max * crate::protocol::MAX_TEXT)
+}
+
 impl<'a> Session<'a> {
     pub fn new(lang: Lang, client: &'a Client) -> Session<'a> {
         Session { lang, client, open: Mutex::new(None) }
@@ -80,6 +92,24 @@ impl<'a> Session<'a> {
         self.open.lock().as_ref().is_some_and(|open| same_chat(open, chat))
     }
 
+    /// Sends `text` to `chat`: as one message, or, past the protocol's
+    /// 4,096 bytes, as several marked `(1/2) `, `(2/2) ` (see
+    /// [`crate::client::split`]), said once before they go.
+    fn send(&self, chat: &Chat, text: &str, out: &dyn Output) -> Result<()> {
+        let parts = crate::client::split::split(text);
+        if parts.len() > crate::client::split::MAX_PARTS {
+            return Err(Error::Usage(too_many_parts(self.lang, text)));
+        }
+        if parts.len() > 1 {
+            let (len, max) = (text.len(), crate::protocol::MAX_TEXT);
+            out.line(&tr!(in self.lang; Msg::SentInParts, len = len, max = max, n = parts.len()));
+        }
+        for part in &parts {
+            self.client.send(&chat.to_string(), part)?;
+        }
+        Ok(())
+    }
+
     /// Carries out one command; `Err` is the line to show the user.
     /// `Quit` and `Help` do nothing here (see the module's header).
     pub fn act(&self, command: Command, out: &dyn Output) -> Result<()> {
@@ -89,11 +119,9 @@ impl<'a> Session<'a> {
             Command::Say(text) => {
                 let open = self.open_chat();
                 let chat = open.ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoChatOpenToSay)))?;
-                self.client.send(&chat.to_string(), &text)?;
+                self.send(&chat, &text, out)?;
             }
-            Command::Send { to, text } => {
-                self.client.send(&to.to_string(), &text)?;
-            }
+            Command::Send { to, text } => self.send(&to, &text, out)?,
             Command::Open(chat) => self.show_chat(chat, CHAT_LINES, out)?,
             Command::History(n) => {
                 let open = self.open_chat();

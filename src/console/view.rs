@@ -82,12 +82,32 @@ impl Printer {
 /// A message as a chat line, its time first. `me` decides between "you"
 /// and a name.
 pub fn message(lang: Lang, me: &str, m: &Message) -> String {
-    format!("{} {}", local_time(m.ts).clock(), message_body(lang, me, m))
+    format!("{} {}", local_time(m.ts).clock(), message_body(lang, me, m, Some(MAX_MESSAGE_LINES)))
 }
 
-/// A message as a chat line, without its time.
-fn message_body(lang: Lang, me: &str, m: &Message) -> String {
-    let text = indent(&m.text.unescaped());
+/// The same, whole however long (`wachat history`, which a person asked
+/// for and may page with `less`).
+pub fn whole_message(lang: Lang, me: &str, m: &Message) -> String {
+    format!("{} {}", local_time(m.ts).clock(), message_body(lang, me, m, None))
+}
+
+/// Most lines of one message the console prints: a message of 2,000 lines
+/// (a paste, or a student's flood) would push the whole conversation off
+/// the screen. The rest is said in one line, `… 1980 more lines`.
+pub const MAX_MESSAGE_LINES: usize = 20;
+
+/// A message as a chat line, without its time; at most `max_lines` lines
+/// of its text.
+fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> String {
+    let whole = m.text.unescaped();
+    let text = match max_lines {
+        Some(max) if whole.lines().count() > max => {
+            let shown: Vec<&str> = whole.lines().take(max - 1).collect();
+            let more = whole.lines().count() - shown.len();
+            indent(&format!("{}\n{}", shown.join("\n"), tr!(in lang; Msg::MoreLines, n = more)))
+        }
+        _ => indent(&whole),
+    };
     let mine = m.is_from(me);
     let line = match (&m.to, mine) {
         (Chat::Room(_), true) => tr!(in lang; Msg::MineInRoom, room = m.to, text = text),
@@ -210,19 +230,19 @@ pub fn when(lang: Lang, ts: u64, now_ms: u64) -> String {
     format!("{} {}", day_name(lang, &t, now_ms), t.clock())
 }
 
-/// The lines of a conversation: each message with its time, and a date
-/// line before the first one of each day (the first one shown included,
-/// unless it is today's: then the lines need no date).
+/// The lines of a conversation (`wachat history`): each message with its
+/// time, and a date line before the first one of each day, today's
+/// included: the lines are often read later, or elsewhere, than printed.
 pub fn listing(lang: Lang, me: &str, messages: &[Message], now_ms: u64) -> Vec<String> {
     let mut lines = Vec::with_capacity(messages.len() + 2);
-    let mut day = Some(local_time(now_ms));
+    let mut day: Option<LocalTime> = None;
     for m in messages {
         let t = local_time(m.ts);
-        if !day.is_some_and(|d| d.same_day(&t)) || (lines.is_empty() && !t.same_day(&local_time(now_ms))) {
+        if !day.is_some_and(|d| d.same_day(&t)) {
             lines.push(date_line(lang, &t, now_ms));
         }
         day = Some(t);
-        lines.push(message(lang, me, m));
+        lines.push(whole_message(lang, me, m));
     }
     lines
 }
@@ -312,7 +332,21 @@ mod tests {
     }
 
     #[test]
-    fn listings_have_a_date_line_for_each_day_but_today_at_the_start() {
+    fn a_message_of_many_lines_shows_its_first_and_how_many_more_but_history_shows_it_whole() {
+        let tall = vec!["l"; 2_000].join("\n");
+        let shown = message(EN, "ana", &m("bob", "ana", &tall, State::Delivered));
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), MAX_MESSAGE_LINES);
+        assert_eq!(lines[MAX_MESSAGE_LINES - 1], "      … 1981 more lines (wachat history prints it whole)");
+        let whole = whole_message(EN, "ana", &m("bob", "ana", &tall, State::Delivered));
+        assert_eq!(whole.lines().count(), 2_000);
+        // Up to the limit, nothing changes.
+        let twenty = vec!["l"; MAX_MESSAGE_LINES].join("\n");
+        assert_eq!(message(EN, "ana", &m("bob", "ana", &twenty, State::Delivered)).lines().count(), 20);
+    }
+
+    #[test]
+    fn listings_have_a_date_line_for_each_day_today_included() {
         let now = 1_709_647_320_000; // some moment; the lines depend on the zone
         let ago = |days: u64| now - days * DAY_MS;
         let at = |ts: u64, id: &str| Message { ts, id: id.into(), ..m("bob", "ana", id, State::Delivered) };
@@ -333,8 +367,11 @@ mod tests {
                 format!("{} bob: d", t(now).clock()),
             ]
         );
-        // Today's messages alone need no date line.
-        assert_eq!(listing(EN, "ana", &messages[3..], now).len(), 1);
+        // Today's messages alone get theirs too (issue 26: `wachat history`).
+        assert_eq!(
+            listing(EN, "ana", &messages[3..], now),
+            ["── today ──".to_string(), format!("{} bob: d", t(now).clock())]
+        );
         assert_eq!(when(EN, now, now), t(now).clock());
         assert_eq!(when(Lang::Es, ago(1), now), format!("ayer {}", t(ago(1)).clock()));
         assert_eq!(

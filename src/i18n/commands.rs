@@ -49,6 +49,16 @@ catalogue! {
         es: "las dos contraseñas no coinciden; no se creó ninguna cuenta",
         pt: "as duas senhas não conferem; nenhuma conta foi criada",
     },
+    NewPasswordRule {
+        en: "choose a password: at least {min} characters, typed twice",
+        es: "elige una contraseña: al menos {min} caracteres, escrita dos veces",
+        pt: "escolha uma senha: pelo menos {min} caracteres, digitada duas vezes",
+    },
+    TryAgain {
+        en: "{problem}; try again",
+        es: "{problem}; inténtalo de nuevo",
+        pt: "{problem}; tente de novo",
+    },
 
     // ── One-shot commands ────────────────────────────────────────────────
     Registered {

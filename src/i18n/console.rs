@@ -400,6 +400,21 @@ catalogue! {
     Terminal { en: "terminal", es: "terminal", pt: "terminal" },
 
     // ── /help ────────────────────────────────────────────────────────────
+    MoreLines {
+        en: "… {n} more lines (wachat history prints it whole)",
+        es: "… {n} líneas más (wachat history lo muestra entero)",
+        pt: "… mais {n} linhas (wachat history mostra tudo)",
+    },
+    TooManyParts {
+        en: "the text is {len} bytes: more than {max} messages ({bytes} bytes); not sent",
+        es: "el texto tiene {len} bytes: más de {max} mensajes ({bytes} bytes); no se envió",
+        pt: "o texto tem {len} bytes: mais de {max} mensagens ({bytes} bytes); não foi enviado",
+    },
+    SentInParts {
+        en: "(the text is {len} bytes, one message holds {max}: it goes as {n} messages, marked (1/{n}) …)",
+        es: "(el texto tiene {len} bytes y un mensaje admite {max}: va en {n} mensajes, marcados (1/{n}) …)",
+        pt: "(o texto tem {len} bytes e uma mensagem comporta {max}: vai em {n} mensagens, marcadas (1/{n}) …)",
+    },
     Help {
         en: "\
 commands:

@@ -140,6 +140,12 @@ teclas:
   Ctrl+L               redesenhar a tela",
     },
 
+    LogFile {
+        en: "(while this screen is up, the log goes to {path})",
+        es: "(mientras esta pantalla está abierta, el registro va a {path})",
+        pt: "(enquanto esta tela está aberta, o log vai para {path})",
+    },
+
     // ── Why it does not start ────────────────────────────────────────────
     NeedsTerminal {
         en: "--tui needs a terminal on stdin and stdout; without one, leave out --tui: the line console reads and prints plain lines",

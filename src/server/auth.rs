@@ -217,6 +217,9 @@ pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
         Ok(Request::Login { user, password }) => {
             // With --auto-register, a login for a new name creates an account.
             let new = ctx.config.auto_register && ctx.store.user_id(&user).is_none();
+            if new && let Err(ko) = crate::store::password::check_new(&password) {
+                return Outcome::Refused(ko);
+            }
             let registration = if new { ctx.auth.begin_registration(addr) } else { Ok(()) };
             if let Err(ko) = registration {
                 log_limited!(ctx.logs.throttled, info, "{peer}: {}", ko.reason);
@@ -269,7 +272,9 @@ fn attempt(
                     return Outcome::LoggedIn(id, name);
                 }
             }
-            log_limited!(ctx.logs.throttled, info, "{peer}: too many failed attempts at {user}: throttled");
+            // A limit acting is what the operator must hear about (WARN);
+            // a single failed login is a person mistyping (INFO).
+            log_limited!(ctx.logs.throttled, warn, "{peer}: too many failed attempts at {user}: throttled");
             return Outcome::Refused(ko);
         }
     };
@@ -281,7 +286,7 @@ fn attempt(
         Err(ko) => {
             if matches!(ko.code, Code::AuthFailed | Code::UserExists) {
                 // The tokens stay taken: this is what the limits count.
-                log_limited!(ctx.logs.auth, warn, "{peer}: {} for {user}", failure(ko.code));
+                log_limited!(ctx.logs.auth, info, "{peer}: {} for {user}", failure(ko.code));
             } else {
                 ctx.auth.give_back(attempt);
             }
@@ -297,6 +302,10 @@ fn failure(code: Code) -> &'static str {
 /// `REGISTER`: a new account, within the registration limits; a taken
 /// name costs what a wrong password costs.
 fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
+    // A request the server would refuse anyway takes no registration token.
+    if let Err(ko) = crate::store::password::check_new(password) {
+        return Outcome::Refused(ko);
+    }
     let addr = address_key(peer);
     if let Err(ko) = ctx.auth.begin_registration(addr) {
         log_limited!(ctx.logs.throttled, info, "{peer}: registration of {user} throttled: {}", ko.reason);

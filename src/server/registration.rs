@@ -54,6 +54,11 @@ pub fn redeem(ctx: &Ctx, code: &str, user: &str, email: &str, password: &str, pe
     if ctx.config.registration == Registration::Closed {
         return Outcome::Refused(Ko::new(Code::AuthFailed, CLOSED));
     }
+    // The same password rule as REGISTER, checked before the code is
+    // claimed, so that a weak password does not use up a good code.
+    if let Err(ko) = crate::store::password::check_new(password) {
+        return Outcome::Refused(ko);
+    }
     let claim = match invites::claim(&ctx.config.data_dir, code, crate::store::now_ms()) {
         Ok(claim) => claim,
         Err(refused) => {

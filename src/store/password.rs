@@ -30,6 +30,29 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 use super::UserId;
+use crate::protocol::{Code, Ko};
+
+/// The fewest characters a new account's password may have, on both
+/// sides: the server refuses a shorter one over the network (`REGISTER`,
+/// and `LOGIN` with `--auto-register`, in `server/auth.rs`) with
+/// `KO:BAD_REQUEST` (protocol 1.2), and `wachat` asks again before it
+/// sends one (`wachat users add`, the teacher's tool on the server's own
+/// machine, is not held to it). Six, not more: guessing is throttled
+/// per account and per address (`server/auth.rs`) and only argon2 hashes
+/// are stored, so what matters online is that a password is not one
+/// letter or a name's initials; and six keeps the protocol's own
+/// examples (`REGISTER:ana::secret`) and every v1 client's valid.
+pub const MIN_CHARS: usize = 6;
+
+/// Whether `password` may be a new account's: at least [`MIN_CHARS`]
+/// characters. Checked before anything else, so that the answer says
+/// nothing about whether the name is taken.
+pub fn check_new(password: &str) -> Result<(), Ko> {
+    if password.chars().count() < MIN_CHARS {
+        return Err(Ko::new(Code::BadRequest, format!("a password has at least {MIN_CHARS} characters")));
+    }
+    Ok(())
+}
 
 /// Memory cost in KiB by default: argon2's own default and OWASP's first
 /// recommendation for argon2id (19 MiB, 2 passes).

@@ -2,7 +2,10 @@
 //! addresses and everyone's messages. New directories are made 0700 and new
 //! files 0600 (see `disk.rs`); at start, a directory made by an older
 //! version (0755 directories, 0644 files) is tightened the same way, and
-//! the log says so.
+//! the log says so. Only what the server makes is touched ([`is_ours`]):
+//! a file someone put beside them, such as the `roster.sample.csv` that
+//! the repository ships in `data/`, keeps its mode (a checkout whose file
+//! modes change after the first `serve` looks modified to git).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -40,9 +43,27 @@ fn tighten_tree(path: &Path, depth: usize, changed: &mut Vec<String>) {
     }
     if meta.is_dir() && depth < 2 {
         for entry in fs::read_dir(path).into_iter().flatten().flatten() {
+            // Inside the data directory, only the server's own entries;
+            // below them, everything (they are all the server's).
+            if depth == 0 && !entry.file_name().to_str().is_some_and(is_ours) {
+                continue;
+            }
             tighten_tree(&entry.path(), depth + 1, changed);
         }
     }
+}
+
+/// Whether an entry of the data directory is one the server makes: the
+/// files of `local.rs`'s table, their `.tmp` while being written, and what
+/// a conversion from store v1 reads or sets aside (`convert.rs`).
+fn is_ours(name: &str) -> bool {
+    let name = name.strip_suffix(".tmp").unwrap_or(name);
+    matches!(
+        name,
+        "users.csv" | "server.csv" | "wachat.lock" | "log" | "log.converting" // store v2
+            | "history.csv" | "inbox.csv" | "rooms.csv" | "seen.csv" // store v1
+    ) || name.starts_with("checkpoint-")
+        || name.starts_with("v1-")
 }
 
 #[cfg(test)]
@@ -66,5 +87,20 @@ mod tests {
         assert_eq!(mode(&data.join("log")), 0o700);
         assert_eq!(mode(&data.join("users.csv")), 0o600);
         assert_eq!(mode(&data.join("log").join("0.csv")), 0o600);
+    }
+
+    #[test]
+    fn a_file_the_server_did_not_make_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        for name in ["roster.sample.csv", "users.csv", "checkpoint-7.csv.tmp"] {
+            fs::write(data.join(name), "x").unwrap();
+            fs::set_permissions(data.join(name), fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        tighten(data);
+        let mode = |name: &str| fs::metadata(data.join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("roster.sample.csv"), 0o644);
+        assert_eq!(mode("users.csv"), 0o600);
+        assert_eq!(mode("checkpoint-7.csv.tmp"), 0o600);
     }
 }

@@ -68,7 +68,7 @@ impl App {
             KeyCode::Char('n') if ctrl => return self.choose(1),
             KeyCode::Char('p') if ctrl => return self.choose(-1),
             KeyCode::F(1) => {
-                let help = format!("{}\n{}", Msg::Keys.text(self.lang), view::help(self.lang));
+                let help = help(self.lang);
                 self.log_lines([help.as_str()]);
                 self.show_panel(help.split('\n').count());
                 return Vec::new();
@@ -192,6 +192,12 @@ impl App {
         let text = self.editor.take();
         let lang = self.lang;
         let error = |e: &dyn std::fmt::Display| tr!(in lang; crate::i18n::console::Msg::ErrorLine, error = e);
+        // A text too long even for several messages stays in the input.
+        if let Some(why) = crate::console::session::too_long_to_split(lang, &text) {
+            self.editor.paste(&text);
+            self.line = Some((error(&why), true));
+            return Vec::new();
+        }
         match command::parse(lang, &text) {
             Ok(Command::Nothing) => Vec::new(),
             Ok(Command::Quit) => self.quit(),
@@ -231,6 +237,15 @@ impl App {
         }
         Vec::new()
     }
+}
+
+/// The TUI's help: its keys, then the console's commands without the two
+/// lines that only the line console has (typing `<text>` with a trailing
+/// `\`, and its Ctrl+C: the keys above say both for the TUI). Short enough
+/// to fit a 100×30 terminal whole.
+pub(super) fn help(lang: crate::i18n::Lang) -> String {
+    let commands = view::help(lang).lines().filter(|l| !l.starts_with("  <") && !l.starts_with("Ctrl+C"));
+    std::iter::once(Msg::Keys.text(lang)).chain(commands).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -280,6 +295,26 @@ mod tests {
 
     fn typed(app: &mut App, text: &str) {
         text.chars().for_each(|c| _ = app.key(key(KeyCode::Char(c))));
+    }
+
+    #[test]
+    fn a_long_text_goes_to_the_worker_whole_and_one_too_long_even_to_split_stays_in_the_input() {
+        let mut app = app();
+        app.open(Chat::Room("tea".into()), Vec::new());
+        // 5,003 bytes: the worker sends it as 2 messages (client::split).
+        let long = "palabra ".repeat(625) + "fin";
+        app.editor.paste(&long);
+        let effects = app.key(key(KeyCode::Enter));
+        assert!(
+            matches!(&effects[..], [Effect::Work(Work::Command(Command::Send { text, .. }))] if *text == long)
+        );
+        // 70,000 bytes: more than 16 messages; refused, and nothing lost.
+        let huge = "x".repeat(70_000);
+        app.editor.paste(&huge);
+        assert!(app.key(key(KeyCode::Enter)).is_empty());
+        let (line, error) = app.line.clone().unwrap();
+        assert!(error && line.contains("the text is 70000 bytes: more than 16 messages"), "{line}");
+        assert_eq!(app.editor.take(), huge);
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     let trace_rx = if trace { trace_rx } else { crossbeam_channel::never() };
     let server = crate::client::local::server_name(&options);
     let lang = crate::i18n::current();
+    let log_path = options.user_dir().join(LOG_FILE);
     let client = Client::connect(options)?;
     let mut app = App::new(lang, client.me(), &server, Theme::from_env());
     let welcome = match client.is_online() {
@@ -100,7 +101,9 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     if client.pending_at_start() > 0 {
         app.line = Some((tr!(in lang; Words::OutboxFromLastTime, n = client.pending_at_start()), false));
     }
+    app.log_lines([tr!(in lang; crate::i18n::tui::Msg::LogFile, path = log_path.display()).as_str()]);
     let session = Session::new(lang, &client);
+    log_to(&log_path);
     let screen = Screen::enter()?;
     let result = std::thread::scope(|scope| {
         let (work, work_rx) = crossbeam_channel::unbounded();
@@ -116,12 +119,30 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
         drop(screen);
         result
     });
+    crate::display::log_to_file(None);
     let waiting = client.pending();
     if waiting > 0 && !client.is_online() {
         println!("{}", tr!(in lang; Words::OutboxAtExit, n = waiting));
     }
     client.close();
     result
+}
+
+/// The log's file in the client's folder while the screen is up.
+pub const LOG_FILE: &str = "wachat.log";
+
+/// Sends the log to `path` (appended to, private like the folder's other
+/// files) for as long as the screen is up. If it cannot be opened, the
+/// log is dropped rather than drawn over the screen.
+fn log_to(path: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(crate::client::local::FILE_MODE)
+        .open(path)
+        .or_else(|_| std::fs::OpenOptions::new().write(true).open("/dev/null"));
+    crate::display::log_to_file(file.ok());
 }
 
 /// What the main thread waits on, besides the client's notices.

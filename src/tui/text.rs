@@ -12,16 +12,12 @@
 //! - the characters that glue emoji into one picture (ZWJ, skin tones,
 //!   variation selectors) are dropped: terminals disagree on how wide the
 //!   glued picture is, and a frame must know;
-//! - the invisible characters that reorder or hide text (bidirectional
-//!   overrides such as U+202E, zero-width spaces, the byte-order mark,
-//!   line and paragraph separators) are shown as `<U+202E>`: a terminal
-//!   may act on them, and a name could hide behind them.
+//! - (the invisible characters that reorder or hide text, such as U+202E,
+//!   are shown as `<U+202E>` by `visible` itself, in every client).
 //!
 //! Wide characters (`你`, most emoji) take two columns and combining accents
 //! none; [`width`] measures with `unicode-width`, as ratatui does, and what
 //! ratatui draws is clipped to its area whatever it is given.
-
-use std::fmt::Write as _;
 
 use unicode_width::UnicodeWidthChar;
 
@@ -33,18 +29,7 @@ const TAB: &str = "    ";
 /// `text` with nothing left that could act on the terminal or shift the
 /// frame (see the module's header); newlines stay, for [`wrap`] to break on.
 pub fn clean(text: &str) -> String {
-    let text = visible(&text.replace('\t', TAB)).into_owned();
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            c if is_joiner(c) => {}
-            c if is_layout_control(c) => {
-                let _ = write!(out, "<U+{:04X}>", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    visible(&text.replace('\t', TAB)).chars().filter(|&c| !is_joiner(c)).collect()
 }
 
 /// What glues several emoji into one picture (a family, a skin tone, a
@@ -60,14 +45,6 @@ fn is_joiner(c: char) -> bool {
 /// newline shown as a space.
 pub fn one_line(text: &str) -> String {
     clean(text).replace('\n', " ")
-}
-
-/// Invisible characters that change how the text around them is drawn.
-fn is_layout_control(c: char) -> bool {
-    matches!(c,
-        '\u{061C}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}'
-        | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
-        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// Columns `text` takes on screen.

@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
     let block = Block::bordered().title(Line::from(title(app, view)));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let mut lines = lines(app, view, inner.width as usize);
+    let mut lines = lines(app, view, inner.width as usize, inner.height as usize);
     let (rows, total) = (inner.height as usize, lines.len());
     // Few lines sit at the bottom, above the input, as in a phone.
     if total < rows {
@@ -91,8 +91,12 @@ enum Item<'a> {
     Note(&'a str),
 }
 
-/// The whole conversation as lines of `width` columns.
-pub fn lines(app: &App, view: &ChatView, width_: usize) -> Vec<Line<'static>> {
+/// The whole conversation as lines of `width` columns, for a pane of
+/// `pane_rows` rows: a message taller than the pane shows its first rows
+/// and how many more it has ([`cap`]), so that one message of 2,000 lines
+/// cannot bury the conversation.
+pub fn lines(app: &App, view: &ChatView, width_: usize, pane_rows: usize) -> Vec<Line<'static>> {
+    let max_rows = pane_rows.saturating_sub(2).max(3);
     let theme = app.theme;
     let mut lines = Vec::new();
     let top = match view.top {
@@ -136,12 +140,23 @@ pub fn lines(app: &App, view: &ChatView, width_: usize) -> Vec<Line<'static>> {
         // The local time is looked up once per message (`localtime_r`).
         let clock = t.clock();
         if m.is_from(&app.me) {
-            mine(app, m, &clock, width_, &mut lines);
+            mine(app, m, &clock, width_, max_rows, &mut lines);
         } else {
-            theirs(app, m, &clock, matches!(view.chat, Chat::Room(_)), width_, &mut lines);
+            theirs(app, m, &clock, matches!(view.chat, Chat::Room(_)), width_, max_rows, &mut lines);
         }
     }
     lines
+}
+
+/// A message's `rows` cut to `max`: the first `max - 1`, then `… N more
+/// lines` (`wachat history` prints a message whole).
+fn cap(app: &App, mut rows: Vec<String>, max: usize) -> Vec<String> {
+    if rows.len() > max {
+        let more = rows.len() - (max - 1);
+        rows.truncate(max - 1);
+        rows.push(tr!(in app.lang; crate::i18n::console::Msg::MoreLines, n = more));
+    }
+    rows
 }
 
 fn centred(text: String, style: Style) -> Line<'static> {
@@ -150,12 +165,21 @@ fn centred(text: String, style: Style) -> Line<'static> {
 
 /// `09:14 carl: who's up for lunch?`, the sender only in a room; lines
 /// after the first indented under the text.
-fn theirs(app: &App, m: &Message, clock: &str, in_room: bool, width_: usize, lines: &mut Vec<Line<'static>>) {
+fn theirs(
+    app: &App,
+    m: &Message,
+    clock: &str,
+    in_room: bool,
+    width_: usize,
+    max_rows: usize,
+    lines: &mut Vec<Line<'static>>,
+) {
     let theme = app.theme;
     let who = if in_room { format!("{}: ", one_line(&m.from)) } else { String::new() };
     let p2p = if m.p2p { "[p2p] " } else { "" };
     let text = format!("{p2p}{who}{}", clean(&m.text.unescaped()));
-    for (i, mut line) in wrap(&text, width_.saturating_sub(TIME)).into_iter().enumerate() {
+    for (i, mut line) in cap(app, wrap(&text, width_.saturating_sub(TIME)), max_rows).into_iter().enumerate()
+    {
         if i > 0 {
             lines.push(Line::raw(format!("{:TIME$}{line}", "")));
             continue;
@@ -174,11 +198,11 @@ fn theirs(app: &App, m: &Message, clock: &str, in_room: bool, width_: usize, lin
 
 /// Your message on the right: its lines left-aligned in a block pushed to
 /// the right edge, the last ending in ` 09:15 ✓✓ read`.
-fn mine(app: &App, m: &Message, clock: &str, width_: usize, lines: &mut Vec<Line<'static>>) {
+fn mine(app: &App, m: &Message, clock: &str, width_: usize, max_rows: usize, lines: &mut Vec<Line<'static>>) {
     let theme = app.theme;
     let p2p = if m.p2p { "[p2p] " } else { "" };
     let text = format!("{p2p}{}", clean(&m.text.unescaped()));
-    let mut rows = wrap(&text, (width_ * 3 / 4).max(8));
+    let mut rows = cap(app, wrap(&text, (width_ * 3 / 4).max(8)), max_rows);
     let mark = match &m.refused {
         Some(_) => "✗".to_string(),
         None => ticks(app.lang, m.state).to_string(),

@@ -60,7 +60,10 @@ pub fn draw(frame: &mut Frame, app: &App) -> Geometry {
     draw_status(frame, status, app);
     let mut geometry = Geometry { rows, lines, ..Geometry::default() };
     if app.panel.is_some() {
-        (geometry.panel_rows, geometry.panel_lines, geometry.panel_top) = draw_panel(frame, main, app);
+        // Over the chats; over the whole screen when what it opens on
+        // (the help, a long listing) would not fit there.
+        let over = if panel_rows_from_top(app, main.width) + 2 > main.height as usize { area } else { main };
+        (geometry.panel_rows, geometry.panel_lines, geometry.panel_top) = draw_panel(frame, over, app);
     }
     geometry
 }
@@ -135,6 +138,14 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw(help),
     ]);
     frame.render_widget(Paragraph::new(line).style(theme.status()), area);
+}
+
+/// How many rows the panel's lines take from the one it opened on, in a
+/// panel `width` columns wide (borders included).
+fn panel_rows_from_top(app: &App, width: u16) -> usize {
+    let Some(PanelTop::Entry(first)) = app.panel else { return 0 };
+    let inner = width.saturating_sub(2) as usize;
+    app.log.iter().skip(first).map(|line| wrap(&clean(line), inner).len()).sum()
 }
 
 /// The panel of answers, notices and `--trace` frames, over the chats;

@@ -323,3 +323,41 @@ fn smaller_than_80_by_24_still_draws() {
         draw(&app, w, h);
     }
 }
+
+#[test]
+fn the_help_fits_a_100_by_30_terminal_whole() {
+    for lang in [Lang::En, Lang::Es, Lang::Pt] {
+        let mut app = app(false);
+        app.lang = lang;
+        app.key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::F(1)));
+        let rows = rows(&draw(&app, 100, 30));
+        let screen = rows.join("\n");
+        // Its first line and its last, without PgDn.
+        let help = super::super::keys::help(lang);
+        let (first, last) = (help.lines().next().unwrap(), help.lines().last().unwrap().trim());
+        assert!(screen.contains(first), "{first:?} not on\n{screen}");
+        assert!(screen.contains(last), "{last:?} not on\n{screen}");
+    }
+}
+
+#[test]
+fn a_message_taller_than_the_pane_shows_its_first_rows_and_how_many_more() {
+    let mut app = app(false);
+    let tall = vec!["l"; 2_000].join("\n"); // 2,000 lines, 3,999 bytes
+    let messages = vec![
+        msg("bob", "ana", "b1", 3, State::Read, "before it"),
+        msg("bob", "ana", "b2", 2, State::Read, &tall),
+        msg("bob", "ana", "b3", 1, State::Read, "after it"),
+        msg("ana", "bob", "a1", 0, State::Read, &tall),
+    ];
+    app.view = Some(ChatView::new("ana", Chat::User("bob".into()), messages, 0));
+    let rows = rows(&draw(&app, 80, 24));
+    // The pane has 24 - 6 rows inside its border; each tall message takes
+    // at most that minus two, so what came after it is still in sight.
+    assert!(row_with(&rows, "… 1985 more lines").contains("… 1985 more lines"), "{}", rows.join("\n"));
+    let lines = super::conversation::lines(&app, app.view.as_ref().unwrap(), 56, 18);
+    assert!(lines.len() < 2 * 18 + 6, "{} lines", lines.len());
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    assert_eq!(text.iter().filter(|l| l.contains("more lines (wachat history prints it whole)")).count(), 2);
+    assert!(text.iter().any(|l| l.contains("after it")));
+}
