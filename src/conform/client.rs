@@ -27,7 +27,7 @@ use clap::Args;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use super::case::run_prefix;
-use super::command::{verdict, write_file};
+use super::report::{verdict, write_file};
 use super::wire::{Conn, Dir, Line, Transcript};
 use super::{Failure, Group, Level, Outcome, Status, html, report};
 use crate::error::Error;

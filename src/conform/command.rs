@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use super::report::{self, ClassRow};
-use super::{Group, Level, Outcome, Settings, Status, all_cases, html, runner};
+use super::{Group, Level, Settings, all_cases, html, runner};
 use crate::error::{Error, Result};
 use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
 
@@ -129,22 +129,9 @@ fn server(check: ServerCheck) -> Result<()> {
     }
     if let Some(path) = &check.html {
         let title = format!("wachat conform: {} (level {})", settings.send_addr(), settings.level.as_str());
-        write_file(path, &html::page(&title, "server", &outcomes))?;
+        report::write_file(path, &html::page(&title, "server", &outcomes))?;
     }
-    verdict(&outcomes)
-}
-
-/// Non-zero exit (an error) when a case failed.
-pub fn verdict(outcomes: &[Outcome]) -> Result<()> {
-    let failed = outcomes.iter().filter(|o| matches!(o.status, Status::Fail(_))).count();
-    match failed {
-        0 => Ok(()),
-        n => Err(Error::Usage(format!("{n} of {} cases failed", outcomes.len()))),
-    }
-}
-
-pub fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    report::verdict(&outcomes)
 }
 
 /// One run per student of the roster; the table at the end.
@@ -176,7 +163,7 @@ fn class(check: &ServerCheck, roster: &Path) -> Result<()> {
     }
     print!("{}", if check.json { report::class_json(&rows) } else { report::class_text(&rows) });
     if let Some(path) = &check.html {
-        write_file(path, &html::class_page(&rows))?;
+        report::write_file(path, &html::class_page(&rows))?;
     }
     Ok(())
 }

@@ -8,8 +8,11 @@
 
 use std::fmt::Write as _;
 
+use std::path::Path;
+
 use super::wire::{Dir, Line};
 use super::{Group, Outcome, Status};
+use crate::error::Error;
 
 /// The line of a case in the text report, and its transcript if it failed.
 pub fn text(outcome: &Outcome) -> String {
@@ -182,6 +185,21 @@ pub fn class_json(rows: &[ClassRow]) -> String {
             ) + "\n"
         })
         .collect()
+}
+
+/// `Ok` if no case failed; else the usage error that makes the exit code
+/// non-zero, counting the failures.
+pub fn verdict(outcomes: &[Outcome]) -> crate::error::Result<()> {
+    let failed = outcomes.iter().filter(|o| matches!(o.status, Status::Fail(_))).count();
+    match failed {
+        0 => Ok(()),
+        n => Err(Error::Usage(format!("{n} of {} cases failed", outcomes.len()))),
+    }
+}
+
+/// Writes a report file, naming it in the error.
+pub fn write_file(path: &Path, text: &str) -> crate::error::Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ use std::time::Duration;
 use super::Ctx;
 use super::known::{KnownPairs, Pair};
 use super::log_limit::log_limited;
+use super::registration;
 use super::throttle::{Throttle, address_key, whole_secs};
 use crate::protocol::names::fold;
 use crate::protocol::request::command_word;
@@ -236,8 +237,20 @@ pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
             Some(ko) => Outcome::Refused(ko),
             None => register(ctx, &user, &email, &password, peer),
         },
+        // REDEEM: an account with an invite code, used up only if the
+        // account is made (a taken name leaves it valid).
         Ok(Request::Redeem { code, user, email, password }) => {
-            super::registration::redeem(ctx, &code, &user, &email, &password, peer)
+            match registration::claim_invite(ctx, &code, &user, &password, peer) {
+                Err(ko) => Outcome::Refused(ko),
+                Ok(claim) => {
+                    let outcome = create(ctx, &user, &email, &password, peer);
+                    match &outcome {
+                        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name} (invite code)"),
+                        Outcome::Refused(_) => claim.release(),
+                    }
+                    outcome
+                }
+            }
         }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
         Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER" | "REDEEM") => Outcome::Refused(ko),
@@ -322,7 +335,7 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
 /// Creates an account as an attempt at its name (for `REGISTER` within
 /// the register caps, and `REDEEM` with a code): a taken name costs what
 /// a wrong password costs.
-pub(super) fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
+fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
     attempt(ctx, user, password, peer, Grace::Denied, || {
         if ctx.store.user_id(user).is_some() {
             // As slow as creating it would have been (a hash), so that the

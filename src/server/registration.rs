@@ -14,10 +14,9 @@
 use std::net::IpAddr;
 
 use super::Ctx;
-use super::auth::{Outcome, create};
 use super::log_limit::log_limited;
 use crate::protocol::{Code, Ko};
-use crate::store::invites::{self, Refused};
+use crate::store::invites::{self, Claim, Refused};
 
 /// Who may create an account over the network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -48,41 +47,28 @@ impl Registration {
 
 const CLOSED: &str = "registration is closed on this server: ask your teacher for an account";
 
-/// `REDEEM`: a new account with an invite code, which is used up if the
-/// account is created and stays valid if it is not (a taken name).
-pub fn redeem(ctx: &Ctx, code: &str, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
+/// The first half of `REDEEM`: checks that a code may create an account
+/// now (registration not closed, REGISTER's password rule) and claims it.
+/// The caller (`auth`) creates the account, and gives the claim back with
+/// [`Claim::release`] if that fails (a taken name), so the code stays valid.
+pub fn claim_invite(ctx: &Ctx, code: &str, user: &str, password: &str, peer: IpAddr) -> Result<Claim, Ko> {
     if ctx.config.registration == Registration::Closed {
-        return Outcome::Refused(Ko::new(Code::AuthFailed, CLOSED));
+        return Err(Ko::new(Code::AuthFailed, CLOSED));
     }
     // The same password rule as REGISTER, checked before the code is
     // claimed, so that a weak password does not use up a good code.
-    if let Err(ko) = crate::store::password::check_new(password) {
-        return Outcome::Refused(ko);
-    }
-    let claim = match invites::claim(&ctx.config.data_dir, code, crate::store::now_ms()) {
-        Ok(claim) => claim,
-        Err(refused) => {
-            let ko = match refused {
-                Refused::Unknown => Ko::new(Code::AuthFailed, "no such invite code: check how you typed it"),
-                Refused::Used => {
-                    Ko::new(Code::AuthFailed, "this invite code was used already: ask for another")
-                }
-                Refused::Expired(_) => {
-                    Ko::new(Code::AuthFailed, "this invite code has expired: ask for another")
-                }
-                Refused::Io(e) => {
-                    log::warn!("{e}");
-                    Ko::new(Code::Internal, "the invite codes cannot be read now; try again later")
-                }
-            };
-            log_limited!(ctx.logs.auth, warn, "{peer}: REDEEM for {user} refused: {}", ko.reason);
-            return Outcome::Refused(ko);
-        }
-    };
-    let outcome = create(ctx, user, email, password, peer);
-    match &outcome {
-        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name} (invite code)"),
-        Outcome::Refused(_) => claim.release(),
-    }
-    outcome
+    crate::store::password::check_new(password)?;
+    invites::claim(&ctx.config.data_dir, code, crate::store::now_ms()).map_err(|refused| {
+        let ko = match refused {
+            Refused::Unknown => Ko::new(Code::AuthFailed, "no such invite code: check how you typed it"),
+            Refused::Used => Ko::new(Code::AuthFailed, "this invite code was used already: ask for another"),
+            Refused::Expired(_) => Ko::new(Code::AuthFailed, "this invite code has expired: ask for another"),
+            Refused::Io(e) => {
+                log::warn!("{e}");
+                Ko::new(Code::Internal, "the invite codes cannot be read now; try again later")
+            }
+        };
+        log_limited!(ctx.logs.auth, warn, "{peer}: REDEEM for {user} refused: {}", ko.reason);
+        ko
+    })
 }
