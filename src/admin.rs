@@ -1,6 +1,7 @@
 //! `wachat users add|list|remove|passwd|import`: the accounts of a class,
 //! for the teacher, edited in the data directory while the server is
-//! stopped. The work on the files is [`crate::store::accounts`]; this
+//! stopped. `wachat users invite` prints invite codes instead, and works
+//! while the server runs (`store::invites`). The work on the files is [`crate::store::accounts`]; this
 //! module reads the command line, the passwords and the roster, and says
 //! what happened.
 //!
@@ -74,6 +75,26 @@ pub enum UsersCommand {
         data: DataDir,
         #[command(flatten)]
         hashing: Hashing,
+    },
+    /// Name every damaged line (blank, torn, not a record) of the log's
+    /// segments; exits non-zero if there is one. Works while the server runs.
+    Check {
+        /// The server's data directory (the server may be running).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Print invite codes for `serve --registration invite`: each creates
+    /// one account (wachat register --invite CODE). Works while the server runs.
+    Invite {
+        /// How many codes (one per student).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        count: u32,
+        /// Days until the codes expire.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+        days: u32,
+        /// The server's data directory (the server may be running).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -152,6 +173,8 @@ pub fn run(command: UsersCommand) -> Result<()> {
             println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
         }
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
+        UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,
+        UsersCommand::Check { data_dir } => check(&data_dir)?,
     }
     Ok(())
 }
@@ -189,6 +212,51 @@ fn explain(e: AdminError, dir: &Path, names: &[(&str, &str)], label: impl Fn(usi
         }
         AdminError::Store(e) => e,
     }
+}
+
+/// `wachat users check`: the damaged lines of the log, one a line.
+fn check(data_dir: &Path) -> Result<()> {
+    let log_dir = data_dir.join("log");
+    if !log_dir.is_dir() {
+        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = log_dir.display())));
+    }
+    let problems = crate::store::damage::check_dir(&log_dir)
+        .map_err(|e| Error::io(format!("reading {}", log_dir.display()), e))?;
+    for problem in &problems {
+        println!("{problem}");
+    }
+    if !problems.is_empty() {
+        let n = problems.len();
+        return Err(Error::Usage(format!(
+            "{n} damaged lines in {}: HISTORY and inbox replays pass over them",
+            log_dir.display()
+        )));
+    }
+    println!("{}: no damaged line", log_dir.display());
+    Ok(())
+}
+
+/// `wachat users invite`: the codes on stdout, one a line (for a script
+/// or a printer), what they are on stderr.
+fn invite(count: u32, days: u32, data_dir: &Path) -> Result<()> {
+    if !data_dir.is_dir() {
+        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
+    }
+    let expires_ms = crate::store::now_ms() + u64::from(days) * 86_400_000;
+    let codes = crate::store::invites::create(data_dir, count as usize, expires_ms)
+        .map_err(|e| Error::io(format!("invites in {}", data_dir.display()), e))?;
+    for code in &codes {
+        println!("{code}");
+    }
+    let until = crate::display::local_time(expires_ms);
+    eprintln!(
+        "{} invite codes, each for one account, valid until {} {}: wachat register --invite CODE \
+         (or REDEEM:CODE:<user>:<email>:<password>), with serve --registration invite",
+        codes.len(),
+        until.date(),
+        until.clock()
+    );
+    Ok(())
 }
 
 /// The data directory, which must exist: only `add` and `import` create

@@ -12,6 +12,7 @@
 //! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` with `parse` and `Display`. Touches no socket but a reader. |
 //! | [`transport`] | the bytes under the frames: one `Stream`, plaintext or TLS (rustls), shared by threads that never wait under its lock; the TLS configurations of both sides. |
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
+//! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
 //! | `cluster` | (cargo feature `cluster`) a node of several: the `Backend` on PostgreSQL (group commit in one transaction per batch, versioned migrations), NATS on one bridge thread, sessions and presence across nodes (`server::Nodes`), `wachat migrate`. docs/CLUSTER.md. |
@@ -23,7 +24,8 @@
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
-//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory. |
+//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes) and `check` (damaged log lines), beside a running server. |
+//! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
@@ -67,6 +69,12 @@
 //! the outlet still never waits (the stream's lock is never held while
 //! waiting for the network).
 //!
+//! With `--web-port` (default 8080), one more accept thread, `accept-web`,
+//! spawns a thread per connection of the web port ([`web`]): it serves
+//! the app's embedded files, and a connection that asks for `/ws/send` or
+//! `/ws/receive` becomes a WebSocket [`transport::Stream`] handed to the
+//! send or receive handler above, which cannot tell it from a TCP client.
+//!
 //! A message's path: the sender's handler parses `MSG`, the store checks it
 //! and applies a `Record::Msg` to the in-memory state (which gives the
 //! recipient's event its sequence number and the message its position in
@@ -93,13 +101,14 @@
 //! 4. the log's segment list, then the group commit's queue;
 //! 5. an `Outlet`'s buffer (taken by the router after it let its table go),
 //!    or a send connection's `Replies`;
-//! 6. a TLS [`transport::Stream`]'s state (taken under an outlet's buffer
-//!    while it writes; it calls out to nothing while held).
+//! 6. a WebSocket [`transport::Stream`]'s state (a browser's connection,
+//!    `transport::websocket`), then a TLS stream's state (taken under an
+//!    outlet's buffer while it writes; neither calls out while held).
 //!
 //! **Leaf locks**, under which nothing else is taken, and which may be
 //! taken under any of the above: the login cache (`store::password`),
 //! the limits' buckets (`server::throttle`) and known (account, address)
-//! pairs (`server::auth`), the connection counts (`server::Connections`),
+//! pairs (`server::known`), the damage reported (`store::damage`), the connection counts (`server::Connections`),
 //! announced P2P ports, and who was told `JOINED` (`server::presence`,
 //! which takes only its own buckets under it).
 //!
@@ -132,7 +141,8 @@
 //! deadline the limit sets (`server::presence`).
 //!
 //! Every cost a client can make the server pay is bounded
-//! (docs/RELIABILITY.md §7): requests per user (`--rate`), failed logins
+//! (docs/RELIABILITY.md §7): requests per user (`--rate`) and per address
+//! (`--address-rate`), failed logins
 //! and new accounts per account and address (`server::auth`), listings
 //! per request, and time: a frame must arrive, and what the server writes
 //! must be taken, within `--timeout`.
@@ -143,6 +153,7 @@
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time |
 //! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time (formats in `store::record`) |
+//! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //!
 //! Every file is CSV, one record per line (texts stay escaped as on the
@@ -197,6 +208,7 @@ pub mod cli;
 pub mod client;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod conform;
 pub mod console;
 pub mod csvlog;
 pub mod demo;
@@ -213,3 +225,4 @@ pub mod store;
 pub mod sys;
 pub mod transport;
 pub mod tui;
+pub mod web;

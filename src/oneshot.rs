@@ -100,7 +100,7 @@ fn open(options: &Options) -> Result<(Connection, String)> {
     let o = options;
     let mut conn = Connection::open_any(o, Port::Send, o.trace.clone(), &o.preferred)?;
     let how = match &o.register {
-        Some(email) => Login::Register { email: email.clone() },
+        Some(email) => Login::Register { email: email.clone(), invite: o.invite.clone() },
         None => Login::Existing,
     };
     let name = conn.login(&o.user, &o.password, &how)?;

@@ -332,7 +332,10 @@ fn an_idle_send_connection_times_out() {
 #[test]
 fn failed_logins_are_throttled_without_closing_the_connection() {
     let server = TestServer::start();
-    server.register(&["ana"]);
+    // ana registers from elsewhere: 127.0.0.1 is not a known address of
+    // hers (from one, her right password gets in: tests/bounded.rs).
+    let mut elsewhere = Conn::connect_from(server.send, [127, 0, 0, 2]);
+    assert_eq!(elsewhere.request("REGISTER:ana::pw-ana"), "OK:ana");
     // Five wrong passwords are allowed (each closes its connection) ...
     for _ in 0..5 {
         let mut c = server.send_conn();

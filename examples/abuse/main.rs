@@ -27,7 +27,7 @@ type Attack = fn() -> Result<()>;
 
 fn main() -> Result<()> {
     let wanted: Vec<String> = std::env::args().skip(1).collect();
-    let attacks: [(&str, Attack); 7] = [
+    let attacks: [(&str, Attack); 8] = [
         ("history", history),
         ("trickle", trickle),
         ("register", register_flood),
@@ -35,6 +35,7 @@ fn main() -> Result<()> {
         ("enumerate", enumerate),
         ("rate", rate),
         ("per-address", per_address),
+        ("multiply", multiply),
     ];
     for (name, attack) in attacks {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
@@ -359,5 +360,97 @@ fn per_address() -> Result<()> {
     let reply = other.request("PING")?;
     println!("300 connections at once from one address (default --max-per-address)");
     println!("  {} served, {busy} KO:BUSY; another address meanwhile: {reply}", conns.len() - busy);
+    Ok(())
+}
+
+/// Issue 25, attack 3: 40 accounts from 40 addresses, each sending at a
+/// steady pace, while ana sends one message every 10 ms and times its
+/// `OK`: nobody else; 1,000 msgs/s each (the default `--rate`) with no
+/// per-address limit, as before; each at its address's limit now (the
+/// default `--address-rate`); and each offering 1,000 a second anyway.
+fn multiply() -> Result<()> {
+    let configs: [(&str, &[&str], usize, u64); 4] = [
+        ("nobody else", &[], 0, 0),
+        (
+            "40 addresses at 1,000 msgs/s each, --address-rate 0 (as before)",
+            &["--address-rate", "0"],
+            40,
+            1000,
+        ),
+        ("40 addresses at their --address-rate (200 msgs/s each)", &[], 40, 200),
+        ("40 addresses offering 1,000 msgs/s each, default --address-rate", &[], 40, 1000),
+    ];
+    for (label, args, hostiles, per_sec) in configs {
+        let server = Server::start(args)?;
+        server.user("sink")?;
+        let mut conns = Vec::new();
+        for i in 0..hostiles as u8 {
+            let mut c = server.client([127, 0, 10, i + 1])?;
+            let reply = c.request(&format!("REGISTER:h{i}::pw-h{i}"))?;
+            if !reply.starts_with("OK:") {
+                return Err(reply.into());
+            }
+            conns.push(c);
+        }
+        let mut ana = server.user("ana")?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads: Vec<_> = conns
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut c)| {
+                let stop = stop.clone();
+                std::thread::spawn(move || -> (usize, u64) {
+                    let (mut ok, mut n) = (0, 0u64);
+                    let started = Instant::now();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        // 10 messages at a time, paced to per_sec.
+                        let burst: String =
+                            (0..10).map(|k| format!("MSG:sink:h{i}m{}:spam\n", n + k)).collect();
+                        if c.send(&burst).is_err() {
+                            break;
+                        }
+                        for _ in 0..10 {
+                            match c.line() {
+                                Ok(reply) if reply.starts_with("OK:") => ok += 1,
+                                Ok(_) => {}
+                                Err(_) => return (ok, n),
+                            }
+                        }
+                        n += 10;
+                        let due = started + Duration::from_secs_f64(n as f64 / per_sec as f64);
+                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    }
+                    (ok, n)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(3)); // the flood is on, past its bursts
+        let started = Instant::now();
+        let mut samples = Vec::new();
+        for k in 0..500 {
+            let sent = Instant::now();
+            let reply = ana.request(&format!("MSG:sink:ana{k}:hello"))?;
+            if !reply.starts_with("OK:") {
+                return Err(format!("ana: {reply}").into());
+            }
+            samples.push(sent.elapsed());
+            std::thread::sleep(Duration::from_millis(10).saturating_sub(sent.elapsed()));
+        }
+        let elapsed = started.elapsed().as_secs_f64() + 3.0;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (ok, offered) =
+            threads.into_iter().filter_map(|t| t.join().ok()).fold((0, 0), |(a, b), (ok, n)| (a + ok, b + n));
+        samples.sort();
+        let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+        println!("{label}");
+        println!(
+            "  hostile: {:.0} msgs/s stored of {:.0} offered; ana's MSG round trip p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            ok as f64 / elapsed,
+            offered as f64 / elapsed,
+            pct(0.5).as_secs_f64() * 1e3,
+            pct(0.99).as_secs_f64() * 1e3,
+            samples[samples.len() - 1].as_secs_f64() * 1e3,
+        );
+    }
     Ok(())
 }

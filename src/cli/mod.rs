@@ -50,7 +50,7 @@ pub enum Command {
     /// Send one message and exit (0 once the server has it).
     Send(SendArgs),
     /// List the users online now; or, with a subcommand, manage the
-    /// accounts of a data directory (add, list, remove, passwd, import).
+    /// accounts of a data directory (add, list, remove, passwd, import, invite, check).
     Users(UsersArgs),
     /// Show the last messages of a conversation.
     History(HistoryArgs),
@@ -63,6 +63,9 @@ pub enum Command {
     /// Move a single server's data directory into a cluster's PostgreSQL
     /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
     Migrate(MigrateArgs),
+    /// The protocol's test suite: check a server (`conform server HOST`)
+    /// or a client (`conform client -- CMD`) written by anyone.
+    Conform(crate::conform::command::ConformArgs),
 }
 
 #[derive(Args, Debug)]
@@ -150,6 +153,9 @@ pub struct ConnectArgs {
     /// Email address for --register.
     #[arg(long, requires = "register")]
     pub email: Option<String>,
+    /// With --register: the invite code your teacher gave you.
+    #[arg(long, requires = "register", value_name = "CODE")]
+    pub invite: Option<String>,
     /// TCP port on which peers may open direct chats (/p2p) with you, on
     /// the local address that reaches the server; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
@@ -171,6 +177,9 @@ pub struct RegisterArgs {
     /// Email address (optional).
     #[arg(long)]
     pub email: Option<String>,
+    /// The invite code your teacher gave you (a server with --registration invite).
+    #[arg(long, value_name = "CODE")]
+    pub invite: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -291,9 +300,19 @@ pub struct ServeArgs {
     /// Requests per second a user may make (KO:RATE_LIMITED beyond); 0 = no limit.
     #[arg(long, default_value_t = server::DEFAULT_RATE)]
     pub rate: f64,
+    /// Who may create an account over the network: open (REGISTER), invite
+    /// (only with a code from `wachat users invite`), closed (only `wachat
+    /// users add|import`).
+    #[arg(long, value_enum, default_value_t = server::registration::Registration::Open)]
+    pub registration: server::registration::Registration,
     /// Requests a user may make at once above --rate [default: 2 seconds' worth of --rate].
     #[arg(long)]
     pub rate_burst: Option<u32>,
+    /// Requests per second from one address (an IPv6 /64), all its users
+    /// together, 2 seconds' worth at once; 0 = no limit (nor with --rate 0).
+    /// --exempt lifts it for an address.
+    #[arg(long, default_value_t = server::DEFAULT_ADDRESS_RATE)]
+    pub address_rate: f64,
     /// Remove log segments whose messages are all older than this many
     /// days (once no undelivered message needs them); HISTORY then starts
     /// later. Default: keep everything.
@@ -312,6 +331,18 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Port of the browser app and its WebSockets (0 picks a free one;
+    /// `off` serves none) [default: 8080, skipped with a warning if taken].
+    #[arg(long, value_name = "PORT|off")]
+    pub web_port: Option<crate::web::WebPort>,
+    /// An origin besides the app's own whose pages may open WebSockets
+    /// here, e.g. https://chat.school.example. Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    pub web_origin: Vec<String>,
+    /// A reverse proxy in front of the web port whose X-Forwarded-For is
+    /// believed (the client's address for limits). Repeatable.
+    #[arg(long, value_name = "IP")]
+    pub trusted_proxy: Vec<IpAddr>,
     /// Be a node of a cluster: keep everything in this PostgreSQL database
     /// instead of --data-dir (needs --bus, and a build with `--features
     /// cluster`; see docs/CLUSTER.md).
@@ -339,7 +370,7 @@ fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
 pub fn run(cli: Cli) -> Result<()> {
     // Users read what the other commands say; operators read the server's
     // and the benchmark's output, which stays English whatever the locale.
-    let for_operators = matches!(cli.command, Command::Serve(_) | Command::Bench(_));
+    let for_operators = matches!(cli.command, Command::Serve(_) | Command::Bench(_) | Command::Conform(_));
     i18n::set(if for_operators { Lang::En } else { cli.lang.unwrap_or_else(Lang::from_env) });
     match cli.command {
         Command::Serve(args) => serve::serve(args),
@@ -355,7 +386,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 Some(_) => new_account_options(&args.server)?,
                 None => options(&args.server)?,
             };
-            let options = Options { register, p2p_port, ..options };
+            let options = Options { register, invite: args.invite.clone(), p2p_port, ..options };
             match args.tui {
                 true => crate::tui::run(options, args.server.trace),
                 false => crate::console::run(options, args.server.trace),
@@ -364,6 +395,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Register(args) => {
             let options = Options {
                 register: Some(args.email.unwrap_or_default()),
+                invite: args.invite,
                 ..new_account_options(&args.server)?
             };
             oneshot::register(&options)
@@ -371,13 +403,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
         Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
-        Command::Users(_) => {
-            Err(Error::Usage(tr!(Msg::UsersNeedsUser, commands = "add, list, remove, passwd, import")))
-        }
+        Command::Users(_) => Err(Error::Usage(tr!(
+            Msg::UsersNeedsUser,
+            commands = "add, list, remove, passwd, import, invite, check"
+        ))),
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
         Command::Migrate(args) => serve::migrate(&args),
+        Command::Conform(args) => crate::conform::command::run(args),
     }
 }
 

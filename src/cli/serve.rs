@@ -64,7 +64,11 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     if args.fsync == Fsync::Never {
         log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
     }
+    if args.auto_register && args.registration != server::registration::Registration::Open {
+        return Err(Error::Usage("--auto-register creates accounts: it needs --registration open".into()));
+    }
     let config = Config {
+        registration: args.registration,
         timeout: Duration::from_secs(args.timeout),
         auto_register: args.auto_register,
         max_frame: args.max_frame,
@@ -76,6 +80,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         exempt: args.exempt.clone(),
         max_pending: args.max_pending,
         rate: args.rate,
+        address_rate: args.address_rate,
         store: crate::store::Options {
             segment_size: args.segment_size,
             checkpoint_records: args.checkpoint_records,
@@ -118,8 +123,9 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     let config = Config { max_connections: capacity.min(config.max_connections), ..config };
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
+    let web = crate::web::bind(args.host, args.web_port)?;
     let config_tls = config.tls.is_some();
-    let server = match &args.store {
+    let mut server = match &args.store {
         None => Server::start(send, recv, config)?,
         Some(_) => start_node(send, recv, config, &args)?,
     };
@@ -141,6 +147,17 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     }
     log::info!("listening: send {}", server.send_addr());
     log::info!("listening: receive {}", server.recv_addr());
+    if let Some(web) = web {
+        let addr = web.local_addr()?;
+        let options = crate::web::Options {
+            origins: args.web_origin.clone(),
+            trusted_proxies: args.trusted_proxy.clone(),
+        };
+        let thread = crate::web::spawn(web, server.ctx().clone(), options)?;
+        server.adopt_listener(addr, thread);
+        let scheme = if config_tls { "https" } else { "http" };
+        log::info!("listening: web {scheme}://{addr} (the browser app)");
+    }
     wait_for_signal()?;
     server.shutdown();
     Ok(())

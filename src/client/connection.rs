@@ -66,9 +66,11 @@ impl fmt::Display for Port {
 #[derive(Clone)]
 pub enum Login {
     Existing,
-    /// `REGISTER` with this email address (may be empty).
+    /// `REGISTER` with this email address (may be empty); with an invite
+    /// code, `REDEEM` (protocol 1.2).
     Register {
         email: String,
+        invite: Option<String>,
     },
 }
 
@@ -160,8 +162,17 @@ impl Connection {
                 Request::Login { user: user.into(), password: password.into() },
                 tr!(Msg::ReqLogin, user = user),
             ),
-            Login::Register { email } => (
+            Login::Register { email, invite: None } => (
                 Request::Register { user: user.into(), email: email.clone(), password: password.into() },
+                tr!(Msg::ReqRegister, user = user),
+            ),
+            Login::Register { email, invite: Some(code) } => (
+                Request::Redeem {
+                    code: code.clone(),
+                    user: user.into(),
+                    email: email.clone(),
+                    password: password.into(),
+                },
                 tr!(Msg::ReqRegister, user = user),
             ),
         };

@@ -505,7 +505,7 @@ fn first_login(options: &Options) -> Result<(Connection, String, Option<String>)
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open_any(o, Port::Send, trace, &o.preferred)?;
     let how = match &o.register {
-        Some(email) => Login::Register { email: email.clone() },
+        Some(email) => Login::Register { email: email.clone(), invite: o.invite.clone() },
         None => Login::Existing,
     };
     let name = conn.login(&o.user, &o.password, &how)?;

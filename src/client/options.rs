@@ -19,6 +19,9 @@ pub struct Options {
     /// `Some(email)`: create the account (`REGISTER`) on the first
     /// connection instead of logging in; the email may be empty.
     pub register: Option<String>,
+    /// With `register`: the invite code to create the account with
+    /// (`REDEEM`, for a server with `--registration invite`).
+    pub invite: Option<String>,
     /// Host name or address of the server; or several, separated by
     /// commas, each `HOST[:SEND_PORT[:RECV_PORT]]`: the nodes of one
     /// cluster, tried in order ([`Options::endpoints`]).
@@ -58,6 +61,7 @@ impl Options {
             user: user.to_string(),
             password: password.to_string(),
             register: None,
+            invite: None,
             server: "127.0.0.1".into(),
             send_port: DEFAULT_SEND_PORT,
             recv_port: DEFAULT_RECV_PORT,

@@ -1,7 +1,7 @@
 //! Requests on the send port (protocol §3 and §4): `parse` and `Display`.
 //! `LASTSEEN`, `MEMBERS` and `SERVER` are additions of protocol 1.1
 //! (docs/PROTOCOL.md §11): a version-1 client never sends them, so it sees
-//! no difference.
+//! no difference. `REDEEM` is an addition of 1.2 (§14), a first frame.
 
 use std::fmt;
 use std::num::IntErrorKind;
@@ -17,6 +17,15 @@ pub enum Request {
         password: String,
     },
     Register {
+        user: String,
+        email: String,
+        password: String,
+    },
+    /// 1.2: `REGISTER` with an invite code (`wachat users invite`). The
+    /// code is a field of its own: `REGISTER`'s last field, the password,
+    /// may hold any `:`.
+    Redeem {
+        code: String,
         user: String,
         email: String,
         password: String,
@@ -134,6 +143,12 @@ impl Request {
                 let f = fields(line, 4, "REGISTER:<user>:<email>:<password>")?;
                 Request::Register { user: user(f[1])?, email: email(f[2])?, password: password(f[3])? }
             }
+            "REDEEM" => {
+                let f = fields(line, 5, "REDEEM:<code>:<user>:<email>:<password>")?;
+                let code = f[1].to_string();
+                check_id(&code).map_err(|_| bad(format!("bad invite code {:?}", truncate(&code, 64))))?;
+                Request::Redeem { code, user: user(f[2])?, email: email(f[3])?, password: password(f[4])? }
+            }
             "MSG" => {
                 let f = fields(line, 4, "MSG:<to>:<id>:<text>")?;
                 let text = Text::parse(f[3]).map_err(bad)?;
@@ -186,6 +201,7 @@ impl Request {
         match self {
             Request::Login { user, .. } => format!("LOGIN:{user}:***"),
             Request::Register { user, email, .. } => format!("REGISTER:{user}:{email}:***"),
+            Request::Redeem { code, user, email, .. } => format!("REDEEM:{code}:{user}:{email}:***"),
             other => other.to_string(),
         }
     }
@@ -206,6 +222,9 @@ impl fmt::Display for Request {
             Request::Login { user, password } => write!(f, "LOGIN:{user}:{password}"),
             Request::Register { user, email, password } => {
                 write!(f, "REGISTER:{user}:{email}:{password}")
+            }
+            Request::Redeem { code, user, email, password } => {
+                write!(f, "REDEEM:{code}:{user}:{email}:{password}")
             }
             Request::Msg { to, id, text } => write!(f, "MSG:{to}:{id}:{text}"),
             Request::Read { chat, id } => write!(f, "READ:{chat}:{id}"),
@@ -251,6 +270,7 @@ mod tests {
             "LOGIN:ana:secret",
             "REGISTER:ana::secret",
             "REGISTER:ana:ana@example.org:s:e:c",
+            "REDEEM:k7qmx-9pzrt-w4abc:ana::s:e:c",
             "MSG:bob:m-1:hello\\nworld",
             "READ:bob:m1",
             "READ:#general:m1",
@@ -279,6 +299,8 @@ mod tests {
         assert!(reason("LOGIN:ana:").contains("password is empty"));
         assert!(reason("LOGIN:a b:pw").contains("bad user name"));
         assert!(reason("REGISTER:ana:not-an-email:pw").contains("bad email"));
+        assert!(reason("REDEEM:code:ana:pw").contains("REDEEM:<code>:<user>:<email>:<password>"));
+        assert!(reason("REDEEM:a/b:ana::pw").contains("bad invite code"));
         assert!(reason("MSG:bob:m1:").contains("empty"));
         assert!(reason("MSG:bob:m.1:hi").contains("message id"));
         assert!(reason("MSG:bob:m1:a\\qb").contains("bad escape"));
@@ -311,5 +333,7 @@ mod tests {
         let r = Request::parse("REGISTER:ana:a@b.c:hunter2").unwrap();
         assert_eq!(r.redacted(), "REGISTER:ana:a@b.c:***");
         assert!(!format!("{:?}", r.redacted()).contains("hunter2"));
+        let r = Request::parse("REDEEM:c-1:ana::hunter2").unwrap();
+        assert_eq!(r.redacted(), "REDEEM:c-1:ana::***");
     }
 }

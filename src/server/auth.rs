@@ -21,15 +21,26 @@
 //! *known*, and a known pair is held back only by its own bucket: the
 //! failures of others (at the account, or from the address, such as a
 //! classmate behind the same NAT spraying guesses) do not refuse it.
+//!
+//! Its own bucket is still shared with a stranger guessing at that very
+//! account from that very address (a lab's NAT). When it is empty, a
+//! `LOGIN` of a known pair gets a second chance: its password is compared,
+//! cheaply, with the one that last logged in from there (see `known.rs`),
+//! within a grace bucket of [`GRACE_BURST`] wrong guesses, refilled at
+//! [`GRACE_PER_SEC`]. The right password logs in and gives its token back;
+//! a wrong one is refused as if unchecked (`KO:RATE_LIMITED`) and spends
+//! it. The trade-off, in numbers: a stranger at bob's address may make
+//! 5 + 360 guesses an hour at bob (the pair's bucket, as before) plus 300
+//! a day (the grace), none of the grace ones costing a hash; bob gets in
+//! until the stranger has spent those 300 in a day. Past them he waits
+//! like everyone: device tokens (issue 27) will close that.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use parking_lot::Mutex;
+use std::time::Duration;
 
 use super::Ctx;
+use super::known::{KnownPairs, Pair};
 use super::log_limit::log_limited;
 use super::throttle::{Throttle, address_key, whole_secs};
 use crate::protocol::names::fold;
@@ -63,10 +74,11 @@ const REGISTER_ADDR_PER_SEC: f64 = 1.0 / 60.0;
 /// New accounts from every address together: 600, then one every 6 s.
 const REGISTER_ALL_BURST: u32 = 600;
 const REGISTER_ALL_PER_SEC: f64 = 1.0 / 6.0;
-/// How long a successful login makes its (account, address) pair known,
-/// and how many pairs are remembered (in memory only: a restart forgets).
-const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
-const KNOWN_MAX: usize = 100_000;
+/// Wrong guesses at a known pair once its own bucket is empty, checked
+/// without a hash: 300, then 300 a day (one every 288 s). A day's worth, so
+/// that a stranger who spends them all adds 3.5 % to the pair's 8,640 a day.
+pub const GRACE_BURST: u32 = 300;
+pub const GRACE_PER_SEC: f64 = 300.0 / 86_400.0;
 
 /// The login and registration limits (see the module documentation).
 pub struct AuthLimits {
@@ -75,8 +87,10 @@ pub struct AuthLimits {
     addrs: Throttle<IpAddr>,
     registrations: Throttle<IpAddr>,
     all_registrations: Throttle<()>,
-    /// (account, address) pairs that logged in, and when they last did.
-    known: Mutex<HashMap<(String, IpAddr), Instant>>,
+    /// (account, address) pairs that logged in, and with which password.
+    known: KnownPairs,
+    /// Wrong passwords of known pairs checked past their own bucket.
+    grace: Throttle<Pair>,
     /// Addresses without per-address limits (`--exempt`).
     exempt: Vec<IpAddr>,
 }
@@ -97,7 +111,8 @@ impl AuthLimits {
             addrs: Throttle::new(ADDR_BURST, ADDR_PER_SEC),
             registrations: Throttle::new(REGISTER_ADDR_BURST, REGISTER_ADDR_PER_SEC),
             all_registrations: Throttle::new(REGISTER_ALL_BURST, REGISTER_ALL_PER_SEC),
-            known: Mutex::new(HashMap::new()),
+            known: KnownPairs::default(),
+            grace: Throttle::new(GRACE_BURST, GRACE_PER_SEC),
             exempt: exempt.iter().map(|&ip| address_key(ip)).collect(),
         }
     }
@@ -106,15 +121,11 @@ impl AuthLimits {
         self.exempt.contains(&addr)
     }
 
-    fn is_known(&self, pair: &(String, IpAddr)) -> bool {
-        self.known.lock().get(pair).is_some_and(|at| at.elapsed() < KNOWN_FOR)
-    }
-
     /// Takes the tokens of one attempt at `user` from `addr`, before any
     /// hashing; refused if a bucket that applies is empty.
     fn begin(&self, user: &str, addr: IpAddr) -> Result<Attempt, Ko> {
         let pair = (fold(user), addr);
-        let known = self.is_known(&pair);
+        let known = self.known.contains(&pair);
         let refused = |wait: Duration| {
             let secs = whole_secs(wait);
             Ko::new(Code::RateLimited, format!("too many failed logins; try again in {secs} s"))
@@ -149,18 +160,27 @@ impl AuthLimits {
         self.pairs.give_back(attempt.pair);
     }
 
-    /// The attempt logged in: its tokens go back, and its pair is known.
-    fn succeeded(&self, attempt: Attempt) {
+    /// The attempt logged in with `password`: its tokens go back, and its
+    /// pair is known.
+    fn succeeded(&self, attempt: Attempt, password: &str) {
         let pair = attempt.pair.clone();
         self.give_back(attempt);
-        let mut known = self.known.lock();
-        if known.len() >= KNOWN_MAX {
-            known.retain(|_, at| at.elapsed() < KNOWN_FOR);
-            if known.len() >= KNOWN_MAX {
-                return; // full of recent pairs: this one stays unknown
-            }
+        self.known.remember(pair, password);
+    }
+
+    /// A known pair's second chance, once its own bucket refused it: true
+    /// if `password` is the one that last logged in from there, within
+    /// the grace bucket (see the module documentation).
+    fn grace(&self, user: &str, addr: IpAddr, password: &str) -> bool {
+        let pair = (fold(user), addr);
+        if !self.known.contains(&pair) || self.grace.try_take(pair.clone(), 1).is_err() {
+            return false;
         }
-        known.insert(pair, Instant::now());
+        let right = self.known.recall(&pair, password);
+        if right {
+            self.grace.give_back(pair);
+        }
+        right
     }
 
     /// Takes the tokens of a new account from `addr`.
@@ -205,30 +225,53 @@ pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
                 log_limited!(ctx.logs.throttled, info, "{peer}: {}", ko.reason);
                 return Outcome::Refused(ko);
             }
-            let outcome = attempt(ctx, &user, peer, || ctx.store.login(&user, &password, new));
+            let check = || ctx.store.login(&user, &password, new);
+            let outcome = attempt(ctx, &user, &password, peer, Grace::Allowed, check);
             if new && !matches!(outcome, Outcome::LoggedIn(..)) {
                 ctx.auth.cancel_registration(addr);
             }
             outcome
         }
-        Ok(Request::Register { user, email, password }) => register(ctx, &user, &email, &password, peer),
+        Ok(Request::Register { user, email, password }) => match ctx.config.registration.refuses_register() {
+            Some(ko) => Outcome::Refused(ko),
+            None => register(ctx, &user, &email, &password, peer),
+        },
+        Ok(Request::Redeem { code, user, email, password }) => {
+            super::registration::redeem(ctx, &code, &user, &email, &password, peer)
+        }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
-        Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER") => Outcome::Refused(ko),
+        Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER" | "REDEEM") => Outcome::Refused(ko),
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),
     }
 }
 
-/// Runs `check` (which hashes) as an attempt at `user`, within the
-/// failed-login limits.
+/// Whether a refused attempt may have a known pair's second chance: a
+/// `LOGIN` may, a `REGISTER` (which must create, not log in) may not.
+#[derive(PartialEq)]
+enum Grace {
+    Allowed,
+    Denied,
+}
+
+/// Runs `check` (which hashes) as an attempt at `user` with `password`,
+/// within the failed-login limits.
 fn attempt(
     ctx: &Ctx,
     user: &str,
+    password: &str,
     peer: IpAddr,
+    grace: Grace,
     check: impl FnOnce() -> Result<(UserId, Arc<str>), Ko>,
 ) -> Outcome {
     let attempt = match ctx.auth.begin(user, address_key(peer)) {
         Ok(attempt) => attempt,
         Err(ko) => {
+            if grace == Grace::Allowed && ctx.auth.grace(user, address_key(peer), password) {
+                // The password that logged in from here last: no hash needed.
+                if let (Some(id), Some(name)) = (ctx.store.user_id(user), ctx.store.user_name(user)) {
+                    return Outcome::LoggedIn(id, name);
+                }
+            }
             // A limit acting is what the operator must hear about (WARN);
             // a single failed login is a person mistyping (INFO).
             log_limited!(ctx.logs.throttled, warn, "{peer}: too many failed attempts at {user}: throttled");
@@ -237,7 +280,7 @@ fn attempt(
     };
     match check() {
         Ok((id, name)) => {
-            ctx.auth.succeeded(attempt);
+            ctx.auth.succeeded(attempt, password);
             Outcome::LoggedIn(id, name)
         }
         Err(ko) => {
@@ -268,7 +311,19 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
         log_limited!(ctx.logs.throttled, info, "{peer}: registration of {user} throttled: {}", ko.reason);
         return Outcome::Refused(ko);
     }
-    let outcome = attempt(ctx, user, peer, || {
+    let outcome = create(ctx, user, email, password, peer);
+    match &outcome {
+        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name}"),
+        Outcome::Refused(_) => ctx.auth.cancel_registration(addr),
+    }
+    outcome
+}
+
+/// Creates an account as an attempt at its name (for `REGISTER` within
+/// the register caps, and `REDEEM` with a code): a taken name costs what
+/// a wrong password costs.
+pub(super) fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
+    attempt(ctx, user, password, peer, Grace::Denied, || {
         if ctx.store.user_id(user).is_some() {
             // As slow as creating it would have been (a hash), so that the
             // answer does not come cheaper than a wrong password's.
@@ -276,12 +331,7 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
             return Err(Ko::new(Code::UserExists, format!("the name {user} is taken")));
         }
         ctx.store.register(user, email, password)
-    });
-    match &outcome {
-        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name}"),
-        Outcome::Refused(_) => ctx.auth.cancel_registration(addr),
-    }
-    outcome
+    })
 }
 
 #[cfg(test)]
@@ -298,7 +348,7 @@ mod tests {
     #[test]
     fn a_known_pair_is_not_held_back_by_strangers() {
         let limits = AuthLimits::new(&[]);
-        limits.succeeded(limits.begin("bob", A).unwrap());
+        limits.succeeded(limits.begin("bob", A).unwrap(), "pw");
         // A stranger guesses bob's password until throttled ...
         let refused = (0..100).find(|_| fail(&limits, "bob", B).is_err()).unwrap();
         assert_eq!(refused, PAIR_BURST as usize);
@@ -313,17 +363,40 @@ mod tests {
             "distributed: slowed"
         );
         // Bob, from where he logged in before, is not refused.
-        limits.succeeded(limits.begin("BOB", A).expect("bob's own address"));
+        limits.succeeded(limits.begin("BOB", A).expect("bob's own address"), "pw");
     }
 
     #[test]
     fn a_pair_is_held_back_by_its_own_failures_even_when_known() {
         let limits = AuthLimits::new(&[]);
-        limits.succeeded(limits.begin("ana", A).unwrap());
+        limits.succeeded(limits.begin("ana", A).unwrap(), "pw");
         for _ in 0..PAIR_BURST {
             fail(&limits, "ana", A).unwrap();
         }
         assert!(fail(&limits, "ana", A).is_err());
+    }
+
+    #[test]
+    fn a_known_pair_gets_in_with_its_password_past_a_neighbours_guesses() {
+        let limits = AuthLimits::new(&[]);
+        limits.succeeded(limits.begin("bob", A).unwrap(), "pw-bob");
+        // A stranger at bob's own address empties the pair's bucket ...
+        while fail(&limits, "bob", A).is_ok() {}
+        // ... bob's right password still logs in, his wrong one does not,
+        // and an address bob never logged in from gets no second chance.
+        assert!(limits.grace("bob", A, "pw-bob"));
+        assert!(!limits.grace("bob", A, "guess"));
+        assert!(!limits.grace("bob", B, "pw-bob"));
+        assert!(!limits.grace("ana", A, "pw-bob"));
+        // The grace is counted: bob gets in until GRACE_BURST wrong guesses
+        // in a row have been spent (a right one gives its token back) ...
+        for _ in 2..GRACE_BURST {
+            assert!(!limits.grace("bob", A, "guess"));
+        }
+        assert!(limits.grace("bob", A, "pw-bob"), "one token left");
+        assert!(!limits.grace("bob", A, "guess"));
+        // ... then he waits like the stranger.
+        assert!(!limits.grace("bob", A, "pw-bob"), "the grace is spent");
     }
 
     #[test]

@@ -18,12 +18,14 @@
 
 pub mod auth;
 pub mod closer;
+pub mod known;
 pub mod listener;
 pub mod log_limit;
 pub mod nodes;
 pub mod p2p;
 pub mod presence;
 pub mod recv;
+pub mod registration;
 pub mod replies;
 pub mod send;
 pub mod throttle;
@@ -55,6 +57,8 @@ pub struct Config {
     pub timeout: Duration,
     /// `LOGIN` with an unknown name creates the account.
     pub auto_register: bool,
+    /// Who may create an account over the network (`--registration`).
+    pub registration: registration::Registration,
     /// Size limit of a frame, `\n` included.
     pub max_frame: usize,
     /// argon2id memory cost in KiB.
@@ -76,6 +80,9 @@ pub struct Config {
     pub rate: f64,
     /// How many requests a user may make at once above `rate`.
     pub rate_burst: u32,
+    /// Requests per second from one address (an IPv6 /64), all its users
+    /// together, unless exempt; 0: no limit. Only applies with a `rate`.
+    pub address_rate: f64,
     /// How the store keeps its files: segment size, checkpoints, retention
     /// (`fsync` above overrides its `fsync`).
     pub store: crate::store::Options,
@@ -97,6 +104,12 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 20_000;
 pub const DEFAULT_MAX_PER_ADDRESS: usize = 256;
 /// Requests per second per user (`--rate`).
 pub const DEFAULT_RATE: f64 = 1000.0;
+/// Requests per second from one address (`--address-rate`): every user
+/// behind it together. A lab of 40 students behind one NAT chatting (a
+/// message every few seconds each, a console start of ~5 requests) uses a
+/// few dozen a second; 40 hostile addresses at this limit, 8,000 messages a
+/// second, leave a normal user's p99 within 5 ms (docs/RELIABILITY.md §7).
+pub const DEFAULT_ADDRESS_RATE: f64 = 200.0;
 /// `--rate-burst` is, unless given, this many seconds' worth of `--rate`.
 pub const BURST_SECS: f64 = 2.0;
 
@@ -112,6 +125,7 @@ impl Config {
             data_dir: data_dir.into(),
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
             auto_register: false,
+            registration: registration::Registration::Open,
             max_frame: MAX_FRAME,
             kdf_cost: DEFAULT_KDF_COST,
             fsync: true,
@@ -122,6 +136,7 @@ impl Config {
             exempt: Vec::new(),
             rate: DEFAULT_RATE,
             rate_burst: default_burst(DEFAULT_RATE),
+            address_rate: DEFAULT_ADDRESS_RATE,
             store: crate::store::Options::default(),
             tls: None,
         }
@@ -143,6 +158,8 @@ pub struct Ctx {
     auth: auth::AuthLimits,
     /// Requests per user (`--rate`, `KO:RATE_LIMITED`); `None`: no limit.
     requests: Option<throttle::Throttle<crate::store::UserId>>,
+    /// Requests per address (`--address-rate`); `None`: no limit.
+    address_requests: Option<throttle::Throttle<IpAddr>>,
     /// Open connections on both ports: counted for `--max-connections`
     /// and `--max-per-address`; send-port ones are kept to stop their
     /// reading at shutdown.
@@ -177,14 +194,40 @@ impl Ctx {
         self.router.is_online(user) || self.nodes.is_online(user)
     }
 
-    /// Takes `cost` tokens from `user`'s `--rate` bucket; a `KO:RATE_LIMITED`
-    /// saying how long to wait if there are not that many.
-    pub fn meter(&self, user: crate::store::UserId, cost: u32) -> std::result::Result<(), Ko> {
+    /// A slot for a new connection from `peer` on a port served outside
+    /// this module (the web port, `src/web/`), under the same
+    /// `--max-connections` and `--max-per-address` as the two ports.
+    pub fn admit(self: &Arc<Self>, peer: IpAddr) -> std::result::Result<Slot, Refusal> {
+        Connections::admit(self, peer)
+    }
+
+    /// Hands a connection whose thread is done to the closer thread
+    /// (see `closer`), as the two ports' handler threads do.
+    pub fn close_later(&self, stream: Arc<Stream>) {
+        self.closer.close(stream);
+    }
+
+    /// Takes `cost` tokens from `user`'s `--rate` bucket and from the
+    /// `--address-rate` bucket of `peer` (unless exempt); a
+    /// `KO:RATE_LIMITED` saying how long to wait if either has too few.
+    /// Per address too, so that a student's budget cannot be multiplied by
+    /// registering more accounts (issue 25, attack 3).
+    pub fn meter(&self, user: crate::store::UserId, peer: IpAddr, cost: u32) -> std::result::Result<(), Ko> {
         let Some(requests) = &self.requests else { return Ok(()) };
-        requests.try_take(user, cost).map_err(|wait| {
+        let refused = |wait: Duration, whose: &str, flag: &str| {
             let ms = wait.as_millis() + 1;
-            Ko::new(Code::RateLimited, format!("too many requests; try again in {ms} ms (--rate)"))
-        })
+            Ko::new(Code::RateLimited, format!("too many requests{whose}; try again in {ms} ms ({flag})"))
+        };
+        requests.try_take(user, cost).map_err(|wait| refused(wait, "", "--rate"))?;
+        let address = throttle::address_key(peer);
+        if let Some(addresses) = &self.address_requests
+            && !self.config.exempt.iter().any(|&e| throttle::address_key(e) == address)
+            && let Err(wait) = addresses.try_take(address, cost)
+        {
+            requests.give_back_n(user, cost);
+            return Err(refused(wait, " from your address", "--address-rate"));
+        }
+        Ok(())
     }
 }
 
@@ -280,6 +323,9 @@ pub struct Server {
     send_addr: SocketAddr,
     recv_addr: SocketAddr,
     accept_threads: Vec<JoinHandle<()>>,
+    /// Listeners started next to the two ports (the web port): woken and
+    /// joined at shutdown like the two accept loops.
+    more_listeners: Vec<SocketAddr>,
     /// Tells presence changes held back by their limit (see `presence`).
     presence_timer: Option<JoinHandle<()>>,
 }
@@ -315,6 +361,9 @@ impl Server {
         let store = Arc::new(Store::new(backend, hasher));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
+        let address_rate = config.address_rate;
+        let address_requests = (config.rate > 0.0 && address_rate > 0.0)
+            .then(|| throttle::Throttle::new(default_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let ctx = Arc::new(Ctx {
@@ -326,6 +375,7 @@ impl Server {
             p2p_ports: p2p::Ports::default(),
             presence,
             requests,
+            address_requests,
             connections: Connections::default(),
             logs: log_limit::Logs::default(),
             closer: closer::Closer::start(closer::max_lingering(config_max_connections))
@@ -340,7 +390,14 @@ impl Server {
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
             listener::spawn_accept_loop(recv, ctx.clone(), listener::Port::Receive)?,
         ];
-        Ok(Server { ctx, send_addr, recv_addr, accept_threads, presence_timer: Some(presence_timer) })
+        Ok(Server {
+            ctx,
+            send_addr,
+            recv_addr,
+            accept_threads,
+            more_listeners: Vec::new(),
+            presence_timer: Some(presence_timer),
+        })
     }
 
     pub fn send_addr(&self) -> SocketAddr {
@@ -351,12 +408,26 @@ impl Server {
         self.recv_addr
     }
 
+    /// What the handlers share, for a listener started next to the two
+    /// ports (the web port: `web::spawn`).
+    pub fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// Adopts the accept thread of a listener on `addr`, which stops when
+    /// it finds the server shutting down after an `accept`: shutdown wakes
+    /// it with a connection and joins it.
+    pub fn adopt_listener(&mut self, addr: SocketAddr, thread: JoinHandle<()>) {
+        self.more_listeners.push(addr);
+        self.accept_threads.push(thread);
+    }
+
     /// Stops the server gracefully (see the module documentation).
     pub fn shutdown(mut self) {
         log::info!("shutting down");
         self.ctx.shutting_down.store(true, Ordering::SeqCst);
         // Wake each accept loop, blocked in accept(), with a connection.
-        for addr in [self.send_addr, self.recv_addr] {
+        for &addr in [self.send_addr, self.recv_addr].iter().chain(&self.more_listeners) {
             let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
         }
         for thread in self.accept_threads.drain(..) {

@@ -68,7 +68,7 @@ fn login(
         let ko = match reader.read_frame(Some(deadline)) {
             Ok(line) => match auth::authenticate(ctx, line, peer.ip()) {
                 // Attaching replays the inbox: it costs a request (--rate).
-                auth::Outcome::LoggedIn(user, name) => match ctx.meter(user, 1) {
+                auth::Outcome::LoggedIn(user, name) => match ctx.meter(user, peer.ip(), 1) {
                     Ok(()) => return Some((user, name)),
                     Err(ko) => {
                         log_limited!(ctx.logs.throttled, info, "{peer}: {name} throttled (--rate)");

@@ -215,14 +215,14 @@ impl Session<'_> {
         };
         if !matches!(request, Request::Msg { .. }) {
             self.send_msgs(); // keep the replies in the order of the requests
-            if let Err(ko) = self.ctx.meter(user, cost(&request)) {
+            if let Err(ko) = self.ctx.meter(user, self.peer.ip(), cost(&request)) {
                 log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
                 return self.refuse(ko);
             }
         }
         let store = &self.ctx.store;
         match request {
-            Request::Login { .. } | Request::Register { .. } => {
+            Request::Login { .. } | Request::Register { .. } | Request::Redeem { .. } => {
                 self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
             }
             Request::Msg { to, id, text } => {
@@ -314,7 +314,7 @@ impl Session<'_> {
 
     /// `Some(KO:RATE_LIMITED)` if `user` has no request left this instant.
     fn over_rate(&self, user: UserId) -> Option<Ko> {
-        let ko = self.ctx.meter(user, 1).err()?;
+        let ko = self.ctx.meter(user, self.peer.ip(), 1).err()?;
         log_limited!(self.ctx.logs.throttled, info, "{}: user #{user} throttled (--rate)", self.peer);
         Some(ko)
     }
@@ -476,7 +476,11 @@ fn listing(mut lines: Vec<String>) -> Reply {
 /// and on a cluster node it is a query to the database.
 fn cost(request: &Request) -> u32 {
     match request {
-        Request::Ping | Request::Quit | Request::Login { .. } | Request::Register { .. } => 0,
+        Request::Ping
+        | Request::Quit
+        | Request::Login { .. }
+        | Request::Register { .. }
+        | Request::Redeem { .. } => 0,
         Request::History { limit, .. } => 1 + (*limit / 100) as u32,
         _ => 1,
     }

@@ -1,7 +1,7 @@
 //! Token buckets: at most `capacity` tokens at once, refilled at `per_sec`.
 //!
 //! Every limit on what a client may make the server do is one of these:
-//! requests per user (`--rate`), failed logins per account and address,
+//! requests per user (`--rate`) and per address (`--address-rate`), failed logins per account and address,
 //! registrations per address and overall (see `auth.rs`). A request takes
 //! its tokens *before* the work is done, and an empty bucket answers
 //! `KO:RATE_LIMITED` at once, without doing it: so a throttled `LOGIN`
@@ -90,9 +90,14 @@ impl<K: Hash + Eq> Throttle<K> {
     /// Gives back a token taken by [`Throttle::try_take`] for work that
     /// did not count against the limit after all.
     pub fn give_back(&self, key: K) {
+        self.give_back_n(key, 1);
+    }
+
+    /// Gives back the `cost` tokens of a [`Throttle::try_take`].
+    pub fn give_back_n(&self, key: K, cost: u32) {
         let mut buckets = self.buckets.lock();
         let bucket = self.bucket(&mut buckets, key, Instant::now());
-        bucket.tokens = (bucket.tokens + 1.0).min(self.capacity);
+        bucket.tokens = (bucket.tokens + f64::from(cost)).min(self.capacity);
     }
 }
 

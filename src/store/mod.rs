@@ -24,8 +24,10 @@ pub mod backend;
 pub mod checkpoint;
 pub mod committer;
 pub mod convert;
+pub mod damage;
 pub mod disk;
 pub mod export;
+pub mod invites;
 pub mod local;
 #[cfg(test)]
 mod local_tests;

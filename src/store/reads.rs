@@ -16,6 +16,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use super::backend::{Lines, Listing};
+use super::damage;
 use super::local::{Inner, Pending};
 use super::record::{Fields, NO_POS, Pos};
 use super::state::{Marks, Queued, UserId};
@@ -195,11 +196,27 @@ impl Inner {
         // as the record is read, while they fit in KEEP_BYTES.
         let mut found: Vec<(Pos, Option<String>)> = Vec::new();
         let (mut reply_bytes, mut keep) = (0, true);
+        let in_chat = in_chat(chat, direct.as_ref());
         let mut pos = head;
         while pos != NO_POS && found.len() < limit {
             // `None`: the rest of the chain was removed by retention.
             let Some(line) = reader.line(pos, true)? else { break };
-            let m = MsgLine::parse(line).map_err(|e| read_failed(pos, e))?;
+            let m = match MsgLine::parse(line) {
+                Ok(m) => m,
+                Err(e) => {
+                    // Its link to the previous message is lost with it:
+                    // look for that message near it (see `damage`).
+                    damage::report(&self.log, pos, &e);
+                    let wanted = |l: &str| MsgLine::parse(l).is_ok_and(|m| in_chat(&m));
+                    match damage::find_before(&self.log, pos, wanted) {
+                        Some(before) => {
+                            pos = before;
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
+            };
             let prev = m.prev;
             if pos < synced {
                 // Measured without being made: past KEEP_BYTES, a line is
@@ -348,10 +365,28 @@ impl Lines for ReplayLines {
             let pos = queued.pos();
             let line = self.reader.line(pos, false)?;
             let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
-            write_event(out, seq, &queued, line).map_err(|e| read_failed(pos, e))?;
+            if let Err(e) = write_event(out, seq, &queued, line) {
+                damage::report(&self.inner.log, pos, &e); // left out (see `damage`)
+            }
         }
         self.after = last;
         Ok(true)
+    }
+}
+
+/// Whether a message belongs to `chat` (for finding one past damage).
+fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgLine) -> bool + use<> {
+    use crate::protocol::names::fold;
+    let (me, other) = match (chat, direct) {
+        (Chat::User(peer), Some(d)) => (Some(fold(&d.me)), fold(peer)),
+        (room, _) => (None, fold(&room.to_string())),
+    };
+    move |m: &MsgLine| match &me {
+        Some(me) => {
+            let (from, to) = (fold(m.from), fold(m.to));
+            (from == *me && to == other) || (from == other && to == *me)
+        }
+        None => fold(m.to) == other,
     }
 }
 

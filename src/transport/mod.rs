@@ -20,7 +20,8 @@
 //! into rustls, taking plaintext out, or encrypting and writing with
 //! `MSG_DONTWAIT` what the kernel takes now. That is what keeps the
 //! router's promise (a slow reader never blocks it) with TLS too. Lock
-//! order: an `Outlet`'s buffer, then its stream's TLS state; a stream
+//! order: an `Outlet`'s buffer, then its stream's WebSocket state (a
+//! browser's connection, see [`websocket`]), then its TLS state; a stream
 //! never calls out while it holds its lock.
 //!
 //! What rustls may buffer is bounded: [`SEND_BUFFER`] bytes waiting to be
@@ -32,6 +33,7 @@
 //! so the classroom's `nc` path costs nothing more than before.
 
 pub mod tls;
+pub mod websocket;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -45,6 +47,7 @@ use parking_lot::Mutex;
 use crate::protocol::framing::SetReadTimeout;
 
 pub use tls::Tls;
+use websocket::Raw;
 
 /// Bytes rustls may hold for sending (plaintext and ciphertext together):
 /// what a connection can have queued inside TLS, on top of the kernel's
@@ -60,6 +63,9 @@ pub struct Stream {
     tcp: TcpStream,
     /// The TLS state; `None` for a plaintext connection.
     tls: Option<Mutex<rustls::Connection>>,
+    /// The WebSocket state, over the plaintext or TLS above; `None` for
+    /// the protocol's own ports (see [`websocket`]).
+    ws: Option<Mutex<websocket::Ws>>,
     /// Waits of TLS reads and writes (a plaintext stream sets them on the
     /// socket itself).
     waits: Mutex<Waits>,
@@ -119,7 +125,26 @@ impl Stream {
 
     fn new(tcp: TcpStream, tls: Option<rustls::Connection>) -> Stream {
         let waits = Mutex::new(Waits::default());
-        Stream { tcp, tls: tls.map(Mutex::new), waits, heard: AtomicBool::new(false) }
+        Stream { tcp, tls: tls.map(Mutex::new), ws: None, waits, heard: AtomicBool::new(false) }
+    }
+
+    /// This connection as a WebSocket whose handshake was just answered
+    /// (by `src/web/`): from now on every text message is one line.
+    /// `early` holds what the client sent after its request; a message
+    /// longer than `max_frame` ends the connection.
+    pub fn into_websocket(mut self, early: Vec<u8>, max_frame: usize) -> Stream {
+        self.ws = Some(Mutex::new(websocket::Ws::new(early, max_frame)));
+        self
+    }
+
+    /// True for a WebSocket (a browser's connection).
+    pub fn is_websocket(&self) -> bool {
+        self.ws.is_some()
+    }
+
+    /// Neither TLS nor WebSocket: every call goes straight to the socket.
+    fn is_plain(&self) -> bool {
+        self.tls.is_none() && self.ws.is_none()
     }
 
     /// True if the bytes are encrypted.
@@ -138,7 +163,7 @@ impl Stream {
 
     /// How long a read may wait (`None`: forever).
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        if self.tls.is_none() {
+        if self.is_plain() {
             return self.tcp.set_read_timeout(timeout);
         }
         self.waits.lock().read = timeout;
@@ -147,7 +172,7 @@ impl Stream {
 
     /// How long a write may wait (`None`: forever).
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        if self.tls.is_none() {
+        if self.is_plain() {
             return self.tcp.set_write_timeout(timeout);
         }
         self.waits.lock().write = timeout;
@@ -156,7 +181,7 @@ impl Stream {
 
     /// Reads and writes that would wait fail with `WouldBlock` instead.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        if self.tls.is_none() {
+        if self.is_plain() {
             return self.tcp.set_nonblocking(nonblocking);
         }
         self.waits.lock().nonblocking = nonblocking;
@@ -168,6 +193,9 @@ impl Stream {
     /// not before the handshake is done (a plaintext client, told so in
     /// plaintext, must not get TLS bytes after that line).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if let (Some(ws), Shutdown::Write | Shutdown::Both) = (&self.ws, how) {
+            ws.lock().close(&mut Raw(self));
+        }
         if let (Some(tls), Shutdown::Write | Shutdown::Both) = (&self.tls, how) {
             let mut conn = tls.lock();
             if !conn.is_handshaking() {
@@ -183,6 +211,14 @@ impl Stream {
     /// order; for TLS they may still wait inside rustls ([`Stream::unsent`]),
     /// and every later call pushes them on.
     pub fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
+        if let Some(ws) = &self.ws {
+            return ws.lock().send_now(bytes, &mut Raw(self));
+        }
+        self.send_bytes_now(bytes)
+    }
+
+    /// [`Stream::send_now`] under any WebSocket: the bytes as they are.
+    fn send_bytes_now(&self, bytes: &[u8]) -> io::Result<usize> {
         let Some(tls) = &self.tls else { return send_dontwait(&self.tcp, bytes) };
         let mut conn = tls.lock();
         let taken = if bytes.is_empty() { 0 } else { conn.writer().write(bytes)? };
@@ -193,7 +229,8 @@ impl Stream {
     /// True while bytes taken by [`Stream::send_now`] wait inside TLS for
     /// the kernel to take them (never for a plaintext stream).
     pub fn unsent(&self) -> bool {
-        self.tls.as_ref().is_some_and(|tls| tls.lock().wants_write())
+        self.ws.as_ref().is_some_and(|ws| ws.lock().unsent)
+            || self.tls.as_ref().is_some_and(|tls| tls.lock().wants_write())
     }
 
     /// Writes all of `bytes` before `deadline`, or fails with `TimedOut`:
@@ -386,6 +423,9 @@ impl Read for &Stream {
     /// Plaintext from the peer; `Ok(0)` at its end. A read waits at most
     /// the read timeout, then fails with `WouldBlock` like a socket.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(ws) = &self.ws {
+            return self.read_websocket(ws, buf);
+        }
         let Some(tls) = &self.tls else { return (&self.tcp).read(buf) };
         let deadline = self.deadline(self.waits.lock().read);
         loop {
@@ -414,7 +454,7 @@ impl Write for &Stream {
     /// fits) and hands it to the kernel before returning, so that nothing
     /// stays behind in TLS without a later call to push it.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.tls.is_none() {
+        if self.is_plain() {
             return (&self.tcp).write(buf);
         }
         let deadline = self.deadline(self.waits.lock().write);

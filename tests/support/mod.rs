@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+pub mod browser;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod console;
@@ -34,6 +35,11 @@ fn serve_args(data_dir: &Path, send_port: u16, recv_port: u16, args: &[&str]) ->
         .map(|s| s.into())
         .collect();
     all.push(data_dir.into());
+    // Never the default web port (8080): servers of parallel tests would
+    // race for it. A test that wants the web port passes --web-port 0.
+    if !args.iter().any(|a| a.starts_with("--web-port")) {
+        all.extend(["--web-port".into(), "off".into()]);
+    }
     all.extend(args.iter().map(|s| s.into()));
     all
 }
@@ -57,6 +63,8 @@ pub struct TestServer {
     child: Child,
     pub send: SocketAddr,
     pub recv: SocketAddr,
+    /// The web port's address, when the test asked for one (`--web-port 0`).
+    pub web: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// Every line the server logged so far.
     log: Arc<Mutex<Vec<String>>>,
@@ -132,9 +140,11 @@ impl TestServer {
                 log_writer.lock().unwrap().push(line);
             }
         });
-        let (mut send, mut recv) = (None, None);
+        let (mut send, mut recv, mut web) = (None, None, None);
+        let wants_web =
+            command.get_args().any(|a| a == "--web-port") && !command.get_args().any(|a| a == "off");
         let deadline = Instant::now() + READ_TIMEOUT;
-        while send.is_none() || recv.is_none() {
+        while send.is_none() || recv.is_none() || (wants_web && web.is_none()) {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
                 Ok(line) => line,
@@ -149,11 +159,16 @@ impl TestServer {
             if let Some(addr) = line.split("listening: receive ").nth(1) {
                 recv = Some(addr.trim().parse().unwrap());
             }
+            if let Some(url) = line.split("listening: web ").nth(1) {
+                let addr = url.split("://").nth(1).and_then(|rest| rest.split(' ').next());
+                web = Some(addr.unwrap().parse().unwrap());
+            }
         }
         TestServer {
             child,
             send: send.unwrap(),
             recv: recv.unwrap(),
+            web,
             data_dir: data_dir.to_path_buf(),
             log,
             _dir: None,

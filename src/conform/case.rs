@@ -1,0 +1,351 @@
+//! What a case is, and the context it runs in.
+//!
+//! A case is a plain function from a [`Ctx`] to `Result<(), Failure>`: it
+//! opens connections, says things, and returns at the first reply that is
+//! not what the protocol promises. The context makes its users (a random
+//! prefix per run, so that the suite can run against a server that already
+//! holds data, and again), labels its connections, and records the
+//! transcript that a failure shows.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+
+use super::wire::{Conn, Dir, Transcript};
+use crate::transport::Tls;
+
+/// The protocol level a case checks: a case runs when the suite's
+/// `--level` is at least its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Level {
+    /// Version 1 (shared/protocol.md).
+    #[value(name = "1.0")]
+    V1_0,
+    /// docs/PROTOCOL.md §11 and §12.
+    #[value(name = "1.1")]
+    V1_1,
+    /// This round's additions (`TYPING`).
+    #[value(name = "1.2")]
+    V1_2,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::V1_0 => "1.0",
+            Level::V1_1 => "1.1",
+            Level::V1_2 => "1.2",
+        }
+    }
+}
+
+/// The groups, in the order of docs/PROTOCOL.md, which is also the order
+/// in which to make them pass (docs/LAB.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Group {
+    /// Frames, `\r\n`, the last field, the size limit.
+    Framing,
+    /// `REGISTER` / `LOGIN` and their failures.
+    Auth,
+    /// `MSG`, `OK:<id>:<ts>`, resend dedup.
+    Messages,
+    /// The receive port: seq, `ACK`, replay, `BYE:REPLACED`.
+    Receive,
+    /// `STATUS` `DELIVERED` / `READ`, cumulative.
+    Status,
+    /// `JOIN`/`LEAVE`/`ROOMS`, room messages, presence.
+    Rooms,
+    /// `HISTORY`, `USERS`, `CHATS`.
+    Listings,
+    /// Every `KO` code for the input that earns it.
+    Codes,
+    /// Pipelining, `QUIT`, timeouts, `PING`/`PONG`.
+    Timing,
+    /// What must survive a restart (needs `--allow-restart`).
+    Restart,
+    /// The 1.1 additions: `LASTSEEN`, `MEMBERS`, `MEMBER`, `SERVER`, limits.
+    #[value(name = "v1.1")]
+    V11,
+    /// The 1.2 additions: `TYPING`.
+    #[value(name = "v1.2")]
+    V12,
+    /// `wachat conform client`'s scenarios (never a server's group).
+    #[value(skip)]
+    Client,
+}
+
+impl Group {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Framing => "framing",
+            Group::Auth => "auth",
+            Group::Messages => "messages",
+            Group::Receive => "receive",
+            Group::Status => "status",
+            Group::Rooms => "rooms",
+            Group::Listings => "listings",
+            Group::Codes => "codes",
+            Group::Timing => "timing",
+            Group::Restart => "restart",
+            Group::V11 => "v1.1",
+            Group::V12 => "v1.2",
+            Group::Client => "client",
+        }
+    }
+}
+
+/// What a case needs beyond a running server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    Nothing,
+    /// Waits for the server's `--timeout` (left out by `--fast`).
+    Clock,
+    /// Restarts the server (`--allow-restart CMD`).
+    Restart,
+    /// A server that speaks TLS (`--tls` or `--ca`).
+    Tls,
+}
+
+/// One case: a name, the section of docs/PROTOCOL.md it checks, and the
+/// function that checks it.
+#[derive(Clone, Copy)]
+pub struct Case {
+    pub name: &'static str,
+    pub section: &'static str,
+    pub group: Group,
+    pub level: Level,
+    pub needs: Needs,
+    pub run: fn(&mut Ctx) -> Result<(), Failure>,
+}
+
+impl Case {
+    /// `group/name`, how reports and `--only` name it.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.group.as_str(), self.name)
+    }
+}
+
+/// Why a case failed: what the protocol promised, and what came instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub expected: String,
+    pub got: String,
+}
+
+impl Failure {
+    pub fn new(expected: impl Into<String>, got: impl Into<String>) -> Failure {
+        Failure { expected: expected.into(), got: got.into() }
+    }
+
+    pub(crate) fn silent(wait: Duration) -> Failure {
+        Failure::new("a line", format!("nothing within {:.1} s", wait.as_secs_f64()))
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {}, got {}", self.expected, self.got)
+    }
+}
+
+/// Fails with `expected`/`got` unless `ok`.
+pub fn check(ok: bool, expected: impl Into<String>, got: impl Into<String>) -> Result<(), Failure> {
+    if ok { Ok(()) } else { Err(Failure::new(expected, got)) }
+}
+
+/// How the suite reaches the server and what it may do to it.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub host: String,
+    pub send_port: u16,
+    pub recv_port: u16,
+    pub level: Level,
+    /// Only these groups (all when empty).
+    pub only: Vec<Group>,
+    /// Leave out the cases that wait for the server's timeout.
+    pub fast: bool,
+    /// A shell command that restarts the server, keeping its data.
+    pub restart: Option<String>,
+    /// The server's `--timeout` (what the timing cases wait for).
+    pub server_timeout: Duration,
+    /// How long to wait for a reply or an event that must come.
+    pub wait: Duration,
+    /// Speak TLS, trusting this (`--tls`, `--ca`); plaintext when `None`.
+    pub tls: Option<Tls>,
+}
+
+impl Settings {
+    pub fn send_addr(&self) -> String {
+        format!("{}:{}", self.host, self.send_port)
+    }
+
+    pub fn recv_addr(&self) -> String {
+        format!("{}:{}", self.host, self.recv_port)
+    }
+}
+
+/// A random prefix for this run's user names: 2 letters and 4 digits.
+pub fn run_prefix() -> String {
+    let n = RandomState::new().hash_one(Instant::now());
+    let letters = b"abcdefghijkmnpqrstuvwxyz";
+    let a = letters[(n % 24) as usize] as char;
+    let b = letters[((n >> 8) % 24) as usize] as char;
+    format!("c{a}{b}{:04}", (n >> 16) % 10_000)
+}
+
+/// What a case runs in: its users, its connections' transcript.
+pub struct Ctx<'a> {
+    pub settings: &'a Settings,
+    pub transcript: Transcript,
+    /// `<run prefix><case number>`: every name of this case starts so.
+    prefix: String,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(settings: &'a Settings, prefix: String) -> Ctx<'a> {
+        Ctx { settings, transcript: Transcript::new(), prefix }
+    }
+
+    /// This case's user name for `alias` (`a` → `cxy1234n7a`).
+    pub fn name(&self, alias: &str) -> String {
+        format!("{}{alias}", self.prefix)
+    }
+
+    /// This case's password for a user (with a colon: the last field
+    /// takes the rest of the line).
+    pub fn password(&self, user: &str) -> String {
+        format!("pass:word{}", user.len()) // 6 characters at least (1.2)
+    }
+
+    /// A room of this case's own (never `#general`, whose members are
+    /// everyone else's too).
+    pub fn room(&self, alias: &str) -> String {
+        format!("#{}{alias}", self.prefix)
+    }
+
+    pub fn note(&self, text: &str) {
+        self.transcript.push("suite", Dir::Note, text);
+    }
+
+    /// A new connection to the send port, not logged in.
+    pub fn send_conn(&self, label: &str) -> Result<Conn, Failure> {
+        self.open(&self.settings.send_addr(), label)
+    }
+
+    /// A new connection to the receive port, not logged in.
+    pub fn recv_conn(&self, label: &str) -> Result<Conn, Failure> {
+        self.open(&self.settings.recv_addr(), label)
+    }
+
+    fn open(&self, addr: &str, label: &str) -> Result<Conn, Failure> {
+        let mut conn =
+            Conn::open(addr, self.settings.tls.as_ref(), label, &self.transcript, self.settings.wait)?;
+        // A close the protocol asks for comes at once; one that comes
+        // after the server's timeout is a close for silence instead.
+        conn.close_wait = self.settings.wait.min(self.settings.server_timeout * 3 / 4);
+        Ok(conn)
+    }
+
+    /// Registers the user `alias` and returns its send connection,
+    /// logged in (label `<alias>.send`).
+    pub fn user(&self, alias: &str) -> Result<Conn, Failure> {
+        let name = self.name(alias);
+        let mut conn = self.send_conn(&format!("{alias}.send"))?;
+        let line = format!("REGISTER:{name}::{}", self.password(&name));
+        let reply = conn.request(&line)?;
+        if reply.starts_with("KO:RATE_LIMITED") {
+            return Err(Failure::new(
+                format!("OK:{name} (setup: this case's user)"),
+                format!(
+                    "{reply} (the server throttles new accounts: exempt the suite's address, wachat serve --exempt 127.0.0.1)"
+                ),
+            ));
+        }
+        check(reply == format!("OK:{name}"), format!("OK:{name}"), reply)?;
+        Ok(conn)
+    }
+
+    /// Logs `alias` in on the send port again (label `<alias>.send2`).
+    pub fn login_send(&self, alias: &str, label: &str) -> Result<Conn, Failure> {
+        let name = self.name(alias);
+        let mut conn = self.send_conn(label)?;
+        let reply = conn.request(&format!("LOGIN:{name}:{}", self.password(&name)))?;
+        check(reply == format!("OK:{name}"), format!("OK:{name}"), reply)?;
+        Ok(conn)
+    }
+
+    /// Logs `alias` in on the receive port (label `<alias>.recv`, or the
+    /// one given).
+    pub fn recv(&self, alias: &str) -> Result<Conn, Failure> {
+        self.recv_as(alias, &format!("{alias}.recv"))
+    }
+
+    pub fn recv_as(&self, alias: &str, label: &str) -> Result<Conn, Failure> {
+        let name = self.name(alias);
+        let mut conn = self.recv_conn(label)?;
+        let reply = conn.request(&format!("LOGIN:{name}:{}", self.password(&name)))?;
+        check(reply == format!("OK:{name}"), format!("OK:{name}"), reply)?;
+        Ok(conn)
+    }
+
+    /// Restarts the server with the `--allow-restart` command, then waits
+    /// until its send port accepts connections again.
+    pub fn restart(&self) -> Result<(), Failure> {
+        let Some(command) = &self.settings.restart else {
+            return Err(Failure::new("a restart command (--allow-restart)", "none"));
+        };
+        self.note(&format!("restarting the server: {command}"));
+        let status = Command::new("sh").arg("-c").arg(command).status();
+        match status {
+            Ok(s) if s.success() => {}
+            other => return Err(Failure::new("the restart command to succeed", format!("{other:?}"))),
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if TcpStream::connect(self.settings.send_addr()).is_ok() {
+                self.note("the server accepts connections again");
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(Failure::new("the server to accept connections after the restart", "nothing within 30 s"))
+    }
+}
+
+/// A level-1.0 case that needs nothing but the server; see [`Case::clock`],
+/// [`Case::restart`] and [`Case::at`] for the others.
+pub fn case(
+    group: Group,
+    name: &'static str,
+    section: &'static str,
+    run: fn(&mut Ctx) -> Result<(), Failure>,
+) -> Case {
+    Case { name, section, group, level: Level::V1_0, needs: Needs::Nothing, run }
+}
+
+impl Case {
+    /// This case waits for the server's `--timeout`.
+    pub fn clock(self) -> Case {
+        Case { needs: Needs::Clock, ..self }
+    }
+
+    /// This case restarts the server.
+    pub fn restart(self) -> Case {
+        Case { needs: Needs::Restart, ..self }
+    }
+
+    /// This case needs a TLS server.
+    pub fn tls(self) -> Case {
+        Case { needs: Needs::Tls, ..self }
+    }
+
+    /// This case checks an addition of protocol `level`.
+    pub fn at(self, level: Level) -> Case {
+        Case { level, ..self }
+    }
+}

@@ -1,0 +1,182 @@
+//! `wachat conform server|client`: the command line of the suite, and what
+//! it prints. A failing case makes the command exit non-zero, so that a
+//! grading script or a CI job needs nothing but the exit code.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+
+use super::report::{self, ClassRow};
+use super::{Group, Level, Outcome, Settings, Status, all_cases, html, runner};
+use crate::error::{Error, Result};
+use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
+
+#[derive(Args, Debug)]
+pub struct ConformArgs {
+    #[command(subcommand)]
+    pub command: ConformCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConformCommand {
+    /// Run the protocol's cases against a server (any language): groups
+    /// framing, auth, messages, receive, status, rooms, listings, codes,
+    /// timing, restart, v1.1, v1.2 (see --only).
+    Server(ServerCheck),
+    /// Play the server for a client: start CMD with WACHAT_SEND_PORT and
+    /// WACHAT_RECV_PORT set, and check what it does.
+    Client(super::client::ClientCheck),
+}
+
+#[derive(Args, Debug)]
+pub struct ServerCheck {
+    /// Host name or address of the server.
+    #[arg(default_value = "127.0.0.1")]
+    pub host: String,
+    /// The server's port for requests.
+    #[arg(long, default_value_t = DEFAULT_SEND_PORT)]
+    pub send_port: u16,
+    /// The server's port for pushed events.
+    #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
+    pub recv_port: u16,
+    /// The protocol level to check: 1.0 (version 1), 1.1, 1.2.
+    #[arg(long, value_enum, default_value = "1.0")]
+    pub level: Level,
+    /// Only this group of cases (repeatable).
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub only: Vec<Group>,
+    /// Leave out the slow cases (those that wait for the server's timeout).
+    #[arg(long)]
+    pub fast: bool,
+    /// A shell command that restarts the server on its data; the cases of
+    /// the group `restart` are skipped without it.
+    #[arg(long, value_name = "CMD")]
+    pub allow_restart: Option<String>,
+    /// The server's --timeout in seconds (the timing cases wait for it).
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Seconds to wait for a reply or an event that must come.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub wait: u64,
+    /// Print one JSON object per case (JSON Lines) instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML page: the cases, and a sequence
+    /// diagram of each failure.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Run the suite against every server of a roster (CSV with the header
+    /// student,host,send_port,recv_port) and print one summary table.
+    #[arg(long, value_name = "ROSTER.CSV")]
+    pub class: Option<PathBuf>,
+    /// Speak TLS to the server, trusting the certificates the system trusts.
+    #[arg(long)]
+    pub tls: bool,
+    /// Speak TLS to the server, trusting this certificate (PEM), e.g. the
+    /// cert.pem that `wachat cert` made.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// List the cases (at --level, in --only) and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+pub fn run(args: ConformArgs) -> Result<()> {
+    match args.command {
+        ConformCommand::Server(check) => server(check),
+        ConformCommand::Client(check) => super::client::run(check),
+    }
+}
+
+fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> Result<Settings> {
+    Ok(Settings {
+        host: host.to_string(),
+        send_port,
+        recv_port,
+        level: check.level,
+        only: check.only.clone(),
+        fast: check.fast,
+        restart: check.allow_restart.clone(),
+        server_timeout: Duration::from_secs(check.timeout),
+        wait: Duration::from_secs(check.wait),
+        tls: crate::client::tls::for_client(check.tls, check.ca.as_deref())?,
+    })
+}
+
+fn server(check: ServerCheck) -> Result<()> {
+    if let Some(roster) = &check.class {
+        return class(&check, roster);
+    }
+    let settings = settings(&check, &check.host, check.send_port, check.recv_port)?;
+    let cases = runner::selected(all_cases(), &settings);
+    if check.list {
+        for case in &cases {
+            println!("{:<48} {:<5} {}", case.id(), case.level.as_str(), case.section);
+        }
+        return Ok(());
+    }
+    let start = Instant::now();
+    let mut stdout = std::io::stdout();
+    let outcomes = runner::run(&cases, &settings, &mut |o| {
+        let line = if check.json { report::json(o) + "\n" } else { report::text(o) };
+        // A closed stdout (`| head`) must not stop the run.
+        let _ = stdout.write_all(line.as_bytes()).and_then(|_| stdout.flush());
+    });
+    if !check.json {
+        print!("{}", report::summary(&outcomes, start.elapsed().as_secs_f64()));
+    }
+    if let Some(path) = &check.html {
+        let title = format!("wachat conform: {} (level {})", settings.send_addr(), settings.level.as_str());
+        write_file(path, &html::page(&title, "server", &outcomes))?;
+    }
+    verdict(&outcomes)
+}
+
+/// Non-zero exit (an error) when a case failed.
+pub fn verdict(outcomes: &[Outcome]) -> Result<()> {
+    let failed = outcomes.iter().filter(|o| matches!(o.status, Status::Fail(_))).count();
+    match failed {
+        0 => Ok(()),
+        n => Err(Error::Usage(format!("{n} of {} cases failed", outcomes.len()))),
+    }
+}
+
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+/// One run per student of the roster; the table at the end.
+fn class(check: &ServerCheck, roster: &Path) -> Result<()> {
+    let mut reader = csv::Reader::from_path(roster)
+        .map_err(|e| Error::Usage(format!("reading the roster {}: {e}", roster.display())))?;
+    let mut rows = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| Error::Usage(format!("{} line {}: {e}", roster.display(), n + 2)))?;
+        let field = |i: usize| record.get(i).unwrap_or("").trim().to_string();
+        let port = |i: usize, default: u16| match field(i).as_str() {
+            "" => Ok(default),
+            s => s.parse::<u16>().map_err(|_| format!("bad port {s:?}")),
+        };
+        let (student, host) = (field(0), field(1));
+        let mut address = host.clone();
+        let result = match (port(2, DEFAULT_SEND_PORT), port(3, DEFAULT_RECV_PORT)) {
+            (Ok(send), Ok(recv)) if !host.is_empty() => {
+                address = format!("{host}:{send}:{recv}");
+                let settings = settings(check, &host, send, recv)?;
+                eprintln!("{student}: {host} …");
+                let cases = runner::selected(all_cases(), &settings);
+                Ok(runner::run(&cases, &settings, &mut |_| {}))
+            }
+            (Err(why), _) | (_, Err(why)) => Err(why),
+            _ => Err("no host".to_string()),
+        };
+        rows.push(ClassRow { student, address, result });
+    }
+    print!("{}", if check.json { report::class_json(&rows) } else { report::class_text(&rows) });
+    if let Some(path) = &check.html {
+        write_file(path, &html::class_page(&rows))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! `wachat conform`: the protocol's test suite, for a server or a client
+//! that someone else wrote (a student's, in any language).
+//!
+//! A course that asks students to implement the protocol needs a way for
+//! them to ask "does mine speak it?" with nothing but `wachat` and their
+//! own code, and for a teacher to grade a class with one command. So the
+//! suite lives in the binary, and the project's own tests run these same
+//! cases against `wachat serve` (tests/conform.rs): one suite, not two.
+//!
+//! - [`case`]: what a case is, the context it runs in (fresh users with a
+//!   random prefix, labelled connections), and the [`Failure`] it returns;
+//! - [`wire`]: connections that write every frame into a transcript;
+//! - the cases, one file per group, in the order of docs/PROTOCOL.md:
+//!   [`framing`], [`auth`], [`messages`], [`receive`], [`status`],
+//!   [`rooms`], [`listings`], [`codes`], [`timing`], [`restart`], [`later`]
+//!   (the 1.1 and 1.2 additions);
+//! - [`runner`]: which cases run, and their outcomes;
+//! - [`report`]: text, JSON, and the class table; [`html`]: the page with
+//!   sequence diagrams;
+//! - [`client`]: `wachat conform client`, the suite playing the server;
+//! - [`command`]: the command line, `wachat conform server|client`.
+//!
+//! The cases assume only what the protocol promises (shared/protocol.md,
+//! docs/PROTOCOL.md), never wachat's own choices: a `KO`'s text is never
+//! compared, only its code; orders the protocol leaves open are accepted
+//! in any order; presence events that other users cause are skipped.
+
+pub mod auth;
+pub mod case;
+pub mod client;
+pub mod codes;
+pub mod command;
+pub mod framing;
+pub mod html;
+pub mod later;
+pub mod listings;
+pub mod messages;
+pub mod receive;
+pub mod report;
+pub mod restart;
+pub mod rooms;
+pub mod runner;
+pub mod status;
+pub mod timing;
+pub mod wire;
+
+pub use case::{Case, Ctx, Failure, Group, Level, Needs, Settings};
+pub use runner::{Outcome, Status};
+
+/// Every case of the suite, in the order they run: the groups in the
+/// order a student should tackle them (docs/LAB.md).
+pub fn all_cases() -> Vec<Case> {
+    [
+        framing::cases(),
+        auth::cases(),
+        messages::cases(),
+        receive::cases(),
+        status::cases(),
+        rooms::cases(),
+        listings::cases(),
+        codes::cases(),
+        timing::cases(),
+        restart::cases(),
+        later::cases(),
+    ]
+    .concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_names_are_unique_and_users_valid() {
+        let cases = all_cases();
+        let mut ids: Vec<String> = cases.iter().map(Case::id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), cases.len(), "two cases share a name");
+        // The longest user name a case makes: prefix, case number, alias.
+        let longest = format!("{}n{}nobody", case::run_prefix(), cases.len());
+        assert!(crate::protocol::names::check_name(&longest).is_ok(), "{longest}");
+    }
+
+    #[test]
+    fn levels_add_cases_and_never_remove_them() {
+        let at = |level| cases_at(level).len();
+        assert!(at(Level::V1_0) < at(Level::V1_1) && at(Level::V1_1) < at(Level::V1_2));
+        assert!(cases_at(Level::V1_0).iter().all(|c| c.level == Level::V1_0));
+    }
+
+    fn cases_at(level: Level) -> Vec<Case> {
+        let settings = Settings {
+            host: "127.0.0.1".into(),
+            send_port: 1,
+            recv_port: 2,
+            level,
+            only: Vec::new(),
+            fast: false,
+            restart: None,
+            server_timeout: std::time::Duration::from_secs(1),
+            wait: std::time::Duration::from_secs(1),
+            tls: None,
+        };
+        runner::selected(all_cases(), &settings)
+    }
+}

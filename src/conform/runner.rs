@@ -1,0 +1,95 @@
+//! Which cases run, one after the other, and what became of each.
+//!
+//! Cases run one at a time: they share one server, and a case that
+//! counts presence events or `USERS` must not see another case's users
+//! come and go. A case that panics (a bug in the suite, never in the
+//! server under test) is reported as a failure of that case alone.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use super::case::run_prefix;
+use super::wire::Line;
+use super::{Case, Ctx, Failure, Group, Level, Needs, Settings};
+
+/// What became of a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail(Failure),
+    /// Not run, and why (`--fast`, no `--allow-restart`).
+    Skip(&'static str),
+}
+
+/// A case's outcome, with its transcript.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// `group/name`.
+    pub id: String,
+    pub group: Group,
+    pub section: &'static str,
+    pub level: Level,
+    pub status: Status,
+    pub ms: u64,
+    pub transcript: Vec<Line>,
+}
+
+/// The cases `settings` selects: at its level or below, in its groups.
+pub fn selected(cases: Vec<Case>, settings: &Settings) -> Vec<Case> {
+    cases
+        .into_iter()
+        .filter(|c| c.level <= settings.level)
+        .filter(|c| settings.only.is_empty() || settings.only.contains(&c.group))
+        .collect()
+}
+
+/// Runs `cases` against the server of `settings`, calling `each` as soon
+/// as a case is done (so a long run shows its progress).
+pub fn run(cases: &[Case], settings: &Settings, each: &mut dyn FnMut(&Outcome)) -> Vec<Outcome> {
+    let prefix = run_prefix();
+    let mut outcomes = Vec::new();
+    for (n, case) in cases.iter().enumerate() {
+        let outcome = run_one(case, settings, format!("{prefix}n{n}"));
+        each(&outcome);
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
+    let skip = match case.needs {
+        Needs::Clock if settings.fast => Some("slow (--fast)"),
+        Needs::Restart if settings.restart.is_none() => Some("needs --allow-restart CMD"),
+        Needs::Tls if settings.tls.is_none() => Some("needs a TLS server (--tls or --ca)"),
+        _ => None,
+    };
+    if let Some(why) = skip {
+        return Outcome::new(case, Status::Skip(why), 0, Vec::new());
+    }
+    let start = Instant::now();
+    let mut ctx = Ctx::new(settings, prefix);
+    let result = catch_unwind(AssertUnwindSafe(|| (case.run)(&mut ctx)));
+    let status = match result {
+        Ok(Ok(())) => Status::Pass,
+        Ok(Err(failure)) => Status::Fail(failure),
+        Err(_) => Status::Fail(Failure::new(
+            "the case to run",
+            "the suite itself panicked (a bug in wachat conform)",
+        )),
+    };
+    Outcome::new(case, status, start.elapsed().as_millis() as u64, ctx.transcript.lines())
+}
+
+impl Outcome {
+    pub fn new(case: &Case, status: Status, ms: u64, transcript: Vec<Line>) -> Outcome {
+        Outcome {
+            id: case.id(),
+            group: case.group,
+            section: case.section,
+            level: case.level,
+            status,
+            ms,
+            transcript,
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The suite's side of a connection: raw lines to and from a server under
+//! test, every one of them written down in a [`Transcript`] with the time
+//! it passed, so that a failing case can show exactly what was said.
+//!
+//! Nothing here trusts the other side: every read has a deadline, a line
+//! is at most [`MAX_LINE`] bytes, and bytes that are not UTF-8 are shown,
+//! not refused (a student's server may well send them).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+
+use crate::transport::{Stream, Tls};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::Failure;
+use crate::protocol::{Code, Event, Reply};
+
+/// Longest line the suite reads from a server: a frame (16384 bytes) with
+/// room to spare. A longer one is a failure, not a memory hog.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Who said a line: the suite (`>`), the other side (`<`), or a remark of
+/// the suite about what happened (`!`: a close, an expectation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    Sent,
+    Got,
+    Note,
+}
+
+/// One line of a transcript.
+#[derive(Clone, Debug)]
+pub struct Line {
+    /// Milliseconds since the case began.
+    pub at_ms: u64,
+    /// The connection's label (`A`, `B`, …), as in docs/PROTOCOL.md.
+    pub conn: String,
+    pub dir: Dir,
+    pub text: String,
+}
+
+/// Everything one case said and heard, shared by its connections.
+#[derive(Clone)]
+pub struct Transcript {
+    start: Instant,
+    lines: Arc<Mutex<Vec<Line>>>,
+}
+
+impl Transcript {
+    pub fn new() -> Transcript {
+        Transcript { start: Instant::now(), lines: Arc::default() }
+    }
+
+    pub fn push(&self, conn: &str, dir: Dir, text: &str) {
+        let at_ms = self.start.elapsed().as_millis() as u64;
+        // The longest frames (16 KiB of x) would drown the report.
+        let text = match text.char_indices().nth(160) {
+            Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+            None => text.to_string(),
+        };
+        let line = Line { at_ms, conn: conn.to_string(), dir, text };
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    }
+
+    pub fn lines(&self) -> Vec<Line> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Default for Transcript {
+    fn default() -> Self {
+        Transcript::new()
+    }
+}
+
+/// A connection to the server under test (plaintext or TLS), with a
+/// label for the transcript.
+pub struct Conn {
+    stream: Stream,
+    label: String,
+    transcript: Transcript,
+    /// Bytes read past the last complete line.
+    pending: Vec<u8>,
+    /// How long a read waits for a line that must come.
+    pub wait: Duration,
+    /// How long the server may take to close a connection it must close:
+    /// less than its timeout, so that a close for silence does not count.
+    pub close_wait: Duration,
+    closed: bool,
+}
+
+impl Conn {
+    pub fn open(
+        addr: &str,
+        tls: Option<&Tls>,
+        label: &str,
+        transcript: &Transcript,
+        wait: Duration,
+    ) -> Result<Conn, Failure> {
+        let fail = |e: std::io::Error| Failure::new(format!("connect to {addr}"), format!("error: {e}"));
+        let target = addr.to_socket_addrs().map_err(fail)?.next();
+        let target = target.ok_or_else(|| Failure::new(format!("an address for {addr}"), "none"))?;
+        let tcp = TcpStream::connect_timeout(&target, wait).map_err(fail)?;
+        tcp.set_nodelay(true).ok();
+        let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+        let stream = Stream::connect(tcp, tls, host, Instant::now() + wait)
+            .map_err(|e| Failure::new(format!("a TLS handshake with {addr}"), format!("error: {e}")))?;
+        transcript.push(label, Dir::Note, &format!("connected to {addr}"));
+        Ok(Conn {
+            stream,
+            label: label.into(),
+            transcript: transcript.clone(),
+            pending: Vec::new(),
+            wait,
+            close_wait: wait,
+            closed: false,
+        })
+    }
+
+    /// A connection accepted by the suite playing the server
+    /// (`wachat conform client`).
+    pub fn accepted(tcp: TcpStream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
+        tcp.set_nodelay(true).ok();
+        let stream = Stream::plain(tcp);
+        transcript.push(label, Dir::Note, "the client connected");
+        Conn {
+            stream,
+            label: label.into(),
+            transcript: transcript.clone(),
+            pending: Vec::new(),
+            wait,
+            close_wait: wait,
+            closed: false,
+        }
+    }
+
+    /// Sends one frame (the `\n` is added).
+    pub fn send(&mut self, line: &str) -> Result<(), Failure> {
+        self.transcript.push(&self.label, Dir::Sent, line);
+        self.write(format!("{line}\n").as_bytes())
+    }
+
+    /// Sends bytes as they are (a frame cut in two, a `\r\n`, no `\n`).
+    pub fn send_raw(&mut self, bytes: &[u8], shown: &str) -> Result<(), Failure> {
+        self.transcript.push(&self.label, Dir::Sent, shown);
+        self.write(bytes)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        (&self.stream)
+            .write_all(bytes)
+            .map_err(|e| Failure::new("to send the frame", format!("the connection failed: {e}")))
+    }
+
+    pub fn note(&self, text: &str) {
+        self.transcript.push(&self.label, Dir::Note, text);
+    }
+
+    /// The next line within `wait`, without its `\n` (and `\r`); `Ok(None)`
+    /// when the server closed the connection, `Err` on silence.
+    pub fn read_within(&mut self, wait: Duration) -> Result<Option<String>, Failure> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(at) = self.pending.iter().position(|&b| b == b'\n') {
+                let mut raw: Vec<u8> = self.pending.drain(..=at).collect();
+                raw.pop();
+                if raw.last() == Some(&b'\r') {
+                    raw.pop();
+                }
+                let line = String::from_utf8_lossy(&raw).into_owned();
+                self.transcript.push(&self.label, Dir::Got, &crate::display::visible(&line));
+                return Ok(Some(line));
+            }
+            if self.closed {
+                return Ok(None);
+            }
+            if self.pending.len() > MAX_LINE {
+                return Err(Failure::new("a line", format!("more than {MAX_LINE} bytes without a newline")));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Failure::silent(wait));
+            }
+            self.stream.set_read_timeout(Some(left)).ok();
+            let mut chunk = [0u8; 8192];
+            match (&self.stream).read(&mut chunk) {
+                Ok(0) => {
+                    self.closed = true;
+                    if !self.pending.is_empty() {
+                        self.note("closed in the middle of a line");
+                    }
+                    self.note("closed by the server");
+                    return Ok(None);
+                }
+                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.closed = true;
+                    self.note(&format!("connection error: {e}"));
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The next line, which must come within `wait`.
+    pub fn line(&mut self, expected: &str) -> Result<String, Failure> {
+        self.line_by(Instant::now() + self.wait, expected)
+    }
+
+    /// The next line, which must come by `deadline` (for loops that skip
+    /// lines: a server that PINGs must not stretch the wait forever).
+    pub fn line_by(&mut self, deadline: Instant, expected: &str) -> Result<String, Failure> {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match self.read_within(wait) {
+            Ok(Some(line)) => Ok(line),
+            Ok(None) => Err(Failure::new(expected, "the connection closed")),
+            Err(_) => Err(Failure::new(expected, format!("nothing within {:.1} s", self.wait.as_secs_f64()))),
+        }
+    }
+
+    /// Sends a request and returns its reply's first line.
+    pub fn request(&mut self, line: &str) -> Result<String, Failure> {
+        self.send(line)?;
+        self.line("a reply")
+    }
+
+    /// Sends a request that must be answered `OK` or `OK:…`; returns what
+    /// follows `OK:` (empty for a bare `OK`).
+    pub fn ok(&mut self, line: &str) -> Result<String, Failure> {
+        self.send(line)?;
+        self.expect_ok()
+    }
+
+    /// Reads a reply that must be `OK` or `OK:…`.
+    pub fn expect_ok(&mut self) -> Result<String, Failure> {
+        let reply = self.line("OK")?;
+        match Reply::parse(&reply) {
+            Ok(Reply::Ok) => Ok(String::new()),
+            Ok(Reply::OkWith(rest)) => Ok(rest),
+            _ => Err(Failure::new("OK…", reply)),
+        }
+    }
+
+    /// Sends a request that must be refused with `code`.
+    pub fn ko(&mut self, line: &str, code: Code) -> Result<(), Failure> {
+        self.send(line)?;
+        self.expect_ko(code)
+    }
+
+    /// Reads a reply that must be `KO:<code>:…` (the reason is for humans:
+    /// never compared).
+    pub fn expect_ko(&mut self, code: Code) -> Result<(), Failure> {
+        let expected = format!("KO:{}:…", code.as_str());
+        let reply = self.line(&expected)?;
+        match Reply::parse(&reply) {
+            Ok(Reply::Ko(ko)) if ko.code == code => Ok(()),
+            _ => Err(Failure::new(expected, reply)),
+        }
+    }
+
+    /// Sends a listing request: `OK:<n>` then exactly `n` lines.
+    pub fn listing(&mut self, line: &str) -> Result<Vec<String>, Failure> {
+        let head = self.ok(line)?;
+        let n: usize = head.parse().map_err(|_| Failure::new("OK:<n>", format!("OK:{head}")))?;
+        (0..n).map(|i| self.line(&format!("line {} of {n}", i + 1))).collect()
+    }
+
+    /// The server must close the connection (within `close_wait`), having
+    /// said nothing more.
+    pub fn expect_closed(&mut self) -> Result<(), Failure> {
+        match self.read_within(self.close_wait) {
+            Ok(None) => Ok(()),
+            Ok(Some(line)) => Err(Failure::new("the server to close the connection", line)),
+            Err(_) => Err(Failure::new("the server to close the connection", "it stayed open")),
+        }
+    }
+
+    /// The next event, skipping `PING` (answered `PONG`); with `presence`
+    /// false, presence events (`JOINED`/`LEFT`) are skipped too, since
+    /// they belong to other users' comings and goings.
+    pub fn event(&mut self, expected: &str, presence: bool) -> Result<Event, Failure> {
+        let deadline = Instant::now() + self.wait;
+        loop {
+            let line = self.line_by(deadline, expected)?;
+            match Event::parse(&line) {
+                Ok(Event::Ping) => self.send("PONG")?,
+                Ok(Event::Joined { .. } | Event::Left { .. }) if !presence => {}
+                Ok(event) => return Ok(event),
+                Err(why) => return Err(Failure::new(expected, format!("{line} ({why})"))),
+            }
+        }
+    }
+
+    /// Nothing but presence or `PING` may come for `quiet`: anything else
+    /// is returned as a failure.
+    pub fn expect_quiet(&mut self, quiet: Duration, what: &str) -> Result<(), Failure> {
+        let deadline = Instant::now() + quiet;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            match self.read_within(left) {
+                Err(_) => return Ok(()),
+                Ok(None) => return Err(Failure::new(what, "the connection closed")),
+                Ok(Some(line)) => match Event::parse(&line) {
+                    Ok(Event::Ping) => self.send("PONG")?,
+                    Ok(Event::Joined { .. } | Event::Left { .. }) => {}
+                    _ => return Err(Failure::new(what, line)),
+                },
+            }
+        }
+    }
+
+    pub fn close(&mut self) {
+        if !self.closed {
+            self.note("closed by the suite");
+            self.stream.shutdown(Shutdown::Both).ok();
+            self.closed = true;
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.stream.shutdown(Shutdown::Both).ok();
+    }
+}

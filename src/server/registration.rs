@@ -1,0 +1,87 @@
+//! Who may create an account (`serve --registration open|invite|closed`),
+//! and `REDEEM` (protocol 1.2), registering with an invite code.
+//!
+//! The registration caps of `auth.rs` (60 new accounts per address, 600
+//! overall) bound what a flood of `REGISTER`s costs, but a cap shared by
+//! everyone is a switch one attacker flips for everyone: issue 25 used up
+//! the global one in 0.3 s, after which no classmate could register. So a
+//! teacher may close the door instead: with `invite`, `REGISTER` is
+//! refused and only a code printed by `wachat users invite` creates an
+//! account, each code once (`store::invites`). A code is proof enough:
+//! `REDEEM` takes none of the register caps' tokens. With `closed`, only
+//! `wachat users add|import` (server stopped) create accounts.
+
+use std::net::IpAddr;
+
+use super::Ctx;
+use super::auth::{Outcome, create};
+use super::log_limit::log_limited;
+use crate::protocol::{Code, Ko};
+use crate::store::invites::{self, Refused};
+
+/// Who may create an account over the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Registration {
+    /// `REGISTER` for anyone (within the register caps), `REDEEM` too.
+    #[default]
+    Open,
+    /// `REDEEM` with a code from `wachat users invite` only.
+    Invite,
+    /// Nobody: accounts come from `wachat users add|import`.
+    Closed,
+}
+
+impl Registration {
+    /// Why a `REGISTER` is refused, if it is.
+    pub fn refuses_register(self) -> Option<Ko> {
+        let reason = match self {
+            Registration::Open => return None,
+            Registration::Invite => {
+                "this server registers with an invite code only: \
+                 REDEEM:<code>:<user>:<email>:<password> (wachat register --invite CODE)"
+            }
+            Registration::Closed => CLOSED,
+        };
+        Some(Ko::new(Code::AuthFailed, reason))
+    }
+}
+
+const CLOSED: &str = "registration is closed on this server: ask your teacher for an account";
+
+/// `REDEEM`: a new account with an invite code, which is used up if the
+/// account is created and stays valid if it is not (a taken name).
+pub fn redeem(ctx: &Ctx, code: &str, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
+    if ctx.config.registration == Registration::Closed {
+        return Outcome::Refused(Ko::new(Code::AuthFailed, CLOSED));
+    }
+    // Before the code is claimed: a password too short spends no invite.
+    if let Err(ko) = crate::store::password::check_new(password) {
+        return Outcome::Refused(ko);
+    }
+    let claim = match invites::claim(&ctx.config.data_dir, code, crate::store::now_ms()) {
+        Ok(claim) => claim,
+        Err(refused) => {
+            let ko = match refused {
+                Refused::Unknown => Ko::new(Code::AuthFailed, "no such invite code: check how you typed it"),
+                Refused::Used => {
+                    Ko::new(Code::AuthFailed, "this invite code was used already: ask for another")
+                }
+                Refused::Expired(_) => {
+                    Ko::new(Code::AuthFailed, "this invite code has expired: ask for another")
+                }
+                Refused::Io(e) => {
+                    log::warn!("{e}");
+                    Ko::new(Code::Internal, "the invite codes cannot be read now; try again later")
+                }
+            };
+            log_limited!(ctx.logs.auth, warn, "{peer}: REDEEM for {user} refused: {}", ko.reason);
+            return Outcome::Refused(ko);
+        }
+    };
+    let outcome = create(ctx, user, email, password, peer);
+    match &outcome {
+        Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name} (invite code)"),
+        Outcome::Refused(_) => claim.release(),
+    }
+    outcome
+}

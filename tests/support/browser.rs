@@ -1,0 +1,207 @@
+//! A real browser for the web client's tests: Debian's `chromium`, headless,
+//! driven through `chromedriver` with the W3C WebDriver protocol (JSON over
+//! HTTP, spoken here with ureq and serde_json, which the tests already
+//! have; headless_chrome's build downloads the DevTools protocol from the
+//! network, and fantoccini brings an async runtime for a dozen calls).
+//!
+//! A missing browser is a failure with the command that installs it, never
+//! a skipped test (.ci/test installs both packages).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::READ_TIMEOUT;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DRIVER: &str = "/usr/bin/chromedriver";
+
+/// One headless browser (its own profile: its own localStorage).
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    agent: ureq::Agent,
+}
+
+impl Browser {
+    /// A browser whose window is `width` × `height` CSS pixels, in English.
+    pub fn start(width: u32, height: u32) -> Browser {
+        Browser::start_in(width, height, "en-US")
+    }
+
+    /// The same, with `lang` as the browser's language (`es`, `pt-BR`).
+    pub fn start_in(width: u32, height: u32, lang: &str) -> Browser {
+        for program in [CHROMIUM, DRIVER] {
+            assert!(
+                Path::new(program).exists(),
+                "{program} is missing: the web tests need a real browser; install it with \
+                 `apt-get install -y chromium chromium-driver` (as root), or run .ci/test"
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(DRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut browser = Browser { driver, base, session: String::new(), agent };
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while browser.agent.get(format!("{}/status", browser.base)).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     format!("--window-size={width},{height}"), format!("--lang={lang}")],
+            "prefs": {"intl.accept_languages": lang},
+        });
+        if width <= 480 {
+            // A desktop window cannot be that narrow: a phone's screen, emulated.
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 3.0}});
+        }
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": options,
+        }}});
+        let reply = browser.call("POST", "/session", capabilities);
+        browser.session = reply["sessionId"].as_str().expect("a WebDriver session").to_string();
+        if width > 480 {
+            browser.viewport(width, height);
+        }
+        browser
+    }
+
+    /// A WebDriver command; its `value`. Panics on a WebDriver error.
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = if path.starts_with("/session/") || path == "/session" {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/session/{}{path}", self.base, self.session)
+        };
+        let response = match method {
+            "GET" => self.agent.get(&url).call(),
+            "DELETE" => self.agent.delete(&url).call(),
+            _ => self.agent.post(&url).send_json(&body),
+        };
+        let reply: Value = response.expect("chromedriver").into_body().read_json().expect("JSON");
+        let value = reply.get("value").cloned().unwrap_or(Value::Null);
+        if let Some(error) = value.get("error") {
+            panic!("WebDriver {method} {path}: {error}: {}", value["message"]);
+        }
+        if path == "/session" { reply["value"].clone() } else { value }
+    }
+
+    /// Makes the page's viewport exactly `width` × `height` (the window is larger by its frame).
+    fn viewport(&self, width: u32, height: u32) {
+        let inner = self.exec("return [window.innerWidth, window.innerHeight]", json!([]));
+        let (w, h) = (inner[0].as_u64().unwrap_or(0) as i64, inner[1].as_u64().unwrap_or(0) as i64);
+        let (width, height) = (i64::from(width), i64::from(height));
+        if w != width || h != height {
+            let rect = json!({"width": 2 * width - w, "height": 2 * height - h});
+            self.call("POST", "/window/rect", rect);
+        }
+    }
+
+    pub fn goto(&self, url: &str) {
+        self.call("POST", "/url", json!({ "url": url }));
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page.
+    pub fn exec(&self, script: &str, args: Value) -> Value {
+        self.call("POST", "/execute/sync", json!({ "script": script, "args": args }))
+    }
+
+    /// Runs `script`, which calls `arguments[arguments.length - 1](result)` when done.
+    pub fn exec_async(&self, script: &str, args: Value) -> Value {
+        self.call("POST", "/execute/async", json!({ "script": script, "args": args }))
+    }
+
+    /// Polls the expression `js` until it is truthy; its value. Panics after the timeout.
+    pub fn wait_for(&self, js: &str) -> Value {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            let value = self.exec(&format!("return ({js});"), json!([]));
+            if !(value.is_null() || value == json!(false) || value == json!(0) || value == json!("")) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {js}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn element(&self, css: &str) -> String {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            let found = self.exec("return document.querySelector(arguments[0]) !== null", json!([css]));
+            if found == json!(true) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no element {css}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let value = self.call("POST", "/element", json!({"using": "css selector", "value": css}));
+        value.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap().to_string()
+    }
+
+    /// Clicks the element `css` as a person would.
+    pub fn click(&self, css: &str) {
+        let id = self.element(css);
+        self.call("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    /// Types `text` into `css` as key presses (`\u{E007}` is Enter,
+    /// `\u{E008}` holds Shift until `\u{E000}`).
+    pub fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.call("POST", &format!("/element/{id}/value"), json!({ "text": text }));
+    }
+
+    /// The page as a PNG.
+    pub fn screenshot(&self) -> Vec<u8> {
+        let value = self.call("GET", "/screenshot", json!({}));
+        base64_decode(value.as_str().expect("base64"))
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let url = format!("{}/session/{}", self.base, self.session);
+            let _ = self.agent.delete(&url).call();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64"),
+    };
+    let digits: Vec<u8> =
+        text.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).map(value).collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &d)| n | (u32::from(d) << (18 - 6 * i)));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}

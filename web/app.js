@@ -1,0 +1,431 @@
+// app.js: the browser client's controller. It logs in (link.js), keeps
+// what it learns in the model (chats.js), draws it (view.js), and turns
+// what the user does into requests (wire.js formats them).
+
+import { Link } from './link.js';
+import { Model, Outbox, newId } from './chats.js';
+import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, isName, isRoom, fold } from './wire.js';
+import { t, translate } from './i18n.js';
+import { renderList, renderMembers, seenText, visible, Conversation } from './view.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Messages asked for when a chat opens, and each time the reader scrolls to the top. */
+const PAGE = 50;
+/** HISTORY returns at most this many (protocol 1.1). */
+const MOST = 1000;
+/** TYPING is sent at most this often, and shown this long. */
+const TYPING_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 5000;
+
+let link = null;
+let model = null;
+let outbox = null;
+let view = null;
+let openKey = null;
+let hiddenCount = 0;
+let typingSupported = true;
+let lastTyping = 0;
+let loadingOlder = false;
+const inFlight = new Set();
+
+translate(document);
+$('login-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  start(false);
+});
+$('register-button').addEventListener('click', () => start(true));
+$('new-chat').addEventListener('submit', (e) => {
+  e.preventDefault();
+  newChat($('new-chat-name').value.trim());
+});
+$('composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  send();
+});
+$('input').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    send();
+  }
+});
+$('input').addEventListener('input', typing);
+$('back').addEventListener('click', closeChat);
+$('members-button').addEventListener('click', toggleMembers);
+$('leave-button').addEventListener('click', leaveRoom);
+$('messages').addEventListener('scroll', () => {
+  if ($('messages').scrollTop < 40) loadOlder();
+});
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) return;
+  hiddenCount = 0;
+  document.title = 'wachat';
+  if (openKey) markRead(model.chat(openKey));
+});
+
+async function start(register) {
+  const user = $('user').value.trim();
+  const secret = $('password').value;
+  $('login-error').textContent = '';
+  if (!isName(user) || !secret) {
+    $('login-error').textContent = t('refused', { reason: 'user: 1–32 of A-Z a-z 0-9 _ . -' });
+    return;
+  }
+  askNotifications();
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  link = new Link(`${scheme}://${location.host}`, { user, secret, email: $('email').value.trim(), register });
+  model = new Model(user);
+  outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
+  view = new Conversation();
+  link.addEventListener('status', (e) => onStatus(e.detail));
+  link.addEventListener('event', (e) => onEvent(e.detail));
+  $('login-button').disabled = $('register-button').disabled = true;
+  try {
+    await link.start();
+  } catch (reply) {
+    $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
+    link = null;
+    return;
+  } finally {
+    $('login-button').disabled = $('register-button').disabled = false;
+  }
+  // The secret stays in the link's memory only, for reconnections.
+  $('password').value = '';
+  model.me = link.user;
+  for (const entry of outbox.entries) {
+    model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: entry.text, state: 'SENT' });
+  }
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('me').textContent = link.user;
+  await refresh();
+}
+
+function onStatus({ status, retryMs, reply }) {
+  const text = status === 'offline' && retryMs ? t('retrying', { s: Math.ceil(retryMs / 1000) })
+    : status === 'refused' ? t('refused', { reason: reply ? reply.reason || reply.code : '' })
+    : t(status);
+  $('status').textContent = text;
+  $('status').className = `status ${status}`;
+  if (status === 'online' && model && !$('app').hidden) refresh();
+  if (status === 'refused' && !$('app').hidden) {
+    $('app').hidden = true;
+    $('login').hidden = false;
+    $('login-error').textContent = text;
+  }
+}
+
+/** Everything the server knows that the app may have missed: after login and each reconnection. */
+async function refresh() {
+  try {
+    const [users, chats, rooms] = await Promise.all([
+      link.request(request.users()), link.request(request.chats()), link.request(request.rooms()),
+    ]);
+    model.online = new Set(users.lines.map(fold));
+    const recent = [];
+    for (const line of chats.lines) {
+      const entry = parseChatsLine(line);
+      if (!entry) continue;
+      const chat = model.chat(entry.chat);
+      chat.unread = fold(chat.name) === openKey ? 0 : entry.unread;
+      recent.push(chat);
+    }
+    for (const line of rooms.lines) {
+      const entry = parseRoomsLine(line);
+      if (entry) model.chat(entry.room).memberCount = entry.members;
+    }
+    draw();
+    // The last message of the 30 most recent chats, for the list.
+    await Promise.all(recent.slice(0, 30).map((chat) => (chat.last ? null : loadPage(chat, 1))));
+    if (openKey) {
+      const chat = model.chat(openKey);
+      const before = new Set(chat.messages);
+      await loadPage(chat, Math.max(chat.limit || 0, PAGE));
+      for (const msg of chat.messages) if (!before.has(msg)) view.append(msg);
+      markRead(chat);
+    }
+  } catch (_) {
+    /* dropped meanwhile: the next reconnection refreshes again */
+  }
+  flushOutbox();
+  draw();
+}
+
+function draw() {
+  renderList(model, openKey, openChat);
+}
+
+/** Asks for the newest `limit` messages of `chat`; returns those that were new. */
+async function loadPage(chat, limit) {
+  const { reply, lines } = await link.request(request.history(chat.name, Math.min(limit, MOST)));
+  if (!reply.ok) return [];
+  chat.limit = Math.max(chat.limit || 0, limit);
+  chat.more = lines.length >= limit && limit < MOST;
+  const added = [];
+  for (const line of lines) {
+    const msg = parseHistoryLine(line);
+    if (!msg) continue;
+    const result = model.add(msg);
+    if (result.added) added.push(result.msg);
+    else if (view && view.chat === chat) view.tick(result.msg);
+  }
+  return added;
+}
+
+async function openChat(name) {
+  const chat = model.chat(name);
+  openKey = fold(chat.name);
+  $('app').classList.add('chat-open');
+  $('chat-title').textContent = chat.name;
+  $('chat-sub').textContent = '';
+  $('empty').hidden = true;
+  $('composer').hidden = false;
+  $('members').hidden = true;
+  $('members-button').hidden = $('leave-button').hidden = !chat.room;
+  $('typing').textContent = '';
+  const unread = chat.unread;
+  try {
+    if (!chat.limit || chat.limit < PAGE) await loadPage(chat, PAGE);
+  } catch (_) {
+    /* offline: show what is known */
+  }
+  if (openKey !== fold(chat.name)) return; // another chat was opened meanwhile
+  view.open(chat, unread);
+  chat.unread = 0;
+  markRead(chat);
+  draw();
+  updateSub(chat);
+  $('input').focus();
+}
+
+function closeChat() {
+  openKey = null;
+  $('app').classList.remove('chat-open');
+  $('composer').hidden = true;
+  $('empty').hidden = false;
+  $('messages').replaceChildren();
+  view.chat = null;
+  draw();
+}
+
+async function updateSub(chat) {
+  if (chat.room) {
+    $('chat-sub').textContent = chat.memberCount ? `${chat.memberCount} · ${t('members')}` : '';
+    return;
+  }
+  if (model.online.has(fold(chat.name))) {
+    $('chat-sub').textContent = t('online');
+    return;
+  }
+  try {
+    const { reply } = await link.request(request.lastseen(chat.name));
+    const seen = reply.ok ? parseSeen(reply.value) : null;
+    if (seen && openKey === fold(chat.name)) $('chat-sub').textContent = seenText(seen.seen);
+  } catch (_) {
+    /* offline */
+  }
+}
+
+async function loadOlder() {
+  const chat = view && view.chat;
+  if (!chat || !chat.more || loadingOlder) return;
+  loadingOlder = true;
+  try {
+    const added = await loadPage(chat, chat.limit + PAGE);
+    const first = chat.messages.find((m) => view.elements.has(m));
+    const older = added.filter((m) => first && m.ts < first.ts);
+    if (older.length && view.chat === chat) view.prepend(older);
+  } catch (_) {
+    /* offline */
+  } finally {
+    loadingOlder = false;
+  }
+}
+
+/** READ for the newest message from the others in `chat`, if the reader can see it. */
+function markRead(chat) {
+  if (document.hidden || !link || fold(chat.name) !== openKey) return;
+  const last = model.lastFromOthers(chat);
+  if (!last || chat.readSent === last) return;
+  chat.readSent = last;
+  link.request(request.read(chat.room ? chat.name : last.from, last.id)).catch(() => {
+    chat.readSent = null;
+  });
+}
+
+function send() {
+  const text = $('input').value.replace(/\r/g, '');
+  if (!text.trim() || !openKey) return;
+  const chat = model.chat(openKey);
+  const entry = { to: chat.name, id: newId(), text, ts: Date.now() };
+  try {
+    request.msg(entry.to, entry.id, entry.text); // checks the text fits
+  } catch (e) {
+    $('typing').textContent = t('failed', { reason: e.message });
+    return;
+  }
+  $('input').value = '';
+  outbox.add(entry);
+  const { msg } = model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text, state: 'SENT' });
+  view.append(msg);
+  draw();
+  trySend(entry);
+}
+
+/** Sends an outbox entry if online; it leaves the outbox at the server's answer. */
+function trySend(entry) {
+  if (inFlight.has(entry.id) || !link || link.status !== 'online') return;
+  inFlight.add(entry.id);
+  link.request(request.msg(entry.to, entry.id, entry.text))
+    .then(({ reply }) => {
+      inFlight.delete(entry.id);
+      if (!reply.ok && reply.code === 'RATE_LIMITED') {
+        setTimeout(() => trySend(entry), 1000);
+        return;
+      }
+      outbox.remove(entry.id);
+      const chat = model.chat(entry.to);
+      const msg = chat.keys.get(`${fold(model.me)}\n${entry.id}`);
+      if (!msg) return;
+      if (reply.ok) {
+        const ok = parseMsgOk(reply.value);
+        if (ok) msg.ts = ok.ts;
+        if (msg.state === 'SENT') msg.state = 'RECEIVED';
+      } else {
+        msg.failed = reply.reason || reply.code;
+      }
+      if (view.chat === chat) view.tick(msg);
+      draw();
+    })
+    .catch(() => inFlight.delete(entry.id)); // offline: stays in the outbox
+}
+
+function flushOutbox() {
+  for (const entry of outbox.entries) trySend(entry);
+}
+
+function onEvent(event) {
+  switch (event.kind) {
+    case 'MSG': {
+      const { chat, msg, added } = model.add({ ...event, state: 'RECEIVED' });
+      if (!added) return;
+      const open = fold(chat.name) === openKey && view.chat === chat;
+      if (open) {
+        view.append(msg);
+        markRead(chat);
+      }
+      if (!msg.mine && (!open || document.hidden)) chat.unread += 1;
+      if (!msg.mine && document.hidden) notify(msg);
+      draw();
+      break;
+    }
+    case 'STATUS':
+      for (const msg of model.status(event.peer, event.id, event.state)) if (view.chat) view.tick(msg);
+      break;
+    case 'JOINED':
+    case 'LEFT':
+      if (event.kind === 'JOINED') model.online.add(fold(event.user));
+      else model.online.delete(fold(event.user));
+      draw();
+      if (openKey === fold(event.user)) updateSub(model.chat(openKey));
+      break;
+    case 'MEMBER':
+      if (openKey === fold(event.room) && !$('members').hidden) showMembers();
+      break;
+    case 'TYPING': {
+      if (model.isMe(event.from)) return;
+      const chat = model.chat(isRoom(event.to) ? event.to : event.from);
+      chat.typingUntil = Date.now() + TYPING_SHOWN_MS;
+      if (fold(chat.name) === openKey) {
+        $('typing').textContent = t('typing', { who: event.from });
+        setTimeout(() => {
+          if (Date.now() >= chat.typingUntil && fold(chat.name) === openKey) $('typing').textContent = '';
+        }, TYPING_SHOWN_MS + 50);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/** TYPING (protocol 1.2) at most every 3 s; a server without it says BAD_REQUEST once. */
+function typing() {
+  if (!openKey || !typingSupported || !link || link.status !== 'online') return;
+  if (Date.now() - lastTyping < TYPING_EVERY_MS) return;
+  lastTyping = Date.now();
+  link.request(request.typing(model.chat(openKey).name))
+    .then(({ reply }) => {
+      if (!reply.ok && reply.code === 'BAD_REQUEST') typingSupported = false;
+    })
+    .catch(() => {});
+}
+
+async function newChat(name) {
+  if (!isName(name) && !isRoom(name)) {
+    $('status').textContent = t('refused', { reason: 'user or #room' });
+    return;
+  }
+  try {
+    if (isRoom(name)) {
+      const { reply } = await link.request(request.join(name));
+      if (!reply.ok) throw reply;
+    } else if (!model.chats.has(fold(name))) {
+      const { reply } = await link.request(request.lastseen(name));
+      if (!reply.ok) throw reply;
+      name = parseSeen(reply.value)?.user || name;
+    }
+  } catch (reply) {
+    $('status').textContent = t('refused', { reason: reply.reason || reply.message || '' });
+    return;
+  }
+  $('new-chat-name').value = '';
+  openChat(name);
+}
+
+async function toggleMembers() {
+  if (!$('members').hidden) {
+    $('members').hidden = true;
+    return;
+  }
+  await showMembers();
+}
+
+async function showMembers() {
+  try {
+    const { reply, lines } = await link.request(request.members(model.chat(openKey).name));
+    if (!reply.ok) return;
+    renderMembers(lines.map(parseSeen).filter(Boolean));
+    $('members').hidden = false;
+  } catch (_) {
+    /* offline */
+  }
+}
+
+async function leaveRoom() {
+  const chat = model.chat(openKey);
+  try {
+    const { reply } = await link.request(request.leave(chat.name));
+    if (!reply.ok) return;
+  } catch (_) {
+    return;
+  }
+  model.chats.delete(fold(chat.name));
+  closeChat();
+}
+
+function askNotifications() {
+  if ('Notification' in window && Notification.permission === 'default') {
+    Notification.requestPermission().catch(() => {});
+  }
+}
+
+/** While the tab is hidden: the count in its title, and a notification if allowed. */
+function notify(msg) {
+  hiddenCount += 1;
+  document.title = `(${hiddenCount}) wachat`;
+  if ('Notification' in window && Notification.permission === 'granted') {
+    const chat = isRoom(msg.to) ? ` ${msg.to}` : '';
+    new Notification(t('newMessage', { who: msg.from + chat }), { body: visible(msg.text).slice(0, 120), tag: 'wachat' });
+  }
+}

@@ -1,0 +1,138 @@
+// chats.js: what the app knows of the conversations, and the outbox.
+//
+// No DOM here and no frames: view.js draws this, wire.js and link.js
+// carry it. Messages are kept per conversation, once each (the wire is
+// at-least-once: a message seen again by its (from, id) is dropped), and
+// states only move forward (SENT … → RECEIVED ✓ → DELIVERED ✓✓ → READ).
+
+import { fold, isRoom } from './wire.js';
+
+export const ORDER = ['SENT', 'RECEIVED', 'DELIVERED', 'READ'];
+
+export class Model {
+  constructor(me) {
+    this.me = me;
+    this.chats = new Map(); // fold(name) → chat
+    this.online = new Set(); // fold(user)
+  }
+
+  isMe(name) {
+    return fold(name) === fold(this.me);
+  }
+
+  /** The conversation named `name` (a user or #room), created if new. */
+  chat(name) {
+    const key = fold(name);
+    let chat = this.chats.get(key);
+    if (!chat) {
+      chat = { name, room: isRoom(name), unread: 0, last: null, messages: [], keys: new Map(), more: true, seen: null, typingUntil: 0 };
+      this.chats.set(key, chat);
+    }
+    return chat;
+  }
+
+  /** The conversation a message belongs to. */
+  chatOf(msg) {
+    if (isRoom(msg.to)) return this.chat(msg.to);
+    return this.chat(this.isMe(msg.from) ? msg.to : msg.from);
+  }
+
+  /**
+   * Adds a message (`{from, to, id, ts, text, state}`); returns the one
+   * kept (the earlier copy if it was known) and whether it is new.
+   */
+  add(msg) {
+    const chat = this.chatOf(msg);
+    const key = `${fold(msg.from)}\n${msg.id}`;
+    const known = chat.keys.get(key);
+    if (known) {
+      if (msg.ts && known.state === 'SENT') known.ts = msg.ts;
+      raise(known, msg.state);
+      return { chat, msg: known, added: false };
+    }
+    msg.mine = this.isMe(msg.from);
+    chat.keys.set(key, msg);
+    let at = chat.messages.length;
+    while (at > 0 && chat.messages[at - 1].ts > msg.ts && msg.ts) at--;
+    chat.messages.splice(at, 0, msg);
+    if (!chat.last || msg.ts >= chat.last.ts || !chat.last.ts) chat.last = chat.messages[chat.messages.length - 1];
+    return { chat, msg, added: true };
+  }
+
+  /** A STATUS: the messages whose tick changes (READ covers earlier ones). */
+  status(peer, id, state) {
+    const chat = this.chat(peer);
+    const target = chat.keys.get(`${fold(this.me)}\n${id}`);
+    if (!target) return [];
+    const changed = [];
+    for (const msg of chat.messages) {
+      const covered = msg === target || (state === 'READ' && msg.mine && msg.ts && msg.ts <= target.ts);
+      if (covered && raise(msg, state)) changed.push(msg);
+    }
+    return changed;
+  }
+
+  /** Conversations, newest activity first. */
+  ordered() {
+    const at = (c) => (c.last ? c.last.ts || Date.now() : 0);
+    return [...this.chats.values()].sort((a, b) => at(b) - at(a) || a.name.localeCompare(b.name));
+  }
+
+  /** The newest message of `chat` from someone else, to say READ for. */
+  lastFromOthers(chat) {
+    for (let i = chat.messages.length - 1; i >= 0; i--) if (!chat.messages[i].mine) return chat.messages[i];
+    return null;
+  }
+}
+
+/** Moves a message's state forward; true if it changed. */
+function raise(msg, state) {
+  if (ORDER.indexOf(state) > ORDER.indexOf(msg.state)) {
+    msg.state = state;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Messages typed while the server was unreachable, kept in the browser's
+ * localStorage (per server and user) until the server answers OK for
+ * them: they survive a reload, and are sent again with their ids, which
+ * the server deduplicates as from any client.
+ */
+export class Outbox {
+  constructor(key) {
+    this.key = key;
+    try {
+      this.entries = JSON.parse(localStorage.getItem(key) || '[]');
+      if (!Array.isArray(this.entries)) this.entries = [];
+    } catch (_) {
+      this.entries = [];
+    }
+  }
+
+  add(entry) {
+    this.entries.push(entry);
+    this.save();
+  }
+
+  remove(id) {
+    this.entries = this.entries.filter((e) => e.id !== id);
+    this.save();
+  }
+
+  save() {
+    try {
+      localStorage.setItem(this.key, JSON.stringify(this.entries));
+    } catch (_) {
+      /* storage full or denied: the outbox lives in memory only */
+    }
+  }
+}
+
+/** A new message id: time and randomness, `[A-Za-z0-9_-]`. */
+export function newId() {
+  const random = new Uint32Array(2);
+  crypto.getRandomValues(random);
+  return `w${Date.now().toString(36)}${random[0].toString(36)}${random[1].toString(36)}`.slice(0, 64);
+}

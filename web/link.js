@@ -1,0 +1,241 @@
+// link.js: the two WebSockets to the server, as `wachat connect` has its
+// two TCP connections: /ws/send for requests (one reply each, in order,
+// pipelined) and /ws/receive for events (each acknowledged with ACK).
+//
+// Both log in with the same secret: today the password, kept in this
+// object only (in memory, for the tab's life: see README "In the
+// browser"); a device token takes its place once devices can be linked.
+// When either socket drops, both are closed and opened again with a
+// growing pause (0.5 s doubling up to 15 s, with jitter), and the app is
+// told each change of status.
+
+import { request, parseReply, parseEvent, listingCount, isListing, CLOSING } from './wire.js';
+
+/** Idle time after which the send socket says PING (the server's --timeout is 10 s by default). */
+const KEEPALIVE_MS = 4000;
+/** How long a request may wait for its reply. */
+const REPLY_MS = 15000;
+
+export class Link extends EventTarget {
+  /**
+   * @param {string} base  ws:// or wss:// and the host, e.g. `ws://127.0.0.1:8080`
+   * @param {{user: string, secret: string, email?: string, register?: boolean}} who
+   */
+  constructor(base, who) {
+    super();
+    this.base = base;
+    this.who = who;
+    this.status = 'connecting';
+    this.user = who.user;
+    this.queue = []; // requests sent, waiting for their replies, in order
+    this.backoff = 500;
+    this.stopped = false;
+    this.sockets = null;
+  }
+
+  /** Opens both sockets; resolves once logged in, rejects with a KO if refused. */
+  start() {
+    return new Promise((resolve, reject) => {
+      this.firstLogin = { resolve, reject };
+      this.connect();
+    });
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.close();
+  }
+
+  setStatus(status, detail) {
+    this.status = status;
+    this.dispatchEvent(new CustomEvent('status', { detail: { status, ...detail } }));
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.setStatus('connecting');
+    const send = new WebSocket(`${this.base}/ws/send`);
+    const recv = new WebSocket(`${this.base}/ws/receive`);
+    const sockets = { send, recv, sendUp: false, recvUp: false };
+    this.sockets = sockets;
+    // The first time, REGISTER on the send socket; the receive socket
+    // waits for its OK, then logs in (the account exists by then).
+    const first = this.who.register
+      ? request.register(this.who.user, this.who.email || '', this.who.secret)
+      : request.login(this.who.user, this.who.secret);
+    send.onopen = () => send.send(first);
+    send.onmessage = (e) => this.onSendLine(sockets, e.data);
+    recv.onopen = () => {
+      if (!this.who.register || sockets.sendUp) recv.send(request.login(this.who.user, this.who.secret));
+    };
+    recv.onmessage = (e) => this.onRecvLine(sockets, e.data);
+    for (const ws of [send, recv]) {
+      ws.onclose = () => this.dropped(sockets);
+      ws.onerror = () => this.dropped(sockets);
+    }
+  }
+
+  close() {
+    const sockets = this.sockets;
+    this.sockets = null;
+    if (sockets) {
+      for (const ws of [sockets.send, sockets.recv]) {
+        ws.onclose = ws.onerror = ws.onmessage = null;
+        try {
+          ws.close();
+        } catch (_) {
+          /* already closed */
+        }
+      }
+    }
+    clearInterval(this.keepalive);
+    for (const waiting of this.queue.splice(0)) waiting.reject(new Error('offline'));
+  }
+
+  /** One socket of the pair ended: both go, and come back later. */
+  dropped(sockets) {
+    if (sockets !== this.sockets) return;
+    this.close();
+    if (this.firstLogin && !this.loggedInOnce) {
+      this.firstLogin.reject({ ok: false, code: 'OFFLINE', reason: 'cannot reach the server' });
+      this.firstLogin = null;
+      this.stopped = true;
+      this.setStatus('offline');
+      return;
+    }
+    if (this.stopped) return;
+    const wait = Math.min(this.backoff, 15000) * (0.75 + Math.random() / 2);
+    this.backoff = Math.min(this.backoff * 2, 15000);
+    this.setStatus('offline', { retryMs: Math.round(wait) });
+    this.retry = setTimeout(() => this.connect(), wait);
+  }
+
+  /** Both sockets logged in. */
+  up(sockets) {
+    if (!sockets.sendUp || !sockets.recvUp) return;
+    this.backoff = 500;
+    this.loggedInOnce = true;
+    this.who.register = false; // from now on the account exists
+    this.lastSent = Date.now();
+    this.keepalive = setInterval(() => {
+      if (Date.now() - this.lastSent >= KEEPALIVE_MS) this.request(request.ping()).catch(() => {});
+    }, 1000);
+    if (this.firstLogin) {
+      this.firstLogin.resolve(this.user);
+      this.firstLogin = null;
+    }
+    this.setStatus('online');
+  }
+
+  refused(reply) {
+    this.stop();
+    this.setStatus('refused', { reply });
+    if (this.firstLogin) {
+      this.firstLogin.reject(reply);
+      this.firstLogin = null;
+    }
+  }
+
+  onSendLine(sockets, line) {
+    if (sockets !== this.sockets) return;
+    this.dispatchEvent(new CustomEvent('frame', { detail: { port: 'send', dir: 'in', line } }));
+    if (!sockets.sendUp) {
+      const reply = parseReply(line);
+      if (reply && reply.ok) {
+        this.user = reply.value;
+        sockets.sendUp = true;
+        if (this.who.register && sockets.recv.readyState === WebSocket.OPEN) {
+          sockets.recv.send(request.login(this.who.user, this.who.secret));
+        }
+        this.up(sockets);
+      } else if (reply && reply.code === 'RATE_LIMITED') {
+        this.dropped(sockets); // try again later, as after a cut
+      } else {
+        this.refused(reply || { ok: false, code: 'BAD_REQUEST', reason: line });
+      }
+      return;
+    }
+    const waiting = this.queue[0];
+    if (!waiting) return;
+    if (waiting.lines) {
+      waiting.lines.push(line);
+    } else {
+      waiting.reply = parseReply(line);
+      const n = waiting.listing ? listingCount(waiting.reply) : null;
+      waiting.lines = [];
+      waiting.expect = n || 0;
+    }
+    if (waiting.lines.length >= waiting.expect) {
+      this.queue.shift();
+      clearTimeout(waiting.timer);
+      waiting.resolve({ reply: waiting.reply, lines: waiting.lines });
+      if (!waiting.reply.ok && CLOSING.includes(waiting.reply.code)) this.dropped(sockets);
+    }
+  }
+
+  onRecvLine(sockets, line) {
+    if (sockets !== this.sockets) return;
+    this.dispatchEvent(new CustomEvent('frame', { detail: { port: 'receive', dir: 'in', line } }));
+    if (!sockets.recvUp) {
+      const reply = parseReply(line);
+      if (reply && reply.ok) {
+        sockets.recvUp = true;
+        // Events of protocol 1.1 (MEMBER) and 1.2 (TYPING); a server
+        // that does not know these lines ignores them.
+        this.sendRecv(request.version('1.1'));
+        this.sendRecv(request.version('1.2'));
+        this.up(sockets);
+      } else if (reply && reply.code === 'RATE_LIMITED') {
+        this.dropped(sockets);
+      } else {
+        this.refused(reply || { ok: false, code: 'BAD_REQUEST', reason: line });
+      }
+      return;
+    }
+    const event = parseEvent(line);
+    if (!event) return;
+    if (event.kind === 'PING') {
+      this.sendRecv(request.pong());
+      return;
+    }
+    if (event.kind === 'BYE') {
+      if (event.reason === 'REPLACED') {
+        // Another tab or client of this user took over: do not fight it.
+        this.stop();
+        this.setStatus('replaced');
+      }
+      return; // the socket closes next, and `dropped` reconnects
+    }
+    this.dispatchEvent(new CustomEvent('event', { detail: event }));
+    if (event.seq !== undefined) this.sendRecv(request.ack(event.seq));
+  }
+
+  sendRecv(line) {
+    const sockets = this.sockets;
+    if (sockets && sockets.recv.readyState === WebSocket.OPEN) {
+      sockets.recv.send(line);
+      this.dispatchEvent(new CustomEvent('frame', { detail: { port: 'receive', dir: 'out', line } }));
+    }
+  }
+
+  /**
+   * Sends one request line; resolves with `{reply, lines}` (lines: a
+   * listing's), rejects with Error('offline') if the link is down or
+   * drops before the reply.
+   */
+  request(line) {
+    const sockets = this.sockets;
+    if (!sockets || this.status !== 'online' || sockets.send.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new Error('offline'));
+    }
+    return new Promise((resolve, reject) => {
+      const waiting = { line, listing: isListing(line), resolve, reject };
+      waiting.timer = setTimeout(() => this.dropped(sockets), REPLY_MS);
+      this.queue.push(waiting);
+      sockets.send.send(line);
+      this.lastSent = Date.now();
+      this.dispatchEvent(new CustomEvent('frame', { detail: { port: 'send', dir: 'out', line } }));
+    });
+  }
+}

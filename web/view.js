@@ -1,0 +1,174 @@
+// view.js: what the app draws. Text from the network is always set with
+// `textContent` (never as HTML), so a message such as
+// `<img src=x onerror=…>` shows as those characters; control characters
+// are made visible as the terminal clients do (`^[`).
+
+import { t, lang } from './i18n.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** An element with a class and, optionally, a text (as text). */
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Control characters shown, not obeyed (as `display::visible` does): ESC as `^[`. */
+export function visible(text) {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) =>
+    c === '\u007f' ? '^?' : `^${String.fromCharCode(c.charCodeAt(0) + 64)}`);
+}
+
+const time = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' });
+const date = new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short', year: 'numeric' });
+
+function dayKey(ts) {
+  const d = new Date(ts);
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+function dayLabel(ts) {
+  const today = new Date();
+  if (dayKey(ts) === dayKey(today.getTime())) return t('today');
+  if (dayKey(ts) === dayKey(today.getTime() - 86400000)) return t('yesterday');
+  return date.format(new Date(ts));
+}
+
+export function shortTime(ts) {
+  if (!ts) return '';
+  return dayKey(ts) === dayKey(Date.now()) ? time.format(new Date(ts)) : date.format(new Date(ts));
+}
+
+/** A "last seen" for a member or a peer: ONLINE, UNKNOWN or a time. */
+export function seenText(seen) {
+  if (seen === 'ONLINE') return t('online');
+  if (seen === 'UNKNOWN' || seen === null || seen === undefined) return t('never');
+  return t('lastSeen', { t: `${dayLabel(seen)} ${time.format(new Date(seen))}` });
+}
+
+const TICKS = { SENT: '…', RECEIVED: '✓', DELIVERED: '✓✓', READ: '✓✓' };
+
+/** The chat list: newest activity first, badge, last message, online dot. */
+export function renderList(model, openKey, onOpen) {
+  const list = $('chat-list');
+  const focused = document.activeElement && document.activeElement.dataset.chat;
+  list.replaceChildren();
+  for (const chat of model.ordered()) {
+    const key = chat.name.toLowerCase();
+    const item = el('li');
+    const button = el('button');
+    button.type = 'button';
+    button.dataset.chat = key;
+    button.setAttribute('aria-current', String(key === openKey));
+    const online = !chat.room && model.online.has(key);
+    const dot = el('span', online ? 'dot on' : chat.room ? 'dot room' : 'dot');
+    if (chat.room) dot.setAttribute('aria-hidden', 'true');
+    else dot.setAttribute('aria-label', online ? t('online') : t('offline'));
+    button.append(dot, el('span', 'chat-name', chat.name), el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
+    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${visible(chat.last.text)}` : '';
+    button.append(el('span', 'chat-last', last.slice(0, 200)));
+    if (chat.unread > 0) {
+      const badge = el('span', 'badge', String(chat.unread));
+      badge.setAttribute('aria-label', t('unread', { n: chat.unread }));
+      button.append(badge);
+    }
+    button.addEventListener('click', () => onOpen(chat.name));
+    item.append(button);
+    list.append(item);
+    if (focused === key) button.focus();
+  }
+}
+
+/** The open conversation: messages with their ticks, date lines, the unread divider. */
+export class Conversation {
+  constructor() {
+    this.list = $('messages');
+    this.elements = new Map(); // message → its <li>
+    this.chat = null;
+  }
+
+  /** Draws `chat` from scratch; the divider goes before its last `unread` messages from others. */
+  open(chat, unread) {
+    this.chat = chat;
+    this.elements.clear();
+    this.list.replaceChildren();
+    this.lastDay = null;
+    const others = chat.messages.filter((m) => !m.mine);
+    const firstUnread = unread > 0 ? others[Math.max(0, others.length - unread)] : null;
+    for (const msg of chat.messages) this.append(msg, false, msg === firstUnread);
+    const divider = this.list.querySelector('.unread-line');
+    if (divider) divider.scrollIntoView({ block: 'start' });
+    else this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  /** Adds a message at the end (scrolling along if the reader was at the bottom), after the unread divider if asked. */
+  append(msg, follow = true, divider = false) {
+    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+    const day = msg.ts ? dayKey(msg.ts) : dayKey(Date.now());
+    if (day !== this.lastDay) {
+      this.list.append(el('li', 'day', dayLabel(msg.ts || Date.now())));
+      this.lastDay = day;
+    }
+    if (divider) this.list.append(el('li', 'unread-line', t('unreadLine')));
+    this.list.append(this.element(msg));
+    if (follow && (atBottom || msg.mine)) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  /** Older messages, put above the ones shown, keeping the view where it was. */
+  prepend(older) {
+    const before = this.list.scrollHeight;
+    const first = this.list.firstChild;
+    let lastDay = null;
+    for (const msg of older) {
+      const day = dayKey(msg.ts);
+      if (day !== lastDay) {
+        this.list.insertBefore(el('li', 'day', dayLabel(msg.ts)), first);
+        lastDay = day;
+      }
+      this.list.insertBefore(this.element(msg), first);
+    }
+    // The first day line shown before may now repeat the day above it.
+    if (first && first.classList.contains('day') && lastDay && first.textContent === dayLabel(older[older.length - 1].ts)) {
+      first.remove();
+    }
+    this.list.scrollTop += this.list.scrollHeight - before;
+  }
+
+  element(msg) {
+    const item = el('li', msg.mine ? 'msg mine' : 'msg');
+    item.dataset.id = msg.id;
+    if (this.chat && this.chat.room && !msg.mine) item.append(el('div', 'from', msg.from));
+    item.append(el('div', 'text', visible(msg.text)));
+    const meta = el('div', 'meta');
+    meta.append(el('span', 'time', shortTime(msg.ts)));
+    if (msg.mine) meta.append(' ', el('span', 'tick'));
+    item.append(meta);
+    this.elements.set(msg, item);
+    this.tick(msg);
+    return item;
+  }
+
+  /** Changes a message's tick in place. */
+  tick(msg) {
+    const item = this.elements.get(msg);
+    if (!item || !msg.mine) return;
+    const tick = item.querySelector('.tick');
+    const state = msg.failed ? 'FAILED' : msg.state;
+    tick.className = `tick ${state}`;
+    tick.textContent = msg.failed ? '!' : this.chat && this.chat.room && msg.state !== 'SENT' ? '✓' : TICKS[msg.state];
+    tick.dataset.state = state;
+    const label = msg.failed ? t('failed', { reason: msg.failed }) : t(msg.state.toLowerCase());
+    tick.setAttribute('aria-label', label);
+    tick.title = label;
+    item.classList.toggle('failed', Boolean(msg.failed));
+    item.querySelector('.time').textContent = shortTime(msg.ts);
+  }
+}
+
+/** The members of a room, with online or last seen. */
+export function renderMembers(members) {
+  const list = $('members');
+  list.replaceChildren(...members.map((m) => el('li', '', `${m.user} · ${seenText(m.seen)}`)));
+}
