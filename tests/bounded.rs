@@ -100,10 +100,9 @@ fn with_invite_registration_codes_let_the_class_in_once_each() {
         "{refused}"
     );
     let codes = invite(&server, 70); // made while the server runs
-    // REGISTER's password rule holds for REDEEM, and a weak password does
-    // not use the code up.
-    let weak = server.send_conn().request(&format!("REDEEM:{}:ana::pw", codes[0]));
-    assert!(weak.starts_with("KO:BAD_REQUEST:"), "{weak}");
+    // A password too short spends no code (issue 26: one rule, 6 characters).
+    let short = server.send_conn().request(&format!("REDEEM:{}:ana::pw", codes[0]));
+    assert_eq!(short, "KO:BAD_REQUEST:a password has at least 6 characters");
     assert_eq!(server.send_conn().request(&format!("REDEEM:{}:ana::secret:a", codes[0])), "OK:ana");
     let again = server.send_conn().request(&format!("REDEEM:{}:ana2::secret", codes[0]));
     assert!(again.starts_with("KO:AUTH_FAILED:this invite code was used already"), "{again}");
@@ -142,7 +141,7 @@ fn with_invite_registration_codes_let_the_class_in_once_each() {
 #[test]
 fn with_closed_registration_nobody_registers() {
     let server = TestServer::start_with(&["--registration", "closed"]);
-    for frame in ["REGISTER:eve::pw", "REDEEM:somecode:eve::pw"] {
+    for frame in ["REGISTER:eve::secret", "REDEEM:somecode:eve::secret"] {
         let reply = server.send_conn().request(frame);
         assert!(reply.starts_with("KO:AUTH_FAILED:registration is closed on this server"), "{reply}");
     }

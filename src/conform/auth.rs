@@ -40,7 +40,7 @@ fn user_exists_stays_open(ctx: &mut Ctx) -> Result<(), Failure> {
     ctx.user("a")?;
     let name = ctx.name("a");
     let mut x = ctx.send_conn("x.send")?;
-    x.ko(&format!("REGISTER:{}::other", name.to_uppercase()), Code::UserExists)?;
+    x.ko(&format!("REGISTER:{}::another", name.to_uppercase()), Code::UserExists)?;
     // The connection waits for another try.
     let reply = x.request(&format!("LOGIN:{name}:{}", ctx.password(&name)))?;
     check(reply == format!("OK:{name}"), format!("OK:{name}"), reply)
@@ -79,7 +79,7 @@ fn receive_port_login(ctx: &mut Ctx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut r = ctx.recv_conn("a.recv")?;
     let name = ctx.name("a");
-    r.send(&format!("REGISTER:{}::x", ctx.name("fresh")))?;
+    r.send(&format!("REGISTER:{}::fresh-password", ctx.name("fresh")))?;
     let reply = r.line("OK:<the new user>")?;
     check(reply == format!("OK:{}", ctx.name("fresh")), format!("OK:{}", ctx.name("fresh")), reply)?;
     let reply = ctx.recv_conn("a.recv2")?.request(&format!("LOGIN:{name}:{}", ctx.password(&name)))?;

@@ -67,8 +67,8 @@ fn auth_failed(ctx: &mut Ctx) -> Result<(), Failure> {
 fn user_exists(ctx: &mut Ctx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut x = ctx.send_conn("x.send")?;
-    x.ko(&format!("REGISTER:{}::pw", ctx.name("a")), Code::UserExists)?;
-    x.ko(&format!("REGISTER:{}::pw", ctx.name("a")), Code::UserExists).map(drop)
+    x.ko(&format!("REGISTER:{}::another", ctx.name("a")), Code::UserExists)?;
+    x.ko(&format!("REGISTER:{}::another", ctx.name("a")), Code::UserExists).map(drop)
 }
 
 fn unknown_user(ctx: &mut Ctx) -> Result<(), Failure> {
