@@ -276,6 +276,10 @@ struct Bridged {
 impl Bridged {
     /// The world, and ana.
     fn new() -> (Bridged, Member) {
+        // The examples are built (once per run) before anyone connects:
+        // the build can take longer than the server's --timeout, and ana's
+        // idle connections would be closed while it runs.
+        example("telegram_bridge");
         let server = TestServer::start();
         server.register(&["ana", "bridge"]);
         let mut ana = Member::login(&server, "ana");
