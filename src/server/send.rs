@@ -302,7 +302,7 @@ impl Session<'_> {
         } else {
             msgs.into_iter().zip(&limited).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m).collect()
         };
-        let (results, ticket) = self.ctx.store.send_many(user, &allowed);
+        let (results, ticket) = self.ctx.store.send(user, &allowed);
         let mut results = results.into_iter();
         for ko in limited {
             match ko {

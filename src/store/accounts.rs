@@ -278,7 +278,7 @@ mod tests {
     /// Opens `dir` as the server does; stopped when dropped.
     fn serve(dir: &Path) -> Arc<Store> {
         let backend = LocalStore::open(dir, Options::default(), Box::new(|_| {})).unwrap();
-        Arc::new(Store::new(Box::new(backend), hasher()))
+        Arc::new(Store::new(Arc::new(backend), hasher()))
     }
 
     #[test]
@@ -303,8 +303,9 @@ mod tests {
         Accounts::open(dir.path()).unwrap().add(vec![new("ana", "pw"), new("bob", "pw")]).unwrap();
         let server = serve(dir.path());
         let (ana, _) = server.login("ana", "pw", false).unwrap();
-        let (_, ticket) =
-            server.send(ana, &Chat::User("bob".into()), "m1", &Text::parse("hi").unwrap()).unwrap();
+        let (results, ticket) =
+            server.send(ana, &[(Chat::User("bob".into()), "m1".into(), Text::parse("hi").unwrap())]);
+        assert!(results[0].is_ok());
         server.wait(ticket).unwrap();
         drop(server);
 
