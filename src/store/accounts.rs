@@ -40,6 +40,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::backend::Backend;
 use super::disk::{Disk, RealDisk};
 use super::local::{LocalStore, Options};
 use super::users::{USERS_HEADER, user_row};
@@ -184,9 +185,8 @@ impl Accounts {
         }
         let asked: Vec<(&str, &str, String)> =
             new.iter().map(|n| (n.name.as_str(), n.email.as_str(), n.hash.clone())).collect();
-        let inner = &self.store.inner;
-        let (_, ticket) = inner.create_accounts(&asked).map_err(|ko| self.bug(ko.reason))?;
-        inner.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
+        let (_, ticket) = self.store.inner.create_accounts(&asked).map_err(|ko| self.bug(ko.reason))?;
+        self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
         let created_ms = super::now_ms();
         for n in new {
             self.accounts.push(Account { name: n.name, email: n.email, hash: n.hash, created_ms });
@@ -215,8 +215,9 @@ impl Accounts {
             (user, rooms)
         };
         for room in rooms {
-            let ticket = inner.leave(user, room.trim_start_matches('#')).map_err(|ko| self.bug(ko.reason))?;
-            inner.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
+            let ticket =
+                self.store.leave(user, room.trim_start_matches('#')).map_err(|ko| self.bug(ko.reason))?;
+            self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
         }
         Ok(())
     }

@@ -63,7 +63,7 @@ pub use password::Hasher;
 pub use record::{Message, Record};
 pub use state::{DEDUP_WINDOW, Delivery, MAX_ROOMS_PER_USER, Pushed, State, UserId};
 
-use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
+use crate::protocol::{Code, Ko};
 
 /// The name of the room every account joins at registration.
 pub const GENERAL: &str = "#general";
@@ -156,104 +156,5 @@ impl Deref for Store {
 
     fn deref(&self) -> &(dyn Backend + 'static) {
         &*self.backend
-    }
-}
-
-impl Backend for LocalStore {
-    fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
-        let state = self.inner.state.lock();
-        let Some(id) = state.user_id(name) else { return Ok(None) };
-        let user = &state.users[id];
-        Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone() }))
-    }
-
-    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let (mut made, ticket) = self.inner.create_accounts(&[(name, email, hash)])?;
-        Ok((made.pop().expect("one account asked, one made"), ticket))
-    }
-
-    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
-        self.inner.send(from, msgs)
-    }
-
-    fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
-        self.inner.read(user, chat, id)
-    }
-
-    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        self.inner.join(user, room)
-    }
-
-    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        self.inner.leave(user, room)
-    }
-
-    fn ack(&self, user: UserId, seq: u64) {
-        self.inner.ack(user, seq)
-    }
-
-    fn note_offline(&self, user: UserId, ts_ms: u64) {
-        self.inner.note_offline(user, ts_ms)
-    }
-
-    fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
-        self.inner.wait(ticket)
-    }
-
-    fn when_durable(&self, ticket: Ticket, then: Then) {
-        self.inner.when_durable(ticket.0, then)
-    }
-
-    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
-        Ok(self.inner.state.lock().rooms_list(user))
-    }
-
-    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
-        Ok(self.inner.chats(user))
-    }
-
-    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        let state = self.inner.state.lock();
-        let mut mates: Vec<UserId> = state
-            .rooms_of(user)
-            .filter(|&r| state.room(r).members.len() <= limit)
-            .flat_map(|r| state.members(r))
-            .filter(|&m| m != user)
-            .collect();
-        mates.sort_unstable();
-        mates.dedup();
-        mates
-    }
-
-    fn last_seen(&self, user: UserId) -> Option<u64> {
-        self.inner.state.lock().last_seen(user)
-    }
-
-    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
-        self.inner.history(user, chat, limit, max_bytes)
-    }
-
-    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
-        let state = self.inner.state.lock();
-        let r = state.room_id(room)?;
-        let members = state.members(r).map(|m| (m, state.users[m].name.clone())).collect();
-        Some((state.room(r).name.clone(), members))
-    }
-
-    fn inbox_end(&self, user: UserId) -> u64 {
-        let synced = self.inner.synced();
-        self.inner.state.lock().inbox_end(user, synced)
-    }
-
-    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
-        self.inner.replay(user, upto)
-    }
-
-    fn stop(&self) {
-        self.inner.stop()
-    }
-
-    fn server_id(&self) -> Result<String, Ko> {
-        Ok(self.inner.server_id.clone())
     }
 }
