@@ -13,6 +13,7 @@
 //! inboxes empty, as after a bench run). The store writes its checkpoints
 //! as it goes, and a last one at the end, as a server would.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use wachat::protocol::{Chat, Text};
@@ -29,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let total: usize = total.parse()?;
     let options = Options { fsync: false, ..Options::default() };
     let backend = LocalStore::open(dir.as_ref(), options, Box::new(|_| {}))?;
-    let store = Store::new(Box::new(backend), Hasher::new(8)?);
+    let store = Store::new(Arc::new(backend), Hasher::new(8)?);
     let mut pairs = Vec::new();
     for i in 0..PAIRS {
         let id = |name: String| match store.login(&name, "bench-password", false) {
@@ -55,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let to = Chat::User(format!("bench-r{i}"));
             let burst: Vec<_> =
                 (0..n).map(|k| (to.clone(), format!("f{run}-{round}-{k}"), text.clone())).collect();
-            let (results, ticket) = store.send_many(sender, &burst);
+            let (results, ticket) = store.send(sender, &burst);
             if let Some(Err(ko)) = results.into_iter().find(Result::is_err) {
                 return Err(ko.reason.into());
             }
@@ -75,9 +76,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The last DELIVERED records on disk (a resend writes nothing and waits
     // for everything before it), then the last STATUS events acknowledged.
     let (sender, _) = pairs[0];
-    let (_, ticket) = store
-        .send(sender, &Chat::User("bench-r0".into()), &format!("f{run}-0-0"), &text)
-        .map_err(|ko| ko.reason)?;
+    let (mut results, ticket) =
+        store.send(sender, &[(Chat::User("bench-r0".into()), format!("f{run}-0-0"), text.clone())]);
+    results.pop().expect("one result per message").map_err(|ko| ko.reason)?;
     store.wait(ticket).map_err(|ko| ko.reason)?;
     for &(sender, _) in &pairs {
         store.ack(sender, store.inbox_end(sender));

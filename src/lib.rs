@@ -14,7 +14,7 @@
 //! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown. |
 //! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
-//! | [`store`] | what the server remembers: the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
+//! | [`store`] | what the server remembers: `Store` (checks passwords; every other call goes straight to its backend, through `Deref`), the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
 //! | `cluster` | (cargo feature `cluster`) a node of several: the `Backend` on PostgreSQL (group commit in one transaction per batch, versioned migrations), NATS on one bridge thread, sessions and presence across nodes (`server::Nodes`), `wachat migrate`. docs/CLUSTER.md. |
 //! | [`client`] | the client library (`wachat::client`): a `Client` with a sender thread and a receiver thread, the outbox and the local log. The bots in `examples/` use nothing else. |
 //! | [`p2p`] | direct chats between two clients (protocol §8): the P2P listener, the token check, one thread per peer connection, flood limits. The server only introduces the peers. |

@@ -77,7 +77,7 @@ fn open(disk: &Arc<SimDisk>) -> Result<Open, String> {
     let local = Arc::new(
         LocalStore::open_on(disk, Path::new("/data"), options, deliver, None).map_err(|e| e.to_string())?,
     );
-    let store = Arc::new(Store::new(Box::new(local.clone()), Hasher::new(8).unwrap()));
+    let store = Arc::new(Store::new(local.clone(), Hasher::new(8).unwrap()));
     Ok(Open { store, local, deliveries })
 }
 
@@ -227,7 +227,7 @@ fn step(
                     )
                 })
                 .collect();
-            let (results, ticket) = store.send_many(me, &burst);
+            let (results, ticket) = store.send(me, &burst);
             if store.wait(ticket).is_err() {
                 return false;
             }

@@ -109,7 +109,7 @@ fn open(disk: &Arc<SimDisk>) -> (Arc<LocalStore>, Store) {
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let backend =
         Arc::new(LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
-    let store = Store::new(Box::new(backend.clone()), Hasher::new(8).unwrap());
+    let store = Store::new(backend.clone(), Hasher::new(8).unwrap());
     (backend, store)
 }
 
@@ -158,8 +158,9 @@ fn apply(run: &mut Running, op: &Op, restarts: bool) -> Option<String> {
     Some(match op {
         Op::Msg { from, to, id: n } => {
             let text = Text::parse(&format!("text {n} from {}", USERS[*from])).unwrap();
-            match s.send(id(*from), &to.chat(), &format!("m{n}"), &text) {
-                Ok((ok, ticket)) => reply(s.wait(ticket)) + &norm(&ok.to_string()),
+            let (mut results, ticket) = s.send(id(*from), &[(to.chat(), format!("m{n}"), text)]);
+            match results.pop().expect("one result per message") {
+                Ok(ok) => reply(s.wait(ticket)) + &norm(&ok.to_string()),
                 Err(ko) => format!("KO:{}", ko.code),
             }
         }

@@ -126,5 +126,5 @@ pub fn open(
     };
     let committer = committer::Committer::start(db.clone(), names.clone(), deliver)?;
     node.start_threads(incoming)?;
-    Ok((Box::new(backend::PgBackend { db, names, committer }), node))
+    Ok((Arc::new(backend::PgBackend { db, names, committer }), node))
 }

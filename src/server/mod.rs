@@ -326,7 +326,7 @@ impl Connections {
 
 /// What a cluster node gives the server in place of the local store: its
 /// backend (handed the router, to deliver through it) and its [`Nodes`].
-pub type Storage = (Box<dyn Backend>, Arc<dyn Nodes>);
+pub type Storage = (Arc<dyn Backend>, Arc<dyn Nodes>);
 
 /// A running server.
 pub struct Server {
@@ -354,7 +354,7 @@ impl Server {
                 Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
             };
             let backend = LocalStore::open(&data_dir, options, deliver)?;
-            Ok((Box::new(backend), Arc::new(Alone)))
+            Ok((Arc::new(backend), Arc::new(Alone)))
         })
     }
 

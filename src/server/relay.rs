@@ -34,7 +34,7 @@ pub fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
     match to {
         Chat::User(peer) => {
             let account =
-                ctx.store.account(peer).ok_or_else(|| ko(Code::UnknownUser, "no user named", peer))?;
+                ctx.store.find_account(peer).ok_or_else(|| ko(Code::UnknownUser, "no user named", peer))?;
             if account.id != me {
                 let event = Event::Typing { from: name.to_string(), to: account.name.to_string() };
                 relay(ctx, [account.id], &event);

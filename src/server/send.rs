@@ -112,7 +112,7 @@ struct Session<'a> {
     /// waits for it (a client sees its own writes).
     in_flight: Option<Ticket>,
     /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
-    /// the store in one go (one lock, see `Store::send_many`).
+    /// the store in one go (one lock, see `Backend::send`).
     msgs: Vec<Outgoing>,
     /// Rooms this user joined (`true`) or left, to tell their members
     /// (protocol 1.1's `MEMBER`) once that is on disk.
@@ -302,7 +302,7 @@ impl Session<'_> {
         } else {
             msgs.into_iter().zip(&limited).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m).collect()
         };
-        let (results, ticket) = self.ctx.store.send_many(user, &allowed);
+        let (results, ticket) = self.ctx.store.send(user, &allowed);
         let mut results = results.into_iter();
         for ko in limited {
             match ko {

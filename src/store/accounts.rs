@@ -40,6 +40,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::backend::Backend;
 use super::disk::{Disk, RealDisk};
 use super::local::{LocalStore, Options};
 use super::users::{USERS_HEADER, user_row};
@@ -184,9 +185,8 @@ impl Accounts {
         }
         let asked: Vec<(&str, &str, String)> =
             new.iter().map(|n| (n.name.as_str(), n.email.as_str(), n.hash.clone())).collect();
-        let inner = &self.store.inner;
-        let (_, ticket) = inner.create_accounts(&asked).map_err(|ko| self.bug(ko.reason))?;
-        inner.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
+        let (_, ticket) = self.store.inner.create_accounts(&asked).map_err(|ko| self.bug(ko.reason))?;
+        self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
         let created_ms = super::now_ms();
         for n in new {
             self.accounts.push(Account { name: n.name, email: n.email, hash: n.hash, created_ms });
@@ -215,8 +215,9 @@ impl Accounts {
             (user, rooms)
         };
         for room in rooms {
-            let ticket = inner.leave(user, room.trim_start_matches('#')).map_err(|ko| self.bug(ko.reason))?;
-            inner.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
+            let ticket =
+                self.store.leave(user, room.trim_start_matches('#')).map_err(|ko| self.bug(ko.reason))?;
+            self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
         }
         Ok(())
     }
@@ -278,7 +279,7 @@ mod tests {
     /// Opens `dir` as the server does; stopped when dropped.
     fn serve(dir: &Path) -> Arc<Store> {
         let backend = LocalStore::open(dir, Options::default(), Box::new(|_| {})).unwrap();
-        Arc::new(Store::new(Box::new(backend), hasher()))
+        Arc::new(Store::new(Arc::new(backend), hasher()))
     }
 
     #[test]
@@ -303,8 +304,9 @@ mod tests {
         Accounts::open(dir.path()).unwrap().add(vec![new("ana", "pw"), new("bob", "pw")]).unwrap();
         let server = serve(dir.path());
         let (ana, _) = server.login("ana", "pw", false).unwrap();
-        let (_, ticket) =
-            server.send(ana, &Chat::User("bob".into()), "m1", &Text::parse("hi").unwrap()).unwrap();
+        let (results, ticket) =
+            server.send(ana, &[(Chat::User("bob".into()), "m1".into(), Text::parse("hi").unwrap())]);
+        assert!(results[0].is_ok());
         server.wait(ticket).unwrap();
         drop(server);
 

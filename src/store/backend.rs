@@ -1,6 +1,6 @@
 //! [`Backend`]: what the server needs from storage, and nothing more. The
 //! server holds a [`Store`](super::Store), which checks passwords and hands
-//! everything else to a `Box<dyn Backend>`.
+//! everything else to an `Arc<dyn Backend>`, which it derefs to.
 //!
 //! [`LocalStore`](super::LocalStore) is the backend we have (memory + the
 //! CSV log on the local disk). The interface is drawn so that a backend on a
@@ -155,69 +155,4 @@ pub trait Backend: Send + Sync {
     /// first start, the same after every restart and on every node of a
     /// cluster, different for a fresh data directory (see `server_id.rs`).
     fn server_id(&self) -> Result<String, Ko>;
-}
-
-/// A shared backend is a backend (a test keeps a handle on the one its
-/// `Store` uses, to checkpoint or sync it).
-impl<B: Backend + ?Sized> Backend for Arc<B> {
-    fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
-        (**self).account(name)
-    }
-    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        (**self).create_account(name, email, hash)
-    }
-    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
-        (**self).send(from, msgs)
-    }
-    fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
-        (**self).read(user, chat, id)
-    }
-    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        (**self).join(user, room)
-    }
-    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        (**self).leave(user, room)
-    }
-    fn ack(&self, user: UserId, seq: u64) {
-        (**self).ack(user, seq)
-    }
-    fn note_offline(&self, user: UserId, ts_ms: u64) {
-        (**self).note_offline(user, ts_ms)
-    }
-    fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
-        (**self).wait(ticket)
-    }
-    fn when_durable(&self, ticket: Ticket, then: Then) {
-        (**self).when_durable(ticket, then)
-    }
-    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
-        (**self).rooms(user)
-    }
-    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
-        (**self).chats(user)
-    }
-    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        (**self).roommates(user, limit)
-    }
-    fn last_seen(&self, user: UserId) -> Option<u64> {
-        (**self).last_seen(user)
-    }
-    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
-        (**self).history(user, chat, limit, max_bytes)
-    }
-    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
-        (**self).room_members(room)
-    }
-    fn inbox_end(&self, user: UserId) -> u64 {
-        (**self).inbox_end(user)
-    }
-    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
-        (**self).replay(user, upto)
-    }
-    fn stop(&self) {
-        (**self).stop()
-    }
-    fn server_id(&self) -> Result<String, Ko> {
-        (**self).server_id()
-    }
 }

@@ -7,10 +7,10 @@
 //! | file | what |
 //! |---|---|
 //! | `mod.rs` | opening a data directory (`load`), `Inner`, `LocalStore` |
+//! | `requests` | `impl Backend for LocalStore`: what each request does (`MSG`, `READ`, `JOIN`, `CHATS`, …), top-down |
 //! | [`committer`] | the group commit and the committer thread |
 //! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
-//! | `requests` | what each change does to the state (`MSG`, `READ`, `JOIN`, …) |
-//! | `reads` | `HISTORY`, the inbox replay and `CHATS`, read from the log outside the locks |
+//! | `reads` | `HISTORY`'s walk and the inbox replay, read from the log outside the locks |
 //! | `tests` | the store on a simulated disk |
 //!
 //! ## Files (in the data directory)
@@ -66,7 +66,9 @@ use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 use committer::{Bell, Durable, Files, Goal};
 
-/// The backend on the local disk (see the module documentation).
+/// The backend on the local disk (see the module documentation): the
+/// handle the server holds. Its [`Backend`](super::Backend) methods are in
+/// `requests.rs`; dropping it stops the store.
 pub struct LocalStore {
     pub(super) inner: Arc<Inner>,
 }
@@ -305,7 +307,7 @@ impl Inner {
     /// Runs `f` on the locked state with the pending batch to fill.
     /// Returns `f`'s result and the ticket that covers everything applied
     /// so far that needs a sync. Nothing is written until someone waits
-    /// for a ticket ([`Inner::wait`]) or the committer is called
+    /// for a ticket ([`Backend::wait`](super::Backend::wait)) or the committer is called
     /// ([`Inner::flush_later`]).
     pub(super) fn write<T>(
         &self,
@@ -355,11 +357,6 @@ impl Inner {
         let written = self.write(f);
         self.flush_later();
         written.map(drop)
-    }
-
-    /// Blocks until everything before `ticket` is on disk.
-    pub(super) fn wait(&self, ticket: Ticket) -> std::result::Result<(), Ko> {
-        self.sync_through(ticket.0)
     }
 
     /// Every record before `pos` must be on disk, even acknowledgements

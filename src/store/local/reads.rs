@@ -20,7 +20,7 @@ use super::super::damage;
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
 use super::super::state::{Marks, Queued, UserId};
 use super::{Inner, Pending};
-use crate::protocol::{Chat, ChatLine, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
+use crate::protocol::{Chat, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
@@ -207,19 +207,6 @@ impl Inner {
         let lines = HistoryLines { reader, found, next: 0, direct };
         Ok(Listing { len, lines: Box::new(lines) })
     }
-
-    /// `user`'s inbox events after what it acknowledged, up to `upto`.
-    pub(in crate::store) fn replay(self: &Arc<Self>, user: UserId, upto: u64) -> Box<dyn Lines> {
-        Box::new(ReplayLines { inner: self.clone(), reader: Reader::new(self.clone()), user, upto, after: 0 })
-    }
-
-    /// `CHATS`.
-    pub(in crate::store) fn chats(&self, user: UserId) -> Vec<ChatLine> {
-        let state = self.state.lock();
-        let pending = self.pending.lock();
-        let synced = self.synced();
-        state.chats(user, &mut |head| hidden_senders(&pending, head, synced))
-    }
 }
 
 /// A message's `HISTORY` line, borrowed from its record.
@@ -241,7 +228,7 @@ fn reply_len(m: &MsgRef, direct: Option<&Directions>) -> usize {
 
 /// The senders of the messages at the top of a chain that are not on disk
 /// yet (their records are all in memory: see the module documentation).
-fn hidden_senders(pending: &Pending, head: Pos, synced: Pos) -> Vec<String> {
+pub(super) fn hidden_senders(pending: &Pending, head: Pos, synced: Pos) -> Vec<String> {
     let mut senders = Vec::new();
     let mut pos = head;
     while pos != NO_POS && pos >= synced {
@@ -310,13 +297,20 @@ impl Lines for HistoryLines {
 }
 
 /// The frames of an inbox replay, a chunk at a time.
-struct ReplayLines {
+pub(super) struct ReplayLines {
     inner: Arc<Inner>,
     reader: Reader,
     user: UserId,
     upto: u64,
     /// The last sequence number written.
     after: u64,
+}
+
+impl ReplayLines {
+    /// `user`'s inbox events after what it acknowledged, up to `upto`.
+    pub(super) fn new(inner: &Arc<Inner>, user: UserId, upto: u64) -> ReplayLines {
+        ReplayLines { inner: inner.clone(), reader: Reader::new(inner.clone()), user, upto, after: 0 }
+    }
 }
 
 impl Lines for ReplayLines {

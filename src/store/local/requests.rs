@@ -1,21 +1,26 @@
-//! What each change does to the local store: accounts, messages, rooms,
-//! reading, acknowledgements. Each checks what the client asked, returns a
-//! `Ko` when it cannot be done, and otherwise commits records through
-//! [`Inner::write`]. A request that would change nothing writes nothing
-//! (a second `READ` of the same message, a `JOIN` of a room one is in, an
-//! `ACK` of what was acknowledged).
+//! What each request does to the local store: `impl Backend for
+//! LocalStore`, in the trait's order, read top-down — accounts, messages,
+//! rooms, reading, acknowledgements, and the small listings. Each change
+//! checks what the client asked, returns a `Ko` when it cannot be done, and
+//! otherwise commits records through [`Inner::write`]. A request that would
+//! change nothing writes nothing (a second `READ` of the same message, a
+//! `JOIN` of a room one is in, an `ACK` of what was acknowledged).
+//!
+//! Four methods hand on to `Inner` in one line, each for a reason: `wait`
+//! and `when_durable` (the group commit is `committer.rs`'s), `history`
+//! (its walk is `reads.rs`'s), and `stop` (`Drop` stops the store too).
 
 use std::sync::Arc;
 
-use super::super::backend::{Account, Ticket};
+use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
 use super::super::state::{MAX_ROOMS_PER_USER, State, UserId};
 use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
-use super::reads::Reader;
-use super::{Inner, Pending};
-use crate::protocol::{Accepted, Chat, Code, Ko, Text};
+use super::reads::{Reader, ReplayLines, hidden_senders};
+use super::{Inner, LocalStore, Pending};
+use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -30,6 +35,244 @@ pub const READ_SEARCH_LIMIT: usize = crate::protocol::MAX_HISTORY;
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
     Ko::new(code, reason)
+}
+
+/// Each request the server makes of the local store, in the trait's
+/// order. The walks that `READ` and `HISTORY` make back along a
+/// conversation, and the writing of a batch, are `Inner`'s: the
+/// committer and the checkpointer threads share it.
+impl Backend for LocalStore {
+    fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
+        let state = self.inner.state.lock();
+        let Some(id) = state.user_id(name) else { return Ok(None) };
+        let user = &state.users[id];
+        Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone() }))
+    }
+
+    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
+        let (mut made, ticket) = self.inner.create_accounts(&[(name, email, hash)])?;
+        Ok((made.pop().expect("one account asked, one made"), ticket))
+    }
+
+    /// `MSG`s of one sender under one lock: a pipelined burst costs one
+    /// lock acquisition, not one per message.
+    fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
+        let applied = self.inner.write_in(|state, pending| {
+            Ok(msgs
+                .iter()
+                .map(|(to, id, text)| self.inner.send_one(state, pending, from, to, id, text))
+                .collect())
+        });
+        match applied {
+            Ok(results) => results,
+            // The store refuses every write (disk failure, shutdown).
+            Err(ko) => (vec![Err(ko); msgs.len()], Ticket(0)),
+        }
+    }
+
+    /// `READ`: `user` read `chat` up to the message `id`.
+    fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
+        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
+        match chat {
+            Chat::User(name) => {
+                // The contract has one code for READ: UNKNOWN_MESSAGE.
+                let (from, from_name, me, candidates, head) = {
+                    let state = self.inner.state.lock();
+                    let from = state
+                        .user_id(name)
+                        .ok_or_else(|| ko(Code::UnknownMessage, format!("no user named {name}")))?;
+                    let (from_name, me) = (state.users[from].name.clone(), state.users[user].name.clone());
+                    (from, from_name, me, state.sent_candidates(from, id), state.direct_head(from, user))
+                };
+                // Among the sender's recent messages first (one read), else
+                // back along the conversation.
+                let dord = match self.inner.recent_message(&candidates, &from_name, id)? {
+                    Some((to, dord)) if *to == *me => dord,
+                    Some(_) => return Err(unknown()), // sent to someone else, or to a room
+                    None => {
+                        let found = self.inner.search(head, |m| m.from == &*from_name && m.id == id)?;
+                        found.ok_or_else(unknown)?.dord
+                    }
+                };
+                let ((), ticket) = self.inner.write(|state, batch| {
+                    if !state.would_read(from, user, dord) {
+                        return Ok(()); // read already: nothing changes
+                    }
+                    let ts = state.next_ts(now_ms());
+                    let me = state.users[user].name.clone();
+                    state.commit(
+                        Record::Read { ts, user: me, chat: from_name.clone(), id: id.into(), ord: dord },
+                        batch,
+                    )
+                })?;
+                Ok(ticket)
+            }
+            Chat::Room(name) => {
+                let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
+                let head = {
+                    let state = self.inner.state.lock();
+                    let room = state.member_room(name, user).ok_or_else(not_member)?;
+                    state.room_head(room)
+                };
+                // `READ:#room:<id>` names no sender: the newest message with that id.
+                let ord = self.inner.search(head, |m| m.id == id)?.ok_or_else(unknown)?.ord;
+                let ((), ticket) = self.inner.write(|state, batch| {
+                    let room = state.member_room(name, user).ok_or_else(not_member)?;
+                    if ord >= state.room_link(room).ord {
+                        return Err(unknown()); // the room was emptied and made again meanwhile
+                    }
+                    if ord < state.room_read(room, user) {
+                        return Ok(()); // read already: nothing changes
+                    }
+                    let ts = state.next_ts(now_ms());
+                    let (me, chat) = (state.users[user].name.clone(), state.room(room).name.clone());
+                    state.commit(Record::Read { ts, user: me, chat, id: id.into(), ord }, batch)
+                })?;
+                Ok(ticket)
+            }
+        }
+    }
+
+    /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
+    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let existing = state.room_id(room);
+            if existing.is_some_and(|r| state.is_member(r, user)) {
+                return Ok(());
+            }
+            if state.rooms_of(user).count() >= MAX_ROOMS_PER_USER {
+                let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
+                return Err(ko(Code::BadRequest, why));
+            }
+            let (name, read) = match existing {
+                Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
+                None => (format!("#{room}").into(), 0),
+            };
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::Join { ts, user: me, room: name, read }, batch)
+        })?;
+        Ok(ticket)
+    }
+
+    /// `LEAVE`.
+    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            // The code is NOT_MEMBER either way; the reason says which.
+            let r =
+                state.room_id(room).ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;
+            let r = Some(r).filter(|&r| state.is_member(r, user));
+            let r = r.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{room}")))?;
+            let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.clone());
+            let name = state.room(r).name.clone();
+            state.commit(Record::Leave { ts, user: me, room: name }, batch)
+        })?;
+        Ok(ticket)
+    }
+
+    /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
+    /// the direct messages among them into DELIVERED.
+    fn ack(&self, user: UserId, seq: u64) {
+        // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
+        let result = self.inner.write_unwaited(|state, batch| {
+            if seq <= state.users[user].inbox.acked {
+                return Ok(()); // nothing new
+            }
+            let me = state.users[user].name.clone();
+            let ts = state.next_ts(now_ms());
+            for (sender, dord, id) in state.acked_direct(user, seq) {
+                if state.would_deliver(sender, user, dord) {
+                    let chat = state.users[sender].name.clone();
+                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+                }
+            }
+            state.commit(Record::Ack { ts, user: me, seq }, batch)
+        });
+        if let Err(e) = result {
+            log::warn!("store: ack {seq} of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    /// The receive connection of `user` ended at `ts_ms`.
+    fn note_offline(&self, user: UserId, ts_ms: u64) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            let me = state.users[user].name.clone();
+            state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
+        });
+        if let Err(e) = result {
+            // At shutdown the server notes everyone online before the
+            // store stops; a connection that ends after that lands here.
+            log::debug!("store: last-seen time of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
+        self.inner.sync_through(ticket.0)
+    }
+
+    fn when_durable(&self, ticket: Ticket, then: Then) {
+        self.inner.when_durable(ticket.0, then)
+    }
+
+    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
+        Ok(self.inner.state.lock().rooms_list(user))
+    }
+
+    /// `CHATS`.
+    fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
+        let state = self.inner.state.lock();
+        let pending = self.inner.pending.lock();
+        let synced = self.inner.synced();
+        Ok(state.chats(user, &mut |head| hidden_senders(&pending, head, synced)))
+    }
+
+    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
+        let state = self.inner.state.lock();
+        let mut mates: Vec<UserId> = state
+            .rooms_of(user)
+            .filter(|&r| state.room(r).members.len() <= limit)
+            .flat_map(|r| state.members(r))
+            .filter(|&m| m != user)
+            .collect();
+        mates.sort_unstable();
+        mates.dedup();
+        mates
+    }
+
+    fn last_seen(&self, user: UserId) -> Option<u64> {
+        self.inner.state.lock().last_seen(user)
+    }
+
+    /// The walk back along the conversation is reads.rs's.
+    fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
+        self.inner.history(user, chat, limit, max_bytes)
+    }
+
+    fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
+        let state = self.inner.state.lock();
+        let r = state.room_id(room)?;
+        let members = state.members(r).map(|m| (m, state.users[m].name.clone())).collect();
+        Some((state.room(r).name.clone(), members))
+    }
+
+    fn inbox_end(&self, user: UserId) -> u64 {
+        let synced = self.inner.synced();
+        self.inner.state.lock().inbox_end(user, synced)
+    }
+
+    /// `user`'s inbox events after what it acknowledged, up to `upto`.
+    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
+        Box::new(ReplayLines::new(&self.inner, user, upto))
+    }
+
+    /// Shared with `Drop`.
+    fn stop(&self) {
+        self.inner.stop()
+    }
+
+    fn server_id(&self) -> Result<String, Ko> {
+        Ok(self.inner.server_id.clone())
+    }
 }
 
 impl Inner {
@@ -62,91 +305,6 @@ impl Inner {
             }
             Ok(made)
         })
-    }
-
-    /// `MSG`s of one sender under one lock: a pipelined burst costs one
-    /// lock acquisition, not one per message.
-    pub(in crate::store) fn send(
-        &self,
-        from: UserId,
-        msgs: &[super::super::Outgoing],
-    ) -> (Vec<Result<Accepted, Ko>>, Ticket) {
-        let applied = self.write_in(|state, pending| {
-            Ok(msgs.iter().map(|(to, id, text)| self.send_one(state, pending, from, to, id, text)).collect())
-        });
-        match applied {
-            Ok(results) => results,
-            // The store refuses every write (disk failure, shutdown).
-            Err(ko) => (vec![Err(ko); msgs.len()], Ticket(0)),
-        }
-    }
-
-    /// `READ`: `user` read `chat` up to the message `id`.
-    pub(in crate::store) fn read(
-        self: &Arc<Self>,
-        user: UserId,
-        chat: &Chat,
-        id: &str,
-    ) -> Result<Ticket, Ko> {
-        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
-        match chat {
-            Chat::User(name) => {
-                // The contract has one code for READ: UNKNOWN_MESSAGE.
-                let (from, from_name, me, candidates, head) = {
-                    let state = self.state.lock();
-                    let from = state
-                        .user_id(name)
-                        .ok_or_else(|| ko(Code::UnknownMessage, format!("no user named {name}")))?;
-                    let (from_name, me) = (state.users[from].name.clone(), state.users[user].name.clone());
-                    (from, from_name, me, state.sent_candidates(from, id), state.direct_head(from, user))
-                };
-                // Among the sender's recent messages first (one read), else
-                // back along the conversation.
-                let dord = match self.recent_message(&candidates, &from_name, id)? {
-                    Some((to, dord)) if *to == *me => dord,
-                    Some(_) => return Err(unknown()), // sent to someone else, or to a room
-                    None => {
-                        let found = self.search(head, |m| m.from == &*from_name && m.id == id)?;
-                        found.ok_or_else(unknown)?.dord
-                    }
-                };
-                let ((), ticket) = self.write(|state, batch| {
-                    if !state.would_read(from, user, dord) {
-                        return Ok(()); // read already: nothing changes
-                    }
-                    let ts = state.next_ts(now_ms());
-                    let me = state.users[user].name.clone();
-                    state.commit(
-                        Record::Read { ts, user: me, chat: from_name.clone(), id: id.into(), ord: dord },
-                        batch,
-                    )
-                })?;
-                Ok(ticket)
-            }
-            Chat::Room(name) => {
-                let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
-                let head = {
-                    let state = self.state.lock();
-                    let room = state.member_room(name, user).ok_or_else(not_member)?;
-                    state.room_head(room)
-                };
-                // `READ:#room:<id>` names no sender: the newest message with that id.
-                let ord = self.search(head, |m| m.id == id)?.ok_or_else(unknown)?.ord;
-                let ((), ticket) = self.write(|state, batch| {
-                    let room = state.member_room(name, user).ok_or_else(not_member)?;
-                    if ord >= state.room_link(room).ord {
-                        return Err(unknown()); // the room was emptied and made again meanwhile
-                    }
-                    if ord < state.room_read(room, user) {
-                        return Ok(()); // read already: nothing changes
-                    }
-                    let ts = state.next_ts(now_ms());
-                    let (me, chat) = (state.users[user].name.clone(), state.room(room).name.clone());
-                    state.commit(Record::Read { ts, user: me, chat, id: id.into(), ord }, batch)
-                })?;
-                Ok(ticket)
-            }
-        }
     }
 
     /// Which of `candidates` (positions from the sender's window) is the
@@ -251,79 +409,6 @@ impl Inner {
             pos = m.prev;
         }
         Ok(None)
-    }
-
-    /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
-    /// the direct messages among them into DELIVERED.
-    pub(in crate::store) fn ack(&self, user: UserId, seq: u64) {
-        // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
-        let result = self.write_unwaited(|state, batch| {
-            if seq <= state.users[user].inbox.acked {
-                return Ok(()); // nothing new
-            }
-            let me = state.users[user].name.clone();
-            let ts = state.next_ts(now_ms());
-            for (sender, dord, id) in state.acked_direct(user, seq) {
-                if state.would_deliver(sender, user, dord) {
-                    let chat = state.users[sender].name.clone();
-                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
-                }
-            }
-            state.commit(Record::Ack { ts, user: me, seq }, batch)
-        });
-        if let Err(e) = result {
-            log::warn!("store: ack {seq} of user #{user} not stored: {}", e.reason);
-        }
-    }
-
-    /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
-    pub(in crate::store) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.write(|state, batch| {
-            let existing = state.room_id(room);
-            if existing.is_some_and(|r| state.is_member(r, user)) {
-                return Ok(());
-            }
-            if state.rooms_of(user).count() >= MAX_ROOMS_PER_USER {
-                let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
-                return Err(ko(Code::BadRequest, why));
-            }
-            let (name, read) = match existing {
-                Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
-                None => (format!("#{room}").into(), 0),
-            };
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            state.commit(Record::Join { ts, user: me, room: name, read }, batch)
-        })?;
-        Ok(ticket)
-    }
-
-    /// `LEAVE`.
-    pub(in crate::store) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.write(|state, batch| {
-            // The code is NOT_MEMBER either way; the reason says which.
-            let r =
-                state.room_id(room).ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;
-            let r = Some(r).filter(|&r| state.is_member(r, user));
-            let r = r.ok_or_else(|| ko(Code::NotMember, format!("you are not in #{room}")))?;
-            let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.clone());
-            let name = state.room(r).name.clone();
-            state.commit(Record::Leave { ts, user: me, room: name }, batch)
-        })?;
-        Ok(ticket)
-    }
-
-    /// The receive connection of `user` ended at `ts_ms`.
-    pub(in crate::store) fn note_offline(&self, user: UserId, ts_ms: u64) {
-        let result = self.write_unwaited(|state, batch| {
-            let me = state.users[user].name.clone();
-            state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
-        });
-        if let Err(e) = result {
-            // At shutdown the server notes everyone online before the
-            // store stops; a connection that ends after that lands here.
-            log::debug!("store: last-seen time of user #{user} not stored: {}", e.reason);
-        }
     }
 }
 

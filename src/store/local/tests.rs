@@ -20,13 +20,14 @@ fn open(disk: &Arc<SimDisk>, options: Options) -> (Arc<LocalStore>, Store) {
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let local =
         Arc::new(LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
-    let store = Store::new(Box::new(local.clone()), Hasher::new(8).unwrap());
+    let store = Store::new(local.clone(), Hasher::new(8).unwrap());
     (local, store)
 }
 
 fn send(store: &Store, from: UserId, to: &str, id: &str) -> Result<String, crate::protocol::Ko> {
     let text = Text::parse(&format!("text of {id}")).unwrap();
-    let (ok, ticket) = store.send(from, &Chat::parse(to).unwrap(), id, &text)?;
+    let (mut results, ticket) = store.send(from, &[(Chat::parse(to).unwrap(), id.to_string(), text)]);
+    let ok = results.pop().expect("one result per message")?;
     store.wait(ticket)?;
     Ok(ok.to_string())
 }
@@ -118,7 +119,7 @@ fn a_resend_in_the_same_burst_is_recognised_before_it_is_written() {
     let text = |t: &str| Text::parse(t).unwrap();
     // The second is read back from the batch not yet written.
     let msgs = [(to.clone(), "d1".to_string(), text("one")), (to, "d1".to_string(), text("again"))];
-    let (results, ticket) = store.send_many(ana, &msgs);
+    let (results, ticket) = store.send(ana, &msgs);
     store.wait(ticket).unwrap();
     assert_eq!(results[0], results[1]);
     assert_eq!(history(&store, ana, "bob").len(), 1);
@@ -263,7 +264,7 @@ fn a_long_history_is_read_again_as_it_is_written_and_cut_at_its_byte_limit() {
     store.register("bob", "", "pw").unwrap();
     let text = Text::parse(&"z".repeat(4000)).unwrap();
     for i in 0..200 {
-        let (_, ticket) = store.send(ana, &Chat::User("bob".into()), &format!("m{i}"), &text).unwrap();
+        let (_, ticket) = store.send(ana, &[(Chat::User("bob".into()), format!("m{i}"), text.clone())]);
         store.wait(ticket).unwrap();
     }
     // 200 lines of ~4 KB: more than the walk keeps, so they are read again.
