@@ -205,7 +205,7 @@ fn the_echo_bot_answers_across_a_server_restart_and_on_a_fresh_server_at_the_sam
     // A text that would clear a terminal, stored before protocol 1.2
     // refused control characters in MSG: the bot logs it with its control
     // characters shown; its echo is refused by the server, and it goes on.
-    support::old_data::plant_old_text(&mut server, "ana", "echo-bot", "a0", "\u{1b}[2Jboo");
+    support::old_data::plant_old_text(&mut server, &[], "ana", "echo-bot", "a0", "\u{1b}[2Jboo");
     let dir = tempfile::tempdir().unwrap();
     let mut bot = Bot::start("echo_bot", &wachat_args(&server, "echo-bot", dir.path()), "pw-echo-bot");
     bot.expect("answering direct messages to echo-bot");

@@ -30,7 +30,7 @@ fn control_characters_from_a_user_are_shown_harmless_everywhere_and_stored_as_se
     assert_eq!(refused, "KO:BAD_REQUEST:a text may not hold U+001B (escape)");
     drop(ana);
     // ...but one a server before 1.2 stored still reaches bob, harmless.
-    support::old_data::plant_old_text(&mut server, "ana", "bob", "m1", NASTY);
+    support::old_data::plant_old_text(&mut server, &[], "ana", "bob", "m1", NASTY);
     let dir = tempfile::tempdir().unwrap();
     let mut bob = Console::start(&server, "bob", dir.path(), &[]);
     bob.expect(&format!("ana: {SHOWN}"));

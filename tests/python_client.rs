@@ -136,6 +136,7 @@ fn the_python_client_shows_control_characters_in_old_data_escaped() {
     server.register(&["ana", "bob"]);
     support::old_data::plant_old_text(
         &mut server,
+        &[],
         "bob",
         "ana",
         "b1",

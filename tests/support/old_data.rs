@@ -11,9 +11,10 @@ use super::TestServer;
 /// as a server before 1.2 would have stored it: sends a placeholder of the
 /// same length on disk, kills the server, writes `plain` (escaped, then
 /// quoted as the log's CSV quotes a field with a CR) over the placeholder in
-/// the data directory, and starts the server again on it, on the same ports.
+/// the data directory, and starts the server again on it, on the same ports,
+/// with `args` (its flags besides the data directory and ports).
 /// Same length, so every position in the log stays right.
-pub fn plant_old_text(server: &mut TestServer, from: &str, to: &str, id: &str, plain: &str) {
+pub fn plant_old_text(server: &mut TestServer, args: &[&str], from: &str, to: &str, id: &str, plain: &str) {
     let escaped = plain.replace('\\', "\\\\").replace('\n', "\\n");
     let stored = if escaped.contains(['\r', ',', '"']) {
         format!("\"{}\"", escaped.replace('"', "\"\""))
@@ -28,7 +29,7 @@ pub fn plant_old_text(server: &mut TestServer, from: &str, to: &str, id: &str, p
     server.kill();
     let planted = replace_in_files(&server.data_dir, placeholder.as_bytes(), stored.as_bytes());
     assert!(planted > 0, "the placeholder is nowhere in {}", server.data_dir.display());
-    server.restart_in_place(&[]);
+    server.restart_in_place(args);
 }
 
 /// Replaces `from` by `to` (as long) in every file under `dir`; how many.
