@@ -116,7 +116,7 @@ fn describe(c: char) -> String {
         '\u{c}' => "form feed",
         '\r' => "carriage return",
         '\u{1b}' => "escape",
-        '\u{1c}'..='\u{1e}' => "information separator",
+        '\u{1c}'..='\u{1f}' => "information separator",
         '\u{7f}' => "delete",
         '\u{85}' => "next line",
         '\u{9b}' => "control sequence introducer",
