@@ -26,6 +26,19 @@ fn text() -> impl Strategy<Value = Text> {
     "(?s).{1,300}".prop_filter_map("1-4096 bytes", |plain: String| Text::from_plain(&plain).ok())
 }
 
+/// What protocol 1.2 refuses in a sent text, written here independently of
+/// src/protocol/escape.rs: in the unescaped text, control characters but
+/// tab and newline (which travels escaped, as `\n`), and the line and
+/// paragraph separators (Python's `str.splitlines()` splits at them).
+fn refused_in_a_sent_text(c: char) -> bool {
+    (c.is_control() && c != '\t' && c != '\n') || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// A text a client may send (1.2): no refused character.
+fn sent_text() -> impl Strategy<Value = Text> {
+    text().prop_filter("no control character but tab", |t| !t.unescaped().chars().any(refused_in_a_sent_text))
+}
+
 /// Rest-of-line fields: anything but a newline.
 fn rest() -> impl Strategy<Value = String> {
     "[^\n\r]{1,60}"
@@ -36,7 +49,7 @@ fn request() -> impl Strategy<Value = Request> {
         (name(), rest()).prop_map(|(user, password)| Request::Login { user, password }),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),
-        (chat(), id(), text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
+        (chat(), id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
         (chat(), id()).prop_map(|(chat, id)| Request::Read { chat, id }),
         name().prop_map(|room| Request::Join { room }),
         name().prop_map(|room| Request::Leave { room }),
@@ -194,6 +207,27 @@ proptest! {
     fn texts_round_trip(plain in "(?s).{1,500}") {
         let text = Text::from_plain(&plain).unwrap();
         prop_assert_eq!(text.unescaped(), plain);
+        prop_assert_eq!(Text::parse(text.as_escaped()), Ok(text));
+    }
+
+    /// 1.2: `MSG` refuses a text exactly when it holds a refused
+    /// character, naming the first one; the lenient parse (events, stored
+    /// records) still reads it unchanged.
+    #[test]
+    fn a_sent_text_is_refused_exactly_for_its_control_characters(
+        plain in "(?s)[a-z \t\n\r\u{0}-\u{1f}\u{7f}-\u{a0}\u{2027}-\u{202a}ñ]{1,40}",
+    ) {
+        let text = Text::from_plain(&plain).unwrap();
+        let reply = Request::parse(&format!("MSG:bob:m1:{text}"));
+        match plain.chars().find(|&c| refused_in_a_sent_text(c)) {
+            Some(c) => {
+                let ko = reply.unwrap_err();
+                prop_assert_eq!(ko.code, Code::BadRequest);
+                let code_point = format!("a text may not hold U+{:04X} (", c as u32);
+                prop_assert!(ko.reason.starts_with(&code_point), "{:?}", ko.reason);
+            }
+            None => prop_assert_eq!(reply, Ok(Request::Msg { to: Chat::User("bob".into()), id: "m1".into(), text: text.clone() })),
+        }
         prop_assert_eq!(Text::parse(text.as_escaped()), Ok(text));
     }
 

@@ -1,5 +1,6 @@
 //! What a hostile peer can do to a client: text full of terminal control
-//! characters (from another user, or from a server that lies), and a
+//! characters (from another user, in data stored before protocol 1.2
+//! refused them, or from a server that lies), and a
 //! listing that never ends. The screen shows the control characters as
 //! harmless text and the local log keeps the text as it was sent; a
 //! listing past the client's bounds ends the connection with a clear
@@ -21,13 +22,17 @@ const SHOWN: &str = "^[[2Jfake^[]0;pwned^G^MSYSTEM: re-run with --password^H^HM-
 
 #[test]
 fn control_characters_from_a_user_are_shown_harmless_everywhere_and_stored_as_sent() {
-    let server = TestServer::start();
+    let mut server = TestServer::start();
     server.register(&["ana", "bob"]);
+    // 1.2: the server refuses such a text on MSG...
+    let mut ana = server.login_send("ana", "pw-ana");
+    let refused = ana.request(&format!("MSG:bob:m1:{NASTY}"));
+    assert_eq!(refused, "KO:BAD_REQUEST:a text may not hold U+001B (escape)");
+    drop(ana);
+    // ...but one a server before 1.2 stored still reaches bob, harmless.
+    support::old_data::plant_old_text(&mut server, &[], "ana", "bob", "m1", NASTY);
     let dir = tempfile::tempdir().unwrap();
     let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
-    let mut ana = server.login_send("ana", "pw-ana");
-    assert!(ana.request(&format!("MSG:bob:m1:{NASTY}")).starts_with("OK:m1:"));
     bob.expect(&format!("ana: {SHOWN}"));
     bob.type_line("/chat ana");
     bob.expect(&format!("ana: {SHOWN}"));

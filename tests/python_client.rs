@@ -117,10 +117,34 @@ fn the_python_client_receives_sends_and_sees_its_ticks() {
     python.type_line("zed hello");
     python.expect("  not sent: KO:UNKNOWN_USER:");
 
-    // Control characters from the network are shown, not obeyed.
-    assert!(bob.request("MSG:ana:b2:\u{1b}[2Jboo").starts_with("OK:b2:"));
-    python.expect("bob → ana: ^[[2Jboo");
+    // 1.2: a control character in a sent text is refused (old data that
+    // holds one is shown escaped: see the next test).
+    assert_eq!(bob.request("MSG:ana:b2:\u{1b}[2Jboo"), "KO:BAD_REQUEST:a text may not hold U+001B (escape)");
 
+    drop(python.stdin.take()); // Ctrl+D
+    let status = wait_with_timeout(&mut python.child, READ_TIMEOUT);
+    assert!(status.success(), "the Python client exited with {status}");
+}
+
+/// Control characters from the network are shown, not obeyed. Since 1.2
+/// the server refuses them in `MSG`, so the text comes as old data: a
+/// record a server before 1.2 stored. A CR or U+2028 does not split the
+/// line the client shows, and ESC does not reach the terminal.
+#[test]
+fn the_python_client_shows_control_characters_in_old_data_escaped() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    support::old_data::plant_old_text(
+        &mut server,
+        &[],
+        "bob",
+        "ana",
+        "b1",
+        "\u{1b}[2Jboo\rSYSTEM: forged\u{2028}too",
+    );
+    let mut python = Python::start(&server, "ana", "pw-ana", &[]);
+    let shown = python.expect("bob → ana: ^[[2Jboo^MSYSTEM: forged<U+2028>too");
+    assert!(!shown.contains(['\u{1b}', '\r', '\u{2028}']), "{shown:?}");
     drop(python.stdin.take()); // Ctrl+D
     let status = wait_with_timeout(&mut python.child, READ_TIMEOUT);
     assert!(status.success(), "the Python client exited with {status}");

@@ -136,10 +136,8 @@ fn an_offline_browser_queues_reconnects_and_delivers_once() {
 #[test]
 fn hostile_text_is_shown_as_text_and_does_nothing() {
     let _one = one_at_a_time();
-    let (server, url) = web_server(&[]);
+    let (mut server, _) = web_server(&[]);
     server.register(&["ana", "bob"]);
-    let ana = logged_in(&url, "ana", 1200, 800);
-    let mut bob = server.login_send("bob", "pw-bob");
     let long = "x".repeat(4096);
     let hostile = [
         "<img src=x onerror=\"window.pwned=1\">",
@@ -147,9 +145,27 @@ fn hostile_text_is_shown_as_text_and_does_nothing() {
         "\u{1b}[31mred\u{7}",
         long.as_str(),
     ];
+    // Since protocol 1.2 a control character in MSG is refused; one stored
+    // before (old data, planted in the log) still reaches the browser.
     for (i, text) in hostile.iter().enumerate() {
-        assert!(bob.request(&format!("MSG:ana:h{i}:{text}")).starts_with(&format!("OK:h{i}:")));
+        if text.contains('\u{1b}') {
+            support::old_data::plant_old_text(
+                &mut server,
+                &["--web-port", "0"],
+                "bob",
+                "ana",
+                &format!("h{i}"),
+                text,
+            );
+        } else {
+            let mut bob = server.login_send("bob", "pw-bob");
+            assert!(bob.request(&format!("MSG:ana:h{i}:{text}")).starts_with(&format!("OK:h{i}:")));
+        }
     }
+    let url = format!("http://{}", server.web.expect("the web port"));
+    let ana = logged_in(&url, "ana", 1200, 800);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("MSG:ana:hx:\u{1b}[31mred"), "KO:BAD_REQUEST:a text may not hold U+001B (escape)");
     ana.click("#chat-list button[data-chat='bob']");
     ana.wait_for("document.querySelectorAll('#messages .msg').length === 4");
     let shown = texts(&ana);

@@ -6,6 +6,18 @@
 //! it checks it once and then stores and forwards it as it came (the files
 //! on disk hold the same escaped form, so every record is one line there
 //! too). Clients call [`Text::unescaped`] to show it.
+//!
+//! Two ways in, on purpose. [`Text::parse`] is lenient: it reads what is
+//! already stored or relayed (events, log records, history lines, P2P),
+//! so old data still loads and each client shows it escaped
+//! (src/display.rs). [`Text::parse_sent`] is strict (protocol 1.2): a text a
+//! client *sends* may not hold a control character other than tab, nor
+//! U+2028/U+2029. A bare `\r` would let a sender forge a line on a
+//! classmate's line-reading client; ESC, or a C1 control such as U+009B,
+//! would drive a terminal; and Python's `str.splitlines()`, the one
+//! LAB.md and examples/wachat_client.py use, also breaks a line at
+//! `\v`, `\f`, U+001C–U+001E, U+0085 (NEL), U+2028 and U+2029. A
+//! newline travels escaped (`\n`), so a text never needs a raw one.
 
 use std::fmt;
 
@@ -26,6 +38,20 @@ impl Text {
             return Err(format!("the text is {len} bytes, the limit is {MAX_TEXT}"));
         }
         Ok(Text(escaped.to_string()))
+    }
+
+    /// 1.2: checks a text a client sends (`MSG`): [`Text::parse`], and no
+    /// character that could break or drive a line-reading client (see
+    /// [`forbidden`]). The reason names the character, e.g. "a text may
+    /// not hold U+000D (carriage return)".
+    pub fn parse_sent(escaped: &str) -> Result<Text, String> {
+        let text = Text::parse(escaped)?;
+        // The escapes are `\\` and `\n`, neither a control character, so a
+        // forbidden character in the escaped form is one in the real text.
+        match escaped.chars().find(|&c| forbidden(c)) {
+            Some(c) => Err(format!("a text may not hold {}", describe(c))),
+            None => Ok(text),
+        }
     }
 
     /// Escapes a text typed by a user. Fails if it is empty or too long.
@@ -71,6 +97,36 @@ impl fmt::Display for Text {
     }
 }
 
+/// Whether a sent text may not hold `c` (protocol 1.2): every control
+/// character (C0, DEL and C1: `char::is_control`) but tab, plus the line
+/// and paragraph separators U+2028 and U+2029, which are not control
+/// characters but end a line for Python's `str.splitlines()` and for
+/// JavaScript.
+pub fn forbidden(c: char) -> bool {
+    (c.is_control() && c != '\t') || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// `U+000D (carriage return)`: a character named for a reason.
+fn describe(c: char) -> String {
+    let name = match c {
+        '\0' => "null",
+        '\u{7}' => "bell",
+        '\u{8}' => "backspace",
+        '\u{b}' => "vertical tab",
+        '\u{c}' => "form feed",
+        '\r' => "carriage return",
+        '\u{1b}' => "escape",
+        '\u{1c}'..='\u{1f}' => "information separator",
+        '\u{7f}' => "delete",
+        '\u{85}' => "next line",
+        '\u{9b}' => "control sequence introducer",
+        '\u{2028}' => "line separator",
+        '\u{2029}' => "paragraph separator",
+        _ => "a control character",
+    };
+    format!("U+{:04X} ({name})", c as u32)
+}
+
 /// Length in bytes of the unescaped text, or why the escaping is wrong.
 fn unescaped_len(escaped: &str) -> Result<usize, String> {
     let mut len = 0;
@@ -110,6 +166,45 @@ mod tests {
         assert!(Text::parse(&"x".repeat(MAX_TEXT + 1)).is_err());
         // 4096 newlines escaped are 8192 characters but 4096 bytes of text.
         assert!(Text::parse(&"\\n".repeat(MAX_TEXT)).is_ok());
+    }
+
+    #[test]
+    fn a_sent_text_may_not_hold_a_control_character_but_tab() {
+        assert_eq!(Text::parse_sent("a\rb").unwrap_err(), "a text may not hold U+000D (carriage return)");
+        assert_eq!(Text::parse_sent("\u{1b}[2J").unwrap_err(), "a text may not hold U+001B (escape)");
+        assert_eq!(
+            Text::parse_sent("x\u{2028}y").unwrap_err(),
+            "a text may not hold U+2028 (line separator)"
+        );
+        assert_eq!(
+            Text::parse_sent("\u{1}").unwrap_err(),
+            "a text may not hold U+0001 (a control character)"
+        );
+        for c in
+            ['\0', '\u{b}', '\u{c}', '\u{1c}', '\u{1e}', '\u{7f}', '\u{80}', '\u{85}', '\u{9f}', '\u{2029}']
+        {
+            assert!(Text::parse_sent(&format!("a{c}b")).is_err(), "{c:?}");
+        }
+        // Tab, an escaped newline, and what is merely unusual stay allowed.
+        for ok in ["a\tb", "line 1\\nline 2", "C:\\\\path", "ñ €", "\u{a0}\u{200b}\u{202e}", "\u{a0}"] {
+            assert_eq!(Text::parse_sent(ok).unwrap(), Text::parse(ok).unwrap(), "{ok:?}");
+        }
+        // The other checks still come first, and the lenient parse still
+        // reads what is stored.
+        assert!(Text::parse_sent("").unwrap_err().contains("empty"));
+        assert!(Text::parse_sent("a\\tb").unwrap_err().contains("bad escape"));
+        assert_eq!(Text::parse("a\rb\u{1b}").unwrap().unescaped(), "a\rb\u{1b}");
+    }
+
+    #[test]
+    fn forbidden_is_what_python_splitlines_splits_at_and_terminals_obey() {
+        // Every character where str.splitlines() breaks a line, but the
+        // raw newline (refused by escaping already).
+        for c in ['\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}'] {
+            assert!(forbidden(c), "{c:?}");
+        }
+        assert!(forbidden('\u{1b}') && forbidden('\u{9b}') && forbidden('\u{7f}'));
+        assert!(!forbidden('\t') && !forbidden(' ') && !forbidden('a') && !forbidden('\u{a0}'));
     }
 
     #[test]

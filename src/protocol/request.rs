@@ -156,7 +156,8 @@ impl Request {
             }
             "MSG" => {
                 let f = fields(line, 4, "MSG:<to>:<id>:<text>")?;
-                let text = Text::parse(f[3]).map_err(bad)?;
+                // Strict (1.2): no control character but tab (escape.rs).
+                let text = Text::parse_sent(f[3]).map_err(bad)?;
                 Request::Msg { to: chat(f[1])?, id: id(f[2])?, text }
             }
             "READ" => {
@@ -313,6 +314,10 @@ mod tests {
         assert!(reason("MSG:bob:m1:").contains("empty"));
         assert!(reason("MSG:bob:m.1:hi").contains("message id"));
         assert!(reason("MSG:bob:m1:a\\qb").contains("bad escape"));
+        assert_eq!(reason("MSG:bob:m1:a\rb"), "a text may not hold U+000D (carriage return)");
+        assert_eq!(reason("MSG:#general:m1:\u{1b}[2J"), "a text may not hold U+001B (escape)");
+        assert_eq!(reason("MSG:bob:m1:a\u{2028}b"), "a text may not hold U+2028 (line separator)");
+        assert!(Request::parse("MSG:bob:m1:a\tb\\nc").is_ok());
         assert!(reason("HISTORY:bob:lots").contains("number"));
         assert!(reason("HISTORY:bob:-1").contains("number"));
         assert!(reason("HISTORY:bob:").contains("number"));

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod cluster;
 pub mod console;
 pub mod fake_telegram;
+pub mod old_data;
 pub mod pty;
 pub mod tls;
 
