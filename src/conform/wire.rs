@@ -107,23 +107,19 @@ impl Conn {
         let stream = Stream::connect(tcp, tls, host, Instant::now() + wait)
             .map_err(|e| Failure::new(format!("a TLS handshake with {addr}"), format!("error: {e}")))?;
         transcript.push(label, Dir::Note, &format!("connected to {addr}"));
-        Ok(Conn {
-            stream,
-            label: label.into(),
-            transcript: transcript.clone(),
-            pending: Vec::new(),
-            wait,
-            close_wait: wait,
-            closed: false,
-        })
+        Ok(Conn::new(stream, label, transcript, wait))
     }
 
     /// A connection accepted by the suite playing the server
     /// (`wachat conform client`).
     pub fn accepted(tcp: TcpStream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
         tcp.set_nodelay(true).ok();
-        let stream = Stream::plain(tcp);
         transcript.push(label, Dir::Note, "the client connected");
+        Conn::new(Stream::plain(tcp), label, transcript, wait)
+    }
+
+    /// A fresh connection's state, however it began.
+    fn new(stream: Stream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
         Conn {
             stream,
             label: label.into(),
