@@ -251,6 +251,32 @@ impl fmt::Display for EventRef<'_> {
     }
 }
 
+impl<'a> EventRef<'a> {
+    /// Parses a `MSG` or `STATUS` frame without copying it (a `MSG`'s text
+    /// stays escaped): the hot path of a load client. `None` for any other
+    /// frame, or one that [`Event::parse`] would refuse for its numbers.
+    pub fn parse(line: &'a str) -> Option<EventRef<'a>> {
+        let number = |s: &str| s.parse::<u64>().ok();
+        if line.starts_with("MSG:") {
+            let f = split_fields(line, 7)?;
+            Some(EventRef::Msg {
+                seq: number(f[1])?,
+                from: f[2],
+                to: f[3],
+                id: f[4],
+                ts: number(f[5])?,
+                text: f[6],
+            })
+        } else if line.starts_with("STATUS:") {
+            let f = split_fields(line, 6)?;
+            let state = f[4].parse().ok()?;
+            Some(EventRef::Status { seq: number(f[1])?, peer: f[2], id: f[3], state, ts: number(f[5])? })
+        } else {
+            None
+        }
+    }
+}
+
 /// What a client sends on the receive port once logged in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventReply {
@@ -313,6 +339,28 @@ impl fmt::Display for EventReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn borrowed_events_parse_as_the_owned_ones_write() {
+        let msg = "MSG:7:ana:bob:m1:1700000000000:a:b\\nc";
+        assert_eq!(
+            EventRef::parse(msg),
+            Some(EventRef::Msg {
+                seq: 7,
+                from: "ana",
+                to: "bob",
+                id: "m1",
+                ts: 1700000000000,
+                text: "a:b\\nc"
+            })
+        );
+        assert_eq!(EventRef::parse(msg).unwrap().to_string(), msg);
+        let status = "STATUS:8:bob:m1:READ:1700000000001";
+        assert_eq!(EventRef::parse(status).unwrap().to_string(), status);
+        for other in ["PING", "JOINED:ana", "MSG:x:ana:bob:m1:1:t", "STATUS:1:bob:m1:SEEN:2", "MSG:1:a"] {
+            assert_eq!(EventRef::parse(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn events_round_trip() {
