@@ -314,6 +314,19 @@ pub struct ServeArgs {
     /// later. Default: keep everything.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub retain_days: Option<u32>,
+    /// Bytes of messages each user may have stored (64MiB, 1GiB, 4096 …);
+    /// past it, their sends get KO:FULL until --retain-days frees some. 0 = no limit.
+    #[arg(long, value_name = "SIZE", default_value = crate::store::budget::USER_QUOTA_FLAG, value_parser = crate::store::budget::parse_size)]
+    pub user_quota: u64,
+    /// Events that may wait for one user who is away; past it, direct
+    /// messages to that user get KO:FULL (the sender's, not the user's loss). 0 = no limit.
+    #[arg(long, value_name = "EVENTS", default_value_t = crate::store::budget::INBOX_MAX)]
+    pub inbox_max: u64,
+    /// Refuse writes with KO:FULL while the data directory's disk has less
+    /// than this free (1GiB, 500MiB, 5%), so that the log never meets a
+    /// full disk; they resume by themselves once there is room. 0 = no floor.
+    #[arg(long, value_name = "SIZE|PERCENT", default_value = crate::store::budget::MIN_FREE_FLAG, value_parser = crate::store::budget::MinFree::parse)]
+    pub min_free: crate::store::budget::MinFree,
     /// Start a new log segment once the current one holds this many bytes.
     #[arg(long, default_value_t = crate::store::local::SEGMENT_SIZE, value_parser = clap::value_parser!(u64).range(4096..))]
     pub segment_size: u64,

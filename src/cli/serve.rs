@@ -85,6 +85,11 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             segment_size: args.segment_size,
             checkpoint_records: args.checkpoint_records,
             retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
+            budget: crate::store::budget::Budget {
+                user_quota: args.user_quota,
+                inbox_max: args.inbox_max,
+                min_free: args.min_free,
+            },
             ..crate::store::Options::default()
         },
         rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),

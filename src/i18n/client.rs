@@ -44,6 +44,11 @@ catalogue! {
         pt: "lento demais, o servidor parou de esperar",
     },
     KoInternal { en: "an error on the server", es: "un error en el servidor", pt: "um erro no servidor" },
+    KoFull {
+        en: "no room left on the server for that",
+        es: "no queda espacio en el servidor para eso",
+        pt: "não há mais espaço no servidor para isso",
+    },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -423,6 +428,7 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::Busy => Msg::KoBusy,
         Code::Timeout => Msg::KoTimeout,
         Code::Internal => Msg::KoInternal,
+        Code::Full => Msg::KoFull,
     };
     msg.text(lang)
 }

@@ -43,6 +43,11 @@ codes! {
     Busy => "BUSY",
     Timeout => "TIMEOUT",
     Internal => "INTERNAL",
+    /// 1.2: a budget is spent — the sender's quota of stored bytes
+    /// (`--user-quota`), the recipient's inbox (`--inbox-max`), or the
+    /// server's disk (`--min-free`). The connection stays usable; the same
+    /// request succeeds once the budget comes back.
+    Full => "FULL",
 }
 
 impl Code {

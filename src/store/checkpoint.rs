@@ -13,6 +13,7 @@
 //! DIRECT,<a>,<b>,<head>,<count>,<a→b sent>,<b→a sent>,<a→b delivered>,<a→b read>,<b→a delivered>,<b→a read>,<order>
 //! ROOM,<#name>,<head>,<count>,<order>
 //! MEMBER,<#name>,<user>,<read>,<own message numbers, space-separated>
+//! USAGE,<user>,<bytes>                 bytes of the log its messages take (`store::budget`), if any
 //! END,<lines above>,<checksum>
 //! ```
 //!
@@ -96,6 +97,7 @@ pub struct Snapshot {
     users: Vec<UserSnapshot>,
     directs: Vec<((UserId, UserId), Direct)>,
     rooms: Vec<RoomSnapshot>,
+    usage: super::budget::Usage,
 }
 
 struct UserSnapshot {
@@ -151,6 +153,7 @@ pub fn snapshot(state: &State) -> Snapshot {
         users,
         directs: state.directs.iter().map(|(&k, &d)| (k, d)).collect(),
         rooms,
+        usage: state.usage.clone(),
     }
 }
 
@@ -207,6 +210,9 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
             let own: Vec<String> = m.own.iter().map(|o| o.to_string()).collect();
             out.row(&["MEMBER", &room.name, &state.users[*user].name, &n(m.read), &own.join(" ")]);
         }
+    }
+    for (user, bytes) in state.usage.iter() {
+        out.row(&["USAGE", &state.users[user].name, &n(bytes)]);
     }
     let lines = out.0.iter().filter(|&&b| b == b'\n').count();
     let sum = checksum(&out.0);
@@ -382,6 +388,10 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             let member = Member { read: f.number(3)?, own };
             state.rooms[room].as_mut().expect("live").members.insert(u, member);
             state.users[u].rooms.insert(room);
+        }
+        "USAGE" => {
+            let u = user(1)?;
+            state.usage.set(u, f.number(2)?);
         }
         "END" => {}
         other => return Err(format!("unknown kind {other:?}")),

@@ -13,6 +13,8 @@
 //!   what each request does.
 //!   A backend on a database shared by several servers implements the same
 //!   trait.
+//! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`
+//!   past it): `--user-quota`, `--inbox-max`, `--min-free`.
 //! - [`options`]: how the local store keeps its files; [`users`]: the
 //!   accounts' file, `users.csv`.
 //! - [`disk`]: the file interface every write goes through; [`sim_disk`]:
@@ -34,6 +36,7 @@
 
 pub mod accounts;
 pub mod backend;
+pub mod budget;
 pub mod checkpoint;
 pub mod convert;
 pub mod damage;

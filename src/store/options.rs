@@ -22,6 +22,8 @@ pub struct Options {
     /// Say in the log (at `info`) what each start and checkpoint did: the
     /// server's operator wants it; `wachat users` does not (then `debug`).
     pub report: bool,
+    /// What a user, an inbox and the disk may take (`store::budget`).
+    pub budget: super::budget::Budget,
 }
 
 /// Default segment size: 64 MiB, about 300,000 messages of 100 bytes.
@@ -40,6 +42,7 @@ impl Default for Options {
             checkpoint_interval: Duration::from_secs(600),
             retain: None,
             report: true,
+            budget: super::budget::Budget::default(),
         }
     }
 }

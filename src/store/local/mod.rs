@@ -37,6 +37,8 @@
 //! callback holding only the delivery turn, which nothing else in the
 //! store takes, so that batches reach the router in order.
 
+#[cfg(test)]
+mod budget_tests;
 mod checkpointer;
 pub mod committer;
 mod reads;
@@ -108,6 +110,8 @@ pub(super) struct Inner {
     lock: Mutex<Option<DataLock>>,
     /// This data directory's identity (`server.csv`), which `SERVER` answers.
     pub(super) server_id: String,
+    /// Whether the disk is below `--min-free` (see `store::budget`).
+    pub(super) floor: super::budget::Floor,
 }
 
 /// Records applied but not yet handed to the log.
@@ -197,6 +201,7 @@ impl LocalStore {
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
             server_id,
+            floor: super::budget::Floor::default(),
         });
         let threads = vec![
             committer::spawn_committer(inner.clone())?,
@@ -319,7 +324,19 @@ impl Inner {
     /// Like [`Inner::write`], with the whole pending batch: records not
     /// yet on disk can be read back ([`Pending::line_at`]), which a
     /// resend's check needs (`requests::send_one`).
+    /// Refused with `KO:FULL` below the free-space floor (`--min-free`).
     pub(super) fn write_in<T>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
+    ) -> std::result::Result<(T, Ticket), Ko> {
+        self.floor.check(self.disk.as_ref(), &self.dir, self.options.budget.min_free)?;
+        self.apply_in(f)
+    }
+
+    /// Applies `f` as [`Inner::write_in`] does, below the floor too:
+    /// for the small records nobody waits for (acknowledgements, last-seen
+    /// times), which the floor's room is also there for.
+    fn apply_in<T>(
         &self,
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
@@ -354,7 +371,7 @@ impl Inner {
         &self,
         f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<(), Ko>,
     ) -> std::result::Result<(), Ko> {
-        let written = self.write(f);
+        let written = self.apply_in(|state, pending| f(state, &mut pending.batch));
         self.flush_later();
         written.map(drop)
     }

@@ -367,12 +367,14 @@ impl Inner {
                 let to = state
                     .user_id(name)
                     .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                self.options.budget.check_send(state, from, Some(to))?;
                 (state.users[to].name.clone(), state.direct_link(from, to))
             }
             Chat::Room(name) => {
                 let room = state
                     .member_room(name, from)
                     .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+                self.options.budget.check_send(state, from, None)?;
                 (state.room(room).name.clone(), state.room_link(room))
             }
         };

@@ -45,6 +45,7 @@ impl State {
     /// its `\n`): nothing is written and nothing is pushed.
     pub fn load(&mut self, pos: Pos, len: u64, record: &Record) -> Result<(), String> {
         self.apply(record, pos, None)?;
+        self.count_usage(record, len);
         self.end = pos + len;
         self.sync_end = self.end;
         self.since_checkpoint += 1;
@@ -61,6 +62,7 @@ impl State {
             batch.log.truncate(start);
             return Err(internal(e));
         }
+        self.count_usage(&record, len);
         self.end += len;
         if record.needs_sync() {
             batch.sync = true;

@@ -240,6 +240,8 @@ pub struct State {
     pub sync_end: Pos,
     /// Records applied since the last checkpoint.
     pub since_checkpoint: u64,
+    /// Bytes of the log each user's messages take (`--user-quota`, see `store::budget`).
+    pub usage: crate::store::budget::Usage,
 }
 
 mod apply;
