@@ -38,6 +38,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// One `Command` is parsed per process: the size of its largest variant
+// (`serve`'s many flags) costs nothing worth a `Box`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the chat server (send port and receive port).
@@ -62,6 +65,9 @@ pub enum Command {
     /// Move a single server's data directory into a cluster's PostgreSQL
     /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
     Migrate(MigrateArgs),
+    /// A live dashboard of a running server, read from its --metrics
+    /// endpoint (`--once`: a plain-text snapshot).
+    Top(crate::top::TopArgs),
     /// The protocol's test suite: check a server (`conform server HOST`)
     /// or a client (`conform client -- CMD`) written by anyone.
     Conform(crate::conform::command::ConformArgs),
@@ -363,6 +369,14 @@ pub struct ServeArgs {
     /// This node's name in the cluster [default: host name and send port].
     #[arg(long, requires = "store")]
     pub node: Option<String>,
+    /// Serve Prometheus metrics over HTTP at /metrics: PORT (on loopback),
+    /// or HOST:PORT. Off unless given. `wachat top` reads them.
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::metrics::endpoint::parse_addr)]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// An address besides loopback that may scrape --metrics (0.0.0.0 or
+    /// :: for any). Repeatable.
+    #[arg(long, value_name = "IP", requires = "metrics")]
+    pub metrics_allow: Vec<IpAddr>,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -379,11 +393,13 @@ fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
 pub fn run(cli: Cli) -> Result<()> {
     // Users read what the other commands say; operators read the server's
     // and the benchmark's output, which stays English whatever the locale.
-    let for_operators = matches!(cli.command, Command::Serve(_) | Command::Bench(_) | Command::Conform(_));
+    let for_operators =
+        matches!(cli.command, Command::Serve(_) | Command::Bench(_) | Command::Conform(_) | Command::Top(_));
     i18n::set(if for_operators { Lang::En } else { cli.lang.unwrap_or_else(Lang::from_env) });
     match cli.command {
         Command::Serve(args) => serve::serve(args),
         Command::Bench(args) => crate::bench::run(args),
+        Command::Top(args) => crate::top::run(args),
         Command::Connect(args) => {
             // Before the password is asked for: a pipe gets a clear refusal.
             if args.tui {

@@ -163,6 +163,15 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         let scheme = if config_tls { "https" } else { "http" };
         log::info!("listening: web {scheme}://{addr} (the browser app)");
     }
+    if let Some(addr) = args.metrics {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| Error::io(format!("cannot listen on {addr} (--metrics)"), e))?;
+        let addr = listener.local_addr()?;
+        let thread =
+            crate::metrics::endpoint::spawn(listener, server.ctx().clone(), args.metrics_allow.clone())?;
+        server.adopt_listener(addr, thread);
+        log::info!("listening: metrics http://{addr}/metrics");
+    }
     wait_for_signal()?;
     server.shutdown();
     Ok(())

@@ -53,6 +53,7 @@ impl Feeder {
             self.refill(&outlet, next - 1, first - 1);
         }
         outlet.push_events(events);
+        crate::router::count_deliveries(events.iter().map(|(_, e)| *e));
     }
 
     /// Sends `user` its events after `after` up to `upto`, from the database.
@@ -72,6 +73,7 @@ impl Feeder {
             let Some(&(last, _)) = events.last() else { return };
             let borrowed: Vec<(u64, &Pushed)> = events.iter().map(|(seq, e)| (*seq, e)).collect();
             outlet.push_events(&borrowed);
+            crate::metrics::get().gap_refills.inc_by(borrowed.len() as u64);
             after = last;
         }
     }

@@ -67,6 +67,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         in_flight: None,
         msgs: Vec::new(),
         member_changes: Vec::new(),
+        first_read: None,
     };
     if let Err(e) = session.run() {
         if Stream::is_plaintext_client(&e) {
@@ -117,6 +118,9 @@ struct Session<'a> {
     /// Rooms this user joined (`true`) or left, to tell their members
     /// (protocol 1.1's `MEMBER`) once that is on disk.
     member_changes: Vec<(String, bool)>,
+    /// When the oldest request whose reply is not written yet was read:
+    /// the start of the request latency the metrics measure.
+    first_read: Option<Instant>,
 }
 
 impl Session<'_> {
@@ -171,6 +175,7 @@ impl Session<'_> {
 
     /// Queues a `KO`; closes the connection if its code says so.
     fn refuse(&mut self, ko: Ko) -> Flow {
+        crate::metrics::get().ko(ko.code);
         let flow = if ko.code.closes_connection() { Flow::Close } else { Flow::Continue };
         self.queue(Reply::Ko(ko), false);
         flow
@@ -199,6 +204,7 @@ impl Session<'_> {
     }
 
     fn handle(&mut self, line: &str) -> Flow {
+        self.first_read.get_or_insert_with(Instant::now);
         let Some((user, name)) = self.user.clone() else {
             return match auth::authenticate(self.ctx, line, self.peer.ip()) {
                 auth::Outcome::LoggedIn(id, name) => {
@@ -366,12 +372,14 @@ impl Session<'_> {
             timeout: self.ctx.config.timeout,
             error: None,
         };
+        let replies = self.replies.len();
         for (reply, _) in self.replies.drain(..) {
             if write!(out, "{reply}").is_err() {
                 break;
             }
         }
         let result = out.send();
+        observe_latency(self.first_read.take(), replies);
         self.out = out.buf;
         self.out.clear();
         self.out.shrink_to(2 * CHUNK);
@@ -395,14 +403,32 @@ impl Session<'_> {
         let replies = std::mem::take(&mut self.replies);
         let output = self.output.clone();
         self.in_flight = self.in_flight.max(Some(ticket));
-        self.ctx
-            .store
-            .when_durable(ticket, Box::new(move |stored| output.fill(number, encode(replies, stored))));
+        let first_read = self.first_read.take();
+        self.ctx.store.when_durable(
+            ticket,
+            Box::new(move |stored| {
+                let count = replies.len();
+                output.fill(number, encode(replies, stored));
+                observe_latency(first_read, count);
+            }),
+        );
         // A client that does not read its replies cannot pile them up here.
         if self.output.unsent() >= REPLY_BUDGET {
             self.output.drain(Instant::now() + self.ctx.config.timeout)?;
         }
         Ok(())
+    }
+}
+
+/// Observes the request latency of `replies` replies just written, all
+/// counted from the first one's request: in a pipelined burst the later
+/// ones were read a few microseconds after it.
+fn observe_latency(first_read: Option<Instant>, replies: usize) {
+    let Some(first_read) = first_read else { return };
+    let seconds = first_read.elapsed().as_secs_f64();
+    let histogram = &crate::metrics::get().request_latency;
+    for _ in 0..replies {
+        histogram.observe(seconds);
     }
 }
 

@@ -155,4 +155,10 @@ pub trait Backend: Send + Sync {
     /// first start, the same after every restart and on every node of a
     /// cluster, different for a fresh data directory (see `server_id.rs`).
     fn server_id(&self) -> Result<String, Ko>;
+
+    /// Events waiting in every inbox together, for the metrics
+    /// (`wachat_inbox_events`); `None` if this backend cannot say cheaply.
+    fn inbox_events(&self) -> Option<u64> {
+        None
+    }
 }

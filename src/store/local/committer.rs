@@ -617,8 +617,12 @@ fn write(inner: &Inner, files: &mut Files, users: &mut Vec<u8>, log: &[u8], sync
         users.clear();
     }
     files.log.append(log)?;
+    let metrics = crate::metrics::get();
+    metrics.batch_records.observe(log.iter().filter(|&&b| b == b'\n').count() as f64);
     if sync && fsync {
+        let started = Instant::now();
         files.log.sync()?;
+        metrics.fsync.observe(started.elapsed().as_secs_f64());
     }
     Ok(())
 }
