@@ -14,7 +14,8 @@ use super::db::{Db, OrKo};
 use super::names::Names;
 use super::reads;
 use crate::protocol::names::fold;
-use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, InfoLine, Ko, RoomLine};
+use crate::store::moderation::{Moderated, Notice};
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
@@ -154,6 +155,26 @@ impl Backend for PgBackend {
     /// Read at each `SERVER` (once per client connection), not at start:
     /// `wachat migrate` replaces the id a new database was given with the
     /// single server's, and nodes already running must answer the new one.
+    // Moderation (1.2) is not on the cluster's tables yet: a node says so
+    // rather than pretend (docs/CLUSTER.md). Rooms keep working as before.
+    fn moderate(
+        &self,
+        _by: UserId,
+        _room: &str,
+        _change: &Change,
+        _notice: &Notice,
+    ) -> Result<Moderated, Ko> {
+        Err(Ko::new(Code::BadRequest, "moderation is not available on a cluster node yet"))
+    }
+
+    fn room_info(&self, _user: UserId, _room: &str) -> Result<Vec<InfoLine>, Ko> {
+        Err(Ko::new(Code::BadRequest, "moderation is not available on a cluster node yet"))
+    }
+
+    fn is_room_admin(&self, _user: UserId, _room: &str) -> bool {
+        false
+    }
+
     fn server_id(&self) -> Result<String, Ko> {
         let mut conn = self.db.get()?;
         let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;

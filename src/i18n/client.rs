@@ -44,6 +44,7 @@ catalogue! {
         pt: "lento demais, o servidor parou de esperar",
     },
     KoInternal { en: "an error on the server", es: "un error en el servidor", pt: "um erro no servidor" },
+    KoForbidden { en: "not allowed in that room", es: "no permitido en esa sala", pt: "não permitido nessa sala" },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -423,6 +424,7 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::Busy => Msg::KoBusy,
         Code::Timeout => Msg::KoTimeout,
         Code::Internal => Msg::KoInternal,
+        Code::Forbidden => Msg::KoForbidden,
     };
     msg.text(lang)
 }

@@ -43,6 +43,11 @@ codes! {
     Busy => "BUSY",
     Timeout => "TIMEOUT",
     Internal => "INTERNAL",
+    /// 1.2: not allowed: a moderation request by someone who is not an
+    /// admin of the room, a `MSG` from a muted member or to an
+    /// announce-only room, a `JOIN` of an invite-only room without an
+    /// invitation or while banned.
+    Forbidden => "FORBIDDEN",
 }
 
 impl Code {

@@ -39,6 +39,7 @@
 
 mod checkpointer;
 pub mod committer;
+mod moderation;
 mod reads;
 mod requests;
 #[cfg(test)]
