@@ -5,8 +5,9 @@ use proptest::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 
 use wachat::protocol::{
-    Accepted, Action, Bye, Change, Chat, ChatLine, Code, Event, EventReply, FrameReader, HistoryLine, InfoLine,
-    Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine, SeenLine, State, Text,
+    Accepted, Action, Bye, Change, Chat, ChatLine, Code, Event, EventReply, FrameReader, HistoryLine,
+    InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine, SeenLine,
+    State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -74,7 +75,9 @@ fn request() -> impl Strategy<Value = Request> {
 fn topic() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
-        sent_text().prop_map(|t| t.as_escaped().to_string()).prop_filter("at most 512 bytes", |t| t.len() <= 512),
+        sent_text()
+            .prop_map(|t| t.as_escaped().to_string())
+            .prop_filter("at most 512 bytes", |t| t.len() <= 512),
     ]
 }
 
