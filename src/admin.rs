@@ -1,4 +1,4 @@
-//! `wachat users add|list|remove|passwd|import`: the accounts of a class,
+//! `wachat users add|list|remove|passwd|import|admin`: the accounts of a class,
 //! for the teacher, edited in the data directory while the server is
 //! stopped. `wachat users invite` prints invite codes instead, and works
 //! while the server runs (`store::invites`). The work on the files is [`crate::store::accounts`]; this
@@ -62,6 +62,16 @@ pub enum UsersCommand {
         data: DataDir,
         #[command(flatten)]
         hashing: Hashing,
+    },
+    /// Make an account a server admin, who moderates every room (protocol
+    /// 1.2), or with --remove no longer one.
+    Admin {
+        name: String,
+        /// Take the rank away instead.
+        #[arg(long)]
+        remove: bool,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Create an account with a random password for every row of a roster
     /// (CSV, header row, columns name,email); write name,password to --out.
@@ -174,6 +184,13 @@ pub fn run(command: UsersCommand) -> Result<()> {
                 .set_password(&name, hash)
                 .map_err(|e| explain(e, &data.data_dir, &[], |_| String::new()))?;
             println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
+        }
+        UsersCommand::Admin { name, remove, data } => {
+            let dir = existing(&data)?;
+            let mut accounts = Accounts::open(dir)?;
+            accounts.set_admin(&name, !remove).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
+            let said = if remove { Msg::AdminRemoved } else { Msg::AdminGranted };
+            println!("{}", tr!(said, name = name));
         }
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
         UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,

@@ -14,6 +14,8 @@ mod support;
 mod chat;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/moderation.rs"]
+mod moderation;
 #[path = "cluster/schema.rs"]
 mod schema;
 

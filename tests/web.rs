@@ -227,6 +227,42 @@ fn rooms_join_members_and_leave() {
 }
 
 #[test]
+fn a_room_header_shows_its_topic_and_announce_and_an_admin_acts_from_the_members_panel() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let (mut ana_raw, mut bob) = (server.login_send("ana", "pw-ana"), server.login_send("bob", "pw-bob"));
+    assert_eq!(ana_raw.request("JOIN:#lab"), "OK"); // ana made it: she owns it
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana_raw.request("TOPIC:#lab:week 2: <b>sockets</b>"), "OK");
+    assert_eq!(ana_raw.request("MODE:#lab:+announce"), "OK");
+    let ana = logged_in(&url, "ana", 1200, 800);
+    open_chat(&ana, "#lab");
+    ana.wait_for("document.getElementById('chat-flag').textContent === '📢'");
+    ana.wait_for("document.getElementById('chat-topic').textContent === 'week 2: <b>sockets</b>'");
+    // A change made elsewhere reaches the open header (the 1.2 event).
+    assert_eq!(ana_raw.request("TOPIC:#lab:week 3"), "OK");
+    ana.wait_for("document.getElementById('chat-topic').textContent === 'week 3'");
+    // The notice is in the room's text too (for the others: ana's own
+    // messages are not sent back to her).
+    assert!(
+        bob.listing("HISTORY:#lab:5").iter().any(|l| l.ends_with(":* ana set the topic of #lab: week 3"))
+    );
+    // The members panel has an admin's actions beside bob, none beside ana.
+    ana.click("#members-button");
+    ana.wait_for("document.querySelectorAll(\"#members button[data-act='mute10']\").length === 1");
+    ana.click("#members button[data-act='mute10']");
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    while !bob.listing("ROOMINFO:#lab").iter().any(|l| l.starts_with("MUTED:")) {
+        assert!(Instant::now() < deadline, "the mute from the members panel did not arrive");
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling the server's view
+    }
+    assert_eq!(ana_raw.request("MODE:#lab:-announce"), "OK");
+    ana.wait_for("document.getElementById('chat-flag').textContent === ''");
+    assert!(bob.request("MSG:#lab:b1:hi").starts_with("KO:FORBIDDEN:"), "muted");
+}
+
+#[test]
 fn a_laptop_screenshot_for_the_readme() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
@@ -450,6 +486,20 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
     }
     lines.push("MSG:1:ana:bob:m1:5".into());
     lines.push("STATUS:1:bob:m1:READ".into());
+    // Moderation (1.2).
+    for line in [
+        "TOPIC:#lab:ana:week 2: sockets",
+        "TOPIC:#lab:ana:",
+        "MODE:#lab:ana:+announce",
+        "MODE:#lab:ana:+moderated",
+        "KICKED:#lab:ana:bob",
+        "MUTED:#lab:ana:bob:1795243272540",
+        "MUTED:#lab:ana:bob:soon",
+        "BANNED:#lab:ana:bob:0",
+        "OPPED:lab:ana:eve",
+    ] {
+        lines.push(line.into());
+    }
     let js = browser.exec_async(
         "const done = arguments[1];
          import('/wire.js').then(w => done(arguments[0].map(l => w.parseEvent(l))));",
@@ -498,9 +548,18 @@ fn only_the_embedded_files_are_served_with_the_policy() {
     // Every file of the first load, and their size (goal: ≤ 100 KB).
     let started = Instant::now();
     let mut total = 0;
-    for path in
-        ["/", "/app.css", "/app.js", "/wire.js", "/link.js", "/chats.js", "/view.js", "/i18n.js", "/icon.svg"]
-    {
+    for path in [
+        "/",
+        "/app.css",
+        "/app.js",
+        "/wire.js",
+        "/link.js",
+        "/chats.js",
+        "/view.js",
+        "/moderation.js",
+        "/i18n.js",
+        "/icon.svg",
+    ] {
         let answer = get(path);
         assert!(answer.starts_with("HTTP/1.1 200"), "{path}");
         total += answer.split_once("\r\n\r\n").unwrap().1.len();

@@ -7,6 +7,7 @@ import { Model, Outbox, newId } from './chats.js';
 import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, isName, isRoom, fold } from './wire.js';
 import { t, translate } from './i18n.js';
 import { renderList, renderMembers, seenText, visible, Conversation } from './view.js';
+import { loadRules, renderHeader, aboutMe, addActions, isModeration } from './moderation.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,6 +28,8 @@ let hiddenCount = 0;
 let typingSupported = true;
 let lastTyping = 0;
 let loadingOlder = false;
+/** The open room's rules (ROOMINFO, 1.2), or null. */
+let rules = null;
 const inFlight = new Set();
 
 translate(document);
@@ -183,6 +186,9 @@ async function openChat(name) {
   $('members').hidden = true;
   $('members-button').hidden = $('leave-button').hidden = !chat.room;
   $('typing').textContent = '';
+  rules = null;
+  renderHeader(null);
+  if (chat.room) showRules(chat);
   const unread = chat.unread;
   try {
     if (!chat.limit || chat.limit < PAGE) await loadPage(chat, PAGE);
@@ -345,8 +351,39 @@ function onEvent(event) {
       break;
     }
     default:
+      if (isModeration(event)) onModeration(event);
       break;
   }
+}
+
+/** A moderation event (1.2): the header of the open room, and a line if it is about me. */
+function onModeration(event) {
+  const said = aboutMe(event, model.me);
+  if (said) $('status').textContent = said;
+  if (openKey === fold(event.room)) {
+    showRules(model.chat(event.room));
+    if (said) $('typing').textContent = said;
+    if (!$('members').hidden) showMembers();
+  }
+}
+
+/** Asks for a room's rules and draws its header. */
+async function showRules(chat) {
+  const info = await loadRules(link, chat.name);
+  if (openKey !== fold(chat.name)) return;
+  rules = info;
+  renderHeader(info);
+}
+
+/** An admin's action from the members panel. */
+async function moderate(line) {
+  try {
+    const { reply } = await link.request(line);
+    if (!reply.ok) $('typing').textContent = t('refused', { reason: reply.reason || reply.code });
+  } catch (_) {
+    /* offline */
+  }
+  if (openKey) await showMembers();
 }
 
 /** TYPING (protocol 1.2) at most every 3 s; a server without it says BAD_REQUEST once. */
@@ -395,7 +432,9 @@ async function showMembers() {
   try {
     const { reply, lines } = await link.request(request.members(model.chat(openKey).name));
     if (!reply.ok) return;
-    renderMembers(lines.map(parseSeen).filter(Boolean));
+    const members = lines.map(parseSeen).filter(Boolean);
+    renderMembers(members);
+    addActions(members, rules, model.me, moderate);
     $('members').hidden = false;
   } catch (_) {
     /* offline */

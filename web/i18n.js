@@ -13,6 +13,12 @@ const STRINGS = {
     sent: 'waiting', received: 'sent', delivered: 'delivered', read: 'read', failed: 'not sent: {reason}',
     notify: 'Notifications', noChat: 'Choose a chat, or open one by name.', chatList: 'Conversations',
     newMessage: 'New message from {who}', passwordNote: 'Your password stays in this tab\'s memory only.',
+    announceOnly: 'Only admins write here', mutedUntil: 'You are muted until {t}', untilLifted: 'further notice',
+    youMuted: '{by} muted you in {room} until {t}', youUnmuted: '{by} unmuted you in {room}',
+    youKicked: '{by} removed you from {room}', youBanned: '{by} banned you from {room} until {t}',
+    youUnbanned: '{by} lifted your ban from {room}', youInvited: '{by} invites you to {room}',
+    youOpped: '{by} made you an admin of {room}', youDeopped: '{by} removed you as an admin of {room}',
+    kick: 'Remove', mute10: 'Mute 10 min', ban: 'Ban', op: 'Make admin', deop: 'Remove admin',
   },
   es: {
     user: 'Usuario', password: 'Contraseña', email: 'Correo (opcional)', login: 'Entrar', register: 'Registrarse',
@@ -25,6 +31,12 @@ const STRINGS = {
     sent: 'en espera', received: 'enviado', delivered: 'entregado', read: 'leído', failed: 'no enviado: {reason}',
     notify: 'Notificaciones', noChat: 'Elige un chat, o abre uno por su nombre.', chatList: 'Conversaciones',
     newMessage: 'Nuevo mensaje de {who}', passwordNote: 'Tu contraseña solo queda en la memoria de esta pestaña.',
+    announceOnly: 'Solo los administradores escriben aquí', mutedUntil: 'Estás silenciado hasta las {t}', untilLifted: 'nuevo aviso',
+    youMuted: '{by} te silenció en {room} hasta las {t}', youUnmuted: '{by} te quitó el silencio en {room}',
+    youKicked: '{by} te sacó de {room}', youBanned: '{by} te expulsó de {room} hasta las {t}',
+    youUnbanned: '{by} levantó tu expulsión de {room}', youInvited: '{by} te invita a {room}',
+    youOpped: '{by} te hizo administrador de {room}', youDeopped: '{by} te quitó la administración de {room}',
+    kick: 'Sacar', mute10: 'Silenciar 10 min', ban: 'Expulsar', op: 'Hacer admin', deop: 'Quitar admin',
   },
   pt: {
     user: 'Usuário', password: 'Senha', email: 'E-mail (opcional)', login: 'Entrar', register: 'Registrar',
@@ -37,6 +49,12 @@ const STRINGS = {
     sent: 'aguardando', received: 'enviada', delivered: 'entregue', read: 'lida', failed: 'não enviada: {reason}',
     notify: 'Notificações', noChat: 'Escolha uma conversa, ou abra uma pelo nome.', chatList: 'Conversas',
     newMessage: 'Nova mensagem de {who}', passwordNote: 'Sua senha fica só na memória desta aba.',
+    announceOnly: 'Só os administradores escrevem aqui', mutedUntil: 'Você está silenciado até {t}', untilLifted: 'segunda ordem',
+    youMuted: '{by} silenciou você em {room} até {t}', youUnmuted: '{by} tirou seu silêncio em {room}',
+    youKicked: '{by} removeu você de {room}', youBanned: '{by} baniu você de {room} até {t}',
+    youUnbanned: '{by} suspendeu seu banimento de {room}', youInvited: '{by} convida você para {room}',
+    youOpped: '{by} fez de você um administrador de {room}', youDeopped: '{by} tirou sua administração de {room}',
+    kick: 'Remover', mute10: 'Silenciar 10 min', ban: 'Banir', op: 'Tornar admin', deop: 'Tirar admin',
   },
 };
 

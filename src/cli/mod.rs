@@ -283,6 +283,9 @@ pub struct ServeArgs {
     /// Rooms with more members than this send no JOINED/LEFT presence.
     #[arg(long, default_value_t = server::DEFAULT_PRESENCE_LIMIT)]
     pub presence_limit: usize,
+    /// How long a minute of MUTE and BAN lasts, in ms (for tests).
+    #[arg(long, default_value_t = server::moderation::MINUTE_MS, hide = true)]
+    pub minute_ms: u64,
     /// Connections on both ports together beyond which new ones get KO:BUSY
     /// [default: 20000, or what the system's limits allow if fewer].
     #[arg(long)]

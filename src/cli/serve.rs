@@ -75,6 +75,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         kdf_cost: args.kdf_cost,
         fsync: args.fsync == Fsync::Always,
         presence_limit: args.presence_limit,
+        minute_ms: args.minute_ms.max(1),
         max_connections: args.max_connections.unwrap_or(server::DEFAULT_MAX_CONNECTIONS),
         max_per_address: args.max_per_address,
         exempt: args.exempt.clone(),

@@ -135,6 +135,11 @@ pub enum Notice {
     /// or a room). Shown for [`TYPING_SHOWN`] at most, or until `from`'s
     /// next message in `chat` arrives.
     Typing { from: String, chat: Chat },
+    /// Protocol 1.2: `by` changed `room` (`#name`): a topic, a mode, a
+    /// kick, a mute … The room's text also holds it as a message from
+    /// `by`; this is for what a console shows beside it (the header, a
+    /// mute's end).
+    Moderation { room: String, by: String, change: crate::protocol::Change },
     /// The connection is lost (or the server was down at start); the
     /// client keeps trying. The text says why.
     Offline(String),

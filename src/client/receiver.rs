@@ -224,6 +224,9 @@ impl ReceiverThread {
                 };
                 return push(notices, Notice::Typing { from, chat });
             }
+            Event::Moderation { room, by, change } => {
+                return push(notices, Notice::Moderation { room, by, change });
+            }
             Event::Ping => {
                 let pong = EventReply::Pong.to_string();
                 return conn.write_frame(&pong, &pong).err().map(End::Lost);

@@ -41,6 +41,7 @@ pub mod committer;
 pub mod db;
 pub mod feeder;
 pub mod migrate;
+pub mod moderation;
 pub mod names;
 pub mod node;
 pub mod notice;

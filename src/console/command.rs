@@ -42,6 +42,8 @@ pub enum Command {
     /// `/hangup [user]`: end a direct chat; `None`: the open chat's.
     HangUp(Option<String>),
     Help,
+    /// 1.2: `/topic`, `/mode`, `/kick`, `/roominfo` … (see `console::moderation`).
+    Moderation(super::moderation::ModCommand),
     /// `/quit`, `/salir`, `/sair`, `@salir`.
     Quit,
 }
@@ -116,6 +118,9 @@ impl Parser {
                 _ => Ok(Command::HangUp(Some(self.user(one_word(Msg::UsageHangUp)?)?))),
             },
             "help" => Ok(Command::Help),
+            word if super::moderation::WORDS.contains(&word) => {
+                super::moderation::parse(lang, word, args).map(Command::Moderation)
+            }
             "quit" | "salir" | "sair" => Ok(Command::Quit),
             "" => Err(tr!(in lang; Msg::NothingAfterSlash)),
             other => Err(tr!(in lang; Msg::UnknownCommand, command = format!("/{other}"))),

@@ -33,6 +33,7 @@
 
 pub mod command;
 pub mod input;
+pub mod moderation;
 pub mod session;
 pub mod view;
 
@@ -179,6 +180,8 @@ impl Console<'_> {
                     return; // still the same burst
                 }
             }
+            // Only a change about me: the room's text tells the rest.
+            Notice::Moderation { room, by, change } if view::notice_is_empty(room, by, change, me) => return,
             // Before the line is printed, which redraws the prompt.
             Notice::P2pClosed { peer, .. } => {
                 if let Some(prompt) = &*self.prompt.lock()

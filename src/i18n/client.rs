@@ -49,6 +49,7 @@ catalogue! {
         es: "no queda espacio en el servidor para eso",
         pt: "não há mais espaço no servidor para isso",
     },
+    KoForbidden { en: "not allowed in that room", es: "no permitido en esa sala", pt: "não permitido nessa sala" },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -429,6 +430,7 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::Timeout => Msg::KoTimeout,
         Code::Internal => Msg::KoInternal,
         Code::Full => Msg::KoFull,
+        Code::Forbidden => Msg::KoForbidden,
     };
     msg.text(lang)
 }

@@ -45,6 +45,7 @@ pub mod client;
 pub mod commands;
 pub mod console;
 pub mod demo;
+pub mod moderation;
 pub mod tui;
 
 use std::fmt::{self, Display};

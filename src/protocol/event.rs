@@ -8,6 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::moderation::{Change, EVENT_WORDS};
 use super::{Text, split_fields};
 
 /// The states of a message, in the only order they may move (protocol §6).
@@ -106,6 +107,10 @@ pub enum Event {
     /// 1.2: `TYPING:<from>:<to>`: `from` is typing to `to` (you, or a
     /// `#room` you are in). Ephemeral: no sequence number, never stored.
     Typing { from: String, to: String },
+    /// 1.2: `KICKED:<#room>:<by>:<user>`, `TOPIC:<#room>:<by>:<text>`, …:
+    /// `by` changed `room` (see [`moderation`](super::moderation)).
+    /// Ephemeral: the room's text also holds it as a message from `by`.
+    Moderation { room: String, by: String, change: Change },
     /// `PING`: answer `PONG`.
     Ping,
     /// `BYE:<reason>`: the server is about to close this connection.
@@ -126,7 +131,7 @@ impl Event {
             | Event::Ping
             | Event::Bye(_) => 0,
             Event::Member { .. } => 1,
-            Event::Typing { .. } => 2,
+            Event::Typing { .. } | Event::Moderation { .. } => 2,
         }
     }
 
@@ -188,6 +193,10 @@ impl Event {
                 }
                 Event::Typing { from: f[1].into(), to: f[2].into() }
             }
+            word if EVENT_WORDS.contains(&word) => {
+                let (room, by, change) = Change::parse_event(line)?;
+                Event::Moderation { room, by, change }
+            }
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
                 "REPLACED" => Bye::Replaced,
@@ -219,6 +228,7 @@ impl fmt::Display for Event {
                 write!(f, "MEMBER:{room}:{user}:{}", if *joined { "JOINED" } else { "LEFT" })
             }
             Event::Typing { from, to } => write!(f, "TYPING:{from}:{to}"),
+            Event::Moderation { room, by, change } => change.fmt_event(room, by, f),
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
         }
@@ -376,6 +386,9 @@ mod tests {
             "MEMBER:#tea:ana:LEFT",
             "TYPING:ana:bob",
             "TYPING:ana:#tea",
+            "KICKED:#tea:ana:bob",
+            "MUTED:#tea:ana:bob:1700000000000",
+            "MODE:#tea:ana:+announce",
             "PING",
             "BYE:REPLACED",
             "BYE:SHUTDOWN",

@@ -18,6 +18,7 @@ pub mod escape;
 pub mod event;
 pub mod framing;
 pub mod lines;
+pub mod moderation;
 pub mod names;
 pub mod peer;
 pub mod reply;
@@ -29,6 +30,7 @@ pub use framing::{FrameError, FrameReader};
 pub use lines::{
     Accepted, ChatLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine, SeenLine,
 };
+pub use moderation::{Action, Change, InfoLine, Mode, Role};
 pub use names::{Chat, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};
 pub use reply::{Code, Ko, Reply};

@@ -48,6 +48,11 @@ codes! {
     /// server's disk (`--min-free`). The connection stays usable; the same
     /// request succeeds once the budget comes back.
     Full => "FULL",
+    /// 1.2: not allowed: a moderation request by someone who is not an
+    /// admin of the room, a `MSG` from a muted member or to an
+    /// announce-only room, a `JOIN` of an invite-only room without an
+    /// invitation or while banned.
+    Forbidden => "FORBIDDEN",
 }
 
 impl Code {

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::num::IntErrorKind;
 
+use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
 use super::names::{check_id, check_name};
 use super::{Chat, Code, Ko, Text, split_fields};
 
@@ -73,6 +74,18 @@ pub enum Request {
     /// members of a room) is told, if online. Nothing is stored.
     Typing {
         to: Chat,
+    },
+    /// 1.2: a moderation request on `room` (`TOPIC`, `MODE`, `INVITE`,
+    /// `KICK`, `BAN`, `UNBAN`, `MUTE`, `UNMUTE`, `OP`, `DEOP`; see
+    /// [`moderation`](super::moderation)).
+    Moderate {
+        room: String,
+        action: Action,
+    },
+    /// 1.2: `ROOMINFO:<#room>`: owner, admins, modes, topic, and your own
+    /// role, mute or ban.
+    RoomInfo {
+        room: String,
     },
     Ping,
     Quit,
@@ -187,6 +200,11 @@ impl Request {
             "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
             "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
             "TYPING" => Request::Typing { to: chat(fields(line, 2, "TYPING:<user or #room>")?[1])? },
+            "ROOMINFO" => Request::RoomInfo { room: room(fields(line, 2, "ROOMINFO:<#room>")?[1])? },
+            word if REQUEST_WORDS.contains(&word) => {
+                let (room, action) = Action::parse(line)?;
+                Request::Moderate { room, action }
+            }
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "PING" | "QUIT" if line.contains(':') => {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
             }
@@ -247,6 +265,8 @@ impl fmt::Display for Request {
             Request::Members { room } => write!(f, "MEMBERS:#{room}"),
             Request::Server => f.write_str("SERVER"),
             Request::Typing { to } => write!(f, "TYPING:{to}"),
+            Request::Moderate { room, action } => ActionFrame(room, action).fmt(f),
+            Request::RoomInfo { room } => write!(f, "ROOMINFO:#{room}"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -296,6 +316,10 @@ mod tests {
             "SERVER",
             "TYPING:bob",
             "TYPING:#general",
+            "KICK:#lab3:bob",
+            "MUTE:#lab3:bob:10",
+            "TOPIC:#lab3:week 2: sockets",
+            "ROOMINFO:#lab3",
             "PING",
             "QUIT",
         ] {

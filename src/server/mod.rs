@@ -30,6 +30,7 @@ pub mod closer;
 pub mod known;
 pub mod listener;
 pub mod log_limit;
+pub mod moderation;
 pub mod nodes;
 pub mod p2p;
 pub mod presence;
@@ -99,6 +100,8 @@ pub struct Config {
     pub store: crate::store::Options,
     /// TLS on both ports (`--tls-cert`, `--tls-key`); `None`: plaintext.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// 1.2: how long a minute of `MUTE`/`BAN` lasts (`--minute-ms`, for tests).
+    pub minute_ms: u64,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -150,6 +153,7 @@ impl Config {
             address_rate: DEFAULT_ADDRESS_RATE,
             store: crate::store::Options::default(),
             tls: None,
+            minute_ms: moderation::MINUTE_MS,
         }
     }
 }

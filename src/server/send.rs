@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, auth, p2p, presence, relay};
+use super::{Ctx, auth, moderation, p2p, presence, relay};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -283,6 +283,13 @@ impl Session<'_> {
             Request::Server => self.reply(store.server_id().map(Reply::with)),
             Request::Typing { to } => {
                 self.reply(relay::typing(self.ctx, user, &name, &to).map(|()| Reply::Ok))
+            }
+            Request::Moderate { room, action } => {
+                self.settle(); // its notice follows this session's messages
+                self.reply(moderation::moderate(self.ctx, user, &name, &room, action).map(|()| Reply::Ok))
+            }
+            Request::RoomInfo { room } => {
+                self.reply(moderation::room_info(self.ctx, user, &room).map(listing))
             }
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {

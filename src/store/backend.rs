@@ -25,8 +25,9 @@
 
 use std::sync::Arc;
 
+use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
-use crate::protocol::{Accepted, Chat, ChatLine, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, InfoLine, Ko, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -146,6 +147,21 @@ pub trait Backend: Send + Sync {
     fn inbox_end(&self, user: UserId) -> u64;
     /// The inbox events not yet acknowledged, up to `upto`, as frames.
     fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines>;
+
+    // ----- 1.2: moderation (`store::moderation`)
+    /// `by` changes a rule of `room`: checked against the room's rules
+    /// and applied under one lock (`KO:FORBIDDEN` if `by` may not;
+    /// `KO:NOT_MEMBER` for a room that does not exist or a `KICK` of
+    /// someone not in it). A target is named as registered (the server
+    /// looked it up). The change is recorded with its `notice`, and a
+    /// `KICKED` or `BANNED` member leaves the room, in one batch.
+    fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko>;
+    /// `ROOMINFO` lines for `user`, a member, a server admin or someone
+    /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko>;
+    /// True if `user` moderates `room` (a room admin, its owner, or a
+    /// server admin): what deleting another member's message will ask.
+    fn is_room_admin(&self, user: UserId, room: &str) -> bool;
 
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.

@@ -27,6 +27,8 @@
 //!   which `SERVER` (protocol 1.1) answers.
 //! - [`export`]: the whole store as records, for `wachat migrate` (a
 //!   single server's data into a cluster).
+//! - [`moderation`]: the rules of a room (protocol 1.2): owner, admins,
+//!   modes, topic, invitations, bans and mutes, and who may do what.
 //! - `permissions`: the data directory and its files readable by the
 //!   server's user only (`0700`/`0600`), tightened at every start.
 //!
@@ -46,6 +48,7 @@ pub mod invites;
 pub mod local;
 pub mod lock;
 pub mod log;
+pub mod moderation;
 pub mod options;
 pub mod password;
 mod permissions;

@@ -41,6 +41,7 @@
 mod budget_tests;
 mod checkpointer;
 pub mod committer;
+mod moderation;
 mod reads;
 mod requests;
 #[cfg(test)]

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
+use super::super::moderation::{Moderated, Notice};
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
 use super::super::state::{MAX_ROOMS_PER_USER, State, UserId};
@@ -20,7 +21,7 @@ use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::reads::{Reader, ReplayLines, hidden_senders};
 use super::{Inner, LocalStore, Pending};
-use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, InfoLine, Ko, RoomLine, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -140,6 +141,9 @@ impl Backend for LocalStore {
             if existing.is_some_and(|r| state.is_member(r, user)) {
                 return Ok(());
             }
+            if let Some(r) = existing {
+                state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
+            }
             if state.rooms_of(user).count() >= MAX_ROOMS_PER_USER {
                 let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
                 return Err(ko(Code::BadRequest, why));
@@ -150,7 +154,11 @@ impl Backend for LocalStore {
             };
             let ts = state.next_ts(now_ms());
             let me = state.users[user].name.clone();
-            state.commit(Record::Join { ts, user: me, room: name, read }, batch)
+            state.commit(Record::Join { ts, user: me, room: name.clone(), read }, batch)?;
+            if existing.is_none() {
+                super::moderation::claim(state, batch, &name, user)?; // 1.2: its creator owns it
+            }
+            Ok(())
         })?;
         Ok(ticket)
     }
@@ -280,6 +288,18 @@ impl Backend for LocalStore {
         let state = self.inner.state.lock();
         Some(state.users.iter().map(|u| u.inbox.queue.len() as u64).sum())
     }
+
+    fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
+        self.inner.moderate(by, room, change, notice)
+    }
+
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+        self.inner.room_info(user, room)
+    }
+
+    fn is_room_admin(&self, user: UserId, room: &str) -> bool {
+        self.inner.is_room_admin(user, room)
+    }
 }
 
 impl Inner {
@@ -381,6 +401,7 @@ impl Inner {
                 let room = state
                     .member_room(name, from)
                     .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+                state.may_send_to(room, from, now_ms())?; // 1.2: +announce, mutes
                 self.options.budget.check_send(state, from, None)?;
                 (state.room(room).name.clone(), state.room_link(room))
             }

@@ -122,12 +122,16 @@ impl State {
                 member.read = *read;
                 member.own.clear();
                 self.users[user].rooms.insert(room);
+                let name = self.users[user].name.clone();
+                self.room_mut(room).rules.joined(&name);
                 Ok(())
             }
             Record::Leave { user, room, .. } => {
                 let (user, room) = (self.need_user(user)?, self.need_room(room)?);
+                let name = self.users[user].name.clone();
                 let r = self.room_mut(room);
                 r.members.remove(&user);
+                r.rules.left(&name);
                 let empty = r.members.is_empty();
                 self.users[user].rooms.remove(&room);
                 if empty {
@@ -151,6 +155,7 @@ impl State {
                 *seen = Some(seen.unwrap_or(0).max(*ts));
                 Ok(())
             }
+            Record::Rule { ts, by, room, rule } => self.apply_rule(*ts, by, room, rule),
         }
     }
 
@@ -295,6 +300,7 @@ impl State {
             head: NO_POS,
             count: 0,
             last_order: 0,
+            rules: Default::default(),
         };
         let id = match self.free_rooms.pop() {
             Some(id) => {
