@@ -85,7 +85,12 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             segment_size: args.segment_size,
             checkpoint_records: args.checkpoint_records,
             retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
+            erase_interval: Duration::from_secs(args.erase_minutes.saturating_mul(60)),
             ..crate::store::Options::default()
+        },
+        actions: server::actions::Limits {
+            edit: Duration::from_secs(args.edit_minutes.saturating_mul(60)),
+            delete: Duration::from_secs(args.delete_hours.saturating_mul(3600)),
         },
         rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
         tls: match (&args.tls_cert, &args.tls_key) {

@@ -25,6 +25,7 @@
 //! new requests, let in-flight requests finish, then let the store write
 //! the last batch and a checkpoint.
 
+pub mod actions;
 pub mod auth;
 pub mod closer;
 pub mod known;
@@ -37,6 +38,7 @@ pub mod recv;
 pub mod registration;
 pub mod relay;
 pub mod replies;
+pub mod search;
 pub mod send;
 pub mod threads;
 pub mod throttle;
@@ -99,6 +101,8 @@ pub struct Config {
     pub store: crate::store::Options,
     /// TLS on both ports (`--tls-cert`, `--tls-key`); `None`: plaintext.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// 1.2: how long after sending a message may be edited or deleted.
+    pub actions: actions::Limits,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -150,6 +154,7 @@ impl Config {
             address_rate: DEFAULT_ADDRESS_RATE,
             store: crate::store::Options::default(),
             tls: None,
+            actions: actions::Limits::default(),
         }
     }
 }

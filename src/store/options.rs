@@ -22,7 +22,13 @@ pub struct Options {
     /// Say in the log (at `info`) what each start and checkpoint did: the
     /// server's operator wants it; `wachat users` does not (then `debug`).
     pub report: bool,
+    /// Deleted texts leave the log's files this often (`--erase-minutes`;
+    /// zero: at once), and at every start (see `store::erase`).
+    pub erase_interval: Duration,
 }
+
+/// Default `--erase-minutes`.
+pub const ERASE_MINUTES: u64 = 60;
 
 /// Default segment size: 64 MiB, about 300,000 messages of 100 bytes.
 pub const SEGMENT_SIZE: u64 = 64 << 20;
@@ -40,6 +46,7 @@ impl Default for Options {
             checkpoint_interval: Duration::from_secs(600),
             retain: None,
             report: true,
+            erase_interval: Duration::from_secs(ERASE_MINUTES * 60),
         }
     }
 }

@@ -39,7 +39,7 @@
 
 mod checkpointer;
 pub mod committer;
-mod reads;
+pub(in crate::store) mod reads;
 mod requests;
 #[cfg(test)]
 mod tests;
@@ -74,7 +74,7 @@ pub struct LocalStore {
 }
 
 /// What the request threads, the committer and the checkpointer share.
-pub(super) struct Inner {
+pub(in crate::store) struct Inner {
     pub(super) dir: PathBuf,
     pub(super) disk: Arc<dyn Disk>,
     pub(super) options: Options,
@@ -108,6 +108,8 @@ pub(super) struct Inner {
     lock: Mutex<Option<DataLock>>,
     /// This data directory's identity (`server.csv`), which `SERVER` answers.
     pub(super) server_id: String,
+    /// Deleted texts still to take off the disk, and their thread's bell.
+    pub(in crate::store) eraser: super::erase::Eraser,
 }
 
 /// Records applied but not yet handed to the log.
@@ -171,6 +173,7 @@ impl LocalStore {
         );
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
+        let eraser = super::erase::Eraser::load(disk.as_ref(), dir, options.erase_interval)?;
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             disk,
@@ -197,10 +200,14 @@ impl LocalStore {
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
             server_id,
+            eraser,
         });
+        // What a previous run left to erase goes before anyone is served.
+        inner.eraser.erase_all(&inner);
         let threads = vec![
             committer::spawn_committer(inner.clone())?,
             checkpointer::spawn_checkpointer(inner.clone(), due)?,
+            super::erase::spawn(inner.clone())?,
         ];
         *inner.threads.lock() = threads;
         Ok(LocalStore { inner })
@@ -387,6 +394,7 @@ impl Inner {
         }
         self.committed_last.store(true, Ordering::SeqCst);
         let _ = self.checkpoint_due.try_send(());
+        self.eraser.ring();
         for thread in threads {
             let _ = thread.join();
         }
