@@ -246,3 +246,44 @@ fn search_ignores_case_and_accents_and_sees_only_your_chats() {
     assert_eq!(carl.listing("SEARCH:*:tea").len(), 0);
     assert!(carl.request("SEARCH:*:").starts_with("KO:BAD_REQUEST:"));
 }
+
+/// The console: numbers on screen name the messages; an edit and a
+/// delete reach the other user's console, and the deleted text leaves
+/// both users' folders.
+#[test]
+fn console_actions_by_number_and_a_deleted_text_leaves_every_folder() {
+    use support::console::Console;
+    let server = TestServer::start_with(&["--erase-minutes", "0"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
+    ana.expect("connected to 127.0.0.1 as ana");
+    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
+    bob.expect("connected to 127.0.0.1 as bob");
+    ana.type_line("/chat bob");
+    ana.expect("── bob");
+    ana.type_line("the narwhal password is 1234");
+    ana.expect("[1] you → bob: the narwhal password is 1234");
+    bob.expect("[1] ana: the narwhal password is 1234");
+    bob.type_line("/react 1 👍");
+    bob.expect("👍 added to [1]");
+    bob.type_line("/reply 1 got it");
+    bob.expect("> ana: the narwhal password is 1234");
+    ana.expect("got it");
+    ana.type_line("/edit 1 the narwhal password is 5678");
+    ana.expect("[1] edited");
+    bob.expect("✎ the narwhal password is 5678");
+    bob.type_line("/edit 1 mine now");
+    bob.expect("[1] is not your message");
+    bob.type_line("/search NARWHAL");
+    bob.expect("2 message(s) found"); // the message, and the reply quoting it
+    ana.type_line("/delete 1");
+    ana.expect("[1] deleted for everyone");
+    bob.expect("(message deleted)");
+    wait_gone(dir.path(), "narwhal");
+    wait_gone(&server.data_dir, "narwhal");
+    // /chat shows the message deleted, and the reply without its quote.
+    bob.type_line("/chat ana");
+    bob.expect("ana: (message deleted)");
+    bob.expect("> ana: (message deleted)");
+}

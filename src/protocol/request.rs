@@ -150,6 +150,9 @@ fn target(s: &str) -> Result<String, Ko> {
     Ok(id)
 }
 
+/// Most lines of a `SEARCH`'s reply (1.2).
+pub const MAX_SEARCH_RESULTS: usize = 50;
+
 /// Most bytes of a `SEARCH`'s words.
 pub const MAX_QUERY: usize = 200;
 

@@ -36,6 +36,7 @@ use super::disk::Disk;
 use super::local::Inner;
 use super::local::reads::Reader;
 use super::record::{Fields, MsgRef, NO_POS, Pos, push_field};
+use crate::csvlog::{self, filler, quoted_span};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::action::{Act, Action, ActionId, DELETED, quote_line};
@@ -258,34 +259,7 @@ fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
 /// Where the text starts in a `MSG` line: after its eighth comma (the
 /// fields before it are names, ids and numbers, never quoted).
 fn text_start(line: &str) -> usize {
-    line.match_indices(',').nth(7).map_or(line.len(), |(i, _)| i + 1)
-}
-
-/// In a reply's text field (as in the file), the bytes of the quoted
-/// text: after `> author: ` up to the end of the quote line.
-fn quoted_span(field: &str, quote: &str) -> Option<std::ops::Range<usize>> {
-    // The quote line as stored: escaped as on the wire, then, if the
-    // field is in CSV quotes, with its `"` doubled.
-    let escaped = Text::from_plain(quote).ok()?.as_escaped().to_string();
-    let (offset, stored) = match field.strip_prefix('"') {
-        Some(_) => (1, escaped.replace('"', "\"\"")),
-        None => (0, escaped),
-    };
-    let rest = field.get(offset..)?;
-    if !rest.starts_with(&stored) || !rest[stored.len()..].starts_with("\\n") {
-        return None;
-    }
-    let prefix = stored.find(": ")? + 2; // `> author: `
-    Some(offset + prefix..offset + stored.len())
-}
-
-/// `len` bytes that say the text was deleted, and hold no CSV quote or comma.
-fn filler(len: usize) -> String {
-    let mut out = if len >= DELETED.len() { DELETED.to_string() } else { "-".repeat(len) };
-    while out.len() < len {
-        out.push(' ');
-    }
-    out
+    csvlog::field_start(line, 8)
 }
 
 #[cfg(test)]
@@ -293,25 +267,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_filler_keeps_the_length_and_reads_as_deleted() {
-        assert_eq!(filler(20), "(message deleted)   ");
-        assert_eq!(filler(3), "---");
-        assert_eq!(filler(0), "");
-    }
-
-    #[test]
     fn the_text_field_starts_after_the_eighth_comma() {
         let line = "MSG,17,ana,bob,m1,,3,1,\"a, b\"";
         assert_eq!(&line[text_start(line)..], "\"a, b\"");
-    }
-
-    #[test]
-    fn a_replys_quote_is_found_as_stored() {
-        let quote = "> ana: hi, \"you\"";
-        let field = "\"> ana: hi, \"\"you\"\"\\nyes\"";
-        let range = quoted_span(field, quote).unwrap();
-        assert_eq!(&field[range], "hi, \"\"you\"\"");
-        assert_eq!(quoted_span("> ana: hello\\nyes", "> ana: hello").map(|r| r.len()), Some(5));
-        assert_eq!(quoted_span("> ana: other\\nyes", "> ana: hello"), None);
     }
 }

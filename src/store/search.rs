@@ -35,7 +35,7 @@ use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, State, Text};
 
 /// Most lines of a `SEARCH` reply.
-pub const MAX_RESULTS: usize = 50;
+pub const MAX_RESULTS: usize = crate::protocol::request::MAX_SEARCH_RESULTS;
 
 /// Most records one `SEARCH` reads: a million, the figure (a
 /// word found nowhere, in a million messages: see BENCHMARKS.md).
