@@ -4,10 +4,11 @@
 use proptest::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 
+use wachat::protocol::action::REACTIONS;
 use wachat::protocol::{
     Accepted, Action, Bye, Change, Chat, ChatLine, Code, Event, EventReply, FrameReader, HistoryLine,
-    InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine, SeenLine,
-    State, Text,
+    InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine, Scope,
+    SeenLine, State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -45,6 +46,17 @@ fn rest() -> impl Strategy<Value = String> {
     "[^\n\r]{1,60}"
 }
 
+/// The id of a message an action names (1.2): short enough for the
+/// action's own id to fit in 64 characters.
+fn target() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_-]{1,52}"
+}
+
+/// The words of a `SEARCH` (1.2): not blank, no control character.
+fn query() -> impl Strategy<Value = String> {
+    rest().prop_filter("words", |q| !q.trim().is_empty() && !q.chars().any(char::is_control))
+}
+
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         (name(), rest()).prop_map(|(user, password)| Request::Login { user, password }),
@@ -66,6 +78,18 @@ fn request() -> impl Strategy<Value = Request> {
         chat().prop_map(|to| Request::Typing { to }),
         (name(), action()).prop_map(|(room, action)| Request::Moderate { room, action }),
         name().prop_map(|room| Request::RoomInfo { room }),
+        (chat(), id(), target(), sent_text()).prop_map(|(to, id, re, text)| Request::Reply {
+            to,
+            id,
+            re,
+            text
+        }),
+        (chat(), target(), sent_text()).prop_map(|(to, id, text)| Request::Edit { to, id, text }),
+        (chat(), target()).prop_map(|(to, id)| Request::Delete { to, id }),
+        (chat(), target(), proptest::sample::select(&REACTIONS[..]))
+            .prop_map(|(to, id, emoji)| Request::React { to, id, emoji: emoji.to_string() }),
+        (prop_oneof![Just(Scope::All), chat().prop_map(Scope::Chat)], query())
+            .prop_map(|(scope, query)| Request::Search { scope, query }),
         Just(Request::Ping),
         Just(Request::Quit),
     ]

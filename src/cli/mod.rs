@@ -336,6 +336,16 @@ pub struct ServeArgs {
     /// full disk; they resume by themselves once there is room. 0 = no floor.
     #[arg(long, value_name = "SIZE|PERCENT", default_value = crate::store::budget::MIN_FREE_FLAG, value_parser = crate::store::budget::MinFree::parse)]
     pub min_free: crate::store::budget::MinFree,
+    /// 1.2: a message may be edited (EDIT) this many minutes after it was sent.
+    #[arg(long, default_value_t = server::actions::DEFAULT_EDIT_MINUTES)]
+    pub edit_minutes: u64,
+    /// 1.2: a message may be deleted for everyone (DELETE) this many hours after it was sent.
+    #[arg(long, default_value_t = server::actions::DEFAULT_DELETE_HOURS)]
+    pub delete_hours: u64,
+    /// 1.2: a deleted text leaves the data directory's files within this
+    /// many minutes (0: at once), and at the latest at the next start.
+    #[arg(long, default_value_t = crate::store::options::ERASE_MINUTES)]
+    pub erase_minutes: u64,
     /// Start a new log segment once the current one holds this many bytes.
     #[arg(long, default_value_t = crate::store::local::SEGMENT_SIZE, value_parser = clap::value_parser!(u64).range(4096..))]
     pub segment_size: u64,

@@ -91,7 +91,12 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
                 inbox_max: args.inbox_max,
                 min_free: args.min_free,
             },
+            erase_interval: Duration::from_secs(args.erase_minutes.saturating_mul(60)),
             ..crate::store::Options::default()
+        },
+        actions: server::actions::Limits {
+            edit: Duration::from_secs(args.edit_minutes.saturating_mul(60)),
+            delete: Duration::from_secs(args.delete_hours.saturating_mul(3600)),
         },
         rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
         tls: match (&args.tls_cert, &args.tls_key) {

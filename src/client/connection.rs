@@ -294,6 +294,7 @@ fn listing_limit(request: &Request) -> Option<usize> {
     match request {
         Request::Users | Request::Rooms | Request::Chats | Request::Members { .. } => Some(MAX_LISTING_LINES),
         Request::History { limit, .. } => Some((*limit).min(MAX_LISTING_LINES)),
+        Request::Search { .. } => Some(crate::protocol::request::MAX_SEARCH_RESULTS),
         _ => None,
     }
 }

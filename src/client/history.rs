@@ -30,6 +30,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::csv_file::CsvFile;
+
+/// Deleted texts leave `history.csv` (protocol 1.2): `erase.rs`.
+#[path = "erase.rs"]
+mod erase;
 use crate::error::Result;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, State, Text};
@@ -201,6 +205,11 @@ impl History {
         let History { file, messages, rows_at, index } = &mut history;
         let mut loading = Loading { messages, rows_at, index };
         file.rows(|row| loading.replay(row))?;
+        // Every deletion again (each skipped if done): a crash in the
+        // middle of one still erases the text at the next start.
+        for i in 0..history.messages.len() {
+            history.erase_if_delete(i)?;
+        }
         Ok(history)
     }
 
@@ -299,7 +308,8 @@ impl History {
         let at = self.file.len()?;
         self.file.append(&[kind, &ts, &m.from, &to, &m.id, state, m.text.as_escaped()])?;
         self.insert(m, at);
-        Ok(())
+        // 1.2: a deletion's row is written first (it is synced with the erasure).
+        self.erase_if_delete(self.messages.len() - 1)
     }
 
     /// Moves a message forward to `state`, which it reached at `ts`.

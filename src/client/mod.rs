@@ -59,9 +59,11 @@
 //! }
 //! ```
 
+mod actions;
 pub mod connection;
 mod csv_file;
 mod direct;
+pub mod fold;
 pub mod history;
 mod link;
 mod live;

@@ -46,6 +46,8 @@ pub enum Command {
     Moderation(super::moderation::ModCommand),
     /// `/quit`, `/salir`, `/sair`, `@salir`.
     Quit,
+    /// 1.2: `/reply`, `/edit`, `/delete`, `/react`, `/search` (`console::actions`).
+    Action(super::actions::MessageAction),
 }
 
 /// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
@@ -117,6 +119,9 @@ impl Parser {
                 "" => Ok(Command::HangUp(None)),
                 _ => Ok(Command::HangUp(Some(self.user(one_word(Msg::UsageHangUp)?)?))),
             },
+            "reply" | "edit" | "delete" | "react" | "search" => {
+                super::actions::parse(lang, word, args).expect("one of its words")
+            }
             "help" => Ok(Command::Help),
             word if super::moderation::WORDS.contains(&word) => {
                 super::moderation::parse(lang, word, args).map(Command::Moderation)

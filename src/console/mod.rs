@@ -31,6 +31,7 @@
 //! the console's `lang`, and goes through [`view::Printer::line`], which
 //! shows control characters from the network as harmless text.
 
+pub mod actions;
 pub mod command;
 pub mod input;
 pub mod moderation;
@@ -192,7 +193,13 @@ impl Console<'_> {
             }
             _ => {}
         }
-        self.say(&view::notice(self.lang, me, notice, |id| self.client.local_message(me, id)));
+        let line = view::notice(self.lang, me, notice, |id| self.client.local_message(me, id));
+        // 1.2: a message's number on screen, for /reply, /edit, /delete, /react.
+        let line = match notice {
+            Notice::Message(m) | Notice::Sent(m) => actions::numbered(&self.session.screen, &line, m),
+            _ => line,
+        };
+        self.say(&line);
         // A direct message has no READ: the server never heard of it.
         if let Notice::Message(m) = notice
             && !m.p2p
@@ -296,8 +303,15 @@ impl Output for Console<'_> {
             0 => self.say(&tr!(in lang; Msg::ChatEmpty, chat = title, source = source)),
             len => self.say(&tr!(in lang; Msg::ChatLast, chat = title, n = len, source = source)),
         }
-        for line in view::listing(lang, self.client.me(), messages, now) {
-            self.say(&line);
+        let mut day = None;
+        for m in messages {
+            let t = local_time(m.ts);
+            if !day.as_ref().is_some_and(|d: &crate::display::LocalTime| d.same_day(&t)) {
+                self.say(&view::date_line(lang, &t, now));
+            }
+            day = Some(t);
+            let line = view::whole_message(lang, self.client.me(), m);
+            self.say(&actions::numbered(&self.session.screen, &line, m));
         }
         if let Some(last) = messages.last() {
             *self.day.lock() = local_time(last.ts);

@@ -25,6 +25,7 @@
 //! new requests, let in-flight requests finish, then let the store write
 //! the last batch and a checkpoint.
 
+pub mod actions;
 pub mod auth;
 pub mod closer;
 pub mod known;
@@ -38,6 +39,7 @@ pub mod recv;
 pub mod registration;
 pub mod relay;
 pub mod replies;
+pub mod search;
 pub mod send;
 pub mod threads;
 pub mod throttle;
@@ -102,6 +104,8 @@ pub struct Config {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// 1.2: how long a minute of `MUTE`/`BAN` lasts (`--minute-ms`, for tests).
     pub minute_ms: u64,
+    /// 1.2: how long after sending a message may be edited or deleted.
+    pub actions: actions::Limits,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -154,6 +158,7 @@ impl Config {
             store: crate::store::Options::default(),
             tls: None,
             minute_ms: moderation::MINUTE_MS,
+            actions: actions::Limits::default(),
         }
     }
 }

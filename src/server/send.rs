@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, auth, moderation, p2p, presence, relay};
+use super::{Ctx, actions, auth, moderation, p2p, presence, relay, search};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -264,7 +264,8 @@ impl Session<'_> {
                 // The newest lines within MAX_HISTORY_BYTES, read from the
                 // store's log outside its locks.
                 let lines = store.history(user, &chat, limit, MAX_HISTORY_BYTES).and_then(|l| l.collect());
-                self.reply(lines.map(Reply::Listing))
+                // 1.2: edits and deletions shown in place (`actions`).
+                self.reply(lines.map(actions::shown).map(Reply::Listing))
             }
             Request::P2p { .. } | Request::Peer { .. } if self.ctx.config.tls.is_some() => {
                 self.refuse(p2p::not_with_tls())
@@ -290,6 +291,26 @@ impl Session<'_> {
             }
             Request::RoomInfo { room } => {
                 self.reply(moderation::room_info(self.ctx, user, &room).map(listing))
+            }
+            Request::Reply { to, id, re, text } => {
+                self.settle();
+                self.reply_durable(actions::reply(self.ctx, user, &to, &id, &re, &text))
+            }
+            Request::Edit { to, id, text } => {
+                self.settle();
+                self.reply_durable(actions::edit(self.ctx, user, &name, &to, &id, &text))
+            }
+            Request::Delete { to, id } => {
+                self.settle();
+                self.reply_durable(actions::delete(self.ctx, user, &name, &to, &id))
+            }
+            Request::React { to, id, emoji } => {
+                self.settle();
+                self.reply_durable(actions::react(self.ctx, user, &name, &to, &id, &emoji))
+            }
+            Request::Search { scope, query } => {
+                self.settle();
+                self.reply(search::search(self.ctx, user, &scope, &query).map(Reply::listing))
             }
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
@@ -517,6 +538,11 @@ fn cost(request: &Request) -> u32 {
         | Request::Register { .. }
         | Request::Redeem { .. } => 0,
         Request::History { limit, .. } => 1 + (*limit / 100) as u32,
+        // 1.2: an action reads up to 1,000 messages of its chat first (a
+        // full HISTORY), and a SEARCH of everything reads many chats.
+        Request::Reply { .. } | Request::Edit { .. } | Request::Delete { .. } | Request::React { .. } => 11,
+        Request::Search { scope: crate::protocol::Scope::All, .. } => 20,
+        Request::Search { .. } => 11,
         _ => 1,
     }
 }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
-use crate::protocol::{Accepted, Change, Chat, ChatLine, InfoLine, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, HistoryLine, InfoLine, Ko, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -108,6 +108,11 @@ pub trait Backend: Send + Sync {
     fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
     /// `LEAVE`.
     fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
+    /// 1.2, `DELETE`: the text of `author`'s message `id` to `chat` must
+    /// leave the storage (its record, and those quoting it). Called once
+    /// the `DELETE`'s own record is durable; returns once the erasure is
+    /// recorded durably, done then or later (`--erase-minutes`).
+    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko>;
     /// `ACK:<seq>`: the inbox of `user` is acknowledged up to `seq`; direct
     /// messages among it become DELIVERED. Nobody waits for it.
     fn ack(&self, user: UserId, seq: u64);
@@ -139,6 +144,19 @@ pub trait Backend: Send + Sync {
     /// `HISTORY`: the newest messages, at most `limit` of them and at most
     /// `max_bytes` of reply lines, oldest first.
     fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko>;
+    /// 1.2 `SEARCH`: the newest messages of `chats` (at most `limit`)
+    /// that hold every word of `query`, newest first, edits and deletions
+    /// folded in. The default reads each chat's newest messages through
+    /// `history`; the local store scans its log (`store::search`).
+    fn search(
+        &self,
+        user: UserId,
+        chats: &[Chat],
+        query: &super::search::Query,
+        limit: usize,
+    ) -> Result<Vec<HistoryLine>, Ko> {
+        super::search::by_history(self, user, chats, query, limit)
+    }
     /// A room as registered (`#Tea`) and its members; `None` if there is no
     /// such room. (Who may see them is the caller's business.)
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)>;

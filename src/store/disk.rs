@@ -91,6 +91,15 @@ pub trait Disk: Send + Sync {
     /// few times a second.
     fn space(&self, dir: &Path) -> io::Result<Space>;
 
+    /// Overwrites `bytes` at `offset` in an existing file, in place (its
+    /// length unchanged), and syncs the file: how a deleted text leaves a
+    /// log segment without moving any record (`store::erase`). A disk
+    /// that cannot says so; the erasure then waits for the next start.
+    fn write_at(&self, path: &Path, _offset: u64, _bytes: &[u8]) -> io::Result<()> {
+        let what = format!("{}: this disk cannot overwrite in place", path.display());
+        Err(io::Error::new(io::ErrorKind::Unsupported, what))
+    }
+
     /// The whole content of a file.
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
         let file = self.open_read(path)?;
@@ -251,6 +260,15 @@ impl Disk for RealDisk {
             available: u64::from(st.f_bavail).saturating_mul(unit),
             total: u64::from(st.f_blocks).saturating_mul(unit),
         })
+    }
+
+    fn write_at(&self, path: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let file = OpenOptions::new().write(true).open(path)?;
+        if offset + bytes.len() as u64 > file.metadata()?.len() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "an overwrite past the end of the file"));
+        }
+        file.write_all_at(bytes, offset)?;
+        file.sync_data()
     }
 }
 

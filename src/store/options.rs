@@ -24,7 +24,13 @@ pub struct Options {
     pub report: bool,
     /// What a user, an inbox and the disk may take (`store::budget`).
     pub budget: super::budget::Budget,
+    /// Deleted texts leave the log's files this often (`--erase-minutes`;
+    /// zero: at once), and at every start (see `store::erase`).
+    pub erase_interval: Duration,
 }
+
+/// Default `--erase-minutes`.
+pub const ERASE_MINUTES: u64 = 60;
 
 /// Default segment size: 64 MiB, about 300,000 messages of 100 bytes.
 pub const SEGMENT_SIZE: u64 = 64 << 20;
@@ -43,6 +49,7 @@ impl Default for Options {
             retain: None,
             report: true,
             budget: super::budget::Budget::default(),
+            erase_interval: Duration::from_secs(ERASE_MINUTES * 60),
         }
     }
 }

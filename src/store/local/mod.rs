@@ -42,7 +42,7 @@ mod budget_tests;
 mod checkpointer;
 pub mod committer;
 mod moderation;
-mod reads;
+pub(in crate::store) mod reads;
 mod requests;
 #[cfg(test)]
 mod tests;
@@ -77,7 +77,7 @@ pub struct LocalStore {
 }
 
 /// What the request threads, the committer and the checkpointer share.
-pub(super) struct Inner {
+pub(in crate::store) struct Inner {
     pub(super) dir: PathBuf,
     pub(super) disk: Arc<dyn Disk>,
     pub(super) options: Options,
@@ -113,6 +113,8 @@ pub(super) struct Inner {
     pub(super) server_id: String,
     /// Whether the disk is below `--min-free` (see `store::budget`).
     pub(super) floor: super::budget::Floor,
+    /// Deleted texts still to take off the disk, and their thread's bell.
+    pub(in crate::store) eraser: super::erase::Eraser,
 }
 
 /// Records applied but not yet handed to the log.
@@ -176,6 +178,7 @@ impl LocalStore {
         );
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
+        let eraser = super::erase::Eraser::load(disk.as_ref(), dir, options.erase_interval)?;
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             disk,
@@ -203,10 +206,14 @@ impl LocalStore {
             lock: Mutex::new(lock),
             server_id,
             floor: super::budget::Floor::default(),
+            eraser,
         });
+        // What a previous run left to erase goes before anyone is served.
+        inner.eraser.erase_all(&inner);
         let threads = vec![
             committer::spawn_committer(inner.clone())?,
             checkpointer::spawn_checkpointer(inner.clone(), due)?,
+            super::erase::spawn(inner.clone())?,
         ];
         *inner.threads.lock() = threads;
         Ok(LocalStore { inner })
@@ -405,6 +412,7 @@ impl Inner {
         }
         self.committed_last.store(true, Ordering::SeqCst);
         let _ = self.checkpoint_due.try_send(());
+        self.eraser.ring();
         for thread in threads {
             let _ = thread.join();
         }

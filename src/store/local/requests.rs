@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
+use super::super::erase::Erasure;
 use super::super::moderation::{Moderated, Notice};
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
@@ -178,6 +179,16 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
+    /// 1.2, `DELETE`: recorded in `erase.csv` (synced), erased by the
+    /// eraser thread (`store::erase`).
+    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
+        let erasure = Erasure { author: author.to_string(), chat: chat.to_string(), id: id.to_string() };
+        self.inner.eraser.queue(self.inner.disk.as_ref(), erasure).map_err(|e| {
+            log::error!("store: recording an erasure in erase.csv: {e}");
+            ko(Code::Internal, "the server could not record the deletion; try again")
+        })
+    }
+
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
     /// the direct messages among them into DELIVERED.
     fn ack(&self, user: UserId, seq: u64) {
@@ -254,6 +265,16 @@ impl Backend for LocalStore {
     /// The walk back along the conversation is reads.rs's.
     fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
         self.inner.history(user, chat, limit, max_bytes)
+    }
+
+    fn search(
+        &self,
+        user: UserId,
+        chats: &[Chat],
+        query: &crate::store::search::Query,
+        limit: usize,
+    ) -> Result<Vec<crate::protocol::HistoryLine>, Ko> {
+        self.inner.search_chats(user, chats, query, limit)
     }
 
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
