@@ -449,6 +449,31 @@ mod tests {
     }
 
     #[test]
+    fn copies_read_marks_and_several_devices_survive_a_checkpoint() {
+        let bytes = file(&[
+            "CHECKPOINT,3,500,9,3",
+            "USER,ana,3,0,",
+            "QUEUED,ana,C,100",
+            "QUEUED,ana,S,200",
+            "QUEUED,ana,M,300",
+            "SEVERAL,ana",
+            "USER,bob,0,0,",
+        ]);
+        let mut state = accounts();
+        assert_eq!(load(&mut state, &bytes), Ok(500));
+        let ana = state.user_id("ana").unwrap();
+        assert!(state.users[ana].several && !state.users[state.user_id("bob").unwrap()].several);
+        let queued: Vec<Queued> = state.queued(ana, 0, 3, 10).into_iter().map(|(_, q)| q).collect();
+        let expected = [Queued::Copy { pos: 100 }, Queued::Status { pos: 200 }, Queued::Mark { pos: 300 }];
+        assert_eq!(queued, expected);
+        let (_, again) = encode(&snapshot(&state));
+        let mut back = accounts();
+        load(&mut back, &again).unwrap();
+        assert!(back.users[ana].several);
+        assert_eq!(back.queued(ana, 0, 3, 10), state.queued(ana, 0, 3, 10));
+    }
+
+    #[test]
     fn a_window_entry_must_have_a_hex_tag_and_a_position() {
         for bad in ["SENT,ana,1f", "SENT,ana,xyz:40", "SENT,ana,1f:x"] {
             let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,0,0,", bad]);
