@@ -6,9 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use wachat::protocol::action::REACTIONS;
 use wachat::protocol::{
-    Accepted, Action, Bye, Change, Chat, ChatLine, Code, Event, EventReply, FrameReader, HistoryLine,
-    InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine, Scope,
-    SeenLine, State, Text,
+    Accepted, Action, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader,
+    HistoryLine, InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine,
+    Scope, SeenLine, State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -59,7 +59,15 @@ fn query() -> impl Strategy<Value = String> {
 
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
-        (name(), rest()).prop_map(|(user, password)| Request::Login { user, password }),
+        (name(), proptest::option::of(name()), rest()).prop_map(|(user, device, password)| Request::Login {
+            user,
+            device,
+            password
+        }),
+        (name(), name(), id()).prop_map(|(user, device, code)| Request::Pair { user, device, code }),
+        Just(Request::Devices),
+        name().prop_map(|device| Request::Unlink { device }),
+        Just(Request::Link),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),
         (chat(), id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
@@ -166,7 +174,13 @@ fn info_line() -> impl Strategy<Value = InfoLine> {
 fn event() -> impl Strategy<Value = Event> {
     let state = prop_oneof![Just(State::Delivered), Just(State::Read)];
     let to = prop_oneof![name(), name().prop_map(|r| format!("#{r}"))];
-    let bye = prop_oneof![Just(Bye::Replaced), Just(Bye::Shutdown), Just(Bye::Timeout), Just(Bye::Slow)];
+    let bye = prop_oneof![
+        Just(Bye::Replaced),
+        Just(Bye::Shutdown),
+        Just(Bye::Timeout),
+        Just(Bye::Slow),
+        Just(Bye::Unlinked)
+    ];
     prop_oneof![
         (any::<u64>(), name(), to, id(), any::<u64>(), text())
             .prop_map(|(seq, from, to, id, ts, text)| Event::Msg { seq, from, to, id, ts, text }),
@@ -187,6 +201,8 @@ fn event() -> impl Strategy<Value = Event> {
             by,
             change
         }),
+        (any::<u64>(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))], id(), any::<u64>())
+            .prop_map(|(seq, chat, id, ts)| Event::ReadMark { seq, chat, id, ts }),
         Just(Event::Ping),
         bye.prop_map(Event::Bye),
     ]
@@ -201,6 +217,7 @@ enum Line {
     Room(RoomLine),
     Peer(PeerIntro),
     History(HistoryLine),
+    Device(DeviceLine),
 }
 
 impl Line {
@@ -212,6 +229,7 @@ impl Line {
             Line::Room(x) => x.to_string(),
             Line::Peer(x) => x.to_string(),
             Line::History(x) => x.to_string(),
+            Line::Device(x) => x.to_string(),
         }
     }
 
@@ -224,6 +242,7 @@ impl Line {
             Line::Room(_) => Line::Room(RoomLine::parse(line)?),
             Line::Peer(_) => Line::Peer(PeerIntro::parse(line)?),
             Line::History(_) => Line::History(HistoryLine::parse(line)?),
+            Line::Device(_) => Line::Device(DeviceLine::parse(line)?),
         })
     }
 }
@@ -238,6 +257,8 @@ fn reply_line() -> impl Strategy<Value = Line> {
     let ip = prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)];
     prop_oneof![
         (id(), any::<u64>()).prop_map(|(id, ts)| Line::Accepted(Accepted { id, ts })),
+        (name(), presence.clone(), ip.clone())
+            .prop_map(|(device, presence, address)| Line::Device(DeviceLine { device, presence, address })),
         (name(), presence).prop_map(|(user, presence)| Line::Seen(SeenLine { user, presence })),
         (chat(), any::<u64>()).prop_map(|(chat, unread)| Line::Chat(ChatLine { chat, unread })),
         (name(), any::<u64>()).prop_map(|(room, members)| Line::Room(RoomLine { room, members })),

@@ -139,7 +139,7 @@ pub fn run(mut args: BenchArgs) -> Result<()> {
 /// hash (a taken name costs as much as a wrong password), so the guess is
 /// made once per group of users (see [`login_each`]), not per user.
 fn login_both(args: &BenchArgs, user: &str, existing: bool, node: usize) -> Result<Both> {
-    let login = Request::Login { user: user.into(), password: args.password.clone() };
+    let login = Request::Login { user: user.into(), device: None, password: args.password.clone() };
     let register =
         Request::Register { user: user.into(), email: String::new(), password: args.password.clone() };
     let mut send = LineConn::connect(args, node, Port::Send)?;
@@ -160,7 +160,7 @@ fn login_both(args: &BenchArgs, user: &str, existing: bool, node: usize) -> Resu
 /// Whether `user`'s account exists already: one `LOGIN` to find out.
 fn exists(args: &BenchArgs, user: &str) -> Result<bool> {
     let mut probe = LineConn::connect(args, 0, Port::Send)?;
-    let login = Request::Login { user: user.into(), password: args.password.clone() };
+    let login = Request::Login { user: user.into(), device: None, password: args.password.clone() };
     Ok(!matches!(probe.request(&login)?, Reply::Ko(_)))
 }
 

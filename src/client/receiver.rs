@@ -227,6 +227,9 @@ impl ReceiverThread {
             Event::Moderation { room, by, change } => {
                 return push(notices, Notice::Moderation { room, by, change });
             }
+            // Another device's read (1.2): acknowledged; the clients'
+            // helper of issue 27 clears the badge from it.
+            Event::ReadMark { seq, .. } => Ok(seq),
             Event::Ping => {
                 let pong = EventReply::Pong.to_string();
                 return conn.write_frame(&pong, &pong).err().map(End::Lost);

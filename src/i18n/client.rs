@@ -50,6 +50,12 @@ catalogue! {
         pt: "não há mais espaço no servidor para isso",
     },
     KoForbidden { en: "not allowed in that room", es: "no permitido en esa sala", pt: "não permitido nessa sala" },
+    KoTooManyDevices {
+        en: "too many devices online",
+        es: "demasiados dispositivos conectados",
+        pt: "dispositivos demais conectados",
+    },
+    KoUnknownDevice { en: "no such device", es: "no existe ese dispositivo", pt: "não existe esse dispositivo" },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -431,6 +437,8 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::Internal => Msg::KoInternal,
         Code::Full => Msg::KoFull,
         Code::Forbidden => Msg::KoForbidden,
+        Code::TooManyDevices => Msg::KoTooManyDevices,
+        Code::UnknownDevice => Msg::KoUnknownDevice,
     };
     msg.text(lang)
 }

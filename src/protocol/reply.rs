@@ -53,6 +53,12 @@ codes! {
     /// announce-only room, a `JOIN` of an invite-only room without an
     /// invitation or while banned.
     Forbidden => "FORBIDDEN",
+    /// 1.2: a login from one device more than the server allows a user
+    /// (`--max-devices`) while the others are online; the connection stays
+    /// open for another `LOGIN`.
+    TooManyDevices => "TOO_MANY_DEVICES",
+    /// 1.2: `UNLINK` of a device this user does not have.
+    UnknownDevice => "UNKNOWN_DEVICE",
 }
 
 impl Code {

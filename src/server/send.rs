@@ -213,6 +213,10 @@ impl Session<'_> {
                     Flow::Continue
                 }
                 auth::Outcome::Refused(ko) => self.refuse(ko),
+                auth::Outcome::Paired(token) => {
+                    self.queue(Reply::OkWith(token), false);
+                    Flow::Continue
+                }
             };
         };
         let request = match Request::parse(line) {
@@ -228,9 +232,17 @@ impl Session<'_> {
         }
         let store = &self.ctx.store;
         match request {
-            Request::Login { .. } | Request::Register { .. } | Request::Redeem { .. } => {
+            Request::Login { .. }
+            | Request::Register { .. }
+            | Request::Redeem { .. }
+            | Request::Pair { .. } => {
                 self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
             }
+            Request::Devices => self.reply(Ok(Reply::listing(self.ctx.devices.list(self.ctx, user, &name)))),
+            Request::Unlink { device } => {
+                self.reply(self.ctx.devices.unlink(self.ctx, user, &name, &device).map(|()| Reply::Ok))
+            }
+            Request::Link => self.reply(Ok(Reply::OkWith(self.ctx.devices.link(user)))),
             Request::Msg { to, id, text } => {
                 self.msgs.push((to, id, text));
                 Flow::Continue

@@ -180,6 +180,33 @@ pub trait Backend: Send + Sync {
     /// True if `user` moderates `room` (a room admin, its owner, or a
     /// server admin): what deleting another member's message will ask.
     fn is_room_admin(&self, user: UserId, room: &str) -> bool;
+    // ----- several devices (protocol 1.2, `server::devices`)
+    /// The inbox events after `after` (a device's position) up to `upto`,
+    /// as frames; those the inbox no longer holds are left out. The
+    /// default replays from the inbox's start: a device may get events
+    /// again, which clients drop by `(from, id)`.
+    /// `minor` is the connection's version: copies and read marks (1.2)
+    /// are left out below 2.
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        let _ = (after, minor);
+        self.replay(user, upto)
+    }
+    /// `user` has several devices (`true`) or one again: from now on its
+    /// inbox gets copies of its own messages and read marks, or not. The
+    /// default does nothing: no copies, no read marks (a cluster, see
+    /// docs/CLUSTER.md).
+    fn set_several(&self, user: UserId, several: bool) {
+        let _ = (user, several);
+    }
+    /// One device of `user` acknowledged up to `upto` while another still
+    /// holds the inbox at `after`: the direct messages among the events
+    /// after `after` become DELIVERED (two grey ticks on the first device),
+    /// without leaving the inbox. Nobody waits for it. The default does
+    /// nothing: DELIVERED then comes with the [`Backend::ack`] of the last
+    /// device.
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let _ = (user, after, upto);
+    }
 
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.

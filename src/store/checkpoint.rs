@@ -111,6 +111,8 @@ struct UserSnapshot {
     last_seq: u64,
     acked: u64,
     last_seen: Option<u64>,
+    /// 1.2: several devices (a `SEVERAL` row).
+    several: bool,
     queue: Arc<std::collections::VecDeque<Queued>>,
     recent: Arc<Recent>,
 }
@@ -138,6 +140,7 @@ pub fn snapshot(state: &State) -> Snapshot {
             last_seq: u.inbox.last_seq,
             acked: u.inbox.acked,
             last_seen: u.last_seen,
+            several: u.several,
             queue: u.inbox.queue.clone(),
             recent: u.recent.clone(),
         })
@@ -186,7 +189,12 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 }
                 Queued::Room { pos } => out.row(&["QUEUED", &user.name, "R", &n(*pos)]),
                 Queued::Status { pos } => out.row(&["QUEUED", &user.name, "S", &n(*pos)]),
+                Queued::Copy { pos } => out.row(&["QUEUED", &user.name, "C", &n(*pos)]),
+                Queued::Mark { pos } => out.row(&["QUEUED", &user.name, "M", &n(*pos)]),
             }
+        }
+        if user.several {
+            out.row(&["SEVERAL", &user.name]);
         }
         if !user.recent.is_empty() {
             window.clear();
@@ -403,9 +411,16 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
                 },
                 "R" => Queued::Room { pos },
                 "S" => Queued::Status { pos },
+                "C" => Queued::Copy { pos },
+                "M" => Queued::Mark { pos },
                 other => return Err(format!("unknown event kind {other:?}")),
             };
             Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
+        }
+        // 1.2: the user has several devices (`Record::Devices`).
+        "SEVERAL" => {
+            let u = user(1)?;
+            state.users[u].several = true;
         }
         "SENT" if head.version == VERSION_2 => {} // ids without positions: see above
         "SENT" => {
@@ -509,6 +524,31 @@ mod tests {
         assert!(state.sent_candidates(ana, "m2").is_empty(), "version 2 kept no positions");
         assert_eq!(state.queued(bob, 0, 2, 10).len(), 1);
         assert_eq!(state.last_seen(bob), Some(7));
+    }
+
+    #[test]
+    fn copies_read_marks_and_several_devices_survive_a_checkpoint() {
+        let bytes = file(&[
+            "CHECKPOINT,3,500,9,3",
+            "USER,ana,3,0,",
+            "QUEUED,ana,C,100",
+            "QUEUED,ana,S,200",
+            "QUEUED,ana,M,300",
+            "SEVERAL,ana",
+            "USER,bob,0,0,",
+        ]);
+        let mut state = accounts();
+        assert_eq!(load(&mut state, &bytes), Ok(500));
+        let ana = state.user_id("ana").unwrap();
+        assert!(state.users[ana].several && !state.users[state.user_id("bob").unwrap()].several);
+        let queued: Vec<Queued> = state.queued(ana, 0, 3, 10).into_iter().map(|(_, q)| q).collect();
+        let expected = [Queued::Copy { pos: 100 }, Queued::Status { pos: 200 }, Queued::Mark { pos: 300 }];
+        assert_eq!(queued, expected);
+        let (_, again) = encode(&snapshot(&state));
+        let mut back = accounts();
+        load(&mut back, &again).unwrap();
+        assert!(back.users[ana].several);
+        assert_eq!(back.queued(ana, 0, 3, 10), state.queued(ana, 0, 3, 10));
     }
 
     #[test]

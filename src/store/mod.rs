@@ -42,6 +42,7 @@ pub mod budget;
 pub mod checkpoint;
 pub mod convert;
 pub mod damage;
+pub mod devices;
 pub mod disk;
 pub mod erase;
 pub mod export;
