@@ -492,20 +492,26 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
 }
 
 #[test]
-fn a_second_console_on_the_same_folder_is_refused_and_the_first_goes_on() {
+fn a_second_console_on_the_same_device_is_refused_and_the_first_goes_on() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
     let mut first = Console::start(&server, "ana", dir.path(), &[]);
     first.expect("connected");
-    let mut args: Vec<String> = vec!["connect".into(), "--user".into(), "ana".into()];
+    // The device the first one made up (a second console without
+    // --device is a second device: tests/client_devices.rs).
+    let folder = user_dir(dir.path(), server.send, "ana");
+    let device = folder.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(first.seen.iter().any(|l| l.contains(&format!("(this device: {device})"))), "{:?}", first.seen);
+    let mut args: Vec<String> =
+        vec!["connect".into(), "--user".into(), "ana".into(), "--device".into(), device];
     args.extend(connection_args(server.send, server.recv, dir.path()));
     let second = run_wachat(&args, "pw-ana", "/quit\n");
     assert_eq!(second.status.code(), Some(1));
     let port = server.send.port();
     assert!(second.stderr.contains("another wachat (pid "), "{}", second.stderr);
     assert!(
-        second.stderr.contains(&format!("is already running as ana on 127.0.0.1:{port}")),
+        second.stderr.contains(&format!("is already running as ana on 127.0.0.1:{port} with the device")),
         "{}",
         second.stderr
     );

@@ -153,9 +153,12 @@ fn fresh_at(old: &TestServer, args: &[&str]) -> (TestServer, tempfile::TempDir) 
     (server, dir)
 }
 
-/// `<data dir>/127.0.0.1:<port>/<user>@<id>`: a folder moved aside.
+/// `<data dir>/127.0.0.1:<port>/<user>/devices/<device>@<id>`: a folder
+/// moved aside.
 fn aside(data_dir: &Path, server: &TestServer, user: &str, id: &str) -> PathBuf {
-    user_dir(data_dir, server.send, user).with_file_name(format!("{user}@{id}"))
+    let folder = user_dir(data_dir, server.send, user);
+    let device = folder.file_name().unwrap().to_string_lossy().into_owned();
+    folder.with_file_name(format!("{device}@{id}"))
 }
 
 fn read(path: PathBuf) -> String {
@@ -302,7 +305,7 @@ fn a_restart_of_the_same_server_keeps_the_folder() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["bob"], "nothing moved aside");
+    assert_eq!(names, [folder.file_name().unwrap().to_string_lossy()], "nothing moved aside");
 }
 
 /// A version-1 server cannot say who it is (`SERVER` is an unknown

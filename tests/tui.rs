@@ -254,8 +254,8 @@ fn the_log_goes_to_a_file_in_the_clients_folder_while_the_screen_is_up() {
     let dir = tempfile::tempdir().unwrap();
     // Everything logged, down to DEBUG: none of it may reach the screen.
     let mut ana = tui(&server, "ana", dir.path(), &[("RUST_LOG", "debug")]);
-    let log = support::console::user_dir(dir.path(), server.send, "ana").join("wachat.log");
     ana.wait_screen("the chat list", |s| s.find("Chats").is_some());
+    let log = support::console::user_dir(dir.path(), server.send, "ana").join("wachat.log");
     // The server gone: the client logs each failed reconnection (DEBUG).
     server.kill();
     let deadline = std::time::Instant::now() + support::READ_TIMEOUT;

@@ -91,6 +91,11 @@ pub struct ServerArgs {
     /// Your user name.
     #[arg(long, value_parser = parse_user)]
     pub user: String,
+    /// This device's name, when you use the account from several (1-32
+    /// characters of A-Z a-z 0-9 _ . -) [default: the host name and a
+    /// short suffix, kept in the local folder].
+    #[arg(long, value_parser = parse_device)]
+    pub device: Option<String>,
     /// Host name or address of the server; or the nodes of a cluster,
     /// `HOST[:SEND_PORT[:RECV_PORT]],…`, tried in order (your local files
     /// go in the first one's folder).
@@ -215,6 +220,12 @@ fn parse_user(s: &str) -> std::result::Result<String, String> {
 }
 
 pub use crate::client::options::parse_server_list;
+
+fn parse_device(s: &str) -> std::result::Result<String, String> {
+    set_language_early();
+    client::device::check(i18n::current(), s)?;
+    Ok(s.to_string())
+}
 
 fn parse_chat(s: &str) -> std::result::Result<Chat, String> {
     set_language_early();
@@ -438,6 +449,7 @@ fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
     options.server = args.server.clone();
     options.send_port = args.send_port;
     options.recv_port = args.recv_port;
+    options.device = args.device.clone();
     options.timeout = Duration::from_secs(args.timeout);
     options.tls = crate::client::tls::for_client(args.tls, args.ca.as_deref())?;
     options.data_dir = match args.data_dir.clone().or_else(client::default_data_dir) {

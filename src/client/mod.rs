@@ -61,6 +61,7 @@
 
 pub mod connection;
 mod csv_file;
+pub mod device;
 mod direct;
 pub mod history;
 mod link;
@@ -312,8 +313,10 @@ impl Client {
     /// The local folder is locked for as long as the client lives: a second
     /// client of the same user and server on the same data directory is
     /// refused ([`Error::Usage`], saying which program holds it).
-    pub fn connect(options: Options) -> Result<Client> {
+    pub fn connect(mut options: Options) -> Result<Client> {
         let mut folder = server_id::Folder::open(&options)?;
+        // The default device is the folder's: from now on it is named.
+        options.device = Some(folder.device.clone());
         let (notices_tx, notices) = crossbeam_channel::unbounded();
 
         let mut offline_because = None;
@@ -416,6 +419,16 @@ impl Client {
     /// Your user name, as registered on the server.
     pub fn me(&self) -> &str {
         &self.shared.me
+    }
+
+    /// This device's name (`--device`, or the default the folder keeps).
+    pub fn device(&self) -> &str {
+        self.shared.options.device.as_deref().unwrap_or(device::UNNAMED)
+    }
+
+    /// The folder of this device's local files.
+    pub fn folder(&self) -> std::path::PathBuf {
+        self.shared.folder.lock().dir.clone()
     }
 
     /// Everything that happens, in order: new messages, ticks, presence,

@@ -133,8 +133,9 @@ impl Console<'_> {
         let me = self.client.me();
         let lang = self.lang;
         match self.client.is_online() {
-            true => self.say(&tr!(in lang; Msg::Connected, server = server, me = me)),
-            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me)),
+            true => self
+                .say(&tr!(in lang; Msg::Connected, server = server, me = me, device = self.client.device())),
+            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me, device = self.client.device())),
         }
         let waiting = self.client.pending_at_start();
         if waiting > 0 {

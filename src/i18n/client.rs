@@ -266,6 +266,18 @@ catalogue! {
         pt: "já há outro wachat{who} rodando como {user} em {server} (seus arquivos: {dir}); feche-o primeiro",
     },
 
+    /// The folder of a user from before devices became this device's.
+    ConvertedFolder {
+        en: "moved the local files of {dir} (from before folders per device) to {new}: they are the device {device}'s from now on",
+        es: "los archivos locales de {dir} (de antes de las carpetas por dispositivo) se movieron a {new}: desde ahora son del dispositivo {device}",
+        pt: "os arquivos locais de {dir} (de antes das pastas por dispositivo) foram movidos para {new}: de agora em diante são do dispositivo {device}",
+    },
+    /// `who` is empty or ` (pid 4242)`.
+    DeviceInUse {
+        en: "another wachat{who} is already running as {user} on {server} with the device {device} (its files: {dir}); close it first, or start this one with another --device",
+        es: "ya hay otro wachat{who} en marcha como {user} en {server} con el dispositivo {device} (sus archivos: {dir}); ciérralo primero, o inicia este con otro --device",
+        pt: "já há outro wachat{who} rodando como {user} em {server} com o dispositivo {device} (seus arquivos: {dir}); feche-o primeiro, ou inicie este com outro --device",
+    },
     /// A folder that recorded no server yet is this one's from now on.
     FolderOfServer {
         en: "{dir}: the local files of the server {id} from now on",
@@ -386,6 +398,11 @@ catalogue! {
         en: "{char} is not allowed in a name (only A-Z a-z 0-9 _ . -)",
         es: "{char} no se permite en un nombre (solo A-Z a-z 0-9 _ . -)",
         pt: "{char} não é permitido em um nome (só A-Z a-z 0-9 _ . -)",
+    },
+    BadDeviceName {
+        en: "bad device name: {why}",
+        es: "nombre de dispositivo no válido: {why}",
+        pt: "nome de dispositivo inválido: {why}",
     },
     BadUserName { en: "bad user name: {why}", es: "nombre de usuario no válido: {why}", pt: "nome de usuário inválido: {why}" },
     BadRoomName { en: "bad room name: {why}", es: "nombre de sala no válido: {why}", pt: "nome de sala inválido: {why}" },

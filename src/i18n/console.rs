@@ -10,15 +10,15 @@ catalogue! {
     // ── Starting and ending ──────────────────────────────────────────────
     /// The first line when the server answered.
     Connected {
-        en: "connected to {server} as {me}; type /help for the commands",
-        es: "conectado a {server} como {me}; escribe /help para ver los comandos",
-        pt: "conectado a {server} como {me}; digite /help para ver os comandos",
+        en: "connected to {server} as {me} (this device: {device}); type /help for the commands",
+        es: "conectado a {server} como {me} (este dispositivo: {device}); escribe /help para ver los comandos",
+        pt: "conectado a {server} como {me} (este dispositivo: {device}); digite /help para ver os comandos",
     },
     /// The first line when the server could not be reached.
     WorkingOffline {
-        en: "working offline as {me}; type /help for the commands",
-        es: "trabajando sin conexión como {me}; escribe /help para ver los comandos",
-        pt: "trabalhando sem conexão como {me}; digite /help para ver os comandos",
+        en: "working offline as {me} (this device: {device}); type /help for the commands",
+        es: "trabajando sin conexión como {me} (este dispositivo: {device}); escribe /help para ver los comandos",
+        pt: "trabalhando sem conexão como {me} (este dispositivo: {device}); digite /help para ver os comandos",
     },
     OutboxFromLastTime {
         en: "{n} message(s) from last time wait in the outbox",

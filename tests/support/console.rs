@@ -195,10 +195,24 @@ pub fn connection_args(send: SocketAddr, recv: SocketAddr, data_dir: &Path) -> V
     ]
 }
 
-/// The folder of `user`'s local files for the server on `send` (the
-/// client's layout: `<data dir>/<host>:<send port>/<user>/`).
+/// The folder of `user`'s local files for the server on `send`, on the
+/// first device a console made up for it (the client's layout:
+/// `<data dir>/<host>:<send port>/<user>/devices/<device>/`); before any
+/// console ran, the user's folder itself (where files of the layout
+/// before devices are planted, converted at the next start).
 pub fn user_dir(data_dir: &Path, send: SocketAddr, user: &str) -> std::path::PathBuf {
-    data_dir.join(format!("127.0.0.1:{}", send.port())).join(user)
+    let user_dir = data_dir.join(format!("127.0.0.1:{}", send.port())).join(user);
+    let kept = std::fs::read_to_string(user_dir.join("default_devices")).unwrap_or_default();
+    match kept.lines().next() {
+        Some(device) => device_dir(data_dir, send, user, device),
+        None => user_dir,
+    }
+}
+
+/// The folder of `user`'s device `device` for the server on `send`.
+pub fn device_dir(data_dir: &Path, send: SocketAddr, user: &str, device: &str) -> std::path::PathBuf {
+    let user_dir = data_dir.join(format!("127.0.0.1:{}", send.port())).join(user);
+    user_dir.join("devices").join(device.to_ascii_lowercase())
 }
 
 /// What a one-shot subcommand did.
