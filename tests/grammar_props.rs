@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 
 use wachat::protocol::{
-    Accepted, Bye, Chat, ChatLine, Code, Event, EventReply, FrameReader, HistoryLine, Ko, PeerFrame,
-    PeerIntro, PeerMsg, Presence, Reply, Request, RoomLine, SeenLine, State, Text,
+    Accepted, Bye, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader, HistoryLine, Ko,
+    PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, RoomLine, SeenLine, State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -46,7 +46,15 @@ fn rest() -> impl Strategy<Value = String> {
 
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
-        (name(), rest()).prop_map(|(user, password)| Request::Login { user, password }),
+        (name(), proptest::option::of(name()), rest()).prop_map(|(user, device, password)| Request::Login {
+            user,
+            device,
+            password
+        }),
+        (name(), name(), id()).prop_map(|(user, device, code)| Request::Pair { user, device, code }),
+        Just(Request::Devices),
+        name().prop_map(|device| Request::Unlink { device }),
+        Just(Request::Link),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),
         (chat(), id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
@@ -71,7 +79,13 @@ fn request() -> impl Strategy<Value = Request> {
 fn event() -> impl Strategy<Value = Event> {
     let state = prop_oneof![Just(State::Delivered), Just(State::Read)];
     let to = prop_oneof![name(), name().prop_map(|r| format!("#{r}"))];
-    let bye = prop_oneof![Just(Bye::Replaced), Just(Bye::Shutdown), Just(Bye::Timeout), Just(Bye::Slow)];
+    let bye = prop_oneof![
+        Just(Bye::Replaced),
+        Just(Bye::Shutdown),
+        Just(Bye::Timeout),
+        Just(Bye::Slow),
+        Just(Bye::Unlinked)
+    ];
     prop_oneof![
         (any::<u64>(), name(), to, id(), any::<u64>(), text())
             .prop_map(|(seq, from, to, id, ts, text)| Event::Msg { seq, from, to, id, ts, text }),
@@ -87,6 +101,8 @@ fn event() -> impl Strategy<Value = Event> {
         }),
         (name(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))])
             .prop_map(|(from, to)| Event::Typing { from, to }),
+        (any::<u64>(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))], id(), any::<u64>())
+            .prop_map(|(seq, chat, id, ts)| Event::ReadMark { seq, chat, id, ts }),
         Just(Event::Ping),
         bye.prop_map(Event::Bye),
     ]
@@ -101,6 +117,7 @@ enum Line {
     Room(RoomLine),
     Peer(PeerIntro),
     History(HistoryLine),
+    Device(DeviceLine),
 }
 
 impl Line {
@@ -112,6 +129,7 @@ impl Line {
             Line::Room(x) => x.to_string(),
             Line::Peer(x) => x.to_string(),
             Line::History(x) => x.to_string(),
+            Line::Device(x) => x.to_string(),
         }
     }
 
@@ -124,6 +142,7 @@ impl Line {
             Line::Room(_) => Line::Room(RoomLine::parse(line)?),
             Line::Peer(_) => Line::Peer(PeerIntro::parse(line)?),
             Line::History(_) => Line::History(HistoryLine::parse(line)?),
+            Line::Device(_) => Line::Device(DeviceLine::parse(line)?),
         })
     }
 }
@@ -138,6 +157,8 @@ fn reply_line() -> impl Strategy<Value = Line> {
     let ip = prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)];
     prop_oneof![
         (id(), any::<u64>()).prop_map(|(id, ts)| Line::Accepted(Accepted { id, ts })),
+        (name(), presence.clone(), ip.clone())
+            .prop_map(|(device, presence, address)| Line::Device(DeviceLine { device, presence, address })),
         (name(), presence).prop_map(|(user, presence)| Line::Seen(SeenLine { user, presence })),
         (chat(), any::<u64>()).prop_map(|(chat, unread)| Line::Chat(ChatLine { chat, unread })),
         (name(), any::<u64>()).prop_map(|(room, members)| Line::Room(RoomLine { room, members })),

@@ -126,7 +126,7 @@ impl Connection {
     pub fn login(&mut self, user: &str, password: &str, how: &Login) -> Result<String> {
         let (request, what) = match how {
             Login::Existing => (
-                Request::Login { user: user.into(), password: password.into() },
+                Request::Login { user: user.into(), device: None, password: password.into() },
                 tr!(Msg::ReqLogin, user = user),
             ),
             Login::Register { email, invite: None } => (

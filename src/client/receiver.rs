@@ -224,6 +224,9 @@ impl ReceiverThread {
                 };
                 return push(notices, Notice::Typing { from, chat });
             }
+            // Another device's read (1.2): acknowledged; the clients'
+            // helper of issue 27 clears the badge from it.
+            Event::ReadMark { seq, .. } => Ok(seq),
             Event::Ping => {
                 let pong = EventReply::Pong.to_string();
                 return conn.write_frame(&pong, &pong).err().map(End::Lost);

@@ -44,6 +44,12 @@ catalogue! {
         pt: "lento demais, o servidor parou de esperar",
     },
     KoInternal { en: "an error on the server", es: "un error en el servidor", pt: "um erro no servidor" },
+    KoTooManyDevices {
+        en: "too many devices online",
+        es: "demasiados dispositivos conectados",
+        pt: "dispositivos demais conectados",
+    },
+    KoUnknownDevice { en: "no such device", es: "no existe ese dispositivo", pt: "não existe esse dispositivo" },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -440,6 +446,8 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::Busy => Msg::KoBusy,
         Code::Timeout => Msg::KoTimeout,
         Code::Internal => Msg::KoInternal,
+        Code::TooManyDevices => Msg::KoTooManyDevices,
+        Code::UnknownDevice => Msg::KoUnknownDevice,
     };
     msg.text(lang)
 }

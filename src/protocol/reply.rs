@@ -43,6 +43,12 @@ codes! {
     Busy => "BUSY",
     Timeout => "TIMEOUT",
     Internal => "INTERNAL",
+    /// 1.2: a login from one device more than the server allows a user
+    /// (`--max-devices`) while the others are online; the connection stays
+    /// open for another `LOGIN`.
+    TooManyDevices => "TOO_MANY_DEVICES",
+    /// 1.2: `UNLINK` of a device this user does not have.
+    UnknownDevice => "UNKNOWN_DEVICE",
 }
 
 impl Code {

@@ -215,7 +215,7 @@ impl AuthLimits {
 pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
     let addr = address_key(peer);
     match Request::parse(line) {
-        Ok(Request::Login { user, password }) => {
+        Ok(Request::Login { user, password, .. }) => {
             // With --auto-register, a login for a new name creates an account.
             let new = ctx.config.auto_register && ctx.store.user_id(&user).is_none();
             if new && let Err(ko) = crate::store::password::check_new(&password) {

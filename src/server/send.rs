@@ -222,8 +222,15 @@ impl Session<'_> {
         }
         let store = &self.ctx.store;
         match request {
-            Request::Login { .. } | Request::Register { .. } | Request::Redeem { .. } => {
+            Request::Login { .. }
+            | Request::Register { .. }
+            | Request::Redeem { .. }
+            | Request::Pair { .. } => {
                 self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
+            }
+            Request::Devices | Request::Unlink { .. } | Request::Link => {
+                // Served from the server commits of issue 27.
+                self.refuse(Ko::new(Code::BadRequest, "devices are not served by this build yet"))
             }
             Request::Msg { to, id, text } => {
                 self.msgs.push((to, id, text));
