@@ -319,8 +319,7 @@ fn against_a_version_1_server_a_known_id_with_another_time_is_a_new_message() {
     let mut bob =
         Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "bob", dir.path(), &[]);
     let mut requests = FakeConn::accept(&send);
-    assert_eq!(requests.line(), "LOGIN:bob:pw-bob");
-    requests.send("OK:bob");
+    support::console::old_server_login_send(&mut requests, "bob", "pw-bob");
     assert_eq!(requests.line(), "SERVER");
     requests.send("KO:BAD_REQUEST:unknown request \"SERVER\"");
     std::thread::spawn(move || {
@@ -328,11 +327,7 @@ fn against_a_version_1_server_a_known_id_with_another_time_is_a_new_message() {
             requests.send("OK"); // P2P, PING, READ
         }
     });
-    let mut events = FakeConn::accept(&recv);
-    assert_eq!(events.line(), "LOGIN:bob:pw-bob");
-    events.send("OK:bob");
-    assert_eq!(events.line(), "VERSION:1.1");
-    assert_eq!(events.line(), "VERSION:1.2");
+    let mut events = support::console::old_server_login_recv(&recv, "bob", "pw-bob");
     bob.expect("connected");
 
     events.send("MSG:1:ana:bob:m1:1700000000000:hola from the class server");

@@ -37,10 +37,6 @@ use crate::protocol::names::{MAX_NAME, fold, name_problem};
 /// up for the user: one a line, the oldest first.
 pub const DEFAULTS_FILE: &str = "default_devices";
 
-/// The device of a login that names none (a client of protocol 1.0 or
-/// 1.1, a one-shot command): the server calls it this.
-pub const UNNAMED: &str = "default";
-
 /// The random suffix: 4 hex digits, 65,536 names per host name.
 const SUFFIX_LEN: usize = 4;
 

@@ -255,7 +255,7 @@ impl DirLock {
     /// Takes the lock of `dir` without waiting; if another program holds
     /// it, says which (its pid) and that only one may use the folder.
     pub fn acquire(dir: &Path, options: &Options) -> Result<DirLock> {
-        let device = options.device.as_deref().unwrap_or(super::device::UNNAMED);
+        let device = options.device.as_deref().unwrap_or(crate::protocol::DEFAULT_DEVICE);
         Self::acquire_device(dir, options, device)
     }
 

@@ -41,8 +41,10 @@ const POLL: Duration = Duration::from_millis(200);
 enum End {
     /// The client is closing.
     Stopped,
-    /// Another client of the same user took over.
+    /// Another client of the same user (and device) took over.
     Replaced,
+    /// This device was unlinked (1.2, `BYE:UNLINKED`).
+    Unlinked,
     /// The connection broke; reconnect.
     Lost(Error),
 }
@@ -104,6 +106,14 @@ impl ReceiverThread {
                 End::Replaced => {
                     self.shared.link.replaced();
                     let _ = self.shared.notices.send(Notice::Replaced);
+                    return;
+                }
+                End::Unlinked => {
+                    self.shared.unlinked();
+                    if !self.shared.uses_token {
+                        // Logged in with the password: told all the same.
+                        let _ = self.shared.notices.send(Notice::Unlinked);
+                    }
                     return;
                 }
                 End::Lost(e) => {
@@ -232,6 +242,7 @@ impl ReceiverThread {
                 return conn.write_frame(&pong, &pong).err().map(End::Lost);
             }
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
+            Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),
             Event::Bye(reason) => return Some(End::Lost(Error::Bye(reason))),
             // `from` is about to dial our P2P port with this token: its
             // HELLO is checked against it (src/p2p/tokens.rs).

@@ -153,6 +153,10 @@ impl Console<'_> {
                         let _ = stop.send(Error::Replaced { user: self.client.me().to_string() });
                         return;
                     }
+                    Ok(Notice::Unlinked) => {
+                        let _ = stop.send(self.client.unlinked_error());
+                        return;
+                    }
                     Ok(notice) => self.show(&notice),
                     Err(_) => return,
                 },

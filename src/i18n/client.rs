@@ -95,6 +95,11 @@ catalogue! {
     ReqRead { en: "read", es: "marcar como leído", pt: "marcar como lido" },
     ReqDirectChat { en: "direct chat with {user}", es: "chat directo con {user}", pt: "chat direto com {user}" },
     ReqLookUp { en: "look up {user}", es: "buscar a {user}", pt: "procurar {user}" },
+    ReqPair {
+        en: "link {user}'s device {device}",
+        es: "vincular el dispositivo {device} de {user}",
+        pt: "vincular o dispositivo {device} de {user}",
+    },
     ReqMembers { en: "members of {room}", es: "miembros de {room}", pt: "membros de {room}" },
 
     // ── Connections to the server ────────────────────────────────────────
@@ -272,6 +277,23 @@ catalogue! {
         pt: "já há outro wachat{who} rodando como {user} em {server} (seus arquivos: {dir}); feche-o primeiro",
     },
 
+    /// A login with this device's token refused: it was unlinked.
+    TokenRefused {
+        en: "the device {device} is no longer linked to {user} (unlinked from another device?); its token is forgotten: log in with the password, or link it again with --pair CODE (/link on a device that is logged in)",
+        es: "el dispositivo {device} ya no está vinculado a {user} (¿desvinculado desde otro dispositivo?); se olvidó su token: inicia sesión con la contraseña, o vincúlalo de nuevo con --pair CÓDIGO (/link en un dispositivo con la sesión iniciada)",
+        pt: "o dispositivo {device} não está mais vinculado a {user} (desvinculado de outro dispositivo?); seu token foi esquecido: entre com a senha, ou vincule-o de novo com --pair CÓDIGO (/link em um dispositivo conectado)",
+    },
+    /// `BYE:UNLINKED` reached this device.
+    UnlinkedHere {
+        en: "this device ({device}) was unlinked from {user}'s other devices: it is logged out; log in with the password, or link it again with --pair CODE",
+        es: "este dispositivo ({device}) se desvinculó desde otro dispositivo de {user}: se cerró su sesión; inicia sesión con la contraseña, o vincúlalo de nuevo con --pair CÓDIGO",
+        pt: "este dispositivo ({device}) foi desvinculado de outro dispositivo de {user}: a sessão foi encerrada; entre com a senha, ou vincule-o de novo com --pair CÓDIGO",
+    },
+    Paired {
+        en: "the device {device} is linked: it logs in with its own token from now on, never with the password",
+        es: "el dispositivo {device} está vinculado: desde ahora inicia sesión con su propio token, nunca con la contraseña",
+        pt: "o dispositivo {device} está vinculado: de agora em diante entra com seu próprio token, nunca com a senha",
+    },
     /// The folder of a user from before devices became this device's.
     ConvertedFolder {
         en: "moved the local files of {dir} (from before folders per device) to {new}: they are the device {device}'s from now on",

@@ -304,7 +304,7 @@ impl App {
                 effects.push(Effect::Work(Work::ChatList));
             }
             // The loop ends the console before it gets here.
-            Notice::Replaced => {}
+            Notice::Replaced | Notice::Unlinked => {}
         }
         effects
     }

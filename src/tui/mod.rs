@@ -184,6 +184,7 @@ fn run_loop(screen: &mut Screen, app: &mut App, client: &Client, ch: &Channels) 
             },
             recv(client.events()) -> notice => match notice {
                 Ok(Notice::Replaced) => return Err(Error::Replaced { user: client.me().to_string() }),
+                Ok(Notice::Unlinked) => return Err(client.unlinked_error()),
                 Ok(notice) => app.notice(&notice),
                 Err(_) => return Ok(()),
             },
