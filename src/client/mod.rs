@@ -119,7 +119,14 @@ pub enum Notice {
     /// The same `(from, id)` never comes twice.
     Message(Message),
     /// You just wrote this message; it is in the outbox (`SENT`, `…`).
+    /// Or (protocol 1.2) you wrote it on another of your devices: a copy,
+    /// already in the local log, `RECEIVED` or further; its ticks follow
+    /// as [`Notice::State`], as for a message sent here.
     Sent(Message),
+    /// Protocol 1.2: you read `chat` up to the message `id` on another of
+    /// your devices (`READMARK`): its messages are read here too, and its
+    /// unread badge goes.
+    ReadElsewhere { chat: Chat, id: String },
     /// One of your messages moved to `state`. A `READ` covers every earlier
     /// message to the same user too.
     State { to: Chat, id: String, state: State },

@@ -175,6 +175,8 @@ impl Console<'_> {
             }
             // Said for the open chat only: elsewhere it is noise.
             Notice::Typing { chat, .. } if !self.session.is_open(chat) => return,
+            // The local log has it read already (`/chats` counts no more).
+            Notice::ReadElsewhere { .. } => return,
             Notice::Typing { chat, .. } => {
                 let (now, key) = (now_ms(), fold(&chat.to_string()));
                 let mut typing = self.typing.lock();

@@ -15,6 +15,12 @@ catalogue! {
         pt: "conectado a {server} como {me} (este dispositivo: {device}); digite /help para ver os comandos",
     },
     /// The first line when the server could not be reached.
+    /// A READMARK: the chat was read on another of your devices.
+    ReadElsewhere {
+        en: "{chat}: read on another of your devices",
+        es: "{chat}: leído en otro de tus dispositivos",
+        pt: "{chat}: lido em outro dos seus dispositivos",
+    },
     WorkingOffline {
         en: "working offline as {me} (this device: {device}); type /help for the commands",
         es: "trabajando sin conexión como {me} (este dispositivo: {device}); escribe /help para ver los comandos",

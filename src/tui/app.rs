@@ -304,7 +304,8 @@ impl App {
                 effects.push(Effect::Work(Work::ChatList));
             }
             // The loop ends the console before it gets here.
-            Notice::Replaced | Notice::Unlinked => {}
+            // The chat list's badge went (`LiveChats::apply`).
+            Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
         }
         effects
     }
