@@ -62,6 +62,7 @@
 pub mod connection;
 mod csv_file;
 pub mod device;
+mod devices;
 mod direct;
 pub mod history;
 mod link;

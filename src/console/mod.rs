@@ -32,6 +32,7 @@
 //! shows control characters from the network as harmless text.
 
 pub mod command;
+mod devices;
 pub mod input;
 pub mod session;
 pub mod view;

@@ -95,6 +95,9 @@ catalogue! {
     ReqRead { en: "read", es: "marcar como leído", pt: "marcar como lido" },
     ReqDirectChat { en: "direct chat with {user}", es: "chat directo con {user}", pt: "chat direto com {user}" },
     ReqLookUp { en: "look up {user}", es: "buscar a {user}", pt: "procurar {user}" },
+    ReqDevices { en: "devices", es: "dispositivos", pt: "dispositivos" },
+    ReqUnlink { en: "unlink {device}", es: "desvincular {device}", pt: "desvincular {device}" },
+    ReqLink { en: "link a device", es: "vincular un dispositivo", pt: "vincular um dispositivo" },
     ReqPair {
         en: "link {user}'s device {device}",
         es: "vincular el dispositivo {device} de {user}",
