@@ -301,6 +301,14 @@ pub struct ServeArgs {
     /// Rooms with more members than this send no JOINED/LEFT presence.
     #[arg(long, default_value_t = server::DEFAULT_PRESENCE_LIMIT)]
     pub presence_limit: usize,
+    /// Devices one user may have online at once (protocol 1.2); one more
+    /// gets KO:TOO_MANY_DEVICES.
+    #[arg(long, default_value_t = crate::protocol::DEFAULT_MAX_DEVICES)]
+    pub max_devices: usize,
+    /// Days after which a device not seen is forgotten and stops holding
+    /// its user's inbox (fractions allowed: 0.0001 is about 9 s).
+    #[arg(long, default_value_t = server::devices::DEFAULT_DEVICE_DAYS)]
+    pub device_days: f64,
     /// Connections on both ports together beyond which new ones get KO:BUSY
     /// [default: 20000, or what the system's limits allow if fewer].
     #[arg(long)]

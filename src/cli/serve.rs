@@ -75,6 +75,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         kdf_cost: args.kdf_cost,
         fsync: args.fsync == Fsync::Always,
         presence_limit: args.presence_limit,
+        max_devices: args.max_devices.max(1),
+        device_days: args.device_days,
         max_connections: args.max_connections.unwrap_or(server::DEFAULT_MAX_CONNECTIONS),
         max_per_address: args.max_per_address,
         exempt: args.exempt.clone(),

@@ -246,6 +246,11 @@ impl Node {
         };
         if let Some(outlet) = replaced {
             log::debug!("cluster: {} logged in on another node: BYE:REPLACED here", outlet.name);
+            // A user's session is on one node at a time: every device of
+            // it here goes (docs/CLUSTER.md, "Devices").
+            for device in self.router.outlets(user) {
+                device.close(Bye::Replaced);
+            }
             outlet.close(Bye::Replaced);
         }
     }
@@ -393,6 +398,14 @@ impl Nodes for Node {
         let notice = Notice::Online { user, epoch, node: self.name.clone(), name: outlet.name.to_string() };
         self.broadcast(&notice);
         Ok(elsewhere && old_node.is_some_and(|n| n != self.name))
+    }
+
+    fn handover(&self, old: &Arc<Outlet>, new: &Arc<Outlet>) {
+        if let Some((_, o)) = self.local.lock().get_mut(&old.user)
+            && o.as_ptr() == Arc::as_ptr(old)
+        {
+            *o = Arc::downgrade(new);
+        }
     }
 
     fn release(&self, outlet: &Arc<Outlet>, _ts_ms: u64) -> bool {

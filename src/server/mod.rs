@@ -27,6 +27,7 @@
 
 pub mod auth;
 pub mod closer;
+pub mod devices;
 pub mod known;
 pub mod listener;
 pub mod log_limit;
@@ -78,6 +79,10 @@ pub struct Config {
     pub fsync: bool,
     /// Rooms with more members send no `JOINED`/`LEFT`.
     pub presence_limit: usize,
+    /// Receive connections (devices) per user at once (`--max-devices`).
+    pub max_devices: usize,
+    /// Days after which a device not seen is forgotten (`--device-days`).
+    pub device_days: f64,
     /// Bytes that may wait for a slow receiver before `BYE:SLOW`.
     pub max_pending: usize,
     /// Connections (both ports together) beyond which new ones get `KO:BUSY`.
@@ -141,6 +146,8 @@ impl Config {
             kdf_cost: DEFAULT_KDF_COST,
             fsync: true,
             presence_limit: DEFAULT_PRESENCE_LIMIT,
+            max_devices: crate::protocol::DEFAULT_MAX_DEVICES,
+            device_days: devices::DEFAULT_DEVICE_DAYS,
             max_pending: DEFAULT_MAX_PENDING,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_per_address: DEFAULT_MAX_PER_ADDRESS,
@@ -163,6 +170,8 @@ pub struct Ctx {
     pub nodes: Arc<dyn Nodes>,
     /// Ports announced with `P2P:<port>`.
     pub p2p_ports: p2p::Ports,
+    /// Each user's devices: positions, tokens, link codes (protocol 1.2).
+    pub devices: Arc<devices::Devices>,
     /// Who was told `JOINED`, and how often (see `presence`).
     presence: presence::Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).
@@ -376,6 +385,9 @@ impl Server {
         let address_requests = (config.rate > 0.0 && address_rate > 0.0)
             .then(|| throttle::Throttle::new(default_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
+        let devices =
+            devices::Devices::start(config.data_dir.clone(), config.max_devices, config.device_days)
+                .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::new(&config.exempt),
@@ -384,6 +396,7 @@ impl Server {
             router,
             nodes,
             p2p_ports: p2p::Ports::default(),
+            devices,
             presence,
             requests,
             address_requests,
@@ -450,6 +463,9 @@ impl Server {
         for user in self.ctx.router.online_users() {
             self.ctx.store.note_offline(user, now);
         }
+        let online: Vec<_> =
+            self.ctx.router.online_users().into_iter().flat_map(|u| self.ctx.router.outlets(u)).collect();
+        self.ctx.devices.stop(&online);
         self.ctx.router.close_all(Bye::Shutdown);
         self.ctx.presence.stop();
         if let Some(timer) = self.presence_timer.take() {

@@ -207,6 +207,10 @@ impl Session<'_> {
                     Flow::Continue
                 }
                 auth::Outcome::Refused(ko) => self.refuse(ko),
+                auth::Outcome::Paired(token) => {
+                    self.queue(Reply::OkWith(token), false);
+                    Flow::Continue
+                }
             };
         };
         let request = match Request::parse(line) {
@@ -228,10 +232,11 @@ impl Session<'_> {
             | Request::Pair { .. } => {
                 self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
             }
-            Request::Devices | Request::Unlink { .. } | Request::Link => {
-                // Served from the server commits of issue 27.
-                self.refuse(Ko::new(Code::BadRequest, "devices are not served by this build yet"))
+            Request::Devices => self.reply(Ok(Reply::listing(self.ctx.devices.list(self.ctx, user, &name)))),
+            Request::Unlink { device } => {
+                self.reply(self.ctx.devices.unlink(self.ctx, user, &name, &device).map(|()| Reply::Ok))
             }
+            Request::Link => self.reply(Ok(Reply::OkWith(self.ctx.devices.link(user)))),
             Request::Msg { to, id, text } => {
                 self.msgs.push((to, id, text));
                 Flow::Continue

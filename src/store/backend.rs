@@ -147,6 +147,25 @@ pub trait Backend: Send + Sync {
     /// The inbox events not yet acknowledged, up to `upto`, as frames.
     fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines>;
 
+    // ----- several devices (protocol 1.2, `server::devices`)
+    /// The inbox events after `after` (a device's position) up to `upto`,
+    /// as frames; those the inbox no longer holds are left out. The
+    /// default replays from the inbox's start: a device may get events
+    /// again, which clients drop by `(from, id)`.
+    fn replay_after(&self, user: UserId, after: u64, upto: u64) -> Box<dyn Lines> {
+        let _ = after;
+        self.replay(user, upto)
+    }
+    /// One device of `user` acknowledged up to `upto` while another still
+    /// holds the inbox at `after`: the direct messages among the events
+    /// after `after` become DELIVERED (two grey ticks on the first device),
+    /// without leaving the inbox. Nobody waits for it. The default does
+    /// nothing: DELIVERED then comes with the [`Backend::ack`] of the last
+    /// device.
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let _ = (user, after, upto);
+    }
+
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.
     fn stop(&self);

@@ -309,7 +309,12 @@ pub(super) struct ReplayLines {
 impl ReplayLines {
     /// `user`'s inbox events after what it acknowledged, up to `upto`.
     pub(super) fn new(inner: &Arc<Inner>, user: UserId, upto: u64) -> ReplayLines {
-        ReplayLines { inner: inner.clone(), reader: Reader::new(inner.clone()), user, upto, after: 0 }
+        ReplayLines::after(inner, user, 0, upto)
+    }
+
+    /// The same, after `after` (a device's position, issue 27).
+    pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64) -> ReplayLines {
+        ReplayLines { inner: inner.clone(), reader: Reader::new(inner.clone()), user, upto, after }
     }
 }
 

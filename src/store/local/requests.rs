@@ -265,6 +265,31 @@ impl Backend for LocalStore {
         Box::new(ReplayLines::new(&self.inner, user, upto))
     }
 
+    fn replay_after(&self, user: UserId, after: u64, upto: u64) -> Box<dyn Lines> {
+        Box::new(ReplayLines::after(&self.inner, user, after, upto))
+    }
+
+    /// DELIVERED for the direct messages after `after` up to `upto`, as
+    /// `ack` makes them, without trimming the inbox (issue 27).
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            let me = state.users[user].name.clone();
+            let ts = state.next_ts(now_ms());
+            for (_, queued) in state.queued(user, after, upto, usize::MAX) {
+                if let crate::store::state::Queued::Direct { from, dord, id, .. } = queued
+                    && state.would_deliver(from, user, dord)
+                {
+                    let chat = state.users[from].name.clone();
+                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
+        }
+    }
+
     /// Shared with `Drop`.
     fn stop(&self) {
         self.inner.stop()
