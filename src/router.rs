@@ -144,8 +144,12 @@ impl Outlet {
         }
         for &(seq, event) in events {
             if seq >= out.next_seq {
+                // A 1.0/1.1 client is not sent copies and read marks (1.2),
+                // but they count as sent: its ACKs move past them.
                 out.next_seq = seq + 1;
-                write_event(&mut out.pending, seq, event);
+                if self.speaks(event.since()) {
+                    write_event(&mut out.pending, seq, event);
+                }
             }
         }
         self.flush_or_give_up(&mut out);

@@ -114,8 +114,10 @@ fn a_read_on_one_device_clears_the_unread_count_of_all_and_the_sender_gets_read_
     send(&mut bob, "ana", "m2", "again");
     phone.send("ACK:1"); // nothing new
     assert_eq!(next_event(&mut bob_recv), "STATUS:2:ana:m1:READ:<ts>");
-    assert_eq!(next_event(&mut phone), "MSG:2:bob:ana:m2:<ts>:again");
-    phone.send("ACK:2");
+    // One read mark, for the first READ: the laptop's moved nothing.
+    assert_eq!(mark_without_ts(&next_event(&mut phone)), "READMARK:2:bob:m1:<ts>");
+    assert_eq!(next_event(&mut phone), "MSG:3:bob:ana:m2:<ts>:again");
+    phone.send("ACK:3");
     assert_eq!(next_event(&mut bob_recv), "STATUS:3:ana:m2:DELIVERED:<ts>", "READ came once");
 }
 
@@ -176,14 +178,17 @@ fn a_forgotten_device_stops_holding_the_inbox() {
     drop(device(&server, "ana", "old"));
     let mut phone = device(&server, "ana", "phone");
     let mut bob = server.login_send("bob", "pw-bob");
+    let mut bob_recv = server.login_recv("bob", "pw-bob");
     send(&mut bob, "ana", "m1", "one");
     assert_eq!(next_event(&mut phone), "MSG:1:bob:ana:m1:<ts>:one");
     phone.send("ACK:1");
+    assert_eq!(next_event(&mut bob_recv), "STATUS:1:ana:m1:DELIVERED:<ts>");
     // The old device's days pass (the clock, not a synchronisation).
     std::thread::sleep(Duration::from_millis(2500));
     send(&mut bob, "ana", "m2", "two");
     assert_eq!(next_event(&mut phone), "MSG:2:bob:ana:m2:<ts>:two");
     phone.send("ACK:2");
+    assert_eq!(next_event(&mut bob_recv), "STATUS:2:ana:m2:DELIVERED:<ts>", "the ACK is in");
     // Back, the old device starts from what the inbox still holds: nothing.
     let mut old = device(&server, "ana", "old");
     send(&mut bob, "ana", "m3", "three");
@@ -306,4 +311,90 @@ fn a_device_login_waits_for_version_right_after_it() {
     let mut ana = server.login_send("ana", "pw-ana");
     assert_eq!(ana.request("UNLINK:tui"), "OK");
     assert_eq!(c.read_to_close(), "BYE:UNLINKED\n", "it is a 1.2 connection");
+}
+
+/// A `READMARK` without its `<ts>`.
+fn mark_without_ts(line: &str) -> String {
+    match line.rsplit_once(':') {
+        Some((head, ts)) if line.starts_with("READMARK:") && ts.parse::<u64>().is_ok() => {
+            format!("{head}:<ts>")
+        }
+        _ => line.to_string(),
+    }
+}
+
+#[test]
+fn a_message_sent_on_one_device_appears_on_the_others_with_its_ticks() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut laptop = device(&server, "ana", "laptop");
+    let mut phone = device(&server, "ana", "phone");
+    let mut on_laptop = server.send_conn();
+    assert_eq!(on_laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    let mut bob_recv = server.login_recv("bob", "pw-bob");
+    send(&mut on_laptop, "bob", "m1", "sent on the laptop");
+    assert_eq!(next_event(&mut phone), "MSG:1:ana:bob:m1:<ts>:sent on the laptop", "from = you");
+    assert_eq!(next_event(&mut laptop), "MSG:1:ana:bob:m1:<ts>:sent on the laptop");
+    assert_eq!(next_event(&mut bob_recv), "MSG:1:ana:bob:m1:<ts>:sent on the laptop");
+    bob_recv.send("ACK:1");
+    assert_eq!(next_event(&mut phone), "STATUS:2:bob:m1:DELIVERED:<ts>", "the ticks on every device");
+    assert_eq!(next_event(&mut laptop), "STATUS:2:bob:m1:DELIVERED:<ts>");
+    send(&mut on_laptop, "#general", "r1", "to the room");
+    assert_eq!(next_event(&mut phone), "MSG:3:ana:#general:r1:<ts>:to the room");
+}
+
+#[test]
+fn a_device_away_while_another_reads_gets_what_it_missed_and_the_read_mark() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut laptop = device(&server, "ana", "laptop");
+    let mut phone = device(&server, "ana", "phone");
+    let mut bob = server.login_send("bob", "pw-bob");
+    let mut bob_recv = server.login_recv("bob", "pw-bob");
+    send(&mut bob, "ana", "m1", "one");
+    for d in [&mut laptop, &mut phone] {
+        assert_eq!(next_event(d), "MSG:1:bob:ana:m1:<ts>:one");
+        d.send("ACK:1");
+    }
+    assert_eq!(next_event(&mut bob_recv), "STATUS:1:ana:m1:DELIVERED:<ts>");
+    drop(laptop);
+    send(&mut bob, "ana", "m2", "two");
+    assert_eq!(next_event(&mut phone), "MSG:2:bob:ana:m2:<ts>:two");
+    phone.send("ACK:2");
+    assert_eq!(next_event(&mut bob_recv), "STATUS:2:ana:m2:DELIVERED:<ts>");
+    let mut on_phone = server.send_conn();
+    assert_eq!(on_phone.request("LOGIN:ana@phone:pw-ana"), "OK:ana");
+    assert_eq!(on_phone.request("READ:bob:m2"), "OK");
+    assert_eq!(mark_without_ts(&next_event(&mut phone)), "READMARK:3:bob:m2:<ts>");
+    assert_eq!(next_event(&mut bob_recv), "STATUS:3:ana:m2:READ:<ts>");
+    phone.send("ACK:3");
+    // The laptop comes back: what it missed, the read mark, nothing twice.
+    let mut laptop = device(&server, "ana", "laptop");
+    assert_eq!(next_event(&mut laptop), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(mark_without_ts(&next_event(&mut laptop)), "READMARK:3:bob:m2:<ts>");
+    laptop.send("ACK:3");
+    send(&mut bob, "ana", "m3", "three");
+    assert_eq!(next_event(&mut laptop), "MSG:4:bob:ana:m3:<ts>:three");
+    assert!(on_phone.listing("CHATS").contains(&"bob:1".to_string()), "unread counts from the mark");
+}
+
+#[test]
+fn a_version_1_connection_of_a_user_with_devices_gets_version_1_frames() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut old = server.login_recv("ana", "pw-ana"); // the device `default`, 1.0
+    let mut phone = device(&server, "ana", "phone");
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut bob = server.login_send("bob", "pw-bob");
+    send(&mut ana, "bob", "m1", "mine");
+    assert_eq!(next_event(&mut phone), "MSG:1:ana:bob:m1:<ts>:mine");
+    send(&mut bob, "ana", "m2", "yours");
+    // No copy, no READMARK on the 1.0 connection; its ACKs count past them.
+    assert_eq!(next_event(&mut old), "MSG:2:bob:ana:m2:<ts>:yours");
+    assert_eq!(ana.request("READ:bob:m2"), "OK");
+    old.send("ACK:2");
+    send(&mut bob, "ana", "m3", "more");
+    assert_eq!(next_event(&mut old), "MSG:4:bob:ana:m3:<ts>:more", "3 was the read mark");
+    assert_eq!(next_event(&mut phone), "MSG:2:bob:ana:m2:<ts>:yours");
+    assert_eq!(mark_without_ts(&next_event(&mut phone)), "READMARK:3:bob:m2:<ts>");
 }

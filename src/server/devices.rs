@@ -144,13 +144,22 @@ impl Devices {
 
     /// A receive connection of `outlet`'s device logged in from `address`:
     /// the position its replay starts after (0 for a new or forgotten
-    /// device: what the inbox still holds).
-    pub fn attach(&self, outlet: &Outlet, address: IpAddr) -> u64 {
+    /// device: what the inbox still holds), and whether the user now has
+    /// several devices that hold its inbox (see [`Devices::several`]).
+    pub fn attach(&self, outlet: &Outlet, address: IpAddr) -> (u64, bool) {
         let mut book = self.book.lock();
         let device = book.touch(&outlet.name, &outlet.device, address, now_ms(), 0);
         let position = *device.position.get_or_insert(0);
         self.dirty.store(true, Ordering::SeqCst);
-        position
+        let live = book.devices(&outlet.name).iter().filter(|d| d.position.is_some()).count();
+        (position, live > 1)
+    }
+
+    /// Tells the store whether `user` has several devices: its inbox then
+    /// gets copies of its own messages and read marks (`Record::Devices`).
+    /// Never called under the router's lock: the store may deliver.
+    pub fn several(ctx: &Ctx, user: UserId, several: bool) {
+        ctx.store.set_several(user, several);
     }
 
     /// `outlet`'s connection ended: its device was seen now.
@@ -165,7 +174,9 @@ impl Devices {
     pub fn ack(&self, ctx: &Ctx, outlet: &Outlet, seq: u64) {
         let user = outlet.user;
         let online = online_devices(ctx, user);
-        let lowest = {
+        // Lock order: the router (above), then the book; the store only
+        // once the book is let go (the store may deliver, through the router).
+        let trim = {
             let mut book = self.book.lock();
             let Some(device) = book.device_mut(&outlet.name, &outlet.device) else {
                 return; // unlinked meanwhile: it holds nothing
@@ -174,8 +185,12 @@ impl Devices {
                 return;
             }
             device.position = Some(seq);
-            self.trim_point(book.devices_mut(&outlet.name), &online, now_ms()).unwrap_or(seq)
+            self.trim_point(book.devices_mut(&outlet.name), &online, now_ms())
         };
+        if trim.forgot && trim.live <= 1 {
+            Devices::several(ctx, user, false);
+        }
+        let lowest = trim.lowest.unwrap_or(seq);
         self.dirty.store(true, Ordering::SeqCst);
         if seq > lowest {
             let mut delivered = self.delivered.lock();
@@ -191,20 +206,22 @@ impl Devices {
     }
 
     /// The lowest position of `devices` that are live (online, or seen
-    /// within `--device-days`), forgetting the others; `None` if none is.
-    fn trim_point(&self, devices: &mut [Device], online: &[Arc<str>], now: u64) -> Option<u64> {
-        let mut lowest = None::<u64>;
+    /// within `--device-days`), forgetting the others.
+    fn trim_point(&self, devices: &mut [Device], online: &[Arc<str>], now: u64) -> Trim {
+        let mut trim = Trim { lowest: None, live: 0, forgot: false };
         for d in devices.iter_mut() {
             let is_online = online.iter().any(|o| o.eq_ignore_ascii_case(&d.name));
             if !is_online && d.position.is_some() && d.seen_ms.saturating_add(self.forget_after_ms) < now {
                 log::info!("devices: {} not seen for --device-days: forgotten", d.name);
                 d.position = None;
+                trim.forgot = true;
             }
             if let Some(p) = d.position {
-                lowest = Some(lowest.map_or(p, |l| l.min(p)));
+                trim.lowest = Some(trim.lowest.map_or(p, |l| l.min(p)));
+                trim.live += 1;
             }
         }
-        lowest
+        trim
     }
 
     /// `DEVICES`: `user`'s devices, sorted by name.
@@ -235,6 +252,10 @@ impl Devices {
             }
             self.trim_point(book.devices_mut(name), &online, now_ms())
         };
+        if lowest.live <= 1 {
+            Devices::several(ctx, user, false);
+        }
+        let lowest = lowest.lowest;
         self.save().map_err(|e| {
             log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
             Ko::new(Code::Internal, "the server cannot write to its disk; try later")
@@ -294,6 +315,16 @@ impl Devices {
     pub fn token_matches(&self, user: &str, device: &str, secret: &str) -> bool {
         self.book.lock().token_matches(user, device, secret)
     }
+}
+
+/// What [`Devices::trim_point`] found.
+struct Trim {
+    /// The lowest position of a live device (`None`: none is live).
+    lowest: Option<u64>,
+    /// How many devices are live.
+    live: usize,
+    /// Some device was forgotten just now.
+    forgot: bool,
 }
 
 /// The names of `user`'s devices online here.

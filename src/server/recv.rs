@@ -273,13 +273,17 @@ struct Attached {
 /// number), or the outlet is registered before the batch is delivered.
 /// `None` if the user has `--max-devices` devices online already.
 fn attach(ctx: &Ctx, outlet: &Arc<Outlet>) -> Option<Attached> {
-    let (mut upto, mut after) = (0, 0);
+    let (mut upto, mut after, mut several) = (0, 0, false);
     let max = ctx.devices.max_devices;
     let (replaced, alone) = ctx.router.insert_device(outlet.user, outlet.clone(), max, || {
         upto = ctx.store.inbox_end(outlet.user);
-        after = ctx.devices.attach(outlet, outlet.peer_ip).min(upto);
+        let (position, more) = ctx.devices.attach(outlet, outlet.peer_ip);
+        (after, several) = (position.min(upto), more);
         outlet.start_replay(upto);
     })?;
+    if several {
+        super::devices::Devices::several(ctx, outlet.user, true);
+    }
     Some(Attached { upto, after, replaced, alone })
 }
 
@@ -290,7 +294,8 @@ fn attach(ctx: &Ctx, outlet: &Arc<Outlet>) -> Option<Attached> {
 fn send_replay(ctx: &Ctx, stream: &Stream, after: u64, upto: u64, outlet: &Outlet) -> std::io::Result<()> {
     let timeout = ctx.config.timeout;
     let mut chunk = Reply::with(&*outlet.name).to_string();
-    let mut frames = ctx.store.replay_after(outlet.user, after, upto);
+    let minor = if outlet.speaks(2) { 2 } else { 0 };
+    let mut frames = ctx.store.replay_after(outlet.user, after, upto, minor);
     loop {
         let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
         if chunk.len() >= 60 * 1024 || !more {

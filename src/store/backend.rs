@@ -152,9 +152,18 @@ pub trait Backend: Send + Sync {
     /// as frames; those the inbox no longer holds are left out. The
     /// default replays from the inbox's start: a device may get events
     /// again, which clients drop by `(from, id)`.
-    fn replay_after(&self, user: UserId, after: u64, upto: u64) -> Box<dyn Lines> {
-        let _ = after;
+    /// `minor` is the connection's version: copies and read marks (1.2)
+    /// are left out below 2.
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        let _ = (after, minor);
         self.replay(user, upto)
+    }
+    /// `user` has several devices (`true`) or one again: from now on its
+    /// inbox gets copies of its own messages and read marks, or not. The
+    /// default does nothing: no copies, no read marks (a cluster, see
+    /// docs/CLUSTER.md).
+    fn set_several(&self, user: UserId, several: bool) {
+        let _ = (user, several);
     }
     /// One device of `user` acknowledged up to `upto` while another still
     /// holds the inbox at `after`: the direct messages among the events

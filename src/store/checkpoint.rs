@@ -103,6 +103,8 @@ struct UserSnapshot {
     last_seq: u64,
     acked: u64,
     last_seen: Option<u64>,
+    /// 1.2: several devices (a `SEVERAL` row).
+    several: bool,
     queue: Arc<std::collections::VecDeque<Queued>>,
     recent: Arc<Recent>,
 }
@@ -128,6 +130,7 @@ pub fn snapshot(state: &State) -> Snapshot {
             last_seq: u.inbox.last_seq,
             acked: u.inbox.acked,
             last_seen: u.last_seen,
+            several: u.several,
             queue: u.inbox.queue.clone(),
             recent: u.recent.clone(),
         })
@@ -173,7 +176,12 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 }
                 Queued::Room { pos } => out.row(&["QUEUED", &user.name, "R", &n(*pos)]),
                 Queued::Status { pos } => out.row(&["QUEUED", &user.name, "S", &n(*pos)]),
+                Queued::Copy { pos } => out.row(&["QUEUED", &user.name, "C", &n(*pos)]),
+                Queued::Mark { pos } => out.row(&["QUEUED", &user.name, "M", &n(*pos)]),
             }
+        }
+        if user.several {
+            out.row(&["SEVERAL", &user.name]);
         }
         if !user.recent.is_empty() {
             window.clear();
@@ -334,9 +342,16 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
                 },
                 "R" => Queued::Room { pos },
                 "S" => Queued::Status { pos },
+                "C" => Queued::Copy { pos },
+                "M" => Queued::Mark { pos },
                 other => return Err(format!("unknown event kind {other:?}")),
             };
             Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
+        }
+        // 1.2: the user has several devices (`Record::Devices`).
+        "SEVERAL" => {
+            let u = user(1)?;
+            state.users[u].several = true;
         }
         "SENT" if head.version == VERSION_2 => {} // ids without positions: see above
         "SENT" => {

@@ -19,6 +19,14 @@
 //! | `LEAVE` | member | `#room` | | | | | |
 //! | `ACK` | user | | | | the sequence number acknowledged | | |
 //! | `SEEN` | user (its receive connection ended at `ts`) | | | | | | |
+//! | `DEVICES` (1.2) | user | | | | 1: it has several devices, 0: one | | |
+//!
+//! `DEVICES` turns on (and off) what a user with several devices gets in
+//! its inbox besides the events of version 1: a copy of each message it
+//! sends, and a read mark for each `READ` it makes (protocol 1.2, §16).
+//! It is a record, so that a restart gives the very same sequence numbers;
+//! a user with one device (every user of an older data directory) never
+//! has one, and its inbox is exactly version 1's.
 //!
 //! A *position* is a byte offset in the log as if its segments were one
 //! file without their header lines (see `log.rs`). `prev` makes every
@@ -95,6 +103,9 @@ pub enum Record {
     Ack { ts: u64, user: Arc<str>, seq: u64 },
     /// `user`'s receive connection ended at `ts` (last seen).
     Seen { ts: u64, user: Arc<str> },
+    /// 1.2: `user` has several devices (or, `false`, one again): its
+    /// inbox gets copies of its own messages and read marks.
+    Devices { ts: u64, user: Arc<str>, several: bool },
 }
 
 impl Record {
@@ -103,7 +114,7 @@ impl Record {
     /// last few in a power cut only makes a client get a few events again
     /// (which it drops by `(from, id)`) or a last-seen time a moment older.
     pub fn needs_sync(&self) -> bool {
-        !matches!(self, Record::Ack { .. } | Record::Seen { .. })
+        !matches!(self, Record::Ack { .. } | Record::Seen { .. } | Record::Devices { .. })
     }
 
     pub fn ts(&self) -> u64 {
@@ -114,7 +125,8 @@ impl Record {
             | Record::Join { ts, .. }
             | Record::Leave { ts, .. }
             | Record::Ack { ts, .. }
-            | Record::Seen { ts, .. } => *ts,
+            | Record::Seen { ts, .. }
+            | Record::Devices { ts, .. } => *ts,
         }
     }
 
@@ -171,6 +183,12 @@ impl Record {
                 line.number(*ts);
                 line.field(user);
             }
+            Record::Devices { ts, user, several } => {
+                line.word("DEVICES");
+                line.number(*ts);
+                line.fields(&[user, "", "", ""]);
+                line.number(u64::from(*several));
+            }
         }
         line.0.push(b'\n');
     }
@@ -200,6 +218,7 @@ impl Record {
             "LEAVE" => Record::Leave { ts, user: name(2)?, room: name(3)? },
             "ACK" => Record::Ack { ts, user: name(2)?, seq: f.number(6)? },
             "SEEN" => Record::Seen { ts, user: name(2)? },
+            "DEVICES" => Record::Devices { ts, user: name(2)?, several: f.number(6)? == 1 },
             other => return Err(format!("unknown kind {other:?}")),
         })
     }

@@ -265,8 +265,22 @@ impl Backend for LocalStore {
         Box::new(ReplayLines::new(&self.inner, user, upto))
     }
 
-    fn replay_after(&self, user: UserId, after: u64, upto: u64) -> Box<dyn Lines> {
-        Box::new(ReplayLines::after(&self.inner, user, after, upto))
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
+    }
+
+    fn set_several(&self, user: UserId, several: bool) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            if state.users[user].several == several {
+                return Ok(());
+            }
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::Devices { ts, user: me, several }, batch)
+        });
+        if let Err(e) = result {
+            log::warn!("store: the devices of user #{user} not stored: {}", e.reason);
+        }
     }
 
     /// DELIVERED for the direct messages after `after` up to `upto`, as
