@@ -239,7 +239,7 @@ fn a_replaced_full_screen_exits_non_zero_says_why_and_gives_the_terminal_back() 
     let mut ana = tui(&server, "ana", dir.path(), &[]);
     ana.wait_screen("the screen", |s| s.rows[23].contains("● connected"));
     ana.type_keys("half typed");
-    let _elsewhere = server.login_recv("ana", "pw-ana");
+    let _elsewhere = support::console::replacing_recv(&server, dir.path(), "ana");
     assert_eq!(ana.wait().code(), Some(1));
     assert!(ana.is_cooked(), "the terminal is left in raw mode");
     ana.wait_screen("why, on the shell's screen", |s| {

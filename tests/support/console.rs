@@ -241,6 +241,24 @@ pub fn user_dir(data_dir: &Path, send: SocketAddr, user: &str) -> std::path::Pat
     }
 }
 
+/// The name of the first device a console made up for `user` (its
+/// folder's name), once a console has started.
+pub fn device_of(data_dir: &Path, send: SocketAddr, user: &str) -> String {
+    let folder = user_dir(data_dir, send, user);
+    assert!(folder.parent().is_some_and(|p| p.ends_with("devices")), "no console ran: {}", folder.display());
+    folder.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// A receive connection of `user` as the device that `user`'s console is
+/// (protocol 1.2): it takes that device's place, and the console is
+/// replaced (`BYE:REPLACED`). Another device would only be added.
+pub fn replacing_recv(server: &TestServer, data_dir: &Path, user: &str) -> super::Conn {
+    let device = device_of(data_dir, server.send, user);
+    let mut c = server.recv_conn();
+    assert_eq!(c.request(&format!("LOGIN:{user}@{device}:pw-{user}")), format!("OK:{user}"));
+    c
+}
+
 /// The folder of `user`'s device `device` for the server on `send`.
 pub fn device_dir(data_dir: &Path, send: SocketAddr, user: &str, device: &str) -> std::path::PathBuf {
     let user_dir = data_dir.join(format!("127.0.0.1:{}", send.port())).join(user);
