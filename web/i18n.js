@@ -13,6 +13,12 @@ const STRINGS = {
     sent: 'waiting', received: 'sent', delivered: 'delivered', read: 'read', failed: 'not sent: {reason}',
     notify: 'Notifications', noChat: 'Choose a chat, or open one by name.', chatList: 'Conversations',
     newMessage: 'New message from {who}', passwordNote: 'Your password stays in this tab\'s memory only.',
+    code: 'Link code', linkMode: 'Link with a code', linkButton: 'Link this browser',
+    linkNote: 'Get a code with /link in wachat connect, or "Link a new device" in a logged-in browser. This browser then keeps only its own token, which you can unlink, never your password.',
+    unlinked: 'This browser was unlinked from another device: log in again, or link it with a new code.',
+    devices: 'Devices', thisDevice: 'this browser', unlink: 'Unlink', linkNew: 'Link a new device',
+    linkCode: 'Code {code}: valid {min} minutes, once. On the new device: "Link with a code", or wachat connect --user {user} --pair {code}',
+    deviceFrom: '{seen}, from {address}',
   },
   es: {
     user: 'Usuario', password: 'Contraseña', email: 'Correo (opcional)', login: 'Entrar', register: 'Registrarse',
@@ -25,6 +31,12 @@ const STRINGS = {
     sent: 'en espera', received: 'enviado', delivered: 'entregado', read: 'leído', failed: 'no enviado: {reason}',
     notify: 'Notificaciones', noChat: 'Elige un chat, o abre uno por su nombre.', chatList: 'Conversaciones',
     newMessage: 'Nuevo mensaje de {who}', passwordNote: 'Tu contraseña solo queda en la memoria de esta pestaña.',
+    code: 'Código de vínculo', linkMode: 'Vincular con un código', linkButton: 'Vincular este navegador',
+    linkNote: 'Consigue un código con /link en wachat connect, o "Vincular un dispositivo nuevo" en un navegador con la sesión iniciada. Este navegador guarda entonces solo su propio token, que puedes desvincular, nunca tu contraseña.',
+    unlinked: 'Este navegador se desvinculó desde otro dispositivo: inicia sesión de nuevo, o vincúlalo con un código nuevo.',
+    devices: 'Dispositivos', thisDevice: 'este navegador', unlink: 'Desvincular', linkNew: 'Vincular un dispositivo nuevo',
+    linkCode: 'Código {code}: válido {min} minutos, una vez. En el dispositivo nuevo: "Vincular con un código", o wachat connect --user {user} --pair {code}',
+    deviceFrom: '{seen}, desde {address}',
   },
   pt: {
     user: 'Usuário', password: 'Senha', email: 'E-mail (opcional)', login: 'Entrar', register: 'Registrar',
@@ -37,6 +49,12 @@ const STRINGS = {
     sent: 'aguardando', received: 'enviada', delivered: 'entregue', read: 'lida', failed: 'não enviada: {reason}',
     notify: 'Notificações', noChat: 'Escolha uma conversa, ou abra uma pelo nome.', chatList: 'Conversas',
     newMessage: 'Nova mensagem de {who}', passwordNote: 'Sua senha fica só na memória desta aba.',
+    code: 'Código de vínculo', linkMode: 'Vincular com um código', linkButton: 'Vincular este navegador',
+    linkNote: 'Obtenha um código com /link no wachat connect, ou "Vincular um dispositivo novo" em um navegador conectado. Este navegador guarda então só seu próprio token, que você pode desvincular, nunca sua senha.',
+    unlinked: 'Este navegador foi desvinculado de outro dispositivo: entre de novo, ou vincule-o com um código novo.',
+    devices: 'Dispositivos', thisDevice: 'este navegador', unlink: 'Desvincular', linkNew: 'Vincular um dispositivo novo',
+    linkCode: 'Código {code}: válido por {min} minutos, uma vez. No dispositivo novo: "Vincular com um código", ou wachat connect --user {user} --pair {code}',
+    deviceFrom: '{seen}, de {address}',
   },
 };
 
