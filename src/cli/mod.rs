@@ -97,6 +97,11 @@ pub struct ServerArgs {
     /// Your user name.
     #[arg(long, value_parser = parse_user)]
     pub user: String,
+    /// This device's name, when you use the account from several (1-32
+    /// characters of A-Z a-z 0-9 _ . -) [default: the host name and a
+    /// short suffix, kept in the local folder].
+    #[arg(long, value_parser = parse_device)]
+    pub device: Option<String>,
     /// Host name or address of the server; or the nodes of a cluster,
     /// `HOST[:SEND_PORT[:RECV_PORT]],…`, tried in order (your local files
     /// go in the first one's folder).
@@ -169,6 +174,11 @@ pub struct ConnectArgs {
     /// open direct chats with others).
     #[arg(long, conflicts_with = "p2p_port")]
     pub no_p2p: bool,
+    /// Link this device to your account with the code that /link shows on
+    /// a device already logged in, instead of the password: the device
+    /// keeps a token of its own and never needs the password again.
+    #[arg(long, value_name = "CODE", conflicts_with = "register", value_parser = parse_link_code)]
+    pub pair: Option<String>,
     /// Full screen, WhatsApp-like: the chat list, the open conversation
     /// with ticks changing in place, a status line. Needs a terminal.
     #[arg(long)]
@@ -221,6 +231,20 @@ fn parse_user(s: &str) -> std::result::Result<String, String> {
 }
 
 pub use crate::client::options::parse_server_list;
+
+/// A link code of `/link`: the characters of a message id (the server
+/// says whether it is right).
+fn parse_link_code(s: &str) -> std::result::Result<String, String> {
+    let code = s.trim();
+    crate::protocol::names::check_id(code).map_err(|e| format!("{code:?}: {e}"))?;
+    Ok(code.to_string())
+}
+
+fn parse_device(s: &str) -> std::result::Result<String, String> {
+    set_language_early();
+    client::device::check(i18n::current(), s)?;
+    Ok(s.to_string())
+}
 
 fn parse_chat(s: &str) -> std::result::Result<Chat, String> {
     set_language_early();
@@ -428,9 +452,13 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let register = args.register.then(|| args.email.clone().unwrap_or_default());
             let p2p_port = (!args.no_p2p).then_some(args.p2p_port);
-            let options = match register {
-                Some(_) => new_account_options(&args.server)?,
-                None => options(&args.server)?,
+            let options = match (&register, &args.pair) {
+                (Some(_), _) => new_account_options(&args.server)?,
+                // Linking: no password at all.
+                (None, Some(code)) => {
+                    Options { pair: Some(code.clone()), ..with_password(&args.server, String::new())? }
+                }
+                (None, None) => device_options(&args.server)?,
             };
             let options = Options { register, invite: args.invite.clone(), p2p_port, ..options };
             match args.tui {
@@ -466,7 +494,17 @@ impl ServerArgs {
     /// (asked for now if it has to be). Public so that bots
     /// (`examples/echo_bot.rs`) take exactly the flags of `wachat connect`.
     pub fn options(&self) -> Result<Options> {
-        options(self)
+        device_options(self)
+    }
+}
+
+/// [`options`] for a client that logs in as its device: no password is
+/// asked for if the device has a token (it was linked with `--pair`).
+fn device_options(args: &ServerArgs) -> Result<Options> {
+    let options = with_password(args, String::new())?;
+    match client::token::for_options(&options)? {
+        Some(_) => Ok(options), // the client reads the token itself
+        None => Ok(Options { password: password(args)?, ..options }),
     }
 }
 
@@ -488,6 +526,7 @@ fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
     options.server = args.server.clone();
     options.send_port = args.send_port;
     options.recv_port = args.recv_port;
+    options.device = args.device.clone();
     options.timeout = Duration::from_secs(args.timeout);
     options.tls = crate::client::tls::for_client(args.tls, args.ca.as_deref())?;
     options.data_dir = match args.data_dir.clone().or_else(client::default_data_dir) {

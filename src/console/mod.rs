@@ -33,6 +33,7 @@
 
 pub mod actions;
 pub mod command;
+mod devices;
 pub mod input;
 pub mod moderation;
 pub mod session;
@@ -135,8 +136,9 @@ impl Console<'_> {
         let me = self.client.me();
         let lang = self.lang;
         match self.client.is_online() {
-            true => self.say(&tr!(in lang; Msg::Connected, server = server, me = me)),
-            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me)),
+            true => self
+                .say(&tr!(in lang; Msg::Connected, server = server, me = me, device = self.client.device())),
+            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me, device = self.client.device())),
         }
         let waiting = self.client.pending_at_start();
         if waiting > 0 {
@@ -152,6 +154,10 @@ impl Console<'_> {
                 recv(self.client.events()) -> notice => match notice {
                     Ok(Notice::Replaced) => {
                         let _ = stop.send(Error::Replaced { user: self.client.me().to_string() });
+                        return;
+                    }
+                    Ok(Notice::Unlinked) => {
+                        let _ = stop.send(self.client.unlinked_error());
                         return;
                     }
                     Ok(notice) => self.show(&notice),
@@ -172,6 +178,8 @@ impl Console<'_> {
             }
             // Said for the open chat only: elsewhere it is noise.
             Notice::Typing { chat, .. } if !self.session.is_open(chat) => return,
+            // The local log has it read already (`/chats` counts no more).
+            Notice::ReadElsewhere { .. } => return,
             Notice::Typing { chat, .. } => {
                 let (now, key) = (now_ms(), fold(&chat.to_string()));
                 let mut typing = self.typing.lock();

@@ -159,6 +159,9 @@ impl<'a> Session<'a> {
                     return Err(Error::Usage(tr!(in lang; Msg::NoDirectChatOpen, user = user)));
                 }
             }
+            Command::Devices => self.devices(out)?,
+            Command::Unlink(device) => self.unlink(&device, out)?,
+            Command::Link => self.link(out)?,
         }
         Ok(())
     }
