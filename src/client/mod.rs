@@ -69,6 +69,7 @@ pub mod local;
 pub mod options;
 pub mod outbox;
 mod overview;
+mod paging;
 mod receiver;
 mod requests;
 mod sender;
