@@ -2,11 +2,14 @@
 //! to a budget that has an owner (issue 25, "Bounded by design"). Past
 //! one, the request that would spend more gets `KO:FULL` (protocol 1.2)
 //! with a reason that says which budget, and nothing already accepted is
-//! lost. Each budget comes back on its own: no restart.
+//! lost. The inbox and the disk come back on their own, without a
+//! restart; a quota, when the operator gives more. (Retention does not
+//! give a user's bytes back yet: the count would have to be taken from
+//! the removed segments, durably, before they go.)
 //!
 //! | budget | flag | owner | counted | comes back when |
 //! |---|---|---|---|---|
-//! | stored bytes | `--user-quota` (64 MiB) | the sender | the log bytes of the messages it sent | `--retain-days` removes old segments |
+//! | stored bytes | `--user-quota` (64 MiB) | the sender | the log bytes of the messages it sent | the operator raises the quota (a restart with a new flag) |
 //! | inbox | `--inbox-max` (10,000 events) | the recipient | events waiting for its `ACK` | the recipient connects and acknowledges |
 //! | free disk | `--min-free` (1 GiB) | the server | `statvfs` of the data directory | space is freed |
 //!
@@ -99,7 +102,7 @@ impl Budget {
         if self.user_quota > 0 && used >= self.user_quota {
             let why = format!(
                 "you have stored {} of messages, your quota on this server (--user-quota); \
-                 it comes back as old messages are removed",
+                 ask its operator for more",
                 Size(used)
             );
             return Err(Ko::new(Code::Full, why));
