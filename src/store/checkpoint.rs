@@ -14,6 +14,7 @@
 //! ROOM,<#name>,<head>,<count>,<order>
 //! MEMBER,<#name>,<user>,<read>,<own message numbers, space-separated>
 //! USAGE,<user>,<bytes>                 bytes of the log its messages take (`store::budget`), if any
+//! USAGE_FROM,<position>                where the counted part of the log begins
 //! END,<lines above>,<checksum>
 //! ```
 //!
@@ -211,6 +212,9 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
             out.row(&["MEMBER", &room.name, &state.users[*user].name, &n(m.read), &own.join(" ")]);
         }
     }
+    if let Some(from) = state.usage.from {
+        out.row(&["USAGE_FROM", &n(from)]);
+    }
     for (user, bytes) in state.usage.iter() {
         out.row(&["USAGE", &state.users[user].name, &n(bytes)]);
     }
@@ -389,6 +393,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             state.rooms[room].as_mut().expect("live").members.insert(u, member);
             state.users[u].rooms.insert(room);
         }
+        "USAGE_FROM" => state.usage.from = Some(f.number(1)?),
         "USAGE" => {
             let u = user(1)?;
             state.usage.set(u, f.number(2)?);
