@@ -44,7 +44,7 @@ use crate::error::Result;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, State, Text};
 
-const HEADER: &str = "kind,ts,from,to,id,state,text";
+pub(super) const HEADER: &str = "kind,ts,from,to,id,state,text";
 
 /// How many of the newest messages keep their text in memory: more than
 /// any screen shows at once and every page a `/history` asks for, so that
@@ -120,7 +120,7 @@ fn set_state(m: &mut Message, state: State, ts: u64) {
 }
 
 /// The key of a message: its sender (ignoring case) and its id.
-fn key(from: &str, id: &str) -> (String, String) {
+pub(super) fn key(from: &str, id: &str) -> (String, String) {
     (fold(from), id.to_string())
 }
 
@@ -131,12 +131,12 @@ pub(crate) fn chat_key(chat: &Chat) -> String {
 
 /// The conversation log of one user.
 pub struct History {
-    file: CsvFile,
+    pub(super) file: CsvFile,
     /// The window: the last messages in the order they were first logged;
     /// the texts of all but the last [`TEXTS_IN_MEMORY`] are [`on_disk`].
     messages: Vec<Message>,
     /// Where each message's `msg` row starts in the file.
-    rows_at: Vec<u64>,
+    pub(super) rows_at: Vec<u64>,
     /// `(from, id)` → the message's number in the whole log (its
     /// [`History::position`]); `messages[n - first]`.
     index: HashMap<(String, String), usize>,
@@ -144,19 +144,19 @@ pub struct History {
     first: usize,
     /// States that rows read at the start gave to messages older than the
     /// window: a page read back from the file shows them.
-    older: HashMap<(String, String), Later>,
+    pub(super) older: HashMap<(String, String), Later>,
 }
 
 /// What the `state` rows after a message's own row say of it.
 #[derive(Clone, Copy, Debug, Default)]
-struct Later {
+pub(super) struct Later {
     state: Option<State>,
     /// The server's time, from its `RECEIVED`.
     received_ts: Option<u64>,
 }
 
 impl Later {
-    fn add(&mut self, state: State, ts: u64) {
+    pub(super) fn add(&mut self, state: State, ts: u64) {
         self.state = self.state.max(Some(state));
         if state == State::Received {
             self.received_ts = Some(ts);
@@ -164,7 +164,7 @@ impl Later {
     }
 
     /// Applies them to a message read back from its row.
-    fn apply(&self, m: &mut Message) {
+    pub(super) fn apply(&self, m: &mut Message) {
         if let Some(ts) = self.received_ts {
             set_state(m, State::Received, ts);
         }
@@ -220,7 +220,7 @@ impl Loading<'_> {
         let (from, id) = (field(2)?, field(4)?);
         match field(0)? {
             "msg" | "p2p" => {
-                let message = message_of(row)?;
+                let message = paging::message_of(row)?;
                 self.insert(message, at);
             }
             "state" => {
@@ -510,113 +510,6 @@ impl History {
         found.reverse();
         found
     }
-
-    /// Up to `n` messages of the chat `want` older than the window, newest
-    /// first, read back from the file (`paging.rs`): the rows before the
-    /// window's first, with the states that later rows gave them. With
-    /// `at`, only those before the message `at` names (or older than its
-    /// time, if it is not in the file). A row that cannot be read is
-    /// passed over, and said in the log.
-    fn older_on_disk(
-        &self,
-        me: &str,
-        want: &str,
-        at: Option<((String, String), u64)>,
-        n: usize,
-    ) -> Vec<Message> {
-        let header_end = HEADER.len() as u64 + 1;
-        let end = match self.rows_at.first() {
-            Some(&row) => row,
-            None => return Vec::new(), // nothing in the window: nothing before it either
-        };
-        let mut found = Vec::new();
-        let mut later: HashMap<(String, String), Later> = HashMap::new();
-        let mut passed = at.is_none();
-        let scanned = paging::lines_back(self.file.path(), header_end, end, |line, _| {
-            let is_message = paging::is_message_row(line);
-            if !is_message && !line.starts_with(b"state,") {
-                return true;
-            }
-            // The fields before the text, without a CSV parser (building
-            // one per row was most of a page's time); the whole row only
-            // for a message that is kept.
-            let whole;
-            let head = match paging::head(line) {
-                Some(head) => head,
-                None => match parse_row(line) {
-                    Ok(row) => {
-                        whole = row;
-                        std::array::from_fn(|i| whole.get(i).unwrap_or_default())
-                    }
-                    Err(e) => {
-                        log::warn!("{}: {e}", self.file.path().display());
-                        return true;
-                    }
-                },
-            };
-            let [_, ts, from, to, id, state] = head;
-            let ts: u64 = ts.parse().unwrap_or(0);
-            if !is_message {
-                if let Ok(state) = state.parse() {
-                    later.entry(key(from, id)).or_default().add(state, ts);
-                }
-                return true;
-            }
-            let k = key(from, id);
-            if let Some((at_key, at_ts)) = &at
-                && !passed
-                && (*at_key == k || ts >= *at_ts)
-            {
-                passed |= *at_key == k; // older rows than `at` come next
-                return true;
-            }
-            let chat = match Chat::parse(to) {
-                Ok(Chat::User(to)) if fold(from) == fold(me) => Chat::User(to),
-                Ok(Chat::User(_)) => Chat::User(from.to_string()),
-                Ok(room) => room,
-                Err(_) => return true,
-            };
-            if chat_key(&chat) != want {
-                return true;
-            }
-            let Ok(mut m) = parse_row(line).and_then(|row| message_of(&row)) else { return true };
-            for states in [self.older.get(&k), later.get(&k)].into_iter().flatten() {
-                states.apply(&mut m);
-            }
-            found.push(m);
-            found.len() < n
-        });
-        if let Err(e) = scanned {
-            log::warn!("{}: {e}", self.file.path().display());
-        }
-        found
-    }
-}
-
-/// One line of the file as a row.
-fn parse_row(line: &[u8]) -> std::result::Result<csv::StringRecord, String> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line);
-    let mut row = csv::StringRecord::new();
-    match reader.read_record(&mut row) {
-        Ok(true) => Ok(row),
-        Ok(false) => Err("an empty row".into()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// The message of a `msg` or `p2p` row, as its row has it.
-fn message_of(row: &csv::StringRecord) -> std::result::Result<Message, String> {
-    let field = |i: usize| row.get(i).ok_or_else(|| format!("expected 7 fields, got {}", row.len()));
-    Ok(Message {
-        from: field(2)?.to_string(),
-        to: Chat::parse(field(3)?)?,
-        id: field(4)?.to_string(),
-        ts: field(1)?.parse().map_err(|_| format!("bad timestamp {:?}", field(1)))?,
-        state: field(5)?.parse()?,
-        text: Text::parse(field(6)?)?,
-        refused: None,
-        p2p: field(0)? == "p2p",
-    })
 }
 
 #[cfg(test)]

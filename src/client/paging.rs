@@ -11,10 +11,15 @@
 //! depends on N, not on the size of the file. `examples/client_scale.rs`
 //! measures it.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+
+use super::history::{HEADER, History, Later, Message, chat_key, key};
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, Text};
 
 /// Bytes read at once, going backwards.
 const CHUNK: usize = 256 * 1024;
@@ -93,6 +98,115 @@ pub(super) fn tail_start(path: &Path, from: u64, end: u64, n: usize) -> io::Resu
         true
     })?;
     Ok(start)
+}
+
+impl History {
+    /// Up to `n` messages of the chat `want` older than the window, newest
+    /// first, read back from the file (`paging.rs`): the rows before the
+    /// window's first, with the states that later rows gave them. With
+    /// `at`, only those before the message `at` names (or older than its
+    /// time, if it is not in the file). A row that cannot be read is
+    /// passed over, and said in the log.
+    pub(super) fn older_on_disk(
+        &self,
+        me: &str,
+        want: &str,
+        at: Option<((String, String), u64)>,
+        n: usize,
+    ) -> Vec<Message> {
+        let header_end = HEADER.len() as u64 + 1;
+        let end = match self.rows_at.first() {
+            Some(&row) => row,
+            None => return Vec::new(), // nothing in the window: nothing before it either
+        };
+        let mut found = Vec::new();
+        let mut later: HashMap<(String, String), Later> = HashMap::new();
+        let mut passed = at.is_none();
+        let scanned = lines_back(self.file.path(), header_end, end, |line, _| {
+            let is_message = is_message_row(line);
+            if !is_message && !line.starts_with(b"state,") {
+                return true;
+            }
+            // The fields before the text, without a CSV parser (building
+            // one per row was most of a page's time); the whole row only
+            // for a message that is kept.
+            let whole;
+            let head = match head(line) {
+                Some(head) => head,
+                None => match parse_row(line) {
+                    Ok(row) => {
+                        whole = row;
+                        std::array::from_fn(|i| whole.get(i).unwrap_or_default())
+                    }
+                    Err(e) => {
+                        log::warn!("{}: {e}", self.file.path().display());
+                        return true;
+                    }
+                },
+            };
+            let [_, ts, from, to, id, state] = head;
+            let ts: u64 = ts.parse().unwrap_or(0);
+            if !is_message {
+                if let Ok(state) = state.parse() {
+                    later.entry(key(from, id)).or_default().add(state, ts);
+                }
+                return true;
+            }
+            let k = key(from, id);
+            if let Some((at_key, at_ts)) = &at
+                && !passed
+                && (*at_key == k || ts >= *at_ts)
+            {
+                passed |= *at_key == k; // older rows than `at` come next
+                return true;
+            }
+            let chat = match Chat::parse(to) {
+                Ok(Chat::User(to)) if fold(from) == fold(me) => Chat::User(to),
+                Ok(Chat::User(_)) => Chat::User(from.to_string()),
+                Ok(room) => room,
+                Err(_) => return true,
+            };
+            if chat_key(&chat) != want {
+                return true;
+            }
+            let Ok(mut m) = parse_row(line).and_then(|row| message_of(&row)) else { return true };
+            for states in [self.older.get(&k), later.get(&k)].into_iter().flatten() {
+                states.apply(&mut m);
+            }
+            found.push(m);
+            found.len() < n
+        });
+        if let Err(e) = scanned {
+            log::warn!("{}: {e}", self.file.path().display());
+        }
+        found
+    }
+}
+
+/// One line of the file as a row.
+pub(super) fn parse_row(line: &[u8]) -> std::result::Result<csv::StringRecord, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line);
+    let mut row = csv::StringRecord::new();
+    match reader.read_record(&mut row) {
+        Ok(true) => Ok(row),
+        Ok(false) => Err("an empty row".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The message of a `msg` or `p2p` row, as its row has it.
+pub(super) fn message_of(row: &csv::StringRecord) -> std::result::Result<Message, String> {
+    let field = |i: usize| row.get(i).ok_or_else(|| format!("expected 7 fields, got {}", row.len()));
+    Ok(Message {
+        from: field(2)?.to_string(),
+        to: Chat::parse(field(3)?)?,
+        id: field(4)?.to_string(),
+        ts: field(1)?.parse().map_err(|_| format!("bad timestamp {:?}", field(1)))?,
+        state: field(5)?.parse()?,
+        text: Text::parse(field(6)?)?,
+        refused: None,
+        p2p: field(0)? == "p2p",
+    })
 }
 
 #[cfg(test)]
