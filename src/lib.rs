@@ -148,7 +148,11 @@
 //! (`--address-rate`), failed logins
 //! and new accounts per account and address (`server::auth`), listings
 //! per request, and time: a frame must arrive, and what the server writes
-//! must be taken, within `--timeout`.
+//! must be taken, within `--timeout`. What it stores has budgets too
+//! (`store::budget`, `KO:FULL`): bytes per sender (`--user-quota`),
+//! events per inbox (`--inbox-max`) and a free-space floor (`--min-free`);
+//! a write that fails anyway is retried by the committer every second, so
+//! writes resume by themselves once there is room.
 //!
 //! ## Files (in `--data-dir`, default `data/`; directories 0700, files 0600)
 //!

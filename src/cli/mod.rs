@@ -356,7 +356,7 @@ pub struct ServeArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub retain_days: Option<u32>,
     /// Bytes of messages each user may have stored (64MiB, 1GiB, 4096 …);
-    /// past it, their sends get KO:FULL until --retain-days frees some. 0 = no limit.
+    /// past it, their sends get KO:FULL. 0 = no limit.
     #[arg(long, value_name = "SIZE", default_value = crate::store::budget::USER_QUOTA_FLAG, value_parser = crate::store::budget::parse_size)]
     pub user_quota: u64,
     /// Events that may wait for one user who is away; past it, direct
