@@ -62,6 +62,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Rooms),
         Just(Request::Chats),
         Just(Request::Server),
+        Just(Request::Info),
         chat().prop_map(|to| Request::Typing { to }),
         Just(Request::Ping),
         Just(Request::Quit),
@@ -71,7 +72,13 @@ fn request() -> impl Strategy<Value = Request> {
 fn event() -> impl Strategy<Value = Event> {
     let state = prop_oneof![Just(State::Delivered), Just(State::Read)];
     let to = prop_oneof![name(), name().prop_map(|r| format!("#{r}"))];
-    let bye = prop_oneof![Just(Bye::Replaced), Just(Bye::Shutdown), Just(Bye::Timeout), Just(Bye::Slow)];
+    let bye = prop_oneof![
+        Just(Bye::Replaced),
+        Just(Bye::Shutdown),
+        Just(Bye::Timeout),
+        Just(Bye::Slow),
+        Just(Bye::Disabled)
+    ];
     prop_oneof![
         (any::<u64>(), name(), to, id(), any::<u64>(), text())
             .prop_map(|(seq, from, to, id, ts, text)| Event::Msg { seq, from, to, id, ts, text }),
@@ -101,6 +108,7 @@ enum Line {
     Room(RoomLine),
     Peer(PeerIntro),
     History(HistoryLine),
+    Info(wachat::protocol::InfoLine),
 }
 
 impl Line {
@@ -112,6 +120,7 @@ impl Line {
             Line::Room(x) => x.to_string(),
             Line::Peer(x) => x.to_string(),
             Line::History(x) => x.to_string(),
+            Line::Info(x) => x.to_string(),
         }
     }
 
@@ -124,6 +133,7 @@ impl Line {
             Line::Room(_) => Line::Room(RoomLine::parse(line)?),
             Line::Peer(_) => Line::Peer(PeerIntro::parse(line)?),
             Line::History(_) => Line::History(HistoryLine::parse(line)?),
+            Line::Info(_) => Line::Info(wachat::protocol::InfoLine::parse(line)?),
         })
     }
 }
@@ -146,6 +156,8 @@ fn reply_line() -> impl Strategy<Value = Line> {
         (name(), chat(), id(), any::<u64>(), state, text()).prop_map(|(from, to, id, ts, state, text)| {
             Line::History(HistoryLine { from, to, id, ts, state, text })
         }),
+        ("[a-z0-9_]{1,32}", "[^\\p{Cc}]{0,40}")
+            .prop_map(|(key, value)| Line::Info(wachat::protocol::InfoLine { key, value })),
     ]
 }
 

@@ -6,6 +6,7 @@ import { Link } from './link.js';
 import { Model, Outbox, newId } from './chats.js';
 import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, isName, isRoom, fold } from './wire.js';
 import { t, translate } from './i18n.js';
+import { showRulesOnce, wireRules } from './rules.js';
 import { renderList, renderMembers, seenText, visible, Conversation } from './view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -52,6 +53,7 @@ $('input').addEventListener('keydown', (e) => {
 $('input').addEventListener('input', typing);
 $('back').addEventListener('click', closeChat);
 $('members-button').addEventListener('click', toggleMembers);
+wireRules(() => link);
 $('leave-button').addEventListener('click', leaveRoom);
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
@@ -99,6 +101,7 @@ async function start(register) {
   $('app').hidden = false;
   $('me').textContent = link.user;
   await refresh();
+  showRulesOnce(link, link.user);
 }
 
 function onStatus({ status, retryMs, reply }) {

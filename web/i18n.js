@@ -13,6 +13,10 @@ const STRINGS = {
     sent: 'waiting', received: 'sent', delivered: 'delivered', read: 'read', failed: 'not sent: {reason}',
     notify: 'Notifications', noChat: 'Choose a chat, or open one by name.', chatList: 'Conversations',
     newMessage: 'New message from {who}', passwordNote: 'Your password stays in this tab\'s memory only.',
+    rules: 'Server rules', rulesTitle: 'This server\'s rules', retentionDays: 'Messages are deleted from the server after {days} days.',
+    retentionNone: 'Messages are kept on the server with no time limit.', quotaBytes: 'Each account may store {size}.',
+    quotaNone: 'No storage quota per account.', maxDevices: 'Devices connected at once per account: {n}.',
+    maxText: 'Longest message: {n} bytes.', close: 'Close',
   },
   es: {
     user: 'Usuario', password: 'Contraseña', email: 'Correo (opcional)', login: 'Entrar', register: 'Registrarse',
@@ -25,6 +29,10 @@ const STRINGS = {
     sent: 'en espera', received: 'enviado', delivered: 'entregado', read: 'leído', failed: 'no enviado: {reason}',
     notify: 'Notificaciones', noChat: 'Elige un chat, o abre uno por su nombre.', chatList: 'Conversaciones',
     newMessage: 'Nuevo mensaje de {who}', passwordNote: 'Tu contraseña solo queda en la memoria de esta pestaña.',
+    rules: 'Reglas del servidor', rulesTitle: 'Las reglas de este servidor', retentionDays: 'Los mensajes se borran del servidor a los {days} días.',
+    retentionNone: 'Los mensajes se guardan en el servidor sin límite de tiempo.', quotaBytes: 'Cada cuenta puede guardar {size}.',
+    quotaNone: 'Sin cuota de almacenamiento por cuenta.', maxDevices: 'Dispositivos conectados a la vez por cuenta: {n}.',
+    maxText: 'Mensaje más largo: {n} bytes.', close: 'Cerrar',
   },
   pt: {
     user: 'Usuário', password: 'Senha', email: 'E-mail (opcional)', login: 'Entrar', register: 'Registrar',
@@ -37,6 +45,10 @@ const STRINGS = {
     sent: 'aguardando', received: 'enviada', delivered: 'entregue', read: 'lida', failed: 'não enviada: {reason}',
     notify: 'Notificações', noChat: 'Escolha uma conversa, ou abra uma pelo nome.', chatList: 'Conversas',
     newMessage: 'Nova mensagem de {who}', passwordNote: 'Sua senha fica só na memória desta aba.',
+    rules: 'Regras do servidor', rulesTitle: 'As regras deste servidor', retentionDays: 'As mensagens são apagadas do servidor após {days} dias.',
+    retentionNone: 'As mensagens ficam no servidor sem limite de tempo.', quotaBytes: 'Cada conta pode guardar {size}.',
+    quotaNone: 'Sem cota de armazenamento por conta.', maxDevices: 'Dispositivos conectados ao mesmo tempo por conta: {n}.',
+    maxText: 'Mensagem mais longa: {n} bytes.', close: 'Fechar',
   },
 };
 

@@ -292,7 +292,9 @@ impl Connection {
 /// `n` accepted; `None` for the others.
 fn listing_limit(request: &Request) -> Option<usize> {
     match request {
-        Request::Users | Request::Rooms | Request::Chats | Request::Members { .. } => Some(MAX_LISTING_LINES),
+        Request::Users | Request::Rooms | Request::Chats | Request::Members { .. } | Request::Info => {
+            Some(MAX_LISTING_LINES)
+        }
         Request::History { limit, .. } => Some((*limit).min(MAX_LISTING_LINES)),
         _ => None,
     }

@@ -430,7 +430,7 @@ commands:
   /leave [#room]          leave a room (default: the open one)
   /rooms                  the rooms you are in
   /members [#room]        who is in a room, online or last seen (default: the open one)
-  /help                   this help
+  /help                   this help; /info: the server's rules (retention, quota, limits)
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
 ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer
@@ -449,7 +449,7 @@ comandos:
   /leave [#sala]          salir de una sala (por defecto: la abierta)
   /rooms                  las salas en las que estás
   /members [#sala]        quién está en una sala, en línea o visto por última vez (por defecto: la abierta)
-  /help                   esta ayuda
+  /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
 marcas: … en camino   ✓ en el servidor   ✓✓ entregado   ✓✓ leído   [p2p] fue punto a punto
@@ -468,7 +468,7 @@ comandos:
   /leave [#sala]          sair de uma sala (padrão: a aberta)
   /rooms                  as salas em que você está
   /members [#sala]        quem está em uma sala, online ou visto por último (padrão: a aberta)
-  /help                   esta ajuda
+  /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
 marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] foi ponto a ponto

@@ -45,6 +45,7 @@ pub mod client;
 pub mod commands;
 pub mod console;
 pub mod demo;
+pub mod rules;
 pub mod tui;
 
 use std::fmt::{self, Display};

@@ -74,6 +74,10 @@ pub enum Bye {
     Timeout,
     /// The client did not read its events fast enough; they stay in its inbox.
     Slow,
+    /// 1.2: an administrator disabled the account (`wachat users
+    /// disable`); a client must not log in again by itself. Only a
+    /// connection that said `VERSION:1.2` is told; an older one is just closed.
+    Disabled,
 }
 
 impl Bye {
@@ -83,6 +87,7 @@ impl Bye {
             Bye::Shutdown => "SHUTDOWN",
             Bye::Timeout => "TIMEOUT",
             Bye::Slow => "SLOW",
+            Bye::Disabled => "DISABLED",
         }
     }
 }
@@ -124,7 +129,8 @@ impl Event {
             | Event::Left { .. }
             | Event::P2p { .. }
             | Event::Ping
-            | Event::Bye(_) => 0,
+            | Event::Bye(Bye::Replaced | Bye::Shutdown | Bye::Timeout | Bye::Slow) => 0,
+            Event::Bye(Bye::Disabled) => 2,
             Event::Member { .. } => 1,
             Event::Typing { .. } => 2,
         }
@@ -194,6 +200,7 @@ impl Event {
                 "SHUTDOWN" => Bye::Shutdown,
                 "TIMEOUT" => Bye::Timeout,
                 "SLOW" => Bye::Slow,
+                "DISABLED" => Bye::Disabled,
                 other => return Err(format!("unknown BYE reason {other:?}")),
             }),
             _ => return Err(format!("unknown event {line:?}")),

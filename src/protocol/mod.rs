@@ -17,6 +17,7 @@
 pub mod escape;
 pub mod event;
 pub mod framing;
+pub mod info;
 pub mod lines;
 pub mod names;
 pub mod peer;
@@ -26,6 +27,7 @@ pub mod request;
 pub use escape::Text;
 pub use event::{Bye, Event, EventRef, EventReply, State};
 pub use framing::{FrameError, FrameReader};
+pub use info::InfoLine;
 pub use lines::{
     Accepted, ChatLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine, SeenLine,
 };

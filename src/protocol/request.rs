@@ -74,6 +74,10 @@ pub enum Request {
     Typing {
         to: Chat,
     },
+    /// 1.2: the server's rules for its users: `OK:<n>` then `n` lines
+    /// `key=value` ([`InfoLine`](super::InfoLine)): version, retention,
+    /// quota, devices, registration, message limits.
+    Info,
     Ping,
     Quit,
 }
@@ -187,13 +191,14 @@ impl Request {
             "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
             "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
             "TYPING" => Request::Typing { to: chat(fields(line, 2, "TYPING:<user or #room>")?[1])? },
-            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "PING" | "QUIT" if line.contains(':') => {
+            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "INFO" | "PING" | "QUIT" if line.contains(':') => {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
             }
             "USERS" => Request::Users,
             "ROOMS" => Request::Rooms,
             "CHATS" => Request::Chats,
             "SERVER" => Request::Server,
+            "INFO" => Request::Info,
             "PING" => Request::Ping,
             "QUIT" => Request::Quit,
             "" => return Err(bad("empty request")),
@@ -247,6 +252,7 @@ impl fmt::Display for Request {
             Request::Members { room } => write!(f, "MEMBERS:#{room}"),
             Request::Server => f.write_str("SERVER"),
             Request::Typing { to } => write!(f, "TYPING:{to}"),
+            Request::Info => f.write_str("INFO"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -296,6 +302,7 @@ mod tests {
             "SERVER",
             "TYPING:bob",
             "TYPING:#general",
+            "INFO",
             "PING",
             "QUIT",
         ] {

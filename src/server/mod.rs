@@ -27,10 +27,12 @@
 
 pub mod auth;
 pub mod closer;
+pub mod info;
 pub mod known;
 pub mod listener;
 pub mod log_limit;
 pub mod nodes;
+pub mod operator;
 pub mod p2p;
 pub mod presence;
 pub mod recv;
@@ -179,6 +181,8 @@ pub struct Ctx {
     logs: log_limit::Logs,
     /// The thread that lingers over closing sockets (see `closer`).
     closer: closer::Closer,
+    /// Send connections by user, to log a user out (see `operator`).
+    pub sessions: operator::Sessions,
     shutting_down: AtomicBool,
 }
 
@@ -391,11 +395,14 @@ impl Server {
             logs: log_limit::Logs::default(),
             closer: closer::Closer::start(closer::max_lingering(config_max_connections))
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
+            sessions: operator::Sessions::default(),
             shutting_down: AtomicBool::new(false),
         });
         let presence_timer = presence_timer
             .start(Arc::downgrade(&ctx))
             .map_err(|e| crate::error::Error::io("starting the presence timer", e))?;
+        operator::start(Arc::downgrade(&ctx))
+            .map_err(|e| crate::error::Error::io("starting the operator thread", e))?;
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
         let accept_threads = vec![
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,

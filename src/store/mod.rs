@@ -37,6 +37,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod convert;
 pub mod damage;
+pub mod disabled;
 pub mod disk;
 pub mod export;
 pub mod invites;

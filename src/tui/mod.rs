@@ -87,7 +87,8 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     let trace_rx = if trace { trace_rx } else { crossbeam_channel::never() };
     let server = crate::client::local::server_name(&options);
     let lang = crate::i18n::current();
-    let log_path = options.user_dir().join(LOG_FILE);
+    let folder = options.user_dir();
+    let log_path = folder.join(LOG_FILE);
     let client = Client::connect(options)?;
     let mut app = App::new(lang, client.me(), &server, Theme::from_env());
     let welcome = match client.is_online() {
@@ -102,6 +103,8 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
         app.line = Some((tr!(in lang; Words::OutboxFromLastTime, n = client.pending_at_start()), false));
     }
     app.log_lines([tr!(in lang; crate::i18n::tui::Msg::LogFile, path = log_path.display()).as_str()]);
+    let rules = crate::console::rules::first_time(lang, &client, &folder);
+    app.log_lines(rules.iter().map(String::as_str));
     let session = Session::new(lang, &client);
     log_to(&log_path);
     let screen = Screen::enter()?;

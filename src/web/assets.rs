@@ -30,6 +30,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/chats.js", "chats.js", JS),
     asset!("/view.js", "view.js", JS),
     asset!("/i18n.js", "i18n.js", JS),
+    asset!("/rules.js", "rules.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
 ];
 
