@@ -175,12 +175,14 @@ pub fn run(command: UsersCommand) -> Result<()> {
             for a in accounts.list() {
                 let mark = if a.is_removed() { tr!(Msg::RemovedMark) } else { String::new() };
                 let off = if crate::store::disabled::is_disabled(&data.data_dir, &a.name) {
-                    "(disabled)"
+                    tr!(Msg::DisabledMark)
                 } else {
-                    ""
+                    String::new()
                 };
-                let rest: Vec<&str> =
-                    [a.email.as_str(), mark.as_str(), off].into_iter().filter(|s| !s.is_empty()).collect();
+                let rest: Vec<&str> = [a.email.as_str(), mark.as_str(), off.as_str()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 let line = format!("{:width$}  {}", a.name, rest.join("  "));
                 println!("{}", line.trim_end());
             }
@@ -208,17 +210,24 @@ pub fn run(command: UsersCommand) -> Result<()> {
         UsersCommand::Disable { name, data_dir } => {
             let changed = live::set_disabled(&data_dir, &name, true)?;
             println!(
-                "{name} {}",
+                "{}",
                 if changed {
-                    "disabled: its logins are refused, its sessions closed"
+                    tr!(Msg::AccountDisabled, name = name)
                 } else {
-                    "was already disabled"
+                    tr!(Msg::AlreadyDisabled, name = name)
                 }
             );
         }
         UsersCommand::Enable { name, data_dir } => {
             let changed = live::set_disabled(&data_dir, &name, false)?;
-            println!("{name} {}", if changed { "enabled: it may log in again" } else { "was not disabled" });
+            println!(
+                "{}",
+                if changed {
+                    tr!(Msg::AccountEnabled, name = name)
+                } else {
+                    tr!(Msg::NotDisabled, name = name)
+                }
+            );
         }
     }
     Ok(())

@@ -17,6 +17,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::i18n::commands::Msg;
+use crate::i18n::tr;
 use crate::server::operator::{STATUS_ANSWER, STATUS_HEADER, STATUS_REQUEST};
 use crate::store::disabled;
 use crate::store::users::USERS_HEADER;
@@ -49,7 +51,7 @@ pub struct Live {
 pub fn set_disabled(data_dir: &Path, name: &str, on: bool) -> Result<bool> {
     let exists = read_accounts(data_dir)?.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed);
     if on && !exists {
-        return Err(Error::Usage(format!("no account named {name} (or it was removed)")));
+        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
     let changed = if on { disabled::disable(data_dir, name) } else { disabled::enable(data_dir, name) };
     changed.map_err(|e| Error::io(format!("{}", data_dir.join(disabled::FOLDER).display()), e))
@@ -88,11 +90,8 @@ pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
     while request.exists() {
         if Instant::now() > deadline {
             let _ = std::fs::remove_file(&request);
-            return Err(Error::Usage(format!(
-                "the server running on {} did not answer within {} s",
-                data_dir.display(),
-                ANSWER_WITHIN.as_secs()
-            )));
+            let (dir, secs) = (data_dir.display(), ANSWER_WITHIN.as_secs());
+            return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
         }
         std::thread::sleep(Duration::from_millis(50)); // the server looks twice a second
     }
@@ -125,21 +124,22 @@ pub fn format(rows: &[Row]) -> String {
             fields.push(r.email.clone());
         }
         if r.removed {
-            fields.push(crate::i18n::tr!(crate::i18n::commands::Msg::RemovedMark));
+            fields.push(tr!(Msg::RemovedMark));
         }
         if r.disabled {
-            fields.push("(disabled)".to_string());
+            fields.push(tr!(Msg::DisabledMark));
         }
         if let Some(live) = &r.live {
             fields.push(match (live.online, live.last_seen_ms) {
-                (true, _) => "online".to_string(),
+                (true, _) => tr!(Msg::ListOnline),
                 (false, Some(ts)) => {
                     let at = crate::display::local_time(ts);
-                    format!("last seen {} {}", at.date(), at.clock())
+                    tr!(Msg::ListLastSeen, date = at.date(), time = at.clock())
                 }
-                (false, None) => "never seen".to_string(),
+                (false, None) => tr!(Msg::ListNeverSeen),
             });
-            fields.push(format!("rooms {}  chats {}  unread {}", live.rooms, live.chats, live.unread));
+            let (rooms, chats, unread) = (live.rooms, live.chats, live.unread);
+            fields.push(tr!(Msg::ListUsage, rooms = rooms, chats = chats, unread = unread));
         }
         out.push_str(fields.join("  ").trim_end());
         out.push('\n');

@@ -213,3 +213,30 @@ fn top_once_prints_the_figures_of_known_traffic() {
     assert!(!ok);
     assert!(text.contains(&format!("metrics at {metrics}")), "{text}");
 }
+
+/// The live dashboard in a terminal (a pseudo-terminal, read as a person
+/// sees it): the sparklines' titles, the figures, and `q` quits, giving
+/// the terminal back.
+#[test]
+fn top_draws_a_live_dashboard_and_q_quits() {
+    use support::pty::Pty;
+    let (server, metrics) = server_with_metrics(&[]);
+    server.register(&["ana"]);
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command.args(["top", &metrics.to_string(), "--interval", "0.2"]).env("TERM", "xterm-256color");
+    let mut top = Pty::spawn_sized(command, 30, 100);
+    let screen = top.wait_screen("the dashboard with its figures", |s| {
+        s.alternate && s.find("messages/s").is_some() && s.find("online users").is_some()
+    });
+    assert!(screen.find("deliveries/s").is_some(), "{:?}", screen.rows);
+    assert!(screen.find(&format!("wachat top: {metrics}")).is_some(), "{:?}", screen.rows);
+    // A message sent now is counted on the screen.
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:#general:m1:hi").starts_with("OK:"));
+    top.wait_screen("the message counted", |s| {
+        s.find("messages/s").is_some_and(|(_, r)| r.contains("(1 total)"))
+    });
+    top.type_keys("q");
+    assert!(top.wait().success());
+    assert!(top.is_cooked(), "the terminal is given back");
+}
