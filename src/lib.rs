@@ -28,6 +28,7 @@
 //! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
+//! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |
 //! | [`metrics`] | `--metrics ADDR`: the server's Prometheus counters, gauges and histograms (one set per process, prometheus-client), and the small HTTP listener that serves them. |
 //! | [`top`] | `wachat top`: a live dashboard of a server read from its metrics. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
@@ -219,6 +220,7 @@ pub mod csvlog;
 pub mod demo;
 pub mod display;
 pub mod error;
+pub mod export;
 pub mod i18n;
 pub mod metrics;
 pub mod oneshot;

@@ -319,3 +319,52 @@ fn the_console_shows_the_rules_at_the_first_login_and_on_info() {
     assert!(status.success());
     assert_eq!(seen.iter().filter(|l| l.contains("this server's rules:")).count(), 1, "{seen:?}");
 }
+
+#[test]
+fn an_export_lists_what_history_returns() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(ana.request("JOIN:#tea"), "OK");
+    assert!(ana.request("MSG:bob:m1:hola \"bob\" \\\\ and\\nsecond line").starts_with("OK:m1:"));
+    assert!(bob.request("MSG:ana:b1:hi ana").starts_with("OK:b1:"));
+    assert!(ana.request("MSG:#tea:t1:tea time").starts_with("OK:t1:"));
+    assert!(server.send_conn().request("LOGIN:carl:pw-carl").starts_with("OK"));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ana.jsonl");
+    let mut args: Vec<String> =
+        ["export", "--user", "ana", "--out", out.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+    args.extend(support::console::connection_args(server.send, server.recv, tmp.path()));
+    let outcome = run_wachat(&args, "pw-ana", "");
+    assert!(outcome.status.success(), "{}", outcome.stderr);
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["type"], "account");
+    assert_eq!(lines[0]["user"], "ana");
+    assert_eq!(lines[0]["server"], ana.request("SERVER").trim_start_matches("OK:"));
+    let of = |kind: &str| lines.iter().filter(|l| l["type"] == kind).cloned().collect::<Vec<_>>();
+    let rooms: Vec<String> =
+        of("room").iter().map(|r| format!("{}:{}", r["room"].as_str().unwrap(), r["members"])).collect();
+    assert_eq!(rooms, ana.listing("ROOMS"));
+    let chats: Vec<String> =
+        of("chat").iter().map(|c| format!("{}:{}", c["chat"].as_str().unwrap(), c["unread"])).collect();
+    assert_eq!(chats, ana.listing("CHATS"));
+    // Every chat's messages, as HISTORY lines again: the same lines.
+    for chat in ["bob", "#tea", "#general"] {
+        let exported: Vec<String> = of("message")
+            .iter()
+            .filter(|m| m["chat"].as_str().unwrap().eq_ignore_ascii_case(chat))
+            .map(|m| {
+                let text = m["text"].as_str().unwrap().replace('\\', "\\\\").replace('\n', "\\n");
+                let s = |k: &str| m[k].as_str().unwrap().to_string();
+                format!("{}:{}:{}:{}:{}:{text}", s("from"), s("to"), s("id"), m["ts"], s("state"))
+            })
+            .collect();
+        assert_eq!(exported, ana.listing(&format!("HISTORY:{chat}:1000")), "{chat}");
+    }
+    assert_eq!(of("message").len(), 3, "{text}");
+    assert!(text.contains(r#""text":"hola \"bob\" \\ and\nsecond line""#), "{text}");
+}
