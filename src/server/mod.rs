@@ -12,6 +12,9 @@
 //! - [`relay`]: events from one user to others that are never stored
 //!   (`TYPING`), here and on a cluster's other nodes.
 //! - [`p2p`]: `P2P` and `PEER`, the introductions of direct chats.
+//! - [`info`]: `INFO` (1.2), the server's rules; [`operator`]: what an
+//!   administrator asks of the running server (disabled accounts, live
+//!   figures for `wachat users list`), and logging a user out.
 //! - [`nodes`]: what a server asks of the other nodes of its cluster
 //!   ([`nodes::Alone`] for a single server).
 //! - [`closer`]: closes connections without letting a slow peer hold a
