@@ -184,7 +184,7 @@ fn users_import_says_its_one_line_and_no_log_line_with_rust_log_unset() {
 
 #[test]
 fn a_disabled_user_is_refused_and_its_live_sessions_closed() {
-    let server = TestServer::start();
+    let mut server = TestServer::start();
     server.register(&["ana", "bob", "carl"]);
     let data = server.data_dir.clone();
     // ana speaks 1.2 on her receive connection, bob an older version.
@@ -227,6 +227,9 @@ fn a_disabled_user_is_refused_and_its_live_sessions_closed() {
     assert!(ok(users(&data, &["enable", "ana"], "", "")).contains("was not disabled"));
     let log = server.log().join("\n");
     assert!(log.contains("account bob disabled: closing its sessions"), "{log}");
+    // With the server stopped, the flag stays, and the list shows it.
+    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(ok(users(&data, &["list"], "", "")), "ana\nbob   (disabled)\ncarl\n");
 }
 
 fn refused_with(outcome: &Outcome) -> &str {
