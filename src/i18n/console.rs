@@ -474,6 +474,7 @@ commands:
   /unlink <device>        log a device out for good (a lost laptop): its link stops working
   /link                   a one-time code to link a new device without typing the password there
   /help                   this help
+  /help                   this help; /info: the server's rules (retention, quota, limits)
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
 ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer
@@ -496,6 +497,7 @@ comandos:
   /unlink <dispositivo>   cerrar la sesión de un dispositivo para siempre (un portátil perdido)
   /link                   un código de un solo uso para vincular un dispositivo nuevo sin escribir allí la contraseña
   /help                   esta ayuda
+  /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
 marcas: … en camino   ✓ en el servidor   ✓✓ entregado   ✓✓ leído   [p2p] fue punto a punto
@@ -518,6 +520,7 @@ comandos:
   /unlink <dispositivo>   encerrar para sempre a sessão de um dispositivo (um notebook perdido)
   /link                   um código de uso único para vincular um dispositivo novo sem digitar a senha nele
   /help                   esta ajuda
+  /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
 marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] foi ponto a ponto
