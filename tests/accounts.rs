@@ -229,7 +229,7 @@ fn a_disabled_user_is_refused_and_its_live_sessions_closed() {
     assert!(log.contains("account bob disabled: closing its sessions"), "{log}");
     // With the server stopped, the flag stays, and the list shows it.
     assert_eq!(server.terminate().code(), Some(0));
-    assert_eq!(ok(users(&data, &["list"], "", "")), "ana\nbob   (disabled)\ncarl\n");
+    assert_eq!(ok(users(&data, &["list"], "", "")), "ana\nbob   (disabled)\ncarl  48 B stored\n");
 }
 
 fn refused_with(outcome: &Outcome) -> &str {
@@ -307,7 +307,7 @@ fn the_console_shows_the_rules_at_the_first_login_and_on_info() {
     ana.expect("connected to");
     ana.expect("this server's rules:");
     ana.expect("  messages are deleted from the server after 30 days");
-    ana.expect("  no storage quota per account");
+    ana.expect("  each account may store 64 MiB");
     let (status, _) = ana.quit("/quit");
     assert!(status.success());
 
@@ -316,7 +316,7 @@ fn the_console_shows_the_rules_at_the_first_login_and_on_info() {
     ana.expect("connected to");
     ana.type_line("/info");
     ana.expect("this server's rules:");
-    ana.expect("  devices connected at once per account: 1");
+    ana.expect("  devices connected at once per account: 5");
     ana.expect("  new accounts: anyone may register");
     let (status, seen) = ana.quit("/quit");
     assert!(status.success());

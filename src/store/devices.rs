@@ -36,6 +36,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -145,7 +146,10 @@ impl DeviceBook {
     /// Replaces `devices.csv` in `dir` with `bytes`, synced.
     pub fn write(dir: &Path, bytes: &[u8]) -> io::Result<()> {
         let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
-        let mut file = fs::File::create(&tmp)?;
+        // Private like everything in the data directory (`permissions.rs`):
+        // it holds the devices' token hashes and addresses.
+        let mut file =
+            fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, dir.join(FILE))?;
