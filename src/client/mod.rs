@@ -20,10 +20,17 @@
 //! client starts offline: messages wait in the outbox and leave as soon as
 //! the server is back.
 //!
-//! Local files, in `<data dir>/<host>:<send port>/<user>/` (one folder per
-//! server and user, see [`local`]): `history.csv` (the conversation log,
-//! [`history`]) and `outbox_tmp.csv` (messages not yet accepted by the
-//! server, [`outbox`]). One client at a time may use a folder. It also
+//! Local files, in `<data dir>/<host>:<send port>/<user>/devices/<device>/`
+//! (one folder per server, user and device, see [`local`] and [`device`]):
+//! `history.csv` (the conversation log, [`history`]) and `outbox_tmp.csv`
+//! (messages not yet accepted by the server, [`outbox`]), and a linked
+//! device's `token` ([`token`]). One client at a time may use a folder.
+//!
+//! The client logs in as its device (protocol 1.2, `login.rs`); the copies
+//! of the messages sent from the user's other devices come as
+//! [`Notice::Sent`], their reads as [`Notice::ReadElsewhere`], and
+//! `/devices`, `/unlink` and `/link` are [`Client::devices`],
+//! [`Client::unlink`] and [`Client::link_code`]. The folder also
 //! records which server it belongs to (`server_id`): every login on the
 //! send port asks (`SERVER`, protocol 1.1), and a folder met by another
 //! server at the same address is moved aside, outbox and all, before
