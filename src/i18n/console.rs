@@ -470,9 +470,7 @@ commands:
   /leave [#room]          leave a room (default: the open one)
   /rooms                  the rooms you are in
   /members [#room]        who is in a room, online or last seen (default: the open one)
-  /devices                your devices (this account logged in elsewhere), online or last seen
-  /unlink <device>        log a device out for good (a lost laptop): its link stops working
-  /link                   a one-time code to link a new device without typing the password there
+  /devices /link /unlink  your devices; a code to link a new one; /unlink <device> logs one out
   /help                   this help
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
@@ -491,10 +489,8 @@ comandos:
   /join <#sala>           unirse a una sala (o crearla)
   /leave [#sala]          salir de una sala (por defecto: la abierta)
   /rooms                  las salas en las que estás
-  /members [#sala]        quién está en una sala, en línea o visto por última vez (por defecto: la abierta)
-  /devices                tus dispositivos (esta cuenta con la sesión iniciada en otro sitio), en línea o vistos
-  /unlink <dispositivo>   cerrar la sesión de un dispositivo para siempre (un portátil perdido)
-  /link                   un código de un solo uso para vincular un dispositivo nuevo sin escribir allí la contraseña
+  /members [#sala]        quién está en una sala, en línea o visto por última vez (o la abierta)
+  /devices /link /unlink  tus dispositivos; un código para uno nuevo; /unlink <disp.> cierra uno
   /help                   esta ayuda
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
@@ -514,9 +510,7 @@ comandos:
   /leave [#sala]          sair de uma sala (padrão: a aberta)
   /rooms                  as salas em que você está
   /members [#sala]        quem está em uma sala, online ou visto por último (padrão: a aberta)
-  /devices                seus dispositivos (esta conta conectada em outro lugar), online ou vistos por último
-  /unlink <dispositivo>   encerrar para sempre a sessão de um dispositivo (um notebook perdido)
-  /link                   um código de uso único para vincular um dispositivo novo sem digitar a senha nele
+  /devices /link /unlink  seus dispositivos; um código para um novo; /unlink <disp.> encerra um
   /help                   esta ajuda
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
