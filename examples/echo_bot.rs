@@ -52,6 +52,8 @@ fn run(args: Args) -> Result<()> {
             Notice::Replaced => {
                 return Err(Error::Protocol(format!("another client logged in as {}", client.me())));
             }
+            // Unlinked from another of the account's devices: logged out for good.
+            Notice::Unlinked => return Err(client.unlinked_error()),
             _ => {}
         }
     }

@@ -277,6 +277,8 @@ impl Bridge {
             Notice::Replaced => {
                 return Err(format!("another client logged in as {}", self.client.me()).into());
             }
+            // Unlinked from another device (/unlink): logged out for good.
+            Notice::Unlinked => return Err(self.client.unlinked_error().into()),
             // Another server at this address (the library moved the old
             // folder aside, and said so in the log): the mark of the last
             // message relayed named one of the old server's. A fresh log

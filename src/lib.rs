@@ -209,13 +209,14 @@
 //! server's ports, and what a peer did not acknowledge falls back to the
 //! outbox.
 //!
-//! The client keeps, in `<data dir>/<host>:<send port>/<user>/` (a folder
-//! per server and user; default data dir `~/.local/share/wachat`):
+//! The client keeps, in `<data dir>/<host>:<send port>/<user>/devices/<device>/`
+//! (a folder per server, user and device, protocol 1.2; default data dir
+//! `~/.local/share/wachat`):
 //! `history.csv`, every message both ways with each change of state, and
 //! `outbox_tmp.csv`, the messages the server has not yet answered `OK` for
-//! (empty when all is well), and `wachat.lock`, whose `flock` keeps a
-//! second client of the same user and server out of the folder. See
-//! [`client`] and `client/local.rs`.
+//! (empty when all is well), a linked device's `token`, and `wachat.lock`,
+//! whose `flock` keeps a second client of the same device out of the
+//! folder. See [`client`] and `client/local.rs`.
 
 pub mod admin;
 pub mod bench;

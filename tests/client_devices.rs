@@ -243,3 +243,17 @@ fn a_folder_from_before_devices_becomes_the_first_devices_folder() {
     assert!(!old.join("history.csv").exists(), "moved, not copied");
     assert!(ana.quit("/quit").0.success());
 }
+
+#[test]
+fn a_bad_device_name_or_link_code_is_refused_before_anything_starts() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = connect_without_password(&server, dir.path(), &["--device", "ana@lab"], "");
+    assert_eq!(bad.status.code(), Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("bad device name") && bad.stderr.contains("'@'"), "{}", bad.stderr);
+    let es = connect_without_password(&server, dir.path(), &["--lang", "es", "--device", ""], "");
+    assert!(es.stderr.contains("nombre de dispositivo no válido"), "{}", es.stderr);
+    let code = connect_without_password(&server, dir.path(), &["--pair", "not a code"], "");
+    assert_eq!(code.status.code(), Some(2), "{}", code.stderr);
+    assert!(!dir.path().join(format!("127.0.0.1:{}", server.send.port())).exists(), "no folder made");
+}

@@ -51,7 +51,7 @@ pub fn check(lang: crate::i18n::Lang, name: &str) -> std::result::Result<(), Str
 }
 
 /// A new default name: the host name, made a valid name, then `-` and
-/// [`SUFFIX_LEN`] random hex digits.
+/// four random hex digits (`SUFFIX_LEN`).
 pub fn new_name() -> Result<String> {
     let random = getrandom::u32().map_err(|e| Error::Usage(tr!(Msg::NoRandom, error = e)))?;
     Ok(format!("{}-{:04x}", from_host(&host_name()), random & 0xffff))

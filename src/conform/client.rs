@@ -199,6 +199,9 @@ fn accept_login(stream: TcpStream, label: &str, stage: &Stage, wait: Duration) -
     let fields: Vec<&str> = first.split(':').collect();
     match fields.as_slice() {
         ["LOGIN", user, ..] | ["REGISTER", user, ..] => {
+            // A 1.2 client names its device (`LOGIN:<user>@<device>:…`,
+            // §16): the user is the part before the `@`.
+            let user = user.split_once('@').map_or(*user, |(user, _device)| user);
             *stage.user.lock().unwrap_or_else(|e| e.into_inner()) = user.to_string();
             conn.send(&format!("OK:{user}")).ok()?;
             Some(conn)
