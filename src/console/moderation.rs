@@ -109,7 +109,7 @@ pub fn act(lang: Lang, client: &Client, room: &str, command: ModCommand) -> Resu
 }
 
 /// `14:05`, or the date too if not today.
-fn until(ts: u64) -> String {
+pub fn until(ts: u64) -> String {
     let (then, now) = (local_time(ts), local_time(crate::client::now_ms()));
     if then.same_day(&now) { then.clock() } else { format!("{} {}", then.date(), then.clock()) }
 }
@@ -131,6 +131,16 @@ pub fn line(lang: Lang, me: &str, room: &str, by: &str, change: &Change) -> Opti
         Change::Deopped(_) => tr!(in lang; Msg::YouWereDeopped, room = room, by = by),
         Change::Topic(_) | Change::Mode(..) => return None,
     })
+}
+
+/// The `ROOMINFO` of `room` (`#name`) for a header; `None` if the server
+/// does not say (an older one, or not a member any more).
+pub fn room_info(client: &Client, room: &str) -> Option<Vec<InfoLine>> {
+    let request = Request::RoomInfo { room: room.trim_start_matches('#').to_string() };
+    match client.request(request) {
+        Ok(Reply::Listing(lines)) => Some(lines.iter().filter_map(|l| InfoLine::parse(l).ok()).collect()),
+        _ => None,
+    }
 }
 
 /// `/roominfo`'s lines.
