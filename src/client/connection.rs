@@ -294,6 +294,9 @@ fn listing_limit(request: &Request) -> Option<usize> {
     match request {
         Request::Users | Request::Rooms | Request::Chats | Request::Members { .. } => Some(MAX_LISTING_LINES),
         Request::History { limit, .. } => Some((*limit).min(MAX_LISTING_LINES)),
+        // 1.2: a few lines (room, owner, modes, topic, role, mute) and an
+        // ADMIN line per room admin.
+        Request::RoomInfo { .. } => Some(MAX_LISTING_LINES),
         _ => None,
     }
 }
