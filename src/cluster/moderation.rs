@@ -75,13 +75,17 @@ pub fn load(db: &mut impl GenericClient, room: &str, lock: bool) -> Result<Optio
 
 /// Writes a room's rules back (its few `room_rules` rows rewritten whole).
 fn save(db: &mut impl GenericClient, room: &Room) -> Result<(), postgres::Error> {
-    let r = &room.rules;
+    save_rules(db, room.id, &room.rules)
+}
+
+/// Writes the rules of the room `id` (also `wachat migrate`'s way in).
+pub fn save_rules(db: &mut impl GenericClient, id: i64, r: &Rules) -> Result<(), postgres::Error> {
     db.execute(
         "UPDATE rooms SET owner = (SELECT id FROM users WHERE name = $2), announce = $3, invite_only = $4, \
          topic = $5 WHERE id = $1",
-        &[&room.id, &r.owner.as_deref(), &r.announce, &r.invite_only, &r.topic],
+        &[&id, &r.owner.as_deref(), &r.announce, &r.invite_only, &r.topic],
     )?;
-    db.execute("DELETE FROM room_rules WHERE room = $1", &[&room.id])?;
+    db.execute("DELETE FROM room_rules WHERE room = $1", &[&id])?;
     let mut rows: Vec<(String, &str, i64)> = Vec::new();
     rows.extend(r.admins.iter().map(|n| (n.to_string(), "ADMIN", 0)));
     rows.extend(r.invited.iter().map(|n| (n.to_string(), "INVITED", 0)));
@@ -97,7 +101,7 @@ fn save(db: &mut impl GenericClient, room: &Room) -> Result<(), postgres::Error>
         "INSERT INTO room_rules (room, user_id, kind, until) \
          SELECT $1, u.id, x.kind, x.until FROM unnest($2::text[], $3::text[], $4::bigint[]) AS x(name, kind, until) \
          JOIN users u ON u.name = x.name",
-        &[&room.id, &names, &kinds, &untils],
+        &[&id, &names, &kinds, &untils],
     )?;
     Ok(())
 }

@@ -126,10 +126,10 @@ pub fn line(lang: Lang, me: &str, room: &str, by: &str, change: &Change) -> Opti
         Change::Banned(_, 0) => tr!(in lang; Msg::YouWereBannedForGood, room = room, by = by),
         Change::Banned(_, t) => tr!(in lang; Msg::YouWereBanned, room = room, by = by, until = until(*t)),
         Change::Unbanned(_) => tr!(in lang; Msg::YouWereUnbanned, room = room, by = by),
-        Change::Invited(_) => tr!(in lang; Msg::YouWereInvited, room = room, by = by),
         Change::Opped(_) => tr!(in lang; Msg::YouWereOpped, room = room, by = by),
         Change::Deopped(_) => tr!(in lang; Msg::YouWereDeopped, room = room, by = by),
-        Change::Topic(_) | Change::Mode(..) => return None,
+        // An invitation is a direct message from `by` already.
+        Change::Invited(_) | Change::Topic(_) | Change::Mode(..) => return None,
     })
 }
 
@@ -143,35 +143,41 @@ pub fn room_info(client: &Client, room: &str) -> Option<Vec<InfoLine>> {
     }
 }
 
-/// `/roominfo`'s lines.
+/// `/roominfo`'s lines: the room, its owner and admins, its modes and
+/// topic, what you are in it, and your mute or ban.
 pub fn info_lines(lang: Lang, info: &[InfoLine]) -> Vec<String> {
     let mut out = Vec::new();
     let admins: Vec<&str> = info
         .iter()
         .filter_map(|l| if let InfoLine::Admin(a) = l { Some(a.as_str()) } else { None })
         .collect();
-    if !info.iter().any(|l| matches!(l, InfoLine::Owner(_))) {
-        out.push(Msg::InfoNoOwner.text(lang).to_string());
-    }
+    let owned = info.iter().any(|l| matches!(l, InfoLine::Owner(_)));
     for line in info {
-        out.push(match line {
-            InfoLine::Room(room) => room.clone(),
-            InfoLine::Owner(user) => tr!(in lang; Msg::InfoOwner, user = user),
-            InfoLine::Admin(_) => continue,
-            InfoLine::Mode(Mode::Announce) => Msg::InfoAnnounce.text(lang).to_string(),
-            InfoLine::Mode(Mode::Invite) => Msg::InfoInviteOnly.text(lang).to_string(),
+        match line {
+            InfoLine::Room(room) => {
+                out.push(room.clone());
+                if !owned {
+                    out.push(Msg::InfoNoOwner.text(lang).to_string());
+                }
+            }
+            InfoLine::Owner(user) => out.push(tr!(in lang; Msg::InfoOwner, user = user)),
+            InfoLine::Admin(_) => {}
+            InfoLine::Mode(Mode::Announce) => out.push(Msg::InfoAnnounce.text(lang).to_string()),
+            InfoLine::Mode(Mode::Invite) => out.push(Msg::InfoInviteOnly.text(lang).to_string()),
             InfoLine::Topic(t) => {
                 let topic = Text::parse(t).map(|t| t.unescaped()).unwrap_or_else(|_| t.clone());
-                tr!(in lang; Msg::InfoTopic, topic = crate::display::visible(&topic))
+                out.push(tr!(in lang; Msg::InfoTopic, topic = crate::display::visible(&topic)));
             }
-            InfoLine::Role(role) => tr!(in lang; Msg::InfoRole, role = role_word(*role)),
-            InfoLine::Muted(t) => tr!(in lang; Msg::InfoMuted, until = until(*t)),
-            InfoLine::Banned(0) => Msg::InfoBannedForGood.text(lang).to_string(),
-            InfoLine::Banned(t) => tr!(in lang; Msg::InfoBanned, until = until(*t)),
-        });
-    }
-    if !admins.is_empty() {
-        out.insert(out.len().min(2), tr!(in lang; Msg::InfoAdmins, users = admins.join(", ")));
+            InfoLine::Role(role) => out.push(tr!(in lang; Msg::InfoRole, role = role_word(*role))),
+            InfoLine::Muted(t) => out.push(tr!(in lang; Msg::InfoMuted, until = until(*t))),
+            InfoLine::Banned(0) => out.push(Msg::InfoBannedForGood.text(lang).to_string()),
+            InfoLine::Banned(t) => out.push(tr!(in lang; Msg::InfoBanned, until = until(*t))),
+        }
+        // The admins, after the owner (or where it would be).
+        let after_owner = matches!(line, InfoLine::Room(_) if !owned) || matches!(line, InfoLine::Owner(_));
+        if after_owner && !admins.is_empty() {
+            out.push(tr!(in lang; Msg::InfoAdmins, users = admins.join(", ")));
+        }
     }
     out
 }
@@ -207,6 +213,26 @@ mod tests {
         assert!(parse(en, "mute", "bob").is_err());
         assert!(parse(en, "kick", "bob eve").is_err());
         assert!(parse(en, "mode", "+moderated").is_err());
+    }
+
+    #[test]
+    fn roominfo_reads_top_down() {
+        let info = [
+            InfoLine::Room("#news".into()),
+            InfoLine::Owner("prof".into()),
+            InfoLine::Admin("ta".into()),
+            InfoLine::Mode(Mode::Announce),
+            InfoLine::Topic("Lab 3\\nfriday".into()),
+            InfoLine::Role(Role::Member),
+        ];
+        let lines = info_lines(Lang::En, &info);
+        assert_eq!(lines[..3], ["#news", "owner: prof", "admins: ta"]);
+        assert!(lines[3].starts_with("📢"));
+        assert_eq!(lines[4], "topic: Lab 3\nfriday");
+        assert_eq!(lines[5], "you are: member");
+        let general =
+            info_lines(Lang::En, &[InfoLine::Room("#general".into()), InfoLine::Role(Role::Member)]);
+        assert_eq!(general, ["#general", "owner: none (server admins run it)", "you are: member"]);
     }
 
     #[test]
