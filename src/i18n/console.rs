@@ -426,10 +426,10 @@ commands:
   /users                  who is online, and when the people you write to were last seen
   /chats                  your chats: unread counts, last message and its time, who is online
   /history [n]            the last n messages of the open chat (default 20)
-  /join <#room>           join (or create) a room
-  /leave [#room]          leave a room (default: the open one)
+  /join <#room>, /leave   join (or create) a room; leave one (default: the open one)
   /rooms                  the rooms you are in
   /members [#room]        who is in a room, online or last seen (default: the open one)
+  /roominfo [#room]       a room's rules; run one: /topic /mode /invite /kick /ban /mute /op
   /help                   this help
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
@@ -445,10 +445,10 @@ comandos:
   /users                  quién está en línea, y cuándo se vio por última vez a quienes escribes
   /chats                  tus chats: sin leer, último mensaje y su hora, quién está en línea
   /history [n]            los últimos n mensajes del chat abierto (por defecto 20)
-  /join <#sala>           unirse a una sala (o crearla)
-  /leave [#sala]          salir de una sala (por defecto: la abierta)
+  /join <#sala>, /leave   unirse a una sala (o crearla); salir de una (por defecto: la abierta)
   /rooms                  las salas en las que estás
   /members [#sala]        quién está en una sala, en línea o visto por última vez (por defecto: la abierta)
+  /roominfo [#sala]       reglas de la sala; llevarla: /topic /mode /invite /kick /ban /mute /op
   /help                   esta ayuda
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
@@ -464,10 +464,10 @@ comandos:
   /users                  quem está online, e quando quem você escreve foi visto por último
   /chats                  suas conversas: não lidas, última mensagem e sua hora, quem está online
   /history [n]            as últimas n mensagens do chat aberto (padrão 20)
-  /join <#sala>           entrar em uma sala (ou criá-la)
-  /leave [#sala]          sair de uma sala (padrão: a aberta)
+  /join <#sala>, /leave   entrar em uma sala (ou criá-la); sair de uma (padrão: a aberta)
   /rooms                  as salas em que você está
   /members [#sala]        quem está em uma sala, online ou visto por último (padrão: a aberta)
+  /roominfo [#sala]       regras da sala; cuidar dela: /topic /mode /invite /kick /ban /mute /op
   /help                   esta ajuda
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
