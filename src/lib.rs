@@ -153,7 +153,7 @@
 //! | file | rows |
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time |
-//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time (formats in `store::record`) |
+//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
