@@ -315,6 +315,8 @@ fn the_console_moderates_and_a_muted_user_is_told_until_when() {
     // bob's console says until when (the 1.2 event), beside the room's notice.
     bob.expect("[#lab3] ana muted you until");
     bob.type_line("/chat #lab3");
+    // The room's header line: its topic, and until when bob is muted.
+    bob.expect("topic: week 2: sockets · you are muted until");
     bob.type_line("may I?");
     bob.expect("you are muted in #lab3 for 10 more minutes");
     bob.type_line("/roominfo");

@@ -143,6 +143,27 @@ pub fn room_info(client: &Client, room: &str) -> Option<Vec<InfoLine>> {
     }
 }
 
+/// The line under a room's header when it opens (`📢 announce-only … ·
+/// topic: … · you are muted until 10:37`); `None` for a room with none of
+/// these.
+pub fn header(lang: Lang, info: &[InfoLine]) -> Option<String> {
+    let mut parts = Vec::new();
+    for line in info {
+        match line {
+            InfoLine::Mode(Mode::Announce) => parts.push(Msg::InfoAnnounce.text(lang).to_string()),
+            InfoLine::Topic(t) => {
+                let topic = Text::parse(t).map(|t| t.unescaped()).unwrap_or_else(|_| t.clone());
+                parts.push(
+                    tr!(in lang; Msg::InfoTopic, topic = crate::display::visible(&topic.replace('\n', " "))),
+                );
+            }
+            InfoLine::Muted(t) => parts.push(tr!(in lang; Msg::InfoMuted, until = until(*t))),
+            _ => {}
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
 /// `/roominfo`'s lines: the room, its owner and admins, its modes and
 /// topic, what you are in it, and your mute or ban.
 pub fn info_lines(lang: Lang, info: &[InfoLine]) -> Vec<String> {
@@ -213,6 +234,14 @@ mod tests {
         assert!(parse(en, "mute", "bob").is_err());
         assert!(parse(en, "kick", "bob eve").is_err());
         assert!(parse(en, "mode", "+moderated").is_err());
+    }
+
+    #[test]
+    fn a_rooms_header_line_says_announce_and_topic() {
+        let info =
+            [InfoLine::Room("#news".into()), InfoLine::Mode(Mode::Announce), InfoLine::Topic("a\\nb".into())];
+        assert_eq!(header(Lang::En, &info).unwrap(), "📢 announce-only: only admins write · topic: a b");
+        assert_eq!(header(Lang::En, &[InfoLine::Room("#tea".into())]), None);
     }
 
     #[test]
