@@ -159,8 +159,11 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
             for a in accounts.list() {
                 let mark = if a.is_removed() { tr!(Msg::RemovedMark) } else { String::new() };
-                let rest: Vec<&str> =
-                    [a.email.as_str(), mark.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+                let stored = stored_mark(accounts.stored_bytes(&a.name));
+                let rest: Vec<&str> = [a.email.as_str(), stored.as_str(), mark.as_str()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 let line = format!("{:width$}  {}", a.name, rest.join("  "));
                 println!("{}", line.trim_end());
             }
@@ -194,6 +197,15 @@ pub fn run(command: UsersCommand) -> Result<()> {
         UsersCommand::Check { data_dir } => check(&data_dir)?,
     }
     Ok(())
+}
+
+/// `12 KiB stored`: the bytes of log an account's messages take, counted
+/// against `--user-quota` (nothing for an account that sent nothing).
+fn stored_mark(bytes: u64) -> String {
+    if bytes == 0 {
+        return String::new();
+    }
+    tr!(Msg::StoredMark, size = crate::store::budget::Size(bytes))
 }
 
 /// What is wrong with a new account, in the teacher's words; `label(i)`

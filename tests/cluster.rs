@@ -10,6 +10,8 @@
 
 mod support;
 
+#[path = "cluster/actions.rs"]
+mod actions;
 #[path = "cluster/chat.rs"]
 mod chat;
 #[path = "cluster/failures.rs"]

@@ -4,10 +4,11 @@
 use proptest::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 
+use wachat::protocol::action::REACTIONS;
 use wachat::protocol::{
-    Accepted, Action, Bye, Change, Chat, ChatLine, Code, Event, EventReply, FrameReader, HistoryLine,
-    InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine, SeenLine,
-    State, Text,
+    Accepted, Action, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader,
+    HistoryLine, InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine,
+    Scope, SeenLine, State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -45,9 +46,28 @@ fn rest() -> impl Strategy<Value = String> {
     "[^\n\r]{1,60}"
 }
 
+/// The id of a message an action names (1.2): short enough for the
+/// action's own id to fit in 64 characters.
+fn target() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_-]{1,52}"
+}
+
+/// The words of a `SEARCH` (1.2): not blank, no control character.
+fn query() -> impl Strategy<Value = String> {
+    rest().prop_filter("words", |q| !q.trim().is_empty() && !q.chars().any(char::is_control))
+}
+
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
-        (name(), rest()).prop_map(|(user, password)| Request::Login { user, password }),
+        (name(), proptest::option::of(name()), rest()).prop_map(|(user, device, password)| Request::Login {
+            user,
+            device,
+            password
+        }),
+        (name(), name(), id()).prop_map(|(user, device, code)| Request::Pair { user, device, code }),
+        Just(Request::Devices),
+        name().prop_map(|device| Request::Unlink { device }),
+        Just(Request::Link),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),
         (chat(), id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
@@ -66,6 +86,18 @@ fn request() -> impl Strategy<Value = Request> {
         chat().prop_map(|to| Request::Typing { to }),
         (name(), action()).prop_map(|(room, action)| Request::Moderate { room, action }),
         name().prop_map(|room| Request::RoomInfo { room }),
+        (chat(), id(), target(), sent_text()).prop_map(|(to, id, re, text)| Request::Reply {
+            to,
+            id,
+            re,
+            text
+        }),
+        (chat(), target(), sent_text()).prop_map(|(to, id, text)| Request::Edit { to, id, text }),
+        (chat(), target()).prop_map(|(to, id)| Request::Delete { to, id }),
+        (chat(), target(), proptest::sample::select(&REACTIONS[..]))
+            .prop_map(|(to, id, emoji)| Request::React { to, id, emoji: emoji.to_string() }),
+        (prop_oneof![Just(Scope::All), chat().prop_map(Scope::Chat)], query())
+            .prop_map(|(scope, query)| Request::Search { scope, query }),
         Just(Request::Ping),
         Just(Request::Quit),
     ]
@@ -142,7 +174,13 @@ fn info_line() -> impl Strategy<Value = InfoLine> {
 fn event() -> impl Strategy<Value = Event> {
     let state = prop_oneof![Just(State::Delivered), Just(State::Read)];
     let to = prop_oneof![name(), name().prop_map(|r| format!("#{r}"))];
-    let bye = prop_oneof![Just(Bye::Replaced), Just(Bye::Shutdown), Just(Bye::Timeout), Just(Bye::Slow)];
+    let bye = prop_oneof![
+        Just(Bye::Replaced),
+        Just(Bye::Shutdown),
+        Just(Bye::Timeout),
+        Just(Bye::Slow),
+        Just(Bye::Unlinked)
+    ];
     prop_oneof![
         (any::<u64>(), name(), to, id(), any::<u64>(), text())
             .prop_map(|(seq, from, to, id, ts, text)| Event::Msg { seq, from, to, id, ts, text }),
@@ -163,6 +201,8 @@ fn event() -> impl Strategy<Value = Event> {
             by,
             change
         }),
+        (any::<u64>(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))], id(), any::<u64>())
+            .prop_map(|(seq, chat, id, ts)| Event::ReadMark { seq, chat, id, ts }),
         Just(Event::Ping),
         bye.prop_map(Event::Bye),
     ]
@@ -177,6 +217,7 @@ enum Line {
     Room(RoomLine),
     Peer(PeerIntro),
     History(HistoryLine),
+    Device(DeviceLine),
 }
 
 impl Line {
@@ -188,6 +229,7 @@ impl Line {
             Line::Room(x) => x.to_string(),
             Line::Peer(x) => x.to_string(),
             Line::History(x) => x.to_string(),
+            Line::Device(x) => x.to_string(),
         }
     }
 
@@ -200,6 +242,7 @@ impl Line {
             Line::Room(_) => Line::Room(RoomLine::parse(line)?),
             Line::Peer(_) => Line::Peer(PeerIntro::parse(line)?),
             Line::History(_) => Line::History(HistoryLine::parse(line)?),
+            Line::Device(_) => Line::Device(DeviceLine::parse(line)?),
         })
     }
 }
@@ -214,6 +257,8 @@ fn reply_line() -> impl Strategy<Value = Line> {
     let ip = prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)];
     prop_oneof![
         (id(), any::<u64>()).prop_map(|(id, ts)| Line::Accepted(Accepted { id, ts })),
+        (name(), presence.clone(), ip.clone())
+            .prop_map(|(device, presence, address)| Line::Device(DeviceLine { device, presence, address })),
         (name(), presence).prop_map(|(user, presence)| Line::Seen(SeenLine { user, presence })),
         (chat(), any::<u64>()).prop_map(|(chat, unread)| Line::Chat(ChatLine { chat, unread })),
         (name(), any::<u64>()).prop_map(|(room, members)| Line::Room(RoomLine { room, members })),

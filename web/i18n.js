@@ -19,6 +19,12 @@ const STRINGS = {
     youUnbanned: '{by} lifted your ban from {room}', youInvited: '{by} invites you to {room}',
     youOpped: '{by} made you an admin of {room}', youDeopped: '{by} removed you as an admin of {room}',
     kick: 'Remove', mute10: 'Mute 10 min', ban: 'Ban', op: 'Make admin', deop: 'Remove admin',
+    code: 'Link code', linkMode: 'Link with a code', linkButton: 'Link this browser',
+    linkNote: 'Get a code with /link in wachat connect, or "Link a new device" in a logged-in browser. This browser then keeps only its own token, which you can unlink, never your password.',
+    unlinked: 'This browser was unlinked from another device: log in again, or link it with a new code.',
+    devices: 'Devices', thisDevice: 'this browser', unlink: 'Unlink', linkNew: 'Link a new device',
+    linkCode: 'Code {code}: valid {min} minutes, once. On the new device: "Link with a code", or wachat connect --user {user} --pair {code}',
+    deviceFrom: '{seen}, from {address}',
   },
   es: {
     user: 'Usuario', password: 'Contraseña', email: 'Correo (opcional)', login: 'Entrar', register: 'Registrarse',
@@ -37,6 +43,12 @@ const STRINGS = {
     youUnbanned: '{by} levantó tu expulsión de {room}', youInvited: '{by} te invita a {room}',
     youOpped: '{by} te hizo administrador de {room}', youDeopped: '{by} te quitó la administración de {room}',
     kick: 'Sacar', mute10: 'Silenciar 10 min', ban: 'Expulsar', op: 'Hacer admin', deop: 'Quitar admin',
+    code: 'Código de vínculo', linkMode: 'Vincular con un código', linkButton: 'Vincular este navegador',
+    linkNote: 'Consigue un código con /link en wachat connect, o "Vincular un dispositivo nuevo" en un navegador con la sesión iniciada. Este navegador guarda entonces solo su propio token, que puedes desvincular, nunca tu contraseña.',
+    unlinked: 'Este navegador se desvinculó desde otro dispositivo: inicia sesión de nuevo, o vincúlalo con un código nuevo.',
+    devices: 'Dispositivos', thisDevice: 'este navegador', unlink: 'Desvincular', linkNew: 'Vincular un dispositivo nuevo',
+    linkCode: 'Código {code}: válido {min} minutos, una vez. En el dispositivo nuevo: "Vincular con un código", o wachat connect --user {user} --pair {code}',
+    deviceFrom: '{seen}, desde {address}',
   },
   pt: {
     user: 'Usuário', password: 'Senha', email: 'E-mail (opcional)', login: 'Entrar', register: 'Registrar',
@@ -55,6 +67,12 @@ const STRINGS = {
     youUnbanned: '{by} suspendeu seu banimento de {room}', youInvited: '{by} convida você para {room}',
     youOpped: '{by} fez de você um administrador de {room}', youDeopped: '{by} tirou sua administração de {room}',
     kick: 'Remover', mute10: 'Silenciar 10 min', ban: 'Banir', op: 'Tornar admin', deop: 'Tirar admin',
+    code: 'Código de vínculo', linkMode: 'Vincular com um código', linkButton: 'Vincular este navegador',
+    linkNote: 'Obtenha um código com /link no wachat connect, ou "Vincular um dispositivo novo" em um navegador conectado. Este navegador guarda então só seu próprio token, que você pode desvincular, nunca sua senha.',
+    unlinked: 'Este navegador foi desvinculado de outro dispositivo: entre de novo, ou vincule-o com um código novo.',
+    devices: 'Dispositivos', thisDevice: 'este navegador', unlink: 'Desvincular', linkNew: 'Vincular um dispositivo novo',
+    linkCode: 'Código {code}: válido por {min} minutos, uma vez. No dispositivo novo: "Vincular com um código", ou wachat connect --user {user} --pair {code}',
+    deviceFrom: '{seen}, de {address}',
   },
 };
 

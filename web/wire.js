@@ -84,6 +84,17 @@ export const request = {
     need(secret.length > 0 && !/[\n\r]/.test(secret), 'bad password');
     return `LOGIN:${user}:${secret}`;
   },
+  /** 1.2: the login of one device; the secret is the password or the device's token. */
+  loginAs(user, device, secret) {
+    need(isName(user) && isName(device), 'bad user or device name');
+    need(secret.length > 0 && !/[\n\r]/.test(secret), 'bad password');
+    return `LOGIN:${user}@${device}:${secret}`;
+  },
+  /** 1.2: a link code of LINK traded for this device's token (a first frame). */
+  pair(user, device, code) {
+    need(isName(user) && isName(device) && isId(code), 'bad user, device or code');
+    return `PAIR:${user}@${device}:${code}`;
+  },
   register(user, email, secret) {
     need(isName(user), 'bad user name');
     need(!/[:\n\r]/.test(email), 'bad email');
@@ -110,6 +121,9 @@ export const request = {
   members: (room) => (need(isRoom(room), 'bad room'), `MEMBERS:${room}`),
   lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
+  unlink: (device) => (need(isName(device), 'bad device'), `UNLINK:${device}`),
+  devices: () => 'DEVICES',
+  link: () => 'LINK',
   users: () => 'USERS',
   rooms: () => 'ROOMS',
   chats: () => 'CHATS',
@@ -132,6 +146,7 @@ export const request = {
   ban: (room, user, minutes) => `${onUser('BAN', room, user)}:${wholeMinutes(minutes, 0)}`,
   mute: (room, user, minutes) => `${onUser('MUTE', room, user)}:${wholeMinutes(minutes, 1)}`,
   roominfo: (room) => (need(isRoom(room), 'bad room'), `ROOMINFO:${room}`),
+  quit: () => 'QUIT',
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
@@ -155,7 +170,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES'];
 export const isListing = (line) => LISTINGS.includes(line.split(':', 1)[0]);
 
 /**
@@ -213,6 +228,14 @@ export function parseSeen(line) {
   if (!f || !isName(f[0])) return null;
   if (f[1] === 'ONLINE' || f[1] === 'UNKNOWN') return { user: f[0], seen: f[1] };
   return DIGITS.test(f[1]) ? { user: f[0], seen: Number(f[1]) } : null;
+}
+
+/** A DEVICES line `<device>:<ONLINE|ts|UNKNOWN>:<address>` (1.2), or null. */
+export function parseDeviceLine(line) {
+  const f = fields(line, 3);
+  if (!f || !isName(f[0]) || !f[2]) return null;
+  if (f[1] === 'ONLINE' || f[1] === 'UNKNOWN') return { device: f[0], seen: f[1], address: f[2] };
+  return DIGITS.test(f[1]) ? { device: f[0], seen: Number(f[1]), address: f[2] } : null;
 }
 
 /**
@@ -278,6 +301,12 @@ export function parseEvent(line) {
       if (!f || !DIGITS.test(f[1]) || !isName(f[2]) || !isId(f[3])) return null;
       if (!['DELIVERED', 'READ'].includes(f[4]) || !DIGITS.test(f[5])) return null;
       return { kind, seq: f[1], peer: f[2], id: f[3], state: f[4], ts: Number(f[5]) };
+    }
+    case 'READMARK': {
+      // 1.2: another of my devices read `chat` up to the message `id`.
+      const f = fields(line, 5);
+      if (!f || !DIGITS.test(f[1]) || !isChat(f[2]) || !isId(f[3]) || !DIGITS.test(f[4])) return null;
+      return { kind, seq: f[1], chat: f[2], id: f[3], ts: Number(f[4]) };
     }
     case 'JOINED':
     case 'LEFT': {

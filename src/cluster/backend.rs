@@ -162,6 +162,11 @@ impl Backend for PgBackend {
         Ok(ticket)
     }
 
+    /// 1.2 `DELETE`: the rows rewritten before the `OK` (`cluster::erase`).
+    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
+        super::erase::erase(&self.db, author, chat, id)
+    }
+
     fn ack(&self, user: UserId, seq: u64) {
         self.committer.submit(Job::Ack { user, seq });
     }

@@ -39,6 +39,7 @@ pub mod backend;
 pub mod bus;
 pub mod committer;
 pub mod db;
+pub mod erase;
 pub mod feeder;
 pub mod migrate;
 pub mod moderation;

@@ -60,6 +60,8 @@ pub struct Session<'a> {
     pub client: &'a Client,
     /// The chat plain text goes to; also the one whose messages get `READ`.
     open: Mutex<Option<Chat>>,
+    /// 1.2: which message each number on screen is (`console::actions`).
+    pub screen: super::actions::Screen,
 }
 
 /// Messages `/chat` shows.
@@ -79,7 +81,7 @@ fn too_many_parts(lang: Lang, text: &str) -> String {
 
 impl<'a> Session<'a> {
     pub fn new(lang: Lang, client: &'a Client) -> Session<'a> {
-        Session { lang, client, open: Mutex::new(None) }
+        Session { lang, client, open: Mutex::new(None), screen: Default::default() }
     }
 
     /// The open chat.
@@ -116,6 +118,7 @@ impl<'a> Session<'a> {
         let lang = self.lang;
         match command {
             Command::Nothing | Command::Quit | Command::Help => {}
+            Command::Action(action) => self.act_on_message(action, out)?,
             Command::Say(text) => {
                 let open = self.open_chat();
                 let chat = open.ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoChatOpenToSay)))?;
@@ -156,6 +159,9 @@ impl<'a> Session<'a> {
                     return Err(Error::Usage(tr!(in lang; Msg::NoDirectChatOpen, user = user)));
                 }
             }
+            Command::Devices => self.devices(out)?,
+            Command::Unlink(device) => self.unlink(&device, out)?,
+            Command::Link => self.link(out)?,
         }
         Ok(())
     }
@@ -208,7 +214,8 @@ impl<'a> Session<'a> {
             room => (room, None),
         };
         let conversation = self.client.conversation(&chat, n)?;
-        let messages = conversation.messages;
+        // 1.2: edits, deletions and reactions folded into their messages.
+        let messages = crate::client::fold::fold(conversation.messages);
         // A room as spelled by its creator, as its messages say.
         let chat = match chat {
             Chat::Room(_) => {

@@ -152,6 +152,8 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         Notice::Offline(why) => tr!(in lang; Msg::Offline, why = why),
         Notice::Online => tr!(in lang; Msg::BackOnline),
         Notice::Replaced => tr!(in lang; Msg::Replaced),
+        Notice::ReadElsewhere { chat, .. } => tr!(in lang; Msg::ReadElsewhere, chat = chat),
+        Notice::Unlinked => tr!(in lang; crate::i18n::client::Msg::UnlinkedHere, device = "", user = me),
         Notice::ServerChanged(moved) => crate::client::server_id::changed_text(lang, moved),
         Notice::P2pOpened { peer, incoming: true } => tr!(in lang; Msg::P2pOpenedByPeer, peer = peer),
         Notice::P2pOpened { peer, incoming: false } => tr!(in lang; Msg::P2pOpened, peer = peer),

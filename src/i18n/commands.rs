@@ -94,6 +94,12 @@ catalogue! {
         es: "(eliminada)",
         pt: "(removida)",
     },
+    /// `wachat users list`: what an account's messages take (`--user-quota`).
+    StoredMark {
+        en: "{size} stored",
+        es: "{size} guardados",
+        pt: "{size} armazenados",
+    },
     Removed {
         en: "removed {name}: it can no longer log in; its messages stay",
         es: "cuenta {name} eliminada: ya no puede iniciar sesión; sus mensajes se conservan",

@@ -2,19 +2,27 @@
 //! `LASTSEEN`, `MEMBERS` and `SERVER` are additions of protocol 1.1
 //! (docs/PROTOCOL.md §11): a version-1 client never sends them, so it sees
 //! no difference. `REDEEM` is an addition of 1.2 (§14), a first frame.
+//! Devices (1.2, §16): `LOGIN:<user>@<device>:<secret>`, `DEVICES`,
+//! `UNLINK`, `LINK`, and `PAIR`, a first frame that trades a link code for
+//! a device token.
 
 use std::fmt;
 use std::num::IntErrorKind;
 
+use super::action::{MAX_TARGET_ID, REACTIONS};
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
-use super::names::{check_id, check_name};
+use super::names::{check_device, check_id, check_name};
 use super::{Chat, Code, Ko, Text, split_fields};
 
 /// One request from a client on the send port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
+    /// `LOGIN:<user>:<password>`, or (1.2) `LOGIN:<user>@<device>:<secret>`
+    /// where the secret is the password or the device's token. No device
+    /// is the device `default` ([`DEFAULT_DEVICE`](super::names::DEFAULT_DEVICE)).
     Login {
         user: String,
+        device: Option<String>,
         password: String,
     },
     Register {
@@ -87,6 +95,54 @@ pub enum Request {
     RoomInfo {
         room: String,
     },
+    /// 1.2: a message `id` that answers the message `re` of the chat `to`
+    /// (docs/PROTOCOL.md §16): stored as a `MSG` whose text starts with
+    /// a one-line quote of `re`.
+    Reply {
+        to: Chat,
+        id: String,
+        re: String,
+        text: Text,
+    },
+    /// 1.2: your message `id` to `to` now reads `text`.
+    Edit {
+        to: Chat,
+        id: String,
+        text: Text,
+    },
+    /// 1.2: your message `id` to `to` is deleted for everyone.
+    Delete {
+        to: Chat,
+        id: String,
+    },
+    /// 1.2: add `emoji` to the message `id` of the chat `to`, or take it
+    /// back if it is there (a toggle).
+    React {
+        to: Chat,
+        id: String,
+        emoji: String,
+    },
+    /// 1.2: messages of one chat, or of all yours (`*`), holding every word
+    /// of `query`, ignoring case and accents.
+    Search {
+        scope: Scope,
+        query: String,
+    },
+    /// 1.2: your devices, each online or last seen, and from where.
+    Devices,
+    /// 1.2: logs `device` out for good and revokes its token.
+    Unlink {
+        device: String,
+    },
+    /// 1.2: a one-time code with which a new device gets a token (`PAIR`).
+    Link,
+    /// 1.2, a first frame: `PAIR:<user>@<device>:<code>` trades a code of
+    /// `LINK` for the device's token, `OK:<token>`.
+    Pair {
+        user: String,
+        device: String,
+        code: String,
+    },
     Ping,
     Quit,
 }
@@ -110,6 +166,19 @@ fn user(name: &str) -> Result<String, Ko> {
     Ok(name.to_string())
 }
 
+/// `<user>` or (1.2) `<user>@<device>`.
+fn user_at(field: &str) -> Result<(String, Option<String>), Ko> {
+    match field.split_once('@') {
+        None => Ok((user(field)?, None)),
+        Some((name, device)) => Ok((user(name)?, Some(self::device(device)?))),
+    }
+}
+
+fn device(name: &str) -> Result<String, Ko> {
+    check_device(name).map_err(bad)?;
+    Ok(name.to_string())
+}
+
 fn id(id: &str) -> Result<String, Ko> {
     check_id(id).map_err(bad)?;
     Ok(id.to_string())
@@ -117,6 +186,53 @@ fn id(id: &str) -> Result<String, Ko> {
 
 fn chat(s: &str) -> Result<Chat, Ko> {
     Chat::parse(s).map_err(bad)
+}
+
+/// The id of a message an action names: an id short enough that the
+/// action's own id fits (see `action::MAX_TARGET_ID`).
+fn target(s: &str) -> Result<String, Ko> {
+    let id = id(s)?;
+    if id.len() > MAX_TARGET_ID {
+        return Err(bad(format!("message actions name ids of at most {MAX_TARGET_ID} characters")));
+    }
+    Ok(id)
+}
+
+/// Most lines of a `SEARCH`'s reply (1.2).
+pub const MAX_SEARCH_RESULTS: usize = 50;
+
+/// Most bytes of a `SEARCH`'s words.
+pub const MAX_QUERY: usize = 200;
+
+fn query(q: &str) -> Result<String, Ko> {
+    if q.trim().is_empty() {
+        return Err(bad("nothing to search for"));
+    }
+    if q.len() > MAX_QUERY {
+        return Err(bad(format!("the words are {} bytes, the limit is {MAX_QUERY}", q.len())));
+    }
+    if let Some(c) = q.chars().find(|&c| c.is_control()) {
+        return Err(bad(format!("the words may not hold U+{:04X}", c as u32)));
+    }
+    Ok(q.to_string())
+}
+
+/// What a `SEARCH` looks through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One conversation.
+    Chat(Chat),
+    /// `*`: every conversation of yours.
+    All,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Chat(chat) => chat.fmt(f),
+            Scope::All => f.write_str("*"),
+        }
+    }
 }
 
 fn room(s: &str) -> Result<String, Ko> {
@@ -154,8 +270,21 @@ impl Request {
     pub fn parse(line: &str) -> Result<Request, Ko> {
         let request = match command_word(line) {
             "LOGIN" => {
-                let f = fields(line, 3, "LOGIN:<user>:<password>")?;
-                Request::Login { user: user(f[1])?, password: password(f[2])? }
+                let f = fields(line, 3, "LOGIN:<user>:<password> or LOGIN:<user>@<device>:<secret>")?;
+                let (user, device) = user_at(f[1])?;
+                Request::Login { user, device, password: password(f[2])? }
+            }
+            "PAIR" => {
+                let f = fields(line, 3, "PAIR:<user>@<device>:<code>")?;
+                let Some((name, dev)) = f[1].split_once('@') else {
+                    return Err(bad("expected PAIR:<user>@<device>:<code>"));
+                };
+                // A code is checked as a message id is (the same alphabet,
+                // 1-64 characters): a wrong code is then a wrong guess,
+                // throttled, not a malformed request.
+                let code = f[2].to_string();
+                check_id(&code).map_err(|_| bad(format!("bad link code {:?}", truncate(&code, 64))))?;
+                Request::Pair { user: user(name)?, device: device(dev)?, code }
             }
             "REGISTER" => {
                 let f = fields(line, 4, "REGISTER:<user>:<email>:<password>")?;
@@ -205,13 +334,45 @@ impl Request {
                 let (room, action) = Action::parse(line)?;
                 Request::Moderate { room, action }
             }
-            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "PING" | "QUIT" if line.contains(':') => {
+            "REPLY" => {
+                let f = fields(line, 5, "REPLY:<to>:<id>:<id of the message answered>:<text>")?;
+                let text = Text::parse_sent(f[4]).map_err(bad)?;
+                Request::Reply { to: chat(f[1])?, id: id(f[2])?, re: target(f[3])?, text }
+            }
+            "EDIT" => {
+                let f = fields(line, 4, "EDIT:<to>:<id>:<text>")?;
+                let text = Text::parse_sent(f[3]).map_err(bad)?;
+                Request::Edit { to: chat(f[1])?, id: target(f[2])?, text }
+            }
+            "DELETE" => {
+                let f = fields(line, 3, "DELETE:<to>:<id>")?;
+                Request::Delete { to: chat(f[1])?, id: target(f[2])? }
+            }
+            "REACT" => {
+                let f = fields(line, 4, "REACT:<to>:<id>:<emoji>")?;
+                if !REACTIONS.contains(&f[3]) {
+                    let list = REACTIONS.join(" ");
+                    return Err(bad(format!("{:?} is not a reaction; one of {list}", truncate(f[3], 16))));
+                }
+                Request::React { to: chat(f[1])?, id: target(f[2])?, emoji: f[3].to_string() }
+            }
+            "SEARCH" => {
+                let f = fields(line, 3, "SEARCH:<peer, #room or *>:<words>")?;
+                let scope = if f[1] == "*" { Scope::All } else { Scope::Chat(chat(f[1])?) };
+                Request::Search { scope, query: query(f[2])? }
+            }
+            "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
+            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "PING" | "QUIT"
+                if line.contains(':') =>
+            {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
             }
             "USERS" => Request::Users,
             "ROOMS" => Request::Rooms,
             "CHATS" => Request::Chats,
             "SERVER" => Request::Server,
+            "DEVICES" => Request::Devices,
+            "LINK" => Request::Link,
             "PING" => Request::Ping,
             "QUIT" => Request::Quit,
             "" => return Err(bad("empty request")),
@@ -224,7 +385,9 @@ impl Request {
     /// `***`, for traces and logs.
     pub fn redacted(&self) -> String {
         match self {
-            Request::Login { user, .. } => format!("LOGIN:{user}:***"),
+            Request::Login { user, device: None, .. } => format!("LOGIN:{user}:***"),
+            Request::Login { user, device: Some(device), .. } => format!("LOGIN:{user}@{device}:***"),
+            Request::Pair { user, device, .. } => format!("PAIR:{user}@{device}:***"),
             Request::Register { user, email, .. } => format!("REGISTER:{user}:{email}:***"),
             Request::Redeem { code, user, email, .. } => format!("REDEEM:{code}:{user}:{email}:***"),
             other => other.to_string(),
@@ -244,7 +407,11 @@ impl fmt::Display for Request {
     /// Writes the frame without its `\n`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Request::Login { user, password } => write!(f, "LOGIN:{user}:{password}"),
+            Request::Login { user, device: None, password } => write!(f, "LOGIN:{user}:{password}"),
+            Request::Login { user, device: Some(device), password } => {
+                write!(f, "LOGIN:{user}@{device}:{password}")
+            }
+            Request::Pair { user, device, code } => write!(f, "PAIR:{user}@{device}:{code}"),
             Request::Register { user, email, password } => {
                 write!(f, "REGISTER:{user}:{email}:{password}")
             }
@@ -267,6 +434,14 @@ impl fmt::Display for Request {
             Request::Typing { to } => write!(f, "TYPING:{to}"),
             Request::Moderate { room, action } => ActionFrame(room, action).fmt(f),
             Request::RoomInfo { room } => write!(f, "ROOMINFO:#{room}"),
+            Request::Reply { to, id, re, text } => write!(f, "REPLY:{to}:{id}:{re}:{text}"),
+            Request::Edit { to, id, text } => write!(f, "EDIT:{to}:{id}:{text}"),
+            Request::Delete { to, id } => write!(f, "DELETE:{to}:{id}"),
+            Request::React { to, id, emoji } => write!(f, "REACT:{to}:{id}:{emoji}"),
+            Request::Search { scope, query } => write!(f, "SEARCH:{scope}:{query}"),
+            Request::Devices => f.write_str("DEVICES"),
+            Request::Unlink { device } => write!(f, "UNLINK:{device}"),
+            Request::Link => f.write_str("LINK"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -286,7 +461,10 @@ mod tests {
     #[test]
     fn last_field_takes_the_rest() {
         let r = Request::parse("LOGIN:ana:pa:ss:word").unwrap();
-        assert_eq!(r, Request::Login { user: "ana".into(), password: "pa:ss:word".into() });
+        assert_eq!(r, Request::Login { user: "ana".into(), device: None, password: "pa:ss:word".into() });
+        let r = Request::parse("LOGIN:ana@lab-3:pa:ss").unwrap();
+        let device = Some("lab-3".to_string());
+        assert_eq!(r, Request::Login { user: "ana".into(), device, password: "pa:ss".into() });
         let r = Request::parse("MSG:#general:m1:time: 10:30").unwrap();
         let Request::Msg { to, text, .. } = r else { panic!() };
         assert_eq!((to, text.as_escaped()), (Chat::Room("general".into()), "time: 10:30"));
@@ -296,6 +474,12 @@ mod tests {
     fn every_request_round_trips() {
         for line in [
             "LOGIN:ana:secret",
+            "LOGIN:ana@laptop:s:e:c",
+            "LOGIN:ana@default:secret",
+            "PAIR:ana@browser:k7qm9pzrtw",
+            "DEVICES",
+            "UNLINK:laptop",
+            "LINK",
             "REGISTER:ana::secret",
             "REGISTER:ana:ana@example.org:s:e:c",
             "REDEEM:k7qmx-9pzrt-w4abc:ana::s:e:c",
@@ -320,6 +504,12 @@ mod tests {
             "MUTE:#lab3:bob:10",
             "TOPIC:#lab3:week 2: sockets",
             "ROOMINFO:#lab3",
+            "REPLY:bob:m2:m1:yes\\nindeed",
+            "EDIT:#general:m1:fixed: typo",
+            "DELETE:bob:m1",
+            "REACT:#general:m1:👍",
+            "SEARCH:*:café au lait",
+            "SEARCH:#general:x",
             "PING",
             "QUIT",
         ] {
@@ -330,6 +520,15 @@ mod tests {
     #[test]
     fn bad_requests_say_why() {
         assert!(reason("LOGIN:ana").contains("LOGIN:<user>:<password>"));
+        assert!(reason("LOGIN:ana@:pw").contains("bad device name"));
+        assert!(reason("LOGIN:ana@a@b:pw").contains("bad device name"));
+        assert!(reason("LOGIN:@laptop:pw").contains("bad user name"));
+        assert!(reason("PAIR:ana:code").contains("PAIR:<user>@<device>:<code>"));
+        assert!(reason("PAIR:ana@x:a/b").contains("bad link code"));
+        assert!(reason("PAIR:ana@x:").contains("bad link code"));
+        assert!(reason("UNLINK:").contains("bad device name"));
+        assert!(reason("DEVICES:x").contains("takes no fields"));
+        assert!(reason("LINK:x").contains("takes no fields"));
         assert!(reason("LOGIN:ana:").contains("password is empty"));
         assert!(reason("LOGIN:a b:pw").contains("bad user name"));
         assert!(reason("REGISTER:ana:not-an-email:pw").contains("bad email"));
@@ -349,6 +548,11 @@ mod tests {
         assert!(reason("P2P:0").contains("bad port"));
         assert!(reason("LASTSEEN:a b").contains("bad user name"));
         assert!(reason("MEMBERS:general").contains("starts with '#'"));
+        assert!(reason("REACT:bob:m1:🦀").contains("not a reaction"));
+        assert!(reason(&format!("EDIT:bob:{}:x", "m".repeat(60))).contains("at most 52"));
+        assert!(reason("DELETE:bob").contains("DELETE:<to>:<id>"));
+        assert!(reason("SEARCH:*: ").contains("nothing to search"));
+        assert!(reason("EDIT:bob:m1:a\u{1b}b").contains("U+001B"));
         assert!(reason("PING:now").contains("takes no fields"));
         assert!(reason("SERVER:x").contains("takes no fields"));
         assert!(reason("HELLO").contains("unknown request"));
@@ -373,5 +577,9 @@ mod tests {
         assert!(!format!("{:?}", r.redacted()).contains("hunter2"));
         let r = Request::parse("REDEEM:c-1:ana::hunter2").unwrap();
         assert_eq!(r.redacted(), "REDEEM:c-1:ana::***");
+        let r = Request::parse("LOGIN:ana@tui:0123abcd").unwrap();
+        assert_eq!(r.redacted(), "LOGIN:ana@tui:***");
+        let r = Request::parse("PAIR:ana@tui:k7qm9pzrtw").unwrap();
+        assert_eq!(r.redacted(), "PAIR:ana@tui:***");
     }
 }

@@ -144,6 +144,11 @@ impl Accounts {
         &self.accounts
     }
 
+    /// Bytes of the log that `name`'s messages take (`store::budget`).
+    pub fn stored_bytes(&self, name: &str) -> u64 {
+        self.store.stored_bytes(name)
+    }
+
     /// The account called `name`, ignoring case (as logins do).
     pub fn find(&self, name: &str) -> Option<&Account> {
         let key = fold(name);

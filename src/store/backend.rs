@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
-use crate::protocol::{Accepted, Change, Chat, ChatLine, InfoLine, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, HistoryLine, InfoLine, Ko, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -108,6 +108,11 @@ pub trait Backend: Send + Sync {
     fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
     /// `LEAVE`.
     fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
+    /// 1.2, `DELETE`: the text of `author`'s message `id` to `chat` must
+    /// leave the storage (its record, and those quoting it). Called once
+    /// the `DELETE`'s own record is durable; returns once the erasure is
+    /// recorded durably, done then or later (`--erase-minutes`).
+    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko>;
     /// `ACK:<seq>`: the inbox of `user` is acknowledged up to `seq`; direct
     /// messages among it become DELIVERED. Nobody waits for it.
     fn ack(&self, user: UserId, seq: u64);
@@ -139,6 +144,19 @@ pub trait Backend: Send + Sync {
     /// `HISTORY`: the newest messages, at most `limit` of them and at most
     /// `max_bytes` of reply lines, oldest first.
     fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko>;
+    /// 1.2 `SEARCH`: the newest messages of `chats` (at most `limit`)
+    /// that hold every word of `query`, newest first, edits and deletions
+    /// folded in. The default reads each chat's newest messages through
+    /// `history`; the local store scans its log (`store::search`).
+    fn search(
+        &self,
+        user: UserId,
+        chats: &[Chat],
+        query: &super::search::Query,
+        limit: usize,
+    ) -> Result<Vec<HistoryLine>, Ko> {
+        super::search::by_history(self, user, chats, query, limit)
+    }
     /// A room as registered (`#Tea`) and its members; `None` if there is no
     /// such room. (Who may see them is the caller's business.)
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)>;
@@ -162,6 +180,33 @@ pub trait Backend: Send + Sync {
     /// True if `user` moderates `room` (a room admin, its owner, or a
     /// server admin): what deleting another member's message will ask.
     fn is_room_admin(&self, user: UserId, room: &str) -> bool;
+    // ----- several devices (protocol 1.2, `server::devices`)
+    /// The inbox events after `after` (a device's position) up to `upto`,
+    /// as frames; those the inbox no longer holds are left out. The
+    /// default replays from the inbox's start: a device may get events
+    /// again, which clients drop by `(from, id)`.
+    /// `minor` is the connection's version: copies and read marks (1.2)
+    /// are left out below 2.
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        let _ = (after, minor);
+        self.replay(user, upto)
+    }
+    /// `user` has several devices (`true`) or one again: from now on its
+    /// inbox gets copies of its own messages and read marks, or not. The
+    /// default does nothing: no copies, no read marks (a cluster, see
+    /// docs/CLUSTER.md).
+    fn set_several(&self, user: UserId, several: bool) {
+        let _ = (user, several);
+    }
+    /// One device of `user` acknowledged up to `upto` while another still
+    /// holds the inbox at `after`: the direct messages among the events
+    /// after `after` become DELIVERED (two grey ticks on the first device),
+    /// without leaving the inbox. Nobody waits for it. The default does
+    /// nothing: DELIVERED then comes with the [`Backend::ack`] of the last
+    /// device.
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let _ = (user, after, upto);
+    }
 
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.
@@ -171,4 +216,10 @@ pub trait Backend: Send + Sync {
     /// first start, the same after every restart and on every node of a
     /// cluster, different for a fresh data directory (see `server_id.rs`).
     fn server_id(&self) -> Result<String, Ko>;
+
+    /// Events waiting in every inbox together, for the metrics
+    /// (`wachat_inbox_events`); `None` if this backend cannot say cheaply.
+    fn inbox_events(&self) -> Option<u64> {
+        None
+    }
 }

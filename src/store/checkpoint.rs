@@ -13,9 +13,11 @@
 //! DIRECT,<a>,<b>,<head>,<count>,<a→b sent>,<b→a sent>,<a→b delivered>,<a→b read>,<b→a delivered>,<b→a read>,<order>
 //! ROOM,<#name>,<head>,<count>,<order>
 //! MEMBER,<#name>,<user>,<read>,<own message numbers, space-separated>
+//! USAGE,<user>,<bytes>                 bytes of the log its messages take (`store::budget`), if any
 //! RULES,<#name>,<owner>,<announce 0|1>,<invite-only 0|1>,<topic>     1.2, a room with rules
 //! RULE,<#name>,<ADMIN|INVITED|BANNED|MUTED>,<user>,<until>            1.2, one per name
 //! ADMIN,<user>                                                        1.2, a server admin
+//! USAGE_FROM,<position>                where the counted part of the log begins
 //! END,<lines above>,<checksum>
 //! ```
 //!
@@ -100,6 +102,7 @@ pub struct Snapshot {
     users: Vec<UserSnapshot>,
     directs: Vec<((UserId, UserId), Direct)>,
     rooms: Vec<RoomSnapshot>,
+    usage: super::budget::Usage,
     /// 1.2: the server admins.
     server_admins: Vec<UserId>,
 }
@@ -109,6 +112,8 @@ struct UserSnapshot {
     last_seq: u64,
     acked: u64,
     last_seen: Option<u64>,
+    /// 1.2: several devices (a `SEVERAL` row).
+    several: bool,
     queue: Arc<std::collections::VecDeque<Queued>>,
     recent: Arc<Recent>,
 }
@@ -136,6 +141,7 @@ pub fn snapshot(state: &State) -> Snapshot {
             last_seq: u.inbox.last_seq,
             acked: u.inbox.acked,
             last_seen: u.last_seen,
+            several: u.several,
             queue: u.inbox.queue.clone(),
             recent: u.recent.clone(),
         })
@@ -160,6 +166,7 @@ pub fn snapshot(state: &State) -> Snapshot {
         users,
         directs: state.directs.iter().map(|(&k, &d)| (k, d)).collect(),
         rooms,
+        usage: state.usage.clone(),
         server_admins: state.server_admins().collect(),
     }
 }
@@ -183,7 +190,12 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 }
                 Queued::Room { pos } => out.row(&["QUEUED", &user.name, "R", &n(*pos)]),
                 Queued::Status { pos } => out.row(&["QUEUED", &user.name, "S", &n(*pos)]),
+                Queued::Copy { pos } => out.row(&["QUEUED", &user.name, "C", &n(*pos)]),
+                Queued::Mark { pos } => out.row(&["QUEUED", &user.name, "M", &n(*pos)]),
             }
+        }
+        if user.several {
+            out.row(&["SEVERAL", &user.name]);
         }
         if !user.recent.is_empty() {
             window.clear();
@@ -221,6 +233,12 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
     }
     for &user in &state.server_admins {
         out.row(&["ADMIN", &state.users[user].name]);
+    }
+    if let Some(from) = state.usage.from {
+        out.row(&["USAGE_FROM", &n(from)]);
+    }
+    for (user, bytes) in state.usage.iter() {
+        out.row(&["USAGE", &state.users[user].name, &n(bytes)]);
     }
     let lines = out.0.iter().filter(|&&b| b == b'\n').count();
     let sum = checksum(&out.0);
@@ -397,9 +415,16 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
                 },
                 "R" => Queued::Room { pos },
                 "S" => Queued::Status { pos },
+                "C" => Queued::Copy { pos },
+                "M" => Queued::Mark { pos },
                 other => return Err(format!("unknown event kind {other:?}")),
             };
             Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
+        }
+        // 1.2: the user has several devices (`Record::Devices`).
+        "SEVERAL" => {
+            let u = user(1)?;
+            state.users[u].several = true;
         }
         "SENT" if head.version == VERSION_2 => {} // ids without positions: see above
         "SENT" => {
@@ -445,6 +470,11 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             let member = Member { read: f.number(3)?, own };
             state.rooms[room].as_mut().expect("live").members.insert(u, member);
             state.users[u].rooms.insert(room);
+        }
+        "USAGE_FROM" => state.usage.from = Some(f.number(1)?),
+        "USAGE" => {
+            let u = user(1)?;
+            state.usage.set(u, f.number(2)?);
         }
         "RULES" | "RULE" => apply_rules_line(state, f)?,
         "ADMIN" => {
@@ -499,6 +529,31 @@ mod tests {
         assert!(state.sent_candidates(ana, "m2").is_empty(), "version 2 kept no positions");
         assert_eq!(state.queued(bob, 0, 2, 10).len(), 1);
         assert_eq!(state.last_seen(bob), Some(7));
+    }
+
+    #[test]
+    fn copies_read_marks_and_several_devices_survive_a_checkpoint() {
+        let bytes = file(&[
+            "CHECKPOINT,3,500,9,3",
+            "USER,ana,3,0,",
+            "QUEUED,ana,C,100",
+            "QUEUED,ana,S,200",
+            "QUEUED,ana,M,300",
+            "SEVERAL,ana",
+            "USER,bob,0,0,",
+        ]);
+        let mut state = accounts();
+        assert_eq!(load(&mut state, &bytes), Ok(500));
+        let ana = state.user_id("ana").unwrap();
+        assert!(state.users[ana].several && !state.users[state.user_id("bob").unwrap()].several);
+        let queued: Vec<Queued> = state.queued(ana, 0, 3, 10).into_iter().map(|(_, q)| q).collect();
+        let expected = [Queued::Copy { pos: 100 }, Queued::Status { pos: 200 }, Queued::Mark { pos: 300 }];
+        assert_eq!(queued, expected);
+        let (_, again) = encode(&snapshot(&state));
+        let mut back = accounts();
+        load(&mut back, &again).unwrap();
+        assert!(back.users[ana].several);
+        assert_eq!(back.queued(ana, 0, 3, 10), state.queued(ana, 0, 3, 10));
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //!   what each request does.
 //!   A backend on a database shared by several servers implements the same
 //!   trait.
+//! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`
+//!   past it): `--user-quota`, `--inbox-max`, `--min-free`.
 //! - [`options`]: how the local store keeps its files; [`users`]: the
 //!   accounts' file, `users.csv`.
 //! - [`disk`]: the file interface every write goes through; [`sim_disk`]:
@@ -36,10 +38,13 @@
 
 pub mod accounts;
 pub mod backend;
+pub mod budget;
 pub mod checkpoint;
 pub mod convert;
 pub mod damage;
+pub mod devices;
 pub mod disk;
+pub mod erase;
 pub mod export;
 pub mod invites;
 pub mod local;
@@ -50,6 +55,7 @@ pub mod options;
 pub mod password;
 mod permissions;
 pub mod record;
+pub mod search;
 pub mod server_id;
 pub mod sim_disk;
 pub mod state;

@@ -20,6 +20,14 @@
 //! | `ACK` | user | | | | the sequence number acknowledged | | |
 //! | `SEEN` | user (its receive connection ended at `ts`) | | | | | | |
 //! | `RULE` (1.2) | who acted (or the owner, or the server admin) | `#room` (empty for `ADMIN`) | `TOPIC`, `MODE`, `KICKED`, `BANNED`, `MUTED`, `OPPED`, … or `OWNER`, `ADMIN` | the user it is about, or `+announce` … | until when (Unix ms, 0: until lifted); `ADMIN`: 1 granted, 0 removed | | the topic |
+//! | `DEVICES` (1.2) | user | | | | 1: it has several devices, 0: one | | |
+//!
+//! `DEVICES` turns on (and off) what a user with several devices gets in
+//! its inbox besides the events of version 1: a copy of each message it
+//! sends, and a read mark for each `READ` it makes (protocol 1.2, §16).
+//! It is a record, so that a restart gives the very same sequence numbers;
+//! a user with one device (every user of an older data directory) never
+//! has one, and its inbox is exactly version 1's.
 //!
 //! A *position* is a byte offset in the log as if its segments were one
 //! file without their header lines (see `log.rs`). `prev` makes every
@@ -99,6 +107,9 @@ pub enum Record {
     Seen { ts: u64, user: Arc<str> },
     /// 1.2: a rule of `room` changed, by `by` (see `store::moderation`).
     Rule { ts: u64, by: Arc<str>, room: Arc<str>, rule: Rule },
+    /// 1.2: `user` has several devices (or, `false`, one again): its
+    /// inbox gets copies of its own messages and read marks.
+    Devices { ts: u64, user: Arc<str>, several: bool },
 }
 
 impl Record {
@@ -107,7 +118,7 @@ impl Record {
     /// last few in a power cut only makes a client get a few events again
     /// (which it drops by `(from, id)`) or a last-seen time a moment older.
     pub fn needs_sync(&self) -> bool {
-        !matches!(self, Record::Ack { .. } | Record::Seen { .. })
+        !matches!(self, Record::Ack { .. } | Record::Seen { .. } | Record::Devices { .. })
     }
 
     pub fn ts(&self) -> u64 {
@@ -119,7 +130,8 @@ impl Record {
             | Record::Leave { ts, .. }
             | Record::Ack { ts, .. }
             | Record::Seen { ts, .. }
-            | Record::Rule { ts, .. } => *ts,
+            | Record::Rule { ts, .. }
+            | Record::Devices { ts, .. } => *ts,
         }
     }
 
@@ -195,6 +207,12 @@ impl Record {
                     }
                 }
             }
+            Record::Devices { ts, user, several } => {
+                line.word("DEVICES");
+                line.number(*ts);
+                line.fields(&[user, "", "", ""]);
+                line.number(u64::from(*several));
+            }
         }
         line.0.push(b'\n');
     }
@@ -235,6 +253,7 @@ impl Record {
                 };
                 Record::Rule { ts, by: name(2)?, room: name(3)?, rule }
             }
+            "DEVICES" => Record::Devices { ts, user: name(2)?, several: f.number(6)? == 1 },
             other => return Err(format!("unknown kind {other:?}")),
         })
     }

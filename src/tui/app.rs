@@ -318,7 +318,8 @@ impl App {
                 effects.push(Effect::Work(Work::ChatList));
             }
             // The loop ends the console before it gets here.
-            Notice::Replaced => {}
+            // The chat list's badge went (`LiveChats::apply`).
+            Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
         }
         effects
     }

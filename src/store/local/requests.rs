@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
+use super::super::erase::Erasure;
 use super::super::moderation::{Moderated, Notice};
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
@@ -178,6 +179,16 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
+    /// 1.2, `DELETE`: recorded in `erase.csv` (synced), erased by the
+    /// eraser thread (`store::erase`).
+    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
+        let erasure = Erasure { author: author.to_string(), chat: chat.to_string(), id: id.to_string() };
+        self.inner.eraser.queue(self.inner.disk.as_ref(), erasure).map_err(|e| {
+            log::error!("store: recording an erasure in erase.csv: {e}");
+            ko(Code::Internal, "the server could not record the deletion; try again")
+        })
+    }
+
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
     /// the direct messages among them into DELIVERED.
     fn ack(&self, user: UserId, seq: u64) {
@@ -256,6 +267,16 @@ impl Backend for LocalStore {
         self.inner.history(user, chat, limit, max_bytes)
     }
 
+    fn search(
+        &self,
+        user: UserId,
+        chats: &[Chat],
+        query: &crate::store::search::Query,
+        limit: usize,
+    ) -> Result<Vec<crate::protocol::HistoryLine>, Ko> {
+        self.inner.search_chats(user, chats, query, limit)
+    }
+
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
         let state = self.inner.state.lock();
         let r = state.room_id(room)?;
@@ -273,6 +294,45 @@ impl Backend for LocalStore {
         Box::new(ReplayLines::new(&self.inner, user, upto))
     }
 
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
+    }
+
+    fn set_several(&self, user: UserId, several: bool) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            if state.users[user].several == several {
+                return Ok(());
+            }
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::Devices { ts, user: me, several }, batch)
+        });
+        if let Err(e) = result {
+            log::warn!("store: the devices of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    /// DELIVERED for the direct messages after `after` up to `upto`, as
+    /// `ack` makes them, without trimming the inbox (issue 27).
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            let me = state.users[user].name.clone();
+            let ts = state.next_ts(now_ms());
+            for (_, queued) in state.queued(user, after, upto, usize::MAX) {
+                if let crate::store::state::Queued::Direct { from, dord, id, .. } = queued
+                    && state.would_deliver(from, user, dord)
+                {
+                    let chat = state.users[from].name.clone();
+                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
+        }
+    }
+
     /// Shared with `Drop`.
     fn stop(&self) {
         self.inner.stop()
@@ -280,6 +340,13 @@ impl Backend for LocalStore {
 
     fn server_id(&self) -> Result<String, Ko> {
         Ok(self.inner.server_id.clone())
+    }
+
+    /// One pass over the users under the state lock (a scrape's, every
+    /// few seconds): ~10 µs per thousand users.
+    fn inbox_events(&self) -> Option<u64> {
+        let state = self.inner.state.lock();
+        Some(state.users.iter().map(|u| u.inbox.queue.len() as u64).sum())
     }
 
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
@@ -387,6 +454,7 @@ impl Inner {
                 let to = state
                     .user_id(name)
                     .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                self.options.budget.check_send(state, from, Some(to))?;
                 (state.users[to].name.clone(), state.direct_link(from, to))
             }
             Chat::Room(name) => {
@@ -394,6 +462,7 @@ impl Inner {
                     .member_room(name, from)
                     .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
                 state.may_send_to(room, from, now_ms())?; // 1.2: +announce, mutes
+                self.options.budget.check_send(state, from, None)?;
                 (state.room(room).name.clone(), state.room_link(room))
             }
         };
@@ -406,6 +475,7 @@ impl Inner {
             text: text.clone(),
         };
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)?;
+        crate::metrics::get().messages.inc();
         Ok(Accepted { id: id.into(), ts })
     }
 
