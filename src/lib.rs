@@ -164,7 +164,7 @@
 //! | file | rows |
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time |
-//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time (formats in `store::record`) |
+//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
 //! | `disabled/<name>` | no rows: an account `wachat users disable` disabled (see `store::disabled`) |
 //! | `status.request`, `status.csv` | `wachat users list` asking a running server for its figures, and its answer (`server::operator`) |
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |

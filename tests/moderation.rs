@@ -290,3 +290,48 @@ fn a_server_admin_moderates_every_room_and_general_has_no_owner() {
     let mut carl = server.login_send("carl", "pw-carl");
     assert!(forbidden(&carl.request("MODE:#general:-announce")));
 }
+
+#[test]
+fn the_console_moderates_and_a_muted_user_is_told_until_when() {
+    let server = TestServer::start();
+    let (mut ana_raw, _bob, _eve) = class(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = support::console::Console::start(&server, "ana", dir.path(), &[]);
+    let mut bob = support::console::Console::start(&server, "bob", dir.path(), &[]);
+    // bob's console said VERSION:1.2 once the server read its ACK of this.
+    assert!(ana_raw.request("MSG:bob:hello:are you there?").starts_with("OK:"));
+    bob.expect("are you there?");
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while !ana_raw.listing("HISTORY:bob:1")[0].contains(":DELIVERED:") {
+        assert!(Instant::now() < deadline, "bob's console did not acknowledge");
+        std::thread::sleep(Duration::from_millis(20)); // polling the server's view
+    }
+    ana.type_line("/chat #lab3");
+    ana.type_line("/topic week 2: sockets");
+    ana.expect("done");
+    bob.expect("[#lab3] ana: * ana set the topic of #lab3: week 2: sockets");
+    ana.type_line("/mute bob 10");
+    ana.expect("done");
+    // bob's console says until when (the 1.2 event), beside the room's notice.
+    bob.expect("[#lab3] ana muted you until");
+    bob.type_line("/chat #lab3");
+    // The room's header line: its topic, and until when bob is muted.
+    bob.expect("topic: week 2: sockets · you are muted until");
+    bob.type_line("may I?");
+    bob.expect("you are muted in #lab3 for 10 more minutes");
+    bob.type_line("/roominfo");
+    bob.expect("topic: week 2: sockets");
+    bob.expect("you are muted until");
+    ana.type_line("/mode +announce");
+    ana.expect("done");
+    ana.type_line("/roominfo #lab3");
+    ana.expect("📢 announce-only");
+    ana.expect("you are: owner");
+    // Not an admin: refused, with the server's reason.
+    bob.type_line("/kick eve");
+    bob.expect("only the admins of #lab3");
+    let (status, _) = ana.quit("/quit");
+    assert!(status.success());
+    let (status, _) = bob.quit("/quit");
+    assert!(status.success());
+}

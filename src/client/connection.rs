@@ -315,6 +315,9 @@ fn listing_limit(request: &Request) -> Option<usize> {
         | Request::Info => Some(MAX_LISTING_LINES),
         Request::History { limit, .. } => Some((*limit).min(MAX_LISTING_LINES)),
         Request::Search { .. } => Some(crate::protocol::request::MAX_SEARCH_RESULTS),
+        // 1.2: a few lines (room, owner, modes, topic, role, mute) and an
+        // ADMIN line per room admin.
+        Request::RoomInfo { .. } => Some(MAX_LISTING_LINES),
         _ => None,
     }
 }

@@ -361,7 +361,15 @@ impl Shared {
                     Notice::State { to: message.to.clone(), id: message.id.clone(), state: State::Received };
                 Ok(moved.then_some(state))
             }
-            Reply::Ko(ko) if matches!(ko.code, Code::UnknownUser | Code::NotMember | Code::BadRequest) => {
+            // For good: resending would be refused again (1.2's FORBIDDEN:
+            // muted, an announce-only room; sent again later, it would
+            // arrive out of its time).
+            Reply::Ko(ko)
+                if matches!(
+                    ko.code,
+                    Code::UnknownUser | Code::NotMember | Code::BadRequest | Code::Forbidden
+                ) =>
+            {
                 self.log.lock().refuse(&self.me, &message.id, &ko.reason)?;
                 Ok(Some(Notice::Refused {
                     to: message.to.clone(),

@@ -125,7 +125,14 @@ fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgr
                 &[&id(i), &id(*user), &n(*read)],
             )?;
         }
+        if !room.rules.is_default() {
+            // 1.2: its owner, modes, topic, admins, invitations, bans, mutes.
+            super::moderation::save_rules(tx, id(i), &room.rules)?;
+        }
     }
+    let admins: Vec<i64> =
+        data.users.iter().enumerate().filter(|(_, u)| u.admin).map(|(i, _)| id(i)).collect();
+    tx.execute("UPDATE users SET admin = true WHERE id = ANY($1)", &[&admins])?;
     for (c, messages) in data.messages.chunks(CHUNK).enumerate() {
         let base = c * CHUNK;
         let ids: Vec<i64> = (0..messages.len()).map(|i| id(base + i)).collect();

@@ -13,9 +13,9 @@
 //! can do again. The event reaches members on every node through
 //! `server::relay`, as `TYPING` does.
 //!
-//! The checks on the way of `MSG` and `JOIN` cost one query by key each
-//! (`send_refusals`, `join_refusal`), made only for a room message or a
-//! join.
+//! The check on the way of a room `MSG` costs one query by key per room
+//! of a burst (`send_refusals`); a `JOIN` reads the room's rules
+//! (`join_refusal`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -75,13 +75,17 @@ pub fn load(db: &mut impl GenericClient, room: &str, lock: bool) -> Result<Optio
 
 /// Writes a room's rules back (its few `room_rules` rows rewritten whole).
 fn save(db: &mut impl GenericClient, room: &Room) -> Result<(), postgres::Error> {
-    let r = &room.rules;
+    save_rules(db, room.id, &room.rules)
+}
+
+/// Writes the rules of the room `id` (also `wachat migrate`'s way in).
+pub fn save_rules(db: &mut impl GenericClient, id: i64, r: &Rules) -> Result<(), postgres::Error> {
     db.execute(
         "UPDATE rooms SET owner = (SELECT id FROM users WHERE name = $2), announce = $3, invite_only = $4, \
          topic = $5 WHERE id = $1",
-        &[&room.id, &r.owner.as_deref(), &r.announce, &r.invite_only, &r.topic],
+        &[&id, &r.owner.as_deref(), &r.announce, &r.invite_only, &r.topic],
     )?;
-    db.execute("DELETE FROM room_rules WHERE room = $1", &[&room.id])?;
+    db.execute("DELETE FROM room_rules WHERE room = $1", &[&id])?;
     let mut rows: Vec<(String, &str, i64)> = Vec::new();
     rows.extend(r.admins.iter().map(|n| (n.to_string(), "ADMIN", 0)));
     rows.extend(r.invited.iter().map(|n| (n.to_string(), "INVITED", 0)));
@@ -97,7 +101,7 @@ fn save(db: &mut impl GenericClient, room: &Room) -> Result<(), postgres::Error>
         "INSERT INTO room_rules (room, user_id, kind, until) \
          SELECT $1, u.id, x.kind, x.until FROM unnest($2::text[], $3::text[], $4::bigint[]) AS x(name, kind, until) \
          JOIN users u ON u.name = x.name",
-        &[&room.id, &names, &kinds, &untils],
+        &[&id, &names, &kinds, &untils],
     )?;
     Ok(())
 }
@@ -199,12 +203,34 @@ pub fn send_refusals(db: &Db, user: UserId, name: &str, rooms: &[&str]) -> Resul
     let mut refused = HashMap::new();
     let mut conn = db.get()?;
     for room in rooms {
-        let Some(r) = load(&mut *conn, room, false).or_ko("reading a room's rules")? else { continue };
-        if r.rules.is_default() {
-            continue;
+        // One query by key: what `Rules::may_send` looks at, and no more
+        // (a room message is the cluster's hot path).
+        let row = conn
+            .query_opt(
+                "SELECT r.name, r.announce, r.owner IS NOT DISTINCT FROM $2, u.admin, \
+                        EXISTS (SELECT 1 FROM room_rules x WHERE x.room = r.id AND x.user_id = $2 AND x.kind = 'ADMIN'), \
+                        (SELECT until FROM room_rules x WHERE x.room = r.id AND x.user_id = $2 AND x.kind = 'MUTED') \
+                 FROM rooms r, users u WHERE r.folded = $1 AND r.live AND u.id = $2",
+                &[&folded(room), &(user as i64)],
+            )
+            .or_ko("reading a room's rules")?;
+        let Some(row) = row else { continue };
+        let (owner, server_admin, admin): (bool, bool, bool) = (row.get(2), row.get(3), row.get(4));
+        let mut rules = Rules { announce: row.get(1), ..Rules::default() };
+        if let Some(until) = row.get::<_, Option<i64>>(5) {
+            rules.mutes.insert(name.into(), until as u64);
         }
-        let role = role(&mut *conn, &r, user, name).or_ko("reading a rank")?;
-        if let Err(ko) = r.rules.may_send(name, role, now_ms(), &r.name) {
+        let role = if server_admin {
+            Role::ServerAdmin
+        } else if owner {
+            Role::Owner
+        } else if admin {
+            Role::Admin
+        } else {
+            Role::Member
+        };
+        let room_name: String = row.get(0);
+        if let Err(ko) = rules.may_send(name, role, now_ms(), &room_name) {
             refused.insert(folded(room), ko);
         }
     }

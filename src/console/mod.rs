@@ -316,6 +316,13 @@ impl Output for Console<'_> {
             0 => self.say(&tr!(in lang; Msg::ChatEmpty, chat = title, source = source)),
             len => self.say(&tr!(in lang; Msg::ChatLast, chat = title, n = len, source = source)),
         }
+        // 1.2: a room's 📢, topic and your mute, under its header.
+        if let (Chat::Room(_), false) = (&opened.chat, opened.offline)
+            && let Some(info) = moderation::room_info(self.client, &opened.chat.to_string())
+            && let Some(line) = moderation::header(lang, &info)
+        {
+            self.say(&line);
+        }
         let mut day = None;
         for m in messages {
             let t = local_time(m.ts);

@@ -109,7 +109,7 @@ pub fn act(lang: Lang, client: &Client, room: &str, command: ModCommand) -> Resu
 }
 
 /// `14:05`, or the date too if not today.
-fn until(ts: u64) -> String {
+pub fn until(ts: u64) -> String {
     let (then, now) = (local_time(ts), local_time(crate::client::now_ms()));
     if then.same_day(&now) { then.clock() } else { format!("{} {}", then.date(), then.clock()) }
 }
@@ -126,42 +126,80 @@ pub fn line(lang: Lang, me: &str, room: &str, by: &str, change: &Change) -> Opti
         Change::Banned(_, 0) => tr!(in lang; Msg::YouWereBannedForGood, room = room, by = by),
         Change::Banned(_, t) => tr!(in lang; Msg::YouWereBanned, room = room, by = by, until = until(*t)),
         Change::Unbanned(_) => tr!(in lang; Msg::YouWereUnbanned, room = room, by = by),
-        Change::Invited(_) => tr!(in lang; Msg::YouWereInvited, room = room, by = by),
         Change::Opped(_) => tr!(in lang; Msg::YouWereOpped, room = room, by = by),
         Change::Deopped(_) => tr!(in lang; Msg::YouWereDeopped, room = room, by = by),
-        Change::Topic(_) | Change::Mode(..) => return None,
+        // An invitation is a direct message from `by` already.
+        Change::Invited(_) | Change::Topic(_) | Change::Mode(..) => return None,
     })
 }
 
-/// `/roominfo`'s lines.
+/// The `ROOMINFO` of `room` (`#name`) for a header; `None` if the server
+/// does not say (an older one, or not a member any more).
+pub fn room_info(client: &Client, room: &str) -> Option<Vec<RoomInfoLine>> {
+    let request = Request::RoomInfo { room: room.trim_start_matches('#').to_string() };
+    match client.request(request) {
+        Ok(Reply::Listing(lines)) => Some(lines.iter().filter_map(|l| RoomInfoLine::parse(l).ok()).collect()),
+        _ => None,
+    }
+}
+
+/// The line under a room's header when it opens (`📢 announce-only … ·
+/// topic: … · you are muted until 10:37`); `None` for a room with none of
+/// these.
+pub fn header(lang: Lang, info: &[RoomInfoLine]) -> Option<String> {
+    let mut parts = Vec::new();
+    for line in info {
+        match line {
+            RoomInfoLine::Mode(Mode::Announce) => parts.push(Msg::InfoAnnounce.text(lang).to_string()),
+            RoomInfoLine::Topic(t) => {
+                let topic = Text::parse(t).map(|t| t.unescaped()).unwrap_or_else(|_| t.clone());
+                parts.push(
+                    tr!(in lang; Msg::InfoTopic, topic = crate::display::visible(&topic.replace('\n', " "))),
+                );
+            }
+            RoomInfoLine::Muted(t) => parts.push(tr!(in lang; Msg::InfoMuted, until = until(*t))),
+            _ => {}
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+/// `/roominfo`'s lines: the room, its owner and admins, its modes and
+/// topic, what you are in it, and your mute or ban.
 pub fn info_lines(lang: Lang, info: &[RoomInfoLine]) -> Vec<String> {
     let mut out = Vec::new();
     let admins: Vec<&str> = info
         .iter()
         .filter_map(|l| if let RoomInfoLine::Admin(a) = l { Some(a.as_str()) } else { None })
         .collect();
-    if !info.iter().any(|l| matches!(l, RoomInfoLine::Owner(_))) {
-        out.push(Msg::InfoNoOwner.text(lang).to_string());
-    }
+    let owned = info.iter().any(|l| matches!(l, RoomInfoLine::Owner(_)));
     for line in info {
-        out.push(match line {
-            RoomInfoLine::Room(room) => room.clone(),
-            RoomInfoLine::Owner(user) => tr!(in lang; Msg::InfoOwner, user = user),
-            RoomInfoLine::Admin(_) => continue,
-            RoomInfoLine::Mode(Mode::Announce) => Msg::InfoAnnounce.text(lang).to_string(),
-            RoomInfoLine::Mode(Mode::Invite) => Msg::InfoInviteOnly.text(lang).to_string(),
+        match line {
+            RoomInfoLine::Room(room) => {
+                out.push(room.clone());
+                if !owned {
+                    out.push(Msg::InfoNoOwner.text(lang).to_string());
+                }
+            }
+            RoomInfoLine::Owner(user) => out.push(tr!(in lang; Msg::InfoOwner, user = user)),
+            RoomInfoLine::Admin(_) => {}
+            RoomInfoLine::Mode(Mode::Announce) => out.push(Msg::InfoAnnounce.text(lang).to_string()),
+            RoomInfoLine::Mode(Mode::Invite) => out.push(Msg::InfoInviteOnly.text(lang).to_string()),
             RoomInfoLine::Topic(t) => {
                 let topic = Text::parse(t).map(|t| t.unescaped()).unwrap_or_else(|_| t.clone());
-                tr!(in lang; Msg::InfoTopic, topic = crate::display::visible(&topic))
+                out.push(tr!(in lang; Msg::InfoTopic, topic = crate::display::visible(&topic)));
             }
-            RoomInfoLine::Role(role) => tr!(in lang; Msg::InfoRole, role = role_word(*role)),
-            RoomInfoLine::Muted(t) => tr!(in lang; Msg::InfoMuted, until = until(*t)),
-            RoomInfoLine::Banned(0) => Msg::InfoBannedForGood.text(lang).to_string(),
-            RoomInfoLine::Banned(t) => tr!(in lang; Msg::InfoBanned, until = until(*t)),
-        });
-    }
-    if !admins.is_empty() {
-        out.insert(out.len().min(2), tr!(in lang; Msg::InfoAdmins, users = admins.join(", ")));
+            RoomInfoLine::Role(role) => out.push(tr!(in lang; Msg::InfoRole, role = role_word(*role))),
+            RoomInfoLine::Muted(t) => out.push(tr!(in lang; Msg::InfoMuted, until = until(*t))),
+            RoomInfoLine::Banned(0) => out.push(Msg::InfoBannedForGood.text(lang).to_string()),
+            RoomInfoLine::Banned(t) => out.push(tr!(in lang; Msg::InfoBanned, until = until(*t))),
+        }
+        // The admins, after the owner (or where it would be).
+        let after_owner =
+            matches!(line, RoomInfoLine::Room(_) if !owned) || matches!(line, RoomInfoLine::Owner(_));
+        if after_owner && !admins.is_empty() {
+            out.push(tr!(in lang; Msg::InfoAdmins, users = admins.join(", ")));
+        }
     }
     out
 }
@@ -197,6 +235,37 @@ mod tests {
         assert!(parse(en, "mute", "bob").is_err());
         assert!(parse(en, "kick", "bob eve").is_err());
         assert!(parse(en, "mode", "+moderated").is_err());
+    }
+
+    #[test]
+    fn a_rooms_header_line_says_announce_and_topic() {
+        let info = [
+            RoomInfoLine::Room("#news".into()),
+            RoomInfoLine::Mode(Mode::Announce),
+            RoomInfoLine::Topic("a\\nb".into()),
+        ];
+        assert_eq!(header(Lang::En, &info).unwrap(), "📢 announce-only: only admins write · topic: a b");
+        assert_eq!(header(Lang::En, &[RoomInfoLine::Room("#tea".into())]), None);
+    }
+
+    #[test]
+    fn roominfo_reads_top_down() {
+        let info = [
+            RoomInfoLine::Room("#news".into()),
+            RoomInfoLine::Owner("prof".into()),
+            RoomInfoLine::Admin("ta".into()),
+            RoomInfoLine::Mode(Mode::Announce),
+            RoomInfoLine::Topic("Lab 3\\nfriday".into()),
+            RoomInfoLine::Role(Role::Member),
+        ];
+        let lines = info_lines(Lang::En, &info);
+        assert_eq!(lines[..3], ["#news", "owner: prof", "admins: ta"]);
+        assert!(lines[3].starts_with("📢"));
+        assert_eq!(lines[4], "topic: Lab 3\nfriday");
+        assert_eq!(lines[5], "you are: member");
+        let general =
+            info_lines(Lang::En, &[RoomInfoLine::Room("#general".into()), RoomInfoLine::Role(Role::Member)]);
+        assert_eq!(general, ["#general", "owner: none (server admins run it)", "you are: member"]);
     }
 
     #[test]

@@ -36,11 +36,6 @@ catalogue! {
         es: "[{room}] {by} levantó tu expulsión: puedes volver a unirte",
         pt: "[{room}] {by} suspendeu seu banimento: você pode entrar de novo",
     },
-    YouWereInvited {
-        en: "{by} invites you to {room}: /join {room}",
-        es: "{by} te invita a {room}: /join {room}",
-        pt: "{by} convida você para {room}: /join {room}",
-    },
     YouWereOpped {
         en: "[{room}] {by} made you an admin of the room",
         es: "[{room}] {by} te hizo administrador de la sala",

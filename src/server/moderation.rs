@@ -40,6 +40,13 @@ pub fn room_info(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<RoomInfoLine>,
     ctx.store.room_info(me, room)
 }
 
+/// True if `user` moderates `room` (a room admin, its owner, a server
+/// admin): what deleting another member's message asks (issue "Message
+/// actions").
+pub fn is_room_admin(ctx: &Ctx, user: UserId, room: &str) -> bool {
+    ctx.store.is_room_admin(user, room)
+}
+
 /// The change a request asks, its target named as registered, and its
 /// minutes (for the notice).
 fn change(ctx: &Ctx, action: Action) -> Result<(Change, u64), Ko> {

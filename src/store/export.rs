@@ -33,6 +33,8 @@ pub struct User {
     pub acked: u64,
     /// Messages it sent.
     pub sent: u64,
+    /// 1.2: a server admin (`wachat users admin`).
+    pub admin: bool,
 }
 
 /// A message; `to` is a user or a room incarnation (index in `rooms`).
@@ -64,6 +66,8 @@ pub struct Room {
     pub last_msg: Option<usize>,
     /// Members (user, read mark): the live room's only.
     pub members: Vec<(UserId, u64)>,
+    /// 1.2: the live room's rules (owner, modes, topic, bans …).
+    pub rules: super::moderation::Rules,
 }
 
 /// One direction of a direct conversation.
@@ -159,6 +163,7 @@ impl Walk {
                     count: 0,
                     last_msg: None,
                     members: Vec::new(),
+                    rules: Default::default(),
                 };
                 out.rooms.push(room);
             }
@@ -236,6 +241,7 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             last_seq: user.inbox.last_seq,
             acked: user.inbox.acked,
             sent: walk.sent.get(&id).copied().unwrap_or(0),
+            admin: state.is_server_admin(id),
         });
         let first = user.inbox.acked + 1;
         for (i, queued) in user.inbox.queue.iter().enumerate() {
@@ -261,6 +267,7 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
         incarnation.live = true;
         incarnation.members = room.members.iter().map(|(&user, member)| (user, member.read)).collect();
         incarnation.members.sort_unstable();
+        incarnation.rules = room.rules.clone();
     }
     let mut directions: Vec<_> = state.directs.iter().collect();
     directions.sort_by_key(|(key, _)| **key);

@@ -121,6 +121,8 @@ pub struct App {
     /// The time "today" is decided by (set before each frame; pinned in tests).
     pub now: u64,
     pub geometry: Geometry,
+    /// 1.2: the rooms' headers (📢, topic, your mute), from `ROOMINFO`.
+    pub rooms: super::room::RoomHeaders,
 }
 
 impl App {
@@ -148,6 +150,7 @@ impl App {
             typing: HashMap::new(),
             now: 0,
             geometry: Geometry::default(),
+            rooms: Default::default(),
         }
     }
 
@@ -232,13 +235,14 @@ impl App {
         let now = self.now;
         match notice {
             Notice::Moderation { room, by, change } => {
+                let Ok(chat) = Chat::parse(room) else { return effects };
                 // Only a change about me: the room's text tells the rest.
-                if let (Some(line), Ok(chat)) = (
-                    crate::console::moderation::line(self.lang, &self.me, room, by, change),
-                    Chat::parse(room),
-                ) {
+                if let Some(line) = crate::console::moderation::line(self.lang, &self.me, room, by, change) {
                     self.notes.add(&chat, Note { ts: now, text: line.clone() });
                     self.line = Some((line, false));
+                }
+                if self.is_open(&chat) {
+                    effects.push(Effect::Work(Work::RoomInfo(chat))); // a fresh header
                 }
             }
             Notice::Typing { from, chat } => {
@@ -355,6 +359,7 @@ impl App {
                 }
                 return self.done(Done::Failed(error));
             }
+            Done::RoomInfo { room, info } => self.rooms.set(&room, super::room::RoomHeader::from_info(&info)),
             Done::ChatList(list) => {
                 self.keeping_selection(|app| {
                     app.chats.replace(list);

@@ -45,6 +45,7 @@ mod conversation;
 mod editor;
 mod keys;
 mod render;
+mod room;
 mod screen;
 mod text;
 mod theme;

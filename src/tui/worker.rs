@@ -32,6 +32,8 @@ pub enum Work {
     Earlier { chat: Chat, shown: Vec<Message> },
     /// The chat list again, from the server (after a reconnection).
     ChatList,
+    /// 1.2: a room's rules for its header (`ROOMINFO`).
+    RoomInfo(Chat),
 }
 
 /// What came of it, for the screen's loop.
@@ -54,6 +56,11 @@ pub enum Done {
         error: String,
     },
     ChatList(Vec<ChatSummary>),
+    /// 1.2: a room's rules, for its header.
+    RoomInfo {
+        room: Chat,
+        info: Vec<crate::protocol::RoomInfoLine>,
+    },
 }
 
 /// A command's output, collected.
@@ -93,7 +100,9 @@ fn answer(session: &Session, job: Work) -> Vec<Done> {
             let result = session.act(command, &out);
             let mut answers = Vec::new();
             if let Some(opened) = out.opened.into_inner() {
+                let room = opened.chat.clone();
                 answers.push(Done::Opened(opened));
+                answers.extend(room_info(client, room));
             }
             answers.push(Done::Answer(out.lines.into_inner()));
             if let Err(e) = result {
@@ -116,5 +125,13 @@ fn answer(session: &Session, job: Work) -> Vec<Done> {
             Ok((list, _offline)) => vec![Done::ChatList(list)],
             Err(e) => vec![Done::Failed(e.to_string())],
         },
+        Work::RoomInfo(room) => room_info(client, room).into_iter().collect(),
     }
+}
+
+/// A room's `ROOMINFO` (1.2), if it is a room and the server says.
+fn room_info(client: &crate::client::Client, room: Chat) -> Option<Done> {
+    let Chat::Room(_) = &room else { return None };
+    let info = crate::console::moderation::room_info(client, &room.to_string())?;
+    Some(Done::RoomInfo { room, info })
 }

@@ -80,3 +80,40 @@ fn rules_made_on_one_node_hold_on_the_other_and_survive_a_restart() {
     assert_eq!(ana.request("INVITE:#lab3:bob"), "OK");
     assert_eq!(bob.request("JOIN:#lab3"), "OK");
 }
+
+#[test]
+fn wachat_migrate_carries_the_rules_and_the_server_admins() {
+    let single = super::support::TestServer::start();
+    for user in ["ana", "bob", "eve"] {
+        register(&single, user);
+    }
+    let mut ana = single.login_send("ana", PW);
+    let mut bob = single.login_send("bob", PW);
+    let mut eve = single.login_send("eve", PW);
+    assert_eq!(ana.request("JOIN:#lab3"), "OK");
+    assert_eq!(bob.request("JOIN:#lab3"), "OK");
+    assert_eq!(eve.request("JOIN:#lab3"), "OK");
+    for line in ["TOPIC:#lab3:week 2", "MODE:#lab3:+announce", "OP:#lab3:eve", "BAN:#lab3:bob:0"] {
+        assert_eq!(ana.request(line), "OK", "{line}");
+    }
+    drop((ana, bob, eve));
+    let mut single = single;
+    assert!(single.terminate().success());
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let made = super::wachat(&["users", "admin", "eve", "--data-dir", &dir], "");
+    assert!(made.status.success(), "{}", made.stderr);
+
+    let cluster = Cluster::start();
+    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    let a = cluster.node("a");
+    let mut ana = send_conn(&a, "ana");
+    assert_eq!(
+        ana.listing("ROOMINFO:#lab3"),
+        ["ROOM:#lab3", "OWNER:ana", "ADMIN:eve", "MODE:+announce", "TOPIC:week 2", "ROLE:OWNER"]
+    );
+    let mut bob = send_conn(&a, "bob");
+    assert!(forbidden(&bob.request("JOIN:#lab3")), "the ban came along");
+    let mut eve = send_conn(&a, "eve");
+    assert_eq!(eve.listing("ROOMINFO:#general").last().map(String::as_str), Some("ROLE:SERVER_ADMIN"));
+}

@@ -68,6 +68,10 @@ fn title(app: &App, view: &ChatView) -> Vec<Span<'static>> {
     if matches!(&view.chat, Chat::User(peer) if app.direct.contains(&fold(peer))) {
         spans.push(Span::styled(" [p2p]", app.theme.p2p()));
     }
+    // 1.2: a room's 📢, topic and your mute.
+    for part in app.rooms.get(&view.chat).map(|h| h.parts(app.lang)).unwrap_or_default() {
+        spans.push(Span::styled(format!(" · {}", one_line(&part)), app.theme.dim()));
+    }
     if let Some(p) = view.presence {
         spans.push(Span::styled(
             format!(" · {}", crate::console::view::presence(app.lang, p, app.now)),

@@ -361,3 +361,24 @@ fn a_message_taller_than_the_pane_shows_its_first_rows_and_how_many_more() {
     assert_eq!(text.iter().filter(|l| l.contains("more lines (wachat history prints it whole)")).count(), 2);
     assert!(text.iter().any(|l| l.contains("after it")));
 }
+
+#[test]
+fn a_rooms_title_shows_announce_its_topic_and_a_mute() {
+    let mut app = app(false);
+    let room = Chat::Room("general".into());
+    let messages = vec![msg("carl", "#general", "c1", 10, State::Received, "who's up for lunch?")];
+    app.open(room.clone(), messages);
+    let info = [
+        crate::protocol::RoomInfoLine::Mode(crate::protocol::Mode::Announce),
+        crate::protocol::RoomInfoLine::Topic("week 2: sockets".into()),
+        crate::protocol::RoomInfoLine::Muted(NOW + 10 * MINUTE),
+    ];
+    app.rooms.set(&room, super::super::room::RoomHeader::from_info(&info));
+    let rows = rows(&draw(&app, 120, 24));
+    let title = row_with(&rows, "#general");
+    assert!(title.contains("📢"), "{title}");
+    assert!(title.contains("week 2: sockets"), "{title}");
+    // (With its date: the test's "now" is not today's.)
+    assert!(title.contains("you are muted until"), "{title}");
+    assert!(title.contains(&local_time(NOW + 10 * MINUTE).clock()), "{title}");
+}
