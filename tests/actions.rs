@@ -287,3 +287,34 @@ fn console_actions_by_number_and_a_deleted_text_leaves_every_folder() {
     bob.expect("ana: (message deleted)");
     bob.expect("> ana: (message deleted)");
 }
+
+/// A search over more than one block of the index (1,024 records): a
+/// word in an old block is found, a deleted message in an old block is
+/// not, and a word in no block reads nothing.
+#[test]
+fn search_reads_the_blocks_that_may_hold_the_words() {
+    let server = TestServer::start_with(&["--rate", "0"]);
+    let (mut ana, mut bob) = users(&server);
+    let total = 3000;
+    for k in 0..total {
+        let text = match k {
+            10 => "an old quokka".to_string(),
+            20 => "a deleted quokka".to_string(),
+            2990 => "a new quokka".to_string(),
+            _ => format!("filler message number {k}"),
+        };
+        ana.send(&format!("MSG:bob:m{k}:{text}"));
+    }
+    for k in 0..total {
+        assert!(ana.line().starts_with(&format!("OK:m{k}:")));
+    }
+    assert!(ana.request("DELETE:bob:m20").starts_with("KO:UNKNOWN_MESSAGE:"), "past the newest 1,000");
+    let found = bob.listing("SEARCH:*:Quokka");
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].contains(":m2990:") && found[2].contains(":m10:"), "{found:?}");
+    assert!(ana.request("MSG:bob:late:a late quokka").starts_with("OK:late:"));
+    assert!(ana.request("DELETE:bob:late").starts_with("OK:_"));
+    assert_eq!(bob.listing("SEARCH:ana:quokka").len(), 3);
+    assert_eq!(bob.listing("SEARCH:*:wombat").len(), 0);
+    assert_eq!(bob.listing("SEARCH:*:number 1234").len(), 1);
+}

@@ -110,6 +110,8 @@ pub(in crate::store) struct Inner {
     pub(super) server_id: String,
     /// Deleted texts still to take off the disk, and their thread's bell.
     pub(in crate::store) eraser: super::erase::Eraser,
+    /// 1.2: the words of the log's blocks, for `SEARCH` (`store::search`).
+    pub(in crate::store) search_index: super::search::Index,
 }
 
 /// Records applied but not yet handed to the log.
@@ -201,6 +203,7 @@ impl LocalStore {
             lock: Mutex::new(lock),
             server_id,
             eraser,
+            search_index: Default::default(),
         });
         // What a previous run left to erase goes before anyone is served.
         inner.eraser.erase_all(&inner);
