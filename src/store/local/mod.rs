@@ -20,6 +20,7 @@
 //! | `users.csv` | one row per account: `name,email,password_hash,created_ms` |
 //! | `log/<position>.csv` | the log's segments: every record (see `record.rs`) |
 //! | `checkpoint-<position>.csv` | the state as of a log position (see `checkpoint.rs`) |
+//! | `erase.csv` | deleted messages whose text is still to be overwritten in the log (see `erase.rs`) |
 //! | `server.csv` | the data directory's random identity, made at its first start (see `server_id.rs`) |
 //! | `wachat.lock` | held by the running server |
 //!
