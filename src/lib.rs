@@ -114,7 +114,8 @@
 //! which takes only its own buckets under it); and, protocol 1.2's, the
 //! erasures to do (`store::erase`, held while `erase.csv` is written) and
 //! the search index's blocks (`store::search`, held while a search reads
-//! the log to extend it), both taken with no other lock held.
+//! the log to extend it, under which only the log's segment list is
+//! taken), both taken with no other lock held.
 //!
 //! A leader holds the log's writer (nobody else takes it), and, while it
 //! hands its batch to the router, the store's *delivery turn*, which keeps
