@@ -1,7 +1,8 @@
 //! The router: who is online, and how events reach them.
 //!
 //! Each logged-in receive connection has an [`Outlet`], registered here
-//! under its user. The store calls [`Router::deliver`] with the events of
+//! under its user: a small set per user, one outlet per device (protocol
+//! 1.2, §16; a 1.0 client is the device `default`, so it has one). The store calls [`Router::deliver`] with the events of
 //! every batch it made durable, from the thread that made it so (the
 //! leader of the group commit, see `store::local::committer`); the router finds
 //! each user's outlet and writes to it at once, from that thread.
@@ -41,6 +42,9 @@ pub struct Outlet {
     pub user: UserId,
     /// The user's name as registered (for `USERS`).
     pub name: Arc<str>,
+    /// The device this connection is (`default` for a login naming none):
+    /// a login of the same device replaces it, another one is added.
+    pub device: Arc<str>,
     /// Where the connection comes from (given to peers by `PEER`).
     pub peer_ip: IpAddr,
     /// The connection's stream, shared with its thread (which reads it).
@@ -89,7 +93,19 @@ impl Outlet {
         };
         let peer_ip = stream.peer_addr()?.ip();
         let version = AtomicU8::new(0);
-        Ok(Outlet { user, name, peer_ip, stream, out: Mutex::new(out), max_pending, version })
+        let device = crate::protocol::DEFAULT_DEVICE.into();
+        Ok(Outlet { user, name, device, peer_ip, stream, out: Mutex::new(out), max_pending, version })
+    }
+
+    /// The outlet as the connection of `device` (see [`Outlet::device`]).
+    pub fn on_device(mut self, device: Arc<str>) -> Outlet {
+        self.device = device;
+        self
+    }
+
+    /// True if this connection is `device` (names ignore case).
+    pub fn is_device(&self, device: &str) -> bool {
+        self.device.eq_ignore_ascii_case(device)
     }
 
     /// The client said `VERSION:1.<minor>`: it understands the events of
@@ -128,8 +144,12 @@ impl Outlet {
         }
         for &(seq, event) in events {
             if seq >= out.next_seq {
+                // A 1.0/1.1 client is not sent copies and read marks (1.2),
+                // but they count as sent: its ACKs move past them.
                 out.next_seq = seq + 1;
-                write_event(&mut out.pending, seq, event);
+                if self.speaks(event.since()) {
+                    write_event(&mut out.pending, seq, event);
+                }
             }
         }
         self.flush_or_give_up(&mut out);
@@ -276,46 +296,108 @@ impl Outlet {
 }
 
 /// Writes the frame of event `seq`, `\n` included.
+/// Counts events just handed to online recipients' outlets, and how long
+/// each message took from its acceptance (its `<ts>`) to here, for the
+/// metrics (see `metrics`).
+pub(crate) fn count_deliveries<'a>(events: impl Iterator<Item = &'a Pushed>) {
+    let metrics = crate::metrics::get();
+    let now = crate::store::now_ms();
+    let mut count = 0;
+    for event in events {
+        count += 1;
+        if let Pushed::Msg(m) = event {
+            metrics.delivery_latency.observe(now.saturating_sub(m.ts) as f64 / 1000.0);
+        }
+    }
+    metrics.deliveries.inc_by(count);
+}
+
 fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed) {
     // Writing into a Vec cannot fail.
     let _ = writeln!(out, "{}", event.frame(seq));
 }
 
-/// The table of online users.
+/// The table of online users: each one's outlets, one per device, the
+/// newest last.
 #[derive(Default)]
 pub struct Router {
-    online: Mutex<HashMap<UserId, Arc<Outlet>>>,
+    online: Mutex<HashMap<UserId, Vec<Arc<Outlet>>>>,
 }
 
 impl Router {
     /// Registers a user's outlet, running `first` under the router's lock
-    /// (see `server::recv::attach`); returns the outlet it replaces.
+    /// (see `server::recv::attach`); returns the outlet of the same device
+    /// it replaces.
     pub fn insert_with(
         &self,
         user: UserId,
         outlet: Arc<Outlet>,
         first: impl FnOnce(),
     ) -> Option<Arc<Outlet>> {
-        let mut online = self.online.lock();
-        first();
-        online.insert(user, outlet)
+        self.insert_device(user, outlet, usize::MAX, first).and_then(|(replaced, _)| replaced)
     }
 
-    /// Unregisters `outlet`, unless a newer one already replaced it.
-    /// Returns true if the user went offline.
+    /// Registers the outlet of a device as [`Router::insert_with`] does, if
+    /// the user has fewer than `max` devices online besides the one it
+    /// replaces; `None` (and `first` is not run) if it has `max` already.
+    /// With the outlet replaced, true if the user had no other outlet here
+    /// (it comes online here with this one).
+    pub fn insert_device(
+        &self,
+        user: UserId,
+        outlet: Arc<Outlet>,
+        max: usize,
+        first: impl FnOnce(),
+    ) -> Option<(Option<Arc<Outlet>>, bool)> {
+        let mut online = self.online.lock();
+        let outlets = online.entry(user).or_default();
+        let same = outlets.iter().position(|o| o.is_device(&outlet.device));
+        if same.is_none() && outlets.len() >= max {
+            if outlets.is_empty() {
+                online.remove(&user);
+            }
+            return None;
+        }
+        first();
+        let replaced = same.map(|i| outlets.remove(i));
+        let alone = outlets.is_empty();
+        outlets.push(outlet);
+        Some((replaced, alone))
+    }
+
+    /// Unregisters `outlet`, unless a newer one of its device already
+    /// replaced it. Returns true if the user went offline (it was the
+    /// user's last device here).
     pub fn remove(&self, outlet: &Arc<Outlet>) -> bool {
         let mut online = self.online.lock();
-        match online.get(&outlet.user) {
-            Some(current) if Arc::ptr_eq(current, outlet) => {
-                online.remove(&outlet.user);
-                true
-            }
-            _ => false,
+        let Some(outlets) = online.get_mut(&outlet.user) else { return false };
+        let Some(i) = outlets.iter().position(|o| Arc::ptr_eq(o, outlet)) else { return false };
+        outlets.remove(i);
+        if outlets.is_empty() {
+            online.remove(&outlet.user);
+            return true;
         }
+        false
     }
 
+    /// The user's newest outlet here (`PEER` gives its address).
     pub fn get(&self, user: UserId) -> Option<Arc<Outlet>> {
-        self.online.lock().get(&user).cloned()
+        self.online.lock().get(&user).and_then(|o| o.last().cloned())
+    }
+
+    /// Every outlet of the user here, the newest last.
+    pub fn outlets(&self, user: UserId) -> Vec<Arc<Outlet>> {
+        self.online.lock().get(&user).cloned().unwrap_or_default()
+    }
+
+    /// The outlet of the user's `device` here, if online.
+    pub fn device(&self, user: UserId, device: &str) -> Option<Arc<Outlet>> {
+        self.online.lock().get(&user)?.iter().find(|o| o.is_device(device)).cloned()
+    }
+
+    /// True if `outlet` is registered and its user's only one here.
+    pub fn is_only(&self, outlet: &Arc<Outlet>) -> bool {
+        self.online.lock().get(&outlet.user).is_some_and(|o| o.len() == 1 && Arc::ptr_eq(&o[0], outlet))
     }
 
     pub fn is_online(&self, user: UserId) -> bool {
@@ -327,37 +409,43 @@ impl Router {
         if deliveries.is_empty() {
             return;
         }
-        // Each online recipient's outlet, with its events of this batch in order.
-        type Events<'a> = (Arc<Outlet>, Vec<(u64, &'a Pushed)>);
+        // Each online recipient's outlets (one per device), with its
+        // events of this batch in order.
+        type Events<'a> = (Vec<Arc<Outlet>>, Vec<(u64, &'a Pushed)>);
         let mut per_user: HashMap<UserId, Events<'_>> = HashMap::new();
         {
             let online = self.online.lock();
             for d in deliveries {
-                if let Some(outlet) = online.get(&d.user) {
-                    let entry = per_user.entry(d.user).or_insert_with(|| (outlet.clone(), Vec::new()));
+                if let Some(outlets) = online.get(&d.user) {
+                    let entry = per_user.entry(d.user).or_insert_with(|| (outlets.clone(), Vec::new()));
                     entry.1.push((d.seq, &*d.event));
                 }
             }
         }
-        for (outlet, events) in per_user.values() {
-            outlet.push_events(events);
-        }
-    }
-
-    /// Sends an unnumbered event to a user if online; false if offline.
-    pub fn send_to(&self, user: UserId, event: &Event) -> bool {
-        match self.get(user) {
-            Some(outlet) => {
-                outlet.push(event);
-                true
+        for (outlets, events) in per_user.values() {
+            for outlet in outlets {
+                outlet.push_events(events);
             }
-            None => false,
         }
+        count_deliveries(per_user.values().flat_map(|(_, events)| events.iter().map(|(_, e)| *e)));
     }
 
-    /// Names of online users, sorted ignoring case (`USERS`).
+    /// Sends an unnumbered event to every device of a user online here;
+    /// false if it has none.
+    pub fn send_to(&self, user: UserId, event: &Event) -> bool {
+        let outlets = self.outlets(user);
+        for outlet in &outlets {
+            outlet.push(event);
+        }
+        !outlets.is_empty()
+    }
+
+    /// Names of online users, sorted ignoring case (`USERS`), each once.
     pub fn online_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.online.lock().values().map(|o| o.name.to_string()).collect();
+        let online = self.online.lock();
+        let mut names: Vec<String> =
+            online.values().filter_map(|o| o.first()).map(|o| o.name.to_string()).collect();
+        drop(online);
         names.sort_by_key(|n| fold(n));
         names
     }
@@ -369,7 +457,7 @@ impl Router {
 
     /// Says `BYE` to everyone (server shutdown).
     pub fn close_all(&self, bye: Bye) {
-        let outlets: Vec<Arc<Outlet>> = self.online.lock().values().cloned().collect();
+        let outlets: Vec<Arc<Outlet>> = self.online.lock().values().flatten().cloned().collect();
         for outlet in outlets {
             outlet.close(bye);
         }

@@ -16,6 +16,8 @@ mod actions;
 mod chat;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/moderation.rs"]
+mod moderation;
 #[path = "cluster/schema.rs"]
 mod schema;
 

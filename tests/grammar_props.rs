@@ -6,8 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use wachat::protocol::action::REACTIONS;
 use wachat::protocol::{
-    Accepted, Bye, Chat, ChatLine, Code, Event, EventReply, FrameReader, HistoryLine, Ko, PeerFrame,
-    PeerIntro, PeerMsg, Presence, Reply, Request, RoomLine, Scope, SeenLine, State, Text,
+    Accepted, Action, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader,
+    HistoryLine, InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine,
+    Scope, SeenLine, State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -58,7 +59,15 @@ fn query() -> impl Strategy<Value = String> {
 
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
-        (name(), rest()).prop_map(|(user, password)| Request::Login { user, password }),
+        (name(), proptest::option::of(name()), rest()).prop_map(|(user, device, password)| Request::Login {
+            user,
+            device,
+            password
+        }),
+        (name(), name(), id()).prop_map(|(user, device, code)| Request::Pair { user, device, code }),
+        Just(Request::Devices),
+        name().prop_map(|device| Request::Unlink { device }),
+        Just(Request::Link),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),
         (chat(), id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
@@ -75,6 +84,8 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Chats),
         Just(Request::Server),
         chat().prop_map(|to| Request::Typing { to }),
+        (name(), action()).prop_map(|(room, action)| Request::Moderate { room, action }),
+        name().prop_map(|room| Request::RoomInfo { room }),
         (chat(), id(), target(), sent_text()).prop_map(|(to, id, re, text)| Request::Reply {
             to,
             id,
@@ -92,10 +103,84 @@ fn request() -> impl Strategy<Value = Request> {
     ]
 }
 
+/// A topic (1.2): a sent text of at most 512 bytes escaped, or empty.
+fn topic() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        sent_text()
+            .prop_map(|t| t.as_escaped().to_string())
+            .prop_filter("at most 512 bytes", |t| t.len() <= 512),
+    ]
+}
+
+fn mode() -> impl Strategy<Value = Mode> {
+    prop_oneof![Just(Mode::Announce), Just(Mode::Invite)]
+}
+
+/// A moderation request's action (1.2).
+fn action() -> impl Strategy<Value = Action> {
+    let minutes = 1u64..=5_270_400;
+    prop_oneof![
+        topic().prop_map(Action::Topic),
+        (mode(), any::<bool>()).prop_map(|(m, on)| Action::Mode(m, on)),
+        name().prop_map(Action::Invite),
+        name().prop_map(Action::Kick),
+        (name(), prop_oneof![Just(0u64), minutes.clone()]).prop_map(|(u, m)| Action::Ban(u, m)),
+        name().prop_map(Action::Unban),
+        (name(), minutes).prop_map(|(u, m)| Action::Mute(u, m)),
+        name().prop_map(Action::Unmute),
+        name().prop_map(Action::Op),
+        name().prop_map(Action::Deop),
+    ]
+}
+
+/// A moderation event's change (1.2).
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        topic().prop_map(Change::Topic),
+        (mode(), any::<bool>()).prop_map(|(m, on)| Change::Mode(m, on)),
+        name().prop_map(Change::Invited),
+        name().prop_map(Change::Kicked),
+        (name(), any::<u64>()).prop_map(|(u, t)| Change::Banned(u, t)),
+        name().prop_map(Change::Unbanned),
+        (name(), any::<u64>()).prop_map(|(u, t)| Change::Muted(u, t)),
+        name().prop_map(Change::Unmuted),
+        name().prop_map(Change::Opped),
+        name().prop_map(Change::Deopped),
+    ]
+}
+
+/// A line of a `ROOMINFO` reply (1.2).
+fn info_line() -> impl Strategy<Value = InfoLine> {
+    let role = prop_oneof![
+        Just(Role::None),
+        Just(Role::Member),
+        Just(Role::Admin),
+        Just(Role::Owner),
+        Just(Role::ServerAdmin)
+    ];
+    prop_oneof![
+        name().prop_map(|r| InfoLine::Room(format!("#{r}"))),
+        name().prop_map(InfoLine::Owner),
+        name().prop_map(InfoLine::Admin),
+        mode().prop_map(InfoLine::Mode),
+        topic().prop_map(InfoLine::Topic),
+        role.prop_map(InfoLine::Role),
+        any::<u64>().prop_map(InfoLine::Muted),
+        any::<u64>().prop_map(InfoLine::Banned),
+    ]
+}
+
 fn event() -> impl Strategy<Value = Event> {
     let state = prop_oneof![Just(State::Delivered), Just(State::Read)];
     let to = prop_oneof![name(), name().prop_map(|r| format!("#{r}"))];
-    let bye = prop_oneof![Just(Bye::Replaced), Just(Bye::Shutdown), Just(Bye::Timeout), Just(Bye::Slow)];
+    let bye = prop_oneof![
+        Just(Bye::Replaced),
+        Just(Bye::Shutdown),
+        Just(Bye::Timeout),
+        Just(Bye::Slow),
+        Just(Bye::Unlinked)
+    ];
     prop_oneof![
         (any::<u64>(), name(), to, id(), any::<u64>(), text())
             .prop_map(|(seq, from, to, id, ts, text)| Event::Msg { seq, from, to, id, ts, text }),
@@ -111,6 +196,13 @@ fn event() -> impl Strategy<Value = Event> {
         }),
         (name(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))])
             .prop_map(|(from, to)| Event::Typing { from, to }),
+        (name(), name(), change()).prop_map(|(room, by, change)| Event::Moderation {
+            room: format!("#{room}"),
+            by,
+            change
+        }),
+        (any::<u64>(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))], id(), any::<u64>())
+            .prop_map(|(seq, chat, id, ts)| Event::ReadMark { seq, chat, id, ts }),
         Just(Event::Ping),
         bye.prop_map(Event::Bye),
     ]
@@ -125,6 +217,7 @@ enum Line {
     Room(RoomLine),
     Peer(PeerIntro),
     History(HistoryLine),
+    Device(DeviceLine),
 }
 
 impl Line {
@@ -136,6 +229,7 @@ impl Line {
             Line::Room(x) => x.to_string(),
             Line::Peer(x) => x.to_string(),
             Line::History(x) => x.to_string(),
+            Line::Device(x) => x.to_string(),
         }
     }
 
@@ -148,6 +242,7 @@ impl Line {
             Line::Room(_) => Line::Room(RoomLine::parse(line)?),
             Line::Peer(_) => Line::Peer(PeerIntro::parse(line)?),
             Line::History(_) => Line::History(HistoryLine::parse(line)?),
+            Line::Device(_) => Line::Device(DeviceLine::parse(line)?),
         })
     }
 }
@@ -162,6 +257,8 @@ fn reply_line() -> impl Strategy<Value = Line> {
     let ip = prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)];
     prop_oneof![
         (id(), any::<u64>()).prop_map(|(id, ts)| Line::Accepted(Accepted { id, ts })),
+        (name(), presence.clone(), ip.clone())
+            .prop_map(|(device, presence, address)| Line::Device(DeviceLine { device, presence, address })),
         (name(), presence).prop_map(|(user, presence)| Line::Seen(SeenLine { user, presence })),
         (chat(), any::<u64>()).prop_map(|(chat, unread)| Line::Chat(ChatLine { chat, unread })),
         (name(), any::<u64>()).prop_map(|(room, members)| Line::Room(RoomLine { room, members })),
@@ -199,6 +296,13 @@ proptest! {
     #[test]
     fn events_round_trip(event in event()) {
         prop_assert_eq!(Event::parse(&event.to_string()), Ok(event));
+    }
+
+    #[test]
+    fn room_info_lines_round_trip(line in info_line()) {
+        let written = line.to_string();
+        prop_assert!(!written.contains('\n'));
+        prop_assert_eq!(InfoLine::parse(&written), Ok(line));
     }
 
     #[test]

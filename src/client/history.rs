@@ -351,6 +351,23 @@ impl History {
         Ok(unread.len())
     }
 
+    /// A read made on another of my devices (1.2, `READMARK`): the
+    /// messages to me in `chat` up to the message `id` (the newest one of
+    /// that id there not from me) are read. Returns how many moved; none
+    /// if the log does not have that message.
+    pub fn read_mark(&mut self, me: &str, chat: &Chat, id: &str, ts: u64) -> Result<usize> {
+        let want = chat_key(chat);
+        let found = self
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.id == id && !m.is_from(me) && !m.p2p && chat_key(&m.chat(me)) == want);
+        match found.map(|m| m.from.clone()) {
+            Some(from) => self.read_up_to(me, &from, id, ts),
+            None => Ok(0),
+        }
+    }
+
     /// Records that the server refused a message for good.
     pub fn refuse(&mut self, from: &str, id: &str, reason: &str) -> Result<()> {
         let Some(m) = self.get_mut(from, id) else { return Ok(()) };
@@ -611,6 +628,29 @@ mod tests {
         assert!(log.get("bob", "b1").unwrap().p2p);
         let unacked: Vec<String> = log.unacked_direct("Ana").into_iter().map(|m| m.id).collect();
         assert_eq!(unacked, ["d3"]);
+    }
+
+    #[test]
+    fn a_read_mark_reads_the_chat_up_to_its_message_whoever_wrote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = History::open(dir.path().join("history.csv")).unwrap();
+        for m in [
+            msg("bob", "ana", "b1", State::Delivered),
+            msg("carl", "#tea", "c1", State::Received),
+            msg("dave", "#tea", "d1", State::Received),
+            msg("carl", "#tea", "c2", State::Received),
+            msg("ana", "#tea", "a1", State::Received),
+        ] {
+            log.add(m).unwrap();
+        }
+        let tea = Chat::Room("tea".into());
+        assert_eq!(log.read_mark("ana", &tea, "d1", 9).unwrap(), 2, "c1 and d1");
+        assert_eq!(log.get("carl", "c2").unwrap().state, State::Received);
+        assert_eq!(log.read_mark("ana", &tea, "nope", 9).unwrap(), 0);
+        assert_eq!(log.read_mark("ana", &tea, "a1", 9).unwrap(), 0, "my own is not a mark");
+        assert_eq!(log.read_mark("ana", &Chat::User("Bob".into()), "b1", 9).unwrap(), 1);
+        let unread: Vec<u64> = log.summaries("ana").iter().map(|c| c.2).collect();
+        assert_eq!(unread.iter().sum::<u64>(), 1, "c2 only: {unread:?}");
     }
 
     #[test]

@@ -41,18 +41,24 @@ impl Feeder {
         Feeder { router, db, stripes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
     }
 
-    /// Hands `events` (in order) to `user`'s outlet here, if it has one,
-    /// after refilling any gap before them.
+    /// Hands `events` (in order) to `user`'s outlets here (one per
+    /// device), after refilling any gap before them.
     pub fn feed(&self, user: UserId, events: &[(u64, &Pushed)]) {
-        let Some(outlet) = self.router.get(user) else { return };
-        let _one_at_a_time = self.stripes[user % STRIPES].lock();
-        let next = outlet.last_sent() + 1;
-        if let Some(&(first, _)) = events.iter().find(|(seq, _)| *seq >= next)
-            && first > next
-        {
-            self.refill(&outlet, next - 1, first - 1);
+        let outlets = self.router.outlets(user);
+        if outlets.is_empty() {
+            return;
         }
-        outlet.push_events(events);
+        let _one_at_a_time = self.stripes[user % STRIPES].lock();
+        for outlet in outlets {
+            let next = outlet.last_sent() + 1;
+            if let Some(&(first, _)) = events.iter().find(|(seq, _)| *seq >= next)
+                && first > next
+            {
+                self.refill(&outlet, next - 1, first - 1);
+            }
+            outlet.push_events(events);
+        }
+        crate::router::count_deliveries(events.iter().map(|(_, e)| *e));
     }
 
     /// Sends `user` its events after `after` up to `upto`, from the database.
@@ -72,6 +78,7 @@ impl Feeder {
             let Some(&(last, _)) = events.last() else { return };
             let borrowed: Vec<(u64, &Pushed)> = events.iter().map(|(seq, e)| (*seq, e)).collect();
             outlet.push_events(&borrowed);
+            crate::metrics::get().gap_refills.inc_by(borrowed.len() as u64);
             after = last;
         }
     }
@@ -94,12 +101,13 @@ impl Feeder {
         };
         for row in rows {
             let (user, last) = (row.get::<_, i64>(0) as UserId, row.get::<_, i64>(1) as u64);
-            let Some(outlet) = self.router.get(user) else { continue };
-            if outlet.last_sent() < last && !outlet.is_closing() {
-                let _one_at_a_time = self.stripes[user % STRIPES].lock();
-                let sent = outlet.last_sent();
-                if sent < last {
-                    self.refill(&outlet, sent, last);
+            for outlet in self.router.outlets(user) {
+                if outlet.last_sent() < last && !outlet.is_closing() {
+                    let _one_at_a_time = self.stripes[user % STRIPES].lock();
+                    let sent = outlet.last_sent();
+                    if sent < last {
+                        self.refill(&outlet, sent, last);
+                    }
                 }
             }
         }

@@ -42,6 +42,7 @@ pub mod db;
 pub mod erase;
 pub mod feeder;
 pub mod migrate;
+pub mod moderation;
 pub mod names;
 pub mod node;
 pub mod notice;

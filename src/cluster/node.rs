@@ -246,6 +246,11 @@ impl Node {
         };
         if let Some(outlet) = replaced {
             log::debug!("cluster: {} logged in on another node: BYE:REPLACED here", outlet.name);
+            // A user's session is on one node at a time: every device of
+            // it here goes (docs/CLUSTER.md, "Devices").
+            for device in self.router.outlets(user) {
+                device.close(Bye::Replaced);
+            }
             outlet.close(Bye::Replaced);
         }
     }
@@ -395,6 +400,14 @@ impl Nodes for Node {
         Ok(elsewhere && old_node.is_some_and(|n| n != self.name))
     }
 
+    fn handover(&self, old: &Arc<Outlet>, new: &Arc<Outlet>) {
+        if let Some((_, o)) = self.local.lock().get_mut(&old.user)
+            && o.as_ptr() == Arc::as_ptr(old)
+        {
+            *o = Arc::downgrade(new);
+        }
+    }
+
     fn release(&self, outlet: &Arc<Outlet>, _ts_ms: u64) -> bool {
         let user = outlet.user;
         let _one_login_at_a_time = self.claiming[user % self.claiming.len()].lock();
@@ -486,13 +499,14 @@ impl Nodes for Node {
             // Unstored events from one user to others: an `R` notice to the
             // node that holds each recipient's session.
             Event::Typing { .. }
+            | Event::Moderation { .. }
             | Event::Joined { .. }
             | Event::Left { .. }
             | Event::Member { .. }
             | Event::P2p { .. } => {}
             // Numbered events travel once durable, from the committer
             // (`deliver`, `E` notices), never from here.
-            Event::Msg { .. } | Event::Status { .. } => {
+            Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } => {
                 debug_assert!(false, "a numbered event is delivered, not relayed: {event}");
                 return;
             }

@@ -33,7 +33,9 @@
 
 pub mod actions;
 pub mod command;
+mod devices;
 pub mod input;
+pub mod moderation;
 pub mod session;
 pub mod view;
 
@@ -134,8 +136,9 @@ impl Console<'_> {
         let me = self.client.me();
         let lang = self.lang;
         match self.client.is_online() {
-            true => self.say(&tr!(in lang; Msg::Connected, server = server, me = me)),
-            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me)),
+            true => self
+                .say(&tr!(in lang; Msg::Connected, server = server, me = me, device = self.client.device())),
+            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me, device = self.client.device())),
         }
         let waiting = self.client.pending_at_start();
         if waiting > 0 {
@@ -151,6 +154,10 @@ impl Console<'_> {
                 recv(self.client.events()) -> notice => match notice {
                     Ok(Notice::Replaced) => {
                         let _ = stop.send(Error::Replaced { user: self.client.me().to_string() });
+                        return;
+                    }
+                    Ok(Notice::Unlinked) => {
+                        let _ = stop.send(self.client.unlinked_error());
                         return;
                     }
                     Ok(notice) => self.show(&notice),
@@ -171,6 +178,8 @@ impl Console<'_> {
             }
             // Said for the open chat only: elsewhere it is noise.
             Notice::Typing { chat, .. } if !self.session.is_open(chat) => return,
+            // The local log has it read already (`/chats` counts no more).
+            Notice::ReadElsewhere { .. } => return,
             Notice::Typing { chat, .. } => {
                 let (now, key) = (now_ms(), fold(&chat.to_string()));
                 let mut typing = self.typing.lock();
@@ -180,6 +189,8 @@ impl Console<'_> {
                     return; // still the same burst
                 }
             }
+            // Only a change about me: the room's text tells the rest.
+            Notice::Moderation { room, by, change } if view::notice_is_empty(room, by, change, me) => return,
             // Before the line is printed, which redraws the prompt.
             Notice::P2pClosed { peer, .. } => {
                 if let Some(prompt) = &*self.prompt.lock()

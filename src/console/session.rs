@@ -147,6 +147,7 @@ impl<'a> Session<'a> {
                 out.line(&tr!(in lang; Msg::JoinedRoom, room = room));
             }
             Command::Leave(room) => self.leave(room, out)?,
+            Command::Moderation(command) => self.moderate(command, out)?,
             Command::P2p(user) => self.p2p(&user, out)?,
             Command::HangUp(user) => {
                 let user = match (user, self.open_chat()) {
@@ -158,6 +159,9 @@ impl<'a> Session<'a> {
                     return Err(Error::Usage(tr!(in lang; Msg::NoDirectChatOpen, user = user)));
                 }
             }
+            Command::Devices => self.devices(out)?,
+            Command::Unlink(device) => self.unlink(&device, out)?,
+            Command::Link => self.link(out)?,
         }
         Ok(())
     }
@@ -312,6 +316,25 @@ impl<'a> Session<'a> {
             n => tr!(in lang; Msg::MembersOf, room = room, n = n),
         });
         self.presence_lines(&members, out);
+        Ok(())
+    }
+
+    /// A moderation command (1.2) on its room, or the open one.
+    fn moderate(&self, command: super::moderation::ModCommand, out: &dyn Output) -> Result<()> {
+        use super::moderation::ModCommand;
+        let named = match &command {
+            ModCommand::Act { room, .. } | ModCommand::Info(room) => room.clone(),
+        };
+        let room = match (named, self.open_chat()) {
+            (Some(room), _) => room,
+            (None, Some(chat @ Chat::Room(_))) => chat.to_string(),
+            (None, _) => {
+                return Err(Error::Usage(crate::i18n::moderation::Msg::NoRoomOpen.text(self.lang).into()));
+            }
+        };
+        for line in super::moderation::act(self.lang, self.client, &room, command)? {
+            out.line(&line);
+        }
         Ok(())
     }
 

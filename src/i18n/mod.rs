@@ -46,6 +46,7 @@ pub mod client;
 pub mod commands;
 pub mod console;
 pub mod demo;
+pub mod moderation;
 pub mod tui;
 
 use std::fmt::{self, Display};

@@ -4,10 +4,17 @@
 //! Protocol 1.1 adds one event, `MEMBER`, sent only to a client that said
 //! `VERSION:1.1` on this port after its login (a version-1 server ignores
 //! that frame, as it ignores any frame it does not understand there).
+//!
+//! Protocol 1.2 adds `TYPING`, and for a user with several devices (§16)
+//! `READMARK` (a read made on another of your devices) and `BYE:UNLINKED`.
+//! A copy of a message you sent from another device is an ordinary `MSG`
+//! whose `<from>` is you and `<to>` the peer or room: the 1.0 shape, sent
+//! only to a connection that said `VERSION:1.2`.
 
 use std::fmt;
 use std::str::FromStr;
 
+use super::moderation::{Change, EVENT_WORDS};
 use super::{Text, split_fields};
 
 /// The states of a message, in the only order they may move (protocol §6).
@@ -74,6 +81,11 @@ pub enum Bye {
     Timeout,
     /// The client did not read its events fast enough; they stay in its inbox.
     Slow,
+    /// 1.2: this device was unlinked (`UNLINK`): it is logged out for
+    /// good, and its token no longer logs in. A connection that did not
+    /// say `VERSION:1.2` is sent `BYE:REPLACED` instead, which tells a
+    /// 1.0 client, as this does, not to reconnect on its own.
+    Unlinked,
 }
 
 impl Bye {
@@ -83,6 +95,7 @@ impl Bye {
             Bye::Shutdown => "SHUTDOWN",
             Bye::Timeout => "TIMEOUT",
             Bye::Slow => "SLOW",
+            Bye::Unlinked => "UNLINKED",
         }
     }
 }
@@ -106,6 +119,14 @@ pub enum Event {
     /// 1.2: `TYPING:<from>:<to>`: `from` is typing to `to` (you, or a
     /// `#room` you are in). Ephemeral: no sequence number, never stored.
     Typing { from: String, to: String },
+    /// 1.2: `KICKED:<#room>:<by>:<user>`, `TOPIC:<#room>:<by>:<text>`, …:
+    /// `by` changed `room` (see [`moderation`](super::moderation)).
+    /// Ephemeral: the room's text also holds it as a message from `by`.
+    Moderation { room: String, by: String, change: Change },
+    /// 1.2: `READMARK:<seq>:<peer or #room>:<id>:<ts>`: another of your
+    /// devices read `chat` up to the message `id` (a peer's message, or a
+    /// room's) at `ts`. Queued like `MSG`; a marker only moves forward.
+    ReadMark { seq: u64, chat: String, id: String, ts: u64 },
     /// `PING`: answer `PONG`.
     Ping,
     /// `BYE:<reason>`: the server is about to close this connection.
@@ -124,16 +145,19 @@ impl Event {
             | Event::Left { .. }
             | Event::P2p { .. }
             | Event::Ping
-            | Event::Bye(_) => 0,
+            | Event::Bye(Bye::Replaced | Bye::Shutdown | Bye::Timeout | Bye::Slow) => 0,
             Event::Member { .. } => 1,
-            Event::Typing { .. } => 2,
+            Event::Typing { .. }
+            | Event::Moderation { .. }
+            | Event::ReadMark { .. }
+            | Event::Bye(Bye::Unlinked) => 2,
         }
     }
 
-    /// The sequence number of a queued event (`MSG`, `STATUS`).
+    /// The sequence number of a queued event (`MSG`, `STATUS`, `READMARK`).
     pub fn seq(&self) -> Option<u64> {
         match self {
-            Event::Msg { seq, .. } | Event::Status { seq, .. } => Some(*seq),
+            Event::Msg { seq, .. } | Event::Status { seq, .. } | Event::ReadMark { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -188,12 +212,21 @@ impl Event {
                 }
                 Event::Typing { from: f[1].into(), to: f[2].into() }
             }
+            word if EVENT_WORDS.contains(&word) => {
+                let (room, by, change) = Change::parse_event(line)?;
+                Event::Moderation { room, by, change }
+            }
+            "READMARK" => {
+                let f = shape(5, "READMARK:<seq>:<peer or #room>:<id>:<ts>")?;
+                Event::ReadMark { seq: number(f[1])?, chat: f[2].into(), id: f[3].into(), ts: number(f[4])? }
+            }
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
                 "REPLACED" => Bye::Replaced,
                 "SHUTDOWN" => Bye::Shutdown,
                 "TIMEOUT" => Bye::Timeout,
                 "SLOW" => Bye::Slow,
+                "UNLINKED" => Bye::Unlinked,
                 other => return Err(format!("unknown BYE reason {other:?}")),
             }),
             _ => return Err(format!("unknown event {line:?}")),
@@ -219,6 +252,10 @@ impl fmt::Display for Event {
                 write!(f, "MEMBER:{room}:{user}:{}", if *joined { "JOINED" } else { "LEFT" })
             }
             Event::Typing { from, to } => write!(f, "TYPING:{from}:{to}"),
+            Event::Moderation { room, by, change } => change.fmt_event(room, by, f),
+            Event::ReadMark { seq, chat, id, ts } => {
+                EventRef::ReadMark { seq: *seq, chat, id, ts: *ts }.fmt(f)
+            }
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
         }
@@ -235,6 +272,8 @@ pub enum EventRef<'a> {
     Msg { seq: u64, from: &'a str, to: &'a str, id: &'a str, ts: u64, text: &'a str },
     /// `STATUS:<seq>:<peer>:<id>:<state>:<ts>`.
     Status { seq: u64, peer: &'a str, id: &'a str, state: State, ts: u64 },
+    /// 1.2: `READMARK:<seq>:<peer or #room>:<id>:<ts>`.
+    ReadMark { seq: u64, chat: &'a str, id: &'a str, ts: u64 },
 }
 
 impl fmt::Display for EventRef<'_> {
@@ -247,6 +286,33 @@ impl fmt::Display for EventRef<'_> {
             EventRef::Status { seq, peer, id, state, ts } => {
                 write!(f, "STATUS:{seq}:{peer}:{id}:{state}:{ts}")
             }
+            EventRef::ReadMark { seq, chat, id, ts } => write!(f, "READMARK:{seq}:{chat}:{id}:{ts}"),
+        }
+    }
+}
+
+impl<'a> EventRef<'a> {
+    /// Parses a `MSG` or `STATUS` frame without copying it (a `MSG`'s text
+    /// stays escaped): the hot path of a load client. `None` for any other
+    /// frame, or one that [`Event::parse`] would refuse for its numbers.
+    pub fn parse(line: &'a str) -> Option<EventRef<'a>> {
+        let number = |s: &str| s.parse::<u64>().ok();
+        if line.starts_with("MSG:") {
+            let f = split_fields(line, 7)?;
+            Some(EventRef::Msg {
+                seq: number(f[1])?,
+                from: f[2],
+                to: f[3],
+                id: f[4],
+                ts: number(f[5])?,
+                text: f[6],
+            })
+        } else if line.starts_with("STATUS:") {
+            let f = split_fields(line, 6)?;
+            let state = f[4].parse().ok()?;
+            Some(EventRef::Status { seq: number(f[1])?, peer: f[2], id: f[3], state, ts: number(f[5])? })
+        } else {
+            None
         }
     }
 }
@@ -262,7 +328,9 @@ pub enum EventReply {
     /// Said once after the login; a version-1 server ignores it.
     Version11,
     /// 1.2: `VERSION:1.2`: this client understands protocol 1.2's events
-    /// too (`TYPING`). A client says `VERSION:1.1` first, so that a 1.1
+    /// too (`TYPING`, `READMARK`, copies of its own messages). On the
+    /// receive port it may also come before `LOGIN`, answered `OK`, or as
+    /// the line right after a device login (§16). A client says `VERSION:1.1` first, so that a 1.1
     /// server, which ignores this frame, still sends it 1.1's.
     Version12,
 }
@@ -315,6 +383,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn borrowed_events_parse_as_the_owned_ones_write() {
+        let msg = "MSG:7:ana:bob:m1:1700000000000:a:b\\nc";
+        assert_eq!(
+            EventRef::parse(msg),
+            Some(EventRef::Msg {
+                seq: 7,
+                from: "ana",
+                to: "bob",
+                id: "m1",
+                ts: 1700000000000,
+                text: "a:b\\nc"
+            })
+        );
+        assert_eq!(EventRef::parse(msg).unwrap().to_string(), msg);
+        let status = "STATUS:8:bob:m1:READ:1700000000001";
+        assert_eq!(EventRef::parse(status).unwrap().to_string(), status);
+        for other in ["PING", "JOINED:ana", "MSG:x:ana:bob:m1:1:t", "STATUS:1:bob:m1:SEEN:2", "MSG:1:a"] {
+            assert_eq!(EventRef::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn events_round_trip() {
         for line in [
             "MSG:1:ana:bob:m1:1700000000000:hi: there\\n",
@@ -328,16 +418,32 @@ mod tests {
             "MEMBER:#tea:ana:LEFT",
             "TYPING:ana:bob",
             "TYPING:ana:#tea",
+            "KICKED:#tea:ana:bob",
+            "MUTED:#tea:ana:bob:1700000000000",
+            "MODE:#tea:ana:+announce",
             "PING",
             "BYE:REPLACED",
             "BYE:SHUTDOWN",
             "BYE:TIMEOUT",
             "BYE:SLOW",
+            "BYE:UNLINKED",
+            "READMARK:7:bob:m1:1700000000004",
+            "READMARK:8:#tea:m2:1700000000005",
         ] {
             assert_eq!(Event::parse(line).unwrap().to_string(), line);
         }
         assert!(Event::parse("STATUS:3:bob:m1:LOST:1").is_err());
         assert!(Event::parse("MSG:x:ana:bob:m1:1:hi").is_err());
+        assert!(Event::parse("READMARK:1:bob:m1").is_err());
+        assert!(Event::parse("READMARK:1:bob:m1:x").is_err());
+    }
+
+    #[test]
+    fn device_events_are_for_1_2_connections_only() {
+        let mark = Event::ReadMark { seq: 3, chat: "bob".into(), id: "m1".into(), ts: 9 };
+        assert_eq!((mark.since(), mark.seq()), (2, Some(3)));
+        assert_eq!(Event::Bye(Bye::Unlinked).since(), 2);
+        assert_eq!(Event::Bye(Bye::Replaced).since(), 0);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
+use super::names::DeviceName;
 use super::names::check_name;
 use super::{Chat, MessageId, State, Text, UserName, split_fields};
 
@@ -106,6 +107,33 @@ impl SeenLine {
 impl fmt::Display for SeenLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.user, self.presence)
+    }
+}
+
+/// `<device>:<ONLINE|ts>:<address>`: a line of `DEVICES` (1.2), one of
+/// your devices, online now or when it was last, and the address its
+/// receive connection came from (or, before its first, where it was
+/// linked from). The address is last: an IPv6 one holds colons.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceLine {
+    pub device: DeviceName,
+    pub presence: Presence,
+    pub address: IpAddr,
+}
+
+impl DeviceLine {
+    pub fn parse(line: &str) -> Result<DeviceLine, String> {
+        let f = split_fields(line, 3)
+            .ok_or_else(|| format!("expected <device>:<ONLINE|ts>:<address>, got {line:?}"))?;
+        check_name(f[0]).map_err(|e| format!("bad device name: {e}"))?;
+        let address = f[2].parse().map_err(|_| format!("bad address {:?}", f[2]))?;
+        Ok(DeviceLine { device: f[0].to_string(), presence: Presence::parse(f[1])?, address })
+    }
+}
+
+impl fmt::Display for DeviceLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.device, self.presence, self.address)
     }
 }
 
@@ -266,6 +294,9 @@ mod tests {
         for fields in ["ana:ONLINE", "bob:UNKNOWN", "Cy:1700000000000"] {
             assert_eq!(SeenLine::parse(fields).unwrap().to_string(), fields);
         }
+        for line in ["laptop:ONLINE:127.0.0.1", "tui-3f:1700000000000:::1", "default:UNKNOWN:fe80::1"] {
+            assert_eq!(DeviceLine::parse(line).unwrap().to_string(), line);
+        }
         for line in ["ana:3", "#Tea:0"] {
             assert_eq!(ChatLine::parse(line).unwrap().to_string(), line);
         }
@@ -286,6 +317,9 @@ mod tests {
         assert!(SeenLine::parse("a b:ONLINE").is_err());
         assert!(RoomLine::parse("general:1").is_err());
         assert!(ChatLine::parse("ana").is_err());
+        assert!(DeviceLine::parse("laptop:ONLINE").is_err());
+        assert!(DeviceLine::parse("lap top:ONLINE:127.0.0.1").is_err());
+        assert!(DeviceLine::parse("laptop:ONLINE:localhost").is_err());
         assert!(PeerIntro::parse("localhost:1:x").is_err());
         assert!(HistoryLine::parse("ana:bob:m1:17:LOST:x").is_err());
         assert!(HistoryLine::parse("ana:bob:m1:17:READ").is_err());

@@ -20,6 +20,7 @@ pub mod event;
 pub mod fates;
 pub mod framing;
 pub mod lines;
+pub mod moderation;
 pub mod names;
 pub mod peer;
 pub mod reply;
@@ -29,9 +30,11 @@ pub use escape::Text;
 pub use event::{Bye, Event, EventRef, EventReply, State};
 pub use framing::{FrameError, FrameReader};
 pub use lines::{
-    Accepted, ChatLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine, SeenLine,
+    Accepted, ChatLine, DeviceLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine,
+    SeenLine,
 };
-pub use names::{Chat, MessageId, UserName};
+pub use moderation::{Action, Change, InfoLine, Mode, Role};
+pub use names::{Chat, DEFAULT_DEVICE, DeviceName, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};
 pub use reply::{Code, Ko, Reply};
 pub use request::{Request, Scope};
@@ -61,6 +64,20 @@ pub const MAX_HISTORY: usize = 1000;
 /// Most bytes of lines one `HISTORY` returns (protocol 1.1): the newest
 /// messages that fit (1,000 lines of 1 KiB, or 128 of the longest).
 pub const MAX_HISTORY_BYTES: usize = 1 << 20;
+
+/// Most devices one user may have online at once, by default
+/// (`wachat serve --max-devices`, protocol 1.2).
+pub const DEFAULT_MAX_DEVICES: usize = 5;
+
+/// Length of a link code (`LINK`, protocol 1.2): 10 characters of a
+/// 32-letter alphabet, 50 bits, single use, valid [`LINK_CODE_SECS`].
+pub const LINK_CODE_LEN: usize = 10;
+
+/// How long a link code is valid, in seconds (5 minutes).
+pub const LINK_CODE_SECS: u64 = 300;
+
+/// How long the replay of a device login waits for `VERSION:1.2`, in ms.
+pub const DEVICE_VERSION_WAIT_MS: u64 = 500;
 
 /// Most lines of a `USERS`, `ROOMS` or `CHATS` reply (protocol 1.1): the
 /// first ones, in the listing's order.

@@ -12,6 +12,14 @@ pub type UserName = String;
 /// A message id chosen by the sender: 1–64 characters from `A-Z a-z 0-9 _ -`.
 pub type MessageId = String;
 
+/// A device name (1.2): what a client calls the machine it runs on
+/// (`laptop`, `lab-3f2a`), by the same rules as a user name.
+pub type DeviceName = String;
+
+/// The device of a `LOGIN` that names none (1.2): the one device a
+/// 1.0/1.1 client has, which behaves exactly as before devices existed.
+pub const DEFAULT_DEVICE: &str = "default";
+
 /// Longest user or room name (without the `#`).
 pub const MAX_NAME: usize = 32;
 /// Longest message id.
@@ -44,6 +52,12 @@ pub fn check_name(name: &str) -> Result<(), String> {
         Some(NameProblem::Length) => Err(format!("a name has 1 to {MAX_NAME} characters: {name:?}")),
         Some(NameProblem::Char(c)) => Err(format!("{c:?} is not allowed in a name (only A-Z a-z 0-9 _ . -)")),
     }
+}
+
+/// Checks a device name (1.2): the user-name rules, so `@` and `:` never
+/// appear in one and `<user>@<device>` splits one way only.
+pub fn check_device(name: &str) -> Result<(), String> {
+    check_name(name).map_err(|e| format!("bad device name: {e}"))
 }
 
 /// Checks a message id.
@@ -128,6 +142,8 @@ mod tests {
         assert!(check_id("m-1_x").is_ok());
         assert!(check_id("m.1").is_err());
         assert!(check_id(&"9".repeat(65)).is_err());
+        assert!(check_device("lab-3f2a").is_ok());
+        assert!(check_device("a@b").unwrap_err().contains("bad device name"));
     }
 
     #[test]

@@ -2,19 +2,27 @@
 //! `LASTSEEN`, `MEMBERS` and `SERVER` are additions of protocol 1.1
 //! (docs/PROTOCOL.md §11): a version-1 client never sends them, so it sees
 //! no difference. `REDEEM` is an addition of 1.2 (§14), a first frame.
+//! Devices (1.2, §16): `LOGIN:<user>@<device>:<secret>`, `DEVICES`,
+//! `UNLINK`, `LINK`, and `PAIR`, a first frame that trades a link code for
+//! a device token.
 
 use std::fmt;
 use std::num::IntErrorKind;
 
 use super::action::{MAX_TARGET_ID, REACTIONS};
-use super::names::{check_id, check_name};
+use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
+use super::names::{check_device, check_id, check_name};
 use super::{Chat, Code, Ko, Text, split_fields};
 
 /// One request from a client on the send port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
+    /// `LOGIN:<user>:<password>`, or (1.2) `LOGIN:<user>@<device>:<secret>`
+    /// where the secret is the password or the device's token. No device
+    /// is the device `default` ([`DEFAULT_DEVICE`](super::names::DEFAULT_DEVICE)).
     Login {
         user: String,
+        device: Option<String>,
         password: String,
     },
     Register {
@@ -75,6 +83,18 @@ pub enum Request {
     Typing {
         to: Chat,
     },
+    /// 1.2: a moderation request on `room` (`TOPIC`, `MODE`, `INVITE`,
+    /// `KICK`, `BAN`, `UNBAN`, `MUTE`, `UNMUTE`, `OP`, `DEOP`; see
+    /// [`moderation`](super::moderation)).
+    Moderate {
+        room: String,
+        action: Action,
+    },
+    /// 1.2: `ROOMINFO:<#room>`: owner, admins, modes, topic, and your own
+    /// role, mute or ban.
+    RoomInfo {
+        room: String,
+    },
     /// 1.2: a message `id` that answers the message `re` of the chat `to`
     /// (docs/PROTOCOL.md §17): stored as a `MSG` whose text starts with
     /// a one-line quote of `re`.
@@ -108,6 +128,21 @@ pub enum Request {
         scope: Scope,
         query: String,
     },
+    /// 1.2: your devices, each online or last seen, and from where.
+    Devices,
+    /// 1.2: logs `device` out for good and revokes its token.
+    Unlink {
+        device: String,
+    },
+    /// 1.2: a one-time code with which a new device gets a token (`PAIR`).
+    Link,
+    /// 1.2, a first frame: `PAIR:<user>@<device>:<code>` trades a code of
+    /// `LINK` for the device's token, `OK:<token>`.
+    Pair {
+        user: String,
+        device: String,
+        code: String,
+    },
     Ping,
     Quit,
 }
@@ -128,6 +163,19 @@ fn fields<'a>(line: &'a str, n: usize, shape: &str) -> Result<Vec<&'a str>, Ko> 
 
 fn user(name: &str) -> Result<String, Ko> {
     check_name(name).map_err(|e| bad(format!("bad user name: {e}")))?;
+    Ok(name.to_string())
+}
+
+/// `<user>` or (1.2) `<user>@<device>`.
+fn user_at(field: &str) -> Result<(String, Option<String>), Ko> {
+    match field.split_once('@') {
+        None => Ok((user(field)?, None)),
+        Some((name, device)) => Ok((user(name)?, Some(self::device(device)?))),
+    }
+}
+
+fn device(name: &str) -> Result<String, Ko> {
+    check_device(name).map_err(bad)?;
     Ok(name.to_string())
 }
 
@@ -222,8 +270,21 @@ impl Request {
     pub fn parse(line: &str) -> Result<Request, Ko> {
         let request = match command_word(line) {
             "LOGIN" => {
-                let f = fields(line, 3, "LOGIN:<user>:<password>")?;
-                Request::Login { user: user(f[1])?, password: password(f[2])? }
+                let f = fields(line, 3, "LOGIN:<user>:<password> or LOGIN:<user>@<device>:<secret>")?;
+                let (user, device) = user_at(f[1])?;
+                Request::Login { user, device, password: password(f[2])? }
+            }
+            "PAIR" => {
+                let f = fields(line, 3, "PAIR:<user>@<device>:<code>")?;
+                let Some((name, dev)) = f[1].split_once('@') else {
+                    return Err(bad("expected PAIR:<user>@<device>:<code>"));
+                };
+                // A code is checked as a message id is (the same alphabet,
+                // 1-64 characters): a wrong code is then a wrong guess,
+                // throttled, not a malformed request.
+                let code = f[2].to_string();
+                check_id(&code).map_err(|_| bad(format!("bad link code {:?}", truncate(&code, 64))))?;
+                Request::Pair { user: user(name)?, device: device(dev)?, code }
             }
             "REGISTER" => {
                 let f = fields(line, 4, "REGISTER:<user>:<email>:<password>")?;
@@ -268,6 +329,11 @@ impl Request {
             "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
             "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
             "TYPING" => Request::Typing { to: chat(fields(line, 2, "TYPING:<user or #room>")?[1])? },
+            "ROOMINFO" => Request::RoomInfo { room: room(fields(line, 2, "ROOMINFO:<#room>")?[1])? },
+            word if REQUEST_WORDS.contains(&word) => {
+                let (room, action) = Action::parse(line)?;
+                Request::Moderate { room, action }
+            }
             "REPLY" => {
                 let f = fields(line, 5, "REPLY:<to>:<id>:<id of the message answered>:<text>")?;
                 let text = Text::parse_sent(f[4]).map_err(bad)?;
@@ -295,13 +361,18 @@ impl Request {
                 let scope = if f[1] == "*" { Scope::All } else { Scope::Chat(chat(f[1])?) };
                 Request::Search { scope, query: query(f[2])? }
             }
-            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "PING" | "QUIT" if line.contains(':') => {
+            "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
+            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "PING" | "QUIT"
+                if line.contains(':') =>
+            {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
             }
             "USERS" => Request::Users,
             "ROOMS" => Request::Rooms,
             "CHATS" => Request::Chats,
             "SERVER" => Request::Server,
+            "DEVICES" => Request::Devices,
+            "LINK" => Request::Link,
             "PING" => Request::Ping,
             "QUIT" => Request::Quit,
             "" => return Err(bad("empty request")),
@@ -314,7 +385,9 @@ impl Request {
     /// `***`, for traces and logs.
     pub fn redacted(&self) -> String {
         match self {
-            Request::Login { user, .. } => format!("LOGIN:{user}:***"),
+            Request::Login { user, device: None, .. } => format!("LOGIN:{user}:***"),
+            Request::Login { user, device: Some(device), .. } => format!("LOGIN:{user}@{device}:***"),
+            Request::Pair { user, device, .. } => format!("PAIR:{user}@{device}:***"),
             Request::Register { user, email, .. } => format!("REGISTER:{user}:{email}:***"),
             Request::Redeem { code, user, email, .. } => format!("REDEEM:{code}:{user}:{email}:***"),
             other => other.to_string(),
@@ -334,7 +407,11 @@ impl fmt::Display for Request {
     /// Writes the frame without its `\n`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Request::Login { user, password } => write!(f, "LOGIN:{user}:{password}"),
+            Request::Login { user, device: None, password } => write!(f, "LOGIN:{user}:{password}"),
+            Request::Login { user, device: Some(device), password } => {
+                write!(f, "LOGIN:{user}@{device}:{password}")
+            }
+            Request::Pair { user, device, code } => write!(f, "PAIR:{user}@{device}:{code}"),
             Request::Register { user, email, password } => {
                 write!(f, "REGISTER:{user}:{email}:{password}")
             }
@@ -355,11 +432,16 @@ impl fmt::Display for Request {
             Request::Members { room } => write!(f, "MEMBERS:#{room}"),
             Request::Server => f.write_str("SERVER"),
             Request::Typing { to } => write!(f, "TYPING:{to}"),
+            Request::Moderate { room, action } => ActionFrame(room, action).fmt(f),
+            Request::RoomInfo { room } => write!(f, "ROOMINFO:#{room}"),
             Request::Reply { to, id, re, text } => write!(f, "REPLY:{to}:{id}:{re}:{text}"),
             Request::Edit { to, id, text } => write!(f, "EDIT:{to}:{id}:{text}"),
             Request::Delete { to, id } => write!(f, "DELETE:{to}:{id}"),
             Request::React { to, id, emoji } => write!(f, "REACT:{to}:{id}:{emoji}"),
             Request::Search { scope, query } => write!(f, "SEARCH:{scope}:{query}"),
+            Request::Devices => f.write_str("DEVICES"),
+            Request::Unlink { device } => write!(f, "UNLINK:{device}"),
+            Request::Link => f.write_str("LINK"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -379,7 +461,10 @@ mod tests {
     #[test]
     fn last_field_takes_the_rest() {
         let r = Request::parse("LOGIN:ana:pa:ss:word").unwrap();
-        assert_eq!(r, Request::Login { user: "ana".into(), password: "pa:ss:word".into() });
+        assert_eq!(r, Request::Login { user: "ana".into(), device: None, password: "pa:ss:word".into() });
+        let r = Request::parse("LOGIN:ana@lab-3:pa:ss").unwrap();
+        let device = Some("lab-3".to_string());
+        assert_eq!(r, Request::Login { user: "ana".into(), device, password: "pa:ss".into() });
         let r = Request::parse("MSG:#general:m1:time: 10:30").unwrap();
         let Request::Msg { to, text, .. } = r else { panic!() };
         assert_eq!((to, text.as_escaped()), (Chat::Room("general".into()), "time: 10:30"));
@@ -389,6 +474,12 @@ mod tests {
     fn every_request_round_trips() {
         for line in [
             "LOGIN:ana:secret",
+            "LOGIN:ana@laptop:s:e:c",
+            "LOGIN:ana@default:secret",
+            "PAIR:ana@browser:k7qm9pzrtw",
+            "DEVICES",
+            "UNLINK:laptop",
+            "LINK",
             "REGISTER:ana::secret",
             "REGISTER:ana:ana@example.org:s:e:c",
             "REDEEM:k7qmx-9pzrt-w4abc:ana::s:e:c",
@@ -409,6 +500,10 @@ mod tests {
             "SERVER",
             "TYPING:bob",
             "TYPING:#general",
+            "KICK:#lab3:bob",
+            "MUTE:#lab3:bob:10",
+            "TOPIC:#lab3:week 2: sockets",
+            "ROOMINFO:#lab3",
             "REPLY:bob:m2:m1:yes\\nindeed",
             "EDIT:#general:m1:fixed: typo",
             "DELETE:bob:m1",
@@ -425,6 +520,15 @@ mod tests {
     #[test]
     fn bad_requests_say_why() {
         assert!(reason("LOGIN:ana").contains("LOGIN:<user>:<password>"));
+        assert!(reason("LOGIN:ana@:pw").contains("bad device name"));
+        assert!(reason("LOGIN:ana@a@b:pw").contains("bad device name"));
+        assert!(reason("LOGIN:@laptop:pw").contains("bad user name"));
+        assert!(reason("PAIR:ana:code").contains("PAIR:<user>@<device>:<code>"));
+        assert!(reason("PAIR:ana@x:a/b").contains("bad link code"));
+        assert!(reason("PAIR:ana@x:").contains("bad link code"));
+        assert!(reason("UNLINK:").contains("bad device name"));
+        assert!(reason("DEVICES:x").contains("takes no fields"));
+        assert!(reason("LINK:x").contains("takes no fields"));
         assert!(reason("LOGIN:ana:").contains("password is empty"));
         assert!(reason("LOGIN:a b:pw").contains("bad user name"));
         assert!(reason("REGISTER:ana:not-an-email:pw").contains("bad email"));
@@ -473,5 +577,9 @@ mod tests {
         assert!(!format!("{:?}", r.redacted()).contains("hunter2"));
         let r = Request::parse("REDEEM:c-1:ana::hunter2").unwrap();
         assert_eq!(r.redacted(), "REDEEM:c-1:ana::***");
+        let r = Request::parse("LOGIN:ana@tui:0123abcd").unwrap();
+        assert_eq!(r.redacted(), "LOGIN:ana@tui:***");
+        let r = Request::parse("PAIR:ana@tui:k7qm9pzrtw").unwrap();
+        assert_eq!(r.redacted(), "PAIR:ana@tui:***");
     }
 }

@@ -33,7 +33,14 @@
 //! 5 + 360 guesses an hour at bob (the pair's bucket, as before) plus 300
 //! a day (the grace), none of the grace ones costing a hash; bob gets in
 //! until the stranger has spent those 300 in a day. Past them he waits
-//! like everyone: device tokens (issue 27) will close that.
+//! like everyone, with his password; his linked devices do not wait at
+//! all: a `LOGIN:<user>@<device>:<token>` with that device's token is
+//! checked first (a SHA-256, no bucket taken) and never throttled by
+//! anyone else's failures (OWASP's "device cookie"; protocol 1.2, §16).
+//! A wrong token is then tried as a password, within the buckets.
+//!
+//! `PAIR:<user>@<device>:<code>` (a code of `LINK`) is an attempt at
+//! `<user>` like a password: a wrong code takes the same tokens.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -55,6 +62,9 @@ pub enum Outcome {
     LoggedIn(UserId, Arc<str>),
     /// Refused; the connection stays open if the code allows it.
     Refused(Ko),
+    /// `PAIR` gave this device token (`OK:<token>`); the connection waits
+    /// for a `LOGIN`.
+    Paired(String),
 }
 
 /// Failed attempts of one address at one account: 5, then one every 10 s.
@@ -213,9 +223,31 @@ impl AuthLimits {
 /// Handles one frame of a connection that is not logged in yet; `peer` is
 /// where the connection comes from.
 pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
+    let outcome = check_first_frame(ctx, line, peer);
+    let metrics = crate::metrics::get();
+    match &outcome {
+        Outcome::LoggedIn(..) => metrics.logins_ok.inc(),
+        Outcome::Refused(ko) if ko.code == Code::AuthFailed => metrics.logins_failed.inc(),
+        Outcome::Refused(_) | Outcome::Paired(_) => 0,
+    };
+    outcome
+}
+
+/// [`authenticate`], before the metrics count its outcome.
+fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
     let addr = address_key(peer);
     match Request::parse(line) {
-        Ok(Request::Login { user, password }) => {
+        Ok(Request::Login { user, device: Some(device), password })
+            if ctx.devices.token_matches(&user, &device, &password) =>
+        {
+            // A linked device's token: no hash, no bucket (module docs).
+            match (ctx.store.user_id(&user), ctx.store.user_name(&user)) {
+                (Some(id), Some(name)) => Outcome::LoggedIn(id, name),
+                _ => Outcome::Refused(Ko::new(Code::AuthFailed, "wrong user or password")),
+            }
+        }
+        Ok(Request::Pair { user, device, code }) => pair(ctx, &user, &device, &code, peer),
+        Ok(Request::Login { user, password, .. }) => {
             // With --auto-register, a login for a new name creates an account.
             let new = ctx.config.auto_register && ctx.store.user_id(&user).is_none();
             if new && let Err(ko) = crate::store::password::check_new(&password) {
@@ -246,15 +278,52 @@ pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
                     let outcome = create(ctx, &user, &email, &password, peer);
                     match &outcome {
                         Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name} (invite code)"),
-                        Outcome::Refused(_) => claim.release(),
+                        Outcome::Refused(_) | Outcome::Paired(_) => claim.release(),
                     }
                     outcome
                 }
             }
         }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
-        Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER" | "REDEEM") => Outcome::Refused(ko),
+        Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER" | "REDEEM" | "PAIR") => {
+            Outcome::Refused(ko)
+        }
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),
+    }
+}
+
+/// `PAIR`: trades a code of `LINK` for the device's token, as an attempt
+/// at `user` within the failed-login limits (a wrong code is a failure).
+fn pair(ctx: &Ctx, user: &str, device: &str, code: &str, peer: IpAddr) -> Outcome {
+    let attempt = match ctx.auth.begin(user, address_key(peer)) {
+        Ok(attempt) => attempt,
+        Err(ko) => {
+            log_limited!(ctx.logs.throttled, warn, "{peer}: too many failed attempts at {user}: throttled");
+            return Outcome::Refused(ko);
+        }
+    };
+    let valid = ctx.store.user_id(user).is_some_and(|id| ctx.devices.take_code(id, code));
+    if !valid {
+        log_limited!(ctx.logs.auth, info, "{peer}: wrong link code for {user}");
+        return Outcome::Refused(Ko::new(Code::AuthFailed, "wrong, used or expired link code"));
+    }
+    ctx.auth.give_back(attempt);
+    let name = ctx.store.user_name(user).map_or_else(|| user.to_string(), |n| n.to_string());
+    match ctx.devices.new_token(&name, device, peer) {
+        Ok(token) => {
+            log::info!("{peer}: {name} linked the device {device}");
+            Outcome::Paired(token)
+        }
+        Err(ko) => Outcome::Refused(ko),
+    }
+}
+
+/// The device a first frame logs in as (`LOGIN:<user>@<device>:…`), if it
+/// names one.
+pub fn login_device(line: &str) -> Option<String> {
+    match Request::parse(line) {
+        Ok(Request::Login { device, .. }) => device,
+        _ => None,
     }
 }
 
@@ -327,7 +396,7 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
     let outcome = create(ctx, user, email, password, peer);
     match &outcome {
         Outcome::LoggedIn(_, name) => log::info!("{peer}: new account {name}"),
-        Outcome::Refused(_) => ctx.auth.cancel_registration(addr),
+        Outcome::Refused(_) | Outcome::Paired(_) => ctx.auth.cancel_registration(addr),
     }
     outcome
 }

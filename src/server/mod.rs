@@ -28,9 +28,11 @@
 pub mod actions;
 pub mod auth;
 pub mod closer;
+pub mod devices;
 pub mod known;
 pub mod listener;
 pub mod log_limit;
+pub mod moderation;
 pub mod nodes;
 pub mod p2p;
 pub mod presence;
@@ -80,6 +82,10 @@ pub struct Config {
     pub fsync: bool,
     /// Rooms with more members send no `JOINED`/`LEFT`.
     pub presence_limit: usize,
+    /// Receive connections (devices) per user at once (`--max-devices`).
+    pub max_devices: usize,
+    /// Days after which a device not seen is forgotten (`--device-days`).
+    pub device_days: f64,
     /// Bytes that may wait for a slow receiver before `BYE:SLOW`.
     pub max_pending: usize,
     /// Connections (both ports together) beyond which new ones get `KO:BUSY`.
@@ -101,6 +107,8 @@ pub struct Config {
     pub store: crate::store::Options,
     /// TLS on both ports (`--tls-cert`, `--tls-key`); `None`: plaintext.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// 1.2: how long a minute of `MUTE`/`BAN` lasts (`--minute-ms`, for tests).
+    pub minute_ms: u64,
     /// 1.2: how long after sending a message may be edited or deleted.
     pub actions: actions::Limits,
 }
@@ -145,6 +153,8 @@ impl Config {
             kdf_cost: DEFAULT_KDF_COST,
             fsync: true,
             presence_limit: DEFAULT_PRESENCE_LIMIT,
+            max_devices: crate::protocol::DEFAULT_MAX_DEVICES,
+            device_days: devices::DEFAULT_DEVICE_DAYS,
             max_pending: DEFAULT_MAX_PENDING,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_per_address: DEFAULT_MAX_PER_ADDRESS,
@@ -154,6 +164,7 @@ impl Config {
             address_rate: DEFAULT_ADDRESS_RATE,
             store: crate::store::Options::default(),
             tls: None,
+            minute_ms: moderation::MINUTE_MS,
             actions: actions::Limits::default(),
         }
     }
@@ -168,6 +179,8 @@ pub struct Ctx {
     pub nodes: Arc<dyn Nodes>,
     /// Ports announced with `P2P:<port>`.
     pub p2p_ports: p2p::Ports,
+    /// Each user's devices: positions, tokens, link codes (protocol 1.2).
+    pub devices: Arc<devices::Devices>,
     /// Who was told `JOINED`, and how often (see `presence`).
     presence: presence::Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).
@@ -381,6 +394,9 @@ impl Server {
         let address_requests = (config.rate > 0.0 && address_rate > 0.0)
             .then(|| throttle::Throttle::new(default_burst(address_rate), address_rate));
         let config_max_connections = config.max_connections;
+        let devices =
+            devices::Devices::start(config.data_dir.clone(), config.max_devices, config.device_days)
+                .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::new(&config.exempt),
@@ -389,6 +405,7 @@ impl Server {
             router,
             nodes,
             p2p_ports: p2p::Ports::default(),
+            devices,
             presence,
             requests,
             address_requests,
@@ -455,6 +472,9 @@ impl Server {
         for user in self.ctx.router.online_users() {
             self.ctx.store.note_offline(user, now);
         }
+        let online: Vec<_> =
+            self.ctx.router.online_users().into_iter().flat_map(|u| self.ctx.router.outlets(u)).collect();
+        self.ctx.devices.stop(&online);
         self.ctx.router.close_all(Bye::Shutdown);
         self.ctx.presence.stop();
         if let Some(timer) = self.presence_timer.take() {

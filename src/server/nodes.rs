@@ -38,6 +38,12 @@ pub trait Nodes: Send + Sync {
     /// The receive connection ended. True if the user is now offline
     /// everywhere; false if a newer session (on another node) replaced it.
     fn release(&self, outlet: &Arc<Outlet>, ts_ms: u64) -> bool;
+    /// `old` ended while `new`, another device of the same user, stays
+    /// online here (protocol 1.2): the session is `new`'s from now on, so
+    /// that `new`'s end is the one that releases it.
+    fn handover(&self, old: &Arc<Outlet>, new: &Arc<Outlet>) {
+        let _ = (old, new);
+    }
     /// The names of the users online on *other* nodes (`USERS`).
     fn online_names(&self) -> Vec<String>;
     /// True if `user` is online on another node.

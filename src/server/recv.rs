@@ -1,6 +1,10 @@
 //! The receive-port handler: one thread per connection.
 //!
-//! 1. Login (same frames as the send port), answered `OK:<user>`.
+//! 1. Login (same frames as the send port), answered `OK:<user>`. A login
+//!    may name a device (`LOGIN:<user>@<device>:…`, protocol 1.2): one
+//!    connection per device, up to `--max-devices` (`server::devices`).
+//!    `VERSION:1.x` may come before it (answered `OK`), or right after a
+//!    device login: the replay waits up to 500 ms for it.
 //! 2. Attach: register an [`Outlet`] with the router and send the inbox
 //!    replay — every durable event not yet acknowledged, in order. Events
 //!    that become durable meanwhile wait in the outlet behind the replay.
@@ -23,7 +27,9 @@ use std::time::Instant;
 use super::log_limit::log_limited;
 use super::replies::RETRY_FLUSH;
 use super::{Ctx, auth};
-use crate::protocol::{Bye, Code, Event, EventReply, FrameError, FrameReader, Ko, Reply};
+use crate::protocol::{
+    Bye, Code, DEFAULT_DEVICE, DEVICE_VERSION_WAIT_MS, Event, EventReply, FrameError, FrameReader, Ko, Reply,
+};
 use crate::router::Outlet;
 use crate::store::UserId;
 use crate::transport::Stream;
@@ -44,39 +50,75 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     // by a store that stopped first.
     let id = ctx.connections.add(&stream);
     let mut reader = FrameReader::new(&*stream, READ_BUFFER, ctx.config.max_frame);
-    if let Some((user, name)) = login(ctx, &stream, peer, &mut reader) {
-        match Outlet::new(user, name, stream.clone(), ctx.config.max_pending) {
-            Ok(outlet) => live(ctx, &stream, &mut reader, &Arc::new(outlet)),
-            Err(e) => log::debug!("{peer}: {e}"),
+    let mut version = 0;
+    // A login refused for one device too many waits for another login.
+    while let Some(login) = login(ctx, &stream, peer, &mut reader, &mut version) {
+        match Outlet::new(login.user, login.name, stream.clone(), ctx.config.max_pending) {
+            Ok(outlet) => {
+                let outlet = outlet.on_device(login.device.as_deref().unwrap_or(DEFAULT_DEVICE).into());
+                outlet.opt_in(version);
+                if login.device.is_some() && version < 2 && !await_version(&mut reader, &outlet) {
+                    break;
+                }
+                if live(ctx, &stream, &mut reader, &Arc::new(outlet)) == Live::Ended {
+                    break;
+                }
+            }
+            Err(e) => {
+                log::debug!("{peer}: {e}");
+                break;
+            }
         }
     }
     ctx.connections.remove(id);
     stream
 }
 
+/// A successful login.
+struct Login {
+    user: UserId,
+    name: Arc<str>,
+    /// The device it named (`None`: the device `default`).
+    device: Option<String>,
+}
+
 /// Reads frames until a successful login; `None` if the connection ends.
 /// The `OK:<user>` is written by [`live`], once the user is online.
+/// `VERSION:1.x` before it is answered `OK` and noted in `version`.
 fn login(
     ctx: &Ctx,
     stream: &Stream,
     peer: SocketAddr,
     reader: &mut FrameReader<&Stream>,
-) -> Option<(UserId, Arc<str>)> {
+    version: &mut u8,
+) -> Option<Login> {
     let say = |frame: &str| stream.write_all_by(frame.as_bytes(), Instant::now() + ctx.config.timeout);
     loop {
         let deadline = Instant::now() + ctx.config.timeout;
         let ko = match reader.read_frame(Some(deadline)) {
-            Ok(line) => match auth::authenticate(ctx, line, peer.ip()) {
-                // Attaching replays the inbox: it costs a request (--rate).
-                auth::Outcome::LoggedIn(user, name) => match ctx.meter(user, peer.ip(), 1) {
-                    Ok(()) => return Some((user, name)),
-                    Err(ko) => {
-                        log_limited!(ctx.logs.throttled, info, "{peer}: {name} throttled (--rate)");
-                        ko
+            Ok(line) => {
+                if let Some(minor) = EventReply::parse(line).and_then(EventReply::minor) {
+                    *version = (*version).max(minor);
+                    say(&Reply::Ok.to_string()).ok()?;
+                    continue;
+                }
+                let device = auth::login_device(line);
+                match auth::authenticate(ctx, line, peer.ip()) {
+                    // Attaching replays the inbox: it costs a request (--rate).
+                    auth::Outcome::LoggedIn(user, name) => match ctx.meter(user, peer.ip(), 1) {
+                        Ok(()) => return Some(Login { user, name, device }),
+                        Err(ko) => {
+                            log_limited!(ctx.logs.throttled, info, "{peer}: {name} throttled (--rate)");
+                            ko
+                        }
+                    },
+                    auth::Outcome::Refused(ko) => ko,
+                    auth::Outcome::Paired(token) => {
+                        say(&Reply::OkWith(token).to_string()).ok()?;
+                        continue;
                     }
-                },
-                auth::Outcome::Refused(ko) => ko,
-            },
+                }
+            }
             Err(FrameError::NotUtf8) => Ko::new(Code::BadRequest, "the frame is not UTF-8"),
             Err(FrameError::TooLong) => Ko::new(Code::TooLong, "the frame is too long"),
             Err(FrameError::TimedOut) => {
@@ -97,30 +139,78 @@ fn login(
     }
 }
 
+/// Right after a device login (protocol 1.2), waits up to
+/// [`DEVICE_VERSION_WAIT_MS`] for the client's `VERSION:1.2`, so that its
+/// replay is made for the version it speaks. Any other frame ends the
+/// wait (an `ACK` now acknowledges nothing sent yet). False if the
+/// connection ended.
+fn await_version(reader: &mut FrameReader<&Stream>, outlet: &Outlet) -> bool {
+    let deadline = Instant::now() + std::time::Duration::from_millis(DEVICE_VERSION_WAIT_MS);
+    while Instant::now() < deadline {
+        match reader.read_frame(Some(deadline)) {
+            Ok(line) => match EventReply::parse(line).and_then(EventReply::minor) {
+                Some(minor) => {
+                    outlet.opt_in(minor);
+                    if minor >= 2 {
+                        return true;
+                    }
+                }
+                None => return true,
+            },
+            Err(FrameError::TimedOut | FrameError::NotUtf8) => return true,
+            Err(e) => {
+                log::debug!("{}: before the replay: {e:?}", outlet.name);
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// How a receive login ended.
+#[derive(PartialEq)]
+enum Live {
+    /// The connection is over.
+    Ended,
+    /// Refused for one device too many: the connection waits for a login.
+    Refused,
+}
+
 /// Attaches the outlet (the user is online from here: `USERS` shows it
 /// before the client reads its `OK`), replays the inbox, then serves live.
-fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) {
+fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &Arc<Outlet>) -> Live {
+    let say =
+        |reply: Reply| stream.write_all_by(reply.to_string().as_bytes(), Instant::now() + ctx.config.timeout);
     // In a cluster, claiming the session replaces one on another node.
     let mut attached = None;
     let elsewhere = match ctx.nodes.claim(outlet, &mut || attached = Some(attach(ctx, outlet))) {
         Ok(elsewhere) => elsewhere,
         Err(ko) => {
-            let _ = stream
-                .write_all_by(Reply::Ko(ko).to_string().as_bytes(), Instant::now() + ctx.config.timeout);
-            return;
+            let _ = say(Reply::Ko(ko));
+            return Live::Ended;
         }
     };
-    let Some((upto, replaced)) = attached else { return };
+    let Some(attached) = attached else { return Live::Ended };
+    let Some(Attached { upto, after, replaced, alone }) = attached else {
+        let max = ctx.devices.max_devices;
+        let ko = Ko::new(Code::TooManyDevices, format!("{max} devices are online already (--max-devices)"));
+        log::info!("{}: device {} refused: {max} online already", outlet.name, outlet.device);
+        if let Some(current) = ctx.router.get(outlet.user) {
+            ctx.nodes.handover(outlet, &current); // the claim was this outlet's
+        }
+        return if say(Reply::Ko(ko)).is_ok() { Live::Refused } else { Live::Ended };
+    };
     match replaced {
         Some(old) => {
             ctx.presence.replaced(&old, outlet);
             old.close(Bye::Replaced);
         }
+        None if !alone => {} // another device of a user online here
         None if !elsewhere => ctx.presence.came_online(ctx, outlet),
         None => ctx.presence.moved_here(outlet), // not coming online
     }
-    log::debug!("{} is online (inbox durable up to {upto})", outlet.name);
-    match send_replay(ctx, stream, upto, outlet) {
+    log::debug!("{} is online on {} (inbox durable up to {upto})", outlet.name, outlet.device);
+    match send_replay(ctx, stream, after, upto, outlet) {
         Ok(()) => {
             outlet.finish_replay();
             serve_live(ctx, reader, outlet);
@@ -135,23 +225,41 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         outlet.close(Bye::Shutdown);
     }
     outlet.shut_down();
+    ctx.devices.detach(outlet);
     // Last seen is noted while the router still lists the user: whoever
     // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,
     // never the one before it. (A connection replaced by a newer one, here
     // or on another node, is not the user going offline.)
     let now = crate::store::now_ms();
-    let current = ctx.router.get(outlet.user).is_some_and(|current| Arc::ptr_eq(&current, outlet));
-    let offline_everywhere = current && ctx.nodes.release(outlet, now);
+    // Only the user's last device here going is the user going.
+    let last = ctx.router.is_only(outlet);
+    let offline_everywhere = last && ctx.nodes.release(outlet, now);
     if offline_everywhere {
         ctx.store.note_offline(outlet.user, now);
     }
     if ctx.router.remove(outlet) {
         ctx.p2p_ports.forget(outlet.user);
+    } else if let Some(remaining) = ctx.router.get(outlet.user) {
+        // Another device stays: its end is the one that says LEFT.
+        ctx.presence.replaced(outlet, &remaining);
+        ctx.nodes.handover(outlet, &remaining);
     }
     if offline_everywhere {
         ctx.presence.went_offline(ctx, outlet);
         log::debug!("{} is offline", outlet.name);
     }
+    Live::Ended
+}
+
+/// An outlet attached: the replay goes after `after` (its device's
+/// position) up to `upto`.
+struct Attached {
+    upto: u64,
+    after: u64,
+    /// The outlet of the same device it replaced.
+    replaced: Option<Arc<Outlet>>,
+    /// The user had no other device online here.
+    alone: bool,
 }
 
 /// Registers the outlet with the router and finds where the inbox replay
@@ -163,24 +271,31 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
 /// under the router's lock. So either the replay includes the batch (and
 /// the outlet skips its events when they are delivered, by sequence
 /// number), or the outlet is registered before the batch is delivered.
-/// Returns the last sequence number of the replay, and the outlet replaced.
-fn attach(ctx: &Ctx, outlet: &Arc<Outlet>) -> (u64, Option<Arc<Outlet>>) {
-    let mut upto = 0;
-    let replaced = ctx.router.insert_with(outlet.user, outlet.clone(), || {
+/// `None` if the user has `--max-devices` devices online already.
+fn attach(ctx: &Ctx, outlet: &Arc<Outlet>) -> Option<Attached> {
+    let (mut upto, mut after, mut several) = (0, 0, false);
+    let max = ctx.devices.max_devices;
+    let (replaced, alone) = ctx.router.insert_device(outlet.user, outlet.clone(), max, || {
         upto = ctx.store.inbox_end(outlet.user);
+        let (position, more) = ctx.devices.attach(outlet, outlet.peer_ip);
+        (after, several) = (position.min(upto), more);
         outlet.start_replay(upto);
-    });
-    (upto, replaced)
+    })?;
+    if several {
+        super::devices::Devices::several(ctx, outlet.user, true);
+    }
+    Some(Attached { upto, after, replaced, alone })
 }
 
 /// Writes the `OK` and the replay with blocking writes, a chunk at a time
 /// as the store reads them from its log. The client must keep reading: a
 /// client that does not take a chunk within `--timeout` is dropped. A
 /// goodbye said meanwhile (`BYE:REPLACED`) cuts it short.
-fn send_replay(ctx: &Ctx, stream: &Stream, upto: u64, outlet: &Outlet) -> std::io::Result<()> {
+fn send_replay(ctx: &Ctx, stream: &Stream, after: u64, upto: u64, outlet: &Outlet) -> std::io::Result<()> {
     let timeout = ctx.config.timeout;
     let mut chunk = Reply::with(&*outlet.name).to_string();
-    let mut frames = ctx.store.replay(outlet.user, upto);
+    let minor = if outlet.speaks(2) { 2 } else { 0 };
+    let mut frames = ctx.store.replay_after(outlet.user, after, upto, minor);
     loop {
         let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
         if chunk.len() >= 60 * 1024 || !more {
@@ -208,7 +323,7 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                 last_frame = Instant::now();
                 pinged = false;
                 match EventReply::parse(line) {
-                    Some(EventReply::Ack(seq)) => ctx.store.ack(outlet.user, seq.min(outlet.last_sent())),
+                    Some(EventReply::Ack(seq)) => ctx.devices.ack(ctx, outlet, seq.min(outlet.last_sent())),
                     Some(EventReply::Pong) => {}
                     Some(version @ (EventReply::Version11 | EventReply::Version12)) => {
                         outlet.opt_in(version.minor().unwrap_or(0))

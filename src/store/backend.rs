@@ -25,8 +25,9 @@
 
 use std::sync::Arc;
 
+use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
-use crate::protocol::{Accepted, Chat, ChatLine, HistoryLine, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, HistoryLine, InfoLine, Ko, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -165,6 +166,48 @@ pub trait Backend: Send + Sync {
     /// The inbox events not yet acknowledged, up to `upto`, as frames.
     fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines>;
 
+    // ----- 1.2: moderation (`store::moderation`)
+    /// `by` changes a rule of `room`: checked against the room's rules
+    /// and applied under one lock (`KO:FORBIDDEN` if `by` may not;
+    /// `KO:NOT_MEMBER` for a room that does not exist or a `KICK` of
+    /// someone not in it). A target is named as registered (the server
+    /// looked it up). The change is recorded with its `notice`, and a
+    /// `KICKED` or `BANNED` member leaves the room, in one batch.
+    fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko>;
+    /// `ROOMINFO` lines for `user`, a member, a server admin or someone
+    /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko>;
+    /// True if `user` moderates `room` (a room admin, its owner, or a
+    /// server admin): what deleting another member's message will ask.
+    fn is_room_admin(&self, user: UserId, room: &str) -> bool;
+    // ----- several devices (protocol 1.2, `server::devices`)
+    /// The inbox events after `after` (a device's position) up to `upto`,
+    /// as frames; those the inbox no longer holds are left out. The
+    /// default replays from the inbox's start: a device may get events
+    /// again, which clients drop by `(from, id)`.
+    /// `minor` is the connection's version: copies and read marks (1.2)
+    /// are left out below 2.
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        let _ = (after, minor);
+        self.replay(user, upto)
+    }
+    /// `user` has several devices (`true`) or one again: from now on its
+    /// inbox gets copies of its own messages and read marks, or not. The
+    /// default does nothing: no copies, no read marks (a cluster, see
+    /// docs/CLUSTER.md).
+    fn set_several(&self, user: UserId, several: bool) {
+        let _ = (user, several);
+    }
+    /// One device of `user` acknowledged up to `upto` while another still
+    /// holds the inbox at `after`: the direct messages among the events
+    /// after `after` become DELIVERED (two grey ticks on the first device),
+    /// without leaving the inbox. Nobody waits for it. The default does
+    /// nothing: DELIVERED then comes with the [`Backend::ack`] of the last
+    /// device.
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let _ = (user, after, upto);
+    }
+
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.
     fn stop(&self);
@@ -173,4 +216,10 @@ pub trait Backend: Send + Sync {
     /// first start, the same after every restart and on every node of a
     /// cluster, different for a fresh data directory (see `server_id.rs`).
     fn server_id(&self) -> Result<String, Ko>;
+
+    /// Events waiting in every inbox together, for the metrics
+    /// (`wachat_inbox_events`); `None` if this backend cannot say cheaply.
+    fn inbox_events(&self) -> Option<u64> {
+        None
+    }
 }

@@ -245,6 +245,9 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
                     walk.at.get(pos).map(|&m| (m, 0, out.messages[m].ts))
                 }
                 Queued::Status { pos } => walk.status.get(pos).map(|&(kind, m, ts)| (m, kind, ts)),
+                // A cluster keeps no copies or read marks (docs/CLUSTER.md,
+                // "Devices"): the other devices read them in HISTORY.
+                Queued::Copy { .. } | Queued::Mark { .. } => continue,
             };
             match event {
                 Some((message, kind, ts)) => out.events.push((id, seq, message, kind, ts)),

@@ -22,6 +22,8 @@ pub struct Options {
     /// Say in the log (at `info`) what each start and checkpoint did: the
     /// server's operator wants it; `wachat users` does not (then `debug`).
     pub report: bool,
+    /// What a user, an inbox and the disk may take (`store::budget`).
+    pub budget: super::budget::Budget,
     /// Deleted texts leave the log's files this often (`--erase-minutes`;
     /// zero: at once), and at every start (see `store::erase`).
     pub erase_interval: Duration,
@@ -46,6 +48,7 @@ impl Default for Options {
             checkpoint_interval: Duration::from_secs(600),
             retain: None,
             report: true,
+            budget: super::budget::Budget::default(),
             erase_interval: Duration::from_secs(ERASE_MINUTES * 60),
         }
     }

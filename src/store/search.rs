@@ -24,7 +24,7 @@
 //! which a scan of a million texts can afford, and a dependency is not
 //! needed for it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -34,6 +34,7 @@ use super::local::Inner;
 use super::local::reads::Directions;
 use super::record::{MsgRef, Pos};
 use super::state::UserId;
+use crate::protocol::action::{Act, ActionId};
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, State, Text};
 
@@ -359,16 +360,28 @@ impl Inner {
             }
         }
         let (mut found, mut scanned) = (Vec::new(), 0);
+        let mut edited: HashSet<String> = HashSet::new();
         for (from, end) in ranges {
             if found.len() >= limit || scanned >= MAX_SCANNED {
                 break;
             }
+            // The messages edited in this range: their old text may not
+            // match and their new one may (a quick look for `,_e` first).
+            self.block_records(from, end, |_, line| {
+                if line.contains(",_e")
+                    && let Ok(m) = MsgRef::decode(line)
+                    && let Some(action) = ActionId::parse(m.id)
+                    && action.act == Act::Edit
+                {
+                    edited.insert(action.target);
+                }
+            })?;
             let mut lines = Vec::new();
             self.block_records(from, end, |pos, line| {
                 let Ok(m) = MsgRef::decode(line) else { return };
-                // Only actions (which change what came before) and matches
-                // matter; the test of the words first, the cheaper one.
-                let wanted = m.id.starts_with('_') || query.matches_escaped(&m.text);
+                // Only actions (which change what came before), edited
+                // messages and matches matter; the words tested last.
+                let wanted = m.id.starts_with('_') || edited.contains(m.id) || query.matches_escaped(&m.text);
                 if wanted && conversation(&m, &me).is_some_and(|c| walks.contains_key(&c)) {
                     lines.push((pos, line.to_string()));
                 }

@@ -38,8 +38,11 @@
 //! callback holding only the delivery turn, which nothing else in the
 //! store takes, so that batches reach the router in order.
 
+#[cfg(test)]
+mod budget_tests;
 mod checkpointer;
 pub mod committer;
+mod moderation;
 pub(in crate::store) mod reads;
 mod requests;
 #[cfg(test)]
@@ -109,6 +112,8 @@ pub(in crate::store) struct Inner {
     lock: Mutex<Option<DataLock>>,
     /// This data directory's identity (`server.csv`), which `SERVER` answers.
     pub(super) server_id: String,
+    /// Whether the disk is below `--min-free` (see `store::budget`).
+    pub(super) floor: super::budget::Floor,
     /// Deleted texts still to take off the disk, and their thread's bell.
     pub(in crate::store) eraser: super::erase::Eraser,
     /// 1.2: the words of the log's blocks, for `SEARCH` (`store::search`).
@@ -203,6 +208,7 @@ impl LocalStore {
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
             server_id,
+            floor: super::budget::Floor::default(),
             eraser,
             search_index: Default::default(),
         });
@@ -330,7 +336,19 @@ impl Inner {
     /// Like [`Inner::write`], with the whole pending batch: records not
     /// yet on disk can be read back ([`Pending::line_at`]), which a
     /// resend's check needs (`requests::send_one`).
+    /// Refused with `KO:FULL` below the free-space floor (`--min-free`).
     pub(super) fn write_in<T>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
+    ) -> std::result::Result<(T, Ticket), Ko> {
+        self.floor.check(self.disk.as_ref(), &self.dir, self.options.budget.min_free)?;
+        self.apply_in(f)
+    }
+
+    /// Applies `f` as [`Inner::write_in`] does, below the floor too:
+    /// for the small records nobody waits for (acknowledgements, last-seen
+    /// times), which the floor's room is also there for.
+    fn apply_in<T>(
         &self,
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
@@ -365,7 +383,7 @@ impl Inner {
         &self,
         f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<(), Ko>,
     ) -> std::result::Result<(), Ko> {
-        let written = self.write(f);
+        let written = self.apply_in(|state, pending| f(state, &mut pending.batch));
         self.flush_later();
         written.map(drop)
     }

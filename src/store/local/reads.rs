@@ -304,12 +304,21 @@ pub(super) struct ReplayLines {
     upto: u64,
     /// The last sequence number written.
     after: u64,
+    /// The minor version of the connection: copies and read marks (1.2)
+    /// are left out below 2.
+    minor: u8,
 }
 
 impl ReplayLines {
     /// `user`'s inbox events after what it acknowledged, up to `upto`.
     pub(super) fn new(inner: &Arc<Inner>, user: UserId, upto: u64) -> ReplayLines {
-        ReplayLines { inner: inner.clone(), reader: Reader::new(inner.clone()), user, upto, after: 0 }
+        ReplayLines::after(inner, user, 0, upto, 0)
+    }
+
+    /// The same, after `after` (a device's position), for a connection
+    /// that speaks 1.`minor` (issue 27).
+    pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64, minor: u8) -> ReplayLines {
+        ReplayLines { inner: inner.clone(), reader: Reader::new(inner.clone()), user, upto, after, minor }
     }
 }
 
@@ -318,6 +327,9 @@ impl Lines for ReplayLines {
         let events = self.inner.state.lock().queued(self.user, self.after, self.upto, CHUNK);
         let Some(&(last, _)) = events.last() else { return Ok(false) };
         for (seq, queued) in events {
+            if queued.since() > self.minor {
+                continue;
+            }
             let pos = queued.pos();
             let line = self.reader.line(pos, false)?;
             let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
@@ -348,9 +360,17 @@ fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgRef) -> bool
 
 /// Writes the frame of inbox event `seq` from the log line of its record.
 fn write_event(out: &mut String, seq: u64, queued: &Queued, line: &str) -> Result<(), String> {
-    if let Queued::Direct { .. } | Queued::Room { .. } = queued {
+    if let Queued::Direct { .. } | Queued::Room { .. } | Queued::Copy { .. } = queued {
         let m = MsgRef::decode(line)?;
         let _ = writeln!(out, "{}", m.event(seq));
+        return Ok(());
+    }
+    if let Queued::Mark { .. } = queued {
+        // The user's own READ: a read mark for its devices (1.2).
+        let Record::Read { chat, id, ts, .. } = Record::decode(line)? else {
+            return Err("expected READ for a read mark".into());
+        };
+        let _ = writeln!(out, "{}", EventRef::ReadMark { seq, chat: &chat, id: &id, ts });
         return Ok(());
     }
     // A mark on a message the user sent: the one who got it or read it.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::erase::Erasure;
+use super::super::moderation::{Moderated, Notice};
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
 use super::super::state::{MAX_ROOMS_PER_USER, State, UserId};
@@ -21,7 +22,7 @@ use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::reads::{Reader, ReplayLines, hidden_senders};
 use super::{Inner, LocalStore, Pending};
-use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, InfoLine, Ko, RoomLine, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -141,6 +142,9 @@ impl Backend for LocalStore {
             if existing.is_some_and(|r| state.is_member(r, user)) {
                 return Ok(());
             }
+            if let Some(r) = existing {
+                state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
+            }
             if state.rooms_of(user).count() >= MAX_ROOMS_PER_USER {
                 let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
                 return Err(ko(Code::BadRequest, why));
@@ -151,7 +155,11 @@ impl Backend for LocalStore {
             };
             let ts = state.next_ts(now_ms());
             let me = state.users[user].name.clone();
-            state.commit(Record::Join { ts, user: me, room: name, read }, batch)
+            state.commit(Record::Join { ts, user: me, room: name.clone(), read }, batch)?;
+            if existing.is_none() {
+                super::moderation::claim(state, batch, &name, user)?; // 1.2: its creator owns it
+            }
+            Ok(())
         })?;
         Ok(ticket)
     }
@@ -286,6 +294,45 @@ impl Backend for LocalStore {
         Box::new(ReplayLines::new(&self.inner, user, upto))
     }
 
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
+    }
+
+    fn set_several(&self, user: UserId, several: bool) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            if state.users[user].several == several {
+                return Ok(());
+            }
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::Devices { ts, user: me, several }, batch)
+        });
+        if let Err(e) = result {
+            log::warn!("store: the devices of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    /// DELIVERED for the direct messages after `after` up to `upto`, as
+    /// `ack` makes them, without trimming the inbox (issue 27).
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            let me = state.users[user].name.clone();
+            let ts = state.next_ts(now_ms());
+            for (_, queued) in state.queued(user, after, upto, usize::MAX) {
+                if let crate::store::state::Queued::Direct { from, dord, id, .. } = queued
+                    && state.would_deliver(from, user, dord)
+                {
+                    let chat = state.users[from].name.clone();
+                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
+        }
+    }
+
     /// Shared with `Drop`.
     fn stop(&self) {
         self.inner.stop()
@@ -293,6 +340,25 @@ impl Backend for LocalStore {
 
     fn server_id(&self) -> Result<String, Ko> {
         Ok(self.inner.server_id.clone())
+    }
+
+    /// One pass over the users under the state lock (a scrape's, every
+    /// few seconds): ~10 µs per thousand users.
+    fn inbox_events(&self) -> Option<u64> {
+        let state = self.inner.state.lock();
+        Some(state.users.iter().map(|u| u.inbox.queue.len() as u64).sum())
+    }
+
+    fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
+        self.inner.moderate(by, room, change, notice)
+    }
+
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+        self.inner.room_info(user, room)
+    }
+
+    fn is_room_admin(&self, user: UserId, room: &str) -> bool {
+        self.inner.is_room_admin(user, room)
     }
 }
 
@@ -388,12 +454,15 @@ impl Inner {
                 let to = state
                     .user_id(name)
                     .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                self.options.budget.check_send(state, from, Some(to))?;
                 (state.users[to].name.clone(), state.direct_link(from, to))
             }
             Chat::Room(name) => {
                 let room = state
                     .member_room(name, from)
                     .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+                state.may_send_to(room, from, now_ms())?; // 1.2: +announce, mutes
+                self.options.budget.check_send(state, from, None)?;
                 (state.room(room).name.clone(), state.room_link(room))
             }
         };
@@ -406,6 +475,7 @@ impl Inner {
             text: text.clone(),
         };
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)?;
+        crate::metrics::get().messages.inc();
         Ok(Accepted { id: id.into(), ts })
     }
 

@@ -37,6 +37,7 @@ impl State {
             recent: Arc::default(),
             inbox: Inbox::default(),
             last_seen: None,
+            several: false,
         });
         Ok(id)
     }
@@ -45,6 +46,7 @@ impl State {
     /// its `\n`): nothing is written and nothing is pushed.
     pub fn load(&mut self, pos: Pos, len: u64, record: &Record) -> Result<(), String> {
         self.apply(record, pos, None)?;
+        self.count_usage(record, len);
         self.end = pos + len;
         self.sync_end = self.end;
         self.since_checkpoint += 1;
@@ -61,6 +63,7 @@ impl State {
             batch.log.truncate(start);
             return Err(internal(e));
         }
+        self.count_usage(&record, len);
         self.end += len;
         if record.needs_sync() {
             batch.sync = true;
@@ -102,13 +105,19 @@ impl State {
                         return Err(format!("no message number {ord} in {chat}"));
                     }
                     let member = r.members.get_mut(&user).ok_or_else(|| format!("{chat}: not a member"))?;
+                    let moved = member.read < ord + 1;
                     member.mark_read(ord + 1);
+                    if moved {
+                        self.mark(user, (chat, id, *ts), pos, push);
+                    }
                 } else {
                     let sender = self.need_user(chat)?;
                     self.need_sent(sender, user, *ord)?;
                     if self.would_read(sender, user, *ord) {
                         self.direct_mut(sender, user).marks[side(sender, user)].read = ord + 1;
-                        self.status(sender, user, id, MsgState::Read, *ts, pos, push);
+                        let mut push = push;
+                        self.status(sender, user, id, MsgState::Read, *ts, pos, push.as_deref_mut());
+                        self.mark(user, (chat, id, *ts), pos, push);
                     }
                 }
                 Ok(())
@@ -120,12 +129,16 @@ impl State {
                 member.read = *read;
                 member.own.clear();
                 self.users[user].rooms.insert(room);
+                let name = self.users[user].name.clone();
+                self.room_mut(room).rules.joined(&name);
                 Ok(())
             }
             Record::Leave { user, room, .. } => {
                 let (user, room) = (self.need_user(user)?, self.need_room(room)?);
+                let name = self.users[user].name.clone();
                 let r = self.room_mut(room);
                 r.members.remove(&user);
+                r.rules.left(&name);
                 let empty = r.members.is_empty();
                 self.users[user].rooms.remove(&room);
                 if empty {
@@ -147,6 +160,12 @@ impl State {
                 let user = self.need_user(user)?;
                 let seen = &mut self.users[user].last_seen;
                 *seen = Some(seen.unwrap_or(0).max(*ts));
+                Ok(())
+            }
+            Record::Rule { ts, by, room, rule } => self.apply_rule(*ts, by, room, rule),
+            Record::Devices { user, several, .. } => {
+                let user = self.need_user(user)?;
+                self.users[user].several = *several;
                 Ok(())
             }
         }
@@ -178,7 +197,9 @@ impl State {
         self.remember(from, msg, pos);
         let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
-        self.enqueue(to, queued, event, push);
+        let mut push = push;
+        self.enqueue(to, queued, event, push.as_deref_mut());
+        self.copy(from, msg, pos, push);
         Ok(())
     }
 
@@ -221,7 +242,34 @@ impl State {
         for member in members {
             self.enqueue(member, Queued::Room { pos }, event.clone(), push.as_deref_mut());
         }
+        self.copy(from, msg, pos, push);
         Ok(())
+    }
+
+    /// 1.2: a copy of the message at `pos` for the other devices of its
+    /// sender, if it has several.
+    fn copy(&mut self, from: UserId, msg: &Arc<Message>, pos: Pos, push: Option<&mut Vec<Delivery>>) {
+        if self.users[from].several {
+            let event = push.is_some().then(|| Arc::new(Pushed::Copy(msg.clone())));
+            self.enqueue(from, Queued::Copy { pos }, event, push);
+        }
+    }
+
+    /// 1.2: a read mark of `user`'s `READ` record at `pos`, if it has
+    /// several devices.
+    fn mark(
+        &mut self,
+        user: UserId,
+        record: (&Arc<str>, &Arc<str>, u64),
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        if self.users[user].several {
+            let (chat, id, ts) = record;
+            let event =
+                push.is_some().then(|| Arc::new(Pushed::Mark { chat: chat.clone(), id: id.clone(), ts }));
+            self.enqueue(user, Queued::Mark { pos }, event, push);
+        }
     }
 
     /// Adds the message at `pos` to its sender's window. (A resend never
@@ -293,6 +341,7 @@ impl State {
             head: NO_POS,
             count: 0,
             last_order: 0,
+            rules: Default::default(),
         };
         let id = match self.free_rooms.pop() {
             Some(id) => {

@@ -35,6 +35,7 @@ use std::sync::Arc;
 
 pub use recent::{DEDUP_WINDOW, Recent};
 
+use super::moderation::Rules;
 use super::record::{Link, Message, NO_POS, Pos};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, ChatLine, EventRef, RoomLine, State as MsgState};
@@ -70,6 +71,9 @@ pub struct User {
     pub inbox: Inbox,
     /// When its last receive connection ended (`None`: never seen).
     pub(super) last_seen: Option<u64>,
+    /// It has several devices (protocol 1.2, `Record::Devices`): its inbox
+    /// gets [`Queued::Copy`] and [`Queued::Mark`] events too.
+    pub several: bool,
 }
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.
@@ -95,12 +99,30 @@ pub enum Queued {
     Room { pos: Pos },
     /// A `STATUS`: the `DELIVERED` or `READ` record at `pos`.
     Status { pos: Pos },
+    /// 1.2: a copy of a message this user sent (from another device): the
+    /// `MSG` record at `pos`.
+    Copy { pos: Pos },
+    /// 1.2: a `READMARK`: the user's own `READ` record at `pos`.
+    Mark { pos: Pos },
 }
 
 impl Queued {
     pub fn pos(&self) -> Pos {
         match self {
-            Queued::Direct { pos, .. } | Queued::Room { pos } | Queued::Status { pos } => *pos,
+            Queued::Direct { pos, .. }
+            | Queued::Room { pos }
+            | Queued::Status { pos }
+            | Queued::Copy { pos }
+            | Queued::Mark { pos } => *pos,
+        }
+    }
+
+    /// The minor protocol version that has this event: a 1.0/1.1 receive
+    /// connection is not sent copies and read marks (protocol 1.2, §16).
+    pub fn since(&self) -> u8 {
+        match self {
+            Queued::Copy { .. } | Queued::Mark { .. } => 2,
+            Queued::Direct { .. } | Queued::Room { .. } | Queued::Status { .. } => 0,
         }
     }
 }
@@ -109,20 +131,42 @@ impl Queued {
 #[derive(Debug)]
 pub enum Pushed {
     Msg(Arc<Message>),
-    Status { peer: Arc<str>, id: Arc<str>, state: MsgState, ts: u64 },
+    Status {
+        peer: Arc<str>,
+        id: Arc<str>,
+        state: MsgState,
+        ts: u64,
+    },
+    /// 1.2: a copy of a message the user sent, for its other devices.
+    Copy(Arc<Message>),
+    /// 1.2: the user read `chat` up to `id` (`READMARK`).
+    Mark {
+        chat: Arc<str>,
+        id: Arc<str>,
+        ts: u64,
+    },
 }
 
 impl Pushed {
+    /// The minor protocol version that has this event (see [`Queued::since`]).
+    pub fn since(&self) -> u8 {
+        match self {
+            Pushed::Copy(_) | Pushed::Mark { .. } => 2,
+            Pushed::Msg(_) | Pushed::Status { .. } => 0,
+        }
+    }
+
     /// The event's frame as number `seq` of its user's inbox, borrowed.
     pub fn frame(&self, seq: u64) -> EventRef<'_> {
         match self {
-            Pushed::Msg(m) => {
+            Pushed::Msg(m) | Pushed::Copy(m) => {
                 let text = m.text.as_escaped();
                 EventRef::Msg { seq, from: &m.from, to: &m.to, id: &m.id, ts: m.ts, text }
             }
             Pushed::Status { peer, id, state, ts } => {
                 EventRef::Status { seq, peer, id, state: *state, ts: *ts }
             }
+            Pushed::Mark { chat, id, ts } => EventRef::ReadMark { seq, chat, id, ts: *ts },
         }
     }
 }
@@ -192,6 +236,9 @@ pub struct Room {
     pub(super) head: Pos,
     pub(super) count: u64,
     pub(super) last_order: u64,
+    /// 1.2: its owner, admins, modes, topic, bans … (`store::moderation`);
+    /// forgotten with the room when its last member leaves.
+    pub rules: Rules,
 }
 
 /// A member of a room.
@@ -240,10 +287,15 @@ pub struct State {
     pub sync_end: Pos,
     /// Records applied since the last checkpoint.
     pub since_checkpoint: u64,
+    /// Bytes of the log each user's messages take (`--user-quota`, see `store::budget`).
+    pub usage: crate::store::budget::Usage,
+    /// 1.2: the server admins (`wachat users admin`), who moderate every room.
+    pub(super) server_admins: BTreeSet<UserId>,
 }
 
 mod apply;
 pub mod recent;
+mod rules;
 #[cfg(test)]
 mod tests;
 

@@ -185,3 +185,31 @@ fn a_checkpoint_holds_the_state_of_the_moment_of_its_snapshot() {
     let (ana, in_loaded) = (s.user_id("ana").unwrap(), loaded.user_id("ana").unwrap());
     assert_eq!(loaded.sent_candidates(in_loaded, "m1"), s.sent_candidates(ana, "m1"));
 }
+
+#[test]
+fn a_user_with_several_devices_gets_copies_and_read_marks_and_one_device_does_not() {
+    let (mut s, mut batch) = state();
+    let (ana, bob) = (s.user_id("ana").unwrap(), s.user_id("bob").unwrap());
+    msg(&mut s, &mut batch, "ana", "bob", "m0");
+    assert_eq!(s.users[ana].inbox.last_seq, 0, "one device: no copy");
+    s.commit(Record::Devices { ts: 6, user: "ana".into(), several: true }, &mut batch).unwrap();
+    let pos = msg(&mut s, &mut batch, "ana", "bob", "m1");
+    assert_eq!(s.queued(ana, 0, 9, 9), [(1, Queued::Copy { pos })]);
+    let reply = msg(&mut s, &mut batch, "bob", "ana", "r1");
+    let read = s.end;
+    let record = Record::Read { ts: 7, user: "ana".into(), chat: "bob".into(), id: "r1".into(), ord: 0 };
+    s.commit(record.clone(), &mut batch).unwrap();
+    let marks: Vec<_> = s.queued(ana, 0, 9, 9).into_iter().map(|(_, q)| q).collect();
+    assert_eq!(
+        marks[1..],
+        [Queued::Direct { pos: reply, from: bob, dord: 0, id: "r1".into() }, Queued::Mark { pos: read }]
+    );
+    s.commit(record, &mut batch).unwrap();
+    assert_eq!(s.users[ana].inbox.last_seq, 3, "a READ that moves nothing marks nothing");
+    let frames: Vec<String> =
+        batch.deliveries.iter().filter(|d| d.user == ana).map(|d| d.event.frame(d.seq).to_string()).collect();
+    assert_eq!(frames, ["MSG:1:ana:bob:m1:5:hi", "MSG:2:bob:ana:r1:5:hi", "READMARK:3:bob:r1:7"]);
+    s.commit(Record::Devices { ts: 8, user: "ana".into(), several: false }, &mut batch).unwrap();
+    msg(&mut s, &mut batch, "ana", "bob", "m2");
+    assert_eq!(s.users[ana].inbox.last_seq, 3, "one device again: no copy");
+}

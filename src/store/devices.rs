@@ -1,0 +1,311 @@
+//! The devices of each user (protocol 1.2, §16): `devices.csv` in the
+//! data directory, one row per device a user logged in from or linked.
+//!
+//! A row holds what must survive a restart:
+//!
+//! - the device's **position** in its user's inbox: the last sequence
+//!   number it acknowledged (empty once the device is *forgotten*);
+//! - when it was last **seen** online, and the **address** it came from
+//!   (`DEVICES` lists both);
+//! - the SHA-256 of its **token**, if it was linked with a code (`PAIR`).
+//!
+//! Why a file of its own and not records in the log: the log's records are
+//! the messages and their states, replayed to rebuild the inbox with the
+//! very same sequence numbers. A position is only a lower bound on what a
+//! device has: if the last second of positions is lost in a crash, the
+//! device is sent those events again, and clients drop a `MSG` whose
+//! `<from>`,`<id>` they already have (at-least-once, as the wire always
+//! was). So positions are written by a flusher thread once a second
+//! ([`FLUSH_EVERY`] in `server::devices`), never in the path of an `ACK`;
+//! and what must not be lost (a token made, a device unlinked) is written
+//! and synced before the client hears of it. A data directory without the
+//! file (every older one) has no devices yet: each user's first receive
+//! login makes its `default` device, at the inbox's position.
+//!
+//! Tokens are stored hashed with SHA-256, not argon2: a token is 128 random
+//! bits, which no one can guess or look up in a dictionary, so a slow hash
+//! would only cost the server time at every login; a password is weak and
+//! guessable, so it needs the slow one. Whoever reads this file learns
+//! hashes that log no one in.
+//!
+//! The file is rewritten whole (to `devices.csv.tmp`, synced, renamed):
+//! 100,000 devices are about 8 MB and load in a fraction of a second
+//! (BENCHMARKS.md, "Devices").
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::protocol::names::{check_name, fold};
+
+/// The file, in the data directory.
+pub const FILE: &str = "devices.csv";
+const HEADER: &str = "user,device,position,seen,address,token";
+
+/// Most devices a user may have on record (online or not): past it, the
+/// one seen longest ago without a token is dropped, so that logging in
+/// under ever new names cannot grow the file without end.
+pub const MAX_KNOWN: usize = 32;
+
+/// A token's SHA-256.
+pub type TokenHash = [u8; 32];
+
+/// One device of a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// The name as first given (compared ignoring case).
+    pub name: Arc<str>,
+    /// The last sequence number it acknowledged; `None`: forgotten (it
+    /// holds no event in the inbox, and starts afresh if it comes back).
+    pub position: Option<u64>,
+    /// When it was last online (Unix ms), or linked.
+    pub seen_ms: u64,
+    /// Where it last came from.
+    pub address: IpAddr,
+    /// The SHA-256 of its token, if linked with a code.
+    pub token: Option<TokenHash>,
+}
+
+/// Every user's devices, by folded user name.
+#[derive(Default)]
+pub struct DeviceBook {
+    users: HashMap<String, Vec<Device>>,
+}
+
+/// The SHA-256 of a token.
+pub fn hash_token(token: &str) -> TokenHash {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    let mut hash = [0; 32];
+    hash.copy_from_slice(digest.as_ref());
+    hash
+}
+
+/// Compares two hashes in a time that does not depend on where they differ.
+fn same_hash(a: &TokenHash, b: &TokenHash) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<TokenHash> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut hash = [0; 32];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(hash)
+}
+
+impl DeviceBook {
+    /// Reads `devices.csv` from `dir` (none: no devices yet). A row that
+    /// does not parse is skipped with a warning: losing a position only
+    /// replays events again, and losing a token only makes that device
+    /// link again.
+    pub fn load(dir: &Path) -> io::Result<DeviceBook> {
+        let path = dir.join(FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(DeviceBook::default()),
+            Err(e) => return Err(e),
+        };
+        let mut book = DeviceBook::default();
+        for (n, line) in text.lines().enumerate().skip(1) {
+            match parse_row(line) {
+                Ok((user, device)) => book.users.entry(user).or_default().push(device),
+                Err(e) => log::warn!("store: {} line {}: {e}; skipped", path.display(), n + 1),
+            }
+        }
+        Ok(book)
+    }
+
+    /// The whole file's bytes, to [`write`](DeviceBook::write) outside the
+    /// lock that guards the book.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 * self.len() + HEADER.len() + 1);
+        let _ = writeln!(out, "{HEADER}");
+        let mut users: Vec<&String> = self.users.keys().collect();
+        users.sort();
+        for user in users {
+            for d in &self.users[user] {
+                let position = d.position.map_or(String::new(), |p| p.to_string());
+                let token = d.token.map_or(String::new(), |t| hex(&t));
+                let _ = writeln!(out, "{user},{},{position},{},{},{token}", d.name, d.seen_ms, d.address);
+            }
+        }
+        out
+    }
+
+    /// Replaces `devices.csv` in `dir` with `bytes`, synced.
+    pub fn write(dir: &Path, bytes: &[u8]) -> io::Result<()> {
+        let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, dir.join(FILE))?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// How many devices are on record, all users together.
+    pub fn len(&self) -> usize {
+        self.users.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// `user`'s devices (none: an empty slice).
+    pub fn devices(&self, user: &str) -> &[Device] {
+        self.users.get(&fold(user)).map_or(&[], Vec::as_slice)
+    }
+
+    /// `user`'s devices, to change.
+    pub fn devices_mut(&mut self, user: &str) -> &mut Vec<Device> {
+        self.users.entry(fold(user)).or_default()
+    }
+
+    /// `user`'s device `name`, if on record.
+    pub fn device_mut(&mut self, user: &str, name: &str) -> Option<&mut Device> {
+        let key = fold(name);
+        self.users.get_mut(&fold(user))?.iter_mut().find(|d| fold(&d.name) == key)
+    }
+
+    /// `user`'s device `name`, made if new (at `position`), within
+    /// [`MAX_KNOWN`]; it is seen now, from `address`.
+    pub fn touch(
+        &mut self,
+        user: &str,
+        name: &str,
+        address: IpAddr,
+        now_ms: u64,
+        position: u64,
+    ) -> &mut Device {
+        let devices = self.devices_mut(user);
+        let key = fold(name);
+        let i = match devices.iter().position(|d| fold(&d.name) == key) {
+            Some(i) => i,
+            None => {
+                if devices.len() >= MAX_KNOWN {
+                    // The one seen longest ago, preferring one without a token.
+                    let oldest =
+                        (0..devices.len()).min_by_key(|&i| (devices[i].token.is_some(), devices[i].seen_ms));
+                    if let Some(oldest) = oldest {
+                        devices.remove(oldest);
+                    }
+                }
+                devices.push(Device {
+                    name: name.into(),
+                    position: Some(position),
+                    seen_ms: now_ms,
+                    address,
+                    token: None,
+                });
+                devices.len() - 1
+            }
+        };
+        let device = &mut devices[i];
+        device.seen_ms = device.seen_ms.max(now_ms);
+        device.address = address;
+        device
+    }
+
+    /// Removes `user`'s device `name` (`UNLINK`); `None` if there is none.
+    pub fn remove(&mut self, user: &str, name: &str) -> Option<Device> {
+        let devices = self.users.get_mut(&fold(user))?;
+        let key = fold(name);
+        let i = devices.iter().position(|d| fold(&d.name) == key)?;
+        let device = devices.remove(i);
+        if devices.is_empty() {
+            self.users.remove(&fold(user));
+        }
+        Some(device)
+    }
+
+    /// True if `token` is the token of `user`'s device `name`.
+    pub fn token_matches(&self, user: &str, name: &str, token: &str) -> bool {
+        let key = fold(name);
+        let Some(device) = self.devices(user).iter().find(|d| fold(&d.name) == key) else { return false };
+        device.token.is_some_and(|hash| same_hash(&hash, &hash_token(token)))
+    }
+}
+
+/// One row: the folded user name and its device.
+fn parse_row(line: &str) -> Result<(String, Device), String> {
+    let f: Vec<&str> = line.split(',').collect();
+    let [user, name, position, seen, address, token] = f[..] else {
+        return Err(format!("expected 6 fields: {HEADER}"));
+    };
+    check_name(user)?;
+    check_name(name)?;
+    let position = match position {
+        "" => None,
+        p => Some(p.parse().map_err(|_| format!("bad position {p:?}"))?),
+    };
+    let seen_ms = seen.parse().map_err(|_| format!("bad time {seen:?}"))?;
+    let address = address.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let token = match token {
+        "" => None,
+        t => Some(unhex(t).ok_or("bad token hash")?),
+    };
+    Ok((fold(user), Device { name: name.into(), position, seen_ms, address, token }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7));
+
+    #[test]
+    fn a_book_survives_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = DeviceBook::default();
+        book.touch("Ana", "laptop", HOME, 5, 0).position = Some(12);
+        book.touch("ana", "LAPTOP", HOME, 9, 0);
+        book.touch("ana", "tui", "::1".parse().unwrap(), 7, 3).token = Some(hash_token("secret"));
+        book.touch("bob", "default", HOME, 8, 0).position = None;
+        DeviceBook::write(dir.path(), &book.encode()).unwrap();
+        let back = DeviceBook::load(dir.path()).unwrap();
+        assert_eq!(back.devices("ANA"), book.devices("ana"));
+        assert_eq!(back.devices("ana").len(), 2, "one laptop, whatever its case");
+        assert_eq!(back.devices("ana")[0].seen_ms, 9);
+        assert_eq!(back.devices("bob")[0].position, None);
+        assert!(back.token_matches("ana", "tui", "secret"));
+        assert!(!back.token_matches("ana", "tui", "secreT"));
+        assert!(!back.token_matches("ana", "laptop", "secret"), "a token is its own device's");
+    }
+
+    #[test]
+    fn a_missing_or_damaged_file_loses_only_what_is_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(DeviceBook::load(dir.path()).unwrap().is_empty());
+        let text = format!("{HEADER}\nana,laptop,4,1,127.0.0.1,\nana,a b,4,1,127.0.0.1,\nbob,x\n");
+        fs::write(dir.path().join(FILE), text).unwrap();
+        let book = DeviceBook::load(dir.path()).unwrap();
+        assert_eq!(book.len(), 1);
+    }
+
+    #[test]
+    fn new_names_past_the_limit_push_out_the_oldest_untokened() {
+        let mut book = DeviceBook::default();
+        book.touch("ana", "linked", HOME, 0, 0).token = Some(hash_token("t"));
+        for i in 1..=MAX_KNOWN as u64 {
+            book.touch("ana", &format!("d{i}"), HOME, i, 0);
+        }
+        let names: Vec<&str> = book.devices("ana").iter().map(|d| &*d.name).collect();
+        assert_eq!(names.len(), MAX_KNOWN);
+        assert!(names.contains(&"linked") && !names.contains(&"d1"));
+        assert!(book.remove("ana", "LINKED").is_some());
+        assert!(book.remove("ana", "linked").is_none());
+    }
+}
