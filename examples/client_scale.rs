@@ -11,8 +11,10 @@
 //! (it runs itself again with `fill`), then opens it here and prints the
 //! RSS before and after and how long the opening took: what the console
 //! and the TUI pay at every start. The goal is RSS ≤ 100 MiB and an
-//! opening time that does not grow with the history; today the whole log
-//! is in memory (see `client/history.rs`), so both grow with it.
+//! opening time that does not grow with the history: a start reads only
+//! the rows of the last `WINDOW` messages, found from the end of the file
+//! (`client/paging.rs`). It also times a page of 50 read back from the
+//! oldest part of the file, what scrolling that far costs.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -54,6 +56,14 @@ fn main() -> Result<()> {
     let shown = Instant::now();
     let last = history.conversation("ana", &chat, 20);
     println!("the last {} messages of a chat: {:.1} ms", last.len(), shown.elapsed().as_secs_f64() * 1e3);
+    let paged = Instant::now();
+    let page = history.before("ana", &chat, ("ana", "m100", 0), 50);
+    println!(
+        "a page of {} from the oldest part: {:.1} ms; RSS {:.1} MiB",
+        page.len(),
+        paged.elapsed().as_secs_f64() * 1e3,
+        rss()
+    );
     Ok(())
 }
 

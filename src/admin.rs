@@ -26,6 +26,9 @@ use crate::store::accounts::{self, Accounts, AdminError, NewAccount, Problem};
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::password::DEFAULT_KDF_COST;
 
+#[path = "admin_live.rs"]
+pub mod live;
+
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
     /// Create an account (a member of #general), asking for its password.
@@ -93,6 +96,22 @@ pub enum UsersCommand {
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
     },
+    /// Refuse every login of an account, and close its open sessions.
+    /// Works while the server runs (within half a second), and undoes
+    /// with `enable`.
+    Disable {
+        name: String,
+        /// The server's data directory (the server may be running).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Let a disabled account log in again. Works while the server runs.
+    Enable {
+        name: String,
+        /// The server's data directory (the server may be running).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Print invite codes for `serve --registration invite`: each creates
     /// one account (wachat register --invite CODE). Works while the server runs.
     Invite {
@@ -154,13 +173,24 @@ pub fn run(command: UsersCommand) -> Result<()> {
             accounts.add(new).map_err(|e| explain(e, &data.data_dir, &names, |i| names[i].0.to_string()))?;
             println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
         }
+        UsersCommand::List { data } if crate::store::lock::DataLock::acquire(existing(&data)?).is_err() => {
+            // A server runs on it: read beside it, and ask it what it knows.
+            let mut rows = live::read_accounts(&data.data_dir)?;
+            live::ask_live(&data.data_dir, &mut rows)?;
+            print!("{}", live::format(&rows));
+        }
         UsersCommand::List { data } => {
             let accounts = Accounts::open(existing(&data)?)?;
             let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
             for a in accounts.list() {
                 let mark = if a.is_removed() { tr!(Msg::RemovedMark) } else { String::new() };
                 let stored = stored_mark(accounts.stored_bytes(&a.name));
-                let rest: Vec<&str> = [a.email.as_str(), stored.as_str(), mark.as_str()]
+                let off = if crate::store::disabled::is_disabled(&data.data_dir, &a.name) {
+                    tr!(Msg::DisabledMark)
+                } else {
+                    String::new()
+                };
+                let rest: Vec<&str> = [a.email.as_str(), stored.as_str(), mark.as_str(), off.as_str()]
                     .into_iter()
                     .filter(|s| !s.is_empty())
                     .collect();
@@ -195,6 +225,28 @@ pub fn run(command: UsersCommand) -> Result<()> {
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
         UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,
         UsersCommand::Check { data_dir } => check(&data_dir)?,
+        UsersCommand::Disable { name, data_dir } => {
+            let changed = live::set_disabled(&data_dir, &name, true)?;
+            println!(
+                "{}",
+                if changed {
+                    tr!(Msg::AccountDisabled, name = name)
+                } else {
+                    tr!(Msg::AlreadyDisabled, name = name)
+                }
+            );
+        }
+        UsersCommand::Enable { name, data_dir } => {
+            let changed = live::set_disabled(&data_dir, &name, false)?;
+            println!(
+                "{}",
+                if changed {
+                    tr!(Msg::AccountEnabled, name = name)
+                } else {
+                    tr!(Msg::NotDisabled, name = name)
+                }
+            );
+        }
     }
     Ok(())
 }

@@ -24,10 +24,11 @@
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
-//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes) and `check` (damaged log lines), beside a running server. |
+//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes), `check` (damaged log lines), `disable`/`enable` and `list`, beside a running server (`admin_live.rs`, `server::operator`). |
 //! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
+//! | [`export`](mod@export) | `wachat export --user NAME`: everything the server holds about you, as JSON Lines. |
 //! | [`metrics`] | `--metrics ADDR`: the server's Prometheus counters, gauges and histograms (one set per process, prometheus-client), and the small HTTP listener that serves them. |
 //! | [`top`] | `wachat top`: a live dashboard of a server read from its metrics. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
@@ -145,14 +146,22 @@
 //! refuses with `KO:BUSY` past `--max-connections` or `--max-per-address`
 //! without spawning. And the **presence timer** (one), which tells a
 //! user's roommates a `JOINED`/`LEFT` that its limit held back, at the
-//! deadline the limit sets (`server::presence`).
+//! deadline the limit sets (`server::presence`). The **operator** thread
+//! (one) looks at the data directory twice a second for accounts an
+//! administrator disabled and for `wachat users list`'s questions
+//! (`server::operator`); with `--metrics`, one **metrics** thread answers
+//! scrapes, one at a time ([`metrics`]).
 //!
 //! Every cost a client can make the server pay is bounded
 //! (docs/RELIABILITY.md §7): requests per user (`--rate`) and per address
 //! (`--address-rate`), failed logins
 //! and new accounts per account and address (`server::auth`), listings
 //! per request, and time: a frame must arrive, and what the server writes
-//! must be taken, within `--timeout`.
+//! must be taken, within `--timeout`. What it stores has budgets too
+//! (`store::budget`, `KO:FULL`): bytes per sender (`--user-quota`),
+//! events per inbox (`--inbox-max`) and a free-space floor (`--min-free`);
+//! a write that fails anyway is retried by the committer every second, so
+//! writes resume by themselves once there is room.
 //!
 //! ## Files (in `--data-dir`, default `data/`; directories 0700, files 0600)
 //!
@@ -160,6 +169,8 @@
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time |
 //! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time (formats in `store::record`) |
+//! | `disabled/<name>` | no rows: an account `wachat users disable` disabled (see `store::disabled`) |
+//! | `status.request`, `status.csv` | `wachat users list` asking a running server for its figures, and its answer (`server::operator`) |
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::erase`) |
@@ -224,6 +235,7 @@ pub mod csvlog;
 pub mod demo;
 pub mod display;
 pub mod error;
+pub mod export;
 pub mod i18n;
 pub mod metrics;
 pub mod oneshot;

@@ -101,7 +101,7 @@ pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
 
 /// Connects to the send port and logs in (or registers, if the options
 /// say so); returns the connection and the name as registered.
-fn open(options: &Options) -> Result<(Connection, String)> {
+pub(crate) fn open(options: &Options) -> Result<(Connection, String)> {
     let o = options;
     let mut conn = Connection::open_any(o, Port::Send, o.trace.clone(), &o.preferred)?;
     let how = match &o.register {

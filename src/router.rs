@@ -247,7 +247,13 @@ impl Outlet {
     /// finishes the job.
     pub fn close(&self, bye: Bye) {
         let mut out = self.out.lock();
-        self.say_bye(&mut out, bye);
+        // A `BYE` newer than the client's version (`BYE:DISABLED`, 1.2)
+        // would be a line it cannot read: it gets a plain close.
+        if self.speaks(Event::Bye(bye).since()) {
+            self.say_bye(&mut out, bye);
+        } else {
+            self.shut(&mut out);
+        }
     }
 
     /// Shuts the writing side now, saying nothing (the connection ended).

@@ -1,6 +1,7 @@
 //! `wachat users add|list|remove|passwd|import`, end to end: the commands
 //! edit a data directory, then a real server started on it lets the users
-//! log in (or not). And while a server runs, every one of them refuses.
+//! log in (or not). And while a server runs, every one of them refuses,
+//! but `list`, `disable` and `enable`, which work beside it.
 
 mod support;
 
@@ -86,13 +87,9 @@ fn every_account_command_refuses_while_a_server_runs() {
     let expected =
         format!("{} is in use by a running wachat server (pid {pid}); stop it first", data.display());
     let roster = roster.display().to_string();
-    for args in [
-        vec!["add", "bob"],
-        vec!["list"],
-        vec!["remove", "ana"],
-        vec!["passwd", "ana"],
-        vec!["import", roster.as_str()],
-    ] {
+    for args in
+        [vec!["add", "bob"], vec!["remove", "ana"], vec!["passwd", "ana"], vec!["import", roster.as_str()]]
+    {
         let outcome = users(&data, &args, "pw", "");
         assert!(refused(&outcome).contains(&expected), "users {args:?}: {}", outcome.stderr);
     }
@@ -183,4 +180,194 @@ fn users_import_says_its_one_line_and_no_log_line_with_rust_log_unset() {
     // The store's INFO lines (a new server identity, …) are the server's
     // log, not the teacher's answer.
     assert_eq!(String::from_utf8(output.stderr).unwrap(), "");
+}
+
+#[test]
+fn a_disabled_user_is_refused_and_its_live_sessions_closed() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let data = server.data_dir.clone();
+    // ana speaks 1.2 on her receive connection, bob an older version.
+    let mut ana_recv = server.login_recv("ana", "pw-ana");
+    ana_recv.send("VERSION:1.1");
+    ana_recv.send("VERSION:1.2");
+    let mut ana_send = server.login_send("ana", "pw-ana");
+    assert_eq!(ana_send.request("PING"), "OK", "the VERSION lines are in");
+    let mut bob_recv = server.login_recv("bob", "pw-bob");
+    let mut carl = server.login_send("carl", "pw-carl");
+
+    let said = ok(users(&data, &["disable", "ana"], "", ""));
+    assert_eq!(said, "ana disabled: its logins are refused, its sessions closed\n");
+    let said = loop {
+        let line = ana_recv.line();
+        if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") {
+            break line; // presence of roommates comes and goes meanwhile
+        }
+    };
+    assert_eq!(said, "BYE:DISABLED");
+    ana_recv.expect_closed();
+    ana_send.expect_closed();
+    let refused = server.send_conn().request("LOGIN:ana:pw-ana");
+    assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
+    assert!(server.recv_conn().request("LOGIN:ANA:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    // Messages to her are still taken: they wait for her return.
+    assert!(carl.request("MSG:ana:m1:still there?").starts_with("OK:m1:"));
+
+    // A client older than 1.2 cannot read BYE:DISABLED: a plain close.
+    ok(users(&data, &["disable", "Bob"], "", ""));
+    let rest = bob_recv.read_to_close();
+    assert!(rest.lines().all(|l| l.starts_with("LEFT:") || l.starts_with("JOINED:")), "{rest}");
+    assert!(ok(users(&data, &["disable", "bob"], "", "")).contains("was already disabled"));
+    let nobody = users(&data, &["disable", "nobody"], "", "");
+    assert!(refused_with(&nobody).contains("no account named nobody"));
+
+    assert_eq!(ok(users(&data, &["enable", "ana"], "", "")), "ana enabled: it may log in again\n");
+    let mut ana_recv = server.login_recv("ana", "pw-ana");
+    assert!(ana_recv.next_msg().contains(":carl:ana:m1:"), "what waited is delivered");
+    assert!(ok(users(&data, &["enable", "ana"], "", "")).contains("was not disabled"));
+    let log = server.log().join("\n");
+    assert!(log.contains("account bob disabled: closing its sessions"), "{log}");
+    // With the server stopped, the flag stays, and the list shows it.
+    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(ok(users(&data, &["list"], "", "")), "ana\nbob   (disabled)\ncarl\n");
+}
+
+fn refused_with(outcome: &Outcome) -> &str {
+    assert_eq!(outcome.status.code(), Some(1), "{}", outcome.stdout);
+    &outcome.stderr
+}
+
+#[test]
+fn users_list_beside_a_running_server_shows_presence_and_usage() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let data = server.data_dir.clone();
+    let _ana = server.login_recv("ana", "pw-ana");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:m1:hi").starts_with("OK:m1:"));
+    assert!(bob.request("MSG:carl:m2:hi").starts_with("OK:m2:"));
+    assert_eq!(bob.request("JOIN:#tea"), "OK");
+    // carl was online once, and is no more.
+    drop(server.login_recv("carl", "pw-carl"));
+    ok(users(&data, &["disable", "carl"], "", ""));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let listed = loop {
+        let listed = ok(users(&data, &["list"], "", ""));
+        if listed.contains("last seen") || std::time::Instant::now() > deadline {
+            break listed;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50)); // carl's last seen is being recorded
+    };
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "{listed}");
+    assert_eq!(lines[0], "ana   online  rooms 1  chats 1  unread 1", "{listed}");
+    assert_eq!(lines[1], "bob   never seen  rooms 2  chats 2  unread 0", "{listed}");
+    assert!(lines[2].starts_with("carl  (disabled)  last seen "), "{listed}");
+    assert!(lines[2].ends_with("  rooms 1  chats 1  unread 1"), "{listed}");
+    assert!(!data.join("status.request").exists());
+}
+
+#[test]
+fn info_tells_the_rules_of_the_server() {
+    let server = TestServer::start_with(&["--retain-days", "30", "--registration", "invite", "--rate", "50"]);
+    let mut conn = server.send_conn();
+    assert!(conn.request("INFO").starts_with("KO:AUTH_REQUIRED:"), "after a login only");
+    let ana = ok(users(&server.data_dir, &["invite"], "", ""));
+    let code = ana.lines().next().unwrap().trim().to_string();
+    let mut ana = server.send_conn();
+    assert_eq!(ana.request(&format!("REDEEM:{code}:ana::pw-ana")), "OK:ana");
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        ana.listing("INFO"),
+        [
+            "version=1.2".to_string(),
+            format!("server=wachat {version}"),
+            "retention_days=30".into(),
+            "quota_bytes=67108864".into(),
+            "max_devices=5".into(),
+            "registration=invite".into(),
+            "max_text_bytes=4096".into(),
+            "max_frame_bytes=16384".into(),
+            "max_history=1000".into(),
+            "rate=50".into(),
+        ]
+    );
+    assert_eq!(ana.request("INFO:x"), "KO:BAD_REQUEST:INFO takes no fields");
+    assert_eq!(ana.request("PING"), "OK", "the connection goes on");
+}
+
+#[test]
+fn the_console_shows_the_rules_at_the_first_login_and_on_info() {
+    use support::console::Console;
+    let server = TestServer::start_with(&["--retain-days", "30"]);
+    server.register(&["ana"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", tmp.path(), &[]);
+    ana.expect("connected to");
+    ana.expect("this server's rules:");
+    ana.expect("  messages are deleted from the server after 30 days");
+    ana.expect("  no storage quota per account");
+    let (status, _) = ana.quit("/quit");
+    assert!(status.success());
+
+    // The second login says nothing of them; /info says all of them.
+    let mut ana = Console::start(&server, "ana", tmp.path(), &[]);
+    ana.expect("connected to");
+    ana.type_line("/info");
+    ana.expect("this server's rules:");
+    ana.expect("  devices connected at once per account: 1");
+    ana.expect("  new accounts: anyone may register");
+    let (status, seen) = ana.quit("/quit");
+    assert!(status.success());
+    assert_eq!(seen.iter().filter(|l| l.contains("this server's rules:")).count(), 1, "{seen:?}");
+}
+
+#[test]
+fn an_export_lists_what_history_returns() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(ana.request("JOIN:#tea"), "OK");
+    assert!(ana.request("MSG:bob:m1:hola \"bob\" \\\\ and\\nsecond line").starts_with("OK:m1:"));
+    assert!(bob.request("MSG:ana:b1:hi ana").starts_with("OK:b1:"));
+    assert!(ana.request("MSG:#tea:t1:tea time").starts_with("OK:t1:"));
+    assert!(server.send_conn().request("LOGIN:carl:pw-carl").starts_with("OK"));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ana.jsonl");
+    let mut args: Vec<String> =
+        ["export", "--user", "ana", "--out", out.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+    args.extend(support::console::connection_args(server.send, server.recv, tmp.path()));
+    let outcome = run_wachat(&args, "pw-ana", "");
+    assert!(outcome.status.success(), "{}", outcome.stderr);
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["type"], "account");
+    assert_eq!(lines[0]["user"], "ana");
+    assert_eq!(lines[0]["server"], ana.request("SERVER").trim_start_matches("OK:"));
+    let of = |kind: &str| lines.iter().filter(|l| l["type"] == kind).cloned().collect::<Vec<_>>();
+    let rooms: Vec<String> =
+        of("room").iter().map(|r| format!("{}:{}", r["room"].as_str().unwrap(), r["members"])).collect();
+    assert_eq!(rooms, ana.listing("ROOMS"));
+    let chats: Vec<String> =
+        of("chat").iter().map(|c| format!("{}:{}", c["chat"].as_str().unwrap(), c["unread"])).collect();
+    assert_eq!(chats, ana.listing("CHATS"));
+    // Every chat's messages, as HISTORY lines again: the same lines.
+    for chat in ["bob", "#tea", "#general"] {
+        let exported: Vec<String> = of("message")
+            .iter()
+            .filter(|m| m["chat"].as_str().unwrap().eq_ignore_ascii_case(chat))
+            .map(|m| {
+                let text = m["text"].as_str().unwrap().replace('\\', "\\\\").replace('\n', "\\n");
+                let s = |k: &str| m[k].as_str().unwrap().to_string();
+                format!("{}:{}:{}:{}:{}:{text}", s("from"), s("to"), s("id"), m["ts"], s("state"))
+            })
+            .collect();
+        assert_eq!(exported, ana.listing(&format!("HISTORY:{chat}:1000")), "{chat}");
+    }
+    assert_eq!(of("message").len(), 3, "{text}");
+    assert!(text.contains(r#""text":"hola \"bob\" \\ and\nsecond line""#), "{text}");
 }

@@ -7,8 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use wachat::protocol::action::REACTIONS;
 use wachat::protocol::{
     Accepted, Action, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader,
-    HistoryLine, InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine,
-    Scope, SeenLine, State, Text,
+    HistoryLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomInfoLine,
+    RoomLine, Scope, SeenLine, State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -83,6 +83,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Rooms),
         Just(Request::Chats),
         Just(Request::Server),
+        Just(Request::Info),
         chat().prop_map(|to| Request::Typing { to }),
         (name(), action()).prop_map(|(room, action)| Request::Moderate { room, action }),
         name().prop_map(|room| Request::RoomInfo { room }),
@@ -151,7 +152,7 @@ fn change() -> impl Strategy<Value = Change> {
 }
 
 /// A line of a `ROOMINFO` reply (1.2).
-fn info_line() -> impl Strategy<Value = InfoLine> {
+fn info_line() -> impl Strategy<Value = RoomInfoLine> {
     let role = prop_oneof![
         Just(Role::None),
         Just(Role::Member),
@@ -160,14 +161,14 @@ fn info_line() -> impl Strategy<Value = InfoLine> {
         Just(Role::ServerAdmin)
     ];
     prop_oneof![
-        name().prop_map(|r| InfoLine::Room(format!("#{r}"))),
-        name().prop_map(InfoLine::Owner),
-        name().prop_map(InfoLine::Admin),
-        mode().prop_map(InfoLine::Mode),
-        topic().prop_map(InfoLine::Topic),
-        role.prop_map(InfoLine::Role),
-        any::<u64>().prop_map(InfoLine::Muted),
-        any::<u64>().prop_map(InfoLine::Banned),
+        name().prop_map(|r| RoomInfoLine::Room(format!("#{r}"))),
+        name().prop_map(RoomInfoLine::Owner),
+        name().prop_map(RoomInfoLine::Admin),
+        mode().prop_map(RoomInfoLine::Mode),
+        topic().prop_map(RoomInfoLine::Topic),
+        role.prop_map(RoomInfoLine::Role),
+        any::<u64>().prop_map(RoomInfoLine::Muted),
+        any::<u64>().prop_map(RoomInfoLine::Banned),
     ]
 }
 
@@ -179,7 +180,8 @@ fn event() -> impl Strategy<Value = Event> {
         Just(Bye::Shutdown),
         Just(Bye::Timeout),
         Just(Bye::Slow),
-        Just(Bye::Unlinked)
+        Just(Bye::Unlinked),
+        Just(Bye::Disabled)
     ];
     prop_oneof![
         (any::<u64>(), name(), to, id(), any::<u64>(), text())
@@ -218,6 +220,7 @@ enum Line {
     Peer(PeerIntro),
     History(HistoryLine),
     Device(DeviceLine),
+    Info(wachat::protocol::InfoLine),
 }
 
 impl Line {
@@ -230,6 +233,7 @@ impl Line {
             Line::Peer(x) => x.to_string(),
             Line::History(x) => x.to_string(),
             Line::Device(x) => x.to_string(),
+            Line::Info(x) => x.to_string(),
         }
     }
 
@@ -243,6 +247,7 @@ impl Line {
             Line::Peer(_) => Line::Peer(PeerIntro::parse(line)?),
             Line::History(_) => Line::History(HistoryLine::parse(line)?),
             Line::Device(_) => Line::Device(DeviceLine::parse(line)?),
+            Line::Info(_) => Line::Info(wachat::protocol::InfoLine::parse(line)?),
         })
     }
 }
@@ -267,6 +272,8 @@ fn reply_line() -> impl Strategy<Value = Line> {
         (name(), chat(), id(), any::<u64>(), state, text()).prop_map(|(from, to, id, ts, state, text)| {
             Line::History(HistoryLine { from, to, id, ts, state, text })
         }),
+        ("[a-z0-9_]{1,32}", "[^\\p{Cc}]{0,40}")
+            .prop_map(|(key, value)| Line::Info(wachat::protocol::InfoLine { key, value })),
     ]
 }
 
@@ -302,7 +309,7 @@ proptest! {
     fn room_info_lines_round_trip(line in info_line()) {
         let written = line.to_string();
         prop_assert!(!written.contains('\n'));
-        prop_assert_eq!(InfoLine::parse(&written), Ok(line));
+        prop_assert_eq!(RoomInfoLine::parse(&written), Ok(line));
     }
 
     #[test]

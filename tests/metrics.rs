@@ -213,3 +213,71 @@ fn top_once_prints_the_figures_of_known_traffic() {
     assert!(!ok);
     assert!(text.contains(&format!("metrics at {metrics}")), "{text}");
 }
+
+/// The live dashboard in a terminal (a pseudo-terminal, read as a person
+/// sees it): the sparklines' titles, the figures, and `q` quits, giving
+/// the terminal back.
+#[test]
+fn top_draws_a_live_dashboard_and_q_quits() {
+    use support::pty::Pty;
+    let (server, metrics) = server_with_metrics(&[]);
+    server.register(&["ana"]);
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command.args(["top", &metrics.to_string(), "--interval", "0.2"]).env("TERM", "xterm-256color");
+    let mut top = Pty::spawn_sized(command, 30, 100);
+    let screen = top.wait_screen("the dashboard with its figures", |s| {
+        s.alternate && s.find("messages/s").is_some() && s.find("online users").is_some()
+    });
+    assert!(screen.find("deliveries/s").is_some(), "{:?}", screen.rows);
+    assert!(screen.find(&format!("wachat top: {metrics}")).is_some(), "{:?}", screen.rows);
+    // A message sent now is counted on the screen.
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:#general:m1:hi").starts_with("OK:"));
+    top.wait_screen("the message counted", |s| {
+        s.find("messages/s").is_some_and(|(_, r)| r.contains("(1 total)"))
+    });
+    top.type_keys("q");
+    assert!(top.wait().success());
+    assert!(top.is_cooked(), "the terminal is given back");
+}
+
+/// A cluster node counts what a single server does, plus its own: the
+/// PostgreSQL transactions, the NATS publishes, and deliveries of
+/// messages accepted on the other node.
+#[cfg(feature = "cluster")]
+#[test]
+fn a_cluster_node_has_its_own_metrics() {
+    use support::cluster::{Cluster, eventually};
+    let cluster = Cluster::start();
+    let metrics_of = |node: &TestServer| -> SocketAddr {
+        let line = node.wait_for_log("listening: metrics http://");
+        line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics").parse().unwrap()
+    };
+    let a = cluster.node_with("a", &["--metrics", "0"]);
+    let b = cluster.node_with("b", &["--metrics", "0"]);
+    let (at_a, at_b) = (metrics_of(&a), metrics_of(&b));
+    a.register(&["bob"]);
+    a.register(&["ana"]);
+    let mut bob = a.login_recv("bob", "pw-bob");
+    let mut ana = b.login_send("ana", "pw-ana");
+    for i in 0..5 {
+        assert!(ana.request(&format!("MSG:bob:c{i}:hi")).starts_with("OK:"));
+    }
+    assert_eq!(bob.events(5).len(), 5);
+    let timeout = READ_TIMEOUT;
+    eventually("bob's node counts 5 deliveries", timeout, || {
+        value(&http_get(at_a, "/metrics"), "wachat_deliveries_total") >= 5.0
+    });
+    let scrape_a = http_get(at_a, "/metrics");
+    let scrape_b = http_get(at_b, "/metrics");
+    assert_eq!(value(&scrape_b, "wachat_messages_accepted_total"), 5.0, "accepted on ana's node");
+    assert_eq!(value(&scrape_a, "wachat_messages_accepted_total"), 0.0);
+    assert!(value(&scrape_a, "wachat_delivery_latency_seconds_count") >= 5.0);
+    for scrape in [&scrape_a, &scrape_b] {
+        assert!(value(scrape, "wachat_cluster_pg_transaction_seconds_count") >= 1.0, "{scrape}");
+        assert!(value(scrape, "wachat_batch_records_count") >= 1.0);
+    }
+    assert!(value(&scrape_b, "wachat_cluster_nats_publish_lag_seconds_count") >= 1.0, "{scrape_b}");
+    let (ok, text) = top_once(&at_b.to_string(), "0.2");
+    assert!(ok && text.contains("cluster        PostgreSQL transaction p99 "), "{text}");
+}

@@ -823,3 +823,32 @@ fn a_message_sent_from_the_console_shows_as_mine_in_the_browser() {
     console.expect("── #general");
     browser.wait_for("!document.querySelector('#chat-list button[data-chat=\"#general\"] .badge')");
 }
+
+#[test]
+fn the_rules_show_once_at_the_first_login_and_on_the_button() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&["--retain-days", "30"]);
+    server.register(&["ana"]);
+    let rules = "[...document.querySelectorAll('#rules-list li')].map(e => e.textContent).join('|')";
+    let ana = logged_in(&url, "ana", 1200, 800);
+    ana.wait_for(&format!("!document.getElementById('rules').hidden && {rules}.includes('after 30 days')"));
+    let shown: String = serde_json::from_value(ana.exec(&format!("return {rules}"), json!([]))).unwrap();
+    assert_eq!(
+        shown,
+        "Messages are deleted from the server after 30 days.|Each account may store 64 MiB.|\
+         Devices connected at once per account: 5.|Longest message: 4096 bytes."
+    );
+    ana.click("#rules-close");
+    ana.wait_for("document.getElementById('rules').hidden");
+    // The next login in this browser does not show them again by itself…
+    ana.goto(&url);
+    ana.type_into("#user", "ana");
+    ana.type_into("#password", "pw-ana");
+    ana.click("#login-button");
+    ana.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    std::thread::sleep(std::time::Duration::from_millis(300)); // time for a wrong INFO to come back
+    assert_eq!(ana.exec("return document.getElementById('rules').hidden", json!([])), json!(true));
+    // …and the button does.
+    ana.click("#rules-button");
+    ana.wait_for(&format!("!document.getElementById('rules').hidden && {rules}.includes('after 30 days')"));
+}

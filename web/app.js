@@ -8,6 +8,8 @@ import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, 
 import { t, translate } from './i18n.js';
 import { renderList, renderMembers, renderDevices, seenText, visible, Conversation } from './view.js';
 import { loadRules, renderHeader, aboutMe, addActions, isModeration } from './moderation.js';
+import { showRulesOnce, wireRules } from './rules.js';
+import { renderList, renderMembers, seenText, visible, Conversation } from './view.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -66,6 +68,7 @@ $('input').addEventListener('keydown', (e) => {
 $('input').addEventListener('input', typing);
 $('back').addEventListener('click', closeChat);
 $('members-button').addEventListener('click', toggleMembers);
+wireRules(() => link);
 $('leave-button').addEventListener('click', leaveRoom);
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
@@ -181,6 +184,7 @@ async function begin(who) {
   $('app').hidden = false;
   $('me').textContent = `${link.user} · ${who.device}`;
   await refresh();
+  showRulesOnce(link, link.user);
 }
 
 // A linked browser logs in by itself, with its token.

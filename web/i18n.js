@@ -25,6 +25,10 @@ const STRINGS = {
     devices: 'Devices', thisDevice: 'this browser', unlink: 'Unlink', linkNew: 'Link a new device',
     linkCode: 'Code {code}: valid {min} minutes, once. On the new device: "Link with a code", or wachat connect --user {user} --pair {code}',
     deviceFrom: '{seen}, from {address}',
+    rules: 'Server rules', rulesTitle: 'This server\'s rules', retentionDays: 'Messages are deleted from the server after {days} days.',
+    retentionNone: 'Messages are kept on the server with no time limit.', quotaBytes: 'Each account may store {size}.',
+    quotaNone: 'No storage quota per account.', maxDevices: 'Devices connected at once per account: {n}.',
+    maxText: 'Longest message: {n} bytes.', close: 'Close',
   },
   es: {
     user: 'Usuario', password: 'Contraseña', email: 'Correo (opcional)', login: 'Entrar', register: 'Registrarse',
@@ -49,6 +53,10 @@ const STRINGS = {
     devices: 'Dispositivos', thisDevice: 'este navegador', unlink: 'Desvincular', linkNew: 'Vincular un dispositivo nuevo',
     linkCode: 'Código {code}: válido {min} minutos, una vez. En el dispositivo nuevo: "Vincular con un código", o wachat connect --user {user} --pair {code}',
     deviceFrom: '{seen}, desde {address}',
+    rules: 'Reglas del servidor', rulesTitle: 'Las reglas de este servidor', retentionDays: 'Los mensajes se borran del servidor a los {days} días.',
+    retentionNone: 'Los mensajes se guardan en el servidor sin límite de tiempo.', quotaBytes: 'Cada cuenta puede guardar {size}.',
+    quotaNone: 'Sin cuota de almacenamiento por cuenta.', maxDevices: 'Dispositivos conectados a la vez por cuenta: {n}.',
+    maxText: 'Mensaje más largo: {n} bytes.', close: 'Cerrar',
   },
   pt: {
     user: 'Usuário', password: 'Senha', email: 'E-mail (opcional)', login: 'Entrar', register: 'Registrar',
@@ -73,6 +81,10 @@ const STRINGS = {
     devices: 'Dispositivos', thisDevice: 'este navegador', unlink: 'Desvincular', linkNew: 'Vincular um dispositivo novo',
     linkCode: 'Código {code}: válido por {min} minutos, uma vez. No dispositivo novo: "Vincular com um código", ou wachat connect --user {user} --pair {code}',
     deviceFrom: '{seen}, de {address}',
+    rules: 'Regras do servidor', rulesTitle: 'As regras deste servidor', retentionDays: 'As mensagens são apagadas do servidor após {days} dias.',
+    retentionNone: 'As mensagens ficam no servidor sem limite de tempo.', quotaBytes: 'Cada conta pode guardar {size}.',
+    quotaNone: 'Sem cota de armazenamento por conta.', maxDevices: 'Dispositivos conectados ao mesmo tempo por conta: {n}.',
+    maxText: 'Mensagem mais longa: {n} bytes.', close: 'Fechar',
   },
 };
 

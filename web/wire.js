@@ -124,6 +124,7 @@ export const request = {
   unlink: (device) => (need(isName(device), 'bad device'), `UNLINK:${device}`),
   devices: () => 'DEVICES',
   link: () => 'LINK',
+  info: () => 'INFO',
   users: () => 'USERS',
   rooms: () => 'ROOMS',
   chats: () => 'CHATS',
@@ -171,6 +172,7 @@ function wholeMinutes(minutes, least) {
 
 /** Requests whose `OK:<n>` is followed by n lines. */
 export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'INFO'];
 export const isListing = (line) => LISTINGS.includes(line.split(':', 1)[0]);
 
 /**
@@ -214,6 +216,16 @@ export function parseHistoryLine(line) {
 export function parseChatsLine(line) {
   const f = fields(line, 2);
   return f && isChat(f[0]) && DIGITS.test(f[1]) ? { chat: f[0], unread: Number(f[1]) } : null;
+}
+
+/** An INFO line `<key>=<value>` (1.2), or null. */
+export function parseInfoLine(line) {
+  const at = line.indexOf('=');
+  if (at < 1) return null;
+  const key = line.slice(0, at);
+  const value = line.slice(at + 1);
+  // eslint-disable-next-line no-control-regex
+  return /^[a-z0-9_]{1,32}$/.test(key) && !/[\u0000-\u001f\u007f-\u009f]/.test(value) ? { key, value } : null;
 }
 
 /** A ROOMS line `<#room>:<members>`, or null. */

@@ -65,6 +65,9 @@ pub enum Command {
     /// Move a single server's data directory into a cluster's PostgreSQL
     /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
     Migrate(MigrateArgs),
+    /// Write everything the server holds about you (rooms, chats, their
+    /// messages) as JSON Lines.
+    Export(ExportArgs),
     /// A live dashboard of a running server, read from its --metrics
     /// endpoint (`--once`: a plain-text snapshot).
     Top(crate::top::TopArgs),
@@ -207,6 +210,15 @@ pub struct SendArgs {
     /// The message; several words are joined with spaces.
     #[arg(required = true)]
     pub text: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Write to this file instead of stdout (created 0600: it holds your messages).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -356,7 +368,7 @@ pub struct ServeArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub retain_days: Option<u32>,
     /// Bytes of messages each user may have stored (64MiB, 1GiB, 4096 …);
-    /// past it, their sends get KO:FULL until --retain-days frees some. 0 = no limit.
+    /// past it, their sends get KO:FULL. 0 = no limit.
     #[arg(long, value_name = "SIZE", default_value = crate::store::budget::USER_QUOTA_FLAG, value_parser = crate::store::budget::parse_size)]
     pub user_quota: u64,
     /// Events that may wait for one user who is away; past it, direct
@@ -484,6 +496,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
+        Command::Export(args) => export(&args),
         Command::Migrate(args) => serve::migrate(&args),
         Command::Conform(args) => crate::conform::command::run(args),
     }
@@ -542,4 +555,28 @@ fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
 /// The password, from the first source that has one.
 fn password(args: &ServerArgs) -> Result<String> {
     read_password(&args.user, args.password_stdin)
+}
+
+/// `wachat export`: to `--out` (a new private file) or stdout.
+fn export(args: &ExportArgs) -> Result<()> {
+    let options = options(&args.server)?;
+    match &args.out {
+        None => crate::export::run(&options, &mut std::io::stdout().lock()),
+        Some(path) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| Error::io(format!("{}", path.display()), e))?;
+            let mut out = std::io::BufWriter::new(file);
+            crate::export::run(&options, &mut out)?;
+            out.into_inner()
+                .map_err(|e| Error::io(format!("{}", path.display()), e.into_error()))?
+                .sync_all()
+                .map_err(|e| Error::io(format!("{}", path.display()), e))
+        }
+    }
 }

@@ -140,7 +140,13 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     let config_tls = config.tls.is_some();
     let mut server = match &args.store {
         None => Server::start(send, recv, config)?,
-        Some(_) => start_node(send, recv, config, &args)?,
+        Some(_) => {
+            log::info!(
+                "--user-quota, --inbox-max and --min-free are a single server's: a cluster node \
+                 does not apply them yet (docs/CLUSTER.md, \"Budgets\")"
+            );
+            start_node(send, recv, config, &args)?
+        }
     };
     match &args.store {
         None => log::info!("data directory: {}", args.data_dir.display()),

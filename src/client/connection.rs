@@ -307,9 +307,12 @@ impl Connection {
 /// `n` accepted; `None` for the others.
 fn listing_limit(request: &Request) -> Option<usize> {
     match request {
-        Request::Users | Request::Rooms | Request::Chats | Request::Members { .. } | Request::Devices => {
-            Some(MAX_LISTING_LINES)
-        }
+        Request::Users
+        | Request::Rooms
+        | Request::Chats
+        | Request::Members { .. }
+        | Request::Devices
+        | Request::Info => Some(MAX_LISTING_LINES),
         Request::History { limit, .. } => Some((*limit).min(MAX_LISTING_LINES)),
         Request::Search { .. } => Some(crate::protocol::request::MAX_SEARCH_RESULTS),
         _ => None,

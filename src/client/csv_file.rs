@@ -70,6 +70,35 @@ impl CsvFile {
         }
     }
 
+    /// Calls `each(row, offset)` on every row from byte `offset` (a line
+    /// start after the header) to the end: a start that reads only the
+    /// newest part of a log (`paging.rs`).
+    pub fn rows_from(
+        &self,
+        offset: u64,
+        mut each: impl FnMut(&csv::StringRecord, u64) -> std::result::Result<(), String>,
+    ) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = File::open(&self.path).map_err(|e| self.err("open", e))?;
+        file.seek(SeekFrom::Start(offset)).map_err(|e| self.err("seek", e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+        let mut row = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut row) {
+                Ok(false) => return Ok(()),
+                Ok(true) => {
+                    let at = offset + row.position().map_or(0, |p| p.byte());
+                    each(&row, at)
+                        .map_err(|reason| self.corrupt(0, format!("the row at byte {at}: {reason}")))?;
+                }
+                Err(e) => return Err(self.corrupt(0, e.to_string())),
+            }
+        }
+    }
+
     /// The file's length now, as the disk has it (another program may have
     /// appended to it).
     pub fn len(&self) -> Result<u64> {

@@ -19,17 +19,27 @@
 //! | `refused` | `from,id,text` | the server refused it for good; `text` says why |
 //! | `relayed` | `from,id` | a `p2p` message the peer never acknowledged, handed to the server instead |
 //!
-//! Every message's place and state is in memory (every lookup is a hash
-//! map access), but only the texts of the last [`TEXTS_IN_MEMORY`]
-//! messages: an older text is read back from the file, by the position of
-//! its row, when a screen asks for it. A user with 100,000 messages of
-//! 4 KB once needed their whole size in RAM (issue 25, attack 7; figures
-//! in BENCHMARKS.md, `examples/client_scale.rs`).
+//! Memory holds a window: the place and state of the last [`WINDOW`]
+//! messages (every lookup among them is a hash map access), and the texts
+//! of the last [`TEXTS_IN_MEMORY`] of those; an older text is read back
+//! from the file, by the position of its row, when a screen asks for it.
+//! A start reads only the rows of that window, found from the end of the
+//! file (`paging.rs`), and pages older than it are read back from the
+//! file, going backwards, when someone scrolls that far. A user with
+//! 100,000 messages of 4 KB once needed their whole size in RAM, and then
+//! a start that read all 400 MB (issue 25, attack 7; figures in
+//! BENCHMARKS.md, `examples/client_scale.rs`).
+//!
+//! What the window means: a duplicate is recognised among its messages
+//! (a resent event is one the client had not acknowledged, so a recent
+//! one, as the server's own resend window); the chat list without a
+//! server, `READ` marks and direct-chat messages to resend come from it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::csv_file::CsvFile;
+use super::paging;
 
 /// Deleted texts leave `history.csv` (protocol 1.2): `erase.rs`.
 #[path = "erase.rs"]
@@ -38,13 +48,20 @@ use crate::error::Result;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, State, Text};
 
-const HEADER: &str = "kind,ts,from,to,id,state,text";
+pub(super) const HEADER: &str = "kind,ts,from,to,id,state,text";
 
 /// How many of the newest messages keep their text in memory: more than
 /// any screen shows at once and every page a `/history` asks for, so that
 /// the file is read only when someone scrolls far back. At most 4 KB each:
 /// 4 MiB.
 pub const TEXTS_IN_MEMORY: usize = 1_000;
+
+/// How many of the newest messages a start reads and memory keeps the
+/// place and state of: ~400 bytes each (2 MiB), far more than a client
+/// leaves unacknowledged (the server's `--inbox-max` is 10,000, acknowledged
+/// in batches as they are stored). Between this and twice this while
+/// running: the oldest half is let go at once.
+pub const WINDOW: usize = 5_000;
 
 /// What an older message's text is in memory: a stand-in, never shown
 /// (every method that hands messages out reads the real one back).
@@ -107,7 +124,7 @@ fn set_state(m: &mut Message, state: State, ts: u64) {
 }
 
 /// The key of a message: its sender (ignoring case) and its id.
-fn key(from: &str, id: &str) -> (String, String) {
+pub(super) fn key(from: &str, id: &str) -> (String, String) {
     (fold(from), id.to_string())
 }
 
@@ -118,14 +135,47 @@ pub(crate) fn chat_key(chat: &Chat) -> String {
 
 /// The conversation log of one user.
 pub struct History {
-    file: CsvFile,
-    /// Every message in the order it was first logged; the texts of all
-    /// but the last [`TEXTS_IN_MEMORY`] are [`on_disk`].
+    pub(super) file: CsvFile,
+    /// The window: the last messages in the order they were first logged;
+    /// the texts of all but the last [`TEXTS_IN_MEMORY`] are [`on_disk`].
     messages: Vec<Message>,
     /// Where each message's `msg` row starts in the file.
-    rows_at: Vec<u64>,
-    /// `(from, id)` → position in `messages`.
+    pub(super) rows_at: Vec<u64>,
+    /// `(from, id)` → the message's number in the whole log (its
+    /// [`History::position`]); `messages[n - first]`.
     index: HashMap<(String, String), usize>,
+    /// The number of `messages[0]` in the whole log.
+    first: usize,
+    /// States that rows read at the start gave to messages older than the
+    /// window: a page read back from the file shows them.
+    pub(super) older: HashMap<(String, String), Later>,
+}
+
+/// What the `state` rows after a message's own row say of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Later {
+    state: Option<State>,
+    /// The server's time, from its `RECEIVED`.
+    received_ts: Option<u64>,
+}
+
+impl Later {
+    pub(super) fn add(&mut self, state: State, ts: u64) {
+        self.state = self.state.max(Some(state));
+        if state == State::Received {
+            self.received_ts = Some(ts);
+        }
+    }
+
+    /// Applies them to a message read back from its row.
+    pub(super) fn apply(&self, m: &mut Message) {
+        if let Some(ts) = self.received_ts {
+            set_state(m, State::Received, ts);
+        }
+        if let Some(state) = self.state {
+            m.state = m.state.max(state);
+        }
+    }
 }
 
 /// The log's messages while `history.csv` is read: what [`History::open`]
@@ -134,49 +184,54 @@ struct Loading<'a> {
     messages: &'a mut Vec<Message>,
     rows_at: &'a mut Vec<u64>,
     index: &'a mut HashMap<(String, String), usize>,
+    first: &'a mut usize,
+    older: &'a mut HashMap<(String, String), Later>,
 }
 
 impl Loading<'_> {
     /// Adds a message whose row starts at byte `at`; the text that leaves
-    /// the window of [`TEXTS_IN_MEMORY`] goes back to the disk.
+    /// the window of [`TEXTS_IN_MEMORY`] goes back to the disk, and past
+    /// twice [`WINDOW`] the oldest messages leave memory.
     fn insert(&mut self, message: Message, at: u64) {
-        self.index.insert(key(&message.from, &message.id), self.messages.len());
+        self.index.insert(key(&message.from, &message.id), *self.first + self.messages.len());
         self.messages.push(message);
         self.rows_at.push(at);
         if let Some(old) = self.messages.len().checked_sub(TEXTS_IN_MEMORY + 1) {
             self.messages[old].text = on_disk();
         }
+        if self.messages.len() >= 2 * WINDOW {
+            let first = *self.first;
+            for (i, m) in self.messages.drain(..WINDOW).enumerate() {
+                let k = key(&m.from, &m.id);
+                if self.index.get(&k) == Some(&(first + i)) {
+                    self.index.remove(&k);
+                }
+            }
+            self.rows_at.drain(..WINDOW);
+            *self.first += WINDOW;
+        }
     }
 
     fn get_mut(&mut self, from: &str, id: &str) -> Option<&mut Message> {
-        let i = *self.index.get(&key(from, id))?;
-        Some(&mut self.messages[i])
+        let n = *self.index.get(&key(from, id))?;
+        Some(&mut self.messages[n - *self.first])
     }
 
     /// Applies one stored row to the in-memory log.
-    fn replay(&mut self, row: &csv::StringRecord) -> std::result::Result<(), String> {
+    fn replay(&mut self, row: &csv::StringRecord, at: u64) -> std::result::Result<(), String> {
         let field = |i: usize| row.get(i).ok_or_else(|| format!("expected 7 fields, got {}", row.len()));
         let ts: u64 = field(1)?.parse().map_err(|_| format!("bad timestamp {:?}", &row[1]))?;
         let (from, id) = (field(2)?, field(4)?);
         match field(0)? {
-            kind @ ("msg" | "p2p") => {
-                let message = Message {
-                    from: from.to_string(),
-                    to: Chat::parse(field(3)?)?,
-                    id: id.to_string(),
-                    ts,
-                    state: field(5)?.parse()?,
-                    text: Text::parse(field(6)?)?,
-                    refused: None,
-                    p2p: kind == "p2p",
-                };
-                let at = row.position().map_or(0, |p| p.byte());
+            "msg" | "p2p" => {
+                let message = paging::message_of(row)?;
                 self.insert(message, at);
             }
             "state" => {
                 let state: State = field(5)?.parse()?;
-                if let Some(m) = self.get_mut(from, id) {
-                    set_state(m, state, ts);
+                match self.get_mut(from, id) {
+                    Some(m) => set_state(m, state, ts),
+                    None => self.older.entry(key(from, id)).or_default().add(state, ts),
                 }
             }
             "refused" => {
@@ -196,17 +251,27 @@ impl Loading<'_> {
 }
 
 impl History {
-    /// Opens (or creates) the log and loads it, each row applied as it is
-    /// read (a copy of every row first had doubled what a start needs:
-    /// `examples/client_scale.rs`).
+    /// Opens (or creates) the log and loads its window: the rows from
+    /// the [`WINDOW`]-th message from the end on (found by `paging.rs`
+    /// without parsing what is before), each applied as it is read.
     pub fn open(path: PathBuf) -> Result<History> {
         let file = CsvFile::open(path, HEADER)?;
-        let mut history = History { file, messages: Vec::new(), rows_at: Vec::new(), index: HashMap::new() };
-        let History { file, messages, rows_at, index } = &mut history;
-        let mut loading = Loading { messages, rows_at, index };
-        file.rows(|row| loading.replay(row))?;
-        // Every deletion again (each skipped if done): a crash in the
-        // middle of one still erases the text at the next start.
+        let mut history = History {
+            file,
+            messages: Vec::new(),
+            rows_at: Vec::new(),
+            index: HashMap::new(),
+            first: 0,
+            older: HashMap::new(),
+        };
+        let (header_end, end) = (HEADER.len() as u64 + 1, history.file.len()?);
+        let start = paging::tail_start(history.file.path(), header_end, end, WINDOW)
+            .map_err(|e| crate::error::Error::io(history.file.path().display().to_string(), e))?;
+        let History { file, messages, rows_at, index, first, older } = &mut history;
+        let mut loading = Loading { messages, rows_at, index, first, older };
+        file.rows_from(start, |row, at| loading.replay(row, at))?;
+        // Every deletion in the window again (each skipped if done): a
+        // crash in the middle of one still erases the text at the next start.
         for i in 0..history.messages.len() {
             history.erase_if_delete(i)?;
         }
@@ -214,8 +279,19 @@ impl History {
     }
 
     fn insert(&mut self, message: Message, at: u64) {
-        Loading { messages: &mut self.messages, rows_at: &mut self.rows_at, index: &mut self.index }
-            .insert(message, at);
+        Loading {
+            messages: &mut self.messages,
+            rows_at: &mut self.rows_at,
+            index: &mut self.index,
+            first: &mut self.first,
+            older: &mut self.older,
+        }
+        .insert(message, at);
+    }
+
+    /// Where `(from, id)` is in `messages`, if it is in the window.
+    fn slot(&self, from: &str, id: &str) -> Option<usize> {
+        self.index.get(&key(from, id)).map(|&n| n - self.first)
     }
 
     /// The message at position `i`, its text read back from the file if it
@@ -239,11 +315,11 @@ impl History {
     /// The message `(from, id)` as kept in memory (its text may be the
     /// stand-in): for what needs its place or state only.
     fn meta(&self, from: &str, id: &str) -> Option<&Message> {
-        self.index.get(&key(from, id)).map(|&i| &self.messages[i])
+        self.slot(from, id).map(|i| &self.messages[i])
     }
 
     fn get_mut(&mut self, from: &str, id: &str) -> Option<&mut Message> {
-        let i = *self.index.get(&key(from, id))?;
+        let i = self.slot(from, id)?;
         Some(&mut self.messages[i])
     }
 
@@ -253,9 +329,9 @@ impl History {
         self.index.get(&key(from, id)).copied()
     }
 
-    /// The message `id` written by `from`, if logged.
+    /// The message `id` written by `from`, if it is in the window.
     pub fn get(&self, from: &str, id: &str) -> Option<Message> {
-        self.index.get(&key(from, id)).map(|&i| self.whole(i))
+        self.slot(from, id).map(|i| self.whole(i))
     }
 
     /// Logs a new message. Returns `false` (and writes nothing) if
@@ -336,7 +412,7 @@ impl History {
     /// messages it carried, and the peer protocol has no `READ`. Returns how
     /// many moved.
     pub fn read_up_to(&mut self, me: &str, from: &str, id: &str, ts: u64) -> Result<usize> {
-        let Some(&last) = self.index.get(&key(from, id)) else { return Ok(0) };
+        let Some(last) = self.slot(from, id) else { return Ok(0) };
         let (chat, mine) = (chat_key(&self.messages[last].chat(me)), self.messages[last].is_from(me));
         let unread: Vec<(String, String)> = self.messages[..=last]
             .iter()
@@ -427,7 +503,7 @@ impl History {
     /// placed by its time instead.
     pub fn before(&self, me: &str, chat: &Chat, (from, id, ts): (&str, &str, u64), n: usize) -> Vec<Message> {
         let want = chat_key(chat);
-        let logged = self.position(from, id);
+        let logged = self.slot(from, id);
         let end = logged.unwrap_or(self.messages.len());
         let mut found: Vec<Message> = (0..end)
             .rev()
@@ -438,6 +514,10 @@ impl History {
             .take(n)
             .map(|i| self.whole(i))
             .collect();
+        if found.len() < n {
+            let at = if logged.is_some() { None } else { Some((key(from, id), ts)) };
+            found.extend(self.older_on_disk(me, &want, at, n - found.len()));
+        }
         found.reverse();
         found
     }
@@ -451,6 +531,9 @@ impl History {
             .take(n)
             .map(|i| self.whole(i))
             .collect();
+        if found.len() < n {
+            found.extend(self.older_on_disk(me, &want, None, n - found.len()));
+        }
         found.reverse();
         found
     }
@@ -506,6 +589,47 @@ mod tests {
                 [text(2), text(3), text(4)]
             );
         }
+    }
+
+    #[test]
+    fn a_start_reads_the_window_and_older_pages_come_from_the_file_with_their_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let n = 3 * WINDOW + 10;
+        let mut log = History::open(path.clone()).unwrap();
+        let chat_of = |i: usize| if i.is_multiple_of(5) { "#general" } else { "bob" };
+        for i in 0..n {
+            let m = Message { ts: i as u64, ..msg("ana", chat_of(i), &format!("m{i}"), State::Sent) };
+            assert!(log.add(m).unwrap());
+            match i {
+                1 => assert!(log.advance("ana", "m1", State::Received, 7).unwrap()),
+                j if j == 2 * WINDOW + 500 => {
+                    // Still in memory now, older than the window at the next start.
+                    let old = format!("m{}", 2 * WINDOW + 1);
+                    assert!(log.advance("ana", &old, State::Read, 9).unwrap());
+                }
+                _ => {}
+            }
+            assert!(log.messages.len() < 2 * WINDOW, "a bounded window while running");
+        }
+        log.sync().unwrap();
+        let log = History::open(path).unwrap();
+        assert_eq!(log.messages.len(), WINDOW, "a start reads the window only");
+        assert!(log.get("ana", "m1").is_none(), "older ones are on disk");
+        let bob = Chat::User("bob".into());
+        let all = log.conversation("ana", &bob, n);
+        let want: Vec<String> = (0..n).filter(|&i| chat_of(i) == "bob").map(|i| format!("m{i}")).collect();
+        assert_eq!(all.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), want, "every one, in order");
+        assert_eq!(all[0].text.unescaped(), "text m1\nsecond line");
+        assert_eq!((all[0].state, all[0].ts), (State::Received, 7), "a later row's state and time");
+        let page = log.before("ana", &bob, ("ana", &format!("m{}", 2 * WINDOW + 3), 0), 2);
+        let ids: Vec<(String, State)> = page.into_iter().map(|m| (m.id, m.state)).collect();
+        let (a, b) = (format!("m{}", 2 * WINDOW + 1), format!("m{}", 2 * WINDOW + 2));
+        assert_eq!(ids, [(a, State::Read), (b, State::Sent)], "a state row read at the start");
+        let room = log.conversation("ana", &Chat::parse("#general").unwrap(), 3);
+        let ids: Vec<String> = room.into_iter().map(|m| m.id).collect();
+        let last = |k: usize| format!("m{}", n - 5 - 5 * k);
+        assert_eq!(ids, [last(2), last(1), last(0)]);
     }
 
     #[test]

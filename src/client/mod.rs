@@ -74,6 +74,7 @@ mod login;
 pub mod options;
 pub mod outbox;
 mod overview;
+mod paging;
 mod receiver;
 mod requests;
 mod sender;

@@ -30,6 +30,13 @@ impl Client {
         self.listing(Request::Users, &tr!(Msg::ReqUsers))
     }
 
+    /// The server's rules (`INFO`, protocol 1.2), `key=value` each; a
+    /// line that does not read so is skipped (a newer server's, maybe).
+    pub fn info(&self) -> Result<Vec<crate::protocol::InfoLine>> {
+        let lines = self.listing(Request::Info, &tr!(Msg::ReqInfo))?;
+        Ok(lines.iter().filter_map(|line| crate::protocol::InfoLine::parse(line).ok()).collect())
+    }
+
     /// Your conversations, most recent first, each with its unread count.
     pub fn chats(&self) -> Result<Vec<(String, u64)>> {
         let lines = self.listing(Request::Chats, &tr!(Msg::ReqChats))?;

@@ -15,7 +15,7 @@ use super::moderation;
 use super::names::Names;
 use super::reads;
 use crate::protocol::names::fold;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, InfoLine, Ko, RoomLine};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::moderation::{Moderated, Notice};
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
@@ -280,7 +280,7 @@ impl Backend for PgBackend {
         Ok(moderated(tell))
     }
 
-    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
         let name = {
             let mut conn = self.db.get()?;
             self.names.name(&mut *conn, user).or_ko("reading a user")?

@@ -24,7 +24,7 @@ use postgres::GenericClient;
 
 use super::db::{Db, OrKo};
 use crate::protocol::names::fold;
-use crate::protocol::{Change, Code, InfoLine, Ko, Role};
+use crate::protocol::{Change, Code, Ko, Role, RoomInfoLine};
 use crate::store::moderation::Rules;
 use crate::store::{UserId, now_ms};
 
@@ -175,7 +175,7 @@ fn is_member(db: &mut impl GenericClient, room: i64, user: UserId) -> Result<boo
 }
 
 /// `ROOMINFO` for `user` (`name`).
-pub fn info(db: &Db, user: UserId, name: &str, room: &str) -> Result<Vec<InfoLine>, Ko> {
+pub fn info(db: &Db, user: UserId, name: &str, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
     let mut conn = db.get()?;
     let no_room = || Ko::new(Code::NotMember, format!("no room named #{room}"));
     let r = load(&mut *conn, room, false).or_ko("reading a room's rules")?.ok_or_else(no_room)?;

@@ -47,6 +47,8 @@ pub enum Command {
     Unlink(String),
     /// `/link`: a code to link a new device with.
     Link,
+    /// `/info`: the server's rules (retention, quota, limits).
+    Info,
     Help,
     /// 1.2: `/topic`, `/mode`, `/kick`, `/roominfo` … (see `console::moderation`).
     Moderation(super::moderation::ModCommand),
@@ -111,6 +113,7 @@ impl Parser {
             "users" => no_args(Command::Users),
             "chats" => no_args(Command::Chats),
             "rooms" => no_args(Command::Rooms),
+            "info" => no_args(Command::Info),
             "members" => match args.trim() {
                 "" => Ok(Command::Members(None)),
                 _ => Ok(Command::Members(Some(room(lang, one_word(Msg::UsageMembers)?)?))),
@@ -215,6 +218,7 @@ mod tests {
         assert_eq!(ok("/users"), Command::Users);
         assert_eq!(ok("/chats"), Command::Chats);
         assert_eq!(ok("/rooms"), Command::Rooms);
+        assert_eq!(ok("/info"), Command::Info);
         assert_eq!(ok("/members"), Command::Members(None));
         assert_eq!(ok("/members #Tea"), Command::Members(Some("#Tea".into())));
         assert_eq!(ok("/join #Tea"), Command::Join("#Tea".into()));

@@ -36,6 +36,7 @@ pub mod command;
 mod devices;
 pub mod input;
 pub mod moderation;
+pub mod rules;
 pub mod session;
 pub mod view;
 
@@ -68,6 +69,7 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     }
     let server = options.server.clone();
     let lang = crate::i18n::current();
+    let folder = options.user_dir();
     let client = Client::connect(options)?;
     let console = Console {
         lang,
@@ -80,6 +82,9 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
         typing: Mutex::new(HashMap::new()),
     };
     console.welcome(&server);
+    for line in rules::first_time(lang, &client, &folder) {
+        console.say(&line);
+    }
     let reader = input.spawn()?;
     let result = std::thread::scope(|scope| {
         let (quit, quit_rx) = crossbeam_channel::bounded::<()>(0);

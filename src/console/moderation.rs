@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::i18n::moderation::Msg;
 use crate::i18n::{Lang, tr};
 use crate::protocol::names::{check_name, fold};
-use crate::protocol::{Action, Change, InfoLine, Mode, Reply, Request, Role, Text};
+use crate::protocol::{Action, Change, Mode, Reply, Request, Role, RoomInfoLine, Text};
 
 /// A moderation command, once parsed: the room (`None`: the open chat)
 /// and what to ask.
@@ -100,7 +100,7 @@ pub fn act(lang: Lang, client: &Client, room: &str, command: ModCommand) -> Resu
     match client.request(request)? {
         Reply::Ok => Ok(vec![Msg::Done.text(lang).to_string()]),
         Reply::Listing(lines) => {
-            let info: Vec<InfoLine> = lines.iter().filter_map(|l| InfoLine::parse(l).ok()).collect();
+            let info: Vec<RoomInfoLine> = lines.iter().filter_map(|l| RoomInfoLine::parse(l).ok()).collect();
             Ok(info_lines(lang, &info))
         }
         Reply::Ko(ko) => Err(Error::Refused { request: what, ko }),
@@ -134,30 +134,30 @@ pub fn line(lang: Lang, me: &str, room: &str, by: &str, change: &Change) -> Opti
 }
 
 /// `/roominfo`'s lines.
-pub fn info_lines(lang: Lang, info: &[InfoLine]) -> Vec<String> {
+pub fn info_lines(lang: Lang, info: &[RoomInfoLine]) -> Vec<String> {
     let mut out = Vec::new();
     let admins: Vec<&str> = info
         .iter()
-        .filter_map(|l| if let InfoLine::Admin(a) = l { Some(a.as_str()) } else { None })
+        .filter_map(|l| if let RoomInfoLine::Admin(a) = l { Some(a.as_str()) } else { None })
         .collect();
-    if !info.iter().any(|l| matches!(l, InfoLine::Owner(_))) {
+    if !info.iter().any(|l| matches!(l, RoomInfoLine::Owner(_))) {
         out.push(Msg::InfoNoOwner.text(lang).to_string());
     }
     for line in info {
         out.push(match line {
-            InfoLine::Room(room) => room.clone(),
-            InfoLine::Owner(user) => tr!(in lang; Msg::InfoOwner, user = user),
-            InfoLine::Admin(_) => continue,
-            InfoLine::Mode(Mode::Announce) => Msg::InfoAnnounce.text(lang).to_string(),
-            InfoLine::Mode(Mode::Invite) => Msg::InfoInviteOnly.text(lang).to_string(),
-            InfoLine::Topic(t) => {
+            RoomInfoLine::Room(room) => room.clone(),
+            RoomInfoLine::Owner(user) => tr!(in lang; Msg::InfoOwner, user = user),
+            RoomInfoLine::Admin(_) => continue,
+            RoomInfoLine::Mode(Mode::Announce) => Msg::InfoAnnounce.text(lang).to_string(),
+            RoomInfoLine::Mode(Mode::Invite) => Msg::InfoInviteOnly.text(lang).to_string(),
+            RoomInfoLine::Topic(t) => {
                 let topic = Text::parse(t).map(|t| t.unescaped()).unwrap_or_else(|_| t.clone());
                 tr!(in lang; Msg::InfoTopic, topic = crate::display::visible(&topic))
             }
-            InfoLine::Role(role) => tr!(in lang; Msg::InfoRole, role = role_word(*role)),
-            InfoLine::Muted(t) => tr!(in lang; Msg::InfoMuted, until = until(*t)),
-            InfoLine::Banned(0) => Msg::InfoBannedForGood.text(lang).to_string(),
-            InfoLine::Banned(t) => tr!(in lang; Msg::InfoBanned, until = until(*t)),
+            RoomInfoLine::Role(role) => tr!(in lang; Msg::InfoRole, role = role_word(*role)),
+            RoomInfoLine::Muted(t) => tr!(in lang; Msg::InfoMuted, until = until(*t)),
+            RoomInfoLine::Banned(0) => Msg::InfoBannedForGood.text(lang).to_string(),
+            RoomInfoLine::Banned(t) => tr!(in lang; Msg::InfoBanned, until = until(*t)),
         });
     }
     if !admins.is_empty() {

@@ -142,6 +142,11 @@ impl<'a> Session<'a> {
                 }
             }
             Command::Members(room) => self.members(room, out)?,
+            Command::Info => {
+                for line in super::rules::describe(lang, &self.client.info()?, false) {
+                    out.line(&line);
+                }
+            }
             Command::Join(room) => {
                 self.client.join(&room)?;
                 out.line(&tr!(in lang; Msg::JoinedRoom, room = room));

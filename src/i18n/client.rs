@@ -98,6 +98,7 @@ catalogue! {
     ReqUsers { en: "users", es: "usuarios", pt: "usuários" },
     ReqChats { en: "chats", es: "chats", pt: "conversas" },
     ReqRooms { en: "rooms", es: "salas", pt: "salas" },
+    ReqInfo { en: "server info", es: "información del servidor", pt: "informações do servidor" },
     ReqRead { en: "read", es: "marcar como leído", pt: "marcar como lido" },
     ReqDirectChat { en: "direct chat with {user}", es: "chat directo con {user}", pt: "chat direto com {user}" },
     ReqLookUp { en: "look up {user}", es: "buscar a {user}", pt: "procurar {user}" },

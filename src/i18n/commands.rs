@@ -89,6 +89,32 @@ catalogue! {
         es: "; contraseña: {password}",
         pt: "; senha: {password}",
     },
+    DisabledMark { en: "(disabled)", es: "(desactivada)", pt: "(desativada)" },
+    AccountDisabled {
+        en: "{name} disabled: its logins are refused, its sessions closed",
+        es: "{name} desactivada: se rechazan sus inicios de sesión y se cierran sus sesiones",
+        pt: "{name} desativada: suas entradas são recusadas, suas sessões fechadas",
+    },
+    AlreadyDisabled { en: "{name} was already disabled", es: "{name} ya estaba desactivada", pt: "{name} já estava desativada" },
+    AccountEnabled {
+        en: "{name} enabled: it may log in again",
+        es: "{name} activada: puede volver a iniciar sesión",
+        pt: "{name} ativada: pode entrar de novo",
+    },
+    NotDisabled { en: "{name} was not disabled", es: "{name} no estaba desactivada", pt: "{name} não estava desativada" },
+    ListOnline { en: "online", es: "en línea", pt: "online" },
+    ListLastSeen { en: "last seen {date} {time}", es: "visto por última vez {date} {time}", pt: "visto por último {date} {time}" },
+    ListNeverSeen { en: "never seen", es: "nunca visto", pt: "nunca visto" },
+    ListUsage {
+        en: "rooms {rooms}  chats {chats}  unread {unread}",
+        es: "salas {rooms}  chats {chats}  sin leer {unread}",
+        pt: "salas {rooms}  conversas {chats}  não lidas {unread}",
+    },
+    ServerDidNotAnswer {
+        en: "the server running on {dir} did not answer within {secs} s",
+        es: "el servidor que usa {dir} no respondió en {secs} s",
+        pt: "o servidor que usa {dir} não respondeu em {secs} s",
+    },
     RemovedMark {
         en: "(removed)",
         es: "(eliminada)",

@@ -461,19 +461,16 @@ commands:
   <text>                  send to the open chat (a line ending in \\ continues)
   /chat <user|#room>      open a chat and show its last 20 messages
   /msg <user> <text>      send a direct message (also /whisper, @user: text)
-  /p2p <user>             open a peer-to-peer chat with user: the server only introduces you
-  /hangup [user]          end the peer-to-peer chat (default: the open one)
+  /p2p <user>, /hangup [user]   a peer-to-peer chat (the server only introduces you), or end it
   /users                  who is online, and when the people you write to were last seen
   /chats                  your chats: unread counts, last message and its time, who is online
   /history [n]            the last n messages of the open chat (default 20)
-  /join <#room>           join (or create) a room
-  /leave [#room]          leave a room (default: the open one)
-  /rooms                  the rooms you are in
-  /members [#room]        who is in a room, online or last seen (default: the open one)
-  /devices                your devices (this account logged in elsewhere), online or last seen
-  /unlink <device>        log a device out for good (a lost laptop): its link stops working
-  /link                   a one-time code to link a new device without typing the password there
-  /help                   this help
+  /join <#room>, /leave [#room]   join (or create) a room, or leave one (default: the open one)
+  /rooms, /members [#room]        your rooms; who is in one, online or last seen
+  /reply n, /edit n, /delete n, /react n 👍, /search words   act on message n on screen; search
+  /topic /mode /invite /kick /ban /mute /op /roominfo   run a room (each alone says how)
+  /devices, /unlink <device>, /link   your devices; log one out for good; a code to link a new one
+  /help                   this help; /info: the server's rules (retention, quota, limits)
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
 ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer
@@ -483,19 +480,16 @@ comandos:
   <texto>                 enviar al chat abierto (una línea que termina en \\ continúa)
   /chat <usuario|#sala>   abrir un chat y ver sus últimos 20 mensajes
   /msg <usuario> <texto>  enviar un mensaje directo (también /whisper, @usuario: texto)
-  /p2p <usuario>          abrir un chat punto a punto: el servidor solo los presenta
-  /hangup [usuario]       terminar el chat punto a punto (por defecto: el abierto)
+  /p2p <usuario>, /hangup [usuario]   chat punto a punto (el servidor solo los presenta), o fin
   /users                  quién está en línea, y cuándo se vio por última vez a quienes escribes
   /chats                  tus chats: sin leer, último mensaje y su hora, quién está en línea
   /history [n]            los últimos n mensajes del chat abierto (por defecto 20)
-  /join <#sala>           unirse a una sala (o crearla)
-  /leave [#sala]          salir de una sala (por defecto: la abierta)
-  /rooms                  las salas en las que estás
-  /members [#sala]        quién está en una sala, en línea o visto por última vez (por defecto: la abierta)
-  /devices                tus dispositivos (esta cuenta con la sesión iniciada en otro sitio), en línea o vistos
-  /unlink <dispositivo>   cerrar la sesión de un dispositivo para siempre (un portátil perdido)
-  /link                   un código de un solo uso para vincular un dispositivo nuevo sin escribir allí la contraseña
-  /help                   esta ayuda
+  /join <#sala>, /leave [#sala]   unirse a una sala (o crearla), o salir (por defecto: la abierta)
+  /rooms, /members [#sala]        tus salas; quién está en una, en línea o visto por última vez
+  /reply n, /edit n, /delete n, /react n 👍, /search palabras   actuar sobre el mensaje n; buscar
+  /topic /mode /invite /kick /ban /mute /op /roominfo   moderar una sala (solos, explican su uso)
+  /devices, /unlink <disp.>, /link   tus dispositivos; cerrar uno; un código para vincular otro
+  /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
 marcas: … en camino   ✓ en el servidor   ✓✓ entregado   ✓✓ leído   [p2p] fue punto a punto
@@ -505,19 +499,16 @@ comandos:
   <texto>                 enviar para o chat aberto (uma linha terminada em \\ continua)
   /chat <usuário|#sala>   abrir um chat e ver suas últimas 20 mensagens
   /msg <usuário> <texto>  enviar uma mensagem direta (também /whisper, @usuário: texto)
-  /p2p <usuário>          abrir um chat ponto a ponto: o servidor só apresenta vocês
-  /hangup [usuário]       encerrar o chat ponto a ponto (padrão: o aberto)
+  /p2p <usuário>, /hangup [usuário]   chat ponto a ponto (o servidor só apresenta vocês), ou fim
   /users                  quem está online, e quando quem você escreve foi visto por último
   /chats                  suas conversas: não lidas, última mensagem e sua hora, quem está online
   /history [n]            as últimas n mensagens do chat aberto (padrão 20)
-  /join <#sala>           entrar em uma sala (ou criá-la)
-  /leave [#sala]          sair de uma sala (padrão: a aberta)
-  /rooms                  as salas em que você está
-  /members [#sala]        quem está em uma sala, online ou visto por último (padrão: a aberta)
-  /devices                seus dispositivos (esta conta conectada em outro lugar), online ou vistos por último
-  /unlink <dispositivo>   encerrar para sempre a sessão de um dispositivo (um notebook perdido)
-  /link                   um código de uso único para vincular um dispositivo novo sem digitar a senha nele
-  /help                   esta ajuda
+  /join <#sala>, /leave [#sala]   entrar em uma sala (ou criá-la), ou sair (padrão: a aberta)
+  /rooms, /members [#sala]        suas salas; quem está em uma, online ou visto por último
+  /reply n, /edit n, /delete n, /react n 👍, /search palavras   agir sobre a mensagem n; buscar
+  /topic /mode /invite /kick /ban /mute /op /roominfo   moderar uma sala (sozinhos: o uso)
+  /devices, /unlink <disp.>, /link   seus dispositivos; encerrar um; um código para vincular outro
+  /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
 marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] foi ponto a ponto

@@ -47,6 +47,7 @@ pub mod commands;
 pub mod console;
 pub mod demo;
 pub mod moderation;
+pub mod rules;
 pub mod tui;
 
 use std::fmt::{self, Display};

@@ -86,6 +86,10 @@ pub enum Bye {
     /// say `VERSION:1.2` is sent `BYE:REPLACED` instead, which tells a
     /// 1.0 client, as this does, not to reconnect on its own.
     Unlinked,
+    /// 1.2: an administrator disabled the account (`wachat users
+    /// disable`); a client must not log in again by itself. Only a
+    /// connection that said `VERSION:1.2` is told; an older one is just closed.
+    Disabled,
 }
 
 impl Bye {
@@ -96,6 +100,7 @@ impl Bye {
             Bye::Timeout => "TIMEOUT",
             Bye::Slow => "SLOW",
             Bye::Unlinked => "UNLINKED",
+            Bye::Disabled => "DISABLED",
         }
     }
 }
@@ -146,6 +151,7 @@ impl Event {
             | Event::P2p { .. }
             | Event::Ping
             | Event::Bye(Bye::Replaced | Bye::Shutdown | Bye::Timeout | Bye::Slow) => 0,
+            Event::Bye(Bye::Disabled) => 2,
             Event::Member { .. } => 1,
             Event::Typing { .. }
             | Event::Moderation { .. }
@@ -227,6 +233,7 @@ impl Event {
                 "TIMEOUT" => Bye::Timeout,
                 "SLOW" => Bye::Slow,
                 "UNLINKED" => Bye::Unlinked,
+                "DISABLED" => Bye::Disabled,
                 other => return Err(format!("unknown BYE reason {other:?}")),
             }),
             _ => return Err(format!("unknown event {line:?}")),

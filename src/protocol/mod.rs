@@ -19,6 +19,7 @@ pub mod escape;
 pub mod event;
 pub mod fates;
 pub mod framing;
+pub mod info;
 pub mod lines;
 pub mod moderation;
 pub mod names;
@@ -29,11 +30,12 @@ pub mod request;
 pub use escape::Text;
 pub use event::{Bye, Event, EventRef, EventReply, State};
 pub use framing::{FrameError, FrameReader};
+pub use info::InfoLine;
 pub use lines::{
     Accepted, ChatLine, DeviceLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine,
     SeenLine,
 };
-pub use moderation::{Action, Change, InfoLine, Mode, Role};
+pub use moderation::{Action, Change, Mode, Role, RoomInfoLine};
 pub use names::{Chat, DEFAULT_DEVICE, DeviceName, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};
 pub use reply::{Code, Ko, Reply};

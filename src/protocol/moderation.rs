@@ -1,7 +1,7 @@
 //! Moderation, protocol 1.2 (docs/PROTOCOL.md, "Moderation (1.2)"): what
 //! an owner or an admin of a room asks ([`Action`]), what members are told
 //! once it is done ([`Change`], the payload of [`Event::Moderation`]), and
-//! the lines of a `ROOMINFO` reply ([`InfoLine`]).
+//! the lines of a `ROOMINFO` reply ([`RoomInfoLine`]).
 //!
 //! Kept apart from `request.rs` and `event.rs`, which only hand a frame
 //! whose first word is one of these over to here: ten requests and ten
@@ -394,7 +394,7 @@ impl Role {
 /// any), an `ADMIN` per room admin, a `MODE` per mode on, `TOPIC` (if
 /// any), your `ROLE`, then `MUTED` or `BANNED` if you are.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InfoLine {
+pub enum RoomInfoLine {
     /// `ROOM:<#room>`: its name as registered.
     Room(String),
     /// `OWNER:<user>`.
@@ -413,39 +413,39 @@ pub enum InfoLine {
     Banned(u64),
 }
 
-impl InfoLine {
-    pub fn parse(line: &str) -> Result<InfoLine, String> {
+impl RoomInfoLine {
+    pub fn parse(line: &str) -> Result<RoomInfoLine, String> {
         let (word, rest) =
             line.split_once(':').ok_or_else(|| format!("expected <WORD>:<value>, got {line:?}"))?;
         let time = || rest.parse::<u64>().map_err(|_| format!("bad time {rest:?}"));
         Ok(match word {
-            "ROOM" => InfoLine::Room(rest.into()),
-            "OWNER" => InfoLine::Owner(rest.into()),
-            "ADMIN" => InfoLine::Admin(rest.into()),
+            "ROOM" => RoomInfoLine::Room(rest.into()),
+            "OWNER" => RoomInfoLine::Owner(rest.into()),
+            "ADMIN" => RoomInfoLine::Admin(rest.into()),
             "MODE" => match Mode::parse_signed(rest) {
-                Some((mode, true)) => InfoLine::Mode(mode),
+                Some((mode, true)) => RoomInfoLine::Mode(mode),
                 _ => return Err(format!("bad mode {rest:?}")),
             },
-            "TOPIC" => InfoLine::Topic(rest.into()),
-            "ROLE" => InfoLine::Role(Role::parse(rest).ok_or_else(|| format!("unknown role {rest:?}"))?),
-            "MUTED" => InfoLine::Muted(time()?),
-            "BANNED" => InfoLine::Banned(time()?),
+            "TOPIC" => RoomInfoLine::Topic(rest.into()),
+            "ROLE" => RoomInfoLine::Role(Role::parse(rest).ok_or_else(|| format!("unknown role {rest:?}"))?),
+            "MUTED" => RoomInfoLine::Muted(time()?),
+            "BANNED" => RoomInfoLine::Banned(time()?),
             other => return Err(format!("unknown ROOMINFO line {other:?}")),
         })
     }
 }
 
-impl fmt::Display for InfoLine {
+impl fmt::Display for RoomInfoLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InfoLine::Room(room) => write!(f, "ROOM:{room}"),
-            InfoLine::Owner(u) => write!(f, "OWNER:{u}"),
-            InfoLine::Admin(u) => write!(f, "ADMIN:{u}"),
-            InfoLine::Mode(mode) => write!(f, "MODE:{}", Signed(*mode, true)),
-            InfoLine::Topic(text) => write!(f, "TOPIC:{text}"),
-            InfoLine::Role(role) => write!(f, "ROLE:{}", role.as_str()),
-            InfoLine::Muted(until) => write!(f, "MUTED:{until}"),
-            InfoLine::Banned(until) => write!(f, "BANNED:{until}"),
+            RoomInfoLine::Room(room) => write!(f, "ROOM:{room}"),
+            RoomInfoLine::Owner(u) => write!(f, "OWNER:{u}"),
+            RoomInfoLine::Admin(u) => write!(f, "ADMIN:{u}"),
+            RoomInfoLine::Mode(mode) => write!(f, "MODE:{}", Signed(*mode, true)),
+            RoomInfoLine::Topic(text) => write!(f, "TOPIC:{text}"),
+            RoomInfoLine::Role(role) => write!(f, "ROLE:{}", role.as_str()),
+            RoomInfoLine::Muted(until) => write!(f, "MUTED:{until}"),
+            RoomInfoLine::Banned(until) => write!(f, "BANNED:{until}"),
         }
     }
 }
@@ -535,9 +535,9 @@ mod tests {
             "MUTED:1700000000000",
             "BANNED:0",
         ] {
-            assert_eq!(InfoLine::parse(line).unwrap().to_string(), line);
+            assert_eq!(RoomInfoLine::parse(line).unwrap().to_string(), line);
         }
-        assert!(InfoLine::parse("MODE:-invite").is_err());
-        assert!(InfoLine::parse("ROLE:KING").is_err());
+        assert!(RoomInfoLine::parse("MODE:-invite").is_err());
+        assert!(RoomInfoLine::parse("ROLE:KING").is_err());
     }
 }

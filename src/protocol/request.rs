@@ -143,6 +143,10 @@ pub enum Request {
         device: String,
         code: String,
     },
+    /// 1.2: the server's rules for its users: `OK:<n>` then `n` lines
+    /// `key=value` ([`InfoLine`](super::InfoLine)): version, retention,
+    /// quota, devices, registration, message limits.
+    Info,
     Ping,
     Quit,
 }
@@ -362,7 +366,7 @@ impl Request {
                 Request::Search { scope, query: query(f[2])? }
             }
             "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
-            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "PING" | "QUIT"
+            "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
                 if line.contains(':') =>
             {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
@@ -373,6 +377,7 @@ impl Request {
             "SERVER" => Request::Server,
             "DEVICES" => Request::Devices,
             "LINK" => Request::Link,
+            "INFO" => Request::Info,
             "PING" => Request::Ping,
             "QUIT" => Request::Quit,
             "" => return Err(bad("empty request")),
@@ -442,6 +447,7 @@ impl fmt::Display for Request {
             Request::Devices => f.write_str("DEVICES"),
             Request::Unlink { device } => write!(f, "UNLINK:{device}"),
             Request::Link => f.write_str("LINK"),
+            Request::Info => f.write_str("INFO"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -510,6 +516,7 @@ mod tests {
             "REACT:#general:m1:👍",
             "SEARCH:*:café au lait",
             "SEARCH:#general:x",
+            "INFO",
             "PING",
             "QUIT",
         ] {

@@ -223,7 +223,15 @@ impl AuthLimits {
 /// Handles one frame of a connection that is not logged in yet; `peer` is
 /// where the connection comes from.
 pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
-    let outcome = check_first_frame(ctx, line, peer);
+    let outcome = match check_first_frame(ctx, line, peer) {
+        // A disabled account's password is right, and it is still refused
+        // (`wachat users disable`), on every port.
+        Outcome::LoggedIn(_, name) if let Err(ko) = super::operator::refuse_disabled(ctx, &name) => {
+            log::info!("{peer}: {name} refused: disabled");
+            Outcome::Refused(ko)
+        }
+        outcome => outcome,
+    };
     let metrics = crate::metrics::get();
     match &outcome {
         Outcome::LoggedIn(..) => metrics.logins_ok.inc(),

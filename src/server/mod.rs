@@ -12,6 +12,9 @@
 //! - [`relay`]: events from one user to others that are never stored
 //!   (`TYPING`), here and on a cluster's other nodes.
 //! - [`p2p`]: `P2P` and `PEER`, the introductions of direct chats.
+//! - [`info`]: `INFO` (1.2), the server's rules; [`operator`]: what an
+//!   administrator asks of the running server (disabled accounts, live
+//!   figures for `wachat users list`), and logging a user out.
 //! - [`nodes`]: what a server asks of the other nodes of its cluster
 //!   ([`nodes::Alone`] for a single server).
 //! - [`closer`]: closes connections without letting a slow peer hold a
@@ -29,11 +32,13 @@ pub mod actions;
 pub mod auth;
 pub mod closer;
 pub mod devices;
+pub mod info;
 pub mod known;
 pub mod listener;
 pub mod log_limit;
 pub mod moderation;
 pub mod nodes;
+pub mod operator;
 pub mod p2p;
 pub mod presence;
 pub mod recv;
@@ -197,6 +202,8 @@ pub struct Ctx {
     logs: log_limit::Logs,
     /// The thread that lingers over closing sockets (see `closer`).
     closer: closer::Closer,
+    /// Send connections by user, to log a user out (see `operator`).
+    pub sessions: operator::Sessions,
     shutting_down: AtomicBool,
 }
 
@@ -413,11 +420,14 @@ impl Server {
             logs: log_limit::Logs::default(),
             closer: closer::Closer::start(closer::max_lingering(config_max_connections))
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
+            sessions: operator::Sessions::default(),
             shutting_down: AtomicBool::new(false),
         });
         let presence_timer = presence_timer
             .start(Arc::downgrade(&ctx))
             .map_err(|e| crate::error::Error::io("starting the presence timer", e))?;
+        operator::start(Arc::downgrade(&ctx))
+            .map_err(|e| crate::error::Error::io("starting the operator thread", e))?;
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
         let accept_threads = vec![
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,

@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Ctx, relay};
-use crate::protocol::{Action, Change, Code, Event, InfoLine, Ko, Mode, Text};
+use crate::protocol::{Action, Change, Code, Event, Ko, Mode, RoomInfoLine, Text};
 use crate::store::moderation::Notice;
 use crate::store::{UserId, now_ms};
 
@@ -36,7 +36,7 @@ pub fn moderate(ctx: &Ctx, me: UserId, name: &str, room: &str, action: Action) -
 }
 
 /// `ROOMINFO:<#room>`.
-pub fn room_info(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+pub fn room_info(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
     ctx.store.room_info(me, room)
 }
 

@@ -68,6 +68,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         msgs: Vec::new(),
         member_changes: Vec::new(),
         first_read: None,
+        conn_id: id,
     };
     if let Err(e) = session.run() {
         if Stream::is_plaintext_client(&e) {
@@ -78,6 +79,9 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         } else {
             log::debug!("{peer}: send connection: {e}");
         }
+    }
+    if let Some((user, _)) = &session.user {
+        ctx.sessions.remove(*user, id);
     }
     ctx.connections.remove(id);
     stream
@@ -92,7 +96,7 @@ enum Flow {
 
 struct Session<'a> {
     ctx: &'a Ctx,
-    stream: &'a Stream,
+    stream: &'a Arc<Stream>,
     peer: SocketAddr,
     reader: FrameReader<&'a Stream>,
     /// The logged-in user, once `LOGIN`/`REGISTER` succeeded.
@@ -121,6 +125,8 @@ struct Session<'a> {
     /// When the oldest request whose reply is not written yet was read:
     /// the start of the request latency the metrics measure.
     first_read: Option<Instant>,
+    /// This connection's number among the server's (`Sessions`).
+    conn_id: u64,
 }
 
 impl Session<'_> {
@@ -208,6 +214,7 @@ impl Session<'_> {
         let Some((user, name)) = self.user.clone() else {
             return match auth::authenticate(self.ctx, line, self.peer.ip()) {
                 auth::Outcome::LoggedIn(id, name) => {
+                    self.ctx.sessions.add(id, self.conn_id, self.stream);
                     self.queue(Reply::with(name.as_ref()), false);
                     self.user = Some((id, name));
                     Flow::Continue
@@ -324,6 +331,7 @@ impl Session<'_> {
                 self.settle();
                 self.reply(search::search(self.ctx, user, &scope, &query).map(Reply::listing))
             }
+            Request::Info => self.reply(Ok(listing(super::info::info(&self.ctx.config)))),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);

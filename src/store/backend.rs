@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
-use crate::protocol::{Accepted, Change, Chat, ChatLine, HistoryLine, InfoLine, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, HistoryLine, Ko, RoomInfoLine, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -176,7 +176,7 @@ pub trait Backend: Send + Sync {
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko>;
     /// `ROOMINFO` lines for `user`, a member, a server admin or someone
     /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
-    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko>;
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko>;
     /// True if `user` moderates `room` (a room admin, its owner, or a
     /// server admin): what deleting another member's message will ask.
     fn is_room_admin(&self, user: UserId, room: &str) -> bool;

@@ -2,11 +2,13 @@
 //! to a budget that has an owner (issue 25, "Bounded by design"). Past
 //! one, the request that would spend more gets `KO:FULL` (protocol 1.2)
 //! with a reason that says which budget, and nothing already accepted is
-//! lost. Each budget comes back on its own: no restart.
+//! lost. Each comes back on its own, without a restart: the inbox as its
+//! user acknowledges, the disk as space is freed, a quota as retention
+//! removes old messages (or when the operator gives more).
 //!
 //! | budget | flag | owner | counted | comes back when |
 //! |---|---|---|---|---|
-//! | stored bytes | `--user-quota` (64 MiB) | the sender | the log bytes of the messages it sent | `--retain-days` removes old segments |
+//! | stored bytes | `--user-quota` (64 MiB) | the sender | the log bytes of the messages it sent | `--retain-days` removes old segments ([`tally`]), or the operator raises the quota |
 //! | inbox | `--inbox-max` (10,000 events) | the recipient | events waiting for its `ACK` | the recipient connects and acknowledges |
 //! | free disk | `--min-free` (1 GiB) | the server | `statvfs` of the data directory | space is freed |
 //!
@@ -38,9 +40,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::disk::Disk;
 use super::local::LocalStore;
-use super::record::Record;
+use super::log::Log;
+use super::record::{Pos, Record};
 use super::state::{State, UserId};
 use crate::protocol::{Code, Ko};
 
@@ -99,7 +105,7 @@ impl Budget {
         if self.user_quota > 0 && used >= self.user_quota {
             let why = format!(
                 "you have stored {} of messages, your quota on this server (--user-quota); \
-                 it comes back as old messages are removed",
+                 it comes back as old messages are removed (--retain-days), or ask its operator",
                 Size(used)
             );
             return Err(Ko::new(Code::Full, why));
@@ -122,22 +128,35 @@ impl Budget {
 
 // ----- stored bytes per user -------------------------------------------------
 
-/// Bytes of the log each user's messages take, by user id.
+/// Bytes of the log each user's messages take, by user id: the messages
+/// at positions from [`Usage::from`] on.
+///
+/// Retention gives a user's bytes back: before it removes segments, the
+/// checkpointer reads them ([`tally`]), subtracts what each user had in
+/// them and moves `from` past them, then removes them. A crash between
+/// the removal and the next checkpoint leaves a checkpoint whose `from`
+/// is before the log's start: the next start counts again what is left
+/// of the log before the checkpoint (`local::load`), once.
 #[derive(Clone, Default, Debug, PartialEq, Eq)]
-pub struct Usage(Vec<u64>);
+pub struct Usage {
+    bytes: Vec<u64>,
+    /// Where the counted part of the log begins; `None` in a checkpoint
+    /// written before there were quotas (then a start counts again).
+    pub from: Option<Pos>,
+}
 
 impl Usage {
     /// Bytes stored for `user`.
     pub fn of(&self, user: UserId) -> u64 {
-        self.0.get(user).copied().unwrap_or(0)
+        self.bytes.get(user).copied().unwrap_or(0)
     }
 
     /// Sets what a checkpoint says.
     pub fn set(&mut self, user: UserId, bytes: u64) {
-        if self.0.len() <= user {
-            self.0.resize(user + 1, 0);
+        if self.bytes.len() <= user {
+            self.bytes.resize(user + 1, 0);
         }
-        self.0[user] = bytes;
+        self.bytes[user] = bytes;
     }
 
     fn add(&mut self, user: UserId, bytes: u64) {
@@ -145,9 +164,44 @@ impl Usage {
         self.set(user, now);
     }
 
+    /// Forgets every count: the log is counted again from `from`.
+    pub fn restart_at(&mut self, from: Pos) {
+        *self = Usage { bytes: Vec::new(), from: Some(from) };
+    }
+
     /// Users with something stored, with their bytes.
     pub fn iter(&self) -> impl Iterator<Item = (UserId, u64)> + '_ {
-        self.0.iter().copied().enumerate().filter(|&(_, b)| b > 0)
+        self.bytes.iter().copied().enumerate().filter(|&(_, b)| b > 0)
+    }
+}
+
+/// Bytes of messages per sender (as named in the records) in the segments
+/// that end at or before `end`, counting only positions from `from` on
+/// (what an earlier pass gave back already is not counted twice).
+pub(super) fn tally(log: &Log, from: Pos, end: Pos) -> crate::error::Result<HashMap<Arc<str>, u64>> {
+    let mut freed: HashMap<Arc<str>, u64> = HashMap::new();
+    log.scan_before(end, |pos, line| {
+        if pos >= from
+            && let Ok(Record::Msg { msg, .. }) = Record::decode(line)
+        {
+            *freed.entry(msg.from.clone()).or_default() += line.len() as u64 + 1;
+        }
+        Ok(())
+    })?;
+    Ok(freed)
+}
+
+impl State {
+    /// Gives back what [`tally`] found, before those segments are removed:
+    /// the counted part of the log now begins at `end`.
+    pub(super) fn give_back(&mut self, freed: &HashMap<Arc<str>, u64>, end: Pos) {
+        for (name, bytes) in freed {
+            if let Some(user) = self.user_id(name) {
+                let left = self.usage.of(user).saturating_sub(*bytes);
+                self.usage.set(user, left);
+            }
+        }
+        self.usage.from = Some(end);
     }
 }
 

@@ -17,6 +17,7 @@
 //! RULES,<#name>,<owner>,<announce 0|1>,<invite-only 0|1>,<topic>     1.2, a room with rules
 //! RULE,<#name>,<ADMIN|INVITED|BANNED|MUTED>,<user>,<until>            1.2, one per name
 //! ADMIN,<user>                                                        1.2, a server admin
+//! USAGE_FROM,<position>                where the counted part of the log begins
 //! END,<lines above>,<checksum>
 //! ```
 //!
@@ -232,6 +233,9 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
     }
     for &user in &state.server_admins {
         out.row(&["ADMIN", &state.users[user].name]);
+    }
+    if let Some(from) = state.usage.from {
+        out.row(&["USAGE_FROM", &n(from)]);
     }
     for (user, bytes) in state.usage.iter() {
         out.row(&["USAGE", &state.users[user].name, &n(bytes)]);
@@ -467,6 +471,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             state.rooms[room].as_mut().expect("live").members.insert(u, member);
             state.users[u].rooms.insert(room);
         }
+        "USAGE_FROM" => state.usage.from = Some(f.number(1)?),
         "USAGE" => {
             let u = user(1)?;
             state.usage.set(u, f.number(2)?);

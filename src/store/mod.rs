@@ -43,6 +43,7 @@ pub mod checkpoint;
 pub mod convert;
 pub mod damage;
 pub mod devices;
+pub mod disabled;
 pub mod disk;
 pub mod erase;
 pub mod export;

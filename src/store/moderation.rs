@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use super::backend::Ticket;
 use super::state::UserId;
-use crate::protocol::{Change, Code, InfoLine, Ko, Mode, Role, Text};
+use crate::protocol::{Change, Code, Ko, Mode, Role, RoomInfoLine, Text};
 
 /// The message that tells a change in the room's text, so that a client
 /// of protocol 1.0 or 1.1, which is not sent the 1.2 event, shows it too
@@ -240,25 +240,25 @@ impl Rules {
     }
 
     /// The lines of `ROOMINFO` for `user`, of rank `role`.
-    pub fn info(&self, room: &str, user: &str, role: Role, now: u64) -> Vec<InfoLine> {
-        let mut lines = vec![InfoLine::Room(room.to_string())];
-        lines.extend(self.owner.iter().map(|o| InfoLine::Owner(o.to_string())));
-        lines.extend(self.admins.iter().map(|a| InfoLine::Admin(a.to_string())));
+    pub fn info(&self, room: &str, user: &str, role: Role, now: u64) -> Vec<RoomInfoLine> {
+        let mut lines = vec![RoomInfoLine::Room(room.to_string())];
+        lines.extend(self.owner.iter().map(|o| RoomInfoLine::Owner(o.to_string())));
+        lines.extend(self.admins.iter().map(|a| RoomInfoLine::Admin(a.to_string())));
         if self.announce {
-            lines.push(InfoLine::Mode(Mode::Announce));
+            lines.push(RoomInfoLine::Mode(Mode::Announce));
         }
         if self.invite_only {
-            lines.push(InfoLine::Mode(Mode::Invite));
+            lines.push(RoomInfoLine::Mode(Mode::Invite));
         }
         if !self.topic.is_empty() {
-            lines.push(InfoLine::Topic(self.topic.clone()));
+            lines.push(RoomInfoLine::Topic(self.topic.clone()));
         }
-        lines.push(InfoLine::Role(role));
+        lines.push(RoomInfoLine::Role(role));
         if let Some(&until) = self.mutes.get(user).filter(|&&u| holds(u, now)) {
-            lines.push(InfoLine::Muted(until));
+            lines.push(RoomInfoLine::Muted(until));
         }
         if let Some(&until) = self.bans.get(user).filter(|&&u| holds(u, now)) {
-            lines.push(InfoLine::Banned(until));
+            lines.push(RoomInfoLine::Banned(until));
         }
         lines
     }

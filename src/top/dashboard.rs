@@ -4,10 +4,10 @@
 //!
 //! ```text
 //!  wachat top: 127.0.0.1:9100 — every 1.0 s — q quits
-//! ┌messages/s 212.0──────────────────────────────────────────────┐
+//! ┌messages/s 212.0 (5301 total)─────────────────────────────────┐
 //! │▁▂▃▅▇█▇▅▃▂▁                                                  │
 //! └──────────────────────────────────────────────────────────────┘
-//! ┌deliveries/s 212.0────────────────────────────────────────────┐
+//! ┌deliveries/s 212.0 (5301 total)───────────────────────────────┐
 //! └──────────────────────────────────────────────────────────────┘
 //!  request        p50 0.41 ms   p99 2.3 ms
 //!  …
@@ -114,14 +114,15 @@ fn draw(frame: &mut ratatui::Frame, view: &View, addr: &str, interval: Duration)
     let header = format!(" wachat top: {addr} — every {:.1} s — q quits{status}", interval.as_secs_f64());
     frame.render_widget(Paragraph::new(header), title);
     let figures = view.figures.clone().unwrap_or_default();
-    for (area, label, rate, history) in [
-        (messages, "messages/s", figures.messages_per_s, &view.messages),
-        (deliveries, "deliveries/s", figures.deliveries_per_s, &view.deliveries),
+    for (area, label, rate, total, history) in [
+        (messages, "messages/s", figures.messages_per_s, figures.messages, &view.messages),
+        (deliveries, "deliveries/s", figures.deliveries_per_s, figures.deliveries, &view.deliveries),
     ] {
         // The newest points that fit, right-aligned as time goes on.
         let width = area.width.saturating_sub(2) as usize;
         let data: Vec<u64> = history.iter().skip(history.len().saturating_sub(width)).copied().collect();
-        let block = Block::default().borders(Borders::ALL).title(format!("{label} {rate:.1}"));
+        let block =
+            Block::default().borders(Borders::ALL).title(format!("{label} {rate:.1} ({total} total)"));
         frame.render_widget(Sparkline::default().block(block).data(&data), area);
     }
     let lines: Vec<Line> = figures.lines().into_iter().skip(2).map(|l| Line::from(format!(" {l}"))).collect();

@@ -88,7 +88,8 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     let server = crate::client::local::server_name(&options);
     let lang = crate::i18n::current();
     let client = Client::connect(options)?;
-    let log_path = client.folder().join(LOG_FILE);
+    let folder = client.folder().to_path_buf();
+    let log_path = folder.join(LOG_FILE);
     let mut app = App::new(lang, client.me(), &server, Theme::from_env());
     let welcome = match client.is_online() {
         true => tr!(in lang; Words::Connected, server = server, me = client.me(), device = client.device()),
@@ -102,6 +103,8 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
         app.line = Some((tr!(in lang; Words::OutboxFromLastTime, n = client.pending_at_start()), false));
     }
     app.log_lines([tr!(in lang; crate::i18n::tui::Msg::LogFile, path = log_path.display()).as_str()]);
+    let rules = crate::console::rules::first_time(lang, &client, &folder);
+    app.log_lines(rules.iter().map(String::as_str));
     let session = Session::new(lang, &client);
     log_to(&log_path);
     let screen = Screen::enter()?;

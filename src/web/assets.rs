@@ -31,6 +31,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/view.js", "view.js", JS),
     asset!("/moderation.js", "moderation.js", JS),
     asset!("/i18n.js", "i18n.js", JS),
+    asset!("/rules.js", "rules.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
 ];
 

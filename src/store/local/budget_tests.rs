@@ -172,3 +172,58 @@ fn a_full_inbox_refuses_the_sender_and_the_recipient_keeps_everything() {
     local.sync().unwrap();
     assert!(send(&store, carl, "bob", "c1").is_ok(), "room again once bob received them");
 }
+
+#[test]
+fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
+    let disk = SimDisk::new();
+    let budget = Budget { user_quota: 3000, ..Budget::NONE };
+    let options = Options { budget, segment_size: 600, retain: Some(Duration::ZERO), ..Options::default() };
+    let (local, store) = open(&disk, options.clone());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    let (bob, _) = store.register("bob", "", "pw").unwrap();
+    let mut sent = 0;
+    while send(&store, ana, "bob", &format!("m{sent}")).is_ok() {
+        sent += 1;
+        assert!(sent < 100);
+    }
+    let full = local.stored_bytes("ana");
+    assert!(full >= 3000, "{full}");
+    store.ack(bob, store.inbox_end(bob)); // nothing waits for the old segments
+    local.sync().unwrap();
+    store.ack(ana, store.inbox_end(ana)); // her DELIVERED events
+    local.sync().unwrap();
+    std::thread::sleep(Duration::from_millis(2)); // retention compares whole milliseconds
+    local.checkpoint().unwrap();
+    local.checkpoint().unwrap();
+    let left = local.stored_bytes("ana");
+    assert!(left < full / 2, "retention gave bytes back: {full} → {left}");
+    assert!(send(&store, ana, "bob", "again").is_ok(), "room in the quota again, no restart");
+    // Two more rounds, so that the last checkpoint is written before its
+    // retention pass removes segments it counted.
+    for round in 0..2 {
+        for i in 0..8 {
+            send(&store, ana, "bob", &format!("r{round}-{i}")).unwrap();
+        }
+        store.ack(bob, store.inbox_end(bob));
+        local.sync().unwrap();
+        store.ack(ana, store.inbox_end(ana));
+        local.sync().unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        local.checkpoint().unwrap();
+    }
+    let now = local.stored_bytes("ana");
+    let start = local.inner.log.start();
+    let d: Arc<dyn Disk> = Arc::new(disk.clone());
+    let (_, newest) = super::super::checkpoint::list(d.as_ref(), Path::new("/data")).remove(0);
+    let text = String::from_utf8(d.read_all(&newest).unwrap()).unwrap();
+    let counted_from: u64 =
+        text.lines().find_map(|l| l.strip_prefix("USAGE_FROM,")).unwrap().parse().unwrap();
+    assert!(counted_from < start, "the newest checkpoint counted segments now gone");
+    // A crash before the next checkpoint: the start counts again, to the same figure.
+    disk.kill_process();
+    drop(store);
+    drop(local);
+    let (local, _) = open(&disk, options);
+    assert_eq!(local.stored_bytes("ana"), now);
+    assert_eq!(local.inner.state.lock().usage.from, Some(local.inner.log.start()));
+}

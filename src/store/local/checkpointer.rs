@@ -54,6 +54,18 @@ pub(in crate::store) fn spawn_checkpointer(inner: Arc<Inner>, due: Receiver<()>)
         .map_err(|e| Error::io("store: starting the checkpointer thread", e))
 }
 
+/// Gives the senders of the messages before `end` their bytes back
+/// (`--user-quota`, `store::budget`), before retention removes them. If
+/// the segments cannot be read, nothing is given back now: the next start
+/// counts again (the checkpoints' `USAGE_FROM` is before the log's start).
+fn give_back(inner: &Inner, end: super::super::record::Pos) {
+    let from = inner.state.lock().usage.from.unwrap_or(0);
+    match super::super::budget::tally(&inner.log, from, end) {
+        Ok(freed) => inner.state.lock().give_back(&freed, end),
+        Err(e) => log::warn!("store: quotas: reading the segments retention removes: {e}"),
+    }
+}
+
 /// Writes a checkpoint of the state as it is now, then applies retention.
 pub(in crate::store) fn checkpoint(inner: &Inner) -> Result<()> {
     let _one_at_a_time = inner.checkpointing.lock();
@@ -95,7 +107,11 @@ pub(in crate::store) fn checkpoint(inner: &Inner) -> Result<()> {
         let oldest_checkpoint = checkpoint::list(inner.disk.as_ref(), &inner.dir).last().map_or(0, |c| c.0);
         let keep_from = oldest_checkpoint.min(oldest_queued);
         let older_than = now_ms().saturating_sub(retain.as_millis() as u64);
-        inner.log.remove_old(keep_from, older_than)?;
+        let end = inner.log.removable_end(keep_from, older_than);
+        if end > inner.log.start() {
+            give_back(inner, end);
+            inner.log.remove_before(end)?;
+        }
     }
     Ok(())
 }

@@ -299,6 +299,7 @@ fn load(
         };
         log::warn!("store: {} is not usable ({why}); trying an older one", path.display());
     }
+    let checkpointed = from.is_some();
     let from = match from {
         Some(pos) => pos,
         None if log.start() == 0 => 0,
@@ -308,9 +309,28 @@ fn load(
         }
     };
     debug_assert!(state.users.len() == accounts);
+    // The quotas' counts (`store::budget::Usage`) cover the log from
+    // `usage.from`; a checkpoint from before quotas, or one written before
+    // retention removed segments it counted (a crash in between), is
+    // counted again from the log's start: the messages before the
+    // checkpoint are read for their sizes only.
+    let recount = match state.usage.from {
+        Some(counted) => counted < log.start(),
+        None => checkpointed,
+    };
+    if recount || state.usage.from.is_none() {
+        if recount {
+            log::info!("store: counting each user's stored bytes again (--user-quota)");
+        }
+        state.usage.restart_at(log.start());
+    }
     let mut replayed = 0u64;
-    log.scan(from, |pos, line| {
+    log.scan(if recount { log.start() } else { from }, |pos, line| {
         let record = Record::decode(line)?;
+        if pos < from {
+            state.count_usage(&record, line.len() as u64 + 1);
+            return Ok(());
+        }
         state.load(pos, line.len() as u64 + 1, &record)?;
         replayed += 1;
         Ok(())

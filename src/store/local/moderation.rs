@@ -12,7 +12,7 @@ use super::super::record::{Message, Record};
 use super::super::state::{Batch, RoomId, State, UserId};
 use super::Inner;
 use crate::protocol::names::fold;
-use crate::protocol::{Change, Code, InfoLine, Ko, Role};
+use crate::protocol::{Change, Code, Ko, Role, RoomInfoLine};
 
 fn no_room(room: &str) -> Ko {
     Ko::new(Code::NotMember, format!("no room named #{room}"))
@@ -81,7 +81,7 @@ impl Inner {
     }
 
     /// See [`Backend::room_info`](crate::store::Backend::room_info).
-    pub(super) fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+    pub(super) fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
         let state = self.state.lock();
         let r = state.room_id(room).ok_or_else(|| no_room(room))?;
         let role = state.role_in(r, user);

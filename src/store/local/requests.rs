@@ -22,7 +22,7 @@ use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::reads::{Reader, ReplayLines, hidden_senders};
 use super::{Inner, LocalStore, Pending};
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, InfoLine, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -353,7 +353,7 @@ impl Backend for LocalStore {
         self.inner.moderate(by, room, change, notice)
     }
 
-    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
         self.inner.room_info(user, room)
     }
 

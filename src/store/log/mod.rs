@@ -354,21 +354,48 @@ impl Log {
         ts
     }
 
+    /// Where the log would start if [`Log::remove_old`] ran with these
+    /// arguments now (its start if nothing would go): what retention
+    /// looks at before it removes (`store::budget` gives the bytes back).
+    pub fn removable_end(&self, keep_from: Pos, older_than_ms: u64) -> Pos {
+        let segments = self.segments.read();
+        let mut end = segments.first().map_or(0, |s| s.base);
+        for pair in segments.windows(2) {
+            if pair[1].base > keep_from || self.newest_ts(&pair[0], pair[1].base) >= older_than_ms {
+                break;
+            }
+            end = pair[1].base;
+        }
+        end
+    }
+
+    /// Calls `each(position, line)` on every record of the segments that
+    /// end at or before `end` (whole segments, as retention removes them).
+    pub fn scan_before(
+        &self,
+        end: Pos,
+        mut each: impl FnMut(Pos, &str) -> std::result::Result<(), String>,
+    ) -> Result<()> {
+        let segments: Vec<Arc<Segment>> = self.segments.read().clone();
+        for pair in segments.windows(2).take_while(|pair| pair[1].base <= end) {
+            self.scan_segment(&pair[0], pair[0].base, &mut each)?;
+        }
+        Ok(())
+    }
+
     /// Removes the oldest segments that end at or before `keep_from` and
     /// whose newest record is older than `older_than_ms`; never the last
     /// one. Returns the new start of the log.
     pub fn remove_old(&self, keep_from: Pos, older_than_ms: u64) -> Result<Pos> {
+        self.remove_before(self.removable_end(keep_from, older_than_ms))
+    }
+
+    /// Removes the segments that end at or before `end` (never the last
+    /// one). Returns the new start of the log.
+    pub fn remove_before(&self, end: Pos) -> Result<Pos> {
         let removable: Vec<Arc<Segment>> = {
             let segments = self.segments.read();
-            let mut out = Vec::new();
-            for pair in segments.windows(2) {
-                let (segment, end) = (&pair[0], pair[1].base);
-                if end > keep_from || self.newest_ts(segment, end) >= older_than_ms {
-                    break;
-                }
-                out.push(segment.clone());
-            }
-            out
+            segments.windows(2).take_while(|pair| pair[1].base <= end).map(|pair| pair[0].clone()).collect()
         };
         if removable.is_empty() {
             return Ok(self.start());

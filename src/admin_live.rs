@@ -1,0 +1,148 @@
+//! `wachat users disable|enable NAME` and `wachat users list` beside a
+//! running server: what an administrator does without stopping the class.
+//!
+//! `disable`/`enable` create or delete `disabled/<name>` (see
+//! `store::disabled`); the running server refuses the account's next login
+//! at once and closes its open sessions within half a second
+//! (`server::operator`). They work with no server running too: the flag
+//! waits for the next start.
+//!
+//! `list` reads `users.csv` (append-only, or replaced whole by a rename:
+//! safe to read while the server appends), marks disabled and removed
+//! accounts, and, when a server runs on the directory, asks it for each
+//! account's presence and usage through `status.request`, answered within
+//! a second in `status.csv`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::i18n::commands::Msg;
+use crate::i18n::tr;
+use crate::server::operator::{STATUS_ANSWER, STATUS_HEADER, STATUS_REQUEST};
+use crate::store::disabled;
+use crate::store::users::USERS_HEADER;
+
+/// How long `list` waits for the server's answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+
+/// One account as `list` shows it.
+#[derive(Debug, Default, PartialEq)]
+pub struct Row {
+    pub name: String,
+    pub email: String,
+    pub removed: bool,
+    pub disabled: bool,
+    /// The running server's figures (`None`: no server, or it did not say).
+    pub live: Option<Live>,
+}
+
+/// What a running server says of an account.
+#[derive(Debug, Default, PartialEq)]
+pub struct Live {
+    pub online: bool,
+    pub last_seen_ms: Option<u64>,
+    pub rooms: u64,
+    pub chats: u64,
+    pub unread: u64,
+}
+
+/// `users disable` (`on`) or `users enable`: true if it changed anything.
+pub fn set_disabled(data_dir: &Path, name: &str, on: bool) -> Result<bool> {
+    let exists = read_accounts(data_dir)?.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed);
+    if on && !exists {
+        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
+    }
+    let changed = if on { disabled::disable(data_dir, name) } else { disabled::enable(data_dir, name) };
+    changed.map_err(|e| Error::io(format!("{}", data_dir.join(disabled::FOLDER).display()), e))
+}
+
+/// The accounts of `users.csv`, marked disabled or removed.
+pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
+    let path = data_dir.join("users.csv");
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("{}", path.display()), e))?;
+    // A row being appended right now may be torn: only whole lines count.
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let off = disabled::all(data_dir);
+    let mut rows = Vec::new();
+    crate::csvlog::read_rows_from(&path, &bytes[..whole], USERS_HEADER, |row| {
+        let name = row.get(0).unwrap_or_default().to_string();
+        rows.push(Row {
+            disabled: off.contains(&crate::protocol::names::fold(&name)),
+            email: row.get(1).unwrap_or_default().to_string(),
+            removed: row.get(2).unwrap_or_default().starts_with(crate::store::accounts::REMOVED),
+            name,
+            live: None,
+        });
+        Ok(())
+    })
+    .map_err(|e| e.into_error(&path))?;
+    Ok(rows)
+}
+
+/// Asks the server running on `data_dir` for the figures of `rows`.
+pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
+    let names: String = rows.iter().map(|r| format!("{}\n", r.name)).collect();
+    let request = data_dir.join(STATUS_REQUEST);
+    let fail = |e| Error::io(format!("{}", request.display()), e);
+    std::fs::write(&request, names).map_err(fail)?;
+    let deadline = Instant::now() + ANSWER_WITHIN;
+    while request.exists() {
+        if Instant::now() > deadline {
+            let _ = std::fs::remove_file(&request);
+            let (dir, secs) = (data_dir.display(), ANSWER_WITHIN.as_secs());
+            return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
+        }
+        std::thread::sleep(Duration::from_millis(50)); // the server looks twice a second
+    }
+    let answer = data_dir.join(STATUS_ANSWER);
+    let text = std::fs::read(&answer).map_err(|e| Error::io(format!("{}", answer.display()), e))?;
+    crate::csvlog::read_rows_from(&answer, &text, STATUS_HEADER, |row| {
+        let field = |i| row.get(i).unwrap_or_default();
+        let number = |i| field(i).parse::<u64>().unwrap_or(0);
+        if let Some(r) = rows.iter_mut().find(|r| r.name == field(0)) {
+            r.live = Some(Live {
+                online: field(1) == "true",
+                last_seen_ms: field(2).parse().ok(),
+                rooms: number(3),
+                chats: number(4),
+                unread: number(5),
+            });
+        }
+        Ok(())
+    })
+    .map_err(|e| e.into_error(&answer))
+}
+
+/// `name  email  marks  presence  usage`, columns aligned.
+pub fn format(rows: &[Row]) -> String {
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for r in rows {
+        let mut fields: Vec<String> = vec![format!("{:width$}", r.name)];
+        if !r.email.is_empty() {
+            fields.push(r.email.clone());
+        }
+        if r.removed {
+            fields.push(tr!(Msg::RemovedMark));
+        }
+        if r.disabled {
+            fields.push(tr!(Msg::DisabledMark));
+        }
+        if let Some(live) = &r.live {
+            fields.push(match (live.online, live.last_seen_ms) {
+                (true, _) => tr!(Msg::ListOnline),
+                (false, Some(ts)) => {
+                    let at = crate::display::local_time(ts);
+                    tr!(Msg::ListLastSeen, date = at.date(), time = at.clock())
+                }
+                (false, None) => tr!(Msg::ListNeverSeen),
+            });
+            let (rooms, chats, unread) = (live.rooms, live.chats, live.unread);
+            fields.push(tr!(Msg::ListUsage, rooms = rooms, chats = chats, unread = unread));
+        }
+        out.push_str(fields.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

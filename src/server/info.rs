@@ -1,0 +1,70 @@
+//! `INFO` (1.2): the rules of this server, as its users should know them
+//! before they trust it with a class's messages: how long messages are
+//! kept, how much one may store, how many devices, who may register, the
+//! limits of a message. Read from the configuration, nothing stored.
+
+use super::Config;
+use super::registration::Registration;
+use crate::protocol::{InfoLine, MAX_HISTORY, MAX_TEXT};
+
+/// The listing of `INFO`, in the order of [`crate::protocol::info::KEYS`].
+pub fn info(config: &Config) -> Vec<InfoLine> {
+    let retention = config.store.retain.map(|d| d.as_secs() / 86_400);
+    let registration = match config.registration {
+        Registration::Open => "open",
+        Registration::Invite => "invite",
+        Registration::Closed => "closed",
+    };
+    vec![
+        InfoLine::new("version", "1.2"),
+        InfoLine::new("server", concat!("wachat ", env!("CARGO_PKG_VERSION"))),
+        InfoLine::new("retention_days", retention.map_or("none".to_string(), |d| d.to_string())),
+        // `--user-quota`: the bytes of messages one account may have
+        // stored (0: no quota; docs/RELIABILITY.md §2).
+        InfoLine::new(
+            "quota_bytes",
+            match config.store.budget.user_quota {
+                0 => "none".to_string(),
+                bytes => bytes.to_string(),
+            },
+        ),
+        // `--max-devices`: receive connections of one account at once.
+        InfoLine::new("max_devices", config.max_devices),
+        InfoLine::new("registration", registration),
+        InfoLine::new("max_text_bytes", MAX_TEXT),
+        InfoLine::new("max_frame_bytes", config.max_frame),
+        InfoLine::new("max_history", MAX_HISTORY),
+        InfoLine::new("rate", if config.rate > 0.0 { config.rate.to_string() } else { "none".to_string() }),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::protocol::info::KEYS;
+
+    #[test]
+    fn every_key_is_listed_in_order_with_the_configuration() {
+        let mut config = Config::new("/nonexistent");
+        let lines = info(&config);
+        assert_eq!(lines.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(), KEYS);
+        assert_eq!(InfoLine::find(&lines, "retention_days"), Some("none"));
+        assert_eq!(InfoLine::find(&lines, "registration"), Some("open"));
+        assert_eq!(InfoLine::find(&lines, "max_devices"), Some("5"));
+        assert_eq!(InfoLine::find(&lines, "quota_bytes"), Some("67108864"));
+        config.store.retain = Some(Duration::from_secs(30 * 86_400));
+        config.registration = Registration::Invite;
+        config.rate = 0.0;
+        config.store.budget.user_quota = 0;
+        let lines = info(&config);
+        assert_eq!(InfoLine::find(&lines, "retention_days"), Some("30"));
+        assert_eq!(InfoLine::find(&lines, "registration"), Some("invite"));
+        assert_eq!(InfoLine::find(&lines, "rate"), Some("none"));
+        assert_eq!(InfoLine::find(&lines, "quota_bytes"), Some("none"));
+        for line in &lines {
+            assert_eq!(&InfoLine::parse(&line.to_string()).unwrap(), line);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! What an administrator asks of a running server, with no restart and no
+//! network port of its own: `wachat users disable|enable` (files in
+//! `disabled/`, see `store::disabled`) and `wachat users list`'s live
+//! figures (a request file answered by a status file).
+//!
+//! - [`Sessions`]: the send connections of each logged-in user, so that
+//!   a disabled account's can be closed (its receive connection is the
+//!   router's);
+//! - [`refuse_disabled`]: the check at every login, on every port;
+//! - the **operator** thread ([`start`]) looks at the data directory twice
+//!   a second: a newly disabled account's sessions are closed (its receive
+//!   connection told `BYE:DISABLED` if it speaks 1.2, else closed), and a
+//!   `status.request` is answered with `status.csv`.
+//!
+//! Why files: `wachat users invite` already reaches a running server this
+//! way (`store::invites`), the data directory is private to its owner
+//! (0700), so whoever may write there is the administrator, and a teacher
+//! can see and undo it with `ls` and `rm`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::net::Shutdown;
+use std::path::Path;
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::Ctx;
+use crate::protocol::{Bye, Code, Ko};
+use crate::store::UserId;
+use crate::store::disabled;
+use crate::transport::Stream;
+
+/// How often the operator thread looks at the data directory.
+pub const LOOK_EVERY: Duration = Duration::from_millis(500);
+
+/// The file `wachat users list` writes to ask for live figures (one name
+/// a line), and the one the server answers in.
+pub const STATUS_REQUEST: &str = "status.request";
+pub const STATUS_ANSWER: &str = "status.csv";
+/// The header of [`STATUS_ANSWER`].
+pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread";
+/// Most names one status request may ask about.
+const MAX_STATUS_NAMES: usize = 100_000;
+
+/// Send connections by user, each under its connection's number.
+#[derive(Default)]
+pub struct Sessions {
+    by_user: Mutex<HashMap<UserId, HashMap<u64, Arc<Stream>>>>,
+}
+
+impl Sessions {
+    /// A send connection logged in as `user`.
+    pub fn add(&self, user: UserId, id: u64, stream: &Arc<Stream>) {
+        self.by_user.lock().entry(user).or_default().insert(id, stream.clone());
+    }
+
+    /// The connection ended.
+    pub fn remove(&self, user: UserId, id: u64) {
+        let mut by_user = self.by_user.lock();
+        if let Some(streams) = by_user.get_mut(&user) {
+            streams.remove(&id);
+            if streams.is_empty() {
+                by_user.remove(&user);
+            }
+        }
+    }
+
+    /// Closes every send connection of `user` but `keep`: its handler's
+    /// next read ends, and the handler closes as for a client that left.
+    /// Returns how many.
+    pub fn close(&self, user: UserId, keep: Option<u64>) -> usize {
+        let streams: Vec<Arc<Stream>> = match self.by_user.lock().get(&user) {
+            Some(streams) => {
+                streams.iter().filter(|(id, _)| Some(**id) != keep).map(|(_, s)| s.clone()).collect()
+            }
+            None => return 0,
+        };
+        for stream in &streams {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        streams.len()
+    }
+}
+
+/// `KO:AUTH_FAILED` if `name`'s account is disabled.
+pub fn refuse_disabled(ctx: &Ctx, name: &str) -> Result<(), Ko> {
+    if disabled::is_disabled(&ctx.config.data_dir, name) {
+        return Err(Ko::new(
+            Code::AuthFailed,
+            format!("the account {name} is disabled by the server's administrator"),
+        ));
+    }
+    Ok(())
+}
+
+/// Logs `user` out everywhere: its send connections (but `keep`) closed,
+/// its receive connection told `bye` (1.2) or closed. One function, so
+/// that per-device sessions (issue 27) hook in here.
+pub fn log_out(ctx: &Ctx, user: UserId, keep: Option<u64>, bye: Bye) {
+    ctx.sessions.close(user, keep);
+    // Every device's receive connection (issue 27), not only the newest.
+    for outlet in ctx.router.outlets(user) {
+        outlet.close(bye);
+    }
+}
+
+/// Starts the operator thread. It holds the server only weakly and ends
+/// at the first look after the server is gone or shutting down.
+pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("operator".into()).spawn(move || {
+        let mut known: Option<BTreeSet<String>> = None;
+        loop {
+            std::thread::sleep(LOOK_EVERY);
+            let Some(ctx) = ctx.upgrade() else { return };
+            if ctx.shutting_down() {
+                return;
+            }
+            known = Some(look(&ctx, known));
+        }
+    })
+}
+
+/// One look: closes the sessions of accounts disabled since the last
+/// one, answers a status request. Returns the disabled names seen.
+fn look(ctx: &Ctx, known: Option<BTreeSet<String>>) -> BTreeSet<String> {
+    let dir = &ctx.config.data_dir;
+    let now = disabled::all(dir);
+    for name in now.iter().filter(|n| known.as_ref().is_none_or(|k| !k.contains(*n))) {
+        if let Some(user) = ctx.store.user_id(name) {
+            log::info!("account {name} disabled: closing its sessions");
+            log_out(ctx, user, None, Bye::Disabled);
+        }
+    }
+    if dir.join(STATUS_REQUEST).exists()
+        && let Err(e) = answer_status(ctx, dir)
+    {
+        log::warn!("{}: {e}", dir.join(STATUS_ANSWER).display());
+    }
+    now
+}
+
+/// Writes `status.csv` for the names of `status.request` (atomically:
+/// written aside, then renamed), then removes the request.
+fn answer_status(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
+    let request = std::fs::read_to_string(dir.join(STATUS_REQUEST))?;
+    let mut out = format!("{STATUS_HEADER}\n");
+    for name in request.lines().take(MAX_STATUS_NAMES) {
+        let Some(user) = ctx.store.user_id(name) else { continue };
+        let online = ctx.is_online(user);
+        let last_seen = ctx.store.last_seen(user).map_or(String::new(), |ts| ts.to_string());
+        let rooms = ctx.store.rooms(user).map_or(0, |r| r.len());
+        let (chats, unread) =
+            ctx.store.chats(user).map_or((0, 0), |c| (c.len(), c.iter().map(|l| l.unread).sum::<u64>()));
+        // The name is a checked one (`user_id` found it): no field needs quoting.
+        let _ = writeln!(out, "{name},{online},{last_seen},{rooms},{chats},{unread}");
+    }
+    let aside = dir.join(format!("{STATUS_ANSWER}.tmp"));
+    std::fs::write(&aside, out)?;
+    std::fs::rename(&aside, dir.join(STATUS_ANSWER))?;
+    std::fs::remove_file(dir.join(STATUS_REQUEST))
+}

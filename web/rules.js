@@ -1,0 +1,68 @@
+// rules.js: the server's rules (INFO, protocol 1.2) in the user's words:
+// shown once at the first login of this user on this server in this
+// browser (a localStorage mark says so), and on the "Server rules" button.
+// Values from the network are inserted as text, never as HTML.
+
+import { request, parseInfoLine } from './wire.js';
+import { t } from './i18n.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Bytes for a person: `512 MiB`. */
+function size(bytes) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit + 1 < units.length) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${Math.round(value)} ${units[unit]}`;
+}
+
+/** The sentences that tell the INFO lines `info` (a Map key → value). */
+export function describe(info) {
+  const out = [];
+  const days = info.get('retention_days');
+  out.push(days && days !== 'none' ? t('retentionDays', { days }) : t('retentionNone'));
+  const quota = Number(info.get('quota_bytes'));
+  out.push(Number.isFinite(quota) && quota > 0 ? t('quotaBytes', { size: size(quota) }) : t('quotaNone'));
+  if (info.has('max_devices')) out.push(t('maxDevices', { n: info.get('max_devices') }));
+  if (info.has('max_text_bytes')) out.push(t('maxText', { n: info.get('max_text_bytes') }));
+  return out;
+}
+
+/** Asks the server for its rules and shows them; false if it could not say (offline, older than 1.2). */
+export async function showRules(link) {
+  let answer;
+  try {
+    answer = await link.request(request.info());
+  } catch (_) {
+    return false;
+  }
+  if (!answer.reply.ok) return false;
+  const info = new Map(answer.lines.map(parseInfoLine).filter(Boolean).map((l) => [l.key, l.value]));
+  const list = $('rules-list');
+  list.replaceChildren(...describe(info).map((sentence) => {
+    const item = document.createElement('li');
+    item.textContent = sentence;
+    return item;
+  }));
+  $('rules').hidden = false;
+  return true;
+}
+
+/** Shows the rules if this user has not seen them on this server in this browser. */
+export async function showRulesOnce(link, user) {
+  const mark = `wachat:rules:${location.host}:${user.toLowerCase()}`;
+  if (localStorage.getItem(mark)) return;
+  if (await showRules(link)) localStorage.setItem(mark, '1');
+}
+
+export function wireRules(getLink) {
+  $('rules-button').addEventListener('click', () => {
+    const link = getLink();
+    if (link) showRules(link);
+  });
+  $('rules-close').addEventListener('click', () => { $('rules').hidden = true; });
+}
