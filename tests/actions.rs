@@ -1,4 +1,4 @@
-//! Message actions (protocol 1.2, docs/PROTOCOL.md §16), over sockets:
+//! Message actions (protocol 1.2, docs/PROTOCOL.md §17), over sockets:
 //! `REPLY`, `EDIT`, `DELETE`, `REACT` and `SEARCH`; what a client of
 //! version 1 sees of them (readable `MSG`s); the rules (only the author,
 //! within the limits); resends; the replay to a device that was offline;
@@ -286,4 +286,35 @@ fn console_actions_by_number_and_a_deleted_text_leaves_every_folder() {
     bob.type_line("/chat ana");
     bob.expect("ana: (message deleted)");
     bob.expect("> ana: (message deleted)");
+}
+
+/// A search over more than one block of the index (1,024 records): a
+/// word in an old block is found, a deleted message in an old block is
+/// not, and a word in no block reads nothing.
+#[test]
+fn search_reads_the_blocks_that_may_hold_the_words() {
+    let server = TestServer::start_with(&["--rate", "0"]);
+    let (mut ana, mut bob) = users(&server);
+    let total = 3000;
+    for k in 0..total {
+        let text = match k {
+            10 => "an old quokka".to_string(),
+            20 => "a deleted quokka".to_string(),
+            2990 => "a new quokka".to_string(),
+            _ => format!("filler message number {k}"),
+        };
+        ana.send(&format!("MSG:bob:m{k}:{text}"));
+    }
+    for k in 0..total {
+        assert!(ana.line().starts_with(&format!("OK:m{k}:")));
+    }
+    assert!(ana.request("DELETE:bob:m20").starts_with("KO:UNKNOWN_MESSAGE:"), "past the newest 1,000");
+    let found = bob.listing("SEARCH:*:Quokka");
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].contains(":m2990:") && found[2].contains(":m10:"), "{found:?}");
+    assert!(ana.request("MSG:bob:late:a late quokka").starts_with("OK:late:"));
+    assert!(ana.request("DELETE:bob:late").starts_with("OK:_"));
+    assert_eq!(bob.listing("SEARCH:ana:quokka").len(), 3);
+    assert_eq!(bob.listing("SEARCH:*:wombat").len(), 0);
+    assert_eq!(bob.listing("SEARCH:*:number 1234").len(), 1);
 }

@@ -20,6 +20,7 @@
 //! | `users.csv` | one row per account: `name,email,password_hash,created_ms` |
 //! | `log/<position>.csv` | the log's segments: every record (see `record.rs`) |
 //! | `checkpoint-<position>.csv` | the state as of a log position (see `checkpoint.rs`) |
+//! | `erase.csv` | deleted messages whose text is still to be overwritten in the log (see `erase.rs`) |
 //! | `server.csv` | the data directory's random identity, made at its first start (see `server_id.rs`) |
 //! | `wachat.lock` | held by the running server |
 //!
@@ -115,6 +116,8 @@ pub(in crate::store) struct Inner {
     pub(super) floor: super::budget::Floor,
     /// Deleted texts still to take off the disk, and their thread's bell.
     pub(in crate::store) eraser: super::erase::Eraser,
+    /// 1.2: the words of the log's blocks, for `SEARCH` (`store::search`).
+    pub(in crate::store) search_index: super::search::Index,
 }
 
 /// Records applied but not yet handed to the log.
@@ -207,6 +210,7 @@ impl LocalStore {
             server_id,
             floor: super::budget::Floor::default(),
             eraser,
+            search_index: Default::default(),
         });
         // What a previous run left to erase goes before anyone is served.
         inner.eraser.erase_all(&inner);
