@@ -3,7 +3,7 @@
 //! release binary next to this example, or `WACHAT_BIN`) on free ports
 //! with a temporary data directory:
 //!
-//! - `fanout`: bob sends 20,000 direct messages to ana (pipelined, 500 at a
+//! - `fanout`: bob sends 100,000 direct messages to ana (pipelined, 500 at a
 //!   time) while ana has 1, then 4, devices online, each reading and
 //!   acknowledging every 100 events as a client does. Prints the server's
 //!   CPU time (user + system, `/proc/<pid>/stat`) per message and the
@@ -42,7 +42,7 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-const MESSAGES: usize = 20_000;
+const MESSAGES: usize = 100_000;
 
 fn fanout() -> Result<()> {
     let mut one = None;

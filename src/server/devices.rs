@@ -81,6 +81,8 @@ pub struct Devices {
 impl Devices {
     /// Loads `devices.csv` from `dir` and starts the flusher thread.
     pub fn start(dir: PathBuf, max_devices: usize, device_days: f64) -> std::io::Result<Arc<Devices>> {
+        // A cluster node has no store of its own here: the folder may be new.
+        std::fs::create_dir_all(&dir)?;
         let book = DeviceBook::load(&dir)?;
         let forget_after_ms = (device_days.max(0.0) * 86_400_000.0) as u64;
         let devices = Arc::new(Devices {

@@ -144,8 +144,12 @@ impl DeviceBook {
 
     /// Replaces `devices.csv` in `dir` with `bytes`, synced.
     pub fn write(dir: &Path, bytes: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
         let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
-        let mut file = fs::File::create(&tmp)?;
+        // Readable by the server's user only, as every file of the data
+        // directory (`permissions.rs`): it holds token hashes.
+        let mut file =
+            fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, dir.join(FILE))?;
