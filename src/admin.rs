@@ -1,4 +1,4 @@
-//! `wachat users add|list|remove|passwd|import`: the accounts of a class,
+//! `wachat users add|list|remove|passwd|import|admin`: the accounts of a class,
 //! for the teacher, edited in the data directory while the server is
 //! stopped. `wachat users invite` prints invite codes instead, and works
 //! while the server runs (`store::invites`). The work on the files is [`crate::store::accounts`]; this
@@ -62,6 +62,16 @@ pub enum UsersCommand {
         data: DataDir,
         #[command(flatten)]
         hashing: Hashing,
+    },
+    /// Make an account a server admin, who moderates every room (protocol
+    /// 1.2), or with --remove no longer one.
+    Admin {
+        name: String,
+        /// Take the rank away instead.
+        #[arg(long)]
+        remove: bool,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Create an account with a random password for every row of a roster
     /// (CSV, header row, columns name,email); write name,password to --out.
@@ -149,8 +159,11 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
             for a in accounts.list() {
                 let mark = if a.is_removed() { tr!(Msg::RemovedMark) } else { String::new() };
-                let rest: Vec<&str> =
-                    [a.email.as_str(), mark.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+                let stored = stored_mark(accounts.stored_bytes(&a.name));
+                let rest: Vec<&str> = [a.email.as_str(), stored.as_str(), mark.as_str()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 let line = format!("{:width$}  {}", a.name, rest.join("  "));
                 println!("{}", line.trim_end());
             }
@@ -172,11 +185,27 @@ pub fn run(command: UsersCommand) -> Result<()> {
                 .map_err(|e| explain(e, &data.data_dir, &[], |_| String::new()))?;
             println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
         }
+        UsersCommand::Admin { name, remove, data } => {
+            let dir = existing(&data)?;
+            let mut accounts = Accounts::open(dir)?;
+            accounts.set_admin(&name, !remove).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
+            let said = if remove { Msg::AdminRemoved } else { Msg::AdminGranted };
+            println!("{}", tr!(said, name = name));
+        }
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
         UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,
         UsersCommand::Check { data_dir } => check(&data_dir)?,
     }
     Ok(())
+}
+
+/// `12 KiB stored`: the bytes of log an account's messages take, counted
+/// against `--user-quota` (nothing for an account that sent nothing).
+fn stored_mark(bytes: u64) -> String {
+    if bytes == 0 {
+        return String::new();
+    }
+    tr!(Msg::StoredMark, size = crate::store::budget::Size(bytes))
 }
 
 /// What is wrong with a new account, in the teacher's words; `label(i)`

@@ -113,6 +113,70 @@ fn rows_of(
     }
 }
 
+/// Where field number `n` (from 0) starts in a CSV line whose first `n`
+/// fields hold no comma and no quote (names, ids, numbers): after its
+/// `n`-th comma.
+pub fn field_start(line: &str, n: usize) -> usize {
+    match n {
+        0 => 0,
+        _ => line.match_indices(',').nth(n - 1).map_or(line.len(), |(i, _)| i + 1),
+    }
+}
+
+/// Erasing a deleted text in place (protocol 1.2's `DELETE`; the server's
+/// log, `store::erase`, and the client's `history.csv`): `len` bytes that
+/// say the text was deleted, `(message deleted)` then spaces, or dashes
+/// if shorter. They hold no CSV quote nor comma, so they may replace a
+/// whole field, its quotes included, and the line keeps its length.
+pub fn filler(len: usize) -> String {
+    const DELETED: &str = crate::protocol::action::DELETED;
+    let mut out = if len >= DELETED.len() { DELETED.to_string() } else { "-".repeat(len) };
+    while out.len() < len {
+        out.push(' ');
+    }
+    out
+}
+
+/// In a reply's text field as stored (escaped as on the wire, maybe in
+/// CSV quotes), the bytes of the text quoted on its first line `quote`
+/// (`> ana: hello`): after `> ana: `, up to the end of that line.
+pub fn quoted_span(field: &str, quote: &str) -> Option<std::ops::Range<usize>> {
+    let escaped = crate::protocol::Text::from_plain(quote).ok()?.as_escaped().to_string();
+    let (offset, stored) = match field.strip_prefix('"') {
+        Some(_) => (1, escaped.replace('"', "\"\"")),
+        None => (0, escaped),
+    };
+    let rest = field.get(offset..)?;
+    if !rest.starts_with(&stored) || !rest[stored.len()..].starts_with("\\n") {
+        return None;
+    }
+    let prefix = stored.find(": ")? + 2;
+    Some(offset + prefix..offset + stored.len())
+}
+
+#[cfg(test)]
+mod erase_tests {
+    use super::*;
+
+    #[test]
+    fn the_filler_keeps_the_length_and_reads_as_deleted() {
+        assert_eq!(filler(20), "(message deleted)   ");
+        assert_eq!(filler(3), "---");
+        assert_eq!(filler(0), "");
+        assert_eq!(field_start("a,b,c", 2), 4);
+    }
+
+    #[test]
+    fn a_replys_quote_is_found_as_stored() {
+        let quote = "> ana: hi, \"you\"";
+        let field = "\"> ana: hi, \"\"you\"\"\\nyes\"";
+        let range = quoted_span(field, quote).unwrap();
+        assert_eq!(&field[range], "hi, \"\"you\"\"");
+        assert_eq!(quoted_span("> ana: hello\\nyes", "> ana: hello").map(|r| r.len()), Some(5));
+        assert_eq!(quoted_span("> ana: other\\nyes", "> ana: hello"), None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::i18n::demo::Msg;
 use crate::i18n::tr;
+use crate::protocol::{Event, EventReply};
 use crate::server::{Config, Server, listener};
 
 /// Password hashing cost for the demo's accounts: the smallest argon2
@@ -209,9 +210,9 @@ impl Wire {
             if frame.starts_with(prefix) {
                 return Ok(frame);
             }
-            match frame.split(':').next() {
-                Some("JOINED" | "LEFT") => {}
-                Some("PING") => self.send("PONG")?,
+            match Event::parse(&frame) {
+                Ok(Event::Joined { .. } | Event::Left { .. }) => {}
+                Ok(Event::Ping) => self.send(&EventReply::Pong.to_string())?,
                 _ => {
                     let why = tr!(Msg::Expected, label = self.label, expected = prefix, got = frame);
                     return Err(Error::Protocol(why));

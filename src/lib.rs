@@ -28,6 +28,8 @@
 //! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
+//! | [`metrics`] | `--metrics ADDR`: the server's Prometheus counters, gauges and histograms (one set per process, prometheus-client), and the small HTTP listener that serves them. |
+//! | [`top`] | `wachat top`: a live dashboard of a server read from its metrics. |
 //! | [`sys`] | the operating system's limits (open files, threads). |
 //! | [`csvlog`] | the append-only CSV discipline shared by the store and the client's files. |
 //! | [`pidlock`] | the lock file that names its holder, shared by the server's data directory and the client's folders. |
@@ -218,6 +220,7 @@ pub mod demo;
 pub mod display;
 pub mod error;
 pub mod i18n;
+pub mod metrics;
 pub mod oneshot;
 pub mod p2p;
 pub mod pidlock;
@@ -227,6 +230,7 @@ pub mod router;
 pub mod server;
 pub mod store;
 pub mod sys;
+pub mod top;
 pub mod transport;
 pub mod tui;
 pub mod web;

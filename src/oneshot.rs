@@ -44,8 +44,13 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     // Kept in the local log too, so that the console's history shows it;
     // unless a console (or a bot) holds the folder now: the server has the
     // message anyway, and the console's /chat fetches it from there.
-    let mut folder = match Folder::open(options) {
-        Ok(folder) => folder,
+    let mut folder = match Folder::open_existing(options) {
+        Ok(Some(folder)) => folder,
+        Ok(None) => {
+            log::debug!("not logged locally: every device's folder is in use");
+            println!("{}", tr!(Msg::SentTo, to = to));
+            return Ok(());
+        }
         Err(e) => {
             log::debug!("not logged locally: {e}");
             println!("{}", tr!(Msg::SentTo, to = to));

@@ -296,6 +296,22 @@ impl Outlet {
 }
 
 /// Writes the frame of event `seq`, `\n` included.
+/// Counts events just handed to online recipients' outlets, and how long
+/// each message took from its acceptance (its `<ts>`) to here, for the
+/// metrics (see `metrics`).
+pub(crate) fn count_deliveries<'a>(events: impl Iterator<Item = &'a Pushed>) {
+    let metrics = crate::metrics::get();
+    let now = crate::store::now_ms();
+    let mut count = 0;
+    for event in events {
+        count += 1;
+        if let Pushed::Msg(m) = event {
+            metrics.delivery_latency.observe(now.saturating_sub(m.ts) as f64 / 1000.0);
+        }
+    }
+    metrics.deliveries.inc_by(count);
+}
+
 fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed) {
     // Writing into a Vec cannot fail.
     let _ = writeln!(out, "{}", event.frame(seq));
@@ -411,6 +427,7 @@ impl Router {
                 outlet.push_events(events);
             }
         }
+        count_deliveries(per_user.values().flat_map(|(_, events)| events.iter().map(|(_, e)| *e)));
     }
 
     /// Sends an unnumbered event to every device of a user online here;

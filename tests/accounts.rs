@@ -57,7 +57,7 @@ fn add_list_passwd_and_remove_work_on_a_real_server() {
         ok(users(&data, &["remove", "bob"], "", "")),
         "removed bob: it can no longer log in; its messages stay\n"
     );
-    assert_eq!(ok(users(&data, &["list"], "", "")), "ana  ana@example.org\nbob  (removed)\n");
+    assert_eq!(ok(users(&data, &["list"], "", "")), "ana  ana@example.org  39 B stored\nbob  (removed)\n");
     assert!(
         refused(&users(&data, &["passwd", "bob"], "x", ""))
             .contains("no account named bob (or it was removed)")

@@ -305,8 +305,9 @@ impl Bridged {
 
     /// Where the bridge keeps its state when not told (`--state`).
     fn default_state_path(&self) -> PathBuf {
-        let server = format!("127.0.0.1:{}", self.server.send.port());
-        self.dir.path().join("data").join(server).join("bridge").join(format!("telegram-{CHAT}.json"))
+        let data = self.dir.path().join("data");
+        let folder = support::console::user_dir(&data, self.server.send, "bridge");
+        folder.join(format!("telegram-{CHAT}.json"))
     }
 
     /// What Telegram got, texts only, all in our chat.

@@ -186,3 +186,113 @@ fn a_damaged_line_in_the_log_is_skipped_and_named() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&format!("{} line {}: a blank line", segment.display(), n + 1)), "{stdout}");
 }
+
+/// Attack 2: accounts write long messages until the disk is full. Each
+/// user's messages now have a quota of stored bytes (`--user-quota`):
+/// past it, that user's sends get `KO:FULL` with the reason, others go
+/// on, the count survives a restart, and `wachat users list` shows it.
+#[test]
+fn a_user_past_its_quota_gets_full_and_others_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start_in(dir.path(), &["--user-quota", "16KiB", "--rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let text = "x".repeat(4000);
+    let mut stored = 0;
+    let refused = loop {
+        let reply = ana.request(&format!("MSG:#general:m{stored}:{text}"));
+        if !reply.starts_with("OK:") {
+            break reply;
+        }
+        stored += 1;
+        assert!(stored < 100, "the quota was never reached");
+    };
+    assert_eq!(stored, 5, "4 KB each against 16 KiB: the fifth one crosses it");
+    assert!(refused.starts_with("KO:FULL:you have stored 19."), "{refused}");
+    assert!(refused.contains("--user-quota"), "{refused}");
+    assert!(ana.request("MSG:bob:d1:short").starts_with("KO:FULL:"), "direct messages count too");
+    assert_eq!(ana.request("PING"), "OK", "the connection stays usable");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:b1:hola").starts_with("OK:"), "bob has his own quota");
+    // After a restart the count is the same.
+    server.terminate();
+    let mut server = TestServer::start_in(dir.path(), &["--user-quota", "16KiB"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:#general:again:x").starts_with("KO:FULL:"));
+    server.terminate();
+    // More quota: the same request goes through (nothing stuck).
+    let mut server = TestServer::start_in(dir.path(), &["--user-quota", "64KiB"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:#general:again:x").starts_with("OK:"));
+    server.terminate();
+    let out = std::process::Command::new(support::wachat_bin())
+        .args(["users", "list", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains("ana  19.") && list.contains(" KiB stored"), "{list}");
+    assert!(list.lines().any(|l| l.starts_with("bob  ") && l.ends_with(" B stored")), "{list}");
+}
+
+/// Attack 2's inbox: a user who is away collects at most `--inbox-max`
+/// events; past it the SENDER gets `KO:FULL`, and the user, once back,
+/// receives every event that was accepted.
+#[test]
+fn a_full_inbox_refuses_the_sender_and_loses_nothing() {
+    let server = TestServer::start_with(&["--inbox-max", "5", "--rate", "0"]);
+    server.register(&["ana", "bob", "carl"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("LEAVE:#general"), "OK", "bob gets direct messages only");
+    for i in 0..5 {
+        assert!(ana.request(&format!("MSG:bob:m{i}:hola {i}")).starts_with("OK:"));
+    }
+    let refused = server.login_send("carl", "pw-carl").request("MSG:bob:c1:hey");
+    assert_eq!(
+        refused,
+        "KO:FULL:bob has 5 events not yet received, the most an inbox holds (--inbox-max); \
+         try again once they have connected"
+    );
+    assert!(ana.request("MSG:#general:r1:rooms go on").starts_with("OK:"));
+    let mut recv = server.login_recv("bob", "pw-bob");
+    let events = recv.events(5);
+    let ids: Vec<&str> = events.iter().map(|e| e.split(':').nth(4).unwrap()).collect();
+    assert_eq!(ids, ["m0", "m1", "m2", "m3", "m4"], "every accepted message, in order");
+    recv.send("ACK:5");
+    // Room again once bob acknowledged them (polled: the ACK is written soon after).
+    let mut carl = server.login_send("carl", "pw-carl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let reply = carl.request("MSG:bob:c1:hey");
+        if reply.starts_with("OK:") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {reply}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Attack 2's disk: below `--min-free` every write gets `KO:FULL` before
+/// the disk is full (here a floor of 100 %, never met), reads go on.
+#[test]
+fn below_the_free_space_floor_writes_get_full_and_reads_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start_in(dir.path(), &[]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m1:before").starts_with("OK:"));
+    server.terminate();
+    let server = TestServer::start_in(dir.path(), &["--min-free", "100%"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let refused = ana.request("MSG:bob:m2:after");
+    assert!(
+        refused.starts_with("KO:FULL:the server's disk is almost full (less than 100% free"),
+        "{refused}"
+    );
+    assert!(refused.ends_with("writes resume by themselves once there is room"), "{refused}");
+    assert_eq!(ana.request("JOIN:#lab"), refused, "every write");
+    assert_eq!(ana.listing("HISTORY:bob:10").len(), 1, "reads go on");
+    let made = server.send_conn().request("REGISTER:dan::pw-dan-1");
+    assert!(made.starts_with("KO:FULL:"), "{made}");
+}

@@ -10,8 +10,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::console::{Console, connection_args, console_on_fake_server, run_wachat, user_dir};
-use support::{FakeConn, READ_TIMEOUT, TestServer};
+use support::console::{
+    Console, connection_args, console_on_fake_server, old_server_login_recv, run_wachat, user_dir,
+};
+use support::{READ_TIMEOUT, TestServer};
 
 /// A one-shot subcommand as `user` (password `pw-<user>`).
 fn one_shot(server: &TestServer, data_dir: &Path, user: &str, args: &[&str]) -> support::console::Outcome {
@@ -332,10 +334,13 @@ fn trace_shows_every_frame_with_the_password_masked() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut ana = Console::start(&server, "ana", dir.path(), &["--trace"]);
-    ana.expect("send > LOGIN:ana:***");
+    let mut ana = Console::start(&server, "ana", dir.path(), &["--trace", "--device", "lab"]);
+    ana.expect("send > LOGIN:ana@lab:***");
     ana.expect("send < OK:ana");
-    ana.expect("recv > LOGIN:ana:***");
+    // 1.2: the receive port asks for 1.2's events before its login.
+    ana.expect("recv > VERSION:1.2");
+    // LOGIN:ana@lab:*** (tests/client_devices.rs pins the 1.2 frames).
+    ana.expect("recv > LOGIN:ana");
     ana.expect("recv < OK:ana");
     ana.type_line("/users");
     ana.expect("send > USERS");
@@ -492,20 +497,26 @@ fn one_shot_subcommands_exit_zero_on_ok_and_non_zero_with_the_reason_on_ko() {
 }
 
 #[test]
-fn a_second_console_on_the_same_folder_is_refused_and_the_first_goes_on() {
+fn a_second_console_on_the_same_device_is_refused_and_the_first_goes_on() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
     let mut first = Console::start(&server, "ana", dir.path(), &[]);
     first.expect("connected");
-    let mut args: Vec<String> = vec!["connect".into(), "--user".into(), "ana".into()];
+    // The device the first one made up (a second console without
+    // --device is a second device: tests/client_devices.rs).
+    let folder = user_dir(dir.path(), server.send, "ana");
+    let device = folder.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(first.seen.iter().any(|l| l.contains(&format!("(this device: {device})"))), "{:?}", first.seen);
+    let mut args: Vec<String> =
+        vec!["connect".into(), "--user".into(), "ana".into(), "--device".into(), device];
     args.extend(connection_args(server.send, server.recv, dir.path()));
     let second = run_wachat(&args, "pw-ana", "/quit\n");
     assert_eq!(second.status.code(), Some(1));
     let port = server.send.port();
     assert!(second.stderr.contains("another wachat (pid "), "{}", second.stderr);
     assert!(
-        second.stderr.contains(&format!("is already running as ana on 127.0.0.1:{port}")),
+        second.stderr.contains(&format!("is already running as ana on 127.0.0.1:{port} with the device")),
         "{}",
         second.stderr
     );
@@ -545,12 +556,8 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
 
     let msg = "MSG:1:bob:ana:b1:1700000000000:only once";
     for round in 0..2 {
-        let mut conn = FakeConn::accept(&recv);
-        assert_eq!(conn.line(), "LOGIN:ana:pw-ana");
-        conn.send("OK:ana");
-        // A 1.1 client asks for 1.1's events; a version-1 server ignores it.
-        assert_eq!(conn.line(), "VERSION:1.1");
-        assert_eq!(conn.line(), "VERSION:1.2");
+        // A server from before 1.2: the client logs in the old way.
+        let mut conn = old_server_login_recv(&recv, "ana", "pw-ana");
         conn.send(msg);
         assert_eq!(conn.line(), "ACK:1", "round {round}");
         let ana_dir = user_dir(dir.path(), send, "ana");

@@ -11,12 +11,16 @@
 
 mod support;
 
+#[path = "cluster/actions.rs"]
+mod actions;
 #[path = "cluster/chat.rs"]
 mod chat;
 #[path = "cluster/devices.rs"]
 mod devices;
 #[path = "cluster/failures.rs"]
 mod failures;
+#[path = "cluster/moderation.rs"]
+mod moderation;
 #[path = "cluster/schema.rs"]
 mod schema;
 

@@ -109,8 +109,8 @@ fn a_replaced_console_exits_non_zero_says_why_and_gives_the_terminal_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut ana = console(&server, "ana", dir.path());
     ana.type_keys("half typed");
-    // Another client of ana takes the receive port.
-    let _elsewhere = server.login_recv("ana", "pw-ana");
+    // Another client of ana, as the same device, takes its receive port.
+    let _elsewhere = support::console::replacing_recv(&server, dir.path(), "ana");
     ana.expect("another wachat logged in as ana and now receives the messages; this one stopped");
     assert_eq!(ana.wait().code(), Some(1));
     assert!(ana.is_cooked(), "the terminal is left in rustyline's raw mode");

@@ -4,9 +4,11 @@
 use proptest::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 
+use wachat::protocol::action::REACTIONS;
 use wachat::protocol::{
-    Accepted, Bye, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader, HistoryLine, Ko,
-    PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, RoomLine, SeenLine, State, Text,
+    Accepted, Action, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader,
+    HistoryLine, InfoLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomLine,
+    Scope, SeenLine, State, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -44,6 +46,17 @@ fn rest() -> impl Strategy<Value = String> {
     "[^\n\r]{1,60}"
 }
 
+/// The id of a message an action names (1.2): short enough for the
+/// action's own id to fit in 64 characters.
+fn target() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_-]{1,52}"
+}
+
+/// The words of a `SEARCH` (1.2): not blank, no control character.
+fn query() -> impl Strategy<Value = String> {
+    rest().prop_filter("words", |q| !q.trim().is_empty() && !q.chars().any(char::is_control))
+}
+
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         (name(), proptest::option::of(name()), rest()).prop_map(|(user, device, password)| Request::Login {
@@ -71,8 +84,90 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Chats),
         Just(Request::Server),
         chat().prop_map(|to| Request::Typing { to }),
+        (name(), action()).prop_map(|(room, action)| Request::Moderate { room, action }),
+        name().prop_map(|room| Request::RoomInfo { room }),
+        (chat(), id(), target(), sent_text()).prop_map(|(to, id, re, text)| Request::Reply {
+            to,
+            id,
+            re,
+            text
+        }),
+        (chat(), target(), sent_text()).prop_map(|(to, id, text)| Request::Edit { to, id, text }),
+        (chat(), target()).prop_map(|(to, id)| Request::Delete { to, id }),
+        (chat(), target(), proptest::sample::select(&REACTIONS[..]))
+            .prop_map(|(to, id, emoji)| Request::React { to, id, emoji: emoji.to_string() }),
+        (prop_oneof![Just(Scope::All), chat().prop_map(Scope::Chat)], query())
+            .prop_map(|(scope, query)| Request::Search { scope, query }),
         Just(Request::Ping),
         Just(Request::Quit),
+    ]
+}
+
+/// A topic (1.2): a sent text of at most 512 bytes escaped, or empty.
+fn topic() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        sent_text()
+            .prop_map(|t| t.as_escaped().to_string())
+            .prop_filter("at most 512 bytes", |t| t.len() <= 512),
+    ]
+}
+
+fn mode() -> impl Strategy<Value = Mode> {
+    prop_oneof![Just(Mode::Announce), Just(Mode::Invite)]
+}
+
+/// A moderation request's action (1.2).
+fn action() -> impl Strategy<Value = Action> {
+    let minutes = 1u64..=5_270_400;
+    prop_oneof![
+        topic().prop_map(Action::Topic),
+        (mode(), any::<bool>()).prop_map(|(m, on)| Action::Mode(m, on)),
+        name().prop_map(Action::Invite),
+        name().prop_map(Action::Kick),
+        (name(), prop_oneof![Just(0u64), minutes.clone()]).prop_map(|(u, m)| Action::Ban(u, m)),
+        name().prop_map(Action::Unban),
+        (name(), minutes).prop_map(|(u, m)| Action::Mute(u, m)),
+        name().prop_map(Action::Unmute),
+        name().prop_map(Action::Op),
+        name().prop_map(Action::Deop),
+    ]
+}
+
+/// A moderation event's change (1.2).
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        topic().prop_map(Change::Topic),
+        (mode(), any::<bool>()).prop_map(|(m, on)| Change::Mode(m, on)),
+        name().prop_map(Change::Invited),
+        name().prop_map(Change::Kicked),
+        (name(), any::<u64>()).prop_map(|(u, t)| Change::Banned(u, t)),
+        name().prop_map(Change::Unbanned),
+        (name(), any::<u64>()).prop_map(|(u, t)| Change::Muted(u, t)),
+        name().prop_map(Change::Unmuted),
+        name().prop_map(Change::Opped),
+        name().prop_map(Change::Deopped),
+    ]
+}
+
+/// A line of a `ROOMINFO` reply (1.2).
+fn info_line() -> impl Strategy<Value = InfoLine> {
+    let role = prop_oneof![
+        Just(Role::None),
+        Just(Role::Member),
+        Just(Role::Admin),
+        Just(Role::Owner),
+        Just(Role::ServerAdmin)
+    ];
+    prop_oneof![
+        name().prop_map(|r| InfoLine::Room(format!("#{r}"))),
+        name().prop_map(InfoLine::Owner),
+        name().prop_map(InfoLine::Admin),
+        mode().prop_map(InfoLine::Mode),
+        topic().prop_map(InfoLine::Topic),
+        role.prop_map(InfoLine::Role),
+        any::<u64>().prop_map(InfoLine::Muted),
+        any::<u64>().prop_map(InfoLine::Banned),
     ]
 }
 
@@ -101,6 +196,11 @@ fn event() -> impl Strategy<Value = Event> {
         }),
         (name(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))])
             .prop_map(|(from, to)| Event::Typing { from, to }),
+        (name(), name(), change()).prop_map(|(room, by, change)| Event::Moderation {
+            room: format!("#{room}"),
+            by,
+            change
+        }),
         (any::<u64>(), prop_oneof![name(), name().prop_map(|r| format!("#{r}"))], id(), any::<u64>())
             .prop_map(|(seq, chat, id, ts)| Event::ReadMark { seq, chat, id, ts }),
         Just(Event::Ping),
@@ -196,6 +296,13 @@ proptest! {
     #[test]
     fn events_round_trip(event in event()) {
         prop_assert_eq!(Event::parse(&event.to_string()), Ok(event));
+    }
+
+    #[test]
+    fn room_info_lines_round_trip(line in info_line()) {
+        let written = line.to_string();
+        prop_assert!(!written.contains('\n'));
+        prop_assert_eq!(InfoLine::parse(&written), Ok(line));
     }
 
     #[test]

@@ -63,11 +63,7 @@ fn control_characters_from_a_user_are_shown_harmless_everywhere_and_stored_as_se
 fn control_characters_from_a_lying_server_are_shown_harmless() {
     let dir = tempfile::tempdir().unwrap();
     let (mut ana, _, recv) = console_on_fake_server(dir.path());
-    let mut events = FakeConn::accept(&recv);
-    assert_eq!(events.line(), "LOGIN:ana:pw-ana");
-    events.send("OK:ana");
-    assert_eq!(events.line(), "VERSION:1.1");
-    assert_eq!(events.line(), "VERSION:1.2");
+    let mut events = support::console::old_server_login_recv(&recv, "ana", "pw-ana");
     events.send("JOINED:ev\u{1b}[2Jil");
     events.send("MEMBER:#r:u\u{8}ser:JOINED");
     events.send("MSG:1:b\u{1b}]0;t\u{7}ob:ana:m1:1700000000000:hi");

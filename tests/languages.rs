@@ -37,10 +37,10 @@ fn the_console_speaks_spanish_with_lang_es_and_portuguese_from_lang_pt_br() {
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
     // ana chooses with the flag (over an English locale), bob by his locale.
-    let mut ana = Console::start(&server, "ana", dir.path(), &["--lang", "es"]);
-    ana.expect("conectado a 127.0.0.1 como ana; escribe /help para ver los comandos");
-    let mut bob = Console::start_in_locale(&server, "bob", dir.path(), &[], "pt_BR.UTF-8");
-    bob.expect("conectado a 127.0.0.1 como bob; digite /help para ver os comandos");
+    let mut ana = Console::start(&server, "ana", dir.path(), &["--lang", "es", "--device", "lab"]);
+    ana.expect("conectado a 127.0.0.1 como ana (este dispositivo: lab); escribe /help para ver los comandos");
+    let mut bob = Console::start_in_locale(&server, "bob", dir.path(), &["--device", "casa"], "pt_BR.UTF-8");
+    bob.expect("conectado a 127.0.0.1 como bob (este dispositivo: casa); digite /help para ver os comandos");
     ana.expect("bob está en línea");
 
     ana.type_line("/chat bob");

@@ -208,12 +208,8 @@ fn a_1_1_console_does_without_against_a_version_1_server() {
             }
         }
     });
-    let mut events = FakeConn::accept(&recv);
-    assert_eq!(events.line(), "LOGIN:ana:pw-ana");
-    events.send("OK:ana");
-    // A version-1 server ignores this frame; so does this one.
-    assert_eq!(events.line(), "VERSION:1.1");
-    assert_eq!(events.line(), "VERSION:1.2");
+    // A version-1 server refuses VERSION before LOGIN and ignores it after.
+    let _events = support::console::old_server_login_recv(&recv, "ana", "pw-ana");
     ana.expect("connected");
     // The user as the server spells it (from the history), no presence.
     ana.type_line("/chat bob");

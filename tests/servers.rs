@@ -153,9 +153,12 @@ fn fresh_at(old: &TestServer, args: &[&str]) -> (TestServer, tempfile::TempDir) 
     (server, dir)
 }
 
-/// `<data dir>/127.0.0.1:<port>/<user>@<id>`: a folder moved aside.
+/// `<data dir>/127.0.0.1:<port>/<user>/devices/<device>@<id>`: a folder
+/// moved aside.
 fn aside(data_dir: &Path, server: &TestServer, user: &str, id: &str) -> PathBuf {
-    user_dir(data_dir, server.send, user).with_file_name(format!("{user}@{id}"))
+    let folder = user_dir(data_dir, server.send, user);
+    let device = folder.file_name().unwrap().to_string_lossy().into_owned();
+    folder.with_file_name(format!("{device}@{id}"))
 }
 
 fn read(path: PathBuf) -> String {
@@ -302,7 +305,7 @@ fn a_restart_of_the_same_server_keeps_the_folder() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["bob"], "nothing moved aside");
+    assert_eq!(names, [folder.file_name().unwrap().to_string_lossy()], "nothing moved aside");
 }
 
 /// A version-1 server cannot say who it is (`SERVER` is an unknown
@@ -316,8 +319,7 @@ fn against_a_version_1_server_a_known_id_with_another_time_is_a_new_message() {
     let mut bob =
         Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "bob", dir.path(), &[]);
     let mut requests = FakeConn::accept(&send);
-    assert_eq!(requests.line(), "LOGIN:bob:pw-bob");
-    requests.send("OK:bob");
+    support::console::old_server_login_send(&mut requests, "bob", "pw-bob");
     assert_eq!(requests.line(), "SERVER");
     requests.send("KO:BAD_REQUEST:unknown request \"SERVER\"");
     std::thread::spawn(move || {
@@ -325,11 +327,7 @@ fn against_a_version_1_server_a_known_id_with_another_time_is_a_new_message() {
             requests.send("OK"); // P2P, PING, READ
         }
     });
-    let mut events = FakeConn::accept(&recv);
-    assert_eq!(events.line(), "LOGIN:bob:pw-bob");
-    events.send("OK:bob");
-    assert_eq!(events.line(), "VERSION:1.1");
-    assert_eq!(events.line(), "VERSION:1.2");
+    let mut events = support::console::old_server_login_recv(&recv, "bob", "pw-bob");
     bob.expect("connected");
 
     events.send("MSG:1:ana:bob:m1:1700000000000:hola from the class server");

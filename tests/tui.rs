@@ -239,7 +239,7 @@ fn a_replaced_full_screen_exits_non_zero_says_why_and_gives_the_terminal_back() 
     let mut ana = tui(&server, "ana", dir.path(), &[]);
     ana.wait_screen("the screen", |s| s.rows[23].contains("● connected"));
     ana.type_keys("half typed");
-    let _elsewhere = server.login_recv("ana", "pw-ana");
+    let _elsewhere = support::console::replacing_recv(&server, dir.path(), "ana");
     assert_eq!(ana.wait().code(), Some(1));
     assert!(ana.is_cooked(), "the terminal is left in raw mode");
     ana.wait_screen("why, on the shell's screen", |s| {
@@ -254,8 +254,8 @@ fn the_log_goes_to_a_file_in_the_clients_folder_while_the_screen_is_up() {
     let dir = tempfile::tempdir().unwrap();
     // Everything logged, down to DEBUG: none of it may reach the screen.
     let mut ana = tui(&server, "ana", dir.path(), &[("RUST_LOG", "debug")]);
-    let log = support::console::user_dir(dir.path(), server.send, "ana").join("wachat.log");
     ana.wait_screen("the chat list", |s| s.find("Chats").is_some());
+    let log = support::console::user_dir(dir.path(), server.send, "ana").join("wachat.log");
     // The server gone: the client logs each failed reconnection (DEBUG).
     server.kill();
     let deadline = std::time::Instant::now() + support::READ_TIMEOUT;

@@ -227,6 +227,42 @@ fn rooms_join_members_and_leave() {
 }
 
 #[test]
+fn a_room_header_shows_its_topic_and_announce_and_an_admin_acts_from_the_members_panel() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let (mut ana_raw, mut bob) = (server.login_send("ana", "pw-ana"), server.login_send("bob", "pw-bob"));
+    assert_eq!(ana_raw.request("JOIN:#lab"), "OK"); // ana made it: she owns it
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    assert_eq!(ana_raw.request("TOPIC:#lab:week 2: <b>sockets</b>"), "OK");
+    assert_eq!(ana_raw.request("MODE:#lab:+announce"), "OK");
+    let ana = logged_in(&url, "ana", 1200, 800);
+    open_chat(&ana, "#lab");
+    ana.wait_for("document.getElementById('chat-flag').textContent === '📢'");
+    ana.wait_for("document.getElementById('chat-topic').textContent === 'week 2: <b>sockets</b>'");
+    // A change made elsewhere reaches the open header (the 1.2 event).
+    assert_eq!(ana_raw.request("TOPIC:#lab:week 3"), "OK");
+    ana.wait_for("document.getElementById('chat-topic').textContent === 'week 3'");
+    // The notice is in the room's text too (for the others: ana's own
+    // messages are not sent back to her).
+    assert!(
+        bob.listing("HISTORY:#lab:5").iter().any(|l| l.ends_with(":* ana set the topic of #lab: week 3"))
+    );
+    // The members panel has an admin's actions beside bob, none beside ana.
+    ana.click("#members-button");
+    ana.wait_for("document.querySelectorAll(\"#members button[data-act='mute10']\").length === 1");
+    ana.click("#members button[data-act='mute10']");
+    let deadline = Instant::now() + support::READ_TIMEOUT;
+    while !bob.listing("ROOMINFO:#lab").iter().any(|l| l.starts_with("MUTED:")) {
+        assert!(Instant::now() < deadline, "the mute from the members panel did not arrive");
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling the server's view
+    }
+    assert_eq!(ana_raw.request("MODE:#lab:-announce"), "OK");
+    ana.wait_for("document.getElementById('chat-flag').textContent === ''");
+    assert!(bob.request("MSG:#lab:b1:hi").starts_with("KO:FORBIDDEN:"), "muted");
+}
+
+#[test]
 fn a_laptop_screenshot_for_the_readme() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
@@ -447,9 +483,27 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
         for state in ["DELIVERED", "READ", "SENT", "read"] {
             lines.push(format!("STATUS:{seq}:bob:m1:{state}:1795243272540"));
         }
+        // 1.2: a read on another of my devices.
+        lines.push(format!("READMARK:{seq}:bob:m1:1795243272540"));
+        lines.push(format!("READMARK:{seq}:#lab:m-2:{seq}"));
     }
+    lines.push("BYE:UNLINKED".into());
     lines.push("MSG:1:ana:bob:m1:5".into());
     lines.push("STATUS:1:bob:m1:READ".into());
+    // Moderation (1.2).
+    for line in [
+        "TOPIC:#lab:ana:week 2: sockets",
+        "TOPIC:#lab:ana:",
+        "MODE:#lab:ana:+announce",
+        "MODE:#lab:ana:+moderated",
+        "KICKED:#lab:ana:bob",
+        "MUTED:#lab:ana:bob:1795243272540",
+        "MUTED:#lab:ana:bob:soon",
+        "BANNED:#lab:ana:bob:0",
+        "OPPED:lab:ana:eve",
+    ] {
+        lines.push(line.into());
+    }
     let js = browser.exec_async(
         "const done = arguments[1];
          import('/wire.js').then(w => done(arguments[0].map(l => w.parseEvent(l))));",
@@ -470,6 +524,11 @@ fn the_apps_frame_parsing_agrees_with_the_rust_grammar() {
             Some(Event::Status { seq, state, .. }) => {
                 assert_eq!(got["seq"], json!(seq.to_string()), "{line}");
                 assert_eq!(got["state"], json!(state.to_string()), "{line}");
+            }
+            Some(Event::ReadMark { seq, chat, id, ts }) => {
+                assert_eq!(got["seq"], json!(seq.to_string()), "{line}");
+                assert_eq!((&got["chat"], &got["id"]), (&json!(chat), &json!(id)), "{line}");
+                assert_eq!(got["ts"].as_f64(), Some(ts as f64), "{line}");
             }
             Some(_) => assert_ne!(got, &Value::Null, "{line}"),
         }
@@ -498,9 +557,18 @@ fn only_the_embedded_files_are_served_with_the_policy() {
     // Every file of the first load, and their size (goal: ≤ 100 KB).
     let started = Instant::now();
     let mut total = 0;
-    for path in
-        ["/", "/app.css", "/app.js", "/wire.js", "/link.js", "/chats.js", "/view.js", "/i18n.js", "/icon.svg"]
-    {
+    for path in [
+        "/",
+        "/app.css",
+        "/app.js",
+        "/wire.js",
+        "/link.js",
+        "/chats.js",
+        "/view.js",
+        "/moderation.js",
+        "/i18n.js",
+        "/icon.svg",
+    ] {
         let answer = get(path);
         assert!(answer.starts_with("HTTP/1.1 200"), "{path}");
         total += answer.split_once("\r\n\r\n").unwrap().1.len();
@@ -656,4 +724,102 @@ fn the_outbox_survives_a_reload_and_is_sent_once() {
     let mut bob_send = server.login_send("bob", "pw-bob");
     assert_eq!(bob_send.listing("HISTORY:ana:10").len(), 1, "sent once");
     ana.wait_for("JSON.parse(localStorage[Object.keys(localStorage).find(k => k.startsWith('wachat:outbox:'))]).length === 0");
+}
+
+/// Issue 27 in the browser: a browser linked with a code keeps only its
+/// token; another browser of the same user unlinks it, and it is logged
+/// out at once, its token gone.
+#[test]
+fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    // The laptop logs in with the password (as a device of its own) and
+    // asks for a code in its devices panel.
+    let laptop = logged_in(&url, "ana", 1200, 800);
+    laptop.click("#devices-button");
+    laptop.click("#link-new");
+    let code = laptop.wait_for("document.getElementById('link-code').dataset.code");
+    let code = code.as_str().unwrap().to_string();
+    let said = laptop.exec("return document.getElementById('link-code').textContent", json!([]));
+    assert!(said.as_str().unwrap().contains(&format!("--pair {code}")), "{said}");
+
+    // The phone links with the code: no password typed there.
+    let phone = Browser::start(390, 844);
+    phone.goto(&url);
+    phone.exec("localStorage.setItem('wachat:device:' + location.host + ':ana', 'phone')", json!([]));
+    phone.click("#link-mode");
+    phone.type_into("#user", "ana");
+    phone.type_into("#code", &code);
+    phone.click("#link-button");
+    phone.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    let stored = phone.exec("return JSON.stringify(localStorage)", json!([]));
+    let stored = stored.as_str().unwrap();
+    assert!(stored.contains("\\\"device\\\":\\\"phone\\\"") && stored.contains("\\\"token\\\":"), "{stored}");
+    assert!(!stored.contains("pw-ana"), "the browser kept the password: {stored}");
+    // A reload logs in by itself, with the token.
+    phone.goto(&url);
+    phone.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+
+    // The laptop sees the phone among the devices, and unlinks it.
+    laptop.click("#devices-button"); // closed
+    laptop.click("#devices-button"); // open again: asked again
+    laptop.wait_for("document.querySelector('#devices li[data-device=\"phone\"] button')");
+    let me =
+        laptop.exec("return document.querySelector('#devices li:not(:has(button))')?.textContent", json!([]));
+    assert!(me.as_str().unwrap().contains("(this browser)"), "{me}");
+    laptop.click("#devices li[data-device=\"phone\"] button");
+    phone.wait_for("!document.getElementById('login').hidden && document.getElementById('login-error').textContent.includes('unlinked')");
+    let left = phone
+        .exec("return Object.keys(localStorage).filter(k => k.startsWith('wachat:link:')).length", json!([]));
+    assert_eq!(left, json!(0), "the token is forgotten");
+    laptop.wait_for("!document.querySelector('#devices li[data-device=\"phone\"]')");
+    // The token no longer logs in, anywhere.
+    let mut again = server.send_conn();
+    let token = stored.split("\\\"token\\\":\\\"").nth(1).unwrap().split('\\').next().unwrap().to_string();
+    assert!(again.request(&format!("LOGIN:ana@phone:{token}")).starts_with("KO:AUTH_FAILED"));
+}
+
+/// A message sent from ana's console shows in ana's browser as hers, with
+/// its ticks; a read on the console clears the browser's badge.
+#[test]
+fn a_message_sent_from_the_console_shows_as_mine_in_the_browser() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let browser = logged_in(&url, "ana", 1200, 800);
+    let mut console = support::console::Console::start(&server, "ana", dir.path(), &["--device", "lab"]);
+    console.expect("connected");
+    let mut bob_recv = server.login_recv("bob", "pw-bob");
+    let mut bob_send = server.login_send("bob", "pw-bob");
+
+    console.type_line("@bob: sent from the console");
+    let event = bob_recv.next_msg();
+    assert!(event.ends_with(":sent from the console"), "{event}");
+    browser.wait_for("document.querySelector('#chat-list button[data-chat=\"bob\"] .chat-last')?.textContent === 'you: sent from the console'");
+    assert_eq!(
+        browser.exec("return document.querySelector('#chat-list .badge')", json!([])),
+        Value::Null,
+        "mine: not unread"
+    );
+    open_chat(&browser, "bob");
+    browser.wait_for(
+        "document.querySelector('#messages .msg.mine .text')?.textContent === 'sent from the console'",
+    );
+    // Bob reads it: the tick turns read in the browser too.
+    bob_recv.send(&format!("ACK:{}", event.split(':').nth(1).unwrap()));
+    let id = event.split(':').nth(4).unwrap();
+    assert!(bob_send.request(&format!("READ:ana:{id}")).starts_with("OK"));
+    browser.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'READ'");
+
+    // Bob writes to #general; the console reads it; the browser's badge goes.
+    assert!(bob_send.request("MSG:#general:g1:for the room").starts_with("OK:g1:"));
+    browser.wait_for(
+        "document.querySelector('#chat-list button[data-chat=\"#general\"] .badge')?.textContent === '1'",
+    );
+    console.expect("[#general] bob: for the room");
+    console.type_line("/chat #general");
+    console.expect("── #general");
+    browser.wait_for("!document.querySelector('#chat-list button[data-chat=\"#general\"] .badge')");
 }

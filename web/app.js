@@ -2,11 +2,12 @@
 // what it learns in the model (chats.js), draws it (view.js), and turns
 // what the user does into requests (wire.js formats them).
 
-import { Link } from './link.js';
+import { Link, pair } from './link.js';
 import { Model, Outbox, newId } from './chats.js';
-import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, isName, isRoom, fold } from './wire.js';
+import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parseDeviceLine, isName, isId, isRoom, fold } from './wire.js';
 import { t, translate } from './i18n.js';
-import { renderList, renderMembers, seenText, visible, Conversation } from './view.js';
+import { renderList, renderMembers, renderDevices, seenText, visible, Conversation } from './view.js';
+import { loadRules, renderHeader, aboutMe, addActions, isModeration } from './moderation.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,13 +28,26 @@ let hiddenCount = 0;
 let typingSupported = true;
 let lastTyping = 0;
 let loadingOlder = false;
+/** The open room's rules (ROOMINFO, 1.2), or null. */
+let rules = null;
 const inFlight = new Set();
+
+/** Where a linked browser keeps its device and token (never a password). */
+const LINK_KEY = `wachat:link:${location.host}`;
 
 translate(document);
 $('login-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  start(false);
+  if ($('login-form').classList.contains('linking')) linkWithCode();
+  else start(false);
 });
+$('link-mode').addEventListener('click', () => {
+  const linking = $('login-form').classList.toggle('linking');
+  $('link-mode').textContent = t(linking ? 'login' : 'linkMode');
+  $('login-error').textContent = '';
+});
+$('devices-button').addEventListener('click', toggleDevices);
+$('link-new').addEventListener('click', linkNew);
 $('register-button').addEventListener('click', () => start(true));
 $('new-chat').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -63,7 +77,8 @@ document.addEventListener('visibilitychange', () => {
   if (openKey) markRead(model.chat(openKey));
 });
 
-async function start(register) {
+/** The password way: the browser logs in as its own device, the password in memory only. */
+function start(register) {
   const user = $('user').value.trim();
   const secret = $('password').value;
   $('login-error').textContent = '';
@@ -71,9 +86,75 @@ async function start(register) {
     $('login-error').textContent = t('refused', { reason: 'user: 1–32 of A-Z a-z 0-9 _ . -' });
     return;
   }
-  askNotifications();
+  begin({ user, device: deviceFor(user), secret, email: $('email').value.trim(), register });
+}
+
+/** "Link with a code": PAIR gives this browser a token, kept instead of any password. */
+async function linkWithCode() {
+  const user = $('user').value.trim();
+  const code = $('code').value.trim();
+  $('login-error').textContent = '';
+  if (!isName(user) || !isId(code)) {
+    $('login-error').textContent = t('refused', { reason: `${t('user')}, ${t('code')}` });
+    return;
+  }
+  const device = deviceFor(user);
+  $('link-button').disabled = true;
+  let token;
+  try {
+    token = await pair(base(), user, device, code);
+    localStorage.setItem(LINK_KEY, JSON.stringify({ user, device, token }));
+  } catch (reply) {
+    $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
+    return;
+  } finally {
+    $('link-button').disabled = false;
+  }
+  $('code').value = '';
+  begin({ user, device, secret: token, token: true });
+}
+
+function savedLink() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(LINK_KEY));
+    const ok = saved && isName(saved.user) && isName(saved.device) && /^[A-Za-z0-9]{16,128}$/.test(saved.token);
+    return ok ? saved : null;
+  } catch (_) {
+    return null;
+  }
+}
+
+/** This browser's device name for `user`: `browser-` and 4 random hex digits, kept. */
+function deviceFor(user) {
+  const key = `wachat:device:${location.host}:${fold(user)}`;
+  let device = localStorage.getItem(key);
+  if (!device || !isName(device)) {
+    const random = crypto.getRandomValues(new Uint16Array(1))[0];
+    device = `browser-${random.toString(16).padStart(4, '0')}`;
+    localStorage.setItem(key, device);
+  }
+  return device;
+}
+
+function base() {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  link = new Link(`${scheme}://${location.host}`, { user, secret, email: $('email').value.trim(), register });
+  return `${scheme}://${location.host}`;
+}
+
+/** Logged out for good (unlinked, or the token refused): the token goes, the login comes back. */
+function unlinked() {
+  localStorage.removeItem(LINK_KEY);
+  if (link) link.stop();
+  link = null;
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = t('unlinked');
+}
+
+async function begin(who) {
+  askNotifications();
+  const user = who.user;
+  link = new Link(base(), who);
   model = new Model(user);
   outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
   view = new Conversation();
@@ -83,8 +164,9 @@ async function start(register) {
   try {
     await link.start();
   } catch (reply) {
-    $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
     link = null;
+    if (who.token && reply.code === 'AUTH_FAILED') unlinked();
+    else $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
     return;
   } finally {
     $('login-button').disabled = $('register-button').disabled = false;
@@ -97,11 +179,19 @@ async function start(register) {
   }
   $('login').hidden = true;
   $('app').hidden = false;
-  $('me').textContent = link.user;
+  $('me').textContent = `${link.user} · ${who.device}`;
   await refresh();
 }
 
+// A linked browser logs in by itself, with its token.
+const saved = savedLink();
+if (saved) begin({ user: saved.user, device: saved.device, secret: saved.token, token: true });
+
 function onStatus({ status, retryMs, reply }) {
+  if (status === 'unlinked' || (status === 'refused' && link?.who.token && reply?.code === 'AUTH_FAILED')) {
+    unlinked();
+    return;
+  }
   const text = status === 'offline' && retryMs ? t('retrying', { s: Math.ceil(retryMs / 1000) })
     : status === 'refused' ? t('refused', { reason: reply ? reply.reason || reply.code : '' })
     : t(status);
@@ -183,6 +273,9 @@ async function openChat(name) {
   $('members').hidden = true;
   $('members-button').hidden = $('leave-button').hidden = !chat.room;
   $('typing').textContent = '';
+  rules = null;
+  renderHeader(null);
+  if (chat.room) showRules(chat);
   const unread = chat.unread;
   try {
     if (!chat.limit || chat.limit < PAGE) await loadPage(chat, PAGE);
@@ -322,6 +415,14 @@ function onEvent(event) {
     case 'STATUS':
       for (const msg of model.status(event.peer, event.id, event.state)) if (view.chat) view.tick(msg);
       break;
+    case 'READMARK': {
+      // Read on another of my devices up to `id`: the badge goes, unless
+      // something newer came since (the next CHATS counts it).
+      const chat = model.chat(event.chat);
+      if (!chat.last || chat.last.id === event.id || chat.last.mine) chat.unread = 0;
+      draw();
+      break;
+    }
     case 'JOINED':
     case 'LEFT':
       if (event.kind === 'JOINED') model.online.add(fold(event.user));
@@ -345,8 +446,39 @@ function onEvent(event) {
       break;
     }
     default:
+      if (isModeration(event)) onModeration(event);
       break;
   }
+}
+
+/** A moderation event (1.2): the header of the open room, and a line if it is about me. */
+function onModeration(event) {
+  const said = aboutMe(event, model.me);
+  if (said) $('status').textContent = said;
+  if (openKey === fold(event.room)) {
+    showRules(model.chat(event.room));
+    if (said) $('typing').textContent = said;
+    if (!$('members').hidden) showMembers();
+  }
+}
+
+/** Asks for a room's rules and draws its header. */
+async function showRules(chat) {
+  const info = await loadRules(link, chat.name);
+  if (openKey !== fold(chat.name)) return;
+  rules = info;
+  renderHeader(info);
+}
+
+/** An admin's action from the members panel. */
+async function moderate(line) {
+  try {
+    const { reply } = await link.request(line);
+    if (!reply.ok) $('typing').textContent = t('refused', { reason: reply.reason || reply.code });
+  } catch (_) {
+    /* offline */
+  }
+  if (openKey) await showMembers();
 }
 
 /** TYPING (protocol 1.2) at most every 3 s; a server without it says BAD_REQUEST once. */
@@ -395,7 +527,9 @@ async function showMembers() {
   try {
     const { reply, lines } = await link.request(request.members(model.chat(openKey).name));
     if (!reply.ok) return;
-    renderMembers(lines.map(parseSeen).filter(Boolean));
+    const members = lines.map(parseSeen).filter(Boolean);
+    renderMembers(members);
+    addActions(members, rules, model.me, moderate);
     $('members').hidden = false;
   } catch (_) {
     /* offline */
@@ -427,5 +561,45 @@ function notify(msg) {
   if ('Notification' in window && Notification.permission === 'granted') {
     const chat = isRoom(msg.to) ? ` ${msg.to}` : '';
     new Notification(t('newMessage', { who: msg.from + chat }), { body: visible(msg.text).slice(0, 120), tag: 'wachat' });
+  }
+}
+
+/** The devices panel: DEVICES, each with Unlink; "Link a new device" asks LINK. */
+async function toggleDevices() {
+  const panel = $('devices-panel');
+  panel.hidden = !panel.hidden;
+  $('devices-button').setAttribute('aria-expanded', String(!panel.hidden));
+  if (!panel.hidden) await showDevices();
+}
+
+async function showDevices() {
+  try {
+    const { reply, lines } = await link.request(request.devices());
+    if (!reply.ok) throw reply;
+    renderDevices(lines.map(parseDeviceLine).filter(Boolean), link.who.device, unlinkDevice);
+  } catch (reply) {
+    $('link-code').textContent = t('refused', { reason: reply.reason || reply.message || '' });
+  }
+}
+
+async function unlinkDevice(device) {
+  try {
+    const { reply } = await link.request(request.unlink(device));
+    if (!reply.ok) throw reply;
+  } catch (reply) {
+    $('link-code').textContent = t('refused', { reason: reply.reason || reply.message || '' });
+    return;
+  }
+  await showDevices();
+}
+
+async function linkNew() {
+  try {
+    const { reply } = await link.request(request.link());
+    if (!reply.ok || !isId(reply.value)) throw reply;
+    $('link-code').textContent = t('linkCode', { code: reply.value, min: 5, user: link.user });
+    $('link-code').dataset.code = reply.value;
+  } catch (reply) {
+    $('link-code').textContent = t('refused', { reason: reply.reason || reply.message || '' });
   }
 }

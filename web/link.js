@@ -2,9 +2,13 @@
 // two TCP connections: /ws/send for requests (one reply each, in order,
 // pipelined) and /ws/receive for events (each acknowledged with ACK).
 //
-// Both log in with the same secret: today the password, kept in this
-// object only (in memory, for the tab's life: see README "In the
-// browser"); a device token takes its place once devices can be linked.
+// Both log in as this browser's device (protocol 1.2,
+// `LOGIN:<user>@<device>:<secret>`), with the same secret: the password,
+// kept in this object only (in memory, for the tab's life), or the
+// device's token once the browser was linked with a code (see `pair`
+// below, and README "In the browser"). The receive socket says
+// `VERSION:1.2` before its login, so that the replay already has the
+// copies of my messages sent from my other devices and their read marks.
 // When either socket drops, both are closed and opened again with a
 // growing pause (0.5 s doubling up to 15 s, with jitter), and the app is
 // told each change of status.
@@ -19,7 +23,7 @@ const REPLY_MS = 15000;
 export class Link extends EventTarget {
   /**
    * @param {string} base  ws:// or wss:// and the host, e.g. `ws://127.0.0.1:8080`
-   * @param {{user: string, secret: string, email?: string, register?: boolean}} who
+   * @param {{user: string, device: string, secret: string, token?: boolean, email?: string, register?: boolean}} who
    */
   constructor(base, who) {
     super();
@@ -63,17 +67,27 @@ export class Link extends EventTarget {
     // waits for its OK, then logs in (the account exists by then).
     const first = this.who.register
       ? request.register(this.who.user, this.who.email || '', this.who.secret)
-      : request.login(this.who.user, this.who.secret);
+      : this.loginLine();
     send.onopen = () => send.send(first);
     send.onmessage = (e) => this.onSendLine(sockets, e.data);
     recv.onopen = () => {
-      if (!this.who.register || sockets.sendUp) recv.send(request.login(this.who.user, this.who.secret));
+      if (!this.who.register || sockets.sendUp) this.recvLogin(sockets);
     };
     recv.onmessage = (e) => this.onRecvLine(sockets, e.data);
     for (const ws of [send, recv]) {
       ws.onclose = () => this.dropped(sockets);
       ws.onerror = () => this.dropped(sockets);
     }
+  }
+
+  loginLine() {
+    return request.loginAs(this.who.user, this.who.device, this.who.secret);
+  }
+
+  /** `VERSION:1.2`, answered OK, then the device's LOGIN. */
+  recvLogin(sockets) {
+    sockets.recv.send(request.version('1.2'));
+    sockets.recv.send(this.loginLine());
   }
 
   close() {
@@ -145,9 +159,7 @@ export class Link extends EventTarget {
       if (reply && reply.ok) {
         this.user = reply.value;
         sockets.sendUp = true;
-        if (this.who.register && sockets.recv.readyState === WebSocket.OPEN) {
-          sockets.recv.send(request.login(this.who.user, this.who.secret));
-        }
+        if (this.who.register && sockets.recv.readyState === WebSocket.OPEN) this.recvLogin(sockets);
         this.up(sockets);
       } else if (reply && reply.code === 'RATE_LIMITED') {
         this.dropped(sockets); // try again later, as after a cut
@@ -179,12 +191,10 @@ export class Link extends EventTarget {
     this.dispatchEvent(new CustomEvent('frame', { detail: { port: 'receive', dir: 'in', line } }));
     if (!sockets.recvUp) {
       const reply = parseReply(line);
-      if (reply && reply.ok) {
+      if (reply && reply.ok && !sockets.versionOk) {
+        sockets.versionOk = true; // the OK of VERSION:1.2; the login's follows
+      } else if (reply && reply.ok) {
         sockets.recvUp = true;
-        // Events of protocol 1.1 (MEMBER) and 1.2 (TYPING); a server
-        // that does not know these lines ignores them.
-        this.sendRecv(request.version('1.1'));
-        this.sendRecv(request.version('1.2'));
         this.up(sockets);
       } else if (reply && reply.code === 'RATE_LIMITED') {
         this.dropped(sockets);
@@ -201,9 +211,13 @@ export class Link extends EventTarget {
     }
     if (event.kind === 'BYE') {
       if (event.reason === 'REPLACED') {
-        // Another tab or client of this user took over: do not fight it.
+        // Another tab of this browser (the same device) took over: do not fight it.
         this.stop();
         this.setStatus('replaced');
+      } else if (event.reason === 'UNLINKED') {
+        // Unlinked from another device: logged out for good.
+        this.stop();
+        this.setStatus('unlinked');
       }
       return; // the socket closes next, and `dropped` reconnects
     }
@@ -238,4 +252,34 @@ export class Link extends EventTarget {
       this.dispatchEvent(new CustomEvent('frame', { detail: { port: 'send', dir: 'out', line } }));
     });
   }
+}
+
+/**
+ * Links this browser as `device` of `user` with a code that `/link` (or
+ * another browser's "Link a new device") showed: `PAIR` as the first frame
+ * of a fresh send socket. Resolves with the device's token, rejects with
+ * the server's KO (a wrong, used or expired code is `AUTH_FAILED`).
+ */
+export function pair(base, user, device, code) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${base}/ws/send`);
+    const timer = setTimeout(() => ws.close(), REPLY_MS);
+    ws.onopen = () => ws.send(request.pair(user, device, code));
+    ws.onmessage = (e) => {
+      clearTimeout(timer);
+      const reply = parseReply(e.data);
+      if (reply && reply.ok && /^[A-Za-z0-9]{16,128}$/.test(reply.value)) {
+        ws.send(request.quit());
+        resolve(reply.value);
+      } else {
+        reject(reply || { ok: false, code: 'BAD_REQUEST', reason: e.data });
+      }
+      ws.onclose = null;
+      setTimeout(() => ws.close(), 100);
+    };
+    ws.onclose = () => {
+      clearTimeout(timer);
+      reject({ ok: false, code: 'OFFLINE', reason: 'cannot reach the server' });
+    };
+  });
 }

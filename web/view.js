@@ -172,3 +172,27 @@ export function renderMembers(members) {
   const list = $('members');
   list.replaceChildren(...members.map((m) => el('li', '', `${m.user} · ${seenText(m.seen)}`)));
 }
+
+/**
+ * The devices panel (protocol 1.2's DEVICES): one line per device, online
+ * or last seen and from where, and an Unlink button for each but this
+ * browser (`here`). Names and addresses come from the network: text only.
+ */
+export function renderDevices(devices, here, onUnlink) {
+  const list = $('devices');
+  list.replaceChildren(...devices.map((d) => {
+    const li = el('li');
+    li.dataset.device = d.device;
+    const mine = d.device.toLowerCase() === here.toLowerCase();
+    const what = t('deviceFrom', { seen: seenText(d.seen), address: d.address });
+    li.append(el('span', '', `${d.device}${mine ? ` (${t('thisDevice')})` : ''} · ${what}`));
+    if (!mine) {
+      const button = el('button', 'secondary', t('unlink'));
+      button.type = 'button';
+      button.setAttribute('aria-label', `${t('unlink')} ${d.device}`);
+      button.addEventListener('click', () => onUnlink(d.device));
+      li.append(button);
+    }
+    return li;
+  }));
+}

@@ -84,6 +84,17 @@ export const request = {
     need(secret.length > 0 && !/[\n\r]/.test(secret), 'bad password');
     return `LOGIN:${user}:${secret}`;
   },
+  /** 1.2: the login of one device; the secret is the password or the device's token. */
+  loginAs(user, device, secret) {
+    need(isName(user) && isName(device), 'bad user or device name');
+    need(secret.length > 0 && !/[\n\r]/.test(secret), 'bad password');
+    return `LOGIN:${user}@${device}:${secret}`;
+  },
+  /** 1.2: a link code of LINK traded for this device's token (a first frame). */
+  pair(user, device, code) {
+    need(isName(user) && isName(device) && isId(code), 'bad user, device or code');
+    return `PAIR:${user}@${device}:${code}`;
+  },
   register(user, email, secret) {
     need(isName(user), 'bad user name');
     need(!/[:\n\r]/.test(email), 'bad email');
@@ -110,18 +121,56 @@ export const request = {
   members: (room) => (need(isRoom(room), 'bad room'), `MEMBERS:${room}`),
   lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
+  unlink: (device) => (need(isName(device), 'bad device'), `UNLINK:${device}`),
+  devices: () => 'DEVICES',
+  link: () => 'LINK',
   users: () => 'USERS',
   rooms: () => 'ROOMS',
   chats: () => 'CHATS',
   ping: () => 'PING',
+  // 1.2: moderation (docs/PROTOCOL.md, "Moderation (1.2)").
+  topic(room, plain) {
+    need(isRoom(room), 'bad room');
+    const text = escapeText(plain);
+    need(!text || !textProblem(text), textProblem(text));
+    need(new TextEncoder().encode(text).length <= MAX_TOPIC, `a topic is at most ${MAX_TOPIC} bytes`);
+    return `TOPIC:${room}:${text}`;
+  },
+  mode: (room, mode) => (need(isRoom(room) && MODES.includes(mode), 'bad room or mode'), `MODE:${room}:${mode}`),
+  invite: (room, user) => onUser('INVITE', room, user),
+  kick: (room, user) => onUser('KICK', room, user),
+  unban: (room, user) => onUser('UNBAN', room, user),
+  unmute: (room, user) => onUser('UNMUTE', room, user),
+  op: (room, user) => onUser('OP', room, user),
+  deop: (room, user) => onUser('DEOP', room, user),
+  ban: (room, user, minutes) => `${onUser('BAN', room, user)}:${wholeMinutes(minutes, 0)}`,
+  mute: (room, user, minutes) => `${onUser('MUTE', room, user)}:${wholeMinutes(minutes, 1)}`,
+  roominfo: (room) => (need(isRoom(room), 'bad room'), `ROOMINFO:${room}`),
+  quit: () => 'QUIT',
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
   version: (v) => `VERSION:${v}`,
 };
 
+/** The longest topic, escaped (1.2). */
+export const MAX_TOPIC = 512;
+/** The longest mute or ban in minutes (1.2): ten years. */
+export const MAX_MINUTES = 10 * 366 * 24 * 60;
+const MODES = ['+announce', '-announce', '+invite', '-invite'];
+
+function onUser(word, room, user) {
+  need(isRoom(room) && isName(user), 'bad room or user');
+  return `${word}:${room}:${user}`;
+}
+
+function wholeMinutes(minutes, least) {
+  need(Number.isInteger(minutes) && minutes >= least && minutes <= MAX_MINUTES, 'bad minutes');
+  return String(minutes);
+}
+
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES'];
 export const isListing = (line) => LISTINGS.includes(line.split(':', 1)[0]);
 
 /**
@@ -181,6 +230,56 @@ export function parseSeen(line) {
   return DIGITS.test(f[1]) ? { user: f[0], seen: Number(f[1]) } : null;
 }
 
+/** A DEVICES line `<device>:<ONLINE|ts|UNKNOWN>:<address>` (1.2), or null. */
+export function parseDeviceLine(line) {
+  const f = fields(line, 3);
+  if (!f || !isName(f[0]) || !f[2]) return null;
+  if (f[1] === 'ONLINE' || f[1] === 'UNKNOWN') return { device: f[0], seen: f[1], address: f[2] };
+  return DIGITS.test(f[1]) ? { device: f[0], seen: Number(f[1]), address: f[2] } : null;
+}
+
+/**
+ * The lines of a ROOMINFO reply (1.2) as `{room, owner, admins, announce,
+ * invite, topic, role, muted, banned}` (times in ms, 0: until lifted;
+ * null: not muted or banned); lines it does not know are passed over.
+ */
+export function parseRoomInfo(lines) {
+  const info = { room: null, owner: null, admins: [], announce: false, invite: false, topic: '', role: 'NONE', muted: null, banned: null };
+  for (const line of lines) {
+    const f = fields(line, 2);
+    if (!f) continue;
+    const [word, value] = f;
+    if (word === 'ROOM' && isRoom(value)) info.room = value;
+    else if (word === 'OWNER' && isName(value)) info.owner = value;
+    else if (word === 'ADMIN' && isName(value)) info.admins.push(value);
+    else if (word === 'MODE' && value === '+announce') info.announce = true;
+    else if (word === 'MODE' && value === '+invite') info.invite = true;
+    else if (word === 'TOPIC' && !textProblem(value)) info.topic = unescapeText(value);
+    else if (word === 'ROLE' && /^[A-Z_]+$/.test(value)) info.role = value;
+    else if ((word === 'MUTED' || word === 'BANNED') && DIGITS.test(value)) info[word.toLowerCase()] = Number(value);
+  }
+  return info;
+}
+
+/** The moderation events of 1.2: `<WORD>:<#room>:<by>:…`. */
+export const MODERATION = ['TOPIC', 'MODE', 'INVITED', 'KICKED', 'BANNED', 'UNBANNED', 'MUTED', 'UNMUTED', 'OPPED', 'DEOPPED'];
+
+/** A moderation event as `{kind, room, by, user?, until?, topic?, mode?}`, or null. */
+function parseModeration(kind, line) {
+  const timed = kind === 'BANNED' || kind === 'MUTED';
+  const f = fields(line, timed ? 5 : 4);
+  if (!f || !isRoom(f[1]) || !isName(f[2])) return null;
+  const event = { kind, room: f[1], by: f[2] };
+  if (kind === 'TOPIC') {
+    if (f[3] && textProblem(f[3])) return null;
+    return { ...event, topic: f[3] ? unescapeText(f[3]) : '' };
+  }
+  if (kind === 'MODE') return MODES.includes(f[3]) ? { ...event, mode: f[3] } : null;
+  if (!isName(f[3])) return null;
+  if (timed) return DIGITS.test(f[4]) ? { ...event, user: f[3], until: Number(f[4]) } : null;
+  return { ...event, user: f[3] };
+}
+
 /**
  * An event of the receive port as an object `{kind, …}`; null for a
  * line this client does not understand (which it ignores, as §6 says).
@@ -203,6 +302,12 @@ export function parseEvent(line) {
       if (!['DELIVERED', 'READ'].includes(f[4]) || !DIGITS.test(f[5])) return null;
       return { kind, seq: f[1], peer: f[2], id: f[3], state: f[4], ts: Number(f[5]) };
     }
+    case 'READMARK': {
+      // 1.2: another of my devices read `chat` up to the message `id`.
+      const f = fields(line, 5);
+      if (!f || !DIGITS.test(f[1]) || !isChat(f[2]) || !isId(f[3]) || !DIGITS.test(f[4])) return null;
+      return { kind, seq: f[1], chat: f[2], id: f[3], ts: Number(f[4]) };
+    }
     case 'JOINED':
     case 'LEFT': {
       const user = line.slice(kind.length + 1);
@@ -221,6 +326,17 @@ export function parseEvent(line) {
       const f = fields(line, 3);
       return f && isName(f[1]) ? { kind, from: f[1], token: f[2] } : null;
     }
+    case 'TOPIC':
+    case 'MODE':
+    case 'INVITED':
+    case 'KICKED':
+    case 'BANNED':
+    case 'UNBANNED':
+    case 'MUTED':
+    case 'UNMUTED':
+    case 'OPPED':
+    case 'DEOPPED':
+      return parseModeration(kind, line);
     case 'PING':
       return line === 'PING' ? { kind } : null;
     case 'BYE': {

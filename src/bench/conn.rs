@@ -5,6 +5,7 @@
 //! bytes each, so a server that never sends `\n` costs the bench 80 kB,
 //! not all its memory.
 
+use std::fmt;
 use std::io::{BufWriter, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use super::BenchArgs;
 use crate::client::connection::Port;
 use crate::client::tls;
 use crate::error::{Error, Result};
-use crate::protocol::{FrameError, FrameReader, MAX_FRAME};
+use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
 use crate::transport::{Shared, Stream};
 
 pub struct LineConn {
@@ -57,15 +58,16 @@ impl LineConn {
     }
 
     /// Sends one line now.
-    pub fn send(&mut self, line: &str) -> Result<()> {
-        self.writer.queue(line)?;
+    /// Sends one frame: a [`Request`] or an [`EventReply`](crate::protocol::EventReply).
+    pub fn send(&mut self, frame: &impl fmt::Display) -> Result<()> {
+        self.writer.queue(frame)?;
         self.writer.flush()
     }
 
     /// Sends a request and reads its one-line reply.
-    pub fn request(&mut self, line: &str) -> Result<String> {
-        self.send(line)?;
-        self.line()
+    pub fn request(&mut self, request: &Request) -> Result<Reply> {
+        self.send(request)?;
+        self.reader.reply()
     }
 
     pub fn line(&mut self) -> Result<String> {
@@ -89,6 +91,11 @@ impl LineConn {
 }
 
 impl LineReader {
+    /// The next line, as a reply.
+    pub fn reply(&mut self) -> Result<Reply> {
+        Reply::parse(&self.line()?).map_err(Error::Protocol)
+    }
+
     /// The next line, which must be whole within `--timeout`.
     pub fn line(&mut self) -> Result<String> {
         match self.frames.read_frame(Some(Instant::now() + self.timeout)) {
@@ -108,10 +115,9 @@ impl LineReader {
 }
 
 impl LineWriter {
-    /// Buffers one line; [`LineWriter::flush`] sends everything buffered.
-    pub fn queue(&mut self, line: &str) -> Result<()> {
-        self.0.write_all(line.as_bytes())?;
-        self.0.write_all(b"\n").map_err(|e| Error::io("bench: write", e))
+    /// Buffers one frame; [`LineWriter::flush`] sends everything buffered.
+    pub fn queue(&mut self, frame: &impl fmt::Display) -> Result<()> {
+        writeln!(self.0, "{frame}").map_err(|e| Error::io("bench: write", e))
     }
 
     pub fn flush(&mut self) -> Result<()> {

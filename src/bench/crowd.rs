@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::{BenchArgs, Both, login_each};
 use crate::error::Result;
+use crate::protocol::{EventReply, Request};
 
 /// How often each idle connection says something (the server closes a
 /// connection that sends nothing for its timeout, 10 s by default).
@@ -66,13 +67,14 @@ impl Drop for Crowd {
 /// and read away whatever arrived.
 fn sweep(conns: &Share, stop: &AtomicBool) {
     let mut scratch = vec![0u8; 4096];
+    let (ping, pong) = (format!("{}\n", Request::Ping), format!("{}\n", EventReply::Pong));
     while !stop.load(Ordering::Relaxed) {
         let round = Instant::now();
         for (send, recv) in conns.lock().expect("no panic holding it").iter() {
-            for (conn, word) in [(send, b"PING\n"), (recv, b"PONG\n")] {
+            for (conn, frame) in [(send, &ping), (recv, &pong)] {
                 let mut stream = conn.stream();
                 while matches!(stream.read(&mut scratch), Ok(n) if n > 0) {}
-                let _ = stream.write_all(word);
+                let _ = stream.write_all(frame.as_bytes());
             }
         }
         while round.elapsed() < KEEPALIVE && !stop.load(Ordering::Relaxed) {

@@ -28,6 +28,7 @@ use clap::Args;
 
 use crate::client::connection::Port;
 use crate::error::{Error, Result};
+use crate::protocol::{Chat, Code, Event, EventRef, EventReply, Reply, Request, Text};
 use conn::LineConn;
 use report::Report;
 
@@ -138,39 +139,39 @@ pub fn run(mut args: BenchArgs) -> Result<()> {
 /// hash (a taken name costs as much as a wrong password), so the guess is
 /// made once per group of users (see [`login_each`]), not per user.
 fn login_both(args: &BenchArgs, user: &str, existing: bool, node: usize) -> Result<Both> {
-    let login = format!("LOGIN:{user}:{}", args.password);
-    let register = format!("REGISTER:{user}::{}", args.password);
+    let login = Request::Login { user: user.into(), device: None, password: args.password.clone() };
+    let register =
+        Request::Register { user: user.into(), email: String::new(), password: args.password.clone() };
     let mut send = LineConn::connect(args, node, Port::Send)?;
-    let reply = send.request(if existing { &login } else { &register })?;
-    if reply.starts_with("KO:USER_EXISTS") {
-        expect_ok(&send.request(&login)?, user)?;
-    } else if reply.starts_with("KO:AUTH_FAILED") {
-        // LOGIN closes after AUTH_FAILED: register on a new connection.
-        send = LineConn::connect(args, node, Port::Send)?;
-        expect_ok(&send.request(&register)?, user)?;
-    } else {
-        expect_ok(&reply, user)?;
+    match send.request(if existing { &login } else { &register })? {
+        Reply::Ko(ko) if ko.code == Code::UserExists => expect_ok(send.request(&login)?, user)?,
+        Reply::Ko(ko) if ko.code == Code::AuthFailed => {
+            // LOGIN closes after AUTH_FAILED: register on a new connection.
+            send = LineConn::connect(args, node, Port::Send)?;
+            expect_ok(send.request(&register)?, user)?;
+        }
+        reply => expect_ok(reply, user)?,
     }
     let mut recv = LineConn::connect(args, node, Port::Receive)?;
-    let reply = recv.request(&login)?;
-    expect_ok(&reply, user)?;
+    expect_ok(recv.request(&login)?, user)?;
     Ok((send, recv))
 }
 
 /// Whether `user`'s account exists already: one `LOGIN` to find out.
 fn exists(args: &BenchArgs, user: &str) -> Result<bool> {
     let mut probe = LineConn::connect(args, 0, Port::Send)?;
-    Ok(probe.request(&format!("LOGIN:{user}:{}", args.password))?.starts_with("OK"))
+    let login = Request::Login { user: user.into(), device: None, password: args.password.clone() };
+    Ok(!matches!(probe.request(&login)?, Reply::Ko(_)))
 }
 
-fn expect_ok(reply: &str, what: &str) -> Result<()> {
-    if reply.starts_with("OK") {
-        Ok(())
-    } else if reply.starts_with("KO:RATE_LIMITED") || reply.starts_with("KO:BUSY") {
-        let hint = "the server's per-address limits: run it with --exempt 127.0.0.1 (and --rate 0)";
-        Err(Error::Protocol(format!("{what}: {reply} ({hint})")))
-    } else {
-        Err(Error::Protocol(format!("{what}: {reply}")))
+fn expect_ok(reply: Reply, what: &str) -> Result<()> {
+    match reply {
+        Reply::Ko(ko) if matches!(ko.code, Code::RateLimited | Code::Busy) => {
+            let hint = "the server's per-address limits: run it with --exempt 127.0.0.1 (and --rate 0)";
+            Err(Error::Protocol(format!("{what}: {ko} ({hint})")))
+        }
+        Reply::Ko(ko) => Err(Error::Protocol(format!("{what}: {ko}"))),
+        _ => Ok(()),
     }
 }
 
@@ -264,11 +265,11 @@ fn join_with_progress(
 }
 
 /// Nanoseconds since `epoch`, written into every message.
-fn text_at(epoch: Instant, at: Instant, size: usize) -> String {
+fn text_at(epoch: Instant, at: Instant, size: usize) -> Result<Text> {
     let nanos = at.duration_since(epoch).as_nanos();
     let mut text = format!("{nanos:020}");
     text.extend(std::iter::repeat_n('x', size.saturating_sub(20)));
-    text
+    Text::from_plain(&text).map_err(|e| Error::Protocol(format!("--size {size}: {e}")))
 }
 
 /// Reads a sender's receive connection, acknowledging every burst of
@@ -276,13 +277,13 @@ fn text_at(epoch: Instant, at: Instant, size: usize) -> String {
 fn acknowledge_ticks(mut conn: LineConn) {
     let (mut last, mut acked) = (0u64, 0u64);
     while let Ok(line) = conn.line() {
-        if line == "PING" {
-            let _ = conn.send("PONG");
-        } else if let Some(seq) = line.strip_prefix("STATUS:").and_then(|r| r.split(':').next()) {
-            last = seq.parse().unwrap_or(last);
+        if let Some(EventRef::Status { seq, .. }) = EventRef::parse(&line) {
+            last = seq;
+        } else if let Ok(Event::Ping) = Event::parse(&line) {
+            let _ = conn.send(&EventReply::Pong);
         }
         if !conn.has_line() && last > acked {
-            if conn.send(&format!("ACK:{last}")).is_err() {
+            if conn.send(&EventReply::Ack(last)).is_err() {
                 return;
             }
             acked = last;
@@ -305,29 +306,28 @@ fn receive(
     expected: usize,
     delivered: &AtomicU64,
 ) -> Result<Received> {
-    let marker = format!(":{run_id}-");
     let mut latencies_us = Vec::with_capacity(expected);
     let mut last_seq = 0u64;
     let mut acked = 0u64;
     let mut counted = 0;
     while latencies_us.len() < expected {
         let line = conn.line()?;
-        if line == "PING" {
-            conn.send("PONG")?;
-        } else if let Some(rest) = line.strip_prefix("MSG:") {
-            let seq: u64 = rest.split(':').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if let Some(EventRef::Msg { seq, id, text, .. }) = EventRef::parse(&line) {
             last_seq = last_seq.max(seq);
-            if line.contains(&marker) {
-                let text = line.splitn(7, ':').nth(6).unwrap_or("");
+            if of_run(id, run_id) {
                 let sent_ns: u64 = text.get(..20).and_then(|t| t.parse().ok()).unwrap_or(0);
                 let now_ns = epoch.elapsed().as_nanos() as u64;
                 latencies_us.push((now_ns.saturating_sub(sent_ns) / 1000).min(u32::MAX as u64) as u32);
             }
-        } else if line.starts_with("BYE") {
-            return Err(Error::Protocol(format!("the server said {line}")));
+        } else {
+            match Event::parse(&line) {
+                Ok(Event::Ping) => conn.send(&EventReply::Pong)?,
+                Ok(Event::Bye(_)) => return Err(Error::Protocol(format!("the server said {line}"))),
+                _ => {}
+            }
         }
         if !conn.has_line() && last_seq > acked {
-            conn.send(&format!("ACK:{last_seq}"))?;
+            conn.send(&EventReply::Ack(last_seq))?;
             acked = last_seq;
             delivered.fetch_add((latencies_us.len() - counted) as u64, Ordering::Relaxed);
             counted = latencies_us.len();
@@ -335,6 +335,12 @@ fn receive(
     }
     delivered.fetch_add((latencies_us.len() - counted) as u64, Ordering::Relaxed);
     Ok(Received { latencies_us, last_at: Instant::now() })
+}
+
+/// Whether a message id is one of this run's (`<run_id>-<k>`, see
+/// [`send_messages`]): events left from earlier runs are not measured.
+fn of_run(id: &str, run_id: &str) -> bool {
+    id.strip_prefix(run_id).is_some_and(|k| k.starts_with('-'))
 }
 
 /// Sends `count` messages to `to`, keeping at most `window` in flight; at a
@@ -355,20 +361,20 @@ fn send_messages(
     epoch: Instant,
     phase: f64,
 ) -> Result<()> {
+    let to = Chat::parse(to).map_err(Error::Protocol)?;
     let window = args.window as usize;
     let (answered, answers) = crossbeam_channel::unbounded::<()>();
     let (mut writer, mut reader) = conn.split()?;
     let count = args.messages;
     let replies = std::thread::spawn(move || -> Result<()> {
         for _ in 0..count {
-            let reply = reader.line()?;
-            if !reply.starts_with("OK:") {
-                let hint = if reply.starts_with("KO:RATE_LIMITED") {
+            if let Reply::Ko(ko) = reader.reply()? {
+                let hint = if ko.code == Code::RateLimited {
                     "\n  the server limits the messages of each user (--rate): start it with --rate 0 to measure"
                 } else {
                     ""
                 };
-                return Err(Error::Protocol(format!("MSG answered {reply}{hint}")));
+                return Err(Error::Protocol(format!("MSG answered {ko}{hint}")));
             }
             let _ = answered.send(());
         }
@@ -402,8 +408,8 @@ fn send_messages(
             }
         }
         in_flight -= answers.try_iter().count();
-        let text = text_at(epoch, due, args.size as usize);
-        writer.queue(&format!("MSG:{to}:{run_id}-{k}:{text}"))?;
+        let text = text_at(epoch, due, args.size as usize)?;
+        writer.queue(&Request::Msg { to: to.clone(), id: format!("{run_id}-{k}"), text })?;
         in_flight += 1;
     }
     writer.flush()?;
@@ -459,10 +465,11 @@ fn fanout(args: &BenchArgs, run_id: &str, report: &mut Report) -> Result<()> {
     let members: Vec<String> = (0..args.room_size).map(|i| format!("{}-m{i}", args.prefix)).collect();
     let started = Instant::now();
     let (mut sender, _sender_events) = login_both(args, &sender_name, exists(args, &sender_name)?, 0)?;
-    expect_ok(&sender.request(&format!("JOIN:{room}"))?, "JOIN")?;
+    let join = Request::Join { room: Chat::parse_room(&room).map_err(Error::Protocol)? };
+    expect_ok(sender.request(&join)?, "JOIN")?;
     let mut conns = login_all(args, &members)?;
     for (send, _) in &mut conns {
-        expect_ok(&send.request(&format!("JOIN:{room}"))?, "JOIN")?;
+        expect_ok(send.request(&join)?, "JOIN")?;
     }
     report.login_time = Some(started.elapsed());
     let epoch = Instant::now();

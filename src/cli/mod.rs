@@ -38,6 +38,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// One `Command` is parsed per process: the size of its largest variant
+// (`serve`'s many flags) costs nothing worth a `Box`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the chat server (send port and receive port).
@@ -62,6 +65,9 @@ pub enum Command {
     /// Move a single server's data directory into a cluster's PostgreSQL
     /// (needs a build with `--features cluster`; see docs/CLUSTER.md).
     Migrate(MigrateArgs),
+    /// A live dashboard of a running server, read from its --metrics
+    /// endpoint (`--once`: a plain-text snapshot).
+    Top(crate::top::TopArgs),
     /// The protocol's test suite: check a server (`conform server HOST`)
     /// or a client (`conform client -- CMD`) written by anyone.
     Conform(crate::conform::command::ConformArgs),
@@ -91,6 +97,11 @@ pub struct ServerArgs {
     /// Your user name.
     #[arg(long, value_parser = parse_user)]
     pub user: String,
+    /// This device's name, when you use the account from several (1-32
+    /// characters of A-Z a-z 0-9 _ . -) [default: the host name and a
+    /// short suffix, kept in the local folder].
+    #[arg(long, value_parser = parse_device)]
+    pub device: Option<String>,
     /// Host name or address of the server; or the nodes of a cluster,
     /// `HOST[:SEND_PORT[:RECV_PORT]],…`, tried in order (your local files
     /// go in the first one's folder).
@@ -163,6 +174,11 @@ pub struct ConnectArgs {
     /// open direct chats with others).
     #[arg(long, conflicts_with = "p2p_port")]
     pub no_p2p: bool,
+    /// Link this device to your account with the code that /link shows on
+    /// a device already logged in, instead of the password: the device
+    /// keeps a token of its own and never needs the password again.
+    #[arg(long, value_name = "CODE", conflicts_with = "register", value_parser = parse_link_code)]
+    pub pair: Option<String>,
     /// Full screen, WhatsApp-like: the chat list, the open conversation
     /// with ticks changing in place, a status line. Needs a terminal.
     #[arg(long)]
@@ -215,6 +231,20 @@ fn parse_user(s: &str) -> std::result::Result<String, String> {
 }
 
 pub use crate::client::options::parse_server_list;
+
+/// A link code of `/link`: the characters of a message id (the server
+/// says whether it is right).
+fn parse_link_code(s: &str) -> std::result::Result<String, String> {
+    let code = s.trim();
+    crate::protocol::names::check_id(code).map_err(|e| format!("{code:?}: {e}"))?;
+    Ok(code.to_string())
+}
+
+fn parse_device(s: &str) -> std::result::Result<String, String> {
+    set_language_early();
+    client::device::check(i18n::current(), s)?;
+    Ok(s.to_string())
+}
 
 fn parse_chat(s: &str) -> std::result::Result<Chat, String> {
     set_language_early();
@@ -277,6 +307,9 @@ pub struct ServeArgs {
     /// Rooms with more members than this send no JOINED/LEFT presence.
     #[arg(long, default_value_t = server::DEFAULT_PRESENCE_LIMIT)]
     pub presence_limit: usize,
+    /// How long a minute of MUTE and BAN lasts, in ms (for tests).
+    #[arg(long, default_value_t = server::moderation::MINUTE_MS, hide = true)]
+    pub minute_ms: u64,
     /// Devices one user may have online at once (protocol 1.2); one more
     /// gets KO:TOO_MANY_DEVICES.
     #[arg(long, default_value_t = crate::protocol::DEFAULT_MAX_DEVICES)]
@@ -322,6 +355,29 @@ pub struct ServeArgs {
     /// later. Default: keep everything.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub retain_days: Option<u32>,
+    /// Bytes of messages each user may have stored (64MiB, 1GiB, 4096 …);
+    /// past it, their sends get KO:FULL until --retain-days frees some. 0 = no limit.
+    #[arg(long, value_name = "SIZE", default_value = crate::store::budget::USER_QUOTA_FLAG, value_parser = crate::store::budget::parse_size)]
+    pub user_quota: u64,
+    /// Events that may wait for one user who is away; past it, direct
+    /// messages to that user get KO:FULL (the sender's, not the user's loss). 0 = no limit.
+    #[arg(long, value_name = "EVENTS", default_value_t = crate::store::budget::INBOX_MAX)]
+    pub inbox_max: u64,
+    /// Refuse writes with KO:FULL while the data directory's disk has less
+    /// than this free (1GiB, 500MiB, 5%), so that the log never meets a
+    /// full disk; they resume by themselves once there is room. 0 = no floor.
+    #[arg(long, value_name = "SIZE|PERCENT", default_value = crate::store::budget::MIN_FREE_FLAG, value_parser = crate::store::budget::MinFree::parse)]
+    pub min_free: crate::store::budget::MinFree,
+    /// 1.2: a message may be edited (EDIT) this many minutes after it was sent.
+    #[arg(long, default_value_t = server::actions::DEFAULT_EDIT_MINUTES)]
+    pub edit_minutes: u64,
+    /// 1.2: a message may be deleted for everyone (DELETE) this many hours after it was sent.
+    #[arg(long, default_value_t = server::actions::DEFAULT_DELETE_HOURS)]
+    pub delete_hours: u64,
+    /// 1.2: a deleted text leaves the data directory's files within this
+    /// many minutes (0: at once), and at the latest at the next start.
+    #[arg(long, default_value_t = crate::store::options::ERASE_MINUTES)]
+    pub erase_minutes: u64,
     /// Start a new log segment once the current one holds this many bytes.
     #[arg(long, default_value_t = crate::store::local::SEGMENT_SIZE, value_parser = clap::value_parser!(u64).range(4096..))]
     pub segment_size: u64,
@@ -358,6 +414,14 @@ pub struct ServeArgs {
     /// This node's name in the cluster [default: host name and send port].
     #[arg(long, requires = "store")]
     pub node: Option<String>,
+    /// Serve Prometheus metrics over HTTP at /metrics: PORT (on loopback),
+    /// or HOST:PORT. Off unless given. `wachat top` reads them.
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::metrics::endpoint::parse_addr)]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// An address besides loopback that may scrape --metrics (0.0.0.0 or
+    /// :: for any). Repeatable.
+    #[arg(long, value_name = "IP", requires = "metrics")]
+    pub metrics_allow: Vec<IpAddr>,
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
@@ -374,11 +438,13 @@ fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {
 pub fn run(cli: Cli) -> Result<()> {
     // Users read what the other commands say; operators read the server's
     // and the benchmark's output, which stays English whatever the locale.
-    let for_operators = matches!(cli.command, Command::Serve(_) | Command::Bench(_) | Command::Conform(_));
+    let for_operators =
+        matches!(cli.command, Command::Serve(_) | Command::Bench(_) | Command::Conform(_) | Command::Top(_));
     i18n::set(if for_operators { Lang::En } else { cli.lang.unwrap_or_else(Lang::from_env) });
     match cli.command {
         Command::Serve(args) => serve::serve(args),
         Command::Bench(args) => crate::bench::run(args),
+        Command::Top(args) => crate::top::run(args),
         Command::Connect(args) => {
             // Before the password is asked for: a pipe gets a clear refusal.
             if args.tui {
@@ -386,9 +452,13 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let register = args.register.then(|| args.email.clone().unwrap_or_default());
             let p2p_port = (!args.no_p2p).then_some(args.p2p_port);
-            let options = match register {
-                Some(_) => new_account_options(&args.server)?,
-                None => options(&args.server)?,
+            let options = match (&register, &args.pair) {
+                (Some(_), _) => new_account_options(&args.server)?,
+                // Linking: no password at all.
+                (None, Some(code)) => {
+                    Options { pair: Some(code.clone()), ..with_password(&args.server, String::new())? }
+                }
+                (None, None) => device_options(&args.server)?,
             };
             let options = Options { register, invite: args.invite.clone(), p2p_port, ..options };
             match args.tui {
@@ -424,7 +494,17 @@ impl ServerArgs {
     /// (asked for now if it has to be). Public so that bots
     /// (`examples/echo_bot.rs`) take exactly the flags of `wachat connect`.
     pub fn options(&self) -> Result<Options> {
-        options(self)
+        device_options(self)
+    }
+}
+
+/// [`options`] for a client that logs in as its device: no password is
+/// asked for if the device has a token (it was linked with `--pair`).
+fn device_options(args: &ServerArgs) -> Result<Options> {
+    let options = with_password(args, String::new())?;
+    match client::token::for_options(&options)? {
+        Some(_) => Ok(options), // the client reads the token itself
+        None => Ok(Options { password: password(args)?, ..options }),
     }
 }
 
@@ -446,6 +526,7 @@ fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
     options.server = args.server.clone();
     options.send_port = args.send_port;
     options.recv_port = args.recv_port;
+    options.device = args.device.clone();
     options.timeout = Duration::from_secs(args.timeout);
     options.tls = crate::client::tls::for_client(args.tls, args.ca.as_deref())?;
     options.data_dir = match args.data_dir.clone().or_else(client::default_data_dir) {

@@ -75,6 +75,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         kdf_cost: args.kdf_cost,
         fsync: args.fsync == Fsync::Always,
         presence_limit: args.presence_limit,
+        minute_ms: args.minute_ms.max(1),
         max_devices: args.max_devices.max(1),
         device_days: args.device_days,
         max_connections: args.max_connections.unwrap_or(server::DEFAULT_MAX_CONNECTIONS),
@@ -87,7 +88,17 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             segment_size: args.segment_size,
             checkpoint_records: args.checkpoint_records,
             retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
+            budget: crate::store::budget::Budget {
+                user_quota: args.user_quota,
+                inbox_max: args.inbox_max,
+                min_free: args.min_free,
+            },
+            erase_interval: Duration::from_secs(args.erase_minutes.saturating_mul(60)),
             ..crate::store::Options::default()
+        },
+        actions: server::actions::Limits {
+            edit: Duration::from_secs(args.edit_minutes.saturating_mul(60)),
+            delete: Duration::from_secs(args.delete_hours.saturating_mul(3600)),
         },
         rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
         tls: match (&args.tls_cert, &args.tls_key) {
@@ -159,6 +170,15 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         server.adopt_listener(addr, thread);
         let scheme = if config_tls { "https" } else { "http" };
         log::info!("listening: web {scheme}://{addr} (the browser app)");
+    }
+    if let Some(addr) = args.metrics {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| Error::io(format!("cannot listen on {addr} (--metrics)"), e))?;
+        let addr = listener.local_addr()?;
+        let thread =
+            crate::metrics::endpoint::spawn(listener, server.ctx().clone(), args.metrics_allow.clone())?;
+        server.adopt_listener(addr, thread);
+        log::info!("listening: metrics http://{addr}/metrics");
     }
     wait_for_signal()?;
     server.shutdown();

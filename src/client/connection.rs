@@ -125,10 +125,7 @@ impl Connection {
     /// Sends `LOGIN` (or `REGISTER`) and returns the name as registered.
     pub fn login(&mut self, user: &str, password: &str, how: &Login) -> Result<String> {
         let (request, what) = match how {
-            Login::Existing => (
-                Request::Login { user: user.into(), device: None, password: password.into() },
-                tr!(Msg::ReqLogin, user = user),
-            ),
+            Login::Existing => return self.login_device(user, None, password),
             Login::Register { email, invite: None } => (
                 Request::Register { user: user.into(), email: email.clone(), password: password.into() },
                 tr!(Msg::ReqRegister, user = user),
@@ -143,7 +140,20 @@ impl Connection {
                 tr!(Msg::ReqRegister, user = user),
             ),
         };
-        match self.request(&request)? {
+        self.logged_in(&request, what, user)
+    }
+
+    /// Sends `LOGIN:<user>@<device>:<secret>` (protocol 1.2; with no
+    /// device, `LOGIN:<user>:<secret>`) and returns the name as registered.
+    pub fn login_device(&mut self, user: &str, device: Option<&str>, secret: &str) -> Result<String> {
+        let request =
+            Request::Login { user: user.into(), device: device.map(str::to_string), password: secret.into() };
+        self.logged_in(&request, tr!(Msg::ReqLogin, user = user), user)
+    }
+
+    /// Sends a first frame that logs in and reads its `OK:<user>`.
+    fn logged_in(&mut self, request: &Request, what: String, user: &str) -> Result<String> {
+        match self.request(request)? {
             // The name as registered: the same name, spelled the server's
             // way. Anything else (a server that lies, or is not wachat) is
             // not taken: the name is shown on every line and names files.
@@ -230,6 +240,11 @@ impl Connection {
         }
     }
 
+    /// How long the server may take to answer.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The local address of this connection: the one that reaches the server.
     pub fn local_ip(&self) -> Option<std::net::IpAddr> {
         self.stream.0.tcp().local_addr().ok().map(|addr| addr.ip())
@@ -292,8 +307,11 @@ impl Connection {
 /// `n` accepted; `None` for the others.
 fn listing_limit(request: &Request) -> Option<usize> {
     match request {
-        Request::Users | Request::Rooms | Request::Chats | Request::Members { .. } => Some(MAX_LISTING_LINES),
+        Request::Users | Request::Rooms | Request::Chats | Request::Members { .. } | Request::Devices => {
+            Some(MAX_LISTING_LINES)
+        }
         Request::History { limit, .. } => Some((*limit).min(MAX_LISTING_LINES)),
+        Request::Search { .. } => Some(crate::protocol::request::MAX_SEARCH_RESULTS),
         _ => None,
     }
 }

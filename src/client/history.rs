@@ -30,6 +30,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::csv_file::CsvFile;
+
+/// Deleted texts leave `history.csv` (protocol 1.2): `erase.rs`.
+#[path = "erase.rs"]
+mod erase;
 use crate::error::Result;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, State, Text};
@@ -201,6 +205,11 @@ impl History {
         let History { file, messages, rows_at, index } = &mut history;
         let mut loading = Loading { messages, rows_at, index };
         file.rows(|row| loading.replay(row))?;
+        // Every deletion again (each skipped if done): a crash in the
+        // middle of one still erases the text at the next start.
+        for i in 0..history.messages.len() {
+            history.erase_if_delete(i)?;
+        }
         Ok(history)
     }
 
@@ -299,7 +308,8 @@ impl History {
         let at = self.file.len()?;
         self.file.append(&[kind, &ts, &m.from, &to, &m.id, state, m.text.as_escaped()])?;
         self.insert(m, at);
-        Ok(())
+        // 1.2: a deletion's row is written first (it is synced with the erasure).
+        self.erase_if_delete(self.messages.len() - 1)
     }
 
     /// Moves a message forward to `state`, which it reached at `ts`.
@@ -339,6 +349,23 @@ impl History {
             self.advance(from, id, State::Read, ts)?;
         }
         Ok(unread.len())
+    }
+
+    /// A read made on another of my devices (1.2, `READMARK`): the
+    /// messages to me in `chat` up to the message `id` (the newest one of
+    /// that id there not from me) are read. Returns how many moved; none
+    /// if the log does not have that message.
+    pub fn read_mark(&mut self, me: &str, chat: &Chat, id: &str, ts: u64) -> Result<usize> {
+        let want = chat_key(chat);
+        let found = self
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.id == id && !m.is_from(me) && !m.p2p && chat_key(&m.chat(me)) == want);
+        match found.map(|m| m.from.clone()) {
+            Some(from) => self.read_up_to(me, &from, id, ts),
+            None => Ok(0),
+        }
     }
 
     /// Records that the server refused a message for good.
@@ -601,6 +628,29 @@ mod tests {
         assert!(log.get("bob", "b1").unwrap().p2p);
         let unacked: Vec<String> = log.unacked_direct("Ana").into_iter().map(|m| m.id).collect();
         assert_eq!(unacked, ["d3"]);
+    }
+
+    #[test]
+    fn a_read_mark_reads_the_chat_up_to_its_message_whoever_wrote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = History::open(dir.path().join("history.csv")).unwrap();
+        for m in [
+            msg("bob", "ana", "b1", State::Delivered),
+            msg("carl", "#tea", "c1", State::Received),
+            msg("dave", "#tea", "d1", State::Received),
+            msg("carl", "#tea", "c2", State::Received),
+            msg("ana", "#tea", "a1", State::Received),
+        ] {
+            log.add(m).unwrap();
+        }
+        let tea = Chat::Room("tea".into());
+        assert_eq!(log.read_mark("ana", &tea, "d1", 9).unwrap(), 2, "c1 and d1");
+        assert_eq!(log.get("carl", "c2").unwrap().state, State::Received);
+        assert_eq!(log.read_mark("ana", &tea, "nope", 9).unwrap(), 0);
+        assert_eq!(log.read_mark("ana", &tea, "a1", 9).unwrap(), 0, "my own is not a mark");
+        assert_eq!(log.read_mark("ana", &Chat::User("Bob".into()), "b1", 9).unwrap(), 1);
+        let unread: Vec<u64> = log.summaries("ana").iter().map(|c| c.2).collect();
+        assert_eq!(unread.iter().sum::<u64>(), 1, "c2 only: {unread:?}");
     }
 
     #[test]

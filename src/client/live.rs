@@ -125,6 +125,17 @@ impl LiveChats {
                 }
                 None
             }
+            // Read on another of my devices (1.2), up to `id`: no badge
+            // here either, unless a message came after the one marked
+            // (the next snapshot counts it).
+            Notice::ReadElsewhere { chat, id } => {
+                if let Some(i) = self.position(chat)
+                    && self.chats[i].last.as_ref().is_none_or(|last| last.id == *id || last.is_from(&self.me))
+                {
+                    self.chats[i].unread = 0;
+                }
+                None
+            }
             Notice::Joined(user) => self.set_online(user, Some(true)),
             Notice::Left(user) => self.set_online(user, Some(false)),
             // Offline, nobody's presence is known any more.
@@ -217,6 +228,19 @@ mod tests {
         assert_eq!(live.chats()[0].online, Some(true));
         live.apply(&Notice::Offline("gone".into()), None);
         assert_eq!(live.chats()[0].online, None);
+    }
+
+    #[test]
+    fn a_read_on_another_device_clears_the_badge_unless_newer_came() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![summary("bob", 2, Some(m("bob", "ana", "b2", 20))), summary("#tea", 3, None)]);
+        let read =
+            |chat: &str, id: &str| Notice::ReadElsewhere { chat: Chat::parse(chat).unwrap(), id: id.into() };
+        assert_eq!(live.apply(&read("bob", "b1"), None), None);
+        assert_eq!(names(&live), pairs(&[("bob", 2), ("#tea", 3)]), "b2 came after the one read");
+        live.apply(&read("Bob", "b2"), None);
+        live.apply(&read("#tea", "t9"), None);
+        assert_eq!(names(&live), pairs(&[("bob", 0), ("#tea", 0)]));
     }
 
     #[test]

@@ -1,12 +1,17 @@
-//! Where a client keeps its files: one folder per server *and* user.
+//! Where a client keeps its files: one folder per server, user *and*
+//! device.
 //!
 //! ```text
 //! <data dir>/                      --data-dir, default ~/.local/share/wachat
 //!   127.0.0.1:6666/                one folder per server: host and send port
 //!     ana/                         one per user (folded: Ana and ana share it)
-//!       history.csv  outbox_tmp.csv  server_id  wachat.lock
-//!       wachat.log                 the TUI's log while its screen is up
-//!     ana@3f9c…/                   moved aside: another server had this address
+//!       default_devices            the device names this machine made up for ana
+//!       wachat.lock                held a moment, while a device is chosen
+//!       devices/
+//!         lab-pc-07-3f9c/          one per device (protocol 1.2)
+//!           history.csv  outbox_tmp.csv  server_id  token  wachat.lock
+//!           wachat.log             the TUI's log while its screen is up
+//!         lab-pc-07-3f9c@3f9c…/    moved aside: another server had this address
 //!   class.example.org:6666/
 //!     ana/ …
 //! ```
@@ -20,23 +25,33 @@
 //! history never cross servers. (The same server reached by two names,
 //! `localhost` and `127.0.0.1`, gets two folders: separate, never mixed.)
 //!
+//! Why per device: each device of an account is its own client, with its
+//! own receive connection, its own outbox in memory and its own position
+//! in the inbox; two consoles of one user on one machine are two devices
+//! ([`super::device`] chooses which), each with its folder, and never
+//! write over each other's files. A paired device's token (`token`) is
+//! its own too.
+//!
 //! An address is not enough, though: a fresh server at an old address
 //! (every student's own is `127.0.0.1:6666`) is another server. So the
 //! folder also records the id the server gave (`server_id`, protocol
-//! 1.1's `SERVER`), and is moved aside to `<user>@<old id>` when the
+//! 1.1's `SERVER`), and is moved aside to `<device>@<old id>` when the
 //! server at its address is another one: see [`super::server_id`].
 //!
-//! The folder of a server is named `<host>:<send port>`. A `:` cannot be in
-//! a user name, so it can never be mistaken for the folder of a user of the
-//! layout before this one (`<data dir>/<user>/`, one folder per user for
-//! every server). Such a folder is *adopted*: moved, whole, under the first
-//! server it is used with, with a log line saying so.
+//! Two older layouts are converted on the first start that meets them,
+//! with a log line saying where the files went:
+//! - `<server>/<user>/history.csv …`, a folder per server and user
+//!   (before devices): its files move into the folder of the device being
+//!   started, which then goes on with that history and outbox;
+//! - `<data dir>/<user>/`, one folder per user for every server (before
+//!   folders per server): *adopted* the same way by the first server it
+//!   is used with. A `:` cannot be in a user name, so a server's folder is
+//!   never mistaken for it.
 //!
 //! The files are the user's conversations: folders are created `0700` and
 //! files `0600` (readable by their owner only), and a folder found with
 //! looser permissions is tightened. One program at a time may use a
-//! folder ([`DirLock`]): two consoles of one user on one folder would each
-//! hold an outbox in memory and overwrite each other's file.
+//! device's folder ([`DirLock`]).
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -54,16 +69,125 @@ pub const DIR_MODE: u32 = 0o700;
 /// Permissions of the client's files: the owner only.
 pub const FILE_MODE: u32 = 0o600;
 
-/// The folder of this user's files on this server, ready to use: created
-/// (`0700`) if new, an old-layout folder of the user adopted if there is
-/// one, permissions tightened. Not locked: see [`DirLock`].
+/// The folder of one device's files, and its lock.
+pub struct DeviceFolder {
+    pub dir: PathBuf,
+    /// The device's name: `--device`, or the default chosen
+    /// ([`super::device`]).
+    pub device: String,
+    pub lock: DirLock,
+}
+
+/// How long a start waits for another start of the same user that is
+/// choosing its device (a moment), before it says who holds the folder.
+const CHOOSING_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The folder of this user's files on this server for the device of
+/// `options` (`--device`, else the first default device whose folder no
+/// other program holds, else a new one), created (`0700`) if new, the
+/// older layouts converted into it, locked for this program.
+pub fn open(options: &Options) -> Result<DeviceFolder> {
+    let found = open_device(options, true)?;
+    Ok(found.expect("a device may be added"))
+}
+
+/// [`open`], but never makes up a new default device: `None` if every
+/// one is in use (by a running console). For the one-shot commands, which
+/// only add to a free folder's log.
+pub fn open_existing(options: &Options) -> Result<Option<DeviceFolder>> {
+    open_device(options, false)
+}
+
+/// [`open`] without keeping the lock: where the files are, for a program
+/// that opens them itself before it starts a [`super::Client`].
 pub fn prepare(options: &Options) -> Result<PathBuf> {
-    let dir = options.user_dir();
-    let server_dir = dir.parent().expect("a user folder is inside a server folder");
-    create_private_dir(server_dir)?;
+    Ok(open(options)?.dir)
+}
+
+fn open_device(options: &Options, may_add: bool) -> Result<Option<DeviceFolder>> {
+    let user_dir = options.user_dir();
+    create_private_dir(&user_dir)?;
+    // Held while the device is chosen and the old layout converted, so
+    // two starts never take the same default device (nor both convert).
+    // A wachat from before devices holds it for as long as it runs: then
+    // its folder is in use, as it always was.
+    let _choosing = UserLock::wait(&user_dir, options)?;
+    let (device, lock) = match &options.device {
+        Some(device) => {
+            let dir = options.device_dir(device);
+            create_private_dir(&dir)?;
+            (device.clone(), DirLock::acquire_device(&dir, options, device)?)
+        }
+        None => match free_default(options, &user_dir, may_add)? {
+            Some(found) => found,
+            None => return Ok(None),
+        },
+    };
+    let dir = options.device_dir(&device);
+    convert_user_folder(&user_dir, &dir, &device)?;
     adopt_old_layout(options, &dir)?;
+    Ok(Some(DeviceFolder { dir, device, lock }))
+}
+
+/// The first kept default device whose folder is free, locked; or, if
+/// none is (and `may_add`), a new one, kept.
+fn free_default(options: &Options, user_dir: &Path, may_add: bool) -> Result<Option<(String, DirLock)>> {
+    for device in super::device::kept(user_dir) {
+        let dir = options.device_dir(&device);
+        create_private_dir(&dir)?;
+        if let Some(lock) = DirLock::try_acquire(&dir)? {
+            return Ok(Some((device, lock)));
+        }
+    }
+    if !may_add {
+        return Ok(None);
+    }
+    let device = super::device::new_name()?;
+    super::device::keep(user_dir, &device)?;
+    let dir = options.device_dir(&device);
     create_private_dir(&dir)?;
-    Ok(dir)
+    Ok(Some((device.clone(), DirLock::acquire_device(&dir, options, &device)?)))
+}
+
+/// Moves the files of a folder of the layout before devices
+/// (`<server>/<user>/history.csv …`) into the device's folder `to`.
+fn convert_user_folder(user_dir: &Path, to: &Path, device: &str) -> Result<()> {
+    let is_old = ["history.csv", "outbox_tmp.csv", "server_id"].iter().any(|f| user_dir.join(f).is_file());
+    if !is_old {
+        return Ok(());
+    }
+    move_files(user_dir, to, &["wachat.lock", super::device::DEFAULTS_FILE])?;
+    // Addressed to the user, who would look for the old files.
+    log::warn!(
+        "{}",
+        tr!(Msg::ConvertedFolder, dir = user_dir.display(), new = to.display(), device = device)
+    );
+    Ok(())
+}
+
+/// Moves every file of `from` but those named in `keep` into `to`, one
+/// rename each (so each file is whole in one place or the other); a file
+/// that `to` already has is left where it is. Folders stay.
+///
+/// A crash halfway leaves some files moved: the next start finds the
+/// rest still there and moves them too.
+fn move_files(from: &Path, to: &Path, keep: &[&str]) -> Result<()> {
+    let failed = |e| Error::io(tr!(Msg::Creating, path = to.display()), e);
+    for entry in fs::read_dir(from).map_err(failed)? {
+        let entry = entry.map_err(failed)?;
+        let name = entry.file_name();
+        if keep.iter().any(|k| name == *k) || !entry.file_type().map_err(failed)?.is_file() {
+            continue;
+        }
+        let target = to.join(&name);
+        if target.exists() {
+            log::warn!("{}: {} exists; left as it was", entry.path().display(), target.display());
+            continue;
+        }
+        fs::rename(entry.path(), target).map_err(failed)?;
+    }
+    fs::File::open(to).and_then(|d| d.sync_all()).map_err(failed)?;
+    fs::File::open(from).and_then(|d| d.sync_all()).map_err(failed)
 }
 
 /// Creates `dir` and its missing parents with mode `0700`; an existing
@@ -78,33 +202,26 @@ pub(super) fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Moves `<data dir>/<user>/` (the layout before folders per server) to
-/// `dir`, if it exists and `dir` does not yet: the user's history and
-/// outbox go on with the first server they are used with.
+/// Moves the files of `<data dir>/<user>/` (the layout before folders
+/// per server) into the device's folder `dir`, if it has any and `dir`
+/// has none yet: the user's history and outbox go on with the first
+/// server (and device) they are used with.
 fn adopt_old_layout(options: &Options, dir: &Path) -> Result<()> {
     let old = options.data_dir.join(fold(&options.user));
-    let is_old_layout = ["history.csv", "outbox_tmp.csv"].iter().any(|f| old.join(f).is_file());
-    if !is_old_layout || dir.exists() {
+    let has_files = |d: &Path| ["history.csv", "outbox_tmp.csv"].iter().any(|f| d.join(f).is_file());
+    if !has_files(&old) || has_files(dir) {
         return Ok(());
     }
-    match fs::rename(&old, dir) {
-        Ok(()) => {
-            // Addressed to the user, who would look for the old folder.
-            log::warn!(
-                "{}",
-                tr!(
-                    Msg::AdoptedOldFolder,
-                    old = old.display(),
-                    new = dir.display(),
-                    server = server_name(options)
-                )
-            );
-            Ok(())
-        }
-        // Another program of the same user adopted it a moment ago.
-        Err(_) if dir.exists() => Ok(()),
-        Err(e) => Err(Error::io(tr!(Msg::Creating, path = dir.display()), e)),
-    }
+    move_files(&old, dir, &["wachat.lock"])?;
+    // Empty now but for its lock, unless another program holds it.
+    let _ = fs::remove_file(old.join("wachat.lock"));
+    let _ = fs::remove_dir(&old);
+    // Addressed to the user, who would look for the old folder.
+    log::warn!(
+        "{}",
+        tr!(Msg::AdoptedOldFolder, old = old.display(), new = dir.display(), server = server_name(options))
+    );
+    Ok(())
 }
 
 /// `127.0.0.1:6666`, as the user typed it, for messages.
@@ -138,22 +255,73 @@ impl DirLock {
     /// Takes the lock of `dir` without waiting; if another program holds
     /// it, says which (its pid) and that only one may use the folder.
     pub fn acquire(dir: &Path, options: &Options) -> Result<DirLock> {
-        let path = dir.join("wachat.lock");
-        let ctx = |e| Error::io(tr!(Msg::Opening, path = path.display()), e);
-        let file = match crate::pidlock::try_lock(&path, FILE_MODE).map_err(ctx)? {
-            crate::pidlock::Locked::Held(file) => file,
-            crate::pidlock::Locked::Busy(pid) => {
-                let who = if pid.is_empty() { String::new() } else { tr!(HolderPid, pid = pid) };
-                return Err(Error::Usage(tr!(
-                    Msg::FolderInUse,
-                    user = options.user,
-                    server = server_name(options),
-                    who = who,
-                    dir = dir.display()
-                )));
+        let device = options.device.as_deref().unwrap_or(crate::protocol::DEFAULT_DEVICE);
+        Self::acquire_device(dir, options, device)
+    }
+
+    /// [`DirLock::acquire`] of the folder of `device`.
+    fn acquire_device(dir: &Path, options: &Options, device: &str) -> Result<DirLock> {
+        match lock_file(dir)? {
+            crate::pidlock::Locked::Held(file) => Ok(DirLock { _file: file }),
+            crate::pidlock::Locked::Busy(pid) => Err(Error::Usage(tr!(
+                Msg::DeviceInUse,
+                user = options.user,
+                server = server_name(options),
+                device = device,
+                who = holder(&pid),
+                dir = dir.display()
+            ))),
+        }
+    }
+
+    /// The lock of `dir` if no other program holds it.
+    fn try_acquire(dir: &Path) -> Result<Option<DirLock>> {
+        Ok(match lock_file(dir)? {
+            crate::pidlock::Locked::Held(file) => Some(DirLock { _file: file }),
+            crate::pidlock::Locked::Busy(_) => None,
+        })
+    }
+}
+
+fn lock_file(dir: &Path) -> Result<crate::pidlock::Locked> {
+    let path = dir.join("wachat.lock");
+    crate::pidlock::try_lock(&path, FILE_MODE)
+        .map_err(|e| Error::io(tr!(Msg::Opening, path = path.display()), e))
+}
+
+/// ` (pid 4242)`, or nothing if the holder did not say.
+fn holder(pid: &str) -> String {
+    if pid.is_empty() { String::new() } else { tr!(HolderPid, pid = pid) }
+}
+
+/// The user folder's lock (`<server>/<user>/wachat.lock`), held while a
+/// start chooses its device: the lock a wachat from before devices held
+/// for its whole run.
+struct UserLock {
+    _file: File,
+}
+
+impl UserLock {
+    /// Waits up to [`CHOOSING_WAIT`] for another start to choose its
+    /// device; a holder that keeps it longer is a wachat from before
+    /// devices using the folder, and is named.
+    fn wait(user_dir: &Path, options: &Options) -> Result<UserLock> {
+        let deadline = std::time::Instant::now() + CHOOSING_WAIT;
+        loop {
+            match lock_file(user_dir)? {
+                crate::pidlock::Locked::Held(file) => return Ok(UserLock { _file: file }),
+                crate::pidlock::Locked::Busy(pid) if std::time::Instant::now() >= deadline => {
+                    return Err(Error::Usage(tr!(
+                        Msg::FolderInUse,
+                        user = options.user,
+                        server = server_name(options),
+                        who = holder(&pid),
+                        dir = user_dir.display()
+                    )));
+                }
+                crate::pidlock::Locked::Busy(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
             }
-        };
-        Ok(DirLock { _file: file })
+        }
     }
 }
 
@@ -176,27 +344,69 @@ mod tests {
         fs::create_dir_all(&old).unwrap();
         fs::write(old.join("history.csv"), "kind,ts,from,to,id,state,text\n").unwrap();
 
-        let first = prepare(&options(data.path(), "127.0.0.1", 6666)).unwrap();
-        assert_eq!(first, data.path().join("127.0.0.1:6666").join("ana"));
-        assert!(first.join("history.csv").is_file(), "moved, not copied");
+        let first = open(&options(data.path(), "127.0.0.1", 6666)).unwrap();
+        let devices = data.path().join("127.0.0.1:6666").join("ana").join("devices");
+        assert_eq!(first.dir, devices.join(fold(&first.device)));
+        assert!(first.dir.join("history.csv").is_file(), "moved, not copied");
         assert!(!old.exists());
         let second = prepare(&options(data.path(), "other", 6666)).unwrap();
         assert!(!second.join("history.csv").exists(), "another server starts empty");
-        for dir in [&first, &second, &data.path().join("other:6666")] {
+        for dir in [&first.dir, &second, &data.path().join("other:6666")] {
             assert_eq!(fs::metadata(dir).unwrap().permissions().mode() & 0o777, DIR_MODE, "{dir:?}");
         }
     }
 
     #[test]
-    fn one_program_at_a_time_per_folder() {
+    fn a_folder_from_before_devices_becomes_the_first_devices() {
+        let data = tempfile::tempdir().unwrap();
+        let user = data.path().join("127.0.0.1:6666").join("ana");
+        fs::create_dir_all(&user).unwrap();
+        fs::write(user.join("history.csv"), "h\n").unwrap();
+        fs::write(user.join("outbox_tmp.csv"), "o\n").unwrap();
+        fs::write(user.join("server_id"), "abc\n").unwrap();
+        let mut options = options(data.path(), "127.0.0.1", 6666);
+        options.device = Some("Lab".into());
+        let folder = open(&options).unwrap();
+        assert_eq!(folder.dir, user.join("devices").join("lab"));
+        for (file, text) in [("history.csv", "h\n"), ("outbox_tmp.csv", "o\n"), ("server_id", "abc\n")] {
+            assert_eq!(fs::read_to_string(folder.dir.join(file)).unwrap(), text);
+            assert!(!user.join(file).exists(), "{file} moved");
+        }
+        // A second device starts empty, and nothing is converted twice.
+        options.device = Some("laptop".into());
+        let laptop = open(&options).unwrap();
+        assert!(!laptop.dir.join("history.csv").exists());
+    }
+
+    #[test]
+    fn a_default_device_is_kept_and_a_second_console_gets_a_second_one() {
         let data = tempfile::tempdir().unwrap();
         let options = options(data.path(), "127.0.0.1", 6666);
-        let dir = prepare(&options).unwrap();
-        let first = DirLock::acquire(&dir, &options).unwrap();
-        let err = DirLock::acquire(&dir, &options).err().unwrap().to_string();
-        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        let first = open(&options).unwrap();
+        let second = open(&options).unwrap();
+        assert_ne!(first.device, second.device, "the first one's folder is in use");
+        let user = options.user_dir();
+        assert_eq!(super::super::device::kept(&user), [first.device.clone(), second.device.clone()]);
+        // Both closed: the next start is the first device again, and a
+        // one-shot command finds no free device while both run.
+        let (first_name, second_name) = (first.device.clone(), second.device.clone());
+        assert!(open_existing(&options).unwrap().is_none());
+        drop((first, second));
+        let again = open(&options).unwrap();
+        assert_eq!(again.device, first_name);
+        assert_eq!(open_existing(&options).unwrap().unwrap().device, second_name);
+    }
+
+    #[test]
+    fn one_program_at_a_time_per_device_folder() {
+        let data = tempfile::tempdir().unwrap();
+        let mut options = options(data.path(), "127.0.0.1", 6666);
+        options.device = Some("lab".into());
+        let first = open(&options).unwrap();
+        let err = open(&options).err().unwrap().to_string();
+        assert!(err.contains(&format!("pid {}", std::process::id())) && err.contains("lab"), "{err}");
         drop(first);
-        assert!(DirLock::acquire(&dir, &options).is_ok());
+        assert!(open(&options).is_ok());
     }
 
     #[test]

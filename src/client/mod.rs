@@ -59,13 +59,18 @@
 //! }
 //! ```
 
+mod actions;
 pub mod connection;
 mod csv_file;
+pub mod device;
+mod devices;
 mod direct;
+pub mod fold;
 pub mod history;
 mod link;
 mod live;
 pub mod local;
+mod login;
 pub mod options;
 pub mod outbox;
 mod overview;
@@ -75,6 +80,7 @@ mod sender;
 pub mod server_id;
 pub mod split;
 pub mod tls;
+pub mod token;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,7 +103,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
 use crate::p2p::{P2p, Tokens};
-use crate::protocol::{Chat, Code, EventReply, State};
+use crate::protocol::{Chat, Code, State};
 use direct::announce;
 use link::Link;
 use receiver::ReceiverThread;
@@ -116,7 +122,14 @@ pub enum Notice {
     /// The same `(from, id)` never comes twice.
     Message(Message),
     /// You just wrote this message; it is in the outbox (`SENT`, `…`).
+    /// Or (protocol 1.2) you wrote it on another of your devices: a copy,
+    /// already in the local log, `RECEIVED` or further; its ticks follow
+    /// as [`Notice::State`], as for a message sent here.
     Sent(Message),
+    /// Protocol 1.2: you read `chat` up to the message `id` on another of
+    /// your devices (`READMARK`): its messages are read here too, and its
+    /// unread badge goes.
+    ReadElsewhere { chat: Chat, id: String },
     /// One of your messages moved to `state`. A `READ` covers every earlier
     /// message to the same user too.
     State { to: Chat, id: String, state: State },
@@ -135,6 +148,11 @@ pub enum Notice {
     /// or a room). Shown for [`TYPING_SHOWN`] at most, or until `from`'s
     /// next message in `chat` arrives.
     Typing { from: String, chat: Chat },
+    /// Protocol 1.2: `by` changed `room` (`#name`): a topic, a mode, a
+    /// kick, a mute … The room's text also holds it as a message from
+    /// `by`; this is for what a console shows beside it (the header, a
+    /// mute's end).
+    Moderation { room: String, by: String, change: crate::protocol::Change },
     /// The connection is lost (or the server was down at start); the
     /// client keeps trying. The text says why.
     Offline(String),
@@ -143,6 +161,10 @@ pub enum Notice {
     /// Another client logged in as you took over the receive port; this one
     /// receives nothing more (it can still send).
     Replaced,
+    /// Protocol 1.2: this device was unlinked (`UNLINK`, from another of
+    /// your devices): logged out for good, its token forgotten. Link it
+    /// again (`--pair`) or log in with the password.
+    Unlinked,
     /// A direct chat with `peer` is open (`incoming`: the peer opened it):
     /// your messages to `peer` now go straight to it, marked `[p2p]`.
     P2pOpened { peer: String, incoming: bool },
@@ -179,6 +201,9 @@ struct Shared {
     /// The tokens of the peers the server introduced (`P2P:<from>:<token>`
     /// events, put there by the receiver thread, used up by the P2P threads).
     tokens: Arc<Tokens>,
+    /// The secret in `options.password` is this device's token (see
+    /// [`token`]), not the password: a refusal means the device was unlinked.
+    uses_token: bool,
 }
 
 impl Shared {
@@ -186,25 +211,34 @@ impl Shared {
     /// who it is first, and settles the folder ([`Shared::meet`]) before
     /// the connection sends anything from the outbox.
     fn open(&self, port: Port) -> Result<Connection> {
-        let o = &self.options;
-        let mut conn = Connection::open_any(o, port, o.trace.clone(), &o.preferred)?;
-        conn.login(&o.user, &o.password, &Login::Existing)?;
-        match port {
-            Port::Send => {
-                self.meet(server_id::ask(&mut conn)?)?;
-                announce(&mut conn, self.p2p_port)?
-            }
-            // Protocol 1.1's and 1.2's events, please (`MEMBER`, `TYPING`);
-            // a server ignores a frame it does not know here, so a 1.1
-            // server takes the first and a version-1 server neither.
-            Port::Receive => {
-                for version in [EventReply::Version11, EventReply::Version12] {
-                    let hello = version.to_string();
-                    conn.write_frame(&hello, &hello)?;
-                }
-            }
+        let (mut conn, _) = login::open(&self.options, port).map_err(|e| self.refused(e))?;
+        if port == Port::Send {
+            self.meet(server_id::ask(&mut conn)?)?;
+            announce(&mut conn, self.p2p_port)?
         }
         Ok(conn)
+    }
+
+    /// A login refused for a token: the device was unlinked (from another
+    /// device, maybe while this one was offline). The token is forgotten,
+    /// the application told once ([`Notice::Unlinked`]).
+    fn refused(&self, e: Error) -> Error {
+        match &e {
+            Error::Refused { ko, .. } if ko.code == Code::AuthFailed && self.uses_token => {
+                self.unlinked();
+                e
+            }
+            _ => e,
+        }
+    }
+
+    /// This device is unlinked: its token forgotten, the application told
+    /// (once: the token is forgotten the first time).
+    fn unlinked(&self) {
+        self.link.replaced();
+        if token::forget(&self.folder.lock().dir) {
+            let _ = self.notices.send(Notice::Unlinked);
+        }
     }
 
     /// Hands notices to the application, given the log (locked by the
@@ -312,12 +346,15 @@ impl Client {
     /// The local folder is locked for as long as the client lives: a second
     /// client of the same user and server on the same data directory is
     /// refused ([`Error::Usage`], saying which program holds it).
-    pub fn connect(options: Options) -> Result<Client> {
+    pub fn connect(mut options: Options) -> Result<Client> {
         let mut folder = server_id::Folder::open(&options)?;
+        // The default device is the folder's: from now on it is named.
+        options.device = Some(folder.device.clone());
+        let uses_token = token::use_saved_or_pair(&mut options, &folder.dir)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
 
         let mut offline_because = None;
-        let mut send = match first_login(&options) {
+        let mut send = match first_login(&options, uses_token, &folder.dir) {
             Ok((conn, name, id)) => {
                 // Which server this is, before its files are opened: if
                 // the folder was another's, it goes aside now.
@@ -368,6 +405,7 @@ impl Client {
             notices: notices_tx,
             p2p_port,
             tokens: Arc::new(Tokens::default()),
+            uses_token,
         };
         let recv = match send {
             None => None,
@@ -416,6 +454,21 @@ impl Client {
     /// Your user name, as registered on the server.
     pub fn me(&self) -> &str {
         &self.shared.me
+    }
+
+    /// This device's name (`--device`, or the default the folder keeps).
+    pub fn device(&self) -> &str {
+        self.shared.options.device.as_deref().unwrap_or(crate::protocol::DEFAULT_DEVICE)
+    }
+
+    /// What ends a console when this device is unlinked ([`Notice::Unlinked`]).
+    pub fn unlinked_error(&self) -> Error {
+        Error::Usage(tr!(Msg::UnlinkedHere, device = self.device(), user = self.me()))
+    }
+
+    /// The folder of this device's local files.
+    pub fn folder(&self) -> std::path::PathBuf {
+        self.shared.folder.lock().dir.clone()
     }
 
     /// Everything that happens, in order: new messages, ticks, presence,
@@ -517,15 +570,27 @@ impl Drop for Client {
 
 /// The first login of [`Client::connect`] (a `REGISTER` if asked): the
 /// connection, the name as registered, and the server's id (`SERVER`;
-/// `None` from a version-1 server).
-fn first_login(options: &Options) -> Result<(Connection, String, Option<String>)> {
+/// `None` from a version-1 server). A refused token is forgotten, and the
+/// error says why (the device was unlinked).
+fn first_login(
+    options: &Options,
+    uses_token: bool,
+    dir: &std::path::Path,
+) -> Result<(Connection, String, Option<String>)> {
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open_any(o, Port::Send, trace, &o.preferred)?;
     let how = match &o.register {
         Some(email) => Login::Register { email: email.clone(), invite: o.invite.clone() },
         None => Login::Existing,
     };
-    let name = conn.login(&o.user, &o.password, &how)?;
+    let name = match login::as_device(&mut conn, o, &how) {
+        Err(Error::Refused { ko, .. }) if ko.code == Code::AuthFailed && uses_token => {
+            token::forget(dir);
+            let device = o.device.as_deref().unwrap_or_default();
+            return Err(Error::Usage(tr!(Msg::TokenRefused, user = o.user, device = device)));
+        }
+        other => other?,
+    };
     let id = server_id::ask(&mut conn)?;
     Ok((conn, name, id))
 }
@@ -573,6 +638,7 @@ mod tests {
             notices: tx,
             p2p_port: None,
             tokens: Arc::default(),
+            uses_token: false,
         };
         let out = Outgoing {
             ts: 1,

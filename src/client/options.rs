@@ -20,6 +20,16 @@ pub struct Options {
     /// `Some(email)`: create the account (`REGISTER`) on the first
     /// connection instead of logging in; the email may be empty.
     pub register: Option<String>,
+    /// Which device of the account this client is (protocol 1.2,
+    /// `LOGIN:<user>@<device>:…`): `--device`, or `None` for the default
+    /// one that the client's folder keeps ([`super::device`]); the client
+    /// fills it in when it opens its folder.
+    pub device: Option<String>,
+    /// `Some(code)`: link this device to the account with a code that
+    /// another device of it got (`LINK`), instead of the password:
+    /// `PAIR` gives a token, kept in the device's folder and used to log
+    /// in from then on.
+    pub pair: Option<String>,
     /// With `register`: the invite code to create the account with
     /// (`REDEEM`, for a server with `--registration invite`).
     pub invite: Option<String>,
@@ -63,6 +73,8 @@ impl Options {
             password: password.to_string(),
             register: None,
             invite: None,
+            device: None,
+            pair: None,
             server: "127.0.0.1".into(),
             send_port: DEFAULT_SEND_PORT,
             recv_port: DEFAULT_RECV_PORT,
@@ -88,6 +100,12 @@ impl Options {
         let first = self.endpoints().swap_remove(0);
         let server = server_folder(&first.host, first.send_port);
         self.data_dir.join(server).join(crate::protocol::names::fold(&self.user))
+    }
+
+    /// The folder of one device's files: `<user folder>/devices/<device>/`
+    /// (folded, as names are).
+    pub fn device_dir(&self, device: &str) -> PathBuf {
+        self.user_dir().join("devices").join(crate::protocol::names::fold(device))
     }
 }
 
@@ -224,6 +242,8 @@ impl fmt::Debug for Options {
             .field("user", &self.user)
             .field("password", &"***")
             .field("register", &self.register)
+            .field("device", &self.device)
+            .field("pair", &self.pair.as_ref().map(|_| "***"))
             .field("server", &self.server)
             .field("send_port", &self.send_port)
             .field("recv_port", &self.recv_port)

@@ -32,6 +32,7 @@ use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
+use crate::protocol::names::fold;
 use crate::protocol::{Bye, Chat, Event, EventReply, State};
 
 /// How often the thread looks at the stop channel while waiting for events.
@@ -41,8 +42,10 @@ const POLL: Duration = Duration::from_millis(200);
 enum End {
     /// The client is closing.
     Stopped,
-    /// Another client of the same user took over.
+    /// Another client of the same user (and device) took over.
     Replaced,
+    /// This device was unlinked (1.2, `BYE:UNLINKED`).
+    Unlinked,
     /// The connection broke; reconnect.
     Lost(Error),
 }
@@ -104,6 +107,14 @@ impl ReceiverThread {
                 End::Replaced => {
                     self.shared.link.replaced();
                     let _ = self.shared.notices.send(Notice::Replaced);
+                    return;
+                }
+                End::Unlinked => {
+                    self.shared.unlinked();
+                    if !self.shared.uses_token {
+                        // Logged in with the password: told all the same.
+                        let _ = self.shared.notices.send(Notice::Unlinked);
+                    }
                     return;
                 }
                 End::Lost(e) => {
@@ -203,10 +214,16 @@ impl ReceiverThread {
                     return None;
                 };
                 // A direct message is DELIVERED once it is here; a room message
-                // has no states beyond RECEIVED (protocol §5).
-                let state = if matches!(to, Chat::Room(_)) { State::Received } else { State::Delivered };
+                // has no states beyond RECEIVED (protocol §5). A copy of my
+                // own message, sent from another of my devices (1.2), is
+                // RECEIVED: its ticks come as STATUS, as for my sends here.
+                let copy = fold(&from) == fold(&self.shared.me);
+                let state = match (&to, copy) {
+                    (Chat::User(_), false) => State::Delivered,
+                    _ => State::Received,
+                };
                 let message = Message { from, to, id, ts, state, text, refused: None, p2p: false };
-                self.store_message(message, notices).map(|()| seq)
+                self.store_message(message, copy, notices).map(|()| seq)
             }
             Event::Status { seq, peer, id, state, ts } => {
                 self.store_status(&peer, &id, state, ts, notices).map(|()| seq)
@@ -224,14 +241,25 @@ impl ReceiverThread {
                 };
                 return push(notices, Notice::Typing { from, chat });
             }
-            // Another device's read (1.2): acknowledged; the clients'
-            // helper of issue 27 clears the badge from it.
-            Event::ReadMark { seq, .. } => Ok(seq),
+            Event::Moderation { room, by, change } => {
+                return push(notices, Notice::Moderation { room, by, change });
+            }
+            // Another of my devices read this chat (1.2).
+            Event::ReadMark { seq, chat, id, ts } => match Chat::parse(&chat) {
+                Ok(chat) => self.store_read_mark(chat, &id, ts, notices).map(|()| seq),
+                Err(_) => {
+                    log::warn!(
+                        "receive port: READMARK {seq} of a bad chat {chat:?}; acknowledged and dropped"
+                    );
+                    Ok(seq)
+                }
+            },
             Event::Ping => {
                 let pong = EventReply::Pong.to_string();
                 return conn.write_frame(&pong, &pong).err().map(End::Lost);
             }
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
+            Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),
             Event::Bye(reason) => return Some(End::Lost(Error::Bye(reason))),
             // `from` is about to dial our P2P port with this token: its
             // HELLO is checked against it (src/p2p/tokens.rs).
@@ -253,10 +281,21 @@ impl ReceiverThread {
         }
     }
 
-    fn store_message(&self, message: Message, notices: &mut Vec<Notice>) -> Result<()> {
+    /// Logs a message; `copy`: mine, sent from another device, told as
+    /// [`Notice::Sent`] (it shows as mine, and is never marked read).
+    fn store_message(&self, message: Message, copy: bool, notices: &mut Vec<Notice>) -> Result<()> {
         if self.shared.log.lock().add_received(message.clone(), &self.shared.me)? {
-            notices.push(Notice::Message(message));
+            notices.push(if copy { Notice::Sent(message) } else { Notice::Message(message) });
         }
+        Ok(())
+    }
+
+    /// `READMARK`: the messages to me in `chat` up to `id` are read here
+    /// too (the local log's unread counts), and the application clears
+    /// the chat's badge ([`Notice::ReadElsewhere`]).
+    fn store_read_mark(&self, chat: Chat, id: &str, ts: u64, notices: &mut Vec<Notice>) -> Result<()> {
+        self.shared.log.lock().read_mark(&self.shared.me, &chat, id, ts)?;
+        notices.push(Notice::ReadElsewhere { chat, id: id.to_string() });
         Ok(())
     }
 

@@ -90,9 +90,12 @@ pub struct Moved {
     pub restored: bool,
 }
 
-/// The user's folder for one server, locked for this program.
+/// The folder of one device of the user on one server, locked for this
+/// program.
 pub struct Folder {
     pub dir: PathBuf,
+    /// The device whose folder it is ([`super::device`]).
+    pub device: String,
     /// Held while the program uses the folder; replaced by the new folder's
     /// when the folder is moved aside.
     lock: DirLock,
@@ -102,12 +105,21 @@ pub struct Folder {
 }
 
 impl Folder {
-    /// The folder of `options`' user and server: created if new, locked.
+    /// The folder of `options`' user, server and device (see
+    /// [`local::open`]): created if new, locked.
     pub fn open(options: &Options) -> Result<Folder> {
-        let dir = local::prepare(options)?;
-        let lock = DirLock::acquire(&dir, options)?;
-        let files_of = recorded(&dir);
-        Ok(Folder { dir, lock, files_of })
+        Ok(Folder::from(local::open(options)?))
+    }
+
+    /// The folder of a device that exists and that no other program
+    /// uses, if there is one ([`local::open_existing`]).
+    pub fn open_existing(options: &Options) -> Result<Option<Folder>> {
+        Ok(local::open_existing(options)?.map(Folder::from))
+    }
+
+    fn from(found: local::DeviceFolder) -> Folder {
+        let files_of = recorded(&found.dir);
+        Folder { dir: found.dir, device: found.device, lock: found.lock, files_of }
     }
 
     /// The server reached says it is `id`: records it, or moves the folder
@@ -231,6 +243,7 @@ mod tests {
     fn options(data: &Path) -> Options {
         let mut options = Options::new("Ana", "pw");
         options.data_dir = data.to_path_buf();
+        options.device = Some("Lab".into());
         options
     }
 
@@ -255,7 +268,8 @@ mod tests {
 
         // Another server: the whole folder goes aside, with its outbox.
         let moved = folder.meet(&options, "second").unwrap().unwrap();
-        let aside = data.path().join("127.0.0.1:6666").join("ana@first");
+        let devices = data.path().join("127.0.0.1:6666").join("ana").join("devices");
+        let aside = devices.join("lab@first");
         assert_eq!(
             moved,
             Moved { server: "127.0.0.1:6666".into(), aside: aside.clone(), unsent: 1, restored: false }
@@ -272,7 +286,7 @@ mod tests {
         let moved = folder.meet(&options, "first").unwrap().unwrap();
         assert!(moved.restored && moved.unsent == 0, "{moved:?}");
         assert!(folder.dir.join("outbox_tmp.csv").is_file(), "the first server's outbox is back");
-        assert!(data.path().join("127.0.0.1:6666").join("ana@second").is_dir());
+        assert!(devices.join("lab@second").is_dir());
         assert!(!aside.exists());
     }
 
@@ -286,7 +300,7 @@ mod tests {
         fs::create_dir(&taken).unwrap();
         write(&taken, "keep", "x");
         let moved = folder.meet(&options, "b").unwrap().unwrap();
-        assert!(moved.aside.file_name().unwrap().to_str().unwrap().starts_with("ana@a-"), "{moved:?}");
+        assert!(moved.aside.file_name().unwrap().to_str().unwrap().starts_with("lab@a-"), "{moved:?}");
         assert_eq!(fs::read_to_string(taken.join("keep")).unwrap(), "x");
         write(&folder.dir, FILE, "not/an id\n");
         assert_eq!(recorded(&folder.dir), None);

@@ -122,6 +122,8 @@ pub enum Outcome {
 pub struct Applied {
     pub outcomes: Vec<Outcome>,
     pub deliveries: Vec<Delivery>,
+    /// Messages stored by this batch (resends not counted), for the metrics.
+    pub new_messages: u64,
 }
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
@@ -289,6 +291,7 @@ pub fn apply(
     w.dirs_read = w.dirs.clone();
 
     // 6. Every job, in order.
+    let mut new_messages = 0;
     for (i, job) in jobs.iter().enumerate() {
         let ts = tick();
         outcomes[i] = match job {
@@ -302,6 +305,7 @@ pub fn apply(
                         }
                         let sent = w.send(*from, &from_name, to, id, text, ts, &users, &room_ids)?;
                         recent.insert((*from, id.clone()), ts);
+                        new_messages += 1;
                         Ok(sent)
                     })
                     .collect();
@@ -338,7 +342,7 @@ pub fn apply(
 
     // 7. Write it all.
     super::writes::write(tx, &w)?;
-    Ok(Applied { outcomes, deliveries: w.deliveries })
+    Ok(Applied { outcomes, deliveries: w.deliveries, new_messages })
 }
 
 /// Creates an account, its inbox, and its membership of `#general`.

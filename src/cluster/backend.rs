@@ -11,10 +11,12 @@ use crossbeam_channel::Receiver;
 
 use super::committer::{Committer, Job};
 use super::db::{Db, OrKo};
+use super::moderation;
 use super::names::Names;
 use super::reads;
 use crate::protocol::names::fold;
-use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, InfoLine, Ko, RoomLine};
+use crate::store::moderation::{Moderated, Notice};
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
@@ -31,6 +33,35 @@ fn stopped() -> Ko {
 }
 
 impl PgBackend {
+    /// For each message, `Some(KO)` if its room refuses it now (1.2).
+    fn send_refusals(&self, from: UserId, msgs: &[Outgoing]) -> Result<Vec<Option<Ko>>, Ko> {
+        let rooms: Vec<&str> = msgs
+            .iter()
+            .filter_map(|(to, _, _)| match to {
+                Chat::Room(room) => Some(room.as_str()),
+                Chat::User(_) => None,
+            })
+            .collect();
+        if rooms.is_empty() {
+            return Ok(vec![None; msgs.len()]);
+        }
+        let name = {
+            let mut conn = self.db.get()?;
+            self.names.name(&mut *conn, from).or_ko("reading a user")?
+        };
+        let mut unique = rooms.clone();
+        unique.sort_by_key(|r| fold(r));
+        unique.dedup_by_key(|r| fold(r));
+        let refused = moderation::send_refusals(&self.db, from, &name, &unique)?;
+        Ok(msgs
+            .iter()
+            .map(|(to, _, _)| match to {
+                Chat::Room(room) => refused.get(&fold(room)).cloned(),
+                Chat::User(_) => None,
+            })
+            .collect())
+    }
+
     /// Submits a job and waits for its answer.
     fn run<T>(&self, job: Job, answer: Receiver<Result<T, Ko>>) -> Result<T, Ko> {
         if !self.committer.submit(job) {
@@ -75,23 +106,65 @@ impl Backend for PgBackend {
     }
 
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
+        // 1.2: messages to a room that refuses them now (+announce, a
+        // mute) are answered here; the rest go to the committer together.
+        let refused = match self.send_refusals(from, msgs) {
+            Ok(refused) => refused,
+            Err(ko) => return (vec![Err(ko); msgs.len()], DURABLE),
+        };
+        let allowed: Vec<Outgoing> =
+            msgs.iter().zip(&refused).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m.clone()).collect();
         let (done, answer) = crossbeam_channel::bounded(1);
-        if !self.committer.submit(Job::Send { from, msgs: msgs.to_vec(), done }) {
-            return (vec![Err(stopped()); msgs.len()], DURABLE);
-        }
-        (answer.recv().unwrap_or_else(|_| vec![Err(stopped()); msgs.len()]), DURABLE)
+        let sent = if allowed.is_empty() {
+            Vec::new()
+        } else if !self.committer.submit(Job::Send { from, msgs: allowed.clone(), done }) {
+            vec![Err(stopped()); allowed.len()]
+        } else {
+            answer.recv().unwrap_or_else(|_| vec![Err(stopped()); allowed.len()])
+        };
+        let mut sent = sent.into_iter();
+        let results = refused
+            .into_iter()
+            .map(|ko| match ko {
+                Some(ko) => Err(ko),
+                None => sent.next().unwrap_or_else(|| Err(stopped())),
+            })
+            .collect();
+        (results, DURABLE)
     }
 
     fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
         self.change(|done| Job::Read { user, chat: chat.clone(), id: id.into(), done })
     }
 
+    /// 1.2: a ban or an invite-only room may refuse it first; a new room
+    /// is owned by its joiner, and an invitation is used up.
     fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        self.change(|done| Job::Join { user, room: room.into(), done })
+        let name = {
+            let mut conn = self.db.get()?;
+            self.names.name(&mut *conn, user).or_ko("reading a user")?
+        };
+        let (refusal, new) = moderation::join_refusal(&self.db, user, &name, room)?;
+        // A JOIN of a room one is in changes nothing and is never refused.
+        if let Some(ko) = refusal
+            && !reads::room_members(&self.db, room)?.is_some_and(|(_, m)| m.iter().any(|&(u, _)| u == user))
+        {
+            return Err(ko);
+        }
+        let ticket = self.change(|done| Job::Join { user, room: room.into(), done })?;
+        moderation::joined(&self.db, user, room, new)?;
+        Ok(ticket)
     }
 
     fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        self.change(|done| Job::Leave { user, room: room.into(), done })
+        let ticket = self.change(|done| Job::Leave { user, room: room.into(), done })?;
+        moderation::left(&self.db, user, room)?;
+        Ok(ticket)
+    }
+
+    /// 1.2 `DELETE`: the rows rewritten before the `OK` (`cluster::erase`).
+    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
+        super::erase::erase(&self.db, author, chat, id)
     }
 
     fn ack(&self, user: UserId, seq: u64) {
@@ -154,6 +227,74 @@ impl Backend for PgBackend {
     /// Read at each `SERVER` (once per client connection), not at start:
     /// `wachat migrate` replaces the id a new database was given with the
     /// single server's, and nodes already running must answer the new one.
+    /// 1.2: the change in one transaction (`moderation.rs`), then its
+    /// notice and a removed member's `LEAVE` through the committer.
+    fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
+        let by_name = {
+            let mut conn = self.db.get()?;
+            self.names.name(&mut *conn, by).or_ko("reading a user")?
+        };
+        let target = match change.target() {
+            Some(t) => {
+                let mut conn = self.db.get()?;
+                let found = self.names.find(&mut *conn, t).or_ko("reading a user")?;
+                Some(found.ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {t}")))?)
+            }
+            None => None,
+        };
+        let target_ref = target.as_ref().map(|(id, name)| (*id, &**name));
+        let done = moderation::change(&self.db, (by, &by_name), target_ref, room, change)?;
+        let moderated = |tell| Moderated {
+            room: done.room.clone(),
+            by: by_name.clone(),
+            changed: done.changed,
+            tell,
+            ticket: DURABLE,
+        };
+        if !done.changed {
+            return Ok(moderated(Vec::new()));
+        }
+        let [by_in, target_in] = done.member;
+        let to = match (change, &target) {
+            (Change::Invited(_), Some((id, name))) if *id != by => Some(Chat::User(name.to_string())),
+            (Change::Invited(_), _) => None,
+            _ if by_in => Some(Chat::registered(&done.room)),
+            _ => None,
+        };
+        if let Some(to) = to {
+            let (mut results, _) = self.send(by, &[(to, notice.id.clone(), notice.text.clone())]);
+            if let Some(Err(ko)) = results.pop() {
+                log::warn!("cluster: the notice of a change to {}: {}", done.room, ko.reason);
+            }
+        }
+        let mut tell = done.members.clone();
+        if let Some((id, _)) = target {
+            if matches!(change, Change::Kicked(_) | Change::Banned(..)) && target_in {
+                self.leave(id, room)?;
+                tell.retain(|&m| m != id);
+            }
+            if !tell.contains(&id) {
+                tell.push(id);
+            }
+        }
+        Ok(moderated(tell))
+    }
+
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+        let name = {
+            let mut conn = self.db.get()?;
+            self.names.name(&mut *conn, user).or_ko("reading a user")?
+        };
+        moderation::info(&self.db, user, &name, room)
+    }
+
+    fn is_room_admin(&self, user: UserId, room: &str) -> bool {
+        let name =
+            self.db.get().and_then(|mut conn| self.names.name(&mut *conn, user).or_ko("reading a user"));
+        let admin = name.and_then(|name| moderation::is_admin(&self.db, user, &name, room));
+        Self::or_log(admin, "reading a room's rules", false)
+    }
+
     fn server_id(&self) -> Result<String, Ko> {
         let mut conn = self.db.get()?;
         let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;

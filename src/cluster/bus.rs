@@ -36,7 +36,8 @@ pub struct Incoming {
 }
 
 enum Command {
-    Publish(String, Vec<u8>),
+    /// Subject, payload, and when it was asked for (the metrics' NATS publish lag).
+    Publish(String, Vec<u8>, std::time::Instant),
     /// A request and where to hand its answer (`None`: no answer in time).
     Request(String, Vec<u8>, Sender<Option<Vec<u8>>>),
 }
@@ -129,10 +130,12 @@ impl Bus {
                     }
                     while let Some(command) = queue.recv().await {
                         match command {
-                            Command::Publish(subject, payload) => {
+                            Command::Publish(subject, payload, asked) => {
                                 if let Err(e) = bridge.publish(subject, payload.into()).await {
                                     log::debug!("cluster: NATS: publish: {e}");
                                 }
+                                let lag = asked.elapsed().as_secs_f64();
+                                crate::metrics::get().nats_publish_lag.observe(lag);
                             }
                             Command::Request(subject, payload, answer) => {
                                 let bridge = bridge.clone();
@@ -169,7 +172,9 @@ impl Bus {
             return false;
         }
         match &*self.commands.lock() {
-            Some(commands) => commands.send(Command::Publish(subject, payload)).is_ok(),
+            Some(commands) => {
+                commands.send(Command::Publish(subject, payload, std::time::Instant::now())).is_ok()
+            }
             None => false,
         }
     }

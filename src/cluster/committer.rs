@@ -216,11 +216,15 @@ fn commit_batch(
     let mut tries = 0;
     let result = loop {
         tries += 1;
+        let began = std::time::Instant::now();
         let attempt = conn.transaction().and_then(|mut tx| {
             let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock)?;
             tx.commit()?;
             Ok(applied)
         });
+        let metrics = crate::metrics::get();
+        metrics.pg_transaction.observe(began.elapsed().as_secs_f64());
+        metrics.batch_records.observe(batch.len() as f64);
         match attempt {
             Err(e) if tries < 3 && is_retryable(&e) => {
                 log::info!("cluster: batch retried ({e})");
@@ -230,6 +234,7 @@ fn commit_batch(
     };
     match result {
         Ok(applied) => {
+            crate::metrics::get().messages.inc_by(applied.new_messages);
             for (job, outcome) in batch.into_iter().zip(applied.outcomes) {
                 if let Outcome::Account(Ok(account)) = &outcome {
                     names.learn(account.id, &account.name);

@@ -58,6 +58,7 @@ impl Feeder {
             }
             outlet.push_events(events);
         }
+        crate::router::count_deliveries(events.iter().map(|(_, e)| *e));
     }
 
     /// Sends `user` its events after `after` up to `upto`, from the database.
@@ -77,6 +78,7 @@ impl Feeder {
             let Some(&(last, _)) = events.last() else { return };
             let borrowed: Vec<(u64, &Pushed)> = events.iter().map(|(seq, e)| (*seq, e)).collect();
             outlet.push_events(&borrowed);
+            crate::metrics::get().gap_refills.inc_by(borrowed.len() as u64);
             after = last;
         }
     }

@@ -499,6 +499,7 @@ impl Nodes for Node {
             // Unstored events from one user to others: an `R` notice to the
             // node that holds each recipient's session.
             Event::Typing { .. }
+            | Event::Moderation { .. }
             | Event::Joined { .. }
             | Event::Left { .. }
             | Event::Member { .. }

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("001_initial", include_str!("migrations/001_initial.sql")),
     ("002_server_id", include_str!("migrations/002_server_id.sql")),
     ("003_runs", include_str!("migrations/003_runs.sql")),
+    ("004_moderation", include_str!("migrations/004_moderation.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

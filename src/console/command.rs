@@ -41,9 +41,19 @@ pub enum Command {
     P2p(String),
     /// `/hangup [user]`: end a direct chat; `None`: the open chat's.
     HangUp(Option<String>),
+    /// `/devices`: this account's devices (protocol 1.2).
+    Devices,
+    /// `/unlink <device>`: log a device out for good.
+    Unlink(String),
+    /// `/link`: a code to link a new device with.
+    Link,
     Help,
+    /// 1.2: `/topic`, `/mode`, `/kick`, `/roominfo` … (see `console::moderation`).
+    Moderation(super::moderation::ModCommand),
     /// `/quit`, `/salir`, `/sair`, `@salir`.
     Quit,
+    /// 1.2: `/reply`, `/edit`, `/delete`, `/react`, `/search` (`console::actions`).
+    Action(super::actions::MessageAction),
 }
 
 /// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
@@ -115,7 +125,20 @@ impl Parser {
                 "" => Ok(Command::HangUp(None)),
                 _ => Ok(Command::HangUp(Some(self.user(one_word(Msg::UsageHangUp)?)?))),
             },
+            "reply" | "edit" | "delete" | "react" | "search" => {
+                super::actions::parse(lang, word, args).expect("one of its words")
+            }
+            "devices" => no_args(Command::Devices),
+            "unlink" => {
+                let device = one_word(Msg::UsageUnlink)?;
+                crate::client::device::check(lang, device)?;
+                Ok(Command::Unlink(device.to_string()))
+            }
+            "link" => no_args(Command::Link),
             "help" => Ok(Command::Help),
+            word if super::moderation::WORDS.contains(&word) => {
+                super::moderation::parse(lang, word, args).map(Command::Moderation)
+            }
             "quit" | "salir" | "sair" => Ok(Command::Quit),
             "" => Err(tr!(in lang; Msg::NothingAfterSlash)),
             other => Err(tr!(in lang; Msg::UnknownCommand, command = format!("/{other}"))),
@@ -200,6 +223,9 @@ mod tests {
         assert_eq!(ok("/p2p bob"), Command::P2p("bob".into()));
         assert_eq!(ok("/hangup"), Command::HangUp(None));
         assert_eq!(ok("/hangup bob"), Command::HangUp(Some("bob".into())));
+        assert_eq!(ok("/devices"), Command::Devices);
+        assert_eq!(ok("/unlink old-laptop"), Command::Unlink("old-laptop".into()));
+        assert_eq!(ok("/link"), Command::Link);
         assert_eq!(ok("/help"), Command::Help);
         for quit in ["/quit", "/salir", "/sair", "@salir"] {
             assert_eq!(ok(quit), Command::Quit);
@@ -226,6 +252,9 @@ mod tests {
         assert!(err("/p2p #general").contains("not a room"));
         assert_eq!(err("/hangup bob ana"), "usage: /hangup [user]");
         assert_eq!(err("/"), "a command follows the /: try /help");
+        assert_eq!(err("/unlink"), "usage: /unlink <device>");
+        assert!(err("/unlink a@b").contains("bad device name"), "{}", err("/unlink a@b"));
+        assert_eq!(err("/link now"), "/link takes no arguments");
     }
 
     #[test]

@@ -31,8 +31,11 @@
 //! the console's `lang`, and goes through [`view::Printer::line`], which
 //! shows control characters from the network as harmless text.
 
+pub mod actions;
 pub mod command;
+mod devices;
 pub mod input;
+pub mod moderation;
 pub mod session;
 pub mod view;
 
@@ -133,8 +136,9 @@ impl Console<'_> {
         let me = self.client.me();
         let lang = self.lang;
         match self.client.is_online() {
-            true => self.say(&tr!(in lang; Msg::Connected, server = server, me = me)),
-            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me)),
+            true => self
+                .say(&tr!(in lang; Msg::Connected, server = server, me = me, device = self.client.device())),
+            false => self.say(&tr!(in lang; Msg::WorkingOffline, me = me, device = self.client.device())),
         }
         let waiting = self.client.pending_at_start();
         if waiting > 0 {
@@ -150,6 +154,10 @@ impl Console<'_> {
                 recv(self.client.events()) -> notice => match notice {
                     Ok(Notice::Replaced) => {
                         let _ = stop.send(Error::Replaced { user: self.client.me().to_string() });
+                        return;
+                    }
+                    Ok(Notice::Unlinked) => {
+                        let _ = stop.send(self.client.unlinked_error());
                         return;
                     }
                     Ok(notice) => self.show(&notice),
@@ -170,6 +178,8 @@ impl Console<'_> {
             }
             // Said for the open chat only: elsewhere it is noise.
             Notice::Typing { chat, .. } if !self.session.is_open(chat) => return,
+            // The local log has it read already (`/chats` counts no more).
+            Notice::ReadElsewhere { .. } => return,
             Notice::Typing { chat, .. } => {
                 let (now, key) = (now_ms(), fold(&chat.to_string()));
                 let mut typing = self.typing.lock();
@@ -179,6 +189,8 @@ impl Console<'_> {
                     return; // still the same burst
                 }
             }
+            // Only a change about me: the room's text tells the rest.
+            Notice::Moderation { room, by, change } if view::notice_is_empty(room, by, change, me) => return,
             // Before the line is printed, which redraws the prompt.
             Notice::P2pClosed { peer, .. } => {
                 if let Some(prompt) = &*self.prompt.lock()
@@ -189,7 +201,13 @@ impl Console<'_> {
             }
             _ => {}
         }
-        self.say(&view::notice(self.lang, me, notice, |id| self.client.local_message(me, id)));
+        let line = view::notice(self.lang, me, notice, |id| self.client.local_message(me, id));
+        // 1.2: a message's number on screen, for /reply, /edit, /delete, /react.
+        let line = match notice {
+            Notice::Message(m) | Notice::Sent(m) => actions::numbered(&self.session.screen, &line, m),
+            _ => line,
+        };
+        self.say(&line);
         // A direct message has no READ: the server never heard of it.
         if let Notice::Message(m) = notice
             && !m.p2p
@@ -293,8 +311,15 @@ impl Output for Console<'_> {
             0 => self.say(&tr!(in lang; Msg::ChatEmpty, chat = title, source = source)),
             len => self.say(&tr!(in lang; Msg::ChatLast, chat = title, n = len, source = source)),
         }
-        for line in view::listing(lang, self.client.me(), messages, now) {
-            self.say(&line);
+        let mut day = None;
+        for m in messages {
+            let t = local_time(m.ts);
+            if !day.as_ref().is_some_and(|d: &crate::display::LocalTime| d.same_day(&t)) {
+                self.say(&view::date_line(lang, &t, now));
+            }
+            day = Some(t);
+            let line = view::whole_message(lang, self.client.me(), m);
+            self.say(&actions::numbered(&self.session.screen, &line, m));
         }
         if let Some(last) = messages.last() {
             *self.day.lock() = local_time(last.ts);

@@ -60,6 +60,8 @@ pub struct Session<'a> {
     pub client: &'a Client,
     /// The chat plain text goes to; also the one whose messages get `READ`.
     open: Mutex<Option<Chat>>,
+    /// 1.2: which message each number on screen is (`console::actions`).
+    pub screen: super::actions::Screen,
 }
 
 /// Messages `/chat` shows.
@@ -79,7 +81,7 @@ fn too_many_parts(lang: Lang, text: &str) -> String {
 
 impl<'a> Session<'a> {
     pub fn new(lang: Lang, client: &'a Client) -> Session<'a> {
-        Session { lang, client, open: Mutex::new(None) }
+        Session { lang, client, open: Mutex::new(None), screen: Default::default() }
     }
 
     /// The open chat.
@@ -116,6 +118,7 @@ impl<'a> Session<'a> {
         let lang = self.lang;
         match command {
             Command::Nothing | Command::Quit | Command::Help => {}
+            Command::Action(action) => self.act_on_message(action, out)?,
             Command::Say(text) => {
                 let open = self.open_chat();
                 let chat = open.ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoChatOpenToSay)))?;
@@ -144,6 +147,7 @@ impl<'a> Session<'a> {
                 out.line(&tr!(in lang; Msg::JoinedRoom, room = room));
             }
             Command::Leave(room) => self.leave(room, out)?,
+            Command::Moderation(command) => self.moderate(command, out)?,
             Command::P2p(user) => self.p2p(&user, out)?,
             Command::HangUp(user) => {
                 let user = match (user, self.open_chat()) {
@@ -155,6 +159,9 @@ impl<'a> Session<'a> {
                     return Err(Error::Usage(tr!(in lang; Msg::NoDirectChatOpen, user = user)));
                 }
             }
+            Command::Devices => self.devices(out)?,
+            Command::Unlink(device) => self.unlink(&device, out)?,
+            Command::Link => self.link(out)?,
         }
         Ok(())
     }
@@ -207,7 +214,8 @@ impl<'a> Session<'a> {
             room => (room, None),
         };
         let conversation = self.client.conversation(&chat, n)?;
-        let messages = conversation.messages;
+        // 1.2: edits, deletions and reactions folded into their messages.
+        let messages = crate::client::fold::fold(conversation.messages);
         // A room as spelled by its creator, as its messages say.
         let chat = match chat {
             Chat::Room(_) => {
@@ -308,6 +316,25 @@ impl<'a> Session<'a> {
             n => tr!(in lang; Msg::MembersOf, room = room, n = n),
         });
         self.presence_lines(&members, out);
+        Ok(())
+    }
+
+    /// A moderation command (1.2) on its room, or the open one.
+    fn moderate(&self, command: super::moderation::ModCommand, out: &dyn Output) -> Result<()> {
+        use super::moderation::ModCommand;
+        let named = match &command {
+            ModCommand::Act { room, .. } | ModCommand::Info(room) => room.clone(),
+        };
+        let room = match (named, self.open_chat()) {
+            (Some(room), _) => room,
+            (None, Some(chat @ Chat::Room(_))) => chat.to_string(),
+            (None, _) => {
+                return Err(Error::Usage(crate::i18n::moderation::Msg::NoRoomOpen.text(self.lang).into()));
+            }
+        };
+        for line in super::moderation::act(self.lang, self.client, &room, command)? {
+            out.line(&line);
+        }
         Ok(())
     }
 

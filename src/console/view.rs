@@ -146,9 +146,14 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
             format!("[#{room}] {}", tr!(in lang; Msg::Typing, user = from))
         }
         Notice::Typing { from, .. } => tr!(in lang; Msg::Typing, user = from),
+        Notice::Moderation { room, by, change } => {
+            super::moderation::line(lang, me, room, by, change).unwrap_or_default()
+        }
         Notice::Offline(why) => tr!(in lang; Msg::Offline, why = why),
         Notice::Online => tr!(in lang; Msg::BackOnline),
         Notice::Replaced => tr!(in lang; Msg::Replaced),
+        Notice::ReadElsewhere { chat, .. } => tr!(in lang; Msg::ReadElsewhere, chat = chat),
+        Notice::Unlinked => tr!(in lang; crate::i18n::client::Msg::UnlinkedHere, device = "", user = me),
         Notice::ServerChanged(moved) => crate::client::server_id::changed_text(lang, moved),
         Notice::P2pOpened { peer, incoming: true } => tr!(in lang; Msg::P2pOpenedByPeer, peer = peer),
         Notice::P2pOpened { peer, incoming: false } => tr!(in lang; Msg::P2pOpened, peer = peer),
@@ -282,6 +287,12 @@ pub fn chat_line(lang: Lang, me: &str, c: &ChatSummary, direct: bool, now_ms: u6
         line.push_str(&format!("  {}  {who}: {}", when(lang, m.ts, now_ms), excerpt(&m.text.unescaped())));
     }
     line
+}
+
+/// True if a moderation notice says nothing to `me` (it is about someone
+/// else: the room's text says it).
+pub fn notice_is_empty(room: &str, by: &str, change: &crate::protocol::Change, me: &str) -> bool {
+    super::moderation::line(Lang::En, me, room, by, change).is_none()
 }
 
 #[cfg(test)]

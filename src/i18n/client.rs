@@ -44,6 +44,12 @@ catalogue! {
         pt: "lento demais, o servidor parou de esperar",
     },
     KoInternal { en: "an error on the server", es: "un error en el servidor", pt: "um erro no servidor" },
+    KoFull {
+        en: "no room left on the server for that",
+        es: "no queda espacio en el servidor para eso",
+        pt: "não há mais espaço no servidor para isso",
+    },
+    KoForbidden { en: "not allowed in that room", es: "no permitido en esa sala", pt: "não permitido nessa sala" },
     KoTooManyDevices {
         en: "too many devices online",
         es: "demasiados dispositivos conectados",
@@ -95,6 +101,14 @@ catalogue! {
     ReqRead { en: "read", es: "marcar como leído", pt: "marcar como lido" },
     ReqDirectChat { en: "direct chat with {user}", es: "chat directo con {user}", pt: "chat direto com {user}" },
     ReqLookUp { en: "look up {user}", es: "buscar a {user}", pt: "procurar {user}" },
+    ReqDevices { en: "devices", es: "dispositivos", pt: "dispositivos" },
+    ReqUnlink { en: "unlink {device}", es: "desvincular {device}", pt: "desvincular {device}" },
+    ReqLink { en: "link a device", es: "vincular un dispositivo", pt: "vincular um dispositivo" },
+    ReqPair {
+        en: "link {user}'s device {device}",
+        es: "vincular el dispositivo {device} de {user}",
+        pt: "vincular o dispositivo {device} de {user}",
+    },
     ReqMembers { en: "members of {room}", es: "miembros de {room}", pt: "membros de {room}" },
 
     // ── Connections to the server ────────────────────────────────────────
@@ -272,6 +286,35 @@ catalogue! {
         pt: "já há outro wachat{who} rodando como {user} em {server} (seus arquivos: {dir}); feche-o primeiro",
     },
 
+    /// A login with this device's token refused: it was unlinked.
+    TokenRefused {
+        en: "the device {device} is no longer linked to {user} (unlinked from another device?); its token is forgotten: log in with the password, or link it again with --pair CODE (/link on a device that is logged in)",
+        es: "el dispositivo {device} ya no está vinculado a {user} (¿desvinculado desde otro dispositivo?); se olvidó su token: inicia sesión con la contraseña, o vincúlalo de nuevo con --pair CÓDIGO (/link en un dispositivo con la sesión iniciada)",
+        pt: "o dispositivo {device} não está mais vinculado a {user} (desvinculado de outro dispositivo?); seu token foi esquecido: entre com a senha, ou vincule-o de novo com --pair CÓDIGO (/link em um dispositivo conectado)",
+    },
+    /// `BYE:UNLINKED` reached this device.
+    UnlinkedHere {
+        en: "this device ({device}) was unlinked from {user}'s other devices: it is logged out; log in with the password, or link it again with --pair CODE",
+        es: "este dispositivo ({device}) se desvinculó desde otro dispositivo de {user}: se cerró su sesión; inicia sesión con la contraseña, o vincúlalo de nuevo con --pair CÓDIGO",
+        pt: "este dispositivo ({device}) foi desvinculado de outro dispositivo de {user}: a sessão foi encerrada; entre com a senha, ou vincule-o de novo com --pair CÓDIGO",
+    },
+    Paired {
+        en: "the device {device} is linked: it logs in with its own token from now on, never with the password",
+        es: "el dispositivo {device} está vinculado: desde ahora inicia sesión con su propio token, nunca con la contraseña",
+        pt: "o dispositivo {device} está vinculado: de agora em diante entra com seu próprio token, nunca com a senha",
+    },
+    /// The folder of a user from before devices became this device's.
+    ConvertedFolder {
+        en: "moved the local files of {dir} (from before folders per device) to {new}: they are the device {device}'s from now on",
+        es: "los archivos locales de {dir} (de antes de las carpetas por dispositivo) se movieron a {new}: desde ahora son del dispositivo {device}",
+        pt: "os arquivos locais de {dir} (de antes das pastas por dispositivo) foram movidos para {new}: de agora em diante são do dispositivo {device}",
+    },
+    /// `who` is empty or ` (pid 4242)`.
+    DeviceInUse {
+        en: "another wachat{who} is already running as {user} on {server} with the device {device} (its files: {dir}); close it first, or start this one with another --device",
+        es: "ya hay otro wachat{who} en marcha como {user} en {server} con el dispositivo {device} (sus archivos: {dir}); ciérralo primero, o inicia este con otro --device",
+        pt: "já há outro wachat{who} rodando como {user} em {server} com o dispositivo {device} (seus arquivos: {dir}); feche-o primeiro, ou inicie este com outro --device",
+    },
     /// A folder that recorded no server yet is this one's from now on.
     FolderOfServer {
         en: "{dir}: the local files of the server {id} from now on",
@@ -393,6 +436,11 @@ catalogue! {
         es: "{char} no se permite en un nombre (solo A-Z a-z 0-9 _ . -)",
         pt: "{char} não é permitido em um nome (só A-Z a-z 0-9 _ . -)",
     },
+    BadDeviceName {
+        en: "bad device name: {why}",
+        es: "nombre de dispositivo no válido: {why}",
+        pt: "nome de dispositivo inválido: {why}",
+    },
     BadUserName { en: "bad user name: {why}", es: "nombre de usuario no válido: {why}", pt: "nome de usuário inválido: {why}" },
     BadRoomName { en: "bad room name: {why}", es: "nombre de sala no válido: {why}", pt: "nome de sala inválido: {why}" },
     RoomNeedsHash {
@@ -429,6 +477,8 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::Busy => Msg::KoBusy,
         Code::Timeout => Msg::KoTimeout,
         Code::Internal => Msg::KoInternal,
+        Code::Full => Msg::KoFull,
+        Code::Forbidden => Msg::KoForbidden,
         Code::TooManyDevices => Msg::KoTooManyDevices,
         Code::UnknownDevice => Msg::KoUnknownDevice,
     };

@@ -94,10 +94,27 @@ catalogue! {
         es: "(eliminada)",
         pt: "(removida)",
     },
+    /// `wachat users list`: what an account's messages take (`--user-quota`).
+    StoredMark {
+        en: "{size} stored",
+        es: "{size} guardados",
+        pt: "{size} armazenados",
+    },
     Removed {
         en: "removed {name}: it can no longer log in; its messages stay",
         es: "cuenta {name} eliminada: ya no puede iniciar sesión; sus mensajes se conservan",
         pt: "conta {name} removida: não pode mais entrar; suas mensagens ficam",
+    },
+    /// `wachat users admin NAME` (1.2).
+    AdminGranted {
+        en: "{name} is a server admin: it moderates every room",
+        es: "{name} es administrador del servidor: modera todas las salas",
+        pt: "{name} é administrador do servidor: modera todas as salas",
+    },
+    AdminRemoved {
+        en: "{name} is no longer a server admin",
+        es: "{name} ya no es administrador del servidor",
+        pt: "{name} não é mais administrador do servidor",
     },
     PasswordSet {
         en: "new password set for {name}{shown}",

@@ -10,15 +10,21 @@ catalogue! {
     // ── Starting and ending ──────────────────────────────────────────────
     /// The first line when the server answered.
     Connected {
-        en: "connected to {server} as {me}; type /help for the commands",
-        es: "conectado a {server} como {me}; escribe /help para ver los comandos",
-        pt: "conectado a {server} como {me}; digite /help para ver os comandos",
+        en: "connected to {server} as {me} (this device: {device}); type /help for the commands",
+        es: "conectado a {server} como {me} (este dispositivo: {device}); escribe /help para ver los comandos",
+        pt: "conectado a {server} como {me} (este dispositivo: {device}); digite /help para ver os comandos",
     },
     /// The first line when the server could not be reached.
+    /// A READMARK: the chat was read on another of your devices.
+    ReadElsewhere {
+        en: "{chat}: read on another of your devices",
+        es: "{chat}: leído en otro de tus dispositivos",
+        pt: "{chat}: lido em outro dos seus dispositivos",
+    },
     WorkingOffline {
-        en: "working offline as {me}; type /help for the commands",
-        es: "trabajando sin conexión como {me}; escribe /help para ver los comandos",
-        pt: "trabalhando sem conexão como {me}; digite /help para ver os comandos",
+        en: "working offline as {me} (this device: {device}); type /help for the commands",
+        es: "trabajando sin conexión como {me} (este dispositivo: {device}); escribe /help para ver los comandos",
+        pt: "trabalhando sem conexão como {me} (este dispositivo: {device}); digite /help para ver os comandos",
     },
     OutboxFromLastTime {
         en: "{n} message(s) from last time wait in the outbox",
@@ -343,6 +349,40 @@ catalogue! {
         es: "/hangup [usuario]",
         pt: "/hangup [usuário]",
     },
+    UsageUnlink { en: "/unlink <device>", es: "/unlink <dispositivo>", pt: "/unlink <dispositivo>" },
+    /// `/devices`: the heading.
+    DevicesOf {
+        en: "{n} device(s) of {user}:",
+        es: "{n} dispositivo(s) de {user}:",
+        pt: "{n} dispositivo(s) de {user}:",
+    },
+    /// One device of `/devices`: `presence` is "online" or "last seen …".
+    DeviceLine {
+        en: "  {device}{here}: {presence}, from {address}",
+        es: "  {device}{here}: {presence}, desde {address}",
+        pt: "  {device}{here}: {presence}, de {address}",
+    },
+    ThisDevice { en: " (this one)", es: " (este)", pt: " (este)" },
+    DevicesUnknownServer {
+        en: "(this server has no devices: it speaks a protocol older than 1.2)",
+        es: "(este servidor no tiene dispositivos: habla un protocolo anterior a 1.2)",
+        pt: "(este servidor não tem dispositivos: fala um protocolo anterior ao 1.2)",
+    },
+    UnlinkedDevice {
+        en: "{device} is unlinked: logged out for good, its link no longer works",
+        es: "{device} está desvinculado: su sesión se cerró para siempre y su vínculo ya no sirve",
+        pt: "{device} está desvinculado: a sessão foi encerrada para sempre e o vínculo não serve mais",
+    },
+    UnlinkThisDevice {
+        en: "{device} is this device: to leave, /quit (to unlink it, do it from another device)",
+        es: "{device} es este dispositivo: para salir, /quit (para desvincularlo, hazlo desde otro dispositivo)",
+        pt: "{device} é este dispositivo: para sair, /quit (para desvinculá-lo, faça isso de outro dispositivo)",
+    },
+    LinkCode {
+        en: "link code: {code} (valid {minutes} minutes, once). On the new device: wachat connect --user {user} --pair {code}, or \"link with a code\" in the browser",
+        es: "código de vínculo: {code} (válido {minutes} minutos, una vez). En el dispositivo nuevo: wachat connect --user {user} --pair {code}, o \"vincular con un código\" en el navegador",
+        pt: "código de vínculo: {code} (válido por {minutes} minutos, uma vez). No dispositivo novo: wachat connect --user {user} --pair {code}, ou \"vincular com um código\" no navegador",
+    },
     TakesNoArguments {
         en: "{command} takes no arguments",
         es: "{command} no lleva argumentos",
@@ -430,6 +470,9 @@ commands:
   /leave [#room]          leave a room (default: the open one)
   /rooms                  the rooms you are in
   /members [#room]        who is in a room, online or last seen (default: the open one)
+  /devices                your devices (this account logged in elsewhere), online or last seen
+  /unlink <device>        log a device out for good (a lost laptop): its link stops working
+  /link                   a one-time code to link a new device without typing the password there
   /help                   this help
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
@@ -449,6 +492,9 @@ comandos:
   /leave [#sala]          salir de una sala (por defecto: la abierta)
   /rooms                  las salas en las que estás
   /members [#sala]        quién está en una sala, en línea o visto por última vez (por defecto: la abierta)
+  /devices                tus dispositivos (esta cuenta con la sesión iniciada en otro sitio), en línea o vistos
+  /unlink <dispositivo>   cerrar la sesión de un dispositivo para siempre (un portátil perdido)
+  /link                   un código de un solo uso para vincular un dispositivo nuevo sin escribir allí la contraseña
   /help                   esta ayuda
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
@@ -468,6 +514,9 @@ comandos:
   /leave [#sala]          sair de uma sala (padrão: a aberta)
   /rooms                  as salas em que você está
   /members [#sala]        quem está em uma sala, online ou visto por último (padrão: a aberta)
+  /devices                seus dispositivos (esta conta conectada em outro lugar), online ou vistos por último
+  /unlink <dispositivo>   encerrar para sempre a sessão de um dispositivo (um notebook perdido)
+  /link                   um código de uso único para vincular um dispositivo novo sem digitar a senha nele
   /help                   esta ajuda
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.

@@ -41,10 +41,12 @@
 //! without touching the process-wide one. `wachat serve` never calls
 //! [`set`]: the server speaks English whatever the locale.
 
+pub mod actions;
 pub mod client;
 pub mod commands;
 pub mod console;
 pub mod demo;
+pub mod moderation;
 pub mod tui;
 
 use std::fmt::{self, Display};
@@ -275,6 +277,7 @@ pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
     all.extend(commands::Msg::ALL.iter().map(|m| area("commands", m, m.texts())));
     all.extend(demo::Msg::ALL.iter().map(|m| area("demo", m, m.texts())));
     all.extend(tui::Msg::ALL.iter().map(|m| area("tui", m, m.texts())));
+    all.extend(actions::Msg::ALL.iter().map(|m| area("actions", m, m.texts())));
     all
 }
 

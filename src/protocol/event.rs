@@ -14,6 +14,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::moderation::{Change, EVENT_WORDS};
 use super::{Text, split_fields};
 
 /// The states of a message, in the only order they may move (protocol §6).
@@ -118,6 +119,10 @@ pub enum Event {
     /// 1.2: `TYPING:<from>:<to>`: `from` is typing to `to` (you, or a
     /// `#room` you are in). Ephemeral: no sequence number, never stored.
     Typing { from: String, to: String },
+    /// 1.2: `KICKED:<#room>:<by>:<user>`, `TOPIC:<#room>:<by>:<text>`, …:
+    /// `by` changed `room` (see [`moderation`](super::moderation)).
+    /// Ephemeral: the room's text also holds it as a message from `by`.
+    Moderation { room: String, by: String, change: Change },
     /// 1.2: `READMARK:<seq>:<peer or #room>:<id>:<ts>`: another of your
     /// devices read `chat` up to the message `id` (a peer's message, or a
     /// room's) at `ts`. Queued like `MSG`; a marker only moves forward.
@@ -142,7 +147,10 @@ impl Event {
             | Event::Ping
             | Event::Bye(Bye::Replaced | Bye::Shutdown | Bye::Timeout | Bye::Slow) => 0,
             Event::Member { .. } => 1,
-            Event::Typing { .. } | Event::ReadMark { .. } | Event::Bye(Bye::Unlinked) => 2,
+            Event::Typing { .. }
+            | Event::Moderation { .. }
+            | Event::ReadMark { .. }
+            | Event::Bye(Bye::Unlinked) => 2,
         }
     }
 
@@ -204,6 +212,10 @@ impl Event {
                 }
                 Event::Typing { from: f[1].into(), to: f[2].into() }
             }
+            word if EVENT_WORDS.contains(&word) => {
+                let (room, by, change) = Change::parse_event(line)?;
+                Event::Moderation { room, by, change }
+            }
             "READMARK" => {
                 let f = shape(5, "READMARK:<seq>:<peer or #room>:<id>:<ts>")?;
                 Event::ReadMark { seq: number(f[1])?, chat: f[2].into(), id: f[3].into(), ts: number(f[4])? }
@@ -240,6 +252,7 @@ impl fmt::Display for Event {
                 write!(f, "MEMBER:{room}:{user}:{}", if *joined { "JOINED" } else { "LEFT" })
             }
             Event::Typing { from, to } => write!(f, "TYPING:{from}:{to}"),
+            Event::Moderation { room, by, change } => change.fmt_event(room, by, f),
             Event::ReadMark { seq, chat, id, ts } => {
                 EventRef::ReadMark { seq: *seq, chat, id, ts: *ts }.fmt(f)
             }
@@ -274,6 +287,32 @@ impl fmt::Display for EventRef<'_> {
                 write!(f, "STATUS:{seq}:{peer}:{id}:{state}:{ts}")
             }
             EventRef::ReadMark { seq, chat, id, ts } => write!(f, "READMARK:{seq}:{chat}:{id}:{ts}"),
+        }
+    }
+}
+
+impl<'a> EventRef<'a> {
+    /// Parses a `MSG` or `STATUS` frame without copying it (a `MSG`'s text
+    /// stays escaped): the hot path of a load client. `None` for any other
+    /// frame, or one that [`Event::parse`] would refuse for its numbers.
+    pub fn parse(line: &'a str) -> Option<EventRef<'a>> {
+        let number = |s: &str| s.parse::<u64>().ok();
+        if line.starts_with("MSG:") {
+            let f = split_fields(line, 7)?;
+            Some(EventRef::Msg {
+                seq: number(f[1])?,
+                from: f[2],
+                to: f[3],
+                id: f[4],
+                ts: number(f[5])?,
+                text: f[6],
+            })
+        } else if line.starts_with("STATUS:") {
+            let f = split_fields(line, 6)?;
+            let state = f[4].parse().ok()?;
+            Some(EventRef::Status { seq: number(f[1])?, peer: f[2], id: f[3], state, ts: number(f[5])? })
+        } else {
+            None
         }
     }
 }
@@ -344,6 +383,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn borrowed_events_parse_as_the_owned_ones_write() {
+        let msg = "MSG:7:ana:bob:m1:1700000000000:a:b\\nc";
+        assert_eq!(
+            EventRef::parse(msg),
+            Some(EventRef::Msg {
+                seq: 7,
+                from: "ana",
+                to: "bob",
+                id: "m1",
+                ts: 1700000000000,
+                text: "a:b\\nc"
+            })
+        );
+        assert_eq!(EventRef::parse(msg).unwrap().to_string(), msg);
+        let status = "STATUS:8:bob:m1:READ:1700000000001";
+        assert_eq!(EventRef::parse(status).unwrap().to_string(), status);
+        for other in ["PING", "JOINED:ana", "MSG:x:ana:bob:m1:1:t", "STATUS:1:bob:m1:SEEN:2", "MSG:1:a"] {
+            assert_eq!(EventRef::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn events_round_trip() {
         for line in [
             "MSG:1:ana:bob:m1:1700000000000:hi: there\\n",
@@ -357,6 +418,9 @@ mod tests {
             "MEMBER:#tea:ana:LEFT",
             "TYPING:ana:bob",
             "TYPING:ana:#tea",
+            "KICKED:#tea:ana:bob",
+            "MUTED:#tea:ana:bob:1700000000000",
+            "MODE:#tea:ana:+announce",
             "PING",
             "BYE:REPLACED",
             "BYE:SHUTDOWN",

@@ -14,10 +14,13 @@
 //! - [`peer`]: the grammar of a direct connection between two clients
 //!   (§8), which the server never sees.
 
+pub mod action;
 pub mod escape;
 pub mod event;
+pub mod fates;
 pub mod framing;
 pub mod lines;
+pub mod moderation;
 pub mod names;
 pub mod peer;
 pub mod reply;
@@ -30,10 +33,11 @@ pub use lines::{
     Accepted, ChatLine, DeviceLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine,
     SeenLine,
 };
+pub use moderation::{Action, Change, InfoLine, Mode, Role};
 pub use names::{Chat, DEFAULT_DEVICE, DeviceName, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};
 pub use reply::{Code, Ko, Reply};
-pub use request::Request;
+pub use request::{Request, Scope};
 
 /// The default send port (requests) and receive port (pushed events) of
 /// a server, and so of every client command and the bench (§1). Defined

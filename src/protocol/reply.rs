@@ -43,6 +43,16 @@ codes! {
     Busy => "BUSY",
     Timeout => "TIMEOUT",
     Internal => "INTERNAL",
+    /// 1.2: a budget is spent — the sender's quota of stored bytes
+    /// (`--user-quota`), the recipient's inbox (`--inbox-max`), or the
+    /// server's disk (`--min-free`). The connection stays usable; the same
+    /// request succeeds once the budget comes back.
+    Full => "FULL",
+    /// 1.2: not allowed: a moderation request by someone who is not an
+    /// admin of the room, a `MSG` from a muted member or to an
+    /// announce-only room, a `JOIN` of an invite-only room without an
+    /// invitation or while banned.
+    Forbidden => "FORBIDDEN",
     /// 1.2: a login from one device more than the server allows a user
     /// (`--max-devices`) while the others are online; the connection stays
     /// open for another `LOGIN`.

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::num::IntErrorKind;
 
+use super::action::{MAX_TARGET_ID, REACTIONS};
+use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
 use super::names::{check_device, check_id, check_name};
 use super::{Chat, Code, Ko, Text, split_fields};
 
@@ -81,6 +83,51 @@ pub enum Request {
     Typing {
         to: Chat,
     },
+    /// 1.2: a moderation request on `room` (`TOPIC`, `MODE`, `INVITE`,
+    /// `KICK`, `BAN`, `UNBAN`, `MUTE`, `UNMUTE`, `OP`, `DEOP`; see
+    /// [`moderation`](super::moderation)).
+    Moderate {
+        room: String,
+        action: Action,
+    },
+    /// 1.2: `ROOMINFO:<#room>`: owner, admins, modes, topic, and your own
+    /// role, mute or ban.
+    RoomInfo {
+        room: String,
+    },
+    /// 1.2: a message `id` that answers the message `re` of the chat `to`
+    /// (docs/PROTOCOL.md §16): stored as a `MSG` whose text starts with
+    /// a one-line quote of `re`.
+    Reply {
+        to: Chat,
+        id: String,
+        re: String,
+        text: Text,
+    },
+    /// 1.2: your message `id` to `to` now reads `text`.
+    Edit {
+        to: Chat,
+        id: String,
+        text: Text,
+    },
+    /// 1.2: your message `id` to `to` is deleted for everyone.
+    Delete {
+        to: Chat,
+        id: String,
+    },
+    /// 1.2: add `emoji` to the message `id` of the chat `to`, or take it
+    /// back if it is there (a toggle).
+    React {
+        to: Chat,
+        id: String,
+        emoji: String,
+    },
+    /// 1.2: messages of one chat, or of all yours (`*`), holding every word
+    /// of `query`, ignoring case and accents.
+    Search {
+        scope: Scope,
+        query: String,
+    },
     /// 1.2: your devices, each online or last seen, and from where.
     Devices,
     /// 1.2: logs `device` out for good and revokes its token.
@@ -139,6 +186,53 @@ fn id(id: &str) -> Result<String, Ko> {
 
 fn chat(s: &str) -> Result<Chat, Ko> {
     Chat::parse(s).map_err(bad)
+}
+
+/// The id of a message an action names: an id short enough that the
+/// action's own id fits (see `action::MAX_TARGET_ID`).
+fn target(s: &str) -> Result<String, Ko> {
+    let id = id(s)?;
+    if id.len() > MAX_TARGET_ID {
+        return Err(bad(format!("message actions name ids of at most {MAX_TARGET_ID} characters")));
+    }
+    Ok(id)
+}
+
+/// Most lines of a `SEARCH`'s reply (1.2).
+pub const MAX_SEARCH_RESULTS: usize = 50;
+
+/// Most bytes of a `SEARCH`'s words.
+pub const MAX_QUERY: usize = 200;
+
+fn query(q: &str) -> Result<String, Ko> {
+    if q.trim().is_empty() {
+        return Err(bad("nothing to search for"));
+    }
+    if q.len() > MAX_QUERY {
+        return Err(bad(format!("the words are {} bytes, the limit is {MAX_QUERY}", q.len())));
+    }
+    if let Some(c) = q.chars().find(|&c| c.is_control()) {
+        return Err(bad(format!("the words may not hold U+{:04X}", c as u32)));
+    }
+    Ok(q.to_string())
+}
+
+/// What a `SEARCH` looks through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One conversation.
+    Chat(Chat),
+    /// `*`: every conversation of yours.
+    All,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Chat(chat) => chat.fmt(f),
+            Scope::All => f.write_str("*"),
+        }
+    }
 }
 
 fn room(s: &str) -> Result<String, Ko> {
@@ -235,6 +329,38 @@ impl Request {
             "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
             "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
             "TYPING" => Request::Typing { to: chat(fields(line, 2, "TYPING:<user or #room>")?[1])? },
+            "ROOMINFO" => Request::RoomInfo { room: room(fields(line, 2, "ROOMINFO:<#room>")?[1])? },
+            word if REQUEST_WORDS.contains(&word) => {
+                let (room, action) = Action::parse(line)?;
+                Request::Moderate { room, action }
+            }
+            "REPLY" => {
+                let f = fields(line, 5, "REPLY:<to>:<id>:<id of the message answered>:<text>")?;
+                let text = Text::parse_sent(f[4]).map_err(bad)?;
+                Request::Reply { to: chat(f[1])?, id: id(f[2])?, re: target(f[3])?, text }
+            }
+            "EDIT" => {
+                let f = fields(line, 4, "EDIT:<to>:<id>:<text>")?;
+                let text = Text::parse_sent(f[3]).map_err(bad)?;
+                Request::Edit { to: chat(f[1])?, id: target(f[2])?, text }
+            }
+            "DELETE" => {
+                let f = fields(line, 3, "DELETE:<to>:<id>")?;
+                Request::Delete { to: chat(f[1])?, id: target(f[2])? }
+            }
+            "REACT" => {
+                let f = fields(line, 4, "REACT:<to>:<id>:<emoji>")?;
+                if !REACTIONS.contains(&f[3]) {
+                    let list = REACTIONS.join(" ");
+                    return Err(bad(format!("{:?} is not a reaction; one of {list}", truncate(f[3], 16))));
+                }
+                Request::React { to: chat(f[1])?, id: target(f[2])?, emoji: f[3].to_string() }
+            }
+            "SEARCH" => {
+                let f = fields(line, 3, "SEARCH:<peer, #room or *>:<words>")?;
+                let scope = if f[1] == "*" { Scope::All } else { Scope::Chat(chat(f[1])?) };
+                Request::Search { scope, query: query(f[2])? }
+            }
             "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "PING" | "QUIT"
                 if line.contains(':') =>
@@ -306,6 +432,13 @@ impl fmt::Display for Request {
             Request::Members { room } => write!(f, "MEMBERS:#{room}"),
             Request::Server => f.write_str("SERVER"),
             Request::Typing { to } => write!(f, "TYPING:{to}"),
+            Request::Moderate { room, action } => ActionFrame(room, action).fmt(f),
+            Request::RoomInfo { room } => write!(f, "ROOMINFO:#{room}"),
+            Request::Reply { to, id, re, text } => write!(f, "REPLY:{to}:{id}:{re}:{text}"),
+            Request::Edit { to, id, text } => write!(f, "EDIT:{to}:{id}:{text}"),
+            Request::Delete { to, id } => write!(f, "DELETE:{to}:{id}"),
+            Request::React { to, id, emoji } => write!(f, "REACT:{to}:{id}:{emoji}"),
+            Request::Search { scope, query } => write!(f, "SEARCH:{scope}:{query}"),
             Request::Devices => f.write_str("DEVICES"),
             Request::Unlink { device } => write!(f, "UNLINK:{device}"),
             Request::Link => f.write_str("LINK"),
@@ -367,6 +500,16 @@ mod tests {
             "SERVER",
             "TYPING:bob",
             "TYPING:#general",
+            "KICK:#lab3:bob",
+            "MUTE:#lab3:bob:10",
+            "TOPIC:#lab3:week 2: sockets",
+            "ROOMINFO:#lab3",
+            "REPLY:bob:m2:m1:yes\\nindeed",
+            "EDIT:#general:m1:fixed: typo",
+            "DELETE:bob:m1",
+            "REACT:#general:m1:👍",
+            "SEARCH:*:café au lait",
+            "SEARCH:#general:x",
             "PING",
             "QUIT",
         ] {
@@ -405,6 +548,11 @@ mod tests {
         assert!(reason("P2P:0").contains("bad port"));
         assert!(reason("LASTSEEN:a b").contains("bad user name"));
         assert!(reason("MEMBERS:general").contains("starts with '#'"));
+        assert!(reason("REACT:bob:m1:🦀").contains("not a reaction"));
+        assert!(reason(&format!("EDIT:bob:{}:x", "m".repeat(60))).contains("at most 52"));
+        assert!(reason("DELETE:bob").contains("DELETE:<to>:<id>"));
+        assert!(reason("SEARCH:*: ").contains("nothing to search"));
+        assert!(reason("EDIT:bob:m1:a\u{1b}b").contains("U+001B"));
         assert!(reason("PING:now").contains("takes no fields"));
         assert!(reason("SERVER:x").contains("takes no fields"));
         assert!(reason("HELLO").contains("unknown request"));

@@ -223,6 +223,18 @@ impl AuthLimits {
 /// Handles one frame of a connection that is not logged in yet; `peer` is
 /// where the connection comes from.
 pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
+    let outcome = check_first_frame(ctx, line, peer);
+    let metrics = crate::metrics::get();
+    match &outcome {
+        Outcome::LoggedIn(..) => metrics.logins_ok.inc(),
+        Outcome::Refused(ko) if ko.code == Code::AuthFailed => metrics.logins_failed.inc(),
+        Outcome::Refused(_) | Outcome::Paired(_) => 0,
+    };
+    outcome
+}
+
+/// [`authenticate`], before the metrics count its outcome.
+fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
     let addr = address_key(peer);
     match Request::parse(line) {
         Ok(Request::Login { user, device: Some(device), password })

@@ -116,10 +116,17 @@ fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Re
 fn spawn_handler(stream: Stream, peer: SocketAddr, slot: Slot, port: Port) {
     let _ = stream.tcp().set_nodelay(true);
     let spawned = std::thread::Builder::new().stack_size(super::threads::STACK_SIZE).spawn(move || {
+        let metrics = crate::metrics::get();
+        let open = match port {
+            Port::Send => &metrics.connections_send,
+            Port::Receive => &metrics.connections_receive,
+        };
+        open.inc();
         let stream = match port {
             Port::Send => send::serve(stream, peer, &slot.ctx),
             Port::Receive => recv::serve(stream, peer, &slot.ctx),
         };
+        open.dec();
         let ctx = slot.ctx.clone();
         drop(slot);
         ctx.closer.close(stream);

@@ -25,12 +25,14 @@
 //! new requests, let in-flight requests finish, then let the store write
 //! the last batch and a checkpoint.
 
+pub mod actions;
 pub mod auth;
 pub mod closer;
 pub mod devices;
 pub mod known;
 pub mod listener;
 pub mod log_limit;
+pub mod moderation;
 pub mod nodes;
 pub mod p2p;
 pub mod presence;
@@ -38,6 +40,7 @@ pub mod recv;
 pub mod registration;
 pub mod relay;
 pub mod replies;
+pub mod search;
 pub mod send;
 pub mod threads;
 pub mod throttle;
@@ -104,6 +107,10 @@ pub struct Config {
     pub store: crate::store::Options,
     /// TLS on both ports (`--tls-cert`, `--tls-key`); `None`: plaintext.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// 1.2: how long a minute of `MUTE`/`BAN` lasts (`--minute-ms`, for tests).
+    pub minute_ms: u64,
+    /// 1.2: how long after sending a message may be edited or deleted.
+    pub actions: actions::Limits,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -157,6 +164,8 @@ impl Config {
             address_rate: DEFAULT_ADDRESS_RATE,
             store: crate::store::Options::default(),
             tls: None,
+            minute_ms: moderation::MINUTE_MS,
+            actions: actions::Limits::default(),
         }
     }
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, auth, p2p, presence, relay};
+use super::{Ctx, actions, auth, moderation, p2p, presence, relay, search};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -67,6 +67,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         in_flight: None,
         msgs: Vec::new(),
         member_changes: Vec::new(),
+        first_read: None,
     };
     if let Err(e) = session.run() {
         if Stream::is_plaintext_client(&e) {
@@ -117,6 +118,9 @@ struct Session<'a> {
     /// Rooms this user joined (`true`) or left, to tell their members
     /// (protocol 1.1's `MEMBER`) once that is on disk.
     member_changes: Vec<(String, bool)>,
+    /// When the oldest request whose reply is not written yet was read:
+    /// the start of the request latency the metrics measure.
+    first_read: Option<Instant>,
 }
 
 impl Session<'_> {
@@ -171,6 +175,7 @@ impl Session<'_> {
 
     /// Queues a `KO`; closes the connection if its code says so.
     fn refuse(&mut self, ko: Ko) -> Flow {
+        crate::metrics::get().ko(ko.code);
         let flow = if ko.code.closes_connection() { Flow::Close } else { Flow::Continue };
         self.queue(Reply::Ko(ko), false);
         flow
@@ -199,6 +204,7 @@ impl Session<'_> {
     }
 
     fn handle(&mut self, line: &str) -> Flow {
+        self.first_read.get_or_insert_with(Instant::now);
         let Some((user, name)) = self.user.clone() else {
             return match auth::authenticate(self.ctx, line, self.peer.ip()) {
                 auth::Outcome::LoggedIn(id, name) => {
@@ -270,7 +276,8 @@ impl Session<'_> {
                 // The newest lines within MAX_HISTORY_BYTES, read from the
                 // store's log outside its locks.
                 let lines = store.history(user, &chat, limit, MAX_HISTORY_BYTES).and_then(|l| l.collect());
-                self.reply(lines.map(Reply::Listing))
+                // 1.2: edits and deletions shown in place (`actions`).
+                self.reply(lines.map(actions::shown).map(Reply::Listing))
             }
             Request::P2p { .. } | Request::Peer { .. } if self.ctx.config.tls.is_some() => {
                 self.refuse(p2p::not_with_tls())
@@ -289,6 +296,33 @@ impl Session<'_> {
             Request::Server => self.reply(store.server_id().map(Reply::with)),
             Request::Typing { to } => {
                 self.reply(relay::typing(self.ctx, user, &name, &to).map(|()| Reply::Ok))
+            }
+            Request::Moderate { room, action } => {
+                self.settle(); // its notice follows this session's messages
+                self.reply(moderation::moderate(self.ctx, user, &name, &room, action).map(|()| Reply::Ok))
+            }
+            Request::RoomInfo { room } => {
+                self.reply(moderation::room_info(self.ctx, user, &room).map(listing))
+            }
+            Request::Reply { to, id, re, text } => {
+                self.settle();
+                self.reply_durable(actions::reply(self.ctx, user, &to, &id, &re, &text))
+            }
+            Request::Edit { to, id, text } => {
+                self.settle();
+                self.reply_durable(actions::edit(self.ctx, user, &name, &to, &id, &text))
+            }
+            Request::Delete { to, id } => {
+                self.settle();
+                self.reply_durable(actions::delete(self.ctx, user, &name, &to, &id))
+            }
+            Request::React { to, id, emoji } => {
+                self.settle();
+                self.reply_durable(actions::react(self.ctx, user, &name, &to, &id, &emoji))
+            }
+            Request::Search { scope, query } => {
+                self.settle();
+                self.reply(search::search(self.ctx, user, &scope, &query).map(Reply::listing))
             }
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
@@ -378,12 +412,14 @@ impl Session<'_> {
             timeout: self.ctx.config.timeout,
             error: None,
         };
+        let replies = self.replies.len();
         for (reply, _) in self.replies.drain(..) {
             if write!(out, "{reply}").is_err() {
                 break;
             }
         }
         let result = out.send();
+        observe_latency(self.first_read.take(), replies);
         self.out = out.buf;
         self.out.clear();
         self.out.shrink_to(2 * CHUNK);
@@ -407,14 +443,32 @@ impl Session<'_> {
         let replies = std::mem::take(&mut self.replies);
         let output = self.output.clone();
         self.in_flight = self.in_flight.max(Some(ticket));
-        self.ctx
-            .store
-            .when_durable(ticket, Box::new(move |stored| output.fill(number, encode(replies, stored))));
+        let first_read = self.first_read.take();
+        self.ctx.store.when_durable(
+            ticket,
+            Box::new(move |stored| {
+                let count = replies.len();
+                output.fill(number, encode(replies, stored));
+                observe_latency(first_read, count);
+            }),
+        );
         // A client that does not read its replies cannot pile them up here.
         if self.output.unsent() >= REPLY_BUDGET {
             self.output.drain(Instant::now() + self.ctx.config.timeout)?;
         }
         Ok(())
+    }
+}
+
+/// Observes the request latency of `replies` replies just written, all
+/// counted from the first one's request: in a pipelined burst the later
+/// ones were read a few microseconds after it.
+fn observe_latency(first_read: Option<Instant>, replies: usize) {
+    let Some(first_read) = first_read else { return };
+    let seconds = first_read.elapsed().as_secs_f64();
+    let histogram = &crate::metrics::get().request_latency;
+    for _ in 0..replies {
+        histogram.observe(seconds);
     }
 }
 
@@ -496,6 +550,11 @@ fn cost(request: &Request) -> u32 {
         | Request::Register { .. }
         | Request::Redeem { .. } => 0,
         Request::History { limit, .. } => 1 + (*limit / 100) as u32,
+        // 1.2: an action reads up to 1,000 messages of its chat first (a
+        // full HISTORY), and a SEARCH of everything reads many chats.
+        Request::Reply { .. } | Request::Edit { .. } | Request::Delete { .. } | Request::React { .. } => 11,
+        Request::Search { scope: crate::protocol::Scope::All, .. } => 20,
+        Request::Search { .. } => 11,
         _ => 1,
     }
 }

@@ -43,10 +43,12 @@ use std::sync::Arc;
 use super::backend::Backend;
 use super::disk::{Disk, RealDisk};
 use super::local::{LocalStore, Options};
+use super::record::Record;
 use super::users::{USERS_HEADER, user_row};
 use crate::error::Error;
 use crate::protocol::names::{NameProblem, fold, name_problem};
 use crate::protocol::request::check_email;
+use crate::protocol::{Code, Ko};
 
 /// What goes in front of a removed account's hash (see the module docs).
 pub const REMOVED: &str = "!";
@@ -142,6 +144,11 @@ impl Accounts {
         &self.accounts
     }
 
+    /// Bytes of the log that `name`'s messages take (`store::budget`).
+    pub fn stored_bytes(&self, name: &str) -> u64 {
+        self.store.stored_bytes(name)
+    }
+
     /// The account called `name`, ignoring case (as logins do).
     pub fn find(&self, name: &str) -> Option<&Account> {
         let key = fold(name);
@@ -220,6 +227,28 @@ impl Accounts {
             self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))?;
         }
         Ok(())
+    }
+
+    /// Makes `name` a server admin (1.2), or no longer one: a `RULE`
+    /// record in the log, kept with the account's other facts there (and
+    /// in checkpoints), so that `users.csv` keeps its columns and an older
+    /// directory loads unchanged.
+    pub fn set_admin(&mut self, name: &str, on: bool) -> Result<(), AdminError> {
+        let i = self.active(name)?;
+        let user: Arc<str> = self.accounts[i].name.as_str().into();
+        let inner = &self.store.inner;
+        let ((), ticket) = inner
+            .write(|state, batch| {
+                let id = state.user_id(&user).ok_or_else(|| Ko::new(Code::Internal, "not loaded"))?;
+                if state.is_server_admin(id) == on {
+                    return Ok(()); // nothing changes
+                }
+                let ts = state.next_ts(super::now_ms());
+                let rule = super::moderation::Rule::ServerAdmin(on);
+                state.commit(Record::Rule { ts, by: user.clone(), room: "".into(), rule }, batch)
+            })
+            .map_err(|ko| self.bug(ko.reason))?;
+        self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 
     /// The index of the account `name`, which must exist and not be removed.

@@ -25,8 +25,9 @@
 
 use std::sync::Arc;
 
+use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
-use crate::protocol::{Accepted, Chat, ChatLine, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, HistoryLine, InfoLine, Ko, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -107,6 +108,11 @@ pub trait Backend: Send + Sync {
     fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
     /// `LEAVE`.
     fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
+    /// 1.2, `DELETE`: the text of `author`'s message `id` to `chat` must
+    /// leave the storage (its record, and those quoting it). Called once
+    /// the `DELETE`'s own record is durable; returns once the erasure is
+    /// recorded durably, done then or later (`--erase-minutes`).
+    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko>;
     /// `ACK:<seq>`: the inbox of `user` is acknowledged up to `seq`; direct
     /// messages among it become DELIVERED. Nobody waits for it.
     fn ack(&self, user: UserId, seq: u64);
@@ -138,6 +144,19 @@ pub trait Backend: Send + Sync {
     /// `HISTORY`: the newest messages, at most `limit` of them and at most
     /// `max_bytes` of reply lines, oldest first.
     fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko>;
+    /// 1.2 `SEARCH`: the newest messages of `chats` (at most `limit`)
+    /// that hold every word of `query`, newest first, edits and deletions
+    /// folded in. The default reads each chat's newest messages through
+    /// `history`; the local store scans its log (`store::search`).
+    fn search(
+        &self,
+        user: UserId,
+        chats: &[Chat],
+        query: &super::search::Query,
+        limit: usize,
+    ) -> Result<Vec<HistoryLine>, Ko> {
+        super::search::by_history(self, user, chats, query, limit)
+    }
     /// A room as registered (`#Tea`) and its members; `None` if there is no
     /// such room. (Who may see them is the caller's business.)
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)>;
@@ -147,6 +166,20 @@ pub trait Backend: Send + Sync {
     /// The inbox events not yet acknowledged, up to `upto`, as frames.
     fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines>;
 
+    // ----- 1.2: moderation (`store::moderation`)
+    /// `by` changes a rule of `room`: checked against the room's rules
+    /// and applied under one lock (`KO:FORBIDDEN` if `by` may not;
+    /// `KO:NOT_MEMBER` for a room that does not exist or a `KICK` of
+    /// someone not in it). A target is named as registered (the server
+    /// looked it up). The change is recorded with its `notice`, and a
+    /// `KICKED` or `BANNED` member leaves the room, in one batch.
+    fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko>;
+    /// `ROOMINFO` lines for `user`, a member, a server admin or someone
+    /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko>;
+    /// True if `user` moderates `room` (a room admin, its owner, or a
+    /// server admin): what deleting another member's message will ask.
+    fn is_room_admin(&self, user: UserId, room: &str) -> bool;
     // ----- several devices (protocol 1.2, `server::devices`)
     /// The inbox events after `after` (a device's position) up to `upto`,
     /// as frames; those the inbox no longer holds are left out. The
@@ -183,4 +216,10 @@ pub trait Backend: Send + Sync {
     /// first start, the same after every restart and on every node of a
     /// cluster, different for a fresh data directory (see `server_id.rs`).
     fn server_id(&self) -> Result<String, Ko>;
+
+    /// Events waiting in every inbox together, for the metrics
+    /// (`wachat_inbox_events`); `None` if this backend cannot say cheaply.
+    fn inbox_events(&self) -> Option<u64> {
+        None
+    }
 }

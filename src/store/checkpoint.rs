@@ -13,6 +13,10 @@
 //! DIRECT,<a>,<b>,<head>,<count>,<a→b sent>,<b→a sent>,<a→b delivered>,<a→b read>,<b→a delivered>,<b→a read>,<order>
 //! ROOM,<#name>,<head>,<count>,<order>
 //! MEMBER,<#name>,<user>,<read>,<own message numbers, space-separated>
+//! USAGE,<user>,<bytes>                 bytes of the log its messages take (`store::budget`), if any
+//! RULES,<#name>,<owner>,<announce 0|1>,<invite-only 0|1>,<topic>     1.2, a room with rules
+//! RULE,<#name>,<ADMIN|INVITED|BANNED|MUTED>,<user>,<until>            1.2, one per name
+//! ADMIN,<user>                                                        1.2, a server admin
 //! END,<lines above>,<checksum>
 //! ```
 //!
@@ -42,6 +46,7 @@ use std::sync::Arc;
 use blake2::{Blake2b512, Digest};
 
 use super::disk::{Disk, SyncPoint};
+use super::moderation::Rules;
 use super::record::{Fields, NO_POS, Pos, push_field};
 use super::state::{Direct, Marks, Member, Queued, Recent, State, UserId};
 use crate::error::{Error, Result};
@@ -96,6 +101,9 @@ pub struct Snapshot {
     users: Vec<UserSnapshot>,
     directs: Vec<((UserId, UserId), Direct)>,
     rooms: Vec<RoomSnapshot>,
+    usage: super::budget::Usage,
+    /// 1.2: the server admins.
+    server_admins: Vec<UserId>,
 }
 
 struct UserSnapshot {
@@ -115,6 +123,8 @@ struct RoomSnapshot {
     count: u64,
     last_order: u64,
     members: Vec<(UserId, Member)>,
+    /// 1.2: a few names per room at most, copied.
+    rules: Rules,
 }
 
 /// Takes what a checkpoint needs. Runs under the state lock, so it copies
@@ -145,6 +155,7 @@ pub fn snapshot(state: &State) -> Snapshot {
             count: r.count,
             last_order: r.last_order,
             members: r.members.iter().map(|(&u, m)| (u, m.clone())).collect(),
+            rules: r.rules.clone(),
         })
         .collect();
     Snapshot {
@@ -154,6 +165,8 @@ pub fn snapshot(state: &State) -> Snapshot {
         users,
         directs: state.directs.iter().map(|(&k, &d)| (k, d)).collect(),
         rooms,
+        usage: state.usage.clone(),
+        server_admins: state.server_admins().collect(),
     }
 }
 
@@ -215,6 +228,13 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
             let own: Vec<String> = m.own.iter().map(|o| o.to_string()).collect();
             out.row(&["MEMBER", &room.name, &state.users[*user].name, &n(m.read), &own.join(" ")]);
         }
+        encode_rules(&mut out, &room.name, &room.rules);
+    }
+    for &user in &state.server_admins {
+        out.row(&["ADMIN", &state.users[user].name]);
+    }
+    for (user, bytes) in state.usage.iter() {
+        out.row(&["USAGE", &state.users[user].name, &n(bytes)]);
     }
     let lines = out.0.iter().filter(|&&b| b == b'\n').count();
     let sum = checksum(&out.0);
@@ -308,6 +328,55 @@ pub fn load(state: &mut State, bytes: &[u8]) -> std::result::Result<Pos, String>
     Ok(head.covered)
 }
 
+/// A room's rules (1.2), if it has any.
+fn encode_rules(out: &mut Out, room: &str, rules: &Rules) {
+    if rules.is_default() {
+        return;
+    }
+    let flag = |on: bool| if on { "1" } else { "0" };
+    let owner = rules.owner.as_deref().unwrap_or("");
+    out.row(&["RULES", room, owner, flag(rules.announce), flag(rules.invite_only), &rules.topic]);
+    for admin in &rules.admins {
+        out.row(&["RULE", room, "ADMIN", admin, "0"]);
+    }
+    for user in &rules.invited {
+        out.row(&["RULE", room, "INVITED", user, "0"]);
+    }
+    for (user, until) in &rules.bans {
+        out.row(&["RULE", room, "BANNED", user, &until.to_string()]);
+    }
+    for (user, until) in &rules.mutes {
+        out.row(&["RULE", room, "MUTED", user, &until.to_string()]);
+    }
+}
+
+/// Reads a `RULES` or `RULE` line (1.2) into its room's rules.
+fn apply_rules_line(state: &mut State, f: &Fields) -> std::result::Result<(), String> {
+    let room = state.room_id(f.get(1)?.as_ref()).ok_or("rules of an unknown room")?;
+    let mut rules = state.rules(room).clone();
+    let name = |i: usize| -> std::result::Result<Arc<str>, String> {
+        let u = state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)))?;
+        Ok(state.users[u].name.clone())
+    };
+    if f.get(0)?.as_ref() == "RULES" {
+        rules.owner = if f.get(2)?.is_empty() { None } else { Some(name(2)?) };
+        rules.announce = f.number(3)? == 1;
+        rules.invite_only = f.number(4)? == 1;
+        rules.topic = f.get(5)?.to_string();
+    } else {
+        let (user, until) = (name(3)?, f.number(4)?);
+        match f.get(2)?.as_ref() {
+            "ADMIN" => drop(rules.admins.insert(user)),
+            "INVITED" => drop(rules.invited.insert(user)),
+            "BANNED" => drop(rules.bans.insert(user, until)),
+            "MUTED" => drop(rules.mutes.insert(user, until)),
+            other => return Err(format!("unknown rule {other:?}")),
+        }
+    }
+    state.set_rules(room, rules);
+    Ok(())
+}
+
 /// What the `CHECKPOINT` line says.
 struct Head {
     covered: Pos,
@@ -397,6 +466,15 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             let member = Member { read: f.number(3)?, own };
             state.rooms[room].as_mut().expect("live").members.insert(u, member);
             state.users[u].rooms.insert(room);
+        }
+        "USAGE" => {
+            let u = user(1)?;
+            state.usage.set(u, f.number(2)?);
+        }
+        "RULES" | "RULE" => apply_rules_line(state, f)?,
+        "ADMIN" => {
+            let u = user(1)?;
+            state.set_server_admin(u);
         }
         "END" => {}
         other => return Err(format!("unknown kind {other:?}")),

@@ -86,6 +86,19 @@ pub trait Disk: Send + Sync {
     /// Makes the entries of `dir` (files created, renamed, removed) survive
     /// a power cut.
     fn sync_dir(&self, dir: &Path, why: SyncPoint) -> io::Result<()>;
+    /// Room left on the file system that holds `dir` (`statvfs`): the
+    /// free-space floor (`--min-free`, `store::budget`) asks it at most a
+    /// few times a second.
+    fn space(&self, dir: &Path) -> io::Result<Space>;
+
+    /// Overwrites `bytes` at `offset` in an existing file, in place (its
+    /// length unchanged), and syncs the file: how a deleted text leaves a
+    /// log segment without moving any record (`store::erase`). A disk
+    /// that cannot says so; the erasure then waits for the next start.
+    fn write_at(&self, path: &Path, _offset: u64, _bytes: &[u8]) -> io::Result<()> {
+        let what = format!("{}: this disk cannot overwrite in place", path.display());
+        Err(io::Error::new(io::ErrorKind::Unsupported, what))
+    }
 
     /// The whole content of a file.
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -122,6 +135,16 @@ pub trait Disk: Send + Sync {
         self.rename(&tmp, path)?;
         self.sync_dir(dir, SyncPoint::Replace)
     }
+}
+
+/// Room on a file system, as `statvfs` tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    /// Bytes this process may still write: `f_bavail`, which leaves out
+    /// the blocks reserved for root (a server not run as root cannot use them).
+    pub available: u64,
+    /// The file system's size in bytes.
+    pub total: u64,
 }
 
 /// The directory a path is in (`.` for a bare name).
@@ -217,6 +240,35 @@ impl Disk for RealDisk {
 
     fn sync_dir(&self, dir: &Path, _why: SyncPoint) -> io::Result<()> {
         File::open(dir)?.sync_all()
+    }
+
+    // `statvfs`'s fields are u64 here but narrower on some systems.
+    #[allow(clippy::useless_conversion)]
+    fn space(&self, dir: &Path) -> io::Result<Space> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"))?;
+        // SAFETY: an all-zero `statvfs` is a valid value of that plain C
+        // struct; `path` is NUL-terminated and `st` outlives the call,
+        // which writes only into it.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let unit = u64::from(st.f_frsize);
+        Ok(Space {
+            available: u64::from(st.f_bavail).saturating_mul(unit),
+            total: u64::from(st.f_blocks).saturating_mul(unit),
+        })
+    }
+
+    fn write_at(&self, path: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let file = OpenOptions::new().write(true).open(path)?;
+        if offset + bytes.len() as u64 > file.metadata()?.len() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "an overwrite past the end of the file"));
+        }
+        file.write_all_at(bytes, offset)?;
+        file.sync_data()
     }
 }
 

@@ -13,6 +13,8 @@
 //!   what each request does.
 //!   A backend on a database shared by several servers implements the same
 //!   trait.
+//! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`
+//!   past it): `--user-quota`, `--inbox-max`, `--min-free`.
 //! - [`options`]: how the local store keeps its files; [`users`]: the
 //!   accounts' file, `users.csv`.
 //! - [`disk`]: the file interface every write goes through; [`sim_disk`]:
@@ -25,6 +27,8 @@
 //!   which `SERVER` (protocol 1.1) answers.
 //! - [`export`]: the whole store as records, for `wachat migrate` (a
 //!   single server's data into a cluster).
+//! - [`moderation`]: the rules of a room (protocol 1.2): owner, admins,
+//!   modes, topic, invitations, bans and mutes, and who may do what.
 //! - `permissions`: the data directory and its files readable by the
 //!   server's user only (`0700`/`0600`), tightened at every start.
 //!
@@ -34,20 +38,24 @@
 
 pub mod accounts;
 pub mod backend;
+pub mod budget;
 pub mod checkpoint;
 pub mod convert;
 pub mod damage;
 pub mod devices;
 pub mod disk;
+pub mod erase;
 pub mod export;
 pub mod invites;
 pub mod local;
 pub mod lock;
 pub mod log;
+pub mod moderation;
 pub mod options;
 pub mod password;
 mod permissions;
 pub mod record;
+pub mod search;
 pub mod server_id;
 pub mod sim_disk;
 pub mod state;

@@ -22,7 +22,15 @@ pub struct Options {
     /// Say in the log (at `info`) what each start and checkpoint did: the
     /// server's operator wants it; `wachat users` does not (then `debug`).
     pub report: bool,
+    /// What a user, an inbox and the disk may take (`store::budget`).
+    pub budget: super::budget::Budget,
+    /// Deleted texts leave the log's files this often (`--erase-minutes`;
+    /// zero: at once), and at every start (see `store::erase`).
+    pub erase_interval: Duration,
 }
+
+/// Default `--erase-minutes`.
+pub const ERASE_MINUTES: u64 = 60;
 
 /// Default segment size: 64 MiB, about 300,000 messages of 100 bytes.
 pub const SEGMENT_SIZE: u64 = 64 << 20;
@@ -40,6 +48,8 @@ impl Default for Options {
             checkpoint_interval: Duration::from_secs(600),
             retain: None,
             report: true,
+            budget: super::budget::Budget::default(),
+            erase_interval: Duration::from_secs(ERASE_MINUTES * 60),
         }
     }
 }

@@ -19,6 +19,7 @@
 //! | `LEAVE` | member | `#room` | | | | | |
 //! | `ACK` | user | | | | the sequence number acknowledged | | |
 //! | `SEEN` | user (its receive connection ended at `ts`) | | | | | | |
+//! | `RULE` (1.2) | who acted (or the owner, or the server admin) | `#room` (empty for `ADMIN`) | `TOPIC`, `MODE`, `KICKED`, `BANNED`, `MUTED`, `OPPED`, … or `OWNER`, `ADMIN` | the user it is about, or `+announce` … | until when (Unix ms, 0: until lifted); `ADMIN`: 1 granted, 0 removed | | the topic |
 //! | `DEVICES` (1.2) | user | | | | 1: it has several devices, 0: one | | |
 //!
 //! `DEVICES` turns on (and off) what a user with several devices gets in
@@ -40,7 +41,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::protocol::Text;
+use super::moderation::Rule;
+use crate::protocol::{Change, Text};
 
 /// A position in the log (see the module documentation).
 pub type Pos = u64;
@@ -103,6 +105,8 @@ pub enum Record {
     Ack { ts: u64, user: Arc<str>, seq: u64 },
     /// `user`'s receive connection ended at `ts` (last seen).
     Seen { ts: u64, user: Arc<str> },
+    /// 1.2: a rule of `room` changed, by `by` (see `store::moderation`).
+    Rule { ts: u64, by: Arc<str>, room: Arc<str>, rule: Rule },
     /// 1.2: `user` has several devices (or, `false`, one again): its
     /// inbox gets copies of its own messages and read marks.
     Devices { ts: u64, user: Arc<str>, several: bool },
@@ -126,6 +130,7 @@ impl Record {
             | Record::Leave { ts, .. }
             | Record::Ack { ts, .. }
             | Record::Seen { ts, .. }
+            | Record::Rule { ts, .. }
             | Record::Devices { ts, .. } => *ts,
         }
     }
@@ -183,6 +188,25 @@ impl Record {
                 line.number(*ts);
                 line.field(user);
             }
+            Record::Rule { ts, by, room, rule } => {
+                line.word("RULE");
+                line.number(*ts);
+                line.fields(&[by, room]);
+                match rule {
+                    Rule::Change(change) => {
+                        let (word, target, until, text) = change.parts();
+                        line.fields(&[word, &target]);
+                        line.number(until);
+                        line.field("");
+                        line.field(text);
+                    }
+                    Rule::Owner => line.field("OWNER"),
+                    Rule::ServerAdmin(on) => {
+                        line.fields(&["ADMIN", ""]);
+                        line.number(u64::from(*on));
+                    }
+                }
+            }
             Record::Devices { ts, user, several } => {
                 line.word("DEVICES");
                 line.number(*ts);
@@ -218,6 +242,17 @@ impl Record {
             "LEAVE" => Record::Leave { ts, user: name(2)?, room: name(3)? },
             "ACK" => Record::Ack { ts, user: name(2)?, seq: f.number(6)? },
             "SEEN" => Record::Seen { ts, user: name(2)? },
+            "RULE" => {
+                let rule = match f.get(4)?.as_ref() {
+                    "OWNER" => Rule::Owner,
+                    "ADMIN" => Rule::ServerAdmin(f.number(6)? == 1),
+                    word => {
+                        let until = if f.get(6)?.is_empty() { 0 } else { f.number(6)? };
+                        Rule::Change(Change::from_parts(word, f.get(5)?, until, f.get(8)?)?)
+                    }
+                };
+                Record::Rule { ts, by: name(2)?, room: name(3)?, rule }
+            }
             "DEVICES" => Record::Devices { ts, user: name(2)?, several: f.number(6)? == 1 },
             other => return Err(format!("unknown kind {other:?}")),
         })
@@ -465,7 +500,16 @@ mod tests {
         );
         assert_eq!(round_trip(Record::Leave { ts: 8, user: user.clone(), room }), "LEAVE,8,bob,#club\n");
         assert_eq!(round_trip(Record::Ack { ts: 9, user: user.clone(), seq: 12 }), "ACK,9,bob,,,,12\n");
-        assert_eq!(round_trip(Record::Seen { ts: 10, user }), "SEEN,10,bob\n");
+        assert_eq!(round_trip(Record::Seen { ts: 10, user: user.clone() }), "SEEN,10,bob\n");
+        let (ana, lab): (Arc<str>, Arc<str>) = ("ana".into(), "#lab".into());
+        let rule = |rule| Record::Rule { ts: 11, by: ana.clone(), room: lab.clone(), rule };
+        assert_eq!(round_trip(rule(Rule::Owner)), "RULE,11,ana,#lab,OWNER\n");
+        let muted = Rule::Change(Change::Muted("bob".into(), 99));
+        assert_eq!(round_trip(rule(muted)), "RULE,11,ana,#lab,MUTED,bob,99,,\n");
+        let topic = Rule::Change(Change::Topic("a, b".into()));
+        assert_eq!(round_trip(rule(topic)), "RULE,11,ana,#lab,TOPIC,,0,,\"a, b\"\n");
+        let admin = Record::Rule { ts: 12, by: user, room: "".into(), rule: Rule::ServerAdmin(true) };
+        assert_eq!(round_trip(admin), "RULE,12,bob,,ADMIN,,1\n");
     }
 
     #[test]

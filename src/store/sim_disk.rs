@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::disk::{Appender, Disk, ReadAt, SyncPoint, parent};
+use super::disk::{Appender, Disk, ReadAt, Space, SyncPoint, parent};
 
 /// A disk in memory with power cuts. See the module documentation.
 ///
@@ -45,6 +45,9 @@ struct Sim {
     cut_at: Option<u64>,
     /// The disk is full: every write fails, reads go on.
     full: bool,
+    /// The disk's size: a write past it fails as on a full disk (`None`:
+    /// as large as memory allows).
+    capacity: Option<u64>,
     /// How many syncs of each kind were done.
     syncs: HashMap<SyncPoint, u64>,
 }
@@ -106,6 +109,22 @@ impl SimDisk {
     /// Fills the disk: from now on every write fails (reads go on).
     pub fn fill(&self) {
         self.inner.lock().full = true;
+    }
+
+    /// Bytes held by the disk's files now.
+    pub fn used_bytes(&self) -> u64 {
+        self.inner.lock().used()
+    }
+
+    /// Frees the disk [`SimDisk::fill`] filled: writes work again.
+    pub fn free_up(&self) {
+        self.inner.lock().full = false;
+    }
+
+    /// Gives the disk a size: a write that would go past it fails with
+    /// "no space left", and [`Disk::space`] says what is left.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        self.inner.lock().capacity = bytes;
     }
 
     /// Makes every sync named `point` do nothing (a removed fsync).
@@ -178,6 +197,11 @@ impl Sim {
         }
     }
 
+    /// Bytes held by the files readers see now.
+    fn used(&self) -> u64 {
+        self.files.values().map(|inode| inode.lock().data.len() as u64).sum()
+    }
+
     fn need_dir(&self, dir: &Path) -> io::Result<()> {
         if self.dirs.contains(dir) { Ok(()) } else { Err(not_found(dir)) }
     }
@@ -193,7 +217,8 @@ impl Appender for SimAppender {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         let mut sim = self.disk.inner.lock();
         self.disk.step(&mut sim, self.generation)?;
-        if sim.full {
+        let past_capacity = sim.capacity.is_some_and(|c| sim.used() + bytes.len() as u64 > c);
+        if sim.full || past_capacity {
             return Err(io::Error::new(io::ErrorKind::StorageFull, "no space left (simulated disk)"));
         }
         self.inode.lock().data.extend_from_slice(bytes);
@@ -344,6 +369,13 @@ impl Disk for Arc<SimDisk> {
         sim.synced_dirs.retain(|d| d.parent() != Some(dir));
         sim.synced_dirs.extend(subdirs);
         Ok(())
+    }
+
+    fn space(&self, _dir: &Path) -> io::Result<Space> {
+        let sim = self.inner.lock();
+        let total = sim.capacity.unwrap_or(u64::MAX);
+        let available = if sim.full { 0 } else { total.saturating_sub(sim.used()) };
+        Ok(Space { available, total })
     }
 }
 

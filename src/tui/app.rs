@@ -231,6 +231,16 @@ impl App {
         let text = || view::notice(self.lang, &self.me, notice, |_| None);
         let now = self.now;
         match notice {
+            Notice::Moderation { room, by, change } => {
+                // Only a change about me: the room's text tells the rest.
+                if let (Some(line), Ok(chat)) = (
+                    crate::console::moderation::line(self.lang, &self.me, room, by, change),
+                    Chat::parse(room),
+                ) {
+                    self.notes.add(&chat, Note { ts: now, text: line.clone() });
+                    self.line = Some((line, false));
+                }
+            }
             Notice::Typing { from, chat } => {
                 self.typing.insert(fold(&chat.to_string()), (from.clone(), now));
             }
@@ -304,7 +314,8 @@ impl App {
                 effects.push(Effect::Work(Work::ChatList));
             }
             // The loop ends the console before it gets here.
-            Notice::Replaced => {}
+            // The chat list's badge went (`LiveChats::apply`).
+            Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
         }
         effects
     }

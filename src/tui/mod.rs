@@ -87,14 +87,14 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     let trace_rx = if trace { trace_rx } else { crossbeam_channel::never() };
     let server = crate::client::local::server_name(&options);
     let lang = crate::i18n::current();
-    let log_path = options.user_dir().join(LOG_FILE);
     let client = Client::connect(options)?;
+    let log_path = client.folder().join(LOG_FILE);
     let mut app = App::new(lang, client.me(), &server, Theme::from_env());
     let welcome = match client.is_online() {
-        true => tr!(in lang; Words::Connected, server = server, me = client.me()),
+        true => tr!(in lang; Words::Connected, server = server, me = client.me(), device = client.device()),
         false => {
             app.link = Link::Offline(String::new());
-            tr!(in lang; Words::WorkingOffline, me = client.me())
+            tr!(in lang; Words::WorkingOffline, me = client.me(), device = client.device())
         }
     };
     app.log_lines([welcome.as_str()]);
@@ -184,6 +184,7 @@ fn run_loop(screen: &mut Screen, app: &mut App, client: &Client, ch: &Channels) 
             },
             recv(client.events()) -> notice => match notice {
                 Ok(Notice::Replaced) => return Err(Error::Replaced { user: client.me().to_string() }),
+                Ok(Notice::Unlinked) => return Err(client.unlinked_error()),
                 Ok(notice) => app.notice(&notice),
                 Err(_) => return Ok(()),
             },

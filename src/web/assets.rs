@@ -29,6 +29,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/link.js", "link.js", JS),
     asset!("/chats.js", "chats.js", JS),
     asset!("/view.js", "view.js", JS),
+    asset!("/moderation.js", "moderation.js", JS),
     asset!("/i18n.js", "i18n.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
 ];

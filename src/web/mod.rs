@@ -125,7 +125,10 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, options: &Arc<Options>) {
                 Ok(stream) => {
                     let (ctx, options) = (ctx.clone(), options.clone());
                     let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || {
+                        let open = &crate::metrics::get().connections_web;
+                        open.inc();
                         let stream = serve(stream, peer, &ctx, &options);
+                        open.dec();
                         drop(slot);
                         ctx.close_later(stream);
                     });

@@ -173,14 +173,46 @@ pub fn console_on_fake_server(dir: &Path) -> (Console, SocketAddr, std::net::Tcp
     let recv = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let ana = Console::start_at(send.local_addr().unwrap(), recv.local_addr().unwrap(), "ana", dir, &[]);
     let mut send_conn = super::FakeConn::accept(&send);
-    assert_eq!(send_conn.line(), "LOGIN:ana:pw-ana");
-    send_conn.send("OK:ana");
+    old_server_login_send(&mut send_conn, "ana", "pw-ana");
     std::thread::spawn(move || {
         while send_conn.try_line().is_some() {
             send_conn.send("OK")
         }
     });
     (ana, send.local_addr().unwrap(), recv)
+}
+
+/// Plays a server older than protocol 1.2 on a send connection just
+/// accepted: the client's device login (`LOGIN:<user>@<device>:…`) is a
+/// bad name there (`KO:BAD_REQUEST`), and the client logs in again
+/// without a device.
+pub fn old_server_login_send(conn: &mut super::FakeConn, user: &str, password: &str) {
+    let first = conn.line();
+    assert!(
+        first.starts_with(&format!("LOGIN:{user}@")) && first.ends_with(&format!(":{password}")),
+        "{first}"
+    );
+    conn.send(&format!("KO:BAD_REQUEST:bad user name {:?}", first.split(':').nth(1).unwrap()));
+    assert_eq!(conn.line(), format!("LOGIN:{user}:{password}"));
+    conn.send(&format!("OK:{user}"));
+}
+
+/// Plays a server older than protocol 1.2 on its receive port: the
+/// client's `VERSION:1.2` before its login is refused (`KO:AUTH_REQUIRED`,
+/// closed), and the client connects again the way of 1.1: `LOGIN` without
+/// a device, then `VERSION:1.1` and `VERSION:1.2` (ignored there).
+/// Returns the second connection, logged in.
+pub fn old_server_login_recv(recv: &std::net::TcpListener, user: &str, password: &str) -> super::FakeConn {
+    let mut probe = super::FakeConn::accept(recv);
+    assert_eq!(probe.line(), "VERSION:1.2");
+    probe.send("KO:AUTH_REQUIRED:log in first: LOGIN:<user>:<password>");
+    drop(probe);
+    let mut events = super::FakeConn::accept(recv);
+    assert_eq!(events.line(), format!("LOGIN:{user}:{password}"));
+    events.send(&format!("OK:{user}"));
+    assert_eq!(events.line(), "VERSION:1.1");
+    assert_eq!(events.line(), "VERSION:1.2");
+    events
 }
 
 /// `--send-port … --recv-port … --data-dir …`
@@ -195,10 +227,42 @@ pub fn connection_args(send: SocketAddr, recv: SocketAddr, data_dir: &Path) -> V
     ]
 }
 
-/// The folder of `user`'s local files for the server on `send` (the
-/// client's layout: `<data dir>/<host>:<send port>/<user>/`).
+/// The folder of `user`'s local files for the server on `send`, on the
+/// first device a console made up for it (the client's layout:
+/// `<data dir>/<host>:<send port>/<user>/devices/<device>/`); before any
+/// console ran, the user's folder itself (where files of the layout
+/// before devices are planted, converted at the next start).
 pub fn user_dir(data_dir: &Path, send: SocketAddr, user: &str) -> std::path::PathBuf {
-    data_dir.join(format!("127.0.0.1:{}", send.port())).join(user)
+    let user_dir = data_dir.join(format!("127.0.0.1:{}", send.port())).join(user);
+    let kept = std::fs::read_to_string(user_dir.join("default_devices")).unwrap_or_default();
+    match kept.lines().next() {
+        Some(device) => device_dir(data_dir, send, user, device),
+        None => user_dir,
+    }
+}
+
+/// The name of the first device a console made up for `user` (its
+/// folder's name), once a console has started.
+pub fn device_of(data_dir: &Path, send: SocketAddr, user: &str) -> String {
+    let folder = user_dir(data_dir, send, user);
+    assert!(folder.parent().is_some_and(|p| p.ends_with("devices")), "no console ran: {}", folder.display());
+    folder.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// A receive connection of `user` as the device that `user`'s console is
+/// (protocol 1.2): it takes that device's place, and the console is
+/// replaced (`BYE:REPLACED`). Another device would only be added.
+pub fn replacing_recv(server: &TestServer, data_dir: &Path, user: &str) -> super::Conn {
+    let device = device_of(data_dir, server.send, user);
+    let mut c = server.recv_conn();
+    assert_eq!(c.request(&format!("LOGIN:{user}@{device}:pw-{user}")), format!("OK:{user}"));
+    c
+}
+
+/// The folder of `user`'s device `device` for the server on `send`.
+pub fn device_dir(data_dir: &Path, send: SocketAddr, user: &str, device: &str) -> std::path::PathBuf {
+    let user_dir = data_dir.join(format!("127.0.0.1:{}", send.port())).join(user);
+    user_dir.join("devices").join(device.to_ascii_lowercase())
 }
 
 /// What a one-shot subcommand did.

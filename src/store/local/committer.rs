@@ -37,6 +37,19 @@
 //! it gives up the leadership, so the next leader writes its batch while
 //! this one delivers, and delivers after it.
 //!
+//! **When the disk fails** (full, or a file-size limit), the batch being
+//! written is cut back out of the file and kept (the *stalled* batch):
+//! its records are already in the state, with positions after it that
+//! later records build on, so it cannot be dropped. Its waiters get
+//! `KO:INTERNAL`, every new write is refused at once (reads go on), and
+//! the committer tries the stalled batch again every [`RETRY`]. The first
+//! try that succeeds writes it where it was meant to be, delivers its
+//! events and lets writes in again: no restart. (It once stayed refused
+//! until a restart: a `failed` flag that nothing cleared, and a batch
+//! that was gone, so nothing could be written after it.) A message of
+//! that batch is then stored although its sender got a `KO`; sent again
+//! with the same id, it gets its original `OK`, as any resend does.
+//!
 //! The checkpointer thread and retention are in `checkpointer.rs`.
 
 use std::sync::Arc;
@@ -62,6 +75,11 @@ use crate::protocol::{Code, Ko};
 /// could, which no one sees. Riding saves the ~310 fsyncs per second that
 /// the receivers' `ACK`s forced at that rate (one per 32 messages).
 pub const RIDE: Duration = Duration::from_millis(1);
+
+/// How often a failed write is tried again (see the module
+/// documentation): a `write` and an `fsync` of one batch a second cost
+/// nothing, and a user waits at most this long after space came back.
+pub const RETRY: Duration = Duration::from_secs(1);
 
 /// What a waiter waits for.
 #[derive(Clone, Copy, Debug)]
@@ -192,6 +210,21 @@ impl Bell {
         }
     }
 
+    /// Like [`Bell::answer`], but [`Bell::QUIET`] after `wait` without a call.
+    fn answer_within(&self, wait: Duration) -> u8 {
+        let until = Instant::now() + wait;
+        loop {
+            let call = self.call.swap(Bell::QUIET, Ordering::SeqCst);
+            if call != Bell::QUIET {
+                return call;
+            }
+            match until.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => std::thread::park_timeout(left),
+                _ => return Bell::QUIET,
+            }
+        }
+    }
+
     /// Sleeps for `ride`, unless called to act at once meanwhile.
     fn ride(&self, ride: Duration) {
         let until = Instant::now() + ride;
@@ -208,11 +241,20 @@ impl Bell {
 pub(in crate::store) struct Files {
     log: LogWriter,
     stats: Stats,
+    /// The batch whose write failed, kept to be written again (its bytes
+    /// stay in `Pending::in_flight`, where readers find them).
+    stalled: Option<Stalled>,
+}
+
+/// A batch that could not be written, and where it begins in the log.
+struct Stalled {
+    batch: Batch,
+    base: Pos,
 }
 
 impl Files {
     pub(in crate::store) fn new(log: LogWriter) -> Files {
-        Files { log, stats: Stats::default() }
+        Files { log, stats: Stats::default(), stalled: None }
     }
 }
 
@@ -383,14 +425,24 @@ impl Inner {
         let durable = &self.durable;
         match *done {
             Done::Nothing => {}
+            // A write or sync that succeeds after a failure (a retry, see
+            // the module documentation) lets writes in again.
             Done::Wrote { end, synced, .. } => {
                 durable.written.store(end, Ordering::SeqCst);
                 if synced {
                     durable.synced.store(end, Ordering::SeqCst);
                 }
+                durable.failed.store(false, Ordering::SeqCst);
             }
-            Done::Synced { end } => durable.synced.store(end, Ordering::SeqCst),
-            Done::Failed => durable.failed.store(true, Ordering::SeqCst),
+            Done::Synced { end } => {
+                durable.synced.store(end, Ordering::SeqCst);
+                durable.failed.store(false, Ordering::SeqCst);
+            }
+            Done::Failed => {
+                if !durable.failed.swap(true, Ordering::SeqCst) {
+                    self.bell.ring(Bell::SOON); // the committer starts its retries
+                }
+            }
         }
         let failed = durable.failed.load(Ordering::SeqCst);
         let mut queue = durable.queue.lock();
@@ -418,6 +470,23 @@ impl Inner {
         self.durable.synced()
     }
 
+    /// Tries again what failed (the committer thread, every [`RETRY`]
+    /// while writes are refused): leads one round if nobody leads.
+    fn retry_failed(&self) {
+        {
+            let mut queue = self.durable.queue.lock();
+            if queue.leading || !self.durable.failed.load(Ordering::SeqCst) {
+                return;
+            }
+            queue.leading = true;
+        }
+        self.lead(Leader::Committer);
+        if !self.durable.failed.load(Ordering::SeqCst) {
+            log::info!("store: the log is written again; writes resume");
+            self.bell.ring(Bell::SOON); // what was applied as the write failed
+        }
+    }
+
     /// Records nobody will wait for were just applied: make sure that they
     /// are written within [`RIDE`] even if no leader comes.
     pub(in crate::store) fn flush_later(&self) {
@@ -430,7 +499,12 @@ impl Inner {
 /// Takes the pending batch, if any, and writes it (and syncs it if needed).
 fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
     if inner.durable.failed.load(Ordering::SeqCst) {
-        return Done::Failed; // nothing after a failure is ever written (see below)
+        // Only `retry_failed` leads while writes are refused: nothing
+        // after the stalled batch may be written before it.
+        return match files.stalled.take() {
+            Some(stalled) => rewrite(inner, files, stalled),
+            None => resync(inner, files),
+        };
     }
     let (mut batch, in_flight) = {
         let mut pending = inner.pending.lock();
@@ -456,7 +530,7 @@ fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
     let sync = batch.sync || want_sync;
     let started = Instant::now();
     let (base, bytes) = (in_flight.0, &in_flight.1);
-    let result = write(inner, files, &batch.users, bytes, sync);
+    let result = write(inner, files, &mut batch.users, bytes, sync);
     files.stats.add(bytes.len(), started.elapsed());
     match result {
         Ok(()) => {
@@ -467,12 +541,57 @@ fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
         }
         Err(e) => {
             // We cannot know what reached the disk: cut the files back to
-            // before this batch, refuse every write from now on (reads go
-            // on, showing what is on disk) until an operator restarts.
-            // The batch stays in memory (`in_flight`): readers walk past
-            // its records.
-            log::error!("store: {e}; refusing every write from now on");
+            // before this batch, and refuse every write (reads go on,
+            // showing what is on disk) until the batch is written again
+            // (see the module documentation). Its bytes stay in memory
+            // (`in_flight`): readers walk past its records.
+            log::error!("store: {e}; refusing writes, trying again every {} s", RETRY.as_secs());
             files.log.truncate(base);
+            files.stalled = Some(Stalled { batch, base });
+            Done::Failed
+        }
+    }
+}
+
+/// Writes the stalled batch again, at the position it was given; synced.
+fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
+    if files.log.end() != stalled.base {
+        files.log.truncate(stalled.base); // the cut after the failure failed too
+    }
+    let in_flight = inner.pending.lock().in_flight.clone();
+    let bytes = match in_flight {
+        Some(bytes) if bytes.0 == stalled.base && files.log.end() == stalled.base => bytes,
+        _ => {
+            files.stalled = Some(stalled);
+            return Done::Failed;
+        }
+    };
+    match write(inner, files, &mut stalled.batch.users, &bytes.1, true) {
+        Ok(()) => {
+            inner.pending.lock().in_flight = None;
+            let mut batch = stalled.batch;
+            batch.log = Arc::try_unwrap(bytes).map(|(_, bytes)| bytes).unwrap_or_default();
+            Done::Wrote { batch, end: files.log.end(), synced: true }
+        }
+        Err(e) => {
+            log::debug!("store: still cannot write the log: {e}");
+            files.log.truncate(stalled.base);
+            files.stalled = Some(stalled);
+            Done::Failed
+        }
+    }
+}
+
+/// Syncs again what a failed sync (with no batch) left unsynced.
+fn resync(inner: &Inner, files: &mut Files) -> Done {
+    let end = files.log.end();
+    if !inner.options.fsync {
+        return Done::Synced { end };
+    }
+    match files.log.sync() {
+        Ok(()) => Done::Synced { end },
+        Err(e) => {
+            log::debug!("store: still cannot sync the log: {e}");
             Done::Failed
         }
     }
@@ -480,7 +599,9 @@ fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
 
 /// Appends a batch: new accounts first (a record never names a user that
 /// a crash could leave out), then the log; one sync each if needed.
-fn write(inner: &Inner, files: &mut Files, users: &[u8], log: &[u8], sync: bool) -> Result<()> {
+/// `users` is emptied once written, so that a retry after the log failed
+/// does not write the accounts twice.
+fn write(inner: &Inner, files: &mut Files, users: &mut Vec<u8>, log: &[u8], sync: bool) -> Result<()> {
     let fsync = inner.options.fsync;
     if !users.is_empty() {
         let path = inner.dir.join("users.csv");
@@ -493,10 +614,15 @@ fn write(inner: &Inner, files: &mut Files, users: &[u8], log: &[u8], sync: bool)
             let _ = file.truncate(before);
             return Err(ctx(e));
         }
+        users.clear();
     }
     files.log.append(log)?;
+    let metrics = crate::metrics::get();
+    metrics.batch_records.observe(log.iter().filter(|&&b| b == b'\n').count() as f64);
     if sync && fsync {
+        let started = Instant::now();
         files.log.sync()?;
+        metrics.fsync.observe(started.elapsed().as_secs_f64());
     }
     Ok(())
 }
@@ -545,9 +671,17 @@ pub(in crate::store) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<
             let inner = inner.clone();
             move || {
                 loop {
-                    let call = inner.bell.answer();
+                    let call = if inner.durable.failed.load(Ordering::SeqCst) {
+                        inner.bell.answer_within(RETRY)
+                    } else {
+                        inner.bell.answer()
+                    };
                     if call == Bell::STOP {
                         break;
+                    }
+                    if call == Bell::QUIET {
+                        inner.retry_failed(); // RETRY passed while writes are refused
+                        continue;
                     }
                     if call == Bell::SOON {
                         inner.bell.ride(RIDE);

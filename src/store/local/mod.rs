@@ -37,9 +37,12 @@
 //! callback holding only the delivery turn, which nothing else in the
 //! store takes, so that batches reach the router in order.
 
+#[cfg(test)]
+mod budget_tests;
 mod checkpointer;
 pub mod committer;
-mod reads;
+mod moderation;
+pub(in crate::store) mod reads;
 mod requests;
 #[cfg(test)]
 mod tests;
@@ -74,7 +77,7 @@ pub struct LocalStore {
 }
 
 /// What the request threads, the committer and the checkpointer share.
-pub(super) struct Inner {
+pub(in crate::store) struct Inner {
     pub(super) dir: PathBuf,
     pub(super) disk: Arc<dyn Disk>,
     pub(super) options: Options,
@@ -108,6 +111,10 @@ pub(super) struct Inner {
     lock: Mutex<Option<DataLock>>,
     /// This data directory's identity (`server.csv`), which `SERVER` answers.
     pub(super) server_id: String,
+    /// Whether the disk is below `--min-free` (see `store::budget`).
+    pub(super) floor: super::budget::Floor,
+    /// Deleted texts still to take off the disk, and their thread's bell.
+    pub(in crate::store) eraser: super::erase::Eraser,
 }
 
 /// Records applied but not yet handed to the log.
@@ -171,6 +178,7 @@ impl LocalStore {
         );
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
+        let eraser = super::erase::Eraser::load(disk.as_ref(), dir, options.erase_interval)?;
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             disk,
@@ -197,10 +205,15 @@ impl LocalStore {
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
             server_id,
+            floor: super::budget::Floor::default(),
+            eraser,
         });
+        // What a previous run left to erase goes before anyone is served.
+        inner.eraser.erase_all(&inner);
         let threads = vec![
             committer::spawn_committer(inner.clone())?,
             checkpointer::spawn_checkpointer(inner.clone(), due)?,
+            super::erase::spawn(inner.clone())?,
         ];
         *inner.threads.lock() = threads;
         Ok(LocalStore { inner })
@@ -319,7 +332,19 @@ impl Inner {
     /// Like [`Inner::write`], with the whole pending batch: records not
     /// yet on disk can be read back ([`Pending::line_at`]), which a
     /// resend's check needs (`requests::send_one`).
+    /// Refused with `KO:FULL` below the free-space floor (`--min-free`).
     pub(super) fn write_in<T>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
+    ) -> std::result::Result<(T, Ticket), Ko> {
+        self.floor.check(self.disk.as_ref(), &self.dir, self.options.budget.min_free)?;
+        self.apply_in(f)
+    }
+
+    /// Applies `f` as [`Inner::write_in`] does, below the floor too:
+    /// for the small records nobody waits for (acknowledgements, last-seen
+    /// times), which the floor's room is also there for.
+    fn apply_in<T>(
         &self,
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
@@ -354,7 +379,7 @@ impl Inner {
         &self,
         f: impl FnOnce(&mut State, &mut Batch) -> std::result::Result<(), Ko>,
     ) -> std::result::Result<(), Ko> {
-        let written = self.write(f);
+        let written = self.apply_in(|state, pending| f(state, &mut pending.batch));
         self.flush_later();
         written.map(drop)
     }
@@ -387,6 +412,7 @@ impl Inner {
         }
         self.committed_last.store(true, Ordering::SeqCst);
         let _ = self.checkpoint_due.try_send(());
+        self.eraser.ring();
         for thread in threads {
             let _ = thread.join();
         }

@@ -242,17 +242,17 @@ pub(super) fn hidden_senders(pending: &Pending, head: Pos, synced: Pos) -> Vec<S
 
 /// The marks of both directions of a direct conversation, as `HISTORY`
 /// found them.
-struct Directions {
+pub(in crate::store) struct Directions {
     /// The name of the user asking (as registered).
-    me: Arc<str>,
+    pub(in crate::store) me: Arc<str>,
     /// Marks of the messages the user sent.
-    mine: Marks,
+    pub(in crate::store) mine: Marks,
     /// Marks of the messages the peer sent.
-    theirs: Marks,
+    pub(in crate::store) theirs: Marks,
 }
 
 impl Directions {
-    fn state(&self, from: &str, dord: u64) -> MsgState {
+    pub(in crate::store) fn state(&self, from: &str, dord: u64) -> MsgState {
         let marks = if from == &*self.me { self.mine } else { self.theirs };
         if dord < marks.read {
             MsgState::Read

@@ -13,6 +13,8 @@
 use std::sync::Arc;
 
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
+use super::super::erase::Erasure;
+use super::super::moderation::{Moderated, Notice};
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
 use super::super::state::{MAX_ROOMS_PER_USER, State, UserId};
@@ -20,7 +22,7 @@ use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::reads::{Reader, ReplayLines, hidden_senders};
 use super::{Inner, LocalStore, Pending};
-use crate::protocol::{Accepted, Chat, ChatLine, Code, Ko, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, InfoLine, Ko, RoomLine, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -140,6 +142,9 @@ impl Backend for LocalStore {
             if existing.is_some_and(|r| state.is_member(r, user)) {
                 return Ok(());
             }
+            if let Some(r) = existing {
+                state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
+            }
             if state.rooms_of(user).count() >= MAX_ROOMS_PER_USER {
                 let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
                 return Err(ko(Code::BadRequest, why));
@@ -150,7 +155,11 @@ impl Backend for LocalStore {
             };
             let ts = state.next_ts(now_ms());
             let me = state.users[user].name.clone();
-            state.commit(Record::Join { ts, user: me, room: name, read }, batch)
+            state.commit(Record::Join { ts, user: me, room: name.clone(), read }, batch)?;
+            if existing.is_none() {
+                super::moderation::claim(state, batch, &name, user)?; // 1.2: its creator owns it
+            }
+            Ok(())
         })?;
         Ok(ticket)
     }
@@ -168,6 +177,16 @@ impl Backend for LocalStore {
             state.commit(Record::Leave { ts, user: me, room: name }, batch)
         })?;
         Ok(ticket)
+    }
+
+    /// 1.2, `DELETE`: recorded in `erase.csv` (synced), erased by the
+    /// eraser thread (`store::erase`).
+    fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
+        let erasure = Erasure { author: author.to_string(), chat: chat.to_string(), id: id.to_string() };
+        self.inner.eraser.queue(self.inner.disk.as_ref(), erasure).map_err(|e| {
+            log::error!("store: recording an erasure in erase.csv: {e}");
+            ko(Code::Internal, "the server could not record the deletion; try again")
+        })
     }
 
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
@@ -248,6 +267,16 @@ impl Backend for LocalStore {
         self.inner.history(user, chat, limit, max_bytes)
     }
 
+    fn search(
+        &self,
+        user: UserId,
+        chats: &[Chat],
+        query: &crate::store::search::Query,
+        limit: usize,
+    ) -> Result<Vec<crate::protocol::HistoryLine>, Ko> {
+        self.inner.search_chats(user, chats, query, limit)
+    }
+
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
         let state = self.inner.state.lock();
         let r = state.room_id(room)?;
@@ -311,6 +340,25 @@ impl Backend for LocalStore {
 
     fn server_id(&self) -> Result<String, Ko> {
         Ok(self.inner.server_id.clone())
+    }
+
+    /// One pass over the users under the state lock (a scrape's, every
+    /// few seconds): ~10 µs per thousand users.
+    fn inbox_events(&self) -> Option<u64> {
+        let state = self.inner.state.lock();
+        Some(state.users.iter().map(|u| u.inbox.queue.len() as u64).sum())
+    }
+
+    fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
+        self.inner.moderate(by, room, change, notice)
+    }
+
+    fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+        self.inner.room_info(user, room)
+    }
+
+    fn is_room_admin(&self, user: UserId, room: &str) -> bool {
+        self.inner.is_room_admin(user, room)
     }
 }
 
@@ -406,12 +454,15 @@ impl Inner {
                 let to = state
                     .user_id(name)
                     .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                self.options.budget.check_send(state, from, Some(to))?;
                 (state.users[to].name.clone(), state.direct_link(from, to))
             }
             Chat::Room(name) => {
                 let room = state
                     .member_room(name, from)
                     .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+                state.may_send_to(room, from, now_ms())?; // 1.2: +announce, mutes
+                self.options.budget.check_send(state, from, None)?;
                 (state.room(room).name.clone(), state.room_link(room))
             }
         };
@@ -424,6 +475,7 @@ impl Inner {
             text: text.clone(),
         };
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)?;
+        crate::metrics::get().messages.inc();
         Ok(Accepted { id: id.into(), ts })
     }
 

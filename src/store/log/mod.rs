@@ -210,6 +210,17 @@ impl Log {
         (i > 0).then(|| segments[i - 1].clone())
     }
 
+    /// Overwrites bytes of an already written record in place, from the
+    /// log position `pos` (a record's position plus an offset in its
+    /// line); the record keeps its length, so no position moves. Only
+    /// `store::erase` does this, to take a deleted text off the disk.
+    pub fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()> {
+        let segment = self
+            .segment_of(pos)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "removed by retention"))?;
+        self.disk.write_at(&segment.path, segment.offset(pos), bytes)
+    }
+
     /// The line of the record at `pos`, without its `\n`. `None` if that
     /// segment was removed by retention. Only for positions already written.
     pub fn read_line(&self, pos: Pos) -> io::Result<Option<String>> {

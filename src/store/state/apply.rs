@@ -46,6 +46,7 @@ impl State {
     /// its `\n`): nothing is written and nothing is pushed.
     pub fn load(&mut self, pos: Pos, len: u64, record: &Record) -> Result<(), String> {
         self.apply(record, pos, None)?;
+        self.count_usage(record, len);
         self.end = pos + len;
         self.sync_end = self.end;
         self.since_checkpoint += 1;
@@ -62,6 +63,7 @@ impl State {
             batch.log.truncate(start);
             return Err(internal(e));
         }
+        self.count_usage(&record, len);
         self.end += len;
         if record.needs_sync() {
             batch.sync = true;
@@ -127,12 +129,16 @@ impl State {
                 member.read = *read;
                 member.own.clear();
                 self.users[user].rooms.insert(room);
+                let name = self.users[user].name.clone();
+                self.room_mut(room).rules.joined(&name);
                 Ok(())
             }
             Record::Leave { user, room, .. } => {
                 let (user, room) = (self.need_user(user)?, self.need_room(room)?);
+                let name = self.users[user].name.clone();
                 let r = self.room_mut(room);
                 r.members.remove(&user);
+                r.rules.left(&name);
                 let empty = r.members.is_empty();
                 self.users[user].rooms.remove(&room);
                 if empty {
@@ -156,6 +162,7 @@ impl State {
                 *seen = Some(seen.unwrap_or(0).max(*ts));
                 Ok(())
             }
+            Record::Rule { ts, by, room, rule } => self.apply_rule(*ts, by, room, rule),
             Record::Devices { user, several, .. } => {
                 let user = self.need_user(user)?;
                 self.users[user].several = *several;
@@ -334,6 +341,7 @@ impl State {
             head: NO_POS,
             count: 0,
             last_order: 0,
+            rules: Default::default(),
         };
         let id = match self.free_rooms.pop() {
             Some(id) => {

@@ -35,6 +35,7 @@ use std::sync::Arc;
 
 pub use recent::{DEDUP_WINDOW, Recent};
 
+use super::moderation::Rules;
 use super::record::{Link, Message, NO_POS, Pos};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, ChatLine, EventRef, RoomLine, State as MsgState};
@@ -235,6 +236,9 @@ pub struct Room {
     pub(super) head: Pos,
     pub(super) count: u64,
     pub(super) last_order: u64,
+    /// 1.2: its owner, admins, modes, topic, bans … (`store::moderation`);
+    /// forgotten with the room when its last member leaves.
+    pub rules: Rules,
 }
 
 /// A member of a room.
@@ -283,10 +287,15 @@ pub struct State {
     pub sync_end: Pos,
     /// Records applied since the last checkpoint.
     pub since_checkpoint: u64,
+    /// Bytes of the log each user's messages take (`--user-quota`, see `store::budget`).
+    pub usage: crate::store::budget::Usage,
+    /// 1.2: the server admins (`wachat users admin`), who moderate every room.
+    pub(super) server_admins: BTreeSet<UserId>,
 }
 
 mod apply;
 pub mod recent;
+mod rules;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,142 @@
+//! A linked device's token (protocol 1.2, `LINK` and `PAIR`): how a device
+//! logs in without ever being typed the password.
+//!
+//! ```text
+//! the laptop (logged in)              the new device (wachat connect --pair CODE)
+//!   LINK           ─▶ server
+//!   OK:K7QM9PZRTW  ◀─        the user types the code on the new device
+//!                             PAIR:ana@lab-3f9c:K7QM9PZRTW ─▶ server  (a fresh send connection)
+//!                             OK:<token>                   ◀─         (32 hex digits, 128 bits)
+//!                             LOGIN:ana@lab-3f9c:<token>   ─▶ both ports, from then on
+//! ```
+//!
+//! The token is a secret as the password is: it is kept in the device's
+//! folder, in the file `token`, readable by its owner only (`0600`, as
+//! every file of the folder), written whole (a temporary file, synced,
+//! renamed). It is valid for this device only, and until the device is
+//! unlinked (`UNLINK`, `/unlink`): then the server refuses it, and the
+//! client forgets it ([`forget`]) and says why.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use super::connection::{Connection, Port};
+use super::local::FILE_MODE;
+use super::options::Options;
+use crate::error::{Error, Result};
+use crate::i18n::client::Msg;
+use crate::i18n::tr;
+use crate::protocol::{Reply, Request};
+
+/// The file, in the device's folder: one line, the token.
+pub const FILE: &str = "token";
+
+/// The token kept in the device folder `dir`, if there is one (a damaged
+/// file, not a token, is none).
+pub fn saved(dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(dir.join(FILE)).ok()?;
+    let token = text.trim_end();
+    let plausible = !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic());
+    plausible.then(|| token.to_string())
+}
+
+/// Keeps `token` in the device folder `dir`, durably and privately.
+pub fn save(dir: &Path, token: &str) -> Result<()> {
+    let (path, tmp) = (dir.join(FILE), dir.join(format!("{FILE}.tmp")));
+    let failed = |e| Error::io(tr!(Msg::Writing, path = path.display()), e);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(&tmp)
+        .map_err(failed)?;
+    file.write_all(format!("{token}\n").as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
+    fs::rename(&tmp, &path).map_err(failed)?;
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(failed)
+}
+
+/// Forgets the token of the device folder `dir` (the server refused it:
+/// the device was unlinked); `true` if there was one.
+pub fn forget(dir: &Path) -> bool {
+    match fs::remove_file(dir.join(FILE)) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
+            log::warn!("{}: {e}", dir.join(FILE).display());
+            false
+        }
+    }
+}
+
+/// The token kept for the device that `options` would start as (its
+/// `--device`, or the default device that is free), if any: then no
+/// password need be asked for.
+pub fn for_options(options: &Options) -> Result<Option<String>> {
+    Ok(super::local::open_existing(options)?.and_then(|folder| saved(&folder.dir)))
+}
+
+/// Before [`super::Client::connect`] logs in: with `options.pair`, pairs
+/// the device (`PAIR`) and keeps its token; else takes the token kept in
+/// the device's folder `dir`, if any. Either way the token replaces the
+/// password in `options`. `true` if a token is used.
+pub fn use_saved_or_pair(options: &mut Options, dir: &Path) -> Result<bool> {
+    let token = match options.pair.take() {
+        Some(code) => {
+            let token = pair(options, &code)?;
+            save(dir, &token)?;
+            log::info!("{}", tr!(Msg::Paired, device = options.device.as_deref().unwrap_or_default()));
+            token
+        }
+        None => match saved(dir) {
+            Some(token) => token,
+            None => return Ok(false),
+        },
+    };
+    options.password = token;
+    Ok(true)
+}
+
+/// Trades the link `code` for this device's token: `PAIR` as the first
+/// frame of a fresh send connection (then `QUIT`). `options.device` names
+/// the device.
+pub fn pair(options: &Options, code: &str) -> Result<String> {
+    let device = options.device.clone().unwrap_or_else(|| crate::protocol::DEFAULT_DEVICE.to_string());
+    let mut conn = Connection::open_any(options, Port::Send, options.trace.clone(), &options.preferred)?;
+    let request =
+        Request::Pair { user: options.user.clone(), device: device.clone(), code: code.to_string() };
+    let what = tr!(Msg::ReqPair, user = options.user, device = device);
+    let token = match conn.request(&request)? {
+        Reply::OkWith(token) if !token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            token
+        }
+        Reply::Ko(ko) => return Err(Error::Refused { request: what, ko }),
+        other => return Err(conn.unexpected(&other)),
+    };
+    // The token is ours now; a lost QUIT changes nothing.
+    let _ = conn.write_request(&Request::Quit);
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_token_is_kept_privately_read_back_and_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(saved(dir.path()), None);
+        save(dir.path(), "0123456789abcdef0123456789abcdef").unwrap();
+        assert_eq!(saved(dir.path()).as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        let mode = fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, FILE_MODE);
+        fs::write(dir.path().join(FILE), "not a\u{1b}token\n").unwrap();
+        assert_eq!(saved(dir.path()), None, "damaged");
+        assert!(forget(dir.path()));
+        assert!(!forget(dir.path()));
+        assert!(!dir.path().join(FILE).exists());
+    }
+}

@@ -1,0 +1,75 @@
+//! `DELETE` on a cluster (protocol 1.2): the deleted text leaves the
+//! `messages` table at once, in one transaction before the `OK`: the
+//! message's row, its edits and the reactions to it get the text
+//! `(message deleted)`, and the replies quoting it lose the quote.
+//!
+//! No table of erasures to do (the local store's `erase.csv`) and so no
+//! migration: the rows are rewritten before the `OK`, or the `DELETE`
+//! fails and the client sends it again. PostgreSQL keeps the old version
+//! of a rewritten row until its (auto)vacuum reclaims it, and its WAL
+//! until the next checkpoint recycles it: docs/CLUSTER.md says so.
+
+use super::db::{Db, OrKo};
+use crate::protocol::action::{Act, Action, ActionId, DELETED, deleted_text, quote_line};
+use crate::protocol::{Chat, Ko, Text};
+
+/// Rewrites the rows that hold `author`'s message `id` to `chat`.
+pub fn erase(db: &Db, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
+    let mut conn = db.get()?;
+    let mut tx = conn.transaction().or_ko("erasing a deleted message")?;
+    let to = chat.to_string();
+    // The conversation's rows that may hold the text: the message, the
+    // actions naming it, and every reply (a text starting with a quote).
+    let rows = tx
+        .query(
+            "SELECT id, from_name, msg_id, text FROM messages
+             WHERE (CASE WHEN left($2, 1) = '#' THEN lower(to_name) = lower($2)
+                    ELSE (lower(from_name) = lower($1) AND lower(to_name) = lower($2))
+                      OR (lower(from_name) = lower($2) AND lower(to_name) = lower($1)) END)
+               AND (msg_id = $3 OR right(msg_id, length($3) + 1) = '_' || $3 OR text LIKE '> %')
+             ORDER BY id",
+            &[&author, &to, &id],
+        )
+        .or_ko("reading a deleted message")?;
+    let rows: Vec<(i64, String, String, String)> =
+        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    let is_author = |from: &str| from.eq_ignore_ascii_case(author);
+    let mut quotes = Vec::new();
+    let mut changes = Vec::new();
+    for (row, from, msg_id, text) in &rows {
+        let Ok(text) = Text::parse(text) else { continue };
+        match ActionId::parse(msg_id) {
+            None if msg_id == id && is_author(from) => {
+                quotes.push(quote_line(from, &text));
+                changes.push((*row, deleted_text()));
+            }
+            Some(action) if action.target == id => {
+                let own = matches!(action.act, Act::Edit | Act::Delete) && is_author(from);
+                if own || matches!(action.act, Act::React | Act::Unreact) {
+                    if let Some(Action::Edit { text, .. }) = Action::of(msg_id, &text) {
+                        quotes.push(quote_line(from, &text));
+                    }
+                    changes.push((*row, deleted_text()));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (row, _, msg_id, text) in &rows {
+        let Ok(text) = Text::parse(text) else { continue };
+        let plain = text.unescaped();
+        if ActionId::parse(msg_id).is_none()
+            && let Some((quote, rest)) = plain.split_once('\n')
+            && quotes.iter().any(|q| q == quote)
+            && let Some((who, _)) = quote.split_once(": ")
+            && let Ok(new) = Text::from_plain(&format!("{who}: {DELETED}\n{rest}"))
+        {
+            changes.push((*row, new));
+        }
+    }
+    for (row, text) in &changes {
+        tx.execute("UPDATE messages SET text = $1 WHERE id = $2", &[&text.as_escaped(), row])
+            .or_ko("erasing a deleted message")?;
+    }
+    tx.commit().or_ko("erasing a deleted message")
+}

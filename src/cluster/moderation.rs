@@ -1,0 +1,259 @@
+//! Moderation on a cluster (protocol 1.2): a room's rules in PostgreSQL
+//! (schema version 4: columns of `rooms`, rows of `room_rules`), checked
+//! and changed in one transaction that locks the room's row, so that two
+//! nodes acting on one room at once take turns. Who may do what is
+//! `store::moderation`'s, as on a single server: this file only moves the
+//! rules between the tables and a [`Rules`].
+//!
+//! The change, its notice in the room's text and a kicked member's
+//! `LEAVE` are three commits here (the notice and the leave go through
+//! the committer as any `MSG` and `LEAVE`), where a single server writes
+//! them in one batch: a node that dies between them leaves the change
+//! made and its notice or the removal missing, which the admin sees and
+//! can do again. The event reaches members on every node through
+//! `server::relay`, as `TYPING` does.
+//!
+//! The checks on the way of `MSG` and `JOIN` cost one query by key each
+//! (`send_refusals`, `join_refusal`), made only for a room message or a
+//! join.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use postgres::GenericClient;
+
+use super::db::{Db, OrKo};
+use crate::protocol::names::fold;
+use crate::protocol::{Change, Code, InfoLine, Ko, Role};
+use crate::store::moderation::Rules;
+use crate::store::{UserId, now_ms};
+
+/// A live room, its rules, and the ids of the names they hold.
+pub struct Room {
+    pub id: i64,
+    pub name: Arc<str>,
+    pub rules: Rules,
+}
+
+fn folded(room: &str) -> String {
+    fold(room.trim_start_matches('#'))
+}
+
+/// Reads the live room `room` and its rules (`lock`: its row `FOR UPDATE`).
+pub fn load(db: &mut impl GenericClient, room: &str, lock: bool) -> Result<Option<Room>, postgres::Error> {
+    let query = if lock {
+        "SELECT r.id, r.name, u.name, r.announce, r.invite_only, r.topic FROM rooms r \
+         LEFT JOIN users u ON u.id = r.owner WHERE r.folded = $1 AND r.live FOR UPDATE OF r"
+    } else {
+        "SELECT r.id, r.name, u.name, r.announce, r.invite_only, r.topic FROM rooms r \
+         LEFT JOIN users u ON u.id = r.owner WHERE r.folded = $1 AND r.live"
+    };
+    let Some(row) = db.query_opt(query, &[&folded(room)])? else { return Ok(None) };
+    let id: i64 = row.get(0);
+    let mut rules = Rules {
+        owner: row.get::<_, Option<String>>(2).map(Arc::from),
+        announce: row.get(3),
+        invite_only: row.get(4),
+        topic: row.get(5),
+        ..Rules::default()
+    };
+    let names = db.query(
+        "SELECT u.name, x.kind, x.until FROM room_rules x JOIN users u ON u.id = x.user_id WHERE x.room = $1",
+        &[&id],
+    )?;
+    for r in names {
+        let (name, until): (Arc<str>, u64) = (r.get::<_, String>(0).into(), r.get::<_, i64>(2) as u64);
+        match r.get::<_, &str>(1) {
+            "ADMIN" => drop(rules.admins.insert(name)),
+            "INVITED" => drop(rules.invited.insert(name)),
+            "BANNED" => drop(rules.bans.insert(name, until)),
+            _ => drop(rules.mutes.insert(name, until)),
+        }
+    }
+    Ok(Some(Room { id, name: row.get::<_, String>(1).into(), rules }))
+}
+
+/// Writes a room's rules back (its few `room_rules` rows rewritten whole).
+fn save(db: &mut impl GenericClient, room: &Room) -> Result<(), postgres::Error> {
+    let r = &room.rules;
+    db.execute(
+        "UPDATE rooms SET owner = (SELECT id FROM users WHERE name = $2), announce = $3, invite_only = $4, \
+         topic = $5 WHERE id = $1",
+        &[&room.id, &r.owner.as_deref(), &r.announce, &r.invite_only, &r.topic],
+    )?;
+    db.execute("DELETE FROM room_rules WHERE room = $1", &[&room.id])?;
+    let mut rows: Vec<(String, &str, i64)> = Vec::new();
+    rows.extend(r.admins.iter().map(|n| (n.to_string(), "ADMIN", 0)));
+    rows.extend(r.invited.iter().map(|n| (n.to_string(), "INVITED", 0)));
+    rows.extend(r.bans.iter().map(|(n, &t)| (n.to_string(), "BANNED", t as i64)));
+    rows.extend(r.mutes.iter().map(|(n, &t)| (n.to_string(), "MUTED", t as i64)));
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    let untils: Vec<i64> = rows.iter().map(|r| r.2).collect();
+    db.execute(
+        "INSERT INTO room_rules (room, user_id, kind, until) \
+         SELECT $1, u.id, x.kind, x.until FROM unnest($2::text[], $3::text[], $4::bigint[]) AS x(name, kind, until) \
+         JOIN users u ON u.name = x.name",
+        &[&room.id, &names, &kinds, &untils],
+    )?;
+    Ok(())
+}
+
+/// The rank of `user` (`name`) in `room`.
+fn role(db: &mut impl GenericClient, room: &Room, user: UserId, name: &str) -> Result<Role, postgres::Error> {
+    let row = db.query_one(
+        "SELECT EXISTS (SELECT 1 FROM members WHERE room = $1 AND user_id = $2), \
+                COALESCE((SELECT admin FROM users WHERE id = $2), false)",
+        &[&room.id, &(user as i64)],
+    )?;
+    Ok(room.rules.role(name, row.get(0), row.get(1)))
+}
+
+/// What the change did: the room as registered, whether anything
+/// changed, and who shares the room now.
+pub struct Done {
+    pub room: Arc<str>,
+    pub changed: bool,
+    pub member: [bool; 2],
+    pub members: Vec<UserId>,
+}
+
+/// Checks and makes `change` to `room` by `by` (`by_name`), in one
+/// transaction; `target` is the change's user, looked up.
+pub fn change(
+    db: &Db,
+    by: (UserId, &str),
+    target: Option<(UserId, &str)>,
+    room: &str,
+    change: &Change,
+) -> Result<Done, Ko> {
+    let mut conn = db.get()?;
+    let mut tx = conn.transaction().or_ko("starting a moderation change")?;
+    let no_room = || Ko::new(Code::NotMember, format!("no room named #{room}"));
+    let mut r = load(&mut tx, room, true).or_ko("reading a room's rules")?.ok_or_else(no_room)?;
+    let actor = role(&mut tx, &r, by.0, by.1).or_ko("reading a rank")?;
+    let target_role = match target {
+        Some((id, name)) => role(&mut tx, &r, id, name).or_ko("reading a rank")?,
+        None => Role::None,
+    };
+    Rules::allows(actor, change, target_role, &r.name)?;
+    let target_in = match target {
+        Some((id, _)) => is_member(&mut tx, r.id, id).or_ko("reading a member")?,
+        None => false,
+    };
+    if matches!(change, Change::Kicked(_)) && !target_in {
+        let who = change.target().unwrap_or("");
+        return Err(Ko::new(Code::NotMember, format!("{who} is not in {}", r.name)));
+    }
+    let now = now_ms();
+    let changed = !r.rules.unchanged_by(change, now);
+    if changed {
+        r.rules.apply(change, now);
+        save(&mut tx, &r).or_ko("writing a room's rules")?;
+    }
+    tx.commit().or_ko("committing a moderation change")?;
+    let by_in = is_member(&mut *conn, r.id, by.0).or_ko("reading a member")?;
+    let members = conn
+        .query("SELECT user_id FROM members WHERE room = $1", &[&r.id])
+        .or_ko("reading members")?
+        .iter()
+        .map(|row| row.get::<_, i64>(0) as UserId)
+        .collect();
+    Ok(Done { room: r.name, changed, member: [by_in, target_in], members })
+}
+
+fn is_member(db: &mut impl GenericClient, room: i64, user: UserId) -> Result<bool, postgres::Error> {
+    Ok(db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM members WHERE room = $1 AND user_id = $2)",
+            &[&room, &(user as i64)],
+        )?
+        .get(0))
+}
+
+/// `ROOMINFO` for `user` (`name`).
+pub fn info(db: &Db, user: UserId, name: &str, room: &str) -> Result<Vec<InfoLine>, Ko> {
+    let mut conn = db.get()?;
+    let no_room = || Ko::new(Code::NotMember, format!("no room named #{room}"));
+    let r = load(&mut *conn, room, false).or_ko("reading a room's rules")?.ok_or_else(no_room)?;
+    let role = role(&mut *conn, &r, user, name).or_ko("reading a rank")?;
+    if role == Role::None && !r.rules.names(name) {
+        return Err(Ko::new(Code::NotMember, format!("you are not in #{room}")));
+    }
+    Ok(r.rules.info(&r.name, name, role, now_ms()))
+}
+
+/// True if `user` moderates `room`.
+pub fn is_admin(db: &Db, user: UserId, name: &str, room: &str) -> Result<bool, Ko> {
+    let mut conn = db.get()?;
+    let Some(r) = load(&mut *conn, room, false).or_ko("reading a room's rules")? else { return Ok(false) };
+    Ok(role(&mut *conn, &r, user, name).or_ko("reading a rank")?.moderates())
+}
+
+/// For each room among a burst's recipients, why `user` may not send to
+/// it now (`+announce`, a mute), if so: by folded room name.
+pub fn send_refusals(db: &Db, user: UserId, name: &str, rooms: &[&str]) -> Result<HashMap<String, Ko>, Ko> {
+    let mut refused = HashMap::new();
+    let mut conn = db.get()?;
+    for room in rooms {
+        let Some(r) = load(&mut *conn, room, false).or_ko("reading a room's rules")? else { continue };
+        if r.rules.is_default() {
+            continue;
+        }
+        let role = role(&mut *conn, &r, user, name).or_ko("reading a rank")?;
+        if let Err(ko) = r.rules.may_send(name, role, now_ms(), &r.name) {
+            refused.insert(folded(room), ko);
+        }
+    }
+    Ok(refused)
+}
+
+/// Why `user` may not join `room` now, if so; and whether the room is new
+/// (its joiner will own it).
+pub fn join_refusal(db: &Db, user: UserId, name: &str, room: &str) -> Result<(Option<Ko>, bool), Ko> {
+    let mut conn = db.get()?;
+    let Some(r) = load(&mut *conn, room, false).or_ko("reading a room's rules")? else {
+        return Ok((None, true));
+    };
+    let admin: bool = conn
+        .query_one("SELECT admin FROM users WHERE id = $1", &[&(user as i64)])
+        .or_ko("reading an account")?
+        .get(0);
+    Ok((r.rules.may_join(name, admin, now_ms(), &r.name).err(), false))
+}
+
+/// After a `JOIN`: a new room (not `#general`) gets its joiner as owner;
+/// an invitation is used up.
+pub fn joined(db: &Db, user: UserId, room: &str, new: bool) -> Result<(), Ko> {
+    let mut conn = db.get()?;
+    let f = folded(room);
+    if new && f != "general" {
+        conn.execute(
+            "UPDATE rooms SET owner = $2 WHERE folded = $1 AND live AND owner IS NULL",
+            &[&f, &(user as i64)],
+        )
+        .or_ko("claiming a room")?;
+    }
+    conn.execute(
+        "DELETE FROM room_rules WHERE kind = 'INVITED' AND user_id = $2 \
+         AND room = (SELECT id FROM rooms WHERE folded = $1 AND live)",
+        &[&f, &(user as i64)],
+    )
+    .or_ko("using an invitation")?;
+    Ok(())
+}
+
+/// After a `LEAVE`: a room admin's rank goes with its membership.
+pub fn left(db: &Db, user: UserId, room: &str) -> Result<(), Ko> {
+    let mut conn = db.get()?;
+    conn.execute(
+        "DELETE FROM room_rules WHERE kind = 'ADMIN' AND user_id = $2 \
+         AND room = (SELECT id FROM rooms WHERE folded = $1 AND live)",
+        &[&folded(room), &(user as i64)],
+    )
+    .or_ko("dropping a room admin")?;
+    Ok(())
+}

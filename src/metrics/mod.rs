@@ -1,0 +1,248 @@
+//! What a running server counts, for its operator: the Prometheus metrics
+//! of `wachat serve --metrics ADDR` (docs/RELIABILITY.md, "Metrics").
+//!
+//! - this file: every counter, gauge and histogram, registered once in a
+//!   `prometheus-client` [`Registry`], which also writes the text format
+//!   (nothing here formats a metric by hand);
+//! - [`endpoint`]: the one small HTTP listener that serves them, to
+//!   loopback unless told otherwise (`--metrics-allow`);
+//! - [`sample`]: the gauges read at scrape time (online users, inboxes,
+//!   bytes on disk, free disk) instead of on every change.
+//!
+//! **Why one process-wide set.** Like the log, the metrics belong to the
+//! process: the store's group commit (batch sizes, fsync time), the router
+//! (deliveries), the handlers (replies) and a cluster's committer and bus
+//! all count into them, and handing a handle through every one of those
+//! layers would change a dozen signatures for the sake of a few atomics.
+//! So [`get`] gives the one set, made on first use; a process that never
+//! serves `--metrics` pays a few atomic adds and nothing else.
+//!
+//! **Cheap on the hot path.** A counter is an atomic add. Labelled
+//! children (`port`, `result`) are looked up once, here, and kept; only a
+//! `KO`'s code is looked up by label when it happens (refusals are not
+//! the hot path). A histogram observation takes a short lock of its own
+//! (prometheus-client's), once per reply batch or message, never under
+//! another lock of the server's. BENCHMARKS.md, "Metrics", has the
+//! before/after figures.
+
+pub mod endpoint;
+pub mod sample;
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::protocol::Code;
+
+/// A label set of one pair, e.g. `code="RATE_LIMITED"`.
+type Label = [(&'static str, &'static str); 1];
+
+/// Every metric of a server (see the module documentation for why there
+/// is one set per process).
+pub struct Metrics {
+    registry: Registry,
+    /// `MSG`s accepted for storage (counted by the store as it takes each
+    /// one; resends of a message it has are not counted).
+    pub messages: Counter,
+    /// Numbered events (`MSG`, `STATUS`) written to an online recipient's
+    /// receive connection as they happened (inbox replays not counted).
+    pub deliveries: Counter,
+    /// `KO` replies on the send port, by code.
+    ko: Family<Label, Counter>,
+    /// Requests refused with `KO:RATE_LIMITED` (`--rate`, `--address-rate`,
+    /// failed logins).
+    pub rate_limited: Counter,
+    /// Logins (`LOGIN`, `REGISTER`, `REDEEM`) accepted, on either port.
+    pub logins_ok: Counter,
+    /// Logins refused: a wrong password, an unknown or disabled account.
+    pub logins_failed: Counter,
+    /// Connections open on the send port.
+    pub connections_send: Gauge,
+    /// Connections open on the receive port.
+    pub connections_receive: Gauge,
+    /// Connections open on the web port (a WebSocket counts here only).
+    pub connections_web: Gauge,
+    /// Users logged in on the receive port (of this server or node).
+    pub online: Gauge,
+    /// Events waiting in inboxes for an acknowledgement, all users together.
+    pub inbox_events: Gauge,
+    /// Bytes of the data directory's files.
+    pub disk_bytes: Gauge,
+    /// Bytes free for the server on the data directory's file system.
+    pub disk_free: Gauge,
+    /// From reading a request to writing its reply (for `MSG`, the `OK`
+    /// that says it is durable), in seconds.
+    pub request_latency: Histogram,
+    /// From a message's acceptance to its event written to an online
+    /// recipient, in seconds (from the message's `<ts>`, so at millisecond
+    /// resolution, and across the nodes of a cluster).
+    pub delivery_latency: Histogram,
+    /// Records written by one group commit (one fsync).
+    pub batch_records: Histogram,
+    /// Time of one fsync of the log, in seconds.
+    pub fsync: Histogram,
+    /// Cluster: one batch's PostgreSQL transaction, begin to commit, seconds.
+    pub pg_transaction: Histogram,
+    /// Cluster: from a batch's commit to its notice published on NATS, seconds.
+    pub nats_publish_lag: Histogram,
+    /// Cluster: notices missed on NATS and read back from PostgreSQL.
+    pub gap_refills: Counter,
+}
+
+/// The server's metrics (made on first use).
+pub fn get() -> &'static Metrics {
+    static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+    &METRICS
+}
+
+/// Latency buckets: 50 µs to ~2.8 s, each 1.5 times the one before, so
+/// that a p99 read from them (`wachat top`) is within 50 % of the truth
+/// and a sub-millisecond p50 is still seen.
+fn latency_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_05, 1.5, 28))
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let ko = Family::<Label, Counter>::default();
+        let connections = Family::<Label, Gauge>::default();
+        let logins = Family::<Label, Counter>::default();
+        let metrics = Metrics {
+            registry: Registry::with_prefix("wachat"),
+            messages: Counter::default(),
+            deliveries: Counter::default(),
+            rate_limited: Counter::default(),
+            logins_ok: logins.get_or_create_owned(&[("result", "ok")]),
+            logins_failed: logins.get_or_create_owned(&[("result", "failed")]),
+            connections_send: connections.get_or_create_owned(&[("port", "send")]),
+            connections_receive: connections.get_or_create_owned(&[("port", "receive")]),
+            connections_web: connections.get_or_create_owned(&[("port", "web")]),
+            ko,
+            online: Gauge::default(),
+            inbox_events: Gauge::default(),
+            disk_bytes: Gauge::default(),
+            disk_free: Gauge::default(),
+            request_latency: latency_buckets(),
+            delivery_latency: latency_buckets(),
+            batch_records: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
+            fsync: latency_buckets(),
+            pg_transaction: latency_buckets(),
+            nats_publish_lag: latency_buckets(),
+            gap_refills: Counter::default(),
+        };
+        let mut metrics = metrics;
+        let r = &mut metrics.registry;
+        r.register("messages_accepted", "MSG requests stored and answered OK", metrics.messages.clone());
+        r.register(
+            "deliveries",
+            "Events written to online recipients as they happened",
+            metrics.deliveries.clone(),
+        );
+        r.register("ko_replies", "KO replies on the send port, by code", metrics.ko.clone());
+        r.register("rate_limited", "Requests refused with KO:RATE_LIMITED", metrics.rate_limited.clone());
+        r.register("logins", "Logins on either port, by result", logins);
+        r.register("connections", "Open connections, by port", connections);
+        r.register("online_users", "Users logged in on the receive port", metrics.online.clone());
+        r.register("inbox_events", "Events waiting in inboxes, all users", metrics.inbox_events.clone());
+        r.register_with_unit(
+            "disk_used",
+            "Bytes of the data directory's files",
+            Unit::Bytes,
+            metrics.disk_bytes.clone(),
+        );
+        r.register_with_unit(
+            "disk_free",
+            "Bytes free on the data directory's file system",
+            Unit::Bytes,
+            metrics.disk_free.clone(),
+        );
+        r.register_with_unit(
+            "request_latency",
+            "From reading a request to writing its reply",
+            Unit::Seconds,
+            metrics.request_latency.clone(),
+        );
+        r.register_with_unit(
+            "delivery_latency",
+            "From a message's acceptance to its event written to a recipient",
+            Unit::Seconds,
+            metrics.delivery_latency.clone(),
+        );
+        r.register("batch_records", "Records per group commit", metrics.batch_records.clone());
+        r.register_with_unit("fsync", "Time of one fsync of the log", Unit::Seconds, metrics.fsync.clone());
+        let cluster = r.sub_registry_with_prefix("cluster");
+        cluster.register_with_unit(
+            "pg_transaction",
+            "One batch's PostgreSQL transaction, begin to commit",
+            Unit::Seconds,
+            metrics.pg_transaction.clone(),
+        );
+        cluster.register_with_unit(
+            "nats_publish_lag",
+            "From a batch's commit to its notice published on NATS",
+            Unit::Seconds,
+            metrics.nats_publish_lag.clone(),
+        );
+        cluster.register(
+            "gap_refills",
+            "Notices missed on NATS and read back from PostgreSQL",
+            metrics.gap_refills.clone(),
+        );
+        metrics
+    }
+
+    /// Counts a `KO` reply (and a rate-limited request).
+    pub fn ko(&self, code: Code) {
+        if code == Code::RateLimited {
+            self.rate_limited.inc();
+        }
+        self.ko.get_or_create(&[("code", code.as_str())]).inc();
+    }
+
+    /// The metrics in the Prometheus (OpenMetrics) text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// A duration as a histogram's seconds.
+pub fn seconds(elapsed: Duration) -> f64 {
+    elapsed.as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_in_the_text_format() {
+        let metrics = Metrics::new();
+        metrics.messages.inc_by(3);
+        metrics.ko(Code::RateLimited);
+        metrics.connections_send.inc();
+        metrics.request_latency.observe(0.001);
+        let text = metrics.encode();
+        for line in [
+            "wachat_messages_accepted_total 3",
+            "wachat_ko_replies_total{code=\"RATE_LIMITED\"} 1",
+            "wachat_rate_limited_total 1",
+            "wachat_connections{port=\"send\"} 1",
+            "wachat_connections{port=\"web\"} 0",
+            "wachat_logins_total{result=\"failed\"} 0",
+            "wachat_request_latency_seconds_count 1",
+            "wachat_cluster_gap_refills_total 0",
+            "wachat_disk_free_bytes 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

@@ -1,0 +1,78 @@
+//! The gauges read when the metrics are scraped, not kept up to date on
+//! every change: how many users are online, how many events wait in
+//! inboxes, the data directory's size and the free space under it. A
+//! scrape every few seconds costs a walk of the router's table and of the
+//! inboxes (one lock each, briefly) and a directory listing; keeping them
+//! exact on every message would cost every message.
+
+use std::path::Path;
+
+use super::Metrics;
+use crate::server::Ctx;
+
+/// Sets the sampled gauges from the running server.
+pub fn refresh(metrics: &Metrics, ctx: &Ctx) {
+    metrics.online.set(ctx.router.online_users().len() as i64);
+    if let Some(events) = ctx.store.inbox_events() {
+        metrics.inbox_events.set(clamp(events));
+    }
+    let dir = &ctx.config.data_dir;
+    if dir.is_dir() {
+        metrics.disk_bytes.set(clamp(dir_bytes(dir, 2)));
+        if let Some(free) = free_bytes(dir) {
+            metrics.disk_free.set(clamp(free));
+        }
+    }
+}
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Bytes of the files under `dir`, `depth` levels down (the data
+/// directory has two: `log/`, `invites/`). Files that vanish meanwhile
+/// (a segment retention removed) count as nothing.
+pub fn dir_bytes(dir: &Path, depth: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut total = 0;
+    for entry in entries.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_file() {
+            total += meta.len();
+        } else if meta.is_dir() && depth > 0 {
+            total += dir_bytes(&entry.path(), depth - 1);
+        }
+    }
+    total
+}
+
+/// Bytes an unprivileged process may still write on the file system of
+/// `path` (`statvfs`: free blocks for users times the block size).
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the struct we hand it and reads the
+    // NUL-terminated path, which lives until the call returns.
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stats) };
+    // The fields' types differ between platforms (u64 on Linux).
+    #[allow(clippy::useless_conversion)]
+    (rc == 0).then(|| u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_is_measured_two_levels_down() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("users.csv"), b"12345").unwrap();
+        std::fs::create_dir(dir.path().join("log")).unwrap();
+        std::fs::write(dir.path().join("log/0.csv"), b"123").unwrap();
+        assert_eq!(dir_bytes(dir.path(), 2), 8);
+        assert_eq!(dir_bytes(dir.path(), 0), 5);
+        assert!(free_bytes(dir.path()).unwrap() > 0);
+        assert_eq!(dir_bytes(&dir.path().join("none"), 2), 0);
+    }
+}

@@ -1,0 +1,264 @@
+//! Message actions (protocol 1.2, docs/PROTOCOL.md §16): what `EDIT`,
+//! `DELETE` and `REACT` become on the wire, and how a client reads them back.
+//!
+//! Why actions are messages: every client of version 1 must see them
+//! (issue 30's table), a device that was offline must get them in its
+//! inbox replay, and the replay is written before a receive connection
+//! can say `VERSION:1.2`. So an action is stored and delivered as a `MSG`
+//! of its author, with a readable text (`✎ new text`, `(message
+//! deleted)`, `👍 to: hello…`) and an id that the server makes:
+//!
+//! ```text
+//! _e<stamp>_<id>   an edit of the author's message <id>
+//! _d<stamp>_<id>   the author deleted <id> for everyone
+//! _r<stamp>_<id>   a reaction to the message <id> of that chat
+//! _u<stamp>_<id>   the same reaction taken back
+//! ```
+//!
+//! `<stamp>` is the server's time in milliseconds, base 36, which keeps
+//! the ids of one author unique. A version-1 client shows the text; a 1.2
+//! client reads the id with [`ActionId::parse`] and applies the action to
+//! the message it names. The message named is looked for among the
+//! author's messages (edit, delete) or anyone's (reaction) in the same chat.
+//!
+//! A `REPLY` needs no id of this kind: it is a message of its own (its id
+//! chosen by its sender) whose text starts with a one-line quote of the
+//! message it answers ([`quote_line`]).
+
+use std::fmt;
+
+use super::Text;
+use super::names::MAX_ID;
+
+/// The reactions a `REACT` may carry; anything else is `KO:BAD_REQUEST`.
+/// Short on purpose: a reaction is one tap, and the list is the menu.
+pub const REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
+
+/// The longest message id an action may name: an action's own id
+/// (`_e<stamp>_<id>`, a stamp of up to 9 base-36 digits until 2059) must
+/// still fit in [`MAX_ID`].
+pub const MAX_TARGET_ID: usize = MAX_ID - 12;
+
+/// What a version-1 client reads in place of a deleted message's text.
+pub const DELETED: &str = "(message deleted)";
+
+/// Characters of a text quoted in a reply or a reaction's text.
+pub const SNIPPET_CHARS: usize = 40;
+
+/// The kinds of action, each a letter of its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Act {
+    Edit,
+    Delete,
+    React,
+    Unreact,
+}
+
+impl Act {
+    fn letter(self) -> char {
+        match self {
+            Act::Edit => 'e',
+            Act::Delete => 'd',
+            Act::React => 'r',
+            Act::Unreact => 'u',
+        }
+    }
+
+    fn from_letter(c: char) -> Option<Act> {
+        Some(match c {
+            'e' => Act::Edit,
+            'd' => Act::Delete,
+            'r' => Act::React,
+            'u' => Act::Unreact,
+            _ => return None,
+        })
+    }
+}
+
+/// The id of an action's message: `_<letter><stamp>_<target id>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ActionId {
+    pub act: Act,
+    /// The server's time of the action, in milliseconds.
+    pub stamp: u64,
+    /// The id of the message acted on.
+    pub target: String,
+}
+
+impl ActionId {
+    /// Reads an action's id; `None` for the id of an ordinary message.
+    pub fn parse(id: &str) -> Option<ActionId> {
+        let rest = id.strip_prefix('_')?;
+        let mut chars = rest.chars();
+        let act = Act::from_letter(chars.next()?)?;
+        let (stamp, target) = chars.as_str().split_once('_')?;
+        if stamp.is_empty() || target.is_empty() || !stamp.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let stamp = u64::from_str_radix(stamp, 36).ok()?;
+        Some(ActionId { act, stamp, target: target.to_string() })
+    }
+}
+
+impl fmt::Display for ActionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "_{}{}_{}", self.act.letter(), Base36(self.stamp), self.target)
+    }
+}
+
+/// A number written in base 36 (lower case), most significant digit first.
+struct Base36(u64);
+
+impl fmt::Display for Base36 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut digits = Vec::new();
+        let mut n = self.0;
+        loop {
+            digits.push(std::char::from_digit((n % 36) as u32, 36).expect("a digit below 36"));
+            n /= 36;
+            if n == 0 {
+                break;
+            }
+        }
+        digits.iter().rev().try_for_each(|c| write!(f, "{c}"))
+    }
+}
+
+/// The start of a text, on one line: its first line, at most
+/// [`SNIPPET_CHARS`] characters, `…` if cut.
+pub fn snippet(text: &Text) -> String {
+    let plain = text.unescaped();
+    let first = plain.lines().next().unwrap_or("");
+    let mut out: String = first.chars().take(SNIPPET_CHARS).collect();
+    if out.len() < plain.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The first line of a reply's text: `> ana: the start of her message`.
+pub fn quote_line(author: &str, quoted: &Text) -> String {
+    format!("> {author}: {}", snippet(quoted))
+}
+
+/// A reply's text: the quote, a line break, the answer.
+pub fn reply_text(author: &str, quoted: &Text, answer: &Text) -> Result<Text, String> {
+    Text::from_plain(&format!("{}\n{}", quote_line(author, quoted), answer.unescaped()))
+}
+
+/// An edit's text: `✎ <new text>`.
+pub fn edit_text(new: &Text) -> Result<Text, String> {
+    Text::from_plain(&format!("✎ {}", new.unescaped()))
+}
+
+/// A reaction's text: `👍 to: <start of the message>`, or, taken back,
+/// `👍 taken back from: <start of the message>`.
+pub fn react_text(emoji: &str, added: bool, target: &Text) -> Text {
+    let how = if added { "to" } else { "taken back from" };
+    Text::from_plain(&format!("{emoji} {how}: {}", snippet(target)))
+        .expect("a snippet of a valid text, after a listed emoji, is a valid text")
+}
+
+/// The deleted text's stand-in.
+pub fn deleted_text() -> Text {
+    Text::from_plain(DELETED).expect("a valid text")
+}
+
+/// An action as a 1.2 client applies it: read from a `MSG`'s id and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The author's message `target` now reads `text`.
+    Edit { target: String, text: Text },
+    /// The author's message `target` is deleted.
+    Delete { target: String },
+    /// The sender added (or took back) `emoji` on the message `target`.
+    React { target: String, emoji: String, added: bool },
+}
+
+impl Action {
+    /// The action a message carries, if its id is an action's.
+    pub fn of(id: &str, text: &Text) -> Option<Action> {
+        let id = ActionId::parse(id)?;
+        let plain = text.unescaped();
+        Some(match id.act {
+            Act::Edit => {
+                let new = plain.strip_prefix("✎ ")?;
+                Action::Edit { target: id.target, text: Text::from_plain(new).ok()? }
+            }
+            Act::Delete => Action::Delete { target: id.target },
+            Act::React | Act::Unreact => {
+                let emoji = plain.split(' ').next()?;
+                if !REACTIONS.contains(&emoji) {
+                    return None;
+                }
+                Action::React { target: id.target, emoji: emoji.to_string(), added: id.act == Act::React }
+            }
+        })
+    }
+
+    /// The message acted on.
+    pub fn target(&self) -> &str {
+        match self {
+            Action::Edit { target, .. } | Action::Delete { target } | Action::React { target, .. } => target,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Text {
+        Text::from_plain(s).unwrap()
+    }
+
+    #[test]
+    fn action_ids_round_trip_and_fit() {
+        let target = "m".repeat(MAX_TARGET_ID);
+        for act in [Act::Edit, Act::Delete, Act::React, Act::Unreact] {
+            let id = ActionId { act, stamp: 1_763_861_700_123, target: target.clone() };
+            let written = id.to_string();
+            assert!(written.len() <= MAX_ID, "{written}");
+            super::super::names::check_id(&written).unwrap();
+            assert_eq!(ActionId::parse(&written), Some(id));
+        }
+        assert_eq!(ActionId { act: Act::Edit, stamp: 35, target: "m1".into() }.to_string(), "_ez_m1");
+    }
+
+    #[test]
+    fn ordinary_ids_are_no_actions() {
+        for id in ["m1", "_m1", "_x1_m1", "_e_m1", "_e1", "_e1_", "e1_m1", "_e1-2_m"] {
+            assert_eq!(ActionId::parse(id), None, "{id}");
+        }
+    }
+
+    #[test]
+    fn a_client_reads_back_each_action() {
+        let edit = edit_text(&text("new: words")).unwrap();
+        assert_eq!(edit.unescaped(), "✎ new: words");
+        assert_eq!(
+            Action::of("_e1_m1", &edit),
+            Some(Action::Edit { target: "m1".into(), text: text("new: words") })
+        );
+        assert_eq!(Action::of("_d1_m1", &deleted_text()), Some(Action::Delete { target: "m1".into() }));
+        let react = react_text("👍", true, &text("hello there"));
+        assert_eq!(react.unescaped(), "👍 to: hello there");
+        assert_eq!(
+            Action::of("_r1_m1", &react),
+            Some(Action::React { target: "m1".into(), emoji: "👍".into(), added: true })
+        );
+        let back = react_text("❤️", false, &text("hi"));
+        assert_eq!(back.unescaped(), "❤️ taken back from: hi");
+        assert!(matches!(Action::of("_u1_m1", &back), Some(Action::React { added: false, .. })));
+        assert_eq!(Action::of("m1", &edit), None);
+    }
+
+    #[test]
+    fn quotes_keep_one_line_and_a_bounded_length() {
+        let long = text(&format!("{}\nsecond line", "é".repeat(100)));
+        let quote = quote_line("ana", &long);
+        assert_eq!(quote, format!("> ana: {}…", "é".repeat(SNIPPET_CHARS)));
+        let reply = reply_text("ana", &text("short"), &text("yes")).unwrap();
+        assert_eq!(reply.unescaped(), "> ana: short\nyes");
+    }
+}

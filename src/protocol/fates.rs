@@ -1,0 +1,190 @@
+//! [`Fates`]: what the actions of a conversation (protocol 1.2, see
+//! [`action`](super::action)) did to its messages, learnt by reading the
+//! conversation newest first: an action is always newer than the message
+//! it names, so by the time a message is read, every action on it was.
+//!
+//! One reading for everyone who folds actions into messages: the server's
+//! `HISTORY` and `SEARCH`, its checks of a new action, and the clients.
+
+use std::collections::{HashMap, HashSet};
+
+use super::action::{self, Act, Action, ActionId, quote_line};
+use super::{Accepted, Text};
+
+/// What became of a conversation's messages (see the module documentation).
+#[derive(Default, Debug)]
+pub struct Fates {
+    /// (author, id) → the delete's `<id>:<ts>`.
+    deleted: HashMap<(String, String), Accepted>,
+    /// (author, id) → the newest edit's `<id>:<ts>` and text.
+    edits: HashMap<(String, String), (Accepted, Text)>,
+    /// (who, id, emoji) → whether that reaction is on, by its newest toggle.
+    reactions: HashMap<(String, String, String), bool>,
+    /// Ids of deleted messages (a reaction names its message by id only).
+    deleted_ids: HashSet<String>,
+    /// Quote lines of deleted messages (`> ana: hello`), for the replies.
+    deleted_quotes: HashSet<String>,
+}
+
+fn key(author: &str, id: &str) -> (String, String) {
+    (author.to_string(), id.to_string())
+}
+
+impl Fates {
+    /// Reads one message of the conversation; call it newest first.
+    pub fn observe(&mut self, from: &str, id: &str, ts: u64, text: &Text) {
+        let Some(act) = ActionId::parse(id) else {
+            if self.deleted.contains_key(&key(from, id)) {
+                self.deleted_quotes.insert(quote_line(from, text));
+            }
+            return;
+        };
+        let accepted = Accepted { id: id.to_string(), ts };
+        let target = key(from, &act.target);
+        match (act.act, Action::of(id, text)) {
+            (Act::Delete, _) => {
+                self.deleted_ids.insert(act.target.clone());
+                self.deleted.entry(target).or_insert(accepted);
+            }
+            (Act::Edit, Some(Action::Edit { text, .. })) => {
+                if self.deleted.contains_key(&target) {
+                    // A reply may quote the message as it read after this edit.
+                    self.deleted_quotes.insert(quote_line(from, &text));
+                }
+                self.edits.entry(target).or_insert((accepted, text));
+            }
+            (Act::React | Act::Unreact, Some(Action::React { emoji, added, .. })) => {
+                self.reactions.entry((from.to_string(), act.target, emoji)).or_insert(added);
+            }
+            _ => {} // an action's id on a text that is none: shown as it is
+        }
+    }
+
+    /// The delete of `author`'s message `id`, if it was deleted.
+    pub fn deleted(&self, author: &str, id: &str) -> Option<&Accepted> {
+        self.deleted.get(&key(author, id))
+    }
+
+    /// The newest edit of `author`'s message `id`: its `<id>:<ts>` and text.
+    pub fn edit(&self, author: &str, id: &str) -> Option<&(Accepted, Text)> {
+        self.edits.get(&key(author, id))
+    }
+
+    /// Whether `who`'s reaction `emoji` is on the message `id`.
+    pub fn reacted(&self, who: &str, id: &str, emoji: &str) -> bool {
+        self.reactions.get(&(who.to_string(), id.to_string(), emoji.to_string())).copied().unwrap_or(false)
+    }
+
+    /// The reactions on the message `id`, each with how many have it on,
+    /// in the order of [`action::REACTIONS`].
+    pub fn reactions_on(&self, id: &str) -> Vec<(&'static str, usize)> {
+        action::REACTIONS
+            .iter()
+            .map(|&emoji| {
+                let n = self.reactions.iter().filter(|((_, i, e), on)| i == id && e == emoji && **on).count();
+                (emoji, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// A message's text now: its newest edit's, or its own.
+    pub fn text_of(&self, from: &str, id: &str, text: &Text) -> Text {
+        match self.edits.get(&key(from, id)) {
+            Some((_, new)) => new.clone(),
+            None => text.clone(),
+        }
+    }
+
+    /// True for a message still there: not an action, not deleted.
+    pub fn is_live(&self, from: &str, id: &str) -> bool {
+        ActionId::parse(id).is_none() && !self.deleted.contains_key(&key(from, id))
+    }
+
+    /// The text a reader is shown for this line: an edited message's
+    /// newest text; [`action::DELETED`] for a deleted message, its edits
+    /// and the reactions to it; a reply's quote of a deleted message
+    /// replaced by it too.
+    pub fn shown(&self, from: &str, id: &str, text: &Text) -> Text {
+        let gone = match ActionId::parse(id) {
+            None => self.deleted.contains_key(&key(from, id)),
+            Some(a) if a.act == Act::Delete => false,
+            Some(a) if a.act == Act::Edit => self.deleted.contains_key(&key(from, &a.target)),
+            Some(a) => self.deleted_ids.contains(&a.target),
+        };
+        if gone {
+            return action::deleted_text();
+        }
+        let text = self.text_of(from, id, text);
+        let plain = text.unescaped();
+        if let Some((quote, rest)) = plain.split_once('\n')
+            && let Some((author, quoted)) = quote.split_once(": ")
+            && (self.deleted_quotes.contains(quote) || is_erased(quoted))
+        {
+            return Text::from_plain(&format!("{author}: {}\n{rest}", action::DELETED)).unwrap_or(text);
+        }
+        text
+    }
+}
+
+/// A text the server's eraser overwrote (`store::erase`): the deleted
+/// mark padded with spaces, or dashes for a text shorter than the mark.
+pub fn is_erased(text: &str) -> bool {
+    let trimmed = text.trim_end_matches(' ');
+    trimmed == action::DELETED || (!text.is_empty() && text.bytes().all(|b| b == b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Text {
+        Text::from_plain(s).unwrap()
+    }
+
+    /// A conversation, oldest first, read as the server and clients do.
+    fn read(lines: &[(&str, &str, &str)]) -> Fates {
+        let mut fates = Fates::default();
+        for (i, (from, id, t)) in lines.iter().enumerate().rev() {
+            fates.observe(from, id, i as u64, &text(t));
+        }
+        fates
+    }
+
+    #[test]
+    fn edits_deletes_and_reactions_fold_into_their_messages() {
+        let fates = read(&[
+            ("ana", "m1", "helo"),
+            ("bob", "m2", "> ana: helo\nhi"),
+            ("ana", "_e1_m1", "✎ hello"),
+            ("ana", "_e2_m1", "✎ hello!"),
+            ("bob", "_r3_m1", "👍 to: hello!"),
+            ("ana", "_r4_m1", "👍 to: hello!"),
+            ("ana", "_u5_m1", "👍 taken back from: hello!"),
+            ("bob", "m3", "unrelated"),
+        ]);
+        assert_eq!(fates.shown("ana", "m1", &text("helo")), text("hello!"));
+        assert_eq!(fates.edit("ana", "m1").unwrap().0.id, "_e2_m1");
+        assert!(fates.reacted("bob", "m1", "👍") && !fates.reacted("ana", "m1", "👍"));
+        assert_eq!(fates.reactions_on("m1"), vec![("👍", 1)]);
+        assert!(fates.is_live("ana", "m1") && !fates.is_live("ana", "_e1_m1"));
+    }
+
+    #[test]
+    fn a_deleted_text_is_shown_nowhere() {
+        let lines = [
+            ("ana", "m1", "secret plan"),
+            ("ana", "_e1_m1", "✎ secret plan B"),
+            ("bob", "_r2_m1", "👍 to: secret plan B"),
+            ("bob", "m2", "> ana: secret plan B\nok"),
+            ("ana", "_d3_m1", "(message deleted)"),
+        ];
+        let fates = read(&lines);
+        for (from, id, t) in &lines {
+            let shown = fates.shown(from, id, &text(t)).unescaped();
+            assert!(!shown.contains("secret"), "{id}: {shown}");
+        }
+        assert_eq!(fates.shown("bob", "m2", &text(lines[3].2)).unescaped(), "> ana: (message deleted)\nok");
+        assert!(fates.deleted("ana", "m1").is_some() && !fates.is_live("ana", "m1"));
+    }
+}

@@ -1,0 +1,543 @@
+//! Moderation, protocol 1.2 (docs/PROTOCOL.md, "Moderation (1.2)"): what
+//! an owner or an admin of a room asks ([`Action`]), what members are told
+//! once it is done ([`Change`], the payload of [`Event::Moderation`]), and
+//! the lines of a `ROOMINFO` reply ([`InfoLine`]).
+//!
+//! Kept apart from `request.rs` and `event.rs`, which only hand a frame
+//! whose first word is one of these over to here: ten requests and ten
+//! events that share one shape (`<WORD>:<#room>:…`) read better together.
+//!
+//! Times on the wire: a request says *minutes* (what a teacher types),
+//! an event and `ROOMINFO` say the *instant* it ends, in Unix milliseconds
+//! of the server's clock (`0`: until lifted), so that a client can show
+//! "muted until 14:05" whatever its own clock says.
+//!
+//! [`Event::Moderation`]: super::Event::Moderation
+
+use std::fmt;
+
+use super::names::check_name;
+use super::{Chat, Code, Ko, Text, split_fields};
+
+/// The longest topic, in bytes of its escaped form: a line in a header,
+/// not a message.
+pub const MAX_TOPIC: usize = 512;
+
+/// The longest mute or ban in minutes (ten years): a number a client can
+/// type never overflows the server's clock.
+pub const MAX_MINUTES: u64 = 10 * 366 * 24 * 60;
+
+/// A room's modes (`MODE:<#room>:+announce`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Only the room's admins may send to it.
+    Announce,
+    /// `JOIN` needs an invitation.
+    Invite,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Announce => "announce",
+            Mode::Invite => "invite",
+        }
+    }
+
+    /// `+announce` / `-invite` …
+    fn parse_signed(s: &str) -> Option<(Mode, bool)> {
+        let on = match s.as_bytes().first() {
+            Some(b'+') => true,
+            Some(b'-') => false,
+            _ => return None,
+        };
+        let mode = match &s[1..] {
+            "announce" => Mode::Announce,
+            "invite" => Mode::Invite,
+            _ => return None,
+        };
+        Some((mode, on))
+    }
+}
+
+/// `+announce` or `-announce`, as written in a request or an event.
+struct Signed(Mode, bool);
+
+impl fmt::Display for Signed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", if self.1 { '+' } else { '-' }, self.0.as_str())
+    }
+}
+
+/// What a moderation request asks (after its `<#room>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `TOPIC:<#room>:<text>`: an empty text clears the topic.
+    Topic(String),
+    /// `MODE:<#room>:+announce|-announce|+invite|-invite`.
+    Mode(Mode, bool),
+    /// `INVITE:<#room>:<user>`.
+    Invite(String),
+    /// `KICK:<#room>:<user>`.
+    Kick(String),
+    /// `BAN:<#room>:<user>:<minutes>`, 0: until `UNBAN`.
+    Ban(String, u64),
+    /// `UNBAN:<#room>:<user>`.
+    Unban(String),
+    /// `MUTE:<#room>:<user>:<minutes>`, at least 1.
+    Mute(String, u64),
+    /// `UNMUTE:<#room>:<user>`.
+    Unmute(String),
+    /// `OP:<#room>:<user>`: the owner makes `user` a room admin.
+    Op(String),
+    /// `DEOP:<#room>:<user>`.
+    Deop(String),
+}
+
+/// The first words of the moderation requests.
+pub const REQUEST_WORDS: &[&str] =
+    &["TOPIC", "MODE", "INVITE", "KICK", "BAN", "UNBAN", "MUTE", "UNMUTE", "OP", "DEOP"];
+
+fn bad(reason: impl Into<String>) -> Ko {
+    Ko::new(Code::BadRequest, reason)
+}
+
+fn user(name: &str) -> Result<String, Ko> {
+    check_name(name).map_err(|e| bad(format!("bad user name: {e}")))?;
+    Ok(name.to_string())
+}
+
+fn minutes(s: &str, least: u64) -> Result<u64, Ko> {
+    match s.parse::<u64>() {
+        Ok(m) if (least..=MAX_MINUTES).contains(&m) && !s.starts_with('+') => Ok(m),
+        _ => Err(bad(format!("the minutes must be a number from {least} to {MAX_MINUTES}, not {s:?}"))),
+    }
+}
+
+/// Checks a topic as `TOPIC` sends it: escaped as a message text (and as
+/// strict), but possibly empty, and at most [`MAX_TOPIC`] bytes.
+pub fn check_topic(escaped: &str) -> Result<(), String> {
+    if escaped.len() > MAX_TOPIC {
+        return Err(format!("a topic is at most {MAX_TOPIC} bytes"));
+    }
+    if !escaped.is_empty() {
+        Text::parse_sent(escaped)?;
+    }
+    Ok(())
+}
+
+impl Action {
+    /// Parses a request whose first word is one of [`REQUEST_WORDS`]:
+    /// the room (without its `#`) and the action.
+    pub fn parse(line: &str) -> Result<(String, Action), Ko> {
+        let word = line.split(':').next().unwrap_or("");
+        let (n, shape) = match word {
+            "TOPIC" => (3, "TOPIC:<#room>:<text>"),
+            "MODE" => (3, "MODE:<#room>:<+|-><announce|invite>"),
+            "BAN" => (4, "BAN:<#room>:<user>:<minutes or 0>"),
+            "MUTE" => (4, "MUTE:<#room>:<user>:<minutes>"),
+            "INVITE" => (3, "INVITE:<#room>:<user>"),
+            "KICK" => (3, "KICK:<#room>:<user>"),
+            "UNBAN" => (3, "UNBAN:<#room>:<user>"),
+            "UNMUTE" => (3, "UNMUTE:<#room>:<user>"),
+            "OP" => (3, "OP:<#room>:<user>"),
+            "DEOP" => (3, "DEOP:<#room>:<user>"),
+            other => return Err(bad(format!("not a moderation request: {other:?}"))),
+        };
+        let f = split_fields(line, n).ok_or_else(|| bad(format!("expected {shape}")))?;
+        let room = Chat::parse_room(f[1]).map_err(bad)?;
+        // Only the last field takes the rest of the line: a `:` in a user
+        // name field is a bad name, said so.
+        let action = match word {
+            "TOPIC" => {
+                check_topic(f[2]).map_err(bad)?;
+                Action::Topic(f[2].to_string())
+            }
+            "MODE" => {
+                let (mode, on) = Mode::parse_signed(f[2])
+                    .ok_or_else(|| bad(format!("expected {shape}, not {:?}", f[2])))?;
+                Action::Mode(mode, on)
+            }
+            "BAN" => Action::Ban(user(f[2])?, minutes(f[3], 0)?),
+            "MUTE" => Action::Mute(user(f[2])?, minutes(f[3], 1)?),
+            "INVITE" => Action::Invite(user(f[2])?),
+            "KICK" => Action::Kick(user(f[2])?),
+            "UNBAN" => Action::Unban(user(f[2])?),
+            "UNMUTE" => Action::Unmute(user(f[2])?),
+            "OP" => Action::Op(user(f[2])?),
+            _ => Action::Deop(user(f[2])?),
+        };
+        Ok((room, action))
+    }
+
+    /// The user the action is about (`None`: the room itself).
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Action::Topic(_) | Action::Mode(..) => None,
+            Action::Invite(u)
+            | Action::Kick(u)
+            | Action::Ban(u, _)
+            | Action::Unban(u)
+            | Action::Mute(u, _)
+            | Action::Unmute(u)
+            | Action::Op(u)
+            | Action::Deop(u) => Some(u),
+        }
+    }
+}
+
+/// Writes the request for `room` (without its `#`), without its `\n`.
+pub struct ActionFrame<'a>(pub &'a str, pub &'a Action);
+
+impl fmt::Display for ActionFrame<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let room = self.0;
+        match self.1 {
+            Action::Topic(text) => write!(f, "TOPIC:#{room}:{text}"),
+            Action::Mode(mode, on) => write!(f, "MODE:#{room}:{}", Signed(*mode, *on)),
+            Action::Invite(u) => write!(f, "INVITE:#{room}:{u}"),
+            Action::Kick(u) => write!(f, "KICK:#{room}:{u}"),
+            Action::Ban(u, m) => write!(f, "BAN:#{room}:{u}:{m}"),
+            Action::Unban(u) => write!(f, "UNBAN:#{room}:{u}"),
+            Action::Mute(u, m) => write!(f, "MUTE:#{room}:{u}:{m}"),
+            Action::Unmute(u) => write!(f, "UNMUTE:#{room}:{u}"),
+            Action::Op(u) => write!(f, "OP:#{room}:{u}"),
+            Action::Deop(u) => write!(f, "DEOP:#{room}:{u}"),
+        }
+    }
+}
+
+/// What changed in a room: the payload of a moderation event, and what
+/// the store records. Times are instants (Unix ms; 0: until lifted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// `TOPIC:<#room>:<by>:<text>` (empty: no topic).
+    Topic(String),
+    /// `MODE:<#room>:<by>:<+|-><mode>`.
+    Mode(Mode, bool),
+    /// `INVITED:<#room>:<by>:<user>`.
+    Invited(String),
+    /// `KICKED:<#room>:<by>:<user>`.
+    Kicked(String),
+    /// `BANNED:<#room>:<by>:<user>:<until>`.
+    Banned(String, u64),
+    /// `UNBANNED:<#room>:<by>:<user>`.
+    Unbanned(String),
+    /// `MUTED:<#room>:<by>:<user>:<until>`.
+    Muted(String, u64),
+    /// `UNMUTED:<#room>:<by>:<user>`.
+    Unmuted(String),
+    /// `OPPED:<#room>:<by>:<user>`: `user` is a room admin.
+    Opped(String),
+    /// `DEOPPED:<#room>:<by>:<user>`.
+    Deopped(String),
+}
+
+/// The first words of the moderation events.
+pub const EVENT_WORDS: &[&str] =
+    &["TOPIC", "MODE", "INVITED", "KICKED", "BANNED", "UNBANNED", "MUTED", "UNMUTED", "OPPED", "DEOPPED"];
+
+impl Change {
+    /// The event's first word.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Change::Topic(_) => "TOPIC",
+            Change::Mode(..) => "MODE",
+            Change::Invited(_) => "INVITED",
+            Change::Kicked(_) => "KICKED",
+            Change::Banned(..) => "BANNED",
+            Change::Unbanned(_) => "UNBANNED",
+            Change::Muted(..) => "MUTED",
+            Change::Unmuted(_) => "UNMUTED",
+            Change::Opped(_) => "OPPED",
+            Change::Deopped(_) => "DEOPPED",
+        }
+    }
+
+    /// The user it is about (`None`: the room itself).
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Change::Topic(_) | Change::Mode(..) => None,
+            Change::Invited(u)
+            | Change::Kicked(u)
+            | Change::Banned(u, _)
+            | Change::Unbanned(u)
+            | Change::Muted(u, _)
+            | Change::Unmuted(u)
+            | Change::Opped(u)
+            | Change::Deopped(u) => Some(u),
+        }
+    }
+
+    /// Builds a change from its word and fields (the event's, or a log
+    /// record's): `target`, `until` and `text` as the word needs them.
+    pub fn from_parts(word: &str, target: &str, until: u64, text: &str) -> Result<Change, String> {
+        let t = || target.to_string();
+        Ok(match word {
+            "TOPIC" => Change::Topic(text.to_string()),
+            "MODE" => {
+                let (mode, on) = Mode::parse_signed(target).ok_or_else(|| format!("bad mode {target:?}"))?;
+                Change::Mode(mode, on)
+            }
+            "INVITED" => Change::Invited(t()),
+            "KICKED" => Change::Kicked(t()),
+            "BANNED" => Change::Banned(t(), until),
+            "UNBANNED" => Change::Unbanned(t()),
+            "MUTED" => Change::Muted(t(), until),
+            "UNMUTED" => Change::Unmuted(t()),
+            "OPPED" => Change::Opped(t()),
+            "DEOPPED" => Change::Deopped(t()),
+            other => return Err(format!("unknown moderation change {other:?}")),
+        })
+    }
+
+    /// The parts [`Change::from_parts`] reads back: (word, target or
+    /// signed mode, until, topic text).
+    pub fn parts(&self) -> (&'static str, String, u64, &str) {
+        let target = match self {
+            Change::Mode(mode, on) => Signed(*mode, *on).to_string(),
+            other => other.target().unwrap_or("").to_string(),
+        };
+        let until = match self {
+            Change::Banned(_, until) | Change::Muted(_, until) => *until,
+            _ => 0,
+        };
+        let text = match self {
+            Change::Topic(text) => text.as_str(),
+            _ => "",
+        };
+        (self.word(), target, until, text)
+    }
+
+    /// Parses a moderation event: `(room, by, change)`.
+    pub fn parse_event(line: &str) -> Result<(String, String, Change), String> {
+        let word = line.split(':').next().unwrap_or("");
+        let n = match word {
+            "BANNED" | "MUTED" => 5,
+            _ => 4,
+        };
+        let f =
+            split_fields(line, n).ok_or_else(|| format!("expected {word}:<#room>:<by>:…, got {line:?}"))?;
+        if !f[1].starts_with('#') {
+            return Err(format!("expected a #room in {line:?}"));
+        }
+        let (target, until, text) = match word {
+            "TOPIC" => ("", 0, f[3]),
+            "BANNED" | "MUTED" => {
+                let until = f[4].parse::<u64>().map_err(|_| format!("bad time {:?} in {line:?}", f[4]))?;
+                (f[3], until, "")
+            }
+            _ => (f[3], 0, ""),
+        };
+        if word != "TOPIC" && target.contains(':') {
+            return Err(format!("expected one name in {line:?}"));
+        }
+        let change = Change::from_parts(word, target, until, text)?;
+        Ok((f[1].to_string(), f[2].to_string(), change))
+    }
+
+    /// Writes the event for `room` (`#` included) done by `by`.
+    pub fn fmt_event(&self, room: &str, by: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = self.word();
+        match self {
+            Change::Topic(text) => write!(f, "{word}:{room}:{by}:{text}"),
+            Change::Mode(mode, on) => write!(f, "{word}:{room}:{by}:{}", Signed(*mode, *on)),
+            Change::Banned(u, until) | Change::Muted(u, until) => write!(f, "{word}:{room}:{by}:{u}:{until}"),
+            Change::Invited(u)
+            | Change::Kicked(u)
+            | Change::Unbanned(u)
+            | Change::Unmuted(u)
+            | Change::Opped(u)
+            | Change::Deopped(u) => write!(f, "{word}:{room}:{by}:{u}"),
+        }
+    }
+}
+
+/// What you are in a room (`ROOMINFO`'s `ROLE:` line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Not a member (a banned or invited user asking about the room).
+    None,
+    Member,
+    /// A room admin (`OP`).
+    Admin,
+    /// The user who created the room.
+    Owner,
+    /// An admin of the whole server (`wachat users admin`).
+    ServerAdmin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::None => "NONE",
+            Role::Member => "MEMBER",
+            Role::Admin => "ADMIN",
+            Role::Owner => "OWNER",
+            Role::ServerAdmin => "SERVER_ADMIN",
+        }
+    }
+
+    /// May moderate (everything but `OP`/`DEOP`, which are the owner's).
+    pub fn moderates(self) -> bool {
+        self >= Role::Admin
+    }
+
+    fn parse(s: &str) -> Option<Role> {
+        [Role::None, Role::Member, Role::Admin, Role::Owner, Role::ServerAdmin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// One line of a `ROOMINFO` reply, in this order: `ROOM`, `OWNER` (if
+/// any), an `ADMIN` per room admin, a `MODE` per mode on, `TOPIC` (if
+/// any), your `ROLE`, then `MUTED` or `BANNED` if you are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InfoLine {
+    /// `ROOM:<#room>`: its name as registered.
+    Room(String),
+    /// `OWNER:<user>`.
+    Owner(String),
+    /// `ADMIN:<user>`.
+    Admin(String),
+    /// `MODE:+announce` / `MODE:+invite`.
+    Mode(Mode),
+    /// `TOPIC:<text>`.
+    Topic(String),
+    /// `ROLE:<NONE|MEMBER|ADMIN|OWNER|SERVER_ADMIN>`: yours.
+    Role(Role),
+    /// `MUTED:<until>`: your sends are refused until then.
+    Muted(u64),
+    /// `BANNED:<until>` (0: until unbanned).
+    Banned(u64),
+}
+
+impl InfoLine {
+    pub fn parse(line: &str) -> Result<InfoLine, String> {
+        let (word, rest) =
+            line.split_once(':').ok_or_else(|| format!("expected <WORD>:<value>, got {line:?}"))?;
+        let time = || rest.parse::<u64>().map_err(|_| format!("bad time {rest:?}"));
+        Ok(match word {
+            "ROOM" => InfoLine::Room(rest.into()),
+            "OWNER" => InfoLine::Owner(rest.into()),
+            "ADMIN" => InfoLine::Admin(rest.into()),
+            "MODE" => match Mode::parse_signed(rest) {
+                Some((mode, true)) => InfoLine::Mode(mode),
+                _ => return Err(format!("bad mode {rest:?}")),
+            },
+            "TOPIC" => InfoLine::Topic(rest.into()),
+            "ROLE" => InfoLine::Role(Role::parse(rest).ok_or_else(|| format!("unknown role {rest:?}"))?),
+            "MUTED" => InfoLine::Muted(time()?),
+            "BANNED" => InfoLine::Banned(time()?),
+            other => return Err(format!("unknown ROOMINFO line {other:?}")),
+        })
+    }
+}
+
+impl fmt::Display for InfoLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InfoLine::Room(room) => write!(f, "ROOM:{room}"),
+            InfoLine::Owner(u) => write!(f, "OWNER:{u}"),
+            InfoLine::Admin(u) => write!(f, "ADMIN:{u}"),
+            InfoLine::Mode(mode) => write!(f, "MODE:{}", Signed(*mode, true)),
+            InfoLine::Topic(text) => write!(f, "TOPIC:{text}"),
+            InfoLine::Role(role) => write!(f, "ROLE:{}", role.as_str()),
+            InfoLine::Muted(until) => write!(f, "MUTED:{until}"),
+            InfoLine::Banned(until) => write!(f, "BANNED:{until}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        for line in [
+            "TOPIC:#lab3:Deadline friday: 23:59",
+            "TOPIC:#lab3:",
+            "MODE:#news:+announce",
+            "MODE:#news:-invite",
+            "INVITE:#g1:bob",
+            "KICK:#g1:bob",
+            "BAN:#g1:bob:0",
+            "BAN:#g1:bob:60",
+            "UNBAN:#g1:bob",
+            "MUTE:#lab3:bob:5",
+            "UNMUTE:#lab3:bob",
+            "OP:#lab3:eve",
+            "DEOP:#lab3:eve",
+        ] {
+            let (room, action) = Action::parse(line).unwrap();
+            assert_eq!(ActionFrame(&room, &action).to_string(), line);
+        }
+    }
+
+    #[test]
+    fn bad_requests_say_why() {
+        let why = |line: &str| Action::parse(line).unwrap_err().reason;
+        assert!(why("MUTE:#lab3:bob:0").contains("from 1"));
+        assert!(why("MUTE:#lab3:bob").contains("MUTE:<#room>:<user>:<minutes>"));
+        assert!(why("BAN:#lab3:bob:-1").contains("minutes"));
+        assert!(why("BAN:#lab3:bob:+1").contains("minutes"));
+        assert!(why("KICK:#lab3:bob:x").contains("bad user name"));
+        assert!(why("MODE:#lab3:+moderated").contains("announce|invite"));
+        assert!(why("KICK:lab3:bob").contains("starts with '#'"));
+        assert!(why(&format!("TOPIC:#a:{}", "x".repeat(MAX_TOPIC + 1))).contains("at most"));
+        assert!(why("TOPIC:#a:\u{1b}[2J").contains("U+001B"));
+    }
+
+    #[test]
+    fn events_round_trip() {
+        struct Event<'a>(&'a str, &'a str, &'a Change);
+        impl fmt::Display for Event<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.2.fmt_event(self.0, self.1, f)
+            }
+        }
+        for line in [
+            "TOPIC:#lab3:ana:Deadline: friday",
+            "TOPIC:#lab3:ana:",
+            "MODE:#news:ana:+announce",
+            "INVITED:#g1:ana:bob",
+            "KICKED:#g1:ana:bob",
+            "BANNED:#g1:ana:bob:0",
+            "BANNED:#g1:ana:bob:1700000000000",
+            "UNBANNED:#g1:ana:bob",
+            "MUTED:#g1:ana:bob:1700000000000",
+            "UNMUTED:#g1:ana:bob",
+            "OPPED:#g1:ana:eve",
+            "DEOPPED:#g1:ana:eve",
+        ] {
+            let (room, by, change) = Change::parse_event(line).unwrap();
+            assert_eq!(Event(&room, &by, &change).to_string(), line);
+            let (word, target, until, text) = change.parts();
+            assert_eq!(Change::from_parts(word, &target, until, text).unwrap(), change);
+        }
+        assert!(Change::parse_event("MUTED:#g1:ana:bob:soon").is_err());
+        assert!(Change::parse_event("KICKED:g1:ana:bob").is_err());
+    }
+
+    #[test]
+    fn info_lines_round_trip() {
+        for line in [
+            "ROOM:#Lab3",
+            "OWNER:ana",
+            "ADMIN:eve",
+            "MODE:+announce",
+            "MODE:+invite",
+            "TOPIC:a: b",
+            "ROLE:SERVER_ADMIN",
+            "ROLE:NONE",
+            "MUTED:1700000000000",
+            "BANNED:0",
+        ] {
+            assert_eq!(InfoLine::parse(line).unwrap().to_string(), line);
+        }
+        assert!(InfoLine::parse("MODE:-invite").is_err());
+        assert!(InfoLine::parse("ROLE:KING").is_err());
+    }
+}

@@ -1,0 +1,226 @@
+//! Message actions (protocol 1.2, docs/PROTOCOL.md §16): `REPLY`, `EDIT`,
+//! `DELETE`, `REACT`, and what they do to `HISTORY`.
+//!
+//! Each action is checked here against the conversation as the store
+//! has it (its newest [`MAX_HISTORY`] messages, read with `history`, so
+//! that every backend, the cluster's too, serves actions the same way),
+//! then stored as a `MSG` of its author (`protocol::action` says why and
+//! how): the store numbers it, delivers it, replays it to a device that
+//! was offline and deduplicates a resend, as for any message.
+//!
+//! The rules: only the author edits (within `--edit-minutes`) or deletes
+//! (within `--delete-hours`) a message, the check behind [`may_delete`];
+//! a deleted message takes no action any more; an edit sent again with
+//! the same text, or a delete sent again, gets the first one's `OK`.
+
+use std::time::Duration;
+
+use super::Ctx;
+use crate::protocol::action::{self, Act, ActionId};
+use crate::protocol::fates::Fates;
+use crate::protocol::{Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Text};
+use crate::store::{Ticket, UserId, now_ms};
+
+/// Default `--edit-minutes`: a typo is noticed at once, or not at all.
+pub const DEFAULT_EDIT_MINUTES: u64 = 15;
+/// Default `--delete-hours`.
+pub const DEFAULT_DELETE_HOURS: u64 = 48;
+
+/// How long after sending a message its author may act on it.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// `--edit-minutes`.
+    pub edit: Duration,
+    /// `--delete-hours`.
+    pub delete: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            edit: Duration::from_secs(DEFAULT_EDIT_MINUTES * 60),
+            delete: Duration::from_secs(DEFAULT_DELETE_HOURS * 3600),
+        }
+    }
+}
+
+/// Who may delete `author`'s message in `chat` for everyone: its author.
+///
+/// Room admins ("Rooms a teacher can run", another branch) will be added
+/// here: a `DELETE` names the message by the deleter's own id today, so
+/// an admin also needs the request to name the author.
+pub fn may_delete(actor: &str, author: &str, _chat: &Chat) -> bool {
+    actor == author
+}
+
+/// `REPLY:<to>:<id>:<re>:<text>`: a message whose text starts with a
+/// quote of the message `re`.
+pub fn reply(
+    ctx: &Ctx,
+    user: UserId,
+    to: &Chat,
+    id: &str,
+    re: &str,
+    text: &Text,
+) -> Result<(Reply, Ticket), Ko> {
+    let (lines, fates) = conversation(ctx, user, to)?;
+    let target = find(&fates, &lines, None, re, to)?;
+    let quoted = fates.text_of(&target.from, &target.id, &target.text);
+    let text =
+        action::reply_text(&target.from, &quoted, text).map_err(|_| too_long("the reply with its quote"))?;
+    store(ctx, user, to, id.to_string(), text)
+}
+
+/// `EDIT:<to>:<id>:<text>`.
+pub fn edit(
+    ctx: &Ctx,
+    user: UserId,
+    name: &str,
+    to: &Chat,
+    id: &str,
+    text: &Text,
+) -> Result<(Reply, Ticket), Ko> {
+    let (lines, fates) = conversation(ctx, user, to)?;
+    let target = find(&fates, &lines, Some(name), id, to)?;
+    if let Some((edit, _)) = fates.edit(name, id).filter(|(_, t)| t == text) {
+        return Ok((Reply::with(edit), Ticket(0))); // a resend: nothing new
+    }
+    in_time(target, ctx.config.actions.edit, "edit")?;
+    let new = action::edit_text(text).map_err(|_| too_long("the edit"))?;
+    store(ctx, user, to, action_id(Act::Edit, id), new)
+}
+
+/// `DELETE:<to>:<id>`: stored, then its erasure recorded (`store::erase`).
+pub fn delete(ctx: &Ctx, user: UserId, name: &str, to: &Chat, id: &str) -> Result<(Reply, Ticket), Ko> {
+    let (lines, fates) = conversation(ctx, user, to)?;
+    if let Some(done) = fates.deleted(name, id) {
+        ctx.store.erase(name, to, id)?; // a resend: the erasure again, if a crash lost it
+        return Ok((Reply::with(done), Ticket(0)));
+    }
+    let target = find(&fates, &lines, Some(name), id, to)?;
+    if !may_delete(name, &target.from, to) {
+        return Err(Ko::new(Code::UnknownMessage, format!("{id} is not yours to delete")));
+    }
+    in_time(target, ctx.config.actions.delete, "delete")?;
+    let (reply, ticket) = store(ctx, user, to, action_id(Act::Delete, id), action::deleted_text())?;
+    // Erased only once the DELETE is durable: a crash before it must not
+    // erase a message whose deletion nobody was told of.
+    ctx.store.wait(ticket)?;
+    ctx.store.erase(name, to, id)?;
+    Ok((reply, ticket))
+}
+
+/// `REACT:<to>:<id>:<emoji>`: adds the reaction, or takes it back.
+pub fn react(
+    ctx: &Ctx,
+    user: UserId,
+    name: &str,
+    to: &Chat,
+    id: &str,
+    emoji: &str,
+) -> Result<(Reply, Ticket), Ko> {
+    let (lines, fates) = conversation(ctx, user, to)?;
+    let target = find(&fates, &lines, None, id, to)?;
+    let added = !fates.reacted(name, id, emoji);
+    let text = action::react_text(emoji, added, &fates.text_of(&target.from, &target.id, &target.text));
+    let act = if added { Act::React } else { Act::Unreact };
+    store(ctx, user, to, action_id(act, id), text)
+}
+
+/// `HISTORY`'s lines as shown: an edited message with its newest text; a
+/// deleted one, its edits and the reactions to it as
+/// [`action::DELETED`], and the quote of it in a reply too. (Before the
+/// eraser's pass the texts are still in the log; from here they never
+/// leave the server.)
+pub fn shown(lines: Vec<String>) -> Vec<String> {
+    let parsed: Vec<Option<HistoryLine>> = lines.iter().map(|l| HistoryLine::parse(l).ok()).collect();
+    let mut fates = Fates::default();
+    for line in parsed.iter().rev().flatten() {
+        fates.observe(&line.from, &line.id, line.ts, &line.text);
+    }
+    lines
+        .into_iter()
+        .zip(parsed)
+        .map(|(raw, line)| match line {
+            Some(mut line) => {
+                line.text = fates.shown(&line.from, &line.id, &line.text);
+                line.to_string()
+            }
+            None => raw,
+        })
+        .collect()
+}
+
+/// The conversation as the store serves `HISTORY` (its newest lines,
+/// oldest first), and what its actions did.
+fn conversation(ctx: &Ctx, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
+    let lines = ctx.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.collect()?;
+    let lines: Vec<HistoryLine> = lines.iter().filter_map(|l| HistoryLine::parse(l).ok()).collect();
+    let mut fates = Fates::default();
+    for line in lines.iter().rev() {
+        fates.observe(&line.from, &line.id, line.ts, &line.text);
+    }
+    Ok((lines, fates))
+}
+
+/// The newest message `id` (of `author`, if given) that is not an
+/// action and not deleted.
+fn find<'a>(
+    fates: &Fates,
+    lines: &'a [HistoryLine],
+    author: Option<&str>,
+    id: &str,
+    chat: &Chat,
+) -> Result<&'a HistoryLine, Ko> {
+    let found = lines.iter().rev().find(|l| l.id == id && author.is_none_or(|a| l.from == a));
+    match found {
+        Some(line) if fates.deleted(&line.from, id).is_some() => {
+            Err(Ko::new(Code::UnknownMessage, format!("the message {id} was deleted")))
+        }
+        Some(line) if ActionId::parse(&line.id).is_none() => Ok(line),
+        _ => {
+            let whose = if author.is_some() { "you sent no" } else { "there is no" };
+            let reason = format!("{whose} message {id} in {chat} among its newest {MAX_HISTORY}");
+            Err(Ko::new(Code::UnknownMessage, reason))
+        }
+    }
+}
+
+/// A fresh id for an action on `target`, from a stamp that grows with
+/// every action (two in the same millisecond get different stamps).
+fn action_id(act: Act, target: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = now_ms();
+    let mut last = LAST.load(Ordering::SeqCst);
+    let stamp = loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange(last, next, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => break next,
+            Err(seen) => last = seen,
+        }
+    };
+    ActionId { act, stamp, target: target.to_string() }.to_string()
+}
+
+fn in_time(target: &HistoryLine, limit: Duration, what: &str) -> Result<(), Ko> {
+    let age = now_ms().saturating_sub(target.ts);
+    if limit.is_zero() || age > limit.as_millis() as u64 {
+        let minutes = limit.as_secs() / 60;
+        let reason =
+            format!("too late to {what} {}: the limit is {minutes} minutes after sending", target.id);
+        return Err(Ko::new(Code::BadRequest, reason));
+    }
+    Ok(())
+}
+
+fn too_long(what: &str) -> Ko {
+    Ko::new(Code::BadRequest, format!("{what} would be longer than {MAX_TEXT} bytes"))
+}
+
+/// Stores an action's message as a `MSG` of its author.
+fn store(ctx: &Ctx, user: UserId, to: &Chat, id: String, text: Text) -> Result<(Reply, Ticket), Ko> {
+    let (mut results, ticket) = ctx.store.send(user, &[(to.clone(), id, text)]);
+    let accepted = results.pop().expect("one result per message")?;
+    Ok((Reply::with(accepted), ticket))
+}

@@ -1,0 +1,118 @@
+//! Moderation requests (protocol 1.2, docs/PROTOCOL.md "Moderation"):
+//! from a request to a change of the room's rules, stored with the
+//! message that tells it in the room's text, and then told to the
+//! members as a 1.2 event.
+//!
+//! Who may do what, and the change itself, are the store's
+//! (`store::moderation`, under the store's lock); this module turns the
+//! request's minutes into an instant, names the target as registered,
+//! words the notice that a client of 1.0 or 1.1 shows (it is not sent
+//! the event), and relays the event once the change is on disk.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Ctx, relay};
+use crate::protocol::{Action, Change, Code, Event, InfoLine, Ko, Mode, Text};
+use crate::store::moderation::Notice;
+use crate::store::{UserId, now_ms};
+
+/// How long a minute of `MUTE` and `BAN` lasts, in milliseconds
+/// (`wachat serve --minute-ms`, hidden: tests make it short, as
+/// `--timeout` is made short elsewhere, to see a mute run out).
+pub const MINUTE_MS: u64 = 60_000;
+
+/// `<WORD>:<#room>:…` from `me` (`name`): checks, stores, tells.
+pub fn moderate(ctx: &Ctx, me: UserId, name: &str, room: &str, action: Action) -> Result<(), Ko> {
+    let (change, minutes) = change(ctx, action)?;
+    let notice = Notice { id: notice_id(), text: notice_text(name, room, &change, minutes) };
+    let done = ctx.store.moderate(me, room, &change, &notice)?;
+    if !done.changed {
+        return Ok(()); // nothing changed: nobody to tell
+    }
+    ctx.store.wait(done.ticket)?;
+    let event = Event::Moderation { room: done.room.to_string(), by: done.by.to_string(), change };
+    relay::relay(ctx, done.tell, &event);
+    Ok(())
+}
+
+/// `ROOMINFO:<#room>`.
+pub fn room_info(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+    ctx.store.room_info(me, room)
+}
+
+/// The change a request asks, its target named as registered, and its
+/// minutes (for the notice).
+fn change(ctx: &Ctx, action: Action) -> Result<(Change, u64), Ko> {
+    let registered = |t: &str| {
+        ctx.store
+            .find_account(t)
+            .map(|a| a.name.to_string())
+            .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {t}")))
+    };
+    let until = |minutes: u64| now_ms() + minutes * ctx.config.minute_ms;
+    Ok(match action {
+        Action::Topic(text) => (Change::Topic(text), 0),
+        Action::Mode(mode, on) => (Change::Mode(mode, on), 0),
+        Action::Invite(u) => (Change::Invited(registered(&u)?), 0),
+        Action::Kick(u) => (Change::Kicked(registered(&u)?), 0),
+        Action::Ban(u, 0) => (Change::Banned(registered(&u)?, 0), 0),
+        Action::Ban(u, m) => (Change::Banned(registered(&u)?, until(m)), m),
+        Action::Unban(u) => (Change::Unbanned(registered(&u)?), 0),
+        Action::Mute(u, m) => (Change::Muted(registered(&u)?, until(m)), m),
+        Action::Unmute(u) => (Change::Unmuted(registered(&u)?), 0),
+        Action::Op(u) => (Change::Opped(registered(&u)?), 0),
+        Action::Deop(u) => (Change::Deopped(registered(&u)?), 0),
+    })
+}
+
+/// A message id for a notice: `mod-<ms>-<n>`, unlike any a client makes
+/// (theirs are counters or random, see `client::outbox`).
+fn notice_id() -> String {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    format!("mod-{}-{}", now_ms(), COUNT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The notice's words (English, as the server's reasons are): IRC's
+/// `* ana …`, so that a plain client shows it as an action.
+fn notice_text(by: &str, room: &str, change: &Change, minutes: u64) -> Text {
+    let room = format!("#{room}");
+    let time = |minutes: u64| match minutes {
+        0 => "until lifted".to_string(),
+        1 => "for 1 minute".to_string(),
+        m => format!("for {m} minutes"),
+    };
+    let what = match change {
+        Change::Topic(text) if text.is_empty() => format!("cleared the topic of {room}"),
+        Change::Topic(text) => format!("set the topic of {room}: {text}"),
+        Change::Mode(Mode::Announce, true) => format!("made {room} announce-only: only admins write in it"),
+        Change::Mode(Mode::Announce, false) => format!("let everyone write in {room} again"),
+        Change::Mode(Mode::Invite, true) => format!("made {room} invite-only"),
+        Change::Mode(Mode::Invite, false) => format!("opened {room} to everyone"),
+        Change::Invited(_) => format!("invites you to {room}: join it with JOIN:{room}"),
+        Change::Kicked(u) => format!("removed {u} from {room}"),
+        Change::Banned(u, _) => format!("banned {u} from {room} {}", time(minutes)),
+        Change::Unbanned(u) => format!("lifted the ban of {u} from {room}"),
+        Change::Muted(u, _) => format!("muted {u} in {room} {}", time(minutes)),
+        Change::Unmuted(u) => format!("unmuted {u} in {room}"),
+        Change::Opped(u) => format!("made {u} an admin of {room}"),
+        Change::Deopped(u) => format!("removed {u} as an admin of {room}"),
+    };
+    // Names and rooms need no escape; a topic is escaped already (and
+    // checked as strict as a MSG's text when it was asked).
+    Text::parse(&format!("* {by} {what}"))
+        .unwrap_or_else(|_| Text::parse("* moderation").expect("plain text"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_read_as_actions() {
+        let text = notice_text("ana", "lab3", &Change::Muted("bob".into(), 5), 10);
+        assert_eq!(text.as_escaped(), "* ana muted bob in #lab3 for 10 minutes");
+        let text = notice_text("ana", "lab3", &Change::Topic("a\\nb".into()), 0);
+        assert_eq!(text.as_escaped(), "* ana set the topic of #lab3: a\\nb");
+        assert_ne!(notice_id(), notice_id());
+    }
+}

@@ -1,0 +1,174 @@
+//! The budgets on a simulated disk (`store::budget`): a disk that fills
+//! and is freed again, the free-space floor, the quota of stored bytes
+//! across a restart, the inbox cap.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::super::budget::{Budget, MinFree, SPACE_CHECK};
+use super::super::disk::{Disk, SimDisk};
+use super::super::{Hasher, LocalStore, Options, Store, UserId};
+use super::committer::RETRY;
+use crate::protocol::{Chat, Code, Ko, Text};
+
+fn open(disk: &Arc<SimDisk>, options: Options) -> (Arc<LocalStore>, Store) {
+    let d: Arc<dyn Disk> = Arc::new(disk.clone());
+    let local =
+        Arc::new(LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
+    let store = Store::new(local.clone(), Hasher::new(8).unwrap());
+    (local, store)
+}
+
+fn send(store: &Store, from: UserId, to: &str, id: &str) -> Result<String, Ko> {
+    let text = Text::parse(&format!("text of {id}, {}", "x".repeat(100))).unwrap();
+    let (mut results, ticket) = store.send(from, &[(Chat::parse(to).unwrap(), id.to_string(), text)]);
+    let ok = results.pop().expect("one result per message")?;
+    store.wait(ticket)?;
+    Ok(ok.to_string())
+}
+
+fn history_ids(store: &Store, user: UserId, chat: &str) -> Vec<String> {
+    let lines: Vec<String> =
+        store.history(user, &Chat::parse(chat).unwrap(), 1000, usize::MAX).unwrap().collect().unwrap();
+    lines.iter().map(|l| l.split(':').nth(2).unwrap().to_string()).collect()
+}
+
+/// Sends `id` until it is accepted, for at most `within`.
+fn send_until_ok(store: &Store, from: UserId, to: &str, id: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        match send(store, from, to, id) {
+            Ok(ok) => return ok,
+            Err(ko) if Instant::now() < deadline => {
+                assert!(matches!(ko.code, Code::Internal | Code::Full), "{ko}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(ko) => panic!("{id} still refused after {within:?}: {ko}"),
+        }
+    }
+}
+
+#[test]
+fn writes_resume_by_themselves_once_a_full_disk_is_freed() {
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, Options::default());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    let (bob, _) = store.register("bob", "", "pw").unwrap();
+    send(&store, ana, "bob", "m1").unwrap();
+    disk.fill();
+    let refused = send(&store, ana, "bob", "m2").unwrap_err();
+    assert_eq!(refused.code, Code::Internal);
+    assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Internal, "refused at once");
+    assert_eq!(history_ids(&store, ana, "bob"), ["m1"], "reads show what is on disk");
+    // Still full a retry later: still refused, nothing torn.
+    std::thread::sleep(RETRY + RETRY / 2);
+    assert!(send(&store, ana, "bob", "m3").is_err());
+    disk.free_up();
+    // No restart: within a retry or two, the stalled batch (m2) is written
+    // where it belonged, and new writes are accepted.
+    let m3 = send_until_ok(&store, ana, "bob", "m3", RETRY * 5);
+    assert!(m3.starts_with("m3:"), "{m3}");
+    assert_eq!(history_ids(&store, ana, "bob"), ["m1", "m2", "m3"]);
+    // m2's sender got a KO; sent again, it gets the original OK, once.
+    let m2 = send(&store, ana, "bob", "m2").unwrap();
+    assert_eq!(history_ids(&store, ana, "bob"), ["m1", "m2", "m3"], "{m2} is a resend");
+    assert!(store.register("carl", "", "pw").is_ok(), "accounts too");
+    // And all of it survives a restart, users.csv written once.
+    store.stop();
+    let (_, store) = open(&disk, Options::default());
+    assert_eq!(history_ids(&store, bob, "ana"), ["m1", "m2", "m3"]);
+    assert!(store.login("carl", "pw", false).is_ok());
+}
+
+#[test]
+fn the_free_space_floor_refuses_writes_before_the_disk_is_full_and_lets_them_in_again() {
+    let disk = SimDisk::new();
+    let floor = 4096;
+    let budget = Budget { min_free: MinFree::Bytes(floor), ..Budget::NONE };
+    let options = Options { budget, ..Options::default() };
+    let (_, store) = open(&disk, options);
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    store.register("bob", "", "pw").unwrap();
+    // A disk with 16 KiB left: messages until the floor, then KO:FULL.
+    disk.set_capacity(Some(disk.used_bytes() + 16 * 1024));
+    std::thread::sleep(SPACE_CHECK);
+    let mut stored = 0;
+    let full = loop {
+        match send(&store, ana, "bob", &format!("m{stored}")) {
+            Ok(_) => stored += 1,
+            Err(ko) => break ko,
+        }
+        if stored % 10 == 0 {
+            std::thread::sleep(SPACE_CHECK); // a look at the disk between bursts
+        }
+        assert!(stored < 1000, "the floor was never reached");
+    };
+    assert_eq!(full.code, Code::Full, "{full}");
+    assert!(full.reason.contains("--min-free"), "{}", full.reason);
+    let left = disk.space(Path::new("/data")).unwrap().available;
+    assert!(left > 0, "refused before the disk was full ({left} bytes left)");
+    assert_eq!(history_ids(&store, ana, "bob").len(), stored);
+    // Room again: accepted within a look or two, no restart.
+    disk.set_capacity(None);
+    let ok = send_until_ok(&store, ana, "bob", "after", SPACE_CHECK * 8);
+    assert!(ok.starts_with("after:"), "{ok}");
+}
+
+#[test]
+fn a_quota_refuses_the_sender_only_and_its_count_survives_a_restart() {
+    let disk = SimDisk::new();
+    let budget = Budget { user_quota: 1000, ..Budget::NONE };
+    let options = Options { budget, checkpoint_records: 5, ..Options::default() };
+    let (local, store) = open(&disk, options.clone());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    let (bob, _) = store.register("bob", "", "pw").unwrap();
+    let mut sent = 0;
+    let full = loop {
+        match send(&store, ana, "#general", &format!("m{sent}")) {
+            Ok(_) => sent += 1,
+            Err(ko) => break ko,
+        }
+        assert!(sent < 100);
+    };
+    assert_eq!(full.code, Code::Full);
+    assert!(full.reason.contains("--user-quota"), "{}", full.reason);
+    assert!((5..12).contains(&sent), "~150 bytes each against 1,000: {sent}");
+    let used = local.stored_bytes("ana");
+    assert!((1000..1200).contains(&used), "{used}");
+    assert_eq!(send(&store, ana, "bob", "direct").unwrap_err().code, Code::Full, "direct ones too");
+    assert!(send(&store, bob, "ana", "b1").is_ok(), "bob has his own quota");
+    // The count comes back from the checkpoint and the log after it.
+    local.checkpoint().unwrap();
+    send(&store, bob, "ana", "b2").unwrap();
+    store.stop();
+    drop(store);
+    drop(local);
+    let (local, store) = open(&disk, options);
+    assert_eq!(local.stored_bytes("ana"), used);
+    assert!(local.stored_bytes("bob") > 0);
+    assert_eq!(send(&store, ana, "#general", "again").unwrap_err().code, Code::Full);
+}
+
+#[test]
+fn a_full_inbox_refuses_the_sender_and_the_recipient_keeps_everything() {
+    let disk = SimDisk::new();
+    let budget = Budget { inbox_max: 3, ..Budget::NONE };
+    let (local, store) = open(&disk, Options { budget, ..Options::default() });
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    let (bob, _) = store.register("bob", "", "pw").unwrap();
+    let (carl, _) = store.register("carl", "", "pw").unwrap();
+    store.leave(bob, "general").unwrap();
+    for id in ["m1", "m2", "m3"] {
+        send(&store, ana, "bob", id).unwrap();
+    }
+    let full = send(&store, carl, "bob", "c1").unwrap_err();
+    assert_eq!(full.code, Code::Full);
+    assert!(full.reason.starts_with("bob has 3 events not yet received"), "{}", full.reason);
+    assert!(send(&store, ana, "#general", "room").is_ok(), "rooms are not held up by one inbox");
+    let end = store.inbox_end(bob);
+    assert_eq!(end, 3, "bob keeps every accepted message");
+    store.ack(bob, end);
+    local.sync().unwrap();
+    assert!(send(&store, carl, "bob", "c1").is_ok(), "room again once bob received them");
+}

@@ -1,0 +1,137 @@
+//! Moderation in the local store (protocol 1.2): the check and the change
+//! under the state's lock, in one batch with the notice that tells it in
+//! the room's text and, for a kick or a ban, the target's `LEAVE`; and
+//! `ROOMINFO`. The rules themselves are `store::moderation`'s.
+
+use std::sync::Arc;
+
+use super::super::GENERAL;
+use super::super::moderation::{Moderated, Notice, Rule};
+use super::super::now_ms;
+use super::super::record::{Message, Record};
+use super::super::state::{Batch, RoomId, State, UserId};
+use super::Inner;
+use crate::protocol::names::fold;
+use crate::protocol::{Change, Code, InfoLine, Ko, Role};
+
+fn no_room(room: &str) -> Ko {
+    Ko::new(Code::NotMember, format!("no room named #{room}"))
+}
+
+impl Inner {
+    /// See [`Backend::moderate`](crate::store::Backend::moderate).
+    pub(super) fn moderate(
+        &self,
+        by: UserId,
+        room: &str,
+        change: &Change,
+        notice: &Notice,
+    ) -> Result<Moderated, Ko> {
+        let (moderated, ticket) = self.write(|state, batch| {
+            let r = state.room_id(room).ok_or_else(|| no_room(room))?;
+            let (name, actor) = (state.room(r).name.clone(), state.users[by].name.clone());
+            let target = match change.target() {
+                Some(t) => Some(
+                    state
+                        .user_id(t)
+                        .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {t}")))?,
+                ),
+                None => None,
+            };
+            let target_role = target.map_or(Role::None, |t| state.role_in(r, t));
+            Rules::allows(state.role_in(r, by), change, target_role, &name)?;
+            let member = |state: &State, t: Option<UserId>| t.is_some_and(|t| state.is_member(r, t));
+            if matches!(change, Change::Kicked(_)) && !member(state, target) {
+                let who = change.target().unwrap_or("");
+                return Err(Ko::new(Code::NotMember, format!("{who} is not in {name}")));
+            }
+            let ts = state.next_ts(now_ms());
+            let mut done = Moderated {
+                room: name.clone(),
+                by: actor.clone(),
+                changed: false,
+                tell: Vec::new(),
+                ticket: super::super::Ticket(0),
+            };
+            if state.rules(r).unchanged_by(change, ts) {
+                return Ok(done);
+            }
+            let rule = Record::Rule {
+                ts,
+                by: actor.clone(),
+                room: name.clone(),
+                rule: Rule::Change(change.clone()),
+            };
+            state.commit(rule, batch)?;
+            tell_notice(state, batch, r, by, target, change, notice)?;
+            if matches!(change, Change::Kicked(_) | Change::Banned(..)) && member(state, target) {
+                let user = state.users[target.expect("a member")].name.clone();
+                state.commit(Record::Leave { ts, user, room: name.clone() }, batch)?;
+            }
+            // The room may be gone (its last member banned): only those
+            // who were in it, and the target, are told.
+            let mut tell: Vec<UserId> =
+                state.room_id(&name).map(|r| state.members(r).collect()).unwrap_or_default();
+            tell.extend(target.filter(|t| !tell.contains(t)));
+            done.changed = true;
+            done.tell = tell;
+            Ok(done)
+        })?;
+        Ok(Moderated { ticket, ..moderated })
+    }
+
+    /// See [`Backend::room_info`](crate::store::Backend::room_info).
+    pub(super) fn room_info(&self, user: UserId, room: &str) -> Result<Vec<InfoLine>, Ko> {
+        let state = self.state.lock();
+        let r = state.room_id(room).ok_or_else(|| no_room(room))?;
+        let role = state.role_in(r, user);
+        let name = &state.users[user].name;
+        if role == Role::None && !state.rules(r).names(name) {
+            return Err(Ko::new(Code::NotMember, format!("you are not in #{room}")));
+        }
+        Ok(state.rules(r).info(&state.room(r).name, name, role, now_ms()))
+    }
+
+    /// See [`Backend::is_room_admin`](crate::store::Backend::is_room_admin).
+    pub(super) fn is_room_admin(&self, user: UserId, room: &str) -> bool {
+        let state = self.state.lock();
+        state.room_id(room).is_some_and(|r| state.role_in(r, user).moderates())
+    }
+}
+
+use super::super::moderation::Rules;
+
+/// The notice of a change: a room message from the actor if it is a
+/// member (a server admin acting from outside has no place in the room's
+/// text: members get the 1.2 event only), or for an invitation a direct
+/// message to the invitee.
+fn tell_notice(
+    state: &mut State,
+    batch: &mut Batch,
+    room: RoomId,
+    by: UserId,
+    target: Option<UserId>,
+    change: &Change,
+    notice: &Notice,
+) -> Result<(), Ko> {
+    let (to, link) = match (change, target) {
+        (Change::Invited(_), Some(t)) if t != by => (state.users[t].name.clone(), state.direct_link(by, t)),
+        (Change::Invited(_), _) => return Ok(()),
+        _ if state.is_member(room, by) => (state.room(room).name.clone(), state.room_link(room)),
+        _ => return Ok(()),
+    };
+    let ts = state.next_ts(now_ms());
+    let from = state.users[by].name.clone();
+    let msg = Message { from, to, id: notice.id.as_str().into(), ts, text: notice.text.clone() };
+    state.commit(Record::Msg { msg: Arc::new(msg), link }, batch)
+}
+
+/// After a `JOIN` record made `room` (new, and not `#general`): its
+/// creator owns it.
+pub(super) fn claim(state: &mut State, batch: &mut Batch, room: &Arc<str>, user: UserId) -> Result<(), Ko> {
+    if fold(room) == fold(GENERAL) {
+        return Ok(()); // every account's room: the server admins run it
+    }
+    let (ts, by) = (state.next_ts(now_ms()), state.users[user].name.clone());
+    state.commit(Record::Rule { ts, by, room: room.clone(), rule: Rule::Owner }, batch)
+}

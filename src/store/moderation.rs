@@ -1,0 +1,331 @@
+//! The rules of a room (protocol 1.2, "Moderation"): who owns it, who
+//! moderates it, its modes and topic, who is invited, banned or muted,
+//! and who may do what. Plain data and checks, shared by both backends:
+//! the local store keeps a [`Rules`] in each room of its state, the
+//! cluster rebuilds one from its tables inside the transaction that
+//! changes it. Either way the check and the change happen under the same
+//! lock, so two admins acting at once cannot both pass a check that only
+//! one of them should.
+//!
+//! Users are kept by their names as registered (records and checkpoints
+//! name users, never in-memory ids). Times are instants in Unix
+//! milliseconds, `0` for "until lifted"; a mute or ban that has run out
+//! is simply ignored, and dropped by the next change of the room.
+//!
+//! The ranks, lowest first: member, room admin (`OP`), owner (who created
+//! the room), server admin (`wachat users admin`). Admins and above
+//! moderate; only the owner and server admins grant or remove room
+//! admin; nobody may kick, ban or mute someone of their own rank or above.
+//! `#general`, every account's room, has no owner: server admins run it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::backend::Ticket;
+use super::state::UserId;
+use crate::protocol::{Change, Code, InfoLine, Ko, Mode, Role, Text};
+
+/// The message that tells a change in the room's text, so that a client
+/// of protocol 1.0 or 1.1, which is not sent the 1.2 event, shows it too
+/// (and `HISTORY` keeps it): a room message from who acted, or for an
+/// invitation a direct message to the invitee. Made by the server
+/// (`server::moderation`), which knows the words.
+pub struct Notice {
+    /// A message id of the actor's (`mod-…`).
+    pub id: String,
+    pub text: Text,
+}
+
+/// What a moderation request did.
+#[derive(Debug)]
+pub struct Moderated {
+    /// The room as registered (`#Lab3`).
+    pub room: Arc<str>,
+    /// Who acted, as registered.
+    pub by: Arc<str>,
+    /// `false`: it changed nothing (and was neither recorded nor told).
+    pub changed: bool,
+    /// Who is told the 1.2 event: the members, and the target if it is
+    /// not (any more) one.
+    pub tell: Vec<UserId>,
+    /// Durable once this is.
+    pub ticket: Ticket,
+}
+
+/// What a rule record says (`RULE` lines of the log, see `record.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// A change made by a moderation request.
+    Change(Change),
+    /// The record's user created the room and owns it.
+    Owner,
+    /// The record's user is (`true`) or is no longer a server admin; the
+    /// room is empty (`wachat users admin`).
+    ServerAdmin(bool),
+}
+
+/// A room's rules; the default is a room as before 1.2.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rules {
+    pub owner: Option<Arc<str>>,
+    pub admins: BTreeSet<Arc<str>>,
+    pub announce: bool,
+    pub invite_only: bool,
+    /// Escaped as on the wire; empty: none.
+    pub topic: String,
+    /// Users who may join while the room is invite-only (an invitation is
+    /// used up by the `JOIN`).
+    pub invited: BTreeSet<Arc<str>>,
+    pub bans: BTreeMap<Arc<str>, u64>,
+    pub mutes: BTreeMap<Arc<str>, u64>,
+}
+
+/// True while a ban or mute ending at `until` holds at `now`.
+pub fn holds(until: u64, now: u64) -> bool {
+    until == 0 || now < until
+}
+
+fn forbidden(reason: impl Into<String>) -> Ko {
+    Ko::new(Code::Forbidden, reason)
+}
+
+/// "for 12 more minutes" or "until lifted", for refusals.
+fn remaining(until: u64, now: u64) -> String {
+    if until == 0 {
+        return "until lifted".into();
+    }
+    let minutes = until.saturating_sub(now).div_ceil(60_000);
+    format!("for {minutes} more minute{}", if minutes == 1 { "" } else { "s" })
+}
+
+impl Rules {
+    pub fn is_default(&self) -> bool {
+        *self == Rules::default()
+    }
+
+    /// The rank of `user` (registered name), who is a member or not.
+    pub fn role(&self, user: &str, member: bool, server_admin: bool) -> Role {
+        if server_admin {
+            Role::ServerAdmin
+        } else if self.owner.as_deref() == Some(user) {
+            Role::Owner
+        } else if self.admins.contains(user) {
+            Role::Admin
+        } else if member {
+            Role::Member
+        } else {
+            Role::None
+        }
+    }
+
+    /// May someone of rank `actor` make `change` to a room where its
+    /// target has rank `target` (`Role::None` if it has none)?
+    pub fn allows(actor: Role, change: &Change, target: Role, room: &str) -> Result<(), Ko> {
+        let op = matches!(change, Change::Opped(_) | Change::Deopped(_));
+        if op && actor < Role::Owner {
+            return Err(forbidden(format!("only the owner of {room} grants or removes admins")));
+        }
+        if !actor.moderates() {
+            return Err(forbidden(format!("only the admins of {room} may do that")));
+        }
+        let against =
+            matches!(change, Change::Kicked(_) | Change::Banned(..) | Change::Muted(..) | Change::Deopped(_));
+        if against && target >= actor {
+            return Err(forbidden(format!(
+                "{} is of your rank or above in {room}",
+                change.target().unwrap_or("")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Why `user` (registered name, of rank `role`) may not send to the
+    /// room now, if so.
+    pub fn may_send(&self, user: &str, role: Role, now: u64, room: &str) -> Result<(), Ko> {
+        if role.moderates() {
+            return Ok(());
+        }
+        if self.announce {
+            return Err(forbidden(format!("only the admins of {room} may write in it (+announce)")));
+        }
+        if let Some(&until) = self.mutes.get(user).filter(|&&u| holds(u, now)) {
+            return Err(forbidden(format!("you are muted in {room} {}", remaining(until, now))));
+        }
+        Ok(())
+    }
+
+    /// Why `user` may not join the room now, if so.
+    pub fn may_join(&self, user: &str, server_admin: bool, now: u64, room: &str) -> Result<(), Ko> {
+        let role = self.role(user, false, server_admin);
+        if role >= Role::Owner {
+            return Ok(());
+        }
+        if let Some(&until) = self.bans.get(user).filter(|&&u| holds(u, now)) {
+            return Err(forbidden(format!("you are banned from {room} {}", remaining(until, now))));
+        }
+        if self.invite_only && role < Role::Admin && !self.invited.contains(user) {
+            return Err(forbidden(format!("{room} is invite-only: an admin must INVITE you first")));
+        }
+        Ok(())
+    }
+
+    /// True if `change` would change nothing (an `UNMUTE` of someone not
+    /// muted, a mode already so …): such a request is answered `OK` and
+    /// neither recorded nor told.
+    pub fn unchanged_by(&self, change: &Change, now: u64) -> bool {
+        match change {
+            Change::Topic(text) => self.topic == *text,
+            Change::Mode(Mode::Announce, on) => self.announce == *on,
+            Change::Mode(Mode::Invite, on) => self.invite_only == *on,
+            Change::Invited(u) => self.invited.contains(u.as_str()),
+            Change::Kicked(_) | Change::Banned(..) | Change::Muted(..) => false,
+            Change::Unbanned(u) => !self.bans.get(u.as_str()).is_some_and(|&t| holds(t, now)),
+            Change::Unmuted(u) => !self.mutes.get(u.as_str()).is_some_and(|&t| holds(t, now)),
+            Change::Opped(u) => self.admins.contains(u.as_str()),
+            Change::Deopped(u) => !self.admins.contains(u.as_str()),
+        }
+    }
+
+    /// Applies a change (a kick's or ban's removal from the room is a
+    /// `LEAVE` record of its own). Mutes and bans that ran out by `now`
+    /// are dropped on the way: what a room remembers stays bounded by
+    /// what holds.
+    pub fn apply(&mut self, change: &Change, now: u64) {
+        self.bans.retain(|_, &mut until| holds(until, now));
+        self.mutes.retain(|_, &mut until| holds(until, now));
+        let name = |u: &String| -> Arc<str> { Arc::from(u.as_str()) };
+        match change {
+            Change::Topic(text) => self.topic = text.clone(),
+            Change::Mode(Mode::Announce, on) => self.announce = *on,
+            Change::Mode(Mode::Invite, on) => self.invite_only = *on,
+            Change::Invited(u) => {
+                self.invited.insert(name(u));
+            }
+            Change::Kicked(u) => {
+                self.admins.remove(u.as_str());
+            }
+            Change::Banned(u, until) => {
+                self.admins.remove(u.as_str());
+                self.invited.remove(u.as_str());
+                self.bans.insert(name(u), *until);
+            }
+            Change::Unbanned(u) => {
+                self.bans.remove(u.as_str());
+            }
+            Change::Muted(u, until) => {
+                self.mutes.insert(name(u), *until);
+            }
+            Change::Unmuted(u) => {
+                self.mutes.remove(u.as_str());
+            }
+            Change::Opped(u) => {
+                self.mutes.remove(u.as_str());
+                self.admins.insert(name(u));
+            }
+            Change::Deopped(u) => {
+                self.admins.remove(u.as_str());
+            }
+        }
+    }
+
+    /// `user` left (or was removed from) the room: a room admin's rank
+    /// goes with its membership, as in WhatsApp's groups.
+    pub fn left(&mut self, user: &str) {
+        self.admins.remove(user);
+    }
+
+    /// `user` joined: its invitation is used up.
+    pub fn joined(&mut self, user: &str) {
+        self.invited.remove(user);
+    }
+
+    /// The lines of `ROOMINFO` for `user`, of rank `role`.
+    pub fn info(&self, room: &str, user: &str, role: Role, now: u64) -> Vec<InfoLine> {
+        let mut lines = vec![InfoLine::Room(room.to_string())];
+        lines.extend(self.owner.iter().map(|o| InfoLine::Owner(o.to_string())));
+        lines.extend(self.admins.iter().map(|a| InfoLine::Admin(a.to_string())));
+        if self.announce {
+            lines.push(InfoLine::Mode(Mode::Announce));
+        }
+        if self.invite_only {
+            lines.push(InfoLine::Mode(Mode::Invite));
+        }
+        if !self.topic.is_empty() {
+            lines.push(InfoLine::Topic(self.topic.clone()));
+        }
+        lines.push(InfoLine::Role(role));
+        if let Some(&until) = self.mutes.get(user).filter(|&&u| holds(u, now)) {
+            lines.push(InfoLine::Muted(until));
+        }
+        if let Some(&until) = self.bans.get(user).filter(|&&u| holds(u, now)) {
+            lines.push(InfoLine::Banned(until));
+        }
+        lines
+    }
+
+    /// Who may see `ROOMINFO` without being a member: those the rules name.
+    pub fn names(&self, user: &str) -> bool {
+        self.invited.contains(user) || self.bans.contains_key(user) || self.owner.as_deref() == Some(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules { owner: Some("ana".into()), ..Rules::default() }
+    }
+
+    #[test]
+    fn ranks_decide_who_may_do_what() {
+        let kick = Change::Kicked("bob".into());
+        assert!(Rules::allows(Role::Member, &kick, Role::Member, "#a").is_err());
+        assert!(Rules::allows(Role::Admin, &kick, Role::Member, "#a").is_ok());
+        assert!(Rules::allows(Role::Admin, &kick, Role::Admin, "#a").is_err());
+        assert!(Rules::allows(Role::Owner, &kick, Role::Admin, "#a").is_ok());
+        assert!(Rules::allows(Role::Owner, &kick, Role::ServerAdmin, "#a").is_err());
+        let op = Change::Opped("bob".into());
+        assert!(Rules::allows(Role::Admin, &op, Role::Member, "#a").is_err());
+        assert!(Rules::allows(Role::Owner, &op, Role::Member, "#a").is_ok());
+        assert!(Rules::allows(Role::ServerAdmin, &op, Role::Member, "#a").is_ok());
+        let err = Rules::allows(Role::Member, &Change::Topic("x".into()), Role::None, "#a").unwrap_err();
+        assert_eq!(err.code, Code::Forbidden);
+    }
+
+    #[test]
+    fn mutes_and_bans_run_out() {
+        let mut r = rules();
+        r.apply(&Change::Muted("bob".into(), 1_000), 0);
+        assert!(r.may_send("bob", Role::Member, 999, "#a").is_err());
+        assert!(r.may_send("bob", Role::Member, 1_000, "#a").is_ok());
+        r.apply(&Change::Banned("eve".into(), 0), 0);
+        assert!(r.may_join("eve", false, u64::MAX - 1, "#a").unwrap_err().reason.contains("until lifted"));
+        assert!(r.may_join("eve", true, 5, "#a").is_ok(), "a server admin");
+        r.apply(&Change::Topic("t".into()), 2_000);
+        assert!(r.mutes.is_empty(), "a mute that ran out is dropped");
+        assert_eq!(r.bans.len(), 1);
+    }
+
+    #[test]
+    fn invite_only_rooms_need_an_invitation_used_once() {
+        let mut r = rules();
+        r.apply(&Change::Mode(Mode::Invite, true), 0);
+        assert!(r.may_join("bob", false, 0, "#g").is_err());
+        assert!(r.may_join("ana", false, 0, "#g").is_ok(), "the owner");
+        r.apply(&Change::Invited("bob".into()), 0);
+        assert!(r.may_join("bob", false, 0, "#g").is_ok());
+        r.joined("bob");
+        assert!(r.may_join("bob", false, 0, "#g").is_err());
+    }
+
+    #[test]
+    fn announce_rooms_take_only_admins() {
+        let mut r = rules();
+        r.apply(&Change::Mode(Mode::Announce, true), 0);
+        assert!(r.may_send("bob", Role::Member, 0, "#news").is_err());
+        assert!(r.may_send("ana", Role::Owner, 0, "#news").is_ok());
+        assert!(r.unchanged_by(&Change::Mode(Mode::Announce, true), 0));
+        assert!(r.unchanged_by(&Change::Unmuted("bob".into()), 0));
+    }
+}

@@ -1,0 +1,157 @@
+//! The full screen of `wachat top`: a scrape every interval, drawn with
+//! ratatui (only the cells that change reach the terminal, which keeps
+//! it light over SSH); `q`, Esc or Ctrl+C quits.
+//!
+//! ```text
+//!  wachat top: 127.0.0.1:9100 — every 1.0 s — q quits
+//! ┌messages/s 212.0──────────────────────────────────────────────┐
+//! │▁▂▃▅▇█▇▅▃▂▁                                                  │
+//! └──────────────────────────────────────────────────────────────┘
+//! ┌deliveries/s 212.0────────────────────────────────────────────┐
+//! └──────────────────────────────────────────────────────────────┘
+//!  request        p50 0.41 ms   p99 2.3 ms
+//!  …
+//! ```
+
+use std::collections::VecDeque;
+use std::io::Stdout;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
+
+use super::figures::Figures;
+use super::scrape::{self, Scrape};
+use crate::error::{Error, Result};
+
+/// Points kept for the sparklines: more than any terminal is wide.
+const HISTORY: usize = 512;
+
+/// What the screen shows.
+#[derive(Default)]
+struct View {
+    last: Option<Scrape>,
+    figures: Option<Figures>,
+    messages: VecDeque<u64>,
+    deliveries: VecDeque<u64>,
+    /// Why the last scrape failed (the view keeps its last figures).
+    error: Option<String>,
+}
+
+impl View {
+    fn scrape(&mut self, addr: &str) {
+        match scrape::fetch(addr, super::SCRAPE_TIMEOUT) {
+            Ok(now) => {
+                let figures = Figures::new(self.last.as_ref(), &now);
+                if self.last.is_some() {
+                    push(&mut self.messages, figures.messages_per_s);
+                    push(&mut self.deliveries, figures.deliveries_per_s);
+                }
+                self.figures = Some(figures);
+                self.last = Some(now);
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+}
+
+fn push(history: &mut VecDeque<u64>, value: f64) {
+    if history.len() == HISTORY {
+        history.pop_front();
+    }
+    history.push_back(value.round() as u64);
+}
+
+/// Runs the dashboard until the user quits.
+pub fn run(addr: &str, interval: Duration) -> Result<()> {
+    let mut terminal = enter()?;
+    let result = watch(&mut terminal, addr, interval);
+    restore();
+    result
+}
+
+fn watch(terminal: &mut Terminal<CrosstermBackend<Stdout>>, addr: &str, interval: Duration) -> Result<()> {
+    let mut view = View::default();
+    let mut next = Instant::now();
+    loop {
+        if Instant::now() >= next {
+            view.scrape(addr);
+            next = Instant::now() + interval;
+        }
+        terminal.draw(|frame| draw(frame, &view, addr, interval)).map_err(terminal_error)?;
+        let wait = next.saturating_duration_since(Instant::now());
+        if event::poll(wait).map_err(terminal_error)?
+            && let Event::Key(key) = event::read().map_err(terminal_error)?
+            && key.kind != KeyEventKind::Release
+        {
+            let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+            if ctrl_c || matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn draw(frame: &mut ratatui::Frame, view: &View, addr: &str, interval: Duration) {
+    let [title, messages, deliveries, rest] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Min(0),
+    ])
+    .areas(frame.area());
+    let status = match &view.error {
+        Some(e) => format!(" — {e}"),
+        None => String::new(),
+    };
+    let header = format!(" wachat top: {addr} — every {:.1} s — q quits{status}", interval.as_secs_f64());
+    frame.render_widget(Paragraph::new(header), title);
+    let figures = view.figures.clone().unwrap_or_default();
+    for (area, label, rate, history) in [
+        (messages, "messages/s", figures.messages_per_s, &view.messages),
+        (deliveries, "deliveries/s", figures.deliveries_per_s, &view.deliveries),
+    ] {
+        // The newest points that fit, right-aligned as time goes on.
+        let width = area.width.saturating_sub(2) as usize;
+        let data: Vec<u64> = history.iter().skip(history.len().saturating_sub(width)).copied().collect();
+        let block = Block::default().borders(Borders::ALL).title(format!("{label} {rate:.1}"));
+        frame.render_widget(Sparkline::default().block(block).data(&data), area);
+    }
+    let lines: Vec<Line> = figures.lines().into_iter().skip(2).map(|l| Line::from(format!(" {l}"))).collect();
+    frame.render_widget(Paragraph::new(lines), rest);
+}
+
+/// Raw mode and the alternate screen, given back on a panic too.
+fn enter() -> Result<Terminal<CrosstermBackend<Stdout>>> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        hook(info);
+    }));
+    enable_raw_mode().map_err(terminal_error)?;
+    let mut stdout = std::io::stdout();
+    if let Err(e) = execute!(stdout, EnterAlternateScreen, cursor::Hide) {
+        restore();
+        return Err(terminal_error(e));
+    }
+    Terminal::new(CrosstermBackend::new(stdout)).map_err(|e| {
+        restore();
+        terminal_error(e)
+    })
+}
+
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(std::io::stdout(), LeaveAlternateScreen, cursor::Show);
+}
+
+fn terminal_error(e: std::io::Error) -> Error {
+    Error::io("the terminal", e)
+}

@@ -1,0 +1,285 @@
+//! What `wachat top` shows, worked out from two scrapes a moment apart:
+//! rates from the counters' differences, percentiles from the histograms'
+//! buckets, and the gauges as they are. Apart from the screen, so that the
+//! text of `--once` and the dashboard say the same, and the arithmetic is
+//! tested on its own.
+
+use std::fmt::Write as _;
+
+use super::scrape::Scrape;
+
+/// Everything `top` shows about one moment of a server.
+#[derive(Clone, Debug, Default)]
+pub struct Figures {
+    /// Seconds between the two scrapes (0: only one so far).
+    pub interval_s: f64,
+    pub messages: f64,
+    pub deliveries: f64,
+    pub messages_per_s: f64,
+    pub deliveries_per_s: f64,
+    /// Percentiles over the interval if anything happened in it, else
+    /// since the server started (`latest` says which).
+    pub request: Percentiles,
+    pub delivery: Percentiles,
+    pub fsync: Percentiles,
+    /// Records per group commit, over the interval (else since the start).
+    pub batch_mean: Option<f64>,
+    pub connections: Vec<(String, f64)>,
+    pub online: f64,
+    pub inbox: f64,
+    pub disk_used: f64,
+    pub disk_free: f64,
+    pub logins_ok: f64,
+    pub logins_failed: f64,
+    pub rate_limited: f64,
+    /// `KO` replies by code since the start, the most frequent first.
+    pub kos: Vec<(String, f64)>,
+    /// A cluster node's own figures (`None` on a single server).
+    pub cluster: Option<Cluster>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Percentiles {
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    /// Measured over the last interval (else since the server started).
+    pub latest: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cluster {
+    pub pg_transaction: Percentiles,
+    pub nats_lag: Percentiles,
+    pub gap_refills: f64,
+}
+
+const PREFIX: &str = "wachat_";
+
+fn name(short: &str) -> String {
+    format!("{PREFIX}{short}")
+}
+
+impl Figures {
+    /// The figures of `now`, with rates since `before` (if any).
+    pub fn new(before: Option<&Scrape>, now: &Scrape) -> Figures {
+        let interval_s = match (before.and_then(|b| b.at), now.at) {
+            (Some(b), Some(n)) => n.duration_since(b).as_secs_f64(),
+            _ => 0.0,
+        };
+        let total = |short: &str| now.value(&name(short), &[]);
+        let rate = |short: &str| match before {
+            Some(b) if interval_s > 0.0 => (total(short) - b.value(&name(short), &[])).max(0.0) / interval_s,
+            _ => 0.0,
+        };
+        let mut kos: Vec<(String, f64)> =
+            now.by_label(&name("ko_replies_total"), "code").map(|(c, n)| (c.to_string(), n)).collect();
+        kos.retain(|(_, n)| *n > 0.0);
+        kos.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let cluster =
+            (now.value(&name("cluster_pg_transaction_seconds_count"), &[]) > 0.0).then(|| Cluster {
+                pg_transaction: percentiles(before, now, "cluster_pg_transaction_seconds"),
+                nats_lag: percentiles(before, now, "cluster_nats_publish_lag_seconds"),
+                gap_refills: total("cluster_gap_refills_total"),
+            });
+        Figures {
+            interval_s,
+            messages: total("messages_accepted_total"),
+            deliveries: total("deliveries_total"),
+            messages_per_s: rate("messages_accepted_total"),
+            deliveries_per_s: rate("deliveries_total"),
+            request: percentiles(before, now, "request_latency_seconds"),
+            delivery: percentiles(before, now, "delivery_latency_seconds"),
+            fsync: percentiles(before, now, "fsync_seconds"),
+            batch_mean: batch_mean(before, now),
+            connections: now
+                .by_label(&name("connections"), "port")
+                .map(|(p, n)| (p.to_string(), n))
+                .collect(),
+            online: total("online_users"),
+            inbox: total("inbox_events"),
+            disk_used: total("disk_used_bytes"),
+            disk_free: total("disk_free_bytes"),
+            logins_ok: now.value(&name("logins_total"), &[("result", "ok")]),
+            logins_failed: now.value(&name("logins_total"), &[("result", "failed")]),
+            rate_limited: total("rate_limited_total"),
+            kos,
+            cluster,
+        }
+    }
+
+    /// The plain-text snapshot of `wachat top --once`.
+    pub fn text(&self, addr: &str) -> String {
+        let mut out = String::new();
+        let over = if self.interval_s > 0.0 {
+            format!(" (rates over {:.1} s)", self.interval_s)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "wachat top: {addr}{over}");
+        for line in self.lines() {
+            let _ = writeln!(out, "{line}");
+        }
+        out
+    }
+
+    /// The figures as `label  value` lines (the dashboard shows them
+    /// beside its sparklines).
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!("messages       {:>10} total  {:>9.1}/s", self.messages, self.messages_per_s),
+            format!("deliveries     {:>10} total  {:>9.1}/s", self.deliveries, self.deliveries_per_s),
+            format!("request        {}", self.request.show()),
+            format!("delivery       {}", self.delivery.show()),
+            format!(
+                "connections    {}",
+                self.connections.iter().map(|(p, n)| format!("{p} {n}")).collect::<Vec<_>>().join("   ")
+            ),
+            format!("online users   {}", self.online),
+            format!("inbox events   {}", self.inbox),
+            format!(
+                "group commit   {} records/batch   fsync p99 {}",
+                self.batch_mean.map_or("-".to_string(), |m| format!("{m:.1}")),
+                ms(self.fsync.p99)
+            ),
+            format!("disk           used {}   free {}", bytes(self.disk_used), bytes(self.disk_free)),
+            format!(
+                "logins         ok {}   failed {}   rate-limited requests {}",
+                self.logins_ok, self.logins_failed, self.rate_limited
+            ),
+            format!(
+                "KO replies     {}",
+                if self.kos.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.kos.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", ")
+                }
+            ),
+        ];
+        if let Some(cluster) = &self.cluster {
+            lines.push(format!(
+                "cluster        PostgreSQL transaction p99 {}   NATS publish lag p99 {}   gap refills {}",
+                ms(cluster.pg_transaction.p99),
+                ms(cluster.nats_lag.p99),
+                cluster.gap_refills
+            ));
+        }
+        lines
+    }
+}
+
+impl Percentiles {
+    fn show(&self) -> String {
+        let when = if self.latest { "" } else { "  (since start)" };
+        format!("p50 {}   p99 {}{when}", ms(self.p50), ms(self.p99))
+    }
+}
+
+/// Milliseconds, or `-` for nothing measured.
+pub fn ms(seconds: Option<f64>) -> String {
+    match seconds {
+        None => "-".to_string(),
+        Some(s) if s.is_infinite() => "> 2.8 s".to_string(),
+        Some(s) if s < 0.01 => format!("{:.2} ms", s * 1000.0),
+        Some(s) => format!("{:.1} ms", s * 1000.0),
+    }
+}
+
+/// Bytes in the largest unit that keeps a number ≥ 1.
+pub fn bytes(n: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value} B") } else { format!("{value:.1} {}", units[unit]) }
+}
+
+/// p50 and p99 of histogram `short`: over the interval if it saw
+/// observations, else since the start.
+fn percentiles(before: Option<&Scrape>, now: &Scrape, short: &str) -> Percentiles {
+    let all = now.buckets(&name(short));
+    if let Some(before) = before {
+        let old = before.buckets(&name(short));
+        if old.len() == all.len() {
+            let delta: Vec<(f64, f64)> =
+                all.iter().zip(&old).map(|(n, o)| (n.0, (n.1 - o.1).max(0.0))).collect();
+            if delta.last().is_some_and(|(_, n)| *n > 0.0) {
+                return Percentiles { p50: quantile(&delta, 0.5), p99: quantile(&delta, 0.99), latest: true };
+            }
+        }
+    }
+    Percentiles { p50: quantile(&all, 0.5), p99: quantile(&all, 0.99), latest: false }
+}
+
+/// The `q` quantile of cumulative buckets, as Prometheus's
+/// `histogram_quantile` works it out: linear within the bucket it falls
+/// in; the largest finite bound if it falls in `+Inf`.
+pub fn quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut lower = (0.0, 0.0);
+    for &(le, count) in buckets {
+        if count >= rank {
+            if le.is_infinite() {
+                return Some(lower.0);
+            }
+            let within = if count > lower.1 { (rank - lower.1) / (count - lower.1) } else { 1.0 };
+            return Some(lower.0 + (le - lower.0) * within);
+        }
+        lower = (le, count);
+    }
+    Some(lower.0)
+}
+
+/// Records per group commit.
+fn batch_mean(before: Option<&Scrape>, now: &Scrape) -> Option<f64> {
+    let (sum, count) = (name("batch_records_sum"), name("batch_records_count"));
+    let (mut s, mut c) = (now.value(&sum, &[]), now.value(&count, &[]));
+    if let Some(b) = before {
+        let (ds, dc) = (s - b.value(&sum, &[]), c - b.value(&count, &[]));
+        if dc > 0.0 {
+            (s, c) = (ds, dc);
+        }
+    }
+    (c > 0.0).then(|| s / c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_within_a_bucket() {
+        let buckets = [(0.001, 50.0), (0.002, 90.0), (0.004, 100.0), (f64::INFINITY, 100.0)];
+        assert_eq!(quantile(&buckets, 0.5), Some(0.001));
+        assert!((quantile(&buckets, 0.7).unwrap() - 0.0015).abs() < 1e-9);
+        assert!((quantile(&buckets, 0.99).unwrap() - 0.0038).abs() < 1e-9);
+        assert_eq!(quantile(&[(0.1, 0.0), (f64::INFINITY, 0.0)], 0.5), None);
+        assert_eq!(quantile(&[(0.1, 1.0), (f64::INFINITY, 5.0)], 0.99), Some(0.1));
+    }
+
+    #[test]
+    fn rates_come_from_two_scrapes() {
+        let mut before = Scrape::parse(
+            "wachat_messages_accepted_total 10\nwachat_batch_records_sum 10\nwachat_batch_records_count 5\n",
+        );
+        let mut now = Scrape::parse(
+            "wachat_messages_accepted_total 30\nwachat_batch_records_sum 40\nwachat_batch_records_count 10\n",
+        );
+        let t = std::time::Instant::now();
+        before.at = Some(t);
+        now.at = Some(t + std::time::Duration::from_secs(2));
+        let figures = Figures::new(Some(&before), &now);
+        assert_eq!(figures.messages, 30.0);
+        assert_eq!(figures.messages_per_s, 10.0);
+        assert_eq!(figures.batch_mean, Some(6.0));
+        assert!(figures.cluster.is_none());
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(ms(Some(0.0004)), "0.40 ms");
+    }
+}

@@ -1,0 +1,37 @@
+//! Message actions (protocol 1.2) across nodes: an edit, a reaction and a
+//! delete made on one node reach a user on the other, `HISTORY` and
+//! `SEARCH` on either fold them in, and the deleted text leaves the
+//! `messages` table.
+
+use super::support::cluster::Cluster;
+use super::{next_event, recv_conn, register, send_conn};
+
+#[test]
+fn actions_made_on_one_node_are_seen_on_the_other_and_a_deleted_text_leaves_the_database() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&b, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let (mut ana, mut bob) = (send_conn(&a, "ana"), send_conn(&b, "bob"));
+    assert!(ana.request("MSG:bob:m1:the okapi plan").starts_with("OK:m1:"));
+    assert!(next_event(&mut bob_recv).ends_with(":the okapi plan"));
+    assert!(bob.request("REPLY:ana:b1:m1:sounds good").starts_with("OK:b1:"));
+    let edit = ana.request("EDIT:bob:m1:the okapi plan, v2");
+    assert!(edit.starts_with("OK:_"), "{edit}");
+    assert!(next_event(&mut bob_recv).ends_with(":✎ the okapi plan, v2"));
+    assert!(bob.request("REACT:ana:m1:👍").starts_with("OK:_"));
+    assert_eq!(bob.listing("SEARCH:*:OKAPI").len(), 2, "the message and the reply quoting it");
+    assert!(ana.request("DELETE:bob:m1").starts_with("OK:_"));
+    assert!(next_event(&mut bob_recv).ends_with(":(message deleted)"));
+    for node in [&a, &b] {
+        let history = send_conn(node, "bob").listing("HISTORY:ana:10");
+        assert_eq!(history.len(), 5, "{history:?}");
+        assert!(history.iter().all(|l| !l.contains("okapi")), "{history:?}");
+        assert!(history[1].ends_with(":> ana: (message deleted)\\nsounds good"), "{history:?}");
+    }
+    assert_eq!(bob.listing("SEARCH:*:okapi").len(), 0);
+    let mut pg = cluster.pg.client();
+    let left = pg.query_one("SELECT count(*) FROM messages WHERE text LIKE '%okapi%'", &[]).unwrap();
+    assert_eq!(left.get::<_, i64>(0), 0);
+}

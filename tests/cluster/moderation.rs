@@ -1,0 +1,82 @@
+//! Moderation across nodes (protocol 1.2, issue 29): a rule made on one
+//! node holds on the other (a ban, a mute, +announce, an invite-only
+//! room), the event reaches members wherever they are connected, and a
+//! ban holds when the nodes restart.
+
+use std::time::Duration;
+
+use super::support::cluster::{Cluster, eventually};
+use super::{PW, next_event, recv_conn, register, send_conn};
+
+fn forbidden(reply: &str) -> bool {
+    reply.starts_with("KO:FORBIDDEN:")
+}
+
+#[test]
+fn rules_made_on_one_node_hold_on_the_other_and_survive_a_restart() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "bob", "eve", "carl"] {
+        register(&a, user);
+    }
+    let mut ana = send_conn(&a, "ana");
+    let mut bob = send_conn(&b, "bob");
+    let mut eve = send_conn(&b, "eve");
+    assert_eq!(ana.request("JOIN:#lab3"), "OK");
+    assert_eq!(bob.request("JOIN:#lab3"), "OK");
+    assert_eq!(eve.request("JOIN:#lab3"), "OK");
+    // eve, a 1.2 client on node b (its VERSION read once its ACK is),
+    // and a non-admin refused there.
+    assert!(ana.request("MSG:eve:hello:hi").starts_with("OK:"));
+    let mut eve_events = recv_conn(&b, "eve");
+    assert!(next_event(&mut eve_events).starts_with("MSG:1:ana:eve:hello:"));
+    eve_events.send("VERSION:1.1");
+    eve_events.send("VERSION:1.2");
+    eve_events.send("ACK:1");
+    eventually("eve's ACK", Duration::from_secs(10), || {
+        ana.listing("HISTORY:eve:1")[0].contains(":DELIVERED:")
+    });
+    assert!(forbidden(&bob.request("KICK:#lab3:eve")));
+    assert_eq!(bob.listing("ROOMINFO:#lab3"), ["ROOM:#lab3", "OWNER:ana", "ROLE:MEMBER"]);
+    // A mute made on a, held on b; eve hears the notice and the event.
+    assert_eq!(ana.request("MUTE:#lab3:bob:60"), "OK");
+    assert!(forbidden(&bob.request("MSG:#lab3:b1:hi")));
+    let mut heard = Vec::new();
+    while heard.len() < 2 {
+        let line = next_event(&mut eve_events);
+        if line.starts_with("MSG:") && line.ends_with(":* ana muted bob in #lab3 for 60 minutes") {
+            heard.push("notice");
+        } else if line.starts_with("MUTED:#lab3:ana:bob:") {
+            heard.push("event");
+        }
+    }
+    assert!(bob.listing("ROOMINFO:#lab3").iter().any(|l| l.starts_with("MUTED:")));
+    assert_eq!(ana.request("UNMUTE:#lab3:bob"), "OK");
+    assert!(bob.request("MSG:#lab3:b2:thanks").starts_with("OK:b2:"));
+    // +announce and a ban, made on a.
+    assert_eq!(ana.request("MODE:#lab3:+announce"), "OK");
+    assert!(forbidden(&eve.request("MSG:#lab3:e1:hi")));
+    assert_eq!(ana.request("BAN:#lab3:bob:0"), "OK");
+    assert!(!bob.listing("ROOMS").iter().any(|r| r.starts_with("lab3:")));
+    assert!(forbidden(&bob.request("JOIN:#lab3")));
+    // Invite-only: carl, a stranger on b, is refused until invited.
+    assert_eq!(ana.request("MODE:#lab3:+invite"), "OK");
+    let mut carl = b.login_send("carl", PW);
+    assert!(forbidden(&carl.request("JOIN:#lab3")));
+    assert_eq!(ana.request("INVITE:#lab3:carl"), "OK");
+    assert_eq!(carl.request("JOIN:#lab3"), "OK");
+    // Both nodes restart: the rules are in the database.
+    drop((ana, bob, eve, carl, eve_events));
+    drop((a, b));
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    let mut bob = send_conn(&b, "bob");
+    assert!(forbidden(&bob.request("JOIN:#lab3")));
+    let mut ana = send_conn(&a, "ana");
+    assert_eq!(
+        ana.listing("ROOMINFO:#lab3"),
+        ["ROOM:#lab3", "OWNER:ana", "MODE:+announce", "MODE:+invite", "ROLE:OWNER"]
+    );
+    assert_eq!(ana.request("UNBAN:#lab3:bob"), "OK");
+    assert_eq!(ana.request("INVITE:#lab3:bob"), "OK");
+    assert_eq!(bob.request("JOIN:#lab3"), "OK");
+}

@@ -1,0 +1,215 @@
+//! `wachat serve --metrics`: the Prometheus endpoint, scraped over HTTP
+//! while known traffic goes through a real server (10 messages: the
+//! counter +10), and who may scrape it. `wachat top --once` reads the same
+//! endpoint: tested at the bottom.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use support::{READ_TIMEOUT, TestServer};
+
+/// A server with `--metrics` on a free loopback port (unless `args`
+/// give another), and the endpoint's address.
+fn server_with_metrics(args: &[&str]) -> (TestServer, SocketAddr) {
+    let mut all = args.to_vec();
+    if !all.contains(&"--metrics") {
+        all.extend(["--metrics", "0"]);
+    }
+    let server = TestServer::start_with(&all);
+    let line = server.wait_for_log("listening: metrics http://");
+    let addr = line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics");
+    (server, addr.parse().unwrap())
+}
+
+/// The whole HTTP response to `GET path`, or what came before the close.
+fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).unwrap();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    out
+}
+
+/// The value of the sample `name` (with its labels, as written) in a scrape.
+fn value(scrape: &str, name: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{scrape}"))
+        .parse()
+        .unwrap()
+}
+
+/// Scrapes until `name` reaches `at_least` (the metrics move once the
+/// server has done the work, which may be just after our reply).
+fn scrape_until(addr: SocketAddr, name: &str, at_least: f64) -> String {
+    let deadline = Instant::now() + READ_TIMEOUT;
+    loop {
+        let scrape = http_get(addr, "/metrics");
+        if value(&scrape, name) >= at_least || Instant::now() > deadline {
+            return scrape;
+        }
+        std::thread::sleep(Duration::from_millis(20)); // polling the endpoint
+    }
+}
+
+#[test]
+fn values_move_with_known_traffic() {
+    let (server, metrics) = server_with_metrics(&[]);
+    let before = http_get(metrics, "/metrics");
+    assert!(before.starts_with("HTTP/1.1 200 OK\r\n"), "{before}");
+    assert!(before.contains("Content-Type: application/openmetrics-text"), "{before}");
+    assert!(before.trim_end().ends_with("# EOF"), "{before}");
+    let accepted = "wachat_messages_accepted_total";
+    let delivered = "wachat_deliveries_total";
+    assert_eq!(value(&before, accepted), 0.0);
+
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_recv("bob", "pw-bob");
+    let mut ana = server.login_send("ana", "pw-ana");
+    for i in 0..10 {
+        assert!(ana.request(&format!("MSG:bob:m{i}:hola {i}")).starts_with(&format!("OK:m{i}:")));
+    }
+    assert_eq!(bob.events(10).len(), 10);
+    // A resend is not a new message; a KO is counted by its code.
+    assert!(ana.request("MSG:bob:m0:hola 0").starts_with("OK:m0:"));
+    assert!(ana.request("MSG:nobody:x1:hi").starts_with("KO:UNKNOWN_USER:"));
+    assert!(server.send_conn().request("LOGIN:ana:wrong").starts_with("KO:AUTH_FAILED:"));
+
+    let after = scrape_until(metrics, delivered, 10.0);
+    assert_eq!(value(&after, accepted), 10.0, "the counter +10");
+    assert_eq!(value(&after, delivered), 10.0);
+    assert_eq!(value(&after, "wachat_ko_replies_total{code=\"UNKNOWN_USER\"}"), 1.0);
+    assert_eq!(value(&after, "wachat_ko_replies_total{code=\"AUTH_FAILED\"}"), 1.0);
+    assert_eq!(value(&after, "wachat_logins_total{result=\"failed\"}"), 1.0);
+    // Two REGISTERs, one LOGIN on each port.
+    assert_eq!(value(&after, "wachat_logins_total{result=\"ok\"}"), 4.0);
+    assert_eq!(value(&after, "wachat_online_users"), 1.0);
+    assert_eq!(value(&after, "wachat_connections{port=\"receive\"}"), 1.0);
+    assert!(value(&after, "wachat_connections{port=\"send\"}") >= 1.0);
+    assert!(value(&after, "wachat_request_latency_seconds_count") >= 14.0);
+    assert!(value(&after, "wachat_delivery_latency_seconds_count") >= 10.0);
+    assert!(value(&after, "wachat_batch_records_count") >= 1.0);
+    assert!(value(&after, "wachat_fsync_seconds_count") >= 1.0);
+    assert!(value(&after, "wachat_disk_used_bytes") > 0.0);
+    assert!(value(&after, "wachat_disk_free_bytes") > 0.0);
+
+    // Bob goes offline: his next messages wait in his inbox.
+    drop(bob);
+    let gone = scrape_until(metrics, "wachat_connections{port=\"receive\"}", 0.0);
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let mut scrape = gone;
+    while value(&scrape, "wachat_online_users") > 0.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20)); // polling the endpoint
+        scrape = http_get(metrics, "/metrics");
+    }
+    assert_eq!(value(&scrape, "wachat_online_users"), 0.0);
+    assert!(ana.request("MSG:bob:m10:later").starts_with("OK:m10:"));
+    let waiting = scrape_until(metrics, "wachat_inbox_events", 1.0);
+    assert!(value(&waiting, "wachat_inbox_events") >= 1.0);
+}
+
+#[test]
+fn anything_but_a_get_of_the_metrics_is_refused() {
+    let (_server, metrics) = server_with_metrics(&[]);
+    assert!(http_get(metrics, "/other").starts_with("HTTP/1.1 404 "));
+    let mut stream = TcpStream::connect(metrics).unwrap();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream.write_all(b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 405 "), "{out}");
+    let mut stream = TcpStream::connect(metrics).unwrap();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream.write_all(b"\x16\x03\x01 not http\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
+}
+
+/// An address of this machine that is not loopback, if it has one.
+fn own_address() -> Option<IpAddr> {
+    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?; // no packet is sent: it picks the route
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn only_loopback_may_scrape_unless_allowed() {
+    let Some(ip) = own_address() else {
+        eprintln!("skipped: this machine has no address but loopback");
+        return;
+    };
+    let (_server, metrics) = server_with_metrics(&["--metrics", "0.0.0.0:0"]);
+    let from_lan = SocketAddr::new(ip, metrics.port());
+    assert_eq!(http_get(from_lan, "/metrics"), "", "closed unanswered");
+    let local = SocketAddr::new([127, 0, 0, 1].into(), metrics.port());
+    assert!(http_get(local, "/metrics").starts_with("HTTP/1.1 200 OK"));
+
+    let allow = ip.to_string();
+    let (_server, metrics) = server_with_metrics(&["--metrics", "0.0.0.0:0", "--metrics-allow", &allow]);
+    let from_lan = SocketAddr::new(ip, metrics.port());
+    assert!(http_get(from_lan, "/metrics").starts_with("HTTP/1.1 200 OK"));
+}
+
+/// `wachat top <addr> --once --interval <s>`: its stdout, or its stderr if
+/// it failed.
+fn top_once(addr: &str, interval: &str) -> (bool, String) {
+    let output = std::process::Command::new(support::wachat_bin())
+        .args(["top", addr, "--once", "--interval", interval])
+        .output()
+        .unwrap();
+    let text = if output.status.success() { output.stdout } else { output.stderr };
+    (output.status.success(), String::from_utf8_lossy(&text).into_owned())
+}
+
+#[test]
+fn top_once_prints_the_figures_of_known_traffic() {
+    let (server, metrics) = server_with_metrics(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_recv("bob", "pw-bob");
+    let mut ana = server.login_send("ana", "pw-ana");
+    for i in 0..10 {
+        assert!(ana.request(&format!("MSG:bob:m{i}:hi")).starts_with("OK:"));
+    }
+    assert_eq!(bob.events(10).len(), 10);
+    assert!(ana.request("JOIN:bad").starts_with("KO:BAD_REQUEST:"));
+    scrape_until(metrics, "wachat_deliveries_total", 10.0);
+
+    // Messages sent during the interval show as a rate.
+    let addr = metrics.to_string();
+    let during = std::thread::spawn(move || top_once(&addr, "1"));
+    std::thread::sleep(Duration::from_millis(300)); // inside top's interval
+    for i in 10..15 {
+        assert!(ana.request(&format!("MSG:bob:m{i}:hi")).starts_with("OK:"));
+    }
+    let (ok, text) = during.join().unwrap();
+    assert!(ok, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("wachat top: {metrics} (rates over 1.0 s)"), "{text}");
+    let line = |label: &str| {
+        *lines.iter().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("{label}: {text}"))
+    };
+    let messages: Vec<&str> = line("messages ").split_whitespace().collect();
+    assert_eq!(messages[1..3], ["15", "total"], "{text}");
+    let per_s: f64 = messages[3].trim_end_matches("/s").parse().unwrap();
+    assert!((4.0..=5.5).contains(&per_s), "5 messages in ~1 s: {text}");
+    assert!(line("request ").contains("p50 ") && line("request ").contains(" ms"), "{text}");
+    assert!(line("connections ").contains("receive 1"), "{text}");
+    assert_eq!(line("online users "), "online users   1");
+    assert!(line("logins ").starts_with("logins         ok 4   failed 0"), "{text}");
+    assert_eq!(line("KO replies "), "KO replies     BAD_REQUEST 1");
+    assert!(line("disk ").contains("used ") && !line("disk ").contains("used 0 B"), "{text}");
+    assert!(!text.contains("cluster"), "a single server: {text}");
+
+    // Nobody there: a clear refusal, exit 1.
+    drop(server);
+    let (ok, text) = top_once(&metrics.to_string(), "0.1");
+    assert!(!ok);
+    assert!(text.contains(&format!("metrics at {metrics}")), "{text}");
+}
