@@ -220,6 +220,14 @@ impl Backend for PgBackend {
         Box::new(reads::Replay { db: self.db.clone(), user, after: 0, upto })
     }
 
+    /// A device's replay starts at its own position (read from the
+    /// database's `devices` at its login, `cluster::devices`). A cluster
+    /// stores no copies or read marks (docs/CLUSTER.md), so `minor` changes
+    /// nothing here.
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, _minor: u8) -> Box<dyn Lines> {
+        Box::new(reads::Replay { db: self.db.clone(), user, after, upto })
+    }
+
     fn stop(&self) {
         self.committer.stop();
     }

@@ -22,12 +22,20 @@
 //! Linking (`LINK`, `PAIR`): a one-time code, kept here in memory for
 //! [`LINK_CODE_SECS`], trades for a token whose SHA-256 goes to
 //! `devices.csv` (why SHA-256 and not argon2: see `store::devices`).
+//!
+//! A cluster node also has the cluster's shared record
+//! ([`SharedDevices`], its database): a user's devices are read from it
+//! before they count (a receive login, a token, `DEVICES`, `UNLINK`), a
+//! token made or a device unlinked is written there before the client
+//! hears of it, and the flusher writes the positions that moved there too.
+//! So a token made on one node logs in on any, and a device that moves
+//! between nodes keeps its position (to within the last [`FLUSH_EVERY`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -38,7 +46,7 @@ use super::Ctx;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, DeviceLine, Ko, LINK_CODE_LEN, LINK_CODE_SECS, Presence};
 use crate::router::Outlet;
-use crate::store::devices::{Device, DeviceBook, hash_token};
+use crate::store::devices::{Device, DeviceBook, SharedDevices, hash_token, merge};
 use crate::store::{UserId, now_ms};
 
 /// How often the flusher thread writes positions that moved.
@@ -74,6 +82,10 @@ pub struct Devices {
     /// Per user with devices behind the first: up to where DELIVERED was
     /// asked of the store, so that each `ACK` asks only for what is new.
     delivered: Mutex<HashMap<UserId, u64>>,
+    /// A cluster's shared record of devices (none on a single server).
+    shared: OnceLock<Arc<dyn SharedDevices>>,
+    /// Users whose devices moved since they were last written to `shared`.
+    moved: Mutex<HashSet<String>>,
     /// The flusher thread and what stops it.
     flusher: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
@@ -94,6 +106,8 @@ impl Devices {
             forget_after_ms,
             codes: Mutex::new(HashMap::new()),
             delivered: Mutex::new(HashMap::new()),
+            shared: OnceLock::new(),
+            moved: Mutex::new(HashSet::new()),
             flusher: Mutex::new(None),
         });
         let (stop, stopped) = crossbeam_channel::bounded(1);
@@ -106,8 +120,89 @@ impl Devices {
         Ok(devices)
     }
 
+    /// A cluster node's shared record of devices (set once, at start).
+    pub fn share(&self, shared: Arc<dyn SharedDevices>) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// Reads `user`'s devices from the shared record into the book (a
+    /// cluster; a single server has nothing to read). False if the record
+    /// could not be read: what this node knows is used as it is.
+    pub fn refresh(&self, user: &str) -> bool {
+        let Some(shared) = self.shared.get() else { return true };
+        match shared.load(&fold(user)) {
+            Ok(rows) => {
+                let mut book = self.book.lock();
+                if rows.is_empty() && book.devices(user).is_empty() {
+                    return true; // nobody's name makes no row in the book
+                }
+                let devices = book.devices_mut(user);
+                *devices = merge(devices, rows);
+                true
+            }
+            Err(e) => {
+                log::warn!("devices: reading {user}'s devices from the cluster: {e}");
+                false
+            }
+        }
+    }
+
+    /// A receive login of `user`'s `device` from `address`, before it
+    /// claims its session (a cluster; nothing on a single server): the
+    /// user's devices are read from the shared record, and this one is
+    /// written there now if new, so that no node forgets it at its next
+    /// read. A device pushed out past [`MAX_KNOWN`](crate::store::devices::MAX_KNOWN) leaves the record too.
+    pub fn arrive(&self, user: &str, device: &str, address: IpAddr) {
+        let Some(shared) = self.shared.get() else { return };
+        if !self.refresh(user) {
+            return;
+        }
+        let (made, dropped) = {
+            let mut book = self.book.lock();
+            let before: Vec<Arc<str>> = book.devices(user).iter().map(|d| d.name.clone()).collect();
+            let made = book.touch(user, device, address, now_ms(), 0).clone();
+            let after = book.devices(user);
+            let dropped: Vec<Arc<str>> =
+                before.into_iter().filter(|b| !after.iter().any(|a| a.name == *b)).collect();
+            (made, dropped)
+        };
+        let user = fold(user);
+        let written = dropped
+            .iter()
+            .try_for_each(|d| shared.remove(&user, d))
+            .and_then(|()| shared.add(&user, &made, false));
+        if let Err(e) = written {
+            log::warn!("devices: writing {user}'s device {device} to the cluster: {e}");
+            self.moved.lock().insert(user);
+        }
+    }
+
+    /// Notes that `user`'s devices moved (written at the flusher's turn).
+    fn moved(&self, user: &str) {
+        self.dirty.store(true, Ordering::SeqCst);
+        if self.shared.get().is_some() {
+            self.moved.lock().insert(fold(user));
+        }
+    }
+
+    /// Writes the positions that moved to the shared record (a cluster).
+    fn flush_shared(&self) {
+        let Some(shared) = self.shared.get() else { return };
+        let users: Vec<String> = self.moved.lock().drain().collect();
+        for (i, user) in users.iter().enumerate() {
+            let devices = self.book.lock().devices(user).to_vec();
+            if let Err(e) = shared.save(user, &devices) {
+                // The database is down: the rest waits for the next turn.
+                log::warn!("devices: writing {user}'s devices to the cluster: {e}");
+                self.moved.lock().extend(users[i..].iter().cloned());
+                return;
+            }
+        }
+    }
+
     /// Writes the book if anything moved (the flusher's turn, and stop).
     fn flush(&self) {
+        self.flush_shared();
         if !self.dirty.swap(false, Ordering::SeqCst) {
             return;
         }
@@ -136,6 +231,9 @@ impl Devices {
                 }
             }
         }
+        for outlet in online {
+            self.moved(&outlet.name);
+        }
         self.dirty.store(true, Ordering::SeqCst);
         if let Some((stop, thread)) = self.flusher.lock().take() {
             let _ = stop.send(());
@@ -152,8 +250,9 @@ impl Devices {
         let mut book = self.book.lock();
         let device = book.touch(&outlet.name, &outlet.device, address, now_ms(), 0);
         let position = *device.position.get_or_insert(0);
-        self.dirty.store(true, Ordering::SeqCst);
         let live = book.devices(&outlet.name).iter().filter(|d| d.position.is_some()).count();
+        drop(book);
+        self.moved(&outlet.name);
         (position, live > 1)
     }
 
@@ -166,9 +265,15 @@ impl Devices {
 
     /// `outlet`'s connection ended: its device was seen now.
     pub fn detach(&self, outlet: &Outlet) {
-        if let Some(d) = self.book.lock().device_mut(&outlet.name, &outlet.device) {
-            d.seen_ms = d.seen_ms.max(now_ms());
-            self.dirty.store(true, Ordering::SeqCst);
+        let seen = match self.book.lock().device_mut(&outlet.name, &outlet.device) {
+            Some(d) => {
+                d.seen_ms = d.seen_ms.max(now_ms());
+                true
+            }
+            None => false,
+        };
+        if seen {
+            self.moved(&outlet.name);
         }
     }
 
@@ -193,7 +298,7 @@ impl Devices {
             Devices::several(ctx, user, false);
         }
         let lowest = trim.lowest.unwrap_or(seq);
-        self.dirty.store(true, Ordering::SeqCst);
+        self.moved(&outlet.name);
         if seq > lowest {
             let mut delivered = self.delivered.lock();
             let from = delivered.get(&user).copied().unwrap_or(0).max(lowest);
@@ -228,6 +333,7 @@ impl Devices {
 
     /// `DEVICES`: `user`'s devices, sorted by name.
     pub fn list(&self, ctx: &Ctx, user: UserId, name: &str) -> Vec<DeviceLine> {
+        self.refresh(name);
         let online = online_devices(ctx, user);
         let book = self.book.lock();
         let mut lines: Vec<DeviceLine> = book
@@ -246,6 +352,9 @@ impl Devices {
     /// `UNLINK:<device>`: logs it out for good and revokes its token and
     /// position; its receive connection hears `BYE:UNLINKED`.
     pub fn unlink(&self, ctx: &Ctx, user: UserId, name: &str, device: &str) -> Result<(), Ko> {
+        if !self.refresh(name) {
+            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+        }
         let online = online_devices(ctx, user);
         let lowest = {
             let mut book = self.book.lock();
@@ -258,10 +367,17 @@ impl Devices {
             Devices::several(ctx, user, false);
         }
         let lowest = lowest.lowest;
+        if let Some(shared) = self.shared.get() {
+            shared.remove(&fold(name), device).map_err(|e| {
+                log::error!("devices: removing {name}'s device {device} from the cluster: {e}");
+                Ko::new(Code::Internal, "the database is unavailable; try again")
+            })?;
+        }
         self.save().map_err(|e| {
             log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
             Ko::new(Code::Internal, "the server cannot write to its disk; try later")
         })?;
+        ctx.nodes.unlinked(user, device);
         if let Some(outlet) = ctx.router.device(user, device) {
             // A 1.0/1.1 client does not know UNLINKED; REPLACED tells it
             // as clearly not to come back on its own.
@@ -305,7 +421,19 @@ impl Devices {
         getrandom::fill(&mut bytes)
             .map_err(|e| Ko::new(Code::Internal, format!("no random numbers: {e}")))?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        self.book.lock().touch(name, device, address, now_ms(), 0).token = Some(hash_token(&token));
+        self.refresh(name);
+        let made = {
+            let mut book = self.book.lock();
+            let made = book.touch(name, device, address, now_ms(), 0);
+            made.token = Some(hash_token(&token));
+            made.clone()
+        };
+        if let Some(shared) = self.shared.get() {
+            shared.add(&fold(name), &made, true).map_err(|e| {
+                log::error!("devices: writing {name}'s token to the cluster: {e}");
+                Ko::new(Code::Internal, "the database is unavailable; try again")
+            })?;
+        }
         self.save().map_err(|e| {
             log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
             Ko::new(Code::Internal, "the server cannot write to its disk; try later")
@@ -314,7 +442,13 @@ impl Devices {
     }
 
     /// True if `secret` is the token of `user`'s `device`.
+    /// In a cluster the shared record is read first: a token made on any
+    /// node counts, one unlinked on any node does not; if it cannot be
+    /// read, no token logs in (the password still does).
     pub fn token_matches(&self, user: &str, device: &str, secret: &str) -> bool {
+        if !self.refresh(user) {
+            return false;
+        }
         self.book.lock().token_matches(user, device, secret)
     }
 }

@@ -243,6 +243,46 @@ impl DeviceBook {
     }
 }
 
+/// Where a cluster keeps its devices, shared by every node (its database,
+/// `cluster::devices`): a node reads a user's devices from it before they
+/// count (a login, a token, `DEVICES`, `UNLINK`), and writes there what it
+/// changed. A single server has none: `devices.csv` is the whole truth.
+///
+/// `user` is always the folded user name.
+pub trait SharedDevices: Send + Sync {
+    /// Every device of `user` on record.
+    fn load(&self, user: &str) -> io::Result<Vec<Device>>;
+    /// Writes where `user`'s `devices` are and when they were seen, for
+    /// those on record (one unlinked meanwhile stays gone). A position only
+    /// moves forward (or is forgotten: `None`); no token is written here.
+    fn save(&self, user: &str, devices: &[Device]) -> io::Result<()>;
+    /// Puts `user`'s `device` on record (a login, a link), with its token
+    /// if `with_token` (before the token is given out); without, a token
+    /// on record stays (a stale node must not bring back a revoked one).
+    fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()>;
+    /// Removes `user`'s device `name` (`UNLINK`): its token no longer logs
+    /// in on any node.
+    fn remove(&self, user: &str, name: &str) -> io::Result<()>;
+}
+
+/// What a node knows of one user's devices, merged with what the shared
+/// record holds: the record's list (a device unlinked elsewhere is gone,
+/// a token made elsewhere is there), each at the further of both positions.
+pub fn merge(local: &[Device], shared: Vec<Device>) -> Vec<Device> {
+    shared
+        .into_iter()
+        .map(|mut d| {
+            if let Some(mine) = local.iter().find(|l| fold(&l.name) == fold(&d.name)) {
+                if let (Some(m), Some(p)) = (mine.position, d.position) {
+                    d.position = Some(m.max(p));
+                }
+                d.seen_ms = d.seen_ms.max(mine.seen_ms);
+            }
+            d
+        })
+        .collect()
+}
+
 /// One row: the folded user name and its device.
 fn parse_row(line: &str) -> Result<(String, Device), String> {
     let f: Vec<&str> = line.split(',').collect();
