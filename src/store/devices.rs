@@ -352,4 +352,34 @@ mod tests {
         assert!(book.remove("ana", "LINKED").is_some());
         assert!(book.remove("ana", "linked").is_none());
     }
+
+    #[test]
+    fn a_merge_keeps_the_shared_list_at_the_further_positions() {
+        let device = |name: &str, position, seen_ms, token| Device {
+            name: name.into(),
+            position,
+            seen_ms,
+            address: HOME,
+            token,
+        };
+        let local = [
+            device("Laptop", Some(7), 50, None),
+            device("phone", Some(2), 90, None),
+            device("old", Some(1), 10, Some([1; 32])), // unlinked on another node
+        ];
+        let shared = vec![
+            device("laptop", Some(5), 60, None),
+            device("phone", Some(4), 80, Some([2; 32])), // linked on another node
+            device("tablet", None, 30, None),            // forgotten there
+        ];
+        let merged = merge(&local, shared);
+        assert_eq!(
+            merged,
+            [
+                device("laptop", Some(7), 60, None),
+                device("phone", Some(4), 90, Some([2; 32])),
+                device("tablet", None, 30, None),
+            ]
+        );
+    }
 }
