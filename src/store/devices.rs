@@ -164,6 +164,11 @@ impl DeviceBook {
         self.users.values().map(Vec::len).sum()
     }
 
+    /// Every device on record, with its folded user name.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &Device)> {
+        self.users.iter().flat_map(|(user, devices)| devices.iter().map(move |d| (user.as_str(), d)))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
     }

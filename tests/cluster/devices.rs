@@ -133,3 +133,40 @@ fn a_device_keeps_its_position_when_it_comes_back_on_another_node() {
     assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
     assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
 }
+
+#[test]
+fn wachat_migrate_carries_positions_and_tokens() {
+    let single = TestServer::start();
+    register(&single, "ana");
+    register(&single, "bob");
+    let code = link(&single, "ana");
+    let token = single.send_conn().request(&format!("PAIR:ana@browser:{code}"));
+    let token = token.strip_prefix("OK:").expect("OK:<token>").to_string();
+    let mut laptop = device(&single, "ana", "laptop");
+    drop(device(&single, "ana", "phone"));
+    assert!(send_conn(&single, "bob").request("MSG:ana:m1:one").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:bob:ana:m1:<ts>:one");
+    laptop.send("ACK:1");
+    drop(laptop);
+    let file = single.data_dir.join("devices.csv");
+    eventually("the laptop's position in devices.csv", std::time::Duration::from_secs(10), || {
+        std::fs::read_to_string(&file).unwrap_or_default().contains("ana,laptop,1,")
+    });
+    let mut single = single;
+    assert!(single.terminate().success());
+
+    let cluster = Cluster::start();
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    assert!(moved.stdout.contains("devices: 3 in"), "{}", moved.stdout);
+    let a = cluster.node("a");
+    let mut browser = a.recv_conn();
+    assert_eq!(browser.request(&format!("LOGIN:ana@browser:{token}")), "OK:ana", "the token moved");
+    drop(browser);
+    let mut phone = device(&a, "ana", "phone");
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:one", "the phone never had it");
+    let mut laptop = device(&a, "ana", "laptop");
+    assert!(send_conn(&a, "bob").request("MSG:ana:m2:two").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
+}
