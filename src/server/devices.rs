@@ -29,7 +29,8 @@
 //! token made or a device unlinked is written there before the client
 //! hears of it, and the flusher writes the positions that moved there too.
 //! So a token made on one node logs in on any, and a device that moves
-//! between nodes keeps its position (to within the last [`FLUSH_EVERY`]).
+//! between nodes keeps its position (to within the last [`FLUSH_EVERY`]):
+//! see [`shared`].
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -43,10 +44,12 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use super::Ctx;
+
+mod shared;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, DeviceLine, Ko, LINK_CODE_LEN, LINK_CODE_SECS, Presence};
 use crate::router::Outlet;
-use crate::store::devices::{Device, DeviceBook, SharedDevices, hash_token, merge};
+use crate::store::devices::{Device, DeviceBook, SharedDevices, hash_token};
 use crate::store::{UserId, now_ms};
 
 /// How often the flusher thread writes positions that moved.
@@ -118,86 +121,6 @@ impl Devices {
             .spawn(move || flush_loop(&weak, &stopped))?;
         *devices.flusher.lock() = Some((stop, thread));
         Ok(devices)
-    }
-
-    /// A cluster node's shared record of devices (set once, at start).
-    pub fn share(&self, shared: Arc<dyn SharedDevices>) {
-        let _ = self.shared.set(shared);
-    }
-
-    /// Reads `user`'s devices from the shared record into the book (a
-    /// cluster; a single server has nothing to read). False if the record
-    /// could not be read: what this node knows is used as it is.
-    pub fn refresh(&self, user: &str) -> bool {
-        let Some(shared) = self.shared.get() else { return true };
-        match shared.load(&fold(user)) {
-            Ok(rows) => {
-                let mut book = self.book.lock();
-                if rows.is_empty() && book.devices(user).is_empty() {
-                    return true; // nobody's name makes no row in the book
-                }
-                let devices = book.devices_mut(user);
-                *devices = merge(devices, rows);
-                true
-            }
-            Err(e) => {
-                log::warn!("devices: reading {user}'s devices from the cluster: {e}");
-                false
-            }
-        }
-    }
-
-    /// A receive login of `user`'s `device` from `address`, before it
-    /// claims its session (a cluster; nothing on a single server): the
-    /// user's devices are read from the shared record, and this one is
-    /// written there now if new, so that no node forgets it at its next
-    /// read. A device pushed out past [`MAX_KNOWN`](crate::store::devices::MAX_KNOWN) leaves the record too.
-    pub fn arrive(&self, user: &str, device: &str, address: IpAddr) {
-        let Some(shared) = self.shared.get() else { return };
-        if !self.refresh(user) {
-            return;
-        }
-        let (made, dropped) = {
-            let mut book = self.book.lock();
-            let before: Vec<Arc<str>> = book.devices(user).iter().map(|d| d.name.clone()).collect();
-            let made = book.touch(user, device, address, now_ms(), 0).clone();
-            let after = book.devices(user);
-            let dropped: Vec<Arc<str>> =
-                before.into_iter().filter(|b| !after.iter().any(|a| a.name == *b)).collect();
-            (made, dropped)
-        };
-        let user = fold(user);
-        let written = dropped
-            .iter()
-            .try_for_each(|d| shared.remove(&user, d))
-            .and_then(|()| shared.add(&user, &made, false));
-        if let Err(e) = written {
-            log::warn!("devices: writing {user}'s device {device} to the cluster: {e}");
-            self.moved.lock().insert(user);
-        }
-    }
-
-    /// Notes that `user`'s devices moved (written at the flusher's turn).
-    fn moved(&self, user: &str) {
-        self.dirty.store(true, Ordering::SeqCst);
-        if self.shared.get().is_some() {
-            self.moved.lock().insert(fold(user));
-        }
-    }
-
-    /// Writes the positions that moved to the shared record (a cluster).
-    fn flush_shared(&self) {
-        let Some(shared) = self.shared.get() else { return };
-        let users: Vec<String> = self.moved.lock().drain().collect();
-        for (i, user) in users.iter().enumerate() {
-            let devices = self.book.lock().devices(user).to_vec();
-            if let Err(e) = shared.save(user, &devices) {
-                // The database is down: the rest waits for the next turn.
-                log::warn!("devices: writing {user}'s devices to the cluster: {e}");
-                self.moved.lock().extend(users[i..].iter().cloned());
-                return;
-            }
-        }
     }
 
     /// Writes the book if anything moved (the flusher's turn, and stop).
