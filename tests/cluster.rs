@@ -4,8 +4,9 @@
 //!
 //! One test binary, its tests by topic in `tests/cluster/`: `chat.rs`
 //! (messages, rooms, statuses, sessions and presence across nodes),
-//! `failures.rs` (a node killed, NATS or PostgreSQL down, a node of the
-//! list down), `schema.rs` (migrations, `wachat migrate`).
+//! `devices.rs` (several devices of one user), `failures.rs` (a node
+//! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
+//! (migrations, `wachat migrate`).
 #![cfg(feature = "cluster")]
 
 mod support;
@@ -14,6 +15,8 @@ mod support;
 mod actions;
 #[path = "cluster/chat.rs"]
 mod chat;
+#[path = "cluster/devices.rs"]
+mod devices;
 #[path = "cluster/failures.rs"]
 mod failures;
 #[path = "cluster/moderation.rs"]

@@ -70,8 +70,15 @@ pub enum Job {
         hash: String,
         done: Sender<std::result::Result<Account, Ko>>,
     },
-    /// Nobody waits for these two.
+    /// Nobody waits for these three.
     Ack {
+        user: UserId,
+        seq: u64,
+    },
+    /// One device of `user` acknowledged up to `seq` while another holds
+    /// the inbox further back (protocol 1.2): DELIVERED as an `ACK` gives
+    /// it, the inbox left as it is.
+    Deliver {
         user: UserId,
         seq: u64,
     },
@@ -90,7 +97,7 @@ impl Job {
                 drop(done.send(Err(ko.clone())))
             }
             Job::Register { done, .. } => drop(done.send(Err(ko.clone()))),
-            Job::Ack { user, seq } => {
+            Job::Ack { user, seq } | Job::Deliver { user, seq } => {
                 log::warn!("cluster: ACK:{seq} of user #{user} not stored: {}", ko.reason)
             }
             Job::Seen { .. } => {}
@@ -249,7 +256,7 @@ pub fn apply(
                     joined_counts.insert(*user, tx.query_one(sql, &[&(*user as i64)])?.get(0));
                 }
             }
-            Job::Ack { user, seq } => {
+            Job::Ack { user, seq } | Job::Deliver { user, seq } => {
                 lock.insert(*user);
                 acks.push((*user, (*seq).min(i64::MAX as u64) as i64));
             }
@@ -311,7 +318,7 @@ pub fn apply(
                     .collect();
                 Outcome::Sent(results)
             }
-            Job::Ack { user, seq } => {
+            Job::Ack { user, seq } | Job::Deliver { user, seq } => {
                 let me = names.name(&mut *tx.inner, *user)?;
                 w.ack(
                     *user,
@@ -319,6 +326,7 @@ pub fn apply(
                     (*seq).min(i64::MAX as u64) as i64,
                     acked.get(user).map_or(&[][..], Vec::as_slice),
                     ts,
+                    matches!(job, Job::Ack { .. }),
                 );
                 Outcome::Nothing
             }

@@ -171,6 +171,16 @@ impl Backend for PgBackend {
         self.committer.submit(Job::Ack { user, seq });
     }
 
+    /// DELIVERED at the first device's `ACK` (protocol 1.2): what an
+    /// `ACK` up to `upto` would mark, the inbox kept for the devices behind
+    /// (`Job::Deliver`). The events after `after` are among those the
+    /// inbox holds from its acknowledged mark on, which the job reads.
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        if upto > after {
+            self.committer.submit(Job::Deliver { user, seq: upto });
+        }
+    }
+
     fn note_offline(&self, user: UserId, ts_ms: u64) {
         self.committer.submit(Job::Seen { user, ts: ts_ms });
     }
@@ -218,6 +228,14 @@ impl Backend for PgBackend {
 
     fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
         Box::new(reads::Replay { db: self.db.clone(), user, after: 0, upto })
+    }
+
+    /// A device's replay starts at its own position (read from the
+    /// database's `devices` at its login, `cluster::devices`). A cluster
+    /// stores no copies or read marks (docs/CLUSTER.md), so `minor` changes
+    /// nothing here.
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, _minor: u8) -> Box<dyn Lines> {
+        Box::new(reads::Replay { db: self.db.clone(), user, after, upto })
     }
 
     fn stop(&self) {

@@ -6,8 +6,10 @@
 //! conversation, rooms and members with their read marks, the DELIVERED
 //! and READ marks, the inboxes (events not yet acknowledged, with their
 //! sequence numbers: a client picks up where it was), resend windows,
-//! last-seen times, and the server's identity (`SERVER`), so that clients
-//! keep their local folders. It is one transaction: all of it, or nothing.
+//! last-seen times, the server's identity (`SERVER`), so that clients
+//! keep their local folders, and the devices of protocol 1.2
+//! (`devices.csv`: each device's position, which the inboxes' numbers keep
+//! meaning, and the hashes of tokens, so linked devices keep logging in). It is one transaction: all of it, or nothing.
 //!
 //! The cluster must have no accounts yet (two chats' ids cannot be told
 //! apart). After the commit the counts of every table are read back and
@@ -22,6 +24,7 @@ use super::db::Db;
 use super::schema;
 use crate::error::{Error, Result};
 use crate::protocol::names::fold;
+use crate::store::devices::DeviceBook;
 use crate::store::export::{Event, Export, Target, export};
 
 /// Rows per statement.
@@ -47,6 +50,8 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         )));
     }
     import(&mut tx, &data).map_err(db_error(&db.url, "copying"))?;
+    let book = DeviceBook::load(from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
+    let devices = import_devices(&mut tx, &book).map_err(db_error(&db.url, "copying the devices"))?;
     // The same chat, moved: its clients must meet the same server (its
     // id is what their folders are kept by), not a new one.
     if let Some(id) = &data.server_id {
@@ -61,6 +66,7 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         ("conversation directions", data.directions.len()),
         ("undelivered events", data.events.len()),
         ("last-seen times", data.users.iter().filter(|u| u.last_seen.is_some()).count()),
+        ("devices", devices),
     ];
     let counted = [
         "SELECT count(*) FROM users",
@@ -70,6 +76,7 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         "SELECT count(*) FROM directions",
         "SELECT coalesce(sum(count), 0)::int8 FROM events",
         "SELECT count(*) FROM users WHERE last_seen IS NOT NULL",
+        "SELECT count(*) FROM devices",
     ];
     let mut wrong = Vec::new();
     for ((what, want), sql) in expected.iter().zip(counted) {
@@ -84,6 +91,24 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     }
     println!("migrated {} into {}", from.display(), db.url);
     Ok(())
+}
+
+/// Inserts the devices of `devices.csv` whose account moved (a row of an
+/// account that is no longer there is left behind); how many.
+fn import_devices(tx: &mut Transaction, book: &DeviceBook) -> std::result::Result<usize, postgres::Error> {
+    let mut moved = 0;
+    for (user, d) in book.all() {
+        let position = d.position.map(|p| i64::try_from(p).unwrap_or(i64::MAX));
+        let seen = i64::try_from(d.seen_ms).unwrap_or(i64::MAX);
+        let token: Option<&[u8]> = d.token.as_ref().map(|t| &t[..]);
+        moved += tx.execute(
+            "INSERT INTO devices (user_id, folded, name, position, seen_ms, address, token) \
+             SELECT id, $2, $3, $4, $5, $6, $7 FROM users WHERE folded = $1 \
+             ON CONFLICT (user_id, folded) DO NOTHING",
+            &[&user, &fold(&d.name), &&*d.name, &position, &seen, &d.address.to_string(), &token],
+        )? as usize;
+    }
+    Ok(moved)
 }
 
 /// Inserts everything, with ids of its own (a user's id is its index + 1,

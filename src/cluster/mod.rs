@@ -25,6 +25,7 @@
 //! | [`apply`], [`work`], [`writes`] | what a batch's transaction does: its jobs and the order it locks ([`apply`]), the work in memory ([`work`]), the rows and statements ([`writes`]) |
 //! | [`tx`] | a transaction with its prepared statements, planned once per connection |
 //! | [`reads`] | `HISTORY`, `CHATS`, the inbox replay, … |
+//! | [`devices`] | every user's devices (positions, tokens), shared by the nodes |
 //! | [`names`] | user names ⇄ ids, remembered |
 //! | [`bus`] | the NATS client on its one bridge thread |
 //! | [`notice`] | what nodes say to each other, one line each |
@@ -39,6 +40,7 @@ pub mod backend;
 pub mod bus;
 pub mod committer;
 pub mod db;
+pub mod devices;
 pub mod erase;
 pub mod feeder;
 pub mod migrate;

@@ -231,6 +231,14 @@ impl Node {
                     joined,
                 );
             }
+            Notice::Unlinked { user, device } => {
+                for outlet in self.router.outlets(user) {
+                    if outlet.device.eq_ignore_ascii_case(&device) {
+                        // As `server::devices::unlink` says it on its node.
+                        outlet.close(if outlet.speaks(2) { Bye::Unlinked } else { Bye::Replaced });
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -373,6 +381,14 @@ fn pushed(frame: &str) -> Option<(u64, Pushed)> {
 }
 
 impl Nodes for Node {
+    fn unlinked(&self, user: UserId, device: &str) {
+        self.broadcast(&Notice::Unlinked { user, device: device.to_string() });
+    }
+
+    fn shared_devices(&self) -> Option<Arc<dyn crate::store::devices::SharedDevices>> {
+        Some(Arc::new(super::devices::PgDevices { db: self.db.clone() }))
+    }
+
     fn claim(&self, outlet: &Arc<Outlet>, attach: &mut dyn FnMut()) -> Result<bool, Ko> {
         let user = outlet.user;
         let _one_login_at_a_time = self.claiming[user % self.claiming.len()].lock();

@@ -8,6 +8,7 @@
 //! | `OFF <user> <epoch>` | session `epoch` of `user` ended: offline |
 //! | `MEMBER <user> <J\|L> <#room> <name>` | `name` joined or left `#room` (protocol 1.1's `MEMBER`) |
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
+//! | `UNLINK <user> <device>` | `user` unlinked `device` (protocol 1.2): a node where it is online logs it out |
 //! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
 //!
 //! Everything here came from another node of the same cluster, but is
@@ -24,6 +25,7 @@ pub enum Notice {
     Member { user: UserId, joined: bool, room: String, name: String },
     Peer { user: UserId, from: String },
     Relay { user: UserId, frame: String },
+    Unlinked { user: UserId, device: String },
 }
 
 impl Notice {
@@ -39,6 +41,7 @@ impl Notice {
             }
             Notice::Peer { user, from } => writeln!(out, "PEER {user} {from}"),
             Notice::Relay { user, frame } => writeln!(out, "R {user} {frame}"),
+            Notice::Unlinked { user, device } => writeln!(out, "UNLINK {user} {device}"),
         };
     }
 
@@ -62,6 +65,7 @@ impl Notice {
             }
             "PEER" => Notice::Peer { user, from: next()?.into() },
             "R" => Notice::Relay { user, frame: rest.to_string() },
+            "UNLINK" => Notice::Unlinked { user, device: next()?.into() },
             _ => return Err(bad()),
         })
     }
@@ -80,6 +84,7 @@ mod tests {
             Notice::Member { user: 2, joined: false, room: "#tea".into(), name: "ana".into() },
             Notice::Peer { user: 7, from: "ana".into() },
             Notice::Relay { user: 7, frame: "TYPING:ana:#tea".into() },
+            Notice::Unlinked { user: 7, device: "laptop".into() },
         ];
         for notice in notices {
             let mut line = String::new();
@@ -89,5 +94,6 @@ mod tests {
         assert!(Notice::parse("ON x 1 n a").is_err());
         assert!(Notice::parse("ON 1 1 n").is_err());
         assert!(Notice::parse("HELLO 1").is_err());
+        assert!(Notice::parse("UNLINK 1").is_err(), "no device");
     }
 }

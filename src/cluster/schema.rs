@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("002_server_id", include_str!("migrations/002_server_id.sql")),
     ("003_runs", include_str!("migrations/003_runs.sql")),
     ("004_moderation", include_str!("migrations/004_moderation.sql")),
+    ("005_devices", include_str!("migrations/005_devices.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

@@ -127,10 +127,20 @@ impl Work {
         Ok(Accepted { id: id.into(), ts: ts as u64 })
     }
 
-    /// `ACK:<seq>`: the inbox is acknowledged up to `seq`; each direct
-    /// message among the newly acknowledged events that was neither
-    /// delivered nor read tells its sender `DELIVERED`.
-    pub(super) fn ack(&mut self, user: UserId, me: &Arc<str>, seq: i64, acked: &[Acked], ts: i64) {
+    /// `ACK:<seq>`: the inbox is acknowledged up to `seq` (if `trim`; not
+    /// for a device ahead of another, `Job::Deliver`); each direct message
+    /// among the newly acknowledged events that was neither delivered nor
+    /// read tells its sender `DELIVERED`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn ack(
+        &mut self,
+        user: UserId,
+        me: &Arc<str>,
+        seq: i64,
+        acked: &[Acked],
+        ts: i64,
+        trim: bool,
+    ) {
         let inbox = self.inboxes[&user];
         let seq = seq.min(inbox.last_seq);
         if seq <= inbox.acked {
@@ -154,8 +164,10 @@ impl Work {
                 self.enqueue(a.sender, DELIVERED, stream, a.ord, ts, &event);
             }
         }
-        self.inboxes.get_mut(&user).expect("locked").acked = seq;
-        self.writes.acks.push((user as i64, seq));
+        if trim {
+            self.inboxes.get_mut(&user).expect("locked").acked = seq;
+            self.writes.acks.push((user as i64, seq));
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

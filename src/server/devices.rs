@@ -22,12 +22,21 @@
 //! Linking (`LINK`, `PAIR`): a one-time code, kept here in memory for
 //! [`LINK_CODE_SECS`], trades for a token whose SHA-256 goes to
 //! `devices.csv` (why SHA-256 and not argon2: see `store::devices`).
+//!
+//! A cluster node also has the cluster's shared record
+//! ([`SharedDevices`], its database): a user's devices are read from it
+//! before they count (a receive login, a token, `DEVICES`, `UNLINK`), a
+//! token made or a device unlinked is written there before the client
+//! hears of it, and the flusher writes the positions that moved there too.
+//! So a token made on one node logs in on any, and a device that moves
+//! between nodes keeps its position (to within the last [`FLUSH_EVERY`]):
+//! see [`shared`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -35,10 +44,12 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use super::Ctx;
+
+mod shared;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, DeviceLine, Ko, LINK_CODE_LEN, LINK_CODE_SECS, Presence};
 use crate::router::Outlet;
-use crate::store::devices::{Device, DeviceBook, hash_token};
+use crate::store::devices::{Device, DeviceBook, SharedDevices, hash_token};
 use crate::store::{UserId, now_ms};
 
 /// How often the flusher thread writes positions that moved.
@@ -74,6 +85,10 @@ pub struct Devices {
     /// Per user with devices behind the first: up to where DELIVERED was
     /// asked of the store, so that each `ACK` asks only for what is new.
     delivered: Mutex<HashMap<UserId, u64>>,
+    /// A cluster's shared record of devices (none on a single server).
+    shared: OnceLock<Arc<dyn SharedDevices>>,
+    /// Users whose devices moved since they were last written to `shared`.
+    moved: Mutex<HashSet<String>>,
     /// The flusher thread and what stops it.
     flusher: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
@@ -81,6 +96,8 @@ pub struct Devices {
 impl Devices {
     /// Loads `devices.csv` from `dir` and starts the flusher thread.
     pub fn start(dir: PathBuf, max_devices: usize, device_days: f64) -> std::io::Result<Arc<Devices>> {
+        // A cluster node has no store of its own here: the folder may be new.
+        std::fs::create_dir_all(&dir)?;
         let book = DeviceBook::load(&dir)?;
         let forget_after_ms = (device_days.max(0.0) * 86_400_000.0) as u64;
         let devices = Arc::new(Devices {
@@ -92,6 +109,8 @@ impl Devices {
             forget_after_ms,
             codes: Mutex::new(HashMap::new()),
             delivered: Mutex::new(HashMap::new()),
+            shared: OnceLock::new(),
+            moved: Mutex::new(HashSet::new()),
             flusher: Mutex::new(None),
         });
         let (stop, stopped) = crossbeam_channel::bounded(1);
@@ -106,6 +125,7 @@ impl Devices {
 
     /// Writes the book if anything moved (the flusher's turn, and stop).
     fn flush(&self) {
+        self.flush_shared();
         if !self.dirty.swap(false, Ordering::SeqCst) {
             return;
         }
@@ -134,6 +154,9 @@ impl Devices {
                 }
             }
         }
+        for outlet in online {
+            self.moved(&outlet.name);
+        }
         self.dirty.store(true, Ordering::SeqCst);
         if let Some((stop, thread)) = self.flusher.lock().take() {
             let _ = stop.send(());
@@ -150,8 +173,9 @@ impl Devices {
         let mut book = self.book.lock();
         let device = book.touch(&outlet.name, &outlet.device, address, now_ms(), 0);
         let position = *device.position.get_or_insert(0);
-        self.dirty.store(true, Ordering::SeqCst);
         let live = book.devices(&outlet.name).iter().filter(|d| d.position.is_some()).count();
+        drop(book);
+        self.moved(&outlet.name);
         (position, live > 1)
     }
 
@@ -164,9 +188,15 @@ impl Devices {
 
     /// `outlet`'s connection ended: its device was seen now.
     pub fn detach(&self, outlet: &Outlet) {
-        if let Some(d) = self.book.lock().device_mut(&outlet.name, &outlet.device) {
-            d.seen_ms = d.seen_ms.max(now_ms());
-            self.dirty.store(true, Ordering::SeqCst);
+        let seen = match self.book.lock().device_mut(&outlet.name, &outlet.device) {
+            Some(d) => {
+                d.seen_ms = d.seen_ms.max(now_ms());
+                true
+            }
+            None => false,
+        };
+        if seen {
+            self.moved(&outlet.name);
         }
     }
 
@@ -191,7 +221,7 @@ impl Devices {
             Devices::several(ctx, user, false);
         }
         let lowest = trim.lowest.unwrap_or(seq);
-        self.dirty.store(true, Ordering::SeqCst);
+        self.moved(&outlet.name);
         if seq > lowest {
             let mut delivered = self.delivered.lock();
             let from = delivered.get(&user).copied().unwrap_or(0).max(lowest);
@@ -226,6 +256,7 @@ impl Devices {
 
     /// `DEVICES`: `user`'s devices, sorted by name.
     pub fn list(&self, ctx: &Ctx, user: UserId, name: &str) -> Vec<DeviceLine> {
+        self.refresh(name);
         let online = online_devices(ctx, user);
         let book = self.book.lock();
         let mut lines: Vec<DeviceLine> = book
@@ -244,6 +275,9 @@ impl Devices {
     /// `UNLINK:<device>`: logs it out for good and revokes its token and
     /// position; its receive connection hears `BYE:UNLINKED`.
     pub fn unlink(&self, ctx: &Ctx, user: UserId, name: &str, device: &str) -> Result<(), Ko> {
+        if !self.refresh(name) {
+            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+        }
         let online = online_devices(ctx, user);
         let lowest = {
             let mut book = self.book.lock();
@@ -256,10 +290,17 @@ impl Devices {
             Devices::several(ctx, user, false);
         }
         let lowest = lowest.lowest;
+        if let Some(shared) = self.shared.get() {
+            shared.remove(&fold(name), device).map_err(|e| {
+                log::error!("devices: removing {name}'s device {device} from the cluster: {e}");
+                Ko::new(Code::Internal, "the database is unavailable; try again")
+            })?;
+        }
         self.save().map_err(|e| {
             log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
             Ko::new(Code::Internal, "the server cannot write to its disk; try later")
         })?;
+        ctx.nodes.unlinked(user, device);
         if let Some(outlet) = ctx.router.device(user, device) {
             // A 1.0/1.1 client does not know UNLINKED; REPLACED tells it
             // as clearly not to come back on its own.
@@ -303,7 +344,19 @@ impl Devices {
         getrandom::fill(&mut bytes)
             .map_err(|e| Ko::new(Code::Internal, format!("no random numbers: {e}")))?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        self.book.lock().touch(name, device, address, now_ms(), 0).token = Some(hash_token(&token));
+        self.refresh(name);
+        let made = {
+            let mut book = self.book.lock();
+            let made = book.touch(name, device, address, now_ms(), 0);
+            made.token = Some(hash_token(&token));
+            made.clone()
+        };
+        if let Some(shared) = self.shared.get() {
+            shared.add(&fold(name), &made, true).map_err(|e| {
+                log::error!("devices: writing {name}'s token to the cluster: {e}");
+                Ko::new(Code::Internal, "the database is unavailable; try again")
+            })?;
+        }
         self.save().map_err(|e| {
             log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
             Ko::new(Code::Internal, "the server cannot write to its disk; try later")
@@ -312,7 +365,13 @@ impl Devices {
     }
 
     /// True if `secret` is the token of `user`'s `device`.
+    /// In a cluster the shared record is read first: a token made on any
+    /// node counts, one unlinked on any node does not; if it cannot be
+    /// read, no token logs in (the password still does).
     pub fn token_matches(&self, user: &str, device: &str, secret: &str) -> bool {
+        if !self.refresh(user) {
+            return false;
+        }
         self.book.lock().token_matches(user, device, secret)
     }
 }

@@ -404,6 +404,9 @@ impl Server {
         let devices =
             devices::Devices::start(config.data_dir.clone(), config.max_devices, config.device_days)
                 .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
+        if let Some(shared) = nodes.shared_devices() {
+            devices.share(shared);
+        }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::new(&config.exempt),

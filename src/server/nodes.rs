@@ -44,6 +44,15 @@ pub trait Nodes: Send + Sync {
     fn handover(&self, old: &Arc<Outlet>, new: &Arc<Outlet>) {
         let _ = (old, new);
     }
+    /// Where every node keeps the devices of every user (a cluster's
+    /// database, protocol 1.2); `None`: `devices.csv` alone (one server).
+    fn shared_devices(&self) -> Option<Arc<dyn crate::store::devices::SharedDevices>> {
+        None
+    }
+    /// `user`'s `device` was unlinked here: other nodes log it out.
+    fn unlinked(&self, user: UserId, device: &str) {
+        let _ = (user, device);
+    }
     /// The names of the users online on *other* nodes (`USERS`).
     fn online_names(&self) -> Vec<String>;
     /// True if `user` is online on another node.

@@ -183,6 +183,8 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         |reply: Reply| stream.write_all_by(reply.to_string().as_bytes(), Instant::now() + ctx.config.timeout);
     // In a cluster, claiming the session replaces one on another node.
     let mut attached = None;
+    // In a cluster, the device's position and tokens are the database's.
+    ctx.devices.arrive(&outlet.name, &outlet.device, outlet.peer_ip);
     let elsewhere = match ctx.nodes.claim(outlet, &mut || attached = Some(attach(ctx, outlet))) {
         Ok(elsewhere) => elsewhere,
         Err(ko) => {

@@ -36,7 +36,6 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -145,9 +144,10 @@ impl DeviceBook {
 
     /// Replaces `devices.csv` in `dir` with `bytes`, synced.
     pub fn write(dir: &Path, bytes: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
         let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
-        // Private like everything in the data directory (`permissions.rs`):
-        // it holds the devices' token hashes and addresses.
+        // Readable by the server's user only, as every file of the data
+        // directory (`permissions.rs`): it holds token hashes.
         let mut file =
             fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         file.write_all(bytes)?;
@@ -162,6 +162,11 @@ impl DeviceBook {
     /// How many devices are on record, all users together.
     pub fn len(&self) -> usize {
         self.users.values().map(Vec::len).sum()
+    }
+
+    /// Every device on record, with its folded user name.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &Device)> {
+        self.users.iter().flat_map(|(user, devices)| devices.iter().map(move |d| (user.as_str(), d)))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -243,6 +248,46 @@ impl DeviceBook {
     }
 }
 
+/// Where a cluster keeps its devices, shared by every node (its database,
+/// `cluster::devices`): a node reads a user's devices from it before they
+/// count (a login, a token, `DEVICES`, `UNLINK`), and writes there what it
+/// changed. A single server has none: `devices.csv` is the whole truth.
+///
+/// `user` is always the folded user name.
+pub trait SharedDevices: Send + Sync {
+    /// Every device of `user` on record.
+    fn load(&self, user: &str) -> io::Result<Vec<Device>>;
+    /// Writes where `user`'s `devices` are and when they were seen, for
+    /// those on record (one unlinked meanwhile stays gone). A position only
+    /// moves forward (or is forgotten: `None`); no token is written here.
+    fn save(&self, user: &str, devices: &[Device]) -> io::Result<()>;
+    /// Puts `user`'s `device` on record (a login, a link), with its token
+    /// if `with_token` (before the token is given out); without, a token
+    /// on record stays (a stale node must not bring back a revoked one).
+    fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()>;
+    /// Removes `user`'s device `name` (`UNLINK`): its token no longer logs
+    /// in on any node.
+    fn remove(&self, user: &str, name: &str) -> io::Result<()>;
+}
+
+/// What a node knows of one user's devices, merged with what the shared
+/// record holds: the record's list (a device unlinked elsewhere is gone,
+/// a token made elsewhere is there), each at the further of both positions.
+pub fn merge(local: &[Device], shared: Vec<Device>) -> Vec<Device> {
+    shared
+        .into_iter()
+        .map(|mut d| {
+            if let Some(mine) = local.iter().find(|l| fold(&l.name) == fold(&d.name)) {
+                if let (Some(m), Some(p)) = (mine.position, d.position) {
+                    d.position = Some(m.max(p));
+                }
+                d.seen_ms = d.seen_ms.max(mine.seen_ms);
+            }
+            d
+        })
+        .collect()
+}
+
 /// One row: the folded user name and its device.
 fn parse_row(line: &str) -> Result<(String, Device), String> {
     let f: Vec<&str> = line.split(',').collect();
@@ -311,5 +356,35 @@ mod tests {
         assert!(names.contains(&"linked") && !names.contains(&"d1"));
         assert!(book.remove("ana", "LINKED").is_some());
         assert!(book.remove("ana", "linked").is_none());
+    }
+
+    #[test]
+    fn a_merge_keeps_the_shared_list_at_the_further_positions() {
+        let device = |name: &str, position, seen_ms, token| Device {
+            name: name.into(),
+            position,
+            seen_ms,
+            address: HOME,
+            token,
+        };
+        let local = [
+            device("Laptop", Some(7), 50, None),
+            device("phone", Some(2), 90, None),
+            device("old", Some(1), 10, Some([1; 32])), // unlinked on another node
+        ];
+        let shared = vec![
+            device("laptop", Some(5), 60, None),
+            device("phone", Some(4), 80, Some([2; 32])), // linked on another node
+            device("tablet", None, 30, None),            // forgotten there
+        ];
+        let merged = merge(&local, shared);
+        assert_eq!(
+            merged,
+            [
+                device("laptop", Some(7), 60, None),
+                device("phone", Some(4), 90, Some([2; 32])),
+                device("tablet", None, 30, None),
+            ]
+        );
     }
 }
