@@ -252,8 +252,23 @@ fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
     );
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let sent =
-        wachat(&["send", "--user", "ana", "--server", &list, "--data-dir", dir, "--to", "bob", "hola"], PW);
+    let sent = wachat(
+        &[
+            "send",
+            "--user",
+            "ana",
+            "--device",
+            "lab",
+            "--server",
+            &list,
+            "--data-dir",
+            dir,
+            "--to",
+            "bob",
+            "hola",
+        ],
+        PW,
+    );
     assert!(sent.status.success(), "{}", sent.stderr);
     let only_b = format!("127.0.0.1:{}:{}", b.send.port(), b.recv.port());
     // One cluster, one identity (`SERVER`, the database's): a client that
@@ -264,15 +279,32 @@ fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
         assert_eq!(send_conn(node, "ana").request("SERVER"), format!("OK:{id}"));
     }
     let to_b = format!("127.0.0.1:{dead}:{dead},{only_b}");
-    let sent =
-        wachat(&["send", "--user", "ana", "--server", &to_b, "--data-dir", dir, "--to", "bob", "again"], PW);
+    let sent = wachat(
+        &[
+            "send",
+            "--user",
+            "ana",
+            "--device",
+            "lab",
+            "--server",
+            &to_b,
+            "--data-dir",
+            dir,
+            "--to",
+            "bob",
+            "again",
+        ],
+        PW,
+    );
     assert!(sent.status.success() && sent.stderr.is_empty(), "{}", sent.stderr);
     let folders: Vec<String> = std::fs::read_dir(data.path().join(format!("127.0.0.1:{dead}")))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(folders, ["ana"], "nothing moved aside");
-    let folder = data.path().join(format!("127.0.0.1:{dead}")).join("ana");
+    // The device's folder (`--device lab`: a one-shot command makes up no
+    // device of its own).
+    let folder = data.path().join(format!("127.0.0.1:{dead}")).join("ana").join("devices").join("lab");
     assert_eq!(std::fs::read_to_string(folder.join("server_id")).unwrap(), format!("{id}\n"));
     let log = std::fs::read_to_string(folder.join("history.csv")).unwrap();
     assert!(log.contains(",hola") && log.contains(",again"), "{log}");
