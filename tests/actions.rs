@@ -1,4 +1,4 @@
-//! Message actions (protocol 1.2, docs/PROTOCOL.md §17), over sockets:
+//! Message actions (protocol 1.2, docs/PROTOCOL.md §19), over sockets:
 //! `REPLY`, `EDIT`, `DELETE`, `REACT` and `SEARCH`; what a client of
 //! version 1 sees of them (readable `MSG`s); the rules (only the author,
 //! within the limits); resends; the replay to a device that was offline;

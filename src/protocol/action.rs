@@ -1,4 +1,4 @@
-//! Message actions (protocol 1.2, docs/PROTOCOL.md §17): what `EDIT`,
+//! Message actions (protocol 1.2, docs/PROTOCOL.md §19): what `EDIT`,
 //! `DELETE` and `REACT` become on the wire, and how a client reads them back.
 //!
 //! Why actions are messages: every client of version 1 must see them

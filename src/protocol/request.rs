@@ -96,7 +96,7 @@ pub enum Request {
         room: String,
     },
     /// 1.2: a message `id` that answers the message `re` of the chat `to`
-    /// (docs/PROTOCOL.md §17): stored as a `MSG` whose text starts with
+    /// (docs/PROTOCOL.md §19): stored as a `MSG` whose text starts with
     /// a one-line quote of `re`.
     Reply {
         to: Chat,

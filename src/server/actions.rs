@@ -1,4 +1,4 @@
-//! Message actions (protocol 1.2, docs/PROTOCOL.md §17): `REPLY`, `EDIT`,
+//! Message actions (protocol 1.2, docs/PROTOCOL.md §19): `REPLY`, `EDIT`,
 //! `DELETE`, `REACT`, and what they do to `HISTORY`.
 //!
 //! Each action is checked here against the conversation as the store
