@@ -9,7 +9,6 @@ import { t, translate } from './i18n.js';
 import { renderList, renderMembers, renderDevices, seenText, visible, Conversation } from './view.js';
 import { loadRules, renderHeader, aboutMe, addActions, isModeration } from './moderation.js';
 import { showRulesOnce, wireRules } from './rules.js';
-import { renderList, renderMembers, seenText, visible, Conversation } from './view.js';
 
 const $ = (id) => document.getElementById(id);
 
