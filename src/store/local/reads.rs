@@ -18,7 +18,8 @@ use std::sync::Arc;
 use super::super::backend::{Lines, Listing};
 use super::super::damage;
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
-use super::super::state::{Marks, Queued, UserId};
+use super::super::state::{Marks, Queued, Run, UserId};
+use super::committer::Goal;
 use super::{Inner, Pending};
 use crate::protocol::{Chat, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
 
@@ -307,6 +308,9 @@ pub(super) struct ReplayLines {
     /// The minor version of the connection: copies and read marks (1.2)
     /// are left out below 2.
     minor: u8,
+    /// Room messages of a [`Queued::Rooms`] entry still to write, with
+    /// their numbers, oldest first.
+    rooms: std::collections::VecDeque<(u64, Pos)>,
 }
 
 impl ReplayLines {
@@ -318,15 +322,74 @@ impl ReplayLines {
     /// The same, after `after` (a device's position), for a connection
     /// that speaks 1.`minor` (issue 27).
     pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64, minor: u8) -> ReplayLines {
-        ReplayLines { inner: inner.clone(), reader: Reader::new(inner.clone()), user, upto, after, minor }
+        let reader = Reader::new(inner.clone());
+        ReplayLines { inner: inner.clone(), reader, user, upto, after, minor, rooms: Default::default() }
+    }
+
+    /// Writes up to [`CHUNK`] room messages expanded from an entry.
+    fn room_chunk(&mut self, out: &mut String) -> Result<(), Ko> {
+        let take = self.rooms.len().min(CHUNK);
+        for (seq, pos) in self.rooms.drain(..take).collect::<Vec<_>>() {
+            let line = self.reader.line(pos, false)?;
+            let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
+            match MsgRef::decode(line) {
+                Ok(m) => {
+                    let _ = writeln!(out, "{}", m.event(seq));
+                }
+                Err(e) => damage::report(&self.inner.log, pos, &e), // left out (see `damage`)
+            }
+            self.after = seq;
+        }
+        Ok(())
+    }
+
+    /// The room messages of a [`Queued::Rooms`] entry whose first event is
+    /// number `first`, in log order with their numbers: each run's chain
+    /// is walked back from its head. Only those after `after` and up to
+    /// `upto` are kept. Waits until they are all on disk (`end`).
+    fn expand(&mut self, first: u64, runs: &[Run], done: u64, end: Pos) -> Result<(), Ko> {
+        self.inner.await_log(Goal::Synced(end))?;
+        let mut found = Vec::new();
+        for run in runs {
+            let mut pos = run.head;
+            for _ in 0..run.n {
+                found.push(pos);
+                let line = self.reader.line(pos, true)?;
+                let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
+                pos = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?.prev;
+            }
+        }
+        found.sort_unstable();
+        let numbered = found.into_iter().skip(done as usize).zip(first..);
+        let (after, upto) = (self.after, self.upto);
+        self.rooms
+            .extend(numbered.map(|(pos, seq)| (seq, pos)).filter(|&(seq, _)| seq > after && seq <= upto));
+        Ok(())
     }
 }
 
 impl Lines for ReplayLines {
     fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
-        let events = self.inner.state.lock().queued(self.user, self.after, self.upto, CHUNK);
+        if !self.rooms.is_empty() {
+            self.room_chunk(out)?;
+            return Ok(true);
+        }
+        let (events, end) = {
+            let state = self.inner.state.lock();
+            (state.queued(self.user, self.after, self.upto, CHUNK), state.end)
+        };
         let Some(&(last, _)) = events.last() else { return Ok(false) };
         for (seq, queued) in events {
+            if let Queued::Rooms { runs, done } = &queued {
+                // The rest of the chunk is read again after this entry.
+                self.expand(seq, runs, *done, end)?;
+                if self.rooms.is_empty() {
+                    self.after = self.after.max((seq + queued.width() - 1).min(self.upto));
+                    continue;
+                }
+                self.room_chunk(out)?;
+                return Ok(true);
+            }
             if queued.since() > self.minor {
                 continue;
             }
@@ -360,7 +423,7 @@ fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgRef) -> bool
 
 /// Writes the frame of inbox event `seq` from the log line of its record.
 fn write_event(out: &mut String, seq: u64, queued: &Queued, line: &str) -> Result<(), String> {
-    if let Queued::Direct { .. } | Queued::Room { .. } | Queued::Copy { .. } = queued {
+    if let Queued::Direct { .. } | Queued::Copy { .. } = queued {
         let m = MsgRef::decode(line)?;
         let _ = writeln!(out, "{}", m.event(seq));
         return Ok(());
