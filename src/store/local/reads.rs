@@ -349,21 +349,32 @@ impl ReplayLines {
     /// `upto` are kept. Waits until they are all on disk (`end`).
     fn expand(&mut self, first: u64, runs: &[Run], done: u64, end: Pos) -> Result<(), Ko> {
         self.inner.await_log(Goal::Synced(end))?;
+        // (position, found): a damaged record breaks its chain; the
+        // messages before it keep their numbers but are left out.
         let mut found = Vec::new();
         for run in runs {
             let mut pos = run.head;
-            for _ in 0..run.n {
-                found.push(pos);
+            for walked in 0..run.n {
                 let line = self.reader.line(pos, true)?;
                 let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
-                pos = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?.prev;
+                match MsgRef::decode(line) {
+                    Ok(m) => {
+                        found.push((pos, true));
+                        pos = m.prev;
+                    }
+                    Err(e) => {
+                        damage::report(&self.inner.log, pos, &e);
+                        found.extend((walked..run.n).map(|_| (run.first, false)));
+                        break;
+                    }
+                }
             }
         }
         found.sort_unstable();
         let numbered = found.into_iter().skip(done as usize).zip(first..);
         let (after, upto) = (self.after, self.upto);
-        self.rooms
-            .extend(numbered.map(|(pos, seq)| (seq, pos)).filter(|&(seq, _)| seq > after && seq <= upto));
+        let kept = numbered.filter(|&((_, ok), seq)| ok && seq > after && seq <= upto);
+        self.rooms.extend(kept.map(|((pos, _), seq)| (seq, pos)));
         Ok(())
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! - **user**: name, password hash, rooms, peers (for `CHATS`), the inbox
 //!   (sequence numbers and the log positions of the events not yet
-//!   acknowledged), the last-seen time, and where its last
+//!   acknowledged; room messages as stretches of their rooms' chains, see
+//!   [`Queued::Rooms`]), the last-seen time, and where its last
 //!   [`DEDUP_WINDOW`] messages are in the log (resends are recognised by
 //!   them, see [`recent`]);
 //! - **direct conversation**: the position of its newest message (the head
@@ -16,7 +17,11 @@
 //!
 //! Texts stay in the log; `HISTORY` and inbox replays read them back by
 //! position. So memory grows with users, conversations and undelivered
-//! events, not with the history.
+//! direct events, not with the history, nor with what rooms said while
+//! their members were away (issue 25, attack 1): a room message that
+//! follows the last one an inbox holds lengthens that stretch instead of
+//! adding an entry, so a flood into a room of 190 offline members costs
+//! 190 entries, not 190 per message.
 //!
 //! [`State::commit`] is the only way a running server changes the state:
 //! it encodes the record into the [`Batch`] it is given (the committer
