@@ -38,12 +38,11 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let server = Server::start(dir.path())?;
     let names: Vec<String> = (0..MEMBERS).map(|i| format!("m{i}")).collect();
-    let mut setup = Client::connect(server.send, [127, 0, 0, 1])?;
     for name in &names {
-        expect_ok(setup.request(&format!("REGISTER:{name}::pw-{name}"))?)?;
+        let mut setup = Client::connect(server.send, [127, 0, 0, 1])?;
+        expect_ok(setup.request(&format!("REGISTER:{name}::password-{name}"))?)?;
         expect_ok(setup.request("JOIN:#flood")?)?;
     }
-    drop(setup);
     let before = server.rss_mib();
     println!("{MEMBERS} members in #flood, {FLOODERS} flood it, {} offline", MEMBERS - ONLINE);
     println!("RSS before the flood: {before:.0} MiB");
@@ -53,14 +52,14 @@ fn main() -> Result<()> {
     let mut threads = Vec::new();
     for (i, name) in names.iter().take(ONLINE).enumerate() {
         let mut recv = Client::connect(server.recv, [127, 0, 1, i as u8 + 1])?;
-        expect_ok(recv.request(&format!("LOGIN:{name}:pw-{name}"))?)?;
+        expect_ok(recv.request(&format!("LOGIN:{name}:password-{name}"))?)?;
         let stop = stop.clone();
         threads.push(std::thread::spawn(move || read_and_ack(recv, &stop).is_ok()));
     }
     let started = Instant::now();
     for (i, name) in names.iter().take(FLOODERS).enumerate() {
         let mut send = Client::connect(server.send, [127, 0, 2, i as u8 + 1])?;
-        expect_ok(send.request(&format!("LOGIN:{name}:pw-{name}"))?)?;
+        expect_ok(send.request(&format!("LOGIN:{name}:password-{name}"))?)?;
         let (stop, sent) = (stop.clone(), sent.clone());
         threads.push(std::thread::spawn(move || flood(send, i, &stop, &sent).is_ok()));
     }
@@ -87,7 +86,7 @@ fn main() -> Result<()> {
     let last = &names[MEMBERS - 1];
     let mut recv = Client::connect(server.recv, [127, 0, 3, 1])?;
     let replay = Instant::now();
-    expect_ok(recv.request(&format!("LOGIN:{last}:pw-{last}"))?)?;
+    expect_ok(recv.request(&format!("LOGIN:{last}:password-{last}"))?)?;
     let mut seq = 0;
     while seq < total {
         let line = recv.line()?;
