@@ -18,8 +18,8 @@ use std::sync::Arc;
 use super::super::backend::{Lines, Listing};
 use super::super::damage;
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
-use super::super::state::{Marks, Queued, Run, UserId};
-use super::committer::Goal;
+use super::super::state::{Marks, Queued, UserId};
+use super::stretch::Stretch;
 use super::{Inner, Pending};
 use crate::protocol::{Chat, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
 
@@ -46,7 +46,7 @@ const NEAR: u64 = 4096;
 /// only and reads them again as it writes them out.
 const KEEP_BYTES: usize = 512 * 1024;
 
-fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
+pub(super) fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
     log::error!("store: reading the record at position {pos}: {e}");
     Ko::new(Code::Internal, "the server could not read its log; see its log")
 }
@@ -308,9 +308,8 @@ pub(super) struct ReplayLines {
     /// The minor version of the connection: copies and read marks (1.2)
     /// are left out below 2.
     minor: u8,
-    /// Room messages of a [`Queued::Rooms`] entry still to write, with
-    /// their numbers, oldest first.
-    rooms: std::collections::VecDeque<(u64, Pos)>,
+    /// The [`Queued::Rooms`] entry being written, if any.
+    rooms: Option<Stretch>,
 }
 
 impl ReplayLines {
@@ -323,13 +322,28 @@ impl ReplayLines {
     /// that speaks 1.`minor` (issue 27).
     pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64, minor: u8) -> ReplayLines {
         let reader = Reader::new(inner.clone());
-        ReplayLines { inner: inner.clone(), reader, user, upto, after, minor, rooms: Default::default() }
+        ReplayLines { inner: inner.clone(), reader, user, upto, after, minor, rooms: None }
     }
 
-    /// Writes up to [`CHUNK`] room messages expanded from an entry.
-    fn room_chunk(&mut self, out: &mut String) -> Result<(), Ko> {
-        let take = self.rooms.len().min(CHUNK);
-        for (seq, pos) in self.rooms.drain(..take).collect::<Vec<_>>() {
+    /// Writes up to [`CHUNK`] room messages of the entry being written;
+    /// `false` once it is done.
+    fn room_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
+        let Some(mut stretch) = self.rooms.take() else { return Ok(false) };
+        let mut written = 0;
+        while written < CHUNK {
+            let Some(next) = stretch.next(&mut self.reader)? else {
+                self.after = self.after.max(stretch.last.min(self.upto));
+                return Ok(false);
+            };
+            let Some((seq, pos)) = next else { continue }; // acknowledged, or damaged
+            if seq > self.upto {
+                self.after = self.upto;
+                return Ok(false);
+            }
+            if seq <= self.after {
+                continue; // this device has it already
+            }
+            self.after = seq;
             let line = self.reader.line(pos, false)?;
             let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
             match MsgRef::decode(line) {
@@ -338,50 +352,16 @@ impl ReplayLines {
                 }
                 Err(e) => damage::report(&self.inner.log, pos, &e), // left out (see `damage`)
             }
-            self.after = seq;
+            written += 1;
         }
-        Ok(())
-    }
-
-    /// The room messages of a [`Queued::Rooms`] entry whose first event is
-    /// number `first`, in log order with their numbers: each run's chain
-    /// is walked back from its head. Only those after `after` and up to
-    /// `upto` are kept. Waits until they are all on disk (`end`).
-    fn expand(&mut self, first: u64, runs: &[Run], done: u64, end: Pos) -> Result<(), Ko> {
-        self.inner.await_log(Goal::Synced(end))?;
-        // (position, found): a damaged record breaks its chain; the
-        // messages before it keep their numbers but are left out.
-        let mut found = Vec::new();
-        for run in runs {
-            let mut pos = run.head;
-            for walked in 0..run.n {
-                let line = self.reader.line(pos, true)?;
-                let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
-                match MsgRef::decode(line) {
-                    Ok(m) => {
-                        found.push((pos, true));
-                        pos = m.prev;
-                    }
-                    Err(e) => {
-                        damage::report(&self.inner.log, pos, &e);
-                        found.extend((walked..run.n).map(|_| (run.first, false)));
-                        break;
-                    }
-                }
-            }
-        }
-        found.sort_unstable();
-        let numbered = found.into_iter().skip(done as usize).zip(first..);
-        let (after, upto) = (self.after, self.upto);
-        let kept = numbered.filter(|&((_, ok), seq)| ok && seq > after && seq <= upto);
-        self.rooms.extend(kept.map(|((pos, _), seq)| (seq, pos)));
-        Ok(())
+        self.rooms = Some(stretch);
+        Ok(true)
     }
 }
 
 impl Lines for ReplayLines {
     fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
-        if !self.rooms.is_empty() {
+        if self.rooms.is_some() {
             self.room_chunk(out)?;
             return Ok(true);
         }
@@ -393,11 +373,8 @@ impl Lines for ReplayLines {
         for (seq, queued) in events {
             if let Queued::Rooms { runs, done } = &queued {
                 // The rest of the chunk is read again after this entry.
-                self.expand(seq, runs, *done, end)?;
-                if self.rooms.is_empty() {
-                    self.after = self.after.max((seq + queued.width() - 1).min(self.upto));
-                    continue;
-                }
+                let stretch = Stretch::new(&self.inner, &mut self.reader, (runs, *done), seq, end)?;
+                self.rooms = Some(stretch);
                 self.room_chunk(out)?;
                 return Ok(true);
             }
