@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{Conn, TestServer};
+use support::{Conn, TestServer, without_ts};
 
 /// Attack 6: a stranger behind bob's NAT guesses bob's password, and keeps
 /// guessing while bob logs in 15 times from there with the right one.
@@ -295,4 +295,95 @@ fn below_the_free_space_floor_writes_get_full_and_reads_go_on() {
     assert_eq!(ana.listing("HISTORY:bob:10").len(), 1, "reads go on");
     let made = server.send_conn().request("REGISTER:dan::pw-dan-1");
     assert!(made.starts_with("KO:FULL:"), "{made}");
+}
+
+/// The next `n` `MSG` events of a receive connection, without their times.
+fn msgs(conn: &mut Conn, n: usize) -> Vec<String> {
+    (0..n).map(|_| without_ts(&conn.next_msg())).collect()
+}
+
+/// Attack 1: room messages are not copied into members' inboxes one by one
+/// (they are stretches of the rooms' chains, see `store::state`). An
+/// offline member still gets exactly what it missed, in order, once,
+/// interleaved with its direct messages, across a restart.
+#[test]
+fn an_offline_member_gets_the_room_messages_it_missed_in_order_once() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob", "cyd", "dan"]);
+    let [mut ana, mut bob, mut cy, mut dan] =
+        ["ana", "bob", "cyd", "dan"].map(|u| server.login_send(u, &format!("pw-{u}")));
+    for (conn, rooms) in
+        [(&mut ana, &["#lab", "#ops"][..]), (&mut bob, &["#lab"]), (&mut cy, &["#lab", "#ops"])]
+    {
+        for room in rooms {
+            assert_eq!(conn.request(&format!("JOIN:{room}")), "OK");
+        }
+    }
+    let mut dan_events = server.login_recv("dan", "pw-dan");
+    let ok = |conn: &mut Conn, frame: &str| assert!(conn.request(frame).starts_with("OK:"), "{frame}");
+    ok(&mut ana, "MSG:#lab:a1:one");
+    ok(&mut bob, "MSG:#lab:b1:two");
+    ok(&mut ana, "MSG:#ops:o1:three");
+    ok(&mut dan, "MSG:cyd:d1:direct one");
+    ok(&mut cy, "MSG:#lab:c1:cy's own"); // not an event for cy itself
+    ok(&mut bob, "MSG:#lab:b2:four");
+    ok(&mut ana, "MSG:#ops:o2:five");
+    ok(&mut ana, "MSG:#lab:a2:six");
+    let first = [
+        "MSG:1:ana:#lab:a1:<ts>:one",
+        "MSG:2:bob:#lab:b1:<ts>:two",
+        "MSG:3:ana:#ops:o1:<ts>:three",
+        "MSG:4:dan:cyd:d1:<ts>:direct one",
+        "MSG:5:bob:#lab:b2:<ts>:four",
+        "MSG:6:ana:#ops:o2:<ts>:five",
+        "MSG:7:ana:#lab:a2:<ts>:six",
+    ];
+    let mut cy_events = server.login_recv("cyd", "pw-cyd");
+    assert_eq!(msgs(&mut cy_events, 7), first);
+    cy_events.send("ACK:4");
+    // The DELIVERED of d1 proves the server took the ACK.
+    assert_eq!(next_status(&mut dan_events, "d1"), "STATUS:1:cyd:d1:DELIVERED");
+    drop(cy_events);
+    ok(&mut bob, "MSG:#lab:b3:seven");
+    ok(&mut ana, "MSG:#ops:o3:eight");
+    ok(&mut bob, "MSG:cyd:d2:direct two");
+    ok(&mut ana, "MSG:#lab:a3:nine");
+    server.restart(&[]);
+    let mut cy_events = server.login_recv("cyd", "pw-cyd");
+    let mut want: Vec<String> = first[4..].iter().map(|s| s.to_string()).collect();
+    want.extend(
+        [
+            "MSG:8:bob:#lab:b3:<ts>:seven",
+            "MSG:9:ana:#ops:o3:<ts>:eight",
+            "MSG:10:bob:cyd:d2:<ts>:direct two",
+            "MSG:11:ana:#lab:a3:<ts>:nine",
+        ]
+        .map(String::from),
+    );
+    assert_eq!(msgs(&mut cy_events, 7), want, "what was not acknowledged, in order, after the restart");
+    cy_events.send("ACK:11");
+    let mut ana = server.login_send("ana", "pw-ana");
+    ok(&mut ana, "MSG:#lab:a4:ten");
+    assert_eq!(msgs(&mut cy_events, 1), ["MSG:12:ana:#lab:a4:<ts>:ten"], "live, numbered after the replay");
+    let mut bob = server.login_send("bob", "pw-bob");
+    let mut bob_events = server.login_recv("bob", "pw-bob");
+    ok(&mut bob, "MSG:cyd:d3:proof");
+    assert_eq!(msgs(&mut cy_events, 1), ["MSG:13:bob:cyd:d3:<ts>:proof"]);
+    cy_events.send("ACK:13");
+    assert!(next_status(&mut bob_events, "d3").ends_with("DELIVERED"));
+    drop(cy_events);
+    // All acknowledged: nothing comes again before the next message.
+    let mut cy_events = server.login_recv("cyd", "pw-cyd");
+    ok(&mut ana, "MSG:#ops:o4:eleven");
+    assert_eq!(msgs(&mut cy_events, 1), ["MSG:14:ana:#ops:o4:<ts>:eleven"]);
+}
+
+/// The next `STATUS` event of message `id`, skipping other events.
+fn next_status(conn: &mut Conn, id: &str) -> String {
+    loop {
+        let line = conn.line();
+        if line.starts_with("STATUS:") && line.split(':').nth(3) == Some(id) {
+            return without_ts(&line).trim_end_matches(":<ts>").to_string();
+        }
+    }
 }

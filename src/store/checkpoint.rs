@@ -49,7 +49,7 @@ use blake2::{Blake2b512, Digest};
 use super::disk::{Disk, SyncPoint};
 use super::moderation::Rules;
 use super::record::{Fields, NO_POS, Pos, push_field};
-use super::state::{Direct, Marks, Member, Queued, Recent, State, UserId};
+use super::state::{Direct, Marks, Member, Queued, Recent, Run, State, UserId};
 use crate::error::{Error, Result};
 
 const HEADER: &str = "kind,a,b,c,d,e,f,g,h,i,j,k";
@@ -188,7 +188,12 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 Queued::Direct { pos, from, dord, id } => {
                     out.row(&["QUEUED", &user.name, "D", &n(*pos), &state.users[*from].name, &n(*dord), id])
                 }
-                Queued::Room { pos } => out.row(&["QUEUED", &user.name, "R", &n(*pos)]),
+                // Room messages in a row (issue 25): `first:head:n` per run.
+                Queued::Rooms { runs, done } => {
+                    let runs: Vec<String> =
+                        runs.iter().map(|r| format!("{}:{}:{}", r.first, r.head, r.n)).collect();
+                    out.row(&["QUEUED", &user.name, "G", &n(*done), &runs.join(";")])
+                }
                 Queued::Status { pos } => out.row(&["QUEUED", &user.name, "S", &n(*pos)]),
                 Queued::Copy { pos } => out.row(&["QUEUED", &user.name, "C", &n(*pos)]),
                 Queued::Mark { pos } => out.row(&["QUEUED", &user.name, "M", &n(*pos)]),
@@ -387,6 +392,21 @@ struct Head {
     version: u64,
 }
 
+/// The runs of a `QUEUED,<user>,G` row: `first:head:n` separated by `;`.
+fn runs(field: &str) -> std::result::Result<Vec<Run>, String> {
+    let number =
+        |s: Option<&str>| s.and_then(|s| s.parse().ok()).ok_or_else(|| format!("bad runs {field:?}"));
+    let runs = field.split(';').map(|run| {
+        let mut parts = run.split(':');
+        Ok(Run { first: number(parts.next())?, head: number(parts.next())?, n: number(parts.next())? })
+    });
+    let runs = runs.collect::<std::result::Result<Vec<Run>, String>>()?;
+    if runs.is_empty() || runs.iter().any(|r| r.n == 0) {
+        return Err(format!("bad runs {field:?}"));
+    }
+    Ok(runs)
+}
+
 fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Result<(), String> {
     let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
     match f.get(0)?.as_ref() {
@@ -413,7 +433,9 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
                     dord: f.number(5)?,
                     id: Arc::from(f.get(6)?.as_ref()),
                 },
-                "R" => Queued::Room { pos },
+                // A room message, from a checkpoint written before issue 25.
+                "R" => Queued::room(pos),
+                "G" => Queued::Rooms { runs: runs(f.get(4)?.as_ref())?, done: pos },
                 "S" => Queued::Status { pos },
                 "C" => Queued::Copy { pos },
                 "M" => Queued::Mark { pos },
@@ -567,5 +589,32 @@ mod tests {
         load(&mut state, &bytes).unwrap();
         let ana = state.user_id("ana").unwrap();
         assert_eq!(state.users[ana].recent.oldest_first().collect::<Vec<_>>(), [(0x1f, 40), (0x2e, 90)]);
+    }
+
+    #[test]
+    fn room_runs_survive_a_checkpoint_and_old_room_rows_load_as_runs() {
+        let bytes = file(&[
+            "CHECKPOINT,3,900,9,3",
+            "USER,ana,6,1,",
+            "QUEUED,ana,R,100",
+            "QUEUED,ana,G,1,200:400:3;300:300:1",
+            "QUEUED,ana,S,500",
+        ]);
+        let mut state = accounts();
+        assert_eq!(load(&mut state, &bytes), Ok(900));
+        let ana = state.user_id("ana").unwrap();
+        let runs = vec![Run { first: 200, head: 400, n: 3 }, Run { first: 300, head: 300, n: 1 }];
+        let expected =
+            [(2, Queued::room(100)), (3, Queued::Rooms { runs, done: 1 }), (6, Queued::Status { pos: 500 })];
+        assert_eq!(state.queued(ana, 0, 6, 10), expected);
+        assert_eq!(state.oldest_queued(), 100);
+        let (_, again) = encode(&snapshot(&state));
+        let mut back = accounts();
+        load(&mut back, &again).unwrap();
+        assert_eq!(back.queued(ana, 0, 6, 10), state.queued(ana, 0, 6, 10));
+        for bad in ["QUEUED,ana,G,0,", "QUEUED,ana,G,0,1:2", "QUEUED,ana,G,0,1:2:0", "QUEUED,ana,G,0,1:x:1"] {
+            let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,1,0,", bad]);
+            assert!(load(&mut accounts(), &bytes).is_err(), "{bad}");
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::disk::{Disk, RealDisk};
 use super::log::Log;
-use super::record::{Pos, Record};
+use super::record::{NO_POS, Pos, Record};
 use super::state::{Queued, State, UserId};
 use super::users::{USERS_HEADER, load_users};
 use super::{Options, convert, lock::DataLock};
@@ -132,6 +132,8 @@ pub fn export(dir: &Path) -> Result<Export> {
 struct Walk {
     /// Log position of each message → its index.
     at: HashMap<Pos, usize>,
+    /// Log position of each room message → the one before it in its chain.
+    prev: HashMap<Pos, Pos>,
     /// (sender, recipient, dord) → index of that direct message.
     direct: HashMap<(UserId, UserId, u64), usize>,
     /// Log position of each DELIVERED/READ record → (kind, message, ts).
@@ -199,6 +201,9 @@ impl Walk {
                 });
                 *sent += 1;
                 self.at.insert(pos, index);
+                if msg.is_room() {
+                    self.prev.insert(pos, link.prev);
+                }
             }
             Record::Delivered { ts, user: recipient, chat, dord, .. } => {
                 let key = (user(chat)?, user(recipient)?, *dord);
@@ -243,12 +248,33 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             sent: walk.sent.get(&id).copied().unwrap_or(0),
             admin: state.is_server_admin(id),
         });
-        let first = user.inbox.acked + 1;
-        for (i, queued) in user.inbox.queue.iter().enumerate() {
-            let seq = first + i as u64;
+        let mut seq = user.inbox.acked;
+        for queued in user.inbox.queue.iter() {
+            seq += 1;
             let event = match queued {
-                Queued::Direct { pos, .. } | Queued::Room { pos } => {
-                    walk.at.get(pos).map(|&m| (m, 0, out.messages[m].ts))
+                Queued::Direct { pos, .. } => walk.at.get(pos).map(|&m| (m, 0, out.messages[m].ts)),
+                Queued::Rooms { runs, done } => {
+                    // Room messages in a row: each run's chain, back from its head.
+                    let mut found = Vec::new();
+                    for run in runs {
+                        let mut pos = run.head;
+                        for _ in 0..run.n {
+                            found.push(pos);
+                            pos = walk.prev.get(&pos).copied().unwrap_or(NO_POS);
+                        }
+                    }
+                    found.sort_unstable();
+                    for pos in found.into_iter().skip(*done as usize) {
+                        match walk.at.get(&pos) {
+                            Some(&m) => out.events.push((id, seq, m, 0, out.messages[m].ts)),
+                            None => {
+                                log::warn!("migrate: event {seq} of {} names no message; left out", user.name)
+                            }
+                        }
+                        seq += 1;
+                    }
+                    seq -= 1;
+                    continue;
                 }
                 Queued::Status { pos } => walk.status.get(pos).map(|&(kind, m, ts)| (m, kind, ts)),
                 // A cluster keeps no copies or read marks (docs/CLUSTER.md,

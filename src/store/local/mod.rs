@@ -11,6 +11,7 @@
 //! | [`committer`] | the group commit and the committer thread |
 //! | `checkpointer` | the checkpointer thread, and retention after each checkpoint |
 //! | `reads` | `HISTORY`'s walk and the inbox replay, read from the log outside the locks |
+//! | `stretch` | the replay of room messages held as stretches of rooms' chains (issue 25) |
 //! | `tests` | the store on a simulated disk |
 //!
 //! ## Files (in the data directory)
@@ -45,6 +46,7 @@ pub mod committer;
 mod moderation;
 pub(in crate::store) mod reads;
 mod requests;
+mod stretch;
 #[cfg(test)]
 mod tests;
 

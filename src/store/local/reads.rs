@@ -19,6 +19,7 @@ use super::super::backend::{Lines, Listing};
 use super::super::damage;
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
 use super::super::state::{Marks, Queued, UserId};
+use super::stretch::Stretch;
 use super::{Inner, Pending};
 use crate::protocol::{Chat, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
 
@@ -45,7 +46,7 @@ const NEAR: u64 = 4096;
 /// only and reads them again as it writes them out.
 const KEEP_BYTES: usize = 512 * 1024;
 
-fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
+pub(super) fn read_failed(pos: Pos, e: impl std::fmt::Display) -> Ko {
     log::error!("store: reading the record at position {pos}: {e}");
     Ko::new(Code::Internal, "the server could not read its log; see its log")
 }
@@ -307,6 +308,8 @@ pub(super) struct ReplayLines {
     /// The minor version of the connection: copies and read marks (1.2)
     /// are left out below 2.
     minor: u8,
+    /// The [`Queued::Rooms`] entry being written, if any.
+    rooms: Option<Stretch>,
 }
 
 impl ReplayLines {
@@ -318,15 +321,63 @@ impl ReplayLines {
     /// The same, after `after` (a device's position), for a connection
     /// that speaks 1.`minor` (issue 27).
     pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64, minor: u8) -> ReplayLines {
-        ReplayLines { inner: inner.clone(), reader: Reader::new(inner.clone()), user, upto, after, minor }
+        let reader = Reader::new(inner.clone());
+        ReplayLines { inner: inner.clone(), reader, user, upto, after, minor, rooms: None }
+    }
+
+    /// Writes up to [`CHUNK`] room messages of the entry being written;
+    /// `false` once it is done.
+    fn room_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
+        let Some(mut stretch) = self.rooms.take() else { return Ok(false) };
+        let mut written = 0;
+        while written < CHUNK {
+            let Some(next) = stretch.next(&mut self.reader)? else {
+                self.after = self.after.max(stretch.last.min(self.upto));
+                return Ok(false);
+            };
+            let Some((seq, pos)) = next else { continue }; // acknowledged, or damaged
+            if seq > self.upto {
+                self.after = self.upto;
+                return Ok(false);
+            }
+            if seq <= self.after {
+                continue; // this device has it already
+            }
+            self.after = seq;
+            let line = self.reader.line(pos, false)?;
+            let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
+            match MsgRef::decode(line) {
+                Ok(m) => {
+                    let _ = writeln!(out, "{}", m.event(seq));
+                }
+                Err(e) => damage::report(&self.inner.log, pos, &e), // left out (see `damage`)
+            }
+            written += 1;
+        }
+        self.rooms = Some(stretch);
+        Ok(true)
     }
 }
 
 impl Lines for ReplayLines {
     fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
-        let events = self.inner.state.lock().queued(self.user, self.after, self.upto, CHUNK);
+        if self.rooms.is_some() {
+            self.room_chunk(out)?;
+            return Ok(true);
+        }
+        let (events, end) = {
+            let state = self.inner.state.lock();
+            (state.queued(self.user, self.after, self.upto, CHUNK), state.end)
+        };
         let Some(&(last, _)) = events.last() else { return Ok(false) };
         for (seq, queued) in events {
+            if let Queued::Rooms { runs, done } = &queued {
+                // The rest of the chunk is read again after this entry.
+                let stretch = Stretch::new(&self.inner, &mut self.reader, (runs, *done), seq, end)?;
+                self.rooms = Some(stretch);
+                self.room_chunk(out)?;
+                return Ok(true);
+            }
             if queued.since() > self.minor {
                 continue;
             }
@@ -360,7 +411,7 @@ fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgRef) -> bool
 
 /// Writes the frame of inbox event `seq` from the log line of its record.
 fn write_event(out: &mut String, seq: u64, queued: &Queued, line: &str) -> Result<(), String> {
-    if let Queued::Direct { .. } | Queued::Room { .. } | Queued::Copy { .. } = queued {
+    if let Queued::Direct { .. } | Queued::Copy { .. } = queued {
         let m = MsgRef::decode(line)?;
         let _ = writeln!(out, "{}", m.event(seq));
         return Ok(());

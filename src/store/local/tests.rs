@@ -279,3 +279,39 @@ fn a_long_history_is_read_again_as_it_is_written_and_cut_at_its_byte_limit() {
     assert!(bytes <= 100_000 && bytes + all[0].len() + 1 > 100_000, "{bytes}");
     assert_eq!(cut, all[all.len() - cut.len()..]);
 }
+
+#[test]
+fn a_long_room_stretch_replays_in_order_across_strides_and_rooms() {
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, Options::default());
+    let [ana, bob, cy] = ["ana", "bob", "cy"].map(|name| store.register(name, "", "pw").unwrap().0);
+    for (user, room) in [(ana, "#a"), (bob, "#a"), (cy, "#a"), (ana, "#b"), (cy, "#b")] {
+        let ticket = store.join(user, room).unwrap();
+        store.wait(ticket).unwrap();
+    }
+    // cy is offline: 9,000 messages of two rooms, and a direct one now and then.
+    let mut want = Vec::new();
+    for i in 0..9000 {
+        let (from, to) = match i % 7 {
+            0 | 3 => (ana, "#b"),
+            5 if i % 1000 == 5 => (bob, "cy"),
+            1 => (ana, "#a"),
+            _ => (bob, "#a"),
+        };
+        send(&store, from, to, &format!("m{i}")).unwrap();
+        want.push(format!("m{i}"));
+    }
+    store.ack(cy, 10); // acknowledged inside the first stretch
+    let frames = replay(&store, cy);
+    let got: Vec<(u64, String)> = frames
+        .iter()
+        .map(|f| {
+            let fields: Vec<&str> = f.split(':').collect();
+            (fields[1].parse().unwrap(), fields[4].to_string())
+        })
+        .collect();
+    let expected: Vec<(u64, String)> =
+        want.into_iter().enumerate().skip(10).map(|(i, id)| (i as u64 + 1, id)).collect();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "first difference: {:?}", got.iter().zip(&expected).find(|(g, e)| g != e));
+}

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{
-    Batch, Delivery, Direct, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, Room, RoomId, State, User, UserId,
-    pair, recent, side,
+    Batch, Delivery, Direct, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, Room, RoomId, Run, State, User,
+    UserId, pair, recent, side,
 };
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, State as MsgState};
@@ -150,8 +150,20 @@ impl State {
                 let user = self.need_user(user)?;
                 let inbox = &mut self.users[user].inbox;
                 if *seq > inbox.acked {
-                    let drop = (*seq - inbox.acked).min(inbox.queue.len() as u64) as usize;
-                    Arc::make_mut(&mut inbox.queue).drain(..drop);
+                    let mut left = *seq - inbox.acked;
+                    let queue = Arc::make_mut(&mut inbox.queue);
+                    while let Some(front) = queue.front_mut() {
+                        let width = front.width();
+                        if width <= left {
+                            left -= width;
+                            queue.pop_front();
+                        } else {
+                            if let Queued::Rooms { done, .. } = front {
+                                *done += left;
+                            }
+                            break;
+                        }
+                    }
                     inbox.acked = *seq;
                 }
                 Ok(())
@@ -240,7 +252,7 @@ impl State {
         self.remember(from, msg, pos);
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
         for member in members {
-            self.enqueue(member, Queued::Room { pos }, event.clone(), push.as_deref_mut());
+            self.enqueue_room(member, link.prev, pos, event.clone(), push.as_deref_mut());
         }
         self.copy(from, msg, pos, push);
         Ok(())
@@ -330,6 +342,39 @@ impl State {
         Arc::make_mut(&mut inbox.queue).push_back(queued);
         if let (Some(push), Some(event)) = (push, event) {
             push.push(Delivery { user, seq, event });
+        }
+    }
+
+    /// Gives the next sequence number of `member`'s inbox to the room
+    /// message at `pos` (whose chain goes back to `prev`): it lengthens
+    /// the stretch of its room's chain in the last entry if it follows
+    /// it, so an inbox grows with its direct events, not with rooms' floods.
+    fn enqueue_room(
+        &mut self,
+        member: UserId,
+        prev: Pos,
+        pos: Pos,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        let inbox = &mut self.users[member].inbox;
+        if inbox.last_seq < inbox.acked {
+            return self.enqueue(member, Queued::room(pos), event, push); // converted data
+        }
+        let queue = Arc::make_mut(&mut inbox.queue);
+        let Some(Queued::Rooms { runs, .. }) = queue.back_mut() else {
+            return self.enqueue(member, Queued::room(pos), event, push);
+        };
+        match runs.iter_mut().rev().find(|r| r.head == prev && prev != NO_POS) {
+            Some(run) => {
+                run.head = pos;
+                run.n += 1;
+            }
+            None => runs.push(Run { first: pos, head: pos, n: 1 }),
+        }
+        inbox.last_seq += 1;
+        if let (Some(push), Some(event)) = (push, event) {
+            push.push(Delivery { user: member, seq: inbox.last_seq, event });
         }
     }
 

@@ -5,7 +5,8 @@
 //!
 //! - **user**: name, password hash, rooms, peers (for `CHATS`), the inbox
 //!   (sequence numbers and the log positions of the events not yet
-//!   acknowledged), the last-seen time, and where its last
+//!   acknowledged; room messages as stretches of their rooms' chains, see
+//!   [`Queued::Rooms`]), the last-seen time, and where its last
 //!   [`DEDUP_WINDOW`] messages are in the log (resends are recognised by
 //!   them, see [`recent`]);
 //! - **direct conversation**: the position of its newest message (the head
@@ -16,7 +17,11 @@
 //!
 //! Texts stay in the log; `HISTORY` and inbox replays read them back by
 //! position. So memory grows with users, conversations and undelivered
-//! events, not with the history.
+//! direct events, not with the history, nor with what rooms said while
+//! their members were away (issue 25, attack 1): a room message that
+//! follows the last one an inbox holds lengthens that stretch instead of
+//! adding an entry, so a flood into a room of 190 offline members costs
+//! 190 entries, not 190 per message.
 //!
 //! [`State::commit`] is the only way a running server changes the state:
 //! it encodes the record into the [`Batch`] it is given (the committer
@@ -77,7 +82,8 @@ pub struct User {
 }
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.
-/// The event of `queue[i]` has the sequence number `acked + 1 + i`.
+/// Each entry holds [`Queued::width`] events, numbered in a row: the first
+/// entry's first event is number `acked + 1`.
 #[derive(Default)]
 pub struct Inbox {
     /// The last sequence number given out.
@@ -95,8 +101,12 @@ pub enum Queued {
     /// A direct message from `from`, number `dord` of that direction; its
     /// acknowledgement becomes a DELIVERED for the sender (hence the id).
     Direct { pos: Pos, from: UserId, dord: u64, id: Arc<str> },
-    /// A room message.
-    Room { pos: Pos },
+    /// Room messages in a row (issue 25): instead of one entry per message
+    /// and member, which made a flood into a room with offline members
+    /// cost RAM per message *and* per member, an inbox holds stretches of
+    /// room chains. Their events, in log order across the runs, are
+    /// numbered in a row; the first `done` of them are acknowledged.
+    Rooms { runs: Vec<Run>, done: u64 },
     /// A `STATUS`: the `DELIVERED` or `READ` record at `pos`.
     Status { pos: Pos },
     /// 1.2: a copy of a message this user sent (from another device): the
@@ -106,11 +116,34 @@ pub enum Queued {
     Mark { pos: Pos },
 }
 
+/// A stretch of a room's chain: its `n` messages ending at `head`, the
+/// oldest at `first` (log positions). Messages of a chain are in log order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub first: Pos,
+    pub head: Pos,
+    pub n: u64,
+}
+
 impl Queued {
+    /// One room message (the entry an old `QUEUED,<user>,R,<pos>` row is).
+    pub fn room(pos: Pos) -> Queued {
+        Queued::Rooms { runs: vec![Run { first: pos, head: pos, n: 1 }], done: 0 }
+    }
+
+    /// How many events (sequence numbers) the entry holds, unacknowledged.
+    pub fn width(&self) -> u64 {
+        match self {
+            Queued::Rooms { runs, done } => runs.iter().map(|r| r.n).sum::<u64>() - done,
+            _ => 1,
+        }
+    }
+
+    /// Where its oldest record is in the log.
     pub fn pos(&self) -> Pos {
         match self {
+            Queued::Rooms { runs, .. } => runs.iter().map(|r| r.first).min().unwrap_or(NO_POS),
             Queued::Direct { pos, .. }
-            | Queued::Room { pos }
             | Queued::Status { pos }
             | Queued::Copy { pos }
             | Queued::Mark { pos } => *pos,
@@ -122,7 +155,7 @@ impl Queued {
     pub fn since(&self) -> u8 {
         match self {
             Queued::Copy { .. } | Queued::Mark { .. } => 2,
-            Queued::Direct { .. } | Queued::Room { .. } | Queued::Status { .. } => 0,
+            Queued::Direct { .. } | Queued::Rooms { .. } | Queued::Status { .. } => 0,
         }
     }
 }
@@ -423,39 +456,48 @@ impl State {
     /// an `ACK` of `seq` turns each into DELIVERED (protocol §5: one
     /// `STATUS` per acknowledged message).
     pub fn acked_direct(&self, user: UserId, seq: u64) -> Vec<(UserId, u64, Arc<str>)> {
-        let inbox = &self.users[user].inbox;
-        let upto = seq.saturating_sub(inbox.acked) as usize;
-        let direct = inbox.queue.iter().take(upto).filter_map(|q| match q {
+        let direct = self.entries(user).take_while(|(first, _)| *first <= seq).filter_map(|(_, q)| match q {
             Queued::Direct { from, dord, id, .. } => Some((*from, *dord, id.clone())),
             _ => None,
         });
         direct.collect()
     }
 
-    /// `user`'s events after `after` up to `upto` (at most `max`), with
-    /// their sequence numbers; those already acknowledged are left out.
-    pub fn queued(&self, user: UserId, after: u64, upto: u64, max: usize) -> Vec<(u64, Queued)> {
+    /// `user`'s inbox entries with the number of each one's first event.
+    fn entries(&self, user: UserId) -> impl Iterator<Item = (u64, &Queued)> + '_ {
         let inbox = &self.users[user].inbox;
-        let first = after.max(inbox.acked) + 1;
-        let skip = (first - inbox.acked - 1) as usize;
-        let count = upto.saturating_sub(first - 1).min(max as u64) as usize;
-        inbox
-            .queue
-            .iter()
-            .skip(skip)
-            .take(count)
-            .enumerate()
-            .map(|(i, q)| (first + i as u64, q.clone()))
+        inbox.queue.iter().scan(inbox.acked + 1, |next, q| {
+            let first = *next;
+            *next += q.width();
+            Some((first, q))
+        })
+    }
+
+    /// `user`'s entries holding events after `after` up to `upto` (about
+    /// `max` events), each with the number of its first event: a
+    /// [`Queued::Rooms`] entry may start before `after` or end past
+    /// `upto`, and the caller leaves those events out.
+    pub fn queued(&self, user: UserId, after: u64, upto: u64, max: usize) -> Vec<(u64, Queued)> {
+        let mut events = 0;
+        self.entries(user)
+            .skip_while(|(first, q)| first + q.width() - 1 <= after)
+            .take_while(|(first, _)| *first <= upto)
+            .take_while(|(_, q)| {
+                events += q.width();
+                events - q.width() < max as u64
+            })
+            .map(|(first, q)| (first, q.clone()))
             .collect()
     }
 
     /// The last sequence number of `user` whose event is on disk (its
     /// record is before `durable`): where a replay stops and live delivery
-    /// takes over.
+    /// takes over. A [`Queued::Rooms`] entry that started before `durable`
+    /// counts whole: the replay waits for the rest of it to be on disk.
     pub fn inbox_end(&self, user: UserId, durable: Pos) -> u64 {
         let inbox = &self.users[user].inbox;
         let ready = inbox.queue.partition_point(|q| q.pos() < durable);
-        inbox.acked + ready as u64
+        inbox.acked + inbox.queue.iter().take(ready).map(Queued::width).sum::<u64>()
     }
 
     /// The oldest log position an inbox still refers to (retention keeps it).

@@ -213,3 +213,47 @@ fn a_user_with_several_devices_gets_copies_and_read_marks_and_one_device_does_no
     msg(&mut s, &mut batch, "ana", "bob", "m2");
     assert_eq!(s.users[ana].inbox.last_seq, 3, "one device again: no copy");
 }
+
+#[test]
+fn room_messages_lengthen_a_run_and_the_inbox_does_not_grow_with_them() {
+    let (mut s, mut batch) = state();
+    let (ana, cy) = (s.user_id("ana").unwrap(), s.user_id("cy").unwrap());
+    // #other: ana and cy too, so two rooms interleave in one entry.
+    for name in ["ana", "cy"] {
+        s.commit(Record::Join { ts: 1, user: name.into(), room: "#other".into(), read: 0 }, &mut batch)
+            .unwrap();
+    }
+    batch.clear();
+    let first = msg(&mut s, &mut batch, "bob", "#general", "g0");
+    for i in 1..1000 {
+        let room = if i % 3 == 0 { "#other" } else { "#general" };
+        let from = if i % 3 == 0 { "ana" } else { "bob" };
+        msg(&mut s, &mut batch, from, room, &format!("g{i}"));
+    }
+    // cy (offline: it never acknowledged) holds 1,000 events in one entry of two runs.
+    assert_eq!(s.users[cy].inbox.last_seq, 1000);
+    assert_eq!(s.users[cy].inbox.queue.len(), 1, "one entry, not one per message");
+    let Some(Queued::Rooms { runs, done: 0 }) = s.users[cy].inbox.queue.front() else { panic!("not a run") };
+    assert_eq!(runs.len(), 2);
+    assert_eq!((runs[0].first, runs[0].n, runs[1].n), (first, 667, 333));
+    // Live pushes are numbered as before, one per message and member.
+    let cy_seqs: Vec<u64> = batch.deliveries.iter().filter(|d| d.user == cy).map(|d| d.seq).collect();
+    assert_eq!(cy_seqs, (1..=1000).collect::<Vec<u64>>());
+    // A direct message after them is the next entry, number 1001.
+    let dm = msg(&mut s, &mut batch, "bob", "cy", "d1");
+    assert_eq!(
+        s.queued(cy, 1000, 1001, 10),
+        [(1001, Queued::Direct { pos: dm, from: 1, dord: 0, id: "d1".into() })]
+    );
+    assert_eq!(s.inbox_end(cy, dm), 1000, "the direct message is not durable yet");
+    // An ACK inside the run counts it as done; one past it drops it.
+    s.commit(Record::Ack { ts: 6, user: "cy".into(), seq: 400 }, &mut batch).unwrap();
+    assert_eq!(s.queued(cy, 400, 1001, 10)[0].0, 401);
+    assert_eq!(s.queued(cy, 400, 1001, 10)[0].1.width(), 600);
+    assert_eq!(s.acked_direct(cy, 1001).len(), 1);
+    s.commit(Record::Ack { ts: 6, user: "cy".into(), seq: 1000 }, &mut batch).unwrap();
+    assert_eq!(s.users[cy].inbox.queue.len(), 1);
+    // ana's own #other messages are not in its inbox: only the 667 of #general.
+    assert_eq!(s.users[ana].inbox.last_seq, 667, "its own 333 are not in its inbox");
+    assert_eq!(s.users[ana].inbox.queue.len(), 1);
+}
