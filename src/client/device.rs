@@ -23,11 +23,8 @@
 //! line splits one way only.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use super::local::FILE_MODE;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
@@ -102,19 +99,8 @@ pub fn kept(user_dir: &Path) -> Vec<String> {
 pub fn keep(user_dir: &Path, name: &str) -> Result<()> {
     let mut names = kept(user_dir);
     names.push(name.to_string());
-    let (path, tmp) = (user_dir.join(DEFAULTS_FILE), user_dir.join(format!("{DEFAULTS_FILE}.tmp")));
-    let failed = |e| Error::io(tr!(Msg::Writing, path = path.display()), e);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(FILE_MODE)
-        .open(&tmp)
-        .map_err(failed)?;
     let text: String = names.iter().map(|n| format!("{n}\n")).collect();
-    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
-    fs::rename(&tmp, &path).map_err(failed)?;
-    fs::File::open(user_dir).and_then(|d| d.sync_all()).map_err(failed)
+    super::local::replace_private(user_dir, DEFAULTS_FILE, &text)
 }
 
 #[cfg(test)]
@@ -147,7 +133,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         keep(dir.path(), "x").unwrap();
         let mode = fs::metadata(dir.path().join(DEFAULTS_FILE)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, FILE_MODE);
+        assert_eq!(mode & 0o777, crate::client::local::FILE_MODE);
     }
 
     #[test]

@@ -244,6 +244,26 @@ pub fn open_private(path: &Path) -> std::io::Result<File> {
     Ok(file)
 }
 
+/// Replaces the file `name` of the folder `dir` with `text`, durably and
+/// privately: a temporary file (0600), synced, renamed over the old one,
+/// then the folder synced. A crash leaves the old content or the new,
+/// whole (the server's id, a device's token, the kept device names).
+pub fn replace_private(dir: &Path, name: &str, text: &str) -> Result<()> {
+    use std::io::Write;
+    let (path, tmp) = (dir.join(name), dir.join(format!("{name}.tmp")));
+    let failed = |e| Error::io(tr!(Msg::Writing, path = path.display()), e);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(&tmp)
+        .map_err(failed)?;
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
+    fs::rename(&tmp, &path).map_err(failed)?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(failed)
+}
+
 /// The lock of a client folder, held while a client (console, bot, bridge)
 /// uses it: an exclusive `flock` on `wachat.lock`, which the kernel drops
 /// when the process ends, even by `kill -9`.

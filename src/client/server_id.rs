@@ -37,11 +37,9 @@
 //! never a user's; an id has only `A-Z a-z 0-9 _ -`, so it is safe on disk.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::local::{self, DirLock, FILE_MODE};
+use super::local::{self, DirLock};
 use super::{Connection, Options};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
@@ -196,18 +194,7 @@ pub fn recorded(dir: &Path) -> Option<String> {
 /// Writes `id` into the folder durably: a temporary file, synced, renamed
 /// over the old one; a crash leaves the old id or the new, whole.
 fn record(dir: &Path, id: &str) -> Result<()> {
-    let (path, tmp) = (dir.join(FILE), dir.join(format!("{FILE}.tmp")));
-    let failed = |e| Error::io(tr!(Msg::Writing, path = path.display()), e);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(FILE_MODE)
-        .open(&tmp)
-        .map_err(failed)?;
-    file.write_all(format!("{id}\n").as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
-    fs::rename(&tmp, &path).map_err(failed)?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(failed)
+    local::replace_private(dir, FILE, &format!("{id}\n"))
 }
 
 /// `…/ana` → `…/ana@<suffix>`.

@@ -18,12 +18,9 @@
 //! client forgets it ([`forget`]) and says why.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::connection::{Connection, Port};
-use super::local::FILE_MODE;
 use super::options::Options;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
@@ -44,18 +41,7 @@ pub fn saved(dir: &Path) -> Option<String> {
 
 /// Keeps `token` in the device folder `dir`, durably and privately.
 pub fn save(dir: &Path, token: &str) -> Result<()> {
-    let (path, tmp) = (dir.join(FILE), dir.join(format!("{FILE}.tmp")));
-    let failed = |e| Error::io(tr!(Msg::Writing, path = path.display()), e);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(FILE_MODE)
-        .open(&tmp)
-        .map_err(failed)?;
-    file.write_all(format!("{token}\n").as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
-    fs::rename(&tmp, &path).map_err(failed)?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(failed)
+    super::local::replace_private(dir, FILE, &format!("{token}\n"))
 }
 
 /// Forgets the token of the device folder `dir` (the server refused it:
@@ -132,7 +118,7 @@ mod tests {
         save(dir.path(), "0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(saved(dir.path()).as_deref(), Some("0123456789abcdef0123456789abcdef"));
         let mode = fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, FILE_MODE);
+        assert_eq!(mode & 0o777, crate::client::local::FILE_MODE);
         fs::write(dir.path().join(FILE), "not a\u{1b}token\n").unwrap();
         assert_eq!(saved(dir.path()), None, "damaged");
         assert!(forget(dir.path()));
