@@ -19,13 +19,16 @@
 //! cargo run --release --example devices_cost -- fanout    # some of them
 //! ```
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+#[path = "support/line_conn.rs"]
+mod line_conn;
+
+use line_conn::{Conn, Result};
 
 /// A figure: it starts its own server, measures, and prints.
 type Figure = fn() -> Result<()>;
@@ -257,30 +260,5 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-struct Conn {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn connect(addr: SocketAddr) -> Result<Conn> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        Ok(Conn { reader: BufReader::new(stream.try_clone()?), stream })
-    }
-
-    fn send(&mut self, bytes: &str) -> Result<()> {
-        Ok(self.stream.write_all(bytes.as_bytes())?)
-    }
-
-    fn line(&mut self) -> Result<String> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Err("closed".into());
-        }
-        Ok(line.trim_end().to_string())
     }
 }

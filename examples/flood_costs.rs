@@ -24,7 +24,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+#[path = "support/line_conn.rs"]
+mod line_conn;
+
+use line_conn::{Conn, Result};
 
 /// A flood: it starts its own server, plays, and prints its figures.
 type Flood = fn() -> Result<()>;
@@ -191,30 +194,5 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-struct Conn {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn connect(addr: SocketAddr) -> Result<Conn> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Conn { reader: BufReader::new(stream.try_clone()?), stream })
-    }
-
-    fn send(&mut self, bytes: &str) -> Result<()> {
-        Ok(self.stream.write_all(bytes.as_bytes())?)
-    }
-
-    fn line(&mut self) -> Result<String> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Err("closed".into());
-        }
-        Ok(line.trim_end().to_string())
     }
 }

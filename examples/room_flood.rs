@@ -17,15 +17,18 @@
 //! have a receive connection that reads and acknowledges; the other 190
 //! members stay offline.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+#[path = "support/line_conn.rs"]
+mod line_conn;
+
+use line_conn::{Conn, Result};
 
 const MEMBERS: usize = 200;
 const FLOODERS: usize = 20;
@@ -39,7 +42,7 @@ fn main() -> Result<()> {
     let server = Server::start(dir.path())?;
     let names: Vec<String> = (0..MEMBERS).map(|i| format!("m{i}")).collect();
     for name in &names {
-        let mut setup = Client::connect(server.send, [127, 0, 0, 1])?;
+        let mut setup = connect_from(server.send, [127, 0, 0, 1])?;
         expect_ok(setup.request(&format!("REGISTER:{name}::password-{name}"))?)?;
         expect_ok(setup.request("JOIN:#flood")?)?;
     }
@@ -51,14 +54,14 @@ fn main() -> Result<()> {
     let sent = Arc::new(AtomicU64::new(0));
     let mut threads = Vec::new();
     for (i, name) in names.iter().take(ONLINE).enumerate() {
-        let mut recv = Client::connect(server.recv, [127, 0, 1, i as u8 + 1])?;
+        let mut recv = connect_from(server.recv, [127, 0, 1, i as u8 + 1])?;
         expect_ok(recv.request(&format!("LOGIN:{name}:password-{name}"))?)?;
         let stop = stop.clone();
         threads.push(std::thread::spawn(move || read_and_ack(recv, &stop).is_ok()));
     }
     let started = Instant::now();
     for (i, name) in names.iter().take(FLOODERS).enumerate() {
-        let mut send = Client::connect(server.send, [127, 0, 2, i as u8 + 1])?;
+        let mut send = connect_from(server.send, [127, 0, 2, i as u8 + 1])?;
         expect_ok(send.request(&format!("LOGIN:{name}:password-{name}"))?)?;
         let (stop, sent) = (stop.clone(), sent.clone());
         threads.push(std::thread::spawn(move || flood(send, i, &stop, &sent).is_ok()));
@@ -84,7 +87,7 @@ fn main() -> Result<()> {
 
     // An offline member gets every message, numbered 1..=total.
     let last = &names[MEMBERS - 1];
-    let mut recv = Client::connect(server.recv, [127, 0, 3, 1])?;
+    let mut recv = connect_from(server.recv, [127, 0, 3, 1])?;
     let replay = Instant::now();
     expect_ok(recv.request(&format!("LOGIN:{last}:password-{last}"))?)?;
     let (mut seq, mut replay_peak) = (0, 0f64);
@@ -109,7 +112,7 @@ fn main() -> Result<()> {
 }
 
 /// Pipelines room messages, `WINDOW` in flight, until `stop`.
-fn flood(mut c: Client, me: usize, stop: &AtomicBool, sent: &AtomicU64) -> Result<()> {
+fn flood(mut c: Conn, me: usize, stop: &AtomicBool, sent: &AtomicU64) -> Result<()> {
     let text = "x".repeat(100);
     let mut n = 0u64;
     while !stop.load(Ordering::SeqCst) {
@@ -128,7 +131,7 @@ fn flood(mut c: Client, me: usize, stop: &AtomicBool, sent: &AtomicU64) -> Resul
 }
 
 /// A member online: reads its events and acknowledges them now and then.
-fn read_and_ack(mut c: Client, stop: &AtomicBool) -> Result<()> {
+fn read_and_ack(mut c: Conn, stop: &AtomicBool) -> Result<()> {
     c.stream.set_read_timeout(Some(Duration::from_millis(500)))?;
     let mut last = 0u64;
     let mut since_ack = 0;
@@ -225,35 +228,11 @@ impl Drop for Server {
 }
 
 /// A raw protocol connection from a chosen loopback address.
-struct Client {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(to: SocketAddr, from: [u8; 4]) -> Result<Client> {
-        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-        socket.bind(&SocketAddr::from((from, 0)).into())?;
-        socket.connect(&to.into())?;
-        let stream: TcpStream = socket.into();
-        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        Ok(Client { reader: BufReader::new(stream.try_clone()?), stream })
-    }
-
-    fn send(&mut self, frames: &str) -> Result<()> {
-        Ok(self.stream.write_all(frames.as_bytes())?)
-    }
-
-    fn line(&mut self) -> Result<String> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Err("closed".into());
-        }
-        Ok(line.trim_end().to_string())
-    }
-
-    fn request(&mut self, frame: &str) -> Result<String> {
-        self.send(&format!("{frame}\n"))?;
-        self.line()
-    }
+/// A connection from the source address `from`: each hostile account of
+/// the attack on an address of its own, as in a lab.
+fn connect_from(to: SocketAddr, from: [u8; 4]) -> Result<Conn> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((from, 0)).into())?;
+    socket.connect(&to.into())?;
+    Conn::from_stream(socket.into())
 }
