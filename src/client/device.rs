@@ -100,7 +100,7 @@ pub fn keep(user_dir: &Path, name: &str) -> Result<()> {
     let mut names = kept(user_dir);
     names.push(name.to_string());
     let text: String = names.iter().map(|n| format!("{n}\n")).collect();
-    super::local::replace_private(user_dir, DEFAULTS_FILE, &text)
+    super::private::replace_private(user_dir, DEFAULTS_FILE, &text)
 }
 
 #[cfg(test)]
@@ -133,7 +133,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         keep(dir.path(), "x").unwrap();
         let mode = fs::metadata(dir.path().join(DEFAULTS_FILE)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, crate::client::local::FILE_MODE);
+        assert_eq!(mode & 0o777, crate::client::private::FILE_MODE);
     }
 
     #[test]

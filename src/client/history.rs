@@ -39,11 +39,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::csv_file::CsvFile;
-use super::paging;
 
 /// Deleted texts leave `history.csv` (protocol 1.2): `erase.rs`.
 #[path = "erase.rs"]
 mod erase;
+/// The window at a start and the pages before it, read from the file's
+/// tail: `paging.rs`.
+#[path = "paging.rs"]
+mod paging;
 use crate::error::Result;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, State, Text};

@@ -66,8 +66,7 @@ use crate::protocol::names::fold;
 
 /// Permissions of the client's folders: the owner only.
 pub const DIR_MODE: u32 = 0o700;
-/// Permissions of the client's files: the owner only.
-pub const FILE_MODE: u32 = 0o600;
+pub use super::private::{FILE_MODE, replace_private};
 
 /// The folder of one device's files, and its lock.
 pub struct DeviceFolder {
@@ -242,26 +241,6 @@ pub fn open_private(path: &Path) -> std::io::Result<File> {
         file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
     }
     Ok(file)
-}
-
-/// Replaces the file `name` of the folder `dir` with `text`, durably and
-/// privately: a temporary file (0600), synced, renamed over the old one,
-/// then the folder synced. A crash leaves the old content or the new,
-/// whole (the server's id, a device's token, the kept device names).
-pub fn replace_private(dir: &Path, name: &str, text: &str) -> Result<()> {
-    use std::io::Write;
-    let (path, tmp) = (dir.join(name), dir.join(format!("{name}.tmp")));
-    let failed = |e| Error::io(tr!(Msg::Writing, path = path.display()), e);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(FILE_MODE)
-        .open(&tmp)
-        .map_err(failed)?;
-    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
-    fs::rename(&tmp, &path).map_err(failed)?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(failed)
 }
 
 /// The lock of a client folder, held while a client (console, bot, bridge)

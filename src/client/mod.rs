@@ -25,6 +25,8 @@
 //! `history.csv` (the conversation log, [`history`]) and `outbox_tmp.csv`
 //! (messages not yet accepted by the server, [`outbox`]), and a linked
 //! device's `token` ([`token`]). One client at a time may use a folder.
+//! The small files rewritten whole (`server_id`, `token`, the kept device
+//! names) are replaced privately and atomically by `private.rs`.
 //!
 //! The client logs in as its device (protocol 1.2, `login.rs`); the copies
 //! of the messages sent from the user's other devices come as
@@ -81,7 +83,7 @@ mod login;
 pub mod options;
 pub mod outbox;
 mod overview;
-mod paging;
+mod private;
 mod receiver;
 mod requests;
 mod sender;

@@ -1,5 +1,5 @@
 //! Reading `history.csv` from its end: where a start begins (the rows of
-//! the last [`WINDOW`](super::history::WINDOW) messages), and the pages
+//! the last [`WINDOW`](super::WINDOW) messages), and the pages
 //! older than what is in memory (issue 25, attack 7).
 //!
 //! Why from the end: a start once read the whole file, so a user with
@@ -17,7 +17,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use super::history::{HEADER, History, Later, Message, chat_key, key};
+use super::{HEADER, History, Later, Message, chat_key, key};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, Text};
 

@@ -41,7 +41,7 @@ pub fn saved(dir: &Path) -> Option<String> {
 
 /// Keeps `token` in the device folder `dir`, durably and privately.
 pub fn save(dir: &Path, token: &str) -> Result<()> {
-    super::local::replace_private(dir, FILE, &format!("{token}\n"))
+    super::private::replace_private(dir, FILE, &format!("{token}\n"))
 }
 
 /// Forgets the token of the device folder `dir` (the server refused it:
@@ -118,7 +118,7 @@ mod tests {
         save(dir.path(), "0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(saved(dir.path()).as_deref(), Some("0123456789abcdef0123456789abcdef"));
         let mode = fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, crate::client::local::FILE_MODE);
+        assert_eq!(mode & 0o777, crate::client::private::FILE_MODE);
         fs::write(dir.path().join(FILE), "not a\u{1b}token\n").unwrap();
         assert_eq!(saved(dir.path()), None, "damaged");
         assert!(forget(dir.path()));
