@@ -129,7 +129,7 @@ impl Parser {
                 _ => Ok(Command::HangUp(Some(self.user(one_word(Msg::UsageHangUp)?)?))),
             },
             "reply" | "edit" | "delete" | "react" | "search" => {
-                super::actions::parse(lang, word, args).expect("one of its words")
+                super::actions::parse(lang, word, args).expect("one of its words").map(Command::Action)
             }
             "devices" => no_args(Command::Devices),
             "unlink" => {

@@ -36,6 +36,7 @@ pub mod command;
 mod devices;
 pub mod input;
 pub mod moderation;
+mod numbers;
 pub mod rules;
 pub mod session;
 pub mod view;
@@ -209,7 +210,7 @@ impl Console<'_> {
         let line = view::notice(self.lang, me, notice, |id| self.client.local_message(me, id));
         // 1.2: a message's number on screen, for /reply, /edit, /delete, /react.
         let line = match notice {
-            Notice::Message(m) | Notice::Sent(m) => actions::numbered(&self.session.screen, &line, m),
+            Notice::Message(m) | Notice::Sent(m) => numbers::numbered(&self.session.screen, &line, m),
             _ => line,
         };
         self.say(&line);
@@ -331,7 +332,7 @@ impl Output for Console<'_> {
             }
             day = Some(t);
             let line = view::whole_message(lang, self.client.me(), m);
-            self.say(&actions::numbered(&self.session.screen, &line, m));
+            self.say(&numbers::numbered(&self.session.screen, &line, m));
         }
         if let Some(last) = messages.last() {
             *self.day.lock() = local_time(last.ts);

@@ -61,7 +61,7 @@ pub struct Session<'a> {
     /// The chat plain text goes to; also the one whose messages get `READ`.
     open: Mutex<Option<Chat>>,
     /// 1.2: which message each number on screen is (`console::actions`).
-    pub screen: super::actions::Screen,
+    pub screen: super::numbers::Screen,
 }
 
 /// Messages `/chat` shows.
@@ -118,7 +118,11 @@ impl<'a> Session<'a> {
         let lang = self.lang;
         match command {
             Command::Nothing | Command::Quit | Command::Help => {}
-            Command::Action(action) => self.act_on_message(action, out)?,
+            Command::Action(action) => {
+                for line in super::actions::act(self.lang, self.client, &self.screen, action)? {
+                    out.line(&line);
+                }
+            }
             Command::Say(text) => {
                 let open = self.open_chat();
                 let chat = open.ok_or_else(|| Error::Usage(tr!(in lang; Msg::NoChatOpenToSay)))?;

@@ -1,0 +1,78 @@
+//! The numbers a console prints before the messages it shows
+//! (`14:02 [3] ana: hi`), by which `/reply 3`, `/edit 3`, `/delete 3` and
+//! `/react 3` (`actions.rs`) name a message: on the wire a message is named
+//! by its sender and id, which a person never sees.
+
+use std::collections::VecDeque;
+
+use parking_lot::Mutex;
+
+use crate::client::Message;
+
+/// How many numbered messages are remembered: more than a screen shows.
+const REMEMBERED: usize = 1000;
+
+/// The messages shown with a number, the newest [`REMEMBERED`] of them.
+#[derive(Default)]
+pub struct Screen {
+    /// The number of the first message kept, and the messages.
+    shown: Mutex<(usize, VecDeque<Message>)>,
+}
+
+impl Screen {
+    /// Gives `m` the next number (1, 2, …) and returns it.
+    pub fn number(&self, m: &Message) -> usize {
+        let mut shown = self.shown.lock();
+        let (first, messages) = &mut *shown;
+        if *first == 0 {
+            *first = 1;
+        }
+        messages.push_back(m.clone());
+        if messages.len() > REMEMBERED {
+            messages.pop_front();
+            *first += 1;
+        }
+        *first + messages.len() - 1
+    }
+
+    /// The message shown with number `n`.
+    pub fn get(&self, n: usize) -> Option<Message> {
+        let shown = self.shown.lock();
+        let (first, messages) = &*shown;
+        messages.get(n.checked_sub(*first)?).cloned()
+    }
+}
+
+/// The message's line with its number after its time: `14:02 [3] ana: hi`.
+pub fn numbered(screen: &Screen, line: &str, m: &Message) -> String {
+    let n = screen.number(m);
+    let timed = line.len() > 6 && line.as_bytes()[2] == b':' && line.as_bytes()[5] == b' ';
+    match timed {
+        true => format!("{}[{n}] {}", &line[..6], &line[6..]),
+        false => format!("[{n}] {line}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_name_the_messages_shown() {
+        let screen = Screen::default();
+        let m = |id: &str| Message {
+            from: "ana".into(),
+            to: crate::protocol::Chat::User("bob".into()),
+            id: id.into(),
+            ts: 1,
+            state: crate::protocol::State::Received,
+            text: crate::protocol::Text::from_plain("hi").unwrap(),
+            refused: None,
+            p2p: false,
+        };
+        assert_eq!(screen.number(&m("a")), 1);
+        assert_eq!(screen.number(&m("b")), 2);
+        assert_eq!(screen.get(2).unwrap().id, "b");
+        assert!(screen.get(3).is_none() && screen.get(0).is_none());
+    }
+}
