@@ -19,9 +19,9 @@
 //! cargo run --release --example flood_costs -- read presence   # some of them
 //! ```
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 #[path = "support/line_conn.rs"]
@@ -137,39 +137,10 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Result<Server> {
-        let bin = std::env::var("WACHAT_BIN").unwrap_or_else(|_| {
-            let exe = std::env::current_exe().expect("the example's path");
-            exe.parent()
-                .and_then(|p| p.parent())
-                .expect("target/release")
-                .join("wachat")
-                .display()
-                .to_string()
-        });
         let dir = tempfile::tempdir()?;
-        let mut child = Command::new(&bin)
-            .args(["serve", "--send-port", "0", "--recv-port", "0", "--kdf-cost", "8", "--data-dir"])
-            .arg(dir.path())
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut log = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-        let mut addr = |what: &str| -> Result<SocketAddr> {
-            loop {
-                let mut line = String::new();
-                if log.read_line(&mut line)? == 0 {
-                    return Err("the server ended before listening".into());
-                }
-                if let Some(addr) = line.split(what).nth(1) {
-                    return Ok(addr.trim().parse()?);
-                }
-            }
-        };
-        let (send, recv) = (addr("listening: send ")?, addr("listening: receive ")?);
-        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+        let mut all: Vec<&std::ffi::OsStr> = vec!["--data-dir".as_ref(), dir.path().as_os_str()];
+        all.extend(args.iter().map(std::ffi::OsStr::new));
+        let (child, send, recv) = line_conn::spawn_serve(&all)?;
         Ok(Server { child, send, recv, _dir: dir })
     }
 

@@ -5,11 +5,51 @@
 // Each example uses part of it.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// The `wachat` to measure: `$WACHAT_BIN`, or the one built beside the
+/// example (`target/release/wachat`).
+pub fn wachat_bin() -> String {
+    std::env::var("WACHAT_BIN").unwrap_or_else(|_| {
+        let exe = std::env::current_exe().expect("the example's path");
+        exe.parent().and_then(|p| p.parent()).expect("target/release").join("wachat").display().to_string()
+    })
+}
+
+/// Starts `wachat serve` on free ports with `args` (a `--data-dir` among
+/// them), and returns it with its send and receive addresses, read from
+/// its log; the rest of the log is read away so that it never blocks.
+pub fn spawn_serve<S: AsRef<OsStr>>(args: &[S]) -> Result<(Child, SocketAddr, SocketAddr)> {
+    let mut child = Command::new(wachat_bin())
+        .args(["serve", "--send-port", "0", "--recv-port", "0", "--kdf-cost", "8"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut log = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut addr = |what: &str| -> Result<SocketAddr> {
+        loop {
+            let mut line = String::new();
+            if log.read_line(&mut line)? == 0 {
+                return Err("the server ended before listening".into());
+            }
+            if let Some(addr) = line.split(what).nth(1) {
+                return Ok(addr.trim().parse()?);
+            }
+        }
+    };
+    let (send, recv) = (addr("listening: send ")?, addr("listening: receive ")?);
+    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+    Ok((child, send, recv))
+}
 
 /// One TCP connection, read a line at a time (each read waits 60 s at most).
 pub struct Conn {
