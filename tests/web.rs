@@ -1023,3 +1023,123 @@ fn a_room_admin_deletes_a_members_message_from_the_menu() {
     assert_eq!(fields[6], "(message from bob deleted)");
     assert!(!carl.listing("HISTORY:#lab:10").iter().any(|l| l.contains("spam.example")));
 }
+
+/// Actions made on another device of mine reach the browser as copies (§16)
+/// and apply there: the browser opens on a chat whose message was edited,
+/// then sees it reacted to and deleted from the laptop.
+#[test]
+fn actions_from_my_other_device_apply_in_the_browser() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut laptop_recv = server.recv_conn();
+    laptop_recv.send("VERSION:1.2");
+    assert_eq!(laptop_recv.line(), "OK");
+    assert_eq!(laptop_recv.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    let mut laptop = server.login_send("ana", "pw-ana");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(laptop.request("MSG:bob:m1:helo, this is ana").starts_with("OK:m1:"));
+    assert!(laptop.request("EDIT:bob:m1:hello, this is ana").starts_with("OK:_e"));
+    let browser = logged_in(&url, "ana", 1200, 800);
+    open_chat(&browser, "bob");
+    browser.wait_for("document.querySelector('#messages .msg.mine .edited')");
+    assert_eq!(texts(&browser), ["hello, this is ana"], "from HISTORY, the edit folded in");
+    assert!(bob.request("REACT:ana:m1:😂").starts_with("OK:_r"));
+    browser.wait_for("document.querySelector('#messages .msg.mine .reaction')?.textContent === '😂 1'");
+    assert!(laptop.request("DELETE:bob:m1").starts_with("OK:_d"));
+    browser.wait_for("document.querySelector('#messages .msg.mine.deleted')");
+    assert_eq!(texts(&browser), ["(message deleted)"]);
+    assert!(gone_everywhere(&browser, "this is ana"));
+}
+
+/// wire.js reads an action's id and text as protocol/action.rs does, and
+/// quotes a text in a reply as the server does.
+#[test]
+fn the_apps_reading_of_actions_agrees_with_the_rust_grammar() {
+    let _one = one_at_a_time();
+    use wachat::protocol::Text;
+    use wachat::protocol::action::{self, Action};
+    let (_server, url) = web_server(&[]);
+    let browser = Browser::start(800, 600);
+    browser.goto(&url);
+    let ids = [
+        "m1",
+        "_m1",
+        "_e_m1",
+        "_e1",
+        "_e1_",
+        "e1_m1",
+        "_e1-2_m",
+        "_emwsl1ft5_m1",
+        "_d1_m_1",
+        "_r1_m1",
+        "_u9z_m1",
+        "_q1_m1",
+    ];
+    let texts = [
+        "✎ see you at 11",
+        "✎ ",
+        "(message deleted)",
+        "👍 to: hello",
+        "❤️ taken back from: hi",
+        "🦀 to: x",
+        "hello",
+    ];
+    let mut cases = Vec::new();
+    for id in ids {
+        for text in texts {
+            cases.push((id, text));
+        }
+    }
+    let js = browser.exec_async(
+        "const done = arguments[1];
+         import('/wire.js').then(w => done(arguments[0].map(([id, text]) => w.parseAction(id, text))));",
+        json!([cases]),
+    );
+    for ((id, text), got) in cases.iter().zip(js.as_array().unwrap()) {
+        let rust = Action::of(id, &Text::from_plain(text).unwrap());
+        match rust {
+            None if action::ActionId::parse(id).is_none() => assert_eq!(got, &Value::Null, "{id} {text}"),
+            None => assert_eq!(got["act"], Value::Null, "{id} {text}"),
+            Some(Action::Edit { target, text: new }) => {
+                assert_eq!((&got["act"], &got["target"]), (&json!("edit"), &json!(target)), "{id}");
+                assert_eq!(got["text"], json!(new.unescaped()), "{id} {text}");
+            }
+            Some(Action::Delete { target }) => {
+                assert_eq!((&got["act"], &got["target"]), (&json!("delete"), &json!(target)), "{id}")
+            }
+            Some(Action::React { target, emoji, added }) => {
+                let act = if added { "react" } else { "unreact" };
+                assert_eq!(
+                    (&got["act"], &got["target"], &got["emoji"]),
+                    (&json!(act), &json!(target), &json!(emoji))
+                );
+            }
+        }
+    }
+    // An admin's delete (1.2): `_x<stamp>_<id>`, the author in its text.
+    let js = browser.exec_async(
+        "const done = arguments[0];
+         import('/wire.js').then(w => done([w.parseAction('_x1_m1', '(message from bob deleted)'),
+                                            w.parseAction('_x1_m1', '(message from b:b deleted)')]));",
+        json!([]),
+    );
+    assert_eq!(
+        (&js[0]["act"], &js[0]["author"], &js[0]["target"]),
+        (&json!("remove"), &json!("bob"), &json!("m1"))
+    );
+    assert_eq!(js[1]["act"], Value::Null);
+    // Quotes: the first line, at most 40 characters, `…` if cut.
+    let quoted =
+        ["short", "two\nlines", &"é".repeat(40), &"é".repeat(41), &"😀".repeat(45), "> bob: hi\nyes"];
+    let js = browser.exec_async(
+        "const done = arguments[1];
+         import('/wire.js').then(w => done(arguments[0].map(t => [w.quoteLine('ana', t), w.parseQuote(w.quoteLine('ana', t) + '\\nok')])));",
+        json!([quoted]),
+    );
+    for (text, got) in quoted.iter().zip(js.as_array().unwrap()) {
+        let line = action::quote_line("ana", &Text::from_plain(text).unwrap());
+        assert_eq!(got[0], json!(line), "{text:?}");
+        assert_eq!((&got[1]["author"], &got[1]["body"]), (&json!("ana"), &json!("ok")), "{text:?}");
+    }
+}

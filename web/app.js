@@ -24,7 +24,7 @@ let link = null;
 let model = null;
 let outbox = null;
 let view = null;
-/** Replying, editing, deleting, reacting (1.2): actions.js, loaded at the first "⋯" (as search.js at the first search), so the first load stays small. */
+/** Reply, edit, delete, react (1.2): actions.js, loaded at the first "⋯" (search.js at the first search). */
 let actions = null;
 let actionsLoading = null;
 let openKey = null;
@@ -172,7 +172,6 @@ async function begin(who) {
   model = new Model(user);
   outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
   view = new Conversation();
-  view.me = user;
   view.onMore = async (item, msg) => {
     actionsLoading ||= import('./actions.js').then((m) => (actions = new m.Actions(app)));
     (await actionsLoading).menu(item, msg);
@@ -433,6 +432,7 @@ function shownText(entry) {
 /** What an action (1.2) changed: drawn again where shown; a deleted text leaves the outbox too. */
 function applied({ chat, changed, erased }) {
   if (erased.length) outbox.scrub(erased);
+  if (actions?.mode?.msg.deleted) actions.cancel(); // the composer quoted it
   if (view.chat === chat) for (const msg of changed) view.redraw(msg);
   if (changed.length) draw();
 }

@@ -122,11 +122,10 @@ export class Outbox {
     this.save();
   }
 
-  /** A reply waiting here that quotes a deleted text (`lines`) forgets it. */
+  /** A reply waiting here forgets its quote of a deleted text (`lines`). */
   scrub(lines) {
-    const before = this.entries.length && JSON.stringify(this.entries);
-    for (const e of this.entries) if (e.quote && lines.includes(e.quote)) e.quote = `${e.quote.split(': ', 1)[0]}: ${DELETED}`;
-    if (before && before !== JSON.stringify(this.entries)) this.save();
+    for (const e of this.entries) if (lines.includes(e.quote)) e.quote = `${e.quote.split(': ', 1)[0]}: ${DELETED}`;
+    this.save();
   }
 
   remove(id) {
