@@ -1143,3 +1143,37 @@ fn the_apps_reading_of_actions_agrees_with_the_rust_grammar() {
         assert_eq!((&got[1]["author"], &got[1]["body"]), (&json!("ana"), &json!("ok")), "{text:?}");
     }
 }
+
+/// On a phone (390 px, touch) the "⋯" of a message is shown, its menu fits
+/// the screen, and a reply goes out from it; Escape cancels one.
+#[test]
+fn on_a_phone_the_menu_of_a_message_fits_and_replies() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    let mut bob_recv = server.login_recv("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:p1:¿Vienes al laboratorio?").starts_with("OK"));
+    let ana = logged_in(&url, "ana", 390, 844);
+    ana.click("#chat-list button[data-chat='bob']");
+    ana.wait_for("document.querySelectorAll('#messages .msg').length === 1");
+    let more = ana.exec(
+        "return Number(getComputedStyle(document.querySelector('#messages .msg .more')).opacity)",
+        json!([]),
+    );
+    assert!(more.as_f64().unwrap() >= 0.7, "the ⋯ of a touch screen is shown: {more}");
+    ana.click("#messages .msg .more");
+    ana.wait_for("document.querySelectorAll('#messages .menu button').length === 7"); // six reactions, Reply
+    let fits = "const r = document.querySelector('#messages .menu').getBoundingClientRect(); \
+        return r.left >= 0 && r.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth";
+    assert_eq!(ana.exec(fits, json!([])), json!(true));
+    save_screenshot(&ana, "web-phone-actions.png");
+    ana.click("#messages .menu button[data-act='reply']");
+    ana.type_into("#input", "\u{E00C}"); // Escape: no longer a reply
+    ana.wait_for("document.getElementById('compose-note').hidden");
+    ana.click("#messages .msg .more");
+    ana.click("#messages .menu button[data-act='reply']");
+    ana.type_into("#input", &format!("Sí, voy{ENTER}"));
+    let event = bob_recv.next_msg();
+    assert!(event.ends_with(":> bob: ¿Vienes al laboratorio?\\nSí, voy"), "{event}");
+}

@@ -45,6 +45,9 @@ export class Actions {
     this.limits = { edit: 15, del: 48 };
     $('compose-cancel').onclick = () => this.cancel();
     $('compose-cancel').setAttribute('aria-label', t('cancel'));
+    $('input').addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && this.mode) this.cancel();
+    });
     this.loadLimits();
   }
 
