@@ -26,7 +26,8 @@ export function applyAction(chat, msg) {
   const f = fatesOf(chat);
   const none = { changed: [], erased: [] };
   const seen = keyOf(msg.from, msg.id);
-  if (f.seen.has(seen) || !action.act) return none;
+  // An admin's delete (`_x`) is a room's: in a chat of two it names nobody.
+  if (f.seen.has(seen) || !action.act || (action.act === 'remove' && !chat.room)) return none;
   f.seen.add(seen);
   if (action.act === 'react' || action.act === 'unreact') {
     let on = f.reacts.get(action.target);
