@@ -52,7 +52,7 @@ impl Work {
             }
         }
         self.last_run.insert(user, runs.len());
-        runs.push(Run { user: user as i64, seq, count: 1, kind, stream, ord, ts });
+        runs.push(Run { user: user as i64, seq, count: 1, kind, stream, ord, ts, stored: None });
     }
 
     /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`.
@@ -68,11 +68,15 @@ impl Work {
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
         room_ids: &HashMap<String, i64>,
     ) -> Result<Accepted, Ko> {
+        let quota = self.budget.user_quota;
+        super::budget::check_quota(quota, self.inboxes.get(&from).map_or(0, |i| i.stored))?;
         let (stream, ord, to_name) = match to {
             Chat::User(name) => {
                 let Some(Some((to, to_name))) = users.get(&fold(name)) else {
                     return Err(ko(Code::UnknownUser, format!("no user named {name}")));
                 };
+                let waiting = self.inboxes.get(to).map_or(0, |i| i.last_seq - i.acked);
+                super::budget::check_inbox(self.budget.inbox_max, to_name, waiting)?;
                 let dir = self.dirs.entry((from, *to)).or_default();
                 let ord = dir.sent;
                 dir.sent += 1;
@@ -94,6 +98,7 @@ impl Work {
         let inbox = self.inboxes.get_mut(&from).expect("the sender's inbox is locked");
         let sender_ord = inbox.sent;
         inbox.sent += 1;
+        inbox.stored += super::budget::message_bytes(text.as_escaped(), id, from_name, &to_name);
         let message = Message {
             from: from_name.clone(),
             to: to_name.clone(),
