@@ -275,7 +275,7 @@ pub fn apply(
     // 4–5. Lock the inboxes; read the conversations and resend windows they guard.
     super::writes::lock_inboxes(tx, &lock, &mut w.inboxes)?;
     w.inboxes_read = w.inboxes.clone();
-    super::writes::last_runs(tx, &roommates, &mut w)?;
+    super::runs::last_runs(tx, &roommates, &mut w)?;
     let mut pairs: BTreeSet<(UserId, UserId)> = BTreeSet::new();
     let mut ids: Vec<(UserId, String)> = Vec::new();
     for job in jobs {

@@ -24,6 +24,7 @@
 //! | [`committer`] | group commit: one transaction per batch of requests |
 //! | [`apply`], [`work`], [`writes`] | what a batch's transaction does: its jobs and the order it locks ([`apply`]), the work in memory ([`work`]), the rows and statements ([`writes`]) |
 //! | [`budget`] | `--inbox-max`, `--user-quota` and a full disk: `KO:FULL` as on one server |
+//! | [`runs`] | a room message lengthens a member's last stored run, across batches |
 //! | [`tx`] | a transaction with its prepared statements, planned once per connection |
 //! | [`reads`] | `HISTORY`, `CHATS`, the inbox replay, … |
 //! | [`devices`] | every user's devices (positions, tokens), shared by the nodes |
@@ -51,6 +52,7 @@ pub mod names;
 pub mod node;
 pub mod notice;
 pub mod reads;
+pub mod runs;
 pub mod schema;
 pub mod tx;
 pub mod work;

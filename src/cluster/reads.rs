@@ -202,7 +202,7 @@ pub fn room_members(db: &Db, room: &str) -> Result<Option<(Arc<str>, Members)>, 
 /// (`work.rs`) spread back into its events, message by message. The runs
 /// read are the one holding the first number wanted and those after it,
 /// each found by key; of each, at most a page of messages, by key: a
-/// room's run can hold a whole flood (`writes::last_runs`), and a page
+/// room's run can hold a whole flood (`runs::last_runs`), and a page
 /// must not read all of it.
 pub fn fetch_events(
     conn: &mut impl GenericClient,
