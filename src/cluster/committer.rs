@@ -38,6 +38,7 @@ use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
 use crate::store::Deliver;
+use crate::store::budget::Budget;
 
 /// Most jobs in one transaction: enough for group commit to pay, few
 /// enough that one batch's locks are held briefly.
@@ -84,7 +85,7 @@ impl Committer {
     /// Starts [`COMMITTERS`] committer threads, each on its own
     /// connection, taking batches from one queue: a leader, and helpers
     /// that join in when the queue grows long.
-    pub fn start(db: Arc<Db>, names: Arc<Names>, deliver: Deliver) -> Result<Committer> {
+    pub fn start(db: Arc<Db>, names: Arc<Names>, deliver: Deliver, budget: Budget) -> Result<Committer> {
         let (jobs, queue) = crossbeam_channel::unbounded();
         // One call per helper at most: a call nobody took yet is enough.
         let (wake, calls) = crossbeam_channel::bounded(COMMITTERS - 1);
@@ -97,7 +98,7 @@ impl Committer {
             let role = if i == 0 { Role::Leader } else { Role::Helper(calls.clone()) };
             let thread = std::thread::Builder::new()
                 .name(format!("pg-committer-{i}"))
-                .spawn(move || run(&db, &names, &queue, &role, &deliver, &clock))
+                .spawn(move || run(&db, &names, &queue, &role, &deliver, &clock, &budget))
                 .map_err(|e| Error::io("cluster: starting a committer thread", e))?;
             threads.push(thread);
         }
@@ -156,7 +157,15 @@ impl Role {
 }
 
 /// A committer thread: a batch at a time until every sender is gone.
-fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Deliver, clock: &AtomicU64) {
+fn run(
+    db: &Db,
+    names: &Names,
+    queue: &Receiver<Job>,
+    role: &Role,
+    deliver: &Deliver,
+    clock: &AtomicU64,
+    budget: &Budget,
+) {
     let mut client: Option<Client> = None;
     let mut statements = Statements::default();
     let mut retry_at = Instant::now();
@@ -193,7 +202,7 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Del
         // this thread: its jobs get KO:INTERNAL (their channels close),
         // and the connection, maybe mid-transaction, is replaced.
         let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commit_batch(conn, &mut statements, names, batch, clock, deliver)
+            commit_batch(conn, &mut statements, names, batch, clock, deliver, budget)
         }));
         if committed.is_err() {
             log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
@@ -205,6 +214,8 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Del
 
 /// One transaction for the whole batch; retried once if the database
 /// chose it as a deadlock's victim (another node locked the same rows).
+/// A batch that does not fit on the database's disk is refused whole with
+/// `KO:FULL` (`budget.rs`); the next one tries again.
 fn commit_batch(
     conn: &mut Client,
     statements: &mut Statements,
@@ -212,13 +223,14 @@ fn commit_batch(
     batch: Vec<Job>,
     clock: &AtomicU64,
     deliver: &Deliver,
+    budget: &Budget,
 ) {
     let mut tries = 0;
     let result = loop {
         tries += 1;
         let began = std::time::Instant::now();
         let attempt = conn.transaction().and_then(|mut tx| {
-            let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock)?;
+            let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock, budget)?;
             tx.commit()?;
             Ok(applied)
         });
@@ -244,7 +256,8 @@ fn commit_batch(
             deliver(&applied.deliveries);
         }
         Err(e) => {
-            let ko = super::db::unavailable("committing a batch", &e);
+            let ko = super::budget::disk_full(&e)
+                .unwrap_or_else(|| super::db::unavailable("committing a batch", &e));
             batch.into_iter().for_each(|job| job.fail(&ko));
         }
     }
