@@ -32,11 +32,19 @@ impl Client {
         self.log_own(chat, accepted, stored)
     }
 
-    /// `DELETE`: your message `id` in `chat`, for everyone; its text also
-    /// leaves this device's log.
-    pub fn delete(&self, chat: &Chat, id: &str) -> Result<Message> {
-        let accepted = self.act(Request::Delete { to: chat.clone(), id: id.into() }, "DELETE")?;
-        self.log_own(chat, accepted, action::deleted_text())
+    /// `DELETE`: the message `target` in `chat`, for everyone; its text
+    /// also leaves this device's log. Someone else's message is named with
+    /// its author (`DELETE:<#room>:<id>:<author>`), which the server allows
+    /// a room's admins.
+    pub fn delete(&self, chat: &Chat, target: &Message) -> Result<Message> {
+        let author = (!target.is_from(self.me())).then(|| target.from.clone());
+        let accepted =
+            self.act(Request::Delete { to: chat.clone(), id: target.id.clone(), author }, "DELETE")?;
+        let text = match ActionId::parse(&accepted.id) {
+            Some(a) if a.act == Act::Remove => action::removed_text(&target.from),
+            _ => action::deleted_text(),
+        };
+        self.log_own(chat, accepted, text)
     }
 
     /// `REACT`: adds `emoji` to the message `target` of `chat`, or takes it

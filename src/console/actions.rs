@@ -83,8 +83,9 @@ pub fn act(lang: Lang, client: &Client, screen: &Screen, action: MessageAction) 
             out.push(tr!(in lang; Msg::Edited, n = n));
         }
         MessageAction::Delete(n) => {
-            let m = mine(n)?;
-            client.delete(&m.chat(me), &m.id)?;
+            // Someone else's too: the server lets a room's admins.
+            let m = find(n)?;
+            client.delete(&m.chat(me), &m)?;
             out.push(tr!(in lang; Msg::Deleted, n = n));
         }
         MessageAction::React(n, emoji) => {
