@@ -389,3 +389,44 @@ fn a_member_cannot_delete_anothers_message_nor_an_admin_the_owners() {
     let history = carl.listing("HISTORY:#lab3:10");
     assert!(history.iter().any(|l| l.ends_with(":the owner's")), "{history:?}");
 }
+
+/// The console: `/delete N` on a member's message, typed by the room's
+/// owner, sends the admin's form; the text leaves the server's files and
+/// both consoles' folders, and a plain member's `/delete` is refused.
+#[test]
+fn console_an_admin_deletes_a_members_message_by_number() {
+    use support::console::Console;
+    let server = TestServer::start_with(&["--erase-minutes", "0"]);
+    server.register(&["ana", "bob"]);
+    for user in ["ana", "bob"] {
+        assert_eq!(server.login_send(user, &format!("pw-{user}")).request("JOIN:#lab3"), "OK");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
+    ana.expect("connected to 127.0.0.1 as ana");
+    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
+    bob.expect("connected to 127.0.0.1 as bob");
+    ana.type_line("/chat #lab3");
+    ana.expect("── #lab3");
+    bob.type_line("/chat #lab3");
+    bob.expect("── #lab3");
+    ana.type_line("welcome to the lab");
+    let welcome = bob.expect("ana: welcome to the lab");
+    bob.type_line("the capybara answers are on my page");
+    let seen = ana.expect("bob: the capybara answers");
+    let n = seen.split('[').nth(1).and_then(|s| s.split(']').next()).unwrap().to_string();
+    // bob is no admin: the server's reason.
+    let theirs = welcome.split('[').nth(1).and_then(|s| s.split(']').next()).unwrap().to_string();
+    bob.type_line(&format!("/delete {theirs}"));
+    bob.expect("only the admins of #lab3");
+    ana.type_line(&format!("/delete {n}"));
+    ana.expect(&format!("[{n}] deleted for everyone"));
+    bob.expect("(message from bob deleted)");
+    wait_gone(&server.data_dir, "capybara");
+    wait_gone(dir.path(), "capybara");
+    bob.type_line("/chat #general");
+    bob.expect("── #general");
+    bob.type_line("/chat #lab3");
+    bob.expect("── #lab3");
+    bob.expect("you: (message deleted)");
+}

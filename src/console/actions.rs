@@ -1,6 +1,8 @@
 //! Message actions in the consoles (protocol 1.2): `/reply N text`,
 //! `/edit N text`, `/delete N`, `/react N 👍` and `/search words`, where
-//! `N` is a message's number on screen.
+//! `N` is a message's number on screen. `/delete N` of someone else's
+//! message names its author (`DELETE:<#room>:<id>:<author>`), which the
+//! server allows the room's admins: the console leaves that check to it.
 //!
 //! Why numbers: a message is named on the wire by its sender and id,
 //! which a person never sees; the console prints `[N]` before every
