@@ -48,13 +48,12 @@ impl Client {
     }
 
     /// `REACT`: adds `emoji` to the message `target` of `chat`, or takes it
-    /// back; `true` if it was added.
-    pub fn react(&self, chat: &Chat, target: &Message, emoji: &str) -> Result<bool> {
+    /// back ([`is_added`] says which); returns the reaction as logged.
+    pub fn react(&self, chat: &Chat, target: &Message, emoji: &str) -> Result<Message> {
         let request = Request::React { to: chat.clone(), id: target.id.clone(), emoji: emoji.into() };
         let accepted = self.act(request, "REACT")?;
         let added = ActionId::parse(&accepted.id).is_some_and(|a| a.act == Act::React);
-        self.log_own(chat, accepted, action::react_text(emoji, added, &target.text))?;
-        Ok(added)
+        self.log_own(chat, accepted, action::react_text(emoji, added, &target.text))
     }
 
     /// `SEARCH`: messages holding every word, newest first (at most 50),
@@ -93,6 +92,12 @@ impl Client {
         log.sync()?;
         Ok(m)
     }
+}
+
+/// True if the reaction `m` ([`Client::react`]'s) added its emoji, false
+/// if it took it back.
+pub fn is_added(m: &Message) -> bool {
+    ActionId::parse(&m.id).is_some_and(|a| a.act == Act::React)
 }
 
 /// A text typed by the user, escaped for the wire.

@@ -92,7 +92,7 @@ pub fn act(lang: Lang, client: &Client, screen: &Screen, action: MessageAction) 
         }
         MessageAction::React(n, emoji) => {
             let m = find(n)?;
-            let said = match client.react(&m.chat(me), &m, &emoji)? {
+            let said = match crate::client::actions::is_added(&client.react(&m.chat(me), &m, &emoji)?) {
                 true => tr!(in lang; Msg::ReactionAdded, emoji = emoji, n = n),
                 false => tr!(in lang; Msg::ReactionTakenBack, emoji = emoji, n = n),
             };
