@@ -226,3 +226,144 @@ impl App {
         self.line = Some((text, false));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    use super::super::app::{App, Effect};
+    use super::super::theme::Theme;
+    use super::super::worker::{Act, Done, Work};
+    use super::{Compose, Step};
+    use crate::client::Message;
+    use crate::i18n::Lang;
+    use crate::protocol::{Chat, State, Text};
+
+    fn msg(from: &str, id: &str, ts: u64, text: &str) -> Message {
+        Message {
+            from: from.into(),
+            to: Chat::Room("lab".into()),
+            id: id.into(),
+            ts,
+            state: State::Received,
+            text: Text::from_plain(text).unwrap(),
+            refused: None,
+            p2p: false,
+        }
+    }
+
+    /// ana in #lab: bob's b1 (edited), her a1, and a reaction.
+    fn app() -> App {
+        let mut app = App::new(Lang::En, "ana", "127.0.0.1:6666", Theme { color: true });
+        let messages = vec![
+            msg("bob", "b1", 1, "helo"),
+            msg("ana", "a1", 2, "hi bob"),
+            msg("bob", "_e3_b1", 3, "✎ hello"),
+            msg("carl", "_r4_b1", 4, "👍 to: hello"),
+        ];
+        app.open(Chat::Room("lab".into()), messages);
+        app
+    }
+
+    fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+        app.key(KeyEvent::from(code))
+    }
+
+    fn the_act(effects: Vec<Effect>) -> Act {
+        match effects.into_iter().next() {
+            Some(Effect::Work(Work::Act(act))) => act,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn up_chooses_the_newest_and_the_keys_move_and_let_go() {
+        let mut app = app();
+        key(&mut app, KeyCode::Up);
+        assert_eq!(app.select.as_ref().unwrap().id, "a1", "the actions are no messages to choose");
+        assert!(app.line.as_ref().unwrap().0.starts_with("chosen: you: hi bob"));
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Up);
+        assert_eq!(app.select.as_ref().unwrap().id, "b1", "the oldest stays chosen");
+        assert!(app.line.as_ref().unwrap().0.starts_with("chosen: bob: hello"), "its newest text");
+        key(&mut app, KeyCode::Esc);
+        assert!(app.select.is_none());
+        // Typing lets go too, and types.
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Char('x'));
+        assert!(app.select.is_none());
+        assert_eq!(app.editor.take(), "x");
+    }
+
+    #[test]
+    fn reply_and_edit_take_words_from_the_input() {
+        let mut app = app();
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Char('e'));
+        assert_eq!(app.line, Some(("only its author may edit a message".into(), true)));
+        key(&mut app, KeyCode::Char('r'));
+        assert!(matches!(&app.compose, Some(Compose::Reply(m)) if m.id == "b1"));
+        "yes".chars().for_each(|c| _ = key(&mut app, KeyCode::Char(c)));
+        match the_act(key(&mut app, KeyCode::Enter)) {
+            Act::Reply { chat, target, text } => {
+                assert_eq!(
+                    (chat.to_string(), target.text.unescaped(), text.as_str()),
+                    ("#lab".into(), "hello".into(), "yes")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(app.compose.is_none());
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Char('e'));
+        assert_eq!(app.editor.text(), "hi bob", "the input holds its text");
+        key(&mut app, KeyCode::Esc);
+        assert!(app.compose.is_none() && app.editor.is_empty(), "Esc drops the edit");
+    }
+
+    #[test]
+    fn delete_asks_first_and_react_offers_the_six() {
+        let mut app = app();
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Char('d'));
+        assert_eq!(app.select.as_ref().unwrap().step, Step::ConfirmDelete);
+        assert!(key(&mut app, KeyCode::Char('n')).is_empty());
+        assert_eq!(app.select.as_ref().unwrap().step, Step::Chosen, "n keeps it");
+        key(&mut app, KeyCode::Char('d'));
+        assert!(
+            matches!(the_act(key(&mut app, KeyCode::Char('y'))), Act::Delete { target, .. } if target.id == "a1")
+        );
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Char('+'));
+        assert!(app.line.as_ref().unwrap().0.starts_with("react with: 1 👍  2 ❤️"));
+        match the_act(key(&mut app, KeyCode::Char('2'))) {
+            Act::React { target, emoji, .. } => {
+                assert_eq!((target.id.as_str(), emoji.as_str()), ("a1", "❤️"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_search_lists_its_results_and_enter_opens_the_chat_there() {
+        let mut app = app();
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Char('/'));
+        assert_eq!(app.compose, Some(Compose::Search));
+        "okapi".chars().for_each(|c| _ = key(&mut app, KeyCode::Char(c)));
+        assert!(matches!(the_act(key(&mut app, KeyCode::Enter)), Act::Search(w) if w == "okapi"));
+        let mut found = msg("bob", "m7", 9, "an okapi");
+        found.to = Chat::User("ana".into());
+        app.done(Done::Found {
+            words: "okapi".into(),
+            messages: vec![msg("carl", "c1", 8, "okapi!"), found],
+        });
+        key(&mut app, KeyCode::Down);
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::Open(Chat::User(peer))] if peer == "bob"), "{effects:?}");
+        assert!(app.found.is_none());
+        app.open(Chat::User("bob".into()), vec![msg("bob", "m7", 9, "an okapi")]);
+        assert_eq!(app.select.as_ref().map(|s| s.id.as_str()), Some("m7"));
+    }
+}
