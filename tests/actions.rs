@@ -272,7 +272,7 @@ fn console_actions_by_number_and_a_deleted_text_leaves_every_folder() {
     ana.expect("got it");
     ana.type_line("/edit 1 the narwhal password is 5678");
     ana.expect("[1] edited");
-    bob.expect("✎ the narwhal password is 5678");
+    bob.expect("✎ the narwhal password is 5678 → [1]");
     bob.type_line("/edit 1 mine now");
     bob.expect("[1] is not your message");
     bob.type_line("/search NARWHAL");
@@ -421,7 +421,7 @@ fn console_an_admin_deletes_a_members_message_by_number() {
     bob.expect("only the admins of #lab3");
     ana.type_line(&format!("/delete {n}"));
     ana.expect(&format!("[{n}] deleted for everyone"));
-    bob.expect("(message from bob deleted)");
+    bob.expect("(message from bob deleted) → [2]"); // his own, [2] on his screen
     wait_gone(&server.data_dir, "capybara");
     wait_gone(dir.path(), "capybara");
     bob.type_line("/chat #general");
