@@ -353,3 +353,27 @@ fn choose_a_message_then_edit_react_delete_and_search() {
     ana.type_keys("\x1b");
     ana.wait_screen("let go", |s| s.find("chosen:").is_none());
 }
+
+/// 1.2: `r` on a chosen message: the input's title shows the quote, and
+/// Enter sends a `REPLY` that the other side reads with it.
+#[test]
+fn a_reply_shows_its_quote_in_the_input_and_in_the_chat() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert!(bob_send.request("MSG:ana:b1:lunch at 1?").starts_with("OK:b1:"));
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
+    ana.type_keys("\r");
+    ana.wait_screen("the conversation", |s| s.find("lunch at 1?").is_some());
+    ana.type_keys("\x1b[Ar");
+    ana.wait_screen("the quote over the input", |s| s.find("reply > bob: lunch at 1?").is_some());
+    ana.type_keys("yes!\r");
+    let reply = next_event(&mut bob, "MSG:");
+    assert!(reply.ends_with(":> bob: lunch at 1?\\nyes!"), "{reply}");
+    let screen = ana.wait_screen("the reply with its quote", |s| s.find("yes!").is_some());
+    let (y, _) = screen.find("yes!").unwrap();
+    assert!(screen.rows[y - 1].contains("> bob: lunch at 1?"), "{}", screen.text());
+}
