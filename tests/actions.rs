@@ -272,7 +272,7 @@ fn console_actions_by_number_and_a_deleted_text_leaves_every_folder() {
     ana.expect("got it");
     ana.type_line("/edit 1 the narwhal password is 5678");
     ana.expect("[1] edited");
-    bob.expect("✎ the narwhal password is 5678");
+    bob.expect("✎ the narwhal password is 5678 → [1]");
     bob.type_line("/edit 1 mine now");
     bob.expect("[1] is not your message");
     bob.type_line("/search NARWHAL");
@@ -317,4 +317,116 @@ fn search_reads_the_blocks_that_may_hold_the_words() {
     assert_eq!(bob.listing("SEARCH:ana:quokka").len(), 3);
     assert_eq!(bob.listing("SEARCH:*:wombat").len(), 0);
     assert_eq!(bob.listing("SEARCH:*:number 1234").len(), 1);
+}
+
+/// ana owns `#lab3`, eve is its admin (`OP`), bob and carl are members.
+fn class(server: &TestServer) -> (Conn, Conn, Conn, Conn) {
+    server.register(&["ana", "bob", "carl", "eve"]);
+    let mut conns: Vec<Conn> =
+        ["ana", "bob", "carl", "eve"].iter().map(|u| server.login_send(u, &format!("pw-{u}"))).collect();
+    for c in conns.iter_mut() {
+        assert_eq!(c.request("JOIN:#lab3"), "OK");
+    }
+    assert_eq!(conns[0].request("OP:#lab3:eve"), "OK");
+    let eve = conns.pop().unwrap();
+    let carl = conns.pop().unwrap();
+    let bob = conns.pop().unwrap();
+    (conns.pop().unwrap(), bob, carl, eve)
+}
+
+#[test]
+fn a_room_admin_deletes_a_members_message_and_its_text_leaves_the_server() {
+    // --delete-hours 0: the authors may delete nothing; an admin still may.
+    let server = TestServer::start_with(&["--erase-minutes", "0", "--delete-hours", "0"]);
+    let (_ana, mut bob, mut carl, mut eve) = class(&server);
+    let mut carl_events = server.login_recv("carl", "pw-carl"); // a 1.0 client
+    assert!(bob.request("MSG:#lab3:m1:buy cheap okapi pills").starts_with("OK:m1:"));
+    // (The notices of the joins and the OP come first.)
+    while !msg(&carl_events.next_msg()).1.ends_with("okapi pills") {}
+    assert!(carl.request("REPLY:#lab3:c1:m1:spam!").starts_with("OK:c1:"));
+    assert!(bob.request("DELETE:#lab3:m1").starts_with("KO:BAD_REQUEST:too late"));
+
+    let reply = eve.request("DELETE:#lab3:m1:BOB"); // the author ignoring case
+    let id = accepted_id(&reply);
+    assert!(id.starts_with("_x") && id.ends_with("_m1"), "{reply}");
+    assert_eq!(msg(&carl_events.next_msg()), (id.clone(), "(message from bob deleted)".into()));
+    assert_eq!(eve.request("DELETE:#lab3:m1:bob"), reply, "a resend: the same OK");
+    wait_gone(&server.data_dir, "okapi");
+    let history = carl.listing("HISTORY:#lab3:10");
+    assert!(
+        history.iter().any(|l| l.starts_with("bob:#lab3:m1:") && l.ends_with(":(message deleted)")),
+        "{history:?}"
+    );
+    assert!(history.iter().any(|l| l.ends_with(":> bob: (message deleted)\\nspam!")), "{history:?}");
+    assert!(history.last().unwrap().ends_with(":(message from bob deleted)"), "{history:?}");
+    assert!(bob.request("REACT:#lab3:m1:👍").starts_with("KO:UNKNOWN_MESSAGE:the message m1 was deleted"));
+    assert!(eve.request("DELETE:#lab3:nope:bob").starts_with("KO:UNKNOWN_MESSAGE:"));
+    assert!(eve.request("DELETE:#lab3:m1:nobody").starts_with("KO:UNKNOWN_USER:"));
+}
+
+#[test]
+fn a_member_cannot_delete_anothers_message_nor_an_admin_the_owners() {
+    let server = TestServer::start();
+    let (mut ana, mut bob, mut carl, mut eve) = class(&server);
+    assert!(bob.request("MSG:#lab3:b1:mine").starts_with("OK:b1:"));
+    assert!(ana.request("MSG:#lab3:a1:the owner's").starts_with("OK:a1:"));
+    assert!(eve.request("MSG:#lab3:e1:an admin's").starts_with("OK:e1:"));
+    let refused = carl.request("DELETE:#lab3:b1:bob");
+    assert!(refused.starts_with("KO:FORBIDDEN:only the admins of #lab3"), "{refused}");
+    let refused = eve.request("DELETE:#lab3:a1:ana");
+    assert_eq!(refused, "KO:FORBIDDEN:ana is of your rank or above in #lab3");
+    assert!(ana.request("DELETE:#lab3:e1:eve").starts_with("OK:_x"), "the owner outranks an admin");
+    // The 3-field form names your own; the 4-field one with your name too.
+    assert!(carl.request("DELETE:#lab3:b1").starts_with("KO:UNKNOWN_MESSAGE:"));
+    assert!(bob.request("DELETE:#lab3:b1:bob").starts_with("OK:_d"));
+    // A direct chat has no admins.
+    assert!(bob.request("MSG:carl:d1:hi").starts_with("OK:d1:"));
+    assert!(carl.request("DELETE:bob:d1:bob").starts_with("KO:FORBIDDEN:"));
+    // Nobody forges an admin's delete: its ids are the server's.
+    let forged = carl.request("MSG:#lab3:_x1_a1:(message from ana deleted)");
+    assert!(forged.starts_with("KO:BAD_REQUEST:the id _x1_a1"), "{forged}");
+    assert!(carl.request("REPLY:#lab3:_x2_a1:a1:x").starts_with("KO:BAD_REQUEST:"));
+    let history = carl.listing("HISTORY:#lab3:10");
+    assert!(history.iter().any(|l| l.ends_with(":the owner's")), "{history:?}");
+}
+
+/// The console: `/delete N` on a member's message, typed by the room's
+/// owner, sends the admin's form; the text leaves the server's files and
+/// both consoles' folders, and a plain member's `/delete` is refused.
+#[test]
+fn console_an_admin_deletes_a_members_message_by_number() {
+    use support::console::Console;
+    let server = TestServer::start_with(&["--erase-minutes", "0"]);
+    server.register(&["ana", "bob"]);
+    for user in ["ana", "bob"] {
+        assert_eq!(server.login_send(user, &format!("pw-{user}")).request("JOIN:#lab3"), "OK");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
+    ana.expect("connected to 127.0.0.1 as ana");
+    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
+    bob.expect("connected to 127.0.0.1 as bob");
+    ana.type_line("/chat #lab3");
+    ana.expect("── #lab3");
+    bob.type_line("/chat #lab3");
+    bob.expect("── #lab3");
+    ana.type_line("welcome to the lab");
+    let welcome = bob.expect("ana: welcome to the lab");
+    bob.type_line("the capybara answers are on my page");
+    let seen = ana.expect("bob: the capybara answers");
+    let n = seen.split('[').nth(1).and_then(|s| s.split(']').next()).unwrap().to_string();
+    // bob is no admin: the server's reason.
+    let theirs = welcome.split('[').nth(1).and_then(|s| s.split(']').next()).unwrap().to_string();
+    bob.type_line(&format!("/delete {theirs}"));
+    bob.expect("only the admins of #lab3");
+    ana.type_line(&format!("/delete {n}"));
+    ana.expect(&format!("[{n}] deleted for everyone"));
+    bob.expect("(message from bob deleted) → [2]"); // his own, [2] on his screen
+    wait_gone(&server.data_dir, "capybara");
+    wait_gone(dir.path(), "capybara");
+    bob.type_line("/chat #general");
+    bob.expect("── #general");
+    bob.type_line("/chat #lab3");
+    bob.expect("── #lab3");
+    bob.expect("you: (message deleted)");
 }

@@ -4,7 +4,8 @@
 //! conversation, newest first, `protocol::fates`) and a client's listing
 //! (`client::fold`), against the state the steps were meant to leave
 //! (kept on the side). What is checked: the text each message shows, and
-//! that a deleted text shows nowhere.
+//! that a deleted text shows nowhere. A room admin's delete of someone
+//! else's message (`_x`) is one of the steps.
 
 use proptest::prelude::*;
 
@@ -20,6 +21,7 @@ enum Step {
     Edit(usize, usize),         // message number, text number
     Delete(usize),              // message number
     React(usize, usize, usize), // who, message number, emoji
+    Remove(usize, usize),       // a room admin deletes someone else's: who, message number
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -28,6 +30,7 @@ fn step() -> impl Strategy<Value = Step> {
         (0..8usize, 0..100usize).prop_map(|(m, t)| Step::Edit(m, t)),
         (0..8usize).prop_map(Step::Delete),
         (0..3usize, 0..8usize, 0..REACTIONS.len()).prop_map(|(w, m, e)| Step::React(w, m, e)),
+        (0..3usize, 0..8usize).prop_map(|(w, m)| Step::Remove(w, m)),
     ]
 }
 
@@ -78,6 +81,12 @@ fn conversation(steps: &[Step]) -> (Vec<Message>, Vec<(String, Option<String>)>)
                 push(&mut messages, sent[m].0, id.to_string(), action::deleted_text());
                 sent[m].2 = None;
             }
+            Step::Remove(w, m) if m < sent.len() && sent[m].2.is_some() && sent[m].0 != w => {
+                let id =
+                    ActionId { act: Act::Remove, stamp: messages.len() as u64, target: sent[m].1.clone() };
+                push(&mut messages, w, id.to_string(), action::removed_text(USERS[sent[m].0]));
+                sent[m].2 = None;
+            }
             Step::React(w, m, e) if m < sent.len() && sent[m].2.is_some() => {
                 let added = on.insert((w, m, e)) || !on.remove(&(w, m, e));
                 let act = if added { Act::React } else { Act::Unreact };
@@ -126,7 +135,11 @@ proptest! {
             if let Some(a) = ActionId::parse(&m.id)
                 && expected.iter().any(|(id, now)| id == &a.target && now.is_none())
             {
-                prop_assert_eq!(fates.shown(&m.from, &m.id, &m.text).unescaped(), action::DELETED);
+                let shown = fates.shown(&m.from, &m.id, &m.text).unescaped();
+                match a.act {
+                    Act::Remove => prop_assert!(shown.starts_with("(message from "), "{}", shown),
+                    _ => prop_assert_eq!(shown, action::DELETED),
+                }
             }
         }
         // A device that reads the conversation again gets the same listing.

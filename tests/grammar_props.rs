@@ -94,7 +94,11 @@ fn request() -> impl Strategy<Value = Request> {
             text
         }),
         (chat(), target(), sent_text()).prop_map(|(to, id, text)| Request::Edit { to, id, text }),
-        (chat(), target()).prop_map(|(to, id)| Request::Delete { to, id }),
+        (chat(), target(), proptest::option::of(name())).prop_map(|(to, id, author)| Request::Delete {
+            to,
+            id,
+            author
+        }),
         (chat(), target(), proptest::sample::select(&REACTIONS[..]))
             .prop_map(|(to, id, emoji)| Request::React { to, id, emoji: emoji.to_string() }),
         (prop_oneof![Just(Scope::All), chat().prop_map(Scope::Chat)], query())

@@ -274,3 +274,106 @@ fn the_log_goes_to_a_file_in_the_clients_folder_while_the_screen_is_up() {
     ana.type_keys("\x03");
     assert!(ana.wait().success());
 }
+
+/// 1.2 (issue 30): Up on an empty input chooses a message; `e` edits
+/// yours, `+` reacts, `d` deletes after a y, and `/` searches every chat,
+/// Enter opening the chat at the result. The other side, a raw client,
+/// reads each action as the `MSG` a version-1 client gets.
+#[test]
+fn choose_a_message_then_edit_react_delete_and_search() {
+    const UP: &str = "\x1b[A";
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert!(bob_send.request("MSG:ana:b1:the okapi plan").starts_with("OK:b1:"));
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
+    ana.type_keys("\r");
+    ana.wait_screen("the conversation", |s| s.find("the okapi plan").is_some());
+    ana.type_keys("see you at 10\r");
+    let sent = next_event(&mut bob, "MSG:");
+    assert!(sent.ends_with(":see you at 10"), "{sent}");
+    ana.wait_screen("it, sent", |s| s.find("see you at 10").is_some_and(|(_, r)| r.contains(" ✓")));
+
+    // Up chooses the newest (hers); e puts its text in the input.
+    ana.type_keys(UP);
+    ana.wait_screen("chosen", |s| s.find("chosen: you: see you at 10").is_some());
+    ana.type_keys("e");
+    ana.wait_screen("the edit's input", |s| {
+        s.find("edit your message").is_some() && s.find("│see you at 10").is_some()
+    });
+    ana.type_keys("\x7f\x7f11\r");
+    let edit = next_event(&mut bob, "MSG:");
+    assert!(edit.contains(":_e") && edit.ends_with(":✎ see you at 11"), "{edit}");
+    ana.wait_screen("edited in place", |s| s.find("see you at 11 (edited)").is_some());
+
+    // Up twice: bob's message; + then 1 reacts with 👍.
+    ana.type_keys(UP);
+    ana.wait_screen("hers chosen", |s| s.find("chosen: you:").is_some());
+    ana.type_keys(UP);
+    ana.wait_screen("bob's chosen", |s| s.find("chosen: bob: the okapi plan").is_some());
+    ana.type_keys("+");
+    ana.wait_screen("the menu", |s| s.find("react with: 1 👍").is_some());
+    ana.type_keys("1");
+    let react = next_event(&mut bob, "MSG:");
+    assert!(react.ends_with(":👍 to: the okapi plan"), "{react}");
+    ana.wait_screen("the count under it", |s| s.find("👍 1").is_some());
+
+    // d asks; n keeps it; d then y deletes it for everyone.
+    ana.type_keys(UP);
+    ana.type_keys(UP); // past the oldest: stays on it
+    ana.wait_screen("bob's chosen again", |s| s.find("chosen: bob:").is_some());
+    ana.type_keys("\x1b[B"); // Down: hers
+    ana.wait_screen("hers chosen", |s| s.find("chosen: you: see you at 11").is_some());
+    ana.type_keys("d");
+    ana.wait_screen("the question", |s| s.find("delete this message for everyone? (y/n)").is_some());
+    ana.type_keys("y");
+    let deleted = next_event(&mut bob, "MSG:");
+    assert!(deleted.contains(":_d") && deleted.ends_with(":(message deleted)"), "{deleted}");
+    ana.wait_screen("deleted, in the chat and in the list", |s| {
+        s.find("(message deleted)").is_some() && s.find("see you at 1").is_none()
+    });
+
+    // / searches every chat; Enter opens the chat with the result chosen.
+    assert!(bob_send.request("MSG:#general:g1:an okapi in the lab today").starts_with("OK:g1:"));
+    ana.wait_screen("#general's message", |s| s.find("bob: an okapi i").is_some());
+    ana.type_keys(UP);
+    ana.wait_screen("chosen", |s| s.find("chosen:").is_some());
+    ana.type_keys("/");
+    ana.wait_screen("the search's input", |s| s.find("search every chat").is_some());
+    ana.type_keys("OKAPI\r");
+    let screen = ana.wait_screen("2 results", |s| s.find("2 found for \"OKAPI\"").is_some());
+    assert!(screen.find("▶ #general · bob: an okapi in the lab today").is_some(), "{}", screen.text());
+    ana.type_keys("\r");
+    ana.wait_screen("#general open at it", |s| {
+        s.rows[0].contains("#general") && s.find("chosen: bob: an okapi in the lab today").is_some()
+    });
+    ana.type_keys("\x1b");
+    ana.wait_screen("let go", |s| s.find("chosen:").is_none());
+}
+
+/// 1.2: `r` on a chosen message: the input's title shows the quote, and
+/// Enter sends a `REPLY` that the other side reads with it.
+#[test]
+fn a_reply_shows_its_quote_in_the_input_and_in_the_chat() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    assert!(bob_send.request("MSG:ana:b1:lunch at 1?").starts_with("OK:b1:"));
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
+    ana.type_keys("\r");
+    ana.wait_screen("the conversation", |s| s.find("lunch at 1?").is_some());
+    ana.type_keys("\x1b[Ar");
+    ana.wait_screen("the quote over the input", |s| s.find("reply > bob: lunch at 1?").is_some());
+    ana.type_keys("yes!\r");
+    let reply = next_event(&mut bob, "MSG:");
+    assert!(reply.ends_with(":> bob: lunch at 1?\\nyes!"), "{reply}");
+    let screen = ana.wait_screen("the reply with its quote", |s| s.find("yes!").is_some());
+    let (y, _) = screen.find("yes!").unwrap();
+    assert!(screen.rows[y - 1].contains("> bob: lunch at 1?"), "{}", screen.text());
+}

@@ -32,21 +32,28 @@ impl Client {
         self.log_own(chat, accepted, stored)
     }
 
-    /// `DELETE`: your message `id` in `chat`, for everyone; its text also
-    /// leaves this device's log.
-    pub fn delete(&self, chat: &Chat, id: &str) -> Result<Message> {
-        let accepted = self.act(Request::Delete { to: chat.clone(), id: id.into() }, "DELETE")?;
-        self.log_own(chat, accepted, action::deleted_text())
+    /// `DELETE`: the message `target` in `chat`, for everyone; its text
+    /// also leaves this device's log. Someone else's message is named with
+    /// its author (`DELETE:<#room>:<id>:<author>`), which the server allows
+    /// a room's admins.
+    pub fn delete(&self, chat: &Chat, target: &Message) -> Result<Message> {
+        let author = (!target.is_from(self.me())).then(|| target.from.clone());
+        let accepted =
+            self.act(Request::Delete { to: chat.clone(), id: target.id.clone(), author }, "DELETE")?;
+        let text = match ActionId::parse(&accepted.id) {
+            Some(a) if a.act == Act::Remove => action::removed_text(&target.from),
+            _ => action::deleted_text(),
+        };
+        self.log_own(chat, accepted, text)
     }
 
     /// `REACT`: adds `emoji` to the message `target` of `chat`, or takes it
-    /// back; `true` if it was added.
-    pub fn react(&self, chat: &Chat, target: &Message, emoji: &str) -> Result<bool> {
+    /// back ([`is_added`] says which); returns the reaction as logged.
+    pub fn react(&self, chat: &Chat, target: &Message, emoji: &str) -> Result<Message> {
         let request = Request::React { to: chat.clone(), id: target.id.clone(), emoji: emoji.into() };
         let accepted = self.act(request, "REACT")?;
         let added = ActionId::parse(&accepted.id).is_some_and(|a| a.act == Act::React);
-        self.log_own(chat, accepted, action::react_text(emoji, added, &target.text))?;
-        Ok(added)
+        self.log_own(chat, accepted, action::react_text(emoji, added, &target.text))
     }
 
     /// `SEARCH`: messages holding every word, newest first (at most 50),
@@ -85,6 +92,12 @@ impl Client {
         log.sync()?;
         Ok(m)
     }
+}
+
+/// True if the reaction `m` ([`Client::react`]'s) added its emoji, false
+/// if it took it back.
+pub fn is_added(m: &Message) -> bool {
+    ActionId::parse(&m.id).is_some_and(|a| a.act == Act::React)
 }
 
 /// A text typed by the user, escaped for the wire.

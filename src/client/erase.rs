@@ -2,7 +2,8 @@
 //! "a deleted text must not survive in any client's folder").
 //!
 //! A child of `history`, for its fields. When the log takes a `DELETE`
-//! (the author's `_d…_<id>` message, received or sent from here), the text
+//! (the author's `_d…_<id>` message, or a room admin's `_x…_<id>` naming
+//! the author, received or sent from here), the text
 //! of the message `<id>`, of its edits and of the reactions to it, and the
 //! quote of it in the replies, are overwritten in the file with a filler of
 //! the same length (`csvlog::filler`), as the server does in its log: no
@@ -29,6 +30,11 @@ impl History {
         let (from, id) = (self.messages[i].from.clone(), self.messages[i].id.clone());
         match ActionId::parse(&id) {
             Some(action) if action.act == Act::Delete => self.erase(&from, &action.target),
+            // An admin's delete names its author in its text.
+            Some(action) if action.act == Act::Remove => match Action::of(&id, &self.whole(i).text) {
+                Some(Action::Remove { author, .. }) => self.erase(&author, &action.target),
+                _ => Ok(()),
+            },
             _ => Ok(()),
         }
     }

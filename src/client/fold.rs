@@ -12,8 +12,22 @@ use crate::protocol::Text;
 use crate::protocol::action::ActionId;
 use crate::protocol::fates::Fates;
 
-/// Folds the actions of `messages` (oldest first) into their messages.
-pub fn fold(messages: Vec<Message>) -> Vec<Message> {
+/// A message as shown, its actions folded in: its text now (edited,
+/// deleted, a deleted quote), whether it was edited, and its reactions
+/// with their counts. The full-screen console draws these parts itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folded {
+    /// The message, its text as shown (no marks).
+    pub message: Message,
+    /// Edited, and not deleted since.
+    pub edited: bool,
+    /// Reactions on it, with their counts (none once deleted).
+    pub reactions: Vec<(&'static str, usize)>,
+}
+
+/// The parts of each message of `messages` (oldest first) that is not an
+/// action.
+pub fn fold_parts(messages: Vec<Message>) -> Vec<Folded> {
     let mut fates = Fates::default();
     for m in messages.iter().rev() {
         fates.observe(&m.from, &m.id, m.ts, &m.text);
@@ -22,14 +36,29 @@ pub fn fold(messages: Vec<Message>) -> Vec<Message> {
         .into_iter()
         .filter(|m| ActionId::parse(&m.id).is_none())
         .map(|mut m| {
-            let edited = fates.edit(&m.from, &m.id).is_some() && fates.deleted(&m.from, &m.id).is_none();
-            let mut plain = fates.shown(&m.from, &m.id, &m.text).unescaped();
-            if edited {
+            let live = fates.deleted(&m.from, &m.id).is_none();
+            let edited = fates.edit(&m.from, &m.id).is_some() && live;
+            let reactions = if live { fates.reactions_on(&m.id) } else { Vec::new() };
+            m.text = fates.shown(&m.from, &m.id, &m.text);
+            Folded { message: m, edited, reactions }
+        })
+        .collect()
+}
+
+/// Folds the actions of `messages` (oldest first) into their messages,
+/// as the line console prints them: ` ✎` after an edited text, the
+/// reactions on a line of their own.
+pub fn fold(messages: Vec<Message>) -> Vec<Message> {
+    fold_parts(messages)
+        .into_iter()
+        .map(|f| {
+            let mut m = f.message;
+            let mut plain = m.text.unescaped();
+            if f.edited {
                 plain.push_str(" ✎");
             }
-            let reactions = fates.reactions_on(&m.id);
-            if !reactions.is_empty() && fates.deleted(&m.from, &m.id).is_none() {
-                let counts: Vec<String> = reactions.iter().map(|(e, n)| format!("{e} {n}")).collect();
+            if !f.reactions.is_empty() {
+                let counts: Vec<String> = f.reactions.iter().map(|(e, n)| format!("{e} {n}")).collect();
                 plain.push('\n');
                 plain.push_str(&counts.join("  "));
             }
@@ -70,5 +99,17 @@ mod tests {
         ]);
         let texts: Vec<String> = shown.iter().map(|m| m.text.unescaped()).collect();
         assert_eq!(texts, ["hello ✎\n👍 2", "(message deleted)"]);
+    }
+
+    #[test]
+    fn an_admins_delete_folds_as_the_authors_own() {
+        let parts = fold_parts(vec![
+            m("bob", "m1", "spam"),
+            m("carl", "_r1_m1", "👍 to: spam"),
+            m("ana", "_x2_m1", "(message from bob deleted)"),
+        ]);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].message.text.unescaped(), "(message deleted)");
+        assert!(parts[0].reactions.is_empty() && !parts[0].edited);
     }
 }

@@ -68,7 +68,7 @@
 //! }
 //! ```
 
-mod actions;
+pub mod actions;
 pub mod connection;
 mod csv_file;
 pub mod device;

@@ -210,7 +210,14 @@ impl Console<'_> {
         let line = view::notice(self.lang, me, notice, |id| self.client.local_message(me, id));
         // 1.2: a message's number on screen, for /reply, /edit, /delete, /react.
         let line = match notice {
-            Notice::Message(m) | Notice::Sent(m) => numbers::numbered(&self.session.screen, &line, m),
+            Notice::Message(m) | Notice::Sent(m) => {
+                // An action says which message on screen it acts on: ` → [3]`.
+                let line = match numbers::target_of(&self.session.screen, m) {
+                    Some(n) => format!("{line} → [{n}]"),
+                    None => line,
+                };
+                numbers::numbered(&self.session.screen, &line, m)
+            }
             _ => line,
         };
         self.say(&line);

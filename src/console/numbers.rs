@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use parking_lot::Mutex;
 
 use crate::client::Message;
+use crate::protocol::action::Action;
 
 /// How many numbered messages are remembered: more than a screen shows.
 const REMEMBERED: usize = 1000;
@@ -43,6 +44,21 @@ impl Screen {
     }
 }
 
+/// 1.2: the number on screen of the message an action `m` names (the
+/// newest shown with that id: of its author for an edit or a delete, of
+/// anyone for a reaction), for an action's line to end in ` → [3]`.
+pub fn target_of(screen: &Screen, m: &Message) -> Option<usize> {
+    let (id, author) = match Action::of(&m.id, &m.text)? {
+        Action::Edit { target, .. } | Action::Delete { target } => (target, Some(m.from.clone())),
+        Action::Remove { target, author } => (target, Some(author)),
+        Action::React { target, .. } => (target, None),
+    };
+    let shown = screen.shown.lock();
+    let (first, messages) = &*shown;
+    let at = messages.iter().rposition(|s| s.id == id && author.as_deref().is_none_or(|a| s.is_from(a)))?;
+    Some(first + at)
+}
+
 /// The message's line with its number after its time: `14:02 [3] ana: hi`.
 pub fn numbered(screen: &Screen, line: &str, m: &Message) -> String {
     let n = screen.number(m);
@@ -74,5 +90,10 @@ mod tests {
         assert_eq!(screen.number(&m("b")), 2);
         assert_eq!(screen.get(2).unwrap().id, "b");
         assert!(screen.get(3).is_none() && screen.get(0).is_none());
+        let mut edit = m("_e1_b");
+        edit.text = crate::protocol::Text::from_plain("✎ new").unwrap();
+        assert_eq!(target_of(&screen, &edit), Some(2));
+        edit.from = "bob".into();
+        assert_eq!(target_of(&screen, &edit), None, "bob edits only his own");
     }
 }

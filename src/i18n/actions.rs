@@ -17,9 +17,9 @@ catalogue! {
         pt: "/edit <n> <texto>, n o número de uma das suas mensagens na tela",
     },
     UsageDelete {
-        en: "/delete <n>, n the number of one of your messages on screen",
-        es: "/delete <n>, n el número de uno de tus mensajes en pantalla",
-        pt: "/delete <n>, n o número de uma das suas mensagens na tela",
+        en: "/delete <n>, n the number of one of your messages on screen (of anyone's in a room you run)",
+        es: "/delete <n>, n el número de uno de tus mensajes en pantalla (de cualquiera en una sala que administras)",
+        pt: "/delete <n>, n o número de uma das suas mensagens na tela (de qualquer um numa sala que você administra)",
     },
     UsageReact {
         en: "/react <n> <emoji>, one of {emoji}",

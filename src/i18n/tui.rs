@@ -100,6 +100,49 @@ catalogue! {
         pt: "(Ctrl+C: mensagem descartada; nada foi enviado. Ctrl+C numa linha vazia sai)",
     },
 
+    // ── Acting on a message (1.2, `tui/select.rs`) ────────────────────────
+    /// The line above the input while a message is chosen.
+    Chosen {
+        en: "chosen: {who}: {text} · r reply · e edit · d delete · + react · / search · Esc",
+        es: "elegido: {who}: {text} · r responder · e editar · d borrar · + reaccionar · / buscar · Esc",
+        pt: "escolhida: {who}: {text} · r responder · e editar · d apagar · + reagir · / buscar · Esc",
+    },
+    ConfirmDelete {
+        en: "delete this message for everyone? (y/n)",
+        es: "¿borrar este mensaje para todos? (s/n)",
+        pt: "apagar esta mensagem para todos? (s/n)",
+    },
+    ReactMenu {
+        en: "react with: {menu} (Esc: none)",
+        es: "reaccionar con: {menu} (Esc: ninguna)",
+        pt: "reagir com: {menu} (Esc: nenhuma)",
+    },
+    NotYourMessage {
+        en: "only its author may edit a message",
+        es: "solo su autor puede editar un mensaje",
+        pt: "só o autor pode editar uma mensagem",
+    },
+    /// The input box's title while replying, editing, searching.
+    InputReply { en: "reply {quote}", es: "responder {quote}", pt: "responder {quote}" },
+    InputEdit { en: "edit your message", es: "editar tu mensaje", pt: "editar sua mensagem" },
+    InputSearch {
+        en: "search every chat (words)",
+        es: "buscar en todos los chats (palabras)",
+        pt: "buscar em todas as conversas (palavras)",
+    },
+    /// After an edited message's time.
+    EditedMark { en: "edited", es: "editado", pt: "editada" },
+    EditedIt { en: "edited", es: "editado", pt: "editada" },
+    DeletedIt { en: "deleted for everyone", es: "borrado para todos", pt: "apagada para todos" },
+    ReactedWith { en: "{emoji} added", es: "{emoji} añadido", pt: "{emoji} adicionado" },
+    TookBack { en: "{emoji} taken back", es: "{emoji} retirado", pt: "{emoji} retirado" },
+    /// The title of the search results.
+    FoundTitle {
+        en: "{n} found for \"{words}\" · ↑ ↓ · Enter opens · Esc closes",
+        es: "{n} encontrados para \"{words}\" · ↑ ↓ · Enter abre · Esc cierra",
+        pt: "{n} encontradas para \"{words}\" · ↑ ↓ · Enter abre · Esc fecha",
+    },
+
     // ── F1 ───────────────────────────────────────────────────────────────
     Keys {
         en: "\
@@ -113,7 +156,8 @@ keys:
   Ctrl+C               discard what you are typing; on an empty line, quit
   Ctrl+G               the bell for messages in other chats, on or off
   F2                   this panel again: answers to commands, notices, --trace
-  Ctrl+L               redraw the screen",
+  Ctrl+L               redraw the screen
+  ↑ on an empty input  a message: r reply, e edit, d delete, + react, / search (Esc)",
         es: "\
 teclas:
   ↑ ↓, Ctrl+P Ctrl+N   moverse en la lista de chats (Ctrl+P/N también al escribir)
@@ -125,7 +169,8 @@ teclas:
   Ctrl+C               descartar lo que escribes; en una línea vacía, salir
   Ctrl+G               el timbre de los mensajes de otros chats, sí o no
   F2                   este panel otra vez: respuestas, avisos, --trace
-  Ctrl+L               volver a dibujar la pantalla",
+  Ctrl+L               volver a dibujar la pantalla
+  ↑ sin nada escrito    un mensaje: r responder, e editar, d borrar, + reaccionar, / buscar",
         pt: "\
 teclas:
   ↑ ↓, Ctrl+P Ctrl+N   mover-se na lista de conversas (Ctrl+P/N também ao digitar)
@@ -137,7 +182,8 @@ teclas:
   Ctrl+C               descartar o que você digita; numa linha vazia, sair
   Ctrl+G               o sino das mensagens de outras conversas, ligado ou não
   F2                   este painel de novo: respostas, avisos, --trace
-  Ctrl+L               redesenhar a tela",
+  Ctrl+L               redesenhar a tela
+  ↑ sem nada digitado   uma mensagem: r responder, e editar, d apagar, + reagir, / buscar",
     },
 
     LogFile {

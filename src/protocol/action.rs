@@ -13,13 +13,20 @@
 //! _d<stamp>_<id>   the author deleted <id> for everyone
 //! _r<stamp>_<id>   a reaction to the message <id> of that chat
 //! _u<stamp>_<id>   the same reaction taken back
+//! _x<stamp>_<id>   a room admin deleted someone else's message <id> (1.2:
+//!                  `DELETE:<#room>:<id>:<author>`), its text
+//!                  `(message from <author> deleted)` naming whose
 //! ```
 //!
 //! `<stamp>` is the server's time in milliseconds, base 36, which keeps
 //! the ids of one author unique. A version-1 client shows the text; a 1.2
 //! client reads the id with [`ActionId::parse`] and applies the action to
 //! the message it names. The message named is looked for among the
-//! author's messages (edit, delete) or anyone's (reaction) in the same chat.
+//! author's messages (edit, delete) or anyone's (reaction) in the same chat;
+//! for an admin's delete, among the messages of the author its text names.
+//! The server makes every `_x` id itself and refuses one a client sends
+//! ([`is_servers`]): else any member could "delete" another's message on
+//! every screen by sending a message with such an id.
 //!
 //! A `REPLY` needs no id of this kind: it is a message of its own (its id
 //! chosen by its sender) whose text starts with a one-line quote of the
@@ -42,6 +49,11 @@ pub const MAX_TARGET_ID: usize = MAX_ID - 12;
 /// What a version-1 client reads in place of a deleted message's text.
 pub const DELETED: &str = "(message deleted)";
 
+/// An admin's delete reads `(message from <author> deleted)`: these are
+/// the text's two ends.
+const REMOVED_START: &str = "(message from ";
+const REMOVED_END: &str = " deleted)";
+
 /// Characters of a text quoted in a reply or a reaction's text.
 pub const SNIPPET_CHARS: usize = 40;
 
@@ -52,6 +64,9 @@ pub enum Act {
     Delete,
     React,
     Unreact,
+    /// A room admin deleted someone else's message (the author is named
+    /// in the text).
+    Remove,
 }
 
 impl Act {
@@ -61,6 +76,7 @@ impl Act {
             Act::Delete => 'd',
             Act::React => 'r',
             Act::Unreact => 'u',
+            Act::Remove => 'x',
         }
     }
 
@@ -70,6 +86,7 @@ impl Act {
             'd' => Act::Delete,
             'r' => Act::React,
             'u' => Act::Unreact,
+            'x' => Act::Remove,
             _ => return None,
         })
     }
@@ -164,6 +181,17 @@ pub fn deleted_text() -> Text {
     Text::from_plain(DELETED).expect("a valid text")
 }
 
+/// An admin's delete's text: `(message from bob deleted)`.
+pub fn removed_text(author: &str) -> Text {
+    Text::from_plain(&format!("{REMOVED_START}{author}{REMOVED_END}")).expect("a name is a valid text")
+}
+
+/// True for an id only the server makes: an admin's delete (`_x…`).
+/// A `MSG` or `REPLY` with such an id is refused.
+pub fn is_servers(id: &str) -> bool {
+    ActionId::parse(id).is_some_and(|a| a.act == Act::Remove)
+}
+
 /// An action as a 1.2 client applies it: read from a `MSG`'s id and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -171,6 +199,8 @@ pub enum Action {
     Edit { target: String, text: Text },
     /// The author's message `target` is deleted.
     Delete { target: String },
+    /// A room admin (the sender) deleted `author`'s message `target`.
+    Remove { target: String, author: String },
     /// The sender added (or took back) `emoji` on the message `target`.
     React { target: String, emoji: String, added: bool },
 }
@@ -186,6 +216,11 @@ impl Action {
                 Action::Edit { target: id.target, text: Text::from_plain(new).ok()? }
             }
             Act::Delete => Action::Delete { target: id.target },
+            Act::Remove => {
+                let author = plain.strip_prefix(REMOVED_START)?.strip_suffix(REMOVED_END)?;
+                super::names::check_name(author).ok()?;
+                Action::Remove { target: id.target, author: author.to_string() }
+            }
             Act::React | Act::Unreact => {
                 let emoji = plain.split(' ').next()?;
                 if !REACTIONS.contains(&emoji) {
@@ -199,7 +234,10 @@ impl Action {
     /// The message acted on.
     pub fn target(&self) -> &str {
         match self {
-            Action::Edit { target, .. } | Action::Delete { target } | Action::React { target, .. } => target,
+            Action::Edit { target, .. }
+            | Action::Delete { target }
+            | Action::Remove { target, .. }
+            | Action::React { target, .. } => target,
         }
     }
 }
@@ -215,7 +253,7 @@ mod tests {
     #[test]
     fn action_ids_round_trip_and_fit() {
         let target = "m".repeat(MAX_TARGET_ID);
-        for act in [Act::Edit, Act::Delete, Act::React, Act::Unreact] {
+        for act in [Act::Edit, Act::Delete, Act::React, Act::Unreact, Act::Remove] {
             let id = ActionId { act, stamp: 1_763_861_700_123, target: target.clone() };
             let written = id.to_string();
             assert!(written.len() <= MAX_ID, "{written}");
@@ -227,7 +265,7 @@ mod tests {
 
     #[test]
     fn ordinary_ids_are_no_actions() {
-        for id in ["m1", "_m1", "_x1_m1", "_e_m1", "_e1", "_e1_", "e1_m1", "_e1-2_m"] {
+        for id in ["m1", "_m1", "_y1_m1", "_e_m1", "_e1", "_e1_", "e1_m1", "_e1-2_m"] {
             assert_eq!(ActionId::parse(id), None, "{id}");
         }
     }
@@ -251,6 +289,14 @@ mod tests {
         assert_eq!(back.unescaped(), "❤️ taken back from: hi");
         assert!(matches!(Action::of("_u1_m1", &back), Some(Action::React { added: false, .. })));
         assert_eq!(Action::of("m1", &edit), None);
+        let removed = removed_text("bob");
+        assert_eq!(removed.unescaped(), "(message from bob deleted)");
+        assert_eq!(
+            Action::of("_x1_m1", &removed),
+            Some(Action::Remove { target: "m1".into(), author: "bob".into() })
+        );
+        assert_eq!(Action::of("_x1_m1", &text("(message from b b deleted)")), None);
+        assert!(is_servers("_x1_m1") && !is_servers("_d1_m1") && !is_servers("x1"));
     }
 
     #[test]

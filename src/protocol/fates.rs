@@ -46,6 +46,12 @@ impl Fates {
                 self.deleted_ids.insert(act.target.clone());
                 self.deleted.entry(target).or_insert(accepted);
             }
+            // An admin's delete names the author in its text (the server
+            // makes these ids: `action::is_servers`).
+            (Act::Remove, Some(Action::Remove { author, .. })) => {
+                self.deleted_ids.insert(act.target.clone());
+                self.deleted.entry(key(&author, &act.target)).or_insert(accepted);
+            }
             (Act::Edit, Some(Action::Edit { text, .. })) => {
                 if self.deleted.contains_key(&target) {
                     // A reply may quote the message as it read after this edit.
@@ -108,7 +114,7 @@ impl Fates {
     pub fn shown(&self, from: &str, id: &str, text: &Text) -> Text {
         let gone = match ActionId::parse(id) {
             None => self.deleted.contains_key(&key(from, id)),
-            Some(a) if a.act == Act::Delete => false,
+            Some(a) if matches!(a.act, Act::Delete | Act::Remove) => false,
             Some(a) if a.act == Act::Edit => self.deleted.contains_key(&key(from, &a.target)),
             Some(a) => self.deleted_ids.contains(&a.target),
         };
@@ -186,5 +192,25 @@ mod tests {
         }
         assert_eq!(fates.shown("bob", "m2", &text(lines[3].2)).unescaped(), "> ana: (message deleted)\nok");
         assert!(fates.deleted("ana", "m1").is_some() && !fates.is_live("ana", "m1"));
+    }
+
+    #[test]
+    fn an_admins_delete_hides_the_authors_message_only() {
+        let lines = [
+            ("bob", "m1", "spam spam"),
+            ("carl", "m1", "my own m1"),
+            ("ana", "m2", "> bob: spam spam\nstop it"),
+            ("ana", "_x1_m1", "(message from bob deleted)"),
+        ];
+        let fates = read(&lines);
+        assert_eq!(fates.deleted("bob", "m1").map(|a| a.id.as_str()), Some("_x1_m1"));
+        assert!(fates.deleted("ana", "m1").is_none() && fates.is_live("carl", "m1"));
+        assert_eq!(fates.shown("bob", "m1", &text("spam spam")).unescaped(), "(message deleted)");
+        assert_eq!(fates.shown("carl", "m1", &text("my own m1")).unescaped(), "my own m1");
+        assert_eq!(
+            fates.shown("ana", "m2", &text(lines[2].2)).unescaped(),
+            "> bob: (message deleted)\nstop it"
+        );
+        assert_eq!(fates.shown("ana", "_x1_m1", &text(lines[3].2)).unescaped(), "(message from bob deleted)");
     }
 }

@@ -110,10 +110,13 @@ pub enum Request {
         id: String,
         text: Text,
     },
-    /// 1.2: your message `id` to `to` is deleted for everyone.
+    /// 1.2: your message `id` to `to` is deleted for everyone; or, with
+    /// an `author` (`DELETE:<#room>:<id>:<author>`, for a room's admins),
+    /// that author's message `id` in the room.
     Delete {
         to: Chat,
         id: String,
+        author: Option<String>,
     },
     /// 1.2: add `emoji` to the message `id` of the chat `to`, or take it
     /// back if it is there (a toggle).
@@ -349,8 +352,13 @@ impl Request {
                 Request::Edit { to: chat(f[1])?, id: target(f[2])?, text }
             }
             "DELETE" => {
-                let f = fields(line, 3, "DELETE:<to>:<id>")?;
-                Request::Delete { to: chat(f[1])?, id: target(f[2])? }
+                // An id holds no `:`, so a fourth field is an author.
+                let f = match split_fields(line, 4) {
+                    Some(f) => f,
+                    None => fields(line, 3, "DELETE:<to>:<id> or DELETE:<#room>:<id>:<author>")?,
+                };
+                let author = f.get(3).map(|a| user(a)).transpose()?;
+                Request::Delete { to: chat(f[1])?, id: target(f[2])?, author }
             }
             "REACT" => {
                 let f = fields(line, 4, "REACT:<to>:<id>:<emoji>")?;
@@ -441,7 +449,8 @@ impl fmt::Display for Request {
             Request::RoomInfo { room } => write!(f, "ROOMINFO:#{room}"),
             Request::Reply { to, id, re, text } => write!(f, "REPLY:{to}:{id}:{re}:{text}"),
             Request::Edit { to, id, text } => write!(f, "EDIT:{to}:{id}:{text}"),
-            Request::Delete { to, id } => write!(f, "DELETE:{to}:{id}"),
+            Request::Delete { to, id, author: None } => write!(f, "DELETE:{to}:{id}"),
+            Request::Delete { to, id, author: Some(author) } => write!(f, "DELETE:{to}:{id}:{author}"),
             Request::React { to, id, emoji } => write!(f, "REACT:{to}:{id}:{emoji}"),
             Request::Search { scope, query } => write!(f, "SEARCH:{scope}:{query}"),
             Request::Devices => f.write_str("DEVICES"),
@@ -513,6 +522,7 @@ mod tests {
             "REPLY:bob:m2:m1:yes\\nindeed",
             "EDIT:#general:m1:fixed: typo",
             "DELETE:bob:m1",
+            "DELETE:#lab3:m1:bob",
             "REACT:#general:m1:👍",
             "SEARCH:*:café au lait",
             "SEARCH:#general:x",
@@ -558,6 +568,8 @@ mod tests {
         assert!(reason("REACT:bob:m1:🦀").contains("not a reaction"));
         assert!(reason(&format!("EDIT:bob:{}:x", "m".repeat(60))).contains("at most 52"));
         assert!(reason("DELETE:bob").contains("DELETE:<to>:<id>"));
+        assert!(reason("DELETE:#lab3:m1:a b").contains("bad user name"));
+        assert!(reason("DELETE:#lab3:m1:").contains("bad user name"));
         assert!(reason("SEARCH:*: ").contains("nothing to search"));
         assert!(reason("EDIT:bob:m1:a\u{1b}b").contains("U+001B"));
         assert!(reason("PING:now").contains("takes no fields"));

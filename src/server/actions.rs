@@ -9,17 +9,28 @@
 //! was offline and deduplicates a resend, as for any message.
 //!
 //! The rules: only the author edits (within `--edit-minutes`) or deletes
-//! (within `--delete-hours`) a message, the check behind [`may_delete`];
-//! a deleted message takes no action any more; an edit sent again with
-//! the same text, or a delete sent again, gets the first one's `OK`.
+//! (within `--delete-hours`) a message; a deleted message takes no action
+//! any more; an edit sent again with the same text, or a delete sent
+//! again, gets the first one's `OK`.
+//!
+//! A room's admins, its owner and the server's admins may also delete
+//! another member's message (`DELETE:<#room>:<id>:<author>`), the check
+//! behind [`may_delete`]: of someone of a lower rank only (as for `KICK`:
+//! an admin cannot delete the owner's message, nor another admin's), with
+//! no time limit (spam is found late; `--delete-hours` is the author's
+//! second thoughts), among the newest 1,000 messages of the room as
+//! always. It is stored as an `_x` action of the admin's, and erased as
+//! the author's own delete is.
 
 use std::time::Duration;
 
 use super::Ctx;
 use crate::protocol::action::{self, Act, ActionId};
 use crate::protocol::fates::Fates;
-use crate::protocol::{Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Text};
-use crate::store::{Ticket, UserId, now_ms};
+use crate::protocol::{
+    Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Role, RoomInfoLine, Text,
+};
+use crate::store::{Account, Ticket, UserId, now_ms};
 
 /// Default `--edit-minutes`: a typo is noticed at once, or not at all.
 pub const DEFAULT_EDIT_MINUTES: u64 = 15;
@@ -44,13 +55,29 @@ impl Default for Limits {
     }
 }
 
-/// Who may delete `author`'s message in `chat` for everyone: its author.
-///
-/// Room admins ("Rooms a teacher can run", another branch) will be added
-/// here: a `DELETE` names the message by the deleter's own id today, so
-/// an admin also needs the request to name the author.
-pub fn may_delete(actor: &str, author: &str, _chat: &Chat) -> bool {
-    actor == author
+/// May `me` delete `author`'s message (someone else's) in `chat`? Only
+/// in a room, where `me` moderates (a room admin, the owner or a server
+/// admin) and `author` ranks lower (`KO:FORBIDDEN` otherwise). A rank is
+/// read from the room's rules (`ROOMINFO`'s `ROLE`); an author no longer
+/// in the room has none.
+pub fn may_delete(ctx: &Ctx, me: UserId, author: &Account, chat: &Chat) -> Result<(), Ko> {
+    let Chat::Room(room) = chat else {
+        return Err(Ko::new(Code::Forbidden, "in a direct chat you may delete only your own messages"));
+    };
+    let rank = |user: UserId| {
+        let lines = ctx.store.room_info(user, room).unwrap_or_default();
+        lines.into_iter().find_map(|l| if let RoomInfoLine::Role(r) = l { Some(r) } else { None })
+    };
+    let mine = rank(me).unwrap_or(Role::None);
+    if !mine.moderates() {
+        let reason = format!("only the admins of #{room} may delete another member's message");
+        return Err(Ko::new(Code::Forbidden, reason));
+    }
+    if rank(author.id).unwrap_or(Role::None) >= mine {
+        let reason = format!("{} is of your rank or above in #{room}", author.name);
+        return Err(Ko::new(Code::Forbidden, reason));
+    }
+    Ok(())
 }
 
 /// `REPLY:<to>:<id>:<re>:<text>`: a message whose text starts with a
@@ -63,6 +90,7 @@ pub fn reply(
     re: &str,
     text: &Text,
 ) -> Result<(Reply, Ticket), Ko> {
+    check_own_id(id)?;
     let (lines, fates) = conversation(ctx, user, to)?;
     let target = find(&fates, &lines, None, re, to)?;
     let quoted = fates.text_of(&target.from, &target.id, &target.text);
@@ -90,24 +118,59 @@ pub fn edit(
     store(ctx, user, to, action_id(Act::Edit, id), new)
 }
 
-/// `DELETE:<to>:<id>`: stored, then its erasure recorded (`store::erase`).
-pub fn delete(ctx: &Ctx, user: UserId, name: &str, to: &Chat, id: &str) -> Result<(Reply, Ticket), Ko> {
+/// `DELETE:<to>:<id>`, or an admin's `DELETE:<#room>:<id>:<author>`:
+/// stored, then its erasure recorded (`store::erase`).
+pub fn delete(
+    ctx: &Ctx,
+    user: UserId,
+    name: &str,
+    to: &Chat,
+    id: &str,
+    author: Option<&str>,
+) -> Result<(Reply, Ticket), Ko> {
+    // Someone else's message: its author as registered, and the rank rule.
+    let other = match author.filter(|a| !a.eq_ignore_ascii_case(name)) {
+        Some(a) => {
+            let account = ctx
+                .store
+                .find_account(a)
+                .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {a}")))?;
+            may_delete(ctx, user, &account, to)?;
+            Some(account.name)
+        }
+        None => None,
+    };
+    let author = other.as_deref().unwrap_or(name);
     let (lines, fates) = conversation(ctx, user, to)?;
-    if let Some(done) = fates.deleted(name, id) {
-        ctx.store.erase(name, to, id)?; // a resend: the erasure again, if a crash lost it
+    if let Some(done) = fates.deleted(author, id) {
+        ctx.store.erase(author, to, id)?; // a resend: the erasure again, if a crash lost it
         return Ok((Reply::with(done), Ticket(0)));
     }
-    let target = find(&fates, &lines, Some(name), id, to)?;
-    if !may_delete(name, &target.from, to) {
-        return Err(Ko::new(Code::UnknownMessage, format!("{id} is not yours to delete")));
-    }
-    in_time(target, ctx.config.actions.delete, "delete")?;
-    let (reply, ticket) = store(ctx, user, to, action_id(Act::Delete, id), action::deleted_text())?;
+    let target = find(&fates, &lines, Some(author), id, to)?;
+    let (act, text) = match &other {
+        Some(author) => (Act::Remove, action::removed_text(author)),
+        None => {
+            in_time(target, ctx.config.actions.delete, "delete")?;
+            (Act::Delete, action::deleted_text())
+        }
+    };
+    let (reply, ticket) = store(ctx, user, to, action_id(act, id), text)?;
     // Erased only once the DELETE is durable: a crash before it must not
     // erase a message whose deletion nobody was told of.
     ctx.store.wait(ticket)?;
-    ctx.store.erase(name, to, id)?;
+    ctx.store.erase(author, to, id)?;
     Ok((reply, ticket))
+}
+
+/// Refuses a `MSG` or `REPLY` whose id only the server makes (an admin's
+/// delete, `_x…`): sent by a member, it would delete another's message on
+/// every 1.2 screen.
+pub fn check_own_id(id: &str) -> Result<(), Ko> {
+    if action::is_servers(id) {
+        let reason = format!("the id {id} is of the form _x<stamp>_<id>, which the server keeps for itself");
+        return Err(Ko::new(Code::BadRequest, reason));
+    }
+    Ok(())
 }
 
 /// `REACT:<to>:<id>:<emoji>`: adds the reaction, or takes it back.

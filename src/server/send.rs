@@ -250,10 +250,16 @@ impl Session<'_> {
                 self.reply(self.ctx.devices.unlink(self.ctx, user, &name, &device).map(|()| Reply::Ok))
             }
             Request::Link => self.reply(Ok(Reply::OkWith(self.ctx.devices.link(user)))),
-            Request::Msg { to, id, text } => {
-                self.msgs.push((to, id, text));
-                Flow::Continue
-            }
+            Request::Msg { to, id, text } => match actions::check_own_id(&id) {
+                Ok(()) => {
+                    self.msgs.push((to, id, text));
+                    Flow::Continue
+                }
+                Err(ko) => {
+                    self.send_msgs(); // keep the replies in the order of the requests
+                    self.refuse(ko)
+                }
+            },
             Request::Read { chat, id } => {
                 self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
             }
@@ -319,9 +325,9 @@ impl Session<'_> {
                 self.settle();
                 self.reply_durable(actions::edit(self.ctx, user, &name, &to, &id, &text))
             }
-            Request::Delete { to, id } => {
+            Request::Delete { to, id, author } => {
                 self.settle();
-                self.reply_durable(actions::delete(self.ctx, user, &name, &to, &id))
+                self.reply_durable(actions::delete(self.ctx, user, &name, &to, &id, author.as_deref()))
             }
             Request::React { to, id, emoji } => {
                 self.settle();

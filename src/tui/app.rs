@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::conversation::{ChatView, Note, Notes, Top};
 use super::editor::Editor;
+use super::select::{Compose, Found, Selection};
 use super::theme::Theme;
 use super::worker::{Done, Work};
 use crate::client::{LiveChats, Message, Notice, Presence, TYPING_SHOWN};
@@ -123,6 +124,14 @@ pub struct App {
     pub geometry: Geometry,
     /// 1.2: the rooms' headers (📢, topic, your mute), from `ROOMINFO`.
     pub rooms: super::room::RoomHeaders,
+    /// 1.2: the message chosen in the open chat (`select.rs`).
+    pub select: Option<Selection>,
+    /// 1.2: what Enter in the input does instead of sending (reply, edit, search).
+    pub compose: Option<Compose>,
+    /// 1.2: a search's results, over the chat list.
+    pub found: Option<Found>,
+    /// 1.2: the message to choose once the chat opening is open (a search's).
+    pub goto: Option<Selection>,
 }
 
 impl App {
@@ -151,6 +160,10 @@ impl App {
             now: 0,
             geometry: Geometry::default(),
             rooms: Default::default(),
+            select: None,
+            compose: None,
+            found: None,
+            goto: None,
         }
     }
 
@@ -217,10 +230,14 @@ impl App {
         let mut view = ChatView::new(&self.me, chat.clone(), messages, unread);
         view.presence = online.filter(|&on| on).map(|_| Presence::Online);
         self.view = Some(view);
+        // A search result is chosen in its chat; anything else under way ends.
+        self.select = self.goto.take();
+        self.compose = None;
         self.selected = self.chats.ensure(&chat);
         self.chosen = true;
         self.chats.set_read(&chat);
         self.focus = Focus::Input;
+        self.hint();
     }
 
     /// What the client tells, as it happens.
@@ -360,6 +377,22 @@ impl App {
                 return self.done(Done::Failed(error));
             }
             Done::RoomInfo { room, info } => self.rooms.set(&room, super::room::RoomHeader::from_info(&info)),
+            Done::Acted { chat, message, said } => {
+                // The list's preview as for any message sent: a deleted
+                // text must leave it too.
+                let open = self.view.as_ref().map(|v| v.chat.clone());
+                self.keeping_selection(|app| app.chats.apply(&Notice::Sent(message.clone()), open.as_ref()));
+                if let Some(view) = self.view.as_mut().filter(|v| v.is(&chat)) {
+                    view.merge(vec![message], false);
+                    view.scroll = 0;
+                }
+                if !said.is_empty() {
+                    self.line = Some((said, false));
+                }
+            }
+            Done::Found { words, messages } => {
+                self.found = Some(Found { words, messages, chosen: 0 });
+            }
             Done::ChatList(list) => {
                 self.keeping_selection(|app| {
                     app.chats.replace(list);
@@ -385,6 +418,9 @@ impl App {
             if opened.offline {
                 view.top = Top::Offline;
             }
+        }
+        if self.line.is_none() {
+            self.hint(); // a search's result may have come with the server's messages
         }
         self.keeping_selection(|app| {
             app.chats.ensure(&opened.chat);

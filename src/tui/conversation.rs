@@ -78,6 +78,12 @@ impl ChatView {
         view
     }
 
+    /// 1.2: the messages as shown: the actions folded into the messages
+    /// they name (`client::fold`), the actions' own messages left out.
+    pub fn shown(&self) -> Vec<crate::client::fold::Folded> {
+        crate::client::fold::fold_parts(self.messages.clone())
+    }
+
     /// True if `chat` is this one (names compared ignoring case).
     pub fn is(&self, chat: &Chat) -> bool {
         fold(&self.chat.to_string()) == fold(&chat.to_string())

@@ -90,6 +90,13 @@ impl App {
             }
             _ => {}
         }
+        // 1.2: search results, or a message chosen (`select.rs`).
+        if self.found.is_some() {
+            return self.found_key(key);
+        }
+        if self.select.is_some() {
+            return self.select_key(key);
+        }
         match self.focus {
             Focus::List => self.list_key(key, ctrl, alt),
             Focus::Input => self.input_key(key, ctrl, alt),
@@ -132,7 +139,13 @@ impl App {
             KeyCode::Enter if alt => e.insert('\n'),
             KeyCode::Char('j') if ctrl => e.insert('\n'),
             KeyCode::Enter => return self.submit(),
+            // A reply, edit or search under way: dropped, with its words.
+            KeyCode::Esc if self.compose.is_some() => {
+                self.compose = None;
+                e.take();
+            }
             KeyCode::Esc => self.focus = Focus::List,
+            KeyCode::Up if e.is_empty() && self.view.is_some() => return self.start_selecting(),
             KeyCode::Backspace => e.backspace(),
             KeyCode::Delete => e.delete(),
             KeyCode::Left => e.left(),
@@ -190,6 +203,9 @@ impl App {
     /// Enter in the input: a message for the open chat, or a command.
     fn submit(&mut self) -> Vec<Effect> {
         let text = self.editor.take();
+        if let Some(compose) = self.compose.take() {
+            return self.submit_compose(compose, text);
+        }
         let lang = self.lang;
         let error = |e: &dyn std::fmt::Display| tr!(in lang; crate::i18n::console::Msg::ErrorLine, error = e);
         // A text too long even for several messages stays in the input.

@@ -34,6 +34,7 @@
 //! | `keys.rs` | what each key does |
 //! | `conversation.rs` | the open chat as data: merged messages, ticks, the unread line, pages |
 //! | `editor.rs` | the multi-line input |
+//! | `select.rs` | 1.2: choosing a message, and replying, editing, deleting, reacting, searching |
 //! | `worker.rs` | the thread that waits for the server |
 //! | `render/` | the frame: layout, chat list, conversation, input, status line |
 //! | `text.rs` | network text made safe for a frame, wrapping, widths |
@@ -47,6 +48,7 @@ mod keys;
 mod render;
 mod room;
 mod screen;
+mod select;
 mod text;
 mod theme;
 mod worker;

@@ -34,6 +34,19 @@ pub enum Work {
     ChatList,
     /// 1.2: a room's rules for its header (`ROOMINFO`).
     RoomInfo(Chat),
+    /// 1.2: an action on a message chosen on screen, or a search.
+    Act(Act),
+}
+
+/// 1.2: what the select mode (`select.rs`) asks of a message `target` of
+/// `chat`, or a search of every chat.
+#[derive(Debug)]
+pub enum Act {
+    Reply { chat: Chat, target: Message, text: String },
+    Edit { chat: Chat, target: Message, text: String },
+    Delete { chat: Chat, target: Message },
+    React { chat: Chat, target: Message, emoji: String },
+    Search(String),
 }
 
 /// What came of it, for the screen's loop.
@@ -60,6 +73,18 @@ pub enum Done {
     RoomInfo {
         room: Chat,
         info: Vec<crate::protocol::RoomInfoLine>,
+    },
+    /// 1.2: an action the server took, as logged (a reply, or the action's
+    /// own message, which the open chat folds in), and what to say.
+    Acted {
+        chat: Chat,
+        message: Message,
+        said: String,
+    },
+    /// 1.2: a search's results, newest first.
+    Found {
+        words: String,
+        messages: Vec<Message>,
     },
 }
 
@@ -126,7 +151,40 @@ fn answer(session: &Session, job: Work) -> Vec<Done> {
             Err(e) => vec![Done::Failed(e.to_string())],
         },
         Work::RoomInfo(room) => room_info(client, room).into_iter().collect(),
+        Work::Act(act) => vec![acted(session, act).unwrap_or_else(|e| Done::Failed(e.to_string()))],
     }
+}
+
+/// Carries out an action of the select mode (as the console's `/reply`,
+/// `/edit`, `/delete`, `/react` and `/search` do).
+fn acted(session: &Session, act: Act) -> crate::error::Result<Done> {
+    use crate::i18n::tr;
+    use crate::i18n::tui::Msg;
+    let (client, lang) = (session.client, session.lang);
+    let done = |chat: Chat, message: Message, said: String| Done::Acted { chat, message, said };
+    Ok(match act {
+        Act::Reply { chat, target, text } => {
+            let m = client.reply(&chat, &target, &text)?;
+            done(chat, m, String::new())
+        }
+        Act::Edit { chat, target, text } => {
+            let m = client.edit(&chat, &target.id, &text)?;
+            done(chat, m, Msg::EditedIt.text(lang).to_string())
+        }
+        Act::Delete { chat, target } => {
+            let m = client.delete(&chat, &target)?;
+            done(chat, m, Msg::DeletedIt.text(lang).to_string())
+        }
+        Act::React { chat, target, emoji } => {
+            let m = client.react(&chat, &target, &emoji)?;
+            let said = match crate::client::actions::is_added(&m) {
+                true => tr!(in lang; Msg::ReactedWith, emoji = emoji),
+                false => tr!(in lang; Msg::TookBack, emoji = emoji),
+            };
+            done(chat, m, said)
+        }
+        Act::Search(words) => Done::Found { messages: client.search(None, &words)?, words },
+    })
 }
 
 /// A room's `ROOMINFO` (1.2), if it is a room and the server says.

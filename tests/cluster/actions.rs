@@ -35,3 +35,27 @@ fn actions_made_on_one_node_are_seen_on_the_other_and_a_deleted_text_leaves_the_
     let left = pg.query_one("SELECT count(*) FROM messages WHERE text LIKE '%okapi%'", &[]).unwrap();
     assert_eq!(left.get::<_, i64>(0), 0);
 }
+
+#[test]
+fn a_room_admin_on_one_node_deletes_a_members_message_sent_on_the_other() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "bob", "carl"] {
+        register(&a, user);
+    }
+    let (mut ana, mut bob, mut carl) = (send_conn(&b, "ana"), send_conn(&a, "bob"), send_conn(&a, "carl"));
+    for conn in [&mut ana, &mut bob, &mut carl] {
+        assert_eq!(conn.request("JOIN:#lab3"), "OK");
+    }
+    assert!(bob.request("MSG:#lab3:m1:the pangolin spam").starts_with("OK:m1:"));
+    let refused = carl.request("DELETE:#lab3:m1:bob");
+    assert!(refused.starts_with("KO:FORBIDDEN:"), "{refused}");
+    let deleted = ana.request("DELETE:#lab3:m1:bob"); // ana owns #lab3
+    assert!(deleted.starts_with("OK:_x"), "{deleted}");
+    let history = carl.listing("HISTORY:#lab3:10");
+    assert!(history.iter().any(|l| l.starts_with("bob:#lab3:m1:") && l.ends_with(":(message deleted)")));
+    assert!(history.iter().any(|l| l.ends_with(":(message from bob deleted)")), "{history:?}");
+    let mut pg = cluster.pg.client();
+    let left = pg.query_one("SELECT count(*) FROM messages WHERE text LIKE '%pangolin%'", &[]).unwrap();
+    assert_eq!(left.get::<_, i64>(0), 0);
+}

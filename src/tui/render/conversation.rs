@@ -22,6 +22,7 @@ use super::super::conversation::{ChatView, Divider, Top};
 use super::super::text::{clean, one_line, width, wrap};
 use super::list::tick_style;
 use crate::client::Message;
+use crate::client::fold::Folded;
 use crate::display::local_time;
 use crate::i18n::console::ticks;
 use crate::i18n::tr;
@@ -49,15 +50,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> (usize, usize) {
     let block = Block::bordered().title(Line::from(title(app, view)));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let mut lines = lines(app, view, inner.width as usize, inner.height as usize);
+    let (mut lines, chosen) = lines_and_choice(app, view, inner.width as usize, inner.height as usize);
     let (rows, total) = (inner.height as usize, lines.len());
     // Few lines sit at the bottom, above the input, as in a phone.
+    let pad = rows.saturating_sub(total);
     if total < rows {
         let mut padded = vec![Line::raw(""); rows - total];
         padded.append(&mut lines);
         lines = padded;
     }
-    let first = lines.len().saturating_sub(rows + view.scroll.min(total.saturating_sub(rows)));
+    let mut first = lines.len().saturating_sub(rows + view.scroll.min(total.saturating_sub(rows)));
+    // 1.2: the chosen message in sight (its first rows, if it is taller).
+    if let Some(range) = chosen.map(|r| r.start + pad..r.end + pad) {
+        if range.start < first {
+            first = range.start;
+        } else if range.end > first + rows {
+            first = range.end.saturating_sub(rows).min(range.start);
+        }
+    }
     frame.render_widget(Paragraph::new(lines).scroll((first as u16, 0)), inner);
     (rows, total)
 }
@@ -91,7 +101,7 @@ fn title(app: &App, view: &ChatView) -> Vec<Span<'static>> {
 
 /// Something shown in time order: a message, or a notice about the chat.
 enum Item<'a> {
-    Message(&'a Message),
+    Message(&'a Folded),
     Note(&'a str),
 }
 
@@ -99,7 +109,20 @@ enum Item<'a> {
 /// `pane_rows` rows: a message taller than the pane shows its first rows
 /// and how many more it has ([`cap`]), so that one message of 2,000 lines
 /// cannot bury the conversation.
+#[cfg(test)]
 pub fn lines(app: &App, view: &ChatView, width_: usize, pane_rows: usize) -> Vec<Line<'static>> {
+    lines_and_choice(app, view, width_, pane_rows).0
+}
+
+/// [`lines`], and which of them the chosen message (1.2, `select.rs`) has.
+fn lines_and_choice(
+    app: &App,
+    view: &ChatView,
+    width_: usize,
+    pane_rows: usize,
+) -> (Vec<Line<'static>>, Option<std::ops::Range<usize>>) {
+    let shown = view.shown();
+    let mut chosen = None;
     let max_rows = pane_rows.saturating_sub(2).max(3);
     let theme = app.theme;
     let mut lines = Vec::new();
@@ -113,22 +136,23 @@ pub fn lines(app: &App, view: &ChatView, width_: usize, pane_rows: usize) -> Vec
     if let Some(top) = top {
         lines.push(centred(top, theme.dim()));
     }
-    let mut items: Vec<(u64, Item)> = view.messages.iter().map(|m| (m.ts, Item::Message(m))).collect();
+    let mut items: Vec<(u64, Item)> = shown.iter().map(|f| (f.message.ts, Item::Message(f))).collect();
     for note in app.notes.of(&view.chat) {
         let at = items.partition_point(|(ts, _)| *ts <= note.ts);
         items.insert(at, (note.ts, Item::Note(&note.text)));
     }
     let mut day = None;
     for (ts, item) in items {
-        let m = match item {
+        let f = match item {
             Item::Note(text) => {
                 for line in wrap(&clean(text), width_) {
                     lines.push(centred(line, theme.note()));
                 }
                 continue;
             }
-            Item::Message(m) => m,
+            Item::Message(f) => f,
         };
+        let m = &f.message;
         let t = local_time(ts);
         if !day.is_some_and(|d: crate::display::LocalTime| d.same_day(&t)) {
             day = Some(t);
@@ -143,13 +167,47 @@ pub fn lines(app: &App, view: &ChatView, width_: usize, pane_rows: usize) -> Vec
         }
         // The local time is looked up once per message (`localtime_r`).
         let clock = t.clock();
+        let start = lines.len();
+        let m = &marked(app, f);
         if m.is_from(&app.me) {
             mine(app, m, &clock, width_, max_rows, &mut lines);
         } else {
             theirs(app, m, &clock, matches!(view.chat, Chat::Room(_)), width_, max_rows, &mut lines);
         }
+        reactions(app, f, &mut lines);
+        if app.select.as_ref().is_some_and(|s| s.is(m)) {
+            for line in &mut lines[start..] {
+                *line = std::mem::take(line).patch_style(theme.selected());
+            }
+            chosen = Some(start..lines.len());
+        }
     }
-    lines
+    (lines, chosen)
+}
+
+/// 1.2: the message with `(edited)` after its text, if it was.
+fn marked(app: &App, f: &Folded) -> Message {
+    let mut m = f.message.clone();
+    if f.edited {
+        let mark = format!("{} ({})", m.text.unescaped(), Msg::EditedMark.text(app.lang));
+        m.text = crate::protocol::Text::from_plain(&mark).unwrap_or(m.text);
+    }
+    m
+}
+
+/// 1.2: the reactions under a message, with their counts: `👍 2  ❤️ 1`,
+/// on its side of the pane.
+fn reactions(app: &App, f: &Folded, lines: &mut Vec<Line<'static>>) {
+    if f.reactions.is_empty() {
+        return;
+    }
+    let counts: Vec<String> = f.reactions.iter().map(|(e, n)| format!("{e} {n}")).collect();
+    let text = counts.join("  ");
+    let line = match f.message.is_from(&app.me) {
+        true => Line::styled(format!("{text} "), app.theme.dim()).alignment(Alignment::Right),
+        false => Line::styled(format!("{:TIME$}{text}", ""), app.theme.dim()),
+    };
+    lines.push(line);
 }
 
 /// A message's `rows` cut to `max`: the first `max - 1`, then `… N more

@@ -18,6 +18,7 @@
 //! It works from 80×24 up; smaller, it still draws, cramped.
 
 mod conversation;
+mod found;
 mod list;
 
 use ratatui::Frame;
@@ -59,6 +60,9 @@ pub fn draw(frame: &mut Frame, app: &App) -> Geometry {
     draw_input(frame, input, app, &draft, cursor);
     draw_status(frame, status, app);
     let mut geometry = Geometry { rows, lines, ..Geometry::default() };
+    if let Some(results) = &app.found {
+        found::draw(frame, main, app, results);
+    }
     if app.panel.is_some() {
         // Over the chats; over the whole screen when what it opens on
         // (the help, a long listing) would not fit there.
@@ -70,9 +74,10 @@ pub fn draw(frame: &mut Frame, app: &App) -> Geometry {
 
 /// The input box: who the message goes to, the keys, the draft.
 fn draw_input(frame: &mut Frame, area: Rect, app: &App, draft: &[String], cursor: (usize, usize)) {
-    let title = match &app.view {
-        Some(view) => tr!(in app.lang; Msg::InputTo, chat = one_line(&view.chat.to_string())),
-        None => Msg::InputNoChat.text(app.lang).to_string(),
+    let title = match (&app.compose, &app.view) {
+        (Some(compose), _) => found::compose_title(app, compose),
+        (None, Some(view)) => tr!(in app.lang; Msg::InputTo, chat = one_line(&view.chat.to_string())),
+        (None, None) => Msg::InputNoChat.text(app.lang).to_string(),
     };
     let focused = app.focus == Focus::Input;
     let border = if focused { app.theme.focused() } else { Style::new() };

@@ -382,3 +382,37 @@ fn a_rooms_title_shows_announce_its_topic_and_a_mute() {
     assert!(title.contains("you are muted until"), "{title}");
     assert!(title.contains(&local_time(NOW + 10 * MINUTE).clock()), "{title}");
 }
+
+#[test]
+fn actions_fold_into_their_messages_and_the_chosen_one_is_reversed() {
+    let mut app = app(false);
+    let messages = vec![
+        msg("bob", "ana", "b1", 6, State::Read, "helo"),
+        msg("ana", "bob", "a1", 5, State::Read, "> bob: hello\nyes!"),
+        msg("bob", "ana", "_e1_b1", 4, State::Read, "✎ hello"),
+        msg("ana", "bob", "_r2_b1", 3, State::Read, "👍 to: hello"),
+        msg("bob", "ana", "b2", 2, State::Read, "secret"),
+        msg("bob", "ana", "_d3_b2", 1, State::Read, "(message deleted)"),
+    ];
+    app.view = Some(ChatView::new("ana", Chat::User("bob".into()), messages, 0));
+    app.select = Some(super::super::select::Selection {
+        from: "bob".into(),
+        id: "b1".into(),
+        step: super::super::select::Step::Chosen,
+    });
+    let buffer = draw(&app, 80, 24);
+    let rows = rows(&buffer);
+    let screen = rows.join("\n");
+    assert!(row_with(&rows, "hello (edited)").contains(&format!("{} hello (edited)", clock(6))), "{screen}");
+    assert!(row_with(&rows, "👍 1").contains("│      👍 1"), "under it, indented: {screen}");
+    assert!(screen.contains("> bob: hello") && screen.contains("yes!"), "the reply's quote: {screen}");
+    assert!(screen.contains("(message deleted)") && !screen.contains("secret"), "{screen}");
+    assert!(!screen.contains("✎") && !screen.contains("to: hello"), "no action shown as itself: {screen}");
+    // The chosen message's rows are reversed, and only those.
+    let y = rows.iter().position(|r| r.contains("hello (edited)")).unwrap();
+    let x = rows[y].find("hello (edited)").map(|b| rows[y][..b].width()).unwrap() as u16;
+    let reversed = |y: usize| buffer[(x, y as u16)].modifier.contains(ratatui::style::Modifier::REVERSED);
+    assert!(reversed(y) && reversed(y + 1), "the message and its reactions");
+    let other = rows.iter().position(|r| r.contains("(message deleted)")).unwrap();
+    assert!(!reversed(other));
+}
