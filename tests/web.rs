@@ -991,7 +991,6 @@ fn search_finds_in_every_chat_or_in_the_open_one_and_a_result_opens_its_chat() {
 /// The server side is built on branch `tuiactions` (an `_x<stamp>_<id>` MSG of the
 /// admin, text `(message from <author> deleted)`): until it is merged, this test fails.
 #[test]
-#[ignore = "needs the server's admin delete of branch tuiactions (passes merged with its aa830b1): remove this line once it is merged"]
 fn a_room_admin_deletes_a_members_message_from_the_menu() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
