@@ -988,8 +988,8 @@ fn search_finds_in_every_chat_or_in_the_open_one_and_a_result_opens_its_chat() {
 }
 
 /// A room admin deletes someone else's message: `DELETE:<#room>:<id>:<author>` (1.2).
-/// The server side is built on branch `tuiactions` (an `_x<stamp>_<id>` MSG of the
-/// admin, text `(message from <author> deleted)`): until it is merged, this test fails.
+/// The server stores it as an `_x<stamp>_<id>` MSG of the admin, text
+/// `(message from <author> deleted)`, which the browser applies to the author's message.
 #[test]
 fn a_room_admin_deletes_a_members_message_from_the_menu() {
     let _one = one_at_a_time();
