@@ -193,6 +193,10 @@ fn a_deleted_text_leaves_the_servers_files() {
     assert!(bob.request("REPLY:#club:b1:m1:nice one").starts_with("OK:b1:"));
     assert!(ana.request("EDIT:#club:m1:zebra crossing, fixed").starts_with("OK:_"));
     assert!(bob.request("REPLY:#club:b2:m1:better").starts_with("OK:b2:"));
+    // Reactions to the replies repeat their quote: `👍 to: > ana: zebra…`.
+    assert!(ana.request("REACT:#club:b1:👍").starts_with("OK:_"));
+    assert!(ana.request("REACT:#club:b2:😂").starts_with("OK:_"));
+    assert!(ana.request("REACT:#club:b2:😂").starts_with("OK:_")); // taken back
     assert_eq!(files_holding(&server.data_dir, "zebra").len(), 1, "the log holds it");
     assert!(ana.request("DELETE:#club:m1").starts_with("OK:_"));
     wait_gone(&server.data_dir, "zebra");

@@ -10,7 +10,7 @@
 //! until the next checkpoint recycles it: docs/CLUSTER.md says so.
 
 use super::db::{Db, OrKo};
-use crate::protocol::action::{Act, Action, ActionId, DELETED, deleted_text, quote_line};
+use crate::protocol::action::{Act, Action, ActionId, DELETED, deleted_text, quote_line, reaction_quoting};
 use crate::protocol::{Chat, Ko, Text};
 
 /// Rewrites the rows that hold `author`'s message `id` to `chat`.
@@ -26,7 +26,8 @@ pub fn erase(db: &Db, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
              WHERE (CASE WHEN left($2, 1) = '#' THEN lower(to_name) = lower($2)
                     ELSE (lower(from_name) = lower($1) AND lower(to_name) = lower($2))
                       OR (lower(from_name) = lower($2) AND lower(to_name) = lower($1)) END)
-               AND (msg_id = $3 OR right(msg_id, length($3) + 1) = '_' || $3 OR text LIKE '> %')
+               AND (msg_id = $3 OR right(msg_id, length($3) + 1) = '_' || $3 OR text LIKE '> %'
+                    OR msg_id LIKE '\\_r%' OR msg_id LIKE '\\_u%')
              ORDER BY id",
             &[&author, &to, &id],
         )
@@ -63,6 +64,18 @@ pub fn erase(db: &Db, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
             && quotes.iter().any(|q| q == quote)
             && let Some((who, _)) = quote.split_once(": ")
             && let Ok(new) = Text::from_plain(&format!("{who}: {DELETED}\n{rest}"))
+        {
+            changes.push((*row, new));
+        }
+    }
+    // A reaction to a reply repeats the reply's quote (`👍 to: > ana: …`).
+    for (row, _, msg_id, text) in &rows {
+        let Ok(text) = Text::parse(text) else { continue };
+        let plain = text.unescaped();
+        if ActionId::parse(msg_id)
+            .is_some_and(|a| a.target != id && matches!(a.act, Act::React | Act::Unreact))
+            && let Some(at) = reaction_quoting(&plain, &quotes)
+            && let Ok(new) = Text::from_plain(&format!("{}{DELETED}", &plain[..at]))
         {
             changes.push((*row, new));
         }

@@ -168,6 +168,25 @@ pub fn edit_text(new: &Text) -> Result<Text, String> {
     Text::from_plain(&format!("✎ {}", new.unescaped()))
 }
 
+/// A reaction to a reply repeats the start of the reply, and so its quote
+/// of another message: `👍 to: > ana: see you at 10…`. When one of
+/// `quotes` (quote lines of a deleted message, [`quote_line`]) is what
+/// `reaction` (a reaction's text, unescaped) repeats, the byte offset in
+/// it where the deleted words start (after `> ana: `): the eraser blanks
+/// the text from there to its end. `None` for any other text.
+pub fn reaction_quoting(reaction: &str, quotes: &[String]) -> Option<usize> {
+    let (how, snip) = reaction.split_once(": ")?;
+    if !(how.ends_with(" to") || how.ends_with(" taken back from")) || !snip.starts_with("> ") {
+        return None;
+    }
+    let seen = snip.strip_suffix('…').unwrap_or(snip);
+    quotes.iter().find_map(|quote| {
+        let head = quote.find(": ")? + 2;
+        (seen.len() > head && seen.starts_with(&quote[..head]) && quote.starts_with(seen))
+            .then(|| how.len() + 2 + head)
+    })
+}
+
 /// A reaction's text: `👍 to: <start of the message>`, or, taken back,
 /// `👍 taken back from: <start of the message>`.
 pub fn react_text(emoji: &str, added: bool, target: &Text) -> Text {
@@ -248,6 +267,23 @@ mod tests {
 
     fn text(s: &str) -> Text {
         Text::from_plain(s).unwrap()
+    }
+
+    #[test]
+    fn a_reaction_to_a_reply_is_found_by_the_quote_it_repeats() {
+        let m1 = Text::from_plain("see you at 10, café Sur, and bring the long list of things").unwrap();
+        let quotes = vec![quote_line("ana", &m1)];
+        let reply = reply_text("ana", &m1, &Text::from_plain("ok").unwrap()).unwrap();
+        let reaction = react_text("👍", true, &reply).unescaped();
+        let at = reaction_quoting(&reaction, &quotes).expect("it repeats the quote");
+        assert_eq!(&reaction[..at], "👍 to: > ana: ");
+        let back = react_text("👍", false, &reply).unescaped();
+        assert_eq!(&back[..reaction_quoting(&back, &quotes).unwrap()], "👍 taken back from: > ana: ");
+        // A reaction to the message itself, or to a reply to another one: no.
+        assert_eq!(reaction_quoting(&react_text("👍", true, &m1).unescaped(), &quotes), None);
+        let other = reply_text("ana", &Text::from_plain("lunch?").unwrap(), &m1).unwrap();
+        assert_eq!(reaction_quoting(&react_text("👍", true, &other).unescaped(), &quotes), None);
+        assert_eq!(reaction_quoting("> ana: see you", &quotes), None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ use super::record::{Fields, MsgRef, NO_POS, Pos, push_field};
 use crate::csvlog::{self, filler, quoted_span};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
-use crate::protocol::action::{Act, Action, ActionId, DELETED, quote_line};
+use crate::protocol::action::{Act, Action, ActionId, DELETED, quote_line, reaction_quoting};
 
 /// The file of erasures to do, in the data directory.
 pub const ERASE_FILE: &str = "erase.csv";
@@ -209,10 +209,12 @@ fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
             original = Some(Found { pos, line: line.to_string() });
             break;
         }
-        let names_it = ActionId::parse(record.id).is_some_and(|a| {
-            a.target == e.id && (matches!(a.act, Act::React | Act::Unreact) || record.from == e.author)
+        let (names_it, reacts) = ActionId::parse(record.id).map_or((false, false), |a| {
+            let reacts = matches!(a.act, Act::React | Act::Unreact);
+            (a.target == e.id && (reacts || record.from == e.author), reacts)
         });
-        if names_it || record.text.starts_with("> ") {
+        // A reaction to a reply repeats the reply's quote (`👍 to: > ana: …`).
+        if names_it || reacts || record.text.starts_with("> ") {
             derived.push(Found { pos, line: line.to_string() });
         }
         pos = prev;
@@ -235,14 +237,26 @@ fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
     for found in std::iter::once(&original).chain(&derived) {
         let start = text_start(&found.line);
         let field = &found.line[start..];
-        let is_reply = ActionId::parse(MsgRef::decode(&found.line).map_err(std::io::Error::other)?.id)
-            .is_none()
-            && !std::ptr::eq(found, &original);
+        let record = MsgRef::decode(&found.line).map_err(std::io::Error::other)?;
+        let action = ActionId::parse(record.id);
+        let is_reply = action.is_none() && !std::ptr::eq(found, &original);
         let range = if is_reply {
             match quotes.iter().find_map(|q| quoted_span(field, q)) {
                 Some(range) => range,
                 None => continue, // a reply to another message
             }
+        } else if action.is_some_and(|a| a.target != e.id) {
+            // A reaction to a reply: from the quoted words to the text's end
+            // (the words before them are plain: an emoji, names; so the
+            // stored bytes are the same as the text's).
+            let Ok(text) = Text::parse(&record.text) else { continue };
+            let Some(at) = reaction_quoting(&text.unescaped(), &quotes) else { continue };
+            let offset = usize::from(field.starts_with('"'));
+            let end = field.len() - offset; // before a closing quote
+            if offset + at > end {
+                continue;
+            }
+            offset + at..end
         } else {
             0..field.len()
         };

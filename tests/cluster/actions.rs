@@ -21,12 +21,15 @@ fn actions_made_on_one_node_are_seen_on_the_other_and_a_deleted_text_leaves_the_
     assert!(edit.starts_with("OK:_"), "{edit}");
     assert!(next_event(&mut bob_recv).ends_with(":✎ the okapi plan, v2"));
     assert!(bob.request("REACT:ana:m1:👍").starts_with("OK:_"));
+    // A reaction to the reply repeats its quote: `❤️ to: > ana: the okapi plan…`.
+    assert!(ana.request("REACT:bob:b1:❤️").starts_with("OK:_"));
+    assert!(next_event(&mut bob_recv).ends_with(":❤️ to: > ana: the okapi plan…"));
     assert_eq!(bob.listing("SEARCH:*:OKAPI").len(), 2, "the message and the reply quoting it");
     assert!(ana.request("DELETE:bob:m1").starts_with("OK:_"));
     assert!(next_event(&mut bob_recv).ends_with(":(message deleted)"));
     for node in [&a, &b] {
         let history = send_conn(node, "bob").listing("HISTORY:ana:10");
-        assert_eq!(history.len(), 5, "{history:?}");
+        assert_eq!(history.len(), 6, "{history:?}");
         assert!(history.iter().all(|l| !l.contains("okapi")), "{history:?}");
         assert!(history[1].ends_with(":> ana: (message deleted)\\nsounds good"), "{history:?}");
     }
