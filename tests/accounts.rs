@@ -371,3 +371,98 @@ fn an_export_lists_what_history_returns() {
     assert_eq!(of("message").len(), 3, "{text}");
     assert!(text.contains(r#""text":"hola \"bob\" \\ and\nsecond line""#), "{text}");
 }
+
+// ----- protocol 1.2, §20: a user's own account --------------------------
+
+/// A receive connection of `user`'s `device` (password `password`),
+/// speaking 1.2.
+fn device_recv(server: &TestServer, user: &str, device: &str, password: &str) -> support::Conn {
+    let mut c = server.recv_conn();
+    assert_eq!(c.request("VERSION:1.2"), "OK");
+    assert_eq!(c.request(&format!("LOGIN:{user}@{device}:{password}")), format!("OK:{user}"));
+    c
+}
+
+/// A token for `user`'s `device`, from a `LINK` code and a `PAIR`.
+fn token(server: &TestServer, user: &str, password: &str, device: &str) -> String {
+    let mut c = server.login_send(user, password);
+    let code = c.request("LINK").strip_prefix("OK:").expect("OK:<code>").to_string();
+    let paired = server.send_conn().request(&format!("PAIR:{user}@{device}:{code}"));
+    paired.strip_prefix("OK:").expect("OK:<token>").to_string()
+}
+
+#[test]
+fn passwd_needs_the_old_password_and_logs_the_other_devices_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = TestServer::start_in(&data, &[]);
+    server.register(&["ana", "bob"]);
+    let phone_token = token(&server, "ana", "pw-ana", "phone");
+    let mut laptop = device_recv(&server, "ana", "laptop", "pw-ana");
+    let mut old_client = server.login_recv("ana", "pw-ana"); // `default`, a 1.0 client
+    let mut other_send = server.login_send("ana", "pw-ana");
+    let mut desk = server.send_conn();
+    assert_eq!(desk.request("LOGIN:ana@desk:pw-ana"), "OK:ana");
+    let mut desk_events = device_recv(&server, "ana", "desk", "pw-ana");
+
+    // Refusals keep the session: a new password too short, a wrong old one.
+    assert!(desk.request("PASSWD:pw-ana:short").starts_with("KO:BAD_REQUEST:"));
+    assert_eq!(desk.request("PASSWD:wrong:new-secret"), "KO:FORBIDDEN:wrong password");
+    assert!(desk.request("PASSWD:pw-ana").starts_with("KO:BAD_REQUEST:expected PASSWD:<old password>:"));
+    assert_eq!(desk.request("PING"), "OK");
+
+    // The new password may hold a colon (the last field).
+    assert_eq!(desk.request("PASSWD:pw-ana:new:secret"), "OK");
+    assert_eq!(laptop.read_to_close(), "BYE:UNLINKED\n", "another 1.2 device");
+    assert_eq!(old_client.read_to_close(), "BYE:REPLACED\n", "a 1.0 client is told not to come back");
+    other_send.expect_closed();
+    assert_eq!(desk.request("PING"), "OK", "the device that asked stays");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:m1:still there?").starts_with("OK:m1:"));
+    assert!(desk_events.next_msg().contains(":bob:ana:m1:"), "its receive connection too");
+    assert!(
+        server.send_conn().request(&format!("LOGIN:ana@phone:{phone_token}")).starts_with("KO:AUTH_FAILED")
+    );
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"), "old");
+    server.login_send("ana", "new:secret");
+
+    // Durable: after a kill (the log's record), then a clean stop (a
+    // checkpoint carries it), the new password is the one.
+    server.kill();
+    let mut server = TestServer::start_in(&data, &[]);
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    let mut ana = server.login_send("ana", "new:secret");
+    assert_eq!(ana.request("PASSWDKEEP:new:again-1"), "KO:FORBIDDEN:wrong password");
+    assert_eq!(server.terminate().code(), Some(0));
+    let server = TestServer::start_in(&data, &[]);
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    server.login_send("ana", "new:secret");
+}
+
+#[test]
+fn passwdkeep_keeps_the_other_devices_and_their_tokens() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let phone_token = token(&server, "ana", "pw-ana", "phone");
+    let mut laptop = device_recv(&server, "ana", "laptop", "pw-ana");
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("PASSWDKEEP:pw-ana:new-secret"), "OK");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:m1:still there?").starts_with("OK:m1:"));
+    assert!(laptop.next_msg().contains(":bob:ana:m1:"), "still logged in");
+    assert_eq!(server.send_conn().request(&format!("LOGIN:ana@phone:{phone_token}")), "OK:ana");
+    server.login_send("ana", "new-secret");
+}
+
+#[test]
+fn wrong_old_passwords_are_throttled_like_logins() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let answers: Vec<String> = (0..6).map(|_| ana.request("PASSWD:guess:new-secret")).collect();
+    assert!(answers[..5].iter().all(|a| a == "KO:FORBIDDEN:wrong password"), "{answers:?}");
+    assert!(answers[5].starts_with("KO:RATE_LIMITED:too many failed logins"), "{answers:?}");
+    // The right one waits too: no second chance for a password change.
+    assert!(ana.request("PASSWD:pw-ana:new-secret").starts_with("KO:RATE_LIMITED:"));
+    assert_eq!(ana.request("PING"), "OK");
+}

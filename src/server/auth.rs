@@ -300,6 +300,30 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
     }
 }
 
+/// 1.2 (`PASSWD`, `DELACCOUNT`, `server::accounts`): `password` checked
+/// as a login attempt at `user` from `peer`, within the same failed-login
+/// limits (no known pair's grace: the password itself must be right). A
+/// wrong one is `KO:FORBIDDEN`, not `KO:AUTH_FAILED`, which would close a
+/// session that is logged in; its tokens stay taken, as a failed login's.
+pub fn check_password(ctx: &Ctx, user: &str, password: &str, peer: IpAddr) -> Result<(), Ko> {
+    let check = || ctx.store.login(user, password, false);
+    match attempt(ctx, user, password, peer, Grace::Denied, check) {
+        Outcome::LoggedIn(..) => Ok(()),
+        Outcome::Refused(ko) if ko.code == Code::AuthFailed => {
+            crate::metrics::get().logins_failed.inc();
+            Err(Ko::new(Code::Forbidden, "wrong password"))
+        }
+        Outcome::Refused(ko) => Err(ko),
+        Outcome::Paired(_) => Err(Ko::new(Code::Internal, "a password check made a token")),
+    }
+}
+
+/// 1.2: `user` (as registered) has a new password: what the login limits
+/// remember of the old one is forgotten (see [`KnownPairs::forget`]).
+pub fn forget_password(ctx: &Ctx, user: &str) {
+    ctx.auth.known.forget(&fold(user));
+}
+
 /// `PAIR`: trades a code of `LINK` for the device's token, as an attempt
 /// at `user` within the failed-login limits (a wrong code is a failure).
 fn pair(ctx: &Ctx, user: &str, device: &str, code: &str, peer: IpAddr) -> Outcome {
