@@ -466,3 +466,56 @@ fn wrong_old_passwords_are_throttled_like_logins() {
     assert!(ana.request("PASSWD:pw-ana:new-secret").starts_with("KO:RATE_LIMITED:"));
     assert_eq!(ana.request("PING"), "OK");
 }
+
+#[test]
+fn the_console_changes_the_password_with_passwd_and_logs_in_with_it_again() {
+    use support::console::Console;
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut other_device = server.login_recv("ana", "pw-ana"); // `default`
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", tmp.path(), &[]);
+    ana.expect("connected to");
+    ana.type_line("/passwd");
+    ana.expect("current password:");
+    ana.type_line("pw-ana");
+    ana.expect("new password (at least 6 characters):");
+    ana.type_line("new-secret");
+    ana.expect("new password again:");
+    ana.type_line("new-secret");
+    ana.expect("password changed; your other devices are logged out");
+    assert_eq!(other_device.read_to_close(), "BYE:REPLACED\n");
+    // The console logs in with the new password when it reconnects.
+    server.restart_in_place(&[]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    while !bob.listing("USERS").contains(&"ana".to_string()) {
+        assert!(std::time::Instant::now() < deadline, "the console did not come back");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (status, seen) = ana.quit("/quit");
+    assert!(status.success(), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.contains("new-secret") || l.contains("pw-ana")), "{seen:?}");
+}
+
+#[test]
+fn wachat_passwd_asks_both_passwords_and_says_what_is_wrong() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let passwd = |stdin: &str, extra: &[&str]| {
+        let mut args: Vec<String> =
+            ["passwd", "--user", "ana", "--password-stdin"].map(String::from).to_vec();
+        args.extend(support::console::connection_args(server.send, server.recv, tmp.path()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        run_wachat(&args, "", stdin)
+    };
+    let wrong = passwd("nope\nnew-secret\n", &[]);
+    // The current password logs in first: a wrong one goes no further.
+    assert!(refused(&wrong).contains("wrong user or password"), "{}", wrong.stderr);
+    let short = passwd("pw-ana\nshort\n", &[]);
+    assert!(refused(&short).contains("at least 6 characters"), "{}", short.stderr);
+    let done = ok(passwd("pw-ana\nnew-secret\n", &["--keep"]));
+    assert_eq!(done, "password changed; your other devices stay logged in\n");
+    server.login_send("ana", "new-secret");
+}

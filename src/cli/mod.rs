@@ -5,6 +5,7 @@
 //!   system's limits, start and stop;
 //! - passwords come from [`crate::prompt`] (shared with `wachat users`).
 
+mod account;
 mod serve;
 
 pub use crate::prompt::MIN_NEW_PASSWORD;
@@ -56,6 +57,9 @@ pub enum Command {
     Users(UsersArgs),
     /// Show the last messages of a conversation.
     History(HistoryArgs),
+    /// Change your password (asks the current one and the new one); your
+    /// other devices are logged out unless --keep.
+    Passwd(account::PasswdArgs),
     /// Load-test a server: throughput, latency, logins, memory.
     Bench(crate::bench::BenchArgs),
     /// Watch two scripted users chat, frame by frame, on a throwaway server.
@@ -497,6 +501,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
         Command::Export(args) => export(&args),
+        Command::Passwd(args) => account::passwd(&args),
         Command::Migrate(args) => serve::migrate(&args),
         Command::Conform(args) => crate::conform::command::run(args),
     }

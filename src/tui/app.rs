@@ -123,6 +123,8 @@ pub struct App {
     pub geometry: Geometry,
     /// 1.2: the rooms' headers (📢, topic, your mute), from `ROOMINFO`.
     pub rooms: super::room::RoomHeaders,
+    /// 1.2: a dialog being asked in the input box (`/passwd`, `dialog.rs`).
+    pub asking: Option<super::dialog::Asking>,
 }
 
 impl App {
@@ -151,6 +153,7 @@ impl App {
             now: 0,
             geometry: Geometry::default(),
             rooms: Default::default(),
+            asking: None,
         }
     }
 

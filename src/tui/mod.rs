@@ -42,6 +42,7 @@
 
 mod app;
 mod conversation;
+mod dialog;
 mod editor;
 mod keys;
 mod render;
