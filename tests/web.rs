@@ -852,3 +852,26 @@ fn the_rules_show_once_at_the_first_login_and_on_the_button() {
     ana.click("#rules-button");
     ana.wait_for(&format!("!document.getElementById('rules').hidden && {rules}.includes('after 30 days')"));
 }
+
+#[test]
+fn the_account_panel_changes_the_password() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let mut old_device = server.login_recv("ana", "pw-ana");
+    let ana = logged_in(&url, "ana", 1200, 800);
+    ana.click("#account-button");
+    ana.type_into("#old-password", "pw-ana");
+    ana.type_into("#new-password", "new:secret");
+    ana.type_into("#new-password-again", "other");
+    ana.click("#passwd-button");
+    ana.wait_for("document.getElementById('account-note').textContent === 'The two new passwords differ.'");
+    ana.exec("document.getElementById('new-password-again').value = ''", json!([]));
+    ana.type_into("#new-password-again", "new:secret");
+    ana.click("#passwd-button");
+    ana.wait_for("document.getElementById('account-note').textContent.startsWith('Password changed. Your other devices are logged out')");
+    assert_eq!(ana.exec("return document.getElementById('new-password').value", json!([])), json!(""));
+    assert_eq!(old_device.read_to_close(), "BYE:REPLACED\n", "the other device");
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    server.login_send("ana", "new:secret");
+}

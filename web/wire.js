@@ -122,6 +122,12 @@ export const request = {
   lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
   unlink: (device) => (need(isName(device), 'bad device'), `UNLINK:${device}`),
+  /** 1.2 (§20): a new password; the old one cannot hold a ':', the new one (the last field) may. */
+  passwd(old, fresh, keep) {
+    need(old.length > 0 && !/[:\n\r]/.test(old), 'bad current password');
+    need(fresh.length > 0 && !/[\n\r]/.test(fresh), 'bad new password');
+    return `${keep ? 'PASSWDKEEP' : 'PASSWD'}:${old}:${fresh}`;
+  },
   devices: () => 'DEVICES',
   link: () => 'LINK',
   info: () => 'INFO',

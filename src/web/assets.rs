@@ -32,6 +32,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/moderation.js", "moderation.js", JS),
     asset!("/i18n.js", "i18n.js", JS),
     asset!("/rules.js", "rules.js", JS),
+    asset!("/account.js", "account.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
 ];
 
