@@ -325,7 +325,7 @@ fn the_console_shows_the_rules_at_the_first_login_and_on_info() {
 
 #[test]
 fn an_export_lists_what_history_returns() {
-    let server = TestServer::start();
+    let mut server = TestServer::start();
     server.register(&["ana", "bob", "carl"]);
     let mut ana = server.login_send("ana", "pw-ana");
     let mut bob = server.login_send("bob", "pw-bob");
@@ -334,6 +334,7 @@ fn an_export_lists_what_history_returns() {
     assert!(bob.request("MSG:ana:b1:hi ana").starts_with("OK:b1:"));
     assert!(ana.request("MSG:#tea:t1:tea time").starts_with("OK:t1:"));
     assert!(server.send_conn().request("LOGIN:carl:pw-carl").starts_with("OK"));
+    let laptop = device_recv(&server, "ana", "laptop", "pw-ana");
 
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ana.jsonl");
@@ -370,6 +371,32 @@ fn an_export_lists_what_history_returns() {
     }
     assert_eq!(of("message").len(), 3, "{text}");
     assert!(text.contains(r#""text":"hola \"bob\" \\ and\nsecond line""#), "{text}");
+    let devices = of("device");
+    assert_eq!(devices.len(), 1, "{text}");
+    assert_eq!(
+        (devices[0]["device"].as_str(), devices[0]["presence"].as_str()),
+        (Some("laptop"), Some("online"))
+    );
+
+    // An administrator's export, beside the running server: the same lines.
+    let after_first = |text: &str| text.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
+    let live = ok(users(&server.data_dir, &["export", "ANA"], "", ""));
+    assert_eq!(after_first(&live), after_first(&text), "{live}");
+    assert!(live.starts_with(r#"{"type":"account","user":"ana","server":""#), "{live}");
+    assert!(
+        !server.data_dir.join("export.request").exists() && !server.data_dir.join("export.jsonl").exists()
+    );
+    assert!(refused(&users(&server.data_dir, &["export", "zed"], "", "")).contains("no account named zed"));
+
+    // And with the server stopped: the same, the laptop last seen.
+    drop(laptop);
+    assert_eq!(server.terminate().code(), Some(0));
+    let stopped = ok(users(&server.data_dir, &["export", "ana"], "", ""));
+    let (stopped, live) = (after_first(&stopped), after_first(&live));
+    assert_eq!(stopped[..stopped.len() - 1], live[..live.len() - 1]);
+    assert!(
+        stopped.last().unwrap().contains(r#""device":"laptop","address":"127.0.0.1","presence":"last seen""#)
+    );
 }
 
 // ----- protocol 1.2, §20: a user's own account --------------------------

@@ -565,23 +565,5 @@ fn password(args: &ServerArgs) -> Result<String> {
 /// `wachat export`: to `--out` (a new private file) or stdout.
 fn export(args: &ExportArgs) -> Result<()> {
     let options = options(&args.server)?;
-    match &args.out {
-        None => crate::export::run(&options, &mut std::io::stdout().lock()),
-        Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| Error::io(format!("{}", path.display()), e))?;
-            let mut out = std::io::BufWriter::new(file);
-            crate::export::run(&options, &mut out)?;
-            out.into_inner()
-                .map_err(|e| Error::io(format!("{}", path.display()), e.into_error()))?
-                .sync_all()
-                .map_err(|e| Error::io(format!("{}", path.display()), e))
-        }
-    }
+    crate::export::to(args.out.as_deref(), |out| crate::export::run(&options, out))
 }

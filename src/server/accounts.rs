@@ -1,5 +1,7 @@
 //! A user's own account (protocol 1.2, docs/PROTOCOL.md §20): `PASSWD`
-//! and `PASSWDKEEP`, a new password.
+//! and `PASSWDKEEP`, a new password; and the server's side of an
+//! administrator's `wachat users export NAME` ([`StoreSource`],
+//! [`answer_export`]).
 //!
 //! What a password change must do, in order:
 //!
@@ -22,11 +24,13 @@
 //!    device that asked stays logged in, on both ports.
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::{Ctx, auth};
-use crate::protocol::{Bye, DEFAULT_DEVICE, Ko};
-use crate::store::UserId;
+use crate::export::Source;
+use crate::protocol::{Bye, Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
+use crate::store::{Backend, UserId};
 
 /// Who asks: a logged-in send connection.
 pub struct Asker<'a> {
@@ -77,4 +81,68 @@ fn log_out_others(ctx: &Ctx, me: &Asker) -> Result<usize, Ko> {
     }
     closed.retain(|c| !revoked.iter().any(|r| r.eq_ignore_ascii_case(c)));
     Ok(revoked.len() + closed.len())
+}
+
+// ----- the server's side of `wachat users export NAME` -----------------
+
+/// The file `wachat users export` writes to ask a running server for an
+/// account's export (the name, one line), and the one the server answers
+/// in (JSON Lines, as `wachat export`): the way `wachat users list` asks
+/// (`server::operator`).
+pub const EXPORT_REQUEST: &str = "export.request";
+pub const EXPORT_ANSWER: &str = "export.jsonl";
+
+/// An account's data as the store holds it, as an export's [`Source`]:
+/// the very lines the account's own requests would get (`HISTORY` with
+/// edits and deletions folded in, as `server::send` serves it).
+pub struct StoreSource<'a> {
+    pub store: &'a dyn Backend,
+    pub user: UserId,
+    pub devices: Vec<DeviceLine>,
+}
+
+impl Source for StoreSource<'_> {
+    fn server(&mut self) -> crate::error::Result<String> {
+        Ok(self.store.server_id().unwrap_or_default())
+    }
+
+    fn rooms(&mut self) -> crate::error::Result<Vec<String>> {
+        Ok(self.store.rooms(self.user).map_err(refused)?.iter().map(ToString::to_string).collect())
+    }
+
+    fn chats(&mut self) -> crate::error::Result<Vec<String>> {
+        Ok(self.store.chats(self.user).map_err(refused)?.iter().map(ToString::to_string).collect())
+    }
+
+    fn history(&mut self, chat: &Chat) -> crate::error::Result<Vec<String>> {
+        let lines =
+            self.store.history(self.user, chat, MAX_HISTORY, MAX_HISTORY_BYTES).and_then(|l| l.collect());
+        Ok(super::actions::shown(lines.map_err(refused)?))
+    }
+
+    fn devices(&mut self) -> crate::error::Result<Option<Vec<String>>> {
+        Ok(Some(self.devices.iter().map(ToString::to_string).collect()))
+    }
+}
+
+fn refused(ko: Ko) -> crate::error::Error {
+    crate::error::Error::Refused { request: "export".into(), ko }
+}
+
+/// The operator's turn: answers an `export.request` with `export.jsonl`
+/// (written aside, then renamed), then removes the request. An unknown
+/// name gets an empty answer.
+pub fn answer_export(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
+    let request = std::fs::read_to_string(dir.join(EXPORT_REQUEST))?;
+    let name = request.lines().next().unwrap_or("").trim();
+    let mut out = Vec::new();
+    if let Some(account) = ctx.store.find_account(name) {
+        let devices = ctx.devices.list(ctx, account.id, &account.name);
+        let mut source = StoreSource { store: &**ctx.store, user: account.id, devices };
+        crate::export::write(&account.name, &mut source, &mut out).map_err(std::io::Error::other)?;
+    }
+    let aside = dir.join(format!("{EXPORT_ANSWER}.tmp"));
+    std::fs::write(&aside, out)?;
+    std::fs::rename(&aside, dir.join(EXPORT_ANSWER))?;
+    std::fs::remove_file(dir.join(EXPORT_REQUEST))
 }
