@@ -495,7 +495,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
         Command::Users(_) => Err(Error::Usage(tr!(
             Msg::UsersNeedsUser,
-            commands = "add, list, remove, passwd, import, invite, check"
+            commands = "add, list, remove, passwd, import, invite, check, export"
         ))),
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
