@@ -26,12 +26,14 @@
 //! account from that very address (a lab's NAT). When it is empty, a
 //! `LOGIN` of a known pair gets a second chance: its password is compared,
 //! cheaply, with the one that last logged in from there (see `known.rs`),
+//! and only if it is that one, checked against the stored hash (a
+//! password changed since, protocol 1.2's `PASSWD`, does not log in),
 //! within a grace bucket of [`GRACE_BURST`] wrong guesses, refilled at
 //! [`GRACE_PER_SEC`]. The right password logs in and gives its token back;
 //! a wrong one is refused as if unchecked (`KO:RATE_LIMITED`) and spends
 //! it. The trade-off, in numbers: a stranger at bob's address may make
 //! 5 + 360 guesses an hour at bob (the pair's bucket, as before) plus 300
-//! a day (the grace), none of the grace ones costing a hash; bob gets in
+//! a day (the grace), no wrong one of the grace costing a hash; bob gets in
 //! until the stranger has spent those 300 in a day. Past them he waits
 //! like everyone, with his password; his linked devices do not wait at
 //! all: a `LOGIN:<user>@<device>:<token>` with that device's token is
@@ -381,8 +383,13 @@ fn attempt(
         Ok(attempt) => attempt,
         Err(ko) => {
             if grace == Grace::Allowed && ctx.auth.grace(user, address_key(peer), password) {
-                // The password that logged in from here last: no hash needed.
-                if let (Some(id), Some(name)) = (ctx.store.user_id(user), ctx.store.user_name(user)) {
+                // The password that logged in from here last. Still checked
+                // against the stored hash (the cache of recent logins, else
+                // one argon2): it may have been changed since (`PASSWD`,
+                // 1.2), on another node of a cluster too, whose known pairs
+                // this node's `forget_password` did not reach. Wrong guesses
+                // never get here: they cost no hash.
+                if let Ok((id, name)) = ctx.store.login(user, password, false) {
                     return Outcome::LoggedIn(id, name);
                 }
             }
