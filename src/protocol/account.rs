@@ -1,5 +1,5 @@
 //! Protocol 1.2's account requests (docs/PROTOCOL.md §20): a user changes
-//! its own password, or deletes its own account.
+//! its own password.
 //!
 //! - `PASSWD:<old>:<new>`: the new password, once the old one is checked;
 //!   every *other* device of the account is logged out and its token
@@ -10,20 +10,17 @@
 //!   flag among the fields: the new password is the last field, so it may
 //!   hold any `:`, and a flag before or after the passwords could be read
 //!   as part of one of them.
-//! - `DELACCOUNT:<password>`: the account is deleted (§20).
 //!
 //! The **old** password is the field between the first two `:`s, so it
 //! cannot hold a `:` here; the new one, the last field, may (as
 //! `REGISTER`'s). A user whose current password holds a `:` (possible
 //! since version 1) asks the administrator (`wachat users passwd`).
-//! `DELACCOUNT`'s password is the last field: it may hold any `:`.
 
 use super::{Code, Ko};
 
 /// The words of the account requests.
 pub const PASSWD: &str = "PASSWD";
 pub const PASSWD_KEEP: &str = "PASSWDKEEP";
-pub const DELACCOUNT: &str = "DELACCOUNT";
 
 fn bad(reason: impl Into<String>) -> Ko {
     Ko::new(Code::BadRequest, reason)
@@ -43,14 +40,6 @@ pub fn parse_passwd(line: &str) -> Result<(String, String, bool), Ko> {
     Ok((old.to_string(), new.to_string(), keep))
 }
 
-/// `DELACCOUNT:<password>`.
-pub fn parse_delaccount(line: &str) -> Result<String, Ko> {
-    match line.split_once(':') {
-        Some((_, password)) if !password.is_empty() => Ok(password.to_string()),
-        _ => Err(bad("expected DELACCOUNT:<password>")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +53,5 @@ mod tests {
             assert_eq!(ko.code, Code::BadRequest, "{bad}");
             assert!(ko.reason.contains("<old password>:<new password>"), "{bad}: {}", ko.reason);
         }
-        assert_eq!(parse_delaccount("DELACCOUNT:p:w").unwrap(), "p:w");
-        assert!(parse_delaccount("DELACCOUNT").is_err() && parse_delaccount("DELACCOUNT:").is_err());
     }
 }

@@ -302,7 +302,7 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
     }
 }
 
-/// 1.2 (`PASSWD`, `DELACCOUNT`, `server::accounts`): `password` checked
+/// 1.2 (`PASSWD`, `server::accounts`): `password` checked
 /// as a login attempt at `user` from `peer`, within the same failed-login
 /// limits (no known pair's grace: the password itself must be right). A
 /// wrong one is `KO:FORBIDDEN`, not `KO:AUTH_FAILED`, which would close a
