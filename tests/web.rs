@@ -860,6 +860,7 @@ fn the_account_panel_changes_the_password() {
     server.register(&["ana"]);
     let mut old_device = server.login_recv("ana", "pw-ana");
     let ana = logged_in(&url, "ana", 1200, 800);
+    ana.click("#devices-button");
     ana.click("#account-button");
     ana.type_into("#old-password", "pw-ana");
     ana.type_into("#new-password", "new:secret");

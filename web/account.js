@@ -1,4 +1,5 @@
-// account.js: the "Account" panel (protocol 1.2, docs/PROTOCOL.md §20):
+// account.js: the "Account" panel, opened from the devices' panel's
+// "Change password" (protocol 1.2, docs/PROTOCOL.md §20):
 // a new password, with the choice of keeping the other devices logged in.
 // The passwords go from the form to one PASSWD line and are then cleared
 // from the form; the new one replaces the old in the link's memory (for
