@@ -9,7 +9,6 @@ import { t, translate } from './i18n.js';
 import { renderList, renderMembers, renderDevices, seenText, visible, Conversation } from './view.js';
 import { loadRules, renderHeader, aboutMe, addActions, isModeration } from './moderation.js';
 import { showRulesOnce, wireRules } from './rules.js';
-import { wireAccount } from './account.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -69,7 +68,7 @@ $('input').addEventListener('input', typing);
 $('back').addEventListener('click', closeChat);
 $('members-button').addEventListener('click', toggleMembers);
 wireRules(() => link);
-wireAccount(() => link);
+$('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
 $('leave-button').addEventListener('click', leaveRoom);
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
