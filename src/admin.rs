@@ -26,6 +26,8 @@ use crate::store::accounts::{self, Accounts, AdminError, NewAccount, Problem};
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::password::DEFAULT_KDF_COST;
 
+#[path = "admin_export.rs"]
+pub mod export;
 #[path = "admin_live.rs"]
 pub mod live;
 
@@ -92,6 +94,18 @@ pub enum UsersCommand {
     /// Name every damaged line (blank, torn, not a record) of the log's
     /// segments; exits non-zero if there is one. Works while the server runs.
     Check {
+        /// The server's data directory (the server may be running).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Write everything the server holds about an account (rooms, chats,
+    /// their messages, devices) as JSON Lines, as `wachat export` does for
+    /// its owner. Works while the server runs.
+    Export {
+        name: String,
+        /// Write to this file instead of stdout (created 0600).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
         /// The server's data directory (the server may be running).
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
@@ -225,6 +239,12 @@ pub fn run(command: UsersCommand) -> Result<()> {
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
         UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,
         UsersCommand::Check { data_dir } => check(&data_dir)?,
+        UsersCommand::Export { name, out, data_dir } => {
+            if !data_dir.is_dir() {
+                return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
+            }
+            crate::export::to(out.as_deref(), |w| export::export(&data_dir, &name, w))?;
+        }
         UsersCommand::Disable { name, data_dir } => {
             let changed = live::set_disabled(&data_dir, &name, true)?;
             println!(

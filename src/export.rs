@@ -15,7 +15,13 @@
 //! {"type":"room","room":"#tea","members":2}
 //! {"type":"chat","chat":"bob","unread":0}
 //! {"type":"message","chat":"bob","from":"ana","to":"bob","id":"m1","ts":1795387812847,"state":"READ","text":"hi\nthere"}
+//! {"type":"device","device":"laptop","address":"127.0.0.1","presence":"online","last_seen_ms":0}
 //! ```
+//!
+//! Devices (protocol 1.2, `DEVICES`) come last; a server older than 1.2
+//! has none to list. An administrator's `wachat users export NAME`
+//! (`src/admin_export.rs`) writes the very same lines from the server's
+//! data directory: both go through [`write`], from a [`Source`] each.
 //!
 //! JSON is written here by hand (the library has no JSON dependency):
 //! strings are escaped as RFC 8259 says, `"`, `\` and every control
@@ -25,20 +31,69 @@ use std::io::{IsTerminal, Write};
 
 use crate::client::{self, Connection, Options};
 use crate::error::{Error, Result};
-use crate::protocol::{ChatLine, MAX_HISTORY, Reply, Request, RoomLine};
+use crate::protocol::{Chat, ChatLine, DeviceLine, MAX_HISTORY, Presence, Reply, Request, RoomLine};
+
+/// Where an export's lines come from: the protocol's listing lines, as
+/// a server sends them (`ROOMS`, `CHATS`, `HISTORY`, `DEVICES`).
+pub trait Source {
+    /// The server's id (`SERVER`), empty if it cannot say.
+    fn server(&mut self) -> Result<String>;
+    fn rooms(&mut self) -> Result<Vec<String>>;
+    fn chats(&mut self) -> Result<Vec<String>>;
+    /// The newest [`MAX_HISTORY`] messages of `chat`, oldest first.
+    fn history(&mut self, chat: &Chat) -> Result<Vec<String>>;
+    /// `None`: the source has no devices to say (a server older than 1.2).
+    fn devices(&mut self) -> Result<Option<Vec<String>>>;
+}
+
+/// A client's export: one send connection, the requests in turn.
+struct Client(Connection);
+
+impl Source for Client {
+    fn server(&mut self) -> Result<String> {
+        Ok(match self.0.request(&Request::Server)? {
+            Reply::OkWith(id) => id,
+            _ => String::new(), // a server older than 1.1: no id to name
+        })
+    }
+
+    fn rooms(&mut self) -> Result<Vec<String>> {
+        listing(&mut self.0, Request::Rooms, "ROOMS")
+    }
+
+    fn chats(&mut self) -> Result<Vec<String>> {
+        listing(&mut self.0, Request::Chats, "CHATS")
+    }
+
+    fn history(&mut self, chat: &Chat) -> Result<Vec<String>> {
+        listing(&mut self.0, Request::History { chat: chat.clone(), limit: MAX_HISTORY }, "HISTORY")
+    }
+
+    fn devices(&mut self) -> Result<Option<Vec<String>>> {
+        match self.0.request(&Request::Devices)? {
+            Reply::Listing(lines) => Ok(Some(lines)),
+            _ => Ok(None), // an older server: `KO:BAD_REQUEST`
+        }
+    }
+}
 
 /// Runs the export to `out`.
 pub fn run(options: &Options, out: &mut dyn Write) -> Result<()> {
-    let (mut conn, me) = crate::oneshot::open(options)?;
-    let server = match conn.request(&Request::Server)? {
-        Reply::OkWith(id) => id,
-        _ => String::new(), // a server older than 1.1: no id to name
-    };
-    let rooms = listing(&mut conn, Request::Rooms, "ROOMS")?;
-    let chats = listing(&mut conn, Request::Chats, "CHATS")?;
+    let (conn, me) = crate::oneshot::open(options)?;
+    let mut source = Client(conn);
+    write(&me, &mut source, out)?;
+    let _ = source.0.request(&Request::Quit);
+    Ok(())
+}
+
+/// Writes `me`'s export from `source` to `out`, streamed chat by chat.
+pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write) -> Result<()> {
+    let server = source.server()?;
+    let rooms = source.rooms()?;
+    let chats = source.chats()?;
     let fail = |e| Error::io("export: writing", e);
     let mut line = String::new();
-    object(&mut line, &[("type", J::S("account")), ("user", J::S(&me)), ("server", J::S(&server))]);
+    object(&mut line, &[("type", J::S("account")), ("user", J::S(me)), ("server", J::S(&server))]);
     push_number(&mut line, "exported_ms", client::now_ms());
     writeln!(out, "{line}").map_err(fail)?;
     for room in &rooms {
@@ -58,8 +113,7 @@ pub fn run(options: &Options, out: &mut dyn Write) -> Result<()> {
         object(&mut line, &[("type", J::S("chat")), ("chat", J::S(&chat.chat.to_string()))]);
         push_number(&mut line, "unread", chat.unread);
         writeln!(out, "{line}").map_err(fail)?;
-        let request = Request::History { chat: chat.chat.clone(), limit: MAX_HISTORY };
-        let lines = listing(&mut conn, request, "HISTORY")?;
+        let lines = source.history(&chat.chat)?;
         for history in &lines {
             let m = client::parse_history_line(history)?;
             line.clear();
@@ -82,8 +136,46 @@ pub fn run(options: &Options, out: &mut dyn Write) -> Result<()> {
         progress.chat_done(lines.len());
     }
     progress.finish();
-    let _ = conn.request(&Request::Quit);
-    Ok(())
+    for device in source.devices()?.unwrap_or_default() {
+        let d = DeviceLine::parse(&device)
+            .map_err(|e| Error::Protocol(format!("DEVICES line {device:?}: {e}")))?;
+        let (presence, seen) = match d.presence {
+            Presence::Online => ("online", 0),
+            Presence::LastSeen(ts) => ("last seen", ts),
+            Presence::Unknown => ("never seen", 0),
+        };
+        line.clear();
+        object(
+            &mut line,
+            &[
+                ("type", J::S("device")),
+                ("device", J::S(&d.device)),
+                ("address", J::S(&d.address.to_string())),
+                ("presence", J::S(presence)),
+            ],
+        );
+        push_number(&mut line, "last_seen_ms", seen);
+        writeln!(out, "{line}").map_err(fail)?;
+    }
+    out.flush().map_err(fail)
+}
+
+/// Runs `export` into `path` (a new file, 0600: it holds someone's
+/// messages; synced once whole) or, with none, stdout.
+pub fn to(path: Option<&std::path::Path>, export: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(path) = path else { return export(&mut std::io::stdout().lock()) };
+    let fail = |e| Error::io(format!("{}", path.display()), e);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    let mut out = std::io::BufWriter::new(file);
+    export(&mut out)?;
+    out.into_inner().map_err(|e| fail(e.into_error()))?.sync_all().map_err(fail)
 }
 
 /// A listing request's lines.

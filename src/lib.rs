@@ -24,7 +24,7 @@
 //! | [`oneshot`] | `wachat register`, `send`, `users`, `history`: one request each, for scripts. |
 //! | [`bench`](mod@bench) | `wachat bench`, the load generator. |
 //! | [`demo`] | `wachat demo`: two scripted users on a throwaway server, every frame printed. |
-//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes), `check` (damaged log lines), `disable`/`enable` and `list`, beside a running server (`admin_live.rs`, `server::operator`). |
+//! | [`admin`] | `wachat users add\|list\|remove\|passwd\|import`: class accounts, on the data directory; `invite` (codes), `check` (damaged log lines), `disable`/`enable`, `list` and `export`, beside a running server (`admin_live.rs`, `admin_export.rs`, `server::operator`). |
 //! | [`conform`] | `wachat conform`: the protocol's test suite, for anyone's server (cases per group of docs/PROTOCOL.md, transcripts, JSON and HTML reports, a class roster) or client (the suite playing the server). tests/conform.rs runs it against `wachat serve`. |
 //! | [`cert`] | `wachat cert`: a self-signed certificate and key for a class server's TLS. |
 //! | [`i18n`] | what users read, in English, Spanish and Portuguese: one catalogue, `--lang` and `LANG`. |
@@ -168,9 +168,10 @@
 //! | file | rows |
 //! |---|---|
 //! | `users.csv` | one per account: name, email, argon2id hash, creation time |
-//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
+//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin, and a user's new password hash (`PASSWD`) (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
 //! | `disabled/<name>` | no rows: an account `wachat users disable` disabled (see `store::disabled`) |
 //! | `status.request`, `status.csv` | `wachat users list` asking a running server for its figures, and its answer (`server::operator`) |
+//! | `export.request`, `export.jsonl` | `wachat users export NAME` asking a running server for an account's export, and its answer (`server::accounts`) |
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::erase`) |

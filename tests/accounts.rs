@@ -325,7 +325,7 @@ fn the_console_shows_the_rules_at_the_first_login_and_on_info() {
 
 #[test]
 fn an_export_lists_what_history_returns() {
-    let server = TestServer::start();
+    let mut server = TestServer::start();
     server.register(&["ana", "bob", "carl"]);
     let mut ana = server.login_send("ana", "pw-ana");
     let mut bob = server.login_send("bob", "pw-bob");
@@ -334,6 +334,7 @@ fn an_export_lists_what_history_returns() {
     assert!(bob.request("MSG:ana:b1:hi ana").starts_with("OK:b1:"));
     assert!(ana.request("MSG:#tea:t1:tea time").starts_with("OK:t1:"));
     assert!(server.send_conn().request("LOGIN:carl:pw-carl").starts_with("OK"));
+    let laptop = device_recv(&server, "ana", "laptop", "pw-ana");
 
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ana.jsonl");
@@ -370,4 +371,178 @@ fn an_export_lists_what_history_returns() {
     }
     assert_eq!(of("message").len(), 3, "{text}");
     assert!(text.contains(r#""text":"hola \"bob\" \\ and\nsecond line""#), "{text}");
+    let devices = of("device");
+    assert_eq!(devices.len(), 1, "{text}");
+    assert_eq!(
+        (devices[0]["device"].as_str(), devices[0]["presence"].as_str()),
+        (Some("laptop"), Some("online"))
+    );
+
+    // An administrator's export, beside the running server: the same lines.
+    let after_first = |text: &str| text.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
+    let live = ok(users(&server.data_dir, &["export", "ANA"], "", ""));
+    assert_eq!(after_first(&live), after_first(&text), "{live}");
+    assert!(live.starts_with(r#"{"type":"account","user":"ana","server":""#), "{live}");
+    assert!(
+        !server.data_dir.join("export.request").exists() && !server.data_dir.join("export.jsonl").exists()
+    );
+    assert!(refused(&users(&server.data_dir, &["export", "zed"], "", "")).contains("no account named zed"));
+
+    // And with the server stopped: the same, the laptop last seen.
+    drop(laptop);
+    assert_eq!(server.terminate().code(), Some(0));
+    let stopped = ok(users(&server.data_dir, &["export", "ana"], "", ""));
+    let (stopped, live) = (after_first(&stopped), after_first(&live));
+    assert_eq!(stopped[..stopped.len() - 1], live[..live.len() - 1]);
+    assert!(
+        stopped.last().unwrap().contains(r#""device":"laptop","address":"127.0.0.1","presence":"last seen""#)
+    );
+}
+
+// ----- protocol 1.2, §20: a user's own account --------------------------
+
+/// A receive connection of `user`'s `device` (password `password`),
+/// speaking 1.2.
+fn device_recv(server: &TestServer, user: &str, device: &str, password: &str) -> support::Conn {
+    let mut c = server.recv_conn();
+    assert_eq!(c.request("VERSION:1.2"), "OK");
+    assert_eq!(c.request(&format!("LOGIN:{user}@{device}:{password}")), format!("OK:{user}"));
+    c
+}
+
+/// A token for `user`'s `device`, from a `LINK` code and a `PAIR`.
+fn token(server: &TestServer, user: &str, password: &str, device: &str) -> String {
+    let mut c = server.login_send(user, password);
+    let code = c.request("LINK").strip_prefix("OK:").expect("OK:<code>").to_string();
+    let paired = server.send_conn().request(&format!("PAIR:{user}@{device}:{code}"));
+    paired.strip_prefix("OK:").expect("OK:<token>").to_string()
+}
+
+#[test]
+fn passwd_needs_the_old_password_and_logs_the_other_devices_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = TestServer::start_in(&data, &[]);
+    server.register(&["ana", "bob"]);
+    let phone_token = token(&server, "ana", "pw-ana", "phone");
+    let mut laptop = device_recv(&server, "ana", "laptop", "pw-ana");
+    let mut old_client = server.login_recv("ana", "pw-ana"); // `default`, a 1.0 client
+    let mut other_send = server.login_send("ana", "pw-ana");
+    let mut desk = server.send_conn();
+    assert_eq!(desk.request("LOGIN:ana@desk:pw-ana"), "OK:ana");
+    let mut desk_events = device_recv(&server, "ana", "desk", "pw-ana");
+
+    // Refusals keep the session: a new password too short, a wrong old one.
+    assert!(desk.request("PASSWD:pw-ana:short").starts_with("KO:BAD_REQUEST:"));
+    assert_eq!(desk.request("PASSWD:wrong:new-secret"), "KO:FORBIDDEN:wrong password");
+    assert!(desk.request("PASSWD:pw-ana").starts_with("KO:BAD_REQUEST:expected PASSWD:<old password>:"));
+    assert_eq!(desk.request("PING"), "OK");
+
+    // The new password may hold a colon (the last field).
+    assert_eq!(desk.request("PASSWD:pw-ana:new:secret"), "OK");
+    assert_eq!(laptop.read_to_close(), "BYE:UNLINKED\n", "another 1.2 device");
+    assert_eq!(old_client.read_to_close(), "BYE:REPLACED\n", "a 1.0 client is told not to come back");
+    other_send.expect_closed();
+    assert_eq!(desk.request("PING"), "OK", "the device that asked stays");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:m1:still there?").starts_with("OK:m1:"));
+    assert!(desk_events.next_msg().contains(":bob:ana:m1:"), "its receive connection too");
+    assert!(
+        server.send_conn().request(&format!("LOGIN:ana@phone:{phone_token}")).starts_with("KO:AUTH_FAILED")
+    );
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"), "old");
+    server.login_send("ana", "new:secret");
+
+    // Durable: after a kill (the log's record), then a clean stop (a
+    // checkpoint carries it), the new password is the one.
+    server.kill();
+    let mut server = TestServer::start_in(&data, &[]);
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    let mut ana = server.login_send("ana", "new:secret");
+    assert_eq!(ana.request("PASSWDKEEP:new:again-1"), "KO:FORBIDDEN:wrong password");
+    assert_eq!(server.terminate().code(), Some(0));
+    let server = TestServer::start_in(&data, &[]);
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    server.login_send("ana", "new:secret");
+}
+
+#[test]
+fn passwdkeep_keeps_the_other_devices_and_their_tokens() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let phone_token = token(&server, "ana", "pw-ana", "phone");
+    let mut laptop = device_recv(&server, "ana", "laptop", "pw-ana");
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("PASSWDKEEP:pw-ana:new-secret"), "OK");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:m1:still there?").starts_with("OK:m1:"));
+    assert!(laptop.next_msg().contains(":bob:ana:m1:"), "still logged in");
+    assert_eq!(server.send_conn().request(&format!("LOGIN:ana@phone:{phone_token}")), "OK:ana");
+    server.login_send("ana", "new-secret");
+}
+
+#[test]
+fn wrong_old_passwords_are_throttled_like_logins() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let answers: Vec<String> = (0..6).map(|_| ana.request("PASSWD:guess:new-secret")).collect();
+    assert!(answers[..5].iter().all(|a| a == "KO:FORBIDDEN:wrong password"), "{answers:?}");
+    assert!(answers[5].starts_with("KO:RATE_LIMITED:too many failed logins"), "{answers:?}");
+    // The right one waits too: no second chance for a password change.
+    assert!(ana.request("PASSWD:pw-ana:new-secret").starts_with("KO:RATE_LIMITED:"));
+    assert_eq!(ana.request("PING"), "OK");
+}
+
+#[test]
+fn the_console_changes_the_password_with_passwd_and_logs_in_with_it_again() {
+    use support::console::Console;
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut other_device = server.login_recv("ana", "pw-ana"); // `default`
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", tmp.path(), &[]);
+    ana.expect("connected to");
+    ana.type_line("/passwd");
+    ana.expect("current password:");
+    ana.type_line("pw-ana");
+    ana.expect("new password (at least 6 characters):");
+    ana.type_line("new-secret");
+    ana.expect("new password again:");
+    ana.type_line("new-secret");
+    ana.expect("password changed; your other devices are logged out");
+    assert_eq!(other_device.read_to_close(), "BYE:REPLACED\n");
+    // The console logs in with the new password when it reconnects.
+    server.restart_in_place(&[]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    while !bob.listing("USERS").contains(&"ana".to_string()) {
+        assert!(std::time::Instant::now() < deadline, "the console did not come back");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (status, seen) = ana.quit("/quit");
+    assert!(status.success(), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.contains("new-secret") || l.contains("pw-ana")), "{seen:?}");
+}
+
+#[test]
+fn wachat_passwd_asks_both_passwords_and_says_what_is_wrong() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let passwd = |stdin: &str, extra: &[&str]| {
+        let mut args: Vec<String> =
+            ["passwd", "--user", "ana", "--password-stdin"].map(String::from).to_vec();
+        args.extend(support::console::connection_args(server.send, server.recv, tmp.path()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        run_wachat(&args, "", stdin)
+    };
+    let wrong = passwd("nope\nnew-secret\n", &[]);
+    // The current password logs in first: a wrong one goes no further.
+    assert!(refused(&wrong).contains("wrong user or password"), "{}", wrong.stderr);
+    let short = passwd("pw-ana\nshort\n", &[]);
+    assert!(refused(&short).contains("at least 6 characters"), "{}", short.stderr);
+    let done = ok(passwd("pw-ana\nnew-secret\n", &["--keep"]));
+    assert_eq!(done, "password changed; your other devices stay logged in\n");
+    server.login_send("ana", "new-secret");
 }

@@ -5,13 +5,16 @@
 //! One test binary, its tests by topic in `tests/cluster/`: `chat.rs`
 //! (messages, rooms, statuses, sessions and presence across nodes),
 //! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
-//! `devices.rs` (several devices of one user), `failures.rs` (a node
+//! `devices.rs` (several devices of one user), `accounts.rs` (a new
+//! password on every node), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`).
 #![cfg(feature = "cluster")]
 
 mod support;
 
+#[path = "cluster/accounts.rs"]
+mod accounts;
 #[path = "cluster/actions.rs"]
 mod actions;
 #[path = "cluster/bounded.rs"]

@@ -84,6 +84,8 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Chats),
         Just(Request::Server),
         Just(Request::Info),
+        ("[a-zA-Z0-9!$%&*+./=?@^_~-]{1,12}", rest(), any::<bool>())
+            .prop_map(|(old, new, keep)| Request::Passwd { old, new, keep }),
         chat().prop_map(|to| Request::Typing { to }),
         (name(), action()).prop_map(|(room, action)| Request::Moderate { room, action }),
         name().prop_map(|room| Request::RoomInfo { room }),

@@ -1181,3 +1181,27 @@ fn on_a_phone_the_menu_of_a_message_fits_and_replies() {
     let event = bob_recv.next_msg();
     assert!(event.ends_with(":> bob: ¿Vienes al laboratorio?\\nSí, voy"), "{event}");
 }
+
+#[test]
+fn the_account_panel_changes_the_password() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let mut old_device = server.login_recv("ana", "pw-ana");
+    let ana = logged_in(&url, "ana", 1200, 800);
+    ana.click("#devices-button");
+    ana.click("#account-button");
+    ana.type_into("#old-password", "pw-ana");
+    ana.type_into("#new-password", "new:secret");
+    ana.type_into("#new-password-again", "other");
+    ana.click("#passwd-button");
+    ana.wait_for("document.getElementById('account-note').textContent === 'The two new passwords differ.'");
+    ana.exec("document.getElementById('new-password-again').value = ''", json!([]));
+    ana.type_into("#new-password-again", "new:secret");
+    ana.click("#passwd-button");
+    ana.wait_for("document.getElementById('account-note').textContent.startsWith('Password changed. Your other devices are logged out')");
+    assert_eq!(ana.exec("return document.getElementById('new-password').value", json!([])), json!(""));
+    assert_eq!(old_device.read_to_close(), "BYE:REPLACED\n", "the other device");
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    server.login_send("ana", "new:secret");
+}

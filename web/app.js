@@ -8,7 +8,6 @@ import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, 
 import { t, translate } from './i18n.js';
 import { renderList, renderMembers, renderDevices, seenText, visible, Conversation } from './view.js';
 import { loadRules, renderHeader, aboutMe, addActions, isModeration } from './moderation.js';
-import { showRulesOnce, wireRules } from './rules.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -70,7 +69,9 @@ $('input').addEventListener('keydown', (e) => {
 $('input').addEventListener('input', typing);
 $('back').addEventListener('click', closeChat);
 $('members-button').addEventListener('click', toggleMembers);
-wireRules(() => link);
+// The server's rules (rules.js) load when they are shown.
+$('rules-button').addEventListener('click', () => { if (link) import('./rules.js').then((m) => m.showRules(link)); });
+$('rules-close').addEventListener('click', () => { $('rules').hidden = true; });
 const app = {
   link: () => link, model: () => model, view: () => view, chat: () => view.chat, rules: () => rules, open: openChat, applied,
   say: (text) => { $('typing').textContent = text; },
@@ -80,6 +81,7 @@ $('search').addEventListener('submit', (e) => {
   import('./search.js').then((m) => m.search(app));
 });
 $('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
+$('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
 $('leave-button').addEventListener('click', leaveRoom);
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
@@ -199,7 +201,7 @@ async function begin(who) {
   $('app').hidden = false;
   $('me').textContent = `${link.user} · ${who.device}`;
   await refresh();
-  showRulesOnce(link, link.user);
+  import('./rules.js').then((m) => m.showRulesOnce(link, link.user));
 }
 
 // A linked browser logs in by itself, with its token.

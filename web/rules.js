@@ -58,11 +58,3 @@ export async function showRulesOnce(link, user) {
   if (localStorage.getItem(mark)) return;
   if (await showRules(link)) localStorage.setItem(mark, '1');
 }
-
-export function wireRules(getLink) {
-  $('rules-button').addEventListener('click', () => {
-    const link = getLink();
-    if (link) showRules(link);
-  });
-  $('rules-close').addEventListener('click', () => { $('rules').hidden = true; });
-}

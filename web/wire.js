@@ -144,6 +144,8 @@ export const request = {
   lastseen: (user) => (need(isName(user), 'bad user'), `LASTSEEN:${user}`),
   typing: (to) => (need(isChat(to), 'bad chat'), `TYPING:${to}`),
   unlink: (device) => (need(isName(device), 'bad device'), `UNLINK:${device}`),
+  // 1.2 §20: no ':' in the old password
+  passwd: (o, n, keep) => (need(/^[^:\n\r]+$/.test(o) && /^[^\n\r]+$/.test(n), 'bad password'), `PASSWD${keep ? 'KEEP' : ''}:${o}:${n}`),
   devices: () => 'DEVICES',
   link: () => 'LINK',
   info: () => 'INFO',

@@ -5,6 +5,7 @@
 //!   system's limits, start and stop;
 //! - passwords come from [`crate::prompt`] (shared with `wachat users`).
 
+mod account;
 mod serve;
 
 pub use crate::prompt::MIN_NEW_PASSWORD;
@@ -56,6 +57,9 @@ pub enum Command {
     Users(UsersArgs),
     /// Show the last messages of a conversation.
     History(HistoryArgs),
+    /// Change your password (asks the current one and the new one); your
+    /// other devices are logged out unless --keep.
+    Passwd(account::PasswdArgs),
     /// Load-test a server: throughput, latency, logins, memory.
     Bench(crate::bench::BenchArgs),
     /// Watch two scripted users chat, frame by frame, on a throwaway server.
@@ -491,12 +495,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Users(UsersArgs { online: Some(args), .. }) => oneshot::users(&options(&args)?),
         Command::Users(_) => Err(Error::Usage(tr!(
             Msg::UsersNeedsUser,
-            commands = "add, list, remove, passwd, import, invite, check"
+            commands = "add, list, remove, passwd, import, invite, check, export"
         ))),
         Command::Demo => crate::demo::run(),
         Command::Cert(args) => crate::cert::run(&args),
         Command::History(args) => oneshot::history(&options(&args.server)?, &args.with, args.limit),
         Command::Export(args) => export(&args),
+        Command::Passwd(args) => account::passwd(&args),
         Command::Migrate(args) => serve::migrate(&args),
         Command::Conform(args) => crate::conform::command::run(args),
     }
@@ -560,23 +565,5 @@ fn password(args: &ServerArgs) -> Result<String> {
 /// `wachat export`: to `--out` (a new private file) or stdout.
 fn export(args: &ExportArgs) -> Result<()> {
     let options = options(&args.server)?;
-    match &args.out {
-        None => crate::export::run(&options, &mut std::io::stdout().lock()),
-        Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| Error::io(format!("{}", path.display()), e))?;
-            let mut out = std::io::BufWriter::new(file);
-            crate::export::run(&options, &mut out)?;
-            out.into_inner()
-                .map_err(|e| Error::io(format!("{}", path.display()), e.into_error()))?
-                .sync_all()
-                .map_err(|e| Error::io(format!("{}", path.display()), e))
-        }
-    }
+    crate::export::to(args.out.as_deref(), |out| crate::export::run(&options, out))
 }

@@ -68,6 +68,7 @@
 //! }
 //! ```
 
+mod account;
 pub mod actions;
 pub mod connection;
 mod csv_file;
@@ -288,6 +289,7 @@ impl Client {
             p2p_port,
             tokens: Arc::new(Tokens::default()),
             uses_token,
+            new_password: Mutex::new(None),
         };
         let recv = match send {
             None => None,

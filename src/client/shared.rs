@@ -41,6 +41,10 @@ pub(super) struct Shared {
     /// The secret in `options.password` is this device's token (see
     /// [`token`]), not the password: a refusal means the device was unlinked.
     pub(super) uses_token: bool,
+    /// 1.2: the password this client changed to (`PASSWD`, see
+    /// `client::account`), which every login from now on uses in place
+    /// of `options.password`.
+    pub(super) new_password: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -48,7 +52,10 @@ impl Shared {
     /// who it is first, and settles the folder ([`Shared::meet`]) before
     /// the connection sends anything from the outbox.
     pub(super) fn open(&self, port: Port) -> Result<Connection> {
-        let (mut conn, _) = login::open(&self.options, port).map_err(|e| self.refused(e))?;
+        let changed = self.new_password.lock().clone();
+        let options = changed.map(|password| Options { password, ..self.options.clone() });
+        let options = options.as_ref().unwrap_or(&self.options);
+        let (mut conn, _) = login::open(options, port).map_err(|e| self.refused(e))?;
         if port == Port::Send {
             self.meet(server_id::ask(&mut conn)?)?;
             announce(&mut conn, self.p2p_port)?
@@ -169,6 +176,7 @@ mod tests {
             p2p_port: None,
             tokens: Arc::default(),
             uses_token: false,
+            new_password: Mutex::new(None),
         };
         let out = Outgoing {
             ts: 1,

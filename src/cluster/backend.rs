@@ -105,6 +105,10 @@ impl Backend for PgBackend {
         self.run(job, answer).map(|account| (account, DURABLE))
     }
 
+    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
+        super::accounts::set_password(&self.db, user, &hash).map(|()| DURABLE)
+    }
+
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         // 1.2: messages to a room that refuses them now (+announce, a
         // mute) are answered here; the rest go to the committer together.

@@ -18,6 +18,7 @@
 //!
 //! | file | what it is |
 //! |---|---|
+//! | [`accounts`] | a user's own account (1.2): a new password |
 //! | [`db`] | connections to PostgreSQL, and the readers' pool |
 //! | [`schema`] | the versioned migrations (`migrations/NNN_name.sql`), applied at start |
 //! | [`backend`] | [`PgBackend`](backend::PgBackend): the server's `Backend` on PostgreSQL |
@@ -37,6 +38,7 @@
 //!
 //! docs/CLUSTER.md tells how to run one, and what it measured.
 
+pub mod accounts;
 pub mod apply;
 pub mod backend;
 pub mod budget;

@@ -56,6 +56,8 @@ pub enum Command {
     Quit,
     /// 1.2: `/reply`, `/edit`, `/delete`, `/react`, `/search` (`console::actions`).
     Action(super::actions::MessageAction),
+    /// 1.2: `/passwd [keep]` (`console::account`).
+    Account(super::account::AccountCommand),
 }
 
 /// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
@@ -130,6 +132,9 @@ impl Parser {
             },
             "reply" | "edit" | "delete" | "react" | "search" => {
                 super::actions::parse(lang, word, args).expect("one of its words").map(Command::Action)
+            }
+            word if super::account::WORDS.contains(&word) => {
+                super::account::parse(lang, word, args).map(Command::Account)
             }
             "devices" => no_args(Command::Devices),
             "unlink" => {

@@ -31,6 +31,7 @@
 //! the console's `lang`, and goes through [`view::Printer::line`], which
 //! shows control characters from the network as harmless text.
 
+pub mod account;
 pub mod actions;
 pub mod command;
 mod devices;
@@ -292,6 +293,9 @@ impl Console<'_> {
             match command::parse(lang, &line) {
                 Ok(Command::Quit) => return Ok(()),
                 Ok(Command::Help) => self.say(view::help(lang)),
+                Ok(Command::Account(account::AccountCommand::Ask(dialog))) => {
+                    self.ask(dialog, reader, stop)?
+                }
                 Ok(command) => {
                     if let Err(e) = self.session.act(command, self) {
                         self.say(&error(&e));

@@ -171,6 +171,7 @@ impl<'a> Session<'a> {
             Command::Devices => self.devices(out)?,
             Command::Unlink(device) => self.unlink(&device, out)?,
             Command::Link => self.link(out)?,
+            Command::Account(command) => self.account(command, out)?,
         }
         Ok(())
     }

@@ -469,7 +469,7 @@ commands:
   /rooms, /members [#room]        your rooms; who is in one, online or last seen
   /reply n, /edit n, /delete n, /react n 👍, /search words   act on message n on screen; search
   /topic /mode /invite /kick /ban /mute /op /roominfo   run a room (each alone says how)
-  /devices, /unlink <device>, /link   your devices; log one out for good; a code to link a new one
+  /devices, /unlink <device>, /link, /passwd [keep]   devices; log one out; link one; new password
   /help                   this help; /info: the server's rules (retention, quota, limits)
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
@@ -488,7 +488,7 @@ comandos:
   /rooms, /members [#sala]        tus salas; quién está en una, en línea o visto por última vez
   /reply n, /edit n, /delete n, /react n 👍, /search palabras   actuar sobre el mensaje n; buscar
   /topic /mode /invite /kick /ban /mute /op /roominfo   moderar una sala (solos, explican su uso)
-  /devices, /unlink <disp.>, /link   tus dispositivos; cerrar uno; un código para vincular otro
+  /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; cerrar uno; vincular; contraseña nueva
   /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
@@ -507,7 +507,7 @@ comandos:
   /rooms, /members [#sala]        suas salas; quem está em uma, online ou visto por último
   /reply n, /edit n, /delete n, /react n 👍, /search palavras   agir sobre a mensagem n; buscar
   /topic /mode /invite /kick /ban /mute /op /roominfo   moderar uma sala (sozinhos: o uso)
-  /devices, /unlink <disp.>, /link   seus dispositivos; encerrar um; um código para vincular outro
+  /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; encerrar um; vincular; senha nova
   /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.

@@ -41,6 +41,7 @@
 //! without touching the process-wide one. `wachat serve` never calls
 //! [`set`]: the server speaks English whatever the locale.
 
+pub mod account;
 pub mod actions;
 pub mod client;
 pub mod commands;
@@ -279,6 +280,7 @@ pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
     all.extend(demo::Msg::ALL.iter().map(|m| area("demo", m, m.texts())));
     all.extend(tui::Msg::ALL.iter().map(|m| area("tui", m, m.texts())));
     all.extend(actions::Msg::ALL.iter().map(|m| area("actions", m, m.texts())));
+    all.extend(account::Msg::ALL.iter().map(|m| area("account", m, m.texts())));
     all
 }
 

@@ -14,6 +14,7 @@
 //! - [`peer`]: the grammar of a direct connection between two clients
 //!   (§8), which the server never sees.
 
+pub mod account;
 pub mod action;
 pub mod escape;
 pub mod event;

@@ -150,6 +150,14 @@ pub enum Request {
     /// `key=value` ([`InfoLine`](super::InfoLine)): version, retention,
     /// quota, devices, registration, message limits.
     Info,
+    /// 1.2 (§20): a new password, once `old` is checked; the other devices
+    /// are logged out and their tokens revoked unless `keep`
+    /// (`PASSWDKEEP`). See [`account`](super::account).
+    Passwd {
+        old: String,
+        new: String,
+        keep: bool,
+    },
     Ping,
     Quit,
 }
@@ -373,6 +381,10 @@ impl Request {
                 let scope = if f[1] == "*" { Scope::All } else { Scope::Chat(chat(f[1])?) };
                 Request::Search { scope, query: query(f[2])? }
             }
+            super::account::PASSWD | super::account::PASSWD_KEEP => {
+                let (old, new, keep) = super::account::parse_passwd(line)?;
+                Request::Passwd { old, new, keep }
+            }
             "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
                 if line.contains(':') =>
@@ -403,6 +415,8 @@ impl Request {
             Request::Pair { user, device, .. } => format!("PAIR:{user}@{device}:***"),
             Request::Register { user, email, .. } => format!("REGISTER:{user}:{email}:***"),
             Request::Redeem { code, user, email, .. } => format!("REDEEM:{code}:{user}:{email}:***"),
+            Request::Passwd { keep: false, .. } => "PASSWD:***:***".into(),
+            Request::Passwd { keep: true, .. } => "PASSWDKEEP:***:***".into(),
             other => other.to_string(),
         }
     }
@@ -457,6 +471,8 @@ impl fmt::Display for Request {
             Request::Unlink { device } => write!(f, "UNLINK:{device}"),
             Request::Link => f.write_str("LINK"),
             Request::Info => f.write_str("INFO"),
+            Request::Passwd { old, new, keep: false } => write!(f, "PASSWD:{old}:{new}"),
+            Request::Passwd { old, new, keep: true } => write!(f, "PASSWDKEEP:{old}:{new}"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -527,6 +543,8 @@ mod tests {
             "SEARCH:*:café au lait",
             "SEARCH:#general:x",
             "INFO",
+            "PASSWD:old-pw:new:pw",
+            "PASSWDKEEP:old-pw:new-pw",
             "PING",
             "QUIT",
         ] {

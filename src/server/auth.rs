@@ -26,12 +26,14 @@
 //! account from that very address (a lab's NAT). When it is empty, a
 //! `LOGIN` of a known pair gets a second chance: its password is compared,
 //! cheaply, with the one that last logged in from there (see `known.rs`),
+//! and only if it is that one, checked against the stored hash (a
+//! password changed since, protocol 1.2's `PASSWD`, does not log in),
 //! within a grace bucket of [`GRACE_BURST`] wrong guesses, refilled at
 //! [`GRACE_PER_SEC`]. The right password logs in and gives its token back;
 //! a wrong one is refused as if unchecked (`KO:RATE_LIMITED`) and spends
 //! it. The trade-off, in numbers: a stranger at bob's address may make
 //! 5 + 360 guesses an hour at bob (the pair's bucket, as before) plus 300
-//! a day (the grace), none of the grace ones costing a hash; bob gets in
+//! a day (the grace), no wrong one of the grace costing a hash; bob gets in
 //! until the stranger has spent those 300 in a day. Past them he waits
 //! like everyone, with his password; his linked devices do not wait at
 //! all: a `LOGIN:<user>@<device>:<token>` with that device's token is
@@ -300,6 +302,30 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
     }
 }
 
+/// 1.2 (`PASSWD`, `server::accounts`): `password` checked
+/// as a login attempt at `user` from `peer`, within the same failed-login
+/// limits (no known pair's grace: the password itself must be right). A
+/// wrong one is `KO:FORBIDDEN`, not `KO:AUTH_FAILED`, which would close a
+/// session that is logged in; its tokens stay taken, as a failed login's.
+pub fn check_password(ctx: &Ctx, user: &str, password: &str, peer: IpAddr) -> Result<(), Ko> {
+    let check = || ctx.store.login(user, password, false);
+    match attempt(ctx, user, password, peer, Grace::Denied, check) {
+        Outcome::LoggedIn(..) => Ok(()),
+        Outcome::Refused(ko) if ko.code == Code::AuthFailed => {
+            crate::metrics::get().logins_failed.inc();
+            Err(Ko::new(Code::Forbidden, "wrong password"))
+        }
+        Outcome::Refused(ko) => Err(ko),
+        Outcome::Paired(_) => Err(Ko::new(Code::Internal, "a password check made a token")),
+    }
+}
+
+/// 1.2: `user` (as registered) has a new password: what the login limits
+/// remember of the old one is forgotten (see [`KnownPairs::forget`]).
+pub fn forget_password(ctx: &Ctx, user: &str) {
+    ctx.auth.known.forget(&fold(user));
+}
+
 /// `PAIR`: trades a code of `LINK` for the device's token, as an attempt
 /// at `user` within the failed-login limits (a wrong code is a failure).
 fn pair(ctx: &Ctx, user: &str, device: &str, code: &str, peer: IpAddr) -> Outcome {
@@ -357,8 +383,13 @@ fn attempt(
         Ok(attempt) => attempt,
         Err(ko) => {
             if grace == Grace::Allowed && ctx.auth.grace(user, address_key(peer), password) {
-                // The password that logged in from here last: no hash needed.
-                if let (Some(id), Some(name)) = (ctx.store.user_id(user), ctx.store.user_name(user)) {
+                // The password that logged in from here last. Still checked
+                // against the stored hash (the cache of recent logins, else
+                // one argon2): it may have been changed since (`PASSWD`,
+                // 1.2), on another node of a cluster too, whose known pairs
+                // this node's `forget_password` did not reach. Wrong guesses
+                // never get here: they cost no hash.
+                if let Ok((id, name)) = ctx.store.login(user, password, false) {
                     return Outcome::LoggedIn(id, name);
                 }
             }

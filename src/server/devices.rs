@@ -313,6 +313,39 @@ impl Devices {
         Ok(())
     }
 
+    /// 1.2 `PASSWD` (`server::accounts`): the tokens of every device of
+    /// `name` but `keep` are revoked (written, and on a cluster's shared
+    /// record, before the `OK`), the devices staying on record with their
+    /// positions. Returns the names of the other devices.
+    pub fn revoke_tokens(&self, name: &str, keep: &str) -> Result<Vec<Arc<str>>, Ko> {
+        if !self.refresh(name) {
+            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+        }
+        let revoked: Vec<Device> = {
+            let mut book = self.book.lock();
+            let others = book.devices_mut(name).iter_mut().filter(|d| !d.name.eq_ignore_ascii_case(keep));
+            others
+                .map(|d| {
+                    d.token = None;
+                    d.clone()
+                })
+                .collect()
+        };
+        if let Some(shared) = self.shared.get() {
+            for device in &revoked {
+                shared.add(&fold(name), device, true).map_err(|e| {
+                    log::error!("devices: revoking {name}'s token of {} in the cluster: {e}", device.name);
+                    Ko::new(Code::Internal, "the database is unavailable; try again")
+                })?;
+            }
+        }
+        self.save().map_err(|e| {
+            log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
+            Ko::new(Code::Internal, "the server cannot write to its disk; try later")
+        })?;
+        Ok(revoked.into_iter().map(|d| d.name).collect())
+    }
+
     /// `LINK`: a new one-time code for `user` (replacing its previous one).
     pub fn link(&self, user: UserId) -> String {
         let code = random_code();

@@ -81,6 +81,14 @@ impl KnownPairs {
         }
         pairs.insert(pair, (Instant::now(), tag));
     }
+
+    /// The account `user` (folded) has a new password (protocol 1.2,
+    /// `PASSWD`): no pair of it may be let in with the old one by the
+    /// grace check, so every pair of it is forgotten (it is known again at
+    /// its next login).
+    pub fn forget(&self, user: &str) {
+        self.pairs.lock().retain(|(name, _), _| name != user);
+    }
 }
 
 #[cfg(test)]
@@ -102,5 +110,9 @@ mod tests {
         assert!(!known.recall(&("bo".to_string(), A), "bpw"), "the name and the password are apart");
         known.remember(bob.clone(), "new");
         assert!(!known.recall(&bob, "pw") && known.recall(&bob, "new"));
+        known.remember(("ana".to_string(), A), "pw");
+        known.forget("bob");
+        assert!(!known.contains(&bob) && !known.recall(&bob, "new"), "a new password: forgotten");
+        assert!(known.contains(&("ana".to_string(), A)), "only that account's pairs");
     }
 }

@@ -12,6 +12,7 @@
 //! - [`relay`]: events from one user to others that are never stored
 //!   (`TYPING`), here and on a cluster's other nodes.
 //! - [`p2p`]: `P2P` and `PEER`, the introductions of direct chats.
+//! - [`accounts`]: a user's own account (1.2): `PASSWD`.
 //! - [`info`]: `INFO` (1.2), the server's rules; [`operator`]: what an
 //!   administrator asks of the running server (disabled accounts, live
 //!   figures for `wachat users list`), and logging a user out.
@@ -28,6 +29,7 @@
 //! new requests, let in-flight requests finish, then let the store write
 //! the last batch and a checkpoint.
 
+pub mod accounts;
 pub mod actions;
 pub mod auth;
 pub mod closer;

@@ -139,6 +139,12 @@ fn look(ctx: &Ctx, known: Option<BTreeSet<String>>) -> BTreeSet<String> {
     {
         log::warn!("{}: {e}", dir.join(STATUS_ANSWER).display());
     }
+    // `wachat users export NAME` (`server::accounts`).
+    if dir.join(super::accounts::EXPORT_REQUEST).exists()
+        && let Err(e) = super::accounts::answer_export(ctx, dir)
+    {
+        log::warn!("{}: {e}", dir.join(super::accounts::EXPORT_ANSWER).display());
+    }
     now
 }
 

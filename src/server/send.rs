@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, actions, auth, moderation, p2p, presence, relay, search};
+use super::{Ctx, accounts, actions, auth, moderation, p2p, presence, relay, search};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -69,6 +69,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         member_changes: Vec::new(),
         first_read: None,
         conn_id: id,
+        device: None,
     };
     if let Err(e) = session.run() {
         if Stream::is_plaintext_client(&e) {
@@ -127,6 +128,9 @@ struct Session<'a> {
     first_read: Option<Instant>,
     /// This connection's number among the server's (`Sessions`).
     conn_id: u64,
+    /// 1.2: the device its `LOGIN` named (`None`: `default`), which a
+    /// `PASSWD` keeps logged in.
+    device: Option<String>,
 }
 
 impl Session<'_> {
@@ -215,6 +219,7 @@ impl Session<'_> {
             return match auth::authenticate(self.ctx, line, self.peer.ip()) {
                 auth::Outcome::LoggedIn(id, name) => {
                     self.ctx.sessions.add(id, self.conn_id, self.stream);
+                    self.device = auth::login_device(line);
                     self.queue(Reply::with(name.as_ref()), false);
                     self.user = Some((id, name));
                     Flow::Continue
@@ -338,12 +343,22 @@ impl Session<'_> {
                 self.reply(search::search(self.ctx, user, &scope, &query).map(Reply::listing))
             }
             Request::Info => self.reply(Ok(listing(super::info::info(&self.ctx.config)))),
+            Request::Passwd { old, new, keep } => {
+                let me = self.asker(user, &name);
+                self.reply(accounts::passwd(self.ctx, &me, &old, &new, keep).map(|()| Reply::Ok))
+            }
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);
                 Flow::Close
             }
         }
+    }
+
+    /// Who this session is, for `server::accounts`.
+    fn asker<'s>(&'s self, user: UserId, name: &'s str) -> accounts::Asker<'s> {
+        let (peer, conn_id, device) = (self.peer.ip(), self.conn_id, self.device.as_deref());
+        accounts::Asker { user, name, peer, conn_id, device }
     }
 
     /// Hands the queued `MSG`s to the store and queues their replies.
@@ -569,6 +584,10 @@ fn cost(request: &Request) -> u32 {
         Request::Reply { .. } | Request::Edit { .. } | Request::Delete { .. } | Request::React { .. } => 11,
         Request::Search { scope: crate::protocol::Scope::All, .. } => 20,
         Request::Search { .. } => 11,
+        // 1.2: two argon2 hashes (the old password checked, the new one
+        // made), each costing what a login costs; failures are also
+        // throttled as logins are (`server::accounts`).
+        Request::Passwd { .. } => 20,
         _ => 1,
     }
 }

@@ -201,11 +201,18 @@ impl Accounts {
         Ok(())
     }
 
-    /// Gives an account a new password hash.
+    /// Gives an account a new password hash: in `users.csv`, and (1.2) as
+    /// a `PASSWD` record in the log, which a start reads after
+    /// `users.csv`: without it, a password the user changed over the
+    /// network (a record, see `store::record`) would win over this reset.
     pub fn set_password(&mut self, name: &str, hash: String) -> Result<(), AdminError> {
         let i = self.active(name)?;
-        self.accounts[i].hash = hash;
-        self.write_users()
+        self.accounts[i].hash = hash.clone();
+        self.write_users()?;
+        let id = self.store.inner.state.lock().user_id(&self.accounts[i].name);
+        let id = id.ok_or_else(|| self.bug("not loaded".into()))?;
+        let ticket = self.store.set_password(id, hash).map_err(|ko| self.bug(ko.reason))?;
+        self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 
     /// Disables an account and takes it out of its rooms (see the module
@@ -370,6 +377,18 @@ mod tests {
         let server = serve(dir.path());
         assert!(server.login("ana", "old", false).is_err());
         assert!(server.login("ana", "new", false).is_ok());
+        // The user changes it (a record, carried by the last checkpoint) ...
+        let (ana, _) = server.login("ana", "new", false).unwrap();
+        server.change_password(ana, "mine").unwrap();
+        drop(server);
+        let server = serve(dir.path());
+        assert!(server.login("ana", "mine", false).is_ok(), "a checkpoint carries the hash");
+        drop(server);
+        // ... and a teacher's reset after it still wins.
+        Accounts::open(dir.path()).unwrap().set_password("ana", hasher().hash("reset").unwrap()).unwrap();
+        let server = serve(dir.path());
+        assert!(server.login("ana", "mine", false).is_err());
+        assert!(server.login("ana", "reset", false).is_ok());
         assert!(server.login("cy", "pw", false).is_ok());
         let mode = fs::metadata(dir.path().join("users.csv")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "users.csv is private");

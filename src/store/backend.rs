@@ -96,6 +96,9 @@ pub trait Backend: Send + Sync {
     /// Creates an account, a member of `#general` (`KO:USER_EXISTS` if the
     /// name is taken, ignoring case). `hash` is already computed.
     fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
+    /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
+    /// (already computed, the old one already checked).
+    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko>;
 
     // ----- changes: applied at once, durable once their ticket is
     /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its

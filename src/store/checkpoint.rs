@@ -17,6 +17,7 @@
 //! RULES,<#name>,<owner>,<announce 0|1>,<invite-only 0|1>,<topic>     1.2, a room with rules
 //! RULE,<#name>,<ADMIN|INVITED|BANNED|MUTED>,<user>,<until>            1.2, one per name
 //! ADMIN,<user>                                                        1.2, a server admin
+//! HASH,<user>,<argon2id hash>          1.2, a password changed by a `PASSWD` record (not in users.csv)
 //! USAGE_FROM,<position>                where the counted part of the log begins
 //! END,<lines above>,<checksum>
 //! ```
@@ -114,6 +115,8 @@ struct UserSnapshot {
     last_seen: Option<u64>,
     /// 1.2: several devices (a `SEVERAL` row).
     several: bool,
+    /// 1.2: a hash of a `PASSWD` record (a `HASH` row).
+    hash: Option<String>,
     queue: Arc<std::collections::VecDeque<Queued>>,
     recent: Arc<Recent>,
 }
@@ -142,6 +145,7 @@ pub fn snapshot(state: &State) -> Snapshot {
             acked: u.inbox.acked,
             last_seen: u.last_seen,
             several: u.several,
+            hash: u.hash_logged.then(|| u.hash.clone()),
             queue: u.inbox.queue.clone(),
             recent: u.recent.clone(),
         })
@@ -201,6 +205,9 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
         }
         if user.several {
             out.row(&["SEVERAL", &user.name]);
+        }
+        if let Some(hash) = &user.hash {
+            out.row(&["HASH", &user.name, hash]);
         }
         if !user.recent.is_empty() {
             window.clear();
@@ -444,6 +451,12 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
         }
         // 1.2: the user has several devices (`Record::Devices`).
+        // 1.2: a password changed by a `PASSWD` record.
+        "HASH" => {
+            let u = user(1)?;
+            state.users[u].hash = f.get(2)?.to_string();
+            state.users[u].hash_logged = true;
+        }
         "SEVERAL" => {
             let u = user(1)?;
             state.users[u].several = true;

@@ -110,7 +110,7 @@ impl Store {
         let hash = self.hasher.hash(password).map_err(|e| Ko::new(Code::Internal, e))?;
         let (account, ticket) = self.backend.create_account(name, email, hash)?;
         self.backend.wait(ticket)?;
-        self.logins.remember(account.id, password);
+        self.logins.remember(account.id, &account.hash, password);
         Ok((account.id, account.name))
     }
 
@@ -118,9 +118,9 @@ impl Store {
     /// new account with this password.
     pub fn login(&self, name: &str, password: &str, auto_register: bool) -> Result<(UserId, Arc<str>), Ko> {
         match self.backend.account(name)? {
-            Some(a) if self.logins.recall(a.id, password) => Ok((a.id, a.name)),
+            Some(a) if self.logins.recall(a.id, &a.hash, password) => Ok((a.id, a.name)),
             Some(a) if self.hasher.verify(Some(&a.hash), password) => {
-                self.logins.remember(a.id, password);
+                self.logins.remember(a.id, &a.hash, password);
                 Ok((a.id, a.name))
             }
             None if auto_register => match self.register(name, "", password) {
@@ -134,6 +134,16 @@ impl Store {
             }
             Some(_) => Err(Ko::new(Code::AuthFailed, "wrong user or password")),
         }
+    }
+
+    /// 1.2 `PASSWD`: `user`'s password becomes `new`, durably. The old one
+    /// was checked by the caller (within the login limits); the new one is
+    /// hashed on the pool, in the registrations' queue, so a crowd of
+    /// changes waits behind logins as registrations do.
+    pub fn change_password(&self, user: UserId, new: &str) -> Result<(), Ko> {
+        let hash = self.hasher.hash(new).map_err(|e| Ko::new(Code::Internal, e))?;
+        let ticket = self.backend.set_password(user, hash)?;
+        self.backend.wait(ticket)
     }
 
     /// The id of an account.

@@ -178,7 +178,10 @@ const REMEMBER: Duration = Duration::from_secs(10 * 60);
 /// other port) and quick reconnections do not cost a full argon2 check.
 ///
 /// It keeps, per account, a keyed BLAKE2b MAC of the password that last
-/// logged in, for ten minutes. A wrong password never matches it and still
+/// logged in, for ten minutes, over the account's stored hash too: once
+/// the password changes (`PASSWD`, protocol 1.2), the old one no longer
+/// matches, on this node and on every other of a cluster, with nothing
+/// to forget. A wrong password never matches it and still
 /// takes the full argon2 path (and the failed-login throttle). The key is
 /// random per process and never stored, so the cache is useless outside
 /// this process's memory, and gone at every restart.
@@ -196,22 +199,26 @@ impl Default for LoginCache {
 }
 
 impl LoginCache {
-    fn mac(&self, user: UserId, password: &str) -> Blake2bMac512 {
+    fn mac(&self, user: UserId, hash: &str, password: &str) -> Blake2bMac512 {
         let mut mac = Blake2bMac512::new_from_slice(&self.key).expect("a 64-byte key fits");
         mac.update(&user.to_le_bytes());
+        // Its length first: no (hash, password) pair reads as another.
+        mac.update(&(hash.len() as u64).to_le_bytes());
+        mac.update(hash.as_bytes());
         mac.update(password.as_bytes());
         mac
     }
 
-    /// True if `password` is the one `user` logged in with lately.
-    pub fn recall(&self, user: UserId, password: &str) -> bool {
+    /// True if `password` is the one `user`, whose stored hash is
+    /// `hash`, logged in with lately.
+    pub fn recall(&self, user: UserId, hash: &str, password: &str) -> bool {
         let Some((at, tag)) = self.recent.lock().get(&user).copied() else { return false };
-        at.elapsed() < REMEMBER && self.mac(user, password).verify_slice(&tag).is_ok()
+        at.elapsed() < REMEMBER && self.mac(user, hash, password).verify_slice(&tag).is_ok()
     }
 
-    /// `user` just logged in with `password`.
-    pub fn remember(&self, user: UserId, password: &str) {
-        let tag: [u8; 64] = self.mac(user, password).finalize().into_bytes().into();
+    /// `user`, whose stored hash is `hash`, just logged in with `password`.
+    pub fn remember(&self, user: UserId, hash: &str, password: &str) {
+        let tag: [u8; 64] = self.mac(user, hash, password).finalize().into_bytes().into();
         let mut recent = self.recent.lock();
         if recent.len() >= 4096 && recent.len().is_power_of_two() {
             recent.retain(|_, (at, _)| at.elapsed() < REMEMBER);
@@ -266,12 +273,13 @@ mod tests {
     #[test]
     fn the_cache_recalls_the_right_password_only() {
         let cache = LoginCache::default();
-        assert!(!cache.recall(1, "pw"));
-        cache.remember(1, "pw");
-        assert!(cache.recall(1, "pw"));
-        assert!(!cache.recall(1, "pw2"));
-        assert!(!cache.recall(2, "pw"), "per account");
-        cache.remember(1, "new");
-        assert!(!cache.recall(1, "pw"), "the last login's password only");
+        assert!(!cache.recall(1, "h", "pw"));
+        cache.remember(1, "h", "pw");
+        assert!(cache.recall(1, "h", "pw"));
+        assert!(!cache.recall(1, "h", "pw2"));
+        assert!(!cache.recall(2, "h", "pw"), "per account");
+        assert!(!cache.recall(1, "h2", "pw"), "a changed password (hash) forgets it");
+        cache.remember(1, "h", "new");
+        assert!(!cache.recall(1, "h", "pw"), "the last login's password only");
     }
 }

@@ -21,6 +21,15 @@
 //! | `SEEN` | user (its receive connection ended at `ts`) | | | | | | |
 //! | `RULE` (1.2) | who acted (or the owner, or the server admin) | `#room` (empty for `ADMIN`) | `TOPIC`, `MODE`, `KICKED`, `BANNED`, `MUTED`, `OPPED`, … or `OWNER`, `ADMIN` | the user it is about, or `+announce` … | until when (Unix ms, 0: until lifted); `ADMIN`: 1 granted, 0 removed | | the topic |
 //! | `DEVICES` (1.2) | user | | | | 1: it has several devices, 0: one | | |
+//! | `PASSWD` (1.2) | user | | | | | | the new argon2id hash |
+//!
+//! `PASSWD` is a new password (`PASSWD`, §20, or `wachat users passwd`):
+//! a record, not an edit of `users.csv`, because `users.csv` is appended
+//! to by every `REGISTER` while the server runs; a record goes through
+//! the same group commit (synced before the `OK`), a checkpoint carries
+//! the hash on (`HASH` rows), and the newest record wins at a start. Its
+//! hash is no secret beyond `users.csv`'s: both files are the server's
+//! only (0600).
 //!
 //! `DEVICES` turns on (and off) what a user with several devices gets in
 //! its inbox besides the events of version 1: a copy of each message it
@@ -110,6 +119,8 @@ pub enum Record {
     /// 1.2: `user` has several devices (or, `false`, one again): its
     /// inbox gets copies of its own messages and read marks.
     Devices { ts: u64, user: Arc<str>, several: bool },
+    /// 1.2: `user` has a new password, whose argon2id hash this is.
+    Passwd { ts: u64, user: Arc<str>, hash: Arc<str> },
 }
 
 impl Record {
@@ -131,7 +142,8 @@ impl Record {
             | Record::Ack { ts, .. }
             | Record::Seen { ts, .. }
             | Record::Rule { ts, .. }
-            | Record::Devices { ts, .. } => *ts,
+            | Record::Devices { ts, .. }
+            | Record::Passwd { ts, .. } => *ts,
         }
     }
 
@@ -213,6 +225,12 @@ impl Record {
                 line.fields(&[user, "", "", ""]);
                 line.number(u64::from(*several));
             }
+            Record::Passwd { ts, user, hash } => {
+                line.word("PASSWD");
+                line.number(*ts);
+                line.fields(&[user, "", "", "", "", ""]);
+                line.field(hash);
+            }
         }
         line.0.push(b'\n');
     }
@@ -254,6 +272,7 @@ impl Record {
                 Record::Rule { ts, by: name(2)?, room: name(3)?, rule }
             }
             "DEVICES" => Record::Devices { ts, user: name(2)?, several: f.number(6)? == 1 },
+            "PASSWD" => Record::Passwd { ts, user: name(2)?, hash: name(8)? },
             other => return Err(format!("unknown kind {other:?}")),
         })
     }
@@ -510,6 +529,9 @@ mod tests {
         assert_eq!(round_trip(rule(topic)), "RULE,11,ana,#lab,TOPIC,,0,,\"a, b\"\n");
         let admin = Record::Rule { ts: 12, by: user, room: "".into(), rule: Rule::ServerAdmin(true) };
         assert_eq!(round_trip(admin), "RULE,12,bob,,ADMIN,,1\n");
+        let hash: Arc<str> = "$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA".into();
+        let passwd = round_trip(Record::Passwd { ts: 13, user: "ana".into(), hash });
+        assert_eq!(passwd, "PASSWD,13,ana,,,,,,\"$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA\"\n");
     }
 
     #[test]

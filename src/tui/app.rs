@@ -132,6 +132,8 @@ pub struct App {
     pub found: Option<Found>,
     /// 1.2: the message to choose once the chat opening is open (a search's).
     pub goto: Option<Selection>,
+    /// 1.2: a dialog being asked in the input box (`/passwd`, `dialog.rs`).
+    pub asking: Option<super::dialog::Asking>,
 }
 
 impl App {
@@ -164,6 +166,7 @@ impl App {
             compose: None,
             found: None,
             goto: None,
+            asking: None,
         }
     }
 

@@ -134,6 +134,15 @@ impl App {
     }
 
     fn input_key(&mut self, key: KeyEvent, ctrl: bool, alt: bool) -> Vec<Effect> {
+        // A dialog (`/passwd`): Enter answers, Esc cancels, one line only.
+        match key.code {
+            KeyCode::Enter if self.asking.is_some() => return self.answer(),
+            KeyCode::Esc if self.asking.is_some() => return self.cancel_dialog(),
+            KeyCode::Enter | KeyCode::Char('j') if self.asking.is_some() && (alt || ctrl) => {
+                return Vec::new();
+            }
+            _ => {}
+        }
         let e = &mut self.editor;
         match key.code {
             KeyCode::Enter if alt => e.insert('\n'),
@@ -218,6 +227,9 @@ impl App {
             Ok(Command::Nothing) => Vec::new(),
             Ok(Command::Quit) => self.quit(),
             Ok(Command::Help) => self.key(KeyEvent::from(KeyCode::F(1))),
+            Ok(Command::Account(crate::console::account::AccountCommand::Ask(dialog))) => {
+                self.begin_dialog(dialog)
+            }
             // Plain text goes to the chat on screen, whatever the session
             // thinks is open: what you see is where it goes.
             Ok(Command::Say(text)) => match &mut self.view {

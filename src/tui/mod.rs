@@ -43,6 +43,7 @@
 
 mod app;
 mod conversation;
+mod dialog;
 mod editor;
 mod keys;
 mod render;

@@ -56,6 +56,15 @@ impl Backend for LocalStore {
         Ok((made.pop().expect("one account asked, one made"), ticket))
     }
 
+    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::Passwd { ts, user: me, hash: hash.into() }, batch)
+        })?;
+        Ok(ticket)
+    }
+
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
     /// lock acquisition, not one per message.
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {

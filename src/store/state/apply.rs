@@ -38,6 +38,7 @@ impl State {
             inbox: Inbox::default(),
             last_seen: None,
             several: false,
+            hash_logged: false,
         });
         Ok(id)
     }
@@ -178,6 +179,12 @@ impl State {
             Record::Devices { user, several, .. } => {
                 let user = self.need_user(user)?;
                 self.users[user].several = *several;
+                Ok(())
+            }
+            Record::Passwd { user, hash, .. } => {
+                let user = self.need_user(user)?;
+                self.users[user].hash = hash.to_string();
+                self.users[user].hash_logged = true;
                 Ok(())
             }
         }

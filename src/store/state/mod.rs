@@ -79,6 +79,9 @@ pub struct User {
     /// It has several devices (protocol 1.2, `Record::Devices`): its inbox
     /// gets [`Queued::Copy`] and [`Queued::Mark`] events too.
     pub several: bool,
+    /// 1.2: `hash` came from a `PASSWD` record, not `users.csv`: a
+    /// checkpoint must carry it on (a `HASH` row).
+    pub hash_logged: bool,
 }
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.

@@ -39,7 +39,15 @@ const INPUT_ROWS: usize = 5;
 pub fn draw(frame: &mut Frame, app: &App) -> Geometry {
     let area = frame.area();
     let input_width = area.width.saturating_sub(2) as usize;
-    let (draft, cursor) = app.editor.rows(input_width);
+    let (draft, cursor) = match &app.asking {
+        // A dialog's hidden answer: a dot per character, never the text.
+        Some(asking) if asking.question().hidden => {
+            let dots = "•".repeat(app.editor.text().chars().count().min(input_width.saturating_sub(1)));
+            let n = dots.chars().count();
+            (vec![dots], (0, n))
+        }
+        _ => app.editor.rows(input_width),
+    };
     let input_rows = draft.len().clamp(1, INPUT_ROWS) as u16;
     let line_rows = u16::from(app.line.is_some());
     let [main, line, input, status] = Layout::vertical([
@@ -74,10 +82,13 @@ pub fn draw(frame: &mut Frame, app: &App) -> Geometry {
 
 /// The input box: who the message goes to, the keys, the draft.
 fn draw_input(frame: &mut Frame, area: Rect, app: &App, draft: &[String], cursor: (usize, usize)) {
-    let title = match (&app.compose, &app.view) {
-        (Some(compose), _) => found::compose_title(app, compose),
-        (None, Some(view)) => tr!(in app.lang; Msg::InputTo, chat = one_line(&view.chat.to_string())),
-        (None, None) => Msg::InputNoChat.text(app.lang).to_string(),
+    let title = match (&app.asking, &app.compose, &app.view) {
+        (Some(asking), _, _) => {
+            tr!(in app.lang; crate::i18n::account::Msg::SecretTitle, question = asking.question().text)
+        }
+        (None, Some(compose), _) => found::compose_title(app, compose),
+        (None, None, Some(view)) => tr!(in app.lang; Msg::InputTo, chat = one_line(&view.chat.to_string())),
+        (None, None, None) => Msg::InputNoChat.text(app.lang).to_string(),
     };
     let focused = app.focus == Focus::Input;
     let border = if focused { app.theme.focused() } else { Style::new() };

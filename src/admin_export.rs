@@ -1,0 +1,91 @@
+//! `wachat users export NAME`: an administrator's copy of everything the
+//! server holds about an account (a student's request under the GDPR, a
+//! teacher's archive), in the JSON Lines of `wachat export --user`
+//! (`src/export.rs`), which the account's owner gets over the network.
+//!
+//! Like `wachat users list`, it works on the data directory whether a
+//! server runs on it or not:
+//!
+//! - **stopped**: the directory is opened as the server opens it (its
+//!   lock held throughout), and the lines are read from the store
+//!   ([`StoreSource`]), devices from `devices.csv`;
+//! - **running**: it writes the name to `export.request`; the server's
+//!   operator thread (twice a second) writes the export to
+//!   `export.jsonl` from its own store, the same [`StoreSource`]; this
+//!   command copies it out and removes it.
+//!
+//! Either way the lines are the account's own requests' answers (`ROOMS`,
+//! `CHATS`, `HISTORY`, `DEVICES`), so an export lists what `HISTORY`
+//! returns.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::i18n::commands::Msg;
+use crate::i18n::tr;
+use crate::protocol::{DeviceLine, Presence};
+use crate::server::accounts::{EXPORT_ANSWER, EXPORT_REQUEST, StoreSource};
+use crate::store::devices::DeviceBook;
+use crate::store::{Backend, LocalStore, Options};
+
+/// How long a running server may take to answer (its operator thread
+/// looks twice a second; a large account takes a moment to write).
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+/// `wachat users export NAME` into `out`.
+pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write) -> Result<()> {
+    if crate::store::lock::DataLock::acquire(data_dir).is_err() {
+        return ask_live(data_dir, name, out);
+    }
+    // The lock taken just now is let go: the store takes it again.
+    let options = Options { report: false, ..Options::default() };
+    let store = LocalStore::open(data_dir, options, Box::new(|_| {}))?;
+    let no_account = || Error::Usage(tr!(Msg::NoSuchAccount, name = name));
+    let account = store.account(name).ok().flatten().ok_or_else(no_account)?;
+    if account.hash.starts_with(crate::store::accounts::REMOVED) {
+        return Err(no_account());
+    }
+    let book = DeviceBook::load(data_dir).map_err(|e| Error::io(format!("{}", data_dir.display()), e))?;
+    let devices = book
+        .devices(&account.name)
+        .iter()
+        .map(|d| DeviceLine {
+            device: d.name.to_string(),
+            presence: Presence::LastSeen(d.seen_ms),
+            address: d.address,
+        })
+        .collect();
+    let mut source = StoreSource { store: &store, user: account.id, devices };
+    crate::export::write(&account.name, &mut source, out)
+}
+
+/// Asks the server running on `data_dir` for the export (see the module
+/// documentation).
+fn ask_live(data_dir: &Path, name: &str, out: &mut dyn Write) -> Result<()> {
+    let known = super::live::read_accounts(data_dir)?;
+    if !known.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed) {
+        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
+    }
+    let request = data_dir.join(EXPORT_REQUEST);
+    let answer = data_dir.join(EXPORT_ANSWER);
+    let _ = std::fs::remove_file(&answer); // a stale one, from a command interrupted
+    std::fs::write(&request, format!("{name}\n"))
+        .map_err(|e| Error::io(format!("{}", request.display()), e))?;
+    let deadline = Instant::now() + ANSWER_WITHIN;
+    while request.exists() {
+        if Instant::now() > deadline {
+            let _ = std::fs::remove_file(&request);
+            let (dir, secs) = (data_dir.display(), ANSWER_WITHIN.as_secs());
+            return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let lines = std::fs::read(&answer).map_err(|e| Error::io(format!("{}", answer.display()), e))?;
+    let _ = std::fs::remove_file(&answer);
+    if lines.is_empty() {
+        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
+    }
+    out.write_all(&lines).and_then(|()| out.flush()).map_err(|e| Error::io("export: writing", e))
+}

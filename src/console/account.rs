@@ -1,0 +1,187 @@
+//! `/passwd [keep]` (protocol 1.2, §20), in both consoles: a short
+//! dialog whose answers are never shown.
+//!
+//! The command itself carries no password (a password typed after
+//! `/passwd` would stay on the screen and in the line editor's history),
+//! so it opens a [`Dialog`]: its [`Question`]s are asked one at a time,
+//! hidden, by the front end (the line console with a hidden prompt, the
+//! full-screen one with a masked input box), and [`Dialog::finish`] turns
+//! the answers into the command the session carries out. The answers
+//! travel as [`Secret`]s, whose `Debug` shows `***`: a command may be
+//! printed in a trace or a test's failure.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+
+use super::input::{LivePrompt, Read, Reader};
+use super::session::{Output, Session};
+use crate::error::{Error, Result};
+use crate::i18n::account::Msg;
+use crate::i18n::{Lang, tr};
+use crate::store::password::MIN_CHARS;
+
+/// A password typed in a dialog: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// What a dialog is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialog {
+    /// `/passwd`, or `/passwd keep` (the other devices stay logged in).
+    Passwd { keep: bool },
+}
+
+/// The account commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountCommand {
+    /// Typed: a dialog for the front end to ask.
+    Ask(Dialog),
+    /// Its answers: change the password.
+    Passwd { old: Secret, new: Secret, keep: bool },
+}
+
+/// One question of a dialog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub text: String,
+    /// Asked without showing what is typed.
+    pub hidden: bool,
+}
+
+/// The words of the account commands.
+pub const WORDS: &[&str] = &["passwd"];
+
+/// `/passwd [keep]`.
+pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<AccountCommand, String> {
+    match (word, args.trim()) {
+        ("passwd", "") => Ok(AccountCommand::Ask(Dialog::Passwd { keep: false })),
+        ("passwd", "keep") => Ok(AccountCommand::Ask(Dialog::Passwd { keep: true })),
+        _ => Err(Msg::UsagePasswd.text(lang).to_string()),
+    }
+}
+
+impl Dialog {
+    /// The questions, in order.
+    pub fn questions(self, lang: Lang) -> Vec<Question> {
+        let hidden = |text: String| Question { text, hidden: true };
+        match self {
+            Dialog::Passwd { .. } => vec![
+                hidden(Msg::AskOld.text(lang).to_string()),
+                hidden(tr!(in lang; Msg::AskNew, min = MIN_CHARS)),
+                hidden(Msg::AskAgain.text(lang).to_string()),
+            ],
+        }
+    }
+
+    /// The command the answers make, or why they make none.
+    pub fn finish(self, lang: Lang, answers: Vec<String>) -> std::result::Result<AccountCommand, String> {
+        match self {
+            Dialog::Passwd { keep } => {
+                let [old, new, again] = <[String; 3]>::try_from(answers).map_err(|_| cancelled(lang))?;
+                if new != again {
+                    return Err(Msg::NewPasswordsDiffer.text(lang).to_string());
+                }
+                if new.chars().count() < MIN_CHARS {
+                    return Err(tr!(in lang; Msg::NewPasswordShort, min = MIN_CHARS));
+                }
+                Ok(AccountCommand::Passwd { old: Secret(old), new: Secret(new), keep })
+            }
+        }
+    }
+}
+
+/// What a dialog left unanswered says.
+pub fn cancelled(lang: Lang) -> String {
+    Msg::Cancelled.text(lang).to_string()
+}
+
+impl Session<'_> {
+    /// Carries out an answered dialog.
+    pub(super) fn account(&self, command: AccountCommand, out: &dyn Output) -> Result<()> {
+        let lang = self.lang;
+        match command {
+            // Each front end asks its dialog before it gets here.
+            AccountCommand::Ask(_) => Err(Error::Usage(cancelled(lang))),
+            AccountCommand::Passwd { old, new, keep } => {
+                self.client.change_password(&old.0, &new.0, keep)?;
+                out.line(if keep { Msg::PasswordChangedKept } else { Msg::PasswordChanged }.text(lang));
+                Ok(())
+            }
+        }
+    }
+}
+
+impl super::Console<'_> {
+    /// The line console asks a dialog: hidden prompts in a terminal, plain
+    /// lines from a pipe (each question said first, for whoever reads the
+    /// output); Ctrl+C or the end of the input cancels it.
+    pub(super) fn ask(&self, dialog: Dialog, reader: &Reader, stop: &Receiver<Error>) -> Result<()> {
+        let lang = self.lang;
+        let mut answers = Vec::new();
+        for question in dialog.questions(lang) {
+            let answer = if self.printer.is_terminal() && question.hidden {
+                rpassword::prompt_password(&question.text)
+                    .map_err(|e| Error::io(crate::i18n::commands::Msg::ReadingPassword.text(lang), e))?
+            } else {
+                self.say(question.text.trim_end());
+                if reader.prompts.send(Arc::new(LivePrompt::fixed(String::new()))).is_err() {
+                    return Ok(());
+                }
+                crossbeam_channel::select! {
+                    recv(reader.lines) -> read => match read {
+                        Ok(Ok(Read::Line(line))) => line,
+                        Ok(Err(e)) => return Err(e),
+                        Ok(Ok(_)) | Err(_) => {
+                            self.say(&cancelled(lang));
+                            return Ok(());
+                        }
+                    },
+                    recv(stop) -> why => return Err(why.unwrap_or(Error::Offline)),
+                }
+            };
+            answers.push(answer);
+        }
+        let error = |e: &dyn fmt::Display| tr!(in lang; crate::i18n::console::Msg::ErrorLine, error = e);
+        match dialog.finish(lang, answers) {
+            Ok(command) => {
+                if let Err(e) = self.session.act(super::command::Command::Account(command), self) {
+                    self.say(&error(&e));
+                }
+            }
+            Err(why) => self.say(&error(&why)),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwd_asks_three_hidden_questions_and_checks_the_answers() {
+        let lang = Lang::En;
+        assert_eq!(parse(lang, "passwd", " keep "), Ok(AccountCommand::Ask(Dialog::Passwd { keep: true })));
+        assert!(parse(lang, "passwd", "now").unwrap_err().starts_with("usage: /passwd [keep]"));
+        let dialog = Dialog::Passwd { keep: false };
+        let questions = dialog.questions(lang);
+        assert_eq!(questions.len(), 3);
+        assert!(questions.iter().all(|q| q.hidden));
+        let answers = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let done = dialog.finish(lang, answers(&["old", "new-secret", "new-secret"])).unwrap();
+        assert_eq!(format!("{done:?}"), "Passwd { old: ***, new: ***, keep: false }", "never shown");
+        assert!(
+            dialog.finish(lang, answers(&["old", "new-secret", "other"])).unwrap_err().contains("differ")
+        );
+        assert!(dialog.finish(lang, answers(&["old", "short", "short"])).unwrap_err().contains("at least 6"));
+        assert!(dialog.finish(lang, answers(&["old"])).unwrap_err().contains("cancelled"));
+    }
+}

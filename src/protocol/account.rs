@@ -1,0 +1,57 @@
+//! Protocol 1.2's account requests (docs/PROTOCOL.md §20): a user changes
+//! its own password.
+//!
+//! - `PASSWD:<old>:<new>`: the new password, once the old one is checked;
+//!   every *other* device of the account is logged out and its token
+//!   revoked (a stolen laptop stops working the moment the password
+//!   changes, which is why people change it).
+//! - `PASSWDKEEP:<old>:<new>`: the same, keeping the other devices logged
+//!   in with their tokens (a routine change). A word of its own, not a
+//!   flag among the fields: the new password is the last field, so it may
+//!   hold any `:`, and a flag before or after the passwords could be read
+//!   as part of one of them.
+//!
+//! The **old** password is the field between the first two `:`s, so it
+//! cannot hold a `:` here; the new one, the last field, may (as
+//! `REGISTER`'s). A user whose current password holds a `:` (possible
+//! since version 1) asks the administrator (`wachat users passwd`).
+
+use super::{Code, Ko};
+
+/// The words of the account requests.
+pub const PASSWD: &str = "PASSWD";
+pub const PASSWD_KEEP: &str = "PASSWDKEEP";
+
+fn bad(reason: impl Into<String>) -> Ko {
+    Ko::new(Code::BadRequest, reason)
+}
+
+/// `PASSWD:<old>:<new>` or `PASSWDKEEP:<old>:<new>`: `(old, new, keep)`.
+/// The new password's length is the server's business (`KO:BAD_REQUEST`
+/// below six characters, as `REGISTER`), not the grammar's.
+pub fn parse_passwd(line: &str) -> Result<(String, String, bool), Ko> {
+    let (word, rest) = line.split_once(':').unwrap_or((line, ""));
+    let keep = word == PASSWD_KEEP;
+    let shape = || bad(format!("expected {word}:<old password>:<new password>"));
+    let (old, new) = rest.split_once(':').ok_or_else(shape)?;
+    if old.is_empty() || new.is_empty() || !line.contains(':') {
+        return Err(shape());
+    }
+    Ok((old.to_string(), new.to_string(), keep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_new_password_takes_the_rest_and_the_old_one_no_colon() {
+        assert_eq!(parse_passwd("PASSWD:old:n:e:w").unwrap(), ("old".into(), "n:e:w".into(), false));
+        assert_eq!(parse_passwd("PASSWDKEEP:a:b").unwrap(), ("a".into(), "b".into(), true));
+        for bad in ["PASSWD", "PASSWD:", "PASSWD:old", "PASSWD::new", "PASSWD:old:"] {
+            let ko = parse_passwd(bad).unwrap_err();
+            assert_eq!(ko.code, Code::BadRequest, "{bad}");
+            assert!(ko.reason.contains("<old password>:<new password>"), "{bad}: {}", ko.reason);
+        }
+    }
+}

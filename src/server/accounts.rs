@@ -1,0 +1,148 @@
+//! A user's own account (protocol 1.2, docs/PROTOCOL.md §20): `PASSWD`
+//! and `PASSWDKEEP`, a new password; and the server's side of an
+//! administrator's `wachat users export NAME` ([`StoreSource`],
+//! [`answer_export`]).
+//!
+//! What a password change must do, in order:
+//!
+//! 1. the new password is checked first (at least six characters, as a
+//!    new account's), so that a refusal says nothing about the old one;
+//! 2. the old password is checked as a login is, **within the failed-login
+//!    limits** (`auth::check_password`): an open session left on a lab
+//!    machine does not let a passer-by guess at the password faster than
+//!    a login would;
+//! 3. the new hash is made on the hashing pool and stored durably (a
+//!    `PASSWD` record on a single server, the `users` row on a cluster)
+//!    before the `OK`; what the login limits remember of the old password
+//!    is forgotten (`auth::forget_password`), and the cache of recent
+//!    logins no longer matches it (it is keyed by the hash);
+//! 4. unless the user keeps them (`PASSWDKEEP`), every **other** device is
+//!    logged out and its token revoked: its receive connection hears
+//!    `BYE:UNLINKED` (`BYE:REPLACED` below 1.2, which also tells it not to
+//!    come back by itself), the account's other send connections are
+//!    closed, and the device must log in with the new password. The
+//!    device that asked stays logged in, on both ports.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{Ctx, auth};
+use crate::export::Source;
+use crate::protocol::{Bye, Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
+use crate::store::{Backend, UserId};
+
+/// Who asks: a logged-in send connection.
+pub struct Asker<'a> {
+    pub user: UserId,
+    /// As registered.
+    pub name: &'a str,
+    pub peer: IpAddr,
+    /// The send connection's number (`Sessions`): kept open.
+    pub conn_id: u64,
+    /// The device its `LOGIN` named (`None`: `default`): kept logged in.
+    pub device: Option<&'a str>,
+}
+
+impl Asker<'_> {
+    fn device(&self) -> &str {
+        self.device.unwrap_or(DEFAULT_DEVICE)
+    }
+}
+
+/// `PASSWD:<old>:<new>` (`keep`: `PASSWDKEEP`), in the order of the
+/// module documentation.
+pub fn passwd(ctx: &Ctx, me: &Asker, old: &str, new: &str, keep: bool) -> Result<(), Ko> {
+    crate::store::password::check_new(new)?;
+    auth::check_password(ctx, me.name, old, me.peer)?;
+    ctx.store.change_password(me.user, new)?;
+    auth::forget_password(ctx, me.name);
+    let others = if keep { 0 } else { log_out_others(ctx, me)? };
+    log::info!("{}: {} changed its password ({others} other devices logged out)", me.peer, me.name);
+    Ok(())
+}
+
+/// Logs out every device of `me`'s account but its own, and revokes
+/// their tokens; returns how many devices were logged out or revoked.
+fn log_out_others(ctx: &Ctx, me: &Asker) -> Result<usize, Ko> {
+    let mine = me.device();
+    let revoked = ctx.devices.revoke_tokens(me.name, mine)?;
+    ctx.sessions.close(me.user, Some(me.conn_id));
+    let mut closed: Vec<Arc<str>> = Vec::new();
+    for outlet in ctx.router.outlets(me.user) {
+        if !outlet.device.eq_ignore_ascii_case(mine) {
+            outlet.close(if outlet.speaks(2) { Bye::Unlinked } else { Bye::Replaced });
+            closed.push(outlet.device.clone());
+        }
+    }
+    // A cluster: the devices online on other nodes are told there.
+    for device in &revoked {
+        ctx.nodes.unlinked(me.user, device);
+    }
+    closed.retain(|c| !revoked.iter().any(|r| r.eq_ignore_ascii_case(c)));
+    Ok(revoked.len() + closed.len())
+}
+
+// ----- the server's side of `wachat users export NAME` -----------------
+
+/// The file `wachat users export` writes to ask a running server for an
+/// account's export (the name, one line), and the one the server answers
+/// in (JSON Lines, as `wachat export`): the way `wachat users list` asks
+/// (`server::operator`).
+pub const EXPORT_REQUEST: &str = "export.request";
+pub const EXPORT_ANSWER: &str = "export.jsonl";
+
+/// An account's data as the store holds it, as an export's [`Source`]:
+/// the very lines the account's own requests would get (`HISTORY` with
+/// edits and deletions folded in, as `server::send` serves it).
+pub struct StoreSource<'a> {
+    pub store: &'a dyn Backend,
+    pub user: UserId,
+    pub devices: Vec<DeviceLine>,
+}
+
+impl Source for StoreSource<'_> {
+    fn server(&mut self) -> crate::error::Result<String> {
+        Ok(self.store.server_id().unwrap_or_default())
+    }
+
+    fn rooms(&mut self) -> crate::error::Result<Vec<String>> {
+        Ok(self.store.rooms(self.user).map_err(refused)?.iter().map(ToString::to_string).collect())
+    }
+
+    fn chats(&mut self) -> crate::error::Result<Vec<String>> {
+        Ok(self.store.chats(self.user).map_err(refused)?.iter().map(ToString::to_string).collect())
+    }
+
+    fn history(&mut self, chat: &Chat) -> crate::error::Result<Vec<String>> {
+        let lines =
+            self.store.history(self.user, chat, MAX_HISTORY, MAX_HISTORY_BYTES).and_then(|l| l.collect());
+        Ok(super::actions::shown(lines.map_err(refused)?))
+    }
+
+    fn devices(&mut self) -> crate::error::Result<Option<Vec<String>>> {
+        Ok(Some(self.devices.iter().map(ToString::to_string).collect()))
+    }
+}
+
+fn refused(ko: Ko) -> crate::error::Error {
+    crate::error::Error::Refused { request: "export".into(), ko }
+}
+
+/// The operator's turn: answers an `export.request` with `export.jsonl`
+/// (written aside, then renamed), then removes the request. An unknown
+/// name gets an empty answer.
+pub fn answer_export(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
+    let request = std::fs::read_to_string(dir.join(EXPORT_REQUEST))?;
+    let name = request.lines().next().unwrap_or("").trim();
+    let mut out = Vec::new();
+    if let Some(account) = ctx.store.find_account(name) {
+        let devices = ctx.devices.list(ctx, account.id, &account.name);
+        let mut source = StoreSource { store: &**ctx.store, user: account.id, devices };
+        crate::export::write(&account.name, &mut source, &mut out).map_err(std::io::Error::other)?;
+    }
+    let aside = dir.join(format!("{EXPORT_ANSWER}.tmp"));
+    std::fs::write(&aside, out)?;
+    std::fs::rename(&aside, dir.join(EXPORT_ANSWER))?;
+    std::fs::remove_file(dir.join(EXPORT_REQUEST))
+}

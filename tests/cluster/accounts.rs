@@ -1,0 +1,42 @@
+//! A user's own account (protocol 1.2, §20) in a cluster: a new password
+//! is the database's at once, on every node.
+
+use super::support::Conn;
+use super::support::cluster::Cluster;
+use super::{PW, register, send_conn};
+
+#[test]
+fn a_password_changed_on_one_node_is_the_only_one_on_every_node() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    // Node b has the old password in its cache of recent logins, and
+    // knows ana at a second address (a lab's), with it.
+    send_conn(&b, "ana");
+    let from_lab = || Conn::connect_from(b.send, [127, 0, 0, 2]);
+    assert_eq!(from_lab().request(&format!("LOGIN:ana:{PW}")), "OK:ana");
+    // A linked phone (its token) and a laptop online on node b.
+    let code = send_conn(&b, "ana").request("LINK").strip_prefix("OK:").expect("OK:<code>").to_string();
+    let paired = b.send_conn().request(&format!("PAIR:ana@phone:{code}"));
+    let token = paired.strip_prefix("OK:").expect("OK:<token>").to_string();
+    let mut laptop: Conn = b.recv_conn();
+    assert_eq!(laptop.request("VERSION:1.2"), "OK");
+    assert_eq!(laptop.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
+
+    let mut desk = a.send_conn();
+    assert_eq!(desk.request(&format!("LOGIN:ana@desk:{PW}")), "OK:ana");
+    assert_eq!(desk.request("PASSWD:wrong:new-secret"), "KO:FORBIDDEN:wrong password");
+    assert_eq!(desk.request(&format!("PASSWD:{PW}:new-secret")), "OK");
+    assert_eq!(laptop.read_to_close(), "BYE:UNLINKED\n", "a device on the other node");
+    for node in [&a, &b] {
+        assert!(node.send_conn().request(&format!("LOGIN:ana:{PW}")).starts_with("KO:AUTH_FAILED:"));
+        assert!(node.send_conn().request(&format!("LOGIN:ana@phone:{token}")).starts_with("KO:AUTH_FAILED:"));
+        node.login_send("ana", "new-secret");
+    }
+    // Past the lab pair's failed-login bucket, node b's second chance for
+    // a known pair does not let the old password in either.
+    for _ in 0..5 {
+        assert!(from_lab().request("LOGIN:ana:guess").starts_with("KO:AUTH_FAILED:"));
+    }
+    assert!(from_lab().request(&format!("LOGIN:ana:{PW}")).starts_with("KO:RATE_LIMITED:"));
+}

@@ -1,0 +1,133 @@
+// account.js: a new password (protocol 1.2, docs/PROTOCOL.md §20), from
+// the devices panel's "Password" button, with the choice of keeping the
+// other devices logged in. Loaded at the first click (app.js imports it
+// then), with its own words: the first load of the app stays small.
+// The passwords go from the form to one PASSWD line and are then cleared;
+// the new one replaces the old in the link's memory (for reconnections)
+// unless this browser logs in with its own token.
+
+import { request } from './wire.js';
+import { lang } from './i18n.js';
+
+const WORDS = {
+  en: {
+    current: 'Current password', fresh: 'New password', again: 'New password again',
+    keep: 'Keep my other devices logged in', change: 'Change password',
+    missing: 'Type the current password and the new one.',
+    colon: 'A current password with \':\' cannot be changed here: ask the server\'s administrator.',
+    differ: 'The two new passwords differ.', short: 'A new password has at least {min} characters.',
+    changed: 'Password changed. Your other devices are logged out and must log in with the new one.',
+    kept: 'Password changed. Your other devices stay logged in.', refused: 'Refused: {reason}',
+  },
+  es: {
+    current: 'Contraseña actual', fresh: 'Contraseña nueva', again: 'Contraseña nueva otra vez',
+    keep: 'Mantener conectados mis otros dispositivos', change: 'Cambiar la contraseña',
+    missing: 'Escribe la contraseña actual y la nueva.',
+    colon: 'Una contraseña actual con \':\' no se puede cambiar aquí: pídaselo al administrador del servidor.',
+    differ: 'Las dos contraseñas nuevas no coinciden.', short: 'Una contraseña nueva tiene al menos {min} caracteres.',
+    changed: 'Contraseña cambiada. Tus otros dispositivos se han desconectado y deben entrar con la nueva.',
+    kept: 'Contraseña cambiada. Tus otros dispositivos siguen conectados.', refused: 'Rechazado: {reason}',
+  },
+  pt: {
+    current: 'Senha atual', fresh: 'Senha nova', again: 'Senha nova de novo',
+    keep: 'Manter meus outros dispositivos conectados', change: 'Alterar a senha',
+    missing: 'Digite a senha atual e a nova.',
+    colon: 'Uma senha atual com \':\' não pode ser alterada aqui: peça ao administrador do servidor.',
+    differ: 'As duas senhas novas não coincidem.', short: 'Uma senha nova tem pelo menos {min} caracteres.',
+    changed: 'Senha alterada. Seus outros dispositivos foram desconectados e devem entrar com a nova.',
+    kept: 'Senha alterada. Seus outros dispositivos continuam conectados.', refused: 'Recusado: {reason}',
+  },
+};
+
+const say = (key, values = {}) =>
+  (WORDS[lang] || WORDS.en)[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
+
+/** The fewest characters of a new password (the server's rule too). */
+const MIN_CHARS = 6;
+
+/** Why these answers make no PASSWD, or '' if they make one. */
+export function passwordProblem(old, fresh, again) {
+  if (!old || !fresh) return say('missing');
+  if (old.includes(':')) return say('colon');
+  if (fresh !== again) return say('differ');
+  if ([...fresh].length < MIN_CHARS) return say('short', { min: MIN_CHARS });
+  return '';
+}
+
+/** A labelled input of the form. */
+function field(form, id, label, type, autocomplete) {
+  const text = document.createElement('label');
+  text.htmlFor = id;
+  text.textContent = label;
+  const input = document.createElement('input');
+  Object.assign(input, { id, type, autocomplete });
+  form.append(text, input);
+}
+
+/** Makes the panel, after the button that opens it. */
+function build() {
+  const panel = document.createElement('section');
+  panel.id = 'account';
+  const form = document.createElement('form');
+  form.id = 'passwd-form';
+  form.noValidate = true;
+  Object.assign(form.style, { display: 'grid', gap: '.3em', maxWidth: '22em', margin: '.3em 0' });
+  field(form, 'old-password', say('current'), 'password', 'current-password');
+  field(form, 'new-password', say('fresh'), 'password', 'new-password');
+  field(form, 'new-password-again', say('again'), 'password', 'new-password');
+  const keep = document.createElement('label');
+  const box = document.createElement('input');
+  Object.assign(box, { id: 'keep-devices', type: 'checkbox' });
+  keep.append(box, ` ${say('keep')}`);
+  const button = document.createElement('button');
+  Object.assign(button, { id: 'passwd-button', type: 'submit', textContent: say('change') });
+  form.append(keep, button);
+  const note = document.createElement('p');
+  Object.assign(note, { id: 'account-note', className: 'note' });
+  note.setAttribute('role', 'status');
+  panel.append(form, note);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    change(current, note);
+  });
+  document.getElementById('account-button').after(panel);
+  return panel;
+}
+
+async function change(link, note) {
+  const input = (id) => document.getElementById(id);
+  const [old, fresh, again] = ['old-password', 'new-password', 'new-password-again'].map((id) => input(id).value);
+  const keep = input('keep-devices').checked;
+  const problem = passwordProblem(old, fresh, again);
+  if (problem) {
+    note.textContent = problem;
+    return;
+  }
+  let answer;
+  try {
+    answer = await link.request(request.passwd(old, fresh, keep));
+  } catch (err) {
+    note.textContent = say('refused', { reason: err.message || '' });
+    return;
+  }
+  if (!answer.reply.ok) {
+    note.textContent = say('refused', { reason: answer.reply.reason || answer.reply.code });
+    return;
+  }
+  if (!link.who.token) link.who.secret = fresh;
+  for (const id of ['old-password', 'new-password', 'new-password-again']) input(id).value = '';
+  note.textContent = say(keep ? 'kept' : 'changed');
+}
+
+/** The link the panel acts on: the one of the last click. */
+let current = null;
+
+/** The button's click: shows the panel (made at the first), or hides it. */
+export function toggle(link) {
+  if (!link) return;
+  current = link;
+  const panel = document.getElementById('account');
+  if (panel) panel.hidden = !panel.hidden;
+  else build();
+  document.getElementById('account-note').textContent = '';
+}
