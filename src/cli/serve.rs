@@ -33,8 +33,9 @@ fn start_node(
         bus: args.bus.clone().unwrap_or_default(),
         node: args.node.clone(),
     };
-    let (limit, port) = (config.presence_limit, send.local_addr()?.port());
-    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limit, port))
+    let limits = (config.presence_limit, config.max_devices);
+    let port = send.local_addr()?.port();
+    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limits, port))
 }
 
 #[cfg(not(feature = "cluster"))]

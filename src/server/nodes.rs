@@ -49,6 +49,12 @@ pub trait Nodes: Send + Sync {
     fn shared_devices(&self) -> Option<Arc<dyn crate::store::devices::SharedDevices>> {
         None
     }
+    /// The (folded) names of `user`'s devices online on *other* nodes
+    /// (`DEVICES` shows them `ONLINE`; they hold the inbox as online).
+    fn devices_elsewhere(&self, user: UserId) -> Vec<String> {
+        let _ = user;
+        Vec::new()
+    }
     /// `user`'s `device` was unlinked here: other nodes log it out.
     fn unlinked(&self, user: UserId, device: &str) {
         let _ = (user, device);
