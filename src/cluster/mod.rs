@@ -31,6 +31,7 @@
 //! | [`notice`] | what nodes say to each other, one line each |
 //! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
+//! | [`heartbeat`] | the node's heartbeat, and its scan of every live device session |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //!
@@ -44,6 +45,7 @@ pub mod db;
 pub mod devices;
 pub mod erase;
 pub mod feeder;
+pub mod heartbeat;
 pub mod migrate;
 pub mod moderation;
 pub mod names;

@@ -24,13 +24,14 @@
 //! not online here goes offline.
 //!
 //! **Threads.** The dispatcher reads what the bus brings (`notice.rs`);
-//! the heartbeat thread beats, scans and polls inboxes (`feeder.rs`).
+//! the heartbeat thread beats, scans and polls inboxes (`heartbeat.rs`,
+//! `feeder.rs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use parking_lot::{Mutex, RwLock};
@@ -50,29 +51,29 @@ use crate::store::{Delivery, Message, Pushed, UserId};
 /// A node whose heartbeat is older than this is dead: its users are offline.
 pub const LEASE_MS: i64 = 4000;
 /// How often a node beats and scans the sessions.
-const BEAT: Duration = Duration::from_secs(1);
+pub(super) const BEAT: Duration = Duration::from_secs(1);
 /// How often inboxes are polled while NATS is down (once per beat otherwise).
-const POLL_WHEN_DOWN: Duration = Duration::from_millis(250);
+pub(super) const POLL_WHEN_DOWN: Duration = Duration::from_millis(250);
 
 pub struct Node {
     pub name: String,
     /// NATS subjects: `<prefix>.all` (every node), `<prefix>.node.<name>`.
     prefix: String,
-    db: Arc<Db>,
-    bus: Arc<Bus>,
-    router: Arc<Router>,
+    pub(super) db: Arc<Db>,
+    pub(super) bus: Arc<Bus>,
+    pub(super) router: Arc<Router>,
     pub(super) feeder: Arc<Feeder>,
     presence_limit: usize,
     /// `--max-devices`, counted across nodes at each login.
     max_devices: usize,
     /// The users online on other nodes, and where each device of theirs is.
-    directory: RwLock<Directory>,
+    pub(super) directory: RwLock<Directory>,
     /// Device sessions held here, by user and folded device name: their
     /// epoch and outlet.
-    local: Mutex<HashMap<DeviceKey, (u64, Weak<Outlet>)>>,
+    pub(super) local: Mutex<HashMap<DeviceKey, (u64, Weak<Outlet>)>>,
     /// One login at a time per user (64 stripes).
     claiming: Vec<Mutex<()>>,
-    stopping: AtomicBool,
+    pub(super) stopping: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -255,7 +256,7 @@ impl Node {
 
     /// A session of `user`'s `device` (folded) here with a lower epoch
     /// than `epoch` is replaced: that device only is told `BYE:REPLACED`.
-    fn replace_local(&self, user: UserId, device: &Arc<str>, epoch: u64) {
+    pub(super) fn replace_local(&self, user: UserId, device: &Arc<str>, epoch: u64) {
         let key = (user, device.clone());
         let replaced = {
             let mut local = self.local.lock();
@@ -276,12 +277,12 @@ impl Node {
     /// not the user's last); the user's going elsewhere must. (Coming
     /// online elsewhere asks the router as it is: while an outlet here is
     /// closing, the roommates were told `JOINED` and nothing since.)
-    fn staying_here(&self, user: UserId) -> bool {
+    pub(super) fn staying_here(&self, user: UserId) -> bool {
         self.router.outlets(user).iter().any(|o| !o.is_closing())
     }
 
     /// `JOINED`/`LEFT` of a user of another node to this node's roommates.
-    fn presence(&self, user: UserId, name: &str, online: bool) {
+    pub(super) fn presence(&self, user: UserId, name: &str, online: bool) {
         let user_name = name.to_string();
         let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
         match reads::roommates(&self.db, user, self.presence_limit) {
@@ -344,66 +345,6 @@ impl Node {
                 epoch.is_some()
             }
         }
-    }
-
-    fn beat_forever(&self) {
-        let mut last_beat = Instant::now() - BEAT;
-        while !self.stopping.load(Ordering::SeqCst) {
-            if last_beat.elapsed() >= BEAT {
-                last_beat = Instant::now();
-                if let Err(ko) = self.beat() {
-                    log::debug!("cluster: heartbeat: {}", ko.reason);
-                }
-                self.feeder.poll();
-            } else if !self.bus.is_up() {
-                self.feeder.poll();
-            }
-            std::thread::sleep(POLL_WHEN_DOWN);
-        }
-    }
-
-    /// Writes the heartbeat, reads every live session, and acts on what changed.
-    fn beat(&self) -> Result<(), Ko> {
-        let mut conn = self.db.get()?;
-        conn.execute(
-            "INSERT INTO nodes (name, heartbeat_ms, started_ms) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::int8, 0) \
-             ON CONFLICT (name) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms",
-            &[&self.name],
-        )
-        .or_ko("beating")?;
-        let rows = sessions::live(&mut conn, &self.name)?;
-        drop(conn);
-        let mut fresh = Directory::new();
-        let mut replaced = Vec::new();
-        {
-            let local = self.local.lock();
-            for row in rows {
-                if let Some((mine, _)) = local.get(&(row.user, row.device.clone()))
-                    && *mine < row.epoch
-                {
-                    replaced.push((row.user, row.device.clone(), row.epoch));
-                }
-                if *row.node != *self.name {
-                    sessions::insert(&mut fresh, row.user, &row.name, row.device, (row.node, row.epoch));
-                }
-            }
-        }
-        for (user, device, epoch) in replaced {
-            self.replace_local(user, &device, epoch);
-        }
-        let old = std::mem::replace(&mut *self.directory.write(), fresh.clone());
-        let before: HashSet<UserId> = old.keys().copied().collect();
-        for (user, remote) in &fresh {
-            if !before.contains(user) && !self.router.is_online(*user) {
-                self.presence(*user, &remote.name, true);
-            }
-        }
-        for (user, remote) in old {
-            if !fresh.contains_key(&user) && !self.staying_here(user) {
-                self.presence(user, &remote.name, false);
-            }
-        }
-        Ok(())
     }
 }
 
