@@ -237,7 +237,8 @@ pub fn apply(
                 users.insert(fold(peer), found);
                 named.insert(i, message);
             }
-            Job::Read { chat: Chat::Room(r), id, .. } => {
+            Job::Read { user, chat: Chat::Room(r), id, .. } => {
+                lock.insert(*user); // its READMARK (1.2, several devices)
                 let message = match room_ids.get(&fold(r)) {
                     Some(room) => tx
                         .query_opt(

@@ -158,7 +158,10 @@ impl Node {
                 let mut frame = String::new();
                 reads::write_frame(&mut frame, d.seq, &d.event);
                 frame.pop();
-                let notice = Notice::Event { user: d.user, frame };
+                let notice = match &*d.event {
+                    Pushed::Copy(_) => Notice::Copy { user: d.user, frame },
+                    _ => Notice::Event { user: d.user, frame },
+                };
                 for node in remote.nodes() {
                     notice.encode(there.entry(node).or_default());
                 }
@@ -183,6 +186,10 @@ impl Node {
                     Ok(Notice::Event { user, frame }) => match pushed(&frame) {
                         Some((seq, event)) => events.push((user, seq, event)),
                         None => log::warn!("cluster: {}: not an event: {frame:?}", message.subject),
+                    },
+                    Ok(Notice::Copy { user, frame }) => match pushed(&frame) {
+                        Some((seq, Pushed::Msg(m))) => events.push((user, seq, Pushed::Copy(m))),
+                        _ => log::warn!("cluster: {}: not a copy: {frame:?}", message.subject),
                     },
                     Ok(Notice::Peer { user, from }) => {
                         self.answer_peer(user, &from, message.reply.as_deref())
@@ -357,6 +364,9 @@ fn pushed(frame: &str) -> Option<(u64, Pushed)> {
         }
         Event::Status { seq, peer, id, state, ts } => {
             Some((seq, Pushed::Status { peer: peer.into(), id: id.into(), state, ts }))
+        }
+        Event::ReadMark { seq, chat, id, ts } => {
+            Some((seq, Pushed::Mark { chat: chat.into(), id: id.into(), ts }))
         }
         _ => None,
     }

@@ -3,7 +3,8 @@
 //!
 //! | line | meaning |
 //! |---|---|
-//! | `E <user> <frame>` | a numbered event (`MSG:…`/`STATUS:…`, as on the receive port) for a user on the node it is sent to |
+//! | `E <user> <frame>` | a numbered event (`MSG:…`/`STATUS:…`/`READMARK:…`, as on the receive port) for a user on the node it is sent to |
+//! | `C <user> <frame>` | a copy of the user's own message (`MSG:…`, protocol 1.2), for its devices on the node it is sent to: apart from `E`, so that a 1.0/1.1 connection there is not sent it |
 //! | `ON <user> <epoch> <node> <name> <device>` | `user`'s `device` logged in on `node` (session `epoch`); a lower epoch of the same device elsewhere says `BYE:REPLACED` |
 //! | `OFF <user> <epoch> <node> <device>` | session `epoch` of `user`'s `device` on `node` ended (the user is offline once no device is online) |
 //! | `MEMBER <user> <J\|L> <#room> <name>` | `name` joined or left `#room` (protocol 1.1's `MEMBER`) |
@@ -20,6 +21,7 @@ use crate::store::UserId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
     Event { user: UserId, frame: String },
+    Copy { user: UserId, frame: String },
     Online { user: UserId, epoch: u64, node: String, name: String, device: String },
     Offline { user: UserId, epoch: u64, node: String, device: String },
     Member { user: UserId, joined: bool, room: String, name: String },
@@ -34,6 +36,7 @@ impl Notice {
         use std::fmt::Write;
         let _ = match self {
             Notice::Event { user, frame } => writeln!(out, "E {user} {frame}"),
+            Notice::Copy { user, frame } => writeln!(out, "C {user} {frame}"),
             Notice::Online { user, epoch, node, name, device } => {
                 writeln!(out, "ON {user} {epoch} {node} {name} {device}")
             }
@@ -58,6 +61,7 @@ impl Notice {
         let mut next = || fields.next().filter(|f| !f.is_empty()).ok_or_else(bad);
         Ok(match word {
             "E" => Notice::Event { user, frame: rest.to_string() },
+            "C" => Notice::Copy { user, frame: rest.to_string() },
             "ON" => {
                 let epoch = next()?.parse().map_err(|_| bad())?;
                 let (node, name) = (next()?.into(), next()?.into());
@@ -87,6 +91,7 @@ mod tests {
     fn every_notice_reads_back_as_written() {
         let notices = [
             Notice::Event { user: 7, frame: "MSG:3:ana:bob:m1:17:hola: que tal".into() },
+            Notice::Copy { user: 7, frame: "MSG:4:bob:ana:m2:18:hi".into() },
             Notice::Online {
                 user: 7,
                 epoch: 4,

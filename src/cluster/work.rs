@@ -22,6 +22,10 @@ use crate::store::{Delivery, MAX_ROOMS_PER_USER, Message, Pushed, UserId};
 pub const MSG: i16 = 0;
 pub const DELIVERED: i16 = 1;
 pub const READ: i16 = 2;
+/// 1.2: a copy of a message the user sent, for its other devices.
+pub const COPY: i16 = 3;
+/// 1.2: the user read its chat up to this message (`READMARK`).
+pub const MARK: i16 = 4;
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
     Ko::new(code, reason)
@@ -45,7 +49,7 @@ impl Work {
                 && run.stream == stream
                 && run.seq + next == seq
                 && run.ord + next == ord
-                && (kind == MSG || run.ts == ts)
+                && (kind == MSG || kind == COPY || run.ts == ts)
             {
                 run.count += 1;
                 return;
@@ -53,6 +57,16 @@ impl Work {
         }
         self.last_run.insert(user, runs.len());
         runs.push(Run { user: user as i64, seq, count: 1, kind, stream, ord, ts });
+    }
+
+    /// 1.2: `READMARK` of `chat` up to message `ord` of `stream`, into the
+    /// reader's own inbox if it has several devices (its others clear
+    /// their unread counts).
+    fn mark(&mut self, user: UserId, stream: Stream, ord: i64, chat: Arc<str>, id: &str, ts: i64) {
+        if self.inboxes.get(&user).is_some_and(|i| i.several) {
+            let event = Arc::new(Pushed::Mark { chat, id: id.into(), ts: ts as u64 });
+            self.enqueue(user, MARK, stream, ord, ts, &event);
+        }
     }
 
     /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`.
@@ -101,7 +115,8 @@ impl Work {
             ts: ts as u64,
             text: text.clone(),
         };
-        let event = Arc::new(Pushed::Msg(Arc::new(message)));
+        let message = Arc::new(message);
+        let event = Arc::new(Pushed::Msg(message.clone()));
         match stream {
             Stream::Direct { recipient, .. } => self.enqueue(recipient, MSG, stream, ord, ts, &event),
             Stream::Room(rid) => {
@@ -112,6 +127,10 @@ impl Work {
                     self.enqueue(member, MSG, stream, ord, ts, &event);
                 }
             }
+        }
+        if self.inboxes[&from].several {
+            // The sender's other devices get it too (protocol 1.2).
+            self.enqueue(from, COPY, stream, ord, ts, &Arc::new(Pushed::Copy(message)));
         }
         self.writes.messages.push(MessageRow {
             sender: from as i64,
@@ -185,7 +204,7 @@ impl Work {
         let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
         match chat {
             Chat::User(peer) => {
-                let Some(Some((from, _))) = users.get(&fold(peer)) else {
+                let Some(Some((from, peer_name))) = users.get(&fold(peer)) else {
                     return Err(ko(Code::UnknownMessage, format!("no user named {peer}")));
                 };
                 let found = found.ok_or_else(unknown)?;
@@ -197,6 +216,7 @@ impl Work {
                         Arc::new(Pushed::Status { peer: me.clone(), id: id.into(), state, ts: ts as u64 });
                     let stream = Stream::Direct { sender: *from, recipient: user };
                     self.enqueue(*from, READ, stream, found.ord, ts, &event);
+                    self.mark(user, stream, found.ord, peer_name.clone(), id, ts);
                 }
                 Ok(())
             }
@@ -207,8 +227,10 @@ impl Work {
                 };
                 let found = found.ok_or_else(unknown)?;
                 if found.ord + 1 > room.members[&user] {
+                    let chat = room.name.clone();
                     self.rooms.get_mut(&rid).expect("found").members.insert(user, found.ord + 1);
                     self.writes.room_reads.push((rid, user as i64, found.ord + 1));
+                    self.mark(user, Stream::Room(rid), found.ord, chat, id, ts);
                 }
                 Ok(())
             }

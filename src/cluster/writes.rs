@@ -22,6 +22,8 @@ pub struct Inbox {
     pub last_seq: i64,
     pub acked: i64,
     pub sent: i64,
+    /// Several devices (protocol 1.2): copies and read marks go in too.
+    pub several: bool,
 }
 
 /// A direction of a direct conversation (`directions` row).
@@ -229,11 +231,12 @@ pub fn lock_inboxes(
 ) -> Result<(), postgres::Error> {
     let ids: Vec<i64> = users.iter().map(|&u| u as i64).collect();
     let rows = tx.query(
-        "SELECT user_id, last_seq, acked, sent FROM inboxes WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
+        "SELECT user_id, last_seq, acked, sent, several FROM inboxes WHERE user_id = ANY($1) \
+         ORDER BY user_id FOR UPDATE",
         &[&ids],
     )?;
     for row in rows {
-        let inbox = Inbox { last_seq: row.get(1), acked: row.get(2), sent: row.get(3) };
+        let inbox = Inbox { last_seq: row.get(1), acked: row.get(2), sent: row.get(3), several: row.get(4) };
         inboxes.insert(row.get::<_, i64>(0) as UserId, inbox);
     }
     Ok(())

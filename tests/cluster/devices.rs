@@ -310,3 +310,58 @@ fn one_node_killed_the_other_device_works_and_the_lost_one_gets_exactly_what_it_
     assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:4:bob:ana:m4:<ts>:four");
     assert_eq!(without_ts(&next_event(&mut phone)), "MSG:4:bob:ana:m4:<ts>:four");
 }
+
+/// A `READMARK` without its `<ts>`.
+fn mark_without_ts(line: &str) -> String {
+    match line.rsplit_once(':') {
+        Some((head, ts)) if line.starts_with("READMARK:") && ts.parse::<u64>().is_ok() => {
+            format!("{head}:<ts>")
+        }
+        _ => line.to_string(),
+    }
+}
+
+#[test]
+fn a_message_sent_on_one_node_and_a_read_on_the_other_reach_every_device_of_the_user() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut laptop = device(&a, "ana", "laptop");
+    let mut phone = device(&b, "ana", "phone");
+    let mut bob_recv = super::recv_conn(&a, "bob");
+    // Sent from the laptop's side (node a): a 1.2 copy for every device,
+    // the phone on node b too.
+    let mut on_laptop = a.send_conn();
+    assert_eq!(on_laptop.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
+    assert!(on_laptop.request("MSG:bob:s1:from the laptop").starts_with("OK:s1:"));
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    // Read on the phone (node b): bob hears READ once, the laptop (node a)
+    // gets the read mark, and the unread count clears everywhere.
+    let mut bob = send_conn(&a, "bob");
+    assert!(bob.request("MSG:ana:m1:hola").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m1:<ts>:hola");
+    let mut on_phone = b.send_conn();
+    assert_eq!(on_phone.request(&format!("LOGIN:ana@phone:{PW}")), "OK:ana");
+    assert_eq!(on_phone.request("READ:bob:m1"), "OK");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:2:ana:m1:READ:<ts>");
+    assert_eq!(mark_without_ts(&next_event(&mut laptop)), "READMARK:3:bob:m1:<ts>");
+    assert_eq!(mark_without_ts(&next_event(&mut phone)), "READMARK:3:bob:m1:<ts>");
+    assert!(on_laptop.listing("CHATS").contains(&"bob:0".to_string()), "read on the phone");
+    // A device that was offline gets them in its replay, in order; a 1.0
+    // connection (no device) is sent neither copies nor read marks.
+    let mut tablet = device(&b, "ana", "tablet");
+    let replay: Vec<String> =
+        (0..3).map(|_| mark_without_ts(&without_ts(&next_event(&mut tablet)))).collect();
+    assert_eq!(
+        replay,
+        ["MSG:1:ana:bob:s1:<ts>:from the laptop", "MSG:2:bob:ana:m1:<ts>:hola", "READMARK:3:bob:m1:<ts>"]
+    );
+    let mut old = super::recv_conn(&a, "ana");
+    assert_eq!(without_ts(&next_event(&mut old)), "MSG:2:bob:ana:m1:<ts>:hola");
+    assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&next_event(&mut old)), "MSG:4:bob:ana:m2:<ts>:two");
+}

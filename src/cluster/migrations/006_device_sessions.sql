@@ -17,3 +17,10 @@ CREATE TABLE device_sessions (
     PRIMARY KEY (user_id, folded)
 );
 CREATE INDEX device_sessions_by_node ON device_sessions (node);
+
+-- A user with several devices (protocol 1.2) gets, in its inbox, copies
+-- of its own messages (for its other devices) and read marks: events of
+-- kinds 3 (a copy: a run of the messages it sent, in their stream) and 4
+-- (`READMARK`: a run of the messages it read). A node sets `several` when
+-- the user's second live device logs in, and clears it when one is left.
+ALTER TABLE inboxes ADD COLUMN several boolean NOT NULL DEFAULT false;
