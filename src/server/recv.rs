@@ -241,6 +241,9 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
     // Only the user's last device here going is the user going.
     let last = ctx.router.is_only(outlet);
     let offline_everywhere = last && ctx.nodes.release(outlet, now);
+    if last && !offline_everywhere {
+        ctx.presence.moved_away(outlet); // online on another node still
+    }
     if offline_everywhere {
         ctx.store.note_offline(outlet.user, now);
     }

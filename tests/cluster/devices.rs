@@ -228,6 +228,9 @@ fn two_devices_on_two_nodes_both_get_a_message_and_the_user_is_online_once() {
     drop(phone);
     assert_eq!(next_presence(&mut bob_recv), "LEFT:ana");
     eventually("ana last seen", Duration::from_secs(10), || !bob.request("LASTSEEN:ana").ends_with("ONLINE"));
+    // Back on node a: online again.
+    let _laptop = device(&a, "ana", "laptop");
+    assert_eq!(next_presence(&mut bob_recv), "JOINED:ana");
 }
 
 #[test]
