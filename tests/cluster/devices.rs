@@ -368,3 +368,33 @@ fn a_message_sent_on_one_node_and_a_read_on_the_other_reach_every_device_of_the_
     assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
     assert_eq!(without_ts(&next_event(&mut old)), "MSG:4:bob:ana:m2:<ts>:two");
 }
+
+#[test]
+fn a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
+    // 0.00002 days is 1.7 s.
+    let cluster = Cluster::start();
+    let a = cluster.node_with("a", &["--device-days", "0.00002"]);
+    let b = cluster.node_with("b", &["--device-days", "0.00002"]);
+    register(&a, "ana");
+    register(&a, "bob");
+    drop(device(&a, "ana", "old"));
+    let mut phone = device(&b, "ana", "phone");
+    let mut bob = send_conn(&b, "bob");
+    let mut bob_recv = super::recv_conn(&b, "bob");
+    assert!(bob.request("MSG:ana:m1:one").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:one");
+    phone.send("ACK:1");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:1:ana:m1:DELIVERED:<ts>");
+    assert_eq!(acked(&cluster, "ana"), 0, "the old device (on node a) holds the inbox");
+    // The old device's days pass (the clock, not a synchronisation).
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
+    phone.send("ACK:2");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:2:ana:m2:DELIVERED:<ts>", "the ACK is in");
+    assert_eq!(acked(&cluster, "ana"), 2, "forgotten, it holds nothing");
+    // Back on node a, it starts from what the inbox still holds: nothing.
+    let mut old = device(&a, "ana", "old");
+    assert!(bob.request("MSG:ana:m3:three").starts_with("OK:m3:"));
+    assert_eq!(without_ts(&next_event(&mut old)), "MSG:3:bob:ana:m3:<ts>:three");
+}
