@@ -220,7 +220,7 @@ impl Devices {
         if trim.forgot && trim.live <= 1 {
             Devices::several(ctx, user, false);
         }
-        if self.acked_shared(&outlet.name) {
+        if self.acked_shared(&outlet.name, (!trim.forgot).then_some(&*outlet.device)) {
             // A cluster: the positions are in its table now, and the ACK's
             // transaction trims to the lowest there, whatever node each
             // device is on, and marks DELIVERED up to `seq` (`cluster::apply`).
