@@ -163,6 +163,9 @@ fn wachat_migrate_carries_positions_and_tokens() {
     let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
     assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
     assert!(moved.stdout.contains("devices: 3 in"), "{}", moved.stdout);
+    let mut pg = cluster.pg.client();
+    let sql = "SELECT several FROM inboxes i JOIN users u ON u.id = i.user_id WHERE u.folded = $1";
+    assert!(pg.query_one(sql, &[&"ana"]).unwrap().get::<_, bool>(0), "ana has several devices");
     let a = cluster.node("a");
     let mut browser = a.recv_conn();
     assert_eq!(browser.request(&format!("LOGIN:ana@browser:{token}")), "OK:ana", "the token moved");
