@@ -38,8 +38,9 @@ fn start_node(
             min_free: crate::store::budget::MinFree::Bytes(0),
         },
     };
-    let (limit, port) = (config.presence_limit, send.local_addr()?.port());
-    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limit, port))
+    let limits = (config.presence_limit, config.max_devices);
+    let port = send.local_addr()?.port();
+    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limits, port))
 }
 
 #[cfg(not(feature = "cluster"))]

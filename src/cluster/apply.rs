@@ -243,7 +243,8 @@ pub fn apply(
                 users.insert(fold(peer), found);
                 named.insert(i, message);
             }
-            Job::Read { chat: Chat::Room(r), id, .. } => {
+            Job::Read { user, chat: Chat::Room(r), id, .. } => {
+                lock.insert(*user); // its READMARK (1.2, several devices)
                 let message = match room_ids.get(&fold(r)) {
                     Some(room) => tx
                         .query_opt(
@@ -276,6 +277,7 @@ pub fn apply(
     super::writes::lock_inboxes(tx, &lock, &mut w.inboxes)?;
     w.inboxes_read = w.inboxes.clone();
     super::runs::last_runs(tx, &roommates, &mut w)?;
+    let lowest = lowest_positions(tx, jobs)?;
     let mut pairs: BTreeSet<(UserId, UserId)> = BTreeSet::new();
     let mut ids: Vec<(UserId, String)> = Vec::new();
     for job in jobs {
@@ -327,14 +329,18 @@ pub fn apply(
             }
             Job::Ack { user, seq } | Job::Deliver { user, seq } => {
                 let me = names.name(&mut *tx.inner, *user)?;
-                w.ack(
-                    *user,
-                    &me,
-                    (*seq).min(i64::MAX as u64) as i64,
-                    acked.get(user).map_or(&[][..], Vec::as_slice),
-                    ts,
-                    matches!(job, Job::Ack { .. }),
-                );
+                let seq = (*seq).min(i64::MAX as u64) as i64;
+                let acked = acked.get(user).map_or(&[][..], Vec::as_slice);
+                // DELIVERED up to `seq`; the inbox trimmed no further than
+                // the device furthest behind, on whichever node it is.
+                let trim = match job {
+                    Job::Ack { .. } => Some(lowest.get(user).map_or(seq, |&l| l.min(seq))),
+                    _ => None,
+                };
+                w.ack(*user, &me, seq, acked, ts, trim == Some(seq));
+                if let Some(trim) = trim.filter(|&t| t < seq) {
+                    w.ack(*user, &me, trim, acked, ts, true);
+                }
                 Outcome::Nothing
             }
             Job::Read { user, chat, id, .. } => {
@@ -358,6 +364,31 @@ pub fn apply(
     // 7. Write it all.
     super::writes::write(tx, &w)?;
     Ok(Applied { outcomes, deliveries: w.deliveries, new_messages })
+}
+
+/// For the users an `ACK` of the batch trims: the lowest position of
+/// their devices in `devices` (protocol 1.2, devices on several nodes),
+/// read in the `ACK`'s transaction. Each device's `ACK` writes its own
+/// position there first (`server::devices`), so the one acknowledging is
+/// counted at its `ACK`; a forgotten device (`--device-days`, position
+/// NULL) or an unlinked one (no row) holds nothing.
+fn lowest_positions(tx: &mut Tx, jobs: &[Job]) -> Result<HashMap<UserId, i64>, postgres::Error> {
+    let users: Vec<i64> = jobs
+        .iter()
+        .filter_map(|job| match job {
+            Job::Ack { user, .. } => Some(*user as i64),
+            _ => None,
+        })
+        .collect();
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = tx.query(
+        "SELECT user_id, min(position) FROM devices WHERE user_id = ANY($1) AND position IS NOT NULL \
+         GROUP BY user_id",
+        &[&users],
+    )?;
+    Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as UserId, r.get::<_, i64>(1))).collect())
 }
 
 /// Creates an account, its inbox, and its membership of `#general`.

@@ -231,15 +231,26 @@ impl Backend for PgBackend {
     }
 
     fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
-        Box::new(reads::Replay { db: self.db.clone(), user, after: 0, upto })
+        Box::new(reads::Replay { db: self.db.clone(), user, after: 0, upto, minor: 0 })
     }
 
     /// A device's replay starts at its own position (read from the
-    /// database's `devices` at its login, `cluster::devices`). A cluster
-    /// stores no copies or read marks (docs/CLUSTER.md), so `minor` changes
-    /// nothing here.
-    fn replay_after(&self, user: UserId, after: u64, upto: u64, _minor: u8) -> Box<dyn Lines> {
-        Box::new(reads::Replay { db: self.db.clone(), user, after, upto })
+    /// database's `devices` at its login, `cluster::devices`); copies and
+    /// read marks are left out below 1.2.
+    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        Box::new(reads::Replay { db: self.db.clone(), user, after, upto, minor })
+    }
+
+    /// 1.2: from the next batch on, `user`'s inbox gets copies of its own
+    /// messages and read marks (`inboxes.several`), or no longer does.
+    fn set_several(&self, user: UserId, several: bool) {
+        let set = self.db.get().and_then(|mut conn| {
+            conn.execute("UPDATE inboxes SET several = $2 WHERE user_id = $1", &[&(user as i64), &several])
+                .or_ko("noting several devices")
+        });
+        if let Err(ko) = set {
+            log::warn!("cluster: user #{user}'s devices: {}", ko.reason);
+        }
     }
 
     fn stop(&self) {

@@ -110,6 +110,13 @@ fn import_devices(tx: &mut Transaction, book: &DeviceBook) -> std::result::Resul
             &[&user, &fold(&d.name), &&*d.name, &position, &seen, &d.address.to_string(), &token],
         )? as usize;
     }
+    // A user with several live devices gets copies and read marks from
+    // the first message on (protocol 1.2), as on the single server.
+    tx.execute(
+        "UPDATE inboxes SET several = true WHERE user_id IN (SELECT user_id FROM devices \
+         WHERE position IS NOT NULL GROUP BY user_id HAVING count(*) > 1)",
+        &[],
+    )?;
     Ok(moved)
 }
 

@@ -32,7 +32,9 @@
 //! | [`names`] | user names ⇄ ids, remembered |
 //! | [`bus`] | the NATS client on its one bridge thread |
 //! | [`notice`] | what nodes say to each other, one line each |
+//! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
+//! | [`heartbeat`] | the node's heartbeat, and its scan of every live device session |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //!
@@ -48,6 +50,7 @@ pub mod db;
 pub mod devices;
 pub mod erase;
 pub mod feeder;
+pub mod heartbeat;
 pub mod migrate;
 pub mod moderation;
 pub mod names;
@@ -56,6 +59,7 @@ pub mod notice;
 pub mod reads;
 pub mod runs;
 pub mod schema;
+pub mod sessions;
 pub mod tx;
 pub mod work;
 pub mod writes;
@@ -96,7 +100,7 @@ pub fn default_node_name(send_port: u16) -> String {
 pub fn open(
     router: &Arc<Router>,
     options: &ClusterOptions,
-    presence_limit: usize,
+    (presence_limit, max_devices): (usize, usize),
     send_port: u16,
 ) -> Result<Storage> {
     let db = Arc::new(db::Db::new(&options.store)?);
@@ -108,6 +112,9 @@ pub fn open(
         return Err(Error::Usage(format!("--node {name:?}: 1 to 64 characters, no spaces")));
     }
     // Sessions an earlier run of this node left behind are over.
+    client
+        .execute("DELETE FROM device_sessions WHERE node = $1", &[&name])
+        .map_err(|e| db::error(format!("cluster: {}", db.url), &e))?;
     let stale = client
         .execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&name])
         .map_err(|e| db::error(format!("cluster: {}", db.url), &e))?;
@@ -131,7 +138,14 @@ pub fn open(
         );
     }
     log::info!("cluster: node {name}, bus {} (subjects {prefix}.*)", options.bus);
-    let node = Arc::new(node::Node::new(name, prefix, db.clone(), bus, router.clone(), presence_limit));
+    let node = Arc::new(node::Node::new(
+        name,
+        prefix,
+        db.clone(),
+        bus,
+        router.clone(),
+        (presence_limit, max_devices),
+    ));
     let names = Arc::new(names::Names::default());
     let deliver = {
         let node = node.clone();

@@ -1,30 +1,37 @@
 //! [`Node`]: this server as one node of a cluster — the server's
 //! [`Nodes`] over PostgreSQL and NATS.
 //!
-//! **Sessions.** Each user has one row in `sessions`: the node holding
-//! its receive connection (or none) and an `epoch` that every login
-//! increases, in a transaction that locks the row. The highest epoch *is*
-//! the session: a node holding a lower one closes it with `BYE:REPLACED`
-//! as soon as it hears (the `ON` notice over NATS, or at the latest its
-//! next scan of the table), so two logins racing on two nodes end with
-//! exactly one session, whatever the order.
+//! **Sessions.** Each online device of a user has a row in
+//! `device_sessions` (`sessions.rs`): the node holding its receive
+//! connection and an `epoch` that every login of the user increases, in a
+//! transaction that locks the user's row in `sessions`. The highest epoch
+//! of a device *is* its session: a node holding a lower one closes that
+//! device with `BYE:REPLACED` as soon as it hears (the `ON` notice over
+//! NATS, or at the latest its next scan of the table), so two logins of
+//! one device racing on two nodes end with exactly one session, whatever
+//! the order. Other devices of the user stay where they are: a user may be
+//! online on several nodes at once, and is online while any device is.
 //!
 //! **The directory.** Every second a node writes its heartbeat into
 //! `nodes` and reads the sessions held by nodes whose heartbeat is fresh
 //! ([`LEASE_MS`]). Between scans, `ON`/`OFF` notices keep it current. It
-//! answers `USERS`, `LASTSEEN` and `MEMBERS` for the other nodes' users,
-//! says where to send their events, and its changes are presence: a user
-//! who appears in it comes online (`JOINED` to this node's roommates), one
-//! who disappears — logged out, or on a node that died — goes offline.
+//! answers `USERS`, `LASTSEEN`, `MEMBERS` and `DEVICES` for the other
+//! nodes' users, says where to send their events (to every node holding a
+//! device of the user, as well as to this node's own outlets), and its
+//! changes are presence: a user who appears in it and is not online here
+//! comes online (`JOINED` to this node's roommates), one whose last device
+//! elsewhere disappears — logged out, or on a node that died — and who is
+//! not online here goes offline.
 //!
 //! **Threads.** The dispatcher reads what the bus brings (`notice.rs`);
-//! the heartbeat thread beats, scans and polls inboxes (`feeder.rs`).
+//! the heartbeat thread beats, scans and polls inboxes (`heartbeat.rs`,
+//! `feeder.rs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use parking_lot::{Mutex, RwLock};
@@ -34,6 +41,8 @@ use super::db::{Db, OrKo};
 use super::feeder::Feeder;
 use super::notice::Notice;
 use super::reads;
+use super::sessions::{self, Directory};
+use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, Event, Ko, PeerIntro};
 use crate::router::{Outlet, Router};
 use crate::server::Nodes;
@@ -42,35 +51,34 @@ use crate::store::{Delivery, Message, Pushed, UserId};
 /// A node whose heartbeat is older than this is dead: its users are offline.
 pub const LEASE_MS: i64 = 4000;
 /// How often a node beats and scans the sessions.
-const BEAT: Duration = Duration::from_secs(1);
+pub(super) const BEAT: Duration = Duration::from_secs(1);
 /// How often inboxes are polled while NATS is down (once per beat otherwise).
-const POLL_WHEN_DOWN: Duration = Duration::from_millis(250);
-
-/// A session on another node.
-#[derive(Clone)]
-struct Remote {
-    node: Arc<str>,
-    name: Arc<str>,
-    epoch: u64,
-}
+pub(super) const POLL_WHEN_DOWN: Duration = Duration::from_millis(250);
 
 pub struct Node {
     pub name: String,
     /// NATS subjects: `<prefix>.all` (every node), `<prefix>.node.<name>`.
     prefix: String,
-    db: Arc<Db>,
-    bus: Arc<Bus>,
-    router: Arc<Router>,
+    pub(super) db: Arc<Db>,
+    pub(super) bus: Arc<Bus>,
+    pub(super) router: Arc<Router>,
     pub(super) feeder: Arc<Feeder>,
     presence_limit: usize,
-    directory: RwLock<HashMap<UserId, Remote>>,
-    /// Sessions held here: their epoch and outlet.
-    local: Mutex<HashMap<UserId, (u64, Weak<Outlet>)>>,
+    /// `--max-devices`, counted across nodes at each login.
+    max_devices: usize,
+    /// The users online on other nodes, and where each device of theirs is.
+    pub(super) directory: RwLock<Directory>,
+    /// Device sessions held here, by user and folded device name: their
+    /// epoch and outlet.
+    pub(super) local: Mutex<HashMap<DeviceKey, (u64, Weak<Outlet>)>>,
     /// One login at a time per user (64 stripes).
     claiming: Vec<Mutex<()>>,
-    stopping: AtomicBool,
+    pub(super) stopping: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
+
+/// A user and the folded name of one of its devices.
+type DeviceKey = (UserId, Arc<str>);
 
 /// A NATS-safe form of a name (`host:6666` → `host_6666`).
 pub fn token(name: &str) -> String {
@@ -84,7 +92,7 @@ impl Node {
         db: Arc<Db>,
         bus: Arc<Bus>,
         router: Arc<Router>,
-        presence_limit: usize,
+        (presence_limit, max_devices): (usize, usize),
     ) -> Node {
         let feeder = Arc::new(Feeder::new(router.clone(), db.clone()));
         Node {
@@ -95,6 +103,7 @@ impl Node {
             router,
             feeder,
             presence_limit,
+            max_devices: max_devices.max(1),
             directory: RwLock::default(),
             local: Mutex::default(),
             claiming: (0..64).map(|_| Mutex::new(())).collect(),
@@ -135,7 +144,8 @@ impl Node {
     }
 
     /// The committer's delivery callback: events for users here go to
-    /// their outlets; those for users on other nodes, over NATS.
+    /// their outlets; those for users with devices on other nodes, over
+    /// NATS to each of those nodes (a user may be both here and there).
     pub fn deliver(&self, deliveries: &[Delivery]) {
         let mut here: HashMap<UserId, Vec<(u64, &Pushed)>> = HashMap::new();
         let mut there: HashMap<Arc<str>, String> = HashMap::new();
@@ -143,11 +153,18 @@ impl Node {
         for d in deliveries {
             if self.router.is_online(d.user) {
                 here.entry(d.user).or_default().push((d.seq, &d.event));
-            } else if let Some(remote) = directory.get(&d.user) {
+            }
+            if let Some(remote) = directory.get(&d.user) {
                 let mut frame = String::new();
                 reads::write_frame(&mut frame, d.seq, &d.event);
                 frame.pop();
-                Notice::Event { user: d.user, frame }.encode(there.entry(remote.node.clone()).or_default());
+                let notice = match &*d.event {
+                    Pushed::Copy(_) => Notice::Copy { user: d.user, frame },
+                    _ => Notice::Event { user: d.user, frame },
+                };
+                for node in remote.nodes() {
+                    notice.encode(there.entry(node).or_default());
+                }
             }
         }
         drop(directory);
@@ -169,6 +186,10 @@ impl Node {
                     Ok(Notice::Event { user, frame }) => match pushed(&frame) {
                         Some((seq, event)) => events.push((user, seq, event)),
                         None => log::warn!("cluster: {}: not an event: {frame:?}", message.subject),
+                    },
+                    Ok(Notice::Copy { user, frame }) => match pushed(&frame) {
+                        Some((seq, Pushed::Msg(m))) => events.push((user, seq, Pushed::Copy(m))),
+                        _ => log::warn!("cluster: {}: not a copy: {frame:?}", message.subject),
                     },
                     Ok(Notice::Peer { user, from }) => {
                         self.answer_peer(user, &from, message.reply.as_deref())
@@ -195,28 +216,25 @@ impl Node {
     /// A session notice from another node (or our own, ignored).
     fn heard(&self, notice: Notice) {
         match notice {
-            Notice::Online { user, epoch, node, name } if node != self.name => {
-                self.replace_local(user, epoch);
-                let remote = Remote { node: node.into(), name: name.into(), epoch };
-                let mut directory = self.directory.write();
-                let known = directory.get(&user).map(|r| r.epoch);
-                if known.is_none_or(|e| e < epoch) {
-                    directory.insert(user, remote.clone());
-                }
-                drop(directory);
-                if known.is_none() && !self.router.is_online(user) {
-                    self.presence(user, &remote.name, true);
+            Notice::Online { user, epoch, node, name, device } if node != self.name => {
+                let device: Arc<str> = fold(&device).into();
+                self.replace_local(user, &device, epoch);
+                let name: Arc<str> = name.into();
+                let new =
+                    sessions::insert(&mut self.directory.write(), user, &name, device, (node.into(), epoch));
+                if new && !self.router.is_online(user) {
+                    self.presence(user, &name, true);
                 }
             }
-            Notice::Offline { user, epoch } => {
-                let gone = {
-                    let mut directory = self.directory.write();
-                    match directory.get(&user) {
-                        Some(r) if r.epoch == epoch => directory.remove(&user),
-                        _ => None,
-                    }
-                };
-                if let Some(remote) = gone {
+            Notice::Offline { user, epoch, node, device } if node != self.name => {
+                let gone = sessions::remove(&mut self.directory.write(), user, &fold(&device), &node, epoch);
+                log::debug!(
+                    "cluster: user #{user}'s {device} left node {node} (last there: {})",
+                    gone.is_some()
+                );
+                if let Some(remote) = gone
+                    && !self.staying_here(user)
+                {
                     self.presence(user, &remote.name, false);
                 }
             }
@@ -243,28 +261,35 @@ impl Node {
         }
     }
 
-    /// A session of `user` with a lower epoch than `epoch` here is replaced.
-    fn replace_local(&self, user: UserId, epoch: u64) {
+    /// A session of `user`'s `device` (folded) here with a lower epoch
+    /// than `epoch` is replaced: that device only is told `BYE:REPLACED`.
+    pub(super) fn replace_local(&self, user: UserId, device: &Arc<str>, epoch: u64) {
+        let key = (user, device.clone());
         let replaced = {
             let mut local = self.local.lock();
-            match local.get(&user) {
-                Some((mine, _)) if *mine < epoch => local.remove(&user).and_then(|(_, o)| o.upgrade()),
+            match local.get(&key) {
+                Some((mine, _)) if *mine < epoch => local.remove(&key).and_then(|(_, o)| o.upgrade()),
                 _ => None,
             }
         };
         if let Some(outlet) = replaced {
-            log::debug!("cluster: {} logged in on another node: BYE:REPLACED here", outlet.name);
-            // A user's session is on one node at a time: every device of
-            // it here goes (docs/CLUSTER.md, "Devices").
-            for device in self.router.outlets(user) {
-                device.close(Bye::Replaced);
-            }
+            log::debug!("cluster: {}@{} logged in on another node: BYE:REPLACED here", outlet.name, device);
             outlet.close(Bye::Replaced);
         }
     }
 
+    /// True if `user` has a device online here that is not on its way out:
+    /// one told `BYE:REPLACED` by a login elsewhere stays in the router
+    /// until its thread sees it, and its end says no `LEFT` (its session is
+    /// not the user's last); the user's going elsewhere must. (Coming
+    /// online elsewhere asks the router as it is: while an outlet here is
+    /// closing, the roommates were told `JOINED` and nothing since.)
+    pub(super) fn staying_here(&self, user: UserId) -> bool {
+        self.router.outlets(user).iter().any(|o| !o.is_closing())
+    }
+
     /// `JOINED`/`LEFT` of a user of another node to this node's roommates.
-    fn presence(&self, user: UserId, name: &str, online: bool) {
+    pub(super) fn presence(&self, user: UserId, name: &str, online: bool) {
         let user_name = name.to_string();
         let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
         match reads::roommates(&self.db, user, self.presence_limit) {
@@ -292,77 +317,41 @@ impl Node {
         self.bus.publish(reply.to_string(), text.into_bytes());
     }
 
-    fn beat_forever(&self) {
-        let mut last_beat = Instant::now() - BEAT;
-        while !self.stopping.load(Ordering::SeqCst) {
-            if last_beat.elapsed() >= BEAT {
-                last_beat = Instant::now();
-                if let Err(ko) = self.beat() {
-                    log::debug!("cluster: heartbeat: {}", ko.reason);
+    /// Ends `outlet`'s device session if it is still this node's (not
+    /// replaced meanwhile); true if the user is now offline on every node.
+    /// (The database down: true if the session was this node's, as a
+    /// user whose one node cannot reach it is offline.)
+    fn end_device(&self, outlet: &Arc<Outlet>) -> bool {
+        let user = outlet.user;
+        let key = (user, Arc::<str>::from(fold(&outlet.device)));
+        let _one_login_at_a_time = self.claiming[user % self.claiming.len()].lock();
+        let epoch = {
+            let mut local = self.local.lock();
+            match local.get(&key) {
+                Some((epoch, o)) if o.as_ptr() == Arc::as_ptr(outlet) => {
+                    let epoch = *epoch;
+                    local.remove(&key);
+                    Some(epoch)
                 }
-                self.feeder.poll();
-            } else if !self.bus.is_up() {
-                self.feeder.poll();
+                _ => None, // replaced by a newer session of the device
             }
-            std::thread::sleep(POLL_WHEN_DOWN);
+        };
+        let ended = match epoch {
+            Some(epoch) => sessions::end(&self.db, &self.name, user, &key.1, epoch),
+            // Nothing of ours to end; offline everywhere if no row is left.
+            None => sessions::end(&self.db, &self.name, user, &key.1, 0),
+        };
+        if let Some(epoch) = epoch {
+            let (node, device) = (self.name.clone(), key.1.to_string());
+            self.broadcast(&Notice::Offline { user, epoch, node, device });
         }
-    }
-
-    /// Writes the heartbeat, reads every live session, and acts on what changed.
-    fn beat(&self) -> Result<(), Ko> {
-        let mut conn = self.db.get()?;
-        conn.execute(
-            "INSERT INTO nodes (name, heartbeat_ms, started_ms) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::int8, 0) \
-             ON CONFLICT (name) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms",
-            &[&self.name],
-        )
-        .or_ko("beating")?;
-        let rows = conn
-            .query(
-                "SELECT s.user_id, s.node, s.epoch, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
-                 JOIN nodes n ON n.name = s.node WHERE s.node IS NOT NULL AND (s.node = $1 OR \
-                 n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $2)",
-                &[&self.name, &LEASE_MS],
-            )
-            .or_ko("reading the sessions")?;
-        drop(conn);
-        let mut fresh: HashMap<UserId, Remote> = HashMap::new();
-        let mut replaced = Vec::new();
-        {
-            let local = self.local.lock();
-            for row in &rows {
-                let user = row.get::<_, i64>(0) as UserId;
-                let (node, epoch): (String, i64) = (row.get(1), row.get(2));
-                let epoch = epoch as u64;
-                if let Some((mine, _)) = local.get(&user)
-                    && *mine < epoch
-                {
-                    replaced.push((user, epoch));
-                }
-                if node != self.name {
-                    fresh.insert(
-                        user,
-                        Remote { node: node.into(), name: row.get::<_, String>(3).into(), epoch },
-                    );
-                }
+        match ended {
+            Ok(offline) => offline,
+            Err(ko) => {
+                log::warn!("cluster: ending the session of {}@{}: {}", outlet.name, key.1, ko.reason);
+                epoch.is_some()
             }
         }
-        for (user, epoch) in replaced {
-            self.replace_local(user, epoch);
-        }
-        let old = std::mem::replace(&mut *self.directory.write(), fresh.clone());
-        let before: HashSet<UserId> = old.keys().copied().collect();
-        for (user, remote) in &fresh {
-            if !before.contains(user) && !self.router.is_online(*user) {
-                self.presence(*user, &remote.name, true);
-            }
-        }
-        for (user, remote) in old {
-            if !fresh.contains_key(&user) && !self.router.is_online(user) {
-                self.presence(user, &remote.name, false);
-            }
-        }
-        Ok(())
     }
 }
 
@@ -375,6 +364,9 @@ fn pushed(frame: &str) -> Option<(u64, Pushed)> {
         }
         Event::Status { seq, peer, id, state, ts } => {
             Some((seq, Pushed::Status { peer: peer.into(), id: id.into(), state, ts }))
+        }
+        Event::ReadMark { seq, chat, id, ts } => {
+            Some((seq, Pushed::Mark { chat: chat.into(), id: id.into(), ts }))
         }
         _ => None,
     }
@@ -389,69 +381,55 @@ impl Nodes for Node {
         Some(Arc::new(super::devices::PgDevices { db: self.db.clone() }))
     }
 
+    /// A device's session (`sessions::claim`): `--max-devices` counted
+    /// on every node, and only the same device elsewhere replaced.
     fn claim(&self, outlet: &Arc<Outlet>, attach: &mut dyn FnMut()) -> Result<bool, Ko> {
         let user = outlet.user;
+        let device: Arc<str> = fold(&outlet.device).into();
         let _one_login_at_a_time = self.claiming[user % self.claiming.len()].lock();
-        let mut conn = self.db.get()?;
-        let mut tx = conn.transaction().or_ko("claiming a session")?;
-        let old = tx
-            .query_opt("SELECT node, epoch FROM sessions WHERE user_id = $1 FOR UPDATE", &[&(user as i64)])
-            .or_ko("claiming a session")?;
-        let row = tx
-            .query_one(
-                "INSERT INTO sessions (user_id, node, epoch) VALUES ($1, $2, 1) ON CONFLICT (user_id) \
-                 DO UPDATE SET node = EXCLUDED.node, epoch = sessions.epoch + 1 RETURNING epoch",
-                &[&(user as i64), &self.name],
-            )
-            .or_ko("claiming a session")?;
-        tx.commit().or_ko("claiming a session")?;
-        drop(conn);
-        let epoch = row.get::<_, i64>(0) as u64;
-        let old_node: Option<String> = old.and_then(|r| r.get(0));
+        let claimed = sessions::claim(&self.db, &self.name, user, &device, self.max_devices)?;
         attach();
-        self.local.lock().insert(user, (epoch, Arc::downgrade(outlet)));
-        let elsewhere = self.directory.write().remove(&user).is_some();
-        let notice = Notice::Online { user, epoch, node: self.name.clone(), name: outlet.name.to_string() };
+        if !self.router.outlets(user).iter().any(|o| Arc::ptr_eq(o, outlet)) {
+            // Refused here (`--max-devices` among this node's outlets): the
+            // session just claimed is given back.
+            let _ = sessions::end(&self.db, &self.name, user, &device, claimed.epoch);
+            return Ok(claimed.elsewhere);
+        }
+        self.local.lock().insert((user, device.clone()), (claimed.epoch, Arc::downgrade(outlet)));
+        {
+            let mut directory = self.directory.write();
+            if let Some(remote) = directory.get_mut(&user) {
+                remote.devices.remove(&device);
+                if remote.devices.is_empty() {
+                    directory.remove(&user);
+                }
+            }
+        }
+        let notice = Notice::Online {
+            user,
+            epoch: claimed.epoch,
+            node: self.name.clone(),
+            name: outlet.name.to_string(),
+            device: device.to_string(),
+        };
         self.broadcast(&notice);
-        Ok(elsewhere && old_node.is_some_and(|n| n != self.name))
+        Ok(claimed.elsewhere)
     }
 
-    fn handover(&self, old: &Arc<Outlet>, new: &Arc<Outlet>) {
-        if let Some((_, o)) = self.local.lock().get_mut(&old.user)
-            && o.as_ptr() == Arc::as_ptr(old)
-        {
-            *o = Arc::downgrade(new);
-        }
+    /// `old` ended while another device of its user stays online here:
+    /// with a session per device, `old`'s own session ends (the user
+    /// stays online).
+    fn handover(&self, old: &Arc<Outlet>, _new: &Arc<Outlet>) {
+        let _still_online = self.end_device(old);
     }
 
     fn release(&self, outlet: &Arc<Outlet>, _ts_ms: u64) -> bool {
-        let user = outlet.user;
-        let _one_login_at_a_time = self.claiming[user % self.claiming.len()].lock();
-        let epoch = {
-            let mut local = self.local.lock();
-            match local.get(&user) {
-                Some((epoch, o)) if o.as_ptr() == Arc::as_ptr(outlet) => {
-                    let epoch = *epoch;
-                    local.remove(&user);
-                    epoch
-                }
-                _ => return false, // replaced by a newer session
-            }
-        };
-        let ended = self.db.get().and_then(|mut conn| {
-            conn.execute(
-                "UPDATE sessions SET node = NULL, p2p_port = NULL WHERE user_id = $1 AND epoch = $2",
-                &[&(user as i64), &(epoch as i64)],
-            )
-            .or_ko("ending a session")
-        });
-        match ended {
-            Ok(0) => false, // a newer session began meanwhile
-            _ => {
-                self.broadcast(&Notice::Offline { user, epoch });
-                true
-            }
-        }
+        self.end_device(outlet)
+    }
+
+    fn devices_elsewhere(&self, user: UserId) -> Vec<String> {
+        let directory = self.directory.read();
+        directory.get(&user).map(|r| r.devices.keys().map(|d| d.to_string()).collect()).unwrap_or_default()
     }
 
     fn online_names(&self) -> Vec<String> {
@@ -492,10 +470,12 @@ impl Nodes for Node {
 
     fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>> {
         let remote = self.directory.read().get(&user).cloned()?;
+        // Any node of the user's answers (with its newest device there).
+        let node = remote.nodes().pop()?;
         let mut line = String::new();
         Notice::Peer { user, from: from.into() }.encode(&mut line);
         let offline = |why: &str| Ko::new(Code::Offline, format!("{} {why}", remote.name));
-        let Some(answer) = self.bus.request(self.node_subject(&remote.node), line.into_bytes()) else {
+        let Some(answer) = self.bus.request(self.node_subject(&node), line.into_bytes()) else {
             return Some(Err(offline("is on another node, which did not answer")));
         };
         let answer = String::from_utf8_lossy(&answer).to_string();
@@ -535,7 +515,9 @@ impl Nodes for Node {
         for &user in users {
             if let Some(remote) = directory.get(&user) {
                 let notice = Notice::Relay { user, frame: frame.clone() };
-                notice.encode(there.entry(remote.node.clone()).or_default());
+                for node in remote.nodes() {
+                    notice.encode(there.entry(node).or_default());
+                }
             }
         }
         drop(directory);
@@ -548,13 +530,15 @@ impl Nodes for Node {
         if self.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
-        let ended: Vec<(UserId, u64)> = self.local.lock().drain().map(|(u, (e, _))| (u, e)).collect();
+        let ended: Vec<(DeviceKey, u64)> = self.local.lock().drain().map(|(key, (e, _))| (key, e)).collect();
         if let Ok(mut conn) = self.db.get() {
+            let _ = conn.execute("DELETE FROM device_sessions WHERE node = $1", &[&self.name]);
             let _ = conn.execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&self.name]);
             let _ = conn.execute("UPDATE nodes SET heartbeat_ms = 0 WHERE name = $1", &[&self.name]);
         }
-        for (user, epoch) in ended {
-            self.broadcast(&Notice::Offline { user, epoch });
+        for ((user, device), epoch) in ended {
+            let (node, device) = (self.name.clone(), device.to_string());
+            self.broadcast(&Notice::Offline { user, epoch, node, device });
         }
         self.bus.stop();
         for thread in std::mem::take(&mut *self.threads.lock()) {

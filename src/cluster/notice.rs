@@ -3,9 +3,10 @@
 //!
 //! | line | meaning |
 //! |---|---|
-//! | `E <user> <frame>` | a numbered event (`MSG:…`/`STATUS:…`, as on the receive port) for a user on the node it is sent to |
-//! | `ON <user> <epoch> <node> <name>` | `user` logged in on `node` (session `epoch`); lower epochs elsewhere say `BYE:REPLACED` |
-//! | `OFF <user> <epoch>` | session `epoch` of `user` ended: offline |
+//! | `E <user> <frame>` | a numbered event (`MSG:…`/`STATUS:…`/`READMARK:…`, as on the receive port) for a user on the node it is sent to |
+//! | `C <user> <frame>` | a copy of the user's own message (`MSG:…`, protocol 1.2), for its devices on the node it is sent to: apart from `E`, so that a 1.0/1.1 connection there is not sent it |
+//! | `ON <user> <epoch> <node> <name> <device>` | `user`'s `device` logged in on `node` (session `epoch`); a lower epoch of the same device elsewhere says `BYE:REPLACED` |
+//! | `OFF <user> <epoch> <node> <device>` | session `epoch` of `user`'s `device` on `node` ended (the user is offline once no device is online) |
 //! | `MEMBER <user> <J\|L> <#room> <name>` | `name` joined or left `#room` (protocol 1.1's `MEMBER`) |
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
 //! | `UNLINK <user> <device>` | `user` unlinked `device` (protocol 1.2): a node where it is online logs it out |
@@ -20,8 +21,9 @@ use crate::store::UserId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
     Event { user: UserId, frame: String },
-    Online { user: UserId, epoch: u64, node: String, name: String },
-    Offline { user: UserId, epoch: u64 },
+    Copy { user: UserId, frame: String },
+    Online { user: UserId, epoch: u64, node: String, name: String, device: String },
+    Offline { user: UserId, epoch: u64, node: String, device: String },
     Member { user: UserId, joined: bool, room: String, name: String },
     Peer { user: UserId, from: String },
     Relay { user: UserId, frame: String },
@@ -34,8 +36,13 @@ impl Notice {
         use std::fmt::Write;
         let _ = match self {
             Notice::Event { user, frame } => writeln!(out, "E {user} {frame}"),
-            Notice::Online { user, epoch, node, name } => writeln!(out, "ON {user} {epoch} {node} {name}"),
-            Notice::Offline { user, epoch } => writeln!(out, "OFF {user} {epoch}"),
+            Notice::Copy { user, frame } => writeln!(out, "C {user} {frame}"),
+            Notice::Online { user, epoch, node, name, device } => {
+                writeln!(out, "ON {user} {epoch} {node} {name} {device}")
+            }
+            Notice::Offline { user, epoch, node, device } => {
+                writeln!(out, "OFF {user} {epoch} {node} {device}")
+            }
             Notice::Member { user, joined, room, name } => {
                 writeln!(out, "MEMBER {user} {} {room} {name}", if *joined { "J" } else { "L" })
             }
@@ -50,15 +57,20 @@ impl Notice {
         let (word, rest) = line.split_once(' ').ok_or_else(bad)?;
         let (user, rest) = rest.split_once(' ').unwrap_or((rest, ""));
         let user: UserId = user.parse().map_err(|_| bad())?;
-        let mut fields = rest.splitn(3, ' ');
+        let mut fields = rest.splitn(4, ' ');
         let mut next = || fields.next().filter(|f| !f.is_empty()).ok_or_else(bad);
         Ok(match word {
             "E" => Notice::Event { user, frame: rest.to_string() },
+            "C" => Notice::Copy { user, frame: rest.to_string() },
             "ON" => {
                 let epoch = next()?.parse().map_err(|_| bad())?;
-                Notice::Online { user, epoch, node: next()?.into(), name: next()?.into() }
+                let (node, name) = (next()?.into(), next()?.into());
+                Notice::Online { user, epoch, node, name, device: next()?.into() }
             }
-            "OFF" => Notice::Offline { user, epoch: next()?.parse().map_err(|_| bad())? },
+            "OFF" => {
+                let epoch = next()?.parse().map_err(|_| bad())?;
+                Notice::Offline { user, epoch, node: next()?.into(), device: next()?.into() }
+            }
             "MEMBER" => {
                 let joined = next()? == "J";
                 Notice::Member { user, joined, room: next()?.into(), name: next()?.into() }
@@ -79,8 +91,15 @@ mod tests {
     fn every_notice_reads_back_as_written() {
         let notices = [
             Notice::Event { user: 7, frame: "MSG:3:ana:bob:m1:17:hola: que tal".into() },
-            Notice::Online { user: 7, epoch: 4, node: "host-6666".into(), name: "Bob".into() },
-            Notice::Offline { user: 7, epoch: 4 },
+            Notice::Copy { user: 7, frame: "MSG:4:bob:ana:m2:18:hi".into() },
+            Notice::Online {
+                user: 7,
+                epoch: 4,
+                node: "host-6666".into(),
+                name: "Bob".into(),
+                device: "phone".into(),
+            },
+            Notice::Offline { user: 7, epoch: 4, node: "host-6666".into(), device: "phone".into() },
             Notice::Member { user: 2, joined: false, room: "#tea".into(), name: "ana".into() },
             Notice::Peer { user: 7, from: "ana".into() },
             Notice::Relay { user: 7, frame: "TYPING:ana:#tea".into() },
@@ -93,6 +112,8 @@ mod tests {
         }
         assert!(Notice::parse("ON x 1 n a").is_err());
         assert!(Notice::parse("ON 1 1 n").is_err());
+        assert!(Notice::parse("ON 1 1 n ana").is_err(), "no device");
+        assert!(Notice::parse("OFF 1 1 n").is_err(), "no device");
         assert!(Notice::parse("HELLO 1").is_err());
         assert!(Notice::parse("UNLINK 1").is_err(), "no device");
     }

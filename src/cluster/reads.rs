@@ -237,13 +237,18 @@ pub fn fetch_events(
         let seq = row.get::<_, i64>(0) as u64;
         let kind: i16 = row.get(1);
         let (from, to, id): (&str, &str, &str) = (row.get(3), row.get(4), row.get(5));
-        let event = if kind == super::work::MSG {
+        let event = if kind == super::work::MSG || kind == super::work::COPY {
             let Ok(text) = Text::parse(row.get(7)) else {
                 log::error!("cluster: message {id} from {from} has a text that is not escaped; skipped");
                 continue;
             };
             let ts = row.get::<_, i64>(6) as u64;
-            Pushed::Msg(Arc::new(Message { from: from.into(), to: to.into(), id: id.into(), ts, text }))
+            let message = Arc::new(Message { from: from.into(), to: to.into(), id: id.into(), ts, text });
+            if kind == super::work::COPY { Pushed::Copy(message) } else { Pushed::Msg(message) }
+        } else if kind == super::work::MARK {
+            // Read up to a message: its room, or its sender (the peer).
+            let chat = if to.starts_with('#') { to } else { from };
+            Pushed::Mark { chat: chat.into(), id: id.into(), ts: row.get::<_, i64>(2) as u64 }
         } else {
             let state = if kind == super::work::DELIVERED { MsgState::Delivered } else { MsgState::Read };
             Pushed::Status { peer: to.into(), id: id.into(), state, ts: row.get::<_, i64>(2) as u64 }
@@ -266,6 +271,9 @@ pub struct Replay {
     /// The last event written (starts at the acknowledged mark).
     pub after: u64,
     pub upto: u64,
+    /// The connection's minor version: copies and read marks (1.2) are
+    /// left out below 2.
+    pub minor: u8,
 }
 
 impl Lines for Replay {
@@ -277,7 +285,7 @@ impl Lines for Replay {
         let events =
             fetch_events(&mut *conn, self.user, self.after, self.upto).or_ko("replaying an inbox")?;
         let Some(&(last, _)) = events.last() else { return Ok(false) };
-        for (seq, event) in &events {
+        for (seq, event) in events.iter().filter(|(_, e)| e.since() <= self.minor) {
             write_frame(out, *seq, event);
         }
         self.after = last;

@@ -22,6 +22,10 @@ use crate::store::{Delivery, MAX_ROOMS_PER_USER, Message, Pushed, UserId};
 pub const MSG: i16 = 0;
 pub const DELIVERED: i16 = 1;
 pub const READ: i16 = 2;
+/// 1.2: a copy of a message the user sent, for its other devices.
+pub const COPY: i16 = 3;
+/// 1.2: the user read its chat up to this message (`READMARK`).
+pub const MARK: i16 = 4;
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
     Ko::new(code, reason)
@@ -45,7 +49,7 @@ impl Work {
                 && run.stream == stream
                 && run.seq + next == seq
                 && run.ord + next == ord
-                && (kind == MSG || run.ts == ts)
+                && (kind == MSG || kind == COPY || run.ts == ts)
             {
                 run.count += 1;
                 return;
@@ -53,6 +57,16 @@ impl Work {
         }
         self.last_run.insert(user, runs.len());
         runs.push(Run { user: user as i64, seq, count: 1, kind, stream, ord, ts, stored: None });
+    }
+
+    /// 1.2: `READMARK` of `chat` up to message `ord` of `stream`, into the
+    /// reader's own inbox if it has several devices (its others clear
+    /// their unread counts).
+    fn mark(&mut self, user: UserId, stream: Stream, ord: i64, chat: Arc<str>, id: &str, ts: i64) {
+        if self.inboxes.get(&user).is_some_and(|i| i.several) {
+            let event = Arc::new(Pushed::Mark { chat, id: id.into(), ts: ts as u64 });
+            self.enqueue(user, MARK, stream, ord, ts, &event);
+        }
     }
 
     /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`.
@@ -106,7 +120,8 @@ impl Work {
             ts: ts as u64,
             text: text.clone(),
         };
-        let event = Arc::new(Pushed::Msg(Arc::new(message)));
+        let message = Arc::new(message);
+        let event = Arc::new(Pushed::Msg(message.clone()));
         match stream {
             Stream::Direct { recipient, .. } => self.enqueue(recipient, MSG, stream, ord, ts, &event),
             Stream::Room(rid) => {
@@ -117,6 +132,10 @@ impl Work {
                     self.enqueue(member, MSG, stream, ord, ts, &event);
                 }
             }
+        }
+        if self.inboxes[&from].several {
+            // The sender's other devices get it too (protocol 1.2).
+            self.enqueue(from, COPY, stream, ord, ts, &Arc::new(Pushed::Copy(message)));
         }
         self.writes.messages.push(MessageRow {
             sender: from as i64,
@@ -190,7 +209,7 @@ impl Work {
         let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
         match chat {
             Chat::User(peer) => {
-                let Some(Some((from, _))) = users.get(&fold(peer)) else {
+                let Some(Some((from, peer_name))) = users.get(&fold(peer)) else {
                     return Err(ko(Code::UnknownMessage, format!("no user named {peer}")));
                 };
                 let found = found.ok_or_else(unknown)?;
@@ -202,6 +221,7 @@ impl Work {
                         Arc::new(Pushed::Status { peer: me.clone(), id: id.into(), state, ts: ts as u64 });
                     let stream = Stream::Direct { sender: *from, recipient: user };
                     self.enqueue(*from, READ, stream, found.ord, ts, &event);
+                    self.mark(user, stream, found.ord, peer_name.clone(), id, ts);
                 }
                 Ok(())
             }
@@ -212,8 +232,10 @@ impl Work {
                 };
                 let found = found.ok_or_else(unknown)?;
                 if found.ord + 1 > room.members[&user] {
+                    let chat = room.name.clone();
                     self.rooms.get_mut(&rid).expect("found").members.insert(user, found.ord + 1);
                     self.writes.room_reads.push((rid, user as i64, found.ord + 1));
+                    self.mark(user, Stream::Room(rid), found.ord, chat, id, ts);
                 }
                 Ok(())
             }
@@ -278,7 +300,7 @@ mod tests {
     /// stored run is 3 to 5, room 7's messages 10 to 12.
     fn bob_with_a_stored_run() -> Work {
         let mut w = Work::default();
-        w.inboxes.insert(2, Inbox { last_seq: 5, acked: 2, sent: 0, stored: 0 });
+        w.inboxes.insert(2, Inbox { last_seq: 5, acked: 2, sent: 0, stored: 0, several: false });
         let run = Run {
             user: 2,
             seq: 3,

@@ -25,6 +25,8 @@ pub struct Inbox {
     pub sent: i64,
     /// Bytes of the messages the user stored, for `--user-quota` (`budget.rs`).
     pub stored: i64,
+    /// Several devices (protocol 1.2): copies and read marks go in too.
+    pub several: bool,
 }
 
 /// A direction of a direct conversation (`directions` row).
@@ -238,11 +240,18 @@ pub fn lock_inboxes(
 ) -> Result<(), postgres::Error> {
     let ids: Vec<i64> = users.iter().map(|&u| u as i64).collect();
     let rows = tx.query(
-        "SELECT user_id, last_seq, acked, sent, stored FROM inboxes WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
+        "SELECT user_id, last_seq, acked, sent, stored, several FROM inboxes WHERE user_id = ANY($1) \
+         ORDER BY user_id FOR UPDATE",
         &[&ids],
     )?;
     for row in rows {
-        let inbox = Inbox { last_seq: row.get(1), acked: row.get(2), sent: row.get(3), stored: row.get(4) };
+        let inbox = Inbox {
+            last_seq: row.get(1),
+            acked: row.get(2),
+            sent: row.get(3),
+            stored: row.get(4),
+            several: row.get(5),
+        };
         inboxes.insert(row.get::<_, i64>(0) as UserId, inbox);
     }
     Ok(())

@@ -220,6 +220,13 @@ impl Devices {
         if trim.forgot && trim.live <= 1 {
             Devices::several(ctx, user, false);
         }
+        if self.acked_shared(&outlet.name, (!trim.forgot).then_some(&*outlet.device)) {
+            // A cluster: the positions are in its table now, and the ACK's
+            // transaction trims to the lowest there, whatever node each
+            // device is on, and marks DELIVERED up to `seq` (`cluster::apply`).
+            ctx.store.ack(user, seq);
+            return;
+        }
         let lowest = trim.lowest.unwrap_or(seq);
         self.moved(&outlet.name);
         if seq > lowest {
@@ -419,9 +426,12 @@ struct Trim {
     forgot: bool,
 }
 
-/// The names of `user`'s devices online here.
+/// The names of `user`'s devices online here, and on a cluster's other
+/// nodes (protocol 1.2: devices of one user on several nodes at once).
 fn online_devices(ctx: &Ctx, user: UserId) -> Vec<Arc<str>> {
-    ctx.router.outlets(user).iter().map(|o| o.device.clone()).collect()
+    let mut online: Vec<Arc<str>> = ctx.router.outlets(user).iter().map(|o| o.device.clone()).collect();
+    online.extend(ctx.nodes.devices_elsewhere(user).into_iter().map(Arc::from));
+    online
 }
 
 /// A random code of [`LINK_CODE_LEN`] characters of [`ALPHABET`].

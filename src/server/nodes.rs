@@ -7,8 +7,9 @@
 //! the node that holds it). The server calls it at the few places where
 //! "this machine" and "the whole chat" differ, and nowhere else:
 //!
-//! - a receive login **claims** the user's one session ([`Nodes::claim`]):
-//!   a session on another node gets `BYE:REPLACED` from that node;
+//! - a receive login **claims** its device's session ([`Nodes::claim`]):
+//!   the same device on another node gets `BYE:REPLACED` from that node,
+//!   and `--max-devices` counts the user's devices on every node;
 //! - `USERS`, `LASTSEEN` and `MEMBERS` ask who is online elsewhere;
 //! - `MEMBER` notices (protocol 1.1) reach members on other nodes;
 //! - unstored events (`TYPING`, protocol 1.2) reach users on other nodes
@@ -28,19 +29,22 @@ use crate::store::UserId;
 /// The rest of the cluster, as the server sees it.
 pub trait Nodes: Send + Sync {
     /// A receive connection of `outlet.user` logged in here: claims the
-    /// user's session for it (any session on another node is replaced)
-    /// and runs `attach` (registering the outlet with the router) while no
-    /// other login of the same user can come between. True if it replaced
-    /// a session on another node (then nobody is told `JOINED`). `Err`:
-    /// the session could not be claimed (the database is down); the login
-    /// fails.
+    /// session of its device (the same device's session on another node
+    /// is replaced; the user's other devices stay, wherever they are) and
+    /// runs `attach` (registering the outlet with the router) while no
+    /// other login of the same user can come between. True if the user is
+    /// online on another node already (then nobody is told `JOINED`).
+    /// `Err`: the session could not be claimed (the database is down: the
+    /// login fails), or `KO:TOO_MANY_DEVICES` (`--max-devices` counted on
+    /// every node: the connection may log in again).
     fn claim(&self, outlet: &Arc<Outlet>, attach: &mut dyn FnMut()) -> Result<bool, Ko>;
-    /// The receive connection ended. True if the user is now offline
-    /// everywhere; false if a newer session (on another node) replaced it.
+    /// The receive connection ended, the user's last here. True if the
+    /// user is now offline everywhere; false if it is still online on
+    /// another node (another device, or this one logged in there since).
     fn release(&self, outlet: &Arc<Outlet>, ts_ms: u64) -> bool;
     /// `old` ended while `new`, another device of the same user, stays
-    /// online here (protocol 1.2): the session is `new`'s from now on, so
-    /// that `new`'s end is the one that releases it.
+    /// online here (protocol 1.2): `old`'s device session ends (a cluster
+    /// keeps one per device); the user stays online.
     fn handover(&self, old: &Arc<Outlet>, new: &Arc<Outlet>) {
         let _ = (old, new);
     }
@@ -48,6 +52,12 @@ pub trait Nodes: Send + Sync {
     /// database, protocol 1.2); `None`: `devices.csv` alone (one server).
     fn shared_devices(&self) -> Option<Arc<dyn crate::store::devices::SharedDevices>> {
         None
+    }
+    /// The (folded) names of `user`'s devices online on *other* nodes
+    /// (`DEVICES` shows them `ONLINE`; they hold the inbox as online).
+    fn devices_elsewhere(&self, user: UserId) -> Vec<String> {
+        let _ = user;
+        Vec::new()
     }
     /// `user`'s `device` was unlinked here: other nodes log it out.
     fn unlinked(&self, user: UserId, device: &str) {

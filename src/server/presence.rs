@@ -224,6 +224,18 @@ impl Announcer {
         self.ledger.lock().told.insert(outlet.user, Arc::downgrade(outlet));
     }
 
+    /// `outlet`, the user's last device here, ended while the user stays
+    /// online on another node of a cluster (another device there, protocol
+    /// 1.2, or this one moved): this session no longer says `LEFT`; the
+    /// node's directory does, when the user's last device goes, and the
+    /// user's next login here is a coming online again.
+    pub fn moved_away(&self, outlet: &Arc<Outlet>) {
+        let mut ledger = self.ledger.lock();
+        if ledger.told.get(&outlet.user).is_some_and(|told| told.same(&Arc::downgrade(outlet))) {
+            ledger.told.remove(&outlet.user);
+        }
+    }
+
     /// `outlet`'s user went offline: `LEFT` to its roommates if this
     /// session is the one they were told about. (If a newer session was
     /// announced meanwhile, the user is online: nothing to say.)

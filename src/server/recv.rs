@@ -187,6 +187,11 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
     ctx.devices.arrive(&outlet.name, &outlet.device, outlet.peer_ip);
     let elsewhere = match ctx.nodes.claim(outlet, &mut || attached = Some(attach(ctx, outlet))) {
         Ok(elsewhere) => elsewhere,
+        // A cluster counts `--max-devices` on every node: refused as below.
+        Err(ko) if ko.code == Code::TooManyDevices => {
+            log::info!("{}: device {} refused: {}", outlet.name, outlet.device, ko.reason);
+            return if say(Reply::Ko(ko)).is_ok() { Live::Refused } else { Live::Ended };
+        }
         Err(ko) => {
             let _ = say(Reply::Ko(ko));
             return Live::Ended;
@@ -236,6 +241,9 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
     // Only the user's last device here going is the user going.
     let last = ctx.router.is_only(outlet);
     let offline_everywhere = last && ctx.nodes.release(outlet, now);
+    if last && !offline_everywhere {
+        ctx.presence.moved_away(outlet); // online on another node still
+    }
     if offline_everywhere {
         ctx.store.note_offline(outlet.user, now);
     }

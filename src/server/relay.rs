@@ -17,12 +17,16 @@ use super::Ctx;
 use crate::protocol::{Chat, Code, Event, Ko};
 use crate::store::UserId;
 
-/// Pushes `event` to each of `users` who is online, here or on another node.
+/// Pushes `event` to each of `users` who is online, here or on another
+/// node. In a cluster a user may be online on both (devices on two nodes,
+/// protocol 1.2): every user is handed to `Nodes::relay` too, which sends
+/// only to the other nodes where the user has a device.
 pub fn relay(ctx: &Ctx, users: impl IntoIterator<Item = UserId>, event: &Event) {
-    let elsewhere: Vec<UserId> = users.into_iter().filter(|&user| !ctx.router.send_to(user, event)).collect();
-    if !elsewhere.is_empty() {
-        ctx.nodes.relay(&elsewhere, event);
+    let users: Vec<UserId> = users.into_iter().collect();
+    for &user in &users {
+        ctx.router.send_to(user, event);
     }
+    ctx.nodes.relay(&users, event);
 }
 
 /// `TYPING:<to>` (protocol 1.2) from `me` (`name`): tells the peer, or the

@@ -1,10 +1,13 @@
-//! Several devices of one user (protocol 1.2) in a cluster: a user's
-//! devices are served by the node of its session; their positions and
-//! tokens are the database's (docs/CLUSTER.md, "Devices").
+//! Several devices of one user (protocol 1.2) in a cluster: each device
+//! has its session on the node it logged in to, and a user's devices may
+//! be on several nodes at once; their positions and tokens are the
+//! database's (docs/CLUSTER.md, "Devices").
+
+use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, TestServer, without_ts};
-use super::{PW, next_event, register, send_conn};
+use super::{PW, next_event, next_presence, register, send_conn};
 
 /// A receive connection of `user`'s `device` on `node`, speaking 1.2.
 fn device(node: &TestServer, user: &str, device: &str) -> Conn {
@@ -39,7 +42,7 @@ fn two_devices_on_one_node_both_get_a_message_from_another_node() {
 }
 
 #[test]
-fn a_device_that_logs_in_on_another_node_takes_the_user_there_and_nothing_is_lost() {
+fn the_devices_of_a_killed_node_come_back_on_another_and_nothing_is_lost() {
     let cluster = Cluster::start();
     let (mut a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
@@ -160,6 +163,9 @@ fn wachat_migrate_carries_positions_and_tokens() {
     let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
     assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
     assert!(moved.stdout.contains("devices: 3 in"), "{}", moved.stdout);
+    let mut pg = cluster.pg.client();
+    let sql = "SELECT several FROM inboxes i JOIN users u ON u.id = i.user_id WHERE u.folded = $1";
+    assert!(pg.query_one(sql, &[&"ana"]).unwrap().get::<_, bool>(0), "ana has several devices");
     let a = cluster.node("a");
     let mut browser = a.recv_conn();
     assert_eq!(browser.request(&format!("LOGIN:ana@browser:{token}")), "OK:ana", "the token moved");
@@ -169,4 +175,229 @@ fn wachat_migrate_carries_positions_and_tokens() {
     let mut laptop = device(&a, "ana", "laptop");
     assert!(send_conn(&a, "bob").request("MSG:ana:m2:two").starts_with("OK:m2:"));
     assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
+}
+
+/// How far `user`'s inbox is acknowledged (trimmed), in the database.
+fn acked(cluster: &Cluster, user: &str) -> i64 {
+    let mut pg = cluster.pg.client();
+    let sql = "SELECT i.acked FROM inboxes i JOIN users u ON u.id = i.user_id WHERE u.folded = $1";
+    pg.query_one(sql, &[&user]).unwrap().get(0)
+}
+
+/// `DEVICES` of `user` asked on `node`: `device` → `ONLINE` or a time.
+fn presence_of(node: &TestServer, user: &str, device: &str) -> String {
+    let lines = send_conn(node, user).listing("DEVICES");
+    let line = lines.iter().find(|l| l.starts_with(&format!("{device}:"))).expect("listed");
+    line.split(':').nth(1).unwrap().to_string()
+}
+
+#[test]
+fn two_devices_on_two_nodes_both_get_a_message_and_the_user_is_online_once() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = super::recv_conn(&a, "bob");
+    let mut laptop = device(&a, "ana", "laptop");
+    assert_eq!(next_presence(&mut bob_recv), "JOINED:ana");
+    // Another device on another node is added: the laptop stays.
+    let mut phone = device(&b, "ana", "phone");
+    let mut bob = send_conn(&a, "bob");
+    assert!(bob.request("MSG:ana:m1:hola").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:hola");
+    // DELIVERED at the first device's ACK, on node b; the laptop, on node
+    // a, still holds the inbox.
+    phone.send("ACK:1");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:1:ana:m1:DELIVERED:<ts>");
+    assert_eq!(acked(&cluster, "ana"), 0, "the laptop has not acknowledged");
+    laptop.send("ACK:1");
+    eventually("the inbox trimmed", Duration::from_secs(10), || acked(&cluster, "ana") == 1);
+    // Each node shows both devices online, and ana once.
+    for node in [&a, &b] {
+        assert_eq!(presence_of(node, "ana", "laptop"), "ONLINE");
+        assert_eq!(presence_of(node, "ana", "phone"), "ONLINE");
+        assert_eq!(send_conn(node, "bob").listing("USERS"), ["ana", "bob"]);
+    }
+    // The laptop goes: ana stays online (her phone), nobody hears LEFT.
+    drop(laptop);
+    eventually("the laptop offline", Duration::from_secs(10), || {
+        presence_of(&b, "ana", "laptop") != "ONLINE"
+    });
+    assert_eq!(bob.request("LASTSEEN:ana"), "OK:ana:ONLINE");
+    assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
+    // The last device goes: one LEFT, and a time last seen.
+    drop(phone);
+    assert_eq!(next_presence(&mut bob_recv), "LEFT:ana");
+    eventually("ana last seen", Duration::from_secs(10), || !bob.request("LASTSEEN:ana").ends_with("ONLINE"));
+    // Back on node a: online again.
+    let _laptop = device(&a, "ana", "laptop");
+    assert_eq!(next_presence(&mut bob_recv), "JOINED:ana");
+}
+
+#[test]
+fn the_same_device_on_another_node_replaces_only_itself() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut laptop = device(&a, "ana", "laptop");
+    let mut phone = device(&a, "ana", "phone");
+    let mut laptop_on_b = device(&b, "ana", "laptop");
+    assert_eq!(laptop.read_to_close(), "BYE:REPLACED\n");
+    let mut bob = send_conn(&a, "bob");
+    assert!(bob.request("MSG:ana:m1:hola").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:hola", "the phone stays");
+    assert_eq!(without_ts(&next_event(&mut laptop_on_b)), "MSG:1:bob:ana:m1:<ts>:hola");
+}
+
+#[test]
+fn max_devices_are_counted_across_nodes() {
+    let cluster = Cluster::start();
+    let a = cluster.node_with("a", &["--max-devices", "2"]);
+    let b = cluster.node_with("b", &["--max-devices", "2"]);
+    register(&a, "ana");
+    let _laptop = device(&a, "ana", "laptop");
+    let phone = device(&b, "ana", "phone");
+    // One device on each node: a third is refused on either, and the
+    // connection may log in again.
+    for node in [&a, &b] {
+        let mut tablet = node.recv_conn();
+        assert_eq!(tablet.request("VERSION:1.2"), "OK");
+        let refused = tablet.request(&format!("LOGIN:ana@tablet:{PW}"));
+        assert!(refused.starts_with("KO:TOO_MANY_DEVICES:"), "{refused}");
+    }
+    // The same device again replaces itself: not one too many.
+    let phone_on_a = device(&a, "ana", "phone");
+    drop(phone);
+    let mut tablet = b.recv_conn();
+    assert_eq!(tablet.request("VERSION:1.2"), "OK");
+    assert!(tablet.request(&format!("LOGIN:ana@tablet:{PW}")).starts_with("KO:TOO_MANY_DEVICES:"));
+    drop(phone_on_a);
+    eventually("a place for the tablet", Duration::from_secs(10), || {
+        tablet.request(&format!("LOGIN:ana@tablet:{PW}")) == "OK:ana"
+    });
+}
+
+#[test]
+fn one_node_killed_the_other_device_works_and_the_lost_one_gets_exactly_what_it_missed() {
+    let cluster = Cluster::start();
+    let (mut a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&b, "bob");
+    let mut laptop = device(&a, "ana", "laptop");
+    let mut phone = device(&b, "ana", "phone");
+    let mut bob = send_conn(&b, "bob");
+    let mut bob_recv = super::recv_conn(&b, "bob");
+    assert!(bob.request("MSG:ana:m1:one").starts_with("OK:m1:"));
+    for d in [&mut laptop, &mut phone] {
+        assert_eq!(without_ts(&next_event(d)), "MSG:1:bob:ana:m1:<ts>:one");
+        d.send("ACK:1");
+    }
+    eventually("both acknowledged", Duration::from_secs(10), || acked(&cluster, "ana") == 1);
+    a.kill();
+    // The phone, on node b, goes on as if nothing happened.
+    for (id, text) in [("m2", "two"), ("m3", "three")] {
+        assert!(bob.request(&format!("MSG:ana:{id}:{text}")).starts_with(&format!("OK:{id}:")));
+    }
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:3:bob:ana:m3:<ts>:three");
+    phone.send("ACK:3");
+    // The laptop holds the inbox: the phone's ACK (whose transaction gives
+    // bob his DELIVERED) trims no further than it.
+    while !next_event(&mut bob_recv).contains(":ana:m3:DELIVERED:") {}
+    assert_eq!(acked(&cluster, "ana"), 1);
+    // The laptop comes back, on node b: exactly what it missed, once.
+    let mut laptop = device(&b, "ana", "laptop");
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:3:bob:ana:m3:<ts>:three");
+    assert!(bob.request("MSG:ana:m4:four").starts_with("OK:m4:"));
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:4:bob:ana:m4:<ts>:four");
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:4:bob:ana:m4:<ts>:four");
+}
+
+/// A `READMARK` without its `<ts>`.
+fn mark_without_ts(line: &str) -> String {
+    match line.rsplit_once(':') {
+        Some((head, ts)) if line.starts_with("READMARK:") && ts.parse::<u64>().is_ok() => {
+            format!("{head}:<ts>")
+        }
+        _ => line.to_string(),
+    }
+}
+
+#[test]
+fn a_message_sent_on_one_node_and_a_read_on_the_other_reach_every_device_of_the_user() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut laptop = device(&a, "ana", "laptop");
+    let mut phone = device(&b, "ana", "phone");
+    let mut bob_recv = super::recv_conn(&a, "bob");
+    // Sent from the laptop's side (node a): a 1.2 copy for every device,
+    // the phone on node b too.
+    let mut on_laptop = a.send_conn();
+    assert_eq!(on_laptop.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
+    assert!(on_laptop.request("MSG:bob:s1:from the laptop").starts_with("OK:s1:"));
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    // Read on the phone (node b): bob hears READ once, the laptop (node a)
+    // gets the read mark, and the unread count clears everywhere.
+    let mut bob = send_conn(&a, "bob");
+    assert!(bob.request("MSG:ana:m1:hola").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m1:<ts>:hola");
+    let mut on_phone = b.send_conn();
+    assert_eq!(on_phone.request(&format!("LOGIN:ana@phone:{PW}")), "OK:ana");
+    assert_eq!(on_phone.request("READ:bob:m1"), "OK");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:2:ana:m1:READ:<ts>");
+    assert_eq!(mark_without_ts(&next_event(&mut laptop)), "READMARK:3:bob:m1:<ts>");
+    assert_eq!(mark_without_ts(&next_event(&mut phone)), "READMARK:3:bob:m1:<ts>");
+    assert!(on_laptop.listing("CHATS").contains(&"bob:0".to_string()), "read on the phone");
+    // A device that was offline gets them in its replay, in order; a 1.0
+    // connection (no device) is sent neither copies nor read marks.
+    let mut tablet = device(&b, "ana", "tablet");
+    let replay: Vec<String> =
+        (0..3).map(|_| mark_without_ts(&without_ts(&next_event(&mut tablet)))).collect();
+    assert_eq!(
+        replay,
+        ["MSG:1:ana:bob:s1:<ts>:from the laptop", "MSG:2:bob:ana:m1:<ts>:hola", "READMARK:3:bob:m1:<ts>"]
+    );
+    let mut old = super::recv_conn(&a, "ana");
+    assert_eq!(without_ts(&next_event(&mut old)), "MSG:2:bob:ana:m1:<ts>:hola");
+    assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&next_event(&mut old)), "MSG:4:bob:ana:m2:<ts>:two");
+}
+
+#[test]
+fn a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
+    // 0.00002 days is 1.7 s.
+    let cluster = Cluster::start();
+    let a = cluster.node_with("a", &["--device-days", "0.00002"]);
+    let b = cluster.node_with("b", &["--device-days", "0.00002"]);
+    register(&a, "ana");
+    register(&a, "bob");
+    drop(device(&a, "ana", "old"));
+    let mut phone = device(&b, "ana", "phone");
+    let mut bob = send_conn(&b, "bob");
+    let mut bob_recv = super::recv_conn(&b, "bob");
+    assert!(bob.request("MSG:ana:m1:one").starts_with("OK:m1:"));
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:one");
+    phone.send("ACK:1");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:1:ana:m1:DELIVERED:<ts>");
+    assert_eq!(acked(&cluster, "ana"), 0, "the old device (on node a) holds the inbox");
+    // The old device's days pass (the clock, not a synchronisation).
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
+    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
+    phone.send("ACK:2");
+    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:2:ana:m2:DELIVERED:<ts>", "the ACK is in");
+    assert_eq!(acked(&cluster, "ana"), 2, "forgotten, it holds nothing");
+    // Back on node a, it starts from what the inbox still holds: nothing.
+    let mut old = device(&a, "ana", "old");
+    assert!(bob.request("MSG:ana:m3:three").starts_with("OK:m3:"));
+    assert_eq!(without_ts(&next_event(&mut old)), "MSG:3:bob:ana:m3:<ts>:three");
 }

@@ -76,6 +76,38 @@ impl Devices {
         }
     }
 
+    /// An `ACK` of `user`'s `device` moved its position (a cluster): its
+    /// position (with `None`, every device of the user's: one was just
+    /// forgotten) is written to the shared record now, before the `ACK`
+    /// goes to the store, whose transaction trims the inbox to the lowest
+    /// position in the record. False on a single server, or if the record
+    /// could not be written (then the flusher tries again, and the `ACK`
+    /// trims to the lowest position this node knows).
+    pub(super) fn acked_shared(&self, user: &str, device: Option<&str>) -> bool {
+        let Some(shared) = self.shared.get() else { return false };
+        let written = match device {
+            Some(device) => match self.book.lock().device_mut(user, device).map(|d| d.clone()) {
+                Some(d) => shared.save_one(&fold(user), &d),
+                None => return false, // unlinked meanwhile
+            },
+            None => {
+                let devices = self.book.lock().devices(user).to_vec();
+                shared.save(&fold(user), &devices)
+            }
+        };
+        match written {
+            Ok(()) => {
+                self.dirty.store(true, Ordering::SeqCst); // devices.csv, the cache
+                true
+            }
+            Err(e) => {
+                log::warn!("devices: writing {user}'s positions to the cluster: {e}");
+                self.moved(user);
+                false
+            }
+        }
+    }
+
     /// Notes that `user`'s devices moved (written at the flusher's turn).
     pub(super) fn moved(&self, user: &str) {
         self.dirty.store(true, Ordering::SeqCst);

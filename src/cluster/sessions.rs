@@ -1,0 +1,225 @@
+//! Receive sessions in the database, one per device (schema version 6,
+//! protocol 1.2): which node holds each online device of each user.
+//!
+//! A user's devices may be online on different nodes at once. Each has a
+//! row in `device_sessions`: its node and the epoch of its login. Epochs
+//! come from the user's one row in `sessions`, which every login and every
+//! logout of any of the user's devices locks first (an `UPDATE`, in its
+//! own transaction), so that:
+//!
+//! - `--max-devices` is counted across nodes: a login counts the user's
+//!   other devices online (on a node whose heartbeat is fresh) under the
+//!   lock, and one too many is refused (`KO:TOO_MANY_DEVICES`);
+//! - the same device logging in twice, on two nodes at once, ends with
+//!   one row, the higher epoch: the node holding the lower one closes
+//!   that device only (`BYE:REPLACED`);
+//! - the last device going is seen by exactly one logout: the one that
+//!   finds no other row left, which makes the user offline (`LASTSEEN`,
+//!   `LEFT`).
+//!
+//! [`Directory`] is a node's picture of the other nodes' rows, kept by the
+//! heartbeat's scan and the `ON`/`OFF` notices between scans (`node.rs`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::db::{Db, OrKo};
+use super::node::LEASE_MS;
+use crate::protocol::{Code, Ko};
+use crate::store::UserId;
+
+/// The SQL condition "the row's node is alive" (`n` joined on `nodes`,
+/// `$2`: this node, which counts even before its first heartbeat).
+const ALIVE: &str =
+    "(ds.node = $2 OR n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $3)";
+
+/// What a login's claim found.
+pub struct Claimed {
+    /// The epoch of this device's session.
+    pub epoch: u64,
+    /// Another device of the user is online on another node: the user is
+    /// online already (nobody is told `JOINED`).
+    pub elsewhere: bool,
+}
+
+/// Claims the session of `user`'s `device` (folded) for `node`: refused
+/// with `KO:TOO_MANY_DEVICES` if `max` other devices of the user are
+/// online, on any node.
+pub fn claim(db: &Db, node: &str, user: UserId, device: &str, max: usize) -> Result<Claimed, Ko> {
+    let mut conn = db.get()?;
+    let mut tx = conn.transaction().or_ko("claiming a session")?;
+    // The user's row, locked until the commit: one login or logout of the
+    // user's devices at a time, on every node.
+    let row = tx
+        .query_one(
+            "INSERT INTO sessions (user_id, node, epoch) VALUES ($1, $2, 1) ON CONFLICT (user_id) \
+             DO UPDATE SET node = EXCLUDED.node, epoch = sessions.epoch + 1 RETURNING epoch",
+            &[&(user as i64), &node],
+        )
+        .or_ko("claiming a session")?;
+    let epoch = row.get::<_, i64>(0);
+    let others = tx
+        .query(
+            &format!(
+                "SELECT ds.node FROM device_sessions ds LEFT JOIN nodes n ON n.name = ds.node \
+                 WHERE ds.user_id = $1 AND ds.folded <> $4 AND {ALIVE}"
+            ),
+            &[&(user as i64), &node, &LEASE_MS, &device],
+        )
+        .or_ko("counting the devices online")?;
+    if others.len() >= max {
+        // Dropping the transaction rolls the epoch back too.
+        return Err(Ko::new(
+            Code::TooManyDevices,
+            format!("{max} devices are online already (--max-devices)"),
+        ));
+    }
+    let elsewhere = others.iter().any(|r| r.get::<_, String>(0) != node);
+    tx.execute(
+        "INSERT INTO device_sessions (user_id, folded, node, epoch) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, folded) DO UPDATE SET node = EXCLUDED.node, epoch = EXCLUDED.epoch",
+        &[&(user as i64), &device, &node, &epoch],
+    )
+    .or_ko("claiming a session")?;
+    tx.commit().or_ko("claiming a session")?;
+    Ok(Claimed { epoch: epoch as u64, elsewhere })
+}
+
+/// Ends the session `epoch` of `user`'s `device` on `node` (if it is still
+/// that one); true if no device of the user is online on any node now.
+pub fn end(db: &Db, node: &str, user: UserId, device: &str, epoch: u64) -> Result<bool, Ko> {
+    let mut conn = db.get()?;
+    let mut tx = conn.transaction().or_ko("ending a session")?;
+    tx.execute("UPDATE sessions SET epoch = epoch WHERE user_id = $1", &[&(user as i64)])
+        .or_ko("ending a session")?;
+    tx.execute(
+        "DELETE FROM device_sessions WHERE user_id = $1 AND folded = $2 AND node = $3 AND epoch = $4",
+        &[&(user as i64), &device, &node, &(epoch as i64)],
+    )
+    .or_ko("ending a session")?;
+    let left = tx
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM device_sessions ds LEFT JOIN nodes n ON n.name = ds.node \
+                 WHERE ds.user_id = $1 AND {ALIVE}"
+            ),
+            &[&(user as i64), &node, &LEASE_MS],
+        )
+        .or_ko("ending a session")?
+        .get::<_, i64>(0);
+    if left == 0 {
+        tx.execute("UPDATE sessions SET node = NULL, p2p_port = NULL WHERE user_id = $1", &[&(user as i64)])
+            .or_ko("ending a session")?;
+    }
+    tx.commit().or_ko("ending a session")?;
+    Ok(left == 0)
+}
+
+/// One row of [`live`]: a device online on a node that is alive.
+pub struct Live {
+    pub user: UserId,
+    pub name: Arc<str>,
+    pub device: Arc<str>,
+    pub node: Arc<str>,
+    pub epoch: u64,
+}
+
+/// Every device session on a node that is alive (the heartbeat's scan).
+pub fn live(conn: &mut postgres::Client, node: &str) -> Result<Vec<Live>, Ko> {
+    let rows = conn
+        .query(
+            "SELECT ds.user_id, u.name, ds.folded, ds.node, ds.epoch FROM device_sessions ds \
+             JOIN users u ON u.id = ds.user_id LEFT JOIN nodes n ON n.name = ds.node \
+             WHERE ds.node = $1 OR n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $2",
+            &[&node, &LEASE_MS],
+        )
+        .or_ko("reading the sessions")?;
+    Ok(rows
+        .iter()
+        .map(|row| Live {
+            user: row.get::<_, i64>(0) as UserId,
+            name: row.get::<_, String>(1).into(),
+            device: row.get::<_, String>(2).into(),
+            node: row.get::<_, String>(3).into(),
+            epoch: row.get::<_, i64>(4) as u64,
+        })
+        .collect())
+}
+
+/// A user online on other nodes: its name, and each of its devices there.
+#[derive(Clone)]
+pub struct Remote {
+    pub name: Arc<str>,
+    /// By folded device name: the node holding it, and its epoch.
+    pub devices: HashMap<Arc<str>, (Arc<str>, u64)>,
+}
+
+impl Remote {
+    /// The nodes holding the user's devices, each once.
+    pub fn nodes(&self) -> Vec<Arc<str>> {
+        let mut nodes: Vec<Arc<str>> = self.devices.values().map(|(n, _)| n.clone()).collect();
+        nodes.sort();
+        nodes.dedup();
+        nodes
+    }
+}
+
+/// The users online on other nodes, by id.
+pub type Directory = HashMap<UserId, Remote>;
+
+/// Notes that `user`'s `device` is online on `node` (session `epoch`),
+/// unless a newer session of it is known; true if the user was not in the
+/// directory before (it came online on the other nodes).
+pub fn insert(
+    directory: &mut Directory,
+    user: UserId,
+    name: &Arc<str>,
+    device: Arc<str>,
+    at: (Arc<str>, u64),
+) -> bool {
+    let new = !directory.contains_key(&user);
+    let remote =
+        directory.entry(user).or_insert_with(|| Remote { name: name.clone(), devices: HashMap::new() });
+    if remote.devices.get(&device).is_none_or(|(_, e)| *e < at.1) {
+        remote.devices.insert(device, at);
+    }
+    new
+}
+
+/// Forgets `user`'s `device` on `node` if its session is `epoch`; the
+/// user's entry if that was its last device elsewhere (returned).
+pub fn remove(
+    directory: &mut Directory,
+    user: UserId,
+    device: &str,
+    node: &str,
+    epoch: u64,
+) -> Option<Remote> {
+    let remote = directory.get_mut(&user)?;
+    if remote.devices.get(device).is_some_and(|(n, e)| **n == *node && *e == epoch) {
+        remote.devices.remove(device);
+    }
+    if remote.devices.is_empty() { directory.remove(&user) } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_leaves_the_directory_with_its_last_device_elsewhere() {
+        let mut d = Directory::new();
+        let ana: Arc<str> = "ana".into();
+        assert!(insert(&mut d, 1, &ana, "laptop".into(), ("b".into(), 3)));
+        assert!(!insert(&mut d, 1, &ana, "phone".into(), ("c".into(), 4)));
+        assert_eq!(d[&1].nodes().len(), 2);
+        // An older session of the laptop changes nothing.
+        insert(&mut d, 1, &ana, "laptop".into(), ("c".into(), 2));
+        assert_eq!(&*d[&1].devices["laptop"].0, "b");
+        assert!(remove(&mut d, 1, "laptop", "c", 2).is_none(), "not that session");
+        assert!(remove(&mut d, 1, "laptop", "b", 3).is_none(), "the phone stays");
+        assert_eq!(d[&1].nodes(), vec![Arc::<str>::from("c")]);
+        assert!(remove(&mut d, 1, "phone", "c", 4).is_some(), "the last device");
+        assert!(d.is_empty());
+    }
+}
