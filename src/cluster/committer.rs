@@ -34,6 +34,7 @@ use postgres::Client;
 pub use super::apply::Job;
 use super::apply::{self, Outcome};
 use super::db::Db;
+use super::durable;
 use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
@@ -76,7 +77,7 @@ pub const SPILL: usize = 16;
 /// The handle request threads submit jobs through.
 pub struct Committer {
     /// The job queue, and the helpers' wake-up calls (see [`COMMITTERS`]).
-    jobs: Mutex<Option<(Sender<Job>, Sender<()>)>>,
+    jobs: Mutex<Option<(Sender<Queued>, Sender<()>)>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -109,7 +110,7 @@ impl Committer {
     pub fn submit(&self, job: Job) -> bool {
         match &*self.jobs.lock() {
             Some((jobs, wake)) => {
-                let queued = jobs.send(job).is_ok();
+                let queued = jobs.send((Instant::now(), job)).is_ok();
                 if queued && jobs.len() > SPILL {
                     let _ = wake.try_send(()); // full: enough calls are pending
                 }
@@ -128,6 +129,9 @@ impl Committer {
     }
 }
 
+/// A job and when it was queued (the `pg_queue` metric).
+type Queued = (Instant, Job);
+
 /// Which jobs a committer thread takes (see [`COMMITTERS`]).
 enum Role {
     /// Every job, as soon as it is queued.
@@ -140,7 +144,7 @@ enum Role {
 impl Role {
     /// The first job of the next batch; `None` when the committer stops
     /// (the leader commits what is left in the queue first).
-    fn next(&self, queue: &Receiver<Job>) -> Option<Job> {
+    fn next(&self, queue: &Receiver<Queued>) -> Option<Queued> {
         match self {
             Role::Leader => queue.recv().ok(),
             Role::Helper(calls) => loop {
@@ -156,22 +160,30 @@ impl Role {
 }
 
 /// A committer thread: a batch at a time until every sender is gone.
-fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Deliver, clock: &AtomicU64) {
-    let mut client: Option<Client> = None;
+fn run(db: &Db, names: &Names, queue: &Receiver<Queued>, role: &Role, deliver: &Deliver, clock: &AtomicU64) {
+    let mut client: Option<(Client, Client)> = None;
     let mut statements = Statements::default();
     let mut retry_at = Instant::now();
     while let Some(first) = role.next(queue) {
-        let mut batch = vec![first];
-        while batch.len() < MAX_JOBS {
+        let mut queued = vec![first];
+        while queued.len() < MAX_JOBS {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => queued.push(job),
                 Err(_) => break,
             }
         }
-        if client.as_ref().is_none_or(Client::is_closed) {
+        let waited = &crate::metrics::get().pg_queue;
+        let batch: Vec<Job> = queued
+            .into_iter()
+            .map(|(at, job)| {
+                waited.observe(at.elapsed().as_secs_f64());
+                job
+            })
+            .collect();
+        if client.as_ref().is_none_or(|(batches, flushes)| batches.is_closed() || flushes.is_closed()) {
             client = None;
             if Instant::now() >= retry_at {
-                match db.connect_committer() {
+                match db.connect_committer().and_then(|c| Ok((c, db.connect()?))) {
                     Ok(c) => {
                         log::info!("cluster: committer connected to {}", db.url);
                         client = Some(c);
@@ -184,7 +196,7 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Del
                 }
             }
         }
-        let Some(conn) = client.as_mut() else {
+        let Some((conn, flushes)) = client.as_mut() else {
             let ko = super::db::down();
             batch.into_iter().for_each(|job| job.fail(&ko));
             continue;
@@ -193,7 +205,7 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Del
         // this thread: its jobs get KO:INTERNAL (their channels close),
         // and the connection, maybe mid-transaction, is replaced.
         let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commit_batch(conn, &mut statements, names, batch, clock, deliver)
+            commit_batch(conn, flushes, &mut statements, names, batch, clock, deliver)
         }));
         if committed.is_err() {
             log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
@@ -205,8 +217,15 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Job>, role: &Role, deliver: &Del
 
 /// One transaction for the whole batch; retried once if the database
 /// chose it as a deadlock's victim (another node locked the same rows).
+///
+/// The commit does not wait for the flush of PostgreSQL's log
+/// (`synchronous_commit` is off on `conn`), so the batch's row locks go at
+/// once; a [`durable::barrier`] on `flushes` then waits for it, before any
+/// job is answered or event delivered (`durable.rs` says why).
+#[allow(clippy::too_many_arguments)]
 fn commit_batch(
     conn: &mut Client,
+    flushes: &mut Client,
     statements: &mut Statements,
     names: &Names,
     batch: Vec<Job>,
@@ -219,7 +238,9 @@ fn commit_batch(
         let began = std::time::Instant::now();
         let attempt = conn.transaction().and_then(|mut tx| {
             let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock)?;
+            let committing = std::time::Instant::now();
             tx.commit()?;
+            crate::metrics::get().pg_commit.observe(committing.elapsed().as_secs_f64());
             Ok(applied)
         });
         let metrics = crate::metrics::get();
@@ -232,6 +253,12 @@ fn commit_batch(
             other => break other,
         }
     };
+    let flushing = Instant::now();
+    let result = result.and_then(|applied| {
+        durable::barrier(flushes, (std::process::id(), durable::this_thread()))?;
+        crate::metrics::get().pg_flush.observe(flushing.elapsed().as_secs_f64());
+        Ok(applied)
+    });
     match result {
         Ok(applied) => {
             crate::metrics::get().messages.inc_by(applied.new_messages);
@@ -243,6 +270,10 @@ fn commit_batch(
             }
             deliver(&applied.deliveries);
         }
+        // Not committed, or committed and maybe not durable (the barrier
+        // failed): the jobs' outcome is unknown, as for a commit whose
+        // answer was lost. Nothing is delivered; if the batch did commit,
+        // its events reach their users by the feeder's poll.
         Err(e) => {
             let ko = super::db::unavailable("committing a batch", &e);
             batch.into_iter().for_each(|job| job.fail(&ko));
@@ -267,9 +298,9 @@ mod tests {
     #[test]
     fn the_leader_takes_any_job_and_stops_when_the_queue_is_closed_and_empty() {
         let (jobs, queue) = crossbeam_channel::unbounded();
-        jobs.send(ack(1)).unwrap();
+        jobs.send((Instant::now(), ack(1))).unwrap();
         drop(jobs);
-        assert!(matches!(Role::Leader.next(&queue), Some(Job::Ack { seq: 1, .. })));
+        assert!(matches!(Role::Leader.next(&queue), Some((_, Job::Ack { seq: 1, .. }))));
         assert!(Role::Leader.next(&queue).is_none());
     }
 
@@ -279,7 +310,7 @@ mod tests {
         let (wake, calls) = crossbeam_channel::bounded(1);
         let helper = Role::Helper(calls);
         for seq in 0..SPILL as u64 {
-            jobs.send(ack(seq)).unwrap();
+            jobs.send((Instant::now(), ack(seq))).unwrap();
         }
         // SPILL jobs waiting, and a call: the helper leaves them to the
         // leader (and stops once nobody can call it any more).
@@ -287,8 +318,8 @@ mod tests {
         drop(wake);
         assert!(helper.next(&queue).is_none());
         assert_eq!(queue.len(), SPILL);
-        jobs.send(ack(SPILL as u64)).unwrap();
-        assert!(matches!(helper.next(&queue), Some(Job::Ack { seq: 0, .. })));
+        jobs.send((Instant::now(), ack(SPILL as u64))).unwrap();
+        assert!(matches!(helper.next(&queue), Some((_, Job::Ack { seq: 0, .. }))));
     }
 
     #[test]

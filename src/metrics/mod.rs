@@ -91,6 +91,18 @@ pub struct Metrics {
     pub pg_transaction: Histogram,
     /// Cluster: from a batch's commit to its notice published on NATS, seconds.
     pub nats_publish_lag: Histogram,
+    /// Cluster: a job's wait in its node's queue, from its request to the
+    /// start of the transaction that takes it, seconds.
+    pub pg_queue: Histogram,
+    /// Cluster: the statement that locks a batch's inbox rows, seconds: a
+    /// round trip, plus the wait for other transactions holding those rows.
+    pub pg_lock: Histogram,
+    /// Cluster: a batch's `COMMIT`, seconds: a round trip, without the
+    /// flush of PostgreSQL's log (`pg_flush`).
+    pub pg_commit: Histogram,
+    /// Cluster: the durability barrier after a batch's commit (the flush of
+    /// PostgreSQL's log, row locks no longer held), seconds.
+    pub pg_flush: Histogram,
     /// Cluster: notices missed on NATS and read back from PostgreSQL.
     pub gap_refills: Counter,
 }
@@ -134,6 +146,10 @@ impl Metrics {
             fsync: latency_buckets(),
             pg_transaction: latency_buckets(),
             nats_publish_lag: latency_buckets(),
+            pg_queue: latency_buckets(),
+            pg_lock: latency_buckets(),
+            pg_commit: latency_buckets(),
+            pg_flush: latency_buckets(),
             gap_refills: Counter::default(),
         };
         let mut metrics = metrics;
@@ -188,6 +204,30 @@ impl Metrics {
             "From a batch's commit to its notice published on NATS",
             Unit::Seconds,
             metrics.nats_publish_lag.clone(),
+        );
+        cluster.register_with_unit(
+            "pg_queue",
+            "A job's wait for the transaction that takes it",
+            Unit::Seconds,
+            metrics.pg_queue.clone(),
+        );
+        cluster.register_with_unit(
+            "pg_lock",
+            "The statement locking a batch's inbox rows (waits for other transactions included)",
+            Unit::Seconds,
+            metrics.pg_lock.clone(),
+        );
+        cluster.register_with_unit(
+            "pg_commit",
+            "A batch's COMMIT, which releases its row locks without waiting for the flush",
+            Unit::Seconds,
+            metrics.pg_commit.clone(),
+        );
+        cluster.register_with_unit(
+            "pg_flush",
+            "The barrier after a batch's commit: the flush of PostgreSQL's log, locks released",
+            Unit::Seconds,
+            metrics.pg_flush.clone(),
         );
         cluster.register(
             "gap_refills",
