@@ -4,6 +4,7 @@
 //!
 //! One test binary, its tests by topic in `tests/cluster/`: `chat.rs`
 //! (messages, rooms, statuses, sessions and presence across nodes),
+//! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
 //! `devices.rs` (several devices of one user), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`).
@@ -13,6 +14,8 @@ mod support;
 
 #[path = "cluster/actions.rs"]
 mod actions;
+#[path = "cluster/bounded.rs"]
+mod bounded;
 #[path = "cluster/chat.rs"]
 mod chat;
 #[path = "cluster/devices.rs"]

@@ -24,6 +24,9 @@ let link = null;
 let model = null;
 let outbox = null;
 let view = null;
+/** Reply, edit, delete, react (1.2): actions.js, loaded at the first "⋯" (search.js at the first search). */
+let actions = null;
+let actionsLoading = null;
 let openKey = null;
 let hiddenCount = 0;
 let typingSupported = true;
@@ -68,6 +71,15 @@ $('input').addEventListener('input', typing);
 $('back').addEventListener('click', closeChat);
 $('members-button').addEventListener('click', toggleMembers);
 wireRules(() => link);
+const app = {
+  link: () => link, model: () => model, view: () => view, chat: () => view.chat, rules: () => rules, open: openChat, applied,
+  say: (text) => { $('typing').textContent = text; },
+};
+$('search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  import('./search.js').then((m) => m.search(app));
+});
+$('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
 $('leave-button').addEventListener('click', leaveRoom);
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
@@ -160,6 +172,10 @@ async function begin(who) {
   model = new Model(user);
   outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
   view = new Conversation();
+  view.onMore = async (item, msg) => {
+    actionsLoading ||= import('./actions.js').then((m) => (actions = new m.Actions(app)));
+    (await actionsLoading).menu(item, msg);
+  };
   link.addEventListener('status', (e) => onStatus(e.detail));
   link.addEventListener('event', (e) => onEvent(e.detail));
   $('login-button').disabled = $('register-button').disabled = true;
@@ -175,9 +191,9 @@ async function begin(who) {
   }
   // The secret stays in the link's memory only, for reconnections.
   $('password').value = '';
-  model.me = link.user;
+  model.me = view.me = link.user;
   for (const entry of outbox.entries) {
-    model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: entry.text, state: 'SENT' });
+    model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
   }
   $('login').hidden = true;
   $('app').hidden = false;
@@ -260,6 +276,7 @@ async function loadPage(chat, limit) {
     if (!msg) continue;
     const result = model.add(msg);
     if (result.added) added.push(result.msg);
+    else if (!result.msg) applied(result);
     else if (view && view.chat === chat) view.tick(result.msg);
   }
   return added;
@@ -267,6 +284,7 @@ async function loadPage(chat, limit) {
 
 async function openChat(name) {
   const chat = model.chat(name);
+  if (openKey !== fold(chat.name)) actions?.cancel();
   openKey = fold(chat.name);
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.name;
@@ -296,6 +314,7 @@ async function openChat(name) {
 
 function closeChat() {
   openKey = null;
+  actions?.cancel();
   $('app').classList.remove('chat-open');
   $('composer').hidden = true;
   $('empty').hidden = false;
@@ -353,16 +372,20 @@ function send() {
   const text = $('input').value.replace(/\r/g, '');
   if (!text.trim() || !openKey) return;
   const chat = model.chat(openKey);
-  const entry = { to: chat.name, id: newId(), text, ts: Date.now() };
+  if (actions?.edit(chat, text)) {
+    $('input').value = '';
+    return;
+  }
+  const entry = { to: chat.name, id: newId(), text, ts: Date.now(), ...actions?.replyTo(chat) };
   try {
-    request.msg(entry.to, entry.id, entry.text); // checks the text fits
+    sendLine(entry); // checks the text fits
   } catch (e) {
     $('typing').textContent = t('failed', { reason: e.message });
     return;
   }
   $('input').value = '';
   outbox.add(entry);
-  const { msg } = model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text, state: 'SENT' });
+  const { msg } = model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
   view.append(msg);
   draw();
   trySend(entry);
@@ -372,7 +395,7 @@ function send() {
 function trySend(entry) {
   if (inFlight.has(entry.id) || !link || link.status !== 'online') return;
   inFlight.add(entry.id);
-  link.request(request.msg(entry.to, entry.id, entry.text))
+  link.request(sendLine(entry))
     .then(({ reply }) => {
       inFlight.delete(entry.id);
       if (!reply.ok && reply.code === 'RATE_LIMITED') {
@@ -390,10 +413,28 @@ function trySend(entry) {
       } else {
         msg.failed = reply.reason || reply.code;
       }
-      if (view.chat === chat) view.tick(msg);
+      if (view.chat === chat) view.redraw(msg); // its tick, and now its actions
       draw();
     })
     .catch(() => inFlight.delete(entry.id)); // offline: stays in the outbox
+}
+
+/** An outbox entry's line: a MSG, or (1.2) the REPLY to `re`. */
+function sendLine(entry) {
+  return entry.re ? request.reply(entry.to, entry.id, entry.re, entry.text) : request.msg(entry.to, entry.id, entry.text);
+}
+
+/** An outbox entry as the server will store it: a reply starts with its quote. */
+function shownText(entry) {
+  return entry.quote ? `${entry.quote}\n${entry.text}` : entry.text;
+}
+
+/** What an action (1.2) changed: drawn again where shown; a deleted text leaves the outbox too. */
+function applied({ chat, changed, erased }) {
+  if (erased.length) outbox.scrub(erased);
+  if (actions?.mode?.msg.deleted) actions.cancel(); // the composer quoted it
+  if (view.chat === chat) for (const msg of changed) view.redraw(msg);
+  if (changed.length) draw();
 }
 
 function flushOutbox() {
@@ -403,7 +444,9 @@ function flushOutbox() {
 function onEvent(event) {
   switch (event.kind) {
     case 'MSG': {
-      const { chat, msg, added } = model.add({ ...event, state: 'RECEIVED' });
+      const result = model.add({ ...event, state: 'RECEIVED' });
+      const { chat, msg, added } = result;
+      if (!msg) applied(result);
       if (!added) return;
       const open = fold(chat.name) === openKey && view.chat === chat;
       if (open) {

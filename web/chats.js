@@ -5,7 +5,8 @@
 // at-least-once: a message seen again by its (from, id) is dropped), and
 // states only move forward (SENT … → RECEIVED ✓ → DELIVERED ✓✓ → READ).
 
-import { fold, isRoom } from './wire.js';
+import { fold, isRoom, DELETED } from './wire.js';
+import { applyAction, settle } from './fates.js';
 
 export const ORDER = ['SENT', 'RECEIVED', 'DELIVERED', 'READ'];
 
@@ -39,10 +40,14 @@ export class Model {
 
   /**
    * Adds a message (`{from, to, id, ts, text, state}`); returns the one
-   * kept (the earlier copy if it was known) and whether it is new.
+   * kept (the earlier copy if it was known) and whether it is new. An
+   * action (1.2) is applied instead (fates.js): `msg` is null, `changed`
+   * the messages to draw again, `erased` the quotes of a deleted text.
    */
   add(msg) {
     const chat = this.chatOf(msg);
+    const acted = applyAction(chat, msg);
+    if (acted) return { chat, msg: null, added: false, ...acted };
     const key = `${fold(msg.from)}\n${msg.id}`;
     const known = chat.keys.get(key);
     if (known) {
@@ -55,6 +60,7 @@ export class Model {
     let at = chat.messages.length;
     while (at > 0 && chat.messages[at - 1].ts > msg.ts && msg.ts) at--;
     chat.messages.splice(at, 0, msg);
+    settle(chat, msg);
     if (!chat.last || msg.ts >= chat.last.ts || !chat.last.ts) chat.last = chat.messages[chat.messages.length - 1];
     return { chat, msg, added: true };
   }
@@ -113,6 +119,12 @@ export class Outbox {
 
   add(entry) {
     this.entries.push(entry);
+    this.save();
+  }
+
+  /** A reply waiting here forgets its quote of a deleted text (`lines`). */
+  scrub(lines) {
+    for (const e of this.entries) if (lines.includes(e.quote)) e.quote = `${e.quote.split(': ', 1)[0]}: ${DELETED}`;
     this.save();
   }
 

@@ -3,6 +3,7 @@
 
 const STRINGS = {
   en: {
+    actions: 'Message actions', edited: 'edited', deleted: '(message deleted)', search: 'Search messages', searchIn: 'Where to search', allChats: 'All chats', thisChat: 'This chat', find: 'Find',
     user: 'User', password: 'Password', email: 'Email (optional)', login: 'Log in', register: 'Register',
     chats: 'Chats', newChat: 'New chat: a user or #room', open: 'Open', back: 'Back to chats',
     message: 'Message', send: 'Send', members: 'Members', leave: 'Leave room',
@@ -31,6 +32,7 @@ const STRINGS = {
     maxText: 'Longest message: {n} bytes.', close: 'Close',
   },
   es: {
+    actions: 'Acciones del mensaje', edited: 'editado', deleted: '(mensaje eliminado)', search: 'Buscar mensajes', searchIn: 'Dónde buscar', allChats: 'Todos los chats', thisChat: 'Este chat', find: 'Buscar',
     user: 'Usuario', password: 'Contraseña', email: 'Correo (opcional)', login: 'Entrar', register: 'Registrarse',
     chats: 'Chats', newChat: 'Nuevo chat: un usuario o #sala', open: 'Abrir', back: 'Volver a los chats',
     message: 'Mensaje', send: 'Enviar', members: 'Miembros', leave: 'Salir de la sala',
@@ -59,6 +61,7 @@ const STRINGS = {
     maxText: 'Mensaje más largo: {n} bytes.', close: 'Cerrar',
   },
   pt: {
+    actions: 'Ações da mensagem', edited: 'editada', deleted: '(mensagem apagada)', search: 'Buscar mensagens', searchIn: 'Onde buscar', allChats: 'Todas as conversas', thisChat: 'Esta conversa', find: 'Buscar',
     user: 'Usuário', password: 'Senha', email: 'E-mail (opcional)', login: 'Entrar', register: 'Registrar',
     chats: 'Conversas', newChat: 'Nova conversa: um usuário ou #sala', open: 'Abrir', back: 'Voltar às conversas',
     message: 'Mensagem', send: 'Enviar', members: 'Membros', leave: 'Sair da sala',
@@ -87,6 +90,11 @@ const STRINGS = {
     maxText: 'Mensagem mais longa: {n} bytes.', close: 'Fechar',
   },
 };
+
+/** Adds the strings of a module loaded later (`{en: {…}, es: …}`). */
+export function addStrings(more) {
+  for (const l in more) Object.assign(STRINGS[l], more[l]);
+}
 
 /** The first of the browser's languages that the app speaks, else English. */
 export const lang = (navigator.languages || [navigator.language || 'en'])

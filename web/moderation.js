@@ -17,6 +17,8 @@ const $ = (id) => document.getElementById(id);
 const ADMINS = ['ADMIN', 'OWNER', 'SERVER_ADMIN'];
 
 export const isModeration = (event) => MODERATION.includes(event.kind);
+/** Whether ROOMINFO's `info` says I run the room. */
+export const isAdmin = (info) => Boolean(info && ADMINS.includes(info.role));
 
 /** The rules of `room` as ROOMINFO says them, or null (an older server, not a member). */
 export async function loadRules(link, room) {

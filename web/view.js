@@ -4,6 +4,8 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { t, lang } from './i18n.js';
+import { parseQuote, DELETED } from './wire.js';
+import { reactionsOn } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -67,7 +69,8 @@ export function renderList(model, openKey, onOpen) {
     if (chat.room) dot.setAttribute('aria-hidden', 'true');
     else dot.setAttribute('aria-label', online ? t('online') : t('offline'));
     button.append(dot, el('span', 'chat-name', chat.name), el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
-    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${visible(chat.last.text)}` : '';
+    const shown = chat.last && (chat.last.deleted ? t('deleted') : parseQuote(chat.last.text)?.body ?? chat.last.text);
+    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${visible(shown)}` : '';
     button.append(el('span', 'chat-last', last.slice(0, 200)));
     if (chat.unread > 0) {
       const badge = el('span', 'badge', String(chat.unread));
@@ -139,15 +142,48 @@ export class Conversation {
   element(msg) {
     const item = el('li', msg.mine ? 'msg mine' : 'msg');
     item.dataset.id = msg.id;
+    this.elements.set(msg, item);
+    this.fill(item, msg);
+    return item;
+  }
+
+  /** Draws a message again in place (an edit, a deletion, a reaction: protocol 1.2). */
+  redraw(msg) {
+    const item = this.elements.get(msg);
+    if (item) this.fill(item, msg);
+  }
+
+  /** A bubble's insides: who, the quote of a reply, the text, reactions, time and tick. */
+  fill(item, msg) {
+    item.replaceChildren();
+    item.classList.toggle('deleted', Boolean(msg.deleted));
     if (this.chat && this.chat.room && !msg.mine) item.append(el('div', 'from', msg.from));
-    item.append(el('div', 'text', visible(msg.text)));
+    const quote = msg.deleted ? null : parseQuote(msg.text);
+    if (quote) {
+      const deleted = quote.quoted === DELETED;
+      item.append(el('div', 'quote', `${quote.author}: ${deleted ? t('deleted') : visible(quote.quoted)}`));
+    }
+    item.append(el('div', 'text', msg.deleted ? t('deleted') : visible(quote ? quote.body : msg.text)));
+    const reactions = this.chat ? reactionsOn(this.chat, msg, this.me) : [];
+    if (reactions.length) {
+      const row = el('div', 'reactions');
+      for (const r of reactions) row.append(el('span', r.mine ? 'reaction mine' : 'reaction', `${r.emoji} ${r.n}`));
+      item.append(row);
+    }
     const meta = el('div', 'meta');
+    if (msg.edited) meta.append(el('span', 'edited', t('edited')), ' ');
     meta.append(el('span', 'time', shortTime(msg.ts)));
     if (msg.mine) meta.append(' ', el('span', 'tick'));
     item.append(meta);
-    this.elements.set(msg, item);
+    if (this.onMore && !msg.deleted && !msg.failed && msg.state !== 'SENT') {
+      // Actions (1.2) on a message the server has: app.js loads actions.js at the first tap.
+      const more = el('button', 'more secondary', '⋯');
+      more.type = 'button';
+      more.setAttribute('aria-label', t('actions'));
+      more.addEventListener('click', () => this.onMore(item, msg));
+      item.append(more);
+    }
     this.tick(msg);
-    return item;
   }
 
   /** Changes a message's tick in place. */

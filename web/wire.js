@@ -103,10 +103,32 @@ export const request = {
   },
   msg(to, id, plain) {
     need(isChat(to) && isId(id), 'bad recipient or id');
-    const text = escapeText(plain);
-    const problem = textProblem(text);
-    need(!problem, problem);
-    return `MSG:${to}:${id}:${text}`;
+    return `MSG:${to}:${id}:${sendable(plain)}`;
+  },
+  // 1.2: message actions (docs/PROTOCOL.md §19).
+  reply(to, id, ref, plain) {
+    need(isChat(to) && isId(id) && isTarget(ref), 'bad recipient or id');
+    return `REPLY:${to}:${id}:${ref}:${sendable(plain)}`;
+  },
+  edit: (to, id, plain) => (need(isChat(to) && isTarget(id), 'bad chat or id'), `EDIT:${to}:${id}:${sendable(plain)}`),
+  /** A delete of your message, or (`author`, 1.2) a room admin's of someone's. */
+  del(to, id, author) {
+    need(isChat(to) && isTarget(id), 'bad chat or id');
+    if (author === undefined) return `DELETE:${to}:${id}`;
+    need(isRoom(to) && isName(author), 'bad room or author');
+    return `DELETE:${to}:${id}:${author}`;
+  },
+  react(to, id, emoji) {
+    need(isChat(to) && isTarget(id) && REACTIONS.includes(emoji), 'bad chat, id or reaction');
+    return `REACT:${to}:${id}:${emoji}`;
+  },
+  /** `scope`: a peer, a #room or `*` (every chat). */
+  search(scope, words) {
+    need(scope === '*' || isChat(scope), 'bad chat');
+    // eslint-disable-next-line no-control-regex
+    need(words.trim() && !/[\u0000-\u001f\u007f-\u009f]/.test(words), 'no words, or a control character');
+    need(new TextEncoder().encode(words).length <= MAX_QUERY, `at most ${MAX_QUERY} bytes`);
+    return `SEARCH:${scope}:${words}`;
   },
   read(chat, id) {
     need(isChat(chat) && isId(id), 'bad chat or id');
@@ -159,6 +181,14 @@ export const MAX_TOPIC = 512;
 /** The longest mute or ban in minutes (1.2): ten years. */
 export const MAX_MINUTES = 10 * 366 * 24 * 60;
 const MODES = ['+announce', '-announce', '+invite', '-invite'];
+
+/** A text typed by the user, escaped and checked for the wire. */
+function sendable(plain) {
+  const text = escapeText(plain);
+  const problem = textProblem(text);
+  need(!problem, problem);
+  return text;
+}
 
 function onUser(word, room, user) {
   need(isRoom(room) && isName(user), 'bad room or user');
@@ -357,4 +387,61 @@ export function parseEvent(line) {
     default:
       return null;
   }
+}
+
+// 1.2: message actions (§19; protocol/action.rs). An action is a MSG whose
+// id the server made, `_<letter><stamp, ms base 36>_<id acted on>`.
+
+export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+export const DELETED = '(message deleted)';
+/** Most bytes of a SEARCH's words, and of the id an action names. */
+const MAX_QUERY = 200;
+const MAX_TARGET = 52;
+const isTarget = (id) => isId(id) && id.length <= MAX_TARGET;
+const ACTS = { e: 'edit', d: 'delete', r: 'react', u: 'unreact', x: 'remove' };
+const ACTION_ID = /^_([edrux])([0-9A-Za-z]+)_(.+)$/;
+const REMOVED = /^\(message from ([A-Za-z0-9_.-]{1,32}) deleted\)$/;
+const QUOTE = /^> ([A-Za-z0-9_.-]{1,32}): ([^\n]*)\n/;
+
+/**
+ * A MSG's action, `{act, stamp, target}` and `text` (edit), `emoji`
+ * (react, unreact) or `author` (remove: an admin's delete, `_x`); `{act:
+ * null}` if its text is no action's (hidden all the same); null if none.
+ */
+export function parseAction(id, text) {
+  const m = ACTION_ID.exec(id);
+  if (!m) return null;
+  const action = { act: ACTS[m[1]], stamp: parseInt(m[2], 36), target: m[3] };
+  const none = { act: null, target: m[3] };
+  switch (action.act) {
+    case 'edit':
+      return text.startsWith('✎ ') && text.length > 2 ? { ...action, text: text.slice(2) } : none;
+    case 'react':
+    case 'unreact': {
+      const emoji = text.split(' ', 1)[0];
+      return REACTIONS.includes(emoji) ? { ...action, emoji } : none;
+    }
+    case 'remove': {
+      const author = REMOVED.exec(text);
+      return author ? { ...action, author: author[1] } : none;
+    }
+    default:
+      return action;
+  }
+}
+
+/** The start of a text, as a quote shows it: its first line, at most 40 characters, `…` if cut. */
+export function snippet(plain) {
+  const first = plain.split('\n', 1)[0];
+  const cut = Array.from(first).slice(0, 40).join('');
+  return cut.length < plain.length ? `${cut}…` : cut;
+}
+
+/** A reply's first line, as the server writes it: `> ana: the start of her text`. */
+export const quoteLine = (author, plain) => `> ${author}: ${snippet(plain)}`;
+
+/** A reply's text as `{author, quoted, body}`, or null for a text that quotes nothing. */
+export function parseQuote(plain) {
+  const m = QUOTE.exec(plain);
+  return m ? { author: m[1], quoted: m[2], body: plain.slice(m[0].length) } : null;
 }

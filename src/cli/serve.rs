@@ -32,6 +32,11 @@ fn start_node(
         store: args.store.clone().unwrap_or_default(),
         bus: args.bus.clone().unwrap_or_default(),
         node: args.node.clone(),
+        budget: crate::store::budget::Budget {
+            user_quota: args.user_quota,
+            inbox_max: args.inbox_max,
+            min_free: crate::store::budget::MinFree::Bytes(0),
+        },
     };
     let (limit, port) = (config.presence_limit, send.local_addr()?.port());
     Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limit, port))
@@ -142,8 +147,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         None => Server::start(send, recv, config)?,
         Some(_) => {
             log::info!(
-                "--user-quota, --inbox-max and --min-free are a single server's: a cluster node \
-                 does not apply them yet (docs/CLUSTER.md, \"Budgets\")"
+                "--min-free is a single server's: on a cluster the disk that fills is the \
+                 database's, whose writes then get KO:FULL (docs/CLUSTER.md, \"Budgets\")"
             );
             start_node(send, recv, config, &args)?
         }

@@ -17,7 +17,8 @@
 //!    them never wait for each other (the committer retries the rare
 //!    deadlock a surprise could still make);
 //! 5. read what those locks guard — the conversations' counters and the
-//!    senders' recent ids — in one statement;
+//!    senders' recent ids — in one statement (and, when the batch sends
+//!    to rooms, the members' last runs, which its messages may lengthen);
 //! 6. work out every change in memory, job by job, in order ([`Work`],
 //!    `work.rs`);
 //! 7. write them all in **one** statement (arrays bound as parameters,
@@ -39,6 +40,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko};
 use crossbeam_channel::Sender;
 
+use crate::store::budget::Budget;
 use crate::store::{Account, DEDUP_WINDOW, Delivery, GENERAL, Outgoing, UserId};
 
 /// A change for the committer, with where to answer.
@@ -144,10 +146,11 @@ pub fn apply(
     names: &Names,
     jobs: &[Job],
     clock: &AtomicU64,
+    budget: &Budget,
 ) -> Result<Applied, postgres::Error> {
     let now = crate::store::now_ms();
     let tick = || clock.fetch_max(now, Ordering::Relaxed).max(now) as i64;
-    let mut w = Work::default();
+    let mut w = Work { budget: *budget, ..Work::default() };
 
     // 1–2. Rooms: create those a JOIN or a new account needs, lock them all.
     let mut wanted_rooms: BTreeSet<String> = BTreeSet::new();
@@ -181,6 +184,8 @@ pub fn apply(
     // new accounts and members joining now too (a later message of the
     // batch to the room reaches them).
     let mut lock: BTreeSet<UserId> = BTreeSet::new();
+    // Members of the rooms the batch sends to: their last runs may grow.
+    let mut roommates: BTreeSet<UserId> = BTreeSet::new();
     for (i, job) in jobs.iter().enumerate() {
         if let Job::Register { name, email, hash, .. } = job {
             let made = register(tx, &mut w, general, name, email, hash, tick())?;
@@ -215,6 +220,7 @@ pub fn apply(
                                 && room.members.contains_key(from)
                             {
                                 lock.extend(room.members.keys());
+                                roommates.extend(room.members.keys());
                             }
                         }
                     }
@@ -269,6 +275,7 @@ pub fn apply(
     // 4–5. Lock the inboxes; read the conversations and resend windows they guard.
     super::writes::lock_inboxes(tx, &lock, &mut w.inboxes)?;
     w.inboxes_read = w.inboxes.clone();
+    super::runs::last_runs(tx, &roommates, &mut w)?;
     let mut pairs: BTreeSet<(UserId, UserId)> = BTreeSet::new();
     let mut ids: Vec<(UserId, String)> = Vec::new();
     for job in jobs {

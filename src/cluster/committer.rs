@@ -39,6 +39,7 @@ use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
 use crate::store::Deliver;
+use crate::store::budget::Budget;
 
 /// Most jobs in one transaction: enough for group commit to pay, few
 /// enough that one batch's locks are held briefly.
@@ -85,7 +86,7 @@ impl Committer {
     /// Starts [`COMMITTERS`] committer threads, each on its own
     /// connection, taking batches from one queue: a leader, and helpers
     /// that join in when the queue grows long.
-    pub fn start(db: Arc<Db>, names: Arc<Names>, deliver: Deliver) -> Result<Committer> {
+    pub fn start(db: Arc<Db>, names: Arc<Names>, deliver: Deliver, budget: Budget) -> Result<Committer> {
         let (jobs, queue) = crossbeam_channel::unbounded();
         // One call per helper at most: a call nobody took yet is enough.
         let (wake, calls) = crossbeam_channel::bounded(COMMITTERS - 1);
@@ -98,7 +99,7 @@ impl Committer {
             let role = if i == 0 { Role::Leader } else { Role::Helper(calls.clone()) };
             let thread = std::thread::Builder::new()
                 .name(format!("pg-committer-{i}"))
-                .spawn(move || run(&db, &names, &queue, &role, &deliver, &clock))
+                .spawn(move || run(&db, &names, &queue, &role, &deliver, &clock, &budget))
                 .map_err(|e| Error::io("cluster: starting a committer thread", e))?;
             threads.push(thread);
         }
@@ -160,7 +161,15 @@ impl Role {
 }
 
 /// A committer thread: a batch at a time until every sender is gone.
-fn run(db: &Db, names: &Names, queue: &Receiver<Queued>, role: &Role, deliver: &Deliver, clock: &AtomicU64) {
+fn run(
+    db: &Db,
+    names: &Names,
+    queue: &Receiver<Queued>,
+    role: &Role,
+    deliver: &Deliver,
+    clock: &AtomicU64,
+    budget: &Budget,
+) {
     let mut client: Option<(Client, Client)> = None;
     let mut statements = Statements::default();
     let mut retry_at = Instant::now();
@@ -205,7 +214,7 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Queued>, role: &Role, deliver: &
         // this thread: its jobs get KO:INTERNAL (their channels close),
         // and the connection, maybe mid-transaction, is replaced.
         let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commit_batch(conn, flushes, &mut statements, names, batch, clock, deliver)
+            commit_batch(conn, flushes, &mut statements, names, batch, clock, deliver, budget)
         }));
         if committed.is_err() {
             log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
@@ -217,6 +226,8 @@ fn run(db: &Db, names: &Names, queue: &Receiver<Queued>, role: &Role, deliver: &
 
 /// One transaction for the whole batch; retried once if the database
 /// chose it as a deadlock's victim (another node locked the same rows).
+/// A batch that does not fit on the database's disk is refused whole with
+/// `KO:FULL` (`budget.rs`); the next one tries again.
 ///
 /// The commit does not wait for the flush of PostgreSQL's log
 /// (`synchronous_commit` is off on `conn`), so the batch's row locks go at
@@ -231,13 +242,14 @@ fn commit_batch(
     batch: Vec<Job>,
     clock: &AtomicU64,
     deliver: &Deliver,
+    budget: &Budget,
 ) {
     let mut tries = 0;
     let result = loop {
         tries += 1;
         let began = std::time::Instant::now();
         let attempt = conn.transaction().and_then(|mut tx| {
-            let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock)?;
+            let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock, budget)?;
             let committing = std::time::Instant::now();
             tx.commit()?;
             crate::metrics::get().pg_commit.observe(committing.elapsed().as_secs_f64());
@@ -275,7 +287,8 @@ fn commit_batch(
         // answer was lost. Nothing is delivered; if the batch did commit,
         // its events reach their users by the feeder's poll.
         Err(e) => {
-            let ko = super::db::unavailable("committing a batch", &e);
+            let ko = super::budget::disk_full(&e)
+                .unwrap_or_else(|| super::db::unavailable("committing a batch", &e));
             batch.into_iter().for_each(|job| job.fail(&ko));
         }
     }

@@ -23,6 +23,8 @@
 //! | [`backend`] | [`PgBackend`](backend::PgBackend): the server's `Backend` on PostgreSQL |
 //! | [`committer`] | group commit: one transaction per batch of requests |
 //! | [`apply`], [`work`], [`writes`] | what a batch's transaction does: its jobs and the order it locks ([`apply`]), the work in memory ([`work`]), the rows and statements ([`writes`]) |
+//! | [`budget`] | `--inbox-max`, `--user-quota` and a full disk: `KO:FULL` as on one server |
+//! | [`runs`] | a room message lengthens a member's last stored run, across batches |
 //! | [`tx`] | a transaction with its prepared statements, planned once per connection |
 //! | [`reads`] | `HISTORY`, `CHATS`, the inbox replay, … |
 //! | [`devices`] | every user's devices (positions, tokens), shared by the nodes |
@@ -37,6 +39,7 @@
 
 pub mod apply;
 pub mod backend;
+pub mod budget;
 pub mod bus;
 pub mod committer;
 pub mod db;
@@ -50,6 +53,7 @@ pub mod names;
 pub mod node;
 pub mod notice;
 pub mod reads;
+pub mod runs;
 pub mod schema;
 pub mod tx;
 pub mod work;
@@ -71,6 +75,9 @@ pub struct ClusterOptions {
     pub bus: String,
     /// This node's name (default: host name and send port).
     pub node: Option<String>,
+    /// `--inbox-max` and `--user-quota` (`budget.rs`); `--min-free` is
+    /// not a node's: the disk that fills is the database's.
+    pub budget: crate::store::budget::Budget,
 }
 
 /// How long a starting node waits for NATS before serving without it.
@@ -129,7 +136,7 @@ pub fn open(
         let node = node.clone();
         Box::new(move |deliveries: &[Delivery]| node.deliver(deliveries))
     };
-    let committer = committer::Committer::start(db.clone(), names.clone(), deliver)?;
+    let committer = committer::Committer::start(db.clone(), names.clone(), deliver, options.budget)?;
     node.start_threads(incoming)?;
     Ok((Arc::new(backend::PgBackend { db, names, committer }), node))
 }

@@ -201,7 +201,9 @@ pub fn room_members(db: &Db, room: &str) -> Result<Option<(Arc<str>, Members)>, 
 /// acknowledged mark) up to `upto`, at most [`PAGE`] of them: each run
 /// (`work.rs`) spread back into its events, message by message. The runs
 /// read are the one holding the first number wanted and those after it,
-/// each found by key.
+/// each found by key; of each, at most a page of messages, by key: a
+/// room's run can hold a whole flood (`runs::last_runs`), and a page
+/// must not read all of it.
 pub fn fetch_events(
     conn: &mut impl GenericClient,
     user: UserId,
@@ -218,13 +220,13 @@ pub fn fetch_events(
               ORDER BY e.seq LIMIT $4) \
          ) AS e \
          CROSS JOIN LATERAL ( \
-             SELECT * FROM messages m WHERE e.room IS NULL AND m.sender = e.sender AND m.recipient = e.recipient \
+             (SELECT * FROM messages m WHERE e.room IS NULL AND m.sender = e.sender AND m.recipient = e.recipient \
                 AND m.ord >= e.ord + GREATEST(0, i.after + 1 - e.seq) AND m.ord < e.ord + e.count \
-                AND m.ord <= e.ord + ($3 - e.seq) \
+                AND m.ord <= e.ord + ($3 - e.seq) ORDER BY m.ord LIMIT $4) \
              UNION ALL \
-             SELECT * FROM messages m WHERE m.room = e.room \
+             (SELECT * FROM messages m WHERE m.room = e.room \
                 AND m.ord >= e.ord + GREATEST(0, i.after + 1 - e.seq) AND m.ord < e.ord + e.count \
-                AND m.ord <= e.ord + ($3 - e.seq) \
+                AND m.ord <= e.ord + ($3 - e.seq) ORDER BY m.ord LIMIT $4) \
          ) AS m \
          WHERE e.seq + e.count > i.after + 1 \
          ORDER BY n LIMIT $4",

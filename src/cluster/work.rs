@@ -52,7 +52,7 @@ impl Work {
             }
         }
         self.last_run.insert(user, runs.len());
-        runs.push(Run { user: user as i64, seq, count: 1, kind, stream, ord, ts });
+        runs.push(Run { user: user as i64, seq, count: 1, kind, stream, ord, ts, stored: None });
     }
 
     /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`.
@@ -68,11 +68,15 @@ impl Work {
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
         room_ids: &HashMap<String, i64>,
     ) -> Result<Accepted, Ko> {
+        let quota = self.budget.user_quota;
+        super::budget::check_quota(quota, self.inboxes.get(&from).map_or(0, |i| i.stored))?;
         let (stream, ord, to_name) = match to {
             Chat::User(name) => {
                 let Some(Some((to, to_name))) = users.get(&fold(name)) else {
                     return Err(ko(Code::UnknownUser, format!("no user named {name}")));
                 };
+                let waiting = self.inboxes.get(to).map_or(0, |i| i.last_seq - i.acked);
+                super::budget::check_inbox(self.budget.inbox_max, to_name, waiting)?;
                 let dir = self.dirs.entry((from, *to)).or_default();
                 let ord = dir.sent;
                 dir.sent += 1;
@@ -94,6 +98,7 @@ impl Work {
         let inbox = self.inboxes.get_mut(&from).expect("the sender's inbox is locked");
         let sender_ord = inbox.sent;
         inbox.sent += 1;
+        inbox.stored += super::budget::message_bytes(text.as_escaped(), id, from_name, &to_name);
         let message = Message {
             from: from_name.clone(),
             to: to_name.clone(),
@@ -260,5 +265,63 @@ impl Work {
         self.writes.joined.retain(|&(room, u, _)| (room, u) != (rid, user as i64));
         self.writes.left.push((rid, user as i64));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::runs::lengthened;
+    use super::super::writes::Inbox;
+    use super::*;
+
+    /// bob (user 2) has events 1 to 5, acknowledged up to 2; his last
+    /// stored run is 3 to 5, room 7's messages 10 to 12.
+    fn bob_with_a_stored_run() -> Work {
+        let mut w = Work::default();
+        w.inboxes.insert(2, Inbox { last_seq: 5, acked: 2, sent: 0, stored: 0 });
+        let run = Run {
+            user: 2,
+            seq: 3,
+            count: 3,
+            kind: MSG,
+            stream: Stream::Room(7),
+            ord: 10,
+            ts: 0,
+            stored: Some(3),
+        };
+        w.writes.runs.push(run);
+        w.last_run.insert(2, 0);
+        w
+    }
+
+    fn event() -> Arc<Pushed> {
+        Arc::new(Pushed::Status { peer: "ana".into(), id: "m1".into(), state: MsgState::Delivered, ts: 0 })
+    }
+
+    #[test]
+    fn a_room_message_that_follows_a_stored_run_lengthens_it_and_others_start_a_row() {
+        let mut w = bob_with_a_stored_run();
+        w.enqueue(2, MSG, Stream::Room(7), 13, 1, &event());
+        w.enqueue(2, MSG, Stream::Room(7), 14, 2, &event());
+        assert_eq!(w.writes.runs.len(), 1, "no new row");
+        assert_eq!(w.writes.runs[0].count, 5);
+        assert_eq!(w.deliveries.iter().map(|d| d.seq).collect::<Vec<_>>(), [6, 7]);
+        assert_eq!(lengthened(&w), (vec![2], vec![3], vec![5]));
+        // Room 7's message 16 (15 was bob's own): a new run, inserted.
+        w.enqueue(2, MSG, Stream::Room(7), 16, 3, &event());
+        assert_eq!(w.writes.runs.len(), 2);
+        assert_eq!((w.writes.runs[1].seq, w.writes.runs[1].stored), (8, None));
+    }
+
+    #[test]
+    fn a_lengthened_run_that_the_batch_acknowledges_whole_is_deleted_not_updated() {
+        let mut w = bob_with_a_stored_run();
+        w.enqueue(2, MSG, Stream::Room(7), 13, 1, &event());
+        w.ack(2, &"bob".into(), 5, &[], 2, true);
+        assert_eq!(lengthened(&w), (vec![2], vec![3], vec![4]), "6 is not acknowledged: updated");
+        w.ack(2, &"bob".into(), 6, &[], 3, true);
+        assert_eq!(lengthened(&w), (vec![], vec![], vec![]), "all of it acknowledged: left to `acks`");
+        let untouched = bob_with_a_stored_run();
+        assert_eq!(lengthened(&untouched), (vec![], vec![], vec![]), "a run read but not lengthened");
     }
 }

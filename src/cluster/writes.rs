@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::tx::Tx;
+use crate::store::budget::Budget;
 use crate::store::{Delivery, UserId};
 
 /// A user's inbox row, locked.
@@ -22,6 +23,8 @@ pub struct Inbox {
     pub last_seq: i64,
     pub acked: i64,
     pub sent: i64,
+    /// Bytes of the messages the user stored, for `--user-quota` (`budget.rs`).
+    pub stored: i64,
 }
 
 /// A direction of a direct conversation (`directions` row).
@@ -60,6 +63,8 @@ pub struct Work {
     /// Each user's newest run of this batch (its index in
     /// `writes.runs`): the user's next event extends it when it can.
     pub last_run: HashMap<UserId, usize>,
+    /// `--inbox-max` and `--user-quota` (`budget.rs`).
+    pub budget: Budget,
 }
 
 /// Which messages a run or a message belongs to: one direction of a
@@ -104,6 +109,10 @@ pub struct Run {
     pub stream: Stream,
     pub ord: i64,
     pub ts: i64,
+    /// `None`: a run of this batch, inserted. `Some(count)`: a run an
+    /// earlier batch stored with that count (`runs::last_runs`), which this
+    /// batch lengthens with an `UPDATE` instead of a row of its own.
+    pub stored: Option<i32>,
 }
 
 /// The rows a batch adds or changes, beyond the counters in [`Work`].
@@ -230,12 +239,12 @@ pub fn lock_inboxes(
     let ids: Vec<i64> = users.iter().map(|&u| u as i64).collect();
     let began = std::time::Instant::now();
     let rows = tx.query(
-        "SELECT user_id, last_seq, acked, sent FROM inboxes WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
+        "SELECT user_id, last_seq, acked, sent, stored FROM inboxes WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
         &[&ids],
     )?;
     crate::metrics::get().pg_lock.observe(began.elapsed().as_secs_f64());
     for row in rows {
-        let inbox = Inbox { last_seq: row.get(1), acked: row.get(2), sent: row.get(3) };
+        let inbox = Inbox { last_seq: row.get(1), acked: row.get(2), sent: row.get(3), stored: row.get(4) };
         inboxes.insert(row.get::<_, i64>(0) as UserId, inbox);
     }
     Ok(())
@@ -309,17 +318,19 @@ pub fn write(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
         })
         .unzip();
 
-    let e = &ws.runs;
+    let e: Vec<&Run> = ws.runs.iter().filter(|r| r.stored.is_none()).collect();
+    let (g_users, g_seqs, g_counts) = super::runs::lengthened(w);
     let streams: Vec<_> = e.iter().map(|r| r.stream.columns()).collect();
     let e_counts: Vec<i32> = e.iter().map(|r| r.count).collect();
     let e_kinds: Vec<i16> = e.iter().map(|r| r.kind).collect();
 
     let (a_users, a_seqs): (Vec<i64>, Vec<i64>) = ws.acks.iter().copied().unzip();
 
-    let mut inboxes: [Vec<i64>; 4] = Default::default();
+    let mut inboxes: [Vec<i64>; 5] = Default::default();
     for (&user, inbox) in &w.inboxes {
         if w.inboxes_read.get(&user) != Some(inbox) {
-            for (col, v) in inboxes.iter_mut().zip([user as i64, inbox.last_seq, inbox.acked, inbox.sent]) {
+            let values = [user as i64, inbox.last_seq, inbox.acked, inbox.sent, inbox.stored];
+            for (col, v) in inboxes.iter_mut().zip(values) {
                 col.push(v);
             }
         }
@@ -345,9 +356,14 @@ pub fn write(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
                   SELECT * FROM unnest($11::int8[], $12::int8[], $13::int4[], $14::int2[], $15::int8[], \
                                        $16::int8[], $17::int8[], $18::int8[], $19::int8[])), \
          acks AS (DELETE FROM events x USING unnest($20::int8[], $21::int8[]) AS a(u, s) \
-                  WHERE x.user_id = a.u AND x.seq <= a.s AND x.seq + x.count - 1 <= a.s), \
-         counters AS (UPDATE inboxes x SET last_seq = u.l, acked = u.a, sent = u.s \
-                  FROM unnest($22::int8[], $23::int8[], $24::int8[], $25::int8[]) AS u(id, l, a, s) \
+                  WHERE x.user_id = a.u AND x.seq <= a.s AND x.seq + x.count - 1 <= a.s \
+                  AND NOT EXISTS (SELECT 1 FROM unnest($34::int8[], $35::int8[]) AS g(u, s) \
+                                  WHERE g.u = x.user_id AND g.s = x.seq)), \
+         longer AS (UPDATE events x SET count = g.c \
+                  FROM unnest($34::int8[], $35::int8[], $36::int4[]) AS g(u, s, c) \
+                  WHERE x.user_id = g.u AND x.seq = g.s), \
+         counters AS (UPDATE inboxes x SET last_seq = u.l, acked = u.a, sent = u.s, stored = u.b \
+                  FROM unnest($22::int8[], $23::int8[], $24::int8[], $25::int8[], $37::int8[]) AS u(id, l, a, s, b) \
                   WHERE x.user_id = u.id), \
          dirs AS (INSERT INTO directions (sender, recipient, sent, delivered, read) \
                   SELECT * FROM unnest($26::int8[], $27::int8[], $28::int8[], $29::int8[], $30::int8[]) \
@@ -389,6 +405,10 @@ pub fn write(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
             &room_ids,
             &room_counts,
             &room_live,
+            &g_users,
+            &g_seqs,
+            &g_counts,
+            &inboxes[4],
         ],
     )?;
     write_rare(tx, ws)

@@ -1,0 +1,312 @@
+//! Attack 1 of issue 25 on a cluster: accounts flood a room whose members
+//! are mostly offline, through two nodes on one PostgreSQL. What grows is
+//! PostgreSQL's `events` table: one row per batch and offline member, or,
+//! since a room message lengthens a member's last stored run
+//! (`cluster::writes::last_runs`), one row per offline member. This prints
+//! the rows of `events`, the events they hold, the tables' sizes on disk
+//! before and after the flood, both nodes' RSS, and checks that an offline
+//! member's replay is complete and in order. For docs/CLUSTER.md.
+//!
+//! ```sh
+//! cargo build --release --features cluster
+//! cargo run --release --features cluster --example room_flood_cluster -- 20   # seconds (default 20)
+//! ```
+//!
+//! It starts its own PostgreSQL (`initdb` in a temporary directory, under
+//! `runuser -u postgres` as root) and `nats-server` on free ports, and two
+//! `wachat serve` nodes (the binary next to this example, or `WACHAT_BIN`):
+//! 200 members in `#flood`, 20 flood it (10 on each node, pipelined), 10
+//! read and acknowledge (5 on each node); the other 190 stay offline.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[path = "support/line_conn.rs"]
+mod line_conn;
+
+use line_conn::{Conn, Result, spawn_serve};
+
+const MEMBERS: usize = 200;
+const FLOODERS: usize = 20;
+const ONLINE: usize = 10;
+/// Frames in flight per flooder.
+const WINDOW: usize = 64;
+
+fn main() -> Result<()> {
+    let secs: u64 = std::env::args().nth(1).map_or(Ok(20), |s| s.parse())?;
+    let pg = Postgres::start()?;
+    let nats = Spawned::new(
+        Command::new("nats-server").args(["-a", "127.0.0.1", "-p", &free_port()?.to_string()]),
+        "nats-server (apt-get install -y nats-server)",
+    )?;
+    let bus = format!("nats://127.0.0.1:{}", nats.port);
+    let nodes = [Node::start(&pg.url, &bus, "a")?, Node::start(&pg.url, &bus, "b")?];
+    let names: Vec<String> = (0..MEMBERS).map(|i| format!("m{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let mut setup = Conn::connect(nodes[i % 2].send)?;
+        expect_ok(setup.request(&format!("REGISTER:{name}::password-{name}"))?)?;
+        expect_ok(setup.request("JOIN:#flood")?)?;
+    }
+    let mut db = postgres::Client::connect(&pg.url, postgres::NoTls)?;
+    println!("{MEMBERS} members in #flood on two nodes, {FLOODERS} flood it, {} offline", MEMBERS - ONLINE);
+    report(&mut db, &nodes, "before the flood")?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut threads = Vec::new();
+    for (i, name) in names.iter().take(ONLINE).enumerate() {
+        let mut recv = Conn::connect(nodes[i % 2].recv)?;
+        expect_ok(recv.request(&format!("LOGIN:{name}:password-{name}"))?)?;
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || read_and_ack(recv, &stop).is_ok()));
+    }
+    let started = Instant::now();
+    for (i, name) in names.iter().take(FLOODERS).enumerate() {
+        let mut send = Conn::connect(nodes[i % 2].send)?;
+        expect_ok(send.request(&format!("LOGIN:{name}:password-{name}"))?)?;
+        let (stop, sent) = (stop.clone(), sent.clone());
+        threads.push(std::thread::spawn(move || flood(send, i, &stop, &sent).is_ok()));
+    }
+    let mut peak = [0f64; 2];
+    while started.elapsed() < Duration::from_secs(secs) {
+        std::thread::sleep(Duration::from_millis(250)); // sampling the RSS
+        for (p, node) in peak.iter_mut().zip(&nodes) {
+            *p = p.max(node.rss_mib());
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let total = sent.load(Ordering::SeqCst);
+    println!("flood: {total} room messages in {elapsed:.1} s ({:.0}/s)", total as f64 / elapsed);
+    println!("RSS during the flood: peak {:.0} MiB (node a), {:.0} MiB (node b)", peak[0], peak[1]);
+    report(&mut db, &nodes, "after the flood")?;
+
+    // An offline member gets every message, numbered 1..=total, on node b.
+    let last = &names[MEMBERS - 1];
+    let mut recv = Conn::connect(nodes[1].recv)?;
+    let replay = Instant::now();
+    expect_ok(recv.request(&format!("LOGIN:{last}:password-{last}"))?)?;
+    let mut seq = 0;
+    while seq < total {
+        let line = recv.line()?;
+        if let Some(rest) = line.strip_prefix("MSG:") {
+            let n: u64 = rest.split(':').next().unwrap_or("").parse()?;
+            if n != seq + 1 {
+                return Err(format!("offline member: event {n} after {seq}").into());
+            }
+            seq = n;
+        } else if line == "PING" {
+            recv.send("PONG\n")?;
+        }
+    }
+    println!(
+        "an offline member's replay: {seq} events, in order, in {:.1} s; node b's RSS after it {:.0} MiB",
+        replay.elapsed().as_secs_f64(),
+        nodes[1].rss_mib()
+    );
+    Ok(())
+}
+
+/// Rows and sizes in PostgreSQL, and the nodes' RSS.
+fn report(db: &mut postgres::Client, nodes: &[Node; 2], when: &str) -> Result<()> {
+    db.batch_execute("VACUUM ANALYZE events")?; // sizes without dead rows' pages still counted
+    let row = db.query_one(
+        "SELECT count(*), coalesce(sum(count), 0)::int8, pg_total_relation_size('events'), \
+                pg_total_relation_size('messages'), pg_database_size(current_database()) FROM events",
+        &[],
+    )?;
+    let (rows, events, table, messages, database): (i64, i64, i64, i64, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    let mib = |b: i64| b as f64 / (1 << 20) as f64;
+    println!(
+        "{when}: events {rows} rows holding {events} events, {:.1} MiB; messages {:.1} MiB; database {:.1} MiB; \
+         RSS {:.0} MiB (a), {:.0} MiB (b)",
+        mib(table),
+        mib(messages),
+        mib(database),
+        nodes[0].rss_mib(),
+        nodes[1].rss_mib()
+    );
+    Ok(())
+}
+
+/// Pipelines room messages, `WINDOW` in flight, until `stop`.
+fn flood(mut c: Conn, me: usize, stop: &AtomicBool, sent: &AtomicU64) -> Result<()> {
+    let text = "x".repeat(100);
+    let mut n = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        let burst: String =
+            (0..WINDOW).map(|k| format!("MSG:#flood:f{me}-{}:{text}\n", n + k as u64)).collect();
+        c.send(&burst)?;
+        for _ in 0..WINDOW {
+            if c.line()?.starts_with("OK:") {
+                sent.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        n += WINDOW as u64;
+    }
+    Ok(())
+}
+
+/// A member online: reads its events and acknowledges them now and then.
+fn read_and_ack(mut c: Conn, stop: &AtomicBool) -> Result<()> {
+    c.stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let (mut last, mut since_ack) = (0u64, 0);
+    while !stop.load(Ordering::SeqCst) {
+        let Ok(line) = c.line() else { continue };
+        if line == "PING" {
+            c.send("PONG\n")?;
+        } else if let Some(rest) = line.strip_prefix("MSG:") {
+            last = rest.split(':').next().unwrap_or("0").parse().unwrap_or(last);
+            since_ack += 1;
+            if since_ack == 256 {
+                c.send(&format!("ACK:{last}\n"))?;
+                since_ack = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn expect_ok(reply: String) -> Result<()> {
+    if reply.starts_with("OK") { Ok(()) } else { Err(reply.into()) }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A child process, killed when dropped, and the port it was given.
+struct Spawned {
+    child: Child,
+    port: u16,
+}
+
+impl Spawned {
+    fn new(command: &mut Command, what: &str) -> Result<Spawned> {
+        let port = command.get_args().last().and_then(|p| p.to_str()?.parse().ok()).unwrap_or(0);
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{what}: {e}"))?;
+        Ok(Spawned { child, port })
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A PostgreSQL of our own in a temporary directory.
+struct Postgres {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Postgres {
+    fn start() -> Result<Postgres> {
+        let dir = tempfile::tempdir()?;
+        if as_root() {
+            Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status()?;
+        }
+        let port = free_port()?;
+        let pg = Postgres { url: format!("postgres://wachat@127.0.0.1:{port}/wachat"), dir };
+        let data = pg.dir.path().join("data").display().to_string();
+        pg.run("initdb", &["-D", &data, "-A", "trust", "-U", "wachat", "--no-sync", "-E", "UTF8"])?;
+        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", pg.dir.path().display());
+        let log = pg.dir.path().join("log").display().to_string();
+        pg.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "start"])?;
+        let admin = format!("postgres://wachat@127.0.0.1:{port}/postgres");
+        postgres::Client::connect(&admin, postgres::NoTls)?.batch_execute("CREATE DATABASE wachat")?;
+        Ok(pg)
+    }
+
+    /// A PostgreSQL program (Debian keeps them off the PATH), as the
+    /// `postgres` user when we are root: PostgreSQL refuses to run as root.
+    fn run(&self, program: &str, args: &[&str]) -> Result<()> {
+        let found = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|v| v.path().join("bin").join(program))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from(program));
+        let mut command = if as_root() { Command::new("runuser") } else { Command::new(&found) };
+        if as_root() {
+            command.args(["-u", "postgres", "--"]).arg(&found);
+        }
+        let status = command.args(args).stdout(Stdio::null()).status();
+        match status {
+            Ok(s) if s.success() => Ok(()),
+            _ => Err(format!("{program} failed (apt-get install -y postgresql)").into()),
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
+    }
+}
+
+fn as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A `wachat serve --store … --bus …` node on free ports.
+struct Node {
+    child: Child,
+    /// The node's own data directory (a cache of devices).
+    _dir: tempfile::TempDir,
+    send: SocketAddr,
+    recv: SocketAddr,
+}
+
+impl Node {
+    fn start(store: &str, bus: &str, name: &str) -> Result<Node> {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().display().to_string();
+        let (child, send, recv) = spawn_serve(&[
+            "--store",
+            store,
+            "--bus",
+            bus,
+            "--node",
+            name,
+            "--rate",
+            "0",
+            "--exempt",
+            "127.0.0.1",
+            "--data-dir",
+            &data,
+        ])?;
+        Ok(Node { child, _dir: dir, send, recv })
+    }
+
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or_default();
+        let kib: f64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0.0);
+        kib / 1024.0
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,109 @@
+//! Budgets on a cluster node (issue 25): the same `KO:FULL` as a single
+//! server (`store/budget.rs`, docs/PROTOCOL.md §5), counted where a
+//! cluster keeps its truth, in PostgreSQL's rows that a batch locks
+//! anyway, so that no check costs a round trip:
+//!
+//! | budget | flag | counted in | comes back when |
+//! |---|---|---|---|
+//! | inbox | `--inbox-max` | the recipient's `inboxes` row: `last_seq − acked` | the recipient acknowledges |
+//! | stored bytes | `--user-quota` | the sender's `inboxes.stored` (`007_stored`) | the operator raises the quota (or lowers the counter) |
+//! | the database's disk | — | PostgreSQL's own error (`53100 disk_full`) | space is freed: the next batch simply tries again |
+//!
+//! **Why no `--min-free` on a node.** The disk that fills is the
+//! database's, on another machine; a node cannot `statvfs` it. PostgreSQL
+//! refuses a write that does not fit with `disk_full` and rolls the whole
+//! transaction back, so nothing half-written stays: the batch's requests
+//! get `KO:FULL`, and since a node's memory holds nothing the database
+//! does not, the next batch is a fresh try, and writes resume by
+//! themselves once there is room. Keeping room for PostgreSQL's WAL is
+//! its operator's (a separate disk for `pg_wal`, docs/CLUSTER.md).
+
+use crate::protocol::{Code, Ko};
+use crate::store::budget::Size;
+
+/// Bytes a message counts against its sender's quota: what its row holds
+/// (text, id, both names) and [`ROW_BYTES`] for the rest of the row.
+/// `007_stored.sql` fills the counter with the same sum in SQL.
+pub fn message_bytes(text: &str, id: &str, from: &str, to: &str) -> i64 {
+    (text.len() + id.len() + from.len() + to.len()) as i64 + ROW_BYTES
+}
+
+/// Sets every user's counter from the messages stored (`wachat migrate`,
+/// after it copied them in; `007_stored.sql` says the same).
+pub const FILL_STORED: &str = "UPDATE inboxes i SET stored = s.bytes \
+     FROM (SELECT sender, sum(octet_length(text) + octet_length(msg_id) + octet_length(from_name) \
+                              + octet_length(to_name) + 72)::int8 AS bytes \
+           FROM messages GROUP BY sender) AS s \
+     WHERE i.user_id = s.sender";
+
+/// A `messages` row's header and numbers (PostgreSQL's tuple header of
+/// 24 bytes and six `bigint`s), about what any message costs beyond its
+/// strings, indexes aside.
+pub const ROW_BYTES: i64 = 72;
+
+/// `KO:FULL` if a sender who has stored `used` bytes is at its quota
+/// (`quota` 0: none).
+pub fn check_quota(quota: u64, used: i64) -> Result<(), Ko> {
+    if quota > 0 && used >= 0 && used as u64 >= quota {
+        let why = format!(
+            "you have stored {} of messages, your quota on this server (--user-quota); \
+             ask its operator for more",
+            Size(used as u64)
+        );
+        return Err(Ko::new(Code::Full, why));
+    }
+    Ok(())
+}
+
+/// `KO:FULL` if `name` has `waiting` events not acknowledged, the most its
+/// inbox may hold (`max` 0: no limit). Only direct messages are refused:
+/// a room must not go quiet because one member is away.
+pub fn check_inbox(max: u64, name: &str, waiting: i64) -> Result<(), Ko> {
+    if max > 0 && waiting >= 0 && waiting as u64 >= max {
+        let why = format!(
+            "{name} has {waiting} events not yet received, the most an inbox holds (--inbox-max); \
+             try again once they have connected"
+        );
+        return Err(Ko::new(Code::Full, why));
+    }
+    Ok(())
+}
+
+/// The `KO:FULL` of a batch PostgreSQL refused for lack of disk (its
+/// transaction rolled back whole), or `None` for any other error.
+pub fn disk_full(e: &postgres::Error) -> Option<Ko> {
+    if e.code() != Some(&postgres::error::SqlState::DISK_FULL) {
+        return None;
+    }
+    log::warn!("cluster: the database's disk is full: {}", super::db::describe(e));
+    let why = "the database's disk is full; writes resume by themselves once there is room";
+    Some(Ko::new(Code::Full, why))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quota_refuses_from_the_byte_it_is_reached_and_zero_means_none() {
+        assert!(check_quota(1000, 999).is_ok());
+        let ko = check_quota(1000, 1000).unwrap_err();
+        assert_eq!(ko.code, Code::Full);
+        assert!(ko.reason.contains("--user-quota"), "{}", ko.reason);
+        assert!(check_quota(0, i64::MAX).is_ok());
+    }
+
+    #[test]
+    fn an_inbox_refuses_at_its_cap_and_names_the_recipient() {
+        assert!(check_inbox(3, "bob", 2).is_ok());
+        let ko = check_inbox(3, "bob", 3).unwrap_err();
+        assert_eq!(ko.code, Code::Full);
+        assert!(ko.reason.starts_with("bob has 3 events"), "{}", ko.reason);
+        assert!(check_inbox(0, "bob", 1 << 40).is_ok());
+    }
+
+    #[test]
+    fn a_message_counts_its_strings_and_a_row() {
+        assert_eq!(message_bytes("hola", "m1", "ana", "bob"), 4 + 2 + 3 + 3 + ROW_BYTES);
+    }
+}

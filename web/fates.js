@@ -1,0 +1,115 @@
+// fates.js: what the message actions of 1.2 (§19) did to a chat's
+// messages; protocol/fates.rs is the Rust side. chats.js calls it for each
+// message it gets (live, a copy from my other device, a HISTORY line). An
+// action is never a bubble: it changes the message it names, in whatever
+// order lines come (an edit or a reaction counts only if newer than the
+// one applied). A deletion wins, and the text leaves memory at once, with
+// its quotes in replies (app.js scrubs the outbox).
+
+import { parseAction, parseQuote, quoteLine, DELETED, REACTIONS, fold } from './wire.js';
+
+const keyOf = (author, id) => `${fold(author)}\n${id}`;
+
+function fatesOf(chat) {
+  if (!chat.fates) chat.fates = { seen: new Set(), edits: new Map(), deleted: new Set(), reacts: new Map() };
+  return chat.fates;
+}
+
+/**
+ * If `msg` is an action, applies it to `chat` and returns `{changed,
+ * erased}`: the messages to draw again, and the quote lines of a deleted
+ * text (to scrub from anything kept); null for an ordinary message.
+ */
+export function applyAction(chat, msg) {
+  const action = parseAction(msg.id, msg.text);
+  if (!action) return null;
+  const f = fatesOf(chat);
+  const none = { changed: [], erased: [] };
+  const seen = keyOf(msg.from, msg.id);
+  // An admin's delete (`_x`) is a room's: in a chat of two it names nobody.
+  if (f.seen.has(seen) || !action.act || (action.act === 'remove' && !chat.room)) return none;
+  f.seen.add(seen);
+  if (action.act === 'react' || action.act === 'unreact') {
+    let on = f.reacts.get(action.target);
+    if (!on) f.reacts.set(action.target, (on = new Map()));
+    const who = `${action.emoji}\n${fold(msg.from)}`;
+    if ((on.get(who)?.stamp ?? -1) > action.stamp) return none;
+    on.set(who, { stamp: action.stamp, on: action.act === 'react' });
+    const target = newest(chat, action.target);
+    return { changed: target ? [target] : [], erased: [] };
+  }
+  const key = keyOf(action.act === 'remove' ? action.author : msg.from, action.target);
+  if (f.deleted.has(key)) return none;
+  if (action.act === 'edit') {
+    if ((f.edits.get(key)?.stamp ?? -1) > action.stamp) return none;
+    f.edits.set(key, { stamp: action.stamp, text: action.text });
+  } else {
+    f.deleted.add(key);
+    f.edits.delete(key);
+  }
+  const target = chat.keys.get(key);
+  return target ? settle(chat, target) : none;
+}
+
+/** Applies what is known of `msg`'s fate (a message may come after its actions). */
+export function settle(chat, msg) {
+  const f = chat.fates;
+  const out = { changed: [msg], erased: [] };
+  if (!f || msg.deleted) return out;
+  const key = keyOf(msg.from, msg.id);
+  if (f.deleted.has(key)) {
+    out.erased = [...(msg.quotes || []), quoteLine(msg.from, msg.text)];
+    out.changed.push(...scrub(chat, out.erased));
+    msg.text = DELETED;
+    msg.deleted = true;
+    msg.edited = false;
+    delete msg.quotes;
+    return out;
+  }
+  const edit = f.edits.get(key);
+  if (edit && edit.stamp > (msg.editStamp ?? -1)) {
+    // A reply may quote any version of the text: kept to scrub them if it goes.
+    (msg.quotes ||= new Set()).add(quoteLine(msg.from, msg.text));
+    msg.text = edit.text;
+    msg.edited = true;
+    msg.editStamp = edit.stamp;
+  }
+  return out;
+}
+
+/** Replies of `chat` quoting one of `lines` now quote `(message deleted)`. */
+function scrub(chat, lines) {
+  const changed = [];
+  for (const m of chat.messages) {
+    const quote = parseQuote(m.text);
+    if (quote && lines.includes(`> ${quote.author}: ${quote.quoted}`)) {
+      m.text = `> ${quote.author}: ${DELETED}\n${quote.body}`;
+      changed.push(m);
+    }
+  }
+  return changed;
+}
+
+/** The newest message `id` of `chat` (a reaction names its message by id only). */
+function newest(chat, id) {
+  for (let i = chat.messages.length - 1; i >= 0; i--) if (chat.messages[i].id === id) return chat.messages[i];
+  return null;
+}
+
+/** The reactions on `msg`: `[{emoji, n, mine}]` in the order of REACTIONS. */
+export function reactionsOn(chat, msg, me) {
+  const on = chat.fates?.reacts.get(msg.id);
+  if (!on || msg.deleted || newest(chat, msg.id) !== msg) return [];
+  const out = [];
+  for (const emoji of REACTIONS) {
+    let n = 0;
+    let mine = false;
+    for (const [who, r] of on) {
+      if (!r.on || !who.startsWith(`${emoji}\n`)) continue;
+      n += 1;
+      if (who === `${emoji}\n${fold(me)}`) mine = true;
+    }
+    if (n) out.push({ emoji, n, mine });
+  }
+  return out;
+}
