@@ -5,7 +5,8 @@
 //! One test binary, its tests by topic in `tests/cluster/`: `chat.rs`
 //! (messages, rooms, statuses, sessions and presence across nodes),
 //! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
-//! `devices.rs` (several devices of one user), `failures.rs` (a node
+//! `devices.rs` (several devices of one user), `durable.rs` (an `OK`
+//! survives PostgreSQL crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`).
 #![cfg(feature = "cluster")]
@@ -20,6 +21,8 @@ mod bounded;
 mod chat;
 #[path = "cluster/devices.rs"]
 mod devices;
+#[path = "cluster/durable.rs"]
+mod durable;
 #[path = "cluster/failures.rs"]
 mod failures;
 #[path = "cluster/moderation.rs"]
