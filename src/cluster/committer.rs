@@ -34,7 +34,6 @@ use postgres::Client;
 pub use super::apply::Job;
 use super::apply::{self, Outcome};
 use super::db::Db;
-use super::durable;
 use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
@@ -170,7 +169,7 @@ fn run(
     clock: &AtomicU64,
     budget: &Budget,
 ) {
-    let mut client: Option<(Client, Client)> = None;
+    let mut client: Option<Client> = None;
     let mut statements = Statements::default();
     let mut retry_at = Instant::now();
     while let Some(first) = role.next(queue) {
@@ -189,10 +188,10 @@ fn run(
                 job
             })
             .collect();
-        if client.as_ref().is_none_or(|(batches, flushes)| batches.is_closed() || flushes.is_closed()) {
+        if client.as_ref().is_none_or(Client::is_closed) {
             client = None;
             if Instant::now() >= retry_at {
-                match db.connect_committer().and_then(|c| Ok((c, db.connect()?))) {
+                match db.connect_committer() {
                     Ok(c) => {
                         log::info!("cluster: committer connected to {}", db.url);
                         client = Some(c);
@@ -205,7 +204,7 @@ fn run(
                 }
             }
         }
-        let Some((conn, flushes)) = client.as_mut() else {
+        let Some(conn) = client.as_mut() else {
             let ko = super::db::down();
             batch.into_iter().for_each(|job| job.fail(&ko));
             continue;
@@ -214,7 +213,7 @@ fn run(
         // this thread: its jobs get KO:INTERNAL (their channels close),
         // and the connection, maybe mid-transaction, is replaced.
         let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commit_batch(conn, flushes, &mut statements, names, batch, clock, deliver, budget)
+            commit_batch(conn, &mut statements, names, batch, clock, deliver, budget)
         }));
         if committed.is_err() {
             log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
@@ -228,15 +227,8 @@ fn run(
 /// chose it as a deadlock's victim (another node locked the same rows).
 /// A batch that does not fit on the database's disk is refused whole with
 /// `KO:FULL` (`budget.rs`); the next one tries again.
-///
-/// The commit does not wait for the flush of PostgreSQL's log
-/// (`synchronous_commit` is off on `conn`), so the batch's row locks go at
-/// once; a [`durable::barrier`] on `flushes` then waits for it, before any
-/// job is answered or event delivered (`durable.rs` says why).
-#[allow(clippy::too_many_arguments)]
 fn commit_batch(
     conn: &mut Client,
-    flushes: &mut Client,
     statements: &mut Statements,
     names: &Names,
     batch: Vec<Job>,
@@ -265,12 +257,6 @@ fn commit_batch(
             other => break other,
         }
     };
-    let flushing = Instant::now();
-    let result = result.and_then(|applied| {
-        durable::barrier(flushes, (std::process::id(), durable::this_thread()))?;
-        crate::metrics::get().pg_flush.observe(flushing.elapsed().as_secs_f64());
-        Ok(applied)
-    });
     match result {
         Ok(applied) => {
             crate::metrics::get().messages.inc_by(applied.new_messages);
@@ -282,10 +268,6 @@ fn commit_batch(
             }
             deliver(&applied.deliveries);
         }
-        // Not committed, or committed and maybe not durable (the barrier
-        // failed): the jobs' outcome is unknown, as for a commit whose
-        // answer was lost. Nothing is delivered; if the batch did commit,
-        // its events reach their users by the feeder's poll.
         Err(e) => {
             let ko = super::budget::disk_full(&e)
                 .unwrap_or_else(|| super::db::unavailable("committing a batch", &e));

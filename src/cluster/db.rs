@@ -71,9 +71,6 @@ impl Db {
     pub fn connect_committer(&self) -> std::result::Result<Client, postgres::Error> {
         let mut client = self.connect()?;
         client.batch_execute("SET plan_cache_mode = force_generic_plan")?;
-        // Its commits release their locks before the flush; the committer
-        // waits for the flush with a barrier (`durable.rs`).
-        client.batch_execute("SET synchronous_commit = off")?;
         Ok(client)
     }
 

@@ -44,7 +44,6 @@ pub mod bus;
 pub mod committer;
 pub mod db;
 pub mod devices;
-pub mod durable;
 pub mod erase;
 pub mod feeder;
 pub mod migrate;

@@ -232,11 +232,6 @@ pub fn fetch_events(
          ORDER BY n LIMIT $4",
         &[&(user as i64), &(after.min(i64::MAX as u64) as i64), &(upto.min(i64::MAX as u64) as i64), &PAGE],
     )?;
-    // What was read may be committed and not yet on the disk; a client
-    // acknowledges what it gets, so it gets only what is (`durable.rs`).
-    if !rows.is_empty() {
-        super::durable::barrier(conn, super::durable::this_thread())?;
-    }
     let mut events = Vec::with_capacity(rows.len());
     for row in rows {
         let seq = row.get::<_, i64>(0) as u64;

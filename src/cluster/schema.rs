@@ -21,7 +21,6 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("004_moderation", include_str!("migrations/004_moderation.sql")),
     ("005_devices", include_str!("migrations/005_devices.sql")),
     ("007_stored", include_str!("migrations/007_stored.sql")),
-    ("009_flushes", include_str!("migrations/009_flushes.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

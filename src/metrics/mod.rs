@@ -97,12 +97,9 @@ pub struct Metrics {
     /// Cluster: the statement that locks a batch's inbox rows, seconds: a
     /// round trip, plus the wait for other transactions holding those rows.
     pub pg_lock: Histogram,
-    /// Cluster: a batch's `COMMIT`, seconds: a round trip, without the
-    /// flush of PostgreSQL's log (`pg_flush`).
+    /// Cluster: a batch's `COMMIT`, seconds: a round trip and the flush of
+    /// PostgreSQL's log (its fsync), with the row locks still held.
     pub pg_commit: Histogram,
-    /// Cluster: the durability barrier after a batch's commit (the flush of
-    /// PostgreSQL's log, row locks no longer held), seconds.
-    pub pg_flush: Histogram,
     /// Cluster: notices missed on NATS and read back from PostgreSQL.
     pub gap_refills: Counter,
 }
@@ -149,7 +146,6 @@ impl Metrics {
             pg_queue: latency_buckets(),
             pg_lock: latency_buckets(),
             pg_commit: latency_buckets(),
-            pg_flush: latency_buckets(),
             gap_refills: Counter::default(),
         };
         let mut metrics = metrics;
@@ -219,15 +215,9 @@ impl Metrics {
         );
         cluster.register_with_unit(
             "pg_commit",
-            "A batch's COMMIT, which releases its row locks without waiting for the flush",
+            "A batch's COMMIT: the flush of PostgreSQL's log, row locks still held",
             Unit::Seconds,
             metrics.pg_commit.clone(),
-        );
-        cluster.register_with_unit(
-            "pg_flush",
-            "The barrier after a batch's commit: the flush of PostgreSQL's log, locks released",
-            Unit::Seconds,
-            metrics.pg_flush.clone(),
         );
         cluster.register(
             "gap_refills",
