@@ -6,7 +6,8 @@
 //! (messages, rooms, statuses, sessions and presence across nodes),
 //! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
 //! `devices.rs` (several devices of one user), `accounts.rs` (a new
-//! password on every node), `failures.rs` (a node
+//! password on every node), `durable.rs` (an `OK` survives PostgreSQL
+//! crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`).
 #![cfg(feature = "cluster")]
@@ -23,6 +24,8 @@ mod bounded;
 mod chat;
 #[path = "cluster/devices.rs"]
 mod devices;
+#[path = "cluster/durable.rs"]
+mod durable;
 #[path = "cluster/failures.rs"]
 mod failures;
 #[path = "cluster/moderation.rs"]

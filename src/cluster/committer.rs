@@ -77,7 +77,7 @@ pub const SPILL: usize = 16;
 /// The handle request threads submit jobs through.
 pub struct Committer {
     /// The job queue, and the helpers' wake-up calls (see [`COMMITTERS`]).
-    jobs: Mutex<Option<(Sender<Job>, Sender<()>)>>,
+    jobs: Mutex<Option<(Sender<Queued>, Sender<()>)>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -110,7 +110,7 @@ impl Committer {
     pub fn submit(&self, job: Job) -> bool {
         match &*self.jobs.lock() {
             Some((jobs, wake)) => {
-                let queued = jobs.send(job).is_ok();
+                let queued = jobs.send((Instant::now(), job)).is_ok();
                 if queued && jobs.len() > SPILL {
                     let _ = wake.try_send(()); // full: enough calls are pending
                 }
@@ -129,6 +129,9 @@ impl Committer {
     }
 }
 
+/// A job and when it was queued (the `pg_queue` metric).
+type Queued = (Instant, Job);
+
 /// Which jobs a committer thread takes (see [`COMMITTERS`]).
 enum Role {
     /// Every job, as soon as it is queued.
@@ -141,7 +144,7 @@ enum Role {
 impl Role {
     /// The first job of the next batch; `None` when the committer stops
     /// (the leader commits what is left in the queue first).
-    fn next(&self, queue: &Receiver<Job>) -> Option<Job> {
+    fn next(&self, queue: &Receiver<Queued>) -> Option<Queued> {
         match self {
             Role::Leader => queue.recv().ok(),
             Role::Helper(calls) => loop {
@@ -160,7 +163,7 @@ impl Role {
 fn run(
     db: &Db,
     names: &Names,
-    queue: &Receiver<Job>,
+    queue: &Receiver<Queued>,
     role: &Role,
     deliver: &Deliver,
     clock: &AtomicU64,
@@ -170,13 +173,21 @@ fn run(
     let mut statements = Statements::default();
     let mut retry_at = Instant::now();
     while let Some(first) = role.next(queue) {
-        let mut batch = vec![first];
-        while batch.len() < MAX_JOBS {
+        let mut queued = vec![first];
+        while queued.len() < MAX_JOBS {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => queued.push(job),
                 Err(_) => break,
             }
         }
+        let waited = &crate::metrics::get().pg_queue;
+        let batch: Vec<Job> = queued
+            .into_iter()
+            .map(|(at, job)| {
+                waited.observe(at.elapsed().as_secs_f64());
+                job
+            })
+            .collect();
         if client.as_ref().is_none_or(Client::is_closed) {
             client = None;
             if Instant::now() >= retry_at {
@@ -231,7 +242,9 @@ fn commit_batch(
         let began = std::time::Instant::now();
         let attempt = conn.transaction().and_then(|mut tx| {
             let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock, budget)?;
+            let committing = std::time::Instant::now();
             tx.commit()?;
+            crate::metrics::get().pg_commit.observe(committing.elapsed().as_secs_f64());
             Ok(applied)
         });
         let metrics = crate::metrics::get();
@@ -280,9 +293,9 @@ mod tests {
     #[test]
     fn the_leader_takes_any_job_and_stops_when_the_queue_is_closed_and_empty() {
         let (jobs, queue) = crossbeam_channel::unbounded();
-        jobs.send(ack(1)).unwrap();
+        jobs.send((Instant::now(), ack(1))).unwrap();
         drop(jobs);
-        assert!(matches!(Role::Leader.next(&queue), Some(Job::Ack { seq: 1, .. })));
+        assert!(matches!(Role::Leader.next(&queue), Some((_, Job::Ack { seq: 1, .. }))));
         assert!(Role::Leader.next(&queue).is_none());
     }
 
@@ -292,7 +305,7 @@ mod tests {
         let (wake, calls) = crossbeam_channel::bounded(1);
         let helper = Role::Helper(calls);
         for seq in 0..SPILL as u64 {
-            jobs.send(ack(seq)).unwrap();
+            jobs.send((Instant::now(), ack(seq))).unwrap();
         }
         // SPILL jobs waiting, and a call: the helper leaves them to the
         // leader (and stops once nobody can call it any more).
@@ -300,8 +313,8 @@ mod tests {
         drop(wake);
         assert!(helper.next(&queue).is_none());
         assert_eq!(queue.len(), SPILL);
-        jobs.send(ack(SPILL as u64)).unwrap();
-        assert!(matches!(helper.next(&queue), Some(Job::Ack { seq: 0, .. })));
+        jobs.send((Instant::now(), ack(SPILL as u64))).unwrap();
+        assert!(matches!(helper.next(&queue), Some((_, Job::Ack { seq: 0, .. }))));
     }
 
     #[test]

@@ -239,11 +239,13 @@ pub fn lock_inboxes(
     inboxes: &mut HashMap<UserId, Inbox>,
 ) -> Result<(), postgres::Error> {
     let ids: Vec<i64> = users.iter().map(|&u| u as i64).collect();
+    let began = std::time::Instant::now();
     let rows = tx.query(
         "SELECT user_id, last_seq, acked, sent, stored, several FROM inboxes WHERE user_id = ANY($1) \
          ORDER BY user_id FOR UPDATE",
         &[&ids],
     )?;
+    crate::metrics::get().pg_lock.observe(began.elapsed().as_secs_f64());
     for row in rows {
         let inbox = Inbox {
             last_seq: row.get(1),

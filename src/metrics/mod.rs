@@ -91,6 +91,15 @@ pub struct Metrics {
     pub pg_transaction: Histogram,
     /// Cluster: from a batch's commit to its notice published on NATS, seconds.
     pub nats_publish_lag: Histogram,
+    /// Cluster: a job's wait in its node's queue, from its request to the
+    /// start of the transaction that takes it, seconds.
+    pub pg_queue: Histogram,
+    /// Cluster: the statement that locks a batch's inbox rows, seconds: a
+    /// round trip, plus the wait for other transactions holding those rows.
+    pub pg_lock: Histogram,
+    /// Cluster: a batch's `COMMIT`, seconds: a round trip and the flush of
+    /// PostgreSQL's log (its fsync), with the row locks still held.
+    pub pg_commit: Histogram,
     /// Cluster: notices missed on NATS and read back from PostgreSQL.
     pub gap_refills: Counter,
 }
@@ -134,6 +143,9 @@ impl Metrics {
             fsync: latency_buckets(),
             pg_transaction: latency_buckets(),
             nats_publish_lag: latency_buckets(),
+            pg_queue: latency_buckets(),
+            pg_lock: latency_buckets(),
+            pg_commit: latency_buckets(),
             gap_refills: Counter::default(),
         };
         let mut metrics = metrics;
@@ -188,6 +200,24 @@ impl Metrics {
             "From a batch's commit to its notice published on NATS",
             Unit::Seconds,
             metrics.nats_publish_lag.clone(),
+        );
+        cluster.register_with_unit(
+            "pg_queue",
+            "A job's wait for the transaction that takes it",
+            Unit::Seconds,
+            metrics.pg_queue.clone(),
+        );
+        cluster.register_with_unit(
+            "pg_lock",
+            "The statement locking a batch's inbox rows (waits for other transactions included)",
+            Unit::Seconds,
+            metrics.pg_lock.clone(),
+        );
+        cluster.register_with_unit(
+            "pg_commit",
+            "A batch's COMMIT: the flush of PostgreSQL's log, row locks still held",
+            Unit::Seconds,
+            metrics.pg_commit.clone(),
         );
         cluster.register(
             "gap_refills",

@@ -119,6 +119,12 @@ impl Postgres {
         self.run(pg_program("pg_ctl"), &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
     }
 
+    /// Stops it as a crash would (`immediate`: no checkpoint, nothing
+    /// flushed on the way out; it recovers from its log at the next start).
+    pub fn crash(&self) {
+        self.run(pg_program("pg_ctl"), &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+    }
+
     /// Starts it again, on the same port and data.
     pub fn start_again(&self) {
         self.start_server();
