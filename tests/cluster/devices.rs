@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, TestServer, without_ts};
-use super::{PW, next_event, next_presence, register, send_conn};
+use super::{PW, next_event, next_presence, register, send_conn, wachat};
 
 /// A receive connection of `user`'s `device` on `node`, speaking 1.2.
 fn device(node: &TestServer, user: &str, device: &str) -> Conn {
@@ -400,4 +400,34 @@ fn a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
     let mut old = device(&a, "ana", "old");
     assert!(bob.request("MSG:ana:m3:three").starts_with("OK:m3:"));
     assert_eq!(without_ts(&next_event(&mut old)), "MSG:3:bob:ana:m3:<ts>:three");
+}
+
+/// Many receivers acknowledging at once on two nodes: every `ACK` writes
+/// its device's position, and the inboxes are trimmed to it. (An `ACK`
+/// once held the devices' book across that write to the database, and the
+/// node's `ACK`s stopped for good under load: inboxes grew without end.)
+#[test]
+fn under_load_every_acknowledged_message_leaves_the_inboxes() {
+    let cluster = Cluster::start();
+    let extra = ["--exempt", "127.0.0.1"];
+    let (a, b) = (cluster.node_with("a", &extra), cluster.node_with("b", &extra));
+    let nodes = format!(
+        "127.0.0.1:{}:{},127.0.0.1:{}:{}",
+        a.send.port(),
+        a.recv.port(),
+        b.send.port(),
+        b.recv.port()
+    );
+    let bench =
+        wachat(&["bench", "--server", &nodes, "--pairs", "60", "--messages", "40", "--rate", "20"], "");
+    assert!(bench.status.success(), "{}", bench.stderr);
+    let mut pg = cluster.pg.client();
+    let left = |pg: &mut postgres::Client| -> i64 {
+        // Messages (kind 0) still in an inbox; the senders' STATUS
+        // events may wait there, as their receive connections are gone.
+        pg.query_one("SELECT count(*) FROM events WHERE kind = 0", &[]).unwrap().get(0)
+    };
+    eventually("every message acknowledged out of the inboxes", Duration::from_secs(10), || {
+        left(&mut pg) == 0
+    });
 }

@@ -86,10 +86,14 @@ impl Devices {
     pub(super) fn acked_shared(&self, user: &str, device: Option<&str>) -> bool {
         let Some(shared) = self.shared.get() else { return false };
         let written = match device {
-            Some(device) => match self.book.lock().device_mut(user, device).map(|d| d.clone()) {
-                Some(d) => shared.save_one(&fold(user), &d),
-                None => return false, // unlinked meanwhile
-            },
+            Some(device) => {
+                // The book is let go before the database is asked: the
+                // flusher locks rows there, then takes the book.
+                let Some(d) = self.book.lock().device_mut(user, device).map(|d| d.clone()) else {
+                    return false; // unlinked meanwhile
+                };
+                shared.save_one(&fold(user), &d)
+            }
             None => {
                 let devices = self.book.lock().devices(user).to_vec();
                 shared.save(&fold(user), &devices)
