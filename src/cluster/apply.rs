@@ -76,6 +76,10 @@ pub enum Job {
     Ack {
         user: UserId,
         seq: u64,
+        /// The device that acknowledged (1.2): its position in `devices`
+        /// is written by this job's transaction, before the inbox is
+        /// trimmed to the lowest position there.
+        device: Option<Arc<str>>,
     },
     /// One device of `user` acknowledged up to `seq` while another holds
     /// the inbox further back (protocol 1.2): DELIVERED as an `ACK` gives
@@ -99,7 +103,7 @@ impl Job {
                 drop(done.send(Err(ko.clone())))
             }
             Job::Register { done, .. } => drop(done.send(Err(ko.clone()))),
-            Job::Ack { user, seq } | Job::Deliver { user, seq } => {
+            Job::Ack { user, seq, .. } | Job::Deliver { user, seq } => {
                 log::warn!("cluster: ACK:{seq} of user #{user} not stored: {}", ko.reason)
             }
             Job::Seen { .. } => {}
@@ -263,7 +267,7 @@ pub fn apply(
                     joined_counts.insert(*user, tx.query_one(sql, &[&(*user as i64)])?.get(0));
                 }
             }
-            Job::Ack { user, seq } | Job::Deliver { user, seq } => {
+            Job::Ack { user, seq, .. } | Job::Deliver { user, seq } => {
                 lock.insert(*user);
                 acks.push((*user, (*seq).min(i64::MAX as u64) as i64));
             }
@@ -277,6 +281,7 @@ pub fn apply(
     super::writes::lock_inboxes(tx, &lock, &mut w.inboxes)?;
     w.inboxes_read = w.inboxes.clone();
     super::runs::last_runs(tx, &roommates, &mut w)?;
+    write_positions(tx, jobs)?;
     let lowest = lowest_positions(tx, jobs)?;
     let mut pairs: BTreeSet<(UserId, UserId)> = BTreeSet::new();
     let mut ids: Vec<(UserId, String)> = Vec::new();
@@ -327,7 +332,7 @@ pub fn apply(
                     .collect();
                 Outcome::Sent(results)
             }
-            Job::Ack { user, seq } | Job::Deliver { user, seq } => {
+            Job::Ack { user, seq, .. } | Job::Deliver { user, seq } => {
                 let me = names.name(&mut *tx.inner, *user)?;
                 let seq = (*seq).min(i64::MAX as u64) as i64;
                 let acked = acked.get(user).map_or(&[][..], Vec::as_slice);
@@ -372,6 +377,32 @@ pub fn apply(
 /// position there first (`server::devices`), so the one acknowledging is
 /// counted at its `ACK`; a forgotten device (`--device-days`, position
 /// NULL) or an unlinked one (no row) holds nothing.
+/// Writes the position of each device that acknowledged in this batch
+/// (only forward), in one statement: in the `ACK`'s transaction, so the
+/// lowest position read next counts it, with no round trip of its own.
+fn write_positions(tx: &mut Tx, jobs: &[Job]) -> Result<(), postgres::Error> {
+    let mut users = Vec::new();
+    let mut devices = Vec::new();
+    let mut seqs = Vec::new();
+    for job in jobs {
+        if let Job::Ack { user, seq, device: Some(device) } = job {
+            users.push(*user as i64);
+            devices.push(device.to_lowercase());
+            seqs.push((*seq).min(i64::MAX as u64) as i64);
+        }
+    }
+    if users.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE devices SET position = GREATEST(devices.position, a.seq) \
+         FROM unnest($1::int8[], $2::text[], $3::int8[]) AS a(u, folded, seq) \
+         WHERE devices.user_id = a.u AND devices.folded = a.folded",
+        &[&users, &devices, &seqs],
+    )?;
+    Ok(())
+}
+
 fn lowest_positions(tx: &mut Tx, jobs: &[Job]) -> Result<HashMap<UserId, i64>, postgres::Error> {
     let users: Vec<i64> = jobs
         .iter()

@@ -172,7 +172,11 @@ impl Backend for PgBackend {
     }
 
     fn ack(&self, user: UserId, seq: u64) {
-        self.committer.submit(Job::Ack { user, seq });
+        self.committer.submit(Job::Ack { user, seq, device: None });
+    }
+
+    fn ack_device(&self, user: UserId, device: &str, seq: u64) {
+        self.committer.submit(Job::Ack { user, seq, device: Some(device.into()) });
     }
 
     /// DELIVERED at the first device's `ACK` (protocol 1.2): what an

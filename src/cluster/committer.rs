@@ -287,7 +287,7 @@ mod tests {
     use super::*;
 
     fn ack(seq: u64) -> Job {
-        Job::Ack { user: 1, seq }
+        Job::Ack { user: 1, seq, device: None }
     }
 
     #[test]

@@ -97,15 +97,6 @@ impl SharedDevices for PgDevices {
         tx.commit().map_err(|e| io_error(&e))
     }
 
-    /// One statement, no transaction of its own: in the path of an `ACK`.
-    fn save_one(&self, user: &str, d: &Device) -> io::Result<()> {
-        let mut conn = self.db.get().map_err(ko_error)?;
-        let seen = i64::try_from(d.seen_ms).unwrap_or(i64::MAX);
-        conn.execute(UPDATE, &[&user, &&*d.name, &position(d.position), &seen, &d.address.to_string()])
-            .map_err(|e| io_error(&e))?;
-        Ok(())
-    }
-
     fn add(&self, user: &str, device: &Device, with_token: bool) -> io::Result<()> {
         let mut conn = self.db.get().map_err(ko_error)?;
         let mut tx = conn.transaction().map_err(|e| io_error(&e))?;

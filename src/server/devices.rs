@@ -220,11 +220,13 @@ impl Devices {
         if trim.forgot && trim.live <= 1 {
             Devices::several(ctx, user, false);
         }
-        if self.acked_shared(&outlet.name, (!trim.forgot).then_some(&*outlet.device)) {
-            // A cluster: the positions are in its table now, and the ACK's
-            // transaction trims to the lowest there, whatever node each
-            // device is on, and marks DELIVERED up to `seq` (`cluster::apply`).
-            ctx.store.ack(user, seq);
+        if self.is_shared() && (!trim.forgot || self.acked_shared(&outlet.name)) {
+            // A cluster: the ACK's transaction writes this device's
+            // position in the table, trims to the lowest there, whatever
+            // node each device is on, and marks DELIVERED up to `seq`
+            // (`cluster::apply`). A device just forgotten is written first.
+            self.moved(&outlet.name); // the cache, devices.csv
+            ctx.store.ack_device(user, &outlet.device, seq);
             return;
         }
         let lowest = trim.lowest.unwrap_or(seq);

@@ -119,6 +119,15 @@ pub trait Backend: Send + Sync {
     /// `ACK:<seq>`: the inbox of `user` is acknowledged up to `seq`; direct
     /// messages among it become DELIVERED. Nobody waits for it.
     fn ack(&self, user: UserId, seq: u64);
+    /// `ACK:<seq>` from `user`'s `device` (protocol 1.2) where the devices'
+    /// positions are the store's to keep (a cluster): the position is
+    /// written by the `ACK`'s own transaction, which trims the inbox to the
+    /// lowest position on record. A store that does not keep them (one
+    /// server: `server::devices` does) acknowledges as [`Backend::ack`].
+    fn ack_device(&self, user: UserId, device: &str, seq: u64) {
+        let _ = device;
+        self.ack(user, seq);
+    }
     /// `user`'s receive connection ended at `ts_ms` (its last-seen time).
     /// Nobody waits for it.
     fn note_offline(&self, user: UserId, ts_ms: u64);

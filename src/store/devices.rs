@@ -261,12 +261,6 @@ pub trait SharedDevices: Send + Sync {
     /// those on record (one unlinked meanwhile stays gone). A position only
     /// moves forward (or is forgotten: `None`); no token is written here.
     fn save(&self, user: &str, devices: &[Device]) -> io::Result<()>;
-    /// Writes where one of `user`'s devices is, as [`SharedDevices::save`]
-    /// does, in the path of its `ACK` (a cluster trims the inbox to the
-    /// lowest position on record): a record may do it in fewer round trips.
-    fn save_one(&self, user: &str, device: &Device) -> io::Result<()> {
-        self.save(user, std::slice::from_ref(device))
-    }
     /// Puts `user`'s `device` on record (a login, a link), with its token
     /// if `with_token` (before the token is given out); without, a token
     /// on record stays (a stale node must not bring back a revoked one).

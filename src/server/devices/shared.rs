@@ -76,29 +76,24 @@ impl Devices {
         }
     }
 
-    /// An `ACK` of `user`'s `device` moved its position (a cluster): its
-    /// position (with `None`, every device of the user's: one was just
-    /// forgotten) is written to the shared record now, before the `ACK`
-    /// goes to the store, whose transaction trims the inbox to the lowest
-    /// position in the record. False on a single server, or if the record
-    /// could not be written (then the flusher tries again, and the `ACK`
-    /// trims to the lowest position this node knows).
-    pub(super) fn acked_shared(&self, user: &str, device: Option<&str>) -> bool {
+    /// Whether the devices' positions are a shared record's (a cluster).
+    pub(super) fn is_shared(&self) -> bool {
+        self.shared.get().is_some()
+    }
+
+    /// An `ACK` of one of `user`'s devices found another device to forget
+    /// (a cluster): the user's devices are written to the shared record
+    /// now, before the `ACK` goes to the store, whose transaction writes
+    /// the acknowledging device's position and trims the inbox to the
+    /// lowest position in the record. False if the record could not be
+    /// written (then the flusher tries again, and the `ACK` trims to the
+    /// lowest position this node knows). The book is let go before the
+    /// database is asked: held across that round trip, it stopped a node's
+    /// `ACK`s under load.
+    pub(super) fn acked_shared(&self, user: &str) -> bool {
         let Some(shared) = self.shared.get() else { return false };
-        let written = match device {
-            Some(device) => {
-                // The book is let go before the database is asked: the
-                // flusher locks rows there, then takes the book.
-                let Some(d) = self.book.lock().device_mut(user, device).map(|d| d.clone()) else {
-                    return false; // unlinked meanwhile
-                };
-                shared.save_one(&fold(user), &d)
-            }
-            None => {
-                let devices = self.book.lock().devices(user).to_vec();
-                shared.save(&fold(user), &devices)
-            }
-        };
+        let devices = self.book.lock().devices(user).to_vec();
+        let written = shared.save(&fold(user), &devices);
         match written {
             Ok(()) => {
                 self.dirty.store(true, Ordering::SeqCst); // devices.csv, the cache
