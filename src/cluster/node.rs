@@ -14,7 +14,7 @@
 //!
 //! **The directory.** Every second a node writes its heartbeat into
 //! `nodes` and reads the sessions held by nodes whose heartbeat is fresh
-//! ([`LEASE_MS`]). Between scans, `ON`/`OFF` notices keep it current. It
+//! ([`LEASE_MS`](super::sessions::LEASE_MS)). Between scans, `ON`/`OFF` notices keep it current. It
 //! answers `USERS`, `LASTSEEN`, `MEMBERS` and `DEVICES` for the other
 //! nodes' users, says where to send their events (to every node holding a
 //! device of the user, as well as to this node's own outlets), and its
@@ -48,8 +48,6 @@ use crate::router::{Outlet, Router};
 use crate::server::Nodes;
 use crate::store::{Delivery, Message, Pushed, UserId};
 
-/// A node whose heartbeat is older than this is dead: its users are offline.
-pub const LEASE_MS: i64 = 4000;
 /// How often a node beats and scans the sessions.
 pub(super) const BEAT: Duration = Duration::from_secs(1);
 /// How often inboxes are polled while NATS is down (once per beat otherwise).

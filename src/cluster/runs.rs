@@ -4,7 +4,7 @@
 //! them one `events` row, however many batches carry it. A batch reads
 //! the runs it may lengthen ([`last_runs`]), `Work::enqueue` grows them
 //! as it grows the batch's own, and `writes::write` updates those that
-//! grew ([`lengthened`]) in its one statement.
+//! grew ([`lengthened`](super::writes::lengthened)) in its one statement.
 
 use std::collections::BTreeSet;
 
@@ -58,20 +58,4 @@ pub fn last_runs(tx: &mut Tx, users: &BTreeSet<UserId>, w: &mut Work) -> Result<
         w.writes.runs.push(Run { user: user as i64, seq, count, kind, stream, ord, ts, stored: Some(count) });
     }
     Ok(())
-}
-
-/// The stored runs this batch lengthened, as (users, seqs, new counts):
-/// each is updated, unless the batch's own `ACK` covers the whole of the
-/// longer run (then `acks` deletes it, and a row must not be both updated
-/// and deleted in one statement: `acks` leaves out the ones listed here).
-pub(super) fn lengthened(w: &Work) -> (Vec<i64>, Vec<i64>, Vec<i32>) {
-    let (mut users, mut seqs, mut counts) = (Vec::new(), Vec::new(), Vec::new());
-    for r in w.writes.runs.iter().filter(|r| r.stored.is_some_and(|c| c != r.count)) {
-        if r.seq + i64::from(r.count) - 1 > w.inboxes[&(r.user as UserId)].acked {
-            users.push(r.user);
-            seqs.push(r.seq);
-            counts.push(r.count);
-        }
-    }
-    (users, seqs, counts)
 }

@@ -24,9 +24,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::db::{Db, OrKo};
-use super::node::LEASE_MS;
 use crate::protocol::{Code, Ko};
 use crate::store::UserId;
+
+/// A node whose heartbeat is older than this is dead: its users are offline.
+pub const LEASE_MS: i64 = 4000;
 
 /// The SQL condition "the row's node is alive" (`n` joined on `nodes`,
 /// `$2`: this node, which counts even before its first heartbeat).

@@ -292,8 +292,8 @@ impl Work {
 
 #[cfg(test)]
 mod tests {
-    use super::super::runs::lengthened;
     use super::super::writes::Inbox;
+    use super::super::writes::lengthened;
     use super::*;
 
     /// bob (user 2) has events 1 to 5, acknowledged up to 2; his last

@@ -328,7 +328,7 @@ pub fn write(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
         .unzip();
 
     let e: Vec<&Run> = ws.runs.iter().filter(|r| r.stored.is_none()).collect();
-    let (g_users, g_seqs, g_counts) = super::runs::lengthened(w);
+    let (g_users, g_seqs, g_counts) = lengthened(w);
     let streams: Vec<_> = e.iter().map(|r| r.stream.columns()).collect();
     let e_counts: Vec<i32> = e.iter().map(|r| r.count).collect();
     let e_kinds: Vec<i16> = e.iter().map(|r| r.kind).collect();
@@ -459,4 +459,20 @@ fn write_rare(tx: &mut Tx, ws: &Writes) -> Result<(), postgres::Error> {
         )?;
     }
     Ok(())
+}
+
+/// The stored runs this batch lengthened, as (users, seqs, new counts):
+/// each is updated, unless the batch's own `ACK` covers the whole of the
+/// longer run (then `acks` deletes it, and a row must not be both updated
+/// and deleted in one statement: `acks` leaves out the ones listed here).
+pub(super) fn lengthened(w: &Work) -> (Vec<i64>, Vec<i64>, Vec<i32>) {
+    let (mut users, mut seqs, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+    for r in w.writes.runs.iter().filter(|r| r.stored.is_some_and(|c| c != r.count)) {
+        if r.seq + i64::from(r.count) - 1 > w.inboxes[&(r.user as UserId)].acked {
+            users.push(r.user);
+            seqs.push(r.seq);
+            counts.push(r.count);
+        }
+    }
+    (users, seqs, counts)
 }
