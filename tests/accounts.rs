@@ -633,14 +633,14 @@ fn the_console_deletes_the_account_once_the_name_is_typed() {
     ana.type_line("/delete-account");
     ana.expect("password:");
     ana.type_line("pw-ana");
-    ana.expect("type your user name to confirm:");
+    ana.expect("type your user name to delete it for good:");
     ana.type_line("bob");
     ana.expect("\"bob\" is not your user name (ana): nothing deleted");
     server.login_send("ana", "pw-ana");
     ana.type_line("/delete-account");
     ana.expect("password:");
     ana.type_line("pw-ana");
-    ana.expect("type your user name to confirm:");
+    ana.expect("type your user name to delete it for good:");
     ana.type_line("ana");
     ana.expect("the account ana is deleted");
     let (status, seen) = ana.quit("/quit");

@@ -31,6 +31,12 @@ impl Client {
         Ok(())
     }
 
+    /// True once this client deleted its account (`DELACCOUNT` answered `OK`,
+    /// or asked and not refused yet).
+    pub fn is_deleted(&self) -> bool {
+        self.shared.deleted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Deletes this account for good (`DELACCOUNT`). On the `OK`, this
     /// client stops reconnecting and forgets its device's token; the
     /// server closes both connections.

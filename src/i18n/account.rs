@@ -57,9 +57,9 @@ catalogue! {
     ReqDelete { en: "delete the account", es: "eliminar la cuenta", pt: "excluir a conta" },
     AskPassword { en: "password: ", es: "contraseña: ", pt: "senha: " },
     AskConfirmName {
-        en: "this deletes your account for good; type your user name to confirm: ",
-        es: "esto elimina tu cuenta para siempre; escribe tu nombre de usuario para confirmar: ",
-        pt: "isto exclui sua conta para sempre; digite seu nome de usuário para confirmar: ",
+        en: "type your user name to delete it for good: ",
+        es: "tu nombre de usuario, para eliminarla para siempre: ",
+        pt: "seu nome de usuário, para excluí-la para sempre: ",
     },
     NotYourName {
         en: "\"{typed}\" is not your user name ({user}): nothing deleted",
