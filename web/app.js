@@ -210,7 +210,7 @@ if (saved) begin({ user: saved.user, device: saved.device, secret: saved.token, 
 
 function onStatus({ status, retryMs, reply }) {
   if (status === 'deleted') {
-    unlinked('deleted');
+    unlinked('accountDeleted');
     return;
   }
   if (status === 'unlinked' || (status === 'refused' && link?.who.token && reply?.code === 'AUTH_FAILED')) {
