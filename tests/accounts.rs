@@ -546,3 +546,105 @@ fn wachat_passwd_asks_both_passwords_and_says_what_is_wrong() {
     assert_eq!(done, "password changed; your other devices stay logged in\n");
     server.login_send("ana", "new-secret");
 }
+
+// ----- DELACCOUNT (1.2, §20) ----------------------------------------------
+
+#[test]
+fn delaccount_deletes_for_good_and_the_recipient_keeps_what_it_was_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = TestServer::start_in(&data, &[]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m1:keep this").starts_with("OK:m1:"), "bob is offline: it waits");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let phone_token = token(&server, "ana", "pw-ana", "phone");
+    let mut laptop = device_recv(&server, "ana", "laptop", "pw-ana");
+    let mut old_client = server.login_recv("ana", "pw-ana"); // `default`, a 1.0 client
+    let mut other_send = server.login_send("ana", "pw-ana");
+
+    // A wrong password deletes nothing and keeps the session.
+    assert_eq!(ana.request("DELACCOUNT:wrong"), "KO:FORBIDDEN:wrong password");
+    assert!(ana.request("DELACCOUNT").starts_with("KO:BAD_REQUEST:expected DELACCOUNT:<password>"));
+    assert_eq!(ana.request("PING"), "OK");
+
+    assert_eq!(ana.request("DELACCOUNT:pw-ana"), "OK");
+    ana.expect_closed();
+    assert!(laptop.read_to_close().ends_with("BYE:UNLINKED\n"), "a 1.2 device is told");
+    assert!(!old_client.read_to_close().contains("BYE"), "a 1.0 client: a plain close");
+    other_send.expect_closed();
+
+    let after = |server: &TestServer| {
+        // No password, no token logs in; the name cannot be registered.
+        assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+        let phone = server.send_conn().request(&format!("LOGIN:ana@phone:{phone_token}"));
+        assert!(phone.starts_with("KO:AUTH_FAILED:"), "{phone}");
+        let again = server.send_conn().request("REGISTER:ANA::new-secret");
+        assert!(
+            again.starts_with("KO:USER_EXISTS:the name ana belonged to an account that was deleted"),
+            "{again}"
+        );
+        // The recipient keeps the message: in its inbox and its history.
+        let mut bob = server.login_send("bob", "pw-bob");
+        let history = bob.listing("HISTORY:ana:10");
+        assert!(history.iter().any(|l| l.contains(":keep this")), "{history:?}");
+        assert!(bob.request("MSG:ana:m2:hello?").starts_with("KO:UNKNOWN_USER:ana deleted its account"));
+        assert!(!bob.listing("MEMBERS:#general").iter().any(|l| l.starts_with("ana")), "out of its rooms");
+        assert!(
+            bob.request("JOIN:#lab") == "OK" && bob.listing("MEMBERS:#lab").len() == 1,
+            "#lab was ana's only"
+        );
+        assert_eq!(bob.request("LEAVE:#lab"), "OK");
+    };
+    after(&server);
+    let mut bob_events = server.login_recv("bob", "pw-bob");
+    assert!(bob_events.next_msg().ends_with(":keep this"), "delivered after the deletion");
+    drop(bob_events);
+
+    // Durable: the record after a kill, a checkpoint after a clean stop.
+    server.kill();
+    let mut server = TestServer::start_in(&data, &[]);
+    after(&server);
+    assert_eq!(server.terminate().code(), Some(0));
+    let server = TestServer::start_in(&data, &[]);
+    after(&server);
+}
+
+#[test]
+fn wrong_delaccount_passwords_are_throttled_like_logins() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let answers: Vec<String> = (0..6).map(|_| ana.request("DELACCOUNT:guess")).collect();
+    assert!(answers[..5].iter().all(|a| a == "KO:FORBIDDEN:wrong password"), "{answers:?}");
+    assert!(answers[5].starts_with("KO:RATE_LIMITED:too many failed logins"), "{answers:?}");
+    assert!(ana.request("DELACCOUNT:pw-ana").starts_with("KO:RATE_LIMITED:"), "the right one waits too");
+    assert_eq!(ana.request("PING"), "OK");
+}
+
+#[test]
+fn the_console_deletes_the_account_once_the_name_is_typed() {
+    use support::console::Console;
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", tmp.path(), &[]);
+    ana.expect("connected to");
+    ana.type_line("/delete-account");
+    ana.expect("password:");
+    ana.type_line("pw-ana");
+    ana.expect("type your user name to delete it for good:");
+    ana.type_line("bob");
+    ana.expect("\"bob\" is not your user name (ana): nothing deleted");
+    server.login_send("ana", "pw-ana");
+    ana.type_line("/delete-account");
+    ana.expect("password:");
+    ana.type_line("pw-ana");
+    ana.expect("type your user name to delete it for good:");
+    ana.type_line("ana");
+    ana.expect("the account ana is deleted");
+    let (status, seen) = ana.quit("/quit");
+    assert!(status.success(), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.contains("pw-ana")), "{seen:?}");
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+}

@@ -86,6 +86,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Info),
         ("[a-zA-Z0-9!$%&*+./=?@^_~-]{1,12}", rest(), any::<bool>())
             .prop_map(|(old, new, keep)| Request::Passwd { old, new, keep }),
+        rest().prop_map(|password| Request::DelAccount { password }),
         chat().prop_map(|to| Request::Typing { to }),
         (name(), action()).prop_map(|(room, action)| Request::Moderate { room, action }),
         name().prop_map(|room| Request::RoomInfo { room }),

@@ -377,3 +377,23 @@ fn a_reply_shows_its_quote_in_the_input_and_in_the_chat() {
     let (y, _) = screen.find("yes!").unwrap();
     assert!(screen.rows[y - 1].contains("> bob: lunch at 1?"), "{}", screen.text());
 }
+
+#[test]
+fn delete_account_asks_in_the_input_box_and_the_full_screen_ends_saying_so() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("the screen", |s| s.rows[23].contains("● connected"));
+    ana.type_keys("/delete-account\r");
+    ana.wait_screen("the password asked", |s| s.find("password:").is_some());
+    ana.type_keys("pw-ana\r");
+    ana.wait_screen("the name asked", |s| s.find("type your user name").is_some());
+    ana.type_keys("ana\r");
+    assert_eq!(ana.wait().code(), Some(0));
+    assert!(ana.is_cooked(), "the terminal is left in raw mode");
+    ana.wait_screen("what went, on the shell's screen", |s| {
+        !s.alternate && s.find("the account ana is deleted").is_some()
+    });
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+}

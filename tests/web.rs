@@ -1205,3 +1205,23 @@ fn the_account_panel_changes_the_password() {
     assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
     server.login_send("ana", "new:secret");
 }
+
+#[test]
+fn the_account_panel_deletes_the_account_once_the_name_is_typed() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let ana = logged_in(&url, "ana", 1200, 800);
+    ana.click("#devices-button");
+    ana.click("#account-button");
+    ana.type_into("#delete-password", "pw-ana");
+    ana.type_into("#delete-name", "bob");
+    ana.click("#delete-button");
+    ana.wait_for("document.getElementById('account-note').textContent === 'That is not your user name: nothing was deleted.'");
+    server.login_send("ana", "pw-ana");
+    ana.exec("document.getElementById('delete-name').value = ''", json!([]));
+    ana.type_into("#delete-name", "ANA");
+    ana.click("#delete-button");
+    ana.wait_for("!document.getElementById('login').hidden && document.getElementById('login-error').textContent.startsWith('Your account is deleted')");
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+}

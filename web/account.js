@@ -5,6 +5,9 @@
 // The passwords go from the form to one PASSWD line and are then cleared;
 // the new one replaces the old in the link's memory (for reconnections)
 // unless this browser logs in with its own token.
+// Below it, "Delete my account" (DELACCOUNT): the password, and the user
+// name typed in full as the confirmation; on the OK the server closes the
+// connections and the login screen comes back, saying so (app.js).
 
 import { request } from './wire.js';
 import { lang } from './i18n.js';
@@ -18,6 +21,9 @@ const WORDS = {
     differ: 'The two new passwords differ.', short: 'A new password has at least {min} characters.',
     changed: 'Password changed. Your other devices are logged out and must log in with the new one.',
     kept: 'Password changed. Your other devices stay logged in.', refused: 'Refused: {reason}',
+    remove: 'Delete my account', password: 'Password', confirm: 'Type your user name ({user}) to confirm',
+    removeWhat: 'Deletes your account for good: its password, devices, inbox and rooms. Messages you sent stay with their recipients. The name is not given to anyone else.',
+    notName: 'That is not your user name: nothing was deleted.', noPassword: 'Type your password.',
   },
   es: {
     current: 'Contraseña actual', fresh: 'Contraseña nueva', again: 'Contraseña nueva otra vez',
@@ -27,6 +33,9 @@ const WORDS = {
     differ: 'Las dos contraseñas nuevas no coinciden.', short: 'Una contraseña nueva tiene al menos {min} caracteres.',
     changed: 'Contraseña cambiada. Tus otros dispositivos se han desconectado y deben entrar con la nueva.',
     kept: 'Contraseña cambiada. Tus otros dispositivos siguen conectados.', refused: 'Rechazado: {reason}',
+    remove: 'Eliminar mi cuenta', password: 'Contraseña', confirm: 'Escribe tu nombre de usuario ({user}) para confirmar',
+    removeWhat: 'Elimina tu cuenta para siempre: su contraseña, dispositivos, bandeja y salas. Los mensajes que enviaste quedan con sus destinatarios. El nombre no se da a nadie más.',
+    notName: 'Ese no es tu nombre de usuario: no se eliminó nada.', noPassword: 'Escribe tu contraseña.',
   },
   pt: {
     current: 'Senha atual', fresh: 'Senha nova', again: 'Senha nova de novo',
@@ -36,6 +45,9 @@ const WORDS = {
     differ: 'As duas senhas novas não coincidem.', short: 'Uma senha nova tem pelo menos {min} caracteres.',
     changed: 'Senha alterada. Seus outros dispositivos foram desconectados e devem entrar com a nova.',
     kept: 'Senha alterada. Seus outros dispositivos continuam conectados.', refused: 'Recusado: {reason}',
+    remove: 'Excluir minha conta', password: 'Senha', confirm: 'Digite seu nome de usuário ({user}) para confirmar',
+    removeWhat: 'Exclui sua conta para sempre: sua senha, dispositivos, caixa de entrada e salas. As mensagens que você enviou ficam com seus destinatários. O nome não é dado a mais ninguém.',
+    notName: 'Esse não é seu nome de usuário: nada foi excluído.', noPassword: 'Digite sua senha.',
   },
 };
 
@@ -85,7 +97,7 @@ function build() {
   const note = document.createElement('p');
   Object.assign(note, { id: 'account-note', className: 'note' });
   note.setAttribute('role', 'status');
-  panel.append(form, note);
+  panel.append(form, note, removal(note));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     change(current, note);
@@ -117,6 +129,64 @@ async function change(link, note) {
   if (!link.who.token) link.who.secret = fresh;
   for (const id of ['old-password', 'new-password', 'new-password-again']) input(id).value = '';
   note.textContent = say(keep ? 'kept' : 'changed');
+}
+
+/** The "Delete my account" form: what it does, the password, the name. */
+function removal(note) {
+  const form = document.createElement('form');
+  form.id = 'delete-form';
+  form.noValidate = true;
+  Object.assign(form.style, { display: 'grid', gap: '.3em', maxWidth: '22em', margin: '1em 0 .3em' });
+  const what = document.createElement('p');
+  what.textContent = say('removeWhat');
+  form.append(what);
+  field(form, 'delete-password', say('password'), 'password', 'current-password');
+  field(form, 'delete-name', say('confirm', { user: current ? current.user : '' }), 'text', 'off');
+  const button = document.createElement('button');
+  Object.assign(button, { id: 'delete-button', type: 'submit', textContent: say('remove') });
+  form.append(button);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    remove(current, note);
+  });
+  return form;
+}
+
+/** Why these answers delete nothing, or '' (names compare ignoring case, as logins do). */
+export function removalProblem(user, password, typed) {
+  if (!password) return say('noPassword');
+  if (typed.trim().toLowerCase() !== user.toLowerCase()) return say('notName');
+  return '';
+}
+
+async function remove(link, note) {
+  const input = (id) => document.getElementById(id);
+  const password = input('delete-password').value;
+  const problem = removalProblem(link.user, password, input('delete-name').value);
+  if (problem) {
+    note.textContent = problem;
+    return;
+  }
+  // The server says BYE:UNLINKED before its OK: link.js reads it as "deleted".
+  link.deleting = true;
+  let answer;
+  try {
+    answer = await link.request(request.delaccount(password));
+  } catch (err) {
+    if (!link.stopped) {
+      link.deleting = false;
+      note.textContent = say('refused', { reason: err.message || '' });
+    }
+    return;
+  }
+  input('delete-password').value = '';
+  if (!answer.reply.ok) {
+    link.deleting = false;
+    note.textContent = say('refused', { reason: answer.reply.reason || answer.reply.code });
+    return;
+  }
+  link.stop();
+  link.setStatus('deleted');
 }
 
 /** The link the panel acts on: the one of the last click. */

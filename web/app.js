@@ -157,14 +157,14 @@ function base() {
   return `${scheme}://${location.host}`;
 }
 
-/** Logged out for good (unlinked, or the token refused): the token goes, the login comes back. */
-function unlinked() {
+/** Logged out for good (unlinked, the token refused, or 1.2 the account deleted): the token goes, the login comes back. */
+function unlinked(why = 'unlinked') {
   localStorage.removeItem(LINK_KEY);
   if (link) link.stop();
   link = null;
   $('app').hidden = true;
   $('login').hidden = false;
-  $('login-error').textContent = t('unlinked');
+  $('login-error').textContent = t(why);
 }
 
 async function begin(who) {
@@ -209,6 +209,10 @@ const saved = savedLink();
 if (saved) begin({ user: saved.user, device: saved.device, secret: saved.token, token: true });
 
 function onStatus({ status, retryMs, reply }) {
+  if (status === 'deleted') {
+    unlinked('accountDeleted');
+    return;
+  }
   if (status === 'unlinked' || (status === 'refused' && link?.who.token && reply?.code === 'AUTH_FAILED')) {
     unlinked();
     return;

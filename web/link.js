@@ -215,9 +215,10 @@ export class Link extends EventTarget {
         this.stop();
         this.setStatus('replaced');
       } else if (event.reason === 'UNLINKED') {
-        // Unlinked from another device: logged out for good.
+        // Unlinked from another device, or (1.2) the account deleted from
+        // this one (account.js sets `deleting`): logged out for good.
         this.stop();
-        this.setStatus('unlinked');
+        this.setStatus(this.deleting ? 'deleted' : 'unlinked');
       }
       return; // the socket closes next, and `dropped` reconnects
     }

@@ -146,6 +146,8 @@ export const request = {
   unlink: (device) => (need(isName(device), 'bad device'), `UNLINK:${device}`),
   // 1.2 §20: no ':' in the old password
   passwd: (o, n, keep) => (need(/^[^:\n\r]+$/.test(o) && /^[^\n\r]+$/.test(n), 'bad password'), `PASSWD${keep ? 'KEEP' : ''}:${o}:${n}`),
+  // 1.2 §20: the password is the whole rest of the line
+  delaccount: (p) => (need(/^[^\n\r]+$/.test(p), 'bad password'), `DELACCOUNT:${p}`),
   devices: () => 'DEVICES',
   link: () => 'LINK',
   info: () => 'INFO',

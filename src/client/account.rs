@@ -1,5 +1,6 @@
 //! The requests about this account itself (protocol 1.2, §20): a new
-//! password (`PASSWD`, `PASSWDKEEP`).
+//! password (`PASSWD`, `PASSWDKEEP`), or the account deleted
+//! (`DELACCOUNT`).
 //!
 //! After a new password, this client logs in with it whenever it
 //! reconnects (unless it logs in with its device's token, which the
@@ -27,6 +28,27 @@ impl Client {
         if !self.shared.uses_token {
             *self.shared.new_password.lock() = Some(new.to_string());
         }
+        Ok(())
+    }
+
+    /// True once this client deleted its account (`DELACCOUNT` answered `OK`,
+    /// or asked and not refused yet).
+    pub fn is_deleted(&self) -> bool {
+        self.shared.deleted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Deletes this account for good (`DELACCOUNT`). On the `OK`, this
+    /// client stops reconnecting and forgets its device's token; the
+    /// server closes both connections.
+    pub fn delete_account(&self, password: &str) -> Result<()> {
+        let request = Request::DelAccount { password: password.to_string() };
+        self.shared.deleted.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Err(e) = self.expect_ok(request, &tr!(Msg::ReqDelete)) {
+            self.shared.deleted.store(false, std::sync::atomic::Ordering::Relaxed);
+            return Err(e);
+        }
+        self.shared.link.replaced();
+        super::token::forget(&self.shared.folder.lock().dir);
         Ok(())
     }
 }

@@ -290,6 +290,7 @@ impl Client {
             tokens: Arc::new(Tokens::default()),
             uses_token,
             new_password: Mutex::new(None),
+            deleted: Default::default(),
         };
         let recv = match send {
             None => None,
@@ -347,6 +348,9 @@ impl Client {
 
     /// What ends a console when this device is unlinked ([`Notice::Unlinked`]).
     pub fn unlinked_error(&self) -> Error {
+        if self.shared.deleted.load(std::sync::atomic::Ordering::Relaxed) {
+            return Error::Usage(tr!(crate::i18n::account::Msg::AccountDeleted, user = self.me()));
+        }
         Error::Usage(tr!(Msg::UnlinkedHere, device = self.device(), user = self.me()))
     }
 

@@ -45,6 +45,9 @@ pub(super) struct Shared {
     /// `client::account`), which every login from now on uses in place
     /// of `options.password`.
     pub(super) new_password: Mutex<Option<String>>,
+    /// 1.2: this client deleted its account (`DELACCOUNT`): the server's
+    /// `BYE:UNLINKED` that follows says so, not "unlinked".
+    pub(super) deleted: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -177,6 +180,7 @@ mod tests {
             tokens: Arc::default(),
             uses_token: false,
             new_password: Mutex::new(None),
+            deleted: Default::default(),
         };
         let out = Outgoing {
             ts: 1,

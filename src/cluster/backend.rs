@@ -109,6 +109,18 @@ impl Backend for PgBackend {
         super::accounts::set_password(&self.db, user, &hash).map(|()| DURABLE)
     }
 
+    /// 1.2: the rooms left and the inbox acknowledged by the jobs a
+    /// `LEAVE` and an `ACK` are (so every node's view of the rooms and the
+    /// committer's counters follow), then the row marked.
+    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
+        for room in self.rooms(user)? {
+            let ticket = self.leave(user, &room.room)?;
+            self.wait(ticket)?;
+        }
+        self.ack(user, self.inbox_end(user));
+        super::accounts::mark_deleted(&self.db, user).map(|()| DURABLE)
+    }
+
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
         // 1.2: messages to a room that refuses them now (+announce, a
         // mute) are answered here; the rest go to the committer together.

@@ -18,7 +18,7 @@
 //!
 //! | file | what it is |
 //! |---|---|
-//! | [`accounts`] | a user's own account (1.2): a new password |
+//! | [`accounts`] | a user's own account (1.2): a new password, a deleted account |
 //! | [`db`] | connections to PostgreSQL, and the readers' pool |
 //! | [`schema`] | the versioned migrations (`migrations/NNN_name.sql`), applied at start |
 //! | [`backend`] | [`PgBackend`](backend::PgBackend): the server's `Backend` on PostgreSQL |

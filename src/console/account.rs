@@ -1,5 +1,9 @@
-//! `/passwd [keep]` (protocol 1.2, §20), in both consoles: a short
-//! dialog whose answers are never shown.
+//! `/passwd [keep]` and `/delete-account` (protocol 1.2, §20), in both
+//! consoles: short dialogs whose secret answers are never shown.
+//!
+//! `/delete-account` asks the password (hidden), then the user's name,
+//! typed in full as a confirmation (shown: it is no secret, and a typo
+//! must be seen); any other answer deletes nothing.
 //!
 //! The command itself carries no password (a password typed after
 //! `/passwd` would stay on the screen and in the line editor's history),
@@ -37,6 +41,8 @@ impl fmt::Debug for Secret {
 pub enum Dialog {
     /// `/passwd`, or `/passwd keep` (the other devices stay logged in).
     Passwd { keep: bool },
+    /// `/delete-account`: the password, then the name as a confirmation.
+    DeleteAccount,
 }
 
 /// The account commands.
@@ -46,6 +52,8 @@ pub enum AccountCommand {
     Ask(Dialog),
     /// Its answers: change the password.
     Passwd { old: Secret, new: Secret, keep: bool },
+    /// Its answers: delete the account, if `name` is the user's.
+    DeleteAccount { password: Secret, name: String },
 }
 
 /// One question of a dialog.
@@ -57,13 +65,15 @@ pub struct Question {
 }
 
 /// The words of the account commands.
-pub const WORDS: &[&str] = &["passwd"];
+pub const WORDS: &[&str] = &["passwd", "delete-account"];
 
-/// `/passwd [keep]`.
+/// `/passwd [keep]`, `/delete-account`.
 pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<AccountCommand, String> {
     match (word, args.trim()) {
         ("passwd", "") => Ok(AccountCommand::Ask(Dialog::Passwd { keep: false })),
         ("passwd", "keep") => Ok(AccountCommand::Ask(Dialog::Passwd { keep: true })),
+        ("delete-account", "") => Ok(AccountCommand::Ask(Dialog::DeleteAccount)),
+        ("delete-account", _) => Err(Msg::UsageDelete.text(lang).to_string()),
         _ => Err(Msg::UsagePasswd.text(lang).to_string()),
     }
 }
@@ -77,6 +87,10 @@ impl Dialog {
                 hidden(Msg::AskOld.text(lang).to_string()),
                 hidden(tr!(in lang; Msg::AskNew, min = MIN_CHARS)),
                 hidden(Msg::AskAgain.text(lang).to_string()),
+            ],
+            Dialog::DeleteAccount => vec![
+                hidden(Msg::AskPassword.text(lang).to_string()),
+                Question { text: Msg::AskConfirmName.text(lang).to_string(), hidden: false },
             ],
         }
     }
@@ -93,6 +107,16 @@ impl Dialog {
                     return Err(tr!(in lang; Msg::NewPasswordShort, min = MIN_CHARS));
                 }
                 Ok(AccountCommand::Passwd { old: Secret(old), new: Secret(new), keep })
+            }
+            Dialog::DeleteAccount => {
+                let [password, name] = <[String; 2]>::try_from(answers).map_err(|_| cancelled(lang))?;
+                if password.is_empty() {
+                    return Err(cancelled(lang));
+                }
+                Ok(AccountCommand::DeleteAccount {
+                    password: Secret(password),
+                    name: name.trim().to_string(),
+                })
             }
         }
     }
@@ -115,6 +139,16 @@ impl Session<'_> {
                 out.line(if keep { Msg::PasswordChangedKept } else { Msg::PasswordChanged }.text(lang));
                 Ok(())
             }
+            AccountCommand::DeleteAccount { password, name } => {
+                let me = self.client.me();
+                // The name as registered, or another case of it (as logins).
+                if !name.eq_ignore_ascii_case(me) {
+                    return Err(Error::Usage(tr!(in lang; Msg::NotYourName, typed = name, user = me)));
+                }
+                self.client.delete_account(&password.0)?;
+                out.line(&tr!(in lang; Msg::AccountDeleted, user = me));
+                Ok(())
+            }
         }
     }
 }
@@ -122,8 +156,9 @@ impl Session<'_> {
 impl super::Console<'_> {
     /// The line console asks a dialog: hidden prompts in a terminal, plain
     /// lines from a pipe (each question said first, for whoever reads the
-    /// output); Ctrl+C or the end of the input cancels it.
-    pub(super) fn ask(&self, dialog: Dialog, reader: &Reader, stop: &Receiver<Error>) -> Result<()> {
+    /// output); Ctrl+C or the end of the input cancels it. True once the
+    /// account is deleted: the console ends.
+    pub(super) fn ask(&self, dialog: Dialog, reader: &Reader, stop: &Receiver<Error>) -> Result<bool> {
         let lang = self.lang;
         let mut answers = Vec::new();
         for question in dialog.questions(lang) {
@@ -133,7 +168,7 @@ impl super::Console<'_> {
             } else {
                 self.say(question.text.trim_end());
                 if reader.prompts.send(Arc::new(LivePrompt::fixed(String::new()))).is_err() {
-                    return Ok(());
+                    return Ok(false);
                 }
                 crossbeam_channel::select! {
                     recv(reader.lines) -> read => match read {
@@ -141,7 +176,7 @@ impl super::Console<'_> {
                         Ok(Err(e)) => return Err(e),
                         Ok(Ok(_)) | Err(_) => {
                             self.say(&cancelled(lang));
-                            return Ok(());
+                            return Ok(false);
                         }
                     },
                     recv(stop) -> why => return Err(why.unwrap_or(Error::Offline)),
@@ -151,14 +186,13 @@ impl super::Console<'_> {
         }
         let error = |e: &dyn fmt::Display| tr!(in lang; crate::i18n::console::Msg::ErrorLine, error = e);
         match dialog.finish(lang, answers) {
-            Ok(command) => {
-                if let Err(e) = self.session.act(super::command::Command::Account(command), self) {
-                    self.say(&error(&e));
-                }
-            }
+            Ok(command) => match self.session.act(super::command::Command::Account(command), self) {
+                Ok(()) => return Ok(dialog == Dialog::DeleteAccount),
+                Err(e) => self.say(&error(&e)),
+            },
             Err(why) => self.say(&error(&why)),
         }
-        Ok(())
+        Ok(false)
     }
 }
 
@@ -183,5 +217,19 @@ mod tests {
         );
         assert!(dialog.finish(lang, answers(&["old", "short", "short"])).unwrap_err().contains("at least 6"));
         assert!(dialog.finish(lang, answers(&["old"])).unwrap_err().contains("cancelled"));
+    }
+
+    #[test]
+    fn delete_account_asks_the_password_hidden_then_the_name_shown() {
+        let lang = Lang::En;
+        assert_eq!(parse(lang, "delete-account", ""), Ok(AccountCommand::Ask(Dialog::DeleteAccount)));
+        assert!(parse(lang, "delete-account", "now").unwrap_err().starts_with("usage: /delete-account"));
+        let questions = Dialog::DeleteAccount.questions(lang);
+        assert_eq!(questions.iter().map(|q| q.hidden).collect::<Vec<_>>(), [true, false]);
+        assert!(questions[1].text.contains("type your user name"), "{}", questions[1].text);
+        let answers = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let done = Dialog::DeleteAccount.finish(lang, answers(&["pw:1", " ana "])).unwrap();
+        assert_eq!(format!("{done:?}"), "DeleteAccount { password: ***, name: \"ana\" }", "never shown");
+        assert!(Dialog::DeleteAccount.finish(lang, answers(&["", "ana"])).unwrap_err().contains("cancelled"));
     }
 }

@@ -294,7 +294,9 @@ impl Console<'_> {
                 Ok(Command::Quit) => return Ok(()),
                 Ok(Command::Help) => self.say(view::help(lang)),
                 Ok(Command::Account(account::AccountCommand::Ask(dialog))) => {
-                    self.ask(dialog, reader, stop)?
+                    if self.ask(dialog, reader, stop)? {
+                        return Ok(()); // the account is deleted
+                    }
                 }
                 Ok(command) => {
                     if let Err(e) = self.session.act(command, self) {

@@ -54,4 +54,26 @@ catalogue! {
         es: "WACHAT_PASSWORD es la contraseña actual: da la nueva en WACHAT_NEW_PASSWORD, o usa --password-stdin (dos líneas: actual, nueva)",
         pt: "WACHAT_PASSWORD é a senha atual: dê a nova em WACHAT_NEW_PASSWORD, ou use --password-stdin (duas linhas: atual, nova)",
     },
+    ReqDelete { en: "delete the account", es: "eliminar la cuenta", pt: "excluir a conta" },
+    AskPassword { en: "password: ", es: "contraseña: ", pt: "senha: " },
+    AskConfirmName {
+        en: "type your user name to delete it for good: ",
+        es: "tu nombre de usuario, para eliminarla para siempre: ",
+        pt: "seu nome de usuário, para excluí-la para sempre: ",
+    },
+    NotYourName {
+        en: "\"{typed}\" is not your user name ({user}): nothing deleted",
+        es: "\"{typed}\" no es tu nombre de usuario ({user}): nada se eliminó",
+        pt: "\"{typed}\" não é seu nome de usuário ({user}): nada foi excluído",
+    },
+    AccountDeleted {
+        en: "the account {user} is deleted: its password, devices, inbox and rooms are gone; the messages you sent stay with their recipients",
+        es: "la cuenta {user} está eliminada: su contraseña, dispositivos, bandeja y salas ya no están; los mensajes que enviaste quedan con sus destinatarios",
+        pt: "a conta {user} foi excluída: sua senha, dispositivos, caixa de entrada e salas se foram; as mensagens que você enviou ficam com seus destinatários",
+    },
+    UsageDelete {
+        en: "usage: /delete-account (asks your password, then your user name to confirm)",
+        es: "uso: /delete-account (pide tu contraseña y luego tu nombre de usuario para confirmar)",
+        pt: "uso: /delete-account (pede sua senha e depois seu nome de usuário para confirmar)",
+    },
 }

@@ -471,7 +471,7 @@ commands:
   /topic /mode /invite /kick /ban /mute /op /roominfo   run a room (each alone says how)
   /devices, /unlink <device>, /link, /passwd [keep]   devices; log one out; link one; new password
   /help                   this help; /info: the server's rules (retention, quota, limits)
-  /quit                   leave (also /salir, /sair, @salir, Ctrl+D)
+  /quit                   leave (also /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C clears the line (or the message of several lines) being typed; nothing is sent.
 ticks: … on its way   ✓ on the server   ✓✓ delivered   ✓✓ read   [p2p] went peer to peer
        (room messages stop at ✓: a room has no delivered or read)",
@@ -488,9 +488,9 @@ comandos:
   /rooms, /members [#sala]        tus salas; quién está en una, en línea o visto por última vez
   /reply n, /edit n, /delete n, /react n 👍, /search palabras   actuar sobre el mensaje n; buscar
   /topic /mode /invite /kick /ban /mute /op /roominfo   moderar una sala (solos, explican su uso)
-  /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; cerrar uno; vincular; contraseña nueva
+  /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; cerrar; vincular; clave nueva
   /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
-  /quit                   salir (también /salir, /sair, @salir, Ctrl+D)
+  /quit                   salir (también /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C borra la línea (o el mensaje de varias líneas) que escribes; no se envía nada.
 marcas: … en camino   ✓ en el servidor   ✓✓ entregado   ✓✓ leído   [p2p] fue punto a punto
         (los mensajes de una sala se quedan en ✓: una sala no tiene entregado ni leído)",
@@ -507,9 +507,9 @@ comandos:
   /rooms, /members [#sala]        suas salas; quem está em uma, online ou visto por último
   /reply n, /edit n, /delete n, /react n 👍, /search palavras   agir sobre a mensagem n; buscar
   /topic /mode /invite /kick /ban /mute /op /roominfo   moderar uma sala (sozinhos: o uso)
-  /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; encerrar um; vincular; senha nova
+  /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; encerrar; vincular; senha nova
   /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
-  /quit                   sair (também /salir, /sair, @salir, Ctrl+D)
+  /quit                   sair (também /salir, /sair, @salir, Ctrl+D); /delete-account
 Ctrl+C apaga a linha (ou a mensagem de várias linhas) que você digita; nada é enviado.
 marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] foi ponto a ponto
         (mensagens de sala ficam em ✓: uma sala não tem entregue nem lido)",

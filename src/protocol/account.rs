@@ -1,5 +1,5 @@
 //! Protocol 1.2's account requests (docs/PROTOCOL.md §20): a user changes
-//! its own password.
+//! its own password, or deletes its account.
 //!
 //! - `PASSWD:<old>:<new>`: the new password, once the old one is checked;
 //!   every *other* device of the account is logged out and its token
@@ -15,12 +15,17 @@
 //! cannot hold a `:` here; the new one, the last field, may (as
 //! `REGISTER`'s). A user whose current password holds a `:` (possible
 //! since version 1) asks the administrator (`wachat users passwd`).
+//!
+//! - `DELACCOUNT:<password>`: the account is deleted for good, once its
+//!   password is checked (a session left open on a lab machine is not
+//!   enough). The password is the only field, so it may hold any `:`.
 
 use super::{Code, Ko};
 
 /// The words of the account requests.
 pub const PASSWD: &str = "PASSWD";
 pub const PASSWD_KEEP: &str = "PASSWDKEEP";
+pub const DELACCOUNT: &str = "DELACCOUNT";
 
 fn bad(reason: impl Into<String>) -> Ko {
     Ko::new(Code::BadRequest, reason)
@@ -40,9 +45,26 @@ pub fn parse_passwd(line: &str) -> Result<(String, String, bool), Ko> {
     Ok((old.to_string(), new.to_string(), keep))
 }
 
+/// `DELACCOUNT:<password>`: the password, everything after the first `:`.
+pub fn parse_delaccount(line: &str) -> Result<String, Ko> {
+    match line.split_once(':') {
+        Some((_, password)) if !password.is_empty() => Ok(password.to_string()),
+        _ => Err(bad(format!("expected {DELACCOUNT}:<password>"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delaccount_takes_the_whole_rest_as_the_password() {
+        assert_eq!(parse_delaccount("DELACCOUNT:pass:word").unwrap(), "pass:word");
+        for bad in ["DELACCOUNT", "DELACCOUNT:"] {
+            let ko = parse_delaccount(bad).unwrap_err();
+            assert_eq!((ko.code, ko.reason.as_str()), (Code::BadRequest, "expected DELACCOUNT:<password>"));
+        }
+    }
 
     #[test]
     fn the_new_password_takes_the_rest_and_the_old_one_no_colon() {

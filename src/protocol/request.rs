@@ -158,6 +158,11 @@ pub enum Request {
         new: String,
         keep: bool,
     },
+    /// 1.2 (§20): deletes the account, once `password` is checked. See
+    /// [`account`](super::account) and `server::accounts`.
+    DelAccount {
+        password: String,
+    },
     Ping,
     Quit,
 }
@@ -385,6 +390,9 @@ impl Request {
                 let (old, new, keep) = super::account::parse_passwd(line)?;
                 Request::Passwd { old, new, keep }
             }
+            super::account::DELACCOUNT => {
+                Request::DelAccount { password: super::account::parse_delaccount(line)? }
+            }
             "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
                 if line.contains(':') =>
@@ -417,6 +425,7 @@ impl Request {
             Request::Redeem { code, user, email, .. } => format!("REDEEM:{code}:{user}:{email}:***"),
             Request::Passwd { keep: false, .. } => "PASSWD:***:***".into(),
             Request::Passwd { keep: true, .. } => "PASSWDKEEP:***:***".into(),
+            Request::DelAccount { .. } => "DELACCOUNT:***".into(),
             other => other.to_string(),
         }
     }
@@ -473,6 +482,7 @@ impl fmt::Display for Request {
             Request::Info => f.write_str("INFO"),
             Request::Passwd { old, new, keep: false } => write!(f, "PASSWD:{old}:{new}"),
             Request::Passwd { old, new, keep: true } => write!(f, "PASSWDKEEP:{old}:{new}"),
+            Request::DelAccount { password } => write!(f, "DELACCOUNT:{password}"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
         }
@@ -545,6 +555,7 @@ mod tests {
             "INFO",
             "PASSWD:old-pw:new:pw",
             "PASSWDKEEP:old-pw:new-pw",
+            "DELACCOUNT:my:pw",
             "PING",
             "QUIT",
         ] {

@@ -1,5 +1,6 @@
 //! A user's own account (protocol 1.2, docs/PROTOCOL.md §20): `PASSWD`
-//! and `PASSWDKEEP`, a new password; and the server's side of an
+//! and `PASSWDKEEP`, a new password; `DELACCOUNT`, the account deleted;
+//! and the server's side of an
 //! administrator's `wachat users export NAME` ([`StoreSource`],
 //! [`answer_export`]).
 //!
@@ -22,6 +23,24 @@
 //!    come back by itself), the account's other send connections are
 //!    closed, and the device must log in with the new password. The
 //!    device that asked stays logged in, on both ports.
+//!
+//! And what deleting an account (`DELACCOUNT`) does, in order:
+//!
+//! 1. the password is checked as `PASSWD`'s old one is, within the
+//!    failed-login limits;
+//! 2. every device is forgotten (tokens and positions), so no token logs
+//!    in again, on any node;
+//! 3. a `DELACCOUNT` record (a single server) or the `users` row and the
+//!    account's rows of the database (a cluster) are stored before the
+//!    `OK`: the hash is gone (no password matches what replaces it), the
+//!    inbox is emptied, the account leaves every room with its read
+//!    marks. Messages already delivered stay with their recipients (as in
+//!    WhatsApp): they are theirs too. The name stays taken, for good (see
+//!    docs/PROTOCOL.md §20 for why);
+//! 4. every session of the account is closed: its receive connections
+//!    hear `BYE:UNLINKED` (a plain close below 1.2), its other send
+//!    connections are closed, and the one that asked is closed after its
+//!    `OK` (`server::send`).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -59,6 +78,26 @@ pub fn passwd(ctx: &Ctx, me: &Asker, old: &str, new: &str, keep: bool) -> Result
     auth::forget_password(ctx, me.name);
     let others = if keep { 0 } else { log_out_others(ctx, me)? };
     log::info!("{}: {} changed its password ({others} other devices logged out)", me.peer, me.name);
+    Ok(())
+}
+
+/// `DELACCOUNT:<password>`, in the order of the module documentation.
+/// The asker's own send connection is left open for its `OK`; the
+/// caller closes it.
+pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
+    auth::check_password(ctx, me.name, password, me.peer)?;
+    let devices = ctx.devices.forget_all(me.name)?;
+    ctx.store.delete_account(me.user)?;
+    auth::forget_password(ctx, me.name);
+    ctx.sessions.close(me.user, Some(me.conn_id));
+    for outlet in ctx.router.outlets(me.user) {
+        // `close` says a plain close to a client older than 1.2.
+        outlet.close(Bye::Unlinked);
+    }
+    for device in &devices {
+        ctx.nodes.unlinked(me.user, device); // a cluster's other nodes
+    }
+    log::info!("{}: {} deleted its account ({} devices forgotten)", me.peer, me.name, devices.len());
     Ok(())
 }
 

@@ -251,8 +251,10 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
             if ctx.devices.token_matches(&user, &device, &password) =>
         {
             // A linked device's token: no hash, no bucket (module docs).
-            match (ctx.store.user_id(&user), ctx.store.user_name(&user)) {
-                (Some(id), Some(name)) => Outcome::LoggedIn(id, name),
+            // (1.2: a deleted account's devices are forgotten; a token
+            // that a race let through still finds no account.)
+            match ctx.store.find_account(&user) {
+                Some(account) if !account.is_deleted() => Outcome::LoggedIn(account.id, account.name),
                 _ => Outcome::Refused(Ko::new(Code::AuthFailed, "wrong user or password")),
             }
         }
@@ -336,7 +338,8 @@ fn pair(ctx: &Ctx, user: &str, device: &str, code: &str, peer: IpAddr) -> Outcom
             return Outcome::Refused(ko);
         }
     };
-    let valid = ctx.store.user_id(user).is_some_and(|id| ctx.devices.take_code(id, code));
+    let account = ctx.store.find_account(user).filter(|a| !a.is_deleted());
+    let valid = account.is_some_and(|a| ctx.devices.take_code(a.id, code));
     if !valid {
         log_limited!(ctx.logs.auth, info, "{peer}: wrong link code for {user}");
         return Outcome::Refused(Ko::new(Code::AuthFailed, "wrong, used or expired link code"));
@@ -445,11 +448,11 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
 /// a wrong password costs.
 fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
     attempt(ctx, user, password, peer, Grace::Denied, || {
-        if ctx.store.user_id(user).is_some() {
+        if let Some(account) = ctx.store.find_account(user) {
             // As slow as creating it would have been (a hash), so that the
             // answer does not come cheaper than a wrong password's.
             let _ = ctx.store.hasher.hash(password);
-            return Err(Ko::new(Code::UserExists, format!("the name {user} is taken")));
+            return Err(account.taken());
         }
         ctx.store.register(user, email, password)
     })

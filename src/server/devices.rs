@@ -45,6 +45,7 @@ use parking_lot::Mutex;
 
 use super::Ctx;
 
+mod forget;
 mod shared;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, DeviceLine, Ko, LINK_CODE_LEN, LINK_CODE_SECS, Presence};

@@ -347,11 +347,26 @@ impl Session<'_> {
                 let me = self.asker(user, &name);
                 self.reply(accounts::passwd(self.ctx, &me, &old, &new, keep).map(|()| Reply::Ok))
             }
+            Request::DelAccount { password } => self.delete_account(user, &name, &password),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);
                 Flow::Close
             }
+        }
+    }
+
+    /// 1.2 `DELACCOUNT`: on the `OK`, this connection closes too. (A
+    /// function of its own: the big `match` above keeps its frame small,
+    /// which a debug build's 128 KiB thread stack needs.)
+    fn delete_account(&mut self, user: UserId, name: &str, password: &str) -> Flow {
+        let me = self.asker(user, name);
+        match accounts::delete_account(self.ctx, &me, password) {
+            Ok(()) => {
+                self.queue(Reply::Ok, false);
+                Flow::Close // the account is gone: so is its session
+            }
+            Err(ko) => self.reply(Err(ko)),
         }
     }
 
@@ -588,6 +603,8 @@ fn cost(request: &Request) -> u32 {
         // made), each costing what a login costs; failures are also
         // throttled as logins are (`server::accounts`).
         Request::Passwd { .. } => 20,
+        // 1.2: one argon2 check, as a login.
+        Request::DelAccount { .. } => 10,
         _ => 1,
     }
 }

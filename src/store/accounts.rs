@@ -363,6 +363,30 @@ mod tests {
     }
 
     #[test]
+    fn a_deleted_account_is_scrubbed_from_users_csv_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = hasher().hash("pw").unwrap();
+        let ana = NewAccount { name: "ana".into(), email: "ana@example.org".into(), hash };
+        Accounts::open(dir.path()).unwrap().add(vec![ana, new("bob", "pw")]).unwrap();
+        let server = serve(dir.path());
+        let (ana, _) = server.login("ana", "pw", false).unwrap();
+        server.delete_account(ana).unwrap();
+        assert!(server.login("ana", "pw", false).is_err());
+        let users = fs::read_to_string(dir.path().join("users.csv")).unwrap();
+        assert!(users.contains("ana@example.org"), "only appended to while a server runs");
+        drop(server);
+        let server = serve(dir.path());
+        let users = fs::read_to_string(dir.path().join("users.csv")).unwrap();
+        assert!(users.contains("\nana,,!deleted,") && !users.contains("example.org"), "{users}");
+        assert!(server.login("bob", "pw", false).is_ok());
+        let again = server.register("ANA", "", "pw-new").unwrap_err();
+        assert!(again.reason.contains("belonged to an account that was deleted"), "{}", again.reason);
+        drop(server);
+        let accounts = Accounts::open(dir.path()).unwrap();
+        assert!(accounts.find("ana").unwrap().is_removed(), "wachat users sees it removed");
+    }
+
+    #[test]
     fn a_new_password_replaces_the_old_one() {
         let dir = tempfile::tempdir().unwrap();
         Accounts::open(dir.path()).unwrap().add(vec![new("ana", "old")]).unwrap();

@@ -27,7 +27,9 @@ use std::sync::Arc;
 
 use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
-use crate::protocol::{Accepted, Change, Chat, ChatLine, HistoryLine, Ko, RoomInfoLine, RoomLine, Text};
+use crate::protocol::{
+    Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, RoomInfoLine, RoomLine, Text,
+};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -58,8 +60,31 @@ pub struct Account {
     pub id: UserId,
     /// The name as registered.
     pub name: Arc<str>,
-    /// The argon2id PHC string.
+    /// The argon2id PHC string ([`DELETED`](super::state::DELETED) once
+    /// its user deleted it, 1.2).
     pub hash: String,
+}
+
+impl Account {
+    /// 1.2: its user deleted it (`DELACCOUNT`): no login, and its name
+    /// stays taken.
+    pub fn is_deleted(&self) -> bool {
+        self.hash == super::state::DELETED
+    }
+
+    /// The refusal of a `REGISTER` of this account's name.
+    pub fn taken(&self) -> Ko {
+        let name = &self.name;
+        let reason = if self.is_deleted() {
+            format!(
+                "the name {name} belonged to an account that was deleted; it stays reserved, so that nobody \
+                 takes over its conversations"
+            )
+        } else {
+            format!("the name {name} is taken")
+        };
+        Ko::new(Code::UserExists, reason)
+    }
 }
 
 /// Lines produced a chunk at a time, each chunk read without holding the
@@ -99,6 +124,10 @@ pub trait Backend: Send + Sync {
     /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
     /// (already computed, the old one already checked).
     fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko>;
+    /// 1.2 `DELACCOUNT`: `user`'s account is deleted (its password already
+    /// checked): its hash becomes [`DELETED`](super::state::DELETED), its
+    /// inbox is emptied, it leaves every room. Its name stays taken.
+    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko>;
 
     // ----- changes: applied at once, durable once their ticket is
     /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its

@@ -103,8 +103,8 @@ impl Store {
 
     /// Creates an account (and its membership of `#general`), durably.
     pub fn register(&self, name: &str, email: &str, password: &str) -> Result<(UserId, Arc<str>), Ko> {
-        if self.backend.account(name)?.is_some() {
-            return Err(Ko::new(Code::UserExists, format!("the name {name} is taken")));
+        if let Some(account) = self.backend.account(name)? {
+            return Err(account.taken());
         }
         // Hashing is slow on purpose: done before the backend locks anything.
         let hash = self.hasher.hash(password).map_err(|e| Ko::new(Code::Internal, e))?;
@@ -143,6 +143,13 @@ impl Store {
     pub fn change_password(&self, user: UserId, new: &str) -> Result<(), Ko> {
         let hash = self.hasher.hash(new).map_err(|e| Ko::new(Code::Internal, e))?;
         let ticket = self.backend.set_password(user, hash)?;
+        self.backend.wait(ticket)
+    }
+
+    /// 1.2 `DELACCOUNT`: deletes `user`'s account, durably (its password
+    /// was checked by the caller, within the login limits).
+    pub fn delete_account(&self, user: UserId) -> Result<(), Ko> {
+        let ticket = self.backend.delete_account(user)?;
         self.backend.wait(ticket)
     }
 

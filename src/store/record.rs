@@ -22,6 +22,15 @@
 //! | `RULE` (1.2) | who acted (or the owner, or the server admin) | `#room` (empty for `ADMIN`) | `TOPIC`, `MODE`, `KICKED`, `BANNED`, `MUTED`, `OPPED`, … or `OWNER`, `ADMIN` | the user it is about, or `+announce` … | until when (Unix ms, 0: until lifted); `ADMIN`: 1 granted, 0 removed | | the topic |
 //! | `DEVICES` (1.2) | user | | | | 1: it has several devices, 0: one | | |
 //! | `PASSWD` (1.2) | user | | | | | | the new argon2id hash |
+//! | `DELACCOUNT` (1.2) | user (its account deleted at `ts`) | | | | | | |
+//!
+//! `DELACCOUNT` is a user deleting its own account (§20): applied, it
+//! replaces the hash by a mark that no password matches
+//! ([`DELETED`](super::state::DELETED)), empties the inbox and takes the
+//! user out of every room. The name stays in the log's other records (the
+//! messages it sent stay with their recipients), so the account's row
+//! stays too, and its name taken. A checkpoint carries the mark on as it
+//! carries a changed hash (a `HASH` row).
 //!
 //! `PASSWD` is a new password (`PASSWD`, §20, or `wachat users passwd`):
 //! a record, not an edit of `users.csv`, because `users.csv` is appended
@@ -121,6 +130,8 @@ pub enum Record {
     Devices { ts: u64, user: Arc<str>, several: bool },
     /// 1.2: `user` has a new password, whose argon2id hash this is.
     Passwd { ts: u64, user: Arc<str>, hash: Arc<str> },
+    /// 1.2: `user` deleted its account.
+    DelAccount { ts: u64, user: Arc<str> },
 }
 
 impl Record {
@@ -143,7 +154,8 @@ impl Record {
             | Record::Seen { ts, .. }
             | Record::Rule { ts, .. }
             | Record::Devices { ts, .. }
-            | Record::Passwd { ts, .. } => *ts,
+            | Record::Passwd { ts, .. }
+            | Record::DelAccount { ts, .. } => *ts,
         }
     }
 
@@ -197,6 +209,11 @@ impl Record {
             }
             Record::Seen { ts, user } => {
                 line.word("SEEN");
+                line.number(*ts);
+                line.field(user);
+            }
+            Record::DelAccount { ts, user } => {
+                line.word("DELACCOUNT");
                 line.number(*ts);
                 line.field(user);
             }
@@ -260,6 +277,7 @@ impl Record {
             "LEAVE" => Record::Leave { ts, user: name(2)?, room: name(3)? },
             "ACK" => Record::Ack { ts, user: name(2)?, seq: f.number(6)? },
             "SEEN" => Record::Seen { ts, user: name(2)? },
+            "DELACCOUNT" => Record::DelAccount { ts, user: name(2)? },
             "RULE" => {
                 let rule = match f.get(4)?.as_ref() {
                     "OWNER" => Rule::Owner,
@@ -532,6 +550,7 @@ mod tests {
         let hash: Arc<str> = "$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA".into();
         let passwd = round_trip(Record::Passwd { ts: 13, user: "ana".into(), hash });
         assert_eq!(passwd, "PASSWD,13,ana,,,,,,\"$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA\"\n");
+        assert_eq!(round_trip(Record::DelAccount { ts: 14, user: "ana".into() }), "DELACCOUNT,14,ana\n");
     }
 
     #[test]

@@ -44,6 +44,42 @@ pub fn load_users(disk: &dyn Disk, dir: &Path, state: &mut State) -> Result<()> 
     .map_err(|e| e.into_error(&path))
 }
 
+/// 1.2 `DELACCOUNT` (§20): a deleted account's row in `users.csv` still
+/// holds its old hash and e-mail, since the file is only appended to
+/// while a server runs (the log's record is what deletes it then). A
+/// start rewrites those rows, the hash [`DELETED`](super::state::DELETED)
+/// and no e-mail, replacing the whole file atomically (written aside,
+/// synced, renamed). Returns how many rows it scrubbed.
+pub fn scrub_deleted(disk: &dyn Disk, dir: &Path, state: &State) -> Result<usize> {
+    use super::state::DELETED;
+    if !state.users.iter().any(|u| u.is_deleted()) {
+        return Ok(0); // the common start: nothing to read again
+    }
+    let path = dir.join("users.csv");
+    let ctx = |e| Error::io(format!("store: {} (scrubbing deleted accounts)", path.display()), e);
+    let bytes = disk.read_all(&path).map_err(ctx)?;
+    let mut body = format!("{USERS_HEADER}\n").into_bytes();
+    let mut scrubbed = 0;
+    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
+        let field = |i: usize| row.get(i).unwrap_or("");
+        let (name, mut email, mut hash) = (field(0), field(1), field(2));
+        let created_ms = field(3).parse().map_err(|_| format!("{:?} is not a number", field(3)))?;
+        let deleted = state.user_id(name).is_some_and(|id| state.users[id].is_deleted());
+        if deleted && (hash != DELETED || !email.is_empty()) {
+            (email, hash) = ("", DELETED);
+            scrubbed += 1;
+        }
+        user_row(&mut body, name, email, hash, created_ms);
+        Ok(())
+    })
+    .map_err(|e| e.into_error(&path))?;
+    if scrubbed > 0 {
+        disk.replace(&path, &body).map_err(ctx)?;
+        log::info!("store: users.csv: the old hash and e-mail of {scrubbed} deleted accounts scrubbed");
+    }
+    Ok(scrubbed)
+}
+
 /// A `users.csv` row for a new account.
 pub fn user_row(out: &mut Vec<u8>, name: &str, email: &str, hash: &str, created_ms: u64) {
     for (i, field) in [name, email, hash, &created_ms.to_string()].iter().enumerate() {

@@ -1,4 +1,5 @@
-//! A dialog of the full-screen console (`/passwd`, `console::account`):
+//! A dialog of the full-screen console (`/passwd`, `/delete-account`,
+//! `console::account`):
 //! its questions are asked in the input box, one at a time, what is typed
 //! shown as `•` when the question is hidden; Enter answers, Esc cancels.
 //! The answers never reach the screen, the panel's log or the editor's
@@ -99,5 +100,23 @@ mod tests {
         assert!(app.key(KeyEvent::from(KeyCode::Esc)).is_empty());
         assert!(app.asking.is_none() && app.editor.is_empty());
         assert_eq!(app.line, Some(("cancelled: nothing changed".into(), false)));
+    }
+
+    #[test]
+    fn delete_account_asks_the_password_masked_then_the_name_in_the_clear() {
+        let mut app = App::new(Lang::En, "ana", "server", super::super::theme::Theme { color: true });
+        app.focus = super::super::app::Focus::Input;
+        assert!(typed(&mut app, "/delete-account").is_empty());
+        assert!(app.asking.as_ref().is_some_and(|a| a.question().hidden));
+        assert!(typed(&mut app, "my-pw").is_empty());
+        assert!(app.asking.as_ref().is_some_and(|a| !a.question().hidden), "the name is shown");
+        let effects = typed(&mut app, "ana");
+        let [Effect::Work(Work::Command(Command::Account(AccountCommand::DeleteAccount { password, name })))] =
+            &effects[..]
+        else {
+            panic!("{effects:?}");
+        };
+        assert_eq!((password.0.as_str(), name.as_str()), ("my-pw", "ana"));
+        assert!(app.asking.is_none() && app.editor.is_empty());
     }
 }

@@ -131,7 +131,11 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     if waiting > 0 && !client.is_online() {
         println!("{}", tr!(in lang; Words::OutboxAtExit, n = waiting));
     }
+    let deleted = client.is_deleted().then(|| client.me().to_string());
     client.close();
+    if let (Ok(()), Some(user)) = (&result, deleted) {
+        println!("{}", tr!(in lang; crate::i18n::account::Msg::AccountDeleted, user = user));
+    }
     result
 }
 
@@ -191,6 +195,8 @@ fn run_loop(screen: &mut Screen, app: &mut App, client: &Client, ch: &Channels) 
             },
             recv(client.events()) -> notice => match notice {
                 Ok(Notice::Replaced) => return Err(Error::Replaced { user: client.me().to_string() }),
+                // 1.2: this console deleted the account: a plain end (said below).
+                Ok(Notice::Unlinked) if client.is_deleted() => return Ok(()),
                 Ok(Notice::Unlinked) => return Err(client.unlinked_error()),
                 Ok(notice) => app.notice(&notice),
                 Err(_) => return Ok(()),

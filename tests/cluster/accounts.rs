@@ -40,3 +40,40 @@ fn a_password_changed_on_one_node_is_the_only_one_on_every_node() {
     }
     assert!(from_lab().request(&format!("LOGIN:ana:{PW}")).starts_with("KO:RATE_LIMITED:"));
 }
+
+#[test]
+fn an_account_deleted_on_one_node_is_gone_on_every_node() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut ana = send_conn(&a, "ana");
+    assert!(ana.request("MSG:bob:m1:keep this").starts_with("OK:m1:"));
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let code = send_conn(&b, "ana").request("LINK").strip_prefix("OK:").expect("OK:<code>").to_string();
+    let paired = b.send_conn().request(&format!("PAIR:ana@phone:{code}"));
+    let token = paired.strip_prefix("OK:").expect("OK:<token>").to_string();
+    let mut laptop: Conn = b.recv_conn();
+    assert_eq!(laptop.request("VERSION:1.2"), "OK");
+    assert_eq!(laptop.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
+
+    assert_eq!(ana.request("DELACCOUNT:wrong"), "KO:FORBIDDEN:wrong password");
+    assert_eq!(ana.request(&format!("DELACCOUNT:{PW}")), "OK");
+    ana.expect_closed();
+    assert!(laptop.read_to_close().ends_with("BYE:UNLINKED\n"), "a device on the other node");
+    for node in [&a, &b] {
+        assert!(node.send_conn().request(&format!("LOGIN:ana:{PW}")).starts_with("KO:AUTH_FAILED:"));
+        assert!(node.send_conn().request(&format!("LOGIN:ana@phone:{token}")).starts_with("KO:AUTH_FAILED:"));
+        let again = node.send_conn().request("REGISTER:ANA::another-pw");
+        assert!(
+            again.starts_with("KO:USER_EXISTS:the name ana belonged to an account that was deleted"),
+            "{again}"
+        );
+        let mut bob = send_conn(node, "bob");
+        let history = bob.listing("HISTORY:ana:10");
+        assert!(history.iter().any(|l| l.ends_with(":keep this")), "{history:?}");
+        assert!(!bob.listing("MEMBERS:#general").iter().any(|l| l.starts_with("ana")), "out of #general");
+    }
+    let mut bob_events = b.login_recv("bob", PW);
+    assert!(bob_events.next_msg().ends_with(":keep this"), "delivered after the deletion");
+}

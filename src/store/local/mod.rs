@@ -174,6 +174,7 @@ impl LocalStore {
         let server_id = server_id::load_or_create(disk.as_ref(), dir)?;
         let started = std::time::Instant::now();
         let (state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
+        super::users::scrub_deleted(disk.as_ref(), dir, &state)?;
         let level = if options.report { log::Level::Info } else { log::Level::Debug };
         log::log!(
             level,

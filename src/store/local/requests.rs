@@ -65,6 +65,18 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
+    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            if state.users[user].is_deleted() {
+                return Ok(()); // a second DELACCOUNT racing the first
+            }
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::DelAccount { ts, user: me }, batch)
+        })?;
+        Ok(ticket)
+    }
+
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
     /// lock acquisition, not one per message.
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
@@ -382,7 +394,11 @@ impl Inner {
             // Checked before anything is applied: all or none.
             let mut seen = std::collections::HashSet::new();
             for (name, _, _) in new {
-                if state.user_id(name).is_some() || !seen.insert(crate::protocol::names::fold(name)) {
+                if let Some(id) = state.user_id(name) {
+                    let hash = state.users[id].hash.clone();
+                    return Err(Account { id, name: state.users[id].name.clone(), hash }.taken());
+                }
+                if !seen.insert(crate::protocol::names::fold(name)) {
                     return Err(ko(Code::UserExists, format!("the name {name} is taken")));
                 }
             }
@@ -463,6 +479,10 @@ impl Inner {
                 let to = state
                     .user_id(name)
                     .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+                if state.users[to].is_deleted() {
+                    let name = &state.users[to].name;
+                    return Err(ko(Code::UnknownUser, format!("{name} deleted its account")));
+                }
                 self.options.budget.check_send(state, from, Some(to))?;
                 (state.users[to].name.clone(), state.direct_link(from, to))
             }

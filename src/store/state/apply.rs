@@ -136,15 +136,7 @@ impl State {
             }
             Record::Leave { user, room, .. } => {
                 let (user, room) = (self.need_user(user)?, self.need_room(room)?);
-                let name = self.users[user].name.clone();
-                let r = self.room_mut(room);
-                r.members.remove(&user);
-                r.rules.left(&name);
-                let empty = r.members.is_empty();
-                self.users[user].rooms.remove(&room);
-                if empty {
-                    self.free_room(room);
-                }
+                self.leave(user, room);
                 Ok(())
             }
             Record::Ack { user, seq, .. } => {
@@ -187,7 +179,44 @@ impl State {
                 self.users[user].hash_logged = true;
                 Ok(())
             }
+            Record::DelAccount { user, .. } => {
+                let user = self.need_user(user)?;
+                self.delete_account(user);
+                Ok(())
+            }
         }
+    }
+
+    /// `user` is no longer a member of `room` (freed once empty).
+    fn leave(&mut self, user: UserId, room: RoomId) {
+        let name = self.users[user].name.clone();
+        let r = self.room_mut(room);
+        r.members.remove(&user);
+        r.rules.left(&name);
+        let empty = r.members.is_empty();
+        self.users[user].rooms.remove(&room);
+        if empty {
+            self.free_room(room);
+        }
+    }
+
+    /// 1.2 `DELACCOUNT` (§20): the user's private data goes. Its hash
+    /// becomes [`DELETED`](super::DELETED) (no login ever works again),
+    /// its inbox is emptied (and stays empty: [`Self::enqueue`] skips a
+    /// deleted user), it leaves every room, with its read marks there. What
+    /// others hold stays: the direct conversations' messages and marks
+    /// belong to both sides, and the recipient keeps them.
+    fn delete_account(&mut self, user: UserId) {
+        let rooms: Vec<RoomId> = self.users[user].rooms.iter().copied().collect();
+        for room in rooms {
+            self.leave(user, room);
+        }
+        let u = &mut self.users[user];
+        u.hash = super::DELETED.to_string();
+        u.hash_logged = true;
+        u.several = false;
+        u.inbox.acked = u.inbox.last_seq;
+        u.inbox.queue = Arc::default();
     }
 
     fn apply_direct(
@@ -340,6 +369,9 @@ impl State {
         event: Option<Arc<Pushed>>,
         push: Option<&mut Vec<Delivery>>,
     ) {
+        if self.users[user].is_deleted() {
+            return; // 1.2: nobody will ever read it (a READ of its old messages)
+        }
         let inbox = &mut self.users[user].inbox;
         inbox.last_seq += 1;
         let seq = inbox.last_seq;

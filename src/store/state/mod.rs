@@ -59,6 +59,12 @@ pub const OWN_UNREAD_WINDOW: usize = 4096;
 /// Most rooms one user may be in (`JOIN` beyond: `KO:BAD_REQUEST`).
 pub const MAX_ROOMS_PER_USER: usize = 256;
 
+/// 1.2 `DELACCOUNT` (§20): what a deleted account's hash becomes. Not a
+/// PHC string, so no password ever matches it, on a single server (the
+/// state's `hash`) or a cluster (the `users` row's); and the old hash,
+/// the last trace of the password, is gone from what the server loads.
+pub const DELETED: &str = "!deleted";
+
 /// One account and what hangs off it.
 pub struct User {
     /// The name as registered (its case is kept; lookups ignore case).
@@ -82,6 +88,13 @@ pub struct User {
     /// 1.2: `hash` came from a `PASSWD` record, not `users.csv`: a
     /// checkpoint must carry it on (a `HASH` row).
     pub hash_logged: bool,
+}
+
+impl User {
+    /// 1.2: the user deleted its account (`Record::DelAccount`).
+    pub fn is_deleted(&self) -> bool {
+        self.hash == DELETED
+    }
 }
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.
