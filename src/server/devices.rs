@@ -143,6 +143,15 @@ impl Devices {
         DeviceBook::write(&self.dir, &bytes)
     }
 
+    /// [`Devices::save`] for a request: a failure is logged, and the
+    /// client told `KO:INTERNAL`.
+    fn save_or_ko(&self) -> Result<(), Ko> {
+        self.save().map_err(|e| {
+            log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
+            Ko::new(Code::Internal, "the server cannot write to its disk; try later")
+        })
+    }
+
     /// Writes what moved and stops the flusher (server shutdown): every
     /// device online is seen now.
     pub fn stop(&self, online: &[Arc<Outlet>]) {
@@ -306,10 +315,7 @@ impl Devices {
                 Ko::new(Code::Internal, "the database is unavailable; try again")
             })?;
         }
-        self.save().map_err(|e| {
-            log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
-            Ko::new(Code::Internal, "the server cannot write to its disk; try later")
-        })?;
+        self.save_or_ko()?;
         ctx.nodes.unlinked(user, device);
         if let Some(outlet) = ctx.router.device(user, device) {
             // A 1.0/1.1 client does not know UNLINKED; REPLACED tells it
@@ -349,10 +355,7 @@ impl Devices {
                 })?;
             }
         }
-        self.save().map_err(|e| {
-            log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
-            Ko::new(Code::Internal, "the server cannot write to its disk; try later")
-        })?;
+        self.save_or_ko()?;
         Ok(revoked.into_iter().map(|d| d.name).collect())
     }
 
@@ -400,10 +403,7 @@ impl Devices {
                 Ko::new(Code::Internal, "the database is unavailable; try again")
             })?;
         }
-        self.save().map_err(|e| {
-            log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
-            Ko::new(Code::Internal, "the server cannot write to its disk; try later")
-        })?;
+        self.save_or_ko()?;
         Ok(token)
     }
 

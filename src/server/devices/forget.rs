@@ -32,10 +32,7 @@ impl Devices {
                 })?;
             }
         }
-        self.save().map_err(|e| {
-            log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
-            Ko::new(Code::Internal, "the server cannot write to its disk; try later")
-        })?;
+        self.save_or_ko()?;
         Ok(gone)
     }
 }
