@@ -33,6 +33,7 @@
 
 pub mod account;
 pub mod actions;
+mod asking;
 pub mod command;
 mod devices;
 pub mod input;

@@ -56,7 +56,7 @@ use super::throttle::{Throttle, address_key, whole_secs};
 use crate::protocol::names::fold;
 use crate::protocol::request::command_word;
 use crate::protocol::{Code, Ko, Request};
-use crate::store::UserId;
+use crate::store::{UserId, disabled};
 
 /// What a frame sent before login leads to.
 pub enum Outcome {
@@ -228,7 +228,7 @@ pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
     let outcome = match check_first_frame(ctx, line, peer) {
         // A disabled account's password is right, and it is still refused
         // (`wachat users disable`), on every port.
-        Outcome::LoggedIn(_, name) if let Err(ko) = super::operator::refuse_disabled(ctx, &name) => {
+        Outcome::LoggedIn(_, name) if let Err(ko) = refuse_disabled(ctx, &name) => {
             log::info!("{peer}: {name} refused: disabled");
             Outcome::Refused(ko)
         }
@@ -302,6 +302,18 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
         }
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),
     }
+}
+
+/// `KO:AUTH_FAILED` if `name`'s account is disabled (`wachat users
+/// disable`, `server::operator`).
+pub fn refuse_disabled(ctx: &Ctx, name: &str) -> Result<(), Ko> {
+    if disabled::is_disabled(&ctx.config.data_dir, name) {
+        return Err(Ko::new(
+            Code::AuthFailed,
+            format!("the account {name} is disabled by the server's administrator"),
+        ));
+    }
+    Ok(())
 }
 
 /// 1.2 (`PASSWD`, `server::accounts`): `password` checked

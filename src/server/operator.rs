@@ -6,7 +6,8 @@
 //! - [`Sessions`]: the send connections of each logged-in user, so that
 //!   a disabled account's can be closed (its receive connection is the
 //!   router's);
-//! - [`refuse_disabled`]: the check at every login, on every port;
+//! - [`refuse_disabled`](super::auth::refuse_disabled): the check at every
+//!   login, on every port (in `auth`);
 //! - the **operator** thread ([`start`]) looks at the data directory twice
 //!   a second: a newly disabled account's sessions are closed (its receive
 //!   connection told `BYE:DISABLED` if it speaks 1.2, else closed), and a
@@ -28,7 +29,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::Ctx;
-use crate::protocol::{Bye, Code, Ko};
+use crate::protocol::Bye;
 use crate::store::UserId;
 use crate::store::disabled;
 use crate::transport::Stream;
@@ -83,17 +84,6 @@ impl Sessions {
         }
         streams.len()
     }
-}
-
-/// `KO:AUTH_FAILED` if `name`'s account is disabled.
-pub fn refuse_disabled(ctx: &Ctx, name: &str) -> Result<(), Ko> {
-    if disabled::is_disabled(&ctx.config.data_dir, name) {
-        return Err(Ko::new(
-            Code::AuthFailed,
-            format!("the account {name} is disabled by the server's administrator"),
-        ));
-    }
-    Ok(())
 }
 
 /// Logs `user` out everywhere: its send connections (but `keep`) closed,
