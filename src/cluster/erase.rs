@@ -56,27 +56,21 @@ pub fn erase(db: &Db, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
             _ => {}
         }
     }
+    // The rows that quote a deleted text: replies (their first line), and
+    // reactions to a reply, which repeat its quote (`👍 to: > ana: …`).
     for (row, _, msg_id, text) in &rows {
         let Ok(text) = Text::parse(text) else { continue };
         let plain = text.unescaped();
-        if ActionId::parse(msg_id).is_none()
-            && let Some((quote, rest)) = plain.split_once('\n')
-            && quotes.iter().any(|q| q == quote)
-            && let Some((who, _)) = quote.split_once(": ")
-            && let Ok(new) = Text::from_plain(&format!("{who}: {DELETED}\n{rest}"))
-        {
-            changes.push((*row, new));
-        }
-    }
-    // A reaction to a reply repeats the reply's quote (`👍 to: > ana: …`).
-    for (row, _, msg_id, text) in &rows {
-        let Ok(text) = Text::parse(text) else { continue };
-        let plain = text.unescaped();
-        if ActionId::parse(msg_id)
-            .is_some_and(|a| a.target != id && matches!(a.act, Act::React | Act::Unreact))
-            && let Some(at) = reaction_quoting(&plain, &quotes)
-            && let Ok(new) = Text::from_plain(&format!("{}{DELETED}", &plain[..at]))
-        {
+        let new = match ActionId::parse(msg_id) {
+            None => plain.split_once('\n').filter(|(quote, _)| quotes.iter().any(|q| q == quote)).and_then(
+                |(quote, rest)| quote.split_once(": ").map(|(who, _)| format!("{who}: {DELETED}\n{rest}")),
+            ),
+            Some(a) if a.target != id && matches!(a.act, Act::React | Act::Unreact) => {
+                reaction_quoting(&plain, &quotes).map(|at| format!("{}{DELETED}", &plain[..at]))
+            }
+            Some(_) => None,
+        };
+        if let Some(Ok(new)) = new.map(|n| Text::from_plain(&n)) {
             changes.push((*row, new));
         }
     }

@@ -235,7 +235,9 @@ impl Devices {
             // position in the table, trims to the lowest there, whatever
             // node each device is on, and marks DELIVERED up to `seq`
             // (`cluster::apply`). A device just forgotten is written first.
-            self.moved(&outlet.name); // the cache, devices.csv
+            // Only the cache (devices.csv) is behind: the table gets the
+            // position from the ACK's transaction, not again from the flusher.
+            self.dirty.store(true, Ordering::SeqCst);
             ctx.store.ack_device(user, &outlet.device, seq);
             return;
         }
