@@ -25,17 +25,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/flooding.rs"]
+mod flooding;
 #[path = "support/line_conn.rs"]
 mod line_conn;
 
+use flooding::{flood, read_and_ack};
 use line_conn::{Conn, Result, spawn_serve};
 
 const MEMBERS: usize = 200;
 const FLOODERS: usize = 20;
 const ONLINE: usize = 10;
-/// Frames in flight per flooder.
-const WINDOW: usize = 64;
-
 fn main() -> Result<()> {
     let secs: u64 = std::env::args().nth(1).map_or(Ok(20), |s| s.parse())?;
     let pg = Postgres::start()?;
@@ -134,44 +134,6 @@ fn report(db: &mut postgres::Client, nodes: &[Node; 2], when: &str) -> Result<()
         nodes[0].rss_mib(),
         nodes[1].rss_mib()
     );
-    Ok(())
-}
-
-/// Pipelines room messages, `WINDOW` in flight, until `stop`.
-fn flood(mut c: Conn, me: usize, stop: &AtomicBool, sent: &AtomicU64) -> Result<()> {
-    let text = "x".repeat(100);
-    let mut n = 0u64;
-    while !stop.load(Ordering::SeqCst) {
-        let burst: String =
-            (0..WINDOW).map(|k| format!("MSG:#flood:f{me}-{}:{text}\n", n + k as u64)).collect();
-        c.send(&burst)?;
-        for _ in 0..WINDOW {
-            if c.line()?.starts_with("OK:") {
-                sent.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        n += WINDOW as u64;
-    }
-    Ok(())
-}
-
-/// A member online: reads its events and acknowledges them now and then.
-fn read_and_ack(mut c: Conn, stop: &AtomicBool) -> Result<()> {
-    c.stream.set_read_timeout(Some(Duration::from_millis(500)))?;
-    let (mut last, mut since_ack) = (0u64, 0);
-    while !stop.load(Ordering::SeqCst) {
-        let Ok(line) = c.line() else { continue };
-        if line == "PING" {
-            c.send("PONG\n")?;
-        } else if let Some(rest) = line.strip_prefix("MSG:") {
-            last = rest.split(':').next().unwrap_or("0").parse().unwrap_or(last);
-            since_ack += 1;
-            if since_ack == 256 {
-                c.send(&format!("ACK:{last}\n"))?;
-                since_ack = 0;
-            }
-        }
-    }
     Ok(())
 }
 
