@@ -334,6 +334,10 @@ pub struct ServeArgs {
     /// its user's inbox (fractions allowed: 0.0001 is about 9 s).
     #[arg(long, default_value_t = server::devices::DEFAULT_DEVICE_DAYS)]
     pub device_days: f64,
+    /// 1.2: days a deleted account's name stays reserved before REGISTER
+    /// may take it for a new account (fractions allowed; 0: at once).
+    #[arg(long, default_value_t = crate::store::NAME_QUARANTINE_DAYS)]
+    pub name_quarantine_days: f64,
     /// Connections on both ports together beyond which new ones get KO:BUSY
     /// [default: 20000, or what the system's limits allow if fewer].
     #[arg(long)]
@@ -438,6 +442,15 @@ pub struct ServeArgs {
     /// :: for any). Repeatable.
     #[arg(long, value_name = "IP", requires = "metrics")]
     pub metrics_allow: Vec<IpAddr>,
+}
+
+/// A flag's number of days (fractions allowed) as a duration: a negative,
+/// infinite or huge number is a usage error, not a panic.
+pub(crate) fn days(value: f64, flag: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(value * 86_400.0)
+        .ok()
+        .filter(|_| value.is_finite())
+        .ok_or_else(|| Error::Usage(format!("{flag} {value}: expected a number of days, 0 or more")))
 }
 
 fn parse_max_frame(s: &str) -> std::result::Result<usize, String> {

@@ -84,6 +84,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         minute_ms: args.minute_ms.max(1),
         max_devices: args.max_devices.max(1),
         device_days: args.device_days,
+        name_quarantine: crate::cli::days(args.name_quarantine_days, "--name-quarantine-days")?,
         max_connections: args.max_connections.unwrap_or(server::DEFAULT_MAX_CONNECTIONS),
         max_per_address: args.max_per_address,
         exempt: args.exempt.clone(),

@@ -112,6 +112,10 @@ impl Backend for PgBackend {
     /// 1.2: the rooms left and the inbox acknowledged by the jobs a
     /// `LEAVE` and an `ACK` are (so every node's view of the rooms and the
     /// committer's counters follow), then the row marked.
+    fn reuse_account(&self, _user: UserId, _email: &str, _hash: String) -> Result<(Account, Ticket), Ko> {
+        unimplemented!("the cluster helper writes it")
+    }
+
     fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
         for room in self.rooms(user)? {
             let ticket = self.leave(user, &room.room)?;

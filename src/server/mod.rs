@@ -93,6 +93,8 @@ pub struct Config {
     pub max_devices: usize,
     /// Days after which a device not seen is forgotten (`--device-days`).
     pub device_days: f64,
+    /// 1.2 `--name-quarantine-days`: a deleted account's name is free again after this.
+    pub name_quarantine: Duration,
     /// Bytes that may wait for a slow receiver before `BYE:SLOW`.
     pub max_pending: usize,
     /// Connections (both ports together) beyond which new ones get `KO:BUSY`.
@@ -162,6 +164,7 @@ impl Config {
             presence_limit: DEFAULT_PRESENCE_LIMIT,
             max_devices: crate::protocol::DEFAULT_MAX_DEVICES,
             device_days: devices::DEFAULT_DEVICE_DAYS,
+            name_quarantine: Duration::from_secs_f64(crate::store::NAME_QUARANTINE_DAYS * 86_400.0),
             max_pending: DEFAULT_MAX_PENDING,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_per_address: DEFAULT_MAX_PER_ADDRESS,
@@ -396,7 +399,7 @@ impl Server {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
         let (backend, nodes) = open(&router)?;
-        let store = Arc::new(Store::new(backend, hasher));
+        let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
         let address_rate = config.address_rate;

@@ -24,6 +24,7 @@
 //! the [`Deliver`] callback it is given, and only once they are durable.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
@@ -66,25 +67,47 @@ pub struct Account {
 }
 
 impl Account {
-    /// 1.2: its user deleted it (`DELACCOUNT`): no login, and its name
-    /// stays taken.
+    /// 1.2: its user deleted it (`DELACCOUNT`): no login; its name is
+    /// quarantined, then free (see [`Self::refusal`]).
     pub fn is_deleted(&self) -> bool {
-        self.hash == super::state::DELETED
+        self.deleted_at().is_some()
     }
 
-    /// The refusal of a `REGISTER` of this account's name.
-    pub fn taken(&self) -> Ko {
-        let name = &self.name;
-        let reason = if self.is_deleted() {
-            format!(
-                "the name {name} belonged to an account that was deleted; it stays reserved, so that nobody \
-                 takes over its conversations"
-            )
-        } else {
-            format!("the name {name} is taken")
-        };
-        Ko::new(Code::UserExists, reason)
+    /// 1.2: when its user deleted it (Unix ms), if it did.
+    pub fn deleted_at(&self) -> Option<u64> {
+        super::state::deleted_at(&self.hash)
     }
+
+    /// Why a `REGISTER` of this account's name is refused at `now` (Unix
+    /// ms), or `None` when the name is free again: its account was
+    /// deleted at least `quarantine` ago (`--name-quarantine-days`).
+    pub fn refusal(&self, quarantine: Duration, now: u64) -> Option<Ko> {
+        let name = &self.name;
+        let Some(deleted) = self.deleted_at() else {
+            return Some(Ko::new(Code::UserExists, format!("the name {name} is taken")));
+        };
+        let free = deleted.saturating_add(u64::try_from(quarantine.as_millis()).unwrap_or(u64::MAX));
+        (now < free).then(|| {
+            let wait = span_words(free - now);
+            Ko::new(
+                Code::UserExists,
+                format!(
+                    "the name {name} belonged to an account that was deleted; it is reserved for {wait} more, \
+                     so that nobody takes it over at once"
+                ),
+            )
+        })
+    }
+}
+
+/// `ms` in words, rounded up to its largest unit: "30 days", "1 hour",
+/// "2 seconds".
+fn span_words(ms: u64) -> String {
+    const UNITS: [(u64, &str); 4] =
+        [(86_400_000, "day"), (3_600_000, "hour"), (60_000, "minute"), (1_000, "second")];
+    let (unit, word) = UNITS.into_iter().find(|&(unit, _)| ms >= unit).unwrap_or(UNITS[3]);
+    let n = ms.div_ceil(unit);
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Lines produced a chunk at a time, each chunk read without holding the
@@ -125,9 +148,16 @@ pub trait Backend: Send + Sync {
     /// (already computed, the old one already checked).
     fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko>;
     /// 1.2 `DELACCOUNT`: `user`'s account is deleted (its password already
-    /// checked): its hash becomes [`DELETED`](super::state::DELETED), its
-    /// inbox is emptied, it leaves every room. Its name stays taken.
+    /// checked): its hash becomes [`deleted_hash`](super::state::deleted_hash)
+    /// of now, its inbox is emptied, it leaves every room. Its name stays
+    /// taken until its quarantine is over.
     fn delete_account(&self, user: UserId) -> Result<Ticket, Ko>;
+    /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
+    /// quarantine is over: the name gets a new account (`hash`, `email`,
+    /// a member of `#general`) that sees nothing of the old one's
+    /// (docs/PROTOCOL.md §20, "A name freed"). `KO:USER_EXISTS` if `user`
+    /// is not a deleted account any more (two registrations at once).
+    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
 
     // ----- changes: applied at once, durable once their ticket is
     /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its

@@ -64,7 +64,7 @@ pub mod users;
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::READ_SEARCH_LIMIT;
@@ -90,25 +90,50 @@ pub struct Store {
     pub hasher: Hasher,
     /// Recent successful logins (see `password::LoginCache`).
     logins: password::LoginCache,
+    /// 1.2 `--name-quarantine-days`: how long a deleted account's name
+    /// stays reserved before `REGISTER` may take it again.
+    quarantine: Duration,
 }
+
+/// Default `--name-quarantine-days`.
+pub const NAME_QUARANTINE_DAYS: f64 = 30.0;
 
 impl Store {
     /// A test keeps its own handle on the backend (an `Arc<LocalStore>`,
     /// to checkpoint or sync it) and hands the store a clone.
     pub fn new(backend: Arc<dyn Backend>, hasher: Hasher) -> Store {
-        Store { backend, hasher, logins: password::LoginCache::default() }
+        let quarantine = Duration::from_secs_f64(NAME_QUARANTINE_DAYS * 86_400.0);
+        Store { backend, hasher, logins: password::LoginCache::default(), quarantine }
+    }
+
+    /// With `--name-quarantine-days` of `quarantine` instead of the default.
+    pub fn with_name_quarantine(mut self, quarantine: Duration) -> Store {
+        self.quarantine = quarantine;
+        self
+    }
+
+    /// Why `REGISTER` may not take `account`'s name now (`None`: it was
+    /// deleted and its quarantine is over, see [`Account::refusal`]).
+    pub fn refusal(&self, account: &Account) -> Option<Ko> {
+        account.refusal(self.quarantine, now_ms())
     }
 
     // ----- accounts -----------------------------------------------------
 
-    /// Creates an account (and its membership of `#general`), durably.
+    /// Creates an account (and its membership of `#general`), durably: a
+    /// new name, or (1.2) the name of an account deleted longer than the
+    /// quarantine ago, whose new account sees nothing of the old one's.
     pub fn register(&self, name: &str, email: &str, password: &str) -> Result<(UserId, Arc<str>), Ko> {
-        if let Some(account) = self.backend.account(name)? {
-            return Err(account.taken());
+        let old = self.backend.account(name)?;
+        if let Some(ko) = old.as_ref().and_then(|old| self.refusal(old)) {
+            return Err(ko);
         }
         // Hashing is slow on purpose: done before the backend locks anything.
         let hash = self.hasher.hash(password).map_err(|e| Ko::new(Code::Internal, e))?;
-        let (account, ticket) = self.backend.create_account(name, email, hash)?;
+        let (account, ticket) = match old {
+            Some(old) => self.backend.reuse_account(old.id, email, hash)?,
+            None => self.backend.create_account(name, email, hash)?,
+        };
         self.backend.wait(ticket)?;
         self.logins.remember(account.id, &account.hash, password);
         Ok((account.id, account.name))

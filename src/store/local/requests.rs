@@ -65,6 +65,10 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
+    fn reuse_account(&self, _user: UserId, _email: &str, _hash: String) -> Result<(Account, Ticket), Ko> {
+        unimplemented!("the lead writes the single server's side on main")
+    }
+
     fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
             if state.users[user].is_deleted() {
@@ -394,11 +398,7 @@ impl Inner {
             // Checked before anything is applied: all or none.
             let mut seen = std::collections::HashSet::new();
             for (name, _, _) in new {
-                if let Some(id) = state.user_id(name) {
-                    let hash = state.users[id].hash.clone();
-                    return Err(Account { id, name: state.users[id].name.clone(), hash }.taken());
-                }
-                if !seen.insert(crate::protocol::names::fold(name)) {
+                if state.user_id(name).is_some() || !seen.insert(crate::protocol::names::fold(name)) {
                     return Err(ko(Code::UserExists, format!("the name {name} is taken")));
                 }
             }

@@ -65,6 +65,24 @@ pub const MAX_ROOMS_PER_USER: usize = 256;
 /// the last trace of the password, is gone from what the server loads.
 pub const DELETED: &str = "!deleted";
 
+/// The hash of an account its user deleted at `ms` (Unix milliseconds):
+/// [`DELETED`], a colon and the time, which the name's quarantine counts
+/// from (`--name-quarantine-days`).
+pub fn deleted_hash(ms: u64) -> String {
+    format!("{DELETED}:{ms}")
+}
+
+/// When the account whose hash this is was deleted: `None` if it was not;
+/// `Some(0)` for a plain [`DELETED`] (written before the time was kept, so
+/// its quarantine is over).
+pub fn deleted_at(hash: &str) -> Option<u64> {
+    let rest = hash.strip_prefix(DELETED)?;
+    match rest.strip_prefix(':') {
+        Some(ms) => ms.parse().ok(),
+        None => rest.is_empty().then_some(0),
+    }
+}
+
 /// One account and what hangs off it.
 pub struct User {
     /// The name as registered (its case is kept; lookups ignore case).
@@ -93,7 +111,7 @@ pub struct User {
 impl User {
     /// 1.2: the user deleted its account (`Record::DelAccount`).
     pub fn is_deleted(&self) -> bool {
-        self.hash == DELETED
+        deleted_at(&self.hash).is_some()
     }
 }
 
