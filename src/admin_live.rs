@@ -64,16 +64,24 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
     // A row being appended right now may be torn: only whole lines count.
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let off = disabled::all(data_dir);
-    let mut rows = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    // 1.2: a deleted account's name registered again has a newer row,
+    // which counts (the next start drops the old one).
+    let mut at = std::collections::HashMap::new();
     crate::csvlog::read_rows_from(&path, &bytes[..whole], USERS_HEADER, |row| {
         let name = row.get(0).unwrap_or_default().to_string();
-        rows.push(Row {
+        let i = *at.entry(crate::protocol::names::fold(&name)).or_insert(rows.len());
+        let row = Row {
             disabled: off.contains(&crate::protocol::names::fold(&name)),
             email: row.get(1).unwrap_or_default().to_string(),
             removed: row.get(2).unwrap_or_default().starts_with(crate::store::accounts::REMOVED),
             name,
             live: None,
-        });
+        };
+        match rows.get_mut(i) {
+            Some(old) => *old = row,
+            None => rows.push(row),
+        }
         Ok(())
     })
     .map_err(|e| e.into_error(&path))?;

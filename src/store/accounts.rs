@@ -377,7 +377,7 @@ mod tests {
         drop(server);
         let server = serve(dir.path());
         let users = fs::read_to_string(dir.path().join("users.csv")).unwrap();
-        assert!(users.contains("\nana,,!deleted,") && !users.contains("example.org"), "{users}");
+        assert!(users.contains("\nana,,!deleted:") && !users.contains("example.org"), "{users}");
         assert!(server.login("bob", "pw", false).is_ok());
         let again = server.register("ANA", "", "pw-new").unwrap_err();
         assert!(again.reason.contains("belonged to an account that was deleted"), "{}", again.reason);

@@ -18,6 +18,8 @@
 //! RULE,<#name>,<ADMIN|INVITED|BANNED|MUTED>,<user>,<until>            1.2, one per name
 //! ADMIN,<user>                                                        1.2, a server admin
 //! HASH,<user>,<argon2id hash>          1.2, a password changed by a `PASSWD` record (not in users.csv)
+//! SINCE,<user>,<position>              1.2, the cut of an account whose name was registered again (`REUSE`)
+//! BASE,<user>,<peer>,<messages>        1.2, with a cut: messages the peer sent before it
 //! USAGE_FROM,<position>                where the counted part of the log begins
 //! END,<lines above>,<checksum>
 //! ```
@@ -117,6 +119,9 @@ struct UserSnapshot {
     several: bool,
     /// 1.2: a hash of a `PASSWD` record (a `HASH` row).
     hash: Option<String>,
+    /// 1.2: a name reused: its cut and its peers' counts before it.
+    since: Pos,
+    bases: Vec<(UserId, u64)>,
     queue: Arc<std::collections::VecDeque<Queued>>,
     recent: Arc<Recent>,
 }
@@ -146,6 +151,8 @@ pub fn snapshot(state: &State) -> Snapshot {
             last_seen: u.last_seen,
             several: u.several,
             hash: u.hash_logged.then(|| u.hash.clone()),
+            since: u.since,
+            bases: u.bases.iter().map(|(&peer, &n)| (peer, n)).collect(),
             queue: u.inbox.queue.clone(),
             recent: u.recent.clone(),
         })
@@ -208,6 +215,12 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
         }
         if let Some(hash) = &user.hash {
             out.row(&["HASH", &user.name, hash]);
+        }
+        if user.since > 0 {
+            out.row(&["SINCE", &user.name, &n(user.since)]);
+        }
+        for &(peer, before) in &user.bases {
+            out.row(&["BASE", &user.name, &state.users[peer].name, &n(before)]);
         }
         if !user.recent.is_empty() {
             window.clear();
@@ -456,6 +469,14 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             let u = user(1)?;
             state.users[u].hash = f.get(2)?.to_string();
             state.users[u].hash_logged = true;
+        }
+        "SINCE" => {
+            let u = user(1)?;
+            state.users[u].since = f.number(2)?;
+        }
+        "BASE" => {
+            let (u, peer) = (user(1)?, user(2)?);
+            state.users[u].bases.insert(peer, f.number(3)?);
         }
         "SEVERAL" => {
             let u = user(1)?;

@@ -23,6 +23,7 @@
 //! | `DEVICES` (1.2) | user | | | | 1: it has several devices, 0: one | | |
 //! | `PASSWD` (1.2) | user | | | | | | the new argon2id hash |
 //! | `DELACCOUNT` (1.2) | user (its account deleted at `ts`) | | | | | | |
+//! | `REUSE` (1.2) | user (a deleted account's name registered again at `ts`) | | | | | | the new account's argon2id hash |
 //!
 //! `DELACCOUNT` is a user deleting its own account (§20): applied, it
 //! replaces the hash by a mark that no password matches
@@ -31,6 +32,13 @@
 //! messages it sent stay with their recipients), so the account's row
 //! stays too, and its name taken. A checkpoint carries the mark on as it
 //! carries a changed hash (a `HASH` row).
+//!
+//! `REUSE` is a `REGISTER` of a deleted account's name once its quarantine
+//! is over (`--name-quarantine-days`, §20): the name gets a new account
+//! that sees nothing from before the record's position (its *cut*, see
+//! `state::User::since`), with the record's hash. Its `users.csv` row is
+//! appended with the record's batch, after the old one: the newest row of
+//! a name is its e-mail and creation time.
 //!
 //! `PASSWD` is a new password (`PASSWD`, §20, or `wachat users passwd`):
 //! a record, not an edit of `users.csv`, because `users.csv` is appended
@@ -132,6 +140,9 @@ pub enum Record {
     Passwd { ts: u64, user: Arc<str>, hash: Arc<str> },
     /// 1.2: `user` deleted its account.
     DelAccount { ts: u64, user: Arc<str> },
+    /// 1.2: the name of `user`, a deleted account, was registered again
+    /// (its quarantine over): a new account, with the password `hash` is of.
+    Reuse { ts: u64, user: Arc<str>, hash: Arc<str> },
 }
 
 impl Record {
@@ -155,7 +166,8 @@ impl Record {
             | Record::Rule { ts, .. }
             | Record::Devices { ts, .. }
             | Record::Passwd { ts, .. }
-            | Record::DelAccount { ts, .. } => *ts,
+            | Record::DelAccount { ts, .. }
+            | Record::Reuse { ts, .. } => *ts,
         }
     }
 
@@ -242,8 +254,8 @@ impl Record {
                 line.fields(&[user, "", "", ""]);
                 line.number(u64::from(*several));
             }
-            Record::Passwd { ts, user, hash } => {
-                line.word("PASSWD");
+            Record::Passwd { ts, user, hash } | Record::Reuse { ts, user, hash } => {
+                line.word(if matches!(self, Record::Passwd { .. }) { "PASSWD" } else { "REUSE" });
                 line.number(*ts);
                 line.fields(&[user, "", "", "", "", ""]);
                 line.field(hash);
@@ -291,6 +303,7 @@ impl Record {
             }
             "DEVICES" => Record::Devices { ts, user: name(2)?, several: f.number(6)? == 1 },
             "PASSWD" => Record::Passwd { ts, user: name(2)?, hash: name(8)? },
+            "REUSE" => Record::Reuse { ts, user: name(2)?, hash: name(8)? },
             other => return Err(format!("unknown kind {other:?}")),
         })
     }
@@ -548,6 +561,8 @@ mod tests {
         let admin = Record::Rule { ts: 12, by: user, room: "".into(), rule: Rule::ServerAdmin(true) };
         assert_eq!(round_trip(admin), "RULE,12,bob,,ADMIN,,1\n");
         let hash: Arc<str> = "$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA".into();
+        let reuse = round_trip(Record::Reuse { ts: 15, user: "ana".into(), hash: hash.clone() });
+        assert!(reuse.starts_with("REUSE,15,ana,,,,,,"), "{reuse}");
         let passwd = round_trip(Record::Passwd { ts: 13, user: "ana".into(), hash });
         assert_eq!(passwd, "PASSWD,13,ana,,,,,,\"$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA\"\n");
         assert_eq!(round_trip(Record::DelAccount { ts: 14, user: "ana".into() }), "DELACCOUNT,14,ana\n");

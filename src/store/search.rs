@@ -317,10 +317,12 @@ impl Inner {
         limit: usize,
     ) -> Result<Vec<HistoryLine>, Ko> {
         let mut walks: HashMap<String, Walk> = HashMap::new();
-        let me;
+        let (me, since);
         {
             let state = self.state.lock();
             me = fold_name(&state.users[user].name);
+            // 1.2: an account whose name was reused finds nothing before its cut.
+            since = state.users[user].since;
             for chat in chats {
                 match chat {
                     Chat::User(name) => {
@@ -362,7 +364,7 @@ impl Inner {
         let (mut found, mut scanned) = (Vec::new(), 0);
         let mut edited: HashSet<String> = HashSet::new();
         for (from, end) in ranges {
-            if found.len() >= limit || scanned >= MAX_SCANNED {
+            if found.len() >= limit || scanned >= MAX_SCANNED || end <= since {
                 break;
             }
             // The messages edited in this range: their old text may not
@@ -378,6 +380,9 @@ impl Inner {
             })?;
             let mut lines = Vec::new();
             self.block_records(from, end, |pos, line| {
+                if pos < since {
+                    return;
+                }
                 let Ok(m) = MsgRef::decode(line) else { return };
                 // Only actions (which change what came before), edited
                 // messages and matches matter; the words tested last.

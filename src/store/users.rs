@@ -3,12 +3,14 @@
 //! users`. Apart from `local` so that `convert` and `export`, which read
 //! it too, need not name the store.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::disk::{Disk, SyncPoint};
 use super::record::push_field;
 use super::state::State;
 use crate::error::{Error, Result};
+use crate::protocol::names::fold;
 
 /// The header of `users.csv`.
 pub const USERS_HEADER: &str = "name,email,password_hash,created_ms";
@@ -39,43 +41,69 @@ pub fn load_users(disk: &dyn Disk, dir: &Path, state: &mut State) -> Result<()> 
     crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
         let name = row.get(0).ok_or("missing the name")?;
         let hash = row.get(2).ok_or("missing the password hash")?;
-        state.add_user(name, hash).map(drop)
+        match state.user_id(name) {
+            // 1.2: a deleted account's name registered again (`REUSE`): its
+            // newer row. The log's record, or a checkpoint, says the hash
+            // that counts (the row may be of a `REUSE` a crash took back).
+            Some(id) => state.users[id].hash = hash.to_string(),
+            None => drop(state.add_user(name, hash)?),
+        }
+        Ok(())
     })
     .map_err(|e| e.into_error(&path))
 }
 
 /// 1.2 `DELACCOUNT` (§20): a deleted account's row in `users.csv` still
 /// holds its old hash and e-mail, since the file is only appended to
-/// while a server runs (the log's record is what deletes it then). A
-/// start rewrites those rows, the hash [`DELETED`](super::state::DELETED)
-/// and no e-mail, replacing the whole file atomically (written aside,
-/// synced, renamed). Returns how many rows it scrubbed.
+/// while a server runs (the log's record is what deletes it then); and a
+/// name registered again after its quarantine (`REUSE`) has a newer row
+/// after the old one. A start rewrites those rows: a deleted account's
+/// gets the hash [`deleted_hash`](super::state::deleted_hash) of its
+/// deletion and no e-mail, and only the newest row of a name stays. The
+/// whole file is replaced atomically (written aside, synced, renamed).
+/// Returns how many rows it scrubbed or dropped.
 pub fn scrub_deleted(disk: &dyn Disk, dir: &Path, state: &State) -> Result<usize> {
-    use super::state::DELETED;
-    if !state.users.iter().any(|u| u.is_deleted()) {
+    if !state.users.iter().any(|u| u.is_deleted() || u.since > 0) {
         return Ok(0); // the common start: nothing to read again
     }
     let path = dir.join("users.csv");
     let ctx = |e| Error::io(format!("store: {} (scrubbing deleted accounts)", path.display()), e);
     let bytes = disk.read_all(&path).map_err(ctx)?;
-    let mut body = format!("{USERS_HEADER}\n").into_bytes();
+    // Each name's newest row, at the place of its first.
+    let mut rows: Vec<(String, String, String, u64)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
     let mut scrubbed = 0;
     crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
-        let field = |i: usize| row.get(i).unwrap_or("");
-        let (name, mut email, mut hash) = (field(0), field(1), field(2));
+        let field = |i: usize| row.get(i).unwrap_or("").to_string();
         let created_ms = field(3).parse().map_err(|_| format!("{:?} is not a number", field(3)))?;
-        let deleted = state.user_id(name).is_some_and(|id| state.users[id].is_deleted());
-        if deleted && (hash != DELETED || !email.is_empty()) {
-            (email, hash) = ("", DELETED);
-            scrubbed += 1;
+        let row = (field(0), field(1), field(2), created_ms);
+        match at.get(&fold(&row.0)) {
+            Some(&i) => {
+                rows[i] = row;
+                scrubbed += 1;
+            }
+            None => {
+                at.insert(fold(&row.0), rows.len());
+                rows.push(row);
+            }
         }
-        user_row(&mut body, name, email, hash, created_ms);
         Ok(())
     })
     .map_err(|e| e.into_error(&path))?;
+    let mut body = format!("{USERS_HEADER}\n").into_bytes();
+    for (name, mut email, mut hash, created_ms) in rows {
+        if let Some(id) = state.user_id(&name).filter(|&id| state.users[id].is_deleted()) {
+            let deleted = &state.users[id].hash;
+            if hash != *deleted || !email.is_empty() {
+                (email, hash) = (String::new(), deleted.clone());
+                scrubbed += 1;
+            }
+        }
+        user_row(&mut body, &name, &email, &hash, created_ms);
+    }
     if scrubbed > 0 {
         disk.replace(&path, &body).map_err(ctx)?;
-        log::info!("store: users.csv: the old hash and e-mail of {scrubbed} deleted accounts scrubbed");
+        log::info!("store: users.csv: {scrubbed} rows of deleted accounts or reused names scrubbed");
     }
     Ok(scrubbed)
 }

@@ -130,8 +130,10 @@ impl Inner {
         limit: usize,
         max_bytes: usize,
     ) -> Result<Listing, Ko> {
-        let (head, direct) = {
+        let (head, direct, since) = {
             let state = self.state.lock();
+            // 1.2: an account whose name was reused sees nothing before its cut.
+            let since = state.users[user].since;
             match chat {
                 Chat::User(name) => {
                     let peer = state
@@ -142,13 +144,13 @@ impl Inner {
                         mine: state.marks(user, peer),
                         theirs: state.marks(peer, user),
                     };
-                    (state.direct_head(user, peer), Some(marks))
+                    (state.direct_head(user, peer), Some(marks), since)
                 }
                 Chat::Room(name) => {
                     let room = state
                         .member_room(name, user)
                         .ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))?;
-                    (state.room_head(room), None)
+                    (state.room_head(room), None, since)
                 }
             }
         };
@@ -160,7 +162,7 @@ impl Inner {
         let (mut reply_bytes, mut keep) = (0, true);
         let in_chat = in_chat(chat, direct.as_ref());
         let mut pos = head;
-        while pos != NO_POS && found.len() < limit {
+        while pos != NO_POS && pos >= since && found.len() < limit {
             // `None`: the rest of the chain was removed by retention.
             let Some(line) = reader.line(pos, true)? else { break };
             let m = match MsgRef::decode(line) {

@@ -17,7 +17,7 @@ use super::super::erase::Erasure;
 use super::super::moderation::{Moderated, Notice};
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
-use super::super::state::{MAX_ROOMS_PER_USER, State, UserId};
+use super::super::state::{Batch, MAX_ROOMS_PER_USER, State, UserId};
 use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::reads::{Reader, ReplayLines, hidden_senders};
@@ -65,8 +65,21 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
-    fn reuse_account(&self, _user: UserId, _email: &str, _hash: String) -> Result<(Account, Ticket), Ko> {
-        unimplemented!("the lead writes the single server's side on main")
+    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
+        self.inner.write(|state, batch| {
+            let name = state.users[user].name.clone();
+            if !state.users[user].is_deleted() {
+                // Two registrations of the freed name at once: this one lost.
+                return Err(ko(Code::UserExists, format!("the name {name} is taken")));
+            }
+            let ts = state.next_ts(now_ms());
+            // The newest row of a name is its e-mail and creation time
+            // (`users::load_users`); the record is what makes the account.
+            user_row(&mut batch.users, &name, email, &hash, ts);
+            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
+            join_general(state, batch, ts, name.clone())?;
+            Ok(Account { id: user, name, hash })
+        })
     }
 
     fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
@@ -387,6 +400,15 @@ impl Backend for LocalStore {
     }
 }
 
+/// A new account joins `#general` (creating it if it is gone).
+fn join_general(state: &mut State, batch: &mut Batch, ts: u64, user: Arc<str>) -> Result<(), Ko> {
+    let (room, read) = match state.room_id(GENERAL) {
+        Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
+        None => (GENERAL.into(), 0),
+    };
+    state.commit(Record::Join { ts, user, room, read }, batch)
+}
+
 impl Inner {
     /// Creates accounts, each a member of `#general`, all in one batch:
     /// all are stored, or none. A name taken (ignoring case) is refused.
@@ -408,11 +430,7 @@ impl Inner {
                 let id = state.add_user(name, hash).map_err(|e| ko(Code::UserExists, e))?;
                 user_row(&mut batch.users, name, email, hash, ts);
                 let user = state.users[id].name.clone();
-                let (room, read) = match state.room_id(GENERAL) {
-                    Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
-                    None => (GENERAL.into(), 0),
-                };
-                state.commit(Record::Join { ts, user: user.clone(), room, read }, batch)?;
+                join_general(state, batch, ts, user.clone())?;
                 made.push(Account { id, name: user, hash: hash.clone() });
             }
             Ok(made)

@@ -315,3 +315,45 @@ fn a_long_room_stretch_replays_in_order_across_strides_and_rooms() {
     assert_eq!(got.len(), expected.len());
     assert!(got == expected, "first difference: {:?}", got.iter().zip(&expected).find(|(g, e)| g != e));
 }
+
+#[test]
+fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
+    for how in [Restart::Not, Restart::FromCheckpoint, Restart::FromLog] {
+        let disk = SimDisk::new();
+        let (_, store) = open(&disk, Options::default());
+        let (ana, _) = store.register("ana", "", "pw").unwrap();
+        let (bob, _) = store.register("bob", "", "pw").unwrap();
+        send(&store, ana, "bob", "m1").unwrap();
+        send(&store, bob, "ana", "b1").unwrap();
+        send(&store, bob, "ana", "b2").unwrap(); // never read by the old ana
+        send(&store, ana, "#general", "g1").unwrap();
+        store.delete_account(ana).unwrap();
+        let taken = store.register("ana", "", "pw2").unwrap_err();
+        assert_eq!(taken.code, Code::UserExists, "{how:?}");
+        assert!(taken.reason.contains("reserved for 30 days more"), "{}", taken.reason);
+        let store = store.with_name_quarantine(Duration::ZERO);
+        assert_eq!(store.register("ANA", "", "pw2").unwrap(), (ana, "ana".into()), "{how:?}");
+        let store = restart(&disk, store, how);
+        assert!(store.login("ana", "pw", false).is_err() && store.login("ana", "pw2", false).is_ok());
+        // The new ana sees nothing of the old one's ...
+        assert!(history(&store, ana, "bob").is_empty(), "{how:?}");
+        assert!(history(&store, ana, "#general").is_empty(), "{how:?}");
+        assert_eq!(wire(store.chats(ana).unwrap()), ["#general:0"], "{how:?}");
+        assert!(replay(&store, ana).is_empty(), "{how:?}");
+        let (bob_chat, query) = ([Chat::parse("bob").unwrap()], super::super::search::Query::new("text"));
+        assert!(store.search(ana, &bob_chat, &query, 10).unwrap().is_empty(), "{how:?}");
+        // ... bob keeps his whole conversation with the name ...
+        assert_eq!(history(&store, bob, "ana").len(), 3, "{how:?}");
+        // ... the new ana's m1 is a new message, not a resend of the old one's ...
+        send(&store, ana, "bob", "m1").unwrap();
+        assert_eq!((history(&store, bob, "ana").len(), history(&store, ana, "bob").len()), (4, 1), "{how:?}");
+        // ... and only what bob sends from now on is unread.
+        send(&store, bob, "ana", "b3").unwrap();
+        assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1", "#general:0"], "{how:?}");
+        assert_eq!(store.search(ana, &bob_chat, &query, 10).unwrap().len(), 2, "{how:?}");
+        // A second restart (from whatever the first one left) agrees.
+        let store = restart(&disk, store, Restart::FromCheckpoint);
+        assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1", "#general:0"], "{how:?}");
+        assert_eq!(history(&store, ana, "bob").len(), 2, "{how:?}");
+    }
+}

@@ -39,6 +39,8 @@ impl State {
             last_seen: None,
             several: false,
             hash_logged: false,
+            since: 0,
+            bases: HashMap::new(),
         });
         Ok(id)
     }
@@ -179,9 +181,17 @@ impl State {
                 self.users[user].hash_logged = true;
                 Ok(())
             }
-            Record::DelAccount { user, .. } => {
+            Record::DelAccount { ts, user } => {
                 let user = self.need_user(user)?;
-                self.delete_account(user);
+                self.delete_account(user, *ts);
+                Ok(())
+            }
+            Record::Reuse { user, hash, .. } => {
+                let user = self.need_user(user)?;
+                if !self.users[user].is_deleted() {
+                    return Err(format!("{:?} registered again, but it was not deleted", self.users[user].name));
+                }
+                self.reuse_account(user, hash, pos);
                 Ok(())
             }
         }
@@ -206,17 +216,41 @@ impl State {
     /// deleted user), it leaves every room, with its read marks there. What
     /// others hold stays: the direct conversations' messages and marks
     /// belong to both sides, and the recipient keeps them.
-    fn delete_account(&mut self, user: UserId) {
+    fn delete_account(&mut self, user: UserId, ts: u64) {
         let rooms: Vec<RoomId> = self.users[user].rooms.iter().copied().collect();
         for room in rooms {
             self.leave(user, room);
         }
+        self.server_admins.remove(&user);
         let u = &mut self.users[user];
-        u.hash = super::DELETED.to_string();
+        u.hash = super::deleted_hash(ts);
         u.hash_logged = true;
         u.several = false;
         u.inbox.acked = u.inbox.last_seq;
         u.inbox.queue = Arc::default();
+    }
+
+    /// 1.2 `REGISTER` of a deleted account's name, once its quarantine is
+    /// over (`Record::Reuse` at `pos`): the account becomes a new one with
+    /// `hash`, cut at `pos` (see [`User::since`](super::User::since)). What
+    /// the old one left in the state goes with the cut: its resend window
+    /// (the new account's first `m1` is a new message), its last-seen time,
+    /// the bytes counted against its quota; and each peer's messages
+    /// before the cut are not unread (`bases`).
+    fn reuse_account(&mut self, user: UserId, hash: &str, pos: Pos) {
+        let bases = self.users[user]
+            .peers
+            .iter()
+            .map(|&peer| (peer, self.directs[&pair(user, peer)].sent[side(peer, user)]))
+            .collect();
+        self.usage.set(user, 0);
+        let u = &mut self.users[user];
+        u.hash = hash.to_string();
+        u.hash_logged = true;
+        u.since = pos;
+        u.bases = bases;
+        u.recent = Arc::default();
+        u.last_seen = None;
     }
 
     fn apply_direct(

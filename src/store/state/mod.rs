@@ -106,6 +106,15 @@ pub struct User {
     /// 1.2: `hash` came from a `PASSWD` record, not `users.csv`: a
     /// checkpoint must carry it on (a `HASH` row).
     pub hash_logged: bool,
+    /// 1.2: the account's *cut*: its name belonged to a deleted account
+    /// and was registered again (`Record::Reuse`) at this position. It
+    /// sees nothing from before (`HISTORY`, `CHATS`, `SEARCH`, exports):
+    /// the old account's conversations are not its own. 0: no cut.
+    pub since: Pos,
+    /// 1.2: with a cut, how many messages each peer had sent the name
+    /// before it (`DIRECT` marks count from the conversation's start):
+    /// not unread for the new account.
+    pub(super) bases: HashMap<UserId, u64>,
 }
 
 impl User {
@@ -561,6 +570,9 @@ impl State {
         let mut chats: Vec<(u64, ChatLine)> = Vec::new();
         for &peer in &self.users[user].peers {
             let conv = &self.directs[&pair(user, peer)];
+            if conv.head < self.users[user].since {
+                continue; // nothing since its cut (1.2, a name reused)
+            }
             let not_yet = hidden(conv.head);
             let visible = conv.count - not_yet.len() as u64;
             if visible == 0 {
@@ -568,7 +580,8 @@ impl State {
             }
             let from_peer = not_yet.iter().filter(|n| self.user_id(n) == Some(peer)).count() as u64;
             let to_me = conv.sent[side(peer, user)] - from_peer;
-            let unread = to_me.saturating_sub(conv.marks[side(peer, user)].read);
+            let base = self.users[user].bases.get(&peer).copied().unwrap_or(0);
+            let unread = to_me.saturating_sub(conv.marks[side(peer, user)].read.max(base));
             let chat = Chat::User(self.users[peer].name.to_string());
             chats.push((conv.last_order, ChatLine { chat, unread }));
         }
