@@ -611,6 +611,59 @@ fn delaccount_deletes_for_good_and_the_recipient_keeps_what_it_was_sent() {
 }
 
 #[test]
+fn a_deleted_name_is_free_after_its_quarantine_for_a_new_account_that_starts_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = TestServer::start_in(&data, &[]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let first_m1 = ana.request("MSG:bob:m1:the old ana's secret");
+    assert!(first_m1.starts_with("OK:m1:"), "{first_m1}");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:b1:for the old ana").starts_with("OK:b1:"));
+    assert_eq!(ana.request("DELACCOUNT:pw-ana"), "OK");
+    // During the quarantine (30 days by default), the name stays taken.
+    let taken = server.send_conn().request("REGISTER:ana::pw-new");
+    assert!(
+        taken.starts_with("KO:USER_EXISTS:the name ana belonged to an account that was deleted"),
+        "{taken}"
+    );
+    assert!(taken.contains("reserved for 30 days more"), "{taken}");
+
+    // Once it is over (here at once), the name is a new account's ...
+    server.kill();
+    let mut server = TestServer::start_in(&data, &["--name-quarantine-days", "0"]);
+    assert_eq!(server.send_conn().request("REGISTER:Ana::pw-new"), "OK:ana");
+    assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+    let mut ana = server.login_send("ana", "pw-new");
+    // ... which sees nothing of the old one's, and acts on none of it;
+    assert_eq!(ana.listing("HISTORY:bob:10"), Vec::<String>::new());
+    assert_eq!(ana.listing("CHATS"), Vec::<String>::new());
+    assert_eq!(ana.listing("SEARCH:bob:secret"), Vec::<String>::new());
+    assert!(ana.request("EDIT:bob:m1:rewritten").starts_with("KO:"), "not its message");
+    // its m1 is a new message, not a resend of the old m1;
+    let second_m1 = ana.request("MSG:bob:m1:hello, I am new here");
+    assert!(second_m1.starts_with("OK:m1:") && second_m1 != first_m1, "{second_m1} vs {first_m1}");
+    // bob keeps the whole conversation with the name, old and new.
+    let mut bob = server.login_send("bob", "pw-bob");
+    let history = bob.listing("HISTORY:ana:10");
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert!(history[0].ends_with(":the old ana's secret") && history[2].ends_with(":hello, I am new here"));
+    assert!(bob.request("MSG:ana:b2:welcome").starts_with("OK:b2:"));
+    assert_eq!(ana.listing("CHATS"), ["bob:1"], "only the new message is unread");
+    assert!(ana.request("EDIT:bob:m1:hello, I am new").starts_with("OK:"), "its own message");
+    // Durable, after a kill and after a clean stop.
+    server.kill();
+    let mut server = TestServer::start_in(&data, &[]);
+    let mut ana = server.login_send("ana", "pw-new");
+    assert_eq!(ana.listing("HISTORY:bob:10").len(), 3, "m1, its edit, b2");
+    assert_eq!(server.terminate().code(), Some(0));
+    let server = TestServer::start_in(&data, &[]);
+    let mut ana = server.login_send("ana", "pw-new");
+    assert_eq!(ana.listing("CHATS"), ["bob:1"]);
+}
+
+#[test]
 fn wrong_delaccount_passwords_are_throttled_like_logins() {
     let server = TestServer::start();
     server.register(&["ana"]);

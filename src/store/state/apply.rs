@@ -189,7 +189,10 @@ impl State {
             Record::Reuse { user, hash, .. } => {
                 let user = self.need_user(user)?;
                 if !self.users[user].is_deleted() {
-                    return Err(format!("{:?} registered again, but it was not deleted", self.users[user].name));
+                    return Err(format!(
+                        "{:?} registered again, but it was not deleted",
+                        self.users[user].name
+                    ));
                 }
                 self.reuse_account(user, hash, pos);
                 Ok(())
