@@ -167,8 +167,8 @@
 //!
 //! | file | rows |
 //! |---|---|
-//! | `users.csv` | one per account: name, email, argon2id hash, creation time |
-//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin, a user's new password hash (`PASSWD`), and a deleted account (`DELACCOUNT`) (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
+//! | `users.csv` | one per account: name, email, argon2id hash, creation time (1.2: a name registered again after its quarantine has a newer row, which counts) |
+//! | `log/<position>.csv` | the log, in segments of `--segment-size` bytes: one row per message, `DELIVERED`/`READ` change, `JOIN`/`LEAVE`, acknowledgement and last-seen time, and (1.2) change of a room's rules or of a server admin, a user's new password hash (`PASSWD`), a deleted account (`DELACCOUNT`), and its name registered again after its quarantine (`REUSE`) (formats in `store::record`; the rules in `store::moderation`, their requests in `server::moderation`) |
 //! | `disabled/<name>` | no rows: an account `wachat users disable` disabled (see `store::disabled`) |
 //! | `status.request`, `status.csv` | `wachat users list` asking a running server for its figures, and its answer (`server::operator`) |
 //! | `export.request`, `export.jsonl` | `wachat users export NAME` asking a running server for an account's export, and its answer (`server::accounts`) |

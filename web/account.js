@@ -22,7 +22,7 @@ const WORDS = {
     changed: 'Password changed. Your other devices are logged out and must log in with the new one.',
     kept: 'Password changed. Your other devices stay logged in.', refused: 'Refused: {reason}',
     remove: 'Delete my account', password: 'Password', confirm: 'Type your user name ({user}) to confirm',
-    removeWhat: 'Deletes your account for good: its password, devices, inbox and rooms. Messages you sent stay with their recipients. The name is not given to anyone else.',
+    removeWhat: 'Deletes your account for good: its password, devices, inbox and rooms. Messages you sent stay with their recipients. Your name stays reserved for the server\'s quarantine (see Server rules); then someone else may register it, without your conversations.',
     notName: 'That is not your user name: nothing was deleted.', noPassword: 'Type your password.',
   },
   es: {
@@ -34,7 +34,7 @@ const WORDS = {
     changed: 'Contraseña cambiada. Tus otros dispositivos se han desconectado y deben entrar con la nueva.',
     kept: 'Contraseña cambiada. Tus otros dispositivos siguen conectados.', refused: 'Rechazado: {reason}',
     remove: 'Eliminar mi cuenta', password: 'Contraseña', confirm: 'Escribe tu nombre de usuario ({user}) para confirmar',
-    removeWhat: 'Elimina tu cuenta para siempre: su contraseña, dispositivos, bandeja y salas. Los mensajes que enviaste quedan con sus destinatarios. El nombre no se da a nadie más.',
+    removeWhat: 'Elimina tu cuenta para siempre: su contraseña, dispositivos, bandeja y salas. Los mensajes que enviaste quedan con sus destinatarios. Tu nombre queda reservado durante la cuarentena del servidor (ver Reglas del servidor); luego otra persona puede registrarlo, sin tus conversaciones.',
     notName: 'Ese no es tu nombre de usuario: no se eliminó nada.', noPassword: 'Escribe tu contraseña.',
   },
   pt: {
@@ -46,7 +46,7 @@ const WORDS = {
     changed: 'Senha alterada. Seus outros dispositivos foram desconectados e devem entrar com a nova.',
     kept: 'Senha alterada. Seus outros dispositivos continuam conectados.', refused: 'Recusado: {reason}',
     remove: 'Excluir minha conta', password: 'Senha', confirm: 'Digite seu nome de usuário ({user}) para confirmar',
-    removeWhat: 'Exclui sua conta para sempre: sua senha, dispositivos, caixa de entrada e salas. As mensagens que você enviou ficam com seus destinatários. O nome não é dado a mais ninguém.',
+    removeWhat: 'Exclui sua conta para sempre: sua senha, dispositivos, caixa de entrada e salas. As mensagens que você enviou ficam com seus destinatários. Seu nome fica reservado durante a quarentena do servidor (veja Regras do servidor); depois outra pessoa pode registrá-lo, sem suas conversas.',
     notName: 'Esse não é seu nome de usuário: nada foi excluído.', noPassword: 'Digite sua senha.',
   },
 };

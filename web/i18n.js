@@ -30,7 +30,7 @@ const STRINGS = {
     rules: 'Server rules', rulesTitle: 'This server\'s rules', retentionDays: 'Messages are deleted from the server after {days} days.',
     retentionNone: 'Messages are kept on the server with no time limit.', quotaBytes: 'Each account may store {size}.',
     quotaNone: 'No storage quota per account.', maxDevices: 'Devices connected at once per account: {n}.',
-    maxText: 'Longest message: {n} bytes.', close: 'Close',
+    maxText: 'Longest message: {n} bytes.', nameQuarantine: 'A deleted account\'s name is free for a new account after {days} days.', close: 'Close',
   },
   es: {
     actions: 'Acciones del mensaje', edited: 'editado', deleted: '(mensaje eliminado)', search: 'Buscar mensajes', searchIn: 'Dónde buscar', allChats: 'Todos los chats', thisChat: 'Este chat', find: 'Buscar',
@@ -60,7 +60,7 @@ const STRINGS = {
     rules: 'Reglas del servidor', rulesTitle: 'Las reglas de este servidor', retentionDays: 'Los mensajes se borran del servidor a los {days} días.',
     retentionNone: 'Los mensajes se guardan en el servidor sin límite de tiempo.', quotaBytes: 'Cada cuenta puede guardar {size}.',
     quotaNone: 'Sin cuota de almacenamiento por cuenta.', maxDevices: 'Dispositivos conectados a la vez por cuenta: {n}.',
-    maxText: 'Mensaje más largo: {n} bytes.', close: 'Cerrar',
+    maxText: 'Mensaje más largo: {n} bytes.', nameQuarantine: 'El nombre de una cuenta borrada queda libre para otra cuenta a los {days} días.', close: 'Cerrar',
   },
   pt: {
     actions: 'Ações da mensagem', edited: 'editada', deleted: '(mensagem apagada)', search: 'Buscar mensagens', searchIn: 'Onde buscar', allChats: 'Todas as conversas', thisChat: 'Esta conversa', find: 'Buscar',
@@ -90,7 +90,7 @@ const STRINGS = {
     rules: 'Regras do servidor', rulesTitle: 'As regras deste servidor', retentionDays: 'As mensagens são apagadas do servidor após {days} dias.',
     retentionNone: 'As mensagens ficam no servidor sem limite de tempo.', quotaBytes: 'Cada conta pode guardar {size}.',
     quotaNone: 'Sem cota de armazenamento por conta.', maxDevices: 'Dispositivos conectados ao mesmo tempo por conta: {n}.',
-    maxText: 'Mensagem mais longa: {n} bytes.', close: 'Fechar',
+    maxText: 'Mensagem mais longa: {n} bytes.', nameQuarantine: 'O nome de uma conta apagada fica livre para outra conta após {days} dias.', close: 'Fechar',
   },
 };
 

@@ -29,6 +29,7 @@ export function describe(info) {
   out.push(Number.isFinite(quota) && quota > 0 ? t('quotaBytes', { size: size(quota) }) : t('quotaNone'));
   if (info.has('max_devices')) out.push(t('maxDevices', { n: info.get('max_devices') }));
   if (info.has('max_text_bytes')) out.push(t('maxText', { n: info.get('max_text_bytes') }));
+  if (info.has('name_quarantine_days')) out.push(t('nameQuarantine', { days: info.get('name_quarantine_days') }));
   return out;
 }
 

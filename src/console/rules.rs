@@ -48,6 +48,9 @@ pub fn describe(lang: Lang, lines: &[InfoLine], first: bool) -> Vec<String> {
     if let Some(n) = get("max_text_bytes") {
         out.push(tr!(in lang; Msg::MaxText, n = n));
     }
+    if let Some(days) = get("name_quarantine_days") {
+        out.push(tr!(in lang; Msg::NameQuarantine, days = days));
+    }
     if let Some(n) = get("rate").filter(|r| r != "none") {
         out.push(tr!(in lang; Msg::Rate, n = n));
     }

@@ -39,6 +39,11 @@ catalogue! {
         es: "  mensaje más largo: {n} bytes (los más largos se envían en partes)",
         pt: "  mensagem mais longa: {n} bytes (as mais longas vão em partes)",
     },
+    NameQuarantine {
+        en: "  a deleted account's name is free for a new account after {days} days",
+        es: "  el nombre de una cuenta borrada queda libre para otra cuenta a los {days} días",
+        pt: "  o nome de uma conta apagada fica livre para outra conta após {days} dias",
+    },
     Rate {
         en: "  requests per second per user: {n}",
         es: "  peticiones por segundo por usuario: {n}",

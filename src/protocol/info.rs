@@ -15,6 +15,7 @@
 //! | `max_frame_bytes` | longest frame, `\n` included |
 //! | `max_history` | most messages one `HISTORY` returns |
 //! | `rate` | requests per second per user (`none`: no limit) |
+//! | `name_quarantine_days` | days a deleted account's name stays reserved before anyone may register it (`0.5`: half a day) |
 
 use std::fmt;
 
@@ -28,7 +29,7 @@ pub struct InfoLine {
 }
 
 /// The keys of this version, in the order the server lists them.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "version",
     "server",
     "retention_days",
@@ -39,6 +40,7 @@ pub const KEYS: [&str; 10] = [
     "max_frame_bytes",
     "max_history",
     "rate",
+    "name_quarantine_days",
 ];
 
 impl InfoLine {

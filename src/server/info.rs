@@ -35,6 +35,8 @@ pub fn info(config: &Config) -> Vec<InfoLine> {
         InfoLine::new("max_frame_bytes", config.max_frame),
         InfoLine::new("max_history", MAX_HISTORY),
         InfoLine::new("rate", if config.rate > 0.0 { config.rate.to_string() } else { "none".to_string() }),
+        // `--name-quarantine-days` (30 days: `30`).
+        InfoLine::new("name_quarantine_days", config.name_quarantine.as_secs_f64() / 86_400.0),
     ]
 }
 
