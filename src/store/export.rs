@@ -35,6 +35,10 @@ pub struct User {
     pub sent: u64,
     /// 1.2: a server admin (`wachat users admin`).
     pub admin: bool,
+    /// 1.2: a deleted account's name registered again (`REUSE`): the
+    /// index in `messages` of the first message its account may see (its
+    /// cut: `state::User::since`).
+    pub since: Option<usize>,
 }
 
 /// A message; `to` is a user or a room incarnation (index in `rooms`).
@@ -78,6 +82,8 @@ pub struct Direction {
     pub delivered: u64,
     pub read: u64,
     pub last_msg: Option<usize>,
+    /// 1.2: with the recipient's cut, the messages sent before it.
+    pub base: u64,
 }
 
 /// An event waiting in an inbox: (user, seq, message index, kind
@@ -144,6 +150,8 @@ struct Walk {
     sent: HashMap<UserId, u64>,
     /// Newest message of each direction.
     last_direct: HashMap<(UserId, UserId), usize>,
+    /// 1.2: each reused account's cut, as an index in `messages`.
+    cut: HashMap<UserId, usize>,
 }
 
 impl Walk {
@@ -211,6 +219,9 @@ impl Walk {
                     self.status.insert(pos, (1, index, *ts));
                 }
             }
+            Record::Reuse { user: reused, .. } => {
+                self.cut.insert(user(reused)?, out.messages.len());
+            }
             Record::Read { ts, user: reader, chat, ord, .. } if !chat.starts_with('#') => {
                 let key = (user(chat)?, user(reader)?, *ord);
                 if let Some(&index) = self.direct.get(&key) {
@@ -247,6 +258,7 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             acked: user.inbox.acked,
             sent: walk.sent.get(&id).copied().unwrap_or(0),
             admin: state.is_server_admin(id),
+            since: walk.cut.get(&id).copied(),
         });
         let mut seq = user.inbox.acked;
         for queued in user.inbox.queue.iter() {
@@ -309,6 +321,7 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
                 delivered: direct.marks[side].delivered,
                 read: direct.marks[side].read,
                 last_msg: walk.last_direct.get(&(sender, recipient)).copied(),
+                base: state.users[recipient].bases.get(&sender).copied().unwrap_or(0),
             });
         }
     }
