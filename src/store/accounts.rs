@@ -387,6 +387,35 @@ mod tests {
     }
 
     #[test]
+    fn a_reused_name_keeps_one_row_in_users_csv_the_new_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = hasher().hash("pw").unwrap();
+        let ana = NewAccount { name: "ana".into(), email: "ana@old.example.org".into(), hash };
+        Accounts::open(dir.path()).unwrap().add(vec![ana, new("bob", "pw")]).unwrap();
+        let backend = LocalStore::open(dir.path(), Options::default(), Box::new(|_| {})).unwrap();
+        let server = Store::new(Arc::new(backend), hasher()).with_name_quarantine(std::time::Duration::ZERO);
+        let (ana, _) = server.login("ana", "pw", false).unwrap();
+        server.delete_account(ana).unwrap();
+        assert_eq!(server.register("ana", "ana@new.example.org", "pw-new").unwrap().0, ana);
+        let rows = |users: &str| users.lines().filter(|l| l.starts_with("ana,")).count();
+        let users = fs::read_to_string(dir.path().join("users.csv")).unwrap();
+        assert_eq!(rows(&users), 2, "appended while the server runs: {users}");
+        drop(server);
+        let server = serve(dir.path());
+        let users = fs::read_to_string(dir.path().join("users.csv")).unwrap();
+        assert_eq!(rows(&users), 1, "{users}");
+        assert!(
+            users.contains("\nana,ana@new.example.org,") && !users.contains("old.example.org"),
+            "{users}"
+        );
+        assert!(server.login("ana", "pw-new", false).is_ok() && server.login("ana", "pw", false).is_err());
+        drop(server);
+        let accounts = Accounts::open(dir.path()).unwrap();
+        let ana = accounts.find("ana").unwrap();
+        assert!(!ana.is_removed() && ana.email == "ana@new.example.org");
+    }
+
+    #[test]
     fn a_new_password_replaces_the_old_one() {
         let dir = tempfile::tempdir().unwrap();
         Accounts::open(dir.path()).unwrap().add(vec![new("ana", "old")]).unwrap();
