@@ -836,7 +836,8 @@ fn the_rules_show_once_at_the_first_login_and_on_the_button() {
     assert_eq!(
         shown,
         "Messages are deleted from the server after 30 days.|Each account may store 64 MiB.|\
-         Devices connected at once per account: 5.|Longest message: 4096 bytes."
+         Devices connected at once per account: 5.|Longest message: 4096 bytes.|\
+         A deleted account's name is free for a new account after 30 days."
     );
     ana.click("#rules-close");
     ana.wait_for("document.getElementById('rules').hidden");
