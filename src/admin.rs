@@ -197,7 +197,11 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let accounts = Accounts::open(existing(&data)?)?;
             let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
             for a in accounts.list() {
-                let mark = if a.is_removed() { tr!(Msg::RemovedMark) } else { String::new() };
+                let mark = match () {
+                    () if a.is_deleted() => tr!(Msg::DeletedMark),
+                    () if a.is_removed() => tr!(Msg::RemovedMark),
+                    () => String::new(),
+                };
                 let stored = stored_mark(accounts.stored_bytes(&a.name));
                 let off = if crate::store::disabled::is_disabled(&data.data_dir, &a.name) {
                     tr!(Msg::DisabledMark)
@@ -288,6 +292,7 @@ fn describe(problem: &Problem, name: &str, label: impl Fn(usize) -> String) -> S
         Problem::Name(why) => crate::i18n::client::name_problem(lang, *why, name),
         Problem::Email(email) => tr!(Msg::BadEmail, email = format!("{email:?}")),
         Problem::Removed(name) => tr!(Msg::WasRemovedTaken, name = name),
+        Problem::Deleted(name) => tr!(Msg::WasDeleted, name = name),
         Problem::Taken(name) => tr!(Msg::AlreadyHasAccount, name = name),
         Problem::Twice { name, first } => tr!(Msg::Twice, name = name, other = label(*first)),
     }

@@ -120,6 +120,12 @@ catalogue! {
         es: "(eliminada)",
         pt: "(removida)",
     },
+    /// `wachat users list`: an account its user deleted (1.2, `DELACCOUNT`).
+    DeletedMark {
+        en: "(deleted by its user)",
+        es: "(borrada por su usuario)",
+        pt: "(apagada pelo usuário)",
+    },
     /// `wachat users list`: what an account's messages take (`--user-quota`).
     StoredMark {
         en: "{size} stored",
@@ -226,6 +232,11 @@ catalogue! {
         en: "{name} was removed, and a removed name stays taken",
         es: "la cuenta {name} fue eliminada, y un nombre eliminado sigue ocupado",
         pt: "a conta {name} foi removida, e um nome removido continua ocupado",
+    },
+    WasDeleted {
+        en: "{name} deleted its account: the name can be registered again (REGISTER, by the student) once the server's --name-quarantine-days are over",
+        es: "{name} borró su cuenta: el nombre puede registrarse de nuevo (REGISTER, el estudiante) cuando termine la cuarentena del servidor (--name-quarantine-days)",
+        pt: "{name} apagou sua conta: o nome pode ser registrado de novo (REGISTER, pelo estudante) quando terminar a quarentena do servidor (--name-quarantine-days)",
     },
     AlreadyHasAccount {
         en: "{name} already has an account",

@@ -67,6 +67,12 @@ impl Account {
     pub fn is_removed(&self) -> bool {
         self.hash.starts_with(REMOVED)
     }
+
+    /// 1.2: its user deleted it (`DELACCOUNT`), a kind of removed: its name
+    /// is free again after the server's quarantine, for `REGISTER`.
+    pub fn is_deleted(&self) -> bool {
+        super::state::deleted_at(&self.hash).is_some()
+    }
 }
 
 /// An account to create: its password is already hashed (hashing is slow,
@@ -88,6 +94,9 @@ pub enum Problem {
     Taken(String),
     /// … or existed, and was removed: removed names stay taken.
     Removed(String),
+    /// … or its user deleted it (1.2): the name is free again after the
+    /// server's quarantine, for `REGISTER` over the network.
+    Deleted(String),
     /// The same name twice in what was asked; `first` is where it came first.
     Twice { name: String, first: usize },
 }
@@ -170,6 +179,7 @@ impl Accounts {
                 problems.push((i, Problem::Email(email.to_string())));
             }
             match self.find(name) {
+                Some(a) if a.is_deleted() => problems.push((i, Problem::Deleted(a.name.clone()))),
                 Some(a) if a.is_removed() => problems.push((i, Problem::Removed(a.name.clone()))),
                 Some(a) => problems.push((i, Problem::Taken(a.name.clone()))),
                 None => {}
@@ -384,6 +394,7 @@ mod tests {
         drop(server);
         let accounts = Accounts::open(dir.path()).unwrap();
         assert!(accounts.find("ana").unwrap().is_removed(), "wachat users sees it removed");
+        assert_eq!(accounts.problems(&[("Ana", "")]), [(0, Problem::Deleted("ana".into()))]);
     }
 
     #[test]
