@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::conversation::{ChatView, Note, Notes, Top};
 use super::editor::Editor;
-use super::select::{Compose, Found, Selection};
+use super::choice::{Compose, Found, Selection};
 use super::theme::Theme;
 use super::worker::{Done, Work};
 use crate::client::{LiveChats, Message, Notice, Presence, TYPING_SHOWN};
@@ -133,7 +133,7 @@ pub struct App {
     /// 1.2: the message to choose once the chat opening is open (a search's).
     pub goto: Option<Selection>,
     /// 1.2: a dialog being asked in the input box (`/passwd`, `dialog.rs`).
-    pub asking: Option<super::dialog::Asking>,
+    pub asking: Option<super::asking::Asking>,
 }
 
 impl App {

@@ -6,31 +6,16 @@
 //! text once answered.
 
 use super::app::{App, Effect};
+use super::asking::Asking;
 use super::worker::Work;
-use crate::console::account::{Dialog, Question, cancelled};
+use crate::console::account::{Dialog, cancelled};
 use crate::console::command::Command;
-
-/// A dialog being asked.
-pub struct Asking {
-    pub dialog: Dialog,
-    pub questions: Vec<Question>,
-    /// The answers so far (one per question asked).
-    answers: Vec<String>,
-}
-
-impl Asking {
-    /// The question being asked.
-    pub fn question(&self) -> &Question {
-        &self.questions[self.answers.len()]
-    }
-}
 
 impl App {
     /// `/passwd`: starts asking, with whatever was in the input dropped.
     pub(super) fn begin_dialog(&mut self, dialog: Dialog) -> Vec<Effect> {
         self.editor.take();
-        let questions = dialog.questions(self.lang);
-        self.asking = Some(Asking { dialog, questions, answers: Vec::new() });
+        self.asking = Some(Asking::new(dialog, self.lang));
         Vec::new()
     }
 
@@ -39,12 +24,11 @@ impl App {
     pub(super) fn answer(&mut self) -> Vec<Effect> {
         let answer = self.editor.take();
         let Some(asking) = &mut self.asking else { return Vec::new() };
-        asking.answers.push(answer);
-        if asking.answers.len() < asking.questions.len() {
+        if !asking.answer(answer) {
             return Vec::new();
         }
-        let asking = self.asking.take().expect("asking");
-        match asking.dialog.finish(self.lang, asking.answers) {
+        let (dialog, answers) = self.asking.take().expect("asking").into_answers();
+        match dialog.finish(self.lang, answers) {
             Ok(command) => vec![Effect::Work(Work::Command(Command::Account(command)))],
             Err(why) => {
                 let line = crate::i18n::tr!(in self.lang; crate::i18n::console::Msg::ErrorLine, error = why);

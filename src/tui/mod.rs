@@ -42,6 +42,8 @@
 //! | `screen.rs` | the terminal: raw mode, alternate screen, restored on exit and panic |
 
 mod app;
+mod asking;
+mod choice;
 mod conversation;
 mod dialog;
 mod editor;

@@ -20,64 +20,12 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::app::{App, Effect, Focus};
+use super::choice::{Compose, Selection, Step};
 use super::worker::{Act, Work};
-use crate::client::Message;
 use crate::client::fold::Folded;
 use crate::i18n::tr;
 use crate::i18n::tui::Msg;
 use crate::protocol::action::{REACTIONS, snippet};
-use crate::protocol::names::fold;
-
-/// A message chosen in the open chat, and what is being asked about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selection {
-    /// Its sender and id: what names it on the wire.
-    pub from: String,
-    pub id: String,
-    pub step: Step,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Chosen: a letter acts on it.
-    Chosen,
-    /// `d`: waiting for y or n.
-    ConfirmDelete,
-    /// `+`: waiting for 1-6.
-    React,
-}
-
-/// What Enter in the input does instead of sending a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Compose {
-    /// Answers this message (as shown: its newest text).
-    Reply(Message),
-    /// Replaces the text of this message of yours.
-    Edit(Message),
-    /// Searches every chat for the words typed.
-    Search,
-}
-
-/// A search's results, shown over the chat list until Esc or Enter.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Found {
-    pub words: String,
-    /// Newest first, as the server lists them.
-    pub messages: Vec<Message>,
-    /// The chosen line.
-    pub chosen: usize,
-}
-
-impl Selection {
-    fn of(m: &Message) -> Selection {
-        Selection { from: m.from.clone(), id: m.id.clone(), step: Step::Chosen }
-    }
-
-    /// True for the message `m`.
-    pub fn is(&self, m: &Message) -> bool {
-        m.id == self.id && fold(&m.from) == fold(&self.from)
-    }
-}
 
 impl App {
     /// The open chat's messages as shown (actions folded in), and where
@@ -234,7 +182,7 @@ mod tests {
     use super::super::app::{App, Effect};
     use super::super::theme::Theme;
     use super::super::worker::{Act, Done, Work};
-    use super::{Compose, Step};
+    use super::super::choice::{Compose, Step};
     use crate::client::Message;
     use crate::i18n::Lang;
     use crate::protocol::{Chat, State, Text};

@@ -15,7 +15,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::super::app::App;
-use super::super::select::{Compose, Found};
+use super::super::choice::{Compose, Found};
 use super::super::text::{one_line, truncate};
 use crate::i18n::tr;
 use crate::i18n::tui::Msg;

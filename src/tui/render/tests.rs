@@ -395,10 +395,10 @@ fn actions_fold_into_their_messages_and_the_chosen_one_is_reversed() {
         msg("bob", "ana", "_d3_b2", 1, State::Read, "(message deleted)"),
     ];
     app.view = Some(ChatView::new("ana", Chat::User("bob".into()), messages, 0));
-    app.select = Some(super::super::select::Selection {
+    app.select = Some(super::super::choice::Selection {
         from: "bob".into(),
         id: "b1".into(),
-        step: super::super::select::Step::Chosen,
+        step: super::super::choice::Step::Chosen,
     });
     let buffer = draw(&app, 80, 24);
     let rows = rows(&buffer);
