@@ -124,7 +124,7 @@ pub fn field_start(line: &str, n: usize) -> usize {
 }
 
 /// Erasing a deleted text in place (protocol 1.2's `DELETE`; the server's
-/// log, `store::erase`, and the client's `history.csv`): `len` bytes that
+/// log, `store::local::erase`, and the client's `history.csv`): `len` bytes that
 /// say the text was deleted, `(message deleted)` then spaces, or dashes
 /// if shorter. They hold no CSV quote nor comma, so they may replace a
 /// whole field, its quotes included, and the line keeps its length.

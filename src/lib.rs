@@ -115,7 +115,7 @@
 //! pairs (`server::known`), the damage reported (`store::damage`), the connection counts (`server::Connections`),
 //! announced P2P ports, and who was told `JOINED` (`server::presence`,
 //! which takes only its own buckets under it); and, protocol 1.2's, the
-//! erasures to do (`store::erase`, held while `erase.csv` is written) and
+//! erasures to do (`store::local::erase`, held while `erase.csv` is written) and
 //! the search index's blocks (`store::search`, held while a search reads
 //! the log to extend it, under which only the log's segment list is
 //! taken), both taken with no other lock held.
@@ -174,7 +174,7 @@
 //! | `export.request`, `export.jsonl` | `wachat users export NAME` asking a running server for an account's export, and its answer (`server::accounts`) |
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
-//! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::erase`) |
+//! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
 //! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |
 //!

@@ -27,7 +27,8 @@ use std::sync::{Arc, Mutex};
 
 use support::Random;
 use wachat::protocol::{Chat, EventRef, Text};
-use wachat::store::disk::{Disk, SimDisk, SyncPoint};
+use wachat::store::disk::{Disk, SyncPoint};
+use wachat::store::sim_disk::SimDisk;
 use wachat::store::{Delivery, Hasher, LocalStore, Options, Pushed, Store};
 
 /// Frames as a receive connection would get them.

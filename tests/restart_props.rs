@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use wachat::protocol::{Chat, Text};
-use wachat::store::disk::{Disk, SimDisk};
+use wachat::store::disk::Disk;
+use wachat::store::sim_disk::SimDisk;
 use wachat::store::{Hasher, LocalStore, Options, Store, UserId};
 
 const USERS: [&str; 3] = ["ana", "bob", "cy"];

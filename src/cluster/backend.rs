@@ -16,7 +16,7 @@ use super::names::Names;
 use super::reads;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
-use crate::store::moderation::{Moderated, Notice};
+use crate::store::backend::{Moderated, Notice};
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.

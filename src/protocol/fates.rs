@@ -133,7 +133,7 @@ impl Fates {
     }
 }
 
-/// A text the server's eraser overwrote (`store::erase`): the deleted
+/// A text the server's eraser overwrote (`store::local::erase`): the deleted
 /// mark padded with spaces, or dashes for a text shorter than the mark.
 pub fn is_erased(text: &str) -> bool {
     let trimmed = text.trim_end_matches(' ');

@@ -119,7 +119,7 @@ pub fn edit(
 }
 
 /// `DELETE:<to>:<id>`, or an admin's `DELETE:<#room>:<id>:<author>`:
-/// stored, then its erasure recorded (`store::erase`).
+/// stored, then its erasure recorded (`store::local::erase`).
 pub fn delete(
     ctx: &Ctx,
     user: UserId,

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Ctx, relay};
 use crate::protocol::{Action, Change, Code, Event, Ko, Mode, RoomInfoLine, Text};
-use crate::store::moderation::Notice;
+use crate::store::backend::Notice;
 use crate::store::{UserId, now_ms};
 
 /// How long a minute of `MUTE` and `BAN` lasts, in milliseconds

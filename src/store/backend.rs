@@ -26,7 +26,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::moderation::{Moderated, Notice};
 use super::state::{Delivery, UserId};
 use crate::protocol::{
     Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, RoomInfoLine, RoomLine, Text,
@@ -54,6 +53,36 @@ pub type Then = Box<dyn FnOnce(Result<(), Ko>) + Send>;
 /// the change is on disk. Ordered: a later ticket covers every earlier one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(pub u64);
+
+// ----- moderation (1.2): what `Backend::moderate` takes and gives -----
+
+/// The message that tells a change in the room's text, so that a client
+/// of protocol 1.0 or 1.1, which is not sent the 1.2 event, shows it too
+/// (and `HISTORY` keeps it): a room message from who acted, or for an
+/// invitation a direct message to the invitee. Made by the server
+/// (`server::moderation`), which knows the words; the room's rules are
+/// `store::moderation`'s.
+pub struct Notice {
+    /// A message id of the actor's (`mod-…`).
+    pub id: String,
+    pub text: Text,
+}
+
+/// What a moderation request did.
+#[derive(Debug)]
+pub struct Moderated {
+    /// The room as registered (`#Lab3`).
+    pub room: Arc<str>,
+    /// Who acted, as registered.
+    pub by: Arc<str>,
+    /// `false`: it changed nothing (and was neither recorded nor told).
+    pub changed: bool,
+    /// Who is told the 1.2 event: the members, and the target if it is
+    /// not (any more) one.
+    pub tell: Vec<UserId>,
+    /// Durable once this is.
+    pub ticket: Ticket,
+}
 
 /// An account as the server needs it.
 #[derive(Clone, Debug)]
@@ -226,7 +255,8 @@ pub trait Backend: Send + Sync {
         query: &super::search::Query,
         limit: usize,
     ) -> Result<Vec<HistoryLine>, Ko> {
-        super::search::by_history(self, user, chats, query, limit)
+        let history = |chat: &Chat, limit, max_bytes| self.history(user, chat, limit, max_bytes)?.collect();
+        super::search::by_history(history, chats, query, limit)
     }
     /// A room as registered (`#Tea`) and its members; `None` if there is no
     /// such room. (Who may see them is the caller's business.)

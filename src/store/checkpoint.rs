@@ -105,7 +105,7 @@ pub struct Snapshot {
     users: Vec<UserSnapshot>,
     directs: Vec<((UserId, UserId), Direct)>,
     rooms: Vec<RoomSnapshot>,
-    usage: super::budget::Usage,
+    usage: super::state::usage::Usage,
     /// 1.2: the server admins.
     server_admins: Vec<UserId>,
 }

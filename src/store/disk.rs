@@ -1,11 +1,12 @@
 //! The file interface of the store: every byte the store writes goes
-//! through [`Disk`], so that a test can run the store on a [`SimDisk`],
+//! through [`Disk`], so that a test can run the store on a `SimDisk`
+//! (`sim_disk.rs`),
 //! a disk in memory that loses, at a simulated power cut, everything that
 //! was not synced.
 //!
 //! Why a simulated disk: killing the server with SIGKILL (`tests/crash.rs`)
 //! keeps the kernel's page cache, so a test of that kind passes even if
-//! every `fsync` is removed. A power cut does not keep it. [`SimDisk`]
+//! every `fsync` is removed. A power cut does not keep it. `SimDisk`
 //! keeps two copies of every file — what a reader sees, and what was last
 //! synced — and of every directory's names, so a power cut can put back
 //! exactly what a real disk would have kept.
@@ -93,7 +94,7 @@ pub trait Disk: Send + Sync {
 
     /// Overwrites `bytes` at `offset` in an existing file, in place (its
     /// length unchanged), and syncs the file: how a deleted text leaves a
-    /// log segment without moving any record (`store::erase`). A disk
+    /// log segment without moving any record (`store::local::erase`). A disk
     /// that cannot says so; the erasure then waits for the next start.
     fn write_at(&self, path: &Path, _offset: u64, _bytes: &[u8]) -> io::Result<()> {
         let what = format!("{}: this disk cannot overwrite in place", path.display());
@@ -271,5 +272,3 @@ impl Disk for RealDisk {
         file.sync_data()
     }
 }
-
-pub use super::sim_disk::SimDisk;

@@ -45,7 +45,6 @@ pub mod damage;
 pub mod devices;
 pub mod disabled;
 pub mod disk;
-pub mod erase;
 pub mod export;
 pub mod invites;
 pub mod local;

@@ -21,36 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::backend::Ticket;
-use super::state::UserId;
-use crate::protocol::{Change, Code, Ko, Mode, Role, RoomInfoLine, Text};
-
-/// The message that tells a change in the room's text, so that a client
-/// of protocol 1.0 or 1.1, which is not sent the 1.2 event, shows it too
-/// (and `HISTORY` keeps it): a room message from who acted, or for an
-/// invitation a direct message to the invitee. Made by the server
-/// (`server::moderation`), which knows the words.
-pub struct Notice {
-    /// A message id of the actor's (`mod-…`).
-    pub id: String,
-    pub text: Text,
-}
-
-/// What a moderation request did.
-#[derive(Debug)]
-pub struct Moderated {
-    /// The room as registered (`#Lab3`).
-    pub room: Arc<str>,
-    /// Who acted, as registered.
-    pub by: Arc<str>,
-    /// `false`: it changed nothing (and was neither recorded nor told).
-    pub changed: bool,
-    /// Who is told the 1.2 event: the members, and the target if it is
-    /// not (any more) one.
-    pub tell: Vec<UserId>,
-    /// Durable once this is.
-    pub ticket: Ticket,
-}
+use crate::protocol::{Change, Code, Ko, Mode, Role, RoomInfoLine};
 
 /// What a rule record says (`RULE` lines of the log, see `record.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]

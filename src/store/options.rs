@@ -25,7 +25,7 @@ pub struct Options {
     /// What a user, an inbox and the disk may take (`store::budget`).
     pub budget: super::budget::Budget,
     /// Deleted texts leave the log's files this often (`--erase-minutes`;
-    /// zero: at once), and at every start (see `store::erase`).
+    /// zero: at once), and at every start (see `store::local::erase`).
     pub erase_interval: Duration,
 }
 

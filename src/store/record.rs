@@ -27,7 +27,7 @@
 //!
 //! `DELACCOUNT` is a user deleting its own account (§20): applied, it
 //! replaces the hash by a mark that no password matches
-//! ([`DELETED`](super::state::DELETED)), empties the inbox and takes the
+//! (`state::DELETED`), empties the inbox and takes the
 //! user out of every room. The name stays in the log's other records (the
 //! messages it sent stay with their recipients), so the account's row
 //! stays too, and its name taken. A checkpoint carries the mark on as it

@@ -7,9 +7,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::choice::{Compose, Found, Selection};
 use super::conversation::{ChatView, Note, Notes, Top};
 use super::editor::Editor;
-use super::choice::{Compose, Found, Selection};
 use super::theme::Theme;
 use super::worker::{Done, Work};
 use crate::client::{LiveChats, Message, Notice, Presence, TYPING_SHOWN};

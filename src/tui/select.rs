@@ -180,9 +180,9 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEvent};
 
     use super::super::app::{App, Effect};
+    use super::super::choice::{Compose, Step};
     use super::super::theme::Theme;
     use super::super::worker::{Act, Done, Work};
-    use super::super::choice::{Compose, Step};
     use crate::client::Message;
     use crate::i18n::Lang;
     use crate::protocol::{Chat, State, Text};

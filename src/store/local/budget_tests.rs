@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::super::budget::{Budget, MinFree, SPACE_CHECK};
-use super::super::disk::{Disk, SimDisk};
+use super::super::disk::Disk;
+use super::super::sim_disk::SimDisk;
 use super::super::{Hasher, LocalStore, Options, Store, UserId};
 use super::committer::RETRY;
 use crate::protocol::{Chat, Code, Ko, Text};

@@ -43,9 +43,12 @@
 mod budget_tests;
 mod checkpointer;
 pub mod committer;
+mod erase;
 mod moderation;
+pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
 mod requests;
+mod search;
 mod stretch;
 #[cfg(test)]
 mod tests;
@@ -117,9 +120,9 @@ pub(in crate::store) struct Inner {
     /// Whether the disk is below `--min-free` (see `store::budget`).
     pub(super) floor: super::budget::Floor,
     /// Deleted texts still to take off the disk, and their thread's bell.
-    pub(in crate::store) eraser: super::erase::Eraser,
+    pub(in crate::store) eraser: erase::Eraser,
     /// 1.2: the words of the log's blocks, for `SEARCH` (`store::search`).
-    pub(in crate::store) search_index: super::search::Index,
+    pub(in crate::store) search_index: search::Index,
 }
 
 /// Records applied but not yet handed to the log.
@@ -141,6 +144,12 @@ fn ko(code: Code, reason: impl Into<String>) -> Ko {
 }
 
 impl LocalStore {
+    /// Bytes of the log that `name`'s messages take (`wachat users list`).
+    pub fn stored_bytes(&self, name: &str) -> u64 {
+        let state = self.inner.state.lock();
+        state.user_id(name).map_or(0, |u| state.usage.of(u))
+    }
+
     /// Opens the data directory `dir` on this machine's disk: takes its
     /// lock, makes its permissions private, converts a directory of the
     /// first layout, and loads it.
@@ -156,7 +165,7 @@ impl LocalStore {
         Self::open_on(Arc::new(disk), dir, options, deliver, Some(lock))
     }
 
-    /// Opens a data directory on any [`Disk`] (a test's [`SimDisk`](super::disk::SimDisk)).
+    /// Opens a data directory on any [`Disk`] (a test's [`SimDisk`](super::sim_disk::SimDisk)).
     pub fn open_on(
         disk: Arc<dyn Disk>,
         dir: &Path,
@@ -184,7 +193,7 @@ impl LocalStore {
         );
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
-        let eraser = super::erase::Eraser::load(disk.as_ref(), dir, options.erase_interval)?;
+        let eraser = erase::Eraser::load(disk.as_ref(), dir, options.erase_interval)?;
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             disk,
@@ -220,7 +229,7 @@ impl LocalStore {
         let threads = vec![
             committer::spawn_committer(inner.clone())?,
             checkpointer::spawn_checkpointer(inner.clone(), due)?,
-            super::erase::spawn(inner.clone())?,
+            erase::spawn(inner.clone())?,
         ];
         *inner.threads.lock() = threads;
         Ok(LocalStore { inner })

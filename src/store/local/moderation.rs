@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use super::super::GENERAL;
-use super::super::moderation::{Moderated, Notice, Rule};
+use super::super::backend::{Moderated, Notice};
+use super::super::moderation::Rule;
 use super::super::now_ms;
 use super::super::record::{Message, Record};
 use super::super::state::{Batch, RoomId, State, UserId};

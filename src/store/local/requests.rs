@@ -13,14 +13,15 @@
 use std::sync::Arc;
 
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
-use super::super::erase::Erasure;
-use super::super::moderation::{Moderated, Notice};
+use super::super::backend::{Moderated, Notice};
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
 use super::super::state::{Batch, MAX_ROOMS_PER_USER, State, UserId};
 use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
-use super::reads::{Reader, ReplayLines, hidden_senders};
+use super::erase::Erasure;
+use super::reader::{Reader, read_failed};
+use super::reads::{ReplayLines, hidden_senders};
 use super::{Inner, LocalStore, Pending};
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine, Text};
 
@@ -218,7 +219,7 @@ impl Backend for LocalStore {
     }
 
     /// 1.2, `DELETE`: recorded in `erase.csv` (synced), erased by the
-    /// eraser thread (`store::erase`).
+    /// eraser thread (`store::local::erase`).
     fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
         let erasure = Erasure { author: author.to_string(), chat: chat.to_string(), id: id.to_string() };
         self.inner.eraser.queue(self.inner.disk.as_ref(), erasure).map_err(|e| {
@@ -554,9 +555,4 @@ impl Inner {
 struct Found {
     ord: u64,
     dord: u64,
-}
-
-fn read_failed(pos: super::super::record::Pos, e: impl std::fmt::Display) -> Ko {
-    log::error!("store: reading the record at position {pos}: {e}");
-    ko(Code::Internal, "the server could not read its log; see its log")
 }

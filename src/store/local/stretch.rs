@@ -13,7 +13,7 @@ use super::super::record::{MsgRef, Pos};
 use super::super::state::Run;
 use super::Inner;
 use super::committer::Goal;
-use super::reads::{Reader, read_failed};
+use super::reader::{Reader, read_failed};
 use crate::protocol::Ko;
 
 /// Positions noted per run on the first walk back: one every this many

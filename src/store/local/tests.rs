@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::super::disk::{Disk, SimDisk};
+use super::super::disk::Disk;
+use super::super::sim_disk::SimDisk;
 use super::super::{DEDUP_WINDOW, Hasher, LocalStore, Options, Store, UserId};
 use crate::protocol::{Chat, Code, Text};
 

@@ -213,7 +213,7 @@ impl Log {
     /// Overwrites bytes of an already written record in place, from the
     /// log position `pos` (a record's position plus an offset in its
     /// line); the record keeps its length, so no position moves. Only
-    /// `store::erase` does this, to take a deleted text off the disk.
+    /// `store::local::erase` does this, to take a deleted text off the disk.
     pub fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()> {
         let segment = self
             .segment_of(pos)

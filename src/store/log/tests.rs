@@ -1,7 +1,7 @@
 //! Tests of the log: positions across segments, a torn last line, retention.
 
 use super::*;
-use crate::store::disk::SimDisk;
+use crate::store::sim_disk::SimDisk;
 
 fn records(n: std::ops::Range<u32>) -> Vec<u8> {
     n.map(|i| format!("ACK,{i},ana,,,,{i}\n")).collect::<String>().into_bytes()

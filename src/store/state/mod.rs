@@ -364,7 +364,7 @@ pub struct State {
     /// Records applied since the last checkpoint.
     pub since_checkpoint: u64,
     /// Bytes of the log each user's messages take (`--user-quota`, see `store::budget`).
-    pub usage: crate::store::budget::Usage,
+    pub usage: usage::Usage,
     /// 1.2: the server admins (`wachat users admin`), who moderate every room.
     pub(super) server_admins: BTreeSet<UserId>,
 }
@@ -374,6 +374,7 @@ pub mod recent;
 mod rules;
 #[cfg(test)]
 mod tests;
+pub mod usage;
 
 impl State {
     // ----- lookups -------------------------------------------------------

@@ -32,14 +32,14 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
-use super::disk::Disk;
-use super::local::Inner;
-use super::local::reads::Reader;
-use super::record::{Fields, MsgRef, NO_POS, Pos, push_field};
+use super::Inner;
+use super::reader::Reader;
 use crate::csvlog::{self, filler, quoted_span};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
 use crate::protocol::action::{Act, Action, ActionId, DELETED, quote_line, reaction_quoting};
+use crate::store::disk::Disk;
+use crate::store::record::{Fields, MsgRef, NO_POS, Pos, push_field};
 
 /// The file of erasures to do, in the data directory.
 pub const ERASE_FILE: &str = "erase.csv";
@@ -103,7 +103,7 @@ impl Eraser {
             push_row(&mut out, &erasure);
             let mut file = disk.open_append(&self.path)?;
             file.append(&out)?;
-            file.sync(super::disk::SyncPoint::Replace)?;
+            file.sync(crate::store::disk::SyncPoint::Replace)?;
             pending.push(erasure);
         }
         drop(pending);

@@ -1,0 +1,83 @@
+//! What each user's messages take of the log (`--user-quota`, whose
+//! limits `store::budget` checks): counted as records are applied, given
+//! back as retention removes segments.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{State, UserId};
+use crate::store::record::{Pos, Record};
+
+/// Bytes of the log each user's messages take, by user id: the messages
+/// at positions from [`Usage::from`] on.
+///
+/// Retention gives a user's bytes back: before it removes segments, the
+/// checkpointer reads them (`budget::tally`), subtracts what each user had in
+/// them and moves `from` past them, then removes them. A crash between
+/// the removal and the next checkpoint leaves a checkpoint whose `from`
+/// is before the log's start: the next start counts again what is left
+/// of the log before the checkpoint (`local::load`), once.
+#[derive(Clone, Default, Debug, PartialEq, Eq)]
+pub struct Usage {
+    bytes: Vec<u64>,
+    /// Where the counted part of the log begins; `None` in a checkpoint
+    /// written before there were quotas (then a start counts again).
+    pub from: Option<Pos>,
+}
+
+impl Usage {
+    /// Bytes stored for `user`.
+    pub fn of(&self, user: UserId) -> u64 {
+        self.bytes.get(user).copied().unwrap_or(0)
+    }
+
+    /// Sets what a checkpoint says.
+    pub fn set(&mut self, user: UserId, bytes: u64) {
+        if self.bytes.len() <= user {
+            self.bytes.resize(user + 1, 0);
+        }
+        self.bytes[user] = bytes;
+    }
+
+    fn add(&mut self, user: UserId, bytes: u64) {
+        let now = self.of(user).saturating_add(bytes);
+        self.set(user, now);
+    }
+
+    /// Forgets every count: the log is counted again from `from`.
+    pub fn restart_at(&mut self, from: Pos) {
+        *self = Usage { bytes: Vec::new(), from: Some(from) };
+    }
+
+    /// Users with something stored, with their bytes.
+    pub fn iter(&self) -> impl Iterator<Item = (UserId, u64)> + '_ {
+        self.bytes.iter().copied().enumerate().filter(|&(_, b)| b > 0)
+    }
+}
+
+impl State {
+    /// Gives back what `budget::tally` found, before those segments are removed:
+    /// the counted part of the log now begins at `end`.
+    pub(in crate::store) fn give_back(&mut self, freed: &HashMap<Arc<str>, u64>, end: Pos) {
+        for (name, bytes) in freed {
+            if let Some(user) = self.user_id(name) {
+                let left = self.usage.of(user).saturating_sub(*bytes);
+                self.usage.set(user, left);
+            }
+        }
+        self.usage.from = Some(end);
+    }
+}
+
+impl State {
+    /// Counts a record of `len` bytes (its `\n` included) against its
+    /// author's quota: messages only (the rest are small, and bounded by
+    /// the messages they follow).
+    pub(in crate::store) fn count_usage(&mut self, record: &Record, len: u64) {
+        if let Record::Msg { msg, .. } = record
+            && let Some(from) = self.user_id(&msg.from)
+        {
+            self.usage.add(from, len);
+        }
+    }
+}
