@@ -116,7 +116,7 @@
 //! announced P2P ports, and who was told `JOINED` (`server::presence`,
 //! which takes only its own buckets under it); and, protocol 1.2's, the
 //! erasures to do (`store::local::erase`, held while `erase.csv` is written) and
-//! the search index's blocks (`store::search`, held while a search reads
+//! the search index's blocks (`store::local::search`, held while a search reads
 //! the log to extend it, under which only the log's segment list is
 //! taken), both taken with no other lock held.
 //!

@@ -16,7 +16,7 @@
 //! log however many members the room has (members keep positions, not
 //! copies), so what a user costs the disk is the bytes of what it sent:
 //! a room message costs its sender what a direct one does. The counter is
-//! kept in the state ([`Usage`]), bumped when a message record is applied
+//! kept in the state ([`Usage`](super::state::usage::Usage)), bumped when a message record is applied
 //! (the same code at a start, so a replay counts as the first run did),
 //! and saved in each checkpoint: no scan, ever, per send.
 //!

@@ -10,7 +10,9 @@
 //!   ([`state`]), the records in a segmented CSV log on disk ([`log`],
 //!   [`record`]), checkpoints ([`checkpoint`]), and the group commit
 //!   ([`local::committer`]); `local/requests.rs` and `local/reads.rs` hold
-//!   what each request does.
+//!   what each request does, `local/reader.rs` how records are read back,
+//!   `local/search.rs` the index `SEARCH` reads the log with (the query
+//!   itself is [`search`]'s), `local/erase.rs` the eraser of deleted texts.
 //!   A backend on a database shared by several servers implements the same
 //!   trait.
 //! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`

@@ -121,7 +121,7 @@ pub(in crate::store) struct Inner {
     pub(super) floor: super::budget::Floor,
     /// Deleted texts still to take off the disk, and their thread's bell.
     pub(in crate::store) eraser: erase::Eraser,
-    /// 1.2: the words of the log's blocks, for `SEARCH` (`store::search`).
+    /// 1.2: the words of the log's blocks, for `SEARCH` (`search.rs`).
     pub(in crate::store) search_index: search::Index,
 }
 
