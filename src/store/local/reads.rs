@@ -18,7 +18,7 @@ use std::sync::Arc;
 use super::super::backend::{Lines, Listing};
 use super::super::damage;
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
-use super::super::state::{Marks, Queued, UserId};
+use super::super::state::{Marks, Queued, State, UserId};
 use super::reader::{Reader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
@@ -47,14 +47,7 @@ impl Inner {
             let since = state.users[user].since;
             match chat {
                 Chat::User(name) => {
-                    let peer = state
-                        .user_id(name)
-                        .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))?;
-                    let marks = Directions {
-                        me: state.users[user].name.clone(),
-                        mine: state.marks(user, peer),
-                        theirs: state.marks(peer, user),
-                    };
+                    let (peer, marks) = directions(&state, user, name)?;
                     (state.direct_head(user, peer), Some(marks), since)
                 }
                 Chat::Room(name) => {
@@ -121,6 +114,19 @@ impl Inner {
         let lines = HistoryLines { reader, found, next: 0, direct };
         Ok(Listing { len, lines: Box::new(lines) })
     }
+}
+
+/// The peer called `name` of `user`'s direct conversation, and the marks
+/// of both its directions (`KO:UNKNOWN_USER` if there is no such user).
+pub(super) fn directions(state: &State, user: UserId, name: &str) -> Result<(UserId, Directions), Ko> {
+    let peer =
+        state.user_id(name).ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))?;
+    let marks = Directions {
+        me: state.users[user].name.clone(),
+        mine: state.marks(user, peer),
+        theirs: state.marks(peer, user),
+    };
+    Ok((peer, marks))
 }
 
 /// A message's `HISTORY` line, borrowed from its record.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::Inner;
-use super::reads::Directions;
+use super::reads::{Directions, directions};
 use crate::protocol::action::{Act, ActionId};
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, State, Text};
@@ -177,14 +177,7 @@ impl Inner {
             for chat in chats {
                 match chat {
                     Chat::User(name) => {
-                        let peer = state
-                            .user_id(name)
-                            .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))?;
-                        let marks = Directions {
-                            me: state.users[user].name.clone(),
-                            mine: state.marks(user, peer),
-                            theirs: state.marks(peer, user),
-                        };
+                        let (_, marks) = directions(&state, user, name)?;
                         walks.insert(fold_name(name), Walk { fates: Fates::default(), direct: Some(marks) });
                     }
                     Chat::Room(name) => {
