@@ -46,7 +46,6 @@ pub fn history(
 ) -> Result<Listing, Ko> {
     let mut conn = db.get()?;
     let conn = &mut *conn;
-    let since = since(conn, user)?;
     let (rows, marks) = match chat {
         Chat::User(name) => {
             let (peer, _) = names
@@ -58,14 +57,15 @@ pub fn history(
             // (1.2, a freed name's new account: `accounts::reuse`).
             let rows = conn
                 .query(
-                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM ( \
-                       (SELECT * FROM messages WHERE sender = $1 AND recipient = $2 AND id >= $4 \
+                    "WITH me AS (SELECT since FROM users WHERE id = $1) \
+                     SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM ( \
+                       (SELECT * FROM messages WHERE sender = $1 AND recipient = $2 AND id >= (SELECT since FROM me) \
                         ORDER BY ord DESC LIMIT $3) \
                        UNION ALL \
-                       (SELECT * FROM messages WHERE sender = $2 AND recipient = $1 AND id >= $4 \
+                       (SELECT * FROM messages WHERE sender = $2 AND recipient = $1 AND id >= (SELECT since FROM me) \
                         ORDER BY ord DESC LIMIT $3) \
                      ) AS both_ways ORDER BY id DESC LIMIT $3",
-                    &[&(user as i64), &(peer as i64), &(limit as i64), &since],
+                    &[&(user as i64), &(peer as i64), &(limit as i64)],
                 )
                 .or_ko("reading a history")?;
             let marks = conn
@@ -85,8 +85,9 @@ pub fn history(
             let rows = conn
                 .query(
                     "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM messages \
-                     WHERE room = $1 AND id >= $3 ORDER BY ord DESC LIMIT $2",
-                    &[&room, &(limit as i64), &since],
+                     WHERE room = $1 AND id >= (SELECT since FROM users WHERE id = $3) \
+                     ORDER BY ord DESC LIMIT $2",
+                    &[&room, &(limit as i64), &(user as i64)],
                 )
                 .or_ko("reading a history")?;
             (rows, None)
@@ -115,14 +116,6 @@ pub fn history(
     Ok(Listing { len: lines.len(), lines: Box::new(Ready(lines)) })
 }
 
-/// 1.2: the first message `user` may see (`users.since`): 0, or the cut
-/// of a freed name's new account (`accounts::reuse`).
-fn since(conn: &mut impl GenericClient, user: UserId) -> Result<i64, Ko> {
-    let row =
-        conn.query_one("SELECT since FROM users WHERE id = $1", &[&(user as i64)]).or_ko("reading a user")?;
-    Ok(row.get(0))
-}
-
 /// The id of the live room `name` if `user` is in it.
 fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Result<i64, Ko> {
     let row = conn
@@ -141,12 +134,12 @@ fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Resul
 /// unread (`directions.base`; in a room, those before the cut).
 pub fn chats(db: &Db, user: UserId) -> Result<Vec<ChatLine>, Ko> {
     let mut conn = db.get()?;
-    let since = since(&mut *conn, user)?;
     let rows = conn
         .query(
             // A stream's newest message is the one numbered `sent - 1`
             // (`count - 1` in a room); its id orders the chats.
-            "SELECT * FROM ( \
+            "WITH me AS (SELECT since FROM users WHERE id = $1) \
+             SELECT c.* FROM ( \
                SELECT u.name, x.last, x.unread FROM ( \
                   SELECT CASE WHEN d.sender = $1 THEN d.recipient ELSE d.sender END AS peer, \
                          max((SELECT m.id FROM messages m WHERE m.sender = d.sender \
@@ -158,11 +151,11 @@ pub fn chats(db: &Db, user: UserId) -> Result<Vec<ChatLine>, Ko> {
                UNION ALL \
                SELECT r.name, (SELECT m.id FROM messages m WHERE m.room = r.id AND m.ord = r.count - 1), \
                       (SELECT count(*) FROM messages m WHERE m.room = r.id AND m.ord >= mb.read \
-                       AND m.sender <> $1 AND m.id >= $2) \
+                       AND m.sender <> $1 AND m.id >= (SELECT since FROM me)) \
                FROM members mb JOIN rooms r ON r.id = mb.room WHERE mb.user_id = $1 AND r.count > 0 \
-             ) AS c WHERE $2 = 0 OR c.last >= $2 \
+             ) AS c, me WHERE me.since = 0 OR c.last >= me.since \
              ORDER BY 2 DESC",
-            &[&(user as i64), &since],
+            &[&(user as i64)],
         )
         .or_ko("reading chats")?;
     let line =
