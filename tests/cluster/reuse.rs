@@ -43,6 +43,18 @@ fn check_new_ana(node: &TestServer) {
     assert_eq!(ana.listing("CHATS"), ["bob:1"], "one unread, not the three the old ana left");
     assert_eq!(ana.listing("SEARCH:*:old"), Vec::<String>::new());
     assert_eq!(ana.listing("SEARCH:*:welcome").len(), 1);
+    // `wachat export --user` follows HISTORY and CHATS.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ana.jsonl");
+    let mut args: Vec<String> =
+        ["export", "--user", "ana", "--out", out.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+    args.extend(super::support::console::connection_args(node.send, node.recv, tmp.path()));
+    let outcome = super::support::console::run_wachat(&args, NEW_PW, "");
+    assert!(outcome.status.success(), "{}", outcome.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let messages: Vec<&str> = text.lines().filter(|l| l.contains(r#""type":"message""#)).collect();
+    assert_eq!(messages.len(), 2, "{text}");
+    assert!(!text.contains("old "), "{text}");
 }
 
 /// What bob sees of his conversation with the name: all of it.
@@ -100,7 +112,10 @@ fn a_freed_name_is_a_new_account_that_sees_nothing_from_before_it_on_every_node(
     // The old account's messages are not the new one's to change.
     for action in ["EDIT:bob:m0:rewritten", "DELETE:bob:m0"] {
         let refused = ana.request(action);
-        assert!(refused.starts_with("KO:"), "{action}: {refused}");
+        assert_eq!(
+            refused, "KO:UNKNOWN_MESSAGE:you sent no message m0 in bob among its newest 1000",
+            "{action}"
+        );
     }
     assert!(bob_b.request("MSG:ana:b3:welcome back").starts_with("OK:b3:"), "accepted again");
     let mut ana_events = b.login_recv("ana", NEW_PW);
@@ -119,5 +134,30 @@ fn a_freed_name_is_a_new_account_that_sees_nothing_from_before_it_on_every_node(
     for node in [&a, &b] {
         check_new_ana(node);
         check_bob(node);
+    }
+}
+
+#[test]
+fn of_two_registrations_of_a_freed_name_at_once_on_two_nodes_one_wins() {
+    let cluster = Cluster::start();
+    let free = ["--name-quarantine-days", "0"];
+    let (a, b) = (cluster.node_with("a", &free), cluster.node_with("b", &free));
+    register(&a, "ana");
+    delete(&a, "ana");
+    let answers: Vec<String> = std::thread::scope(|s| {
+        let racers: Vec<_> = [(&a, "pw-from-a"), (&b, "pw-from-b")]
+            .into_iter()
+            .map(|(node, pw)| s.spawn(move || node.send_conn().request(&format!("REGISTER:ana::{pw}"))))
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let won: Vec<usize> = (0..2).filter(|&i| answers[i] == "OK:ana").collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    let lost = &answers[1 - won[0]];
+    assert_eq!(lost, "KO:USER_EXISTS:the name ana is taken");
+    let (winner, loser) = if won[0] == 0 { ("pw-from-a", "pw-from-b") } else { ("pw-from-b", "pw-from-a") };
+    for node in [&a, &b] {
+        node.login_send("ana", winner);
+        assert!(node.send_conn().request(&format!("LOGIN:ana:{loser}")).starts_with("KO:AUTH_FAILED:"));
     }
 }
