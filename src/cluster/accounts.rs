@@ -66,11 +66,12 @@ pub fn mark_deleted(db: &Db, user: UserId) -> Result<(), Ko> {
 /// and its name, with the new `hash` and `email`, and a **cut** (schema
 /// version 8): `since`, the first message it may see, and for each
 /// direction towards it a `base`, the messages the old account got. Its
-/// inbox is emptied and its quota counter starts again; it is a member
-/// of `#general` from now on, as a new account is.
+/// inbox is emptied and its quota counter starts again; the old one's
+/// server admin right, room ownerships, bans, mutes and invitations go;
+/// it is a member of `#general` from now on, as a new account is.
 ///
-/// The locks are taken in the committer's order (`apply.rs`): `#general`,
-/// then the user's inbox, then its `users` row, whose hash is checked
+/// The locks are taken in the committer's order (`apply.rs`): the rooms
+/// (`#general`, those whose rules name the account), then the user's inbox, then its `users` row, whose hash is checked
 /// under the lock: of two registrations of the name at once, the second
 /// finds it taken.
 ///
@@ -98,10 +99,24 @@ pub fn reuse(db: &Db, user: UserId, email: &str, hash: &str) -> Result<(UserId, 
         &[&GENERAL, &general],
     )
     .or_ko(DOING)?;
-    let room = tx
-        .query_one("SELECT id, count FROM rooms WHERE folded = $1 AND live FOR UPDATE", &[&general])
+    // `#general`, and the rooms whose rules name the account (an owner,
+    // a ban…), which it loses: locked in id order, as a batch and a
+    // moderation change lock them, so neither rewrites those rules with
+    // the old account's in them after this commits.
+    let rooms = tx
+        .query(
+            "SELECT id, count, folded = $2 AND live FROM rooms \
+             WHERE (folded = $2 AND live) OR owner = $1 \
+                OR id IN (SELECT room FROM room_rules WHERE user_id = $1) \
+             ORDER BY id FOR UPDATE",
+            &[&id, &general],
+        )
         .or_ko(DOING)?;
-    let (room, count): (i64, i64) = (room.get(0), room.get(1));
+    let (room, count): (i64, i64) = rooms
+        .iter()
+        .find(|r| r.get(2))
+        .map(|r| (r.get(0), r.get(1)))
+        .ok_or_else(|| Ko::new(Code::Internal, "#general is gone from the database"))?;
     tx.query_one("SELECT 1 FROM inboxes WHERE user_id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
     let row = tx.query_one("SELECT name, hash FROM users WHERE id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
     let (name, old): (String, String) = (row.get(0), row.get(1));
@@ -120,6 +135,11 @@ pub fn reuse(db: &Db, user: UserId, email: &str, hash: &str) -> Result<(UserId, 
     tx.execute("DELETE FROM events WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     tx.execute("UPDATE inboxes SET acked = last_seq, stored = 0 WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     tx.execute("UPDATE directions SET base = sent WHERE recipient = $1", &[&id]).or_ko(DOING)?;
+    // The old account's rank in rooms is not the new owner's to use, nor
+    // its bans and mutes the new owner's to bear: rooms it owned are run
+    // by the server admins (as a room made before owners were kept).
+    tx.execute("UPDATE rooms SET owner = NULL WHERE owner = $1", &[&id]).or_ko(DOING)?;
+    tx.execute("DELETE FROM room_rules WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     tx.execute(
         "INSERT INTO members (room, user_id, read) VALUES ($1, $2, $3) ON CONFLICT (room, user_id) DO NOTHING",
         &[&room, &id, &count],

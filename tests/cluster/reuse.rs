@@ -88,6 +88,8 @@ fn a_freed_name_is_a_new_account_that_sees_nothing_from_before_it_on_every_node(
     sent(&mut bob_b, "MSG:ana:b2:old unread");
     sent(&mut bob_a, "MSG:ana:b0:old again");
     sent(&mut ana, "MSG:#general:g1:old room talk");
+    assert_eq!(ana.request("JOIN:#lab"), "OK", "its owner");
+    assert_eq!(bob_a.request("JOIN:#lab"), "OK");
     drop(ana);
     delete(&a, "ana");
 
@@ -117,6 +119,10 @@ fn a_freed_name_is_a_new_account_that_sees_nothing_from_before_it_on_every_node(
             "{action}"
         );
     }
+    // Nor is the old account's room: #lab has no owner now.
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let kick = ana.request("KICK:#lab:bob");
+    assert!(kick.starts_with("KO:FORBIDDEN:"), "{kick}");
     assert!(bob_b.request("MSG:ana:b3:welcome back").starts_with("OK:b3:"), "accepted again");
     let mut ana_events = b.login_recv("ana", NEW_PW);
     assert!(ana_events.next_msg().ends_with(":welcome back"), "no old message replayed first");
