@@ -167,3 +167,24 @@ fn of_two_registrations_of_a_freed_name_at_once_on_two_nodes_one_wins() {
         assert!(node.send_conn().request(&format!("LOGIN:ana:{loser}")).starts_with("KO:AUTH_FAILED:"));
     }
 }
+
+#[test]
+fn an_account_deleted_before_schema_version_8_is_reserved_from_the_upgrade_on() {
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    register(&a, "ana");
+    drop(a);
+    // As a node of schema version 7 left it: the plain mark, no cut.
+    cluster
+        .pg
+        .client()
+        .batch_execute(
+            "UPDATE users SET hash = '!deleted', email = '' WHERE folded = 'ana'; \
+             ALTER TABLE users DROP COLUMN since; ALTER TABLE directions DROP COLUMN base; \
+             UPDATE wachat_schema SET version = 7",
+        )
+        .unwrap();
+    let a = cluster.node_with("a", &["--name-quarantine-days", "1"]);
+    let again = a.send_conn().request(&format!("REGISTER:ana::{NEW_PW}"));
+    assert!(again.contains("deleted; it is reserved for 24 hours more"), "{again}");
+}

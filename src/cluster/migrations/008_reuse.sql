@@ -10,3 +10,9 @@
 -- base)`, so what the old account left unread is not the new one's.
 ALTER TABLE users ADD COLUMN since bigint NOT NULL DEFAULT 0;
 ALTER TABLE directions ADD COLUMN base bigint NOT NULL DEFAULT 0;
+
+-- An account deleted before this version has the plain mark, with no
+-- time: its quarantine counts from this upgrade, so that its name is not
+-- free at once (`--name-quarantine-days` after the upgrade).
+UPDATE users SET hash = '!deleted:' || (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+    WHERE hash = '!deleted';
