@@ -236,8 +236,9 @@ pub fn apply(
                     Some((from, _)) => {
                         lock.extend([*user, *from]);
                         let row = tx.query_opt(
+                            // Not one from before the reader's cut (1.2).
                             "SELECT ord FROM messages WHERE sender = $1 AND recipient = $2 AND msg_id = $3 \
-                             ORDER BY ord DESC LIMIT 1",
+                             AND id >= (SELECT since FROM users WHERE id = $2) ORDER BY ord DESC LIMIT 1",
                             &[&(*from as i64), &(*user as i64), id],
                         )?;
                         row.map(|r| Named { ord: r.get(0) })

@@ -109,13 +109,17 @@ impl Backend for PgBackend {
         super::accounts::set_password(&self.db, user, &hash).map(|()| DURABLE)
     }
 
+    /// 1.2: one transaction (`accounts::reuse`). Every node reads the
+    /// hash from the row at a login and the name never changes, so no
+    /// node's cache has anything to forget.
+    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
+        let (id, name) = super::accounts::reuse(&self.db, user, email, &hash)?;
+        Ok((Account { id, name: self.names.learn(id, &name), hash }, DURABLE))
+    }
+
     /// 1.2: the rooms left and the inbox acknowledged by the jobs a
     /// `LEAVE` and an `ACK` are (so every node's view of the rooms and the
     /// committer's counters follow), then the row marked.
-    fn reuse_account(&self, _user: UserId, _email: &str, _hash: String) -> Result<(Account, Ticket), Ko> {
-        unimplemented!("the cluster helper writes it")
-    }
-
     fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
         for room in self.rooms(user)? {
             let ticket = self.leave(user, &room.room)?;

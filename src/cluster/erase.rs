@@ -18,6 +18,14 @@ pub fn erase(db: &Db, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko("erasing a deleted message")?;
     let to = chat.to_string();
+    // 1.2: none from before the author's cut (`users.since`, a freed
+    // name's new account): an id its old account used names another
+    // message, which the new one may not touch; everything that refers
+    // to the new one came after it.
+    let since: i64 = tx
+        .query_opt("SELECT since FROM users WHERE folded = $1", &[&crate::protocol::names::fold(author)])
+        .or_ko("reading a user")?
+        .map_or(0, |r| r.get(0));
     // The conversation's rows that may hold the text: the message, the
     // actions naming it, and every reply (a text starting with a quote).
     let rows = tx
@@ -28,8 +36,9 @@ pub fn erase(db: &Db, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
                       OR (lower(from_name) = lower($2) AND lower(to_name) = lower($1)) END)
                AND (msg_id = $3 OR right(msg_id, length($3) + 1) = '_' || $3 OR text LIKE '> %'
                     OR msg_id LIKE '\\_r%' OR msg_id LIKE '\\_u%')
+               AND id >= $4
              ORDER BY id",
-            &[&author, &to, &id],
+            &[&author, &to, &id, &since],
         )
         .or_ko("reading a deleted message")?;
     let rows: Vec<(i64, String, String, String)> =

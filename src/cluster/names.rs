@@ -1,7 +1,8 @@
 //! The node's memory of user names: `ana` → (#7, `Ana`) and back.
 //!
-//! Accounts are never renamed nor removed in a cluster, so a name once
-//! read from the database stays true: every request that names a user
+//! Accounts are never renamed nor removed in a cluster (a deleted
+//! account's name taken again keeps its number, `accounts::reuse`), so a
+//! name once read from the database stays true: every request that names a user
 //! (`MSG:bob:…`, `HISTORY:bob:…`) would otherwise cost a query. An account
 //! made on another node is read on first use.
 

@@ -53,13 +53,17 @@ pub fn history(
                 .or_ko("reading a user")?
                 .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))?;
             // The newest of each direction (by number), then both in the
-            // order they were stored.
+            // order they were stored; none from before the reader's cut
+            // (1.2, a freed name's new account: `accounts::reuse`).
             let rows = conn
                 .query(
-                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM ( \
-                       (SELECT * FROM messages WHERE sender = $1 AND recipient = $2 ORDER BY ord DESC LIMIT $3) \
+                    "WITH me AS (SELECT since FROM users WHERE id = $1) \
+                     SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM ( \
+                       (SELECT * FROM messages WHERE sender = $1 AND recipient = $2 AND id >= (SELECT since FROM me) \
+                        ORDER BY ord DESC LIMIT $3) \
                        UNION ALL \
-                       (SELECT * FROM messages WHERE sender = $2 AND recipient = $1 ORDER BY ord DESC LIMIT $3) \
+                       (SELECT * FROM messages WHERE sender = $2 AND recipient = $1 AND id >= (SELECT since FROM me) \
+                        ORDER BY ord DESC LIMIT $3) \
                      ) AS both_ways ORDER BY id DESC LIMIT $3",
                     &[&(user as i64), &(peer as i64), &(limit as i64)],
                 )
@@ -80,9 +84,10 @@ pub fn history(
             let room = member_room(conn, name, user)?;
             let rows = conn
                 .query(
-                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM messages WHERE room = $1 \
+                    "SELECT from_name, to_name, msg_id, ts, text, sender, ord FROM messages \
+                     WHERE room = $1 AND id >= (SELECT since FROM users WHERE id = $3) \
                      ORDER BY ord DESC LIMIT $2",
-                    &[&room, &(limit as i64)],
+                    &[&room, &(limit as i64), &(user as i64)],
                 )
                 .or_ko("reading a history")?;
             (rows, None)
@@ -123,24 +128,32 @@ fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Resul
 }
 
 /// `CHATS`: every conversation with a message, most recent first, with
-/// how many of its messages to `user` are unread.
+/// how many of its messages to `user` are unread. 1.2: a user with a cut
+/// (`users.since`, a freed name's new account) sees only the chats with
+/// a message after it, and none of the messages its old account left
+/// unread (`directions.base`; in a room, those before the cut).
 pub fn chats(db: &Db, user: UserId) -> Result<Vec<ChatLine>, Ko> {
     let mut conn = db.get()?;
     let rows = conn
         .query(
             // A stream's newest message is the one numbered `sent - 1`
             // (`count - 1` in a room); its id orders the chats.
-            "SELECT u.name, x.last, x.unread FROM ( \
-                SELECT CASE WHEN d.sender = $1 THEN d.recipient ELSE d.sender END AS peer, \
-                       max((SELECT m.id FROM messages m WHERE m.sender = d.sender \
-                            AND m.recipient = d.recipient AND m.ord = d.sent - 1)) AS last, \
-                       sum(CASE WHEN d.recipient = $1 THEN d.sent - d.read ELSE 0 END)::int8 AS unread \
-                FROM directions d WHERE (d.sender = $1 OR d.recipient = $1) AND d.sent > 0 GROUP BY 1 \
-             ) x JOIN users u ON u.id = x.peer \
-             UNION ALL \
-             SELECT r.name, (SELECT m.id FROM messages m WHERE m.room = r.id AND m.ord = r.count - 1), \
-                    (SELECT count(*) FROM messages m WHERE m.room = r.id AND m.ord >= mb.read AND m.sender <> $1) \
-             FROM members mb JOIN rooms r ON r.id = mb.room WHERE mb.user_id = $1 AND r.count > 0 \
+            "WITH me AS (SELECT since FROM users WHERE id = $1) \
+             SELECT c.* FROM ( \
+               SELECT u.name, x.last, x.unread FROM ( \
+                  SELECT CASE WHEN d.sender = $1 THEN d.recipient ELSE d.sender END AS peer, \
+                         max((SELECT m.id FROM messages m WHERE m.sender = d.sender \
+                              AND m.recipient = d.recipient AND m.ord = d.sent - 1)) AS last, \
+                         sum(CASE WHEN d.recipient = $1 THEN d.sent - GREATEST(d.read, d.base) ELSE 0 END)::int8 \
+                           AS unread \
+                  FROM directions d WHERE (d.sender = $1 OR d.recipient = $1) AND d.sent > 0 GROUP BY 1 \
+               ) x JOIN users u ON u.id = x.peer \
+               UNION ALL \
+               SELECT r.name, (SELECT m.id FROM messages m WHERE m.room = r.id AND m.ord = r.count - 1), \
+                      (SELECT count(*) FROM messages m WHERE m.room = r.id AND m.ord >= mb.read \
+                       AND m.sender <> $1 AND m.id >= (SELECT since FROM me)) \
+               FROM members mb JOIN rooms r ON r.id = mb.room WHERE mb.user_id = $1 AND r.count > 0 \
+             ) AS c, me WHERE me.since = 0 OR c.last >= me.since \
              ORDER BY 2 DESC",
             &[&(user as i64)],
         )

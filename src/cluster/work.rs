@@ -89,6 +89,9 @@ impl Work {
                 let Some(Some((to, to_name))) = users.get(&fold(name)) else {
                     return Err(ko(Code::UnknownUser, format!("no user named {name}")));
                 };
+                if self.gone.contains(to) {
+                    return Err(ko(Code::UnknownUser, format!("{to_name} deleted its account")));
+                }
                 let waiting = self.inboxes.get(to).map_or(0, |i| i.last_seq - i.acked);
                 super::budget::check_inbox(self.budget.inbox_max, to_name, waiting)?;
                 let dir = self.dirs.entry((from, *to)).or_default();

@@ -10,11 +10,12 @@
 //! once (`db.rs`), for any batch size, and the tables it reads change too
 //! fast for their statistics to say better.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::tx::Tx;
 use crate::store::budget::Budget;
+use crate::store::state::DELETED;
 use crate::store::{Delivery, UserId};
 
 /// A user's inbox row, locked.
@@ -67,6 +68,9 @@ pub struct Work {
     pub last_run: HashMap<UserId, usize>,
     /// `--inbox-max` and `--user-quota` (`budget.rs`).
     pub budget: Budget,
+    /// 1.2: recipients who deleted their account (`read_guarded`): a
+    /// direct message to them is refused.
+    pub gone: HashSet<UserId>,
 }
 
 /// Which messages a run or a message belongs to: one direction of a
@@ -261,8 +265,11 @@ pub fn lock_inboxes(
 
 /// Reads, in one round trip, what the locked inboxes guard: the
 /// `directions` of `pairs` (sender, recipient) that exist, into
-/// `w.dirs`; and which `(sender, id)` of `ids` are among their sender's
-/// last `window` messages — resends, returned with their first `<ts>`.
+/// `w.dirs`; which recipients of `pairs` deleted their account (1.2),
+/// into `w.gone`; and which `(sender, id)` of `ids` are among their
+/// sender's last `window` messages since its cut (`users.since`, a freed
+/// name's new account: an id its old account used is a new message) —
+/// resends, returned with their first `<ts>`.
 ///
 /// It must run after the locks, as a statement of its own: a statement
 /// sees what was committed when it began, and the lock may have waited
@@ -283,26 +290,36 @@ pub fn read_guarded(
     let from: Vec<i64> = ids.iter().map(|(s, _)| *s as i64).collect();
     let names: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
     let floors: Vec<i64> = ids.iter().map(|(s, _)| w.inboxes.get(s).map_or(0, |i| i.sent - window)).collect();
-    // Rows with a message id are resends; the others, directions.
+    // The first column says what a row is: a direction, a resend, or a
+    // deleted recipient (whose mark `accounts::mark_deleted` wrote while
+    // holding the inbox row this batch now holds: read here, after the
+    // lock, the refusal is the same on every node).
     let rows = tx.query(
-        "SELECT d.sender, d.recipient, d.sent, d.delivered, d.read, NULL::text, 0::int8 \
+        "SELECT 'd', d.sender, d.recipient, d.sent, d.delivered, d.read, NULL::text, 0::int8 \
          FROM unnest($1::int8[], $2::int8[]) AS p(s, r) \
          CROSS JOIN LATERAL (SELECT * FROM directions d WHERE d.sender = p.s AND d.recipient = p.r) AS d \
          UNION ALL \
-         SELECT q.s, 0, 0, 0, 0, q.i, m.ts FROM unnest($3::int8[], $4::text[], $5::int8[]) AS q(s, i, f) \
+         SELECT 'r', q.s, 0, 0, 0, 0, q.i, m.ts FROM unnest($3::int8[], $4::text[], $5::int8[]) AS q(s, i, f) \
          CROSS JOIN LATERAL (SELECT m.ts FROM messages m \
-                             WHERE m.sender = q.s AND m.msg_id = q.i AND m.sender_ord >= q.f LIMIT 1) AS m",
-        &[&senders, &recipients, &from, &names, &floors],
+                             WHERE m.sender = q.s AND m.msg_id = q.i AND m.sender_ord >= q.f \
+                             AND m.id >= (SELECT since FROM users WHERE id = q.s) LIMIT 1) AS m \
+         UNION ALL \
+         SELECT 'x', 0, u.id, 0, 0, 0, NULL, 0 FROM users u \
+         WHERE u.id = ANY($2::int8[]) AND starts_with(u.hash, $6)",
+        &[&senders, &recipients, &from, &names, &floors, &DELETED],
     )?;
     for row in rows {
-        let sender = row.get::<_, i64>(0) as UserId;
-        match row.get::<_, Option<String>>(5) {
-            Some(id) => {
-                recent.insert((sender, id), row.get(6));
+        let (sender, recipient) = (row.get::<_, i64>(1) as UserId, row.get::<_, i64>(2) as UserId);
+        match (row.get::<_, &str>(0), row.get::<_, Option<String>>(6)) {
+            ("r", Some(id)) => {
+                recent.insert((sender, id), row.get(7));
             }
-            None => {
-                let key = (sender, row.get::<_, i64>(1) as UserId);
-                w.dirs.insert(key, Dir { sent: row.get(2), delivered: row.get(3), read: row.get(4) });
+            ("x", _) => {
+                w.gone.insert(recipient);
+            }
+            _ => {
+                let dir = Dir { sent: row.get(3), delivered: row.get(4), read: row.get(5) };
+                w.dirs.insert((sender, recipient), dir);
             }
         }
     }
