@@ -205,6 +205,21 @@ impl Rules {
         self.admins.remove(user);
     }
 
+    /// 1.2: `user`'s name was registered again after its account was
+    /// deleted (`REUSE`): the new account inherits nothing of the old one's
+    /// here, neither the room (if it owned it) nor a rank, an invitation,
+    /// a ban or a mute.
+    pub fn forget(&mut self, user: &str) {
+        let same = |name: &Arc<str>| crate::protocol::names::fold(name) == crate::protocol::names::fold(user);
+        if self.owner.as_ref().is_some_and(same) {
+            self.owner = None;
+        }
+        self.admins.retain(|a| !same(a));
+        self.invited.retain(|a| !same(a));
+        self.bans.retain(|a, _| !same(a));
+        self.mutes.retain(|a, _| !same(a));
+    }
+
     /// `user` joined: its invitation is used up.
     pub fn joined(&mut self, user: &str) {
         self.invited.remove(user);

@@ -328,6 +328,8 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         send(&store, bob, "ana", "b1").unwrap();
         send(&store, bob, "ana", "b2").unwrap(); // never read by the old ana
         send(&store, ana, "#general", "g1").unwrap();
+        store.wait(store.join(ana, "#lab").unwrap()).unwrap(); // its owner
+        store.wait(store.join(bob, "#lab").unwrap()).unwrap();
         store.delete_account(ana).unwrap();
         let taken = store.register("ana", "", "pw2").unwrap_err();
         assert_eq!(taken.code, Code::UserExists, "{how:?}");
@@ -352,6 +354,10 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         send(&store, bob, "ana", "b3").unwrap();
         assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1", "#general:0"], "{how:?}");
         assert_eq!(store.search(ana, &bob_chat, &query, 10).unwrap().len(), 2, "{how:?}");
+        // It does not own the room the old ana made, nor any rank there.
+        store.wait(store.join(ana, "#lab").unwrap()).unwrap();
+        let info = wire(store.room_info(ana, "#lab").unwrap());
+        assert!(!info.iter().any(|l| l.contains("ana")), "{how:?}: {info:?}");
         // A second restart (from whatever the first one left) agrees.
         let store = restart(&disk, store, Restart::FromCheckpoint);
         assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1", "#general:0"], "{how:?}");

@@ -238,7 +238,8 @@ impl State {
     /// `hash`, cut at `pos` (see [`User::since`](super::User::since)). What
     /// the old one left in the state goes with the cut: its resend window
     /// (the new account's first `m1` is a new message), its last-seen time,
-    /// the bytes counted against its quota; and each peer's messages
+    /// the bytes counted against its quota, what rooms' rules said of its
+    /// name (an ownership, a rank, a ban …); and each peer's messages
     /// before the cut are not unread (`bases`).
     fn reuse_account(&mut self, user: UserId, hash: &str, pos: Pos) {
         let bases = self.users[user]
@@ -247,6 +248,10 @@ impl State {
             .map(|&peer| (peer, self.directs[&pair(user, peer)].sent[side(peer, user)]))
             .collect();
         self.usage.set(user, 0);
+        let name = self.users[user].name.clone();
+        for room in self.rooms.iter_mut().flatten() {
+            room.rules.forget(&name);
+        }
         let u = &mut self.users[user];
         u.hash = hash.to_string();
         u.hash_logged = true;
