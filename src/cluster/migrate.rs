@@ -167,6 +167,13 @@ fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgr
     let admins: Vec<i64> =
         data.users.iter().enumerate().filter(|(_, u)| u.admin).map(|(i, _)| id(i)).collect();
     tx.execute("UPDATE users SET admin = true WHERE id = ANY($1)", &[&admins])?;
+    // 1.2: a name registered again after its account was deleted: its cut
+    // is the id of the first message after its `REUSE` record.
+    for (i, user) in data.users.iter().enumerate() {
+        if let Some(first) = user.since {
+            tx.execute("UPDATE users SET since = $2 WHERE id = $1", &[&id(i), &id(first)])?;
+        }
+    }
     for (c, messages) in data.messages.chunks(CHUNK).enumerate() {
         let base = c * CHUNK;
         let ids: Vec<i64> = (0..messages.len()).map(|i| id(base + i)).collect();
@@ -199,8 +206,8 @@ fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgr
     }
     for d in &data.directions {
         tx.execute(
-            "INSERT INTO directions (sender, recipient, sent, delivered, read) VALUES ($1, $2, $3, $4, $5)",
-            &[&id(d.sender), &id(d.recipient), &n(d.sent), &n(d.delivered), &n(d.read)],
+            "INSERT INTO directions (sender, recipient, sent, delivered, read, base) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&id(d.sender), &id(d.recipient), &n(d.sent), &n(d.delivered), &n(d.read), &n(d.base)],
         )?;
     }
     // Each event becomes a run of one (`work.rs`): its message's stream

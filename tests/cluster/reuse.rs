@@ -188,3 +188,35 @@ fn an_account_deleted_before_schema_version_8_is_reserved_from_the_upgrade_on() 
     let again = a.send_conn().request(&format!("REGISTER:ana::{NEW_PW}"));
     assert!(again.contains("deleted; it is reserved for 24 hours more"), "{again}");
 }
+
+#[test]
+fn wachat_migrate_carries_a_reused_names_cut() {
+    let single = TestServer::start_with(&["--name-quarantine-days", "0"]);
+    register(&single, "ana");
+    register(&single, "bob");
+    let mut ana = send_conn(&single, "ana");
+    assert!(ana.request("MSG:bob:m1:the old ana").starts_with("OK:m1:"));
+    let mut bob = send_conn(&single, "bob");
+    assert!(bob.request("MSG:ana:b1:unread by the old ana").starts_with("OK:b1:"));
+    delete(&single, "ana");
+    assert_eq!(single.send_conn().request(&format!("REGISTER:ana::{NEW_PW}")), "OK:ana");
+    let mut ana = single.login_send("ana", NEW_PW);
+    assert!(ana.request("MSG:bob:m2:the new ana").starts_with("OK:m2:"));
+    assert!(bob.request("MSG:ana:b2:for the new ana").starts_with("OK:b2:"));
+    drop((ana, bob));
+    let mut single = single;
+    assert!(single.terminate().success());
+
+    let cluster = Cluster::start();
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    let a = cluster.node("a");
+    let mut ana = a.login_send("ana", NEW_PW);
+    let history = ana.listing("HISTORY:bob:50");
+    assert_eq!(history.len(), 2, "only what came after the cut: {history:?}");
+    assert!(history[0].ends_with(":the new ana") && history[1].ends_with(":for the new ana"), "{history:?}");
+    assert_eq!(ana.listing("CHATS"), ["bob:1"], "b1 was the old ana's");
+    let mut bob = send_conn(&a, "bob");
+    assert_eq!(bob.listing("HISTORY:ana:50").len(), 4, "bob keeps the whole conversation");
+}
