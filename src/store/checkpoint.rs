@@ -52,7 +52,7 @@ use blake2::{Blake2b512, Digest};
 use super::disk::{Disk, SyncPoint};
 use super::moderation::Rules;
 use super::record::{Fields, NO_POS, Pos, push_field};
-use super::state::{Direct, Marks, Member, Queued, Recent, Run, State, UserId};
+use super::state::{DELETED, Direct, Marks, Member, Queued, Recent, Run, State, UserId, deleted_hash};
 use crate::error::{Error, Result};
 
 const HEADER: &str = "kind,a,b,c,d,e,f,g,h,i,j,k";
@@ -467,7 +467,14 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
         // 1.2: a password changed by a `PASSWD` record.
         "HASH" => {
             let u = user(1)?;
-            state.users[u].hash = f.get(2)?.to_string();
+            let hash = f.get(2)?;
+            // A deletion written before its time was kept (a plain
+            // `!deleted`): its name's quarantine counts from the checkpoint
+            // (the newest time it covers), not from 1970.
+            state.users[u].hash = match hash.as_ref() {
+                DELETED => deleted_hash(state.last_ts),
+                hash => hash.to_string(),
+            };
             state.users[u].hash_logged = true;
         }
         "SINCE" => {
@@ -585,6 +592,15 @@ mod tests {
         assert!(state.sent_candidates(ana, "m2").is_empty(), "version 2 kept no positions");
         assert_eq!(state.queued(bob, 0, 2, 10).len(), 1);
         assert_eq!(state.last_seen(bob), Some(7));
+    }
+
+    #[test]
+    fn an_account_deleted_before_its_time_was_kept_is_deleted_from_the_checkpoint_on() {
+        let bytes = file(&["CHECKPOINT,3,500,1795000000000,3", "USER,ana,0,0,", "HASH,ana,!deleted"]);
+        let mut state = accounts();
+        assert_eq!(load(&mut state, &bytes), Ok(500));
+        let ana = state.user_id("ana").unwrap();
+        assert_eq!(state.users[ana].hash, "!deleted:1795000000000");
     }
 
     #[test]

@@ -73,8 +73,9 @@ pub fn deleted_hash(ms: u64) -> String {
 }
 
 /// When the account whose hash this is was deleted: `None` if it was not;
-/// `Some(0)` for a plain [`DELETED`] (written before the time was kept, so
-/// its quarantine is over).
+/// `Some(0)` for a plain [`DELETED`] (written before the time was kept; a
+/// checkpoint's load gives it the checkpoint's time instead, and the
+/// cluster's migration 008 the upgrade's).
 pub fn deleted_at(hash: &str) -> Option<u64> {
     let rest = hash.strip_prefix(DELETED)?;
     match rest.strip_prefix(':') {
