@@ -63,13 +63,25 @@ impl Postgres {
             assert!(status.success(), "chown to the postgres user");
         }
         let port = free_port();
-        let pg = Postgres { url: format!("postgres://wachat@127.0.0.1:{port}/wachat"), dir, port };
+        let mut pg = Postgres { url: format!("postgres://wachat@127.0.0.1:{port}/wachat"), dir, port };
         let data = pg.data();
         pg.run(
             pg_program("initdb"),
             &["-D", &data, "-A", "trust", "-U", "wachat", "--no-sync", "-E", "UTF8"],
         );
-        pg.start_server();
+        // `free_port` lets the port go before PostgreSQL binds it, and
+        // another test's server may take it meanwhile: then another port.
+        for attempt in 1.. {
+            match pg.try_start_server() {
+                Ok(()) => break,
+                Err(why) if attempt < 5 && why.contains("already in use") => {
+                    pg.port = free_port();
+                    pg.url = format!("postgres://wachat@127.0.0.1:{}/wachat", pg.port);
+                }
+                Err(why) => panic!("{why}"),
+            }
+        }
+        let port = pg.port;
         let mut client = postgres::Client::connect(
             &format!("postgres://wachat@127.0.0.1:{port}/postgres"),
             postgres::NoTls,
@@ -84,6 +96,13 @@ impl Postgres {
     }
 
     fn run(&self, program: PathBuf, args: &[&str]) {
+        if let Err(why) = self.try_run(program, args) {
+            panic!("{why}");
+        }
+    }
+
+    /// Runs a PostgreSQL program; what it and the server's log said if it failed.
+    fn try_run(&self, program: PathBuf, args: &[&str]) -> Result<(), String> {
         let mut command = if is_root() {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(&program);
@@ -92,26 +111,37 @@ impl Postgres {
             Command::new(&program)
         };
         let output = command.args(args).stdin(Stdio::null()).output().expect("run a PostgreSQL program");
-        assert!(
-            output.status.success(),
-            "{} {args:?}: {}{}",
+        if output.status.success() {
+            return Ok(());
+        }
+        let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        Err(format!(
+            "{} {args:?}: {}{}\nthe end of its log:\n{}",
             program.display(),
             String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+            String::from_utf8_lossy(&output.stderr),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ))
     }
 
     fn start_server(&self) {
+        if let Err(why) = self.try_start_server() {
+            panic!("{why}");
+        }
+    }
+
+    fn try_start_server(&self) -> Result<(), String> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=64MB",
             self.port,
             self.dir.path().display()
         );
         let log = self.dir.path().join("log").display().to_string();
-        self.run(
+        self.try_run(
             pg_program("pg_ctl"),
             &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "-t", "30", "start"],
-        );
+        )
     }
 
     /// Stops it (fast: connections are cut).
