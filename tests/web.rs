@@ -109,9 +109,10 @@ fn a_browser_and_a_terminal_client_chat_over_the_same_protocol() {
     assert_eq!(texts(&ana), ["line one\nline two", "from the terminal"]);
 }
 
-#[test]
-fn an_offline_browser_queues_reconnects_and_delivers_once() {
-    let _one = one_at_a_time();
+/// Ana's browser in her chat with bob, the server killed, and `text`
+/// sent while offline (in the outbox, `SENT`): the server, the app's URL,
+/// the browser and the web port to start the server again on.
+fn typed_offline(text: &str) -> (TestServer, String, Browser, String) {
     let (mut server, url) = web_server(&[]);
     let web_port = server.web.unwrap().port().to_string();
     server.register(&["ana", "bob"]);
@@ -119,8 +120,15 @@ fn an_offline_browser_queues_reconnects_and_delivers_once() {
     open_chat(&ana, "bob");
     server.kill();
     ana.wait_for("document.getElementById('status').className.includes('offline')");
-    ana.type_into("#input", &format!("typed offline{ENTER}"));
+    ana.type_into("#input", &format!("{text}{ENTER}"));
     ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'SENT'");
+    (server, url, ana, web_port)
+}
+
+#[test]
+fn an_offline_browser_queues_reconnects_and_delivers_once() {
+    let _one = one_at_a_time();
+    let (mut server, _, ana, web_port) = typed_offline("typed offline");
     let outbox = ana.exec("return Object.keys(localStorage).filter(k => k.startsWith('wachat:outbox:')).map(k => JSON.parse(localStorage[k]).length)", json!([]));
     assert_eq!(outbox, json!([1]));
     // The server comes back on the same ports; the app reconnects by itself.
@@ -700,15 +708,7 @@ fn a_web_port_given_explicitly_that_is_taken_stops_the_start() {
 #[test]
 fn the_outbox_survives_a_reload_and_is_sent_once() {
     let _one = one_at_a_time();
-    let (mut server, url) = web_server(&[]);
-    let web_port = server.web.unwrap().port().to_string();
-    server.register(&["ana", "bob"]);
-    let ana = logged_in(&url, "ana", 1200, 800);
-    open_chat(&ana, "bob");
-    server.kill();
-    ana.wait_for("document.getElementById('status').className.includes('offline')");
-    ana.type_into("#input", &format!("kept in the outbox{ENTER}"));
-    ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'SENT'");
+    let (mut server, url, ana, web_port) = typed_offline("kept in the outbox");
     server.restart_in_place(&["--web-port", &web_port]);
     // A reload forgets the password (it was in the page's memory only), not the outbox.
     ana.goto(&url);
