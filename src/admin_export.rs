@@ -20,7 +20,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
@@ -68,22 +68,13 @@ fn ask_live(data_dir: &Path, name: &str, out: &mut dyn Write) -> Result<()> {
     if !known.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed) {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
-    let request = data_dir.join(EXPORT_REQUEST);
-    let answer = data_dir.join(EXPORT_ANSWER);
-    let _ = std::fs::remove_file(&answer); // a stale one, from a command interrupted
-    std::fs::write(&request, format!("{name}\n"))
-        .map_err(|e| Error::io(format!("{}", request.display()), e))?;
-    let deadline = Instant::now() + ANSWER_WITHIN;
-    while request.exists() {
-        if Instant::now() > deadline {
-            let _ = std::fs::remove_file(&request);
-            let (dir, secs) = (data_dir.display(), ANSWER_WITHIN.as_secs());
-            return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let lines = std::fs::read(&answer).map_err(|e| Error::io(format!("{}", answer.display()), e))?;
-    let _ = std::fs::remove_file(&answer);
+    let lines = super::live::ask_server(
+        data_dir,
+        EXPORT_REQUEST,
+        &format!("{name}\n"),
+        EXPORT_ANSWER,
+        ANSWER_WITHIN,
+    )?;
     if lines.is_empty() {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }

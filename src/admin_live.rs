@@ -91,20 +91,8 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
 /// Asks the server running on `data_dir` for the figures of `rows`.
 pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
     let names: String = rows.iter().map(|r| format!("{}\n", r.name)).collect();
-    let request = data_dir.join(STATUS_REQUEST);
-    let fail = |e| Error::io(format!("{}", request.display()), e);
-    std::fs::write(&request, names).map_err(fail)?;
-    let deadline = Instant::now() + ANSWER_WITHIN;
-    while request.exists() {
-        if Instant::now() > deadline {
-            let _ = std::fs::remove_file(&request);
-            let (dir, secs) = (data_dir.display(), ANSWER_WITHIN.as_secs());
-            return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
-        }
-        std::thread::sleep(Duration::from_millis(50)); // the server looks twice a second
-    }
+    let text = ask_server(data_dir, STATUS_REQUEST, &names, STATUS_ANSWER, ANSWER_WITHIN)?;
     let answer = data_dir.join(STATUS_ANSWER);
-    let text = std::fs::read(&answer).map_err(|e| Error::io(format!("{}", answer.display()), e))?;
     crate::csvlog::read_rows_from(&answer, &text, STATUS_HEADER, |row| {
         let field = |i| row.get(i).unwrap_or_default();
         let number = |i| field(i).parse::<u64>().unwrap_or(0);
@@ -120,6 +108,34 @@ pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
         Ok(())
     })
     .map_err(|e| e.into_error(&answer))
+}
+
+/// Asks the server running on `data_dir` through its files (it looks twice
+/// a second, `server::operator`): writes `body` to `request`, waits up to
+/// `within` for the server to take the request, and returns what it wrote
+/// to `answer` (removed once read, as is a stale one before asking).
+pub fn ask_server(
+    data_dir: &Path,
+    request: &str,
+    body: &str,
+    answer: &str,
+    within: Duration,
+) -> Result<Vec<u8>> {
+    let (request, answer) = (data_dir.join(request), data_dir.join(answer));
+    let _ = std::fs::remove_file(&answer); // a stale one, from a command interrupted
+    std::fs::write(&request, body).map_err(|e| Error::io(format!("{}", request.display()), e))?;
+    let deadline = Instant::now() + within;
+    while request.exists() {
+        if Instant::now() > deadline {
+            let _ = std::fs::remove_file(&request);
+            let (dir, secs) = (data_dir.display(), within.as_secs());
+            return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let bytes = std::fs::read(&answer).map_err(|e| Error::io(format!("{}", answer.display()), e))?;
+    let _ = std::fs::remove_file(&answer);
+    Ok(bytes)
 }
 
 /// `name  email  marks  presence  usage`, columns aligned.
