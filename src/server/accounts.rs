@@ -35,8 +35,9 @@
 //!    `OK`: the hash is gone (no password matches what replaces it), the
 //!    inbox is emptied, the account leaves every room with its read
 //!    marks. Messages already delivered stay with their recipients (as in
-//!    WhatsApp): they are theirs too. The name stays taken, for good (see
-//!    docs/PROTOCOL.md §20 for why);
+//!    WhatsApp): they are theirs too. The name stays taken for
+//!    `--name-quarantine-days`, then may be registered again as a new
+//!    account that sees nothing of this one's (docs/PROTOCOL.md §20);
 //! 4. every session of the account is closed: its receive connections
 //!    hear `BYE:UNLINKED` (a plain close below 1.2), its other send
 //!    connections are closed, and the one that asked is closed after its

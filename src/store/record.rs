@@ -26,12 +26,13 @@
 //! | `REUSE` (1.2) | user (a deleted account's name registered again at `ts`) | | | | | | the new account's argon2id hash |
 //!
 //! `DELACCOUNT` is a user deleting its own account (§20): applied, it
-//! replaces the hash by a mark that no password matches
-//! (`state::DELETED`), empties the inbox and takes the
-//! user out of every room. The name stays in the log's other records (the
-//! messages it sent stay with their recipients), so the account's row
-//! stays too, and its name taken. A checkpoint carries the mark on as it
-//! carries a changed hash (a `HASH` row).
+//! replaces the hash by a mark that no password matches and that says when
+//! (`state::deleted_hash`), empties the inbox and takes the user out of
+//! every room. The name stays in the log's other records (the messages it
+//! sent stay with their recipients), so the account's row stays too, and
+//! its name taken until its quarantine is over (`REUSE`, below). A
+//! checkpoint carries the mark on as it carries a changed hash (a `HASH`
+//! row).
 //!
 //! `REUSE` is a `REGISTER` of a deleted account's name once its quarantine
 //! is over (`--name-quarantine-days`, §20): the name gets a new account

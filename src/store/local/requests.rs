@@ -117,21 +117,25 @@ impl Backend for LocalStore {
         match chat {
             Chat::User(name) => {
                 // The contract has one code for READ: UNKNOWN_MESSAGE.
-                let (from, from_name, me, candidates, head) = {
+                let (from, from_name, me, mut candidates, head, since) = {
                     let state = self.inner.state.lock();
                     let from = state
                         .user_id(name)
                         .ok_or_else(|| ko(Code::UnknownMessage, format!("no user named {name}")))?;
                     let (from_name, me) = (state.users[from].name.clone(), state.users[user].name.clone());
-                    (from, from_name, me, state.sent_candidates(from, id), state.direct_head(from, user))
+                    let (candidates, head) = (state.sent_candidates(from, id), state.direct_head(from, user));
+                    (from, from_name, me, candidates, head, state.users[user].since)
                 };
+                // 1.2: a message to this name's deleted account is not this one's to read.
+                candidates.retain(|&pos| pos >= since);
                 // Among the sender's recent messages first (one read), else
                 // back along the conversation.
                 let dord = match self.inner.recent_message(&candidates, &from_name, id)? {
                     Some((to, dord)) if *to == *me => dord,
                     Some(_) => return Err(unknown()), // sent to someone else, or to a room
                     None => {
-                        let found = self.inner.search(head, |m| m.from == &*from_name && m.id == id)?;
+                        let found =
+                            self.inner.search(head, since, |m| m.from == &*from_name && m.id == id)?;
                         found.ok_or_else(unknown)?.dord
                     }
                 };
@@ -150,13 +154,13 @@ impl Backend for LocalStore {
             }
             Chat::Room(name) => {
                 let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
-                let head = {
+                let (head, since) = {
                     let state = self.inner.state.lock();
                     let room = state.member_room(name, user).ok_or_else(not_member)?;
-                    state.room_head(room)
+                    (state.room_head(room), state.users[user].since)
                 };
                 // `READ:#room:<id>` names no sender: the newest message with that id.
-                let ord = self.inner.search(head, |m| m.id == id)?.ok_or_else(unknown)?.ord;
+                let ord = self.inner.search(head, since, |m| m.id == id)?.ok_or_else(unknown)?.ord;
                 let ((), ticket) = self.inner.write(|state, batch| {
                     let room = state.member_room(name, user).ok_or_else(not_member)?;
                     if ord >= state.room_link(room).ord {
@@ -528,16 +532,18 @@ impl Inner {
     }
 
     /// The newest message of a chain (from `head`, newest first) that
-    /// `wanted` picks, among its last [`READ_SEARCH_LIMIT`].
+    /// `wanted` picks, among its last [`READ_SEARCH_LIMIT`] and none
+    /// before `since` (the reader's cut, 1.2: a freed name's new account).
     fn search(
         self: &Arc<Self>,
         head: super::super::record::Pos,
+        since: super::super::record::Pos,
         wanted: impl Fn(&MsgRef) -> bool,
     ) -> Result<Option<Found>, Ko> {
         let mut reader = Reader::new(self.clone());
         let mut pos = head;
         for _ in 0..READ_SEARCH_LIMIT {
-            if pos == super::super::record::NO_POS {
+            if pos == super::super::record::NO_POS || pos < since {
                 break;
             }
             let Some(line) = reader.line(pos, true)? else { break };

@@ -343,6 +343,8 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         assert!(history(&store, ana, "#general").is_empty(), "{how:?}");
         assert_eq!(wire(store.chats(ana).unwrap()), ["#general:0"], "{how:?}");
         assert!(replay(&store, ana).is_empty(), "{how:?}");
+        let old_b1 = store.read(ana, &Chat::parse("bob").unwrap(), "b1").unwrap_err();
+        assert_eq!(old_b1.code, Code::UnknownMessage, "{how:?}: the old ana's message");
         let (bob_chat, query) = ([Chat::parse("bob").unwrap()], super::super::search::Query::new("text"));
         assert!(store.search(ana, &bob_chat, &query, 10).unwrap().is_empty(), "{how:?}");
         // ... bob keeps his whole conversation with the name ...
