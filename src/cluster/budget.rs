@@ -19,7 +19,7 @@
 //! its operator's (a separate disk for `pg_wal`, docs/CLUSTER.md).
 
 use crate::protocol::{Code, Ko};
-use crate::store::budget::Size;
+use crate::store::budget as store;
 
 /// Bytes a message counts against its sender's quota: what its row holds
 /// (text, id, both names) and [`ROW_BYTES`] for the rest of the row.
@@ -42,31 +42,17 @@ pub const FILL_STORED: &str = "UPDATE inboxes i SET stored = s.bytes \
 pub const ROW_BYTES: i64 = 72;
 
 /// `KO:FULL` if a sender who has stored `used` bytes is at its quota
-/// (`quota` 0: none).
+/// (`quota` 0: none): the single server's check (`store::budget`), with
+/// this counter's own way back.
 pub fn check_quota(quota: u64, used: i64) -> Result<(), Ko> {
-    if quota > 0 && used >= 0 && used as u64 >= quota {
-        let why = format!(
-            "you have stored {} of messages, your quota on this server (--user-quota); \
-             ask its operator for more",
-            Size(used as u64)
-        );
-        return Err(Ko::new(Code::Full, why));
-    }
-    Ok(())
+    store::check_quota(quota, u64::try_from(used).unwrap_or(0), "ask its operator for more")
 }
 
 /// `KO:FULL` if `name` has `waiting` events not acknowledged, the most its
 /// inbox may hold (`max` 0: no limit). Only direct messages are refused:
 /// a room must not go quiet because one member is away.
 pub fn check_inbox(max: u64, name: &str, waiting: i64) -> Result<(), Ko> {
-    if max > 0 && waiting >= 0 && waiting as u64 >= max {
-        let why = format!(
-            "{name} has {waiting} events not yet received, the most an inbox holds (--inbox-max); \
-             try again once they have connected"
-        );
-        return Err(Ko::new(Code::Full, why));
-    }
-    Ok(())
+    store::check_inbox(max, name, u64::try_from(waiting).unwrap_or(0))
 }
 
 /// The `KO:FULL` of a batch PostgreSQL refused for lack of disk (its

@@ -100,29 +100,40 @@ impl Budget {
     /// room if `None`): `KO:FULL` if its quota is spent or the
     /// recipient's inbox is full.
     pub fn check_send(&self, state: &State, from: UserId, to: Option<UserId>) -> Result<(), Ko> {
-        let used = state.usage.of(from);
-        if self.user_quota > 0 && used >= self.user_quota {
-            let why = format!(
-                "you have stored {} of messages, your quota on this server (--user-quota); \
-                 it comes back as old messages are removed (--retain-days), or ask its operator",
-                Size(used)
-            );
-            return Err(Ko::new(Code::Full, why));
-        }
+        let more = "it comes back as old messages are removed (--retain-days), or ask its operator";
+        check_quota(self.user_quota, state.usage.of(from), more)?;
         if let Some(to) = to {
             let inbox = &state.users[to].inbox;
-            let waiting = inbox.last_seq - inbox.acked;
-            if self.inbox_max > 0 && waiting >= self.inbox_max {
-                let why = format!(
-                    "{} has {waiting} events not yet received, the most an inbox holds (--inbox-max); \
-                     try again once they have connected",
-                    state.users[to].name
-                );
-                return Err(Ko::new(Code::Full, why));
-            }
+            check_inbox(self.inbox_max, &state.users[to].name, inbox.last_seq - inbox.acked)?;
         }
         Ok(())
     }
+}
+
+/// `KO:FULL` once a sender's `used` bytes reach `quota` (`--user-quota`;
+/// 0: none); `more` says how it gets room again. A cluster node checks
+/// with it too (`cluster::budget`).
+pub fn check_quota(quota: u64, used: u64, more: &str) -> Result<(), Ko> {
+    if quota > 0 && used >= quota {
+        let why = format!(
+            "you have stored {} of messages, your quota on this server (--user-quota); {more}",
+            Size(used)
+        );
+        return Err(Ko::new(Code::Full, why));
+    }
+    Ok(())
+}
+
+/// `KO:FULL` once `waiting` events wait for `name` (`--inbox-max`; 0: none).
+pub fn check_inbox(max: u64, name: &str, waiting: u64) -> Result<(), Ko> {
+    if max > 0 && waiting >= max {
+        let why = format!(
+            "{name} has {waiting} events not yet received, the most an inbox holds (--inbox-max); \
+             try again once they have connected"
+        );
+        return Err(Ko::new(Code::Full, why));
+    }
+    Ok(())
 }
 
 // ----- stored bytes per user -------------------------------------------------
