@@ -14,21 +14,17 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::io::Stdout;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
-use crossterm::{cursor, execute};
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
 use super::figures::Figures;
 use super::scrape::{self, Scrape};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::tui::screen::{Screen, terminal_error};
 
 /// Points kept for the sparklines: more than any terminal is wide.
 const HISTORY: usize = 512;
@@ -71,13 +67,13 @@ fn push(history: &mut VecDeque<u64>, value: f64) {
 
 /// Runs the dashboard until the user quits.
 pub fn run(addr: &str, interval: Duration) -> Result<()> {
-    let mut terminal = enter()?;
-    let result = watch(&mut terminal, addr, interval);
-    restore();
-    result
+    // The full-screen console's terminal handling: the alternate screen
+    // and raw mode, given back when `screen` is dropped, or on a panic.
+    let mut screen = Screen::enter()?;
+    watch(&mut screen, addr, interval)
 }
 
-fn watch(terminal: &mut Terminal<CrosstermBackend<Stdout>>, addr: &str, interval: Duration) -> Result<()> {
+fn watch(screen: &mut Screen, addr: &str, interval: Duration) -> Result<()> {
     let mut view = View::default();
     let mut next = Instant::now();
     loop {
@@ -85,7 +81,7 @@ fn watch(terminal: &mut Terminal<CrosstermBackend<Stdout>>, addr: &str, interval
             view.scrape(addr);
             next = Instant::now() + interval;
         }
-        terminal.draw(|frame| draw(frame, &view, addr, interval)).map_err(terminal_error)?;
+        screen.draw_with(|frame| draw(frame, &view, addr, interval))?;
         let wait = next.saturating_duration_since(Instant::now());
         if event::poll(wait).map_err(terminal_error)?
             && let Event::Key(key) = event::read().map_err(terminal_error)?
@@ -127,32 +123,4 @@ fn draw(frame: &mut ratatui::Frame, view: &View, addr: &str, interval: Duration)
     }
     let lines: Vec<Line> = figures.lines().into_iter().skip(2).map(|l| Line::from(format!(" {l}"))).collect();
     frame.render_widget(Paragraph::new(lines), rest);
-}
-
-/// Raw mode and the alternate screen, given back on a panic too.
-fn enter() -> Result<Terminal<CrosstermBackend<Stdout>>> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore();
-        hook(info);
-    }));
-    enable_raw_mode().map_err(terminal_error)?;
-    let mut stdout = std::io::stdout();
-    if let Err(e) = execute!(stdout, EnterAlternateScreen, cursor::Hide) {
-        restore();
-        return Err(terminal_error(e));
-    }
-    Terminal::new(CrosstermBackend::new(stdout)).map_err(|e| {
-        restore();
-        terminal_error(e)
-    })
-}
-
-fn restore() {
-    let _ = disable_raw_mode();
-    let _ = execute!(std::io::stdout(), LeaveAlternateScreen, cursor::Show);
-}
-
-fn terminal_error(e: std::io::Error) -> Error {
-    Error::io("the terminal", e)
 }

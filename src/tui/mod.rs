@@ -50,7 +50,7 @@ mod editor;
 mod keys;
 mod render;
 mod room;
-mod screen;
+pub(crate) mod screen;
 mod select;
 mod text;
 mod theme;

@@ -71,13 +71,19 @@ impl Screen {
         }
     }
 
-    /// Draws a frame (only the cells that changed reach the terminal).
+    /// Draws the full screen's frame of `app`.
     pub fn draw(&mut self, app: &App) -> Result<Geometry> {
         let mut geometry = Geometry::default();
-        queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate).map_err(terminal_error)?;
-        self.terminal.draw(|frame| geometry = super::render::draw(frame, app)).map_err(terminal_error)?;
-        execute!(self.terminal.backend_mut(), EndSynchronizedUpdate).map_err(terminal_error)?;
+        self.draw_with(|frame| geometry = super::render::draw(frame, app))?;
         Ok(geometry)
+    }
+
+    /// Draws a frame with `render` (only the cells that changed reach the
+    /// terminal): the full screen's, or `wachat top`'s dashboard.
+    pub fn draw_with(&mut self, render: impl FnOnce(&mut ratatui::Frame)) -> Result<()> {
+        queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate).map_err(terminal_error)?;
+        self.terminal.draw(render).map_err(terminal_error)?;
+        execute!(self.terminal.backend_mut(), EndSynchronizedUpdate).map_err(terminal_error)
     }
 
     /// The terminal's bell (`BEL`): it beeps, or flashes, as its user set it.
@@ -104,6 +110,7 @@ fn restore() {
     let _ = execute!(std::io::stdout(), DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
 }
 
-fn terminal_error(e: std::io::Error) -> Error {
+/// A failure of the terminal (drawing, reading keys), in the user's words.
+pub fn terminal_error(e: std::io::Error) -> Error {
     Error::io(tr!(Words::Terminal), e)
 }
