@@ -459,15 +459,8 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
 /// the register caps, and `REDEEM` with a code): a taken name costs what
 /// a wrong password costs.
 fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
-    attempt(ctx, user, password, peer, Grace::Denied, || {
-        if let Some(ko) = ctx.store.find_account(user).and_then(|account| ctx.store.refusal(&account)) {
-            // As slow as creating it would have been (a hash), so that the
-            // answer does not come cheaper than a wrong password's.
-            let _ = ctx.store.hasher.hash(password);
-            return Err(ko);
-        }
-        ctx.store.register(user, email, password)
-    })
+    // A taken name is refused as slowly as a wrong password (`Store::register`).
+    attempt(ctx, user, password, peer, Grace::Denied, || ctx.store.register(user, email, password))
 }
 
 #[cfg(test)]

@@ -113,12 +113,6 @@ impl Store {
         self
     }
 
-    /// Why `REGISTER` may not take `account`'s name now (`None`: it was
-    /// deleted and its quarantine is over, see [`Account::refusal`]).
-    pub fn refusal(&self, account: &Account) -> Option<Ko> {
-        account.refusal(self.quarantine, now_ms())
-    }
-
     // ----- accounts -----------------------------------------------------
 
     /// Creates an account (and its membership of `#general`), durably: a
@@ -126,11 +120,13 @@ impl Store {
     /// quarantine ago, whose new account sees nothing of the old one's.
     pub fn register(&self, name: &str, email: &str, password: &str) -> Result<(UserId, Arc<str>), Ko> {
         let old = self.backend.account(name)?;
-        if let Some(ko) = old.as_ref().and_then(|old| self.refusal(old)) {
+        // Hashing is slow on purpose: done before the backend locks
+        // anything, and before a refusal too, so that a taken name's answer
+        // does not come cheaper than a wrong password's.
+        let hash = self.hasher.hash(password).map_err(|e| Ko::new(Code::Internal, e))?;
+        if let Some(ko) = old.as_ref().and_then(|old| old.refusal(self.quarantine, now_ms())) {
             return Err(ko);
         }
-        // Hashing is slow on purpose: done before the backend locks anything.
-        let hash = self.hasher.hash(password).map_err(|e| Ko::new(Code::Internal, e))?;
         let (account, ticket) = match old {
             Some(old) => self.backend.reuse_account(old.id, email, hash)?,
             None => self.backend.create_account(name, email, hash)?,
