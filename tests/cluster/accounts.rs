@@ -1,9 +1,21 @@
 //! A user's own account (protocol 1.2, §20) in a cluster: a new password
 //! is the database's at once, on every node.
 
-use super::support::Conn;
 use super::support::cluster::Cluster;
+use super::support::{Conn, TestServer};
 use super::{PW, register, send_conn};
+
+/// Ana's devices on `node`: a phone linked with a code (its token) and a
+/// laptop online (its 1.2 receive connection).
+fn phone_and_laptop(node: &TestServer) -> (String, Conn) {
+    let code = send_conn(node, "ana").request("LINK").strip_prefix("OK:").expect("OK:<code>").to_string();
+    let paired = node.send_conn().request(&format!("PAIR:ana@phone:{code}"));
+    let token = paired.strip_prefix("OK:").expect("OK:<token>").to_string();
+    let mut laptop: Conn = node.recv_conn();
+    assert_eq!(laptop.request("VERSION:1.2"), "OK");
+    assert_eq!(laptop.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
+    (token, laptop)
+}
 
 #[test]
 fn a_password_changed_on_one_node_is_the_only_one_on_every_node() {
@@ -16,12 +28,7 @@ fn a_password_changed_on_one_node_is_the_only_one_on_every_node() {
     let from_lab = || Conn::connect_from(b.send, [127, 0, 0, 2]);
     assert_eq!(from_lab().request(&format!("LOGIN:ana:{PW}")), "OK:ana");
     // A linked phone (its token) and a laptop online on node b.
-    let code = send_conn(&b, "ana").request("LINK").strip_prefix("OK:").expect("OK:<code>").to_string();
-    let paired = b.send_conn().request(&format!("PAIR:ana@phone:{code}"));
-    let token = paired.strip_prefix("OK:").expect("OK:<token>").to_string();
-    let mut laptop: Conn = b.recv_conn();
-    assert_eq!(laptop.request("VERSION:1.2"), "OK");
-    assert_eq!(laptop.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
+    let (token, mut laptop) = phone_and_laptop(&b);
 
     let mut desk = a.send_conn();
     assert_eq!(desk.request(&format!("LOGIN:ana@desk:{PW}")), "OK:ana");
@@ -50,12 +57,7 @@ fn an_account_deleted_on_one_node_is_gone_on_every_node() {
     let mut ana = send_conn(&a, "ana");
     assert!(ana.request("MSG:bob:m1:keep this").starts_with("OK:m1:"));
     assert_eq!(ana.request("JOIN:#lab"), "OK");
-    let code = send_conn(&b, "ana").request("LINK").strip_prefix("OK:").expect("OK:<code>").to_string();
-    let paired = b.send_conn().request(&format!("PAIR:ana@phone:{code}"));
-    let token = paired.strip_prefix("OK:").expect("OK:<token>").to_string();
-    let mut laptop: Conn = b.recv_conn();
-    assert_eq!(laptop.request("VERSION:1.2"), "OK");
-    assert_eq!(laptop.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
+    let (token, mut laptop) = phone_and_laptop(&b);
 
     assert_eq!(ana.request("DELACCOUNT:wrong"), "KO:FORBIDDEN:wrong password");
     assert_eq!(ana.request(&format!("DELACCOUNT:{PW}")), "OK");
