@@ -10,51 +10,15 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Instant;
 
+use support::examples::example;
 use support::fake_telegram::{FakeTelegram, Outage, TOKEN};
 use support::{Conn, READ_TIMEOUT, TestServer, wait_with_timeout, without_ts};
 
 /// The Telegram chat the bridge serves, a supergroup as Telegram numbers them.
 const CHAT: i64 = -1_001_234;
-
-/// The path of a compiled example. Integration tests are not given the
-/// examples' paths (only the binaries'), so the first call builds them with
-/// the cargo that runs the tests; when they are up to date that is quick.
-fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--examples", "--quiet"]).current_dir(env!("CARGO_MANIFEST_DIR"));
-        // Cargo describes this test crate to it in CARGO_MANIFEST_DIR,
-        // CARGO_PKG_*, …; passed on, they would look like a changed
-        // environment to build scripts that watch them (ring's does) and
-        // rebuild half the dependencies every run.
-        let per_crate =
-            ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_", "OUT_DIR"];
-        for (name, _) in std::env::vars_os() {
-            if per_crate.iter().any(|prefix| name.to_string_lossy().starts_with(prefix)) {
-                build.env_remove(name);
-            }
-        }
-        if !cfg!(debug_assertions) {
-            build.arg("--release");
-        }
-        // With the features of this test build (`cargo test --all-features`):
-        // another set would rebuild the library meanwhile, for tens of seconds.
-        if cfg!(feature = "cluster") {
-            build.args(["--features", "cluster"]);
-        }
-        assert!(build.status().expect("run cargo").success(), "cargo build --examples failed");
-    });
-    // This test runs from <target>/<profile>/deps/; examples are in
-    // <target>/<profile>/examples/.
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("examples").join(name)
-}
 
 /// A running example, its stdout and stderr read line by line.
 struct Bot {

@@ -1,0 +1,599 @@
+//! A whole wachat server in one file: protocol version 1 (shared/protocol.md)
+//! with `std::net` and `wachat::protocol`, nothing else of wachat.
+//!
+//!     cargo run --release --example tiny_server -- --send-port 7000 --recv-port 7001 --data-dir /tmp/t
+//!
+//! The idea of wachat in one sitting; read it before `src/`: **two
+//! listeners**, **a thread per connection**, **one lock** around the state
+//! (`Server`), and **a log**: a request that changes something is appended
+//! and fsynced *before* it is applied and answered (`Server::commit`), so an
+//! `OK` survives `kill -9`; at start the same handlers run over the log again
+//! (`Server::replay`). An event waits in its user's **inbox**, under the
+//! user's next sequence number, until an `ACK` covers it (`Server::attach`).
+//!
+//! What `wachat serve` adds (docs/READING.md follows one message through
+//! it): group commit, checkpoints, a limit on everything a client can make
+//! it spend, TLS, the web port, protocol 1.1 and 1.2. This one has no
+//! limits: never put it on a network you do not trust.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::{env, thread};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use wachat::protocol::lines::{Accepted, ChatLine, HistoryLine, PeerIntro, RoomLine};
+use wachat::protocol::names::fold;
+use wachat::protocol::request::command_word;
+use wachat::protocol::{Bye, Chat, Code, Event, EventReply, FrameError, FrameReader, Ko, MAX_FRAME};
+use wachat::protocol::{Reply, Request, State, Text};
+
+/// Lines waiting for a receive connection before it is closed as too slow.
+const OUTLET_EVENTS: usize = 1024;
+
+type Shared = Arc<Mutex<Server>>;
+/// How new passwords are hashed (`--kdf-cost`): argon2id, slow on purpose.
+static KDF: OnceLock<Argon2<'static>> = OnceLock::new();
+static NEXT_OUTLET: AtomicU64 = AtomicU64::new(1);
+
+/// Everything the server knows. One lock (`Shared`) around all of it.
+#[derive(Default)]
+struct Server {
+    users: HashMap<String, User>,    // accounts by folded name (unique ignoring case)
+    rooms: HashMap<String, Room>,    // rooms by folded name, without the `#`
+    messages: Vec<Message>,          // every message, oldest first: others point into it
+    online: HashMap<String, Outlet>, // who is logged in on the receive port
+    log: Option<File>,               // the log; `None` while it is replayed
+    last_ts: u64,                    // time never goes back, even across restarts
+}
+
+#[derive(Default)]
+struct User {
+    name: String,                      // as registered
+    hash: String,                      // argon2id, a PHC string: salt and parameters included
+    seq: u64,                          // the last sequence number given to an event of this user
+    inbox: VecDeque<Queued>,           // events not yet acknowledged, oldest first
+    sent: HashMap<String, usize>,      // this user's messages by id: a resend gets the first OK
+    read_upto: HashMap<String, usize>, // per room, the newest message read
+    p2p: Option<u16>,                  // `P2P:<port>`, while the receive connection is up
+}
+
+/// An event in an inbox: its sequence number, line, message (for `DELIVERED`).
+type Queued = (u64, String, Option<usize>);
+
+struct Room {
+    name: String,
+    members: BTreeSet<String>,
+}
+
+/// A message is what `HISTORY` shows of it (its state moves on).
+type Message = HistoryLine;
+
+/// The way to a receive connection: its writer thread takes lines from a
+/// bounded channel, so that nobody ever waits for a socket under the lock.
+struct Outlet {
+    id: u64,
+    lines: SyncSender<String>,
+    stream: TcpStream,
+}
+
+impl Outlet {
+    /// Queues a line, or closes a connection that does not keep up.
+    fn send(&self, line: String) {
+        if self.lines.try_send(line).is_err() {
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+fn main() -> Result<(), String> {
+    let (mut ports, mut dir, mut timeout, mut kdf) = ([6666, 9999], "data".to_string(), 10, 19 * 1024);
+    let mut args = env::args().skip(1);
+    while let (Some(flag), Some(value)) = (args.next(), args.next()) {
+        let bad = |_| format!("bad value for {flag}: {value:?}");
+        match flag.as_str() {
+            "--send-port" => ports[0] = value.parse().map_err(bad)?,
+            "--recv-port" => ports[1] = value.parse().map_err(bad)?,
+            "--data-dir" => dir = value,
+            "--timeout" => timeout = value.parse().map_err(bad)?,
+            "--kdf-cost" => kdf = value.parse().map_err(bad)?,
+            _ => return Err(format!("unknown option {flag}: see the top of examples/tiny_server.rs")),
+        }
+    }
+    let params = Params::new(kdf, 2, 1, None).map_err(|e| format!("--kdf-cost: {e}"))?;
+    let _ = KDF.set(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));
+    let server = Server::open(Path::new(&dir)).map_err(|e| format!("{dir}: {e}"))?;
+    let chat = Arc::new(Mutex::new(server));
+    let bind = |port| TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen: {e}"));
+    let (send, recv) = (bind(ports[0])?, bind(ports[1])?);
+    let port = |l: &TcpListener| l.local_addr().map_or(0, |a| a.port());
+    println!("listening: send {} receive {}", port(&send), port(&recv));
+    let (timeout, shared) = (Duration::from_secs(timeout.max(1)), chat.clone());
+    let receiving = thread::spawn(move || listen(recv, shared, timeout, serve_recv));
+    listen(send, chat, timeout, serve_send);
+    receiving.join().map_err(|_| "the receive port's thread panicked".into())
+}
+
+/// The accept loop of one port: a thread per connection.
+fn listen(listener: TcpListener, chat: Shared, timeout: Duration, serve: fn(&TcpStream, &Shared, Duration)) {
+    for stream in listener.incoming().flatten() {
+        let chat = chat.clone();
+        thread::spawn(move || {
+            serve(&stream, &chat, timeout);
+            close_gently(stream);
+        });
+    }
+}
+
+/// Closes once the peer has the last reply: closing with unread bytes
+/// sends a reset, which can destroy a `KO` still in flight.
+fn close_gently(stream: TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = io::copy(&mut stream.take(4 << 20), &mut io::sink()); // until EOF, 0.5 s or 4 MiB
+}
+
+fn lock(chat: &Shared) -> MutexGuard<'_, Server> {
+    // A panicked handler changed nothing (it checks before it changes).
+    chat.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn ko(code: Code, reason: impl Into<String>) -> Reply {
+    Reply::Ko(Ko::new(code, reason))
+}
+
+/// One send connection: log in, then read a request, answer it, repeat.
+fn serve_send(stream: &TcpStream, chat: &Shared, timeout: Duration) {
+    let (Ok(input), Ok(mut out)) = (stream.try_clone(), stream.try_clone()) else { return };
+    let mut frames = FrameReader::new(input, 4096, MAX_FRAME);
+    let mut me: Option<String> = None;
+    loop {
+        let (reply, quit) = match (frames.read_frame(Some(Instant::now() + timeout)), &me) {
+            (Ok(line), None) => (first_frame(chat, line), false),
+            (Ok(line), Some(me)) => (request(chat, me, line), line == "QUIT"),
+            (Err(FrameError::Closed | FrameError::Io(_)), _) => return,
+            (Err(FrameError::NotUtf8), _) => (ko(Code::BadRequest, "a frame is UTF-8"), false),
+            (Err(FrameError::TooLong), _) => (ko(Code::TooLong, "a frame is at most 16384 bytes"), false),
+            (Err(FrameError::TimedOut), _) => (ko(Code::Timeout, "no request for too long"), false),
+        };
+        if out.write_all(reply.to_string().as_bytes()).is_err() || quit || closes(&reply) {
+            return;
+        }
+        if let (None, Reply::OkWith(name)) = (&me, &reply) {
+            me = Some(fold(name)); // logged in
+        }
+    }
+}
+
+/// Whether a reply ends its connection: the codes of protocol §2.
+fn closes(reply: &Reply) -> bool {
+    matches!(reply, Reply::Ko(ko) if ko.code.closes_connection())
+}
+
+/// A first frame, on either port: `LOGIN` or `REGISTER`; `OK:<user>` logs in.
+fn first_frame(chat: &Shared, line: &str) -> Reply {
+    let request = match Request::parse(line) {
+        Ok(request) => request,
+        Err(e) if matches!(command_word(line), "LOGIN" | "REGISTER") => return e.into(),
+        Err(_) => return ko(Code::AuthRequired, "log in first"),
+    };
+    match request {
+        Request::Register { user, password, .. } => {
+            // argon2 is slow on purpose: hash before taking the lock.
+            let hash = KDF.get().expect("set at start").hash_password(password.as_bytes());
+            let hash = hash.map(|h| h.to_string()).map_err(|e| Ko::new(Code::Internal, e.to_string()));
+            let mut chat = lock(chat);
+            let at = chat.now();
+            hash.and_then(|hash| chat.register(&user, at, hash)).unwrap_or_else(Reply::Ko)
+        }
+        Request::Login { user, device: None, password } => {
+            let account = lock(chat).users.get(&fold(&user)).map(|u| (u.name.clone(), u.hash.clone()));
+            match account {
+                Some((name, hash)) if verify(&hash, &password) => Reply::with(name), // PHC: salt, parameters
+                _ => ko(Code::AuthFailed, "wrong user or password"),
+            }
+        }
+        Request::Login { .. } => ko(Code::BadRequest, "devices are protocol 1.2"),
+        _ => ko(Code::AuthRequired, "log in first"),
+    }
+}
+
+fn verify(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+/// One request after the login.
+fn request(chat: &Shared, me: &str, line: &str) -> Reply {
+    let request = match Request::parse(line) {
+        Ok(request) => request,
+        Err(e) => return e.into(),
+    };
+    let mut chat = lock(chat);
+    let at = chat.now();
+    let reply = match request {
+        Request::Msg { to, id, text } => chat.msg(me, at, to, id, text),
+        Request::Read { chat: with, id } => chat.read(me, at, with, id),
+        Request::Join { room } => chat.join(me, at, room),
+        Request::Leave { room } => chat.leave(me, at, room),
+        Request::History { chat: with, limit } => chat.history(me, &with, limit),
+        Request::Users => Ok(chat.users_online()),
+        Request::Rooms => Ok(chat.rooms_of(me)),
+        Request::Chats => Ok(chat.chats(me)),
+        Request::P2p { port } => {
+            chat.users.get_mut(me).expect("logged in").p2p = Some(port);
+            Ok(Reply::Ok)
+        }
+        Request::Peer { user } => chat.peer(me, &user),
+        Request::Ping | Request::Quit => Ok(Reply::Ok),
+        Request::Login { .. } | Request::Register { .. } => {
+            Err(Ko::new(Code::BadRequest, "already logged in"))
+        }
+        _ => Err(Ko::new(Code::BadRequest, "this server speaks protocol version 1 only")),
+    };
+    reply.unwrap_or_else(Reply::Ko)
+}
+
+/// One receive connection: log in, attach (the inbox replays), then read
+/// `ACK`s and `PONG`s, with a `PING` when the client is quiet.
+fn serve_recv(stream: &TcpStream, chat: &Shared, timeout: Duration) {
+    let clones = (stream.try_clone(), stream.try_clone(), stream.try_clone());
+    let (Ok(input), Ok(mut out), Ok(writer)) = clones else { return };
+    let mut frames = FrameReader::new(input, 4096, MAX_FRAME);
+    let name = loop {
+        let Ok(line) = frames.read_frame(Some(Instant::now() + timeout)) else { return };
+        match first_frame(chat, line) {
+            Reply::OkWith(name) => break name,
+            reply if out.write_all(reply.to_string().as_bytes()).is_err() || closes(&reply) => return,
+            _ => {}
+        }
+    };
+    let (lines, queue) = sync_channel(OUTLET_EVENTS);
+    let _ = lines.send(Reply::with(&name).to_string().trim_end().to_string());
+    let me = fold(&name);
+    let writer = thread::spawn(move || write_events(writer, queue));
+    let (id, tell) = (NEXT_OUTLET.fetch_add(1, Ordering::Relaxed), lines.clone());
+    lock(chat).attach(&me, Outlet { id, lines, stream: out });
+    let mut pinged = false;
+    loop {
+        let wait = if pinged { timeout } else { timeout / 2 };
+        match frames.read_frame(Some(Instant::now() + wait)) {
+            Ok(line) => {
+                pinged = false;
+                if let Some(EventReply::Ack(seq)) = EventReply::parse(line) {
+                    let mut chat = lock(chat);
+                    let at = chat.now();
+                    let _ = chat.ack(&me, at, seq); // a KO: the disk refused, the client will ACK again
+                }
+            }
+            Err(FrameError::TimedOut) if !pinged => pinged = tell.try_send(Event::Ping.to_string()).is_ok(),
+            Err(FrameError::TimedOut) => break drop(tell.try_send(Event::Bye(Bye::Timeout).to_string())),
+            Err(FrameError::NotUtf8) => {}
+            Err(_) => break,
+        }
+    }
+    drop(tell);
+    lock(chat).detach(&me, id);
+    let _ = writer.join();
+}
+
+/// An outlet's writer thread: lines out, until the channel closes or a `BYE`.
+fn write_events(mut stream: TcpStream, queue: Receiver<String>) {
+    for line in queue {
+        if stream.write_all(format!("{line}\n").as_bytes()).is_err() || line.starts_with("BYE:") {
+            break;
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+impl Server {
+    /// Opens the data directory and replays its log.
+    fn open(dir: &Path) -> io::Result<Server> {
+        std::fs::create_dir_all(dir)?;
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(dir.join("log.txt"))?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        // A crash can only tear the last line (we append): cut it off.
+        let whole = text.rfind('\n').map_or(0, |at| at + 1);
+        file.set_len(whole as u64)?;
+        let mut server = Server::default();
+        for (n, line) in text[..whole].lines().enumerate() {
+            server.replay(line).map_err(|e| io::Error::other(format!("log.txt line {}: {e}", n + 1)))?;
+        }
+        server.log = Some(file);
+        Ok(server)
+    }
+
+    /// Runs a line of the log, `<ts>:<user>:<what>`, through the same handler again.
+    fn replay(&mut self, line: &str) -> Result<(), String> {
+        let f: Vec<&str> = line.splitn(3, ':').collect();
+        let [ts, me, what] = f[..] else { return Err("expected <ts>:<user>:<what>".into()) };
+        let at: u64 = ts.parse().map_err(|_| format!("bad time {ts:?}"))?;
+        self.last_ts = self.last_ts.max(at);
+        let done = match (what.strip_prefix("HASH:"), EventReply::parse(what)) {
+            (Some(hash), _) => self.register(me, at, hash.to_string()),
+            (None, Some(EventReply::Ack(seq))) => self.ack(me, at, seq),
+            _ => match Request::parse(what).map_err(|e| e.reason)? {
+                Request::Msg { to, id, text } => self.msg(me, at, to, id, text),
+                Request::Read { chat, id } => self.read(me, at, chat, id),
+                Request::Join { room } => self.join(me, at, room),
+                Request::Leave { room } => self.leave(me, at, room),
+                _ => return Err(format!("not a change: {what:?}")),
+            },
+        };
+        done.map(drop).map_err(|e| e.reason)
+    }
+
+    /// Unix milliseconds, never less than the last ones given.
+    fn now(&mut self) -> u64 {
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        self.last_ts = self.last_ts.max(wall);
+        self.last_ts
+    }
+
+    /// Appends a change to the log and waits for the disk: then it survives a
+    /// crash, and may be applied and answered (`wachat serve` does this for a
+    /// batch with one fsync). Each handler checks, commits, then applies.
+    fn commit(&mut self, at: u64, me: &str, what: &dyn std::fmt::Display) -> Result<(), Ko> {
+        let Some(log) = &mut self.log else { return Ok(()) }; // replaying
+        let end = log.metadata().map_err(|e| Ko::new(Code::Internal, e.to_string()))?.len();
+        let written = log.write_all(format!("{at}:{me}:{what}\n").as_bytes()).and_then(|()| log.sync_data());
+        written.map_err(|e| {
+            let _ = log.set_len(end); // no half line: the log stays whole lines
+            Ko::new(Code::Internal, format!("the disk refused: {e}"))
+        })
+    }
+
+    fn register(&mut self, user: &str, at: u64, hash: String) -> Result<Reply, Ko> {
+        if self.users.contains_key(&fold(user)) {
+            return Err(Ko::new(Code::UserExists, format!("the name {user} is taken")));
+        }
+        self.commit(at, user, &format_args!("HASH:{hash}"))?;
+        self.users.insert(fold(user), User { name: user.to_string(), hash, ..User::default() });
+        let general = Room { name: "general".into(), members: BTreeSet::new() };
+        self.rooms.entry("general".into()).or_insert(general).members.insert(fold(user));
+        Ok(Reply::with(user))
+    }
+
+    fn msg(&mut self, me: &str, at: u64, to: Chat, id: String, text: Text) -> Result<Reply, Ko> {
+        if let Some(&i) = self.users[&fold(me)].sent.get(&id) {
+            let m = &self.messages[i];
+            return Ok(Reply::with(Accepted { id: m.id.clone(), ts: m.ts })); // a resend
+        }
+        let (to_name, targets): (String, Vec<String>) = match &to {
+            Chat::Room(room) => {
+                let r = self.room_of(room, me).ok_or_else(|| not_member(room))?;
+                (format!("#{}", r.name), r.members.iter().filter(|m| **m != fold(me)).cloned().collect())
+            }
+            Chat::User(user) => (self.user(user)?.name.clone(), vec![fold(user)]),
+        };
+        self.commit(at, me, &Request::Msg { to, id: id.clone(), text: text.clone() })?;
+        let (from, i) = (self.users[&fold(me)].name.clone(), self.messages.len());
+        let (to, ts, state) = (to_name.clone(), at, State::Received);
+        let event = Event::Msg { seq: 0, from: from.clone(), to, id: id.clone(), ts, text: text.clone() };
+        self.messages.push(Message { from, to: Chat::registered(&to_name), id: id.clone(), ts, text, state });
+        self.users.get_mut(&fold(me)).expect("logged in").sent.insert(id.clone(), i);
+        for target in targets {
+            self.push(&target, Some(i), event.clone());
+        }
+        Ok(Reply::with(Accepted { id, ts: at }))
+    }
+
+    /// `ACK:<seq>`: drops the events up to `seq`; the direct messages among
+    /// them become `DELIVERED`, which their senders are told.
+    fn ack(&mut self, me: &str, at: u64, seq: u64) -> Result<Reply, Ko> {
+        let user = &self.users[&fold(me)];
+        let upto = seq.min(user.seq); // an ACK past the last event counts as the last
+        if user.inbox.front().is_none_or(|e| e.0 > upto) {
+            return Ok(Reply::Ok); // nothing new: nothing to log
+        }
+        self.commit(at, me, &EventReply::Ack(upto))?;
+        let inbox = &mut self.users.get_mut(&fold(me)).expect("known").inbox;
+        let mut acked = Vec::new();
+        while inbox.front().is_some_and(|e| e.0 <= upto) {
+            acked.extend(inbox.pop_front().and_then(|e| e.2));
+        }
+        for i in acked {
+            if is_direct(&self.messages[i]) && self.messages[i].state == State::Received {
+                self.set_state(i, State::Delivered, at);
+            }
+        }
+        Ok(Reply::Ok)
+    }
+
+    /// `READ:<from>:<id>`: everything from `<from>` up to that message is
+    /// read (one `STATUS` for the sender); in a room, a marker for `CHATS`.
+    fn read(&mut self, me: &str, at: u64, chat: Chat, id: String) -> Result<Reply, Ko> {
+        let to_me = |m: &Message| !is_direct(m) || fold(&m.to.to_string()) == fold(me);
+        let all = self.conversation(me, &chat);
+        let found = all.iter().rev().find(|&&i| self.messages[i].id == id && to_me(&self.messages[i]));
+        let &i = found
+            .ok_or_else(|| Ko::new(Code::UnknownMessage, format!("no message {id} from {chat} to you")))?;
+        let key = fold(&chat.to_string());
+        let marker = self.users[&fold(me)].read_upto.get(&key);
+        if marker.is_some_and(|&m| m >= i) || self.messages[i].state == State::Read {
+            return Ok(Reply::Ok); // read already: nothing to log
+        }
+        self.commit(at, me, &Request::Read { chat: chat.clone(), id })?;
+        self.users.get_mut(&fold(me)).expect("known").read_upto.insert(key, i);
+        if let Chat::User(_) = chat {
+            let earlier: Vec<usize> =
+                all.into_iter().filter(|&j| j < i && to_me(&self.messages[j])).collect();
+            for j in earlier {
+                self.messages[j].state = State::Read;
+            }
+            self.set_state(i, State::Read, at);
+        }
+        Ok(Reply::Ok)
+    }
+
+    fn join(&mut self, me: &str, at: u64, room: String) -> Result<Reply, Ko> {
+        if self.room_of(&room, me).is_none() {
+            self.commit(at, me, &Request::Join { room: room.clone() })?;
+            let new = Room { name: room.clone(), members: BTreeSet::new() };
+            self.rooms.entry(fold(&room)).or_insert(new).members.insert(fold(me));
+        }
+        Ok(Reply::Ok)
+    }
+
+    fn leave(&mut self, me: &str, at: u64, room: String) -> Result<Reply, Ko> {
+        self.room_of(&room, me).ok_or_else(|| not_member(&room))?;
+        self.commit(at, me, &Request::Leave { room: room.clone() })?;
+        let r = self.rooms.get_mut(&fold(&room)).expect("checked");
+        r.members.remove(&fold(me));
+        if r.members.is_empty() {
+            self.rooms.remove(&fold(&room));
+        }
+        Ok(Reply::Ok)
+    }
+
+    /// Moves a message forward and queues the `STATUS` for its sender.
+    fn set_state(&mut self, i: usize, state: State, at: u64) {
+        let m = &mut self.messages[i];
+        m.state = state;
+        let (sender, peer, id) = (fold(&m.from), m.to.to_string(), m.id.clone());
+        self.push(&sender, None, Event::Status { seq: 0, peer, id, state, ts: at });
+    }
+
+    /// Queues an event under the user's next sequence number, and sends
+    /// it at once if the user is online.
+    fn push(&mut self, user: &str, msg: Option<usize>, mut event: Event) {
+        let Some(u) = self.users.get_mut(user) else { return };
+        u.seq += 1;
+        if let Event::Msg { seq, .. } | Event::Status { seq, .. } = &mut event {
+            *seq = u.seq;
+        }
+        let line = event.to_string();
+        u.inbox.push_back((u.seq, line.clone(), msg));
+        if let Some(outlet) = self.online.get(user) {
+            outlet.send(line);
+        }
+    }
+
+    /// A receive login: replaces an older connection, tells roommates, and
+    /// replays the inbox, in order, before any new event (we hold the lock).
+    fn attach(&mut self, me: &str, outlet: Outlet) {
+        match self.online.insert(me.to_string(), outlet) {
+            Some(old) => old.send(Event::Bye(Bye::Replaced).to_string()),
+            None => self.presence(me, true),
+        }
+        for (_, line, _) in &self.users[me].inbox {
+            self.online[me].send(line.clone());
+        }
+    }
+
+    /// The receive connection `id` ended (unless a newer one replaced it).
+    fn detach(&mut self, me: &str, id: u64) {
+        if self.online.get(me).is_some_and(|o| o.id == id) {
+            self.online.remove(me);
+            self.users.get_mut(me).expect("known").p2p = None;
+            self.presence(me, false);
+        }
+    }
+
+    /// `JOINED`/`LEFT` to those online who share a room (of ≤ 200, §5) with `me`.
+    fn presence(&mut self, me: &str, joined: bool) {
+        let user = self.users[me].name.clone();
+        let shared = self.rooms.values().filter(|r| r.members.len() <= 200 && r.members.contains(me));
+        let others: BTreeSet<&String> = shared.flat_map(|r| r.members.iter()).filter(|m| *m != me).collect();
+        for outlet in others.into_iter().filter_map(|other| self.online.get(other)) {
+            let user = user.clone();
+            outlet.send(if joined { Event::Joined { user } } else { Event::Left { user } }.to_string());
+        }
+    }
+
+    /// `PEER:<user>`: a random token for both ends, and where to connect.
+    fn peer(&mut self, me: &str, user: &str) -> Result<Reply, Ko> {
+        let offline = || Ko::new(Code::Offline, format!("{user} is not connected"));
+        let port = self.users.get(&fold(user)).and_then(|u| u.p2p).ok_or_else(offline)?;
+        let outlet = self.online.get(&fold(user)).ok_or_else(offline)?;
+        let ip = outlet.stream.peer_addr().map_err(|_| offline())?.ip();
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| Ko::new(Code::Internal, e.to_string()))?;
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let from = self.users[me].name.clone();
+        outlet.send(Event::P2p { from, token: token.clone() }.to_string());
+        Ok(Reply::with(PeerIntro { addr: SocketAddr::new(ip, port), token }))
+    }
+
+    fn user(&self, name: &str) -> Result<&User, Ko> {
+        self.users.get(&fold(name)).ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))
+    }
+
+    fn room_of(&self, room: &str, me: &str) -> Option<&Room> {
+        self.rooms.get(&fold(room)).filter(|r| r.members.contains(&fold(me)))
+    }
+
+    /// The messages of a conversation of `me`, oldest first (a scan of them
+    /// all: `wachat serve` keeps a chain per conversation); none if not in.
+    fn conversation(&self, me: &str, chat: &Chat) -> Vec<usize> {
+        let (me, other) = (fold(me), fold(&chat.to_string()));
+        let wanted = |m: &Message| match chat {
+            Chat::Room(room) => fold(&m.to.to_string()) == other && self.room_of(room, &me).is_some(),
+            Chat::User(_) => {
+                let (from, to) = (fold(&m.from), fold(&m.to.to_string()));
+                is_direct(m) && ((from == me && to == other) || (from == other && to == me))
+            }
+        };
+        (0..self.messages.len()).filter(|&i| wanted(&self.messages[i])).collect()
+    }
+
+    fn history(&self, me: &str, chat: &Chat, limit: usize) -> Result<Reply, Ko> {
+        match chat {
+            Chat::Room(room) => _ = self.room_of(room, me).ok_or_else(|| not_member(room))?,
+            Chat::User(user) => _ = self.user(user)?,
+        }
+        let all = self.conversation(me, chat);
+        Ok(Reply::listing(all[all.len().saturating_sub(limit)..].iter().map(|&i| &self.messages[i])))
+    }
+
+    fn users_online(&self) -> Reply {
+        let mut names: Vec<&str> = self.online.keys().map(|k| self.users[k].name.as_str()).collect();
+        names.sort_by_key(|n| fold(n));
+        Reply::listing(names)
+    }
+
+    fn rooms_of(&self, me: &str) -> Reply {
+        let mut mine: Vec<&Room> = self.rooms.values().filter(|r| r.members.contains(me)).collect();
+        mine.sort_by_key(|r| fold(&r.name));
+        let line = |r: &&Room| RoomLine { room: r.name.clone(), members: r.members.len() as u64 };
+        Reply::listing(mine.iter().map(line))
+    }
+
+    /// Every conversation with a message, most recent first, with how many
+    /// of its messages to `me` are unread.
+    fn chats(&self, me: &str) -> Reply {
+        let mut order: Vec<(String, u64)> = Vec::new(); // (chat as shown, unread), oldest first
+        for (i, m) in self.messages.iter().enumerate() {
+            let (key, unread) = if let Chat::Room(room) = &m.to {
+                let Some(r) = self.room_of(room, me) else { continue };
+                let marker = self.users[me].read_upto.get(&fold(&m.to.to_string()));
+                (format!("#{}", r.name), fold(&m.from) != me && marker.is_none_or(|&at| i > at))
+            } else if fold(&m.from) == me {
+                (m.to.to_string(), false)
+            } else if fold(&m.to.to_string()) == me {
+                (m.from.clone(), m.state != State::Read)
+            } else {
+                continue;
+            };
+            let before = order.iter().position(|(k, _)| fold(k) == fold(&key)).map(|at| order.remove(at).1);
+            order.push((key, before.unwrap_or(0) + u64::from(unread)));
+        }
+        Reply::listing(order.iter().rev().map(|(k, n)| ChatLine { chat: Chat::registered(k), unread: *n }))
+    }
+}
+
+fn is_direct(m: &Message) -> bool {
+    matches!(m.to, Chat::User(_))
+}
+
+fn not_member(room: &str) -> Ko {
+    Ko::new(Code::NotMember, format!("you are not in #{room}"))
+}

@@ -1,0 +1,114 @@
+//! examples/tiny_server.rs, the whole idea of wachat in one file, speaks
+//! protocol version 1 as `wachat conform server --level 1.0` checks it,
+//! restarts included: each restart is a `kill -9` of the process and a
+//! start on the same data, which must give back every account, room,
+//! message, inbox and sequence number from its log.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use support::examples::example;
+use support::{wachat_bin, wait_with_timeout};
+
+/// The example's promise to its readers (README, docs/READING.md).
+const MOST_LINES: usize = 600;
+
+/// A running tiny server and the ports it listens on.
+struct Tiny {
+    child: Child,
+    ports: [String; 2],
+}
+
+impl Tiny {
+    /// Starts it on `ports` (`0`: any free port) with the data in `dir`.
+    fn start(dir: &Path, ports: [&str; 2]) -> Tiny {
+        let mut child = Command::new(example("tiny_server"))
+            .args(["--send-port", ports[0], "--recv-port", ports[1], "--timeout", "2", "--kdf-cost", "8"])
+            .arg("--data-dir")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start tiny_server");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("its first line");
+        // "listening: send <port> receive <port>"
+        let words: Vec<&str> = first.split_whitespace().collect();
+        assert_eq!(words.len(), 5, "tiny_server said {first:?}");
+        Tiny { child, ports: [words[2].to_string(), words[4].to_string()] }
+    }
+
+    /// A crash, then a start on the same data and ports.
+    fn crash_and_restart(&mut self, dir: &Path) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+        let ports = self.ports.clone();
+        *self = Tiny::start(dir, [&ports[0], &ports[1]]);
+    }
+}
+
+impl Drop for Tiny {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tiny_server_passes_level_1_0_with_restarts() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Tiny::start(data.path(), ["0", "0"]);
+    let [send, recv] = server.ports.clone();
+    // The suite asks for a restart by making this file and waiting until
+    // it is gone; the loop below restarts the server and removes it.
+    let request = data.path().join("restart-please");
+    let restart = format!("touch {0} && while [ -e {0} ]; do sleep 0.05; done", request.display());
+    let done = AtomicBool::new(false);
+    let out = std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            let mut child = Command::new(wachat_bin())
+                .args(["conform", "server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv])
+                .args(["--timeout", "2", "--level", "1.0", "--allow-restart", &restart])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("wachat conform");
+            let stdout = child.stdout.take().expect("stdout");
+            let text = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+            let status = wait_with_timeout(&mut child, Duration::from_secs(240));
+            done.store(true, Ordering::SeqCst);
+            (status, text.join().unwrap_or_default())
+        });
+        let mut restarts = 0;
+        while !done.load(Ordering::SeqCst) {
+            if request.exists() {
+                server.crash_and_restart(data.path());
+                restarts += 1;
+                std::fs::remove_file(&request).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20)); // polling for the request file
+        }
+        assert_eq!(restarts, 4, "one restart per case of the group restart");
+        run.join().unwrap()
+    });
+    let (status, stdout) = out;
+    assert!(status.success(), "{stdout}");
+    assert!(stdout.contains("pass  restart/ok-message-survives"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.starts_with("fail ") || l.starts_with("skip ")), "{stdout}");
+}
+
+#[test]
+fn the_tiny_server_is_a_whole_server_in_at_most_600_lines() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tiny_server.rs");
+    let source = std::fs::read_to_string(path).unwrap();
+    let lines = source.lines().count();
+    assert!(lines <= MOST_LINES, "examples/tiny_server.rs has {lines} lines, more than {MOST_LINES}");
+    // Only the standard library and wachat's protocol module (argon2 for
+    // the password hash, getrandom for P2P tokens): not the server.
+    for line in source.lines().filter(|l| l.starts_with("use wachat::")) {
+        assert!(line.starts_with("use wachat::protocol"), "{line}");
+    }
+}
