@@ -16,7 +16,7 @@ use std::time::Instant;
 use support::console::{Console, user_dir};
 use support::{Conn, READ_TIMEOUT, TestServer};
 use wachat::client::{Client, Message, Notice, Options};
-use wachat::p2p::{BURST, PER_SECOND};
+use wachat::p2p::{BURST, HELLO_LIMIT, MAX_HELLOS_PER_ADDRESS, MAX_PEERS, PER_SECOND};
 use wachat::protocol::{Chat, State};
 
 /// Library options for `user` (password `pw-<user>`) on `server`.
@@ -424,4 +424,36 @@ fn two_consoles_chat_over_p2p_on_a_chosen_port_and_hang_up() {
     assert_eq!(bob.count("[p2p] ana: hola otra vez"), 0, "through the server now");
     let (status, lines) = ana.quit("/quit");
     assert!(status.success(), "{lines:?}");
+}
+
+#[test]
+fn item7_silent_connections_from_one_address_do_not_keep_a_friend_out() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "eve"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bob = connect(&server, "bob", dir.path());
+    let bob_addr: SocketAddr = ([127, 0, 0, 1], bob.p2p_port().unwrap()).into();
+    // A stranger fills bob's places with connections that say nothing.
+    let mut silent: Vec<Conn> = (0..MAX_PEERS).map(|_| Conn::connect(bob_addr)).collect();
+
+    // ana, from another address, gets in meanwhile.
+    let mut ana = server.login_send("ana", "pw-ana");
+    let (addr, token) = introduce(&mut ana, "bob");
+    let mut friend = Conn::connect_from(addr, [127, 0, 0, 2]);
+    assert_eq!(friend.request(&format!("HELLO:ana:{token}")), "OK");
+
+    // The stranger's address had two places; the rest were refused at
+    // once, and the two are dropped for want of a HELLO (within
+    // HELLO_LIMIT, less than the read timeout).
+    assert!(HELLO_LIMIT < READ_TIMEOUT);
+    let answers: Vec<String> = silent.iter_mut().map(Conn::line).collect();
+    let count = |code: &str| answers.iter().filter(|a| a.starts_with(code)).count();
+    let (busy, no_hello) = (count("KO:BUSY:"), count("KO:AUTH_FAILED:"));
+    assert_eq!((busy, no_hello), (MAX_PEERS - MAX_HELLOS_PER_ADDRESS, MAX_HELLOS_PER_ADDRESS), "{answers:?}");
+
+    // Once they are gone, that address gets in too.
+    let mut eve = server.login_send("eve", "pw-eve");
+    let (addr, token) = introduce(&mut eve, "bob");
+    let mut again = Conn::connect(addr);
+    assert_eq!(again.request(&format!("HELLO:eve:{token}")), "OK");
 }

@@ -15,6 +15,7 @@ pub fn cases() -> Vec<Case> {
     let c = |name, section, run| case(Group::Timing, name, section, run);
     vec![
         c("pipelined-replies-in-order", "§4 Pipelining", pipelined_replies_in_order),
+        c("pipelined-kos-keep-their-order", "§4 Pipelining", pipelined_kos_keep_their_order),
         c("quit-answers-then-closes", "§4 PING and QUIT", quit_answers_then_closes),
         c("idle-send-connection-timeout", "§8 Timeouts", idle_send_timeout).clock(),
         c("dribbled-bytes-timeout", "§8 Timeouts", dribbled_bytes_timeout).clock(),
@@ -57,6 +58,42 @@ fn pipelined_replies_in_order(ctx: &mut Ctx) -> Result<(), Failure> {
     let r = next("OK")?;
     check(r == "OK", "OK (QUIT)", r)?;
     x.expect_closed()
+}
+
+/// Pipelined replies keep their order, `KO`s included: a refusal a server
+/// can give at once (a frame that is not UTF-8, a line that is no
+/// request, a `MSG` to nobody) still waits behind the `OK` of a `MSG`
+/// read before it, which the server may hold until that message is on
+/// disk. A server that writes refusals as it meets them and the `OK`s
+/// after its disk write fails here (wachat did, issue 40).
+fn pipelined_kos_keep_their_order(ctx: &mut Ctx) -> Result<(), Failure> {
+    let mut x = ctx.user("a")?;
+    ctx.user("b")?;
+    let (b, nobody) = (ctx.name("b"), ctx.name("nobody"));
+    let burst = [
+        format!("MSG:{b}:m1:one\nMSG:{b}:m2:caf").into_bytes(),
+        b"\xE9\n".to_vec(), // Latin-1 é: not UTF-8
+        format!("MSG:{b}:m3:three\nHOLA\nMSG:{nobody}:m4:four\nPING\nMSG:{b}:m5:five\n").into_bytes(),
+    ]
+    .concat();
+    let shown = String::from_utf8_lossy(&burst).replace('\n', "\\n").replace('\u{FFFD}', "\\xE9");
+    x.send_raw(&burst, &format!("{shown} (one write)"))?;
+    // What each reply starts with, and the request it answers.
+    let expected = [
+        ("OK:m1:", "MSG m1"),
+        ("KO:BAD_REQUEST:", "the frame that is not UTF-8"),
+        ("OK:m3:", "MSG m3"),
+        ("KO:BAD_REQUEST:", "HOLA"),
+        ("KO:UNKNOWN_USER:", "MSG m4 to nobody"),
+        ("OK", "PING"),
+        ("OK:m5:", "MSG m5"),
+    ];
+    for (start, request) in expected {
+        let want = format!("{start}… for {request}, in the order of the requests");
+        let got = x.line(&want)?;
+        check(if start == "OK" { got == "OK" } else { got.starts_with(start) }, want, got)?;
+    }
+    Ok(())
 }
 
 fn quit_answers_then_closes(ctx: &mut Ctx) -> Result<(), Failure> {

@@ -10,10 +10,12 @@
 //!
 //! ```text
 //!   listener thread: accept() ──▶ one thread per connection:
-//!     (woken by a self-connect     HELLO:<from>:<token> within the timeout,
-//!      when stopping)              token checked in the Tokens (P2P events
-//!                                  from the server put them there), OK or
-//!                                  KO:AUTH_FAILED + close; then read_loop
+//!     (woken by a self-connect;    HELLO:<from>:<token> within HELLO_LIMIT,
+//!      KO:BUSY past MAX_PEERS      token checked in the Tokens (P2P events
+//!      connections, or past        from the server put them there), OK or
+//!      MAX_HELLOS_PER_ADDRESS      KO:AUTH_FAILED + close; then read_loop
+//!      saying HELLO from one
+//!      address)
 //!   P2p::connect (caller's thread): connect, HELLO, OK, then one thread
 //!                                  running read_loop
 //!   P2p::send (caller's thread):   MSG written under the session's lock
@@ -41,6 +43,8 @@ use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, FrameError, FrameReader, Ko, MAX_FRAME, PeerFrame, PeerMsg, Reply};
+// The same address rule as the server's limits: an IPv6 client holds a whole /64.
+use crate::server::throttle::address_key;
 pub use session::{BURST, IDLE_LIMIT, MAX_BAD_FRAMES, PER_SECOND};
 use session::{Sent, Session};
 pub use tokens::Tokens;
@@ -51,6 +55,17 @@ pub const TOKEN_GRACE: Duration = Duration::from_secs(2);
 /// Most direct connections at once, handshakes included: each costs a
 /// thread, and a stranger connecting in a loop must not cost more.
 pub const MAX_PEERS: usize = 16;
+/// How long a connection to our port may take to say `HELLO` (at most
+/// the client's timeout). A client says it at once; a stranger who
+/// connects and says nothing must not hold one of the [`MAX_PEERS`]
+/// places for long (anyone can learn our address with `PEER`).
+pub const HELLO_LIMIT: Duration = Duration::from_secs(5);
+/// Connections from one address (an IPv6 /64) that may be saying `HELLO`
+/// at once; past it a new one gets `KO:BUSY`. One machine then cannot
+/// take the [`MAX_PEERS`] places with silent connections, and a friend
+/// from another address still gets in. An open chat does not count: it
+/// passed its `HELLO` with a token from the server.
+pub const MAX_HELLOS_PER_ADDRESS: usize = 2;
 /// How often a handshake that waits for `HELLO` looks whether we stop.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -101,6 +116,8 @@ struct Node {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     /// One per connection (handshake, then reading); joined when stopping.
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Connections saying `HELLO`, by address (`server::throttle::address_key`).
+    knocking: Mutex<HashMap<IpAddr, usize>>,
     stopping: AtomicBool,
 }
 
@@ -125,6 +142,7 @@ impl P2p {
             handler,
             sessions: Mutex::new(HashMap::new()),
             threads: Mutex::new(Vec::new()),
+            knocking: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
         });
         let listener = match listener {
@@ -291,6 +309,19 @@ impl Node {
         }
     }
 
+    /// A place for one more connection from `ip` saying `HELLO`, or `None`
+    /// if [`MAX_HELLOS_PER_ADDRESS`] of them already are.
+    fn knock(self: &Arc<Node>, ip: IpAddr) -> Option<Knock> {
+        let address = address_key(ip);
+        let mut knocking = self.knocking.lock();
+        let count = knocking.entry(address).or_insert(0);
+        if *count >= MAX_HELLOS_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(Knock { node: self.clone(), address })
+    }
+
     /// Connection threads still running; the finished ones are joined.
     fn live_threads(&self) -> usize {
         let mut threads = self.threads.lock();
@@ -301,6 +332,24 @@ impl Node {
             let _ = thread.join();
         }
         self.threads.lock().len()
+    }
+}
+
+/// A connection saying `HELLO`, counted against its address until dropped.
+struct Knock {
+    node: Arc<Node>,
+    address: IpAddr,
+}
+
+impl Drop for Knock {
+    fn drop(&mut self) {
+        let mut knocking = self.node.knocking.lock();
+        if let Some(count) = knocking.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                knocking.remove(&self.address); // the map holds only addresses knocking now
+            }
+        }
     }
 }
 
@@ -324,7 +373,8 @@ fn prepare(stream: &TcpStream, timeout: Duration) -> std::io::Result<Reader> {
     Ok(FrameReader::new(stream.try_clone()?, 4096, MAX_FRAME))
 }
 
-/// The accept loop: a thread per connection, up to [`MAX_PEERS`].
+/// The accept loop: a thread per connection, up to [`MAX_PEERS`], and up
+/// to [`MAX_HELLOS_PER_ADDRESS`] saying `HELLO` from one address.
 fn accept_loop(node: &Arc<Node>, listener: &TcpListener) {
     for stream in listener.incoming() {
         if node.stopping.load(Ordering::SeqCst) {
@@ -340,11 +390,20 @@ fn accept_loop(node: &Arc<Node>, listener: &TcpListener) {
             }
         };
         if node.live_threads() >= MAX_PEERS {
-            refuse(&stream, &Ko::new(Code::Busy, format!("at most {MAX_PEERS} direct chats at once")));
+            refuse_at_once(
+                &stream,
+                &Ko::new(Code::Busy, format!("at most {MAX_PEERS} direct chats at once")),
+            );
             continue;
         }
+        let Some(knock) = stream.peer_addr().ok().and_then(|addr| node.knock(addr.ip())) else {
+            let busy =
+                format!("at most {MAX_HELLOS_PER_ADDRESS} connections from one address saying HELLO at once");
+            refuse_at_once(&stream, &Ko::new(Code::Busy, busy));
+            continue;
+        };
         let for_thread = node.clone();
-        match spawn("wachat-p2p-hello", move || welcome(&for_thread, stream)) {
+        match spawn("wachat-p2p-hello", move || welcome(&for_thread, stream, knock)) {
             Ok(thread) => node.threads.lock().push(thread),
             Err(e) => log::warn!("p2p: {e}"),
         }
@@ -352,21 +411,28 @@ fn accept_loop(node: &Arc<Node>, listener: &TcpListener) {
 }
 
 /// The listener's side of the handshake (§8 step 3), then the chat.
-fn welcome(node: &Arc<Node>, stream: TcpStream) {
+/// `knock` holds the connection's place among its address's until the
+/// handshake is over.
+fn welcome(node: &Arc<Node>, stream: TcpStream, knock: Knock) {
     let who = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
     let mut reader = match prepare(&stream, node.timeout) {
         Ok(reader) => reader,
         Err(e) => return log::debug!("p2p {who}: {e}"),
     };
-    let (from, token) = match read_hello(node, &mut reader) {
-        Ok(hello) => hello,
-        Err(why) => return refuse(&stream, &Ko::new(Code::AuthFailed, why)),
-    };
-    if !node.tokens.take(&from, &token, TOKEN_GRACE) {
+    let hello = read_hello(node, &mut reader).and_then(|(from, token)| {
+        if node.tokens.take(&from, &token, TOKEN_GRACE) {
+            return Ok(from);
+        }
         let why = format!("no token from the server for {from} in the last 60 s (forged, used or expired)");
         log::info!("p2p {who}: refused {from}: {why}");
-        return refuse(&stream, &Ko::new(Code::AuthFailed, why));
-    }
+        Err(why)
+    });
+    // Given back before the answer: whoever reads it may dial again at once.
+    drop(knock);
+    let from = match hello {
+        Ok(from) => from,
+        Err(why) => return refuse(&stream, &Ko::new(Code::AuthFailed, why)),
+    };
     if let Err(e) = (&stream).write_all(b"OK\n") {
         return log::debug!("p2p {who}: {e}");
     }
@@ -375,10 +441,10 @@ fn welcome(node: &Arc<Node>, stream: TcpStream) {
     }
 }
 
-/// Waits for the first frame, which must be `HELLO:<from>:<token>`;
-/// `Err` is the reason of the `KO:AUTH_FAILED`.
+/// Waits for the first frame, which must be `HELLO:<from>:<token>`, at
+/// most [`HELLO_LIMIT`]; `Err` is the reason of the `KO:AUTH_FAILED`.
 fn read_hello(node: &Node, reader: &mut Reader) -> std::result::Result<(String, String), String> {
-    let deadline = Instant::now() + node.timeout;
+    let deadline = Instant::now() + HELLO_LIMIT.min(node.timeout);
     loop {
         // Short slices, so that a client closing does not wait a whole timeout.
         match reader.read_frame(Some(deadline.min(Instant::now() + POLL))) {
@@ -410,6 +476,23 @@ fn refuse(mut stream: &TcpStream, ko: &Ko) {
     for _ in 0..16 {
         match stream.read(&mut sink) {
             Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Answers `KO` and closes from the accept loop, which must not wait on a
+/// stranger: what already arrived is read (so that the kernel does not
+/// reset the connection over it and destroy the `KO`), nothing more.
+fn refuse_at_once(mut stream: &TcpStream, ko: &Ko) {
+    let _ = stream.set_nonblocking(true);
+    // A line into a new socket's empty buffer: taken whole, no waiting.
+    let _ = stream.write_all(Reply::Ko(ko.clone()).to_string().as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break, // WouldBlock: nothing more is waiting
             Ok(_) => {}
         }
     }

@@ -174,8 +174,14 @@ impl Session<'_> {
         }
     }
 
-    /// Queues a reply (`durable`: valid only once `ticket` is on disk).
+    /// Queues a reply (`durable`: valid only once `ticket` is on disk)
+    /// behind those of every request read before it. Every reply comes
+    /// through here, so the `MSG`s still gathered for the store go to it
+    /// first and their replies take their places: no reply, a refusal
+    /// least of all (a line that does not parse, a frame too long), can
+    /// overtake them.
     fn queue(&mut self, reply: Reply, durable: bool) {
+        self.send_msgs();
         self.queued += match &reply {
             Reply::Listing(lines) => 16 + lines.iter().map(|line| line.len() + 1).sum::<usize>(),
             _ => 64,
@@ -236,7 +242,9 @@ impl Session<'_> {
             Err(ko) => return self.refuse(ko),
         };
         if !matches!(request, Request::Msg { .. }) {
-            self.send_msgs(); // keep the replies in the order of the requests
+            // The store applies (and the rate meters) the `MSG`s before
+            // this request: a `READ` or `HISTORY` right behind a `MSG` sees it.
+            self.send_msgs();
             if let Err(ko) = self.ctx.meter(user, self.peer.ip(), cost(&request)) {
                 log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
                 return self.refuse(ko);
@@ -260,10 +268,7 @@ impl Session<'_> {
                     self.msgs.push((to, id, text));
                     Flow::Continue
                 }
-                Err(ko) => {
-                    self.send_msgs(); // keep the replies in the order of the requests
-                    self.refuse(ko)
-                }
+                Err(ko) => self.refuse(ko),
             },
             Request::Read { chat, id } => {
                 self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
@@ -386,6 +391,7 @@ impl Session<'_> {
         // Messages past the user's rate are refused one by one; the rest
         // go to the store together.
         let limited: Vec<Option<Ko>> = self.msgs.iter().map(|_| self.over_rate(user)).collect();
+        // Taken before any reply is queued: `queue` finds none left to send.
         let msgs = std::mem::take(&mut self.msgs);
         let allowed: Vec<Outgoing> = if limited.iter().all(Option::is_none) {
             msgs // the common case: the burst is moved, not copied
