@@ -48,8 +48,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{Ctx, auth};
-use crate::export::Source;
 use crate::protocol::{Bye, Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
+use crate::store::account_export::{self, Source};
 use crate::store::{Backend, UserId};
 
 /// Who asks: a logged-in send connection.
@@ -179,7 +179,7 @@ pub fn answer_export(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
     if let Some(account) = ctx.store.find_account(name) {
         let devices = ctx.devices.list(ctx, account.id, &account.name);
         let mut source = StoreSource { store: &**ctx.store, user: account.id, devices };
-        crate::export::write(&account.name, &mut source, &mut out).map_err(std::io::Error::other)?;
+        account_export::write(&account.name, &mut source, &mut out).map_err(std::io::Error::other)?;
     }
     let aside = dir.join(format!("{EXPORT_ANSWER}.tmp"));
     std::fs::write(&aside, out)?;

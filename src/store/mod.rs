@@ -38,6 +38,7 @@
 //! types of `protocol/` (`Accepted`, `ChatLine`, `RoomLine`, and
 //! `HISTORY`'s lines written through `HistoryLineRef`).
 
+pub mod account_export;
 pub mod accounts;
 pub mod backend;
 pub mod budget;
