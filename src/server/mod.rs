@@ -412,7 +412,7 @@ impl Server {
         }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let ctx = Arc::new(Ctx {
-            auth: auth::AuthLimits::new(&config.exempt),
+            auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
             config,
             store,
             router,
