@@ -58,7 +58,7 @@ pub struct Asker<'a> {
     /// As registered.
     pub name: &'a str,
     pub peer: IpAddr,
-    /// The send connection's number (`Sessions`): kept open.
+    /// The send connection's number (`Router::sends`): kept open.
     pub conn_id: u64,
     /// The device its `LOGIN` named (`None`: `default`): kept logged in.
     pub device: Option<&'a str>,

@@ -126,7 +126,7 @@ struct Session<'a> {
     /// When the oldest request whose reply is not written yet was read:
     /// the start of the request latency the metrics measure.
     first_read: Option<Instant>,
-    /// This connection's number among the server's (`Sessions`).
+    /// This connection's number among the server's (`Router::sends`).
     conn_id: u64,
     /// 1.2: the device its `LOGIN` named (`None`: `default`), which a
     /// `PASSWD` keeps logged in.
