@@ -112,7 +112,7 @@
 //! **Leaf locks**, under which nothing else is taken, and which may be
 //! taken under any of the above: the login cache (`store::password`),
 //! the limits' buckets (`server::throttle`) and known (account, address)
-//! pairs (`server::known`), the damage reported (`store::damage`), the connection counts (`server::Connections`),
+//! pairs (`server::known`, under its file's writer when it appends), the damage reported (`store::damage`), the connection counts (`server::Connections`), the send connections by device (`router::SendSessions`, whose sockets are shut outside it),
 //! announced P2P ports, and who was told `JOINED` (`server::presence`,
 //! which takes only its own buckets under it); and, protocol 1.2's, the
 //! erasures to do (`store::local::erase`, held while `erase.csv` is written) and
@@ -175,6 +175,7 @@
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |
+//! | `known.csv` | one per (account, address) pair that logged in within 30 days: the folded name, the address, the time; no password (`server::known`, issue 38) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
 //! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |
 //!

@@ -19,6 +19,10 @@
 //! for a whole `--timeout` (however little is waiting) is disconnected by
 //! its thread too: that is the receive port's write timeout.
 //!
+//! The router also keeps the logged-in *send* connections
+//! ([`SendSessions`]), by user and device, so that logging a device out
+//! (`UNLINK`, `PASSWD`) closes it on both ports, on any node of a cluster.
+//!
 //! Why one thread per connection and not two: a second thread per receive
 //! connection would make 30,000 threads for 10,000 users, past what Linux
 //! allows one process here (see BENCHMARKS.md).
@@ -36,6 +40,9 @@ use crate::protocol::names::fold;
 use crate::protocol::{Bye, Event};
 use crate::store::{Delivery, Pushed, UserId};
 use crate::transport::Stream;
+
+mod sends;
+pub use sends::SendSessions;
 
 /// The writing end of one receive connection.
 pub struct Outlet {
@@ -328,6 +335,9 @@ fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed) {
 #[derive(Default)]
 pub struct Router {
     online: Mutex<HashMap<UserId, Vec<Arc<Outlet>>>>,
+    /// The logged-in send connections, to log a user or a device out on
+    /// both ports (see `sends`).
+    pub sends: SendSessions,
 }
 
 impl Router {

@@ -250,6 +250,49 @@ fn register_flood() -> Result<()> {
         median_ms(&during),
         during.iter().max().map_or(0, Duration::as_millis)
     );
+    fresh_during_flood()
+}
+
+/// A flood of `REGISTER`s from 70 addresses (each until refused), while
+/// classmates on fresh addresses register, one every 250 ms; then 5 more
+/// after the flood (issue 38, item 13).
+fn fresh_during_flood() -> Result<()> {
+    let server = Server::start(&[])?;
+    let send = server.send;
+    let flood = std::thread::spawn(move || {
+        let mut n = 0;
+        for i in 0..70u8 {
+            for _ in 0..70 {
+                let Ok(mut c) = Client::connect(send, [127, 0, 7, i + 1]) else { continue };
+                let reply = c.request(&format!("REGISTER:flood{n}::secret")).unwrap_or_default();
+                n += 1;
+                if reply.contains("from your address") {
+                    break;
+                }
+            }
+        }
+        n
+    });
+    let mut during = Vec::new();
+    let mut k = 0u8;
+    while !flood.is_finished() && k < 200 {
+        k += 1;
+        during.push(server.client([127, 0, 8, k])?.request(&format!("REGISTER:mate{k}::pw-mate"))?);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let sent = flood.join().map_err(|_| "the flood panicked")?;
+    let after: Vec<String> = (1..=5u8)
+        .map(|i| server.client([127, 0, 9, i])?.request(&format!("REGISTER:late{i}::pw-late")))
+        .collect::<Result<_>>()?;
+    println!(
+        "{sent} REGISTERs from 70 addresses (each until its own cap), classmates on fresh addresses meanwhile"
+    );
+    println!(
+        "  fresh addresses admitted: {} of {} during the flood, {} of 5 after it",
+        count(&during, "OK:"),
+        during.len(),
+        count(&after, "OK:")
+    );
     Ok(())
 }
 
@@ -281,6 +324,67 @@ fn lockout() -> Result<()> {
         count(&swarm, "KO:AUTH_FAILED"),
         count(&swarm, "KO:RATE_LIMITED")
     );
+    let server = server.restart()?;
+    let codes: Vec<String> = (0..60u8)
+        .map(|i| server.client([127, 0, 5, i + 1])?.request("PAIR:bob@x:wrongcode0"))
+        .collect::<Result<_>>()?;
+    let bob = server.client([127, 0, 6, 1])?.request("LOGIN:bob:pw-bob")?;
+    println!("60 wrong PAIR codes for bob from 60 addresses, then bob's password from a new one");
+    println!(
+        "  {} AUTH_FAILED, {} RATE_LIMITED; bob: {bob} (codes have buckets of their own, issue 38)",
+        count(&codes, "KO:AUTH_FAILED"),
+        count(&codes, "KO:RATE_LIMITED")
+    );
+    nat_spray(server)
+}
+
+/// A lab behind one NAT (127.0.0.50): 4 classmates who logged in from
+/// there, and a neighbour spraying guesses at 100 names (theirs among
+/// them), 10 a second, while each classmate logs in 15 times with the
+/// right password; before a restart and after it (issue 38, item 6).
+fn nat_spray(server: Server) -> Result<()> {
+    const NAT: [u8; 4] = [127, 0, 0, 50];
+    let classmates = ["ana", "bea", "cai", "dov"];
+    for name in classmates {
+        server.client(NAT)?.request(&format!("REGISTER:{name}::pw-{name}"))?;
+    }
+    let during = |server: &Server| -> Result<Vec<usize>> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sprayer = {
+            let (send, stop) = (server.send, stop.clone());
+            std::thread::spawn(move || {
+                let mut names: Vec<String> = classmates.iter().map(|n| n.to_string()).collect();
+                names.extend((0..96).map(|i| format!("name{i}")));
+                for name in names.iter().cycle() {
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
+                    if let Ok(mut c) = Client::connect(send, NAT) {
+                        let _ = c.request(&format!("LOGIN:{name}:guess"));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_secs(5)); // the address's budget is spent
+        let mut admitted = vec![0; classmates.len()];
+        for _ in 0..15 {
+            for (i, name) in classmates.iter().enumerate() {
+                let reply = server.client(NAT)?.request(&format!("LOGIN:{name}:pw-{name}"))?;
+                admitted[i] += usize::from(reply.starts_with("OK:"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = sprayer.join();
+        Ok(admitted)
+    };
+    let before = during(&server)?;
+    let server = server.restart()?;
+    let after = during(&server)?;
+    println!("a neighbour at the classmates' NAT sprays 100 names (theirs among them), 10 a second;");
+    println!("each of 4 classmates logs in 15 times with the right password (target: >= 14 each)");
+    println!("  before a restart: {before:?} of 15; after it: {after:?} of 15");
     Ok(())
 }
 

@@ -248,6 +248,10 @@ impl Node {
                 );
             }
             Notice::Unlinked { user, device } => {
+                // Its send connections too (issue 38). The node that
+                // unlinked it hears its own notice: the asking connection,
+                // if of that device, is closing after its `OK` anyway.
+                self.router.sends.close_device(user, &device, None);
                 for outlet in self.router.outlets(user) {
                     if outlet.device.eq_ignore_ascii_case(&device) {
                         // As `server::devices::unlink` says it on its node.

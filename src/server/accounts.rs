@@ -58,7 +58,7 @@ pub struct Asker<'a> {
     /// As registered.
     pub name: &'a str,
     pub peer: IpAddr,
-    /// The send connection's number (`Sessions`): kept open.
+    /// The send connection's number (`Router::sends`): kept open.
     pub conn_id: u64,
     /// The device its `LOGIN` named (`None`: `default`): kept logged in.
     pub device: Option<&'a str>,
@@ -90,7 +90,7 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     let devices = ctx.devices.forget_all(me.name)?;
     ctx.store.delete_account(me.user)?;
     auth::forget_password(ctx, me.name);
-    ctx.sessions.close(me.user, Some(me.conn_id));
+    ctx.router.sends.close(me.user, Some(me.conn_id));
     for outlet in ctx.router.outlets(me.user) {
         // `close` says a plain close to a client older than 1.2.
         outlet.close(Bye::Unlinked);
@@ -107,7 +107,7 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
 fn log_out_others(ctx: &Ctx, me: &Asker) -> Result<usize, Ko> {
     let mine = me.device();
     let revoked = ctx.devices.revoke_tokens(me.name, mine)?;
-    ctx.sessions.close(me.user, Some(me.conn_id));
+    ctx.router.sends.close(me.user, Some(me.conn_id));
     let mut closed: Vec<Arc<str>> = Vec::new();
     for outlet in ctx.router.outlets(me.user) {
         if !outlet.device.eq_ignore_ascii_case(mine) {

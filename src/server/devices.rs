@@ -46,6 +46,7 @@ use parking_lot::Mutex;
 use super::Ctx;
 
 mod forget;
+mod sessions;
 mod shared;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, DeviceLine, Ko, LINK_CODE_LEN, LINK_CODE_SECS, Presence};
@@ -293,9 +294,18 @@ impl Devices {
         lines
     }
 
-    /// `UNLINK:<device>`: logs it out for good and revokes its token and
-    /// position; its receive connection hears `BYE:UNLINKED`.
-    pub fn unlink(&self, ctx: &Ctx, user: UserId, name: &str, device: &str) -> Result<(), Ko> {
+    /// `UNLINK:<device>` from the send connection `asker`: logs the device
+    /// out for good and revokes its token and position; its receive
+    /// connection hears `BYE:UNLINKED`, its send connections (but `asker`,
+    /// which its caller closes after the `OK`) are closed, here and on a
+    /// cluster's other nodes.
+    pub fn unlink(
+        &self,
+        ctx: &Ctx,
+        (user, name): (UserId, &str),
+        device: &str,
+        asker: u64,
+    ) -> Result<(), Ko> {
         if !self.refresh(name) {
             return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
         }
@@ -319,6 +329,7 @@ impl Devices {
         }
         self.save_or_ko()?;
         ctx.nodes.unlinked(user, device);
+        ctx.router.sends.close_device(user, device, Some(asker));
         if let Some(outlet) = ctx.router.device(user, device) {
             // A 1.0/1.1 client does not know UNLINKED; REPLACED tells it
             // as clearly not to come back on its own.

@@ -207,8 +207,6 @@ pub struct Ctx {
     logs: log_limit::Logs,
     /// The thread that lingers over closing sockets (see `closer`).
     closer: closer::Closer,
-    /// Send connections by user, to log a user out (see `operator`).
-    pub sessions: operator::Sessions,
     shutting_down: AtomicBool,
 }
 
@@ -414,7 +412,7 @@ impl Server {
         }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
         let ctx = Arc::new(Ctx {
-            auth: auth::AuthLimits::new(&config.exempt),
+            auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
             config,
             store,
             router,
@@ -428,7 +426,6 @@ impl Server {
             logs: log_limit::Logs::default(),
             closer: closer::Closer::start(closer::max_lingering(config_max_connections))
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
-            sessions: operator::Sessions::default(),
             shutting_down: AtomicBool::new(false),
         });
         let presence_timer = presence_timer

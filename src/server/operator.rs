@@ -3,9 +3,9 @@
 //! `disabled/`, see `store::disabled`) and `wachat users list`'s live
 //! figures (a request file answered by a status file).
 //!
-//! - [`Sessions`]: the send connections of each logged-in user, so that
-//!   a disabled account's can be closed (its receive connection is the
-//!   router's);
+//! - the send connections of each logged-in user (`Router::sends`), so
+//!   that a disabled account's can be closed (its receive connections are
+//!   the router's outlets);
 //! - [`refuse_disabled`](super::auth::refuse_disabled): the check at every
 //!   login, on every port (in `auth`);
 //! - the **operator** thread ([`start`]) looks at the data directory twice
@@ -18,21 +18,17 @@
 //! (0700), so whoever may write there is the administrator, and a teacher
 //! can see and undo it with `ls` and `rm`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::net::Shutdown;
 use std::path::Path;
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use parking_lot::Mutex;
 
 use super::Ctx;
 use crate::protocol::Bye;
 use crate::store::UserId;
 use crate::store::disabled;
-use crate::transport::Stream;
 
 /// How often the operator thread looks at the data directory.
 pub const LOOK_EVERY: Duration = Duration::from_millis(500);
@@ -46,51 +42,11 @@ pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread";
 /// Most names one status request may ask about.
 const MAX_STATUS_NAMES: usize = 100_000;
 
-/// Send connections by user, each under its connection's number.
-#[derive(Default)]
-pub struct Sessions {
-    by_user: Mutex<HashMap<UserId, HashMap<u64, Arc<Stream>>>>,
-}
-
-impl Sessions {
-    /// A send connection logged in as `user`.
-    pub fn add(&self, user: UserId, id: u64, stream: &Arc<Stream>) {
-        self.by_user.lock().entry(user).or_default().insert(id, stream.clone());
-    }
-
-    /// The connection ended.
-    pub fn remove(&self, user: UserId, id: u64) {
-        let mut by_user = self.by_user.lock();
-        if let Some(streams) = by_user.get_mut(&user) {
-            streams.remove(&id);
-            if streams.is_empty() {
-                by_user.remove(&user);
-            }
-        }
-    }
-
-    /// Closes every send connection of `user` but `keep`: its handler's
-    /// next read ends, and the handler closes as for a client that left.
-    /// Returns how many.
-    pub fn close(&self, user: UserId, keep: Option<u64>) -> usize {
-        let streams: Vec<Arc<Stream>> = match self.by_user.lock().get(&user) {
-            Some(streams) => {
-                streams.iter().filter(|(id, _)| Some(**id) != keep).map(|(_, s)| s.clone()).collect()
-            }
-            None => return 0,
-        };
-        for stream in &streams {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-        streams.len()
-    }
-}
-
 /// Logs `user` out everywhere: its send connections (but `keep`) closed,
 /// its receive connection told `bye` (1.2) or closed. One function, so
 /// that per-device sessions (issue 27) hook in here.
 pub fn log_out(ctx: &Ctx, user: UserId, keep: Option<u64>, bye: Bye) {
-    ctx.sessions.close(user, keep);
+    ctx.router.sends.close(user, keep);
     // Every device's receive connection (issue 27), not only the newest.
     for outlet in ctx.router.outlets(user) {
         outlet.close(bye);

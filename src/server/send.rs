@@ -82,7 +82,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         }
     }
     if let Some((user, _)) = &session.user {
-        ctx.sessions.remove(*user, id);
+        ctx.router.sends.remove(*user, id);
     }
     ctx.connections.remove(id);
     stream
@@ -126,7 +126,7 @@ struct Session<'a> {
     /// When the oldest request whose reply is not written yet was read:
     /// the start of the request latency the metrics measure.
     first_read: Option<Instant>,
-    /// This connection's number among the server's (`Sessions`).
+    /// This connection's number among the server's (`Router::sends`).
     conn_id: u64,
     /// 1.2: the device its `LOGIN` named (`None`: `default`), which a
     /// `PASSWD` keeps logged in.
@@ -224,8 +224,9 @@ impl Session<'_> {
         let Some((user, name)) = self.user.clone() else {
             return match auth::authenticate(self.ctx, line, self.peer.ip()) {
                 auth::Outcome::LoggedIn(id, name) => {
-                    self.ctx.sessions.add(id, self.conn_id, self.stream);
                     self.device = auth::login_device(line);
+                    let device = self.device.as_deref();
+                    self.ctx.devices.open_session(self.ctx, (id, &name), self.conn_id, device, self.stream);
                     self.queue(Reply::with(name.as_ref()), false);
                     self.user = Some((id, name));
                     Flow::Continue
@@ -259,10 +260,9 @@ impl Session<'_> {
                 self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
             }
             Request::Devices => self.reply(Ok(Reply::listing(self.ctx.devices.list(self.ctx, user, &name)))),
-            Request::Unlink { device } => {
-                self.reply(self.ctx.devices.unlink(self.ctx, user, &name, &device).map(|()| Reply::Ok))
-            }
-            Request::Link => self.reply(Ok(Reply::OkWith(self.ctx.devices.link(user)))),
+            Request::Unlink { device } => self.unlink(user, &name, &device),
+            Request::Link => self
+                .reply(self.ctx.devices.link_from(self.ctx, (user, &name), self.conn_id).map(Reply::OkWith)),
             Request::Msg { to, id, text } => match actions::check_own_id(&id) {
                 Ok(()) => {
                     self.msgs.push((to, id, text));
@@ -370,6 +370,19 @@ impl Session<'_> {
             Ok(()) => {
                 self.queue(Reply::Ok, false);
                 Flow::Close // the account is gone: so is its session
+            }
+            Err(ko) => self.reply(Err(ko)),
+        }
+    }
+
+    /// 1.2 `UNLINK`: a device that unlinks itself is logged out too, this
+    /// connection closing after its `OK` (issue 38).
+    fn unlink(&mut self, user: UserId, name: &str, device: &str) -> Flow {
+        match self.ctx.devices.unlink(self.ctx, (user, name), device, self.conn_id) {
+            Ok(()) => {
+                self.queue(Reply::Ok, false);
+                let mine = self.device.as_deref().unwrap_or(crate::protocol::DEFAULT_DEVICE);
+                if mine.eq_ignore_ascii_case(device) { Flow::Close } else { Flow::Continue }
             }
             Err(ko) => self.reply(Err(ko)),
         }

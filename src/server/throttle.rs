@@ -93,6 +93,16 @@ impl<K: Hash + Eq> Throttle<K> {
         self.give_back_n(key, 1);
     }
 
+    /// True if `key`'s bucket is full: it took nothing lately, or has
+    /// refilled since (a registration's "fresh address", `auth.rs`).
+    pub fn is_full(&self, key: &K) -> bool {
+        let buckets = self.buckets.lock();
+        buckets
+            .map
+            .get(key)
+            .is_none_or(|b| b.tokens + b.updated.elapsed().as_secs_f64() * self.per_sec >= self.capacity)
+    }
+
     /// Gives back the `cost` tokens of a [`Throttle::try_take`].
     pub fn give_back_n(&self, key: K, cost: u32) {
         let mut buckets = self.buckets.lock();
@@ -181,6 +191,17 @@ mod tests {
         throttle.give_back(2);
         assert!(throttle.try_take(2, 1).is_ok());
         assert!(throttle.try_take(2, 1).is_err(), "never more than the capacity");
+    }
+
+    #[test]
+    fn a_bucket_is_full_until_it_takes_and_again_once_refilled() {
+        let throttle: Throttle<u8> = Throttle::new(2, 1e12);
+        assert!(throttle.is_full(&1), "never used");
+        throttle.try_take(1, 1).unwrap();
+        assert!(throttle.is_full(&1), "refilled within a nanosecond");
+        let slow: Throttle<u8> = Throttle::new(2, 0.001);
+        slow.try_take(1, 1).unwrap();
+        assert!(!slow.is_full(&1) && slow.is_full(&2));
     }
 
     #[test]

@@ -69,6 +69,20 @@ pub struct Device {
     pub token: Option<TokenHash>,
 }
 
+/// What a session's device was on record as when the session logged in,
+/// so that a later request can tell that the device was unlinked (or its
+/// token revoked) since, as `LINK` must (issue 38): the device gone from
+/// the record, or its token changed, means the session is not the
+/// device's any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Not on record (a login with a password under a new name, on the
+    /// send port only): nothing was linked that could be unlinked.
+    Unrecorded,
+    /// On record, with this token's hash (`None`: linked by password).
+    Recorded(Option<TokenHash>),
+}
+
 /// Every user's devices, by folded user name.
 #[derive(Default)]
 pub struct DeviceBook {
@@ -238,6 +252,15 @@ impl DeviceBook {
             self.users.remove(&fold(user));
         }
         Some(device)
+    }
+
+    /// What `user`'s device `name` is on record as now.
+    pub fn standing(&self, user: &str, name: &str) -> Standing {
+        let key = fold(name);
+        match self.devices(user).iter().find(|d| fold(&d.name) == key) {
+            Some(device) => Standing::Recorded(device.token),
+            None => Standing::Unrecorded,
+        }
     }
 
     /// True if `token` is the token of `user`'s device `name`.

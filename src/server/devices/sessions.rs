@@ -1,0 +1,94 @@
+//! A device's send connections (issue 38): an unlinked device keeps no
+//! session open. `UNLINK` closes every connection of the device, on both
+//! ports and, through `Nodes::unlinked`, on the cluster's other nodes;
+//! and `LINK`, the one request that makes a new credential (a code that
+//! trades for a permanent token), checks against the record that the
+//! asking session's device is still what it was when the session logged
+//! in. So a stolen phone unlinked by its owner can neither read on nor
+//! link itself a new device, even if its connection outlived the closing
+//! (a race, a node that did not hear).
+//!
+//! Why a check and not the password again on `LINK`: `LINK` is a 1.2
+//! frame without arguments that clients send today; asking for a password
+//! would change its grammar, and an honest device's session, logged in
+//! with its token, never had the password to give. Refusal plus closing
+//! ends the thief's session without asking anything of the owner's.
+
+use std::sync::Arc;
+
+use super::Devices;
+use crate::protocol::{Code, DEFAULT_DEVICE, Ko};
+use crate::server::Ctx;
+use crate::store::UserId;
+use crate::store::devices::Standing;
+use crate::transport::Stream;
+
+impl Devices {
+    /// A send connection (`id`) logged in as `name`'s `device` (`None`:
+    /// `default`): it is registered with what its device is on record as,
+    /// so that `UNLINK` can close it and `LINK` can check it.
+    pub fn open_session(
+        &self,
+        ctx: &Ctx,
+        (user, name): (UserId, &str),
+        id: u64,
+        device: Option<&str>,
+        stream: &Arc<Stream>,
+    ) {
+        let device = device.unwrap_or(DEFAULT_DEVICE);
+        self.refresh(name);
+        let standing = self.book.lock().standing(name, device);
+        ctx.router.sends.add(user, id, device.into(), standing, stream);
+    }
+
+    /// `LINK` from `user`'s send connection `id`: a new code, unless the
+    /// connection's device was unlinked (or its token revoked) since it
+    /// logged in. Refused with `KO:AUTH_FAILED`, which closes the
+    /// connection: it is not that device's any more.
+    pub fn link_from(&self, ctx: &Ctx, (user, name): (UserId, &str), id: u64) -> Result<String, Ko> {
+        let Some((device, then)) = ctx.router.sends.device(user, id) else {
+            return Err(Ko::new(Code::Internal, "this connection is not logged in"));
+        };
+        if !self.refresh(name) {
+            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+        }
+        let now = self.book.lock().standing(name, &device);
+        if !still_linked(then, now) {
+            log::warn!("{name}: LINK from the unlinked device {device} refused");
+            return Err(Ko::new(
+                Code::AuthFailed,
+                format!("the device {device} was unlinked or its password changed: log in again"),
+            ));
+        }
+        Ok(self.link(user))
+    }
+}
+
+/// True if a session whose device was `then` at its login is still that
+/// device's with the record at `now`: a device on record then must be on
+/// record now with the same token. (A device not on record then, a send
+/// connection under a new name, had nothing to unlink; its connections
+/// are still closed by `UNLINK`.)
+pub fn still_linked(then: Standing, now: Standing) -> bool {
+    match then {
+        Standing::Unrecorded => true,
+        Standing::Recorded(_) => then == now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item2_a_session_of_a_device_unlinked_since_its_login_is_not_linked() {
+        let token = Some([7; 32]);
+        assert!(still_linked(Standing::Recorded(token), Standing::Recorded(token)));
+        assert!(still_linked(Standing::Recorded(None), Standing::Recorded(None)));
+        assert!(!still_linked(Standing::Recorded(token), Standing::Unrecorded), "unlinked");
+        assert!(!still_linked(Standing::Recorded(None), Standing::Unrecorded), "unlinked");
+        assert!(!still_linked(Standing::Recorded(token), Standing::Recorded(None)), "token revoked");
+        assert!(!still_linked(Standing::Recorded(token), Standing::Recorded(Some([8; 32]))), "paired again");
+        assert!(still_linked(Standing::Unrecorded, Standing::Unrecorded));
+    }
+}
