@@ -133,6 +133,23 @@ fn anything_but_a_get_of_the_metrics_is_refused() {
     assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
 }
 
+#[test]
+fn item9_silent_sockets_do_not_delay_a_scrape() {
+    let (_server, metrics) = server_with_metrics(&[]);
+    // 20 connections that never send a request, each allowed 2 s: served
+    // one at a time, a scrape behind them waited 40 s.
+    let silent: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(metrics).unwrap()).collect();
+    let scrape = http_get(metrics, "/metrics"); // at most READ_TIMEOUT (10 s)
+    assert!(scrape.starts_with("HTTP/1.1 200 OK\r\n"), "answered beside the silent ones: {scrape:?}");
+    // The silent ones are closed at their deadline, unanswered.
+    for mut socket in silent {
+        socket.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        let mut rest = Vec::new();
+        let _ = socket.read_to_end(&mut rest);
+        assert!(rest.is_empty(), "{rest:?}");
+    }
+}
+
 /// An address of this machine that is not loopback, if it has one.
 fn own_address() -> Option<IpAddr> {
     let socket = UdpSocket::bind("0.0.0.0:0").ok()?;

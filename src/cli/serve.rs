@@ -178,6 +178,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         let options = crate::web::Options {
             origins: args.web_origin.clone(),
             trusted_proxies: args.trusted_proxy.clone(),
+            hosts: args.web_host.clone(),
         };
         let thread = crate::web::spawn(web, server.ctx().clone(), options)?;
         server.adopt_listener(addr, thread);
