@@ -441,7 +441,7 @@ pub struct ServeArgs {
     pub node: Option<String>,
     /// Serve Prometheus metrics over HTTP at /metrics: PORT (on loopback),
     /// or HOST:PORT. Off unless given. `wachat top` reads them.
-    #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::metrics::endpoint::parse_addr)]
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::web::metrics::parse_addr)]
     pub metrics: Option<std::net::SocketAddr>,
     /// An address besides loopback that may scrape --metrics (0.0.0.0 or
     /// :: for any). Repeatable.

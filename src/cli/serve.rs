@@ -189,8 +189,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| Error::io(format!("cannot listen on {addr} (--metrics)"), e))?;
         let addr = listener.local_addr()?;
-        let thread =
-            crate::metrics::endpoint::spawn(listener, server.ctx().clone(), args.metrics_allow.clone())?;
+        let thread = crate::web::metrics::spawn(listener, server.ctx().clone(), args.metrics_allow.clone())?;
         server.adopt_listener(addr, thread);
         log::info!("listening: metrics http://{addr}/metrics");
     }

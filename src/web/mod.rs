@@ -18,7 +18,8 @@
 //! with `--tls-cert` the port speaks HTTPS and WSS. Who may open a
 //! WebSocket (the `Origin`), which names a request may call the server
 //! by (its `Host`, `--web-host`) and which address a connection counts as
-//! (`--trusted-proxy`): [`access`]. The HTTP itself: [`http`].
+//! (`--trusted-proxy`): [`access`]. The HTTP itself: [`http`], which the
+//! metrics endpoint (`--metrics`, [`metrics`]) speaks too.
 //!
 //! ```text
 //!   accept-web thread ── admits (KO limits as 503), TLS ──▶ one thread per connection
@@ -30,6 +31,7 @@
 pub mod access;
 pub mod assets;
 pub mod http;
+pub mod metrics;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};

@@ -1,11 +1,18 @@
 //! `--metrics ADDR`: the metrics over HTTP, for Prometheus and `wachat top`.
 //!
-//! One listener and one thread, which answers its connections one at a
-//! time: a scrape is a few kilobytes every few seconds, and a client that
-//! dawdles holds the thread for at most [`DEADLINE`], never a chat
-//! handler. The request head is read with the web port's bounded reader
-//! (`web::http`); the answer is `GET /metrics` (or `/`), the registry in
-//! the text format, and `Connection: close`.
+//! It lives beside the web port because it speaks the same little HTTP
+//! ([`super::http`]: a bounded request head, read with a deadline), and so
+//! that `src/metrics/` stays a leaf that counts and imports nothing of the
+//! server. The answer is `GET /metrics` (or `/`), the registry in the text
+//! format, with the gauges sampled from the server first, and
+//! `Connection: close`.
+//!
+//! **Served like the other ports.** One accept thread, one thread per
+//! connection, each held at most [`DEADLINE`] from its connection to its
+//! last byte. A scrape takes milliseconds, so at most [`MAX_SCRAPERS`] are
+//! served at once; past that, a connection is answered `503` at once
+//! instead of waiting. (One connection at a time, as before, let 20 silent
+//! sockets hold a scrape back for 40 s.)
 //!
 //! **Who may scrape.** The metrics say who is busy and how full the disk
 //! is: not for everyone. A connection from an address that is not
@@ -13,15 +20,22 @@
 //! address, or `0.0.0.0`/`::` for any), whatever address the listener is
 //! bound to.
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::io::{Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::http::{HeadError, HeadReader, response_head, text_response};
 use crate::error::{Error, Result};
-use crate::server::Ctx;
+use crate::metrics::Metrics;
+use crate::metrics::sample::{dir_bytes, free_bytes};
+use crate::server::{Ctx, threads};
 use crate::transport::Stream;
-use crate::web::http::{HeadError, HeadReader, response_head, text_response};
+
+/// Scrapes served at once; more is someone holding connections open.
+pub const MAX_SCRAPERS: usize = 32;
 
 /// How long one scrape may take, from its connection to its last byte.
 pub const DEADLINE: Duration = Duration::from_secs(2);
@@ -56,27 +70,69 @@ pub fn allowed(peer: IpAddr, allow: &[IpAddr]) -> bool {
     peer.is_loopback() || allow.iter().any(|a| a.is_unspecified() || *a == peer)
 }
 
-/// Starts the endpoint's thread on a bound listener. It ends at the first
-/// connection after the server began to shut down (the server wakes it
-/// with one: `Server::adopt_listener`).
+/// Starts the endpoint's accept thread on a bound listener. It ends at
+/// the first connection after the server began to shut down (the server
+/// wakes it with one: `Server::adopt_listener`); a scrape under way ends
+/// by its deadline.
 pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, allow: Vec<IpAddr>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("metrics".into())
-        .spawn(move || {
-            for conn in listener.incoming() {
-                if ctx.shutting_down() {
-                    return;
-                }
-                let Ok(tcp) = conn else { continue };
-                let Ok(peer) = tcp.peer_addr() else { continue };
-                if !allowed(peer.ip(), &allow) {
-                    log::info!("metrics: {peer} refused (not loopback, not in --metrics-allow)");
-                    continue; // dropped: closed unanswered
-                }
-                serve(Stream::plain(tcp), peer, &ctx);
-            }
-        })
+        .spawn(move || accept_loop(&listener, &ctx, &allow))
         .map_err(|e| Error::io("starting the metrics thread", e))
+}
+
+fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, allow: &[IpAddr]) {
+    let scraping = Arc::new(AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        if ctx.shutting_down() {
+            return;
+        }
+        let Ok(tcp) = conn else { continue };
+        let Ok(peer) = tcp.peer_addr() else { continue };
+        if !allowed(peer.ip(), allow) {
+            log::info!("metrics: {peer} refused (not loopback, not in --metrics-allow)");
+            continue; // dropped: closed unanswered
+        }
+        let Some(slot) = Slot::take(&scraping) else {
+            refuse_busy(&tcp);
+            continue;
+        };
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new().stack_size(threads::STACK_SIZE).spawn(move || {
+            serve(Stream::plain(tcp), peer, &ctx);
+            drop(slot);
+        });
+        if let Err(e) = spawned {
+            log::error!("metrics: cannot start a thread for {peer}: {e}");
+        }
+    }
+}
+
+/// One of the [`MAX_SCRAPERS`] places, given back when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(scraping: &Arc<AtomicUsize>) -> Option<Slot> {
+        let taken = scraping
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_SCRAPERS).then_some(n + 1));
+        taken.ok().map(|_| Slot(scraping.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Past [`MAX_SCRAPERS`]: `503`, from the accept thread, without waiting
+/// (what the kernel does not take now is not sent).
+fn refuse_busy(mut tcp: &TcpStream) {
+    let why = format!("{MAX_SCRAPERS} scrapes under way already; try later");
+    let _ = tcp.set_nonblocking(true);
+    let _ = tcp.write_all(text_response("503 Service Unavailable", &why, true).as_bytes());
+    let _ = tcp.shutdown(Shutdown::Write);
+    let _ = tcp.read(&mut [0u8; 4096]); // the request, so that the close is not a reset
 }
 
 /// Answers one connection's request.
@@ -88,8 +144,8 @@ fn serve(stream: Stream, peer: SocketAddr, ctx: &Ctx) {
             text_response("405 Method Not Allowed", "only GET", true)
         }
         Ok(Some(head)) if head.path == "/metrics" || head.path == "/" => {
-            let metrics = super::get();
-            super::sample::refresh(metrics, ctx);
+            let metrics = crate::metrics::get();
+            refresh(metrics, ctx);
             let body = metrics.encode();
             let mut response = response_head("200 OK", CONTENT_TYPE, body.len(), true);
             if head.method == "GET" {
@@ -106,7 +162,27 @@ fn serve(stream: Stream, peer: SocketAddr, ctx: &Ctx) {
             return;
         }
     };
-    let _ = std::io::Write::write_all(&mut &stream, response.as_bytes());
+    let _ = (&stream).write_all(response.as_bytes());
+}
+
+/// Sets the gauges sampled at scrape time (see `metrics::sample`) from
+/// the running server.
+fn refresh(metrics: &Metrics, ctx: &Ctx) {
+    metrics.online.set(ctx.router.online_users().len() as i64);
+    if let Some(events) = ctx.store.inbox_events() {
+        metrics.inbox_events.set(clamp(events));
+    }
+    let dir = &ctx.config.data_dir;
+    if dir.is_dir() {
+        metrics.disk_bytes.set(clamp(dir_bytes(dir, 2)));
+        if let Some(free) = free_bytes(dir) {
+            metrics.disk_free.set(clamp(free));
+        }
+    }
+}
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
