@@ -48,7 +48,7 @@ pub const MAX_UNREAD_PONGS: usize = SEND_BUFFER;
 
 /// Most bytes tungstenite may hold for sending: one `send_now`'s lines
 /// ([`SEND_BUFFER`], and the line that crosses it), the pongs owed, and a
-/// close frame. 208 KiB with the default frame limit.
+/// close frame. 144 KiB with the default frame limit.
 pub fn max_write_buffer(max_frame: usize) -> usize {
     SEND_BUFFER + max_frame + MAX_UNREAD_PONGS + 256
 }

@@ -209,4 +209,15 @@ mod tests {
         assert!(allowed(lan, &[lan]));
         assert!(allowed(lan, &["0.0.0.0".parse().unwrap()]));
     }
+
+    #[test]
+    fn at_most_max_scrapers_at_once() {
+        let scraping = Arc::new(AtomicUsize::new(0));
+        let slots: Vec<Slot> = (0..MAX_SCRAPERS).map_while(|_| Slot::take(&scraping)).collect();
+        assert_eq!(slots.len(), MAX_SCRAPERS);
+        assert!(Slot::take(&scraping).is_none(), "one more waits for none: 503");
+        drop(slots);
+        assert_eq!(scraping.load(Ordering::Acquire), 0);
+        assert!(Slot::take(&scraping).is_some());
+    }
 }
