@@ -149,8 +149,8 @@
 //! deadline the limit sets (`server::presence`). The **operator** thread
 //! (one) looks at the data directory twice a second for accounts an
 //! administrator disabled and for `wachat users list`'s questions
-//! (`server::operator`); with `--metrics`, one **metrics** thread answers
-//! scrapes, one at a time ([`metrics`]).
+//! (`server::operator`); with `--metrics`, one **metrics** accept thread
+//! and a thread per scrape, at most 32 at once (`web::metrics`).
 //!
 //! Every cost a client can make the server pay is bounded
 //! (docs/RELIABILITY.md §7): requests per user (`--rate`) and per address
