@@ -420,8 +420,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ORIGIN")]
     pub web_origin: Vec<String>,
     /// A name besides localhost (and IP addresses) by which browsers may
-    /// reach the web port, e.g. chat.school.example; other names are
-    /// refused (DNS rebinding). Repeatable, or a comma list.
+    /// reach the web port (and scrapers --metrics), e.g.
+    /// chat.school.example; other names are refused (DNS rebinding).
+    /// Repeatable, or a comma list.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub web_host: Vec<String>,
     /// A reverse proxy in front of the web port whose X-Forwarded-For is

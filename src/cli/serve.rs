@@ -189,7 +189,9 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| Error::io(format!("cannot listen on {addr} (--metrics)"), e))?;
         let addr = listener.local_addr()?;
-        let thread = crate::web::metrics::spawn(listener, server.ctx().clone(), args.metrics_allow.clone())?;
+        let access =
+            crate::web::metrics::Access { allow: args.metrics_allow.clone(), hosts: args.web_host.clone() };
+        let thread = crate::web::metrics::spawn(listener, server.ctx().clone(), access)?;
         server.adopt_listener(addr, thread);
         log::info!("listening: metrics http://{addr}/metrics");
     }

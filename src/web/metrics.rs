@@ -18,7 +18,10 @@
 //! is: not for everyone. A connection from an address that is not
 //! loopback is closed unanswered unless it is in `--metrics-allow` (an
 //! address, or `0.0.0.0`/`::` for any), whatever address the listener is
-//! bound to.
+//! bound to. And as on the web port, a request must call the server by an
+//! address, `localhost` or a `--web-host` name (`super::access`): a page
+//! of a DNS-rebinding name, in a browser on the server's own machine, is
+//! a loopback peer.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -27,6 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::access::host_allowed;
 use super::http::{HeadError, HeadReader, response_head, text_response};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -70,18 +74,29 @@ pub fn allowed(peer: IpAddr, allow: &[IpAddr]) -> bool {
     peer.is_loopback() || allow.iter().any(|a| a.is_unspecified() || *a == peer)
 }
 
+/// Who may scrape.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    /// Addresses besides loopback (`--metrics-allow`).
+    pub allow: Vec<IpAddr>,
+    /// Names besides `localhost` and IP addresses that a request may give
+    /// as its `Host` (`--web-host`, as on the web port: a DNS-rebinding
+    /// page in a browser on the server's machine is a loopback peer).
+    pub hosts: Vec<String>,
+}
+
 /// Starts the endpoint's accept thread on a bound listener. It ends at
 /// the first connection after the server began to shut down (the server
 /// wakes it with one: `Server::adopt_listener`); a scrape under way ends
 /// by its deadline.
-pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, allow: Vec<IpAddr>) -> Result<JoinHandle<()>> {
+pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, access: Access) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("metrics".into())
-        .spawn(move || accept_loop(&listener, &ctx, &allow))
+        .spawn(move || accept_loop(&listener, &ctx, &Arc::new(access)))
         .map_err(|e| Error::io("starting the metrics thread", e))
 }
 
-fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, allow: &[IpAddr]) {
+fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, access: &Arc<Access>) {
     let scraping = Arc::new(AtomicUsize::new(0));
     for conn in listener.incoming() {
         if ctx.shutting_down() {
@@ -89,7 +104,7 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, allow: &[IpAddr]) {
         }
         let Ok(tcp) = conn else { continue };
         let Ok(peer) = tcp.peer_addr() else { continue };
-        if !allowed(peer.ip(), allow) {
+        if !allowed(peer.ip(), &access.allow) {
             log::info!("metrics: {peer} refused (not loopback, not in --metrics-allow)");
             continue; // dropped: closed unanswered
         }
@@ -97,9 +112,9 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, allow: &[IpAddr]) {
             refuse_busy(&tcp);
             continue;
         };
-        let ctx = ctx.clone();
+        let (ctx, access) = (ctx.clone(), access.clone());
         let spawned = std::thread::Builder::new().stack_size(threads::STACK_SIZE).spawn(move || {
-            serve(Stream::plain(tcp), peer, &ctx);
+            serve(Stream::plain(tcp), peer, &ctx, &access.hosts);
             drop(slot);
         });
         if let Err(e) = spawned {
@@ -136,12 +151,18 @@ fn refuse_busy(mut tcp: &TcpStream) {
 }
 
 /// Answers one connection's request.
-fn serve(stream: Stream, peer: SocketAddr, ctx: &Ctx) {
+fn serve(stream: Stream, peer: SocketAddr, ctx: &Ctx, hosts: &[String]) {
     let deadline = Instant::now() + DEADLINE;
     let _ = stream.set_write_timeout(Some(DEADLINE));
     let response = match HeadReader::default().read(&stream, deadline) {
         Ok(Some(head)) if head.method != "GET" && head.method != "HEAD" => {
             text_response("405 Method Not Allowed", "only GET", true)
+        }
+        Ok(Some(head)) if !host_allowed(head.host.as_deref(), hosts) => {
+            let host = head.host.unwrap_or_default();
+            log::info!("metrics {peer}: request for the name {host:?} refused (--web-host NAME allows it)");
+            let why = format!("this server does not answer to the name {host:?} (--web-host NAME)");
+            text_response("403 Forbidden", &why, true)
         }
         Ok(Some(head)) if head.path == "/metrics" || head.path == "/" => {
             let metrics = crate::metrics::get();
