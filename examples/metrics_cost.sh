@@ -52,7 +52,7 @@ start() {
     local port; port=$(sed -n 's|.*listening: metrics http://127.0.0.1:\([0-9]*\)/metrics|\1|p' "$WORK/log")
     # Scrapes once a second, as Prometheus or `wachat top` would.
     ( while sleep 1; do
-        exec 3<>/dev/tcp/127.0.0.1/"$port" && printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >&3 && cat <&3 >/dev/null
+        exec 3<>/dev/tcp/127.0.0.1/"$port" && printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&3 && cat <&3 >/dev/null
         exec 3<&- || true
       done ) & SCRAPER_PID=$!
   fi

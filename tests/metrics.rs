@@ -133,6 +133,50 @@ fn anything_but_a_get_of_the_metrics_is_refused() {
     assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
 }
 
+#[test]
+fn item9_silent_sockets_do_not_delay_a_scrape() {
+    let (_server, metrics) = server_with_metrics(&[]);
+    // 20 connections that never send a request, each allowed 2 s: served
+    // one at a time, a scrape behind them waited 40 s.
+    let silent: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(metrics).unwrap()).collect();
+    let scrape = http_get(metrics, "/metrics"); // at most READ_TIMEOUT (10 s)
+    assert!(scrape.starts_with("HTTP/1.1 200 OK\r\n"), "answered beside the silent ones: {scrape:?}");
+    // The silent ones are closed at their deadline, unanswered.
+    for mut socket in silent {
+        socket.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        let mut rest = Vec::new();
+        let _ = socket.read_to_end(&mut rest);
+        assert!(rest.is_empty(), "{rest:?}");
+    }
+}
+
+/// The status line of `GET /metrics` naming `host`.
+fn status_for_host(addr: SocketAddr, host: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    out.lines().next().unwrap_or("").to_string()
+}
+
+#[test]
+fn item8_a_rebinding_page_cannot_read_the_metrics() {
+    // A page on the attacker's name, pointed at 127.0.0.1, is a loopback
+    // peer: only the name it gives tells it apart.
+    let (_server, metrics) = server_with_metrics(&["--web-host", "stats.school.example"]);
+    let port = metrics.port();
+    assert_eq!(status_for_host(metrics, &format!("rebind.evil.example:{port}")), "HTTP/1.1 403 Forbidden");
+    for host in [metrics.to_string(), format!("localhost:{port}"), format!("stats.school.example:{port}")] {
+        assert_eq!(status_for_host(metrics, &host), "HTTP/1.1 200 OK", "{host}");
+    }
+    // `wachat top PORT` and `wachat top localhost:PORT` still read them.
+    for addr in [port.to_string(), format!("localhost:{port}")] {
+        let (ok, text) = top_once(&addr, "0.1");
+        assert!(ok, "wachat top {addr}: {text}");
+    }
+}
+
 /// An address of this machine that is not loopback, if it has one.
 fn own_address() -> Option<IpAddr> {
     let socket = UdpSocket::bind("0.0.0.0:0").ok()?;

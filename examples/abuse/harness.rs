@@ -94,6 +94,24 @@ impl Server {
         self.log.lock().unwrap().iter().find(|(_, line)| line.contains(needle)).map(|(at, _)| *at)
     }
 
+    /// The web port's address (the server was started with `--web-port`).
+    pub fn web(&self) -> Result<SocketAddr> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let line = self.log.lock().unwrap().iter().find_map(|(_, line)| {
+                let url = line.split("listening: web ").nth(1)?;
+                url.split("://").nth(1)?.split(' ').next().map(str::to_string)
+            });
+            if let Some(addr) = line {
+                return Ok(addr.parse()?);
+            }
+            if Instant::now() > deadline {
+                return Err("no web port (--web-port)".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn status(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
         let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_default();

@@ -7,6 +7,9 @@
 //!     cargo build --release && cargo run --release --example abuse
 //!     cargo run --release --example abuse -- history trickle   # some of them
 //!
+//! `ws-pongs` (issue 38) plays the web port, with WebSockets written by
+//! hand (`web.rs`).
+//!
 //! Each attack starts its own server (the release binary next to this
 //! example, or `WACHAT_BIN`) on free ports with a temporary data directory,
 //! and reads its log and `/proc/<pid>` (Linux). Clients come from several
@@ -17,6 +20,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 mod harness;
+mod web;
 
 use harness::{Client, Server, count, median_ms};
 
@@ -27,7 +31,7 @@ type Attack = fn() -> Result<()>;
 
 fn main() -> Result<()> {
     let wanted: Vec<String> = std::env::args().skip(1).collect();
-    let attacks: [(&str, Attack); 8] = [
+    let attacks: [(&str, Attack); 9] = [
         ("history", history),
         ("trickle", trickle),
         ("register", register_flood),
@@ -36,6 +40,7 @@ fn main() -> Result<()> {
         ("rate", rate),
         ("per-address", per_address),
         ("multiply", multiply),
+        ("ws-pongs", web::ws_pongs),
     ];
     for (name, attack) in attacks {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {

@@ -419,6 +419,12 @@ pub struct ServeArgs {
     /// here, e.g. https://chat.school.example. Repeatable.
     #[arg(long, value_name = "ORIGIN")]
     pub web_origin: Vec<String>,
+    /// A name besides localhost (and IP addresses) by which browsers may
+    /// reach the web port (and scrapers --metrics), e.g.
+    /// chat.school.example; other names are refused (DNS rebinding).
+    /// Repeatable, or a comma list.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub web_host: Vec<String>,
     /// A reverse proxy in front of the web port whose X-Forwarded-For is
     /// believed (the client's address for limits). Repeatable.
     #[arg(long, value_name = "IP")]
@@ -436,7 +442,7 @@ pub struct ServeArgs {
     pub node: Option<String>,
     /// Serve Prometheus metrics over HTTP at /metrics: PORT (on loopback),
     /// or HOST:PORT. Off unless given. `wachat top` reads them.
-    #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::metrics::endpoint::parse_addr)]
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::web::metrics::parse_addr)]
     pub metrics: Option<std::net::SocketAddr>,
     /// An address besides loopback that may scrape --metrics (0.0.0.0 or
     /// :: for any). Repeatable.

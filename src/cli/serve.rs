@@ -178,6 +178,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         let options = crate::web::Options {
             origins: args.web_origin.clone(),
             trusted_proxies: args.trusted_proxy.clone(),
+            hosts: args.web_host.clone(),
         };
         let thread = crate::web::spawn(web, server.ctx().clone(), options)?;
         server.adopt_listener(addr, thread);
@@ -188,8 +189,9 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| Error::io(format!("cannot listen on {addr} (--metrics)"), e))?;
         let addr = listener.local_addr()?;
-        let thread =
-            crate::metrics::endpoint::spawn(listener, server.ctx().clone(), args.metrics_allow.clone())?;
+        let access =
+            crate::web::metrics::Access { allow: args.metrics_allow.clone(), hosts: args.web_host.clone() };
+        let thread = crate::web::metrics::spawn(listener, server.ctx().clone(), access)?;
         server.adopt_listener(addr, thread);
         log::info!("listening: metrics http://{addr}/metrics");
     }

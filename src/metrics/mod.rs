@@ -4,10 +4,12 @@
 //! - this file: every counter, gauge and histogram, registered once in a
 //!   `prometheus-client` [`Registry`], which also writes the text format
 //!   (nothing here formats a metric by hand);
-//! - [`endpoint`]: the one small HTTP listener that serves them, to
-//!   loopback unless told otherwise (`--metrics-allow`);
 //! - [`sample`]: the gauges read at scrape time (online users, inboxes,
-//!   bytes on disk, free disk) instead of on every change.
+//!   bytes on disk, free disk) instead of on every change;
+//! - the small HTTP listener that serves them, to loopback unless told
+//!   otherwise (`--metrics-allow`), is `web::metrics`, beside the web
+//!   port: this module is a leaf, which the store, the router and the
+//!   server count into and which imports none of them.
 //!
 //! **Why one process-wide set.** Like the log, the metrics belong to the
 //! process: the store's group commit (batch sizes, fsync time), the router
@@ -25,7 +27,6 @@
 //! another lock of the server's. BENCHMARKS.md, "Metrics", has the
 //! before/after figures.
 
-pub mod endpoint;
 pub mod sample;
 
 use std::sync::LazyLock;

@@ -4,30 +4,11 @@
 //! scrape every few seconds costs a walk of the router's table and of the
 //! inboxes (one lock each, briefly) and a directory listing; keeping them
 //! exact on every message would cost every message.
+//!
+//! The sampling itself is the endpoint's (`web::metrics`), which knows
+//! the server; here are the measures of the disk it uses.
 
 use std::path::Path;
-
-use super::Metrics;
-use crate::server::Ctx;
-
-/// Sets the sampled gauges from the running server.
-pub fn refresh(metrics: &Metrics, ctx: &Ctx) {
-    metrics.online.set(ctx.router.online_users().len() as i64);
-    if let Some(events) = ctx.store.inbox_events() {
-        metrics.inbox_events.set(clamp(events));
-    }
-    let dir = &ctx.config.data_dir;
-    if dir.is_dir() {
-        metrics.disk_bytes.set(clamp(dir_bytes(dir, 2)));
-        if let Some(free) = free_bytes(dir) {
-            metrics.disk_free.set(clamp(free));
-        }
-    }
-}
-
-fn clamp(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 /// Bytes of the files under `dir`, `depth` levels down (the data
 /// directory has two: `log/`, `invites/`). Files that vanish meanwhile

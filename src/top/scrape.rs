@@ -113,7 +113,9 @@ pub fn fetch(addr: &str, timeout: Duration) -> Result<Scrape> {
     let mut stream = TcpStream::connect_timeout(&target, timeout).map_err(fail)?;
     stream.set_read_timeout(Some(timeout)).map_err(fail)?;
     stream.set_write_timeout(Some(timeout)).map_err(fail)?;
-    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").map_err(fail)?;
+    // The address, not the name given: the endpoint answers to any address,
+    // and to names only from its --web-host list (DNS rebinding).
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n").map_err(fail)?;
     let mut response = Vec::new();
     stream.take(MAX_BODY).read_to_end(&mut response).map_err(fail)?;
     let text = String::from_utf8_lossy(&response);

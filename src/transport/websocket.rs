@@ -19,6 +19,17 @@
 //! one message is kept at a time on the way in, and at most
 //! [`SEND_BUFFER`] bytes of lines are framed per write on the way out
 //! (the caller keeps the rest, as the kernel's buffer would make it).
+//!
+//! **Pongs.** tungstenite answers every ping with a pong, queued in its
+//! write buffer, whose size it leaves unbounded by default: a peer that
+//! sends pings and never reads made the server hold every pong (8 sockets
+//! took it from 10 MiB to 1.5 GiB in 10 s, before any login). So the
+//! buffer is capped ([`max_write_buffer`]: one write's lines plus
+//! [`MAX_UNREAD_PONGS`]), and a peer that leaves more than
+//! [`MAX_UNREAD_PONGS`] of pongs unread — pinging while the socket takes
+//! nothing of what is owed — is cut off, as the receive port's outlet
+//! cuts off a slow reader (`BYE:SLOW`). A peer that reads its pongs may
+//! ping as it likes: it pays them itself, at the speed it reads.
 
 use std::io::{self, Read, Write};
 
@@ -29,6 +40,18 @@ use tungstenite::{Error as WsError, Message};
 use parking_lot::Mutex;
 
 use super::{DontWait, SEND_BUFFER, Stream};
+
+/// Bytes of pongs a peer may leave unread before it is cut off: as much
+/// as a slow reader may leave of its lines (a pong is 2 bytes more than
+/// its ping's payload, at most 127).
+pub const MAX_UNREAD_PONGS: usize = SEND_BUFFER;
+
+/// Most bytes tungstenite may hold for sending: one `send_now`'s lines
+/// ([`SEND_BUFFER`], and the line that crosses it), the pongs owed, and a
+/// close frame. 144 KiB with the default frame limit.
+pub fn max_write_buffer(max_frame: usize) -> usize {
+    SEND_BUFFER + max_frame + MAX_UNREAD_PONGS + 256
+}
 
 /// One WebSocket's state, behind its stream's mutex.
 pub struct Ws {
@@ -43,6 +66,8 @@ pub struct Ws {
     max_frame: usize,
     /// Frames wait in tungstenite's buffer for the socket to take them.
     pub unsent: bool,
+    /// Bytes of pongs queued since the socket last took everything.
+    unread_pongs: usize,
     /// The peer closed (or broke) the WebSocket: reads return the end.
     ended: bool,
     /// An error met after lines that were returned first: the next read's.
@@ -58,6 +83,8 @@ impl Ws {
             .read_buffer_size(4096)
             // Frames collect up to this before a write; `send_now` flushes anyway.
             .write_buffer_size(SEND_BUFFER)
+            // What a peer that does not read can make us hold (the default: no limit).
+            .max_write_buffer_size(max_write_buffer(max_frame))
             .max_message_size(Some(max_frame))
             .max_frame_size(Some(max_frame));
         let context = WebSocketContext::from_partially_read(early, Role::Server, Some(config));
@@ -68,6 +95,7 @@ impl Ws {
             partial: Vec::new(),
             max_frame,
             unsent: false,
+            unread_pongs: 0,
             ended: false,
             error: None,
         }
@@ -132,7 +160,8 @@ impl Ws {
                     let _ = self.context.flush(raw); // tungstenite's answer to the close
                     return Ok(());
                 }
-                Ok(_) => {} // ping (tungstenite queued the pong) or pong
+                Ok(Message::Ping(payload)) => self.owe_pong(payload.len(), raw)?,
+                Ok(_) => {} // a pong, or a frame of a message not whole yet
                 Err(WsError::Io(e)) => return Err(e),
                 Err(
                     WsError::ConnectionClosed
@@ -149,6 +178,20 @@ impl Ws {
                 Err(e) => return Err(invalid(&format!("WebSocket: {e}"))),
             }
         }
+    }
+
+    /// tungstenite queued the pong of a ping of `payload` bytes: sends it
+    /// if the socket takes it now, and cuts the peer off once it has left
+    /// more than [`MAX_UNREAD_PONGS`] unread.
+    fn owe_pong(&mut self, payload: usize, raw: &mut impl RawIo) -> io::Result<()> {
+        self.unread_pongs += payload + 2;
+        self.flush(raw)?;
+        if self.unread_pongs <= MAX_UNREAD_PONGS {
+            return Ok(());
+        }
+        self.refuse(raw, CloseCode::Policy, "pings whose pongs are not read");
+        let why = format!("WebSocket: the peer left {} bytes of pongs unread", self.unread_pongs);
+        Err(io::Error::new(io::ErrorKind::ConnectionAborted, why))
     }
 
     /// Frames the complete lines of `bytes` (up to [`SEND_BUFFER`] of
@@ -197,7 +240,10 @@ impl Ws {
     /// Writes the queued frames the socket takes now.
     pub fn flush(&mut self, raw: &mut impl RawIo) -> io::Result<()> {
         match self.context.flush(raw) {
-            Ok(()) => self.unsent = false,
+            Ok(()) => {
+                self.unsent = false;
+                self.unread_pongs = 0;
+            }
             Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => self.unsent = true,
             Err(e) => return Err(closed(e)),
         }
@@ -301,11 +347,13 @@ mod tests {
     struct Memory {
         incoming: io::Cursor<Vec<u8>>,
         outgoing: Vec<u8>,
+        /// A peer that reads nothing: every write would block.
+        stuck: bool,
     }
 
     impl Memory {
         fn with(incoming: Vec<u8>) -> Memory {
-            Memory { incoming: io::Cursor::new(incoming), outgoing: Vec::new() }
+            Memory { incoming: io::Cursor::new(incoming), ..Memory::default() }
         }
     }
 
@@ -320,6 +368,9 @@ mod tests {
 
     impl Write for Memory {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.stuck {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             self.outgoing.extend_from_slice(buf);
             Ok(buf.len())
         }
@@ -416,5 +467,31 @@ mod tests {
         let mut ws = Ws::new(Vec::new(), 100);
         let (_, error) = read_all(&mut ws, &mut raw);
         assert_eq!(error.unwrap().kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn item1_pings_whose_pongs_are_never_read_close_the_socket() {
+        // 10,000 pings of 125 bytes: 1.3 MB of pongs owed to a peer that
+        // reads nothing.
+        let ping = client_frame(9, &[b'p'; 125]);
+        let mut raw = Memory::with(ping.repeat(10_000));
+        raw.stuck = true;
+        let mut ws = Ws::new(Vec::new(), 1000);
+        let (got, error) = read_all(&mut ws, &mut raw);
+        assert!(got.is_empty());
+        let error = error.expect("the socket is closed");
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
+        // Cut off once the pongs owed passed the limit, not after all of them.
+        let pings_read = raw.incoming.position() as usize / ping.len();
+        assert!(pings_read * 127 <= MAX_UNREAD_PONGS + 8192, "{pings_read} pings read");
+    }
+
+    #[test]
+    fn pongs_that_the_peer_reads_are_never_held_against_it() {
+        let mut raw = Memory::with(client_frame(9, &[b'p'; 125]).repeat(10_000));
+        let mut ws = Ws::new(Vec::new(), 1000);
+        let (_, error) = read_all(&mut ws, &mut raw);
+        assert!(error.is_none());
+        assert_eq!(raw.outgoing.len(), 10_000 * 127, "every pong sent");
     }
 }

@@ -7,6 +7,17 @@
 //!   allowed, and the origins given with `--web-origin`; a handshake with
 //!   no `Origin` at all comes from a tool that is not a browser (a script,
 //!   `websocat`), which could send any `Origin` anyway: allowed.
+//! - **Host.** The Origin check trusts `Host`, and a page can choose
+//!   both: with *DNS rebinding*, the attacker's name first resolves to
+//!   its own server, which sends the page, then to 127.0.0.1 (or a
+//!   school's address), so that the page, its `Host` and its `Origin` all
+//!   say the attacker's name while the requests reach this server from a
+//!   visitor's browser. So every request, for the app's files and for the
+//!   WebSockets, must name the server as it knows itself: an IP address
+//!   (any: a rebinding needs a name, and a server bound to 0.0.0.0 is
+//!   reached at addresses it cannot list), `localhost`, or a name given
+//!   with `--web-host`. A request without `Host` is not a browser's
+//!   (browsers always send it): allowed, as for `Origin`.
 //! - **Address.** The login throttles and per-address limits count the
 //!   peer's address. Behind a reverse proxy every peer is the proxy, so
 //!   `--trusted-proxy IP` believes the last `X-Forwarded-For` entry (the
@@ -28,6 +39,32 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, tls: bool, allow
         }
     }
     allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// True if `host` (a request's `Host`) names this server: an IP address,
+/// `localhost`, or one of `names` (`--web-host`); any case, with or
+/// without its port and final dot.
+pub fn host_allowed(host: Option<&str>, names: &[String]) -> bool {
+    let Some(host) = host else { return true };
+    let name = host_name(host);
+    if name.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    let same = |other: &str| host_name(other).eq_ignore_ascii_case(name);
+    same("localhost") || names.iter().any(|n| same(n))
+}
+
+/// The name or address of a `Host` header: no port, brackets or final dot.
+fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        },
+    };
+    name.strip_suffix('.').unwrap_or(name)
 }
 
 /// The address a connection counts as: the peer's, or, from a trusted
@@ -58,6 +95,32 @@ mod tests {
         assert!(origin_allowed(None, host, false, &[]));
         // No Host: only the listed origins.
         assert!(!origin_allowed(Some("http://127.0.0.1:8080"), None, false, &[]));
+    }
+
+    #[test]
+    fn item8_hosts_are_addresses_localhost_or_the_names_given() {
+        let names = ["chat.school.example".to_string(), "LAB.example.".to_string()];
+        for host in [
+            "127.0.0.1:8080",
+            "10.1.2.3",
+            "[::1]:8080",
+            "[2001:db8::7]",
+            "localhost:8080",
+            "LocalHost.",
+            "chat.school.example",
+            "Chat.School.Example.:443",
+            "lab.example:8080",
+        ] {
+            assert!(host_allowed(Some(host), &names), "{host}");
+        }
+        for host in
+            ["rebind.evil.example:8080", "evil.example", "", "localhost.evil.example", "chat", "127.1"]
+        {
+            assert!(!host_allowed(Some(host), &names), "{host}");
+        }
+        assert!(!host_allowed(Some("chat.school.example"), &[]));
+        // No Host: not a browser.
+        assert!(host_allowed(None, &[]));
     }
 
     #[test]

@@ -16,8 +16,10 @@
 //! Like the other ports: one listener, one accept thread, one thread per
 //! connection, counted in `--max-connections` and `--max-per-address`;
 //! with `--tls-cert` the port speaks HTTPS and WSS. Who may open a
-//! WebSocket (the `Origin`) and which address a connection counts as
-//! (`--trusted-proxy`): [`access`]. The HTTP itself: [`http`].
+//! WebSocket (the `Origin`), which names a request may call the server
+//! by (its `Host`, `--web-host`) and which address a connection counts as
+//! (`--trusted-proxy`): [`access`]. The HTTP itself: [`http`], which the
+//! metrics endpoint (`--metrics`, [`metrics`]) speaks too.
 //!
 //! ```text
 //!   accept-web thread ── admits (KO limits as 503), TLS ──▶ one thread per connection
@@ -29,6 +31,7 @@
 pub mod access;
 pub mod assets;
 pub mod http;
+pub mod metrics;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -78,6 +81,9 @@ pub struct Options {
     pub origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Names besides `localhost` and IP addresses that requests may give
+    /// as their `Host` (`--web-host`; see [`access`]).
+    pub hosts: Vec<String>,
 }
 
 /// Binds the web port: `None` for `off`, and for the default port when it
@@ -192,6 +198,10 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>, options: &Options
                 break;
             }
         };
+        if !access::host_allowed(head.host.as_deref(), &options.hosts) {
+            refuse_host(&stream, peer, head.host.as_deref().unwrap_or(""));
+            break;
+        }
         let port = match head.path.as_str() {
             "/ws/send" => Some(listener::Port::Send),
             "/ws/receive" => Some(listener::Port::Receive),
@@ -205,6 +215,17 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>, options: &Options
         }
     }
     Arc::new(stream)
+}
+
+/// Refuses a request that names the server by a name it does not know
+/// (a DNS rebinding, or a name the operator has not listed).
+fn refuse_host(stream: &Stream, peer: SocketAddr, host: &str) {
+    log::info!("web {peer}: request for the name {host:?} refused (--web-host NAME allows it)");
+    let why = format!(
+        "this server does not answer to the name {host:?}: open it by its address or as localhost, \
+         or start it with --web-host NAME"
+    );
+    reply(stream, &text_response("403 Forbidden", &why, true));
 }
 
 /// Answers a request for a file; false if the connection must close.
