@@ -6,6 +6,7 @@
 //!
 //!     cargo build --release && cargo run --release --example abuse
 //!     cargo run --release --example abuse -- history trickle   # some of them
+//!     cargo run --release --example abuse -- search   # issue 38: SEARCH against a bystander
 //!
 //! Each attack starts its own server (the release binary next to this
 //! example, or `WACHAT_BIN`) on free ports with a temporary data directory,
@@ -17,6 +18,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 mod harness;
+mod search;
 
 use harness::{Client, Server, count, median_ms};
 
@@ -27,7 +29,7 @@ type Attack = fn() -> Result<()>;
 
 fn main() -> Result<()> {
     let wanted: Vec<String> = std::env::args().skip(1).collect();
-    let attacks: [(&str, Attack); 8] = [
+    let attacks: [(&str, Attack); 9] = [
         ("history", history),
         ("trickle", trickle),
         ("register", register_flood),
@@ -36,6 +38,7 @@ fn main() -> Result<()> {
         ("rate", rate),
         ("per-address", per_address),
         ("multiply", multiply),
+        ("search", search::search),
     ];
     for (name, attack) in attacks {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {

@@ -51,7 +51,10 @@
 //! unwritten are they answered `KO:INTERNAL`: the batch is then not on
 //! disk, and never will be. (Issue 38: they were answered `KO:INTERNAL` at
 //! once, and a retry that succeeded later stored a message whose sender
-//! had been told it was refused.)
+//! had been told it was refused.) Only the lack of room is waited for;
+//! any other failure (an I/O error, a failed fsync) is final until a
+//! restart, and answered `KO:INTERNAL` at once: the batch is never
+//! written ([`Inner::final_failure`]).
 //!
 //! The checkpointer thread and retention are in `checkpointer.rs`.
 
@@ -497,7 +500,7 @@ impl Inner {
     fn retry_failed(&self) {
         {
             let mut queue = self.durable.queue.lock();
-            if queue.leading || !self.durable.failed.load(Ordering::SeqCst) {
+            if queue.leading || !self.durable.failed.load(Ordering::SeqCst) || self.durable.refused() {
                 return;
             }
             queue.leading = true;
@@ -507,6 +510,24 @@ impl Inner {
             log::info!("store: the log is written again; writes resume");
             self.bell.ring(Bell::SOON); // what was applied as the write failed
         }
+    }
+
+    /// Whether the failure `e` of a write or sync is final: only the lack
+    /// of room (a full disk, a quota, `ulimit -f`) may pass, and is waited
+    /// for. Anything else (an I/O error of a failing disk, a power cut of
+    /// the simulated one) ends writing until a restart: the batch is then
+    /// never written, and its waiters are answered `KO:INTERNAL` at once,
+    /// which is true. (A failed fsync cannot be retried safely: Linux may
+    /// have dropped the pages it could not write, and a second fsync then
+    /// reports success for data that is not on disk.)
+    fn final_failure(&self, e: &Error) -> bool {
+        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        let room = matches!(e, Error::Io { source, .. }
+            if matches!(source.kind(), StorageFull | FileTooLarge | QuotaExceeded));
+        if !room {
+            self.durable.given_up.store(true, Ordering::SeqCst);
+        }
+        !room
     }
 
     /// The store stops: one last try of what failed; after it a failure is
@@ -561,8 +582,15 @@ fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
             // waiter needs synced now (a checkpoint, the shutdown).
             let end = files.log.end();
             if want_sync && inner.synced() < end {
-                let synced = !inner.options.fsync || files.log.sync().is_ok();
-                return if synced { Done::Synced { end } } else { Done::Failed };
+                let synced = if inner.options.fsync { files.log.sync() } else { Ok(()) };
+                return match synced {
+                    Ok(()) => Done::Synced { end },
+                    Err(e) => {
+                        log::error!("store: {e}");
+                        inner.final_failure(&e);
+                        Done::Failed
+                    }
+                };
             }
             return Done::Nothing;
         }
@@ -592,9 +620,13 @@ fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
             // showing what is on disk) until the batch is written again
             // (see the module documentation). Its bytes stay in memory
             // (`in_flight`): readers walk past its records.
-            log::error!("store: {e}; refusing writes, trying again every {} s", RETRY.as_secs());
             files.log.truncate(base);
             files.stalled = Some(Stalled { batch, base });
+            if inner.final_failure(&e) {
+                log::error!("store: {e}; refusing writes until a restart");
+            } else {
+                log::error!("store: {e}; refusing writes, trying again every {} s", RETRY.as_secs());
+            }
             Done::Failed
         }
     }
@@ -624,6 +656,9 @@ fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
             log::debug!("store: still cannot write the log: {e}");
             files.log.truncate(stalled.base);
             files.stalled = Some(stalled);
+            if inner.final_failure(&e) {
+                log::error!("store: {e}; refusing writes until a restart");
+            }
             Done::Failed
         }
     }
@@ -639,6 +674,7 @@ fn resync(inner: &Inner, files: &mut Files) -> Done {
         Ok(()) => Done::Synced { end },
         Err(e) => {
             log::debug!("store: still cannot sync the log: {e}");
+            inner.final_failure(&e);
             Done::Failed
         }
     }
