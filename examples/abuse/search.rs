@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
-use wachat::store::{Hasher, LocalStore, Options, Store};
+use wachat::store::{Backend, Hasher, LocalStore, Options, Store};
 
 use super::Result;
 use super::harness::Server;
