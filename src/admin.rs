@@ -352,7 +352,8 @@ fn check(data_dir: &Path) -> Result<()> {
 }
 
 /// `wachat users check --repair`: the log's damaged lines set aside (see
-/// `store::damage`), each said with what was lost, then the check again.
+/// `store::damage`), each said with what was lost, then what is left.
+/// Succeeds once every record is back at its position.
 fn repair(data_dir: &Path) -> Result<()> {
     if !data_dir.join("log").is_dir() {
         return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.join("log").display())));
@@ -366,7 +367,14 @@ fn repair(data_dir: &Path) -> Result<()> {
     }
     let lost = repaired.iter().filter(|r| r.lost.is_some()).count();
     println!("{} damaged lines repaired, {lost} records lost", repaired.len());
-    check(data_dir)
+    // What is left: the lost records' places (spaces, which every reader
+    // passes over) and damage that moved nothing (a line garbled in place).
+    let left = crate::store::damage::check_dir(&data_dir.join("log"))
+        .map_err(|e| Error::io(format!("reading {}", data_dir.join("log").display()), e))?;
+    for problem in &left {
+        println!("left, passed over by readers: {problem}");
+    }
+    Ok(())
 }
 
 /// `wachat users invite`: the codes on stdout, one a line (for a script

@@ -353,6 +353,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_repair_leaves_a_sound_log_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        std::fs::create_dir(&log).unwrap();
+        let mut records = Vec::new();
+        Record::Seen { ts: 7, user: "ana".into() }.encode(&mut records);
+        let first = format!("{LOG_HEADER}\n{}", String::from_utf8(records.clone()).unwrap());
+        std::fs::write(log.join(format!("{:020}.csv", 0)), &first).unwrap();
+        std::fs::write(log.join(format!("{:020}.csv", records.len())), format!("{LOG_HEADER}\n")).unwrap();
+        assert_eq!(repair_dir(dir.path()).unwrap(), []);
+        assert!(!dir.path().join("damaged").exists());
+        assert_eq!(std::fs::read_to_string(log.join(format!("{:020}.csv", 0))).unwrap(), first);
+        // A closed segment one byte short, with no damaged line to explain
+        // it, is not guessed at.
+        std::fs::write(log.join(format!("{:020}.csv", records.len() + 1)), format!("{LOG_HEADER}\n"))
+            .unwrap();
+        std::fs::remove_file(log.join(format!("{:020}.csv", records.len()))).unwrap();
+        assert!(repair_dir(dir.path()).unwrap_err().to_string().contains("no line is damaged"));
+    }
+
+    #[test]
     fn check_names_each_damaged_line_with_its_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let seen = |user: &str| {
