@@ -16,6 +16,11 @@
 //!   the scan reads ~1,000,000 / 20,000 × 50 = the whole log to find 50;
 //! - a word in no message: the scan reads every message (the worst case).
 //!
+//! Each line also says what the last search read of the log, and whether
+//! it stopped at its bound (`store::search::MAX_READ_BYTES`, issue 38).
+//! A bystander's latency while one student searches: `cargo run --release
+//! --example abuse -- search`.
+//!
 //! RSS is read from /proc/self/status, after the fill, after the first
 //! search (which builds the index from the whole log) and after the rest.
 
@@ -78,20 +83,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let query = Query::new(words);
         let mut times = Vec::with_capacity(requests);
-        let mut found = 0;
+        let (mut found, mut reading) = (0, Default::default());
         for _ in 0..requests {
             let t = Instant::now();
-            found = backend.search(ana, &chats, &query, MAX_RESULTS).map_err(|ko| ko.reason)?.len();
+            let (lines, read) =
+                backend.search_reading(ana, &chats, &query, MAX_RESULTS).map_err(|ko| ko.reason)?;
             times.push(t.elapsed());
+            (found, reading) = (lines.len(), read);
         }
         let warm = &mut times[requests / 10..];
         warm.sort();
         let at = |q: f64| ms(warm[((warm.len() - 1) as f64 * q) as usize]);
+        let reading: wachat::store::local::search::Reading = reading;
         println!(
-            "SEARCH:*:{words} ({what}): {found} found; p50 {:.1} ms, p99 {:.1} ms over {} warm requests",
+            "SEARCH:*:{words} ({what}): {found} found; p50 {:.1} ms, p99 {:.1} ms over {} warm requests; \
+             read {:.1} MiB, {} records{}",
             at(0.5),
             at(0.99),
-            warm.len()
+            warm.len(),
+            reading.bytes as f64 / (1 << 20) as f64,
+            reading.records,
+            if reading.cut { ", cut at the bound" } else { "" }
         );
     }
     println!("RSS after the searches: {} MiB", rss_mib());

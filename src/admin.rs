@@ -93,10 +93,18 @@ pub enum UsersCommand {
     },
     /// Name every damaged line (blank, torn, not a record) of the log's
     /// segments; exits non-zero if there is one. Works while the server runs.
+    /// With --repair (server stopped): sets each damaged line aside in
+    /// `damaged/`, puts every other record back at its position, and says
+    /// exactly what was lost.
     Check {
-        /// The server's data directory (the server may be running).
+        /// The server's data directory (the server may be running, unless --repair).
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        /// Repair the log (the server must be stopped): a damaged line
+        /// becomes spaces of the lost record's length, or goes if it was an
+        /// inserted blank line; nothing else changes.
+        #[arg(long)]
+        repair: bool,
     },
     /// Write everything the server holds about an account (rooms, chats,
     /// their messages, devices) as JSON Lines, as `wachat export` does for
@@ -242,7 +250,8 @@ pub fn run(command: UsersCommand) -> Result<()> {
         }
         UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
         UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,
-        UsersCommand::Check { data_dir } => check(&data_dir)?,
+        UsersCommand::Check { data_dir, repair: false } => check(&data_dir)?,
+        UsersCommand::Check { data_dir, repair: true } => repair(&data_dir)?,
         UsersCommand::Export { name, out, data_dir } => {
             if !data_dir.is_dir() {
                 return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
@@ -339,6 +348,32 @@ fn check(data_dir: &Path) -> Result<()> {
         )));
     }
     println!("{}: no damaged line", log_dir.display());
+    Ok(())
+}
+
+/// `wachat users check --repair`: the log's damaged lines set aside (see
+/// `store::damage`), each said with what was lost, then what is left.
+/// Succeeds once every record is back at its position.
+fn repair(data_dir: &Path) -> Result<()> {
+    if !data_dir.join("log").is_dir() {
+        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.join("log").display())));
+    }
+    // No server may write the log while it is rewritten.
+    let _lock = crate::store::lock::DataLock::acquire(data_dir)?;
+    let repaired = crate::store::damage::repair_dir(data_dir)
+        .map_err(|e| Error::io(format!("repairing {}", data_dir.join("log").display()), e))?;
+    for line in &repaired {
+        println!("{line}");
+    }
+    let lost = repaired.iter().filter(|r| r.lost.is_some()).count();
+    println!("{} damaged lines repaired, {lost} records lost", repaired.len());
+    // What is left: the lost records' places (spaces, which every reader
+    // passes over) and damage that moved nothing (a line garbled in place).
+    let left = crate::store::damage::check_dir(&data_dir.join("log"))
+        .map_err(|e| Error::io(format!("reading {}", data_dir.join("log").display()), e))?;
+    for problem in &left {
+        println!("left, passed over by readers: {problem}");
+    }
     Ok(())
 }
 

@@ -47,6 +47,13 @@ impl Server {
         Server::spawn(args, tempfile::tempdir()?)
     }
 
+    /// On a data directory made beforehand (fast password hashing).
+    pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Result<Server> {
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.extend(["--kdf-cost".to_string(), "8".to_string()]);
+        Server::spawn(args, dir)
+    }
+
     /// Stops this server and starts another on the same data directory
     /// (which forgets whose passwords were checked lately).
     pub fn restart(mut self) -> Result<Server> {
@@ -116,6 +123,16 @@ impl Server {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
         let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_default();
         line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
+    /// CPU time (user + system) the server used so far, from /proc.
+    pub fn cpu_ms(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        // After the command's closing parenthesis: utime and stime are the
+        // 12th and 13th fields, in clock ticks (100 a second on Linux).
+        let fields: Vec<&str> = stat.rsplit_once(") ").map_or(vec![], |(_, rest)| rest.split(' ').collect());
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        (ticks(11) + ticks(12)) * 10
     }
 
     pub fn rss_kib(&self) -> u64 {

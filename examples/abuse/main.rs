@@ -6,6 +6,7 @@
 //!
 //!     cargo build --release && cargo run --release --example abuse
 //!     cargo run --release --example abuse -- history trickle   # some of them
+//!     cargo run --release --example abuse -- search   # issue 38: SEARCH against a bystander
 //!
 //! `ws-pongs` (issue 38) plays the web port, with WebSockets written by
 //! hand (`web.rs`).
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 mod harness;
 mod web;
+mod search;
 
 use harness::{Client, Server, count, median_ms};
 
@@ -31,7 +33,7 @@ type Attack = fn() -> Result<()>;
 
 fn main() -> Result<()> {
     let wanted: Vec<String> = std::env::args().skip(1).collect();
-    let attacks: [(&str, Attack); 9] = [
+    let attacks: &[(&str, Attack)] = &[
         ("history", history),
         ("trickle", trickle),
         ("register", register_flood),
@@ -41,8 +43,9 @@ fn main() -> Result<()> {
         ("per-address", per_address),
         ("multiply", multiply),
         ("ws-pongs", web::ws_pongs),
+        ("search", search::search),
     ];
-    for (name, attack) in attacks {
+    for &(name, attack) in attacks {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
             println!("== {name}");
             attack()?;

@@ -34,6 +34,12 @@
 //! end of the disk in normal operation. It is asked at most every
 //! [`SPACE_CHECK`] (~1 µs each): at the 206 MB/s of issue 25's attack,
 //! ~50 MB can be written between two looks, a twentieth of the default.
+//! Between two looks the store counts what it writes itself, off the
+//! room the last look saw; once that estimate is within twice the floor
+//! it looks before every write, and a burst stops at the floor message by
+//! message ([`Floor::headroom`]), so the floor holds from the first write
+//! below it (issue 38: with `--min-free 16MiB` and 8 MiB left, sends were
+//! still accepted until the next look).
 
 use std::fmt;
 use std::path::Path;
@@ -202,6 +208,11 @@ pub(super) struct Floor {
     /// Below the floor at the last look.
     low: AtomicBool,
     started: std::sync::OnceLock<std::time::Instant>,
+    /// Bytes free at the last look, less what the store wrote since
+    /// ([`Floor::note`]); `u64::MAX` when the last look could not tell.
+    room: AtomicU64,
+    /// The floor in bytes at the last look (a share of the disk needs its size).
+    floor: AtomicU64,
 }
 
 impl Floor {
@@ -217,25 +228,65 @@ impl Floor {
         let now = started.elapsed().as_millis() as u64 + 1;
         let last = self.looked_ms.load(Ordering::Relaxed);
         let due = last == 0 || now.saturating_sub(last) >= SPACE_CHECK.as_millis() as u64;
-        if due && self.looked_ms.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+        // Near the floor, every write looks: statvfs is cheap, and others
+        // (another program, the checkpoints) may be filling the disk too.
+        let near = self.room.load(Ordering::Relaxed) < self.floor.load(Ordering::Relaxed).saturating_mul(2);
+        if near {
+            self.looked_ms.store(now, Ordering::Relaxed);
+            self.look(disk, dir, min_free);
+        } else if due
+            && self.looked_ms.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        {
             self.look(disk, dir, min_free);
         }
         if self.low.load(Ordering::Relaxed) {
-            let why = format!(
-                "the server's disk is almost full (less than {min_free} free, --min-free); \
-                 writes resume by themselves once there is room"
-            );
-            return Err(Ko::new(Code::Full, why));
+            return Err(Floor::full(min_free));
         }
         Ok(())
     }
 
+    /// The refusal below the floor.
+    pub(super) fn full(min_free: MinFree) -> Ko {
+        let why = format!(
+            "the server's disk is almost full (less than {min_free} free, --min-free); \
+             writes resume by themselves once there is room"
+        );
+        Ko::new(Code::Full, why)
+    }
+
+    /// The store wrote (or is about to write) `bytes`: off the estimate of
+    /// the room left until the next look.
+    pub(super) fn note(&self, bytes: u64) {
+        let _ =
+            self.room.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| Some(r.saturating_sub(bytes)));
+    }
+
+    /// How many more bytes may be written before the floor, by the last
+    /// look less what was noted since (`u64::MAX`: no floor, or no look
+    /// yet). A burst applied under one lock stops there.
+    pub(super) fn headroom(&self, min_free: MinFree) -> u64 {
+        if min_free == MinFree::Bytes(0) {
+            return u64::MAX;
+        }
+        let room = self.room.load(Ordering::Relaxed);
+        if room == u64::MAX || self.looked_ms.load(Ordering::Relaxed) == 0 {
+            return u64::MAX; // nothing known yet: the next check looks
+        }
+        room.saturating_sub(self.floor.load(Ordering::Relaxed))
+    }
+
     fn look(&self, disk: &dyn Disk, dir: &Path, min_free: MinFree) {
         let low = match disk.space(dir) {
-            Ok(space) => space.available < min_free.bytes(space.total),
+            Ok(space) => {
+                let floor = min_free.bytes(space.total);
+                self.floor.store(floor, Ordering::Relaxed);
+                self.room.store(space.available, Ordering::Relaxed);
+                space.available < floor
+            }
             Err(e) => {
                 // Cannot tell: the write itself will say (and be retried).
                 log::debug!("store: free space of {}: {e}", dir.display());
+                self.room.store(u64::MAX, Ordering::Relaxed);
                 false
             }
         };

@@ -19,14 +19,31 @@
 //!
 //! `wachat users check` ([`check_dir`]) names every damaged line of every
 //! segment, with its file and line number, for the operator.
+//!
+//! **Repair** (`wachat users check --repair`, [`repair_dir`], issue 38): a
+//! line removed or shortened in a closed segment, or a blank line inserted
+//! in it, moves every later record, so the segment no longer ends where the
+//! next one begins and the server refuses to start; in the newest segment
+//! the same damage starts, but moves records away from the positions that
+//! the links of later records (and the checkpoints) name, and `HISTORY`
+//! lost a neighbour of the damaged line too. A repair puts every record
+//! back at its position: each damaged line becomes spaces of the length the
+//! lost record had (a line readers pass over, as damage), or goes if it was
+//! an inserted blank line. How long the lost record was is read from the
+//! links (`prev`) of the records after it, which name their neighbours'
+//! positions as written, and for a closed segment from where the next
+//! segment begins. What is lost is the damaged line alone: its bytes and
+//! the segment as it was are kept in `damaged/`.
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
 use super::log::Log;
-use super::record::{LOG_HEADER, Pos, Record};
+use super::log::MAX_LINE;
+use super::record::{LOG_HEADER, MsgRef, NO_POS, Pos, Record};
 
 /// How far back `HISTORY` looks for the message before a damaged one.
 const SEARCH_BACK: u64 = 1 << 20;
@@ -122,9 +139,239 @@ pub fn check_dir(log_dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(problems)
 }
 
+/// A damaged line that [`repair_dir`] set aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repaired {
+    /// The segment's file name.
+    pub segment: String,
+    /// Its line number as found (the header is line 1).
+    pub line: usize,
+    /// The position of the lost record, as it was written.
+    pub pos: Pos,
+    /// The damaged line's bytes as found, without its `\n`.
+    pub found: usize,
+    /// The lost record's length (spaces now hold its place); `None`: the
+    /// line was an inserted blank line, removed.
+    pub lost: Option<usize>,
+    /// Where its bytes were put.
+    pub aside: PathBuf,
+}
+
+impl std::fmt::Display for Repaired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = format!("{} line {} (position {})", self.segment, self.line, self.pos);
+        match self.lost {
+            Some(n) => write!(
+                f,
+                "{at}: a record of {n} bytes is lost (found {} bytes that are not a record, kept in {})",
+                self.found,
+                self.aside.display()
+            ),
+            None => write!(f, "{at}: an inserted blank line, removed; nothing lost"),
+        }
+    }
+}
+
+/// One line of a segment as found: its offset in the file, its length
+/// without the `\n`, and for a record, the link it holds (`NO_POS` if
+/// none); `None` for a damaged line.
+struct Found {
+    offset: usize,
+    len: usize,
+    record: Option<Pos>,
+}
+
+/// Repairs the segments of `data_dir/log` (see the module documentation);
+/// the server must be stopped (the caller holds the directory's lock).
+/// Returns what was set aside, oldest first; `Err` names a segment it
+/// cannot repair, and changes nothing in that one.
+pub fn repair_dir(data_dir: &Path) -> std::io::Result<Vec<Repaired>> {
+    let log_dir = data_dir.join("log");
+    let mut bases: Vec<(Pos, String)> = std::fs::read_dir(&log_dir)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| Some((n.strip_suffix(".csv")?.parse().ok()?, n)))
+        .collect();
+    bases.sort();
+    let mut repaired = Vec::new();
+    for (i, (base, name)) in bases.iter().enumerate() {
+        let next = bases.get(i + 1).map(|(b, _)| *b);
+        repaired.extend(repair_segment(data_dir, &log_dir.join(name), name, *base, next)?);
+    }
+    Ok(repaired)
+}
+
+fn invalid(path: &Path, why: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {why}", path.display()))
+}
+
+/// Repairs one segment whose first record is at `base`; `next`: where the
+/// next segment begins (the segment is closed), which its end must meet.
+fn repair_segment(
+    data_dir: &Path,
+    path: &Path,
+    name: &str,
+    base: Pos,
+    next: Option<Pos>,
+) -> std::io::Result<Vec<Repaired>> {
+    let bytes = std::fs::read(path)?;
+    let header = format!("{LOG_HEADER}\n");
+    if !bytes.starts_with(header.as_bytes()) {
+        return Err(invalid(path, format!("expected the header {LOG_HEADER:?}; not repaired")));
+    }
+    // A torn last line of the newest segment is the start's to cut.
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if whole < bytes.len() && next.is_some() {
+        return Err(invalid(path, "ends in the middle of a line, and it is not the last one; not repaired"));
+    }
+    let lines = found_lines(&bytes[..whole], header.len());
+    let sites: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].record.is_none()).collect();
+    let pos_of = |offset: usize| base + (offset - header.len()) as u64;
+    let end_found = pos_of(whole);
+    // shift[k]: how far the records after site k are from their positions
+    // as written (written = found + shift); before the first site, none.
+    let mut shift: Vec<i64> = Vec::with_capacity(sites.len());
+    for (k, &site) in sites.iter().enumerate() {
+        let before = if k == 0 { 0 } else { shift[k - 1] };
+        let region = site + 1..sites.get(k + 1).copied().unwrap_or(lines.len());
+        let starts: Vec<Pos> = lines[region.clone()].iter().map(|l| pos_of(l.offset)).collect();
+        let written_site = pos_of(lines[site].offset) as i64 + before;
+        let links: Vec<(Pos, Pos)> =
+            lines[region.start..].iter().filter_map(|l| Some((pos_of(l.offset), l.record?))).collect();
+        let voted = vote(&links, written_site, &starts);
+        let last = k + 1 == sites.len();
+        let shift_k = match (next, last) {
+            // A closed segment's end is known: where the next one begins.
+            (Some(next), true) => next as i64 - end_found as i64,
+            _ => voted.unwrap_or(before),
+        };
+        shift.push(shift_k);
+    }
+    if sites.is_empty() {
+        if let Some(next) = next
+            && next != end_found
+        {
+            let why = format!(
+                "ends at position {end_found}, the next segment begins at {next}, and no line is damaged"
+            );
+            return Err(invalid(path, format!("{why}; not repaired")));
+        }
+        return Ok(Vec::new());
+    }
+    let mut out = header.clone().into_bytes();
+    let mut repaired = Vec::new();
+    let aside_dir = data_dir.join("damaged");
+    std::fs::create_dir_all(&aside_dir)?;
+    let mut k = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let text = &bytes[line.offset..line.offset + line.len];
+        if sites.get(k) != Some(&i) {
+            out.extend_from_slice(text);
+            out.push(b'\n');
+            continue;
+        }
+        let before = if k == 0 { 0 } else { shift[k - 1] };
+        let length = line.len as i64 + shift[k] - before;
+        let written = (pos_of(line.offset) as i64 + before) as Pos;
+        let aside = aside_dir.join(format!("{}-line{}.bytes", name.trim_end_matches(".csv"), i + 2));
+        std::fs::write(&aside, text)?;
+        let lost = match length {
+            -1 => None,
+            n if n >= 0 => {
+                out.extend(std::iter::repeat_n(b' ', n as usize));
+                out.push(b'\n');
+                Some(n as usize)
+            }
+            _ => {
+                return Err(invalid(
+                    path,
+                    format!("line {}: more bytes than one line inserted; not repaired", i + 2),
+                ));
+            }
+        };
+        repaired.push(Repaired {
+            segment: name.to_string(),
+            line: i + 2,
+            pos: written,
+            found: line.len,
+            lost,
+            aside,
+        });
+        k += 1;
+    }
+    out.extend_from_slice(&bytes[whole..]);
+    // The segment as it was is kept; the repaired one replaces it whole.
+    std::fs::copy(path, aside_dir.join(name))?;
+    let tmp = path.with_extension("repair");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(&out)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()?;
+    Ok(repaired)
+}
+
+/// The lines of a segment's records (after the header, each ending in
+/// `\n`), each a record or a damaged line.
+fn found_lines(bytes: &[u8], from: usize) -> Vec<Found> {
+    let mut lines = Vec::new();
+    let mut offset = from;
+    for line in bytes[from..].split(|&b| b == b'\n') {
+        if offset >= bytes.len() {
+            break;
+        }
+        let record = std::str::from_utf8(line).ok().and_then(|text| {
+            Record::decode(text).ok()?;
+            Some(MsgRef::decode(text).map_or(NO_POS, |m| m.prev))
+        });
+        lines.push(Found { offset, len: line.len(), record });
+        offset += line.len() + 1;
+    }
+    lines
+}
+
+/// The shift of the records in `starts` (found positions, after a damaged
+/// line written at `written_site`) read from `links` (the found position
+/// of each record from there on, and the position its `prev` names as
+/// written): each link past the site names a record as written, before
+/// the record that holds it; the shift that makes most of them land on a
+/// found record wins. (Records of one length would fit a shift by whole
+/// records too, but only the true one never makes a record name itself
+/// or one after it.)
+fn vote(links: &[(Pos, Pos)], written_site: i64, starts: &[Pos]) -> Option<i64> {
+    let mut votes: HashMap<i64, usize> = HashMap::new();
+    for &(holder, link) in links.iter().filter(|&&(_, p)| p != NO_POS && p as i64 > written_site) {
+        let from = starts.partition_point(|&s| s + (MAX_LINE as u64) < link);
+        for &s in starts[from..].iter().take_while(|&&s| s <= link + MAX_LINE as u64 && s < holder) {
+            *votes.entry(link as i64 - s as i64).or_default() += 1;
+        }
+    }
+    votes.into_iter().max_by_key(|&(shift, n)| (n, std::cmp::Reverse(shift.abs()))).map(|(shift, _)| shift)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repair_leaves_a_sound_log_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        std::fs::create_dir(&log).unwrap();
+        let mut records = Vec::new();
+        Record::Seen { ts: 7, user: "ana".into() }.encode(&mut records);
+        let first = format!("{LOG_HEADER}\n{}", String::from_utf8(records.clone()).unwrap());
+        std::fs::write(log.join(format!("{:020}.csv", 0)), &first).unwrap();
+        std::fs::write(log.join(format!("{:020}.csv", records.len())), format!("{LOG_HEADER}\n")).unwrap();
+        assert_eq!(repair_dir(dir.path()).unwrap(), []);
+        assert!(!dir.path().join("damaged").exists());
+        assert_eq!(std::fs::read_to_string(log.join(format!("{:020}.csv", 0))).unwrap(), first);
+        // A closed segment one byte short, with no damaged line to explain
+        // it, is not guessed at.
+        std::fs::write(log.join(format!("{:020}.csv", records.len() + 1)), format!("{LOG_HEADER}\n"))
+            .unwrap();
+        std::fs::remove_file(log.join(format!("{:020}.csv", records.len()))).unwrap();
+        assert!(repair_dir(dir.path()).unwrap_err().to_string().contains("no line is damaged"));
+    }
 
     #[test]
     fn check_names_each_damaged_line_with_its_file_and_line() {

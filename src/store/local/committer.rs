@@ -40,15 +40,21 @@
 //! **When the disk fails** (full, or a file-size limit), the batch being
 //! written is cut back out of the file and kept (the *stalled* batch):
 //! its records are already in the state, with positions after it that
-//! later records build on, so it cannot be dropped. Its waiters get
-//! `KO:INTERNAL`, every new write is refused at once (reads go on), and
-//! the committer tries the stalled batch again every [`RETRY`]. The first
-//! try that succeeds writes it where it was meant to be, delivers its
-//! events and lets writes in again: no restart. (It once stayed refused
-//! until a restart: a `failed` flag that nothing cleared, and a batch
-//! that was gone, so nothing could be written after it.) A message of
-//! that batch is then stored although its sender got a `KO`; sent again
-//! with the same id, it gets its original `OK`, as any resend does.
+//! later records build on, so it cannot be dropped. Every new write is
+//! refused at once with `KO:INTERNAL`, before it is applied, so that `KO`
+//! means "not stored" (reads go on), and the committer tries the stalled
+//! batch again every [`RETRY`]. Those who wait for the stalled batch (and
+//! for records applied before the failure was seen) are **not answered**
+//! meanwhile: the first try that succeeds writes the batch where it was
+//! meant to be, answers them `OK`, delivers its events and lets writes in
+//! again, with no restart. Only when the store stops with the batch still
+//! unwritten are they answered `KO:INTERNAL`: the batch is then not on
+//! disk, and never will be. (Issue 38: they were answered `KO:INTERNAL` at
+//! once, and a retry that succeeded later stored a message whose sender
+//! had been told it was refused.) Only the lack of room is waited for;
+//! any other failure (an I/O error, a failed fsync) is final until a
+//! restart, and answered `KO:INTERNAL` at once: the batch is never
+//! written ([`Inner::final_failure`]).
 //!
 //! The checkpointer thread and retention are in `checkpointer.rs`.
 
@@ -98,8 +104,12 @@ pub(in crate::store) struct Durable {
     written: AtomicU64,
     /// Every record before this position is on disk (read without a lock).
     synced: AtomicU64,
-    /// A write or sync failed: nothing after `synced` will ever be durable.
+    /// A write or sync failed: nothing after `synced` is durable until a
+    /// retry succeeds; new writes are refused meanwhile.
     pub(in crate::store) failed: AtomicBool,
+    /// The store is stopping: a failure is final, and whoever waits for
+    /// what it kept from the disk is answered `KO:INTERNAL` (not stored).
+    given_up: AtomicBool,
     queue: Mutex<Queue>,
 }
 
@@ -139,6 +149,12 @@ impl Durable {
 
     fn failure() -> Ko {
         Ko::new(Code::Internal, "the message could not be stored; try again")
+    }
+
+    /// A waiter is answered `KO:INTERNAL`: the disk failed and the store
+    /// stops, so what it waits for will never be on disk.
+    fn refused(&self) -> bool {
+        self.failed.load(Ordering::SeqCst) && self.given_up.load(Ordering::SeqCst)
     }
 }
 
@@ -312,10 +328,16 @@ impl Inner {
                 if durable.reached(goal) {
                     return Ok(());
                 }
-                if durable.failed.load(Ordering::SeqCst) {
+                if durable.refused() {
                     return Err(Durable::failure());
                 }
-                if queue.leading {
+                let failed = durable.failed.load(Ordering::SeqCst);
+                if failed && leader == Leader::Committer {
+                    return Err(Durable::failure()); // it retries on its own clock
+                }
+                // While the disk fails, only the committer's retries lead:
+                // the others sleep until one succeeds (or the store stops).
+                if queue.leading || failed {
                     let sleeper = Sleeper::new();
                     queue.waiters.push((goal, Waiter::Asleep(sleeper.clone())));
                     Some(sleeper)
@@ -348,13 +370,15 @@ impl Inner {
                 drop(queue);
                 return then(Ok(()));
             }
-            if durable.failed.load(Ordering::SeqCst) {
+            if durable.refused() {
                 drop(queue);
                 return then(Err(Durable::failure()));
             }
             queue.waiters.push((goal, Waiter::Then(then)));
-            if queue.leading {
-                return; // the leader's term ends by looking at the queue
+            if queue.leading || durable.failed.load(Ordering::SeqCst) {
+                // The leader's term ends by looking at the queue; while the
+                // disk fails, the committer's retry does.
+                return;
             }
             queue.leading = true;
         }
@@ -385,15 +409,16 @@ impl Inner {
                 Next::Committer => self.bell.ring(Bell::NOW),
                 Next::Nobody | Next::Same => {}
             }
-            let result = if let Done::Failed = done { Err(Durable::failure()) } else { Ok(()) };
             if let Done::Wrote { batch, .. } = &done {
                 (self.deliver)(&batch.deliveries);
             }
             drop(turn);
-            for waiter in ready {
+            for (goal, waiter) in ready {
                 match waiter {
                     Waiter::Asleep(sleeper) => sleeper.wake(),
-                    Waiter::Then(then) => then(result.clone()),
+                    // Not reached: refused, the store stops with the disk failed.
+                    Waiter::Then(then) if self.durable.reached(goal) => then(Ok(())),
+                    Waiter::Then(then) => then(Err(Durable::failure())),
                 }
             }
             let idle = matches!(done, Done::Nothing);
@@ -421,7 +446,7 @@ impl Inner {
     /// critical section: a thread that finds no leader afterwards leads
     /// itself, one that queued before was counted here. Returns who leads
     /// next and the waiters whose goal is reached.
-    fn hand_over(&self, done: &Done, leader: Leader) -> (Next, Vec<Waiter>) {
+    fn hand_over(&self, done: &Done, leader: Leader) -> (Next, Vec<(Goal, Waiter)>) {
         let durable = &self.durable;
         match *done {
             Done::Nothing => {}
@@ -444,16 +469,16 @@ impl Inner {
                 }
             }
         }
-        let failed = durable.failed.load(Ordering::SeqCst);
+        let (failed, refused) = (durable.failed.load(Ordering::SeqCst), durable.refused());
         let mut queue = durable.queue.lock();
         let (ready, left): (Vec<_>, Vec<_>) = std::mem::take(&mut queue.waiters)
             .into_iter()
-            .partition(|(goal, _)| failed || durable.reached(*goal));
+            .partition(|(goal, _)| refused || durable.reached(*goal));
         queue.waiters = left;
-        let ready = ready.into_iter().map(|(_, waiter)| waiter).collect();
         let asleep = queue.waiters.iter().position(|(_, w)| matches!(w, Waiter::Asleep(_)));
         let next = match asleep {
-            _ if queue.waiters.is_empty() => Next::Nobody,
+            // While the disk fails the waiters wait for the committer's retry.
+            _ if queue.waiters.is_empty() || failed => Next::Nobody,
             Some(i) => match queue.waiters.remove(i).1 {
                 Waiter::Asleep(sleeper) => Next::Sleeper(sleeper),
                 Waiter::Then(_) => unreachable!("position() found a sleeper"),
@@ -475,7 +500,7 @@ impl Inner {
     fn retry_failed(&self) {
         {
             let mut queue = self.durable.queue.lock();
-            if queue.leading || !self.durable.failed.load(Ordering::SeqCst) {
+            if queue.leading || !self.durable.failed.load(Ordering::SeqCst) || self.durable.refused() {
                 return;
             }
             queue.leading = true;
@@ -484,6 +509,49 @@ impl Inner {
         if !self.durable.failed.load(Ordering::SeqCst) {
             log::info!("store: the log is written again; writes resume");
             self.bell.ring(Bell::SOON); // what was applied as the write failed
+        }
+    }
+
+    /// Whether the failure `e` of a write or sync is final: only the lack
+    /// of room (a full disk, a quota, `ulimit -f`) may pass, and is waited
+    /// for. Anything else (an I/O error of a failing disk, a power cut of
+    /// the simulated one) ends writing until a restart: the batch is then
+    /// never written, and its waiters are answered `KO:INTERNAL` at once,
+    /// which is true. (A failed fsync cannot be retried safely: Linux may
+    /// have dropped the pages it could not write, and a second fsync then
+    /// reports success for data that is not on disk.)
+    fn final_failure(&self, e: &Error) -> bool {
+        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        let room = matches!(e, Error::Io { source, .. }
+            if matches!(source.kind(), StorageFull | FileTooLarge | QuotaExceeded));
+        if !room {
+            self.durable.given_up.store(true, Ordering::SeqCst);
+        }
+        !room
+    }
+
+    /// The store stops: one last try of what failed; after it a failure is
+    /// final, and those waiting for what it kept from the disk are answered
+    /// `KO:INTERNAL`, truthfully: it will never be stored.
+    pub(in crate::store) fn give_up_on_failure(&self) {
+        self.retry_failed();
+        self.durable.given_up.store(true, Ordering::SeqCst);
+        if !self.durable.failed.load(Ordering::SeqCst) {
+            return;
+        }
+        let waiters = std::mem::take(&mut self.durable.queue.lock().waiters);
+        if !waiters.is_empty() {
+            log::error!(
+                "store: stopping with the disk failed: {} requests refused, not stored",
+                waiters.len()
+            );
+        }
+        for (goal, waiter) in waiters {
+            match waiter {
+                Waiter::Asleep(sleeper) => sleeper.wake(),
+                Waiter::Then(then) if self.durable.reached(goal) => then(Ok(())),
+                Waiter::Then(then) => then(Err(Durable::failure())),
+            }
         }
     }
 
@@ -514,8 +582,15 @@ fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
             // waiter needs synced now (a checkpoint, the shutdown).
             let end = files.log.end();
             if want_sync && inner.synced() < end {
-                let synced = !inner.options.fsync || files.log.sync().is_ok();
-                return if synced { Done::Synced { end } } else { Done::Failed };
+                let synced = if inner.options.fsync { files.log.sync() } else { Ok(()) };
+                return match synced {
+                    Ok(()) => Done::Synced { end },
+                    Err(e) => {
+                        log::error!("store: {e}");
+                        inner.final_failure(&e);
+                        Done::Failed
+                    }
+                };
             }
             return Done::Nothing;
         }
@@ -545,9 +620,13 @@ fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
             // showing what is on disk) until the batch is written again
             // (see the module documentation). Its bytes stay in memory
             // (`in_flight`): readers walk past its records.
-            log::error!("store: {e}; refusing writes, trying again every {} s", RETRY.as_secs());
             files.log.truncate(base);
             files.stalled = Some(Stalled { batch, base });
+            if inner.final_failure(&e) {
+                log::error!("store: {e}; refusing writes until a restart");
+            } else {
+                log::error!("store: {e}; refusing writes, trying again every {} s", RETRY.as_secs());
+            }
             Done::Failed
         }
     }
@@ -577,6 +656,9 @@ fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
             log::debug!("store: still cannot write the log: {e}");
             files.log.truncate(stalled.base);
             files.stalled = Some(stalled);
+            if inner.final_failure(&e) {
+                log::error!("store: {e}; refusing writes until a restart");
+            }
             Done::Failed
         }
     }
@@ -592,6 +674,7 @@ fn resync(inner: &Inner, files: &mut Files) -> Done {
         Ok(()) => Done::Synced { end },
         Err(e) => {
             log::debug!("store: still cannot sync the log: {e}");
+            inner.final_failure(&e);
             Done::Failed
         }
     }

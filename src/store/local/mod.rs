@@ -48,7 +48,7 @@ mod moderation;
 pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
 mod requests;
-mod search;
+pub mod search;
 mod stretch;
 #[cfg(test)]
 mod tests;
@@ -396,8 +396,11 @@ impl Inner {
         if pending.closed {
             return Err(ko(Code::Internal, "the server is shutting down"));
         }
+        let before = pending.end();
         let value = f(&mut state, &mut pending);
         debug_assert_eq!(state.end, pending.end());
+        // Off the floor's estimate of the room left (`budget::Floor`).
+        self.floor.note(pending.end() - before);
         let ticket = Ticket(state.sync_end);
         let due = state.since_checkpoint >= self.options.checkpoint_records;
         drop(pending);
@@ -433,6 +436,7 @@ impl Inner {
         }
         // No write after this one: everything applied is synced, or the
         // disk failed and nothing more ever will be.
+        self.give_up_on_failure();
         let end = {
             let state = self.state.lock();
             self.pending.lock().closed = true;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::backend::{Moderated, Notice};
+use super::super::budget::Floor;
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
 use super::super::state::{Batch, MAX_ROOMS_PER_USER, State, UserId};
@@ -98,10 +99,18 @@ impl Backend for LocalStore {
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
     /// lock acquisition, not one per message.
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
+        let min_free = self.inner.options.budget.min_free;
         let applied = self.inner.write_in(|state, pending| {
+            // A burst stops at the free-space floor, message by message.
+            let (start, headroom) = (pending.end(), self.inner.floor.headroom(min_free));
             Ok(msgs
                 .iter()
-                .map(|(to, id, text)| self.inner.send_one(state, pending, from, to, id, text))
+                .map(|(to, id, text)| {
+                    if pending.end() - start >= headroom {
+                        return Err(Floor::full(min_free));
+                    }
+                    self.inner.send_one(state, pending, from, to, id, text)
+                })
                 .collect())
         });
         match applied {

@@ -13,7 +13,7 @@ use crate::protocol::action::{Act, ActionId};
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, State, Text};
 use crate::store::record::{MsgRef, Pos};
-use crate::store::search::{MAX_SCANNED, Query, fold_escaped, words};
+use crate::store::search::{MAX_READ_BYTES, MAX_READ_RECORDS, Query, fold_escaped, words};
 use crate::store::state::UserId;
 
 /// One conversation being read, newest first.
@@ -24,19 +24,26 @@ struct Walk {
 
 /// Records per block of the index.
 const BLOCK_RECORDS: usize = 1024;
+/// Bytes after which a block ends even with fewer records (long texts):
+/// a block is read whole, so this bounds what one block costs a search.
+const BLOCK_BYTES: u64 = 256 * 1024;
 /// Bits of a block's Bloom filter: 2 KiB a block, 2 MiB per million
-/// messages; with ~1,000 different words in a block, one block in ~200
-/// is read for a word it does not hold.
+/// messages; with ~1,000 different words and conversations in a block,
+/// one block in ~30 may hold a word it does not, and one in ~1,000 may
+/// hold a word and a conversation it does not.
 const BLOOM_WORDS: usize = 256;
-/// Put in the filter of every block holding an action (edit, delete,
-/// reaction): such a block is always read, so that no deletion is missed.
+/// Put in the filter of a block with an action (edit, delete, reaction)
+/// in a conversation, before the conversation's key: such a block is read
+/// by every search of that conversation, so that no deletion is missed.
 const ACTION: &str = "\u{1}action";
 
-/// The index: the log's records in blocks of [`BLOCK_RECORDS`], each with
-/// a Bloom filter of the words in its texts. A search reads only the
-/// blocks that may hold all its words (and those with actions), newest
-/// first. Built as searches go: a search first adds the blocks written
-/// since the last one (the first search after a start reads the whole log).
+/// The index: the log's records in blocks of [`BLOCK_RECORDS`] (or
+/// [`BLOCK_BYTES`]), each with a Bloom filter of the words in its texts
+/// and of its conversations. A search reads only the blocks that may hold
+/// one of its conversations and all its words (or an action there), newest
+/// first, and at most [`MAX_READ_BYTES`]. Built as searches go: a search
+/// first adds the blocks written since the last one (the first search
+/// after a start reads the whole log).
 #[derive(Default)]
 pub struct Index {
     blocks: Mutex<Blocks>,
@@ -61,14 +68,14 @@ impl Block {
         Block { first, end: first, bloom: Box::new([0; BLOOM_WORDS]) }
     }
 
-    fn add(&mut self, word: &str) {
-        for bit in bits(word) {
+    fn add(&mut self, key: &str) {
+        for bit in bits(key) {
             self.bloom[bit / 64] |= 1 << (bit % 64);
         }
     }
 
-    fn may_hold(&self, word: &str) -> bool {
-        bits(word).iter().all(|&bit| self.bloom[bit / 64] & (1 << (bit % 64)) != 0)
+    fn may_hold(&self, bits: &[usize; 3]) -> bool {
+        bits.iter().all(|&bit| self.bloom[bit / 64] & (1 << (bit % 64)) != 0)
     }
 }
 
@@ -80,6 +87,41 @@ fn bits(word: &str) -> [usize; 3] {
     }
     let m = (BLOOM_WORDS * 64) as u64;
     [(h % m) as usize, ((h >> 21) % m) as usize, ((h >> 42) % m) as usize]
+}
+
+/// What one search read of the log, and whether it stopped at its bounds
+/// ([`MAX_READ_BYTES`], [`MAX_READ_RECORDS`]) before the 50th match and
+/// the log's start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub bytes: u64,
+    pub records: usize,
+    pub cut: bool,
+}
+
+/// The filter keys of the conversations searched, hashed once per search.
+struct Wanted {
+    /// Per conversation: its key's bits and its actions' key's bits.
+    chats: Vec<([usize; 3], [usize; 3])>,
+    words: Vec<[usize; 3]>,
+}
+
+impl Wanted {
+    fn new(keys: impl Iterator<Item = String>, query: &Query) -> Wanted {
+        let chats = keys.map(|k| (bits(&k), bits(&format!("{ACTION}{k}")))).collect();
+        Wanted { chats, words: query.words.iter().map(|w| bits(w)).collect() }
+    }
+
+    /// The block may hold a match in one of the conversations, or an
+    /// action that changes what came before.
+    fn in_block(&self, block: &Block) -> bool {
+        let mut words = None;
+        self.chats.iter().any(|(chat, action)| {
+            block.may_hold(chat)
+                && (block.may_hold(action)
+                    || *words.get_or_insert_with(|| self.words.iter().all(|w| block.may_hold(w))))
+        })
+    }
 }
 
 /// A stop of `Log::scan` that is not an error.
@@ -107,24 +149,26 @@ impl Inner {
         }
     }
 
-    /// [`Inner::records`] for one block: read in one positioned read of
-    /// its bytes (~130 KB) when it lies in one segment, as most do.
-    fn block_records(&self, from: Pos, end: Pos, mut each: impl FnMut(Pos, &str)) -> Result<(), Ko> {
+    /// The records from `from` to `end` with their positions: one
+    /// positioned read of their bytes when they lie in one segment, as
+    /// most blocks do.
+    fn block_lines(&self, from: Pos, end: Pos) -> Result<Vec<(Pos, String)>, Ko> {
         let len = (end - from) as usize;
         let mut buf = Vec::new();
+        let mut lines = Vec::new();
         match self.log.read_block(from, 0, len, &mut buf) {
             Ok(Some((start, have))) if start == from && have == len => {
                 let mut pos = from;
                 for line in buf[..len].split(|&b| b == b'\n').take_while(|l| !l.is_empty()) {
-                    if let Ok(line) = std::str::from_utf8(line) {
-                        each(pos, line);
+                    if let Ok(text) = std::str::from_utf8(line) {
+                        lines.push((pos, text.to_string()));
                     }
                     pos += line.len() as u64 + 1;
                 }
-                Ok(())
             }
-            _ => self.records(from, end, each),
+            _ => self.records(from, end, |pos, line| lines.push((pos, line.to_string())))?,
         }
+        Ok(lines)
     }
 
     /// Adds to the index the full blocks of records before `synced`.
@@ -135,16 +179,18 @@ impl Inner {
         let mut count = 0;
         let mut finished = Vec::new();
         self.records(from, synced, |pos, line| {
-            if count == BLOCK_RECORDS {
+            if count == BLOCK_RECORDS || block.end - block.first >= BLOCK_BYTES {
                 finished.push(std::mem::replace(&mut block, Block::new(pos)));
                 count = 0;
             }
             count += 1;
             block.end = pos + line.len() as u64 + 1;
             if let Ok(m) = MsgRef::decode(line) {
+                let chat = chat_key(&m);
                 if m.id.starts_with('_') {
-                    block.add(ACTION);
+                    block.add(&format!("{ACTION}{chat}"));
                 }
+                block.add(&chat);
                 let folded = fold_escaped(&m.text);
                 words(&folded).for_each(|w| block.add(w));
             }
@@ -167,8 +213,29 @@ impl Inner {
         query: &Query,
         limit: usize,
     ) -> Result<Vec<HistoryLine>, Ko> {
+        let (found, reading) = self.search_reading(user, chats, query, limit)?;
+        if reading.cut {
+            log::debug!(
+                "store: a search stopped after {} records, {} bytes, with {} matches",
+                reading.records,
+                reading.bytes,
+                found.len()
+            );
+        }
+        Ok(found)
+    }
+
+    /// [`Inner::search_chats`], with what it read of the log.
+    pub(in crate::store) fn search_reading(
+        self: &Arc<Self>,
+        user: UserId,
+        chats: &[Chat],
+        query: &Query,
+        limit: usize,
+    ) -> Result<(Vec<HistoryLine>, Reading), Ko> {
         let mut walks: HashMap<String, Walk> = HashMap::new();
-        let (me, since);
+        let mut keys = Vec::new();
+        let (me, since): (String, Pos);
         {
             let state = self.state.lock();
             me = fold_name(&state.users[user].name);
@@ -178,77 +245,115 @@ impl Inner {
                 match chat {
                     Chat::User(name) => {
                         let (_, marks) = directions(&state, user, name)?;
+                        keys.push(pair_key(&me, &fold_name(name)));
                         walks.insert(fold_name(name), Walk { fates: Fates::default(), direct: Some(marks) });
                     }
                     Chat::Room(name) => {
                         state
                             .member_room(name, user)
                             .ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))?;
-                        walks.insert(
-                            fold_name(&format!("#{name}")),
-                            Walk { fates: Fates::default(), direct: None },
-                        );
+                        let key = fold_name(&format!("#{name}"));
+                        keys.push(key.clone());
+                        walks.insert(key, Walk { fates: Fates::default(), direct: None });
                     }
                 }
             }
         }
+        let wanted = Wanted::new(keys.into_iter(), query);
         let synced = self.synced();
         let built_to = self.extend_index(synced)?;
         // The ranges to read, newest first: what is not in a block yet,
-        // then every block that may hold the words.
+        // then every block that may hold the words in these conversations.
         let mut ranges = vec![(built_to, synced)];
         {
             let blocks = self.search_index.blocks.lock();
-            for block in blocks.done.iter().rev() {
-                if block.may_hold(ACTION) || query.words.iter().all(|w| block.may_hold(w)) {
-                    ranges.push((block.first, block.end));
-                }
-            }
+            ranges.extend(blocks.done.iter().rev().filter(|b| wanted.in_block(b)).map(|b| (b.first, b.end)));
         }
-        let (mut found, mut scanned) = (Vec::new(), 0);
-        let mut edited: HashSet<String> = HashSet::new();
+        let mut search = Search { me, since, walks, edited: HashSet::new(), query, limit, found: Vec::new() };
+        let mut reading = Reading::default();
         for (from, end) in ranges {
-            if found.len() >= limit || scanned >= MAX_SCANNED || end <= since {
+            if search.found.len() >= limit || end <= since {
                 break;
             }
-            // The messages edited in this range: their old text may not
-            // match and their new one may (a quick look for `,_e` first).
-            self.block_records(from, end, |_, line| {
-                if line.contains(",_e")
-                    && let Ok(m) = MsgRef::decode(line)
-                    && let Some(action) = ActionId::parse(m.id)
-                    && action.act == Act::Edit
-                {
-                    edited.insert(action.target);
-                }
-            })?;
-            let mut lines = Vec::new();
-            self.block_records(from, end, |pos, line| {
-                if pos < since {
+            if reading.bytes + (end - from) > MAX_READ_BYTES || reading.records >= MAX_READ_RECORDS {
+                reading.cut = true;
+                break;
+            }
+            let lines = self.block_lines(from, end)?;
+            reading.bytes += end - from;
+            reading.records += lines.len();
+            search.range(&lines);
+        }
+        Ok((search.found, reading))
+    }
+}
+
+/// One search's progress through the ranges it reads, newest first.
+struct Search<'q> {
+    me: String,
+    /// The searcher's cut (1.2): nothing before it is theirs.
+    since: Pos,
+    walks: HashMap<String, Walk>,
+    /// Messages edited in the ranges read so far (newer than what is
+    /// read next): their old text may not match and their new one may.
+    edited: HashSet<String>,
+    query: &'q Query,
+    limit: usize,
+    found: Vec<HistoryLine>,
+}
+
+impl Search<'_> {
+    /// Adds the matches among `lines` (a range of the log, oldest first),
+    /// newest first, up to the limit.
+    fn range(&mut self, lines: &[(Pos, String)]) {
+        // A quick look for `,_e` first.
+        for (_, line) in lines {
+            if line.contains(",_e")
+                && let Ok(m) = MsgRef::decode(line)
+                && let Some(action) = ActionId::parse(m.id)
+                && action.act == Act::Edit
+            {
+                self.edited.insert(action.target);
+            }
+        }
+        for (pos, line) in lines.iter().rev() {
+            if *pos < self.since {
+                continue;
+            }
+            let Ok(m) = MsgRef::decode(line) else { continue };
+            // The conversation first (most records of a block are other
+            // people's), then only actions (which change what came
+            // before), edited messages and matches matter.
+            let Some(walk) = conversation(&m, &self.me).and_then(|c| self.walks.get_mut(&c)) else {
+                continue;
+            };
+            let wanted =
+                m.id.starts_with('_') || self.edited.contains(m.id) || self.query.matches_escaped(&m.text);
+            if !wanted {
+                continue;
+            }
+            if let Some(line) = walk.consider(&m, self.query) {
+                self.found.push(line);
+                if self.found.len() >= self.limit {
                     return;
-                }
-                let Ok(m) = MsgRef::decode(line) else { return };
-                // Only actions (which change what came before), edited
-                // messages and matches matter; the words tested last.
-                let wanted = m.id.starts_with('_') || edited.contains(m.id) || query.matches_escaped(&m.text);
-                if wanted && conversation(&m, &me).is_some_and(|c| walks.contains_key(&c)) {
-                    lines.push((pos, line.to_string()));
-                }
-            })?;
-            scanned += lines.len();
-            for (_, line) in lines.iter().rev() {
-                let Ok(m) = MsgRef::decode(line) else { continue };
-                let Some(walk) = conversation(&m, &me).and_then(|c| walks.get_mut(&c)) else { continue };
-                if let Some(line) = walk.consider(&m, query) {
-                    found.push(line);
-                    if found.len() >= limit {
-                        break;
-                    }
                 }
             }
         }
-        Ok(found)
     }
+}
+
+/// A record's conversation in the index: the room (`#tea`), or the two
+/// folded names of a direct one, in order, so both sides find it.
+fn chat_key(m: &MsgRef) -> String {
+    if m.to.starts_with('#') {
+        return fold_name(m.to);
+    }
+    pair_key(&fold_name(m.from), &fold_name(m.to))
+}
+
+fn pair_key(a: &str, b: &str) -> String {
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    format!("\u{2}{a}\u{2}{b}")
 }
 
 /// The conversation of a record as seen by `me` (folded): the peer's
@@ -302,5 +407,91 @@ impl Walk {
             state,
             text,
         }
+    }
+}
+
+impl super::LocalStore {
+    /// `SEARCH`, with what it read of the log ([`Reading`]): for the
+    /// tests and `examples/search_cost.rs`.
+    pub fn search_reading(
+        &self,
+        user: UserId,
+        chats: &[Chat],
+        query: &Query,
+        limit: usize,
+    ) -> Result<(Vec<HistoryLine>, Reading), Ko> {
+        self.inner.search_reading(user, chats, query, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::store::disk::Disk;
+    use crate::store::search::MAX_READ_RECORDS;
+    use crate::store::sim_disk::SimDisk;
+    use crate::store::{Hasher, LocalStore, Options, Store};
+
+    /// A store whose log holds `n` messages of ~4 KB from ana to bob,
+    /// every other one holding `alpha`, the others `beta`.
+    fn store_with(n: usize) -> (Arc<LocalStore>, Store, UserId) {
+        let disk: Arc<dyn Disk> = Arc::new(SimDisk::new());
+        let options = Options { fsync: false, ..Options::default() };
+        let local =
+            Arc::new(LocalStore::open_on(disk, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
+        let store = Store::new(local.clone(), Hasher::new(8).unwrap());
+        let (ana, _) = store.register("ana", "", "pw").unwrap();
+        store.register("bob", "", "pw").unwrap();
+        let filler = "x".repeat(4000);
+        for burst in 0..n / 100 {
+            let msgs: Vec<_> = (0..100)
+                .map(|i| {
+                    let k = burst * 100 + i;
+                    let word = if k % 2 == 0 { "alpha" } else { "beta" };
+                    let text = Text::parse(&format!("{word} {filler}")).unwrap();
+                    (Chat::User("bob".into()), format!("m{k}"), text)
+                })
+                .collect();
+            let (results, ticket) = store.send(ana, &msgs);
+            assert!(results.iter().all(Result::is_ok));
+            store.wait(ticket).unwrap();
+        }
+        (local, store, ana)
+    }
+
+    /// Issue 38, item 4: a search whose words are all in every block, but
+    /// never in one message, read the whole log. It stops at its bounds
+    /// now, and says it was cut.
+    #[test]
+    fn item4_a_search_reads_at_most_its_bound_and_says_it_was_cut() {
+        let (local, _store, ana) = store_with(3000); // ~12 MB of log
+        let chats = [Chat::User("bob".into())];
+        let (found, reading) =
+            local.search_reading(ana, &chats, &Query::new("alpha beta alpha"), 50).unwrap();
+        assert!(found.is_empty());
+        assert!(reading.cut, "{reading:?}");
+        assert!(reading.bytes <= MAX_READ_BYTES, "{reading:?}");
+        assert!(reading.records <= MAX_READ_RECORDS, "{reading:?}");
+        assert!(reading.bytes > MAX_READ_BYTES / 2, "it read up to its bound: {reading:?}");
+        // A search that finds its 50 first (in 100 messages of 4 KB) reads
+        // what is not yet in a block and a block or two, uncut.
+        let (found, reading) = local.search_reading(ana, &chats, &Query::new("alpha"), 50).unwrap();
+        assert_eq!(found.len(), 50);
+        assert!(!reading.cut && reading.bytes <= 3 * (BLOCK_BYTES + 8192), "{reading:?}");
+    }
+
+    /// Issue 38, item 4: a search of a conversation with no message read
+    /// every block that might hold the word. The blocks' filters hold
+    /// their conversations too: it reads none of them.
+    #[test]
+    fn item4_a_search_of_an_empty_room_reads_no_block_of_other_chats() {
+        let (local, store, ana) = store_with(1000);
+        store.join(ana, "empty").unwrap();
+        let chats = [Chat::Room("empty".into())];
+        let (found, reading) = local.search_reading(ana, &chats, &Query::new("alpha"), 50).unwrap();
+        assert!(found.is_empty());
+        assert!(reading.bytes <= BLOCK_BYTES + 8192, "read only what is not yet in a block: {reading:?}");
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::super::disk::Disk;
 use super::super::sim_disk::SimDisk;
 use super::super::{DEDUP_WINDOW, Hasher, LocalStore, Options, Store, UserId};
-use crate::protocol::{Chat, Code, Text};
+use crate::protocol::{Chat, Code, Ko, Text};
 
 /// Listing lines as written on the wire.
 fn wire<T: std::fmt::Display>(lines: Vec<T>) -> Vec<String> {
@@ -44,6 +44,19 @@ fn replay(store: &Store, user: UserId) -> Vec<String> {
     frames.lines().map(str::to_string).collect()
 }
 
+/// Sends `id` without waiting: its answer comes on the channel once the
+/// store has one (`OK` once durable, `KO` if refused or never stored).
+fn send_later(store: &Store, from: UserId, to: &str, id: &str) -> std::sync::mpsc::Receiver<Result<(), Ko>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let text = Text::parse(&format!("text of {id}")).unwrap();
+    let (mut results, ticket) = store.send(from, &[(Chat::parse(to).unwrap(), id.to_string(), text)]);
+    match results.pop().expect("one result per message") {
+        Ok(_) => store.when_durable(ticket, Box::new(move |r| drop(tx.send(r)))),
+        Err(ko) => drop(tx.send(Err(ko))),
+    }
+    rx
+}
+
 #[test]
 fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     let disk = SimDisk::new();
@@ -52,15 +65,25 @@ fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     let (bob, _) = store.register("bob", "", "pw").unwrap();
     send(&store, ana, "bob", "m1").unwrap();
     disk.fill();
-    assert_eq!(send(&store, ana, "bob", "m2").unwrap_err().code, Code::Internal);
-    // Every later write is refused at once, with the same code ...
+    // m2 meets the full disk: no answer while it is full (issue 38: a KO
+    // here was stored once the disk had room) ...
+    let m2 = send_later(&store, ana, "bob", "m2");
+    // ... and every later write is refused at once, with the same code ...
     assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Internal);
-    // ... while reads are still served, without the refused message.
+    assert!(m2.try_recv().is_err(), "m2 is not answered while the disk is full");
+    // ... while reads are still served, without the message not on disk.
     assert_eq!(wire(store.rooms(ana).unwrap()), ["#general:2"]);
     assert_eq!(history(&store, ana, "bob").len(), 1);
     assert_eq!(wire(store.chats(bob).unwrap()), ["ana:1"]);
     assert_eq!(replay(&store, bob).len(), 1);
     assert!(store.login("bob", "pw", false).is_ok());
+    // The store stops with the disk still full: m2 is refused, and it was
+    // not stored (the start after finds m1 alone).
+    store.stop();
+    assert_eq!(m2.recv_timeout(Duration::from_secs(30)).unwrap().unwrap_err().code, Code::Internal);
+    disk.free_up();
+    let (_, store) = open(&disk, Options::default());
+    assert_eq!(history(&store, ana, "bob").len(), 1, "a refused message is not stored");
 }
 
 /// How a test store is started again.

@@ -46,6 +46,10 @@ const HEADER_LEN: u64 = LOG_HEADER.len() as u64 + 1;
 /// (a 100-byte text) fit; a longer one takes a second read.
 const FIRST_READ: usize = 512;
 
+/// What a refused start says to do about a damaged segment.
+const REPAIR_HINT: &str =
+    "`wachat users check --repair` (server stopped) sets the damaged line aside and keeps the other records";
+
 /// A record is never longer than this (a 4,096-byte text fully escaped,
 /// then quoted, plus its fields): a longer "line" is a corrupt file.
 pub const MAX_LINE: usize = 20 * 1024;
@@ -109,7 +113,10 @@ impl Log {
         for &base in &bases {
             let path = dir.join(segment_name(base));
             if base != expected {
-                let reason = format!("the previous segment ends at position {expected}: records are missing");
+                let reason = format!(
+                    "the previous segment ends at position {expected}: records are missing or a line was \
+                     added; {REPAIR_HINT}"
+                );
                 return Err(Error::Corrupt { path, line: 0, reason });
             }
             let len = if base == last { log.repair_last(&path)? } else { log.check_sealed(&path)? };
@@ -162,7 +169,9 @@ impl Log {
         let len = reader.len().map_err(ctx)?;
         self.check_header(path, reader.as_ref())?;
         if complete_length(reader.as_ref(), len).map_err(ctx)? != len {
-            let reason = "the segment ends in the middle of a line, and it is not the last one".into();
+            let reason = format!(
+                "the segment ends in the middle of a line, and it is not the last one; {REPAIR_HINT}"
+            );
             return Err(Error::Corrupt { path: path.to_path_buf(), line: 0, reason });
         }
         Ok(len)
@@ -315,7 +324,11 @@ impl Log {
             while let Some(i) = buf[start..have].iter().position(|&b| b == b'\n') {
                 let line = &buf[start..start + i];
                 let pos = segment.base + offset + start as u64 - HEADER_LEN;
-                let corrupt = |reason: String| Error::Corrupt { path: path.clone(), line: line_no, reason };
+                let corrupt = |reason: String| Error::Corrupt {
+                    path: path.clone(),
+                    line: line_no,
+                    reason: format!("{reason}; {REPAIR_HINT}"),
+                };
                 if line.iter().all(|&b| b == b'\r' || b == b' ') {
                     log::warn!("store: {}: skipped a blank line at position {pos}", path.display());
                 } else {
