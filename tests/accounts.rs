@@ -74,7 +74,7 @@ fn add_list_passwd_and_remove_work_on_a_real_server() {
 }
 
 #[test]
-fn every_account_command_refuses_while_a_server_runs() {
+fn every_account_command_that_would_close_sessions_refuses_while_a_server_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     ok(users(&data, &["add", "ana"], "pw-ana", ""));
@@ -87,9 +87,9 @@ fn every_account_command_refuses_while_a_server_runs() {
     let expected =
         format!("{} is in use by a running wachat server (pid {pid}); stop it first", data.display());
     let roster = roster.display().to_string();
-    for args in
-        [vec!["add", "bob"], vec!["remove", "ana"], vec!["passwd", "ana"], vec!["import", roster.as_str()]]
-    {
+    // (`add`, `import`, `admin` and `room` work beside it: tests/teacher.rs.)
+    let _ = roster;
+    for args in [vec!["remove", "ana"], vec!["passwd", "ana"]] {
         let outcome = users(&data, &args, "pw", "");
         assert!(refused(&outcome).contains(&expected), "users {args:?}: {}", outcome.stderr);
     }
