@@ -61,7 +61,7 @@ pub enum UsersCommand {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Give an account a new password.
+    /// Give an account a new password. Works while the server runs.
     Passwd {
         name: String,
         #[command(flatten)]
@@ -243,6 +243,9 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let dir = existing(&data)?;
             Accounts::open(dir)?.remove(&name).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
             println!("{}", tr!(Msg::Removed, name = name));
+        }
+        UsersCommand::Passwd { name, password, data, hashing } if room::server_runs(&data.data_dir) => {
+            room::passwd_live(&name, &password, &data, &hashing)?;
         }
         UsersCommand::Passwd { name, password, data, hashing } => {
             let mut accounts = Accounts::open(existing(&data)?)?;

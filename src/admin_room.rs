@@ -1,5 +1,5 @@
 //! The teacher's account commands during a class: `wachat users add`,
-//! `import`, `admin` and `room` while a server runs on the data
+//! `import`, `passwd`, `admin` and `room` while a server runs on the data
 //! directory. They do not stop it (which would disconnect the class):
 //! they ask it, through `accounts.request` (`server::operator::changes`),
 //! and say what it did. With no server running they edit the directory
@@ -77,6 +77,21 @@ pub fn add_live(
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
     refused(&ask(&data.data_dir, &[Change::add(name, email, &hash)])?)?;
     println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
+    Ok(())
+}
+
+/// `users passwd` beside a running server (a student who forgot it, in
+/// class).
+pub fn passwd_live(name: &str, password: &NewPassword, data: &DataDir, hashing: &Hashing) -> Result<()> {
+    let accounts = super::live::read_accounts(&data.data_dir)?;
+    let fold = crate::protocol::names::fold;
+    if !accounts.iter().any(|a| fold(&a.name) == fold(name) && !a.removed) {
+        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
+    }
+    let (secret, shown) = new_password(name, password)?;
+    let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
+    refused(&ask(&data.data_dir, &[Change::passwd(name, &hash)])?)?;
+    println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }
 

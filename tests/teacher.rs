@@ -15,7 +15,7 @@ fn users(dir: &Path, args: &[&str], password: &str) -> Outcome {
     let mut all: Vec<String> =
         std::iter::once("users").chain(args.iter().copied()).map(String::from).collect();
     all.extend(["--data-dir".into(), dir.display().to_string()]);
-    if ["add", "import"].contains(&args[0]) {
+    if ["add", "import", "passwd"].contains(&args[0]) {
         all.extend(["--kdf-cost".into(), "8".into()]);
     }
     run_wachat(&all, password, "")
@@ -107,6 +107,10 @@ fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins(
     assert!(!taken.status.success());
     assert!(taken.stderr.contains("ana already has an account"), "{}", taken.stderr);
     assert_eq!(ana.request("PING"), "OK", "ana stays connected");
+    // ana forgot her password: a new one, and she logs in with it.
+    let reset = ok(users(&data, &["passwd", "ana", "--random"], ""));
+    let new = reset.trim_end().rsplit("password: ").next().unwrap().to_string();
+    drop(server.login_send("ana", &new));
 
     // With the server stopped, list reads the directory, admins marked too.
     drop((ana, prof));

@@ -120,9 +120,8 @@ fn clean_up(settings: &Settings) {
         eprintln!("deleted the {deleted} accounts the suite made (DELACCOUNT)");
     }
     if left > 0 {
-        let prefix = "c";
         eprintln!(
-            "{left} accounts the suite made are left on {} (names starting with {prefix}, then 2 letters \
+            "{left} accounts the suite made are left on {} (names starting with c, then 2 letters \
              and 4 digits): the server could not delete them (DELACCOUNT is protocol 1.2)",
             settings.send_addr()
         );

@@ -23,8 +23,9 @@ use crate::server::{Ctx, presence};
 /// The request file, and the file the server answers in.
 pub const ACCOUNTS_REQUEST: &str = "accounts.request";
 pub const ACCOUNTS_ANSWER: &str = "accounts.answer";
-/// `op` is `add` (detail: the email; hash: the password's), `admin`
-/// (detail: `on` or `off`) or `join` (detail: the room, `#lab`).
+/// `op` is `add` (detail: the email; hash: the password's), `passwd`
+/// (hash: the new password's), `admin` (detail: `on` or `off`) or `join`
+/// (detail: the room, `#lab`).
 pub const REQUEST_HEADER: &str = "op,name,detail,hash";
 /// `result` is `done`, `unchanged` or `refused` (reason: why).
 pub const ANSWER_HEADER: &str = "op,name,result,reason";
@@ -43,6 +44,10 @@ pub struct Change {
 impl Change {
     pub fn add(name: &str, email: &str, hash: &str) -> Change {
         Change { op: "add".into(), name: name.into(), detail: email.into(), hash: hash.into() }
+    }
+
+    pub fn passwd(name: &str, hash: &str) -> Change {
+        Change { op: "passwd".into(), name: name.into(), detail: String::new(), hash: hash.into() }
     }
 
     pub fn admin(name: &str, on: bool) -> Change {
@@ -134,6 +139,7 @@ fn apply(ctx: &Ctx, changes: &[Change]) -> Vec<Outcome> {
     for (i, c) in changes.iter().enumerate().filter(|(_, c)| c.op != "add") {
         outcomes[i] = match c.op.as_str() {
             "admin" => admin(ctx, &c.name, c.detail == "on"),
+            "passwd" => passwd(ctx, &c.name, &c.hash),
             "join" => join(ctx, &c.name, &c.detail),
             other => Outcome::Refused(format!("unknown change {other:?}")),
         };
@@ -167,6 +173,22 @@ fn add(ctx: &Ctx, c: &Change) -> Outcome {
     match made.and_then(|(_, ticket)| ctx.store.wait(ticket)) {
         Ok(()) => {
             log::info!("new account {} (wachat users, beside the server)", c.name);
+            Outcome::Done
+        }
+        Err(ko) => Outcome::Refused(ko.reason),
+    }
+}
+
+/// A new password, as the user's own `PASSWD` would set it (a record in
+/// the log, which wins over `users.csv` at the next start).
+fn passwd(ctx: &Ctx, name: &str, hash: &str) -> Outcome {
+    let Some(user) = ctx.store.user_id(name) else { return no_account(name) };
+    if !hash.starts_with("$argon2") {
+        return Outcome::Refused(format!("{name}: no password hash"));
+    }
+    match ctx.store.set_password(user, hash.to_string()).and_then(|ticket| ctx.store.wait(ticket)) {
+        Ok(()) => {
+            log::info!("new password for {name} (wachat users passwd)");
             Outcome::Done
         }
         Err(ko) => Outcome::Refused(ko.reason),
