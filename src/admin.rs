@@ -30,10 +30,13 @@ use crate::store::password::DEFAULT_KDF_COST;
 pub mod export;
 #[path = "admin_live.rs"]
 pub mod live;
+#[path = "admin_room.rs"]
+pub mod room;
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
     /// Create an account (a member of #general), asking for its password.
+    /// Works while the server runs.
     Add {
         /// The user name (A-Z a-z 0-9 _ . -, unique ignoring case).
         name: String,
@@ -58,7 +61,7 @@ pub enum UsersCommand {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Give an account a new password.
+    /// Give an account a new password. Works while the server runs.
     Passwd {
         name: String,
         #[command(flatten)]
@@ -69,7 +72,7 @@ pub enum UsersCommand {
         hashing: Hashing,
     },
     /// Make an account a server admin, who moderates every room (protocol
-    /// 1.2), or with --remove no longer one.
+    /// 1.2), or with --remove no longer one. Works while the server runs.
     Admin {
         name: String,
         /// Take the rank away instead.
@@ -86,10 +89,25 @@ pub enum UsersCommand {
         /// Where to write the passwords [default: ROSTER with .passwords.csv].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also put every student of the roster in this room, e.g. '#lab'.
+        #[arg(long, value_name = "#ROOM")]
+        room: Option<String>,
         #[command(flatten)]
         data: DataDir,
         #[command(flatten)]
         hashing: Hashing,
+    },
+    /// Put accounts in a room (made if new) as their own JOIN would; the
+    /// members online are told. Works while the server runs.
+    Room {
+        /// The room, e.g. '#lab' (quote it: the shell takes # for a comment).
+        room: String,
+        /// The accounts, separated by commas: ana,bob,carla.
+        #[arg(long, required = true, value_delimiter = ',', value_name = "NAMES")]
+        add: Vec<String>,
+        /// The server's data directory (the server may be running).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
     },
     /// Name every damaged line (blank, torn, not a record) of the log's
     /// segments; exits non-zero if there is one. Works while the server runs.
@@ -180,6 +198,9 @@ pub struct NewPassword {
 /// Runs one `wachat users` subcommand.
 pub fn run(command: UsersCommand) -> Result<()> {
     match command {
+        UsersCommand::Add { name, email, password, data, hashing } if room::server_runs(&data.data_dir) => {
+            room::add_live(&name, &email.unwrap_or_default(), &password, &data, &hashing)?;
+        }
         UsersCommand::Add { name, email, password, data, hashing } => {
             let email = email.unwrap_or_default();
             let mut accounts = Accounts::open(&data.data_dir)?;
@@ -216,10 +237,12 @@ pub fn run(command: UsersCommand) -> Result<()> {
                 } else {
                     String::new()
                 };
-                let rest: Vec<&str> = [a.email.as_str(), stored.as_str(), mark.as_str(), off.as_str()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let admin = if accounts.is_admin(&a.name) { tr!(Msg::AdminMark) } else { String::new() };
+                let rest: Vec<&str> =
+                    [a.email.as_str(), admin.as_str(), stored.as_str(), mark.as_str(), off.as_str()]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect();
                 let line = format!("{:width$}  {}", a.name, rest.join("  "));
                 println!("{}", line.trim_end());
             }
@@ -228,6 +251,9 @@ pub fn run(command: UsersCommand) -> Result<()> {
             let dir = existing(&data)?;
             Accounts::open(dir)?.remove(&name).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
             println!("{}", tr!(Msg::Removed, name = name));
+        }
+        UsersCommand::Passwd { name, password, data, hashing } if room::server_runs(&data.data_dir) => {
+            room::passwd_live(&name, &password, &data, &hashing)?;
         }
         UsersCommand::Passwd { name, password, data, hashing } => {
             let mut accounts = Accounts::open(existing(&data)?)?;
@@ -243,12 +269,19 @@ pub fn run(command: UsersCommand) -> Result<()> {
         }
         UsersCommand::Admin { name, remove, data } => {
             let dir = existing(&data)?;
-            let mut accounts = Accounts::open(dir)?;
-            accounts.set_admin(&name, !remove).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
+            if room::server_runs(dir) {
+                room::admin_live(&name, !remove, dir)?;
+            } else {
+                let mut accounts = Accounts::open(dir)?;
+                accounts.set_admin(&name, !remove).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
+            }
             let said = if remove { Msg::AdminRemoved } else { Msg::AdminGranted };
             println!("{}", tr!(said, name = name));
         }
-        UsersCommand::Import { roster, out, data, hashing } => import(&roster, out, &data, &hashing)?,
+        UsersCommand::Import { roster, out, room, data, hashing } => {
+            import(&roster, out, &data, &hashing, room.as_deref())?
+        }
+        UsersCommand::Room { room, add, data_dir } => room::add_to_room(&room, &add, &data_dir)?,
         UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,
         UsersCommand::Check { data_dir, repair: false } => check(&data_dir)?,
         UsersCommand::Check { data_dir, repair: true } => repair(&data_dir)?,
@@ -471,14 +504,26 @@ struct Student {
     email: String,
 }
 
-/// `wachat users import roster.csv`: all the accounts, or none.
-fn import(roster: &Path, out: Option<PathBuf>, data: &DataDir, hashing: &Hashing) -> Result<()> {
+/// `wachat users import roster.csv`: all the accounts, or none; then, with
+/// `room`, each in that room. Beside a running server, the server makes
+/// them (`room::import_live`) and checks the names.
+fn import(
+    roster: &Path,
+    out: Option<PathBuf>,
+    data: &DataDir,
+    hashing: &Hashing,
+    room: Option<&str>,
+) -> Result<()> {
     let students = read_roster(roster)?;
     let out = out.unwrap_or_else(|| passwords_path(roster));
-    let mut accounts = Accounts::open(&data.data_dir)?;
+    let live = room::server_runs(&data.data_dir);
+    let accounts = if live { None } else { Some(Accounts::open(&data.data_dir)?) };
     let rows: Vec<(&str, &str)> = students.iter().map(|s| (s.name.as_str(), s.email.as_str())).collect();
     let label = |i: usize| tr!(Msg::RosterLine, line = students[i].line);
-    let mut problems = describe_all(&accounts.problems(&rows), &rows, &label);
+    let mut problems = match &accounts {
+        Some(accounts) => describe_all(&accounts.problems(&rows), &rows, &label),
+        None => Vec::new(),
+    };
     if out.exists() {
         problems.push(tr!(Msg::PasswordsFileExists, path = out.display()));
     }
@@ -502,6 +547,12 @@ fn import(roster: &Path, out: Option<PathBuf>, data: &DataDir, hashing: &Hashing
     // The passwords first: accounts whose passwords nobody knows would be
     // worse than a passwords file for accounts that failed (removed below).
     let table = table.into_inner().map_err(|e| Error::Usage(e.to_string()))?;
+    let (n, dir) = (students.len(), data.data_dir.display());
+    let Some(mut accounts) = accounts else {
+        room::import_live(&students, new, room, &data.data_dir, (&out, &table))?;
+        println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));
+        return Ok(());
+    };
     // Made 0600 (see `store::disk`): only its owner may read the passwords.
     std::sync::Arc::new(RealDisk)
         .replace(&out, &table)
@@ -510,9 +561,15 @@ fn import(roster: &Path, out: Option<PathBuf>, data: &DataDir, hashing: &Hashing
         let _ = std::fs::remove_file(&out);
         return Err(explain(e, &data.data_dir, &rows, label));
     }
-    let (n, dir) = (students.len(), data.data_dir.display());
     println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));
-    Ok(())
+    drop(accounts); // its lock: the room's joins take it again
+    match room {
+        Some(room) => {
+            let names: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
+            room::add_to_room(room, &names, &data.data_dir)
+        }
+        None => Ok(()),
+    }
 }
 
 /// `roster.csv` → `roster.passwords.csv`, next to it.

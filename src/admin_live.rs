@@ -45,6 +45,8 @@ pub struct Live {
     pub rooms: u64,
     pub chats: u64,
     pub unread: u64,
+    /// A server admin (1.2).
+    pub admin: bool,
 }
 
 /// `users disable` (`on`) or `users enable`: true if it changed anything.
@@ -103,6 +105,7 @@ pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
                 rooms: number(3),
                 chats: number(4),
                 unread: number(5),
+                admin: field(6) == "true",
             });
         }
         Ok(())
@@ -152,6 +155,9 @@ pub fn format(rows: &[Row]) -> String {
         }
         if r.disabled {
             fields.push(tr!(Msg::DisabledMark));
+        }
+        if r.live.as_ref().is_some_and(|live| live.admin) {
+            fields.push(tr!(Msg::AdminMark));
         }
         if let Some(live) = &r.live {
             fields.push(match (live.online, live.last_seen_ms) {

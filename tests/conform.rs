@@ -352,3 +352,67 @@ fn wachat_serve_with_tls_passes_level_1_1() {
     );
     assert!(!stdout.lines().any(|l| l.starts_with("FAIL ")), "{stdout}");
 }
+
+/// `wachat conform server` against `server`, fast, with `extra` flags.
+fn conform_fast(server: &TestServer, extra: &[&str]) -> Output {
+    let [send, recv] = ports(server);
+    let mut args =
+        vec!["server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv, "--fast", "--timeout", "2"];
+    args.extend_from_slice(extra);
+    conform(&args)
+}
+
+#[test]
+fn item4_against_an_invite_only_server_conform_stops_at_once_and_names_invite() {
+    let server = TestServer::start_with(&["--registration", "invite", "--timeout", "2"]);
+    let out = conform_fast(&server, &[]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stderr.contains("--invite") && stderr.contains("invite"), "{stderr}");
+    assert!(!stdout.contains("pass") && !stdout.contains("FAIL"), "no case ran: {stdout}");
+}
+
+#[test]
+fn item4_with_invite_codes_conform_runs_against_an_invite_only_server() {
+    let server = TestServer::start_with(&["--registration", "invite", "--timeout", "2"]);
+    let codes = Command::new(wachat_bin())
+        .args(["users", "invite", "--count", "60", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .unwrap();
+    assert!(codes.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("codes.txt");
+    std::fs::write(&file, &codes.stdout).unwrap();
+    let out = conform_fast(
+        &server,
+        &["--only", "messages", "--only", "auth", "--invites", file.to_str().unwrap(), "--json"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(with_status(&out, "pass").contains("messages/resend-gets-original-ok"), "{stdout}");
+    // The cases that test REGISTER itself cannot run there, and say why.
+    assert!(with_status(&out, "skip").contains("auth/login-ignores-case"), "{stdout}");
+}
+
+#[test]
+fn item4_against_a_rate_limited_server_conform_stops_and_leaves_no_account() {
+    // A class server: the per-address limits on (no --exempt).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = TestServer::start_in(&data, &["--timeout", "2"]);
+    let out = conform_fast(&server, &["--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // It stopped at the first refusal instead of failing case after case.
+    let failed = with_status(&out, "fail");
+    assert!(failed.len() <= 1, "{stdout}");
+    assert!(stdout.contains("stopped: the server rate-limited the suite"), "{stdout}");
+    assert!(stderr.contains("deleted the "), "{stderr}");
+    server.terminate();
+    let listed =
+        Command::new(wachat_bin()).args(["users", "list", "--data-dir"]).arg(&data).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let left: Vec<&str> = listed.lines().filter(|l| !l.contains("(deleted by its user)")).collect();
+    assert!(left.is_empty(), "accounts left: {left:?}");
+}

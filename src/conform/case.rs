@@ -12,6 +12,7 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::net::TcpStream;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
@@ -109,6 +110,8 @@ pub enum Needs {
     Restart,
     /// A server that speaks TLS (`--tls` or `--ca`).
     Tls,
+    /// Sends `REGISTER` itself (skipped on an invite-only server).
+    Register,
 }
 
 /// One case: a name, the section of docs/PROTOCOL.md it checks, and the
@@ -177,9 +180,51 @@ pub struct Settings {
     pub wait: Duration,
     /// Speak TLS, trusting this (`--tls`, `--ca`); plaintext when `None`.
     pub tls: Option<Tls>,
+    /// The accounts the run made, (name, password): deleted at its end
+    /// where the protocol allows (`preflight::clean_up`).
+    pub made: Arc<Mutex<Vec<(String, String)>>>,
+    /// Invite codes not used yet (`--invite`, `--invites`).
+    pub invites: Arc<Mutex<Vec<String>>>,
+    /// The server refuses `REGISTER` (the preflight found out): users are
+    /// made with `REDEEM` and a code, and the cases that register by
+    /// themselves are skipped.
+    pub invite_only: bool,
 }
 
 impl Settings {
+    /// Settings with no account made and no invite code yet.
+    pub fn new(host: String, send_port: u16, recv_port: u16, level: Level) -> Settings {
+        Settings {
+            host,
+            send_port,
+            recv_port,
+            level,
+            only: Vec::new(),
+            fast: false,
+            restart: None,
+            server_timeout: Duration::from_secs(crate::protocol::DEFAULT_TIMEOUT_SECS),
+            wait: Duration::from_secs(5),
+            tls: None,
+            made: Arc::default(),
+            invites: Arc::default(),
+            invite_only: false,
+        }
+    }
+
+    /// The next invite code, on an invite-only server.
+    fn next_invite(&self) -> Option<String> {
+        if !self.invite_only {
+            return None;
+        }
+        let mut codes = self.invites.lock().unwrap_or_else(|e| e.into_inner());
+        (!codes.is_empty()).then(|| codes.remove(0))
+    }
+
+    /// Notes an account the run made, to delete it at the end.
+    pub fn made(&self, name: &str, password: &str) {
+        self.made.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_string(), password.to_string()));
+    }
+
     pub fn send_addr(&self) -> String {
         format!("{}:{}", self.host, self.send_port)
     }
@@ -256,8 +301,21 @@ impl<'a> Ctx<'a> {
     pub fn user(&self, alias: &str) -> Result<Conn, Failure> {
         let name = self.name(alias);
         let mut conn = self.send_conn(&format!("{alias}.send"))?;
-        let line = format!("REGISTER:{name}::{}", self.password(&name));
+        let password = self.password(&name);
+        let line = match self.settings.next_invite() {
+            Some(code) => format!("REDEEM:{code}:{name}::{password}"),
+            None if self.settings.invite_only => {
+                return Err(Failure::new(
+                    "an invite code for this case's user",
+                    "none left: give more with --invites FILE",
+                ));
+            }
+            None => format!("REGISTER:{name}::{password}"),
+        };
         let reply = conn.request(&line)?;
+        if reply.starts_with("OK") {
+            self.settings.made(&name, &password);
+        }
         if reply.starts_with("KO:RATE_LIMITED") {
             return Err(Failure::new(
                 format!("OK:{name} (setup: this case's user)"),
@@ -337,6 +395,11 @@ impl Case {
     /// This case restarts the server.
     pub fn restart(self) -> Case {
         Case { needs: Needs::Restart, ..self }
+    }
+
+    /// This case sends `REGISTER` itself.
+    pub fn registers(self) -> Case {
+        Case { needs: Needs::Register, ..self }
     }
 
     /// This case needs a TLS server.

@@ -18,7 +18,7 @@ pub fn cases() -> Vec<Case> {
         c("bad-request-wrong-field-count", "§4 PING and QUIT", wrong_field_count),
         c("auth-required", "§5 AUTH_REQUIRED", auth_required),
         c("auth-failed", "§5 AUTH_FAILED", auth_failed),
-        c("user-exists", "§5 USER_EXISTS", user_exists),
+        c("user-exists", "§5 USER_EXISTS", user_exists).registers(),
         c("unknown-user", "§5 UNKNOWN_USER", unknown_user),
         c("not-member", "§5 NOT_MEMBER", not_member),
         c("unknown-message", "§5 UNKNOWN_MESSAGE", unknown_message),

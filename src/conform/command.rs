@@ -81,6 +81,14 @@ pub struct ServerCheck {
     /// List the cases (at --level, in --only) and exit.
     #[arg(long)]
     pub list: bool,
+    /// An invite code for an invite-only server: the suite makes one of
+    /// its users with it (REDEEM). Repeatable; see --invites.
+    #[arg(long, value_name = "CODE")]
+    pub invite: Vec<String>,
+    /// A file of invite codes, one a line (what `wachat users invite
+    /// --count N` prints).
+    #[arg(long, value_name = "FILE")]
+    pub invites: Option<PathBuf>,
 }
 
 pub fn run(args: ConformArgs) -> Result<()> {
@@ -91,26 +99,48 @@ pub fn run(args: ConformArgs) -> Result<()> {
 }
 
 fn settings(check: &ServerCheck, host: &str, send_port: u16, recv_port: u16) -> Result<Settings> {
+    let invites =
+        super::preflight::read_invites(&check.invite, check.invites.as_deref()).map_err(Error::Usage)?;
     Ok(Settings {
-        host: host.to_string(),
-        send_port,
-        recv_port,
-        level: check.level,
         only: check.only.clone(),
         fast: check.fast,
         restart: check.allow_restart.clone(),
         server_timeout: Duration::from_secs(check.timeout),
         wait: Duration::from_secs(check.wait),
         tls: crate::client::tls::for_client(check.tls, check.ca.as_deref())?,
+        invites: std::sync::Arc::new(std::sync::Mutex::new(invites)),
+        ..Settings::new(host.to_string(), send_port, recv_port, check.level)
     })
+}
+
+/// After a run: the suite's accounts deleted, and what was left said.
+fn clean_up(settings: &Settings) {
+    let (deleted, left) = super::preflight::clean_up(settings);
+    if deleted > 0 {
+        eprintln!("deleted the {deleted} accounts the suite made (DELACCOUNT)");
+    }
+    if left > 0 {
+        eprintln!(
+            "{left} accounts the suite made are left on {} (names starting with c, then 2 letters \
+             and 4 digits): the server could not delete them (DELACCOUNT is protocol 1.2)",
+            settings.send_addr()
+        );
+    }
 }
 
 fn server(check: ServerCheck) -> Result<()> {
     if let Some(roster) = &check.class {
         return class(&check, roster);
     }
-    let settings = settings(&check, &check.host, check.send_port, check.recv_port)?;
+    let mut settings = settings(&check, &check.host, check.send_port, check.recv_port)?;
     let cases = runner::selected(all_cases(), &settings);
+    if !check.list {
+        let allowed = super::preflight::check(&mut settings).map_err(Error::Usage)?;
+        if !check.json && !allowed.info.is_empty() {
+            let said: Vec<String> = allowed.info.iter().map(ToString::to_string).collect();
+            eprintln!("the server says: {}", said.join(", "));
+        }
+    }
     if check.list {
         for case in &cases {
             println!("{:<48} {:<5} {}", case.id(), case.level.as_str(), case.section);
@@ -124,6 +154,7 @@ fn server(check: ServerCheck) -> Result<()> {
         // A closed stdout (`| head`) must not stop the run.
         let _ = stdout.write_all(line.as_bytes()).and_then(|_| stdout.flush());
     });
+    clean_up(&settings);
     if !check.json {
         print!("{}", report::summary(&outcomes, start.elapsed().as_secs_f64()));
     }
@@ -154,7 +185,9 @@ fn class(check: &ServerCheck, roster: &Path) -> Result<()> {
                 let settings = settings(check, &host, send, recv)?;
                 eprintln!("{student}: {host} …");
                 let cases = runner::selected(all_cases(), &settings);
-                Ok(runner::run(&cases, &settings, &mut |_| {}))
+                let outcomes = runner::run(&cases, &settings, &mut |_| {});
+                clean_up(&settings);
+                Ok(outcomes)
             }
             (Err(why), _) | (_, Err(why)) => Err(why),
             _ => Err("no host".to_string()),

@@ -13,9 +13,9 @@ use crate::protocol::{Code, Event, MAX_FRAME};
 pub fn cases() -> Vec<Case> {
     let c = |name, section, run| case(Group::Framing, name, section, run);
     vec![
-        c("crlf-accepted", "§1 Frames", crlf_accepted),
+        c("crlf-accepted", "§1 Frames", crlf_accepted).registers(),
         c("frame-in-pieces", "§1 Frames", frame_in_pieces),
-        c("last-field-takes-colons", "§1 Frames", last_field_takes_colons),
+        c("last-field-takes-colons", "§1 Frames", last_field_takes_colons).registers(),
         c("escapes-travel-unchanged", "§1 Text", escapes_travel_unchanged),
         c("bad-escape-refused", "§1 Text", bad_escape_refused),
         c("text-length-limits", "§1 Text", text_length_limits),
@@ -30,6 +30,7 @@ fn crlf_accepted(ctx: &mut Ctx) -> Result<(), Failure> {
     let name = ctx.name("a");
     let mut a = ctx.send_conn("a.send")?;
     let line = format!("REGISTER:{name}::{}\r\n", ctx.password(&name));
+    ctx.settings.made(&name, &ctx.password(&name));
     a.send_raw(line.as_bytes(), &format!("REGISTER:{name}::…\\r\\n"))?;
     let reply = a.line(&format!("OK:{name}"))?;
     check(reply == format!("OK:{name}"), format!("OK:{name} (the \\r dropped)"), reply)?;
@@ -49,6 +50,7 @@ fn frame_in_pieces(ctx: &mut Ctx) -> Result<(), Failure> {
 fn last_field_takes_colons(ctx: &mut Ctx) -> Result<(), Failure> {
     let name = ctx.name("a");
     let mut a = ctx.send_conn("a.send")?;
+    ctx.settings.made(&name, "pa:ss:word");
     a.ok(&format!("REGISTER:{name}::pa:ss:word"))?;
     let mut again = ctx.send_conn("a.send2")?;
     let reply = again.request(&format!("LOGIN:{name}:pa:ss:word"))?;

@@ -14,7 +14,9 @@
 //!   [`framing`], [`auth`], [`messages`], [`receive`], [`status`],
 //!   [`rooms`], [`listings`], [`codes`], [`timing`], [`restart`], [`later`]
 //!   (the 1.1 and 1.2 additions);
-//! - [`runner`]: which cases run, and their outcomes;
+//! - [`runner`]: which cases run, and their outcomes; [`preflight`]: what
+//!   the server allows, asked before the first case, and the accounts the
+//!   run made, deleted after the last;
 //! - [`report`]: text, JSON, and the class table; [`html`]: the page with
 //!   sequence diagrams;
 //! - [`client`]: `wachat conform client`, the suite playing the server;
@@ -35,6 +37,7 @@ pub mod html;
 pub mod later;
 pub mod listings;
 pub mod messages;
+pub mod preflight;
 pub mod receive;
 pub mod report;
 pub mod restart;
@@ -90,18 +93,7 @@ mod tests {
     }
 
     fn cases_at(level: Level) -> Vec<Case> {
-        let settings = Settings {
-            host: "127.0.0.1".into(),
-            send_port: 1,
-            recv_port: 2,
-            level,
-            only: Vec::new(),
-            fast: false,
-            restart: None,
-            server_timeout: std::time::Duration::from_secs(1),
-            wait: std::time::Duration::from_secs(1),
-            tls: None,
-        };
+        let settings = Settings::new("127.0.0.1".into(), 1, 2, level);
         runner::selected(all_cases(), &settings)
     }
 }

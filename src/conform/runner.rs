@@ -45,15 +45,33 @@ pub fn selected(cases: Vec<Case>, settings: &Settings) -> Vec<Case> {
 
 /// Runs `cases` against the server of `settings`, calling `each` as soon
 /// as a case is done (so a long run shows its progress).
+///
+/// The first case refused with `KO:RATE_LIMITED` stops the run: the
+/// others are skipped, since they would only spend more of the limits the
+/// suite's address shares with everyone behind it (a class).
 pub fn run(cases: &[Case], settings: &Settings, each: &mut dyn FnMut(&Outcome)) -> Vec<Outcome> {
     let prefix = run_prefix();
     let mut outcomes = Vec::new();
+    let mut stopped = false;
     for (n, case) in cases.iter().enumerate() {
-        let outcome = run_one(case, settings, format!("{prefix}n{n}"));
+        let outcome = match stopped {
+            true => Outcome::new(case, Status::Skip(STOPPED), 0, Vec::new()),
+            false => run_one(case, settings, format!("{prefix}n{n}")),
+        };
+        stopped |= rate_limited(&outcome);
         each(&outcome);
         outcomes.push(outcome);
     }
     outcomes
+}
+
+/// Why the cases after a `KO:RATE_LIMITED` are skipped.
+pub const STOPPED: &str = "stopped: the server rate-limited the suite (run it against a server of your own, \
+     or one started with --exempt <your address> and --rate 0)";
+
+/// Whether a case failed on the server's limits (not on the protocol).
+fn rate_limited(outcome: &Outcome) -> bool {
+    matches!(&outcome.status, Status::Fail(f) if f.got.contains("KO:RATE_LIMITED"))
 }
 
 fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
@@ -61,6 +79,7 @@ fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
         Needs::Clock if settings.fast => Some("slow (--fast)"),
         Needs::Restart if settings.restart.is_none() => Some("needs --allow-restart CMD"),
         Needs::Tls if settings.tls.is_none() => Some("needs a TLS server (--tls or --ca)"),
+        Needs::Register if settings.invite_only => Some("registers by itself (the server is invite-only)"),
         _ => None,
     };
     if let Some(why) = skip {

@@ -120,6 +120,21 @@ catalogue! {
         es: "(eliminada)",
         pt: "(removida)",
     },
+    AdminMark {
+        en: "server admin",
+        es: "administrador del servidor",
+        pt: "administrador do servidor",
+    },
+    JoinedRoom {
+        en: "{name} is now in {room}",
+        es: "{name} ahora está en {room}",
+        pt: "{name} agora está em {room}",
+    },
+    AlreadyInRoom {
+        en: "{name} was in {room} already",
+        es: "{name} ya estaba en {room}",
+        pt: "{name} já estava em {room}",
+    },
     /// `wachat users list`: an account its user deleted (1.2, `DELACCOUNT`).
     DeletedMark {
         en: "(deleted by its user)",

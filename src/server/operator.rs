@@ -13,6 +13,10 @@
 //!   connection told `BYE:DISABLED` if it speaks 1.2, else closed), and a
 //!   `status.request` is answered with `status.csv`.
 //!
+//! - `accounts.request`, answered in `accounts.answer`: new accounts, server
+//!   admins and room members, made by the server during a class
+//!   ([`changes`], `wachat users add|import|admin|room`).
+//!
 //! Why files: `wachat users invite` already reaches a running server this
 //! way (`store::invites`), the data directory is private to its owner
 //! (0700), so whoever may write there is the administrator, and a teacher
@@ -30,6 +34,9 @@ use crate::protocol::Bye;
 use crate::store::UserId;
 use crate::store::disabled;
 
+#[path = "operator_accounts.rs"]
+pub mod changes;
+
 /// How often the operator thread looks at the data directory.
 pub const LOOK_EVERY: Duration = Duration::from_millis(500);
 
@@ -38,7 +45,7 @@ pub const LOOK_EVERY: Duration = Duration::from_millis(500);
 pub const STATUS_REQUEST: &str = "status.request";
 pub const STATUS_ANSWER: &str = "status.csv";
 /// The header of [`STATUS_ANSWER`].
-pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread";
+pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread,admin";
 /// Most names one status request may ask about.
 const MAX_STATUS_NAMES: usize = 100_000;
 
@@ -85,6 +92,12 @@ fn look(ctx: &Ctx, known: Option<BTreeSet<String>>) -> BTreeSet<String> {
     {
         log::warn!("{}: {e}", dir.join(STATUS_ANSWER).display());
     }
+    // `wachat users add|import|admin|room` beside the server.
+    if dir.join(changes::ACCOUNTS_REQUEST).exists()
+        && let Err(e) = changes::answer(ctx, dir)
+    {
+        log::warn!("{}: {e}", dir.join(changes::ACCOUNTS_ANSWER).display());
+    }
     // `wachat users export NAME` (`server::accounts`).
     if dir.join(super::accounts::EXPORT_REQUEST).exists()
         && let Err(e) = super::accounts::answer_export(ctx, dir)
@@ -106,8 +119,9 @@ fn answer_status(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
         let rooms = ctx.store.rooms(user).map_or(0, |r| r.len());
         let (chats, unread) =
             ctx.store.chats(user).map_or((0, 0), |c| (c.len(), c.iter().map(|l| l.unread).sum::<u64>()));
+        let admin = ctx.store.is_server_admin(user);
         // The name is a checked one (`user_id` found it): no field needs quoting.
-        let _ = writeln!(out, "{name},{online},{last_seen},{rooms},{chats},{unread}");
+        let _ = writeln!(out, "{name},{online},{last_seen},{rooms},{chats},{unread},{admin}");
     }
     let aside = dir.join(format!("{STATUS_ANSWER}.tmp"));
     std::fs::write(&aside, out)?;

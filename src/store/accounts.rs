@@ -43,12 +43,12 @@ use std::sync::Arc;
 use super::backend::Backend;
 use super::disk::{Disk, RealDisk};
 use super::local::{LocalStore, Options};
-use super::record::Record;
+use super::state::UserId;
 use super::users::{USERS_HEADER, user_row};
 use crate::error::Error;
+use crate::protocol::Ko;
 use crate::protocol::names::{NameProblem, fold, name_problem};
 use crate::protocol::request::check_email;
-use crate::protocol::{Code, Ko};
 
 /// What goes in front of a removed account's hash (see the module docs).
 pub const REMOVED: &str = "!";
@@ -246,26 +246,40 @@ impl Accounts {
         Ok(())
     }
 
-    /// Makes `name` a server admin (1.2), or no longer one: a `RULE`
-    /// record in the log, kept with the account's other facts there (and
-    /// in checkpoints), so that `users.csv` keeps its columns and an older
-    /// directory loads unchanged.
+    /// Makes `name` a server admin (1.2), or no longer one (as a running
+    /// server does it: `Backend::set_server_admin`).
     pub fn set_admin(&mut self, name: &str, on: bool) -> Result<(), AdminError> {
-        let i = self.active(name)?;
-        let user: Arc<str> = self.accounts[i].name.as_str().into();
-        let inner = &self.store.inner;
-        let ((), ticket) = inner
-            .write(|state, batch| {
-                let id = state.user_id(&user).ok_or_else(|| Ko::new(Code::Internal, "not loaded"))?;
-                if state.is_server_admin(id) == on {
-                    return Ok(()); // nothing changes
-                }
-                let ts = state.next_ts(super::now_ms());
-                let rule = super::moderation::Rule::ServerAdmin(on);
-                state.commit(Record::Rule { ts, by: user.clone(), room: "".into(), rule }, batch)
-            })
-            .map_err(|ko| self.bug(ko.reason))?;
+        let user = self.loaded(name)?;
+        let ticket = self.store.set_server_admin(user, on).map_err(|ko| self.bug(ko.reason))?;
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
+    }
+
+    /// Whether `name` is a server admin (`wachat users list`).
+    pub fn is_admin(&self, name: &str) -> bool {
+        let id = self.store.inner.state.lock().user_id(name);
+        id.is_some_and(|id| self.store.is_server_admin(id))
+    }
+
+    /// Puts `name` in `room` (without its `#`), creating the room if new,
+    /// as its `JOIN` would: `wachat users room` with the server stopped.
+    /// `Ok(false)` if it was in it already; the inner `Err`, the room's
+    /// refusal (a ban, an invite-only room).
+    pub fn join(&mut self, name: &str, room: &str) -> Result<Result<bool, Ko>, AdminError> {
+        let user = self.loaded(name)?;
+        let state = self.store.inner.state.lock();
+        let member = state.room_id(room).is_some_and(|r| state.is_member(r, user));
+        drop(state);
+        if member {
+            return Ok(Ok(false));
+        }
+        Ok(self.store.join(user, room).and_then(|ticket| self.store.wait(ticket)).map(|()| true))
+    }
+
+    /// The id of the account `name`, which must exist and not be removed.
+    fn loaded(&self, name: &str) -> Result<UserId, AdminError> {
+        let i = self.active(name)?;
+        let id = self.store.inner.state.lock().user_id(&self.accounts[i].name);
+        id.ok_or_else(|| self.bug("not loaded".into()))
     }
 
     /// The index of the account `name`, which must exist and not be removed.

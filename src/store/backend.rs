@@ -187,6 +187,19 @@ pub trait Backend: Send + Sync {
     /// (docs/PROTOCOL.md §20, "A name freed"). `KO:USER_EXISTS` if `user`
     /// is not a deleted account any more (two registrations at once).
     fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
+    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
+    /// (`wachat users admin`, on a running server too). The default
+    /// refuses: a cluster's server admins are set in its database.
+    fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
+        let _ = (user, on);
+        Err(Ko::new(Code::BadRequest, "server admins are set in the cluster's database (docs/CLUSTER.md)"))
+    }
+    /// 1.2: whether `user` is a server admin (`wachat users list`). The
+    /// default, a store that does not say, answers no.
+    fn is_server_admin(&self, user: UserId) -> bool {
+        let _ = user;
+        false
+    }
 
     // ----- changes: applied at once, durable once their ticket is
     /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its

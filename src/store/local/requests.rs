@@ -67,6 +67,26 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
+    /// A `RULE` record in the log, kept with the account's other facts
+    /// there (and in checkpoints), so that `users.csv` keeps its columns
+    /// and an older directory loads unchanged.
+    fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            if state.is_server_admin(user) == on {
+                return Ok(()); // nothing changes
+            }
+            let ts = state.next_ts(now_ms());
+            let by = state.users[user].name.clone();
+            let rule = super::super::moderation::Rule::ServerAdmin(on);
+            state.commit(Record::Rule { ts, by, room: "".into(), rule }, batch)
+        })?;
+        Ok(ticket)
+    }
+
+    fn is_server_admin(&self, user: UserId) -> bool {
+        self.inner.state.lock().is_server_admin(user)
+    }
+
     fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
         self.inner.write(|state, batch| {
             let name = state.users[user].name.clone();

@@ -1,0 +1,176 @@
+//! The teacher's account commands during a class: `wachat users add`,
+//! `import`, `passwd`, `admin` and `room` while a server runs on the data
+//! directory. They do not stop it (which would disconnect the class):
+//! they ask it, through `accounts.request` (`server::operator::changes`),
+//! and say what it did. With no server running they edit the directory
+//! themselves, as before.
+//!
+//! `wachat users room '#lab' --add ana,bob` (or `users import roster.csv
+//! --room '#lab'`) puts a list of students in a room in one command: each
+//! joins as by its own `JOIN` (the room is made if new), and the members
+//! online are told (`MEMBER:#lab:ana:JOINED`, protocol 1.1).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::{DataDir, Hashing, NewPassword, Student, explain, hasher, new_password, shown_password};
+use crate::error::{Error, Result};
+use crate::i18n::commands::Msg;
+use crate::i18n::tr;
+use crate::server::operator::changes::{self, Change, Outcome};
+use crate::store::accounts::{Accounts, NewAccount};
+use crate::store::disk::Disk;
+
+/// How long a command waits for the server to take its request: it
+/// looks twice a second, and makes each change durable before answering
+/// (a roster of a few hundred joins is a few seconds of fsyncs).
+const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+
+/// Whether a server runs on `dir` now (it holds the directory's lock).
+pub fn server_runs(dir: &Path) -> bool {
+    dir.is_dir() && matches!(crate::store::lock::DataLock::acquire(dir), Err(Error::Locked { .. }))
+}
+
+/// Asks the running server for `changes`; their outcomes, in order.
+fn ask(data_dir: &Path, changes: &[Change]) -> Result<Vec<Outcome>> {
+    let body = String::from_utf8_lossy(&changes::request_body(changes)).into_owned();
+    let answer = super::live::ask_server(
+        data_dir,
+        changes::ACCOUNTS_REQUEST,
+        &body,
+        changes::ACCOUNTS_ANSWER,
+        ANSWER_WITHIN,
+    )?;
+    let outcomes = changes::read_answer(&answer);
+    if outcomes.len() != changes.len() {
+        let (dir, secs) = (data_dir.display(), ANSWER_WITHIN.as_secs());
+        return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
+    }
+    Ok(outcomes)
+}
+
+/// The first refusal among `outcomes`, as an error.
+fn refused(outcomes: &[Outcome]) -> Result<()> {
+    match outcomes.iter().find_map(|o| if let Outcome::Refused(why) = o { Some(why) } else { None }) {
+        Some(why) => Err(Error::Usage(why.clone())),
+        None => Ok(()),
+    }
+}
+
+/// `users add` beside a running server.
+pub fn add_live(
+    name: &str,
+    email: &str,
+    password: &NewPassword,
+    data: &DataDir,
+    hashing: &Hashing,
+) -> Result<()> {
+    // Checked before asking for a password the teacher would type for nothing.
+    let accounts = super::live::read_accounts(&data.data_dir)?;
+    if let Some(taken) =
+        accounts.iter().find(|a| crate::protocol::names::fold(&a.name) == crate::protocol::names::fold(name))
+    {
+        let why = tr!(Msg::AlreadyHasAccount, name = taken.name);
+        return Err(Error::Usage(format!("{}: {why}", tr!(Msg::CannotAdd))));
+    }
+    let (secret, shown) = new_password(name, password)?;
+    let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
+    refused(&ask(&data.data_dir, &[Change::add(name, email, &hash)])?)?;
+    println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
+    Ok(())
+}
+
+/// `users passwd` beside a running server (a student who forgot it, in
+/// class).
+pub fn passwd_live(name: &str, password: &NewPassword, data: &DataDir, hashing: &Hashing) -> Result<()> {
+    let accounts = super::live::read_accounts(&data.data_dir)?;
+    let fold = crate::protocol::names::fold;
+    if !accounts.iter().any(|a| fold(&a.name) == fold(name) && !a.removed) {
+        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
+    }
+    let (secret, shown) = new_password(name, password)?;
+    let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
+    refused(&ask(&data.data_dir, &[Change::passwd(name, &hash)])?)?;
+    println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
+    Ok(())
+}
+
+/// `users admin` beside a running server.
+pub fn admin_live(name: &str, on: bool, data_dir: &Path) -> Result<()> {
+    refused(&ask(data_dir, &[Change::admin(name, on)])?)
+}
+
+/// `users import` beside a running server: the accounts (all or none),
+/// then, with `room`, each in it. `table` is the passwords file's body,
+/// written to `out` first, and removed if nothing was made.
+pub(super) fn import_live(
+    students: &[Student],
+    new: Vec<NewAccount>,
+    room: Option<&str>,
+    data_dir: &Path,
+    (out, table): (&Path, &[u8]),
+) -> Result<()> {
+    let mut asked: Vec<Change> = new.iter().map(|n| Change::add(&n.name, &n.email, &n.hash)).collect();
+    if let Some(room) = room {
+        asked.extend(students.iter().map(|s| Change::join(&s.name, room)));
+    }
+    std::sync::Arc::new(crate::store::disk::RealDisk)
+        .replace(out, table)
+        .map_err(|e| Error::io(tr!(crate::i18n::client::Msg::StoreReplace, path = out.display()), e))?;
+    let outcomes = match ask(data_dir, &asked) {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            let _ = std::fs::remove_file(out);
+            return Err(e);
+        }
+    };
+    if let Some(Outcome::Refused(why)) = outcomes.first() {
+        let _ = std::fs::remove_file(out);
+        return Err(Error::Usage(why.clone()));
+    }
+    refused(&outcomes)
+}
+
+/// `users room ROOM --add NAMES`: each in the room, through the running
+/// server or, with none, in the directory. Prints who joined and who was
+/// in it already.
+pub fn add_to_room(room: &str, names: &[String], data_dir: &Path) -> Result<()> {
+    let room_name = crate::protocol::Chat::parse_room(room).map_err(Error::Usage)?;
+    let outcomes = if server_runs(data_dir) {
+        let asked: Vec<Change> = names.iter().map(|n| Change::join(n, room)).collect();
+        ask(data_dir, &asked)?
+    } else {
+        join_here(&room_name, names, data_dir)?
+    };
+    let mut failed = Vec::new();
+    for (name, outcome) in names.iter().zip(&outcomes) {
+        match outcome {
+            Outcome::Done => println!("{}", tr!(Msg::JoinedRoom, name = name, room = room)),
+            Outcome::Unchanged => println!("{}", tr!(Msg::AlreadyInRoom, name = name, room = room)),
+            Outcome::Refused(why) => failed.push(format!("{name}: {why}")),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(failed.join("\n")))
+}
+
+/// The joins of [`add_to_room`] with no server running.
+fn join_here(room: &str, names: &[String], data_dir: &Path) -> Result<Vec<Outcome>> {
+    if !data_dir.is_dir() {
+        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
+    }
+    let mut accounts = Accounts::open(data_dir)?;
+    let mut outcomes = Vec::new();
+    for name in names {
+        let joined = accounts.join(name, room).map_err(|e| explain(e, data_dir, &[], |_| String::new()));
+        outcomes.push(match joined {
+            Ok(Ok(true)) => Outcome::Done,
+            Ok(Ok(false)) => Outcome::Unchanged,
+            Ok(Err(ko)) => Outcome::Refused(ko.reason),
+            Err(e) => Outcome::Refused(e.to_string()),
+        });
+    }
+    Ok(outcomes)
+}

@@ -1,0 +1,133 @@
+//! What `wachat conform server` checks before its first case, and what it
+//! cleans up after its last (issue 40).
+//!
+//! Run against a class server, the suite used to fail half its cases on
+//! `KO:RATE_LIMITED` (the new-account limit of the teacher's address,
+//! which the students behind it share), every case of an invite-only
+//! server with no word about why, and leave its accounts behind for good.
+//! So, before the cases, one probe account asks the server what it allows
+//! (`REGISTER`, then `INFO`'s `registration` and `rate` on a 1.2 server):
+//!
+//! - registration refused (invite-only, closed): the run stops at once and
+//!   says what to do, unless invite codes were given (`--invite`,
+//!   `--invites FILE`), with which the suite makes its users (`REDEEM`);
+//! - new accounts refused for the address (`KO:RATE_LIMITED`): the run
+//!   stops at once, naming `--exempt`.
+//!
+//! During the run, the first `KO:RATE_LIMITED` a case meets stops the run
+//! (the runner): the rest would only spend the address's limits more.
+//! After it, every account the suite made is deleted (`DELACCOUNT`, 1.2);
+//! a server without it keeps them, and the suite says how many.
+
+use super::case::Ctx;
+use super::{Failure, Settings};
+use crate::protocol::info::InfoLine;
+
+/// What the probe learned.
+#[derive(Debug, Default)]
+pub struct Allowed {
+    /// `INFO`'s lines (a 1.2 server), else none.
+    pub info: Vec<InfoLine>,
+}
+
+/// Asks the server what it allows; `Err` with what to do when the suite
+/// cannot run against it as it is. Sets `settings.invite_only`.
+pub fn check(settings: &mut Settings) -> Result<Allowed, String> {
+    let (name, password, reply, info) = {
+        let ctx = Ctx::new(settings, format!("{}p", super::case::run_prefix()));
+        let name = ctx.name("probe");
+        let password = ctx.password(&name);
+        let mut conn = ctx.send_conn("probe.send").map_err(|f| f.to_string())?;
+        let reply = conn.request(&format!("REGISTER:{name}::{password}")).map_err(|f| f.to_string())?;
+        // INFO is 1.2's: an older server refuses it, and says nothing.
+        let info =
+            if reply.starts_with("OK") { conn.listing("INFO").unwrap_or_default() } else { Vec::new() };
+        (name, password, reply, info)
+    };
+    let addr = settings.send_addr();
+    if reply.starts_with("OK") {
+        settings.made.lock().unwrap_or_else(|e| e.into_inner()).push((name, password));
+        let info = info.iter().filter_map(|l| InfoLine::parse(l).ok()).collect();
+        return Ok(Allowed { info });
+    }
+    if reply.starts_with("KO:RATE_LIMITED") {
+        return Err(format!(
+            "{addr} refuses new accounts from this address now ({reply}).\n\
+             The suite makes accounts of its own, and would spend the limit that everyone behind \
+             this address shares (a class behind one NAT). Run it against a server of your own \
+             (wachat serve --data-dir conform-data --exempt 127.0.0.1), or start this one with \
+             --exempt <this machine's address>."
+        ));
+    }
+    let has_codes = !settings.invites.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+    if reply.starts_with("KO:AUTH_FAILED") && has_codes {
+        settings.invite_only = true;
+        return Ok(Allowed::default());
+    }
+    if reply.starts_with("KO:AUTH_FAILED") {
+        return Err(format!(
+            "{addr} does not let the suite register its accounts ({reply}).\n\
+             On an invite-only server, give it invite codes, one per account it makes: \
+             wachat users invite --count 200 --data-dir DIR > codes.txt, then \
+             --invites codes.txt (or --invite CODE, repeatable); the cases that test REGISTER \
+             itself are skipped. Or run it against a server of your own \
+             (wachat serve --data-dir conform-data --exempt 127.0.0.1)."
+        ));
+    }
+    // Anything else is for the cases to report (a server that does not
+    // know REGISTER yet fails `auth` with its transcript).
+    Ok(Allowed::default())
+}
+
+/// What `--invite` and `--invites FILE` give: the codes, in order.
+pub fn read_invites(codes: &[String], file: Option<&std::path::Path>) -> Result<Vec<String>, String> {
+    let mut all = codes.to_vec();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        all.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from));
+    }
+    Ok(all)
+}
+
+/// Deletes the accounts the run made (`LOGIN`, then `DELACCOUNT`).
+/// Returns how many were deleted, and how many are left.
+pub fn clean_up(settings: &Settings) -> (usize, usize) {
+    let made = std::mem::take(&mut *settings.made.lock().unwrap_or_else(|e| e.into_inner()));
+    let ctx = Ctx::new(settings, String::new());
+    let mut deleted = 0;
+    for (i, (name, password)) in made.iter().enumerate() {
+        match delete(&ctx, name, password) {
+            Ok(true) => deleted += 1,
+            Ok(false) => {}
+            // No DELACCOUNT (a server before 1.2), or the server stopped
+            // answering: the others would fail the same way.
+            Err(_) => return (deleted, made.len() - i),
+        }
+    }
+    (deleted, 0)
+}
+
+/// `Ok(false)`: the account is gone already (a case deleted it, or it was
+/// never made); `Err`: it could not be deleted.
+fn delete(ctx: &Ctx, name: &str, password: &str) -> Result<bool, Failure> {
+    let mut conn = ctx.send_conn("cleanup.send")?;
+    if !conn.request(&format!("LOGIN:{name}:{password}"))?.starts_with("OK") {
+        return Ok(false);
+    }
+    conn.ok(&format!("DELACCOUNT:{password}")).map(|_| true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invite_codes_come_from_the_flag_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("codes.txt");
+        std::fs::write(&file, "abc\n\n  def \n").unwrap();
+        let codes = read_invites(&["x1".into()], Some(&file)).unwrap();
+        assert_eq!(codes, ["x1", "abc", "def"]);
+        assert!(read_invites(&[], Some(&dir.path().join("none"))).is_err());
+    }
+}

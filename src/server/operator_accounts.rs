@@ -1,0 +1,254 @@
+//! `wachat users add|import|admin|room` beside a running server: the
+//! teacher's changes to accounts during a class, made by the server
+//! itself, so that nobody is disconnected (issue 40).
+//!
+//! The command writes `accounts.request`, one change a row (CSV, header
+//! [`REQUEST_HEADER`]); the operator thread (`server::operator`) applies
+//! them in order and answers in `accounts.answer`, one row a change
+//! ([`ANSWER_HEADER`]). New accounts come with their password hash,
+//! computed by the command (hashing is slow, and the server's pool is for
+//! its clients); they are all made or none: a name taken, twice in the
+//! request, or not a valid name refuses every `add` of the request.
+//! A `join` puts an account in a room as its own `JOIN` would, and its
+//! room's members online are told (`MEMBER:…:JOINED`, 1.1).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::protocol::Chat;
+use crate::protocol::names::{fold, name_problem};
+use crate::protocol::request::check_email;
+use crate::server::{Ctx, presence};
+
+/// The request file, and the file the server answers in.
+pub const ACCOUNTS_REQUEST: &str = "accounts.request";
+pub const ACCOUNTS_ANSWER: &str = "accounts.answer";
+/// `op` is `add` (detail: the email; hash: the password's), `passwd`
+/// (hash: the new password's), `admin` (detail: `on` or `off`) or `join`
+/// (detail: the room, `#lab`).
+pub const REQUEST_HEADER: &str = "op,name,detail,hash";
+/// `result` is `done`, `unchanged` or `refused` (reason: why).
+pub const ANSWER_HEADER: &str = "op,name,result,reason";
+/// Most changes one request may ask for (a class, many times over).
+pub const MAX_CHANGES: usize = 10_000;
+
+/// One change a teacher asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub op: String,
+    pub name: String,
+    pub detail: String,
+    pub hash: String,
+}
+
+impl Change {
+    pub fn add(name: &str, email: &str, hash: &str) -> Change {
+        Change { op: "add".into(), name: name.into(), detail: email.into(), hash: hash.into() }
+    }
+
+    pub fn passwd(name: &str, hash: &str) -> Change {
+        Change { op: "passwd".into(), name: name.into(), detail: String::new(), hash: hash.into() }
+    }
+
+    pub fn admin(name: &str, on: bool) -> Change {
+        let detail = if on { "on" } else { "off" };
+        Change { op: "admin".into(), name: name.into(), detail: detail.into(), hash: String::new() }
+    }
+
+    pub fn join(name: &str, room: &str) -> Change {
+        Change { op: "join".into(), name: name.into(), detail: room.into(), hash: String::new() }
+    }
+}
+
+/// What became of a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Nothing to do: already an admin, already in the room.
+    Unchanged,
+    Refused(String),
+}
+
+/// The request file's body for `changes`.
+pub fn request_body(changes: &[Change]) -> Vec<u8> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record(REQUEST_HEADER.split(','));
+    for c in changes {
+        let _ = out.write_record([&c.op, &c.name, &c.detail, &c.hash]);
+    }
+    out.into_inner().unwrap_or_default()
+}
+
+/// The changes of a request file (at most [`MAX_CHANGES`]).
+fn read_request(bytes: &[u8]) -> Vec<Change> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    reader
+        .records()
+        .map_while(Result::ok)
+        .take(MAX_CHANGES)
+        .map(|row| {
+            let field = |i| row.get(i).unwrap_or_default().to_string();
+            Change { op: field(0), name: field(1), detail: field(2), hash: field(3) }
+        })
+        .collect()
+}
+
+/// The outcomes of an answer file, in the order of the request.
+pub fn read_answer(bytes: &[u8]) -> Vec<Outcome> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let outcome = |row: csv::StringRecord| match row.get(2).unwrap_or_default() {
+        "done" => Outcome::Done,
+        "unchanged" => Outcome::Unchanged,
+        _ => Outcome::Refused(row.get(3).unwrap_or("the server refused it").to_string()),
+    };
+    reader.records().map_while(Result::ok).map(outcome).collect()
+}
+
+/// Applies `accounts.request` and writes `accounts.answer` (aside, then
+/// renamed), then removes the request.
+pub fn answer(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
+    let changes = read_request(&std::fs::read(dir.join(ACCOUNTS_REQUEST))?);
+    let outcomes = apply(ctx, &changes);
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record(ANSWER_HEADER.split(','));
+    for (c, outcome) in changes.iter().zip(&outcomes) {
+        let (result, reason) = match outcome {
+            Outcome::Done => ("done", ""),
+            Outcome::Unchanged => ("unchanged", ""),
+            Outcome::Refused(why) => ("refused", why.as_str()),
+        };
+        let _ = out.write_record([c.op.as_str(), &c.name, result, reason]);
+    }
+    let aside = dir.join(format!("{ACCOUNTS_ANSWER}.tmp"));
+    std::fs::write(&aside, out.into_inner().unwrap_or_default())?;
+    std::fs::rename(&aside, dir.join(ACCOUNTS_ANSWER))?;
+    std::fs::remove_file(dir.join(ACCOUNTS_REQUEST))
+}
+
+/// Each change's outcome, in order: the new accounts first (all or none),
+/// so that a roster's `join`s find them.
+fn apply(ctx: &Ctx, changes: &[Change]) -> Vec<Outcome> {
+    let refusal = refuse_adds(ctx, changes);
+    let mut outcomes = vec![Outcome::Unchanged; changes.len()];
+    for (i, c) in changes.iter().enumerate().filter(|(_, c)| c.op == "add") {
+        outcomes[i] = match &refusal {
+            Some(why) => Outcome::Refused(why.clone()),
+            None => add(ctx, c),
+        };
+    }
+    for (i, c) in changes.iter().enumerate().filter(|(_, c)| c.op != "add") {
+        outcomes[i] = match c.op.as_str() {
+            "admin" => admin(ctx, &c.name, c.detail == "on"),
+            "passwd" => passwd(ctx, &c.name, &c.hash),
+            "join" => join(ctx, &c.name, &c.detail),
+            other => Outcome::Refused(format!("unknown change {other:?}")),
+        };
+    }
+    outcomes
+}
+
+/// Why no `add` of `changes` may be made, if one of them cannot.
+fn refuse_adds(ctx: &Ctx, changes: &[Change]) -> Option<String> {
+    let mut seen = HashSet::new();
+    let mut problems = Vec::new();
+    for c in changes.iter().filter(|c| c.op == "add") {
+        let name = &c.name;
+        if name_problem(name).is_some() {
+            problems.push(format!("{name:?} is not a valid user name"));
+        } else if check_email(&c.detail).is_err() {
+            problems.push(format!("{:?} is not an email address", c.detail));
+        } else if !c.hash.starts_with("$argon2") {
+            problems.push(format!("{name}: no password hash"));
+        } else if let Some(taken) = ctx.store.user_name(name) {
+            problems.push(format!("{taken} already has an account"));
+        } else if !seen.insert(fold(name)) {
+            problems.push(format!("{name} is there twice"));
+        }
+    }
+    (!problems.is_empty()).then(|| format!("nothing added: {}", problems.join("; ")))
+}
+
+fn add(ctx: &Ctx, c: &Change) -> Outcome {
+    let made = ctx.store.create_account(&c.name, &c.detail, c.hash.clone());
+    match made.and_then(|(_, ticket)| ctx.store.wait(ticket)) {
+        Ok(()) => {
+            log::info!("new account {} (wachat users, beside the server)", c.name);
+            Outcome::Done
+        }
+        Err(ko) => Outcome::Refused(ko.reason),
+    }
+}
+
+/// A new password, as the user's own `PASSWD` would set it (a record in
+/// the log, which wins over `users.csv` at the next start).
+fn passwd(ctx: &Ctx, name: &str, hash: &str) -> Outcome {
+    let Some(user) = ctx.store.user_id(name) else { return no_account(name) };
+    if !hash.starts_with("$argon2") {
+        return Outcome::Refused(format!("{name}: no password hash"));
+    }
+    match ctx.store.set_password(user, hash.to_string()).and_then(|ticket| ctx.store.wait(ticket)) {
+        Ok(()) => {
+            log::info!("new password for {name} (wachat users passwd)");
+            Outcome::Done
+        }
+        Err(ko) => Outcome::Refused(ko.reason),
+    }
+}
+
+fn admin(ctx: &Ctx, name: &str, on: bool) -> Outcome {
+    let Some(user) = ctx.store.user_id(name) else { return no_account(name) };
+    if ctx.store.is_server_admin(user) == on {
+        return Outcome::Unchanged;
+    }
+    match ctx.store.set_server_admin(user, on).and_then(|ticket| ctx.store.wait(ticket)) {
+        Ok(()) => {
+            log::info!(
+                "{name} {} a server admin (wachat users admin)",
+                if on { "is now" } else { "is no longer" }
+            );
+            Outcome::Done
+        }
+        Err(ko) => Outcome::Refused(ko.reason),
+    }
+}
+
+/// `name` joins `room` as by its own `JOIN`, and the members online hear it.
+fn join(ctx: &Ctx, name: &str, room: &str) -> Outcome {
+    let room = match Chat::parse_room(room) {
+        Ok(room) => room,
+        Err(why) => return Outcome::Refused(why),
+    };
+    let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
+    if presence::is_member(ctx, account.id, &room) {
+        return Outcome::Unchanged;
+    }
+    match ctx.store.join(account.id, &room).and_then(|ticket| ctx.store.wait(ticket)) {
+        Ok(()) => {
+            presence::tell_members(ctx, account.id, &account.name, &room, true);
+            log::info!("{} joined #{room} (wachat users room)", account.name);
+            Outcome::Done
+        }
+        Err(ko) => Outcome::Refused(ko.reason),
+    }
+}
+
+fn no_account(name: &str) -> Outcome {
+    Outcome::Refused(format!("no account named {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_reads_back_as_written() {
+        let changes = vec![
+            Change::add("ana", "ana@example.org", "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"),
+            Change::admin("prof", true),
+            Change::join("ana", "#lab, 2"),
+        ];
+        let body = request_body(&changes);
+        assert!(body.starts_with(REQUEST_HEADER.as_bytes()));
+        assert_eq!(read_request(&body), changes);
+    }
+}
