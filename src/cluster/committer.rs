@@ -79,6 +79,9 @@ pub struct Committer {
     /// The job queue, and the helpers' wake-up calls (see [`COMMITTERS`]).
     jobs: Mutex<Option<(Sender<Queued>, Sender<()>)>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The budgets its batches check; a moderation change checks its
+    /// author's quota with them too (`moderation::change`).
+    pub budget: Budget,
 }
 
 impl Committer {
@@ -102,7 +105,7 @@ impl Committer {
                 .map_err(|e| Error::io("cluster: starting a committer thread", e))?;
             threads.push(thread);
         }
-        Ok(Committer { jobs: Mutex::new(Some((jobs, wake))), threads: Mutex::new(threads) })
+        Ok(Committer { jobs: Mutex::new(Some((jobs, wake))), threads: Mutex::new(threads), budget })
     }
 
     /// Hands a job to the committer; `false` if it stopped. Calls a

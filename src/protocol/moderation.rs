@@ -170,6 +170,16 @@ impl Action {
         Ok((room, action))
     }
 
+    /// Tokens the request takes from its author's `--rate` bucket: one
+    /// per record it may store, as a `MSG` takes one for its one record
+    /// (issue 38): the rule and its notice, and a removed member's `LEAVE`.
+    pub fn cost(&self) -> u32 {
+        match self {
+            Action::Kick(_) | Action::Ban(..) => 3,
+            _ => 2,
+        }
+    }
+
     /// The user the action is about (`None`: the room itself).
     pub fn target(&self) -> Option<&str> {
         match self {

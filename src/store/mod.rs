@@ -39,6 +39,7 @@
 //! `HISTORY`'s lines written through `HistoryLineRef`).
 
 pub mod accounts;
+pub mod actions_since;
 pub mod backend;
 pub mod budget;
 pub mod checkpoint;

@@ -117,6 +117,9 @@ pub(in crate::store) struct Inner {
     lock: Mutex<Option<DataLock>>,
     /// This data directory's identity (`server.csv`), which `SERVER` answers.
     pub(super) server_id: String,
+    /// 1.2: since when message ids of actions are the server's
+    /// (`store::actions_since`).
+    pub(super) actions_since: u64,
     /// Whether the disk is below `--min-free` (see `store::budget`).
     pub(super) floor: super::budget::Floor,
     /// Deleted texts still to take off the disk, and their thread's bell.
@@ -182,7 +185,11 @@ impl LocalStore {
         convert::if_needed(&disk, dir, &options)?;
         let server_id = server_id::load_or_create(disk.as_ref(), dir)?;
         let started = std::time::Instant::now();
-        let (state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
+        let (mut state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
+        // 1.2 (issue 38): from when action ids are the server's; every
+        // record from now on is stamped at or after it.
+        let actions_since = super::actions_since::load_or_create(disk.as_ref(), dir, state.last_ts)?;
+        state.last_ts = state.last_ts.max(actions_since);
         super::users::scrub_deleted(disk.as_ref(), dir, &state)?;
         let level = if options.report { log::Level::Info } else { log::Level::Debug };
         log::log!(
@@ -220,6 +227,7 @@ impl LocalStore {
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
             server_id,
+            actions_since,
             floor: super::budget::Floor::default(),
             eraser,
             search_index: Default::default(),

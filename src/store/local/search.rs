@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use super::Inner;
 use super::reads::{Directions, directions};
-use crate::protocol::action::{Act, ActionId};
+use crate::protocol::action::{Act, ActionId, ActionsSince};
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, State, Text};
 use crate::store::record::{MsgRef, Pos};
@@ -178,7 +178,13 @@ impl Inner {
                 match chat {
                     Chat::User(name) => {
                         let (_, marks) = directions(&state, user, name)?;
-                        walks.insert(fold_name(name), Walk { fates: Fates::default(), direct: Some(marks) });
+                        walks.insert(
+                            fold_name(name),
+                            Walk {
+                                fates: Fates::since(ActionsSince(self.actions_since)),
+                                direct: Some(marks),
+                            },
+                        );
                     }
                     Chat::Room(name) => {
                         state
@@ -186,7 +192,7 @@ impl Inner {
                             .ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))?;
                         walks.insert(
                             fold_name(&format!("#{name}")),
-                            Walk { fates: Fates::default(), direct: None },
+                            Walk { fates: Fates::since(ActionsSince(self.actions_since)), direct: None },
                         );
                     }
                 }
