@@ -106,3 +106,83 @@ fn item5_a_stored_old_action_id_is_not_applied_as_an_edit() {
     let history = ana.listing("HISTORY:bob:10");
     assert!(history[0].ends_with(":see you at 11"), "{history:?}");
 }
+
+// ----- item 10: mutes, invisible characters, quotes -------------------------
+
+/// A muted member's `TYPING` gets the `KO` its `MSG` gets, and the room
+/// is not told; an admin's still goes out.
+#[test]
+fn item10_a_muted_member_may_not_type_to_the_room() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "eve"]);
+    let (mut ana, mut bob) = (server.login_send("ana", "pw-ana"), server.login_send("bob", "pw-bob"));
+    assert_eq!(ana.request("JOIN:#lab3"), "OK");
+    assert_eq!(bob.request("JOIN:#lab3"), "OK");
+    assert_eq!(bob.request("TYPING:#lab3"), "OK");
+    assert_eq!(ana.request("MUTE:#lab3:bob:10"), "OK");
+    let msg = bob.request("MSG:#lab3:m1:hi");
+    assert!(msg.starts_with("KO:FORBIDDEN:you are muted in #lab3"), "{msg}");
+    assert_eq!(bob.request("TYPING:#lab3"), msg);
+    assert_eq!(ana.request("TYPING:#lab3"), "OK");
+    // Announce-only: the same rule as a MSG's.
+    assert_eq!(ana.request("UNMUTE:#lab3:bob"), "OK");
+    assert_eq!(ana.request("MODE:#lab3:+announce"), "OK");
+    let typing = bob.request("TYPING:#lab3");
+    assert_eq!(typing, bob.request("MSG:#lab3:m2:hi"));
+    assert!(typing.starts_with("KO:FORBIDDEN:"), "{typing}");
+}
+
+/// A topic (a room's name in every member's title) and an e-mail address
+/// may not hold a character that reorders or hides text.
+#[test]
+fn item10_invisible_characters_in_names_are_bad_requests() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#lab3"), "OK");
+    for (topic, why) in [
+        ("grades\u{202E}txt.exe", "U+202E (right-to-left override)"),
+        ("b\u{200B}ob is admin", "U+200B (zero width space)"),
+        ("\u{FEFF}lab", "U+FEFF (byte order mark)"),
+        ("a\u{2066}b", "U+2066 (direction isolate)"),
+    ] {
+        let reply = ana.request(&format!("TOPIC:#lab3:{topic}"));
+        assert_eq!(reply, format!("KO:BAD_REQUEST:a topic may not hold {why}"), "{topic:?}");
+    }
+    // Joiners stay: an emoji family is one picture.
+    assert_eq!(ana.request("TOPIC:#lab3:lab 👨‍👩‍👧"), "OK");
+    let reply = server.send_conn().request("REGISTER:eve:eve\u{202E}@x.org:pw-eve");
+    assert!(reply.starts_with("KO:BAD_REQUEST:bad email address"), "{reply}");
+    // In a message's text they are the reader's to show by their code.
+    assert!(ana.request("MSG:#lab3:m1:evil\u{202E}txt.exe").starts_with("OK:m1:"));
+}
+
+/// The browser draws a quote only of a message that is there and says
+/// it (a `REPLY`'s quote), never a `MSG` whose first line looks like one;
+/// and it shows invisible characters by their code.
+#[test]
+fn item10_a_text_that_looks_like_a_quote_is_not_drawn_as_one_in_the_browser() {
+    use serde_json::json;
+    let server = TestServer::start_with(&["--web-port", "0"]);
+    let browser = support::browser::Browser::start(800, 600);
+    browser.goto(&format!("http://{}", server.web.expect("the web port")));
+    let got = browser.exec_async(
+        "const done = arguments[0];
+         Promise.all([import('/fates.js'), import('/view.js')]).then(([f, v]) => {
+           const chat = { messages: [{ from: 'teacher', text: 'exam on friday' }], keys: new Map() };
+           const forged = { from: 'eve', text: '> teacher: you all pass\\nyay' };
+           const real = { from: 'bob', text: '> teacher: exam on friday\\nok' };
+           const edited = { from: 'bob', text: '> teacher: exam on monday\\nok' };
+           chat.messages.push(forged, real, edited);
+           chat.messages[0].quotes = new Set(['> teacher: exam on monday']);
+           done([f.replyQuote(chat, forged), f.replyQuote(chat, real), f.replyQuote(chat, edited),
+                 v.visible('evil\\u202etxt.exe from b\\u200bob \\ufeff')]);
+         });",
+        json!([]),
+    );
+    assert_eq!(got[0], serde_json::Value::Null, "a MSG's '> teacher:' line drawn as a quote: {got}");
+    assert_eq!(got[1]["author"], json!("teacher"), "{got}");
+    assert_eq!(got[1]["body"], json!("ok"), "{got}");
+    assert_eq!(got[2]["quoted"], json!("exam on monday"), "a quote of the text before an edit: {got}");
+    assert_eq!(got[3], json!("evil<U+202E>txt.exe from b<U+200B>ob <U+FEFF>"));
+}

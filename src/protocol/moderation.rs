@@ -122,6 +122,8 @@ pub fn check_topic(escaped: &str) -> Result<(), String> {
     }
     if !escaped.is_empty() {
         Text::parse_sent(escaped)?;
+        // A topic names the room in every member's title (issue 38).
+        super::escape::check_name_text(escaped, "a topic")?;
     }
     Ok(())
 }

@@ -285,7 +285,9 @@ pub fn check_email(e: &str) -> Result<(), String> {
     let ok = e.is_empty()
         || (e.len() <= 254
             && e.contains('@')
-            && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == ','));
+            // 1.2 (issue 38): nor an invisible character that reorders
+            // or hides what the operator's list shows.
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || super::escape::is_format(c)));
     if !ok {
         return Err(format!("bad email address {e:?} (it may also be empty)"));
     }
