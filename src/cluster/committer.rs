@@ -324,7 +324,11 @@ mod tests {
     fn submit_calls_a_helper_only_past_spill() {
         let (jobs, queue) = crossbeam_channel::unbounded();
         let (wake, calls) = crossbeam_channel::bounded(COMMITTERS - 1);
-        let committer = Committer { jobs: Mutex::new(Some((jobs, wake))), threads: Mutex::new(Vec::new()) };
+        let committer = Committer {
+            jobs: Mutex::new(Some((jobs, wake))),
+            threads: Mutex::new(Vec::new()),
+            budget: Budget::NONE,
+        };
         for seq in 0..SPILL as u64 {
             assert!(committer.submit(ack(seq)));
         }

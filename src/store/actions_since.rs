@@ -77,7 +77,7 @@ mod tests {
     #[test]
     fn made_once_after_the_newest_record_then_read_back() {
         let sim = SimDisk::new();
-        let disk: &dyn Disk = sim.as_ref();
+        let disk: &dyn Disk = &sim;
         let dir = Path::new("/data");
         disk.create_dir_all(dir).unwrap();
         let later = crate::store::now_ms() + 60_000;
