@@ -6,7 +6,8 @@
 -- The time is this upgrade's, after the newest message's (a fresh
 -- database: its creation). A single server keeps the same time in its
 -- data directory's `actions.csv` (src/store/actions_since.rs).
-ALTER TABLE server ADD COLUMN actions_since bigint NOT NULL DEFAULT 0;
+-- (IF NOT EXISTS: a test replays migrations from version 7 on a newer database.)
+ALTER TABLE server ADD COLUMN IF NOT EXISTS actions_since bigint NOT NULL DEFAULT 0;
 UPDATE server SET actions_since = GREATEST(
     (extract(epoch FROM clock_timestamp()) * 1000)::bigint,
     (SELECT coalesce(max(ts), 0) + 1 FROM messages));
