@@ -23,6 +23,7 @@
 //! | `checkpoint-<position>.csv` | the state as of a log position (see `checkpoint.rs`) |
 //! | `erase.csv` | deleted messages whose text is still to be overwritten in the log (see `erase.rs`) |
 //! | `server.csv` | the data directory's random identity, made at its first start (see `server_id.rs`) |
+//! | `actions.csv` | 1.2: since when message ids of actions are the server's own, made at the first start of a server that refuses them from clients (see `actions_since.rs`) |
 //! | `wachat.lock` | held by the running server |
 //!
 //! A start reads `users.csv`, the newest whole checkpoint, and the log
