@@ -81,19 +81,9 @@ fn is_hidden(c: char) -> bool {
     c != '\n' && (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(&c) || is_format(c))
 }
 
-/// Invisible characters that reorder or hide text: the bidirectional
-/// controls (marks, embeddings, overrides, isolates), zero-width spaces
-/// and the byte-order mark, line and paragraph separators, and Unicode's
-/// other format characters (category Cf) but the joiners, variation
-/// selectors and tags that emoji and some scripts need.
-pub fn is_format(c: char) -> bool {
-    matches!(c,
-        '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}' | '\u{0890}'..='\u{0891}'
-        | '\u{08E2}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
-        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
-        | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}')
-}
+/// Invisible characters that reorder or hide text: one list for the
+/// clients that show them and the server that refuses them in names.
+pub use crate::protocol::escape::is_format;
 
 /// A moment as a person reads it, in the local time zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

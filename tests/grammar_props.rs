@@ -19,6 +19,12 @@ fn id() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_-]{1,64}"
 }
 
+/// An id a client may send in a `MSG` or `REPLY`: not of an action's
+/// form, which only the server makes (issue 38).
+fn sent_id() -> impl Strategy<Value = String> {
+    id().prop_filter("an action's id is the server's", |i| !wachat::protocol::action::is_servers(i))
+}
+
 fn chat() -> impl Strategy<Value = Chat> {
     prop_oneof![name().prop_map(Chat::User), name().prop_map(Chat::Room)]
 }
@@ -70,7 +76,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::Link),
         (name(), prop_oneof![Just(String::new()), "[a-z]{1,8}@[a-z]{1,8}\\.org"], rest())
             .prop_map(|(user, email, password)| Request::Register { user, email, password }),
-        (chat(), id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
+        (chat(), sent_id(), sent_text()).prop_map(|(to, id, text)| Request::Msg { to, id, text }),
         (chat(), id()).prop_map(|(chat, id)| Request::Read { chat, id }),
         name().prop_map(|room| Request::Join { room }),
         name().prop_map(|room| Request::Leave { room }),
@@ -90,7 +96,7 @@ fn request() -> impl Strategy<Value = Request> {
         chat().prop_map(|to| Request::Typing { to }),
         (name(), action()).prop_map(|(room, action)| Request::Moderate { room, action }),
         name().prop_map(|room| Request::RoomInfo { room }),
-        (chat(), id(), target(), sent_text()).prop_map(|(to, id, re, text)| Request::Reply {
+        (chat(), sent_id(), target(), sent_text()).prop_map(|(to, id, re, text)| Request::Reply {
             to,
             id,
             re,
@@ -111,13 +117,16 @@ fn request() -> impl Strategy<Value = Request> {
     ]
 }
 
-/// A topic (1.2): a sent text of at most 512 bytes escaped, or empty.
+/// A topic (1.2): a sent text of at most 512 bytes escaped, without an
+/// invisible format character, or empty.
 fn topic() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
         sent_text()
             .prop_map(|t| t.as_escaped().to_string())
-            .prop_filter("at most 512 bytes", |t| t.len() <= 512),
+            .prop_filter("at most 512 bytes", |t| t.len() <= 512)
+            // A topic names the room: no invisible format character (issue 38).
+            .prop_filter("no format character", |t| !t.chars().any(wachat::protocol::escape::is_format)),
     ]
 }
 

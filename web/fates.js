@@ -77,6 +77,28 @@ export function settle(chat, msg) {
   return out;
 }
 
+/**
+ * The quote a reply `msg` of `chat` starts with, as `{author, quoted,
+ * body}`, or null. The wire gives no reply metadata but the quote itself
+ * (a REPLY reaches everyone as a MSG whose first line the server wrote),
+ * so a quote is drawn only when the message it quotes is in the chat and
+ * says that, now or before an edit (or is deleted and the quote says so):
+ * what the server's quote of a real REPLY always is. Never from the look
+ * of a text alone: a MSG whose first line is `> teacher: you all pass`
+ * is drawn as the text it is (issue 38).
+ */
+export function replyQuote(chat, msg) {
+  const quote = parseQuote(msg.text);
+  if (!quote || !chat) return null;
+  const author = fold(quote.author);
+  const real = chat.messages.some((m) => {
+    if (m === msg || fold(m.from) !== author) return false;
+    const line = `> ${m.from}: ${quote.quoted}`;
+    return quoteLine(m.from, m.text) === line || Boolean(m.quotes && m.quotes.has(line));
+  });
+  return real ? quote : null;
+}
+
 /** Replies of `chat` quoting one of `lines` now quote `(message deleted)`. */
 function scrub(chat, lines) {
   const changed = [];

@@ -4,8 +4,8 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { t, lang } from './i18n.js';
-import { parseQuote, DELETED } from './wire.js';
-import { reactionsOn } from './fates.js';
+import { DELETED } from './wire.js';
+import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,10 +17,27 @@ function el(tag, className, text) {
   return node;
 }
 
-/** Control characters shown, not obeyed (as `display::visible` does): ESC as `^[`. */
+/**
+ * Invisible characters that reorder or hide text: the list of
+ * `protocol::escape::is_format` (the bidirectional controls, zero-width
+ * spaces, the byte-order mark, line and paragraph separators, Unicode's
+ * other format characters but the joiners emoji need).
+ */
+const FORMAT_CHARS = new RegExp('[\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F'
+  + '\\u2028-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\uFEFF\\uFFF9-\\uFFFB\\u{110BD}\\u{110CD}\\u{13430}-\\u{1343F}'
+  + '\\u{1BCA0}-\\u{1BCA3}\\u{1D173}-\\u{1D17A}\\u{E0001}]', 'gu');
+
+/**
+ * Control characters shown, not obeyed (as `display::visible` does): ESC
+ * as `^[`; and the invisible characters that reorder or hide text (a
+ * U+202E reverses the rest of a line, a U+200B makes `b<U+200B>ob` look like
+ * `bob`) by their code, `<U+202E>`, as the consoles show them (issue 38).
+ */
 export function visible(text) {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) =>
-    c === '\u007f' ? '^?' : `^${String.fromCharCode(c.charCodeAt(0) + 64)}`);
+  return text
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) =>
+      c === '\u007f' ? '^?' : `^${String.fromCharCode(c.charCodeAt(0) + 64)}`)
+    .replace(FORMAT_CHARS, (c) => `<U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);
 }
 
 const time = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' });
@@ -69,7 +86,7 @@ export function renderList(model, openKey, onOpen) {
     if (chat.room) dot.setAttribute('aria-hidden', 'true');
     else dot.setAttribute('aria-label', online ? t('online') : t('offline'));
     button.append(dot, el('span', 'chat-name', chat.name), el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
-    const shown = chat.last && (chat.last.deleted ? t('deleted') : parseQuote(chat.last.text)?.body ?? chat.last.text);
+    const shown = chat.last && (chat.last.deleted ? t('deleted') : replyQuote(chat, chat.last)?.body ?? chat.last.text);
     const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${visible(shown)}` : '';
     button.append(el('span', 'chat-last', last.slice(0, 200)));
     if (chat.unread > 0) {
@@ -158,7 +175,8 @@ export class Conversation {
     item.replaceChildren();
     item.classList.toggle('deleted', Boolean(msg.deleted));
     if (this.chat && this.chat.room && !msg.mine) item.append(el('div', 'from', msg.from));
-    const quote = msg.deleted ? null : parseQuote(msg.text);
+    // A quote only of a message that is there (fates.js): never a text's look.
+    const quote = msg.deleted ? null : replyQuote(this.chat, msg);
     if (quote) {
       const deleted = quote.quoted === DELETED;
       item.append(el('div', 'quote', `${quote.author}: ${deleted ? t('deleted') : visible(quote.quoted)}`));

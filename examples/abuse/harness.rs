@@ -135,6 +135,22 @@ impl Server {
         (ticks(11) + ticks(12)) * 10
     }
 
+    /// Bytes of the files in the data directory (log, checkpoints…).
+    pub fn data_bytes(&self) -> u64 {
+        fn walk(dir: &std::path::Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        self.dir.as_ref().map_or(0, |d| walk(d.path()))
+    }
+
     pub fn rss_kib(&self) -> u64 {
         self.status("VmRSS:")
     }

@@ -44,6 +44,7 @@ fn main() -> Result<()> {
         ("multiply", multiply),
         ("ws-pongs", web::ws_pongs),
         ("search", search::search),
+        ("topic-flood", topic_flood),
     ];
     for &(name, attack) in attacks {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
@@ -451,6 +452,50 @@ fn rate() -> Result<()> {
             }
         }
         println!("  {kind:8} {:3} served, {limited:3} KO:RATE_LIMITED", 200 - limited);
+    }
+    Ok(())
+}
+
+/// Issue 38, item 3: the owner of a room sends `TOPIC`s as fast as the
+/// server takes them for 10 s, from one address. Each one that changes
+/// the topic stores a `RULE` record and its notice (a `MSG`): what it
+/// costs the disk, with the default limits and then with a quota of
+/// 100 KiB, which a moderation now pays from as a message does.
+fn topic_flood() -> Result<()> {
+    const SECONDS: u64 = 10;
+    for args in [&[][..], &["--user-quota", "100KiB"][..]] {
+        let server = Server::start(args)?;
+        let mut ana = server.user("ana")?;
+        if ana.request("JOIN:#lab3")? != "OK" {
+            return Err("ana could not make #lab3".into());
+        }
+        let before = server.data_bytes();
+        let (mut ok, mut full, mut limited, mut i) = (0u64, 0u64, 0u64, 0u64);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(SECONDS) {
+            let burst: String = (i..i + 100)
+                .map(|n| format!("TOPIC:#lab3:deadline moved to friday 23:59, room 4.12, version {n}\n"))
+                .collect();
+            i += 100;
+            ana.send(&burst)?;
+            for _ in 0..100 {
+                let reply = ana.line()?;
+                match reply.split(':').nth(1) {
+                    _ if reply == "OK" => ok += 1,
+                    Some("FULL") => full += 1,
+                    Some("RATE_LIMITED") => limited += 1,
+                    _ => return Err(format!("unexpected reply {reply}").into()),
+                }
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        std::thread::sleep(Duration::from_millis(300)); // the last batch on disk
+        let grown = server.data_bytes().saturating_sub(before);
+        let limits = if args.is_empty() { "default limits".to_string() } else { args.join(" ") };
+        println!("TOPIC flood from one address for {SECONDS} s, {limits}: {i} sent");
+        println!("  accepted: {ok} ({:.0} records/s: a RULE and a notice each)", 2.0 * ok as f64 / secs);
+        println!("  KO:FULL: {full}, KO:RATE_LIMITED: {limited}");
+        println!("  disk:     {:.1} KB/s ({} KB in all)", grown as f64 / 1000.0 / secs, grown / 1000);
     }
     Ok(())
 }

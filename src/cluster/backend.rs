@@ -14,6 +14,7 @@ use super::db::{Db, OrKo};
 use super::moderation;
 use super::names::Names;
 use super::reads;
+use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::backend::{Moderated, Notice};
@@ -300,7 +301,8 @@ impl Backend for PgBackend {
             None => None,
         };
         let target_ref = target.as_ref().map(|(id, name)| (*id, &**name));
-        let done = moderation::change(&self.db, (by, &by_name), target_ref, room, change)?;
+        let quota = self.committer.budget.user_quota;
+        let done = moderation::change(&self.db, (by, &by_name), target_ref, room, change, quota)?;
         let moderated = |tell| Moderated {
             room: done.room.clone(),
             by: by_name.clone(),
@@ -356,5 +358,14 @@ impl Backend for PgBackend {
         let mut conn = self.db.get()?;
         let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;
         Ok(row.get(0))
+    }
+
+    /// The `server` row's time (`009_actions_since.sql`): read with each
+    /// `HISTORY` and `SEARCH` that folds actions, one row by key.
+    fn actions_since(&self) -> Result<ActionsSince, Ko> {
+        let mut conn = self.db.get()?;
+        let row =
+            conn.query_one("SELECT actions_since FROM server", &[]).or_ko("reading the server's row")?;
+        Ok(ActionsSince(row.get::<_, i64>(0).max(0) as u64))
     }
 }

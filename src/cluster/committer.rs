@@ -79,6 +79,9 @@ pub struct Committer {
     /// The job queue, and the helpers' wake-up calls (see [`COMMITTERS`]).
     jobs: Mutex<Option<(Sender<Queued>, Sender<()>)>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The budgets its batches check; a moderation change checks its
+    /// author's quota with them too (`moderation::change`).
+    pub budget: Budget,
 }
 
 impl Committer {
@@ -102,7 +105,7 @@ impl Committer {
                 .map_err(|e| Error::io("cluster: starting a committer thread", e))?;
             threads.push(thread);
         }
-        Ok(Committer { jobs: Mutex::new(Some((jobs, wake))), threads: Mutex::new(threads) })
+        Ok(Committer { jobs: Mutex::new(Some((jobs, wake))), threads: Mutex::new(threads), budget })
     }
 
     /// Hands a job to the committer; `false` if it stopped. Calls a
@@ -321,7 +324,11 @@ mod tests {
     fn submit_calls_a_helper_only_past_spill() {
         let (jobs, queue) = crossbeam_channel::unbounded();
         let (wake, calls) = crossbeam_channel::bounded(COMMITTERS - 1);
-        let committer = Committer { jobs: Mutex::new(Some((jobs, wake))), threads: Mutex::new(Vec::new()) };
+        let committer = Committer {
+            jobs: Mutex::new(Some((jobs, wake))),
+            threads: Mutex::new(Vec::new()),
+            budget: Budget::NONE,
+        };
         for seq in 0..SPILL as u64 {
             assert!(committer.submit(ack(seq)));
         }

@@ -59,6 +59,13 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
     if let Some(id) = &data.server_id {
         tx.execute("UPDATE server SET id = $1", &[id]).map_err(db_error(&db.url, "copying the server id"))?;
     }
+    // Since when its action ids are the server's (issue 38): the data
+    // directory's time, not this copy's, which is after all its messages.
+    let disk = crate::store::disk::RealDisk;
+    if let Some(since) = crate::store::actions_since::read_in(&disk, from)? {
+        tx.execute("UPDATE server SET actions_since = $1", &[&(since as i64)])
+            .map_err(db_error(&db.url, "copying since when action ids are the server's"))?;
+    }
     tx.commit().map_err(db_error(&db.url, "committing"))?;
     let expected = [
         ("accounts", data.users.len()),

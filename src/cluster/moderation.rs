@@ -126,13 +126,17 @@ pub struct Done {
 }
 
 /// Checks and makes `change` to `room` by `by` (`by_name`), in one
-/// transaction; `target` is the change's user, looked up.
+/// transaction; `target` is the change's user, looked up. A change that
+/// would store something is refused with `KO:FULL` once its author's
+/// stored bytes reach `quota` (`--user-quota`), the single server's check
+/// (`store::budget`): its notice counts against the author as any message.
 pub fn change(
     db: &Db,
     by: (UserId, &str),
     target: Option<(UserId, &str)>,
     room: &str,
     change: &Change,
+    quota: u64,
 ) -> Result<Done, Ko> {
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko("starting a moderation change")?;
@@ -155,6 +159,7 @@ pub fn change(
     let now = now_ms();
     let changed = !r.rules.unchanged_by(change, now);
     if changed {
+        super::budget::check_quota(quota, stored(&mut tx, by.0).or_ko("reading a quota")?)?;
         r.rules.apply(change, now);
         save(&mut tx, &r).or_ko("writing a room's rules")?;
     }
@@ -167,6 +172,12 @@ pub fn change(
         .map(|row| row.get::<_, i64>(0) as UserId)
         .collect();
     Ok(Done { room: r.name, changed, member: [by_in, target_in], members })
+}
+
+/// Bytes `user` has stored (`inboxes.stored`, `budget.rs`).
+fn stored(db: &mut impl GenericClient, user: UserId) -> Result<i64, postgres::Error> {
+    let row = db.query_opt("SELECT stored FROM inboxes WHERE user_id = $1", &[&(user as i64)])?;
+    Ok(row.map_or(0, |row| row.get(0)))
 }
 
 fn is_member(db: &mut impl GenericClient, room: i64, user: UserId) -> Result<bool, postgres::Error> {

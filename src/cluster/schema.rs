@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("006_device_sessions", include_str!("migrations/006_device_sessions.sql")),
     ("007_stored", include_str!("migrations/007_stored.sql")),
     ("008_reuse", include_str!("migrations/008_reuse.sql")),
+    ("009_actions_since", include_str!("migrations/009_actions_since.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

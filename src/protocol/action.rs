@@ -24,9 +24,13 @@
 //! the message it names. The message named is looked for among the
 //! author's messages (edit, delete) or anyone's (reaction) in the same chat;
 //! for an admin's delete, among the messages of the author its text names.
-//! The server makes every `_x` id itself and refuses one a client sends
-//! ([`is_servers`]): else any member could "delete" another's message on
-//! every screen by sending a message with such an id.
+//! The server makes every such id itself and refuses one a client sends
+//! in a `MSG` or `REPLY` ([`check_sent_id`]): else any member could
+//! "delete" another's message on every screen, or edit its own past
+//! `--edit-minutes`, by sending a message with such an id (issue 38).
+//! Messages stored before that refusal may still carry one: readers take
+//! an id for an action only from the time the server says it refused them
+//! ([`ActionsSince`]).
 //!
 //! A `REPLY` needs no id of this kind: it is a message of its own (its id
 //! chosen by its sender) whose text starts with a one-line quote of the
@@ -205,10 +209,59 @@ pub fn removed_text(author: &str) -> Text {
     Text::from_plain(&format!("{REMOVED_START}{author}{REMOVED_END}")).expect("a name is a valid text")
 }
 
-/// True for an id only the server makes: an admin's delete (`_x…`).
-/// A `MSG` or `REPLY` with such an id is refused.
+/// True for an id of an action's form (`_<e|d|r|u|x><stamp>_<id>`, any
+/// stamp of letters and digits, even one too long for a number): only the
+/// server makes these. Wider than [`ActionId::parse`] on purpose, so that
+/// no reader (the browser's `wire.js` reads any length of stamp) can take
+/// a client's id for an action.
 pub fn is_servers(id: &str) -> bool {
-    ActionId::parse(id).is_some_and(|a| a.act == Act::Remove)
+    let Some(rest) = id.strip_prefix('_') else { return false };
+    let mut chars = rest.chars();
+    if chars.next().and_then(Act::from_letter).is_none() {
+        return false;
+    }
+    let Some((stamp, target)) = chars.as_str().split_once('_') else { return false };
+    !stamp.is_empty() && stamp.bytes().all(|b| b.is_ascii_alphanumeric()) && !target.is_empty()
+}
+
+/// Checks the id of a message a client sends (`MSG`, `REPLY`): an id of
+/// an action's form is refused, since it would be taken for an edit, a
+/// deletion or a reaction by `HISTORY`, `SEARCH` and every 1.2 client,
+/// with none of the action's checks (who, how late). The one place that
+/// keeps client ids and the server's apart (issue 38).
+pub fn check_sent_id(id: &str) -> Result<(), String> {
+    if is_servers(id) {
+        return Err(format!(
+            "the id {id} has the form _<e|d|r|u|x><stamp>_<id> of an edit, a deletion or a reaction, \
+             which only the server makes: choose another id"
+        ));
+    }
+    Ok(())
+}
+
+/// Since when (server time, Unix ms) a message's action id is the
+/// server's own (issue 38). A server that refuses action ids from clients
+/// ([`check_sent_id`]) keeps the time it first ran on its data (a data
+/// directory's `actions.csv`, a cluster's `server` row): every message
+/// stamped since was stored by it, so its id is an action only if the
+/// server made it. A message older than that was stored by a server that
+/// took such an id from anyone, so its id proves nothing, and readers
+/// show it as the plain message it is to a 1.0 client (a genuine old edit
+/// then reads `✎ new text` under the message, as it always did there).
+/// The message's time is the server's (`<ts>` of its `OK`), never the
+/// sender's: no client can move a message across this line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ActionsSince(pub u64);
+
+impl ActionsSince {
+    /// The action id of a message stamped `ts`, if it is one and made by
+    /// a server that refused them from clients.
+    pub fn parse(self, id: &str, ts: u64) -> Option<ActionId> {
+        if ts < self.0 {
+            return None;
+        }
+        ActionId::parse(id)
+    }
 }
 
 /// An action as a 1.2 client applies it: read from a `MSG`'s id and text.
@@ -300,6 +353,20 @@ mod tests {
     }
 
     #[test]
+    fn an_action_id_counts_only_on_a_message_since_the_servers_refusal() {
+        let since = ActionsSince(1_000);
+        assert_eq!(since.parse("_e1_m1", 999), None, "stored before the refusal: a plain message");
+        assert_eq!(since.parse("_e1_m1", 1_000).map(|a| a.act), Some(Act::Edit));
+        assert_eq!(ActionsSince::default().parse("_d1_m1", 0).map(|a| a.act), Some(Act::Delete));
+        for id in ["_e1_m1", "_dZZZZZZZZZZZZZZZZZZZZZZZZ_m1", "_r0_x", "_u1_a_b", "_x1_m1"] {
+            assert!(check_sent_id(id).is_err(), "{id}");
+        }
+        for id in ["m1", "_m1", "_e_m1", "_e1_", "e1_m1", "_y1_m1", "_e1-2_m"] {
+            assert!(check_sent_id(id).is_ok(), "{id}");
+        }
+    }
+
+    #[test]
     fn ordinary_ids_are_no_actions() {
         for id in ["m1", "_m1", "_y1_m1", "_e_m1", "_e1", "_e1_", "e1_m1", "_e1-2_m"] {
             assert_eq!(ActionId::parse(id), None, "{id}");
@@ -332,7 +399,7 @@ mod tests {
             Some(Action::Remove { target: "m1".into(), author: "bob".into() })
         );
         assert_eq!(Action::of("_x1_m1", &text("(message from b b deleted)")), None);
-        assert!(is_servers("_x1_m1") && !is_servers("_d1_m1") && !is_servers("x1"));
+        assert!(is_servers("_x1_m1") && is_servers("_d1_m1") && !is_servers("x1"));
     }
 
     #[test]

@@ -106,6 +106,36 @@ pub fn forbidden(c: char) -> bool {
     (c.is_control() && c != '\t') || c == '\u{2028}' || c == '\u{2029}'
 }
 
+/// Invisible characters that reorder or hide text: the bidirectional
+/// controls (marks, embeddings, overrides, isolates), zero-width spaces
+/// and the byte-order mark, line and paragraph separators, and Unicode's
+/// other format characters (category Cf) but the joiners, variation
+/// selectors and tags that emoji and some scripts need. A reader shows
+/// them by their code (`display::visible`, the browser's `visible`), and
+/// a name may not hold one ([`check_name_text`]).
+pub fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}' | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}')
+}
+
+/// 1.2 (issue 38): checks the free text that names a thing others see in
+/// a list or a title (a room's topic, an e-mail address), as strict as a
+/// sent text and, besides, without a character of [`is_format`]:
+/// `evil\u{202E}txt.exe` shows as `evilexe.txt`, and `b\u{200B}ob` as
+/// `bob`. A message's text may hold them (Persian, Thai and Hebrew use
+/// some); readers show them by their code instead. `what` names the field
+/// in the reason ("a topic may not hold U+202E (right-to-left override)").
+pub fn check_name_text(plain: &str, what: &str) -> Result<(), String> {
+    match plain.chars().find(|&c| forbidden(c) || is_format(c)) {
+        Some(c) => Err(format!("{what} may not hold {}", describe(c))),
+        None => Ok(()),
+    }
+}
+
 /// `U+000D (carriage return)`: a character named for a reason.
 fn describe(c: char) -> String {
     let name = match c {
@@ -122,6 +152,14 @@ fn describe(c: char) -> String {
         '\u{9b}' => "control sequence introducer",
         '\u{2028}' => "line separator",
         '\u{2029}' => "paragraph separator",
+        '\u{200B}' => "zero width space",
+        '\u{200E}' | '\u{200F}' => "direction mark",
+        '\u{202A}'..='\u{202C}' => "direction embedding",
+        '\u{202D}' => "left-to-right override",
+        '\u{202E}' => "right-to-left override",
+        '\u{2066}'..='\u{2069}' => "direction isolate",
+        '\u{FEFF}' => "byte order mark",
+        c if is_format(c) => "an invisible format character",
         _ => "a control character",
     };
     format!("U+{:04X} ({name})", c as u32)

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::action::{self, Act, Action, ActionId, quote_line};
+use super::action::{self, Act, Action, ActionId, ActionsSince, quote_line};
 use super::{Accepted, Text};
 
 /// What became of a conversation's messages (see the module documentation).
@@ -24,6 +24,12 @@ pub struct Fates {
     deleted_ids: HashSet<String>,
     /// Quote lines of deleted messages (`> ana: hello`), for the replies.
     deleted_quotes: HashSet<String>,
+    /// From when an action's id is the server's ([`ActionsSince`]; the
+    /// default, 0, trusts every one: a reader that cannot know).
+    since: ActionsSince,
+    /// (author, id) of messages with an action's id from before `since`:
+    /// plain messages (issue 38).
+    plain: HashSet<(String, String)>,
 }
 
 fn key(author: &str, id: &str) -> (String, String) {
@@ -31,9 +37,24 @@ fn key(author: &str, id: &str) -> (String, String) {
 }
 
 impl Fates {
-    /// Reads one message of the conversation; call it newest first.
+    /// A reading that takes an id for an action only on a message stamped
+    /// since `since` (see [`ActionsSince`]).
+    pub fn since(since: ActionsSince) -> Fates {
+        Fates { since, ..Fates::default() }
+    }
+
+    /// The action a message is, read as [`Fates::observe`] read it.
+    fn action(&self, from: &str, id: &str) -> Option<ActionId> {
+        ActionId::parse(id).filter(|_| !self.plain.contains(&key(from, id)))
+    }
+
+    /// Reads one message of the conversation; call it newest first (and
+    /// before asking anything of it).
     pub fn observe(&mut self, from: &str, id: &str, ts: u64, text: &Text) {
-        let Some(act) = ActionId::parse(id) else {
+        if ActionId::parse(id).is_some() && self.since.parse(id, ts).is_none() {
+            self.plain.insert(key(from, id));
+        }
+        let Some(act) = self.action(from, id) else {
             if self.deleted.contains_key(&key(from, id)) {
                 self.deleted_quotes.insert(quote_line(from, text));
             }
@@ -104,7 +125,7 @@ impl Fates {
 
     /// True for a message still there: not an action, not deleted.
     pub fn is_live(&self, from: &str, id: &str) -> bool {
-        ActionId::parse(id).is_none() && !self.deleted.contains_key(&key(from, id))
+        self.action(from, id).is_none() && !self.deleted.contains_key(&key(from, id))
     }
 
     /// The text a reader is shown for this line: an edited message's
@@ -112,7 +133,7 @@ impl Fates {
     /// and the reactions to it; a reply's quote of a deleted message
     /// replaced by it too.
     pub fn shown(&self, from: &str, id: &str, text: &Text) -> Text {
-        let gone = match ActionId::parse(id) {
+        let gone = match self.action(from, id) {
             None => self.deleted.contains_key(&key(from, id)),
             Some(a) if matches!(a.act, Act::Delete | Act::Remove) => false,
             Some(a) if a.act == Act::Edit => self.deleted.contains_key(&key(from, &a.target)),
@@ -192,6 +213,25 @@ mod tests {
         }
         assert_eq!(fates.shown("bob", "m2", &text(lines[3].2)).unescaped(), "> ana: (message deleted)\nok");
         assert!(fates.deleted("ana", "m1").is_some() && !fates.is_live("ana", "m1"));
+    }
+
+    #[test]
+    fn an_action_id_stored_before_the_servers_refusal_is_a_plain_message() {
+        // bob's `_e1_m1` at time 1 was stored by a server that took any id.
+        let lines = [
+            ("bob", "m1", "hello"),
+            ("bob", "_e1_m1", "✎ rewritten"),
+            ("ana", "_d9_m1", "(message deleted)"),
+        ];
+        let mut fates = Fates::since(ActionsSince(2));
+        for (i, (from, id, t)) in lines.iter().enumerate().rev() {
+            fates.observe(from, id, i as u64, &text(t));
+        }
+        assert_eq!(fates.shown("bob", "m1", &text("hello")).unescaped(), "hello");
+        assert!(fates.is_live("bob", "_e1_m1") && fates.edit("bob", "m1").is_none());
+        assert_eq!(fates.shown("bob", "_e1_m1", &text("✎ rewritten")).unescaped(), "✎ rewritten");
+        // ana's delete at time 2 is the server's, but names her own m1 only.
+        assert!(fates.deleted("ana", "m1").is_some() && fates.deleted("bob", "m1").is_none());
     }
 
     #[test]

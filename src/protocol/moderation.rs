@@ -122,6 +122,8 @@ pub fn check_topic(escaped: &str) -> Result<(), String> {
     }
     if !escaped.is_empty() {
         Text::parse_sent(escaped)?;
+        // A topic names the room in every member's title (issue 38).
+        super::escape::check_name_text(escaped, "a topic")?;
     }
     Ok(())
 }
@@ -168,6 +170,16 @@ impl Action {
             _ => Action::Deop(user(f[2])?),
         };
         Ok((room, action))
+    }
+
+    /// Tokens the request takes from its author's `--rate` bucket: one
+    /// per record it may store, as a `MSG` takes one for its one record
+    /// (issue 38): the rule and its notice, and a removed member's `LEAVE`.
+    pub fn cost(&self) -> u32 {
+        match self {
+            Action::Kick(_) | Action::Ban(..) => 3,
+            _ => 2,
+        }
     }
 
     /// The user the action is about (`None`: the room itself).

@@ -204,6 +204,14 @@ fn id(id: &str) -> Result<String, Ko> {
     Ok(id.to_string())
 }
 
+/// The id of a message a client sends (`MSG`, `REPLY`): an id, and not
+/// of an action's form, which only the server makes (`action::check_sent_id`).
+fn sent_id(s: &str) -> Result<String, Ko> {
+    let id = id(s)?;
+    super::action::check_sent_id(&id).map_err(bad)?;
+    Ok(id)
+}
+
 fn chat(s: &str) -> Result<Chat, Ko> {
     Chat::parse(s).map_err(bad)
 }
@@ -277,7 +285,9 @@ pub fn check_email(e: &str) -> Result<(), String> {
     let ok = e.is_empty()
         || (e.len() <= 254
             && e.contains('@')
-            && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == ','));
+            // 1.2 (issue 38): nor an invisible character that reorders
+            // or hides what the operator's list shows.
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || super::escape::is_format(c)));
     if !ok {
         return Err(format!("bad email address {e:?} (it may also be empty)"));
     }
@@ -320,7 +330,7 @@ impl Request {
                 let f = fields(line, 4, "MSG:<to>:<id>:<text>")?;
                 // Strict (1.2): no control character but tab (escape.rs).
                 let text = Text::parse_sent(f[3]).map_err(bad)?;
-                Request::Msg { to: chat(f[1])?, id: id(f[2])?, text }
+                Request::Msg { to: chat(f[1])?, id: sent_id(f[2])?, text }
             }
             "READ" => {
                 let f = fields(line, 3, "READ:<from>:<id>")?;
@@ -357,7 +367,7 @@ impl Request {
             "REPLY" => {
                 let f = fields(line, 5, "REPLY:<to>:<id>:<id of the message answered>:<text>")?;
                 let text = Text::parse_sent(f[4]).map_err(bad)?;
-                Request::Reply { to: chat(f[1])?, id: id(f[2])?, re: target(f[3])?, text }
+                Request::Reply { to: chat(f[1])?, id: sent_id(f[2])?, re: target(f[3])?, text }
             }
             "EDIT" => {
                 let f = fields(line, 4, "EDIT:<to>:<id>:<text>")?;

@@ -157,7 +157,8 @@ impl Source for StoreSource<'_> {
     fn history(&mut self, chat: &Chat) -> crate::error::Result<Vec<String>> {
         let lines =
             self.store.history(self.user, chat, MAX_HISTORY, MAX_HISTORY_BYTES).and_then(|l| l.collect());
-        Ok(super::actions::shown(lines.map_err(refused)?))
+        let since = self.store.actions_since().map_err(refused)?;
+        Ok(super::actions::shown(since, lines.map_err(refused)?))
     }
 
     fn devices(&mut self) -> crate::error::Result<Option<Vec<String>>> {

@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use super::Ctx;
-use crate::protocol::action::{self, Act, ActionId};
+use crate::protocol::action::{self, Act, ActionId, ActionsSince};
 use crate::protocol::fates::Fates;
 use crate::protocol::{
     Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Role, RoomInfoLine, Text,
@@ -162,15 +162,12 @@ pub fn delete(
     Ok((reply, ticket))
 }
 
-/// Refuses a `MSG` or `REPLY` whose id only the server makes (an admin's
-/// delete, `_x…`): sent by a member, it would delete another's message on
-/// every 1.2 screen.
+/// Refuses a `MSG` or `REPLY` whose id only the server makes (an
+/// action's, `_e…`, `_d…`, `_r…`, `_u…`, `_x…`). `Request::parse` refuses
+/// them already (`action::check_sent_id`, the rule's one place); this is
+/// for a request made in the server's own code.
 pub fn check_own_id(id: &str) -> Result<(), Ko> {
-    if action::is_servers(id) {
-        let reason = format!("the id {id} is of the form _x<stamp>_<id>, which the server keeps for itself");
-        return Err(Ko::new(Code::BadRequest, reason));
-    }
-    Ok(())
+    action::check_sent_id(id).map_err(|reason| Ko::new(Code::BadRequest, reason))
 }
 
 /// `REACT:<to>:<id>:<emoji>`: adds the reaction, or takes it back.
@@ -195,9 +192,13 @@ pub fn react(
 /// [`action::DELETED`], and the quote of it in a reply too. (Before the
 /// eraser's pass the texts are still in the log; from here they never
 /// leave the server.)
-pub fn shown(lines: Vec<String>) -> Vec<String> {
+///
+/// An action's id counts only on a message stored since the server
+/// refused such ids from clients (`ActionsSince`, issue 38): an older one
+/// may be a client's `MSG` that only looks like an edit.
+pub fn shown(since: ActionsSince, lines: Vec<String>) -> Vec<String> {
     let parsed: Vec<Option<HistoryLine>> = lines.iter().map(|l| HistoryLine::parse(l).ok()).collect();
-    let mut fates = Fates::default();
+    let mut fates = Fates::since(since);
     for line in parsed.iter().rev().flatten() {
         fates.observe(&line.from, &line.id, line.ts, &line.text);
     }
@@ -219,7 +220,7 @@ pub fn shown(lines: Vec<String>) -> Vec<String> {
 fn conversation(ctx: &Ctx, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
     let lines = ctx.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.collect()?;
     let lines: Vec<HistoryLine> = lines.iter().filter_map(|l| HistoryLine::parse(l).ok()).collect();
-    let mut fates = Fates::default();
+    let mut fates = Fates::since(ctx.store.actions_since()?);
     for line in lines.iter().rev() {
         fates.observe(&line.from, &line.id, line.ts, &line.text);
     }
@@ -240,7 +241,7 @@ fn find<'a>(
         Some(line) if fates.deleted(&line.from, id).is_some() => {
             Err(Ko::new(Code::UnknownMessage, format!("the message {id} was deleted")))
         }
-        Some(line) if ActionId::parse(&line.id).is_none() => Ok(line),
+        Some(line) if fates.is_live(&line.from, &line.id) => Ok(line),
         _ => {
             let whose = if author.is_some() { "you sent no" } else { "there is no" };
             let reason = format!("{whose} message {id} in {chat} among its newest {MAX_HISTORY}");

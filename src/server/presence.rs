@@ -51,6 +51,16 @@ use crate::protocol::{Code, Event, Ko, MemberLine, Presence, SeenLine};
 use crate::router::Outlet;
 use crate::store::UserId;
 
+/// 1.2 (issue 38): `TYPING` to a room from a member who may not write in
+/// it now (muted, or `+announce` and no admin) is refused with the very
+/// `KO:FORBIDDEN` its `MSG` would get, as a non-member's `TYPING` gets
+/// `KO:NOT_MEMBER`: the client learns why at once, and the room is not
+/// told that someone is typing what it will never read.
+pub fn may_type(ctx: &Ctx, me: UserId, name: &str, room: &str) -> Result<(), Ko> {
+    let info = ctx.store.room_info(me, room.trim_start_matches('#'))?;
+    crate::store::moderation::Rules::may_send_by_info(&info, name, crate::store::now_ms())
+}
+
 /// `JOINED`/`LEFT` pairs a user's roommates are told at once…
 pub const PRESENCE_BURST: u32 = 3;
 /// …and then one pair per this long at most.

@@ -50,6 +50,7 @@ pub fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
             if !members.iter().any(|&(user, _)| user == me) {
                 return Err(not_member());
             }
+            super::presence::may_type(ctx, me, name, &room)?;
             if members.len() <= ctx.config.presence_limit {
                 let event = Event::Typing { from: name.to_string(), to: room.to_string() };
                 relay(ctx, members.iter().map(|&(user, _)| user).filter(|&user| user != me), &event);

@@ -300,7 +300,8 @@ impl Session<'_> {
                 // store's log outside its locks.
                 let lines = store.history(user, &chat, limit, MAX_HISTORY_BYTES).and_then(|l| l.collect());
                 // 1.2: edits and deletions shown in place (`actions`).
-                self.reply(lines.map(actions::shown).map(Reply::Listing))
+                let shown = lines.and_then(|l| Ok(actions::shown(store.actions_since()?, l)));
+                self.reply(shown.map(Reply::Listing))
             }
             Request::P2p { .. } | Request::Peer { .. } if self.ctx.config.tls.is_some() => {
                 self.refuse(p2p::not_with_tls())
@@ -617,6 +618,8 @@ fn cost(request: &Request) -> u32 {
         // full HISTORY), and a SEARCH of everything reads many chats.
         Request::Reply { .. } | Request::Edit { .. } | Request::Delete { .. } | Request::React { .. } => 11,
         Request::Search { scope: crate::protocol::Scope::All, .. } => 20,
+        // 1.2: a token per record a moderation stores (issue 38).
+        Request::Moderate { action, .. } => action.cost(),
         Request::Search { .. } => 11,
         // 1.2: two argon2 hashes (the old password checked, the new one
         // made), each costing what a login costs; failures are also

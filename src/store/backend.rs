@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::state::{Delivery, UserId};
+use crate::protocol::action::ActionsSince;
 use crate::protocol::{
     Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, RoomInfoLine, RoomLine, Text,
 };
@@ -269,7 +270,7 @@ pub trait Backend: Send + Sync {
         limit: usize,
     ) -> Result<Vec<HistoryLine>, Ko> {
         let history = |chat: &Chat, limit, max_bytes| self.history(user, chat, limit, max_bytes)?.collect();
-        super::search::by_history(history, chats, query, limit)
+        super::search::by_history(history, chats, query, limit, self.actions_since()?)
     }
     /// A room as registered (`#Tea`) and its members; `None` if there is no
     /// such room. (Who may see them is the caller's business.)
@@ -330,6 +331,10 @@ pub trait Backend: Send + Sync {
     /// first start, the same after every restart and on every node of a
     /// cluster, different for a fresh data directory (see `server_id.rs`).
     fn server_id(&self) -> Result<String, Ko>;
+
+    /// 1.2: since when a message's action id is the server's own (issue
+    /// 38, `protocol::action::ActionsSince`; `store::actions_since`).
+    fn actions_since(&self) -> Result<ActionsSince, Ko>;
 
     /// Events waiting in every inbox together, for the metrics
     /// (`wachat_inbox_events`); `None` if this backend cannot say cheaply.

@@ -8,7 +8,7 @@
 //!
 //! | budget | flag | owner | counted | comes back when |
 //! |---|---|---|---|---|
-//! | stored bytes | `--user-quota` (64 MiB) | the sender | the log bytes of the messages it sent | `--retain-days` removes old segments ([`tally`]), or the operator raises the quota |
+//! | stored bytes | `--user-quota` (64 MiB) | the sender, or the moderator | the log bytes of the records it caused ([`payer`]): its messages, and its moderation's rule records and notices | `--retain-days` removes old segments ([`tally`]), or the operator raises the quota |
 //! | inbox | `--inbox-max` (10,000 events) | the recipient | events waiting for its `ACK` | the recipient connects and acknowledges |
 //! | free disk | `--min-free` (1 GiB) | the server | `statvfs` of the data directory | space is freed |
 //!
@@ -19,6 +19,14 @@
 //! kept in the state ([`Usage`](super::state::usage::Usage)), bumped when a message record is applied
 //! (the same code at a start, so a replay counts as the first run did),
 //! and saved in each checkpoint: no scan, ever, per send.
+//!
+//! **Why moderation pays too (issue 38).** A `TOPIC`, `MODE`, `BAN`…
+//! stores a `RULE` record and a notice (a `MSG` of the moderator's); an
+//! owner of a room who sends 2,000 `TOPIC`s a second fills the disk as a
+//! flood of messages would. So every moderation request is checked
+//! against its author's quota ([`Budget::check_stored`]; a cluster node
+//! calls [`check_quota`] with its own counter) before anything is
+//! stored, and its records are counted as its messages are.
 //!
 //! **Why the inbox is the recipient's budget but the sender's `KO`.** The
 //! recipient cannot refuse what it never sees; the sender is the one who
@@ -51,6 +59,7 @@ use std::sync::Arc;
 
 use super::disk::Disk;
 use super::log::Log;
+use super::moderation::Rule;
 use super::record::{Pos, Record};
 use super::state::{State, UserId};
 use crate::protocol::{Code, Ko};
@@ -106,13 +115,21 @@ impl Budget {
     /// room if `None`): `KO:FULL` if its quota is spent or the
     /// recipient's inbox is full.
     pub fn check_send(&self, state: &State, from: UserId, to: Option<UserId>) -> Result<(), Ko> {
-        let more = "it comes back as old messages are removed (--retain-days), or ask its operator";
-        check_quota(self.user_quota, state.usage.of(from), more)?;
+        self.check_stored(state, from)?;
         if let Some(to) = to {
             let inbox = &state.users[to].inbox;
             check_inbox(self.inbox_max, &state.users[to].name, inbox.last_seq - inbox.acked)?;
         }
         Ok(())
+    }
+}
+
+impl Budget {
+    /// Whether `user` may store one more record (a message, a moderation
+    /// change and its notice): `KO:FULL` once its quota is spent.
+    pub fn check_stored(&self, state: &State, user: UserId) -> Result<(), Ko> {
+        let more = "it comes back as old messages are removed (--retain-days), or ask its operator";
+        check_quota(self.user_quota, state.usage.of(user), more)
     }
 }
 
@@ -144,16 +161,31 @@ pub fn check_inbox(max: u64, name: &str, waiting: u64) -> Result<(), Ko> {
 
 // ----- stored bytes per user -------------------------------------------------
 
-/// Bytes of messages per sender (as named in the records) in the segments
-/// that end at or before `end`, counting only positions from `from` on
-/// (what an earlier pass gave back already is not counted twice).
+/// Who a record's bytes count against (`--user-quota`), if anyone: the
+/// sender of a message (a moderation's notice is its moderator's), the
+/// author of a room's rule change. The other records are small and follow
+/// what someone did or must do anyway (a `JOIN`, an `ACK`). Used where
+/// records are counted (`state::usage`) and where retention gives them
+/// back ([`tally`]), so the two always agree.
+pub fn payer(record: &Record) -> Option<&Arc<str>> {
+    match record {
+        Record::Msg { msg, .. } => Some(&msg.from),
+        Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(by),
+        _ => None,
+    }
+}
+
+/// Bytes of records per payer ([`payer`], as named in the records) in the
+/// segments that end at or before `end`, counting only positions from
+/// `from` on (what an earlier pass gave back already is not counted twice).
 pub(super) fn tally(log: &Log, from: Pos, end: Pos) -> crate::error::Result<HashMap<Arc<str>, u64>> {
     let mut freed: HashMap<Arc<str>, u64> = HashMap::new();
     log.scan_before(end, |pos, line| {
         if pos >= from
-            && let Ok(Record::Msg { msg, .. }) = Record::decode(line)
+            && let Ok(record) = Record::decode(line)
+            && let Some(payer) = payer(&record)
         {
-            *freed.entry(msg.from.clone()).or_default() += line.len() as u64 + 1;
+            *freed.entry(payer.clone()).or_default() += line.len() as u64 + 1;
         }
         Ok(())
     })?;

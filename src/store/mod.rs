@@ -40,6 +40,7 @@
 
 pub mod account_export;
 pub mod accounts;
+pub mod actions_since;
 pub mod backend;
 pub mod budget;
 pub mod checkpoint;

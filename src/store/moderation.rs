@@ -249,6 +249,27 @@ impl Rules {
         lines
     }
 
+    /// Why `user` may not send to the room now, read from its `ROOMINFO`
+    /// lines (the backend's own view, [`Rules::info`]): [`Rules::may_send`]
+    /// on the rules those lines say, so that a request that is no
+    /// message (`TYPING`) is refused exactly as a `MSG` would be.
+    pub fn may_send_by_info(lines: &[RoomInfoLine], user: &str, now: u64) -> Result<(), Ko> {
+        let mut rules = Rules::default();
+        let (mut room, mut role) = (String::new(), Role::None);
+        for line in lines {
+            match line {
+                RoomInfoLine::Room(name) => room = name.clone(),
+                RoomInfoLine::Role(r) => role = *r,
+                RoomInfoLine::Mode(Mode::Announce) => rules.announce = true,
+                RoomInfoLine::Muted(until) => {
+                    rules.mutes.insert(Arc::from(user), *until);
+                }
+                _ => {}
+            }
+        }
+        rules.may_send(user, role, now, &room)
+    }
+
     /// Who may see `ROOMINFO` without being a member: those the rules name.
     pub fn names(&self, user: &str) -> bool {
         self.invited.contains(user) || self.bans.contains_key(user) || self.owner.as_deref() == Some(user)
@@ -261,6 +282,21 @@ mod tests {
 
     fn rules() -> Rules {
         Rules { owner: Some("ana".into()), ..Rules::default() }
+    }
+
+    #[test]
+    fn typing_is_refused_from_roominfo_as_a_msg_is_from_the_rules() {
+        let mut rules = Rules { announce: false, ..Rules::default() };
+        rules.mutes.insert("bob".into(), 0);
+        let info = rules.info("#lab3", "bob", Role::Member, 5);
+        let from_rules = rules.may_send("bob", Role::Member, 5, "#lab3").unwrap_err();
+        assert_eq!(Rules::may_send_by_info(&info, "bob", 5).unwrap_err(), from_rules);
+        rules.announce = true;
+        let info = rules.info("#lab3", "eve", Role::Member, 5);
+        let from_rules = rules.may_send("eve", Role::Member, 5, "#lab3").unwrap_err();
+        assert_eq!(Rules::may_send_by_info(&info, "eve", 5).unwrap_err(), from_rules);
+        let info = rules.info("#lab3", "ana", Role::Owner, 5);
+        assert!(Rules::may_send_by_info(&info, "ana", 5).is_ok());
     }
 
     #[test]

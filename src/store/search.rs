@@ -28,6 +28,7 @@
 //! which a scan of a million texts can afford, and a dependency is not
 //! needed for it.
 
+use crate::protocol::action::ActionsSince;
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
 
@@ -152,17 +153,19 @@ fn unaccented(c: char) -> Option<&'static str> {
 /// [`MAX_HISTORY`] messages of each conversation.
 /// `history(chat, limit, max_bytes)` is the backend's `HISTORY` of the
 /// user searching.
+/// Action ids count from `since` on (issue 38).
 pub fn by_history(
     history: impl Fn(&Chat, usize, usize) -> Result<Vec<String>, Ko>,
     chats: &[Chat],
     query: &Query,
     limit: usize,
+    since: ActionsSince,
 ) -> Result<Vec<HistoryLine>, Ko> {
     let mut found = Vec::new();
     for chat in chats {
         let lines = history(chat, MAX_HISTORY, MAX_HISTORY_BYTES)?;
         let lines: Vec<HistoryLine> = lines.iter().filter_map(|l| HistoryLine::parse(l).ok()).collect();
-        let mut fates = Fates::default();
+        let mut fates = Fates::since(since);
         for line in lines.iter().rev() {
             fates.observe(&line.from, &line.id, line.ts, &line.text);
             if fates.is_live(&line.from, &line.id) {

@@ -117,3 +117,21 @@ fn wachat_migrate_carries_the_rules_and_the_server_admins() {
     let mut eve = send_conn(&a, "eve");
     assert_eq!(eve.listing("ROOMINFO:#general").last().map(String::as_str), Some("ROLE:SERVER_ADMIN"));
 }
+
+/// Issue 38, item 3 on a cluster: a room's owner whose topics (a change
+/// and its notice each) fill its quota gets `KO:FULL`, as on one server.
+#[test]
+fn past_the_quota_a_topic_gets_full_on_a_cluster_too() {
+    let cluster = Cluster::start();
+    let a = cluster.node_with("a", &["--user-quota", "1500"]);
+    register(&a, "ana");
+    let mut ana = send_conn(&a, "ana");
+    assert_eq!(ana.request("JOIN:#lab3"), "OK");
+    let refused = (0..50).find_map(|i| {
+        let reply = ana.request(&format!("TOPIC:#lab3:deadline moved to friday, version {i}"));
+        (reply != "OK").then_some(reply)
+    });
+    let reply = refused.expect("50 topics never reached a quota of 1500 bytes");
+    assert!(reply.starts_with("KO:FULL:") && reply.contains("--user-quota"), "{reply}");
+    assert!(ana.request("MSG:#lab3:m1:hi").starts_with("KO:FULL:"));
+}

@@ -57,3 +57,23 @@ fn replace_in_files(dir: &Path, from: &[u8], to: &[u8]) -> usize {
     }
     count
 }
+
+/// Has `from` send `to` a direct message whose stored id is `id`, as a
+/// server before issue 38 (which took an action's id, `_e1_m1`, from any
+/// client) would have stored it: sends it under a placeholder id of the
+/// same length, kills the server, writes `id` over the placeholder, and
+/// removes `actions.csv`, the time since when action ids are the server's,
+/// as a data directory of such a server has none; the new start makes it,
+/// after this message. Then starts the server again on the same ports.
+pub fn plant_old_id(server: &mut TestServer, from: &str, to: &str, id: &str, text: &str) {
+    let placeholder: String = (0..id.len()).map(|i| if i % 2 == 0 { 'Z' } else { 'q' }).collect();
+    let mut sender = server.login_send(from, &format!("pw-{from}"));
+    let ok = sender.request(&format!("MSG:{to}:{placeholder}:{text}"));
+    assert!(ok.starts_with(&format!("OK:{placeholder}:")), "{ok}");
+    drop(sender);
+    server.kill();
+    let planted = replace_in_files(&server.data_dir, placeholder.as_bytes(), id.as_bytes());
+    assert!(planted > 0, "the placeholder is nowhere in {}", server.data_dir.display());
+    let _ = std::fs::remove_file(server.data_dir.join("actions.csv")); // none before issue 38
+    server.restart_in_place(&[]);
+}

@@ -23,6 +23,7 @@
 //! | `checkpoint-<position>.csv` | the state as of a log position (see `checkpoint.rs`) |
 //! | `erase.csv` | deleted messages whose text is still to be overwritten in the log (see `erase.rs`) |
 //! | `server.csv` | the data directory's random identity, made at its first start (see `server_id.rs`) |
+//! | `actions.csv` | 1.2: since when message ids of actions are the server's own, made at the first start of a server that refuses them from clients (see `actions_since.rs`) |
 //! | `wachat.lock` | held by the running server |
 //!
 //! A start reads `users.csv`, the newest whole checkpoint, and the log
@@ -117,6 +118,9 @@ pub(in crate::store) struct Inner {
     lock: Mutex<Option<DataLock>>,
     /// This data directory's identity (`server.csv`), which `SERVER` answers.
     pub(super) server_id: String,
+    /// 1.2: since when message ids of actions are the server's
+    /// (`store::actions_since`).
+    pub(super) actions_since: u64,
     /// Whether the disk is below `--min-free` (see `store::budget`).
     pub(super) floor: super::budget::Floor,
     /// Deleted texts still to take off the disk, and their thread's bell.
@@ -182,7 +186,11 @@ impl LocalStore {
         convert::if_needed(&disk, dir, &options)?;
         let server_id = server_id::load_or_create(disk.as_ref(), dir)?;
         let started = std::time::Instant::now();
-        let (state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
+        let (mut state, log, writer, from, replayed) = load(disk.clone(), dir, &options)?;
+        // 1.2 (issue 38): from when action ids are the server's; every
+        // record from now on is stamped at or after it.
+        let actions_since = super::actions_since::load_or_create(disk.as_ref(), dir, state.last_ts)?;
+        state.last_ts = state.last_ts.max(actions_since);
         super::users::scrub_deleted(disk.as_ref(), dir, &state)?;
         let level = if options.report { log::Level::Info } else { log::Level::Debug };
         log::log!(
@@ -220,6 +228,7 @@ impl LocalStore {
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
             server_id,
+            actions_since,
             floor: super::budget::Floor::default(),
             eraser,
             search_index: Default::default(),

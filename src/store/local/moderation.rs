@@ -57,6 +57,9 @@ impl Inner {
             if state.rules(r).unchanged_by(change, ts) {
                 return Ok(done);
             }
+            // Its rule record and notice count against the moderator's
+            // quota, as messages do (issue 38: a flood of TOPICs).
+            self.options.budget.check_stored(state, by)?;
             let rule = Record::Rule {
                 ts,
                 by: actor.clone(),

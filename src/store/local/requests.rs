@@ -24,6 +24,7 @@ use super::erase::Erasure;
 use super::reader::{Reader, read_failed};
 use super::reads::{ReplayLines, hidden_senders};
 use super::{Inner, LocalStore, Pending};
+use crate::protocol::action::ActionsSince;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine, Text};
 
 /// How far back `READ` looks for a message id that is no longer among its
@@ -412,6 +413,10 @@ impl Backend for LocalStore {
 
     fn server_id(&self) -> Result<String, Ko> {
         Ok(self.inner.server_id.clone())
+    }
+
+    fn actions_since(&self) -> Result<ActionsSince, Ko> {
+        Ok(ActionsSince(self.inner.actions_since))
     }
 
     /// One pass over the users under the state lock (a scrape's, every

@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use super::Inner;
 use super::reads::{Directions, directions};
-use crate::protocol::action::{Act, ActionId};
+use crate::protocol::action::{Act, ActionId, ActionsSince};
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, State, Text};
 use crate::store::record::{MsgRef, Pos};
@@ -246,7 +246,8 @@ impl Inner {
                     Chat::User(name) => {
                         let (_, marks) = directions(&state, user, name)?;
                         keys.push(pair_key(&me, &fold_name(name)));
-                        walks.insert(fold_name(name), Walk { fates: Fates::default(), direct: Some(marks) });
+                        let fates = Fates::since(ActionsSince(self.actions_since));
+                        walks.insert(fold_name(name), Walk { fates, direct: Some(marks) });
                     }
                     Chat::Room(name) => {
                         state
@@ -254,7 +255,8 @@ impl Inner {
                             .ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))?;
                         let key = fold_name(&format!("#{name}"));
                         keys.push(key.clone());
-                        walks.insert(key, Walk { fates: Fates::default(), direct: None });
+                        let fates = Fates::since(ActionsSince(self.actions_since));
+                        walks.insert(key, Walk { fates, direct: None });
                     }
                 }
             }

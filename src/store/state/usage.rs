@@ -1,4 +1,4 @@
-//! What each user's messages take of the log (`--user-quota`, whose
+//! What each user's records take of the log (`--user-quota`, whose
 //! limits `store::budget` checks): counted as records are applied, given
 //! back as retention removes segments.
 
@@ -70,14 +70,14 @@ impl State {
 }
 
 impl State {
-    /// Counts a record of `len` bytes (its `\n` included) against its
-    /// author's quota: messages only (the rest are small, and bounded by
-    /// the messages they follow).
+    /// Counts a record of `len` bytes (its `\n` included) against the
+    /// quota of who caused it (`budget::payer`: a message's sender, a rule
+    /// change's author).
     pub(in crate::store) fn count_usage(&mut self, record: &Record, len: u64) {
-        if let Record::Msg { msg, .. } = record
-            && let Some(from) = self.user_id(&msg.from)
+        if let Some(name) = crate::store::budget::payer(record)
+            && let Some(user) = self.user_id(name)
         {
-            self.usage.add(from, len);
+            self.usage.add(user, len);
         }
     }
 }
