@@ -263,13 +263,11 @@ impl Session<'_> {
             Request::Unlink { device } => self.unlink(user, &name, &device),
             Request::Link => self
                 .reply(self.ctx.devices.link_from(self.ctx, (user, &name), self.conn_id).map(Reply::OkWith)),
-            Request::Msg { to, id, text } => match actions::check_own_id(&id) {
-                Ok(()) => {
-                    self.msgs.push((to, id, text));
-                    Flow::Continue
-                }
-                Err(ko) => self.refuse(ko),
-            },
+            // An action's id was refused by `Request::parse` (`action::check_sent_id`).
+            Request::Msg { to, id, text } => {
+                self.msgs.push((to, id, text));
+                Flow::Continue
+            }
             Request::Read { chat, id } => {
                 self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
             }
@@ -615,12 +613,12 @@ fn cost(request: &Request) -> u32 {
         | Request::Redeem { .. } => 0,
         Request::History { limit, .. } => 1 + (*limit / 100) as u32,
         // 1.2: an action reads up to 1,000 messages of its chat first (a
-        // full HISTORY), and a SEARCH of everything reads many chats.
+        // full HISTORY).
         Request::Reply { .. } | Request::Edit { .. } | Request::Delete { .. } | Request::React { .. } => 11,
-        Request::Search { scope: crate::protocol::Scope::All, .. } => 20,
         // 1.2: a token per record a moderation stores (issue 38).
         Request::Moderate { action, .. } => action.cost(),
-        Request::Search { .. } => 11,
+        // 1.2: what a search may read, a token per 64 KiB (`server::search`).
+        Request::Search { scope, .. } => search::cost(scope),
         // 1.2: two argon2 hashes (the old password checked, the new one
         // made), each costing what a login costs; failures are also
         // throttled as logins are (`server::accounts`).
