@@ -26,6 +26,12 @@ pub struct Verdict {
 
 type Check = fn(&Model) -> Vec<Example>;
 
+/// A room's messages as one member got them: (seq, frame, message).
+type Got<'a> = Vec<(u64, usize, &'a Sent)>;
+
+/// Per (user, peer, id, state): the seqs and frames of that `STATUS`.
+type Statuses = HashMap<(usize, String, String, State), Vec<(u64, usize)>>;
+
 /// The guarantees, by the names docs/MODEL.md gives them.
 pub const GUARANTEES: [(&str, &str, Check); 6] = [
     ("lost", "every OK'd MSG reaches each recipient", lost),
@@ -189,7 +195,7 @@ fn room_order(m: &Model) -> Vec<Example> {
     let mut out = Vec::new();
     for (room, members) in &m.run.rooms {
         // Each member's order of the room's messages: (sender, id) by seq.
-        let orders: Vec<(usize, Vec<(u64, usize, &Sent)>)> = members
+        let orders: Vec<(usize, Got)> = members
             .iter()
             .map(|&r| {
                 let mut got: Vec<_> = m
@@ -259,7 +265,7 @@ fn phantom(m: &Model) -> Vec<Example> {
 
 fn status(m: &Model) -> Vec<Example> {
     let first = first_seqs(m);
-    let mut seen: HashMap<(usize, String, String, State), Vec<(u64, usize)>> = HashMap::new();
+    let mut seen: Statuses = HashMap::new();
     let mut out = Vec::new();
     for q in &m.queued {
         let Some((peer, id, state)) = Model::status(q) else { continue };

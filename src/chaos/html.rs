@@ -12,6 +12,8 @@ use crate::conform::html::escape;
 
 /// Most frames the diagram draws (the page stays readable and small).
 const MAX_ROWS: usize = 400;
+/// Frames drawn before the first one of the violation.
+const CONTEXT: usize = 40;
 const ROW: usize = 16;
 const COL: usize = 110;
 const STYLE: &str = "body{font-family:sans-serif;margin:2em}.held{color:#070}.violated{color:#b00;font-weight:bold}\
@@ -93,8 +95,8 @@ fn strip(run: &Run, verdicts: &[Verdict]) -> String {
 fn diagram(run: &Run, verdicts: &[Verdict]) -> String {
     let first = verdicts.iter().filter_map(|v| v.violations.first()).min_by_key(|e| e.at_us);
     let marked: Vec<usize> = first.map(|e| e.frames.clone()).unwrap_or_default();
-    let center = marked.iter().copied().max().unwrap_or(0);
-    let lo = marked.iter().copied().min().unwrap_or(0).min(center.saturating_sub(MAX_ROWS / 2));
+    // A few dozen frames of what led to it, then the violation near the top.
+    let lo = marked.iter().copied().min().unwrap_or(0).saturating_sub(CONTEXT);
     let rows: Vec<usize> = (lo..run.frames.len()).take(MAX_ROWS).collect();
     let server_x = 40 + COL * run.names.len() + 200;
     let height = (rows.len() + 3) * ROW;

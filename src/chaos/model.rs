@@ -107,19 +107,13 @@ impl<'a> Model<'a> {
         let f = &self.run.frames[i];
         match Request::parse(&f.text).ok()? {
             Request::Msg { to, id, text } => {
-                let key = (f.user, id.clone());
-                if !self.sent.contains_key(&key) {
+                // A resend keeps the first write's place and frame.
+                if let std::collections::hash_map::Entry::Vacant(slot) = self.sent.entry((f.user, id.clone()))
+                {
                     let n = counts.entry(f.user).or_default();
                     *n += 1;
-                    let sent = Sent {
-                        user: f.user,
-                        id: id.clone(),
-                        chat: to.to_string(),
-                        text: text.unescaped(),
-                        index: *n,
-                        frame: i,
-                    };
-                    self.sent.insert(key, sent);
+                    let (chat, text) = (to.to_string(), text.unescaped());
+                    slot.insert(Sent { user: f.user, id: id.clone(), chat, text, index: *n, frame: i });
                 }
                 Some(id)
             }

@@ -33,6 +33,10 @@ pub struct Plan {
 }
 
 pub fn run(plan: &Plan) -> Result<Run> {
+    // A server started a moment ago (a script's) may not listen yet.
+    if !super::faults::wait_for_port(plan.server.0) || !super::faults::wait_for_port(plan.server.1) {
+        return Err(Error::Protocol(format!("no server at {} and {}", plan.server.0, plan.server.1)));
+    }
     let journal = Arc::new(Journal::new());
     let global = Arc::new(Global::default());
     let proxies = (0..plan.schedule.users)
