@@ -78,6 +78,9 @@ pub enum Command {
     /// The protocol's test suite: check a server (`conform server HOST`)
     /// or a client (`conform client -- CMD`) written by anyone.
     Conform(crate::conform::command::ConformArgs),
+    /// Run users against a server through injected faults (delay, reset,
+    /// partition, restart) and check the run against docs/MODEL.md.
+    Chaos(crate::chaos::command::ChaosArgs),
 }
 
 #[derive(Args, Debug)]
@@ -523,6 +526,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Passwd(args) => account::passwd(&args),
         Command::Migrate(args) => serve::migrate(&args),
         Command::Conform(args) => crate::conform::command::run(args),
+        Command::Chaos(args) => crate::chaos::command::run_command(args),
     }
 }
 

@@ -1,0 +1,148 @@
+//! `wachat chaos`: the command line. Exit 0 when every guarantee held, 1
+//! when one was violated (or the run could not be made), 2 on a usage
+//! error (clap's code, for a CI script to tell the cases apart).
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::check;
+use super::model::Model;
+use super::report::{self, Header};
+use super::run::{Plan, run};
+use super::schedule::{self, FaultKind};
+use crate::conform::Level;
+use crate::error::{Error, Result};
+use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT};
+
+#[derive(Args, Debug)]
+pub struct ChaosArgs {
+    /// Host name or address of the server.
+    #[arg(default_value = "127.0.0.1")]
+    pub host: String,
+    /// The server's port for requests.
+    #[arg(long, default_value_t = DEFAULT_SEND_PORT)]
+    pub send_port: u16,
+    /// The server's port for pushed events.
+    #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
+    pub recv_port: u16,
+    /// The protocol level the users speak: 1.0, 1.1, 1.2.
+    #[arg(long, value_enum, default_value = "1.0")]
+    pub level: Level,
+    /// How many users (each a sender and a receiver).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(2..=64))]
+    pub users: u16,
+    /// How many rooms, each with some of the users.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=16))]
+    pub rooms: u16,
+    /// Seconds of operations and faults (then the drain and the checks).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+    /// The seed of the schedule (printed when not given): the same seed
+    /// gives the same operations and faults, to replay a failure.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The faults to inject, comma-separated: delay, reset, partition,
+    /// restart (needs --restart).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "delay,reset,partition")]
+    pub faults: Vec<FaultKind>,
+    /// A shell command that kills the server (SIGKILL) and starts it again
+    /// on its data; chaos then waits for its ports.
+    #[arg(long, value_name = "CMD")]
+    pub restart: Option<String>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a page with a Lamport diagram of the run.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+pub fn run_command(args: ChaosArgs) -> Result<()> {
+    if args.faults.contains(&FaultKind::Restart) && args.restart.is_none() {
+        usage("--faults restart needs --restart CMD (a command that kills the server and starts it again)");
+    }
+    let server = (resolve(&args.host, args.send_port)?, resolve(&args.host, args.recv_port)?);
+    let seed = args.seed.unwrap_or_else(schedule::fresh_seed);
+    if args.seed.is_none() && !args.json {
+        println!("seed {seed} (replay with --seed {seed})");
+    }
+    let duration_ms = args.duration * 1000;
+    let schedule = schedule::draw(seed, args.users as usize, args.rooms as usize, duration_ms, &args.faults);
+    let plan = Plan {
+        server,
+        level: args.level,
+        seed,
+        duration: Duration::from_millis(duration_ms),
+        restart: args.restart.clone(),
+        schedule,
+    };
+    let done = run(&plan)?;
+    let model = Model::build(&done);
+    let verdicts = check::all(&model);
+    let header = header(&args, seed);
+    if args.json {
+        print!("{}", report::json(&header, &done, &model, &verdicts));
+    } else {
+        print!("{}", report::text(&header, &done, &model, &verdicts));
+    }
+    if let Some(path) = &args.html {
+        let title = format!("wachat chaos: {} (seed {seed})", header.target);
+        crate::conform::report::write_file(path, &super::html::page(&title, &done, &verdicts))?;
+    }
+    match verdicts.iter().filter(|v| !v.violations.is_empty()).count() {
+        0 => Ok(()),
+        n => Err(Error::Protocol(format!("{n} of {} guarantees violated (seed {seed})", verdicts.len()))),
+    }
+}
+
+fn header(args: &ChaosArgs, seed: u64) -> Header {
+    let faults: Vec<&str> = args.faults.iter().map(|f| fault_name(*f)).collect();
+    let faults = faults.join(",");
+    let target = format!("{} send {} receive {}", args.host, args.send_port, args.recv_port);
+    let mut replay = format!(
+        "wachat chaos {} --send-port {} --recv-port {} --level {} --users {} --rooms {} --duration {} --faults {faults} --seed {seed}",
+        args.host,
+        args.send_port,
+        args.recv_port,
+        args.level.as_str(),
+        args.users,
+        args.rooms,
+        args.duration
+    );
+    if args.restart.is_some() {
+        replay.push_str(" --restart …");
+    }
+    Header {
+        target,
+        level: args.level.as_str().into(),
+        users: args.users as usize,
+        rooms: args.rooms as usize,
+        duration_s: args.duration,
+        seed,
+        faults,
+        replay,
+    }
+}
+
+fn fault_name(f: FaultKind) -> &'static str {
+    match f {
+        FaultKind::Delay => "delay",
+        FaultKind::Reset => "reset",
+        FaultKind::Partition => "partition",
+        FaultKind::Restart => "restart",
+    }
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
+    let found = (host, port).to_socket_addrs().map_err(|e| Error::io(format!("resolving {host}"), e))?.next();
+    found.ok_or_else(|| Error::Usage(format!("no address for {host}")))
+}
+
+/// A usage error exits 2, as clap's own do.
+fn usage(message: &str) -> ! {
+    use clap::CommandFactory;
+    crate::cli::Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+}

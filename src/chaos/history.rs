@@ -1,0 +1,144 @@
+//! The recorded run: every frame a user wrote or read, on which of its
+//! connections and when, and every fault. The checks read nothing else,
+//! so what they report can always be shown as frames.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::schedule::Port;
+
+/// Which way a frame went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// Written by a user (towards the server).
+    Out,
+    /// Read by a user (from the server).
+    In,
+}
+
+/// One frame as a user saw it.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// Microseconds since the run began.
+    pub at_us: u64,
+    pub user: usize,
+    /// The connection's number, unique in the run.
+    pub conn: u64,
+    pub port: Port,
+    pub dir: Dir,
+    pub text: String,
+}
+
+impl Frame {
+    /// How a report quotes it: `2.315 s u3 recv#41 < MSG:…`.
+    pub fn show(&self, names: &[String]) -> String {
+        let arrow = if self.dir == Dir::Out { ">" } else { "<" };
+        let text = match self.text.char_indices().nth(120) {
+            Some((cut, _)) => format!("{}…", &self.text[..cut]),
+            None => self.text.clone(),
+        };
+        let name = names.get(self.user).map_or("?", String::as_str);
+        let time = self.at_us as f64 / 1e6;
+        format!(
+            "{time:.3} s {name} {}#{} {arrow} {}",
+            self.port.as_str(),
+            self.conn,
+            crate::display::visible(&text)
+        )
+    }
+}
+
+/// A fault as it happened: from when to when, and to whom.
+#[derive(Clone, Debug)]
+pub struct FaultSpan {
+    pub from_us: u64,
+    pub to_us: u64,
+    pub what: String,
+    pub user: Option<usize>,
+}
+
+/// What the threads of a run write into; read once at the end.
+pub struct Journal {
+    start: Instant,
+    frames: Mutex<Vec<Frame>>,
+    faults: Mutex<Vec<FaultSpan>>,
+    next_conn: AtomicU64,
+    /// When a user last read a queued event (`MSG`, `STATUS`): the drain
+    /// at the end waits until this stays still.
+    last_event_us: AtomicU64,
+}
+
+impl Journal {
+    pub fn new() -> Journal {
+        Journal {
+            start: Instant::now(),
+            frames: Mutex::default(),
+            faults: Mutex::default(),
+            next_conn: AtomicU64::new(1),
+            last_event_us: AtomicU64::new(0),
+        }
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    pub fn new_conn(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn frame(&self, user: usize, conn: u64, port: Port, dir: Dir, text: &str) {
+        let at_us = self.now_us();
+        if dir == Dir::In && port == Port::Recv && (text.starts_with("MSG:") || text.starts_with("STATUS:")) {
+            self.last_event_us.store(at_us, Ordering::Relaxed);
+        }
+        let frame = Frame { at_us, user, conn, port, dir, text: text.to_string() };
+        self.frames.lock().unwrap_or_else(|e| e.into_inner()).push(frame);
+    }
+
+    pub fn fault(&self, from_us: u64, what: String, user: Option<usize>) {
+        let span = FaultSpan { from_us, to_us: self.now_us().max(from_us + 1000), what, user };
+        self.faults.lock().unwrap_or_else(|e| e.into_inner()).push(span);
+    }
+
+    /// Microseconds since the last queued event reached a user.
+    pub fn quiet_for_us(&self) -> u64 {
+        self.now_us().saturating_sub(self.last_event_us.load(Ordering::Relaxed))
+    }
+
+    pub fn frames(&self) -> Vec<Frame> {
+        self.frames.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn faults(&self) -> Vec<FaultSpan> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal::new()
+    }
+}
+
+/// A run, once over: who took part, what they said, and the `HISTORY`
+/// each sender read at the end.
+pub struct Run {
+    pub names: Vec<String>,
+    /// Room names with their `#`, and their members.
+    pub rooms: Vec<(String, Vec<usize>)>,
+    pub frames: Vec<Frame>,
+    pub faults: Vec<FaultSpan>,
+    pub listings: Vec<Listing>,
+    pub duration_us: u64,
+}
+
+/// `HISTORY:<chat>:<limit>` as one user read it at the end.
+#[derive(Clone, Debug)]
+pub struct Listing {
+    pub user: usize,
+    pub chat: String,
+    pub lines: Vec<String>,
+    pub limit: usize,
+}

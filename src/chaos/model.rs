@@ -1,0 +1,183 @@
+//! The recorded frames read back as what the guarantees speak of:
+//! messages written and their `OK`s, receipts, `ACK`s, `READ`s and
+//! `STATUS` events, each pointing at the frame it came from.
+//!
+//! Every frame is parsed with the protocol's own types; a reply is matched
+//! to its request by connection (a sender waits for each reply before its
+//! next request, so the reply after a `MSG` is that `MSG`'s).
+
+use std::collections::HashMap;
+
+use super::history::{Dir, Run};
+use super::schedule::Port;
+use crate::protocol::{Accepted, Chat, Event, EventReply, Reply, Request, State};
+
+/// A message as its sender wrote it (the first time).
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub user: usize,
+    pub id: String,
+    /// The peer's name or the `#room`, as written.
+    pub chat: String,
+    pub text: String,
+    /// Its place among the user's messages, in the outbox's order.
+    pub index: usize,
+    pub frame: usize,
+}
+
+/// A queued event read on a receive connection.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub user: usize,
+    pub conn: u64,
+    pub seq: u64,
+    pub frame: usize,
+    pub event: Event,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ack {
+    pub user: usize,
+    pub seq: u64,
+    pub frame: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReadReq {
+    pub user: usize,
+    pub peer: String,
+    pub id: String,
+    pub frame: usize,
+}
+
+pub struct Model<'a> {
+    pub run: &'a Run,
+    /// By (sender, id).
+    pub sent: HashMap<(usize, String), Sent>,
+    /// By (sender, id): every `OK:<id>:<ts>`, with its frame.
+    pub oks: HashMap<(usize, String), Vec<(u64, usize)>>,
+    /// Every queued event, in the order read.
+    pub queued: Vec<Queued>,
+    pub acks: Vec<Ack>,
+    pub reads: Vec<ReadReq>,
+}
+
+impl<'a> Model<'a> {
+    pub fn build(run: &'a Run) -> Model<'a> {
+        let mut m = Model {
+            run,
+            sent: HashMap::new(),
+            oks: HashMap::new(),
+            queued: Vec::new(),
+            acks: Vec::new(),
+            reads: Vec::new(),
+        };
+        let mut asked: HashMap<u64, Option<String>> = HashMap::new();
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for (i, f) in run.frames.iter().enumerate() {
+            match (f.port, f.dir) {
+                (Port::Send, Dir::Out) => {
+                    let id = m.request(i, &mut counts);
+                    asked.insert(f.conn, id);
+                }
+                (Port::Send, Dir::In) => {
+                    if let Some(Some(id)) = asked.insert(f.conn, None) {
+                        m.reply(i, id);
+                    }
+                }
+                (Port::Recv, Dir::Out) => {
+                    if let Some(EventReply::Ack(seq)) = EventReply::parse(&f.text) {
+                        m.acks.push(Ack { user: f.user, seq, frame: i });
+                    }
+                }
+                (Port::Recv, Dir::In) => {
+                    if let Ok(event) = Event::parse(&f.text)
+                        && let Some(seq) = event.seq()
+                    {
+                        m.queued.push(Queued { user: f.user, conn: f.conn, seq, frame: i, event });
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    /// A request written on a send port; the id of a `MSG`.
+    fn request(&mut self, i: usize, counts: &mut HashMap<usize, usize>) -> Option<String> {
+        let f = &self.run.frames[i];
+        match Request::parse(&f.text).ok()? {
+            Request::Msg { to, id, text } => {
+                // A resend keeps the first write's place and frame.
+                if let std::collections::hash_map::Entry::Vacant(slot) = self.sent.entry((f.user, id.clone()))
+                {
+                    let n = counts.entry(f.user).or_default();
+                    *n += 1;
+                    let (chat, text) = (to.to_string(), text.unescaped());
+                    slot.insert(Sent { user: f.user, id: id.clone(), chat, text, index: *n, frame: i });
+                }
+                Some(id)
+            }
+            Request::Read { chat: Chat::User(peer), id } => {
+                self.reads.push(ReadReq { user: f.user, peer, id, frame: i });
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn reply(&mut self, i: usize, id: String) {
+        let f = &self.run.frames[i];
+        if let Ok(Reply::OkWith(rest)) = Reply::parse(&f.text)
+            && let Ok(accepted) = Accepted::parse(&rest)
+            && accepted.id == id
+        {
+            self.oks.entry((f.user, id)).or_default().push((accepted.ts, i));
+        }
+    }
+
+    /// The user called `name`, ignoring case.
+    pub fn user(&self, name: &str) -> Option<usize> {
+        self.run.names.iter().position(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Who must receive a message: the peer, or the room's other members.
+    pub fn recipients(&self, sent: &Sent) -> Vec<usize> {
+        match self.run.rooms.iter().find(|(room, _)| room.eq_ignore_ascii_case(&sent.chat)) {
+            Some((_, members)) => members.iter().copied().filter(|&u| u != sent.user).collect(),
+            None => self.user(&sent.chat).into_iter().collect(),
+        }
+    }
+
+    /// The messages the server answered `OK`, in a stable order.
+    pub fn accepted(&self) -> Vec<&Sent> {
+        let mut out: Vec<&Sent> =
+            self.sent.values().filter(|s| self.oks.contains_key(&(s.user, s.id.clone()))).collect();
+        out.sort_by_key(|s| (s.user, s.index));
+        out
+    }
+
+    /// The `MSG` events a user read, as (from, id, seq, frame).
+    pub fn receipts(&self, user: usize) -> impl Iterator<Item = (&str, &str, u64, usize)> {
+        self.queued.iter().filter(move |q| q.user == user).filter_map(|q| match &q.event {
+            Event::Msg { from, id, .. } => Some((from.as_str(), id.as_str(), q.seq, q.frame)),
+            _ => None,
+        })
+    }
+
+    /// The first frame at which `user` had `ACK`ed `seq`, if ever.
+    pub fn acked_at(&self, user: usize, seq: u64) -> Option<usize> {
+        self.acks.iter().find(|a| a.user == user && a.seq >= seq).map(|a| a.frame)
+    }
+
+    pub fn at_us(&self, frame: usize) -> u64 {
+        self.run.frames[frame].at_us
+    }
+
+    /// A `STATUS` event's parts.
+    pub fn status(q: &Queued) -> Option<(&str, &str, State)> {
+        match &q.event {
+            Event::Status { peer, id, state, .. } => Some((peer, id, *state)),
+            _ => None,
+        }
+    }
+}

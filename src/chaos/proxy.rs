@@ -1,0 +1,218 @@
+//! The proxy between the users and the server: a pair of listeners per
+//! user (its send port and its receive port), a thread per direction of
+//! each connection, and the faults applied on the way.
+//!
+//! One proxy per user, not one for everyone, so that a partition can cut
+//! off one user's receive port without reading a single frame, and a
+//! reset knows whose connection it cuts.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::schedule::Port;
+
+/// How long a reset waits for bytes to cut in half before it closes the
+/// connection between two frames instead.
+const CUT_WAIT: Duration = Duration::from_millis(400);
+
+/// How often an idle direction looks at its flags.
+const TICK: Duration = Duration::from_millis(50);
+
+/// The faults every proxy applies now.
+#[derive(Default)]
+pub struct Global {
+    /// Milliseconds each chunk waits before it is forwarded (0: none).
+    pub delay_ms: AtomicU64,
+}
+
+/// One connection through the proxy.
+struct Link {
+    port: Port,
+    /// The user's side, closed at once by a partition.
+    client: TcpStream,
+    /// Set by a reset: the first chunk after it is cut in half, then both
+    /// sides closed; at this instant, closed anyway.
+    cut: Arc<Mutex<Option<Instant>>>,
+    /// Set by a partition: until then the server's side stays open and
+    /// what it writes is swallowed, as a network that drops packets does
+    /// (the server learns of it only by its own timeout).
+    hole: Arc<Mutex<Option<Instant>>>,
+    done: Arc<AtomicBool>,
+}
+
+struct Inner {
+    upstream_send: SocketAddr,
+    upstream_recv: SocketAddr,
+    links: Mutex<Vec<Link>>,
+    partitioned_until: Mutex<Option<Instant>>,
+    global: Arc<Global>,
+}
+
+/// One user's proxy: connect to `send` and `recv` instead of the server.
+pub struct Proxy {
+    pub send: SocketAddr,
+    pub recv: SocketAddr,
+    inner: Arc<Inner>,
+}
+
+impl Proxy {
+    pub fn start(upstream: (SocketAddr, SocketAddr), global: &Arc<Global>) -> std::io::Result<Proxy> {
+        let inner = Arc::new(Inner {
+            upstream_send: upstream.0,
+            upstream_recv: upstream.1,
+            links: Mutex::default(),
+            partitioned_until: Mutex::default(),
+            global: global.clone(),
+        });
+        let send = listen(Port::Send, &inner)?;
+        let recv = listen(Port::Recv, &inner)?;
+        Ok(Proxy { send, recv, inner })
+    }
+
+    /// Cuts this user's connections on `port` in the middle of a frame;
+    /// how many there were.
+    pub fn reset(&self, port: Port) -> usize {
+        let links = self.inner.links.lock().unwrap_or_else(|e| e.into_inner());
+        let live: Vec<&Link> =
+            links.iter().filter(|l| l.port == port && !l.done.load(Ordering::SeqCst)).collect();
+        for link in &live {
+            *link.cut.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + CUT_WAIT);
+        }
+        live.len()
+    }
+
+    /// The receive port unreachable until `until` (its connection cut now).
+    pub fn partition(&self, until: Option<Instant>) {
+        *self.inner.partitioned_until.lock().unwrap_or_else(|e| e.into_inner()) = until;
+        if until.is_some() {
+            let links = self.inner.links.lock().unwrap_or_else(|e| e.into_inner());
+            for link in links.iter().filter(|l| l.port == Port::Recv && !l.done.load(Ordering::SeqCst)) {
+                *link.hole.lock().unwrap_or_else(|e| e.into_inner()) = until;
+                link.client.shutdown(Shutdown::Both).ok();
+            }
+        }
+    }
+}
+
+fn listen(port: Port, inner: &Arc<Inner>) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let inner = inner.clone();
+    // The accept thread lives as long as the process: a run is one process.
+    thread::Builder::new().name(format!("chaos-proxy-{}", port.as_str())).spawn(move || {
+        for client in listener.incoming().flatten() {
+            accept(client, port, &inner);
+        }
+    })?;
+    Ok(addr)
+}
+
+fn partitioned(inner: &Inner) -> bool {
+    let until = *inner.partitioned_until.lock().unwrap_or_else(|e| e.into_inner());
+    until.is_some_and(|t| Instant::now() < t)
+}
+
+/// A new connection: refused while partitioned or while the server is
+/// down, else joined to a fresh connection to the server.
+fn accept(client: TcpStream, port: Port, inner: &Arc<Inner>) {
+    if port == Port::Recv && partitioned(inner) {
+        return; // dropped: the user sees its connection closed at once
+    }
+    let target = if port == Port::Send { inner.upstream_send } else { inner.upstream_recv };
+    let Ok(server) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) else { return };
+    server.set_nodelay(true).ok();
+    client.set_nodelay(true).ok();
+    let (Ok(client2), Ok(client3), Ok(server2)) =
+        (client.try_clone(), client.try_clone(), server.try_clone())
+    else {
+        return;
+    };
+    let link =
+        Link { port, client: client3, cut: Arc::default(), hole: Arc::default(), done: Arc::default() };
+    let up = Pipe {
+        cut: link.cut.clone(),
+        hole: link.hole.clone(),
+        done: link.done.clone(),
+        global: inner.global.clone(),
+        down: false,
+    };
+    let down = Pipe { down: true, ..up.clone() };
+    {
+        let mut links = inner.links.lock().unwrap_or_else(|e| e.into_inner());
+        links.retain(|l| !l.done.load(Ordering::SeqCst));
+        links.push(link);
+    }
+    let _ = thread::Builder::new().name("chaos-up".into()).spawn(move || up.pump(client, server));
+    let _ = thread::Builder::new().name("chaos-down".into()).spawn(move || down.pump(server2, client2));
+}
+
+#[derive(Clone)]
+struct Pipe {
+    cut: Arc<Mutex<Option<Instant>>>,
+    hole: Arc<Mutex<Option<Instant>>>,
+    done: Arc<AtomicBool>,
+    global: Arc<Global>,
+    /// From the server to the user.
+    down: bool,
+}
+
+impl Pipe {
+    fn in_hole(&self) -> bool {
+        self.hole.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// Forwards `from` to `to` until either closes or a fault ends it;
+    /// then closes both, so the other direction ends too.
+    fn pump(&self, mut from: TcpStream, mut to: TcpStream) {
+        from.set_read_timeout(Some(TICK)).ok();
+        to.set_write_timeout(Some(Duration::from_secs(10))).ok();
+        let mut buf = [0u8; 16 * 1024];
+        while !self.done.load(Ordering::SeqCst) {
+            let cut = *self.cut.lock().unwrap_or_else(|e| e.into_inner());
+            let hole = *self.hole.lock().unwrap_or_else(|e| e.into_inner());
+            if cut.is_some_and(|at| Instant::now() >= at) || hole.is_some_and(|until| Instant::now() >= until)
+            {
+                break;
+            }
+            if hole.is_some() && !self.down {
+                return; // the user's side is gone; the server's stays open
+            }
+            let n = match from.read(&mut buf) {
+                Ok(n) if n > 0 => n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                // The user's side closed by a partition: not the end of the server's.
+                _ if self.in_hole() => continue,
+                _ => break,
+            };
+            let delay = self.global.delay_ms.load(Ordering::Relaxed);
+            if delay > 0 {
+                thread::sleep(Duration::from_millis(delay)); // the delay fault itself
+            }
+            if hole.is_some() || self.in_hole() {
+                continue; // swallowed by the partition
+            }
+            if cut.is_some() {
+                // A reset in the middle of a frame: half of what came, then close.
+                let _ = to.write_all(&buf[..n / 2]);
+                break;
+            }
+            if to.write_all(&buf[..n]).is_err() && !self.in_hole() {
+                break;
+            }
+        }
+        self.done.store(true, Ordering::SeqCst);
+        from.shutdown(Shutdown::Both).ok();
+        to.shutdown(Shutdown::Both).ok();
+    }
+}

@@ -1,0 +1,153 @@
+//! What a run prints: per guarantee, held or violated with a count and
+//! the first examples (their frames, connections and times); the same as
+//! one JSON object with `--json`.
+
+use std::fmt::Write;
+
+use super::check::Verdict;
+use super::history::{Dir, Run};
+use super::model::Model;
+use super::schedule::Port;
+use crate::conform::report::json_str;
+
+/// How many examples a report shows per guarantee.
+pub const EXAMPLES: usize = 3;
+
+/// The run's settings, as printed and replayed.
+pub struct Header {
+    pub target: String,
+    pub level: String,
+    pub users: usize,
+    pub rooms: usize,
+    pub duration_s: u64,
+    pub seed: u64,
+    pub faults: String,
+    /// The command line that replays this run.
+    pub replay: String,
+}
+
+/// How much the run did.
+#[derive(Default, Debug)]
+pub struct Counts {
+    pub operations: usize,
+    pub msgs: usize,
+    pub oks: usize,
+    pub resends: usize,
+    pub reads: usize,
+    pub acks: usize,
+    pub events: usize,
+    pub connections: usize,
+    pub faults: usize,
+}
+
+pub fn counts(run: &Run, m: &Model) -> Counts {
+    let out_send = run.frames.iter().filter(|f| f.port == Port::Send && f.dir == Dir::Out);
+    let msg_frames = out_send.filter(|f| f.text.starts_with("MSG:")).count();
+    let mut conns: Vec<u64> = run.frames.iter().map(|f| f.conn).collect();
+    conns.sort();
+    conns.dedup();
+    let c = Counts {
+        msgs: m.sent.len(),
+        oks: m.oks.len(),
+        resends: msg_frames.saturating_sub(m.sent.len()),
+        reads: m.reads.len(),
+        acks: m.acks.len(),
+        events: m.queued.len(),
+        connections: conns.len(),
+        faults: run.faults.len(),
+        operations: 0,
+    };
+    Counts { operations: msg_frames + c.reads + c.acks + c.connections, ..c }
+}
+
+pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
+    let c = counts(run, m);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "wachat chaos: {}, level {}, {} users, {} rooms, {} s, faults {}, seed {}",
+        h.target, h.level, h.users, h.rooms, h.duration_s, h.faults, h.seed
+    );
+    let _ = writeln!(
+        out,
+        "{} operations: {} messages ({} OK'd, {} resends), {} READs, {} ACKs, {} events read, {} connections; {} faults",
+        c.operations, c.msgs, c.oks, c.resends, c.reads, c.acks, c.events, c.connections, c.faults
+    );
+    for v in verdicts {
+        if v.violations.is_empty() {
+            let _ = writeln!(out, "held      {:<11} {}", v.name, v.promise);
+            continue;
+        }
+        let _ = writeln!(out, "VIOLATED  {:<11} {} times: {}", v.name, v.violations.len(), v.promise);
+        for e in v.violations.iter().take(EXAMPLES) {
+            let _ = writeln!(out, "    at {:.3} s: {}", e.at_us as f64 / 1e6, e.what);
+            for &f in &e.frames {
+                let _ = writeln!(out, "        {}", run.frames[f].show(&run.names));
+            }
+        }
+    }
+    let broken = verdicts.iter().filter(|v| !v.violations.is_empty()).count();
+    let _ = writeln!(
+        out,
+        "{} of {} guarantees held; replay: {}",
+        verdicts.len() - broken,
+        verdicts.len(),
+        h.replay
+    );
+    out
+}
+
+pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
+    let c = counts(run, m);
+    let guarantees: Vec<String> = verdicts.iter().map(|v| verdict_json(run, v)).collect();
+    format!(
+        concat!(
+            "{{\"target\":{},\"level\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
+            "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"resends\":{},",
+            "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"guarantees\":[{}]}}\n"
+        ),
+        json_str(&h.target),
+        json_str(&h.level),
+        h.users,
+        h.rooms,
+        h.duration_s,
+        h.seed,
+        json_str(&h.faults),
+        json_str(&h.replay),
+        c.operations,
+        c.msgs,
+        c.oks,
+        c.resends,
+        c.reads,
+        c.acks,
+        c.events,
+        c.connections,
+        c.faults,
+        guarantees.join(",")
+    )
+}
+
+fn verdict_json(run: &Run, v: &Verdict) -> String {
+    let examples: Vec<String> = v
+        .violations
+        .iter()
+        .take(EXAMPLES)
+        .map(|e| {
+            let frames: Vec<String> =
+                e.frames.iter().map(|&f| json_str(&run.frames[f].show(&run.names))).collect();
+            format!(
+                "{{\"at_s\":{:.3},\"what\":{},\"frames\":[{}]}}",
+                e.at_us as f64 / 1e6,
+                json_str(&e.what),
+                frames.join(",")
+            )
+        })
+        .collect();
+    let status = if v.violations.is_empty() { "held" } else { "violated" };
+    format!(
+        "{{\"name\":{},\"status\":\"{status}\",\"count\":{},\"examples\":[{}]}}",
+        json_str(v.name),
+        v.violations.len(),
+        examples.join(",")
+    )
+}

@@ -1,0 +1,223 @@
+//! One run from start to end: accounts and rooms, the proxies, a sender
+//! and a receiver per user, the faults; then calm, the drain, `HISTORY`,
+//! and the server left as it was found (as far as the protocol allows).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::faults::Faults;
+use super::history::{Journal, Listing, Run};
+use super::proxy::{Global, Proxy};
+use super::schedule::{Op, Port, Schedule, Target};
+use super::workload::{self, DRAINING, RUNNING, STOPPED, Shared, Team};
+use crate::conform::Level;
+use crate::error::{Error, Result};
+use crate::protocol::{Chat, MAX_HISTORY, Reply, Request};
+
+/// How long the drain may take: outboxes empty and events quiet.
+const DRAIN_WAIT: Duration = Duration::from_secs(45);
+
+/// How long without a new event counts as drained.
+const QUIET_US: u64 = 1_500_000;
+
+pub struct Plan {
+    pub server: (SocketAddr, SocketAddr),
+    pub level: Level,
+    pub seed: u64,
+    pub duration: Duration,
+    pub restart: Option<String>,
+    pub schedule: Schedule,
+}
+
+pub fn run(plan: &Plan) -> Result<Run> {
+    // A server started a moment ago (a script's) may not listen yet.
+    if !super::faults::wait_for_port(plan.server.0) || !super::faults::wait_for_port(plan.server.1) {
+        return Err(Error::Protocol(format!("no server at {} and {}", plan.server.0, plan.server.1)));
+    }
+    let journal = Arc::new(Journal::new());
+    let global = Arc::new(Global::default());
+    let proxies = (0..plan.schedule.users)
+        .map(|_| Proxy::start(plan.server, &global))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Error::io("starting the proxy", e))?;
+    let proxies = Arc::new(proxies);
+    let team = Arc::new(team(plan, &journal, &proxies));
+    setup(&team)?;
+    let faults = Faults {
+        proxies,
+        global,
+        journal: journal.clone(),
+        restart: plan.restart.clone(),
+        server: plan.server,
+    };
+    let start = Instant::now();
+    let mut threads = Vec::new();
+    for user in 0..team.names.len() {
+        let steps = plan.schedule.steps.iter().filter(|s| s.user == user).cloned().collect();
+        let t = team.clone();
+        threads.push(thread::spawn(move || workload::sender(t, user, steps, start)));
+        let t = team.clone();
+        let seed = plan.seed;
+        threads.push(thread::spawn(move || workload::receiver(t, user, seed)));
+    }
+    let stop = AtomicBool::new(false);
+    thread::scope(|scope| {
+        scope.spawn(|| faults.play(&plan.schedule.faults, start, &stop));
+        thread::sleep(plan.duration); // the run itself
+        stop.store(true, Ordering::SeqCst);
+    });
+    faults.calm();
+    drain(&team);
+    for t in threads {
+        let _ = t.join();
+    }
+    let listings = listings(&team, plan);
+    teardown(&team);
+    // Each thread's frames are in order; the journal's lock may have
+    // taken two threads' frames in the other order: by time (stable).
+    let mut frames = journal.frames();
+    frames.sort_by_key(|f| f.at_us);
+    Ok(Run {
+        names: team.names.clone(),
+        rooms: team.rooms.clone(),
+        frames,
+        faults: journal.faults(),
+        listings,
+        duration_us: start.elapsed().as_micros() as u64,
+    })
+}
+
+fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Proxy>>) -> Team {
+    let prefix = crate::conform::case::run_prefix();
+    let names = (0..plan.schedule.users).map(|u| format!("{prefix}u{u}")).collect();
+    let rooms =
+        plan.schedule.rooms.iter().enumerate().map(|(k, m)| (format!("#{prefix}r{k}"), m.clone())).collect();
+    Team {
+        names,
+        password: format!("chaos-{:x}", super::schedule::fresh_seed()),
+        rooms,
+        level: plan.level,
+        journal: journal.clone(),
+        proxies: proxies.clone(),
+        phase: AtomicU8::new(RUNNING),
+        users: (0..plan.schedule.users).map(|_| Shared::default()).collect(),
+    }
+}
+
+/// Registers the users, takes them out of `#general` (their traffic is
+/// nobody else's business, and nobody else's theirs), joins the rooms.
+fn setup(team: &Team) -> Result<()> {
+    for (user, name) in team.names.iter().enumerate() {
+        let failed = |what: String| Error::Protocol(format!("chaos could not set up {name}: {what}"));
+        let mut line = super::wire::Line::open(team.proxies[user].send, user, Port::Send, &team.journal)
+            .ok_or_else(|| failed("no connection to the server".into()))?;
+        let register =
+            Request::Register { user: name.clone(), email: String::new(), password: team.password.clone() };
+        let reply = line
+            .request(&register.to_string(), Duration::from_secs(10))
+            .map_err(|e| failed(format!("{e:?}")))?;
+        if !matches!(Reply::parse(&reply), Ok(Reply::OkWith(_))) {
+            return Err(failed(format!("REGISTER got {reply}")));
+        }
+        let _ = line.request(&Request::Leave { room: "general".into() }.to_string(), Duration::from_secs(10));
+        for (room, members) in &team.rooms {
+            if members.contains(&user) {
+                let join = Request::Join { room: room.trim_start_matches('#').into() }.to_string();
+                let reply =
+                    line.request(&join, Duration::from_secs(10)).map_err(|e| failed(format!("{e:?}")))?;
+                if reply != "OK" {
+                    return Err(failed(format!("JOIN got {reply}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// No new operation; waits until every outbox is empty and no event came
+/// for a while, then once more after every receiver logged in again.
+fn drain(team: &Team) {
+    team.phase.store(DRAINING, Ordering::SeqCst);
+    settle(team, DRAIN_WAIT);
+    for user in &team.users {
+        user.reconnect.store(true, Ordering::SeqCst);
+    }
+    thread::sleep(Duration::from_millis(300)); // the receivers' next look at the flag
+    settle(team, DRAIN_WAIT / 3);
+    team.phase.store(STOPPED, Ordering::SeqCst);
+}
+
+/// Waits (at most `wait`) until every outbox is empty, every receiver
+/// logged in, and no event came for a while.
+fn settle(team: &Team, wait: Duration) {
+    let deadline = Instant::now() + wait;
+    let settled = || {
+        team.users.iter().all(|u| u.outbox.load(Ordering::SeqCst) == 0 && u.online.load(Ordering::SeqCst))
+            && team.journal.quiet_for_us() > QUIET_US
+    };
+    while !settled() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(100)); // polling the drain
+    }
+}
+
+/// Each user's `HISTORY` of every chat it sent to.
+fn listings(team: &Team, plan: &Plan) -> Vec<Listing> {
+    let mut out = Vec::new();
+    for user in 0..team.names.len() {
+        let Some(mut line) = team.login(user, Port::Send) else { continue };
+        for chat in chats_of(team, plan, user) {
+            let request = Request::History {
+                chat: Chat::parse(&chat).unwrap_or(Chat::User(chat.clone())),
+                limit: MAX_HISTORY,
+            };
+            if let Ok(lines) = line.listing(&request.to_string(), Duration::from_secs(10)) {
+                out.push(Listing { user, chat, lines, limit: MAX_HISTORY });
+            }
+        }
+    }
+    out
+}
+
+fn chats_of(team: &Team, plan: &Plan, user: usize) -> Vec<String> {
+    let mut chats: Vec<String> = plan
+        .schedule
+        .steps
+        .iter()
+        .filter(|s| s.user == user)
+        .filter_map(|s| match &s.op {
+            Op::Msg { to, .. } | Op::Crash { to, .. } => Some(*to),
+            _ => None,
+        })
+        .map(|to| match to {
+            Target::User(u) => team.names[u].clone(),
+            Target::Room(r) => team.rooms[r].0.clone(),
+        })
+        .collect();
+    chats.sort();
+    chats.dedup();
+    chats
+}
+
+/// Leaves the rooms; at level 1.2, deletes the accounts (`DELACCOUNT`).
+fn teardown(team: &Team) {
+    for user in 0..team.names.len() {
+        let Some(mut line) = team.login(user, Port::Send) else { continue };
+        for (room, members) in &team.rooms {
+            if members.contains(&user) {
+                let _ = line.request(
+                    &Request::Leave { room: room.trim_start_matches('#').into() }.to_string(),
+                    Duration::from_secs(5),
+                );
+            }
+        }
+        if team.level >= Level::V1_2 {
+            let _ = line.request(
+                &Request::DelAccount { password: team.password.clone() }.to_string(),
+                Duration::from_secs(5),
+            );
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The schedule of a run: which user does what when, and which fault
+//! strikes when, all drawn from one seed before the run starts.
+//!
+//! The same seed gives the same schedule (the same operations at the same
+//! offsets, the same faults), so a failure can be replayed with `--seed`.
+//! What the network and the server then do with it is theirs: the
+//! interleaving of threads is not replayed, only what chaos asks for.
+
+use clap::ValueEnum;
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a few lines, good enough for a
+/// schedule, and the same numbers for the same seed on every machine,
+/// which is all a replay needs (no dependency for it: getrandom only
+/// gives fresh randomness, never a seeded stream).
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `lo..hi` (`lo` when the range is empty).
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        if hi <= lo { lo } else { lo + self.next_u64() % (hi - lo) }
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+}
+
+/// A fresh seed when none is given (printed, so that the run replays).
+pub fn fresh_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        return now.map_or(1, |d| d.as_nanos() as u64);
+    }
+    u64::from_le_bytes(bytes) % 1_000_000_000
+}
+
+/// The kinds of fault `--faults` may name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FaultKind {
+    /// Hold bytes for a while, both ways.
+    Delay,
+    /// Close a connection in the middle of a frame (either port).
+    Reset,
+    /// One user's receive port unreachable for seconds.
+    Partition,
+    /// Kill the server and start it again (`--restart CMD`).
+    Restart,
+}
+
+/// Which of a user's two connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Port {
+    Send,
+    Recv,
+}
+
+impl Port {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Port::Send => "send",
+            Port::Recv => "recv",
+        }
+    }
+}
+
+/// Where a message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    User(usize),
+    Room(usize),
+}
+
+/// One operation of one user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Put a message in the outbox (ids are unique: `m<user>x<n>`).
+    Msg { to: Target, id: String },
+    /// A message written, then the connection dropped before its `OK`
+    /// (a client killed after its write): the outbox resends it.
+    Crash { to: Target, id: String },
+    /// `READ` the latest direct message received from this user, if any.
+    Read { peer: usize },
+    /// Drop this connection and log in again.
+    Reconnect(Port),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub at_ms: u64,
+    pub user: usize,
+    pub op: Op,
+}
+
+/// One fault of the schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Every chunk waits `ms` before it is forwarded, for `for_ms`.
+    Delay {
+        ms: u64,
+        for_ms: u64,
+    },
+    /// Cut the user's connection(s) on that port mid-frame.
+    Reset {
+        user: usize,
+        port: Port,
+    },
+    /// The user's receive port unreachable for `for_ms`.
+    Partition {
+        user: usize,
+        for_ms: u64,
+    },
+    Restart,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultStep {
+    pub at_ms: u64,
+    pub fault: Fault,
+}
+
+/// Everything a run will do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    pub users: usize,
+    /// The members of each room (users by number), at least two each.
+    pub rooms: Vec<Vec<usize>>,
+    pub steps: Vec<Step>,
+    pub faults: Vec<FaultStep>,
+}
+
+/// Draws the schedule of a run.
+pub fn draw(seed: u64, users: usize, rooms: usize, duration_ms: u64, kinds: &[FaultKind]) -> Schedule {
+    let mut rng = Rng::new(seed);
+    let rooms: Vec<Vec<usize>> = (0..rooms).map(|_| members(&mut rng, users)).collect();
+    let mut steps = Vec::new();
+    for user in 0..users {
+        let mut at = rng.range(0, 300);
+        let mut n = 0;
+        while at < duration_ms {
+            let op = operation(&mut rng, user, users, &rooms, &mut n);
+            steps.push(Step { at_ms: at, user, op });
+            at += rng.range(60, 400);
+        }
+    }
+    steps.sort_by_key(|s| (s.at_ms, s.user));
+    let faults = faults(&mut rng, users, duration_ms, kinds);
+    Schedule { users, rooms, steps, faults }
+}
+
+/// A room's members: each user with even odds, at least two.
+fn members(rng: &mut Rng, users: usize) -> Vec<usize> {
+    let mut chosen: Vec<usize> = (0..users).filter(|_| rng.chance(50)).collect();
+    while chosen.len() < 2.min(users) {
+        let u = rng.range(0, users as u64) as usize;
+        if !chosen.contains(&u) {
+            chosen.push(u);
+        }
+    }
+    chosen.sort();
+    chosen
+}
+
+fn operation(rng: &mut Rng, user: usize, users: usize, rooms: &[Vec<usize>], n: &mut u64) -> Op {
+    let peer = (user + 1 + rng.range(0, users as u64 - 1) as usize) % users;
+    let mine: Vec<usize> = (0..rooms.len()).filter(|r| rooms[*r].contains(&user)).collect();
+    let roll = rng.range(0, 100);
+    let to = match roll {
+        60..75 if !mine.is_empty() => Target::Room(mine[rng.range(0, mine.len() as u64) as usize]),
+        _ => Target::User(peer),
+    };
+    *n += 1;
+    let id = format!("m{user}x{n}");
+    match roll {
+        0..75 => Op::Msg { to, id },
+        75..80 => Op::Crash { to, id },
+        80..94 => Op::Read { peer },
+        94..97 => Op::Reconnect(Port::Send),
+        _ => Op::Reconnect(Port::Recv),
+    }
+}
+
+/// One fault every 0.3–1.5 s, of a kind `--faults` allows; a restart at
+/// most every 6 s, so that the server spends most of the run up.
+fn faults(rng: &mut Rng, users: usize, duration_ms: u64, kinds: &[FaultKind]) -> Vec<FaultStep> {
+    let mut out = Vec::new();
+    if kinds.is_empty() {
+        return out;
+    }
+    let mut at = rng.range(300, 1000);
+    let mut last_restart = 0;
+    while at < duration_ms {
+        let kind = kinds[rng.range(0, kinds.len() as u64) as usize];
+        let user = rng.range(0, users as u64) as usize;
+        let fault = match kind {
+            FaultKind::Delay => Fault::Delay { ms: rng.range(5, 150), for_ms: rng.range(500, 2500) },
+            FaultKind::Reset if rng.chance(50) => Fault::Reset { user, port: Port::Send },
+            FaultKind::Reset => Fault::Reset { user, port: Port::Recv },
+            FaultKind::Partition => Fault::Partition { user, for_ms: rng.range(1000, 4000) },
+            FaultKind::Restart if at >= last_restart + 6000 => {
+                last_restart = at;
+                Fault::Restart
+            }
+            FaultKind::Restart => Fault::Reset { user, port: Port::Send },
+        };
+        out.push(FaultStep { at_ms: at, fault });
+        at += rng.range(300, 1500);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_draws_the_same_schedule() {
+        let kinds = [FaultKind::Delay, FaultKind::Reset, FaultKind::Partition, FaultKind::Restart];
+        let a = draw(42, 6, 2, 10_000, &kinds);
+        assert_eq!(a, draw(42, 6, 2, 10_000, &kinds));
+        assert_ne!(a, draw(43, 6, 2, 10_000, &kinds));
+        assert!(a.steps.len() > 100 && !a.faults.is_empty());
+        assert!(a.rooms.iter().all(|r| r.len() >= 2));
+    }
+
+    #[test]
+    fn only_the_named_faults_are_drawn() {
+        let s = draw(7, 4, 1, 20_000, &[FaultKind::Partition]);
+        assert!(s.faults.iter().all(|f| matches!(f.fault, Fault::Partition { .. })));
+        assert!(draw(7, 4, 1, 20_000, &[]).faults.is_empty());
+    }
+}

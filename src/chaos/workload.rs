@@ -1,0 +1,305 @@
+//! The users of a run, each two threads behaving as a real client does:
+//!
+//! - the **sender** plays the user's steps of the schedule: messages go
+//!   into an outbox, which is written in order and emptied only by their
+//!   `OK:<id>:<ts>`; after a reset, a crash or a `KO` that closes, it
+//!   logs in again and resends every unanswered `MSG` with its id;
+//! - the **receiver** stays logged in on the receive port, answers
+//!   `PING`, and `ACK`s what it got: mostly at once, sometimes late
+//!   (0.3–2 s), and everything at once while the run drains.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::history::Journal;
+use super::proxy::Proxy;
+use super::schedule::{Op, Port, Rng, Step, Target};
+use super::wire::{Gone, Line};
+use crate::conform::Level;
+use crate::protocol::{Accepted, Chat, Code, Event, EventReply, Reply, Request, Text};
+
+/// How long a reply may take before the connection counts as broken.
+const REPLY_WAIT: Duration = Duration::from_secs(5);
+
+/// The phases of a run, in order.
+pub const RUNNING: u8 = 0;
+/// No fault, no new operation: outboxes empty, every event `ACK`ed at once.
+pub const DRAINING: u8 = 1;
+pub const STOPPED: u8 = 2;
+
+/// What every user's threads share.
+pub struct Team {
+    pub names: Vec<String>,
+    pub password: String,
+    /// Room names with their `#`, and their members.
+    pub rooms: Vec<(String, Vec<usize>)>,
+    pub level: Level,
+    pub journal: Arc<Journal>,
+    pub proxies: Arc<Vec<Proxy>>,
+    pub phase: AtomicU8,
+    pub users: Vec<Shared>,
+}
+
+/// What a user's sender and receiver share.
+#[derive(Default)]
+pub struct Shared {
+    /// Messages written but not yet answered `OK`.
+    pub outbox: AtomicUsize,
+    /// The schedule asked the receiver to log in again.
+    pub reconnect: AtomicBool,
+    /// The receiver is logged in (the drain waits for every one).
+    pub online: AtomicBool,
+    /// Per peer, the latest direct message received from it: (seq, id).
+    latest_from: Mutex<HashMap<usize, (u64, String)>>,
+}
+
+impl Team {
+    pub fn phase(&self) -> u8 {
+        self.phase.load(Ordering::SeqCst)
+    }
+
+    fn user_of(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// The text of message `id`: unique, so that a phantom shows.
+    pub fn text(&self, user: usize, id: &str) -> String {
+        format!("chaos {id} from {}", self.names[user])
+    }
+
+    fn chat(&self, to: Target) -> Chat {
+        match to {
+            Target::User(u) => Chat::User(self.names[u].clone()),
+            Target::Room(r) => Chat::parse(&self.rooms[r].0).unwrap_or(Chat::Room(String::new())),
+        }
+    }
+
+    /// Logs in on `port` of the user's proxy; `None` when anything fails.
+    pub fn login(&self, user: usize, port: Port) -> Option<Line> {
+        let proxy = &self.proxies[user];
+        let addr = if port == Port::Send { proxy.send } else { proxy.recv };
+        let mut line = Line::open(addr, user, port, &self.journal)?;
+        let login =
+            Request::Login { user: self.names[user].clone(), device: None, password: self.password.clone() };
+        match line.request(&login.to_string(), REPLY_WAIT).map(|r| Reply::parse(&r)) {
+            Ok(Ok(Reply::OkWith(_))) => Some(line),
+            _ => None,
+        }
+    }
+}
+
+struct Outgoing {
+    id: String,
+    line: String,
+    /// Drop the connection right after writing it (once).
+    crash: bool,
+}
+
+/// A user's sender: its steps, then its outbox until the run stops.
+pub fn sender(team: Arc<Team>, user: usize, steps: Vec<Step>, start: Instant) {
+    let mut s = Sender { team, user, conn: None, outbox: VecDeque::new() };
+    for step in steps {
+        let at = start + Duration::from_millis(step.at_ms);
+        while Instant::now() < at && s.team.phase() == RUNNING {
+            if !s.outbox.is_empty() && !s.flush() {
+                thread::sleep(Duration::from_millis(100)); // the server or the proxy is not there yet
+            }
+            thread::sleep(at.saturating_duration_since(Instant::now()).min(Duration::from_millis(50)));
+        }
+        if s.team.phase() != RUNNING {
+            break;
+        }
+        s.step(step.op);
+    }
+    while s.team.phase() != STOPPED {
+        if s.outbox.is_empty() || !s.flush() {
+            thread::sleep(Duration::from_millis(100)); // idle, or waiting for the server
+        }
+    }
+}
+
+struct Sender {
+    team: Arc<Team>,
+    user: usize,
+    conn: Option<Line>,
+    outbox: VecDeque<Outgoing>,
+}
+
+impl Sender {
+    fn step(&mut self, op: Op) {
+        match op {
+            Op::Msg { to, id } => self.queue(to, id, false),
+            Op::Crash { to, id } => self.queue(to, id, true),
+            Op::Read { peer } => self.read(peer),
+            Op::Reconnect(Port::Send) => self.conn = None,
+            Op::Reconnect(Port::Recv) => self.team.users[self.user].reconnect.store(true, Ordering::SeqCst),
+        }
+        self.flush();
+    }
+
+    fn queue(&mut self, to: Target, id: String, crash: bool) {
+        let text = Text::from_plain(&self.team.text(self.user, &id)).unwrap_or_else(|_| unreachable_text());
+        let line = Request::Msg { to: self.team.chat(to), id: id.clone(), text }.to_string();
+        self.outbox.push_back(Outgoing { id, line, crash });
+        self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
+    }
+
+    fn connected(&mut self) -> Option<&mut Line> {
+        if self.conn.is_none() {
+            self.conn = self.team.login(self.user, Port::Send);
+        }
+        self.conn.as_mut()
+    }
+
+    /// Writes the outbox in order, each `MSG` waiting for its reply;
+    /// false when the connection broke (what is left is resent later).
+    fn flush(&mut self) -> bool {
+        while let Some(front) = self.outbox.front_mut() {
+            let (line, id, crash) = (front.line.clone(), front.id.clone(), front.crash);
+            front.crash = false;
+            let Some(conn) = self.connected() else { return false };
+            if !conn.send(&line) {
+                self.conn = None;
+                return false;
+            }
+            if crash {
+                self.conn = None; // the client died after its write
+                continue;
+            }
+            match self.conn.as_mut().map(|c| c.read(REPLY_WAIT)) {
+                Some(Ok(reply)) if self.answered(&reply, &id) => {
+                    self.outbox.pop_front();
+                    self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
+                }
+                _ => {
+                    self.conn = None;
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether `reply` settles the `MSG` `id`: its `OK`, or a `KO` that
+    /// a resend would only earn again (a `KO` that closes, or asks to
+    /// slow down, leaves it in the outbox).
+    fn answered(&self, reply: &str, id: &str) -> bool {
+        match Reply::parse(reply) {
+            Ok(Reply::OkWith(rest)) => Accepted::parse(&rest).is_ok_and(|a| a.id == id),
+            Ok(Reply::Ko(ko)) => !matches!(
+                ko.code,
+                Code::RateLimited
+                    | Code::Busy
+                    | Code::Timeout
+                    | Code::AuthRequired
+                    | Code::TooLong
+                    | Code::Internal
+            ),
+            _ => false,
+        }
+    }
+
+    fn read(&mut self, peer: usize) {
+        let latest = self.team.users[self.user]
+            .latest_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&peer)
+            .cloned();
+        let Some((_, id)) = latest else { return };
+        let request = Request::Read { chat: Chat::User(self.team.names[peer].clone()), id };
+        let Some(conn) = self.connected() else { return };
+        if conn.request(&request.to_string(), REPLY_WAIT).is_err() {
+            self.conn = None;
+        }
+    }
+}
+
+fn unreachable_text() -> Text {
+    Text::from_plain("chaos").expect("a plain word is a valid text")
+}
+
+/// A user's receiver: logged in on the receive port until the run stops.
+pub fn receiver(team: Arc<Team>, user: usize, seed: u64) {
+    let mut rng = Rng::new(seed ^ (user as u64 + 1).wrapping_mul(0x9e37_79b9));
+    while team.phase() != STOPPED {
+        team.users[user].reconnect.store(false, Ordering::SeqCst);
+        match team.login(user, Port::Recv) {
+            Some(mut line) => {
+                team.users[user].online.store(true, Ordering::SeqCst);
+                Receiver { team: &team, user, rng: &mut rng }.session(&mut line);
+                team.users[user].online.store(false, Ordering::SeqCst);
+            }
+            None => thread::sleep(Duration::from_millis(200)), // partitioned, or the server is down
+        }
+    }
+}
+
+struct Receiver<'a> {
+    team: &'a Team,
+    user: usize,
+    rng: &'a mut Rng,
+}
+
+impl Receiver<'_> {
+    fn session(&mut self, line: &mut Line) {
+        if self.team.level >= Level::V1_1 {
+            line.send(&EventReply::Version11.to_string());
+        }
+        if self.team.level >= Level::V1_2 {
+            line.send(&EventReply::Version12.to_string());
+        }
+        let (mut max_seq, mut acked, mut due) = (0u64, 0u64, None::<Instant>);
+        loop {
+            let phase = self.team.phase();
+            if phase == STOPPED || self.team.users[self.user].reconnect.swap(false, Ordering::SeqCst) {
+                return;
+            }
+            let ack_now = due.is_some_and(|d| Instant::now() >= d) || phase == DRAINING;
+            if ack_now && max_seq > acked {
+                if !line.send(&EventReply::Ack(max_seq).to_string()) {
+                    return;
+                }
+                (acked, due) = (max_seq, None);
+            }
+            let text = match line.read(Duration::from_millis(100)) {
+                Ok(text) => text,
+                Err(Gone::Silent) => continue,
+                Err(Gone::Closed) => return,
+            };
+            match Event::parse(&text) {
+                Ok(Event::Ping) => {
+                    line.send(&EventReply::Pong.to_string());
+                }
+                Ok(Event::Bye(_)) => return,
+                Ok(event) => {
+                    let Some(seq) = event.seq() else { continue };
+                    self.note(&event, seq);
+                    max_seq = max_seq.max(seq);
+                    if due.is_none() {
+                        let late = self.rng.chance(30);
+                        let wait = if late { self.rng.range(300, 2000) } else { 0 };
+                        due = Some(Instant::now() + Duration::from_millis(wait));
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Remembers the latest direct message from each peer, for `READ`.
+    fn note(&self, event: &Event, seq: u64) {
+        let Event::Msg { from, to, id, .. } = event else { return };
+        let Some(peer) = self.team.user_of(from) else { return };
+        if to.starts_with('#') || peer == self.user {
+            return;
+        }
+        let mut latest = self.team.users[self.user].latest_from.lock().unwrap_or_else(|e| e.into_inner());
+        if latest.get(&peer).is_none_or(|(s, _)| *s < seq) {
+            latest.insert(peer, (seq, id.clone()));
+        }
+    }
+}
