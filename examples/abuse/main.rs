@@ -21,8 +21,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 mod harness;
-mod web;
 mod search;
+mod web;
 
 use harness::{Client, Server, count, median_ms};
 
