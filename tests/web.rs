@@ -1298,7 +1298,9 @@ fn item9_typing_is_cleared_by_the_message_it_announced() {
     assert_eq!(bob.request("TYPING:ana"), "OK");
     ana.wait_for("document.getElementById('typing').textContent.includes('bob')");
     assert!(bob.request("MSG:ana:b1:here it is").starts_with("OK:b1:"));
-    ana.wait_for("[...document.querySelectorAll('#messages .text')].some(e => e.textContent === 'here it is')");
+    ana.wait_for(
+        "[...document.querySelectorAll('#messages .text')].some(e => e.textContent === 'here it is')",
+    );
     let typing = ana.exec("return document.getElementById('typing').textContent", json!([]));
     assert_eq!(typing, json!(""), "still typing after the message");
 }
