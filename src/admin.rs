@@ -430,6 +430,15 @@ fn invite(count: u32, days: u32, data_dir: &Path) -> Result<()> {
         until.date(),
         until.clock()
     );
+    // The browser's way: a link that fills the code in. Its host is the
+    // server's address as the class reaches it, which only the teacher
+    // knows; the code rides in the fragment, which no server logs.
+    if let Some(code) = codes.first() {
+        eprintln!(
+            "in a browser: http://<server>:8080/#invite=CODE (the server's address and --web-port), \
+             e.g. http://<server>:8080/#invite={code}"
+        );
+    }
     Ok(())
 }
 

@@ -13,8 +13,11 @@
 //! next, and anything else stops the demo with an error (so the test that
 //! runs it also checks the protocol). Events that may arrive at any moment
 //! (`JOINED`, `LEFT`, `PING`) are printed and skipped.
+//!
+//! On a terminal it goes frame by frame, with a pause before each step
+//! and each frame; into a pipe or a file it prints at full speed.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +31,9 @@ use crate::server::{Config, Server, listener};
 /// Password hashing cost for the demo's accounts: the smallest argon2
 /// allows, since nobody attacks a directory deleted a second later.
 const DEMO_KDF_COST: u32 = 8;
+
+/// The server's `--timeout` in the demo: longer than the whole demo.
+const DEMO_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How long the demo waits for any frame before it gives up.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -70,7 +76,10 @@ fn play(dir: &Path) -> Result<()> {
 /// A server on free ports of this machine, with fast password hashing.
 fn start(dir: &Path) -> Result<Server> {
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-    let config = Config { kdf_cost: DEMO_KDF_COST, ..Config::new(dir) };
+    // Paced on a terminal, the demo takes half a minute: no connection of
+    // it may time out, nor get a PING (at half the timeout) in the middle
+    // of a step's frames.
+    let config = Config { kdf_cost: DEMO_KDF_COST, timeout: DEMO_TIMEOUT, ..Config::new(dir) };
     Server::start(listener::bind(any_port)?, listener::bind(any_port)?, config)
 }
 
@@ -143,15 +152,38 @@ fn after_restart(server: &Server) -> Result<()> {
     Ok(())
 }
 
+/// Pauses on a terminal before a step's line, so a person reads what the
+/// step shows before its frames come ...
+const STEP_PAUSE: Duration = Duration::from_millis(1200);
+/// ... and before each frame, so the frames come one by one (about 30 s
+/// for the whole demo). Never when the output goes to a pipe or a file
+/// (`wachat demo | less`, the tests): there nobody watches it happen.
+const FRAME_PAUSE: Duration = Duration::from_millis(250);
+
 /// Prints the line that says what the next frames show.
 fn step(n: u32, what: Msg) -> Result<()> {
+    pause(STEP_PAUSE);
     say(&format!("\n── {n}. {}", tr!(what)))
+}
+
+/// Waits `how_long` if a person watches the demo on a terminal.
+fn pause(how_long: Duration) {
+    static WATCHED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *WATCHED.get_or_init(|| std::io::stdout().is_terminal()) {
+        std::thread::sleep(how_long);
+    }
 }
 
 /// Prints one line of the transcript. Writing can fail when whoever reads
 /// it has gone (`wachat demo | head`): the demo then stops, see [`run`].
 fn say(line: &str) -> Result<()> {
     writeln!(std::io::stdout(), "{line}").map_err(|e| Error::io(tr!(Msg::Writing), e))
+}
+
+/// Prints one frame of the transcript, paced on a terminal.
+fn say_frame(line: &str) -> Result<()> {
+    pause(FRAME_PAUSE);
+    say(line)
 }
 
 /// One connection of a scripted user, printing every frame it carries.
@@ -174,7 +206,7 @@ impl Wire {
     }
 
     fn send(&mut self, frame: &str) -> Result<()> {
-        say(&format!("{} > {frame}", self.label))?;
+        say_frame(&format!("{} > {frame}", self.label))?;
         let ctx = |e| Error::io(tr!(Msg::WritingFrame, label = self.label), e);
         self.stream.write_all(format!("{frame}\n").as_bytes()).map_err(ctx)
     }
@@ -188,7 +220,7 @@ impl Wire {
             return Err(Error::Protocol(tr!(Msg::ServerClosed, label = self.label)));
         }
         let frame = line.trim_end_matches('\n').to_string();
-        say(&format!("{} < {frame}", self.label))?;
+        say_frame(&format!("{} < {frame}", self.label))?;
         Ok(frame)
     }
 

@@ -35,6 +35,8 @@ mod moderation;
 mod reuse;
 #[path = "cluster/schema.rs"]
 mod schema;
+#[path = "cluster/unread.rs"]
+mod unread;
 
 use support::{Conn, TestServer};
 

@@ -148,3 +148,27 @@ fn a_new_password_is_typed_twice_and_asked_again_when_too_short_or_mistyped() {
     dana.expect("a new password has at least 6 characters");
     assert_eq!(dana.wait().code(), Some(1));
 }
+
+/// Issue 40 item 8: `/chats` shows a chat's newest message as it now
+/// reads, and counts it once: a reaction and an edit are not messages.
+#[test]
+fn item8_chats_shows_the_message_not_the_reaction() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana_send = server.login_send("ana", "pw-ana");
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    assert!(ana_send.request("MSG:bob:a1:vienes").starts_with("OK:a1:"));
+    assert!(bob_send.request("MSG:ana:b1:si a las 8").starts_with("OK:b1:"));
+    assert!(bob_send.request("EDIT:ana:b1:si a las 9").starts_with("OK:_"));
+    assert!(bob_send.request("REACT:ana:a1:👍").starts_with("OK:_"));
+    let mut ana = console(&server, "ana", dir.path());
+    // The inbox's replay ends with the reaction; keys are typed at a prompt.
+    ana.expect("👍");
+    ana.expect("> ");
+    ana.type_keys("/chats\r");
+    let before = ana.expect(" unread ");
+    let line = format!("{}{}", before.lines().last().unwrap_or_default(), ana.expect("\n"));
+    assert!(line.contains("bob: si a las 9"), "{line}");
+    assert!(line.contains(", 1 unread") && !line.contains("👍"), "{line}");
+}

@@ -35,3 +35,26 @@ fn the_demo_shows_every_step_and_cleans_up() {
     let dir = first.split("its data in ").nth(1).expect("the first line names the data directory");
     assert!(!std::path::Path::new(dir).exists(), "{dir} was not deleted");
 }
+
+/// Issue 40 item 9: on a terminal, the demo goes frame by frame (piped,
+/// as above, it prints at once). Between step 2's line and step 3's it
+/// pauses before each frame and before step 3: at least 1.5 s (a lower
+/// bound that the sleeps make sure of; a slow machine only makes it longer).
+#[test]
+fn item9_on_a_terminal_the_demo_is_paced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(support::wachat_bin());
+    command
+        .arg("demo")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        // Killed before its end, it leaves its data directory here.
+        .env("TMPDIR", tmp.path());
+    let mut demo = support::pty::Pty::spawn(command);
+    demo.expect("── 2. ");
+    let shown = std::time::Instant::now();
+    demo.expect("── 3. ");
+    let took = shown.elapsed();
+    assert!(took >= std::time::Duration::from_millis(1500), "all at once: step 3 came {took:?} after step 2");
+}

@@ -397,3 +397,29 @@ fn delete_account_asks_in_the_input_box_and_the_full_screen_ends_saying_so() {
     });
     assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
 }
+
+/// Issue 40 item 8: a reaction or an edit is not a message: the chat list
+/// shows the newest message as it now reads, and counts it once.
+#[test]
+fn item8_the_chat_list_shows_the_message_not_the_reaction() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana_send = server.login_send("ana", "pw-ana");
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    assert!(ana_send.request("MSG:bob:a1:¿vienes?").starts_with("OK:a1:"));
+    assert!(bob_send.request("MSG:ana:b1:sí, a las 8").starts_with("OK:b1:"));
+    assert!(bob_send.request("EDIT:ana:b1:sí, a las 9").starts_with("OK:_"));
+    assert!(bob_send.request("REACT:ana:a1:❤️").starts_with("OK:_"));
+
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's edited message, 1 unread", |s| {
+        s.rows.get(2).is_some_and(|r| r.starts_with("│  sí, a las 9") && r.contains(" 1 │"))
+    });
+    // While the screen is up: a reaction changes nothing, a message counts.
+    assert!(bob_send.request("REACT:ana:a1:👍").starts_with("OK:_"));
+    assert!(bob_send.request("MSG:ana:b2:hasta luego").starts_with("OK:b2:"));
+    let screen = ana
+        .wait_screen("bob's new message", |s| s.rows.get(2).is_some_and(|r| r.starts_with("│  hasta luego")));
+    assert!(screen.rows[2].contains(" 2 │"), "{}", screen.text());
+}

@@ -750,7 +750,8 @@ fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
     phone.exec("localStorage.setItem('wachat:device:' + location.host + ':ana', 'phone')", json!([]));
     phone.click("#link-mode");
     phone.type_into("#user", "ana");
-    phone.type_into("#code", &code);
+    // Issue 40 item 5: typed in capitals, as a phone's keyboard does, with a space.
+    phone.type_into("#code", &format!("{} {}", code[..5].to_uppercase(), code[5..].to_uppercase()));
     phone.click("#link-button");
     phone.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
     let stored = phone.exec("return JSON.stringify(localStorage)", json!([]));
@@ -1225,4 +1226,81 @@ fn the_account_panel_deletes_the_account_once_the_name_is_typed() {
     ana.click("#delete-button");
     ana.wait_for("!document.getElementById('login').hidden && document.getElementById('login-error').textContent.startsWith('Your account is deleted')");
     assert!(server.send_conn().request("LOGIN:ana:pw-ana").starts_with("KO:AUTH_FAILED:"));
+}
+
+/// `wachat users invite` on a running server's data directory: its codes,
+/// and what it says on stderr.
+fn invite_codes(server: &TestServer, count: usize) -> (Vec<String>, String) {
+    let out = std::process::Command::new(support::wachat_bin())
+        .args(["users", "invite", "--count", &count.to_string(), "--days", "1", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .expect("run wachat users invite");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let codes: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(codes.len(), count);
+    (codes, String::from_utf8(out.stderr).unwrap())
+}
+
+/// Issue 40 item 2: at an invite-only server (a class's set-up), the
+/// browser registers with a code: typed into the field that the refusal
+/// shows, or filled in by the teacher's link `#invite=CODE`.
+#[test]
+fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&["--registration", "invite"]);
+    let (codes, said) = invite_codes(&server, 2);
+    assert!(said.contains(&format!("http://<server>:8080/#invite={}", codes[0])), "{said}");
+
+    // The form: Register without a code says why, and shows the field.
+    let laptop = Browser::start(1200, 800);
+    laptop.goto(&url);
+    laptop.type_into("#user", "ana");
+    laptop.type_into("#password", "pw-ana");
+    laptop.click("#register-button");
+    laptop.wait_for("document.getElementById('invite') && document.getElementById('login-error').textContent.includes('invite code')");
+    // Typed as a phone would: capitals, a space.
+    let typed = format!("{} {}", codes[0][..6].to_uppercase(), &codes[0][6..]);
+    laptop.type_into("#invite", &typed);
+    laptop.click("#register-button");
+    laptop.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+
+    // The link: the code is filled in; a name and a password are enough.
+    let phone = Browser::start(390, 844);
+    phone.goto(&format!("{url}/#invite={}", codes[1]));
+    phone.wait_for(&format!("document.getElementById('invite')?.value === {:?}", codes[1]));
+    phone.type_into("#user", "bob");
+    phone.type_into("#password", "pw-bob");
+    phone.click("#register-button");
+    phone.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+
+    // Both accounts exist and log in; the codes are used up.
+    for user in ["ana", "bob"] {
+        let mut conn = server.send_conn();
+        let reply = conn.request(&format!("LOGIN:{user}:pw-{user}"));
+        assert!(reply.starts_with("OK:"), "{user}: {reply}");
+    }
+    let mut conn = server.send_conn();
+    let again = conn.request(&format!("REDEEM:{}:carl::pw-carl", codes[1]));
+    assert!(again.starts_with("KO:AUTH_FAILED:this invite code was used already"), "{again}");
+}
+
+/// Issue 40 item 9: "bob is typing…" goes as soon as his message comes,
+/// not when its 5 s are over.
+#[test]
+fn item9_typing_is_cleared_by_the_message_it_announced() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    let ana = logged_in(&url, "ana", 1200, 800);
+    open_chat(&ana, "bob");
+    assert_eq!(bob.request("TYPING:ana"), "OK");
+    ana.wait_for("document.getElementById('typing').textContent.includes('bob')");
+    assert!(bob.request("MSG:ana:b1:here it is").starts_with("OK:b1:"));
+    ana.wait_for(
+        "[...document.querySelectorAll('#messages .text')].some(e => e.textContent === 'here it is')",
+    );
+    let typing = ana.exec("return document.getElementById('typing').textContent", json!([]));
+    assert_eq!(typing, json!(""), "still typing after the message");
 }

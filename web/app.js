@@ -4,7 +4,7 @@
 
 import { Link, pair } from './link.js';
 import { Model, Outbox, newId } from './chats.js';
-import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parseDeviceLine, isName, isId, isRoom, fold } from './wire.js';
+import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parseDeviceLine, isName, isId, isRoom, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
 import { renderList, renderMembers, renderDevices, seenText, visible, Conversation } from './view.js';
 import { loadRules, renderHeader, aboutMe, addActions, isModeration } from './moderation.js';
@@ -102,13 +102,18 @@ function start(register) {
     $('login-error').textContent = t('refused', { reason: 'user: 1–32 of A-Z a-z 0-9 _ . -' });
     return;
   }
-  begin({ user, device: deviceFor(user), secret, email: $('email').value.trim(), register });
+  const invite = normalizeCode($('invite')?.value || '');
+  begin({ user, device: deviceFor(user), secret, email: $('email').value.trim(), register, invite });
 }
+
+/** The invite code's field: invite.js. */
+const invite = (reply) => import('./invite.js').then((m) => m.show(reply));
+if (location.hash.startsWith('#invite=')) invite();
 
 /** "Link with a code": PAIR gives this browser a token, kept instead of any password. */
 async function linkWithCode() {
   const user = $('user').value.trim();
-  const code = $('code').value.trim();
+  const code = normalizeCode($('code').value);
   $('login-error').textContent = '';
   if (!isName(user) || !isId(code)) {
     $('login-error').textContent = t('refused', { reason: `${t('user')}, ${t('code')}` });
@@ -187,6 +192,7 @@ async function begin(who) {
     link = null;
     if (who.token && reply.code === 'AUTH_FAILED') unlinked();
     else $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
+    if (who.register && reply.code === 'AUTH_FAILED') invite(reply);
     return;
   } finally {
     $('login-button').disabled = $('register-button').disabled = false;
@@ -250,8 +256,8 @@ async function refresh() {
       if (entry) model.chat(entry.room).memberCount = entry.members;
     }
     draw();
-    // The last message of the 30 most recent chats, for the list.
-    await Promise.all(recent.slice(0, 30).map((chat) => (chat.last ? null : loadPage(chat, 1))));
+    // The last message of the 30 most recent chats, for the list (an action is not one).
+    await Promise.all(recent.slice(0, 30).map((chat) => (chat.last ? null : loadPage(chat, 10))));
     if (openKey) {
       const chat = model.chat(openKey);
       const before = new Set(chat.messages);
@@ -459,6 +465,8 @@ function onEvent(event) {
         view.append(msg);
         markRead(chat);
       }
+      // No longer typing.
+      if (open && $('typing').textContent === t('typing', { who: msg.from })) $('typing').textContent = '';
       if (!msg.mine && (!open || document.hidden)) chat.unread += 1;
       if (!msg.mine && document.hidden) notify(msg);
       draw();

@@ -23,7 +23,7 @@ const REPLY_MS = 15000;
 export class Link extends EventTarget {
   /**
    * @param {string} base  ws:// or wss:// and the host, e.g. `ws://127.0.0.1:8080`
-   * @param {{user: string, device: string, secret: string, token?: boolean, email?: string, register?: boolean}} who
+   * @param {{user: string, device: string, secret: string, token?: boolean, email?: string, register?: boolean, invite?: string}} who
    */
   constructor(base, who) {
     super();
@@ -66,7 +66,7 @@ export class Link extends EventTarget {
     // The first time, REGISTER on the send socket; the receive socket
     // waits for its OK, then logs in (the account exists by then).
     const first = this.who.register
-      ? request.register(this.who.user, this.who.email || '', this.who.secret)
+      ? request.register(this.who.user, this.who.email || '', this.who.secret, this.who.invite)
       : this.loginLine();
     send.onopen = () => send.send(first);
     send.onmessage = (e) => this.onSendLine(sockets, e.data);

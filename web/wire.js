@@ -21,6 +21,8 @@ export const isId = (s) => ID.test(s);
 
 /** The key of a user or room: names are unique ignoring case. */
 export const fold = (s) => s.toLowerCase();
+/** A typed code as the server made it (protocol/codes.rs). */
+export const normalizeCode = (s) => s.replace(/[\s-]/g, '').toLowerCase();
 
 /** A plain text as it travels: `\` as `\\`, a newline as `\n`. */
 export function escapeText(plain) {
@@ -95,11 +97,12 @@ export const request = {
     need(isName(user) && isName(device) && isId(code), 'bad user, device or code');
     return `PAIR:${user}@${device}:${code}`;
   },
-  register(user, email, secret) {
-    need(isName(user), 'bad user name');
+  /** With an invite `code` (1.2), REDEEM. */
+  register(user, email, secret, code) {
+    need(isName(user) && (!code || isId(code)), 'bad user name or code');
     need(!/[:\n\r]/.test(email), 'bad email');
     need(secret.length > 0 && !/[\n\r]/.test(secret), 'bad password');
-    return `REGISTER:${user}:${email}:${secret}`;
+    return code ? `REDEEM:${code}:${user}:${email}:${secret}` : `REGISTER:${user}:${email}:${secret}`;
   },
   msg(to, id, plain) {
     need(isChat(to) && isId(id), 'bad recipient or id');

@@ -132,7 +132,8 @@ impl Connection {
             ),
             Login::Register { email, invite: Some(code) } => (
                 Request::Redeem {
-                    code: code.clone(),
+                    // As the teacher printed it, whatever the keyboard did.
+                    code: crate::protocol::codes::normalize(code),
                     user: user.into(),
                     email: email.clone(),
                     password: password.into(),

@@ -486,6 +486,10 @@ impl History {
         // once at the end (a text is not cloned for every message).
         let mut chats: HashMap<String, (Chat, usize, u64)> = HashMap::new();
         for (i, m) in self.messages.iter().enumerate() {
+            // An action (1.2) is neither unread nor a chat's preview.
+            if crate::protocol::unread::is_action(&m.id) {
+                continue;
+            }
             let chat = m.chat(me);
             let unread = u64::from(!m.is_from(me) && !m.p2p && m.state < State::Read);
             let entry = chats.entry(chat_key(&chat)).or_insert_with(|| (chat, i, 0));

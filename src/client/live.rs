@@ -6,14 +6,17 @@
 //! screen that shows it for hours must follow the [`Notice`]s instead of
 //! asking again at every message: a message raises its chat's unread count
 //! (unless that chat is open: it is being read), puts it first and becomes
-//! its preview; a tick changes the preview's ticks; `JOINED`/`LEFT` light
+//! its preview (an action never does: [`crate::protocol::unread`]); a
+//! tick changes the preview's ticks; `JOINED`/`LEFT` light
 //! and put out a peer's online dot. Pure data, no server and no terminal,
 //! so each rule is tested here.
 
+use super::fold::fold_parts;
 use super::history::chat_key;
 use super::{ChatSummary, Message, Notice};
 use crate::protocol::Chat;
 use crate::protocol::names::fold;
+use crate::protocol::unread::is_action;
 
 /// The chat list, most recent first, as the notices leave it.
 #[derive(Clone, Debug, Default)]
@@ -83,6 +86,10 @@ impl LiveChats {
     /// front end rings for it), if any.
     pub fn apply(&mut self, notice: &Notice, open: Option<&Chat>) -> Option<Chat> {
         match notice {
+            Notice::Message(m) | Notice::Sent(m) if is_action(&m.id) => {
+                self.act_on_preview(m);
+                None
+            }
             Notice::Message(m) | Notice::Sent(m) => {
                 let chat = m.chat(&self.me);
                 let i = self.ensure(&chat);
@@ -144,6 +151,19 @@ impl LiveChats {
                 None
             }
             _ => None,
+        }
+    }
+
+    /// An action (1.2: a reaction, an edit, a deletion) is not a message:
+    /// never unread, never the preview, and it leaves the chat where it is
+    /// in the list. An edit or a deletion of the preview changes its text.
+    fn act_on_preview(&mut self, action: &Message) {
+        let chat = action.chat(&self.me);
+        if let Some(i) = self.position(&chat)
+            && let Some(last) = self.chats[i].last.take()
+        {
+            let folded = fold_parts(vec![last.clone(), action.clone()]).pop().map(|f| f.message);
+            self.chats[i].last = Some(folded.unwrap_or(last));
         }
     }
 
@@ -209,6 +229,23 @@ mod tests {
         // A new chat appears at the top.
         live.apply(&Notice::Message(m("dave", "ana", "d1", 60)), None);
         assert_eq!(names(&live), pairs(&[("dave", 1), ("#tea", 0), ("bob", 1)]));
+    }
+
+    #[test]
+    fn item8_an_action_is_never_unread_nor_the_preview_but_edits_it() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![summary("bob", 1, Some(m("bob", "ana", "b1", 20))), summary("#tea", 0, None)]);
+        let act = |from: &str, id: &str, ts, text: &str| {
+            Notice::Message(Message { text: Text::from_plain(text).unwrap(), ..m(from, "ana", id, ts) })
+        };
+        let text = |live: &LiveChats| live.chats()[0].last.as_ref().unwrap().text.unescaped();
+        assert_eq!(live.apply(&act("bob", "_r1_a0", 30, "❤️ to: hi"), None), None, "a reaction");
+        assert_eq!(names(&live), pairs(&[("bob", 1), ("#tea", 0)]));
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().id, "b1");
+        live.apply(&act("bob", "_e2_b1", 40, "✎ hola"), None);
+        assert_eq!((text(&live), names(&live)[0].1), ("hola".to_string(), 1), "edited, still one");
+        live.apply(&act("bob", "_d3_b1", 50, "(message deleted)"), None);
+        assert_eq!(text(&live), "(message deleted)");
     }
 
     #[test]

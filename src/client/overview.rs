@@ -10,6 +10,7 @@
 
 use std::collections::HashSet;
 
+use super::fold::fold_parts;
 use super::requests::{parse_history_line, unexpected};
 use super::{Client, Message};
 use crate::error::{Error, Result};
@@ -138,13 +139,18 @@ impl Client {
             let chat = Chat::parse(&name).map_err(|e| Error::Protocol(format!("CHATS: {e}")))?;
             parsed.push((chat, unread));
         }
-        let requests =
-            parsed.iter().map(|(chat, _)| Request::History { chat: chat.clone(), limit: 1 }).collect();
+        let requests = parsed
+            .iter()
+            .map(|(chat, _)| Request::History { chat: chat.clone(), limit: PREVIEW_SCAN })
+            .collect();
         let replies = self.requests(requests)?;
         let mut list = Vec::new();
         for ((chat, unread), reply) in parsed.into_iter().zip(replies) {
             let last = match reply {
-                Reply::Listing(lines) => lines.last().map(|l| parse_history_line(l)).transpose()?,
+                Reply::Listing(lines) => {
+                    let messages = lines.iter().map(|l| parse_history_line(l)).collect::<Result<Vec<_>>>()?;
+                    preview(messages)
+                }
                 _ => None,
             };
             let online = match &chat {
@@ -247,6 +253,19 @@ impl Client {
     }
 }
 
+/// A chat's newest messages that the chat list reads for its preview: an
+/// action (a reaction, an edit, 1.2) is not a message, so the newest one
+/// may be a few lines back.
+const PREVIEW_SCAN: usize = 10;
+
+/// The preview of a chat whose newest messages are `messages` (oldest
+/// first): its newest message that is not an action, as it now reads
+/// (edited, or deleted), without the marks of the conversation's view.
+/// `None` if they are all actions.
+fn preview(messages: Vec<Message>) -> Option<Message> {
+    fold_parts(messages).pop().map(|f| f.message)
+}
+
 /// `<user>:<ONLINE|ts|UNKNOWN>`, from `LASTSEEN` or `MEMBERS`.
 fn parse_seen(fields: &str) -> std::result::Result<UserInfo, String> {
     let SeenLine { user, presence } = SeenLine::parse(fields)?;
@@ -306,6 +325,28 @@ mod tests {
             refused: None,
             p2p,
         }
+    }
+
+    #[test]
+    fn item8_the_preview_is_the_newest_message_as_it_now_reads() {
+        let said = |from: &str, id: &str, ts: u64, text: &str| Message {
+            text: Text::from_plain(text).unwrap(),
+            ..m(from, "ana", id, ts, false)
+        };
+        // A message, its edit, a reaction to it: the edited message.
+        let edited = preview(vec![
+            said("bob", "b1", 1, "si carl"),
+            said("bob", "_e2_b1", 2, "✎ sí carl"),
+            said("ana", "_r3_b1", 3, "❤️ to: sí carl"),
+        ])
+        .unwrap();
+        assert_eq!((edited.id.as_str(), edited.text.unescaped().as_str(), edited.ts), ("b1", "sí carl", 1));
+        // Deleted: it says so.
+        let deleted =
+            preview(vec![said("bob", "b1", 1, "hola"), said("bob", "_d2_b1", 2, "(message deleted)")]);
+        assert_eq!(deleted.unwrap().text.unescaped(), "(message deleted)");
+        // Only actions in sight: no preview rather than an action.
+        assert_eq!(preview(vec![said("ana", "_r3_b1", 3, "❤️ to: hola")]), None);
     }
 
     #[test]

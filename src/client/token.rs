@@ -91,8 +91,9 @@ pub fn use_saved_or_pair(options: &mut Options, dir: &Path) -> Result<bool> {
 pub fn pair(options: &Options, code: &str) -> Result<String> {
     let device = options.device.clone().unwrap_or_else(|| crate::protocol::DEFAULT_DEVICE.to_string());
     let mut conn = Connection::open_any(options, Port::Send, options.trace.clone(), &options.preferred)?;
-    let request =
-        Request::Pair { user: options.user.clone(), device: device.clone(), code: code.to_string() };
+    // Read off one screen, typed on another: as the server made it.
+    let code = crate::protocol::codes::normalize(code);
+    let request = Request::Pair { user: options.user.clone(), device: device.clone(), code };
     let what = tr!(Msg::ReqPair, user = options.user, device = device);
     let token = match conn.request(&request)? {
         Reply::OkWith(token) if !token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric()) => {

@@ -15,6 +15,7 @@ use postgres::GenericClient;
 use super::db::{Db, OrKo};
 use super::names::Names;
 use crate::protocol::names::fold;
+use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, Code, HistoryLineRef, Ko, RoomLine, State as MsgState, Text};
 use crate::store::{Lines, Listing, Members, Message, Pushed, UserId};
 
@@ -137,10 +138,11 @@ pub fn chats(db: &Db, user: UserId) -> Result<Vec<ChatLine>, Ko> {
     let rows = conn
         .query(
             // A stream's newest message is the one numbered `sent - 1`
-            // (`count - 1` in a room); its id orders the chats.
+            // (`count - 1` in a room); its id orders the chats. The last
+            // two columns say which chat: a peer's id, or a room's.
             "WITH me AS (SELECT since FROM users WHERE id = $1) \
              SELECT c.* FROM ( \
-               SELECT u.name, x.last, x.unread FROM ( \
+               SELECT u.name, x.last, x.unread, x.peer, NULL::int8 AS room FROM ( \
                   SELECT CASE WHEN d.sender = $1 THEN d.recipient ELSE d.sender END AS peer, \
                          max((SELECT m.id FROM messages m WHERE m.sender = d.sender \
                               AND m.recipient = d.recipient AND m.ord = d.sent - 1)) AS last, \
@@ -151,16 +153,58 @@ pub fn chats(db: &Db, user: UserId) -> Result<Vec<ChatLine>, Ko> {
                UNION ALL \
                SELECT r.name, (SELECT m.id FROM messages m WHERE m.room = r.id AND m.ord = r.count - 1), \
                       (SELECT count(*) FROM messages m WHERE m.room = r.id AND m.ord >= mb.read \
-                       AND m.sender <> $1 AND m.id >= (SELECT since FROM me)) \
+                       AND m.sender <> $1 AND m.id >= (SELECT since FROM me)), NULL::int8, r.id \
                FROM members mb JOIN rooms r ON r.id = mb.room WHERE mb.user_id = $1 AND r.count > 0 \
              ) AS c, me WHERE me.since = 0 OR c.last >= me.since \
              ORDER BY 2 DESC",
             &[&(user as i64)],
         )
         .or_ko("reading chats")?;
-    let line =
-        |r: &postgres::Row| ChatLine { chat: Chat::registered(r.get(0)), unread: r.get::<_, i64>(2) as u64 };
-    Ok(rows.iter().map(line).collect())
+    // The counts include the actions (a reaction, an edit): the newest
+    // unread messages' ids are read to take them out (`protocol::unread`).
+    let mut budget = UNREAD_SCAN_TOTAL;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut unread = row.get::<_, i64>(2).max(0) as u64;
+        if unread > 0 && budget > 0 {
+            let wanted = unread.min(UNREAD_SCAN as u64).min(budget as u64) as i64;
+            let ids = newest_unread(&mut *conn, user, row.get(3), row.get(4), wanted)?;
+            budget -= ids.len().min(budget);
+            unread = without_actions(unread, ids.iter().map(String::as_str));
+        }
+        lines.push(ChatLine { chat: Chat::registered(row.get(0)), unread });
+    }
+    Ok(lines)
+}
+
+/// The ids of the newest `limit` messages to `user` in a chat with `peer`
+/// or in `room` (not `user`'s own, none before its cut), newest first:
+/// its unread ones, when `CHATS` counted at least `limit`.
+fn newest_unread(
+    conn: &mut impl GenericClient,
+    user: UserId,
+    peer: Option<i64>,
+    room: Option<i64>,
+    limit: i64,
+) -> Result<Vec<String>, Ko> {
+    let me = user as i64;
+    let rows = match (peer, room) {
+        // `messages_direct` walks the conversation back by id.
+        (Some(peer), _) => conn.query(
+            "SELECT msg_id FROM messages WHERE LEAST(sender, recipient) = LEAST($1::int8, $2::int8) \
+             AND GREATEST(sender, recipient) = GREATEST($1::int8, $2::int8) AND sender = $2 \
+             ORDER BY id DESC LIMIT $3",
+            &[&me, &peer, &limit],
+        ),
+        (None, Some(room)) => conn.query(
+            "SELECT msg_id FROM messages WHERE room = $1 AND sender <> $2 \
+             AND id >= (SELECT since FROM users WHERE id = $2) ORDER BY ord DESC LIMIT $3",
+            &[&room, &me, &limit],
+        ),
+        (None, None) => return Ok(Vec::new()),
+    }
+    .or_ko("reading unread messages")?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// `ROOMS`: `<#room>:<member count>`, sorted by name.

@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod action;
+pub mod codes;
 pub mod escape;
 pub mod event;
 pub mod fates;
@@ -27,6 +28,7 @@ pub mod names;
 pub mod peer;
 pub mod reply;
 pub mod request;
+pub mod unread;
 
 pub use escape::Text;
 pub use event::{Bye, Event, EventRef, EventReply, State};

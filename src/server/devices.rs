@@ -48,6 +48,7 @@ use super::Ctx;
 mod forget;
 mod sessions;
 mod shared;
+use crate::protocol::codes;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, DeviceLine, Ko, LINK_CODE_LEN, LINK_CODE_SECS, Presence};
 use crate::router::Outlet;
@@ -59,10 +60,6 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Default of `--device-days`.
 pub const DEFAULT_DEVICE_DAYS: f64 = 30.0;
-
-/// Characters of a link code: lowercase and digits without `0 o 1 l`
-/// (read off one screen, typed on another), as invite codes.
-const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
 /// A code of `LINK`, waiting for its `PAIR`.
 struct LinkCode {
@@ -384,12 +381,14 @@ impl Devices {
     }
 
     /// Uses up `code` for `user`: true if it was that user's and valid.
+    /// Typed in capitals, or with spaces, it is the same code (`codes::normalize`).
     pub fn take_code(&self, user: UserId, code: &str) -> bool {
+        let code = codes::normalize(code);
         let mut codes = self.codes.lock();
-        match codes.get(code) {
+        match codes.get(&code) {
             Some(c) if c.user == user => {
                 let valid = c.expires > Instant::now();
-                codes.remove(code);
+                codes.remove(&code);
                 valid
             }
             _ => false,
@@ -450,12 +449,9 @@ fn online_devices(ctx: &Ctx, user: UserId) -> Vec<Arc<str>> {
     online
 }
 
-/// A random code of [`LINK_CODE_LEN`] characters of [`ALPHABET`].
+/// A random code of [`LINK_CODE_LEN`] characters of `codes::ALPHABET`.
 fn random_code() -> String {
-    let mut bytes = [0u8; LINK_CODE_LEN];
-    getrandom::fill(&mut bytes).expect("the OS random generator is available");
-    // 256 is a multiple of 32: no character is likelier than another.
-    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+    codes::random(LINK_CODE_LEN).expect("the OS random generator is available")
 }
 
 /// The flusher: writes the book once a [`FLUSH_EVERY`] if it moved.
@@ -481,7 +477,7 @@ mod tests {
         let devices = Devices::start(dir.path().into(), 5, 30.0).unwrap();
         let code = devices.link(1);
         assert_eq!(code.len(), LINK_CODE_LEN);
-        assert!(code.bytes().all(|b| ALPHABET.contains(&b)));
+        assert!(code.bytes().all(|b| codes::ALPHABET.contains(&b)));
         assert!(!devices.take_code(2, &code), "another user's code");
         assert!(devices.take_code(1, &code));
         assert!(!devices.take_code(1, &code), "used once: used up");
@@ -496,6 +492,16 @@ mod tests {
         devices.codes.lock().get_mut(&old).unwrap().expires = past;
         assert!(!devices.take_code(3, &old), "expired");
         assert!(devices.codes.lock().is_empty());
+        devices.stop(&[]);
+    }
+
+    #[test]
+    fn item5_a_link_code_typed_in_capitals_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let devices = Devices::start(dir.path().into(), 5, 30.0).unwrap();
+        let code = devices.link(1);
+        let typed = format!(" {}-{} ", code[..5].to_uppercase(), code[5..].to_uppercase());
+        assert!(devices.take_code(1, &typed), "{typed} is {code}");
         devices.stop(&[]);
     }
 

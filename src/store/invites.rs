@@ -20,14 +20,14 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::protocol::codes;
 use crate::protocol::names::check_id;
 
 /// The folder of the codes, in the data directory.
 const FOLDER: &str = "invites";
 
-/// Characters of a code: lowercase and digits without `0 o 1 l`, which a
-/// student copying from paper would mistype; 15 of 32, about 75 bits.
-const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+/// Characters of a code: 15 of `codes::ALPHABET` (no look-alikes, which
+/// a student copying from paper would mistype), about 74 bits.
 const CODE_LEN: usize = 15;
 
 /// Why a code does not let anyone in.
@@ -88,7 +88,7 @@ pub fn create(data_dir: &Path, count: usize, expires_ms: u64) -> std::io::Result
 
 /// Takes `code` for a registration at `now_ms`, if it is valid.
 pub fn claim(data_dir: &Path, code: &str, now_ms: u64) -> Result<Claim, Refused> {
-    let code = code.to_ascii_lowercase(); // as printed, whatever the keyboard did
+    let code = codes::normalize(code); // as printed, whatever the keyboard did
     if check_id(&code).is_err() {
         return Err(Refused::Unknown);
     }
@@ -122,16 +122,7 @@ pub fn claim(data_dir: &Path, code: &str, now_ms: u64) -> Result<Claim, Refused>
 /// A random code from the operating system's generator, every character
 /// equally likely.
 fn new_code() -> std::io::Result<String> {
-    let mut code = String::with_capacity(CODE_LEN + 2);
-    while code.len() < CODE_LEN {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-        // 32 divides 256: `% 32` favours no character.
-        for b in bytes.into_iter().take(CODE_LEN - code.len()) {
-            code.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
-        }
-    }
-    Ok(code)
+    codes::random(CODE_LEN)
 }
 
 /// Creates a file only its owner may read, failing if it exists.
@@ -153,10 +144,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let codes = create(dir.path(), 3, 1_000).unwrap();
         assert_eq!(codes.len(), 3);
-        assert!(codes.iter().all(|c| c.len() == CODE_LEN && c.bytes().all(|b| ALPHABET.contains(&b))));
+        assert!(codes.iter().all(|c| c.len() == CODE_LEN && c.bytes().all(|b| codes::ALPHABET.contains(&b))));
         assert_ne!(codes[0], codes[1]);
-        // Used once; typed in capitals, it is the same code.
-        let claim = claim(dir.path(), &codes[0].to_uppercase(), 999).unwrap();
+        // Used once; typed in capitals, with a space, it is the same code.
+        let typed = format!("{} {}", codes[0][..5].to_uppercase(), &codes[0][5..]);
+        let claim = claim(dir.path(), &typed, 999).unwrap();
         assert_eq!(super::claim(dir.path(), &codes[0], 999).err(), Some(Refused::Used));
         // Given back (the name was taken): valid again.
         claim.release();

@@ -3,7 +3,7 @@
 //! lines. The text is what the user typed: control characters other than
 //! the newline are never inserted, so the draft shows as it will be sent.
 
-use unicode_width::UnicodeWidthChar;
+use super::text::cells;
 
 /// The draft being typed and where the cursor is in it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,22 +107,24 @@ impl Editor {
     pub fn rows(&self, width: usize) -> (Vec<String>, (usize, usize)) {
         let width = width.max(2);
         let mut rows = vec![String::new()];
-        let (mut col, mut at) = (0, (0, 0));
-        for (i, c) in self.text.char_indices() {
-            if i == self.cursor {
+        let (mut col, mut at, mut i) = (0, (0, 0), 0);
+        // By cells, as the screen draws them: `❤️` is 2 columns (text.rs).
+        for (cell, w) in cells(&self.text) {
+            // A cursor inside a cell (before its emoji selector) shows before it.
+            if (i..i + cell.len()).contains(&self.cursor) {
                 at = (rows.len() - 1, col);
             }
-            if c == '\n' {
+            i += cell.len();
+            if cell == "\n" {
                 rows.push(String::new());
                 col = 0;
                 continue;
             }
-            let w = c.width().unwrap_or(0);
             if col + w > width {
                 rows.push(String::new());
                 col = 0;
             }
-            rows.last_mut().expect("never empty").push(c);
+            rows.last_mut().expect("never empty").push_str(cell);
             col += w;
         }
         if self.cursor == self.text.len() {
@@ -145,6 +147,14 @@ mod tests {
         let mut e = Editor::default();
         keys.chars().for_each(|c| e.insert(c));
         e
+    }
+
+    #[test]
+    fn item9_an_emoji_with_its_selector_takes_two_columns_in_the_input() {
+        let e = typed("a❤\u{FE0F}b");
+        assert_eq!(e.rows(10), (vec!["a❤\u{FE0F}b".to_string()], (0, 4)));
+        // A row of 4 holds "a", the heart and nothing more.
+        assert_eq!(e.rows(3).0, ["a❤\u{FE0F}", "b"]);
     }
 
     #[test]

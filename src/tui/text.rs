@@ -10,16 +10,20 @@
 //!   past cells the frame owns);
 //! - a newline starts a new line of the message (never a raw line feed);
 //! - the characters that glue emoji into one picture (ZWJ, skin tones,
-//!   variation selectors) are dropped: terminals disagree on how wide the
-//!   glued picture is, and a frame must know;
+//!   text-style selectors) are dropped: terminals disagree on how wide the
+//!   glued picture is, and a frame must know. The emoji selector U+FE0F
+//!   stays, with the character before it: `❤️` is an emoji two columns
+//!   wide, as unicode-width, ratatui and the terminals that draw it as an
+//!   emoji count it (one that draws it narrower leaves a blank cell, and
+//!   ratatui moves the cursor past it: the frame's borders stay put);
 //! - (the invisible characters that reorder or hide text, such as U+202E,
 //!   are shown as `<U+202E>` by `visible` itself, in every client).
 //!
 //! Wide characters (`你`, most emoji) take two columns and combining accents
-//! none; [`width`] measures with `unicode-width`, as ratatui does, and what
-//! ratatui draws is clipped to its area whatever it is given.
-
-use unicode_width::UnicodeWidthChar;
+//! none; [`width`] measures with `unicode-width`, as ratatui does, and so
+//! does [`cells`], a character at a time with its emoji selector (`❤️` is
+//! 2, not `❤` 1 and U+FE0F 0); what ratatui draws is clipped to its area
+//! whatever it is given.
 
 use crate::display::visible;
 
@@ -38,7 +42,7 @@ pub fn clean(text: &str) -> String {
 /// terminal, and ratatui cannot know which. Without them each part is one
 /// picture everywhere, so the frame counts what the terminal draws.
 fn is_joiner(c: char) -> bool {
-    matches!(c, '\u{200D}' | '\u{FE00}'..='\u{FE0F}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}')
+    matches!(c, '\u{200D}' | '\u{FE00}'..='\u{FE0E}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}')
 }
 
 /// One line of `text`, for a title or a preview: [`clean`], with each
@@ -52,6 +56,21 @@ pub fn width(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)
 }
 
+/// `text` a character at a time, each with the emoji selector U+FE0F that
+/// follows it, and the columns each takes: what can be cut between and
+/// measured alone (`❤️` is one cell of 2 columns).
+pub fn cells(text: &str) -> impl Iterator<Item = (&str, usize)> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let mut chars = rest.chars();
+        let c = chars.next()?;
+        let len = c.len_utf8() + if chars.next() == Some('\u{FE0F}') { '\u{FE0F}'.len_utf8() } else { 0 };
+        let (cell, tail) = rest.split_at(len);
+        rest = tail;
+        Some((cell, width(cell)))
+    })
+}
+
 /// `text` cut to `max` columns, ending in `…` if it was cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if width(text) <= max {
@@ -59,13 +78,12 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
     let mut out = String::new();
     let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
+    for (cell, w) in cells(text) {
         if used + w + 1 > max {
             break;
         }
         used += w;
-        out.push(c);
+        out.push_str(cell);
     }
     if max > 0 {
         out.push('…');
@@ -100,12 +118,11 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
             } else {
                 lines.push(line.take());
             }
-            for c in word.chars() {
-                let cw = c.width().unwrap_or(0);
+            for (cell, cw) in cells(word) {
                 if line.used + cw > max {
                     lines.push(line.take());
                 }
-                line.push_str(c.encode_utf8(&mut [0; 4]), cw);
+                line.push_str(cell, cw);
             }
         }
         lines.push(line.take());
@@ -149,8 +166,22 @@ mod tests {
         for kept in ["café", "cafe\u{301}", "你好", "👍"] {
             assert_eq!(clean(kept), kept);
         }
-        // Emoji glued into one picture come apart, the same width everywhere.
-        assert_eq!(clean("👨\u{200D}👩\u{200D}👧 👍\u{1F3FD} ❤\u{FE0F}"), "👨👩👧 👍 ❤");
+        // Emoji glued into one picture come apart, the same width everywhere;
+        // an emoji's selector stays (issue 40 item 9).
+        assert_eq!(clean("👨\u{200D}👩\u{200D}👧 👍\u{1F3FD} ❤\u{FE0F} ❤\u{FE0E}"), "👨👩👧 👍 ❤\u{FE0F} ❤");
+    }
+
+    #[test]
+    fn item9_an_emoji_with_its_selector_is_two_columns_everywhere() {
+        let heart = "❤\u{FE0F}";
+        assert_eq!(width(heart), 2);
+        assert_eq!(cells(&format!("a{heart}b")).collect::<Vec<_>>(), [("a", 1), (heart, 2), ("b", 1)]);
+        // Cut and wrapped as two columns, never inside.
+        assert_eq!(truncate(&heart.repeat(3), 5), format!("{heart}{heart}…"));
+        for line in wrap(&heart.repeat(5), 4) {
+            assert!(width(&line) <= 4 && !line.starts_with('\u{FE0F}'), "{line:?}");
+        }
+        assert_eq!(wrap(&heart.repeat(3), 4), [heart.repeat(2), heart.to_string()]);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/fates.js", "fates.js", JS),
     asset!("/search.js", "search.js", JS),
     asset!("/account.js", "account.js", JS),
+    asset!("/invite.js", "invite.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
 ];
 
@@ -48,8 +49,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// Modules the page imports only when first used (`import()` in app.js):
 /// the message actions at the first tap on a message's "⋯", search at the
 /// first search, the account panel at its button, the server's rules when
-/// they are shown (protocol 1.2).
-pub const LOADED_LATER: [&str; 4] = ["/actions.js", "/search.js", "/account.js", "/rules.js"];
+/// they are shown (protocol 1.2), the invite code's field when a teacher's
+/// link opened the page or a registration needs a code.
+pub const LOADED_LATER: [&str; 5] = ["/actions.js", "/search.js", "/account.js", "/rules.js", "/invite.js"];
 
 /// Bytes a browser fetches to show the app the first time: every file
 /// but those [`LOADED_LATER`] (goal: at most 100 KB, uncompressed).

@@ -1,5 +1,10 @@
 //! Reading the local store: `HISTORY`, the inbox replay and `CHATS`.
 //!
+//! `CHATS` counts from the state's marks, which count every message; the
+//! actions among a chat's newest unread messages (a reaction, an edit,
+//! `protocol::unread`) are found by reading those messages back from the
+//! log, outside the state's lock, as `HISTORY` does.
+//!
 //! Texts are in the log, not in memory. `HISTORY` takes what it needs from
 //! the state under the lock (the head of the conversation's chain and its
 //! marks), lets the lock go, walks the chain backwards with positioned
@@ -22,7 +27,8 @@ use super::super::state::{Marks, Queued, State, UserId};
 use super::reader::{Reader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
-use crate::protocol::{Chat, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
+use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
+use crate::protocol::{Chat, ChatLine, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
@@ -113,6 +119,74 @@ impl Inner {
         let len = found.len();
         let lines = HistoryLines { reader, found, next: 0, direct };
         Ok(Listing { len, lines: Box::new(lines) })
+    }
+}
+
+impl Inner {
+    /// `CHATS`: the state's lines, each chat's unread count without the
+    /// actions among its newest unread messages.
+    pub(in crate::store) fn chats(self: &Arc<Self>, user: UserId) -> Result<Vec<ChatLine>, Ko> {
+        let (mut lines, heads, me, since, synced) = {
+            let state = self.state.lock();
+            let pending = self.pending.lock();
+            let synced = self.synced();
+            let lines = state.chats(user, &mut |head| hidden_senders(&pending, head, synced));
+            let heads: Vec<Pos> = lines.iter().map(|l| chat_head(&state, user, &l.chat)).collect();
+            (lines, heads, state.users[user].name.clone(), state.users[user].since, synced)
+        };
+        let mut reader = Reader::new(self.clone());
+        let mut budget = UNREAD_SCAN_TOTAL;
+        for (line, head) in lines.iter_mut().zip(heads) {
+            if line.unread == 0 || budget == 0 {
+                continue;
+            }
+            let wanted = usize::try_from(line.unread).unwrap_or(usize::MAX).min(UNREAD_SCAN);
+            let walk = Walk { head, since, synced, me: &me, wanted };
+            let ids = walk.newest_unread(&mut reader, &mut budget)?;
+            line.unread = without_actions(line.unread, ids.iter().map(String::as_str));
+        }
+        Ok(lines)
+    }
+}
+
+/// The head of the chain of `user`'s chat `chat` (a line of `CHATS`).
+fn chat_head(state: &State, user: UserId, chat: &Chat) -> Pos {
+    match chat {
+        Chat::User(name) => state.user_id(name).map_or(NO_POS, |peer| state.direct_head(user, peer)),
+        Chat::Room(name) => state.member_room(name, user).map_or(NO_POS, |room| state.room_head(room)),
+    }
+}
+
+/// A walk back a chat's chain for `CHATS`, from its newest message on disk.
+struct Walk<'a> {
+    head: Pos,
+    /// The user's cut (1.2): nothing before it is theirs.
+    since: Pos,
+    /// Records from here on are not on disk yet: `CHATS` did not count them.
+    synced: Pos,
+    /// The user, as registered: their own messages are never unread.
+    me: &'a str,
+    /// How many unread messages to find.
+    wanted: usize,
+}
+
+impl Walk<'_> {
+    /// The ids of the newest `wanted` messages not from `me`, newest first,
+    /// reading at most `budget` records (taken from it).
+    fn newest_unread(&self, reader: &mut Reader, budget: &mut usize) -> Result<Vec<String>, Ko> {
+        let mut ids = Vec::new();
+        let mut pos = self.head;
+        while pos != NO_POS && pos >= self.since && ids.len() < self.wanted && *budget > 0 {
+            let Some(line) = reader.line(pos, true)? else { break };
+            // A damaged record ends the walk: the rest count as they are.
+            let Ok(m) = MsgRef::decode(line) else { break };
+            *budget -= 1;
+            if pos < self.synced && m.from != self.me {
+                ids.push(m.id.to_string());
+            }
+            pos = m.prev;
+        }
+        Ok(ids)
     }
 }
 

@@ -22,7 +22,7 @@ use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::erase::Erasure;
 use super::reader::{Reader, read_failed};
-use super::reads::{ReplayLines, hidden_senders};
+use super::reads::ReplayLines;
 use super::{Inner, LocalStore, Pending};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine, Text};
@@ -310,12 +310,9 @@ impl Backend for LocalStore {
         Ok(self.inner.state.lock().rooms_list(user))
     }
 
-    /// `CHATS`.
+    /// `CHATS` (`local/reads.rs`).
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
-        let state = self.inner.state.lock();
-        let pending = self.inner.pending.lock();
-        let synced = self.inner.synced();
-        Ok(state.chats(user, &mut |head| hidden_senders(&pending, head, synced)))
+        self.inner.chats(user)
     }
 
     fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {

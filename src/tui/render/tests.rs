@@ -297,15 +297,16 @@ fn hostile_text_never_breaks_the_frame() {
             assert_eq!(row.width(), w as usize, "row {y} is not {w} wide: {row:?}");
             let chars: Vec<char> = row.chars().collect();
             // Every row of the panes has its four borders where they belong.
+            // Measured by cells, as a terminal draws them: `❤️` is 2 columns.
             let at = |col: usize| {
-                row.chars()
-                    .scan(0, |used, c| {
+                crate::tui::text::cells(row)
+                    .scan(0, |used, (cell, w)| {
                         let start = *used;
-                        *used += c.to_string().width();
-                        Some((start, c))
+                        *used += w;
+                        Some((start, cell.chars().next()))
                     })
                     .find(|(start, _)| *start == col)
-                    .map(|(_, c)| c)
+                    .and_then(|(_, c)| c)
             };
             for col in [0, list - 1, list, w as usize - 1] {
                 assert!(matches!(at(col), Some('│' | '┌' | '┐' | '└' | '┘')), "row {y} col {col}: {row:?}");
