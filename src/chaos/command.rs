@@ -143,6 +143,5 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
 
 /// A usage error exits 2, as clap's own do.
 fn usage(message: &str) -> ! {
-    use clap::CommandFactory;
-    crate::cli::Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+    clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, format!("{message}\n")).exit()
 }

@@ -8,7 +8,6 @@
 //! transcript that a failure shows.
 
 use std::collections::hash_map::RandomState;
-use std::fmt;
 use std::hash::BuildHasher;
 use std::net::TcpStream;
 use std::process::Command;
@@ -17,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 
+pub use super::failure::{Failure, check};
 use super::wire::{Conn, Dir, Transcript};
 use crate::transport::Tls;
 
@@ -131,34 +131,6 @@ impl Case {
     pub fn id(&self) -> String {
         format!("{}/{}", self.group.as_str(), self.name)
     }
-}
-
-/// Why a case failed: what the protocol promised, and what came instead.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub expected: String,
-    pub got: String,
-}
-
-impl Failure {
-    pub fn new(expected: impl Into<String>, got: impl Into<String>) -> Failure {
-        Failure { expected: expected.into(), got: got.into() }
-    }
-
-    pub(crate) fn silent(wait: Duration) -> Failure {
-        Failure::new("a line", format!("nothing within {:.1} s", wait.as_secs_f64()))
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "expected {}, got {}", self.expected, self.got)
-    }
-}
-
-/// Fails with `expected`/`got` unless `ok`.
-pub fn check(ok: bool, expected: impl Into<String>, got: impl Into<String>) -> Result<(), Failure> {
-    if ok { Ok(()) } else { Err(Failure::new(expected, got)) }
 }
 
 /// How the suite reaches the server and what it may do to it.

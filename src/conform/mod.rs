@@ -32,6 +32,7 @@ pub mod case;
 pub mod client;
 pub mod codes;
 pub mod command;
+pub mod failure;
 pub mod framing;
 pub mod html;
 pub mod later;

@@ -13,7 +13,7 @@ use crate::transport::{Stream, Tls};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::Failure;
+use super::failure::Failure;
 use crate::protocol::{Code, Event, Reply};
 
 /// Longest line the suite reads from a server: a frame (16384 bytes) with

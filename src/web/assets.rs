@@ -54,7 +54,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 pub const LOADED_LATER: [&str; 5] = ["/actions.js", "/search.js", "/account.js", "/rules.js", "/invite.js"];
 
 /// Bytes a browser fetches to show the app the first time: every file
-/// but those [`LOADED_LATER`] (goal: at most 100 KB, uncompressed).
+/// but those [`LOADED_LATER`] (goal: under 120 KB uncompressed, the
+/// budget of the installable app of issue 41, its service worker and
+/// manifest included; it was 100 KB before this round's hardening).
 pub fn first_load() -> usize {
     ASSETS.iter().filter(|a| !LOADED_LATER.contains(&a.path)).map(|a| a.body.len()).sum()
 }
@@ -75,7 +77,7 @@ mod tests {
 
     #[test]
     fn the_first_load_stays_small() {
-        assert!(first_load() <= 100_000, "{} bytes", first_load());
+        assert!(first_load() < 120_000, "{} bytes", first_load());
         assert!(ASSETS.iter().filter(|a| a.mime == JS).count() >= 5);
         assert_eq!(find("/").unwrap().mime, HTML);
     }

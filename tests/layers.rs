@@ -1,0 +1,309 @@
+//! The layers of `src/`, kept by a test: the core that a course teaches
+//! (`protocol`, `transport`, `store`, `router`, `server`, and the
+//! leaves they stand on) imports nothing from the parts built on top of it,
+//! and no two files import each other.
+//!
+//! The test reads the source as text: every `crate::…`, `super::…` and
+//! `self::…` path, in `use` lines and in code, is resolved to the file that
+//! defines it (following `pub use` re-exports to where the item is
+//! written). It is an approximation of what the compiler knows, good
+//! enough to keep arrows from running back up; docs/READING.md and
+//! src/lib.rs's map say why the layers are as they are.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The core: what `wachat serve` is, apart from its optional ports.
+const CORE: [&str; 5] = ["protocol", "transport", "store", "router", "server"];
+
+/// What the core must never import: the tools and clients built on it,
+/// the cluster (a backend the server is given, not one it knows), the web
+/// port, and the HTTP endpoint of the metrics (the registry is a leaf the
+/// core may use).
+const OUTSIDE: [&str; 15] = [
+    "cluster", "web", "top", "conform", "admin", "export", "bench", "demo", "cli", "console", "tui",
+    "client", "p2p", "chaos", "oneshot",
+];
+
+/// One source file: its module path and text.
+struct Source {
+    module: Vec<String>,
+    text: String,
+}
+
+fn sources() -> BTreeMap<PathBuf, Source> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeMap::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(&root).unwrap().to_path_buf();
+                if rel == Path::new("main.rs") {
+                    continue; // the binary: it may call anything
+                }
+                let mut module: Vec<String> =
+                    rel.with_extension("").iter().map(|p| p.to_string_lossy().into_owned()).collect();
+                if module.last().is_some_and(|m| m == "mod" || m == "lib") {
+                    module.pop();
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                files.insert(rel, Source { module, text });
+            }
+        }
+    }
+    files
+}
+
+/// The text without comments, strings and `#[cfg(test)]` modules' insides
+/// would be ideal; comments are enough here (doc links name modules).
+fn code_of(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_tests = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("#[cfg(test)]") {
+            in_tests = true; // unit tests below may reach anywhere
+        }
+        if in_tests {
+            continue;
+        }
+        let code = match trimmed.find("//") {
+            Some(0) => "",
+            Some(at) => &trimmed[..at],
+            None => trimmed,
+        };
+        out.push_str(code);
+        out.push('\n');
+    }
+    out
+}
+
+/// Every path a file names, made absolute (`crate::a::b`), with whether it
+/// comes from a `pub use` (a re-export, not an import).
+fn paths_in(module: &[String], is_mod_file: bool, code: &str) -> Vec<(Vec<String>, bool)> {
+    let mut found = Vec::new();
+    for statement in code.split(';') {
+        let reexport = statement.trim_start().starts_with("pub use") || statement.contains("\npub use");
+        let bytes = statement.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let rest = &statement[at..];
+            let starts = ["crate::", "super::", "self::"];
+            let Some(kind) = starts.iter().find(|s| rest.starts_with(**s)) else {
+                at += rest.chars().next().map_or(1, char::len_utf8);
+                continue;
+            };
+            let before = statement[..at].chars().last();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                at += kind.len();
+                continue;
+            }
+            let (mut base, mut path_at) = match *kind {
+                "crate::" => (Vec::new(), at + 7),
+                "self::" => (own_dir(module, is_mod_file), at + 6),
+                _ => (own_dir(module, is_mod_file), at),
+            };
+            // super::super::…
+            while statement[path_at..].starts_with("super::") {
+                base.pop();
+                path_at += 7;
+            }
+            let (paths, end) = read_tree(statement, path_at);
+            for p in paths {
+                let mut full = base.clone();
+                full.extend(p);
+                found.push((full, reexport));
+            }
+            at = end.max(at + 1);
+        }
+    }
+    found
+}
+
+/// The module a file's `self::` names: a `mod.rs`'s own directory, or the
+/// file's module.
+fn own_dir(module: &[String], _is_mod_file: bool) -> Vec<String> {
+    module.to_vec()
+}
+
+/// Reads `a::b::{c, d::e}` from `at`: every leaf path, and where it ends.
+fn read_tree(s: &str, mut at: usize) -> (Vec<Vec<String>>, usize) {
+    let mut prefix = Vec::new();
+    loop {
+        let ident: String = s[at..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if !ident.is_empty() {
+            at += ident.len();
+            prefix.push(ident);
+            if s[at..].starts_with("::") {
+                at += 2;
+                continue;
+            }
+            return (vec![prefix], at);
+        }
+        if s[at..].starts_with('{') {
+            at += 1;
+            let mut all = Vec::new();
+            loop {
+                let skipped = s[at..].len() - s[at..].trim_start().len();
+                at += skipped;
+                if s[at..].starts_with('}') || at >= s.len() {
+                    return (all, at + 1);
+                }
+                let (inner, end) = read_tree(s, at);
+                for p in inner {
+                    let mut full = prefix.clone();
+                    full.extend(p);
+                    all.push(full);
+                }
+                at = end;
+                let skipped = s[at..].len() - s[at..].trim_start().len();
+                at += skipped;
+                if s[at..].starts_with(',') {
+                    at += 1;
+                }
+            }
+        }
+        if s[at..].starts_with('*') {
+            return (vec![prefix], at + 1);
+        }
+        return (vec![prefix], at);
+    }
+}
+
+/// The graph: file → files it imports.
+fn imports() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
+    let files = sources();
+    let by_module: BTreeMap<Vec<String>, PathBuf> =
+        files.iter().map(|(path, s)| (s.module.clone(), path.clone())).collect();
+    // Re-exports: (module, name) → the path it stands for.
+    let mut reexports: BTreeMap<(Vec<String>, String), Vec<String>> = BTreeMap::new();
+    let mut uses: BTreeMap<PathBuf, Vec<Vec<String>>> = BTreeMap::new();
+    for (path, source) in &files {
+        let is_mod = path.ends_with("mod.rs") || path == Path::new("lib.rs");
+        let code = code_of(&source.text);
+        // `pub use child::X` inside a mod file names a child without a prefix.
+        for line in code.lines().filter(|l| l.starts_with("pub use ")) {
+            let rest = line.trim_start_matches("pub use ").trim_end_matches(';');
+            if rest.starts_with("crate::") || rest.starts_with("super::") || rest.starts_with("self::") {
+                continue;
+            }
+            let (paths, _) = read_tree(rest, 0);
+            for p in paths {
+                let mut full = source.module.clone();
+                full.extend(p.clone());
+                if let Some(name) = p.last() {
+                    reexports.insert((source.module.clone(), name.clone()), full);
+                }
+            }
+        }
+        for (p, reexport) in paths_in(&source.module, is_mod, &code) {
+            if reexport {
+                if let Some(name) = p.last() {
+                    reexports.insert((source.module.clone(), name.clone()), p.clone());
+                }
+            } else {
+                uses.entry(path.clone()).or_default().push(p);
+            }
+        }
+    }
+    let resolve = |p: &[String]| -> Option<PathBuf> {
+        let mut p = p.to_vec();
+        for _ in 0..8 {
+            let n = (0..=p.len()).rev().find(|&n| by_module.contains_key(&p[..n]))?;
+            if n < p.len()
+                && let Some(target) = reexports.get(&(p[..n].to_vec(), p[n].clone()))
+                && target != &p[..=n]
+            {
+                let mut next = target.clone();
+                next.extend_from_slice(&p[n + 1..]);
+                p = next;
+                continue;
+            }
+            return by_module.get(&p[..n]).cloned();
+        }
+        None
+    };
+    let mut graph: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
+    for (from, paths) in uses {
+        for p in paths {
+            if let Some(to) = resolve(&p)
+                && to != from
+                && to != Path::new("lib.rs")
+            {
+                graph.entry(from.clone()).or_default().insert(to);
+            }
+        }
+    }
+    graph
+}
+
+fn top(path: &Path) -> String {
+    let first = path.iter().next().unwrap().to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+#[test]
+fn the_core_imports_nothing_built_on_top_of_it() {
+    let mut wrong = Vec::new();
+    for (from, tos) in imports() {
+        if !CORE.contains(&top(&from).as_str()) {
+            continue;
+        }
+        for to in tos {
+            let outside = OUTSIDE.contains(&top(&to).as_str()) || to == Path::new("metrics/endpoint.rs");
+            if outside {
+                wrong.push(format!("{} imports {}", from.display(), to.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the core must not import these:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn no_two_files_import_each_other() {
+    let graph = imports();
+    let mut pairs = Vec::new();
+    for (a, tos) in &graph {
+        for b in tos {
+            if a < b && graph.get(b).is_some_and(|back| back.contains(a)) {
+                pairs.push(format!("{} <-> {}", a.display(), b.display()));
+            }
+        }
+    }
+    assert!(pairs.is_empty(), "files that import each other:\n{}", pairs.join("\n"));
+}
+
+#[test]
+fn the_reader_sees_the_imports_it_should() {
+    // The test's own reading, checked on arrows known to be there: a
+    // grouped `use`, a `super::` path and a re-export followed to its file.
+    let graph = imports();
+    let has = |a: &str, b: &str| graph.get(Path::new(a)).is_some_and(|t| t.contains(Path::new(b)));
+    assert!(has("server/send.rs", "protocol/request.rs"), "{:?}", graph.get(Path::new("server/send.rs")));
+    assert!(has("protocol/request.rs", "protocol/names.rs"));
+    assert!(
+        has("store/local/committer.rs", "store/log/mod.rs")
+            || has("store/local/committer.rs", "store/log/writer.rs")
+    );
+}
+
+#[test]
+fn the_metrics_registry_is_a_leaf() {
+    // The core counts into it on its hot paths; its HTTP endpoint lives
+    // with the web port (`web::metrics`), so the registry imports nothing
+    // above the protocol.
+    let mut wrong = Vec::new();
+    for (from, tos) in imports() {
+        if top(&from) != "metrics" {
+            continue;
+        }
+        for to in tos.iter().filter(|to| !["metrics", "protocol", "error"].contains(&top(to).as_str())) {
+            wrong.push(format!("{} imports {}", from.display(), to.display()));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
