@@ -19,7 +19,10 @@
 //! After it, every account the suite made is deleted (`DELACCOUNT`, 1.2);
 //! a server without it keeps them, and the suite says how many.
 
+use std::time::Duration;
+
 use super::case::Ctx;
+use super::wire::Conn;
 use super::{Failure, Settings};
 use crate::protocol::info::InfoLine;
 
@@ -111,11 +114,33 @@ pub fn clean_up(settings: &Settings) -> (usize, usize) {
 /// never made); `Err`: it could not be deleted.
 fn delete(ctx: &Ctx, name: &str, password: &str) -> Result<bool, Failure> {
     let mut conn = ctx.send_conn("cleanup.send")?;
-    if !conn.request(&format!("LOGIN:{name}:{password}"))?.starts_with("OK") {
+    if !paced(&mut conn, &format!("LOGIN:{name}:{password}"))?.starts_with("OK") {
         return Ok(false);
     }
-    conn.ok(&format!("DELACCOUNT:{password}")).map(|_| true)
+    let reply = paced(&mut conn, &format!("DELACCOUNT:{password}"))?;
+    if reply.starts_with("OK") { Ok(true) } else { Err(Failure::new("OK", reply)) }
 }
+
+/// A request that waits out `KO:RATE_LIMITED` as the server asks ("try
+/// again in N ms"), at most [`CLEANUP_PATIENCE`] in all: the suite has
+/// spent the address's tokens, and the clean-up must neither fail for it
+/// nor spend more of them than the server gives back.
+fn paced(conn: &mut Conn, line: &str) -> Result<String, Failure> {
+    let started = std::time::Instant::now();
+    loop {
+        let reply = conn.request(line)?;
+        let Some(reason) = reply.strip_prefix("KO:RATE_LIMITED:") else { return Ok(reply) };
+        let ms = reason.split("try again in ").nth(1).and_then(|r| r.split(' ').next()?.parse::<u64>().ok());
+        let wait = Duration::from_millis(ms.unwrap_or(1000).clamp(10, 5000));
+        if started.elapsed() + wait > CLEANUP_PATIENCE {
+            return Ok(reply);
+        }
+        std::thread::sleep(wait); // the server said how long
+    }
+}
+
+/// How long the clean-up waits for the server's limits, per request.
+const CLEANUP_PATIENCE: Duration = Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests {

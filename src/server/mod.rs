@@ -251,6 +251,24 @@ impl Ctx {
     /// `KO:RATE_LIMITED` saying how long to wait if either has too few.
     /// Per address too, so that a student's budget cannot be multiplied by
     /// registering more accounts (issue 25, attack 3).
+    /// Takes `cost` more tokens from `user`'s and `peer`'s buckets for work
+    /// already done, whose size was known only once done (a `SEARCH`'s
+    /// reading): the buckets may go below empty, and the next requests
+    /// wait until they have refilled.
+    pub fn charge(&self, user: crate::store::UserId, peer: IpAddr, cost: u32) {
+        let Some(requests) = &self.requests else { return };
+        if cost == 0 {
+            return;
+        }
+        requests.charge(user, cost);
+        let address = throttle::address_key(peer);
+        if let Some(addresses) = &self.address_requests
+            && !self.config.exempt.iter().any(|&e| throttle::address_key(e) == address)
+        {
+            addresses.charge(address, cost);
+        }
+    }
+
     pub fn meter(&self, user: crate::store::UserId, peer: IpAddr, cost: u32) -> std::result::Result<(), Ko> {
         let Some(requests) = &self.requests else { return Ok(()) };
         let refused = |wait: Duration, whose: &str, flag: &str| {

@@ -3,32 +3,59 @@
 //! store's (`store::search`), which also says why there is no index.
 
 use super::Ctx;
-use crate::protocol::{Chat, HistoryLine, Ko, Scope};
+use crate::protocol::{Chat, Ko, Scope};
 use crate::store::UserId;
-use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query};
+use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query, Searched};
 
 /// Most conversations a `SEARCH:*` looks through: the most recent ones.
 pub const MAX_CHATS: usize = 1000;
 
-/// Bytes of the log a `SEARCH` may read per `--rate` token it takes.
+/// Bytes of the log a `SEARCH` reads per `--rate` token it costs.
 const BYTES_PER_TOKEN: u64 = 64 * 1024;
 
-/// Tokens a `SEARCH` takes from its user's `--rate` bucket: one per 64 KiB
-/// of what it may read ([`MAX_READ_BYTES`]), 128 whatever its scope, as
-/// a search in an empty room may read as much as one of every chat.
-/// With the default `--rate 1000`, a user's searches can read at most
-/// ~62 MiB of the log a second (issue 38: 12 connections of one student
-/// searching kept both cores busy at 11 and 20 tokens a search).
-pub fn cost(_scope: &Scope) -> u32 {
-    (MAX_READ_BYTES / BYTES_PER_TOKEN) as u32
+/// Tokens a `SEARCH` takes before it runs (as before issue 38: 11 for one
+/// chat, 20 for all of them): what an ordinary search reads. What it
+/// reads past that is charged once known ([`extra_cost`]).
+pub fn cost(scope: &Scope) -> u32 {
+    match scope {
+        Scope::All => 20,
+        Scope::Chat(_) => 11,
+    }
+}
+
+/// Tokens still owed once a search has read `bytes_read`: one per 64 KiB,
+/// less what [`cost`] took. At most [`MAX_READ_BYTES`] are read, so at
+/// most 128 tokens in all: with the default `--rate 1000` a user's
+/// searches read at most ~62 MiB of the log a second, and with
+/// `--address-rate 200` an address's ~12 MiB (issue 38: 12 connections
+/// of one student searching a 1M-message log kept both cores busy at a
+/// flat 11 and 20 tokens a search).
+pub fn extra_cost(scope: &Scope, bytes_read: u64) -> u32 {
+    let read = bytes_read.min(MAX_READ_BYTES).div_ceil(BYTES_PER_TOKEN) as u32;
+    read.saturating_sub(cost(scope))
 }
 
 /// The matching messages, newest first, at most [`MAX_RESULTS`], from
 /// conversations `user` is in (a room left is searched no more).
-pub fn search(ctx: &Ctx, user: UserId, scope: &Scope, words: &str) -> Result<Vec<HistoryLine>, Ko> {
+/// Returns them with the bytes it read, for [`extra_cost`].
+pub fn search(ctx: &Ctx, user: UserId, scope: &Scope, words: &str) -> Result<Searched, Ko> {
     let chats: Vec<Chat> = match scope {
         Scope::Chat(chat) => vec![chat.clone()],
         Scope::All => ctx.store.chats(user)?.into_iter().take(MAX_CHATS).map(|line| line.chat).collect(),
     };
     ctx.store.search(user, &chats, &Query::new(words), MAX_RESULTS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item4_a_search_costs_what_it_read_up_to_its_bound() {
+        let chat = Scope::Chat(Chat::User("bob".into()));
+        assert_eq!(cost(&chat) + extra_cost(&chat, 0), 11, "an ordinary search costs as before");
+        assert_eq!(extra_cost(&chat, 64 * 1024 * 11), 0);
+        assert_eq!(cost(&chat) + extra_cost(&chat, 64 * 1024 * 12), 12);
+        assert_eq!(cost(&Scope::All) + extra_cost(&Scope::All, u64::MAX), 128, "at most its bound");
+    }
 }

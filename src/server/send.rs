@@ -344,7 +344,12 @@ impl Session<'_> {
             }
             Request::Search { scope, query } => {
                 self.settle();
-                self.reply(search::search(self.ctx, user, &scope, &query).map(Reply::listing))
+                let searched = search::search(self.ctx, user, &scope, &query);
+                if let Ok(s) = &searched {
+                    let owed = search::extra_cost(&scope, s.bytes_read);
+                    self.ctx.charge(user, self.peer.ip(), owed);
+                }
+                self.reply(searched.map(|s| Reply::listing(s.found)))
             }
             Request::Info => self.reply(Ok(listing(super::info::info(&self.ctx.config)))),
             Request::Passwd { old, new, keep } => {
@@ -617,7 +622,7 @@ fn cost(request: &Request) -> u32 {
         Request::Reply { .. } | Request::Edit { .. } | Request::Delete { .. } | Request::React { .. } => 11,
         // 1.2: a token per record a moderation stores (issue 38).
         Request::Moderate { action, .. } => action.cost(),
-        // 1.2: what a search may read, a token per 64 KiB (`server::search`).
+        // 1.2: and then what it read past that, a token per 64 KiB (`server::search`).
         Request::Search { scope, .. } => search::cost(scope),
         // 1.2: two argon2 hashes (the old password checked, the new one
         // made), each costing what a login costs; failures are also

@@ -87,6 +87,19 @@ impl<K: Hash + Eq> Throttle<K> {
         }
     }
 
+    /// Takes `cost` for work already done: the bucket may go below empty,
+    /// down to minus its capacity, and what comes next waits for it.
+    pub fn charge(&self, key: K, cost: u32) {
+        self.charge_at(key, cost, Instant::now());
+    }
+
+    /// [`Throttle::charge`] at the instant `now`.
+    pub fn charge_at(&self, key: K, cost: u32, now: Instant) {
+        let mut buckets = self.buckets.lock();
+        let bucket = self.bucket(&mut buckets, key, now);
+        bucket.tokens = (bucket.tokens - f64::from(cost)).max(-self.capacity);
+    }
+
     /// Gives back a token taken by [`Throttle::try_take`] for work that
     /// did not count against the limit after all.
     pub fn give_back(&self, key: K) {
@@ -159,6 +172,16 @@ mod tests {
             assert!(throttle.try_take_at("ana", 1, much_later).is_ok());
         }
         assert!(throttle.try_take_at("ana", 1, much_later).is_err());
+    }
+
+    #[test]
+    fn a_charge_after_the_fact_is_waited_for() {
+        let t = Throttle::new(10, 10.0);
+        let now = Instant::now();
+        t.charge_at("ana", 25, now); // 10 there, 15 owed, but never more than the capacity
+        assert!(t.try_take_at("ana", 1, now).is_err());
+        assert!(t.try_take_at("ana", 1, now + Duration::from_millis(1000)).is_err());
+        assert!(t.try_take_at("ana", 1, now + Duration::from_millis(1200)).is_ok());
     }
 
     #[test]

@@ -28,9 +28,7 @@ use std::time::Duration;
 
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
-use crate::protocol::{
-    Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, RoomInfoLine, RoomLine, Text,
-};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -268,7 +266,7 @@ pub trait Backend: Send + Sync {
         chats: &[Chat],
         query: &super::search::Query,
         limit: usize,
-    ) -> Result<Vec<HistoryLine>, Ko> {
+    ) -> Result<super::search::Searched, Ko> {
         let history = |chat: &Chat, limit, max_bytes| self.history(user, chat, limit, max_bytes)?.collect();
         super::search::by_history(history, chats, query, limit, self.actions_since()?)
     }

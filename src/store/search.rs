@@ -160,10 +160,11 @@ pub fn by_history(
     query: &Query,
     limit: usize,
     since: ActionsSince,
-) -> Result<Vec<HistoryLine>, Ko> {
-    let mut found = Vec::new();
+) -> Result<Searched, Ko> {
+    let (mut found, mut bytes_read) = (Vec::new(), 0u64);
     for chat in chats {
         let lines = history(chat, MAX_HISTORY, MAX_HISTORY_BYTES)?;
+        bytes_read += lines.iter().map(|l| l.len() as u64 + 1).sum::<u64>();
         let lines: Vec<HistoryLine> = lines.iter().filter_map(|l| HistoryLine::parse(l).ok()).collect();
         let mut fates = Fates::since(since);
         for line in lines.iter().rev() {
@@ -178,7 +179,15 @@ pub fn by_history(
     }
     found.sort_by_key(|l| std::cmp::Reverse(l.ts));
     found.truncate(limit);
-    Ok(found)
+    Ok(Searched { found, bytes_read })
+}
+
+/// What a search found, newest first, and how many bytes of messages it
+/// read to find it: what its `--rate` cost is made of (`server::search`).
+#[derive(Debug, Default)]
+pub struct Searched {
+    pub found: Vec<HistoryLine>,
+    pub bytes_read: u64,
 }
 
 /// The words of a folded text: its runs of letters and digits.

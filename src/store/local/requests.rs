@@ -343,7 +343,7 @@ impl Backend for LocalStore {
         chats: &[Chat],
         query: &crate::store::search::Query,
         limit: usize,
-    ) -> Result<Vec<crate::protocol::HistoryLine>, Ko> {
+    ) -> Result<crate::store::search::Searched, Ko> {
         self.inner.search_chats(user, chats, query, limit)
     }
 

@@ -13,7 +13,7 @@ use crate::protocol::action::{Act, ActionId, ActionsSince};
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, State, Text};
 use crate::store::record::{MsgRef, Pos};
-use crate::store::search::{MAX_READ_BYTES, MAX_READ_RECORDS, Query, fold_escaped, words};
+use crate::store::search::{MAX_READ_BYTES, MAX_READ_RECORDS, Query, Searched, fold_escaped, words};
 use crate::store::state::UserId;
 
 /// One conversation being read, newest first.
@@ -212,7 +212,7 @@ impl Inner {
         chats: &[Chat],
         query: &Query,
         limit: usize,
-    ) -> Result<Vec<HistoryLine>, Ko> {
+    ) -> Result<Searched, Ko> {
         let (found, reading) = self.search_reading(user, chats, query, limit)?;
         if reading.cut {
             log::debug!(
@@ -222,7 +222,7 @@ impl Inner {
                 found.len()
             );
         }
-        Ok(found)
+        Ok(Searched { found, bytes_read: reading.bytes })
     }
 
     /// [`Inner::search_chats`], with what it read of the log.

@@ -369,7 +369,7 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         let old_b1 = store.read(ana, &Chat::parse("bob").unwrap(), "b1").unwrap_err();
         assert_eq!(old_b1.code, Code::UnknownMessage, "{how:?}: the old ana's message");
         let (bob_chat, query) = ([Chat::parse("bob").unwrap()], super::super::search::Query::new("text"));
-        assert!(store.search(ana, &bob_chat, &query, 10).unwrap().is_empty(), "{how:?}");
+        assert!(store.search(ana, &bob_chat, &query, 10).unwrap().found.is_empty(), "{how:?}");
         // ... bob keeps his whole conversation with the name ...
         assert_eq!(history(&store, bob, "ana").len(), 3, "{how:?}");
         // ... the new ana's m1 is a new message, not a resend of the old one's ...
@@ -378,7 +378,7 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         // ... and only what bob sends from now on is unread.
         send(&store, bob, "ana", "b3").unwrap();
         assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1", "#general:0"], "{how:?}");
-        assert_eq!(store.search(ana, &bob_chat, &query, 10).unwrap().len(), 2, "{how:?}");
+        assert_eq!(store.search(ana, &bob_chat, &query, 10).unwrap().found.len(), 2, "{how:?}");
         // It does not own the room the old ana made, nor any rank there.
         store.wait(store.join(ana, "#lab").unwrap()).unwrap();
         let info = wire(store.room_info(ana, "#lab").unwrap());
