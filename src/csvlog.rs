@@ -154,6 +154,24 @@ pub fn quoted_span(field: &str, quote: &str) -> Option<std::ops::Range<usize>> {
     Some(offset + prefix..offset + stored.len())
 }
 
+/// In a text field as stored (escaped, maybe in CSV quotes), the bytes
+/// that `blank` (`protocol::erase`, the rule) erases: the whole field,
+/// a reply's quoted words, or a reaction's end. A reaction's words
+/// before its end are plain (an emoji, names), so they are stored as
+/// the text reads.
+pub fn blank_span(field: &str, blank: &crate::protocol::erase::Blank) -> Option<std::ops::Range<usize>> {
+    use crate::protocol::erase::Blank;
+    match blank {
+        Blank::Whole => Some(0..field.len()),
+        Blank::Quote(quote) => quoted_span(field, quote),
+        Blank::Tail(at) => {
+            let offset = usize::from(field.starts_with('"'));
+            let end = field.len() - offset; // before a closing quote
+            (offset + at <= end).then_some(offset + at..end)
+        }
+    }
+}
+
 #[cfg(test)]
 mod erase_tests {
     use super::*;

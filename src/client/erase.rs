@@ -3,9 +3,10 @@
 //!
 //! A child of `history`, for its fields. When the log takes a `DELETE`
 //! (the author's `_d…_<id>` message, or a room admin's `_x…_<id>` naming
-//! the author, received or sent from here), the text
-//! of the message `<id>`, of its edits and of the reactions to it, and the
-//! quote of it in the replies, are overwritten in the file with a filler of
+//! the author, received or sent from here), what `protocol::erase` says
+//! (the rule the server's log and a cluster apply too: the text of the
+//! message `<id>`, of its edits and of the reactions to it, and the quote
+//! of it in the replies, in its conversation) is overwritten in the file with a filler of
 //! the same length (`csvlog::filler`), as the server does in its log: no
 //! row moves, so the positions the log keeps of its rows stay right. The
 //! deletion's own row is written and synced first; opening the log does
@@ -14,12 +15,14 @@
 
 use std::io::{BufRead, Seek, SeekFrom, Write};
 
-use super::{History, TEXTS_IN_MEMORY, key};
-use crate::csvlog::{field_start, filler, quoted_span};
+use super::{History, Message, TEXTS_IN_MEMORY};
+use crate::csvlog::{blank_span, field_start, filler};
 use crate::error::{Error, Result};
-use crate::protocol::Text;
-use crate::protocol::action::{Act, Action, ActionId, DELETED, quote_line};
+use crate::protocol::action::{self, Act, Action, ActionId};
+use crate::protocol::erase::{Line, erasure, may_quote};
+use crate::protocol::fates::is_erased;
 use crate::protocol::names::fold;
+use crate::protocol::{Chat, Text};
 
 /// The text is the seventh field of a row (`kind,ts,from,to,id,state,text`).
 const TEXT_FIELD: usize = 6;
@@ -39,43 +42,33 @@ impl History {
         }
     }
 
-    /// Erases `author`'s message `target` wherever this log holds its text.
+    /// Erases `author`'s message `target` wherever this log holds its text:
+    /// what `protocol::erase` says, among the messages of its conversation
+    /// from it on.
     fn erase(&mut self, author: &str, target: &str) -> Result<()> {
-        let Some(&original) = self.index.get(&key(author, target)) else { return Ok(()) };
+        let Some(original) = self.slot(author, target) else { return Ok(()) };
         // The message itself is erased last: once it is, all is done.
         if self.row_text(original)?.is_none_or(|field| is_erased(&field)) {
             return Ok(());
         }
-        let mut quotes = vec![quote_line(author, &self.whole(original).text)];
-        let mut whole_rows = vec![original];
-        let mut replies = Vec::new();
-        for i in original + 1..self.messages.len() {
-            let m = &self.messages[i];
-            match ActionId::parse(&m.id) {
-                Some(a) if a.target == target => {
-                    let own = matches!(a.act, Act::Edit) && fold(&m.from) == fold(author);
-                    if own || matches!(a.act, Act::React | Act::Unreact) {
-                        if let Some(Action::Edit { text, .. }) = Action::of(&m.id, &self.whole(i).text) {
-                            quotes.push(quote_line(author, &text));
-                        }
-                        whole_rows.push(i);
-                    }
-                }
-                // A reply's text starts with its quote; an older text is
-                // not in memory (its stand-in), so it is read back.
-                None if m.text.as_escaped().starts_with("> ")
-                    || i + TEXTS_IN_MEMORY < self.messages.len() =>
-                {
-                    replies.push(i)
-                }
-                _ => {}
-            }
-        }
-        for i in replies {
-            self.overwrite(i, |field| quotes.iter().find_map(|q| quoted_span(field, q)))?;
-        }
-        for i in whole_rows.into_iter().rev() {
-            self.overwrite(i, |field| Some(0..field.len()))?;
+        let chat = conversation(&self.messages[original]);
+        let n = self.messages.len();
+        // Those that may hold the text; an older text is not in memory
+        // (its stand-in), so it is read back to know.
+        let found: Vec<(usize, Message)> = std::iter::once(original)
+            .chain((original + 1..n).filter(|&i| {
+                let m = &self.messages[i];
+                conversation(m) == chat && (i + TEXTS_IN_MEMORY < n || may_quote(&m.id, m.text.as_escaped()))
+            }))
+            .map(|i| (i, self.whole(i)))
+            .collect();
+        let lines: Vec<Line> =
+            found.iter().map(|(_, m)| Line { from: &m.from, id: &m.id, text: &m.text }).collect();
+        let mut blanks = erasure(&lines, author, target);
+        // The original (first) goes last.
+        blanks.rotate_left(1);
+        for (i, blank) in blanks {
+            self.overwrite(found[i].0, |field| blank_span(field, &blank))?;
         }
         self.file.sync()
     }
@@ -90,18 +83,18 @@ impl History {
         let start = field_start(&line, TEXT_FIELD);
         let field = &line[start..];
         let Some(range) = span(field) else { return Ok(()) };
-        if is_erased(&field[range.clone()]) {
+        if range.is_empty() || is_erased(&field[range.clone()]) {
             return Ok(()); // erased already
         }
         let mut file = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| failed("open", e))?;
         file.seek(SeekFrom::Start(at + (start + range.start) as u64)).map_err(|e| failed("seek", e))?;
         file.write_all(filler(range.len()).as_bytes()).map_err(|e| failed("write", e))?;
-        // What memory holds of the text goes too.
-        let m = &mut self.messages[i];
-        if range.start == 0 || m.text.as_escaped().len() < range.end {
-            m.text = Text::parse(DELETED).expect("a valid text");
-        } else if let Ok(text) = Text::parse(&format!("{}{}", &field[..range.start], &field[range.end..])) {
-            m.text = text;
+        // What memory holds of the text goes too: it reads as the file
+        // now does (a stand-in stays one).
+        if i + TEXTS_IN_MEMORY >= self.messages.len() {
+            let row = self.file.row_at(at)?;
+            self.messages[i].text = Text::parse(row.get(TEXT_FIELD).unwrap_or_default())
+                .unwrap_or_else(|_| action::deleted_text());
         }
         Ok(())
     }
@@ -128,7 +121,14 @@ impl History {
     }
 }
 
-/// A text field (or part of one) the filler already replaced.
-fn is_erased(part: &str) -> bool {
-    part.trim_end() == DELETED || (!part.is_empty() && part.bytes().all(|b| b == b'-'))
+/// A message's conversation, the same seen from either side: a room, or
+/// the two people of a direct chat (every message here is the owner's).
+fn conversation(m: &Message) -> (String, String) {
+    match &m.to {
+        Chat::Room(room) => (fold(room), String::new()),
+        Chat::User(to) => {
+            let (a, b) = (fold(&m.from), fold(to));
+            if a <= b { (a, b) } else { (b, a) }
+        }
+    }
 }

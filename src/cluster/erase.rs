@@ -1,7 +1,9 @@
 //! `DELETE` on a cluster (protocol 1.2): the deleted text leaves the
 //! `messages` table at once, in one transaction before the `OK`: the
-//! message's row, its edits and the reactions to it get the text
-//! `(message deleted)`, and the replies quoting it lose the quote.
+//! rows that `protocol::erase` (the rule the local store and the client
+//! apply too) names get the text it gives: `(message deleted)` for the
+//! message, its edits and the reactions to it, the quote of it replaced
+//! in the replies.
 //!
 //! No table of erasures to do (the local store's `erase.csv`) and so no
 //! migration: the rows are rewritten before the `OK`, or the `DELETE`
@@ -10,7 +12,7 @@
 //! until the next checkpoint recycles it: docs/CLUSTER.md says so.
 
 use super::db::{Db, OrKo};
-use crate::protocol::action::{Act, Action, ActionId, DELETED, deleted_text, quote_line, reaction_quoting};
+use crate::protocol::erase::{Line, erasure};
 use crate::protocol::{Chat, Ko, Text};
 
 /// Rewrites the rows that hold `author`'s message `id` to `chat`.
@@ -43,49 +45,32 @@ pub fn erase(db: &Db, author: &str, chat: &Chat, id: &str) -> Result<(), Ko> {
         .or_ko("reading a deleted message")?;
     let rows: Vec<(i64, String, String, String)> =
         rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
-    let is_author = |from: &str| from.eq_ignore_ascii_case(author);
-    let mut quotes = Vec::new();
-    let mut changes = Vec::new();
-    for (row, from, msg_id, text) in &rows {
-        let Ok(text) = Text::parse(text) else { continue };
-        match ActionId::parse(msg_id) {
-            None if msg_id == id && is_author(from) => {
-                quotes.push(quote_line(from, &text));
-                changes.push((*row, deleted_text()));
-            }
-            Some(action) if action.target == id => {
-                let own = matches!(action.act, Act::Edit | Act::Delete) && is_author(from);
-                if own || matches!(action.act, Act::React | Act::Unreact) {
-                    if let Some(Action::Edit { text, .. }) = Action::of(msg_id, &text) {
-                        quotes.push(quote_line(from, &text));
-                    }
-                    changes.push((*row, deleted_text()));
-                }
-            }
-            _ => {}
-        }
-    }
-    // The rows that quote a deleted text: replies (their first line), and
-    // reactions to a reply, which repeat its quote (`👍 to: > ana: …`).
-    for (row, _, msg_id, text) in &rows {
-        let Ok(text) = Text::parse(text) else { continue };
-        let plain = text.unescaped();
-        let new = match ActionId::parse(msg_id) {
-            None => plain.split_once('\n').filter(|(quote, _)| quotes.iter().any(|q| q == quote)).and_then(
-                |(quote, rest)| quote.split_once(": ").map(|(who, _)| format!("{who}: {DELETED}\n{rest}")),
-            ),
-            Some(a) if a.target != id && matches!(a.act, Act::React | Act::Unreact) => {
-                reaction_quoting(&plain, &quotes).map(|at| format!("{}{DELETED}", &plain[..at]))
-            }
-            Some(_) => None,
-        };
-        if let Some(Ok(new)) = new.map(|n| Text::from_plain(&n)) {
-            changes.push((*row, new));
-        }
-    }
+    let changes = rewrites(&rows, author, id);
     for (row, text) in &changes {
         tx.execute("UPDATE messages SET text = $1 WHERE id = $2", &[&text.as_escaped(), row])
             .or_ko("erasing a deleted message")?;
     }
     tx.commit().or_ko("erasing a deleted message")
+}
+
+/// The rows to rewrite, each with its new text: `protocol::erase`'s rule
+/// over the conversation's rows (`(row id, from, msg_id, text as
+/// stored)`, oldest first). Pure, so that it is tested without a
+/// database (tests/erase_props.rs).
+pub fn rewrites(rows: &[(i64, String, String, String)], author: &str, id: &str) -> Vec<(i64, Text)> {
+    // A text that is not one (none is stored so) holds nothing to find.
+    let rows: Vec<(i64, &str, &str, Text)> = rows
+        .iter()
+        .filter_map(|(row, from, msg_id, text)| {
+            Some((*row, from.as_str(), msg_id.as_str(), Text::parse(text).ok()?))
+        })
+        .collect();
+    let lines: Vec<Line> = rows.iter().map(|(_, from, id, text)| Line { from, id, text }).collect();
+    erasure(&lines, author, id)
+        .into_iter()
+        .filter_map(|(i, blank)| {
+            let (row, _, _, text) = &rows[i];
+            blank.apply(text).filter(|new| new != text).map(|new| (*row, new))
+        })
+        .collect()
 }

@@ -17,6 +17,7 @@
 pub mod account;
 pub mod action;
 pub mod codes;
+pub mod erase;
 pub mod escape;
 pub mod event;
 pub mod fates;

@@ -10,7 +10,9 @@
 //!    (`author,chat,id`). A crash at any later moment leaves it there.
 //! 2. **Erased in place.** The eraser thread walks the conversation's
 //!    chain back from its newest record to the deleted message, and
-//!    overwrites each text that holds the deleted one with a filler of
+//!    overwrites each text that holds the deleted one (which, and what
+//!    part: `protocol::erase`, the rule the cluster and the client
+//!    apply too) with a filler of
 //!    the same length (`(message deleted)` then spaces, or dashes if
 //!    shorter), then syncs. The record keeps its length, so no position
 //!    in the log, the checkpoints or the inboxes moves; a record is one
@@ -24,6 +26,7 @@
 //! opens, before it serves anyone: "at the latest by the next start".
 //! Checkpoints hold no text, so nothing else needs rewriting.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -34,10 +37,12 @@ use parking_lot::Mutex;
 
 use super::Inner;
 use super::reader::Reader;
-use crate::csvlog::{self, filler, quoted_span};
+use crate::csvlog::{self, blank_span, filler};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
-use crate::protocol::action::{Act, Action, ActionId, DELETED, quote_line, reaction_quoting};
+use crate::protocol::erase::{Line, erasure, may_quote};
+use crate::protocol::fates::is_erased;
+use crate::protocol::names::fold;
 use crate::store::disk::Disk;
 use crate::store::record::{Fields, MsgRef, NO_POS, Pos, push_field};
 
@@ -178,7 +183,7 @@ pub(in crate::store) fn spawn(inner: Arc<Inner>) -> Result<std::thread::JoinHand
         .map_err(|e| Error::io("store: starting the eraser thread", e))
 }
 
-/// A record to overwrite: its position, and its line as read.
+/// A record that may hold the text: its position, and its line as read.
 struct Found {
     pos: Pos,
     line: String,
@@ -186,6 +191,54 @@ struct Found {
 
 /// Erases one deleted message's text; returns how many records changed.
 fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
+    let found = read_back(inner, e)?;
+    let lines: Vec<&str> = found.iter().map(|f| f.line.as_str()).collect();
+    let spans = overwrites(&lines, &e.author, &e.id).map_err(std::io::Error::other)?;
+    for (i, range) in &spans {
+        let filler = filler(range.len());
+        inner.log.overwrite(found[*i].pos + range.start as u64, filler.as_bytes())?;
+    }
+    Ok(spans.len())
+}
+
+/// What to overwrite in `lines` (`MSG` records of one conversation,
+/// oldest first) when `author` deleted their message `id`: each line's
+/// number and the bytes of it, by `protocol::erase`'s rule, leaving out
+/// what a filler holds already. Pure, so that tests/erase_props.rs
+/// checks it against the rule.
+pub fn overwrites(
+    lines: &[&str],
+    author: &str,
+    id: &str,
+) -> std::result::Result<Vec<(usize, Range<usize>)>, String> {
+    // (line number, from, id, text); a text that is not one (a torn
+    // overwrite) holds nothing to find.
+    let mut records = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let record = MsgRef::decode(line)?;
+        if let Ok(text) = Text::parse(&record.text) {
+            records.push((i, record.from.to_string(), record.id.to_string(), text));
+        }
+    }
+    let rule: Vec<Line> = records.iter().map(|(_, from, id, text)| Line { from, id, text }).collect();
+    let mut spans = Vec::new();
+    for (r, blank) in erasure(&rule, author, id) {
+        let i = records[r].0;
+        let start = text_start(lines[i]);
+        let field = &lines[i][start..];
+        let Some(range) = blank_span(field, &blank) else { continue };
+        if !range.is_empty() && !is_erased(&field[range.clone()]) {
+            spans.push((i, start + range.start..start + range.end));
+        }
+    }
+    Ok(spans)
+}
+
+/// The conversation's records from the deleted message on, oldest first:
+/// the chain walked back from its newest record to the message, keeping
+/// those that may hold its text (`erase::may_quote`). Empty if the
+/// message is gone already (retention, a removed room or account).
+fn read_back(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<Vec<Found>> {
     let head = {
         let state = inner.state.lock();
         match e.chat.strip_prefix('#') {
@@ -196,78 +249,25 @@ fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
             },
         }
     };
-    let Some(mut pos) = head else { return Ok(0) }; // the room or account is gone
+    let Some(mut pos) = head else { return Ok(Vec::new()) };
     let mut reader = Reader::new(inner.clone());
-    let mut derived = Vec::new(); // edits, reactions, the delete, replies
-    let mut original = None;
+    let mut found = Vec::new();
     while pos != NO_POS {
         let line = reader.line(pos, true).map_err(|ko| std::io::Error::other(ko.reason))?;
         let Some(line) = line else { break }; // removed by retention
         let record = MsgRef::decode(line).map_err(std::io::Error::other)?;
         let prev = record.prev;
-        if record.from == e.author && record.id == e.id {
-            original = Some(Found { pos, line: line.to_string() });
-            break;
+        let original = record.id == e.id && fold(record.from) == fold(&e.author);
+        if original || may_quote(record.id, &record.text) {
+            found.push(Found { pos, line: line.to_string() });
         }
-        let (names_it, reacts) = ActionId::parse(record.id).map_or((false, false), |a| {
-            let reacts = matches!(a.act, Act::React | Act::Unreact);
-            (a.target == e.id && (reacts || record.from == e.author), reacts)
-        });
-        // A reaction to a reply repeats the reply's quote (`👍 to: > ana: …`).
-        if names_it || reacts || record.text.starts_with("> ") {
-            derived.push(Found { pos, line: line.to_string() });
+        if original {
+            found.reverse();
+            return Ok(found);
         }
         pos = prev;
     }
-    let Some(original) = original else { return Ok(0) }; // already gone with retention
-    // A reply quotes the message as it read then: first, or after an edit.
-    let mut quotes = Vec::new();
-    for found in std::iter::once(&original).chain(&derived) {
-        let record = MsgRef::decode(&found.line).map_err(std::io::Error::other)?;
-        let Ok(text) = Text::parse(&record.text) else { continue };
-        match Action::of(record.id, &text) {
-            None if std::ptr::eq(found, &original) => quotes.push(quote_line(&e.author, &text)),
-            Some(Action::Edit { text, .. }) if record.from == e.author => {
-                quotes.push(quote_line(&e.author, &text))
-            }
-            _ => {}
-        }
-    }
-    let mut changed = 0;
-    for found in std::iter::once(&original).chain(&derived) {
-        let start = text_start(&found.line);
-        let field = &found.line[start..];
-        let record = MsgRef::decode(&found.line).map_err(std::io::Error::other)?;
-        let action = ActionId::parse(record.id);
-        let is_reply = action.is_none() && !std::ptr::eq(found, &original);
-        let range = if is_reply {
-            match quotes.iter().find_map(|q| quoted_span(field, q)) {
-                Some(range) => range,
-                None => continue, // a reply to another message
-            }
-        } else if action.is_some_and(|a| a.target != e.id) {
-            // A reaction to a reply: from the quoted words to the text's end
-            // (the words before them are plain: an emoji, names; so the
-            // stored bytes are the same as the text's).
-            let Ok(text) = Text::parse(&record.text) else { continue };
-            let Some(at) = reaction_quoting(&text.unescaped(), &quotes) else { continue };
-            let offset = usize::from(field.starts_with('"'));
-            let end = field.len() - offset; // before a closing quote
-            if offset + at > end {
-                continue;
-            }
-            offset + at..end
-        } else {
-            0..field.len()
-        };
-        if field[range.clone()].trim_end() == DELETED || field[range.clone()].bytes().all(|b| b == b'-') {
-            continue; // erased already
-        }
-        let filler = filler(range.len());
-        inner.log.overwrite(found.pos + (start + range.start) as u64, filler.as_bytes())?;
-        changed += 1;
-    }
-    Ok(changed)
+    Ok(Vec::new())
 }
 
 /// Where the text starts in a `MSG` line: after its eighth comma (the

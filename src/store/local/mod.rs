@@ -54,6 +54,7 @@ mod stretch;
 #[cfg(test)]
 mod tests;
 
+pub use erase::overwrites as erase_overwrites;
 pub use requests::READ_SEARCH_LIMIT;
 
 use std::path::{Path, PathBuf};
