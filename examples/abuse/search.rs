@@ -33,7 +33,9 @@ pub fn search() -> Result<()> {
     let started = Instant::now();
     fill(dir.path(), total)?;
     println!("{total} messages written in {:.1} s", started.elapsed().as_secs_f64());
-    let server = Server::start_in(dir, &[])?;
+    // The filler wrote bob's 1M messages: past the default quota, which
+    // would refuse the bystander's MSGs for a reason that is not the attack.
+    let server = Server::start_in(dir, &["--user-quota", "0"])?;
     let mut eve = server.user("eve")?;
     let reply = eve.request("JOIN:#quiet")?;
     if !reply.starts_with("OK") {
@@ -117,7 +119,9 @@ fn percentiles(samples: &[Duration]) -> String {
 
 /// The log: `total` messages from ana to ten peers; bob is one of them.
 fn fill(dir: &std::path::Path, total: usize) -> Result<()> {
-    let options = Options { fsync: false, report: false, ..Options::default() };
+    // No budget: ana's 1M messages are past the default quota.
+    let budget = wachat::store::budget::Budget::NONE;
+    let options = Options { fsync: false, report: false, budget, ..Options::default() };
     let backend = Arc::new(LocalStore::open(dir, options, Box::new(|_| {}))?);
     let store = Store::new(backend.clone(), Hasher::new(8)?);
     let ana = store.register("ana", "", "pw-ana").map_err(|ko| ko.reason)?.0;
