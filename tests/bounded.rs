@@ -71,7 +71,10 @@ fn rates_cannot_be_multiplied_by_accounts() {
     // pausing 50 ms before it reads on, `server::send::RATE_PAUSE`).
     let refilled = (started.elapsed().as_secs_f64() * 100.0).ceil() as usize;
     assert!(refused > 0, "the address's bucket refused nothing");
-    assert!(accepted <= 200 + refilled + 3, "{accepted} of 450 accepted: more than 200 + {refilled} refilled");
+    assert!(
+        accepted <= 200 + refilled + 3,
+        "{accepted} of 450 accepted: more than 200 + {refilled} refilled"
+    );
     // Another address has its own budget.
     let mut dan = Conn::connect_from(server.send, [127, 0, 0, 2]);
     assert_eq!(dan.request("REGISTER:dan::pw-dan"), "OK:dan");

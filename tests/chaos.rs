@@ -16,30 +16,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use support::{TestServer, wachat_bin, wait_with_timeout};
+use support::TestServer;
 
 /// No per-address limit on new accounts: every run registers its own.
 const SERVE: [&str; 2] = ["--exempt", "127.0.0.1"];
 
 /// Runs `wachat chaos` with `args`, its output kept.
 fn chaos(args: &[&str]) -> Output {
-    let mut child = Command::new(wachat_bin())
-        .arg("chaos")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("wachat chaos");
-    let out = child.stdout.take().expect("stdout");
-    let err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || std::io::read_to_string(out).unwrap_or_default());
-    let err = std::thread::spawn(move || std::io::read_to_string(err).unwrap_or_default());
-    let status = wait_with_timeout(&mut child, Duration::from_secs(180));
-    Output {
-        status,
-        stdout: out.join().unwrap_or_default().into_bytes(),
-        stderr: err.join().unwrap_or_default().into_bytes(),
-    }
+    support::run_wachat_output("chaos", args, Duration::from_secs(180))
 }
 
 /// The report of a `--json` run, and each guarantee's status.

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{TestServer, wachat_bin, wait_with_timeout};
+use support::{TestServer, wachat_bin};
 
 /// The arguments of the test servers: fast timeouts for the timing cases,
 /// and no per-address limit on new accounts (the suite makes ~150).
@@ -21,23 +21,7 @@ const SERVE: [&str; 4] = ["--exempt", "127.0.0.1", "--timeout", "2"];
 
 /// Runs `wachat conform` with `args`, its output kept.
 fn conform(args: &[&str]) -> Output {
-    let mut child = Command::new(wachat_bin())
-        .arg("conform")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("wachat conform");
-    let out = child.stdout.take().expect("stdout");
-    let err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || std::io::read_to_string(out).unwrap_or_default());
-    let err = std::thread::spawn(move || std::io::read_to_string(err).unwrap_or_default());
-    let status = wait_with_timeout(&mut child, Duration::from_secs(240));
-    Output {
-        status,
-        stdout: out.join().unwrap_or_default().into_bytes(),
-        stderr: err.join().unwrap_or_default().into_bytes(),
-    }
+    support::run_wachat_output("conform", args, Duration::from_secs(240))
 }
 
 /// The value of `"key":"…"` in one JSON line (the suite writes no

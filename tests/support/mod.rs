@@ -276,6 +276,28 @@ fn unsafe_kill(pid: u32, signal: &str) {
     assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
 }
 
+/// Runs `wachat <command> <args…>` to its end (at most `timeout`), its
+/// stdout and stderr kept.
+pub fn run_wachat_output(command: &str, args: &[&str], timeout: Duration) -> std::process::Output {
+    let mut child = Command::new(wachat_bin())
+        .arg(command)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("wachat {command}: {e}"));
+    let out = child.stdout.take().expect("stdout");
+    let err = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || std::io::read_to_string(out).unwrap_or_default());
+    let err = std::thread::spawn(move || std::io::read_to_string(err).unwrap_or_default());
+    let status = wait_with_timeout(&mut child, timeout);
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap_or_default().into_bytes(),
+        stderr: err.join().unwrap_or_default().into_bytes(),
+    }
+}
+
 /// Waits for a child process, failing the test after `timeout`.
 pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
     let deadline = Instant::now() + timeout;
