@@ -13,7 +13,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use support::TestServer;
@@ -51,13 +50,12 @@ fn serve_holds_every_guarantee(level: &str, seed: &str) {
     let mut server = TestServer::start_with(&SERVE);
     let (send, recv) = (server.send.port().to_string(), server.recv.port().to_string());
     let dir = tempfile::tempdir().unwrap();
-    let request = dir.path().join("restart-please");
+    let restarts = support::Restarts::new(dir.path());
     let html = dir.path().join("run.html");
-    let restart = format!("touch {0} && while [ -e {0} ]; do sleep 0.05; done", request.display());
-    let done = AtomicBool::new(false);
-    let (out, restarts) = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
-            let out = chaos(&[
+    let restart = restarts.command();
+    let (out, restarts) = restarts.serve(
+        || {
+            chaos(&[
                 "127.0.0.1",
                 "--send-port",
                 &send,
@@ -76,21 +74,10 @@ fn serve_holds_every_guarantee(level: &str, seed: &str) {
                 "--json",
                 "--html",
                 html.to_str().unwrap(),
-            ]);
-            done.store(true, Ordering::SeqCst);
-            out
-        });
-        let mut restarts = 0;
-        while !done.load(Ordering::SeqCst) {
-            if request.exists() {
-                server.restart_in_place(&SERVE);
-                restarts += 1;
-                std::fs::remove_file(&request).unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(20)); // polling for the request file
-        }
-        (run.join().unwrap(), restarts)
-    });
+            ])
+        },
+        || server.restart_in_place(&SERVE),
+    );
     let (json, statuses) = report(&out);
     assert!(out.status.success(), "{json:#}");
     assert!(violated(&statuses).is_empty() && statuses.len() == 6, "{json:#}");

@@ -10,7 +10,6 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use support::{TestServer, wachat_bin};
@@ -81,12 +80,11 @@ fn wachat_serve_passes_level_1_1_restarts_included() {
     // The suite asks for a restart by making this file and waiting until
     // it is gone; this thread restarts the server in place (a crash: kill
     // -9, then the same data and ports) and removes it.
-    let request = dir.path().join("restart-please");
-    let restart = format!("touch {0} && while [ -e {0} ]; do sleep 0.05; done", request.display());
-    let done = AtomicBool::new(false);
-    let out = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
-            let out = conform(&[
+    let restarts = support::Restarts::new(dir.path());
+    let restart = restarts.command();
+    let (out, restarted) = restarts.serve(
+        || {
+            conform(&[
                 "server",
                 "127.0.0.1",
                 "--send-port",
@@ -99,22 +97,11 @@ fn wachat_serve_passes_level_1_1_restarts_included() {
                 "1.1",
                 "--allow-restart",
                 &restart,
-            ]);
-            done.store(true, Ordering::SeqCst);
-            out
-        });
-        let mut restarts = 0;
-        while !done.load(Ordering::SeqCst) {
-            if request.exists() {
-                server.restart_in_place(&SERVE);
-                restarts += 1;
-                std::fs::remove_file(&request).unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(20)); // polling for the request file
-        }
-        assert_eq!(restarts, 5, "one restart per case of the group restart");
-        run.join().unwrap()
-    });
+            ])
+        },
+        || server.restart_in_place(&SERVE),
+    );
+    assert_eq!(restarted, 5, "one restart per case of the group restart");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("pass  restart/ok-message-survives"), "{stdout}");

@@ -9,7 +9,6 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use support::examples::example;
@@ -65,11 +64,10 @@ fn tiny_server_passes_level_1_0_with_restarts() {
     let [send, recv] = server.ports.clone();
     // The suite asks for a restart by making this file and waiting until
     // it is gone; the loop below restarts the server and removes it.
-    let request = data.path().join("restart-please");
-    let restart = format!("touch {0} && while [ -e {0} ]; do sleep 0.05; done", request.display());
-    let done = AtomicBool::new(false);
-    let out = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
+    let restarts = support::Restarts::new(data.path());
+    let restart = restarts.command();
+    let (out, restarted) = restarts.serve(
+        || {
             let mut child = Command::new(wachat_bin())
                 .args(["conform", "server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv])
                 .args(["--timeout", "2", "--level", "1.0", "--allow-restart", &restart])
@@ -79,21 +77,11 @@ fn tiny_server_passes_level_1_0_with_restarts() {
             let stdout = child.stdout.take().expect("stdout");
             let text = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
             let status = wait_with_timeout(&mut child, Duration::from_secs(240));
-            done.store(true, Ordering::SeqCst);
             (status, text.join().unwrap_or_default())
-        });
-        let mut restarts = 0;
-        while !done.load(Ordering::SeqCst) {
-            if request.exists() {
-                server.crash_and_restart(data.path());
-                restarts += 1;
-                std::fs::remove_file(&request).unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(20)); // polling for the request file
-        }
-        assert_eq!(restarts, 4, "one restart per case of the group restart");
-        run.join().unwrap()
-    });
+        },
+        || server.crash_and_restart(data.path()),
+    );
+    assert_eq!(restarted, 4, "one restart per case of the group restart");
     let (status, stdout) = out;
     assert!(status.success(), "{stdout}");
     assert!(stdout.contains("pass  restart/ok-message-survives"), "{stdout}");

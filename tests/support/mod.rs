@@ -276,6 +276,50 @@ fn unsafe_kill(pid: u32, signal: &str) {
     assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
 }
 
+/// Restarts asked for by a tool under test (`conform --allow-restart`,
+/// `chaos --restart`): the tool runs [`Restarts::command`], which makes a
+/// request file and waits until it is gone; the test's own thread does
+/// the restart (a crash: kill -9, then the same data and ports) and
+/// removes the file.
+pub struct Restarts {
+    request: PathBuf,
+}
+
+impl Restarts {
+    /// Requests made as a file in `dir`.
+    pub fn new(dir: &Path) -> Restarts {
+        Restarts { request: dir.join("restart-please") }
+    }
+
+    /// The shell command to give the tool.
+    pub fn command(&self) -> String {
+        format!("touch {0} && while [ -e {0} ]; do sleep 0.05; done", self.request.display())
+    }
+
+    /// Runs `run` on a thread of its own while this one answers its
+    /// requests with `restart`: the run's result, and how many restarts.
+    pub fn serve<T: Send>(&self, run: impl FnOnce() -> T + Send, mut restart: impl FnMut()) -> (T, usize) {
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let run = scope.spawn(|| {
+                let out = run();
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                out
+            });
+            let mut restarts = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if self.request.exists() {
+                    restart();
+                    restarts += 1;
+                    std::fs::remove_file(&self.request).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(20)); // polling for the request file
+            }
+            (run.join().unwrap(), restarts)
+        })
+    }
+}
+
 /// Runs `wachat <command> <args…>` to its end (at most `timeout`), its
 /// stdout and stderr kept.
 pub fn run_wachat_output(command: &str, args: &[&str], timeout: Duration) -> std::process::Output {
