@@ -20,7 +20,7 @@ pub struct Faults {
     pub global: Arc<Global>,
     pub journal: Arc<Journal>,
     pub restart: Option<String>,
-    pub server: (SocketAddr, SocketAddr),
+    pub servers: Vec<(SocketAddr, SocketAddr)>,
 }
 
 impl Faults {
@@ -69,7 +69,7 @@ impl Faults {
     fn restart(&self, from: u64) {
         let Some(cmd) = &self.restart else { return };
         let ok = Command::new("sh").arg("-c").arg(cmd).status().map(|s| s.success()).unwrap_or(false);
-        let up = wait_for_port(self.server.0) && wait_for_port(self.server.1);
+        let up = wait_for_servers(&self.servers).is_none();
         let what = match (ok, up) {
             (true, true) => "restart".to_string(),
             (false, _) => "restart (the command failed)".to_string(),
@@ -85,6 +85,12 @@ impl Faults {
             proxy.partition(None);
         }
     }
+}
+
+/// Polls until every server accepts on both ports; the first that did
+/// not, if any.
+pub fn wait_for_servers(servers: &[(SocketAddr, SocketAddr)]) -> Option<(SocketAddr, SocketAddr)> {
+    servers.iter().find(|(send, recv)| !wait_for_port(*send) || !wait_for_port(*recv)).copied()
 }
 
 /// Polls until the server accepts on `addr` (or [`PORT_WAIT`] passed).

@@ -45,8 +45,8 @@ struct Link {
 }
 
 struct Inner {
-    upstream_send: SocketAddr,
-    upstream_recv: SocketAddr,
+    /// The servers' (send, receive) addresses, the user's own first.
+    upstreams: Vec<(SocketAddr, SocketAddr)>,
     links: Mutex<Vec<Link>>,
     partitioned_until: Mutex<Option<Instant>>,
     global: Arc<Global>,
@@ -60,10 +60,9 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn start(upstream: (SocketAddr, SocketAddr), global: &Arc<Global>) -> std::io::Result<Proxy> {
+    pub fn start(upstreams: Vec<(SocketAddr, SocketAddr)>, global: &Arc<Global>) -> std::io::Result<Proxy> {
         let inner = Arc::new(Inner {
-            upstream_send: upstream.0,
-            upstream_recv: upstream.1,
+            upstreams,
             links: Mutex::default(),
             partitioned_until: Mutex::default(),
             global: global.clone(),
@@ -116,14 +115,19 @@ fn partitioned(inner: &Inner) -> bool {
     until.is_some_and(|t| Instant::now() < t)
 }
 
-/// A new connection: refused while partitioned or while the server is
-/// down, else joined to a fresh connection to the server.
+/// A new connection: refused while partitioned or while every server is
+/// down, else joined to a fresh connection to the first server that
+/// accepts (the user's own, unless it is down: then the next one).
 fn accept(client: TcpStream, port: Port, inner: &Arc<Inner>) {
     if port == Port::Recv && partitioned(inner) {
         return; // dropped: the user sees its connection closed at once
     }
-    let target = if port == Port::Send { inner.upstream_send } else { inner.upstream_recv };
-    let Ok(server) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) else { return };
+    let targets = inner.upstreams.iter().map(|(send, recv)| if port == Port::Send { *send } else { *recv });
+    let Some(server) =
+        targets.filter_map(|t| TcpStream::connect_timeout(&t, Duration::from_secs(2)).ok()).next()
+    else {
+        return;
+    };
     server.set_nodelay(true).ok();
     client.set_nodelay(true).ok();
     let (Ok(client2), Ok(client3), Ok(server2)) =

@@ -17,6 +17,7 @@ pub const EXAMPLES: usize = 3;
 pub struct Header {
     pub target: String,
     pub level: String,
+    pub devices: usize,
     pub users: usize,
     pub rooms: usize,
     pub duration_s: u64,
@@ -65,8 +66,15 @@ pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "wachat chaos: {}, level {}, {} users, {} rooms, {} s, faults {}, seed {}",
-        h.target, h.level, h.users, h.rooms, h.duration_s, h.faults, h.seed
+        "wachat chaos: {}, level {}, {} users{}, {} rooms, {} s, faults {}, seed {}",
+        h.target,
+        h.level,
+        h.users,
+        if h.devices > 1 { format!(" of {} devices", h.devices) } else { String::new() },
+        h.rooms,
+        h.duration_s,
+        h.faults,
+        h.seed
     );
     let _ = writeln!(
         out,
@@ -102,12 +110,13 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     let guarantees: Vec<String> = verdicts.iter().map(|v| verdict_json(run, v)).collect();
     format!(
         concat!(
-            "{{\"target\":{},\"level\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
+            "{{\"target\":{},\"level\":{},\"devices\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
             "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"resends\":{},",
             "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"guarantees\":[{}]}}\n"
         ),
         json_str(&h.target),
         json_str(&h.level),
+        h.devices,
         h.users,
         h.rooms,
         h.duration_s,
