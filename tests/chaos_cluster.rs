@@ -130,6 +130,8 @@ fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str) 
         &other,
         "--level",
         level,
+        "--devices",
+        "2",
         "--duration",
         &duration,
         "--seed",
@@ -165,7 +167,10 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
     let json: serde_json::Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     eprintln!("process faults:\n{}", log.join("\n"));
-    eprintln!("chaos: {} operations, {} OK'd, {} faults", json["operations"], json["oks"], json["faults"]);
+    eprintln!(
+        "chaos: {} operations, {} OK'd, {} faults",
+        json["operations"], json["oks"], json["fault_count"]
+    );
     assert_eq!(log.len(), 8, "every process fault was done: {log:?}");
     let violated: Vec<&str> = json["guarantees"]
         .as_array()

@@ -115,8 +115,13 @@ impl Team {
             device: device.map(|d| format!("d{d}")),
             password: self.password.clone(),
         };
-        match line.request(&login.to_string(), REPLY_WAIT).map(|r| Reply::parse(&r)) {
-            Ok(Ok(Reply::OkWith(_))) => Some(line),
+        // A device's receive login says VERSION:1.2 as the very next line,
+        // before the `OK`: the server waits for it (§16) so that the
+        // replay, not only what comes live, holds copies and read marks.
+        let version = (port == Port::Recv && device.is_some()).then(|| EventReply::Version12.to_string());
+        let sent = line.send(&login.to_string()) && version.is_none_or(|v| line.send(&v));
+        match line.read(REPLY_WAIT).map(|r| Reply::parse(&r)) {
+            Ok(Ok(Reply::OkWith(_))) if sent => Some(line),
             _ => None,
         }
     }
@@ -284,10 +289,11 @@ struct Receiver<'a> {
 
 impl Receiver<'_> {
     fn session(&mut self, line: &mut Line) {
-        if self.team.level >= Level::V1_1 {
+        // A named device said VERSION:1.2 with its login already.
+        if self.team.level >= Level::V1_1 && self.team.devices == 1 {
             line.send(&EventReply::Version11.to_string());
         }
-        if self.team.level >= Level::V1_2 {
+        if self.team.level >= Level::V1_2 && self.team.devices == 1 {
             line.send(&EventReply::Version12.to_string());
         }
         let (mut max_seq, mut acked, mut due) = (0u64, 0u64, None::<Instant>);
