@@ -399,3 +399,73 @@ fn history(m: &Model) -> Vec<Example> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chaos::history::{Dir, Frame, Run};
+    use crate::chaos::schedule::Port;
+
+    /// A frame of `user`'s device `device` on connection `conn`.
+    fn frame(
+        at: u64,
+        (user, device): (usize, Device),
+        conn: u64,
+        (port, dir): (Port, Dir),
+        text: &str,
+    ) -> Frame {
+        Frame { at_us: at, user, device, conn, port, dir, text: text.into() }
+    }
+
+    /// Two users of two devices: u0 (its d0) writes m1 to u1; both of
+    /// u1's devices get it; u1@d0 ACKs it and u0@d0 gets DELIVERED. What
+    /// `drop` names is left out of the run.
+    fn run(drop: &str) -> Run {
+        let (send, recv) = ((Port::Send, Dir::Out), (Port::Recv, Dir::In));
+        let ok = (Port::Send, Dir::In);
+        let msg = "MSG:1:u0:u1:m1:100:chaos m1 from u0";
+        let frames = vec![
+            frame(1, (0, Some(0)), 1, send, "MSG:u1:m1:chaos m1 from u0"),
+            frame(2, (0, Some(0)), 1, ok, "OK:m1:100"),
+            frame(3, (1, Some(0)), 2, recv, msg),
+            frame(4, (1, Some(1)), 3, recv, msg),
+            frame(5, (0, Some(0)), 4, recv, msg),
+            frame(6, (0, Some(1)), 5, recv, if drop == "copy" { "PING" } else { msg }),
+            frame(7, (1, Some(0)), 2, (Port::Recv, Dir::Out), "ACK:1"),
+            frame(8, (0, Some(0)), 4, recv, "STATUS:2:u1:m1:DELIVERED:110"),
+            frame(
+                9,
+                (0, Some(1)),
+                5,
+                recv,
+                if drop == "status" { "PING" } else { "STATUS:2:u1:m1:DELIVERED:110" },
+            ),
+        ];
+        let listing = crate::chaos::history::Listing {
+            user: 0,
+            chat: "u1".into(),
+            lines: vec!["u0:u1:m1:100:DELIVERED:chaos m1 from u0".into()],
+            limit: 1000,
+        };
+        Run {
+            names: vec!["u0".into(), "u1".into()],
+            devices: 2,
+            rooms: vec![],
+            frames,
+            faults: vec![],
+            listings: vec![listing],
+            duration_us: 10,
+        }
+    }
+
+    fn violated(run: &Run) -> Vec<&'static str> {
+        all(&Model::build(run)).into_iter().filter(|v| !v.violations.is_empty()).map(|v| v.name).collect()
+    }
+
+    #[test]
+    fn every_device_gets_its_copy_and_every_status() {
+        assert_eq!(violated(&run("")), Vec::<&str>::new());
+        assert_eq!(violated(&run("copy")), ["lost"], "the sender's other device missed its copy");
+        assert_eq!(violated(&run("status")), ["status"], "a device missed a STATUS its twin got");
+    }
+}
