@@ -50,8 +50,25 @@ fn signal(pid: u32, name: &str) {
     assert!(status.is_ok_and(|s| s.success()), "kill -{name} {pid}");
 }
 
-/// The process faults, each once, at its offset from the start of chaos;
-/// returns what was done, with the times.
+/// How many users chaos runs (its default).
+const USERS: i64 = 6;
+
+/// Waits until chaos has set its users up (each logged its last device,
+/// `d1`, in once), so that the faults strike the run, not its setup.
+fn wait_for_setup(cluster: &Cluster, done: &AtomicBool) {
+    let mut db = cluster.pg.client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done.load(Ordering::SeqCst) && Instant::now() < deadline {
+        let row = db.query_one("SELECT count(*) FROM devices WHERE name = 'd1'", &[]).unwrap();
+        if row.get::<_, i64>(0) >= USERS {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50)); // polling chaos's setup
+    }
+}
+
+/// The process faults, each once, at its offset from the start of the
+/// run (once chaos has set its users up); what was done, with the times.
 struct Harness<'a> {
     cluster: &'a mut Cluster,
     a: &'a mut TestServer,
@@ -157,6 +174,7 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
             done.store(true, Ordering::SeqCst);
             out
         });
+        wait_for_setup(&cluster, &done);
         let start = Instant::now();
         let mut harness = Harness { cluster: &mut cluster, a: &mut a, b: &mut b, start, log: vec![] };
         harness.play(&done);
@@ -168,8 +186,8 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     eprintln!("process faults:\n{}", log.join("\n"));
     eprintln!(
-        "chaos: {} operations, {} OK'd, {} faults",
-        json["operations"], json["oks"], json["fault_count"]
+        "chaos: {} operations, {} OK'd, faults {}",
+        json["operations"], json["oks"], json["fault_kinds"]
     );
     assert_eq!(log.len(), 8, "every process fault was done: {log:?}");
     let violated: Vec<&str> = json["guarantees"]
@@ -181,4 +199,7 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
         .collect();
     assert!(violated.is_empty() && out.status.success(), "violated {violated:?}\n{json:#}");
     assert!(json["oks"].as_u64().unwrap() > 100, "{json:#}");
+    for kind in ["delay", "reset", "partition"] {
+        assert!(json["fault_kinds"][kind].as_u64().unwrap_or(0) > 0, "no {kind} fault: {json:#}");
+    }
 }

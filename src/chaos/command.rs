@@ -30,10 +30,11 @@ pub struct ChaosArgs {
     #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
     pub recv_port: u16,
     /// Another server of the same chat (a node of a cluster), as
-    /// HOST:SEND_PORT:RECV_PORT; may be given more than once. Users are
-    /// spread over the servers in turn; a user whose server refuses the
-    /// connection goes to the next one, as a client with several does.
-    #[arg(long, value_name = "HOST:SEND:RECV")]
+    /// HOST:SEND_PORT:RECV_PORT; several comma-separated or the option
+    /// again (as `wachat connect --server`). Users are spread over the
+    /// servers in turn; a user whose server refuses the connection goes
+    /// to the next one, as a client with several does.
+    #[arg(long, value_name = "HOST:SEND:RECV", value_delimiter = ',')]
     pub server: Vec<String>,
     /// The protocol level the users speak: 1.0, 1.1, 1.2.
     #[arg(long, value_enum, default_value = "1.0")]

@@ -16,7 +16,8 @@ use super::schedule::{Fault, FaultStep};
 const PORT_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Faults {
-    pub proxies: Arc<Vec<Proxy>>,
+    /// Per user, a proxy per device.
+    pub proxies: Arc<Vec<Vec<Proxy>>>,
     pub global: Arc<Global>,
     pub journal: Arc<Journal>,
     pub restart: Option<String>,
@@ -51,11 +52,12 @@ impl Faults {
                 });
             }
             Fault::Reset { user, port } => {
-                let cut = self.proxies[user].reset(port);
+                let cut: usize = self.proxies[user].iter().map(|p| p.reset(port)).sum();
                 self.journal.fault(from, format!("reset {} ({cut} cut)", port.as_str()), Some(user));
             }
             Fault::Partition { user, for_ms } => {
-                self.proxies[user].partition(Some(Instant::now() + Duration::from_millis(for_ms)));
+                let until = Instant::now() + Duration::from_millis(for_ms);
+                self.proxies[user].iter().for_each(|p| p.partition(Some(until)));
                 let journal = self.journal.clone();
                 thread::spawn(move || {
                     thread::sleep(Duration::from_millis(for_ms)); // the partition's length
@@ -81,7 +83,7 @@ impl Faults {
     /// The end of the faults: no delay, no partition.
     pub fn calm(&self) {
         self.global.delay_ms.store(0, Ordering::SeqCst);
-        for proxy in self.proxies.iter() {
+        for proxy in self.proxies.iter().flatten() {
             proxy.partition(None);
         }
     }

@@ -2,9 +2,10 @@
 //! user (its send port and its receive port), a thread per direction of
 //! each connection, and the faults applied on the way.
 //!
-//! One proxy per user, not one for everyone, so that a partition can cut
-//! off one user's receive port without reading a single frame, and a
-//! reset knows whose connection it cuts.
+//! One proxy per user (per device of a user, with `--devices`), not one
+//! for everyone, so that a partition can cut off one user's receive port
+//! without reading a single frame, and a reset knows whose connection it
+//! cuts.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};

@@ -39,6 +39,9 @@ pub struct Counts {
     pub events: usize,
     pub connections: usize,
     pub faults: usize,
+    /// How many of each kind (the first word of a fault: delay, reset,
+    /// partition, restart), by name.
+    pub fault_kinds: Vec<(String, usize)>,
 }
 
 pub fn counts(run: &Run, m: &Model) -> Counts {
@@ -56,9 +59,18 @@ pub fn counts(run: &Run, m: &Model) -> Counts {
         events: m.queued.len(),
         connections: conns.len(),
         faults: run.faults.len(),
+        fault_kinds: fault_kinds(run),
         operations: 0,
     };
     Counts { operations: msg_frames + c.reads + c.acks + c.connections, ..c }
+}
+
+fn fault_kinds(run: &Run) -> Vec<(String, usize)> {
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    for f in &run.faults {
+        *kinds.entry(f.what.split(' ').next().unwrap_or_default().to_string()).or_default() += 1;
+    }
+    kinds.into_iter().collect()
 }
 
 pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
@@ -78,8 +90,22 @@ pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     );
     let _ = writeln!(
         out,
-        "{} operations: {} messages ({} OK'd, {} resends), {} READs, {} ACKs, {} events read, {} connections; {} faults",
-        c.operations, c.msgs, c.oks, c.resends, c.reads, c.acks, c.events, c.connections, c.faults
+        "{} operations: {} messages ({} OK'd, {} resends), {} READs, {} ACKs, {} events read, {} connections; {} faults{}",
+        c.operations,
+        c.msgs,
+        c.oks,
+        c.resends,
+        c.reads,
+        c.acks,
+        c.events,
+        c.connections,
+        c.faults,
+        if c.faults == 0 {
+            String::new()
+        } else {
+            let kinds: Vec<String> = c.fault_kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            format!(" ({})", kinds.join(", "))
+        }
     );
     for v in verdicts {
         if v.violations.is_empty() {
@@ -112,7 +138,8 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         concat!(
             "{{\"target\":{},\"level\":{},\"devices\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
             "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"resends\":{},",
-            "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"guarantees\":[{}]}}\n"
+            "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"fault_kinds\":{{{}}},",
+            "\"guarantees\":[{}]}}\n"
         ),
         json_str(&h.target),
         json_str(&h.level),
@@ -132,6 +159,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         c.events,
         c.connections,
         c.faults,
+        c.fault_kinds.iter().map(|(k, n)| format!("{}:{n}", json_str(k))).collect::<Vec<_>>().join(","),
         guarantees.join(",")
     )
 }

@@ -44,8 +44,12 @@ pub fn run(plan: &Plan) -> Result<Run> {
     let journal = Arc::new(Journal::new());
     let global = Arc::new(Global::default());
     let proxies = (0..plan.schedule.users)
-        .map(|user| Proxy::start(in_turn(&plan.servers, user), &global))
-        .collect::<std::io::Result<Vec<_>>>()
+        .map(|user| {
+            (0..plan.devices.max(1))
+                .map(|n| Proxy::start(in_turn(&plan.servers, user + n), &global))
+                .collect()
+        })
+        .collect::<std::io::Result<Vec<Vec<_>>>>()
         .map_err(|e| Error::io("starting the proxy", e))?;
     let proxies = Arc::new(proxies);
     let team = Arc::new(team(plan, &journal, &proxies));
@@ -97,15 +101,17 @@ pub fn run(plan: &Plan) -> Result<Run> {
     })
 }
 
-/// The servers as user `user` tries them: its own first (users spread
-/// round-robin), then the next ones.
-fn in_turn(servers: &[(SocketAddr, SocketAddr)], user: usize) -> Vec<(SocketAddr, SocketAddr)> {
+/// The servers as device `n` of user `u` tries them (`first` = u + n):
+/// its own first, then the next ones. Users are spread round-robin, and
+/// a user's devices too: with two servers, a user's two devices are on
+/// different ones, as a phone and a laptop may be.
+fn in_turn(servers: &[(SocketAddr, SocketAddr)], first: usize) -> Vec<(SocketAddr, SocketAddr)> {
     let mut order = servers.to_vec();
-    order.rotate_left(user % servers.len().max(1));
+    order.rotate_left(first % servers.len().max(1));
     order
 }
 
-fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Proxy>>) -> Team {
+fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Vec<Proxy>>>) -> Team {
     let prefix = crate::conform::case::run_prefix();
     let names = (0..plan.schedule.users).map(|u| format!("{prefix}u{u}")).collect();
     let rooms =
@@ -132,7 +138,7 @@ fn setup(team: &Team) -> Result<()> {
         let failed = |what: String| Error::Protocol(format!("chaos could not set up {name}: {what}"));
         let device = team.device(0);
         let mut line =
-            super::wire::Line::open(team.proxies[user].send, (user, device), Port::Send, &team.journal)
+            super::wire::Line::open(team.proxies[user][0].send, (user, device), Port::Send, &team.journal)
                 .ok_or_else(|| failed("no connection to the server".into()))?;
         let register =
             Request::Register { user: name.clone(), email: String::new(), password: team.password.clone() };

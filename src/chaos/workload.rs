@@ -44,7 +44,8 @@ pub struct Team {
     /// Devices per user (1: the one device, logged in with no name).
     pub devices: usize,
     pub journal: Arc<Journal>,
-    pub proxies: Arc<Vec<Proxy>>,
+    /// Per user, a proxy per device (device `n` uses the `n`th).
+    pub proxies: Arc<Vec<Vec<Proxy>>>,
     pub phase: AtomicU8,
     pub users: Vec<Shared>,
 }
@@ -107,7 +108,7 @@ impl Team {
 
     /// Logs `device` in on `port` of the user's proxy; `None` when anything fails.
     pub fn login(&self, user: usize, device: Device, port: Port) -> Option<Line> {
-        let proxy = &self.proxies[user];
+        let proxy = &self.proxies[user][device.unwrap_or(0)];
         let addr = if port == Port::Send { proxy.send } else { proxy.recv };
         let mut line = Line::open(addr, (user, device), port, &self.journal)?;
         let login = Request::Login {
