@@ -28,8 +28,13 @@ use std::time::{Duration, Instant};
 use support::TestServer;
 use support::cluster::Cluster;
 
-/// The seed of the schedule (a failure here replays with it).
+/// The seed of the schedule (a failure here replays with it); another
+/// with `CHAOS_SEED=N cargo test --features cluster --test chaos_cluster`.
 const SEED: &str = "4343";
+
+fn seed() -> String {
+    std::env::var("CHAOS_SEED").unwrap_or_else(|_| SEED.to_string())
+}
 
 /// Seconds of operations and faults.
 const DURATION_S: u64 = 30;
@@ -136,7 +141,7 @@ impl Harness<'_> {
 fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str) -> Output {
     let (send, recv) = (a.0.port().to_string(), a.1.port().to_string());
     let other = format!("127.0.0.1:{}:{}", b.0.port(), b.1.port());
-    let duration = DURATION_S.to_string();
+    let (duration, seed) = (DURATION_S.to_string(), seed());
     let args = [
         "127.0.0.1",
         "--send-port",
@@ -152,7 +157,7 @@ fn chaos(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr), level: &str) 
         "--duration",
         &duration,
         "--seed",
-        SEED,
+        &seed,
         "--faults",
         "delay,reset,partition",
         "--json",
@@ -186,8 +191,8 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     eprintln!("process faults:\n{}", log.join("\n"));
     eprintln!(
-        "chaos: {} operations, {} OK'd, faults {}",
-        json["operations"], json["oks"], json["fault_kinds"]
+        "chaos, seed {}: {} operations, {} OK'd, faults {}",
+        json["seed"], json["operations"], json["oks"], json["fault_kinds"]
     );
     assert_eq!(log.len(), 8, "every process fault was done: {log:?}");
     let violated: Vec<&str> = json["guarantees"]
