@@ -88,25 +88,13 @@ pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         h.faults,
         h.seed
     );
-    let _ = writeln!(
+    let kinds: Vec<String> = c.fault_kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = write!(
         out,
-        "{} operations: {} messages ({} OK'd, {} resends), {} READs, {} ACKs, {} events read, {} connections; {} faults{}",
-        c.operations,
-        c.msgs,
-        c.oks,
-        c.resends,
-        c.reads,
-        c.acks,
-        c.events,
-        c.connections,
-        c.faults,
-        if c.faults == 0 {
-            String::new()
-        } else {
-            let kinds: Vec<String> = c.fault_kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            format!(" ({})", kinds.join(", "))
-        }
+        "{} operations: {} messages ({} OK'd, {} resends), {} READs, {} ACKs, {} events read, {} connections; {} faults",
+        c.operations, c.msgs, c.oks, c.resends, c.reads, c.acks, c.events, c.connections, c.faults
     );
+    let _ = if kinds.is_empty() { writeln!(out) } else { writeln!(out, " ({})", kinds.join(", ")) };
     for v in verdicts {
         if v.violations.is_empty() {
             let _ = writeln!(out, "held      {:<11} {}", v.name, v.promise);
