@@ -24,8 +24,8 @@ const DRAIN_WAIT: Duration = Duration::from_secs(45);
 const QUIET_US: u64 = 1_500_000;
 
 pub struct Plan {
-    /// Each server's send and receive address; user `u` uses server
-    /// `u % servers.len()` first.
+    /// Each server's send and receive address; device `n` of user `u`
+    /// uses server `(u + n) % servers.len()` first ([`in_turn`]).
     pub servers: Vec<(SocketAddr, SocketAddr)>,
     pub level: Level,
     /// Devices per user (more than 1 only at level 1.2).
