@@ -50,6 +50,9 @@ struct Inner {
     upstreams: Vec<(SocketAddr, SocketAddr)>,
     links: Mutex<Vec<Link>>,
     partitioned_until: Mutex<Option<Instant>>,
+    /// Until then, new connections try the user's own server last: it
+    /// took a connection and answered nothing (a paused node).
+    shunned_until: Mutex<Option<Instant>>,
     global: Arc<Global>,
 }
 
@@ -66,6 +69,7 @@ impl Proxy {
             upstreams,
             links: Mutex::default(),
             partitioned_until: Mutex::default(),
+            shunned_until: Mutex::default(),
             global: global.clone(),
         });
         let send = listen(Port::Send, &inner)?;
@@ -83,6 +87,13 @@ impl Proxy {
             *link.cut.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + CUT_WAIT);
         }
         live.len()
+    }
+
+    /// The user's own server answered nothing: for `wait`, new
+    /// connections go to the other servers first, as a client with
+    /// several servers tries the next one.
+    pub fn shun(&self, wait: Duration) {
+        *self.inner.shunned_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + wait);
     }
 
     /// The receive port unreachable until `until` (its connection cut now).
@@ -123,7 +134,13 @@ fn accept(client: TcpStream, port: Port, inner: &Arc<Inner>) {
     if port == Port::Recv && partitioned(inner) {
         return; // dropped: the user sees its connection closed at once
     }
-    let targets = inner.upstreams.iter().map(|(send, recv)| if port == Port::Send { *send } else { *recv });
+    let shunned =
+        inner.shunned_until.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| Instant::now() < t);
+    let mut upstreams = inner.upstreams.clone();
+    if shunned {
+        upstreams.rotate_left(1); // its own server last
+    }
+    let targets = upstreams.iter().map(|(send, recv)| if port == Port::Send { *send } else { *recv });
     let Some(server) =
         targets.filter_map(|t| TcpStream::connect_timeout(&t, Duration::from_secs(2)).ok()).next()
     else {

@@ -28,6 +28,10 @@ use crate::protocol::{Accepted, Chat, Code, Event, EventReply, Reply, Request, T
 /// How long a reply may take before the connection counts as broken.
 const REPLY_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a user's device tries its own server last once that server
+/// left a reply unanswered for [`REPLY_WAIT`] (with `--server`).
+const SHUN: Duration = Duration::from_secs(10);
+
 /// The phases of a run, in order.
 pub const RUNNING: u8 = 0;
 /// No fault, no new operation: outboxes empty, every event `ACK`ed at once.
@@ -123,6 +127,10 @@ impl Team {
         let sent = line.send(&login.to_string()) && version.is_none_or(|v| line.send(&v));
         match line.read(REPLY_WAIT).map(|r| Reply::parse(&r)) {
             Ok(Ok(Reply::OkWith(_))) if sent => Some(line),
+            Err(Gone::Silent) => {
+                proxy.shun(SHUN);
+                None
+            }
             _ => None,
         }
     }
@@ -137,7 +145,7 @@ struct Outgoing {
 
 /// A user's sender: its steps, then its outbox until the run stops.
 pub fn sender(team: Arc<Team>, user: usize, steps: Vec<Step>, start: Instant) {
-    let mut s = Sender { team, user, conn: None, logins: 0, outbox: VecDeque::new() };
+    let mut s = Sender { team, user, conn: None, logins: 0, device: 0, outbox: VecDeque::new() };
     for step in steps {
         let at = start + Duration::from_millis(step.at_ms);
         while Instant::now() < at && s.team.phase() == RUNNING {
@@ -164,6 +172,8 @@ struct Sender {
     conn: Option<Line>,
     /// How many times it logged in: the next login is as device `logins % devices`.
     logins: usize,
+    /// The device of the connection now (its number).
+    device: usize,
     outbox: VecDeque<Outgoing>,
 }
 
@@ -188,7 +198,8 @@ impl Sender {
 
     fn connected(&mut self) -> Option<&mut Line> {
         if self.conn.is_none() {
-            self.conn = self.team.login(self.user, self.team.device(self.logins), Port::Send);
+            self.device = self.logins % self.team.devices;
+            self.conn = self.team.login(self.user, self.team.device(self.device), Port::Send);
             self.logins += 1;
         }
         self.conn.as_mut()
@@ -213,6 +224,12 @@ impl Sender {
                 Some(Ok(reply)) if self.answered(&reply, &id) => {
                     self.outbox.pop_front();
                     self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
+                }
+                Some(Err(Gone::Silent)) => {
+                    // No answer at all: its server may be paused; the next login tries another.
+                    self.team.proxies[self.user][self.device].shun(SHUN);
+                    self.conn = None;
+                    return false;
                 }
                 _ => {
                     self.conn = None;
