@@ -1,0 +1,363 @@
+//! The browser app people would rather use (issue 41), end to end: a
+//! real `wachat serve` with its web port, Debian's chromium driven
+//! headless (tests/support/browser.rs), and raw protocol connections for
+//! the others. The header at phone and laptop widths, room notices, a
+//! composer that says why it is closed, errors where the user looks, the
+//! admin's controls, the installable app and its offline start, mentions,
+//! the link code's QR code, and the little things.
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::browser::{Browser, ENTER, logged_in, one_at_a_time, open_chat, web_server};
+
+/// The labels of the app's own words that are shown, each as `[text, fits]`:
+/// none may be cut (`scrollWidth <= clientWidth`), and the page may not
+/// scroll sideways.
+const LABELS_FIT: &str = "
+    const labels = [...document.querySelectorAll('#list-pane .bar h2, .bar button, #chat-panel button, #status')]
+        .filter(e => e.offsetParent !== null && e.textContent.trim());
+    const cut = labels.filter(e => e.scrollWidth > e.clientWidth + 0.5).map(e => e.id || e.textContent);
+    return { cut, labels: labels.length, sideways: document.documentElement.scrollWidth > window.innerWidth };";
+
+fn assert_labels_fit(browser: &Browser, what: &str) {
+    let fit = browser.exec(LABELS_FIT, json!([]));
+    assert_eq!(fit["cut"], json!([]), "{what}: labels cut: {fit}");
+    assert_eq!(fit["sideways"], json!(false), "{what}: scrolls sideways");
+    assert!(fit["labels"].as_u64().unwrap() >= 3, "{what}: {fit}");
+}
+
+#[test]
+fn the_header_never_cuts_a_label_at_360_390_and_1280_px() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#operating-systems-lab"), "OK");
+    assert!(bob.request("MSG:ana:h1:hello").starts_with("OK"));
+    for (width, height) in [(360, 740), (390, 844), (1280, 800)] {
+        let ana = logged_in(&url, "ana", width, height);
+        // A device name as long as names go.
+        ana.exec(
+            "document.getElementById('me').textContent = 'ana · browser-with-a-very-long-name-32'",
+            json!([]),
+        );
+        assert_labels_fit(&ana, &format!("the chat list at {width} px"));
+        open_chat(&ana, "#operating-systems-lab");
+        ana.click("#members-button");
+        ana.wait_for("document.querySelector('#members li')");
+        assert_labels_fit(&ana, &format!("a room at {width} px"));
+    }
+}
+
+#[test]
+fn a_rooms_notice_is_drawn_as_a_notice_and_announce_only_closes_the_composer_with_its_reason() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["prof", "bob", "carla"]);
+    let mut prof = server.login_send("prof", "pw-prof");
+    assert_eq!(prof.request("JOIN:#news"), "OK");
+    let mut bob_raw = server.login_send("bob", "pw-bob");
+    assert_eq!(bob_raw.request("JOIN:#news"), "OK");
+    assert!(prof.request("MSG:#news:n1:welcome").starts_with("OK"));
+    assert_eq!(prof.request("MODE:#news:+announce"), "OK");
+    let bob = logged_in(&url, "bob", 390, 844);
+    open_chat(&bob, "#news");
+    let notice = bob.wait_for("document.querySelector('#messages li.notice')?.textContent");
+    assert_eq!(notice, json!("prof made #news announce-only: only admins write in it"));
+    // A notice is no bubble: no sender line, no tick, no actions.
+    assert_eq!(
+        bob.exec("return document.querySelector('#messages li.notice').children.length", json!([])),
+        json!(0)
+    );
+    assert_eq!(bob.exec("return document.querySelectorAll('#messages .msg').length", json!([])), json!(1));
+    // The composer is closed, and says why.
+    bob.wait_for("document.getElementById('input').disabled && document.getElementById('send').disabled");
+    let why = bob.exec("return document.getElementById('room-note').textContent", json!([]));
+    assert_eq!(why, json!("Only admins write here"));
+    assert_eq!(
+        bob.exec("return document.getElementById('input').placeholder", json!([])),
+        json!("Only admins write here")
+    );
+    // The header's count follows a join.
+    bob.wait_for("document.getElementById('chat-sub').textContent.startsWith('2 ')");
+    let mut carla = server.login_send("carla", "pw-carla");
+    assert_eq!(carla.request("JOIN:#news"), "OK");
+    bob.wait_for("document.getElementById('chat-sub').textContent.startsWith('3 ')");
+    // Open again: the room's mode lifted, the composer opens.
+    assert_eq!(prof.request("MODE:#news:-announce"), "OK");
+    bob.wait_for("!document.getElementById('input').disabled && document.getElementById('room-note').hidden");
+}
+
+#[test]
+fn a_refusal_is_shown_as_text_in_an_error_colour_on_a_phone() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let ana = logged_in(&url, "ana", 390, 844);
+    ana.type_into("#new-chat-name", &format!("zed{ENTER}"));
+    ana.wait_for("!document.getElementById('banner').hidden");
+    let shown = ana.exec(
+        "const b = document.getElementById('banner'); const r = b.getBoundingClientRect(); const s = getComputedStyle(b);
+         return { text: b.textContent, color: s.color, size: parseFloat(s.fontSize),
+                  inside: r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight };",
+        json!([]),
+    );
+    assert_eq!(shown["text"], json!("refused: no user named zed✕"), "{shown}");
+    assert_eq!(shown["color"], json!("rgb(179, 38, 30)"), "the error colour");
+    assert!(shown["size"].as_f64().unwrap() >= 15.0, "readable on a phone: {shown}");
+    assert_eq!(shown["inside"], json!(true), "on the screen: {shown}");
+    ana.click("#banner-close");
+    ana.wait_for("document.getElementById('banner').hidden");
+}
+
+#[test]
+fn an_admin_runs_the_room_from_its_panel_and_destructive_actions_ask_first() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["prof", "bob"]);
+    let mut prof_raw = server.login_send("prof", "pw-prof");
+    assert_eq!(prof_raw.request("JOIN:#lab"), "OK");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let prof = logged_in(&url, "prof", 1280, 800);
+    open_chat(&prof, "#lab");
+    prof.click("#members-button");
+    prof.wait_for("document.querySelector('#topic-input')");
+    // The topic, and the modes.
+    prof.exec("document.getElementById('topic-input').value = 'week 4: threads'", json!([]));
+    prof.click("#room-admin button");
+    prof.wait_for("document.getElementById('chat-topic').textContent === 'week 4: threads'");
+    prof.click("#room-admin input[data-mode='announce']");
+    prof.wait_for("document.getElementById('chat-flag').textContent === '📢'");
+    assert!(bob.listing("ROOMINFO:#lab").contains(&"MODE:+announce".to_string()));
+    // A mute for the time chosen: one hour.
+    prof.exec("document.getElementById('mute-for').value = '60'", json!([]));
+    prof.click("#members button[data-act='mute']");
+    let muted = poll(|| bob.listing("ROOMINFO:#lab").into_iter().find(|l| l.starts_with("MUTED:")));
+    let until: u64 = muted.trim_start_matches("MUTED:").parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    assert!(until > now + 50 * 60_000 && until < now + 70 * 60_000, "about an hour: {until} vs {now}");
+    // Remove asks first: one tap does nothing but ask.
+    prof.click("#members button[data-act='kick']");
+    prof.wait_for("document.querySelector(\"#members button[data-act='kick']\").classList.contains('armed')");
+    assert_eq!(bob.listing("MEMBERS:#lab").len(), 2, "one tap removed nobody");
+    prof.click("#members button[data-act='kick']");
+    poll(|| (prof_raw.listing("MEMBERS:#lab").len() == 1).then_some(()));
+    prof.wait_for("document.getElementById('chat-sub').textContent.startsWith('1 ')");
+}
+
+/// Polls `f` (a question to the server) until it answers.
+fn poll<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server never said so");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A browser linked to `user` with a code (its token kept: it logs in by itself after a reload).
+fn linked(server: &support::TestServer, url: &str, user: &str, width: u32, height: u32) -> Browser {
+    let mut raw = server.login_send(user, &format!("pw-{user}"));
+    let code = raw.request("LINK").trim_start_matches("OK:").to_string();
+    let browser = Browser::start(width, height);
+    browser.goto(url);
+    browser.click("#link-mode");
+    browser.type_into("#user", user);
+    browser.type_into("#code", &code);
+    browser.click("#link-button");
+    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    browser
+}
+
+#[test]
+fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
+    let _one = one_at_a_time();
+    let (mut server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:s1:the secret plan").starts_with("OK"));
+    assert!(bob.request("MSG:ana:s2:see you at 3").starts_with("OK"));
+    let ana = linked(&server, &url, "ana", 390, 844);
+    ana.click("#chat-list button[data-chat='bob']");
+    ana.wait_for("document.querySelectorAll('#messages .msg').length === 2");
+
+    // Installable, as chromium says through the DevTools protocol.
+    let manifest = ana.cdp("Page.getAppManifest", json!({}));
+    assert!(manifest["url"].as_str().unwrap().ends_with("/manifest.webmanifest"), "{manifest}");
+    assert_eq!(manifest["errors"], json!([]), "{manifest}");
+    ana.wait_for("navigator.serviceWorker.controller !== null");
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    loop {
+        let errors = ana.cdp("Page.getInstallabilityErrors", json!({}));
+        if errors["installabilityErrors"] == json!([]) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not installable: {errors}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    // A deleted message leaves what the browser kept.
+    assert!(bob.request("DELETE:ana:s1").starts_with("OK"));
+    ana.wait_for("document.querySelector('#messages .msg .text').textContent === '(message deleted)'");
+    ana.wait_for("!Object.keys(localStorage).some(k => localStorage[k].includes('the secret plan')) && Object.keys(localStorage).some(k => k.startsWith('wachat:kept:') && localStorage[k].includes('see you at 3'))");
+
+    // The server goes away; a reload still shows the chat list and the open chat.
+    server.kill();
+    ana.goto(&url);
+    ana.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.offline')");
+    ana.wait_for("document.querySelector(\"#chat-list button[data-chat='bob'] .chat-last\")?.textContent === 'see you at 3'");
+    ana.wait_for("document.getElementById('chat-title').textContent === 'bob' && document.querySelectorAll('#messages .msg').length === 2");
+    let texts = ana.exec(
+        "return [...document.querySelectorAll('#messages .msg .text')].map(e => e.textContent)",
+        json!([]),
+    );
+    assert_eq!(texts, json!(["(message deleted)", "see you at 3"]));
+    assert!(
+        ana.exec("return document.getElementById('app').classList.contains('offline')", json!([]))
+            == json!(true)
+    );
+    // The outbox works as before: typed offline, kept, sent when the server is back.
+    ana.type_into("#input", &format!("typed with no network{ENTER}"));
+    ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'SENT'");
+    let web_port = server.web.unwrap().port().to_string();
+    server.restart_in_place(&["--web-port", &web_port]);
+    ana.wait_for("document.querySelector('#status.online') && document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'RECEIVED'");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.listing("HISTORY:ana:10").iter().any(|l| l.ends_with(":typed with no network")));
+}
+
+#[test]
+fn the_browsers_mention_rule_passes_every_shared_case() {
+    let _one = one_at_a_time();
+    let (_server, url) = web_server(&[]);
+    let cases: Vec<Value> = include_str!("data/mentions.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            json!([f[0], f[1], f[2] == "1"])
+        })
+        .collect();
+    assert!(cases.len() >= 20);
+    let browser = Browser::start(800, 600);
+    browser.goto(&url);
+    let wrong = browser.exec_async(
+        "const [cases, done] = arguments;
+         import('/mentions.js').then(m => done(cases.filter(([user, text, want]) => m.mentions(text, user) !== want)));",
+        json!([cases]),
+    );
+    assert_eq!(wrong, json!([]));
+}
+
+#[test]
+fn a_mention_is_highlighted_and_counted_in_its_own_badge() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut ana_raw = server.login_send("ana", "pw-ana");
+    assert_eq!(ana_raw.request("JOIN:#lab"), "OK");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let ana = logged_in(&url, "ana", 1280, 800);
+    assert!(bob.request("MSG:#lab:m1:hi all").starts_with("OK"));
+    assert!(bob.request("MSG:#lab:m2:@Ana, your turn").starts_with("OK"));
+    assert!(bob.request("MSG:#lab:m3:mail ana@example.org").starts_with("OK"));
+    let row = "#chat-list button[data-chat='#lab']";
+    ana.wait_for(&format!("document.querySelector(\"{row} .badge.unread\")?.textContent === '3'"));
+    ana.wait_for(&format!("document.querySelector(\"{row} .badge.mentions\")?.textContent === '@1'"));
+    ana.click(row);
+    let marked = ana
+        .wait_for("[...document.querySelectorAll('#messages .msg.mention .text')].map(e => e.textContent)");
+    assert_eq!(marked, json!(["@Ana, your turn"]));
+    ana.wait_for(&format!("!document.querySelector(\"{row} .badge\")"));
+}
+
+#[test]
+fn the_link_code_is_large_with_a_qr_code_and_goes_once_used() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let laptop = logged_in(&url, "ana", 1280, 800);
+    laptop.click("#devices-button");
+    laptop.click("#link-new");
+    let code =
+        laptop.wait_for("document.getElementById('link-code').dataset.code").as_str().unwrap().to_string();
+    let shown = laptop.exec("const c = document.getElementById('link-code-text'); return [c.textContent, parseFloat(getComputedStyle(c).fontSize)]", json!([]));
+    assert_eq!(shown[0], json!(code));
+    assert!(shown[1].as_f64().unwrap() >= 20.0, "large: {shown}");
+    // The QR code says this app's address with the user and the code: read back by zbarimg.
+    let text = laptop.wait_for("document.getElementById('link-qr').dataset.text");
+    let expected = format!("{url}/#link=ana:{code}");
+    assert_eq!(text, json!(expected));
+    laptop.exec("document.getElementById('link-qr').scrollIntoView()", json!([]));
+    let png = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("link-qr.png");
+    std::fs::write(&png, laptop.screenshot()).unwrap();
+    let read = Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&png)
+        .output()
+        .expect("zbarimg is missing: apt-get install -y zbar-tools (as root), or run .ci/test");
+    assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), expected);
+    // A phone that opened that address finds the form filled in.
+    let phone = Browser::start(390, 844);
+    phone.goto(&expected);
+    let filled = phone.exec("return [document.getElementById('user').value, document.getElementById('code').value, document.getElementById('login-form').classList.contains('linking')]", json!([]));
+    assert_eq!(filled, json!(["ana", code, true]));
+    // Used: the code leaves the laptop's screen.
+    phone.click("#link-button");
+    phone.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    laptop.wait_for(
+        "document.getElementById('link-box').hidden && !document.getElementById('link-code').dataset.code",
+    );
+}
+
+#[test]
+fn the_little_things_name_scope_suggestions_and_avatars() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:l1:hi").starts_with("OK"));
+    let mut ana_raw = server.login_send("ana", "pw-ana");
+    assert_eq!(ana_raw.request("JOIN:#lab"), "OK");
+    let ana = logged_in(&url, "ana", 1280, 800);
+    // Search looks through all chats while none is open.
+    assert_eq!(ana.exec("return document.getElementById('search-scope').value", json!([])), json!("*"));
+    // "New chat" suggests the people and rooms of my chats.
+    let suggested =
+        ana.wait_for("[...document.querySelectorAll('#suggested option')].map(o => o.value).join(' ')");
+    assert!(
+        suggested.as_str().unwrap().contains("bob") && suggested.as_str().unwrap().contains("#lab"),
+        "{suggested}"
+    );
+    // Initials on a colour that is the same for the same name, wherever it is drawn.
+    let faces = ana.exec("return [...document.querySelectorAll('#chat-list .avatar')].map(a => [a.firstChild.textContent, a.style.background])", json!([]));
+    let faces = faces.as_array().unwrap();
+    assert!(
+        faces.iter().any(|f| f[0] == json!("B")) && faces.iter().any(|f| f[0] == json!("L")),
+        "{faces:?}"
+    );
+    let again = ana.exec(
+        "return document.querySelector(\"#chat-list button[data-chat='bob'] .avatar\").style.background",
+        json!([]),
+    );
+    let carla = logged_in(&url, "carla", 800, 600);
+    open_chat(&carla, "bob");
+    let there = carla.exec(
+        "return document.querySelector(\"#chat-list button[data-chat='bob'] .avatar\").style.background",
+        json!([]),
+    );
+    assert_eq!(again, there);
+    // The user name, never the password, is remembered after a reload.
+    ana.goto(&url);
+    ana.wait_for("!document.getElementById('login').hidden");
+    assert_eq!(ana.exec("return document.getElementById('user').value", json!([])), json!("ana"));
+    let stored = ana.exec("return JSON.stringify(localStorage)", json!([]));
+    assert!(!stored.as_str().unwrap().contains("pw-ana"), "{stored}");
+}
