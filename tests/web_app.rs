@@ -222,6 +222,9 @@ fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
         ana.exec("return document.getElementById('app').classList.contains('offline')", json!([]))
             == json!(true)
     );
+    // Offline, nobody's presence is known: an online dot is drawn grey, not green.
+    let dot = ana.exec("const d = document.querySelector('#chat-list .dot'); d.classList.add('on'); return getComputedStyle(d).backgroundColor", json!([]));
+    assert_eq!(dot, json!("rgb(215, 219, 224)"));
     // The outbox works as before: typed offline, kept, sent when the server is back.
     ana.type_into("#input", &format!("typed with no network{ENTER}"));
     ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'SENT'");
@@ -285,6 +288,7 @@ fn the_link_code_is_large_with_a_qr_code_and_goes_once_used() {
     server.register(&["ana"]);
     let laptop = logged_in(&url, "ana", 1280, 800);
     laptop.click("#devices-button");
+    laptop.wait_for("!document.getElementById('devices-panel').hidden"); // devices.js loads at the first tap
     laptop.click("#link-new");
     let code =
         laptop.wait_for("document.getElementById('link-code').dataset.code").as_str().unwrap().to_string();
@@ -360,4 +364,84 @@ fn the_little_things_name_scope_suggestions_and_avatars() {
     assert_eq!(ana.exec("return document.getElementById('user').value", json!([])), json!("ana"));
     let stored = ana.exec("return JSON.stringify(localStorage)", json!([]));
     assert!(!stored.as_str().unwrap().contains("pw-ana"), "{stored}");
+}
+
+#[test]
+fn a_chat_whose_newest_lines_are_reactions_keeps_its_preview_and_time() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let mut carla = server.login_send("carla", "pw-carla");
+    assert!(carla.request("MSG:ana:c1:an older chat").starts_with("OK"));
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:r1:the real message").starts_with("OK"));
+    // Twelve reactions after it (each REACT a line of the chat): more than the 10 lines first asked.
+    for _ in 0..12 {
+        assert!(bob.request("REACT:ana:r1:👍").starts_with("OK"));
+    }
+    let ana = logged_in(&url, "ana", 1280, 800);
+    let row = "#chat-list button[data-chat='bob']";
+    ana.wait_for(&format!(
+        "document.querySelector(\"{row} .chat-last\")?.textContent === 'the real message'"
+    ));
+    assert!(
+        ana.exec(
+            &format!("return document.querySelector(\"{row} .chat-time\").textContent !== ''"),
+            json!([])
+        ) == json!(true)
+    );
+    // Newest first: bob's chat above carla's.
+    let order = ana.exec(
+        "return [...document.querySelectorAll('#chat-list button')].map(b => b.dataset.chat)",
+        json!([]),
+    );
+    assert_eq!(order.as_array().unwrap()[..2], [json!("bob"), json!("carla")]);
+}
+
+/// The README's pictures, from a real server with a little conversation:
+/// `cargo test --all-features --test web_app -- --ignored screenshots`
+/// writes docs/web-phone.png (390×844) and docs/web.png (1280×800).
+#[test]
+#[ignore]
+fn screenshots_for_the_readme() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla", "prof"]);
+    let mut raw: Vec<_> =
+        ["prof", "bob", "carla", "ana"].iter().map(|u| server.login_send(u, &format!("pw-{u}"))).collect();
+    let _online = (server.login_recv("bob", "pw-bob"), server.login_recv("carla", "pw-carla"));
+    let (prof, bob, carla, ana) = (0, 1, 2, 3);
+    for (who, line) in [
+        (prof, "JOIN:#os-lab"),
+        (bob, "JOIN:#os-lab"),
+        (carla, "JOIN:#os-lab"),
+        (ana, "JOIN:#os-lab"),
+        (prof, "TOPIC:#os-lab:Lab 3: sockets, due Friday"),
+        (prof, "MSG:#os-lab:p1:The server for lab 3 is up: wachat serve --web-port 8080"),
+        (bob, "MSG:#os-lab:b1:Does the receive port replay what I missed?"),
+        (carla, "MSG:#os-lab:c1:@ana you wrote the reconnection part, can you explain the backoff?"),
+        (bob, "MSG:ana:d1:Did you read docs/READING.md?"),
+        (carla, "MSG:ana:d2:¿Nos vemos en el laboratorio a las 3?"),
+        (prof, "JOIN:#announcements"),
+        (ana, "JOIN:#announcements"),
+        (prof, "MODE:#announcements:+announce"),
+        (prof, "MSG:#announcements:a1:No class on Monday."),
+    ] {
+        assert!(raw[who].request(line).starts_with("OK"), "{line}");
+    }
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let phone = logged_in(&url, "ana", 390, 844);
+    phone.wait_for("!document.getElementById('rules').hidden"); // shown once, at the first login
+    phone.click("#rules-close");
+    phone.wait_for("document.querySelector(\"#chat-list button[data-chat='#os-lab'] .badge.mentions\")");
+    std::fs::write(docs.join("web-phone.png"), phone.screenshot()).unwrap();
+    drop(phone);
+    let laptop = logged_in(&url, "ana", 1280, 800);
+    laptop.wait_for("!document.getElementById('rules').hidden");
+    laptop.click("#rules-close");
+    laptop.click("#chat-list button[data-chat='#os-lab']");
+    laptop.wait_for("document.querySelector('#messages .msg.mention') && document.getElementById('chat-topic').textContent");
+    laptop.type_into("#input", &format!("Sure: 0.5 s, then twice as long each time, up to 15 s{ENTER}"));
+    laptop.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'RECEIVED'");
+    std::fs::write(docs.join("web.png"), laptop.screenshot()).unwrap();
 }
