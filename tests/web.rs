@@ -9,7 +9,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use support::browser::{Browser, ENTER, logged_in, one_at_a_time, open_chat, web_server};
+use support::browser::Browser;
+use support::webapp::{ENTER, logged_in, new_link_code, one_at_a_time, open_chat, web_server};
 use support::{Random, TestServer};
 
 const SHIFT_ENTER: &str = "\u{E008}\u{E007}\u{E000}";
@@ -724,11 +725,7 @@ fn linking_a_browser_with_a_code_then_unlink_logs_it_out() {
     // The laptop logs in with the password (as a device of its own) and
     // asks for a code in its devices panel.
     let laptop = logged_in(&url, "ana", 1200, 800);
-    laptop.click("#devices-button");
-    laptop.wait_for("!document.getElementById('devices-panel').hidden"); // devices.js loads at the first tap
-    laptop.click("#link-new");
-    let code = laptop.wait_for("document.getElementById('link-code').dataset.code");
-    let code = code.as_str().unwrap().to_string();
+    let code = new_link_code(&laptop);
     let said = laptop.exec("return document.getElementById('link-code').textContent", json!([]));
     assert!(said.as_str().unwrap().contains(&format!("--pair {code}")), "{said}");
 

@@ -11,7 +11,8 @@ mod support;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::browser::{Browser, ENTER, logged_in, one_at_a_time, open_chat, web_server};
+use support::browser::Browser;
+use support::webapp::{ENTER, joined, logged_in, new_link_code, one_at_a_time, open_chat, web_server};
 
 /// The labels of the app's own words that are shown, each as `[text, fits]`:
 /// none may be cut (`scrollWidth <= clientWidth`), and the page may not
@@ -89,6 +90,13 @@ fn a_rooms_notice_is_drawn_as_a_notice_and_announce_only_closes_the_composer_wit
     // Open again: the room's mode lifted, the composer opens.
     assert_eq!(prof.request("MODE:#news:-announce"), "OK");
     bob.wait_for("!document.getElementById('input').disabled && document.getElementById('room-note').hidden");
+    // Muted: closed again, saying until when; and a banner says who did it.
+    assert_eq!(prof.request("MUTE:#news:bob:60"), "OK");
+    bob.wait_for("document.getElementById('input').disabled && document.getElementById('room-note').textContent.startsWith('You are muted until ')");
+    let said = bob.wait_for(
+        "!document.getElementById('banner').hidden && document.getElementById('banner-text').textContent",
+    );
+    assert!(said.as_str().unwrap().starts_with("prof muted you in #news until "), "{said}");
 }
 
 #[test]
@@ -118,10 +126,7 @@ fn an_admin_runs_the_room_from_its_panel_and_destructive_actions_ask_first() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["prof", "bob"]);
-    let mut prof_raw = server.login_send("prof", "pw-prof");
-    assert_eq!(prof_raw.request("JOIN:#lab"), "OK");
-    let mut bob = server.login_send("bob", "pw-bob");
-    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let [mut prof_raw, mut bob]: [_; 2] = joined(&server, "#lab", &["prof", "bob"]).try_into().ok().unwrap();
     let prof = logged_in(&url, "prof", 1280, 800);
     open_chat(&prof, "#lab");
     prof.click("#members-button");
@@ -263,10 +268,7 @@ fn a_mention_is_highlighted_and_counted_in_its_own_badge() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
-    let mut ana_raw = server.login_send("ana", "pw-ana");
-    assert_eq!(ana_raw.request("JOIN:#lab"), "OK");
-    let mut bob = server.login_send("bob", "pw-bob");
-    assert_eq!(bob.request("JOIN:#lab"), "OK");
+    let [_ana_raw, mut bob]: [_; 2] = joined(&server, "#lab", &["ana", "bob"]).try_into().ok().unwrap();
     let ana = logged_in(&url, "ana", 1280, 800);
     assert!(bob.request("MSG:#lab:m1:hi all").starts_with("OK"));
     assert!(bob.request("MSG:#lab:m2:@Ana, your turn").starts_with("OK"));
@@ -287,11 +289,7 @@ fn the_link_code_is_large_with_a_qr_code_and_goes_once_used() {
     let (server, url) = web_server(&[]);
     server.register(&["ana"]);
     let laptop = logged_in(&url, "ana", 1280, 800);
-    laptop.click("#devices-button");
-    laptop.wait_for("!document.getElementById('devices-panel').hidden"); // devices.js loads at the first tap
-    laptop.click("#link-new");
-    let code =
-        laptop.wait_for("document.getElementById('link-code').dataset.code").as_str().unwrap().to_string();
+    let code = new_link_code(&laptop);
     let shown = laptop.exec("const c = document.getElementById('link-code-text'); return [c.textContent, parseFloat(getComputedStyle(c).fontSize)]", json!([]));
     assert_eq!(shown[0], json!(code));
     assert!(shown[1].as_f64().unwrap() >= 20.0, "large: {shown}");

@@ -182,44 +182,6 @@ impl Browser {
     }
 }
 
-// What the browser tests of tests/web.rs and tests/web_app.rs share.
-
-/// One test drives browsers at a time: each is a few chromium processes,
-/// and on a small machine parallel ones starve each other past the timeouts.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Enter, as `type_into` types it.
-pub const ENTER: &str = "\u{E007}";
-
-/// A server with its web port, and the app's URL.
-pub fn web_server(args: &[&str]) -> (super::TestServer, String) {
-    let server = super::TestServer::start_with(&[&["--web-port", "0"], args].concat());
-    let url = format!("http://{}", server.web.expect("the web port"));
-    (server, url)
-}
-
-/// A browser on the app, logged in as `user` (password `pw-<user>`, as
-/// `TestServer::register` makes them).
-pub fn logged_in(url: &str, user: &str, width: u32, height: u32) -> Browser {
-    let browser = Browser::start(width, height);
-    browser.goto(url);
-    browser.type_into("#user", user);
-    browser.type_into("#password", &format!("pw-{user}"));
-    browser.click("#login-button");
-    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
-    browser
-}
-
-/// Opens the chat with `name` from the "new chat" field.
-pub fn open_chat(browser: &Browser, name: &str) {
-    browser.type_into("#new-chat-name", &format!("{name}{ENTER}"));
-    browser.wait_for(&format!("document.getElementById('chat-title').textContent === {name:?} && !document.getElementById('composer').hidden"));
-}
-
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
