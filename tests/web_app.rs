@@ -396,6 +396,61 @@ fn a_chat_whose_newest_lines_are_reactions_keeps_its_preview_and_time() {
     assert_eq!(order.as_array().unwrap()[..2], [json!("bob"), json!("carla")]);
 }
 
+/// Sets the open chat's notification level from its Details panel.
+fn set_level(browser: &Browser, level: &str) {
+    browser.wait_for("document.getElementById('level')");
+    browser.exec(
+        "const s = document.getElementById('level'); s.value = arguments[0]; s.dispatchEvent(new Event('change'))",
+        json!([level]),
+    );
+}
+
+#[test]
+fn a_chat_muted_on_one_device_is_muted_on_the_second_and_pins_and_blocks_follow() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla", "dan", "eve"]);
+    for (i, who) in ["carla", "dan", "eve", "bob"].iter().enumerate() {
+        let mut raw = server.login_send(who, &format!("pw-{who}"));
+        assert!(raw.request(&format!("MSG:ana:p{i}:hi from {who}")).starts_with("OK"));
+    }
+    let laptop = logged_in(&url, "ana", 1280, 800);
+    let phone = logged_in(&url, "ana", 390, 844);
+    let row =
+        |chat: &str| format!("document.querySelector(\"#chat-list button[data-chat='{chat}'] .chat-name\")");
+    // Muted on the laptop: muted on the phone, by the server's PREF event.
+    open_chat(&laptop, "bob");
+    laptop.click("#members-button");
+    set_level(&laptop, "none");
+    phone.wait_for(&format!("{}?.classList.contains('silent')", row("bob")));
+    let mut ana_raw = server.login_send("ana", "pw-ana");
+    assert_eq!(ana_raw.listing("PREFS"), ["bob:none:unpinned"]);
+    // Pinned: on top of the list everywhere; a fourth pin is refused, in words.
+    for chat in ["carla", "dan"] {
+        assert_eq!(ana_raw.request(&format!("PIN:{chat}")), "OK");
+    }
+    laptop.click("#pin-button");
+    phone.wait_for(&format!("{}?.classList.contains('pinned')", row("bob")));
+    open_chat(&laptop, "eve");
+    laptop.click("#members-button");
+    laptop.click("#pin-button");
+    laptop.wait_for("!document.getElementById('banner').hidden && document.getElementById('banner-text').textContent.startsWith('refused: ')");
+    let first = phone.exec("return [...document.querySelectorAll('#chat-list button')].slice(0, 3).map(b => b.dataset.chat).sort()", json!([]));
+    assert_eq!(first, json!(["bob", "carla", "dan"]));
+    // Blocked on the laptop: the phone's composer for bob says so; Unblock from the phone's list opens both.
+    open_chat(&laptop, "bob");
+    laptop.click("#members-button");
+    laptop.click("#block-button");
+    laptop.wait_for("document.getElementById('input').disabled && document.getElementById('room-note').textContent === 'You blocked bob'");
+    phone.click("#chat-list button[data-chat='bob']");
+    phone.wait_for("document.getElementById('input').disabled && document.getElementById('room-note').textContent === 'You blocked bob'");
+    phone.click("#back");
+    phone.click("#devices-button");
+    phone.click("#blocked button[data-user='bob']");
+    laptop.wait_for("!document.getElementById('input').disabled");
+    assert_eq!(ana_raw.listing("BLOCKS"), Vec::<String>::new());
+}
+
 /// The README's pictures, from a real server with a little conversation:
 /// `cargo test --all-features --test web_app -- --ignored screenshots`
 /// writes docs/web-phone.png (390×844) and docs/web.png (1280×800).
