@@ -207,6 +207,22 @@ fn the_app_is_installable_and_a_reload_offline_shows_the_last_chats() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 
+    // The service worker keeps the app's own files, and nothing else: no WebSocket, no query, no token.
+    let kept = ana.exec_async(
+        "const done = arguments[0]; caches.open('wachat-shell').then(c => c.keys()).then(ks => done(ks.map(k => new URL(k.url).pathname + new URL(k.url).search)))",
+        json!([]),
+    );
+    let kept: Vec<String> = serde_json::from_value(kept).unwrap();
+    assert!(kept.contains(&"/".to_string()) && kept.contains(&"/app.js".to_string()), "{kept:?}");
+    for path in &kept {
+        assert!(!path.contains('?') && !path.starts_with("/ws/"), "{path}");
+        let served = ana.exec_async(
+            "const done = arguments[1]; caches.match(arguments[0]).then(r => r.text()).then(t => done(t))",
+            json!([path]),
+        );
+        assert!(!served.as_str().unwrap().contains("\"token\""), "{path}");
+    }
+
     // A deleted message leaves what the browser kept.
     assert!(bob.request("DELETE:ana:s1").starts_with("OK"));
     ana.wait_for("document.querySelector('#messages .msg .text').textContent === '(message deleted)'");
