@@ -12,7 +12,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use support::browser::Browser;
-use support::webapp::{ENTER, joined, logged_in, new_link_code, one_at_a_time, open_chat, web_server};
+use support::webapp::{
+    ENTER, joined, logged_in, logged_in_speaking, new_link_code, one_at_a_time, open_chat, web_server,
+};
 
 /// The labels of the app's own words that are shown, each as `[text, fits]`:
 /// none may be cut (`scrollWidth <= clientWidth`), and the page may not
@@ -38,18 +40,25 @@ fn the_header_never_cuts_a_label_at_360_390_and_1280_px() {
     let mut bob = server.login_send("bob", "pw-bob");
     assert_eq!(bob.request("JOIN:#operating-systems-lab"), "OK");
     assert!(bob.request("MSG:ana:h1:hello").starts_with("OK"));
-    for (width, height) in [(360, 740), (390, 844), (1280, 800)] {
-        let ana = logged_in(&url, "ana", width, height);
+    // Spanish and Portuguese say it in longer words.
+    for (width, height, lang) in [
+        (360, 740, "en-US"),
+        (390, 844, "en-US"),
+        (1280, 800, "en-US"),
+        (360, 740, "es"),
+        (360, 740, "pt-BR"),
+    ] {
+        let ana = logged_in_speaking(&url, "ana", width, height, lang);
         // A device name as long as names go.
         ana.exec(
             "document.getElementById('me').textContent = 'ana · browser-with-a-very-long-name-32'",
             json!([]),
         );
-        assert_labels_fit(&ana, &format!("the chat list at {width} px"));
+        assert_labels_fit(&ana, &format!("the chat list at {width} px in {lang}"));
         open_chat(&ana, "#operating-systems-lab");
         ana.click("#members-button");
         ana.wait_for("document.querySelector('#members li')");
-        assert_labels_fit(&ana, &format!("a room at {width} px"));
+        assert_labels_fit(&ana, &format!("a room at {width} px in {lang}"));
     }
 }
 

@@ -27,7 +27,12 @@ pub fn web_server(args: &[&str]) -> (TestServer, String) {
 /// A browser on the app, logged in as `user` (password `pw-<user>`, as
 /// `TestServer::register` makes them).
 pub fn logged_in(url: &str, user: &str, width: u32, height: u32) -> Browser {
-    let browser = Browser::start(width, height);
+    logged_in_speaking(url, user, width, height, "en-US")
+}
+
+/// The same, in a browser whose language is `lang` (`es`, `pt-BR`).
+pub fn logged_in_speaking(url: &str, user: &str, width: u32, height: u32, lang: &str) -> Browser {
+    let browser = Browser::start_in(width, height, lang);
     browser.goto(url);
     browser.type_into("#user", user);
     browser.type_into("#password", &format!("pw-{user}"));
