@@ -134,7 +134,7 @@ fn a_refusal_is_shown_as_text_in_an_error_colour_on_a_phone() {
 fn an_admin_runs_the_room_from_its_panel_and_destructive_actions_ask_first() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
-    server.register(&["prof", "bob"]);
+    server.register(&["prof", "bob", "carla"]);
     let [mut prof_raw, mut bob]: [_; 2] = joined(&server, "#lab", &["prof", "bob"]).try_into().ok().unwrap();
     let prof = logged_in(&url, "prof", 1280, 800);
     open_chat(&prof, "#lab");
@@ -142,8 +142,17 @@ fn an_admin_runs_the_room_from_its_panel_and_destructive_actions_ask_first() {
     prof.wait_for("document.querySelector('#topic-input')");
     // The topic, and the modes.
     prof.exec("document.getElementById('topic-input').value = 'week 4: threads'", json!([]));
-    prof.click("#room-admin button");
+    prof.click("#room-admin button[data-act='setTopic']");
     prof.wait_for("document.getElementById('chat-topic').textContent === 'week 4: threads'");
+    // Invitation only, and carla invited: she may join.
+    prof.click("#room-admin input[data-mode='invite']");
+    let mut carla = server.login_send("carla", "pw-carla");
+    poll(|| carla.request("JOIN:#lab").starts_with("KO:FORBIDDEN").then_some(()));
+    prof.wait_for("document.querySelector(\"#room-admin input[data-mode='invite']\").checked");
+    prof.type_into("#invite-name", "carla");
+    prof.click("#room-admin button[data-act='invite']");
+    poll(|| (carla.request("JOIN:#lab") == "OK").then_some(()));
+    prof.wait_for("document.getElementById('chat-sub').textContent.startsWith('3 ')");
     prof.click("#room-admin input[data-mode='announce']");
     prof.wait_for("document.getElementById('chat-flag').textContent === '📢'");
     assert!(bob.listing("ROOMINFO:#lab").contains(&"MODE:+announce".to_string()));
@@ -157,10 +166,10 @@ fn an_admin_runs_the_room_from_its_panel_and_destructive_actions_ask_first() {
     // Remove asks first: one tap does nothing but ask.
     prof.click("#members button[data-act='kick']");
     prof.wait_for("document.querySelector(\"#members button[data-act='kick']\").classList.contains('armed')");
-    assert_eq!(bob.listing("MEMBERS:#lab").len(), 2, "one tap removed nobody");
+    assert_eq!(bob.listing("MEMBERS:#lab").len(), 3, "one tap removed nobody");
     prof.click("#members button[data-act='kick']");
-    poll(|| (prof_raw.listing("MEMBERS:#lab").len() == 1).then_some(()));
-    prof.wait_for("document.getElementById('chat-sub').textContent.startsWith('1 ')");
+    poll(|| (prof_raw.listing("MEMBERS:#lab").len() == 2).then_some(()));
+    prof.wait_for("document.getElementById('chat-sub').textContent.startsWith('2 ')");
 }
 
 /// Polls `f` (a question to the server) until it answers.

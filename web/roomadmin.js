@@ -27,7 +27,12 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-const button = (key, onClick) => el('button', { type: 'button', className: 'secondary small', textContent: t(key), onclick: onClick });
+/** A small button saying `key`'s words, `data-act` its key. */
+function button(key, onClick) {
+  const b = el('button', { type: 'button', className: 'secondary small', textContent: t(key), onclick: onClick });
+  b.dataset.act = key;
+  return b;
+}
 
 /** The room-wide controls; `info` is ROOMINFO's (wire.js), `act(line)` sends a request. */
 function roomControls(info, act) {
@@ -69,12 +74,11 @@ export function render(info, members, me, act) {
     const room = info.room;
     const user = member.user;
     const admin = info.admins.some((a) => same(a, user));
-    const tagged = (key, b) => { b.dataset.act = key; item.append(' ', b); };
-    tagged('kick', confirmed(button('kick', null), () => act(request.kick(room, user))));
-    tagged('mute', button('mute', () => act(request.mute(room, user, Number($('mute-for').value)))));
-    tagged('ban', confirmed(button('ban', null), () => act(request.ban(room, user, 0))));
+    item.append(' ', confirmed(button('kick', null), () => act(request.kick(room, user))));
+    item.append(' ', button('mute', () => act(request.mute(room, user, Number($('mute-for').value)))));
+    item.append(' ', confirmed(button('ban', null), () => act(request.ban(room, user, 0))));
     if (info.role !== 'ADMIN') {
-      tagged(admin ? 'deop' : 'op', button(admin ? 'deop' : 'op', () => act(admin ? request.deop(room, user) : request.op(room, user))));
+      item.append(' ', button(admin ? 'deop' : 'op', () => act(admin ? request.deop(room, user) : request.op(room, user))));
     }
   });
 }
