@@ -259,6 +259,7 @@ function onStatus({ status, retryMs, reply }) {
   $('status').className = `status ${status}`;
   // Offline: said in the header, and nobody's presence is shown as known.
   $('app').classList.toggle('offline', status !== 'online');
+  if (openKey && model) updateSub(model.chat(openKey));
   if (status === 'online' && model && !$('app').hidden) refresh();
   if (status === 'refused' && !$('app').hidden) {
     $('app').hidden = true;
@@ -343,9 +344,10 @@ function suggest() {
   $('suggested').replaceChildren(...[...names].sort().map((name) => Object.assign(document.createElement('option'), { value: name })));
 }
 
-/** A refusal or a failure, where the user looks: the banner, in an error's colour, until closed. */
-function showError(text) {
+/** A refusal or a failure, where the user looks: the banner, in an error's colour (`info`: news, in blue), until closed. */
+function showError(text, info = false) {
   $('banner-text').textContent = text;
+  $('banner').classList.toggle('info', info);
   $('banner').hidden = false;
 }
 
@@ -438,7 +440,11 @@ async function updateSub(chat) {
     $('chat-sub').textContent = chat.memberCount ? `${chat.memberCount} · ${t('members')}` : '';
     return;
   }
-  if (model.online.has(fold(chat.name)) && link.status === 'online') {
+  if (link.status !== 'online') {
+    $('chat-sub').textContent = ''; // offline: nobody's presence is known
+    return;
+  }
+  if (model.online.has(fold(chat.name))) {
     $('chat-sub').textContent = t('online');
     return;
   }
@@ -634,7 +640,7 @@ function onEvent(event) {
 /** A moderation event (1.2): the header of the open room, and a line if it is about me. */
 function onModeration(event) {
   const said = aboutMe(event, model.me);
-  if (said) showError(said);
+  if (said) showError(said, !['KICKED', 'BANNED', 'MUTED'].includes(event.kind));
   if (openKey === fold(event.room)) {
     showRules(model.chat(event.room));
     if (!$('chat-panel').hidden) panel?.showMembers();
