@@ -430,6 +430,71 @@ fn a_chat_whose_newest_lines_are_reactions_keeps_its_preview_and_time() {
     assert_eq!(order.as_array().unwrap()[..2], [json!("bob"), json!("carla")]);
 }
 
+/// The 1.2 lines of levels, pins and blocks as the app writes and reads
+/// them (web/wire.js), hostile ones included: what the prefs requests and
+/// events are on the wire (docs/PROTOCOL.md).
+#[test]
+fn the_apps_lines_of_levels_pins_and_blocks() {
+    let _one = one_at_a_time();
+    let (_server, url) = web_server(&[]);
+    let browser = Browser::start(800, 600);
+    browser.goto(&url);
+    let out = browser.exec_async(
+        "const done = arguments[0];
+         import('/wire.js').then(w => {
+           const req = (f) => { try { return f(); } catch (e) { return 'throws'; } };
+           done({
+             requests: [req(() => w.request.notify('#lab', 'mentions')), req(() => w.request.notify('bob', 'none')),
+                        req(() => w.request.pin('bob', true)), req(() => w.request.pin('#lab', false)),
+                        req(() => w.request.block('bob')), req(() => w.request.unblock('bob')), w.request.blocks(), w.request.prefs(),
+                        req(() => w.request.notify('bob', 'loud')), req(() => w.request.block('#lab')), req(() => w.request.pin('a:b', true))],
+             prefs: ['bob:none:unpinned', '#lab:mentions:pinned', '#lab:all:pinned', 'bob:loud:pinned', 'bob:none:yes', 'b:o:b:none:pinned', ':all:pinned']
+               .map(w.parsePrefLine),
+             events: ['PREF:#lab:mentions:pinned', 'PREF:bob:all:unpinned', 'BLOCKED:bob', 'UNBLOCKED:bob', 'BLOCKED:', 'BLOCKED:a:b', 'PREF:bob:none', 'PREFX:bob:all:pinned']
+               .map(w.parseEvent),
+             listings: [w.isListing('PREFS'), w.isListing('BLOCKS')],
+           });
+         });",
+        json!([]),
+    );
+    assert_eq!(
+        out["requests"],
+        json!([
+            "NOTIFY:#lab:mentions",
+            "NOTIFY:bob:none",
+            "PIN:bob",
+            "UNPIN:#lab",
+            "BLOCK:bob",
+            "UNBLOCK:bob",
+            "BLOCKS",
+            "PREFS",
+            "throws",
+            "throws",
+            "throws"
+        ])
+    );
+    assert_eq!(
+        out["prefs"],
+        json!([
+            {"chat": "bob", "level": "none", "pinned": false},
+            {"chat": "#lab", "level": "mentions", "pinned": true},
+            {"chat": "#lab", "level": "all", "pinned": true},
+            null, null, null, null
+        ])
+    );
+    assert_eq!(
+        out["events"],
+        json!([
+            {"kind": "PREF", "chat": "#lab", "level": "mentions", "pinned": true},
+            {"kind": "PREF", "chat": "bob", "level": "all", "pinned": false},
+            {"kind": "BLOCKED", "user": "bob"},
+            {"kind": "UNBLOCKED", "user": "bob"},
+            null, null, null, null
+        ])
+    );
+    assert_eq!(out["listings"], json!([true, true]));
+}
+
 /// Sets the open chat's notification level from its Details panel.
 fn set_level(browser: &Browser, level: &str) {
     browser.wait_for("document.getElementById('level')");
