@@ -713,7 +713,11 @@ function notify(chat, msg) {
   document.title = `(${hiddenCount}) wachat`;
   if ('Notification' in window && Notification.permission === 'granted') {
     const where = isRoom(msg.to) ? ` ${msg.to}` : '';
-    new Notification(t(msg.mention ? 'mentionFrom' : 'newMessage', { who: msg.from + where }), { body: visible(msg.text).slice(0, 120), tag: 'wachat' });
+    const title = t(msg.mention ? 'mentionFrom' : 'newMessage', { who: msg.from + where });
+    const options = { body: visible(msg.text).slice(0, 120), tag: 'wachat' };
+    // An installed app on a phone may only notify through its service worker.
+    if (navigator.serviceWorker?.controller) navigator.serviceWorker.ready.then((r) => r.showNotification(title, options)).catch(() => {});
+    else new Notification(title, options);
   }
 }
 

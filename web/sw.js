@@ -55,3 +55,10 @@ self.addEventListener('fetch', (event) => {
     return response;
   }).catch(() => caches.match(path).then((kept) => kept || Response.error())));
 });
+
+// A tap on a notification (app.js shows them through this worker) brings the app back.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(self.clients.matchAll({ type: 'window' })
+    .then((windows) => (windows[0] ? windows[0].focus() : self.clients.openWindow('/'))));
+});
