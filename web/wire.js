@@ -176,6 +176,13 @@ export const request = {
   ban: (room, user, minutes) => `${onUser('BAN', room, user)}:${wholeMinutes(minutes, 0)}`,
   mute: (room, user, minutes) => `${onUser('MUTE', room, user)}:${wholeMinutes(minutes, 1)}`,
   roominfo: (room) => (need(isRoom(room), 'bad room'), `ROOMINFO:${room}`),
+  // 1.2: blocks, notification levels and pins, kept by the server for all my devices.
+  block: (user) => (need(isName(user), 'bad user'), `BLOCK:${user}`),
+  unblock: (user) => (need(isName(user), 'bad user'), `UNBLOCK:${user}`),
+  blocks: () => 'BLOCKS',
+  notify: (chat, level) => (need(isChat(chat) && LEVELS.includes(level), 'bad chat or level'), `NOTIFY:${chat}:${level}`),
+  pin: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'PIN' : 'UNPIN'}:${chat}`),
+  prefs: () => 'PREFS',
   quit: () => 'QUIT',
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
@@ -208,7 +215,25 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS'];
+
+/** A chat's notification levels (1.2): every message, mentions only, none. */
+export const LEVELS = ['all', 'mentions', 'none'];
+
+/** A PREFS line or a PREF event's fields, `<chat>:<level>:<pinned|unpinned>` (1.2), as `{chat, level, pinned}`, or null. */
+export function parsePrefLine(line) {
+  const f = fields(line, 3);
+  if (!f || !isChat(f[0]) || !LEVELS.includes(f[1]) || !['pinned', 'unpinned'].includes(f[2])) return null;
+  return { chat: f[0], level: f[1], pinned: f[2] === 'pinned' };
+}
+
+/**
+ * A room's notice (§18): a change of its rules, which the server writes
+ * in the room's text with an id `mod-…`, as `* <who did it> …`.
+ * (A client may choose such an id too: the text must then name its
+ * sender, so a notice never speaks for someone else.)
+ */
+export const isNotice = (msg) => isRoom(msg.to) && msg.id.startsWith('mod-') && msg.text.startsWith(`* ${msg.from} `);
 export const isListing = (line) => LISTINGS.includes(line.split(':', 1)[0]);
 
 /**
@@ -357,7 +382,9 @@ export function parseEvent(line) {
       return { kind, seq: f[1], chat: f[2], id: f[3], ts: Number(f[4]) };
     }
     case 'JOINED':
-    case 'LEFT': {
+    case 'LEFT':
+    case 'BLOCKED': // 1.2: I blocked `user`, on this device or another
+    case 'UNBLOCKED': {
       const user = line.slice(kind.length + 1);
       return line[kind.length] === ':' && isName(user) ? { kind, user } : null;
     }
@@ -385,6 +412,11 @@ export function parseEvent(line) {
     case 'OPPED':
     case 'DEOPPED':
       return parseModeration(kind, line);
+    case 'PREF': {
+      // 1.2: a chat's level or pin changed, on this device or another.
+      const pref = parsePrefLine(line.slice(5));
+      return line[4] === ':' && pref ? { kind, ...pref } : null;
+    }
     case 'PING':
       return line === 'PING' ? { kind } : null;
     case 'BYE': {

@@ -13,6 +13,7 @@ pub mod fake_telegram;
 pub mod old_data;
 pub mod pty;
 pub mod tls;
+pub mod webapp;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
