@@ -401,6 +401,14 @@ pub struct ServeArgs {
     /// many minutes (0: at once), and at the latest at the next start.
     #[arg(long, default_value_t = crate::store::options::ERASE_MINUTES)]
     pub erase_minutes: u64,
+    /// 1.2: the largest file one UPLOAD may send, in MiB (photos and files
+    /// in chats count in --user-quota too).
+    #[arg(long, default_value_t = crate::store::files::MAX_FILE_MB, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_file_mb: u64,
+    /// 1.2: an upload not finished this many minutes after its UPLOAD is
+    /// removed and its quota given back.
+    #[arg(long, default_value_t = crate::store::files::UPLOAD_MINUTES)]
+    pub upload_minutes: u64,
     /// Start a new log segment once the current one holds this many bytes.
     #[arg(long, default_value_t = crate::store::local::SEGMENT_SIZE, value_parser = clap::value_parser!(u64).range(4096..))]
     pub segment_size: u64,

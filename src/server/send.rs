@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, accounts, actions, auth, moderation, p2p, presence, relay, search};
+use super::{Ctx, accounts, actions, auth, files, moderation, p2p, presence, relay, search};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -356,7 +356,11 @@ impl Session<'_> {
             }
             Request::Delete { to, id, author } => {
                 self.settle();
-                self.reply_durable(actions::delete(self.ctx, user, &name, &to, &id, author.as_deref()))
+                let deleted = actions::delete(self.ctx, user, &name, &to, &id, author.as_deref());
+                if deleted.is_ok() {
+                    files::deleted(self.ctx, author.as_deref().unwrap_or(&name), &to, &id); // 1.2 (§21)
+                }
+                self.reply_durable(deleted)
             }
             Request::React { to, id, emoji } => {
                 self.settle();
@@ -377,6 +381,17 @@ impl Session<'_> {
                 self.reply(accounts::passwd(self.ctx, &me, &old, &new, keep).map(|()| Reply::Ok))
             }
             Request::DelAccount { password } => self.delete_account(user, &name, &password),
+            // 1.2 (§21): files in chats.
+            Request::Upload { name: file_name, size, sha256 } => {
+                self.reply(files::upload(self.ctx, user, &name, &file_name, size, &sha256))
+            }
+            Request::Part { file, offset, data } => {
+                self.reply(files::part(self.ctx, &name, &file, offset, &data))
+            }
+            Request::File { to, id, file, caption } => {
+                self.reply_durable(files::send(self.ctx, (user, &name), &to, &id, &file, caption.as_ref()))
+            }
+            Request::Fetch { file, offset } => self.reply(files::fetch(self.ctx, user, &name, &file, offset)),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);
@@ -650,6 +665,9 @@ fn cost(request: &Request) -> u32 {
         Request::Passwd { .. } => 20,
         // 1.2: one argon2 check, as a login.
         Request::DelAccount { .. } => 10,
+        // 1.2 (§21): `UPLOAD`, `FILE`, and each `PART` or `FETCH` of at
+        // most 12,000 bytes cost one token (the `_` below): the default
+        // --address-rate (200/s) lets one address move ~2.4 MB/s.
         _ => 1,
     }
 }
