@@ -214,9 +214,14 @@ pub struct SendArgs {
     /// A user name, or #room.
     #[arg(long, value_parser = parse_chat)]
     pub to: Chat,
-    /// The message; several words are joined with spaces.
-    #[arg(required = true)]
+    /// The message; several words are joined with spaces. With --file,
+    /// the file's caption (may be left out).
+    #[arg(required_unless_present = "file")]
     pub text: Vec<String>,
+    /// 1.2: send this file (a photo, a PDF…, at most the server's
+    /// --max-file-mb), shown as "📎 name (size) <text>".
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -519,6 +524,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 ..new_account_options(&args.server)?
             };
             oneshot::register(&options)
+        }
+        Command::Send(SendArgs { file: Some(path), server, to, text }) => {
+            oneshot::send_file(&options(&server)?, &to, &path, &text.join(" "))
         }
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
         Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),

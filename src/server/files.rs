@@ -68,7 +68,7 @@ pub fn send(
     caption: Option<&Text>,
 ) -> Result<(Reply, Ticket), Ko> {
     let meta = ctx.files.complete_file(from, file)?;
-    let text = readable_text(&meta.name, meta.size, caption).map_err(|e| Ko::new(Code::TooLong, e))?;
+    let text = readable_text(&meta.name, meta.size, caption).map_err(|e| Ko::new(Code::BadRequest, e))?;
     let carrier = Carrier { from: from.into(), to: to.to_string(), id: id.into() };
     let added = ctx.files.carry(file, carrier)?;
     let (mut results, ticket) = ctx.store.send(user, &[(to.clone(), id.to_string(), text)]);
