@@ -13,56 +13,10 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use support::console::{connection_args, run_wachat};
-use support::{Conn, READ_TIMEOUT, TestServer, without_ts};
-
-const PART: usize = 12_000;
-
-fn sha256(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Bytes that no compressor or sniffer mistakes for anything.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// `UPLOAD` and every `PART` of `bytes` from `from` on; the file id.
-fn upload(conn: &mut Conn, name: &str, bytes: &[u8]) -> String {
-    let reply = conn.request(&format!("UPLOAD:{name}:{}:{}", bytes.len(), sha256(bytes)));
-    let id = reply.strip_prefix("OK:").unwrap_or_else(|| panic!("UPLOAD: {reply}")).to_string();
-    assert_eq!(id.len(), 32, "128 bits in hex: {id}");
-    send_parts(conn, &id, bytes, 0);
-    id
-}
-
-fn send_parts(conn: &mut Conn, id: &str, bytes: &[u8], from: usize) {
-    for start in (from..bytes.len()).step_by(PART) {
-        let end = (start + PART).min(bytes.len());
-        let reply = conn.request(&format!("PART:{id}:{start}:{}", STANDARD.encode(&bytes[start..end])));
-        assert_eq!(reply, format!("OK:{end}"));
-    }
-}
-
-/// Every byte of `what` (a file id, or `<id>-t`) by `FETCH`, or the `KO`.
-fn fetch(conn: &mut Conn, what: &str) -> Result<Vec<u8>, String> {
-    let mut got = Vec::new();
-    loop {
-        let reply = conn.request(&format!("FETCH:{what}:{}", got.len()));
-        let Some(b64) = reply.strip_prefix("OK:") else { return Err(reply) };
-        if b64.is_empty() {
-            return Ok(got);
-        }
-        got.extend(STANDARD.decode(b64).expect("base64"));
-    }
-}
+use support::files::{
+    fetch, login_recv_1_2, next_file_event, noise, photo, png_claiming, send_parts, sha256, upload,
+};
+use support::{READ_TIMEOUT, TestServer, without_ts};
 
 fn files_dir(server: &TestServer) -> std::path::PathBuf {
     server.data_dir.join("files")
@@ -73,27 +27,6 @@ fn names_in(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     names.sort();
     names
-}
-
-/// A receive connection that said `VERSION:1.2` before its login.
-fn login_recv_1_2(server: &TestServer, user: &str) -> Conn {
-    let mut conn = server.recv_conn();
-    assert_eq!(conn.request("VERSION:1.2"), "OK");
-    assert_eq!(conn.request(&format!("LOGIN:{user}:pw-{user}")), format!("OK:{user}"));
-    conn
-}
-
-/// The next `FILE` event, skipping presence and `PING`s (answered).
-fn next_file_event(events: &mut Conn) -> String {
-    loop {
-        let line = events.line();
-        if line.starts_with("FILE:") {
-            return line;
-        }
-        if line == "PING" {
-            events.send("PONG");
-        }
-    }
 }
 
 fn eventually(what: &str, done: impl Fn() -> bool) {
@@ -231,32 +164,6 @@ fn an_upload_cut_by_kill_9_is_never_served_half_and_resumes_after_the_restart() 
     assert_eq!(fetch(&mut bob, &id).unwrap(), bytes, "a restart keeps the file and who may see it");
 }
 
-/// A PNG whose header claims `width` × `height` pixels.
-fn png_claiming(width: u32, height: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
-        out.extend((data.len() as u32).to_be_bytes());
-        out.extend(kind);
-        out.extend(data);
-        let mut crc = 0xffff_ffffu32;
-        for &byte in kind.iter().chain(data) {
-            crc ^= u32::from(byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
-            }
-        }
-        out.extend((!crc).to_be_bytes());
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend(width.to_be_bytes());
-    ihdr.extend(height.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]);
-    chunk(&mut png, b"IHDR", &ihdr);
-    chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    chunk(&mut png, b"IEND", &[]);
-    png
-}
-
 #[test]
 fn a_photo_gets_a_thumbnail_and_a_decompression_bomb_is_a_file_never_shown() {
     let server = TestServer::start();
@@ -275,9 +182,7 @@ fn a_photo_gets_a_thumbnail_and_a_decompression_bomb_is_a_file_never_shown() {
     let mut bob = server.login_send("bob", "pw-bob");
     assert!(fetch(&mut bob, &format!("{id}-t")).unwrap_err().starts_with("KO:UNKNOWN_FILE"));
 
-    let mut photo = Vec::new();
-    let image = image::RgbImage::from_fn(1200, 900, |x, y| image::Rgb([(x / 5) as u8, (y / 4) as u8, 128]));
-    image.write_to(&mut std::io::Cursor::new(&mut photo), image::ImageFormat::Png).unwrap();
+    let photo = photo(1200, 900);
     let id = upload(&mut ana, "whiteboard.png", &photo);
     assert!(ana.request(&format!("FILE:bob:p1:{id}:the board")).starts_with("OK:p1:"));
     let event = next_file_event(&mut bob_events);

@@ -183,6 +183,8 @@ async function begin(who) {
     actionsLoading ||= import('./actions.js').then((m) => (actions = new m.Actions(app)));
     (await actionsLoading).menu(item, msg);
   };
+  // 1.2 (§21): files in chats: files.js, loaded after the login (never on the first load).
+  view.onFile = (item, msg) => import('./files.js').then((m) => m.show(item, msg, link));
   link.addEventListener('status', (e) => onStatus(e.detail));
   link.addEventListener('event', (e) => onEvent(e.detail));
   $('login-button').disabled = $('register-button').disabled = true;
@@ -208,6 +210,7 @@ async function begin(who) {
   $('me').textContent = `${link.user} · ${who.device}`;
   await refresh();
   import('./rules.js').then((m) => m.showRulesOnce(link, link.user));
+  import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
 }
 
 // A linked browser logs in by itself, with its token.

@@ -37,6 +37,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/search.js", "search.js", JS),
     asset!("/account.js", "account.js", JS),
     asset!("/invite.js", "invite.js", JS),
+    asset!("/files.js", "files.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
 ];
 
@@ -50,8 +51,10 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// the message actions at the first tap on a message's "⋯", search at the
 /// first search, the account panel at its button, the server's rules when
 /// they are shown (protocol 1.2), the invite code's field when a teacher's
-/// link opened the page or a registration needs a code.
-pub const LOADED_LATER: [&str; 5] = ["/actions.js", "/search.js", "/account.js", "/rules.js", "/invite.js"];
+/// link opened the page or a registration needs a code; files in chats
+/// (1.2, issue 42) once logged in.
+pub const LOADED_LATER: [&str; 6] =
+    ["/actions.js", "/search.js", "/account.js", "/rules.js", "/invite.js", "/files.js"];
 
 /// Bytes a browser fetches to show the app the first time: every file
 /// but those [`LOADED_LATER`] (goal: under 120 KB uncompressed, the
