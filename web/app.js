@@ -200,6 +200,8 @@ async function begin(who) {
     actionsLoading ||= import('./actions.js').then((m) => (actions = new m.Actions(app)));
     (await actionsLoading).menu(item, msg);
   };
+  // 1.2 (§21): files in chats: files.js, loaded after the login (never on the first load).
+  view.onFile = (item, msg) => import('./files.js').then((m) => m.show(item, msg, link));
   link.addEventListener('status', (e) => onStatus(e.detail));
   link.addEventListener('event', (e) => onEvent(e.detail));
   $('login-button').disabled = $('register-button').disabled = true;
@@ -234,6 +236,7 @@ async function enter(who) {
   $('me').title = $('me').textContent;
   draw();
   if (kept) openChat(model.chat(kept).name);
+  import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
   if (link.status !== 'online') return; // refresh() runs when it is
   await refresh();
   import('./rules.js').then((m) => m.showRulesOnce(link, link.user)).catch(() => {});

@@ -14,7 +14,7 @@ const CACHE = 'wachat-shell';
 const SHELL = ['/', '/app.css', '/app.js', '/wire.js', '/link.js', '/chats.js', '/view.js', '/moderation.js',
   '/i18n.js', '/fates.js', '/mentions.js', '/icon.svg', '/manifest.webmanifest'];
 const LATER = ['/actions.js', '/search.js', '/account.js', '/rules.js', '/invite.js', '/panel.js', '/roomadmin.js',
-  '/devices.js', '/qr.js', '/store.js'];
+  '/devices.js', '/qr.js', '/store.js', '/files.js'];
 
 /**
  * Copies `paths` into the cache from the browser's HTTP cache, where the

@@ -18,6 +18,12 @@ export const isName = (s) => NAME.test(s);
 export const isRoom = (s) => s.length > 1 && s[0] === '#' && NAME.test(s.slice(1));
 export const isChat = (s) => isName(s) || isRoom(s);
 export const isId = (s) => ID.test(s);
+/** 1.2 (§21): a server's file id, and what FETCH names (a file, or its thumbnail `-t`). */
+const FILE_ID = /^[0-9a-f]{32}$/;
+const FETCHED = /^[0-9a-f]{32}(-t)?$/;
+/** A file name as protocol/files.rs allows it (checked again by the server). */
+export const isFileName = (s) => s.length > 0 && new TextEncoder().encode(s).length <= 200 && s !== '.' && s !== '..'
+  && s.trim() === s && !/[\/\\:\u0000-\u001f\u007f]/.test(s);
 
 /** The key of a user or room: names are unique ignoring case. */
 export const fold = (s) => s.toLowerCase();
@@ -184,6 +190,18 @@ export const request = {
   pin: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'PIN' : 'UNPIN'}:${chat}`),
   prefs: () => 'PREFS',
   quit: () => 'QUIT',
+  // 1.2 (§21): files in chats.
+  upload(name, size, sha256) {
+    need(isFileName(name), 'bad file name');
+    need(Number.isSafeInteger(size) && size > 0 && /^[0-9a-f]{64}$/.test(sha256), 'bad size or sha256');
+    return `UPLOAD:${name}:${size}:${sha256}`;
+  },
+  part: (fileId, offset, base64) => (need(FILE_ID.test(fileId), 'bad file id'), `PART:${fileId}:${offset}:${base64}`),
+  file(to, id, fileId, caption) {
+    need(isChat(to) && isId(id) && FILE_ID.test(fileId), 'bad chat, id or file id');
+    return `FILE:${to}:${id}:${fileId}:${caption ? sendable(caption) : ''}`;
+  },
+  fetch: (what, offset) => (need(FETCHED.test(what), 'bad file id'), `FETCH:${what}:${offset}`),
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
@@ -368,6 +386,15 @@ export function parseEvent(line) {
       if (!DIGITS.test(f[5]) || textProblem(f[6])) return null;
       const [, seq, from, to, id, ts, text] = f;
       return { kind, seq, from, to, id, ts: Number(ts), text: unescapeText(text) };
+    }
+    case 'FILE': {
+      // 1.2 (§21): a MSG carrying a file, what to show and fetch before its text.
+      const f = fields(line, 11);
+      if (!f || !DIGITS.test(f[1]) || !isName(f[2]) || !isChat(f[3]) || !isId(f[4]) || !DIGITS.test(f[5])) return null;
+      if (!FILE_ID.test(f[6]) || !DIGITS.test(f[7]) || !isFileName(f[9]) || textProblem(f[10])) return null;
+      const [, seq, from, to, id, ts, fileId, size, type, name, text] = f;
+      const file = { id: fileId, size: Number(size), type, name };
+      return { kind: 'MSG', seq, from, to, id, ts: Number(ts), text: unescapeText(text), file };
     }
     case 'STATUS': {
       const f = fields(line, 6);

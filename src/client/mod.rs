@@ -75,6 +75,7 @@ mod csv_file;
 pub mod device;
 mod devices;
 mod direct;
+pub mod files;
 pub mod fold;
 pub mod history;
 mod link;

@@ -504,7 +504,7 @@ impl Nodes for Node {
             | Event::P2p { .. } => {}
             // Numbered events travel once durable, from the committer
             // (`deliver`, `E` notices), never from here.
-            Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } => {
+            Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {
                 debug_assert!(false, "a numbered event is delivered, not relayed: {event}");
                 return;
             }

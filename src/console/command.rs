@@ -58,6 +58,8 @@ pub enum Command {
     Action(super::actions::MessageAction),
     /// 1.2: `/passwd [keep]` (`console::account`).
     Account(super::account::AccountCommand),
+    /// 1.2: `/file PATH [caption]`, `/save N [PATH]` (`console::files`).
+    File(super::files::FileCommand),
 }
 
 /// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
@@ -132,6 +134,9 @@ impl Parser {
             },
             "reply" | "edit" | "delete" | "react" | "search" => {
                 super::actions::parse(lang, word, args).expect("one of its words").map(Command::Action)
+            }
+            word if super::files::WORDS.contains(&word) => {
+                super::files::parse(lang, word, args).map(Command::File)
             }
             word if super::account::WORDS.contains(&word) => {
                 super::account::parse(lang, word, args).map(Command::Account)

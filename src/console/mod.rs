@@ -36,6 +36,7 @@ pub mod actions;
 mod asking;
 pub mod command;
 mod devices;
+pub mod files;
 pub mod input;
 pub mod moderation;
 mod numbers;

@@ -132,6 +132,9 @@ pub enum Event {
     /// devices read `chat` up to the message `id` (a peer's message, or a
     /// room's) at `ts`. Queued like `MSG`; a marker only moves forward.
     ReadMark { seq: u64, chat: String, id: String, ts: u64 },
+    /// 1.2 (§21): `FILE:<seq>:<from>:<to>:<id>:<ts>:<file id>:<size>:<type>:<name>:<text>`,
+    /// a message carrying a file, sent instead of its `MSG`. Queued like `MSG`.
+    File(super::files::FileEvent),
     /// `PING`: answer `PONG`.
     Ping,
     /// `BYE:<reason>`: the server is about to close this connection.
@@ -156,6 +159,7 @@ impl Event {
             Event::Typing { .. }
             | Event::Moderation { .. }
             | Event::ReadMark { .. }
+            | Event::File(_)
             | Event::Bye(Bye::Unlinked) => 2,
         }
     }
@@ -164,6 +168,7 @@ impl Event {
     pub fn seq(&self) -> Option<u64> {
         match self {
             Event::Msg { seq, .. } | Event::Status { seq, .. } | Event::ReadMark { seq, .. } => Some(*seq),
+            Event::File(file) => Some(file.seq),
             _ => None,
         }
     }
@@ -226,6 +231,7 @@ impl Event {
                 let f = shape(5, "READMARK:<seq>:<peer or #room>:<id>:<ts>")?;
                 Event::ReadMark { seq: number(f[1])?, chat: f[2].into(), id: f[3].into(), ts: number(f[4])? }
             }
+            "FILE" => Event::File(super::files::FileEvent::parse(line)?),
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
                 "REPLACED" => Bye::Replaced,
@@ -263,6 +269,7 @@ impl fmt::Display for Event {
             Event::ReadMark { seq, chat, id, ts } => {
                 EventRef::ReadMark { seq: *seq, chat, id, ts: *ts }.fmt(f)
             }
+            Event::File(file) => file.fmt(f),
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
         }

@@ -56,6 +56,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         match Outlet::new(login.user, login.name, stream.clone(), ctx.config.max_pending) {
             Ok(outlet) => {
                 let outlet = outlet.on_device(login.device.as_deref().unwrap_or(DEFAULT_DEVICE).into());
+                let outlet = outlet.with_files(ctx.files.clone());
                 outlet.opt_in(version);
                 if login.device.is_some() && version < 2 && !await_version(&mut reader, &outlet) {
                     break;
@@ -308,6 +309,9 @@ fn send_replay(ctx: &Ctx, stream: &Stream, after: u64, upto: u64, outlet: &Outle
     let mut frames = ctx.store.replay_after(outlet.user, after, upto, minor);
     loop {
         let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
+        if minor >= 2 {
+            ctx.files.rewrite_frames(&mut chunk); // 1.2 (§21): `FILE` events
+        }
         if chunk.len() >= 60 * 1024 || !more {
             stream.write_all_by(chunk.as_bytes(), Instant::now() + timeout)?;
             chunk.clear();

@@ -360,4 +360,12 @@ pub trait Backend: Send + Sync {
     fn inbox_events(&self) -> Option<u64> {
         None
     }
+
+    /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
+    /// which its files are added (`store::files`). The default, a store
+    /// that counts elsewhere, says 0.
+    fn stored_bytes(&self, user: UserId) -> u64 {
+        let _ = user;
+        0
+    }
 }

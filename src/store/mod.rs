@@ -50,6 +50,7 @@ pub mod devices;
 pub mod disabled;
 pub mod disk;
 pub mod export;
+pub mod files;
 pub mod invites;
 pub mod local;
 pub mod lock;
@@ -63,6 +64,7 @@ pub mod search;
 pub mod server_id;
 pub mod sim_disk;
 pub mod state;
+pub mod thumbnail;
 pub mod users;
 
 use std::ops::Deref;

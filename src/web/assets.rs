@@ -37,6 +37,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/search.js", "search.js", JS),
     asset!("/account.js", "account.js", JS),
     asset!("/invite.js", "invite.js", JS),
+    asset!("/files.js", "files.js", JS),
     asset!("/icon.svg", "icon.svg", "image/svg+xml"),
     // Issue 41: the installable, offline app (and its lazily loaded panels).
     asset!("/mentions.js", "mentions.js", JS),
@@ -65,8 +66,8 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// a chat's panel at its "Details", a room's admin controls when an admin
 /// opens it, the devices panel at its button, the QR code's encoder with
 /// the first link code, and what a linked browser keeps of its chats
-/// when it logs in.
-pub const LOADED_LATER: [&str; 10] = [
+/// when it logs in; files in chats (1.2, issue 42) once logged in.
+pub const LOADED_LATER: [&str; 11] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -77,6 +78,7 @@ pub const LOADED_LATER: [&str; 10] = [
     "/devices.js",
     "/qr.js",
     "/store.js",
+    "/files.js",
 ];
 
 /// Bytes a browser fetches to show the app the first time: every file

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod console;
 pub mod examples;
 pub mod fake_telegram;
+pub mod files;
 pub mod old_data;
 pub mod pty;
 pub mod tls;

@@ -17,5 +17,10 @@ pub(super) const ROW: Row = Row {
 
 pub(super) fn serve(s: &mut Session, who: Who, to: &Chat, id: &str, author: Option<&str>) -> Flow {
     s.settle();
-    s.reply_durable(actions::delete(s.ctx, who.id, who.name, to, id, author))
+    let deleted = actions::delete(s.ctx, who.id, who.name, to, id, author);
+    if deleted.is_ok() {
+        // 1.2 (§21): the file it carried leaves the disk, unless another message carries it.
+        crate::server::files::deleted(s.ctx, author.unwrap_or(who.name), to, id);
+    }
+    s.reply_durable(deleted)
 }

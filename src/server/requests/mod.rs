@@ -33,6 +33,7 @@ mod delaccount;
 mod delete;
 mod devices;
 mod edit;
+mod files;
 mod history;
 mod info;
 mod join;
@@ -145,6 +146,10 @@ pub static TABLE: &[Row] = &[
     search::ROW,
     passwd::ROW,
     delaccount::ROW,
+    files::UPLOAD,
+    files::PART,
+    files::FILE,
+    files::FETCH,
 ];
 
 /// The row of the request sent with `word`.
@@ -190,6 +195,9 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Info => info::serve(s),
         R::Passwd { old, new, keep } => passwd::serve(s, who, &old, &new, keep),
         R::DelAccount { password } => delaccount::serve(s, who, &password),
+        request @ (R::Upload { .. } | R::Part { .. } | R::File { .. } | R::Fetch { .. }) => {
+            files::serve(s, who, request)
+        }
         R::Ping => ping::serve(s),
         R::Quit => quit::serve(s),
     }

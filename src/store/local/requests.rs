@@ -423,6 +423,10 @@ impl Backend for LocalStore {
         Some(state.users.iter().map(|u| u.inbox.queue.len() as u64).sum())
     }
 
+    fn stored_bytes(&self, user: UserId) -> u64 {
+        self.inner.state.lock().usage.of(user)
+    }
+
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
         self.inner.moderate(by, room, change, notice)
     }
