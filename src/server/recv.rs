@@ -232,6 +232,13 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         // hears why (a BYE is said once, whoever says it first).
         outlet.close(Bye::Shutdown);
     }
+    went_away(ctx, outlet);
+    Live::Ended
+}
+
+/// The receive connection of `outlet` ended: its device is detached, and
+/// the user goes offline if this was its last device anywhere.
+fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     outlet.shut_down();
     ctx.devices.detach(outlet);
     // Last seen is noted while the router still lists the user: whoever
@@ -259,7 +266,6 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         ctx.presence.went_offline(ctx, outlet);
         log::debug!("{} is offline", outlet.name);
     }
-    Live::Ended
 }
 
 /// An outlet attached: the replay goes after `after` (its device's

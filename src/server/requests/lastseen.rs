@@ -5,15 +5,9 @@ use crate::protocol::Reply;
 use crate::server::presence;
 use crate::server::session::{Flow, Session};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["LASTSEEN"],
-    since: Version::V1_1,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["LASTSEEN"], Version::V1_1, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session, user: &str) -> Flow {
     s.reply(presence::last_seen(s.ctx, user).map(Reply::with))

@@ -8,15 +8,9 @@ use crate::server::session::{Flow, Session, Who};
 use crate::server::{Ctx, presence, relay::relay};
 use crate::store::UserId;
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["TYPING"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["TYPING"], Version::V1_2, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session, who: Who, to: &Chat) -> Flow {
     s.reply(typing(s.ctx, who.id, who.name, to).map(|()| Reply::Ok))

@@ -370,6 +370,7 @@ pub struct State {
     pub(super) server_admins: BTreeSet<UserId>,
 }
 
+mod accounts;
 mod apply;
 pub mod recent;
 mod rules;
