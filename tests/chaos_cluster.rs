@@ -191,8 +191,8 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     eprintln!("process faults:\n{}", log.join("\n"));
     eprintln!(
-        "chaos, seed {}: {} operations, {} OK'd, faults {}",
-        json["seed"], json["operations"], json["oks"], json["fault_kinds"]
+        "chaos, seed {}: {} operations, {} OK'd, faults {}, {} connections to the other node",
+        json["seed"], json["operations"], json["oks"], json["fault_kinds"], json["failovers"]
     );
     assert_eq!(log.len(), 8, "every process fault was done: {log:?}");
     let violated: Vec<&str> = json["guarantees"]
@@ -204,6 +204,8 @@ fn a_cluster_holds_every_guarantee_through_node_kill_pause_and_database_and_bus_
         .collect();
     assert!(violated.is_empty() && out.status.success(), "violated {violated:?}\n{json:#}");
     assert!(json["oks"].as_u64().unwrap() > 100, "{json:#}");
+    // Node B's kill and node A's pause sent devices to the other node.
+    assert!(json["failovers"].as_u64().unwrap() > 0, "{json:#}");
     for kind in ["delay", "reset", "partition"] {
         assert!(json["fault_kinds"][kind].as_u64().unwrap_or(0) > 0, "no {kind} fault: {json:#}");
     }

@@ -455,6 +455,7 @@ mod tests {
             faults: vec![],
             listings: vec![listing],
             duration_us: 10,
+            failovers: 0,
         }
     }
 

@@ -148,6 +148,8 @@ pub struct Run {
     pub faults: Vec<FaultSpan>,
     pub listings: Vec<Listing>,
     pub duration_us: u64,
+    /// Connections made to another server than the device's own.
+    pub failovers: u64,
 }
 
 /// `HISTORY:<chat>:<limit>` as one user read it at the end.

@@ -28,6 +28,9 @@ const TICK: Duration = Duration::from_millis(50);
 pub struct Global {
     /// Milliseconds each chunk waits before it is forwarded (0: none).
     pub delay_ms: AtomicU64,
+    /// Connections that went to another server than the device's own
+    /// (its own down, or shunned): how often users moved (`--server`).
+    pub failovers: AtomicU64,
 }
 
 /// One connection through the proxy.
@@ -141,11 +144,12 @@ fn accept(client: TcpStream, port: Port, inner: &Arc<Inner>) {
         upstreams.rotate_left(1); // its own server last
     }
     let targets = upstreams.iter().map(|(send, recv)| if port == Port::Send { *send } else { *recv });
-    let Some(server) =
-        targets.filter_map(|t| TcpStream::connect_timeout(&t, Duration::from_secs(2)).ok()).next()
-    else {
-        return;
-    };
+    let own = if port == Port::Send { inner.upstreams[0].0 } else { inner.upstreams[0].1 };
+    let connect = |t: SocketAddr| TcpStream::connect_timeout(&t, Duration::from_secs(2)).ok().map(|s| (t, s));
+    let Some((target, server)) = targets.filter_map(connect).next() else { return };
+    if target != own {
+        inner.global.failovers.fetch_add(1, Ordering::Relaxed);
+    }
     server.set_nodelay(true).ok();
     client.set_nodelay(true).ok();
     let (Ok(client2), Ok(client3), Ok(server2)) =

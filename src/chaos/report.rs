@@ -42,6 +42,7 @@ pub struct Counts {
     /// How many of each kind (the first word of a fault: delay, reset,
     /// partition, restart), by name.
     pub fault_kinds: Vec<(String, usize)>,
+    pub failovers: u64,
 }
 
 pub fn counts(run: &Run, m: &Model) -> Counts {
@@ -60,6 +61,7 @@ pub fn counts(run: &Run, m: &Model) -> Counts {
         connections: conns.len(),
         faults: run.faults.len(),
         fault_kinds: fault_kinds(run),
+        failovers: run.failovers,
         operations: 0,
     };
     Counts { operations: msg_frames + c.reads + c.acks + c.connections, ..c }
@@ -94,7 +96,11 @@ pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         "{} operations: {} messages ({} OK'd, {} resends), {} READs, {} ACKs, {} events read, {} connections; {} faults",
         c.operations, c.msgs, c.oks, c.resends, c.reads, c.acks, c.events, c.connections, c.faults
     );
-    let _ = if kinds.is_empty() { writeln!(out) } else { writeln!(out, " ({})", kinds.join(", ")) };
+    if !kinds.is_empty() {
+        let _ = write!(out, " ({})", kinds.join(", "));
+    }
+    let _ =
+        if c.failovers == 0 { writeln!(out) } else { writeln!(out, "; {} to another server", c.failovers) };
     for v in verdicts {
         if v.violations.is_empty() {
             let _ = writeln!(out, "held      {:<11} {}", v.name, v.promise);
@@ -126,7 +132,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         concat!(
             "{{\"target\":{},\"level\":{},\"devices\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
             "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"resends\":{},",
-            "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"fault_kinds\":{{{}}},",
+            "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"fault_kinds\":{{{}}},\"failovers\":{},",
             "\"guarantees\":[{}]}}\n"
         ),
         json_str(&h.target),
@@ -148,6 +154,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         c.connections,
         c.faults,
         c.fault_kinds.iter().map(|(k, n)| format!("{}:{n}", json_str(k))).collect::<Vec<_>>().join(","),
+        c.failovers,
         guarantees.join(",")
     )
 }

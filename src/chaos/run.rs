@@ -98,6 +98,7 @@ pub fn run(plan: &Plan) -> Result<Run> {
         faults: journal.faults(),
         listings,
         duration_us: start.elapsed().as_micros() as u64,
+        failovers: faults.global.failovers.load(Ordering::Relaxed),
     })
 }
 

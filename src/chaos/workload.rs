@@ -28,8 +28,13 @@ use crate::protocol::{Accepted, Chat, Code, Event, EventReply, Reply, Request, T
 /// How long a reply may take before the connection counts as broken.
 const REPLY_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a `LOGIN` may take: shorter than other replies, so that a
+/// device whose server is paused (`SIGSTOP`: the kernel still accepts
+/// connections) moves to another server while the pause lasts.
+const LOGIN_WAIT: Duration = Duration::from_secs(2);
+
 /// How long a user's device tries its own server last once that server
-/// left a reply unanswered for [`REPLY_WAIT`] (with `--server`).
+/// left a `LOGIN` or a `MSG` unanswered (with `--server`).
 const SHUN: Duration = Duration::from_secs(10);
 
 /// The phases of a run, in order.
@@ -125,7 +130,7 @@ impl Team {
         // replay, not only what comes live, holds copies and read marks.
         let version = (port == Port::Recv && device.is_some()).then(|| EventReply::Version12.to_string());
         let sent = line.send(&login.to_string()) && version.is_none_or(|v| line.send(&v));
-        match line.read(REPLY_WAIT).map(|r| Reply::parse(&r)) {
+        match line.read(LOGIN_WAIT).map(|r| Reply::parse(&r)) {
             Ok(Ok(Reply::OkWith(_))) if sent => Some(line),
             Err(Gone::Silent) => {
                 proxy.shun(SHUN);
