@@ -58,6 +58,8 @@ pub enum Command {
     Action(super::actions::MessageAction),
     /// 1.2: `/passwd [keep]` (`console::account`).
     Account(super::account::AccountCommand),
+    /// 1.2: `/block`, `/notify`, `/pin`, `/prefs` … (`console::prefs`).
+    Prefs(super::prefs::PrefCommand),
 }
 
 /// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
@@ -135,6 +137,9 @@ impl Parser {
             }
             word if super::account::WORDS.contains(&word) => {
                 super::account::parse(lang, word, args).map(Command::Account)
+            }
+            word if super::prefs::WORDS.contains(&word) => {
+                super::prefs::parse(lang, word, args).map(Command::Prefs)
             }
             "devices" => no_args(Command::Devices),
             "unlink" => {

@@ -39,7 +39,8 @@ pub fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
         Chat::User(peer) => {
             let account =
                 ctx.store.find_account(peer).ok_or_else(|| ko(Code::UnknownUser, "no user named", peer))?;
-            if account.id != me {
+            // 1.2: not to someone `me` blocked (§21).
+            if account.id != me && !super::prefs::shown_to(ctx, me, vec![account.id]).is_empty() {
                 let event = Event::Typing { from: name.to_string(), to: account.name.to_string() };
                 relay(ctx, [account.id], &event);
             }
@@ -53,7 +54,8 @@ pub fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
             super::presence::may_type(ctx, me, name, &room)?;
             if members.len() <= ctx.config.presence_limit {
                 let event = Event::Typing { from: name.to_string(), to: room.to_string() };
-                relay(ctx, members.iter().map(|&(user, _)| user).filter(|&user| user != me), &event);
+                let others = members.iter().map(|&(user, _)| user).filter(|&user| user != me).collect();
+                relay(ctx, super::prefs::shown_to(ctx, me, others), &event);
             }
         }
     }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, accounts, actions, auth, moderation, p2p, presence, relay, search};
+use super::{Ctx, accounts, actions, auth, moderation, p2p, prefs, presence, relay, search};
 use crate::protocol::{
     Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
 };
@@ -332,7 +332,7 @@ impl Session<'_> {
                 self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::with))
             }
             Request::LastSeen { user: whom } => {
-                self.reply(presence::last_seen(self.ctx, &whom).map(Reply::with))
+                self.reply(presence::last_seen(self.ctx, user, &whom).map(Reply::with))
             }
             Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
             Request::Server => self.reply(store.server_id().map(Reply::with)),
@@ -377,6 +377,21 @@ impl Session<'_> {
                 self.reply(accounts::passwd(self.ctx, &me, &old, &new, keep).map(|()| Reply::Ok))
             }
             Request::DelAccount { password } => self.delete_account(user, &name, &password),
+            // 1.2 (§21): blocks and chat preferences (`server::prefs`).
+            Request::Block { user: whom } => {
+                self.reply(prefs::block(self.ctx, user, &whom, true).map(|()| Reply::Ok))
+            }
+            Request::Unblock { user: whom } => {
+                self.reply(prefs::block(self.ctx, user, &whom, false).map(|()| Reply::Ok))
+            }
+            Request::Blocks => self.reply(prefs::blocks(self.ctx, user).map(listing)),
+            Request::Notify { chat, level } => {
+                self.reply(prefs::notify(self.ctx, user, &chat, level).map(|()| Reply::Ok))
+            }
+            Request::Pin { chat, pinned } => {
+                self.reply(prefs::pin(self.ctx, user, &chat, pinned).map(|()| Reply::Ok))
+            }
+            Request::Prefs => self.reply(prefs::prefs(self.ctx, user).map(listing)),
             Request::Ping => self.reply(Ok(Reply::Ok)),
             Request::Quit => {
                 self.queue(Reply::Ok, false);

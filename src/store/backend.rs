@@ -26,9 +26,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::prefs::PrefChange;
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine, Text};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -339,4 +340,23 @@ pub trait Backend: Send + Sync {
     fn inbox_events(&self) -> Option<u64> {
         None
     }
+
+    // ----- 1.2: blocks and chat preferences (`store::prefs`, §21)
+    /// `user` blocks `whom` (`on`) or unblocks them, as
+    /// [`may_block`](super::prefs::may_block) allows; nothing is stored
+    /// if nothing changes.
+    fn set_block(&self, user: UserId, whom: UserId, on: bool) -> Result<Ticket, Ko>;
+    /// Whom `user` blocked, as registered, sorted ignoring case.
+    fn blocks(&self, user: UserId) -> Result<Vec<(UserId, Arc<str>)>, Ko>;
+    /// True if the user called `name` (ignoring case) blocked `whom`:
+    /// what [`Store::send`](super::Store::send) asks of each recipient of
+    /// a direct message, so it is one lookup, not a listing.
+    fn is_blocked(&self, name: &str, whom: UserId) -> Result<bool, Ko>;
+    /// Who blocked `whom` (for `MEMBERS`, which shows them as `UNKNOWN` to it).
+    fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko>;
+    /// `user`'s preference of `chat` becomes what [`changed`](super::prefs::changed)
+    /// makes of it with `change`; the new line.
+    fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko>;
+    /// `user`'s `PREFS` lines: the chats whose preference is not the default.
+    fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko>;
 }

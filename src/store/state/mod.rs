@@ -116,6 +116,9 @@ pub struct User {
     /// before it (`DIRECT` marks count from the conversation's start):
     /// not unread for the new account.
     pub(super) bases: HashMap<UserId, u64>,
+    /// 1.2: whom it blocked, and its chats' preferences (`BLOCK` and
+    /// `PREF` records, `store::prefs`).
+    pub prefs: crate::store::prefs::Prefs,
 }
 
 impl User {
