@@ -207,38 +207,11 @@ fn a_client_of_1_0_knows_none_of_it_and_gets_bad_request() {
 
 #[test]
 fn the_session_of_protocol_md_section_21_plays_back() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PROTOCOL.md")).unwrap();
-    let section = &doc[doc.find("## 21. Version 1.2: blocks").expect("§21")..];
-    let session = &section[section.find("### A session").unwrap()..];
-    let block = session.split("```").nth(1).expect("the session's block");
+    // tests/cluster/prefs.rs plays the very same on a cluster: both
+    // backends answer it byte for byte alike.
     let server = TestServer::start();
-    let mut conns: std::collections::HashMap<&str, Conn> = std::collections::HashMap::new();
-    conns.insert("A", server.send_conn());
-    conns.insert("B", server.send_conn());
-    conns.insert("P", server.recv_conn());
-    let stamps = |line: &str| {
-        let mut out = String::new();
-        let mut digits = 0;
-        for c in line.chars() {
-            digits = if c.is_ascii_digit() { digits + 1 } else { 0 };
-            out.push(c);
-            if digits == 13 {
-                out.truncate(out.len() - 13);
-                out.push_str("<ts>");
-            }
-        }
-        out
-    };
-    let mut played = 0;
-    for line in block.lines().filter(|l| !l.trim().is_empty()) {
-        let (who, rest) = line.split_once(' ').unwrap();
-        let conn = conns.get_mut(who).unwrap_or_else(|| panic!("who is {who:?}?"));
-        match rest.split_at(2) {
-            ("> ", frame) => conn.send(frame),
-            ("< ", frame) => assert_eq!(stamps(&conn.line()), stamps(frame), "{line}"),
-            _ => panic!("not a line of a session: {line:?}"),
-        }
-        played += 1;
-    }
-    assert!(played > 30, "{played} lines");
+    support::prefs::play_section_21(|who| match who {
+        "P" => server.recv_conn(),
+        _ => server.send_conn(),
+    });
 }

@@ -11,6 +11,7 @@ pub mod console;
 pub mod examples;
 pub mod fake_telegram;
 pub mod old_data;
+pub mod prefs;
 pub mod pty;
 pub mod tls;
 
