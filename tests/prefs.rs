@@ -215,3 +215,49 @@ fn the_session_of_protocol_md_section_21_plays_back() {
         _ => server.send_conn(),
     });
 }
+
+#[test]
+fn the_console_blocks_pins_mutes_and_marks_mentions_on_every_device() {
+    use support::console::Console;
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = Console::start(&server, "ana", dir.path(), &["--device", "lab"]);
+    lab.expect("connected");
+    let mut laptop = Console::start(&server, "ana", dir.path(), &["--device", "laptop"]);
+    laptop.expect("connected");
+
+    lab.type_line("/block bob");
+    lab.expect("bob is blocked: their messages and invitations no longer reach you");
+    laptop.expect("(another device) bob is blocked");
+    lab.type_line("/blocks");
+    lab.expect("blocked (1): bob  (/unblock <user> to undo)");
+    lab.type_line("/block ana");
+    lab.expect("you cannot block yourself");
+    lab.type_line("/unblock bob");
+    lab.expect("bob is unblocked");
+    lab.type_line("/blocks");
+    lab.expect("you blocked nobody");
+
+    lab.type_line("/pin #general");
+    lab.expect("#general: every message notifies, pinned");
+    laptop.expect("(another device) #general: every message notifies, pinned");
+    lab.type_line("/notify bob none");
+    lab.expect("bob: muted");
+    lab.type_line("/notify bob loud");
+    lab.expect("usage: /notify <user|#room> all|mentions|none");
+    laptop.type_line("/prefs");
+    laptop.expect("#general: every message notifies, pinned");
+    laptop.expect("bob: muted");
+
+    // A room message that mentions ana is marked; one that does not is not.
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:#general:g1:lunch, @Ana?").starts_with("OK:"));
+    assert!(bob.request("MSG:#general:g2:lunch, anyone?").starts_with("OK:"));
+    let marked = lab.expect("lunch, @Ana?");
+    assert!(marked.contains("(@) [#general] bob: lunch, @Ana?"), "{marked}");
+    let plain = lab.expect("lunch, anyone?");
+    assert!(!plain.contains("(@)"), "{plain}");
+    lab.type_line("/help");
+    lab.expect("/block /notify /pin /prefs");
+}
