@@ -36,6 +36,7 @@ pub mod actions;
 mod asking;
 pub mod command;
 mod devices;
+mod echo;
 pub mod input;
 pub mod moderation;
 mod numbers;

@@ -4,11 +4,10 @@
 //!
 //! The server tells every device of the user of a change (`PREF`,
 //! `BLOCKED`, `UNBLOCKED`), this one included: a change made here is
-//! said once, by the command ([`Expected`] drops its echo), and one made
-//! on another device is said as such ([`notice`]).
+//! said once, by the command (`console::echo` drops its echo), and one
+//! made on another device is said as such ([`notice`]).
 
-use parking_lot::Mutex;
-
+use super::echo;
 use super::session::{Output, Session};
 use crate::client::Notice;
 use crate::error::{Error, Result};
@@ -68,37 +67,6 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<PrefComm
     }
 }
 
-/// The changes this console made whose echo from the server is still to
-/// come: each is said once, by its command.
-#[derive(Default)]
-pub struct Expected(Mutex<Vec<String>>);
-
-impl Expected {
-    fn expect(&self, key: String) {
-        let mut keys = self.0.lock();
-        keys.push(key);
-        if keys.len() > 16 {
-            keys.remove(0); // a server that never echoes (it cannot: it is 1.2) costs nothing
-        }
-    }
-
-    /// True (once) if `notice` is the echo of a change made here.
-    pub fn is_echo(&self, notice: &Notice) -> bool {
-        let Some(key) = key_of(notice) else { return false };
-        let mut keys = self.0.lock();
-        let found = keys.iter().position(|k| *k == key);
-        found.map(|i| keys.remove(i)).is_some()
-    }
-}
-
-fn key_of(notice: &Notice) -> Option<String> {
-    match notice {
-        Notice::Pref(line) => Some(format!("pref {}", fold(&line.chat))),
-        Notice::Blocked { user, .. } => Some(format!("block {}", fold(user))),
-        _ => None,
-    }
-}
-
 /// A chat's preference in words: `#lab3: only mentions notify, pinned`.
 pub fn pref_line(lang: Lang, pref: &PrefLine) -> String {
     let level = match pref.level {
@@ -127,7 +95,7 @@ impl Session<'_> {
         let lang = self.lang;
         match command {
             PrefCommand::Block(user, on) => {
-                self.expected.expect(format!("block {}", fold(&user)));
+                self.expected.expect(echo::block_key(&user));
                 self.client.block(&user, on).map_err(|e| older_server(lang, e))?;
                 let msg = if on { Msg::Blocked } else { Msg::Unblocked };
                 out.line(&tr!(in lang; msg, user = user));
@@ -139,12 +107,12 @@ impl Session<'_> {
                 }
             },
             PrefCommand::Notify(chat, level) => {
-                self.expected.expect(format!("pref {}", fold(&chat.to_string())));
+                self.expected.expect(echo::pref_key(&chat.to_string()));
                 self.client.notify(&chat, level).map_err(|e| older_server(lang, e))?;
                 self.say_pref(&chat, out)?;
             }
             PrefCommand::Pin(chat, pinned) => {
-                self.expected.expect(format!("pref {}", fold(&chat.to_string())));
+                self.expected.expect(echo::pref_key(&chat.to_string()));
                 self.client.pin(&chat, pinned).map_err(|e| older_server(lang, e))?;
                 self.say_pref(&chat, out)?;
             }
@@ -216,8 +184,8 @@ mod tests {
 
     #[test]
     fn a_change_made_here_is_said_once() {
-        let expected = Expected::default();
-        expected.expect("pref #lab".into());
+        let expected = echo::Expected::default();
+        expected.expect(echo::pref_key("#lab"));
         let pref = Notice::Pref(PrefLine::parse("#Lab:none:unpinned").unwrap());
         assert!(expected.is_echo(&pref));
         assert!(!expected.is_echo(&pref), "a second one comes from another device");

@@ -63,7 +63,7 @@ pub struct Session<'a> {
     /// 1.2: which message each number on screen is (`console::actions`).
     pub screen: super::numbers::Screen,
     /// 1.2: the echoes of this console's own `/block`, `/notify`, `/pin` … still to come.
-    pub expected: super::prefs::Expected,
+    pub expected: super::echo::Expected,
 }
 
 /// Messages `/chat` shows.

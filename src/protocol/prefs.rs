@@ -70,8 +70,9 @@ impl fmt::Display for Level {
     }
 }
 
+/// At most 20 characters of `s`, for a refusal that quotes it.
 fn truncate(s: &str) -> &str {
-    super::request::truncate(s, 20)
+    s.char_indices().nth(20).map_or(s, |(i, _)| &s[..i])
 }
 
 /// A line of `PREFS`, and the payload of the `PREF` event:

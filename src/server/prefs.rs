@@ -7,7 +7,7 @@
 //! ephemeral `PREF`, `BLOCKED` or `UNBLOCKED` (no sequence number, never
 //! replayed: a device learns the state at login with `BLOCKS` and
 //! `PREFS`). What a block hides is `Store::send`'s (messages), and
-//! `store::prefs::shown_to`'s (presence, `TYPING`), with [`hides_invite`].
+//! `Store::shown_to`'s (presence, `TYPING`), with [`hides_invite`].
 
 use super::{Ctx, relay};
 use crate::protocol::{Chat, Code, Event, Ko, Level, PrefLine};
@@ -77,11 +77,4 @@ fn registered(ctx: &Ctx, chat: &Chat) -> Result<String, Ko> {
 /// that it cannot tell. One who may not invite is refused as usual.
 pub fn hides_invite(ctx: &Ctx, me: UserId, invitee: &str, room: &str) -> bool {
     ctx.store.is_blocked(invitee, me).unwrap_or(false) && ctx.store.is_room_admin(me, room)
-}
-
-/// The users among `viewers` who may see `user`'s presence and `TYPING`
-/// (`store::prefs::shown_to`); a store that cannot say hides nothing.
-pub fn shown_to(ctx: &Ctx, user: UserId, viewers: Vec<UserId>) -> Vec<UserId> {
-    let blocked = ctx.store.blocks(user).unwrap_or_default();
-    crate::store::prefs::shown_to(&blocked, viewers)
 }

@@ -329,7 +329,7 @@ fn tell_roommates(ctx: &Ctx, user: UserId, name: &str, online: bool) {
     let user_name = name.to_string();
     let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
     // 1.2: not to those it blocked (§21).
-    for mate in super::prefs::shown_to(ctx, user, ctx.store.roommates(user, ctx.config.presence_limit)) {
+    for mate in ctx.store.shown_to(user, ctx.store.roommates(user, ctx.config.presence_limit)) {
         ctx.router.send_to(mate, &event);
     }
 }

@@ -40,7 +40,7 @@ pub fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
             let account =
                 ctx.store.find_account(peer).ok_or_else(|| ko(Code::UnknownUser, "no user named", peer))?;
             // 1.2: not to someone `me` blocked (§21).
-            if account.id != me && !super::prefs::shown_to(ctx, me, vec![account.id]).is_empty() {
+            if account.id != me && !ctx.store.shown_to(me, vec![account.id]).is_empty() {
                 let event = Event::Typing { from: name.to_string(), to: account.name.to_string() };
                 relay(ctx, [account.id], &event);
             }
@@ -55,7 +55,7 @@ pub fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
             if members.len() <= ctx.config.presence_limit {
                 let event = Event::Typing { from: name.to_string(), to: room.to_string() };
                 let others = members.iter().map(|&(user, _)| user).filter(|&user| user != me).collect();
-                relay(ctx, super::prefs::shown_to(ctx, me, others), &event);
+                relay(ctx, ctx.store.shown_to(me, others), &event);
             }
         }
     }

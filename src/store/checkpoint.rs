@@ -128,7 +128,7 @@ struct UserSnapshot {
     recent: Arc<Recent>,
     /// 1.2: blocks and preferences (`BLOCK` and `PREF` rows), copied:
     /// bounded per user (`protocol::prefs`), and most users have none.
-    prefs: crate::store::prefs::Prefs,
+    prefs: super::state::Prefs,
 }
 
 struct RoomSnapshot {

@@ -40,7 +40,7 @@ pub struct User {
     /// cut: `state::User::since`).
     pub since: Option<usize>,
     /// 1.2: whom it blocked and its chats' preferences (`store::prefs`).
-    pub prefs: super::prefs::Prefs,
+    pub prefs: super::state::Prefs,
 }
 
 /// A message; `to` is a user or a room incarnation (index in `rooms`).

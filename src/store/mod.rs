@@ -230,6 +230,14 @@ impl Store {
             .collect()
     }
 
+    /// The users among `viewers` to whom `user`'s presence and `TYPING`
+    /// still flow ([`prefs::shown_to`], given whom it blocked); a store
+    /// that cannot say now hides nothing.
+    pub fn shown_to(&self, user: UserId, viewers: Vec<UserId>) -> Vec<UserId> {
+        let blocked = self.backend.blocks(user).unwrap_or_default();
+        prefs::shown_to(&blocked, viewers)
+    }
+
     /// The id of an account.
     pub fn user_id(&self, name: &str) -> Option<UserId> {
         self.find_account(name).map(|a| a.id)

@@ -2,8 +2,8 @@
 //! rules both backends apply (the local store under its state lock, the
 //! cluster in its transaction), so that they cannot differ:
 //!
-//! - [`Prefs`]: what one user keeps, as the local store holds it in
-//!   memory and a checkpoint writes it;
+//! - [`Prefs`] (`state/prefs.rs`): what one user keeps, as the local
+//!   store holds it in memory and a checkpoint writes it;
 //! - [`may_block`] and [`changed`]: what a `BLOCK` or a `NOTIFY`/`PIN`
 //!   may do, given what the user has (`KO:FULL` past the bounds of
 //!   `protocol::prefs`);
@@ -11,10 +11,8 @@
 //!   blocked user's messages, above both backends; `server::prefs` the
 //!   rest (invitations, presence, `TYPING`).
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use super::UserId;
-use crate::protocol::names::fold;
+pub use super::state::Prefs;
+use super::state::UserId;
 use crate::protocol::prefs::{MAX_BLOCKS, MAX_PINS, MAX_PREFS};
 use crate::protocol::{Code, Ko, Level, PrefLine};
 
@@ -23,47 +21,6 @@ use crate::protocol::{Code, Ko, Level, PrefLine};
 pub enum PrefChange {
     Level(Level),
     Pin(bool),
-}
-
-/// One user's blocks and preferences.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Prefs {
-    /// Who this user blocked.
-    pub blocks: BTreeSet<UserId>,
-    /// Chats with a preference other than the default, by folded name
-    /// (`#lab3`, `bob`).
-    pub chats: BTreeMap<String, PrefLine>,
-}
-
-impl Prefs {
-    pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty() && self.chats.is_empty()
-    }
-
-    /// The chat's preference (the default if it has none).
-    pub fn get(&self, chat: &str) -> PrefLine {
-        self.chats.get(&fold(chat)).cloned().unwrap_or_else(|| PrefLine::new(chat))
-    }
-
-    /// Stores `line`; a default one takes the chat's row away.
-    pub fn set(&mut self, line: PrefLine) {
-        let key = fold(&line.chat);
-        if line.is_default() {
-            self.chats.remove(&key);
-        } else {
-            self.chats.insert(key, line);
-        }
-    }
-
-    /// The `PREFS` lines, in the order of the chats' folded names.
-    pub fn lines(&self) -> Vec<PrefLine> {
-        self.chats.values().cloned().collect()
-    }
-
-    /// How many chats are pinned.
-    pub fn pins(&self) -> usize {
-        self.chats.values().filter(|p| p.pinned).count()
-    }
 }
 
 /// Whether `me` may block `whom`, who has `count` blocks already:

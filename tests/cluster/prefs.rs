@@ -30,3 +30,28 @@ fn the_session_of_section_21_is_answered_as_on_one_server_across_nodes() {
     let first = next_event(&mut phone);
     assert!(first.starts_with("MSG:1:carl:ana:c1:"), "{first}");
 }
+
+#[test]
+fn wachat_migrate_carries_blocks_levels_and_pins() {
+    let mut single = super::support::TestServer::start();
+    for user in ["ana", "bob"] {
+        register(&single, user);
+    }
+    let mut ana = send_conn(&single, "ana");
+    for request in ["BLOCK:bob", "PIN:#general", "NOTIFY:bob:mentions"] {
+        assert_eq!(ana.request(request), "OK", "{request}");
+    }
+    let prefs = ana.listing("PREFS");
+    drop(ana);
+    assert!(single.terminate().success());
+    let cluster = Cluster::start();
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    let a = cluster.node("a");
+    let mut ana = send_conn(&a, "ana");
+    assert_eq!(ana.listing("BLOCKS"), ["bob"]);
+    assert_eq!(ana.listing("PREFS"), prefs);
+    assert!(send_conn(&a, "bob").request("MSG:ana:b1:hi").starts_with("OK:b1:"));
+    assert_eq!(ana.listing("HISTORY:bob:10"), Vec::<String>::new());
+}

@@ -38,6 +38,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+pub use prefs::Prefs;
 pub use recent::{DEDUP_WINDOW, Recent};
 
 use super::moderation::Rules;
@@ -118,7 +119,7 @@ pub struct User {
     pub(super) bases: HashMap<UserId, u64>,
     /// 1.2: whom it blocked, and its chats' preferences (`BLOCK` and
     /// `PREF` records, `store::prefs`).
-    pub prefs: crate::store::prefs::Prefs,
+    pub prefs: Prefs,
 }
 
 impl User {
@@ -374,6 +375,7 @@ pub struct State {
 }
 
 mod apply;
+pub mod prefs;
 pub mod recent;
 mod rules;
 #[cfg(test)]
