@@ -215,16 +215,15 @@ impl Store {
     /// For each message, whether its recipient blocked `from` (asked once
     /// per recipient of the burst; a store that cannot say hides nothing).
     fn hidden_by_blocks(&self, from: UserId, msgs: &[Outgoing]) -> Vec<bool> {
-        let mut asked: Vec<(String, bool)> = Vec::new();
+        let mut asked: Vec<(&str, bool)> = Vec::new();
         msgs.iter()
             .map(|(to, _, _)| {
                 let crate::protocol::Chat::User(name) = to else { return false };
-                let key = crate::protocol::names::fold(name);
-                if let Some((_, hide)) = asked.iter().find(|(k, _)| *k == key) {
+                if let Some((_, hide)) = asked.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
                     return *hide;
                 }
                 let hide = self.backend.is_blocked(name, from).unwrap_or(false);
-                asked.push((key, hide));
+                asked.push((name, hide));
                 hide
             })
             .collect()
