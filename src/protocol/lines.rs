@@ -260,6 +260,19 @@ pub struct HistoryLineRef<'a> {
 }
 
 impl HistoryLineRef<'_> {
+    /// The owned line, without writing it out and parsing it back: only
+    /// the room or peer and the escapes of the text are checked.
+    pub fn to_line(&self) -> Result<HistoryLine, String> {
+        Ok(HistoryLine {
+            from: self.from.to_string(),
+            to: Chat::parse(self.to)?,
+            id: self.id.to_string(),
+            ts: self.ts,
+            state: self.state,
+            text: Text::parse(self.text)?,
+        })
+    }
+
     /// The length of the line as written (without a `\n`), computed
     /// without writing it: `HISTORY` measures lines against its byte
     /// budget before it decides to make them.

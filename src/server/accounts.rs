@@ -48,7 +48,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{Ctx, auth};
-use crate::protocol::{Bye, Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
+use crate::protocol::{Bye, Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY};
 use crate::store::account_export::{self, Source};
 use crate::store::{Backend, UserId};
 
@@ -155,10 +155,7 @@ impl Source for StoreSource<'_> {
     }
 
     fn history(&mut self, chat: &Chat) -> crate::error::Result<Vec<String>> {
-        let lines =
-            self.store.history(self.user, chat, MAX_HISTORY, MAX_HISTORY_BYTES).and_then(|l| l.collect());
-        let since = self.store.actions_since().map_err(refused)?;
-        Ok(super::actions::shown(since, lines.map_err(refused)?))
+        super::actions::history(self.store, self.user, chat, MAX_HISTORY).map_err(refused)
     }
 
     fn devices(&mut self) -> crate::error::Result<Option<Vec<String>>> {

@@ -30,7 +30,7 @@ use crate::protocol::fates::Fates;
 use crate::protocol::{
     Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Role, RoomInfoLine, Text,
 };
-use crate::store::{Account, Ticket, UserId, now_ms};
+use crate::store::{Account, Backend, Ticket, UserId, now_ms};
 
 /// Default `--edit-minutes`: a typo is noticed at once, or not at all.
 pub const DEFAULT_EDIT_MINUTES: u64 = 15;
@@ -187,43 +187,39 @@ pub fn react(
     store(ctx, user, to, action_id(act, id), text)
 }
 
-/// `HISTORY`'s lines as shown: an edited message with its newest text; a
-/// deleted one, its edits and the reactions to it as
+/// `HISTORY`'s lines as shown: the newest `limit` messages of `chat`
+/// (within [`MAX_HISTORY_BYTES`]), an edited message with its newest
+/// text; a deleted one, its edits and the reactions to it as
 /// [`action::DELETED`], and the quote of it in a reply too. (Before the
 /// eraser's pass the texts are still in the log; from here they never
-/// leave the server.)
-///
-/// An action's id counts only on a message stored since the server
-/// refused such ids from clients (`ActionsSince`, issue 38): an older one
-/// may be a client's `MSG` that only looks like an edit.
-pub fn shown(since: ActionsSince, lines: Vec<String>) -> Vec<String> {
-    let parsed: Vec<Option<HistoryLine>> = lines.iter().map(|l| HistoryLine::parse(l).ok()).collect();
+/// leave the server.) `HISTORY` and an account's export both show them so.
+pub fn history(store: &dyn Backend, user: UserId, chat: &Chat, limit: usize) -> Result<Vec<String>, Ko> {
+    let lines = store.history(user, chat, limit, MAX_HISTORY_BYTES)?.messages()?;
+    let fates = fates(store.actions_since()?, &lines);
+    let shown = lines.into_iter().map(|mut line| {
+        line.text = fates.shown(&line.from, &line.id, &line.text);
+        line.to_string()
+    });
+    Ok(shown.collect())
+}
+
+/// What the actions among `lines` (oldest first) did. An action's id
+/// counts only on a message stored since the server refused such ids
+/// from clients (`ActionsSince`, issue 38): an older one may be a
+/// client's `MSG` that only looks like an edit.
+fn fates(since: ActionsSince, lines: &[HistoryLine]) -> Fates {
     let mut fates = Fates::since(since);
-    for line in parsed.iter().rev().flatten() {
+    for line in lines.iter().rev() {
         fates.observe(&line.from, &line.id, line.ts, &line.text);
     }
-    lines
-        .into_iter()
-        .zip(parsed)
-        .map(|(raw, line)| match line {
-            Some(mut line) => {
-                line.text = fates.shown(&line.from, &line.id, &line.text);
-                line.to_string()
-            }
-            None => raw,
-        })
-        .collect()
+    fates
 }
 
 /// The conversation as the store serves `HISTORY` (its newest lines,
 /// oldest first), and what its actions did.
 fn conversation(ctx: &Ctx, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
-    let lines = ctx.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.collect()?;
-    let lines: Vec<HistoryLine> = lines.iter().filter_map(|l| HistoryLine::parse(l).ok()).collect();
-    let mut fates = Fates::since(ctx.store.actions_since()?);
-    for line in lines.iter().rev() {
-        fates.observe(&line.from, &line.id, line.ts, &line.text);
-    }
+    let lines = ctx.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.messages()?;
+    let fates = fates(ctx.store.actions_since()?, &lines);
     Ok((lines, fates))
 }
 

@@ -165,7 +165,7 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
             }
         }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
-        Err(ko) if matches!(command_word(line), "LOGIN" | "REGISTER" | "REDEEM" | "PAIR") => {
+        Err(ko) if super::requests::row(command_word(line)).is_some_and(|row| row.first_frame) => {
             Outcome::Refused(ko)
         }
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),

@@ -34,7 +34,6 @@ pub mod actions;
 pub mod auth;
 pub mod closer;
 pub mod devices;
-pub mod info;
 pub mod known;
 pub mod listener;
 pub mod log_limit;
@@ -48,8 +47,9 @@ pub mod recv;
 pub mod registration;
 pub mod relay;
 pub mod replies;
-pub mod search;
+pub mod requests;
 pub mod send;
+mod session;
 pub mod threads;
 pub mod throttle;
 

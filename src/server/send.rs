@@ -16,8 +16,12 @@
 //! are written as soon as `REPLY_BUDGET` bytes of them wait, a chunk of
 //! at most `CHUNK` bytes at a time, and each chunk must be taken by the
 //! client within `--timeout` or the connection is dropped. Listings are
-//! capped ([`MAX_HISTORY`] messages in [`MAX_HISTORY_BYTES`], [`MAX_LISTING`]
+//! capped (`MAX_HISTORY` messages in `MAX_HISTORY_BYTES`, `MAX_LISTING`
 //! lines).
+//!
+//! What each request does is one file of [`requests`]; what a handler may
+//! do with the connection (queue a reply, wait for the disk) is
+//! [`Session`]'s, in `session.rs`.
 
 use std::fmt::Write as _;
 use std::io;
@@ -25,13 +29,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::Ctx;
 use super::log_limit::log_limited;
 use super::replies::{RETRY_FLUSH, Replies};
-use super::{Ctx, accounts, actions, auth, moderation, p2p, prefs, presence, relay, search};
-use crate::protocol::{
-    Code, FrameError, FrameReader, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_LISTING, Reply, Request,
-};
-use crate::store::{Outgoing, Ticket, UserId};
+use super::requests;
+use super::session::{Flow, Session, Who};
+use crate::protocol::request::command_word;
+use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
+use crate::store::Ticket;
 use crate::transport::Stream;
 
 /// Read buffer of a send connection: room for a burst of pipelined requests.
@@ -97,54 +102,6 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     stream
 }
 
-/// What to do after a request.
-#[derive(PartialEq, Eq)]
-enum Flow {
-    Continue,
-    Close,
-}
-
-struct Session<'a> {
-    /// A request of this connection was just refused `KO:RATE_LIMITED`:
-    /// the connection pauses ([`RATE_PAUSE`]) before it reads on.
-    refused_for_rate: bool,
-    ctx: &'a Ctx,
-    stream: &'a Arc<Stream>,
-    peer: SocketAddr,
-    reader: FrameReader<&'a Stream>,
-    /// The logged-in user, once `LOGIN`/`REGISTER` succeeded.
-    user: Option<(UserId, Arc<str>)>,
-    /// Replies not written yet; `true` marks one that is only valid once
-    /// `ticket` is durable.
-    replies: Vec<(Reply, bool)>,
-    /// About how many bytes `replies` will take on the wire.
-    queued: usize,
-    /// The chunk being formatted for the socket (kept for its capacity).
-    out: String,
-    /// The connection's output, in the order of the requests, shared with
-    /// the threads that write replies once they are durable.
-    output: Arc<Replies>,
-    /// The batch holding the records of the replies above.
-    ticket: Option<Ticket>,
-    /// The newest ticket whose replies were left with the store: a read
-    /// waits for it (a client sees its own writes).
-    in_flight: Option<Ticket>,
-    /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
-    /// the store in one go (one lock, see `Backend::send`).
-    msgs: Vec<Outgoing>,
-    /// Rooms this user joined (`true`) or left, to tell their members
-    /// (protocol 1.1's `MEMBER`) once that is on disk.
-    member_changes: Vec<(String, bool)>,
-    /// When the oldest request whose reply is not written yet was read:
-    /// the start of the request latency the metrics measure.
-    first_read: Option<Instant>,
-    /// This connection's number among the server's (`Router::sends`).
-    conn_id: u64,
-    /// 1.2: the device its `LOGIN` named (`None`: `default`), which a
-    /// `PASSWD` keeps logged in.
-    device: Option<String>,
-}
-
 impl Session<'_> {
     fn run(&mut self) -> std::io::Result<()> {
         loop {
@@ -193,303 +150,29 @@ impl Session<'_> {
         }
     }
 
-    /// Queues a reply (`durable`: valid only once `ticket` is on disk)
-    /// behind those of every request read before it. Every reply comes
-    /// through here, so the `MSG`s still gathered for the store go to it
-    /// first and their replies take their places: no reply, a refusal
-    /// least of all (a line that does not parse, a frame too long), can
-    /// overtake them.
-    fn queue(&mut self, reply: Reply, durable: bool) {
-        self.send_msgs();
-        self.queued += match &reply {
-            Reply::Listing(lines) => 16 + lines.iter().map(|line| line.len() + 1).sum::<usize>(),
-            _ => 64,
-        };
-        self.replies.push((reply, durable));
-    }
-
-    /// Queues a `KO`; closes the connection if its code says so.
-    fn refuse(&mut self, ko: Ko) -> Flow {
-        crate::metrics::get().ko(ko.code);
-        self.refused_for_rate |= ko.code == Code::RateLimited;
-        let flow = if ko.code.closes_connection() { Flow::Close } else { Flow::Continue };
-        self.queue(Reply::Ko(ko), false);
-        flow
-    }
-
-    fn reply(&mut self, result: Result<Reply, Ko>) -> Flow {
-        match result {
-            Ok(reply) => {
-                self.queue(reply, false);
-                Flow::Continue
-            }
-            Err(ko) => self.refuse(ko),
-        }
-    }
-
-    /// A reply that is true only once `ticket` is on disk.
-    fn reply_durable(&mut self, result: Result<(Reply, Ticket), Ko>) -> Flow {
-        match result {
-            Ok((reply, ticket)) => {
-                self.ticket = self.ticket.max(Some(ticket));
-                self.queue(reply, true);
-                Flow::Continue
-            }
-            Err(ko) => self.refuse(ko),
-        }
-    }
-
+    /// One request: a first frame before the login; after it, parsed,
+    /// metered at its row's cost, and served by its file of `requests/`.
     fn handle(&mut self, line: &str) -> Flow {
         self.first_read.get_or_insert_with(Instant::now);
-        let Some((user, name)) = self.user.clone() else {
-            return match auth::authenticate(self.ctx, line, self.peer.ip()) {
-                auth::Outcome::LoggedIn(id, name) => {
-                    self.device = auth::login_device(line);
-                    let device = self.device.as_deref();
-                    self.ctx.devices.open_session(self.ctx, (id, &name), self.conn_id, device, self.stream);
-                    self.queue(Reply::with(name.as_ref()), false);
-                    self.user = Some((id, name));
-                    Flow::Continue
-                }
-                auth::Outcome::Refused(ko) => self.refuse(ko),
-                auth::Outcome::Paired(token) => {
-                    self.queue(Reply::OkWith(token), false);
-                    Flow::Continue
-                }
-            };
+        let Some((id, name)) = self.user.clone() else {
+            return requests::login::first_frame(self, line);
         };
         let request = match Request::parse(line) {
-            Ok(request) => capped(request),
+            Ok(request) => request,
             Err(ko) => return self.refuse(ko),
         };
+        // A `MSG` is gathered, and metered with its burst (`send_msgs`).
+        // Any other request lets the gathered ones go to the store first:
+        // a `READ` or `HISTORY` right behind a `MSG` sees it.
         if !matches!(request, Request::Msg { .. }) {
-            // The store applies (and the rate meters) the `MSG`s before
-            // this request: a `READ` or `HISTORY` right behind a `MSG` sees it.
             self.send_msgs();
-            if let Err(ko) = self.ctx.meter(user, self.peer.ip(), cost(&request)) {
+            let cost = requests::cost(command_word(line), &request);
+            if let Err(ko) = self.ctx.meter(id, self.peer.ip(), cost) {
                 log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
                 return self.refuse(ko);
             }
         }
-        let store = &self.ctx.store;
-        match request {
-            Request::Login { .. }
-            | Request::Register { .. }
-            | Request::Redeem { .. }
-            | Request::Pair { .. } => {
-                self.refuse(Ko::new(Code::BadRequest, format!("already logged in as {name}")))
-            }
-            Request::Devices => self.reply(Ok(Reply::listing(self.ctx.devices.list(self.ctx, user, &name)))),
-            Request::Unlink { device } => self.unlink(user, &name, &device),
-            Request::Link => self
-                .reply(self.ctx.devices.link_from(self.ctx, (user, &name), self.conn_id).map(Reply::OkWith)),
-            // An action's id was refused by `Request::parse` (`action::check_sent_id`).
-            Request::Msg { to, id, text } => {
-                self.msgs.push((to, id, text));
-                Flow::Continue
-            }
-            Request::Read { chat, id } => {
-                self.reply_durable(store.read(user, &chat, &id).map(|t| (Reply::Ok, t)))
-            }
-            Request::Join { room } => {
-                let changes = !presence::is_member(self.ctx, user, &room);
-                let joined = store.join(user, &room);
-                if joined.is_ok() && changes {
-                    self.member_changes.push((room, true));
-                }
-                self.reply_durable(joined.map(|t| (Reply::Ok, t)))
-            }
-            Request::Leave { room } => {
-                let left = store.leave(user, &room);
-                if left.is_ok() {
-                    self.member_changes.push((room, false));
-                }
-                self.reply_durable(left.map(|t| (Reply::Ok, t)))
-            }
-            Request::Users => self.reply(Ok(listing(self.ctx.online_names()))),
-            Request::Rooms => self.reply(store.rooms(user).map(listing)),
-            Request::Chats => {
-                self.settle();
-                self.reply(store.chats(user).map(listing))
-            }
-            Request::History { chat, limit } => {
-                self.settle();
-                // The newest lines within MAX_HISTORY_BYTES, read from the
-                // store's log outside its locks.
-                let lines = store.history(user, &chat, limit, MAX_HISTORY_BYTES).and_then(|l| l.collect());
-                // 1.2: edits and deletions shown in place (`actions`).
-                let shown = lines.and_then(|l| Ok(actions::shown(store.actions_since()?, l)));
-                self.reply(shown.map(Reply::Listing))
-            }
-            Request::P2p { .. } | Request::Peer { .. } if self.ctx.config.tls.is_some() => {
-                self.refuse(p2p::not_with_tls())
-            }
-            Request::P2p { port } => {
-                p2p::announce(self.ctx, user, port);
-                self.reply(Ok(Reply::Ok))
-            }
-            Request::Peer { user: peer } => {
-                self.reply(p2p::introduce(self.ctx, &name, &peer).map(Reply::with))
-            }
-            Request::LastSeen { user: whom } => {
-                self.reply(presence::last_seen(self.ctx, user, &whom).map(Reply::with))
-            }
-            Request::Members { room } => self.reply(presence::members(self.ctx, user, &room).map(listing)),
-            Request::Server => self.reply(store.server_id().map(Reply::with)),
-            Request::Typing { to } => {
-                self.reply(relay::typing(self.ctx, user, &name, &to).map(|()| Reply::Ok))
-            }
-            Request::Moderate { room, action } => {
-                self.settle(); // its notice follows this session's messages
-                self.reply(moderation::moderate(self.ctx, user, &name, &room, action).map(|()| Reply::Ok))
-            }
-            Request::RoomInfo { room } => {
-                self.reply(moderation::room_info(self.ctx, user, &room).map(listing))
-            }
-            Request::Reply { to, id, re, text } => {
-                self.settle();
-                self.reply_durable(actions::reply(self.ctx, user, &to, &id, &re, &text))
-            }
-            Request::Edit { to, id, text } => {
-                self.settle();
-                self.reply_durable(actions::edit(self.ctx, user, &name, &to, &id, &text))
-            }
-            Request::Delete { to, id, author } => {
-                self.settle();
-                self.reply_durable(actions::delete(self.ctx, user, &name, &to, &id, author.as_deref()))
-            }
-            Request::React { to, id, emoji } => {
-                self.settle();
-                self.reply_durable(actions::react(self.ctx, user, &name, &to, &id, &emoji))
-            }
-            Request::Search { scope, query } => {
-                self.settle();
-                let searched = search::search(self.ctx, user, &scope, &query);
-                if let Ok(s) = &searched {
-                    let owed = search::extra_cost(&scope, s.bytes_read);
-                    self.ctx.charge(user, self.peer.ip(), owed);
-                }
-                self.reply(searched.map(|s| Reply::listing(s.found)))
-            }
-            Request::Info => self.reply(Ok(listing(super::info::info(&self.ctx.config)))),
-            Request::Passwd { old, new, keep } => {
-                let me = self.asker(user, &name);
-                self.reply(accounts::passwd(self.ctx, &me, &old, &new, keep).map(|()| Reply::Ok))
-            }
-            Request::DelAccount { password } => self.delete_account(user, &name, &password),
-            // 1.2 (§21): blocks and chat preferences (`server::prefs`).
-            Request::Block { user: whom } => {
-                self.reply(prefs::block(self.ctx, user, &whom, true).map(|()| Reply::Ok))
-            }
-            Request::Unblock { user: whom } => {
-                self.reply(prefs::block(self.ctx, user, &whom, false).map(|()| Reply::Ok))
-            }
-            Request::Blocks => self.reply(prefs::blocks(self.ctx, user).map(listing)),
-            Request::Notify { chat, level } => {
-                self.reply(prefs::notify(self.ctx, user, &chat, level).map(|()| Reply::Ok))
-            }
-            Request::Pin { chat, pinned } => {
-                self.reply(prefs::pin(self.ctx, user, &chat, pinned).map(|()| Reply::Ok))
-            }
-            Request::Prefs => self.reply(prefs::prefs(self.ctx, user).map(listing)),
-            Request::Ping => self.reply(Ok(Reply::Ok)),
-            Request::Quit => {
-                self.queue(Reply::Ok, false);
-                Flow::Close
-            }
-        }
-    }
-
-    /// 1.2 `DELACCOUNT`: on the `OK`, this connection closes too. (A
-    /// function of its own: the big `match` above keeps its frame small,
-    /// which a debug build's 128 KiB thread stack needs.)
-    fn delete_account(&mut self, user: UserId, name: &str, password: &str) -> Flow {
-        let me = self.asker(user, name);
-        match accounts::delete_account(self.ctx, &me, password) {
-            Ok(()) => {
-                self.queue(Reply::Ok, false);
-                Flow::Close // the account is gone: so is its session
-            }
-            Err(ko) => self.reply(Err(ko)),
-        }
-    }
-
-    /// 1.2 `UNLINK`: a device that unlinks itself is logged out too, this
-    /// connection closing after its `OK` (issue 38).
-    fn unlink(&mut self, user: UserId, name: &str, device: &str) -> Flow {
-        match self.ctx.devices.unlink(self.ctx, (user, name), device, self.conn_id) {
-            Ok(()) => {
-                self.queue(Reply::Ok, false);
-                let mine = self.device.as_deref().unwrap_or(crate::protocol::DEFAULT_DEVICE);
-                if mine.eq_ignore_ascii_case(device) { Flow::Close } else { Flow::Continue }
-            }
-            Err(ko) => self.reply(Err(ko)),
-        }
-    }
-
-    /// Who this session is, for `server::accounts`.
-    fn asker<'s>(&'s self, user: UserId, name: &'s str) -> accounts::Asker<'s> {
-        let (peer, conn_id, device) = (self.peer.ip(), self.conn_id, self.device.as_deref());
-        accounts::Asker { user, name, peer, conn_id, device }
-    }
-
-    /// Hands the queued `MSG`s to the store and queues their replies.
-    fn send_msgs(&mut self) {
-        let Some((user, _)) = &self.user else { return };
-        if self.msgs.is_empty() {
-            return;
-        }
-        let user = *user;
-        // Messages past the user's rate are refused one by one; the rest
-        // go to the store together.
-        let limited: Vec<Option<Ko>> = self.msgs.iter().map(|_| self.over_rate(user)).collect();
-        // Taken before any reply is queued: `queue` finds none left to send.
-        let msgs = std::mem::take(&mut self.msgs);
-        let allowed: Vec<Outgoing> = if limited.iter().all(Option::is_none) {
-            msgs // the common case: the burst is moved, not copied
-        } else {
-            msgs.into_iter().zip(&limited).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m).collect()
-        };
-        let (results, ticket) = self.ctx.store.send(user, &allowed);
-        let mut results = results.into_iter();
-        for ko in limited {
-            match ko {
-                Some(ko) => drop(self.refuse(ko)),
-                None => {
-                    let result = results.next().expect("one result per allowed message");
-                    self.reply_durable(result.map(|accepted| (Reply::with(accepted), ticket)));
-                }
-            }
-        }
-    }
-
-    /// `Some(KO:RATE_LIMITED)` if `user` has no request left this instant.
-    fn over_rate(&self, user: UserId) -> Option<Ko> {
-        let ko = self.ctx.meter(user, self.peer.ip(), 1).err()?;
-        log_limited!(self.ctx.logs.throttled, info, "{}: user #{user} throttled (--rate)", self.peer);
-        Some(ko)
-    }
-
-    /// Waits until this session's writes are on disk. Reads call it first:
-    /// the store shows only what is on disk, and a client must see its own
-    /// writes. If the disk failed, the replies that promised it become
-    /// `KO:INTERNAL`.
-    fn settle(&mut self) {
-        self.send_msgs();
-        let Some(ticket) = self.ticket.take().max(self.in_flight.take()) else { return };
-        let stored = self.ctx.store.wait(ticket);
-        for (reply, durable) in &mut self.replies {
-            if let (Err(ko), true) = (&stored, *durable) {
-                *reply = Reply::Ko(ko.clone());
-            }
-            *durable = false;
-        }
-        let changes = std::mem::take(&mut self.member_changes);
-        if let (Ok(()), Some((user, name))) = (stored, &self.user) {
-            for (room, joined) in changes {
-                presence::tell_members(self.ctx, *user, name, &room, joined);
-            }
-        }
+        requests::serve(self, Who { id, name: &name }, request)
     }
 
     /// Writes every queued reply: leaves them with the store if they only
@@ -620,51 +303,5 @@ impl std::fmt::Write for Chunks<'_> {
             return Err(std::fmt::Error);
         }
         Ok(())
-    }
-}
-
-/// The request as served: a `HISTORY` asking for more than
-/// [`MAX_HISTORY`] messages gets that many (a larger limit was legal in
-/// protocol 1.0, so it is clamped, not refused).
-fn capped(request: Request) -> Request {
-    match request {
-        Request::History { chat, limit } => Request::History { chat, limit: limit.min(MAX_HISTORY) },
-        other => other,
-    }
-}
-
-/// A listing reply of at most [`MAX_LISTING`] lines, the first ones.
-fn listing<T: std::fmt::Display>(lines: Vec<T>) -> Reply {
-    Reply::listing(lines.into_iter().take(MAX_LISTING))
-}
-
-/// Tokens a request takes from its user's `--rate` bucket: one for each
-/// request that reads or writes the store, and a `HISTORY` one more per
-/// 100 messages it may return (a full one, 1,000 messages, costs 11). A
-/// `PING` or `QUIT` costs nothing: keeping a connection alive is free.
-/// `SERVER` costs one like any read: a client asks it once per connection,
-/// and on a cluster node it is a query to the database.
-fn cost(request: &Request) -> u32 {
-    match request {
-        Request::Ping
-        | Request::Quit
-        | Request::Login { .. }
-        | Request::Register { .. }
-        | Request::Redeem { .. } => 0,
-        Request::History { limit, .. } => 1 + (*limit / 100) as u32,
-        // 1.2: an action reads up to 1,000 messages of its chat first (a
-        // full HISTORY).
-        Request::Reply { .. } | Request::Edit { .. } | Request::Delete { .. } | Request::React { .. } => 11,
-        // 1.2: a token per record a moderation stores (issue 38).
-        Request::Moderate { action, .. } => action.cost(),
-        // 1.2: and then what it read past that, a token per 64 KiB (`server::search`).
-        Request::Search { scope, .. } => search::cost(scope),
-        // 1.2: two argon2 hashes (the old password checked, the new one
-        // made), each costing what a login costs; failures are also
-        // throttled as logins are (`server::accounts`).
-        Request::Passwd { .. } => 20,
-        // 1.2: one argon2 check, as a login.
-        Request::DelAccount { .. } => 10,
-        _ => 1,
     }
 }

@@ -29,7 +29,9 @@ use std::time::Duration;
 use super::prefs::PrefChange;
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine, Text};
+use crate::protocol::{
+    Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, PrefLine, RoomInfoLine, RoomLine, Text,
+};
 
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
@@ -147,6 +149,18 @@ pub trait Lines: Send {
     /// when there are none left. An `Err` in the middle means the reply
     /// cannot be finished (the connection must be closed).
     fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko>;
+
+    /// The next lines of a `HISTORY`, typed (1.2: the message actions and
+    /// the edits shown in place read them): appends them to `out`,
+    /// `Ok(false)` when there are none left. By default the text of
+    /// [`Lines::next_chunk`] parsed back; a store that has the records at
+    /// hand (the local one) gives their values without the round trip.
+    fn next_messages(&mut self, out: &mut Vec<HistoryLine>) -> Result<bool, Ko> {
+        let mut text = String::new();
+        let more = self.next_chunk(&mut text)?;
+        out.extend(text.lines().filter_map(|line| HistoryLine::parse(line).ok()));
+        Ok(more)
+    }
 }
 
 /// A listing reply (`OK:<n>` then `n` lines), produced in chunks.
@@ -161,6 +175,13 @@ impl Listing {
         let mut all = String::new();
         while self.lines.next_chunk(&mut all)? {}
         Ok(all.lines().map(str::to_string).collect())
+    }
+
+    /// Every line of a `HISTORY`, typed ([`Lines::next_messages`]).
+    pub fn messages(mut self) -> Result<Vec<HistoryLine>, Ko> {
+        let mut all = Vec::with_capacity(self.len);
+        while self.lines.next_messages(&mut all)? {}
+        Ok(all)
     }
 }
 

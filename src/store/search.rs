@@ -183,7 +183,7 @@ pub fn by_history(
 }
 
 /// What a search found, newest first, and how many bytes of messages it
-/// read to find it: what its `--rate` cost is made of (`server::search`).
+/// read to find it: what its `--rate` cost is made of (`server::requests::search`).
 #[derive(Debug, Default)]
 pub struct Searched {
     pub found: Vec<HistoryLine>,

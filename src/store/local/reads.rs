@@ -28,7 +28,7 @@ use super::reader::{Reader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
-use crate::protocol::{Chat, ChatLine, Code, EventRef, HistoryLineRef, Ko, State as MsgState};
+use crate::protocol::{Chat, ChatLine, Code, EventRef, HistoryLine, HistoryLineRef, Ko, State as MsgState};
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
@@ -270,24 +270,47 @@ struct HistoryLines {
 
 impl Lines for HistoryLines {
     fn next_chunk(&mut self, out: &mut String) -> Result<bool, Ko> {
-        let end = (self.next + CHUNK).min(self.found.len());
-        if self.next == end {
-            return Ok(false);
-        }
-        for (pos, kept) in &mut self.found[self.next..end] {
-            let pos = *pos;
-            if let Some(reply) = kept.take() {
-                out.push_str(&reply);
-                continue;
+        let Some(chunk) = self.chunk() else { return Ok(false) };
+        for i in chunk {
+            match self.found[i].1.take() {
+                Some(kept) => out.push_str(&kept),
+                None => {
+                    let pos = self.found[i].0;
+                    let m = read_message(&mut self.reader, pos)?;
+                    write_history_line(out, &m, self.direct.as_ref());
+                }
             }
-            let line =
-                self.reader.line(pos, false)?.ok_or_else(|| read_failed(pos, "removed while being read"))?;
-            let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
-            write_history_line(out, &m, self.direct.as_ref());
         }
-        self.next = end;
         Ok(true)
     }
+
+    /// The records' values, read again from the log a block at a time
+    /// (the lines kept while walking are text, and are not parsed back).
+    fn next_messages(&mut self, out: &mut Vec<HistoryLine>) -> Result<bool, Ko> {
+        let Some(chunk) = self.chunk() else { return Ok(false) };
+        for i in chunk {
+            let pos = self.found[i].0;
+            let m = read_message(&mut self.reader, pos)?;
+            out.push(history_line(&m, self.direct.as_ref()).to_line().map_err(|e| read_failed(pos, e))?);
+        }
+        Ok(true)
+    }
+}
+
+impl HistoryLines {
+    /// The indexes in `found` of the next chunk, now counted as given.
+    fn chunk(&mut self) -> Option<std::ops::Range<usize>> {
+        let end = (self.next + CHUNK).min(self.found.len());
+        let chunk = self.next..end;
+        self.next = end;
+        (!chunk.is_empty()).then_some(chunk)
+    }
+}
+
+/// The message at `pos`, read from the log (or memory) by `reader`.
+fn read_message(reader: &mut Reader, pos: Pos) -> Result<MsgRef<'_>, Ko> {
+    let line = reader.line(pos, false)?.ok_or_else(|| read_failed(pos, "removed while being read"))?;
+    MsgRef::decode(line).map_err(|e| read_failed(pos, e))
 }
 
 /// The frames of an inbox replay, a chunk at a time.

@@ -17,7 +17,7 @@ use super::super::backend::{Moderated, Notice};
 use super::super::budget::Floor;
 use super::super::record::MsgRef;
 use super::super::record::{Message, Record};
-use super::super::state::{Batch, MAX_ROOMS_PER_USER, State, UserId};
+use super::super::state::{Batch, MAX_ROOMS_PER_USER, RoomId, State, UserId};
 use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::erase::Erasure;
@@ -499,6 +499,31 @@ impl Backend for LocalStore {
     }
 }
 
+/// Whom a `MSG` goes to, found in the state.
+#[derive(Clone, Copy)]
+enum Recipient {
+    User(UserId),
+    Room(RoomId),
+}
+
+/// The user or the room `to` names: `KO:UNKNOWN_USER` for no such user,
+/// `KO:NOT_MEMBER` for a room `from` is not in.
+fn recipient(state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
+    match to {
+        Chat::User(name) => {
+            let to =
+                state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+            Ok(Recipient::User(to))
+        }
+        Chat::Room(name) => {
+            let room = state
+                .member_room(name, from)
+                .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+            Ok(Recipient::Room(room))
+        }
+    }
+}
+
 /// A new account joins `#general` (creating it if it is gone).
 fn join_general(state: &mut State, batch: &mut Batch, ts: u64, user: Arc<str>) -> Result<(), Ko> {
     let (room, read) = match state.room_id(GENERAL) {
@@ -579,6 +604,11 @@ impl Inner {
     }
 
     /// Applies one `MSG` to the locked state; the `<id>:<ts>` of its `OK`.
+    /// The plain path, in order: a resend gets its first `OK` again; the
+    /// recipient is found; the policy says whether this user may send it
+    /// ([`Inner::may_send`]); its record is committed (appended to the
+    /// pending batch, which the group commit writes and fsyncs, then
+    /// delivers); its `OK` is returned.
     fn send_one(
         &self,
         state: &mut State,
@@ -591,26 +621,11 @@ impl Inner {
         if let Some(ts) = self.resent(state, pending, from, id)? {
             return Ok(Accepted { id: id.into(), ts }); // a resend
         }
+        let to = recipient(state, from, to)?;
+        self.may_send(state, from, to)?;
         let (to_name, link) = match to {
-            Chat::User(name) => {
-                let to = state
-                    .user_id(name)
-                    .ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
-                if state.users[to].is_deleted() {
-                    let name = &state.users[to].name;
-                    return Err(ko(Code::UnknownUser, format!("{name} deleted its account")));
-                }
-                self.options.budget.check_send(state, from, Some(to))?;
-                (state.users[to].name.clone(), state.direct_link(from, to))
-            }
-            Chat::Room(name) => {
-                let room = state
-                    .member_room(name, from)
-                    .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
-                state.may_send_to(room, from, now_ms())?; // 1.2: +announce, mutes
-                self.options.budget.check_send(state, from, None)?;
-                (state.room(room).name.clone(), state.room_link(room))
-            }
+            Recipient::User(to) => (state.users[to].name.clone(), state.direct_link(from, to)),
+            Recipient::Room(room) => (state.room(room).name.clone(), state.room_link(room)),
         };
         let ts = state.next_ts(now_ms());
         let msg = Message {
@@ -623,6 +638,25 @@ impl Inner {
         state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)?;
         crate::metrics::get().messages.inc();
         Ok(Accepted { id: id.into(), ts })
+    }
+
+    /// The policy of protocol 1.2 on a message, in one place: a deleted
+    /// account gets none; a room's `+announce` and mutes; the sender's
+    /// quota and the recipient's inbox (`--user-quota`, `--inbox-max`).
+    fn may_send(&self, state: &State, from: UserId, to: Recipient) -> Result<(), Ko> {
+        match to {
+            Recipient::User(to) => {
+                if state.users[to].is_deleted() {
+                    let name = &state.users[to].name;
+                    return Err(ko(Code::UnknownUser, format!("{name} deleted its account")));
+                }
+                self.options.budget.check_send(state, from, Some(to))
+            }
+            Recipient::Room(room) => {
+                state.may_send_to(room, from, now_ms())?;
+                self.options.budget.check_send(state, from, None)
+            }
+        }
     }
 
     /// The newest message of a chain (from `head`, newest first) that

@@ -2,10 +2,21 @@
 //! a search looks through, what it costs, and its reply. The scan is the
 //! store's (`store::search`), which also says why there is no index.
 
-use super::Ctx;
-use crate::protocol::{Chat, Ko, Scope};
+use crate::protocol::{Chat, Ko, Reply, Request, Scope};
+use crate::server::Ctx;
+use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query, Searched};
+
+use super::{Kind, Row, Version};
+
+pub(super) const ROW: Row = Row {
+    words: &["SEARCH"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: row_cost,
+};
 
 /// Most conversations a `SEARCH:*` looks through: the most recent ones.
 pub const MAX_CHATS: usize = 1000;
@@ -35,10 +46,27 @@ pub fn extra_cost(scope: &Scope, bytes_read: u64) -> u32 {
     read.saturating_sub(cost(scope))
 }
 
+fn row_cost(request: &Request) -> u32 {
+    match request {
+        Request::Search { scope, .. } => cost(scope),
+        _ => 1,
+    }
+}
+
+/// Searches, then charges what the search read past its [`cost`].
+pub(super) fn serve(s: &mut Session, who: Who, scope: &Scope, query: &str) -> Flow {
+    s.settle();
+    let searched = search(s.ctx, who.id, scope, query);
+    if let Ok(found) = &searched {
+        s.ctx.charge(who.id, s.peer.ip(), extra_cost(scope, found.bytes_read));
+    }
+    s.reply(searched.map(|found| Reply::listing(found.found)))
+}
+
 /// The matching messages, newest first, at most [`MAX_RESULTS`], from
 /// conversations `user` is in (a room left is searched no more).
 /// Returns them with the bytes it read, for [`extra_cost`].
-pub fn search(ctx: &Ctx, user: UserId, scope: &Scope, words: &str) -> Result<Searched, Ko> {
+fn search(ctx: &Ctx, user: UserId, scope: &Scope, words: &str) -> Result<Searched, Ko> {
     let chats: Vec<Chat> = match scope {
         Scope::Chat(chat) => vec![chat.clone()],
         Scope::All => ctx.store.chats(user)?.into_iter().take(MAX_CHATS).map(|line| line.chat).collect(),

@@ -3,12 +3,27 @@
 //! kept, how much one may store, how many devices, who may register, the
 //! limits of a message. Read from the configuration, nothing stored.
 
-use super::Config;
-use super::registration::Registration;
 use crate::protocol::{InfoLine, MAX_HISTORY, MAX_TEXT};
+use crate::server::Config;
+use crate::server::registration::Registration;
+use crate::server::session::{Flow, Session, listing};
+
+use super::{Kind, Row, Version, tokens};
+
+pub(super) const ROW: Row = Row {
+    words: &["INFO"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+pub(super) fn serve(s: &mut Session) -> Flow {
+    s.reply(Ok(listing(info(&s.ctx.config))))
+}
 
 /// The listing of `INFO`, in the order of [`crate::protocol::info::KEYS`].
-pub fn info(config: &Config) -> Vec<InfoLine> {
+fn info(config: &Config) -> Vec<InfoLine> {
     let retention = config.store.retain.map(|d| d.as_secs() / 86_400);
     let registration = match config.registration {
         Registration::Open => "open",

@@ -1,0 +1,54 @@
+//! `DEVICES`, `UNLINK:<device>` and `LINK` (protocol 1.2, §16): the
+//! devices of an account. Their tokens, codes and positions in the inbox
+//! are `server::devices`.
+
+use crate::protocol::{DEFAULT_DEVICE, Reply};
+use crate::server::session::{Flow, Session, Who};
+
+use super::{Kind, Row, Version, tokens};
+
+pub(super) const DEVICES: Row = Row {
+    words: &["DEVICES"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+pub(super) const UNLINK: Row = Row {
+    words: &["UNLINK"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Stored,
+    cost: tokens::<1>,
+};
+
+/// A code lives in memory for five minutes; the token it is traded for is
+/// stored by `PAIR`.
+pub(super) const LINK: Row = Row {
+    words: &["LINK"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+/// `DEVICES`: each online or last seen, and from where.
+pub(super) fn list(s: &mut Session, who: Who) -> Flow {
+    s.reply(Ok(Reply::listing(s.ctx.devices.list(s.ctx, who.id, who.name))))
+}
+
+/// `UNLINK:<device>`: a device that unlinks itself is logged out too,
+/// this connection closing after its `OK` (issue 38).
+pub(super) fn unlink(s: &mut Session, who: Who, device: &str) -> Flow {
+    if let Err(ko) = s.ctx.devices.unlink(s.ctx, (who.id, who.name), device, s.conn_id) {
+        return s.refuse(ko);
+    }
+    let mine = s.device.as_deref().unwrap_or(DEFAULT_DEVICE);
+    if mine.eq_ignore_ascii_case(device) { s.ok_and_close() } else { s.reply(Ok(Reply::Ok)) }
+}
+
+/// `LINK`: a one-time code with which a new device gets a token.
+pub(super) fn link(s: &mut Session, who: Who) -> Flow {
+    s.reply(s.ctx.devices.link_from(s.ctx, (who.id, who.name), s.conn_id).map(Reply::OkWith))
+}

@@ -1,0 +1,34 @@
+//! `HISTORY:<peer or #room>:<limit>` (protocol §4): the newest messages
+//! of a chat, edits and deletions shown in place (1.2).
+
+use crate::protocol::{Chat, MAX_HISTORY, Reply, Request};
+use crate::server::actions;
+use crate::server::session::{Flow, Session, Who};
+
+use super::{Kind, Row, Version};
+
+pub(super) const ROW: Row =
+    Row { words: &["HISTORY"], since: Version::V1_0, first_frame: false, kind: Kind::Ephemeral, cost };
+
+/// One token, and one more per 100 messages it may return (a full one,
+/// 1,000 messages, costs 11).
+fn cost(request: &Request) -> u32 {
+    match request {
+        Request::History { limit, .. } => 1 + (served(*limit) / 100) as u32,
+        _ => 1,
+    }
+}
+
+/// The limit as served: a `HISTORY` asking for more than [`MAX_HISTORY`]
+/// messages gets that many (a larger limit was legal in protocol 1.0, so
+/// it is clamped, not refused).
+fn served(limit: usize) -> usize {
+    limit.min(MAX_HISTORY)
+}
+
+pub(super) fn serve(s: &mut Session, who: Who, chat: &Chat, limit: usize) -> Flow {
+    s.settle();
+    // The newest lines, edits and deletions shown in place (1.2).
+    let shown = actions::history(&**s.ctx.store, who.id, chat, served(limit));
+    s.reply(shown.map(Reply::Listing))
+}

@@ -1,0 +1,69 @@
+//! The first frames (protocol §3): `LOGIN`, `REGISTER`, and (1.2)
+//! `REDEEM` and `PAIR`, the only requests allowed before the login, and
+//! refused after it. Their checks, and the limits on what they make the
+//! server hash, are `server::auth`.
+
+use std::sync::Arc;
+
+use crate::protocol::{Code, Ko, Reply};
+use crate::server::auth::{self, Outcome};
+use crate::server::session::{Flow, Session, Who};
+
+use super::{Kind, Row, Version, tokens};
+
+/// A first frame is metered by `server::auth`'s buckets, before any hash;
+/// a row's cost is what it takes when it comes again after the login, to
+/// be refused: nothing, as a `PING`, but for `PAIR`, which costs a token
+/// as it did before the table.
+pub(super) const LOGIN: Row = Row {
+    words: &["LOGIN"],
+    since: Version::V1_0,
+    first_frame: true,
+    kind: Kind::Ephemeral,
+    cost: tokens::<0>,
+};
+
+pub(super) const REGISTER: Row = Row {
+    words: &["REGISTER"],
+    since: Version::V1_0,
+    first_frame: true,
+    kind: Kind::Stored,
+    cost: tokens::<0>,
+};
+
+pub(super) const REDEEM: Row = Row {
+    words: &["REDEEM"],
+    since: Version::V1_2,
+    first_frame: true,
+    kind: Kind::Stored,
+    cost: tokens::<0>,
+};
+
+/// Trades a code of `LINK` for a device token, which is stored.
+pub(super) const PAIR: Row =
+    Row { words: &["PAIR"], since: Version::V1_2, first_frame: true, kind: Kind::Stored, cost: tokens::<1> };
+
+/// A frame of a connection not logged in yet: a first frame, or
+/// `KO:AUTH_REQUIRED` (`auth::authenticate`).
+pub(in crate::server) fn first_frame(s: &mut Session, line: &str) -> Flow {
+    match auth::authenticate(s.ctx, line, s.peer.ip()) {
+        Outcome::LoggedIn(id, name) => logged_in(s, line, id, name),
+        Outcome::Refused(ko) => s.refuse(ko),
+        Outcome::Paired(token) => s.reply(Ok(Reply::OkWith(token))),
+    }
+}
+
+/// The session is `name`'s from now on, on the device its `LOGIN` named.
+fn logged_in(s: &mut Session, line: &str, id: crate::store::UserId, name: Arc<str>) -> Flow {
+    s.device = auth::login_device(line);
+    let device = s.device.as_deref();
+    s.ctx.devices.open_session(s.ctx, (id, &name), s.conn_id, device, s.stream);
+    s.queue(Reply::with(name.as_ref()), false);
+    s.user = Some((id, name));
+    Flow::Continue
+}
+
+/// A first frame after the login.
+pub(super) fn again(s: &mut Session, who: Who) -> Flow {
+    s.refuse(Ko::new(Code::BadRequest, format!("already logged in as {}", who.name)))
+}

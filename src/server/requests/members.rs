@@ -1,0 +1,19 @@
+//! `MEMBERS:<#room>` (protocol 1.1, §11): the members of a room you are
+//! in, each online or last seen.
+
+use crate::server::presence;
+use crate::server::session::{Flow, Session, Who, listing};
+
+use super::{Kind, Row, Version, tokens};
+
+pub(super) const ROW: Row = Row {
+    words: &["MEMBERS"],
+    since: Version::V1_1,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+pub(super) fn serve(s: &mut Session, who: Who, room: &str) -> Flow {
+    s.reply(presence::members(s.ctx, who.id, room).map(listing))
+}

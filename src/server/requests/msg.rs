@@ -1,0 +1,30 @@
+//! `MSG:<to>:<id>:<text>` (protocol §4): a message to a user or a room.
+//!
+//! The plain path of a message, in order: `Request::parse` read it;
+//! [`serve`] gathers it; `Session::send_msgs` meters the gathered burst
+//! and hands it to the store in one call (`Backend::send`, which checks
+//! whether this user may send this, appends and commits it: one fsync for
+//! the burst); the store delivers it once it is on disk, then the `OK`
+//! leaves, after the replies of the requests read before it.
+
+use crate::protocol::{Chat, Text};
+use crate::server::session::{Flow, MSG_COST, Session};
+
+use super::{Kind, Row, Version, tokens};
+
+pub(super) const ROW: Row = Row {
+    words: &["MSG"],
+    since: Version::V1_0,
+    first_frame: false,
+    kind: Kind::Stored,
+    // Taken as the gathered burst goes to the store (`send_msgs`).
+    cost: tokens::<MSG_COST>,
+};
+
+/// Gathers the message: the `MSG`s of one burst reach the store together
+/// and share one fsync. (An id of an action's form was refused by
+/// `Request::parse`, `action::check_sent_id`.)
+pub(super) fn serve(s: &mut Session, to: Chat, id: String, text: Text) -> Flow {
+    s.msgs.push((to, id, text));
+    Flow::Continue
+}

@@ -1,0 +1,42 @@
+//! `P2P:<port>` and `PEER:<user>` (protocol §9): the server's half of
+//! peer-to-peer chat, refused on a TLS server (whose users expect every
+//! byte encrypted). The ports and the introductions are `server::p2p`.
+
+use crate::protocol::Reply;
+use crate::server::p2p;
+use crate::server::session::{Flow, Session, Who};
+
+use super::{Kind, Row, Version, tokens};
+
+pub(super) const P2P: Row = Row {
+    words: &["P2P"],
+    since: Version::V1_0,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+pub(super) const PEER: Row = Row {
+    words: &["PEER"],
+    since: Version::V1_0,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+/// `P2P:<port>`: `who` accepts direct chats on `port`.
+pub(super) fn announce(s: &mut Session, who: Who, port: u16) -> Flow {
+    if s.ctx.config.tls.is_some() {
+        return s.refuse(p2p::not_with_tls());
+    }
+    p2p::announce(s.ctx, who.id, port);
+    s.reply(Ok(Reply::Ok))
+}
+
+/// `PEER:<user>`: introduces `who` to `peer`.
+pub(super) fn introduce(s: &mut Session, who: Who, peer: &str) -> Flow {
+    if s.ctx.config.tls.is_some() {
+        return s.refuse(p2p::not_with_tls());
+    }
+    s.reply(p2p::introduce(s.ctx, who.name, peer).map(Reply::with))
+}

@@ -1,0 +1,26 @@
+//! `PASSWD:<old>:<new>` and `PASSWDKEEP:<old>:<new>` (protocol 1.2, §20):
+//! a new password, the old one checked within the login limits; the other
+//! devices are logged out unless kept. The steps are `server::accounts`.
+
+use crate::protocol::Reply;
+use crate::protocol::account::{PASSWD, PASSWD_KEEP};
+use crate::server::accounts;
+use crate::server::session::{Flow, Session, Who};
+
+use super::{Kind, Row, Version, tokens};
+
+/// Two argon2 hashes (the old password checked, the new one made), each
+/// costing what a login costs; failures are also throttled as logins are.
+pub(super) const ROW: Row = Row {
+    words: &[PASSWD, PASSWD_KEEP],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Stored,
+    cost: tokens::<20>,
+};
+
+pub(super) fn serve(s: &mut Session, who: Who, old: &str, new: &str, keep: bool) -> Flow {
+    let me = s.asker(who);
+    let changed = accounts::passwd(s.ctx, &me, old, new, keep);
+    s.reply(changed.map(|()| Reply::Ok))
+}

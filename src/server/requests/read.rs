@@ -1,0 +1,16 @@
+//! `READ:<from>:<id>` (protocol §4): you have read the message `id` of
+//! a chat; its author is told `READ` (a stored request: its record is on
+//! disk before the `OK`).
+
+use crate::protocol::{Chat, Reply};
+use crate::server::session::{Flow, Session, Who};
+
+use super::{Kind, Row, Version, tokens};
+
+pub(super) const ROW: Row =
+    Row { words: &["READ"], since: Version::V1_0, first_frame: false, kind: Kind::Stored, cost: tokens::<1> };
+
+pub(super) fn serve(s: &mut Session, who: Who, chat: &Chat, id: &str) -> Flow {
+    let read = s.ctx.store.read(who.id, chat, id);
+    s.reply_durable(read.map(|ticket| (Reply::Ok, ticket)))
+}

@@ -1,0 +1,19 @@
+//! `ROOMINFO:<#room>` (protocol 1.2, §18): owner, admins, modes, topic,
+//! and your own role, mute or ban.
+
+use crate::server::moderation;
+use crate::server::session::{Flow, Session, Who, listing};
+
+use super::{Kind, Row, Version, tokens};
+
+pub(super) const ROW: Row = Row {
+    words: &["ROOMINFO"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+pub(super) fn serve(s: &mut Session, who: Who, room: &str) -> Flow {
+    s.reply(moderation::room_info(s.ctx, who.id, room).map(listing))
+}

@@ -1,0 +1,60 @@
+//! `TYPING:<user or #room>` (protocol 1.2, §15): "ana is typing…". A
+//! relayed request: nothing is stored, the event goes to whoever is online
+//! (`server::relay`, which also crosses a cluster's nodes), and a client
+//! that did not say `VERSION:1.2` is not sent it.
+
+use crate::protocol::{Chat, Code, Event, Ko, Reply};
+use crate::server::session::{Flow, Session, Who};
+use crate::server::{Ctx, presence, relay::relay};
+use crate::store::UserId;
+
+use super::{Kind, Row, Version, tokens};
+
+pub(super) const ROW: Row = Row {
+    words: &["TYPING"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+pub(super) fn serve(s: &mut Session, who: Who, to: &Chat) -> Flow {
+    s.reply(typing(s.ctx, who.id, who.name, to).map(|()| Reply::Ok))
+}
+
+/// `TYPING:<to>` (protocol 1.2) from `me` (`name`): tells the peer, or the
+/// other members of a room `me` is in, with `TYPING:<name>:<to>`. Nobody
+/// needs to be online: the answer is `OK` all the same. A room larger than
+/// `--presence-limit` tells nobody (as for `JOINED`/`LEFT`): what one
+/// keystroke can make the server send stays bounded.
+fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
+    match to {
+        Chat::User(peer) => {
+            let account =
+                ctx.store.find_account(peer).ok_or_else(|| ko(Code::UnknownUser, "no user named", peer))?;
+            // 1.2: not to someone `me` blocked (§21).
+            if account.id != me && !ctx.store.shown_to(me, vec![account.id]).is_empty() {
+                let event = Event::Typing { from: name.to_string(), to: account.name.to_string() };
+                relay(ctx, [account.id], &event);
+            }
+        }
+        Chat::Room(room) => {
+            let not_member = || ko(Code::NotMember, "you are not in", &format!("#{room}"));
+            let (room, members) = ctx.store.room_members(room).ok_or_else(not_member)?;
+            if !members.iter().any(|&(user, _)| user == me) {
+                return Err(not_member());
+            }
+            presence::may_type(ctx, me, name, &room)?;
+            if members.len() <= ctx.config.presence_limit {
+                let event = Event::Typing { from: name.to_string(), to: room.to_string() };
+                let others = members.iter().map(|&(user, _)| user).filter(|&user| user != me).collect();
+                relay(ctx, ctx.store.shown_to(me, others), &event);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ko(code: Code, why: &str, name: &str) -> Ko {
+    Ko::new(code, format!("{why} {name}"))
+}

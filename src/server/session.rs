@@ -1,0 +1,203 @@
+//! A send connection's state, and what a request's handler
+//! (`server::requests`) may do with it: queue its reply ([`Session::reply`],
+//! [`Session::reply_durable`], [`Session::refuse`]), gather a `MSG`, and
+//! wait until the session's writes are on disk ([`Session::settle`]) before
+//! it reads. The loop that reads the requests and writes the replies is
+//! `send.rs`; what each request does is one file of `requests/`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::log_limit::log_limited;
+use super::replies::Replies;
+use super::{Ctx, accounts, presence};
+use crate::protocol::{Code, FrameReader, Ko, MAX_LISTING, Reply};
+use crate::store::{Outgoing, Ticket, UserId};
+use crate::transport::Stream;
+
+/// Tokens a `MSG` takes from its user's `--rate` bucket, metered as the
+/// gathered burst goes to the store ([`Session::send_msgs`]); its row
+/// (`requests/msg.rs`) names this.
+pub(super) const MSG_COST: u32 = 1;
+
+/// What to do after a request.
+#[derive(PartialEq, Eq)]
+pub(super) enum Flow {
+    Continue,
+    Close,
+}
+
+/// The logged-in user a request comes from.
+#[derive(Clone, Copy)]
+pub(super) struct Who<'a> {
+    pub id: UserId,
+    /// The registered spelling of the name.
+    pub name: &'a str,
+}
+
+pub(super) struct Session<'a> {
+    /// A request of this connection was just refused `KO:RATE_LIMITED`:
+    /// the connection pauses (`send::RATE_PAUSE`) before it reads on.
+    pub refused_for_rate: bool,
+    pub ctx: &'a Ctx,
+    pub stream: &'a Arc<Stream>,
+    pub peer: SocketAddr,
+    pub reader: FrameReader<&'a Stream>,
+    /// The logged-in user, once `LOGIN`/`REGISTER` succeeded.
+    pub user: Option<(UserId, Arc<str>)>,
+    /// Replies not written yet; `true` marks one that is only valid once
+    /// `ticket` is durable.
+    pub replies: Vec<(Reply, bool)>,
+    /// About how many bytes `replies` will take on the wire.
+    pub queued: usize,
+    /// The chunk being formatted for the socket (kept for its capacity).
+    pub out: String,
+    /// The connection's output, in the order of the requests, shared with
+    /// the threads that write replies once they are durable.
+    pub output: Arc<Replies>,
+    /// The batch holding the records of the replies above.
+    pub ticket: Option<Ticket>,
+    /// The newest ticket whose replies were left with the store: a read
+    /// waits for it (a client sees its own writes).
+    pub in_flight: Option<Ticket>,
+    /// Consecutive `MSG`s not applied yet: a pipelined burst is handed to
+    /// the store in one go (one lock, see `Backend::send`).
+    pub msgs: Vec<Outgoing>,
+    /// Rooms this user joined (`true`) or left, to tell their members
+    /// (protocol 1.1's `MEMBER`) once that is on disk.
+    pub member_changes: Vec<(String, bool)>,
+    /// When the oldest request whose reply is not written yet was read:
+    /// the start of the request latency the metrics measure.
+    pub first_read: Option<Instant>,
+    /// This connection's number among the server's (`Router::sends`).
+    pub conn_id: u64,
+    /// 1.2: the device its `LOGIN` named (`None`: `default`), which a
+    /// `PASSWD` keeps logged in.
+    pub device: Option<String>,
+}
+
+impl Session<'_> {
+    /// Queues a reply (`durable`: valid only once `ticket` is on disk)
+    /// behind those of every request read before it. Every reply comes
+    /// through here, so the `MSG`s still gathered for the store go to it
+    /// first and their replies take their places: no reply, a refusal
+    /// least of all (a line that does not parse, a frame too long), can
+    /// overtake them.
+    pub fn queue(&mut self, reply: Reply, durable: bool) {
+        self.send_msgs();
+        self.queued += match &reply {
+            Reply::Listing(lines) => 16 + lines.iter().map(|line| line.len() + 1).sum::<usize>(),
+            _ => 64,
+        };
+        self.replies.push((reply, durable));
+    }
+
+    /// Queues a `KO`; closes the connection if its code says so.
+    pub fn refuse(&mut self, ko: Ko) -> Flow {
+        crate::metrics::get().ko(ko.code);
+        self.refused_for_rate |= ko.code == Code::RateLimited;
+        let flow = if ko.code.closes_connection() { Flow::Close } else { Flow::Continue };
+        self.queue(Reply::Ko(ko), false);
+        flow
+    }
+
+    pub fn reply(&mut self, result: Result<Reply, Ko>) -> Flow {
+        match result {
+            Ok(reply) => {
+                self.queue(reply, false);
+                Flow::Continue
+            }
+            Err(ko) => self.refuse(ko),
+        }
+    }
+
+    /// A reply that is true only once `ticket` is on disk.
+    pub fn reply_durable(&mut self, result: Result<(Reply, Ticket), Ko>) -> Flow {
+        match result {
+            Ok((reply, ticket)) => {
+                self.ticket = self.ticket.max(Some(ticket));
+                self.queue(reply, true);
+                Flow::Continue
+            }
+            Err(ko) => self.refuse(ko),
+        }
+    }
+
+    /// Queues `OK` and closes the connection after it (`QUIT`, and a
+    /// session whose account or device is gone).
+    pub fn ok_and_close(&mut self) -> Flow {
+        self.queue(Reply::Ok, false);
+        Flow::Close
+    }
+
+    /// Who this session is, for `server::accounts`.
+    pub fn asker<'s>(&'s self, who: Who<'s>) -> accounts::Asker<'s> {
+        let (peer, conn_id, device) = (self.peer.ip(), self.conn_id, self.device.as_deref());
+        accounts::Asker { user: who.id, name: who.name, peer, conn_id, device }
+    }
+
+    /// Hands the queued `MSG`s to the store and queues their replies.
+    pub fn send_msgs(&mut self) {
+        let Some((user, _)) = &self.user else { return };
+        if self.msgs.is_empty() {
+            return;
+        }
+        let user = *user;
+        // Messages past the user's rate are refused one by one; the rest
+        // go to the store together.
+        let limited: Vec<Option<Ko>> = self.msgs.iter().map(|_| self.over_rate(user)).collect();
+        // Taken before any reply is queued: `queue` finds none left to send.
+        let msgs = std::mem::take(&mut self.msgs);
+        let allowed: Vec<Outgoing> = if limited.iter().all(Option::is_none) {
+            msgs // the common case: the burst is moved, not copied
+        } else {
+            msgs.into_iter().zip(&limited).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m).collect()
+        };
+        let (results, ticket) = self.ctx.store.send(user, &allowed);
+        let mut results = results.into_iter();
+        for ko in limited {
+            match ko {
+                Some(ko) => drop(self.refuse(ko)),
+                None => {
+                    let result = results.next().expect("one result per allowed message");
+                    self.reply_durable(result.map(|accepted| (Reply::with(accepted), ticket)));
+                }
+            }
+        }
+    }
+
+    /// `Some(KO:RATE_LIMITED)` if `user` has no request left this instant.
+    fn over_rate(&self, user: UserId) -> Option<Ko> {
+        let ko = self.ctx.meter(user, self.peer.ip(), MSG_COST).err()?;
+        log_limited!(self.ctx.logs.throttled, info, "{}: user #{user} throttled (--rate)", self.peer);
+        Some(ko)
+    }
+
+    /// Waits until this session's writes are on disk. Reads call it first:
+    /// the store shows only what is on disk, and a client must see its own
+    /// writes. If the disk failed, the replies that promised it become
+    /// `KO:INTERNAL`.
+    pub fn settle(&mut self) {
+        self.send_msgs();
+        let Some(ticket) = self.ticket.take().max(self.in_flight.take()) else { return };
+        let stored = self.ctx.store.wait(ticket);
+        for (reply, durable) in &mut self.replies {
+            if let (Err(ko), true) = (&stored, *durable) {
+                *reply = Reply::Ko(ko.clone());
+            }
+            *durable = false;
+        }
+        let changes = std::mem::take(&mut self.member_changes);
+        if let (Ok(()), Some((user, name))) = (stored, &self.user) {
+            for (room, joined) in changes {
+                presence::tell_members(self.ctx, *user, name, &room, joined);
+            }
+        }
+    }
+}
+
+/// A listing reply of at most [`MAX_LISTING`] lines, the first ones.
+pub(super) fn listing<T: std::fmt::Display>(lines: Vec<T>) -> Reply {
+    Reply::listing(lines.into_iter().take(MAX_LISTING))
+}
