@@ -95,6 +95,15 @@ mod tests {
     }
 
     #[test]
+    fn a_new_row_past_the_bound_is_refused_and_a_change_of_a_row_is_not() {
+        let new = PrefLine::new("#x");
+        let ko = changed(&new, PrefChange::Level(Level::None), 0, MAX_PREFS).unwrap_err();
+        assert_eq!(ko.code, Code::Full);
+        let muted = PrefLine { level: Level::None, ..new };
+        assert!(changed(&muted, PrefChange::Level(Level::Mentions), 0, MAX_PREFS).is_ok());
+    }
+
+    #[test]
     fn blocks_are_bounded_and_never_of_yourself() {
         assert_eq!(may_block(1, 1, 0, false).unwrap_err().code, Code::BadRequest);
         assert_eq!(may_block(1, 2, MAX_BLOCKS, false).unwrap_err().code, Code::Full);
