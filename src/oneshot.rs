@@ -79,6 +79,38 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// `wachat send --to <user|#room> --file PATH [caption]` (1.2): uploads
+/// the file, its parts pipelined, then sends the message carrying it;
+/// exits 0 once the server stored both.
+pub fn send_file(options: &Options, to: &Chat, path: &std::path::Path, caption: &str) -> Result<()> {
+    let caption = match caption.trim() {
+        "" => None,
+        c => Some(i18n::client::text_from_plain(i18n::current(), c).map_err(Error::Usage)?),
+    };
+    let (mut conn, _) = open(options)?;
+    let mut requests = |batch: Vec<Request>| pipelined(&mut conn, batch);
+    let (file, _) = client::files::upload(&mut requests, path)?;
+    let id = format!("{}-1", client::id_prefix()?);
+    match conn.request(&Request::File { to: to.clone(), id, file, caption })? {
+        Reply::OkWith(_) => {}
+        Reply::Ko(ko) => {
+            return Err(Error::Refused { request: tr!(i18n::client::Msg::ReqSend, to = to), ko });
+        }
+        other => return Err(conn.unexpected(&other)),
+    }
+    quit(conn);
+    println!("{}", tr!(Msg::SentTo, to = to));
+    Ok(())
+}
+
+/// Writes every request, then reads their replies, in order.
+fn pipelined(conn: &mut Connection, requests: Vec<Request>) -> Result<Vec<Reply>> {
+    for request in &requests {
+        conn.write_request(request)?;
+    }
+    requests.iter().map(|request| conn.read_reply(request)).collect()
+}
+
 /// `wachat users`: one online user per line.
 pub fn users(options: &Options) -> Result<()> {
     for user in listing(options, Request::Users, &tr!(i18n::client::Msg::ReqUsers))?.1 {

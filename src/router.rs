@@ -64,6 +64,9 @@ pub struct Outlet {
     /// (`VERSION:1.1` → 1): it is sent the events of that version and
     /// older only (0: a 1.0 client, which never says it).
     version: AtomicU8,
+    /// 1.2 (§21): where a 1.2 connection learns which `MSG`s carry a
+    /// file, sent to it as `FILE` events instead.
+    files: Option<Arc<crate::store::files::Files>>,
 }
 
 struct Out {
@@ -101,7 +104,27 @@ impl Outlet {
         let peer_ip = stream.peer_addr()?.ip();
         let version = AtomicU8::new(0);
         let device = crate::protocol::DEFAULT_DEVICE.into();
-        Ok(Outlet { user, name, device, peer_ip, stream, out: Mutex::new(out), max_pending, version })
+        let files = None;
+        Ok(Outlet { user, name, device, peer_ip, stream, out: Mutex::new(out), max_pending, version, files })
+    }
+
+    /// 1.2 (§21): the outlet turns a `MSG` carrying a file into a `FILE`
+    /// event for a client that said `VERSION:1.2`.
+    pub fn with_files(mut self, files: Arc<crate::store::files::Files>) -> Outlet {
+        self.files = Some(files);
+        self
+    }
+
+    /// Writes event `seq` as this client reads it: a message carrying a
+    /// file is a `FILE` event for a 1.2 client, its `MSG` for the others.
+    fn write_event(&self, out: &mut Vec<u8>, seq: u64, event: &Pushed) {
+        if let (Some(files), true, Pushed::Msg(m) | Pushed::Copy(m)) = (&self.files, self.speaks(2), event)
+            && let Some(file) = files.event(seq, &m.from, &m.to, &m.id, m.ts, m.text.as_escaped())
+        {
+            let _ = writeln!(out, "{file}");
+            return;
+        }
+        write_event(out, seq, event);
     }
 
     /// The outlet as the connection of `device` (see [`Outlet::device`]).
@@ -155,7 +178,7 @@ impl Outlet {
                 // but they count as sent: its ACKs move past them.
                 out.next_seq = seq + 1;
                 if self.speaks(event.since()) {
-                    write_event(&mut out.pending, seq, event);
+                    self.write_event(&mut out.pending, seq, event);
                 }
             }
         }

@@ -43,10 +43,11 @@ fn violated(statuses: &BTreeMap<String, String>) -> Vec<String> {
     statuses.iter().filter(|(_, s)| *s == "violated").map(|(n, _)| n.clone()).collect()
 }
 
-/// `wachat serve` at `level`, 12 s of every fault; the test thread does
-/// the restarts chaos asks for (its --restart command makes a file and
-/// waits until it is gone): kill -9, then the same data and ports.
-fn serve_holds_every_guarantee(level: &str, seed: &str) {
+/// `wachat serve` at `level` with `devices` per user, 12 s of every
+/// fault; the test thread does the restarts chaos asks for (its
+/// --restart command makes a file and waits until it is gone): kill -9,
+/// then the same data and ports.
+fn serve_holds_every_guarantee(level: &str, devices: &str, seed: &str) {
     let mut server = TestServer::start_with(&SERVE);
     let (send, recv) = (server.send.port().to_string(), server.recv.port().to_string());
     let dir = tempfile::tempdir().unwrap();
@@ -63,6 +64,8 @@ fn serve_holds_every_guarantee(level: &str, seed: &str) {
                 &recv,
                 "--level",
                 level,
+                "--devices",
+                devices,
                 "--duration",
                 "12",
                 "--seed",
@@ -89,12 +92,14 @@ fn serve_holds_every_guarantee(level: &str, seed: &str) {
 
 #[test]
 fn wachat_serve_holds_every_guarantee_under_all_faults_level_1_0() {
-    serve_holds_every_guarantee("1.0", "20261123");
+    serve_holds_every_guarantee("1.0", "1", "20261123");
 }
 
+/// Level 1.2 with two devices per user: every device gets its copy of
+/// the inbox (messages, copies of its user's own, STATUS, READMARK).
 #[test]
-fn wachat_serve_holds_every_guarantee_under_all_faults_level_1_2() {
-    serve_holds_every_guarantee("1.2", "43");
+fn wachat_serve_holds_every_guarantee_under_all_faults_level_1_2_two_devices() {
+    serve_holds_every_guarantee("1.2", "2", "43");
 }
 
 /// examples/minimal_server.py (or a copy of it) on free ports.
@@ -231,6 +236,16 @@ fn each_planted_bug_is_named_by_its_guarantee() {
             });
         }
     });
+}
+
+#[test]
+fn devices_below_level_1_2_and_a_malformed_server_are_usage_errors() {
+    let out = chaos(&["127.0.0.1", "--send-port", "1", "--recv-port", "2", "--devices", "2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--level 1.2"));
+    let out = chaos(&["127.0.0.1", "--send-port", "1", "--recv-port", "2", "--server", "127.0.0.1:6000"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HOST:SEND_PORT:RECV_PORT"));
 }
 
 #[test]

@@ -114,7 +114,7 @@ fn request() -> impl Strategy<Value = Request> {
             .prop_map(|(scope, query)| Request::Search { scope, query }),
         Just(Request::Ping),
         Just(Request::Quit),
-        // 1.2 (§21): blocks and chat preferences.
+        // 1.2 (§22): blocks and chat preferences.
         name().prop_map(|user| Request::Block { user }),
         name().prop_map(|user| Request::Unblock { user }),
         Just(Request::Blocks),
@@ -124,7 +124,7 @@ fn request() -> impl Strategy<Value = Request> {
     ]
 }
 
-/// A notification level (1.2, §21).
+/// A notification level (1.2, §22).
 fn level() -> impl Strategy<Value = wachat::protocol::Level> {
     use wachat::protocol::Level;
     prop_oneof![Just(Level::All), Just(Level::Mentions), Just(Level::None)]

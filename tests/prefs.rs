@@ -1,4 +1,4 @@
-//! Protocol 1.2's blocks and chat preferences (docs/PROTOCOL.md §21), on
+//! Protocol 1.2's blocks and chat preferences (docs/PROTOCOL.md §22), on
 //! a single server: `BLOCK`, `UNBLOCK`, `BLOCKS`, `NOTIFY`, `PIN`, `UNPIN`,
 //! `PREFS`, the `PREF`/`BLOCKED`/`UNBLOCKED` events on every device, what
 //! a block hides (messages, invitations, presence, `TYPING`), and that it

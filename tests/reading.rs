@@ -8,46 +8,20 @@ use std::path::Path;
 const MOST_STOPS: usize = 12;
 const MOST_LINES: usize = 1500;
 
+// The stops and the functions' lengths are read as `examples/code_figures`
+// reads them.
+#[path = "../examples/support/functions.rs"]
+mod functions;
+use functions::{functions, stop};
+
 /// The stops: `**`path` — `Type::function`**` or `**`path` — `function`**`.
 fn stops(doc: &str) -> Vec<(String, String)> {
-    doc.lines()
-        .filter_map(|line| {
-            let rest = line.trim_start().strip_prefix(|c: char| c.is_ascii_digit())?;
-            let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix(". **`")?;
-            let (path, rest) = rest.split_once("` — `")?;
-            let (function, _) = rest.split_once("`**")?;
-            let function = function.rsplit("::").next()?.to_string();
-            Some((path.to_string(), function))
-        })
-        .collect()
+    doc.lines().filter_map(stop).collect()
 }
 
 /// The lines of `fn name` in `source`, from its `fn` line to its closing brace.
 fn function_lines(source: &str, name: &str) -> Option<usize> {
-    let lines: Vec<&str> = source.lines().collect();
-    let start = lines.iter().position(|l| {
-        let l = l.trim_start();
-        let l = l.strip_prefix("pub(crate) ").or(l.strip_prefix("pub ")).unwrap_or(l);
-        l.starts_with(&format!("fn {name}(")) || l.starts_with(&format!("fn {name}<"))
-    })?;
-    let mut depth = 0i32;
-    let mut opened = false;
-    for (n, line) in lines[start..].iter().enumerate() {
-        for c in line.chars() {
-            match c {
-                '{' => {
-                    depth += 1;
-                    opened = true;
-                }
-                '}' => depth -= 1,
-                _ => {}
-            }
-        }
-        if opened && depth == 0 {
-            return Some(n + 1);
-        }
-    }
-    None
+    functions(source).into_iter().find(|(function, _)| function == name).map(|(_, lines)| lines)
 }
 
 #[test]
@@ -72,4 +46,8 @@ fn the_reader_of_stops_reads_a_stop() {
     let doc = "1. **`src/a.rs` — `Thing::run`**\n\n12. **`src/b.rs` — `go`**\n";
     assert_eq!(stops(doc), [("src/a.rs".into(), "run".into()), ("src/b.rs".into(), "go".into())]);
     assert_eq!(function_lines("x\n    pub fn go(a: u8) {\n        if a { }\n    }\n", "go"), Some(3));
+    // Braces in strings, characters and comments are not the code's.
+    let tricky = "fn f<'a>(x: &'a str) {\n    let s = \"}\"; // }\n    let c = '{';\n}\nfn g() {}\n";
+    assert_eq!(function_lines(tricky, "f"), Some(4));
+    assert_eq!(function_lines(tricky, "g"), Some(1));
 }

@@ -4,10 +4,10 @@
 
 import { Link, pair } from './link.js';
 import { Model, Outbox, newId } from './chats.js';
-import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parseDeviceLine, isName, isId, isRoom, fold, normalizeCode } from './wire.js';
+import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
-import { renderList, renderMembers, renderDevices, seenText, visible, Conversation } from './view.js';
-import { loadRules, renderHeader, aboutMe, addActions, isModeration } from './moderation.js';
+import { renderList, seenText, visible, Conversation } from './view.js';
+import { loadRules, renderHeader, aboutMe, isModeration, whyNotWrite } from './moderation.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,11 +34,24 @@ let loadingOlder = false;
 /** The open room's rules (ROOMINFO, 1.2), or null. */
 let rules = null;
 const inFlight = new Set();
+/** The chat's panel (panel.js), once loaded; what a linked browser keeps (store.js), once loaded. */
+let panel = null;
+let store = null;
 
 /** Where a linked browser keeps its device and token (never a password). */
 const LINK_KEY = `wachat:link:${location.host}`;
+/** The last user name typed here (never a password). */
+const USER_KEY = `wachat:user:${location.host}`;
 
 translate(document);
+$('user').value = localStorage.getItem(USER_KEY) || '';
+// The app's files kept for a start without the network (sw.js); never a WebSocket or a token.
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch(() => {});
+  navigator.serviceWorker.addEventListener('controllerchange', () => navigator.serviceWorker.controller?.postMessage('keep'));
+}
+$('banner-close').addEventListener('click', () => { $('banner').hidden = true; });
+$('search-scope').options[1].disabled = true; // "This chat": none is open yet
 $('login-form').addEventListener('submit', (e) => {
   e.preventDefault();
   if ($('login-form').classList.contains('linking')) linkWithCode();
@@ -49,8 +62,9 @@ $('link-mode').addEventListener('click', () => {
   $('link-mode').textContent = t(linking ? 'login' : 'linkMode');
   $('login-error').textContent = '';
 });
-$('devices-button').addEventListener('click', toggleDevices);
-$('link-new').addEventListener('click', linkNew);
+// The devices panel (devices.js) and the chat's panel (panel.js) load when first opened.
+$('devices-button').addEventListener('click', () => import('./devices.js').then((m) => m.toggle(app)));
+$('members-button').addEventListener('click', () => import('./panel.js').then((m) => (panel = m).toggle(app)));
 $('register-button').addEventListener('click', () => start(true));
 $('new-chat').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -68,13 +82,13 @@ $('input').addEventListener('keydown', (e) => {
 });
 $('input').addEventListener('input', typing);
 $('back').addEventListener('click', closeChat);
-$('members-button').addEventListener('click', toggleMembers);
 // The server's rules (rules.js) load when they are shown.
-$('rules-button').addEventListener('click', () => { if (link) import('./rules.js').then((m) => m.showRules(link)); });
+$('rules-button').addEventListener('click', () => { if (link) import('./rules.js').then((m) => m.showRules(link)).catch(() => {}); });
 $('rules-close').addEventListener('click', () => { $('rules').hidden = true; });
 const app = {
   link: () => link, model: () => model, view: () => view, chat: () => view.chat, rules: () => rules, open: openChat, applied,
   say: (text) => { $('typing').textContent = text; },
+  error: showError, refusal, composer: updateComposer, sub: updateSub, close: closeChat, showRules, draw,
 };
 $('search').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -82,7 +96,6 @@ $('search').addEventListener('submit', (e) => {
 });
 $('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
-$('leave-button').addEventListener('click', leaveRoom);
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
 });
@@ -165,6 +178,7 @@ function base() {
 /** Logged out for good (unlinked, the token refused, or 1.2 the account deleted): the token goes, the login comes back. */
 function unlinked(why = 'unlinked') {
   localStorage.removeItem(LINK_KEY);
+  if (link) store?.forget(location.host, link.user); // what the browser kept of the chats goes with the token
   if (link) link.stop();
   link = null;
   $('app').hidden = true;
@@ -175,7 +189,10 @@ function unlinked(why = 'unlinked') {
 async function begin(who) {
   askNotifications();
   const user = who.user;
-  link = new Link(base(), who);
+  // A linked browser with chats kept opens them without the network, and keeps trying.
+  store = who.token ? await import('./store.js').catch(() => null) : null;
+  const offlineStart = Boolean(store?.hasKept(location.host, user));
+  link = new Link(base(), { ...who, persist: offlineStart });
   model = new Model(user);
   outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
   view = new Conversation();
@@ -183,12 +200,15 @@ async function begin(who) {
     actionsLoading ||= import('./actions.js').then((m) => (actions = new m.Actions(app)));
     (await actionsLoading).menu(item, msg);
   };
+  // 1.2 (§21): files in chats: files.js, loaded after the login (never on the first load).
+  view.onFile = (item, msg) => import('./files.js').then((m) => m.show(item, msg, link));
   link.addEventListener('status', (e) => onStatus(e.detail));
   link.addEventListener('event', (e) => onEvent(e.detail));
   $('login-button').disabled = $('register-button').disabled = true;
   try {
     await link.start();
   } catch (reply) {
+    if (offlineStart && reply.code === 'OFFLINE') return enter(who);
     link = null;
     if (who.token && reply.code === 'AUTH_FAILED') unlinked();
     else $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
@@ -199,15 +219,27 @@ async function begin(who) {
   }
   // The secret stays in the link's memory only, for reconnections.
   $('password').value = '';
+  localStorage.setItem(USER_KEY, link.user);
+  enter(who);
+}
+
+/** Shows the app: what was kept (store.js), then what the server says once online. */
+async function enter(who) {
   model.me = view.me = link.user;
+  const kept = store ? store.restore(location.host, model) : null;
   for (const entry of outbox.entries) {
     model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
   }
   $('login').hidden = true;
   $('app').hidden = false;
   $('me').textContent = `${link.user} · ${who.device}`;
+  $('me').title = $('me').textContent;
+  draw();
+  if (kept) openChat(model.chat(kept).name);
+  import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
+  if (link.status !== 'online') return; // refresh() runs when it is
   await refresh();
-  import('./rules.js').then((m) => m.showRulesOnce(link, link.user));
+  import('./rules.js').then((m) => m.showRulesOnce(link, link.user)).catch(() => {});
 }
 
 // A linked browser logs in by itself, with its token.
@@ -228,6 +260,9 @@ function onStatus({ status, retryMs, reply }) {
     : t(status);
   $('status').textContent = text;
   $('status').className = `status ${status}`;
+  // Offline: said in the header, and nobody's presence is shown as known.
+  $('app').classList.toggle('offline', status !== 'online');
+  if (openKey && model) updateSub(model.chat(openKey));
   if (status === 'online' && model && !$('app').hidden) refresh();
   if (status === 'refused' && !$('app').hidden) {
     $('app').hidden = true;
@@ -239,9 +274,16 @@ function onStatus({ status, retryMs, reply }) {
 /** Everything the server knows that the app may have missed: after login and each reconnection. */
 async function refresh() {
   try {
-    const [users, chats, rooms] = await Promise.all([
+    const [users, chats, rooms, prefs, blocks] = await Promise.all([
       link.request(request.users()), link.request(request.chats()), link.request(request.rooms()),
+      link.request(request.prefs()), link.request(request.blocks()),
     ]);
+    // 1.2: levels, pins and blocks, as my other devices set them (a server without them says KO).
+    if (prefs.reply.ok) {
+      for (const chat of model.chats.values()) Object.assign(chat, { level: 'all', pinned: false });
+      for (const pref of prefs.lines.map(parsePrefLine).filter(Boolean)) onPref(pref);
+    }
+    if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isName).map(fold));
     model.online = new Set(users.lines.map(fold));
     const recent = [];
     for (const line of chats.lines) {
@@ -256,8 +298,17 @@ async function refresh() {
       if (entry) model.chat(entry.room).memberCount = entry.members;
     }
     draw();
-    // The last message of the 30 most recent chats, for the list (an action is not one).
-    await Promise.all(recent.slice(0, 30).map((chat) => (chat.last ? null : loadPage(chat, 10))));
+    // The last message of the 30 most recent chats, for the list (an action
+    // is not one: while the newest lines are all actions, ask further back).
+    await Promise.all(recent.slice(0, 30).map(async (chat) => {
+      for (let n = 10; !chat.last && n <= 250; n *= 5) {
+        await loadPage(chat, n);
+        if (!chat.more) break;
+      }
+      // The mentions among its unread messages, for the @ badge.
+      const others = chat.messages.filter((m) => !m.mine);
+      chat.mentions = chat.unread ? others.slice(-chat.unread).filter((m) => m.mention).length : 0;
+    }));
     if (openKey) {
       const chat = model.chat(openKey);
       const before = new Set(chat.messages);
@@ -274,6 +325,38 @@ async function refresh() {
 
 function draw() {
   renderList(model, openKey, openChat);
+  suggest();
+  // What a linked browser keeps for a start without the network, written a moment later.
+  clearTimeout(draw.saving);
+  draw.saving = setTimeout(keepChats, 300);
+}
+
+/**
+ * Keeps the chats in this browser (store.js) if it is linked with a code:
+ * it keeps its token already, and opens by itself. A password's login
+ * leaves nothing of the chats behind, as it leaves no password.
+ */
+function keepChats() {
+  store?.keep(location.host, model, openKey);
+}
+
+/** "New chat" suggests the people and rooms of my chats, and who is online. */
+function suggest() {
+  const names = new Set([...model.chats.values()].map((c) => c.name));
+  for (const user of model.online) if (!model.isMe(user)) names.add(user);
+  $('suggested').replaceChildren(...[...names].sort().map((name) => Object.assign(document.createElement('option'), { value: name })));
+}
+
+/** A refusal or a failure, where the user looks: the banner, in an error's colour (`info`: news, in blue), until closed. */
+function showError(text, info = false) {
+  $('banner-text').textContent = text;
+  $('banner').classList.toggle('info', info);
+  $('banner').hidden = false;
+}
+
+/** A KO (or an Error) in words. */
+function refusal(reply) {
+  return t('refused', { reason: reply.reason || reply.code || reply.message || '' });
 }
 
 /** Asks for the newest `limit` messages of `chat`; returns those that were new. */
@@ -303,11 +386,13 @@ async function openChat(name) {
   $('chat-sub').textContent = '';
   $('empty').hidden = true;
   $('composer').hidden = false;
-  $('members').hidden = true;
-  $('members-button').hidden = $('leave-button').hidden = !chat.room;
+  $('chat-panel').hidden = true;
+  $('search-scope').options[1].disabled = false;
+  $('search-scope').value = 'here';
   $('typing').textContent = '';
   rules = null;
   renderHeader(null);
+  updateComposer();
   if (chat.room) showRules(chat);
   const unread = chat.unread;
   try {
@@ -317,7 +402,7 @@ async function openChat(name) {
   }
   if (openKey !== fold(chat.name)) return; // another chat was opened meanwhile
   view.open(chat, unread);
-  chat.unread = 0;
+  chat.unread = chat.mentions = 0;
   markRead(chat);
   draw();
   updateSub(chat);
@@ -331,13 +416,35 @@ function closeChat() {
   $('composer').hidden = true;
   $('empty').hidden = false;
   $('messages').replaceChildren();
+  $('search-scope').value = '*';
+  $('search-scope').options[1].disabled = true;
   view.chat = null;
   draw();
+}
+
+/**
+ * The composer of the open chat, closed with the reason when I cannot
+ * write there: I blocked the other (1.2), I am muted, the room is
+ * announce-only (§18). The server refuses such a message anyway.
+ */
+function updateComposer() {
+  const chat = openKey && model.chat(openKey);
+  if (!chat) return;
+  const why = !chat.room && model.blocked.has(openKey) ? t('youBlocked', { who: chat.name }) : chat.room ? whyNotWrite(rules) : '';
+  $('input').disabled = $('send').disabled = Boolean(why);
+  $('input').placeholder = why || t('message');
+  $('room-note').textContent = why;
+  $('room-note').hidden = !why;
+  panel?.sync();
 }
 
 async function updateSub(chat) {
   if (chat.room) {
     $('chat-sub').textContent = chat.memberCount ? `${chat.memberCount} · ${t('members')}` : '';
+    return;
+  }
+  if (link.status !== 'online') {
+    $('chat-sub').textContent = ''; // offline: nobody's presence is known
     return;
   }
   if (model.online.has(fold(chat.name))) {
@@ -392,7 +499,7 @@ function send() {
   try {
     sendLine(entry); // checks the text fits
   } catch (e) {
-    $('typing').textContent = t('failed', { reason: e.message });
+    showError(t('failed', { reason: e.message }));
     return;
   }
   $('input').value = '';
@@ -424,6 +531,7 @@ function trySend(entry) {
         if (msg.state === 'SENT') msg.state = 'RECEIVED';
       } else {
         msg.failed = reply.reason || reply.code;
+        showError(t('failed', { reason: msg.failed }));
       }
       if (view.chat === chat) view.redraw(msg); // its tick, and now its actions
       draw();
@@ -444,6 +552,7 @@ function shownText(entry) {
 /** What an action (1.2) changed: drawn again where shown; a deleted text leaves the outbox too. */
 function applied({ chat, changed, erased }) {
   if (erased.length) outbox.scrub(erased);
+  if (erased.length) keepChats(); // a deleted text leaves what the browser kept, now
   if (actions?.mode?.msg.deleted) actions.cancel(); // the composer quoted it
   if (view.chat === chat) for (const msg of changed) view.redraw(msg);
   if (changed.length) draw();
@@ -467,8 +576,11 @@ function onEvent(event) {
       }
       // No longer typing.
       if (open && $('typing').textContent === t('typing', { who: msg.from })) $('typing').textContent = '';
-      if (!msg.mine && (!open || document.hidden)) chat.unread += 1;
-      if (!msg.mine && document.hidden) notify(msg);
+      if (!msg.mine && (!open || document.hidden)) {
+        chat.unread += 1;
+        if (msg.mention) chat.mentions += 1;
+      }
+      if (!msg.mine && document.hidden) notify(chat, msg);
       draw();
       break;
     }
@@ -479,7 +591,7 @@ function onEvent(event) {
       // Read on another of my devices up to `id`: the badge goes, unless
       // something newer came since (the next CHATS counts it).
       const chat = model.chat(event.chat);
-      if (!chat.last || chat.last.id === event.id || chat.last.mine) chat.unread = 0;
+      if (!chat.last || chat.last.id === event.id || chat.last.mine) chat.unread = chat.mentions = 0;
       draw();
       break;
     }
@@ -490,8 +602,25 @@ function onEvent(event) {
       draw();
       if (openKey === fold(event.user)) updateSub(model.chat(openKey));
       break;
-    case 'MEMBER':
-      if (openKey === fold(event.room) && !$('members').hidden) showMembers();
+    case 'MEMBER': {
+      // The room's count follows who joins and leaves.
+      const chat = model.chat(event.room);
+      if (chat.memberCount !== undefined) chat.memberCount = Math.max(0, chat.memberCount + (event.change === 'JOINED' ? 1 : -1));
+      if (openKey === fold(event.room)) {
+        updateSub(chat);
+        if (!$('chat-panel').hidden) panel?.showMembers();
+      }
+      break;
+    }
+    case 'PREF':
+      onPref(event);
+      draw();
+      break;
+    case 'BLOCKED':
+    case 'UNBLOCKED':
+      model.blocked[event.kind === 'BLOCKED' ? 'add' : 'delete'](fold(event.user));
+      updateComposer();
+      if (!$('devices-panel').hidden) import('./devices.js').then((m) => m.renderBlocked(app));
       break;
     case 'TYPING': {
       if (model.isMe(event.from)) return;
@@ -514,12 +643,17 @@ function onEvent(event) {
 /** A moderation event (1.2): the header of the open room, and a line if it is about me. */
 function onModeration(event) {
   const said = aboutMe(event, model.me);
-  if (said) $('status').textContent = said;
+  if (said) showError(said, !['KICKED', 'BANNED', 'MUTED'].includes(event.kind));
   if (openKey === fold(event.room)) {
     showRules(model.chat(event.room));
-    if (said) $('typing').textContent = said;
-    if (!$('members').hidden) showMembers();
+    if (!$('chat-panel').hidden) panel?.showMembers();
   }
+}
+
+/** A chat's level and pin (1.2), from PREFS or a PREF event. */
+function onPref({ chat, level, pinned }) {
+  Object.assign(model.chat(chat), { level, pinned });
+  if (openKey === fold(chat)) updateComposer();
 }
 
 /** Asks for a room's rules and draws its header. */
@@ -528,17 +662,7 @@ async function showRules(chat) {
   if (openKey !== fold(chat.name)) return;
   rules = info;
   renderHeader(info);
-}
-
-/** An admin's action from the members panel. */
-async function moderate(line) {
-  try {
-    const { reply } = await link.request(line);
-    if (!reply.ok) $('typing').textContent = t('refused', { reason: reply.reason || reply.code });
-  } catch (_) {
-    /* offline */
-  }
-  if (openKey) await showMembers();
+  updateComposer();
 }
 
 /** TYPING (protocol 1.2) at most every 3 s; a server without it says BAD_REQUEST once. */
@@ -555,7 +679,7 @@ function typing() {
 
 async function newChat(name) {
   if (!isName(name) && !isRoom(name)) {
-    $('status').textContent = t('refused', { reason: 'user or #room' });
+    showError(t('refused', { reason: 'user or #room' }));
     return;
   }
   try {
@@ -568,44 +692,11 @@ async function newChat(name) {
       name = parseSeen(reply.value)?.user || name;
     }
   } catch (reply) {
-    $('status').textContent = t('refused', { reason: reply.reason || reply.message || '' });
+    showError(refusal(reply));
     return;
   }
   $('new-chat-name').value = '';
   openChat(name);
-}
-
-async function toggleMembers() {
-  if (!$('members').hidden) {
-    $('members').hidden = true;
-    return;
-  }
-  await showMembers();
-}
-
-async function showMembers() {
-  try {
-    const { reply, lines } = await link.request(request.members(model.chat(openKey).name));
-    if (!reply.ok) return;
-    const members = lines.map(parseSeen).filter(Boolean);
-    renderMembers(members);
-    addActions(members, rules, model.me, moderate);
-    $('members').hidden = false;
-  } catch (_) {
-    /* offline */
-  }
-}
-
-async function leaveRoom() {
-  const chat = model.chat(openKey);
-  try {
-    const { reply } = await link.request(request.leave(chat.name));
-    if (!reply.ok) return;
-  } catch (_) {
-    return;
-  }
-  model.chats.delete(fold(chat.name));
-  closeChat();
 }
 
 function askNotifications() {
@@ -614,52 +705,33 @@ function askNotifications() {
   }
 }
 
-/** While the tab is hidden: the count in its title, and a notification if allowed. */
-function notify(msg) {
+/**
+ * While the tab is hidden: the count in its title, and a notification if
+ * allowed, as the chat's level says (1.2): every message, or only those
+ * that mention me (which always notify, unless the chat is muted).
+ */
+function notify(chat, msg) {
+  if (chat.level === 'none' || (chat.level === 'mentions' && !msg.mention)) return;
   hiddenCount += 1;
   document.title = `(${hiddenCount}) wachat`;
   if ('Notification' in window && Notification.permission === 'granted') {
-    const chat = isRoom(msg.to) ? ` ${msg.to}` : '';
-    new Notification(t('newMessage', { who: msg.from + chat }), { body: visible(msg.text).slice(0, 120), tag: 'wachat' });
+    const where = isRoom(msg.to) ? ` ${msg.to}` : '';
+    const title = t(msg.mention ? 'mentionFrom' : 'newMessage', { who: msg.from + where });
+    const options = { body: visible(msg.text).slice(0, 120), tag: 'wachat' };
+    // An installed app on a phone may only notify through its service worker.
+    if (navigator.serviceWorker?.controller) navigator.serviceWorker.ready.then((r) => r.showNotification(title, options)).catch(() => {});
+    else new Notification(title, options);
   }
 }
 
-/** The devices panel: DEVICES, each with Unlink; "Link a new device" asks LINK. */
-async function toggleDevices() {
-  const panel = $('devices-panel');
-  panel.hidden = !panel.hidden;
-  $('devices-button').setAttribute('aria-expanded', String(!panel.hidden));
-  if (!panel.hidden) await showDevices();
-}
-
-async function showDevices() {
-  try {
-    const { reply, lines } = await link.request(request.devices());
-    if (!reply.ok) throw reply;
-    renderDevices(lines.map(parseDeviceLine).filter(Boolean), link.who.device, unlinkDevice);
-  } catch (reply) {
-    $('link-code').textContent = t('refused', { reason: reply.reason || reply.message || '' });
+// A phone that scanned the QR code: "Link with a code", the user and the code filled in.
+if (location.hash.startsWith('#link=')) {
+  const [user, code] = decodeURIComponent(location.hash.slice(6)).split(':');
+  if (isName(user || '') && isId(code || '')) {
+    $('login-form').classList.add('linking');
+    $('link-mode').textContent = t('login');
+    $('user').value = user;
+    $('code').value = code;
   }
-}
-
-async function unlinkDevice(device) {
-  try {
-    const { reply } = await link.request(request.unlink(device));
-    if (!reply.ok) throw reply;
-  } catch (reply) {
-    $('link-code').textContent = t('refused', { reason: reply.reason || reply.message || '' });
-    return;
-  }
-  await showDevices();
-}
-
-async function linkNew() {
-  try {
-    const { reply } = await link.request(request.link());
-    if (!reply.ok || !isId(reply.value)) throw reply;
-    $('link-code').textContent = t('linkCode', { code: reply.value, min: 5, user: link.user });
-    $('link-code').dataset.code = reply.value;
-  } catch (reply) {
-    $('link-code').textContent = t('refused', { reason: reply.reason || reply.message || '' });
-  }
+  history.replaceState(null, '', location.pathname);
 }

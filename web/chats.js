@@ -7,6 +7,7 @@
 
 import { fold, isRoom, DELETED } from './wire.js';
 import { applyAction, settle } from './fates.js';
+import { mentions } from './mentions.js';
 
 export const ORDER = ['SENT', 'RECEIVED', 'DELIVERED', 'READ'];
 
@@ -15,6 +16,7 @@ export class Model {
     this.me = me;
     this.chats = new Map(); // fold(name) → chat
     this.online = new Set(); // fold(user)
+    this.blocked = new Set(); // fold(user), 1.2: BLOCKS and BLOCKED events
   }
 
   isMe(name) {
@@ -26,7 +28,7 @@ export class Model {
     const key = fold(name);
     let chat = this.chats.get(key);
     if (!chat) {
-      chat = { name, room: isRoom(name), unread: 0, last: null, messages: [], keys: new Map(), more: true, seen: null, typingUntil: 0 };
+      chat = { name, room: isRoom(name), unread: 0, mentions: 0, level: 'all', pinned: false, last: null, messages: [], keys: new Map(), more: true, seen: null, typingUntil: 0 };
       this.chats.set(key, chat);
     }
     return chat;
@@ -56,6 +58,8 @@ export class Model {
       return { chat, msg: known, added: false };
     }
     msg.mine = this.isMe(msg.from);
+    // 1.2: a room message that names me with @ (mentions.js), highlighted and counted apart.
+    msg.mention = chat.room && !msg.mine && mentions(msg.text, this.me);
     chat.keys.set(key, msg);
     let at = chat.messages.length;
     while (at > 0 && chat.messages[at - 1].ts > msg.ts && msg.ts) at--;
@@ -78,10 +82,10 @@ export class Model {
     return changed;
   }
 
-  /** Conversations, newest activity first. */
+  /** Conversations, the pinned ones (1.2) first, then newest activity first. */
   ordered() {
     const at = (c) => (c.last ? c.last.ts || Date.now() : 0);
-    return [...this.chats.values()].sort((a, b) => at(b) - at(a) || a.name.localeCompare(b.name));
+    return [...this.chats.values()].sort((a, b) => b.pinned - a.pinned || at(b) - at(a) || a.name.localeCompare(b.name));
   }
 
   /** The newest message of `chat` from someone else, to say READ for. */

@@ -23,7 +23,7 @@ const REPLY_MS = 15000;
 export class Link extends EventTarget {
   /**
    * @param {string} base  ws:// or wss:// and the host, e.g. `ws://127.0.0.1:8080`
-   * @param {{user: string, device: string, secret: string, token?: boolean, email?: string, register?: boolean, invite?: string}} who
+   * @param {{user: string, device: string, secret: string, token?: boolean, email?: string, register?: boolean, invite?: string, persist?: boolean}} who
    */
   constructor(base, who) {
     super();
@@ -114,9 +114,12 @@ export class Link extends EventTarget {
     if (this.firstLogin && !this.loggedInOnce) {
       this.firstLogin.reject({ ok: false, code: 'OFFLINE', reason: 'cannot reach the server' });
       this.firstLogin = null;
-      this.stopped = true;
-      this.setStatus('offline');
-      return;
+      // `persist` (issue 41): the app shows what it kept, and this goes on trying.
+      if (!this.who.persist) {
+        this.stopped = true;
+        this.setStatus('offline');
+        return;
+      }
     }
     if (this.stopped) return;
     const wait = Math.min(this.backoff, 15000) * (0.75 + Math.random() / 2);

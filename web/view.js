@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { t, lang } from './i18n.js';
-import { DELETED } from './wire.js';
+import { DELETED, isNotice } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -67,6 +67,22 @@ export function seenText(seen) {
   return t('lastSeen', { t: `${dayLabel(seen)} ${time.format(new Date(seen))}` });
 }
 
+/** A name's initials (`ana` → `A`, `#lab-2` → `L2`, `bob.smith` → `BS`). */
+function initials(name) {
+  const parts = name.replace(/^#/, '').split(/[._-]+/).filter(Boolean);
+  return (parts.length > 1 ? parts[0][0] + parts[1][0] : (parts[0] || '?')[0]).toUpperCase();
+}
+
+/** An avatar: the initials on a colour that is always the same for a name (a hash of it). */
+export function avatar(name) {
+  let hash = 0;
+  for (const c of name.toLowerCase()) hash = (hash * 31 + c.codePointAt(0)) % 360;
+  const node = el('span', 'avatar', initials(name));
+  node.setAttribute('aria-hidden', 'true');
+  node.style.background = `hsl(${hash}, 45%, 38%)`; // CSSOM, which the CSP allows (no style attribute)
+  return node;
+}
+
 const TICKS = { SENT: '…', RECEIVED: '✓', DELIVERED: '✓✓', READ: '✓✓' };
 
 /** The chat list: newest activity first, badge, last message, online dot. */
@@ -82,18 +98,32 @@ export function renderList(model, openKey, onOpen) {
     button.dataset.chat = key;
     button.setAttribute('aria-current', String(key === openKey));
     const online = !chat.room && model.online.has(key);
-    const dot = el('span', online ? 'dot on' : chat.room ? 'dot room' : 'dot');
-    if (chat.room) dot.setAttribute('aria-hidden', 'true');
-    else dot.setAttribute('aria-label', online ? t('online') : t('offline'));
-    button.append(dot, el('span', 'chat-name', chat.name), el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
+    const face = avatar(chat.name);
+    if (!chat.room) {
+      const dot = el('span', online ? 'dot on' : 'dot');
+      dot.setAttribute('aria-label', online ? t('online') : t('offline'));
+      face.removeAttribute('aria-hidden');
+      face.append(dot);
+    }
+    const name = el('span', 'chat-name', chat.name);
+    name.classList.toggle('pinned', Boolean(chat.pinned));
+    name.classList.toggle('silent', chat.level === 'none');
+    button.append(face, name, el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
     const shown = chat.last && (chat.last.deleted ? t('deleted') : replyQuote(chat, chat.last)?.body ?? chat.last.text);
     const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${visible(shown)}` : '';
     button.append(el('span', 'chat-last', last.slice(0, 200)));
-    if (chat.unread > 0) {
-      const badge = el('span', 'badge', String(chat.unread));
-      badge.setAttribute('aria-label', t('unread', { n: chat.unread }));
-      button.append(badge);
+    const badges = el('span', 'badges');
+    if (chat.mentions > 0) {
+      const badge = el('span', 'badge mentions', `@${chat.mentions}`);
+      badge.setAttribute('aria-label', t('mentioned', { n: chat.mentions }));
+      badges.append(badge);
     }
+    if (chat.unread > 0) {
+      const badge = el('span', chat.level === 'none' ? 'badge unread muted' : 'badge unread', String(chat.unread));
+      badge.setAttribute('aria-label', t('unread', { n: chat.unread }));
+      badges.append(badge);
+    }
+    button.append(badges);
     button.addEventListener('click', () => onOpen(chat.name));
     item.append(button);
     list.append(item);
@@ -157,7 +187,7 @@ export class Conversation {
   }
 
   element(msg) {
-    const item = el('li', msg.mine ? 'msg mine' : 'msg');
+    const item = el('li', isNotice(msg) ? 'notice' : msg.mine ? 'msg mine' : 'msg');
     item.dataset.id = msg.id;
     this.elements.set(msg, item);
     this.fill(item, msg);
@@ -173,6 +203,12 @@ export class Conversation {
   /** A bubble's insides: who, the quote of a reply, the text, reactions, time and tick. */
   fill(item, msg) {
     item.replaceChildren();
+    if (isNotice(msg)) {
+      // A change of the room's rules (§18): a line of the room, not a bubble, no actions.
+      item.textContent = visible(msg.text.slice(2));
+      return;
+    }
+    item.classList.toggle('mention', Boolean(msg.mention));
     item.classList.toggle('deleted', Boolean(msg.deleted));
     if (this.chat && this.chat.room && !msg.mine) item.append(el('div', 'from', msg.from));
     // A quote only of a message that is there (fates.js): never a text's look.
@@ -193,6 +229,8 @@ export class Conversation {
     meta.append(el('span', 'time', shortTime(msg.ts)));
     if (msg.mine) meta.append(' ', el('span', 'tick'));
     item.append(meta);
+    // Why the server refused it, in words: a phone shows no tooltip.
+    if (msg.failed) item.append(el('div', 'why', t('failed', { reason: msg.failed })));
     if (this.onMore && !msg.deleted && !msg.failed && msg.state !== 'SENT') {
       // Actions (1.2) on a message the server has: app.js loads actions.js at the first tap.
       const more = el('button', 'more secondary', '⋯');
@@ -202,12 +240,14 @@ export class Conversation {
       item.append(more);
     }
     this.tick(msg);
+    // 1.2 (§21): a file's image or card; app.js loads files.js for it.
+    if (msg.file && !msg.deleted && this.onFile) this.onFile(item, msg);
   }
 
   /** Changes a message's tick in place. */
   tick(msg) {
     const item = this.elements.get(msg);
-    if (!item || !msg.mine) return;
+    if (!item || !msg.mine || isNotice(msg)) return;
     const tick = item.querySelector('.tick');
     const state = msg.failed ? 'FAILED' : msg.state;
     tick.className = `tick ${state}`;
@@ -225,28 +265,4 @@ export class Conversation {
 export function renderMembers(members) {
   const list = $('members');
   list.replaceChildren(...members.map((m) => el('li', '', `${m.user} · ${seenText(m.seen)}`)));
-}
-
-/**
- * The devices panel (protocol 1.2's DEVICES): one line per device, online
- * or last seen and from where, and an Unlink button for each but this
- * browser (`here`). Names and addresses come from the network: text only.
- */
-export function renderDevices(devices, here, onUnlink) {
-  const list = $('devices');
-  list.replaceChildren(...devices.map((d) => {
-    const li = el('li');
-    li.dataset.device = d.device;
-    const mine = d.device.toLowerCase() === here.toLowerCase();
-    const what = t('deviceFrom', { seen: seenText(d.seen), address: d.address });
-    li.append(el('span', '', `${d.device}${mine ? ` (${t('thisDevice')})` : ''} · ${what}`));
-    if (!mine) {
-      const button = el('button', 'secondary', t('unlink'));
-      button.type = 'button';
-      button.setAttribute('aria-label', `${t('unlink')} ${d.device}`);
-      button.addEventListener('click', () => onUnlink(d.device));
-      li.append(button);
-    }
-    return li;
-  }));
 }

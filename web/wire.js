@@ -18,6 +18,12 @@ export const isName = (s) => NAME.test(s);
 export const isRoom = (s) => s.length > 1 && s[0] === '#' && NAME.test(s.slice(1));
 export const isChat = (s) => isName(s) || isRoom(s);
 export const isId = (s) => ID.test(s);
+/** 1.2 (§21): a server's file id, and what FETCH names (a file, or its thumbnail `-t`). */
+const FILE_ID = /^[0-9a-f]{32}$/;
+const FETCHED = /^[0-9a-f]{32}(-t)?$/;
+/** A file name as protocol/files.rs allows it (checked again by the server). */
+export const isFileName = (s) => s.length > 0 && new TextEncoder().encode(s).length <= 200 && s !== '.' && s !== '..'
+  && s.trim() === s && !/[\/\\:\u0000-\u001f\u007f]/.test(s);
 
 /** The key of a user or room: names are unique ignoring case. */
 export const fold = (s) => s.toLowerCase();
@@ -176,7 +182,26 @@ export const request = {
   ban: (room, user, minutes) => `${onUser('BAN', room, user)}:${wholeMinutes(minutes, 0)}`,
   mute: (room, user, minutes) => `${onUser('MUTE', room, user)}:${wholeMinutes(minutes, 1)}`,
   roominfo: (room) => (need(isRoom(room), 'bad room'), `ROOMINFO:${room}`),
+  // 1.2: blocks, notification levels and pins, kept by the server for all my devices.
+  block: (user) => (need(isName(user), 'bad user'), `BLOCK:${user}`),
+  unblock: (user) => (need(isName(user), 'bad user'), `UNBLOCK:${user}`),
+  blocks: () => 'BLOCKS',
+  notify: (chat, level) => (need(isChat(chat) && LEVELS.includes(level), 'bad chat or level'), `NOTIFY:${chat}:${level}`),
+  pin: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'PIN' : 'UNPIN'}:${chat}`),
+  prefs: () => 'PREFS',
   quit: () => 'QUIT',
+  // 1.2 (§21): files in chats.
+  upload(name, size, sha256) {
+    need(isFileName(name), 'bad file name');
+    need(Number.isSafeInteger(size) && size > 0 && /^[0-9a-f]{64}$/.test(sha256), 'bad size or sha256');
+    return `UPLOAD:${name}:${size}:${sha256}`;
+  },
+  part: (fileId, offset, base64) => (need(FILE_ID.test(fileId), 'bad file id'), `PART:${fileId}:${offset}:${base64}`),
+  file(to, id, fileId, caption) {
+    need(isChat(to) && isId(id) && FILE_ID.test(fileId), 'bad chat, id or file id');
+    return `FILE:${to}:${id}:${fileId}:${caption ? sendable(caption) : ''}`;
+  },
+  fetch: (what, offset) => (need(FETCHED.test(what), 'bad file id'), `FETCH:${what}:${offset}`),
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
@@ -208,7 +233,25 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS'];
+
+/** A chat's notification levels (1.2): every message, mentions only, none. */
+export const LEVELS = ['all', 'mentions', 'none'];
+
+/** A PREFS line or a PREF event's fields, `<chat>:<level>:<pinned|unpinned>` (1.2), as `{chat, level, pinned}`, or null. */
+export function parsePrefLine(line) {
+  const f = fields(line, 3);
+  if (!f || !isChat(f[0]) || !LEVELS.includes(f[1]) || !['pinned', 'unpinned'].includes(f[2])) return null;
+  return { chat: f[0], level: f[1], pinned: f[2] === 'pinned' };
+}
+
+/**
+ * A room's notice (§18): a change of its rules, which the server writes
+ * in the room's text with an id `mod-…`, as `* <who did it> …`.
+ * (A client may choose such an id too: the text must then name its
+ * sender, so a notice never speaks for someone else.)
+ */
+export const isNotice = (msg) => isRoom(msg.to) && msg.id.startsWith('mod-') && msg.text.startsWith(`* ${msg.from} `);
 export const isListing = (line) => LISTINGS.includes(line.split(':', 1)[0]);
 
 /**
@@ -344,6 +387,15 @@ export function parseEvent(line) {
       const [, seq, from, to, id, ts, text] = f;
       return { kind, seq, from, to, id, ts: Number(ts), text: unescapeText(text) };
     }
+    case 'FILE': {
+      // 1.2 (§21): a MSG carrying a file, what to show and fetch before its text.
+      const f = fields(line, 11);
+      if (!f || !DIGITS.test(f[1]) || !isName(f[2]) || !isChat(f[3]) || !isId(f[4]) || !DIGITS.test(f[5])) return null;
+      if (!FILE_ID.test(f[6]) || !DIGITS.test(f[7]) || !isFileName(f[9]) || textProblem(f[10])) return null;
+      const [, seq, from, to, id, ts, fileId, size, type, name, text] = f;
+      const file = { id: fileId, size: Number(size), type, name };
+      return { kind: 'MSG', seq, from, to, id, ts: Number(ts), text: unescapeText(text), file };
+    }
     case 'STATUS': {
       const f = fields(line, 6);
       if (!f || !DIGITS.test(f[1]) || !isName(f[2]) || !isId(f[3])) return null;
@@ -357,7 +409,9 @@ export function parseEvent(line) {
       return { kind, seq: f[1], chat: f[2], id: f[3], ts: Number(f[4]) };
     }
     case 'JOINED':
-    case 'LEFT': {
+    case 'LEFT':
+    case 'BLOCKED': // 1.2: I blocked `user`, on this device or another
+    case 'UNBLOCKED': {
       const user = line.slice(kind.length + 1);
       return line[kind.length] === ':' && isName(user) ? { kind, user } : null;
     }
@@ -385,6 +439,11 @@ export function parseEvent(line) {
     case 'OPPED':
     case 'DEOPPED':
       return parseModeration(kind, line);
+    case 'PREF': {
+      // 1.2: a chat's level or pin changed, on this device or another.
+      const pref = parsePrefLine(line.slice(5));
+      return line[4] === ':' && pref ? { kind, ...pref } : null;
+    }
     case 'PING':
       return line === 'PING' ? { kind } : null;
     case 'BYE': {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::history::Device;
 use super::model::{Model, Sent};
 use crate::protocol::{Event, HistoryLine, State};
 
@@ -29,8 +30,14 @@ type Check = fn(&Model) -> Vec<Example>;
 /// A room's messages as one member got them: (seq, frame, message).
 type Got<'a> = Vec<(u64, usize, &'a Sent)>;
 
-/// Per (user, peer, id, state): the seqs and frames of that `STATUS`.
-type Statuses = HashMap<(usize, String, String, State), Vec<(u64, usize)>>;
+/// A device of a user (`None`: its one device).
+type Dev = (usize, Device);
+
+/// Per (device, peer, id, state): the seqs and frames of that `STATUS`.
+type Statuses = HashMap<(Dev, String, String, State), Vec<(u64, usize)>>;
+
+/// Per device, (sender, id) → the receipts' (seq, frame), in order.
+type Receipts = HashMap<(Dev, usize, String), Vec<(u64, usize)>>;
 
 /// The guarantees, by the names docs/MODEL.md gives them.
 pub const GUARANTEES: [(&str, &str, Check); 6] = [
@@ -42,7 +49,7 @@ pub const GUARANTEES: [(&str, &str, Check); 6] = [
         reordered,
     ),
     ("phantom", "nothing delivered that was never sent", phantom),
-    ("status", "DELIVERED after the ACK, READ after the READ, each once", status),
+    ("status", "DELIVERED after the ACK, READ after the READ, each once; on every device", status),
     ("history", "HISTORY shows every OK'd message once", history),
 ];
 
@@ -66,13 +73,18 @@ fn ok_frame(m: &Model, s: &Sent) -> usize {
     m.oks.get(&(s.user, s.id.clone())).and_then(|o| o.first()).map_or(s.frame, |o| o.1)
 }
 
-/// Per recipient, (sender, id) → the receipts' (seq, frame), in order.
-fn receipts(m: &Model) -> HashMap<(usize, usize, String), Vec<(u64, usize)>> {
-    let mut out: HashMap<_, Vec<_>> = HashMap::new();
-    for user in 0..m.run.names.len() {
-        for (from, id, seq, frame) in m.receipts(user) {
+/// Every device of every user.
+fn all_devices(m: &Model) -> Vec<Dev> {
+    (0..m.run.names.len()).flat_map(|u| m.devices_of().into_iter().map(move |d| (u, d))).collect()
+}
+
+/// Per device, (sender, id) → the receipts' (seq, frame), in order.
+fn receipts(m: &Model) -> Receipts {
+    let mut out: Receipts = HashMap::new();
+    for dev in all_devices(m) {
+        for (from, id, seq, frame) in m.receipts(dev) {
             if let Some(sender) = m.user(from) {
-                out.entry((user, sender, id.to_string())).or_default().push((seq, frame));
+                out.entry((dev, sender, id.to_string())).or_default().push((seq, frame));
             }
         }
     }
@@ -85,10 +97,8 @@ fn lost(m: &Model) -> Vec<Example> {
     for s in m.accepted() {
         for r in m.recipients(s) {
             if !got.contains_key(&(r, s.user, s.id.clone())) {
-                let what = format!(
-                    "{} never got {}'s {} to {} (OK'd)",
-                    m.run.names[r], m.run.names[s.user], s.id, s.chat
-                );
+                let what =
+                    format!("{} never got {}'s {} to {} (OK'd)", m.who(r), m.run.names[s.user], s.id, s.chat);
                 out.push(example(m, vec![s.frame, ok_frame(m, s)], what));
             }
         }
@@ -114,7 +124,7 @@ fn duplicated(m: &Model) -> Vec<Example> {
         let acked = m.acked_at(r, got[0].0).is_some_and(|a| a < again.1);
         let what = format!(
             "{} got {}'s {id} as seq {} and again as seq {} ({}): stored twice",
-            m.run.names[r],
+            m.who(r),
             m.run.names[sender],
             got[0].0,
             again.0,
@@ -127,9 +137,9 @@ fn duplicated(m: &Model) -> Vec<Example> {
 
 /// The first receipt of something under another seq than the first one,
 /// once the first one was `ACK`ed.
-fn twice(m: &Model, user: usize, got: &[(u64, usize)]) -> Option<((u64, usize), (u64, usize))> {
+fn twice(m: &Model, dev: Dev, got: &[(u64, usize)]) -> Option<((u64, usize), (u64, usize))> {
     let first = *got.first()?;
-    let acked = m.acked_at(user, first.0)?;
+    let acked = m.acked_at(dev, first.0)?;
     got.iter().find(|g| g.0 != first.0 && g.1 > acked).map(|g| (first, *g))
 }
 
@@ -149,7 +159,10 @@ fn seqs_increase(m: &Model) -> Vec<Example> {
         {
             let what = format!(
                 "{}'s connection {}: seq {} after seq {}",
-                m.run.names[q.user], q.conn, q.seq, prev.0
+                m.who((q.user, q.device)),
+                q.conn,
+                q.seq,
+                prev.0
             );
             out.push(example(m, vec![prev.1, q.frame], what));
         }
@@ -157,8 +170,8 @@ fn seqs_increase(m: &Model) -> Vec<Example> {
     out
 }
 
-/// Per recipient, (sender, id) → the seq and frame of the first receipt.
-fn first_seqs(m: &Model) -> HashMap<(usize, usize, String), (u64, usize)> {
+/// Per device, (sender, id) → the seq and frame of the first receipt.
+fn first_seqs(m: &Model) -> HashMap<(Dev, usize, String), (u64, usize)> {
     receipts(m).into_iter().map(|(k, v)| (k, v[0])).collect()
 }
 
@@ -179,7 +192,12 @@ fn sender_order(m: &Model) -> Vec<Example> {
                 {
                     let what = format!(
                         "{} got {}'s {} (seq {}) before {} (seq {}), OK'd in the other order",
-                        m.run.names[r], m.run.names[s.user], s.id, got.0, p.id, pg.0
+                        m.who(r),
+                        m.run.names[s.user],
+                        s.id,
+                        got.0,
+                        p.id,
+                        pg.0
                     );
                     out.push(example(m, vec![pg.1, got.1], what));
                 }
@@ -194,10 +212,10 @@ fn room_order(m: &Model) -> Vec<Example> {
     let first = first_seqs(m);
     let mut out = Vec::new();
     for (room, members) in &m.run.rooms {
-        // Each member's order of the room's messages: (sender, id) by seq.
-        let orders: Vec<(usize, Got)> = members
-            .iter()
-            .map(|&r| {
+        // Each member device's order of the room's messages: (sender, id) by seq.
+        let devices = members.iter().flat_map(|&u| m.devices_of().into_iter().map(move |d| (u, d)));
+        let orders: Vec<(Dev, Got)> = devices
+            .map(|r| {
                 let mut got: Vec<_> = m
                     .accepted()
                     .into_iter()
@@ -221,8 +239,8 @@ fn room_order(m: &Model) -> Vec<Example> {
 fn inversion(
     m: &Model,
     room: &str,
-    a: (usize, &[(u64, usize, &Sent)]),
-    b: (usize, &[(u64, usize, &Sent)]),
+    a: (Dev, &[(u64, usize, &Sent)]),
+    b: (Dev, &[(u64, usize, &Sent)]),
 ) -> Option<Example> {
     let place: HashMap<(usize, &str), (usize, usize)> =
         b.1.iter().enumerate().map(|(i, g)| ((g.2.user, g.2.id.as_str()), (i, g.1))).collect();
@@ -234,7 +252,10 @@ fn inversion(
         {
             let what = format!(
                 "{room}: {} got {} before {}, {} the other way",
-                m.run.names[a.0], prev.id, g.2.id, m.run.names[b.0]
+                m.who(a.0),
+                prev.id,
+                g.2.id,
+                m.who(b.0)
             );
             return Some(example(m, vec![g.1, frame, bframe], what));
         }
@@ -258,7 +279,7 @@ fn phantom(m: &Model) -> Vec<Example> {
             }
             Some(_) => continue,
         };
-        out.push(example(m, vec![q.frame], format!("{} got {why}", m.run.names[q.user])));
+        out.push(example(m, vec![q.frame], format!("{} got {why}", m.who((q.user, q.device)))));
     }
     out
 }
@@ -269,8 +290,9 @@ fn status(m: &Model) -> Vec<Example> {
     let mut out = Vec::new();
     for q in &m.queued {
         let Some((peer, id, state)) = Model::status(q) else { continue };
-        seen.entry((q.user, peer.to_lowercase(), id.to_string(), state)).or_default().push((q.seq, q.frame));
-        let name = &m.run.names[q.user];
+        let dev = (q.user, q.device);
+        seen.entry((dev, peer.to_lowercase(), id.to_string(), state)).or_default().push((q.seq, q.frame));
+        let name = m.who(dev);
         let Some(s) = m.sent.get(&(q.user, id.to_string())).filter(|s| s.chat.eq_ignore_ascii_case(peer))
         else {
             out.push(example(m, vec![q.frame], format!("{name} got {state} for {id} to {peer}, never sent")));
@@ -287,13 +309,35 @@ fn status(m: &Model) -> Vec<Example> {
             out.push(example(m, frames, format!("{name} got {state} for {id}: {why}")));
         }
     }
-    for ((user, peer, id, state), got) in seen {
-        if let Some((a, b)) = twice(m, user, &got) {
-            let what = format!(
-                "{} got {state} for {id} to {peer} twice (seq {}, then {})",
-                m.run.names[user], a.0, b.0
-            );
+    for ((dev, peer, id, state), got) in seen {
+        if let Some((a, b)) = twice(m, dev, &got) {
+            let what =
+                format!("{} got {state} for {id} to {peer} twice (seq {}, then {})", m.who(dev), a.0, b.0);
             out.push(example(m, vec![a.1, b.1], what));
+        }
+    }
+    out.extend(every_device(m));
+    out
+}
+
+/// Several devices (§16): a `STATUS` or `READMARK` is an event of the
+/// user's one inbox, so each device that keeps logging in gets it, under
+/// the same number: the ticks and the read marks agree everywhere.
+fn every_device(m: &Model) -> Vec<Example> {
+    if m.run.devices < 2 {
+        return Vec::new();
+    }
+    let mut got: HashMap<(usize, u64), Vec<&super::model::Queued>> = HashMap::new();
+    for q in m.queued.iter().filter(|q| matches!(q.event, Event::Status { .. } | Event::ReadMark { .. })) {
+        got.entry((q.user, q.seq)).or_default().push(q);
+    }
+    let mut out = Vec::new();
+    for ((user, seq), copies) in got {
+        for device in m.devices_of() {
+            if !copies.iter().any(|q| q.device == device) {
+                let what = format!("{} never got seq {seq}, which another device got", m.who((user, device)));
+                out.push(example(m, vec![copies[0].frame], what));
+            }
         }
     }
     out
@@ -305,12 +349,14 @@ fn delivered_early(
     peer: usize,
     s: &Sent,
     frame: usize,
-    first: &HashMap<(usize, usize, String), (u64, usize)>,
+    first: &HashMap<(Dev, usize, String), (u64, usize)>,
 ) -> Option<(String, Vec<usize>)> {
-    let Some(&(seq, got)) = first.get(&(peer, s.user, s.id.clone())) else {
+    // The first device of the peer to get it (the numbers are the user's).
+    let got = m.devices_of().into_iter().filter_map(|d| first.get(&((peer, d), s.user, s.id.clone()))).min();
+    let Some(&(seq, got)) = got else {
         return Some((format!("{} never got it", m.run.names[peer]), vec![]));
     };
-    match m.acked_at(peer, seq) {
+    match m.acked_by_any(peer, seq) {
         Some(ack) if ack < frame => None,
         _ => Some((format!("{} had not ACKed seq {seq}", m.run.names[peer]), vec![got])),
     }
@@ -352,4 +398,74 @@ fn history(m: &Model) -> Vec<Example> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chaos::history::{Dir, Frame, Run};
+    use crate::chaos::schedule::Port;
+
+    /// A frame of `user`'s device `device` on connection `conn`.
+    fn frame(
+        at: u64,
+        (user, device): (usize, Device),
+        conn: u64,
+        (port, dir): (Port, Dir),
+        text: &str,
+    ) -> Frame {
+        Frame { at_us: at, user, device, conn, port, dir, text: text.into() }
+    }
+
+    /// Two users of two devices: u0 (its d0) writes m1 to u1; both of
+    /// u1's devices get it; u1@d0 ACKs it and u0@d0 gets DELIVERED. What
+    /// `drop` names is left out of the run.
+    fn run(drop: &str) -> Run {
+        let (send, recv) = ((Port::Send, Dir::Out), (Port::Recv, Dir::In));
+        let ok = (Port::Send, Dir::In);
+        let msg = "MSG:1:u0:u1:m1:100:chaos m1 from u0";
+        let frames = vec![
+            frame(1, (0, Some(0)), 1, send, "MSG:u1:m1:chaos m1 from u0"),
+            frame(2, (0, Some(0)), 1, ok, "OK:m1:100"),
+            frame(3, (1, Some(0)), 2, recv, msg),
+            frame(4, (1, Some(1)), 3, recv, msg),
+            frame(5, (0, Some(0)), 4, recv, msg),
+            frame(6, (0, Some(1)), 5, recv, if drop == "copy" { "PING" } else { msg }),
+            frame(7, (1, Some(0)), 2, (Port::Recv, Dir::Out), "ACK:1"),
+            frame(8, (0, Some(0)), 4, recv, "STATUS:2:u1:m1:DELIVERED:110"),
+            frame(
+                9,
+                (0, Some(1)),
+                5,
+                recv,
+                if drop == "status" { "PING" } else { "STATUS:2:u1:m1:DELIVERED:110" },
+            ),
+        ];
+        let listing = crate::chaos::history::Listing {
+            user: 0,
+            chat: "u1".into(),
+            lines: vec!["u0:u1:m1:100:DELIVERED:chaos m1 from u0".into()],
+            limit: 1000,
+        };
+        Run {
+            names: vec!["u0".into(), "u1".into()],
+            devices: 2,
+            rooms: vec![],
+            frames,
+            faults: vec![],
+            listings: vec![listing],
+            duration_us: 10,
+        }
+    }
+
+    fn violated(run: &Run) -> Vec<&'static str> {
+        all(&Model::build(run)).into_iter().filter(|v| !v.violations.is_empty()).map(|v| v.name).collect()
+    }
+
+    #[test]
+    fn every_device_gets_its_copy_and_every_status() {
+        assert_eq!(violated(&run("")), Vec::<&str>::new());
+        assert_eq!(violated(&run("copy")), ["lost"], "the sender's other device missed its copy");
+        assert_eq!(violated(&run("status")), ["status"], "a device missed a STATUS its twin got");
+    }
 }

@@ -2,6 +2,7 @@
 //! when one was violated (or the run could not be made), 2 on a usage
 //! error (clap's code, for a CI script to tell the cases apart).
 
+use std::fmt::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,9 +29,20 @@ pub struct ChaosArgs {
     /// The server's port for pushed events.
     #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
     pub recv_port: u16,
+    /// Another server of the same chat (a node of a cluster), as
+    /// HOST:SEND_PORT:RECV_PORT; several comma-separated or the option
+    /// again (as `wachat connect --server`). Users are spread over the
+    /// servers in turn; a user whose server refuses the connection goes
+    /// to the next one, as a client with several does.
+    #[arg(long, value_name = "HOST:SEND:RECV", value_delimiter = ',')]
+    pub server: Vec<String>,
     /// The protocol level the users speak: 1.0, 1.1, 1.2.
     #[arg(long, value_enum, default_value = "1.0")]
     pub level: Level,
+    /// Devices per user (level 1.2 only): each user logs in as `d0`,
+    /// `d1`, … and the model checks every device's copy of its inbox.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4))]
+    pub devices: u16,
     /// How many users (each a sender and a receiver).
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(2..=64))]
     pub users: u16,
@@ -64,7 +76,13 @@ pub fn run_command(args: ChaosArgs) -> Result<()> {
     if args.faults.contains(&FaultKind::Restart) && args.restart.is_none() {
         usage("--faults restart needs --restart CMD (a command that kills the server and starts it again)");
     }
-    let server = (resolve(&args.host, args.send_port)?, resolve(&args.host, args.recv_port)?);
+    if args.devices > 1 && args.level < Level::V1_2 {
+        usage("--devices needs --level 1.2 (devices are protocol 1.2)");
+    }
+    let mut servers = vec![(resolve(&args.host, args.send_port)?, resolve(&args.host, args.recv_port)?)];
+    for more in &args.server {
+        servers.push(another_server(more)?);
+    }
     let seed = args.seed.unwrap_or_else(schedule::fresh_seed);
     if args.seed.is_none() && !args.json {
         println!("seed {seed} (replay with --seed {seed})");
@@ -72,8 +90,9 @@ pub fn run_command(args: ChaosArgs) -> Result<()> {
     let duration_ms = args.duration * 1000;
     let schedule = schedule::draw(seed, args.users as usize, args.rooms as usize, duration_ms, &args.faults);
     let plan = Plan {
-        server,
+        servers,
         level: args.level,
+        devices: args.devices as usize,
         seed,
         duration: Duration::from_millis(duration_ms),
         restart: args.restart.clone(),
@@ -101,7 +120,10 @@ pub fn run_command(args: ChaosArgs) -> Result<()> {
 fn header(args: &ChaosArgs, seed: u64) -> Header {
     let faults: Vec<&str> = args.faults.iter().map(|f| fault_name(*f)).collect();
     let faults = faults.join(",");
-    let target = format!("{} send {} receive {}", args.host, args.send_port, args.recv_port);
+    let mut target = format!("{} send {} receive {}", args.host, args.send_port, args.recv_port);
+    for more in &args.server {
+        let _ = write!(target, " + {more}");
+    }
     let mut replay = format!(
         "wachat chaos {} --send-port {} --recv-port {} --level {} --users {} --rooms {} --duration {} --faults {faults} --seed {seed}",
         args.host,
@@ -112,12 +134,19 @@ fn header(args: &ChaosArgs, seed: u64) -> Header {
         args.rooms,
         args.duration
     );
+    if args.devices > 1 {
+        let _ = write!(replay, " --devices {}", args.devices);
+    }
+    for more in &args.server {
+        let _ = write!(replay, " --server {more}");
+    }
     if args.restart.is_some() {
         replay.push_str(" --restart …");
     }
     Header {
         target,
         level: args.level.as_str().into(),
+        devices: args.devices as usize,
         users: args.users as usize,
         rooms: args.rooms as usize,
         duration_s: args.duration,
@@ -139,6 +168,21 @@ fn fault_name(f: FaultKind) -> &'static str {
 fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
     let found = (host, port).to_socket_addrs().map_err(|e| Error::io(format!("resolving {host}"), e))?.next();
     found.ok_or_else(|| Error::Usage(format!("no address for {host}")))
+}
+
+/// `--server HOST:SEND_PORT:RECV_PORT` (the host may be an IPv6 address
+/// with its colons: the ports are the last two fields).
+fn another_server(text: &str) -> Result<(SocketAddr, SocketAddr)> {
+    let mut fields = text.rsplitn(3, ':');
+    let (recv, send, host) = (fields.next(), fields.next(), fields.next());
+    let port = |p: Option<&str>| p.and_then(|p| p.parse::<u16>().ok()).filter(|&p| p != 0);
+    match (host, port(send), port(recv)) {
+        (Some(host), Some(send), Some(recv)) if !host.is_empty() => {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Ok((resolve(host, send)?, resolve(host, recv)?))
+        }
+        _ => usage(&format!("--server {text:?}: give HOST:SEND_PORT:RECV_PORT, e.g. 127.0.0.1:6000:6001")),
+    }
 }
 
 /// A usage error exits 2, as clap's own do.

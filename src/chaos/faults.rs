@@ -16,11 +16,12 @@ use super::schedule::{Fault, FaultStep};
 const PORT_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Faults {
-    pub proxies: Arc<Vec<Proxy>>,
+    /// Per user, a proxy per device.
+    pub proxies: Arc<Vec<Vec<Proxy>>>,
     pub global: Arc<Global>,
     pub journal: Arc<Journal>,
     pub restart: Option<String>,
-    pub server: (SocketAddr, SocketAddr),
+    pub servers: Vec<(SocketAddr, SocketAddr)>,
 }
 
 impl Faults {
@@ -51,11 +52,12 @@ impl Faults {
                 });
             }
             Fault::Reset { user, port } => {
-                let cut = self.proxies[user].reset(port);
+                let cut: usize = self.proxies[user].iter().map(|p| p.reset(port)).sum();
                 self.journal.fault(from, format!("reset {} ({cut} cut)", port.as_str()), Some(user));
             }
             Fault::Partition { user, for_ms } => {
-                self.proxies[user].partition(Some(Instant::now() + Duration::from_millis(for_ms)));
+                let until = Instant::now() + Duration::from_millis(for_ms);
+                self.proxies[user].iter().for_each(|p| p.partition(Some(until)));
                 let journal = self.journal.clone();
                 thread::spawn(move || {
                     thread::sleep(Duration::from_millis(for_ms)); // the partition's length
@@ -69,7 +71,7 @@ impl Faults {
     fn restart(&self, from: u64) {
         let Some(cmd) = &self.restart else { return };
         let ok = Command::new("sh").arg("-c").arg(cmd).status().map(|s| s.success()).unwrap_or(false);
-        let up = wait_for_port(self.server.0) && wait_for_port(self.server.1);
+        let up = wait_for_servers(&self.servers).is_none();
         let what = match (ok, up) {
             (true, true) => "restart".to_string(),
             (false, _) => "restart (the command failed)".to_string(),
@@ -81,10 +83,16 @@ impl Faults {
     /// The end of the faults: no delay, no partition.
     pub fn calm(&self) {
         self.global.delay_ms.store(0, Ordering::SeqCst);
-        for proxy in self.proxies.iter() {
+        for proxy in self.proxies.iter().flatten() {
             proxy.partition(None);
         }
     }
+}
+
+/// Polls until every server accepts on both ports; the first that did
+/// not, if any.
+pub fn wait_for_servers(servers: &[(SocketAddr, SocketAddr)]) -> Option<(SocketAddr, SocketAddr)> {
+    servers.iter().find(|(send, recv)| !wait_for_port(*send) || !wait_for_port(*recv)).copied()
 }
 
 /// Polls until the server accepts on `addr` (or [`PORT_WAIT`] passed).

@@ -17,12 +17,26 @@ pub enum Dir {
     In,
 }
 
+/// Which of a user's devices (protocol 1.2, `LOGIN:<user>@d<n>:…`), or
+/// `None`: the user's one device, logged in with no device name.
+pub type Device = Option<usize>;
+
+/// How a report names a user's device: `u3@d1`, or `u3` for the one device.
+pub fn who(names: &[String], user: usize, device: Device) -> String {
+    let name = names.get(user).map_or("?", String::as_str);
+    match device {
+        Some(d) => format!("{name}@d{d}"),
+        None => name.to_string(),
+    }
+}
+
 /// One frame as a user saw it.
 #[derive(Clone, Debug)]
 pub struct Frame {
     /// Microseconds since the run began.
     pub at_us: u64,
     pub user: usize,
+    pub device: Device,
     /// The connection's number, unique in the run.
     pub conn: u64,
     pub port: Port,
@@ -38,7 +52,7 @@ impl Frame {
             Some((cut, _)) => format!("{}…", &self.text[..cut]),
             None => self.text.clone(),
         };
-        let name = names.get(self.user).map_or("?", String::as_str);
+        let name = who(names, self.user, self.device);
         let time = self.at_us as f64 / 1e6;
         format!(
             "{time:.3} s {name} {}#{} {arrow} {}",
@@ -88,12 +102,12 @@ impl Journal {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn frame(&self, user: usize, conn: u64, port: Port, dir: Dir, text: &str) {
+    pub fn frame(&self, (user, device): (usize, Device), conn: u64, port: Port, dir: Dir, text: &str) {
         let at_us = self.now_us();
         if dir == Dir::In && port == Port::Recv && (text.starts_with("MSG:") || text.starts_with("STATUS:")) {
             self.last_event_us.store(at_us, Ordering::Relaxed);
         }
-        let frame = Frame { at_us, user, conn, port, dir, text: text.to_string() };
+        let frame = Frame { at_us, user, device, conn, port, dir, text: text.to_string() };
         self.frames.lock().unwrap_or_else(|e| e.into_inner()).push(frame);
     }
 
@@ -126,6 +140,8 @@ impl Default for Journal {
 /// each sender read at the end.
 pub struct Run {
     pub names: Vec<String>,
+    /// Devices per user (1: each user's one device, unnamed).
+    pub devices: usize,
     /// Room names with their `#`, and their members.
     pub rooms: Vec<(String, Vec<usize>)>,
     pub frames: Vec<Frame>,

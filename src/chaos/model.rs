@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::history::{Dir, Run};
+use super::history::{Device, Dir, Run};
 use super::schedule::Port;
 use crate::protocol::{Accepted, Chat, Event, EventReply, Reply, Request, State};
 
@@ -29,6 +29,7 @@ pub struct Sent {
 #[derive(Clone, Debug)]
 pub struct Queued {
     pub user: usize,
+    pub device: Device,
     pub conn: u64,
     pub seq: u64,
     pub frame: usize,
@@ -38,6 +39,7 @@ pub struct Queued {
 #[derive(Clone, Debug)]
 pub struct Ack {
     pub user: usize,
+    pub device: Device,
     pub seq: u64,
     pub frame: usize,
 }
@@ -87,14 +89,21 @@ impl<'a> Model<'a> {
                 }
                 (Port::Recv, Dir::Out) => {
                     if let Some(EventReply::Ack(seq)) = EventReply::parse(&f.text) {
-                        m.acks.push(Ack { user: f.user, seq, frame: i });
+                        m.acks.push(Ack { user: f.user, device: f.device, seq, frame: i });
                     }
                 }
                 (Port::Recv, Dir::In) => {
                     if let Ok(event) = Event::parse(&f.text)
                         && let Some(seq) = event.seq()
                     {
-                        m.queued.push(Queued { user: f.user, conn: f.conn, seq, frame: i, event });
+                        m.queued.push(Queued {
+                            user: f.user,
+                            device: f.device,
+                            conn: f.conn,
+                            seq,
+                            frame: i,
+                            event,
+                        });
                     }
                 }
             }
@@ -140,12 +149,32 @@ impl<'a> Model<'a> {
         self.run.names.iter().position(|n| n.eq_ignore_ascii_case(name))
     }
 
-    /// Who must receive a message: the peer, or the room's other members.
-    pub fn recipients(&self, sent: &Sent) -> Vec<usize> {
-        match self.run.rooms.iter().find(|(room, _)| room.eq_ignore_ascii_case(&sent.chat)) {
-            Some((_, members)) => members.iter().copied().filter(|&u| u != sent.user).collect(),
-            None => self.user(&sent.chat).into_iter().collect(),
+    /// A user's devices, as the frames name them.
+    pub fn devices_of(&self) -> Vec<Device> {
+        match self.run.devices {
+            0 | 1 => vec![None],
+            n => (0..n).map(Some).collect(),
         }
+    }
+
+    /// How a report names a device of a user.
+    pub fn who(&self, (user, device): (usize, Device)) -> String {
+        super::history::who(&self.run.names, user, device)
+    }
+
+    /// Who must receive a message: every device of the peer, or of the
+    /// room's other members; with several devices, every device of the
+    /// sender too (its copy, §16).
+    pub fn recipients(&self, sent: &Sent) -> Vec<(usize, Device)> {
+        let mut users: Vec<usize> =
+            match self.run.rooms.iter().find(|(room, _)| room.eq_ignore_ascii_case(&sent.chat)) {
+                Some((_, members)) => members.iter().copied().filter(|&u| u != sent.user).collect(),
+                None => self.user(&sent.chat).into_iter().collect(),
+            };
+        if self.run.devices > 1 {
+            users.push(sent.user);
+        }
+        users.into_iter().flat_map(|u| self.devices_of().into_iter().map(move |d| (u, d))).collect()
     }
 
     /// The messages the server answered `OK`, in a stable order.
@@ -156,16 +185,27 @@ impl<'a> Model<'a> {
         out
     }
 
-    /// The `MSG` events a user read, as (from, id, seq, frame).
-    pub fn receipts(&self, user: usize) -> impl Iterator<Item = (&str, &str, u64, usize)> {
-        self.queued.iter().filter(move |q| q.user == user).filter_map(|q| match &q.event {
-            Event::Msg { from, id, .. } => Some((from.as_str(), id.as_str(), q.seq, q.frame)),
-            _ => None,
+    /// The `MSG` events a device read, as (from, id, seq, frame).
+    pub fn receipts(
+        &self,
+        (user, device): (usize, Device),
+    ) -> impl Iterator<Item = (&str, &str, u64, usize)> {
+        self.queued.iter().filter(move |q| q.user == user && q.device == device).filter_map(|q| {
+            match &q.event {
+                Event::Msg { from, id, .. } => Some((from.as_str(), id.as_str(), q.seq, q.frame)),
+                _ => None,
+            }
         })
     }
 
-    /// The first frame at which `user` had `ACK`ed `seq`, if ever.
-    pub fn acked_at(&self, user: usize, seq: u64) -> Option<usize> {
+    /// The first frame at which a device had `ACK`ed `seq`, if ever.
+    pub fn acked_at(&self, (user, device): (usize, Device), seq: u64) -> Option<usize> {
+        self.acks.iter().find(|a| a.user == user && a.device == device && a.seq >= seq).map(|a| a.frame)
+    }
+
+    /// The first frame at which any device of `user` had `ACK`ed `seq`
+    /// (the numbers are the user's, one inbox for all its devices).
+    pub fn acked_by_any(&self, user: usize, seq: u64) -> Option<usize> {
         self.acks.iter().find(|a| a.user == user && a.seq >= seq).map(|a| a.frame)
     }
 

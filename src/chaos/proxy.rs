@@ -2,9 +2,10 @@
 //! user (its send port and its receive port), a thread per direction of
 //! each connection, and the faults applied on the way.
 //!
-//! One proxy per user, not one for everyone, so that a partition can cut
-//! off one user's receive port without reading a single frame, and a
-//! reset knows whose connection it cuts.
+//! One proxy per user (per device of a user, with `--devices`), not one
+//! for everyone, so that a partition can cut off one user's receive port
+//! without reading a single frame, and a reset knows whose connection it
+//! cuts.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -45,10 +46,13 @@ struct Link {
 }
 
 struct Inner {
-    upstream_send: SocketAddr,
-    upstream_recv: SocketAddr,
+    /// The servers' (send, receive) addresses, the user's own first.
+    upstreams: Vec<(SocketAddr, SocketAddr)>,
     links: Mutex<Vec<Link>>,
     partitioned_until: Mutex<Option<Instant>>,
+    /// Until then, new connections try the user's own server last: it
+    /// took a connection and answered nothing (a paused node).
+    shunned_until: Mutex<Option<Instant>>,
     global: Arc<Global>,
 }
 
@@ -60,12 +64,12 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn start(upstream: (SocketAddr, SocketAddr), global: &Arc<Global>) -> std::io::Result<Proxy> {
+    pub fn start(upstreams: Vec<(SocketAddr, SocketAddr)>, global: &Arc<Global>) -> std::io::Result<Proxy> {
         let inner = Arc::new(Inner {
-            upstream_send: upstream.0,
-            upstream_recv: upstream.1,
+            upstreams,
             links: Mutex::default(),
             partitioned_until: Mutex::default(),
+            shunned_until: Mutex::default(),
             global: global.clone(),
         });
         let send = listen(Port::Send, &inner)?;
@@ -83,6 +87,13 @@ impl Proxy {
             *link.cut.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + CUT_WAIT);
         }
         live.len()
+    }
+
+    /// The user's own server answered nothing: for `wait`, new
+    /// connections go to the other servers first, as a client with
+    /// several servers tries the next one.
+    pub fn shun(&self, wait: Duration) {
+        *self.inner.shunned_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + wait);
     }
 
     /// The receive port unreachable until `until` (its connection cut now).
@@ -116,14 +127,25 @@ fn partitioned(inner: &Inner) -> bool {
     until.is_some_and(|t| Instant::now() < t)
 }
 
-/// A new connection: refused while partitioned or while the server is
-/// down, else joined to a fresh connection to the server.
+/// A new connection: refused while partitioned or while every server is
+/// down, else joined to a fresh connection to the first server that
+/// accepts (the user's own, unless it is down: then the next one).
 fn accept(client: TcpStream, port: Port, inner: &Arc<Inner>) {
     if port == Port::Recv && partitioned(inner) {
         return; // dropped: the user sees its connection closed at once
     }
-    let target = if port == Port::Send { inner.upstream_send } else { inner.upstream_recv };
-    let Ok(server) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) else { return };
+    let shunned =
+        inner.shunned_until.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| Instant::now() < t);
+    let mut upstreams = inner.upstreams.clone();
+    if shunned {
+        upstreams.rotate_left(1); // its own server last
+    }
+    let targets = upstreams.iter().map(|(send, recv)| if port == Port::Send { *send } else { *recv });
+    let Some(server) =
+        targets.filter_map(|t| TcpStream::connect_timeout(&t, Duration::from_secs(2)).ok()).next()
+    else {
+        return;
+    };
     server.set_nodelay(true).ok();
     client.set_nodelay(true).ok();
     let (Ok(client2), Ok(client3), Ok(server2)) =

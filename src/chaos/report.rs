@@ -17,6 +17,7 @@ pub const EXAMPLES: usize = 3;
 pub struct Header {
     pub target: String,
     pub level: String,
+    pub devices: usize,
     pub users: usize,
     pub rooms: usize,
     pub duration_s: u64,
@@ -38,6 +39,9 @@ pub struct Counts {
     pub events: usize,
     pub connections: usize,
     pub faults: usize,
+    /// How many of each kind (the first word of a fault: delay, reset,
+    /// partition, restart), by name.
+    pub fault_kinds: Vec<(String, usize)>,
 }
 
 pub fn counts(run: &Run, m: &Model) -> Counts {
@@ -55,9 +59,18 @@ pub fn counts(run: &Run, m: &Model) -> Counts {
         events: m.queued.len(),
         connections: conns.len(),
         faults: run.faults.len(),
+        fault_kinds: fault_kinds(run),
         operations: 0,
     };
     Counts { operations: msg_frames + c.reads + c.acks + c.connections, ..c }
+}
+
+fn fault_kinds(run: &Run) -> Vec<(String, usize)> {
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    for f in &run.faults {
+        *kinds.entry(f.what.split(' ').next().unwrap_or_default().to_string()).or_default() += 1;
+    }
+    kinds.into_iter().collect()
 }
 
 pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
@@ -65,14 +78,23 @@ pub fn text(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "wachat chaos: {}, level {}, {} users, {} rooms, {} s, faults {}, seed {}",
-        h.target, h.level, h.users, h.rooms, h.duration_s, h.faults, h.seed
+        "wachat chaos: {}, level {}, {} users{}, {} rooms, {} s, faults {}, seed {}",
+        h.target,
+        h.level,
+        h.users,
+        if h.devices > 1 { format!(" of {} devices", h.devices) } else { String::new() },
+        h.rooms,
+        h.duration_s,
+        h.faults,
+        h.seed
     );
-    let _ = writeln!(
+    let kinds: Vec<String> = c.fault_kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = write!(
         out,
         "{} operations: {} messages ({} OK'd, {} resends), {} READs, {} ACKs, {} events read, {} connections; {} faults",
         c.operations, c.msgs, c.oks, c.resends, c.reads, c.acks, c.events, c.connections, c.faults
     );
+    let _ = if kinds.is_empty() { writeln!(out) } else { writeln!(out, " ({})", kinds.join(", ")) };
     for v in verdicts {
         if v.violations.is_empty() {
             let _ = writeln!(out, "held      {:<11} {}", v.name, v.promise);
@@ -102,12 +124,14 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
     let guarantees: Vec<String> = verdicts.iter().map(|v| verdict_json(run, v)).collect();
     format!(
         concat!(
-            "{{\"target\":{},\"level\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
+            "{{\"target\":{},\"level\":{},\"devices\":{},\"users\":{},\"rooms\":{},\"duration_s\":{},\"seed\":{},",
             "\"faults\":{},\"replay\":{},\"operations\":{},\"messages\":{},\"oks\":{},\"resends\":{},",
-            "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"guarantees\":[{}]}}\n"
+            "\"reads\":{},\"acks\":{},\"events\":{},\"connections\":{},\"fault_count\":{},\"fault_kinds\":{{{}}},",
+            "\"guarantees\":[{}]}}\n"
         ),
         json_str(&h.target),
         json_str(&h.level),
+        h.devices,
         h.users,
         h.rooms,
         h.duration_s,
@@ -123,6 +147,7 @@ pub fn json(h: &Header, run: &Run, m: &Model, verdicts: &[Verdict]) -> String {
         c.events,
         c.connections,
         c.faults,
+        c.fault_kinds.iter().map(|(k, n)| format!("{}:{n}", json_str(k))).collect::<Vec<_>>().join(","),
         guarantees.join(",")
     )
 }

@@ -24,8 +24,12 @@ const DRAIN_WAIT: Duration = Duration::from_secs(45);
 const QUIET_US: u64 = 1_500_000;
 
 pub struct Plan {
-    pub server: (SocketAddr, SocketAddr),
+    /// Each server's send and receive address; device `n` of user `u`
+    /// uses server `(u + n) % servers.len()` first ([`in_turn`]).
+    pub servers: Vec<(SocketAddr, SocketAddr)>,
     pub level: Level,
+    /// Devices per user (more than 1 only at level 1.2).
+    pub devices: usize,
     pub seed: u64,
     pub duration: Duration,
     pub restart: Option<String>,
@@ -34,14 +38,18 @@ pub struct Plan {
 
 pub fn run(plan: &Plan) -> Result<Run> {
     // A server started a moment ago (a script's) may not listen yet.
-    if !super::faults::wait_for_port(plan.server.0) || !super::faults::wait_for_port(plan.server.1) {
-        return Err(Error::Protocol(format!("no server at {} and {}", plan.server.0, plan.server.1)));
+    if let Some((send, recv)) = super::faults::wait_for_servers(&plan.servers) {
+        return Err(Error::Protocol(format!("no server at {send} and {recv}")));
     }
     let journal = Arc::new(Journal::new());
     let global = Arc::new(Global::default());
     let proxies = (0..plan.schedule.users)
-        .map(|_| Proxy::start(plan.server, &global))
-        .collect::<std::io::Result<Vec<_>>>()
+        .map(|user| {
+            (0..plan.devices.max(1))
+                .map(|n| Proxy::start(in_turn(&plan.servers, user + n), &global))
+                .collect()
+        })
+        .collect::<std::io::Result<Vec<Vec<_>>>>()
         .map_err(|e| Error::io("starting the proxy", e))?;
     let proxies = Arc::new(proxies);
     let team = Arc::new(team(plan, &journal, &proxies));
@@ -51,7 +59,7 @@ pub fn run(plan: &Plan) -> Result<Run> {
         global,
         journal: journal.clone(),
         restart: plan.restart.clone(),
-        server: plan.server,
+        servers: plan.servers.clone(),
     };
     let start = Instant::now();
     let mut threads = Vec::new();
@@ -59,9 +67,11 @@ pub fn run(plan: &Plan) -> Result<Run> {
         let steps = plan.schedule.steps.iter().filter(|s| s.user == user).cloned().collect();
         let t = team.clone();
         threads.push(thread::spawn(move || workload::sender(t, user, steps, start)));
-        let t = team.clone();
-        let seed = plan.seed;
-        threads.push(thread::spawn(move || workload::receiver(t, user, seed)));
+        for n in 0..team.devices {
+            let t = team.clone();
+            let seed = plan.seed;
+            threads.push(thread::spawn(move || workload::receiver(t, user, n, seed)));
+        }
     }
     let stop = AtomicBool::new(false);
     thread::scope(|scope| {
@@ -82,6 +92,7 @@ pub fn run(plan: &Plan) -> Result<Run> {
     frames.sort_by_key(|f| f.at_us);
     Ok(Run {
         names: team.names.clone(),
+        devices: team.devices,
         rooms: team.rooms.clone(),
         frames,
         faults: journal.faults(),
@@ -90,7 +101,17 @@ pub fn run(plan: &Plan) -> Result<Run> {
     })
 }
 
-fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Proxy>>) -> Team {
+/// The servers as device `n` of user `u` tries them (`first` = u + n):
+/// its own first, then the next ones. Users are spread round-robin, and
+/// a user's devices too: with two servers, a user's two devices are on
+/// different ones, as a phone and a laptop may be.
+fn in_turn(servers: &[(SocketAddr, SocketAddr)], first: usize) -> Vec<(SocketAddr, SocketAddr)> {
+    let mut order = servers.to_vec();
+    order.rotate_left(first % servers.len().max(1));
+    order
+}
+
+fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Vec<Proxy>>>) -> Team {
     let prefix = crate::conform::case::run_prefix();
     let names = (0..plan.schedule.users).map(|u| format!("{prefix}u{u}")).collect();
     let rooms =
@@ -100,20 +121,25 @@ fn team(plan: &Plan, journal: &Arc<Journal>, proxies: &Arc<Vec<Proxy>>) -> Team 
         password: format!("chaos-{:x}", super::schedule::fresh_seed()),
         rooms,
         level: plan.level,
+        devices: plan.devices.max(1),
         journal: journal.clone(),
         proxies: proxies.clone(),
         phase: AtomicU8::new(RUNNING),
-        users: (0..plan.schedule.users).map(|_| Shared::default()).collect(),
+        users: (0..plan.schedule.users).map(|_| Shared::new(plan.devices.max(1))).collect(),
     }
 }
 
 /// Registers the users, takes them out of `#general` (their traffic is
-/// nobody else's business, and nobody else's theirs), joins the rooms.
+/// nobody else's business, and nobody else's theirs), joins the rooms;
+/// with several devices, logs each in once, so that from the first
+/// message on the user has them all (copies and read marks, §16).
 fn setup(team: &Team) -> Result<()> {
     for (user, name) in team.names.iter().enumerate() {
         let failed = |what: String| Error::Protocol(format!("chaos could not set up {name}: {what}"));
-        let mut line = super::wire::Line::open(team.proxies[user].send, user, Port::Send, &team.journal)
-            .ok_or_else(|| failed("no connection to the server".into()))?;
+        let device = team.device(0);
+        let mut line =
+            super::wire::Line::open(team.proxies[user][0].send, (user, device), Port::Send, &team.journal)
+                .ok_or_else(|| failed("no connection to the server".into()))?;
         let register =
             Request::Register { user: name.clone(), email: String::new(), password: team.password.clone() };
         let reply = line
@@ -133,6 +159,11 @@ fn setup(team: &Team) -> Result<()> {
                 }
             }
         }
+        for n in (0..team.devices).filter(|_| team.devices > 1) {
+            if team.login(user, team.device(n), Port::Recv).is_none() {
+                return Err(failed(format!("device d{n} could not log in")));
+            }
+        }
     }
     Ok(())
 }
@@ -143,7 +174,7 @@ fn drain(team: &Team) {
     team.phase.store(DRAINING, Ordering::SeqCst);
     settle(team, DRAIN_WAIT);
     for user in &team.users {
-        user.reconnect.store(true, Ordering::SeqCst);
+        user.reconnect_all();
     }
     thread::sleep(Duration::from_millis(300)); // the receivers' next look at the flag
     settle(team, DRAIN_WAIT / 3);
@@ -155,8 +186,9 @@ fn drain(team: &Team) {
 fn settle(team: &Team, wait: Duration) {
     let deadline = Instant::now() + wait;
     let settled = || {
-        team.users.iter().all(|u| u.outbox.load(Ordering::SeqCst) == 0 && u.online.load(Ordering::SeqCst))
-            && team.journal.quiet_for_us() > QUIET_US
+        team.users.iter().all(|u| {
+            u.outbox.load(Ordering::SeqCst) == 0 && u.online.iter().all(|o| o.load(Ordering::SeqCst))
+        }) && team.journal.quiet_for_us() > QUIET_US
     };
     while !settled() && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(100)); // polling the drain
@@ -167,7 +199,7 @@ fn settle(team: &Team, wait: Duration) {
 fn listings(team: &Team, plan: &Plan) -> Vec<Listing> {
     let mut out = Vec::new();
     for user in 0..team.names.len() {
-        let Some(mut line) = team.login(user, Port::Send) else { continue };
+        let Some(mut line) = team.login(user, team.device(0), Port::Send) else { continue };
         for chat in chats_of(team, plan, user) {
             let request = Request::History {
                 chat: Chat::parse(&chat).unwrap_or(Chat::User(chat.clone())),
@@ -204,7 +236,7 @@ fn chats_of(team: &Team, plan: &Plan, user: usize) -> Vec<String> {
 /// Leaves the rooms; at level 1.2, deletes the accounts (`DELACCOUNT`).
 fn teardown(team: &Team) {
     for user in 0..team.names.len() {
-        let Some(mut line) = team.login(user, Port::Send) else { continue };
+        let Some(mut line) = team.login(user, team.device(0), Port::Send) else { continue };
         for (room, members) in &team.rooms {
             if members.contains(&user) {
                 let _ = line.request(

@@ -10,7 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::history::{Dir, Journal};
+use super::history::{Device, Dir, Journal};
 use super::schedule::Port;
 use crate::conform::wire::MAX_LINE;
 
@@ -28,16 +28,22 @@ pub struct Line {
     pending: Vec<u8>,
     pub conn: u64,
     user: usize,
+    device: Device,
     port: Port,
     journal: Arc<Journal>,
 }
 
 impl Line {
-    pub fn open(addr: SocketAddr, user: usize, port: Port, journal: &Arc<Journal>) -> Option<Line> {
+    pub fn open(
+        addr: SocketAddr,
+        (user, device): (usize, Device),
+        port: Port,
+        journal: &Arc<Journal>,
+    ) -> Option<Line> {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
         stream.set_nodelay(true).ok();
         let conn = journal.new_conn();
-        Some(Line { stream, pending: Vec::new(), conn, user, port, journal: journal.clone() })
+        Some(Line { stream, pending: Vec::new(), conn, user, device, port, journal: journal.clone() })
     }
 
     /// Writes one frame; false when the connection failed.
@@ -47,7 +53,7 @@ impl Line {
             Ok(request) => request.redacted(),
             Err(_) => text.to_string(),
         };
-        self.journal.frame(self.user, self.conn, self.port, Dir::Out, &shown);
+        self.journal.frame((self.user, self.device), self.conn, self.port, Dir::Out, &shown);
         self.stream.set_write_timeout(Some(Duration::from_secs(5))).ok();
         self.stream.write_all(format!("{text}\n").as_bytes()).is_ok()
     }
@@ -63,7 +69,7 @@ impl Line {
                     raw.pop();
                 }
                 let line = String::from_utf8_lossy(&raw).into_owned();
-                self.journal.frame(self.user, self.conn, self.port, Dir::In, &line);
+                self.journal.frame((self.user, self.device), self.conn, self.port, Dir::In, &line);
                 return Ok(line);
             }
             if self.pending.len() > MAX_LINE {

@@ -7,6 +7,10 @@
 //! - the **receiver** stays logged in on the receive port, answers
 //!   `PING`, and `ACK`s what it got: mostly at once, sometimes late
 //!   (0.3–2 s), and everything at once while the run drains.
+//!
+//! With `--devices N` (level 1.2), each user is N devices `d0`, `d1`, …:
+//! a receiver per device, each `ACK`ing for itself, and a sender that
+//! logs in as the next device each time it connects.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -14,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::history::Journal;
+use super::history::{Device, Journal};
 use super::proxy::Proxy;
 use super::schedule::{Op, Port, Rng, Step, Target};
 use super::wire::{Gone, Line};
@@ -23,6 +27,10 @@ use crate::protocol::{Accepted, Chat, Code, Event, EventReply, Reply, Request, T
 
 /// How long a reply may take before the connection counts as broken.
 const REPLY_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a user's device tries its own server last once that server
+/// left a reply unanswered for [`REPLY_WAIT`] (with `--server`).
+const SHUN: Duration = Duration::from_secs(10);
 
 /// The phases of a run, in order.
 pub const RUNNING: u8 = 0;
@@ -37,23 +45,42 @@ pub struct Team {
     /// Room names with their `#`, and their members.
     pub rooms: Vec<(String, Vec<usize>)>,
     pub level: Level,
+    /// Devices per user (1: the one device, logged in with no name).
+    pub devices: usize,
     pub journal: Arc<Journal>,
-    pub proxies: Arc<Vec<Proxy>>,
+    /// Per user, a proxy per device (device `n` uses the `n`th).
+    pub proxies: Arc<Vec<Vec<Proxy>>>,
     pub phase: AtomicU8,
     pub users: Vec<Shared>,
 }
 
-/// What a user's sender and receiver share.
-#[derive(Default)]
+/// What a user's sender and receivers share.
 pub struct Shared {
     /// Messages written but not yet answered `OK`.
     pub outbox: AtomicUsize,
-    /// The schedule asked the receiver to log in again.
-    pub reconnect: AtomicBool,
-    /// The receiver is logged in (the drain waits for every one).
-    pub online: AtomicBool,
+    /// Per device: the schedule asked its receiver to log in again.
+    pub reconnect: Vec<AtomicBool>,
+    /// Per device: its receiver is logged in (the drain waits for every one).
+    pub online: Vec<AtomicBool>,
     /// Per peer, the latest direct message received from it: (seq, id).
     latest_from: Mutex<HashMap<usize, (u64, String)>>,
+}
+
+impl Shared {
+    pub fn new(devices: usize) -> Shared {
+        let flags = || (0..devices).map(|_| AtomicBool::new(false)).collect();
+        Shared {
+            outbox: AtomicUsize::new(0),
+            reconnect: flags(),
+            online: flags(),
+            latest_from: Mutex::default(),
+        }
+    }
+
+    /// Every device's receiver logs in again.
+    pub fn reconnect_all(&self) {
+        self.reconnect.iter().for_each(|r| r.store(true, Ordering::SeqCst));
+    }
 }
 
 impl Team {
@@ -77,15 +104,33 @@ impl Team {
         }
     }
 
-    /// Logs in on `port` of the user's proxy; `None` when anything fails.
-    pub fn login(&self, user: usize, port: Port) -> Option<Line> {
-        let proxy = &self.proxies[user];
+    /// Device number `n` of a user as the frames name it: `None` (no
+    /// device name in the `LOGIN`) when users have one device.
+    pub fn device(&self, n: usize) -> Device {
+        (self.devices > 1).then_some(n % self.devices)
+    }
+
+    /// Logs `device` in on `port` of the user's proxy; `None` when anything fails.
+    pub fn login(&self, user: usize, device: Device, port: Port) -> Option<Line> {
+        let proxy = &self.proxies[user][device.unwrap_or(0)];
         let addr = if port == Port::Send { proxy.send } else { proxy.recv };
-        let mut line = Line::open(addr, user, port, &self.journal)?;
-        let login =
-            Request::Login { user: self.names[user].clone(), device: None, password: self.password.clone() };
-        match line.request(&login.to_string(), REPLY_WAIT).map(|r| Reply::parse(&r)) {
-            Ok(Ok(Reply::OkWith(_))) => Some(line),
+        let mut line = Line::open(addr, (user, device), port, &self.journal)?;
+        let login = Request::Login {
+            user: self.names[user].clone(),
+            device: device.map(|d| format!("d{d}")),
+            password: self.password.clone(),
+        };
+        // A device's receive login says VERSION:1.2 as the very next line,
+        // before the `OK`: the server waits for it (§16) so that the
+        // replay, not only what comes live, holds copies and read marks.
+        let version = (port == Port::Recv && device.is_some()).then(|| EventReply::Version12.to_string());
+        let sent = line.send(&login.to_string()) && version.is_none_or(|v| line.send(&v));
+        match line.read(REPLY_WAIT).map(|r| Reply::parse(&r)) {
+            Ok(Ok(Reply::OkWith(_))) if sent => Some(line),
+            Err(Gone::Silent) => {
+                proxy.shun(SHUN);
+                None
+            }
             _ => None,
         }
     }
@@ -100,7 +145,7 @@ struct Outgoing {
 
 /// A user's sender: its steps, then its outbox until the run stops.
 pub fn sender(team: Arc<Team>, user: usize, steps: Vec<Step>, start: Instant) {
-    let mut s = Sender { team, user, conn: None, outbox: VecDeque::new() };
+    let mut s = Sender { team, user, conn: None, logins: 0, device: 0, outbox: VecDeque::new() };
     for step in steps {
         let at = start + Duration::from_millis(step.at_ms);
         while Instant::now() < at && s.team.phase() == RUNNING {
@@ -125,6 +170,10 @@ struct Sender {
     team: Arc<Team>,
     user: usize,
     conn: Option<Line>,
+    /// How many times it logged in: the next login is as device `logins % devices`.
+    logins: usize,
+    /// The device of the connection now (its number).
+    device: usize,
     outbox: VecDeque<Outgoing>,
 }
 
@@ -135,7 +184,7 @@ impl Sender {
             Op::Crash { to, id } => self.queue(to, id, true),
             Op::Read { peer } => self.read(peer),
             Op::Reconnect(Port::Send) => self.conn = None,
-            Op::Reconnect(Port::Recv) => self.team.users[self.user].reconnect.store(true, Ordering::SeqCst),
+            Op::Reconnect(Port::Recv) => self.team.users[self.user].reconnect_all(),
         }
         self.flush();
     }
@@ -149,7 +198,9 @@ impl Sender {
 
     fn connected(&mut self) -> Option<&mut Line> {
         if self.conn.is_none() {
-            self.conn = self.team.login(self.user, Port::Send);
+            self.device = self.logins % self.team.devices;
+            self.conn = self.team.login(self.user, self.team.device(self.device), Port::Send);
+            self.logins += 1;
         }
         self.conn.as_mut()
     }
@@ -173,6 +224,12 @@ impl Sender {
                 Some(Ok(reply)) if self.answered(&reply, &id) => {
                     self.outbox.pop_front();
                     self.team.users[self.user].outbox.store(self.outbox.len(), Ordering::SeqCst);
+                }
+                Some(Err(Gone::Silent)) => {
+                    // No answer at all: its server may be paused; the next login tries another.
+                    self.team.proxies[self.user][self.device].shun(SHUN);
+                    self.conn = None;
+                    return false;
                 }
                 _ => {
                     self.conn = None;
@@ -222,16 +279,18 @@ fn unreachable_text() -> Text {
     Text::from_plain("chaos").expect("a plain word is a valid text")
 }
 
-/// A user's receiver: logged in on the receive port until the run stops.
-pub fn receiver(team: Arc<Team>, user: usize, seed: u64) {
-    let mut rng = Rng::new(seed ^ (user as u64 + 1).wrapping_mul(0x9e37_79b9));
+/// A receiver: device `n` of `user` logged in on the receive port until
+/// the run stops.
+pub fn receiver(team: Arc<Team>, user: usize, n: usize, seed: u64) {
+    let mut rng = Rng::new(seed ^ (user as u64 + 1).wrapping_mul(0x9e37_79b9) ^ (n as u64) << 40);
+    let shared = &team.users[user];
     while team.phase() != STOPPED {
-        team.users[user].reconnect.store(false, Ordering::SeqCst);
-        match team.login(user, Port::Recv) {
+        shared.reconnect[n].store(false, Ordering::SeqCst);
+        match team.login(user, team.device(n), Port::Recv) {
             Some(mut line) => {
-                team.users[user].online.store(true, Ordering::SeqCst);
-                Receiver { team: &team, user, rng: &mut rng }.session(&mut line);
-                team.users[user].online.store(false, Ordering::SeqCst);
+                shared.online[n].store(true, Ordering::SeqCst);
+                Receiver { team: &team, user, n, rng: &mut rng }.session(&mut line);
+                shared.online[n].store(false, Ordering::SeqCst);
             }
             None => thread::sleep(Duration::from_millis(200)), // partitioned, or the server is down
         }
@@ -241,21 +300,25 @@ pub fn receiver(team: Arc<Team>, user: usize, seed: u64) {
 struct Receiver<'a> {
     team: &'a Team,
     user: usize,
+    /// Which of the user's devices.
+    n: usize,
     rng: &'a mut Rng,
 }
 
 impl Receiver<'_> {
     fn session(&mut self, line: &mut Line) {
-        if self.team.level >= Level::V1_1 {
+        // A named device said VERSION:1.2 with its login already.
+        if self.team.level >= Level::V1_1 && self.team.devices == 1 {
             line.send(&EventReply::Version11.to_string());
         }
-        if self.team.level >= Level::V1_2 {
+        if self.team.level >= Level::V1_2 && self.team.devices == 1 {
             line.send(&EventReply::Version12.to_string());
         }
         let (mut max_seq, mut acked, mut due) = (0u64, 0u64, None::<Instant>);
         loop {
             let phase = self.team.phase();
-            if phase == STOPPED || self.team.users[self.user].reconnect.swap(false, Ordering::SeqCst) {
+            if phase == STOPPED || self.team.users[self.user].reconnect[self.n].swap(false, Ordering::SeqCst)
+            {
                 return;
             }
             let ack_now = due.is_some_and(|d| Instant::now() >= d) || phase == DRAINING;

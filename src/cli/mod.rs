@@ -214,9 +214,14 @@ pub struct SendArgs {
     /// A user name, or #room.
     #[arg(long, value_parser = parse_chat)]
     pub to: Chat,
-    /// The message; several words are joined with spaces.
-    #[arg(required = true)]
+    /// The message; several words are joined with spaces. With --file,
+    /// the file's caption (may be left out).
+    #[arg(required_unless_present = "file")]
     pub text: Vec<String>,
+    /// 1.2: send this file (a photo, a PDF…, at most the server's
+    /// --max-file-mb), shown as "📎 name (size) <text>".
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -401,6 +406,14 @@ pub struct ServeArgs {
     /// many minutes (0: at once), and at the latest at the next start.
     #[arg(long, default_value_t = crate::store::options::ERASE_MINUTES)]
     pub erase_minutes: u64,
+    /// 1.2: the largest file one UPLOAD may send, in MiB (photos and files
+    /// in chats count in --user-quota too).
+    #[arg(long, default_value_t = crate::store::files::MAX_FILE_MB, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_file_mb: u64,
+    /// 1.2: an upload not finished this many minutes after its UPLOAD is
+    /// removed and its quota given back.
+    #[arg(long, default_value_t = crate::store::files::UPLOAD_MINUTES)]
+    pub upload_minutes: u64,
     /// Start a new log segment once the current one holds this many bytes.
     #[arg(long, default_value_t = crate::store::local::SEGMENT_SIZE, value_parser = clap::value_parser!(u64).range(4096..))]
     pub segment_size: u64,
@@ -511,6 +524,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 ..new_account_options(&args.server)?
             };
             oneshot::register(&options)
+        }
+        Command::Send(SendArgs { file: Some(path), server, to, text }) => {
+            oneshot::send_file(&options(&server)?, &to, &path, &text.join(" "))
         }
         Command::Send(args) => oneshot::send(&options(&args.server)?, &args.to, &args.text.join(" ")),
         Command::Users(UsersArgs { admin: Some(command), .. }) => crate::admin::run(command),

@@ -108,6 +108,10 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             delete: Duration::from_secs(args.delete_hours.saturating_mul(3600)),
         },
         rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
+        files: server::files::Limits {
+            max_size: args.max_file_mb * 1024 * 1024,
+            upload_ttl: Duration::from_secs(args.upload_minutes.saturating_mul(60)),
+        },
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),
             _ => None,

@@ -25,7 +25,7 @@ pub struct LiveChats {
     /// Whose list: a message from `me` is never unread.
     me: String,
     chats: Vec<ChatSummary>,
-    /// 1.2 (§21): the chats' notification levels and pins, by chat key,
+    /// 1.2 (§22): the chats' notification levels and pins, by chat key,
     /// as `PREFS` said and `PREF` notices changed them.
     prefs: std::collections::HashMap<String, PrefLine>,
 }

@@ -75,6 +75,7 @@ mod csv_file;
 pub mod device;
 mod devices;
 mod direct;
+pub mod files;
 pub mod fold;
 pub mod history;
 mod link;
@@ -191,10 +192,10 @@ pub enum Notice {
     /// moved aside, their outbox unsent; the local history starts afresh,
     /// or is the one of an earlier visit to this server. Told once.
     ServerChanged(server_id::Moved),
-    /// Protocol 1.2 (§21): one of your devices (maybe this one) changed a
+    /// Protocol 1.2 (§22): one of your devices (maybe this one) changed a
     /// chat's notification level or pin (`PREF`).
     Pref(crate::protocol::PrefLine),
-    /// Protocol 1.2 (§21): one of your devices blocked (`blocked`) or
+    /// Protocol 1.2 (§22): one of your devices blocked (`blocked`) or
     /// unblocked `user` (`BLOCKED`, `UNBLOCKED`).
     Blocked { user: String, blocked: bool },
 }

@@ -1,4 +1,4 @@
-//! Blocks, notification levels and pins (protocol 1.2, §21): the requests
+//! Blocks, notification levels and pins (protocol 1.2, §22): the requests
 //! both consoles make. The server keeps them, so every device of the user
 //! sees the same; the receive port tells of changes (`Notice::Pref`,
 //! `Notice::Blocked`).

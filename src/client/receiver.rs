@@ -207,6 +207,15 @@ impl ReceiverThread {
         notices: &mut Vec<Notice>,
     ) -> Option<End> {
         let stored = match event {
+            // 1.2 (§21): a message carrying a file; noted, then kept as its `MSG`.
+            Event::File(file) => {
+                let dir = self.shared.folder.lock().dir.clone();
+                if let Err(e) = crate::client::files::note_event(&dir, &file) {
+                    return Some(End::Lost(Error::Usage(tr!(Msg::CannotStoreEvent, error = e))));
+                }
+                let crate::protocol::files::FileEvent { seq, from, to, id, ts, text, .. } = file;
+                return self.handle(conn, Event::Msg { seq, from, to, id, ts, text }, unacked, notices);
+            }
             Event::Msg { seq, from, to, id, ts, text } => {
                 let Ok(to) = Chat::parse(&to) else {
                     log::warn!("receive port: MSG {seq} to a bad name {to:?}; acknowledged and dropped");

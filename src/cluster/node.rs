@@ -295,7 +295,7 @@ impl Node {
     pub(super) fn presence(&self, user: UserId, name: &str, online: bool) {
         let user_name = name.to_string();
         let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
-        // 1.2: not to those it blocked (§21).
+        // 1.2: not to those it blocked (§22).
         let blocked = super::prefs::blocks(&self.db, user).unwrap_or_default();
         match reads::roommates(&self.db, user, self.presence_limit) {
             Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
@@ -509,7 +509,7 @@ impl Nodes for Node {
             | Event::Block { .. } => {}
             // Numbered events travel once durable, from the committer
             // (`deliver`, `E` notices), never from here.
-            Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } => {
+            Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {
                 debug_assert!(false, "a numbered event is delivered, not relayed: {event}");
                 return;
             }

@@ -1,4 +1,4 @@
-//! Blocks and chat preferences on a cluster (protocol 1.2, §21; schema
+//! Blocks and chat preferences on a cluster (protocol 1.2, §22; schema
 //! version 10): the `blocks` and `prefs` tables, each change one
 //! transaction on a pooled connection, committed before the `OK`.
 //!

@@ -1,4 +1,4 @@
-//! Group `v1.2`, docs/PROTOCOL.md §21: blocks, notification levels and
+//! Group `v1.2`, docs/PROTOCOL.md §22: blocks, notification levels and
 //! pins, run only at `--level 1.2`. A block hides the blocked user's
 //! direct messages for good (their `OK` as usual) and your presence;
 //! `PREFS` lists what is not the default; a fourth pin is `KO:FULL`; a
@@ -13,10 +13,10 @@ use crate::protocol::Code;
 pub fn cases() -> Vec<Case> {
     let v12 = |name, section, run| case(Group::V12, name, section, run).at(Level::V1_2);
     vec![
-        v12("block-hides-direct-messages", "§21 BLOCK", block_hides_messages),
-        v12("block-hides-presence", "§21 BLOCK", block_hides_presence),
-        v12("prefs-levels-and-pins", "§21 NOTIFY, PIN, PREFS", levels_and_pins),
-        v12("pref-told-to-devices", "§21 PREF", pref_event),
+        v12("block-hides-direct-messages", "§22 BLOCK", block_hides_messages),
+        v12("block-hides-presence", "§22 BLOCK", block_hides_presence),
+        v12("prefs-levels-and-pins", "§22 NOTIFY, PIN, PREFS", levels_and_pins),
+        v12("pref-told-to-devices", "§22 PREF", pref_event),
     ]
 }
 

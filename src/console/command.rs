@@ -60,6 +60,8 @@ pub enum Command {
     Account(super::account::AccountCommand),
     /// 1.2: `/block`, `/notify`, `/pin`, `/prefs` … (`console::prefs`).
     Prefs(super::prefs::PrefCommand),
+    /// 1.2: `/file PATH [caption]`, `/save N [PATH]` (`console::files`).
+    File(super::files::FileCommand),
 }
 
 /// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
@@ -134,6 +136,9 @@ impl Parser {
             },
             "reply" | "edit" | "delete" | "react" | "search" => {
                 super::actions::parse(lang, word, args).expect("one of its words").map(Command::Action)
+            }
+            word if super::files::WORDS.contains(&word) => {
+                super::files::parse(lang, word, args).map(Command::File)
             }
             word if super::account::WORDS.contains(&word) => {
                 super::account::parse(lang, word, args).map(Command::Account)

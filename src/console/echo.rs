@@ -1,4 +1,4 @@
-//! 1.2 (§21): the server tells every device of the user of a change of
+//! 1.2 (§22): the server tells every device of the user of a change of
 //! its blocks and chat preferences, the device that asked included. A
 //! change made here is said once, by its command (`console::prefs`): its
 //! echo is dropped here.

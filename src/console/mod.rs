@@ -37,6 +37,7 @@ mod asking;
 pub mod command;
 mod devices;
 mod echo;
+pub mod files;
 pub mod input;
 pub mod moderation;
 mod numbers;

@@ -1,5 +1,5 @@
 //! `/block`, `/unblock`, `/blocks`, `/notify`, `/pin`, `/unpin` and
-//! `/prefs` (protocol 1.2, §21) in both consoles, as [`super::session`]
+//! `/prefs` (protocol 1.2, §22) in both consoles, as [`super::session`]
 //! does every other command.
 //!
 //! The server tells every device of the user of a change (`PREF`,

@@ -181,6 +181,12 @@ impl<'a> Session<'a> {
             Command::Link => self.link(out)?,
             Command::Account(command) => self.account(command, out)?,
             Command::Prefs(command) => self.prefs(command, out)?,
+            Command::File(command) => {
+                let open = self.open_chat();
+                for line in super::files::act(self.lang, self.client, &self.screen, open, command)? {
+                    out.line(&line);
+                }
+            }
         }
         Ok(())
     }

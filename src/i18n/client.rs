@@ -56,6 +56,7 @@ catalogue! {
         pt: "dispositivos demais conectados",
     },
     KoUnknownDevice { en: "no such device", es: "no existe ese dispositivo", pt: "não existe esse dispositivo" },
+    KoUnknownFile { en: "no such file", es: "no existe ese archivo", pt: "não existe esse arquivo" },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -482,6 +483,7 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::Forbidden => Msg::KoForbidden,
         Code::TooManyDevices => Msg::KoTooManyDevices,
         Code::UnknownDevice => Msg::KoUnknownDevice,
+        Code::UnknownFile => Msg::KoUnknownFile,
     };
     msg.text(lang)
 }

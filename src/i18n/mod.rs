@@ -47,6 +47,7 @@ pub mod client;
 pub mod commands;
 pub mod console;
 pub mod demo;
+pub mod files;
 pub mod moderation;
 pub mod prefs;
 pub mod rules;

@@ -1,4 +1,4 @@
-//! Blocks, notification levels and pins (protocol 1.2, §21) in the
+//! Blocks, notification levels and pins (protocol 1.2, §22) in the
 //! user's words: `/block`, `/notify`, `/pin` and friends in both consoles.
 
 use super::catalogue;

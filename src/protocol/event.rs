@@ -132,14 +132,17 @@ pub enum Event {
     /// devices read `chat` up to the message `id` (a peer's message, or a
     /// room's) at `ts`. Queued like `MSG`; a marker only moves forward.
     ReadMark { seq: u64, chat: String, id: String, ts: u64 },
+    /// 1.2 (§21): `FILE:<seq>:<from>:<to>:<id>:<ts>:<file id>:<size>:<type>:<name>:<text>`,
+    /// a message carrying a file, sent instead of its `MSG`. Queued like `MSG`.
+    File(super::files::FileEvent),
     /// `PING`: answer `PONG`.
     Ping,
     /// `BYE:<reason>`: the server is about to close this connection.
     Bye(Bye),
-    /// 1.2 (§21): `PREF:<chat>:<level>:<pinned|unpinned>`: one of your
+    /// 1.2 (§22): `PREF:<chat>:<level>:<pinned|unpinned>`: one of your
     /// devices changed a chat's preference. Ephemeral, like `TYPING`.
     Pref(super::PrefLine),
-    /// 1.2 (§21): `BLOCKED:<user>` / `UNBLOCKED:<user>` (`blocked`
+    /// 1.2 (§22): `BLOCKED:<user>` / `UNBLOCKED:<user>` (`blocked`
     /// false): one of your devices blocked or unblocked `user`. Ephemeral.
     Block { user: String, blocked: bool },
 }
@@ -162,6 +165,7 @@ impl Event {
             Event::Typing { .. }
             | Event::Moderation { .. }
             | Event::ReadMark { .. }
+            | Event::File(_)
             | Event::Bye(Bye::Unlinked)
             | Event::Pref(_)
             | Event::Block { .. } => 2,
@@ -172,6 +176,7 @@ impl Event {
     pub fn seq(&self) -> Option<u64> {
         match self {
             Event::Msg { seq, .. } | Event::Status { seq, .. } | Event::ReadMark { seq, .. } => Some(*seq),
+            Event::File(file) => Some(file.seq),
             _ => None,
         }
     }
@@ -237,6 +242,7 @@ impl Event {
             "PREF" => Event::Pref(super::PrefLine::parse(&line["PREF:".len().min(line.len())..])?),
             "BLOCKED" => Event::Block { user: shape(2, "BLOCKED:<user>")?[1].into(), blocked: true },
             "UNBLOCKED" => Event::Block { user: shape(2, "UNBLOCKED:<user>")?[1].into(), blocked: false },
+            "FILE" => Event::File(super::files::FileEvent::parse(line)?),
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
                 "REPLACED" => Bye::Replaced,
@@ -274,6 +280,7 @@ impl fmt::Display for Event {
             Event::ReadMark { seq, chat, id, ts } => {
                 EventRef::ReadMark { seq: *seq, chat, id, ts: *ts }.fmt(f)
             }
+            Event::File(file) => file.fmt(f),
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
             Event::Pref(line) => write!(f, "PREF:{line}"),

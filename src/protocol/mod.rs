@@ -21,6 +21,7 @@ pub mod erase;
 pub mod escape;
 pub mod event;
 pub mod fates;
+pub mod files;
 pub mod framing;
 pub mod info;
 pub mod lines;

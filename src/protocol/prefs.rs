@@ -1,4 +1,4 @@
-//! 1.2 (docs/PROTOCOL.md §21): a user's blocks and chat preferences,
+//! 1.2 (docs/PROTOCOL.md §22): a user's blocks and chat preferences,
 //! stored by the server and the same on every device.
 //!
 //! - `BLOCK:<user>`, `UNBLOCK:<user>`, `BLOCKS` (a listing of names);

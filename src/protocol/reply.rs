@@ -59,6 +59,10 @@ codes! {
     TooManyDevices => "TOO_MANY_DEVICES",
     /// 1.2: `UNLINK` of a device this user does not have.
     UnknownDevice => "UNKNOWN_DEVICE",
+    /// 1.2 (§21): no such file that you may see: a `FETCH` of a file
+    /// that no message you may read carries, a `PART` of an upload not
+    /// yours (or removed), a `FILE` of a file not complete.
+    UnknownFile => "UNKNOWN_FILE",
 }
 
 impl Code {

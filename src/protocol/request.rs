@@ -10,6 +10,7 @@ use std::fmt;
 use std::num::IntErrorKind;
 
 use super::action::{MAX_TARGET_ID, REACTIONS};
+use super::files;
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
 use super::names::{check_device, check_id, check_name};
 use super::{Chat, Code, Ko, Text, split_fields};
@@ -163,9 +164,34 @@ pub enum Request {
     DelAccount {
         password: String,
     },
+    /// 1.2 (§21): a file of `size` bytes whose sha256 is `sha256` is
+    /// coming: `OK:<file id>`.
+    Upload {
+        name: String,
+        size: u64,
+        sha256: String,
+    },
+    /// 1.2 (§21): the bytes of an upload from `offset` on.
+    Part {
+        file: String,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    /// 1.2 (§21): a message `id` carrying a complete file of yours.
+    File {
+        to: Chat,
+        id: String,
+        file: String,
+        caption: Option<Text>,
+    },
+    /// 1.2 (§21): the next part of a file (or of its thumbnail, `<id>-t`).
+    Fetch {
+        file: String,
+        offset: u64,
+    },
     Ping,
     Quit,
-    // ----- 1.2 (§21): blocks and chat preferences (`prefs`)
+    // ----- 1.2 (§22): blocks and chat preferences (`prefs`)
     /// `BLOCK:<user>`: `user`'s direct messages, invitations and view of
     /// your presence stop, without telling them.
     Block {
@@ -428,6 +454,7 @@ impl Request {
             super::account::DELACCOUNT => {
                 Request::DelAccount { password: super::account::parse_delaccount(line)? }
             }
+            "UPLOAD" | "PART" | "FILE" | "FETCH" => file_request(line)?,
             "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
             "BLOCK" => Request::Block { user: user(fields(line, 2, "BLOCK:<user>")?[1])? },
             "UNBLOCK" => Request::Unblock { user: user(fields(line, 2, "UNBLOCK:<user>")?[1])? },
@@ -477,6 +504,40 @@ impl Request {
             other => other.to_string(),
         }
     }
+}
+
+/// 1.2 (§21): `UPLOAD`, `PART`, `FILE` and `FETCH`.
+fn file_request(line: &str) -> Result<Request, Ko> {
+    let number =
+        |s: &str, what: &str| s.parse::<u64>().map_err(|_| bad(format!("the {what} must be a number")));
+    Ok(match command_word(line) {
+        "UPLOAD" => {
+            let f = fields(line, 4, "UPLOAD:<name>:<size>:<sha256 hex>")?;
+            files::check_file_name(f[1]).map_err(bad)?;
+            let sha256 = files::check_sha256(f[3]).map_err(bad)?;
+            Request::Upload { name: f[1].to_string(), size: number(f[2], "size")?, sha256 }
+        }
+        "PART" => {
+            let f = fields(line, 4, "PART:<file id>:<offset>:<base64>")?;
+            files::check_file_id(f[1]).map_err(bad)?;
+            let data = files::decode(f[3]).map_err(bad)?;
+            Request::Part { file: f[1].to_string(), offset: number(f[2], "offset")?, data }
+        }
+        "FILE" => {
+            let f = fields(line, 5, "FILE:<to>:<id>:<file id>:<caption>")?;
+            files::check_file_id(f[3]).map_err(bad)?;
+            let caption = match f[4] {
+                "" => None,
+                c => Some(Text::parse_sent(c).map_err(bad)?),
+            };
+            Request::File { to: chat(f[1])?, id: sent_id(f[2])?, file: f[3].to_string(), caption }
+        }
+        _ => {
+            let f = fields(line, 3, "FETCH:<file id>:<offset>")?;
+            files::split_thumb(f[1]).map_err(bad)?;
+            Request::Fetch { file: f[1].to_string(), offset: number(f[2], "offset")? }
+        }
+    })
 }
 
 /// At most `max` characters of `s`, for error messages that quote input.
@@ -531,6 +592,12 @@ impl fmt::Display for Request {
             Request::Passwd { old, new, keep: false } => write!(f, "PASSWD:{old}:{new}"),
             Request::Passwd { old, new, keep: true } => write!(f, "PASSWDKEEP:{old}:{new}"),
             Request::DelAccount { password } => write!(f, "DELACCOUNT:{password}"),
+            Request::Upload { name, size, sha256 } => write!(f, "UPLOAD:{name}:{size}:{sha256}"),
+            Request::Part { file, offset, data } => write!(f, "PART:{file}:{offset}:{}", files::encode(data)),
+            Request::File { to, id, file, caption } => {
+                write!(f, "FILE:{to}:{id}:{file}:{}", caption.as_ref().map_or("", |c| c.as_escaped()))
+            }
+            Request::Fetch { file, offset } => write!(f, "FETCH:{file}:{offset}"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
             Request::Block { user } => write!(f, "BLOCK:{user}"),
@@ -611,6 +678,11 @@ mod tests {
             "PASSWD:old-pw:new:pw",
             "PASSWDKEEP:old-pw:new-pw",
             "DELACCOUNT:my:pw",
+            "UPLOAD:lab3.pdf:250880:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "PART:0123456789abcdef0123456789abcdef:12000:aGVsbG8=",
+            "FILE:#lab3:m9:0123456789abcdef0123456789abcdef:the handout: week 3",
+            "FILE:bob:m9:0123456789abcdef0123456789abcdef:",
+            "FETCH:0123456789abcdef0123456789abcdef-t:0",
             "PING",
             "QUIT",
             "BLOCK:bob",
@@ -674,6 +746,11 @@ mod tests {
         assert!(reason("HELLO").contains("unknown request"));
         assert!(reason("").contains("empty"));
         assert!(reason("msg:bob:1:hi").contains("unknown request"));
+        assert!(reason("UPLOAD:../x:1:ab").contains("bad file name"));
+        assert!(reason(&format!("UPLOAD:x:big:{}", "a".repeat(64))).contains("size must be a number"));
+        assert!(reason("UPLOAD:x:1:ab").contains("sha256"));
+        assert!(reason("PART:abc:0:aGk=").contains("bad file id"));
+        assert!(reason("FETCH:x/../y:0").contains("bad file id"));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod actions;
 pub mod auth;
 pub mod closer;
 pub mod devices;
+pub mod files;
 pub mod known;
 pub mod listener;
 pub mod log_limit;
@@ -121,6 +122,8 @@ pub struct Config {
     pub minute_ms: u64,
     /// 1.2: how long after sending a message may be edited or deleted.
     pub actions: actions::Limits,
+    /// 1.2: files in chats (`--max-file-mb`, `--upload-minutes`).
+    pub files: files::Limits,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -177,6 +180,7 @@ impl Config {
             tls: None,
             minute_ms: moderation::MINUTE_MS,
             actions: actions::Limits::default(),
+            files: files::Limits::default(),
         }
     }
 }
@@ -192,6 +196,8 @@ pub struct Ctx {
     pub p2p_ports: p2p::Ports,
     /// Each user's devices: positions, tokens, link codes (protocol 1.2).
     pub devices: Arc<devices::Devices>,
+    /// 1.2: the files of chats (`store::files`).
+    pub files: Arc<crate::store::files::Files>,
     /// Who was told `JOINED`, and how often (see `presence`).
     presence: presence::Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).
@@ -430,7 +436,9 @@ impl Server {
             devices.share(shared);
         }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
+        let files = files::open(&config)?;
         let ctx = Arc::new(Ctx {
+            files,
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
             config,
             store,

@@ -27,7 +27,7 @@ pub fn moderate(ctx: &Ctx, me: UserId, name: &str, room: &str, action: Action) -
     if let Change::Invited(invitee) = &change
         && super::prefs::hides_invite(ctx, me, invitee, room)
     {
-        return Ok(()); // 1.2: the invitee blocked `me` (§21)
+        return Ok(()); // 1.2: the invitee blocked `me` (§22)
     }
     let notice = Notice { id: notice_id(), text: notice_text(name, room, &change, minutes) };
     let done = ctx.store.moderate(me, room, &change, &notice)?;

@@ -72,6 +72,7 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
                 return;
             }
             known = Some(look(&ctx, known));
+            ctx.files.sweep(crate::store::now_ms()); // 1.2: uploads not finished in time
         }
     })
 }

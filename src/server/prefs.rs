@@ -1,4 +1,4 @@
-//! 1.2 (docs/PROTOCOL.md §21): `BLOCK`, `UNBLOCK`, `BLOCKS`, `NOTIFY`,
+//! 1.2 (docs/PROTOCOL.md §22): `BLOCK`, `UNBLOCK`, `BLOCKS`, `NOTIFY`,
 //! `PIN`, `UNPIN` and `PREFS` on the send port.
 //!
 //! Each change is stored by the backend (`store::prefs` holds the rules

@@ -328,7 +328,7 @@ fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, ctx: &Weak<Ctx>) {
 fn tell_roommates(ctx: &Ctx, user: UserId, name: &str, online: bool) {
     let user_name = name.to_string();
     let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
-    // 1.2: not to those it blocked (§21).
+    // 1.2: not to those it blocked (§22).
     for mate in ctx.store.shown_to(user, ctx.store.roommates(user, ctx.config.presence_limit)) {
         ctx.router.send_to(mate, &event);
     }
@@ -343,7 +343,7 @@ fn seen(ctx: &Ctx, user: UserId) -> Presence {
 }
 
 /// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
-/// always `UNKNOWN` if that user blocked `me` (1.2, §21).
+/// always `UNKNOWN` if that user blocked `me` (1.2, §22).
 pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
     let unknown = || Ko::new(Code::UnknownUser, format!("no user named {name}"));
     let account = ctx.store.find_account(name).ok_or_else(unknown)?;
@@ -362,7 +362,7 @@ pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<MemberLine>, Ko>
         return Err(Ko::new(Code::NotMember, format!("you are not in #{room}")));
     }
     members.sort_by_key(|(_, name)| fold(name));
-    // 1.2: a member who blocked `me` shows as UNKNOWN to it (§21).
+    // 1.2: a member who blocked `me` shows as UNKNOWN to it (§22).
     let blockers = ctx.store.blockers(me).unwrap_or_default();
     let presence = |user: UserId| if blockers.contains(&user) { Presence::Unknown } else { seen(ctx, user) };
     Ok(members

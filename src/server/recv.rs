@@ -56,6 +56,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
         match Outlet::new(login.user, login.name, stream.clone(), ctx.config.max_pending) {
             Ok(outlet) => {
                 let outlet = outlet.on_device(login.device.as_deref().unwrap_or(DEFAULT_DEVICE).into());
+                let outlet = outlet.with_files(ctx.files.clone());
                 outlet.opt_in(version);
                 if login.device.is_some() && version < 2 && !await_version(&mut reader, &outlet) {
                     break;
@@ -231,6 +232,13 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         // hears why (a BYE is said once, whoever says it first).
         outlet.close(Bye::Shutdown);
     }
+    went_away(ctx, outlet);
+    Live::Ended
+}
+
+/// The receive connection of `outlet` ended: its device is detached, and
+/// the user goes offline if this was its last device anywhere.
+fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     outlet.shut_down();
     ctx.devices.detach(outlet);
     // Last seen is noted while the router still lists the user: whoever
@@ -258,7 +266,6 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
         ctx.presence.went_offline(ctx, outlet);
         log::debug!("{} is offline", outlet.name);
     }
-    Live::Ended
 }
 
 /// An outlet attached: the replay goes after `after` (its device's
@@ -308,6 +315,9 @@ fn send_replay(ctx: &Ctx, stream: &Stream, after: u64, upto: u64, outlet: &Outle
     let mut frames = ctx.store.replay_after(outlet.user, after, upto, minor);
     loop {
         let more = frames.next_chunk(&mut chunk).map_err(|ko| std::io::Error::other(ko.reason))?;
+        if minor >= 2 {
+            ctx.files.rewrite_frames(&mut chunk); // 1.2 (§21): `FILE` events
+        }
         if chunk.len() >= 60 * 1024 || !more {
             stream.write_all_by(chunk.as_bytes(), Instant::now() + timeout)?;
             chunk.clear();

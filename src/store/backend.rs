@@ -362,7 +362,7 @@ pub trait Backend: Send + Sync {
         None
     }
 
-    // ----- 1.2: blocks and chat preferences (`store::prefs`, §21)
+    // ----- 1.2: blocks and chat preferences (`store::prefs`, §22)
     /// `user` blocks `whom` (`on`) or unblocks them, as
     /// [`may_block`](super::prefs::may_block) allows; nothing is stored
     /// if nothing changes.
@@ -380,4 +380,11 @@ pub trait Backend: Send + Sync {
     fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko>;
     /// `user`'s `PREFS` lines: the chats whose preference is not the default.
     fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko>;
+    /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
+    /// which its files are added (`store::files`). The default, a store
+    /// that counts elsewhere, says 0.
+    fn stored_bytes(&self, user: UserId) -> u64 {
+        let _ = user;
+        0
+    }
 }

@@ -50,6 +50,7 @@ pub mod devices;
 pub mod disabled;
 pub mod disk;
 pub mod export;
+pub mod files;
 pub mod invites;
 pub mod local;
 pub mod lock;
@@ -64,6 +65,7 @@ pub mod search;
 pub mod server_id;
 pub mod sim_disk;
 pub mod state;
+pub mod thumbnail;
 pub mod users;
 
 use std::ops::Deref;
@@ -178,7 +180,7 @@ impl Store {
         self.backend.wait(ticket)
     }
 
-    // ----- 1.2: what a block hides of messages (§21) ---------------------
+    // ----- 1.2: what a block hides of messages (§22) ---------------------
 
     /// `MSG`s of one sender, as [`Backend::send`] stores them, but for
     /// what a block hides: a direct message to a user who blocked its

@@ -1,4 +1,4 @@
-//! 1.2 (docs/PROTOCOL.md §21): a user's blocks and chat preferences, the
+//! 1.2 (docs/PROTOCOL.md §22): a user's blocks and chat preferences, the
 //! rules both backends apply (the local store under its state lock, the
 //! cluster in its transaction), so that they cannot differ:
 //!

@@ -69,7 +69,7 @@ pub enum Done {
         error: String,
     },
     ChatList(Vec<ChatSummary>),
-    /// 1.2 (§21): the chats' notification levels and pins (`PREFS`).
+    /// 1.2 (§22): the chats' notification levels and pins (`PREFS`).
     Prefs(Vec<crate::protocol::PrefLine>),
     /// 1.2: a room's rules, for its header.
     RoomInfo {

@@ -145,7 +145,9 @@ fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
 /// The headers every response carries: no script but the app's own
 /// files (`default-src 'self'`: no inline script, nothing from another
 /// host), never inside another site's frame, and types taken as given.
-pub const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n\
+/// Images may also come from `blob:` URLs (1.2, issue 42): the bytes of
+/// a file the page fetched itself over its logged-in WebSocket.
+pub const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'\r\n\
      X-Content-Type-Options: nosniff\r\n\
      Referrer-Policy: no-referrer\r\n";
 

@@ -1,5 +1,5 @@
-//! Blocks and chat preferences (protocol 1.2, §21) on a cluster: the
-//! session of PROTOCOL.md §21 answered as a single server answers it
+//! Blocks and chat preferences (protocol 1.2, §22) on a cluster: the
+//! session of PROTOCOL.md §22 answered as a single server answers it
 //! (tests/prefs.rs plays the same), its device on another node; a block
 //! made on one node hides messages sent through another.
 

@@ -174,6 +174,12 @@ impl Browser {
         let value = self.call("GET", "/screenshot", json!({}));
         base64_decode(value.as_str().expect("base64"))
     }
+
+    /// A command of the DevTools protocol (`Page.getInstallabilityErrors`),
+    /// through chromedriver's `goog/cdp/execute`; its result.
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        self.call("POST", "/goog/cdp/execute", json!({ "cmd": command, "params": params }))
+    }
 }
 
 impl Drop for Browser {

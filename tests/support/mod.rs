@@ -10,10 +10,12 @@ pub mod cluster;
 pub mod console;
 pub mod examples;
 pub mod fake_telegram;
+pub mod files;
 pub mod old_data;
 pub mod prefs;
 pub mod pty;
 pub mod tls;
+pub mod webapp;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

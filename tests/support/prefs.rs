@@ -1,4 +1,4 @@
-//! The session of docs/PROTOCOL.md §21 (blocks, notification levels,
+//! The session of docs/PROTOCOL.md §22 (blocks, notification levels,
 //! pins), played back against a single server (tests/prefs.rs) and a
 //! cluster (tests/cluster/prefs.rs): both backends must answer it alike.
 
@@ -11,7 +11,7 @@ use super::Conn;
 /// the document shows.
 pub fn play_section_21(connect: impl Fn(&str) -> Conn) {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PROTOCOL.md")).unwrap();
-    let section = &doc[doc.find("## 21. Version 1.2: blocks").expect("§21")..];
+    let section = &doc[doc.find("## 22. Version 1.2: blocks").expect("§22")..];
     let session = &section[section.find("### A session").unwrap()..];
     let block = session.split("```").nth(1).expect("the session's block");
     let mut conns: HashMap<String, Conn> = HashMap::new();

@@ -1,4 +1,4 @@
--- Schema version 10: blocks and chat preferences (protocol 1.2, §21), as
+-- Schema version 10: blocks and chat preferences (protocol 1.2, §22), as
 -- a single server's BLOCK and PREF records (src/store/prefs.rs holds the
 -- rules both apply). A row per block, and a row per chat whose
 -- preference is not the default (every message notifies, not pinned).

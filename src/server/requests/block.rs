@@ -1,4 +1,4 @@
-//! `BLOCK:<user>`, `UNBLOCK:<user>` and `BLOCKS` (protocol 1.2, §21):
+//! `BLOCK:<user>`, `UNBLOCK:<user>` and `BLOCKS` (protocol 1.2, §22):
 //! whom you blocked, kept by the store, told to your devices. What a
 //! block hides, and the storing and telling, are `server::prefs`.
 

@@ -3,15 +3,9 @@
 
 use crate::server::session::{Flow, Session, Who, listing};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["CHATS"],
-    since: Version::V1_0,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["CHATS"], Version::V1_0, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session, who: Who) -> Flow {
     s.settle();

@@ -8,13 +8,7 @@ use crate::server::session::{Flow, Session, Who};
 use super::{Kind, Row, Version, tokens};
 
 /// One argon2 check, as a login.
-pub(super) const ROW: Row = Row {
-    words: &[DELACCOUNT],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: tokens::<10>,
-};
+pub(super) const ROW: Row = Row::new(&[DELACCOUNT], Version::V1_2, Kind::Stored).costing(tokens::<10>);
 
 /// On the `OK`, this connection closes too: the account is gone, and so
 /// is its session.

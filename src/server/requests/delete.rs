@@ -7,15 +7,14 @@ use crate::server::session::{Flow, Session, Who};
 
 use super::{ACTION_COST, Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["DELETE"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: ACTION_COST,
-};
+pub(super) const ROW: Row = Row::new(&["DELETE"], Version::V1_2, Kind::Stored).costing(ACTION_COST);
 
 pub(super) fn serve(s: &mut Session, who: Who, to: &Chat, id: &str, author: Option<&str>) -> Flow {
     s.settle();
-    s.reply_durable(actions::delete(s.ctx, who.id, who.name, to, id, author))
+    let deleted = actions::delete(s.ctx, who.id, who.name, to, id, author);
+    if deleted.is_ok() {
+        // 1.2 (§21): the file it carried leaves the disk, unless another message carries it.
+        crate::server::files::deleted(s.ctx, author.unwrap_or(who.name), to, id);
+    }
+    s.reply_durable(deleted)
 }

@@ -5,33 +5,15 @@
 use crate::protocol::{DEFAULT_DEVICE, Reply};
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const DEVICES: Row = Row {
-    words: &["DEVICES"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const DEVICES: Row = Row::new(&["DEVICES"], Version::V1_2, Kind::Ephemeral);
 
-pub(super) const UNLINK: Row = Row {
-    words: &["UNLINK"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: tokens::<1>,
-};
+pub(super) const UNLINK: Row = Row::new(&["UNLINK"], Version::V1_2, Kind::Stored);
 
 /// A code lives in memory for five minutes; the token it is traded for is
 /// stored by `PAIR`.
-pub(super) const LINK: Row = Row {
-    words: &["LINK"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const LINK: Row = Row::new(&["LINK"], Version::V1_2, Kind::Ephemeral);
 
 /// `DEVICES`: each online or last seen, and from where.
 pub(super) fn list(s: &mut Session, who: Who) -> Flow {

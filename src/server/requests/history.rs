@@ -7,8 +7,7 @@ use crate::server::session::{Flow, Session, Who};
 
 use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row =
-    Row { words: &["HISTORY"], since: Version::V1_0, first_frame: false, kind: Kind::Ephemeral, cost };
+pub(super) const ROW: Row = Row::new(&["HISTORY"], Version::V1_0, Kind::Ephemeral).costing(cost);
 
 /// One token, and one more per 100 messages it may return (a full one,
 /// 1,000 messages, costs 11).

@@ -8,15 +8,9 @@ use crate::server::Config;
 use crate::server::registration::Registration;
 use crate::server::session::{Flow, Session, listing};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["INFO"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["INFO"], Version::V1_2, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session) -> Flow {
     s.reply(Ok(listing(info(&s.ctx.config))))

@@ -5,10 +5,9 @@ use crate::protocol::Reply;
 use crate::server::presence;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row =
-    Row { words: &["JOIN"], since: Version::V1_0, first_frame: false, kind: Kind::Stored, cost: tokens::<1> };
+pub(super) const ROW: Row = Row::new(&["JOIN"], Version::V1_0, Kind::Stored);
 
 pub(super) fn serve(s: &mut Session, who: Who, room: String) -> Flow {
     let changes = !presence::is_member(s.ctx, who.id, &room);

@@ -5,17 +5,11 @@ use crate::protocol::Reply;
 use crate::server::presence;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["LASTSEEN"],
-    since: Version::V1_1,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["LASTSEEN"], Version::V1_1, Kind::Ephemeral);
 
-/// 1.2: `UNKNOWN` to someone `user` blocked (§21).
+/// 1.2: `UNKNOWN` to someone `user` blocked (§22).
 pub(super) fn serve(s: &mut Session, who: Who, user: &str) -> Flow {
     s.reply(presence::last_seen(s.ctx, who.id, user).map(Reply::with))
 }

@@ -4,15 +4,9 @@
 use crate::protocol::Reply;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["LEAVE"],
-    since: Version::V1_0,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["LEAVE"], Version::V1_0, Kind::Stored);
 
 pub(super) fn serve(s: &mut Session, who: Who, room: String) -> Flow {
     let left = s.ctx.store.leave(who.id, &room);

@@ -15,33 +15,17 @@ use super::{Kind, Row, Version, tokens};
 /// a row's cost is what it takes when it comes again after the login, to
 /// be refused: nothing, as a `PING`, but for `PAIR`, which costs a token
 /// as it did before the table.
-pub(super) const LOGIN: Row = Row {
-    words: &["LOGIN"],
-    since: Version::V1_0,
-    first_frame: true,
-    kind: Kind::Ephemeral,
-    cost: tokens::<0>,
-};
+pub(super) const LOGIN: Row =
+    Row::new(&["LOGIN"], Version::V1_0, Kind::Ephemeral).first_frame().costing(tokens::<0>);
 
-pub(super) const REGISTER: Row = Row {
-    words: &["REGISTER"],
-    since: Version::V1_0,
-    first_frame: true,
-    kind: Kind::Stored,
-    cost: tokens::<0>,
-};
+pub(super) const REGISTER: Row =
+    Row::new(&["REGISTER"], Version::V1_0, Kind::Stored).first_frame().costing(tokens::<0>);
 
-pub(super) const REDEEM: Row = Row {
-    words: &["REDEEM"],
-    since: Version::V1_2,
-    first_frame: true,
-    kind: Kind::Stored,
-    cost: tokens::<0>,
-};
+pub(super) const REDEEM: Row =
+    Row::new(&["REDEEM"], Version::V1_2, Kind::Stored).first_frame().costing(tokens::<0>);
 
 /// Trades a code of `LINK` for a device token, which is stored.
-pub(super) const PAIR: Row =
-    Row { words: &["PAIR"], since: Version::V1_2, first_frame: true, kind: Kind::Stored, cost: tokens::<1> };
+pub(super) const PAIR: Row = Row::new(&["PAIR"], Version::V1_2, Kind::Stored).first_frame();
 
 /// A frame of a connection not logged in yet: a first frame, or
 /// `KO:AUTH_REQUIRED` (`auth::authenticate`).

@@ -4,15 +4,9 @@
 use crate::server::presence;
 use crate::server::session::{Flow, Session, Who, listing};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["MEMBERS"],
-    since: Version::V1_1,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["MEMBERS"], Version::V1_1, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session, who: Who, room: &str) -> Flow {
     s.reply(presence::members(s.ctx, who.id, room).map(listing))

@@ -11,7 +11,9 @@
 //! 1. Its grammar: a variant of `protocol::Request`, with `parse` and
 //!    `Display` (`src/protocol/request.rs`), documented in
 //!    `docs/PROTOCOL.md` with its version mark (**1.2**).
-//! 2. A file here, `<request>.rs`: a `pub(super) const ROW: Row` and a
+//! 2. A file here, `<request>.rs`: its row,
+//!    `pub(super) const ROW: Row = Row::new(&["WORD"], Version::V1_2,
+//!    Kind::Stored);` (`.costing(…)` if it costs more than a token), and a
 //!    `pub(super) fn serve(s: &mut Session, who: Who, …) -> Flow` that
 //!    answers through `s.reply` (or `s.reply_durable` for a reply that
 //!    is true once its record is on disk; call `s.settle()` first if it
@@ -34,6 +36,7 @@ mod delaccount;
 mod delete;
 mod devices;
 mod edit;
+mod files;
 mod history;
 mod info;
 mod join;
@@ -71,6 +74,23 @@ pub struct Row {
     /// Tokens it takes from its user's (and address's) `--rate` bucket
     /// before it is served.
     pub cost: fn(&Request) -> u32,
+}
+
+impl Row {
+    /// The row of a request of a logged-in user that costs one token.
+    pub const fn new(words: &'static [&'static str], since: Version, kind: Kind) -> Row {
+        Row { words, since, first_frame: false, kind, cost: tokens::<1> }
+    }
+
+    /// The row of a first frame instead.
+    pub const fn first_frame(self) -> Row {
+        Row { first_frame: true, ..self }
+    }
+
+    /// The row with another cost (say why, with the figure, beside it).
+    pub const fn costing(self, cost: fn(&Request) -> u32) -> Row {
+        Row { cost, ..self }
+    }
 }
 
 /// A protocol version (docs/PROTOCOL.md marks what each one added).
@@ -153,6 +173,10 @@ pub static TABLE: &[Row] = &[
     prefs::NOTIFY,
     prefs::PIN,
     prefs::PREFS,
+    files::UPLOAD,
+    files::PART,
+    files::FILE,
+    files::FETCH,
 ];
 
 /// The row of the request sent with `word`.
@@ -198,6 +222,9 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Info => info::serve(s),
         R::Passwd { old, new, keep } => passwd::serve(s, who, &old, &new, keep),
         R::DelAccount { password } => delaccount::serve(s, who, &password),
+        request @ (R::Upload { .. } | R::Part { .. } | R::File { .. } | R::Fetch { .. }) => {
+            files::serve(s, who, request)
+        }
         R::Ping => ping::serve(s),
         R::Quit => quit::serve(s),
         R::Block { user } => block::serve(s, who, &user, true),

@@ -10,8 +10,7 @@ use crate::server::session::{Flow, Session, Who};
 
 use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row =
-    Row { words: REQUEST_WORDS, since: Version::V1_2, first_frame: false, kind: Kind::Stored, cost };
+pub(super) const ROW: Row = Row::new(REQUEST_WORDS, Version::V1_2, Kind::Stored).costing(cost);
 
 /// A token per record the action may store (issue 38).
 fn cost(request: &Request) -> u32 {

@@ -12,14 +12,9 @@ use crate::server::session::{Flow, MSG_COST, Session};
 
 use super::{Kind, Row, Version, tokens};
 
-pub(super) const ROW: Row = Row {
-    words: &["MSG"],
-    since: Version::V1_0,
-    first_frame: false,
-    kind: Kind::Stored,
-    // Taken as the gathered burst goes to the store (`send_msgs`).
-    cost: tokens::<MSG_COST>,
-};
+/// Its token is taken as the gathered burst goes to the store
+/// (`send_msgs`), not before it is gathered.
+pub(super) const ROW: Row = Row::new(&["MSG"], Version::V1_0, Kind::Stored).costing(tokens::<MSG_COST>);
 
 /// Gathers the message: the `MSG`s of one burst reach the store together
 /// and share one fsync. (An id of an action's form was refused by

@@ -6,23 +6,11 @@ use crate::protocol::Reply;
 use crate::server::p2p;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const P2P: Row = Row {
-    words: &["P2P"],
-    since: Version::V1_0,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const P2P: Row = Row::new(&["P2P"], Version::V1_0, Kind::Ephemeral);
 
-pub(super) const PEER: Row = Row {
-    words: &["PEER"],
-    since: Version::V1_0,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const PEER: Row = Row::new(&["PEER"], Version::V1_0, Kind::Ephemeral);
 
 /// `P2P:<port>`: `who` accepts direct chats on `port`.
 pub(super) fn announce(s: &mut Session, who: Who, port: u16) -> Flow {

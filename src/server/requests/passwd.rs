@@ -11,13 +11,8 @@ use super::{Kind, Row, Version, tokens};
 
 /// Two argon2 hashes (the old password checked, the new one made), each
 /// costing what a login costs; failures are also throttled as logins are.
-pub(super) const ROW: Row = Row {
-    words: &[PASSWD, PASSWD_KEEP],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: tokens::<20>,
-};
+pub(super) const ROW: Row =
+    Row::new(&[PASSWD, PASSWD_KEEP], Version::V1_2, Kind::Stored).costing(tokens::<20>);
 
 pub(super) fn serve(s: &mut Session, who: Who, old: &str, new: &str, keep: bool) -> Flow {
     let me = s.asker(who);

@@ -6,13 +6,7 @@ use crate::server::session::{Flow, Session};
 
 use super::{Kind, Row, Version, tokens};
 
-pub(super) const ROW: Row = Row {
-    words: &["PING"],
-    since: Version::V1_0,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<0>,
-};
+pub(super) const ROW: Row = Row::new(&["PING"], Version::V1_0, Kind::Ephemeral).costing(tokens::<0>);
 
 pub(super) fn serve(s: &mut Session) -> Flow {
     s.reply(Ok(Reply::Ok))

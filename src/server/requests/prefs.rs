@@ -1,5 +1,5 @@
 //! `NOTIFY:<chat>:<all|mentions|none>`, `PIN:<chat>`, `UNPIN:<chat>` and
-//! `PREFS` (protocol 1.2, §21): a chat's notification level and pin, kept
+//! `PREFS` (protocol 1.2, §22): a chat's notification level and pin, kept
 //! by the store, told to your devices (`server::prefs`).
 
 use crate::protocol::{Chat, Level, MAX_LISTING, Reply};

@@ -7,13 +7,7 @@ use crate::server::session::{Flow, Session, Who};
 
 use super::{ACTION_COST, Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["REACT"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: ACTION_COST,
-};
+pub(super) const ROW: Row = Row::new(&["REACT"], Version::V1_2, Kind::Stored).costing(ACTION_COST);
 
 pub(super) fn serve(s: &mut Session, who: Who, to: &Chat, id: &str, emoji: &str) -> Flow {
     s.settle();

@@ -5,10 +5,9 @@
 use crate::protocol::{Chat, Reply};
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row =
-    Row { words: &["READ"], since: Version::V1_0, first_frame: false, kind: Kind::Stored, cost: tokens::<1> };
+pub(super) const ROW: Row = Row::new(&["READ"], Version::V1_0, Kind::Stored);
 
 pub(super) fn serve(s: &mut Session, who: Who, chat: &Chat, id: &str) -> Flow {
     let read = s.ctx.store.read(who.id, chat, id);

@@ -4,15 +4,9 @@
 use crate::server::moderation;
 use crate::server::session::{Flow, Session, Who, listing};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["ROOMINFO"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["ROOMINFO"], Version::V1_2, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session, who: Who, room: &str) -> Flow {
     s.reply(moderation::room_info(s.ctx, who.id, room).map(listing))

@@ -10,13 +10,7 @@ use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query, Searched};
 
 use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["SEARCH"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: row_cost,
-};
+pub(super) const ROW: Row = Row::new(&["SEARCH"], Version::V1_2, Kind::Ephemeral).costing(row_cost);
 
 /// Most conversations a `SEARCH:*` looks through: the most recent ones.
 pub const MAX_CHATS: usize = 1000;

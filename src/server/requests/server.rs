@@ -6,15 +6,9 @@
 use crate::protocol::Reply;
 use crate::server::session::{Flow, Session};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["SERVER"],
-    since: Version::V1_1,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["SERVER"], Version::V1_1, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session) -> Flow {
     s.reply(s.ctx.store.server_id().map(Reply::with))

@@ -8,15 +8,9 @@ use crate::server::session::{Flow, Session, Who};
 use crate::server::{Ctx, presence, relay::relay};
 use crate::store::UserId;
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row {
-    words: &["TYPING"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const ROW: Row = Row::new(&["TYPING"], Version::V1_2, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session, who: Who, to: &Chat) -> Flow {
     s.reply(typing(s.ctx, who.id, who.name, to).map(|()| Reply::Ok))
@@ -32,7 +26,7 @@ fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
         Chat::User(peer) => {
             let account =
                 ctx.store.find_account(peer).ok_or_else(|| ko(Code::UnknownUser, "no user named", peer))?;
-            // 1.2: not to someone `me` blocked (§21).
+            // 1.2: not to someone `me` blocked (§22).
             if account.id != me && !ctx.store.shown_to(me, vec![account.id]).is_empty() {
                 let event = Event::Typing { from: name.to_string(), to: account.name.to_string() };
                 relay(ctx, [account.id], &event);

@@ -50,6 +50,7 @@ pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
 mod requests;
 pub mod search;
+mod send;
 mod stretch;
 #[cfg(test)]
 mod tests;
@@ -377,7 +378,7 @@ impl Inner {
 
     /// Like [`Inner::write`], with the whole pending batch: records not
     /// yet on disk can be read back ([`Pending::line_at`]), which a
-    /// resend's check needs (`requests::send_one`).
+    /// resend's check needs (`send.rs`'s `send_one`).
     /// Refused with `KO:FULL` below the free-space floor (`--min-free`).
     pub(super) fn write_in<T>(
         &self,

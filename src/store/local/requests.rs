@@ -6,26 +6,24 @@
 //! change nothing writes nothing (a second `READ` of the same message, a
 //! `JOIN` of a room one is in, an `ACK` of what was acknowledged).
 //!
-//! Four methods hand on to `Inner` in one line, each for a reason: `wait`
-//! and `when_durable` (the group commit is `committer.rs`'s), `history`
-//! (its walk is `reads.rs`'s), and `stop` (`Drop` stops the store too).
+//! Five hand on to `Inner` in one line, each for a reason: `send` (the
+//! `MSG` path is `send.rs`'s), `wait` and `when_durable` (the group commit
+//! is `committer.rs`'s), `history` (`reads.rs`), `stop` (`Drop` too).
 
 use std::sync::Arc;
 
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::backend::{Moderated, Notice};
-use super::super::budget::Floor;
-use super::super::record::MsgRef;
-use super::super::record::{Message, Record};
-use super::super::state::{Batch, MAX_ROOMS_PER_USER, RoomId, State, UserId};
+use super::super::record::{MsgRef, Record};
+use super::super::state::{Batch, MAX_ROOMS_PER_USER, State, UserId};
 use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::erase::Erasure;
 use super::reader::{Reader, read_failed};
 use super::reads::ReplayLines;
-use super::{Inner, LocalStore, Pending};
+use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine, Text};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine};
 use crate::store::prefs::PrefChange;
 
 /// How far back `READ` looks for a message id that is no longer among its
@@ -38,10 +36,6 @@ use crate::store::prefs::PrefChange;
 /// [`MAX_HISTORY`](crate::protocol::MAX_HISTORY), all a client can be shown
 /// of a conversation, the walk is a tenth of that (docs/RELIABILITY.md §7).
 pub const READ_SEARCH_LIMIT: usize = crate::protocol::MAX_HISTORY;
-
-fn ko(code: Code, reason: impl Into<String>) -> Ko {
-    Ko::new(code, reason)
-}
 
 /// Each request the server makes of the local store, in the trait's
 /// order. The walks that `READ` and `HISTORY` make back along a
@@ -118,28 +112,9 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
-    /// `MSG`s of one sender under one lock: a pipelined burst costs one
-    /// lock acquisition, not one per message.
+    /// `MSG`s of one sender: the plain path of each is `send.rs`'s.
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
-        let min_free = self.inner.options.budget.min_free;
-        let applied = self.inner.write_in(|state, pending| {
-            // A burst stops at the free-space floor, message by message.
-            let (start, headroom) = (pending.end(), self.inner.floor.headroom(min_free));
-            Ok(msgs
-                .iter()
-                .map(|(to, id, text)| {
-                    if pending.end() - start >= headroom {
-                        return Err(Floor::full(min_free));
-                    }
-                    self.inner.send_one(state, pending, from, to, id, text)
-                })
-                .collect())
-        });
-        match applied {
-            Ok(results) => results,
-            // The store refuses every write (disk failure, shutdown).
-            Err(ko) => (vec![Err(ko); msgs.len()], Ticket(0)),
-        }
+        self.inner.send_burst(from, msgs)
     }
 
     /// `READ`: `user` read `chat` up to the message `id`.
@@ -424,6 +399,10 @@ impl Backend for LocalStore {
         Some(state.users.iter().map(|u| u.inbox.queue.len() as u64).sum())
     }
 
+    fn stored_bytes(&self, user: UserId) -> u64 {
+        self.inner.state.lock().usage.of(user)
+    }
+
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
         self.inner.moderate(by, room, change, notice)
     }
@@ -499,31 +478,6 @@ impl Backend for LocalStore {
     }
 }
 
-/// Whom a `MSG` goes to, found in the state.
-#[derive(Clone, Copy)]
-enum Recipient {
-    User(UserId),
-    Room(RoomId),
-}
-
-/// The user or the room `to` names: `KO:UNKNOWN_USER` for no such user,
-/// `KO:NOT_MEMBER` for a room `from` is not in.
-fn recipient(state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
-    match to {
-        Chat::User(name) => {
-            let to =
-                state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
-            Ok(Recipient::User(to))
-        }
-        Chat::Room(name) => {
-            let room = state
-                .member_room(name, from)
-                .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
-            Ok(Recipient::Room(room))
-        }
-    }
-}
-
 /// A new account joins `#general` (creating it if it is gone).
 fn join_general(state: &mut State, batch: &mut Batch, ts: u64, user: Arc<str>) -> Result<(), Ko> {
     let (room, read) = match state.room_id(GENERAL) {
@@ -578,85 +532,6 @@ impl Inner {
             }
         }
         Ok(None)
-    }
-
-    /// The `<ts>` of `from`'s message `id` if it is in `from`'s window:
-    /// then the `MSG` is a resend. Each candidate (same tag, see
-    /// `state::recent`) is read back — from the pending batch or the one
-    /// being written if it is there, else from the log — and its id
-    /// compared. This runs under the state lock; it reads only for a
-    /// resend (or a tag shared by two ids), and what it reads is recent.
-    fn resent(&self, state: &State, pending: &Pending, from: UserId, id: &str) -> Result<Option<u64>, Ko> {
-        for pos in state.sent_candidates(from, id) {
-            let line = match pending.line_at(pos) {
-                Some(line) => line,
-                None => match self.log.read_line(pos).map_err(|e| read_failed(pos, e))? {
-                    Some(line) => line,
-                    None => continue, // removed by retention: forgotten
-                },
-            };
-            let m = MsgRef::decode(&line).map_err(|e| read_failed(pos, e))?;
-            if m.from == &*state.users[from].name && m.id == id {
-                return Ok(Some(m.ts));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Applies one `MSG` to the locked state; the `<id>:<ts>` of its `OK`.
-    /// The plain path, in order: a resend gets its first `OK` again; the
-    /// recipient is found; the policy says whether this user may send it
-    /// ([`Inner::may_send`]); its record is committed (appended to the
-    /// pending batch, which the group commit writes and fsyncs, then
-    /// delivers); its `OK` is returned.
-    fn send_one(
-        &self,
-        state: &mut State,
-        pending: &mut Pending,
-        from: UserId,
-        to: &Chat,
-        id: &str,
-        text: &Text,
-    ) -> Result<Accepted, Ko> {
-        if let Some(ts) = self.resent(state, pending, from, id)? {
-            return Ok(Accepted { id: id.into(), ts }); // a resend
-        }
-        let to = recipient(state, from, to)?;
-        self.may_send(state, from, to)?;
-        let (to_name, link) = match to {
-            Recipient::User(to) => (state.users[to].name.clone(), state.direct_link(from, to)),
-            Recipient::Room(room) => (state.room(room).name.clone(), state.room_link(room)),
-        };
-        let ts = state.next_ts(now_ms());
-        let msg = Message {
-            from: state.users[from].name.clone(),
-            to: to_name,
-            id: id.into(),
-            ts,
-            text: text.clone(),
-        };
-        state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut pending.batch)?;
-        crate::metrics::get().messages.inc();
-        Ok(Accepted { id: id.into(), ts })
-    }
-
-    /// The policy of protocol 1.2 on a message, in one place: a deleted
-    /// account gets none; a room's `+announce` and mutes; the sender's
-    /// quota and the recipient's inbox (`--user-quota`, `--inbox-max`).
-    fn may_send(&self, state: &State, from: UserId, to: Recipient) -> Result<(), Ko> {
-        match to {
-            Recipient::User(to) => {
-                if state.users[to].is_deleted() {
-                    let name = &state.users[to].name;
-                    return Err(ko(Code::UnknownUser, format!("{name} deleted its account")));
-                }
-                self.options.budget.check_send(state, from, Some(to))
-            }
-            Recipient::Room(room) => {
-                state.may_send_to(room, from, now_ms())?;
-                self.options.budget.check_send(state, from, None)
-            }
-        }
     }
 
     /// The newest message of a chain (from `head`, newest first) that

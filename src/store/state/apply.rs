@@ -101,69 +101,15 @@ impl State {
                 Ok(())
             }
             Record::Read { ts, user, chat, id, ord } => {
-                let user = self.need_user(user)?;
-                if chat.starts_with('#') {
-                    let room = self.need_room(chat)?;
-                    let r = self.room_mut(room);
-                    if *ord >= r.count {
-                        return Err(format!("no message number {ord} in {chat}"));
-                    }
-                    let member = r.members.get_mut(&user).ok_or_else(|| format!("{chat}: not a member"))?;
-                    let moved = member.read < ord + 1;
-                    member.mark_read(ord + 1);
-                    if moved {
-                        self.mark(user, (chat, id, *ts), pos, push);
-                    }
-                } else {
-                    let sender = self.need_user(chat)?;
-                    self.need_sent(sender, user, *ord)?;
-                    if self.would_read(sender, user, *ord) {
-                        self.direct_mut(sender, user).marks[side(sender, user)].read = ord + 1;
-                        let mut push = push;
-                        self.status(sender, user, id, MsgState::Read, *ts, pos, push.as_deref_mut());
-                        self.mark(user, (chat, id, *ts), pos, push);
-                    }
-                }
-                Ok(())
+                self.apply_read(user, (chat, id, *ts), *ord, pos, push)
             }
-            Record::Join { user, room, read, .. } => {
-                let user = self.need_user(user)?;
-                let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
-                let member = self.room_mut(room).members.entry(user).or_default();
-                member.read = *read;
-                member.own.clear();
-                self.users[user].rooms.insert(room);
-                let name = self.users[user].name.clone();
-                self.room_mut(room).rules.joined(&name);
-                Ok(())
-            }
+            Record::Join { user, room, read, .. } => self.apply_join(user, room, *read),
             Record::Leave { user, room, .. } => {
                 let (user, room) = (self.need_user(user)?, self.need_room(room)?);
                 self.leave(user, room);
                 Ok(())
             }
-            Record::Ack { user, seq, .. } => {
-                let user = self.need_user(user)?;
-                let inbox = &mut self.users[user].inbox;
-                if *seq > inbox.acked {
-                    let mut left = *seq - inbox.acked;
-                    let queue = Arc::make_mut(&mut inbox.queue);
-                    while let Some(front) = queue.front_mut() {
-                        let width = front.width();
-                        if width <= left {
-                            left -= width;
-                            queue.pop_front();
-                        } else {
-                            if let Queued::Rooms { done, .. } = front {
-                                *done += left;
-                            }
-                            break;
-                        }
-                    }
-                    inbox.acked = *seq;
-                }
-                Ok(())
-            }
+            Record::Ack { user, seq, .. } => self.apply_ack(user, *seq),
             Record::Seen { ts, user } => {
                 let user = self.need_user(user)?;
                 let seen = &mut self.users[user].last_seen;
@@ -216,8 +162,83 @@ impl State {
         }
     }
 
+    /// `READ`: `user` read `chat` up to its message `id`, number `ord`,
+    /// at `ts` (the record's `(chat, id, ts)`).
+    fn apply_read(
+        &mut self,
+        user: &str,
+        read: (&Arc<str>, &Arc<str>, u64),
+        ord: u64,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let (chat, id, ts) = read;
+        let user = self.need_user(user)?;
+        if chat.starts_with('#') {
+            let room = self.need_room(chat)?;
+            let r = self.room_mut(room);
+            if ord >= r.count {
+                return Err(format!("no message number {ord} in {chat}"));
+            }
+            let member = r.members.get_mut(&user).ok_or_else(|| format!("{chat}: not a member"))?;
+            let moved = member.read < ord + 1;
+            member.mark_read(ord + 1);
+            if moved {
+                self.mark(user, read, pos, push);
+            }
+        } else {
+            let sender = self.need_user(chat)?;
+            self.need_sent(sender, user, ord)?;
+            if self.would_read(sender, user, ord) {
+                self.direct_mut(sender, user).marks[side(sender, user)].read = ord + 1;
+                let mut push = push;
+                self.status(sender, user, id, MsgState::Read, ts, pos, push.as_deref_mut());
+                self.mark(user, read, pos, push);
+            }
+        }
+        Ok(())
+    }
+
+    /// `JOIN`: `user` is a member of `room` (made if new), having read
+    /// up to its message number `read`.
+    fn apply_join(&mut self, user: &str, room: &str, read: u64) -> Result<(), String> {
+        let user = self.need_user(user)?;
+        let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
+        let member = self.room_mut(room).members.entry(user).or_default();
+        member.read = read;
+        member.own.clear();
+        self.users[user].rooms.insert(room);
+        let name = self.users[user].name.clone();
+        self.room_mut(room).rules.joined(&name);
+        Ok(())
+    }
+
+    /// `ACK`: `user`'s inbox is acknowledged up to `seq`.
+    fn apply_ack(&mut self, user: &str, seq: u64) -> Result<(), String> {
+        let user = self.need_user(user)?;
+        let inbox = &mut self.users[user].inbox;
+        if seq > inbox.acked {
+            let mut left = seq - inbox.acked;
+            let queue = Arc::make_mut(&mut inbox.queue);
+            while let Some(front) = queue.front_mut() {
+                let width = front.width();
+                if width <= left {
+                    left -= width;
+                    queue.pop_front();
+                } else {
+                    if let Queued::Rooms { done, .. } = front {
+                        *done += left;
+                    }
+                    break;
+                }
+            }
+            inbox.acked = seq;
+        }
+        Ok(())
+    }
+
     /// `user` is no longer a member of `room` (freed once empty).
-    fn leave(&mut self, user: UserId, room: RoomId) {
+    pub(super) fn leave(&mut self, user: UserId, room: RoomId) {
         let name = self.users[user].name.clone();
         let r = self.room_mut(room);
         r.members.remove(&user);
@@ -227,55 +248,6 @@ impl State {
         if empty {
             self.free_room(room);
         }
-    }
-
-    /// 1.2 `DELACCOUNT` (§20): the user's private data goes. Its hash
-    /// becomes [`DELETED`](super::DELETED) (no login ever works again),
-    /// its inbox is emptied (and stays empty: [`Self::enqueue`] skips a
-    /// deleted user), it leaves every room, with its read marks there. What
-    /// others hold stays: the direct conversations' messages and marks
-    /// belong to both sides, and the recipient keeps them.
-    fn delete_account(&mut self, user: UserId, ts: u64) {
-        let rooms: Vec<RoomId> = self.users[user].rooms.iter().copied().collect();
-        for room in rooms {
-            self.leave(user, room);
-        }
-        self.server_admins.remove(&user);
-        let u = &mut self.users[user];
-        u.hash = super::deleted_hash(ts);
-        u.hash_logged = true;
-        u.several = false;
-        u.inbox.acked = u.inbox.last_seq;
-        u.inbox.queue = Arc::default();
-        u.prefs = Default::default(); // 1.2: its blocks and preferences, private too
-    }
-
-    /// 1.2 `REGISTER` of a deleted account's name, once its quarantine is
-    /// over (`Record::Reuse` at `pos`): the account becomes a new one with
-    /// `hash`, cut at `pos` (see [`User::since`](super::User::since)). What
-    /// the old one left in the state goes with the cut: its resend window
-    /// (the new account's first `m1` is a new message), its last-seen time,
-    /// the bytes counted against its quota, what rooms' rules said of its
-    /// name (an ownership, a rank, a ban …); and each peer's messages
-    /// before the cut are not unread (`bases`).
-    fn reuse_account(&mut self, user: UserId, hash: &str, pos: Pos) {
-        let bases = self.users[user]
-            .peers
-            .iter()
-            .map(|&peer| (peer, self.directs[&pair(user, peer)].sent[side(peer, user)]))
-            .collect();
-        self.usage.set(user, 0);
-        let name = self.users[user].name.clone();
-        for room in self.rooms.iter_mut().flatten() {
-            room.rules.forget(&name);
-        }
-        let u = &mut self.users[user];
-        u.hash = hash.to_string();
-        u.hash_logged = true;
-        u.since = pos;
-        u.bases = bases;
-        u.recent = Arc::default();
-        u.last_seen = None;
     }
 
     fn apply_direct(

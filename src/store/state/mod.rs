@@ -374,6 +374,7 @@ pub struct State {
     pub(super) server_admins: BTreeSet<UserId>,
 }
 
+mod accounts;
 mod apply;
 pub mod prefs;
 pub mod recent;

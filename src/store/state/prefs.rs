@@ -1,4 +1,4 @@
-//! 1.2 (§21): one user's blocks and chat preferences in memory, as
+//! 1.2 (§22): one user's blocks and chat preferences in memory, as
 //! `BLOCK` and `PREF` records leave them (`store::prefs` holds the rules
 //! of changing them; the cluster reads its rows into the same type).
 

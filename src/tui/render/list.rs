@@ -56,7 +56,7 @@ fn rows(app: &App, c: &ChatSummary, width_: usize) -> [Line<'static>; 2] {
         _ => Span::raw("  "),
     };
     let time = c.last.as_ref().map_or_else(String::new, |m| short_time(app, m.ts));
-    // 1.2 (§21): a pin, and a level other than `all`, after the name.
+    // 1.2 (§22): a pin, and a level other than `all`, after the name.
     let pref = app.chats.pref(&c.chat);
     let level = match pref.level {
         crate::protocol::Level::All => "",

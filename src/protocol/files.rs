@@ -1,0 +1,228 @@
+//! 1.2: photos and files in chats (docs/PROTOCOL.md §21): the vocabulary
+//! of `UPLOAD`, `PART`, `FILE` and `FETCH` and of the `FILE` event.
+//!
+//! A file travels in parts of at most [`PART_BYTES`] bytes, base64 in a
+//! frame, so that it is never whole in memory on either side and a client
+//! typed by hand (`nc`) can still speak it. The server names a file by an
+//! id it chooses ([`check_file_id`]: 128 random bits in hex), never by the
+//! name the sender gave, which is only shown.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::escape::{forbidden, is_format};
+use super::{Text, split_fields};
+
+/// Most bytes of one `PART` or one `FETCH` reply: 16,000 base64
+/// characters, which with the frame's words fit in a 16 KiB frame
+/// (`MAX_FRAME`) with room to spare.
+pub const PART_BYTES: usize = 12_000;
+
+/// Hex digits of a file id (128 bits).
+pub const FILE_ID_LEN: usize = 32;
+
+/// The suffix that names a file's thumbnail to `FETCH` (`<file id>-t`).
+pub const THUMB_SUFFIX: &str = "-t";
+
+/// Most bytes of a file's name.
+pub const MAX_NAME: usize = 200;
+
+/// The first characters of a file message's readable text.
+pub const CLIP: &str = "📎 ";
+
+/// Checks a file id as the server makes them: 32 lowercase hex digits.
+pub fn check_file_id(id: &str) -> Result<(), String> {
+    let hex = id.len() == FILE_ID_LEN && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hex {
+        return Err(format!("bad file id {:?} (32 lowercase hex digits)", super::request::truncate(id, 40)));
+    }
+    Ok(())
+}
+
+/// What a `FETCH` names: a file id, or its thumbnail's (`<file id>-t`).
+pub fn split_thumb(what: &str) -> Result<(&str, bool), String> {
+    let (id, thumb) = match what.strip_suffix(THUMB_SUFFIX) {
+        Some(id) => (id, true),
+        None => (what, false),
+    };
+    check_file_id(id)?;
+    Ok((id, thumb))
+}
+
+/// Checks the name a sender gives its file: shown to people, never used
+/// as a path, but kept to what reads as one file name: 1-200 bytes, no
+/// `/`, `\`, control or invisible character, not `.` or `..`.
+pub fn check_file_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(format!("bad file name: 1-{MAX_NAME} bytes"));
+    }
+    if name == "." || name == ".." || name.trim() != name {
+        return Err(format!("bad file name {:?}", super::request::truncate(name, 40)));
+    }
+    if let Some(c) =
+        name.chars().find(|&c| c == '/' || c == '\\' || forbidden(c) || is_format(c) || c == '\t')
+    {
+        return Err(format!("bad file name: it may not hold U+{:04X}", c as u32));
+    }
+    Ok(())
+}
+
+/// Checks a sha256 in hex (either case); returns it in lowercase.
+pub fn check_sha256(hex: &str) -> Result<String, String> {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("the sha256 is 64 hex digits".into());
+    }
+    Ok(hex.to_ascii_lowercase())
+}
+
+/// Base64 (RFC 4648, with padding) of a part.
+pub fn encode(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// The bytes of a part's base64; an error names what is wrong.
+pub fn decode(b64: &str) -> Result<Vec<u8>, String> {
+    if b64.len() > PART_BYTES.div_ceil(3) * 4 {
+        return Err(format!("a part is at most {PART_BYTES} bytes"));
+    }
+    STANDARD.decode(b64).map_err(|e| format!("bad base64: {e}"))
+}
+
+/// A size as people read it: `812 B`, `245 KB`, `3.4 MB` (1 KB = 1024 B).
+pub fn size_words(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    match bytes {
+        b if b < KB => format!("{b} B"),
+        b if b < KB * KB => format!("{} KB", b.div_ceil(KB)),
+        b => format!("{:.1} MB", b as f64 / (KB * KB) as f64),
+    }
+}
+
+/// The text of a file's message as every client reads it, 1.0 ones too:
+/// `📎 lab3.pdf (245 KB) <caption>` (escaped, as stored).
+pub fn readable_text(name: &str, size: u64, caption: Option<&Text>) -> Result<Text, String> {
+    let head = format!("{CLIP}{name} ({})", size_words(size));
+    let escaped = match caption {
+        Some(caption) => format!("{head} {}", caption.as_escaped()),
+        None => head,
+    };
+    Text::parse(&escaped)
+}
+
+/// The media types a file is given: an image the server decoded (and made
+/// a thumbnail of), or anything else. Only these four are ever shown inline.
+pub const IMAGE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// The type of every file that is not one of [`IMAGE_TYPES`].
+pub const OTHER_TYPE: &str = "application/octet-stream";
+
+/// What a 1.2 client needs to show and fetch a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    pub id: String,
+    pub size: u64,
+    /// One of [`IMAGE_TYPES`] (the file has a thumbnail) or [`OTHER_TYPE`].
+    pub kind: String,
+    pub name: String,
+}
+
+impl FileInfo {
+    /// True if the server made a thumbnail (`FETCH:<id>-t:<offset>`).
+    pub fn is_image(&self) -> bool {
+        IMAGE_TYPES.contains(&self.kind.as_str())
+    }
+}
+
+impl fmt::Display for FileInfo {
+    /// `<file id>:<size>:<type>:<name>`, the middle of the `FILE` event.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}:{}", self.id, self.size, self.kind, self.name)
+    }
+}
+
+/// 1.2 event: `FILE:<seq>:<from>:<to>:<id>:<ts>:<file id>:<size>:<type>:<name>:<text>`,
+/// what a connection that said `VERSION:1.2` is sent instead of the `MSG`
+/// of a message carrying a file (`text` is that `MSG`'s, escaped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileEvent {
+    pub seq: u64,
+    pub from: String,
+    pub to: String,
+    pub id: String,
+    pub ts: u64,
+    pub file: FileInfo,
+    pub text: Text,
+}
+
+impl FileEvent {
+    /// Parses the frame (its first word is `FILE`).
+    pub fn parse(line: &str) -> Result<FileEvent, String> {
+        let shape = "FILE:<seq>:<from>:<to>:<id>:<ts>:<file id>:<size>:<type>:<name>:<text>";
+        let f = split_fields(line, 11).ok_or_else(|| format!("expected {shape}, got {line:?}"))?;
+        let number = |s: &str| s.parse::<u64>().map_err(|_| format!("bad number {s:?} in {line:?}"));
+        check_file_id(f[6])?;
+        let file = FileInfo { id: f[6].into(), size: number(f[7])?, kind: f[8].into(), name: f[9].into() };
+        Ok(FileEvent {
+            seq: number(f[1])?,
+            from: f[2].into(),
+            to: f[3].into(),
+            id: f[4].into(),
+            ts: number(f[5])?,
+            file,
+            text: Text::parse(f[10])?,
+        })
+    }
+}
+
+impl fmt::Display for FileEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let FileEvent { seq, from, to, id, ts, file, text } = self;
+        write!(f, "FILE:{seq}:{from}:{to}:{id}:{ts}:{file}:{}", text.as_escaped())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_be_paths_or_hide_things_are_refused() {
+        for bad in ["", ".", "..", "a/b", "..\\x", "a\u{1b}b", "a\u{202e}fdp.exe", " lead", &"x".repeat(201)]
+        {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["lab3.pdf", "photo of the whiteboard.jpg", "résumé.txt", "..hidden"] {
+            assert!(check_file_name(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn the_readable_text_is_what_a_version_1_client_shows() {
+        let caption = Text::parse("for friday").unwrap();
+        let text = readable_text("lab3.pdf", 245 * 1024, Some(&caption)).unwrap();
+        assert_eq!(text.as_escaped(), "📎 lab3.pdf (245 KB) for friday");
+        assert_eq!(readable_text("a.png", 10, None).unwrap().as_escaped(), "📎 a.png (10 B)");
+        assert_eq!(size_words(16 * 1024 * 1024), "16.0 MB");
+    }
+
+    #[test]
+    fn ids_and_parts_are_checked() {
+        assert!(check_file_id(&"a".repeat(32)).is_ok());
+        assert!(check_file_id(&"A".repeat(32)).is_err());
+        assert!(check_file_id("../../etc/passwd").is_err());
+        assert_eq!(split_thumb(&format!("{}-t", "0".repeat(32))).unwrap().1, true);
+        assert_eq!(decode(&encode(b"hello")).unwrap(), b"hello");
+        assert!(decode("not base64!").is_err());
+        assert!(decode(&"A".repeat(16_004)).unwrap_err().contains("at most"));
+        assert!(check_sha256("xyz").is_err());
+    }
+
+    #[test]
+    fn the_file_event_round_trips() {
+        let line =
+            format!("FILE:3:ana:#lab3:m1:17:{}:2048:image/png:white board.png:📎 x: y", "f".repeat(32));
+        assert_eq!(FileEvent::parse(&line).unwrap().to_string(), line);
+    }
+}

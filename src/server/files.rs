@@ -1,0 +1,98 @@
+//! 1.2: photos and files in chats (issue 42, docs/PROTOCOL.md §21): the
+//! send port's `UPLOAD`, `PART`, `FILE` and `FETCH`. The bytes and their
+//! descriptions are `store::files`'; what is decided here is who may do
+//! what: an upload is its uploader's, a file is fetched by whoever may
+//! read a message carrying it, and the quota counts messages and files.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Config, Ctx, presence};
+use crate::protocol::files::{self, readable_text};
+use crate::protocol::{Chat, Code, Ko, Reply, Text};
+use crate::store::files::{Carrier, Files, MAX_FILE_MB, UPLOAD_MINUTES};
+use crate::store::{Ticket, UserId};
+
+/// `--max-file-mb` and `--upload-minutes`.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Bytes of the largest file.
+    pub max_size: u64,
+    /// An upload not finished this long after its `UPLOAD` is removed.
+    pub upload_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_size: MAX_FILE_MB * 1024 * 1024, upload_ttl: Duration::from_secs(UPLOAD_MINUTES * 60) }
+    }
+}
+
+/// The files of the server's data directory.
+pub fn open(config: &Config) -> crate::error::Result<Arc<Files>> {
+    let Limits { max_size, upload_ttl } = config.files;
+    let files = Files::open(&config.data_dir, max_size, upload_ttl)
+        .map_err(|e| crate::error::Error::io("opening the files directory", e))?;
+    Ok(Arc::new(files))
+}
+
+/// `UPLOAD:<name>:<size>:<sha256>`: `OK:<file id>`.
+pub fn upload(
+    ctx: &Ctx,
+    user: UserId,
+    owner: &str,
+    name: &str,
+    size: u64,
+    sha256: &str,
+) -> Result<Reply, Ko> {
+    let quota = ctx.config.store.budget.user_quota;
+    let stored = ctx.store.stored_bytes(user);
+    ctx.files.upload(owner, name, size, sha256, stored, quota).map(Reply::OkWith)
+}
+
+/// `PART:<file id>:<offset>:<base64>`: `OK:<bytes received so far>`.
+pub fn part(ctx: &Ctx, owner: &str, file: &str, offset: u64, data: &[u8]) -> Result<Reply, Ko> {
+    ctx.files.part(owner, file, offset, data).map(Reply::with)
+}
+
+/// `FILE:<to>:<id>:<file id>:<caption>`: sends the message `id` carrying
+/// `from`'s complete `file`, as a `MSG` whose text every client reads
+/// (`📎 lab3.pdf (245 KB) <caption>`). Deduplicated by `id` as a `MSG`:
+/// a resend gets the first `OK`.
+pub fn send(
+    ctx: &Ctx,
+    (user, from): (UserId, &str),
+    to: &Chat,
+    id: &str,
+    file: &str,
+    caption: Option<&Text>,
+) -> Result<(Reply, Ticket), Ko> {
+    let meta = ctx.files.complete_file(from, file)?;
+    let text = readable_text(&meta.name, meta.size, caption).map_err(|e| Ko::new(Code::BadRequest, e))?;
+    let carrier = Carrier { from: from.into(), to: to.to_string(), id: id.into() };
+    let added = ctx.files.carry(file, carrier)?;
+    let (mut results, ticket) = ctx.store.send(user, &[(to.clone(), id.to_string(), text)]);
+    let result = results.pop().unwrap_or_else(|| Err(Ko::new(Code::Internal, "no result")));
+    if result.is_err() && added {
+        ctx.files.forget(from, &to.to_string(), id); // never sent: it carries nothing
+    }
+    result.map(|accepted| (Reply::with(accepted), ticket))
+}
+
+/// `FETCH:<file id>:<offset>`: `OK:<base64>` of the next part, `OK:` at
+/// the end; `KO:UNKNOWN_FILE` for a file no message `reader` may read
+/// carries (the same answer as for no file at all: ids are not probed).
+pub fn fetch(ctx: &Ctx, user: UserId, reader: &str, file: &str, offset: u64) -> Result<Reply, Ko> {
+    let may_see = |c: &Carrier| match c.to.strip_prefix('#') {
+        Some(room) => presence::is_member(ctx, user, room),
+        None => c.from.eq_ignore_ascii_case(reader) || c.to.eq_ignore_ascii_case(reader),
+    };
+    let bytes = ctx.files.fetch(reader, file, offset, may_see)?;
+    Ok(Reply::OkWith(files::encode(&bytes)))
+}
+
+/// A `DELETE` of `author`'s message `id` to `chat` succeeded: the message
+/// carries its file no more, and a file nothing carries leaves the disk.
+pub fn deleted(ctx: &Ctx, author: &str, chat: &Chat, id: &str) {
+    ctx.files.forget(author, &chat.to_string(), id);
+}

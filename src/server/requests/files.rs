@@ -1,0 +1,55 @@
+//! `UPLOAD`, `PART`, `FILE` and `FETCH` (protocol 1.2, §21): photos and
+//! files in chats. One family: an upload's parts, the message that
+//! carries the file, and its fetch. Who may do what is
+//! `server::files`'s; the bytes are `store::files`'.
+
+use crate::protocol::{Chat, Request, Text};
+use crate::server::files;
+use crate::server::session::{Flow, Session, Who};
+
+use super::{Kind, Row, Version, tokens};
+
+/// Each costs one token: a `PART` or a `FETCH` moves at most 12,000
+/// bytes, so the default `--address-rate` (200/s) lets one address move
+/// about 2.4 MB/s.
+pub(super) const UPLOAD: Row = Row {
+    words: &["UPLOAD"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Stored,
+    cost: tokens::<1>,
+};
+
+pub(super) const PART: Row =
+    Row { words: &["PART"], since: Version::V1_2, first_frame: false, kind: Kind::Stored, cost: tokens::<1> };
+
+pub(super) const FILE: Row =
+    Row { words: &["FILE"], since: Version::V1_2, first_frame: false, kind: Kind::Stored, cost: tokens::<1> };
+
+pub(super) const FETCH: Row = Row {
+    words: &["FETCH"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
+/// Serves one of the four (`request` is one of them).
+pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let ctx = s.ctx;
+    match request {
+        Request::Upload { name, size, sha256 } => {
+            s.reply(files::upload(ctx, who.id, who.name, &name, size, &sha256))
+        }
+        Request::Part { file, offset, data } => s.reply(files::part(ctx, who.name, &file, offset, &data)),
+        Request::File { to, id, file, caption } => send(s, who, &to, &id, &file, caption.as_ref()),
+        Request::Fetch { file, offset } => s.reply(files::fetch(ctx, who.id, who.name, &file, offset)),
+        _ => unreachable!("only the file requests come here"),
+    }
+}
+
+/// `FILE`: a message as `MSG` is, once the `MSG`s before it are stored.
+fn send(s: &mut Session, who: Who, to: &Chat, id: &str, file: &str, caption: Option<&Text>) -> Flow {
+    s.send_msgs();
+    s.reply_durable(files::send(s.ctx, (who.id, who.name), to, id, file, caption))
+}

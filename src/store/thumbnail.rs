@@ -1,0 +1,126 @@
+//! 1.2: the thumbnail of an uploaded image (issue 42): a JPEG of at most
+//! [`MAX_BYTES`], so that a phone scrolling a chat pulls kilobytes, not the
+//! photos. Made once, when the upload completes (`store::files`).
+//!
+//! The bytes are hostile: the format is read from the bytes themselves
+//! (never from the name), only PNG, JPEG, GIF and WebP are decoded, and
+//! the decoder's [`Limits`] bound the pixels and the memory before any is
+//! taken, so a decompression bomb (a 1 KB PNG claiming 100,000 × 100,000
+//! pixels) is refused from its header. A file that does not decode is not
+//! an image: it is stored and served as a file, never shown.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use image::{ImageFormat, ImageReader, Limits};
+
+/// Largest width or height decoded.
+pub const MAX_SIDE: u32 = 8192;
+
+/// Most memory the decoder may take (one image at a time, see `Files`).
+pub const MAX_ALLOC: u64 = 64 * 1024 * 1024;
+
+/// Most bytes of a thumbnail (issue 42: "at most ~100 KB").
+pub const MAX_BYTES: usize = 100 * 1024;
+
+/// Sides tried, largest first, until the JPEG fits [`MAX_BYTES`].
+const SIDES: [(u32, u8); 3] = [(480, 80), (320, 70), (160, 60)];
+
+/// The decoder's limits (see the module documentation).
+pub fn limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
+    limits
+}
+
+/// The media type and thumbnail of the image at `path`, or `None` if it
+/// is not an image of the four kinds that decodes within the limits.
+pub fn make(path: &Path) -> Option<(&'static str, Vec<u8>)> {
+    let file = File::open(path).ok()?;
+    let mut reader = ImageReader::new(BufReader::new(file)).with_guessed_format().ok()?;
+    let kind = match reader.format()? {
+        ImageFormat::Png => "image/png",
+        ImageFormat::Jpeg => "image/jpeg",
+        ImageFormat::Gif => "image/gif",
+        ImageFormat::WebP => "image/webp",
+        _ => return None,
+    };
+    reader.limits(limits());
+    let image = match reader.decode() {
+        Ok(image) => image,
+        Err(e) => {
+            log::info!("files: {} is not an image we show: {e}", path.display());
+            return None;
+        }
+    };
+    for (side, quality) in SIDES {
+        let small = image.thumbnail(side, side).to_rgb8();
+        let mut jpeg = Vec::new();
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality);
+        small.write_with_encoder(encoder).ok()?;
+        if jpeg.len() <= MAX_BYTES {
+            return Some((kind, jpeg));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PNG whose header claims `width` × `height` pixels, with one row
+    /// of data: what a decompression bomb looks like before it inflates.
+    pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        chunk(&mut png, b"IHDR", &ihdr);
+        chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        chunk(&mut png, b"IEND", &[]);
+        png
+    }
+
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        out.extend(kind);
+        out.extend(data);
+        let mut crc = 0xffff_ffffu32;
+        for &byte in kind.iter().chain(data) {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        out.extend((!crc).to_be_bytes());
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_not_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bomb");
+        let bomb = png_claiming(100_000, 100_000);
+        assert!(bomb.len() < 1024);
+        std::fs::write(&path, &bomb).unwrap();
+        assert_eq!(make(&path), None);
+    }
+
+    #[test]
+    fn a_photo_gets_a_small_jpeg_and_a_fake_one_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("photo");
+        let photo =
+            image::RgbImage::from_fn(1600, 1200, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+        photo.save_with_format(&path, ImageFormat::Png).unwrap();
+        let (kind, jpeg) = make(&path).unwrap();
+        assert_eq!(kind, "image/png");
+        assert!(jpeg.len() <= MAX_BYTES && jpeg.starts_with(&[0xff, 0xd8]));
+        std::fs::write(&path, b"\x89PNG\r\n\x1a\n<svg onload=alert(1)>").unwrap();
+        assert_eq!(make(&path), None);
+    }
+}

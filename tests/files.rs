@@ -1,0 +1,233 @@
+//! 1.2: photos and files in chats (issue 42, docs/PROTOCOL.md §21), end to
+//! end against a real `wachat serve`, on the wire as `nc` would speak it:
+//! `UPLOAD`, `PART`, `FILE`, `FETCH`; what a 1.0 and a 1.2 receiver see;
+//! who may fetch; `DELETE`; the quota and the sweep of unfinished uploads;
+//! a `kill -9` in the middle of an upload; a decompression bomb; and
+//! `wachat send --file` with a 10 MB file, byte for byte.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use support::console::{connection_args, run_wachat};
+use support::files::{
+    fetch, login_recv_1_2, next_file_event, noise, photo, png_claiming, send_parts, sha256, upload,
+};
+use support::{READ_TIMEOUT, TestServer, without_ts};
+
+fn files_dir(server: &TestServer) -> std::path::PathBuf {
+    server.data_dir.join("files")
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    names.sort();
+    names
+}
+
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while !done() {
+        assert!(Instant::now() < deadline, "not in time: {what}");
+        std::thread::sleep(Duration::from_millis(20)); // polling the server's disk
+    }
+}
+
+#[test]
+fn a_file_reaches_a_1_0_receiver_as_text_a_1_2_one_as_a_file_and_only_chat_members_fetch_it() {
+    let server = TestServer::start_with(&["--erase-minutes", "0"]);
+    server.register(&["ana", "bob", "carl", "eve"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut bob_events = server.login_recv("bob", "pw-bob"); // 1.0: says no VERSION
+    let mut carl_events = login_recv_1_2(&server, "carl");
+    for user in ["carl", "eve"] {
+        let mut conn = server.login_send(user, &format!("pw-{user}"));
+        if user == "carl" {
+            assert_eq!(conn.request("JOIN:#lab3"), "OK");
+        }
+    }
+    assert_eq!(ana.request("JOIN:#lab3"), "OK");
+
+    let bytes = noise(250_880, 7); // 245 KB, three parts of 12,000 and more
+    let id = upload(&mut ana, "lab3.pdf", &bytes);
+    assert!(ana.request(&format!("FILE:bob:f1:{id}:for friday")).starts_with("OK:f1:"));
+    assert_eq!(without_ts(&bob_events.next_msg()), "MSG:1:ana:bob:f1:<ts>:📎 lab3.pdf (245 KB) for friday");
+    // A resend is deduplicated as a MSG: the first OK, nothing stored.
+    let again = ana.request(&format!("FILE:bob:f1:{id}:for friday"));
+    assert!(again.starts_with("OK:f1:"), "{again}");
+    assert!(ana.request(&format!("FILE:#lab3:f2:{id}:")).starts_with("OK:f2:"));
+    let event = next_file_event(&mut carl_events);
+    let fields: Vec<&str> = event.splitn(11, ':').collect();
+    assert_eq!(fields[0], "FILE", "{event}");
+    assert_eq!(fields[2..5], ["ana", "#lab3", "f2"]);
+    assert_eq!(fields[6..10], [id.as_str(), "250880", "application/octet-stream", "lab3.pdf"]);
+    assert_eq!(fields[10], "📎 lab3.pdf (245 KB)");
+
+    // Bob (the peer) and carl (in the room) fetch it byte for byte; eve,
+    // in neither chat, is told no more than for a file that does not exist.
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &id).unwrap(), bytes);
+    let mut carl = server.login_send("carl", "pw-carl");
+    assert_eq!(fetch(&mut carl, &id).unwrap(), bytes);
+    let mut eve = server.login_send("eve", "pw-eve");
+    let refused = fetch(&mut eve, &id).unwrap_err();
+    assert_eq!(refused, "KO:UNKNOWN_FILE:no such file that you may see");
+    assert_eq!(fetch(&mut eve, &"0".repeat(32)).unwrap_err(), refused);
+    assert!(eve.request(&format!("FILE:ana:e1:{id}:mine now")).starts_with("KO:UNKNOWN_FILE"));
+    assert!(eve.request(&format!("PART:{id}:0:aGk=")).starts_with("KO:UNKNOWN_FILE"));
+
+    // A DELETE of one message keeps the file for the other; of the last,
+    // the bytes leave the data directory.
+    assert!(ana.request("DELETE:bob:f1").starts_with("OK:"));
+    assert!(files_dir(&server).join(&id).exists());
+    assert_eq!(fetch(&mut bob, &id).unwrap_err(), refused, "bob's message is gone");
+    assert!(ana.request("DELETE:#lab3:f2").starts_with("OK:"));
+    eventually("the bytes removed", || !files_dir(&server).join(&id).exists());
+    assert_eq!(names_in(&files_dir(&server)), Vec::<String>::new());
+    assert_eq!(fetch(&mut ana, &id).unwrap_err(), refused);
+}
+
+#[test]
+fn bad_uploads_are_refused_with_a_reason_and_the_quota_counts_files() {
+    let server = TestServer::start_with(&["--max-file-mb", "1", "--user-quota", "1500000"]);
+    server.register(&["ana"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let sha = sha256(b"");
+    assert!(
+        ana.request(&format!("UPLOAD:big.iso:1048577:{sha}"))
+            .starts_with("KO:TOO_LONG:a file is at most 1 MB")
+    );
+    ana.expect_closed(); // as after every TOO_LONG (§5)
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(
+        ana.request(&format!("UPLOAD:../../etc/passwd:10:{sha}")).starts_with("KO:BAD_REQUEST:bad file name")
+    );
+    assert!(ana.request("UPLOAD:a.txt:10:nothex").starts_with("KO:BAD_REQUEST"));
+    let first = ana.request(&format!("UPLOAD:one.bin:1000000:{sha}"));
+    assert!(first.starts_with("OK:"), "{first}");
+    // The reservation of the first counts: a second does not fit.
+    assert!(ana.request(&format!("UPLOAD:two.bin:1000000:{sha}")).starts_with("KO:FULL:"));
+    let id = &first[3..];
+    assert_eq!(ana.request(&format!("PART:{id}:12:aGk=")), "KO:BAD_REQUEST:expected the part at offset 0");
+    assert!(ana.request(&format!("FILE:ana:x1:{id}:")).starts_with("KO:UNKNOWN_FILE:the file"));
+    // Bytes that do not match the sha256 remove the upload, and give its quota back.
+    let part = STANDARD.encode(vec![0u8; 1000]);
+    let small = ana.request(&format!("UPLOAD:s.bin:1000:{sha}"));
+    let small = small.strip_prefix("OK:").unwrap();
+    assert!(
+        ana.request(&format!("PART:{small}:0:{part}"))
+            .starts_with("KO:BAD_REQUEST:the bytes received do not match")
+    );
+    assert!(ana.request(&format!("PART:{small}:0:{part}")).starts_with("KO:UNKNOWN_FILE"));
+}
+
+#[test]
+fn an_unfinished_upload_is_removed_and_its_quota_given_back() {
+    let server = TestServer::start_with(&["--upload-minutes", "0", "--user-quota", "1500000"]);
+    server.register(&["ana"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let bytes = noise(1_000_000, 3);
+    let reply = ana.request(&format!("UPLOAD:x.bin:1000000:{}", sha256(&bytes)));
+    assert!(reply.starts_with("OK:"), "{reply}");
+    eventually("the sweep", || names_in(&files_dir(&server)).is_empty());
+    let again = ana.request(&format!("UPLOAD:x.bin:1000000:{}", sha256(&bytes)));
+    assert!(again.starts_with("OK:"), "the quota came back: {again}");
+}
+
+#[test]
+fn an_upload_cut_by_kill_9_is_never_served_half_and_resumes_after_the_restart() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let bytes = noise(100_000, 11);
+    let reply = ana.request(&format!("UPLOAD:notes.txt:100000:{}", sha256(&bytes)));
+    let id = reply.strip_prefix("OK:").unwrap().to_string();
+    send_parts(&mut ana, &id, &bytes[..48_000], 0);
+    assert!(ana.request(&format!("FILE:bob:n1:{id}:")).starts_with("KO:UNKNOWN_FILE"));
+    assert!(fetch(&mut ana, &id).is_err(), "not served before it is complete");
+    server.restart(&[]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(fetch(&mut ana, &id).is_err(), "nor after the crash");
+    // The client resumes where the server's bytes end (a part again is harmless).
+    let received = ana.request(&format!("PART:{id}:36000:{}", STANDARD.encode(&bytes[36_000..48_000])));
+    assert_eq!(received, "OK:48000");
+    send_parts(&mut ana, &id, &bytes, 48_000);
+    assert!(ana.request(&format!("FILE:bob:n1:{id}:")).starts_with("OK:n1:"));
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &id).unwrap(), bytes);
+    server.restart(&[]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &id).unwrap(), bytes, "a restart keeps the file and who may see it");
+}
+
+#[test]
+fn a_photo_gets_a_thumbnail_and_a_decompression_bomb_is_a_file_never_shown() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut bob_events = login_recv_1_2(&server, "bob");
+
+    let bomb = png_claiming(100_000, 100_000);
+    assert!(bomb.len() < 1024);
+    let started = Instant::now();
+    let id = upload(&mut ana, "bomb.png", &bomb);
+    println!("the bomb's last PART answered in {:?}", started.elapsed());
+    assert!(ana.request(&format!("FILE:bob:b1:{id}:look")).starts_with("OK:b1:"));
+    let event = next_file_event(&mut bob_events);
+    assert!(event.contains(&format!(":{id}:{}:application/octet-stream:bomb.png:", bomb.len())), "{event}");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(fetch(&mut bob, &format!("{id}-t")).unwrap_err().starts_with("KO:UNKNOWN_FILE"));
+
+    let photo = photo(1200, 900);
+    let id = upload(&mut ana, "whiteboard.png", &photo);
+    assert!(ana.request(&format!("FILE:bob:p1:{id}:the board")).starts_with("OK:p1:"));
+    let event = next_file_event(&mut bob_events);
+    assert!(event.contains(&format!(":{id}:{}:image/png:whiteboard.png:", photo.len())), "{event}");
+    let thumb = fetch(&mut bob, &format!("{id}-t")).unwrap();
+    assert!(thumb.starts_with(&[0xff, 0xd8]) && thumb.len() <= 100 * 1024, "a JPEG of {} bytes", thumb.len());
+    assert_eq!(fetch(&mut bob, &id).unwrap(), photo);
+}
+
+#[test]
+fn wachat_send_file_sends_ten_megabytes_byte_for_byte() {
+    let server = TestServer::start_with(&["--rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = noise(10 * 1024 * 1024, 42);
+    let path = dir.path().join("dataset.bin");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut args: Vec<String> = ["send", "--user", "ana"].map(String::from).to_vec();
+    args.extend(connection_args(server.send, server.recv, &dir.path().join("client")));
+    args.extend(["--to", "bob", "--file", path.to_str().unwrap(), "the", "data"].map(String::from));
+    let sent = run_wachat(&args, "pw-ana", "");
+    assert!(sent.status.success(), "{}", sent.stderr);
+    assert_eq!(sent.stdout, "sent to bob ✓\n");
+
+    let mut bob_events = server.login_recv("bob", "pw-bob");
+    let msg = bob_events.next_msg();
+    assert!(msg.ends_with(":📎 dataset.bin (10.0 MB) the data"), "{msg}");
+    drop(bob_events);
+    let mut bob_events = login_recv_1_2(&server, "bob");
+    let event = next_file_event(&mut bob_events);
+    let id = event.split(':').nth(6).unwrap().to_string();
+    let mut bob = server.login_send("bob", "pw-bob");
+    let got = fetch(&mut bob, &id).unwrap();
+    assert_eq!(got.len(), bytes.len());
+    assert!(got == bytes, "byte for byte");
+    let missing = run_wachat(
+        &[
+            ["send", "--user", "ana"].map(String::from).to_vec(),
+            connection_args(server.send, server.recv, &dir.path().join("client")),
+            ["--to", "bob", "--file", "/nonexistent/x.pdf"].map(String::from).to_vec(),
+        ]
+        .concat(),
+        "pw-ana",
+        "",
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(missing.stderr.contains("/nonexistent/x.pdf"), "{}", missing.stderr);
+}

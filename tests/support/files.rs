@@ -1,0 +1,120 @@
+//! 1.2 files in chats (docs/PROTOCOL.md §21) on the wire, for the tests
+//! of `tests/files.rs` and `tests/web_files.rs`: an upload, a fetch, and
+//! bytes to send.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::{Conn, READ_TIMEOUT, TestServer};
+
+/// Most bytes of one `PART` (protocol::files::PART_BYTES).
+pub const PART: usize = 12_000;
+
+pub fn sha256(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes that no compressor or sniffer mistakes for anything.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// `UPLOAD` and every `PART` of `bytes`; the file id.
+pub fn upload(conn: &mut Conn, name: &str, bytes: &[u8]) -> String {
+    let reply = conn.request(&format!("UPLOAD:{name}:{}:{}", bytes.len(), sha256(bytes)));
+    let id = reply.strip_prefix("OK:").unwrap_or_else(|| panic!("UPLOAD: {reply}")).to_string();
+    assert_eq!(id.len(), 32, "128 bits in hex: {id}");
+    send_parts(conn, &id, bytes, 0);
+    id
+}
+
+/// The `PART`s of `bytes` from `from` on, each answered with the bytes so far.
+pub fn send_parts(conn: &mut Conn, id: &str, bytes: &[u8], from: usize) {
+    for start in (from..bytes.len()).step_by(PART) {
+        let end = (start + PART).min(bytes.len());
+        let reply = conn.request(&format!("PART:{id}:{start}:{}", STANDARD.encode(&bytes[start..end])));
+        assert_eq!(reply, format!("OK:{end}"));
+    }
+}
+
+/// Every byte of `what` (a file id, or `<id>-t`) by `FETCH`, or the `KO`.
+pub fn fetch(conn: &mut Conn, what: &str) -> Result<Vec<u8>, String> {
+    let mut got = Vec::new();
+    loop {
+        let reply = conn.request(&format!("FETCH:{what}:{}", got.len()));
+        let Some(b64) = reply.strip_prefix("OK:") else { return Err(reply) };
+        if b64.is_empty() {
+            return Ok(got);
+        }
+        got.extend(STANDARD.decode(b64).expect("base64"));
+    }
+}
+
+/// A receive connection that said `VERSION:1.2` before its login.
+pub fn login_recv_1_2(server: &TestServer, user: &str) -> Conn {
+    let mut conn = server.recv_conn();
+    assert_eq!(conn.request("VERSION:1.2"), "OK");
+    assert_eq!(conn.request(&format!("LOGIN:{user}:pw-{user}")), format!("OK:{user}"));
+    conn
+}
+
+/// The next `FILE` event, skipping presence and `PING`s (answered).
+pub fn next_file_event(events: &mut Conn) -> String {
+    let deadline = Instant::now() + READ_TIMEOUT;
+    loop {
+        assert!(Instant::now() < deadline, "no FILE event");
+        let line = events.line();
+        if line.starts_with("FILE:") {
+            return line;
+        }
+        if line == "PING" {
+            events.send("PONG");
+        }
+    }
+}
+
+/// A PNG whose header claims `width` × `height` pixels, with no pixels:
+/// what a decompression bomb looks like before it inflates.
+pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        out.extend(kind);
+        out.extend(data);
+        let mut crc = 0xffff_ffffu32;
+        for &byte in kind.iter().chain(data) {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        out.extend((!crc).to_be_bytes());
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A photo-like PNG of `width` × `height`.
+pub fn photo(width: u32, height: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    let image =
+        image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x / 5) as u8, (y / 4) as u8, 128]));
+    image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    png
+}

@@ -1,0 +1,69 @@
+//! What the browser tests of tests/web.rs and tests/web_app.rs share: a
+//! server with its web port, a browser logged in, a chat opened, and one
+//! test driving browsers at a time. (tests/support/browser.rs stays free
+//! of `TestServer`: examples/web_vs_tcp.rs includes it alone.)
+
+use super::TestServer;
+use super::browser::Browser;
+
+/// One test drives browsers at a time: each is a few chromium processes,
+/// and on a small machine parallel ones starve each other past the timeouts.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Enter, as `type_into` types it.
+pub const ENTER: &str = "\u{E007}";
+
+/// A server with its web port, and the app's URL.
+pub fn web_server(args: &[&str]) -> (TestServer, String) {
+    let server = TestServer::start_with(&[&["--web-port", "0"], args].concat());
+    let url = format!("http://{}", server.web.expect("the web port"));
+    (server, url)
+}
+
+/// A browser on the app, logged in as `user` (password `pw-<user>`, as
+/// `TestServer::register` makes them).
+pub fn logged_in(url: &str, user: &str, width: u32, height: u32) -> Browser {
+    logged_in_speaking(url, user, width, height, "en-US")
+}
+
+/// The same, in a browser whose language is `lang` (`es`, `pt-BR`).
+pub fn logged_in_speaking(url: &str, user: &str, width: u32, height: u32, lang: &str) -> Browser {
+    let browser = Browser::start_in(width, height, lang);
+    browser.goto(url);
+    browser.type_into("#user", user);
+    browser.type_into("#password", &format!("pw-{user}"));
+    browser.click("#login-button");
+    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    browser
+}
+
+/// Opens the chat with `name` from the "new chat" field.
+pub fn open_chat(browser: &Browser, name: &str) {
+    browser.type_into("#new-chat-name", &format!("{name}{ENTER}"));
+    browser.wait_for(&format!("document.getElementById('chat-title').textContent === {name:?} && !document.getElementById('composer').hidden"));
+}
+
+/// Opens the devices panel of `browser` and asks "Link a new device"; the code shown.
+pub fn new_link_code(browser: &Browser) -> String {
+    browser.click("#devices-button");
+    browser.wait_for("!document.getElementById('devices-panel').hidden"); // devices.js loads at the first tap
+    browser.click("#link-new");
+    let code = browser.wait_for("document.getElementById('link-code').dataset.code");
+    code.as_str().unwrap().to_string()
+}
+
+/// Send connections of `users` (password `pw-<user>`), each joined to `room` in that order: the first owns it.
+pub fn joined(server: &TestServer, room: &str, users: &[&str]) -> Vec<super::Conn> {
+    users
+        .iter()
+        .map(|user| {
+            let mut conn = server.login_send(user, &format!("pw-{user}"));
+            assert_eq!(conn.request(&format!("JOIN:{room}")), "OK", "{user} joins {room}");
+            conn
+        })
+        .collect()
+}

@@ -1,0 +1,146 @@
+//! 1.2 files in chats in the browser (issue 42, docs/PROTOCOL.md §21), end
+//! to end: a real `wachat serve` with its web port, Debian's chromium
+//! driven headless (tests/support/browser.rs), and raw protocol
+//! connections for the other side: a photo shown inline from its
+//! thumbnail (the full image on tap), and a 10 MB file from a terminal
+//! client to the browser and back, byte for byte, through the page's own
+//! download and attach paths.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::browser::Browser;
+use support::files::{fetch, login_recv_1_2, noise, photo, sha256, upload};
+use support::{READ_TIMEOUT, TestServer};
+
+const ENTER: &str = "\u{E007}";
+
+/// One test drives browsers at a time (see tests/web.rs).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn web_server(args: &[&str]) -> (TestServer, String) {
+    let server = TestServer::start_with(&[&["--web-port", "0"], args].concat());
+    let url = format!("http://{}", server.web.expect("the web port"));
+    (server, url)
+}
+
+fn logged_in(url: &str, user: &str) -> Browser {
+    let browser = Browser::start(1200, 800);
+    browser.goto(url);
+    browser.type_into("#user", user);
+    browser.type_into("#password", &format!("pw-{user}"));
+    browser.click("#login-button");
+    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    browser
+}
+
+fn open_chat(browser: &Browser, name: &str) {
+    browser.type_into("#new-chat-name", &format!("{name}{ENTER}"));
+    browser.wait_for(&format!("document.getElementById('chat-title').textContent === {name:?} && !document.getElementById('composer').hidden"));
+}
+
+/// [`Browser::wait_for`] with a longer time: 10 MB through a debug build.
+fn wait_long(browser: &Browser, js: &str) -> Value {
+    let deadline = Instant::now() + 6 * READ_TIMEOUT;
+    loop {
+        let value = browser.exec(&format!("return ({js});"), json!([]));
+        if !(value.is_null() || value == json!(false) || value == json!("")) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {js}");
+        std::thread::sleep(Duration::from_millis(100)); // polling the page
+    }
+}
+
+#[test]
+fn a_photo_is_shown_inline_from_its_thumbnail_and_whole_on_tap() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let bob = logged_in(&url, "bob");
+    let mut ana = server.login_send("ana", "pw-ana");
+    let png = photo(1200, 900);
+    let id = upload(&mut ana, "whiteboard.png", &png);
+    assert!(ana.request(&format!("FILE:bob:p1:{id}:the board")).starts_with("OK:p1:"));
+    bob.click("#chat-list button[data-chat='ana']");
+    let img = "document.querySelector('#messages .msg .file img.thumb')";
+    bob.wait_for(&format!("{img}?.src.startsWith('blob:') && {img}.complete && {img}.naturalWidth > 0"));
+    let thumb = bob.exec(&format!("return [{img}.naturalWidth, {img}.naturalHeight]"), json!([]));
+    assert_eq!(thumb, json!([480, 360]), "the thumbnail, not the photo");
+    let text = bob.exec("return document.querySelector('#messages .msg .text').textContent", json!([]));
+    assert_eq!(text, json!(format!("📎 whiteboard.png ({}) the board", size_words(png.len()))));
+    bob.click("#messages .msg .file img.thumb");
+    bob.wait_for(&format!("{img}.dataset.full === 'shown' && {img}.complete && {img}.naturalWidth === 1200"));
+}
+
+fn size_words(n: usize) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{} KB", n.div_ceil(1024)),
+        n => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+#[test]
+fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (server, url) = web_server(&["--rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let bob = logged_in(&url, "bob");
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut ana_events = login_recv_1_2(&server, "ana");
+    let bytes = noise(10 * 1024 * 1024, 5);
+    let id = upload(&mut ana, "dataset.bin", &bytes);
+    assert!(ana.request(&format!("FILE:bob:d1:{id}:")).starts_with("OK:d1:"));
+
+    // The browser's download button: its blob is kept to check and send back.
+    open_chat(&bob, "ana");
+    bob.exec("URL.createObjectURL = (blob) => { window.saved = blob; return 'blob:kept'; }", json!([]));
+    bob.click("#messages .msg .file button");
+    wait_long(&bob, "window.saved");
+    let digest = bob.exec_async(
+        "const done = arguments[0];
+         window.saved.arrayBuffer().then((b) => crypto.subtle.digest('SHA-256', b)).then((d) =>
+           done([...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, '0')).join('')));",
+        json!([]),
+    );
+    assert_eq!(digest, json!(sha256(&bytes)), "the browser has it byte for byte");
+
+    // And back, through the attach button's file picker.
+    bob.exec(
+        "const dt = new DataTransfer();
+         dt.items.add(new File([window.saved], 'back.bin'));
+         const picker = document.getElementById('attach-file');
+         picker.files = dt.files;
+         picker.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    let event = next_file_event_long(&mut ana_events);
+    assert!(event.contains(":bob:ana:") && event.ends_with(":back.bin:📎 back.bin (10.0 MB)"), "{event}");
+    let back = event.split(':').nth(6).unwrap().to_string();
+    assert_ne!(back, id);
+    assert!(fetch(&mut ana, &back).unwrap() == bytes, "back byte for byte");
+    wait_long(
+        &bob,
+        "[...document.querySelectorAll('#messages .msg.mine .text')].some(e => e.textContent === '📎 back.bin (10.0 MB)')",
+    );
+}
+
+/// The next `FILE` event, waiting as long as a 10 MB upload from a browser takes.
+fn next_file_event_long(events: &mut support::Conn) -> String {
+    let deadline = Instant::now() + 6 * READ_TIMEOUT;
+    loop {
+        // `line` times out after READ_TIMEOUT; PINGs keep the connection alive meanwhile.
+        if let Some(line) = events.try_line() {
+            if line.starts_with("FILE:") {
+                return line;
+            }
+            if line == "PING" {
+                events.send("PONG");
+            }
+        }
+        assert!(Instant::now() < deadline, "no FILE event");
+    }
+}

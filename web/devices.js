@@ -1,0 +1,139 @@
+// devices.js: the devices panel, loaded at the first tap on "Devices":
+// my devices (DEVICES, each with Unlink, protocol 1.2 §16), "Link a new
+// device" (LINK's code, large and copyable, with a QR code for a phone's
+// camera), and the users I blocked (1.2), each with Unblock. Names and
+// addresses come from the network: inserted as text only.
+
+import { request, parseDeviceLine, isId, fold } from './wire.js';
+import { t, addStrings } from './i18n.js';
+import { seenText } from './view.js';
+import { confirmed, setBlock } from './panel.js';
+
+const $ = (id) => document.getElementById(id);
+addStrings({
+  en: { thisDevice: 'this browser', unlink: 'Unlink', deviceFrom: '{seen}, from {address}', copy: 'Copy', blockedTitle: 'Blocked',
+    linkCode: 'Code {code}: valid {min} minutes, once. On the new device: "Link with a code", or wachat connect --user {user} --pair {code}' },
+  es: { thisDevice: 'este navegador', unlink: 'Desvincular', deviceFrom: '{seen}, desde {address}', copy: 'Copiar', blockedTitle: 'Bloqueados',
+    linkCode: 'Código {code}: válido {min} minutos, una vez. En el dispositivo nuevo: "Vincular con un código", o wachat connect --user {user} --pair {code}' },
+  pt: { thisDevice: 'este navegador', unlink: 'Desvincular', deviceFrom: '{seen}, de {address}', copy: 'Copiar', blockedTitle: 'Bloqueados',
+    linkCode: 'Código {code}: válido por {min} minutos, uma vez. No dispositivo novo: "Vincular com um código", ou wachat connect --user {user} --pair {code}' },
+});
+
+/** A link code is valid this long (protocol §16). */
+const LINK_CODE_MS = 5 * 60 * 1000;
+/** How often, while a code is shown, DEVICES is asked whether it was used. */
+const WATCH_MS = 3000;
+
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+let app = null;
+
+/** Opens or closes the panel; `theApp`: app.js's getters. */
+export async function toggle(theApp) {
+  app = theApp;
+  const panel = $('devices-panel');
+  panel.hidden = !panel.hidden;
+  $('devices-button').setAttribute('aria-expanded', String(!panel.hidden));
+  if (!$('link-new').onclick) $('link-new').onclick = linkNew;
+  renderBlocked(app);
+  if (!panel.hidden) await showDevices();
+}
+
+/** Draws DEVICES; returns the devices' names, or null if it could not. */
+async function showDevices() {
+  try {
+    const { reply, lines } = await app.link().request(request.devices());
+    if (!reply.ok) throw reply;
+    const devices = lines.map(parseDeviceLine).filter(Boolean);
+    renderDevices(devices, app.link().who.device);
+    return devices.map((d) => fold(d.device));
+  } catch (reply) {
+    $('link-code').textContent = app.refusal(reply);
+    return null;
+  }
+}
+
+/** One line per device, online or last seen and from where, and Unlink (tapped twice) for each but this browser. */
+function renderDevices(devices, here) {
+  $('devices').replaceChildren(...devices.map((d) => {
+    const li = el('li');
+    li.dataset.device = d.device;
+    const mine = fold(d.device) === fold(here);
+    const what = t('deviceFrom', { seen: seenText(d.seen), address: d.address });
+    li.append(el('span', { textContent: `${d.device}${mine ? ` (${t('thisDevice')})` : ''} · ${what}` }));
+    if (!mine) {
+      const button = el('button', { type: 'button', className: 'secondary', textContent: t('unlink') });
+      button.setAttribute('aria-label', `${t('unlink')} ${d.device}`);
+      li.append(confirmed(button, () => unlinkDevice(d.device)));
+    }
+    return li;
+  }));
+}
+
+async function unlinkDevice(device) {
+  try {
+    const { reply } = await app.link().request(request.unlink(device));
+    if (!reply.ok) throw reply;
+  } catch (reply) {
+    $('link-code').textContent = app.refusal(reply);
+    return;
+  }
+  await showDevices();
+}
+
+/**
+ * "Link a new device": LINK's code, large and copyable, and a QR code
+ * (qr.js) of this app's address with the user and the code, which opens
+ * the phone's browser on "Link with a code" filled in (app.js). Gone
+ * once used (a device more in DEVICES) or expired.
+ */
+async function linkNew() {
+  let code;
+  try {
+    const { reply } = await app.link().request(request.link());
+    if (!reply.ok || !isId(reply.value)) throw reply;
+    code = reply.value;
+  } catch (reply) {
+    $('link-code').textContent = app.refusal(reply);
+    return;
+  }
+  const user = app.link().user;
+  $('link-code').textContent = t('linkCode', { code, min: 5, user });
+  $('link-code').dataset.code = code;
+  const canvas = el('canvas', { id: 'link-qr' });
+  const copy = el('button', { type: 'button', className: 'secondary small', textContent: t('copy') });
+  copy.onclick = () => navigator.clipboard?.writeText(code).catch(() => {});
+  $('link-box').replaceChildren(el('code', { className: 'code', id: 'link-code-text', textContent: code }), copy, canvas);
+  $('link-box').hidden = false;
+  import('./qr.js').then((m) => m.draw(canvas, `${location.origin}/#link=${user}:${code}`)).catch(() => {});
+  const before = await showDevices();
+  const until = Date.now() + LINK_CODE_MS;
+  const watch = async () => {
+    if ($('link-code').dataset.code !== code) return; // another code since
+    const now = $('devices-panel').hidden ? null : await showDevices();
+    if (Date.now() < until && !(before && now && now.some((d) => !before.includes(d)))) {
+      setTimeout(watch, WATCH_MS);
+      return;
+    }
+    $('link-box').hidden = true;
+    $('link-box').replaceChildren();
+    $('link-code').textContent = '';
+    delete $('link-code').dataset.code;
+  };
+  setTimeout(watch, WATCH_MS);
+}
+
+/** The users I blocked, each with Unblock. */
+export function renderBlocked(theApp) {
+  const blocked = [...theApp.model().blocked].sort();
+  $('blocked').replaceChildren(...(blocked.length ? [el('li', { className: 'note', textContent: t('blockedTitle') })] : []), ...blocked.map((user) => {
+    const button = el('button', { type: 'button', className: 'secondary small', textContent: t('unblock') });
+    button.dataset.user = user;
+    button.onclick = () => setBlock(theApp, user, false);
+    return el('li', {}, el('span', { textContent: user }), button);
+  }));
+}

@@ -1,0 +1,240 @@
+// files.js: photos and files in chats (protocol 1.2, docs/PROTOCOL.md §21),
+// loaded at the first message carrying a file or after login, never on
+// the first load. Everything goes over the logged-in device's own send
+// WebSocket (`UPLOAD`, `PART`, `FILE`, `FETCH`): no URL that anyone who has
+// it could open. Bytes are read and sent a part (12,000 bytes) at a time.
+// What the server names and types is hostile text: names are set as text,
+// and an image is shown only for the four types the server decoded
+// itself (never SVG or HTML), from a blob: URL of the bytes fetched.
+
+import { request } from './wire.js';
+import { newId } from './chats.js';
+
+const PART = 12000;
+/** Parts in flight at once: ~96 KB, a link kept busy, little memory. */
+const WINDOW = 8;
+const IMAGES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+const $ = (id) => document.getElementById(id);
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** `245 KB`, as the server writes sizes (protocol/files.rs). */
+export function sizeWords(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.ceil(n / 1024)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function b64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function unb64(s) {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+// SHA-256, fed a part at a time (SubtleCrypto would need the whole file).
+const K = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
+  0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+  0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+  0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
+  0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+
+export class Sha256 {
+  constructor() {
+    this.h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+    this.block = new Uint8Array(64);
+    this.used = 0;
+    this.length = 0;
+    this.w = new Uint32Array(64);
+  }
+
+  update(bytes) {
+    this.length += bytes.length;
+    for (const byte of bytes) {
+      this.block[this.used++] = byte;
+      if (this.used === 64) {
+        this.compress();
+        this.used = 0;
+      }
+    }
+  }
+
+  compress() {
+    const { w, h, block } = this;
+    for (let i = 0; i < 16; i++) w[i] = (block[4 * i] << 24) | (block[4 * i + 1] << 16) | (block[4 * i + 2] << 8) | block[4 * i + 3];
+    const rotr = (x, n) => (x >>> n) | (x << (32 - n));
+    for (let i = 16; i < 64; i++) {
+      const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
+      const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
+    }
+    let [a, b, c, d, e, f, g, k] = h;
+    for (let i = 0; i < 64; i++) {
+      const t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      [k, g, f, e, d, c, b, a] = [g, f, e, (d + t1) | 0, c, b, a, (t1 + t2) | 0];
+    }
+    [a, b, c, d, e, f, g, k].forEach((v, i) => { h[i] = (h[i] + v) | 0; });
+  }
+
+  hex() {
+    const bits = this.length * 8;
+    this.update(new Uint8Array([0x80]));
+    while (this.used !== 56) this.update(new Uint8Array([0]));
+    const tail = new Uint8Array(8);
+    new DataView(tail.buffer).setUint32(0, Math.floor(bits / 2 ** 32));
+    new DataView(tail.buffer).setUint32(4, bits >>> 0);
+    this.update(tail);
+    return [...this.h].map((v) => (v >>> 0).toString(16).padStart(8, '0')).join('');
+  }
+}
+
+async function slice(file, offset) {
+  return new Uint8Array(await file.slice(offset, offset + PART).arrayBuffer());
+}
+
+function refused(reply) {
+  return new Error(reply ? `${reply.code}: ${reply.reason}` : 'no reply');
+}
+
+/** Sends `file` (a File or Blob with a name) to the open chat; the message, added to the model. */
+export async function send(app, file, name = file.name) {
+  const link = app.link();
+  const chat = app.chat();
+  if (!link || !chat) throw new Error('no chat open');
+  const hash = new Sha256();
+  for (let at = 0; at < file.size; at += PART) hash.update(await slice(file, at));
+  const up = (await link.request(request.upload(name, file.size, hash.hex()))).reply;
+  if (!up || !up.ok) throw refused(up);
+  const fileId = up.value;
+  const inFlight = [];
+  for (let at = 0; at < file.size; at += PART) {
+    inFlight.push(link.request(request.part(fileId, at, b64(await slice(file, at)))));
+    if (inFlight.length >= WINDOW) {
+      const { reply } = await inFlight.shift();
+      if (!reply || !reply.ok) throw refused(reply);
+    }
+  }
+  for (const waiting of inFlight) {
+    const { reply } = await waiting;
+    if (!reply || !reply.ok) throw refused(reply);
+  }
+  const id = newId();
+  const sent = (await link.request(request.file(chat.name, id, fileId, ''))).reply;
+  if (!sent || !sent.ok) throw refused(sent);
+  const ts = Number(sent.value.split(':')[1]);
+  const kind = IMAGES.includes(file.type) ? file.type : 'application/octet-stream';
+  const msg = { from: app.model().me, to: chat.name, id, ts, state: 'RECEIVED', text: `📎 ${name} (${sizeWords(file.size)})` };
+  msg.file = { id: fileId, size: file.size, type: kind, name };
+  const added = app.model().add(msg);
+  if (added.added && app.chat() === chat) app.view().append(added.msg);
+  return added.msg;
+}
+
+/** Every byte of `what` (a file id, or `<id>-t` for its thumbnail), as a Blob of `type`. */
+export async function fetchBlob(link, what, type) {
+  const parts = [];
+  let offset = 0;
+  for (;;) {
+    const { reply } = await link.request(request.fetch(what, offset));
+    if (!reply || !reply.ok) throw refused(reply);
+    if (!reply.value) break;
+    const bytes = unb64(reply.value);
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  return new Blob(parts, { type });
+}
+
+const thumbs = new Map(); // file id → blob: URL of its thumbnail
+
+/** Draws a message's file in its bubble: an image from its thumbnail (the full one on tap), or a card. */
+export function show(item, msg, link) {
+  const file = msg.file;
+  if (!file || item.querySelector('.file')) return;
+  const box = el('div', 'file');
+  box.dataset.file = file.id;
+  if (IMAGES.includes(file.type)) {
+    const img = el('img', 'thumb');
+    img.alt = file.name;
+    const known = thumbs.get(file.id);
+    const shown = known ? Promise.resolve(known) : fetchBlob(link, `${file.id}-t`, 'image/jpeg').then((blob) => {
+      const url = URL.createObjectURL(blob);
+      thumbs.set(file.id, url);
+      return url;
+    });
+    shown.then((url) => { img.src = url; }).catch(() => { img.alt = `${file.name} ✕`; });
+    img.addEventListener('click', async () => {
+      if (img.dataset.full) return;
+      img.dataset.full = 'loading';
+      img.src = URL.createObjectURL(await fetchBlob(link, file.id, file.type));
+      img.dataset.full = 'shown';
+    });
+    box.append(img);
+  } else {
+    box.append(el('span', 'file-name', file.name), ' ', el('span', 'file-size', sizeWords(file.size)), ' ');
+    const save = el('button', 'secondary small', '⬇');
+    save.type = 'button';
+    save.setAttribute('aria-label', `download ${file.name}`);
+    save.addEventListener('click', async () => {
+      // Always a download, never shown: a file of any other type is octet-stream.
+      const blob = await fetchBlob(link, file.id, 'application/octet-stream');
+      const a = el('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = file.name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    });
+    box.append(save);
+  }
+  item.insertBefore(box, item.querySelector('.meta'));
+}
+
+/** The attach button, drag and drop, and pasting an image into the message box. */
+export function setup(app) {
+  if ($('attach')) return;
+  const say = (e) => app.say(`📎 ${e.message}`);
+  const picker = el('input');
+  picker.type = 'file';
+  picker.hidden = true;
+  picker.id = 'attach-file';
+  const button = el('button', 'secondary', '📎');
+  button.type = 'button';
+  button.id = 'attach';
+  button.setAttribute('aria-label', 'attach a file');
+  button.addEventListener('click', () => picker.click());
+  picker.addEventListener('change', () => {
+    for (const file of picker.files) send(app, file).catch(say);
+    picker.value = '';
+  });
+  $('composer').prepend(button, picker);
+  for (const zone of [$('messages'), $('composer')]) {
+    zone.addEventListener('dragover', (e) => e.preventDefault());
+    zone.addEventListener('drop', (e) => {
+      e.preventDefault();
+      for (const file of e.dataTransfer.files) send(app, file).catch(say);
+    });
+  }
+  $('input').addEventListener('paste', (e) => {
+    const images = [...e.clipboardData.files].filter((f) => IMAGES.includes(f.type));
+    if (!images.length) return;
+    e.preventDefault();
+    for (const image of images) send(app, image, image.name || `pasted-${Date.now()}.${image.type.split('/')[1]}`).catch(say);
+  });
+}
+

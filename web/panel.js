@@ -1,0 +1,153 @@
+// panel.js: the open chat's panel, loaded at the first tap on "Details":
+// its notification level and pin (protocol 1.2, kept by the server for
+// all my devices), Block for a direct chat, Leave for a room, and a
+// room's members with, for its admins, roomadmin.js's controls. Leave,
+// like every action that cannot be taken back, asks to be tapped twice.
+
+import { request, parseSeen, LEVELS, fold } from './wire.js';
+import { t, addStrings } from './i18n.js';
+import { renderMembers } from './view.js';
+import { isAdmin } from './moderation.js';
+
+const $ = (id) => document.getElementById(id);
+addStrings({
+  en: { sure: '{what}? Tap again', notifyLevel: 'Notify', all: 'All messages', mentions: 'Mentions only', none: 'None (muted)', pin: 'Pin', unpin: 'Unpin', block: 'Block', unblock: 'Unblock' },
+  es: { sure: '¿{what}? Toca otra vez', notifyLevel: 'Avisar', all: 'Todos', mentions: 'Solo menciones', none: 'Nada (silenciado)', pin: 'Fijar', unpin: 'No fijar', block: 'Bloquear', unblock: 'Desbloquear' },
+  pt: { sure: '{what}? Toque de novo', notifyLevel: 'Avisar', all: 'Todas', mentions: 'Só menções', none: 'Nada (silenciada)', pin: 'Fixar', unpin: 'Desafixar', block: 'Bloquear', unblock: 'Desbloquear' },
+});
+
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+/**
+ * A button that acts only when tapped twice (Remove, Ban, Unlink, Leave):
+ * the first tap turns it red and asks, for a few seconds.
+ */
+export function confirmed(button, act) {
+  const label = button.textContent;
+  let timer = null;
+  const calm = () => {
+    button.classList.remove('armed');
+    button.textContent = label;
+  };
+  button.addEventListener('click', () => {
+    if (!button.classList.contains('armed')) {
+      button.classList.add('armed');
+      button.textContent = t('sure', { what: label });
+      timer = setTimeout(calm, 5000);
+      return;
+    }
+    clearTimeout(timer);
+    calm();
+    act();
+  });
+  return button;
+}
+
+let app = null;
+
+/** Opens or closes the panel of the open chat; `theApp`: app.js's getters. */
+export async function toggle(theApp) {
+  app = theApp;
+  if (!$('level')) build();
+  const panel = $('chat-panel');
+  panel.hidden = !panel.hidden;
+  $('members-button').setAttribute('aria-expanded', String(!panel.hidden));
+  $('members').hidden = $('room-admin').hidden = true;
+  sync();
+  if (!panel.hidden && app.chat().room) await showMembers();
+}
+
+/** The panel's first row: level, Pin, Block, Leave. */
+function build() {
+  const level = el('select', { id: 'level', onchange: () => setPref((chat) => request.notify(chat.name, level.value)) },
+    ...LEVELS.map((l) => el('option', { value: l, textContent: t(l) })));
+  const label = el('label', { htmlFor: 'level', textContent: t('notifyLevel') });
+  const button = (id, key, onclick) => el('button', { type: 'button', id, className: 'secondary small', textContent: t(key), onclick });
+  const pin = button('pin-button', 'pin', () => setPref((chat) => request.pin(chat.name, !chat.pinned)));
+  const block = button('block-button', 'block', () => setBlock(app, app.chat().name, !app.model().blocked.has(fold(app.chat().name))));
+  const leave = confirmed(button('leave-button', 'leave', null), leaveRoom);
+  $('chat-panel').prepend(el('div', { className: 'row prefs' }, label, level, pin, block, leave));
+}
+
+/** The row as the open chat is now (called by app.js after each change). */
+export function sync() {
+  const chat = app?.chat();
+  if (!chat || !$('level')) return;
+  $('level').value = chat.level;
+  $('pin-button').textContent = t(chat.pinned ? 'unpin' : 'pin');
+  $('block-button').textContent = t(app.model().blocked.has(fold(chat.name)) ? 'unblock' : 'block');
+  $('block-button').hidden = chat.room;
+  $('leave-button').hidden = !chat.room;
+}
+
+/** A room's members, and an admin's controls beside them. */
+export async function showMembers() {
+  const chat = app.chat();
+  try {
+    const { reply, lines } = await app.link().request(request.members(chat.name));
+    if (!reply.ok || app.chat() !== chat) return;
+    const members = lines.map(parseSeen).filter(Boolean);
+    chat.memberCount = members.length;
+    app.sub(chat);
+    renderMembers(members);
+    $('members').hidden = false;
+    const rules = app.rules();
+    $('room-admin').hidden = !isAdmin(rules);
+    if (isAdmin(rules)) (await import('./roomadmin.js')).render(rules, members, app.model().me, moderate);
+  } catch (_) {
+    /* offline */
+  }
+}
+
+/** Sends `line`; a refusal goes to the banner. True if accepted. */
+async function ask(line) {
+  try {
+    const { reply } = await app.link().request(line);
+    if (!reply.ok) throw reply;
+    return true;
+  } catch (reply) {
+    app.error(app.refusal(reply));
+    return false;
+  }
+}
+
+/** An admin's action (roomadmin.js); `problem`: why it could not be sent. Then the header and members again. */
+async function moderate(line, problem) {
+  if (problem) app.error(app.refusal(new Error(problem)));
+  else await ask(line);
+  const chat = app.chat();
+  if (!chat) return;
+  await app.showRules(chat);
+  await showMembers();
+}
+
+/** Changes the open chat's level or pin (`line(chat)`); the server tells my other devices. */
+async function setPref(line) {
+  const chat = app.chat();
+  const sent = line(chat);
+  if (await ask(sent)) {
+    if (sent.startsWith('NOTIFY:')) chat.level = sent.split(':').pop();
+    else chat.pinned = sent.startsWith('PIN:');
+  }
+  app.composer();
+  app.draw();
+}
+
+/** Blocks or unblocks `user` (1.2): a blocked user's messages no longer reach me. */
+export async function setBlock(theApp, user, on) {
+  app = theApp;
+  if (await ask(on ? request.block(user) : request.unblock(user))) theApp.model().blocked[on ? 'add' : 'delete'](fold(user));
+  theApp.composer();
+  if (!$('devices-panel').hidden) (await import('./devices.js')).renderBlocked(theApp);
+}
+
+async function leaveRoom() {
+  const chat = app.chat();
+  if (!(await ask(request.leave(chat.name)))) return;
+  app.model().chats.delete(fold(chat.name));
+  app.close();
+}

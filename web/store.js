@@ -1,0 +1,57 @@
+// store.js: what the browser keeps of the chats, so that a reload with
+// no network still shows the chat list and the open chat (issue 41).
+// In localStorage, per server and user, beside the outbox: the newest
+// messages of the most recent chats, as the model has them now, so a
+// deleted text is already `(message deleted)` and leaves the copy at the
+// next save (app.js saves at once after a deletion). Bounded: at most
+// KEPT_CHATS chats of KEPT_MESSAGES messages. Forgotten at a logout.
+
+import { isChat } from './wire.js';
+
+const KEPT_CHATS = 40;
+const KEPT_MESSAGES = 50;
+
+const keyOf = (host, user) => `wachat:kept:${host}:${user.toLowerCase()}`;
+
+/** What `model` holds, and the chat open (`openKey`), written down. */
+export function keep(host, model, openKey) {
+  const chats = model.ordered().slice(0, KEPT_CHATS).map((c) => ({
+    name: c.name, unread: c.unread, mentions: c.mentions || 0, memberCount: c.memberCount, level: c.level, pinned: c.pinned,
+    messages: c.messages.slice(-KEPT_MESSAGES).map((m) => ({
+      from: m.from, to: m.to, id: m.id, ts: m.ts, text: m.text, state: m.state, edited: m.edited, deleted: m.deleted,
+    })),
+  }));
+  try {
+    localStorage.setItem(keyOf(host, model.me), JSON.stringify({ open: openKey, blocked: [...model.blocked], chats }));
+  } catch (_) {
+    /* storage full or denied: nothing kept, the app works online as before */
+  }
+}
+
+/** Fills `model` with what was kept; the chat that was open, or null. */
+export function restore(host, model) {
+  let kept;
+  try {
+    kept = JSON.parse(localStorage.getItem(keyOf(host, model.me)));
+  } catch (_) {
+    return null;
+  }
+  if (!kept || !Array.isArray(kept.chats)) return null;
+  for (const c of kept.chats) {
+    if (!c || typeof c.name !== 'string' || !isChat(c.name) || !Array.isArray(c.messages)) continue;
+    const chat = model.chat(c.name);
+    for (const m of c.messages) {
+      const { msg } = model.add({ ...m });
+      if (msg) Object.assign(msg, { edited: Boolean(m.edited), deleted: Boolean(m.deleted) });
+    }
+    Object.assign(chat, { unread: c.unread | 0, mentions: c.mentions | 0, memberCount: c.memberCount, level: c.level || 'all', pinned: Boolean(c.pinned) });
+  }
+  for (const user of kept.blocked || []) model.blocked.add(String(user).toLowerCase());
+  return typeof kept.open === 'string' ? kept.open : null;
+}
+
+export const hasKept = (host, user) => localStorage.getItem(keyOf(host, user)) !== null;
+
+export function forget(host, user) {
+  localStorage.removeItem(keyOf(host, user));
+}
