@@ -7,7 +7,7 @@
 //! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
 //! `devices.rs` (several devices of one user), `accounts.rs` (a new
 //! password on every node), `reuse.rs` (a deleted account's name taken
-//! again), `durable.rs` (an `OK` survives PostgreSQL
+//! again), `prefs.rs` (blocks, levels and pins, 1.2), `durable.rs` (an `OK` survives PostgreSQL
 //! crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`).
@@ -31,6 +31,8 @@ mod durable;
 mod failures;
 #[path = "cluster/moderation.rs"]
 mod moderation;
+#[path = "cluster/prefs.rs"]
+mod prefs;
 #[path = "cluster/reuse.rs"]
 mod reuse;
 #[path = "cluster/schema.rs"]

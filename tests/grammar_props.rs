@@ -114,7 +114,20 @@ fn request() -> impl Strategy<Value = Request> {
             .prop_map(|(scope, query)| Request::Search { scope, query }),
         Just(Request::Ping),
         Just(Request::Quit),
+        // 1.2 (§22): blocks and chat preferences.
+        name().prop_map(|user| Request::Block { user }),
+        name().prop_map(|user| Request::Unblock { user }),
+        Just(Request::Blocks),
+        (chat(), level()).prop_map(|(chat, level)| Request::Notify { chat, level }),
+        (chat(), any::<bool>()).prop_map(|(chat, pinned)| Request::Pin { chat, pinned }),
+        Just(Request::Prefs),
     ]
+}
+
+/// A notification level (1.2, §22).
+fn level() -> impl Strategy<Value = wachat::protocol::Level> {
+    use wachat::protocol::Level;
+    prop_oneof![Just(Level::All), Just(Level::Mentions), Just(Level::None)]
 }
 
 /// A topic (1.2): a sent text of at most 512 bytes escaped, without an
@@ -223,6 +236,10 @@ fn event() -> impl Strategy<Value = Event> {
             .prop_map(|(seq, chat, id, ts)| Event::ReadMark { seq, chat, id, ts }),
         Just(Event::Ping),
         bye.prop_map(Event::Bye),
+        (chat(), level(), any::<bool>()).prop_map(|(chat, level, pinned)| Event::Pref(
+            wachat::protocol::PrefLine { chat: chat.to_string(), level, pinned }
+        )),
+        (name(), any::<bool>()).prop_map(|(user, blocked)| Event::Block { user, blocked }),
     ]
 }
 

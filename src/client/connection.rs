@@ -319,6 +319,9 @@ fn listing_limit(request: &Request) -> Option<usize> {
         // 1.2: a few lines (room, owner, modes, topic, role, mute) and an
         // ADMIN line per room admin.
         Request::RoomInfo { .. } => Some(MAX_LISTING_LINES),
+        // 1.2 (§22): bounded by the server (`protocol::prefs`).
+        Request::Blocks => Some(crate::protocol::prefs::MAX_BLOCKS),
+        Request::Prefs => Some(crate::protocol::prefs::MAX_PREFS),
         _ => None,
     }
 }

@@ -14,9 +14,10 @@
 use super::fold::fold_parts;
 use super::history::chat_key;
 use super::{ChatSummary, Message, Notice};
-use crate::protocol::Chat;
+use crate::protocol::mentions::mentions;
 use crate::protocol::names::fold;
 use crate::protocol::unread::is_action;
+use crate::protocol::{Chat, PrefLine};
 
 /// The chat list, most recent first, as the notices leave it.
 #[derive(Clone, Debug, Default)]
@@ -24,11 +25,41 @@ pub struct LiveChats {
     /// Whose list: a message from `me` is never unread.
     me: String,
     chats: Vec<ChatSummary>,
+    /// 1.2 (§22): the chats' notification levels and pins, by chat key,
+    /// as `PREFS` said and `PREF` notices changed them.
+    prefs: std::collections::HashMap<String, PrefLine>,
 }
 
 impl LiveChats {
     pub fn new(me: &str) -> LiveChats {
-        LiveChats { me: me.to_string(), chats: Vec::new() }
+        LiveChats { me: me.to_string(), chats: Vec::new(), prefs: Default::default() }
+    }
+
+    /// 1.2: the chats' preferences as the server has them (`PREFS`).
+    pub fn set_prefs(&mut self, prefs: Vec<PrefLine>) {
+        self.prefs.clear();
+        prefs.into_iter().for_each(|p| self.set_pref(p));
+        self.sort();
+    }
+
+    fn set_pref(&mut self, pref: PrefLine) {
+        if let Ok(chat) = Chat::parse(&pref.chat) {
+            self.prefs.insert(chat_key(&chat), pref);
+        }
+    }
+
+    /// 1.2: `chat`'s preference (the default: every message notifies).
+    pub fn pref(&self, chat: &Chat) -> PrefLine {
+        self.prefs.get(&chat_key(chat)).cloned().unwrap_or_else(|| PrefLine::new(&chat.to_string()))
+    }
+
+    /// 1.2: whether a new message `m` in its chat notifies (rings), as
+    /// the chat's level says: a direct message or a mention counts as a
+    /// mention (`protocol::mentions`).
+    pub fn notifies(&self, m: &Message) -> bool {
+        let chat = m.chat(&self.me);
+        let mentioned = matches!(chat, Chat::User(_)) || mentions(&m.text.unescaped(), &self.me);
+        self.pref(&chat).level.notifies(mentioned)
     }
 
     /// The chats, most recent first.
@@ -143,6 +174,11 @@ impl LiveChats {
                 }
                 None
             }
+            Notice::Pref(pref) => {
+                self.set_pref(pref.clone());
+                self.sort();
+                None
+            }
             Notice::Joined(user) => self.set_online(user, Some(true)),
             Notice::Left(user) => self.set_online(user, Some(false)),
             // Offline, nobody's presence is known any more.
@@ -174,9 +210,13 @@ impl LiveChats {
         None
     }
 
-    /// Most recent first; stable, so chats without messages keep their place.
+    /// Pinned chats first (1.2), then most recent first; stable, so
+    /// chats without messages keep their place.
     fn sort(&mut self) {
-        self.chats.sort_by_key(|c| std::cmp::Reverse(c.last.as_ref().map_or(0, |m: &Message| m.ts)));
+        let prefs = &self.prefs;
+        let pinned = |c: &ChatSummary| prefs.get(&chat_key(&c.chat)).is_some_and(|p| p.pinned);
+        self.chats
+            .sort_by_key(|c| (!pinned(c), std::cmp::Reverse(c.last.as_ref().map_or(0, |m: &Message| m.ts))));
     }
 }
 
@@ -305,5 +345,24 @@ mod tests {
         assert_eq!(names(&live), pairs(&[("bob", 1), ("#tea", 2), ("carl", 0)]));
         assert_eq!(live.chats()[0].last.as_ref().unwrap().id, "b2");
         assert_eq!(live.chats()[0].online, Some(false), "presence is the snapshot's");
+    }
+
+    #[test]
+    fn pinned_chats_go_first_and_levels_decide_what_notifies() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![
+            summary("bob", 0, Some(m("bob", "ana", "b1", 30))),
+            summary("#tea", 0, Some(m("x", "#tea", "t", 20))),
+        ]);
+        live.set_prefs(vec![PrefLine::parse("#Tea:mentions:pinned").unwrap()]);
+        assert_eq!(names(&live), pairs(&[("#tea", 0), ("bob", 0)]));
+        let mut plain = m("x", "#tea", "t2", 40);
+        assert!(!live.notifies(&plain), "a room at `mentions` rings for mentions only");
+        plain.text = Text::from_plain("look @Ana").unwrap();
+        assert!(live.notifies(&plain));
+        live.apply(&Notice::Pref(PrefLine::parse("bob:none:unpinned").unwrap()), None);
+        assert!(!live.notifies(&m("bob", "ana", "b2", 50)), "a muted chat never rings");
+        live.apply(&Notice::Pref(PrefLine::parse("#tea:all:unpinned").unwrap()), None);
+        assert_eq!(names(&live), pairs(&[("bob", 0), ("#tea", 0)]), "unpinned: by recency again");
     }
 }

@@ -85,6 +85,7 @@ mod login;
 pub mod options;
 pub mod outbox;
 mod overview;
+mod prefs;
 mod private;
 mod receiver;
 mod requests;
@@ -191,6 +192,12 @@ pub enum Notice {
     /// moved aside, their outbox unsent; the local history starts afresh,
     /// or is the one of an earlier visit to this server. Told once.
     ServerChanged(server_id::Moved),
+    /// Protocol 1.2 (§22): one of your devices (maybe this one) changed a
+    /// chat's notification level or pin (`PREF`).
+    Pref(crate::protocol::PrefLine),
+    /// Protocol 1.2 (§22): one of your devices blocked (`blocked`) or
+    /// unblocked `user` (`BLOCKED`, `UNBLOCKED`).
+    Blocked { user: String, blocked: bool },
 }
 
 /// A logged-in chat client. Dropping it (or [`Client::close`]) delivers

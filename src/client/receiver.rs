@@ -253,6 +253,8 @@ impl ReceiverThread {
             Event::Moderation { room, by, change } => {
                 return push(notices, Notice::Moderation { room, by, change });
             }
+            Event::Pref(line) => return push(notices, Notice::Pref(line)),
+            Event::Block { user, blocked } => return push(notices, Notice::Blocked { user, blocked }),
             // Another of my devices read this chat (1.2).
             Event::ReadMark { seq, chat, id, ts } => match Chat::parse(&chat) {
                 Ok(chat) => self.store_read_mark(chat, &id, ts, notices).map(|()| seq),

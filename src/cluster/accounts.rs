@@ -58,6 +58,9 @@ pub fn mark_deleted(db: &Db, user: UserId) -> Result<(), Ko> {
     if changed != 1 {
         return Err(Ko::new(Code::Internal, "the account is gone from the database"));
     }
+    // 1.2 (§22): its blocks and chat preferences are private too.
+    tx.execute("DELETE FROM blocks WHERE user_id = $1", &[&id]).or_ko(DOING)?;
+    tx.execute("DELETE FROM prefs WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     tx.commit().or_ko(DOING)
 }
 

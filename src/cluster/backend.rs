@@ -16,8 +16,9 @@ use super::names::Names;
 use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine};
 use crate::store::backend::{Moderated, Notice};
+use crate::store::prefs::PrefChange;
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
@@ -367,5 +368,30 @@ impl Backend for PgBackend {
         let row =
             conn.query_one("SELECT actions_since FROM server", &[]).or_ko("reading the server's row")?;
         Ok(ActionsSince(row.get::<_, i64>(0).max(0) as u64))
+    }
+
+    // ----- 1.2: blocks and chat preferences (`cluster::prefs`)
+    fn set_block(&self, user: UserId, whom: UserId, on: bool) -> Result<Ticket, Ko> {
+        super::prefs::set_block(&self.db, user, whom, on).map(|()| DURABLE)
+    }
+
+    fn blocks(&self, user: UserId) -> Result<Vec<(UserId, Arc<str>)>, Ko> {
+        super::prefs::blocks(&self.db, user)
+    }
+
+    fn is_blocked(&self, name: &str, whom: UserId) -> Result<bool, Ko> {
+        super::prefs::is_blocked(&self.db, name, whom)
+    }
+
+    fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
+        super::prefs::blockers(&self.db, whom)
+    }
+
+    fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko> {
+        super::prefs::set_pref(&self.db, user, chat, change).map(|pref| (pref, DURABLE))
+    }
+
+    fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko> {
+        super::prefs::prefs(&self.db, user)
     }
 }

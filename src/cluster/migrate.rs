@@ -180,6 +180,7 @@ fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgr
         if let Some(first) = user.since {
             tx.execute("UPDATE users SET since = $2 WHERE id = $1", &[&id(i), &id(first)])?;
         }
+        super::prefs::migrate(tx, id(i), &user.prefs, id)?; // 1.2: blocks and chat preferences
     }
     for (c, messages) in data.messages.chunks(CHUNK).enumerate() {
         let base = c * CHUNK;

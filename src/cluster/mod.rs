@@ -33,6 +33,7 @@
 //! | [`bus`] | the NATS client on its one bridge thread |
 //! | [`notice`] | what nodes say to each other, one line each |
 //! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
+//! | [`prefs`] | blocks and chat preferences (1.2), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
 //! | [`heartbeat`] | the node's heartbeat, and its scan of every live device session |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
@@ -56,6 +57,7 @@ pub mod moderation;
 pub mod names;
 pub mod node;
 pub mod notice;
+pub mod prefs;
 pub mod reads;
 pub mod runs;
 pub mod schema;

@@ -238,10 +238,11 @@ impl Node {
             }
             Notice::Member { user, joined, room, name } => {
                 let members = reads::room_members(&self.db, &room).unwrap_or(None);
+                let blocked = super::prefs::blocks(&self.db, user).unwrap_or_default();
                 crate::server::presence::tell_local_members(
                     &self.router,
                     self.presence_limit,
-                    user,
+                    (user, &blocked),
                     &name,
                     members,
                     joined,
@@ -294,8 +295,10 @@ impl Node {
     pub(super) fn presence(&self, user: UserId, name: &str, online: bool) {
         let user_name = name.to_string();
         let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
+        // 1.2: not to those it blocked (§22).
+        let blocked = super::prefs::blocks(&self.db, user).unwrap_or_default();
         match reads::roommates(&self.db, user, self.presence_limit) {
-            Ok(mates) => mates.into_iter().for_each(|mate| {
+            Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
                 self.router.send_to(mate, &event);
             }),
             Err(ko) => log::debug!("cluster: presence of {name}: {}", ko.reason),
@@ -501,7 +504,9 @@ impl Nodes for Node {
             | Event::Joined { .. }
             | Event::Left { .. }
             | Event::Member { .. }
-            | Event::P2p { .. } => {}
+            | Event::P2p { .. }
+            | Event::Pref(_)
+            | Event::Block { .. } => {}
             // Numbered events travel once durable, from the committer
             // (`deliver`, `E` notices), never from here.
             Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("007_stored", include_str!("migrations/007_stored.sql")),
     ("008_reuse", include_str!("migrations/008_reuse.sql")),
     ("009_actions_since", include_str!("migrations/009_actions_since.sql")),
+    ("010_prefs", include_str!("migrations/010_prefs.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

@@ -13,7 +13,7 @@
 //! - the cases, one file per group, in the order of docs/PROTOCOL.md:
 //!   [`framing`], [`auth`], [`messages`], [`receive`], [`status`],
 //!   [`rooms`], [`listings`], [`codes`], [`timing`], [`restart`], [`later`]
-//!   (the 1.1 and 1.2 additions);
+//!   (the 1.1 and 1.2 additions), [`prefs`] (1.2: blocks, levels, pins);
 //! - [`runner`]: which cases run, and their outcomes; [`preflight`]: what
 //!   the server allows, asked before the first case, and the accounts the
 //!   run made, deleted after the last;
@@ -39,6 +39,7 @@ pub mod later;
 pub mod listings;
 pub mod messages;
 pub mod preflight;
+pub mod prefs;
 pub mod receive;
 pub mod report;
 pub mod restart;
@@ -66,6 +67,7 @@ pub fn all_cases() -> Vec<Case> {
         timing::cases(),
         restart::cases(),
         later::cases(),
+        prefs::cases(),
     ]
     .concat()
 }

@@ -58,6 +58,8 @@ pub enum Command {
     Action(super::actions::MessageAction),
     /// 1.2: `/passwd [keep]` (`console::account`).
     Account(super::account::AccountCommand),
+    /// 1.2: `/block`, `/notify`, `/pin`, `/prefs` … (`console::prefs`).
+    Prefs(super::prefs::PrefCommand),
     /// 1.2: `/file PATH [caption]`, `/save N [PATH]` (`console::files`).
     File(super::files::FileCommand),
 }
@@ -140,6 +142,9 @@ impl Parser {
             }
             word if super::account::WORDS.contains(&word) => {
                 super::account::parse(lang, word, args).map(Command::Account)
+            }
+            word if super::prefs::WORDS.contains(&word) => {
+                super::prefs::parse(lang, word, args).map(Command::Prefs)
             }
             "devices" => no_args(Command::Devices),
             "unlink" => {

@@ -36,10 +36,12 @@ pub mod actions;
 mod asking;
 pub mod command;
 mod devices;
+mod echo;
 pub mod files;
 pub mod input;
 pub mod moderation;
 mod numbers;
+pub mod prefs;
 pub mod rules;
 pub mod session;
 pub mod view;
@@ -189,6 +191,8 @@ impl Console<'_> {
             Notice::Typing { chat, .. } if !self.session.is_open(chat) => return,
             // The local log has it read already (`/chats` counts no more).
             Notice::ReadElsewhere { .. } => return,
+            // 1.2: a change made here was said by its command.
+            Notice::Pref(_) | Notice::Blocked { .. } if self.session.expected.is_echo(notice) => return,
             Notice::Typing { chat, .. } => {
                 let (now, key) = (now_ms(), fold(&chat.to_string()));
                 let mut typing = self.typing.lock();

@@ -62,6 +62,8 @@ pub struct Session<'a> {
     open: Mutex<Option<Chat>>,
     /// 1.2: which message each number on screen is (`console::actions`).
     pub screen: super::numbers::Screen,
+    /// 1.2: the echoes of this console's own `/block`, `/notify`, `/pin` … still to come.
+    pub expected: super::echo::Expected,
 }
 
 /// Messages `/chat` shows.
@@ -81,7 +83,13 @@ fn too_many_parts(lang: Lang, text: &str) -> String {
 
 impl<'a> Session<'a> {
     pub fn new(lang: Lang, client: &'a Client) -> Session<'a> {
-        Session { lang, client, open: Mutex::new(None), screen: Default::default() }
+        Session {
+            lang,
+            client,
+            open: Mutex::new(None),
+            screen: Default::default(),
+            expected: Default::default(),
+        }
     }
 
     /// The open chat.
@@ -172,6 +180,7 @@ impl<'a> Session<'a> {
             Command::Unlink(device) => self.unlink(&device, out)?,
             Command::Link => self.link(out)?,
             Command::Account(command) => self.account(command, out)?,
+            Command::Prefs(command) => self.prefs(command, out)?,
             Command::File(command) => {
                 let open = self.open_chat();
                 for line in super::files::act(self.lang, self.client, &self.screen, open, command)? {

@@ -111,6 +111,10 @@ fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> 
     let mine = m.is_from(me);
     let line = match (&m.to, mine) {
         (Chat::Room(_), true) => tr!(in lang; Msg::MineInRoom, room = m.to, text = text),
+        // 1.2: a room message that mentions me is marked (`protocol::mentions`).
+        (Chat::Room(_), false) if crate::protocol::mentions::mentions(&whole, me) => {
+            format!("{MENTION_MARK}[{}] {}: {text}", m.to, m.from)
+        }
         (Chat::Room(_), false) => format!("[{}] {}: {text}", m.to, m.from),
         (Chat::User(to), true) => tr!(in lang; Msg::MineToUser, to = to, text = text),
         (Chat::User(_), false) => format!("{}: {text}", m.from),
@@ -123,6 +127,9 @@ fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> 
         (None, false) => line,
     }
 }
+
+/// What starts the line of a room message that mentions you (`@you`).
+pub const MENTION_MARK: &str = "(@) ";
 
 /// A notice from the client as a line. `lookup` finds the text of your
 /// message by id, so that a state change can quote it.
@@ -161,6 +168,7 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         Notice::P2pClosed { peer, why, resent } => {
             tr!(in lang; Msg::P2pEndedResent, peer = peer, why = why, n = resent)
         }
+        Notice::Pref(_) | Notice::Blocked { .. } => super::prefs::notice(lang, n),
     }
 }
 

@@ -469,7 +469,7 @@ commands:
   /rooms, /members [#room]        your rooms; who is in one, online or last seen
   /reply n, /edit n, /delete n, /react n 👍, /search words   act on message n on screen; search
   /file <path> [caption], /save n [path]   send a file to the open chat; save message n's file
-  /topic /mode /invite /kick /ban /mute /op /roominfo   run a room (each alone says how)
+  /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (alone: usage)
   /devices, /unlink <device>, /link, /passwd [keep]   devices; log one out; link one; new password
   /help                   this help; /info: the server's rules (retention, quota, limits)
   /quit                   leave (also /salir, /sair, @salir, Ctrl+D); /delete-account
@@ -489,7 +489,7 @@ comandos:
   /rooms, /members [#sala]        tus salas; quién está en una, en línea o visto por última vez
   /reply n, /edit n, /delete n, /react n 👍, /search palabras   actuar sobre el mensaje n; buscar
   /file <ruta> [texto], /save n [ruta]   enviar un archivo al chat abierto; guardar el del mensaje n
-  /topic /mode /invite /kick /ban /mute /op /roominfo   moderar una sala (solos, explican su uso)
+  /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (solos: su uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; cerrar; vincular; clave nueva
   /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
   /quit                   salir (también /salir, /sair, @salir, Ctrl+D); /delete-account
@@ -509,7 +509,7 @@ comandos:
   /rooms, /members [#sala]        suas salas; quem está em uma, online ou visto por último
   /reply n, /edit n, /delete n, /react n 👍, /search palavras   agir sobre a mensagem n; buscar
   /file <caminho> [legenda], /save n [caminho]   enviar um arquivo ao chat aberto; salvar o da mensagem n
-  /topic /mode /invite /kick /ban /mute /op /roominfo   moderar uma sala (sozinhos: o uso)
+  /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (sós: o uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; encerrar; vincular; senha nova
   /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
   /quit                   sair (também /salir, /sair, @salir, Ctrl+D); /delete-account

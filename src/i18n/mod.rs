@@ -49,6 +49,7 @@ pub mod console;
 pub mod demo;
 pub mod files;
 pub mod moderation;
+pub mod prefs;
 pub mod rules;
 pub mod tui;
 
@@ -282,6 +283,7 @@ pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
     all.extend(tui::Msg::ALL.iter().map(|m| area("tui", m, m.texts())));
     all.extend(actions::Msg::ALL.iter().map(|m| area("actions", m, m.texts())));
     all.extend(account::Msg::ALL.iter().map(|m| area("account", m, m.texts())));
+    all.extend(prefs::Msg::ALL.iter().map(|m| area("prefs", m, m.texts())));
     all
 }
 

@@ -139,6 +139,12 @@ pub enum Event {
     Ping,
     /// `BYE:<reason>`: the server is about to close this connection.
     Bye(Bye),
+    /// 1.2 (§22): `PREF:<chat>:<level>:<pinned|unpinned>`: one of your
+    /// devices changed a chat's preference. Ephemeral, like `TYPING`.
+    Pref(super::PrefLine),
+    /// 1.2 (§22): `BLOCKED:<user>` / `UNBLOCKED:<user>` (`blocked`
+    /// false): one of your devices blocked or unblocked `user`. Ephemeral.
+    Block { user: String, blocked: bool },
 }
 
 impl Event {
@@ -160,7 +166,9 @@ impl Event {
             | Event::Moderation { .. }
             | Event::ReadMark { .. }
             | Event::File(_)
-            | Event::Bye(Bye::Unlinked) => 2,
+            | Event::Bye(Bye::Unlinked)
+            | Event::Pref(_)
+            | Event::Block { .. } => 2,
         }
     }
 
@@ -231,6 +239,9 @@ impl Event {
                 let f = shape(5, "READMARK:<seq>:<peer or #room>:<id>:<ts>")?;
                 Event::ReadMark { seq: number(f[1])?, chat: f[2].into(), id: f[3].into(), ts: number(f[4])? }
             }
+            "PREF" => Event::Pref(super::PrefLine::parse(&line["PREF:".len().min(line.len())..])?),
+            "BLOCKED" => Event::Block { user: shape(2, "BLOCKED:<user>")?[1].into(), blocked: true },
+            "UNBLOCKED" => Event::Block { user: shape(2, "UNBLOCKED:<user>")?[1].into(), blocked: false },
             "FILE" => Event::File(super::files::FileEvent::parse(line)?),
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
@@ -272,6 +283,9 @@ impl fmt::Display for Event {
             Event::File(file) => file.fmt(f),
             Event::Ping => f.write_str("PING"),
             Event::Bye(reason) => write!(f, "BYE:{}", reason.as_str()),
+            Event::Pref(line) => write!(f, "PREF:{line}"),
+            Event::Block { user, blocked: true } => write!(f, "BLOCKED:{user}"),
+            Event::Block { user, blocked: false } => write!(f, "UNBLOCKED:{user}"),
         }
     }
 }
@@ -443,6 +457,10 @@ mod tests {
             "BYE:UNLINKED",
             "READMARK:7:bob:m1:1700000000004",
             "READMARK:8:#tea:m2:1700000000005",
+            "PREF:#tea:mentions:pinned",
+            "PREF:bob:all:unpinned",
+            "BLOCKED:bob",
+            "UNBLOCKED:bob",
         ] {
             assert_eq!(Event::parse(line).unwrap().to_string(), line);
         }

@@ -25,9 +25,11 @@ pub mod files;
 pub mod framing;
 pub mod info;
 pub mod lines;
+pub mod mentions;
 pub mod moderation;
 pub mod names;
 pub mod peer;
+pub mod prefs;
 pub mod reply;
 pub mod request;
 pub mod unread;
@@ -43,6 +45,7 @@ pub use lines::{
 pub use moderation::{Action, Change, Mode, Role, RoomInfoLine};
 pub use names::{Chat, DEFAULT_DEVICE, DeviceName, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};
+pub use prefs::{Level, PrefLine};
 pub use reply::{Code, Ko, Reply};
 pub use request::{Request, Scope};
 

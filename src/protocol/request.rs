@@ -191,6 +191,31 @@ pub enum Request {
     },
     Ping,
     Quit,
+    // ----- 1.2 (§22): blocks and chat preferences (`prefs`)
+    /// `BLOCK:<user>`: `user`'s direct messages, invitations and view of
+    /// your presence stop, without telling them.
+    Block {
+        user: String,
+    },
+    /// `UNBLOCK:<user>`: what they send from now on reaches you again.
+    Unblock {
+        user: String,
+    },
+    /// `BLOCKS`: the names you blocked, one a line.
+    Blocks,
+    /// `NOTIFY:<chat>:<all|mentions|none>`: when your clients notify you of `chat`.
+    Notify {
+        chat: Chat,
+        level: super::Level,
+    },
+    /// `PIN:<chat>` (at most [`MAX_PINS`](super::prefs::MAX_PINS)) or
+    /// `UNPIN:<chat>` (`pinned` false).
+    Pin {
+        chat: Chat,
+        pinned: bool,
+    },
+    /// `PREFS`: every chat whose level is not `all` or that is pinned.
+    Prefs,
 }
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
@@ -431,7 +456,18 @@ impl Request {
             }
             "UPLOAD" | "PART" | "FILE" | "FETCH" => file_request(line)?,
             "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
+            "BLOCK" => Request::Block { user: user(fields(line, 2, "BLOCK:<user>")?[1])? },
+            "UNBLOCK" => Request::Unblock { user: user(fields(line, 2, "UNBLOCK:<user>")?[1])? },
+            "NOTIFY" => {
+                let f = fields(line, 3, "NOTIFY:<user or #room>:<all|mentions|none>")?;
+                Request::Notify { chat: chat(f[1])?, level: f[2].parse().map_err(bad)? }
+            }
+            "PIN" => Request::Pin { chat: chat(fields(line, 2, "PIN:<user or #room>")?[1])?, pinned: true },
+            "UNPIN" => {
+                Request::Pin { chat: chat(fields(line, 2, "UNPIN:<user or #room>")?[1])?, pinned: false }
+            }
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
+            | "BLOCKS" | "PREFS"
                 if line.contains(':') =>
             {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
@@ -443,6 +479,8 @@ impl Request {
             "DEVICES" => Request::Devices,
             "LINK" => Request::Link,
             "INFO" => Request::Info,
+            "BLOCKS" => Request::Blocks,
+            "PREFS" => Request::Prefs,
             "PING" => Request::Ping,
             "QUIT" => Request::Quit,
             "" => return Err(bad("empty request")),
@@ -562,6 +600,13 @@ impl fmt::Display for Request {
             Request::Fetch { file, offset } => write!(f, "FETCH:{file}:{offset}"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
+            Request::Block { user } => write!(f, "BLOCK:{user}"),
+            Request::Unblock { user } => write!(f, "UNBLOCK:{user}"),
+            Request::Blocks => f.write_str("BLOCKS"),
+            Request::Notify { chat, level } => write!(f, "NOTIFY:{chat}:{level}"),
+            Request::Pin { chat, pinned: true } => write!(f, "PIN:{chat}"),
+            Request::Pin { chat, pinned: false } => write!(f, "UNPIN:{chat}"),
+            Request::Prefs => f.write_str("PREFS"),
         }
     }
 }
@@ -640,6 +685,14 @@ mod tests {
             "FETCH:0123456789abcdef0123456789abcdef-t:0",
             "PING",
             "QUIT",
+            "BLOCK:bob",
+            "UNBLOCK:bob",
+            "BLOCKS",
+            "NOTIFY:bob:none",
+            "NOTIFY:#lab3:mentions",
+            "PIN:#lab3",
+            "UNPIN:bob",
+            "PREFS",
         ] {
             assert_eq!(Request::parse(line).unwrap().to_string(), line);
         }
@@ -684,6 +737,11 @@ mod tests {
         assert!(reason("SEARCH:*: ").contains("nothing to search"));
         assert!(reason("EDIT:bob:m1:a\u{1b}b").contains("U+001B"));
         assert!(reason("PING:now").contains("takes no fields"));
+        assert!(reason("BLOCKS:x").contains("takes no fields"));
+        assert!(reason("BLOCK:a b").contains("bad user name"));
+        assert!(reason("NOTIFY:bob:loud").contains("all, mentions or none"));
+        assert!(reason("NOTIFY:bob").contains("NOTIFY:<user or #room>"));
+        assert!(reason("PIN:#").contains("bad room name"));
         assert!(reason("SERVER:x").contains("takes no fields"));
         assert!(reason("HELLO").contains("unknown request"));
         assert!(reason("").contains("empty"));

@@ -42,6 +42,7 @@ pub mod moderation;
 pub mod nodes;
 pub mod operator;
 pub mod p2p;
+pub mod prefs;
 pub mod presence;
 pub mod recv;
 pub mod registration;

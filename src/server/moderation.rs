@@ -24,6 +24,11 @@ pub const MINUTE_MS: u64 = 60_000;
 /// `<WORD>:<#room>:…` from `me` (`name`): checks, stores, tells.
 pub fn moderate(ctx: &Ctx, me: UserId, name: &str, room: &str, action: Action) -> Result<(), Ko> {
     let (change, minutes) = change(ctx, action)?;
+    if let Change::Invited(invitee) = &change
+        && super::prefs::hides_invite(ctx, me, invitee, room)
+    {
+        return Ok(()); // 1.2: the invitee blocked `me` (§22)
+    }
     let notice = Notice { id: notice_id(), text: notice_text(name, room, &change, minutes) };
     let done = ctx.store.moderate(me, room, &change, &notice)?;
     if !done.changed {

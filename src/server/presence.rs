@@ -328,7 +328,8 @@ fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, ctx: &Weak<Ctx>) {
 fn tell_roommates(ctx: &Ctx, user: UserId, name: &str, online: bool) {
     let user_name = name.to_string();
     let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
-    for mate in ctx.store.roommates(user, ctx.config.presence_limit) {
+    // 1.2: not to those it blocked (§22).
+    for mate in ctx.store.shown_to(user, ctx.store.roommates(user, ctx.config.presence_limit)) {
         ctx.router.send_to(mate, &event);
     }
 }
@@ -341,12 +342,14 @@ fn seen(ctx: &Ctx, user: UserId) -> Presence {
     ctx.store.last_seen(user).map_or(Presence::Unknown, Presence::LastSeen)
 }
 
-/// `LASTSEEN:<user>`: `<user as registered>:<ONLINE|ts|UNKNOWN>`.
-pub fn last_seen(ctx: &Ctx, name: &str) -> Result<SeenLine, Ko> {
+/// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
+/// always `UNKNOWN` if that user blocked `me` (1.2, §22).
+pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
     let unknown = || Ko::new(Code::UnknownUser, format!("no user named {name}"));
-    let user = ctx.store.user_id(name).ok_or_else(unknown)?;
-    let name = ctx.store.user_name(name).ok_or_else(unknown)?;
-    Ok(SeenLine { user: name.to_string(), presence: seen(ctx, user) })
+    let account = ctx.store.find_account(name).ok_or_else(unknown)?;
+    let blocked = ctx.store.is_blocked(&account.name, me).unwrap_or(false);
+    let presence = if blocked { Presence::Unknown } else { seen(ctx, account.id) };
+    Ok(SeenLine { user: account.name.to_string(), presence })
 }
 
 /// `MEMBERS:<#room>`: the lines `<user>:<ONLINE|ts|UNKNOWN>`.
@@ -359,9 +362,12 @@ pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<MemberLine>, Ko>
         return Err(Ko::new(Code::NotMember, format!("you are not in #{room}")));
     }
     members.sort_by_key(|(_, name)| fold(name));
+    // 1.2: a member who blocked `me` shows as UNKNOWN to it (§22).
+    let blockers = ctx.store.blockers(me).unwrap_or_default();
+    let presence = |user: UserId| if blockers.contains(&user) { Presence::Unknown } else { seen(ctx, user) };
     Ok(members
         .iter()
-        .map(|(user, name)| MemberLine { user: name.to_string(), presence: seen(ctx, *user) })
+        .map(|(user, name)| MemberLine { user: name.to_string(), presence: presence(*user) })
         .collect())
 }
 
@@ -374,16 +380,18 @@ pub fn is_member(ctx: &Ctx, user: UserId, room: &str) -> bool {
 /// online that opted in to 1.1, here and on the other nodes.
 pub fn tell_members(ctx: &Ctx, who: UserId, name: &str, room: &str, joined: bool) {
     let members = ctx.store.room_members(room);
-    tell_local_members(&ctx.router, ctx.config.presence_limit, who, name, members, joined);
+    let blocked = ctx.store.blocks(who).unwrap_or_default();
+    tell_local_members(&ctx.router, ctx.config.presence_limit, (who, &blocked), name, members, joined);
     ctx.nodes.tell_members(who, name, room, joined);
 }
 
 /// [`tell_members`] for the members whose receive connection is on this
-/// server (a cluster node calls it when another node tells it).
+/// server (a cluster node calls it when another node tells it), but
+/// those `who` blocked (`blocked`, 1.2).
 pub fn tell_local_members(
     router: &crate::router::Router,
     presence_limit: usize,
-    who: UserId,
+    (who, blocked): (UserId, &[(UserId, std::sync::Arc<str>)]),
     name: &str,
     members: Option<(std::sync::Arc<str>, crate::store::Members)>,
     joined: bool,
@@ -395,10 +403,9 @@ pub fn tell_local_members(
         return;
     }
     let event = Event::Member { room: room.to_string(), user: name.to_string(), joined };
-    for (member, _) in members {
-        if member != who {
-            router.send_to(member, &event);
-        }
+    let others = members.into_iter().map(|(member, _)| member).filter(|&member| member != who).collect();
+    for member in crate::store::prefs::shown_to(blocked, others) {
+        router.send_to(member, &event);
     }
 }
 

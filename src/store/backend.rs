@@ -26,10 +26,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::prefs::PrefChange;
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::{
-    Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, RoomInfoLine, RoomLine, Text,
+    Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, PrefLine, RoomInfoLine, RoomLine, Text,
 };
 
 /// A message to send: recipient, id, text.
@@ -361,6 +362,24 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    // ----- 1.2: blocks and chat preferences (`store::prefs`, §22)
+    /// `user` blocks `whom` (`on`) or unblocks them, as
+    /// [`may_block`](super::prefs::may_block) allows; nothing is stored
+    /// if nothing changes.
+    fn set_block(&self, user: UserId, whom: UserId, on: bool) -> Result<Ticket, Ko>;
+    /// Whom `user` blocked, as registered, sorted ignoring case.
+    fn blocks(&self, user: UserId) -> Result<Vec<(UserId, Arc<str>)>, Ko>;
+    /// True if the user called `name` (ignoring case) blocked `whom`:
+    /// what [`Store::send`](super::Store::send) asks of each recipient of
+    /// a direct message, so it is one lookup, not a listing.
+    fn is_blocked(&self, name: &str, whom: UserId) -> Result<bool, Ko>;
+    /// Who blocked `whom` (for `MEMBERS`, which shows them as `UNKNOWN` to it).
+    fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko>;
+    /// `user`'s preference of `chat` becomes what [`changed`](super::prefs::changed)
+    /// makes of it with `change`; the new line.
+    fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko>;
+    /// `user`'s `PREFS` lines: the chats whose preference is not the default.
+    fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko>;
     /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
     /// which its files are added (`store::files`). The default, a store
     /// that counts elsewhere, says 0.

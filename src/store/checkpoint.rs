@@ -20,6 +20,8 @@
 //! HASH,<user>,<argon2id hash>          1.2, a password changed by a `PASSWD` record (not in users.csv)
 //! SINCE,<user>,<position>              1.2, the cut of an account whose name was registered again (`REUSE`)
 //! BASE,<user>,<peer>,<messages>        1.2, with a cut: messages the peer sent before it
+//! BLOCK,<user>,<whom>                  1.2, a block (`BLOCK` records)
+//! PREF,<user>,<chat>,<level>,<pinned 0|1>   1.2, a chat's preference (`PREF` records)
 //! USAGE_FROM,<position>                where the counted part of the log begins
 //! END,<lines above>,<checksum>
 //! ```
@@ -124,6 +126,9 @@ struct UserSnapshot {
     bases: Vec<(UserId, u64)>,
     queue: Arc<std::collections::VecDeque<Queued>>,
     recent: Arc<Recent>,
+    /// 1.2: blocks and preferences (`BLOCK` and `PREF` rows), copied:
+    /// bounded per user (`protocol::prefs`), and most users have none.
+    prefs: super::state::Prefs,
 }
 
 struct RoomSnapshot {
@@ -155,6 +160,7 @@ pub fn snapshot(state: &State) -> Snapshot {
             bases: u.bases.iter().map(|(&peer, &n)| (peer, n)).collect(),
             queue: u.inbox.queue.clone(),
             recent: u.recent.clone(),
+            prefs: u.prefs.clone(),
         })
         .collect();
     let rooms = state
@@ -221,6 +227,12 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
         }
         for &(peer, before) in &user.bases {
             out.row(&["BASE", &user.name, &state.users[peer].name, &n(before)]);
+        }
+        for &whom in &user.prefs.blocks {
+            out.row(&["BLOCK", &user.name, &state.users[whom].name]);
+        }
+        for pref in user.prefs.chats.values() {
+            out.row(&["PREF", &user.name, &pref.chat, pref.level.as_str(), &n(u64::from(pref.pinned))]);
         }
         if !user.recent.is_empty() {
             window.clear();
@@ -489,6 +501,15 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             let u = user(1)?;
             state.users[u].several = true;
         }
+        "BLOCK" => {
+            let (u, whom) = (user(1)?, user(2)?);
+            state.users[u].prefs.blocks.insert(whom);
+        }
+        "PREF" => {
+            let u = user(1)?;
+            let (chat, level) = (f.get(2)?.to_string(), f.get(3)?.parse()?);
+            state.users[u].prefs.set(crate::protocol::PrefLine { chat, level, pinned: f.number(4)? == 1 });
+        }
         "SENT" if head.version == VERSION_2 => {} // ids without positions: see above
         "SENT" => {
             let u = user(1)?;
@@ -666,5 +687,26 @@ mod tests {
             let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,1,0,", bad]);
             assert!(load(&mut accounts(), &bytes).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn blocks_and_preferences_survive_a_checkpoint() {
+        let bytes = file(&[
+            "CHECKPOINT,3,500,9,3",
+            "USER,ana,0,0,",
+            "BLOCK,ana,bob",
+            "PREF,ana,#Lab,mentions,1",
+            "USER,bob,0,0,",
+        ]);
+        let mut state = accounts();
+        assert_eq!(load(&mut state, &bytes), Ok(500));
+        let (ana, bob) = (state.user_id("ana").unwrap(), state.user_id("bob").unwrap());
+        assert!(state.users[ana].prefs.blocks.contains(&bob));
+        assert_eq!(state.users[ana].prefs.lines()[0].to_string(), "#Lab:mentions:pinned");
+        let (_, again) = encode(&snapshot(&state));
+        let mut back = accounts();
+        load(&mut back, &again).unwrap();
+        assert_eq!(back.users[ana].prefs, state.users[ana].prefs);
+        assert!(back.users[bob].prefs.is_empty());
     }
 }

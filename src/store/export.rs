@@ -39,6 +39,8 @@ pub struct User {
     /// index in `messages` of the first message its account may see (its
     /// cut: `state::User::since`).
     pub since: Option<usize>,
+    /// 1.2: whom it blocked and its chats' preferences (`store::prefs`).
+    pub prefs: super::state::Prefs,
 }
 
 /// A message; `to` is a user or a room incarnation (index in `rooms`).
@@ -259,6 +261,7 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             sent: walk.sent.get(&id).copied().unwrap_or(0),
             admin: state.is_server_admin(id),
             since: walk.cut.get(&id).copied(),
+            prefs: user.prefs.clone(),
         });
         let mut seq = user.inbox.acked;
         for queued in user.inbox.queue.iter() {

@@ -59,6 +59,7 @@ pub mod moderation;
 pub mod options;
 pub mod password;
 mod permissions;
+pub mod prefs;
 pub mod record;
 pub mod search;
 pub mod server_id;
@@ -179,6 +180,65 @@ impl Store {
         self.backend.wait(ticket)
     }
 
+    // ----- 1.2: what a block hides of messages (§22) ---------------------
+
+    /// `MSG`s of one sender, as [`Backend::send`] stores them, but for
+    /// what a block hides: a direct message to a user who blocked its
+    /// sender gets an `OK` like any other, and is stored nowhere (no
+    /// inbox, no `HISTORY`, no `CHATS`, on either side), so it is never
+    /// delivered, not even after an `UNBLOCK`; the sender is not told.
+    /// Here, above both backends, so that they cannot differ; every
+    /// message of the server comes this way (`MSG`, and the actions of
+    /// `server::actions`: a reply, an edit, a reaction in a direct chat).
+    pub fn send(
+        &self,
+        from: UserId,
+        msgs: &[Outgoing],
+    ) -> (Vec<Result<crate::protocol::Accepted, Ko>>, Ticket) {
+        let hidden = self.hidden_by_blocks(from, msgs);
+        if !hidden.contains(&true) {
+            return self.backend.send(from, msgs); // the common case: nothing copied
+        }
+        let kept: Vec<Outgoing> =
+            msgs.iter().zip(&hidden).filter(|(_, hide)| !**hide).map(|(m, _)| m.clone()).collect();
+        let (results, ticket) = self.backend.send(from, &kept);
+        let mut results = results.into_iter();
+        let all = msgs
+            .iter()
+            .zip(hidden)
+            .map(|((_, id, _), hide)| match hide {
+                true => Ok(crate::protocol::Accepted { id: id.clone(), ts: now_ms() }),
+                false => results.next().unwrap_or_else(|| Err(Ko::new(Code::Internal, "a message lost"))),
+            })
+            .collect();
+        (all, ticket)
+    }
+
+    /// For each message, whether its recipient blocked `from` (asked once
+    /// per recipient of the burst; a store that cannot say hides nothing).
+    fn hidden_by_blocks(&self, from: UserId, msgs: &[Outgoing]) -> Vec<bool> {
+        let mut asked: Vec<(&str, bool)> = Vec::new();
+        msgs.iter()
+            .map(|(to, _, _)| {
+                let crate::protocol::Chat::User(name) = to else { return false };
+                if let Some((_, hide)) = asked.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                    return *hide;
+                }
+                let hide = self.backend.is_blocked(name, from).unwrap_or(false);
+                asked.push((name, hide));
+                hide
+            })
+            .collect()
+    }
+
+    /// The users among `viewers` to whom `user`'s presence and `TYPING`
+    /// still flow ([`prefs::shown_to`], given whom it blocked); a store
+    /// that cannot say now hides nothing.
+    pub fn shown_to(&self, user: UserId, viewers: Vec<UserId>) -> Vec<UserId> {
+        let blocked = self.backend.blocks(user).unwrap_or_default();
+        prefs::shown_to(&blocked, viewers)
+    }
+
     /// The id of an account.
     pub fn user_id(&self, name: &str) -> Option<UserId> {
         self.find_account(name).map(|a| a.id)
@@ -200,8 +260,8 @@ impl Store {
     }
 }
 
-/// Everything but passwords goes straight to the backend: `store.send(…)`,
-/// `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
+/// Everything but passwords (and, 1.2, [`Store::send`]'s blocks) goes
+/// straight to the backend: `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
 /// documented there. (`Store` once repeated 18 of them, each a line that
 /// forwarded the call; a reader had to look in two places for nothing.)
 impl Deref for Store {

@@ -24,6 +24,8 @@
 //! | `PASSWD` (1.2) | user | | | | | | the new argon2id hash |
 //! | `DELACCOUNT` (1.2) | user (its account deleted at `ts`) | | | | | | |
 //! | `REUSE` (1.2) | user (a deleted account's name registered again at `ts`) | | | | | | the new account's argon2id hash |
+//! | `BLOCK` (1.2) | user | the user it blocked or unblocked | | | 1: blocked, 0: unblocked | | |
+//! | `PREF` (1.2) | user | the chat (`bob`, `#lab3`) | `all`, `mentions` or `none` | | 1: pinned, 0: not | | |
 //!
 //! `DELACCOUNT` is a user deleting its own account (§20): applied, it
 //! replaces the hash by a mark that no password matches and that says when
@@ -144,6 +146,10 @@ pub enum Record {
     /// 1.2: the name of `user`, a deleted account, was registered again
     /// (its quarantine over): a new account, with the password `hash` is of.
     Reuse { ts: u64, user: Arc<str>, hash: Arc<str> },
+    /// 1.2: `user` blocked `whom` (or, `on` false, unblocked them).
+    Block { ts: u64, user: Arc<str>, whom: Arc<str>, on: bool },
+    /// 1.2: `user`'s preference of a chat is now `pref`.
+    Pref { ts: u64, user: Arc<str>, pref: crate::protocol::PrefLine },
 }
 
 impl Record {
@@ -168,7 +174,9 @@ impl Record {
             | Record::Devices { ts, .. }
             | Record::Passwd { ts, .. }
             | Record::DelAccount { ts, .. }
-            | Record::Reuse { ts, .. } => *ts,
+            | Record::Reuse { ts, .. }
+            | Record::Block { ts, .. }
+            | Record::Pref { ts, .. } => *ts,
         }
     }
 
@@ -261,6 +269,18 @@ impl Record {
                 line.fields(&[user, "", "", "", "", ""]);
                 line.field(hash);
             }
+            Record::Block { ts, user, whom, on } => {
+                line.word("BLOCK");
+                line.number(*ts);
+                line.fields(&[user, whom, "", ""]);
+                line.number(u64::from(*on));
+            }
+            Record::Pref { ts, user, pref } => {
+                line.word("PREF");
+                line.number(*ts);
+                line.fields(&[user, &pref.chat, pref.level.as_str(), ""]);
+                line.number(u64::from(pref.pinned));
+            }
         }
         line.0.push(b'\n');
     }
@@ -305,6 +325,13 @@ impl Record {
             "DEVICES" => Record::Devices { ts, user: name(2)?, several: f.number(6)? == 1 },
             "PASSWD" => Record::Passwd { ts, user: name(2)?, hash: name(8)? },
             "REUSE" => Record::Reuse { ts, user: name(2)?, hash: name(8)? },
+            "BLOCK" => Record::Block { ts, user: name(2)?, whom: name(3)?, on: f.number(6)? == 1 },
+            "PREF" => {
+                let chat = f.get(3)?.to_string();
+                let pref =
+                    crate::protocol::PrefLine { chat, level: f.get(4)?.parse()?, pinned: f.number(6)? == 1 };
+                Record::Pref { ts, user: name(2)?, pref }
+            }
             other => return Err(format!("unknown kind {other:?}")),
         })
     }
@@ -567,6 +594,13 @@ mod tests {
         let passwd = round_trip(Record::Passwd { ts: 13, user: "ana".into(), hash });
         assert_eq!(passwd, "PASSWD,13,ana,,,,,,\"$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA\"\n");
         assert_eq!(round_trip(Record::DelAccount { ts: 14, user: "ana".into() }), "DELACCOUNT,14,ana\n");
+        let block = Record::Block { ts: 16, user: "ana".into(), whom: "bob".into(), on: true };
+        assert_eq!(round_trip(block), "BLOCK,16,ana,bob,,,1\n");
+        let pref = crate::protocol::PrefLine::parse("#lab:mentions:pinned").unwrap();
+        assert_eq!(
+            round_trip(Record::Pref { ts: 17, user: "ana".into(), pref }),
+            "PREF,17,ana,#lab,mentions,,1\n"
+        );
     }
 
     #[test]

@@ -248,7 +248,12 @@ impl App {
         let mut effects = Vec::new();
         let open = self.view.as_ref().map(|v| v.chat.clone());
         let rose = self.keeping_selection(|app| app.chats.apply(notice, open.as_ref()));
-        if rose.is_some() && self.bell {
+        // 1.2: the chat's notification level decides (`LiveChats::notifies`).
+        let notifies = match notice {
+            Notice::Message(m) => self.chats.notifies(m),
+            _ => true,
+        };
+        if rose.is_some() && self.bell && notifies {
             effects.push(Effect::Bell);
         }
         let text = || view::notice(self.lang, &self.me, notice, |_| None);
@@ -340,6 +345,11 @@ impl App {
             // The loop ends the console before it gets here.
             // The chat list's badge went (`LiveChats::apply`).
             Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
+            // 1.2: the list follows (`LiveChats::apply`); the panel says it.
+            Notice::Pref(_) | Notice::Blocked { .. } => {
+                let line = text();
+                self.log_lines([line.as_str()]);
+            }
         }
         effects
     }
@@ -396,6 +406,7 @@ impl App {
             Done::Found { words, messages } => {
                 self.found = Some(Found { words, messages, chosen: 0 });
             }
+            Done::Prefs(prefs) => self.keeping_selection(|app| app.chats.set_prefs(prefs)),
             Done::ChatList(list) => {
                 self.keeping_selection(|app| {
                     app.chats.replace(list);

@@ -3,12 +3,13 @@
 
 use crate::protocol::Reply;
 use crate::server::presence;
-use crate::server::session::{Flow, Session};
+use crate::server::session::{Flow, Session, Who};
 
 use super::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["LASTSEEN"], Version::V1_1, Kind::Ephemeral);
 
-pub(super) fn serve(s: &mut Session, user: &str) -> Flow {
-    s.reply(presence::last_seen(s.ctx, user).map(Reply::with))
+/// 1.2: `UNKNOWN` to someone `user` blocked (§22).
+pub(super) fn serve(s: &mut Session, who: Who, user: &str) -> Flow {
+    s.reply(presence::last_seen(s.ctx, who.id, user).map(Reply::with))
 }

@@ -30,6 +30,7 @@ use std::fmt;
 use super::session::{Flow, Session, Who};
 use crate::protocol::Request;
 
+mod block;
 mod chats;
 mod delaccount;
 mod delete;
@@ -48,6 +49,7 @@ mod msg;
 mod p2p;
 mod passwd;
 mod ping;
+mod prefs;
 mod quit;
 mod react;
 mod read;
@@ -165,6 +167,12 @@ pub static TABLE: &[Row] = &[
     search::ROW,
     passwd::ROW,
     delaccount::ROW,
+    block::BLOCK,
+    block::UNBLOCK,
+    block::BLOCKS,
+    prefs::NOTIFY,
+    prefs::PIN,
+    prefs::PREFS,
     files::UPLOAD,
     files::PART,
     files::FILE,
@@ -197,7 +205,7 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Chats => chats::serve(s, who),
         R::P2p { port } => p2p::announce(s, who, port),
         R::Peer { user } => p2p::introduce(s, who, &user),
-        R::LastSeen { user } => lastseen::serve(s, &user),
+        R::LastSeen { user } => lastseen::serve(s, who, &user),
         R::Members { room } => members::serve(s, who, &room),
         R::Server => server::serve(s),
         R::Typing { to } => typing::serve(s, who, &to),
@@ -219,6 +227,12 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         }
         R::Ping => ping::serve(s),
         R::Quit => quit::serve(s),
+        R::Block { user } => block::serve(s, who, &user, true),
+        R::Unblock { user } => block::serve(s, who, &user, false),
+        R::Blocks => block::list(s, who),
+        R::Notify { chat, level } => prefs::notify(s, who, &chat, level),
+        R::Pin { chat, pinned } => prefs::pin(s, who, &chat, pinned),
+        R::Prefs => prefs::list(s, who),
     }
 }
 
@@ -265,6 +279,9 @@ mod tests {
             ("USERS", 1),
             ("INFO", 1),
             ("LINK", 1),
+            ("BLOCK:bob", 1),
+            ("BLOCKS", 1),
+            ("UNPIN:#lab", 1),
         ] {
             assert_eq!(cost_of(line), tokens, "{line}");
         }

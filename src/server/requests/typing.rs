@@ -26,7 +26,8 @@ fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
         Chat::User(peer) => {
             let account =
                 ctx.store.find_account(peer).ok_or_else(|| ko(Code::UnknownUser, "no user named", peer))?;
-            if account.id != me {
+            // 1.2: not to someone `me` blocked (§22).
+            if account.id != me && !ctx.store.shown_to(me, vec![account.id]).is_empty() {
                 let event = Event::Typing { from: name.to_string(), to: account.name.to_string() };
                 relay(ctx, [account.id], &event);
             }
@@ -40,7 +41,8 @@ fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
             presence::may_type(ctx, me, name, &room)?;
             if members.len() <= ctx.config.presence_limit {
                 let event = Event::Typing { from: name.to_string(), to: room.to_string() };
-                relay(ctx, members.iter().map(|&(user, _)| user).filter(|&user| user != me), &event);
+                let others = members.iter().map(|&(user, _)| user).filter(|&user| user != me).collect();
+                relay(ctx, ctx.store.shown_to(me, others), &event);
             }
         }
     }

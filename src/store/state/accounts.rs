@@ -26,6 +26,7 @@ impl State {
         u.several = false;
         u.inbox.acked = u.inbox.last_seq;
         u.inbox.queue = Arc::default();
+        u.prefs = Default::default(); // 1.2 (§22): its blocks and preferences, private too
     }
 
     /// 1.2 `REGISTER` of a deleted account's name, once its quarantine is

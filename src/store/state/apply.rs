@@ -41,6 +41,7 @@ impl State {
             hash_logged: false,
             since: 0,
             bases: HashMap::new(),
+            prefs: Default::default(),
         });
         Ok(id)
     }
@@ -141,6 +142,21 @@ impl State {
                     ));
                 }
                 self.reuse_account(user, hash, pos);
+                Ok(())
+            }
+            Record::Block { user, whom, on, .. } => {
+                let (user, whom) = (self.need_user(user)?, self.need_user(whom)?);
+                let blocks = &mut self.users[user].prefs.blocks;
+                if *on {
+                    blocks.insert(whom)
+                } else {
+                    blocks.remove(&whom)
+                };
+                Ok(())
+            }
+            Record::Pref { user, pref, .. } => {
+                let user = self.need_user(user)?;
+                self.users[user].prefs.set(pref.clone());
                 Ok(())
             }
         }

@@ -38,6 +38,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+pub use prefs::Prefs;
 pub use recent::{DEDUP_WINDOW, Recent};
 
 use super::moderation::Rules;
@@ -116,6 +117,9 @@ pub struct User {
     /// before it (`DIRECT` marks count from the conversation's start):
     /// not unread for the new account.
     pub(super) bases: HashMap<UserId, u64>,
+    /// 1.2: whom it blocked, and its chats' preferences (`BLOCK` and
+    /// `PREF` records, `store::prefs`).
+    pub prefs: Prefs,
 }
 
 impl User {
@@ -372,6 +376,7 @@ pub struct State {
 
 mod accounts;
 mod apply;
+pub mod prefs;
 pub mod recent;
 mod rules;
 #[cfg(test)]

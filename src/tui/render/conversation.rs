@@ -253,7 +253,9 @@ fn theirs(
                 line = line[prefix.len()..].to_string();
             }
         }
-        spans.push(Span::raw(line));
+        // 1.2: a room message that mentions me stands out (`protocol::mentions`).
+        let mentioned = in_room && crate::protocol::mentions::mentions(&m.text.unescaped(), &app.me);
+        spans.push(if mentioned { Span::styled(line, theme.badge()) } else { Span::raw(line) });
         lines.push(Line::from(spans));
     }
 }

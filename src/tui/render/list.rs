@@ -3,6 +3,7 @@
 //! ```text
 //! ● bob [p2p]    09:15      online dot, name, direct chat, time of the last message
 //!   ✓✓ sí, a las 8   2      the last message (your ticks first), unread badge
+//! ● #lab 📌 🔕   09:10      1.2: pinned (on top), muted (🔕) or mentions only (@)
 //! ```
 
 use ratatui::Frame;
@@ -55,14 +56,23 @@ fn rows(app: &App, c: &ChatSummary, width_: usize) -> [Line<'static>; 2] {
         _ => Span::raw("  "),
     };
     let time = c.last.as_ref().map_or_else(String::new, |m| short_time(app, m.ts));
-    let p2p = if direct { " [p2p]" } else { "" };
+    // 1.2 (§22): a pin, and a level other than `all`, after the name.
+    let pref = app.chats.pref(&c.chat);
+    let level = match pref.level {
+        crate::protocol::Level::All => "",
+        crate::protocol::Level::Mentions => " @",
+        crate::protocol::Level::None => " 🔕",
+    };
+    let pin = if pref.pinned { " 📌" } else { "" };
+    let p2p = format!("{}{pin}{level}", if direct { " [p2p]" } else { "" });
+    let p2p = p2p.as_str();
     let room = width_.saturating_sub(2 + width(p2p) + width(&time) + 1);
     let name = truncate(&one_line(&c.chat.to_string()), room);
     let gap = width_.saturating_sub(2 + width(&name) + width(p2p) + width(&time));
     let top = Line::from(vec![
         dot,
         Span::styled(name, name_style),
-        Span::styled(p2p, theme.p2p()),
+        Span::styled(p2p.to_string(), theme.p2p()),
         Span::raw(" ".repeat(gap)),
         Span::styled(time, theme.dim()),
     ]);

@@ -417,3 +417,29 @@ fn actions_fold_into_their_messages_and_the_chosen_one_is_reversed() {
     let other = rows.iter().position(|r| r.contains("(message deleted)")).unwrap();
     assert!(!reversed(other));
 }
+
+#[test]
+fn pinned_chats_come_first_muted_ones_are_marked_and_a_mention_stands_out() {
+    let mut app = app(true);
+    app.chats.set_prefs(vec![
+        crate::protocol::PrefLine::parse("dave:none:pinned").unwrap(),
+        crate::protocol::PrefLine::parse("#general:mentions:unpinned").unwrap(),
+    ]);
+    let rows = rows(&draw(&app, 100, 30));
+    let (dave, bob) = (row_with(&rows, "dave"), row_with(&rows, "bob"));
+    assert!(dave.contains("📌 🔕"), "{dave}");
+    assert!(row_with(&rows, "#general").contains("#general @"), "{rows:?}");
+    let position = |needle: &str| rows.iter().position(|r| r.contains(needle)).unwrap();
+    assert!(position("dave") < position(bob), "a pinned chat is on top:\n{}", rows.join("\n"));
+
+    let mention = msg("carl", "#general", "c2", 1, State::Received, "@ana lunch?");
+    let plain = msg("carl", "#general", "c3", 0, State::Received, "anyone?");
+    app.view = Some(ChatView::new("ana", Chat::Room("general".into()), vec![plain, mention], 0));
+    let buffer = draw(&app, 100, 30);
+    let rows_now = super::tests::rows(&buffer);
+    let y = rows_now.iter().position(|r| r.contains("@ana lunch?")).unwrap() as u16;
+    let x = (0..100u16).find(|&x| buffer[(x, y)].symbol() == "@").unwrap();
+    let plain_y = rows_now.iter().position(|r| r.contains("anyone?")).unwrap() as u16;
+    let plain_x = (0..100u16).rev().find(|&x| buffer[(x, plain_y)].symbol() == "a").unwrap();
+    assert_ne!(buffer[(x, y)].style(), buffer[(plain_x, plain_y)].style(), "the mention stands out");
+}

@@ -1,0 +1,45 @@
+//! Blocks, notification levels and pins (protocol 1.2, §22): the requests
+//! both consoles make. The server keeps them, so every device of the user
+//! sees the same; the receive port tells of changes (`Notice::Pref`,
+//! `Notice::Blocked`).
+
+use super::Client;
+use crate::error::{Error, Result};
+use crate::protocol::{Chat, Level, PrefLine, Request};
+
+impl Client {
+    /// `BLOCK:<user>` (`on`) or `UNBLOCK:<user>`.
+    pub fn block(&self, user: &str, on: bool) -> Result<()> {
+        let request = match on {
+            true => Request::Block { user: user.to_string() },
+            false => Request::Unblock { user: user.to_string() },
+        };
+        let what = request.to_string();
+        self.expect_ok(request, &what)
+    }
+
+    /// `BLOCKS`: the names you blocked.
+    pub fn blocks(&self) -> Result<Vec<String>> {
+        self.listing(Request::Blocks, "BLOCKS")
+    }
+
+    /// `NOTIFY:<chat>:<level>`.
+    pub fn notify(&self, chat: &Chat, level: Level) -> Result<()> {
+        let request = Request::Notify { chat: chat.clone(), level };
+        let what = request.to_string();
+        self.expect_ok(request, &what)
+    }
+
+    /// `PIN:<chat>` (`pinned`) or `UNPIN:<chat>`.
+    pub fn pin(&self, chat: &Chat, pinned: bool) -> Result<()> {
+        let request = Request::Pin { chat: chat.clone(), pinned };
+        let what = request.to_string();
+        self.expect_ok(request, &what)
+    }
+
+    /// `PREFS`: the chats whose level is not `all` or that are pinned.
+    pub fn prefs(&self) -> Result<Vec<PrefLine>> {
+        let lines = self.listing(Request::Prefs, "PREFS")?;
+        lines.iter().map(|l| PrefLine::parse(l).map_err(|e| Error::Protocol(format!("PREFS: {e}")))).collect()
+    }
+}

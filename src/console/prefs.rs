@@ -1,0 +1,194 @@
+//! `/block`, `/unblock`, `/blocks`, `/notify`, `/pin`, `/unpin` and
+//! `/prefs` (protocol 1.2, §22) in both consoles, as [`super::session`]
+//! does every other command.
+//!
+//! The server tells every device of the user of a change (`PREF`,
+//! `BLOCKED`, `UNBLOCKED`), this one included: a change made here is
+//! said once, by the command (`console::echo` drops its echo), and one
+//! made on another device is said as such ([`notice`]).
+
+use super::echo;
+use super::session::{Output, Session};
+use crate::client::Notice;
+use crate::error::{Error, Result};
+use crate::i18n::prefs::Msg;
+use crate::i18n::{Lang, client::parse_chat, tr};
+use crate::protocol::names::fold;
+use crate::protocol::{Chat, Code, Level, PrefLine};
+
+/// The words of these commands.
+pub const WORDS: &[&str] = &["block", "unblock", "blocks", "notify", "pin", "unpin", "prefs"];
+
+/// One of these commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrefCommand {
+    /// `/block <user>` (`true`) or `/unblock <user>`.
+    Block(String, bool),
+    Blocks,
+    Notify(Chat, Level),
+    /// `/pin <chat>` (`true`) or `/unpin <chat>`.
+    Pin(Chat, bool),
+    Prefs,
+}
+
+/// Parses `/<word> <args>`; `Err` is the usage, in `lang`.
+pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<PrefCommand, String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let usage = |msg: Msg| msg.text(lang).to_string();
+    let user = |msg: Msg| match words[..] {
+        [name] => match parse_chat(lang, name)? {
+            Chat::User(name) => Ok(name),
+            Chat::Room(_) => Err(usage(msg)),
+        },
+        _ => Err(usage(msg)),
+    };
+    let chat = |msg: Msg| match words[..] {
+        [name] => parse_chat(lang, name),
+        _ => Err(usage(msg)),
+    };
+    let none = |command: PrefCommand| match words[..] {
+        [] => Ok(command),
+        _ => Err(tr!(in lang; crate::i18n::console::Msg::TakesNoArguments, command = format!("/{word}"))),
+    };
+    match word {
+        "block" => Ok(PrefCommand::Block(user(Msg::UsageBlock)?, true)),
+        "unblock" => Ok(PrefCommand::Block(user(Msg::UsageUnblock)?, false)),
+        "blocks" => none(PrefCommand::Blocks),
+        "notify" => match words[..] {
+            [name, level] => {
+                let level = level.parse().map_err(|_| usage(Msg::UsageNotify))?;
+                Ok(PrefCommand::Notify(parse_chat(lang, name)?, level))
+            }
+            _ => Err(usage(Msg::UsageNotify)),
+        },
+        "pin" => Ok(PrefCommand::Pin(chat(Msg::UsagePin)?, true)),
+        "unpin" => Ok(PrefCommand::Pin(chat(Msg::UsageUnpin)?, false)),
+        _ => none(PrefCommand::Prefs),
+    }
+}
+
+/// A chat's preference in words: `#lab3: only mentions notify, pinned`.
+pub fn pref_line(lang: Lang, pref: &PrefLine) -> String {
+    let level = match pref.level {
+        Level::All => Msg::LevelAll,
+        Level::Mentions => Msg::LevelMentions,
+        Level::None => Msg::LevelNone,
+    };
+    let pinned = if pref.pinned { Msg::PinnedMark.text(lang) } else { "" };
+    tr!(in lang; Msg::PrefShown, chat = pref.chat, level = level.text(lang), pinned = pinned)
+}
+
+/// A change made on another device, as a line.
+pub fn notice(lang: Lang, notice: &Notice) -> String {
+    let what = match notice {
+        Notice::Pref(pref) => pref_line(lang, pref),
+        Notice::Blocked { user, blocked: true } => tr!(in lang; Msg::Blocked, user = user),
+        Notice::Blocked { user, blocked: false } => tr!(in lang; Msg::Unblocked, user = user),
+        _ => String::new(),
+    };
+    tr!(in lang; Msg::OtherDevice, what = what)
+}
+
+impl Session<'_> {
+    /// Carries out one of these commands.
+    pub(super) fn prefs(&self, command: PrefCommand, out: &dyn Output) -> Result<()> {
+        let lang = self.lang;
+        match command {
+            PrefCommand::Block(user, on) => {
+                self.expected.expect(echo::block_key(&user));
+                self.client.block(&user, on).map_err(|e| older_server(lang, e))?;
+                let msg = if on { Msg::Blocked } else { Msg::Unblocked };
+                out.line(&tr!(in lang; msg, user = user));
+            }
+            PrefCommand::Blocks => match self.client.blocks().map_err(|e| older_server(lang, e))?[..] {
+                [] => out.line(Msg::NoBlocks.text(lang)),
+                ref names => {
+                    out.line(&tr!(in lang; Msg::BlocksList, n = names.len(), names = names.join(", ")))
+                }
+            },
+            PrefCommand::Notify(chat, level) => {
+                self.expected.expect(echo::pref_key(&chat.to_string()));
+                self.client.notify(&chat, level).map_err(|e| older_server(lang, e))?;
+                self.say_pref(&chat, out)?;
+            }
+            PrefCommand::Pin(chat, pinned) => {
+                self.expected.expect(echo::pref_key(&chat.to_string()));
+                self.client.pin(&chat, pinned).map_err(|e| older_server(lang, e))?;
+                self.say_pref(&chat, out)?;
+            }
+            PrefCommand::Prefs => {
+                let prefs = self.client.prefs().map_err(|e| older_server(lang, e))?;
+                if prefs.is_empty() {
+                    out.line(Msg::NoPrefs.text(lang));
+                }
+                for pref in &prefs {
+                    out.line(&pref_line(lang, pref));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The chat's preference as the server now has it.
+    fn say_pref(&self, chat: &Chat, out: &dyn Output) -> Result<()> {
+        let key = fold(&chat.to_string());
+        let prefs = self.client.prefs()?;
+        let pref = prefs
+            .into_iter()
+            .find(|p| fold(&p.chat) == key)
+            .unwrap_or_else(|| PrefLine::new(&chat.to_string()));
+        out.line(&pref_line(self.lang, &pref));
+        Ok(())
+    }
+}
+
+/// A server older than 1.2 does not know these requests.
+fn older_server(lang: Lang, e: Error) -> Error {
+    match e {
+        Error::Refused { ko, .. }
+            if ko.code == Code::BadRequest && ko.reason.starts_with("unknown request") =>
+        {
+            Error::Usage(Msg::PrefsUnknownServer.text(lang).to_string())
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_and_its_usage() {
+        let en = Lang::En;
+        let bob = Chat::User("bob".into());
+        assert_eq!(parse(en, "block", "bob"), Ok(PrefCommand::Block("bob".into(), true)));
+        assert_eq!(parse(en, "unblock", " bob "), Ok(PrefCommand::Block("bob".into(), false)));
+        assert_eq!(parse(en, "blocks", ""), Ok(PrefCommand::Blocks));
+        assert_eq!(
+            parse(en, "notify", "#lab mentions"),
+            Ok(PrefCommand::Notify(Chat::Room("lab".into()), Level::Mentions))
+        );
+        assert_eq!(parse(en, "pin", "bob"), Ok(PrefCommand::Pin(bob.clone(), true)));
+        assert_eq!(parse(en, "unpin", "bob"), Ok(PrefCommand::Pin(bob, false)));
+        assert_eq!(parse(en, "prefs", ""), Ok(PrefCommand::Prefs));
+        assert_eq!(parse(en, "block", "#lab"), Err("usage: /block <user>".into()));
+        assert_eq!(
+            parse(en, "notify", "bob loud"),
+            Err("usage: /notify <user|#room> all|mentions|none".into())
+        );
+        assert_eq!(parse(en, "pin", ""), Err("usage: /pin <user|#room>".into()));
+        assert_eq!(parse(en, "blocks", "x"), Err("/blocks takes no arguments".into()));
+        assert!(parse(Lang::Es, "block", "").unwrap_err().starts_with("uso:"));
+    }
+
+    #[test]
+    fn a_change_made_here_is_said_once() {
+        let expected = echo::Expected::default();
+        expected.expect(echo::pref_key("#lab"));
+        let pref = Notice::Pref(PrefLine::parse("#Lab:none:unpinned").unwrap());
+        assert!(expected.is_echo(&pref));
+        assert!(!expected.is_echo(&pref), "a second one comes from another device");
+        assert_eq!(notice(Lang::En, &pref), "(another device) #Lab: muted");
+    }
+}

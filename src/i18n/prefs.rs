@@ -1,0 +1,48 @@
+//! Blocks, notification levels and pins (protocol 1.2, §22) in the
+//! user's words: `/block`, `/notify`, `/pin` and friends in both consoles.
+
+use super::catalogue;
+
+catalogue! {
+    UsageBlock { en: "usage: /block <user>", es: "uso: /block <usuario>", pt: "uso: /block <usuário>" },
+    UsageUnblock { en: "usage: /unblock <user>", es: "uso: /unblock <usuario>", pt: "uso: /unblock <usuário>" },
+    UsageNotify {
+        en: "usage: /notify <user|#room> all|mentions|none",
+        es: "uso: /notify <usuario|#sala> all|mentions|none",
+        pt: "uso: /notify <usuário|#sala> all|mentions|none",
+    },
+    UsagePin { en: "usage: /pin <user|#room>", es: "uso: /pin <usuario|#sala>", pt: "uso: /pin <usuário|#sala>" },
+    UsageUnpin { en: "usage: /unpin <user|#room>", es: "uso: /unpin <usuario|#sala>", pt: "uso: /unpin <usuário|#sala>" },
+    Blocked {
+        en: "{user} is blocked: their messages and invitations no longer reach you, and they no longer see when you are online",
+        es: "{user} está bloqueado: sus mensajes e invitaciones ya no te llegan, y ya no ve cuándo estás en línea",
+        pt: "{user} está bloqueado: suas mensagens e convites não chegam mais, e não vê mais quando você está online",
+    },
+    Unblocked {
+        en: "{user} is unblocked: what they send from now on reaches you",
+        es: "{user} está desbloqueado: lo que envíe desde ahora te llega",
+        pt: "{user} está desbloqueado: o que enviar a partir de agora chega a você",
+    },
+    NoBlocks { en: "you blocked nobody", es: "no bloqueaste a nadie", pt: "você não bloqueou ninguém" },
+    BlocksList {
+        en: "blocked ({n}): {names}  (/unblock <user> to undo)",
+        es: "bloqueados ({n}): {names}  (/unblock <usuario> para deshacer)",
+        pt: "bloqueados ({n}): {names}  (/unblock <usuário> para desfazer)",
+    },
+    LevelAll { en: "every message notifies", es: "cada mensaje avisa", pt: "cada mensagem avisa" },
+    LevelMentions { en: "only mentions notify", es: "solo las menciones avisan", pt: "só as menções avisam" },
+    LevelNone { en: "muted", es: "silenciado", pt: "silenciado" },
+    PrefShown { en: "{chat}: {level}{pinned}", es: "{chat}: {level}{pinned}", pt: "{chat}: {level}{pinned}" },
+    PinnedMark { en: ", pinned", es: ", fijado", pt: ", fixado" },
+    NoPrefs {
+        en: "every chat notifies every message; none is pinned",
+        es: "cada chat avisa de cada mensaje; ninguno está fijado",
+        pt: "cada chat avisa de cada mensagem; nenhum está fixado",
+    },
+    OtherDevice { en: "(another device) {what}", es: "(otro dispositivo) {what}", pt: "(outro dispositivo) {what}" },
+    PrefsUnknownServer {
+        en: "this server does not keep blocks and chat preferences (protocol 1.2)",
+        es: "este servidor no guarda bloqueos ni preferencias de chat (protocolo 1.2)",
+        pt: "este servidor não guarda bloqueios nem preferências de chat (protocolo 1.2)",
+    },
+}

@@ -1,0 +1,142 @@
+//! 1.2 (docs/PROTOCOL.md §22): a user's blocks and chat preferences,
+//! stored by the server and the same on every device.
+//!
+//! - `BLOCK:<user>`, `UNBLOCK:<user>`, `BLOCKS` (a listing of names);
+//! - `NOTIFY:<chat>:<all|mentions|none>`, `PIN:<chat>`, `UNPIN:<chat>`,
+//!   `PREFS` (a listing of [`PrefLine`]s);
+//! - the ephemeral events `PREF:<chat>:<level>:<pinned|unpinned>`,
+//!   `BLOCKED:<user>` and `UNBLOCKED:<user>`, sent to the user's own
+//!   devices that said `VERSION:1.2` once a change is stored.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Most users one user may block (`KO:FULL` past it).
+pub const MAX_BLOCKS: usize = 1000;
+/// Most chats one user may keep a preference for (`KO:FULL` past it).
+pub const MAX_PREFS: usize = 1000;
+/// Most chats one user may pin.
+pub const MAX_PINS: usize = 3;
+
+/// When a client notifies its user of a chat's new messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Level {
+    /// Every message (the default).
+    #[default]
+    All,
+    /// Only messages that mention the user ([`mentions`](super::mentions));
+    /// every direct message is one.
+    Mentions,
+    /// Never (the chat is muted for this user).
+    None,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::All => "all",
+            Level::Mentions => "mentions",
+            Level::None => "none",
+        }
+    }
+
+    /// Whether a new message in a chat of this level notifies, given
+    /// whether it mentions the user: what the consoles and the browser
+    /// (its copy in `web/`) both do. A direct message counts as a mention.
+    pub fn notifies(self, mentioned: bool) -> bool {
+        match self {
+            Level::All => true,
+            Level::Mentions => mentioned,
+            Level::None => false,
+        }
+    }
+}
+
+impl FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Level, String> {
+        match s {
+            "all" => Ok(Level::All),
+            "mentions" => Ok(Level::Mentions),
+            "none" => Ok(Level::None),
+            _ => Err(format!("a notification level is all, mentions or none, not {:?}", truncate(s))),
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// At most 20 characters of `s`, for a refusal that quotes it.
+fn truncate(s: &str) -> &str {
+    s.char_indices().nth(20).map_or(s, |(i, _)| &s[..i])
+}
+
+/// A line of `PREFS`, and the payload of the `PREF` event:
+/// `<chat>:<all|mentions|none>:<pinned|unpinned>`. `chat` is a user name
+/// or a `#room` as the user named it first (a chat need not exist).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PrefLine {
+    pub chat: String,
+    pub level: Level,
+    pub pinned: bool,
+}
+
+impl PrefLine {
+    /// The default preference of `chat`: every message notifies, not pinned.
+    pub fn new(chat: &str) -> PrefLine {
+        PrefLine { chat: chat.to_string(), level: Level::All, pinned: false }
+    }
+
+    /// True if it says nothing the default does not (not worth a line).
+    pub fn is_default(&self) -> bool {
+        self.level == Level::All && !self.pinned
+    }
+
+    pub fn parse(line: &str) -> Result<PrefLine, String> {
+        let mut f = line.rsplitn(3, ':');
+        let (Some(pinned), Some(level), Some(chat)) = (f.next(), f.next(), f.next()) else {
+            return Err(format!("expected <chat>:<level>:<pinned|unpinned>, got {line:?}"));
+        };
+        super::Chat::parse(chat)?;
+        let pinned = match pinned {
+            "pinned" => true,
+            "unpinned" => false,
+            other => return Err(format!("expected pinned or unpinned, got {:?}", truncate(other))),
+        };
+        Ok(PrefLine { chat: chat.to_string(), level: level.parse()?, pinned })
+    }
+}
+
+impl fmt::Display for PrefLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pinned = if self.pinned { "pinned" } else { "unpinned" };
+        write!(f, "{}:{}:{pinned}", self.chat, self.level)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pref_lines_round_trip() {
+        for line in ["bob:none:unpinned", "#Lab3:mentions:pinned", "ana:all:pinned"] {
+            assert_eq!(PrefLine::parse(line).unwrap().to_string(), line);
+        }
+        assert!(PrefLine::parse("bob:loud:pinned").unwrap_err().contains("all, mentions or none"));
+        assert!(PrefLine::parse("bob:all:yes").unwrap_err().contains("pinned or unpinned"));
+        assert!(PrefLine::parse("a b:all:pinned").is_err());
+        assert!(PrefLine::parse("all:pinned").is_err());
+    }
+
+    #[test]
+    fn levels_decide_notifications() {
+        assert!(Level::All.notifies(false));
+        assert!(Level::Mentions.notifies(true) && !Level::Mentions.notifies(false));
+        assert!(!Level::None.notifies(true));
+    }
+}

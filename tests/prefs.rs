@@ -1,0 +1,263 @@
+//! Protocol 1.2's blocks and chat preferences (docs/PROTOCOL.md §22), on
+//! a single server: `BLOCK`, `UNBLOCK`, `BLOCKS`, `NOTIFY`, `PIN`, `UNPIN`,
+//! `PREFS`, the `PREF`/`BLOCKED`/`UNBLOCKED` events on every device, what
+//! a block hides (messages, invitations, presence, `TYPING`), and that it
+//! all survives a `kill -9`. tests/cluster/prefs.rs runs the same on a
+//! cluster.
+
+mod support;
+
+use support::{Conn, TestServer};
+
+/// A receive connection of `user` (on `device`, if any) that said
+/// `VERSION:1.2` before its login, so the server has read it.
+fn events_1_2(server: &TestServer, user: &str, device: Option<&str>) -> Conn {
+    let mut events = server.recv_conn();
+    assert_eq!(events.request("VERSION:1.2"), "OK");
+    let login = match device {
+        Some(device) => format!("LOGIN:{user}@{device}:pw-{user}"),
+        None => format!("LOGIN:{user}:pw-{user}"),
+    };
+    assert_eq!(events.request(&login), format!("OK:{user}"));
+    events
+}
+
+/// The next line that is not presence (`JOINED`, `LEFT`, `MEMBER`) nor a `PING`.
+fn next_event(events: &mut Conn) -> String {
+    loop {
+        let line = events.line();
+        if line == "PING" {
+            events.send("PONG");
+        } else if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") && !line.starts_with("MEMBER:") {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn a_block_hides_direct_messages_for_good_and_is_told_to_your_devices() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let (mut ana, mut bob, mut carl) = (
+        server.login_send("ana", "pw-ana"),
+        server.login_send("bob", "pw-bob"),
+        server.login_send("carl", "pw-carl"),
+    );
+    assert!(bob.request("MSG:ana:b0:before").starts_with("OK:b0:"));
+    let mut ana_events = events_1_2(&server, "ana", None);
+    assert!(next_event(&mut ana_events).starts_with("MSG:1:bob:ana:b0:"));
+    ana_events.send("ACK:1");
+
+    assert_eq!(ana.request("BLOCK:Bob"), "OK");
+    assert_eq!(next_event(&mut ana_events), "BLOCKED:bob");
+    assert_eq!(ana.listing("BLOCKS"), ["bob"]);
+    assert_eq!(ana.request("BLOCK:bob"), "OK", "a second BLOCK changes nothing…");
+    assert_eq!(next_event(&mut ana_events), "BLOCKED:bob", "…and tells the state again");
+    assert_eq!(ana.request("BLOCK:ana"), "KO:BAD_REQUEST:you cannot block yourself");
+    assert_eq!(ana.request("BLOCK:nobody"), "KO:UNKNOWN_USER:no user named nobody");
+
+    // bob is told OK, as for any message, and nothing is stored.
+    assert!(bob.request("MSG:ana:b1:are you there?").starts_with("OK:b1:"));
+    let reacted = bob.request("REACT:ana:b0:👍");
+    assert!(reacted.starts_with("OK"), "an action is hidden too: {reacted}");
+    let only_b0 = |history: Vec<String>| {
+        history.len() == 1 && history[0].contains(":b0:") && history[0].ends_with(":before")
+    };
+    assert!(only_b0(ana.listing("HISTORY:bob:10")));
+    assert!(only_b0(bob.listing("HISTORY:ana:10")));
+    assert_eq!(ana.listing("CHATS")[0], "bob:1", "b1 is no unread message");
+    // ana's inbox never had them: carl's message is her next event.
+    assert!(carl.request("MSG:ana:c1:hi").starts_with("OK:c1:"));
+    let next = next_event(&mut ana_events);
+    assert!(next.starts_with("MSG:2:carl:ana:c1:"), "{next}");
+    ana_events.send("ACK:2");
+
+    // Unblocked: what bob sent while blocked never comes; what he sends now does.
+    assert_eq!(ana.request("UNBLOCK:bob"), "OK");
+    assert_eq!(next_event(&mut ana_events), "UNBLOCKED:bob");
+    assert_eq!(ana.request("UNBLOCK:bob"), "OK", "also when not blocked");
+    assert_eq!(next_event(&mut ana_events), "UNBLOCKED:bob");
+    assert_eq!(ana.listing("BLOCKS"), Vec::<String>::new());
+    assert!(bob.request("MSG:ana:b2:now?").starts_with("OK:b2:"));
+    assert!(next_event(&mut ana_events).starts_with("MSG:3:bob:ana:b2:"));
+    let history = ana.listing("HISTORY:bob:10");
+    assert_eq!(history.len(), 2, "b0 and b2: {history:?}");
+}
+
+#[test]
+fn a_blocked_user_sees_no_presence_no_typing_and_cannot_invite_you() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let (mut ana, mut bob, mut carl) = (
+        server.login_send("ana", "pw-ana"),
+        server.login_send("bob", "pw-bob"),
+        server.login_send("carl", "pw-carl"),
+    );
+    let mut bob_events = events_1_2(&server, "bob", None);
+    let _ana_events = events_1_2(&server, "ana", None);
+    assert_eq!(bob.request("LASTSEEN:ana"), "OK:ana:ONLINE");
+    assert_eq!(ana.request("BLOCK:bob"), "OK");
+
+    // Presence: ana is "unknown" to bob, and to bob alone.
+    assert_eq!(bob.request("LASTSEEN:ana"), "OK:ana:UNKNOWN");
+    assert_eq!(carl.request("LASTSEEN:ana"), "OK:ana:ONLINE");
+    assert!(bob.listing("MEMBERS:#general").contains(&"ana:UNKNOWN".to_string()));
+    assert!(carl.listing("MEMBERS:#general").contains(&"ana:ONLINE".to_string()));
+    // TYPING: ana's never reaches bob; carl's, sent after, does.
+    assert_eq!(ana.request("TYPING:bob"), "OK");
+    assert_eq!(ana.request("TYPING:#general"), "OK");
+    assert_eq!(carl.request("TYPING:bob"), "OK");
+    assert_eq!(next_event(&mut bob_events), "TYPING:carl:bob");
+    // A room's MEMBER event about ana: not to bob.
+    assert_eq!(ana.request("JOIN:#tea"), "OK");
+    assert_eq!(bob.request("JOIN:#tea"), "OK");
+    assert_eq!(ana.request("LEAVE:#tea"), "OK");
+    assert_eq!(carl.request("TYPING:bob"), "OK");
+    let next = bob_events.line();
+    assert_eq!(next, "TYPING:carl:bob", "no MEMBER:#tea:ana:LEFT before it");
+
+    // An invitation from bob: OK, and ana is not invited.
+    assert_eq!(bob.request("JOIN:#club"), "OK"); // bob owns it
+    assert_eq!(bob.request("MODE:#club:+invite"), "OK");
+    assert_eq!(bob.request("INVITE:#club:ana"), "OK");
+    assert!(ana.request("JOIN:#club").starts_with("KO:FORBIDDEN:"), "ana was not invited");
+    assert_eq!(bob.request("INVITE:#club:carl"), "OK");
+    assert_eq!(carl.request("JOIN:#club"), "OK");
+
+    // Room messages are not hidden (as in WhatsApp's groups).
+    assert!(bob.request("MSG:#general:g1:hello all").starts_with("OK:g1:"));
+    let history = ana.listing("HISTORY:#general:5");
+    assert!(history.iter().any(|l| l.contains(":g1:")), "{history:?}");
+}
+
+#[test]
+fn pins_and_levels_reach_every_device_and_are_bounded() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut laptop = server.send_conn();
+    assert_eq!(laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    let mut phone_events = events_1_2(&server, "ana", Some("phone"));
+    let mut laptop_events = events_1_2(&server, "ana", Some("laptop"));
+
+    assert_eq!(laptop.request("PIN:#General"), "OK");
+    for events in [&mut phone_events, &mut laptop_events] {
+        assert_eq!(next_event(events), "PREF:#general:all:pinned");
+    }
+    assert_eq!(laptop.request("NOTIFY:Bob:none"), "OK");
+    assert_eq!(next_event(&mut phone_events), "PREF:bob:none:unpinned");
+    assert_eq!(laptop.request("NOTIFY:#lab:mentions"), "OK");
+    assert_eq!(next_event(&mut phone_events), "PREF:#lab:mentions:unpinned");
+    assert_eq!(laptop.request("NOTIFY:nobody:none"), "KO:UNKNOWN_USER:no user named nobody");
+    assert_eq!(
+        laptop.request("NOTIFY:bob:loud"),
+        "KO:BAD_REQUEST:a notification level is all, mentions or none, not \"loud\""
+    );
+    assert_eq!(laptop.request("PIN:bob"), "OK");
+    assert_eq!(laptop.request("PIN:#lab"), "OK");
+    let full = laptop.request("PIN:#other");
+    assert!(full.starts_with("KO:FULL:3 chats are pinned already"), "{full}");
+    assert_eq!(laptop.request("PIN:bob"), "OK", "a pinned chat again is no fourth");
+    assert_eq!(laptop.listing("PREFS"), ["#general:all:pinned", "#lab:mentions:pinned", "bob:none:pinned"]);
+
+    // Back to the default: the chat's line goes.
+    assert_eq!(laptop.request("UNPIN:#general"), "OK");
+    assert_eq!(laptop.request("UNPIN:#general"), "OK");
+    assert_eq!(laptop.request("NOTIFY:bob:all"), "OK");
+    assert_eq!(laptop.listing("PREFS"), ["#lab:mentions:pinned", "bob:all:pinned"]);
+    let told: Vec<String> = (0..5).map(|_| next_event(&mut phone_events)).collect();
+    assert_eq!(
+        told,
+        [
+            "PREF:bob:none:pinned",
+            "PREF:#lab:mentions:pinned",
+            "PREF:bob:none:pinned",
+            "PREF:#general:all:unpinned",
+            "PREF:#general:all:unpinned",
+        ]
+    );
+}
+
+#[test]
+fn blocks_and_preferences_survive_a_crash() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("BLOCK:bob"), "OK");
+    assert_eq!(ana.request("PIN:#general"), "OK");
+    assert_eq!(ana.request("NOTIFY:bob:mentions"), "OK");
+    server.restart(&[]); // kill -9, then a start on the same data
+    let (mut ana, mut bob) = (server.login_send("ana", "pw-ana"), server.login_send("bob", "pw-bob"));
+    assert_eq!(ana.listing("BLOCKS"), ["bob"]);
+    assert_eq!(ana.listing("PREFS"), ["#general:all:pinned", "bob:mentions:unpinned"]);
+    assert!(bob.request("MSG:ana:b1:hi").starts_with("OK:b1:"));
+    assert_eq!(ana.listing("HISTORY:bob:10"), Vec::<String>::new());
+}
+
+#[test]
+fn a_client_of_1_0_knows_none_of_it_and_gets_bad_request() {
+    // The requests are 1.2's: the grammar refuses what it does not know
+    // with a readable reason, and a 1.0 receive connection is never sent
+    // the events (`Event::since`, tested in src/protocol/event.rs).
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("BLOCKS:x"), "KO:BAD_REQUEST:BLOCKS takes no fields");
+    assert!(ana.request("PIN:#").starts_with("KO:BAD_REQUEST:bad room name: "));
+}
+
+#[test]
+fn the_session_of_protocol_md_section_21_plays_back() {
+    // tests/cluster/prefs.rs plays the very same on a cluster: both
+    // backends answer it byte for byte alike.
+    let server = TestServer::start();
+    support::prefs::play_section_21(|who| match who {
+        "P" => server.recv_conn(),
+        _ => server.send_conn(),
+    });
+}
+
+#[test]
+fn the_console_blocks_pins_mutes_and_marks_mentions_on_every_device() {
+    use support::console::Console;
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = Console::start(&server, "ana", dir.path(), &["--device", "lab"]);
+    lab.expect("connected");
+    let mut laptop = Console::start(&server, "ana", dir.path(), &["--device", "laptop"]);
+    laptop.expect("connected");
+
+    lab.type_line("/block bob");
+    lab.expect("bob is blocked: their messages and invitations no longer reach you");
+    laptop.expect("(another device) bob is blocked");
+    lab.type_line("/blocks");
+    lab.expect("blocked (1): bob  (/unblock <user> to undo)");
+    lab.type_line("/block ana");
+    lab.expect("you cannot block yourself");
+    lab.type_line("/unblock bob");
+    lab.expect("bob is unblocked");
+    lab.type_line("/blocks");
+    lab.expect("you blocked nobody");
+
+    lab.type_line("/pin #general");
+    lab.expect("#general: every message notifies, pinned");
+    laptop.expect("(another device) #general: every message notifies, pinned");
+    lab.type_line("/notify bob none");
+    lab.expect("bob: muted");
+    lab.type_line("/notify bob loud");
+    lab.expect("usage: /notify <user|#room> all|mentions|none");
+    laptop.type_line("/prefs");
+    laptop.expect("#general: every message notifies, pinned");
+    laptop.expect("bob: muted");
+
+    // A room message that mentions ana is marked; one that does not is not.
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:#general:g1:lunch, @Ana?").starts_with("OK:"));
+    assert!(bob.request("MSG:#general:g2:lunch, anyone?").starts_with("OK:"));
+    let marked = lab.expect("lunch, @Ana?");
+    assert!(marked.contains("(@) [#general] bob: lunch, @Ana?"), "{marked}");
+    let plain = lab.expect("lunch, anyone?");
+    assert!(!plain.contains("(@)"), "{plain}");
+    lab.type_line("/help");
+    lab.expect("/block /notify /pin /prefs");
+}
