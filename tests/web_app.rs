@@ -157,7 +157,10 @@ fn an_admin_runs_the_room_from_its_panel_and_destructive_actions_ask_first() {
     prof.wait_for("document.getElementById('chat-flag').textContent === '📢'");
     assert!(bob.listing("ROOMINFO:#lab").contains(&"MODE:+announce".to_string()));
     // A mute for the time chosen: one hour.
-    prof.exec("document.getElementById('mute-for').value = '60'", json!([]));
+    prof.exec(
+        "const s = document.getElementById('mute-for'); s.value = '60'; s.dispatchEvent(new Event('change'))",
+        json!([]),
+    );
     prof.click("#members button[data-act='mute']");
     let muted = poll(|| bob.listing("ROOMINFO:#lab").into_iter().find(|l| l.starts_with("MUTED:")));
     let until: u64 = muted.trim_start_matches("MUTED:").parse().unwrap();
