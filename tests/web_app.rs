@@ -348,6 +348,11 @@ fn the_link_code_is_large_with_a_qr_code_and_goes_once_used() {
     phone.goto(&expected);
     let filled = phone.exec("return [document.getElementById('user').value, document.getElementById('code').value, document.getElementById('login-form').classList.contains('linking')]", json!([]));
     assert_eq!(filled, json!(["ana", code, true]));
+    // A hostile address fills in nothing, and the app still works.
+    let other = Browser::start(390, 844);
+    other.goto(&format!("{url}/#link=%E0%A4%A:<img src=x onerror=alert(1)>"));
+    let left = other.exec("return [document.getElementById('user').value, document.getElementById('code').value, location.hash, document.getElementById('search-scope').options[1].disabled]", json!([]));
+    assert_eq!(left, json!(["", "", "", true]));
     // Used: the code leaves the laptop's screen.
     phone.click("#link-button");
     phone.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
