@@ -157,7 +157,10 @@ fn an_admin_runs_the_room_from_its_panel_and_destructive_actions_ask_first() {
     prof.wait_for("document.getElementById('chat-flag').textContent === '📢'");
     assert!(bob.listing("ROOMINFO:#lab").contains(&"MODE:+announce".to_string()));
     // A mute for the time chosen: one hour.
-    prof.exec("document.getElementById('mute-for').value = '60'", json!([]));
+    prof.exec(
+        "const s = document.getElementById('mute-for'); s.value = '60'; s.dispatchEvent(new Event('change'))",
+        json!([]),
+    );
     prof.click("#members button[data-act='mute']");
     let muted = poll(|| bob.listing("ROOMINFO:#lab").into_iter().find(|l| l.starts_with("MUTED:")));
     let until: u64 = muted.trim_start_matches("MUTED:").parse().unwrap();
@@ -345,6 +348,11 @@ fn the_link_code_is_large_with_a_qr_code_and_goes_once_used() {
     phone.goto(&expected);
     let filled = phone.exec("return [document.getElementById('user').value, document.getElementById('code').value, document.getElementById('login-form').classList.contains('linking')]", json!([]));
     assert_eq!(filled, json!(["ana", code, true]));
+    // A hostile address fills in nothing, and the app still works.
+    let other = Browser::start(390, 844);
+    other.goto(&format!("{url}/#link=%E0%A4%A:<img src=x onerror=alert(1)>"));
+    let left = other.exec("return [document.getElementById('user').value, document.getElementById('code').value, location.hash, document.getElementById('search-scope').options[1].disabled]", json!([]));
+    assert_eq!(left, json!(["", "", "", true]));
     // Used: the code leaves the laptop's screen.
     phone.click("#link-button");
     phone.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
@@ -504,7 +512,11 @@ fn set_level(browser: &Browser, level: &str) {
     );
 }
 
+/// Needs the server's side of levels, pins and blocks (`NOTIFY`, `PIN`,
+/// `BLOCK`, `PREFS`, `BLOCKS`, the `PREF`/`BLOCKED` events), built beside
+/// this app by another branch: run with `--ignored` until it is merged.
 #[test]
+#[ignore = "needs the server's PREFS, NOTIFY, PIN and BLOCK (not merged yet)"]
 fn a_chat_muted_on_one_device_is_muted_on_the_second_and_pins_and_blocks_follow() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&[]);

@@ -726,7 +726,7 @@ function notify(chat, msg) {
 
 // A phone that scanned the QR code: "Link with a code", the user and the code filled in.
 if (location.hash.startsWith('#link=')) {
-  const [user, code] = decodeURIComponent(location.hash.slice(6)).split(':');
+  const [user, code] = location.hash.slice(6).split(':'); // names and codes need no %-escapes: none is decoded
   if (isName(user || '') && isId(code || '')) {
     $('login-form').classList.add('linking');
     $('link-mode').textContent = t('login');

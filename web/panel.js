@@ -48,6 +48,8 @@ export function confirmed(button, act) {
 }
 
 let app = null;
+/** What the members list shows now: drawn again only when it changes, so that a tapped Remove stays asking. */
+let drawn = '';
 
 /** Opens or closes the panel of the open chat; `theApp`: app.js's getters. */
 export async function toggle(theApp) {
@@ -93,9 +95,12 @@ export async function showMembers() {
     const members = lines.map(parseSeen).filter(Boolean);
     chat.memberCount = members.length;
     app.sub(chat);
+    const rules = app.rules();
+    const now = JSON.stringify([chat.name, members, rules]);
+    if (now === drawn && !$('members').hidden) return;
+    drawn = now;
     renderMembers(members);
     $('members').hidden = false;
-    const rules = app.rules();
     $('room-admin').hidden = !isAdmin(rules);
     if (isAdmin(rules)) (await import('./roomadmin.js')).render(rules, members, app.model().me, moderate);
   } catch (_) {

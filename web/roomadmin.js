@@ -20,6 +20,8 @@ addStrings({
 
 /** How long a mute may be chosen for, in minutes. */
 const DURATIONS = [['m10', 10], ['h1', 60], ['d1', 1440], ['w1', 10080]];
+/** The one chosen, kept while the panel is drawn again after each change. */
+let muteMinutes = 10;
 
 function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -47,7 +49,8 @@ function roomControls(info, act) {
   const who = el('input', { id: 'invite-name', maxLength: 32, autocapitalize: 'none', placeholder: t('inviteWho') });
   who.setAttribute('aria-label', t('inviteWho'));
   const send = (line) => { try { act(line()); } catch (e) { act(null, e.message); } };
-  const duration = el('select', { id: 'mute-for' }, ...DURATIONS.map(([key, minutes]) => el('option', { value: minutes, textContent: t(key) })));
+  const duration = el('select', { id: 'mute-for', onchange: () => { muteMinutes = Number(duration.value); } },
+    ...DURATIONS.map(([key, minutes]) => el('option', { value: minutes, textContent: t(key), selected: minutes === muteMinutes })));
   duration.setAttribute('aria-label', t('muteFor'));
   return [
     el('div', { className: 'row' }, el('span', { textContent: t('topic') }), topic, button('setTopic', () => send(() => request.topic(room, topic.value)))),
@@ -64,7 +67,14 @@ function roomControls(info, act) {
  */
 export function render(info, members, me, act) {
   const panel = $('room-admin');
-  panel.replaceChildren(...roomControls(info, act));
+  if (panel.dataset.room !== info.room) {
+    panel.replaceChildren(...roomControls(info, act));
+    panel.dataset.room = info.room;
+  } else {
+    // Drawn again after a change: the controls stay (with what is being typed), their state follows.
+    for (const box of panel.querySelectorAll('input[data-mode]')) box.checked = info[box.dataset.mode];
+    if (document.activeElement !== $('topic-input')) $('topic-input').value = info.topic;
+  }
   panel.hidden = false;
   const items = $('members').querySelectorAll('li');
   const same = (a, b) => a.toLowerCase() === (b || '').toLowerCase();
@@ -75,7 +85,7 @@ export function render(info, members, me, act) {
     const user = member.user;
     const admin = info.admins.some((a) => same(a, user));
     item.append(' ', confirmed(button('kick', null), () => act(request.kick(room, user))));
-    item.append(' ', button('mute', () => act(request.mute(room, user, Number($('mute-for').value)))));
+    item.append(' ', button('mute', () => act(request.mute(room, user, muteMinutes))));
     item.append(' ', confirmed(button('ban', null), () => act(request.ban(room, user, 0))));
     if (info.role !== 'ADMIN') {
       item.append(' ', button(admin ? 'deop' : 'op', () => act(admin ? request.deop(room, user) : request.op(room, user))));

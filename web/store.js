@@ -6,7 +6,7 @@
 // next save (app.js saves at once after a deletion). Bounded: at most
 // KEPT_CHATS chats of KEPT_MESSAGES messages. Forgotten at a logout.
 
-import { isChat } from './wire.js';
+import { isChat, isName, isId } from './wire.js';
 
 const KEPT_CHATS = 40;
 const KEPT_MESSAGES = 50;
@@ -41,6 +41,8 @@ export function restore(host, model) {
     if (!c || typeof c.name !== 'string' || !isChat(c.name) || !Array.isArray(c.messages)) continue;
     const chat = model.chat(c.name);
     for (const m of c.messages) {
+      // What was kept is read as carefully as the network (another version of the app may have written it).
+      if (!m || !isName(m.from) || !isChat(m.to) || !isId(m.id) || typeof m.text !== 'string' || !Number.isFinite(m.ts)) continue;
       const { msg } = model.add({ ...m });
       if (msg) Object.assign(msg, { edited: Boolean(m.edited), deleted: Boolean(m.deleted) });
     }

@@ -1,26 +1,17 @@
-// sw.js: the service worker that lets the app open without the network
-// (issue 41). It keeps a copy of the app's own files, the "shell", and
-// nothing else: never a WebSocket (those never pass through here), never
-// a request with a query string, never a file of another site. What the
-// chats said is kept by app.js in localStorage, not here.
-//
-// Network first: each file the page asks for is fetched as usual and
-// the copy refreshed; only when the server cannot be reached is the
-// copy served. So a new version of the app shows at the next load, as
-// without a service worker, and an old copy only ever stands in offline.
+// sw.js: lets the app open without the network (issue 41). It keeps a
+// copy of the app's own files and nothing else: never a WebSocket, a
+// query string, another site's file (the chats: store.js). Network
+// first: a copy is served only when the server cannot be reached, so a
+// new version of the app shows at the next load.
 
 const CACHE = 'wachat-shell';
-/** The files the first load fetches; the modules loaded later join when first used. */
+/** The first load's files; the modules loaded later join when first used. */
 const SHELL = ['/', '/app.css', '/app.js', '/wire.js', '/link.js', '/chats.js', '/view.js', '/moderation.js',
   '/i18n.js', '/fates.js', '/mentions.js', '/icon.svg', '/manifest.webmanifest'];
 const LATER = ['/actions.js', '/search.js', '/account.js', '/rules.js', '/invite.js', '/panel.js', '/roomadmin.js',
   '/devices.js', '/qr.js', '/store.js', '/files.js'];
 
-/**
- * Copies `paths` into the cache from the browser's HTTP cache, where the
- * page has just loaded them (`force-cache`: never a second download of
- * the shell); `onlyIfCached`: none is fetched that the page did not load.
- */
+/** Copies `paths` from the HTTP cache, where the page just loaded them (no second download); `onlyIfCached`: only those it loaded. */
 async function keep(paths, onlyIfCached) {
   const cache = await caches.open(CACHE);
   await Promise.all(paths.map(async (path) => {
@@ -35,7 +26,7 @@ self.addEventListener('install', (event) => {
   event.waitUntil(keep(SHELL, false).then(() => keep(LATER, true)).then(() => self.skipWaiting()));
 });
 
-// The page says "keep" once this worker controls it: the modules it loaded before then.
+// "keep", from the page once this controls it: the modules it loaded before.
 self.addEventListener('message', (event) => {
   if (event.data === 'keep') event.waitUntil(keep(LATER, true));
 });
@@ -46,7 +37,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   const path = url.pathname === '/index.html' ? '/' : url.pathname;
   const ours = url.origin === self.location.origin && !url.search && event.request.method === 'GET';
-  if (!ours || !(SHELL.includes(path) || LATER.includes(path))) return; // the browser does as usual
+  if (!ours || !(SHELL.includes(path) || LATER.includes(path))) return;
   event.respondWith(fetch(event.request).then((response) => {
     if (response.ok) {
       const copy = response.clone();
@@ -56,7 +47,7 @@ self.addEventListener('fetch', (event) => {
   }).catch(() => caches.match(path).then((kept) => kept || Response.error())));
 });
 
-// A tap on a notification (app.js shows them through this worker) brings the app back.
+// A tap on a notification (app.js's, shown through here) brings the app back.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   event.waitUntil(self.clients.matchAll({ type: 'window' })

@@ -81,14 +81,30 @@ pub const LOADED_LATER: [&str; 11] = [
     "/files.js",
 ];
 
+/// The icons of the manifest (issue 41): what installing the app shows.
+/// A page's load does not fetch them (chromium 156's network log of a
+/// first load has neither); a phone that checks whether the page can be
+/// installed fetches one.
+pub const INSTALL_ICONS: [&str; 2] = ["/icon-192.png", "/icon-512.png"];
+
 /// Bytes a browser fetches to show the app the first time: every file
-/// but those [`LOADED_LATER`] (goal: under 120 KB uncompressed, the
-/// budget of the installable app of issue 41, its service worker and
-/// manifest included; it was 100 KB before this round's hardening).
-/// The two PNG icons count too, although only installing the app needs
-/// them: chromium fetches one when it checks that the page is installable.
+/// but those [`LOADED_LATER`] and the [`INSTALL_ICONS`] (goal: under 120
+/// KB uncompressed, the budget of the installable app of issue 41, its
+/// service worker and manifest included, and the largest icon too, for
+/// a phone that fetches it at once; it was 100 KB before this round's
+/// hardening).
 pub fn first_load() -> usize {
-    ASSETS.iter().filter(|a| !LOADED_LATER.contains(&a.path)).map(|a| a.body.len()).sum()
+    ASSETS
+        .iter()
+        .filter(|a| !LOADED_LATER.contains(&a.path) && !INSTALL_ICONS.contains(&a.path))
+        .map(|a| a.body.len())
+        .sum()
+}
+
+/// The first load of a phone that also fetches the largest icon of the manifest.
+pub fn first_load_with_an_icon() -> usize {
+    let largest = INSTALL_ICONS.iter().filter_map(|p| find(p)).map(|a| a.body.len()).max().unwrap_or(0);
+    first_load() + largest
 }
 
 #[cfg(test)]
@@ -107,7 +123,7 @@ mod tests {
 
     #[test]
     fn the_first_load_stays_small() {
-        assert!(first_load() < 120_000, "{} bytes", first_load());
+        assert!(first_load_with_an_icon() < 120_000, "{} bytes", first_load_with_an_icon());
         assert!(ASSETS.iter().filter(|a| a.mime == JS).count() >= 5);
         assert_eq!(find("/").unwrap().mime, HTML);
     }
@@ -127,7 +143,9 @@ mod tests {
         let mut first: Vec<String> = ASSETS
             .iter()
             .map(|a| a.path.to_string())
-            .filter(|p| !LOADED_LATER.contains(&p.as_str()) && !p.ends_with(".png") && p != "/sw.js")
+            .filter(|p| {
+                !LOADED_LATER.contains(&p.as_str()) && !INSTALL_ICONS.contains(&p.as_str()) && p != "/sw.js"
+            })
             .collect();
         first.sort();
         assert_eq!(shell, first, "sw.js's SHELL");
