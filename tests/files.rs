@@ -231,3 +231,42 @@ fn wachat_send_file_sends_ten_megabytes_byte_for_byte() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(missing.stderr.contains("/nonexistent/x.pdf"), "{}", missing.stderr);
 }
+
+/// Library options for `user` (password `pw-<user>`) on `server`.
+fn client(server: &TestServer, user: &str, data_dir: &Path) -> wachat::client::Client {
+    let mut options = wachat::client::Options::new(user, &format!("pw-{user}"));
+    options.send_port = server.send.port();
+    options.recv_port = server.recv.port();
+    options.data_dir = data_dir.to_path_buf();
+    wachat::client::Client::connect(options).expect("connect")
+}
+
+#[test]
+fn the_consoles_client_sends_a_file_and_the_receiver_saves_it_by_its_message() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ana = client(&server, "ana", &dir.path().join("ana"));
+    let bob = client(&server, "bob", &dir.path().join("bob"));
+    let bytes = noise(100_000, 9);
+    let path = dir.path().join("lab3.pdf");
+    std::fs::write(&path, &bytes).unwrap();
+    let chat = wachat::protocol::Chat::User("bob".into());
+    let sent = ana.send_file(&chat, &path, Some("for friday")).unwrap();
+    assert_eq!(sent.text.unescaped(), "📎 lab3.pdf (98 KB) for friday");
+    assert!(ana.file_of(&sent).is_some(), "the sender can save its own file too");
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let got = loop {
+        let notice = bob.events().recv_deadline(deadline).expect("bob's message");
+        if let wachat::client::Notice::Message(m) = notice {
+            break m;
+        }
+    };
+    assert_eq!(got.text.unescaped(), "📎 lab3.pdf (98 KB) for friday");
+    let saved = bob.save_file(&got, Some(dir.path())).err();
+    assert!(saved.is_some(), "lab3.pdf is there already: not overwritten");
+    let out = dir.path().join("saved");
+    std::fs::create_dir(&out).unwrap();
+    assert_eq!(bob.save_file(&got, Some(&out)).unwrap(), out.join("lab3.pdf"));
+    assert!(std::fs::read(out.join("lab3.pdf")).unwrap() == bytes);
+}

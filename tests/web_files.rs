@@ -90,7 +90,6 @@ fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
     server.register(&["ana", "bob"]);
     let bob = logged_in(&url, "bob");
     let mut ana = server.login_send("ana", "pw-ana");
-    let mut ana_events = login_recv_1_2(&server, "ana");
     let bytes = noise(10 * 1024 * 1024, 5);
     let id = upload(&mut ana, "dataset.bin", &bytes);
     assert!(ana.request(&format!("FILE:bob:d1:{id}:")).starts_with("OK:d1:"));
@@ -108,7 +107,9 @@ fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
     );
     assert_eq!(digest, json!(sha256(&bytes)), "the browser has it byte for byte");
 
-    // And back, through the attach button's file picker.
+    // And back, through the attach button's file picker. (Ana's receive
+    // connection opens only now: unread, it would have timed out meanwhile.)
+    let mut ana_events = login_recv_1_2(&server, "ana");
     bob.exec(
         "const dt = new DataTransfer();
          dt.items.add(new File([window.saved], 'back.bin'));

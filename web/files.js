@@ -108,6 +108,9 @@ async function slice(file, offset) {
   return new Uint8Array(await file.slice(offset, offset + PART).arrayBuffer());
 }
 
+/** A wait after `KO:RATE_LIMITED` (the server's --rate), before going on. */
+const pause = () => new Promise((resolve) => { setTimeout(resolve, 250); });
+
 function refused(reply) {
   return new Error(reply ? `${reply.code}: ${reply.reason}` : 'no reply');
 }
@@ -122,17 +125,22 @@ export async function send(app, file, name = file.name) {
   const up = (await link.request(request.upload(name, file.size, hash.hex()))).reply;
   if (!up || !up.ok) throw refused(up);
   const fileId = up.value;
-  const inFlight = [];
-  for (let at = 0; at < file.size; at += PART) {
-    inFlight.push(link.request(request.part(fileId, at, b64(await slice(file, at)))));
-    if (inFlight.length >= WINDOW) {
-      const { reply } = await inFlight.shift();
-      if (!reply || !reply.ok) throw refused(reply);
+  // Parts in batches of WINDOW; a batch cut by --rate is sent again from
+  // what the server has (a part sent twice is harmless).
+  let confirmed = 0;
+  while (confirmed < file.size) {
+    const batch = [];
+    for (let at = confirmed; at < file.size && batch.length < WINDOW; at += PART) {
+      batch.push(link.request(request.part(fileId, at, b64(await slice(file, at)))));
     }
-  }
-  for (const waiting of inFlight) {
-    const { reply } = await waiting;
-    if (!reply || !reply.ok) throw refused(reply);
+    for (const waiting of batch) {
+      const { reply } = await waiting;
+      if (reply && reply.ok) confirmed = Math.max(confirmed, Number(reply.value));
+      else if (reply && reply.code === 'RATE_LIMITED') {
+        await pause();
+        break;
+      } else throw refused(reply);
+    }
   }
   const id = newId();
   const sent = (await link.request(request.file(chat.name, id, fileId, ''))).reply;
@@ -152,6 +160,10 @@ export async function fetchBlob(link, what, type) {
   let offset = 0;
   for (;;) {
     const { reply } = await link.request(request.fetch(what, offset));
+    if (reply && reply.code === 'RATE_LIMITED') {
+      await pause();
+      continue;
+    }
     if (!reply || !reply.ok) throw refused(reply);
     if (!reply.value) break;
     const bytes = unb64(reply.value);

@@ -90,25 +90,31 @@ pub fn upload(requests: &mut Requester<'_>, path: &Path) -> Result<(String, u64)
 }
 
 /// Fetches the file (or thumbnail, `<id>-t`) `what` into `dest`, a part
-/// at a time; the bytes written.
+/// at a time, into `<dest>.part` renamed once whole; the bytes written. A
+/// file already at `dest` is never overwritten.
 pub fn download(requests: &mut Requester<'_>, what: &str, dest: &Path) -> Result<u64> {
     let io = |e: std::io::Error| Error::Usage(format!("{}: {e}", dest.display()));
-    let mut out = File::create(dest).map_err(io)?;
+    if dest.exists() {
+        return Err(io(std::io::Error::from(std::io::ErrorKind::AlreadyExists)));
+    }
+    let part = PathBuf::from(format!("{}.part", dest.display()));
+    let mut out = File::create(&part).map_err(io)?;
     let mut offset = 0u64;
     loop {
         let request = Request::Fetch { file: what.to_string(), offset };
-        let part = match requests(vec![request])?.pop() {
+        let bytes = match requests(vec![request])?.pop() {
             Some(Reply::OkWith(b64)) => files::decode(&b64).map_err(Error::Protocol)?,
             Some(Reply::Ok) => Vec::new(),
             Some(Reply::Ko(ko)) => return Err(refused(&format!("FETCH {what}"), ko)),
             other => return Err(unexpected("FETCH", &other.unwrap_or(Reply::Ok))),
         };
-        if part.is_empty() {
+        if bytes.is_empty() {
             out.sync_all().map_err(io)?;
+            std::fs::rename(&part, dest).map_err(io)?;
             return Ok(offset);
         }
-        out.write_all(&part).map_err(io)?;
-        offset += part.len() as u64;
+        out.write_all(&bytes).map_err(io)?;
+        offset += bytes.len() as u64;
     }
 }
 
