@@ -202,19 +202,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
             room::add_live(&name, &email.unwrap_or_default(), &password, &data, &hashing)?;
         }
         UsersCommand::Add { name, email, password, data, hashing } => {
-            let email = email.unwrap_or_default();
-            let mut accounts = Accounts::open(&data.data_dir)?;
-            // Checked before asking for a password the teacher would type for nothing.
-            let names = [(name.as_str(), email.as_str())];
-            if let Some((_, problem)) = accounts.problems(&names).first() {
-                let why = describe(problem, &name, |_| tr!(Msg::CannotAdd));
-                return Err(Error::Usage(format!("{}: {why}", tr!(Msg::CannotAdd))));
-            }
-            let (secret, shown) = new_password(&name, &password)?;
-            let hash = hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?;
-            let new = vec![NewAccount { name: name.clone(), email: email.clone(), hash }];
-            accounts.add(new).map_err(|e| explain(e, &data.data_dir, &names, |i| names[i].0.to_string()))?;
-            println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
+            add(&name, &email.unwrap_or_default(), &password, &data, &hashing)?
         }
         UsersCommand::List { data } if crate::store::lock::DataLock::acquire(existing(&data)?).is_err() => {
             // A server runs on it: read beside it, and ask it what it knows.
@@ -222,31 +210,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
             live::ask_live(&data.data_dir, &mut rows)?;
             print!("{}", live::format(&rows));
         }
-        UsersCommand::List { data } => {
-            let accounts = Accounts::open(existing(&data)?)?;
-            let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
-            for a in accounts.list() {
-                let mark = match () {
-                    () if a.is_deleted() => tr!(Msg::DeletedMark),
-                    () if a.is_removed() => tr!(Msg::RemovedMark),
-                    () => String::new(),
-                };
-                let stored = stored_mark(accounts.stored_bytes(&a.name));
-                let off = if crate::store::disabled::is_disabled(&data.data_dir, &a.name) {
-                    tr!(Msg::DisabledMark)
-                } else {
-                    String::new()
-                };
-                let admin = if accounts.is_admin(&a.name) { tr!(Msg::AdminMark) } else { String::new() };
-                let rest: Vec<&str> =
-                    [a.email.as_str(), admin.as_str(), stored.as_str(), mark.as_str(), off.as_str()]
-                        .into_iter()
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                let line = format!("{:width$}  {}", a.name, rest.join("  "));
-                println!("{}", line.trim_end());
-            }
-        }
+        UsersCommand::List { data } => list(&data)?,
         UsersCommand::Remove { name, data } => {
             let dir = existing(&data)?;
             Accounts::open(dir)?.remove(&name).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
@@ -255,18 +219,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
         UsersCommand::Passwd { name, password, data, hashing } if room::server_runs(&data.data_dir) => {
             room::passwd_live(&name, &password, &data, &hashing)?;
         }
-        UsersCommand::Passwd { name, password, data, hashing } => {
-            let mut accounts = Accounts::open(existing(&data)?)?;
-            if accounts.find(&name).is_none_or(accounts::Account::is_removed) {
-                return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
-            }
-            let (secret, shown) = new_password(&name, &password)?;
-            let hash = hasher(&hashing)?.hash(&secret).map_err(Error::Usage)?;
-            accounts
-                .set_password(&name, hash)
-                .map_err(|e| explain(e, &data.data_dir, &[], |_| String::new()))?;
-            println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
-        }
+        UsersCommand::Passwd { name, password, data, hashing } => passwd(&name, &password, &data, &hashing)?,
         UsersCommand::Admin { name, remove, data } => {
             let dir = existing(&data)?;
             if room::server_runs(dir) {
@@ -314,6 +267,64 @@ pub fn run(command: UsersCommand) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `wachat users add` on a stopped server's data directory.
+fn add(name: &str, email: &str, password: &NewPassword, data: &DataDir, hashing: &Hashing) -> Result<()> {
+    let mut accounts = Accounts::open(&data.data_dir)?;
+    // Checked before asking for a password the teacher would type for nothing.
+    let names = [(name, email)];
+    if let Some((_, problem)) = accounts.problems(&names).first() {
+        let why = describe(problem, name, |_| tr!(Msg::CannotAdd));
+        return Err(Error::Usage(format!("{}: {why}", tr!(Msg::CannotAdd))));
+    }
+    let (secret, shown) = new_password(name, password)?;
+    let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
+    let new = vec![NewAccount { name: name.to_string(), email: email.to_string(), hash }];
+    accounts.add(new).map_err(|e| explain(e, &data.data_dir, &names, |i| names[i].0.to_string()))?;
+    println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
+    Ok(())
+}
+
+/// `wachat users list` on a stopped server's data directory.
+fn list(data: &DataDir) -> Result<()> {
+    let accounts = Accounts::open(existing(data)?)?;
+    let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
+    for a in accounts.list() {
+        let mark = match () {
+            () if a.is_deleted() => tr!(Msg::DeletedMark),
+            () if a.is_removed() => tr!(Msg::RemovedMark),
+            () => String::new(),
+        };
+        let stored = stored_mark(accounts.stored_bytes(&a.name));
+        let off = if crate::store::disabled::is_disabled(&data.data_dir, &a.name) {
+            tr!(Msg::DisabledMark)
+        } else {
+            String::new()
+        };
+        let admin = if accounts.is_admin(&a.name) { tr!(Msg::AdminMark) } else { String::new() };
+        let rest: Vec<&str> =
+            [a.email.as_str(), admin.as_str(), stored.as_str(), mark.as_str(), off.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+        let line = format!("{:width$}  {}", a.name, rest.join("  "));
+        println!("{}", line.trim_end());
+    }
+    Ok(())
+}
+
+/// `wachat users passwd` on a stopped server's data directory.
+fn passwd(name: &str, password: &NewPassword, data: &DataDir, hashing: &Hashing) -> Result<()> {
+    let mut accounts = Accounts::open(existing(data)?)?;
+    if accounts.find(name).is_none_or(accounts::Account::is_removed) {
+        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
+    }
+    let (secret, shown) = new_password(name, password)?;
+    let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
+    accounts.set_password(name, hash).map_err(|e| explain(e, &data.data_dir, &[], |_| String::new()))?;
+    println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }
 

@@ -227,25 +227,7 @@ fn repair_segment(
     let sites: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].record.is_none()).collect();
     let pos_of = |offset: usize| base + (offset - header.len()) as u64;
     let end_found = pos_of(whole);
-    // shift[k]: how far the records after site k are from their positions
-    // as written (written = found + shift); before the first site, none.
-    let mut shift: Vec<i64> = Vec::with_capacity(sites.len());
-    for (k, &site) in sites.iter().enumerate() {
-        let before = if k == 0 { 0 } else { shift[k - 1] };
-        let region = site + 1..sites.get(k + 1).copied().unwrap_or(lines.len());
-        let starts: Vec<Pos> = lines[region.clone()].iter().map(|l| pos_of(l.offset)).collect();
-        let written_site = pos_of(lines[site].offset) as i64 + before;
-        let links: Vec<(Pos, Pos)> =
-            lines[region.start..].iter().filter_map(|l| Some((pos_of(l.offset), l.record?))).collect();
-        let voted = vote(&links, written_site, &starts);
-        let last = k + 1 == sites.len();
-        let shift_k = match (next, last) {
-            // A closed segment's end is known: where the next one begins.
-            (Some(next), true) => next as i64 - end_found as i64,
-            _ => voted.unwrap_or(before),
-        };
-        shift.push(shift_k);
-    }
+    let shift = shifts(&lines, &sites, &pos_of, next, end_found);
     if sites.is_empty() {
         if let Some(next) = next
             && next != end_found
@@ -299,15 +281,51 @@ fn repair_segment(
         k += 1;
     }
     out.extend_from_slice(&bytes[whole..]);
-    // The segment as it was is kept; the repaired one replaces it whole.
-    std::fs::copy(path, aside_dir.join(name))?;
+    replace_segment(path, &aside_dir.join(name), &out)?;
+    Ok(repaired)
+}
+
+/// How far the records after each damaged line (`sites`) are from their
+/// positions as written (written = found + shift); before the first site,
+/// none. Each is voted by the links of the records after it; the last of
+/// a closed segment is known: its end must meet `next`.
+fn shifts(
+    lines: &[Found],
+    sites: &[usize],
+    pos_of: &dyn Fn(usize) -> Pos,
+    next: Option<Pos>,
+    end_found: Pos,
+) -> Vec<i64> {
+    let mut shift: Vec<i64> = Vec::with_capacity(sites.len());
+    for (k, &site) in sites.iter().enumerate() {
+        let before = if k == 0 { 0 } else { shift[k - 1] };
+        let region = site + 1..sites.get(k + 1).copied().unwrap_or(lines.len());
+        let starts: Vec<Pos> = lines[region.clone()].iter().map(|l| pos_of(l.offset)).collect();
+        let written_site = pos_of(lines[site].offset) as i64 + before;
+        let links: Vec<(Pos, Pos)> =
+            lines[region.start..].iter().filter_map(|l| Some((pos_of(l.offset), l.record?))).collect();
+        let voted = vote(&links, written_site, &starts);
+        let last = k + 1 == sites.len();
+        let shift_k = match (next, last) {
+            // A closed segment's end is known: where the next one begins.
+            (Some(next), true) => next as i64 - end_found as i64,
+            _ => voted.unwrap_or(before),
+        };
+        shift.push(shift_k);
+    }
+    shift
+}
+
+/// Keeps the segment at `path` as it was at `kept`, then replaces it
+/// whole with `repaired`, fsynced, and its directory too.
+fn replace_segment(path: &Path, kept: &Path, repaired: &[u8]) -> std::io::Result<()> {
+    std::fs::copy(path, kept)?;
     let tmp = path.with_extension("repair");
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&out)?;
+    file.write_all(repaired)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
-    std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()?;
-    Ok(repaired)
+    std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
 }
 
 /// The lines of a segment's records (after the header, each ending in
