@@ -56,6 +56,11 @@ catalogue! {
         pt: "dispositivos demais conectados",
     },
     KoUnknownDevice { en: "no such device", es: "no existe ese dispositivo", pt: "não existe esse dispositivo" },
+    KoUnavailable {
+        en: "the server's database is failing over; try again",
+        es: "la base de datos del servidor está cambiando de primario; vuelve a intentarlo",
+        pt: "o banco de dados do servidor está trocando de primário; tente de novo",
+    },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -482,6 +487,7 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::Forbidden => Msg::KoForbidden,
         Code::TooManyDevices => Msg::KoTooManyDevices,
         Code::UnknownDevice => Msg::KoUnknownDevice,
+        Code::Unavailable => Msg::KoUnavailable,
     };
     msg.text(lang)
 }

@@ -59,6 +59,10 @@ codes! {
     TooManyDevices => "TOO_MANY_DEVICES",
     /// 1.2: `UNLINK` of a device this user does not have.
     UnknownDevice => "UNKNOWN_DEVICE",
+    /// 1.2: a cluster node cannot reach a primary database right now (a
+    /// failover): the request was not done, or done and recognised when
+    /// sent again with the same id. Try again; the connection stays open.
+    Unavailable => "UNAVAILABLE",
 }
 
 impl Code {
