@@ -78,14 +78,14 @@ keeper() {
   echo "$KEEPER_SETTINGS" | while read -r key value; do
     [ -n "$key" ] && as_pg pg_autoctl config set --pgdata "$D/$name" "$key" "$value" >/dev/null
   done
-  setsid bash -c "$(declare -f as_pg); as_pg pg_autoctl run --pgdata '$D/$name' >'$D/$name.log' 2>&1" &
+  setsid bash -c "$(declare -f as_pg); as_pg pg_autoctl run --pgdata '$D/$name' >'$D/$name.log' 2>&1" </dev/null >/dev/null 2>&1 &
   echo $! >"$D/$name.pgid" # the keeper and its PostgreSQL: one process group
 }
 
 nats() {
   local i=$1 port=$2 routes=$3
   setsid nats-server -a 127.0.0.1 -p "$port" --cluster_name wachat --cluster "nats://127.0.0.1:$((port + 10))" \
-    --routes "$routes" >"$D/nats$i.log" 2>&1 &
+    --routes "$routes" </dev/null >"$D/nats$i.log" 2>&1 &
   echo $! >"$D/nats$i.pid"
 }
 
@@ -99,7 +99,7 @@ formation() {
   as_pg pg_autoctl create monitor --pgdata "$D/monitor" --pgport "$PGM" --hostname 127.0.0.1 \
     --auth trust --no-ssl >"$D/monitor-create.log" 2>&1 || { cat "$D/monitor-create.log" >&2; return 1; }
   echo "$MONITOR_SETTINGS" | grep = >>"$D/monitor/postgresql.conf"
-  setsid bash -c "$(declare -f as_pg); as_pg pg_autoctl run --pgdata '$D/monitor' >'$D/monitor.log' 2>&1" &
+  setsid bash -c "$(declare -f as_pg); as_pg pg_autoctl run --pgdata '$D/monitor' >'$D/monitor.log' 2>&1" </dev/null >/dev/null 2>&1 &
   echo $! >"$D/monitor.pgid"
   for _ in $(seq 150); do
     psql "$MONITOR" -Atc 'SELECT 1' >/dev/null 2>&1 && break
@@ -134,9 +134,13 @@ stop() {
   for i in 1 2 3; do [ -f "$D/nats$i.pid" ] && kill "$(cat "$D/nats$i.pid")" 2>/dev/null; done
   for name in pg1 pg2 monitor; do
     [ -f "$D/$name.pgid" ] || continue
-    # Woken first: a test may have frozen it (SIGSTOP), as a hung machine.
-    kill -CONT -- "-$(cat "$D/$name.pgid")" 2>/dev/null
-    kill -9 -- "-$(cat "$D/$name.pgid")" 2>/dev/null
+    # The keeper's process group, and its server's (restarted through
+    # pg_ctl, a server has a session of its own). Woken first: a test may
+    # have frozen them (SIGSTOP), as a hung machine.
+    groups=$(cat "$D/$name.pgid")
+    pm=$(head -1 "$D/$name/postmaster.pid" 2>/dev/null)
+    [ -n "$pm" ] && groups="$groups $(ps -o pgid= "$pm" 2>/dev/null | tr -d ' ')"
+    for g in $groups; do kill -CONT -- "-$g" 2>/dev/null; kill -9 -- "-$g" 2>/dev/null; done
   done
   return 0
 }
@@ -172,7 +176,7 @@ Watch:
   watch -n1 pg_autoctl show state --pgdata $D/monitor     (as the postgres user when root)
   $BIN top --metrics 127.0.0.1:9291                      (the node's database state)
 Kill one thing and watch the chat go on:
-  the primary (pg1 at first) and its keeper:  kill -9 -\$(cat $D/pg1.pgid)
+  the primary (pg1 at first) and its keeper:  kill -9 -\$(cat $D/pg1.pgid) \$(head -1 $D/pg1/postmaster.pid)
   freeze it (a hung machine):  kill -STOP -\$(cat $D/pg1.pgid); later kill -CONT -\$(cat $D/pg1.pgid)
   a NATS:       kill -9 \$(cat $D/nats1.pid)
   a node:       kill -9 $A   (its clients reconnect to the other)

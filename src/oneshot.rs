@@ -33,7 +33,7 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     // address is not this one's (see `client/server_id.rs`).
     let server = server_id::ask(&mut conn)?;
     let request = Request::Msg { to: to.clone(), id: id.clone(), text: text.clone() };
-    let ts = match conn.request(&request)? {
+    let ts = match send_until_taken(&mut conn, &request)? {
         Reply::OkWith(fields) => Accepted::parse(&fields).map_or(0, |accepted| accepted.ts),
         Reply::Ko(ko) => {
             return Err(Error::Refused { request: tr!(i18n::client::Msg::ReqSend, to = to), ko });
@@ -77,6 +77,28 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     log.sync()?;
     println!("{}", tr!(Msg::SentTo, to = to));
     Ok(())
+}
+
+/// How long `wachat send` tries again while the server answers "try
+/// again" (`KO:UNAVAILABLE`: a cluster failing over takes ~10 s).
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sends `request` (a `MSG`) and its reply; sent again with the same id
+/// while the server says "try again", for [`PATIENCE`] at most, waiting
+/// as the interactive clients do.
+fn send_until_taken(conn: &mut Connection, request: &Request) -> Result<Reply> {
+    let give_up = std::time::Instant::now() + PATIENCE;
+    let mut wait = client::FIRST_BACKOFF;
+    loop {
+        match conn.request(request)? {
+            Reply::Ko(ko) if client::try_again(ko.code) && std::time::Instant::now() + wait < give_up => {
+                log::info!("{}; trying again in {wait:?}", ko.reason);
+                std::thread::sleep(wait);
+                wait = client::longer(wait);
+            }
+            reply => return Ok(reply),
+        }
+    }
 }
 
 /// `wachat users`: one online user per line.

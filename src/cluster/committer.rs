@@ -193,7 +193,9 @@ fn run(
             })
             .collect();
         if client.as_ref().is_none_or(|link| !link.usable()) {
-            client = None;
+            if let Some(link) = client.take().filter(|link| link.client.is_closed()) {
+                db.broken(&link);
+            }
             // Db::connect fails at once for a moment after no host
             // answered: a down database costs a job no connection attempt.
             match db.connect_committer() {

@@ -11,9 +11,9 @@
 //! (pg_auto_failover, docs/CLUSTER.md). A connection is made to whichever
 //! takes writes, trying first the host where the primary was last found.
 //! Every call has a deadline ([`DEADLINE`]): the kernel's for a host gone
-//! (connect timeout, `tcp_user_timeout`, keepalives), PostgreSQL's for a
-//! slow statement (`statement_timeout`), and the watchdog's for a server
-//! that hangs (`watchdog.rs`). Meanwhile requests get `KO:UNAVAILABLE`.
+//! (connect timeout, `tcp_user_timeout`, keepalives), and the watchdog's
+//! for a server that hangs or is slow (`watchdog.rs`: the connection is
+//! cut). Meanwhile requests get `KO:UNAVAILABLE`.
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
@@ -43,10 +43,6 @@ const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
 /// wait for its job. Past it the request gets `KO:UNAVAILABLE`
 /// (docs/CLUSTER.md, "Nodes that never hang").
 pub const DEADLINE: Duration = Duration::from_secs(5);
-
-/// PostgreSQL cancels a statement running longer (`statement_timeout`),
-/// before the watchdog would have to cut the connection.
-const STATEMENT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// After no host could be reached, calls fail at once for this long
 /// before the next try: a database down must not cost every request a
@@ -127,11 +123,11 @@ pub fn parse_store(text: &str) -> Result<Store> {
         if let Some(password) = all.get_password() {
             one.password(password);
         }
-        let mut options = all.get_options().unwrap_or_default().to_string();
-        options.push_str(&format!(
-            " -c client_min_messages=warning -c statement_timeout={}",
-            STATEMENT_TIMEOUT.as_millis()
-        ));
+        // No statement_timeout: a COMMIT waiting for the synchronous
+        // standby that it cancels is committed on the primary alone and
+        // reported as a success (with a WARNING). The watchdog cuts the
+        // connection instead: a commit cut short never reaches the client.
+        let options = format!("{} -c client_min_messages=warning", all.get_options().unwrap_or_default());
         one.options(options.trim_start());
         one.application_name(all.get_application_name().unwrap_or("wachat"));
         // The deadlines: a host that is gone is noticed by the kernel
@@ -171,6 +167,8 @@ pub struct Link {
     pub client: Client,
     socket: Option<Socket>,
     generation: u64,
+    /// Which host of `--store` it is to.
+    host: usize,
 }
 
 impl Link {
@@ -251,7 +249,7 @@ impl Db {
                         self.forget_all();
                         crate::metrics::get().pg_switches.inc();
                     }
-                    return Ok(Link { generation: GENERATION.load(Ordering::Acquire), ..link });
+                    return Ok(Link { generation: GENERATION.load(Ordering::Acquire), host: i, ..link });
                 }
                 Err(e) => why.push(e),
             }
@@ -307,6 +305,22 @@ impl Db {
         }
     }
 
+    /// `link` broke (cut for no answer, or the server went away): its host
+    /// is tried last next time. A primary whose keeper died may still
+    /// run and take connections while its standby is promoted; its
+    /// commits never return (nothing replicates them), and trying it
+    /// first again and again would keep the node off the new primary.
+    pub fn broken(&self, link: &Link) {
+        let count = self.store.hosts.len();
+        let _ = self.primary.compare_exchange(
+            link.host,
+            (link.host + 1) % count,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.forget_all();
+    }
+
     /// Connections made before are not used again (the primary may have
     /// changed).
     fn forget_all(&self) {
@@ -335,11 +349,10 @@ impl Db {
     }
 
     /// A connection at start (the schema's migrations, `wachat migrate`:
-    /// no statement timeout); an error says which database and why.
+    /// no deadline); an error says which database and why.
     pub fn connect_at_start(&self) -> Result<Client> {
-        let context = || format!("cluster: {}", self.url);
-        let mut link = self.connect().map_err(|e| Error::io(context(), std::io::Error::other(e)))?;
-        link.client.batch_execute("SET statement_timeout = 0").map_err(|e| error(context(), &e))?;
+        let context = format!("cluster: {}", self.url);
+        let link = self.connect().map_err(|e| Error::io(context, std::io::Error::other(e)))?;
         Ok(link.client)
     }
 
@@ -376,7 +389,7 @@ fn open(config: &postgres::Config) -> std::result::Result<Link, postgres::Error>
         (Some(local), Some(remote)) => find_socket(local as u16, remote as u16),
         _ => None, // a Unix socket: the kernel sees a frozen server's end
     };
-    Ok(Link { client, socket, generation: 0 })
+    Ok(Link { client, socket, generation: 0, host: 0 })
 }
 
 /// A borrowed connection; back to the pool when dropped, unless broken.
@@ -405,7 +418,7 @@ impl Drop for Conn<'_> {
         if let Some(link) = self.link.take() {
             if !link.usable() {
                 if link.client.is_closed() {
-                    self.db.forget_all(); // the database went away: the others are as dead
+                    self.db.broken(&link); // the database went away: the others are as dead
                 }
                 return;
             }
@@ -519,7 +532,7 @@ mod tests {
                 assert_eq!(one.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
                 assert_eq!(one.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
                 assert_eq!(one.get_tcp_user_timeout(), Some(&DEADLINE));
-                assert!(one.get_options().unwrap().contains("statement_timeout=4000"));
+                assert!(!one.get_options().unwrap().contains("statement_timeout"), "see parse_store");
             }
         }
     }

@@ -1,12 +1,14 @@
 //! Deadlines on database calls that the database itself cannot enforce.
 //!
-//! `statement_timeout` makes PostgreSQL cancel a slow statement, and the
-//! kernel notices a machine that is gone (`tcp_user_timeout`, keepalives).
-//! Neither helps when the server hangs — a SIGSTOPped primary, a machine
-//! swapping to death: its kernel still acknowledges every byte, keeps the
-//! TCP connection open, and nothing ever answers. The `postgres` crate's
-//! calls are blocking and have no deadline of their own, so a request
-//! thread (or the committer) would wait for as long as the freeze lasts.
+//! The kernel notices a machine that is gone (`tcp_user_timeout`,
+//! keepalives). That does not help when the server hangs — a SIGSTOPped
+//! primary, a machine swapping to death: its kernel still acknowledges
+//! every byte, keeps the TCP connection open, and nothing ever answers.
+//! The `postgres` crate's calls are blocking and have no deadline of their
+//! own, so a request thread (or the committer) would wait for as long as
+//! the freeze lasts. (Nor is `statement_timeout` the answer: a `COMMIT`
+//! it cancels while waiting for the synchronous standby is committed on
+//! the primary alone and reported as a success: `db::parse_store`.)
 //!
 //! So each connection keeps a duplicate of its socket's descriptor
 //! ([`find_socket`]), and while a call is under way it is *armed* here with
