@@ -11,6 +11,11 @@
 #   examples/cluster_ha.sh formation DIR [BASE_PORT]    # PostgreSQL and NATS only,
 #                                                       # left running (tests/cluster_ha.rs)
 #   examples/cluster_ha.sh stop DIR                     # stops what `formation` started
+#   examples/cluster_ha.sh bench target/release/wachat [RUNS]
+#       the cost of synchronous replication (docs/CLUSTER.md): two nodes on
+#       the formation and two on a single PostgreSQL, `wachat bench` at
+#       2,000 msgs/s (100 pairs, 20 msgs/s each) and flat out (100 pairs),
+#       taken in turns, RUNS times each (default 3)
 #
 # `formation` writes DIR/env: STORE (the multi-host --store), BUS (the
 # three NATS servers' --bus), PG1/PG2 (the two PostgreSQL ports), NATS1..3,
@@ -145,8 +150,45 @@ stop() {
   return 0
 }
 
+# Two nodes on --store $1, --bus $2, ports from $3; prints their --server list.
+two_nodes() {
+  local i
+  for i in 1 2; do
+    "$BIN" serve --store "$1" --bus "$2" --rate 0 --exempt 127.0.0.1 --web-port off --node "n$3$i" \
+      --send-port $(($3 + i)) --recv-port $(($3 + 10 + i)) --data-dir "$D/node$3$i" >"$D/node$3$i.log" 2>&1 &
+    echo $! >>"$D/nodes.pid"
+  done
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$(($3 + 12))) 2>/dev/null && break; sleep 0.2; done
+  echo "127.0.0.1:$(($3 + 1)):$(($3 + 11)),127.0.0.1:$(($3 + 2)):$(($3 + 12))"
+}
+
+bench() {
+  BIN=$(realpath "$1"); RUNS=${2:-3}
+  D=$(mktemp -d /tmp/cluster-ha-bench.XXXX); chmod 755 "$D"
+  trap 'kill $(cat "$D/nodes.pid") 2>/dev/null; as_pg pg_ctl -D "$D/single" -m fast -w stop >/dev/null; stop "$D"' EXIT
+  formation "$D" 24300 || exit 1
+  . "$D/env"
+  # The single PostgreSQL, with the same settings but no standby.
+  [ "$(id -u)" -eq 0 ] && chown postgres "$D"
+  as_pg initdb -D "$D/single" -A trust -U wachat --no-sync -E UTF8 >/dev/null
+  as_pg pg_ctl -D "$D/single" -o "-p 24390 -k $D -c listen_addresses=127.0.0.1 -c max_connections=200" \
+    -l "$D/single.log" -w start >/dev/null
+  psql -h 127.0.0.1 -p 24390 -U wachat -d postgres -qc "CREATE DATABASE wachat"
+  HA=$(two_nodes "$STORE" "$BUS" 24400)
+  ONE=$(two_nodes "postgres://wachat@127.0.0.1:24390/wachat" "$BUS" 24500)
+  for servers in "$HA" "$ONE"; do "$BIN" bench --server "$servers" --pairs 100 --messages 10 >/dev/null 2>&1; done
+  for r in $(seq "$RUNS"); do
+    for setup in single synchronous; do
+      servers=$ONE; [ $setup = synchronous ] && servers=$HA
+      echo "== run $r, $setup, 2,000 msgs/s: $("$BIN" bench --server "$servers" --pairs 100 --messages 200 --rate 20 2>&1 | grep -E 'latency' | tr '\n' ' ')"
+      echo "== run $r, $setup, flat out:     $("$BIN" bench --server "$servers" --pairs 100 --messages 300 2>&1 | grep -E 'delivered:|latency' | tr '\n' ' ')"
+    done
+  done
+}
+
 case "${1:-}" in
   formation) formation "$2" "${3:-24100}"; exit $? ;;
+  bench) shift; bench "$@"; exit 0 ;;
   stop) stop "$2"; exit 0 ;;
   ""|-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 esac

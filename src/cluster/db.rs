@@ -186,8 +186,11 @@ pub struct Db {
     /// Idle connections, each with when it was given back.
     idle: Mutex<Vec<(Link, Instant)>>,
     watchdog: Arc<Watchdog>,
-    /// The host (of `store.hosts`) where the primary was last found.
+    /// The host (of `store.hosts`) tried first: where the primary was
+    /// last found, unless its connection broke since.
     primary: AtomicUsize,
+    /// The host of the last connection made.
+    connected: AtomicUsize,
     /// Until when calls fail at once (no host answered).
     retry_at: Mutex<Option<Instant>>,
     /// Connection attempts blocked on a frozen server.
@@ -206,6 +209,7 @@ impl Db {
             idle: Mutex::new(Vec::new()),
             watchdog: Arc::default(),
             primary: AtomicUsize::new(0),
+            connected: AtomicUsize::new(0),
             retry_at: Mutex::new(None),
             stuck: Arc::default(),
             reachable: AtomicBool::new(false),
@@ -243,9 +247,9 @@ impl Db {
                 Ok(link) => {
                     *self.retry_at.lock() = None;
                     self.now_reachable(true, "");
-                    if i != first {
+                    self.primary.store(i, Ordering::Relaxed);
+                    if self.connected.swap(i, Ordering::Relaxed) != i {
                         log::warn!("cluster: the primary database is now host {} of --store", i + 1);
-                        self.primary.store(i, Ordering::Relaxed);
                         self.forget_all();
                         crate::metrics::get().pg_switches.inc();
                     }
