@@ -256,7 +256,7 @@ fn receiver(phase: char, nodes: Vec<SocketAddr>, stop: Arc<AtomicBool>, received
         let fields: Vec<&str> = event.splitn(7, ':').collect();
         if fields.len() == 7 && fields[0] == "MSG" && fields[4].starts_with(phase) {
             let seq: u64 = fields[1].parse().unwrap();
-            let n: u64 = fields[6].parse().unwrap();
+            let Ok(n) = fields[6].parse::<u64>() else { continue }; // `wachat send`'s, in phase 2
             let mut got = received.lock().unwrap();
             if got.by_seq.insert(seq, n).is_none() {
                 got.arrivals.push((n, Instant::now()));
@@ -340,11 +340,35 @@ fn history(node: &TestServer) -> Vec<(String, u64)> {
     for line in ana.listing("HISTORY:bob:1000") {
         // <from>:<to>:<id>:<ts>:<state>:<text>
         let f: Vec<&str> = line.splitn(6, ':').collect();
-        if f.len() == 6 && f[0] == "ana" {
-            stored.push((f[2].to_string(), f[5].parse().expect("a number")));
+        if f.len() == 6
+            && f[0] == "ana"
+            && let Ok(n) = f[5].parse()
+        {
+            stored.push((f[2].to_string(), n));
         }
     }
     stored
+}
+
+/// `wachat send --to bob TEXT` as ana through `node`, on a thread of its own.
+fn one_shot_send(node: &TestServer, text: &str) -> std::thread::JoinHandle<std::process::Output> {
+    let (send, recv) = (node.send.port().to_string(), node.recv.port().to_string());
+    let text = text.to_string();
+    std::thread::spawn(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(support::wachat_bin())
+            .args(["send", "--user", "ana", "--send-port", &send, "--recv-port", &recv, "--to", "bob", &text])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("WACHAT_PASSWORD", "pw-ana")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("wachat send");
+        // Its patience (30 s) and a failover's ~10 s fit in this.
+        support::wait_with_timeout(&mut child, Duration::from_secs(45));
+        child.wait_with_output().unwrap()
+    })
 }
 
 /// What a phase measured, printed (docs/CLUSTER.md's figures).
@@ -406,9 +430,17 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     let killed = formation.primary();
     let fault = Instant::now();
     formation.signal(&killed, libc::SIGKILL);
+    // A one-shot `wachat send` in the middle of it: it tries again, same
+    // id, while the node answers KO:UNAVAILABLE, and succeeds.
+    let send = one_shot_send(&a, "sent during the failover");
     workload.wait_acked(100, Duration::from_secs(60));
+    let send = send.join().unwrap();
+    assert!(send.status.success(), "{}", String::from_utf8_lossy(&send.stderr));
     let (sent, received) = workload.finish(&a);
     report("primary killed", fault, &sent, &received);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let last = ana.listing("HISTORY:bob:1000");
+    assert_eq!(last.iter().filter(|l| l.ends_with(":sent during the failover")).count(), 1, "{last:?}");
     assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}", sent.longest);
 
     // 3. One NATS server of three killed.
