@@ -18,7 +18,7 @@
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -49,9 +49,16 @@ pub const DEADLINE: Duration = Duration::from_secs(5);
 /// connection attempt (nor a thread, see [`Db::connect_to`]).
 const RETRY_AFTER: Duration = Duration::from_millis(250);
 
-/// Connection attempts still blocked on a frozen server (threads left
-/// behind, see [`Db::connect_to`]) beyond which no new one is started.
+/// Connection attempts left behind, still blocked on a frozen server
+/// (see [`Db::connect_to`]), beyond which no new one is started (the
+/// attempts under way in time are not counted: a node may connect many
+/// at once).
 const MAX_STUCK: usize = 4;
+
+/// The states of a connection attempt (see [`Db::connect_to`]).
+const RUNNING: u8 = 0;
+const FINISHED: u8 = 1;
+const LEFT: u8 = 2;
 
 /// A connection idle for longer is checked (one round trip) before use.
 const CHECK_AFTER: Duration = Duration::from_millis(500);
@@ -193,7 +200,7 @@ pub struct Db {
     connected: AtomicUsize,
     /// Until when calls fail at once (no host answered).
     retry_at: Mutex<Option<Instant>>,
-    /// Connection attempts blocked on a frozen server.
+    /// Connection attempts left behind, blocked on a frozen server.
     stuck: Arc<AtomicUsize>,
     /// Whether the last connection attempt reached a primary.
     reachable: AtomicBool,
@@ -292,21 +299,28 @@ impl Db {
             return Err(format!("{host}: earlier connections still wait for an answer"));
         }
         let (done, result) = crossbeam_channel::bounded(1);
-        let stuck = self.stuck.clone();
-        stuck.fetch_add(1, Ordering::Relaxed);
+        // RUNNING, then FINISHED by the thread or LEFT by the caller (who
+        // then counts it stuck until it finishes), whichever comes first.
+        let state = Arc::new(AtomicU8::new(RUNNING));
+        let (stuck, attempt) = (self.stuck.clone(), state.clone());
         let spawned = std::thread::Builder::new().name("pg-connect".into()).spawn(move || {
             let _ = done.send(open(&config));
-            stuck.fetch_sub(1, Ordering::Relaxed);
+            if attempt.compare_exchange(RUNNING, FINISHED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                stuck.fetch_sub(1, Ordering::Relaxed); // it was left behind
+            }
         });
         if let Err(e) = spawned {
-            self.stuck.fetch_sub(1, Ordering::Relaxed);
             return Err(format!("{host}: no thread to connect: {e}"));
         }
-        match result.recv_timeout(within) {
-            Ok(Ok(link)) => Ok(link),
-            Ok(Err(e)) => Err(format!("{host}: {}", describe(&e))),
-            Err(_) => Err(format!("{host}: no answer within {within:?}")),
-        }
+        let answer = match result.recv_timeout(within) {
+            Err(_) if state.compare_exchange(RUNNING, LEFT, Ordering::AcqRel, Ordering::Acquire).is_ok() => {
+                self.stuck.fetch_add(1, Ordering::Relaxed);
+                return Err(format!("{host}: no answer within {within:?}"));
+            }
+            Err(_) => result.recv().map_err(|_| format!("{host}: the connecting thread ended"))?, // just finished
+            Ok(answer) => answer,
+        };
+        answer.map_err(|e| format!("{host}: {}", describe(&e)))
     }
 
     /// `link` broke (cut for no answer, or the server went away): its host
