@@ -28,12 +28,13 @@ pub fn register(options: &Options) -> Result<()> {
 pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
     let text = i18n::client::text_from_plain(i18n::current(), text).map_err(Error::Usage)?;
     let id = format!("{}-1", client::id_prefix()?);
-    let (mut conn, me) = open(options)?;
+    // A cluster failing over refuses logins too: tried again likewise.
+    let (mut conn, me) = patiently(|| open(options))?;
     // Which server this is: the local log kept for another one at this
     // address is not this one's (see `client/server_id.rs`).
     let server = server_id::ask(&mut conn)?;
     let request = Request::Msg { to: to.clone(), id: id.clone(), text: text.clone() };
-    let ts = match conn.request(&request)? {
+    let ts = match send_until_taken(&mut conn, &request, to)? {
         Reply::OkWith(fields) => Accepted::parse(&fields).map_or(0, |accepted| accepted.ts),
         Reply::Ko(ko) => {
             return Err(Error::Refused { request: tr!(i18n::client::Msg::ReqSend, to = to), ko });
@@ -109,6 +110,41 @@ fn pipelined(conn: &mut Connection, requests: Vec<Request>) -> Result<Vec<Reply>
         conn.write_request(request)?;
     }
     requests.iter().map(|request| conn.read_reply(request)).collect()
+}
+
+/// How long `wachat send` tries again while the server answers "try
+/// again" (`KO:UNAVAILABLE`: a cluster failing over takes ~10 s).
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `attempt`, again while it is refused with "try again" (1.2's
+/// `KO:UNAVAILABLE`), for [`PATIENCE`] at most, waiting as the
+/// interactive clients do (250 ms doubling to 4 s).
+fn patiently<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    let give_up = std::time::Instant::now() + PATIENCE;
+    let mut wait = client::FIRST_BACKOFF;
+    loop {
+        match attempt() {
+            Err(Error::Refused { ko, .. })
+                if client::try_again(ko.code) && std::time::Instant::now() + wait < give_up =>
+            {
+                log::info!("{}; trying again in {wait:?}", ko.reason);
+                std::thread::sleep(wait);
+                wait = client::longer(wait);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Sends `request` (a `MSG`) and returns its reply; sent again, same id,
+/// while the server says "try again" ([`patiently`]).
+fn send_until_taken(conn: &mut Connection, request: &Request, to: &Chat) -> Result<Reply> {
+    patiently(|| match conn.request(request)? {
+        Reply::Ko(ko) if client::try_again(ko.code) => {
+            Err(Error::Refused { request: tr!(i18n::client::Msg::ReqSend, to = to), ko })
+        }
+        reply => Ok(reply),
+    })
 }
 
 /// `wachat users`: one online user per line.

@@ -573,3 +573,52 @@ fn a_duplicate_msg_is_acknowledged_again_and_shown_once() {
     ana.expect("commands:");
     assert_eq!(ana.count("bob: only once"), 1);
 }
+
+/// A fake cluster node failing over (1.2): it answers the first `MSG`
+/// `KO:UNAVAILABLE`. The console keeps the message in its outbox, sends
+/// it again with the same id on the same connection after a pause, and
+/// shows no error; the second time it is taken.
+#[test]
+fn a_message_refused_unavailable_is_sent_again_with_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let send = TcpListener::bind("127.0.0.1:0").unwrap();
+    let recv = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut ana = support::console::Console::start_at(
+        send.local_addr().unwrap(),
+        recv.local_addr().unwrap(),
+        "ana",
+        dir.path(),
+        &[],
+    );
+    let mut conn = support::FakeConn::accept(&send);
+    support::console::old_server_login_send(&mut conn, "ana", "pw-ana");
+    let (msgs, sent) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut refused = false;
+        while let Some(line) = conn.try_line() {
+            if !line.starts_with("MSG:") {
+                conn.send("OK");
+                continue;
+            }
+            let id = line.split(':').nth(2).unwrap().to_string();
+            let _ = msgs.send((line.clone(), Instant::now()));
+            if refused {
+                conn.send(&format!("OK:{id}:1700000000000"));
+            } else {
+                refused = true;
+                conn.send("KO:UNAVAILABLE:the database is failing over; try again in a moment");
+            }
+        }
+    });
+    let _events = old_server_login_recv(&recv, "ana", "pw-ana");
+    ana.type_line("/msg bob during a failover");
+    let (first, at) = sent.recv_timeout(READ_TIMEOUT).expect("the MSG");
+    let (again, again_at) = sent.recv_timeout(READ_TIMEOUT).expect("the MSG sent again");
+    assert_eq!(first, again, "the same id and text");
+    assert!(again_at - at >= Duration::from_millis(200), "after a pause: {:?}", again_at - at);
+    eventually("the message out of the outbox", || {
+        outbox_rows(dir.path(), send.local_addr().unwrap(), "ana").is_empty()
+    });
+    let (_, lines) = ana.quit("/quit");
+    assert!(!lines.iter().any(|l| l.contains("UNAVAILABLE") || l.contains("offline")), "{lines:?}");
+}

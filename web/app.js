@@ -510,6 +510,9 @@ function send() {
   trySend(entry);
 }
 
+/** The next wait of an outbox entry answered KO:UNAVAILABLE, by id. */
+const unavailableWait = new Map();
+
 /** Sends an outbox entry if online; it leaves the outbox at the server's answer. */
 function trySend(entry) {
   if (inFlight.has(entry.id) || !link || link.status !== 'online') return;
@@ -521,6 +524,16 @@ function trySend(entry) {
         setTimeout(() => trySend(entry), 1000);
         return;
       }
+      // 1.2: a cluster node whose database is failing over says "try
+      // again": the same id after a pause, 250 ms doubling to 4 s (as the
+      // Rust clients do); the message stays in the outbox, not failed.
+      if (!reply.ok && reply.code === 'UNAVAILABLE') {
+        const wait = Math.min((unavailableWait.get(entry.id) || 125) * 2, 4000);
+        unavailableWait.set(entry.id, wait);
+        setTimeout(() => trySend(entry), wait);
+        return;
+      }
+      unavailableWait.delete(entry.id);
       outbox.remove(entry.id);
       const chat = model.chat(entry.to);
       const msg = chat.keys.get(`${fold(model.me)}\n${entry.id}`);

@@ -448,10 +448,15 @@ pub struct ServeArgs {
     /// Be a node of a cluster: keep everything in this PostgreSQL database
     /// instead of --data-dir (needs --bus, and a build with `--features
     /// cluster`; see docs/CLUSTER.md).
+    ///
+    /// Several hosts (a primary and its standby, docs/CLUSTER.md):
+    /// postgres://USER@HOST1:PORT1,HOST2:PORT2/DB, or libpq's keywords
+    /// "host=HOST1,HOST2 port=PORT1,PORT2 user=USER dbname=DB".
     #[arg(long, value_name = "postgres://USER@HOST:PORT/DB", requires = "bus")]
     pub store: Option<String>,
-    /// The cluster's NATS server, which carries events between nodes.
-    #[arg(long, value_name = "nats://HOST:PORT", requires = "store")]
+    /// The cluster's NATS server, which carries events between nodes; or
+    /// several, separated by commas (a NATS cluster).
+    #[arg(long, value_name = "nats://HOST:PORT[,…]", requires = "store")]
     pub bus: Option<String>,
     /// This node's name in the cluster [default: host name and send port].
     #[arg(long, requires = "store")]

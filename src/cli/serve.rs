@@ -58,9 +58,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         if cfg!(not(feature = "cluster")) {
             return Err(Error::Usage(format!("--store {store}: {NO_CLUSTER}")));
         }
-        if !store.starts_with("postgres://") && !store.starts_with("postgresql://") {
-            return Err(Error::Usage(format!("--store {store}: expected postgres://USER@HOST:PORT/DB")));
-        }
+        #[cfg(feature = "cluster")]
+        crate::cluster::db::parse_store(store)?;
     }
     // A file-size limit (`ulimit -f`) must fail the write, which the store
     // turns into KO:INTERNAL, not kill the server with SIGXFSZ.

@@ -112,6 +112,7 @@ pub use options::{Endpoint, Options, default_data_dir, parse_servers};
 pub use outbox::{Outbox, Outgoing};
 pub use overview::{ChatSummary, Conversation, Page, Presence, UserInfo};
 pub use requests::parse_history_line;
+pub use sender::{FIRST_BACKOFF, longer, try_again};
 
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};

@@ -20,7 +20,12 @@
 //!    dials again at once, sends it again, and from then on pings at half
 //!    the quiet that was too long (see [`SenderThread::timed_out`]). The
 //!    user sees neither the error nor an "offline" flicker;
-//! 5. on [`Job::Check`], announce the P2P port again (`P2P:<port>`).
+//! 5. on [`Job::Check`], announce the P2P port again (`P2P:<port>`);
+//! 6. (1.2) a message answered `KO:UNAVAILABLE` (a cluster node whose
+//!    database is failing over) stays in the outbox with the rest behind
+//!    it, and the outbox is sent again, same ids, after the reconnection
+//!    backoff ([`FIRST_BACKOFF`] doubling up to [`MAX_BACKOFF`]), on the
+//!    same connection: the user sees the message wait, not an error.
 //!
 //! Every send connection asks the server who it is right after its login
 //! (`SERVER`, see [`super::server_id`]), so the outbox never reaches a
@@ -51,6 +56,18 @@ pub const BATCH: usize = 64;
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// …up to this.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// True for a refusal that says "try again" (1.2's `KO:UNAVAILABLE`): the
+/// request was not done, or is recognised when sent again with its id.
+/// The one rule of every client that retries (the outbox, `wachat send`).
+pub fn try_again(code: Code) -> bool {
+    code == Code::Unavailable
+}
+
+/// The wait after `backoff`: doubled, up to [`MAX_BACKOFF`].
+pub fn longer(backoff: Duration) -> Duration {
+    (backoff * 2).min(MAX_BACKOFF)
+}
 
 /// Work for the sender thread.
 pub enum Job {
@@ -92,6 +109,9 @@ pub struct SenderThread {
     /// How much quiet before a `PING`: half our own timeout, shortened
     /// when the server proves to have a shorter one.
     ping_every: Duration,
+    /// After `KO:UNAVAILABLE`: the outbox waits until then, and the wait
+    /// after the next one.
+    hold: Option<(Instant, Duration)>,
 }
 
 /// The shortest `ping_every` learned from a server (one `PING` in 250 ms
@@ -109,6 +129,7 @@ impl SenderThread {
             backoff: FIRST_BACKOFF,
             last_sent: now,
             ping_every,
+            hold: None,
         }
     }
 
@@ -118,13 +139,15 @@ impl SenderThread {
             if self.conn.is_none() && Instant::now() >= self.retry_at {
                 self.reconnect();
             }
-            if self.conn.is_some() && !self.shared.outbox.lock().is_empty() {
+            let held = self.hold.is_some_and(|(until, _)| Instant::now() < until);
+            if self.conn.is_some() && !held && !self.shared.outbox.lock().is_empty() {
                 self.drain();
                 continue;
             }
-            let wake_at = match self.conn {
-                Some(_) => self.last_sent + self.ping_every,
-                None => self.retry_at,
+            let wake_at = match (&self.conn, self.hold) {
+                (Some(_), Some((until, _))) if held => until.min(self.last_sent + self.ping_every),
+                (Some(_), _) => self.last_sent + self.ping_every,
+                (None, _) => self.retry_at,
             };
             match jobs.recv_deadline(wake_at) {
                 Ok(Job::Request { request, reply }) => {
@@ -164,7 +187,7 @@ impl SenderThread {
             Err(e) => {
                 log::debug!("send port: {e}");
                 self.retry_at = Instant::now() + self.backoff;
-                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                self.backoff = longer(self.backoff);
                 self.shared.link.set(Port::Send, false, || why_offline(&e));
             }
         }
@@ -316,7 +339,17 @@ impl SenderThread {
             self.shared.tell(&log, settled.into_iter().flatten().collect());
         }
         match outcome.and(confirmed) {
-            Ok(()) => self.shared.link.set(Port::Send, true, String::new),
+            Ok(()) => {
+                self.hold = None;
+                self.shared.link.set(Port::Send, true, String::new)
+            }
+            // The server cannot store it now (a failover): the same ids
+            // again after a pause, on the same connection.
+            Err(Error::Refused { ko, .. }) if try_again(ko.code) => {
+                let wait = self.hold.map_or(FIRST_BACKOFF, |(_, wait)| longer(wait));
+                log::debug!("send port: {}; sending the outbox again in {wait:?}", ko.reason);
+                self.hold = Some((Instant::now() + wait, wait));
+            }
             // Timed out before it read the first message: it stored none of
             // the rest either, the outbox still has them all.
             Err(Error::Refused { ko, .. }) if ko.code == Code::Timeout => self.timed_out(quiet),

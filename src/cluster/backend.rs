@@ -6,11 +6,12 @@
 //! for. Reads run on pooled connections (`reads.rs`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 
 use super::committer::{Committer, Job};
-use super::db::{Db, OrKo};
+use super::db::{DEADLINE, Db, OrKo};
 use super::moderation;
 use super::names::Names;
 use super::reads;
@@ -32,6 +33,20 @@ pub struct PgBackend {
 
 fn stopped() -> Ko {
     Ko::new(Code::Internal, "the server is shutting down")
+}
+
+/// The committer's answer to a job, waited for until `until` at most
+/// (the database's deadline: docs/CLUSTER.md, "Nodes that never hang").
+/// Too late, the request gets `KO:UNAVAILABLE`; its job may still
+/// commit, and a `MSG` sent again with its id is then recognised.
+fn answer_within<T>(answer: &Receiver<T>, until: Instant) -> Result<T, Ko> {
+    answer.recv_deadline(until).map_err(|e| match e {
+        crossbeam_channel::RecvTimeoutError::Timeout => {
+            log::debug!("cluster: no answer from the committer within the deadline");
+            super::db::down()
+        }
+        crossbeam_channel::RecvTimeoutError::Disconnected => stopped(),
+    })
 }
 
 impl PgBackend {
@@ -69,7 +84,7 @@ impl PgBackend {
         if !self.committer.submit(job) {
             return Err(stopped());
         }
-        answer.recv().unwrap_or_else(|_| Err(stopped()))
+        answer_within(&answer, Instant::now() + DEADLINE).unwrap_or_else(Err)
     }
 
     fn change(
@@ -140,13 +155,14 @@ impl Backend for PgBackend {
         };
         let allowed: Vec<Outgoing> =
             msgs.iter().zip(&refused).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m.clone()).collect();
+        let until = Instant::now() + DEADLINE;
         let (done, answer) = crossbeam_channel::bounded(1);
         let sent = if allowed.is_empty() {
             Vec::new()
         } else if !self.committer.submit(Job::Send { from, msgs: allowed.clone(), done }) {
             vec![Err(stopped()); allowed.len()]
         } else {
-            answer.recv().unwrap_or_else(|_| vec![Err(stopped()); allowed.len()])
+            answer_within(&answer, until).unwrap_or_else(|ko| vec![Err(ko); allowed.len()])
         };
         let mut sent = sent.into_iter();
         let results = refused

@@ -114,8 +114,9 @@ impl Bus {
                 let said = said.clone();
                 async move { _ = said.lock().log(&event) }
             });
-        let client =
-            runtime.block_on(options.connect(url)).map_err(|e| Error::Usage(format!("--bus {url}: {e}")))?;
+        let client = runtime
+            .block_on(options.connect(servers(url)?))
+            .map_err(|e| Error::Usage(format!("--bus {url}: {e}")))?;
         let (commands, mut queue) = tokio::sync::mpsc::unbounded_channel::<Command>();
         let bridge = client.clone();
         let thread = std::thread::Builder::new()
@@ -205,6 +206,24 @@ impl Bus {
     }
 }
 
+/// The NATS servers of `--bus`: `nats://HOST:PORT`, or several separated
+/// by commas (a NATS cluster: the client connects to one, and to another
+/// of the list, or of those the cluster announces, when it is lost).
+pub fn servers(text: &str) -> Result<Vec<async_nats::ServerAddr>> {
+    let servers: Vec<async_nats::ServerAddr> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|e| Error::Usage(format!("--bus {text}: {s:?}: {e}"))))
+        .collect::<Result<_>>()?;
+    if servers.is_empty() {
+        return Err(Error::Usage(format!(
+            "--bus {text:?}: no server; expected nats://HOST:PORT[,nats://HOST:PORT…]"
+        )));
+    }
+    Ok(servers)
+}
+
 /// Hands what a subscription receives to the node's dispatcher.
 async fn forward(mut subscriber: async_nats::Subscriber, incoming: Sender<Incoming>) {
     while let Some(message) = subscriber.next().await {
@@ -223,6 +242,16 @@ async fn forward(mut subscriber: async_nats::Subscriber, incoming: Sender<Incomi
 mod tests {
     use super::*;
     use async_nats::Event;
+
+    #[test]
+    fn bus_takes_one_server_or_a_list() {
+        assert_eq!(servers("nats://127.0.0.1:4222").unwrap().len(), 1);
+        let three = servers("nats://a:4222,nats://b:4223, nats://c:4224").unwrap();
+        let hosts: Vec<String> = three.iter().map(|s| format!("{}:{}", s.host(), s.port())).collect();
+        assert_eq!(hosts, ["a:4222", "b:4223", "c:4224"]);
+        assert!(servers("").is_err());
+        assert!(servers("nats://a:4222,nats://b:notaport").is_err());
+    }
 
     #[test]
     fn a_repeated_nats_event_is_logged_once_a_minute_and_a_change_at_once() {

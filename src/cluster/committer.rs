@@ -17,23 +17,30 @@
 //! hears of a change before its transaction committed: an `OK:<id>:<ts>`
 //! is a committed row.
 //!
-//! When the database fails, every job of the batch answers `KO:INTERNAL`
+//! When the database fails, every job of the batch answers `KO:UNAVAILABLE`
 //! (a commit whose outcome is unknown too: the client resends, and the
 //! resend window recognises the message if it did commit). The next batch
-//! connects again; until the database answers, jobs fail at once.
+//! connects again, to whichever host of `--store` is primary now; until
+//! one answers, jobs fail at once. A batch has [`super::db::DEADLINE`]: a
+//! database that hangs gets its connection cut (`watchdog.rs`).
+//!
+//! Why an `OK` survives a failover: the primary runs with synchronous
+//! replication (docs/CLUSTER.md), so its `COMMIT` returns only once the
+//! secondary has the transaction; a node paused mid-commit and woken
+//! after the failover finds its connection gone (the old primary was
+//! stopped) or refused (demoted, read-only), and answers `KO`, never `OK`.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
-use postgres::Client;
 
 pub use super::apply::Job;
 use super::apply::{self, Outcome};
-use super::db::Db;
+use super::db::{Db, Link};
 use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
@@ -43,11 +50,6 @@ use crate::store::budget::Budget;
 /// Most jobs in one transaction: enough for group commit to pay, few
 /// enough that one batch's locks are held briefly.
 const MAX_JOBS: usize = 2000;
-
-/// After the database refused a connection, jobs fail at once for this
-/// long before the next try (a down database must not cost every request
-/// a connection attempt).
-const RETRY_AFTER: Duration = Duration::from_millis(300);
 
 /// Committer threads per node, each on its own connection. They do not
 /// all take work all the time: the count follows the load.
@@ -172,9 +174,8 @@ fn run(
     clock: &AtomicU64,
     budget: &Budget,
 ) {
-    let mut client: Option<Client> = None;
+    let mut client: Option<Link> = None;
     let mut statements = Statements::default();
-    let mut retry_at = Instant::now();
     while let Some(first) = role.next(queue) {
         let mut queued = vec![first];
         while queued.len() < MAX_JOBS {
@@ -191,33 +192,37 @@ fn run(
                 job
             })
             .collect();
-        if client.as_ref().is_none_or(Client::is_closed) {
-            client = None;
-            if Instant::now() >= retry_at {
-                match db.connect_committer() {
-                    Ok(c) => {
-                        log::info!("cluster: committer connected to {}", db.url);
-                        client = Some(c);
-                        statements = Statements::default(); // prepared on the old connection
-                    }
-                    Err(e) => {
-                        log::warn!("cluster: committer cannot reach the database: {e}");
-                        retry_at = Instant::now() + RETRY_AFTER;
-                    }
+        if client.as_ref().is_none_or(|link| !link.usable()) {
+            if let Some(link) = client.take().filter(|link| link.client.is_closed()) {
+                db.broken(&link);
+            }
+            // Db::connect fails at once for a moment after no host
+            // answered: a down database costs a job no connection attempt.
+            match db.connect_committer() {
+                Ok(link) => {
+                    log::info!("cluster: committer connected to {}", db.url);
+                    client = Some(link);
+                    statements = Statements::default(); // prepared on the old connection
                 }
+                Err(e) => log::debug!("cluster: committer cannot reach the database: {e}"),
             }
         }
-        let Some(conn) = client.as_mut() else {
+        let Some(link) = client.as_mut() else {
             let ko = super::db::down();
             batch.into_iter().for_each(|job| job.fail(&ko));
             continue;
         };
+        // The batch's deadline: a database that hangs gets the
+        // connection cut, and the batch fails like one that died.
+        let armed = db.arm(link);
+        let conn = &mut link.client;
         // A bug in a batch must not take every later request down with
         // this thread: its jobs get KO:INTERNAL (their channels close),
         // and the connection, maybe mid-transaction, is replaced.
         let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             commit_batch(conn, &mut statements, names, batch, clock, deliver, budget)
         }));
+        drop(armed);
         if committed.is_err() {
             log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
             client = None;
@@ -231,7 +236,7 @@ fn run(
 /// A batch that does not fit on the database's disk is refused whole with
 /// `KO:FULL` (`budget.rs`); the next one tries again.
 fn commit_batch(
-    conn: &mut Client,
+    conn: &mut postgres::Client,
     statements: &mut Statements,
     names: &Names,
     batch: Vec<Job>,

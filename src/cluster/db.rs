@@ -6,19 +6,59 @@
 //! has a connection of its own (`committer.rs`). A connection that broke
 //! (the database restarted) is not given back: the next borrower connects
 //! anew, so the node recovers by itself when the database returns.
+//!
+//! `--store` may name several hosts: a primary and its standbys
+//! (pg_auto_failover, docs/CLUSTER.md). A connection is made to whichever
+//! takes writes, trying first the host where the primary was last found.
+//! Every call has a deadline ([`DEADLINE`]): the kernel's for a host gone
+//! (connect timeout, `tcp_user_timeout`, keepalives), and the watchdog's
+//! for a server that hangs or is slow (`watchdog.rs`: the connection is
+//! cut). Meanwhile requests get `KO:UNAVAILABLE`.
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use postgres::config::{Host, TargetSessionAttrs};
 use postgres::{Client, NoTls};
 
+use super::watchdog::{Socket, Watchdog, find_socket};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
 
-/// How long connecting to the database may take before the request fails.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the TCP connection to one host may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long connecting to one host may take in all (TCP, the startup
+/// handshake, the checks): a frozen server accepts TCP connections (its
+/// kernel does) and never answers the handshake; then the next host of
+/// `--store` is tried.
+const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
+
+/// The deadline of every database call a request waits for: a borrowed
+/// connection's whole use (`Db::get`), a committer's batch, a request's
+/// wait for its job. Past it the request gets `KO:UNAVAILABLE`
+/// (docs/CLUSTER.md, "Nodes that never hang").
+pub const DEADLINE: Duration = Duration::from_secs(5);
+
+/// After no host could be reached, calls fail at once for this long
+/// before the next try: a database down must not cost every request a
+/// connection attempt (nor a thread, see [`Db::connect_to`]).
+const RETRY_AFTER: Duration = Duration::from_millis(250);
+
+/// Connection attempts left behind, still blocked on a frozen server
+/// (see [`Db::connect_to`]), beyond which no new one is started (the
+/// attempts under way in time are not counted: a node may connect many
+/// at once).
+const MAX_STUCK: usize = 4;
+
+/// The states of a connection attempt (see [`Db::connect_to`]).
+const RUNNING: u8 = 0;
+const FINISHED: u8 = 1;
+const LEFT: u8 = 2;
 
 /// A connection idle for longer is checked (one round trip) before use.
 const CHECK_AFTER: Duration = Duration::from_millis(500);
@@ -27,106 +67,382 @@ const CHECK_AFTER: Duration = Duration::from_millis(500);
 /// (and close them after).
 const MAX_IDLE: usize = 16;
 
+/// Bumped whenever the primary may have changed (the node found it on
+/// another host, the server said it is read-only or shutting down, a
+/// connection was cut): connections made before are not used again.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// What `--store` says: one configuration per host, in the given order.
+pub struct Store {
+    pub hosts: Vec<postgres::Config>,
+    /// The database's name.
+    pub dbname: String,
+    /// `postgres://USER@HOST1:PORT1,HOST2:PORT2/DB`, without a password,
+    /// for messages.
+    pub shown: String,
+}
+
+/// Parses `--store`, the one place that does: a URL
+/// (`postgres://USER@HOST1:PORT1,HOST2:PORT2/DB?target_session_attrs=read-write`)
+/// or libpq's keywords (`host=HOST1,HOST2 port=PORT1,PORT2 user=USER
+/// dbname=DB`); one host or several (a primary and its standbys: the node
+/// writes to whichever is primary). The deadlines of `Db` are set on
+/// each host's configuration.
+pub fn parse_store(text: &str) -> Result<Store> {
+    let usage = |why: String| {
+        Error::Usage(format!(
+            "--store {}: {why}; expected postgres://USER@HOST:PORT/DB (several hosts: \
+             HOST1:PORT1,HOST2:PORT2) or host=HOST1,HOST2 port=PORT1,PORT2 user=USER dbname=DB",
+            hide_password(text)
+        ))
+    };
+    let all = postgres::Config::from_str(text).map_err(|e| usage(e.to_string()))?;
+    let hosts = all.get_hosts();
+    let ports = all.get_ports();
+    if hosts.is_empty() {
+        return Err(usage("no host".into()));
+    }
+    if ports.len() > 1 && ports.len() != hosts.len() {
+        return Err(usage(format!("{} hosts but {} ports", hosts.len(), ports.len())));
+    }
+    let user = all.get_user().ok_or_else(|| usage("no user".into()))?;
+    let dbname = all.get_dbname().unwrap_or(user).to_string();
+    let mut configs = Vec::new();
+    let mut shown = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        let mut one = postgres::Config::new();
+        match host {
+            Host::Tcp(name) => {
+                one.host(name);
+                shown.push(if name.contains(':') {
+                    format!("[{name}]:{port}")
+                } else {
+                    format!("{name}:{port}")
+                });
+            }
+            Host::Unix(path) => {
+                one.host_path(path);
+                shown.push(path.display().to_string());
+            }
+        }
+        one.port(port).user(user).dbname(&dbname).ssl_mode(all.get_ssl_mode());
+        if let Some(password) = all.get_password() {
+            one.password(password);
+        }
+        // No statement_timeout: a COMMIT waiting for the synchronous
+        // standby that it cancels is committed on the primary alone and
+        // reported as a success (with a WARNING). The watchdog cuts the
+        // connection instead: a commit cut short never reaches the client.
+        let options = format!("{} -c client_min_messages=warning", all.get_options().unwrap_or_default());
+        one.options(options.trim_start());
+        one.application_name(all.get_application_name().unwrap_or("wachat"));
+        // The deadlines: a host that is gone is noticed by the kernel
+        // (connect timeout; unacknowledged data: tcp_user_timeout; an idle
+        // connection: keepalives), one that hangs by the watchdog.
+        one.connect_timeout(CONNECT_TIMEOUT);
+        one.tcp_user_timeout(DEADLINE);
+        one.keepalives(true).keepalives_idle(Duration::from_secs(2));
+        one.keepalives_interval(Duration::from_secs(1)).keepalives_retries(3);
+        // A node writes: a standby (or a demoted primary) is refused at
+        // connection, and the next host is tried.
+        one.target_session_attrs(TargetSessionAttrs::ReadWrite);
+        configs.push(one);
+    }
+    let shown = format!("postgres://{user}@{}/{dbname}", shown.join(","));
+    Ok(Store { hosts: configs, dbname, shown })
+}
+
+/// `text` with the value of a password (in a URL or a keyword) as `***`.
+fn hide_password(text: &str) -> String {
+    if let Some(at) = text.find("password=") {
+        let rest = &text[at + "password=".len()..];
+        let end = rest.find([' ', '&']).unwrap_or(rest.len());
+        return format!("{}password=***{}", &text[..at], &rest[end..]);
+    }
+    match text.split_once('@') {
+        Some((before, after)) if before.matches(':').count() > 1 => {
+            format!("{}:***@{after}", before.rsplit_once(':').map_or(before, |b| b.0))
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// A connection, its socket (for the watchdog) and the generation it
+/// was made in.
+pub struct Link {
+    pub client: Client,
+    socket: Option<Socket>,
+    generation: u64,
+    /// Which host of `--store` it is to.
+    host: usize,
+}
+
+impl Link {
+    /// False once the connection broke or the primary may have changed.
+    pub fn usable(&self) -> bool {
+        !self.client.is_closed() && self.generation == GENERATION.load(Ordering::Acquire)
+    }
+}
+
 /// The database of a cluster, and the idle connections to it.
 pub struct Db {
-    config: postgres::Config,
+    store: Store,
     /// The URL without a password, for messages.
     pub url: String,
     /// Idle connections, each with when it was given back.
-    idle: Mutex<Vec<(Client, Instant)>>,
+    idle: Mutex<Vec<(Link, Instant)>>,
+    watchdog: Arc<Watchdog>,
+    /// The host (of `store.hosts`) tried first: where the primary was
+    /// last found, unless its connection broke since.
+    primary: AtomicUsize,
+    /// The host of the last connection made.
+    connected: AtomicUsize,
+    /// Until when calls fail at once (no host answered).
+    retry_at: Mutex<Option<Instant>>,
+    /// Connection attempts left behind, blocked on a frozen server.
+    stuck: Arc<AtomicUsize>,
+    /// Whether the last connection attempt reached a primary.
+    reachable: AtomicBool,
 }
 
 impl Db {
-    /// Parses `postgres://USER@HOST:PORT/DB`; connects nothing yet.
-    pub fn new(url: &str) -> Result<Db> {
-        let mut config = postgres::Config::from_str(url)
-            .map_err(|e| Error::Usage(format!("--store {url}: not a PostgreSQL URL: {e}")))?;
-        config.connect_timeout(CONNECT_TIMEOUT);
-        config.keepalives_idle(Duration::from_secs(10));
-        config.application_name("wachat");
-        config.options("-c client_min_messages=warning");
-        let shown = match url.split_once('@') {
-            Some((before, after)) if before.contains(':') && before.matches(':').count() > 1 => {
-                format!("{}:***@{after}", before.rsplit_once(':').map_or(before, |b| b.0))
-            }
-            _ => url.to_string(),
-        };
-        Ok(Db { config, url: shown, idle: Mutex::new(Vec::new()) })
+    /// Parses `--store` ([`parse_store`]); connects nothing yet.
+    pub fn new(store: &str) -> Result<Db> {
+        let store = parse_store(store)?;
+        Ok(Db {
+            url: store.shown.clone(),
+            store,
+            idle: Mutex::new(Vec::new()),
+            watchdog: Arc::default(),
+            primary: AtomicUsize::new(0),
+            connected: AtomicUsize::new(0),
+            retry_at: Mutex::new(None),
+            stuck: Arc::default(),
+            reachable: AtomicBool::new(false),
+        })
     }
 
     /// The database's name (it names the cluster's NATS subjects).
     pub fn name(&self) -> &str {
-        self.config.get_dbname().unwrap_or("wachat")
+        &self.store.dbname
     }
 
-    /// A new connection (not from the pool).
-    pub fn connect(&self) -> std::result::Result<Client, postgres::Error> {
-        self.config.connect(NoTls)
+    /// A new connection to the primary (not from the pool): the host where
+    /// it was last found first, then the others in turn.
+    pub fn connect(&self) -> std::result::Result<Link, String> {
+        self.connect_until(Instant::now() + CONNECT_DEADLINE * self.store.hosts.len() as u32)
+    }
+
+    /// [`Db::connect`], given up at `until`.
+    fn connect_until(&self, until: Instant) -> std::result::Result<Link, String> {
+        if let Some(at) = *self.retry_at.lock()
+            && Instant::now() < at
+        {
+            return Err("no database host answered a moment ago".into());
+        }
+        let first = self.primary.load(Ordering::Relaxed);
+        let count = self.store.hosts.len();
+        let mut why = Vec::new();
+        for i in (0..count).map(|n| (first + n) % count) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                why.push(format!("host {}: not tried, out of time", i + 1));
+                continue;
+            }
+            match self.connect_to(i, left.min(CONNECT_DEADLINE)) {
+                Ok(link) => {
+                    *self.retry_at.lock() = None;
+                    self.now_reachable(true, "");
+                    self.primary.store(i, Ordering::Relaxed);
+                    if self.connected.swap(i, Ordering::Relaxed) != i {
+                        log::warn!("cluster: the primary database is now host {} of --store", i + 1);
+                        self.forget_all();
+                        crate::metrics::get().pg_switches.inc();
+                    }
+                    return Ok(Link { generation: GENERATION.load(Ordering::Acquire), host: i, ..link });
+                }
+                Err(e) => why.push(e),
+            }
+        }
+        *self.retry_at.lock() = Some(Instant::now() + RETRY_AFTER);
+        let why = why.join("; ");
+        self.now_reachable(false, &why);
+        Err(why)
+    }
+
+    /// Says (in the log and the metrics) when the node starts or stops
+    /// reaching a primary: once per change, not once per request.
+    fn now_reachable(&self, reachable: bool, why: &str) {
+        if self.reachable.swap(reachable, Ordering::AcqRel) == reachable {
+            return;
+        }
+        crate::metrics::get().pg_reachable.set(i64::from(reachable));
+        if reachable {
+            log::info!("cluster: a primary database answers; writes are taken");
+        } else {
+            log::warn!(
+                "cluster: no primary database answers ({why}); writes get KO:UNAVAILABLE until one does"
+            );
+        }
+    }
+
+    /// Connects to host `i` within [`CONNECT_DEADLINE`]. The `postgres`
+    /// crate cannot bound its startup handshake, so the attempt runs on a
+    /// thread of its own: one that misses the deadline is left behind,
+    /// blocked until the frozen server wakes or dies (a few at most,
+    /// [`MAX_STUCK`]), and the caller goes on to the next host.
+    fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<Link, String> {
+        let config = self.store.hosts[i].clone();
+        let host = format!("host {} of --store", i + 1);
+        if self.stuck.load(Ordering::Relaxed) >= MAX_STUCK {
+            return Err(format!("{host}: earlier connections still wait for an answer"));
+        }
+        let (done, result) = crossbeam_channel::bounded(1);
+        // RUNNING, then FINISHED by the thread or LEFT by the caller (who
+        // then counts it stuck until it finishes), whichever comes first.
+        let state = Arc::new(AtomicU8::new(RUNNING));
+        let (stuck, attempt) = (self.stuck.clone(), state.clone());
+        let spawned = std::thread::Builder::new().name("pg-connect".into()).spawn(move || {
+            let _ = done.send(open(&config));
+            if attempt.compare_exchange(RUNNING, FINISHED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                stuck.fetch_sub(1, Ordering::Relaxed); // it was left behind
+            }
+        });
+        if let Err(e) = spawned {
+            return Err(format!("{host}: no thread to connect: {e}"));
+        }
+        let answer = match result.recv_timeout(within) {
+            Err(_) if state.compare_exchange(RUNNING, LEFT, Ordering::AcqRel, Ordering::Acquire).is_ok() => {
+                self.stuck.fetch_add(1, Ordering::Relaxed);
+                return Err(format!("{host}: no answer within {within:?}"));
+            }
+            Err(_) => result.recv().map_err(|_| format!("{host}: the connecting thread ended"))?, // just finished
+            Ok(answer) => answer,
+        };
+        answer.map_err(|e| format!("{host}: {}", describe(&e)))
+    }
+
+    /// `link` broke (cut for no answer, or the server went away): its host
+    /// is tried last next time. A primary whose keeper died may still
+    /// run and take connections while its standby is promoted; its
+    /// commits never return (nothing replicates them), and trying it
+    /// first again and again would keep the node off the new primary.
+    pub fn broken(&self, link: &Link) {
+        let count = self.store.hosts.len();
+        let _ = self.primary.compare_exchange(
+            link.host,
+            (link.host + 1) % count,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.forget_all();
+    }
+
+    /// Connections made before are not used again (the primary may have
+    /// changed).
+    fn forget_all(&self) {
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+        self.idle.lock().clear();
+    }
+
+    /// Arms the watchdog on `link` for [`DEADLINE`] (nothing if its socket
+    /// was not found: a Unix socket).
+    pub fn arm(&self, link: &Link) -> Option<super::watchdog::Armed<'_>> {
+        self.arm_until(link, Instant::now() + DEADLINE)
+    }
+
+    fn arm_until(&self, link: &Link, until: Instant) -> Option<super::watchdog::Armed<'_>> {
+        link.socket.as_ref().map(|socket| self.watchdog.arm(socket, until))
     }
 
     /// A connection for a committer, which runs the same few statements
     /// for every batch, prepared once (`tx.rs`): each is planned once too
     /// (`plan_cache_mode`), not again for every batch. Its lookups are
     /// all by key (`writes.rs`), so one plan fits batches of any size.
-    pub fn connect_committer(&self) -> std::result::Result<Client, postgres::Error> {
-        let mut client = self.connect()?;
-        client.batch_execute("SET plan_cache_mode = force_generic_plan")?;
-        Ok(client)
+    pub fn connect_committer(&self) -> std::result::Result<Link, String> {
+        let mut link = self.connect()?;
+        link.client.batch_execute("SET plan_cache_mode = force_generic_plan").map_err(|e| describe(&e))?;
+        Ok(link)
     }
 
-    /// A connection at start: an error says which database and why.
+    /// A connection at start (the schema's migrations, `wachat migrate`:
+    /// no deadline); an error says which database and why.
     pub fn connect_at_start(&self) -> Result<Client> {
-        self.connect().map_err(|e| error(format!("cluster: {}", self.url), &e))
+        let context = format!("cluster: {}", self.url);
+        let link = self.connect().map_err(|e| Error::io(context, std::io::Error::other(e)))?;
+        Ok(link.client)
     }
 
-    /// A connection from the pool (or a new one); `KO:INTERNAL` if the
-    /// database cannot be reached.
+    /// A connection from the pool (or a new one), armed with [`DEADLINE`]
+    /// until given back; `KO:UNAVAILABLE` if no primary can be reached.
     pub fn get(&self) -> std::result::Result<Conn<'_>, Ko> {
+        let until = Instant::now() + DEADLINE;
         let pooled = self.idle.lock().pop();
-        let client = match pooled {
+        let link = match pooled {
             // One idle for a while may have lost its server (a restart):
             // a round trip tells, before a request is failed for it.
-            Some((mut client, since)) if !client.is_closed() => {
-                if since.elapsed() < CHECK_AFTER || client.is_valid(CONNECT_TIMEOUT).is_ok() {
-                    client
+            Some((mut link, since)) if link.usable() => {
+                if since.elapsed() < CHECK_AFTER || link.client.is_valid(CONNECT_TIMEOUT).is_ok() {
+                    link
                 } else {
-                    self.idle.lock().clear(); // the others are from the same server: as dead
-                    self.connect().map_err(|e| unavailable("connecting", &e))?
+                    self.forget_all(); // the others are from the same server: as dead
+                    self.connect_until(until).map_err(|e| down_because("connecting", &e))?
                 }
             }
-            _ => self.connect().map_err(|e| unavailable("connecting", &e))?,
+            _ => self.connect_until(until).map_err(|e| down_because("connecting", &e))?,
         };
-        Ok(Conn { db: self, client: Some(client) })
+        let armed = self.arm_until(&link, until);
+        Ok(Conn { db: self, link: Some(link), _armed: armed })
     }
+}
+
+/// Connects with `config`, and finds the connection's socket for the
+/// watchdog (the server says which ports it is between).
+fn open(config: &postgres::Config) -> std::result::Result<Link, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    let row = client.query_one("SELECT inet_client_port(), inet_server_port()", &[])?;
+    let ports = (row.get::<_, Option<i32>>(0), row.get::<_, Option<i32>>(1));
+    let socket = match ports {
+        (Some(local), Some(remote)) => find_socket(local as u16, remote as u16),
+        _ => None, // a Unix socket: the kernel sees a frozen server's end
+    };
+    Ok(Link { client, socket, generation: 0, host: 0 })
 }
 
 /// A borrowed connection; back to the pool when dropped, unless broken.
 pub struct Conn<'a> {
     db: &'a Db,
-    client: Option<Client>,
+    link: Option<Link>,
+    /// The watchdog's deadline while borrowed.
+    _armed: Option<super::watchdog::Armed<'a>>,
 }
 
 impl Deref for Conn<'_> {
     type Target = Client;
     fn deref(&self) -> &Client {
-        self.client.as_ref().expect("present until dropped")
+        &self.link.as_ref().expect("present until dropped").client
     }
 }
 
 impl DerefMut for Conn<'_> {
     fn deref_mut(&mut self) -> &mut Client {
-        self.client.as_mut().expect("present until dropped")
+        &mut self.link.as_mut().expect("present until dropped").client
     }
 }
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
+        if let Some(link) = self.link.take() {
+            if !link.usable() {
+                if link.client.is_closed() {
+                    self.db.broken(&link); // the database went away: the others are as dead
+                }
+                return;
+            }
             let mut idle = self.db.idle.lock();
-            if client.is_closed() {
-                idle.clear(); // the database went away: the others are as dead
-            } else if idle.len() < MAX_IDLE {
-                idle.push((client, Instant::now()));
+            if idle.len() < MAX_IDLE {
+                idle.push((link, Instant::now()));
             }
         }
     }
@@ -146,18 +462,56 @@ pub fn error(context: String, e: &postgres::Error) -> Error {
     Error::io(context, std::io::Error::other(describe(e)))
 }
 
-/// The `KO:INTERNAL` of a database error, logged with what was being done.
+/// The `KO` of a database error, logged with what was being done:
+/// `KO:UNAVAILABLE` when the database could not be reached or did not
+/// answer in time, or is not (any more) the primary — trying again will
+/// work once a primary answers; `KO:INTERNAL` for any other error the
+/// server reported (a bug: trying again will not help).
 pub fn unavailable(doing: &str, e: &postgres::Error) -> Ko {
     log::warn!("cluster: database error while {doing}: {}", describe(e));
+    if is_not_primary(e) {
+        GENERATION.fetch_add(1, Ordering::AcqRel); // connections to it are dropped
+    }
+    match e.code() {
+        Some(code) if !is_unavailable(code) => Ko::new(Code::Internal, "the database refused the change"),
+        _ => down(),
+    }
+}
+
+/// `KO:UNAVAILABLE` for a connection that could not be made (the change
+/// of state is logged once by `Db::now_reachable`).
+fn down_because(doing: &str, why: &str) -> Ko {
+    log::debug!("cluster: database unreachable while {doing}: {why}");
     down()
 }
 
-/// What a client is told while the database cannot be reached.
+/// What a client is told while no primary database answers.
 pub fn down() -> Ko {
-    Ko::new(Code::Internal, "the database is unavailable; try again")
+    Ko::new(Code::Unavailable, "the database is failing over; try again in a moment")
 }
 
-/// Shorthand: a database error while `doing` becomes `KO:INTERNAL`.
+/// The server's errors that say "not now" rather than "never": the
+/// connection failed (08), the server is shutting down or the statement
+/// was cancelled, by its timeout or an operator (57), too many
+/// connections (53300), a read-only server: a standby, or a primary
+/// just demoted (25006), a deadlock or serialization failure retried in
+/// vain (40).
+fn is_unavailable(code: &postgres::error::SqlState) -> bool {
+    let code = code.code();
+    code.starts_with("08")
+        || code.starts_with("57")
+        || code.starts_with("40")
+        || code == "53300"
+        || code == "25006"
+}
+
+/// The server will not take writes on this connection again: read-only
+/// (25006) or shutting down (57P01-57P03).
+fn is_not_primary(e: &postgres::Error) -> bool {
+    matches!(e.code().map(|c| c.code()), Some("25006" | "57P01" | "57P02" | "57P03"))
+}
+
+/// Shorthand: a database error while `doing` becomes its `KO` ([`unavailable`]).
 pub trait OrKo<T> {
     fn or_ko(self, doing: &str) -> std::result::Result<T, Ko>;
 }
@@ -165,5 +519,87 @@ pub trait OrKo<T> {
 impl<T> OrKo<T> for std::result::Result<T, postgres::Error> {
     fn or_ko(self, doing: &str) -> std::result::Result<T, Ko> {
         self.map_err(|e| unavailable(doing, &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(store: &Store) -> Vec<String> {
+        let host = |c: &postgres::Config| match &c.get_hosts()[0] {
+            Host::Tcp(h) => format!("{h}:{}", c.get_ports()[0]),
+            Host::Unix(p) => p.display().to_string(),
+        };
+        store.hosts.iter().map(host).collect()
+    }
+
+    #[test]
+    fn both_forms_of_a_multi_host_store_give_the_same_hosts() {
+        let url =
+            parse_store("postgres://wachat@h1:5433,h2:5434/chat?target_session_attrs=read-write").unwrap();
+        let keywords =
+            parse_store("host=h1,h2 port=5433,5434 user=wachat dbname=chat target_session_attrs=read-write")
+                .unwrap();
+        for store in [&url, &keywords] {
+            assert_eq!(hosts(store), ["h1:5433", "h2:5434"]);
+            assert_eq!(store.dbname, "chat");
+            assert_eq!(store.shown, "postgres://wachat@h1:5433,h2:5434/chat");
+            for one in &store.hosts {
+                assert_eq!(one.get_user(), Some("wachat"));
+                assert_eq!(one.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
+                assert_eq!(one.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
+                assert_eq!(one.get_tcp_user_timeout(), Some(&DEADLINE));
+                assert!(!one.get_options().unwrap().contains("statement_timeout"), "see parse_store");
+            }
+        }
+    }
+
+    #[test]
+    fn one_host_one_port_for_all_and_defaults() {
+        let one = parse_store("postgres://wachat@127.0.0.1:5433/wachat").unwrap();
+        assert_eq!(hosts(&one), ["127.0.0.1:5433"]);
+        let shared = parse_store("host=a,b port=6000 user=u").unwrap();
+        assert_eq!(hosts(&shared), ["a:6000", "b:6000"]);
+        assert_eq!(shared.dbname, "u", "libpq's default: the user's name");
+        let default_port = parse_store("postgresql://u@a,b/d").unwrap();
+        assert_eq!(hosts(&default_port), ["a:5432", "b:5432"]);
+    }
+
+    #[test]
+    fn a_bad_store_is_refused_with_the_forms_it_takes_and_no_password() {
+        for bad in [
+            "mysql://u@h/d",
+            "postgres://u@h1:1,h2:2,h3:3/d?port=1,2",
+            "host=a,b,c port=1,2 user=u",
+            "postgres:///d",
+            "host=h dbname=d password=secret nonsense",
+        ] {
+            let e = parse_store(bad).err().unwrap_or_else(|| panic!("{bad:?} taken")).to_string();
+            assert!(e.contains("host=HOST1,HOST2"), "{bad:?}: {e}");
+            assert!(!e.contains("secret"), "{e}");
+        }
+        let e = parse_store("postgres://u:secret@h:1/d?sslmode=nonsense").err().unwrap().to_string();
+        assert!(!e.contains("secret") && e.contains("u:***@h:1"), "{e}");
+        let shown = parse_store("host=h user=u password=secret dbname=d").unwrap().shown;
+        assert_eq!(shown, "postgres://u@h:5432/d");
+    }
+
+    #[test]
+    fn errors_that_pass_are_unavailable_and_others_internal() {
+        use postgres::error::SqlState;
+        for passing in [
+            SqlState::READ_ONLY_SQL_TRANSACTION,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::QUERY_CANCELED,
+            SqlState::CONNECTION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::TOO_MANY_CONNECTIONS,
+        ] {
+            assert!(is_unavailable(&passing), "{passing:?}");
+        }
+        for lasting in [SqlState::UNIQUE_VIOLATION, SqlState::SYNTAX_ERROR, SqlState::DISK_FULL] {
+            assert!(!is_unavailable(&lasting), "{lasting:?}");
+        }
     }
 }

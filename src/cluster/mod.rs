@@ -19,7 +19,8 @@
 //! | file | what it is |
 //! |---|---|
 //! | [`accounts`] | a user's own account (1.2): a new password, a deleted account |
-//! | [`db`] | connections to PostgreSQL, and the readers' pool |
+//! | [`db`] | connections to PostgreSQL (`--store`, one host or several: a failover followed), their deadlines, and the readers' pool |
+//! | [`watchdog`] | cuts a connection to a database that does not answer in time (a frozen primary) |
 //! | [`schema`] | the versioned migrations (`migrations/NNN_name.sql`), applied at start |
 //! | [`backend`] | [`PgBackend`](backend::PgBackend): the server's `Backend` on PostgreSQL |
 //! | [`committer`] | group commit: one transaction per batch of requests |
@@ -63,6 +64,7 @@ pub mod runs;
 pub mod schema;
 pub mod sessions;
 pub mod tx;
+pub mod watchdog;
 pub mod work;
 pub mod writes;
 
@@ -76,9 +78,10 @@ use crate::store::Delivery;
 /// Where a node finds the cluster (`wachat serve --store … --bus … --node …`).
 #[derive(Clone, Debug)]
 pub struct ClusterOptions {
-    /// `postgres://USER@HOST:PORT/DB`
+    /// `postgres://USER@HOST:PORT/DB`, several hosts, or libpq's keywords
+    /// (`db::parse_store`)
     pub store: String,
-    /// `nats://HOST:PORT`
+    /// `nats://HOST:PORT`, or several separated by commas (`bus::servers`)
     pub bus: String,
     /// This node's name (default: host name and send port).
     pub node: Option<String>,

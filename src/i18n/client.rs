@@ -57,6 +57,11 @@ catalogue! {
     },
     KoUnknownDevice { en: "no such device", es: "no existe ese dispositivo", pt: "não existe esse dispositivo" },
     KoUnknownFile { en: "no such file", es: "no existe ese archivo", pt: "não existe esse arquivo" },
+    KoUnavailable {
+        en: "the server's database is failing over; try again",
+        es: "la base de datos del servidor está cambiando de primario; vuelve a intentarlo",
+        pt: "o banco de dados do servidor está trocando de primário; tente de novo",
+    },
 
     // ── Error's Display ──────────────────────────────────────────────────
     /// `request` is one of the `Req*` messages below.
@@ -484,6 +489,7 @@ pub fn ko_meaning_in(lang: Lang, code: Code) -> &'static str {
         Code::TooManyDevices => Msg::KoTooManyDevices,
         Code::UnknownDevice => Msg::KoUnknownDevice,
         Code::UnknownFile => Msg::KoUnknownFile,
+        Code::Unavailable => Msg::KoUnavailable,
     };
     msg.text(lang)
 }

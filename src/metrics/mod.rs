@@ -103,6 +103,16 @@ pub struct Metrics {
     pub pg_commit: Histogram,
     /// Cluster: notices missed on NATS and read back from PostgreSQL.
     pub gap_refills: Counter,
+    /// Cluster: 1 while this node reaches a primary PostgreSQL, 0 while
+    /// it cannot (a failover: writes get `KO:UNAVAILABLE`); 0 on a single
+    /// server.
+    pub pg_reachable: Gauge,
+    /// Cluster: database connections cut by the watchdog (no answer
+    /// within the deadline: a frozen server).
+    pub pg_cut: Counter,
+    /// Cluster: times this node found the primary on another host of
+    /// `--store` than before (a failover followed).
+    pub pg_switches: Counter,
 }
 
 /// The server's metrics (made on first use).
@@ -148,6 +158,9 @@ impl Metrics {
             pg_lock: latency_buckets(),
             pg_commit: latency_buckets(),
             gap_refills: Counter::default(),
+            pg_reachable: Gauge::default(),
+            pg_cut: Counter::default(),
+            pg_switches: Counter::default(),
         };
         let mut metrics = metrics;
         let r = &mut metrics.registry;
@@ -225,6 +238,21 @@ impl Metrics {
             "Notices missed on NATS and read back from PostgreSQL",
             metrics.gap_refills.clone(),
         );
+        cluster.register(
+            "pg_reachable",
+            "1 while a primary PostgreSQL answers, 0 while failing over (writes get KO:UNAVAILABLE)",
+            metrics.pg_reachable.clone(),
+        );
+        cluster.register(
+            "pg_cut",
+            "Database connections cut for no answer within the deadline",
+            metrics.pg_cut.clone(),
+        );
+        cluster.register(
+            "pg_switches",
+            "Times the primary was found on another host of --store",
+            metrics.pg_switches.clone(),
+        );
         metrics
     }
 
@@ -270,6 +298,8 @@ mod tests {
             "wachat_logins_total{result=\"failed\"} 0",
             "wachat_request_latency_seconds_count 1",
             "wachat_cluster_gap_refills_total 0",
+            "wachat_cluster_pg_reachable 0",
+            "wachat_cluster_pg_cut_total 0",
             "wachat_disk_free_bytes 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");

@@ -63,6 +63,10 @@ codes! {
     /// that no message you may read carries, a `PART` of an upload not
     /// yours (or removed), a `FILE` of a file not complete.
     UnknownFile => "UNKNOWN_FILE",
+    /// 1.2: a cluster node cannot reach a primary database right now (a
+    /// failover): the request was not done, or done and recognised when
+    /// sent again with the same id. Try again; the connection stays open.
+    Unavailable => "UNAVAILABLE",
 }
 
 impl Code {

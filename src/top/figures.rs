@@ -51,6 +51,12 @@ pub struct Cluster {
     pub pg_transaction: Percentiles,
     pub nats_lag: Percentiles,
     pub gap_refills: f64,
+    /// A primary database answers (else: failing over, writes refused).
+    pub pg_reachable: bool,
+    /// Times the node found the primary on another host of `--store`.
+    pub pg_switches: f64,
+    /// Connections cut for no answer within the deadline.
+    pub pg_cut: f64,
 }
 
 const PREFIX: &str = "wachat_";
@@ -80,6 +86,9 @@ impl Figures {
                 pg_transaction: percentiles(before, now, "cluster_pg_transaction_seconds"),
                 nats_lag: percentiles(before, now, "cluster_nats_publish_lag_seconds"),
                 gap_refills: total("cluster_gap_refills_total"),
+                pg_reachable: total("cluster_pg_reachable") > 0.0,
+                pg_switches: total("cluster_pg_switches_total"),
+                pg_cut: total("cluster_pg_cut_total"),
             });
         Figures {
             interval_s,
@@ -162,8 +171,24 @@ impl Figures {
                 ms(cluster.nats_lag.p99),
                 cluster.gap_refills
             ));
+            lines.push(cluster.database());
         }
         lines
+    }
+}
+
+impl Cluster {
+    /// The database's state as the node sees it: reachable, or failing over.
+    fn database(&self) -> String {
+        let state = if self.pg_reachable {
+            "reachable"
+        } else {
+            "UNREACHABLE: failing over, writes get KO:UNAVAILABLE"
+        };
+        format!(
+            "database       {state}   primary moved {}   connections cut (no answer in time) {}",
+            self.pg_switches, self.pg_cut
+        )
     }
 }
 
@@ -281,5 +306,20 @@ mod tests {
         assert!(figures.cluster.is_none());
         assert_eq!(bytes(1536.0), "1.5 KiB");
         assert_eq!(ms(Some(0.0004)), "0.40 ms");
+    }
+
+    #[test]
+    fn a_cluster_node_shows_its_database_state() {
+        let up = "wachat_cluster_pg_transaction_seconds_count 3\nwachat_cluster_pg_reachable 1\n\
+                  wachat_cluster_pg_switches_total 1\nwachat_cluster_pg_cut_total 2\n";
+        let lines = Figures::new(None, &Scrape::parse(up)).lines();
+        let database = lines.iter().find(|l| l.starts_with("database")).unwrap();
+        assert!(
+            database.contains("reachable   primary moved 1   connections cut (no answer in time) 2"),
+            "{database}"
+        );
+        let down = "wachat_cluster_pg_transaction_seconds_count 3\nwachat_cluster_pg_reachable 0\n";
+        let lines = Figures::new(None, &Scrape::parse(down)).lines();
+        assert!(lines.iter().any(|l| l.contains("UNREACHABLE: failing over")), "{lines:?}");
     }
 }

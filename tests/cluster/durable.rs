@@ -42,7 +42,7 @@ fn every_message_answered_ok_survives_postgresql_crashing() {
                         Some(reply) if reply.starts_with(&format!("OK:{id}:")) => {
                             answered.lock().unwrap().insert(id);
                         }
-                        _ => break, // KO:INTERNAL while the database is down, or closed
+                        _ => break, // KO:UNAVAILABLE while the database is down, or closed
                     }
                 }
             })
