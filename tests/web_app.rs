@@ -512,11 +512,7 @@ fn set_level(browser: &Browser, level: &str) {
     );
 }
 
-/// Needs the server's side of levels, pins and blocks (`NOTIFY`, `PIN`,
-/// `BLOCK`, `PREFS`, `BLOCKS`, the `PREF`/`BLOCKED` events), built beside
-/// this app by another branch: run with `--ignored` until it is merged.
 #[test]
-#[ignore = "needs the server's PREFS, NOTIFY, PIN and BLOCK (not merged yet)"]
 fn a_chat_muted_on_one_device_is_muted_on_the_second_and_pins_and_blocks_follow() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&[]);
