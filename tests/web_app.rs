@@ -512,6 +512,9 @@ fn set_level(browser: &Browser, level: &str) {
     );
 }
 
+/// The server's side of levels, pins and blocks (`NOTIFY`, `PIN`,
+/// `BLOCK`, `PREFS`, `BLOCKS`, the `PREF`/`BLOCKED` events, PROTOCOL.md
+/// §22) with the app's.
 #[test]
 fn a_chat_muted_on_one_device_is_muted_on_the_second_and_pins_and_blocks_follow() {
     let _one = one_at_a_time();

@@ -36,7 +36,7 @@ pub const CLIP: &str = "📎 ";
 pub fn check_file_id(id: &str) -> Result<(), String> {
     let hex = id.len() == FILE_ID_LEN && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !hex {
-        return Err(format!("bad file id {:?} (32 lowercase hex digits)", super::request::truncate(id, 40)));
+        return Err(format!("bad file id {:?} (32 lowercase hex digits)", super::truncate(id, 40)));
     }
     Ok(())
 }
@@ -59,7 +59,7 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
         return Err(format!("bad file name: 1-{MAX_NAME} bytes"));
     }
     if name == "." || name == ".." || name.trim() != name {
-        return Err(format!("bad file name {:?}", super::request::truncate(name, 40)));
+        return Err(format!("bad file name {:?}", super::truncate(name, 40)));
     }
     if let Some(c) =
         name.chars().find(|&c| c == '/' || c == '\\' || forbidden(c) || is_format(c) || c == '\t')

@@ -93,6 +93,14 @@ pub const DEVICE_VERSION_WAIT_MS: u64 = 500;
 /// first ones, in the listing's order.
 pub const MAX_LISTING: usize = 10_000;
 
+/// At most `max` characters of `s`, for error messages that quote input.
+pub fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
 /// Splits a frame into exactly `n` fields at `:`; the last field takes the
 /// rest of the line, colons included (passwords, message text).
 /// Returns `None` when the frame has fewer than `n` fields.

@@ -79,7 +79,7 @@ impl PeerFrame {
                 check_id(f[1])?;
                 PeerFrame::Ack { id: f[1].into() }
             }
-            _ => return Err(format!("unknown peer frame {:?}", super::request::truncate(line, 40))),
+            _ => return Err(format!("unknown peer frame {:?}", super::truncate(line, 40))),
         })
     }
 }

@@ -59,7 +59,10 @@ impl FromStr for Level {
             "all" => Ok(Level::All),
             "mentions" => Ok(Level::Mentions),
             "none" => Ok(Level::None),
-            _ => Err(format!("a notification level is all, mentions or none, not {:?}", truncate(s))),
+            _ => Err(format!(
+                "a notification level is all, mentions or none, not {:?}",
+                super::truncate(s, 20)
+            )),
         }
     }
 }
@@ -68,11 +71,6 @@ impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// At most 20 characters of `s`, for a refusal that quotes it.
-fn truncate(s: &str) -> &str {
-    s.char_indices().nth(20).map_or(s, |(i, _)| &s[..i])
 }
 
 /// A line of `PREFS`, and the payload of the `PREF` event:
@@ -105,7 +103,9 @@ impl PrefLine {
         let pinned = match pinned {
             "pinned" => true,
             "unpinned" => false,
-            other => return Err(format!("expected pinned or unpinned, got {:?}", truncate(other))),
+            other => {
+                return Err(format!("expected pinned or unpinned, got {:?}", super::truncate(other, 20)));
+            }
         };
         Ok(PrefLine { chat: chat.to_string(), level: level.parse()?, pinned })
     }

@@ -13,7 +13,7 @@ use super::action::{MAX_TARGET_ID, REACTIONS};
 use super::files;
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
 use super::names::{check_device, check_id, check_name};
-use super::{Chat, Code, Ko, Text, split_fields};
+use super::{Chat, Code, Ko, Text, split_fields, truncate};
 
 /// One request from a client on the send port.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -538,14 +538,6 @@ fn file_request(line: &str) -> Result<Request, Ko> {
             Request::Fetch { file: f[1].to_string(), offset: number(f[2], "offset")? }
         }
     })
-}
-
-/// At most `max` characters of `s`, for error messages that quote input.
-pub fn truncate(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
 }
 
 impl fmt::Display for Request {

@@ -33,9 +33,9 @@ use crate::protocol::{Chat, ChatLine, Code, EventRef, HistoryLine, HistoryLineRe
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
 
-/// `HISTORY` makes its reply lines as it walks back the conversation, and
-/// keeps them up to this many bytes; past it, it keeps their positions
-/// only and reads them again as it writes them out.
+/// `HISTORY` makes its lines (as values) as it walks back the
+/// conversation, and keeps them up to this many bytes of reply; past it,
+/// it keeps their positions only and reads them again as it gives them.
 const KEEP_BYTES: usize = 512 * 1024;
 
 impl Inner {
@@ -68,7 +68,7 @@ impl Inner {
         let mut reader = Reader::new(self.clone());
         // Newest first, as the chain runs; each with its reply line, made
         // as the record is read, while they fit in KEEP_BYTES.
-        let mut found: Vec<(Pos, Option<String>)> = Vec::new();
+        let mut found: Vec<(Pos, Option<HistoryLine>)> = Vec::new();
         let (mut reply_bytes, mut keep) = (0, true);
         let in_chat = in_chat(chat, direct.as_ref());
         let mut pos = head;
@@ -105,13 +105,11 @@ impl Inner {
                     keep = false;
                     found.iter_mut().for_each(|(_, line)| *line = None);
                 }
-                let reply = keep.then(|| {
-                    let mut reply = String::with_capacity(len);
-                    write_history_line(&mut reply, &m, direct.as_ref());
-                    debug_assert_eq!(reply.len(), len, "reply_len agrees with history_line");
-                    reply
-                });
-                found.push((pos, reply));
+                // Kept as values: `HISTORY` shows them once the actions
+                // among them are folded in (`Listing::messages`).
+                let line = history_line(&m, direct.as_ref());
+                let kept = if keep { Some(line.to_line().map_err(|e| read_failed(pos, e))?) } else { None };
+                found.push((pos, kept));
             }
             pos = prev;
         }
@@ -262,7 +260,7 @@ impl Directions {
 struct HistoryLines {
     reader: Reader,
     /// The messages to show, oldest first: position, and line if kept.
-    found: Vec<(Pos, Option<String>)>,
+    found: Vec<(Pos, Option<HistoryLine>)>,
     next: usize,
     /// `None` for a room (every message is RECEIVED).
     direct: Option<Directions>,
@@ -273,7 +271,8 @@ impl Lines for HistoryLines {
         let Some(chunk) = self.chunk() else { return Ok(false) };
         for i in chunk {
             match self.found[i].1.take() {
-                Some(kept) => out.push_str(&kept),
+                // Writing into a String cannot fail.
+                Some(kept) => drop(writeln!(out, "{kept}")),
                 None => {
                     let pos = self.found[i].0;
                     let m = read_message(&mut self.reader, pos)?;
@@ -284,14 +283,22 @@ impl Lines for HistoryLines {
         Ok(true)
     }
 
-    /// The records' values, read again from the log a block at a time
-    /// (the lines kept while walking are text, and are not parsed back).
+    /// The lines kept while walking as they are; those past
+    /// [`KEEP_BYTES`] read again from the log, a block at a time.
     fn next_messages(&mut self, out: &mut Vec<HistoryLine>) -> Result<bool, Ko> {
         let Some(chunk) = self.chunk() else { return Ok(false) };
         for i in chunk {
-            let pos = self.found[i].0;
-            let m = read_message(&mut self.reader, pos)?;
-            out.push(history_line(&m, self.direct.as_ref()).to_line().map_err(|e| read_failed(pos, e))?);
+            let (pos, kept) = &mut self.found[i];
+            let pos = *pos;
+            match kept.take() {
+                Some(kept) => out.push(kept),
+                None => {
+                    let m = read_message(&mut self.reader, pos)?;
+                    out.push(
+                        history_line(&m, self.direct.as_ref()).to_line().map_err(|e| read_failed(pos, e))?,
+                    );
+                }
+            }
         }
         Ok(true)
     }
