@@ -589,6 +589,8 @@ fn screenshots_for_the_readme() {
         (ana, "JOIN:#announcements"),
         (prof, "MODE:#announcements:+announce"),
         (prof, "MSG:#announcements:a1:No class on Monday."),
+        (ana, "PIN:#os-lab"),
+        (ana, "NOTIFY:#announcements:none"),
     ] {
         assert!(raw[who].request(line).starts_with("OK"), "{line}");
     }

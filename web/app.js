@@ -737,14 +737,5 @@ function notify(chat, msg) {
   }
 }
 
-// A phone that scanned the QR code: "Link with a code", the user and the code filled in.
-if (location.hash.startsWith('#link=')) {
-  const [user, code] = location.hash.slice(6).split(':'); // names and codes need no %-escapes: none is decoded
-  if (isName(user || '') && isId(code || '')) {
-    $('login-form').classList.add('linking');
-    $('link-mode').textContent = t('login');
-    $('user').value = user;
-    $('code').value = code;
-  }
-  history.replaceState(null, '', location.pathname);
-}
+// A phone that scanned a link code's QR code (`#link=user:code`): invite.js fills the form in.
+if (location.hash.startsWith('#link=')) import('./invite.js').then((m) => m.fillLink());

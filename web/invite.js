@@ -6,9 +6,11 @@
 // server's logs) or when a REGISTER was refused for want of a code. With
 // a code in it, Register sends REDEEM (wire.js) instead of REGISTER.
 // Loaded only then (app.js imports it), with its own words: the first
-// load of the app stays small.
+// load of the app stays small. Likewise for the address of a link code's
+// QR code (issue 41, devices.js draws it): `fillLink`.
 
-import { lang } from './i18n.js';
+import { lang, t } from './i18n.js';
+import { isName, isId } from './wire.js';
 
 const WORDS = {
   en: {
@@ -67,4 +69,21 @@ export function show(refused) {
   input.value = code;
   document.getElementById('invite-note').textContent = say('filled');
   document.getElementById('user').focus();
+}
+
+/**
+ * The page opened from a link code's QR code, `#link=<user>:<code>`:
+ * "Link with a code", with the user and the code filled in. Names and
+ * codes need no %-escapes, so none is decoded: anything else fills in
+ * nothing. The address then forgets the code.
+ */
+export function fillLink() {
+  const [user, code] = location.hash.slice(6).split(':');
+  if (isName(user || '') && isId(code || '')) {
+    document.getElementById('login-form').classList.add('linking');
+    document.getElementById('link-mode').textContent = t('login');
+    document.getElementById('user').value = user;
+    document.getElementById('code').value = code;
+  }
+  history.replaceState(null, '', location.pathname);
 }
