@@ -189,7 +189,13 @@ struct Sent {
 struct Received {
     by_seq: BTreeMap<u64, u64>,
     arrivals: Vec<(u64, Instant)>,
+    /// Times the connection got no message for [`STALL`] and was opened
+    /// again (its replay then brings what was missing).
+    stalls: usize,
 }
+
+/// A receive connection with no message for this long is opened again.
+const STALL: Duration = Duration::from_secs(10);
 
 /// Ana sends `MSG:bob:<phase><n>:<n>` for n = 1, 2, … until `stop`, each
 /// until `OK` (ids of their own in each phase: an id used again would be
@@ -246,9 +252,19 @@ fn receiver(phase: char, nodes: Vec<SocketAddr>, stop: Arc<AtomicBool>, received
             continue;
         };
         let Some(event) = conn.read() else {
+            let quiet = received.lock().unwrap().arrivals.last().map(|a| a.1.elapsed());
+            if quiet.is_some_and(|q| q > STALL) && !stop.load(Ordering::Relaxed) {
+                received.lock().unwrap().stalls += 1; // nothing at all, not even a PING
+            }
             line = None;
             continue;
         };
+        let quiet = received.lock().unwrap().arrivals.last().map(|a| a.1.elapsed());
+        if quiet.is_some_and(|q| q > STALL) && !stop.load(Ordering::Relaxed) {
+            received.lock().unwrap().stalls += 1;
+            line = None;
+            continue;
+        }
         if event == "PING" {
             conn.send("PONG");
             continue;
@@ -392,9 +408,11 @@ fn report(phase: &str, fault: Instant, sent: &Sent, received: &Received) {
     let gap = delivery_gap(received, fault);
     println!(
         "{phase}: {} acknowledged, 0 lost, 0 duplicated, in order; longest time without an OK {outage:?}; \
-         refused meanwhile {refused:?}; longest MSG wait {:?}; longest delivery gap {gap:?}",
+         refused meanwhile {refused:?}; longest MSG wait {:?}; longest delivery gap {gap:?}; \
+         receive connection stalled {} times",
         sent.acked.len(),
-        sent.longest
+        sent.longest,
+        received.stalls
     );
 }
 
@@ -432,6 +450,9 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     formation.signal(&frozen, libc::SIGCONT);
     workload.wait_acked(50, Duration::from_secs(30));
     let (sent, received) = workload.finish(&a, &b);
+    // Known (docs/CLUSTER.md, "Not solved yet"): after this failover the
+    // receive connection may stop getting messages; it is opened again
+    // and its replay brings them (counted, printed, not yet asserted).
     report("primary frozen", fault, &sent, &received);
     assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}", sent.longest);
     let followed =
@@ -454,6 +475,7 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     assert!(send.status.success(), "{}", String::from_utf8_lossy(&send.stderr));
     let (sent, received) = workload.finish(&a, &b);
     report("primary killed", fault, &sent, &received);
+    assert_eq!(received.stalls, 0, "the receive connection stalled");
     let mut ana = a.login_send("ana", "pw-ana");
     let last = ana.listing("HISTORY:bob:1000");
     assert_eq!(last.iter().filter(|l| l.ends_with(":sent during the failover")).count(), 1, "{last:?}");
@@ -468,6 +490,7 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     workload.wait_acked(200, Duration::from_secs(30));
     let (sent, received) = workload.finish(&a, &b);
     report("a NATS server killed", fault, &sent, &received);
+    assert_eq!(received.stalls, 0, "the receive connection stalled");
     let gap = delivery_gap(&received, fault);
     assert!(gap < Duration::from_secs(2), "no delivery for {gap:?}");
     assert!(sent.refused.iter().all(|r| r.1 < fault), "refusals: {:?}", sent.refused.len());
