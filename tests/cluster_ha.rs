@@ -189,7 +189,13 @@ struct Sent {
 struct Received {
     by_seq: BTreeMap<u64, u64>,
     arrivals: Vec<(u64, Instant)>,
+    /// Times the connection got no message for [`STALL`] and was opened
+    /// again (its replay then brings what was missing).
+    stalls: usize,
 }
+
+/// A receive connection with no message for this long is opened again.
+const STALL: Duration = Duration::from_secs(10);
 
 /// Ana sends `MSG:bob:<phase><n>:<n>` for n = 1, 2, … until `stop`, each
 /// until `OK` (ids of their own in each phase: an id used again would be
@@ -246,9 +252,19 @@ fn receiver(phase: char, nodes: Vec<SocketAddr>, stop: Arc<AtomicBool>, received
             continue;
         };
         let Some(event) = conn.read() else {
+            let quiet = received.lock().unwrap().arrivals.last().map(|a| a.1.elapsed());
+            if quiet.is_some_and(|q| q > STALL) && !stop.load(Ordering::Relaxed) {
+                received.lock().unwrap().stalls += 1; // nothing at all, not even a PING
+            }
             line = None;
             continue;
         };
+        let quiet = received.lock().unwrap().arrivals.last().map(|a| a.1.elapsed());
+        if quiet.is_some_and(|q| q > STALL) && !stop.load(Ordering::Relaxed) {
+            received.lock().unwrap().stalls += 1;
+            line = None;
+            continue;
+        }
         if event == "PING" {
             conn.send("PONG");
             continue;
@@ -303,14 +319,24 @@ impl Workload {
     /// Stops sending, waits for every acknowledged message to arrive, and
     /// checks: none lost, none twice, in order — as received, and as the
     /// database (the primary now) has them in ana's `HISTORY` on `node`.
-    fn finish(self, node: &TestServer) -> (Sent, Received) {
+    fn finish(self, node: &TestServer, other: &TestServer) -> (Sent, Received) {
         self.stop.store(true, Ordering::Relaxed);
         let sent = std::mem::take(&mut *self.sent.lock().unwrap());
         let last = sent.acked.last().map_or(0, |a| a.0);
         let received = self.received.clone();
-        eventually("every acknowledged message received", Duration::from_secs(30), || {
-            received.lock().unwrap().by_seq.values().any(|&n| n >= last)
-        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !received.lock().unwrap().by_seq.values().any(|&n| n >= last) {
+            if Instant::now() > deadline {
+                let got = received.lock().unwrap().by_seq.values().max().copied();
+                let tail = |n: &TestServer| n.log().into_iter().rev().take(15).collect::<Vec<_>>();
+                panic!(
+                    "received up to {got:?} of {last} after 30 s; node a: {:?}\nnode b: {:?}",
+                    tail(node),
+                    tail(other)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50)); // polling what the receiver got
+        }
         for thread in self.threads {
             let _ = thread.join();
         }
@@ -374,8 +400,7 @@ fn one_shot_send(node: &TestServer, text: &str) -> std::thread::JoinHandle<std::
 /// What a phase measured, printed (docs/CLUSTER.md's figures).
 fn report(phase: &str, fault: Instant, sent: &Sent, received: &Received) {
     // The failover as a user sees it: the longest time without an `OK`.
-    let acks: Vec<Instant> = sent.acked.iter().map(|a| a.1).filter(|t| *t > fault).collect();
-    let outage = acks.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default();
+    let outage = longest_pause(fault, sent.acked.iter().map(|a| a.1));
     let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
     for (code, _) in sent.refused.iter().filter(|r| r.1 > fault) {
         *refused.entry(code).or_default() += 1;
@@ -383,16 +408,24 @@ fn report(phase: &str, fault: Instant, sent: &Sent, received: &Received) {
     let gap = delivery_gap(received, fault);
     println!(
         "{phase}: {} acknowledged, 0 lost, 0 duplicated, in order; longest time without an OK {outage:?}; \
-         refused meanwhile {refused:?}; longest MSG wait {:?}; longest delivery gap {gap:?}",
+         refused meanwhile {refused:?}; longest MSG wait {:?}; longest delivery gap {gap:?}; \
+         receive connection stalled {} times",
         sent.acked.len(),
-        sent.longest
+        sent.longest,
+        received.stalls
     );
 }
 
 /// The longest pause between two deliveries after `fault`.
 fn delivery_gap(received: &Received, fault: Instant) -> Duration {
-    let arrivals: Vec<Instant> = received.arrivals.iter().map(|a| a.1).filter(|t| *t > fault).collect();
-    arrivals.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default()
+    longest_pause(fault, received.arrivals.iter().map(|a| a.1))
+}
+
+/// The longest time without one of `times` from `fault` on (from the
+/// fault to the first one after it included).
+fn longest_pause(fault: Instant, times: impl Iterator<Item = Instant>) -> Duration {
+    let after: Vec<Instant> = std::iter::once(fault).chain(times.filter(|t| *t > fault)).collect();
+    after.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default()
 }
 
 #[test]
@@ -416,7 +449,10 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     workload.wait_acked(50, Duration::from_secs(30));
     formation.signal(&frozen, libc::SIGCONT);
     workload.wait_acked(50, Duration::from_secs(30));
-    let (sent, received) = workload.finish(&a);
+    let (sent, received) = workload.finish(&a, &b);
+    // Known (docs/CLUSTER.md, "Not solved yet"): after this failover the
+    // receive connection may stop getting messages; it is opened again
+    // and its replay brings them (counted, printed, not yet asserted).
     report("primary frozen", fault, &sent, &received);
     assert!(sent.longest <= MSG_WAIT_MAX, "a MSG waited {:?}", sent.longest);
     let followed =
@@ -428,6 +464,7 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     let workload = Workload::start('k', &a, &b);
     workload.wait_acked(50, Duration::from_secs(30));
     let killed = formation.primary();
+    println!("killing {killed}: {:?}", formation.states());
     let fault = Instant::now();
     formation.signal(&killed, libc::SIGKILL);
     // A one-shot `wachat send` in the middle of it: it tries again, same
@@ -436,8 +473,9 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     workload.wait_acked(100, Duration::from_secs(60));
     let send = send.join().unwrap();
     assert!(send.status.success(), "{}", String::from_utf8_lossy(&send.stderr));
-    let (sent, received) = workload.finish(&a);
+    let (sent, received) = workload.finish(&a, &b);
     report("primary killed", fault, &sent, &received);
+    assert_eq!(received.stalls, 0, "the receive connection stalled");
     let mut ana = a.login_send("ana", "pw-ana");
     let last = ana.listing("HISTORY:bob:1000");
     assert_eq!(last.iter().filter(|l| l.ends_with(":sent during the failover")).count(), 1, "{last:?}");
@@ -450,8 +488,9 @@ fn a_frozen_primary_a_killed_primary_and_a_killed_nats_server_lose_nothing() {
     // SAFETY: kill(2) on a process this test's script started.
     assert_eq!(unsafe { libc::kill(formation.nats_pid(1), libc::SIGKILL) }, 0);
     workload.wait_acked(200, Duration::from_secs(30));
-    let (sent, received) = workload.finish(&a);
+    let (sent, received) = workload.finish(&a, &b);
     report("a NATS server killed", fault, &sent, &received);
+    assert_eq!(received.stalls, 0, "the receive connection stalled");
     let gap = delivery_gap(&received, fault);
     assert!(gap < Duration::from_secs(2), "no delivery for {gap:?}");
     assert!(sent.refused.iter().all(|r| r.1 < fault), "refusals: {:?}", sent.refused.len());
