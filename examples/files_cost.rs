@@ -145,9 +145,8 @@ fn run(bytes: &[u8]) -> Result<[f64; 5]> {
     let args = ["--rate", "0", "--data-dir", &data, "--web-port", &web_port.to_string()];
     let (mut child, send, _) = spawn_serve(&args)?;
     let web: SocketAddr = format!("127.0.0.1:{web_port}").parse()?;
-    let mut register = Conn::connect(send)?;
     for i in 0..10 {
-        register.request(&format!("REGISTER:u{i}::pw-u{i}-1234"))?;
+        Conn::connect(send)?.request(&format!("REGISTER:u{i}::pw-u{i}-1234"))?; // one account per connection
     }
     let mut figures = [0.0; 5];
     for (k, how) in [Where::Tcp(send), Where::Web(web)].into_iter().enumerate() {
@@ -183,10 +182,11 @@ fn run(bytes: &[u8]) -> Result<[f64; 5]> {
                 std::thread::sleep(Duration::from_millis(20)); // sampling the server's RSS
             }
         });
-        for upload in uploads {
-            upload.join().map_err(|_| "an upload panicked")??;
+        let results: Vec<_> = uploads.into_iter().map(|u| u.join()).collect();
+        done.store(true, std::sync::atomic::Ordering::Relaxed); // the sampler stops whatever happened
+        for result in results {
+            result.map_err(|_| "an upload panicked")??;
         }
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     })?;
     figures[4] = (peak.into_inner().saturating_sub(idle)) as f64 / 1024.0;
@@ -208,6 +208,7 @@ fn main() -> Result<()> {
         .collect();
     let mut all = Vec::new();
     for i in 1..=runs {
+        eprintln!("run {i}…");
         let f = run(&bytes)?;
         println!(
             "run {i}: TCP up {:.1} down {:.1} MB/s, WebSocket up {:.1} down {:.1} MB/s, ten uploads at once: +{:.1} MiB RSS",

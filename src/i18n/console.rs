@@ -464,11 +464,10 @@ commands:
   /p2p <user>, /hangup [user]   a peer-to-peer chat (the server only introduces you), or end it
   /users                  who is online, and when the people you write to were last seen
   /chats                  your chats: unread counts, last message and its time, who is online
-  /history [n]            the last n messages of the open chat (default 20)
+  /history [n], /file <path>, /save n   last n messages; send a file; save n's file
   /join <#room>, /leave [#room]   join (or create) a room, or leave one (default: the open one)
   /rooms, /members [#room]        your rooms; who is in one, online or last seen
   /reply n, /edit n, /delete n, /react n 👍, /search words   act on message n on screen; search
-  /file <path> [caption], /save n [path]   send a file to the open chat; save message n's file
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (alone: usage)
   /devices, /unlink <device>, /link, /passwd [keep]   devices; log one out; link one; new password
   /help                   this help; /info: the server's rules (retention, quota, limits)
@@ -484,11 +483,10 @@ comandos:
   /p2p <usuario>, /hangup [usuario]   chat punto a punto (el servidor solo los presenta), o fin
   /users                  quién está en línea, y cuándo se vio por última vez a quienes escribes
   /chats                  tus chats: sin leer, último mensaje y su hora, quién está en línea
-  /history [n]            los últimos n mensajes del chat abierto (por defecto 20)
+  /history [n], /file <ruta>, /save n   últimos n mensajes; enviar archivo; guardar el de n
   /join <#sala>, /leave [#sala]   unirse a una sala (o crearla), o salir (por defecto: la abierta)
   /rooms, /members [#sala]        tus salas; quién está en una, en línea o visto por última vez
   /reply n, /edit n, /delete n, /react n 👍, /search palabras   actuar sobre el mensaje n; buscar
-  /file <ruta> [texto], /save n [ruta]   enviar un archivo al chat abierto; guardar el del mensaje n
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (solos: su uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; cerrar; vincular; clave nueva
   /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
@@ -504,11 +502,10 @@ comandos:
   /p2p <usuário>, /hangup [usuário]   chat ponto a ponto (o servidor só apresenta vocês), ou fim
   /users                  quem está online, e quando quem você escreve foi visto por último
   /chats                  suas conversas: não lidas, última mensagem e sua hora, quem está online
-  /history [n]            as últimas n mensagens do chat aberto (padrão 20)
+  /history [n], /file <arq.>, /save n   últimas n mensagens; enviar arquivo; salvar o de n
   /join <#sala>, /leave [#sala]   entrar em uma sala (ou criá-la), ou sair (padrão: a aberta)
   /rooms, /members [#sala]        suas salas; quem está em uma, online ou visto por último
   /reply n, /edit n, /delete n, /react n 👍, /search palavras   agir sobre a mensagem n; buscar
-  /file <caminho> [legenda], /save n [caminho]   enviar um arquivo ao chat aberto; salvar o da mensagem n
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (sós: o uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; encerrar; vincular; senha nova
   /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
