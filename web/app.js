@@ -510,8 +510,8 @@ function send() {
   trySend(entry);
 }
 
-/** The next wait of an outbox entry answered KO:UNAVAILABLE, by id. */
-const unavailableWait = new Map();
+/** The next wait of an outbox entry refused for now, by id. */
+const retryWait = new Map();
 
 /** Sends an outbox entry if online; it leaves the outbox at the server's answer. */
 function trySend(entry) {
@@ -520,20 +520,15 @@ function trySend(entry) {
   link.request(sendLine(entry))
     .then(({ reply }) => {
       inFlight.delete(entry.id);
-      if (!reply.ok && reply.code === 'RATE_LIMITED') {
-        setTimeout(() => trySend(entry), 1000);
-        return;
-      }
-      // 1.2: a cluster node whose database is failing over says "try
-      // again": the same id after a pause, 250 ms doubling to 4 s (as the
-      // Rust clients do); the message stays in the outbox, not failed.
-      if (!reply.ok && reply.code === 'UNAVAILABLE') {
-        const wait = Math.min((unavailableWait.get(entry.id) || 125) * 2, 4000);
-        unavailableWait.set(entry.id, wait);
+      // Refused for now (--rate; 1.2's UNAVAILABLE, a cluster failing
+      // over): the same id again, 250 ms doubling to 4 s, as the Rust clients do.
+      if (!reply.ok && (reply.code === 'RATE_LIMITED' || reply.code === 'UNAVAILABLE')) {
+        const wait = Math.min((retryWait.get(entry.id) || 125) * 2, 4000);
+        retryWait.set(entry.id, wait);
         setTimeout(() => trySend(entry), wait);
         return;
       }
-      unavailableWait.delete(entry.id);
+      retryWait.delete(entry.id);
       outbox.remove(entry.id);
       const chat = model.chat(entry.to);
       const msg = chat.keys.get(`${fold(model.me)}\n${entry.id}`);

@@ -83,11 +83,13 @@ impl Watchdog {
         };
         for socket in &late {
             log::warn!("cluster: the database did not answer in time: connection cut");
+            // Counted before the cut, which wakes the waiting call at once:
+            // whoever it wakes sees the count already there.
+            self.cut.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::get().pg_cut.inc();
             // SAFETY: shutdown on a descriptor this process owns (a
             // duplicate kept for this); it frees nothing.
             unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_RDWR) };
-            self.cut.fetch_add(1, Ordering::Relaxed);
-            crate::metrics::get().pg_cut.inc();
         }
         late.len()
     }
