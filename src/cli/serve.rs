@@ -53,13 +53,22 @@ fn start_node(
     Err(Error::Usage(format!("--store: {NO_CLUSTER}")))
 }
 
+/// `--store`: a connection string the cluster can use (both forms of a
+/// multi-host string, `cluster::db::parse_store`), checked before anything starts.
+#[cfg(feature = "cluster")]
+fn check_store(store: &str) -> Result<()> {
+    crate::cluster::db::parse_store(store)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "cluster"))]
+fn check_store(store: &str) -> Result<()> {
+    Err(Error::Usage(format!("--store {store}: {NO_CLUSTER}")))
+}
+
 pub(super) fn serve(args: ServeArgs) -> Result<()> {
     if let Some(store) = &args.store {
-        if cfg!(not(feature = "cluster")) {
-            return Err(Error::Usage(format!("--store {store}: {NO_CLUSTER}")));
-        }
-        #[cfg(feature = "cluster")]
-        crate::cluster::db::parse_store(store)?;
+        check_store(store)?;
     }
     // A file-size limit (`ulimit -f`) must fail the write, which the store
     // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
