@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{Fsync, MigrateArgs, NO_CLUSTER, ServeArgs};
+use super::{Fsync, MigrateArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::server::{self, Config, Server, listener};
 
@@ -17,7 +17,7 @@ pub(super) fn migrate(args: &MigrateArgs) -> Result<()> {
 
 #[cfg(not(feature = "cluster"))]
 pub(super) fn migrate(_args: &MigrateArgs) -> Result<()> {
-    Err(Error::Usage(format!("migrate: {NO_CLUSTER}")))
+    Err(Error::Usage(format!("migrate: {}", super::NO_CLUSTER)))
 }
 
 /// Starts a server that is a node of a cluster (`--store`, `--bus`).
@@ -50,7 +50,7 @@ fn start_node(
     _config: Config,
     _args: &ServeArgs,
 ) -> Result<Server> {
-    Err(Error::Usage(format!("--store: {NO_CLUSTER}")))
+    Err(Error::Usage(format!("--store: {}", super::NO_CLUSTER)))
 }
 
 /// `--store`: a connection string the cluster can use (both forms of a
@@ -63,7 +63,7 @@ fn check_store(store: &str) -> Result<()> {
 
 #[cfg(not(feature = "cluster"))]
 fn check_store(store: &str) -> Result<()> {
-    Err(Error::Usage(format!("--store {store}: {NO_CLUSTER}")))
+    Err(Error::Usage(format!("--store {store}: {}", super::NO_CLUSTER)))
 }
 
 pub(super) fn serve(args: ServeArgs) -> Result<()> {
