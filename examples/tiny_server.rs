@@ -257,9 +257,9 @@ fn serve_recv(stream: &TcpStream, chat: &Shared, timeout: Duration) {
     let (lines, queue) = sync_channel(OUTLET_EVENTS);
     let _ = lines.send(Reply::with(&name).to_string().trim_end().to_string());
     let me = fold(&name);
-    let writer = thread::spawn(move || write_events(writer, queue));
     let (id, tell) = (NEXT_OUTLET.fetch_add(1, Ordering::Relaxed), lines.clone());
     lock(chat).attach(&me, Outlet { id, lines, stream: out });
+    let writer = thread::spawn(move || write_events(writer, queue)); // the OK leaves once we are online
     let mut pinged = false;
     loop {
         let wait = if pinged { timeout } else { timeout / 2 };

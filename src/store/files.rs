@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,7 +151,8 @@ impl Files {
     /// written by a crash (a `.tmp`, bytes without a `.meta`) are removed.
     pub fn open(data_dir: &Path, max_size: u64, upload_ttl: Duration) -> io::Result<Files> {
         let dir = data_dir.join("files");
-        fs::create_dir_all(&dir)?;
+        // Private, as the rest of the data directory (store::permissions).
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
         let mut index = Index::default();
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
@@ -246,7 +248,7 @@ impl Files {
             complete: false,
             carriers: Vec::new(),
         };
-        File::create(self.path(&id, ".part")).map_err(internal)?;
+        private_file(&self.path(&id, ".part")).map_err(internal)?;
         self.write_meta(&id, &meta).map_err(internal)?;
         self.index.lock().files.insert(id.clone(), Arc::new(Mutex::new(meta)));
         Ok(id)
@@ -518,7 +520,7 @@ pub fn sha256_of(path: &Path) -> io::Result<String> {
 /// over it, the directory synced.
 fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    let mut file = File::create(&tmp)?;
+    let mut file = private_file(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&tmp, path)?;
@@ -527,6 +529,12 @@ fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// A new, empty file only its owner may read (0600), as the data
+/// directory's other files: a photo is as private as a message.
+fn private_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
 }
 
 #[cfg(test)]
