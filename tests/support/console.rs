@@ -298,7 +298,12 @@ pub fn run_wachat_in_locale(args: &[String], password: &str, stdin: &str, locale
         .stderr(Stdio::piped())
         .spawn()
         .expect("start wachat");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    // A command that refuses at once may exit before reading its input:
+    // its closed pipe is then an answer, not a failure.
+    match child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write to wachat: {e}"),
+        _ => {}
+    }
     // Outputs are a few lines: they fit in the pipes while we wait.
     let status = wait_with_timeout(&mut child, READ_TIMEOUT);
     let mut stdout = String::new();
