@@ -7,7 +7,8 @@
 import { request, parseDeviceLine, isId, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
 import { seenText } from './view.js';
-import { confirmed, setBlock } from './panel.js';
+import { setBlock } from './panel.js';
+import { el, confirmed, BLOCKS_CHANGED } from './widgets.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
@@ -24,13 +25,12 @@ const LINK_CODE_MS = 5 * 60 * 1000;
 /** How often, while a code is shown, DEVICES is asked whether it was used. */
 const WATCH_MS = 3000;
 
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
 let app = null;
+
+// A block changed in a chat's panel: the list here follows, if it is shown.
+document.addEventListener(BLOCKS_CHANGED, () => {
+  if (app && !$('devices-panel').hidden) renderBlocked(app);
+});
 
 /** Opens or closes the panel; `theApp`: app.js's getters. */
 export async function toggle(theApp) {
@@ -57,8 +57,14 @@ async function showDevices() {
   }
 }
 
+/** What the list shows now: drawn again only when it changes, so that a tapped Unlink stays asking. */
+let drawn = '';
+
 /** One line per device, online or last seen and from where, and Unlink (tapped twice) for each but this browser. */
 function renderDevices(devices, here) {
+  const now = JSON.stringify([here, devices]);
+  if (now === drawn && $('devices').childElementCount) return;
+  drawn = now;
   $('devices').replaceChildren(...devices.map((d) => {
     const li = el('li');
     li.dataset.device = d.device;

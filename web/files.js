@@ -9,19 +9,13 @@
 
 import { request } from './wire.js';
 import { newId } from './chats.js';
+import { el } from './view.js';
 
 const PART = 12000;
 /** Parts in flight at once: ~96 KB, a link kept busy, little memory. */
 const WINDOW = 8;
 const IMAGES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 const $ = (id) => document.getElementById(id);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** `245 KB`, as the server writes sizes (protocol/files.rs). */
 export function sizeWords(n) {

@@ -8,44 +8,14 @@ import { request, parseSeen, LEVELS, fold } from './wire.js';
 import { t, addStrings } from './i18n.js';
 import { renderMembers } from './view.js';
 import { isAdmin } from './moderation.js';
+import { el, confirmed, BLOCKS_CHANGED } from './widgets.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
-  en: { sure: '{what}? Tap again', notifyLevel: 'Notify', all: 'All messages', mentions: 'Mentions only', none: 'None (muted)', pin: 'Pin', unpin: 'Unpin', block: 'Block', unblock: 'Unblock' },
-  es: { sure: '¿{what}? Toca otra vez', notifyLevel: 'Avisar', all: 'Todos', mentions: 'Solo menciones', none: 'Nada (silenciado)', pin: 'Fijar', unpin: 'No fijar', block: 'Bloquear', unblock: 'Desbloquear' },
-  pt: { sure: '{what}? Toque de novo', notifyLevel: 'Avisar', all: 'Todas', mentions: 'Só menções', none: 'Nada (silenciada)', pin: 'Fixar', unpin: 'Desafixar', block: 'Bloquear', unblock: 'Desbloquear' },
+  en: { notifyLevel: 'Notify', all: 'All messages', mentions: 'Mentions only', none: 'None (muted)', pin: 'Pin', unpin: 'Unpin', block: 'Block', unblock: 'Unblock' },
+  es: { notifyLevel: 'Avisar', all: 'Todos', mentions: 'Solo menciones', none: 'Nada (silenciado)', pin: 'Fijar', unpin: 'No fijar', block: 'Bloquear', unblock: 'Desbloquear' },
+  pt: { notifyLevel: 'Avisar', all: 'Todas', mentions: 'Só menções', none: 'Nada (silenciada)', pin: 'Fixar', unpin: 'Desafixar', block: 'Bloquear', unblock: 'Desbloquear' },
 });
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
-/**
- * A button that acts only when tapped twice (Remove, Ban, Unlink, Leave):
- * the first tap turns it red and asks, for a few seconds.
- */
-export function confirmed(button, act) {
-  const label = button.textContent;
-  let timer = null;
-  const calm = () => {
-    button.classList.remove('armed');
-    button.textContent = label;
-  };
-  button.addEventListener('click', () => {
-    if (!button.classList.contains('armed')) {
-      button.classList.add('armed');
-      button.textContent = t('sure', { what: label });
-      timer = setTimeout(calm, 5000);
-      return;
-    }
-    clearTimeout(timer);
-    calm();
-    act();
-  });
-  return button;
-}
 
 let app = null;
 /** What the members list shows now: drawn again only when it changes, so that a tapped Remove stays asking. */
@@ -147,7 +117,7 @@ export async function setBlock(theApp, user, on) {
   app = theApp;
   if (await ask(on ? request.block(user) : request.unblock(user))) theApp.model().blocked[on ? 'add' : 'delete'](fold(user));
   theApp.composer();
-  if (!$('devices-panel').hidden) (await import('./devices.js')).renderBlocked(theApp);
+  document.dispatchEvent(new Event(BLOCKS_CHANGED)); // devices.js's list, if it is shown
 }
 
 async function leaveRoom() {

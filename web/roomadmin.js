@@ -9,7 +9,7 @@
 
 import { request } from './wire.js';
 import { t, addStrings } from './i18n.js';
-import { confirmed } from './panel.js';
+import { el, confirmed } from './widgets.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
@@ -22,12 +22,6 @@ addStrings({
 const DURATIONS = [['m10', 10], ['h1', 60], ['d1', 1440], ['w1', 10080]];
 /** The one chosen, kept while the panel is drawn again after each change. */
 let muteMinutes = 10;
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
 
 /** A small button saying `key`'s words, `data-act` its key. */
 function button(key, onClick) {

@@ -10,7 +10,7 @@ import { reactionsOn, replyQuote } from './fates.js';
 const $ = (id) => document.getElementById(id);
 
 /** An element with a class and, optionally, a text (as text). */
-function el(tag, className, text) {
+export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;

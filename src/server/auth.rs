@@ -66,7 +66,6 @@ use super::log_limit::log_limited;
 use super::registration;
 use super::throttle::address_key;
 use crate::protocol::names::fold;
-use crate::protocol::request::command_word;
 use crate::protocol::{Code, Ko, Request};
 use crate::store::{UserId, disabled};
 
@@ -86,9 +85,12 @@ pub enum Outcome {
 }
 
 /// Handles one frame of a connection that is not logged in yet; `peer` is
-/// where the connection comes from.
-pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
-    let outcome = match check_first_frame(ctx, line, peer) {
+/// where the connection comes from, and `opens` whether the frame's word
+/// may open a session (its row of the request table, `requests::may_open`):
+/// a malformed one of those is told what is wrong, anything else that it
+/// must log in first.
+pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcome {
+    let outcome = match check_first_frame(ctx, line, peer, opens) {
         // A disabled account's password is right, and it is still refused
         // (`wachat users disable`), on every port.
         Outcome::LoggedIn(_, name) if let Err(ko) = refuse_disabled(ctx, &name) => {
@@ -107,7 +109,7 @@ pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
 }
 
 /// [`authenticate`], before the metrics count its outcome.
-fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
+fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcome {
     let addr = address_key(peer);
     match Request::parse(line) {
         Ok(Request::Login { user, device: Some(device), password })
@@ -165,9 +167,7 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr) -> Outcome {
             }
         }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
-        Err(ko) if super::requests::row(command_word(line)).is_some_and(|row| row.first_frame) => {
-            Outcome::Refused(ko)
-        }
+        Err(ko) if opens => Outcome::Refused(ko),
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),
     }
 }

@@ -50,6 +50,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/qr.js", "qr.js", JS),
     asset!("/panel.js", "panel.js", JS),
     asset!("/devices.js", "devices.js", JS),
+    asset!("/widgets.js", "widgets.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -66,8 +67,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// a chat's panel at its "Details", a room's admin controls when an admin
 /// opens it, the devices panel at its button, the QR code's encoder with
 /// the first link code, and what a linked browser keeps of its chats
-/// when it logs in; files in chats (1.2, issue 42) once logged in.
-pub const LOADED_LATER: [&str; 11] = [
+/// when it logs in; files in chats (1.2, issue 42) once logged in; and
+/// the small widgets those panels share.
+pub const LOADED_LATER: [&str; 12] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -79,6 +81,7 @@ pub const LOADED_LATER: [&str; 11] = [
     "/qr.js",
     "/store.js",
     "/files.js",
+    "/widgets.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.
@@ -158,7 +161,8 @@ mod tests {
         for later in LOADED_LATER {
             assert!(find(later).is_some(), "{later}");
             let static_import = format!("from '.{later}'");
-            // A module loaded later may import another (devices.js uses panel.js's `confirmed`).
+            // A module loaded later may import another (panel.js, devices.js and
+            // roomadmin.js share widgets.js).
             for asset in ASSETS.iter().filter(|a| !LOADED_LATER.contains(&a.path)) {
                 let body = String::from_utf8_lossy(asset.body);
                 assert!(!body.contains(&static_import), "{} imports {later} at its start", asset.path);

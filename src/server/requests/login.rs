@@ -30,7 +30,7 @@ pub(super) const PAIR: Row = Row::new(&["PAIR"], Version::V1_2, Kind::Stored).fi
 /// A frame of a connection not logged in yet: a first frame, or
 /// `KO:AUTH_REQUIRED` (`auth::authenticate`).
 pub(in crate::server) fn first_frame(s: &mut Session, line: &str) -> Flow {
-    match auth::authenticate(s.ctx, line, s.peer.ip()) {
+    match auth::authenticate(s.ctx, line, s.peer.ip(), super::may_open(line)) {
         Outcome::LoggedIn(id, name) => logged_in(s, line, id, name),
         Outcome::Refused(ko) => s.refuse(ko),
         Outcome::Paired(token) => s.reply(Ok(Reply::OkWith(token))),

@@ -184,6 +184,13 @@ pub fn row(word: &str) -> Option<&'static Row> {
     TABLE.iter().find(|row| row.words.contains(&word))
 }
 
+/// Whether `line`'s word may open a session (a row with `first_frame`):
+/// a malformed `LOGIN` is told what is wrong, a `MSG` before any login
+/// only that it must log in first (`auth::authenticate`).
+pub fn may_open(line: &str) -> bool {
+    row(crate::protocol::request::command_word(line)).is_some_and(|row| row.first_frame)
+}
+
 /// Tokens `request`, sent with `word`, costs. Every word that parses has
 /// a row (`tests/requests.rs`); one without would cost one token.
 pub fn cost(word: &str, request: &Request) -> u32 {
