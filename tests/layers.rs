@@ -307,3 +307,89 @@ fn the_metrics_registry_is_a_leaf() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The circles of the graph (Tarjan's strongly connected components of
+/// more than one file), each sorted, in a stable order.
+fn circles(graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Vec<Vec<PathBuf>> {
+    struct Walk<'a> {
+        graph: &'a BTreeMap<PathBuf, BTreeSet<PathBuf>>,
+        index: BTreeMap<&'a PathBuf, (usize, usize)>,
+        stack: Vec<&'a PathBuf>,
+        on_stack: BTreeSet<&'a PathBuf>,
+        found: Vec<Vec<PathBuf>>,
+    }
+    impl<'a> Walk<'a> {
+        fn visit(&mut self, v: &'a PathBuf) -> usize {
+            let n = self.index.len();
+            self.index.insert(v, (n, n));
+            self.stack.push(v);
+            self.on_stack.insert(v);
+            let mut low = n;
+            for w in self.graph.get(v).into_iter().flatten() {
+                match self.index.get(w) {
+                    None => low = low.min(self.visit(w)),
+                    Some(&(i, _)) if self.on_stack.contains(w) => low = low.min(i),
+                    Some(_) => {}
+                }
+            }
+            if low == n {
+                let mut component = Vec::new();
+                while let Some(w) = self.stack.pop() {
+                    self.on_stack.remove(w);
+                    component.push(w.clone());
+                    if w == v {
+                        break;
+                    }
+                }
+                if component.len() > 1 {
+                    component.sort();
+                    self.found.push(component);
+                }
+            }
+            low
+        }
+    }
+    let mut walk = Walk {
+        graph,
+        index: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        found: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !walk.index.contains_key(v) {
+            walk.visit(v);
+        }
+    }
+    walk.found.sort();
+    walk.found
+}
+
+#[test]
+fn no_files_import_each_other_in_a_circle() {
+    // Longer than a pair: a → b → c → a is as hard to read in order as
+    // a ↔ b (issue 39's structure drawing showed three such circles).
+    let found = circles(&imports());
+    let said: Vec<String> = found
+        .iter()
+        .map(|c| c.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))
+        .collect();
+    assert!(said.is_empty(), "files in a circle of imports:\n{}", said.join("\n"));
+}
+
+#[test]
+fn the_circle_finder_finds_a_circle_and_only_that() {
+    let edge = |a: &str, b: &str| (PathBuf::from(a), BTreeSet::from([PathBuf::from(b)]));
+    let mut graph: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::from([
+        edge("a.rs", "b.rs"),
+        edge("b.rs", "c.rs"),
+        edge("c.rs", "a.rs"),
+        edge("d.rs", "a.rs"),
+    ]);
+    assert_eq!(
+        circles(&graph),
+        vec![vec![PathBuf::from("a.rs"), PathBuf::from("b.rs"), PathBuf::from("c.rs")]]
+    );
+    graph.insert(PathBuf::from("c.rs"), BTreeSet::new());
+    assert!(circles(&graph).is_empty());
+}

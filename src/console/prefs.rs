@@ -8,8 +8,7 @@
 //! made on another device is said as such ([`notice`]).
 
 use super::echo;
-use super::session::{Output, Session};
-use crate::client::Notice;
+use crate::client::{Client, Notice};
 use crate::error::{Error, Result};
 use crate::i18n::prefs::Msg;
 use crate::i18n::{Lang, client::parse_chat, tr};
@@ -89,57 +88,57 @@ pub fn notice(lang: Lang, notice: &Notice) -> String {
     tr!(in lang; Msg::OtherDevice, what = what)
 }
 
-impl Session<'_> {
-    /// Carries out one of these commands.
-    pub(super) fn prefs(&self, command: PrefCommand, out: &dyn Output) -> Result<()> {
-        let lang = self.lang;
-        match command {
-            PrefCommand::Block(user, on) => {
-                self.expected.expect(echo::block_key(&user));
-                self.client.block(&user, on).map_err(|e| older_server(lang, e))?;
-                let msg = if on { Msg::Blocked } else { Msg::Unblocked };
-                out.line(&tr!(in lang; msg, user = user));
-            }
-            PrefCommand::Blocks => match self.client.blocks().map_err(|e| older_server(lang, e))?[..] {
-                [] => out.line(Msg::NoBlocks.text(lang)),
-                ref names => {
-                    out.line(&tr!(in lang; Msg::BlocksList, n = names.len(), names = names.join(", ")))
-                }
-            },
-            PrefCommand::Notify(chat, level) => {
-                self.expected.expect(echo::pref_key(&chat.to_string()));
-                self.client.notify(&chat, level).map_err(|e| older_server(lang, e))?;
-                self.say_pref(&chat, out)?;
-            }
-            PrefCommand::Pin(chat, pinned) => {
-                self.expected.expect(echo::pref_key(&chat.to_string()));
-                self.client.pin(&chat, pinned).map_err(|e| older_server(lang, e))?;
-                self.say_pref(&chat, out)?;
-            }
-            PrefCommand::Prefs => {
-                let prefs = self.client.prefs().map_err(|e| older_server(lang, e))?;
-                if prefs.is_empty() {
-                    out.line(Msg::NoPrefs.text(lang));
-                }
-                for pref in &prefs {
-                    out.line(&pref_line(lang, pref));
-                }
-            }
+/// Carries out one of these commands for `client`, whose `expected`
+/// echoes it tells which change was made here; the lines to show.
+pub fn act(
+    lang: Lang,
+    client: &Client,
+    expected: &echo::Expected,
+    command: PrefCommand,
+) -> Result<Vec<String>> {
+    let older = |e| older_server(lang, e);
+    let mut lines = Vec::new();
+    match command {
+        PrefCommand::Block(user, on) => {
+            expected.expect(echo::block_key(&user));
+            client.block(&user, on).map_err(older)?;
+            let msg = if on { Msg::Blocked } else { Msg::Unblocked };
+            lines.push(tr!(in lang; msg, user = user));
         }
-        Ok(())
+        PrefCommand::Blocks => match client.blocks().map_err(older)?[..] {
+            [] => lines.push(Msg::NoBlocks.text(lang).to_string()),
+            ref names => lines.push(tr!(in lang; Msg::BlocksList, n = names.len(), names = names.join(", "))),
+        },
+        PrefCommand::Notify(chat, level) => {
+            expected.expect(echo::pref_key(&chat.to_string()));
+            client.notify(&chat, level).map_err(older)?;
+            lines.push(pref_now(lang, client, &chat)?);
+        }
+        PrefCommand::Pin(chat, pinned) => {
+            expected.expect(echo::pref_key(&chat.to_string()));
+            client.pin(&chat, pinned).map_err(older)?;
+            lines.push(pref_now(lang, client, &chat)?);
+        }
+        PrefCommand::Prefs => {
+            let prefs = client.prefs().map_err(older)?;
+            if prefs.is_empty() {
+                lines.push(Msg::NoPrefs.text(lang).to_string());
+            }
+            lines.extend(prefs.iter().map(|pref| pref_line(lang, pref)));
+        }
     }
+    Ok(lines)
+}
 
-    /// The chat's preference as the server now has it.
-    fn say_pref(&self, chat: &Chat, out: &dyn Output) -> Result<()> {
-        let key = fold(&chat.to_string());
-        let prefs = self.client.prefs()?;
-        let pref = prefs
-            .into_iter()
-            .find(|p| fold(&p.chat) == key)
-            .unwrap_or_else(|| PrefLine::new(&chat.to_string()));
-        out.line(&pref_line(self.lang, &pref));
-        Ok(())
-    }
+/// The chat's preference as the server now has it, as a line.
+fn pref_now(lang: Lang, client: &Client, chat: &Chat) -> Result<String> {
+    let key = fold(&chat.to_string());
+    let pref = client
+        .prefs()?
+        .into_iter()
+        .find(|p| fold(&p.chat) == key)
+        .unwrap_or_else(|| PrefLine::new(&chat.to_string()));
+    Ok(pref_line(lang, &pref))
 }
 
 /// A server older than 1.2 does not know these requests.

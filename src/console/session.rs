@@ -180,7 +180,11 @@ impl<'a> Session<'a> {
             Command::Unlink(device) => self.unlink(&device, out)?,
             Command::Link => self.link(out)?,
             Command::Account(command) => self.account(command, out)?,
-            Command::Prefs(command) => self.prefs(command, out)?,
+            Command::Prefs(command) => {
+                for line in super::prefs::act(self.lang, self.client, &self.expected, command)? {
+                    out.line(&line);
+                }
+            }
             Command::File(command) => {
                 let open = self.open_chat();
                 for line in super::files::act(self.lang, self.client, &self.screen, open, command)? {
