@@ -58,24 +58,33 @@ fn sources() -> BTreeMap<PathBuf, Source> {
     files
 }
 
-/// The text without comments, strings and `#[cfg(test)]` modules' insides
-/// would be ideal; comments are enough here (doc links name modules).
+/// The code without comments (doc links name modules) and without the
+/// items under `#[cfg(test)]`; strings are left in.
 fn code_of(text: &str) -> String {
     let mut out = String::new();
-    let mut in_tests = false;
+    // Inside a `#[cfg(test)]` item: unit tests may reach anywhere. `None`
+    // outside; `Some(depth)` the braces open in it so far.
+    let mut in_tests: Option<i32> = None;
     for line in text.lines() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("#[cfg(test)]") {
-            in_tests = true; // unit tests below may reach anywhere
-        }
-        if in_tests {
-            continue;
-        }
         let code = match trimmed.find("//") {
             Some(0) => "",
             Some(at) => &trimmed[..at],
             None => trimmed,
         };
+        if code.starts_with("#[cfg(test)]") {
+            in_tests = Some(0);
+            continue;
+        }
+        if let Some(depth) = in_tests.as_mut() {
+            *depth += code.matches('{').count() as i32 - code.matches('}').count() as i32;
+            // The item ends where its braces close, or at its `;` (`mod tests;`).
+            let ended = *depth <= 0 && (code.contains('}') || code.trim_end().ends_with(';'));
+            if ended {
+                in_tests = None;
+            }
+            continue;
+        }
         out.push_str(code);
         out.push('\n');
     }
@@ -87,7 +96,9 @@ fn code_of(text: &str) -> String {
 fn paths_in(module: &[String], is_mod_file: bool, code: &str) -> Vec<(Vec<String>, bool)> {
     let mut found = Vec::new();
     for statement in code.split(';') {
-        let reexport = statement.trim_start().starts_with("pub use") || statement.contains("\npub use");
+        // A re-export is a statement that starts `pub use`, after its attributes.
+        let head = statement.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("#["));
+        let reexport = head.is_some_and(|l| l.starts_with("pub use") || l.starts_with("pub(crate) use"));
         let bytes = statement.as_bytes();
         let mut at = 0;
         while at < bytes.len() {
@@ -174,6 +185,35 @@ fn read_tree(s: &str, mut at: usize) -> (Vec<Vec<String>>, usize) {
     }
 }
 
+/// `child::x` written in the file that declares `mod child;` is
+/// `self::child::x`: rewritten so, for [`paths_in`] to see it.
+fn children_as_self(code: &str) -> String {
+    let children: Vec<String> = code
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub ").unwrap_or(l.trim()).strip_prefix("mod "))
+        .filter_map(|rest| rest.strip_suffix(';'))
+        .map(str::to_string)
+        .collect();
+    let mut out = code.to_string();
+    for child in children {
+        let pattern = format!("{child}::");
+        let mut rewritten = String::new();
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(&pattern) {
+            let before = rest[..at].chars().last();
+            rewritten.push_str(&rest[..at]);
+            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                rewritten.push_str("self::");
+            }
+            rewritten.push_str(&pattern);
+            rest = &rest[at + pattern.len()..];
+        }
+        rewritten.push_str(rest);
+        out = rewritten;
+    }
+    out
+}
+
 /// The graph: file → files it imports.
 fn imports() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
     let files = sources();
@@ -200,6 +240,7 @@ fn imports() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
                 }
             }
         }
+        let code = children_as_self(&code);
         for (p, reexport) in paths_in(&source.module, is_mod, &code) {
             if reexport {
                 if let Some(name) = p.last() {
@@ -227,18 +268,29 @@ fn imports() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
         }
         None
     };
+    let files = &files;
     let mut graph: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
     for (from, paths) in uses {
         for p in paths {
             if let Some(to) = resolve(&p)
                 && to != from
                 && to != Path::new("lib.rs")
+                && !is_ancestor(files, &to, &from)
             {
                 graph.entry(from.clone()).or_default().insert(to);
             }
         }
     }
     graph
+}
+
+/// Whether `parent` is the `mod.rs` of a module that holds `child`: a
+/// file using what its own parent module defines (`super::Ctx`) is not an
+/// arrow between rooms (the structure drawing does not draw it either);
+/// the parent using its child is.
+fn is_ancestor(files: &BTreeMap<PathBuf, Source>, parent: &Path, child: &Path) -> bool {
+    let (Some(p), Some(c)) = (files.get(parent), files.get(child)) else { return false };
+    parent.ends_with("mod.rs") && c.module.len() > p.module.len() && c.module.starts_with(&p.module)
 }
 
 fn top(path: &Path) -> String {

@@ -8,7 +8,7 @@
 //!
 //! | budget | flag | owner | counted | comes back when |
 //! |---|---|---|---|---|
-//! | stored bytes | `--user-quota` (64 MiB) | the sender, or the moderator | the log bytes of the records it caused ([`payer`]): its messages, and its moderation's rule records and notices | `--retain-days` removes old segments ([`tally`]), or the operator raises the quota |
+//! | stored bytes | `--user-quota` (64 MiB) | the sender, or the moderator | the log bytes of the records it caused (`state::usage::payer`): its messages, and its moderation's rule records and notices | `--retain-days` removes old segments ([`tally`]), or the operator raises the quota |
 //! | inbox | `--inbox-max` (10,000 events) | the recipient | events waiting for its `ACK` | the recipient connects and acknowledges |
 //! | free disk | `--min-free` (1 GiB) | the server | `statvfs` of the data directory | space is freed |
 //!
@@ -59,8 +59,8 @@ use std::sync::Arc;
 
 use super::disk::Disk;
 use super::log::Log;
-use super::moderation::Rule;
 use super::record::{Pos, Record};
+use super::state::usage::payer;
 use super::state::{State, UserId};
 use crate::protocol::{Code, Ko};
 
@@ -160,20 +160,6 @@ pub fn check_inbox(max: u64, name: &str, waiting: u64) -> Result<(), Ko> {
 }
 
 // ----- stored bytes per user -------------------------------------------------
-
-/// Who a record's bytes count against (`--user-quota`), if anyone: the
-/// sender of a message (a moderation's notice is its moderator's), the
-/// author of a room's rule change. The other records are small and follow
-/// what someone did or must do anyway (a `JOIN`, an `ACK`). Used where
-/// records are counted (`state::usage`) and where retention gives them
-/// back ([`tally`]), so the two always agree.
-pub fn payer(record: &Record) -> Option<&Arc<str>> {
-    match record {
-        Record::Msg { msg, .. } => Some(&msg.from),
-        Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(by),
-        _ => None,
-    }
-}
 
 /// Bytes of records per payer ([`payer`], as named in the records) in the
 /// segments that end at or before `end`, counting only positions from
