@@ -57,18 +57,6 @@ fn recv_conn(node: &TestServer, user: &str) -> Conn {
     node.login_recv(user, PW)
 }
 
-/// The next line that is not presence nor a PING (answered).
-fn next_event(c: &mut Conn) -> String {
-    loop {
-        let line = c.line();
-        match line.as_str() {
-            "PING" => c.send("PONG"),
-            l if l.starts_with("JOINED:") || l.starts_with("LEFT:") || l.starts_with("MEMBER:") => {}
-            _ => return line,
-        }
-    }
-}
-
 /// The next `JOINED`/`LEFT`, answering `PING`s on the way.
 fn next_presence(c: &mut Conn) -> String {
     loop {

@@ -56,18 +56,6 @@ fn opted_in(server: &TestServer, user: &str, ana: &mut Conn) -> Conn {
     }
 }
 
-/// The next line that is not presence or a ping.
-fn next_event(events: &mut Conn) -> String {
-    loop {
-        let line = events.line();
-        if line == "PING" {
-            events.send("PONG");
-        } else if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") && !line.starts_with("MEMBER:") {
-            return line;
-        }
-    }
-}
-
 #[test]
 fn a_non_admin_can_do_none_of_it() {
     let server = TestServer::start();
@@ -233,7 +221,7 @@ fn a_v1_client_sees_the_notice_and_a_1_2_client_the_event_too() {
         "{notice}"
     );
     // eve, on 1.2: the same message (the room's text) and the event.
-    let mut two = [next_event(&mut eve_events), next_event(&mut eve_events)];
+    let mut two = [eve_events.next_event(), eve_events.next_event()];
     two.sort();
     assert!(
         two[0].starts_with("MSG:") && two[0].ends_with("* ana muted bob in #lab3 for 10 minutes"),
@@ -248,7 +236,7 @@ fn a_v1_client_sees_the_notice_and_a_1_2_client_the_event_too() {
     // A kick: bob hears it before it leaves the room.
     assert_eq!(ana.request("KICK:#lab3:bob"), "OK");
     assert!(bob_events.next_msg().ends_with(":* ana removed bob from #lab3"));
-    let mut kicked = [next_event(&mut eve_events), next_event(&mut eve_events)];
+    let mut kicked = [eve_events.next_event(), eve_events.next_event()];
     kicked.sort();
     assert_eq!(kicked[0], "KICKED:#lab3:ana:bob", "{kicked:?}");
     // A change that changes nothing is neither stored nor told.

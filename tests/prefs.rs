@@ -7,52 +7,22 @@
 
 mod support;
 
-use support::{Conn, TestServer};
-
-/// A receive connection of `user` (on `device`, if any) that said
-/// `VERSION:1.2` before its login, so the server has read it.
-fn events_1_2(server: &TestServer, user: &str, device: Option<&str>) -> Conn {
-    let mut events = server.recv_conn();
-    assert_eq!(events.request("VERSION:1.2"), "OK");
-    let login = match device {
-        Some(device) => format!("LOGIN:{user}@{device}:pw-{user}"),
-        None => format!("LOGIN:{user}:pw-{user}"),
-    };
-    assert_eq!(events.request(&login), format!("OK:{user}"));
-    events
-}
-
-/// The next line that is not presence (`JOINED`, `LEFT`, `MEMBER`) nor a `PING`.
-fn next_event(events: &mut Conn) -> String {
-    loop {
-        let line = events.line();
-        if line == "PING" {
-            events.send("PONG");
-        } else if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") && !line.starts_with("MEMBER:") {
-            return line;
-        }
-    }
-}
+use support::TestServer;
 
 #[test]
 fn a_block_hides_direct_messages_for_good_and_is_told_to_your_devices() {
     let server = TestServer::start();
-    server.register(&["ana", "bob", "carl"]);
-    let (mut ana, mut bob, mut carl) = (
-        server.login_send("ana", "pw-ana"),
-        server.login_send("bob", "pw-bob"),
-        server.login_send("carl", "pw-carl"),
-    );
+    let [mut ana, mut bob, mut carl] = server.logged_in(["ana", "bob", "carl"]);
     assert!(bob.request("MSG:ana:b0:before").starts_with("OK:b0:"));
-    let mut ana_events = events_1_2(&server, "ana", None);
-    assert!(next_event(&mut ana_events).starts_with("MSG:1:bob:ana:b0:"));
+    let mut ana_events = server.events_1_2("ana", None);
+    assert!(ana_events.next_event().starts_with("MSG:1:bob:ana:b0:"));
     ana_events.send("ACK:1");
 
     assert_eq!(ana.request("BLOCK:Bob"), "OK");
-    assert_eq!(next_event(&mut ana_events), "BLOCKED:bob");
+    assert_eq!(ana_events.next_event(), "BLOCKED:bob");
     assert_eq!(ana.listing("BLOCKS"), ["bob"]);
     assert_eq!(ana.request("BLOCK:bob"), "OK", "a second BLOCK changes nothing…");
-    assert_eq!(next_event(&mut ana_events), "BLOCKED:bob", "…and tells the state again");
+    assert_eq!(ana_events.next_event(), "BLOCKED:bob", "…and tells the state again");
     assert_eq!(ana.request("BLOCK:ana"), "KO:BAD_REQUEST:you cannot block yourself");
     assert_eq!(ana.request("BLOCK:nobody"), "KO:UNKNOWN_USER:no user named nobody");
 
@@ -68,18 +38,18 @@ fn a_block_hides_direct_messages_for_good_and_is_told_to_your_devices() {
     assert_eq!(ana.listing("CHATS")[0], "bob:1", "b1 is no unread message");
     // ana's inbox never had them: carl's message is her next event.
     assert!(carl.request("MSG:ana:c1:hi").starts_with("OK:c1:"));
-    let next = next_event(&mut ana_events);
+    let next = ana_events.next_event();
     assert!(next.starts_with("MSG:2:carl:ana:c1:"), "{next}");
     ana_events.send("ACK:2");
 
     // Unblocked: what bob sent while blocked never comes; what he sends now does.
     assert_eq!(ana.request("UNBLOCK:bob"), "OK");
-    assert_eq!(next_event(&mut ana_events), "UNBLOCKED:bob");
+    assert_eq!(ana_events.next_event(), "UNBLOCKED:bob");
     assert_eq!(ana.request("UNBLOCK:bob"), "OK", "also when not blocked");
-    assert_eq!(next_event(&mut ana_events), "UNBLOCKED:bob");
+    assert_eq!(ana_events.next_event(), "UNBLOCKED:bob");
     assert_eq!(ana.listing("BLOCKS"), Vec::<String>::new());
     assert!(bob.request("MSG:ana:b2:now?").starts_with("OK:b2:"));
-    assert!(next_event(&mut ana_events).starts_with("MSG:3:bob:ana:b2:"));
+    assert!(ana_events.next_event().starts_with("MSG:3:bob:ana:b2:"));
     let history = ana.listing("HISTORY:bob:10");
     assert_eq!(history.len(), 2, "b0 and b2: {history:?}");
 }
@@ -87,14 +57,9 @@ fn a_block_hides_direct_messages_for_good_and_is_told_to_your_devices() {
 #[test]
 fn a_blocked_user_sees_no_presence_no_typing_and_cannot_invite_you() {
     let server = TestServer::start();
-    server.register(&["ana", "bob", "carl"]);
-    let (mut ana, mut bob, mut carl) = (
-        server.login_send("ana", "pw-ana"),
-        server.login_send("bob", "pw-bob"),
-        server.login_send("carl", "pw-carl"),
-    );
-    let mut bob_events = events_1_2(&server, "bob", None);
-    let _ana_events = events_1_2(&server, "ana", None);
+    let [mut ana, mut bob, mut carl] = server.logged_in(["ana", "bob", "carl"]);
+    let mut bob_events = server.events_1_2("bob", None);
+    let _ana_events = server.events_1_2("ana", None);
     assert_eq!(bob.request("LASTSEEN:ana"), "OK:ana:ONLINE");
     assert_eq!(ana.request("BLOCK:bob"), "OK");
 
@@ -107,7 +72,7 @@ fn a_blocked_user_sees_no_presence_no_typing_and_cannot_invite_you() {
     assert_eq!(ana.request("TYPING:bob"), "OK");
     assert_eq!(ana.request("TYPING:#general"), "OK");
     assert_eq!(carl.request("TYPING:bob"), "OK");
-    assert_eq!(next_event(&mut bob_events), "TYPING:carl:bob");
+    assert_eq!(bob_events.next_event(), "TYPING:carl:bob");
     // A room's MEMBER event about ana: not to bob.
     assert_eq!(ana.request("JOIN:#tea"), "OK");
     assert_eq!(bob.request("JOIN:#tea"), "OK");
@@ -136,17 +101,17 @@ fn pins_and_levels_reach_every_device_and_are_bounded() {
     server.register(&["ana", "bob"]);
     let mut laptop = server.send_conn();
     assert_eq!(laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
-    let mut phone_events = events_1_2(&server, "ana", Some("phone"));
-    let mut laptop_events = events_1_2(&server, "ana", Some("laptop"));
+    let mut phone_events = server.events_1_2("ana", Some("phone"));
+    let mut laptop_events = server.events_1_2("ana", Some("laptop"));
 
     assert_eq!(laptop.request("PIN:#General"), "OK");
     for events in [&mut phone_events, &mut laptop_events] {
-        assert_eq!(next_event(events), "PREF:#general:all:pinned");
+        assert_eq!(events.next_event(), "PREF:#general:all:pinned");
     }
     assert_eq!(laptop.request("NOTIFY:Bob:none"), "OK");
-    assert_eq!(next_event(&mut phone_events), "PREF:bob:none:unpinned");
+    assert_eq!(phone_events.next_event(), "PREF:bob:none:unpinned");
     assert_eq!(laptop.request("NOTIFY:#lab:mentions"), "OK");
-    assert_eq!(next_event(&mut phone_events), "PREF:#lab:mentions:unpinned");
+    assert_eq!(phone_events.next_event(), "PREF:#lab:mentions:unpinned");
     assert_eq!(laptop.request("NOTIFY:nobody:none"), "KO:UNKNOWN_USER:no user named nobody");
     assert_eq!(
         laptop.request("NOTIFY:bob:loud"),
@@ -164,7 +129,7 @@ fn pins_and_levels_reach_every_device_and_are_bounded() {
     assert_eq!(laptop.request("UNPIN:#general"), "OK");
     assert_eq!(laptop.request("NOTIFY:bob:all"), "OK");
     assert_eq!(laptop.listing("PREFS"), ["#lab:mentions:pinned", "bob:all:pinned"]);
-    let told: Vec<String> = (0..5).map(|_| next_event(&mut phone_events)).collect();
+    let told: Vec<String> = (0..5).map(|_| phone_events.next_event()).collect();
     assert_eq!(
         told,
         [

@@ -358,6 +358,18 @@ pub fn case(
     Case { name, section, group, level: Level::V1_0, needs: Needs::Nothing, run }
 }
 
+/// A case of an addition to version 1 (group `v1.1` or `v1.2`), run only
+/// at its level and above.
+pub fn addition(
+    level: Level,
+    name: &'static str,
+    section: &'static str,
+    run: fn(&mut Ctx) -> Result<(), Failure>,
+) -> Case {
+    let group = if level == Level::V1_1 { Group::V11 } else { Group::V12 };
+    case(group, name, section, run).at(level)
+}
+
 impl Case {
     /// This case waits for the server's `--timeout`.
     pub fn clock(self) -> Case {

@@ -10,13 +10,13 @@
 
 use std::time::Duration;
 
-use super::case::{case, check};
-use super::{Case, Ctx, Failure, Group, Level};
+use super::case::{addition, check};
+use super::{Case, Ctx, Failure, Level};
 use crate::protocol::{Code, Event};
 
 pub fn cases() -> Vec<Case> {
-    let v11 = |name, section, run| case(Group::V11, name, section, run).at(Level::V1_1);
-    let v12 = |name, section, run| case(Group::V12, name, section, run).at(Level::V1_2);
+    let v11 = |name, section, run| addition(Level::V1_1, name, section, run);
+    let v12 = |name, section, run| addition(Level::V1_2, name, section, run);
     vec![
         v11("lastseen", "§11 LASTSEEN", lastseen),
         v11("members", "§11 MEMBERS", members),

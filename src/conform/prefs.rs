@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use super::case::{case, check};
-use super::{Case, Ctx, Failure, Group, Level};
+use super::case::{addition, check};
+use super::{Case, Ctx, Failure, Level};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
-    let v12 = |name, section, run| case(Group::V12, name, section, run).at(Level::V1_2);
+    let v12 = |name, section, run| addition(Level::V1_2, name, section, run);
     vec![
         v12("block-hides-direct-messages", "§22 BLOCK", block_hides_messages),
         v12("block-hides-presence", "§22 BLOCK", block_hides_presence),

@@ -4,7 +4,7 @@
 //! `messages` table.
 
 use super::support::cluster::Cluster;
-use super::{next_event, recv_conn, register, send_conn};
+use super::{recv_conn, register, send_conn};
 
 #[test]
 fn actions_made_on_one_node_are_seen_on_the_other_and_a_deleted_text_leaves_the_database() {
@@ -15,18 +15,18 @@ fn actions_made_on_one_node_are_seen_on_the_other_and_a_deleted_text_leaves_the_
     let mut bob_recv = recv_conn(&b, "bob");
     let (mut ana, mut bob) = (send_conn(&a, "ana"), send_conn(&b, "bob"));
     assert!(ana.request("MSG:bob:m1:the okapi plan").starts_with("OK:m1:"));
-    assert!(next_event(&mut bob_recv).ends_with(":the okapi plan"));
+    assert!(bob_recv.next_event().ends_with(":the okapi plan"));
     assert!(bob.request("REPLY:ana:b1:m1:sounds good").starts_with("OK:b1:"));
     let edit = ana.request("EDIT:bob:m1:the okapi plan, v2");
     assert!(edit.starts_with("OK:_"), "{edit}");
-    assert!(next_event(&mut bob_recv).ends_with(":✎ the okapi plan, v2"));
+    assert!(bob_recv.next_event().ends_with(":✎ the okapi plan, v2"));
     assert!(bob.request("REACT:ana:m1:👍").starts_with("OK:_"));
     // A reaction to the reply repeats its quote: `❤️ to: > ana: the okapi plan…`.
     assert!(ana.request("REACT:bob:b1:❤️").starts_with("OK:_"));
-    assert!(next_event(&mut bob_recv).ends_with(":❤️ to: > ana: the okapi plan…"));
+    assert!(bob_recv.next_event().ends_with(":❤️ to: > ana: the okapi plan…"));
     assert_eq!(bob.listing("SEARCH:*:OKAPI").len(), 2, "the message and the reply quoting it");
     assert!(ana.request("DELETE:bob:m1").starts_with("OK:_"));
-    assert!(next_event(&mut bob_recv).ends_with(":(message deleted)"));
+    assert!(bob_recv.next_event().ends_with(":(message deleted)"));
     for node in [&a, &b] {
         let history = send_conn(node, "bob").listing("HISTORY:ana:10");
         assert_eq!(history.len(), 6, "{history:?}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::without_ts;
-use super::{next_event, recv_conn, register, send_conn};
+use super::{recv_conn, register, send_conn};
 
 /// The `events` rows of `user`.
 fn event_rows(cluster: &Cluster, user: &str) -> i64 {
@@ -55,7 +55,7 @@ fn a_room_flood_into_offline_members_lengthens_one_row_each_and_replays_in_order
     let mut all = expected.clone();
     all.insert(direct_at, "ana:bob:d1:<ts>:psst".to_string());
     for (n, event) in all.iter().enumerate() {
-        assert_eq!(without_ts(&next_event(&mut bob_recv)), format!("MSG:{}:{event}", n + 1));
+        assert_eq!(without_ts(&bob_recv.next_event()), format!("MSG:{}:{event}", n + 1));
     }
     // Acknowledged part way, on B; the flood goes on while bob is away,
     // lengthening the run the ACK left half done.
@@ -69,12 +69,12 @@ fn a_room_flood_into_offline_members_lengthens_one_row_each_and_replays_in_order
     assert_eq!(event_rows(&cluster, "bob"), 1);
     let mut bob_recv = recv_conn(&a, "bob");
     for (n, event) in all.iter().enumerate().skip(200) {
-        assert_eq!(without_ts(&next_event(&mut bob_recv)), format!("MSG:{}:{event}", n + 1));
+        assert_eq!(without_ts(&bob_recv.next_event()), format!("MSG:{}:{event}", n + 1));
     }
     // cy's 300 on A, then ACK: nothing is left.
     let mut cy_recv = recv_conn(&a, "cy");
     for (n, event) in expected.iter().chain(&all[251..]).enumerate() {
-        assert_eq!(without_ts(&next_event(&mut cy_recv)), format!("MSG:{}:{event}", n + 1));
+        assert_eq!(without_ts(&cy_recv.next_event()), format!("MSG:{}:{event}", n + 1));
     }
     cy_recv.send("ACK:300");
     eventually("cy's run deleted", Duration::from_secs(10), || event_rows(&cluster, "cy") == 0);
@@ -100,7 +100,7 @@ fn a_full_inbox_refuses_direct_messages_with_ko_full_until_its_user_acknowledges
     // bob loses nothing that was accepted, on the other node; his ACK
     // makes room, and ana's send goes through.
     let mut bob_recv = recv_conn(&b, "bob");
-    let got: Vec<String> = (0..4).map(|_| without_ts(&next_event(&mut bob_recv))).collect();
+    let got: Vec<String> = (0..4).map(|_| without_ts(&bob_recv.next_event())).collect();
     let want = ["MSG:1:ana:bob:m1:<ts>:hi 1", "MSG:2:ana:bob:m2:<ts>:hi 2", "MSG:3:ana:bob:m3:<ts>:hi 3"];
     assert_eq!(got[..3], want);
     assert_eq!(got[3], "MSG:4:ana:#general:g1:<ts>:hello all");
@@ -108,7 +108,7 @@ fn a_full_inbox_refuses_direct_messages_with_ko_full_until_its_user_acknowledges
     eventually("the ACK makes room", Duration::from_secs(10), || {
         ana.request("MSG:bob:m4:now there is room").starts_with("OK:m4:")
     });
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:5:ana:bob:m4:<ts>:now there is room");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:5:ana:bob:m4:<ts>:now there is room");
 }
 
 #[test]
@@ -146,6 +146,6 @@ fn a_user_past_the_quota_gets_ko_full_and_sends_again_once_it_is_raised() {
     assert!(send_conn(&b, "ana").request(&format!("MSG:bob:q{sent}:{text}")).starts_with("OK:"));
     let mut bob_recv = recv_conn(&b, "bob");
     for i in 0..=sent {
-        assert_eq!(without_ts(&next_event(&mut bob_recv)), format!("MSG:{}:ana:bob:q{i}:<ts>:{text}", i + 1));
+        assert_eq!(without_ts(&bob_recv.next_event()), format!("MSG:{}:ana:bob:q{i}:<ts>:{text}", i + 1));
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::without_ts;
-use super::{next_event, next_presence, recv_conn, register, send_conn};
+use super::{next_presence, recv_conn, register, send_conn};
 
 #[test]
 fn a_direct_message_from_a_user_on_one_node_to_one_on_the_other_with_every_status() {
@@ -19,14 +19,14 @@ fn a_direct_message_from_a_user_on_one_node_to_one_on_the_other_with_every_statu
     let ok = ana.request("MSG:bob:m1:hola bob");
     assert!(ok.starts_with("OK:m1:"), "{ok}");
     let ts = ok.rsplit(':').next().unwrap().to_string();
-    assert_eq!(next_event(&mut bob_recv), format!("MSG:1:ana:bob:m1:{ts}:hola bob"));
+    assert_eq!(bob_recv.next_event(), format!("MSG:1:ana:bob:m1:{ts}:hola bob"));
     // The same id again is a resend: its first OK, never delivered twice.
     assert_eq!(ana.request("MSG:bob:m1:hola again"), ok);
     bob_recv.send("ACK:1");
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:1:bob:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:1:bob:m1:DELIVERED:<ts>");
     let mut bob = send_conn(&b, "bob");
     assert_eq!(bob.request("READ:ana:m1"), "OK");
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m1:READ:<ts>");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:2:bob:m1:READ:<ts>");
     // Both nodes tell the same history, with the state the message reached.
     for node in [&a, &b] {
         let mut c = send_conn(node, "ana");
@@ -48,18 +48,18 @@ fn a_message_to_an_offline_user_is_delivered_when_it_logs_in_on_the_other_node()
     let ok2 = ana.request("MSG:bob:m2:two");
     assert!(ok1.starts_with("OK:m1:") && ok2.starts_with("OK:m2:"));
     let mut bob_recv = recv_conn(&b, "bob");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:m1:<ts>:one");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:2:ana:bob:m2:<ts>:two");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:one");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:2:ana:bob:m2:<ts>:two");
     bob_recv.send("ACK:2");
     // Acknowledged: a login on the first node replays nothing more.
     let mut ana_recv = recv_conn(&a, "ana");
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:1:bob:m1:DELIVERED:<ts>");
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m2:DELIVERED:<ts>");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:1:bob:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:2:bob:m2:DELIVERED:<ts>");
     drop(bob_recv);
     // Acknowledged on B: a login on A replays nothing; the next event is new.
     let mut again = recv_conn(&a, "bob");
     assert!(ana.request("MSG:bob:m3:three").starts_with("OK:m3:"));
-    assert_eq!(without_ts(&next_event(&mut again)), "MSG:3:ana:bob:m3:<ts>:three");
+    assert_eq!(without_ts(&again.next_event()), "MSG:3:ana:bob:m3:<ts>:three");
 }
 
 /// A pipelined burst shares a batch, whose events a node stores as runs
@@ -83,33 +83,33 @@ fn a_burst_is_delivered_acknowledged_part_way_and_replayed_from_there() {
     let delivered = |seq: usize, i: usize| format!("STATUS:{seq}:bob:m{i}:DELIVERED:<ts>");
     let mut bob_recv = recv_conn(&b, "bob");
     for i in 0..10 {
-        assert_eq!(without_ts(&next_event(&mut bob_recv)), msg(i));
+        assert_eq!(without_ts(&bob_recv.next_event()), msg(i));
     }
     bob_recv.send("ACK:4");
     let mut ana_recv = recv_conn(&a, "ana");
     for i in 0..4 {
-        assert_eq!(without_ts(&next_event(&mut ana_recv)), delivered(i + 1, i));
+        assert_eq!(without_ts(&ana_recv.next_event()), delivered(i + 1, i));
     }
     drop(bob_recv);
     // Acknowledged up to 4 (ana heard of it): the rest only, on A.
     let mut bob_recv = recv_conn(&a, "bob");
     for i in 4..10 {
-        assert_eq!(without_ts(&next_event(&mut bob_recv)), msg(i));
+        assert_eq!(without_ts(&bob_recv.next_event()), msg(i));
     }
     bob_recv.send("ACK:10");
     for i in 4..10 {
-        assert_eq!(without_ts(&next_event(&mut ana_recv)), delivered(i + 1, i));
+        assert_eq!(without_ts(&ana_recv.next_event()), delivered(i + 1, i));
     }
     let mut bob = send_conn(&b, "bob");
     assert_eq!(bob.request("READ:ana:m7"), "OK");
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:11:bob:m7:READ:<ts>");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:11:bob:m7:READ:<ts>");
     // ana acknowledged nothing: a login on B replays her eleven events.
     drop(ana_recv);
     let mut ana_recv = recv_conn(&b, "ana");
     for i in 0..10 {
-        assert_eq!(without_ts(&next_event(&mut ana_recv)), delivered(i + 1, i));
+        assert_eq!(without_ts(&ana_recv.next_event()), delivered(i + 1, i));
     }
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:11:bob:m7:READ:<ts>");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:11:bob:m7:READ:<ts>");
     let history = ana.listing("HISTORY:bob:20");
     let states: Vec<&str> = history.iter().map(|l| l.split(':').nth(4).unwrap()).collect();
     assert_eq!(states, [["READ"; 8].as_slice(), &["DELIVERED"; 2]].concat());
@@ -134,10 +134,10 @@ fn a_room_with_members_on_both_nodes_and_the_same_history_and_chats_on_both() {
     let mut ana_recv = recv_conn(&a, "ana");
     let ok = ana.request("MSG:#tea:t1:hello room");
     assert!(ok.starts_with("OK:t1:"), "{ok}");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:#tea:t1:<ts>:hello room");
-    assert_eq!(without_ts(&next_event(&mut cy_recv)), "MSG:1:ana:#tea:t1:<ts>:hello room");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:#tea:t1:<ts>:hello room");
+    assert_eq!(without_ts(&cy_recv.next_event()), "MSG:1:ana:#tea:t1:<ts>:hello room");
     assert!(bob.request("MSG:#tea:t2:from b").starts_with("OK:t2:"));
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "MSG:1:bob:#tea:t2:<ts>:from b");
+    assert_eq!(without_ts(&ana_recv.next_event()), "MSG:1:bob:#tea:t2:<ts>:from b");
     assert!(bob.request("MSG:ana:d1:direct").starts_with("OK:d1:"));
     assert_eq!(ana.listing("ROOMS"), ["#general:3", "#tea:3"]);
     // One truth: the same listings whichever node is asked.
@@ -182,7 +182,7 @@ fn a_login_on_one_node_replaces_the_session_on_the_other_and_presence_spans_node
     // reaches ana on B.
     let mut bob = send_conn(&a, "bob");
     assert!(bob.request("MSG:ana:x1:where are you").starts_with("OK:x1:"));
-    assert_eq!(without_ts(&next_event(&mut ana_on_b)), "MSG:1:bob:ana:x1:<ts>:where are you");
+    assert_eq!(without_ts(&ana_on_b.next_event()), "MSG:1:bob:ana:x1:<ts>:where are you");
     assert_eq!(bob.listing("USERS"), ["ana", "bob"]);
     assert_eq!(bob.request("LASTSEEN:ana"), "OK:ana:ONLINE");
     drop(ana_on_b);
@@ -204,7 +204,7 @@ fn a_peer_on_another_node_is_introduced() {
     let answer = ana.request("PEER:bob");
     let fields: Vec<&str> = answer.split(':').collect();
     assert_eq!(&fields[..3], ["OK", "127.0.0.1", "40123"], "{answer}");
-    assert_eq!(next_event(&mut bob_recv), format!("P2P:ana:{}", fields[3]));
+    assert_eq!(bob_recv.next_event(), format!("P2P:ana:{}", fields[3]));
     assert!(ana.request("PEER:nobody").starts_with("KO:OFFLINE:"));
 }
 
@@ -242,16 +242,16 @@ fn typing_reaches_a_peer_and_a_room_on_the_other_node() {
     for user in ["bob", "cy"] {
         assert!(ana.request(&format!("MSG:{user}:to-{user}:hi")).starts_with("OK:"));
         let mut events = recv_conn(&b, user);
-        assert!(next_event(&mut events).starts_with("MSG:1:ana:"));
+        assert!(events.next_event().starts_with("MSG:1:ana:"));
         events.send("VERSION:1.2");
         events.send("ACK:1");
-        let status = without_ts(&next_event(&mut ana_recv));
+        let status = without_ts(&ana_recv.next_event());
         assert_eq!(status, format!("STATUS:{}:{user}:to-{user}:DELIVERED:<ts>", on_b.len() + 1));
         on_b.push(events);
     }
     let (bob_recv, cy_recv) = on_b.split_at_mut(1);
     assert_eq!(ana.request("TYPING:bob"), "OK");
-    assert_eq!(next_event(&mut bob_recv[0]), "TYPING:ana:bob");
+    assert_eq!(bob_recv[0].next_event(), "TYPING:ana:bob");
     assert_eq!(ana.request("TYPING:#tea"), "OK");
-    assert_eq!(next_event(&mut cy_recv[0]), "TYPING:ana:#tea");
+    assert_eq!(cy_recv[0].next_event(), "TYPING:ana:#tea");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{Conn, TestServer, without_ts};
-use super::{PW, next_event, next_presence, register, send_conn, wachat};
+use super::{PW, next_presence, register, send_conn, wachat};
 
 /// A receive connection of `user`'s `device` on `node`, speaking 1.2.
 fn device(node: &TestServer, user: &str, device: &str) -> Conn {
@@ -28,15 +28,15 @@ fn two_devices_on_one_node_both_get_a_message_from_another_node() {
     let mut bob = send_conn(&b, "bob");
     let mut bob_recv = super::recv_conn(&b, "bob");
     assert!(bob.request("MSG:ana:m1:hola").starts_with("OK:m1:"));
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:bob:ana:m1:<ts>:hola");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:1:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:hola");
     // Two grey ticks at the first device's ACK, and only once.
     laptop.send("ACK:1");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:1:ana:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&bob_recv.next_event()), "STATUS:1:ana:m1:DELIVERED:<ts>");
     phone.send("ACK:1");
     let mut ana = send_conn(&a, "ana");
     assert!(ana.request("MSG:bob:r1:hi").starts_with("OK:r1:"));
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:2:ana:bob:r1:<ts>:hi", "no second DELIVERED");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:2:ana:bob:r1:<ts>:hi", "no second DELIVERED");
     assert_eq!(ana.listing("USERS"), ["ana", "bob"], "ana once");
     assert_eq!(ana.listing("DEVICES").len(), 2);
 }
@@ -52,24 +52,24 @@ fn the_devices_of_a_killed_node_come_back_on_another_and_nothing_is_lost() {
     let mut bob = send_conn(&b, "bob");
     assert!(bob.request("MSG:ana:m1:one").starts_with("OK:m1:"));
     for d in [&mut laptop, &mut phone] {
-        assert_eq!(without_ts(&next_event(d)), "MSG:1:bob:ana:m1:<ts>:one");
+        assert_eq!(without_ts(&d.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     }
     laptop.send("ACK:1");
     // Node a is killed before the phone acknowledged: both devices come
     // back on node b, and the phone gets what it never acknowledged.
     a.kill();
     let mut phone = device(&b, "ana", "phone");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:one");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     let mut laptop = device(&b, "ana", "laptop");
     assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
     // The laptop may be sent m1 again (its position stayed on node a); it
     // loses nothing.
-    let mut first = without_ts(&next_event(&mut laptop));
+    let mut first = without_ts(&laptop.next_event());
     if first == "MSG:1:bob:ana:m1:<ts>:one" {
-        first = without_ts(&next_event(&mut laptop));
+        first = without_ts(&laptop.next_event());
     }
     assert_eq!(first, "MSG:2:bob:ana:m2:<ts>:two");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:2:bob:ana:m2:<ts>:two");
 }
 
 /// `LINK` on `node`: the code.
@@ -117,7 +117,7 @@ fn a_device_keeps_its_position_when_it_comes_back_on_another_node() {
     drop(device(&a, "ana", "phone"));
     let mut bob = send_conn(&b, "bob");
     assert!(bob.request("MSG:ana:m1:one").starts_with("OK:m1:"));
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:bob:ana:m1:<ts>:one");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     laptop.send("ACK:1");
     drop(laptop);
     // Node a's flusher writes the position to the database within a second.
@@ -130,11 +130,11 @@ fn a_device_keeps_its_position_when_it_comes_back_on_another_node() {
     });
     // On node b, the phone (which never had m1) gets it; the laptop does not.
     let mut phone = device(&b, "ana", "phone");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:one");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     let mut laptop = device(&b, "ana", "laptop");
     assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:2:bob:ana:m2:<ts>:two");
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn wachat_migrate_carries_positions_and_tokens() {
     let mut laptop = device(&single, "ana", "laptop");
     drop(device(&single, "ana", "phone"));
     assert!(send_conn(&single, "bob").request("MSG:ana:m1:one").starts_with("OK:m1:"));
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:bob:ana:m1:<ts>:one");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     laptop.send("ACK:1");
     drop(laptop);
     let file = single.data_dir.join("devices.csv");
@@ -171,10 +171,10 @@ fn wachat_migrate_carries_positions_and_tokens() {
     assert_eq!(browser.request(&format!("LOGIN:ana@browser:{token}")), "OK:ana", "the token moved");
     drop(browser);
     let mut phone = device(&a, "ana", "phone");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:one", "the phone never had it");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:one", "the phone never had it");
     let mut laptop = device(&a, "ana", "laptop");
     assert!(send_conn(&a, "bob").request("MSG:ana:m2:two").starts_with("OK:m2:"));
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:2:bob:ana:m2:<ts>:two", "the laptop had 1");
 }
 
 /// How far `user`'s inbox is acknowledged (trimmed), in the database.
@@ -204,12 +204,12 @@ fn two_devices_on_two_nodes_both_get_a_message_and_the_user_is_online_once() {
     let mut phone = device(&b, "ana", "phone");
     let mut bob = send_conn(&a, "bob");
     assert!(bob.request("MSG:ana:m1:hola").starts_with("OK:m1:"));
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:bob:ana:m1:<ts>:hola");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:1:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:hola");
     // DELIVERED at the first device's ACK, on node b; the laptop, on node
     // a, still holds the inbox.
     phone.send("ACK:1");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:1:ana:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&bob_recv.next_event()), "STATUS:1:ana:m1:DELIVERED:<ts>");
     assert_eq!(acked(&cluster, "ana"), 0, "the laptop has not acknowledged");
     laptop.send("ACK:1");
     eventually("the inbox trimmed", Duration::from_secs(10), || acked(&cluster, "ana") == 1);
@@ -226,7 +226,7 @@ fn two_devices_on_two_nodes_both_get_a_message_and_the_user_is_online_once() {
     });
     assert_eq!(bob.request("LASTSEEN:ana"), "OK:ana:ONLINE");
     assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:2:bob:ana:m2:<ts>:two");
     // The last device goes: one LEFT, and a time last seen.
     drop(phone);
     assert_eq!(next_presence(&mut bob_recv), "LEFT:ana");
@@ -248,8 +248,8 @@ fn the_same_device_on_another_node_replaces_only_itself() {
     assert_eq!(laptop.read_to_close(), "BYE:REPLACED\n");
     let mut bob = send_conn(&a, "bob");
     assert!(bob.request("MSG:ana:m1:hola").starts_with("OK:m1:"));
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:hola", "the phone stays");
-    assert_eq!(without_ts(&next_event(&mut laptop_on_b)), "MSG:1:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:hola", "the phone stays");
+    assert_eq!(without_ts(&laptop_on_b.next_event()), "MSG:1:bob:ana:m1:<ts>:hola");
 }
 
 #[test]
@@ -292,7 +292,7 @@ fn one_node_killed_the_other_device_works_and_the_lost_one_gets_exactly_what_it_
     let mut bob_recv = super::recv_conn(&b, "bob");
     assert!(bob.request("MSG:ana:m1:one").starts_with("OK:m1:"));
     for d in [&mut laptop, &mut phone] {
-        assert_eq!(without_ts(&next_event(d)), "MSG:1:bob:ana:m1:<ts>:one");
+        assert_eq!(without_ts(&d.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
         d.send("ACK:1");
     }
     eventually("both acknowledged", Duration::from_secs(10), || acked(&cluster, "ana") == 1);
@@ -301,20 +301,20 @@ fn one_node_killed_the_other_device_works_and_the_lost_one_gets_exactly_what_it_
     for (id, text) in [("m2", "two"), ("m3", "three")] {
         assert!(bob.request(&format!("MSG:ana:{id}:{text}")).starts_with(&format!("OK:{id}:")));
     }
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:3:bob:ana:m3:<ts>:three");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:3:bob:ana:m3:<ts>:three");
     phone.send("ACK:3");
     // The laptop holds the inbox: the phone's ACK (whose transaction gives
     // bob his DELIVERED) trims no further than it.
-    while !next_event(&mut bob_recv).contains(":ana:m3:DELIVERED:") {}
+    while !bob_recv.next_event().contains(":ana:m3:DELIVERED:") {}
     assert_eq!(acked(&cluster, "ana"), 1);
     // The laptop comes back, on node b: exactly what it missed, once.
     let mut laptop = device(&b, "ana", "laptop");
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m2:<ts>:two");
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:3:bob:ana:m3:<ts>:three");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:3:bob:ana:m3:<ts>:three");
     assert!(bob.request("MSG:ana:m4:four").starts_with("OK:m4:"));
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:4:bob:ana:m4:<ts>:four");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:4:bob:ana:m4:<ts>:four");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:4:bob:ana:m4:<ts>:four");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:4:bob:ana:m4:<ts>:four");
 }
 
 /// A `READMARK` without its `<ts>`.
@@ -341,35 +341,34 @@ fn a_message_sent_on_one_node_and_a_read_on_the_other_reach_every_device_of_the_
     let mut on_laptop = a.send_conn();
     assert_eq!(on_laptop.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
     assert!(on_laptop.request("MSG:bob:s1:from the laptop").starts_with("OK:s1:"));
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:1:ana:bob:s1:<ts>:from the laptop");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:s1:<ts>:from the laptop");
     // Read on the phone (node b): bob hears READ once, the laptop (node a)
     // gets the read mark, and the unread count clears everywhere.
     let mut bob = send_conn(&a, "bob");
     assert!(bob.request("MSG:ana:m1:hola").starts_with("OK:m1:"));
-    assert_eq!(without_ts(&next_event(&mut laptop)), "MSG:2:bob:ana:m1:<ts>:hola");
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&laptop.next_event()), "MSG:2:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:2:bob:ana:m1:<ts>:hola");
     let mut on_phone = b.send_conn();
     assert_eq!(on_phone.request(&format!("LOGIN:ana@phone:{PW}")), "OK:ana");
     assert_eq!(on_phone.request("READ:bob:m1"), "OK");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:2:ana:m1:READ:<ts>");
-    assert_eq!(mark_without_ts(&next_event(&mut laptop)), "READMARK:3:bob:m1:<ts>");
-    assert_eq!(mark_without_ts(&next_event(&mut phone)), "READMARK:3:bob:m1:<ts>");
+    assert_eq!(without_ts(&bob_recv.next_event()), "STATUS:2:ana:m1:READ:<ts>");
+    assert_eq!(mark_without_ts(&laptop.next_event()), "READMARK:3:bob:m1:<ts>");
+    assert_eq!(mark_without_ts(&phone.next_event()), "READMARK:3:bob:m1:<ts>");
     assert!(on_laptop.listing("CHATS").contains(&"bob:0".to_string()), "read on the phone");
     // A device that was offline gets them in its replay, in order; a 1.0
     // connection (no device) is sent neither copies nor read marks.
     let mut tablet = device(&b, "ana", "tablet");
-    let replay: Vec<String> =
-        (0..3).map(|_| mark_without_ts(&without_ts(&next_event(&mut tablet)))).collect();
+    let replay: Vec<String> = (0..3).map(|_| mark_without_ts(&without_ts(&tablet.next_event()))).collect();
     assert_eq!(
         replay,
         ["MSG:1:ana:bob:s1:<ts>:from the laptop", "MSG:2:bob:ana:m1:<ts>:hola", "READMARK:3:bob:m1:<ts>"]
     );
     let mut old = super::recv_conn(&a, "ana");
-    assert_eq!(without_ts(&next_event(&mut old)), "MSG:2:bob:ana:m1:<ts>:hola");
+    assert_eq!(without_ts(&old.next_event()), "MSG:2:bob:ana:m1:<ts>:hola");
     assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
-    assert_eq!(without_ts(&next_event(&mut old)), "MSG:4:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&old.next_event()), "MSG:4:bob:ana:m2:<ts>:two");
 }
 
 #[test]
@@ -385,21 +384,21 @@ fn a_device_forgotten_on_one_node_stops_holding_the_inbox_for_the_other() {
     let mut bob = send_conn(&b, "bob");
     let mut bob_recv = super::recv_conn(&b, "bob");
     assert!(bob.request("MSG:ana:m1:one").starts_with("OK:m1:"));
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:1:bob:ana:m1:<ts>:one");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:1:bob:ana:m1:<ts>:one");
     phone.send("ACK:1");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:1:ana:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&bob_recv.next_event()), "STATUS:1:ana:m1:DELIVERED:<ts>");
     assert_eq!(acked(&cluster, "ana"), 0, "the old device (on node a) holds the inbox");
     // The old device's days pass (the clock, not a synchronisation).
     std::thread::sleep(Duration::from_millis(2500));
     assert!(bob.request("MSG:ana:m2:two").starts_with("OK:m2:"));
-    assert_eq!(without_ts(&next_event(&mut phone)), "MSG:2:bob:ana:m2:<ts>:two");
+    assert_eq!(without_ts(&phone.next_event()), "MSG:2:bob:ana:m2:<ts>:two");
     phone.send("ACK:2");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "STATUS:2:ana:m2:DELIVERED:<ts>", "the ACK is in");
+    assert_eq!(without_ts(&bob_recv.next_event()), "STATUS:2:ana:m2:DELIVERED:<ts>", "the ACK is in");
     assert_eq!(acked(&cluster, "ana"), 2, "forgotten, it holds nothing");
     // Back on node a, it starts from what the inbox still holds: nothing.
     let mut old = device(&a, "ana", "old");
     assert!(bob.request("MSG:ana:m3:three").starts_with("OK:m3:"));
-    assert_eq!(without_ts(&next_event(&mut old)), "MSG:3:bob:ana:m3:<ts>:three");
+    assert_eq!(without_ts(&old.next_event()), "MSG:3:bob:ana:m3:<ts>:three");
 }
 
 /// Many receivers acknowledging at once on two nodes: every `ACK` writes

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{self, without_ts};
-use super::{PW, next_event, recv_conn, register, send_conn, wachat};
+use super::{PW, recv_conn, register, send_conn, wachat};
 
 /// A raw client that reports failures instead of panicking (the node it
 /// talks to is about to be killed).
@@ -182,7 +182,7 @@ fn while_nats_is_down_messages_still_arrive_by_polling() {
     let mut bob_recv = recv_conn(&b, "bob");
     let mut ana = send_conn(&a, "ana");
     assert!(ana.request("MSG:bob:before:1").starts_with("OK:"));
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:before:<ts>:1");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:before:<ts>:1");
     cluster.nats.stop();
     let disconnected = || b.log().iter().any(|l| l.contains("NATS: disconnected"));
     eventually("node b off NATS", Duration::from_secs(20), disconnected);
@@ -190,13 +190,13 @@ fn while_nats_is_down_messages_still_arrive_by_polling() {
         assert!(ana.request(&format!("MSG:bob:down{i}:x")).starts_with("OK:"));
     }
     for i in 0..5 {
-        assert_eq!(without_ts(&next_event(&mut bob_recv)), format!("MSG:{}:ana:bob:down{i}:<ts>:x", i + 2));
+        assert_eq!(without_ts(&bob_recv.next_event()), format!("MSG:{}:ana:bob:down{i}:<ts>:x", i + 2));
     }
     cluster.nats.start_again();
     let connected = || b.log().iter().filter(|l| l.contains("NATS: connected")).count();
     eventually("node b back on NATS", Duration::from_secs(20), || connected() >= 2);
     assert!(ana.request("MSG:bob:after:y").starts_with("OK:"));
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:7:ana:bob:after:<ts>:y");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:7:ana:bob:after:<ts>:y");
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselv
     let mut bob_recv = recv_conn(&b, "bob");
     let mut ana = send_conn(&a, "ana");
     assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:1:ana:bob:m1:<ts>:one");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:one");
     cluster.pg.stop();
     // 1.2: the code that says "try again" (a 1.0 client reads its reason).
     let refused = ana.request("MSG:bob:m2:two");
@@ -231,11 +231,11 @@ fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselv
     eventually("writes accepted again", Duration::from_secs(20), || {
         ana.request("MSG:bob:m2:two").starts_with("OK:m2:")
     });
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:2:ana:bob:m2:<ts>:two");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:2:ana:bob:m2:<ts>:two");
     bob_recv.send("ACK:2");
     let mut ana_recv = recv_conn(&a, "ana");
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:1:bob:m1:DELIVERED:<ts>");
-    assert_eq!(without_ts(&next_event(&mut ana_recv)), "STATUS:2:bob:m2:DELIVERED:<ts>");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:1:bob:m1:DELIVERED:<ts>");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:2:bob:m2:DELIVERED:<ts>");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
-use super::{PW, next_event, recv_conn, register, send_conn};
+use super::{PW, recv_conn, register, send_conn};
 
 fn forbidden(reply: &str) -> bool {
     reply.starts_with("KO:FORBIDDEN:")
@@ -29,7 +29,7 @@ fn rules_made_on_one_node_hold_on_the_other_and_survive_a_restart() {
     // and a non-admin refused there.
     assert!(ana.request("MSG:eve:hello:hi").starts_with("OK:"));
     let mut eve_events = recv_conn(&b, "eve");
-    assert!(next_event(&mut eve_events).starts_with("MSG:1:ana:eve:hello:"));
+    assert!(eve_events.next_event().starts_with("MSG:1:ana:eve:hello:"));
     eve_events.send("VERSION:1.1");
     eve_events.send("VERSION:1.2");
     eve_events.send("ACK:1");
@@ -43,7 +43,7 @@ fn rules_made_on_one_node_hold_on_the_other_and_survive_a_restart() {
     assert!(forbidden(&bob.request("MSG:#lab3:b1:hi")));
     let mut heard = Vec::new();
     while heard.len() < 2 {
-        let line = next_event(&mut eve_events);
+        let line = eve_events.next_event();
         if line.starts_with("MSG:") && line.ends_with(":* ana muted bob in #lab3 for 60 minutes") {
             heard.push("notice");
         } else if line.starts_with("MUTED:#lab3:ana:bob:") {

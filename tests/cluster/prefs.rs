@@ -4,7 +4,7 @@
 //! made on one node hides messages sent through another.
 
 use super::support::cluster::Cluster;
-use super::{next_event, register, send_conn};
+use super::{register, send_conn};
 
 #[test]
 fn the_session_of_section_21_is_answered_as_on_one_server_across_nodes() {
@@ -27,7 +27,7 @@ fn the_session_of_section_21_is_answered_as_on_one_server_across_nodes() {
     assert!(send_conn(&a, "carl").request("MSG:ana:c1:hi").starts_with("OK:c1:"));
     let mut phone = b.recv_conn();
     assert_eq!(phone.request("LOGIN:ana@phone:s3cret"), "OK:ana");
-    let first = next_event(&mut phone);
+    let first = phone.next_event();
     assert!(first.starts_with("MSG:1:carl:ana:c1:"), "{first}");
 }
 

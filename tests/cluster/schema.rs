@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::{self, TestServer, without_ts};
-use super::{PW, next_event, recv_conn, register, send_conn, wachat};
+use super::{PW, recv_conn, register, send_conn, wachat};
 
 #[test]
 fn a_single_servers_data_moves_into_a_cluster_whole() {
@@ -25,7 +25,7 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     assert!(bob.request("MSG:#tea:r1:to the room").starts_with("OK:"));
     let mut bob_recv = single.login_recv("bob", PW);
     for _ in 0..3 {
-        next_event(&mut bob_recv);
+        bob_recv.next_event();
     }
     bob_recv.send("ACK:2");
     assert_eq!(bob.request("READ:ana:d0"), "OK");
@@ -70,12 +70,12 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
     // Inboxes go on where they were: bob gets what he did not acknowledge,
     // cy her message, with the numbers they had; new ones follow.
     let mut bob_recv = recv_conn(&a, "bob");
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:3:ana:bob:d2:<ts>:direct 2");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:3:ana:bob:d2:<ts>:direct 2");
     let mut cy_recv = recv_conn(&b, "cy");
-    assert_eq!(without_ts(&next_event(&mut cy_recv)), "MSG:1:ana:cy:c1:<ts>:for cy, offline");
+    assert_eq!(without_ts(&cy_recv.next_event()), "MSG:1:ana:cy:c1:<ts>:for cy, offline");
     let mut ana = send_conn(&a, "ana");
     assert!(ana.request("MSG:bob:d3:after").starts_with("OK:d3:"));
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:4:ana:bob:d3:<ts>:after");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:4:ana:bob:d3:<ts>:after");
     // A resend of a migrated message is recognised.
     assert!(ana.request("MSG:bob:d2:again").starts_with("OK:d2:"));
     assert_eq!(send_conn(&b, "bob").listing("HISTORY:ana:10").len(), 4);
@@ -116,18 +116,18 @@ fn a_database_at_schema_version_1_is_upgraded_with_its_inboxes() {
     let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
     assert!(version > 1);
     let mut bob_recv = recv_conn(&b, "bob");
-    assert_eq!(next_event(&mut bob_recv), "MSG:2:ana:bob:d1:1002:text 1");
-    assert_eq!(next_event(&mut bob_recv), "MSG:3:ana:bob:d2:1003:text 2");
+    assert_eq!(bob_recv.next_event(), "MSG:2:ana:bob:d1:1002:text 1");
+    assert_eq!(bob_recv.next_event(), "MSG:3:ana:bob:d2:1003:text 2");
     let mut ana_recv = recv_conn(&a, "ana");
-    assert_eq!(next_event(&mut ana_recv), "STATUS:1:bob:d0:DELIVERED:5000");
+    assert_eq!(ana_recv.next_event(), "STATUS:1:bob:d0:DELIVERED:5000");
     let mut ana = send_conn(&a, "ana");
     assert!(ana.request("MSG:bob:d3:after").starts_with("OK:d3:"));
-    assert_eq!(without_ts(&next_event(&mut bob_recv)), "MSG:4:ana:bob:d3:<ts>:after");
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:4:ana:bob:d3:<ts>:after");
     // A resend of an old message is still recognised.
     assert_eq!(ana.request("MSG:bob:d1:again"), "OK:d1:1002");
     bob_recv.send("ACK:4");
     for (seq, id) in [(2, "d1"), (3, "d2"), (4, "d3")] {
-        assert_eq!(without_ts(&next_event(&mut ana_recv)), format!("STATUS:{seq}:bob:{id}:DELIVERED:<ts>"));
+        assert_eq!(without_ts(&ana_recv.next_event()), format!("STATUS:{seq}:bob:{id}:DELIVERED:<ts>"));
     }
     let history = send_conn(&b, "bob").listing("HISTORY:ana:10");
     assert_eq!(history[0], "ana:bob:d0:1001:DELIVERED:text 0");

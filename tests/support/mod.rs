@@ -257,6 +257,25 @@ impl TestServer {
         c
     }
 
+    /// Registers `users` and logs each in on a send connection of its own.
+    pub fn logged_in<const N: usize>(&self, users: [&str; N]) -> [Conn; N] {
+        self.register(&users);
+        users.map(|user| self.login_send(user, &format!("pw-{user}")))
+    }
+
+    /// A receive connection of `user` (on `device`, if any) that said
+    /// `VERSION:1.2` before its login, so the server has read it.
+    pub fn events_1_2(&self, user: &str, device: Option<&str>) -> Conn {
+        let mut events = self.recv_conn();
+        assert_eq!(events.request("VERSION:1.2"), "OK");
+        let login = match device {
+            Some(device) => format!("LOGIN:{user}@{device}:pw-{user}"),
+            None => format!("LOGIN:{user}:pw-{user}"),
+        };
+        assert_eq!(events.request(&login), format!("OK:{user}"));
+        events
+    }
+
     /// Registers users, each with the password `pw-<name>`.
     pub fn register(&self, users: &[&str]) {
         let mut c = self.send_conn();
@@ -468,6 +487,19 @@ impl Conn {
             }
             if line == "PING" {
                 self.send("PONG");
+            }
+        }
+    }
+
+    /// The next event on a receive connection that is not presence
+    /// (`JOINED`, `LEFT`, `MEMBER`) nor a `PING` (answered).
+    pub fn next_event(&mut self) -> String {
+        loop {
+            let line = self.line();
+            if line == "PING" {
+                self.send("PONG");
+            } else if !["JOINED:", "LEFT:", "MEMBER:"].iter().any(|p| line.starts_with(p)) {
+                return line;
             }
         }
     }
