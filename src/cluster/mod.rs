@@ -50,9 +50,11 @@ pub mod bus;
 pub mod committer;
 pub mod db;
 pub mod devices;
+pub mod dispatch;
 pub mod erase;
 pub mod feeder;
 pub mod heartbeat;
+pub mod memory;
 pub mod migrate;
 pub mod moderation;
 pub mod names;
@@ -158,5 +160,5 @@ pub fn open(
     };
     let committer = committer::Committer::start(db.clone(), names.clone(), deliver, options.budget)?;
     node.start_threads(incoming)?;
-    Ok((Arc::new(backend::PgBackend { db, names, committer }), node))
+    Ok((Arc::new(backend::PgBackend { db, names, committer, memory: Default::default() }), node))
 }
