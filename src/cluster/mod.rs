@@ -36,8 +36,10 @@
 //! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
 //! | [`prefs`] | blocks and chat preferences (1.2), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
-//! | [`heartbeat`] | the node's heartbeat, and its scan of every live device session |
+//! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
+//! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
+//! | [`memory`] | reads kept to answer from while no primary does (logins of known users, `ROOMS`, `MEMBERS`, `LASTSEEN`) |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //!
 //! docs/CLUSTER.md tells how to run one, and what it measured.
