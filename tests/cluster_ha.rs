@@ -33,17 +33,21 @@
 //! the longest wait): the figures of docs/CLUSTER.md come from these runs.
 #![cfg(feature = "cluster")]
 
+#[path = "cluster_ha/formation.rs"]
+mod formation;
+#[path = "cluster_ha/line.rs"]
+mod line;
 mod support;
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use formation::Formation;
+use line::Line;
 use support::TestServer;
 use support::cluster::eventually;
 
@@ -51,173 +55,6 @@ use support::cluster::eventually;
 /// `DEADLINE`), and what a `MSG` may wait at most: that, plus a margin for
 /// a loaded machine.
 const MSG_WAIT_MAX: Duration = Duration::from_secs(7);
-
-/// The formation of `examples/cluster_ha.sh`, stopped when dropped.
-struct Formation {
-    dir: PathBuf,
-    env: HashMap<String, String>,
-}
-
-impl Formation {
-    fn start() -> Formation {
-        if Command::new("pg_autoctl").arg("--version").output().is_err() {
-            panic!(
-                "pg_autoctl not found: install it with `apt-get install -y postgresql-15-auto-failover`, \
-                 or run the tests with `.ci/test`"
-            );
-        }
-        let dir = tempfile::Builder::new().prefix("wachat-ha-").tempdir().unwrap().keep();
-        // Ports from a range the other tests' free ports (the kernel's
-        // ephemeral range, 32768 and up) do not reach.
-        let base = 20000 + (std::process::id() % 400) * 25;
-        let mut formation = Formation { dir: dir.clone(), env: HashMap::new() };
-        let output = Command::new("timeout")
-            .arg("180")
-            .arg(script())
-            .args(["formation", &dir.display().to_string(), &base.to_string()])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run examples/cluster_ha.sh");
-        assert!(
-            output.status.success(),
-            "cluster_ha.sh formation: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let env = std::fs::read_to_string(dir.join("env")).unwrap();
-        let env = env.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect();
-        formation.env = env;
-        formation
-    }
-
-    fn get(&self, key: &str) -> &str {
-        &self.env[key]
-    }
-
-    fn node(&self, name: &str) -> TestServer {
-        let args = ["--store", self.get("STORE"), "--bus", self.get("BUS"), "--node", name, "--rate", "0"];
-        TestServer::start_with(&args)
-    }
-
-    /// Each PostgreSQL node's name, reported and assigned states (the monitor's view).
-    fn states(&self) -> Vec<(String, String, String)> {
-        let Ok(mut monitor) = postgres::Client::connect(self.get("MONITOR"), postgres::NoTls) else {
-            return Vec::new();
-        };
-        let sql =
-            "SELECT nodename, reportedstate::text, goalstate::text FROM pgautofailover.node ORDER BY nodeid";
-        monitor
-            .query(sql, &[])
-            .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
-            .unwrap_or_default()
-    }
-
-    /// The name of the node the monitor has as primary (`pg1`, `pg2`).
-    fn primary(&self) -> String {
-        let states = self.states();
-        let primary = states.iter().find(|(_, reported, goal)| reported == "primary" && goal == "primary");
-        primary.map(|p| p.0.clone()).unwrap_or_else(|| panic!("no primary: {states:?}"))
-    }
-
-    /// Waits until a primary and a secondary are in place.
-    fn wait_healthy(&self, within: Duration) {
-        eventually("a primary and a secondary", within, || {
-            let states = self.states();
-            let has = |s: &str| states.iter().any(|(_, reported, goal)| reported == s && goal == s);
-            has("primary") && has("secondary")
-        });
-    }
-
-    /// Sends `signal` to a PostgreSQL node's keeper and its server (one process group).
-    fn signal(&self, pg: &str, signal: i32) {
-        let pgid: i32 =
-            std::fs::read_to_string(self.dir.join(format!("{pg}.pgid"))).unwrap().trim().parse().unwrap();
-        // SAFETY: kill(2) on a process group this test started.
-        assert_eq!(unsafe { libc::kill(-pgid, signal) }, 0, "kill -{signal} -{pgid}");
-    }
-
-    fn nats_pid(&self, i: usize) -> i32 {
-        std::fs::read_to_string(self.dir.join(format!("nats{i}.pid"))).unwrap().trim().parse().unwrap()
-    }
-}
-
-impl Drop for Formation {
-    fn drop(&mut self) {
-        let _ = Command::new(script()).args(["stop", &self.dir.display().to_string()]).status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cluster_ha.sh")
-}
-
-/// A protocol connection that reports failures instead of failing the test.
-struct Line {
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
-    /// What came of a line whose read timed out.
-    partial: String,
-}
-
-impl Line {
-    fn open(addr: SocketAddr, login: &str) -> Option<Line> {
-        let mut line = Line::connect(addr)?;
-        line.request(login).filter(|r| r.starts_with("OK"))?;
-        Some(line)
-    }
-
-    fn connect(addr: SocketAddr) -> Option<Line> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
-        Some(Line {
-            reader: BufReader::new(stream.try_clone().ok()?),
-            writer: stream,
-            partial: String::new(),
-        })
-    }
-
-    /// The next line within `within`: `Ok(None)` if none came by then,
-    /// `Err` if the connection ended.
-    fn read_within(&mut self, within: Duration) -> Result<Option<String>, ()> {
-        self.writer.set_read_timeout(Some(within)).map_err(drop)?;
-        let read = self.reader.read_line(&mut self.partial);
-        self.writer.set_read_timeout(Some(Duration::from_secs(20))).map_err(drop)?;
-        match read {
-            Ok(0) => Err(()),
-            Ok(_) => Ok(Some(std::mem::take(&mut self.partial).trim_end().to_string())),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                Ok(None)
-            }
-            Err(_) => Err(()),
-        }
-    }
-
-    /// A listing's lines (`OK:<n>` and n lines), or its refusal alone.
-    fn listing(&mut self, frame: &str) -> Vec<String> {
-        let Some(head) = self.request(frame) else { return vec!["(no answer)".into()] };
-        match head.strip_prefix("OK:").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) => (0..n).map(|_| self.read().unwrap_or_default()).collect(),
-            None => vec![head],
-        }
-    }
-
-    fn send(&mut self, frame: &str) -> Option<()> {
-        self.writer.write_all(format!("{frame}\n").as_bytes()).ok()
-    }
-
-    fn read(&mut self) -> Option<String> {
-        match self.reader.read_line(&mut self.partial) {
-            Ok(n) if n > 0 => Some(std::mem::take(&mut self.partial).trim_end().to_string()),
-            _ => None,
-        }
-    }
-
-    fn request(&mut self, frame: &str) -> Option<String> {
-        self.send(frame)?;
-        self.read()
-    }
-}
 
 /// What ana's sender saw.
 #[derive(Clone, Default)]
