@@ -222,6 +222,10 @@ Kill one thing and watch the chat go on:
   freeze it (a hung machine):  kill -STOP -\$(cat $D/pg1.pgid); later kill -CONT -\$(cat $D/pg1.pgid)
   a NATS:       kill -9 \$(cat $D/nats1.pid)
   a node:       kill -9 $A   (its clients reconnect to the other)
+While no primary answers (~9 s after the kill -9), writes get KO:UNAVAILABLE
+and node a answers from memory: alice, who logged in there, logs in again
+on the send port and reads ROOMS, MEMBERS:#general, LASTSEEN:bob as before
+  (printf 'LOGIN:alice:<password>\nROOMS\n' | nc -q1 127.0.0.1 6201)
 Ctrl-C stops everything.
 EOF
 wait $A $B

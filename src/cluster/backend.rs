@@ -29,6 +29,8 @@ pub struct PgBackend {
     pub(super) db: Arc<Db>,
     pub(super) names: Arc<Names>,
     pub(super) committer: Committer,
+    /// Reads kept to answer from while no primary does (`memory.rs`).
+    pub(super) memory: super::memory::Memory,
 }
 
 fn stopped() -> Ko {
@@ -105,15 +107,24 @@ impl PgBackend {
 }
 
 impl Backend for PgBackend {
+    /// While no primary answers, the account as this node read it last
+    /// (`memory.rs`): a user who logged in here lately logs in again.
     fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
-        let mut conn = self.db.get()?;
-        let row = conn
-            .query_opt("SELECT id, name, hash FROM users WHERE folded = $1", &[&fold(name)])
-            .or_ko("reading an account")?;
-        Ok(row.map(|row| {
-            let id = row.get::<_, i64>(0) as UserId;
-            Account { id, name: self.names.learn(id, row.get(1)), hash: row.get(2) }
-        }))
+        let read = self.db.get().and_then(|mut conn| {
+            let row = conn
+                .query_opt("SELECT id, name, hash FROM users WHERE folded = $1", &[&fold(name)])
+                .or_ko("reading an account")?;
+            Ok(row.map(|row| {
+                let id = row.get::<_, i64>(0) as UserId;
+                Account { id, name: self.names.learn(id, row.get(1)), hash: row.get(2) }
+            }))
+        });
+        let unavailable = read.is_err();
+        let account = self.memory.accounts.or_recall_some(fold(name), read);
+        if unavailable && let Ok(Some(account)) = &account {
+            log::info!("cluster: {}'s account as this node read it last (no primary answers)", account.name);
+        }
+        account
     }
 
     fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
@@ -123,6 +134,7 @@ impl Backend for PgBackend {
     }
 
     fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
+        self.memory.forget_account(user);
         super::accounts::set_password(&self.db, user, &hash).map(|()| DURABLE)
     }
 
@@ -143,6 +155,7 @@ impl Backend for PgBackend {
             self.wait(ticket)?;
         }
         self.ack(user, self.inbox_end(user));
+        self.memory.forget_account(user);
         super::accounts::mark_deleted(&self.db, user).map(|()| DURABLE)
     }
 
@@ -236,7 +249,7 @@ impl Backend for PgBackend {
     }
 
     fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
-        reads::rooms(&self.db, user)
+        self.memory.rooms.or_recall(user, reads::rooms(&self.db, user))
     }
 
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
@@ -252,7 +265,8 @@ impl Backend for PgBackend {
             conn.query_one("SELECT last_seen FROM users WHERE id = $1", &[&(user as i64)])
                 .or_ko("reading a last-seen time")
         });
-        Self::or_log(seen.map(|row| row.get::<_, Option<i64>>(0).map(|t| t as u64)), "last seen", None)
+        let seen = seen.map(|row| row.get::<_, Option<i64>>(0).map(|t| t as u64));
+        Self::or_log(self.memory.last_seen.or_recall(user, seen), "last seen", None)
     }
 
     fn history(&self, user: UserId, chat: &Chat, limit: usize, max_bytes: usize) -> Result<Listing, Ko> {
@@ -260,7 +274,9 @@ impl Backend for PgBackend {
     }
 
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
-        Self::or_log(reads::room_members(&self.db, room), "reading a room", None)
+        let members = reads::room_members(&self.db, room);
+        let members = self.memory.members.or_recall_some(fold(room.trim_start_matches('#')), members);
+        Self::or_log(members, "reading a room", None)
     }
 
     fn inbox_end(&self, user: UserId) -> u64 {
@@ -388,19 +404,20 @@ impl Backend for PgBackend {
 
     // ----- 1.2: blocks and chat preferences (`cluster::prefs`)
     fn set_block(&self, user: UserId, whom: UserId, on: bool) -> Result<Ticket, Ko> {
+        self.memory.forget_blocks(user, whom);
         super::prefs::set_block(&self.db, user, whom, on).map(|()| DURABLE)
     }
 
     fn blocks(&self, user: UserId) -> Result<Vec<(UserId, Arc<str>)>, Ko> {
-        super::prefs::blocks(&self.db, user)
+        self.memory.blocks.or_recall(user, super::prefs::blocks(&self.db, user))
     }
 
     fn is_blocked(&self, name: &str, whom: UserId) -> Result<bool, Ko> {
-        super::prefs::is_blocked(&self.db, name, whom)
+        self.memory.blocked.or_recall((fold(name), whom), super::prefs::is_blocked(&self.db, name, whom))
     }
 
     fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
-        super::prefs::blockers(&self.db, whom)
+        self.memory.blockers.or_recall(whom, super::prefs::blockers(&self.db, whom))
     }
 
     fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko> {

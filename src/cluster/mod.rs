@@ -36,8 +36,10 @@
 //! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
 //! | [`prefs`] | blocks and chat preferences (1.2), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
-//! | [`heartbeat`] | the node's heartbeat, and its scan of every live device session |
+//! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
+//! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
+//! | [`memory`] | reads kept to answer from while no primary does (logins of known users, `ROOMS`, `MEMBERS`, `LASTSEEN`) |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //!
 //! docs/CLUSTER.md tells how to run one, and what it measured.
@@ -50,9 +52,11 @@ pub mod bus;
 pub mod committer;
 pub mod db;
 pub mod devices;
+pub mod dispatch;
 pub mod erase;
 pub mod feeder;
 pub mod heartbeat;
+pub mod memory;
 pub mod migrate;
 pub mod moderation;
 pub mod names;
@@ -158,5 +162,5 @@ pub fn open(
     };
     let committer = committer::Committer::start(db.clone(), names.clone(), deliver, options.budget)?;
     node.start_threads(incoming)?;
-    Ok((Arc::new(backend::PgBackend { db, names, committer }), node))
+    Ok((Arc::new(backend::PgBackend { db, names, committer, memory: Default::default() }), node))
 }

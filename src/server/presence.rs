@@ -346,7 +346,8 @@ fn seen(ctx: &Ctx, user: UserId) -> Presence {
 /// always `UNKNOWN` if that user blocked `me` (1.2, §22).
 pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
     let unknown = || Ko::new(Code::UnknownUser, format!("no user named {name}"));
-    let account = ctx.store.find_account(name).ok_or_else(unknown)?;
+    // A database that cannot say is not "no such user" (a cluster failing over).
+    let account = ctx.store.account(name)?.ok_or_else(unknown)?;
     let blocked = ctx.store.is_blocked(&account.name, me).unwrap_or(false);
     let presence = if blocked { Presence::Unknown } else { seen(ctx, account.id) };
     Ok(SeenLine { user: account.name.to_string(), presence })

@@ -1,0 +1,163 @@
+//! The dispatcher thread of a node: what the bus brings it from the
+//! other nodes (`notice.rs` has the notices' grammar). Numbered events for
+//! users here go to the feeder (`feeder.rs`), which puts them in order and
+//! refills any gap; session notices keep the directory (`node.rs`) and
+//! replace a device that logged in elsewhere; unnumbered events (`TYPING`,
+//! `JOINED`, …) go straight to the outlets; a `PEER` is answered.
+
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+
+use super::bus::Incoming;
+use super::node::Node;
+use super::notice::Notice;
+use super::reads;
+use super::sessions;
+use crate::protocol::names::fold;
+use crate::protocol::{Bye, Code, Event, Ko};
+use crate::server::Nodes;
+use crate::store::{Message, Pushed, UserId};
+
+impl Node {
+    /// Reads the bus until it stops.
+    pub(super) fn dispatch(&self, incoming: &Receiver<Incoming>) {
+        while let Ok(message) = incoming.recv() {
+            let text = String::from_utf8_lossy(&message.payload);
+            let mut events: Vec<(UserId, u64, Pushed)> = Vec::new();
+            for line in text.lines() {
+                match Notice::parse(line) {
+                    Ok(Notice::Event { user, frame }) => match pushed(&frame) {
+                        Some((seq, event)) => events.push((user, seq, event)),
+                        None => log::warn!("cluster: {}: not an event: {frame:?}", message.subject),
+                    },
+                    Ok(Notice::Copy { user, frame }) => match pushed(&frame) {
+                        Some((seq, Pushed::Msg(m))) => events.push((user, seq, Pushed::Copy(m))),
+                        _ => log::warn!("cluster: {}: not a copy: {frame:?}", message.subject),
+                    },
+                    Ok(Notice::Peer { user, from }) => {
+                        self.answer_peer(user, &from, message.reply.as_deref())
+                    }
+                    Ok(Notice::Relay { user, frame }) => match Event::parse(&frame) {
+                        Ok(event) if event.seq().is_none() => drop(self.router.send_to(user, &event)),
+                        _ => log::warn!("cluster: {}: not an unnumbered event: {frame:?}", message.subject),
+                    },
+                    Ok(notice) => self.heard(notice),
+                    Err(e) => log::warn!("cluster: {}: {e}", message.subject),
+                }
+            }
+            let mut i = 0;
+            while i < events.len() {
+                let user = events[i].0;
+                let end = events[i..].iter().position(|e| e.0 != user).map_or(events.len(), |n| i + n);
+                let batch: Vec<(u64, &Pushed)> = events[i..end].iter().map(|(_, s, e)| (*s, e)).collect();
+                self.feeder.feed(user, &batch);
+                i = end;
+            }
+        }
+    }
+
+    /// A session notice from another node (or our own, ignored).
+    fn heard(&self, notice: Notice) {
+        match notice {
+            Notice::Online { user, epoch, node, name, device } if node != self.name => {
+                let device: Arc<str> = fold(&device).into();
+                self.replace_local(user, &device, epoch);
+                let name: Arc<str> = name.into();
+                let new =
+                    sessions::insert(&mut self.directory.write(), user, &name, device, (node.into(), epoch));
+                if new && !self.router.is_online(user) {
+                    self.presence(user, &name, true);
+                }
+            }
+            Notice::Offline { user, epoch, node, device } if node != self.name => {
+                let gone = sessions::remove(&mut self.directory.write(), user, &fold(&device), &node, epoch);
+                log::debug!(
+                    "cluster: user #{user}'s {device} left node {node} (last there: {})",
+                    gone.is_some()
+                );
+                if let Some(remote) = gone
+                    && !self.staying_here(user)
+                {
+                    self.presence(user, &remote.name, false);
+                }
+            }
+            Notice::Member { user, joined, room, name } => {
+                let members = reads::room_members(&self.db, &room).unwrap_or(None);
+                let blocked = super::prefs::blocks(&self.db, user).unwrap_or_default();
+                crate::server::presence::tell_local_members(
+                    &self.router,
+                    self.presence_limit,
+                    (user, &blocked),
+                    &name,
+                    members,
+                    joined,
+                );
+            }
+            Notice::Unlinked { user, device } => {
+                // Its send connections too (issue 38). The node that
+                // unlinked it hears its own notice: the asking connection,
+                // if of that device, is closing after its `OK` anyway.
+                self.router.sends.close_device(user, &device, None);
+                for outlet in self.router.outlets(user) {
+                    if outlet.device.eq_ignore_ascii_case(&device) {
+                        // As `server::devices::unlink` says it on its node.
+                        outlet.close(if outlet.speaks(2) { Bye::Unlinked } else { Bye::Replaced });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A session of `user`'s `device` (folded) here with a lower epoch
+    /// than `epoch` is replaced: that device only is told `BYE:REPLACED`.
+    pub(super) fn replace_local(&self, user: UserId, device: &Arc<str>, epoch: u64) {
+        let key = (user, device.clone());
+        let replaced = {
+            let mut local = self.local.lock();
+            match local.get(&key) {
+                Some((mine, _)) if *mine < epoch => local.remove(&key).and_then(|(_, o)| o.upgrade()),
+                _ => None,
+            }
+        };
+        if let Some(outlet) = replaced {
+            log::debug!("cluster: {}@{} logged in on another node: BYE:REPLACED here", outlet.name, device);
+            outlet.close(Bye::Replaced);
+        }
+    }
+
+    /// Answers another node's `PEER` for a user whose session is here.
+    fn answer_peer(&self, user: UserId, from: &str, reply: Option<&str>) {
+        let Some(reply) = reply else { return };
+        let answer = match self.router.get(user) {
+            Some(outlet) => {
+                let port = self.p2p_port(user);
+                crate::server::p2p::introduce_to(&outlet, from, &outlet.name, port)
+            }
+            None => Err(Ko::new(Code::Offline, "is not connected")),
+        };
+        let text = match answer {
+            Ok(intro) => format!("OK {intro}"),
+            Err(ko) => format!("KO {}", ko.reason),
+        };
+        self.bus.publish(reply.to_string(), text.into_bytes());
+    }
+}
+
+/// The number and content of an event frame from another node.
+fn pushed(frame: &str) -> Option<(u64, Pushed)> {
+    match Event::parse(frame).ok()? {
+        Event::Msg { seq, from, to, id, ts, text } => {
+            let message = Message { from: from.into(), to: to.into(), id: id.into(), ts, text };
+            Some((seq, Pushed::Msg(Arc::new(message))))
+        }
+        Event::Status { seq, peer, id, state, ts } => {
+            Some((seq, Pushed::Status { peer: peer.into(), id: id.into(), state, ts }))
+        }
+        Event::ReadMark { seq, chat, id, ts } => {
+            Some((seq, Pushed::Mark { chat: chat.into(), id: id.into(), ts }))
+        }
+        _ => None,
+    }
+}
