@@ -3,10 +3,10 @@
 //!
 //! - [`serve`](mod@serve): `wachat serve` (and `migrate`): configuration, the
 //!   system's limits, start and stop;
-//! - [`client_args`]: how to reach a server and as whom, for `connect`,
+//! - `client_args.rs`: how to reach a server and as whom, for `connect`,
 //!   `register` and the one-shot subcommands, turned into the client
-//!   library's [`Options`];
-//! - [`account`]: `wachat passwd`;
+//!   library's [`Options`](crate::client::Options);
+//! - `account.rs`: `wachat passwd`;
 //! - passwords come from [`crate::prompt`] (shared with `wachat users`).
 
 mod account;
