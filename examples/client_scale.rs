@@ -13,7 +13,7 @@
 //! and the TUI pay at every start. The goal is RSS ≤ 100 MiB and an
 //! opening time that does not grow with the history: a start reads only
 //! the rows of the last `WINDOW` messages, found from the end of the file
-//! (`client/paging.rs`). It also times a page of 50 read back from the
+//! (`client/history/paging.rs`). It also times a page of 50 read back from the
 //! oldest part of the file, what scrolling that far costs.
 
 use std::path::{Path, PathBuf};

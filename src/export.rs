@@ -20,7 +20,7 @@
 //!
 //! Devices (protocol 1.2, `DEVICES`) come last; a server older than 1.2
 //! has none to list. An administrator's `wachat users export NAME`
-//! (`src/admin_export.rs`) and a running server (`server::accounts`) write
+//! (`src/admin/export.rs`) and a running server (`server::accounts`) write
 //! the very same lines: all go through [`write`] (`store::account_export`),
 //! from a [`Source`] each.
 

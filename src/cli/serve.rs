@@ -3,7 +3,7 @@
 //! listeners, a cluster node when `--store` asks for one, and the wait
 //! for a signal to stop.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use super::{Fsync, MigrateArgs, ServeArgs};
@@ -66,10 +66,35 @@ fn check_store(store: &str) -> Result<()> {
     Err(Error::Usage(format!("--store {store}: {}", super::NO_CLUSTER)))
 }
 
+/// `wachat serve`, in the order a reader can follow: check the flags, set
+/// up the process, build the configuration, fit it to what the system
+/// allows, start the server and its optional listeners (web, metrics),
+/// then wait for a signal and shut down.
 pub(super) fn serve(args: ServeArgs) -> Result<()> {
     if let Some(store) = &args.store {
         check_store(store)?;
     }
+    prepare_process(&args)?;
+    let config = fit_to_system(config(&args)?, args.max_connections.is_some());
+    let tls = config.tls.is_some();
+    let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
+    let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
+    let web = crate::web::bind(args.host, args.web_port)?;
+    let mut server = start(send, recv, config, &args)?;
+    if let Some(web) = web {
+        serve_web(&mut server, web, tls, &args)?;
+    }
+    if let Some(addr) = args.metrics {
+        serve_metrics(&mut server, addr, &args)?;
+    }
+    wait_for_signal()?;
+    server.shutdown();
+    Ok(())
+}
+
+/// What the process needs before any thread starts, and the flags that
+/// contradict each other.
+fn prepare_process(args: &ServeArgs) -> Result<()> {
     // A file-size limit (`ulimit -f`) must fail the write, which the store
     // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
     // SAFETY: setting a signal to "ignore" installs no handler code.
@@ -81,7 +106,12 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     if args.auto_register && args.registration != server::registration::Registration::Open {
         return Err(Error::Usage("--auto-register creates accounts: it needs --registration open".into()));
     }
-    let config = Config {
+    Ok(())
+}
+
+/// The server's configuration, flag by flag.
+fn config(args: &ServeArgs) -> Result<Config> {
+    Ok(Config {
         registration: args.registration,
         timeout: Duration::from_secs(args.timeout),
         auto_register: args.auto_register,
@@ -99,18 +129,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
         max_pending: args.max_pending,
         rate: args.rate,
         address_rate: args.address_rate,
-        store: crate::store::Options {
-            segment_size: args.segment_size,
-            checkpoint_records: args.checkpoint_records,
-            retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
-            budget: crate::store::budget::Budget {
-                user_quota: args.user_quota,
-                inbox_max: args.inbox_max,
-                min_free: args.min_free,
-            },
-            erase_interval: Duration::from_secs(args.erase_minutes.saturating_mul(60)),
-            ..crate::store::Options::default()
-        },
+        store: store_options(args),
         actions: server::actions::Limits {
             edit: Duration::from_secs(args.edit_minutes.saturating_mul(60)),
             delete: Duration::from_secs(args.delete_hours.saturating_mul(3600)),
@@ -125,7 +144,29 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             _ => None,
         },
         ..Config::new(&args.data_dir)
-    };
+    })
+}
+
+/// The local store's part of the configuration (a cluster node ignores it).
+fn store_options(args: &ServeArgs) -> crate::store::Options {
+    crate::store::Options {
+        segment_size: args.segment_size,
+        checkpoint_records: args.checkpoint_records,
+        retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
+        budget: crate::store::budget::Budget {
+            user_quota: args.user_quota,
+            inbox_max: args.inbox_max,
+            min_free: args.min_free,
+        },
+        erase_interval: Duration::from_secs(args.erase_minutes.saturating_mul(60)),
+        ..crate::store::Options::default()
+    }
+}
+
+/// `config` with `max_connections` lowered to what the system's limits
+/// (open files, memory) allow, said once. `asked`: the operator gave
+/// `--max-connections`.
+fn fit_to_system(config: Config, asked: bool) -> Config {
     let lingering = server::closer::max_lingering(config.max_connections);
     let (capacity, advice) = crate::sys::connection_capacity(config.max_connections, lingering);
     // A newcomer on a laptop meets the system's limits before the default
@@ -133,7 +174,6 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     // plain line when the default does not fit but plenty does; the advice
     // as warnings when the operator asked for more than fits, or when what
     // fits is little.
-    let asked = args.max_connections.is_some();
     if capacity < config.max_connections && !asked && capacity >= FEW_CONNECTIONS {
         log::info!(
             "serving up to {capacity} connections (~{} users), what this system's limits allow \
@@ -152,26 +192,28 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
             );
         }
     }
-    let config = Config { max_connections: capacity.min(config.max_connections), ..config };
-    let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
-    let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
-    let web = crate::web::bind(args.host, args.web_port)?;
-    let config_tls = config.tls.is_some();
-    let mut server = match &args.store {
+    Config { max_connections: capacity.min(config.max_connections), ..config }
+}
+
+/// Starts the server on its two bound ports, on a data directory or as a
+/// cluster node; says where it listens and whether in clear.
+fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs) -> Result<Server> {
+    let tls = config.tls.is_some();
+    let server = match &args.store {
         None => Server::start(send, recv, config)?,
         Some(_) => {
             log::info!(
                 "--min-free is a single server's: on a cluster the disk that fills is the \
                  database's, whose writes then get KO:FULL (docs/CLUSTER.md, \"Budgets\")"
             );
-            start_node(send, recv, config, &args)?
+            start_node(send, recv, config, args)?
         }
     };
     match &args.store {
         None => log::info!("data directory: {}", args.data_dir.display()),
         Some(store) => log::info!("cluster node on {store}"),
     }
-    if config_tls {
+    if tls {
         log::info!(
             "TLS on both ports ({})",
             args.tls_cert.as_ref().map_or(String::new(), |c| c.display().to_string())
@@ -185,30 +227,35 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     }
     log::info!("listening: send {}", server.send_addr());
     log::info!("listening: receive {}", server.recv_addr());
-    if let Some(web) = web {
-        let addr = web.local_addr()?;
-        let options = crate::web::Options {
-            origins: args.web_origin.clone(),
-            trusted_proxies: args.trusted_proxy.clone(),
-            hosts: args.web_host.clone(),
-        };
-        let thread = crate::web::spawn(web, server.ctx().clone(), options)?;
-        server.adopt_listener(addr, thread);
-        let scheme = if config_tls { "https" } else { "http" };
-        log::info!("listening: web {scheme}://{addr} (the browser app)");
-    }
-    if let Some(addr) = args.metrics {
-        let listener = std::net::TcpListener::bind(addr)
-            .map_err(|e| Error::io(format!("cannot listen on {addr} (--metrics)"), e))?;
-        let addr = listener.local_addr()?;
-        let access =
-            crate::web::metrics::Access { allow: args.metrics_allow.clone(), hosts: args.web_host.clone() };
-        let thread = crate::web::metrics::spawn(listener, server.ctx().clone(), access)?;
-        server.adopt_listener(addr, thread);
-        log::info!("listening: metrics http://{addr}/metrics");
-    }
-    wait_for_signal()?;
-    server.shutdown();
+    Ok(server)
+}
+
+/// `--web-port`: the browser app on `web` (over TLS if `tls`), a thread
+/// the server joins on shutdown.
+fn serve_web(server: &mut Server, web: TcpListener, tls: bool, args: &ServeArgs) -> Result<()> {
+    let addr = web.local_addr()?;
+    let options = crate::web::Options {
+        origins: args.web_origin.clone(),
+        trusted_proxies: args.trusted_proxy.clone(),
+        hosts: args.web_host.clone(),
+    };
+    let thread = crate::web::spawn(web, server.ctx().clone(), options)?;
+    server.adopt_listener(addr, thread);
+    let scheme = if tls { "https" } else { "http" };
+    log::info!("listening: web {scheme}://{addr} (the browser app)");
+    Ok(())
+}
+
+/// `--metrics`: the Prometheus endpoint on its own port.
+fn serve_metrics(server: &mut Server, addr: SocketAddr, args: &ServeArgs) -> Result<()> {
+    let listener =
+        TcpListener::bind(addr).map_err(|e| Error::io(format!("cannot listen on {addr} (--metrics)"), e))?;
+    let addr = listener.local_addr()?;
+    let access =
+        crate::web::metrics::Access { allow: args.metrics_allow.clone(), hosts: args.web_host.clone() };
+    let thread = crate::web::metrics::spawn(listener, server.ctx().clone(), access)?;
+    server.adopt_listener(addr, thread);
+    log::info!("listening: metrics http://{addr}/metrics");
     Ok(())
 }
 

@@ -14,7 +14,8 @@
 //!   answers requests, PINGs when idle            fsyncs, then ACKs; PONGs
 //! ```
 //!
-//! Both threads reconnect by themselves with a backoff (up to 4 s), and
+//! [`Client::connect`] (`start.rs`) opens the local files, logs in on
+//! both ports and starts the threads. Both threads reconnect by themselves with a backoff (up to 4 s), and
 //! [`Notice::Offline`] / [`Notice::Online`] tell the application once per
 //! change. If the server is down when [`Client::connect`] is called, the
 //! client starts offline: messages wait in the outbox and leave as soon as
@@ -93,6 +94,7 @@ mod sender;
 pub mod server_id;
 mod shared;
 pub mod split;
+mod start;
 pub mod tls;
 pub mod token;
 
@@ -117,12 +119,9 @@ pub use sender::{FIRST_BACKOFF, longer, try_again};
 use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
-use crate::p2p::{P2p, Tokens};
+use crate::p2p::P2p;
 use crate::protocol::{Chat, Code, State};
-use direct::announce;
-use link::Link;
-use receiver::ReceiverThread;
-use sender::{Job, SenderThread};
+use sender::Job;
 use shared::Shared;
 
 /// A client sends `TYPING` for a chat at most this often (protocol 1.2).
@@ -229,122 +228,6 @@ pub struct Client {
 }
 
 impl Client {
-    /// Opens the local files, logs in on both ports and starts the threads.
-    ///
-    /// A server that cannot be reached is not an error: the client starts
-    /// offline (a [`Notice::Offline`] says so). A refused login is, and so
-    /// is registering (`options.register`) without a server.
-    ///
-    /// The local folder is locked for as long as the client lives: a second
-    /// client of the same user and server on the same data directory is
-    /// refused ([`Error::Usage`], saying which program holds it).
-    pub fn connect(mut options: Options) -> Result<Client> {
-        let mut folder = server_id::Folder::open(&options)?;
-        // The default device is the folder's: from now on it is named.
-        options.device = Some(folder.device.clone());
-        let uses_token = token::use_saved_or_pair(&mut options, &folder.dir)?;
-        let (notices_tx, notices) = crossbeam_channel::unbounded();
-
-        let mut offline_because = None;
-        let mut send = match first_login(&options, uses_token, &folder.dir) {
-            Ok((conn, name, id)) => {
-                // Which server this is, before its files are opened: if
-                // the folder was another's, it goes aside now.
-                if let Some(id) = id {
-                    if let Some(moved) = folder.meet(&options, &id)? {
-                        let _ = notices_tx.send(Notice::ServerChanged(moved));
-                    }
-                    folder.files_of = Some(id);
-                }
-                Some((conn, name))
-            }
-            Err(e @ (Error::Refused { .. } | Error::Usage(_))) => return Err(e),
-            Err(e) if options.register.is_some() => return Err(e),
-            Err(e) => {
-                offline_because = Some(link::why_offline(&e));
-                None
-            }
-        };
-        // Bound once we know which local address reaches the server, and
-        // before the port is announced.
-        let local_ip = send.as_ref().and_then(|(conn, _)| conn.local_ip());
-        // Direct chats are plaintext: a TLS client accepts none.
-        let listener = match options.p2p_port.filter(|_| options.tls.is_none()) {
-            Some(port) => direct::listen(&options, local_ip, port)?,
-            None => None,
-        };
-        let p2p_port = match &listener {
-            Some(l) => Some(l.local_addr().map_err(|e| Error::io(tr!(Msg::P2pPort), e))?.port()),
-            None => None,
-        };
-        if let Some((conn, _)) = &mut send
-            && let Err(e) = announce(conn, p2p_port)
-        {
-            offline_because = Some(link::why_offline(&e));
-            send = None;
-        }
-        let me = send.as_ref().map_or_else(|| options.user.clone(), |(_, name)| name.clone());
-        let mut log = History::open(folder.dir.join("history.csv"))?;
-        let mut outbox = Outbox::open(folder.dir.join("outbox_tmp.csv"))?;
-        direct::recover(&options.user, &mut log, &mut outbox)?;
-        let mut shared = Shared {
-            options: Options { user: me.clone(), ..options },
-            me,
-            folder: Mutex::new(folder),
-            log: Mutex::new(log),
-            outbox: Mutex::new(outbox),
-            link: Link::new(false, false, notices_tx.clone()),
-            notices: notices_tx,
-            p2p_port,
-            tokens: Arc::new(Tokens::default()),
-            uses_token,
-            new_password: Mutex::new(None),
-            deleted: Default::default(),
-        };
-        let recv = match send {
-            None => None,
-            Some(_) => match shared.open(Port::Receive) {
-                Ok(conn) => Some(conn),
-                Err(e @ Error::Refused { .. }) => return Err(e),
-                // The receiver thread will keep trying.
-                Err(e) => {
-                    offline_because = Some(link::why_offline(&e));
-                    None
-                }
-            },
-        };
-        shared.link = Link::new(send.is_some(), recv.is_some(), shared.notices.clone());
-        if let Some(why) = offline_because {
-            let _ = shared.notices.send(Notice::Offline(why));
-        }
-
-        // Counted before the sender starts: it may send them all before
-        // anyone asks (see `Client::pending_at_start`).
-        let pending_at_start = shared.outbox.lock().len();
-        let shared = Arc::new(shared);
-        let (jobs, jobs_rx) = crossbeam_channel::unbounded();
-        let (stop, stop_rx) = crossbeam_channel::bounded(0);
-        let sender = SenderThread::new(shared.clone(), send.map(|(conn, _)| conn));
-        let receiver = ReceiverThread::new(shared.clone(), recv, jobs.clone(), stop_rx);
-        let threads = vec![
-            spawn("wachat-sender", move || sender.run(jobs_rx))?,
-            spawn("wachat-receiver", move || receiver.run())?,
-        ];
-        let p2p = direct::start(&shared, listener, jobs.clone())?;
-        Ok(Client {
-            shared,
-            jobs: Some(jobs),
-            stop: Some(stop),
-            notices,
-            p2p: Some(p2p),
-            id_prefix: id_prefix()?,
-            next_id: AtomicU64::new(1),
-            typed: Mutex::default(),
-            threads,
-            pending_at_start,
-        })
-    }
-
     /// Your user name, as registered on the server.
     pub fn me(&self) -> &str {
         &self.shared.me
@@ -463,40 +346,6 @@ impl Drop for Client {
             let _ = thread.join();
         }
     }
-}
-
-/// The first login of [`Client::connect`] (a `REGISTER` if asked): the
-/// connection, the name as registered, and the server's id (`SERVER`;
-/// `None` from a version-1 server). A refused token is forgotten, and the
-/// error says why (the device was unlinked).
-fn first_login(
-    options: &Options,
-    uses_token: bool,
-    dir: &std::path::Path,
-) -> Result<(Connection, String, Option<String>)> {
-    let (o, trace) = (options, options.trace.clone());
-    let mut conn = Connection::open_any(o, Port::Send, trace, &o.preferred)?;
-    let how = match &o.register {
-        Some(email) => Login::Register { email: email.clone(), invite: o.invite.clone() },
-        None => Login::Existing,
-    };
-    let name = match login::as_device(&mut conn, o, &how) {
-        Err(Error::Refused { ko, .. }) if ko.code == Code::AuthFailed && uses_token => {
-            token::forget(dir);
-            let device = o.device.as_deref().unwrap_or_default();
-            return Err(Error::Usage(tr!(Msg::TokenRefused, user = o.user, device = device)));
-        }
-        other => other?,
-    };
-    let id = server_id::ask(&mut conn)?;
-    Ok((conn, name, id))
-}
-
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .map_err(|e| Error::io(tr!(Msg::Starting, name = name), e))
 }
 
 /// The start of this process's message ids: `<unix ms>-<6 random hex>`.

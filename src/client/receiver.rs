@@ -198,7 +198,10 @@ impl ReceiverThread {
         }
     }
 
-    /// Acts on one event; `Some` ends the connection.
+    /// Acts on one event; `Some` ends the connection. A stored event
+    /// (`MSG`, `STATUS`, `READMARK`) is acknowledged with the batch, once
+    /// on disk; what is only told becomes a [`Notice`]; `PING`, `BYE` and
+    /// `P2P` are for the connection.
     fn handle(
         &self,
         conn: &mut Connection,
@@ -208,53 +211,20 @@ impl ReceiverThread {
     ) -> Option<End> {
         let stored = match event {
             // 1.2 (§21): a message carrying a file; noted, then kept as its `MSG`.
-            Event::File(file) => {
-                let dir = self.shared.folder.lock().dir.clone();
-                if let Err(e) = crate::client::files::note_event(&dir, &file) {
-                    return Some(End::Lost(Error::Usage(tr!(Msg::CannotStoreEvent, error = e))));
-                }
-                let crate::protocol::files::FileEvent { seq, from, to, id, ts, text, .. } = file;
-                return self.handle(conn, Event::Msg { seq, from, to, id, ts, text }, unacked, notices);
-            }
-            Event::Msg { seq, from, to, id, ts, text } => {
-                let Ok(to) = Chat::parse(&to) else {
+            Event::File(file) => match self.note_file(file) {
+                Ok(msg) => return self.handle(conn, msg, unacked, notices),
+                Err(end) => return Some(end),
+            },
+            Event::Msg { seq, from, to, id, ts, text } => match Chat::parse(&to) {
+                Ok(to) => self.store_message(self.received(from, to, id, ts, text), notices).map(|()| seq),
+                Err(_) => {
                     log::warn!("receive port: MSG {seq} to a bad name {to:?}; acknowledged and dropped");
-                    *unacked = Some(seq);
-                    return None;
-                };
-                // A direct message is DELIVERED once it is here; a room message
-                // has no states beyond RECEIVED (protocol §5). A copy of my
-                // own message, sent from another of my devices (1.2), is
-                // RECEIVED: its ticks come as STATUS, as for my sends here.
-                let copy = fold(&from) == fold(&self.shared.me);
-                let state = match (&to, copy) {
-                    (Chat::User(_), false) => State::Delivered,
-                    _ => State::Received,
-                };
-                let message = Message { from, to, id, ts, state, text, refused: None, p2p: false };
-                self.store_message(message, copy, notices).map(|()| seq)
-            }
+                    Ok(seq)
+                }
+            },
             Event::Status { seq, peer, id, state, ts } => {
                 self.store_status(&peer, &id, state, ts, notices).map(|()| seq)
             }
-            Event::Joined { user } => return push(notices, Notice::Joined(user)),
-            Event::Left { user } => return push(notices, Notice::Left(user)),
-            Event::Member { room, user, joined } => {
-                return push(notices, Notice::Member { room, user, joined });
-            }
-            Event::Typing { from, to } => {
-                // In a room, the room; else the direct chat with `from`.
-                let chat = match Chat::parse(&to) {
-                    Ok(room @ Chat::Room(_)) => room,
-                    _ => Chat::User(from.clone()),
-                };
-                return push(notices, Notice::Typing { from, chat });
-            }
-            Event::Moderation { room, by, change } => {
-                return push(notices, Notice::Moderation { room, by, change });
-            }
-            Event::Pref(line) => return push(notices, Notice::Pref(line)),
-            Event::Block { user, blocked } => return push(notices, Notice::Blocked { user, blocked }),
             // Another of my devices read this chat (1.2).
             Event::ReadMark { seq, chat, id, ts } => match Chat::parse(&chat) {
                 Ok(chat) => self.store_read_mark(chat, &id, ts, notices).map(|()| seq),
@@ -265,20 +235,23 @@ impl ReceiverThread {
                     Ok(seq)
                 }
             },
-            Event::Ping => {
-                let pong = EventReply::Pong.to_string();
-                return conn.write_frame(&pong, &pong).err().map(End::Lost);
+            Event::Joined { user } => return push(notices, Notice::Joined(user)),
+            Event::Left { user } => return push(notices, Notice::Left(user)),
+            Event::Member { room, user, joined } => {
+                return push(notices, Notice::Member { room, user, joined });
             }
+            Event::Typing { from, to } => return push(notices, typing(from, &to)),
+            Event::Moderation { room, by, change } => {
+                return push(notices, Notice::Moderation { room, by, change });
+            }
+            Event::Pref(line) => return push(notices, Notice::Pref(line)),
+            Event::Block { user, blocked } => return push(notices, Notice::Blocked { user, blocked }),
+            Event::Ping => return pong(conn).err().map(End::Lost),
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
             Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),
             Event::Bye(reason) => return Some(End::Lost(Error::Bye(reason))),
-            // `from` is about to dial our P2P port with this token: its
-            // HELLO is checked against it (src/p2p/tokens.rs).
             Event::P2p { from, token } => {
-                match self.shared.p2p_port {
-                    Some(_) => self.shared.tokens.expect(&from, &token),
-                    None => log::debug!("receive port: ignoring a P2P offer from {from} (no P2P port)"),
-                }
+                self.expect_peer(&from, &token);
                 return None;
             }
         };
@@ -292,9 +265,49 @@ impl ReceiverThread {
         }
     }
 
-    /// Logs a message; `copy`: mine, sent from another device, told as
-    /// [`Notice::Sent`] (it shows as mine, and is never marked read).
-    fn store_message(&self, message: Message, copy: bool, notices: &mut Vec<Notice>) -> Result<()> {
+    /// 1.2 (§21): notes a file's event in the folder (`client::files`),
+    /// and gives back the `MSG` it carries. A note that cannot be written
+    /// ends the connection, unacknowledged: the server sends it again.
+    fn note_file(&self, file: crate::protocol::files::FileEvent) -> std::result::Result<Event, End> {
+        let dir = self.shared.folder.lock().dir.clone();
+        if let Err(e) = crate::client::files::note_event(&dir, &file) {
+            return Err(End::Lost(Error::Usage(tr!(Msg::CannotStoreEvent, error = e))));
+        }
+        let crate::protocol::files::FileEvent { seq, from, to, id, ts, text, .. } = file;
+        Ok(Event::Msg { seq, from, to, id, ts, text })
+    }
+
+    /// A received message as the log keeps it. A direct message is
+    /// DELIVERED once it is here; a room message has no states beyond
+    /// RECEIVED (protocol §5). A copy of my own message, sent from another
+    /// of my devices (1.2), is RECEIVED: its ticks come as STATUS, as for
+    /// my sends here.
+    fn received(&self, from: String, to: Chat, id: String, ts: u64, text: crate::protocol::Text) -> Message {
+        let state = match (&to, self.is_mine(&from)) {
+            (Chat::User(_), false) => State::Delivered,
+            _ => State::Received,
+        };
+        Message { from, to, id, ts, state, text, refused: None, p2p: false }
+    }
+
+    /// True if `from` is me: a copy of what I sent from another device.
+    fn is_mine(&self, from: &str) -> bool {
+        fold(from) == fold(&self.shared.me)
+    }
+
+    /// `from` is about to dial our P2P port with this token: its HELLO is
+    /// checked against it (src/p2p/tokens.rs).
+    fn expect_peer(&self, from: &str, token: &str) {
+        match self.shared.p2p_port {
+            Some(_) => self.shared.tokens.expect(from, token),
+            None => log::debug!("receive port: ignoring a P2P offer from {from} (no P2P port)"),
+        }
+    }
+
+    /// Logs a message; a copy of mine, sent from another device, is told
+    /// as [`Notice::Sent`] (it shows as mine, and is never marked read).
+    fn store_message(&self, message: Message, notices: &mut Vec<Notice>) -> Result<()> {
+        let copy = self.is_mine(&message.from);
         if self.shared.log.lock().add_received(message.clone(), &self.shared.me)? {
             notices.push(if copy { Notice::Sent(message) } else { Notice::Message(message) });
         }
@@ -335,6 +348,21 @@ impl ReceiverThread {
 fn push(notices: &mut Vec<Notice>, notice: Notice) -> Option<End> {
     notices.push(notice);
     None
+}
+
+/// `TYPING` is told in its chat: in a room, the room; else the direct
+/// chat with `from`.
+fn typing(from: String, to: &str) -> Notice {
+    let chat = match Chat::parse(to) {
+        Ok(room @ Chat::Room(_)) => room,
+        _ => Chat::User(from.clone()),
+    };
+    Notice::Typing { from, chat }
+}
+
+fn pong(conn: &mut Connection) -> Result<()> {
+    let pong = EventReply::Pong.to_string();
+    conn.write_frame(&pong, &pong)
 }
 
 fn ack(conn: &mut Connection, seq: u64) -> Result<()> {

@@ -75,6 +75,7 @@ struct Parser {
 }
 
 impl Parser {
+    /// What kind of line this is: empty, `@`, plain text, or a `/command`.
     fn parse(&self, line: &str) -> Result<Command, String> {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.trim().is_empty() {
@@ -87,53 +88,34 @@ impl Parser {
             return self.direct(rest);
         }
         let Some(rest) = line.strip_prefix('/') else { return Ok(Command::Say(line.to_string())) };
-        let (word, args) = match rest.split_once(char::is_whitespace) {
-            Some((word, args)) => (word, args.trim_start()),
-            None => (rest, ""),
-        };
+        match rest.split_once(char::is_whitespace) {
+            Some((word, args)) => self.command(word, args.trim_start()),
+            None => self.command(rest, ""),
+        }
+    }
+
+    /// `/word args`: one arm per command; the 1.2 families (actions,
+    /// files, account, preferences, moderation) parse their own words.
+    fn command(&self, word: &str, args: &str) -> Result<Command, String> {
+        let lang = self.lang;
         let no_args = |command: Command| match args.trim() {
             "" => Ok(command),
-            _ => Err(tr!(in self.lang; Msg::TakesNoArguments, command = format!("/{word}"))),
+            _ => Err(tr!(in lang; Msg::TakesNoArguments, command = format!("/{word}"))),
         };
-        let lang = self.lang;
-        let parse_chat = |s: &str| parse_chat(lang, s);
         let one_word = |usage: Msg| self.one_word(args, usage);
         match word {
-            "chat" => Ok(Command::Open(parse_chat(one_word(Msg::UsageChat)?)?)),
-            "msg" | "whisper" => {
-                let usage = self.usage(&tr!(in lang; Msg::UsageMsg, command = format!("/{word}")));
-                let (to, text) = args.split_once(char::is_whitespace).ok_or_else(|| usage.clone())?;
-                let to = parse_chat(to)?;
-                if word == "whisper" && matches!(to, Chat::Room(_)) {
-                    return Err(tr!(in lang; Msg::WhisperToRoom));
-                }
-                message(to, text, &usage)
-            }
-            "history" => match args.trim() {
-                "" => Ok(Command::History(20)),
-                n => match n.parse::<usize>() {
-                    Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(Command::History(n)),
-                    _ => Err(self.usage(&tr!(in lang; Msg::UsageHistory, max = MAX_HISTORY))),
-                },
-            },
+            "chat" => Ok(Command::Open(parse_chat(lang, one_word(Msg::UsageChat)?)?)),
+            "msg" | "whisper" => self.msg(word, args),
+            "history" => self.history(args),
             "users" => no_args(Command::Users),
             "chats" => no_args(Command::Chats),
             "rooms" => no_args(Command::Rooms),
             "info" => no_args(Command::Info),
-            "members" => match args.trim() {
-                "" => Ok(Command::Members(None)),
-                _ => Ok(Command::Members(Some(room(lang, one_word(Msg::UsageMembers)?)?))),
-            },
+            "members" => optional(args, || room(lang, one_word(Msg::UsageMembers)?)).map(Command::Members),
             "join" => Ok(Command::Join(room(lang, one_word(Msg::UsageJoin)?)?)),
-            "leave" => match args.trim() {
-                "" => Ok(Command::Leave(None)),
-                _ => Ok(Command::Leave(Some(room(lang, one_word(Msg::UsageLeave)?)?))),
-            },
+            "leave" => optional(args, || room(lang, one_word(Msg::UsageLeave)?)).map(Command::Leave),
             "p2p" => Ok(Command::P2p(self.user(one_word(Msg::UsageP2p)?)?)),
-            "hangup" => match args.trim() {
-                "" => Ok(Command::HangUp(None)),
-                _ => Ok(Command::HangUp(Some(self.user(one_word(Msg::UsageHangUp)?)?))),
-            },
+            "hangup" => optional(args, || self.user(one_word(Msg::UsageHangUp)?)).map(Command::HangUp),
             "reply" | "edit" | "delete" | "react" | "search" => {
                 super::actions::parse(lang, word, args).expect("one of its words").map(Command::Action)
             }
@@ -160,6 +142,28 @@ impl Parser {
             "quit" | "salir" | "sair" => Ok(Command::Quit),
             "" => Err(tr!(in lang; Msg::NothingAfterSlash)),
             other => Err(tr!(in lang; Msg::UnknownCommand, command = format!("/{other}"))),
+        }
+    }
+
+    /// `/msg <user|#room> <text>`, `/whisper <user> <text>`.
+    fn msg(&self, word: &str, args: &str) -> Result<Command, String> {
+        let usage = self.usage(&tr!(in self.lang; Msg::UsageMsg, command = format!("/{word}")));
+        let (to, text) = args.split_once(char::is_whitespace).ok_or_else(|| usage.clone())?;
+        let to = parse_chat(self.lang, to)?;
+        if word == "whisper" && matches!(to, Chat::Room(_)) {
+            return Err(tr!(in self.lang; Msg::WhisperToRoom));
+        }
+        message(to, text, &usage)
+    }
+
+    /// `/history [n]`: 20 unless said, at most [`MAX_HISTORY`].
+    fn history(&self, args: &str) -> Result<Command, String> {
+        match args.trim() {
+            "" => Ok(Command::History(20)),
+            n => match n.parse::<usize>() {
+                Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(Command::History(n)),
+                _ => Err(self.usage(&tr!(in self.lang; Msg::UsageHistory, max = MAX_HISTORY))),
+            },
         }
     }
 
@@ -198,6 +202,15 @@ fn message(to: Chat, text: &str, usage: &str) -> Result<Command, String> {
         return Err(usage.to_string());
     }
     Ok(Command::Send { to, text: text.to_string() })
+}
+
+/// An optional argument: `None` if there are none (the command means the
+/// open chat), else what `parse` makes of them.
+fn optional<T>(args: &str, parse: impl FnOnce() -> Result<T, String>) -> Result<Option<T>, String> {
+    match args.trim() {
+        "" => Ok(None),
+        _ => parse().map(Some),
+    }
 }
 
 fn room(lang: Lang, s: &str) -> Result<String, String> {

@@ -21,16 +21,21 @@
 //!   P2p::send (caller's thread):   MSG written under the session's lock
 //! ```
 //!
+//! The accept loop, the handshake and the bounds on strangers are in
+//! `listener.rs`; one session's reading, writing and acknowledgements in
+//! `session.rs`; the server's tokens in [`tokens`].
+//!
 //! Every session ends exactly once, by `Node::end`, whoever notices first
 //! (the reading thread, a failed write, a hang-up, the shutdown): the
 //! handler then gets the messages the peer never acknowledged.
 
+mod listener;
 mod session;
 pub mod tokens;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -42,9 +47,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::protocol::names::fold;
-use crate::protocol::{Code, FrameError, FrameReader, Ko, MAX_FRAME, PeerFrame, PeerMsg, Reply};
-// The same address rule as the server's limits: an IPv6 client holds a whole /64.
-use crate::server::throttle::address_key;
+use crate::protocol::{FrameReader, MAX_FRAME, PeerFrame, PeerMsg, Reply};
 pub use session::{BURST, IDLE_LIMIT, MAX_BAD_FRAMES, PER_SECOND};
 use session::{Sent, Session};
 pub use tokens::Tokens;
@@ -148,7 +151,7 @@ impl P2p {
         let listener = match listener {
             Some(listener) => {
                 let node = node.clone();
-                Some(spawn("wachat-p2p-accept", move || accept_loop(&node, &listener))?)
+                Some(spawn("wachat-p2p-accept", move || listener::accept_loop(&node, &listener))?)
             }
             None => None,
         };
@@ -309,19 +312,6 @@ impl Node {
         }
     }
 
-    /// A place for one more connection from `ip` saying `HELLO`, or `None`
-    /// if [`MAX_HELLOS_PER_ADDRESS`] of them already are.
-    fn knock(self: &Arc<Node>, ip: IpAddr) -> Option<Knock> {
-        let address = address_key(ip);
-        let mut knocking = self.knocking.lock();
-        let count = knocking.entry(address).or_insert(0);
-        if *count >= MAX_HELLOS_PER_ADDRESS {
-            return None;
-        }
-        *count += 1;
-        Some(Knock { node: self.clone(), address })
-    }
-
     /// Connection threads still running; the finished ones are joined.
     fn live_threads(&self) -> usize {
         let mut threads = self.threads.lock();
@@ -332,24 +322,6 @@ impl Node {
             let _ = thread.join();
         }
         self.threads.lock().len()
-    }
-}
-
-/// A connection saying `HELLO`, counted against its address until dropped.
-struct Knock {
-    node: Arc<Node>,
-    address: IpAddr,
-}
-
-impl Drop for Knock {
-    fn drop(&mut self) {
-        let mut knocking = self.node.knocking.lock();
-        if let Some(count) = knocking.get_mut(&self.address) {
-            *count -= 1;
-            if *count == 0 {
-                knocking.remove(&self.address); // the map holds only addresses knocking now
-            }
-        }
     }
 }
 
@@ -371,131 +343,6 @@ fn prepare(stream: &TcpStream, timeout: Duration) -> std::io::Result<Reader> {
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(timeout))?;
     Ok(FrameReader::new(stream.try_clone()?, 4096, MAX_FRAME))
-}
-
-/// The accept loop: a thread per connection, up to [`MAX_PEERS`], and up
-/// to [`MAX_HELLOS_PER_ADDRESS`] saying `HELLO` from one address.
-fn accept_loop(node: &Arc<Node>, listener: &TcpListener) {
-    for stream in listener.incoming() {
-        if node.stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(e) => {
-                log::warn!("p2p: accept failed: {e}");
-                // Out of file descriptors, say: give the others time to close some.
-                std::thread::sleep(POLL);
-                continue;
-            }
-        };
-        if node.live_threads() >= MAX_PEERS {
-            refuse_at_once(
-                &stream,
-                &Ko::new(Code::Busy, format!("at most {MAX_PEERS} direct chats at once")),
-            );
-            continue;
-        }
-        let Some(knock) = stream.peer_addr().ok().and_then(|addr| node.knock(addr.ip())) else {
-            let busy =
-                format!("at most {MAX_HELLOS_PER_ADDRESS} connections from one address saying HELLO at once");
-            refuse_at_once(&stream, &Ko::new(Code::Busy, busy));
-            continue;
-        };
-        let for_thread = node.clone();
-        match spawn("wachat-p2p-hello", move || welcome(&for_thread, stream, knock)) {
-            Ok(thread) => node.threads.lock().push(thread),
-            Err(e) => log::warn!("p2p: {e}"),
-        }
-    }
-}
-
-/// The listener's side of the handshake (§8 step 3), then the chat.
-/// `knock` holds the connection's place among its address's until the
-/// handshake is over.
-fn welcome(node: &Arc<Node>, stream: TcpStream, knock: Knock) {
-    let who = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
-    let mut reader = match prepare(&stream, node.timeout) {
-        Ok(reader) => reader,
-        Err(e) => return log::debug!("p2p {who}: {e}"),
-    };
-    let hello = read_hello(node, &mut reader).and_then(|(from, token)| {
-        if node.tokens.take(&from, &token, TOKEN_GRACE) {
-            return Ok(from);
-        }
-        let why = format!("no token from the server for {from} in the last 60 s (forged, used or expired)");
-        log::info!("p2p {who}: refused {from}: {why}");
-        Err(why)
-    });
-    // Given back before the answer: whoever reads it may dial again at once.
-    drop(knock);
-    let from = match hello {
-        Ok(from) => from,
-        Err(why) => return refuse(&stream, &Ko::new(Code::AuthFailed, why)),
-    };
-    if let Err(e) = (&stream).write_all(b"OK\n") {
-        return log::debug!("p2p {who}: {e}");
-    }
-    if let Err(e) = node.open(&from, stream, reader, true) {
-        log::debug!("p2p {who}: {e}");
-    }
-}
-
-/// Waits for the first frame, which must be `HELLO:<from>:<token>`, at
-/// most [`HELLO_LIMIT`]; `Err` is the reason of the `KO:AUTH_FAILED`.
-fn read_hello(node: &Node, reader: &mut Reader) -> std::result::Result<(String, String), String> {
-    let deadline = Instant::now() + HELLO_LIMIT.min(node.timeout);
-    loop {
-        // Short slices, so that a client closing does not wait a whole timeout.
-        match reader.read_frame(Some(deadline.min(Instant::now() + POLL))) {
-            Ok(line) => {
-                return match PeerFrame::parse(line) {
-                    Ok(PeerFrame::Hello { from, token }) => Ok((from, token)),
-                    _ => Err("the first frame must be HELLO:<from>:<token>".into()),
-                };
-            }
-            Err(FrameError::TimedOut) if Instant::now() < deadline => {
-                if node.stopping.load(Ordering::SeqCst) {
-                    return Err("closing".into());
-                }
-            }
-            Err(FrameError::TimedOut) => return Err("no HELLO in time".into()),
-            Err(e) => return Err(format!("no HELLO ({e:?})")),
-        }
-    }
-}
-
-/// Answers `KO` and closes, reading a little of what the stranger still
-/// sends: closing a socket with unread input makes the kernel reset the
-/// connection, which can destroy our `KO` before the other side reads it.
-fn refuse(mut stream: &TcpStream, ko: &Ko) {
-    let _ = stream.write_all(Reply::Ko(ko.clone()).to_string().as_bytes());
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(POLL));
-    let mut sink = [0u8; 4096];
-    for _ in 0..16 {
-        match stream.read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-    }
-}
-
-/// Answers `KO` and closes from the accept loop, which must not wait on a
-/// stranger: what already arrived is read (so that the kernel does not
-/// reset the connection over it and destroy the `KO`), nothing more.
-fn refuse_at_once(mut stream: &TcpStream, ko: &Ko) {
-    let _ = stream.set_nonblocking(true);
-    // A line into a new socket's empty buffer: taken whole, no waiting.
-    let _ = stream.write_all(Reply::Ko(ko.clone()).to_string().as_bytes());
-    let _ = stream.shutdown(Shutdown::Write);
-    let mut sink = [0u8; 4096];
-    for _ in 0..16 {
-        match stream.read(&mut sink) {
-            Ok(0) | Err(_) => break, // WouldBlock: nothing more is waiting
-            Ok(_) => {}
-        }
-    }
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {

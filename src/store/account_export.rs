@@ -1,7 +1,7 @@
 //! The lines of an account's export (`wachat export`, `wachat users
 //! export`): JSON Lines written from the protocol's listing lines, so that
 //! a client (`crate::export`, over the network), an administrator
-//! (`admin_export`, from the data directory) and a running server
+//! (`admin::export`, from the data directory) and a running server
 //! (`server::accounts`) write the very same format through one function,
 //! [`write`], each from a [`Source`] of its own. The format is described in
 //! `crate::export`.

@@ -20,7 +20,7 @@
 //!    the new one, never half of one.
 //!
 //! This module speaks no language: what is wrong comes back as a
-//! [`Problem`] or an [`AdminError`], and `wachat users` (`src/admin.rs`)
+//! [`Problem`] or an [`AdminError`], and `wachat users` (`src/admin/`)
 //! says it in the teacher's words.
 //!
 //! ## Removing an account

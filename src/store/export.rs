@@ -157,6 +157,22 @@ struct Walk {
 }
 
 impl Walk {
+    /// The log positions of a queued run of room messages, oldest first,
+    /// past the `done` already delivered: each run's chain, back from its
+    /// head.
+    fn room_positions(&self, runs: &[super::state::Run], done: usize) -> Vec<Pos> {
+        let mut found = Vec::new();
+        for run in runs {
+            let mut pos = run.head;
+            for _ in 0..run.n {
+                found.push(pos);
+                pos = self.prev.get(&pos).copied().unwrap_or(NO_POS);
+            }
+        }
+        found.sort_unstable();
+        found.split_off(done.min(found.len()))
+    }
+
     /// Notes `record` (at `pos`) before `state` applies it.
     fn note(
         &mut self,
@@ -238,16 +254,7 @@ impl Walk {
 
 /// Accounts, live rooms, directions and inboxes, from the final state.
 fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()> {
-    let path = dir.join("users.csv");
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
-    let mut extra: HashMap<String, (String, u64)> = HashMap::new();
-    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
-        let name = row.get(0).ok_or("missing the name")?;
-        let created = row.get(3).and_then(|t| t.parse().ok()).unwrap_or(0);
-        extra.insert(fold(name), (row.get(1).unwrap_or("").to_string(), created));
-        Ok(())
-    })
-    .map_err(|e| e.into_error(&path))?;
+    let extra = emails_and_dates(dir)?;
     for (id, user) in state.users.iter().enumerate() {
         let (email, created_ms) = extra.get(&fold(&user.name)).cloned().unwrap_or_default();
         out.users.push(User {
@@ -263,45 +270,63 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             since: walk.cut.get(&id).copied(),
             prefs: user.prefs.clone(),
         });
-        let mut seq = user.inbox.acked;
-        for queued in user.inbox.queue.iter() {
+        inbox(id, user, walk, out);
+    }
+    live_rooms(state, walk, out);
+    directions(state, walk, out);
+    Ok(())
+}
+
+/// What the state does not keep of an account, from `users.csv`: its
+/// email and when it was created, by folded name.
+fn emails_and_dates(dir: &Path) -> Result<HashMap<String, (String, u64)>> {
+    let path = dir.join("users.csv");
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
+    let mut extra = HashMap::new();
+    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
+        let name = row.get(0).ok_or("missing the name")?;
+        let created = row.get(3).and_then(|t| t.parse().ok()).unwrap_or(0);
+        extra.insert(fold(name), (row.get(1).unwrap_or("").to_string(), created));
+        Ok(())
+    })
+    .map_err(|e| e.into_error(&path))?;
+    Ok(extra)
+}
+
+/// The events queued for `user` (`id`), numbered on from what it
+/// acknowledged: one per direct message and `STATUS`, one per message of
+/// a run of room messages.
+fn inbox(id: UserId, user: &super::state::User, walk: &Walk, out: &mut Export) {
+    let mut seq = user.inbox.acked;
+    for queued in user.inbox.queue.iter() {
+        let message = |m: usize| (m, 0, out.messages[m].ts);
+        let events: Vec<Option<(usize, i16, u64)>> = match queued {
+            Queued::Direct { pos, .. } => vec![walk.at.get(pos).map(|&m| message(m))],
+            Queued::Rooms { runs, done } => {
+                let positions = walk.room_positions(runs, *done as usize);
+                positions.iter().map(|pos| walk.at.get(pos).map(|&m| message(m))).collect()
+            }
+            Queued::Status { pos } => vec![walk.status.get(pos).map(|&(kind, m, ts)| (m, kind, ts))],
+            // A cluster keeps no copies or read marks (docs/CLUSTER.md,
+            // "Devices"): the other devices read them in HISTORY. Their
+            // numbers stay used.
+            Queued::Copy { .. } | Queued::Mark { .. } => {
+                seq += 1;
+                continue;
+            }
+        };
+        for event in events {
             seq += 1;
-            let event = match queued {
-                Queued::Direct { pos, .. } => walk.at.get(pos).map(|&m| (m, 0, out.messages[m].ts)),
-                Queued::Rooms { runs, done } => {
-                    // Room messages in a row: each run's chain, back from its head.
-                    let mut found = Vec::new();
-                    for run in runs {
-                        let mut pos = run.head;
-                        for _ in 0..run.n {
-                            found.push(pos);
-                            pos = walk.prev.get(&pos).copied().unwrap_or(NO_POS);
-                        }
-                    }
-                    found.sort_unstable();
-                    for pos in found.into_iter().skip(*done as usize) {
-                        match walk.at.get(&pos) {
-                            Some(&m) => out.events.push((id, seq, m, 0, out.messages[m].ts)),
-                            None => {
-                                log::warn!("migrate: event {seq} of {} names no message; left out", user.name)
-                            }
-                        }
-                        seq += 1;
-                    }
-                    seq -= 1;
-                    continue;
-                }
-                Queued::Status { pos } => walk.status.get(pos).map(|&(kind, m, ts)| (m, kind, ts)),
-                // A cluster keeps no copies or read marks (docs/CLUSTER.md,
-                // "Devices"): the other devices read them in HISTORY.
-                Queued::Copy { .. } | Queued::Mark { .. } => continue,
-            };
             match event {
                 Some((message, kind, ts)) => out.events.push((id, seq, message, kind, ts)),
                 None => log::warn!("migrate: event {seq} of {} names no message; left out", user.name),
             }
         }
     }
+}
+
+/// The current incarnation of each room: live, its members and rules.
+fn live_rooms(state: &State, walk: &Walk, out: &mut Export) {
     for room in state.rooms.iter().flatten() {
         let Some(&now) = walk.room_now.get(&fold(room.name.trim_start_matches('#'))) else { continue };
         let incarnation = &mut out.rooms[now];
@@ -310,6 +335,10 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
         incarnation.members.sort_unstable();
         incarnation.rules = room.rules.clone();
     }
+}
+
+/// Each direction of each direct conversation that carried a message.
+fn directions(state: &State, walk: &Walk, out: &mut Export) {
     let mut directions: Vec<_> = state.directs.iter().collect();
     directions.sort_by_key(|(key, _)| **key);
     for (&(a, b), direct) in directions {
@@ -328,5 +357,4 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             });
         }
     }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The full-screen console's state, and how it changes: with each
-//! [`Notice`] of the client, each answer of the worker thread ([`Done`]),
-//! and each key (`keys.rs`). Pure data: no terminal, no server. What must
+//! [`Notice`] of the client (`notice.rs`), each answer of the worker
+//! thread ([`Done`]), and each key (`keys.rs`). Pure data: no terminal, no server. What must
 //! touch the client comes back as [`Effect`]s for the loop in `mod.rs` to
 //! carry out, so every rule here is tested with plain values, and the
 //! render tests draw an `App` built by hand.
@@ -8,13 +8,12 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::choice::{Compose, Found, Selection};
-use super::conversation::{ChatView, Note, Notes, Top};
+use super::conversation::{ChatView, Notes, Top};
 use super::editor::Editor;
 use super::theme::Theme;
 use super::worker::{Done, Work};
 use crate::client::{LiveChats, Message, Notice, Presence, TYPING_SHOWN};
 use crate::console::session::Opened;
-use crate::console::view;
 use crate::i18n::Lang;
 use crate::i18n::console::Msg;
 use crate::protocol::Chat;
@@ -215,7 +214,7 @@ impl App {
     }
 
     /// Keeps the same chat chosen while `change` reorders the list.
-    fn keeping_selection<T>(&mut self, change: impl FnOnce(&mut App) -> T) -> T {
+    pub(super) fn keeping_selection<T>(&mut self, change: impl FnOnce(&mut App) -> T) -> T {
         let chosen = self.selected_chat().filter(|_| self.chosen);
         let result = change(self);
         if let Some(i) = chosen.and_then(|chat| self.chats.position(&chat)) {
@@ -241,117 +240,6 @@ impl App {
         self.chats.set_read(&chat);
         self.focus = Focus::Input;
         self.hint();
-    }
-
-    /// What the client tells, as it happens.
-    pub fn notice(&mut self, notice: &Notice) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        let open = self.view.as_ref().map(|v| v.chat.clone());
-        let rose = self.keeping_selection(|app| app.chats.apply(notice, open.as_ref()));
-        // 1.2: the chat's notification level decides (`LiveChats::notifies`).
-        let notifies = match notice {
-            Notice::Message(m) => self.chats.notifies(m),
-            _ => true,
-        };
-        if rose.is_some() && self.bell && notifies {
-            effects.push(Effect::Bell);
-        }
-        let text = || view::notice(self.lang, &self.me, notice, |_| None);
-        let now = self.now;
-        match notice {
-            Notice::Moderation { room, by, change } => {
-                let Ok(chat) = Chat::parse(room) else { return effects };
-                // Only a change about me: the room's text tells the rest.
-                if let Some(line) = crate::console::moderation::line(self.lang, &self.me, room, by, change) {
-                    self.notes.add(&chat, Note { ts: now, text: line.clone() });
-                    self.line = Some((line, false));
-                }
-                if self.is_open(&chat) {
-                    effects.push(Effect::Work(Work::RoomInfo(chat))); // a fresh header
-                }
-            }
-            Notice::Typing { from, chat } => {
-                self.typing.insert(fold(&chat.to_string()), (from.clone(), now));
-            }
-            Notice::Message(m) | Notice::Sent(m) => {
-                let chat = m.chat(&self.me);
-                let key = fold(&chat.to_string());
-                if self.typing.get(&key).is_some_and(|(from, _)| fold(from) == fold(&m.from)) {
-                    self.typing.remove(&key);
-                }
-                if let Some(view) = self.view.as_mut().filter(|v| v.is(&chat)) {
-                    view.merge(vec![m.clone()], false);
-                    // On screen, so read (a direct message has no READ).
-                    if matches!(notice, Notice::Message(_)) && !m.p2p {
-                        effects.push(Effect::Work(Work::Read(m.clone())));
-                    }
-                }
-            }
-            Notice::State { to, id, state } => {
-                if let Some(view) = self.view.as_mut().filter(|v| v.is(to)) {
-                    view.set_state(&self.me, id, *state);
-                }
-            }
-            Notice::Refused { to, id, reason, .. } => {
-                if let Some(view) = self.view.as_mut().filter(|v| v.is(to)) {
-                    view.refuse(&self.me, id, reason);
-                }
-                let line = text();
-                self.log_lines([line.as_str()]);
-                self.line = Some((line.trim().to_string(), true));
-            }
-            Notice::Joined(user) | Notice::Left(user) => {
-                let chat = Chat::User(user.clone());
-                self.notes.add(&chat, Note { ts: now, text: text() });
-                if let Some(view) = self.view.as_mut().filter(|v| v.is(&chat)) {
-                    let joined = matches!(notice, Notice::Joined(_));
-                    view.presence = Some(if joined { Presence::Online } else { Presence::LastSeen(now) });
-                }
-            }
-            Notice::Member { room, .. } => {
-                if let Ok(chat) = Chat::parse(room) {
-                    self.notes.add(&chat, Note { ts: now, text: text() });
-                }
-            }
-            Notice::P2pOpened { peer, .. } | Notice::P2pClosed { peer, .. } => {
-                match notice {
-                    Notice::P2pOpened { .. } => self.direct.insert(fold(peer)),
-                    _ => self.direct.remove(&fold(peer)),
-                };
-                self.notes.add(&Chat::User(peer.clone()), Note { ts: now, text: text() });
-            }
-            Notice::Offline(why) => {
-                self.link = match self.link {
-                    Link::Offline(_) => Link::Offline(why.clone()),
-                    _ => Link::Reconnecting(why.clone()),
-                };
-                let line = text();
-                self.log_lines([line.as_str()]);
-            }
-            Notice::Online => {
-                self.link = Link::Connected;
-                let line = text();
-                self.log_lines([line.as_str()]);
-                // Counts and presence may have changed while away.
-                effects.push(Effect::Work(Work::ChatList));
-            }
-            // Another server at this address: the local history is another.
-            Notice::ServerChanged(_) => {
-                let line = text();
-                self.log_lines([line.as_str()]);
-                self.line = Some((line, true));
-                effects.push(Effect::Work(Work::ChatList));
-            }
-            // The loop ends the console before it gets here.
-            // The chat list's badge went (`LiveChats::apply`).
-            Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
-            // 1.2: the list follows (`LiveChats::apply`); the panel says it.
-            Notice::Pref(_) | Notice::Blocked { .. } => {
-                let line = text();
-                self.log_lines([line.as_str()]);
-            }
-        }
-        effects
     }
 
     /// What the worker thread answers.

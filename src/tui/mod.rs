@@ -30,7 +30,8 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `app.rs` | the state, and how notices and answers change it |
+//! | `app.rs` | the state, and how the worker's answers change it |
+//! | `notice.rs` | how the client's notices change it: one named step per kind |
 //! | `keys.rs` | what each key does |
 //! | `conversation.rs` | the open chat as data: merged messages, ticks, the unread line, pages |
 //! | `editor.rs` | the multi-line input |
@@ -48,6 +49,7 @@ mod conversation;
 mod dialog;
 mod editor;
 mod keys;
+mod notice;
 mod render;
 mod room;
 pub(crate) mod screen;

@@ -211,7 +211,10 @@ pub(super) fn message_of(row: &csv::StringRecord) -> std::result::Result<Message
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::msg;
+    use super::super::{TEXTS_IN_MEMORY, WINDOW, on_disk};
     use super::*;
+    use crate::protocol::State;
 
     fn lines_of(text: &str, from: u64) -> Vec<(String, u64)> {
         let dir = tempfile::tempdir().unwrap();
@@ -258,5 +261,81 @@ mod tests {
         let end = text.len() as u64;
         assert_eq!(tail_start(&path, 5, end, 2).unwrap(), got[1].1);
         assert_eq!(tail_start(&path, 5, end, 99).unwrap(), 5, "fewer: from the start");
+    }
+
+    #[test]
+    fn only_the_newest_texts_stay_in_memory_and_older_ones_are_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let n = TEXTS_IN_MEMORY + 50;
+        let text = |i: usize| format!("text {i}, with \"quotes\", commas\nand a second line");
+        let mut log = History::open(path.clone()).unwrap();
+        for i in 0..n {
+            let (from, to) = if i % 3 == 0 { ("bob", "ana") } else { ("ana", "bob") };
+            let m = Message {
+                text: Text::from_plain(&text(i)).unwrap(),
+                ..msg(from, to, &format!("m{i}"), State::Sent)
+            };
+            assert!(log.add(m).unwrap());
+        }
+        log.advance("ana", "m1", State::Read, 5).unwrap();
+        log.sync().unwrap();
+        for log in [log, History::open(path).unwrap()] {
+            // In memory: the stand-in for the oldest, the text for the newest.
+            assert_eq!(log.messages[0].text, on_disk());
+            assert_eq!(log.messages[n - 1].text.unescaped(), text(n - 1));
+            // Handed out: always the real text.
+            assert_eq!(log.get("bob", "m0").unwrap().text.unescaped(), text(0));
+            assert_eq!(log.get("ana", "m1").unwrap().state, State::Read);
+            let all = log.conversation("ana", &Chat::User("bob".into()), n);
+            assert_eq!(all.len(), n);
+            assert!(all.iter().enumerate().all(|(i, m)| m.text.unescaped() == text(i)));
+            let page = log.before("ana", &Chat::User("bob".into()), ("ana", "m5", 1), 3);
+            assert_eq!(
+                page.iter().map(|m| m.text.unescaped()).collect::<Vec<_>>(),
+                [text(2), text(3), text(4)]
+            );
+        }
+    }
+
+    #[test]
+    fn a_start_reads_the_window_and_older_pages_come_from_the_file_with_their_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let n = 3 * WINDOW + 10;
+        let mut log = History::open(path.clone()).unwrap();
+        let chat_of = |i: usize| if i.is_multiple_of(5) { "#general" } else { "bob" };
+        for i in 0..n {
+            let m = Message { ts: i as u64, ..msg("ana", chat_of(i), &format!("m{i}"), State::Sent) };
+            assert!(log.add(m).unwrap());
+            match i {
+                1 => assert!(log.advance("ana", "m1", State::Received, 7).unwrap()),
+                j if j == 2 * WINDOW + 500 => {
+                    // Still in memory now, older than the window at the next start.
+                    let old = format!("m{}", 2 * WINDOW + 1);
+                    assert!(log.advance("ana", &old, State::Read, 9).unwrap());
+                }
+                _ => {}
+            }
+            assert!(log.messages.len() < 2 * WINDOW, "a bounded window while running");
+        }
+        log.sync().unwrap();
+        let log = History::open(path).unwrap();
+        assert_eq!(log.messages.len(), WINDOW, "a start reads the window only");
+        assert!(log.get("ana", "m1").is_none(), "older ones are on disk");
+        let bob = Chat::User("bob".into());
+        let all = log.conversation("ana", &bob, n);
+        let want: Vec<String> = (0..n).filter(|&i| chat_of(i) == "bob").map(|i| format!("m{i}")).collect();
+        assert_eq!(all.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), want, "every one, in order");
+        assert_eq!(all[0].text.unescaped(), "text m1\nsecond line");
+        assert_eq!((all[0].state, all[0].ts), (State::Received, 7), "a later row's state and time");
+        let page = log.before("ana", &bob, ("ana", &format!("m{}", 2 * WINDOW + 3), 0), 2);
+        let ids: Vec<(String, State)> = page.into_iter().map(|m| (m.id, m.state)).collect();
+        let (a, b) = (format!("m{}", 2 * WINDOW + 1), format!("m{}", 2 * WINDOW + 2));
+        assert_eq!(ids, [(a, State::Read), (b, State::Sent)], "a state row read at the start");
+        let room = log.conversation("ana", &Chat::parse("#general").unwrap(), 3);
+        let ids: Vec<String> = room.into_iter().map(|m| m.id).collect();
+        let last = |k: usize| format!("m{}", n - 5 - 5 * k);
+        assert_eq!(ids, [last(2), last(1), last(0)]);
     }
 }

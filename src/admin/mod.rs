@@ -5,15 +5,15 @@
 //! module reads the command line, the passwords and the roster, and says
 //! what happened.
 //!
-//! A roster is a CSV file with a header row and the columns `name,email`
-//! (email may be empty, other columns are ignored). `import` checks every
-//! row before it writes anything: if one is bad, it lists them all and
-//! changes nothing. Otherwise it gives every student a random password,
-//! writes `name,password` to a file only its owner can read (mode 0600),
-//! and creates the accounts.
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | the subcommands, and the ones on a stopped server's data directory (`add`, `list`, `passwd`, `check`, `invite`) |
+//! | `import.rs` | `import`: a class from a roster, all or none |
+//! | `password.rs` | where a new password comes from (a prompt, stdin, made up) |
+//! | `room.rs` | the same beside a running server, which makes the change; `users room` |
+//! | `live.rs` | `list`, `disable`, `enable` beside a running server |
+//! | `export.rs` | `users export`: what the server holds of one account |
 
-use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -23,15 +23,17 @@ use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::store::Hasher;
 use crate::store::accounts::{self, Accounts, AdminError, NewAccount, Problem};
-use crate::store::disk::{Disk, RealDisk};
 use crate::store::password::DEFAULT_KDF_COST;
 
-#[path = "admin_export.rs"]
 pub mod export;
-#[path = "admin_live.rs"]
+mod import;
 pub mod live;
-#[path = "admin_room.rs"]
+mod password;
 pub mod room;
+
+use import::{Student, import};
+pub use password::random_password;
+use password::{new_password, shown_password};
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
@@ -464,205 +466,4 @@ fn existing(data: &DataDir) -> Result<&Path> {
 
 fn hasher(hashing: &Hashing) -> Result<Hasher> {
     Hasher::new(hashing.kdf_cost).map_err(Error::Usage)
-}
-
-fn shown_password(shown: bool, secret: &str) -> String {
-    if shown { tr!(Msg::ShownPassword, password = secret) } else { String::new() }
-}
-
-/// The new password and whether it must be shown (it was made up here).
-fn new_password(name: &str, how: &NewPassword) -> Result<(String, bool)> {
-    if how.random {
-        return Ok((random_password()?, true));
-    }
-    let from_env = std::env::var("WACHAT_PASSWORD").is_ok_and(|p| !p.is_empty());
-    if how.password_stdin || from_env || !std::io::stdin().is_terminal() {
-        return Ok((crate::prompt::read_password(name, how.password_stdin)?, false));
-    }
-    // Typed at a hidden prompt: asked twice, as passwd(1) does, since a
-    // typo here would lock the student out.
-    let ask = |prompt: String| {
-        rpassword::prompt_password(prompt).map_err(|e| Error::io(tr!(Msg::ReadingPassword), e))
-    };
-    let first = ask(tr!(Msg::NewPasswordPrompt, name = name))?;
-    if first.is_empty() {
-        return Err(Error::Usage(tr!(Msg::EmptyPassword)));
-    }
-    if ask(tr!(Msg::AgainPrompt))? != first {
-        return Err(Error::Usage(tr!(Msg::PasswordsDiffer)));
-    }
-    Ok((first, false))
-}
-
-/// Characters of a random password: no `0/O`, `1/l/I`, which students
-/// would mistype when copying from a printed list.
-const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-/// 12 characters from 56: about 70 bits, beyond guessing at argon2's pace.
-const PASSWORD_LEN: usize = 12;
-
-/// A password from the operating system's random generator.
-pub fn random_password() -> Result<String> {
-    let mut password = String::with_capacity(PASSWORD_LEN);
-    // Bytes at or above the largest multiple of 56 are thrown away, so
-    // every character is equally likely (a plain `% 56` would favour some).
-    let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
-    while password.len() < PASSWORD_LEN {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| Error::Usage(tr!(crate::i18n::client::Msg::NoRandom, error = e)))?;
-        for b in bytes.into_iter().filter(|&b| b < limit).take(PASSWORD_LEN - password.len()) {
-            password.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
-        }
-    }
-    Ok(password)
-}
-
-/// One student of a roster, with the line it came from (for messages).
-struct Student {
-    line: u64,
-    name: String,
-    email: String,
-}
-
-/// `wachat users import roster.csv`: all the accounts, or none; then, with
-/// `room`, each in that room. Beside a running server, the server makes
-/// them (`room::import_live`) and checks the names.
-fn import(
-    roster: &Path,
-    out: Option<PathBuf>,
-    data: &DataDir,
-    hashing: &Hashing,
-    room: Option<&str>,
-) -> Result<()> {
-    let students = read_roster(roster)?;
-    let out = out.unwrap_or_else(|| passwords_path(roster));
-    let live = room::server_runs(&data.data_dir);
-    let accounts = if live { None } else { Some(Accounts::open(&data.data_dir)?) };
-    let rows: Vec<(&str, &str)> = students.iter().map(|s| (s.name.as_str(), s.email.as_str())).collect();
-    let label = |i: usize| tr!(Msg::RosterLine, line = students[i].line);
-    let mut problems = match &accounts {
-        Some(accounts) => describe_all(&accounts.problems(&rows), &rows, &label),
-        None => Vec::new(),
-    };
-    if out.exists() {
-        problems.push(tr!(Msg::PasswordsFileExists, path = out.display()));
-    }
-    if !problems.is_empty() {
-        let problems = problems.join("\n  ");
-        return Err(Error::Usage(tr!(Msg::NothingImported, roster = roster.display(), problems = problems)));
-    }
-    let hasher = hasher(hashing)?;
-    let mut table = csv::Writer::from_writer(Vec::new());
-    let mut new = Vec::new();
-    let row = |table: &mut csv::Writer<Vec<u8>>, fields: [&str; 2]| {
-        table.write_record(fields).map_err(|e| Error::Usage(e.to_string()))
-    };
-    row(&mut table, ["name", "password"])?;
-    for s in &students {
-        let password = random_password()?;
-        row(&mut table, [&s.name, &password])?;
-        let hash = hasher.hash(&password).map_err(Error::Usage)?;
-        new.push(NewAccount { name: s.name.clone(), email: s.email.clone(), hash });
-    }
-    // The passwords first: accounts whose passwords nobody knows would be
-    // worse than a passwords file for accounts that failed (removed below).
-    let table = table.into_inner().map_err(|e| Error::Usage(e.to_string()))?;
-    let (n, dir) = (students.len(), data.data_dir.display());
-    let Some(mut accounts) = accounts else {
-        room::import_live(&students, new, room, &data.data_dir, (&out, &table))?;
-        println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));
-        return Ok(());
-    };
-    // Made 0600 (see `store::disk`): only its owner may read the passwords.
-    std::sync::Arc::new(RealDisk)
-        .replace(&out, &table)
-        .map_err(|e| Error::io(tr!(crate::i18n::client::Msg::StoreReplace, path = out.display()), e))?;
-    if let Err(e) = accounts.add(new) {
-        let _ = std::fs::remove_file(&out);
-        return Err(explain(e, &data.data_dir, &rows, label));
-    }
-    println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));
-    drop(accounts); // its lock: the room's joins take it again
-    match room {
-        Some(room) => {
-            let names: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
-            room::add_to_room(room, &names, &data.data_dir)
-        }
-        None => Ok(()),
-    }
-}
-
-/// `roster.csv` → `roster.passwords.csv`, next to it.
-fn passwords_path(roster: &Path) -> PathBuf {
-    let stem = roster.file_stem().map_or("roster".into(), |s| s.to_string_lossy());
-    roster.with_file_name(format!("{stem}.passwords.csv"))
-}
-
-/// Reads the students of a roster: the columns are found by their header
-/// (`name`, `email`, in any case and order); blank rows are skipped.
-fn read_roster(path: &Path) -> Result<Vec<Student>> {
-    let shown = path.display();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(tr!(Msg::ReadingRoster, path = shown), e))?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(&bytes[..]);
-    let headers = reader.headers().map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
-    let column: HashMap<String, usize> =
-        headers.iter().enumerate().map(|(i, h)| (h.to_ascii_lowercase(), i)).collect();
-    let Some(&name_at) = column.get("name") else {
-        return Err(Error::Usage(tr!(Msg::RosterHeader, path = shown)));
-    };
-    let email_at = column.get("email").copied();
-    let mut students = Vec::new();
-    for row in reader.records() {
-        let row = row.map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
-        // The line as an editor numbers it (csv's own count skips blank lines).
-        // Its position is where the previous row ended: skip the blank lines between.
-        let mut offset = row.position().map_or(0, |p| p.byte() as usize);
-        while bytes.get(offset).is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            offset += 1;
-        }
-        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
-        let field = |i: usize| row.get(i).unwrap_or("").to_string();
-        if row.iter().all(str::is_empty) {
-            continue;
-        }
-        students.push(Student { line, name: field(name_at), email: email_at.map(field).unwrap_or_default() });
-    }
-    if students.is_empty() {
-        return Err(Error::Usage(tr!(Msg::RosterEmpty, path = shown)));
-    }
-    Ok(students)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn random_passwords_use_the_alphabet_and_differ() {
-        let a = random_password().unwrap();
-        let b = random_password().unwrap();
-        assert_eq!(a.len(), PASSWORD_LEN);
-        assert!(a.bytes().all(|c| ALPHABET.contains(&c)), "{a}");
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn the_passwords_file_sits_next_to_the_roster() {
-        assert_eq!(passwords_path(Path::new("data/roster.csv")), Path::new("data/roster.passwords.csv"));
-        assert_eq!(passwords_path(Path::new("class.sample.csv")), Path::new("class.sample.passwords.csv"));
-    }
-
-    #[test]
-    fn a_roster_is_read_by_its_headers() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("roster.csv");
-        std::fs::write(&path, "Email, Name ,group\nana@x.org, ana ,A\n\n,bob,B\n").unwrap();
-        let students = read_roster(&path).unwrap();
-        let got: Vec<(u64, &str, &str)> =
-            students.iter().map(|s| (s.line, s.name.as_str(), s.email.as_str())).collect();
-        assert_eq!(got, [(2, "ana", "ana@x.org"), (4, "bob", "")]);
-        std::fs::write(&path, "student,mail\nana,a@x\n").unwrap();
-        let err = read_roster(&path).err().unwrap().to_string();
-        assert!(err.ends_with("the first row must be the header name,email"), "{err}");
-    }
 }
