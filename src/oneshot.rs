@@ -14,7 +14,7 @@ use crate::display::visible;
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::{self, tr};
-use crate::protocol::{Accepted, Chat, Reply, Request, State};
+use crate::protocol::{Accepted, Chat, Reply, Request};
 
 /// `wachat register`: creates the account.
 pub fn register(options: &Options) -> Result<()> {
@@ -64,17 +64,7 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
         eprintln!("{}", visible(&server_id::changed_text(i18n::current(), &moved)));
     }
     let mut log = History::open(folder.dir.join("history.csv"))?;
-    let message = client::Message {
-        from: me,
-        to: to.clone(),
-        id,
-        ts,
-        state: State::Received,
-        text,
-        refused: None,
-        p2p: false,
-    };
-    log.add(message)?;
+    log.add(client::Message::accepted(me, to.clone(), id, ts, text))?;
     log.sync()?;
     println!("{}", tr!(Msg::SentTo, to = to));
     Ok(())

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::{Client, Message};
 use crate::error::{Error, Result};
 use crate::protocol::files::{self, FileEvent, FileInfo, PART_BYTES};
-use crate::protocol::{Accepted, Chat, Code, Reply, Request, State, Text};
+use crate::protocol::{Accepted, Chat, Code, Reply, Request, Text};
 
 /// Parts sent before their replies are read: ~96 KB in flight, which
 /// keeps a link busy without holding more of the file in memory.
@@ -165,16 +165,7 @@ impl Client {
         let info = FileInfo { id: file, size, kind: files::OTHER_TYPE.into(), name };
         let dir = self.shared.folder.lock().dir.clone();
         note(&dir, &me, &id, &info).map_err(|e| Error::Usage(e.to_string()))?;
-        let message = Message {
-            from: me,
-            to: to.clone(),
-            id,
-            ts,
-            state: State::Received,
-            text,
-            refused: None,
-            p2p: false,
-        };
+        let message = Message::accepted(me, to.clone(), id, ts, text);
         let mut log = self.shared.log.lock();
         log.add(message.clone())?;
         log.sync()?;

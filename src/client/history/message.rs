@@ -38,6 +38,13 @@ pub struct Message {
 }
 
 impl Message {
+    /// A message of `from`'s that the server just accepted (`OK:<id>:<ts>`,
+    /// so `RECEIVED` at `ts`), as the one-shot `wachat send` and a file
+    /// sent from a session record it.
+    pub fn accepted(from: String, to: Chat, id: String, ts: u64, text: Text) -> Message {
+        Message { from, to, id, ts, state: State::Received, text, refused: None, p2p: false }
+    }
+
     /// The conversation this message belongs to, as seen by `me`: the room,
     /// or the other user of a direct message.
     pub fn chat(&self, me: &str) -> Chat {
