@@ -710,3 +710,6 @@ mod tests {
         assert!(back.users[bob].prefs.is_empty());
     }
 }
+
+#[cfg(test)]
+mod golden;

@@ -621,3 +621,6 @@ mod tests {
         assert!(Record::decode("MSG,1,ana,bob,m1,,0,0,").is_err(), "an empty text");
     }
 }
+
+#[cfg(test)]
+mod golden;
