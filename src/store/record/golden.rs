@@ -125,3 +125,21 @@ fn lines_of_older_writers_still_read() {
     // Missing trailing fields read as empty.
     assert_eq!(Record::decode("SEEN,10,bob").unwrap(), Record::Seen { ts: 10, user: name("bob") });
 }
+
+#[test]
+fn the_csv_crate_reads_the_same_fields() {
+    let mut out = Vec::new();
+    msg("#club", "a, \"b\"", 7).encode(&mut out);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&out[..]);
+    let row = reader.records().next().unwrap().unwrap();
+    assert_eq!(&row[8], "a, \"b\"");
+    assert_eq!(&row[5], "7");
+}
+
+#[test]
+fn bad_lines_say_why() {
+    assert!(Record::decode("MSG,x,ana,bob,m1,,0,0,hi").unwrap_err().contains("not a number"));
+    assert!(Record::decode("NOPE,1").unwrap_err().contains("unknown kind"));
+    assert!(Record::decode("MSG,1,ana,bob,m1,,0,0,\"open").unwrap_err().contains("not closed"));
+    assert!(Record::decode("MSG,1,ana,bob,m1,,0,0,").is_err(), "an empty text");
+}
