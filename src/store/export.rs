@@ -302,6 +302,13 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             }
         }
     }
+    conversations(state, walk, out);
+    Ok(())
+}
+
+/// The live rooms' members and rules, and each direction of the direct
+/// conversations, from the final state.
+fn conversations(state: &State, walk: &Walk, out: &mut Export) {
     for room in state.rooms.iter().flatten() {
         let Some(&now) = walk.room_now.get(&fold(room.name.trim_start_matches('#'))) else { continue };
         let incarnation = &mut out.rooms[now];
@@ -328,5 +335,4 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             });
         }
     }
-    Ok(())
 }

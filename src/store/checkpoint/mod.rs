@@ -336,6 +336,45 @@ pub fn load(state: &mut State, bytes: &[u8]) -> std::result::Result<Pos, String>
     Ok(head.covered)
 }
 
+/// `QUEUED,<user>,<D|G|S|C|M|R>,<position>,…`: an event of an inbox.
+fn queued_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> {
+    let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
+    let u = user(1)?;
+    let pos = f.number(3)?;
+    let queued = match f.get(2)?.as_ref() {
+        "D" => Queued::Direct { pos, from: user(4)?, dord: f.number(5)?, id: Arc::from(f.get(6)?.as_ref()) },
+        // A room message, from a checkpoint written before issue 25.
+        "R" => Queued::room(pos),
+        "G" => Queued::Rooms { runs: runs(f.get(4)?.as_ref())?, done: pos },
+        "S" => Queued::Status { pos },
+        "C" => Queued::Copy { pos },
+        "M" => Queued::Mark { pos },
+        other => return Err(format!("unknown event kind {other:?}")),
+    };
+    Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
+    Ok(())
+}
+
+/// `DIRECT,<a>,<b>,…`: a direct conversation, its counts and marks.
+fn direct_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> {
+    let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
+    let (a, b) = (user(1)?, user(2)?);
+    let marks = |d, r| -> std::result::Result<Marks, String> {
+        Ok(Marks { delivered: f.number(d)?, read: f.number(r)? })
+    };
+    let direct = Direct {
+        head: f.pos(3)?,
+        count: f.number(4)?,
+        sent: [f.number(5)?, f.number(6)?],
+        marks: [marks(7, 8)?, marks(9, 10)?],
+        last_order: f.number(11)?,
+    };
+    state.users[a].peers.insert(b);
+    state.users[b].peers.insert(a);
+    state.directs.insert((a.min(b), a.max(b)), direct);
+    Ok(())
+}
+
 /// What the `CHECKPOINT` line says.
 struct Head {
     covered: Pos,
@@ -373,26 +412,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             inbox.acked = f.number(3)?;
             state.users[u].last_seen = if f.get(4)?.is_empty() { None } else { Some(f.number(4)?) };
         }
-        "QUEUED" => {
-            let u = user(1)?;
-            let pos = f.number(3)?;
-            let queued = match f.get(2)?.as_ref() {
-                "D" => Queued::Direct {
-                    pos,
-                    from: user(4)?,
-                    dord: f.number(5)?,
-                    id: Arc::from(f.get(6)?.as_ref()),
-                },
-                // A room message, from a checkpoint written before issue 25.
-                "R" => Queued::room(pos),
-                "G" => Queued::Rooms { runs: runs(f.get(4)?.as_ref())?, done: pos },
-                "S" => Queued::Status { pos },
-                "C" => Queued::Copy { pos },
-                "M" => Queued::Mark { pos },
-                other => return Err(format!("unknown event kind {other:?}")),
-            };
-            Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
-        }
+        "QUEUED" => queued_row(state, f)?,
         "SENT" if head.version == VERSION_2 => {} // ids without positions: see above
         "SENT" => {
             let u = user(1)?;
@@ -403,22 +423,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
                 recent.push(tag, pos.parse().map_err(|_| "a window entry's position is not a number")?);
             }
         }
-        "DIRECT" => {
-            let (a, b) = (user(1)?, user(2)?);
-            let marks = |d, r| -> std::result::Result<Marks, String> {
-                Ok(Marks { delivered: f.number(d)?, read: f.number(r)? })
-            };
-            let direct = Direct {
-                head: f.pos(3)?,
-                count: f.number(4)?,
-                sent: [f.number(5)?, f.number(6)?],
-                marks: [marks(7, 8)?, marks(9, 10)?],
-                last_order: f.number(11)?,
-            };
-            state.users[a].peers.insert(b);
-            state.users[b].peers.insert(a);
-            state.directs.insert((a.min(b), a.max(b)), direct);
-        }
+        "DIRECT" => direct_row(state, f)?,
         "ROOM" => {
             let room = state.create_room(f.get(1)?.as_ref());
             let r = state.rooms[room].as_mut().expect("just made");
