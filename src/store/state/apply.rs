@@ -1,12 +1,10 @@
 //! How each record changes the state: the one place the state changes,
 //! for a running server ([`State::commit`]) and at a start ([`State::load`]).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{
-    Batch, Delivery, Direct, Inbox, Pushed, Queued, Room, RoomId, Run, State, User, UserId, pair, side,
-};
+use super::{Batch, Delivery, Direct, Pushed, Queued, Room, RoomId, Run, State, User, UserId, pair, side};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
 use crate::store::record::{NO_POS, Pos, Record};
@@ -28,20 +26,9 @@ impl State {
         let id = self.users.len();
         self.user_ids.insert(fold(&name), id);
         self.exact_ids.insert(name.clone(), id);
-        self.users.push(User {
-            name,
-            hash: hash.to_string(),
-            peers: HashSet::new(),
-            rooms: BTreeSet::new(),
-            recent: Arc::default(),
-            inbox: Inbox::default(),
-            last_seen: None,
-            several: false,
-            hash_logged: false,
-            since: 0,
-            bases: HashMap::new(),
-            prefs: Default::default(),
-        });
+        // Everything else starts empty: a field a record kind adds to
+        // `User` needs no line here.
+        self.users.push(User { name, hash: hash.to_string(), ..User::default() });
         Ok(id)
     }
 

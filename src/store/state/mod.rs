@@ -87,6 +87,7 @@ pub fn deleted_at(hash: &str) -> Option<u64> {
 }
 
 /// One account and what hangs off it.
+#[derive(Default)]
 pub struct User {
     /// The name as registered (its case is kept; lookups ignore case).
     pub name: Arc<str>,
