@@ -34,23 +34,23 @@
 //!
 //! | file | kinds | its checkpoint rows |
 //! |---|---|---|
-//! | [`msg`] | `MSG` | (the checkpoint's core: `DIRECT`, `ROOM`, `QUEUED`, `SENT`) |
-//! | [`marks`] | `DELIVERED`, `READ`, `ACK`, `SEEN` | (the core: `USER`, `DIRECT`) |
-//! | [`rooms`] | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
-//! | [`accounts`] | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
-//! | [`prefs`] | `BLOCK`, `PREF` | `BLOCK`, `PREF` |
+//! | `msg.rs` | `MSG` | (the checkpoint's core: `DIRECT`, `ROOM`, `QUEUED`, `SENT`) |
+//! | `marks.rs` | `DELIVERED`, `READ`, `ACK`, `SEEN` | (the core: `USER`, `DIRECT`) |
+//! | `rooms.rs` | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
+//! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
+//! | `prefs.rs` | `BLOCK`, `PREF` | `BLOCK`, `PREF` |
 //!
 //! Each file holds its kinds' line (`encode_…` and `decode`), their
 //! effect on the [`State`] (`State::apply_…`, the one code path for a
 //! running server and a start), the rows they leave in a checkpoint (a
-//! [`CheckpointRows`]), and the pure rules that decide a change which the
+//! `CheckpointRows`), and the pure rules that decide a change which the
 //! cluster's transaction asks too (`marks::delivered_mark`, `read_mark`;
 //! `store::prefs` and `store::moderation` for blocks and rules).
 //!
 //! **A new kind** is that file, plus, here, a variant of [`Record`] and
 //! one arm in each of [`Record::encode`], [`Record::decode`] and
-//! [`Record::apply`] (the matches over [`Record`] have no `_`: the
-//! compiler asks for them), and its rows in [`CHECKPOINT_ROWS`]. `golden.rs` and
+//! `Record::apply` (the matches over [`Record`] have no `_`: the
+//! compiler asks for them), and its rows in `CHECKPOINT_ROWS`. `golden.rs` and
 //! `checkpoint/golden.rs` hold one line and one row of every kind as
 //! they are on disk: give them yours, they keep old data directories
 //! loading. The request that writes it is the backends' (`Backend`,

@@ -42,7 +42,7 @@ pub(super) fn decode(f: &Fields) -> Result<Record, String> {
 
 /// A `MSG` record borrowed from its line: what reading a conversation
 /// needs (`HISTORY`, the inbox replay, the search of `READ`), without
-/// copying its fields. [`decode`] reads a `MSG` through it too:
+/// copying its fields. `decode` (above) reads a `MSG` through it too:
 /// one decoder, one place that knows the field numbers.
 pub struct MsgRef<'a> {
     pub from: &'a str,

@@ -1,5 +1,10 @@
-//! How each record changes the state: the one place the state changes,
-//! for a running server ([`State::commit`]) and at a start ([`State::load`]).
+//! The one door through which the state changes: a record, applied for a
+//! running server ([`State::commit`]) and at a start ([`State::load`]),
+//! by the same code. What each kind of record does is in its own file
+//! (`store/record/<kind>.rs`, `State::apply_…`); here are the steps they
+//! share: an inbox's next number (`State::enqueue`, and
+//! `State::enqueue_room` for room messages in a row), a room made and
+//! forgotten, a member leaving.
 
 use std::collections::HashMap;
 use std::sync::Arc;
