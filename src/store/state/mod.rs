@@ -38,13 +38,14 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+pub use inbox::{Batch, Delivery, Inbox, Pushed, Queued, Run};
 pub use prefs::Prefs;
 pub use recent::{DEDUP_WINDOW, Recent};
 
 use super::moderation::Rules;
-use super::record::{Link, Message, NO_POS, Pos};
+use super::record::{Link, NO_POS, Pos};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, ChatLine, EventRef, RoomLine, State as MsgState};
+use crate::protocol::{Chat, ChatLine, RoomLine};
 
 /// Index of an account in [`State::users`].
 pub type UserId = usize;
@@ -86,6 +87,7 @@ pub fn deleted_at(hash: &str) -> Option<u64> {
 }
 
 /// One account and what hangs off it.
+#[derive(Default)]
 pub struct User {
     /// The name as registered (its case is kept; lookups ignore case).
     pub name: Arc<str>,
@@ -126,163 +128,6 @@ impl User {
     /// 1.2: the user deleted its account (`Record::DelAccount`).
     pub fn is_deleted(&self) -> bool {
         deleted_at(&self.hash).is_some()
-    }
-}
-
-/// A user's queue of events (protocol §5): numbered from 1, never reused.
-/// Each entry holds [`Queued::width`] events, numbered in a row: the first
-/// entry's first event is number `acked + 1`.
-#[derive(Default)]
-pub struct Inbox {
-    /// The last sequence number given out.
-    pub last_seq: u64,
-    /// Everything up to here was acknowledged by the client.
-    pub acked: u64,
-    /// Events after `acked`, oldest first; shared with a checkpoint being
-    /// written, copied by the next change if so (as `User::recent`).
-    pub(super) queue: Arc<VecDeque<Queued>>,
-}
-
-/// An event waiting in an inbox: where its record is in the log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Queued {
-    /// A direct message from `from`, number `dord` of that direction; its
-    /// acknowledgement becomes a DELIVERED for the sender (hence the id).
-    Direct { pos: Pos, from: UserId, dord: u64, id: Arc<str> },
-    /// Room messages in a row (issue 25): instead of one entry per message
-    /// and member, which made a flood into a room with offline members
-    /// cost RAM per message *and* per member, an inbox holds stretches of
-    /// room chains. Their events, in log order across the runs, are
-    /// numbered in a row; the first `done` of them are acknowledged.
-    Rooms { runs: Vec<Run>, done: u64 },
-    /// A `STATUS`: the `DELIVERED` or `READ` record at `pos`.
-    Status { pos: Pos },
-    /// 1.2: a copy of a message this user sent (from another device): the
-    /// `MSG` record at `pos`.
-    Copy { pos: Pos },
-    /// 1.2: a `READMARK`: the user's own `READ` record at `pos`.
-    Mark { pos: Pos },
-}
-
-/// A stretch of a room's chain: its `n` messages ending at `head`, the
-/// oldest at `first` (log positions). Messages of a chain are in log order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Run {
-    pub first: Pos,
-    pub head: Pos,
-    pub n: u64,
-}
-
-impl Queued {
-    /// One room message (the entry an old `QUEUED,<user>,R,<pos>` row is).
-    pub fn room(pos: Pos) -> Queued {
-        Queued::Rooms { runs: vec![Run { first: pos, head: pos, n: 1 }], done: 0 }
-    }
-
-    /// How many events (sequence numbers) the entry holds, unacknowledged.
-    pub fn width(&self) -> u64 {
-        match self {
-            Queued::Rooms { runs, done } => runs.iter().map(|r| r.n).sum::<u64>() - done,
-            _ => 1,
-        }
-    }
-
-    /// Where its oldest record is in the log.
-    pub fn pos(&self) -> Pos {
-        match self {
-            Queued::Rooms { runs, .. } => runs.iter().map(|r| r.first).min().unwrap_or(NO_POS),
-            Queued::Direct { pos, .. }
-            | Queued::Status { pos }
-            | Queued::Copy { pos }
-            | Queued::Mark { pos } => *pos,
-        }
-    }
-
-    /// The minor protocol version that has this event: a 1.0/1.1 receive
-    /// connection is not sent copies and read marks (protocol 1.2, §16).
-    pub fn since(&self) -> u8 {
-        match self {
-            Queued::Copy { .. } | Queued::Mark { .. } => 2,
-            Queued::Direct { .. } | Queued::Rooms { .. } | Queued::Status { .. } => 0,
-        }
-    }
-}
-
-/// An event to push to a user once its record is on disk.
-#[derive(Debug)]
-pub enum Pushed {
-    Msg(Arc<Message>),
-    Status {
-        peer: Arc<str>,
-        id: Arc<str>,
-        state: MsgState,
-        ts: u64,
-    },
-    /// 1.2: a copy of a message the user sent, for its other devices.
-    Copy(Arc<Message>),
-    /// 1.2: the user read `chat` up to `id` (`READMARK`).
-    Mark {
-        chat: Arc<str>,
-        id: Arc<str>,
-        ts: u64,
-    },
-}
-
-impl Pushed {
-    /// The minor protocol version that has this event (see [`Queued::since`]).
-    pub fn since(&self) -> u8 {
-        match self {
-            Pushed::Copy(_) | Pushed::Mark { .. } => 2,
-            Pushed::Msg(_) | Pushed::Status { .. } => 0,
-        }
-    }
-
-    /// The event's frame as number `seq` of its user's inbox, borrowed.
-    pub fn frame(&self, seq: u64) -> EventRef<'_> {
-        match self {
-            Pushed::Msg(m) | Pushed::Copy(m) => {
-                let text = m.text.as_escaped();
-                EventRef::Msg { seq, from: &m.from, to: &m.to, id: &m.id, ts: m.ts, text }
-            }
-            Pushed::Status { peer, id, state, ts } => {
-                EventRef::Status { seq, peer, id, state: *state, ts: *ts }
-            }
-            Pushed::Mark { chat, id, ts } => EventRef::ReadMark { seq, chat, id, ts: *ts },
-        }
-    }
-}
-
-/// A numbered event for one user (room messages share one [`Pushed`]).
-#[derive(Debug)]
-pub struct Delivery {
-    pub user: UserId,
-    pub seq: u64,
-    pub event: Arc<Pushed>,
-}
-
-/// What a request adds for the committer: log lines, `users.csv` rows, and
-/// the events to push once they are written.
-#[derive(Default)]
-pub struct Batch {
-    /// Encoded records, in order, for the log.
-    pub log: Vec<u8>,
-    /// Rows for `users.csv` (new accounts), written before `log`.
-    pub users: Vec<u8>,
-    pub deliveries: Vec<Delivery>,
-    /// Some record needs a sync before anyone hears of it.
-    pub sync: bool,
-}
-
-impl Batch {
-    pub fn is_empty(&self) -> bool {
-        self.log.is_empty() && self.users.is_empty()
-    }
-
-    pub fn clear(&mut self) {
-        self.log.clear();
-        self.users.clear();
-        self.deliveries.clear();
-        self.sync = false;
     }
 }
 
@@ -334,7 +179,7 @@ pub(super) struct Member {
 }
 
 impl Member {
-    fn mark_read(&mut self, upto: u64) {
+    pub(in crate::store) fn mark_read(&mut self, upto: u64) {
         self.read = self.read.max(upto);
         while self.own.front().is_some_and(|&o| o < self.read) {
             self.own.pop_front();
@@ -374,8 +219,8 @@ pub struct State {
     pub(super) server_admins: BTreeSet<UserId>,
 }
 
-mod accounts;
 mod apply;
+mod inbox;
 pub mod prefs;
 pub mod recent;
 mod rules;
@@ -397,11 +242,11 @@ impl State {
         self.room_ids.get(&fold(name.trim_start_matches('#'))).copied()
     }
 
-    fn need_user(&self, name: &str) -> Result<UserId, String> {
+    pub(in crate::store) fn need_user(&self, name: &str) -> Result<UserId, String> {
         self.user_id(name).ok_or_else(|| format!("unknown user {name:?}"))
     }
 
-    fn need_room(&self, name: &str) -> Result<RoomId, String> {
+    pub(in crate::store) fn need_room(&self, name: &str) -> Result<RoomId, String> {
         self.room_id(name).ok_or_else(|| format!("unknown room {name:?}"))
     }
 
@@ -409,7 +254,7 @@ impl State {
         self.rooms[room].as_ref().expect("a live room id")
     }
 
-    fn room_mut(&mut self, room: RoomId) -> &mut Room {
+    pub(in crate::store) fn room_mut(&mut self, room: RoomId) -> &mut Room {
         self.rooms[room].as_mut().expect("a live room id")
     }
 
@@ -478,18 +323,6 @@ impl State {
 
     pub fn room_head(&self, room: RoomId) -> Pos {
         self.room(room).head
-    }
-
-    /// True if `DELIVERED` for message number `dord` from `sender` to
-    /// `user` would move its state forward (not yet delivered, nor read).
-    pub fn would_deliver(&self, sender: UserId, user: UserId, dord: u64) -> bool {
-        let marks = self.marks(sender, user);
-        dord + 1 > marks.delivered.max(marks.read)
-    }
-
-    /// True if `READ` of message `dord` from `sender` would move the mark.
-    pub fn would_read(&self, sender: UserId, user: UserId, dord: u64) -> bool {
-        dord + 1 > self.marks(sender, user).read
     }
 
     /// The read mark of a member.
@@ -611,11 +444,11 @@ impl State {
 }
 
 /// The key of the direct conversation between two users.
-fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
+pub(in crate::store) fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
     (a.min(b), a.max(b))
 }
 
 /// Which direction of the conversation a message from `from` to `to` is.
-fn side(from: UserId, to: UserId) -> usize {
+pub(in crate::store) fn side(from: UserId, to: UserId) -> usize {
     usize::from(from > to)
 }

@@ -52,9 +52,8 @@ use std::sync::Arc;
 use blake2::{Blake2b512, Digest};
 
 use super::disk::{Disk, SyncPoint};
-use super::moderation::Rules;
-use super::record::{Fields, NO_POS, Pos, push_field};
-use super::state::{DELETED, Direct, Marks, Member, Queued, Recent, Run, State, UserId, deleted_hash};
+use super::record::{CHECKPOINT_ROWS, Fields, NO_POS, Pos, Rows as Out};
+use super::state::{Direct, Marks, Member, Queued, Recent, Run, State, UserId};
 use crate::error::{Error, Result};
 
 const HEADER: &str = "kind,a,b,c,d,e,f,g,h,i,j,k";
@@ -79,21 +78,6 @@ pub fn list(disk: &dyn Disk, dir: &Path) -> Vec<(Pos, PathBuf)> {
     found
 }
 
-/// Lines of CSV, one field at a time.
-struct Out(Vec<u8>);
-
-impl Out {
-    fn row(&mut self, fields: &[&str]) {
-        for (i, f) in fields.iter().enumerate() {
-            if i > 0 {
-                self.0.push(b',');
-            }
-            push_field(&mut self.0, f);
-        }
-        self.0.push(b'\n');
-    }
-}
-
 fn pos_str(pos: Pos) -> String {
     if pos == NO_POS { String::new() } else { pos.to_string() }
 }
@@ -108,8 +92,9 @@ pub struct Snapshot {
     directs: Vec<((UserId, UserId), Direct)>,
     rooms: Vec<RoomSnapshot>,
     usage: super::state::usage::Usage,
-    /// 1.2: the server admins.
-    server_admins: Vec<UserId>,
+    /// The rows of the record families after every room's (1.2: the
+    /// server admins), formatted under the lock: a few.
+    end_rows: Vec<u8>,
 }
 
 struct UserSnapshot {
@@ -117,18 +102,12 @@ struct UserSnapshot {
     last_seq: u64,
     acked: u64,
     last_seen: Option<u64>,
-    /// 1.2: several devices (a `SEVERAL` row).
-    several: bool,
-    /// 1.2: a hash of a `PASSWD` record (a `HASH` row).
-    hash: Option<String>,
-    /// 1.2: a name reused: its cut and its peers' counts before it.
-    since: Pos,
-    bases: Vec<(UserId, u64)>,
     queue: Arc<std::collections::VecDeque<Queued>>,
     recent: Arc<Recent>,
-    /// 1.2: blocks and preferences (`BLOCK` and `PREF` rows), copied:
-    /// bounded per user (`protocol::prefs`), and most users have none.
-    prefs: super::state::Prefs,
+    /// The rows the record families keep about the user (`record::CHECKPOINT_ROWS`:
+    /// devices, hashes, cuts, blocks, preferences), formatted under the
+    /// lock: a few per user at most, and most users have none.
+    rows: Vec<u8>,
 }
 
 struct RoomSnapshot {
@@ -137,8 +116,8 @@ struct RoomSnapshot {
     count: u64,
     last_order: u64,
     members: Vec<(UserId, Member)>,
-    /// 1.2: a few names per room at most, copied.
-    rules: Rules,
+    /// The families' rows about the room (1.2: its rules), formatted under the lock.
+    rows: Vec<u8>,
 }
 
 /// Takes what a checkpoint needs. Runs under the state lock, so it copies
@@ -149,31 +128,29 @@ pub fn snapshot(state: &State) -> Snapshot {
     let users = state
         .users
         .iter()
-        .map(|u| UserSnapshot {
+        .enumerate()
+        .map(|(id, u)| UserSnapshot {
             name: u.name.clone(),
             last_seq: u.inbox.last_seq,
             acked: u.inbox.acked,
             last_seen: u.last_seen,
-            several: u.several,
-            hash: u.hash_logged.then(|| u.hash.clone()),
-            since: u.since,
-            bases: u.bases.iter().map(|(&peer, &n)| (peer, n)).collect(),
             queue: u.inbox.queue.clone(),
             recent: u.recent.clone(),
-            prefs: u.prefs.clone(),
+            rows: family_rows(|family, out| (family.user)(state, id, out)),
         })
         .collect();
     let rooms = state
         .rooms
         .iter()
-        .flatten()
-        .map(|r| RoomSnapshot {
+        .enumerate()
+        .filter_map(|(id, r)| r.as_ref().map(|r| (id, r)))
+        .map(|(id, r)| RoomSnapshot {
             name: r.name.clone(),
             head: r.head,
             count: r.count,
             last_order: r.last_order,
             members: r.members.iter().map(|(&u, m)| (u, m.clone())).collect(),
-            rules: r.rules.clone(),
+            rows: family_rows(|family, out| (family.room)(state, id, out)),
         })
         .collect();
     Snapshot {
@@ -184,8 +161,17 @@ pub fn snapshot(state: &State) -> Snapshot {
         directs: state.directs.iter().map(|(&k, &d)| (k, d)).collect(),
         rooms,
         usage: state.usage.clone(),
-        server_admins: state.server_admins().collect(),
+        end_rows: family_rows(|family, out| (family.end)(state, out)),
     }
+}
+
+/// What every record family writes of one thing, in their order.
+fn family_rows(mut rows: impl FnMut(&super::record::CheckpointRows, &mut Out)) -> Vec<u8> {
+    let mut out = Out(Vec::new());
+    for family in CHECKPOINT_ROWS {
+        rows(family, &mut out);
+    }
+    out.0
 }
 
 /// The snapshot as a checkpoint file, and the position it covers. Runs
@@ -216,24 +202,7 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
                 Queued::Mark { pos } => out.row(&["QUEUED", &user.name, "M", &n(*pos)]),
             }
         }
-        if user.several {
-            out.row(&["SEVERAL", &user.name]);
-        }
-        if let Some(hash) = &user.hash {
-            out.row(&["HASH", &user.name, hash]);
-        }
-        if user.since > 0 {
-            out.row(&["SINCE", &user.name, &n(user.since)]);
-        }
-        for &(peer, before) in &user.bases {
-            out.row(&["BASE", &user.name, &state.users[peer].name, &n(before)]);
-        }
-        for &whom in &user.prefs.blocks {
-            out.row(&["BLOCK", &user.name, &state.users[whom].name]);
-        }
-        for pref in user.prefs.chats.values() {
-            out.row(&["PREF", &user.name, &pref.chat, pref.level.as_str(), &n(u64::from(pref.pinned))]);
-        }
+        out.0.extend_from_slice(&user.rows);
         if !user.recent.is_empty() {
             window.clear();
             for (i, (tag, pos)) in user.recent.oldest_first().enumerate() {
@@ -266,11 +235,9 @@ pub fn encode(state: &Snapshot) -> (Pos, Vec<u8>) {
             let own: Vec<String> = m.own.iter().map(|o| o.to_string()).collect();
             out.row(&["MEMBER", &room.name, &state.users[*user].name, &n(m.read), &own.join(" ")]);
         }
-        encode_rules(&mut out, &room.name, &room.rules);
+        out.0.extend_from_slice(&room.rows);
     }
-    for &user in &state.server_admins {
-        out.row(&["ADMIN", &state.users[user].name]);
-    }
+    out.0.extend_from_slice(&state.end_rows);
     if let Some(from) = state.usage.from {
         out.row(&["USAGE_FROM", &n(from)]);
     }
@@ -369,52 +336,42 @@ pub fn load(state: &mut State, bytes: &[u8]) -> std::result::Result<Pos, String>
     Ok(head.covered)
 }
 
-/// A room's rules (1.2), if it has any.
-fn encode_rules(out: &mut Out, room: &str, rules: &Rules) {
-    if rules.is_default() {
-        return;
-    }
-    let flag = |on: bool| if on { "1" } else { "0" };
-    let owner = rules.owner.as_deref().unwrap_or("");
-    out.row(&["RULES", room, owner, flag(rules.announce), flag(rules.invite_only), &rules.topic]);
-    for admin in &rules.admins {
-        out.row(&["RULE", room, "ADMIN", admin, "0"]);
-    }
-    for user in &rules.invited {
-        out.row(&["RULE", room, "INVITED", user, "0"]);
-    }
-    for (user, until) in &rules.bans {
-        out.row(&["RULE", room, "BANNED", user, &until.to_string()]);
-    }
-    for (user, until) in &rules.mutes {
-        out.row(&["RULE", room, "MUTED", user, &until.to_string()]);
-    }
+/// `QUEUED,<user>,<D|G|S|C|M|R>,<position>,…`: an event of an inbox.
+fn queued_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> {
+    let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
+    let u = user(1)?;
+    let pos = f.number(3)?;
+    let queued = match f.get(2)?.as_ref() {
+        "D" => Queued::Direct { pos, from: user(4)?, dord: f.number(5)?, id: Arc::from(f.get(6)?.as_ref()) },
+        // A room message, from a checkpoint written before issue 25.
+        "R" => Queued::room(pos),
+        "G" => Queued::Rooms { runs: runs(f.get(4)?.as_ref())?, done: pos },
+        "S" => Queued::Status { pos },
+        "C" => Queued::Copy { pos },
+        "M" => Queued::Mark { pos },
+        other => return Err(format!("unknown event kind {other:?}")),
+    };
+    Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
+    Ok(())
 }
 
-/// Reads a `RULES` or `RULE` line (1.2) into its room's rules.
-fn apply_rules_line(state: &mut State, f: &Fields) -> std::result::Result<(), String> {
-    let room = state.room_id(f.get(1)?.as_ref()).ok_or("rules of an unknown room")?;
-    let mut rules = state.rules(room).clone();
-    let name = |i: usize| -> std::result::Result<Arc<str>, String> {
-        let u = state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)))?;
-        Ok(state.users[u].name.clone())
+/// `DIRECT,<a>,<b>,…`: a direct conversation, its counts and marks.
+fn direct_row(state: &mut State, f: &Fields) -> std::result::Result<(), String> {
+    let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
+    let (a, b) = (user(1)?, user(2)?);
+    let marks = |d, r| -> std::result::Result<Marks, String> {
+        Ok(Marks { delivered: f.number(d)?, read: f.number(r)? })
     };
-    if f.get(0)?.as_ref() == "RULES" {
-        rules.owner = if f.get(2)?.is_empty() { None } else { Some(name(2)?) };
-        rules.announce = f.number(3)? == 1;
-        rules.invite_only = f.number(4)? == 1;
-        rules.topic = f.get(5)?.to_string();
-    } else {
-        let (user, until) = (name(3)?, f.number(4)?);
-        match f.get(2)?.as_ref() {
-            "ADMIN" => drop(rules.admins.insert(user)),
-            "INVITED" => drop(rules.invited.insert(user)),
-            "BANNED" => drop(rules.bans.insert(user, until)),
-            "MUTED" => drop(rules.mutes.insert(user, until)),
-            other => return Err(format!("unknown rule {other:?}")),
-        }
-    }
-    state.set_rules(room, rules);
+    let direct = Direct {
+        head: f.pos(3)?,
+        count: f.number(4)?,
+        sent: [f.number(5)?, f.number(6)?],
+        marks: [marks(7, 8)?, marks(9, 10)?],
+        last_order: f.number(11)?,
+    };
+    state.users[a].peers.insert(b);
+    state.users[b].peers.insert(a);
+    state.directs.insert((a.min(b), a.max(b)), direct);
     Ok(())
 }
 
@@ -455,61 +412,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             inbox.acked = f.number(3)?;
             state.users[u].last_seen = if f.get(4)?.is_empty() { None } else { Some(f.number(4)?) };
         }
-        "QUEUED" => {
-            let u = user(1)?;
-            let pos = f.number(3)?;
-            let queued = match f.get(2)?.as_ref() {
-                "D" => Queued::Direct {
-                    pos,
-                    from: user(4)?,
-                    dord: f.number(5)?,
-                    id: Arc::from(f.get(6)?.as_ref()),
-                },
-                // A room message, from a checkpoint written before issue 25.
-                "R" => Queued::room(pos),
-                "G" => Queued::Rooms { runs: runs(f.get(4)?.as_ref())?, done: pos },
-                "S" => Queued::Status { pos },
-                "C" => Queued::Copy { pos },
-                "M" => Queued::Mark { pos },
-                other => return Err(format!("unknown event kind {other:?}")),
-            };
-            Arc::make_mut(&mut state.users[u].inbox.queue).push_back(queued);
-        }
-        // 1.2: the user has several devices (`Record::Devices`).
-        // 1.2: a password changed by a `PASSWD` record.
-        "HASH" => {
-            let u = user(1)?;
-            let hash = f.get(2)?;
-            // A deletion written before its time was kept (a plain
-            // `!deleted`): its name's quarantine counts from the checkpoint
-            // (the newest time it covers), not from 1970.
-            state.users[u].hash = match hash.as_ref() {
-                DELETED => deleted_hash(state.last_ts),
-                hash => hash.to_string(),
-            };
-            state.users[u].hash_logged = true;
-        }
-        "SINCE" => {
-            let u = user(1)?;
-            state.users[u].since = f.number(2)?;
-        }
-        "BASE" => {
-            let (u, peer) = (user(1)?, user(2)?);
-            state.users[u].bases.insert(peer, f.number(3)?);
-        }
-        "SEVERAL" => {
-            let u = user(1)?;
-            state.users[u].several = true;
-        }
-        "BLOCK" => {
-            let (u, whom) = (user(1)?, user(2)?);
-            state.users[u].prefs.blocks.insert(whom);
-        }
-        "PREF" => {
-            let u = user(1)?;
-            let (chat, level) = (f.get(2)?.to_string(), f.get(3)?.parse()?);
-            state.users[u].prefs.set(crate::protocol::PrefLine { chat, level, pinned: f.number(4)? == 1 });
-        }
+        "QUEUED" => queued_row(state, f)?,
         "SENT" if head.version == VERSION_2 => {} // ids without positions: see above
         "SENT" => {
             let u = user(1)?;
@@ -520,22 +423,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
                 recent.push(tag, pos.parse().map_err(|_| "a window entry's position is not a number")?);
             }
         }
-        "DIRECT" => {
-            let (a, b) = (user(1)?, user(2)?);
-            let marks = |d, r| -> std::result::Result<Marks, String> {
-                Ok(Marks { delivered: f.number(d)?, read: f.number(r)? })
-            };
-            let direct = Direct {
-                head: f.pos(3)?,
-                count: f.number(4)?,
-                sent: [f.number(5)?, f.number(6)?],
-                marks: [marks(7, 8)?, marks(9, 10)?],
-                last_order: f.number(11)?,
-            };
-            state.users[a].peers.insert(b);
-            state.users[b].peers.insert(a);
-            state.directs.insert((a.min(b), a.max(b)), direct);
-        }
+        "DIRECT" => direct_row(state, f)?,
         "ROOM" => {
             let room = state.create_room(f.get(1)?.as_ref());
             let r = state.rooms[room].as_mut().expect("just made");
@@ -560,153 +448,16 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
             let u = user(1)?;
             state.usage.set(u, f.number(2)?);
         }
-        "RULES" | "RULE" => apply_rules_line(state, f)?,
-        "ADMIN" => {
-            let u = user(1)?;
-            state.set_server_admin(u);
-        }
         "END" => {}
-        other => return Err(format!("unknown kind {other:?}")),
+        other => match CHECKPOINT_ROWS.iter().find(|family| family.kinds.contains(&other)) {
+            Some(family) => (family.load)(state, f)?,
+            None => return Err(format!("unknown kind {other:?}")),
+        },
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A checkpoint file of these lines (with its header and `END`).
-    fn file(lines: &[&str]) -> Vec<u8> {
-        let mut out = Out(format!("{HEADER}\n").into_bytes());
-        for line in lines {
-            out.0.extend_from_slice(line.as_bytes());
-            out.0.push(b'\n');
-        }
-        let count = out.0.iter().filter(|&&b| b == b'\n').count();
-        let sum = checksum(&out.0);
-        out.row(&["END", &count.to_string(), &sum]);
-        out.0
-    }
-
-    fn accounts() -> State {
-        let mut state = State::default();
-        state.add_user("ana", "hash").unwrap();
-        state.add_user("bob", "hash").unwrap();
-        state
-    }
-
-    #[test]
-    fn a_version_2_checkpoint_loads_without_its_ids() {
-        let bytes = file(&[
-            "CHECKPOINT,2,500,9,3",
-            "USER,ana,0,0,",
-            "USER,bob,2,1,7",
-            "QUEUED,bob,D,400,ana,1,m2",
-            "SENT,ana,m1,5,bob,0",
-            "SENT,ana,m2,6,bob,1",
-            "DIRECT,ana,bob,400,2,2,0,1,0,0,0,3",
-        ]);
-        assert_eq!(verify(&bytes), Ok(500));
-        let mut state = accounts();
-        assert_eq!(load(&mut state, &bytes), Ok(500));
-        let (ana, bob) = (state.user_id("ana").unwrap(), state.user_id("bob").unwrap());
-        assert!(state.sent_candidates(ana, "m2").is_empty(), "version 2 kept no positions");
-        assert_eq!(state.queued(bob, 0, 2, 10).len(), 1);
-        assert_eq!(state.last_seen(bob), Some(7));
-    }
-
-    #[test]
-    fn an_account_deleted_before_its_time_was_kept_is_deleted_from_the_checkpoint_on() {
-        let bytes = file(&["CHECKPOINT,3,500,1795000000000,3", "USER,ana,0,0,", "HASH,ana,!deleted"]);
-        let mut state = accounts();
-        assert_eq!(load(&mut state, &bytes), Ok(500));
-        let ana = state.user_id("ana").unwrap();
-        assert_eq!(state.users[ana].hash, "!deleted:1795000000000");
-    }
-
-    #[test]
-    fn copies_read_marks_and_several_devices_survive_a_checkpoint() {
-        let bytes = file(&[
-            "CHECKPOINT,3,500,9,3",
-            "USER,ana,3,0,",
-            "QUEUED,ana,C,100",
-            "QUEUED,ana,S,200",
-            "QUEUED,ana,M,300",
-            "SEVERAL,ana",
-            "USER,bob,0,0,",
-        ]);
-        let mut state = accounts();
-        assert_eq!(load(&mut state, &bytes), Ok(500));
-        let ana = state.user_id("ana").unwrap();
-        assert!(state.users[ana].several && !state.users[state.user_id("bob").unwrap()].several);
-        let queued: Vec<Queued> = state.queued(ana, 0, 3, 10).into_iter().map(|(_, q)| q).collect();
-        let expected = [Queued::Copy { pos: 100 }, Queued::Status { pos: 200 }, Queued::Mark { pos: 300 }];
-        assert_eq!(queued, expected);
-        let (_, again) = encode(&snapshot(&state));
-        let mut back = accounts();
-        load(&mut back, &again).unwrap();
-        assert!(back.users[ana].several);
-        assert_eq!(back.queued(ana, 0, 3, 10), state.queued(ana, 0, 3, 10));
-    }
-
-    #[test]
-    fn a_window_entry_must_have_a_hex_tag_and_a_position() {
-        for bad in ["SENT,ana,1f", "SENT,ana,xyz:40", "SENT,ana,1f:x"] {
-            let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,0,0,", bad]);
-            assert!(load(&mut accounts(), &bytes).is_err(), "{bad}");
-        }
-        let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,0,0,", "SENT,ana,1f:40 2e:90"]);
-        let mut state = accounts();
-        load(&mut state, &bytes).unwrap();
-        let ana = state.user_id("ana").unwrap();
-        assert_eq!(state.users[ana].recent.oldest_first().collect::<Vec<_>>(), [(0x1f, 40), (0x2e, 90)]);
-    }
-
-    #[test]
-    fn room_runs_survive_a_checkpoint_and_old_room_rows_load_as_runs() {
-        let bytes = file(&[
-            "CHECKPOINT,3,900,9,3",
-            "USER,ana,6,1,",
-            "QUEUED,ana,R,100",
-            "QUEUED,ana,G,1,200:400:3;300:300:1",
-            "QUEUED,ana,S,500",
-        ]);
-        let mut state = accounts();
-        assert_eq!(load(&mut state, &bytes), Ok(900));
-        let ana = state.user_id("ana").unwrap();
-        let runs = vec![Run { first: 200, head: 400, n: 3 }, Run { first: 300, head: 300, n: 1 }];
-        let expected =
-            [(2, Queued::room(100)), (3, Queued::Rooms { runs, done: 1 }), (6, Queued::Status { pos: 500 })];
-        assert_eq!(state.queued(ana, 0, 6, 10), expected);
-        assert_eq!(state.oldest_queued(), 100);
-        let (_, again) = encode(&snapshot(&state));
-        let mut back = accounts();
-        load(&mut back, &again).unwrap();
-        assert_eq!(back.queued(ana, 0, 6, 10), state.queued(ana, 0, 6, 10));
-        for bad in ["QUEUED,ana,G,0,", "QUEUED,ana,G,0,1:2", "QUEUED,ana,G,0,1:2:0", "QUEUED,ana,G,0,1:x:1"] {
-            let bytes = file(&["CHECKPOINT,3,500,9,3", "USER,ana,1,0,", bad]);
-            assert!(load(&mut accounts(), &bytes).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn blocks_and_preferences_survive_a_checkpoint() {
-        let bytes = file(&[
-            "CHECKPOINT,3,500,9,3",
-            "USER,ana,0,0,",
-            "BLOCK,ana,bob",
-            "PREF,ana,#Lab,mentions,1",
-            "USER,bob,0,0,",
-        ]);
-        let mut state = accounts();
-        assert_eq!(load(&mut state, &bytes), Ok(500));
-        let (ana, bob) = (state.user_id("ana").unwrap(), state.user_id("bob").unwrap());
-        assert!(state.users[ana].prefs.blocks.contains(&bob));
-        assert_eq!(state.users[ana].prefs.lines()[0].to_string(), "#Lab:mentions:pinned");
-        let (_, again) = encode(&snapshot(&state));
-        let mut back = accounts();
-        load(&mut back, &again).unwrap();
-        assert_eq!(back.users[ana].prefs, state.users[ana].prefs);
-        assert!(back.users[bob].prefs.is_empty());
-    }
-}
+mod golden;
+#[cfg(test)]
+mod tests;

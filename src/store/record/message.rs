@@ -1,0 +1,50 @@
+//! The words every record kind is made of: a position in the log
+//! ([`Pos`]), a message ([`Message`]) and its place in its conversation
+//! ([`Link`]). A leaf: the state and the readers of the log use these
+//! without knowing any record kind.
+
+use std::sync::Arc;
+
+use crate::protocol::Text;
+
+/// A position in the log (see the module documentation).
+pub type Pos = u64;
+/// "No position": the end of a chain.
+pub const NO_POS: Pos = u64::MAX;
+
+/// The header line of every log segment.
+pub const LOG_HEADER: &str = "kind,ts,user,chat,id,prev,ord,dord,text";
+
+/// A message as the server keeps it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The sender, spelled as registered.
+    pub from: Arc<str>,
+    /// The recipient as it appears on the wire: a user name or `#room`.
+    pub to: Arc<str>,
+    /// The id chosen by the sender (unique per sender).
+    pub id: Arc<str>,
+    /// Server time of acceptance, Unix milliseconds.
+    pub ts: u64,
+    /// The text, still escaped.
+    pub text: Text,
+}
+
+impl Message {
+    pub fn is_room(&self) -> bool {
+        self.to.starts_with('#')
+    }
+}
+
+/// Where a message sits in its conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Position of the conversation's previous message ([`NO_POS`]: none).
+    pub prev: Pos,
+    /// Number of the message in its conversation, from 0.
+    pub ord: u64,
+    /// Number of the message among those its sender sent in this direct
+    /// conversation, from 0 (DELIVERED and READ marks count these); for a
+    /// room message, equal to `ord`.
+    pub dord: u64,
+}

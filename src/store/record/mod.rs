@@ -1,0 +1,249 @@
+//! [`Record`]: one durable fact, and its line in the log.
+//!
+//! Everything the server remembers is a list of records; the in-memory
+//! state is what you get by applying them in order (at startup, the tail of
+//! the log after the newest checkpoint; while running, as they happen). One
+//! code path for both, so a restart rebuilds exactly what was there.
+//!
+//! ## The log's lines
+//!
+//! One record per line, CSV, under the header [`LOG_HEADER`]
+//! `kind,ts,user,chat,id,prev,ord,dord,text`:
+//!
+//! | kind | user | chat | id | prev | ord | dord | text |
+//! |---|---|---|---|---|---|---|---|
+//! | `MSG` | sender | recipient or `#room` | message id | position of the conversation's previous message | its number in the conversation | its number among the sender's messages of this direct conversation | the text, escaped as on the wire |
+//! | `DELIVERED` | recipient | sender | id | | | the message's `dord` | |
+//! | `READ` | reader | sender or `#room` | id | | the message's `ord` (a room) | the message's `dord` (a direct chat) | |
+//! | `JOIN` | member | `#room` | | | the member's read mark | | |
+//! | `LEAVE` | member | `#room` | | | | | |
+//! | `ACK` | user | | | | the sequence number acknowledged | | |
+//! | `SEEN` | user (its receive connection ended at `ts`) | | | | | | |
+//! | `RULE` (1.2) | who acted (or the owner, or the server admin) | `#room` (empty for `ADMIN`) | `TOPIC`, `MODE`, `KICKED`, `BANNED`, `MUTED`, `OPPED`, … or `OWNER`, `ADMIN` | the user it is about, or `+announce` … | until when (Unix ms, 0: until lifted); `ADMIN`: 1 granted, 0 removed | | the topic |
+//! | `DEVICES` (1.2) | user | | | | 1: it has several devices, 0: one | | |
+//! | `PASSWD` (1.2) | user | | | | | | the new argon2id hash |
+//! | `DELACCOUNT` (1.2) | user (its account deleted at `ts`) | | | | | | |
+//! | `REUSE` (1.2) | user (a deleted account's name registered again at `ts`) | | | | | | the new account's argon2id hash |
+//! | `BLOCK` (1.2) | user | the user it blocked or unblocked | | | 1: blocked, 0: unblocked | | |
+//! | `PREF` (1.2) | user | the chat (`bob`, `#lab3`) | `all`, `mentions` or `none` | | 1: pinned, 0: not | | |
+//!
+//! ## One file per kind
+//!
+//! What a record means is written once, in its kind's file (or its small
+//! family's), and everything else asks it:
+//!
+//! | file | kinds | its checkpoint rows |
+//! |---|---|---|
+//! | `msg.rs` | `MSG` | (the checkpoint's core: `DIRECT`, `ROOM`, `QUEUED`, `SENT`) |
+//! | `marks.rs` | `DELIVERED`, `READ`, `ACK`, `SEEN` | (the core: `USER`, `DIRECT`) |
+//! | `rooms.rs` | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
+//! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
+//! | `prefs.rs` | `BLOCK`, `PREF` | `BLOCK`, `PREF` |
+//!
+//! Each file holds its kinds' line (`encode_…` and `decode`), their
+//! effect on the [`State`] (`State::apply_…`, the one code path for a
+//! running server and a start), the rows they leave in a checkpoint (a
+//! `CheckpointRows`), and the pure rules that decide a change which the
+//! cluster's transaction asks too (`marks::delivered_mark`, `read_mark`;
+//! `store::prefs` and `store::moderation` for blocks and rules).
+//!
+//! **A new kind** is that file, plus, here, a variant of [`Record`] and
+//! one arm in each of [`Record::encode`], [`Record::decode`] and
+//! `Record::apply` (the matches over [`Record`] have no `_`: the
+//! compiler asks for them), and its rows in `CHECKPOINT_ROWS`. `golden.rs` and
+//! `checkpoint/golden.rs` hold one line and one row of every kind as
+//! they are on disk: give them yours, they keep old data directories
+//! loading. The request that writes it is the backends' (`Backend`,
+//! `local/requests.rs`), and the cluster stores it in its tables, asking
+//! the same rules.
+//!
+//! A *position* is a byte offset in the log as if its segments were one
+//! file without their header lines (see `log.rs`). `prev` makes every
+//! conversation a chain on disk, newest first: `HISTORY` walks it with
+//! positioned reads, and memory holds only the newest position of each
+//! conversation. Numbers count from 0; an empty `prev` ends a chain.
+//!
+//! Texts stay escaped (as on the wire), so a record is always one line and
+//! a crash can only tear the last line of the last segment.
+
+use std::sync::Arc;
+
+pub use fields::{Fields, Line, Rows, push_field};
+pub use message::{LOG_HEADER, Link, Message, NO_POS, Pos};
+pub use msg::MsgRef;
+
+use super::moderation::Rule;
+use super::state::{Delivery, RoomId, State, UserId};
+
+mod accounts;
+mod fields;
+pub mod marks;
+mod message;
+mod msg;
+mod prefs;
+mod rooms;
+
+/// One durable fact, with names (not in-memory ids), so that it reads on
+/// its own and a backend can store it anywhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// A message was accepted.
+    Msg { msg: Arc<Message>, link: Link },
+    /// `user`'s client acknowledged the message `id` (number `dord`) from `chat`.
+    Delivered { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str>, dord: u64 },
+    /// `user` read `chat` (a sender or `#room`) up to the message `id`,
+    /// whose number is `ord` (a room's `ord`, a direct chat's `dord`).
+    Read { ts: u64, user: Arc<str>, chat: Arc<str>, id: Arc<str>, ord: u64 },
+    /// `user` is a member of `room`, and has read its first `read` messages.
+    Join { ts: u64, user: Arc<str>, room: Arc<str>, read: u64 },
+    /// `user` left `room`.
+    Leave { ts: u64, user: Arc<str>, room: Arc<str> },
+    /// `user` acknowledged every event up to `seq`.
+    Ack { ts: u64, user: Arc<str>, seq: u64 },
+    /// `user`'s receive connection ended at `ts` (last seen).
+    Seen { ts: u64, user: Arc<str> },
+    /// 1.2: a rule of `room` changed, by `by` (see `store::moderation`).
+    Rule { ts: u64, by: Arc<str>, room: Arc<str>, rule: Rule },
+    /// 1.2: `user` has several devices (or, `false`, one again): its
+    /// inbox gets copies of its own messages and read marks.
+    Devices { ts: u64, user: Arc<str>, several: bool },
+    /// 1.2: `user` has a new password, whose argon2id hash this is.
+    Passwd { ts: u64, user: Arc<str>, hash: Arc<str> },
+    /// 1.2: `user` deleted its account.
+    DelAccount { ts: u64, user: Arc<str> },
+    /// 1.2: the name of `user`, a deleted account, was registered again
+    /// (its quarantine over): a new account, with the password `hash` is of.
+    Reuse { ts: u64, user: Arc<str>, hash: Arc<str> },
+    /// 1.2: `user` blocked `whom` (or, `on` false, unblocked them).
+    Block { ts: u64, user: Arc<str>, whom: Arc<str>, on: bool },
+    /// 1.2: `user`'s preference of a chat is now `pref`.
+    Pref { ts: u64, user: Arc<str>, pref: crate::protocol::PrefLine },
+}
+
+impl Record {
+    /// True for records that must be on disk before anyone is told about
+    /// them (an `OK`, a delivery). `ACK` and `SEEN` are not: losing the
+    /// last few in a power cut only makes a client get a few events again
+    /// (which it drops by `(from, id)`) or a last-seen time a moment older.
+    pub fn needs_sync(&self) -> bool {
+        !matches!(self, Record::Ack { .. } | Record::Seen { .. } | Record::Devices { .. })
+    }
+
+    pub fn ts(&self) -> u64 {
+        match self {
+            Record::Msg { msg, .. } => msg.ts,
+            Record::Delivered { ts, .. }
+            | Record::Read { ts, .. }
+            | Record::Join { ts, .. }
+            | Record::Leave { ts, .. }
+            | Record::Ack { ts, .. }
+            | Record::Seen { ts, .. }
+            | Record::Rule { ts, .. }
+            | Record::Devices { ts, .. }
+            | Record::Passwd { ts, .. }
+            | Record::DelAccount { ts, .. }
+            | Record::Reuse { ts, .. }
+            | Record::Block { ts, .. }
+            | Record::Pref { ts, .. } => *ts,
+        }
+    }
+
+    /// Appends the record's line, `\n` included, to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut line = Line(out);
+        let l = &mut line;
+        match self {
+            Record::Msg { msg, link } => msg::encode(l, msg, link),
+            Record::Delivered { ts, user, chat, id, dord } => {
+                marks::encode_delivered(l, *ts, [user, chat, id], *dord)
+            }
+            Record::Read { ts, user, chat, id, ord } => marks::encode_read(l, *ts, [user, chat, id], *ord),
+            Record::Ack { ts, user, seq } => marks::encode_ack(l, *ts, user, *seq),
+            Record::Seen { ts, user } => marks::encode_seen(l, *ts, user),
+            Record::Join { ts, user, room, read } => rooms::encode_join(l, *ts, user, room, *read),
+            Record::Leave { ts, user, room } => rooms::encode_leave(l, *ts, user, room),
+            Record::Rule { ts, by, room, rule } => rooms::encode_rule(l, *ts, by, room, rule),
+            Record::Devices { ts, user, several } => accounts::encode_devices(l, *ts, user, *several),
+            Record::Passwd { ts, user, hash } => accounts::encode_hash(l, "PASSWD", *ts, user, hash),
+            Record::DelAccount { ts, user } => accounts::encode_delaccount(l, *ts, user),
+            Record::Reuse { ts, user, hash } => accounts::encode_hash(l, "REUSE", *ts, user, hash),
+            Record::Block { ts, user, whom, on } => prefs::encode_block(l, *ts, user, whom, *on),
+            Record::Pref { ts, user, pref } => prefs::encode_pref(l, *ts, user, pref),
+        }
+        line.0.push(b'\n');
+    }
+
+    /// Reads a record from its line (without the `\n`).
+    pub fn decode(line: &str) -> Result<Record, String> {
+        let f = Fields::split(line)?;
+        let word = f.get(0)?;
+        if word.as_ref() == "MSG" {
+            return msg::decode(&f);
+        }
+        let ts = f.number(1)?;
+        match word.as_ref() {
+            kind @ ("DELIVERED" | "READ" | "ACK" | "SEEN") => marks::decode(kind, &f, ts),
+            kind @ ("JOIN" | "LEAVE" | "RULE") => rooms::decode(kind, &f, ts),
+            kind @ ("DEVICES" | "PASSWD" | "DELACCOUNT" | "REUSE") => accounts::decode(kind, &f, ts),
+            kind @ ("BLOCK" | "PREF") => prefs::decode(kind, &f, ts),
+            other => Err(format!("unknown kind {other:?}")),
+        }
+    }
+
+    /// Applies the record, found at `pos` in the log, to `state`; events
+    /// for live users go to `push`. Fails only on records that contradict
+    /// the state (a corrupt file at startup; a bug while running).
+    /// `State::commit` and `State::load` call it: one path for both.
+    pub(in crate::store) fn apply(
+        &self,
+        state: &mut State,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        match self {
+            Record::Msg { msg, link } => state.apply_msg(msg, link, pos, push),
+            Record::Delivered { ts, user, chat, id, dord } => {
+                state.apply_delivered((user, chat, id), *dord, *ts, pos, push)
+            }
+            Record::Read { ts, user, chat, id, ord } => {
+                state.apply_read(user, (chat, id, *ts), *ord, pos, push)
+            }
+            Record::Ack { user, seq, .. } => state.apply_ack(user, *seq),
+            Record::Seen { ts, user } => state.apply_seen(user, *ts),
+            Record::Join { user, room, read, .. } => state.apply_join(user, room, *read),
+            Record::Leave { user, room, .. } => state.apply_leave(user, room),
+            Record::Rule { ts, by, room, rule } => state.apply_rule(*ts, by, room, rule),
+            Record::Devices { user, several, .. } => state.apply_devices(user, *several),
+            Record::Passwd { user, hash, .. } => state.apply_passwd(user, hash),
+            Record::DelAccount { ts, user } => state.apply_delaccount(user, *ts),
+            Record::Reuse { user, hash, .. } => state.apply_reuse(user, hash, pos),
+            Record::Block { user, whom, on, .. } => state.apply_block(user, whom, *on),
+            Record::Pref { user, pref, .. } => state.apply_pref(user, pref),
+        }
+    }
+}
+
+/// What a family of records adds to a checkpoint, besides the messages,
+/// conversations and inboxes that `checkpoint/mod.rs` writes itself. The
+/// `user`, `room` and `end` rows are written while the state is locked
+/// (`checkpoint::snapshot`): they are a few per user at most, and most
+/// users have none.
+pub(in crate::store) struct CheckpointRows {
+    /// The first words of its rows.
+    pub kinds: &'static [&'static str],
+    /// Its rows about a user, after the user's `QUEUED` rows.
+    pub user: fn(&State, UserId, &mut Rows),
+    /// Its rows about a room, after the room's `MEMBER` rows.
+    pub room: fn(&State, RoomId, &mut Rows),
+    /// Its rows after every room's.
+    pub end: fn(&State, &mut Rows),
+    /// Reads one of its rows back into the state.
+    pub load: fn(&mut State, &Fields) -> Result<(), String>,
+}
+
+/// The families with checkpoint rows, in the order their rows are written.
+pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 3] =
+    [&accounts::ROWS, &prefs::ROWS, &rooms::ROWS];
+
+#[cfg(test)]
+mod golden;

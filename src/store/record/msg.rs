@@ -1,0 +1,203 @@
+//! `MSG`: a message was accepted. Its line, the borrowed reading of that
+//! line that `HISTORY` and the inbox replay use ([`MsgRef`]), and what it
+//! does to the state: the conversation's chain grows by one, the sender's
+//! resend window remembers it, and the recipient (or every other member
+//! of the room) gets an event in its inbox.
+//!
+//! `MSG,<ts>,<sender>,<recipient or #room>,<id>,<prev>,<ord>,<dord>,<text>`
+//! (see the table in `record/mod.rs`). What a message leaves in a
+//! checkpoint (the conversations' `DIRECT` and `ROOM`/`MEMBER` rows, the
+//! inboxes' `QUEUED` rows and the windows' `SENT` rows) is the core of the
+//! checkpoint, written by `checkpoint/mod.rs` itself: those rows are most
+//! of the file, formatted outside the state's lock.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::Record;
+use super::fields::{Fields, Line};
+use super::message::{Link, Message, Pos};
+use crate::protocol::Text;
+use crate::store::state::{Delivery, OWN_UNREAD_WINDOW, Pushed, Queued, State, UserId, pair, recent, side};
+
+/// Writes a `MSG` line (without its `\n`).
+pub(super) fn encode(line: &mut Line, msg: &Message, link: &Link) {
+    line.word("MSG");
+    line.number(msg.ts);
+    line.fields(&[&msg.from, &msg.to, &msg.id]);
+    line.pos(link.prev);
+    line.number(link.ord);
+    line.number(link.dord);
+    line.field(msg.text.as_escaped());
+}
+
+/// Reads a `MSG` line's fields into a record.
+pub(super) fn decode(f: &Fields) -> Result<Record, String> {
+    let m = MsgRef::from_fields(f)?;
+    let text = Text::parse(&m.text)?;
+    let msg = Message { from: m.from.into(), to: m.to.into(), id: m.id.into(), ts: m.ts, text };
+    let link = Link { prev: m.prev, ord: m.ord, dord: m.dord };
+    Ok(Record::Msg { msg: Arc::new(msg), link })
+}
+
+/// A `MSG` record borrowed from its line: what reading a conversation
+/// needs (`HISTORY`, the inbox replay, the search of `READ`), without
+/// copying its fields. `decode` (above) reads a `MSG` through it too:
+/// one decoder, one place that knows the field numbers.
+pub struct MsgRef<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub id: &'a str,
+    pub ts: u64,
+    pub prev: Pos,
+    pub ord: u64,
+    pub dord: u64,
+    /// Escaped as on the wire (it was stored so); quotes undone.
+    pub text: Cow<'a, str>,
+}
+
+impl<'a> MsgRef<'a> {
+    /// Reads a `MSG` line (without the `\n`).
+    pub fn decode(line: &'a str) -> Result<MsgRef<'a>, String> {
+        let f = Fields::split(line)?;
+        if f.get(0)?.as_ref() != "MSG" {
+            return Err(format!("expected a message, found {:?}", f.get(0)?));
+        }
+        MsgRef::from_fields(&f)
+    }
+
+    fn from_fields(f: &Fields<'a>) -> Result<MsgRef<'a>, String> {
+        let field = |i| -> Result<&'a str, String> {
+            match f.get(i)? {
+                Cow::Borrowed(s) => Ok(*s),
+                // Names and ids never need quotes.
+                Cow::Owned(_) => Err(format!("field {} is quoted", i + 1)),
+            }
+        };
+        Ok(MsgRef {
+            from: field(2)?,
+            to: field(3)?,
+            id: field(4)?,
+            ts: f.number(1)?,
+            prev: f.pos(5)?,
+            ord: f.number(6)?,
+            dord: f.number(7)?,
+            text: f.get(8)?.clone(),
+        })
+    }
+
+    /// The message as event number `seq` of an inbox.
+    pub fn event(&self, seq: u64) -> crate::protocol::EventRef<'_> {
+        let (from, to, id, ts, text) = (self.from, self.to, self.id, self.ts, &*self.text);
+        crate::protocol::EventRef::Msg { seq, from, to, id, ts, text }
+    }
+}
+
+impl State {
+    /// Applies a `MSG` at `pos`: a direct message or a room's.
+    pub(super) fn apply_msg(
+        &mut self,
+        msg: &Arc<Message>,
+        link: &Link,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        self.last_ts = self.last_ts.max(msg.ts);
+        self.order += 1;
+        if msg.is_room() {
+            self.apply_room_msg(msg, link, pos, push)
+        } else {
+            self.apply_direct(msg, link, pos, push)
+        }
+    }
+
+    fn apply_direct(
+        &mut self,
+        msg: &Arc<Message>,
+        link: &Link,
+        pos: Pos,
+        push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let (from, to) = (self.need_user(&msg.from)?, self.need_user(&msg.to)?);
+        let expected = self.direct_link(from, to);
+        if *link != expected {
+            return Err(format!(
+                "message {:?} from {}: its place {link:?} should be {expected:?}",
+                msg.id, msg.from
+            ));
+        }
+        let order = self.order;
+        let conv = self.directs.entry(pair(from, to)).or_default();
+        conv.head = pos;
+        conv.count += 1;
+        conv.sent[side(from, to)] += 1;
+        conv.last_order = order;
+        self.users[from].peers.insert(to);
+        self.users[to].peers.insert(from);
+        self.remember(from, msg, pos);
+        let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
+        let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        let mut push = push;
+        self.enqueue(to, queued, event, push.as_deref_mut());
+        self.copy(from, msg, pos, push);
+        Ok(())
+    }
+
+    fn apply_room_msg(
+        &mut self,
+        msg: &Arc<Message>,
+        link: &Link,
+        pos: Pos,
+        mut push: Option<&mut Vec<Delivery>>,
+    ) -> Result<(), String> {
+        let from = self.need_user(&msg.from)?;
+        let room = self.need_room(&msg.to)?;
+        let expected = self.room_link(room);
+        if *link != expected {
+            return Err(format!(
+                "message {:?} in {}: its place {link:?} should be {expected:?}",
+                msg.id, msg.to
+            ));
+        }
+        let order = self.order;
+        let r = self.room_mut(room);
+        let sender = r.members.get_mut(&from).ok_or_else(|| format!("{} is not in {}", msg.from, msg.to))?;
+        // The sender's own message is not unread for it: if it had read
+        // everything, its mark moves past it; else it is remembered.
+        if sender.read == link.ord && sender.own.is_empty() {
+            sender.read = link.ord + 1;
+        } else {
+            sender.own.push_back(link.ord);
+            if sender.own.len() > OWN_UNREAD_WINDOW {
+                let oldest = sender.own.front().copied().unwrap_or(0);
+                sender.mark_read(oldest + 1);
+            }
+        }
+        r.head = pos;
+        r.count += 1;
+        r.last_order = order;
+        let members: Vec<UserId> = r.members.keys().copied().filter(|&m| m != from).collect();
+        self.remember(from, msg, pos);
+        let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        for member in members {
+            self.enqueue_room(member, link.prev, pos, event.clone(), push.as_deref_mut());
+        }
+        self.copy(from, msg, pos, push);
+        Ok(())
+    }
+
+    /// 1.2: a copy of the message at `pos` for the other devices of its
+    /// sender, if it has several.
+    fn copy(&mut self, from: UserId, msg: &Arc<Message>, pos: Pos, push: Option<&mut Vec<Delivery>>) {
+        if self.users[from].several {
+            let event = push.is_some().then(|| Arc::new(Pushed::Copy(msg.clone())));
+            self.enqueue(from, Queued::Copy { pos }, event, push);
+        }
+    }
+
+    /// Adds the message at `pos` to its sender's window. (A resend never
+    /// gets here: `send` found it in the window first.)
+    fn remember(&mut self, from: UserId, msg: &Message, pos: Pos) {
+        Arc::make_mut(&mut self.users[from].recent).push(recent::tag(&msg.id), pos);
+    }
+}

@@ -1,0 +1,196 @@
+//! The rooms: `JOIN`, `LEAVE` and (1.2) `RULE`, a change of a room's rules
+//! or of who is a server admin. Their lines, what they do to the state,
+//! and the rows they leave in a checkpoint (a room's rules, the server
+//! admins). The rooms' members and chains are the checkpoint's core
+//! (`ROOM` and `MEMBER` rows, `checkpoint/mod.rs`).
+//!
+//! ```text
+//! JOIN,<ts>,<member>,<#room>,,,<read mark>
+//! LEAVE,<ts>,<member>,<#room>
+//! RULE,<ts>,<by>,<#room>,OWNER
+//! RULE,<ts>,<by>,,ADMIN,,<1 granted|0 removed>
+//! RULE,<ts>,<by>,<#room>,<TOPIC|MODE|KICKED|…>,<user or ±mode>,<until>,,<topic>
+//! ```
+//!
+//! What a rule means and who may change it is `store::moderation`'s
+//! (both backends ask it); this file only stores it.
+
+use std::sync::Arc;
+
+use super::fields::{Fields, Line, Rows};
+use super::{CheckpointRows, Record};
+use crate::protocol::Change;
+use crate::store::moderation::Rule;
+use crate::store::state::{RoomId, State, UserId};
+
+pub(super) fn encode_join(line: &mut Line, ts: u64, user: &str, room: &str, read: u64) {
+    line.word("JOIN");
+    line.number(ts);
+    line.fields(&[user, room, "", ""]);
+    line.number(read);
+}
+
+pub(super) fn encode_leave(line: &mut Line, ts: u64, user: &str, room: &str) {
+    line.word("LEAVE");
+    line.number(ts);
+    line.fields(&[user, room]);
+}
+
+pub(super) fn encode_rule(line: &mut Line, ts: u64, by: &str, room: &str, rule: &Rule) {
+    line.word("RULE");
+    line.number(ts);
+    line.fields(&[by, room]);
+    match rule {
+        Rule::Change(change) => {
+            let (word, target, until, text) = change.parts();
+            line.fields(&[word, &target]);
+            line.number(until);
+            line.field("");
+            line.field(text);
+        }
+        Rule::Owner => line.field("OWNER"),
+        Rule::ServerAdmin(on) => {
+            line.fields(&["ADMIN", ""]);
+            line.number(u64::from(*on));
+        }
+    }
+}
+
+/// Reads the line of one of this file's kinds (`word`), whose time is `ts`.
+pub(super) fn decode(word: &str, f: &Fields, ts: u64) -> Result<Record, String> {
+    let name = |i| -> Result<Arc<str>, String> { Ok(Arc::from(f.get(i)?.as_ref())) };
+    Ok(match word {
+        "JOIN" => Record::Join { ts, user: name(2)?, room: name(3)?, read: f.number(6)? },
+        "LEAVE" => Record::Leave { ts, user: name(2)?, room: name(3)? },
+        _ => {
+            let rule = match f.get(4)?.as_ref() {
+                "OWNER" => Rule::Owner,
+                "ADMIN" => Rule::ServerAdmin(f.number(6)? == 1),
+                word => {
+                    let until = if f.get(6)?.is_empty() { 0 } else { f.number(6)? };
+                    Rule::Change(Change::from_parts(word, f.get(5)?, until, f.get(8)?)?)
+                }
+            };
+            Record::Rule { ts, by: name(2)?, room: name(3)?, rule }
+        }
+    })
+}
+
+impl State {
+    /// `JOIN`: `user` is a member of `room` (made if new), having read
+    /// up to its message number `read`.
+    pub(super) fn apply_join(&mut self, user: &str, room: &str, read: u64) -> Result<(), String> {
+        let user = self.need_user(user)?;
+        let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
+        let member = self.room_mut(room).members.entry(user).or_default();
+        member.read = read;
+        member.own.clear();
+        self.users[user].rooms.insert(room);
+        let name = self.users[user].name.clone();
+        self.room_mut(room).rules.joined(&name);
+        Ok(())
+    }
+
+    /// `LEAVE`: `user` is no longer in `room` (forgotten once empty).
+    pub(super) fn apply_leave(&mut self, user: &str, room: &str) -> Result<(), String> {
+        let (user, room) = (self.need_user(user)?, self.need_room(room)?);
+        self.leave(user, room);
+        Ok(())
+    }
+
+    /// Applies a `RULE` record. Its `ts` stands for "now", so a start
+    /// that replays it drops the same run-out mutes.
+    pub(super) fn apply_rule(&mut self, ts: u64, by: &str, room: &str, rule: &Rule) -> Result<(), String> {
+        let by = self.need_user(by)?;
+        if let Rule::ServerAdmin(on) = rule {
+            if *on {
+                self.server_admins.insert(by);
+            } else {
+                self.server_admins.remove(&by);
+            }
+            return Ok(());
+        }
+        let room = self.need_room(room)?;
+        let owner = self.users[by].name.clone();
+        let rules = &mut self.room_mut(room).rules;
+        match rule {
+            Rule::Owner => rules.owner = Some(owner),
+            Rule::Change(change) => rules.apply(change, ts),
+            Rule::ServerAdmin(_) => unreachable!("handled above"),
+        }
+        Ok(())
+    }
+}
+
+/// In a checkpoint (1.2), a room with rules other than the default:
+///
+/// ```text
+/// RULES,<#room>,<owner>,<announce 0|1>,<invite-only 0|1>,<topic>
+/// RULE,<#room>,<ADMIN|INVITED|BANNED|MUTED>,<user>,<until>    one per name
+/// ADMIN,<user>                                                a server admin
+/// ```
+pub(super) const ROWS: CheckpointRows = CheckpointRows {
+    kinds: &["RULES", "RULE", "ADMIN"],
+    user: |_, _, _| {},
+    room: room_rows,
+    end: |state, out| {
+        for user in state.server_admins() {
+            out.row(&["ADMIN", &state.users[user].name]);
+        }
+    },
+    load: load_row,
+};
+
+fn room_rows(state: &State, room: RoomId, out: &mut Rows) {
+    let (rules, name) = (state.rules(room), &*state.room(room).name);
+    if rules.is_default() {
+        return;
+    }
+    let flag = |on: bool| if on { "1" } else { "0" };
+    let owner = rules.owner.as_deref().unwrap_or("");
+    out.row(&["RULES", name, owner, flag(rules.announce), flag(rules.invite_only), &rules.topic]);
+    for admin in &rules.admins {
+        out.row(&["RULE", name, "ADMIN", admin, "0"]);
+    }
+    for user in &rules.invited {
+        out.row(&["RULE", name, "INVITED", user, "0"]);
+    }
+    for (user, until) in &rules.bans {
+        out.row(&["RULE", name, "BANNED", user, &until.to_string()]);
+    }
+    for (user, until) in &rules.mutes {
+        out.row(&["RULE", name, "MUTED", user, &until.to_string()]);
+    }
+}
+
+/// Reads a `RULES`, `RULE` or `ADMIN` row.
+fn load_row(state: &mut State, f: &Fields) -> Result<(), String> {
+    let name = |state: &State, i: usize| -> Result<(UserId, Arc<str>), String> {
+        let u = state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)))?;
+        Ok((u, state.users[u].name.clone()))
+    };
+    if f.get(0)?.as_ref() == "ADMIN" {
+        let (user, _) = name(state, 1)?;
+        state.server_admins.insert(user);
+        return Ok(());
+    }
+    let room = state.room_id(f.get(1)?.as_ref()).ok_or("rules of an unknown room")?;
+    let mut rules = state.rules(room).clone();
+    if f.get(0)?.as_ref() == "RULES" {
+        rules.owner = if f.get(2)?.is_empty() { None } else { Some(name(state, 2)?.1) };
+        rules.announce = f.number(3)? == 1;
+        rules.invite_only = f.number(4)? == 1;
+        rules.topic = f.get(5)?.to_string();
+    } else {
+        let (user, until) = (name(state, 3)?.1, f.number(4)?);
+        match f.get(2)?.as_ref() {
+            "ADMIN" => drop(rules.admins.insert(user)),
+            "INVITED" => drop(rules.invited.insert(user)),
+            "BANNED" => drop(rules.bans.insert(user, until)),
+            "MUTED" => drop(rules.mutes.insert(user, until)),
+            other => return Err(format!("unknown rule {other:?}")),
+        }
+    }
+    state.room_mut(room).rules = rules;
+    Ok(())
+}
