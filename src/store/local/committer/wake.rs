@@ -1,18 +1,18 @@
 //! How the threads of the group commit sleep and are woken: a request
 //! thread waiting for its batch ([`Sleeper`]), and the committer thread
-//! ([`spawn_committer`]) waiting for a call ([`Bell`]). Both park the thread instead of waiting
-//! on a channel, for the reason given at [`Sleeper`]: with a hundred
-//! handlers waiting for one fsync, how they sleep is most of what a
-//! message costs.
+//! ([`spawn_committer`]) waiting for a call ([`Bell`]). Both park the
+//! thread instead of waiting on a channel, for the reason given at
+//! [`Sleeper`]: with a hundred handlers waiting for one fsync, how they
+//! sleep is most of what a message costs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use super::super::Inner;
 use super::{Goal, Leader, RETRY, RIDE};
 use crate::error::{Error, Result};
+use crate::store::local::Inner;
 
 /// A thread asleep until another one wakes it, once.
 ///

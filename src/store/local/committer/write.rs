@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::super::super::disk::SyncPoint;
-use super::super::super::log::LogWriter;
-use super::super::super::record::Pos;
-use super::super::super::state::Batch;
-use super::super::Inner;
 use super::{Done, RETRY};
 use crate::error::{Error, Result};
+use crate::store::disk::SyncPoint;
+use crate::store::local::Inner;
+use crate::store::log::LogWriter;
+use crate::store::record::Pos;
+use crate::store::state::Batch;
 
 /// The files a leader appends to, with its figures.
 pub(in crate::store) struct Files {
