@@ -23,13 +23,16 @@
 //! ([`SendSessions`]), by user and device, so that logging a device out
 //! (`UNLINK`, `PASSWD`) closes it on both ports, on any node of a cluster.
 //!
+//! How an outlet ends (`BYE`, then a half-close that lets the kernel
+//! send what it holds) is in `closing.rs`, beside this file.
+//!
 //! Why one thread per connection and not two: a second thread per receive
 //! connection would make 30,000 threads for 10,000 users, past what Linux
 //! allows one process here (see BENCHMARKS.md).
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::net::{IpAddr, Shutdown};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -41,6 +44,7 @@ use crate::protocol::{Bye, Event};
 use crate::store::{Delivery, Pushed, UserId};
 use crate::transport::Stream;
 
+mod closing;
 mod sends;
 pub use sends::SendSessions;
 
@@ -270,68 +274,8 @@ impl Outlet {
     pub fn is_closing(&self) -> bool {
         self.out.lock().closing
     }
-
-    /// Says `BYE:<reason>` and then shuts the connection's writing side.
-    /// If the kernel cannot take the `BYE` now, the connection's thread
-    /// (which wakes up every few milliseconds while bytes are pending)
-    /// finishes the job.
-    pub fn close(&self, bye: Bye) {
-        let mut out = self.out.lock();
-        // A `BYE` newer than the client's version (`BYE:DISABLED`, 1.2)
-        // would be a line it cannot read: it gets a plain close.
-        if self.speaks(Event::Bye(bye).since()) {
-            self.say_bye(&mut out, bye);
-        } else {
-            self.shut(&mut out);
-        }
-    }
-
-    /// Shuts the writing side now, saying nothing (the connection ended).
-    pub fn shut_down(&self) {
-        let mut out = self.out.lock();
-        self.shut(&mut out);
-    }
-
-    fn say_bye(&self, out: &mut Out, bye: Bye) {
-        if out.closing || out.closed {
-            return;
-        }
-        out.closing = true;
-        if out.replaying {
-            // The connection's thread is writing the replay into the socket
-            // right now: a BYE written here would land inside it. Queue it;
-            // `finish_replay` sends it once the replay is out.
-            out.pending.clear();
-            let _ = writeln!(out.pending, "{}", Event::Bye(bye));
-            return;
-        }
-        // Queued events are dropped (they stay in the inbox), except the
-        // rest of a frame the kernel already started: the stream must stay
-        // whole lines, so the BYE comes after a complete frame.
-        let keep =
-            if out.mid_frame { out.pending.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1) } else { 0 };
-        out.pending.truncate(keep);
-        let _ = writeln!(out.pending, "{}", Event::Bye(bye));
-        self.flush_locked(out);
-    }
-
-    fn shut(&self, out: &mut Out) {
-        if out.closed {
-            return;
-        }
-        out.closing = true;
-        out.closed = true;
-        out.pending = Vec::new();
-        out.stalled_since = None;
-        // Only the writing side: the kernel still sends what it holds, then
-        // FIN. The reading thread sees `closed`, reads until the client
-        // hangs up, and closes the socket (closing with unread input would
-        // reset the connection and could destroy the BYE in flight).
-        let _ = self.stream.shutdown(Shutdown::Write);
-    }
 }
 
-/// Writes the frame of event `seq`, `\n` included.
 /// Counts events just handed to online recipients' outlets, and how long
 /// each message took from its acceptance (its `<ts>`) to here, for the
 /// metrics (see `metrics`).
@@ -348,6 +292,7 @@ pub(crate) fn count_deliveries<'a>(events: impl Iterator<Item = &'a Pushed>) {
     metrics.deliveries.inc_by(count);
 }
 
+/// Writes the frame of event `seq`, `\n` included.
 fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed) {
     // Writing into a Vec cannot fail.
     let _ = writeln!(out, "{}", event.frame(seq));

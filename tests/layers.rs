@@ -336,10 +336,10 @@ fn the_reader_sees_the_imports_it_should() {
     let graph = imports();
     let has = |a: &str, b: &str| graph.get(Path::new(a)).is_some_and(|t| t.contains(Path::new(b)));
     assert!(has("server/send.rs", "protocol/request.rs"), "{:?}", graph.get(Path::new("server/send.rs")));
-    assert!(has("protocol/request.rs", "protocol/names.rs"));
+    assert!(has("protocol/request/fields.rs", "protocol/names.rs"));
     assert!(
-        has("store/local/committer.rs", "store/log/mod.rs")
-            || has("store/local/committer.rs", "store/log/writer.rs")
+        has("store/local/committer/write.rs", "store/log/mod.rs")
+            || has("store/local/committer/write.rs", "store/log/writer.rs")
     );
 }
 

@@ -133,7 +133,7 @@ impl Metrics {
         let ko = Family::<Label, Counter>::default();
         let connections = Family::<Label, Gauge>::default();
         let logins = Family::<Label, Counter>::default();
-        let metrics = Metrics {
+        let mut metrics = Metrics {
             registry: Registry::with_prefix("wachat"),
             messages: Counter::default(),
             deliveries: Counter::default(),
@@ -162,98 +162,116 @@ impl Metrics {
             pg_cut: Counter::default(),
             pg_switches: Counter::default(),
         };
-        let mut metrics = metrics;
-        let r = &mut metrics.registry;
-        r.register("messages_accepted", "MSG requests stored and answered OK", metrics.messages.clone());
+        // The registry is taken out while the metrics are registered in
+        // it, as each registration borrows a metric of `self`.
+        let mut registry = std::mem::take(&mut metrics.registry);
+        metrics.register_server(&mut registry, logins, connections);
+        metrics.register_cluster(registry.sub_registry_with_prefix("cluster"));
+        metrics.registry = registry;
+        metrics
+    }
+
+    /// The metrics of a server (and of every node of a cluster), under
+    /// `wachat_`.
+    fn register_server(
+        &self,
+        r: &mut Registry,
+        logins: Family<Label, Counter>,
+        connections: Family<Label, Gauge>,
+    ) {
+        r.register("messages_accepted", "MSG requests stored and answered OK", self.messages.clone());
         r.register(
             "deliveries",
             "Events written to online recipients as they happened",
-            metrics.deliveries.clone(),
+            self.deliveries.clone(),
         );
-        r.register("ko_replies", "KO replies on the send port, by code", metrics.ko.clone());
-        r.register("rate_limited", "Requests refused with KO:RATE_LIMITED", metrics.rate_limited.clone());
+        r.register("ko_replies", "KO replies on the send port, by code", self.ko.clone());
+        r.register("rate_limited", "Requests refused with KO:RATE_LIMITED", self.rate_limited.clone());
         r.register("logins", "Logins on either port, by result", logins);
         r.register("connections", "Open connections, by port", connections);
-        r.register("online_users", "Users logged in on the receive port", metrics.online.clone());
-        r.register("inbox_events", "Events waiting in inboxes, all users", metrics.inbox_events.clone());
+        r.register("online_users", "Users logged in on the receive port", self.online.clone());
+        r.register("inbox_events", "Events waiting in inboxes, all users", self.inbox_events.clone());
         r.register_with_unit(
             "disk_used",
             "Bytes of the data directory's files",
             Unit::Bytes,
-            metrics.disk_bytes.clone(),
+            self.disk_bytes.clone(),
         );
         r.register_with_unit(
             "disk_free",
             "Bytes free on the data directory's file system",
             Unit::Bytes,
-            metrics.disk_free.clone(),
+            self.disk_free.clone(),
         );
         r.register_with_unit(
             "request_latency",
             "From reading a request to writing its reply",
             Unit::Seconds,
-            metrics.request_latency.clone(),
+            self.request_latency.clone(),
         );
         r.register_with_unit(
             "delivery_latency",
             "From a message's acceptance to its event written to a recipient",
             Unit::Seconds,
-            metrics.delivery_latency.clone(),
+            self.delivery_latency.clone(),
         );
-        r.register("batch_records", "Records per group commit", metrics.batch_records.clone());
-        r.register_with_unit("fsync", "Time of one fsync of the log", Unit::Seconds, metrics.fsync.clone());
-        let cluster = r.sub_registry_with_prefix("cluster");
-        cluster.register_with_unit(
+        r.register("batch_records", "Records per group commit", self.batch_records.clone());
+        r.register_with_unit("fsync", "Time of one fsync of the log", Unit::Seconds, self.fsync.clone());
+    }
+
+    /// The metrics only a cluster's node moves, under `wachat_cluster_`
+    /// (a single server shows them at zero).
+    fn register_cluster(&self, r: &mut Registry) {
+        r.register_with_unit(
             "pg_transaction",
             "One batch's PostgreSQL transaction, begin to commit",
             Unit::Seconds,
-            metrics.pg_transaction.clone(),
+            self.pg_transaction.clone(),
         );
-        cluster.register_with_unit(
+        r.register_with_unit(
             "nats_publish_lag",
             "From a batch's commit to its notice published on NATS",
             Unit::Seconds,
-            metrics.nats_publish_lag.clone(),
+            self.nats_publish_lag.clone(),
         );
-        cluster.register_with_unit(
+        r.register_with_unit(
             "pg_queue",
             "A job's wait for the transaction that takes it",
             Unit::Seconds,
-            metrics.pg_queue.clone(),
+            self.pg_queue.clone(),
         );
-        cluster.register_with_unit(
+        r.register_with_unit(
             "pg_lock",
             "The statement locking a batch's inbox rows (waits for other transactions included)",
             Unit::Seconds,
-            metrics.pg_lock.clone(),
+            self.pg_lock.clone(),
         );
-        cluster.register_with_unit(
+        r.register_with_unit(
             "pg_commit",
             "A batch's COMMIT: the flush of PostgreSQL's log, row locks still held",
             Unit::Seconds,
-            metrics.pg_commit.clone(),
+            self.pg_commit.clone(),
         );
-        cluster.register(
+        r.register(
             "gap_refills",
             "Notices missed on NATS and read back from PostgreSQL",
-            metrics.gap_refills.clone(),
+            self.gap_refills.clone(),
         );
-        cluster.register(
+        r.register(
             "pg_reachable",
             "1 while a primary PostgreSQL answers, 0 while failing over (writes get KO:UNAVAILABLE)",
-            metrics.pg_reachable.clone(),
+            self.pg_reachable.clone(),
         );
-        cluster.register(
+        r.register(
             "pg_cut",
             "Database connections cut for no answer within the deadline",
-            metrics.pg_cut.clone(),
+            self.pg_cut.clone(),
         );
-        cluster.register(
+        r.register(
             "pg_switches",
             "Times the primary was found on another host of --store",
-            metrics.pg_switches.clone(),
+            self.pg_switches.clone(),
         );
-        metrics
     }
 
     /// Counts a `KO` reply (and a rate-limited request).

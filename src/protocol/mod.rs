@@ -32,6 +32,7 @@ pub mod peer;
 pub mod prefs;
 pub mod reply;
 pub mod request;
+pub mod room_info;
 pub mod unread;
 
 pub use escape::Text;
@@ -42,12 +43,13 @@ pub use lines::{
     Accepted, ChatLine, DeviceLine, HistoryLine, HistoryLineRef, MemberLine, PeerIntro, Presence, RoomLine,
     SeenLine,
 };
-pub use moderation::{Action, Change, Mode, Role, RoomInfoLine};
+pub use moderation::{Action, Change, Mode};
 pub use names::{Chat, DEFAULT_DEVICE, DeviceName, MessageId, UserName};
 pub use peer::{PeerFrame, PeerMsg};
 pub use prefs::{Level, PrefLine};
 pub use reply::{Code, Ko, Reply};
 pub use request::{Request, Scope};
+pub use room_info::{Role, RoomInfoLine};
 
 /// The default send port (requests) and receive port (pushed events) of
 /// a server, and so of every client command and the bench (§1). Defined

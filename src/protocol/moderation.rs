@@ -1,7 +1,8 @@
 //! Moderation, protocol 1.2 (docs/PROTOCOL.md, "Moderation (1.2)"): what
 //! an owner or an admin of a room asks ([`Action`]), what members are told
-//! once it is done ([`Change`], the payload of [`Event::Moderation`]), and
-//! the lines of a `ROOMINFO` reply ([`RoomInfoLine`]).
+//! once it is done ([`Change`], the payload of [`Event::Moderation`]); the
+//! lines of a `ROOMINFO` reply ([`RoomInfoLine`](super::RoomInfoLine)) are in
+//! [`room_info`](super::room_info), beside it.
 //!
 //! Kept apart from `request.rs` and `event.rs`, which only hand a frame
 //! whose first word is one of these over to here: ten requests and ten
@@ -45,7 +46,7 @@ impl Mode {
     }
 
     /// `+announce` / `-invite` …
-    fn parse_signed(s: &str) -> Option<(Mode, bool)> {
+    pub(super) fn parse_signed(s: &str) -> Option<(Mode, bool)> {
         let on = match s.as_bytes().first() {
             Some(b'+') => true,
             Some(b'-') => false,
@@ -61,7 +62,7 @@ impl Mode {
 }
 
 /// `+announce` or `-announce`, as written in a request or an event.
-struct Signed(Mode, bool);
+pub(super) struct Signed(pub(super) Mode, pub(super) bool);
 
 impl fmt::Display for Signed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -365,103 +366,6 @@ impl Change {
     }
 }
 
-/// What you are in a room (`ROOMINFO`'s `ROLE:` line).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Not a member (a banned or invited user asking about the room).
-    None,
-    Member,
-    /// A room admin (`OP`).
-    Admin,
-    /// The user who created the room.
-    Owner,
-    /// An admin of the whole server (`wachat users admin`).
-    ServerAdmin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::None => "NONE",
-            Role::Member => "MEMBER",
-            Role::Admin => "ADMIN",
-            Role::Owner => "OWNER",
-            Role::ServerAdmin => "SERVER_ADMIN",
-        }
-    }
-
-    /// May moderate (everything but `OP`/`DEOP`, which are the owner's).
-    pub fn moderates(self) -> bool {
-        self >= Role::Admin
-    }
-
-    fn parse(s: &str) -> Option<Role> {
-        [Role::None, Role::Member, Role::Admin, Role::Owner, Role::ServerAdmin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
-
-/// One line of a `ROOMINFO` reply, in this order: `ROOM`, `OWNER` (if
-/// any), an `ADMIN` per room admin, a `MODE` per mode on, `TOPIC` (if
-/// any), your `ROLE`, then `MUTED` or `BANNED` if you are.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RoomInfoLine {
-    /// `ROOM:<#room>`: its name as registered.
-    Room(String),
-    /// `OWNER:<user>`.
-    Owner(String),
-    /// `ADMIN:<user>`.
-    Admin(String),
-    /// `MODE:+announce` / `MODE:+invite`.
-    Mode(Mode),
-    /// `TOPIC:<text>`.
-    Topic(String),
-    /// `ROLE:<NONE|MEMBER|ADMIN|OWNER|SERVER_ADMIN>`: yours.
-    Role(Role),
-    /// `MUTED:<until>`: your sends are refused until then.
-    Muted(u64),
-    /// `BANNED:<until>` (0: until unbanned).
-    Banned(u64),
-}
-
-impl RoomInfoLine {
-    pub fn parse(line: &str) -> Result<RoomInfoLine, String> {
-        let (word, rest) =
-            line.split_once(':').ok_or_else(|| format!("expected <WORD>:<value>, got {line:?}"))?;
-        let time = || rest.parse::<u64>().map_err(|_| format!("bad time {rest:?}"));
-        Ok(match word {
-            "ROOM" => RoomInfoLine::Room(rest.into()),
-            "OWNER" => RoomInfoLine::Owner(rest.into()),
-            "ADMIN" => RoomInfoLine::Admin(rest.into()),
-            "MODE" => match Mode::parse_signed(rest) {
-                Some((mode, true)) => RoomInfoLine::Mode(mode),
-                _ => return Err(format!("bad mode {rest:?}")),
-            },
-            "TOPIC" => RoomInfoLine::Topic(rest.into()),
-            "ROLE" => RoomInfoLine::Role(Role::parse(rest).ok_or_else(|| format!("unknown role {rest:?}"))?),
-            "MUTED" => RoomInfoLine::Muted(time()?),
-            "BANNED" => RoomInfoLine::Banned(time()?),
-            other => return Err(format!("unknown ROOMINFO line {other:?}")),
-        })
-    }
-}
-
-impl fmt::Display for RoomInfoLine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RoomInfoLine::Room(room) => write!(f, "ROOM:{room}"),
-            RoomInfoLine::Owner(u) => write!(f, "OWNER:{u}"),
-            RoomInfoLine::Admin(u) => write!(f, "ADMIN:{u}"),
-            RoomInfoLine::Mode(mode) => write!(f, "MODE:{}", Signed(*mode, true)),
-            RoomInfoLine::Topic(text) => write!(f, "TOPIC:{text}"),
-            RoomInfoLine::Role(role) => write!(f, "ROLE:{}", role.as_str()),
-            RoomInfoLine::Muted(until) => write!(f, "MUTED:{until}"),
-            RoomInfoLine::Banned(until) => write!(f, "BANNED:{until}"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,25 +435,5 @@ mod tests {
         }
         assert!(Change::parse_event("MUTED:#g1:ana:bob:soon").is_err());
         assert!(Change::parse_event("KICKED:g1:ana:bob").is_err());
-    }
-
-    #[test]
-    fn info_lines_round_trip() {
-        for line in [
-            "ROOM:#Lab3",
-            "OWNER:ana",
-            "ADMIN:eve",
-            "MODE:+announce",
-            "MODE:+invite",
-            "TOPIC:a: b",
-            "ROLE:SERVER_ADMIN",
-            "ROLE:NONE",
-            "MUTED:1700000000000",
-            "BANNED:0",
-        ] {
-            assert_eq!(RoomInfoLine::parse(line).unwrap().to_string(), line);
-        }
-        assert!(RoomInfoLine::parse("MODE:-invite").is_err());
-        assert!(RoomInfoLine::parse("ROLE:KING").is_err());
     }
 }

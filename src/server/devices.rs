@@ -19,9 +19,10 @@
 //! (memory and disk) growing for ever. If it comes back it starts from
 //! what the inbox still holds.
 //!
-//! Linking (`LINK`, `PAIR`): a one-time code, kept here in memory for
-//! [`LINK_CODE_SECS`], trades for a token whose SHA-256 goes to
-//! `devices.csv` (why SHA-256 and not argon2: see `store::devices`).
+//! Linking (`LINK`, `PAIR`): a one-time code, kept in memory for
+//! [`LINK_CODE_SECS`](crate::protocol::LINK_CODE_SECS), trades for a
+//! token whose SHA-256 goes to `devices.csv` (why SHA-256 and not argon2:
+//! see `store::devices`); the codes and tokens are [`tokens`]'s.
 //!
 //! A cluster node also has the cluster's shared record
 //! ([`SharedDevices`], its database): a user's devices are read from it
@@ -38,7 +39,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
@@ -48,24 +49,19 @@ use super::Ctx;
 mod forget;
 mod sessions;
 mod shared;
-use crate::protocol::codes;
+mod tokens;
 use crate::protocol::names::fold;
-use crate::protocol::{Bye, Code, DeviceLine, Ko, LINK_CODE_LEN, LINK_CODE_SECS, Presence};
+use crate::protocol::{Bye, Code, DeviceLine, Ko, Presence};
 use crate::router::Outlet;
-use crate::store::devices::{Device, DeviceBook, SharedDevices, hash_token};
+use crate::store::devices::{Device, DeviceBook, SharedDevices};
 use crate::store::{UserId, now_ms};
+use tokens::LinkCode;
 
 /// How often the flusher thread writes positions that moved.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Default of `--device-days`.
 pub const DEFAULT_DEVICE_DAYS: f64 = 30.0;
-
-/// A code of `LINK`, waiting for its `PAIR`.
-struct LinkCode {
-    user: UserId,
-    expires: Instant,
-}
 
 /// The devices of every user, and the link codes not yet used.
 pub struct Devices {
@@ -338,97 +334,6 @@ impl Devices {
         log::info!("{name}: device {device} unlinked");
         Ok(())
     }
-
-    /// 1.2 `PASSWD` (`server::accounts`): the tokens of every device of
-    /// `name` but `keep` are revoked (written, and on a cluster's shared
-    /// record, before the `OK`), the devices staying on record with their
-    /// positions. Returns the names of the other devices.
-    pub fn revoke_tokens(&self, name: &str, keep: &str) -> Result<Vec<Arc<str>>, Ko> {
-        if !self.refresh(name) {
-            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
-        }
-        let revoked: Vec<Device> = {
-            let mut book = self.book.lock();
-            let others = book.devices_mut(name).iter_mut().filter(|d| !d.name.eq_ignore_ascii_case(keep));
-            others
-                .map(|d| {
-                    d.token = None;
-                    d.clone()
-                })
-                .collect()
-        };
-        if let Some(shared) = self.shared.get() {
-            for device in &revoked {
-                shared.add(&fold(name), device, true).map_err(|e| {
-                    log::error!("devices: revoking {name}'s token of {} in the cluster: {e}", device.name);
-                    Ko::new(Code::Internal, "the database is unavailable; try again")
-                })?;
-            }
-        }
-        self.save_or_ko()?;
-        Ok(revoked.into_iter().map(|d| d.name).collect())
-    }
-
-    /// `LINK`: a new one-time code for `user` (replacing its previous one).
-    pub fn link(&self, user: UserId) -> String {
-        let code = random_code();
-        let mut codes = self.codes.lock();
-        let now = Instant::now();
-        codes.retain(|_, c| c.expires > now && c.user != user);
-        let expires = now + Duration::from_secs(LINK_CODE_SECS);
-        codes.insert(code.clone(), LinkCode { user, expires });
-        code
-    }
-
-    /// Uses up `code` for `user`: true if it was that user's and valid.
-    /// Typed in capitals, or with spaces, it is the same code (`codes::normalize`).
-    pub fn take_code(&self, user: UserId, code: &str) -> bool {
-        let code = codes::normalize(code);
-        let mut codes = self.codes.lock();
-        match codes.get(&code) {
-            Some(c) if c.user == user => {
-                let valid = c.expires > Instant::now();
-                codes.remove(&code);
-                valid
-            }
-            _ => false,
-        }
-    }
-
-    /// A token for `user`'s `device` (made if new, seen from `address`),
-    /// written before it is given out.
-    pub fn new_token(&self, name: &str, device: &str, address: IpAddr) -> Result<String, Ko> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| Ko::new(Code::Internal, format!("no random numbers: {e}")))?;
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        self.refresh(name);
-        let made = {
-            let mut book = self.book.lock();
-            let made = book.touch(name, device, address, now_ms(), 0);
-            made.token = Some(hash_token(&token));
-            made.clone()
-        };
-        if let Some(shared) = self.shared.get() {
-            shared.add(&fold(name), &made, true).map_err(|e| {
-                log::error!("devices: writing {name}'s token to the cluster: {e}");
-                Ko::new(Code::Internal, "the database is unavailable; try again")
-            })?;
-        }
-        self.save_or_ko()?;
-        Ok(token)
-    }
-
-    /// True if `secret` is the token of `user`'s `device`.
-    /// In a cluster the shared record is read first: a token made on any
-    /// node counts, one unlinked on any node does not; if it cannot be
-    /// read, no token logs in (the password still does).
-    pub fn token_matches(&self, user: &str, device: &str, secret: &str) -> bool {
-        if !self.refresh(user) {
-            return false;
-        }
-        self.book.lock().token_matches(user, device, secret)
-    }
 }
 
 /// What [`Devices::trim_point`] found.
@@ -449,11 +354,6 @@ fn online_devices(ctx: &Ctx, user: UserId) -> Vec<Arc<str>> {
     online
 }
 
-/// A random code of [`LINK_CODE_LEN`] characters of `codes::ALPHABET`.
-fn random_code() -> String {
-    codes::random(LINK_CODE_LEN).expect("the OS random generator is available")
-}
-
 /// The flusher: writes the book once a [`FLUSH_EVERY`] if it moved.
 fn flush_loop(devices: &std::sync::Weak<Devices>, stop: &Receiver<()>) {
     loop {
@@ -464,61 +364,5 @@ fn flush_loop(devices: &std::sync::Weak<Devices>, stop: &Receiver<()>) {
             },
             _ => return,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_single_use_and_per_user() {
-        let dir = tempfile::tempdir().unwrap();
-        let devices = Devices::start(dir.path().into(), 5, 30.0).unwrap();
-        let code = devices.link(1);
-        assert_eq!(code.len(), LINK_CODE_LEN);
-        assert!(code.bytes().all(|b| codes::ALPHABET.contains(&b)));
-        assert!(!devices.take_code(2, &code), "another user's code");
-        assert!(devices.take_code(1, &code));
-        assert!(!devices.take_code(1, &code), "used once: used up");
-        let code = devices.link(1);
-        let newer = devices.link(1);
-        assert!(!devices.take_code(1, &code), "replaced by a newer LINK");
-        assert!(devices.take_code(1, &newer));
-        assert!(!devices.take_code(1, &newer));
-        // Five minutes later, a code is refused (and gone).
-        let old = devices.link(3);
-        let past = Instant::now().checked_sub(Duration::from_secs(1)).unwrap();
-        devices.codes.lock().get_mut(&old).unwrap().expires = past;
-        assert!(!devices.take_code(3, &old), "expired");
-        assert!(devices.codes.lock().is_empty());
-        devices.stop(&[]);
-    }
-
-    #[test]
-    fn item5_a_link_code_typed_in_capitals_is_taken() {
-        let dir = tempfile::tempdir().unwrap();
-        let devices = Devices::start(dir.path().into(), 5, 30.0).unwrap();
-        let code = devices.link(1);
-        let typed = format!(" {}-{} ", code[..5].to_uppercase(), code[5..].to_uppercase());
-        assert!(devices.take_code(1, &typed), "{typed} is {code}");
-        devices.stop(&[]);
-    }
-
-    #[test]
-    fn tokens_are_kept_hashed_and_only_for_their_device() {
-        let dir = tempfile::tempdir().unwrap();
-        let devices = Devices::start(dir.path().into(), 5, 30.0).unwrap();
-        let home: IpAddr = [10, 0, 0, 1].into();
-        let token = devices.new_token("ana", "browser", home).unwrap();
-        assert_eq!(token.len(), 32);
-        assert!(devices.token_matches("Ana", "BROWSER", &token));
-        assert!(!devices.token_matches("ana", "laptop", &token));
-        devices.stop(&[]);
-        let file = std::fs::read_to_string(dir.path().join(crate::store::devices::FILE)).unwrap();
-        assert!(!file.contains(&token), "only its hash is written");
-        let again = Devices::start(dir.path().into(), 5, 30.0).unwrap();
-        assert!(again.token_matches("ana", "browser", &token));
-        again.stop(&[]);
     }
 }

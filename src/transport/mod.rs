@@ -4,6 +4,8 @@
 //! command, go through one type, [`Stream`], so that the rest of wachat
 //! reads and writes lines without knowing which it has.
 //!
+//! - `stream_io`: `Read` and `Write` for a [`Stream`] and a [`Shared`] one, the
+//!   face the rest of wachat sees;
 //! - [`tls`]: the configurations: the server's certificate and key from
 //!   PEM files, the client's trusted roots (the system's, or one
 //!   certificate), and what a handshake failure means in words.
@@ -32,6 +34,7 @@
 //! A plaintext stream is just the socket: every call goes straight to it,
 //! so the classroom's `nc` path costs nothing more than before.
 
+mod stream_io;
 pub mod tls;
 pub mod websocket;
 
@@ -44,8 +47,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::protocol::framing::SetReadTimeout;
-
+pub use stream_io::Shared;
 pub use tls::Tls;
 use websocket::Raw;
 
@@ -416,106 +418,5 @@ impl Write for DontWait<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-impl Read for &Stream {
-    /// Plaintext from the peer; `Ok(0)` at its end. A read waits at most
-    /// the read timeout, then fails with `WouldBlock` like a socket.
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(ws) = &self.ws {
-            return self.read_websocket(ws, buf);
-        }
-        let Some(tls) = &self.tls else { return (&self.tcp).read(buf) };
-        let deadline = self.deadline(self.waits.lock().read);
-        loop {
-            match tls.lock().reader().read(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                // The peer hung up without `close_notify`: an end all the same.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
-                Err(e) => return Err(e),
-            }
-            if !self.receive(deadline)? {
-                // The end of the stream: rustls now says how it ended.
-                match tls.lock().reader().read(buf) {
-                    Ok(n) => return Ok(n),
-                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-    }
-}
-
-impl Write for &Stream {
-    /// Takes some of `buf` (waiting, up to the write timeout, until some
-    /// fits) and hands it to the kernel before returning, so that nothing
-    /// stays behind in TLS without a later call to push it.
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.is_plain() {
-            return (&self.tcp).write(buf);
-        }
-        let deadline = self.deadline(self.waits.lock().write);
-        let timed_out = |e: io::Error| {
-            if e.kind() == io::ErrorKind::WouldBlock && deadline.is_some() {
-                io::Error::new(io::ErrorKind::TimedOut, "the peer did not read in time")
-            } else {
-                e
-            }
-        };
-        let taken = loop {
-            let taken = self.send_now(buf)?;
-            if taken > 0 || buf.is_empty() {
-                break taken;
-            }
-            self.wait(libc::POLLOUT, deadline).map_err(timed_out)?;
-        };
-        if self.waits.lock().nonblocking {
-            return Ok(taken); // the next call pushes the rest on
-        }
-        while self.unsent() {
-            self.wait(libc::POLLOUT, deadline).map_err(timed_out)?;
-            self.send_now(&[])?;
-        }
-        Ok(taken)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(()) // `write` leaves nothing behind
-    }
-}
-
-impl SetReadTimeout for &Stream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        Stream::set_read_timeout(self, timeout)
-    }
-}
-
-/// A stream shared by owners in several threads (a reader and a writer
-/// half, a connection and whoever must shut it down).
-#[derive(Clone)]
-pub struct Shared(pub Arc<Stream>);
-
-impl Read for Shared {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self.0).read(buf)
-    }
-}
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self.0).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl SetReadTimeout for Shared {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.0.set_read_timeout(timeout)
     }
 }

@@ -56,22 +56,28 @@
 //! restart, and answered `KO:INTERNAL` at once: the batch is never
 //! written ([`Inner::final_failure`]).
 //!
-//! The checkpointer thread and retention are in `checkpointer.rs`.
+//! The checkpointer thread and retention are in `checkpointer.rs`. Beside
+//! this file: [`write`], a leader's term at the disk (`commit_pending`),
+//! and [`wake`], how the threads here sleep and are woken.
+
+mod wake;
+mod write;
+
+pub(in crate::store) use wake::{Bell, Sleeper, spawn_committer};
+pub(in crate::store) use write::Files;
+use write::commit_pending;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::thread::{JoinHandle, Thread};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use super::super::backend::Then;
-use super::super::disk::SyncPoint;
-use super::super::log::LogWriter;
 use super::super::record::Pos;
 use super::super::state::Batch;
 use super::Inner;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::protocol::{Code, Ko};
 
 /// How long records that nobody waits for wait for a leader's batch to
@@ -155,122 +161,6 @@ impl Durable {
     /// stops, so what it waits for will never be on disk.
     fn refused(&self) -> bool {
         self.failed.load(Ordering::SeqCst) && self.given_up.load(Ordering::SeqCst)
-    }
-}
-
-/// A thread asleep until another one wakes it, once.
-///
-/// Why not a channel per wait: crossbeam's `recv` spins and yields the CPU
-/// again and again before it sleeps; with a hundred handlers waiting for
-/// the same fsync, those `sched_yield`s were 31 % of the server's CPU at
-/// 10,000 msgs/s (perf, BENCHMARKS.md). Parking sleeps at once.
-pub(in crate::store) struct Sleeper {
-    thread: Thread,
-    woken: AtomicBool,
-}
-
-impl Sleeper {
-    fn new() -> Arc<Sleeper> {
-        Arc::new(Sleeper { thread: std::thread::current(), woken: AtomicBool::new(false) })
-    }
-
-    fn sleep(&self) {
-        // `park` may return without an `unpark` meant for us: check the flag.
-        while !self.woken.load(Ordering::Acquire) {
-            std::thread::park();
-        }
-    }
-
-    fn wake(&self) {
-        self.woken.store(true, Ordering::Release);
-        self.thread.unpark();
-    }
-}
-
-/// How the committer thread is called: [`Bell::SOON`] (records nobody
-/// waits for: write them after [`RIDE`]) or [`Bell::NOW`] (a leader left
-/// callbacks behind: lead at once). Parking, for the reason given at
-/// [`Sleeper`].
-pub(in crate::store) struct Bell {
-    call: AtomicU8,
-    /// The committer thread, once it started.
-    thread: std::sync::OnceLock<Thread>,
-}
-
-impl Bell {
-    const QUIET: u8 = 0;
-    const SOON: u8 = 1;
-    const NOW: u8 = 2;
-    const STOP: u8 = 3;
-
-    pub(in crate::store) fn new() -> Bell {
-        Bell { call: AtomicU8::new(Bell::QUIET), thread: std::sync::OnceLock::new() }
-    }
-
-    fn ring(&self, call: u8) {
-        if self.call.fetch_max(call, Ordering::SeqCst) < call
-            && let Some(thread) = self.thread.get()
-        {
-            thread.unpark();
-        }
-    }
-
-    /// Sleeps until called (the committer thread only); takes the call.
-    fn answer(&self) -> u8 {
-        loop {
-            let call = self.call.swap(Bell::QUIET, Ordering::SeqCst);
-            if call != Bell::QUIET {
-                return call;
-            }
-            std::thread::park();
-        }
-    }
-
-    /// Like [`Bell::answer`], but [`Bell::QUIET`] after `wait` without a call.
-    fn answer_within(&self, wait: Duration) -> u8 {
-        let until = Instant::now() + wait;
-        loop {
-            let call = self.call.swap(Bell::QUIET, Ordering::SeqCst);
-            if call != Bell::QUIET {
-                return call;
-            }
-            match until.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => std::thread::park_timeout(left),
-                _ => return Bell::QUIET,
-            }
-        }
-    }
-
-    /// Sleeps for `ride`, unless called to act at once meanwhile.
-    fn ride(&self, ride: Duration) {
-        let until = Instant::now() + ride;
-        while self.call.load(Ordering::SeqCst) < Bell::NOW {
-            match until.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => std::thread::park_timeout(left),
-                _ => return,
-            }
-        }
-    }
-}
-
-/// The files a leader appends to, with its figures.
-pub(in crate::store) struct Files {
-    log: LogWriter,
-    stats: Stats,
-    /// The batch whose write failed, kept to be written again (its bytes
-    /// stay in `Pending::in_flight`, where readers find them).
-    stalled: Option<Stalled>,
-}
-
-/// A batch that could not be written, and where it begins in the log.
-struct Stalled {
-    batch: Batch,
-    base: Pos,
-}
-
-impl Files {
-    pub(in crate::store) fn new(log: LogWriter) -> Files {
-        Files { log, stats: Stats::default(), stalled: None }
     }
 }
 
@@ -561,235 +451,5 @@ impl Inner {
         if !self.flush_armed.swap(true, Ordering::SeqCst) {
             self.bell.ring(Bell::SOON);
         }
-    }
-}
-
-/// Takes the pending batch, if any, and writes it (and syncs it if needed).
-fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
-    if inner.durable.failed.load(Ordering::SeqCst) {
-        // Only `retry_failed` leads while writes are refused: nothing
-        // after the stalled batch may be written before it.
-        return match files.stalled.take() {
-            Some(stalled) => rewrite(inner, files, stalled),
-            None => resync(inner, files),
-        };
-    }
-    let (mut batch, in_flight) = {
-        let mut pending = inner.pending.lock();
-        if pending.batch.is_empty() {
-            drop(pending);
-            // Records written without a sync (acknowledgements) that a
-            // waiter needs synced now (a checkpoint, the shutdown).
-            let end = files.log.end();
-            if want_sync && inner.synced() < end {
-                let synced = if inner.options.fsync { files.log.sync() } else { Ok(()) };
-                return match synced {
-                    Ok(()) => Done::Synced { end },
-                    Err(e) => {
-                        log::error!("store: {e}");
-                        inner.final_failure(&e);
-                        Done::Failed
-                    }
-                };
-            }
-            return Done::Nothing;
-        }
-        let spare = std::mem::take(&mut pending.spare);
-        let mut batch = std::mem::replace(&mut pending.batch, spare);
-        let base = pending.base;
-        pending.base += batch.log.len() as u64;
-        let in_flight = Arc::new((base, std::mem::take(&mut batch.log)));
-        pending.in_flight = Some(in_flight.clone());
-        (batch, in_flight)
-    };
-    let sync = batch.sync || want_sync;
-    let started = Instant::now();
-    let (base, bytes) = (in_flight.0, &in_flight.1);
-    let result = write(inner, files, &mut batch.users, bytes, sync);
-    files.stats.add(bytes.len(), started.elapsed());
-    match result {
-        Ok(()) => {
-            inner.pending.lock().in_flight = None;
-            // The bytes, back for reuse if no reader holds them.
-            batch.log = Arc::try_unwrap(in_flight).map(|(_, bytes)| bytes).unwrap_or_default();
-            Done::Wrote { batch, end: files.log.end(), synced: sync }
-        }
-        Err(e) => {
-            // We cannot know what reached the disk: cut the files back to
-            // before this batch, and refuse every write (reads go on,
-            // showing what is on disk) until the batch is written again
-            // (see the module documentation). Its bytes stay in memory
-            // (`in_flight`): readers walk past its records.
-            files.log.truncate(base);
-            files.stalled = Some(Stalled { batch, base });
-            if inner.final_failure(&e) {
-                log::error!("store: {e}; refusing writes until a restart");
-            } else {
-                log::error!("store: {e}; refusing writes, trying again every {} s", RETRY.as_secs());
-            }
-            Done::Failed
-        }
-    }
-}
-
-/// Writes the stalled batch again, at the position it was given; synced.
-fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
-    if files.log.end() != stalled.base {
-        files.log.truncate(stalled.base); // the cut after the failure failed too
-    }
-    let in_flight = inner.pending.lock().in_flight.clone();
-    let bytes = match in_flight {
-        Some(bytes) if bytes.0 == stalled.base && files.log.end() == stalled.base => bytes,
-        _ => {
-            files.stalled = Some(stalled);
-            return Done::Failed;
-        }
-    };
-    match write(inner, files, &mut stalled.batch.users, &bytes.1, true) {
-        Ok(()) => {
-            inner.pending.lock().in_flight = None;
-            let mut batch = stalled.batch;
-            batch.log = Arc::try_unwrap(bytes).map(|(_, bytes)| bytes).unwrap_or_default();
-            Done::Wrote { batch, end: files.log.end(), synced: true }
-        }
-        Err(e) => {
-            log::debug!("store: still cannot write the log: {e}");
-            files.log.truncate(stalled.base);
-            files.stalled = Some(stalled);
-            if inner.final_failure(&e) {
-                log::error!("store: {e}; refusing writes until a restart");
-            }
-            Done::Failed
-        }
-    }
-}
-
-/// Syncs again what a failed sync (with no batch) left unsynced.
-fn resync(inner: &Inner, files: &mut Files) -> Done {
-    let end = files.log.end();
-    if !inner.options.fsync {
-        return Done::Synced { end };
-    }
-    match files.log.sync() {
-        Ok(()) => Done::Synced { end },
-        Err(e) => {
-            log::debug!("store: still cannot sync the log: {e}");
-            inner.final_failure(&e);
-            Done::Failed
-        }
-    }
-}
-
-/// Appends a batch: new accounts first (a record never names a user that
-/// a crash could leave out), then the log; one sync each if needed.
-/// `users` is emptied once written, so that a retry after the log failed
-/// does not write the accounts twice.
-fn write(inner: &Inner, files: &mut Files, users: &mut Vec<u8>, log: &[u8], sync: bool) -> Result<()> {
-    let fsync = inner.options.fsync;
-    if !users.is_empty() {
-        let path = inner.dir.join("users.csv");
-        let ctx = |e| Error::io(format!("store: {} (write)", path.display()), e);
-        let mut file = inner.disk.open_append(&path).map_err(ctx)?;
-        let before = file.len();
-        let written =
-            file.append(users).and_then(|()| if fsync { file.sync(SyncPoint::Users) } else { Ok(()) });
-        if let Err(e) = written {
-            let _ = file.truncate(before);
-            return Err(ctx(e));
-        }
-        users.clear();
-    }
-    files.log.append(log)?;
-    let metrics = crate::metrics::get();
-    metrics.batch_records.observe(log.iter().filter(|&&b| b == b'\n').count() as f64);
-    if sync && fsync {
-        let started = Instant::now();
-        files.log.sync()?;
-        metrics.fsync.observe(started.elapsed().as_secs_f64());
-    }
-    Ok(())
-}
-
-/// Batch figures, logged every few seconds at debug level
-/// (`RUST_LOG=wachat::store=debug`): how well group commit is working.
-struct Stats {
-    since: Instant,
-    batches: u64,
-    bytes: u64,
-    write_time: Duration,
-}
-
-impl Default for Stats {
-    fn default() -> Stats {
-        Stats { since: Instant::now(), batches: 0, bytes: 0, write_time: Duration::ZERO }
-    }
-}
-
-impl Stats {
-    fn add(&mut self, bytes: usize, write_time: Duration) {
-        self.batches += 1;
-        self.bytes += bytes as u64;
-        self.write_time += write_time;
-        if self.since.elapsed() >= Duration::from_secs(5) {
-            log::debug!(
-                "group commit: {} batches, {:.0} bytes each, write+fsync {:.0} µs each, busy {:.0}%",
-                self.batches,
-                self.bytes as f64 / self.batches as f64,
-                self.write_time.as_micros() as f64 / self.batches as f64,
-                100.0 * self.write_time.as_secs_f64() / self.since.elapsed().as_secs_f64()
-            );
-            *self = Stats::default();
-        }
-    }
-}
-
-/// Starts the committer thread: it leads when a leader left callbacks
-/// behind ([`Bell::NOW`]), and writes the records nobody waits for
-/// ([`Bell::SOON`], see [`RIDE`]). It sleeps, without a timer, while there
-/// is nothing of the kind.
-pub(in crate::store) fn spawn_committer(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
-    let thread = std::thread::Builder::new()
-        .name("committer".into())
-        .spawn({
-            let inner = inner.clone();
-            move || {
-                loop {
-                    let call = if inner.durable.failed.load(Ordering::SeqCst) {
-                        inner.bell.answer_within(RETRY)
-                    } else {
-                        inner.bell.answer()
-                    };
-                    if call == Bell::STOP {
-                        break;
-                    }
-                    if call == Bell::QUIET {
-                        inner.retry_failed(); // RETRY passed while writes are refused
-                        continue;
-                    }
-                    if call == Bell::SOON {
-                        inner.bell.ride(RIDE);
-                    }
-                    // Disarmed before the end is read: records applied after
-                    // this arm it again (and come in the next round).
-                    inner.flush_armed.store(false, Ordering::SeqCst);
-                    let end = inner.pending.lock().end();
-                    if let Err(ko) = inner.await_as(Goal::Written(end), Leader::Committer) {
-                        log::debug!("committer: {}", ko.reason);
-                    }
-                }
-                log::debug!("committer: stopped");
-            }
-        })
-        .map_err(|e| Error::io("store: starting the committer thread", e))?;
-    let _ = inner.bell.thread.set(thread.thread().clone());
-    // Called before it could be found: it looks at its call before it parks.
-    thread.thread().unpark();
-    Ok(thread)
-}
-
-impl Inner {
-    /// Stops the committer thread (it finishes what it is doing).
-    pub(in crate::store) fn stop_committer(&self) {
-        self.bell.ring(Bell::STOP);
     }
 }

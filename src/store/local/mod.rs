@@ -46,6 +46,7 @@ mod checkpointer;
 pub mod committer;
 mod erase;
 mod moderation;
+mod read_receipt;
 pub(in crate::store) mod reader;
 pub(in crate::store) mod reads;
 mod requests;
@@ -56,7 +57,7 @@ mod stretch;
 mod tests;
 
 pub use erase::overwrites as erase_overwrites;
-pub use requests::READ_SEARCH_LIMIT;
+pub use read_receipt::READ_SEARCH_LIMIT;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,166 @@
+//! The grammar's unit tests: every request written back as it was read,
+//! and every refusal saying why.
+
+use super::*;
+use crate::protocol::Code;
+
+fn reason(line: &str) -> String {
+    let ko = Request::parse(line).unwrap_err();
+    assert_eq!(ko.code, Code::BadRequest, "{line}");
+    ko.reason
+}
+
+#[test]
+fn last_field_takes_the_rest() {
+    let r = Request::parse("LOGIN:ana:pa:ss:word").unwrap();
+    assert_eq!(r, Request::Login { user: "ana".into(), device: None, password: "pa:ss:word".into() });
+    let r = Request::parse("LOGIN:ana@lab-3:pa:ss").unwrap();
+    let device = Some("lab-3".to_string());
+    assert_eq!(r, Request::Login { user: "ana".into(), device, password: "pa:ss".into() });
+    let r = Request::parse("MSG:#general:m1:time: 10:30").unwrap();
+    let Request::Msg { to, text, .. } = r else { panic!() };
+    assert_eq!((to, text.as_escaped()), (Chat::Room("general".into()), "time: 10:30"));
+}
+
+#[test]
+fn every_request_round_trips() {
+    for line in [
+        "LOGIN:ana:secret",
+        "LOGIN:ana@laptop:s:e:c",
+        "LOGIN:ana@default:secret",
+        "PAIR:ana@browser:k7qm9pzrtw",
+        "DEVICES",
+        "UNLINK:laptop",
+        "LINK",
+        "REGISTER:ana::secret",
+        "REGISTER:ana:ana@example.org:s:e:c",
+        "REDEEM:k7qmx-9pzrt-w4abc:ana::s:e:c",
+        "MSG:bob:m-1:hello\\nworld",
+        "READ:bob:m1",
+        "READ:#general:m1",
+        "USERS",
+        "JOIN:#Room.1",
+        "LEAVE:#general",
+        "ROOMS",
+        "CHATS",
+        "HISTORY:bob:20",
+        "HISTORY:#general:0",
+        "P2P:9000",
+        "PEER:bob",
+        "LASTSEEN:bob",
+        "MEMBERS:#general",
+        "SERVER",
+        "TYPING:bob",
+        "TYPING:#general",
+        "KICK:#lab3:bob",
+        "MUTE:#lab3:bob:10",
+        "TOPIC:#lab3:week 2: sockets",
+        "ROOMINFO:#lab3",
+        "REPLY:bob:m2:m1:yes\\nindeed",
+        "EDIT:#general:m1:fixed: typo",
+        "DELETE:bob:m1",
+        "DELETE:#lab3:m1:bob",
+        "REACT:#general:m1:👍",
+        "SEARCH:*:café au lait",
+        "SEARCH:#general:x",
+        "INFO",
+        "PASSWD:old-pw:new:pw",
+        "PASSWDKEEP:old-pw:new-pw",
+        "DELACCOUNT:my:pw",
+        "UPLOAD:lab3.pdf:250880:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "PART:0123456789abcdef0123456789abcdef:12000:aGVsbG8=",
+        "FILE:#lab3:m9:0123456789abcdef0123456789abcdef:the handout: week 3",
+        "FILE:bob:m9:0123456789abcdef0123456789abcdef:",
+        "FETCH:0123456789abcdef0123456789abcdef-t:0",
+        "PING",
+        "QUIT",
+        "BLOCK:bob",
+        "UNBLOCK:bob",
+        "BLOCKS",
+        "NOTIFY:bob:none",
+        "NOTIFY:#lab3:mentions",
+        "PIN:#lab3",
+        "UNPIN:bob",
+        "PREFS",
+    ] {
+        assert_eq!(Request::parse(line).unwrap().to_string(), line);
+    }
+}
+
+#[test]
+fn bad_requests_say_why() {
+    assert!(reason("LOGIN:ana").contains("LOGIN:<user>:<password>"));
+    assert!(reason("LOGIN:ana@:pw").contains("bad device name"));
+    assert!(reason("LOGIN:ana@a@b:pw").contains("bad device name"));
+    assert!(reason("LOGIN:@laptop:pw").contains("bad user name"));
+    assert!(reason("PAIR:ana:code").contains("PAIR:<user>@<device>:<code>"));
+    assert!(reason("PAIR:ana@x:a/b").contains("bad link code"));
+    assert!(reason("PAIR:ana@x:").contains("bad link code"));
+    assert!(reason("UNLINK:").contains("bad device name"));
+    assert!(reason("DEVICES:x").contains("takes no fields"));
+    assert!(reason("LINK:x").contains("takes no fields"));
+    assert!(reason("LOGIN:ana:").contains("password is empty"));
+    assert!(reason("LOGIN:a b:pw").contains("bad user name"));
+    assert!(reason("REGISTER:ana:not-an-email:pw").contains("bad email"));
+    assert!(reason("REDEEM:code:ana:pw").contains("REDEEM:<code>:<user>:<email>:<password>"));
+    assert!(reason("REDEEM:a/b:ana::pw").contains("bad invite code"));
+    assert!(reason("MSG:bob:m1:").contains("empty"));
+    assert!(reason("MSG:bob:m.1:hi").contains("message id"));
+    assert!(reason("MSG:bob:m1:a\\qb").contains("bad escape"));
+    assert_eq!(reason("MSG:bob:m1:a\rb"), "a text may not hold U+000D (carriage return)");
+    assert_eq!(reason("MSG:#general:m1:\u{1b}[2J"), "a text may not hold U+001B (escape)");
+    assert_eq!(reason("MSG:bob:m1:a\u{2028}b"), "a text may not hold U+2028 (line separator)");
+    assert!(Request::parse("MSG:bob:m1:a\tb\\nc").is_ok());
+    assert!(reason("HISTORY:bob:lots").contains("number"));
+    assert!(reason("HISTORY:bob:-1").contains("number"));
+    assert!(reason("HISTORY:bob:").contains("number"));
+    assert!(reason("JOIN:general").contains("starts with '#'"));
+    assert!(reason("P2P:0").contains("bad port"));
+    assert!(reason("LASTSEEN:a b").contains("bad user name"));
+    assert!(reason("MEMBERS:general").contains("starts with '#'"));
+    assert!(reason("REACT:bob:m1:🦀").contains("not a reaction"));
+    assert!(reason(&format!("EDIT:bob:{}:x", "m".repeat(60))).contains("at most 52"));
+    assert!(reason("DELETE:bob").contains("DELETE:<to>:<id>"));
+    assert!(reason("DELETE:#lab3:m1:a b").contains("bad user name"));
+    assert!(reason("DELETE:#lab3:m1:").contains("bad user name"));
+    assert!(reason("SEARCH:*: ").contains("nothing to search"));
+    assert!(reason("EDIT:bob:m1:a\u{1b}b").contains("U+001B"));
+    assert!(reason("PING:now").contains("takes no fields"));
+    assert!(reason("BLOCKS:x").contains("takes no fields"));
+    assert!(reason("BLOCK:a b").contains("bad user name"));
+    assert!(reason("NOTIFY:bob:loud").contains("all, mentions or none"));
+    assert!(reason("NOTIFY:bob").contains("NOTIFY:<user or #room>"));
+    assert!(reason("PIN:#").contains("bad room name"));
+    assert!(reason("SERVER:x").contains("takes no fields"));
+    assert!(reason("HELLO").contains("unknown request"));
+    assert!(reason("").contains("empty"));
+    assert!(reason("msg:bob:1:hi").contains("unknown request"));
+    assert!(reason("UPLOAD:../x:1:ab").contains("bad file name"));
+    assert!(reason(&format!("UPLOAD:x:big:{}", "a".repeat(64))).contains("size must be a number"));
+    assert!(reason("UPLOAD:x:1:ab").contains("sha256"));
+    assert!(reason("PART:abc:0:aGk=").contains("bad file id"));
+    assert!(reason("FETCH:x/../y:0").contains("bad file id"));
+}
+
+#[test]
+fn a_history_limit_past_the_largest_integer_is_refused_as_too_large_not_as_no_number() {
+    for line in ["HISTORY:#general:99999999999999999999999", &format!("HISTORY:bob:{}", u128::MAX)] {
+        let why = reason(line);
+        assert_eq!(why, "the limit must be at most 18446744073709551615", "{line}");
+    }
+    let largest = Request::parse(&format!("HISTORY:bob:{}", usize::MAX)).unwrap();
+    assert_eq!(largest, Request::History { chat: Chat::User("bob".into()), limit: usize::MAX });
+}
+
+#[test]
+fn redacted_hides_passwords() {
+    let r = Request::parse("REGISTER:ana:a@b.c:hunter2").unwrap();
+    assert_eq!(r.redacted(), "REGISTER:ana:a@b.c:***");
+    assert!(!format!("{:?}", r.redacted()).contains("hunter2"));
+    let r = Request::parse("REDEEM:c-1:ana::hunter2").unwrap();
+    assert_eq!(r.redacted(), "REDEEM:c-1:ana::***");
+    let r = Request::parse("LOGIN:ana@tui:0123abcd").unwrap();
+    assert_eq!(r.redacted(), "LOGIN:ana@tui:***");
+    let r = Request::parse("PAIR:ana@tui:k7qm9pzrtw").unwrap();
+    assert_eq!(r.redacted(), "PAIR:ana@tui:***");
+}

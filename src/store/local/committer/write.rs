@@ -1,0 +1,217 @@
+//! What a leader does with the disk in its term: take the pending batch,
+//! append it (new accounts first, then the log), fsync once, and keep
+//! the batch aside if the disk refused it (`Stalled`, written again by
+//! the retries: see the documentation of [`committer`](super)). The
+//! leadership itself, who waits and who is woken, is `committer.rs`'s.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::{Done, RETRY};
+use crate::error::{Error, Result};
+use crate::store::disk::SyncPoint;
+use crate::store::local::Inner;
+use crate::store::log::LogWriter;
+use crate::store::record::Pos;
+use crate::store::state::Batch;
+
+/// The files a leader appends to, with its figures.
+pub(in crate::store) struct Files {
+    pub(super) log: LogWriter,
+    stats: Stats,
+    /// The batch whose write failed, kept to be written again (its bytes
+    /// stay in `Pending::in_flight`, where readers find them).
+    pub(super) stalled: Option<Stalled>,
+}
+
+/// A batch that could not be written, and where it begins in the log.
+pub(super) struct Stalled {
+    batch: Batch,
+    base: Pos,
+}
+
+impl Files {
+    pub(in crate::store) fn new(log: LogWriter) -> Files {
+        Files { log, stats: Stats::default(), stalled: None }
+    }
+}
+
+/// Takes the pending batch, if any, and writes it (and syncs it if needed).
+pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) -> Done {
+    if inner.durable.failed.load(Ordering::SeqCst) {
+        // Only `retry_failed` leads while writes are refused: nothing
+        // after the stalled batch may be written before it.
+        return match files.stalled.take() {
+            Some(stalled) => rewrite(inner, files, stalled),
+            None => resync(inner, files),
+        };
+    }
+    let (mut batch, in_flight) = {
+        let mut pending = inner.pending.lock();
+        if pending.batch.is_empty() {
+            drop(pending);
+            // Records written without a sync (acknowledgements) that a
+            // waiter needs synced now (a checkpoint, the shutdown).
+            let end = files.log.end();
+            if want_sync && inner.synced() < end {
+                let synced = if inner.options.fsync { files.log.sync() } else { Ok(()) };
+                return match synced {
+                    Ok(()) => Done::Synced { end },
+                    Err(e) => {
+                        log::error!("store: {e}");
+                        inner.final_failure(&e);
+                        Done::Failed
+                    }
+                };
+            }
+            return Done::Nothing;
+        }
+        let spare = std::mem::take(&mut pending.spare);
+        let mut batch = std::mem::replace(&mut pending.batch, spare);
+        let base = pending.base;
+        pending.base += batch.log.len() as u64;
+        let in_flight = Arc::new((base, std::mem::take(&mut batch.log)));
+        pending.in_flight = Some(in_flight.clone());
+        (batch, in_flight)
+    };
+    let sync = batch.sync || want_sync;
+    let started = Instant::now();
+    let (base, bytes) = (in_flight.0, &in_flight.1);
+    let result = write(inner, files, &mut batch.users, bytes, sync);
+    files.stats.add(bytes.len(), started.elapsed());
+    match result {
+        Ok(()) => {
+            inner.pending.lock().in_flight = None;
+            // The bytes, back for reuse if no reader holds them.
+            batch.log = Arc::try_unwrap(in_flight).map(|(_, bytes)| bytes).unwrap_or_default();
+            Done::Wrote { batch, end: files.log.end(), synced: sync }
+        }
+        Err(e) => {
+            // We cannot know what reached the disk: cut the files back to
+            // before this batch, and refuse every write (reads go on,
+            // showing what is on disk) until the batch is written again
+            // (see the module documentation). Its bytes stay in memory
+            // (`in_flight`): readers walk past its records.
+            files.log.truncate(base);
+            files.stalled = Some(Stalled { batch, base });
+            if inner.final_failure(&e) {
+                log::error!("store: {e}; refusing writes until a restart");
+            } else {
+                log::error!("store: {e}; refusing writes, trying again every {} s", RETRY.as_secs());
+            }
+            Done::Failed
+        }
+    }
+}
+
+/// Writes the stalled batch again, at the position it was given; synced.
+fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
+    if files.log.end() != stalled.base {
+        files.log.truncate(stalled.base); // the cut after the failure failed too
+    }
+    let in_flight = inner.pending.lock().in_flight.clone();
+    let bytes = match in_flight {
+        Some(bytes) if bytes.0 == stalled.base && files.log.end() == stalled.base => bytes,
+        _ => {
+            files.stalled = Some(stalled);
+            return Done::Failed;
+        }
+    };
+    match write(inner, files, &mut stalled.batch.users, &bytes.1, true) {
+        Ok(()) => {
+            inner.pending.lock().in_flight = None;
+            let mut batch = stalled.batch;
+            batch.log = Arc::try_unwrap(bytes).map(|(_, bytes)| bytes).unwrap_or_default();
+            Done::Wrote { batch, end: files.log.end(), synced: true }
+        }
+        Err(e) => {
+            log::debug!("store: still cannot write the log: {e}");
+            files.log.truncate(stalled.base);
+            files.stalled = Some(stalled);
+            if inner.final_failure(&e) {
+                log::error!("store: {e}; refusing writes until a restart");
+            }
+            Done::Failed
+        }
+    }
+}
+
+/// Syncs again what a failed sync (with no batch) left unsynced.
+fn resync(inner: &Inner, files: &mut Files) -> Done {
+    let end = files.log.end();
+    if !inner.options.fsync {
+        return Done::Synced { end };
+    }
+    match files.log.sync() {
+        Ok(()) => Done::Synced { end },
+        Err(e) => {
+            log::debug!("store: still cannot sync the log: {e}");
+            inner.final_failure(&e);
+            Done::Failed
+        }
+    }
+}
+
+/// Appends a batch: new accounts first (a record never names a user that
+/// a crash could leave out), then the log; one sync each if needed.
+/// `users` is emptied once written, so that a retry after the log failed
+/// does not write the accounts twice.
+fn write(inner: &Inner, files: &mut Files, users: &mut Vec<u8>, log: &[u8], sync: bool) -> Result<()> {
+    let fsync = inner.options.fsync;
+    if !users.is_empty() {
+        let path = inner.dir.join("users.csv");
+        let ctx = |e| Error::io(format!("store: {} (write)", path.display()), e);
+        let mut file = inner.disk.open_append(&path).map_err(ctx)?;
+        let before = file.len();
+        let written =
+            file.append(users).and_then(|()| if fsync { file.sync(SyncPoint::Users) } else { Ok(()) });
+        if let Err(e) = written {
+            let _ = file.truncate(before);
+            return Err(ctx(e));
+        }
+        users.clear();
+    }
+    files.log.append(log)?;
+    let metrics = crate::metrics::get();
+    metrics.batch_records.observe(log.iter().filter(|&&b| b == b'\n').count() as f64);
+    if sync && fsync {
+        let started = Instant::now();
+        files.log.sync()?;
+        metrics.fsync.observe(started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// Batch figures, logged every few seconds at debug level
+/// (`RUST_LOG=wachat::store=debug`): how well group commit is working.
+struct Stats {
+    since: Instant,
+    batches: u64,
+    bytes: u64,
+    write_time: Duration,
+}
+
+impl Default for Stats {
+    fn default() -> Stats {
+        Stats { since: Instant::now(), batches: 0, bytes: 0, write_time: Duration::ZERO }
+    }
+}
+
+impl Stats {
+    fn add(&mut self, bytes: usize, write_time: Duration) {
+        self.batches += 1;
+        self.bytes += bytes as u64;
+        self.write_time += write_time;
+        if self.since.elapsed() >= Duration::from_secs(5) {
+            log::debug!(
+                "group commit: {} batches, {:.0} bytes each, write+fsync {:.0} µs each, busy {:.0}%",
+                self.batches,
+                self.bytes as f64 / self.batches as f64,
+                self.write_time.as_micros() as f64 / self.batches as f64,
+                100.0 * self.write_time.as_secs_f64() / self.since.elapsed().as_secs_f64()
+            );
+            *self = Stats::default();
+        }
+    }
+}

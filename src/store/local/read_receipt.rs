@@ -1,0 +1,146 @@
+//! `READ` (a read receipt): finding the message a receipt names, then
+//! moving the reader's mark there. A direct `READ:<user>:<id>` looks among
+//! the sender's recent ids first (one read of the log), then back along
+//! the conversation; `READ:#room:<id>` names no sender and takes the
+//! newest message of the room with that id. Either walk is bounded
+//! ([`READ_SEARCH_LIMIT`]), as a `READ` costs a client one `--rate` token.
+//! A receipt that changes nothing (read already) writes nothing.
+
+use std::sync::Arc;
+
+use super::super::backend::Ticket;
+use super::super::now_ms;
+use super::super::record::{MsgRef, NO_POS, Pos, Record};
+use super::super::state::UserId;
+use super::reader::{Reader, read_failed};
+use super::{Inner, ko};
+use crate::protocol::{Code, Ko};
+
+/// How far back `READ` looks for a message id that is no longer among its
+/// sender's recent ids: this many messages of the conversation, read from
+/// the log. Older ones answer `KO:UNKNOWN_MESSAGE` (reading them changes
+/// nothing anyway once a later message is read).
+///
+/// A `READ` costs one `--rate` token, and a miss walks the whole window:
+/// at 10,000 that was ~5 ms of CPU for one token (audit finding 2). At
+/// [`MAX_HISTORY`](crate::protocol::MAX_HISTORY), all a client can be shown
+/// of a conversation, the walk is a tenth of that (docs/RELIABILITY.md §7).
+pub const READ_SEARCH_LIMIT: usize = crate::protocol::MAX_HISTORY;
+
+impl Inner {
+    /// `READ:<user>:<id>`: `user` read the direct messages of `name` up
+    /// to its message `id`.
+    pub(super) fn read_direct(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
+        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {name} to you"));
+        // The contract has one code for READ: UNKNOWN_MESSAGE.
+        let (from, from_name, me, mut candidates, head, since) = {
+            let state = self.state.lock();
+            let from = state
+                .user_id(name)
+                .ok_or_else(|| ko(Code::UnknownMessage, format!("no user named {name}")))?;
+            let (from_name, me) = (state.users[from].name.clone(), state.users[user].name.clone());
+            let (candidates, head) = (state.sent_candidates(from, id), state.direct_head(from, user));
+            (from, from_name, me, candidates, head, state.users[user].since)
+        };
+        // 1.2: a message to this name's deleted account is not this one's to read.
+        candidates.retain(|&pos| pos >= since);
+        // Among the sender's recent messages first (one read), else
+        // back along the conversation.
+        let dord = match self.recent_message(&candidates, &from_name, id)? {
+            Some((to, dord)) if *to == *me => dord,
+            Some(_) => return Err(unknown()), // sent to someone else, or to a room
+            None => {
+                let found = self.search(head, since, |m| m.from == &*from_name && m.id == id)?;
+                found.ok_or_else(unknown)?.dord
+            }
+        };
+        let ((), ticket) = self.write(|state, batch| {
+            if !state.would_read(from, user, dord) {
+                return Ok(()); // read already: nothing changes
+            }
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(
+                Record::Read { ts, user: me, chat: from_name.clone(), id: id.into(), ord: dord },
+                batch,
+            )
+        })?;
+        Ok(ticket)
+    }
+
+    /// `READ:#<room>:<id>`: `user` read `room` up to its newest message `id`.
+    pub(super) fn read_room(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
+        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from #{name} to you"));
+        let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
+        let (head, since) = {
+            let state = self.state.lock();
+            let room = state.member_room(name, user).ok_or_else(not_member)?;
+            (state.room_head(room), state.users[user].since)
+        };
+        // `READ:#room:<id>` names no sender: the newest message with that id.
+        let ord = self.search(head, since, |m| m.id == id)?.ok_or_else(unknown)?.ord;
+        let ((), ticket) = self.write(|state, batch| {
+            let room = state.member_room(name, user).ok_or_else(not_member)?;
+            if ord >= state.room_link(room).ord {
+                return Err(unknown()); // the room was emptied and made again meanwhile
+            }
+            if ord < state.room_read(room, user) {
+                return Ok(()); // read already: nothing changes
+            }
+            let ts = state.next_ts(now_ms());
+            let (me, chat) = (state.users[user].name.clone(), state.room(room).name.clone());
+            state.commit(Record::Read { ts, user: me, chat, id: id.into(), ord }, batch)
+        })?;
+        Ok(ticket)
+    }
+
+    /// Which of `candidates` (positions from the sender's window) is the
+    /// message `id` of `from`: its recipient and `dord`. Outside the lock.
+    fn recent_message(
+        self: &Arc<Self>,
+        candidates: &[Pos],
+        from: &str,
+        id: &str,
+    ) -> Result<Option<(String, u64)>, Ko> {
+        let mut reader = Reader::new(self.clone());
+        for &pos in candidates {
+            let Some(line) = reader.line(pos, true)? else { continue }; // removed by retention
+            let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
+            if m.from == from && m.id == id {
+                return Ok(Some((m.to.to_string(), m.dord)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The newest message of a chain (from `head`, newest first) that
+    /// `wanted` picks, among its last [`READ_SEARCH_LIMIT`] and none
+    /// before `since` (the reader's cut, 1.2: a freed name's new account).
+    fn search(
+        self: &Arc<Self>,
+        head: Pos,
+        since: Pos,
+        wanted: impl Fn(&MsgRef) -> bool,
+    ) -> Result<Option<Found>, Ko> {
+        let mut reader = Reader::new(self.clone());
+        let mut pos = head;
+        for _ in 0..READ_SEARCH_LIMIT {
+            if pos == NO_POS || pos < since {
+                break;
+            }
+            let Some(line) = reader.line(pos, true)? else { break };
+            let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
+            if wanted(&m) {
+                return Ok(Some(Found { ord: m.ord, dord: m.dord }));
+            }
+            pos = m.prev;
+        }
+        Ok(None)
+    }
+}
+
+/// A message found by [`Inner::search`].
+struct Found {
+    ord: u64,
+    dord: u64,
+}
