@@ -270,3 +270,39 @@ fn the_consoles_client_sends_a_file_and_the_receiver_saves_it_by_its_message() {
     assert_eq!(bob.save_file(&got, Some(&out)).unwrap(), out.join("lab3.pdf"));
     assert!(std::fs::read(out.join("lab3.pdf")).unwrap() == bytes);
 }
+
+#[test]
+fn a_user_whose_files_fill_the_quota_gets_full_on_msg() {
+    let server = TestServer::start_with(&["--user-quota", "200000", "--rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let text = "x".repeat(500);
+    assert!(ana.request(&format!("MSG:bob:m0:{text}")).starts_with("OK:m0:"), "room left before the file");
+    // 199,000 bytes of files: the messages' share of the quota is what
+    // is left, a couple of messages of 500 bytes at most.
+    let id = upload(&mut ana, "big.bin", &noise(199_000, 3));
+    assert!(ana.request(&format!("FILE:bob:f1:{id}:")).starts_with("OK:f1:"));
+    let mut replies = Vec::new();
+    for i in 1..=10 {
+        let reply = ana.request(&format!("MSG:bob:m{i}:{text}"));
+        let full = reply.starts_with("KO:FULL:");
+        replies.push(reply);
+        if full {
+            break;
+        }
+    }
+    let last = replies.last().unwrap();
+    assert!(last.starts_with("KO:FULL:") && last.contains("messages and files"), "{replies:?}");
+    assert!(replies.len() <= 3, "the file counted at once: {replies:?}");
+    // Without the file, its bytes are the messages' again.
+    assert!(ana.request("DELETE:bob:f1").starts_with("OK:"));
+    let deadline = Instant::now() + READ_TIMEOUT;
+    for i in 0.. {
+        // The file bytes a MSG saw are trusted for a second: polled.
+        if ana.request(&format!("MSG:bob:n{i}:{text}")).starts_with("OK:") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the quota not given back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

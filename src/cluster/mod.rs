@@ -37,6 +37,7 @@
 //! | [`prefs`] | blocks and chat preferences (1.2), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
 //! | [`heartbeat`] | the node's heartbeat, and its scan of every live device session |
+//! | [`files`] | photos and files (1.2): their bytes in chunks, so that any node serves any file |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
 //!
@@ -52,6 +53,7 @@ pub mod db;
 pub mod devices;
 pub mod erase;
 pub mod feeder;
+pub mod files;
 pub mod heartbeat;
 pub mod migrate;
 pub mod moderation;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::{Config, Ctx, presence};
 use crate::protocol::files::{self, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
-use crate::store::files::{Carrier, Files, MAX_FILE_MB, UPLOAD_MINUTES};
+use crate::store::files::{Carrier, FileStore, Files, MAX_FILE_MB, UPLOAD_MINUTES};
 use crate::store::{Ticket, UserId};
 
 /// `--max-file-mb` and `--upload-minutes`.
@@ -28,11 +28,15 @@ impl Default for Limits {
     }
 }
 
-/// The files of the server's data directory.
-pub fn open(config: &Config) -> crate::error::Result<Arc<Files>> {
+/// The files of chats: in `store` if the storage has one (a cluster's
+/// database), else in the server's data directory.
+pub fn open(config: &Config, store: Option<Box<dyn FileStore>>) -> crate::error::Result<Arc<Files>> {
     let Limits { max_size, upload_ttl } = config.files;
-    let files = Files::open(&config.data_dir, max_size, upload_ttl)
-        .map_err(|e| crate::error::Error::io("opening the files directory", e))?;
+    let files = match store {
+        Some(store) => Files::new(store, max_size, upload_ttl),
+        None => Files::open(&config.data_dir, max_size, upload_ttl)
+            .map_err(|e| crate::error::Error::io("opening the files directory", e))?,
+    };
     Ok(Arc::new(files))
 }
 
@@ -48,6 +52,16 @@ pub fn upload(
     let quota = ctx.config.store.budget.user_quota;
     let stored = ctx.store.stored_bytes(user);
     ctx.files.upload(owner, name, size, sha256, stored, quota).map(Reply::OkWith)
+}
+
+/// Whether `user` may store one more message: its files count in
+/// `--user-quota` beside its messages (the store counts those alone).
+pub fn check_message(ctx: &Ctx, user: UserId, name: &str) -> Result<(), Ko> {
+    let quota = ctx.config.store.budget.user_quota;
+    if quota == 0 {
+        return Ok(());
+    }
+    ctx.files.check_message(name, ctx.store.stored_bytes(user), quota)
 }
 
 /// `PART:<file id>:<offset>:<base64>`: `OK:<bytes received so far>`.
