@@ -40,12 +40,17 @@ fn a_file_uploaded_on_one_node_is_served_by_the_other() {
     let a = cluster.node("a");
     let b = cluster.node("b");
     register(&a, &["ana", "bob", "eve"]);
-    let mut bob_events = login_recv_1_2(&b, "bob");
     let mut ana = a.login_send("ana", "pw-ana");
 
-    // A few MB through A, in parts; a FILE on A reaches bob's receiver on B.
+    // A few MB and a photo uploaded through A, in parts.
     let bytes = noise(3 * 1024 * 1024 + 12_345, 42);
     let id = upload(&mut ana, "lab3.pdf", &bytes);
+    let png = photo(1200, 900);
+    let pic = upload(&mut ana, "board.png", &png);
+
+    // FILEs on A reach bob's receiver on B (read at once: a receiver
+    // left unread through a long transfer would miss its PINGs).
+    let mut bob_events = login_recv_1_2(&b, "bob");
     assert!(ana.request(&format!("FILE:bob:f1:{id}:for friday")).starts_with("OK:f1:"));
     let event = next_file_event(&mut bob_events);
     let fields: Vec<&str> = event.splitn(11, ':').collect();
@@ -54,6 +59,10 @@ fn a_file_uploaded_on_one_node_is_served_by_the_other() {
         fields[6..10],
         [id.as_str(), &bytes.len().to_string(), "application/octet-stream", "lab3.pdf"]
     );
+    assert!(ana.request(&format!("FILE:bob:f2:{pic}:")).starts_with("OK:f2:"));
+    let event = next_file_event(&mut bob_events);
+    assert!(event.contains(&format!(":{pic}:{}:image/png:board.png:", png.len())), "{event}");
+    drop(bob_events);
 
     // Bob fetches it through B, byte for byte; eve, in no chat that
     // carries it, is told what she would be for no file at all.
@@ -64,12 +73,7 @@ fn a_file_uploaded_on_one_node_is_served_by_the_other() {
     assert_eq!(refused, "KO:UNKNOWN_FILE:no such file that you may see");
     assert_eq!(fetch(&mut eve, &"0".repeat(32)).unwrap_err(), refused);
 
-    // A photo: its thumbnail, made on completion by A, served by B.
-    let png = photo(1200, 900);
-    let pic = upload(&mut ana, "board.png", &png);
-    assert!(ana.request(&format!("FILE:bob:f2:{pic}:")).starts_with("OK:f2:"));
-    let event = next_file_event(&mut bob_events);
-    assert!(event.contains(&format!(":{pic}:{}:image/png:board.png:", png.len())), "{event}");
+    // The photo's thumbnail, made on completion by A, served by B.
     let thumb = fetch(&mut bob, &format!("{pic}-t")).unwrap();
     assert!(thumb.starts_with(&[0xff, 0xd8]) && thumb.len() <= 100 * 1024, "a JPEG of {} bytes", thumb.len());
     assert_eq!(fetch(&mut bob, &pic).unwrap(), png);

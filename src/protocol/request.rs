@@ -216,6 +216,9 @@ pub enum Request {
     },
     /// `PREFS`: every chat whose level is not `all` or that is pinned.
     Prefs,
+    /// 1.2 (§21): `FILES`, your complete files and the messages that
+    /// carry them (`wachat export`).
+    Files,
 }
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
@@ -467,7 +470,7 @@ impl Request {
                 Request::Pin { chat: chat(fields(line, 2, "UNPIN:<user or #room>")?[1])?, pinned: false }
             }
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
-            | "BLOCKS" | "PREFS"
+            | "BLOCKS" | "PREFS" | "FILES"
                 if line.contains(':') =>
             {
                 return Err(bad(format!("{} takes no fields", command_word(line))));
@@ -481,6 +484,7 @@ impl Request {
             "INFO" => Request::Info,
             "BLOCKS" => Request::Blocks,
             "PREFS" => Request::Prefs,
+            "FILES" => Request::Files,
             "PING" => Request::Ping,
             "QUIT" => Request::Quit,
             "" => return Err(bad("empty request")),
@@ -599,6 +603,7 @@ impl fmt::Display for Request {
             Request::Pin { chat, pinned: true } => write!(f, "PIN:{chat}"),
             Request::Pin { chat, pinned: false } => write!(f, "UNPIN:{chat}"),
             Request::Prefs => f.write_str("PREFS"),
+            Request::Files => f.write_str("FILES"),
         }
     }
 }
@@ -685,6 +690,7 @@ mod tests {
             "PIN:#lab3",
             "UNPIN:bob",
             "PREFS",
+            "FILES",
         ] {
             assert_eq!(Request::parse(line).unwrap().to_string(), line);
         }

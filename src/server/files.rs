@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Config, Ctx, presence};
-use crate::protocol::files::{self, readable_text};
+use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
 use crate::store::files::{Carrier, FileStore, Files, MAX_FILE_MB, UPLOAD_MINUTES};
 use crate::store::{Ticket, UserId};
@@ -103,6 +103,41 @@ pub fn fetch(ctx: &Ctx, user: UserId, reader: &str, file: &str, offset: u64) -> 
     };
     let bytes = ctx.files.fetch(reader, file, offset, may_see)?;
     Ok(Reply::OkWith(files::encode(&bytes)))
+}
+
+/// `FILES`: a line per complete file of `owner` and message of its that
+/// carries it (a file no message carries: one line, `<to>` and `<id>` empty).
+pub fn list(ctx: &Ctx, owner: &str) -> Result<Reply, Ko> {
+    lines(&ctx.files, owner)
+}
+
+/// The lines of `FILES` for `owner`, from `files` (also the export's).
+pub fn lines(files: &Files, owner: &str) -> Result<Reply, Ko> {
+    let mut lines = Vec::new();
+    for (id, meta) in files.of_owner(owner)? {
+        let line = |message| FileLine { file: meta.info(&id), sha256: meta.sha256.clone(), message };
+        if meta.carriers.is_empty() {
+            lines.push(line(None).to_string());
+        }
+        for c in &meta.carriers {
+            lines.push(line(Some((c.to.clone(), c.id.clone()))).to_string());
+        }
+    }
+    Ok(Reply::listing(lines))
+}
+
+/// Copies complete file `id` into `dest`, a new private file (0600), synced
+/// (an administrator's export).
+pub fn save(files: &Files, id: &str, dest: &std::path::Path) -> crate::error::Result<u64> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |e| crate::error::Error::io(format!("export: {}", dest.display()), e);
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dest).map_err(io)?;
+    let mut out = std::io::BufWriter::new(file);
+    let written = files
+        .copy_to(id, &mut out)
+        .map_err(|ko| crate::error::Error::Refused { request: "export".into(), ko })?;
+    out.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
+    Ok(written)
 }
 
 /// A `DELETE` of `author`'s message `id` to `chat` succeeded: the message
