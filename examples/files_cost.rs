@@ -10,6 +10,10 @@
 //! ```sh
 //! cargo build --release && cargo run --release --example files_cost -- 5
 //! ```
+//!
+//! On a cluster node (docs/CLUSTER.md: the bytes in PostgreSQL), with
+//! `WACHAT_STORE=postgres://… WACHAT_BUS=nats://…` set: each run starts a
+//! node on them, with users of its own.
 
 #[path = "support/line_conn.rs"]
 mod line_conn;
@@ -142,15 +146,24 @@ fn run(bytes: &[u8]) -> Result<[f64; 5]> {
     let dir = tempfile::tempdir()?;
     let web_port = free_port()?;
     let data = dir.path().display().to_string();
-    let args = ["--rate", "0", "--data-dir", &data, "--web-port", &web_port.to_string()];
+    let web_port = web_port.to_string();
+    let mut args = vec!["--rate", "0", "--data-dir", &data, "--web-port", &web_port];
+    let cluster = std::env::var("WACHAT_STORE").ok().zip(std::env::var("WACHAT_BUS").ok());
+    let node = format!("files-cost-{web_port}");
+    if let Some((store, bus)) = &cluster {
+        args.extend(["--store", store, "--bus", bus, "--node", &node]);
+    }
     let (mut child, send, _) = spawn_serve(&args)?;
     let web: SocketAddr = format!("127.0.0.1:{web_port}").parse()?;
+    // Users of this run's own: a cluster's database keeps the last run's.
+    let user = |i: usize| format!("r{web_port}u{i}");
     for i in 0..10 {
-        Conn::connect(send)?.request(&format!("REGISTER:u{i}::pw-u{i}-1234"))?; // one account per connection
+        let u = user(i);
+        Conn::connect(send)?.request(&format!("REGISTER:{u}::pw-{u}-1234"))?; // one account per connection
     }
     let mut figures = [0.0; 5];
     for (k, how) in [Where::Tcp(send), Where::Web(web)].into_iter().enumerate() {
-        let mut c = login(how, "u0")?;
+        let mut c = login(how, &user(0))?;
         let started = Instant::now();
         let id = upload(&mut c, "big.bin", bytes)?;
         figures[2 * k] = SIZE as f64 / MB as f64 / started.elapsed().as_secs_f64();
@@ -168,8 +181,9 @@ fn run(bytes: &[u8]) -> Result<[f64; 5]> {
     std::thread::scope(|scope| -> Result<()> {
         let uploads: Vec<_> = (0..10)
             .map(|i| {
+                let u = user(i);
                 scope.spawn(move || -> std::result::Result<(), String> {
-                    let mut c = login(Where::Tcp(send), &format!("u{i}")).map_err(|e| e.to_string())?;
+                    let mut c = login(Where::Tcp(send), &u).map_err(|e| e.to_string())?;
                     upload(&mut c, "ten.bin", bytes).map(drop).map_err(|e| e.to_string())
                 })
             })

@@ -18,13 +18,17 @@
 //! {"type":"device","device":"laptop","address":"127.0.0.1","presence":"online","last_seen_ms":0}
 //! ```
 //!
-//! Devices (protocol 1.2, `DEVICES`) come last; a server older than 1.2
-//! has none to list. An administrator's `wachat users export NAME`
+//! Devices (protocol 1.2, `DEVICES`) come last, then your files (1.2,
+//! `FILES`): a `file` line each, an `attachment` line per message that
+//! carries one; with `--out`, their bytes in a `files/` folder beside it
+//! (`store::account_export::write_files`). A server older than 1.2 has
+//! none to list. An administrator's `wachat users export NAME`
 //! (`src/admin/export.rs`) and a running server (`server::accounts`) write
 //! the very same lines: all go through [`write`] (`store::account_export`),
 //! from a [`Source`] each.
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::client::{Connection, Options};
 use crate::error::{Error, Result};
@@ -60,22 +64,46 @@ impl Source for Client {
             _ => Ok(None), // an older server: `KO:BAD_REQUEST`
         }
     }
+
+    fn files(&mut self) -> Result<Vec<String>> {
+        match self.0.request(&Request::Files)? {
+            Reply::Listing(lines) => Ok(lines),
+            _ => Ok(Vec::new()), // an older server: `KO:BAD_REQUEST`
+        }
+    }
+
+    /// `FETCH`es, a part at a time, as `/save` does.
+    fn save_file(&mut self, id: &str, dest: &Path) -> Result<u64> {
+        let conn = &mut self.0;
+        let mut requests =
+            |batch: Vec<Request>| batch.iter().map(|r| conn.request(r)).collect::<Result<Vec<Reply>>>();
+        crate::client::files::download(&mut requests, id, dest)
+    }
 }
 
-/// Runs the export to `out`.
-pub fn run(options: &Options, out: &mut dyn Write) -> Result<()> {
+/// Runs the export to `out`, your files' bytes into `files` if given.
+pub fn run(options: &Options, out: &mut dyn Write, files: Option<&Path>) -> Result<()> {
     let (conn, me) = crate::oneshot::open(options)?;
     let mut source = Client(conn);
-    write(&me, &mut source, out)?;
+    write(&me, &mut source, out, files)?;
     let _ = source.0.request(&Request::Quit);
     Ok(())
 }
 
 /// Runs `export` into `path` (a new file, 0600: it holds someone's
-/// messages; synced once whole) or, with none, stdout.
-pub fn to(path: Option<&std::path::Path>, export: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+/// messages; synced once whole) or, with none, stdout. `export` is given
+/// the folder where a `files/` folder goes beside `path` (1.2: the bytes
+/// of your files), none for stdout.
+pub fn to(
+    path: Option<&Path>,
+    export: impl FnOnce(&mut dyn Write, Option<&Path>) -> Result<()>,
+) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let Some(path) = path else { return export(&mut std::io::stdout().lock()) };
+    let Some(path) = path else { return export(&mut std::io::stdout().lock(), None) };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let fail = |e| Error::io(format!("{}", path.display()), e);
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -85,7 +113,7 @@ pub fn to(path: Option<&std::path::Path>, export: impl FnOnce(&mut dyn Write) ->
         .open(path)
         .map_err(fail)?;
     let mut out = std::io::BufWriter::new(file);
-    export(&mut out)?;
+    export(&mut out, Some(folder))?;
     out.into_inner().map_err(|e| fail(e.into_error()))?.sync_all().map_err(fail)
 }
 

@@ -270,3 +270,124 @@ fn the_consoles_client_sends_a_file_and_the_receiver_saves_it_by_its_message() {
     assert_eq!(bob.save_file(&got, Some(&out)).unwrap(), out.join("lab3.pdf"));
     assert!(std::fs::read(out.join("lab3.pdf")).unwrap() == bytes);
 }
+
+#[test]
+fn a_user_whose_files_fill_the_quota_gets_full_on_msg() {
+    let server = TestServer::start_with(&["--user-quota", "200000", "--rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let text = "x".repeat(500);
+    assert!(ana.request(&format!("MSG:bob:m0:{text}")).starts_with("OK:m0:"), "room left before the file");
+    // 199,000 bytes of files: the messages' share of the quota is what
+    // is left, a couple of messages of 500 bytes at most.
+    let id = upload(&mut ana, "big.bin", &noise(199_000, 3));
+    assert!(ana.request(&format!("FILE:bob:f1:{id}:")).starts_with("OK:f1:"));
+    let mut replies = Vec::new();
+    for i in 1..=10 {
+        let reply = ana.request(&format!("MSG:bob:m{i}:{text}"));
+        let full = reply.starts_with("KO:FULL:");
+        replies.push(reply);
+        if full {
+            break;
+        }
+    }
+    let last = replies.last().unwrap();
+    assert!(last.starts_with("KO:FULL:") && last.contains("messages and files"), "{replies:?}");
+    assert!(replies.len() <= 3, "the file counted at once: {replies:?}");
+    // Without the file, its bytes are the messages' again.
+    assert!(ana.request("DELETE:bob:f1").starts_with("OK:"));
+    let deadline = Instant::now() + READ_TIMEOUT;
+    for i in 0.. {
+        // The file bytes a MSG saw are trusted for a second: polled.
+        if ana.request(&format!("MSG:bob:n{i}:{text}")).starts_with("OK:") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the quota not given back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The lines of an export, parsed.
+fn export_lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn wachat_export_copies_your_files_under_safe_names_and_says_which_message_carries_which() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert_eq!(ana.request("JOIN:#lab"), "OK");
+    let pdf = noise(30_000, 5);
+    let lab = upload(&mut ana, "lab 3.PDF", &pdf);
+    assert!(ana.request(&format!("FILE:bob:f1:{lab}:for friday")).starts_with("OK:f1:"));
+    assert!(ana.request(&format!("FILE:#lab:f2:{lab}:")).starts_with("OK:f2:"));
+    let notes = noise(100, 6);
+    let kept = upload(&mut ana, "README", &notes); // sent nowhere: still yours
+    let mut bob = server.login_send("bob", "pw-bob");
+    upload(&mut bob, "bobs.bin", &noise(10, 7)); // not ana's
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ana.jsonl");
+    let mut args: Vec<String> =
+        ["export", "--user", "ana", "--out", out.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+    args.extend(connection_args(server.send, server.recv, tmp.path()));
+    let outcome = run_wachat(&args, "pw-ana", "");
+    assert!(outcome.status.success(), "{}", outcome.stderr);
+    let lines = export_lines(&out);
+    let of = |kind: &str| lines.iter().filter(|l| l["type"] == kind).cloned().collect::<Vec<_>>();
+    let files: Vec<(String, String, String, u64)> = of("file")
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_string();
+            (s("file"), s("name"), s("path"), f["size"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (lab.clone(), "lab 3.PDF".into(), format!("files/{lab}.pdf"), 30_000),
+            (kept.clone(), "README".into(), format!("files/{kept}"), 100)
+        ]
+    );
+    assert_eq!(std::fs::read(tmp.path().join(format!("files/{lab}.pdf"))).unwrap(), pdf);
+    assert_eq!(std::fs::read(tmp.path().join(format!("files/{kept}"))).unwrap(), notes);
+    assert_eq!(names_in(&tmp.path().join("files")).len(), 2, "only ana's files");
+    let mode = std::fs::metadata(tmp.path().join("files")).unwrap().permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o700);
+    let carried: Vec<String> = of("attachment")
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap().to_string();
+            format!("{}>{}:{} {} {}", s("from"), s("to"), s("id"), s("file"), s("path"))
+        })
+        .collect();
+    let path = format!("files/{lab}.pdf");
+    assert_eq!(carried, [format!("ana>bob:f1 {lab} {path}"), format!("ana>#lab:f2 {lab} {path}")]);
+
+    // An administrator's export of the stopped server: the same files.
+    assert_eq!(server.terminate().code(), Some(0));
+    let admin = tempfile::tempdir().unwrap();
+    let admin_out = admin.path().join("ana.jsonl");
+    let args: Vec<String> = ["users", "export", "ana", "--out", admin_out.to_str().unwrap(), "--data-dir"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([server.data_dir.display().to_string()])
+        .collect();
+    let outcome = run_wachat(&args, "", "");
+    assert!(outcome.status.success(), "{}", outcome.stderr);
+    let admin_files: Vec<serde_json::Value> = export_lines(&admin_out)
+        .into_iter()
+        .filter(|l| l["type"] == "file" || l["type"] == "attachment")
+        .collect();
+    assert_eq!(
+        admin_files,
+        lines
+            .iter()
+            .filter(|l| l["type"] == "file" || l["type"] == "attachment")
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(std::fs::read(admin.path().join(format!("files/{lab}.pdf"))).unwrap(), pdf);
+}

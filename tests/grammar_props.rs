@@ -121,6 +121,7 @@ fn request() -> impl Strategy<Value = Request> {
         (chat(), level()).prop_map(|(chat, level)| Request::Notify { chat, level }),
         (chat(), any::<bool>()).prop_map(|(chat, pinned)| Request::Pin { chat, pinned }),
         Just(Request::Prefs),
+        Just(Request::Files),
     ]
 }
 

@@ -28,14 +28,16 @@ use crate::i18n::tr;
 use crate::protocol::{DeviceLine, Presence};
 use crate::server::accounts::{EXPORT_ANSWER, EXPORT_REQUEST, StoreSource};
 use crate::store::devices::DeviceBook;
+use crate::store::files::Files;
 use crate::store::{Backend, LocalStore, Options};
 
 /// How long a running server may take to answer (its operator thread
 /// looks twice a second; a large account takes a moment to write).
 const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 
-/// `wachat users export NAME` into `out`.
-pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write) -> Result<()> {
+/// `wachat users export NAME` into `out`, the account's files into
+/// `files` (1.2) when the server is stopped.
+pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&Path>) -> Result<()> {
     if crate::store::lock::DataLock::acquire(data_dir).is_err() {
         return ask_live(data_dir, name, out);
     }
@@ -57,8 +59,12 @@ pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write) -> Result<()> {
             address: d.address,
         })
         .collect();
-    let mut source = StoreSource { store: &store, user: account.id, devices };
-    crate::export::write(&account.name, &mut source, out)
+    // Nothing is swept here (no upload is ever stale: `Duration::MAX`).
+    let stored = Files::open(data_dir, u64::MAX, Duration::MAX)
+        .map_err(|e| Error::io(format!("{}", data_dir.display()), e))?;
+    let mut source =
+        StoreSource { store: &store, user: account.id, devices, files: Some((&stored, &account.name)) };
+    crate::export::write(&account.name, &mut source, out, files)
 }
 
 /// Asks the server running on `data_dir` for the export (see the module

@@ -244,7 +244,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
             if !data_dir.is_dir() {
                 return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
             }
-            crate::export::to(out.as_deref(), |w| export::export(&data_dir, &name, w))?;
+            crate::export::to(out.as_deref(), |w, files| export::export(&data_dir, &name, w, files))?;
         }
         UsersCommand::Disable { name, data_dir } => {
             let changed = live::set_disabled(&data_dir, &name, true)?;

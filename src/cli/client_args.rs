@@ -297,5 +297,5 @@ fn password(args: &ServerArgs) -> Result<String> {
 /// `wachat export`: to `--out` (a new private file) or stdout.
 pub(super) fn export(args: &ExportArgs) -> Result<()> {
     let options = options(&args.server)?;
-    crate::export::to(args.out.as_deref(), |out| crate::export::run(&options, out))
+    crate::export::to(args.out.as_deref(), |out, files| crate::export::run(&options, out, files))
 }

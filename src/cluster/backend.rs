@@ -427,4 +427,9 @@ impl Backend for PgBackend {
     fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko> {
         super::prefs::prefs(&self.db, user)
     }
+
+    /// 1.2: the files of chats in the database, where any node finds them.
+    fn file_store(&self) -> Option<Box<dyn crate::store::files::FileStore>> {
+        Some(Box::new(super::files::PgFiles::new(self.db.clone())))
+    }
 }

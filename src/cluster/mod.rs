@@ -38,6 +38,7 @@
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
 //! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
 //! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
+//! | [`files`] | photos and files (1.2): their bytes in chunks, so that any node serves any file |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
 //! | [`memory`] | reads kept to answer from while no primary does (logins of known users, `ROOMS`, `MEMBERS`, `LASTSEEN`) |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
@@ -55,6 +56,7 @@ pub mod devices;
 pub mod dispatch;
 pub mod erase;
 pub mod feeder;
+pub mod files;
 pub mod heartbeat;
 pub mod memory;
 pub mod migrate;

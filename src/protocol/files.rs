@@ -183,6 +183,40 @@ impl fmt::Display for FileEvent {
     }
 }
 
+/// 1.2: a line of `FILES`: `<file id>:<size>:<type>:<sha256>:<to>:<id>:<name>`,
+/// one of your complete files and one of your messages that carries it
+/// (`<to>` and `<id>` empty for a file no message carries: a line each).
+/// What `wachat export` lists and fetches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileLine {
+    pub file: FileInfo,
+    pub sha256: String,
+    /// The message's chat and id (`None`: carried by none).
+    pub message: Option<(String, String)>,
+}
+
+impl FileLine {
+    pub fn parse(line: &str) -> Result<FileLine, String> {
+        let f = split_fields(line, 7).ok_or_else(|| {
+            format!("expected <file id>:<size>:<type>:<sha256>:<to>:<id>:<name>, got {line:?}")
+        })?;
+        check_file_id(f[0])?;
+        check_file_name(f[6])?;
+        let size = f[1].parse::<u64>().map_err(|_| format!("bad size in {line:?}"))?;
+        let file = FileInfo { id: f[0].into(), size, kind: f[2].into(), name: f[6].into() };
+        let message = (!f[4].is_empty()).then(|| (f[4].to_string(), f[5].to_string()));
+        Ok(FileLine { file, sha256: check_sha256(f[3])?, message })
+    }
+}
+
+impl fmt::Display for FileLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let FileInfo { id, size, kind, name } = &self.file;
+        let (to, msg) = self.message.as_ref().map_or(("", ""), |(to, id)| (to, id));
+        write!(f, "{id}:{size}:{kind}:{}:{to}:{msg}:{name}", self.sha256)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +258,14 @@ mod tests {
         let line =
             format!("FILE:3:ana:#lab3:m1:17:{}:2048:image/png:white board.png:📎 x: y", "f".repeat(32));
         assert_eq!(FileEvent::parse(&line).unwrap().to_string(), line);
+    }
+
+    #[test]
+    fn a_files_line_round_trips() {
+        let (id, sha) = ("f".repeat(32), "a".repeat(64));
+        for line in [format!("{id}:3:image/png:{sha}:#lab3:m1:a: b.png"), format!("{id}:3:x:{sha}:::c")] {
+            assert_eq!(FileLine::parse(&line).unwrap().to_string(), line);
+        }
+        assert!(FileLine::parse(&format!("{id}:3:x:{sha}:::../x/y")).is_err(), "a name that is a path");
     }
 }

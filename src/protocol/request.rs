@@ -226,6 +226,9 @@ pub enum Request {
     },
     /// `PREFS`: every chat whose level is not `all` or that is pinned.
     Prefs,
+    /// 1.2 (§21): `FILES`, your complete files and the messages that
+    /// carry them (`wachat export`).
+    Files,
 }
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
@@ -278,7 +281,7 @@ impl Request {
             "UPLOAD" | "PART" | "FILE" | "FETCH" => grammar::file_request(line),
             "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" => grammar::preference(line),
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
-            | "BLOCKS" | "PREFS" => grammar::bare(line),
+            | "BLOCKS" | "PREFS" | "FILES" => grammar::bare(line),
             other => Err(grammar::unknown(other)),
         }
     }
@@ -359,6 +362,7 @@ impl fmt::Display for Request {
             Request::Pin { chat, pinned: true } => write!(f, "PIN:{chat}"),
             Request::Pin { chat, pinned: false } => write!(f, "UNPIN:{chat}"),
             Request::Prefs => f.write_str("PREFS"),
+            Request::Files => f.write_str("FILES"),
         }
     }
 }

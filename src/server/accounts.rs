@@ -50,6 +50,7 @@ use std::sync::Arc;
 use super::{Ctx, auth};
 use crate::protocol::{Bye, Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY};
 use crate::store::account_export::{self, Source};
+use crate::store::files::Files;
 use crate::store::{Backend, UserId};
 
 /// Who asks: a logged-in send connection.
@@ -139,6 +140,8 @@ pub struct StoreSource<'a> {
     pub store: &'a dyn Backend,
     pub user: UserId,
     pub devices: Vec<DeviceLine>,
+    /// 1.2: the files, and the account's name (their owner).
+    pub files: Option<(&'a Files, &'a str)>,
 }
 
 impl Source for StoreSource<'_> {
@@ -161,6 +164,19 @@ impl Source for StoreSource<'_> {
     fn devices(&mut self) -> crate::error::Result<Option<Vec<String>>> {
         Ok(Some(self.devices.iter().map(ToString::to_string).collect()))
     }
+
+    fn files(&mut self) -> crate::error::Result<Vec<String>> {
+        let Some((files, owner)) = self.files else { return Ok(Vec::new()) };
+        match super::files::lines(files, owner).map_err(refused)? {
+            crate::protocol::Reply::Listing(lines) => Ok(lines),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn save_file(&mut self, id: &str, dest: &Path) -> crate::error::Result<u64> {
+        let Some((files, _)) = self.files else { return Ok(0) };
+        super::files::save(files, id, dest)
+    }
 }
 
 fn refused(ko: Ko) -> crate::error::Error {
@@ -176,8 +192,10 @@ pub fn answer_export(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
     let mut out = Vec::new();
     if let Some(account) = ctx.store.find_account(name) {
         let devices = ctx.devices.list(ctx, account.id, &account.name);
-        let mut source = StoreSource { store: &**ctx.store, user: account.id, devices };
-        account_export::write(&account.name, &mut source, &mut out).map_err(std::io::Error::other)?;
+        // The answer is one file of lines: the files are listed, not copied.
+        let files = Some((&*ctx.files, &*account.name));
+        let mut source = StoreSource { store: &**ctx.store, user: account.id, devices, files };
+        account_export::write(&account.name, &mut source, &mut out, None).map_err(std::io::Error::other)?;
     }
     let aside = dir.join(format!("{EXPORT_ANSWER}.tmp"));
     std::fs::write(&aside, out)?;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Config, Ctx, presence};
-use crate::protocol::files::{self, readable_text};
+use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
-use crate::store::files::{Carrier, Files, MAX_FILE_MB, UPLOAD_MINUTES};
+use crate::store::files::{Carrier, FileStore, Files, MAX_FILE_MB, UPLOAD_MINUTES};
 use crate::store::{Ticket, UserId};
 
 /// `--max-file-mb` and `--upload-minutes`.
@@ -28,11 +28,15 @@ impl Default for Limits {
     }
 }
 
-/// The files of the server's data directory.
-pub fn open(config: &Config) -> crate::error::Result<Arc<Files>> {
+/// The files of chats: in `store` if the storage has one (a cluster's
+/// database), else in the server's data directory.
+pub fn open(config: &Config, store: Option<Box<dyn FileStore>>) -> crate::error::Result<Arc<Files>> {
     let Limits { max_size, upload_ttl } = config.files;
-    let files = Files::open(&config.data_dir, max_size, upload_ttl)
-        .map_err(|e| crate::error::Error::io("opening the files directory", e))?;
+    let files = match store {
+        Some(store) => Files::new(store, max_size, upload_ttl),
+        None => Files::open(&config.data_dir, max_size, upload_ttl)
+            .map_err(|e| crate::error::Error::io("opening the files directory", e))?,
+    };
     Ok(Arc::new(files))
 }
 
@@ -48,6 +52,16 @@ pub fn upload(
     let quota = ctx.config.store.budget.user_quota;
     let stored = ctx.store.stored_bytes(user);
     ctx.files.upload(owner, name, size, sha256, stored, quota).map(Reply::OkWith)
+}
+
+/// Whether `user` may store one more message: its files count in
+/// `--user-quota` beside its messages (the store counts those alone).
+pub fn check_message(ctx: &Ctx, user: UserId, name: &str) -> Result<(), Ko> {
+    let quota = ctx.config.store.budget.user_quota;
+    if quota == 0 {
+        return Ok(());
+    }
+    ctx.files.check_message(name, ctx.store.stored_bytes(user), quota)
 }
 
 /// `PART:<file id>:<offset>:<base64>`: `OK:<bytes received so far>`.
@@ -89,6 +103,41 @@ pub fn fetch(ctx: &Ctx, user: UserId, reader: &str, file: &str, offset: u64) -> 
     };
     let bytes = ctx.files.fetch(reader, file, offset, may_see)?;
     Ok(Reply::OkWith(files::encode(&bytes)))
+}
+
+/// `FILES`: a line per complete file of `owner` and message of its that
+/// carries it (a file no message carries: one line, `<to>` and `<id>` empty).
+pub fn list(ctx: &Ctx, owner: &str) -> Result<Reply, Ko> {
+    lines(&ctx.files, owner)
+}
+
+/// The lines of `FILES` for `owner`, from `files` (also the export's).
+pub fn lines(files: &Files, owner: &str) -> Result<Reply, Ko> {
+    let mut lines = Vec::new();
+    for (id, meta) in files.of_owner(owner)? {
+        let line = |message| FileLine { file: meta.info(&id), sha256: meta.sha256.clone(), message };
+        if meta.carriers.is_empty() {
+            lines.push(line(None).to_string());
+        }
+        for c in &meta.carriers {
+            lines.push(line(Some((c.to.clone(), c.id.clone()))).to_string());
+        }
+    }
+    Ok(Reply::listing(lines))
+}
+
+/// Copies complete file `id` into `dest`, a new private file (0600), synced
+/// (an administrator's export).
+pub fn save(files: &Files, id: &str, dest: &std::path::Path) -> crate::error::Result<u64> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |e| crate::error::Error::io(format!("export: {}", dest.display()), e);
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dest).map_err(io)?;
+    let mut out = std::io::BufWriter::new(file);
+    let written = files
+        .copy_to(id, &mut out)
+        .map_err(|ko| crate::error::Error::Refused { request: "export".into(), ko })?;
+    out.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
+    Ok(written)
 }
 
 /// A `DELETE` of `author`'s message `id` to `chat` succeeded: the message

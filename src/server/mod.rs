@@ -314,6 +314,7 @@ impl Server {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
         let (backend, nodes) = open(&router)?;
+        let file_store = backend.file_store(); // 1.2: a cluster's files are in its database
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
@@ -328,7 +329,7 @@ impl Server {
             devices.share(shared);
         }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
-        let files = files::open(&config)?;
+        let files = files::open(&config, file_store)?;
         let ctx = Arc::new(Ctx {
             files,
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),

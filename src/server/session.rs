@@ -139,14 +139,17 @@ impl Session<'_> {
 
     /// Hands the queued `MSG`s to the store and queues their replies.
     pub fn send_msgs(&mut self) {
-        let Some((user, _)) = &self.user else { return };
+        let Some((user, name)) = &self.user else { return };
         if self.msgs.is_empty() {
             return;
         }
         let user = *user;
+        // 1.2: a user whose files fill its quota stores no more messages.
+        let full = super::files::check_message(self.ctx, user, name).err();
         // Messages past the user's rate are refused one by one; the rest
         // go to the store together.
-        let limited: Vec<Option<Ko>> = self.msgs.iter().map(|_| self.over_rate(user)).collect();
+        let limited: Vec<Option<Ko>> =
+            self.msgs.iter().map(|_| full.clone().or_else(|| self.over_rate(user))).collect();
         // Taken before any reply is queued: `queue` finds none left to send.
         let msgs = std::mem::take(&mut self.msgs);
         let allowed: Vec<Outgoing> = if limited.iter().all(Option::is_none) {

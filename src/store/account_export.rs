@@ -11,9 +11,11 @@
 //! character, so a message's text cannot break a line or the format.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
+use crate::protocol::files::FileLine;
 use crate::protocol::{Chat, ChatLine, DeviceLine, HistoryLine, Presence, RoomLine};
 
 /// Where an export's lines come from: the protocol's listing lines, as
@@ -27,10 +29,22 @@ pub trait Source {
     fn history(&mut self, chat: &Chat) -> Result<Vec<String>>;
     /// `None`: the source has no devices to say (a server older than 1.2).
     fn devices(&mut self) -> Result<Option<Vec<String>>>;
+    /// 1.2 (§21): the account's `FILES` lines; none from a source that
+    /// has no files to say (a server older than 1.2).
+    fn files(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// Writes the bytes of file `id` to `dest`, a new file; the bytes written.
+    fn save_file(&mut self, id: &str, dest: &Path) -> Result<u64> {
+        let _ = dest;
+        Err(Error::Usage(format!("export: this source cannot copy file {id}")))
+    }
 }
 
 /// Writes `me`'s export from `source` to `out`, streamed chat by chat.
-pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write) -> Result<()> {
+/// With a folder `files` (the one beside the export's file), the bytes of
+/// your files are copied into its `files/` folder ([`write_files`]).
+pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write, files: Option<&Path>) -> Result<()> {
     let server = source.server()?;
     let rooms = source.rooms()?;
     let chats = source.chats()?;
@@ -101,7 +115,83 @@ pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write) -> Result<(
         push_number(&mut line, "last_seen_ms", seen);
         writeln!(out, "{line}").map_err(fail)?;
     }
+    write_files(me, source, out, files)?;
     out.flush().map_err(fail)
+}
+
+/// 1.2 (§21): a `file` line per file of yours, and an `attachment` line
+/// per message of yours that carries one:
+///
+/// ```text
+/// {"type":"file","file":"3f…a1","name":"lab3.pdf","media":"application/octet-stream","sha256":"…","path":"files/3f…a1.pdf","size":250880}
+/// {"type":"attachment","file":"3f…a1","from":"ana","to":"bob","id":"f1","path":"files/3f…a1.pdf"}
+/// ```
+///
+/// With a folder `dir`, each file's bytes are copied to `dir/<path>`:
+/// its id and an extension made safe (`store::files::export_name`), never
+/// the sender's name, so a name cannot reach a path; the copy's sha256 is
+/// checked. Without one (an export to stdout), `path` is empty.
+pub fn write_files(me: &str, source: &mut dyn Source, out: &mut dyn Write, dir: Option<&Path>) -> Result<()> {
+    let fail = |e| Error::io("export: writing", e);
+    let mut copied = std::collections::HashSet::new();
+    let mut line = String::new();
+    for text in source.files()? {
+        let f = FileLine::parse(&text).map_err(|e| Error::Protocol(format!("FILES line {text:?}: {e}")))?;
+        let id = &f.file.id;
+        let path = match dir {
+            Some(_) => format!("files/{}", crate::store::files::export_name(id, &f.file.name)),
+            None => String::new(),
+        };
+        if copied.insert(id.clone()) {
+            if let Some(dir) = dir {
+                save_checked(source, &f, &dir.join(&path))?;
+            }
+            line.clear();
+            object(
+                &mut line,
+                &[
+                    ("type", J::S("file")),
+                    ("file", J::S(id)),
+                    ("name", J::S(&f.file.name)),
+                    ("media", J::S(&f.file.kind)),
+                    ("sha256", J::S(&f.sha256)),
+                    ("path", J::S(&path)),
+                ],
+            );
+            push_number(&mut line, "size", f.file.size);
+            writeln!(out, "{line}").map_err(fail)?;
+        }
+        if let Some((to, msg)) = &f.message {
+            line.clear();
+            let fields = [
+                ("type", J::S("attachment")),
+                ("file", J::S(id)),
+                ("from", J::S(me)),
+                ("to", J::S(to)),
+                ("id", J::S(msg)),
+                ("path", J::S(&path)),
+            ];
+            object(&mut line, &fields);
+            line.push('}'); // no number to end it
+            writeln!(out, "{line}").map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies a file into `dest` (its folder made private, 0700: it holds
+/// someone's files) and checks its sha256 against the listing's.
+fn save_checked(source: &mut dyn Source, f: &FileLine, dest: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let folder = dest.parent().unwrap_or(Path::new("."));
+    let io = |e| Error::io(format!("export: {}", dest.display()), e);
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(io)?;
+    source.save_file(&f.file.id, dest)?;
+    let sha256 = crate::store::files::sha256_of(dest).map_err(io)?;
+    if sha256 != f.sha256 {
+        return Err(Error::Protocol(format!("export: {} came back with another sha256", f.file.id)));
+    }
+    Ok(())
 }
 
 /// Unix milliseconds now (a clock before 1970 is a broken machine: 0).

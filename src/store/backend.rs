@@ -387,4 +387,9 @@ pub trait Backend: Send + Sync {
         let _ = user;
         0
     }
+    /// 1.2: where this storage keeps the files of chats (`store::files`),
+    /// if not in the data directory (a cluster's database).
+    fn file_store(&self) -> Option<Box<dyn super::files::FileStore>> {
+        None
+    }
 }

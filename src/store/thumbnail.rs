@@ -10,7 +10,7 @@
 //! an image: it is stored and served as a file, never shown.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader, Seek};
 use std::path::Path;
 
 use image::{ImageFormat, ImageReader, Limits};
@@ -40,7 +40,13 @@ pub fn limits() -> Limits {
 /// is not an image of the four kinds that decodes within the limits.
 pub fn make(path: &Path) -> Option<(&'static str, Vec<u8>)> {
     let file = File::open(path).ok()?;
-    let mut reader = ImageReader::new(BufReader::new(file)).with_guessed_format().ok()?;
+    make_from(BufReader::new(file), &path.display().to_string())
+}
+
+/// The same from any reader of the bytes (`what` names them in the log):
+/// a file on disk, or a cluster's chunks read back from PostgreSQL.
+pub fn make_from(bytes: impl BufRead + Seek, what: &str) -> Option<(&'static str, Vec<u8>)> {
+    let mut reader = ImageReader::new(bytes).with_guessed_format().ok()?;
     let kind = match reader.format()? {
         ImageFormat::Png => "image/png",
         ImageFormat::Jpeg => "image/jpeg",
@@ -52,7 +58,7 @@ pub fn make(path: &Path) -> Option<(&'static str, Vec<u8>)> {
     let image = match reader.decode() {
         Ok(image) => image,
         Err(e) => {
-            log::info!("files: {} is not an image we show: {e}", path.display());
+            log::info!("files: {what} is not an image we show: {e}");
             return None;
         }
     };

@@ -238,6 +238,7 @@ pub(super) fn bare(line: &str) -> Result<Request, Ko> {
         "INFO" => Request::Info,
         "BLOCKS" => Request::Blocks,
         "PREFS" => Request::Prefs,
+        "FILES" => Request::Files,
         "PING" => Request::Ping,
         "QUIT" => Request::Quit,
         other => return Err(unknown(other)),

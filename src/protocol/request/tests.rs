@@ -82,6 +82,7 @@ fn every_request_round_trips() {
         "PIN:#lab3",
         "UNPIN:bob",
         "PREFS",
+        "FILES",
     ] {
         assert_eq!(Request::parse(line).unwrap().to_string(), line);
     }

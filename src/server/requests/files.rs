@@ -1,6 +1,6 @@
-//! `UPLOAD`, `PART`, `FILE` and `FETCH` (protocol 1.2, §21): photos and
-//! files in chats. One family: an upload's parts, the message that
-//! carries the file, and its fetch. Who may do what is
+//! `UPLOAD`, `PART`, `FILE`, `FETCH` and `FILES` (protocol 1.2, §21):
+//! photos and files in chats. One family: an upload's parts, the message
+//! that carries the file, its fetch, and the list of yours. Who may do what is
 //! `server::files`'s; the bytes are `store::files`'.
 
 use crate::protocol::{Chat, Request, Text};
@@ -34,7 +34,10 @@ pub(super) const FETCH: Row = Row {
     cost: tokens::<1>,
 };
 
-/// Serves one of the four (`request` is one of them).
+/// `FILES`: your files, for `wachat export`.
+pub(super) const FILES: Row = Row::new(&["FILES"], Version::V1_2, Kind::Ephemeral);
+
+/// Serves one of the five (`request` is one of them).
 pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
     let ctx = s.ctx;
     match request {
@@ -44,6 +47,7 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         Request::Part { file, offset, data } => s.reply(files::part(ctx, who.name, &file, offset, &data)),
         Request::File { to, id, file, caption } => send(s, who, &to, &id, &file, caption.as_ref()),
         Request::Fetch { file, offset } => s.reply(files::fetch(ctx, who.id, who.name, &file, offset)),
+        Request::Files => s.reply(files::list(ctx, who.name)),
         _ => unreachable!("only the file requests come here"),
     }
 }

@@ -1,0 +1,322 @@
+//! The files of chats on a cluster (protocol 1.2, §21; schema version 11):
+//! the `files`, `file_chunks` and `file_carriers` tables, so that a file
+//! uploaded through one node is fetched through any other.
+//!
+//! Why PostgreSQL and not a shared directory or an object store: it is
+//! already what every node reaches, it is the cluster's durable store,
+//! and the failover set-up replicates it (docs/CLUSTER.md). A file is
+//! then as safe as the message that carries it, and one more service is
+//! not needed to run a cluster in a class.
+//!
+//! This is a [`FileStore`] only: it keeps rows. What is allowed (quota,
+//! who fetches, the sweep, when a `DELETE` takes the bytes) is decided by
+//! `store::files::Files`, for this store and the disk's alike.
+//!
+//! Bytes are never whole in memory: a `PART` is one row of
+//! `file_chunks` (at most 12,000 bytes), a `FETCH` reads the one or two
+//! rows it spans, and the last `PART`'s sha256 and thumbnail read the
+//! rows back in batches ([`Chunks`]). Each change is one transaction on a
+//! pooled connection, committed before the `OK`.
+
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use postgres::Row;
+
+use super::db::{Db, OrKo};
+use crate::protocol::Ko;
+use crate::protocol::files::PART_BYTES;
+use crate::store::files::{Carrier, FileStore, Meta, ReadSeek};
+
+/// The files of a cluster, in its database.
+pub struct PgFiles {
+    db: Arc<Db>,
+}
+
+impl PgFiles {
+    pub fn new(db: Arc<Db>) -> PgFiles {
+        PgFiles { db }
+    }
+}
+
+/// The columns of `files` that [`meta_of`] reads, in its order.
+const META: &str = "id, owner, name, size, sha256, type, created, complete";
+
+/// A file's row (without its carriers), and its id.
+fn meta_of(row: &Row) -> (String, Meta) {
+    let meta = Meta {
+        owner: row.get(1),
+        name: row.get(2),
+        size: row.get::<_, i64>(3) as u64,
+        sha256: row.get(4),
+        kind: row.get(5),
+        created: row.get::<_, i64>(6) as u64,
+        complete: row.get(7),
+        carriers: Vec::new(),
+    };
+    (row.get(0), meta)
+}
+
+impl PgFiles {
+    /// The files of `query` (selecting [`META`]), each with its carriers.
+    fn files(
+        &self,
+        query: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<(String, Meta)>, Ko> {
+        const DOING: &str = "reading files";
+        let mut conn = self.db.get()?;
+        let mut files: Vec<(String, Meta)> =
+            conn.query(query, params).or_ko(DOING)?.iter().map(meta_of).collect();
+        if files.is_empty() {
+            return Ok(files);
+        }
+        let ids: Vec<&str> = files.iter().map(|(id, _)| id.as_str()).collect();
+        let rows = conn
+            .query("SELECT file, sender, chat, msg FROM file_carriers WHERE file = ANY($1)", &[&ids])
+            .or_ko(DOING)?;
+        for row in rows {
+            let file: &str = row.get(0);
+            if let Some((_, meta)) = files.iter_mut().find(|(id, _)| id == file) {
+                meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3) });
+            }
+        }
+        Ok(files)
+    }
+}
+
+impl FileStore for PgFiles {
+    fn create(&self, id: &str, meta: &Meta) -> Result<(), Ko> {
+        let mut conn = self.db.get()?;
+        conn.execute(
+            "INSERT INTO files (id, owner, owner_key, name, size, sha256, type, created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &id,
+                &meta.owner,
+                &meta.owner.to_lowercase(),
+                &meta.name,
+                &(meta.size as i64),
+                &meta.sha256,
+                &meta.kind,
+                &(meta.created as i64),
+            ],
+        )
+        .or_ko("recording an upload")
+        .map(drop)
+    }
+
+    fn meta(&self, id: &str) -> Result<Option<Meta>, Ko> {
+        let query = format!("SELECT {META} FROM files WHERE id = $1");
+        Ok(self.files(&query, &[&id])?.pop().map(|(_, meta)| meta))
+    }
+
+    fn received(&self, id: &str) -> Result<u64, Ko> {
+        let mut conn = self.db.get()?;
+        let row =
+            conn.query_opt("SELECT received FROM files WHERE id = $1", &[&id]).or_ko("reading an upload")?;
+        Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
+    }
+
+    /// The chunk and the new length in one transaction. Two nodes
+    /// appending the same part at once: one `UPDATE` finds `received`
+    /// moved and adds nothing (a resent part changes nothing).
+    fn append(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko> {
+        const DOING: &str = "storing a part";
+        let mut conn = self.db.get()?;
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        let end = (offset + data.len() as u64) as i64;
+        let moved = tx
+            .execute(
+                "UPDATE files SET received = $3 WHERE id = $1 AND received = $2",
+                &[&id, &(offset as i64), &end],
+            )
+            .or_ko(DOING)?;
+        if moved == 1 {
+            tx.execute(
+                "INSERT INTO file_chunks (file, thumb, off, data) VALUES ($1, false, $2, $3)",
+                &[&id, &(offset as i64), &data],
+            )
+            .or_ko(DOING)?;
+        }
+        tx.commit().or_ko(DOING)
+    }
+
+    fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {
+        let size = self.received(id)?;
+        Ok(Box::new(Chunks { db: &self.db, id: id.to_string(), size, pos: 0, buf: Vec::new(), buf_at: 0 }))
+    }
+
+    /// The thumbnail's chunks and the file's new state in one transaction.
+    fn finish(&self, id: &str, kind: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko> {
+        const DOING: &str = "completing a file";
+        let mut conn = self.db.get()?;
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        for (i, chunk) in thumbnail.unwrap_or_default().chunks(PART_BYTES).enumerate() {
+            tx.execute(
+                "INSERT INTO file_chunks (file, thumb, off, data) VALUES ($1, true, $2, $3) ON CONFLICT DO NOTHING",
+                &[&id, &((i * PART_BYTES) as i64), &chunk],
+            )
+            .or_ko(DOING)?;
+        }
+        tx.execute("UPDATE files SET complete = true, type = $2 WHERE id = $1", &[&id, &kind])
+            .or_ko(DOING)?;
+        tx.commit().or_ko(DOING)
+    }
+
+    /// The rows that `[offset, offset + PART_BYTES)` spans: the one that
+    /// holds `offset`, and those that begin before the end.
+    fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko> {
+        let mut conn = self.db.get()?;
+        let rows = conn
+            .query(
+                "SELECT off, data FROM file_chunks WHERE file = $1 AND thumb = $2 AND off < $3::bigint + $4::bigint \
+                 AND off >= (SELECT coalesce(max(off), 0) FROM file_chunks \
+                             WHERE file = $1 AND thumb = $2 AND off <= $3) \
+                 ORDER BY off",
+                &[&id, &thumb, &(offset as i64), &(PART_BYTES as i64)],
+            )
+            .or_ko("reading a file")?;
+        let mut out = Vec::with_capacity(PART_BYTES);
+        for row in rows {
+            let (off, data): (i64, &[u8]) = (row.get(0), row.get(1));
+            let skip = (offset.saturating_sub(off as u64) as usize).min(data.len());
+            let room = PART_BYTES - out.len();
+            out.extend_from_slice(&data[skip..data.len().min(skip + room)]);
+        }
+        Ok(out)
+    }
+
+    fn carry(&self, id: &str, c: &Carrier) -> Result<bool, Ko> {
+        let mut conn = self.db.get()?;
+        let (from_key, to_key, _) = c.key();
+        let added = conn
+            .execute(
+                "INSERT INTO file_carriers (file, sender, chat, msg, sender_key, chat_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[&id, &c.from, &c.to, &c.id, &from_key, &to_key],
+            )
+            .or_ko("recording a file's message")?;
+        Ok(added == 1)
+    }
+
+    fn uncarry(&self, c: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
+        let (from_key, to_key, id) = c.key();
+        let row = {
+            let mut conn = self.db.get()?;
+            conn.query_opt(
+                "DELETE FROM file_carriers WHERE sender_key = $1 AND chat_key = $2 AND msg = $3 RETURNING file",
+                &[&from_key, &to_key, &id],
+            )
+            .or_ko("forgetting a file's message")?
+        };
+        let Some(row) = row else { return Ok(None) };
+        let file: String = row.get(0);
+        Ok(self.meta(&file)?.map(|meta| (file, meta)))
+    }
+
+    fn carried(&self, c: &Carrier) -> Result<Option<(String, Meta)>, Ko> {
+        let (from_key, to_key, id) = c.key();
+        let query = format!(
+            "SELECT {META} FROM files WHERE id = (SELECT file FROM file_carriers \
+             WHERE sender_key = $1 AND chat_key = $2 AND msg = $3)"
+        );
+        Ok(self.files(&query, &[&from_key, &to_key, &id])?.pop())
+    }
+
+    /// Its chunks and carriers go with it (`ON DELETE CASCADE`).
+    fn remove(&self, id: &str) -> Result<(), Ko> {
+        let mut conn = self.db.get()?;
+        conn.execute("DELETE FROM files WHERE id = $1", &[&id]).or_ko("removing a file").map(drop)
+    }
+
+    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
+        let query = format!("SELECT {META} FROM files WHERE owner_key = $1");
+        self.files(&query, &[&owner.to_lowercase()])
+    }
+
+    /// One sum by the owner's index: asked for each burst of `MSG`s.
+    fn bytes_of(&self, owner: &str) -> Result<u64, Ko> {
+        let mut conn = self.db.get()?;
+        let row = conn
+            .query_one(
+                "SELECT coalesce(sum(size), 0)::bigint FROM files WHERE owner_key = $1",
+                &[&owner.to_lowercase()],
+            )
+            .or_ko("reading a quota")?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn uploads(&self) -> Result<Vec<(String, Meta)>, Ko> {
+        self.files(&format!("SELECT {META} FROM files WHERE NOT complete"), &[])
+    }
+}
+
+/// Rows of `file_chunks` fetched per round trip while reading back.
+const BATCH: i64 = 64;
+
+/// An upload's bytes read back from its chunks, [`BATCH`] rows at a time
+/// (768 KB): what its sha256 and its thumbnail read.
+struct Chunks<'a> {
+    db: &'a Db,
+    id: String,
+    size: u64,
+    pos: u64,
+    /// Bytes from `buf_at` on, the last batch read.
+    buf: Vec<u8>,
+    buf_at: u64,
+}
+
+impl Chunks<'_> {
+    /// Reads the batch of rows from the one holding `pos`.
+    fn fill(&mut self) -> io::Result<()> {
+        let mut conn = self.db.get().map_err(|ko| io::Error::other(ko.reason))?;
+        let rows = conn
+            .query(
+                "SELECT off, data FROM file_chunks WHERE file = $1 AND NOT thumb \
+                 AND off >= (SELECT coalesce(max(off), 0) FROM file_chunks \
+                             WHERE file = $1 AND NOT thumb AND off <= $2) \
+                 ORDER BY off LIMIT $3",
+                &[&self.id, &(self.pos as i64), &BATCH],
+            )
+            .map_err(|e| io::Error::other(super::db::describe(&e)))?;
+        self.buf.clear();
+        self.buf_at = rows.first().map_or(self.pos, |row| row.get::<_, i64>(0) as u64);
+        for row in &rows {
+            self.buf.extend_from_slice(row.get::<_, &[u8]>(1));
+        }
+        Ok(())
+    }
+}
+
+impl Read for Chunks<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.size {
+            return Ok(0);
+        }
+        let held = self.buf_at..self.buf_at + self.buf.len() as u64;
+        if !held.contains(&self.pos) {
+            self.fill()?;
+        }
+        let start = (self.pos - self.buf_at) as usize;
+        if start >= self.buf.len() {
+            return Ok(0); // fewer rows than `size` says: the end
+        }
+        let n = out.len().min(self.buf.len() - start);
+        out[..n].copy_from_slice(&self.buf[start..start + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Chunks<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let pos = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = pos.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.pos)
+    }
+}

@@ -1,0 +1,470 @@
+//! 1.2: the files of chats (issue 42, docs/PROTOCOL.md §21): the rules,
+//! and the one interface the server calls, whatever keeps the bytes.
+//!
+//! Two stores keep them, behind the trait [`FileStore`]:
+//!
+//! | store | where | for |
+//! | --- | --- | --- |
+//! | [`disk::DiskFiles`] | `<data>/files/`, one file per upload | a single server |
+//! | `cluster::files::PgFiles` | PostgreSQL, `files` and `file_chunks` | a cluster: any node serves any file |
+//!
+//! A store only keeps: bytes, a description ([`Meta`]) and the messages
+//! that carry a file ([`Carrier`]). What is allowed is decided here, in
+//! [`Files`], once for both, by the small functions of "the rules" below:
+//! who may fetch ([`may_fetch`]), the quota ([`check_quota`]), which
+//! uploads are swept ([`is_stale`]) and when a `DELETE` takes the bytes
+//! with it ([`is_orphan`]). `tests/files_cluster.rs` runs the same story
+//! on both stores and checks that they answer alike.
+//!
+//! An upload is checked before it is served: its sha256 is computed from
+//! the stored bytes read back (a buffer or a chunk at a time, never the
+//! whole file in memory), and only then is it marked complete and its
+//! thumbnail made (`store::thumbnail`).
+
+pub mod disk;
+mod names;
+
+use names::new_id;
+pub use names::{export_name, sha256_of, sha256_of_reader};
+
+use std::collections::HashMap;
+use std::io::{self, Read, Seek};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::protocol::files::{FileEvent, FileInfo, OTHER_TYPE};
+use crate::protocol::{Code, EventRef, Ko, Text, files};
+
+/// Default `--max-file-mb`.
+pub const MAX_FILE_MB: u64 = 16;
+
+/// Default `--upload-minutes`: an upload not finished by then is removed.
+pub const UPLOAD_MINUTES: u64 = 60;
+
+/// One message carrying a file: its author, its `<to>` as events show it
+/// (a user or `#room`) and its id. Names are kept as the events write
+/// them and compared ignoring case ([`Carrier::key`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Carrier {
+    pub from: String,
+    pub to: String,
+    pub id: String,
+}
+
+impl Carrier {
+    /// What identifies the message: author and chat folded, the id as sent.
+    pub fn key(&self) -> (String, String, String) {
+        (self.from.to_lowercase(), self.to.to_lowercase(), self.id.clone())
+    }
+}
+
+/// What a store knows about one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// The uploader, as registered.
+    pub owner: String,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    /// One of `files::IMAGE_TYPES` or `files::OTHER_TYPE` once complete.
+    pub kind: String,
+    /// When the upload began (Unix ms).
+    pub created: u64,
+    pub complete: bool,
+    pub carriers: Vec<Carrier>,
+}
+
+impl Meta {
+    pub fn info(&self, id: &str) -> FileInfo {
+        FileInfo { id: id.into(), size: self.size, kind: self.kind.clone(), name: self.name.clone() }
+    }
+}
+
+/// Bytes read back in order, and sought in (an image decoder needs both).
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Where files are kept. Each call is one change, durable when it
+/// returns `Ok`; none decides anything (that is [`Files`]'s).
+pub trait FileStore: Send + Sync {
+    /// Records a new upload `id` (not complete, carried by nothing).
+    fn create(&self, id: &str, meta: &Meta) -> Result<(), Ko>;
+    /// The description of `id`, with its carriers.
+    fn meta(&self, id: &str) -> Result<Option<Meta>, Ko>;
+    /// Bytes of upload `id` received so far.
+    fn received(&self, id: &str) -> Result<u64, Ko>;
+    /// Appends `data`, which begins at `offset`, the bytes received so far.
+    fn append(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko>;
+    /// The bytes received of upload `id`, read back from where they are kept.
+    fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko>;
+    /// Upload `id` is checked: it becomes complete, of media type `kind`,
+    /// with its thumbnail if it has one.
+    fn finish(&self, id: &str, kind: &str, thumbnail: Option<&[u8]>) -> Result<(), Ko>;
+    /// At most `files::PART_BYTES` of complete file `id` (or of its
+    /// thumbnail) from `offset`; empty at the end.
+    fn read(&self, id: &str, thumb: bool, offset: u64) -> Result<Vec<u8>, Ko>;
+    /// `carrier` carries file `id`; false if it already did.
+    fn carry(&self, id: &str, carrier: &Carrier) -> Result<bool, Ko>;
+    /// `carrier` carries nothing any more: the file it carried, and the
+    /// carriers that file has left.
+    fn uncarry(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
+    /// The file `carrier` carries.
+    fn carried(&self, carrier: &Carrier) -> Result<Option<(String, Meta)>, Ko>;
+    /// Removes file `id`: bytes, thumbnail, description, carriers.
+    fn remove(&self, id: &str) -> Result<(), Ko>;
+    /// Every file of `owner`, complete or not.
+    fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
+    /// Every upload not complete.
+    fn uploads(&self) -> Result<Vec<(String, Meta)>, Ko>;
+    /// Bytes of `owner`'s files, complete or not (a store may sum faster).
+    fn bytes_of(&self, owner: &str) -> Result<u64, Ko> {
+        Ok(self.of_owner(owner)?.iter().map(|(_, m)| m.size).sum())
+    }
+}
+
+// ----- the rules, one function each, for both stores ----------------------
+
+/// `KO:FULL` if a new `size` bytes on top of `used` (messages and files)
+/// pass `quota` (`--user-quota`; 0: none). `size` 0 asks whether `used`
+/// alone reached it, as a `MSG` does.
+pub fn check_quota(used: u64, size: u64, quota: u64) -> Result<(), Ko> {
+    let over = if size == 0 { used >= quota } else { used + size > quota };
+    if quota > 0 && over {
+        let why = format!(
+            "you have stored {} of messages and files; {} would pass your quota of {} (--user-quota)",
+            files::size_words(used),
+            if size == 0 { "a message" } else { "this file" },
+            files::size_words(quota)
+        );
+        return Err(Ko::new(Code::Full, why));
+    }
+    Ok(())
+}
+
+/// Whether `reader` may fetch the file `meta` describes: it is complete,
+/// and `reader` uploaded it or may see one of the messages that carry it.
+pub fn may_fetch(meta: &Meta, reader: &str, may_see: impl Fn(&Carrier) -> bool) -> bool {
+    meta.complete && (meta.owner.eq_ignore_ascii_case(reader) || meta.carriers.iter().any(may_see))
+}
+
+/// Whether an upload is swept: not complete `ttl` after it began.
+pub fn is_stale(meta: &Meta, now: u64, ttl: Duration) -> bool {
+    let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+    !meta.complete && meta.created.saturating_add(ttl) <= now
+}
+
+/// Whether a file leaves the store after a `DELETE` of one of its
+/// messages: when no other message carries it.
+pub fn is_orphan(meta: &Meta) -> bool {
+    meta.carriers.is_empty()
+}
+
+fn unknown() -> Ko {
+    Ko::new(Code::UnknownFile, "no such file that you may see")
+}
+
+/// How long a `MSG` trusts the file bytes it last read ([`Files::check_message`]).
+pub const USAGE_FOR: Duration = Duration::from_secs(1);
+
+/// Locks per file id, spread over a few mutexes: two `PART`s of one
+/// upload on this node take turns (two nodes: the store's keys decide).
+const STRIPES: usize = 16;
+
+/// The files of a server, on whichever store.
+pub struct Files {
+    store: Box<dyn FileStore>,
+    /// Largest file (`--max-file-mb`).
+    pub max_size: u64,
+    /// An upload not complete this long after it began is removed.
+    pub upload_ttl: Duration,
+    stripes: [Mutex<()>; STRIPES],
+    /// Each owner's file bytes as a `MSG` last saw them, and when
+    /// ([`Files::check_message`]).
+    usage: Mutex<HashMap<String, (u64, Instant)>>,
+    /// Thumbnails are made one at a time: what decoding costs in memory
+    /// is then one image's, however many uploads complete at once.
+    thumbnails: Mutex<()>,
+}
+
+impl Files {
+    /// The files of `<data_dir>/files` (a single server).
+    pub fn open(data_dir: &Path, max_size: u64, upload_ttl: Duration) -> io::Result<Files> {
+        let files = Files::new(Box::new(disk::DiskFiles::open(data_dir)?), max_size, upload_ttl);
+        files.sweep(crate::store::now_ms());
+        Ok(files)
+    }
+
+    /// The files of `store`.
+    pub fn new(store: Box<dyn FileStore>, max_size: u64, upload_ttl: Duration) -> Files {
+        let stripes = std::array::from_fn(|_| Mutex::new(()));
+        let usage = Mutex::new(HashMap::new());
+        Files { store, max_size, upload_ttl, stripes, usage, thumbnails: Mutex::new(()) }
+    }
+
+    fn stripe(&self, id: &str) -> &Mutex<()> {
+        let sum = id.bytes().fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
+        &self.stripes[sum % STRIPES]
+    }
+
+    /// Bytes `owner`'s files take or have reserved (uploads under way):
+    /// what counts in `--user-quota` beside its messages.
+    pub fn bytes_of(&self, owner: &str) -> Result<u64, Ko> {
+        self.store.bytes_of(owner)
+    }
+
+    /// Whether `owner` may store one more message: `KO:FULL` once its
+    /// messages (`stored`) and its files reach `quota` (0: none). A burst
+    /// of `MSG`s asks once; the file bytes are remembered for
+    /// [`USAGE_FOR`] (a cluster's are a query away), forgotten at once
+    /// when an `UPLOAD` adds some. Messages alone are the store's to check.
+    pub fn check_message(&self, owner: &str, stored: u64, quota: u64) -> Result<(), Ko> {
+        if quota == 0 {
+            return Ok(());
+        }
+        let key = owner.to_lowercase();
+        let known = self.usage.lock().get(&key).filter(|(_, at)| at.elapsed() < USAGE_FOR).map(|(b, _)| *b);
+        let files = match known {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = self.store.bytes_of(owner)?;
+                let mut usage = self.usage.lock();
+                if usage.len() >= 4096 {
+                    usage.retain(|_, (_, at)| at.elapsed() < USAGE_FOR);
+                }
+                usage.insert(key, (bytes, Instant::now()));
+                bytes
+            }
+        };
+        if files == 0 { Ok(()) } else { check_quota(stored + files, 0, quota) }
+    }
+
+    /// `UPLOAD`: reserves a new file id for `owner`. `stored` is what its
+    /// messages already take of `quota` (0: no quota).
+    pub fn upload(
+        &self,
+        owner: &str,
+        name: &str,
+        size: u64,
+        sha256: &str,
+        stored: u64,
+        quota: u64,
+    ) -> Result<String, Ko> {
+        self.sweep(crate::store::now_ms());
+        if size == 0 {
+            return Err(Ko::new(Code::BadRequest, "a file of 0 bytes has nothing to send"));
+        }
+        if size > self.max_size {
+            let mb = self.max_size / (1024 * 1024);
+            return Err(Ko::new(Code::TooLong, format!("a file is at most {mb} MB (--max-file-mb)")));
+        }
+        check_quota(stored + self.bytes_of(owner)?, size, quota)?;
+        let id = new_id().map_err(internal)?;
+        let meta = Meta {
+            owner: owner.into(),
+            name: name.into(),
+            size,
+            sha256: sha256.into(),
+            kind: OTHER_TYPE.into(),
+            created: crate::store::now_ms(),
+            complete: false,
+            carriers: Vec::new(),
+        };
+        self.store.create(&id, &meta)?;
+        self.usage.lock().remove(&owner.to_lowercase());
+        Ok(id)
+    }
+
+    /// `PART`: appends `data` at `offset` of `owner`'s upload `id`;
+    /// returns the bytes received so far. A part already received (it
+    /// ends at or before them) changes nothing; a part past them is
+    /// refused. The last one returns once the file is checked and stored.
+    pub fn part(&self, owner: &str, id: &str, offset: u64, data: &[u8]) -> Result<u64, Ko> {
+        let _turn = self.stripe(id).lock();
+        let meta = self.store.meta(id)?.ok_or_else(unknown)?;
+        if !meta.owner.eq_ignore_ascii_case(owner) {
+            return Err(unknown());
+        }
+        if meta.complete {
+            return Ok(meta.size);
+        }
+        let received = self.store.received(id)?;
+        let end = offset.saturating_add(data.len() as u64);
+        if offset > received {
+            return Err(Ko::new(Code::BadRequest, format!("expected the part at offset {received}")));
+        }
+        if end > meta.size {
+            return Err(Ko::new(
+                Code::TooLong,
+                format!("the file is {} bytes, this part ends at {end}", meta.size),
+            ));
+        }
+        if end > received {
+            self.store.append(id, received, &data[(received - offset) as usize..])?;
+        }
+        let received = received.max(end);
+        if received == meta.size {
+            self.complete(id, &meta)?;
+        }
+        Ok(received)
+    }
+
+    /// The last part came: checks the sha256 from the stored bytes, makes
+    /// the thumbnail, marks the file complete. Bytes that do not match are
+    /// removed with their upload.
+    fn complete(&self, id: &str, meta: &Meta) -> Result<(), Ko> {
+        let digest = sha256_of_reader(&mut *self.store.open(id)?).map_err(internal)?;
+        if digest != meta.sha256 {
+            self.store.remove(id)?;
+            let why = "the bytes received do not match the sha256 of the UPLOAD: the upload is removed, start again";
+            return Err(Ko::new(Code::BadRequest, why));
+        }
+        let thumb = {
+            let _one_at_a_time = self.thumbnails.lock();
+            let bytes = io::BufReader::with_capacity(64 * 1024, self.store.open(id)?);
+            super::thumbnail::make_from(bytes, id)
+        };
+        let kind = thumb.as_ref().map_or(OTHER_TYPE, |(kind, _)| kind);
+        self.store.finish(id, kind, thumb.as_ref().map(|(_, jpeg)| &jpeg[..]))
+    }
+
+    /// `FILE`: `owner`'s complete file `id` as a message would carry it
+    /// (its readable text's name and size).
+    pub fn complete_file(&self, owner: &str, id: &str) -> Result<Meta, Ko> {
+        let meta = self.store.meta(id)?.ok_or_else(unknown)?;
+        if !meta.owner.eq_ignore_ascii_case(owner) {
+            return Err(unknown());
+        }
+        if !meta.complete {
+            return Err(Ko::new(
+                Code::UnknownFile,
+                format!("the file {id} is not complete yet: send its parts"),
+            ));
+        }
+        Ok(meta)
+    }
+
+    /// Records that `carrier` carries the file `id` (before the message is
+    /// sent: a crash after it leaves a carrier that holds the file longer,
+    /// never a message whose file is gone). True if it is new.
+    pub fn carry(&self, id: &str, carrier: Carrier) -> Result<bool, Ko> {
+        let _turn = self.stripe(id).lock();
+        self.store.carry(id, &carrier)
+    }
+
+    /// The message `from`/`to`/`id` was deleted (or never sent): it no
+    /// longer carries its file, and a file nothing carries any more is
+    /// removed from the store ([`is_orphan`]).
+    pub fn forget(&self, from: &str, to: &str, id: &str) {
+        let carrier = Carrier { from: from.into(), to: to.into(), id: id.into() };
+        let done = self.store.uncarry(&carrier).and_then(|left| match left {
+            Some((file, meta)) if is_orphan(&meta) => self.store.remove(&file),
+            _ => Ok(()),
+        });
+        if let Err(ko) = done {
+            log::error!("files: forgetting the file of message {id}: {}", ko.reason);
+        }
+    }
+
+    /// Removes the uploads [`is_stale`] at `now`: their quota comes back.
+    pub fn sweep(&self, now: u64) {
+        let uploads = match self.store.uploads() {
+            Ok(uploads) => uploads,
+            Err(ko) => return log::warn!("files: listing uploads: {}", ko.reason),
+        };
+        for (id, _) in uploads.iter().filter(|(_, m)| is_stale(m, now, self.upload_ttl)) {
+            log::info!("files: upload {id} not finished in time: removed");
+            if let Err(ko) = self.store.remove(id) {
+                log::warn!("files: removing upload {id}: {}", ko.reason);
+            }
+        }
+    }
+
+    /// The file a message carries, if any.
+    pub fn carried(&self, from: &str, to: &str, id: &str) -> Option<FileInfo> {
+        let carrier = Carrier { from: from.into(), to: to.into(), id: id.into() };
+        let (file, meta) = self.store.carried(&carrier).ok()??;
+        Some(meta.info(&file))
+    }
+
+    /// The 1.2 `FILE` event of a `MSG` event, if its message carries a file.
+    pub fn event(&self, seq: u64, from: &str, to: &str, id: &str, ts: u64, text: &str) -> Option<FileEvent> {
+        if !text.starts_with(files::CLIP) {
+            return None;
+        }
+        let file = self.carried(from, to, id)?;
+        let text = Text::parse(text).ok()?;
+        Some(FileEvent { seq, from: from.into(), to: to.into(), id: id.into(), ts, file, text })
+    }
+
+    /// Rewrites, in frames of a replay for a 1.2 connection, each `MSG`
+    /// of a message carrying a file into its `FILE` event.
+    pub fn rewrite_frames(&self, frames: &mut String) {
+        if !frames.contains(files::CLIP) {
+            return;
+        }
+        let mut out = String::with_capacity(frames.len());
+        for line in frames.split_inclusive('\n') {
+            let frame = line.trim_end_matches('\n');
+            match EventRef::parse(frame) {
+                Some(EventRef::Msg { seq, from, to, id, ts, text }) => {
+                    match self.event(seq, from, to, id, ts, text) {
+                        Some(event) => out.push_str(&format!("{event}\n")),
+                        None => out.push_str(line),
+                    }
+                }
+                _ => out.push_str(line),
+            }
+        }
+        *frames = out;
+    }
+
+    /// `FETCH`: the next part of file `id` (or of its thumbnail) from
+    /// `offset`, empty at the end, if [`may_fetch`] lets `reader`.
+    pub fn fetch(
+        &self,
+        reader: &str,
+        what: &str,
+        offset: u64,
+        may_see: impl Fn(&Carrier) -> bool,
+    ) -> Result<Vec<u8>, Ko> {
+        let (id, thumb) = files::split_thumb(what).map_err(|e| Ko::new(Code::BadRequest, e))?;
+        let meta = self.store.meta(id)?.ok_or_else(unknown)?;
+        if !may_fetch(&meta, reader, may_see) || (thumb && !meta.info(id).is_image()) {
+            return Err(unknown());
+        }
+        self.store.read(id, thumb, offset)
+    }
+
+    /// Every complete file of `owner`, oldest first: its id and description.
+    pub fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
+        let mut all = self.store.of_owner(owner)?;
+        all.retain(|(_, m)| m.complete);
+        all.sort_by_key(|(_, m)| m.created);
+        Ok(all)
+    }
+
+    /// Copies the bytes of complete file `id` to `out`, a part at a time
+    /// (`wachat export`); the bytes copied.
+    pub fn copy_to(&self, id: &str, out: &mut dyn io::Write) -> Result<u64, Ko> {
+        let mut offset = 0;
+        loop {
+            let part = self.store.read(id, false, offset)?;
+            if part.is_empty() {
+                return Ok(offset);
+            }
+            out.write_all(&part).map_err(internal)?;
+            offset += part.len() as u64;
+        }
+    }
+}
+
+/// `KO:INTERNAL` for a store's error, logged.
+pub fn internal(e: io::Error) -> Ko {
+    log::error!("files: {e}");
+    Ko::new(Code::Internal, "the server could not store the file")
+}
+
+#[cfg(test)]
+mod tests;

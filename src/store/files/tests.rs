@@ -1,0 +1,90 @@
+//! The rules of `Files` on the disk store (the cluster's store runs the
+//! same story in `tests/files_cluster.rs`).
+
+use super::*;
+
+fn sha(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn an_upload_is_served_once_complete_and_only_to_who_may_see_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap();
+    let bytes: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
+    let id = files.upload("ana", "a.bin", bytes.len() as u64, &sha(&bytes), 0, 0).unwrap();
+    assert_eq!(files.part("ana", &id, 0, &bytes[..12_000]).unwrap(), 12_000);
+    assert_eq!(files.part("ana", &id, 0, &bytes[..12_000]).unwrap(), 12_000, "a resend changes nothing");
+    assert_eq!(files.part("bob", &id, 12_000, &bytes[12_000..]).unwrap_err().code, Code::UnknownFile);
+    assert_eq!(files.part("ana", &id, 20_000, &bytes[20_000..]).unwrap_err().code, Code::BadRequest);
+    assert!(files.fetch("ana", &id, 0, |_| true).is_err(), "not complete: not served");
+    assert_eq!(files.part("ana", &id, 12_000, &bytes[12_000..]).unwrap(), 30_000);
+    files.carry(&id, Carrier { from: "ana".into(), to: "Bob".into(), id: "m1".into() }).unwrap();
+    let mut got = Vec::new();
+    loop {
+        let part = files.fetch("bob", &id, got.len() as u64, |c| c.to.eq_ignore_ascii_case("bob")).unwrap();
+        if part.is_empty() {
+            break;
+        }
+        got.extend(part);
+    }
+    assert_eq!(got, bytes);
+    assert!(files.fetch("eve", &id, 0, |_| false).is_err());
+    assert_eq!(files.carried("ANA", "bob", "m1").unwrap().size, 30_000);
+    files.forget("ana", "bob", "m1");
+    assert!(!dir.path().join("files").join(&id).exists(), "deleted with its last message");
+}
+
+#[test]
+fn a_wrong_hash_removes_the_upload_and_quota_and_size_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    assert_eq!(files.upload("ana", "a", 101, &sha(b""), 0, 0).unwrap_err().code, Code::TooLong);
+    assert_eq!(files.upload("ana", "a", 60, &sha(b""), 50, 100).unwrap_err().code, Code::Full);
+    let id = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
+    assert_eq!(files.part("ana", &id, 0, b"abd").unwrap_err().code, Code::BadRequest);
+    assert_eq!(files.bytes_of("ana").unwrap(), 0, "its reservation given back");
+}
+
+#[test]
+fn an_unfinished_upload_is_swept_and_a_restart_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::open(dir.path(), 100, Duration::from_millis(0)).unwrap();
+    let stale = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
+    files.sweep(crate::store::now_ms() + 1);
+    assert_eq!(files.bytes_of("ana").unwrap(), 0);
+    assert!(!dir.path().join("files").join(format!("{stale}.part")).exists());
+    let files = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    let id = files.upload("ana", "a", 3, &sha(b"abc"), 0, 0).unwrap();
+    files.part("ana", &id, 0, b"abc").unwrap();
+    let again = Files::open(dir.path(), 100, Duration::from_secs(3600)).unwrap();
+    assert_eq!(again.fetch("ana", &id, 0, |_| false).unwrap(), b"abc");
+}
+
+#[test]
+fn the_rules_in_a_few_lines() {
+    let meta = |complete, created| Meta {
+        owner: "Ana".into(),
+        name: "a".into(),
+        size: 3,
+        sha256: String::new(),
+        kind: OTHER_TYPE.into(),
+        created,
+        complete,
+        carriers: vec![Carrier { from: "ana".into(), to: "#lab".into(), id: "m1".into() }],
+    };
+    assert!(may_fetch(&meta(true, 0), "ANA", |_| false), "its uploader");
+    assert!(may_fetch(&meta(true, 0), "bob", |c| c.to == "#lab"), "a member of a room that carries it");
+    assert!(!may_fetch(&meta(false, 0), "ana", |_| true), "never before it is complete");
+    assert!(!may_fetch(&meta(true, 0), "eve", |_| false));
+    assert!(is_stale(&meta(false, 1000), 2000, Duration::from_secs(1)));
+    assert!(!is_stale(&meta(false, 1000), 1999, Duration::from_secs(1)));
+    assert!(!is_stale(&meta(true, 0), u64::MAX, Duration::ZERO), "a complete file is never swept");
+    assert!(check_quota(90, 10, 100).is_ok() && check_quota(91, 10, 100).is_err());
+    assert!(check_quota(99, 0, 100).is_ok() && check_quota(100, 0, 100).is_err(), "a MSG at the quota");
+    assert!(check_quota(u64::MAX / 2, 1, 0).is_ok(), "0: no quota");
+    assert_eq!(export_name("ab", "lab3.PDF"), "ab.pdf");
+    assert_eq!(export_name("ab", "../../etc/passwd"), "ab");
+    assert_eq!(export_name("ab", "x.tar/../y"), "ab");
+    assert_eq!(export_name("ab", "noext"), "ab");
+}

@@ -1,0 +1,188 @@
+//! 1.2: photos and files on a cluster (issue 42, docs/PROTOCOL.md §21,
+//! docs/CLUSTER.md): two nodes on one PostgreSQL and one NATS
+//! (`tests/support/cluster.rs`), and any node serves any file. A file
+//! uploaded through node A is fetched through node B byte for byte, its
+//! thumbnail too; an outsider is refused on B; a `DELETE` on B removes
+//! its rows; a receiver on B gets the `FILE` event. And the rules are one:
+//! the same story told to the disk's store and to the database's gets
+//! the same answers. Built with `--features cluster` only.
+#![cfg(feature = "cluster")]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::TestServer;
+use support::cluster::Cluster;
+use support::files::{fetch, login_recv_1_2, next_file_event, noise, photo, sha256, upload};
+use wachat::cluster::db::Db;
+use wachat::cluster::files::PgFiles;
+use wachat::protocol::Code;
+use wachat::store::files::{Carrier, Files};
+
+fn rows(cluster: &Cluster, table: &str, id: &str) -> i64 {
+    let column = if table == "files" { "id" } else { "file" };
+    let query = format!("SELECT count(*) FROM {table} WHERE {column} = $1");
+    cluster.pg.client().query_one(&query, &[&id]).unwrap().get(0)
+}
+
+fn register(node: &TestServer, users: &[&str]) {
+    for user in users {
+        let mut c = node.send_conn();
+        assert_eq!(c.request(&format!("REGISTER:{user}::pw-{user}")), format!("OK:{user}"));
+    }
+}
+
+#[test]
+fn a_file_uploaded_on_one_node_is_served_by_the_other() {
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    let b = cluster.node("b");
+    register(&a, &["ana", "bob", "eve"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+
+    // A few MB and a photo uploaded through A, in parts.
+    let bytes = noise(3 * 1024 * 1024 + 12_345, 42);
+    let id = upload(&mut ana, "lab3.pdf", &bytes);
+    let png = photo(1200, 900);
+    let pic = upload(&mut ana, "board.png", &png);
+
+    // FILEs on A reach bob's receiver on B (read at once: a receiver
+    // left unread through a long transfer would miss its PINGs).
+    let mut bob_events = login_recv_1_2(&b, "bob");
+    assert!(ana.request(&format!("FILE:bob:f1:{id}:for friday")).starts_with("OK:f1:"));
+    let event = next_file_event(&mut bob_events);
+    let fields: Vec<&str> = event.splitn(11, ':').collect();
+    assert_eq!(fields[2..5], ["ana", "bob", "f1"], "{event}");
+    assert_eq!(
+        fields[6..10],
+        [id.as_str(), &bytes.len().to_string(), "application/octet-stream", "lab3.pdf"]
+    );
+    assert!(ana.request(&format!("FILE:bob:f2:{pic}:")).starts_with("OK:f2:"));
+    let event = next_file_event(&mut bob_events);
+    assert!(event.contains(&format!(":{pic}:{}:image/png:board.png:", png.len())), "{event}");
+    drop(bob_events);
+
+    // Bob fetches it through B, byte for byte; eve, in no chat that
+    // carries it, is told what she would be for no file at all.
+    let mut bob = b.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &id).unwrap(), bytes);
+    let mut eve = b.login_send("eve", "pw-eve");
+    let refused = fetch(&mut eve, &id).unwrap_err();
+    assert_eq!(refused, "KO:UNKNOWN_FILE:no such file that you may see");
+    assert_eq!(fetch(&mut eve, &"0".repeat(32)).unwrap_err(), refused);
+
+    // The photo's thumbnail, made on completion by A, served by B.
+    let thumb = fetch(&mut bob, &format!("{pic}-t")).unwrap();
+    assert!(thumb.starts_with(&[0xff, 0xd8]) && thumb.len() <= 100 * 1024, "a JPEG of {} bytes", thumb.len());
+    assert_eq!(fetch(&mut bob, &pic).unwrap(), png);
+    assert!(fetch(&mut eve, &format!("{pic}-t")).is_err());
+
+    // The rows are there, in chunks of at most a PART; a DELETE through B
+    // of the one message that carries the file removes every row of it.
+    assert_eq!(rows(&cluster, "files", &id), 1);
+    assert_eq!(rows(&cluster, "file_chunks", &id), bytes.len().div_ceil(12_000) as i64);
+    let mut ana_b = b.login_send("ana", "pw-ana");
+    assert!(ana_b.request("DELETE:bob:f1").starts_with("OK:"));
+    for table in ["files", "file_chunks", "file_carriers"] {
+        assert_eq!(rows(&cluster, table, &id), 0, "{table} after the DELETE");
+    }
+    assert_eq!(fetch(&mut ana, &id).unwrap_err(), refused, "gone on A too");
+    assert_eq!(rows(&cluster, "files", &pic), 1, "another file is kept");
+}
+
+/// What a store answered, step by step: an `OK`'s value or a `KO`'s code.
+fn said<T: std::fmt::Debug>(result: Result<T, wachat::protocol::Ko>) -> String {
+    match result {
+        Ok(value) => format!("{value:?}"),
+        Err(ko) => format!("{:?}", ko.code),
+    }
+}
+
+/// One story, told to a `Files` on any store: every answer, in order.
+fn story(files: &Files) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = noise(30_000, 9);
+    let sha = sha256(&bytes);
+    out.push(said(files.upload("ana", "a.bin", (1 << 20) + 1, &sha, 0, 0)));
+    out.push(said(files.upload("ana", "a.bin", 60, &sha, 50, 100).map(drop)));
+    let id = files.upload("Ana", "a.bin", bytes.len() as u64, &sha, 0, 0).unwrap();
+    out.push(said(files.part("ana", &id, 0, &bytes[..12_000])));
+    out.push(said(files.part("ana", &id, 0, &bytes[..12_000])));
+    out.push(said(files.part("bob", &id, 12_000, &bytes[12_000..24_000])));
+    out.push(said(files.part("ana", &id, 20_000, &bytes[20_000..])));
+    out.push(said(files.fetch("ana", &id, 0, |_| true)));
+    out.push(said(files.bytes_of("ANA")));
+    out.push(said(files.check_message("ana", 70_000, 100_000)));
+    out.push(said(files.check_message("ana", 69_999, 100_000)));
+    out.push(said(files.part("ana", &id, 12_000, &bytes[12_000..24_000])));
+    out.push(said(files.part("ana", &id, 24_000, &bytes[24_000..])));
+    let room = Carrier { from: "ana".into(), to: "#Lab".into(), id: "m1".into() };
+    let direct = Carrier { from: "ana".into(), to: "bob".into(), id: "m2".into() };
+    out.push(said(files.carry(&id, room.clone())));
+    out.push(said(files.carry(&id, room)));
+    out.push(said(files.carry(&id, direct)));
+    let in_lab = |c: &Carrier| c.to.eq_ignore_ascii_case("#lab");
+    out.push(said(files.fetch("carl", &id, 12_000, in_lab).map(|b| b == bytes[12_000..24_000])));
+    out.push(said(files.fetch("eve", &id, 0, |_| false)));
+    out.push(said(files.fetch("carl", &format!("{id}-t"), 0, in_lab)));
+    out.push(format!("{:?}", files.carried("ANA", "#lab", "m1").map(|f| (f.size, f.kind))));
+    files.forget("ana", "#LAB", "m1");
+    out.push(said(files.fetch("carl", &id, 0, in_lab)));
+    out.push(said(files.fetch("bob", &id, 29_000, |c| c.to == "bob").map(|b| b.len())));
+    files.forget("ana", "bob", "m2");
+    out.push(said(files.fetch("ana", &id, 0, |_| true)));
+    out.push(said(files.bytes_of("ana")));
+    let wrong = files.upload("ana", "b", 3, &sha256(b"abc"), 0, 0).unwrap();
+    out.push(said(files.part("ana", &wrong, 0, b"abd")));
+    let stale = files.upload("ana", "c", 3, &sha256(b"abc"), 0, 0).unwrap();
+    out.push(said(files.bytes_of("ana")));
+    files.sweep(wachat::store::now_ms() + 1);
+    out.push(said(files.bytes_of("ana")));
+    out.push(said(files.part("ana", &stale, 0, b"abc")));
+    out
+}
+
+#[test]
+fn the_disk_and_the_database_follow_the_same_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Files::open(dir.path(), 1 << 20, Duration::ZERO).unwrap();
+    let cluster = Cluster::start();
+    drop(cluster.node("a")); // brings the schema up to date
+    let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
+    let pg = Files::new(Box::new(PgFiles::new(db)), 1 << 20, Duration::ZERO);
+    let on_disk = story(&disk);
+    assert_eq!(on_disk, story(&pg), "the same answers");
+    // And they are the rules' answers, not two stores' same mistake.
+    let expected = [
+        format!("{:?}", Code::TooLong),
+        format!("{:?}", Code::Full),
+        "12000".into(),
+        "12000".into(),
+        format!("{:?}", Code::UnknownFile),
+        format!("{:?}", Code::BadRequest),
+        format!("{:?}", Code::UnknownFile),
+        "30000".into(),
+        format!("{:?}", Code::Full),
+        "()".into(),
+        "24000".into(),
+        "30000".into(),
+        "true".into(),
+        "false".into(),
+        "true".into(),
+        "true".into(),
+        format!("{:?}", Code::UnknownFile),
+        format!("{:?}", Code::UnknownFile),
+        "Some((30000, \"application/octet-stream\"))".into(),
+        format!("{:?}", Code::UnknownFile),
+        "1000".into(),
+        format!("{:?}", Code::UnknownFile),
+        "0".into(),
+        format!("{:?}", Code::BadRequest),
+        "3".into(),
+        "0".into(),
+        format!("{:?}", Code::UnknownFile),
+    ];
+    assert_eq!(on_disk, expected);
+}
