@@ -57,8 +57,8 @@ pub type RoomId = usize;
 /// member who sends thousands of messages and never reads.
 pub const OWN_UNREAD_WINDOW: usize = 4096;
 
-/// Most rooms one user may be in (`JOIN` beyond: `KO:BAD_REQUEST`).
-pub const MAX_ROOMS_PER_USER: usize = 256;
+/// Most rooms one user may be in: a rule of both backends (`meaning.rs`).
+pub use crate::store::meaning::MAX_ROOMS_PER_USER;
 
 /// 1.2 `DELACCOUNT` (§20): what a deleted account's hash becomes. Not a
 /// PHC string, so no password ever matches it, on a single server (the
@@ -484,12 +484,12 @@ impl State {
     /// `user` would move its state forward (not yet delivered, nor read).
     pub fn would_deliver(&self, sender: UserId, user: UserId, dord: u64) -> bool {
         let marks = self.marks(sender, user);
-        dord + 1 > marks.delivered.max(marks.read)
+        crate::store::meaning::delivers(marks.delivered, marks.read, dord)
     }
 
     /// True if `READ` of message `dord` from `sender` would move the mark.
     pub fn would_read(&self, sender: UserId, user: UserId, dord: u64) -> bool {
-        dord + 1 > self.marks(sender, user).read
+        crate::store::meaning::reads(self.marks(sender, user).read, dord)
     }
 
     /// The read mark of a member.
