@@ -24,6 +24,10 @@
 //! 7. write them all in **one** statement (arrays bound as parameters,
 //!    spread with `unnest`, one `WITH` clause per table) — `writes.rs`.
 //!
+//! [`apply`] reads as this list: one line per step, each a function below
+//! whose doc names its step; the locking reads themselves are `locks.rs`'s,
+//! the jobs and their answers `job.rs`'s.
+//!
 //! Round trips are what a small batch costs (each is a wake-up of the
 //! database's process and of ours): a batch of direct messages is BEGIN,
 //! lock, read, write, COMMIT — five, whatever its size.

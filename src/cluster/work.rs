@@ -8,6 +8,11 @@
 //! bob is one run row in bob's inbox, not 50; the 50 `DELIVERED` ticks
 //! ana gets when bob acknowledges them, one run in hers. The events still
 //! go out one by one (`deliveries`); only their storage is grouped.
+//!
+//! Where a single server decides the same thing — whether a `DELIVERED`
+//! or a `READ` moves a mark, how many rooms a user may be in, a message
+//! to a deleted account — both ask `store::meaning`, and a test below
+//! plays one sequence through both.
 
 use std::collections::HashMap;
 use std::sync::Arc;
