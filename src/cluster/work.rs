@@ -383,60 +383,45 @@ mod tests {
         assert_eq!(lengthened(&untouched), (vec![], vec![], vec![]), "a run read but not lengthened");
     }
 
-    /// One sequence of direct messages, `ACK`s and `READ`s, played on a
-    /// single server's state (as `store::local` decides each record) and
-    /// on a cluster's batch work: the sender gets the same `STATUS`
-    /// events, and the marks end the same (both ask `store::meaning`).
-    #[test]
-    fn acks_and_reads_give_the_same_receipts_on_both_backends() {
-        use crate::protocol::Text;
-        use crate::store::record::Record;
-        use crate::store::state::{Batch, State};
-        // ana sends m0, m1, m2; then, as bob: ACK 2, READ m0, READ m2
-        // (read before it is acknowledged: never DELIVERED), ACK 3, READ
-        // m0 again, ACK 3 again.
-        enum Step {
-            Ack(u64),
-            Read(&'static str, u64),
-        }
-        let steps = [
-            Step::Ack(2),
-            Step::Read("m0", 0),
-            Step::Read("m2", 2),
-            Step::Ack(3),
-            Step::Read("m0", 0),
-            Step::Ack(3),
-        ];
-        let text = Text::parse("hi").unwrap();
+    /// A step of bob's in [`STEPS`], after ana sent him m0, m1 and m2.
+    enum Step {
+        Ack(u64),
+        /// `READ` of the message with this id and number.
+        Read(&'static str, u64),
+    }
 
-        let mut state = State::default();
-        let mut batch = Batch::default();
+    /// ACK 2, READ m0, READ m2 (read before it is acknowledged: never
+    /// DELIVERED), ACK 3, READ m0 again, ACK 3 again.
+    const STEPS: [Step; 6] = [
+        Step::Ack(2),
+        Step::Read("m0", 0),
+        Step::Read("m2", 2),
+        Step::Ack(3),
+        Step::Read("m0", 0),
+        Step::Ack(3),
+    ];
+
+    /// The sequence on a single server's state, each record decided as
+    /// `store::local` decides it (ana is user 0, bob 1).
+    fn on_one_server() -> (crate::store::state::State, Vec<Delivery>) {
+        use crate::store::record::Record;
+        let mut state = crate::store::state::State::default();
+        let mut batch = crate::store::state::Batch::default();
         let (ana, bob) = (state.add_user("ana", "h").unwrap(), state.add_user("bob", "h").unwrap());
         for (i, ts) in (0..3).zip(10..) {
-            let msg = Message {
-                from: "ana".into(),
-                to: "bob".into(),
-                id: format!("m{i}").into(),
-                ts,
-                text: text.clone(),
-            };
+            let text = Text::parse("hi").unwrap();
+            let msg = Message { from: "ana".into(), to: "bob".into(), id: format!("m{i}").into(), ts, text };
             let link = state.direct_link(ana, bob);
             state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut batch).unwrap();
         }
-        for (step, ts) in steps.iter().zip(20..) {
-            let (user, chat) = ("bob".into(), "ana".into());
+        for (step, ts) in STEPS.iter().zip(20..) {
+            let (user, chat): (Arc<str>, Arc<str>) = ("bob".into(), "ana".into());
             match *step {
                 Step::Ack(seq) => {
                     for (_, dord, id) in state.acked_direct(bob, seq) {
                         if state.would_deliver(ana, bob, dord) {
-                            let record = Record::Delivered {
-                                ts,
-                                user: Arc::clone(&user),
-                                chat: Arc::clone(&chat),
-                                id,
-                                dord,
-                            };
-                            state.commit(record, &mut batch).unwrap();
+                            let (user, chat) = (user.clone(), chat.clone());
+                            state.commit(Record::Delivered { ts, user, chat, id, dord }, &mut batch).unwrap();
                         }
                     }
                     state.commit(Record::Ack { ts, user, seq }, &mut batch).unwrap();
@@ -447,39 +432,50 @@ mod tests {
                 Step::Read(..) => {}
             }
         }
+        (state, batch.deliveries)
+    }
 
+    /// The sequence on a cluster's batch work (ana is user 1, bob 2).
+    fn on_a_cluster() -> Work {
         let mut w = Work::default();
         let inbox = Inbox { last_seq: 0, acked: 0, sent: 0, stored: 0, several: false };
         w.inboxes.extend([(1, inbox), (2, inbox)]);
         let users = HashMap::from([("bob".to_string(), Some((2, Arc::from("bob"))))]);
+        let text = Text::parse("hi").unwrap();
         for (i, ts) in (0..3).zip(10..) {
             let to = Chat::User("bob".into());
             w.send(1, &"ana".into(), &to, &format!("m{i}"), &text, ts, &users, &HashMap::new()).unwrap();
         }
         let acked: Vec<Acked> =
             (0..3).map(|i| Acked { seq: i + 1, sender: 1, ord: i, msg_id: format!("m{i}") }).collect();
-        let ana_chat = Chat::User("ana".into());
-        let cluster_users = HashMap::from([("ana".to_string(), Some((1, Arc::from("ana"))))]);
-        for (step, ts) in steps.iter().zip(20..) {
+        let (ana, peers) =
+            (Chat::User("ana".into()), HashMap::from([("ana".to_string(), Some((1, "ana".into())))]));
+        for (step, ts) in STEPS.iter().zip(20..) {
             match *step {
                 Step::Ack(seq) => w.ack(2, &"bob".into(), seq as i64, &acked, ts, true),
                 Step::Read(id, ord) => {
                     let found = Some(Named { ord: ord as i64 });
-                    w.read(2, &"bob".into(), &ana_chat, id, found, &cluster_users, &HashMap::new(), ts)
-                        .unwrap();
+                    w.read(2, &"bob".into(), &ana, id, found, &peers, &HashMap::new(), ts).unwrap();
                 }
             }
         }
+        w
+    }
 
+    /// One sequence of direct messages, `ACK`s and `READ`s, played on a
+    /// single server and on a cluster: the sender gets the same `STATUS`
+    /// events, and the marks end the same (both ask `store::meaning`).
+    #[test]
+    fn acks_and_reads_give_the_same_receipts_on_both_backends() {
+        let ((state, one), w) = (on_one_server(), on_a_cluster());
         let events = |deliveries: &[Delivery], user: UserId| -> Vec<String> {
             deliveries.iter().filter(|d| d.user == user).map(|d| format!("{} {:?}", d.seq, d.event)).collect()
         };
-        let on_one_server = events(&batch.deliveries, ana);
-        assert_eq!(on_one_server.len(), 4, "DELIVERED m0 m1, READ m0 m2: {on_one_server:#?}");
-        assert_eq!(on_one_server, events(&w.deliveries, 1), "ana's STATUS events");
-        assert_eq!(events(&batch.deliveries, bob), events(&w.deliveries, 2), "bob's messages");
-        let marks = state.marks(ana, bob);
-        let dir = w.dirs[&(1, 2)];
+        let to_ana = events(&one, 0);
+        assert_eq!(to_ana.len(), 4, "DELIVERED m0 m1, READ m0 m2: {to_ana:#?}");
+        assert_eq!(to_ana, events(&w.deliveries, 1), "ana's STATUS events");
+        assert_eq!(events(&one, 1), events(&w.deliveries, 2), "bob's messages");
+        let (marks, dir) = (state.marks(0, 1), w.dirs[&(1, 2)]);
         assert_eq!((marks.delivered, marks.read), (count(dir.delivered), count(dir.read)));
         assert_eq!((marks.delivered, marks.read), (2, 3), "m2 was read before it was delivered");
     }
