@@ -43,7 +43,7 @@ pub fn set_password(db: &Db, user: UserId, hash: &str) -> Result<(), Ko> {
 /// Written while holding the user's `inboxes` row, the lock every batch
 /// giving it a message takes first: a batch that locks the row after
 /// this commit reads the mark in a statement of its own
-/// (`writes::read_guarded`) and refuses the message, on any node; one
+/// (`locks::read_guarded`) and refuses the message, on any node; one
 /// that locked it before has committed its message by then, before the
 /// `OK` of the deletion.
 pub fn mark_deleted(db: &Db, user: UserId) -> Result<(), Ko> {

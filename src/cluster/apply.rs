@@ -24,6 +24,10 @@
 //! 7. write them all in **one** statement (arrays bound as parameters,
 //!    spread with `unnest`, one `WITH` clause per table) — `writes.rs`.
 //!
+//! [`apply`] reads as this list: one line per step, each a function below
+//! whose doc names its step; the locking reads themselves are `locks.rs`'s,
+//! the jobs and their answers `job.rs`'s.
+//!
 //! Round trips are what a small batch costs (each is a wake-up of the
 //! database's process and of ours): a batch of direct messages is BEGIN,
 //! lock, read, write, COMMIT — five, whatever its size.
@@ -32,119 +36,53 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::tx::Tx;
-
+use super::job::{Applied, Job, Outcome};
+use super::locks::Acked;
 use super::names::Names;
+use super::tx::Tx;
 use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko};
-use crossbeam_channel::Sender;
-
 use crate::store::budget::Budget;
-use crate::store::{Account, DEDUP_WINDOW, Delivery, GENERAL, Outgoing, UserId};
-
-/// A change for the committer, with where to answer.
-pub enum Job {
-    Send {
-        from: UserId,
-        msgs: Vec<Outgoing>,
-        done: Sender<Vec<std::result::Result<Accepted, Ko>>>,
-    },
-    Read {
-        user: UserId,
-        chat: Chat,
-        id: String,
-        done: Sender<std::result::Result<(), Ko>>,
-    },
-    Join {
-        user: UserId,
-        room: String,
-        done: Sender<std::result::Result<(), Ko>>,
-    },
-    Leave {
-        user: UserId,
-        room: String,
-        done: Sender<std::result::Result<(), Ko>>,
-    },
-    Register {
-        name: String,
-        email: String,
-        hash: String,
-        done: Sender<std::result::Result<Account, Ko>>,
-    },
-    /// Nobody waits for these three.
-    Ack {
-        user: UserId,
-        seq: u64,
-        /// The device that acknowledged (1.2): its position in `devices`
-        /// is written by this job's transaction, before the inbox is
-        /// trimmed to the lowest position there.
-        device: Option<Arc<str>>,
-    },
-    /// One device of `user` acknowledged up to `seq` while another holds
-    /// the inbox further back (protocol 1.2): DELIVERED as an `ACK` gives
-    /// it, the inbox left as it is.
-    Deliver {
-        user: UserId,
-        seq: u64,
-    },
-    Seen {
-        user: UserId,
-        ts: u64,
-    },
-}
-
-impl Job {
-    /// Answers the job with `KO` (the batch failed).
-    pub(super) fn fail(self, ko: &Ko) {
-        match self {
-            Job::Send { msgs, done, .. } => drop(done.send(vec![Err(ko.clone()); msgs.len()])),
-            Job::Read { done, .. } | Job::Join { done, .. } | Job::Leave { done, .. } => {
-                drop(done.send(Err(ko.clone())))
-            }
-            Job::Register { done, .. } => drop(done.send(Err(ko.clone()))),
-            Job::Ack { user, seq, .. } | Job::Deliver { user, seq } => {
-                log::warn!("cluster: ACK:{seq} of user #{user} not stored: {}", ko.reason)
-            }
-            Job::Seen { .. } => {}
-        }
-    }
-
-    /// Answers the job with what its transaction gave it (committed).
-    pub(super) fn answer(self, outcome: Outcome) {
-        match (self, outcome) {
-            (Job::Send { done, .. }, Outcome::Sent(results)) => drop(done.send(results)),
-            (Job::Read { done, .. } | Job::Join { done, .. } | Job::Leave { done, .. }, Outcome::Done(r)) => {
-                drop(done.send(r))
-            }
-            (Job::Register { done, .. }, Outcome::Account(r)) => drop(done.send(r)),
-            (_, _) => {}
-        }
-    }
-}
-
-/// What a job gets once its transaction commits.
-pub enum Outcome {
-    Sent(Vec<Result<Accepted, Ko>>),
-    Done(Result<(), Ko>),
-    Account(Result<Account, Ko>),
-    Nothing,
-}
-
-/// A batch's answers (one per job, in order) and the events it gives.
-pub struct Applied {
-    pub outcomes: Vec<Outcome>,
-    pub deliveries: Vec<Delivery>,
-    /// Messages stored by this batch (resends not counted), for the metrics.
-    pub new_messages: u64,
-}
+use crate::store::{Account, DEDUP_WINDOW, GENERAL, Outgoing, UserId};
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
     Ko::new(code, reason)
 }
 
+/// What step 3 of a batch finds, for the steps after it.
+#[derive(Default)]
+struct Found {
+    /// The rooms locked, by folded name.
+    room_ids: HashMap<String, i64>,
+    /// The users a `MSG` or a `READ` names, by folded name (`None`: no
+    /// such user).
+    users: HashMap<String, Option<(UserId, Arc<str>)>>,
+    /// The message each `READ` names, by the job's index.
+    named: HashMap<usize, Option<Named>>,
+    /// How many rooms each user who joins one is in already.
+    joined_counts: HashMap<UserId, i64>,
+    /// What each `ACK` and `DELIVERED` acknowledges, by user.
+    acked: HashMap<UserId, Vec<Acked>>,
+    /// Every user who may get an event in this batch: their inboxes are
+    /// locked. New accounts and members joining now too (a later message
+    /// of the batch to the room reaches them).
+    lock: BTreeSet<UserId>,
+    /// Members of the rooms the batch sends to: their last runs may grow.
+    roommates: BTreeSet<UserId>,
+}
+
+/// What step 5 reads under the inboxes' locks.
+struct Guarded {
+    /// The lowest device position of each user an `ACK` trims.
+    lowest: HashMap<UserId, i64>,
+    /// This batch's `(sender, id)` that are resends, with their first `<ts>`.
+    recent: HashMap<(UserId, String), i64>,
+}
+
 /// `clock` is the node's newest timestamp: time never goes back on a node,
-/// whichever of its committers gives it.
+/// whichever of its committers gives it. Each line is a step of the
+/// module doc, in its order.
 pub fn apply(
     tx: &mut Tx,
     names: &Names,
@@ -155,210 +93,263 @@ pub fn apply(
     let now = crate::store::now_ms();
     let tick = || clock.fetch_max(now, Ordering::Relaxed).max(now) as i64;
     let mut w = Work { budget: *budget, ..Work::default() };
+    let room_ids = create_and_lock_rooms(tx, jobs, &mut w)?; // 1–2
+    let mut found = Found { room_ids, ..Found::default() };
+    let mut outcomes = create_accounts(tx, jobs, &mut found, &mut w, &tick)?; // 3
+    find_named(tx, names, jobs, &mut found, &w)?;
+    lock_inboxes(tx, &found, &mut w)?; // 4
+    let mut guarded = read_guarded(tx, jobs, &found, &mut w)?; // 5
+    let new_messages = work_out(tx, names, jobs, &mut found, &mut guarded, &mut w, &mut outcomes, &tick)?; // 6
+    super::writes::write(tx, &w)?; // 7
+    Ok(Applied { outcomes, deliveries: w.deliveries, new_messages })
+}
 
-    // 1–2. Rooms: create those a JOIN or a new account needs, lock them all.
-    let mut wanted_rooms: BTreeSet<String> = BTreeSet::new();
+/// Steps 1–2: create the rooms a `JOIN` or a new account needs, and locks
+/// every room the batch names; their ids by folded name.
+fn create_and_lock_rooms(
+    tx: &mut Tx,
+    jobs: &[Job],
+    w: &mut Work,
+) -> Result<HashMap<String, i64>, postgres::Error> {
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
     let mut created: Vec<(String, String)> = Vec::new();
     for job in jobs {
         match job {
-            Job::Send { msgs, .. } => wanted_rooms.extend(msgs.iter().filter_map(|(to, _, _)| match to {
+            Job::Send { msgs, .. } => wanted.extend(msgs.iter().filter_map(|(to, _, _)| match to {
                 Chat::Room(r) => Some(fold(r)),
                 Chat::User(_) => None,
             })),
             Job::Read { chat: Chat::Room(r), .. } | Job::Leave { room: r, .. } => {
-                wanted_rooms.insert(fold(r));
+                wanted.insert(fold(r));
             }
             Job::Join { room, .. } => {
-                wanted_rooms.insert(fold(room));
+                wanted.insert(fold(room));
                 created.push((format!("#{room}"), fold(room)));
             }
             Job::Register { .. } => {
-                wanted_rooms.insert(fold(&GENERAL[1..]));
+                wanted.insert(fold(&GENERAL[1..]));
                 created.push((GENERAL.into(), fold(&GENERAL[1..])));
             }
             _ => {}
         }
     }
-    let room_ids = super::writes::lock_rooms(tx, &wanted_rooms, &created, &mut w.rooms)?;
+    super::locks::lock_rooms(tx, &wanted, &created, &mut w.rooms)
+}
 
-    // 3. Accounts, users named, messages named, what ACKs acknowledge.
+/// Step 3a: creates the batch's new accounts (each in `#general`): the
+/// outcomes of the batch, with theirs filled in.
+fn create_accounts(
+    tx: &mut Tx,
+    jobs: &[Job],
+    found: &mut Found,
+    w: &mut Work,
+    tick: &dyn Fn() -> i64,
+) -> Result<Vec<Outcome>, postgres::Error> {
     let mut outcomes: Vec<Outcome> = jobs.iter().map(|_| Outcome::Nothing).collect();
-    let general = room_ids.get(&fold(&GENERAL[1..])).copied();
-    // Every user who may get an event in this batch has its inbox locked:
-    // new accounts and members joining now too (a later message of the
-    // batch to the room reaches them).
-    let mut lock: BTreeSet<UserId> = BTreeSet::new();
-    // Members of the rooms the batch sends to: their last runs may grow.
-    let mut roommates: BTreeSet<UserId> = BTreeSet::new();
+    let general = found.room_ids.get(&fold(&GENERAL[1..])).copied();
     for (i, job) in jobs.iter().enumerate() {
         if let Job::Register { name, email, hash, .. } = job {
-            let made = register(tx, &mut w, general, name, email, hash, tick())?;
+            let made = register(tx, w, general, name, email, hash, tick())?;
             if let Ok(account) = &made {
-                lock.insert(account.id);
+                found.lock.insert(account.id);
             }
             outcomes[i] = Outcome::Account(made);
         }
     }
-    let mut users: HashMap<String, Option<(UserId, Arc<str>)>> = HashMap::new();
-    let mut named: HashMap<usize, Option<Named>> = HashMap::new();
-    let mut joined_counts: HashMap<UserId, i64> = HashMap::new();
+    Ok(outcomes)
+}
+
+/// Step 3b: finds the users and the messages the jobs name, and what each
+/// `ACK` acknowledges; collects whose inboxes to lock.
+fn find_named(
+    tx: &mut Tx,
+    names: &Names,
+    jobs: &[Job],
+    found: &mut Found,
+    w: &Work,
+) -> Result<(), postgres::Error> {
     let mut acks: Vec<(UserId, i64)> = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
         match job {
-            Job::Send { from, msgs, .. } => {
-                lock.insert(*from);
-                for (to, _, _) in msgs {
-                    match to {
-                        Chat::User(name) => {
-                            let found = match users.get(&fold(name)) {
-                                Some(found) => found.clone(),
-                                None => names.find(&mut *tx.inner, name)?,
-                            };
-                            if let Some((id, _)) = &found {
-                                lock.insert(*id);
-                            }
-                            users.insert(fold(name), found);
-                        }
-                        Chat::Room(r) => {
-                            if let Some(room) = room_ids.get(&fold(r)).and_then(|id| w.rooms.get(id))
-                                && room.members.contains_key(from)
-                            {
-                                lock.extend(room.members.keys());
-                                roommates.extend(room.members.keys());
-                            }
-                        }
-                    }
-                }
-            }
+            Job::Send { from, msgs, .. } => find_recipients(tx, names, *from, msgs, found, w)?,
             Job::Read { user, chat: Chat::User(peer), id, .. } => {
-                let found = names.find(&mut *tx.inner, peer)?;
-                let message = match &found {
-                    Some((from, _)) => {
-                        lock.extend([*user, *from]);
-                        let row = tx.query_opt(
-                            // Not one from before the reader's cut (1.2).
-                            "SELECT ord FROM messages WHERE sender = $1 AND recipient = $2 AND msg_id = $3 \
-                             AND id >= (SELECT since FROM users WHERE id = $2) ORDER BY ord DESC LIMIT 1",
-                            &[&(*from as i64), &(*user as i64), id],
-                        )?;
-                        row.map(|r| Named { ord: r.get(0) })
-                    }
-                    None => None,
-                };
-                users.insert(fold(peer), found);
-                named.insert(i, message);
+                let message = find_direct(tx, names, *user, peer, id, found)?;
+                found.named.insert(i, message);
             }
             Job::Read { user, chat: Chat::Room(r), id, .. } => {
-                lock.insert(*user); // its READMARK (1.2, several devices)
-                let message = match room_ids.get(&fold(r)) {
-                    Some(room) => tx
-                        .query_opt(
-                            "SELECT ord FROM messages WHERE room = $1 AND msg_id = $2 ORDER BY ord DESC LIMIT 1",
-                            &[room, id],
-                        )?
-                        .map(|r| Named { ord: r.get(0) }),
+                found.lock.insert(*user); // its READMARK (1.2, several devices)
+                let message = match found.room_ids.get(&fold(r)) {
+                    Some(room) => {
+                        let sql = "SELECT ord FROM messages WHERE room = $1 AND msg_id = $2 ORDER BY ord DESC LIMIT 1";
+                        tx.query_opt(sql, &[room, id])?.map(|r| Named { ord: r.get(0) })
+                    }
                     None => None,
                 };
-                named.insert(i, message);
+                found.named.insert(i, message);
             }
             Job::Join { user, .. } => {
-                lock.insert(*user);
-                if !joined_counts.contains_key(user) {
+                found.lock.insert(*user);
+                if !found.joined_counts.contains_key(user) {
                     let sql = "SELECT count(*) FROM members WHERE user_id = $1";
-                    joined_counts.insert(*user, tx.query_one(sql, &[&(*user as i64)])?.get(0));
+                    found.joined_counts.insert(*user, tx.query_one(sql, &[&(*user as i64)])?.get(0));
                 }
             }
             Job::Ack { user, seq, .. } | Job::Deliver { user, seq } => {
-                lock.insert(*user);
+                found.lock.insert(*user);
                 acks.push((*user, (*seq).min(i64::MAX as u64) as i64));
             }
             _ => {}
         }
     }
-    let acked = super::writes::acked_directs(tx, &acks)?;
-    lock.extend(acked.values().flatten().map(|a| a.sender));
+    found.acked = super::locks::acked_directs(tx, &acks)?;
+    found.lock.extend(found.acked.values().flatten().map(|a| a.sender));
+    Ok(())
+}
 
-    // 4–5. Lock the inboxes; read the conversations and resend windows they guard.
-    super::writes::lock_inboxes(tx, &lock, &mut w.inboxes)?;
+/// The recipients of one sender's `MSG`s: the users it names, and the
+/// members of the rooms it is in.
+fn find_recipients(
+    tx: &mut Tx,
+    names: &Names,
+    from: UserId,
+    msgs: &[Outgoing],
+    found: &mut Found,
+    w: &Work,
+) -> Result<(), postgres::Error> {
+    found.lock.insert(from);
+    for (to, _, _) in msgs {
+        match to {
+            Chat::User(name) => {
+                let user = match found.users.get(&fold(name)) {
+                    Some(user) => user.clone(),
+                    None => names.find(&mut *tx.inner, name)?,
+                };
+                if let Some((id, _)) = &user {
+                    found.lock.insert(*id);
+                }
+                found.users.insert(fold(name), user);
+            }
+            Chat::Room(r) => {
+                if let Some(room) = found.room_ids.get(&fold(r)).and_then(|id| w.rooms.get(id))
+                    && room.members.contains_key(&from)
+                {
+                    found.lock.extend(room.members.keys());
+                    found.roommates.extend(room.members.keys());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The direct message `id` from `peer` to `user` that a `READ` names.
+fn find_direct(
+    tx: &mut Tx,
+    names: &Names,
+    user: UserId,
+    peer: &str,
+    id: &str,
+    found: &mut Found,
+) -> Result<Option<Named>, postgres::Error> {
+    let sender = names.find(&mut *tx.inner, peer)?;
+    let message = match &sender {
+        Some((from, _)) => {
+            found.lock.extend([user, *from]);
+            let row = tx.query_opt(
+                // Not one from before the reader's cut (1.2).
+                "SELECT ord FROM messages WHERE sender = $1 AND recipient = $2 AND msg_id = $3 \
+                 AND id >= (SELECT since FROM users WHERE id = $2) ORDER BY ord DESC LIMIT 1",
+                &[&(*from as i64), &(user as i64), &id],
+            )?;
+            row.map(|r| Named { ord: r.get(0) })
+        }
+        None => None,
+    };
+    found.users.insert(fold(peer), sender);
+    Ok(message)
+}
+
+/// Step 4: locks the inboxes of every user the batch may give an event.
+fn lock_inboxes(tx: &mut Tx, found: &Found, w: &mut Work) -> Result<(), postgres::Error> {
+    super::locks::lock_inboxes(tx, &found.lock, &mut w.inboxes)?;
     w.inboxes_read = w.inboxes.clone();
-    super::runs::last_runs(tx, &roommates, &mut w)?;
+    Ok(())
+}
+
+/// Step 5: reads what the inboxes' locks guard: the roommates' last runs, the
+/// devices' positions, the conversations' counters and the senders'
+/// resend windows.
+fn read_guarded(tx: &mut Tx, jobs: &[Job], found: &Found, w: &mut Work) -> Result<Guarded, postgres::Error> {
+    super::runs::last_runs(tx, &found.roommates, w)?;
     write_positions(tx, jobs)?;
     let lowest = lowest_positions(tx, jobs)?;
     let mut pairs: BTreeSet<(UserId, UserId)> = BTreeSet::new();
     let mut ids: Vec<(UserId, String)> = Vec::new();
+    let user = |name: &str| found.users.get(&fold(name)).cloned().flatten().map(|(id, _)| id);
     for job in jobs {
         match job {
             Job::Send { from, msgs, .. } => {
                 for (to, id, _) in msgs {
                     ids.push((*from, id.clone()));
                     if let Chat::User(name) = to
-                        && let Some(Some((to, _))) = users.get(&fold(name))
+                        && let Some(to) = user(name)
                     {
-                        pairs.insert((*from, *to));
+                        pairs.insert((*from, to));
                     }
                 }
             }
-            Job::Read { user, chat: Chat::User(peer), .. } => {
-                if let Some(Some((from, _))) = users.get(&fold(peer)) {
-                    pairs.insert((*from, *user));
+            Job::Read { user: reader, chat: Chat::User(peer), .. } => {
+                if let Some(from) = user(peer) {
+                    pairs.insert((from, *reader));
                 }
             }
             _ => {}
         }
     }
-    for (user, list) in &acked {
+    for (user, list) in &found.acked {
         pairs.extend(list.iter().map(|a| (a.sender, *user)));
     }
-    let mut recent = super::writes::read_guarded(tx, &pairs, &ids, DEDUP_WINDOW as i64, &mut w)?;
+    let recent = super::locks::read_guarded(tx, &pairs, &ids, DEDUP_WINDOW as i64, w)?;
     w.dirs_read = w.dirs.clone();
+    Ok(Guarded { lowest, recent })
+}
 
-    // 6. Every job, in order.
+/// Step 6: works out every job, in order, in memory (`work.rs`); each takes
+/// the node's next timestamp. Returns how many messages are new.
+#[allow(clippy::too_many_arguments)]
+fn work_out(
+    tx: &mut Tx,
+    names: &Names,
+    jobs: &[Job],
+    found: &mut Found,
+    guarded: &mut Guarded,
+    w: &mut Work,
+    outcomes: &mut [Outcome],
+    tick: &dyn Fn() -> i64,
+) -> Result<u64, postgres::Error> {
     let mut new_messages = 0;
     for (i, job) in jobs.iter().enumerate() {
         let ts = tick();
         outcomes[i] = match job {
             Job::Send { from, msgs, .. } => {
-                let from_name = names.name(&mut *tx.inner, *from)?;
-                let results = msgs
-                    .iter()
-                    .map(|(to, id, text)| {
-                        if let Some(first) = recent.get(&(*from, id.clone())) {
-                            return Ok(Accepted { id: id.clone(), ts: *first as u64 }); // a resend
-                        }
-                        let sent = w.send(*from, &from_name, to, id, text, ts, &users, &room_ids)?;
-                        recent.insert((*from, id.clone()), ts);
-                        new_messages += 1;
-                        Ok(sent)
-                    })
-                    .collect();
+                let (results, new) = send(tx, names, w, (*from, msgs), ts, found, &mut guarded.recent)?;
+                new_messages += new;
                 Outcome::Sent(results)
             }
-            Job::Ack { user, seq, .. } | Job::Deliver { user, seq } => {
-                let me = names.name(&mut *tx.inner, *user)?;
-                let seq = (*seq).min(i64::MAX as u64) as i64;
-                let acked = acked.get(user).map_or(&[][..], Vec::as_slice);
-                // DELIVERED up to `seq`; the inbox trimmed no further than
-                // the device furthest behind, on whichever node it is.
-                let trim = match job {
-                    Job::Ack { .. } => Some(lowest.get(user).map_or(seq, |&l| l.min(seq))),
-                    _ => None,
-                };
-                w.ack(*user, &me, seq, acked, ts, trim == Some(seq));
-                if let Some(trim) = trim.filter(|&t| t < seq) {
-                    w.ack(*user, &me, trim, acked, ts, true);
-                }
+            Job::Ack { .. } | Job::Deliver { .. } => {
+                ack(tx, names, w, job, ts, found, &guarded.lowest)?;
                 Outcome::Nothing
             }
             Job::Read { user, chat, id, .. } => {
                 let me = names.name(&mut *tx.inner, *user)?;
-                let found = named.remove(&i).flatten();
-                Outcome::Done(w.read(*user, &me, chat, id, found, &users, &room_ids, ts))
+                let named = found.named.remove(&i).flatten();
+                Outcome::Done(w.read(*user, &me, chat, id, named, &found.users, &found.room_ids, ts))
             }
             Job::Join { user, room, .. } => {
-                let rooms = joined_counts.entry(*user).or_insert(0);
-                Outcome::Done(w.join(*user, room, &room_ids, rooms))
+                let rooms = found.joined_counts.entry(*user).or_insert(0);
+                Outcome::Done(w.join(*user, room, &found.room_ids, rooms))
             }
-            Job::Leave { user, room, .. } => Outcome::Done(w.leave(*user, room, &room_ids)),
+            Job::Leave { user, room, .. } => Outcome::Done(w.leave(*user, room, &found.room_ids)),
             Job::Seen { user, ts } => {
                 w.writes.seen.push((*user as i64, *ts as i64));
                 Outcome::Nothing
@@ -366,18 +357,63 @@ pub fn apply(
             Job::Register { .. } => std::mem::replace(&mut outcomes[i], Outcome::Nothing),
         };
     }
-
-    // 7. Write it all.
-    super::writes::write(tx, &w)?;
-    Ok(Applied { outcomes, deliveries: w.deliveries, new_messages })
+    Ok(new_messages)
 }
 
-/// For the users an `ACK` of the batch trims: the lowest position of
-/// their devices in `devices` (protocol 1.2, devices on several nodes),
-/// read in the `ACK`'s transaction. Each device's `ACK` writes its own
-/// position there first (`server::devices`), so the one acknowledging is
-/// counted at its `ACK`; a forgotten device (`--device-days`, position
-/// NULL) or an unlinked one (no row) holds nothing.
+/// One sender's `MSG`s: a resend gets its first `OK` again, a new one is
+/// sent. Their answers, and how many are new.
+fn send(
+    tx: &mut Tx,
+    names: &Names,
+    w: &mut Work,
+    (from, msgs): (UserId, &[Outgoing]),
+    ts: i64,
+    found: &Found,
+    recent: &mut HashMap<(UserId, String), i64>,
+) -> Result<(Vec<Result<Accepted, Ko>>, u64), postgres::Error> {
+    let from_name = names.name(&mut *tx.inner, from)?;
+    let mut new = 0;
+    let results = msgs
+        .iter()
+        .map(|(to, id, text)| {
+            if let Some(first) = recent.get(&(from, id.clone())) {
+                return Ok(Accepted { id: id.clone(), ts: *first as u64 }); // a resend
+            }
+            let sent = w.send(from, &from_name, to, id, text, ts, &found.users, &found.room_ids)?;
+            recent.insert((from, id.clone()), ts);
+            new += 1;
+            Ok(sent)
+        })
+        .collect();
+    Ok((results, new))
+}
+
+/// An `ACK`, or a `DELIVERED` of a device ahead of another: DELIVERED up
+/// to its `seq`; an `ACK` trims the inbox, no further than the device
+/// furthest behind, on whichever node it is.
+fn ack(
+    tx: &mut Tx,
+    names: &Names,
+    w: &mut Work,
+    job: &Job,
+    ts: i64,
+    found: &Found,
+    lowest: &HashMap<UserId, i64>,
+) -> Result<(), postgres::Error> {
+    let (Job::Ack { user, seq, .. } | Job::Deliver { user, seq }) = job else {
+        return Ok(());
+    };
+    let me = names.name(&mut *tx.inner, *user)?;
+    let seq = (*seq).min(i64::MAX as u64) as i64;
+    let acked = found.acked.get(user).map_or(&[][..], Vec::as_slice);
+    let trim = matches!(job, Job::Ack { .. }).then(|| lowest.get(user).map_or(seq, |&l| l.min(seq)));
+    w.ack(*user, &me, seq, acked, ts, trim == Some(seq));
+    if let Some(trim) = trim.filter(|&t| t < seq) {
+        w.ack(*user, &me, trim, acked, ts, true);
+    }
+    Ok(())
+}
+
 /// Writes the position of each device that acknowledged in this batch
 /// (only forward), in one statement: in the `ACK`'s transaction, so the
 /// lowest position read next counts it, with no round trip of its own.
@@ -404,6 +440,12 @@ fn write_positions(tx: &mut Tx, jobs: &[Job]) -> Result<(), postgres::Error> {
     Ok(())
 }
 
+/// For the users an `ACK` of the batch trims: the lowest position of
+/// their devices in `devices` (protocol 1.2, devices on several nodes),
+/// read in the `ACK`'s transaction. Each device's `ACK` writes its own
+/// position there first (`write_positions`), so the one acknowledging is
+/// counted at its `ACK`; a forgotten device (`--device-days`, position
+/// NULL) or an unlinked one (no row) holds nothing.
 fn lowest_positions(tx: &mut Tx, jobs: &[Job]) -> Result<HashMap<UserId, i64>, postgres::Error> {
     let users: Vec<i64> = jobs
         .iter()

@@ -38,9 +38,10 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
-pub use super::apply::Job;
-use super::apply::{self, Outcome};
+use super::apply;
 use super::db::{Db, Link};
+pub use super::job::Job;
+use super::job::Outcome;
 use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};

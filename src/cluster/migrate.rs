@@ -25,7 +25,7 @@ use super::schema;
 use crate::error::{Error, Result};
 use crate::protocol::names::fold;
 use crate::store::devices::DeviceBook;
-use crate::store::export::{Event, Export, Target, export};
+use crate::store::export::{Event, Export, Msg, Room, Target, User, export};
 
 /// Rows per statement.
 const CHUNK: usize = 10_000;
@@ -127,90 +127,29 @@ fn import_devices(tx: &mut Transaction, book: &DeviceBook) -> std::result::Resul
     Ok(moved)
 }
 
+/// An index of the export (a user, a room, a message) as the row's id:
+/// the index + 1 (ids start at 1).
+fn id(i: usize) -> i64 {
+    i as i64 + 1
+}
+
+/// A count, a number or a time of the export, as an `int8`.
+fn n(v: u64) -> i64 {
+    v as i64
+}
+
 /// Inserts everything, with ids of its own (a user's id is its index + 1,
 /// and so on), then moves the id sequences past them.
 fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgres::Error> {
-    let id = |i: usize| i as i64 + 1;
-    let n = |v: u64| v as i64;
     for chunk in data.users.chunks(CHUNK).enumerate().map(|(c, u)| (c * CHUNK, u)) {
-        let (base, users) = chunk;
-        let ids: Vec<i64> = (0..users.len()).map(|i| id(base + i)).collect();
-        let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
-        let folded: Vec<String> = users.iter().map(|u| fold(&u.name)).collect();
-        let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
-        let hashes: Vec<&str> = users.iter().map(|u| u.hash.as_str()).collect();
-        let created: Vec<i64> = users.iter().map(|u| n(u.created_ms)).collect();
-        let seen: Vec<Option<i64>> = users.iter().map(|u| u.last_seen.map(n)).collect();
-        tx.execute(
-            "INSERT INTO users (id, name, folded, email, hash, created_ms, last_seen) SELECT * FROM \
-             unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[])",
-            &[&ids, &names, &folded, &emails, &hashes, &created, &seen],
-        )?;
-        let last: Vec<i64> = users.iter().map(|u| n(u.last_seq)).collect();
-        let acked: Vec<i64> = users.iter().map(|u| n(u.acked)).collect();
-        let sent: Vec<i64> = users.iter().map(|u| n(u.sent)).collect();
-        tx.execute(
-            "INSERT INTO inboxes (user_id, last_seq, acked, sent) SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[])",
-            &[&ids, &last, &acked, &sent],
-        )?;
-        tx.execute("INSERT INTO sessions (user_id) SELECT * FROM unnest($1::int8[])", &[&ids])?;
+        import_users(tx, chunk)?;
     }
     for (i, room) in data.rooms.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO rooms (id, name, folded, live, count) VALUES ($1, $2, $3, $4, $5)",
-            &[&id(i), &room.name, &fold(room.name.trim_start_matches('#')), &room.live, &n(room.count)],
-        )?;
-        for (user, read) in &room.members {
-            tx.execute(
-                "INSERT INTO members (room, user_id, read) VALUES ($1, $2, $3)",
-                &[&id(i), &id(*user), &n(*read)],
-            )?;
-        }
-        if !room.rules.is_default() {
-            // 1.2: its owner, modes, topic, admins, invitations, bans, mutes.
-            super::moderation::save_rules(tx, id(i), &room.rules)?;
-        }
+        import_room(tx, id(i), room)?;
     }
-    let admins: Vec<i64> =
-        data.users.iter().enumerate().filter(|(_, u)| u.admin).map(|(i, _)| id(i)).collect();
-    tx.execute("UPDATE users SET admin = true WHERE id = ANY($1)", &[&admins])?;
-    // 1.2: a name registered again after its account was deleted: its cut
-    // is the id of the first message after its `REUSE` record.
-    for (i, user) in data.users.iter().enumerate() {
-        if let Some(first) = user.since {
-            tx.execute("UPDATE users SET since = $2 WHERE id = $1", &[&id(i), &id(first)])?;
-        }
-        super::prefs::migrate(tx, id(i), &user.prefs, id)?; // 1.2: blocks and chat preferences
-    }
+    import_account_marks(tx, &data.users)?;
     for (c, messages) in data.messages.chunks(CHUNK).enumerate() {
-        let base = c * CHUNK;
-        let ids: Vec<i64> = (0..messages.len()).map(|i| id(base + i)).collect();
-        let col =
-            |f: &dyn Fn(&crate::store::export::Msg) -> i64| messages.iter().map(f).collect::<Vec<i64>>();
-        let txt =
-            |f: &dyn Fn(&crate::store::export::Msg) -> &str| messages.iter().map(f).collect::<Vec<&str>>();
-        let recipient: Vec<Option<i64>> =
-            messages.iter().map(|m| if let Target::User(u) = m.to { Some(id(u)) } else { None }).collect();
-        let room: Vec<Option<i64>> =
-            messages.iter().map(|m| if let Target::Room(r) = m.to { Some(id(r)) } else { None }).collect();
-        tx.execute(
-            "INSERT INTO messages (id, sender, sender_ord, recipient, room, ord, msg_id, ts, from_name, to_name, text) \
-             SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], \
-                                  $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[])",
-            &[
-                &ids,
-                &col(&|m| id(m.from)),
-                &col(&|m| n(m.sender_ord)),
-                &recipient,
-                &room,
-                &col(&|m| n(m.ord)),
-                &txt(&|m| &m.id),
-                &col(&|m| n(m.ts)),
-                &txt(&|m| &m.from_name),
-                &txt(&|m| &m.to_name),
-                &txt(&|m| &m.text),
-            ],
-        )?;
+        import_messages(tx, c * CHUNK, messages)?;
     }
     for d in &data.directions {
         tx.execute(
@@ -218,38 +157,142 @@ fn import(tx: &mut Transaction, data: &Export) -> std::result::Result<(), postgr
             &[&id(d.sender), &id(d.recipient), &n(d.sent), &n(d.delivered), &n(d.read), &n(d.base)],
         )?;
     }
-    // Each event becomes a run of one (`work.rs`): its message's stream
-    // and number say which message it is about.
     for events in data.events.chunks(CHUNK) {
-        let users: Vec<i64> = events.iter().map(|e| id(e.0)).collect();
-        let seqs: Vec<i64> = events.iter().map(|e| n(e.1)).collect();
-        let kinds: Vec<i16> = events.iter().map(|e| e.3).collect();
-        let ts: Vec<i64> = events.iter().map(|e| n(e.4)).collect();
-        let about = |e: &Event| &data.messages[e.2];
-        let (mut senders, mut recipients, mut rooms, mut ords) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for m in events.iter().map(about) {
-            let (sender, recipient, room) = match m.to {
-                Target::User(u) => (Some(id(m.from)), Some(id(u)), None),
-                Target::Room(r) => (None, None, Some(id(r))),
-            };
-            senders.push(sender);
-            recipients.push(recipient);
-            rooms.push(room);
-            ords.push(n(m.ord));
-        }
-        tx.execute(
-            "INSERT INTO events (user_id, seq, count, kind, sender, recipient, room, ord, ts) \
-             SELECT u, s, 1, k, se, re, ro, o, t FROM unnest($1::int8[], $2::int8[], $3::int2[], $4::int8[], \
-                                                     $5::int8[], $6::int8[], $7::int8[], $8::int8[]) \
-                                        AS e(u, s, k, se, re, ro, o, t)",
-            &[&users, &seqs, &kinds, &senders, &recipients, &rooms, &ords, &ts],
-        )?;
+        import_events(tx, events, &data.messages)?;
     }
     tx.batch_execute(
         "SELECT setval('users_id_seq', GREATEST((SELECT max(id) FROM users), 1)); \
          SELECT setval('rooms_id_seq', GREATEST((SELECT max(id) FROM rooms), 1)); \
          SELECT setval('messages_id_seq', GREATEST((SELECT max(id) FROM messages), 1));",
+    )?;
+    Ok(())
+}
+
+/// Accounts from index `base` on, with their inboxes and sessions.
+fn import_users(
+    tx: &mut Transaction,
+    (base, users): (usize, &[User]),
+) -> std::result::Result<(), postgres::Error> {
+    let ids: Vec<i64> = (0..users.len()).map(|i| id(base + i)).collect();
+    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+    let folded: Vec<String> = users.iter().map(|u| fold(&u.name)).collect();
+    let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
+    let hashes: Vec<&str> = users.iter().map(|u| u.hash.as_str()).collect();
+    let created: Vec<i64> = users.iter().map(|u| n(u.created_ms)).collect();
+    let seen: Vec<Option<i64>> = users.iter().map(|u| u.last_seen.map(n)).collect();
+    tx.execute(
+        "INSERT INTO users (id, name, folded, email, hash, created_ms, last_seen) SELECT * FROM \
+         unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[])",
+        &[&ids, &names, &folded, &emails, &hashes, &created, &seen],
+    )?;
+    let last: Vec<i64> = users.iter().map(|u| n(u.last_seq)).collect();
+    let acked: Vec<i64> = users.iter().map(|u| n(u.acked)).collect();
+    let sent: Vec<i64> = users.iter().map(|u| n(u.sent)).collect();
+    tx.execute(
+        "INSERT INTO inboxes (user_id, last_seq, acked, sent) SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[])",
+        &[&ids, &last, &acked, &sent],
+    )?;
+    tx.execute("INSERT INTO sessions (user_id) SELECT * FROM unnest($1::int8[])", &[&ids])?;
+    Ok(())
+}
+
+/// A room (live or not), its members with their read marks, its rules.
+fn import_room(tx: &mut Transaction, room_id: i64, room: &Room) -> std::result::Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO rooms (id, name, folded, live, count) VALUES ($1, $2, $3, $4, $5)",
+        &[&room_id, &room.name, &fold(room.name.trim_start_matches('#')), &room.live, &n(room.count)],
+    )?;
+    for (user, read) in &room.members {
+        tx.execute(
+            "INSERT INTO members (room, user_id, read) VALUES ($1, $2, $3)",
+            &[&room_id, &id(*user), &n(*read)],
+        )?;
+    }
+    if !room.rules.is_default() {
+        // 1.2: its owner, modes, topic, admins, invitations, bans, mutes.
+        super::moderation::save_rules(tx, room_id, &room.rules)?;
+    }
+    Ok(())
+}
+
+/// What the accounts' rows hold beyond their creation: the admins, the
+/// cut of a name registered again, and (1.2) blocks and preferences.
+fn import_account_marks(tx: &mut Transaction, users: &[User]) -> std::result::Result<(), postgres::Error> {
+    let admins: Vec<i64> = users.iter().enumerate().filter(|(_, u)| u.admin).map(|(i, _)| id(i)).collect();
+    tx.execute("UPDATE users SET admin = true WHERE id = ANY($1)", &[&admins])?;
+    // 1.2: a name registered again after its account was deleted: its cut
+    // is the id of the first message after its `REUSE` record.
+    for (i, user) in users.iter().enumerate() {
+        if let Some(first) = user.since {
+            tx.execute("UPDATE users SET since = $2 WHERE id = $1", &[&id(i), &id(first)])?;
+        }
+        super::prefs::migrate(tx, id(i), &user.prefs, id)?;
+    }
+    Ok(())
+}
+
+/// Messages from index `base` on, each with its place in its stream.
+fn import_messages(
+    tx: &mut Transaction,
+    base: usize,
+    messages: &[Msg],
+) -> std::result::Result<(), postgres::Error> {
+    let ids: Vec<i64> = (0..messages.len()).map(|i| id(base + i)).collect();
+    let col = |f: &dyn Fn(&Msg) -> i64| messages.iter().map(f).collect::<Vec<i64>>();
+    let txt = |f: &dyn Fn(&Msg) -> &str| messages.iter().map(f).collect::<Vec<&str>>();
+    let recipient: Vec<Option<i64>> =
+        messages.iter().map(|m| if let Target::User(u) = m.to { Some(id(u)) } else { None }).collect();
+    let room: Vec<Option<i64>> =
+        messages.iter().map(|m| if let Target::Room(r) = m.to { Some(id(r)) } else { None }).collect();
+    tx.execute(
+        "INSERT INTO messages (id, sender, sender_ord, recipient, room, ord, msg_id, ts, from_name, to_name, text) \
+         SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], \
+                              $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[])",
+        &[
+            &ids,
+            &col(&|m| id(m.from)),
+            &col(&|m| n(m.sender_ord)),
+            &recipient,
+            &room,
+            &col(&|m| n(m.ord)),
+            &txt(&|m| &m.id),
+            &col(&|m| n(m.ts)),
+            &txt(&|m| &m.from_name),
+            &txt(&|m| &m.to_name),
+            &txt(&|m| &m.text),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Events not yet acknowledged: each becomes a run of one (`work.rs`),
+/// whose message's stream and number say which message it is about.
+fn import_events(
+    tx: &mut Transaction,
+    events: &[Event],
+    messages: &[Msg],
+) -> std::result::Result<(), postgres::Error> {
+    let users: Vec<i64> = events.iter().map(|e| id(e.0)).collect();
+    let seqs: Vec<i64> = events.iter().map(|e| n(e.1)).collect();
+    let kinds: Vec<i16> = events.iter().map(|e| e.3).collect();
+    let ts: Vec<i64> = events.iter().map(|e| n(e.4)).collect();
+    let (mut senders, mut recipients, mut rooms, mut ords) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for m in events.iter().map(|e| &messages[e.2]) {
+        let (sender, recipient, room) = match m.to {
+            Target::User(u) => (Some(id(m.from)), Some(id(u)), None),
+            Target::Room(r) => (None, None, Some(id(r))),
+        };
+        senders.push(sender);
+        recipients.push(recipient);
+        rooms.push(room);
+        ords.push(n(m.ord));
+    }
+    tx.execute(
+        "INSERT INTO events (user_id, seq, count, kind, sender, recipient, room, ord, ts) \
+         SELECT u, s, 1, k, se, re, ro, o, t FROM unnest($1::int8[], $2::int8[], $3::int2[], $4::int8[], \
+                                                 $5::int8[], $6::int8[], $7::int8[], $8::int8[]) \
+                                    AS e(u, s, k, se, re, ro, o, t)",
+        &[&users, &seqs, &kinds, &senders, &recipients, &rooms, &ords, &ts],
     )?;
     Ok(())
 }

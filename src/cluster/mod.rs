@@ -24,7 +24,7 @@
 //! | [`schema`] | the versioned migrations (`migrations/NNN_name.sql`), applied at start |
 //! | [`backend`] | [`PgBackend`](backend::PgBackend): the server's `Backend` on PostgreSQL |
 //! | [`committer`] | group commit: one transaction per batch of requests |
-//! | [`apply`], [`work`], [`writes`] | what a batch's transaction does: its jobs and the order it locks ([`apply`]), the work in memory ([`work`]), the rows and statements ([`writes`]) |
+//! | [`job`], [`apply`], [`locks`], [`work`], [`writes`] | what a batch's transaction does: its jobs and their answers ([`job`]), its steps in order ([`apply`]), its locking reads ([`locks`]), the work in memory ([`work`]), the rows and statements ([`writes`]) |
 //! | [`budget`] | `--inbox-max`, `--user-quota` and a full disk: `KO:FULL` as on one server |
 //! | [`runs`] | a room message lengthens a member's last stored run, across batches |
 //! | [`tx`] | a transaction with its prepared statements, planned once per connection |
@@ -59,6 +59,8 @@ pub mod feeder;
 pub mod files;
 pub mod heartbeat;
 pub mod memory;
+pub mod job;
+pub mod locks;
 pub mod migrate;
 pub mod moderation;
 pub mod names;

@@ -22,7 +22,7 @@ use crate::store::UserId;
 /// Only a run that ends at the inbox's last number can be lengthened (the
 /// next number must follow it). It must run after the inboxes are locked
 /// (their rows guard the runs), as a statement of its own (see
-/// `writes::read_guarded`). A batch reads these only for the members of the
+/// `locks::read_guarded`). A batch reads these only for the members of the
 /// rooms it sends to: a batch of direct messages keeps its five round
 /// trips (`apply.rs`).
 pub fn last_runs(tx: &mut Tx, users: &BTreeSet<UserId>, w: &mut Work) -> Result<(), postgres::Error> {

@@ -8,15 +8,22 @@
 //! bob is one run row in bob's inbox, not 50; the 50 `DELIVERED` ticks
 //! ana gets when bob acknowledges them, one run in hers. The events still
 //! go out one by one (`deliveries`); only their storage is grouped.
+//!
+//! Where a single server decides the same thing — whether a `DELIVERED`
+//! or a `READ` moves a mark, how many rooms a user may be in, a message
+//! to a deleted account — both ask `store::meaning`, and a test below
+//! plays one sequence through both.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::writes::{Acked, MessageRow, Run, Stream};
+use super::locks::Acked;
+use super::writes::{MessageRow, Run, Stream};
 use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, State as MsgState, Text};
-use crate::store::{Delivery, MAX_ROOMS_PER_USER, Message, Pushed, UserId};
+use crate::store::meaning;
+use crate::store::{Delivery, Message, Pushed, UserId};
 
 /// The kinds of event (column `events.kind`).
 pub const MSG: i16 = 0;
@@ -29,6 +36,12 @@ pub const MARK: i16 = 4;
 
 fn ko(code: Code, reason: impl Into<String>) -> Ko {
     Ko::new(code, reason)
+}
+
+/// A count or a number as the database keeps it (`int8`, never
+/// negative), as the rules of `store::meaning` take it.
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 impl Work {
@@ -69,7 +82,9 @@ impl Work {
         }
     }
 
-    /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`.
+    /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`. In order: the
+    /// sender's quota, the recipient and the message's number in its
+    /// stream, the sender's counters, the events, the row.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn send(
         &mut self,
@@ -85,32 +100,8 @@ impl Work {
         let quota = self.budget.user_quota;
         super::budget::check_quota(quota, self.inboxes.get(&from).map_or(0, |i| i.stored))?;
         let (stream, ord, to_name) = match to {
-            Chat::User(name) => {
-                let Some(Some((to, to_name))) = users.get(&fold(name)) else {
-                    return Err(ko(Code::UnknownUser, format!("no user named {name}")));
-                };
-                if self.gone.contains(to) {
-                    return Err(ko(Code::UnknownUser, format!("{to_name} deleted its account")));
-                }
-                let waiting = self.inboxes.get(to).map_or(0, |i| i.last_seq - i.acked);
-                super::budget::check_inbox(self.budget.inbox_max, to_name, waiting)?;
-                let dir = self.dirs.entry((from, *to)).or_default();
-                let ord = dir.sent;
-                dir.sent += 1;
-                (Stream::Direct { sender: from, recipient: *to }, ord, to_name.clone())
-            }
-            Chat::Room(name) => {
-                let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
-                let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
-                let room = self
-                    .rooms
-                    .get_mut(&rid)
-                    .filter(|r| r.members.contains_key(&from))
-                    .ok_or_else(not_member)?;
-                let ord = room.count;
-                room.count += 1;
-                (Stream::Room(rid), ord, room.name.clone())
-            }
+            Chat::User(name) => self.next_direct(from, name, users)?,
+            Chat::Room(name) => self.next_in_room(from, name, room_ids)?,
         };
         let inbox = self.inboxes.get_mut(&from).expect("the sender's inbox is locked");
         let sender_ord = inbox.sent;
@@ -123,7 +114,65 @@ impl Work {
             ts: ts as u64,
             text: text.clone(),
         };
-        let message = Arc::new(message);
+        self.fan_out(from, stream, ord, ts, Arc::new(message));
+        self.writes.messages.push(MessageRow {
+            sender: from as i64,
+            sender_ord,
+            stream,
+            ord,
+            msg_id: id.to_string(),
+            ts,
+            from_name: from_name.to_string(),
+            to_name: to_name.to_string(),
+            text: text.as_escaped().to_string(),
+        });
+        Ok(Accepted { id: id.into(), ts: ts as u64 })
+    }
+
+    /// A direct message to `name`: its direction, its number there, and
+    /// the recipient's name; refused for an unknown or deleted account
+    /// and a full inbox.
+    fn next_direct(
+        &mut self,
+        from: UserId,
+        name: &str,
+        users: &HashMap<String, Option<(UserId, Arc<str>)>>,
+    ) -> Result<(Stream, i64, Arc<str>), Ko> {
+        let Some(Some((to, to_name))) = users.get(&fold(name)) else {
+            return Err(ko(Code::UnknownUser, format!("no user named {name}")));
+        };
+        if self.gone.contains(to) {
+            return Err(meaning::to_deleted(to_name));
+        }
+        let waiting = self.inboxes.get(to).map_or(0, |i| i.last_seq - i.acked);
+        super::budget::check_inbox(self.budget.inbox_max, to_name, waiting)?;
+        let dir = self.dirs.entry((from, *to)).or_default();
+        let ord = dir.sent;
+        dir.sent += 1;
+        Ok((Stream::Direct { sender: from, recipient: *to }, ord, to_name.clone()))
+    }
+
+    /// A message to the room `name`: the room, the message's number in it,
+    /// and its name; refused unless `from` is a member.
+    fn next_in_room(
+        &mut self,
+        from: UserId,
+        name: &str,
+        room_ids: &HashMap<String, i64>,
+    ) -> Result<(Stream, i64, Arc<str>), Ko> {
+        let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
+        let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
+        let room =
+            self.rooms.get_mut(&rid).filter(|r| r.members.contains_key(&from)).ok_or_else(not_member)?;
+        let ord = room.count;
+        room.count += 1;
+        Ok((Stream::Room(rid), ord, room.name.clone()))
+    }
+
+    /// The events of a new message: the recipient's, or every other
+    /// member's, in id order; and a copy for the sender's other devices
+    /// if it has several (protocol 1.2).
+    fn fan_out(&mut self, from: UserId, stream: Stream, ord: i64, ts: i64, message: Arc<Message>) {
         let event = Arc::new(Pushed::Msg(message.clone()));
         match stream {
             Stream::Direct { recipient, .. } => self.enqueue(recipient, MSG, stream, ord, ts, &event),
@@ -137,21 +186,8 @@ impl Work {
             }
         }
         if self.inboxes[&from].several {
-            // The sender's other devices get it too (protocol 1.2).
             self.enqueue(from, COPY, stream, ord, ts, &Arc::new(Pushed::Copy(message)));
         }
-        self.writes.messages.push(MessageRow {
-            sender: from as i64,
-            sender_ord,
-            stream,
-            ord,
-            msg_id: id.to_string(),
-            ts,
-            from_name: from_name.to_string(),
-            to_name: to_name.to_string(),
-            text: text.as_escaped().to_string(),
-        });
-        Ok(Accepted { id: id.into(), ts: ts as u64 })
     }
 
     /// `ACK:<seq>`: the inbox is acknowledged up to `seq` (if `trim`; not
@@ -178,7 +214,7 @@ impl Work {
                 continue;
             }
             let dir = self.dirs.entry((a.sender, user)).or_default();
-            if a.ord + 1 > dir.delivered.max(dir.read) {
+            if meaning::delivers(count(dir.delivered), count(dir.read), count(a.ord)) {
                 dir.delivered = a.ord + 1;
                 let state = MsgState::Delivered;
                 let event = Arc::new(Pushed::Status {
@@ -217,7 +253,7 @@ impl Work {
                 };
                 let found = found.ok_or_else(unknown)?;
                 let dir = self.dirs.entry((*from, user)).or_default();
-                if found.ord + 1 > dir.read {
+                if meaning::reads(count(dir.read), count(found.ord)) {
                     dir.read = found.ord + 1;
                     let state = MsgState::Read;
                     let event =
@@ -234,7 +270,7 @@ impl Work {
                     return Err(ko(Code::NotMember, format!("you are not in #{name}")));
                 };
                 let found = found.ok_or_else(unknown)?;
-                if found.ord + 1 > room.members[&user] {
+                if meaning::reads(count(room.members[&user]), count(found.ord)) {
                     let chat = room.name.clone();
                     self.rooms.get_mut(&rid).expect("found").members.insert(user, found.ord + 1);
                     self.writes.room_reads.push((rid, user as i64, found.ord + 1));
@@ -259,10 +295,7 @@ impl Work {
         if r.members.contains_key(&user) {
             return Ok(());
         }
-        if *rooms >= MAX_ROOMS_PER_USER as i64 {
-            let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
-            return Err(ko(Code::BadRequest, why));
-        }
+        meaning::may_join(usize::try_from(*rooms).unwrap_or(0))?;
         *rooms += 1;
         r.members.insert(user, r.count);
         r.live = true;
@@ -348,5 +381,102 @@ mod tests {
         assert_eq!(lengthened(&w), (vec![], vec![], vec![]), "all of it acknowledged: left to `acks`");
         let untouched = bob_with_a_stored_run();
         assert_eq!(lengthened(&untouched), (vec![], vec![], vec![]), "a run read but not lengthened");
+    }
+
+    /// A step of bob's in [`STEPS`], after ana sent him m0, m1 and m2.
+    enum Step {
+        Ack(u64),
+        /// `READ` of the message with this id and number.
+        Read(&'static str, u64),
+    }
+
+    /// ACK 2, READ m0, READ m2 (read before it is acknowledged: never
+    /// DELIVERED), ACK 3, READ m0 again, ACK 3 again.
+    const STEPS: [Step; 6] = [
+        Step::Ack(2),
+        Step::Read("m0", 0),
+        Step::Read("m2", 2),
+        Step::Ack(3),
+        Step::Read("m0", 0),
+        Step::Ack(3),
+    ];
+
+    /// The sequence on a single server's state, each record decided as
+    /// `store::local` decides it (ana is user 0, bob 1).
+    fn on_one_server() -> (crate::store::state::State, Vec<Delivery>) {
+        use crate::store::record::Record;
+        let mut state = crate::store::state::State::default();
+        let mut batch = crate::store::state::Batch::default();
+        let (ana, bob) = (state.add_user("ana", "h").unwrap(), state.add_user("bob", "h").unwrap());
+        for (i, ts) in (0..3).zip(10..) {
+            let text = Text::parse("hi").unwrap();
+            let msg = Message { from: "ana".into(), to: "bob".into(), id: format!("m{i}").into(), ts, text };
+            let link = state.direct_link(ana, bob);
+            state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut batch).unwrap();
+        }
+        for (step, ts) in STEPS.iter().zip(20..) {
+            let (user, chat): (Arc<str>, Arc<str>) = ("bob".into(), "ana".into());
+            match *step {
+                Step::Ack(seq) => {
+                    for (_, dord, id) in state.acked_direct(bob, seq) {
+                        if state.would_deliver(ana, bob, dord) {
+                            let (user, chat) = (user.clone(), chat.clone());
+                            state.commit(Record::Delivered { ts, user, chat, id, dord }, &mut batch).unwrap();
+                        }
+                    }
+                    state.commit(Record::Ack { ts, user, seq }, &mut batch).unwrap();
+                }
+                Step::Read(id, ord) if state.would_read(ana, bob, ord) => {
+                    state.commit(Record::Read { ts, user, chat, id: id.into(), ord }, &mut batch).unwrap();
+                }
+                Step::Read(..) => {}
+            }
+        }
+        (state, batch.deliveries)
+    }
+
+    /// The sequence on a cluster's batch work (ana is user 1, bob 2).
+    fn on_a_cluster() -> Work {
+        let mut w = Work::default();
+        let inbox = Inbox { last_seq: 0, acked: 0, sent: 0, stored: 0, several: false };
+        w.inboxes.extend([(1, inbox), (2, inbox)]);
+        let users = HashMap::from([("bob".to_string(), Some((2, Arc::from("bob"))))]);
+        let text = Text::parse("hi").unwrap();
+        for (i, ts) in (0..3).zip(10..) {
+            let to = Chat::User("bob".into());
+            w.send(1, &"ana".into(), &to, &format!("m{i}"), &text, ts, &users, &HashMap::new()).unwrap();
+        }
+        let acked: Vec<Acked> =
+            (0..3).map(|i| Acked { seq: i + 1, sender: 1, ord: i, msg_id: format!("m{i}") }).collect();
+        let (ana, peers) =
+            (Chat::User("ana".into()), HashMap::from([("ana".to_string(), Some((1, "ana".into())))]));
+        for (step, ts) in STEPS.iter().zip(20..) {
+            match *step {
+                Step::Ack(seq) => w.ack(2, &"bob".into(), seq as i64, &acked, ts, true),
+                Step::Read(id, ord) => {
+                    let found = Some(Named { ord: ord as i64 });
+                    w.read(2, &"bob".into(), &ana, id, found, &peers, &HashMap::new(), ts).unwrap();
+                }
+            }
+        }
+        w
+    }
+
+    /// One sequence of direct messages, `ACK`s and `READ`s, played on a
+    /// single server and on a cluster: the sender gets the same `STATUS`
+    /// events, and the marks end the same (both ask `store::meaning`).
+    #[test]
+    fn acks_and_reads_give_the_same_receipts_on_both_backends() {
+        let ((state, one), w) = (on_one_server(), on_a_cluster());
+        let events = |deliveries: &[Delivery], user: UserId| -> Vec<String> {
+            deliveries.iter().filter(|d| d.user == user).map(|d| format!("{} {:?}", d.seq, d.event)).collect()
+        };
+        let to_ana = events(&one, 0);
+        assert_eq!(to_ana.len(), 4, "DELIVERED m0 m1, READ m0 m2: {to_ana:#?}");
+        assert_eq!(to_ana, events(&w.deliveries, 1), "ana's STATUS events");
+        assert_eq!(events(&one, 1), events(&w.deliveries, 2), "bob's messages");
+        let (marks, dir) = (state.marks(0, 1), w.dirs[&(1, 2)]);
+        assert_eq!((marks.delivered, marks.read), (count(dir.delivered), count(dir.read)));
+        assert_eq!((marks.delivered, marks.read), (2, 3), "m2 was read before it was delivered");
     }
 }

@@ -55,6 +55,7 @@ pub mod invites;
 pub mod local;
 pub mod lock;
 pub mod log;
+pub mod meaning;
 pub mod moderation;
 pub mod options;
 pub mod password;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
 use super::super::backend::{Moderated, Notice};
 use super::super::record::Record;
-use super::super::state::{Batch, MAX_ROOMS_PER_USER, State, UserId};
+use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
 use super::super::{GENERAL, now_ms};
 use super::erase::Erasure;
@@ -125,10 +125,7 @@ impl Backend for LocalStore {
             if let Some(r) = existing {
                 state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
             }
-            if state.rooms_of(user).count() >= MAX_ROOMS_PER_USER {
-                let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
-                return Err(ko(Code::BadRequest, why));
-            }
+            crate::store::meaning::may_join(state.rooms_of(user).count())?;
             let (name, read) = match existing {
                 Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
                 None => (format!("#{room}").into(), 0),

@@ -109,8 +109,7 @@ impl Inner {
         match to {
             Recipient::User(to) => {
                 if state.users[to].is_deleted() {
-                    let name = &state.users[to].name;
-                    return Err(ko(Code::UnknownUser, format!("{name} deleted its account")));
+                    return Err(crate::store::meaning::to_deleted(&state.users[to].name));
                 }
                 self.options.budget.check_send(state, from, Some(to))
             }

@@ -1,9 +1,10 @@
 //! The marks: `DELIVERED` and `READ` (how far a conversation's messages
 //! went), `ACK` (how far a user's inbox was acknowledged) and `SEEN` (when
 //! its receive connection ended). Their lines, what they do to the state,
-//! and the rules of the marks that both backends apply ([`delivered_mark`],
-//! [`read_mark`]): the cluster's transaction asks them too, so that a
-//! `STATUS` is sent for the same messages on one server and on a cluster.
+//! and where the marks move, by the rules both backends apply
+//! ([`meaning::delivers`], [`meaning::reads`]): the cluster's transaction
+//! asks them too, so that a `STATUS` is sent for the same messages on one
+//! server and on a cluster.
 //!
 //! ```text
 //! DELIVERED,<ts>,<recipient>,<sender>,<id>,,,<dord>
@@ -25,21 +26,21 @@ use super::Record;
 use super::fields::{Fields, Line};
 use super::message::Pos;
 use crate::protocol::State as MsgState;
+use crate::store::meaning;
 use crate::store::state::{Delivery, Pushed, Queued, State, UserId, side};
 
-/// The rule of `DELIVERED`, for both backends: the delivered mark of a
-/// direction whose marks are `delivered` and `read` becomes `dord + 1`
-/// (and the sender is told) if message number `dord` was neither
-/// delivered nor read; `None`: nothing changes, nobody is told.
-pub fn delivered_mark(delivered: u64, read: u64, dord: u64) -> Option<u64> {
-    (dord + 1 > delivered.max(read)).then_some(dord + 1)
+/// Where `DELIVERED` of message number `dord` moves a direction's
+/// delivered mark, given its marks (`None`: nothing changes, nobody is
+/// told). The rule is [`meaning::delivers`], which the cluster asks too.
+fn delivered_mark(delivered: u64, read: u64, dord: u64) -> Option<u64> {
+    meaning::delivers(delivered, read, dord).then_some(dord + 1)
 }
 
-/// The rule of `READ`, for both backends, in a direct chat or a room:
-/// a read mark at `read` becomes `ord + 1` if message number `ord` was not
-/// read yet; `None`: nothing changes, nobody is told.
-pub fn read_mark(read: u64, ord: u64) -> Option<u64> {
-    (ord + 1 > read).then_some(ord + 1)
+/// Where `READ` of message number `ord` moves a read mark at `read`, in
+/// a direct chat or a room (`None`: nothing changes, nobody is told). The
+/// rule is [`meaning::reads`], which the cluster asks too.
+fn read_mark(read: u64, ord: u64) -> Option<u64> {
+    meaning::reads(read, ord).then_some(ord + 1)
 }
 
 /// Writes a `DELIVERED` line.

@@ -44,8 +44,9 @@
 //! effect on the [`State`] (`State::apply_…`, the one code path for a
 //! running server and a start), the rows they leave in a checkpoint (a
 //! `CheckpointRows`), and the pure rules that decide a change which the
-//! cluster's transaction asks too (`marks::delivered_mark`, `read_mark`;
-//! `store::prefs` and `store::moderation` for blocks and rules).
+//! cluster's transaction asks too (`store::meaning` for the marks, the
+//! room limit and deleted accounts; `store::prefs` and `store::moderation`
+//! for blocks and rules).
 //!
 //! **A new kind** is that file, plus, here, a variant of [`Record`] and
 //! one arm in each of [`Record::encode`], [`Record::decode`] and

@@ -1,0 +1,84 @@
+//! What a stored request means, decided once for both backends.
+//!
+//! The single server applies records to its `State` (`store/state/`); a
+//! cluster works each batch out in memory before its one SQL statement
+//! (`cluster/work.rs`). The two keep different things (positions in a log
+//! on one side, rows on the other), but where they decide the same thing
+//! they ask here: a pure function of the numbers both keep. Then the two
+//! cannot drift apart, and a student reads each rule once.
+//!
+//! Marks are counts: a direction of a direct chat "delivered up to 3" has
+//! its messages number 0, 1 and 2 delivered. A message is named by its
+//! number in its stream (`ord`), so message `ord` is covered by a mark
+//! above it.
+//!
+//! Each backend's own test shows it calls these; the cluster's
+//! (`cluster/work.rs`) also plays one sequence through both and compares.
+
+use crate::protocol::{Code, Ko};
+
+/// Most rooms one user may be in (`JOIN` beyond: `KO:BAD_REQUEST`).
+pub const MAX_ROOMS_PER_USER: usize = 256;
+
+/// `DELIVERED` of message `ord` moves its direction's delivered mark to
+/// `ord + 1` (and tells its sender, protocol §5) unless that message was
+/// delivered or read already: a `READ` implies delivery, so a message
+/// never goes back from READ to DELIVERED.
+pub fn delivers(delivered: u64, read: u64, ord: u64) -> bool {
+    ord + 1 > delivered.max(read)
+}
+
+/// `READ` of message `ord` moves a read mark that stands at `read` to
+/// `ord + 1` (in a direct chat, and a room member's own). Reading a message
+/// at or before the mark changes nothing: no `STATUS`, no `READMARK`.
+pub fn reads(read: u64, ord: u64) -> bool {
+    ord + 1 > read
+}
+
+/// A user in `rooms` rooms joins one more: refused past
+/// [`MAX_ROOMS_PER_USER`] (a bound on what one account makes the server
+/// keep). Joining a room it is in already is not a join: the caller
+/// checks that first.
+pub fn may_join(rooms: usize) -> Result<(), Ko> {
+    if rooms >= MAX_ROOMS_PER_USER {
+        let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
+        return Err(Ko::new(Code::BadRequest, why));
+    }
+    Ok(())
+}
+
+/// 1.2: a direct message to `name`, whose account is deleted, is refused
+/// (`DELACCOUNT`, §20). The sender learns why; nothing is stored.
+pub fn to_deleted(name: &str) -> Ko {
+    Ko::new(Code::UnknownUser, format!("{name} deleted its account"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_message_is_never_delivered_again() {
+        assert!(delivers(0, 0, 0), "the first message");
+        assert!(!delivers(3, 0, 2), "delivered already");
+        assert!(!delivers(0, 3, 1), "read already: READ implies delivery");
+        assert!(delivers(2, 1, 2), "the next one");
+    }
+
+    #[test]
+    fn a_read_mark_only_moves_forward() {
+        assert!(reads(0, 0));
+        assert!(!reads(5, 4), "the last message read, read again");
+        assert!(!reads(5, 0));
+        assert!(reads(5, 5));
+    }
+
+    #[test]
+    fn the_room_limit_counts_the_rooms_a_user_is_in() {
+        assert!(may_join(MAX_ROOMS_PER_USER - 1).is_ok());
+        let ko = may_join(MAX_ROOMS_PER_USER).unwrap_err();
+        assert_eq!(ko.code, Code::BadRequest);
+        assert!(ko.reason.contains("LEAVE one first"), "{}", ko.reason);
+        assert_eq!(to_deleted("bob").code, Code::UnknownUser);
+    }
+}
