@@ -284,13 +284,14 @@ fn imports() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
     graph
 }
 
-/// Whether `parent` is the `mod.rs` of a module that holds `child`: a
+/// Whether `parent` is the file of a module that holds `child` (its
+/// `mod.rs`, or `foo.rs` beside a `foo/` folder): a
 /// file using what its own parent module defines (`super::Ctx`) is not an
 /// arrow between rooms (the structure drawing does not draw it either);
 /// the parent using its child is.
 fn is_ancestor(files: &BTreeMap<PathBuf, Source>, parent: &Path, child: &Path) -> bool {
     let (Some(p), Some(c)) = (files.get(parent), files.get(child)) else { return false };
-    parent.ends_with("mod.rs") && c.module.len() > p.module.len() && c.module.starts_with(&p.module)
+    c.module.len() > p.module.len() && c.module.starts_with(&p.module)
 }
 
 fn top(path: &Path) -> String {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Config, Ctx, presence};
+use super::{Ctx, presence};
 use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
 use crate::store::files::{Carrier, FileStore, Files, MAX_FILE_MB, UPLOAD_MINUTES};
@@ -28,13 +28,17 @@ impl Default for Limits {
     }
 }
 
-/// The files of chats: in `store` if the storage has one (a cluster's
-/// database), else in the server's data directory.
-pub fn open(config: &Config, store: Option<Box<dyn FileStore>>) -> crate::error::Result<Arc<Files>> {
-    let Limits { max_size, upload_ttl } = config.files;
+/// The files of chats, within `limits`: in `store` if the storage has
+/// one (a cluster's database), else in the server's data directory.
+pub fn open(
+    data_dir: &std::path::Path,
+    limits: Limits,
+    store: Option<Box<dyn FileStore>>,
+) -> crate::error::Result<Arc<Files>> {
+    let Limits { max_size, upload_ttl } = limits;
     let files = match store {
         Some(store) => Files::new(store, max_size, upload_ttl),
-        None => Files::open(&config.data_dir, max_size, upload_ttl)
+        None => Files::open(data_dir, max_size, upload_ttl)
             .map_err(|e| crate::error::Error::io("opening the files directory", e))?,
     };
     Ok(Arc::new(files))

@@ -329,7 +329,7 @@ impl Server {
             devices.share(shared);
         }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
-        let files = files::open(&config, file_store)?;
+        let files = files::open(&config.data_dir, config.files, file_store)?;
         let ctx = Arc::new(Ctx {
             files,
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),

@@ -8,7 +8,7 @@
 //!
 //! | budget | flag | owner | counted | comes back when |
 //! |---|---|---|---|---|
-//! | stored bytes | `--user-quota` (64 MiB) | the sender, or the moderator | the log bytes of the records it caused (`state::usage::payer`): its messages, and its moderation's rule records and notices | `--retain-days` removes old segments ([`tally`]), or the operator raises the quota |
+//! | stored bytes | `--user-quota` (64 MiB) | the sender, or the moderator | the log bytes of the records it caused (`Record::payer`): its messages, and its moderation's rule records and notices | `--retain-days` removes old segments ([`tally`]), or the operator raises the quota |
 //! | inbox | `--inbox-max` (10,000 events) | the recipient | events waiting for its `ACK` | the recipient connects and acknowledges |
 //! | free disk | `--min-free` (1 GiB) | the server | `statvfs` of the data directory | space is freed |
 //!
@@ -60,7 +60,6 @@ use std::sync::Arc;
 use super::disk::Disk;
 use super::log::Log;
 use super::record::{Pos, Record};
-use super::state::usage::payer;
 use super::state::{State, UserId};
 use crate::protocol::{Code, Ko};
 
@@ -161,7 +160,7 @@ pub fn check_inbox(max: u64, name: &str, waiting: u64) -> Result<(), Ko> {
 
 // ----- stored bytes per user -------------------------------------------------
 
-/// Bytes of records per payer ([`payer`], as named in the records) in the
+/// Bytes of records per payer ([`Record::payer`], as named in the records) in the
 /// segments that end at or before `end`, counting only positions from
 /// `from` on (what an earlier pass gave back already is not counted twice).
 pub(super) fn tally(log: &Log, from: Pos, end: Pos) -> crate::error::Result<HashMap<Arc<str>, u64>> {
@@ -169,7 +168,7 @@ pub(super) fn tally(log: &Log, from: Pos, end: Pos) -> crate::error::Result<Hash
     log.scan_before(end, |pos, line| {
         if pos >= from
             && let Ok(record) = Record::decode(line)
-            && let Some(payer) = payer(&record)
+            && let Some(payer) = record.payer()
         {
             *freed.entry(payer.clone()).or_default() += line.len() as u64 + 1;
         }

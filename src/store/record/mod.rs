@@ -79,7 +79,7 @@ use super::state::{Delivery, RoomId, State, UserId};
 mod accounts;
 mod fields;
 pub mod marks;
-mod message;
+pub mod message;
 mod msg;
 mod prefs;
 mod rooms;
@@ -122,6 +122,20 @@ pub enum Record {
 }
 
 impl Record {
+    /// Who this record's bytes count against (`--user-quota`), if anyone:
+    /// the sender of a message (a moderation's notice is its moderator's),
+    /// the author of a room's rule change. The other records are small and
+    /// follow what someone did or must do anyway (a `JOIN`, an `ACK`). Used
+    /// where records are counted (`State::count_usage`) and where retention
+    /// gives them back (`budget::tally`), so the two always agree.
+    pub fn payer(&self) -> Option<&Arc<str>> {
+        match self {
+            Record::Msg { msg, .. } => Some(&msg.from),
+            Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(by),
+            _ => None,
+        }
+    }
+
     /// True for records that must be on disk before anyone is told about
     /// them (an `OK`, a delivery). `ACK` and `SEEN` are not: losing the
     /// last few in a power cut only makes a client get a few events again

@@ -20,6 +20,17 @@ fn internal(reason: String) -> Ko {
 }
 
 impl State {
+    /// Counts a record of `len` bytes (its `\n` included) against the
+    /// quota of who caused it ([`Record::payer`]: a message's sender, a
+    /// rule change's author).
+    pub(in crate::store) fn count_usage(&mut self, record: &Record, len: u64) {
+        if let Some(name) = record.payer()
+            && let Some(user) = self.user_id(name)
+        {
+            self.usage.add(user, len);
+        }
+    }
+
     // ----- changing the state -------------------------------------------
 
     /// Adds an account (from `users.csv`, or a registration).

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::UserId;
 use crate::protocol::{EventRef, State as MsgState};
-use crate::store::record::{Message, NO_POS, Pos};
+use crate::store::record::message::{Message, NO_POS, Pos};
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.
 /// Each entry holds [`Queued::width`] events, numbered in a row: the first

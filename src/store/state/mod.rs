@@ -43,7 +43,7 @@ pub use prefs::Prefs;
 pub use recent::{DEDUP_WINDOW, Recent};
 
 use super::moderation::Rules;
-use super::record::{Link, NO_POS, Pos};
+use super::record::message::{Link, NO_POS, Pos};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, ChatLine, RoomLine};
 

@@ -20,7 +20,7 @@
 //! not a copy, and the sender's next message copies its ring (4 KiB) only
 //! if that checkpoint is still being written (copy on write).
 
-use super::super::record::Pos;
+use super::super::record::message::Pos;
 
 /// How many of each sender's latest messages are remembered: a message
 /// sent again with one of their ids is answered with its first `OK` and

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{State, UserId};
-use crate::store::moderation::Rule;
-use crate::store::record::{Pos, Record};
+use crate::store::record::message::Pos;
 
 /// Bytes of the log each user's messages take, by user id: the messages
 /// at positions from [`Usage::from`] on.
@@ -40,7 +39,7 @@ impl Usage {
         self.bytes[user] = bytes;
     }
 
-    fn add(&mut self, user: UserId, bytes: u64) {
+    pub(super) fn add(&mut self, user: UserId, bytes: u64) {
         let now = self.of(user).saturating_add(bytes);
         self.set(user, now);
     }
@@ -67,32 +66,5 @@ impl State {
             }
         }
         self.usage.from = Some(end);
-    }
-}
-
-impl State {
-    /// Counts a record of `len` bytes (its `\n` included) against the
-    /// quota of who caused it ([`payer`]: a message's sender, a rule
-    /// change's author).
-    pub(in crate::store) fn count_usage(&mut self, record: &Record, len: u64) {
-        if let Some(name) = payer(record)
-            && let Some(user) = self.user_id(name)
-        {
-            self.usage.add(user, len);
-        }
-    }
-}
-
-/// Who a record's bytes count against (`--user-quota`), if anyone: the
-/// sender of a message (a moderation's notice is its moderator's), the
-/// author of a room's rule change. The other records are small and follow
-/// what someone did or must do anyway (a `JOIN`, an `ACK`). Used where
-/// records are counted (here) and where retention gives them back
-/// (`budget::tally`), so the two always agree.
-pub fn payer(record: &Record) -> Option<&Arc<str>> {
-    match record {
-        Record::Msg { msg, .. } => Some(&msg.from),
-        Record::Rule { by, rule: Rule::Change(_) | Rule::Owner, .. } => Some(by),
-        _ => None,
     }
 }
