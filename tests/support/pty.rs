@@ -172,15 +172,27 @@ impl Pty {
     /// Waits until the text shown after the last match contains `needle`;
     /// returns that text up to and including it. Fails after [`READ_TIMEOUT`].
     pub fn expect(&mut self, needle: &str) -> String {
+        self.expect_from(needle, false)
+    }
+
+    /// Waits until `needle` was shown at all, before the last match or
+    /// after it: for what a thread of the program prints while another
+    /// draws the prompt, in either order. Later matches start after both.
+    pub fn expect_shown(&mut self, needle: &str) {
+        self.expect_from(needle, true);
+    }
+
+    fn expect_from(&mut self, needle: &str, anywhere: bool) -> String {
         let deadline = Instant::now() + READ_TIMEOUT;
         let (lock, more) = &*self.output;
         let mut bytes = lock.lock().unwrap();
         loop {
             let text = clean(&bytes);
-            if let Some(at) = text[self.next..].find(needle) {
-                let end = self.next + at + needle.len();
-                let seen = text[self.next..end].to_string();
-                self.next = end;
+            let from = if anywhere { 0 } else { self.next };
+            if let Some(at) = text[from..].find(needle) {
+                let end = from + at + needle.len();
+                let seen = text[from..end].to_string();
+                self.next = self.next.max(end);
                 return seen;
             }
             let left = deadline.saturating_duration_since(Instant::now());
