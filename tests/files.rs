@@ -1,7 +1,8 @@
 //! 1.2: photos and files in chats (issue 42, docs/PROTOCOL.md §21), end to
 //! end against a real `wachat serve`, on the wire as `nc` would speak it:
 //! `UPLOAD`, `PART`, `FILE`, `FETCH`; what a 1.0 and a 1.2 receiver see;
-//! who may fetch; `DELETE`; the quota and the sweep of unfinished uploads;
+//! who may fetch; `FILEOF` for a message seen in `HISTORY` (and `/save`'s
+//! fallback to it); `DELETE`; the quota and the sweep of unfinished uploads;
 //! a `kill -9` in the middle of an upload; a decompression bomb; and
 //! `wachat send --file` with a 10 MB file, byte for byte.
 
