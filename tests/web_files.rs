@@ -107,6 +107,20 @@ fn a_photo_is_shown_inline_from_its_thumbnail_and_whole_on_tap() {
     );
     let good = json!({"id": hex, "size": 12, "type": "image/png", "name": "a b.png"});
     assert_eq!(parsed, json!([good, null, null, null, null]));
+    // And the request it writes is one the server reads; bad fields never leave.
+    let written = fresh.exec_async(
+        "const done = arguments[0];
+         import('/wire.js').then(w => {
+           const req = (f) => { try { return f(); } catch (e) { return 'throws'; } };
+           done([req(() => w.request.fileOf('#lab3', 'ana', 'm1')), req(() => w.request.fileOf('ana', 'ana', 'p1')),
+                 req(() => w.request.fileOf('ana', 'a:b', 'p1')), req(() => w.request.fileOf('ana', 'ana', ''))]);
+         });",
+        json!([]),
+    );
+    assert_eq!(written, json!(["FILEOF:#lab3:ana:m1", "FILEOF:ana:ana:p1", "throws", "throws"]));
+    for line in ["FILEOF:#lab3:ana:m1", "FILEOF:ana:ana:p1"] {
+        assert_eq!(wachat::protocol::Request::parse(line).unwrap().to_string(), line);
+    }
 }
 
 fn size_words(n: usize) -> String {
