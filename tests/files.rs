@@ -1,7 +1,8 @@
 //! 1.2: photos and files in chats (issue 42, docs/PROTOCOL.md §21), end to
 //! end against a real `wachat serve`, on the wire as `nc` would speak it:
 //! `UPLOAD`, `PART`, `FILE`, `FETCH`; what a 1.0 and a 1.2 receiver see;
-//! who may fetch; `DELETE`; the quota and the sweep of unfinished uploads;
+//! who may fetch; `FILEOF` for a message seen in `HISTORY` (and `/save`'s
+//! fallback to it); `DELETE`; the quota and the sweep of unfinished uploads;
 //! a `kill -9` in the middle of an upload; a decompression bomb; and
 //! `wachat send --file` with a 10 MB file, byte for byte.
 
@@ -390,4 +391,48 @@ fn wachat_export_copies_your_files_under_safe_names_and_says_which_message_carri
             .collect::<Vec<_>>()
     );
     assert_eq!(std::fs::read(admin.path().join(format!("files/{lab}.pdf"))).unwrap(), pdf);
+}
+
+#[test]
+fn fileof_names_the_file_of_a_message_seen_in_history_to_whoever_may_read_it_and_no_one_else() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl", "eve"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut carl = server.login_send("carl", "pw-carl");
+    assert_eq!(ana.request("JOIN:#lab3"), "OK");
+    assert_eq!(carl.request("JOIN:#lab3"), "OK");
+    let bytes = noise(30_000, 5);
+    let id = upload(&mut ana, "lab3.pdf", &bytes);
+    assert!(ana.request(&format!("FILE:bob:f1:{id}:for friday")).starts_with("OK:f1:"));
+    assert!(ana.request(&format!("FILE:#lab3:f2:{id}:")).starts_with("OK:f2:"));
+    assert!(ana.request("MSG:bob:m1:📎 not a file").starts_with("OK:m1:"));
+
+    let answer = format!("OK:{id}:30000:application/octet-stream:lab3.pdf");
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("FILEOF:ana:ana:f1"), answer, "the recipient, its chat named by the other user");
+    assert_eq!(ana.request("FILEOF:bob:ana:f1"), answer, "the sender");
+    assert_eq!(carl.request("FILEOF:#lab3:ana:f2"), answer, "a member of the room");
+    let unknown = bob.request("FILEOF:ana:ana:m1");
+    assert!(unknown.starts_with("KO:UNKNOWN_FILE"), "a plain MSG carries nothing: {unknown}");
+    // Eve, in neither chat, gets the answer of a message that does not exist.
+    let mut eve = server.login_send("eve", "pw-eve");
+    for line in ["FILEOF:bob:ana:f1", "FILEOF:ana:ana:f1", "FILEOF:#lab3:ana:f2", "FILEOF:#lab3:ana:zz"] {
+        assert_eq!(eve.request(line), unknown, "{line}");
+    }
+    assert_eq!(carl.request("FILEOF:bob:ana:f1"), unknown, "not carl's direct chat");
+    assert!(bob.request("FILEOF:ana:a/b:f1").starts_with("KO:BAD_REQUEST"));
+
+    // A console on a new device: no FILE event noted, `/save` asks FILEOF.
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = client(&server, "bob", &dir.path().join("bob-new"));
+    let ana_chat = wachat::protocol::Chat::User("ana".into());
+    let info = fresh.file_of_message(&ana_chat, "ana", "f1").unwrap().expect("the file of f1");
+    assert_eq!((info.id.as_str(), info.size, info.name.as_str()), (id.as_str(), 30_000, "lab3.pdf"));
+    assert_eq!(fresh.file_of_message(&ana_chat, "ana", "m1").unwrap(), None);
+    let fresher = client(&server, "bob", &dir.path().join("bob-newer"));
+    let history = fresher.conversation(&ana_chat, 10).unwrap().messages;
+    let f1 = history.iter().find(|m| m.id == "f1").expect("f1 in the history");
+    let out = dir.path().join("saved.pdf");
+    assert_eq!(fresher.save_file(f1, Some(&out)).unwrap(), out);
+    assert!(std::fs::read(&out).unwrap() == bytes);
 }

@@ -5,7 +5,7 @@
 //! thumbnail too; an outsider is refused on B; a `DELETE` on B removes
 //! its rows; a receiver on B gets the `FILE` event. And the rules are one:
 //! the same story told to the disk's store and to the database's gets
-//! the same answers. Built with `--features cluster` only.
+//! the same answers (`FILEOF` too). Built with `--features cluster` only.
 #![cfg(feature = "cluster")]
 
 mod support;
@@ -72,6 +72,10 @@ fn a_file_uploaded_on_one_node_is_served_by_the_other() {
     let refused = fetch(&mut eve, &id).unwrap_err();
     assert_eq!(refused, "KO:UNKNOWN_FILE:no such file that you may see");
     assert_eq!(fetch(&mut eve, &"0".repeat(32)).unwrap_err(), refused);
+    // FILEOF through B names the file A took (1.2), to bob alone.
+    let named = format!("OK:{id}:{}:application/octet-stream:lab3.pdf", bytes.len());
+    assert_eq!(bob.request("FILEOF:ana:ana:f1"), named);
+    assert_eq!(eve.request("FILEOF:bob:ana:f1"), refused);
 
     // The photo's thumbnail, made on completion by A, served by B.
     let thumb = fetch(&mut bob, &format!("{pic}-t")).unwrap();
@@ -128,6 +132,11 @@ fn story(files: &Files) -> Vec<String> {
     out.push(said(files.fetch("eve", &id, 0, |_| false)));
     out.push(said(files.fetch("carl", &format!("{id}-t"), 0, in_lab)));
     out.push(format!("{:?}", files.carried("ANA", "#lab", "m1").map(|f| (f.size, f.kind))));
+    // FILEOF: by that very message, under FETCH's rule.
+    let named = |to: &str, id: &str| Carrier { from: "ANA".into(), to: to.into(), id: id.into() };
+    out.push(said(files.file_of("carl", &named("#lab", "m1"), in_lab).map(|f| (f.size, f.name))));
+    out.push(said(files.file_of("carl", &named("bob", "m2"), in_lab)));
+    out.push(said(files.file_of("eve", &named("#lab", "m9"), |_| true)));
     files.forget("ana", "#LAB", "m1");
     out.push(said(files.fetch("carl", &id, 0, in_lab)));
     out.push(said(files.fetch("bob", &id, 29_000, |c| c.to == "bob").map(|b| b.len())));
@@ -175,6 +184,9 @@ fn the_disk_and_the_database_follow_the_same_rules() {
         format!("{:?}", Code::UnknownFile),
         format!("{:?}", Code::UnknownFile),
         "Some((30000, \"application/octet-stream\"))".into(),
+        "(30000, \"a.bin\")".into(),
+        format!("{:?}", Code::UnknownFile),
+        format!("{:?}", Code::UnknownFile),
         format!("{:?}", Code::UnknownFile),
         "1000".into(),
         format!("{:?}", Code::UnknownFile),

@@ -122,6 +122,7 @@ fn request() -> impl Strategy<Value = Request> {
         (chat(), any::<bool>()).prop_map(|(chat, pinned)| Request::Pin { chat, pinned }),
         Just(Request::Prefs),
         Just(Request::Files),
+        (chat(), name(), id()).prop_map(|(chat, from, id)| Request::FileOf { chat, from, id }),
     ]
 }
 

@@ -73,6 +73,54 @@ fn a_photo_is_shown_inline_from_its_thumbnail_and_whole_on_tap() {
     assert_eq!(text, json!(format!("📎 whiteboard.png ({}) the board", size_words(png.len()))));
     bob.click("#messages .msg .file img.thumb");
     bob.wait_for(&format!("{img}.dataset.full === 'shown' && {img}.complete && {img}.naturalWidth === 1200"));
+
+    // A new browser (no localStorage) loads the chat from HISTORY, whose
+    // lines are version 1's: the photo is found by FILEOF and shown.
+    // A plain MSG after it that merely reads like a file stays text: its
+    // FILEOF is asked before the photo's thumbnail is fetched, so it is
+    // answered once the thumbnail shows.
+    assert!(ana.request("MSG:bob:p2:📎 fake.png (1 KB)").starts_with("OK:p2:"));
+    drop(bob);
+    let fresh = logged_in(&url, "bob");
+    open_chat(&fresh, "ana");
+    fresh
+        .wait_for(&format!("{img}?.src.startsWith('blob:') && {img}.complete && {img}.naturalWidth === 480"));
+    let file = fresh.exec("return document.querySelector('#messages .msg .file').dataset.file", json!([]));
+    assert_eq!(file, json!(id));
+    fresh.wait_for("[...document.querySelectorAll('#messages .msg .text')].some(e => e.textContent === '📎 fake.png (1 KB)')");
+    let cards = fresh.exec("return document.querySelectorAll('#messages .msg .file').length", json!([]));
+    assert_eq!(cards, json!(1), "only the real file has a card");
+
+    // FILEOF's OK is checked as the FILE event is: a hostile one is no file.
+    let hex = "f".repeat(32);
+    let cases = [
+        format!("{hex}:12:image/png:a b.png"),
+        format!("{}:12:image/png:a.png", &hex[1..]),
+        format!("{hex}:1e3:image/png:a.png"),
+        format!("{hex}:12:image/png:../x"),
+        format!("{hex}:12:image/png"),
+    ];
+    let parsed = fresh.exec_async(
+        "const done = arguments[1];
+         import('/wire.js').then(w => done(arguments[0].map(v => w.parseFileOf(v))));",
+        json!([cases]),
+    );
+    let good = json!({"id": hex, "size": 12, "type": "image/png", "name": "a b.png"});
+    assert_eq!(parsed, json!([good, null, null, null, null]));
+    // And the request it writes is one the server reads; bad fields never leave.
+    let written = fresh.exec_async(
+        "const done = arguments[0];
+         import('/wire.js').then(w => {
+           const req = (f) => { try { return f(); } catch (e) { return 'throws'; } };
+           done([req(() => w.request.fileOf('#lab3', 'ana', 'm1')), req(() => w.request.fileOf('ana', 'ana', 'p1')),
+                 req(() => w.request.fileOf('ana', 'a:b', 'p1')), req(() => w.request.fileOf('ana', 'ana', ''))]);
+         });",
+        json!([]),
+    );
+    assert_eq!(written, json!(["FILEOF:#lab3:ana:m1", "FILEOF:ana:ana:p1", "throws", "throws"]));
+    for line in ["FILEOF:#lab3:ana:m1", "FILEOF:ana:ana:p1"] {
+        assert_eq!(wachat::protocol::Request::parse(line).unwrap().to_string(), line);
+    }
 }
 
 fn size_words(n: usize) -> String {

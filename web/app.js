@@ -201,7 +201,7 @@ async function begin(who) {
     (await actionsLoading).menu(item, msg);
   };
   // 1.2 (§21): files in chats: files.js, loaded after the login (never on the first load).
-  view.onFile = (item, msg) => import('./files.js').then((m) => m.show(item, msg, link));
+  view.onFile = (item, msg) => import('./files.js').then((m) => m.show(item, msg, link, model.chatOf(msg).name));
   link.addEventListener('status', (e) => onStatus(e.detail));
   link.addEventListener('event', (e) => onEvent(e.detail));
   $('login-button').disabled = $('register-button').disabled = true;

@@ -1,13 +1,15 @@
 // files.js: photos and files in chats (protocol 1.2, docs/PROTOCOL.md §21),
 // loaded at the first message carrying a file or after login, never on
 // the first load. Everything goes over the logged-in device's own send
-// WebSocket (`UPLOAD`, `PART`, `FILE`, `FETCH`): no URL that anyone who has
-// it could open. Bytes are read and sent a part (12,000 bytes) at a time.
+// WebSocket (`UPLOAD`, `PART`, `FILE`, `FETCH`, `FILEOF`): no URL that
+// anyone who has it could open. A message loaded from HISTORY (whose lines
+// are version 1's) that reads `📎 …` is asked about with FILEOF when it is
+// drawn, once; if it carries no file its text stays text. Bytes are read and sent a part (12,000 bytes) at a time.
 // What the server names and types is hostile text: names are set as text,
 // and an image is shown only for the four types the server decoded
 // itself (never SVG or HTML), from a blob: URL of the bytes fetched.
 
-import { request } from './wire.js';
+import { request, parseFileOf } from './wire.js';
 import { newId } from './chats.js';
 import { el } from './view.js';
 
@@ -168,10 +170,32 @@ export async function fetchBlob(link, what, type) {
 }
 
 const thumbs = new Map(); // file id → blob: URL of its thumbnail
+const looked = new Map(); // `from:id` → promise of the file FILEOF named, or null
+
+/** The file of `msg`, a message of `chat` known from HISTORY only (1.2, FILEOF): `{id, size, type, name}` or null. */
+export function lookup(link, chat, msg) {
+  const key = `${msg.from}:${msg.id}`;
+  if (!looked.has(key)) {
+    const asked = link.request(request.fileOf(chat, msg.from, msg.id)).then(({ reply }) => {
+      if (reply && reply.ok) return parseFileOf(reply.value);
+      if (!reply || reply.code !== 'UNKNOWN_FILE') looked.delete(key); // not an answer: ask again when drawn again
+      return null;
+    }, () => (looked.delete(key), null));
+    looked.set(key, asked);
+  }
+  return looked.get(key);
+}
 
 /** Draws a message's file in its bubble: an image from its thumbnail (the full one on tap), or a card. */
-export function show(item, msg, link) {
+export function show(item, msg, link, chat) {
   const file = msg.file;
+  if (!file && chat) {
+    lookup(link, chat, msg).then((found) => {
+      if (found && !msg.file) msg.file = found;
+      if (found) show(item, msg, link);
+    });
+    return;
+  }
   if (!file || item.querySelector('.file')) return;
   const box = el('div', 'file');
   box.dataset.file = file.id;

@@ -240,8 +240,8 @@ export class Conversation {
       item.append(more);
     }
     this.tick(msg);
-    // 1.2 (§21): a file's image or card; app.js loads files.js for it.
-    if (msg.file && !msg.deleted && this.onFile) this.onFile(item, msg);
+    // 1.2 (§21): a file's image or card (a `📎 ` one from HISTORY is asked FILEOF); app.js loads files.js for it.
+    if ((msg.file || msg.text?.startsWith('📎 ')) && !msg.deleted && this.onFile) this.onFile(item, msg);
   }
 
   /** Changes a message's tick in place. */

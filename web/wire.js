@@ -202,6 +202,7 @@ export const request = {
     return `FILE:${to}:${id}:${fileId}:${caption ? sendable(caption) : ''}`;
   },
   fetch: (what, offset) => (need(FETCHED.test(what), 'bad file id'), `FETCH:${what}:${offset}`),
+  fileOf: (chat, from, id) => (need(isChat(chat) && isName(from) && isId(id), 'bad chat, from or id'), `FILEOF:${chat}:${from}:${id}`),
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
@@ -281,6 +282,12 @@ export function listingCount(reply) {
 export function parseMsgOk(value) {
   const f = fields(value, 2);
   return f && isId(f[0]) && DIGITS.test(f[1]) ? { id: f[0], ts: Number(f[1]) } : null;
+}
+
+/** FILEOF's `OK:<file id>:<size>:<type>:<name>` (1.2), checked as the FILE event: `{id, size, type, name}` or null. */
+export function parseFileOf(value) {
+  const f = fields(value, 4);
+  return f && FILE_ID.test(f[0]) && DIGITS.test(f[1]) && isFileName(f[3]) ? { id: f[0], size: Number(f[1]), type: f[2], name: f[3] } : null;
 }
 
 /** A HISTORY line `<from>:<to>:<id>:<ts>:<state>:<text>`, or null. */

@@ -2,7 +2,8 @@
 //! §21): sending a file (`UPLOAD`, its `PART`s pipelined a few at a time,
 //! `FILE`), saving one (`FETCH` until `OK:`), and which message carries
 //! which file, noted in the device's folder as the `FILE` events come
-//! (`files.csv`), so that `/save N` finds it. A file is read and written a
+//! (`files.csv`), so that `/save N` finds it; a message seen only in
+//! `HISTORY` is asked about (`FILEOF`, 1.2) and noted the same way. A file is read and written a
 //! part at a time: never whole in memory.
 
 use std::fs::{File, OpenOptions};
@@ -178,11 +179,40 @@ impl Client {
         noted(&dir, &message.from, &message.id)
     }
 
+    /// `FILEOF` (1.2): the file `from`'s message `id` in `chat` carries
+    /// (`chat`: the room, or the other user); `None` if it carries none or
+    /// this user may not read it. Noted here, as a `FILE` event would be.
+    pub fn file_of_message(&self, chat: &Chat, from: &str, id: &str) -> Result<Option<FileInfo>> {
+        let request = Request::FileOf { chat: chat.clone(), from: from.into(), id: id.into() };
+        let info = match self.request(request)? {
+            Reply::OkWith(fields) => FileInfo::parse(&fields).map_err(Error::Protocol)?,
+            Reply::Ko(ko) if ko.code == Code::UnknownFile => return Ok(None),
+            Reply::Ko(ko) => return Err(refused(&format!("FILEOF {chat}"), ko)),
+            other => return Err(unexpected("FILEOF", &other)),
+        };
+        let dir = self.shared.folder.lock().dir.clone();
+        note(&dir, from, id, &info).map_err(|e| Error::Usage(e.to_string()))?;
+        Ok(Some(info))
+    }
+
+    /// The file `message` carries: as noted from its `FILE` event, else
+    /// (a message with a file's text, known from `HISTORY`) asked of the
+    /// server.
+    pub fn file_for(&self, message: &Message) -> Result<Option<FileInfo>> {
+        if let Some(info) = self.file_of(message) {
+            return Ok(Some(info));
+        }
+        if !message.text.unescaped().starts_with(files::CLIP) {
+            return Ok(None);
+        }
+        self.file_of_message(&message.chat(self.me()), &message.from, &message.id)
+    }
+
     /// Saves the file `message` carries into `dest` (a folder: under the
     /// file's own name; `None`: the current folder); the path written.
     pub fn save_file(&self, message: &Message, dest: Option<&Path>) -> Result<PathBuf> {
         let file =
-            self.file_of(message).ok_or_else(|| Error::Usage("that message carries no file".into()))?;
+            self.file_for(message)?.ok_or_else(|| Error::Usage("that message carries no file".into()))?;
         let dest = match dest {
             Some(path) if !path.is_dir() => path.to_path_buf(),
             Some(dir) => dir.join(&file.name),

@@ -1,7 +1,8 @@
 //! Files in the consoles (protocol 1.2, issue 42): `/file PATH [caption]`
 //! sends a file to the open chat, `/save N [PATH]` saves the file of the
 //! message numbered `N` on screen (into the current folder under its own
-//! name, or into `PATH`, a folder or a file name). The chat shows a file
+//! name, or into `PATH`, a folder or a file name); a message seen only in
+//! `HISTORY` has its file asked of the server (`FILEOF`, 1.2). The chat shows a file
 //! as its message's text, `📎 lab3.pdf (245 KB) caption`, as every client.
 
 use std::path::{Path, PathBuf};
@@ -63,7 +64,7 @@ pub fn act(
         FileCommand::Save(n, dest) => {
             let no_file = || Error::Usage(tr!(in lang; Msg::NoFile, n = n));
             let m = screen.get(n).ok_or_else(no_file)?;
-            client.file_of(&m).ok_or_else(no_file)?;
+            client.file_for(&m)?.ok_or_else(no_file)?;
             let path = client.save_file(&m, dest.as_deref().or(Some(Path::new("."))))?;
             Ok(vec![tr!(in lang; Msg::Saved, n = n, path = path.display())])
         }

@@ -129,6 +129,17 @@ pub struct FileInfo {
 }
 
 impl FileInfo {
+    /// Parses `<file id>:<size>:<type>:<name>`, the fields of `FILEOF`'s
+    /// `OK` (1.2), with the checks of the `FILE` event's.
+    pub fn parse(fields: &str) -> Result<FileInfo, String> {
+        let f = split_fields(fields, 4)
+            .ok_or_else(|| format!("expected <file id>:<size>:<type>:<name>, got {fields:?}"))?;
+        check_file_id(f[0])?;
+        check_file_name(f[3])?;
+        let size = f[1].parse::<u64>().map_err(|_| format!("bad size in {fields:?}"))?;
+        Ok(FileInfo { id: f[0].into(), size, kind: f[2].into(), name: f[3].into() })
+    }
+
     /// True if the server made a thumbnail (`FETCH:<id>-t:<offset>`).
     pub fn is_image(&self) -> bool {
         IMAGE_TYPES.contains(&self.kind.as_str())
@@ -258,6 +269,15 @@ mod tests {
         let line =
             format!("FILE:3:ana:#lab3:m1:17:{}:2048:image/png:white board.png:📎 x: y", "f".repeat(32));
         assert_eq!(FileEvent::parse(&line).unwrap().to_string(), line);
+    }
+
+    #[test]
+    fn the_fields_of_fileof_round_trip_and_are_checked() {
+        let fields = format!("{}:2048:image/png:white: board.png", "f".repeat(32));
+        assert_eq!(FileInfo::parse(&fields).unwrap().to_string(), fields);
+        assert!(FileInfo::parse("x:1:a:b").unwrap_err().contains("bad file id"));
+        assert!(FileInfo::parse(&format!("{}:big:a:b", "f".repeat(32))).is_err());
+        assert!(FileInfo::parse(&format!("{}:1:a:../b", "f".repeat(32))).is_err());
     }
 
     #[test]

@@ -199,6 +199,14 @@ pub enum Request {
         file: String,
         offset: u64,
     },
+    /// 1.2 (§21): the file the message `id` of `from` in `chat` carries
+    /// (`chat`: a `#room`, or the other user of a direct chat), for a
+    /// message known from `HISTORY` only.
+    FileOf {
+        chat: Chat,
+        from: String,
+        id: String,
+    },
     Ping,
     Quit,
     // ----- 1.2 (§22): blocks and chat preferences (`prefs`)
@@ -278,7 +286,7 @@ impl Request {
             account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" => {
                 grammar::account_request(line)
             }
-            "UPLOAD" | "PART" | "FILE" | "FETCH" => grammar::file_request(line),
+            "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => grammar::file_request(line),
             "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" => grammar::preference(line),
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
             | "BLOCKS" | "PREFS" | "FILES" => grammar::bare(line),
@@ -353,6 +361,7 @@ impl fmt::Display for Request {
                 write!(f, "FILE:{to}:{id}:{file}:{}", caption.as_ref().map_or("", |c| c.as_escaped()))
             }
             Request::Fetch { file, offset } => write!(f, "FETCH:{file}:{offset}"),
+            Request::FileOf { chat, from, id } => write!(f, "FILEOF:{chat}:{from}:{id}"),
             Request::Ping => f.write_str("PING"),
             Request::Quit => f.write_str("QUIT"),
             Request::Block { user } => write!(f, "BLOCK:{user}"),

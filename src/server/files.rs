@@ -101,12 +101,42 @@ pub fn send(
 /// the end; `KO:UNKNOWN_FILE` for a file no message `reader` may read
 /// carries (the same answer as for no file at all: ids are not probed).
 pub fn fetch(ctx: &Ctx, user: UserId, reader: &str, file: &str, offset: u64) -> Result<Reply, Ko> {
-    let may_see = |c: &Carrier| match c.to.strip_prefix('#') {
+    let bytes = ctx.files.fetch(reader, file, offset, may_see(ctx, user, reader))?;
+    Ok(Reply::OkWith(files::encode(&bytes)))
+}
+
+/// `FILEOF:<chat>:<from>:<id>`: `OK:<file id>:<size>:<type>:<name>` of the
+/// file `from`'s message `id` in `chat` carries, as its `FILE` event
+/// shows it; `KO:UNKNOWN_FILE` if it carries none, does not exist, or
+/// `reader` may not read it (one answer: messages are not probed). In a
+/// direct chat, `chat` is the other user: the message went to `reader`
+/// if the other user wrote it, else to the other user.
+pub fn file_of(
+    ctx: &Ctx,
+    user: UserId,
+    reader: &str,
+    chat: &Chat,
+    from: &str,
+    id: &str,
+) -> Result<Reply, Ko> {
+    let to = match chat {
+        Chat::Room(_) => chat.to_string(),
+        Chat::User(other) if other.eq_ignore_ascii_case(from) => reader.to_string(),
+        Chat::User(other) => other.clone(),
+    };
+    let carrier = Carrier { from: from.into(), to, id: id.into() };
+    let info = ctx.files.file_of(reader, &carrier, may_see(ctx, user, reader))?;
+    Ok(Reply::OkWith(info.to_string()))
+}
+
+/// Whether `reader` (whose id is `user`) may read the message `c`: a
+/// member of its room, or its author or recipient. The one rule of
+/// `FETCH` and `FILEOF` (with `store::files::may_fetch`).
+fn may_see<'a>(ctx: &'a Ctx, user: UserId, reader: &'a str) -> impl Fn(&Carrier) -> bool + 'a {
+    move |c: &Carrier| match c.to.strip_prefix('#') {
         Some(room) => presence::is_member(ctx, user, room),
         None => c.from.eq_ignore_ascii_case(reader) || c.to.eq_ignore_ascii_case(reader),
-    };
-    let bytes = ctx.files.fetch(reader, file, offset, may_see)?;
-    Ok(Reply::OkWith(files::encode(&bytes)))
+    }
 }
 
 /// `FILES`: a line per complete file of `owner` and message of its that

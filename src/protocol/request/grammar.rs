@@ -171,7 +171,7 @@ pub(super) fn account_request(line: &str) -> Result<Request, Ko> {
     })
 }
 
-/// 1.2 (§21): `UPLOAD`, `PART`, `FILE` and `FETCH`.
+/// 1.2 (§21): `UPLOAD`, `PART`, `FILE`, `FETCH` and `FILEOF`.
 pub(super) fn file_request(line: &str) -> Result<Request, Ko> {
     let number =
         |s: &str, what: &str| s.parse::<u64>().map_err(|_| bad(format!("the {what} must be a number")));
@@ -201,6 +201,10 @@ pub(super) fn file_request(line: &str) -> Result<Request, Ko> {
             let f = fields(line, 3, "FETCH:<file id>:<offset>")?;
             files::split_thumb(f[1]).map_err(bad)?;
             Request::Fetch { file: f[1].to_string(), offset: number(f[2], "offset")? }
+        }
+        "FILEOF" => {
+            let f = fields(line, 4, "FILEOF:<#room or user>:<from>:<id>")?;
+            Request::FileOf { chat: chat(f[1])?, from: user(f[2])?, id: id(f[3])? }
         }
         other => return Err(unknown(other)),
     })

@@ -72,6 +72,8 @@ fn every_request_round_trips() {
         "FILE:#lab3:m9:0123456789abcdef0123456789abcdef:the handout: week 3",
         "FILE:bob:m9:0123456789abcdef0123456789abcdef:",
         "FETCH:0123456789abcdef0123456789abcdef-t:0",
+        "FILEOF:#lab3:ana:m9",
+        "FILEOF:bob:ana:m9",
         "PING",
         "QUIT",
         "BLOCK:bob",
@@ -141,6 +143,8 @@ fn bad_requests_say_why() {
     assert!(reason("UPLOAD:x:1:ab").contains("sha256"));
     assert!(reason("PART:abc:0:aGk=").contains("bad file id"));
     assert!(reason("FETCH:x/../y:0").contains("bad file id"));
+    assert!(reason("FILEOF:#lab3:ana").contains("expected FILEOF"));
+    assert!(reason("FILEOF:#lab3:a/b:m9").contains("bad user name"));
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! `UPLOAD`, `PART`, `FILE`, `FETCH` and `FILES` (protocol 1.2, §21):
-//! photos and files in chats. One family: an upload's parts, the message
-//! that carries the file, its fetch, and the list of yours. Who may do what is
+//! `UPLOAD`, `PART`, `FILE`, `FETCH`, `FILEOF` and `FILES` (protocol 1.2,
+//! §21): photos and files in chats. One family: an upload's parts, the
+//! message that carries the file, its fetch, the file of a message seen
+//! in `HISTORY`, and the list of yours. Who may do what is
 //! `server::files`'s; the bytes are `store::files`'.
 
 use crate::protocol::{Chat, Request, Text};
@@ -34,10 +35,19 @@ pub(super) const FETCH: Row = Row {
     cost: tokens::<1>,
 };
 
+/// `FILEOF`: the file a message carries, a lookup as cheap as a `FETCH`.
+pub(super) const FILEOF: Row = Row {
+    words: &["FILEOF"],
+    since: Version::V1_2,
+    first_frame: false,
+    kind: Kind::Ephemeral,
+    cost: tokens::<1>,
+};
+
 /// `FILES`: your files, for `wachat export`.
 pub(super) const FILES: Row = Row::new(&["FILES"], Version::V1_2, Kind::Ephemeral);
 
-/// Serves one of the five (`request` is one of them).
+/// Serves one of the six (`request` is one of them).
 pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
     let ctx = s.ctx;
     match request {
@@ -47,6 +57,9 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         Request::Part { file, offset, data } => s.reply(files::part(ctx, who.name, &file, offset, &data)),
         Request::File { to, id, file, caption } => send(s, who, &to, &id, &file, caption.as_ref()),
         Request::Fetch { file, offset } => s.reply(files::fetch(ctx, who.id, who.name, &file, offset)),
+        Request::FileOf { chat, from, id } => {
+            s.reply(files::file_of(ctx, who.id, who.name, &chat, &from, &id))
+        }
         Request::Files => s.reply(files::list(ctx, who.name)),
         _ => unreachable!("only the file requests come here"),
     }

@@ -177,6 +177,7 @@ pub static TABLE: &[Row] = &[
     files::PART,
     files::FILE,
     files::FETCH,
+    files::FILEOF,
     files::FILES,
 ];
 
@@ -230,9 +231,12 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Info => info::serve(s),
         R::Passwd { old, new, keep } => passwd::serve(s, who, &old, &new, keep),
         R::DelAccount { password } => delaccount::serve(s, who, &password),
-        request @ (R::Upload { .. } | R::Part { .. } | R::File { .. } | R::Fetch { .. } | R::Files) => {
-            files::serve(s, who, request)
-        }
+        request @ (R::Upload { .. }
+        | R::Part { .. }
+        | R::File { .. }
+        | R::Fetch { .. }
+        | R::FileOf { .. }
+        | R::Files) => files::serve(s, who, request),
         R::Ping => ping::serve(s),
         R::Quit => quit::serve(s),
         R::Block { user } => block::serve(s, who, &user, true),

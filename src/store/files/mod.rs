@@ -437,6 +437,23 @@ impl Files {
         self.store.read(id, thumb, offset)
     }
 
+    /// `FILEOF`: the file the message `carrier` carries, if [`may_fetch`]
+    /// lets `reader` by this very message (or as its uploader);
+    /// `KO:UNKNOWN_FILE` otherwise, the same answer as for no such message.
+    pub fn file_of(
+        &self,
+        reader: &str,
+        carrier: &Carrier,
+        may_see: impl Fn(&Carrier) -> bool,
+    ) -> Result<FileInfo, Ko> {
+        let (id, meta) = self.store.carried(carrier)?.ok_or_else(unknown)?;
+        let this_one = |c: &Carrier| c.key() == carrier.key() && may_see(c);
+        if !may_fetch(&meta, reader, this_one) {
+            return Err(unknown());
+        }
+        Ok(meta.info(&id))
+    }
+
     /// Every complete file of `owner`, oldest first: its id and description.
     pub fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
         let mut all = self.store.of_owner(owner)?;
