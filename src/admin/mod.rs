@@ -248,25 +248,13 @@ pub fn run(command: UsersCommand) -> Result<()> {
         }
         UsersCommand::Disable { name, data_dir } => {
             let changed = live::set_disabled(&data_dir, &name, true)?;
-            println!(
-                "{}",
-                if changed {
-                    tr!(Msg::AccountDisabled, name = name)
-                } else {
-                    tr!(Msg::AlreadyDisabled, name = name)
-                }
-            );
+            let said = if changed { Msg::AccountDisabled } else { Msg::AlreadyDisabled };
+            println!("{}", tr!(said, name = name));
         }
         UsersCommand::Enable { name, data_dir } => {
             let changed = live::set_disabled(&data_dir, &name, false)?;
-            println!(
-                "{}",
-                if changed {
-                    tr!(Msg::AccountEnabled, name = name)
-                } else {
-                    tr!(Msg::NotDisabled, name = name)
-                }
-            );
+            let said = if changed { Msg::AccountEnabled } else { Msg::NotDisabled };
+            println!("{}", tr!(said, name = name));
         }
     }
     Ok(())
