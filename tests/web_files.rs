@@ -11,34 +11,14 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::READ_TIMEOUT;
 use support::browser::Browser;
 use support::files::{fetch, login_recv_1_2, noise, photo, sha256, upload};
-use support::{READ_TIMEOUT, TestServer};
+use support::webapp::{open_chat, web_server};
 
-const ENTER: &str = "\u{E007}";
-
-/// One test drives browsers at a time (see tests/web.rs).
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn web_server(args: &[&str]) -> (TestServer, String) {
-    let server = TestServer::start_with(&[&["--web-port", "0"], args].concat());
-    let url = format!("http://{}", server.web.expect("the web port"));
-    (server, url)
-}
-
+/// A laptop-sized browser logged in as `user`.
 fn logged_in(url: &str, user: &str) -> Browser {
-    let browser = Browser::start(1200, 800);
-    browser.goto(url);
-    browser.type_into("#user", user);
-    browser.type_into("#password", &format!("pw-{user}"));
-    browser.click("#login-button");
-    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
-    browser
-}
-
-fn open_chat(browser: &Browser, name: &str) {
-    browser.type_into("#new-chat-name", &format!("{name}{ENTER}"));
-    browser.wait_for(&format!("document.getElementById('chat-title').textContent === {name:?} && !document.getElementById('composer').hidden"));
+    support::webapp::logged_in(url, user, 1200, 800)
 }
 
 /// [`Browser::wait_for`] with a longer time: 10 MB through a debug build.
@@ -56,7 +36,7 @@ fn wait_long(browser: &Browser, js: &str) -> Value {
 
 #[test]
 fn a_photo_is_shown_inline_from_its_thumbnail_and_whole_on_tap() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = support::webapp::one_at_a_time();
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
     let bob = logged_in(&url, "bob");
@@ -133,7 +113,7 @@ fn size_words(n: usize) -> String {
 
 #[test]
 fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = support::webapp::one_at_a_time();
     let (server, url) = web_server(&["--rate", "0"]);
     server.register(&["ana", "bob"]);
     let bob = logged_in(&url, "bob");
