@@ -137,10 +137,8 @@ fn the_outbox_fills_while_the_server_is_down_and_drains_once_in_order() {
     let mut server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
-    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
-    ana.expect("connected");
+    let mut bob = Console::connected(&server, "bob", dir.path(), &[]);
+    let mut ana = Console::connected(&server, "ana", dir.path(), &[]);
 
     server.kill();
     // Said in plain words, not which port read what.
@@ -222,10 +220,8 @@ fn both_connections_come_back_after_a_server_restart() {
     let mut server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
-    ana.expect("connected");
-    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut ana = Console::connected(&server, "ana", dir.path(), &[]);
+    let mut bob = Console::connected(&server, "bob", dir.path(), &[]);
 
     server.restart_in_place(&[]);
     ana.expect("(offline:");
@@ -368,8 +364,7 @@ fn every_command_works_and_bad_ones_get_a_clear_error() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut ana = Console::start(&server, "ana", dir.path(), &[]);
-    ana.expect("connected");
+    let mut ana = Console::connected(&server, "ana", dir.path(), &[]);
 
     let steps: &[(&str, &str)] = &[
         ("/help", "/chat <user|#room>      open a chat"),
@@ -501,8 +496,7 @@ fn a_second_console_on_the_same_device_is_refused_and_the_first_goes_on() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut first = Console::start(&server, "ana", dir.path(), &[]);
-    first.expect("connected");
+    let mut first = Console::connected(&server, "ana", dir.path(), &[]);
     // The device the first one made up (a second console without
     // --device is a second device: tests/client_devices.rs).
     let folder = user_dir(dir.path(), server.send, "ana");

@@ -31,10 +31,8 @@ fn two_consoles_of_one_user_are_two_devices_each_with_its_folder_and_both_get_a_
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut first = Console::start(&server, "ana", dir.path(), &[]);
-    first.expect("connected");
-    let mut second = Console::start(&server, "ana", dir.path(), &[]);
-    second.expect("connected");
+    let mut first = Console::connected(&server, "ana", dir.path(), &[]);
+    let mut second = Console::connected(&server, "ana", dir.path(), &[]);
     // Two default devices made up, kept in the user's folder, in order.
     let user = dir.path().join(format!("127.0.0.1:{}", server.send.port())).join("ana");
     let kept = fs::read_to_string(user.join("default_devices")).unwrap();
@@ -53,8 +51,7 @@ fn two_consoles_of_one_user_are_two_devices_each_with_its_folder_and_both_get_a_
     }
 
     // Neither replaced the other: both receive.
-    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&server, "bob", dir.path(), &[]);
     bob.type_line("@ana: hola a los dos");
     first.expect("bob: hola a los dos");
     second.expect("bob: hola a los dos");
@@ -77,12 +74,9 @@ fn a_message_sent_on_one_device_shows_as_mine_on_the_other_with_its_ticks() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut lab = Console::start(&server, "ana", dir.path(), &["--device", "lab"]);
-    lab.expect("connected");
-    let mut laptop = Console::start(&server, "ana", dir.path(), &["--device", "laptop"]);
-    laptop.expect("connected");
-    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut lab = Console::connected(&server, "ana", dir.path(), &["--device", "lab"]);
+    let mut laptop = Console::connected(&server, "ana", dir.path(), &["--device", "laptop"]);
+    let mut bob = Console::connected(&server, "bob", dir.path(), &[]);
 
     lab.type_line("@bob: sent from the lab");
     bob.expect("ana: sent from the lab");
@@ -105,10 +99,8 @@ fn a_chat_read_on_one_device_is_read_on_the_other() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut lab = Console::start(&server, "ana", dir.path(), &["--device", "lab"]);
-    lab.expect("connected");
-    let mut laptop = Console::start(&server, "ana", dir.path(), &["--device", "laptop"]);
-    laptop.expect("connected");
+    let mut lab = Console::connected(&server, "ana", dir.path(), &["--device", "lab"]);
+    let mut laptop = Console::connected(&server, "ana", dir.path(), &["--device", "laptop"]);
     let mut bob = server.login_send("bob", "pw-bob");
     assert!(bob.request("MSG:ana:b1:one").starts_with("OK:b1:"));
     assert!(bob.request("MSG:ana:b2:two").starts_with("OK:b2:"));
@@ -138,10 +130,8 @@ fn devices_are_listed_and_one_is_unlinked_from_another() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut lab = Console::start(&server, "ana", dir.path(), &["--device", "lab"]);
-    lab.expect("connected");
-    let mut laptop = Console::start(&server, "ana", dir.path(), &["--device", "laptop"]);
-    laptop.expect("connected");
+    let mut lab = Console::connected(&server, "ana", dir.path(), &["--device", "lab"]);
+    let mut laptop = Console::connected(&server, "ana", dir.path(), &["--device", "laptop"]);
 
     lab.type_line("/devices");
     lab.expect("2 device(s) of ana:");
@@ -166,8 +156,7 @@ fn a_device_linked_with_a_code_logs_in_with_its_token_until_it_is_unlinked() {
     let server = TestServer::start();
     server.register(&["ana"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut lab = Console::start(&server, "ana", dir.path(), &["--device", "lab"]);
-    lab.expect("connected");
+    let mut lab = Console::connected(&server, "ana", dir.path(), &["--device", "lab"]);
     lab.type_line("/link");
     let line = lab.expect("link code: ");
     assert!(line.contains("valid 5 minutes, once"), "{line}");
@@ -197,8 +186,7 @@ fn a_device_linked_with_a_code_logs_in_with_its_token_until_it_is_unlinked() {
     assert!(!back.stdout.contains(token.trim_end()), "the token is a secret: {}", back.stdout);
 
     // Unlinked from the lab while it runs: it stops and forgets its token.
-    let mut running = Console::start(&server, "ana", dir.path(), &["--device", "tablet"]);
-    running.expect("connected");
+    let mut running = Console::connected(&server, "ana", dir.path(), &["--device", "tablet"]);
     lab.type_line("/unlink tablet");
     lab.expect("tablet is unlinked");
     running.expect("this device (tablet) was unlinked");

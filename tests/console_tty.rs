@@ -84,8 +84,7 @@ fn the_prompt_drops_its_p2p_mark_as_soon_as_the_direct_chat_ends() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&server, "bob", dir.path(), &[]);
     let mut ana = console(&server, "ana", dir.path());
     ana.type_keys("/p2p bob\r");
     ana.expect("direct chat with bob open");

@@ -155,8 +155,7 @@ fn text_reversing_and_invisible_characters_are_shown_by_their_code_in_the_consol
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&server, "bob", dir.path(), &[]);
     let mut ana = server.login_send("ana", "pw-ana");
     assert!(ana.request(&format!("MSG:bob:m1:{SNEAKY}")).starts_with("OK:m1:"));
     bob.expect(&format!("ana: {CODED}"));

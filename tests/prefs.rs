@@ -187,10 +187,8 @@ fn the_console_blocks_pins_mutes_and_marks_mentions_on_every_device() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut lab = Console::start(&server, "ana", dir.path(), &["--device", "lab"]);
-    lab.expect("connected");
-    let mut laptop = Console::start(&server, "ana", dir.path(), &["--device", "laptop"]);
-    laptop.expect("connected");
+    let mut lab = Console::connected(&server, "ana", dir.path(), &["--device", "lab"]);
+    let mut laptop = Console::connected(&server, "ana", dir.path(), &["--device", "laptop"]);
 
     lab.type_line("/block bob");
     lab.expect("bob is blocked: their messages and invitations no longer reach you");

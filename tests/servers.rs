@@ -36,14 +36,12 @@ fn the_same_name_and_the_same_id_on_two_servers_are_two_messages() {
     let (class, own) = two_servers();
     let dir = tempfile::tempdir().unwrap();
 
-    let mut bob = Console::start(&class, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&class, "bob", dir.path(), &[]);
     by_hand(&class, "m1", "hola from the class server");
     bob.expect("ana: hola from the class server");
     assert!(bob.quit("/quit").0.success());
 
-    let mut bob = Console::start(&own, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&own, "bob", dir.path(), &[]);
     by_hand(&own, "m1", "hola from my own server");
     // A new message, not a duplicate of the class server's m1.
     bob.expect("ana: hola from my own server");
@@ -76,8 +74,7 @@ fn an_outbox_written_while_one_server_was_down_is_not_sent_to_another() {
     let (mut class, own) = two_servers();
     let dir = tempfile::tempdir().unwrap();
 
-    let mut ana = Console::start(&class, "ana", dir.path(), &[]);
-    ana.expect("connected");
+    let mut ana = Console::connected(&class, "ana", dir.path(), &[]);
     class.kill();
     ana.expect("(offline:");
     ana.type_line("@bob: for the class server only");
@@ -89,8 +86,7 @@ fn an_outbox_written_while_one_server_was_down_is_not_sent_to_another() {
     // On the other server: nothing from last time, and bob's first event
     // there is the message typed there.
     let mut bob_events = own.login_recv("bob", "pw-bob");
-    let mut ana = Console::start(&own, "ana", dir.path(), &[]);
-    ana.expect("connected");
+    let mut ana = Console::connected(&own, "ana", dir.path(), &[]);
     ana.type_line("@bob: marker on my own server");
     let first = bob_events.next_msg();
     assert!(first.starts_with("MSG:1:ana:bob:") && first.ends_with(":marker on my own server"), "{first}");
@@ -127,8 +123,7 @@ fn a_folder_of_the_old_layout_is_adopted_by_the_first_server_it_is_used_with() {
     assert!(!old.exists(), "moved, not copied");
 
     // The second server starts from nothing: m1 there is a new message.
-    let mut bob = Console::start(&second, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&second, "bob", dir.path(), &[]);
     by_hand(&second, "m1", "new on the second server");
     bob.expect("ana: new on the second server");
     assert!(bob.quit("/quit").0.success());
@@ -168,8 +163,7 @@ fn read(path: PathBuf) -> String {
 /// Bob's console on `server` shows ana's message `id` (typed by hand
 /// with `text`), then quits.
 fn bob_is_shown(server: &TestServer, dir: &Path, id: &str, text: &str) {
-    let mut bob = Console::start(server, "bob", dir, &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(server, "bob", dir, &[]);
     by_hand(server, id, text);
     bob.expect(&format!("ana: {text}"));
     assert!(bob.quit("/quit").0.success());
@@ -190,8 +184,7 @@ fn a_fresh_server_at_the_same_address_is_another_server_and_its_m1_is_shown() {
     new.register(&["ana", "bob"]);
     let new_id = id_of(&new);
     assert_ne!(new_id, old_id);
-    let mut bob = Console::start(&new, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&new, "bob", dir.path(), &[]);
     let moved = bob.expect("is another server now");
     let old_folder = aside(dir.path(), &new, "bob", &old_id);
     assert!(moved.contains(&old_folder.display().to_string()), "{moved}");
@@ -214,8 +207,7 @@ fn a_console_left_running_moves_its_folder_when_a_fresh_server_takes_the_address
     old.register(&["ana", "bob"]);
     let old_id = id_of(&old);
     let dir = tempfile::tempdir().unwrap();
-    let mut bob = Console::start(&old, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&old, "bob", dir.path(), &[]);
     by_hand(&old, "m1", "hola from the first server");
     bob.expect("ana: hola from the first server");
 
@@ -242,8 +234,7 @@ fn an_outbox_written_for_the_old_server_stays_with_its_folder_and_leaves_when_it
     old.register(&["ana", "bob"]);
     let old_id = id_of(&old);
     let dir = tempfile::tempdir().unwrap();
-    let mut ana = Console::start(&old, "ana", dir.path(), &[]);
-    ana.expect("connected");
+    let mut ana = Console::connected(&old, "ana", dir.path(), &[]);
     old.kill();
     ana.expect("(offline:");
     ana.type_line("@bob: for the first server only");
@@ -254,8 +245,7 @@ fn an_outbox_written_for_the_old_server_stays_with_its_folder_and_leaves_when_it
     let (mut new, _new_data) = fresh_at(&old, &[]);
     new.register(&["ana", "bob"]);
     let mut bob_events = new.login_recv("bob", "pw-bob");
-    let mut ana = Console::start(&new, "ana", dir.path(), &[]);
-    ana.expect("connected");
+    let mut ana = Console::connected(&new, "ana", dir.path(), &[]);
     ana.expect("1 unsent message(s) written for the other server stay in that folder");
     ana.type_line("@bob: marker on the fresh server");
     let first = bob_events.next_msg();
@@ -290,8 +280,7 @@ fn a_restart_of_the_same_server_keeps_the_folder() {
 
     server.restart_in_place(&[]);
     assert_eq!(id_of(&server), id, "the same data, the same server");
-    let mut bob = Console::start(&server, "bob", dir.path(), &[]);
-    bob.expect("connected");
+    let mut bob = Console::connected(&server, "bob", dir.path(), &[]);
     by_hand(&server, "m2", "after the restart");
     bob.expect("ana: after the restart");
     bob.type_line("/help");

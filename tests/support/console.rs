@@ -33,6 +33,13 @@ impl Console {
         Self::start_at(server.send, server.recv, user, data_dir, extra)
     }
 
+    /// [`Console::start`], once it says it is connected.
+    pub fn connected(server: &TestServer, user: &str, data_dir: &Path, extra: &[&str]) -> Console {
+        let mut console = Self::start(server, user, data_dir, extra);
+        console.expect("connected");
+        console
+    }
+
     /// The same, to ports where a server may or may not be listening.
     pub fn start_at(
         send: SocketAddr,
