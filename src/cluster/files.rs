@@ -26,6 +26,7 @@ use postgres::Row;
 use super::db::{Db, OrKo};
 use crate::protocol::Ko;
 use crate::protocol::files::PART_BYTES;
+use crate::protocol::names::fold;
 use crate::store::files::{Carrier, FileStore, Meta, ReadSeek};
 
 /// The files of a cluster, in its database.
@@ -94,7 +95,7 @@ impl FileStore for PgFiles {
             &[
                 &id,
                 &meta.owner,
-                &meta.owner.to_lowercase(),
+                &fold(&meta.owner),
                 &meta.name,
                 &(meta.size as i64),
                 &meta.sha256,
@@ -232,7 +233,7 @@ impl FileStore for PgFiles {
 
     fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko> {
         let query = format!("SELECT {META} FROM files WHERE owner_key = $1");
-        self.files(&query, &[&owner.to_lowercase()])
+        self.files(&query, &[&fold(owner)])
     }
 
     /// One sum by the owner's index: asked for each burst of `MSG`s.
@@ -241,7 +242,7 @@ impl FileStore for PgFiles {
         let row = conn
             .query_one(
                 "SELECT coalesce(sum(size), 0)::bigint FROM files WHERE owner_key = $1",
-                &[&owner.to_lowercase()],
+                &[&fold(owner)],
             )
             .or_ko("reading a quota")?;
         Ok(row.get::<_, i64>(0) as u64)

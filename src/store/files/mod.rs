@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::protocol::files::{FileEvent, FileInfo, OTHER_TYPE};
+use crate::protocol::names::fold;
 use crate::protocol::{Code, EventRef, Ko, Text, files};
 
 /// Default `--max-file-mb`.
@@ -56,7 +57,7 @@ pub struct Carrier {
 impl Carrier {
     /// What identifies the message: author and chat folded, the id as sent.
     pub fn key(&self) -> (String, String, String) {
-        (self.from.to_lowercase(), self.to.to_lowercase(), self.id.clone())
+        (fold(&self.from), fold(&self.to), self.id.clone())
     }
 }
 
@@ -223,7 +224,7 @@ impl Files {
         if quota == 0 {
             return Ok(());
         }
-        let key = owner.to_lowercase();
+        let key = fold(owner);
         let known = self.usage.lock().get(&key).filter(|(_, at)| at.elapsed() < USAGE_FOR).map(|(b, _)| *b);
         let files = match known {
             Some(bytes) => bytes,
@@ -272,7 +273,7 @@ impl Files {
             carriers: Vec::new(),
         };
         self.store.create(&id, &meta)?;
-        self.usage.lock().remove(&owner.to_lowercase());
+        self.usage.lock().remove(&fold(owner));
         Ok(id)
     }
 
