@@ -246,6 +246,7 @@ impl ReceiverThread {
             }
             Event::Pref(line) => return push(notices, Notice::Pref(line)),
             Event::Block { user, blocked } => return push(notices, Notice::Blocked { user, blocked }),
+            Event::Archive { .. } => return None, // INTERIM: the clients' part of §23 replaces this
             Event::Ping => return pong(conn).err().map(End::Lost),
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
             Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),

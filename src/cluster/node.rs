@@ -43,7 +43,7 @@ use super::notice::Notice;
 use super::reads;
 use super::sessions::{self, Directory};
 use crate::protocol::names::fold;
-use crate::protocol::{Code, Event, Ko, PeerIntro};
+use crate::protocol::{Code, Event, Ko, PeerIntro, Travel};
 use crate::router::{Outlet, Router};
 use crate::server::Nodes;
 use crate::store::{Delivery, Pushed, UserId};
@@ -358,25 +358,18 @@ impl Nodes for Node {
     /// The one place where events cross between nodes, by kind: the match
     /// is exhaustive, so that a new event must say how it travels.
     fn relay(&self, users: &[UserId], event: &Event) {
-        match event {
+        match event.travel() {
             // Unstored events from one user to others: an `R` notice to the
             // node that holds each recipient's session.
-            Event::Typing { .. }
-            | Event::Moderation { .. }
-            | Event::Joined { .. }
-            | Event::Left { .. }
-            | Event::Member { .. }
-            | Event::P2p { .. }
-            | Event::Pref(_)
-            | Event::Block { .. } => {}
+            Travel::Relayed => {}
             // Numbered events travel once durable, from the committer
             // (`deliver`, `E` notices), never from here.
-            Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {
+            Travel::Numbered => {
                 debug_assert!(false, "a numbered event is delivered, not relayed: {event}");
                 return;
             }
             // Between a node and its own connection only.
-            Event::Ping | Event::Bye(_) => return,
+            Travel::Local => return,
         }
         let frame = event.to_string();
         let mut there: HashMap<Arc<str>, String> = HashMap::new();

@@ -145,6 +145,23 @@ pub enum Event {
     /// 1.2 (§22): `BLOCKED:<user>` / `UNBLOCKED:<user>` (`blocked`
     /// false): one of your devices blocked or unblocked `user`. Ephemeral.
     Block { user: String, blocked: bool },
+    /// 1.2 (§23): `ARCHIVE:<chat>:<archived|unarchived>`: one of your
+    /// devices archived `chat` (or took it out of the archive). Ephemeral.
+    Archive { chat: String, archived: bool },
+}
+
+/// How an event reaches a user connected to another node of a cluster
+/// ([`Event::travel`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Travel {
+    /// Unstored, from one user to others: relayed as it is sent
+    /// (`server::relay`, which crosses to the node of each recipient).
+    Relayed,
+    /// Numbered and queued (`MSG`, `STATUS`, …): delivered once durable,
+    /// from the store's committer, never relayed.
+    Numbered,
+    /// Between a node and its own connection only (`PING`, `BYE`).
+    Local,
 }
 
 impl Event {
@@ -168,7 +185,29 @@ impl Event {
             | Event::File(_)
             | Event::Bye(Bye::Unlinked)
             | Event::Pref(_)
-            | Event::Block { .. } => 2,
+            | Event::Block { .. }
+            | Event::Archive { .. } => 2,
+        }
+    }
+
+    /// How it travels between a cluster's nodes: an exhaustive match, so
+    /// that a new event says it here, beside its grammar, and the cluster
+    /// (`Nodes::relay`) needs no change.
+    pub fn travel(&self) -> Travel {
+        match self {
+            Event::Typing { .. }
+            | Event::Moderation { .. }
+            | Event::Joined { .. }
+            | Event::Left { .. }
+            | Event::Member { .. }
+            | Event::P2p { .. }
+            | Event::Pref(_)
+            | Event::Block { .. }
+            | Event::Archive { .. } => Travel::Relayed,
+            Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {
+                Travel::Numbered
+            }
+            Event::Ping | Event::Bye(_) => Travel::Local,
         }
     }
 
@@ -242,6 +281,15 @@ impl Event {
             "PREF" => Event::Pref(super::PrefLine::parse(&line["PREF:".len().min(line.len())..])?),
             "BLOCKED" => Event::Block { user: shape(2, "BLOCKED:<user>")?[1].into(), blocked: true },
             "UNBLOCKED" => Event::Block { user: shape(2, "UNBLOCKED:<user>")?[1].into(), blocked: false },
+            "ARCHIVE" => {
+                let f = shape(3, "ARCHIVE:<chat>:<archived|unarchived>")?;
+                let archived = match f[2] {
+                    "archived" => true,
+                    "unarchived" => false,
+                    other => return Err(format!("expected archived or unarchived, not {other:?}")),
+                };
+                Event::Archive { chat: f[1].into(), archived }
+            }
             "FILE" => Event::File(super::files::FileEvent::parse(line)?),
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
@@ -286,6 +334,9 @@ impl fmt::Display for Event {
             Event::Pref(line) => write!(f, "PREF:{line}"),
             Event::Block { user, blocked: true } => write!(f, "BLOCKED:{user}"),
             Event::Block { user, blocked: false } => write!(f, "UNBLOCKED:{user}"),
+            Event::Archive { chat, archived } => {
+                write!(f, "ARCHIVE:{chat}:{}", if *archived { "archived" } else { "unarchived" })
+            }
         }
     }
 }

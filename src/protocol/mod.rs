@@ -36,7 +36,7 @@ pub mod room_info;
 pub mod unread;
 
 pub use escape::Text;
-pub use event::{Bye, Event, EventRef, EventReply, State};
+pub use event::{Bye, Event, EventRef, EventReply, State, Travel};
 pub use framing::{FrameError, FrameReader};
 pub use info::InfoLine;
 pub use lines::{

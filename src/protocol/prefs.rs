@@ -17,6 +17,8 @@ pub const MAX_BLOCKS: usize = 1000;
 pub const MAX_PREFS: usize = 1000;
 /// Most chats one user may pin.
 pub const MAX_PINS: usize = 3;
+/// 1.2 (§23): most chats one user may archive (`KO:FULL` past it).
+pub const MAX_ARCHIVED: usize = 1000;
 
 /// When a client notifies its user of a chat's new messages.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -234,6 +234,15 @@ pub enum Request {
     },
     /// `PREFS`: every chat whose level is not `all` or that is pinned.
     Prefs,
+    /// 1.2 (§23): `ARCHIVE:<chat>` (at most
+    /// [`MAX_ARCHIVED`](super::prefs::MAX_ARCHIVED)) or `UNARCHIVE:<chat>`
+    /// (`archived` false): the chat is filed away on every device.
+    Archive {
+        chat: Chat,
+        archived: bool,
+    },
+    /// 1.2 (§23): `ARCHIVED`: the chats you archived, one a line.
+    Archived,
     /// 1.2 (§21): `FILES`, your complete files and the messages that
     /// carry them (`wachat export`).
     Files,
@@ -287,9 +296,11 @@ impl Request {
                 grammar::account_request(line)
             }
             "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => grammar::file_request(line),
-            "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" => grammar::preference(line),
+            "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" => {
+                grammar::preference(line)
+            }
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
-            | "BLOCKS" | "PREFS" | "FILES" => grammar::bare(line),
+            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" => grammar::bare(line),
             other => Err(grammar::unknown(other)),
         }
     }
@@ -371,6 +382,9 @@ impl fmt::Display for Request {
             Request::Pin { chat, pinned: true } => write!(f, "PIN:{chat}"),
             Request::Pin { chat, pinned: false } => write!(f, "UNPIN:{chat}"),
             Request::Prefs => f.write_str("PREFS"),
+            Request::Archive { chat, archived: true } => write!(f, "ARCHIVE:{chat}"),
+            Request::Archive { chat, archived: false } => write!(f, "UNARCHIVE:{chat}"),
+            Request::Archived => f.write_str("ARCHIVED"),
             Request::Files => f.write_str("FILES"),
         }
     }

@@ -222,6 +222,13 @@ pub(super) fn preference(line: &str) -> Result<Request, Ko> {
         }
         "PIN" => Request::Pin { chat: chat(fields(line, 2, "PIN:<user or #room>")?[1])?, pinned: true },
         "UNPIN" => Request::Pin { chat: chat(fields(line, 2, "UNPIN:<user or #room>")?[1])?, pinned: false },
+        "ARCHIVE" => {
+            Request::Archive { chat: chat(fields(line, 2, "ARCHIVE:<user or #room>")?[1])?, archived: true }
+        }
+        "UNARCHIVE" => Request::Archive {
+            chat: chat(fields(line, 2, "UNARCHIVE:<user or #room>")?[1])?,
+            archived: false,
+        },
         other => return Err(unknown(other)),
     })
 }
@@ -243,6 +250,7 @@ pub(super) fn bare(line: &str) -> Result<Request, Ko> {
         "BLOCKS" => Request::Blocks,
         "PREFS" => Request::Prefs,
         "FILES" => Request::Files,
+        "ARCHIVED" => Request::Archived,
         "PING" => Request::Ping,
         "QUIT" => Request::Quit,
         other => return Err(unknown(other)),

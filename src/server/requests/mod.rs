@@ -245,6 +245,10 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Notify { chat, level } => prefs::notify(s, who, &chat, level),
         R::Pin { chat, pinned } => prefs::pin(s, who, &chat, pinned),
         R::Prefs => prefs::list(s, who),
+        // INTERIM: the server's part of §23 replaces this.
+        R::Archive { .. } | R::Archived => {
+            s.reply(Err(crate::protocol::Ko::new(crate::protocol::Code::BadRequest, "not yet")))
+        }
     }
 }
 
