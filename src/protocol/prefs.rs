@@ -52,6 +52,17 @@ impl Level {
             Level::None => false,
         }
     }
+
+    /// 1.2 (§23): the level a chat notifies at once `archived`: an
+    /// archived chat stays quiet but for mentions (as WhatsApp keeps
+    /// archived chats), unless its own level says less. The consoles and
+    /// the browser (its copy in `web/mentions.js`) both ask this.
+    pub fn filed(self, archived: bool) -> Level {
+        match (self, archived) {
+            (Level::All, true) => Level::Mentions,
+            (level, _) => level,
+        }
+    }
 }
 
 impl FromStr for Level {
