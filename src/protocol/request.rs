@@ -1,29 +1,40 @@
-//! Requests on the send port (protocol §3 and §4): the type, `parse` and
-//! `Display`. `LASTSEEN`, `MEMBERS` and `SERVER` are additions of protocol
-//! 1.1 (docs/PROTOCOL.md §11): a version-1 client never sends them, so it
-//! sees no difference. `REDEEM` is an addition of 1.2 (§14), a first frame.
-//! Devices (1.2, §16): `LOGIN:<user>@<device>:<secret>`, `DEVICES`,
-//! `UNLINK`, `LINK`, and `PAIR`, a first frame that trades a link code for
-//! a device token.
+//! Requests on the send port (protocol §3 and §4): everything of a
+//! request's wire form, in this one file. `LASTSEEN`, `MEMBERS` and
+//! `SERVER` are additions of protocol 1.1 (docs/PROTOCOL.md §11): a
+//! version-1 client never sends them, so it sees no difference. `REDEEM`
+//! is an addition of 1.2 (§14), a first frame. Devices (1.2, §16):
+//! `LOGIN:<user>@<device>:<secret>`, `DEVICES`, `UNLINK`, `LINK`, and
+//! `PAIR`, a first frame that trades a link code for a device token.
 //!
-//! - this file: [`Request`], one variant a request; [`Request::parse`],
-//!   which sends a frame to its family's grammar by its command word (the
-//!   whole set of words on one screen); and `Display`, which writes a
-//!   frame back, byte for byte what `parse` read;
-//! - [`grammar`]: each family's grammar, one `match` arm a request;
-//! - [`fields`]: the checks of one field (a name, an id, a chat, …).
+//! A request is written in three places of this file, read top to bottom:
+//!
+//! - [`Request`], one variant a request, with what it means;
+//! - [`Request::parse`], which sends a frame to its family's grammar by
+//!   its command word (the whole set of words on one screen), and the
+//!   families at the end of the file (`conversation`, `message_action`,
+//!   …), one `match` arm a request;
+//! - `Display`, which writes a frame back, byte for byte what `parse` read.
+//!
+//! [`fields`] holds the checks of one field (a name, an id, a chat, …)
+//! that the families share, and the search's [`Scope`]. (The families were
+//! a file apart for a while; a new request then touched two files of the
+//! protocol instead of one. This file is the longest of the protocol,
+//! about 600 lines, and it is a table: one arm a request in each part.)
 
 mod fields;
-mod grammar;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+use std::num::IntErrorKind;
 
-pub use fields::check_email;
+pub use fields::{MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
+use fields::{bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at};
 
+use super::action::REACTIONS;
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
-use super::{Chat, Ko, Text, account, files};
+use super::names::check_id;
+use super::{Chat, Ko, Text, account, files, split_fields, truncate};
 
 /// One request from a client on the send port.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -253,30 +264,6 @@ pub fn command_word(line: &str) -> &str {
     line.split(':').next().unwrap_or("")
 }
 
-/// Most lines of a `SEARCH`'s reply (1.2).
-pub const MAX_SEARCH_RESULTS: usize = 50;
-
-/// Most bytes of a `SEARCH`'s words.
-pub const MAX_QUERY: usize = 200;
-
-/// What a `SEARCH` looks through.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// One conversation.
-    Chat(Chat),
-    /// `*`: every conversation of yours.
-    All,
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scope::Chat(chat) => chat.fmt(f),
-            Scope::All => f.write_str("*"),
-        }
-    }
-}
-
 impl Request {
     /// Parses one frame (without its `\n`). Every failure is a
     /// `KO:BAD_REQUEST` whose reason says what was expected.
@@ -286,22 +273,18 @@ impl Request {
     /// function named beside it.
     pub fn parse(line: &str) -> Result<Request, Ko> {
         match command_word(line) {
-            "LOGIN" | "REGISTER" | "REDEEM" | "PAIR" => grammar::first_frame(line),
+            "LOGIN" | "REGISTER" | "REDEEM" | "PAIR" => first_frame(line),
             "MSG" | "READ" | "JOIN" | "LEAVE" | "HISTORY" | "P2P" | "PEER" | "LASTSEEN" | "MEMBERS" => {
-                grammar::conversation(line)
+                conversation(line)
             }
-            "TYPING" | "REPLY" | "EDIT" | "DELETE" | "REACT" | "SEARCH" => grammar::message_action(line),
-            word if word == "ROOMINFO" || REQUEST_WORDS.contains(&word) => grammar::room_request(line),
-            account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" => {
-                grammar::account_request(line)
-            }
-            "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => grammar::file_request(line),
-            "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" => {
-                grammar::preference(line)
-            }
+            "TYPING" | "REPLY" | "EDIT" | "DELETE" | "REACT" | "SEARCH" => message_action(line),
+            word if word == "ROOMINFO" || REQUEST_WORDS.contains(&word) => room_request(line),
+            account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" => account_request(line),
+            "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => file_request(line),
+            "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" => preference(line),
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
-            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" => grammar::bare(line),
-            other => Err(grammar::unknown(other)),
+            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" => bare(line),
+            other => Err(unknown(other)),
         }
     }
 
@@ -388,4 +371,247 @@ impl fmt::Display for Request {
             Request::Files => f.write_str("FILES"),
         }
     }
+}
+
+// ----- The grammar, by family: each function below takes the frames of
+// one family (the words `Request::parse` sends it) and is one `match` on
+// the command word, each arm splitting a fixed number of fields (the last
+// takes the rest of the line) and checking each field (`fields`). Nothing
+// here touches a socket; every error is a `KO:BAD_REQUEST` that says what
+// was expected.
+
+/// `KO:BAD_REQUEST` for a word no request has. A family answers it too
+/// for a word that is not its own, which `Request::parse` never sends it.
+fn unknown(word: &str) -> Ko {
+    match word {
+        "" => bad("empty request"),
+        other => bad(format!("unknown request {:?}", truncate(other, 40))),
+    }
+}
+
+/// The first frames of a send connection: `LOGIN`, `REGISTER`, and (1.2)
+/// `REDEEM` and `PAIR`.
+fn first_frame(line: &str) -> Result<Request, Ko> {
+    Ok(match command_word(line) {
+        "LOGIN" => {
+            let f = fields(line, 3, "LOGIN:<user>:<password> or LOGIN:<user>@<device>:<secret>")?;
+            let (user, device) = user_at(f[1])?;
+            Request::Login { user, device, password: password(f[2])? }
+        }
+        "PAIR" => {
+            let f = fields(line, 3, "PAIR:<user>@<device>:<code>")?;
+            let Some((name, dev)) = f[1].split_once('@') else {
+                return Err(bad("expected PAIR:<user>@<device>:<code>"));
+            };
+            // A code is checked as a message id is (the same alphabet,
+            // 1-64 characters): a wrong code is then a wrong guess,
+            // throttled, not a malformed request.
+            let code = f[2].to_string();
+            check_id(&code).map_err(|_| bad(format!("bad link code {:?}", truncate(&code, 64))))?;
+            Request::Pair { user: user(name)?, device: device(dev)?, code }
+        }
+        "REGISTER" => {
+            let f = fields(line, 4, "REGISTER:<user>:<email>:<password>")?;
+            Request::Register { user: user(f[1])?, email: email(f[2])?, password: password(f[3])? }
+        }
+        "REDEEM" => {
+            let f = fields(line, 5, "REDEEM:<code>:<user>:<email>:<password>")?;
+            let code = f[1].to_string();
+            check_id(&code).map_err(|_| bad(format!("bad invite code {:?}", truncate(&code, 64))))?;
+            Request::Redeem { code, user: user(f[2])?, email: email(f[3])?, password: password(f[4])? }
+        }
+        other => return Err(unknown(other)),
+    })
+}
+
+/// The conversations of version 1.0 (`MSG`, `READ`, `JOIN`, `LEAVE`,
+/// `HISTORY`, `P2P`, `PEER`) and of 1.1 (`LASTSEEN`, `MEMBERS`).
+fn conversation(line: &str) -> Result<Request, Ko> {
+    Ok(match command_word(line) {
+        "MSG" => {
+            let f = fields(line, 4, "MSG:<to>:<id>:<text>")?;
+            // Strict (1.2): no control character but tab (escape.rs).
+            let text = Text::parse_sent(f[3]).map_err(bad)?;
+            Request::Msg { to: chat(f[1])?, id: sent_id(f[2])?, text }
+        }
+        "READ" => {
+            let f = fields(line, 3, "READ:<from>:<id>")?;
+            Request::Read { chat: chat(f[1])?, id: id(f[2])? }
+        }
+        "JOIN" => Request::Join { room: room(fields(line, 2, "JOIN:<#room>")?[1])? },
+        "LEAVE" => Request::Leave { room: room(fields(line, 2, "LEAVE:<#room>")?[1])? },
+        "HISTORY" => {
+            let f = fields(line, 3, "HISTORY:<peer or #room>:<limit>")?;
+            // A number past 2^64 − 1 is refused as before (the code is
+            // version 1's), saying why: it is a number, only too large.
+            let limit = f[2].parse::<usize>().map_err(|e| match e.kind() {
+                IntErrorKind::PosOverflow => bad(format!("the limit must be at most {}", usize::MAX)),
+                _ => bad(format!("the limit must be a number, not {:?}", f[2])),
+            })?;
+            Request::History { chat: chat(f[1])?, limit }
+        }
+        "P2P" => {
+            let f = fields(line, 2, "P2P:<port>")?;
+            match f[1].parse::<u16>() {
+                Ok(port) if port != 0 => Request::P2p { port },
+                _ => return Err(bad(format!("bad port {:?} (1-65535)", f[1]))),
+            }
+        }
+        "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
+        "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
+        "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
+        other => return Err(unknown(other)),
+    })
+}
+
+/// 1.2: what a user does to a message or a chat besides sending it:
+/// `TYPING`, `REPLY`, `EDIT`, `DELETE`, `REACT`, `SEARCH`.
+fn message_action(line: &str) -> Result<Request, Ko> {
+    Ok(match command_word(line) {
+        "TYPING" => Request::Typing { to: chat(fields(line, 2, "TYPING:<user or #room>")?[1])? },
+        "REPLY" => {
+            let f = fields(line, 5, "REPLY:<to>:<id>:<id of the message answered>:<text>")?;
+            let text = Text::parse_sent(f[4]).map_err(bad)?;
+            Request::Reply { to: chat(f[1])?, id: sent_id(f[2])?, re: target(f[3])?, text }
+        }
+        "EDIT" => {
+            let f = fields(line, 4, "EDIT:<to>:<id>:<text>")?;
+            let text = Text::parse_sent(f[3]).map_err(bad)?;
+            Request::Edit { to: chat(f[1])?, id: target(f[2])?, text }
+        }
+        "DELETE" => {
+            // An id holds no `:`, so a fourth field is an author.
+            let f = match split_fields(line, 4) {
+                Some(f) => f,
+                None => fields(line, 3, "DELETE:<to>:<id> or DELETE:<#room>:<id>:<author>")?,
+            };
+            let author = f.get(3).map(|a| user(a)).transpose()?;
+            Request::Delete { to: chat(f[1])?, id: target(f[2])?, author }
+        }
+        "REACT" => {
+            let f = fields(line, 4, "REACT:<to>:<id>:<emoji>")?;
+            if !REACTIONS.contains(&f[3]) {
+                let list = REACTIONS.join(" ");
+                return Err(bad(format!("{:?} is not a reaction; one of {list}", truncate(f[3], 16))));
+            }
+            Request::React { to: chat(f[1])?, id: target(f[2])?, emoji: f[3].to_string() }
+        }
+        "SEARCH" => {
+            let f = fields(line, 3, "SEARCH:<peer, #room or *>:<words>")?;
+            let scope = if f[1] == "*" { Scope::All } else { Scope::Chat(chat(f[1])?) };
+            Request::Search { scope, query: query(f[2])? }
+        }
+        other => return Err(unknown(other)),
+    })
+}
+
+/// 1.2: a room's moderation (its words are
+/// [`REQUEST_WORDS`](crate::protocol::moderation::REQUEST_WORDS), parsed
+/// by [`Action::parse`]) and `ROOMINFO`.
+fn room_request(line: &str) -> Result<Request, Ko> {
+    if command_word(line) == "ROOMINFO" {
+        return Ok(Request::RoomInfo { room: room(fields(line, 2, "ROOMINFO:<#room>")?[1])? });
+    }
+    let (room, action) = Action::parse(line)?;
+    Ok(Request::Moderate { room, action })
+}
+
+/// 1.2: the account and its devices: `PASSWD`, `PASSWDKEEP` and
+/// `DELACCOUNT` (§20, see [`account`]) and `UNLINK` (§16).
+fn account_request(line: &str) -> Result<Request, Ko> {
+    Ok(match command_word(line) {
+        account::PASSWD | account::PASSWD_KEEP => {
+            let (old, new, keep) = account::parse_passwd(line)?;
+            Request::Passwd { old, new, keep }
+        }
+        account::DELACCOUNT => Request::DelAccount { password: account::parse_delaccount(line)? },
+        "UNLINK" => Request::Unlink { device: device(fields(line, 2, "UNLINK:<device>")?[1])? },
+        other => return Err(unknown(other)),
+    })
+}
+
+/// 1.2 (§21): `UPLOAD`, `PART`, `FILE`, `FETCH` and `FILEOF`.
+fn file_request(line: &str) -> Result<Request, Ko> {
+    let number =
+        |s: &str, what: &str| s.parse::<u64>().map_err(|_| bad(format!("the {what} must be a number")));
+    Ok(match command_word(line) {
+        "UPLOAD" => {
+            let f = fields(line, 4, "UPLOAD:<name>:<size>:<sha256 hex>")?;
+            files::check_file_name(f[1]).map_err(bad)?;
+            let sha256 = files::check_sha256(f[3]).map_err(bad)?;
+            Request::Upload { name: f[1].to_string(), size: number(f[2], "size")?, sha256 }
+        }
+        "PART" => {
+            let f = fields(line, 4, "PART:<file id>:<offset>:<base64>")?;
+            files::check_file_id(f[1]).map_err(bad)?;
+            let data = files::decode(f[3]).map_err(bad)?;
+            Request::Part { file: f[1].to_string(), offset: number(f[2], "offset")?, data }
+        }
+        "FILE" => {
+            let f = fields(line, 5, "FILE:<to>:<id>:<file id>:<caption>")?;
+            files::check_file_id(f[3]).map_err(bad)?;
+            let caption = match f[4] {
+                "" => None,
+                c => Some(Text::parse_sent(c).map_err(bad)?),
+            };
+            Request::File { to: chat(f[1])?, id: sent_id(f[2])?, file: f[3].to_string(), caption }
+        }
+        "FETCH" => {
+            let f = fields(line, 3, "FETCH:<file id>:<offset>")?;
+            files::split_thumb(f[1]).map_err(bad)?;
+            Request::Fetch { file: f[1].to_string(), offset: number(f[2], "offset")? }
+        }
+        "FILEOF" => {
+            let f = fields(line, 4, "FILEOF:<#room or user>:<from>:<id>")?;
+            Request::FileOf { chat: chat(f[1])?, from: user(f[2])?, id: id(f[3])? }
+        }
+        other => return Err(unknown(other)),
+    })
+}
+
+/// 1.2 (§22): blocks and chat preferences: `BLOCK`, `UNBLOCK`, `NOTIFY`,
+/// `PIN`, `UNPIN`.
+fn preference(line: &str) -> Result<Request, Ko> {
+    Ok(match command_word(line) {
+        "BLOCK" => Request::Block { user: user(fields(line, 2, "BLOCK:<user>")?[1])? },
+        "UNBLOCK" => Request::Unblock { user: user(fields(line, 2, "UNBLOCK:<user>")?[1])? },
+        "NOTIFY" => {
+            let f = fields(line, 3, "NOTIFY:<user or #room>:<all|mentions|none>")?;
+            Request::Notify { chat: chat(f[1])?, level: f[2].parse().map_err(bad)? }
+        }
+        "PIN" => Request::Pin { chat: chat(fields(line, 2, "PIN:<user or #room>")?[1])?, pinned: true },
+        "UNPIN" => Request::Pin { chat: chat(fields(line, 2, "UNPIN:<user or #room>")?[1])?, pinned: false },
+        "ARCHIVE" => {
+            Request::Archive { chat: chat(fields(line, 2, "ARCHIVE:<user or #room>")?[1])?, archived: true }
+        }
+        "UNARCHIVE" => Request::Archive {
+            chat: chat(fields(line, 2, "UNARCHIVE:<user or #room>")?[1])?,
+            archived: false,
+        },
+        other => return Err(unknown(other)),
+    })
+}
+
+/// The requests that are a word and nothing else, of every version.
+fn bare(line: &str) -> Result<Request, Ko> {
+    let word = command_word(line);
+    if line.contains(':') {
+        return Err(bad(format!("{word} takes no fields")));
+    }
+    Ok(match word {
+        "USERS" => Request::Users,
+        "ROOMS" => Request::Rooms,
+        "CHATS" => Request::Chats,
+        "SERVER" => Request::Server,
+        "DEVICES" => Request::Devices,
+        "LINK" => Request::Link,
+        "INFO" => Request::Info,
+        "BLOCKS" => Request::Blocks,
+        "PREFS" => Request::Prefs,
+        "FILES" => Request::Files,
+        "ARCHIVED" => Request::Archived,
+        "PING" => Request::Ping,
+        "QUIT" => Request::Quit,
+        other => return Err(unknown(other)),
+    })
 }

@@ -1,11 +1,12 @@
 //! The fields of a request, each checked as it is split off: a user
 //! name, a device, a message id, a chat, a room, a password, an email, the
 //! words of a search. Every check answers `KO:BAD_REQUEST` with a reason
-//! that names what was wrong, so that a family's grammar
-//! ([`grammar`](super::grammar)) reads as a list of fields and nothing
-//! else.
+//! that names what was wrong, so that a family's grammar (the end of
+//! `request.rs`) reads as a list of fields and nothing else. And what a
+//! `SEARCH` looks through, its [`Scope`].
 
-use super::MAX_QUERY;
+use std::fmt;
+
 use crate::protocol::action::{MAX_TARGET_ID, check_sent_id};
 use crate::protocol::names::{check_device, check_id, check_name};
 use crate::protocol::{Chat, Code, Ko, split_fields};
@@ -106,4 +107,28 @@ pub fn check_email(e: &str) -> Result<(), String> {
         return Err(format!("bad email address {e:?} (it may also be empty)"));
     }
     Ok(())
+}
+
+/// Most lines of a `SEARCH`'s reply (1.2).
+pub const MAX_SEARCH_RESULTS: usize = 50;
+
+/// Most bytes of a `SEARCH`'s words.
+pub const MAX_QUERY: usize = 200;
+
+/// What a `SEARCH` looks through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One conversation.
+    Chat(Chat),
+    /// `*`: every conversation of yours.
+    All,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Chat(chat) => chat.fmt(f),
+            Scope::All => f.write_str("*"),
+        }
+    }
 }
