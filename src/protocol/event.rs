@@ -278,18 +278,7 @@ impl Event {
                 let f = shape(5, "READMARK:<seq>:<peer or #room>:<id>:<ts>")?;
                 Event::ReadMark { seq: number(f[1])?, chat: f[2].into(), id: f[3].into(), ts: number(f[4])? }
             }
-            "PREF" => Event::Pref(super::PrefLine::parse(&line["PREF:".len().min(line.len())..])?),
-            "BLOCKED" => Event::Block { user: shape(2, "BLOCKED:<user>")?[1].into(), blocked: true },
-            "UNBLOCKED" => Event::Block { user: shape(2, "UNBLOCKED:<user>")?[1].into(), blocked: false },
-            "ARCHIVE" => {
-                let f = shape(3, "ARCHIVE:<chat>:<archived|unarchived>")?;
-                let archived = match f[2] {
-                    "archived" => true,
-                    "unarchived" => false,
-                    other => return Err(format!("expected archived or unarchived, not {other:?}")),
-                };
-                Event::Archive { chat: f[1].into(), archived }
-            }
+            "PREF" | "BLOCKED" | "UNBLOCKED" | "ARCHIVE" => preference(word, line)?,
             "FILE" => Event::File(super::files::FileEvent::parse(line)?),
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
@@ -304,6 +293,26 @@ impl Event {
             _ => return Err(format!("unknown event {line:?}")),
         })
     }
+}
+
+/// 1.2 (§22, §23): the events that tell your devices of a change of your
+/// blocks and chat preferences: `PREF`, `BLOCKED`, `UNBLOCKED`, `ARCHIVE`.
+fn preference(word: &str, line: &str) -> Result<Event, String> {
+    let shape = |n, what: &str| split_fields(line, n).ok_or_else(|| format!("expected {what}, got {line:?}"));
+    Ok(match word {
+        "PREF" => Event::Pref(super::PrefLine::parse(&line["PREF:".len().min(line.len())..])?),
+        "BLOCKED" => Event::Block { user: shape(2, "BLOCKED:<user>")?[1].into(), blocked: true },
+        "UNBLOCKED" => Event::Block { user: shape(2, "UNBLOCKED:<user>")?[1].into(), blocked: false },
+        _ => {
+            let f = shape(3, "ARCHIVE:<chat>:<archived|unarchived>")?;
+            let archived = match f[2] {
+                "archived" => true,
+                "unarchived" => false,
+                other => return Err(format!("expected archived or unarchived, not {other:?}")),
+            };
+            Event::Archive { chat: f[1].into(), archived }
+        }
+    })
 }
 
 impl fmt::Display for Event {
@@ -458,94 +467,5 @@ impl fmt::Display for EventReply {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn borrowed_events_parse_as_the_owned_ones_write() {
-        let msg = "MSG:7:ana:bob:m1:1700000000000:a:b\\nc";
-        assert_eq!(
-            EventRef::parse(msg),
-            Some(EventRef::Msg {
-                seq: 7,
-                from: "ana",
-                to: "bob",
-                id: "m1",
-                ts: 1700000000000,
-                text: "a:b\\nc"
-            })
-        );
-        assert_eq!(EventRef::parse(msg).unwrap().to_string(), msg);
-        let status = "STATUS:8:bob:m1:READ:1700000000001";
-        assert_eq!(EventRef::parse(status).unwrap().to_string(), status);
-        for other in ["PING", "JOINED:ana", "MSG:x:ana:bob:m1:1:t", "STATUS:1:bob:m1:SEEN:2", "MSG:1:a"] {
-            assert_eq!(EventRef::parse(other), None, "{other}");
-        }
-    }
-
-    #[test]
-    fn events_round_trip() {
-        for line in [
-            "MSG:1:ana:bob:m1:1700000000000:hi: there\\n",
-            "MSG:2:ana:#general:m2:1700000000001:x",
-            "STATUS:3:bob:m1:DELIVERED:1700000000002",
-            "STATUS:4:bob:m1:READ:1700000000003",
-            "JOINED:ana",
-            "LEFT:ana",
-            "P2P:ana:0123abcd",
-            "MEMBER:#tea:ana:JOINED",
-            "MEMBER:#tea:ana:LEFT",
-            "TYPING:ana:bob",
-            "TYPING:ana:#tea",
-            "KICKED:#tea:ana:bob",
-            "MUTED:#tea:ana:bob:1700000000000",
-            "MODE:#tea:ana:+announce",
-            "PING",
-            "BYE:REPLACED",
-            "BYE:SHUTDOWN",
-            "BYE:TIMEOUT",
-            "BYE:SLOW",
-            "BYE:UNLINKED",
-            "READMARK:7:bob:m1:1700000000004",
-            "READMARK:8:#tea:m2:1700000000005",
-            "PREF:#tea:mentions:pinned",
-            "PREF:bob:all:unpinned",
-            "BLOCKED:bob",
-            "UNBLOCKED:bob",
-        ] {
-            assert_eq!(Event::parse(line).unwrap().to_string(), line);
-        }
-        assert!(Event::parse("STATUS:3:bob:m1:LOST:1").is_err());
-        assert!(Event::parse("MSG:x:ana:bob:m1:1:hi").is_err());
-        assert!(Event::parse("READMARK:1:bob:m1").is_err());
-        assert!(Event::parse("READMARK:1:bob:m1:x").is_err());
-    }
-
-    #[test]
-    fn device_events_are_for_1_2_connections_only() {
-        let mark = Event::ReadMark { seq: 3, chat: "bob".into(), id: "m1".into(), ts: 9 };
-        assert_eq!((mark.since(), mark.seq()), (2, Some(3)));
-        assert_eq!(Event::Bye(Bye::Unlinked).since(), 2);
-        assert_eq!(Event::Bye(Bye::Replaced).since(), 0);
-    }
-
-    #[test]
-    fn event_replies() {
-        assert_eq!(EventReply::parse("ACK:12"), Some(EventReply::Ack(12)));
-        assert_eq!(EventReply::parse("PONG"), Some(EventReply::Pong));
-        assert_eq!(EventReply::parse("VERSION:1.1"), Some(EventReply::Version11));
-        assert_eq!(EventReply::parse("VERSION:1.2"), Some(EventReply::Version12));
-        assert_eq!(EventReply::parse("VERSION:2"), None);
-        assert_eq!(EventReply::parse("ACK:+1"), None);
-        assert_eq!(EventReply::parse("ACK:"), None);
-        assert_eq!(EventReply::parse("ACK:99999999999999999999999"), None);
-        assert_eq!(EventReply::parse("HELLO"), None);
-    }
-
-    #[test]
-    fn states_only_move_forward() {
-        assert!(State::Sent < State::Received);
-        assert!(State::Received < State::Delivered);
-        assert!(State::Delivered < State::Read);
-    }
-}
+#[path = "event/tests.rs"]
+mod tests;

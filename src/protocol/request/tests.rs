@@ -85,6 +85,9 @@ fn every_request_round_trips() {
         "UNPIN:bob",
         "PREFS",
         "FILES",
+        "ARCHIVE:#lab3",
+        "UNARCHIVE:bob",
+        "ARCHIVED",
     ] {
         assert_eq!(Request::parse(line).unwrap().to_string(), line);
     }
@@ -118,6 +121,9 @@ fn bad_requests_say_why() {
     assert!(reason("HISTORY:bob:-1").contains("number"));
     assert!(reason("HISTORY:bob:").contains("number"));
     assert!(reason("JOIN:general").contains("starts with '#'"));
+    assert!(reason("ARCHIVE").contains("ARCHIVE:<user or #room>"));
+    assert!(reason("UNARCHIVE:#").contains("room"), "{}", reason("UNARCHIVE:#"));
+    assert!(reason("ARCHIVED:x").contains("takes no fields"));
     assert!(reason("P2P:0").contains("bad port"));
     assert!(reason("LASTSEEN:a b").contains("bad user name"));
     assert!(reason("MEMBERS:general").contains("starts with '#'"));
