@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use support::console::{connection_args, run_wachat};
-use support::files::{
-    fetch, login_recv_1_2, next_file_event, noise, photo, png_claiming, send_parts, sha256, upload,
-};
+use support::files::{fetch, login_recv_1_2, next_file_event, noise, photo, send_parts, sha256, upload};
+use support::png::png_claiming;
 use support::{READ_TIMEOUT, TestServer, without_ts};
 
 fn files_dir(server: &TestServer) -> std::path::PathBuf {

@@ -12,6 +12,7 @@ pub mod examples;
 pub mod fake_telegram;
 pub mod files;
 pub mod old_data;
+pub mod png;
 pub mod prefs;
 pub mod pty;
 pub mod tls;
