@@ -1,5 +1,6 @@
-//! 1.2 (§22): the server tells every device of the user of a change of
-//! its blocks and chat preferences, the device that asked included. A
+//! 1.2 (§22, §23): the server tells every device of the user of a change
+//! of its blocks, chat preferences and archived chats, the device that
+//! asked included. A
 //! change made here is said once, by its command (`console::prefs`): its
 //! echo is dropped here.
 
@@ -35,6 +36,7 @@ fn key_of(notice: &Notice) -> Option<String> {
     match notice {
         Notice::Pref(line) => Some(pref_key(&line.chat)),
         Notice::Blocked { user, .. } => Some(block_key(user)),
+        Notice::Archived { chat, .. } => Some(archive_key(chat)),
         _ => None,
     }
 }
@@ -47,4 +49,9 @@ pub fn pref_key(chat: &str) -> String {
 /// The key of a block or unblock of `user`.
 pub fn block_key(user: &str) -> String {
     format!("block {}", fold(user))
+}
+
+/// 1.2 (§23): the key of an archive or unarchive of `chat`.
+pub fn archive_key(chat: &crate::protocol::Chat) -> String {
+    format!("archive {}", fold(&chat.to_string()))
 }
