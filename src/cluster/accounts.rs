@@ -61,6 +61,8 @@ pub fn mark_deleted(db: &Db, user: UserId) -> Result<(), Ko> {
     // 1.2 (§22): its blocks and chat preferences are private too.
     tx.execute("DELETE FROM blocks WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     tx.execute("DELETE FROM prefs WHERE user_id = $1", &[&id]).or_ko(DOING)?;
+    // 1.2 (§23): and its settings (archived chats).
+    tx.execute("DELETE FROM settings WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     tx.commit().or_ko(DOING)
 }
 

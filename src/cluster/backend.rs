@@ -20,6 +20,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine};
 use crate::store::backend::{Moderated, Notice};
 use crate::store::prefs::PrefChange;
+use crate::store::settings::Setting;
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
@@ -426,6 +427,21 @@ impl Backend for PgBackend {
 
     fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko> {
         super::prefs::prefs(&self.db, user)
+    }
+
+    // ----- 1.2: settings (`cluster::settings`)
+    fn set_setting(
+        &self,
+        user: UserId,
+        setting: &'static Setting,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Ticket, Ko> {
+        super::settings::set(&self.db, user, setting, key, value).map(|()| DURABLE)
+    }
+
+    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
+        super::settings::of(&self.db, user, setting)
     }
 
     /// 1.2: the files of chats in the database, where any node finds them.

@@ -227,6 +227,7 @@ fn import_account_marks(tx: &mut Transaction, users: &[User]) -> std::result::Re
             tx.execute("UPDATE users SET since = $2 WHERE id = $1", &[&id(i), &id(first)])?;
         }
         super::prefs::migrate(tx, id(i), &user.prefs, id)?;
+        super::settings::migrate(tx, id(i), &user.settings)?;
     }
     Ok(())
 }

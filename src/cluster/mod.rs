@@ -35,6 +35,7 @@
 //! | [`notice`] | what nodes say to each other, one line each |
 //! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
 //! | [`prefs`] | blocks and chat preferences (1.2), one transaction each |
+//! | [`settings`] | a user's settings (1.2, §23: archived chats), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
 //! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
 //! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
@@ -71,6 +72,7 @@ pub mod reads;
 pub mod runs;
 pub mod schema;
 pub mod sessions;
+pub mod settings;
 pub mod tx;
 pub mod watchdog;
 pub mod work;

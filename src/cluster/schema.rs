@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("009_actions_since", include_str!("migrations/009_actions_since.sql")),
     ("010_prefs", include_str!("migrations/010_prefs.sql")),
     ("011_files", include_str!("migrations/011_files.sql")),
+    ("012_settings", include_str!("migrations/012_settings.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

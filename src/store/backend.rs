@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::prefs::PrefChange;
+use super::settings::Setting;
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::{
@@ -380,6 +381,21 @@ pub trait Backend: Send + Sync {
     fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko>;
     /// `user`'s `PREFS` lines: the chats whose preference is not the default.
     fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko>;
+
+    // ----- 1.2: settings (`store::settings`, §23)
+    /// `user`'s `key` of `setting` becomes `value` (`None`: removed), as
+    /// [`check`](super::settings::check) and
+    /// [`may_set`](super::settings::may_set) allow; nothing is stored if
+    /// nothing changes.
+    fn set_setting(
+        &self,
+        user: UserId,
+        setting: &'static Setting,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Ticket, Ko>;
+    /// `user`'s `(key, value)` pairs of `setting`, sorted by key.
+    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko>;
     /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
     /// which its files are added (`store::files`). The default, a store
     /// that counts elsewhere, says 0.

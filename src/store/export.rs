@@ -41,6 +41,8 @@ pub struct User {
     pub since: Option<usize>,
     /// 1.2: whom it blocked and its chats' preferences (`store::prefs`).
     pub prefs: super::state::Prefs,
+    /// 1.2: its settings (`store::settings`: archived chats).
+    pub settings: super::settings::Settings,
 }
 
 /// A message; `to` is a user or a room incarnation (index in `rooms`).
@@ -269,6 +271,7 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             admin: state.is_server_admin(id),
             since: walk.cut.get(&id).copied(),
             prefs: user.prefs.clone(),
+            settings: user.settings.clone(),
         });
         inbox(id, user, walk, out);
     }

@@ -31,6 +31,8 @@
 //!   single server's data into a cluster).
 //! - [`moderation`]: the rules of a room (protocol 1.2): owner, admins,
 //!   modes, topic, invitations, bans and mutes, and who may do what.
+//! - [`settings`]: a user's small per-chat facts (1.2, §23: archived
+//!   chats), one generic, bounded store on both backends.
 //! - `permissions`: the data directory and its files readable by the
 //!   server's user only (`0700`/`0600`), tightened at every start.
 //!
@@ -64,6 +66,7 @@ pub mod prefs;
 pub mod record;
 pub mod search;
 pub mod server_id;
+pub mod settings;
 pub mod sim_disk;
 pub mod state;
 pub mod thumbnail;

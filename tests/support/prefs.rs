@@ -10,8 +10,15 @@ use super::Conn;
 /// timestamps (13 digits) aside, every reply and event must be the one
 /// the document shows.
 pub fn play_section_21(connect: impl Fn(&str) -> Conn) {
+    play_session("## 22. Version 1.2: blocks", 30, connect);
+}
+
+/// Plays the first session (`### A session`) of the section of
+/// docs/PROTOCOL.md whose heading starts with `heading` (§23's too), which
+/// must have more than `least` lines.
+pub fn play_session(heading: &str, least: usize, connect: impl Fn(&str) -> Conn) {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PROTOCOL.md")).unwrap();
-    let section = &doc[doc.find("## 22. Version 1.2: blocks").expect("§22")..];
+    let section = &doc[doc.find(heading).expect(heading)..];
     let session = &section[section.find("### A session").unwrap()..];
     let block = session.split("```").nth(1).expect("the session's block");
     let mut conns: HashMap<String, Conn> = HashMap::new();
@@ -26,7 +33,7 @@ pub fn play_section_21(connect: impl Fn(&str) -> Conn) {
         }
         played += 1;
     }
-    assert!(played > 30, "{played} lines");
+    assert!(played > least, "{played} lines");
 }
 
 /// `line` with each run of 13 digits (a time in ms) as `<ts>`.

@@ -30,6 +30,7 @@ use std::fmt;
 use super::session::{Flow, Session, Who};
 use crate::protocol::Request;
 
+mod archive;
 mod block;
 mod chats;
 mod delaccount;
@@ -179,6 +180,8 @@ pub static TABLE: &[Row] = &[
     files::FETCH,
     files::FILEOF,
     files::FILES,
+    archive::ROW,
+    archive::ARCHIVED,
 ];
 
 /// The row of the request sent with `word`.
@@ -245,10 +248,8 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Notify { chat, level } => prefs::notify(s, who, &chat, level),
         R::Pin { chat, pinned } => prefs::pin(s, who, &chat, pinned),
         R::Prefs => prefs::list(s, who),
-        // INTERIM: the server's part of §23 replaces this.
-        R::Archive { .. } | R::Archived => {
-            s.reply(Err(crate::protocol::Ko::new(crate::protocol::Code::BadRequest, "not yet")))
-        }
+        R::Archive { chat, archived } => archive::serve(s, who, &chat, archived),
+        R::Archived => archive::list(s, who),
     }
 }
 
@@ -298,6 +299,8 @@ mod tests {
             ("BLOCK:bob", 1),
             ("BLOCKS", 1),
             ("UNPIN:#lab", 1),
+            ("ARCHIVE:bob", 1),
+            ("ARCHIVED", 1),
         ] {
             assert_eq!(cost_of(line), tokens, "{line}");
         }

@@ -22,6 +22,8 @@ const ROWS: &[&str] = &[
     "BLOCK,ana,cy",
     "PREF,ana,#Lab,mentions,1",
     "PREF,ana,bob,none,0",
+    "SET,ana,archive,#lab,\"a, b\"",
+    "SET,ana,archive,bob,Bob",
     "SENT,ana,1f:40 2e:90",
     "USER,bob,3,3,1795000000000",
     "HASH,bob,!deleted:1795000000000",

@@ -26,6 +26,7 @@ use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine};
 use crate::store::prefs::PrefChange;
+use crate::store::settings::{self, Setting};
 
 /// Each request the server makes of the local store, in the trait's
 /// order. The walks that `READ` and `HISTORY` make back along a
@@ -403,6 +404,35 @@ impl Backend for LocalStore {
 
     fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko> {
         Ok(self.inner.state.lock().users[user].prefs.lines())
+    }
+
+    /// 1.2: a `SET` record, checked and applied under the state lock.
+    fn set_setting(
+        &self,
+        user: UserId,
+        setting: &'static Setting,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Ticket, Ko> {
+        settings::check(key, value)?;
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let have = &state.users[user].settings;
+            let current = have.get(setting.name, key);
+            settings::may_set(setting, have.count(setting.name), current.is_some(), value.is_some())?;
+            if current == value {
+                return Ok(()); // nothing changes
+            }
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            let (name, key, value) = (setting.name.to_string(), key.to_string(), value.map(String::from));
+            state.commit(Record::Set { ts, user: me, name, key, value }, batch)
+        })?;
+        Ok(ticket)
+    }
+
+    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
+        let state = self.inner.state.lock();
+        Ok(state.users[user].settings.of(setting.name).map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 }
 

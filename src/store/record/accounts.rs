@@ -115,6 +115,7 @@ impl State {
         u.inbox.acked = u.inbox.last_seq;
         u.inbox.queue = Arc::default();
         u.prefs = Default::default(); // 1.2 (§22): its blocks and preferences, private too
+        u.settings = Default::default(); // 1.2 (§23): its settings (archived chats) as well
         Ok(())
     }
 

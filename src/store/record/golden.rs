@@ -23,6 +23,11 @@ fn rule(ts: u64, room: &str, rule: Rule) -> Record {
     Record::Rule { ts, by: name("ana"), room: name(room), rule }
 }
 
+fn set(user: Arc<str>, key: &str, value: Option<&str>) -> Record {
+    let (name, key, value) = ("archive".into(), key.into(), value.map(String::from));
+    Record::Set { ts: 19, user, name, key, value }
+}
+
 fn change(c: Change) -> Record {
     rule(11, "#lab", Rule::Change(c))
 }
@@ -81,9 +86,12 @@ fn every_kind() -> Vec<(Record, &'static str)> {
             "PREF,18,ana,#lab,mentions,,1\n",
         ),
         (
-            Record::Pref { ts: 18, user: ana, pref: PrefLine::parse("Bob:none:unpinned").unwrap() },
+            Record::Pref { ts: 18, user: ana.clone(), pref: PrefLine::parse("Bob:none:unpinned").unwrap() },
             "PREF,18,ana,Bob,none,,0\n",
         ),
+        (set(ana.clone(), "bob", Some("Bob")), "SET,19,ana,bob,archive,,1,,Bob\n"),
+        (set(ana.clone(), "#lab", Some("a, \"b\"")), "SET,19,ana,#lab,archive,,1,,\"a, \"\"b\"\"\"\n"),
+        (set(ana, "bob", None), "SET,19,ana,bob,archive,,0\n"),
     ]
 }
 
@@ -112,6 +120,7 @@ fn every_kind_is_written_as_before_and_reads_back() {
         "REUSE",
         "RULE",
         "SEEN",
+        "SET",
     ];
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), all, "a kind without its golden line");
 }

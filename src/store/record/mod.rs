@@ -26,6 +26,7 @@
 //! | `REUSE` (1.2) | user (a deleted account's name registered again at `ts`) | | | | | | the new account's argon2id hash |
 //! | `BLOCK` (1.2) | user | the user it blocked or unblocked | | | 1: blocked, 0: unblocked | | |
 //! | `PREF` (1.2) | user | the chat (`bob`, `#lab3`) | `all`, `mentions` or `none` | | 1: pinned, 0: not | | |
+//! | `SET` (1.2) | user | the key (`bob`, `#lab3`) | the setting (`archive`) | | 1: set, 0: removed | | the value |
 //!
 //! ## One file per kind
 //!
@@ -39,6 +40,7 @@
 //! | `rooms.rs` | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
 //! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
 //! | `prefs.rs` | `BLOCK`, `PREF` | `BLOCK`, `PREF` |
+//! | `settings.rs` | `SET` | `SET` |
 //!
 //! Each file holds its kinds' line (`encode_…` and `decode`), their
 //! effect on the [`State`] (`State::apply_…`, the one code path for a
@@ -83,6 +85,7 @@ pub mod message;
 mod msg;
 mod prefs;
 mod rooms;
+mod settings;
 
 /// One durable fact, with names (not in-memory ids), so that it reads on
 /// its own and a backend can store it anywhere.
@@ -119,6 +122,9 @@ pub enum Record {
     Block { ts: u64, user: Arc<str>, whom: Arc<str>, on: bool },
     /// 1.2: `user`'s preference of a chat is now `pref`.
     Pref { ts: u64, user: Arc<str>, pref: crate::protocol::PrefLine },
+    /// 1.2: `user`'s `key` of the setting `name` is now `value` (or,
+    /// `None`, gone): `store::settings`.
+    Set { ts: u64, user: Arc<str>, name: String, key: String, value: Option<String> },
 }
 
 impl Record {
@@ -159,7 +165,8 @@ impl Record {
             | Record::DelAccount { ts, .. }
             | Record::Reuse { ts, .. }
             | Record::Block { ts, .. }
-            | Record::Pref { ts, .. } => *ts,
+            | Record::Pref { ts, .. }
+            | Record::Set { ts, .. } => *ts,
         }
     }
 
@@ -184,6 +191,9 @@ impl Record {
             Record::Reuse { ts, user, hash } => accounts::encode_hash(l, "REUSE", *ts, user, hash),
             Record::Block { ts, user, whom, on } => prefs::encode_block(l, *ts, user, whom, *on),
             Record::Pref { ts, user, pref } => prefs::encode_pref(l, *ts, user, pref),
+            Record::Set { ts, user, name, key, value } => {
+                settings::encode(l, *ts, user, name, key, value.as_deref())
+            }
         }
         line.0.push(b'\n');
     }
@@ -201,6 +211,7 @@ impl Record {
             kind @ ("JOIN" | "LEAVE" | "RULE") => rooms::decode(kind, &f, ts),
             kind @ ("DEVICES" | "PASSWD" | "DELACCOUNT" | "REUSE") => accounts::decode(kind, &f, ts),
             kind @ ("BLOCK" | "PREF") => prefs::decode(kind, &f, ts),
+            "SET" => settings::decode(&f, ts),
             other => Err(format!("unknown kind {other:?}")),
         }
     }
@@ -234,6 +245,7 @@ impl Record {
             Record::Reuse { user, hash, .. } => state.apply_reuse(user, hash, pos),
             Record::Block { user, whom, on, .. } => state.apply_block(user, whom, *on),
             Record::Pref { user, pref, .. } => state.apply_pref(user, pref),
+            Record::Set { user, name, key, value, .. } => state.apply_set(user, name, key, value.as_deref()),
         }
     }
 }
@@ -257,8 +269,8 @@ pub(in crate::store) struct CheckpointRows {
 }
 
 /// The families with checkpoint rows, in the order their rows are written.
-pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 3] =
-    [&accounts::ROWS, &prefs::ROWS, &rooms::ROWS];
+pub(in crate::store) const CHECKPOINT_ROWS: [&CheckpointRows; 4] =
+    [&accounts::ROWS, &prefs::ROWS, &settings::ROWS, &rooms::ROWS];
 
 #[cfg(test)]
 mod golden;

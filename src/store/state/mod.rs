@@ -122,6 +122,8 @@ pub struct User {
     /// 1.2: whom it blocked, and its chats' preferences (`BLOCK` and
     /// `PREF` records, `store::prefs`).
     pub prefs: Prefs,
+    /// 1.2 (§23): its settings (`SET` records, `store::settings`).
+    pub settings: crate::store::settings::Settings,
 }
 
 impl User {

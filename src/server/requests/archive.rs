@@ -1,0 +1,63 @@
+//! `ARCHIVE:<chat>`, `UNARCHIVE:<chat>` and `ARCHIVED` (protocol 1.2,
+//! §23): WhatsApp's "Archive chat". A chat you archive is filed away on
+//! every device of yours, and stays so when a message arrives.
+//!
+//! All of it is here: the request is kept as a *setting*
+//! (`store::settings`), [`ARCHIVE`], whose key is the chat's folded name
+//! (`protocol::names::fold`) and whose value is the chat as you named it.
+//! The setting's store (both backends, the log, checkpoints, the cluster's
+//! table, `wachat migrate`, `DELACCOUNT`) is shared by every setting, so
+//! this file adds none of it.
+//!
+//! - The chat need not exist (as with a room's `PIN`): the store only
+//!   remembers a name.
+//! - Names ignore case, and the name kept is the one given first: an
+//!   `ARCHIVE` of a chat already archived writes its old name again (so
+//!   nothing changes, and `OK` still waits for what is on disk). Two
+//!   devices archiving `Bob` and `bob` at the very same moment may keep
+//!   either name.
+//! - Once the change is durable, each of your devices that said
+//!   `VERSION:1.2` (the asking one's receive connection included) is told
+//!   `ARCHIVE:<chat>:<archived|unarchived>`, exactly as `server::prefs`
+//!   tells a `PREF`: [`relay`](crate::server::relay::relay) to yourself.
+
+use crate::protocol::names::fold;
+use crate::protocol::prefs::MAX_ARCHIVED;
+use crate::protocol::{Chat, Event, Ko, MAX_LISTING, Reply};
+use crate::server::relay::relay;
+use crate::server::session::{Flow, Session, Who};
+use crate::store::settings::Setting;
+
+use super::{Kind, Row, Version};
+
+/// The setting archived chats are kept as: key, the folded chat name;
+/// value, the chat as first named.
+pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats" };
+
+pub(super) const ROW: Row = Row::new(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored);
+
+/// At most 1,000 lines ([`MAX_ARCHIVED`]): a token.
+pub(super) const ARCHIVED: Row = Row::new(&["ARCHIVED"], Version::V1_2, Kind::Ephemeral);
+
+/// `ARCHIVE:<chat>` (`archived`) or `UNARCHIVE:<chat>`.
+pub(super) fn serve(s: &mut Session, who: Who, chat: &Chat, archived: bool) -> Flow {
+    s.reply(file(s, who, chat, archived).map(|()| Reply::Ok))
+}
+
+/// `ARCHIVED`: the chats archived, as named, sorted by folded name.
+pub(super) fn list(s: &mut Session, who: Who) -> Flow {
+    let chats = s.ctx.store.settings(who.id, &ARCHIVE);
+    s.reply(chats.map(|chats| Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
+}
+
+/// Stores the change, waits for it to be durable, and tells `who`'s devices.
+fn file(s: &Session, who: Who, chat: &Chat, archived: bool) -> Result<(), Ko> {
+    let store = &s.ctx.store;
+    let key = fold(&chat.to_string());
+    let kept = store.settings(who.id, &ARCHIVE)?.into_iter().find(|(k, _)| *k == key).map(|(_, name)| name);
+    let name = kept.unwrap_or_else(|| chat.to_string());
+    let ticket = store.set_setting(who.id, &ARCHIVE, &key, archived.then_some(name.as_str()))?;
+    store.wait(ticket)?;
+    relay(s.ctx, [who.id], &Event::Archive { chat: name, archived });
+    Ok(())
+}
