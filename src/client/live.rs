@@ -126,9 +126,11 @@ impl LiveChats {
     pub fn ensure(&mut self, chat: &Chat) -> usize {
         match self.position(chat) {
             Some(i) => i,
+            // Last of its group: before the archived chats, unless archived.
             None => {
                 self.chats.push(ChatSummary { chat: chat.clone(), unread: 0, last: None, online: None });
-                self.chats.len() - 1
+                self.sort();
+                self.position(chat).unwrap_or(self.chats.len() - 1)
             }
         }
     }
@@ -443,5 +445,8 @@ mod tests {
         live.apply(&Notice::Archived { chat: Chat::parse("carl").unwrap(), archived: true }, None);
         assert_eq!(names(&live), pairs(&[("#tea", 1), ("bob", 0), ("carl", 0)]));
         assert_eq!(live.archived_count(), 2);
+        // A chat opened without messages goes before the archived ones.
+        assert_eq!(live.ensure(&Chat::User("dave".into())), 1);
+        assert_eq!(names(&live), pairs(&[("#tea", 1), ("dave", 0), ("bob", 0), ("carl", 0)]));
     }
 }
