@@ -160,3 +160,25 @@ fn the_session_of_protocol_md_section_23_plays_back() {
         _ => server.send_conn(),
     });
 }
+
+#[test]
+fn a_request_that_changes_nothing_writes_nothing() {
+    let server = TestServer::start();
+    let [mut ana] = server.logged_in(["ana"]);
+    for line in
+        ["ARCHIVE:Bob", "ARCHIVE:bob", "ARCHIVE:BOB", "UNARCHIVE:bob", "UNARCHIVE:bob", "UNARCHIVE:carl"]
+    {
+        assert_eq!(ana.request(line), "OK", "{line}");
+    }
+    // Each `OK` waited for the disk: the log holds what changed, and only that.
+    let mut sets = Vec::new();
+    for segment in std::fs::read_dir(server.data_dir.join("log")).unwrap() {
+        let text = std::fs::read_to_string(segment.unwrap().path()).unwrap();
+        sets.extend(
+            text.lines()
+                .filter(|l| l.starts_with("SET,"))
+                .map(|l| l.split_once(",ana,").unwrap().1.to_string()),
+        );
+    }
+    assert_eq!(sets, ["bob,archive,,1,,Bob", "bob,archive,,0"]);
+}

@@ -126,8 +126,16 @@ fn wachat_serve_passes_level_1_2() {
         "--level",
         "1.2",
         "--fast",
+        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    // §23, archived chats, among them.
+    let passed = with_status(&out, "pass");
+    assert!(
+        passed.contains("v1.2/archive-and-list") && passed.contains("v1.2/archive-told-to-devices"),
+        "{stdout}"
+    );
 }
 
 /// examples/minimal_server.py (or a copy of it) on free ports.

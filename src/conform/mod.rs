@@ -13,7 +13,8 @@
 //! - the cases, one file per group, in the order of docs/PROTOCOL.md:
 //!   [`framing`], [`auth`], [`messages`], [`receive`], [`status`],
 //!   [`rooms`], [`listings`], [`codes`], [`timing`], [`restart`], [`later`]
-//!   (the 1.1 and 1.2 additions), [`prefs`] (1.2: blocks, levels, pins);
+//!   (the 1.1 and 1.2 additions), [`prefs`] (1.2: blocks, levels, pins),
+//!   [`archive`] (1.2: archived chats);
 //! - [`runner`]: which cases run, and their outcomes; [`preflight`]: what
 //!   the server allows, asked before the first case, and the accounts the
 //!   run made, deleted after the last;
@@ -27,6 +28,7 @@
 //! compared, only its code; orders the protocol leaves open are accepted
 //! in any order; presence events that other users cause are skipped.
 
+pub mod archive;
 pub mod auth;
 pub mod case;
 pub mod client;
@@ -68,6 +70,7 @@ pub fn all_cases() -> Vec<Case> {
         restart::cases(),
         later::cases(),
         prefs::cases(),
+        archive::cases(),
     ]
     .concat()
 }
