@@ -7,6 +7,7 @@
 use parking_lot::Mutex;
 
 use crate::client::Notice;
+use crate::error::{Error, Result};
 use crate::protocol::names::fold;
 
 /// The changes this console made whose echo from the server is still to
@@ -21,6 +22,21 @@ impl Expected {
         if keys.len() > 16 {
             keys.remove(0); // a server that never echoes (it cannot: it is 1.2) costs nothing
         }
+    }
+
+    /// Makes a change keyed `key` with `request`: its echo is expected,
+    /// unless the server refused it (a `KO` changes nothing and is told
+    /// to no device), so that the next change told is not taken for it.
+    pub fn change(&self, key: String, request: impl FnOnce() -> Result<()>) -> Result<()> {
+        self.expect(key.clone());
+        let result = request();
+        if let Err(Error::Refused { .. }) = result {
+            let mut keys = self.0.lock();
+            if let Some(i) = keys.iter().rposition(|k| *k == key) {
+                keys.remove(i);
+            }
+        }
+        result
     }
 
     /// True (once) if `notice` is the echo of a change made here.

@@ -125,8 +125,7 @@ pub fn act(
     let mut lines = Vec::new();
     match command {
         PrefCommand::Block(user, on) => {
-            expected.expect(echo::block_key(&user));
-            client.block(&user, on).map_err(older)?;
+            expected.change(echo::block_key(&user), || client.block(&user, on)).map_err(older)?;
             let msg = if on { Msg::Blocked } else { Msg::Unblocked };
             lines.push(tr!(in lang; msg, user = user));
         }
@@ -135,13 +134,15 @@ pub fn act(
             ref names => lines.push(tr!(in lang; Msg::BlocksList, n = names.len(), names = names.join(", "))),
         },
         PrefCommand::Notify(chat, level) => {
-            expected.expect(echo::pref_key(&chat.to_string()));
-            client.notify(&chat, level).map_err(older)?;
+            expected
+                .change(echo::pref_key(&chat.to_string()), || client.notify(&chat, level))
+                .map_err(older)?;
             lines.push(pref_now(lang, client, &chat)?);
         }
         PrefCommand::Pin(chat, pinned) => {
-            expected.expect(echo::pref_key(&chat.to_string()));
-            client.pin(&chat, pinned).map_err(older)?;
+            expected
+                .change(echo::pref_key(&chat.to_string()), || client.pin(&chat, pinned))
+                .map_err(older)?;
             lines.push(pref_now(lang, client, &chat)?);
         }
         PrefCommand::Prefs => {
@@ -152,8 +153,7 @@ pub fn act(
             lines.extend(prefs.iter().map(|pref| pref_line(lang, pref)));
         }
         PrefCommand::Archive(chat, archived) => {
-            expected.expect(echo::archive_key(&chat));
-            client.archive(&chat, archived).map_err(older)?;
+            expected.change(echo::archive_key(&chat), || client.archive(&chat, archived)).map_err(older)?;
             lines.push(archived_line(lang, &chat, archived));
         }
         PrefCommand::Archived => match client.archived().map_err(older)?[..] {
@@ -242,6 +242,20 @@ mod tests {
         let names = |list: Vec<ChatSummary>| list.iter().map(|c| c.chat.to_string()).collect::<Vec<_>>();
         assert_eq!(names(kept), ["carl", "bob"]);
         assert_eq!(names(filed), ["#Tea", "dave"]);
+    }
+
+    #[test]
+    fn a_refused_change_expects_no_echo() {
+        let expected = echo::Expected::default();
+        let bob = Chat::User("bob".into());
+        let ko = crate::protocol::Ko::new(Code::Full, "you have 1000 archived chats already");
+        let refused = expected
+            .change(echo::archive_key(&bob), || Err(Error::Refused { request: "ARCHIVE:bob".into(), ko }));
+        assert!(refused.is_err());
+        let from_elsewhere = Notice::Archived { chat: bob.clone(), archived: true };
+        assert!(!expected.is_echo(&from_elsewhere), "told as another device's");
+        expected.change(echo::archive_key(&bob), || Ok(())).unwrap();
+        assert!(expected.is_echo(&from_elsewhere));
     }
 
     #[test]
