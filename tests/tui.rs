@@ -423,3 +423,45 @@ fn item8_the_chat_list_shows_the_message_not_the_reaction() {
         .wait_screen("bob's new message", |s| s.rows.get(2).is_some_and(|r| r.starts_with("│  hasta luego")));
     assert!(screen.rows[2].contains(" 2 │"), "{}", screen.text());
 }
+
+/// 1.2 (§23): an archived chat leaves the list for its end, under an
+/// "Archived (n)" line; it rings for mentions only; the command line's
+/// `/archive` and `/unarchive` move a chat there and back.
+#[test]
+fn archived_chats_are_listed_last_and_ring_for_mentions_only() {
+    let server = TestServer::start();
+    server.register(&["ana", "bob", "carl"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana_send = server.login_send("ana", "pw-ana");
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    let mut carl_send = server.login_send("carl", "pw-carl");
+    assert!(bob_send.request("MSG:#general:g1:good morning").starts_with("OK:g1:"));
+    assert!(carl_send.request("MSG:ana:c1:hi ana").starts_with("OK:c1:"));
+    assert_eq!(ana_send.request("ARCHIVE:#General"), "OK");
+
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    let under_heading = |s: &Screen, chat: &str| {
+        s.find("│Archived (1)").is_some_and(|(y, _)| s.rows.get(y + 1).is_some_and(|r| r.contains(chat)))
+    };
+    let screen = ana.wait_screen("#general under Archived (1)", |s| under_heading(s, "#general"));
+    assert!(screen.rows[1].starts_with("│  carl "), "carl's chat first:\n{}", screen.text());
+
+    // A message from carl, then (in order on the receive port) one in the
+    // archived room without a mention, then one with: only two ring.
+    assert!(carl_send.request("MSG:ana:c2:sync").starts_with("OK:c2:"));
+    let before = ana.wait_screen("carl's sync", |s| s.find("│  sync").is_some()).bells;
+    assert!(bob_send.request("MSG:#general:g2:quiet").starts_with("OK:g2:"));
+    let quiet = ana.wait_screen("the room's message", |s| s.find("bob: quiet").is_some()).bells;
+    assert_eq!(quiet, before, "an archived room rings for mentions only");
+    assert!(bob_send.request("MSG:#general:g3:@ana hi").starts_with("OK:g3:"));
+    let mentioned = ana.wait_screen("the mention", |s| s.find("bob: @ana hi").is_some());
+    assert_eq!(mentioned.bells, before + 1, "a mention rings:\n{}", mentioned.text());
+    assert!(under_heading(&mentioned, "#general"), "still archived:\n{}", mentioned.text());
+
+    // The command line: out of the archive, and carl's chat into it.
+    ana.type_keys("/unarchive #general\r");
+    ana.wait_screen("no archived chat", |s| s.find("Archived").is_none() && s.find("│  #general").is_some());
+    ana.type_keys("/archive carl\r");
+    ana.wait_screen("carl under Archived (1)", |s| under_heading(s, "carl"));
+    assert_eq!(ana_send.listing("ARCHIVED"), ["carl"]);
+}

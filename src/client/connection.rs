@@ -322,7 +322,8 @@ fn listing_limit(request: &Request) -> Option<usize> {
         // 1.2 (§22): bounded by the server (`protocol::prefs`).
         Request::Blocks => Some(crate::protocol::prefs::MAX_BLOCKS),
         Request::Prefs => Some(crate::protocol::prefs::MAX_PREFS),
-        Request::Files => Some(MAX_LISTING_LINES), // 1.2 (§21)
+        Request::Archived => Some(crate::protocol::prefs::MAX_ARCHIVED), // 1.2 (§23)
+        Request::Files => Some(MAX_LISTING_LINES),                       // 1.2 (§21)
         _ => None,
     }
 }

@@ -8,7 +8,9 @@
 //! (unless that chat is open: it is being read), puts it first and becomes
 //! its preview (an action never does: [`crate::protocol::unread`]); a
 //! tick changes the preview's ticks; `JOINED`/`LEFT` light
-//! and put out a peer's online dot. Pure data, no server and no terminal,
+//! and put out a peer's online dot; (1.2) a chat's level and pin, and
+//! whether it is archived (§23), decide where it goes and whether its
+//! messages ring. Pure data, no server and no terminal,
 //! so each rule is tested here.
 
 use super::fold::fold_parts;
@@ -28,11 +30,36 @@ pub struct LiveChats {
     /// 1.2 (§22): the chats' notification levels and pins, by chat key,
     /// as `PREFS` said and `PREF` notices changed them.
     prefs: std::collections::HashMap<String, PrefLine>,
+    /// 1.2 (§23): the archived chats, by chat key, as `ARCHIVED` said and
+    /// `ARCHIVE` notices changed them. They go last, and ring for
+    /// mentions only ([`Level::filed`](crate::protocol::Level::filed)).
+    archived: std::collections::HashSet<String>,
 }
 
 impl LiveChats {
     pub fn new(me: &str) -> LiveChats {
-        LiveChats { me: me.to_string(), chats: Vec::new(), prefs: Default::default() }
+        LiveChats {
+            me: me.to_string(),
+            chats: Vec::new(),
+            prefs: Default::default(),
+            archived: Default::default(),
+        }
+    }
+
+    /// 1.2 (§23): the archived chats as the server has them (`ARCHIVED`).
+    pub fn set_archived(&mut self, archived: Vec<Chat>) {
+        self.archived = archived.iter().map(chat_key).collect();
+        self.sort();
+    }
+
+    /// 1.2 (§23): whether `chat` is archived.
+    pub fn is_archived(&self, chat: &Chat) -> bool {
+        self.archived.contains(&chat_key(chat))
+    }
+
+    /// 1.2 (§23): how many chats of the list are archived: the last ones.
+    pub fn archived_count(&self) -> usize {
+        self.chats.iter().filter(|c| self.is_archived(&c.chat)).count()
     }
 
     /// 1.2: the chats' preferences as the server has them (`PREFS`).
@@ -54,12 +81,13 @@ impl LiveChats {
     }
 
     /// 1.2: whether a new message `m` in its chat notifies (rings), as
-    /// the chat's level says: a direct message or a mention counts as a
-    /// mention (`protocol::mentions`).
+    /// the chat's level says, filed down to mentions if it is archived
+    /// (§23): a direct message or a mention counts as a mention
+    /// (`protocol::mentions`).
     pub fn notifies(&self, m: &Message) -> bool {
         let chat = m.chat(&self.me);
         let mentioned = matches!(chat, Chat::User(_)) || mentions(&m.text.unescaped(), &self.me);
-        self.pref(&chat).level.notifies(mentioned)
+        self.pref(&chat).level.filed(self.is_archived(&chat)).notifies(mentioned)
     }
 
     /// The chats, most recent first.
@@ -98,9 +126,11 @@ impl LiveChats {
     pub fn ensure(&mut self, chat: &Chat) -> usize {
         match self.position(chat) {
             Some(i) => i,
+            // Last of its group: before the archived chats, unless archived.
             None => {
                 self.chats.push(ChatSummary { chat: chat.clone(), unread: 0, last: None, online: None });
-                self.chats.len() - 1
+                self.sort();
+                self.position(chat).unwrap_or(self.chats.len() - 1)
             }
         }
     }
@@ -179,6 +209,15 @@ impl LiveChats {
                 self.sort();
                 None
             }
+            // A new message leaves an archived chat archived (§23).
+            Notice::Archived { chat, archived } => {
+                match archived {
+                    true => self.archived.insert(chat_key(chat)),
+                    false => self.archived.remove(&chat_key(chat)),
+                };
+                self.sort();
+                None
+            }
             Notice::Joined(user) => self.set_online(user, Some(true)),
             Notice::Left(user) => self.set_online(user, Some(false)),
             // Offline, nobody's presence is known any more.
@@ -210,13 +249,15 @@ impl LiveChats {
         None
     }
 
-    /// Pinned chats first (1.2), then most recent first; stable, so
-    /// chats without messages keep their place.
+    /// Archived chats last (1.2, §23), pinned chats first (§22), then
+    /// most recent first; stable, so chats without messages keep their
+    /// place.
     fn sort(&mut self) {
-        let prefs = &self.prefs;
+        let (prefs, archived) = (&self.prefs, &self.archived);
         let pinned = |c: &ChatSummary| prefs.get(&chat_key(&c.chat)).is_some_and(|p| p.pinned);
+        let last = |c: &ChatSummary| c.last.as_ref().map_or(0, |m: &Message| m.ts);
         self.chats
-            .sort_by_key(|c| (!pinned(c), std::cmp::Reverse(c.last.as_ref().map_or(0, |m: &Message| m.ts))));
+            .sort_by_key(|c| (archived.contains(&chat_key(&c.chat)), !pinned(c), std::cmp::Reverse(last(c))));
     }
 }
 
@@ -364,5 +405,48 @@ mod tests {
         assert!(!live.notifies(&m("bob", "ana", "b2", 50)), "a muted chat never rings");
         live.apply(&Notice::Pref(PrefLine::parse("#tea:all:unpinned").unwrap()), None);
         assert_eq!(names(&live), pairs(&[("bob", 0), ("#tea", 0)]), "unpinned: by recency again");
+    }
+
+    #[test]
+    fn archived_chats_go_last_stay_there_and_ring_for_mentions_only() {
+        let mut live = LiveChats::new("ana");
+        live.replace(vec![
+            summary("bob", 0, Some(m("bob", "ana", "b1", 30))),
+            summary("#tea", 0, Some(m("x", "#tea", "t", 20))),
+            summary("carl", 0, Some(m("carl", "ana", "c1", 10))),
+        ]);
+        live.set_prefs(vec![PrefLine::parse("bob:all:pinned").unwrap()]);
+        live.set_archived(vec![Chat::parse("#Tea").unwrap(), Chat::parse("bob").unwrap()]);
+        assert_eq!(
+            names(&live),
+            pairs(&[("carl", 0), ("bob", 0), ("#tea", 0)]),
+            "a pin goes first among the archived"
+        );
+        assert_eq!(live.archived_count(), 2);
+        assert!(live.is_archived(&Chat::Room("TEA".into())));
+        // A new message neither unarchives nor lifts an archived chat.
+        assert_eq!(
+            live.apply(&Notice::Message(m("x", "#tea", "t2", 40)), None),
+            Some(Chat::Room("tea".into()))
+        );
+        assert_eq!(names(&live), pairs(&[("carl", 0), ("bob", 0), ("#tea", 1)]));
+        assert!(!live.notifies(&m("x", "#tea", "t3", 50)), "an archived room rings for mentions only");
+        let mut mention = m("x", "#tea", "t4", 60);
+        mention.text = Text::from_plain("@ana look").unwrap();
+        assert!(live.notifies(&mention));
+        assert!(live.notifies(&m("bob", "ana", "b2", 70)), "a direct message is a mention");
+        live.apply(&Notice::Pref(PrefLine::parse("bob:none:pinned").unwrap()), None);
+        assert!(!live.notifies(&m("bob", "ana", "b3", 80)), "archived or not, a muted chat never rings");
+        // Unarchived by another device (any case): back by recency.
+        let unarchive = |chat: &str| Notice::Archived { chat: Chat::parse(chat).unwrap(), archived: false };
+        live.apply(&unarchive("#TEA"), None);
+        assert_eq!(names(&live), pairs(&[("#tea", 1), ("carl", 0), ("bob", 0)]));
+        assert!(live.notifies(&m("x", "#tea", "t5", 90)));
+        live.apply(&Notice::Archived { chat: Chat::parse("carl").unwrap(), archived: true }, None);
+        assert_eq!(names(&live), pairs(&[("#tea", 1), ("bob", 0), ("carl", 0)]));
+        assert_eq!(live.archived_count(), 2);
+        // A chat opened without messages goes before the archived ones.
+        assert_eq!(live.ensure(&Chat::User("dave".into())), 1);
+        assert_eq!(names(&live), pairs(&[("#tea", 1), ("dave", 0), ("bob", 0), ("carl", 0)]));
     }
 }

@@ -198,6 +198,11 @@ pub enum Notice {
     /// Protocol 1.2 (§22): one of your devices blocked (`blocked`) or
     /// unblocked `user` (`BLOCKED`, `UNBLOCKED`).
     Blocked { user: String, blocked: bool },
+    /// Protocol 1.2 (§23): one of your devices (maybe this one) archived
+    /// `chat` (`archived`) or took it out of the archive (`ARCHIVE`). An
+    /// archived chat is shown apart and notifies only of mentions
+    /// ([`Level::filed`](crate::protocol::Level::filed)).
+    Archived { chat: Chat, archived: bool },
 }
 
 /// A logged-in chat client. Dropping it (or [`Client::close`]) delivers

@@ -1,7 +1,7 @@
-//! Blocks, notification levels and pins (protocol 1.2, §22): the requests
-//! both consoles make. The server keeps them, so every device of the user
-//! sees the same; the receive port tells of changes (`Notice::Pref`,
-//! `Notice::Blocked`).
+//! Blocks, notification levels and pins (protocol 1.2, §22), and archived
+//! chats (§23): the requests both consoles make. The server keeps them, so
+//! every device of the user sees the same; the receive port tells of
+//! changes (`Notice::Pref`, `Notice::Blocked`, `Notice::Archived`).
 
 use super::Client;
 use crate::error::{Error, Result};
@@ -41,5 +41,20 @@ impl Client {
     pub fn prefs(&self) -> Result<Vec<PrefLine>> {
         let lines = self.listing(Request::Prefs, "PREFS")?;
         lines.iter().map(|l| PrefLine::parse(l).map_err(|e| Error::Protocol(format!("PREFS: {e}")))).collect()
+    }
+
+    /// 1.2 (§23): `ARCHIVE:<chat>` (`archived`) or `UNARCHIVE:<chat>`
+    /// (`OK` also when it was not archived).
+    pub fn archive(&self, chat: &Chat, archived: bool) -> Result<()> {
+        let request = Request::Archive { chat: chat.clone(), archived };
+        let what = request.to_string();
+        self.expect_ok(request, &what)
+    }
+
+    /// 1.2 (§23): `ARCHIVED`: the chats you archived, as you named them,
+    /// sorted by folded name. A line that is no chat is a protocol error.
+    pub fn archived(&self) -> Result<Vec<Chat>> {
+        let lines = self.listing(Request::Archived, "ARCHIVED")?;
+        lines.iter().map(|l| Chat::parse(l).map_err(|e| Error::Protocol(format!("ARCHIVED: {e}")))).collect()
     }
 }

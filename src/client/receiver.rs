@@ -246,7 +246,13 @@ impl ReceiverThread {
             }
             Event::Pref(line) => return push(notices, Notice::Pref(line)),
             Event::Block { user, blocked } => return push(notices, Notice::Blocked { user, blocked }),
-            Event::Archive { .. } => return None, // INTERIM: the clients' part of §23 replaces this
+            Event::Archive { chat, archived } => match Chat::parse(&chat) {
+                Ok(chat) => return push(notices, Notice::Archived { chat, archived }),
+                Err(_) => {
+                    log::warn!("receive port: ARCHIVE of a bad chat {chat:?}; dropped");
+                    return None;
+                }
+            },
             Event::Ping => return pong(conn).err().map(End::Lost),
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
             Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),

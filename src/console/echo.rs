@@ -1,11 +1,13 @@
-//! 1.2 (§22): the server tells every device of the user of a change of
-//! its blocks and chat preferences, the device that asked included. A
+//! 1.2 (§22, §23): the server tells every device of the user of a change
+//! of its blocks, chat preferences and archived chats, the device that
+//! asked included. A
 //! change made here is said once, by its command (`console::prefs`): its
 //! echo is dropped here.
 
 use parking_lot::Mutex;
 
 use crate::client::Notice;
+use crate::error::{Error, Result};
 use crate::protocol::names::fold;
 
 /// The changes this console made whose echo from the server is still to
@@ -22,6 +24,21 @@ impl Expected {
         }
     }
 
+    /// Makes a change keyed `key` with `request`: its echo is expected,
+    /// unless the server refused it (a `KO` changes nothing and is told
+    /// to no device), so that the next change told is not taken for it.
+    pub fn change(&self, key: String, request: impl FnOnce() -> Result<()>) -> Result<()> {
+        self.expect(key.clone());
+        let result = request();
+        if let Err(Error::Refused { .. }) = result {
+            let mut keys = self.0.lock();
+            if let Some(i) = keys.iter().rposition(|k| *k == key) {
+                keys.remove(i);
+            }
+        }
+        result
+    }
+
     /// True (once) if `notice` is the echo of a change made here.
     pub fn is_echo(&self, notice: &Notice) -> bool {
         let Some(key) = key_of(notice) else { return false };
@@ -35,6 +52,7 @@ fn key_of(notice: &Notice) -> Option<String> {
     match notice {
         Notice::Pref(line) => Some(pref_key(&line.chat)),
         Notice::Blocked { user, .. } => Some(block_key(user)),
+        Notice::Archived { chat, .. } => Some(archive_key(chat)),
         _ => None,
     }
 }
@@ -47,4 +65,9 @@ pub fn pref_key(chat: &str) -> String {
 /// The key of a block or unblock of `user`.
 pub fn block_key(user: &str) -> String {
     format!("block {}", fold(user))
+}
+
+/// 1.2 (§23): the key of an archive or unarchive of `chat`.
+pub fn archive_key(chat: &crate::protocol::Chat) -> String {
+    format!("archive {}", fold(&chat.to_string()))
 }

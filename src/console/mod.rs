@@ -192,7 +192,11 @@ impl Console<'_> {
             // The local log has it read already (`/chats` counts no more).
             Notice::ReadElsewhere { .. } => return,
             // 1.2: a change made here was said by its command.
-            Notice::Pref(_) | Notice::Blocked { .. } if self.session.expected.is_echo(notice) => return,
+            Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. }
+                if self.session.expected.is_echo(notice) =>
+            {
+                return;
+            }
             Notice::Typing { chat, .. } => {
                 let (now, key) = (now_ms(), fold(&chat.to_string()));
                 let mut typing = self.typing.lock();

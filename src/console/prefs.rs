@@ -1,14 +1,17 @@
 //! `/block`, `/unblock`, `/blocks`, `/notify`, `/pin`, `/unpin` and
-//! `/prefs` (protocol 1.2, §22) in both consoles, as [`super::session`]
-//! does every other command.
+//! `/prefs` (protocol 1.2, §22), and `/archive`, `/unarchive` and
+//! `/archived` (§23), in both consoles, as [`super::session`] does every
+//! other command.
 //!
 //! The server tells every device of the user of a change (`PREF`,
-//! `BLOCKED`, `UNBLOCKED`), this one included: a change made here is
+//! `BLOCKED`, `UNBLOCKED`, `ARCHIVE`), this one included: a change made here is
 //! said once, by the command (`console::echo` drops its echo), and one
 //! made on another device is said as such ([`notice`]).
 
 use super::echo;
-use crate::client::{Client, Notice};
+use std::collections::HashSet;
+
+use crate::client::{ChatSummary, Client, Notice};
 use crate::error::{Error, Result};
 use crate::i18n::prefs::Msg;
 use crate::i18n::{Lang, client::parse_chat, tr};
@@ -16,7 +19,8 @@ use crate::protocol::names::fold;
 use crate::protocol::{Chat, Code, Level, PrefLine};
 
 /// The words of these commands.
-pub const WORDS: &[&str] = &["block", "unblock", "blocks", "notify", "pin", "unpin", "prefs"];
+pub const WORDS: &[&str] =
+    &["block", "unblock", "blocks", "notify", "pin", "unpin", "prefs", "archive", "unarchive", "archived"];
 
 /// One of these commands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +32,10 @@ pub enum PrefCommand {
     /// `/pin <chat>` (`true`) or `/unpin <chat>`.
     Pin(Chat, bool),
     Prefs,
+    /// 1.2 (§23): `/archive <chat>` (`true`) or `/unarchive <chat>`.
+    Archive(Chat, bool),
+    /// `/archived`: the archived chats.
+    Archived,
 }
 
 /// Parses `/<word> <args>`; `Err` is the usage, in `lang`.
@@ -62,6 +70,9 @@ pub fn parse(lang: Lang, word: &str, args: &str) -> std::result::Result<PrefComm
         },
         "pin" => Ok(PrefCommand::Pin(chat(Msg::UsagePin)?, true)),
         "unpin" => Ok(PrefCommand::Pin(chat(Msg::UsageUnpin)?, false)),
+        "archive" => Ok(PrefCommand::Archive(chat(Msg::UsageArchive)?, true)),
+        "unarchive" => Ok(PrefCommand::Archive(chat(Msg::UsageUnarchive)?, false)),
+        "archived" => none(PrefCommand::Archived),
         _ => none(PrefCommand::Prefs),
     }
 }
@@ -83,9 +94,23 @@ pub fn notice(lang: Lang, notice: &Notice) -> String {
         Notice::Pref(pref) => pref_line(lang, pref),
         Notice::Blocked { user, blocked: true } => tr!(in lang; Msg::Blocked, user = user),
         Notice::Blocked { user, blocked: false } => tr!(in lang; Msg::Unblocked, user = user),
+        Notice::Archived { chat, archived } => archived_line(lang, chat, *archived),
         _ => String::new(),
     };
     tr!(in lang; Msg::OtherDevice, what = what)
+}
+
+/// 1.2 (§23): `chat` was archived (`archived`) or taken out, in words.
+pub fn archived_line(lang: Lang, chat: &Chat, archived: bool) -> String {
+    let msg = if archived { Msg::ArchivedChat } else { Msg::UnarchivedChat };
+    tr!(in lang; msg, chat = chat)
+}
+
+/// 1.2 (§23): `chats` split in the ones kept in the list and the
+/// `archived` ones, each in the order it came.
+pub fn split_archived(chats: Vec<ChatSummary>, archived: &[Chat]) -> (Vec<ChatSummary>, Vec<ChatSummary>) {
+    let keys: HashSet<String> = archived.iter().map(|c| fold(&c.to_string())).collect();
+    chats.into_iter().partition(|c| !keys.contains(&fold(&c.chat.to_string())))
 }
 
 /// Carries out one of these commands for `client`, whose `expected`
@@ -100,8 +125,7 @@ pub fn act(
     let mut lines = Vec::new();
     match command {
         PrefCommand::Block(user, on) => {
-            expected.expect(echo::block_key(&user));
-            client.block(&user, on).map_err(older)?;
+            expected.change(echo::block_key(&user), || client.block(&user, on)).map_err(older)?;
             let msg = if on { Msg::Blocked } else { Msg::Unblocked };
             lines.push(tr!(in lang; msg, user = user));
         }
@@ -110,13 +134,15 @@ pub fn act(
             ref names => lines.push(tr!(in lang; Msg::BlocksList, n = names.len(), names = names.join(", "))),
         },
         PrefCommand::Notify(chat, level) => {
-            expected.expect(echo::pref_key(&chat.to_string()));
-            client.notify(&chat, level).map_err(older)?;
+            expected
+                .change(echo::pref_key(&chat.to_string()), || client.notify(&chat, level))
+                .map_err(older)?;
             lines.push(pref_now(lang, client, &chat)?);
         }
         PrefCommand::Pin(chat, pinned) => {
-            expected.expect(echo::pref_key(&chat.to_string()));
-            client.pin(&chat, pinned).map_err(older)?;
+            expected
+                .change(echo::pref_key(&chat.to_string()), || client.pin(&chat, pinned))
+                .map_err(older)?;
             lines.push(pref_now(lang, client, &chat)?);
         }
         PrefCommand::Prefs => {
@@ -126,6 +152,17 @@ pub fn act(
             }
             lines.extend(prefs.iter().map(|pref| pref_line(lang, pref)));
         }
+        PrefCommand::Archive(chat, archived) => {
+            expected.change(echo::archive_key(&chat), || client.archive(&chat, archived)).map_err(older)?;
+            lines.push(archived_line(lang, &chat, archived));
+        }
+        PrefCommand::Archived => match client.archived().map_err(older)?[..] {
+            [] => lines.push(Msg::NoneArchived.text(lang).to_string()),
+            ref chats => {
+                let names = chats.iter().map(Chat::to_string).collect::<Vec<_>>().join(", ");
+                lines.push(tr!(in lang; Msg::ArchivedList, n = chats.len(), names = names));
+            }
+        },
     }
     Ok(lines)
 }
@@ -171,6 +208,15 @@ mod tests {
         assert_eq!(parse(en, "pin", "bob"), Ok(PrefCommand::Pin(bob.clone(), true)));
         assert_eq!(parse(en, "unpin", "bob"), Ok(PrefCommand::Pin(bob, false)));
         assert_eq!(parse(en, "prefs", ""), Ok(PrefCommand::Prefs));
+        let tea = Chat::Room("Tea".into());
+        assert_eq!(parse(en, "archive", "#Tea"), Ok(PrefCommand::Archive(tea.clone(), true)));
+        assert_eq!(parse(en, "unarchive", "#Tea"), Ok(PrefCommand::Archive(tea, false)));
+        assert_eq!(parse(en, "archived", ""), Ok(PrefCommand::Archived));
+        assert_eq!(parse(en, "archive", "bob carl"), Err("usage: /archive <user|#room>".into()));
+        assert_eq!(parse(en, "unarchive", ""), Err("usage: /unarchive <user|#room>".into()));
+        assert_eq!(parse(en, "archived", "bob"), Err("/archived takes no arguments".into()));
+        assert!(parse(en, "archive", "b@d").unwrap_err().contains("not allowed in a name"));
+        assert_eq!(parse(Lang::Pt, "archive", ""), Err("uso: /archive <usuário|#sala>".into()));
         assert_eq!(parse(en, "block", "#lab"), Err("usage: /block <user>".into()));
         assert_eq!(
             parse(en, "notify", "bob loud"),
@@ -182,6 +228,37 @@ mod tests {
     }
 
     #[test]
+    fn archived_chats_are_split_off_in_their_order_whatever_their_case() {
+        let summary = |name: &str| ChatSummary {
+            chat: Chat::parse(name).unwrap(),
+            unread: 0,
+            last: None,
+            online: None,
+        };
+        let chats = ["carl", "#Tea", "bob", "dave"].map(summary).to_vec();
+        let archived =
+            [Chat::parse("Dave").unwrap(), Chat::parse("#tea").unwrap(), Chat::parse("zed").unwrap()];
+        let (kept, filed) = split_archived(chats, &archived);
+        let names = |list: Vec<ChatSummary>| list.iter().map(|c| c.chat.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(kept), ["carl", "bob"]);
+        assert_eq!(names(filed), ["#Tea", "dave"]);
+    }
+
+    #[test]
+    fn a_refused_change_expects_no_echo() {
+        let expected = echo::Expected::default();
+        let bob = Chat::User("bob".into());
+        let ko = crate::protocol::Ko::new(Code::Full, "you have 1000 archived chats already");
+        let refused = expected
+            .change(echo::archive_key(&bob), || Err(Error::Refused { request: "ARCHIVE:bob".into(), ko }));
+        assert!(refused.is_err());
+        let from_elsewhere = Notice::Archived { chat: bob.clone(), archived: true };
+        assert!(!expected.is_echo(&from_elsewhere), "told as another device's");
+        expected.change(echo::archive_key(&bob), || Ok(())).unwrap();
+        assert!(expected.is_echo(&from_elsewhere));
+    }
+
+    #[test]
     fn a_change_made_here_is_said_once() {
         let expected = echo::Expected::default();
         expected.expect(echo::pref_key("#lab"));
@@ -189,5 +266,17 @@ mod tests {
         assert!(expected.is_echo(&pref));
         assert!(!expected.is_echo(&pref), "a second one comes from another device");
         assert_eq!(notice(Lang::En, &pref), "(another device) #Lab: muted");
+        // 1.2 (§23): the same for archiving, whatever the case of the echo.
+        expected.expect(echo::archive_key(&Chat::User("Bob".into())));
+        let archived = Notice::Archived { chat: Chat::User("bob".into()), archived: true };
+        assert!(expected.is_echo(&archived));
+        assert!(!expected.is_echo(&archived));
+        let said = notice(Lang::En, &archived);
+        assert!(said.starts_with("(another device) bob is archived"), "{said}");
+        let back = Notice::Archived { chat: Chat::Room("Lab".into()), archived: false };
+        assert_eq!(
+            notice(Lang::Es, &back),
+            "(otro dispositivo) el chat #Lab ya no está archivado: vuelve a tus chats"
+        );
     }
 }

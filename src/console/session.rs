@@ -313,11 +313,20 @@ impl<'a> Session<'a> {
         if chats.is_empty() {
             out.line(&tr!(in lang; Msg::NoConversations));
         }
+        // 1.2 (§23): the archived ones last, under their heading (offline,
+        // or from an older server that keeps none, all in one list).
+        let archived = if offline { Vec::new() } else { self.client.archived().unwrap_or_default() };
+        let (kept, filed) = super::prefs::split_archived(chats, &archived);
         let (me, now) = (self.client.me(), now_ms());
-        for chat in &chats {
+        let line = |chat: &crate::client::ChatSummary| {
             let direct = matches!(&chat.chat, Chat::User(peer) if self.client.is_direct(peer));
             out.line(&view::chat_line(lang, me, chat, direct, now));
+        };
+        kept.iter().for_each(line);
+        if !filed.is_empty() {
+            out.line(&tr!(in lang; crate::i18n::prefs::Msg::ArchivedHeading, n = filed.len()));
         }
+        filed.iter().for_each(line);
         Ok(())
     }
 

@@ -168,7 +168,7 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         Notice::P2pClosed { peer, why, resent } => {
             tr!(in lang; Msg::P2pEndedResent, peer = peer, why = why, n = resent)
         }
-        Notice::Pref(_) | Notice::Blocked { .. } => super::prefs::notice(lang, n),
+        Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => super::prefs::notice(lang, n),
     }
 }
 

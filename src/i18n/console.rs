@@ -463,7 +463,7 @@ commands:
   /msg <user> <text>      send a direct message (also /whisper, @user: text)
   /p2p <user>, /hangup [user]   a peer-to-peer chat (the server only introduces you), or end it
   /users                  who is online, and when the people you write to were last seen
-  /chats                  your chats: unread counts, last message and its time, who is online
+  /chats, /archived       your chats (unread, last message, online); /archive /unarchive <chat>
   /history [n], /file <path>, /save n   last n messages; send a file; save n's file
   /join <#room>, /leave [#room]   join (or create) a room, or leave one (default: the open one)
   /rooms, /members [#room]        your rooms; who is in one, online or last seen
@@ -482,7 +482,7 @@ comandos:
   /msg <usuario> <texto>  enviar un mensaje directo (también /whisper, @usuario: texto)
   /p2p <usuario>, /hangup [usuario]   chat punto a punto (el servidor solo los presenta), o fin
   /users                  quién está en línea, y cuándo se vio por última vez a quienes escribes
-  /chats                  tus chats: sin leer, último mensaje y su hora, quién está en línea
+  /chats, /archived       tus chats (no leídos, último mensaje); /archive /unarchive <chat>
   /history [n], /file <ruta>, /save n   últimos n mensajes; enviar archivo; guardar el de n
   /join <#sala>, /leave [#sala]   unirse a una sala (o crearla), o salir (por defecto: la abierta)
   /rooms, /members [#sala]        tus salas; quién está en una, en línea o visto por última vez
@@ -501,7 +501,7 @@ comandos:
   /msg <usuário> <texto>  enviar uma mensagem direta (também /whisper, @usuário: texto)
   /p2p <usuário>, /hangup [usuário]   chat ponto a ponto (o servidor só apresenta vocês), ou fim
   /users                  quem está online, e quando quem você escreve foi visto por último
-  /chats                  suas conversas: não lidas, última mensagem e sua hora, quem está online
+  /chats, /archived       conversas (não lidas, última mensagem); /archive /unarchive <chat>
   /history [n], /file <arq.>, /save n   últimas n mensagens; enviar arquivo; salvar o de n
   /join <#sala>, /leave [#sala]   entrar em uma sala (ou criá-la), ou sair (padrão: a aberta)
   /rooms, /members [#sala]        suas salas; quem está em uma, online ou visto por último

@@ -1,5 +1,6 @@
-//! Blocks, notification levels and pins (protocol 1.2, §22) in the
-//! user's words: `/block`, `/notify`, `/pin` and friends in both consoles.
+//! Blocks, notification levels and pins (protocol 1.2, §22), and archived
+//! chats (§23), in the user's words: `/block`, `/notify`, `/pin`,
+//! `/archive` and friends in both consoles.
 
 use super::catalogue;
 
@@ -45,4 +46,32 @@ catalogue! {
         es: "este servidor no guarda bloqueos ni preferencias de chat (protocolo 1.2)",
         pt: "este servidor não guarda bloqueios nem preferências de chat (protocolo 1.2)",
     },
+    UsageArchive {
+        en: "usage: /archive <user|#room>",
+        es: "uso: /archive <usuario|#sala>",
+        pt: "uso: /archive <usuário|#sala>",
+    },
+    UsageUnarchive {
+        en: "usage: /unarchive <user|#room>",
+        es: "uso: /unarchive <usuario|#sala>",
+        pt: "uso: /unarchive <usuário|#sala>",
+    },
+    ArchivedChat {
+        en: "{chat} is archived: listed apart, it notifies only when you are mentioned (/unarchive {chat} to undo)",
+        es: "el chat {chat} está archivado: aparte en la lista, solo avisa cuando te mencionan (/unarchive {chat} para deshacer)",
+        pt: "a conversa {chat} está arquivada: à parte na lista, só avisa quando mencionam você (/unarchive {chat} para desfazer)",
+    },
+    UnarchivedChat {
+        en: "{chat} is no longer archived: back among your chats",
+        es: "el chat {chat} ya no está archivado: vuelve a tus chats",
+        pt: "a conversa {chat} não está mais arquivada: volta para as suas conversas",
+    },
+    NoneArchived { en: "no chat is archived", es: "ningún chat está archivado", pt: "nenhuma conversa está arquivada" },
+    ArchivedList {
+        en: "archived ({n}): {names}  (/unarchive <user|#room> to bring one back)",
+        es: "archivados ({n}): {names}  (/unarchive <usuario|#sala> para recuperar uno)",
+        pt: "arquivadas ({n}): {names}  (/unarchive <usuário|#sala> para trazer uma de volta)",
+    },
+    /// `/chats`: the line above the archived chats, which come last.
+    ArchivedHeading { en: "── archived ({n}) ──", es: "── archivados ({n}) ──", pt: "── arquivadas ({n}) ──" },
 }

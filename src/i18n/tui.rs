@@ -47,6 +47,8 @@ catalogue! {
         es: "✗ no entregado: {reason}",
         pt: "✗ não entregue: {reason}",
     },
+    /// 1.2 (§23): the chat list's line above the archived chats.
+    ArchivedTitle { en: "Archived ({n})", es: "Archivados ({n})", pt: "Arquivadas ({n})" },
     LoadingOlder {
         en: "loading older messages…",
         es: "cargando mensajes anteriores…",

@@ -295,6 +295,7 @@ impl App {
                 self.found = Some(Found { words, messages, chosen: 0 });
             }
             Done::Prefs(prefs) => self.keeping_selection(|app| app.chats.set_prefs(prefs)),
+            Done::Archived(chats) => self.keeping_selection(|app| app.chats.set_archived(chats)),
             Done::ChatList(list) => {
                 self.keeping_selection(|app| {
                     app.chats.replace(list);

@@ -65,7 +65,7 @@ impl App {
             // The chat list's badge went (`LiveChats::apply`).
             Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
             // 1.2: the list follows (`LiveChats::apply`); the panel says it.
-            Notice::Pref(_) | Notice::Blocked { .. } => {
+            Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => {
                 self.log_notice(notice);
             }
         }
@@ -74,7 +74,8 @@ impl App {
 
     /// The chat list follows `notice` (keeping the user's choice); true if
     /// the bell should ring: a chat rose, the bell is on, and (1.2) the
-    /// chat's notification level lets a message ring (`LiveChats::notifies`).
+    /// chat's notification level lets a message ring, filed down to
+    /// mentions if the chat is archived (`LiveChats::notifies`).
     fn list_follows(&mut self, notice: &Notice) -> bool {
         let open = self.view.as_ref().map(|v| v.chat.clone());
         let rose = self.keeping_selection(|app| app.chats.apply(notice, open.as_ref()));

@@ -71,6 +71,8 @@ pub enum Done {
     ChatList(Vec<ChatSummary>),
     /// 1.2 (§22): the chats' notification levels and pins (`PREFS`).
     Prefs(Vec<crate::protocol::PrefLine>),
+    /// 1.2 (§23): the archived chats (`ARCHIVED`).
+    Archived(Vec<Chat>),
     /// 1.2: a room's rules, for its header.
     RoomInfo {
         room: Chat,
@@ -149,10 +151,13 @@ fn answer(session: &Session, job: Work) -> Vec<Done> {
             Err(e) => vec![Done::PageFailed { chat, error: e.to_string() }],
         },
         Work::ChatList => match client.chat_list() {
-            // 1.2: with the levels and pins (an older server has none).
-            Ok((list, _offline)) => {
-                vec![Done::ChatList(list), Done::Prefs(client.prefs().unwrap_or_default())]
-            }
+            // 1.2: with the levels and pins, and the archived chats (an
+            // older server has none).
+            Ok((list, _offline)) => vec![
+                Done::ChatList(list),
+                Done::Prefs(client.prefs().unwrap_or_default()),
+                Done::Archived(client.archived().unwrap_or_default()),
+            ],
             Err(e) => vec![Done::Failed(e.to_string())],
         },
         Work::RoomInfo(room) => room_info(client, room).into_iter().collect(),

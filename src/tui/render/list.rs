@@ -4,6 +4,8 @@
 //! ● bob [p2p]    09:15      online dot, name, direct chat, time of the last message
 //!   ✓✓ sí, a las 8   2      the last message (your ticks first), unread badge
 //! ● #lab 📌 🔕   09:10      1.2: pinned (on top), muted (🔕) or mentions only (@)
+//!   …
+//! Archived (2)              1.2 (§23): the archived chats, last, under their count
 //! ```
 
 use ratatui::Frame;
@@ -17,6 +19,7 @@ use super::super::text::{one_line, truncate, width};
 use crate::client::ChatSummary;
 use crate::display::local_time;
 use crate::i18n::console::{Msg as Words, ticks};
+use crate::i18n::tr;
 use crate::i18n::tui::Msg;
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, State};
@@ -34,10 +37,30 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     }
-    let fits = (inner.height as usize / 2).max(1);
-    let first = (app.selected + 1).saturating_sub(fits);
+    // 1.2 (§23): the archived chats come last, under a heading row.
+    let filed = app.chats.archived_count();
+    let heading = chats.len() - filed;
+    let top_row = |i: usize| 2 * i + usize::from(filed > 0 && i >= heading);
+    let height = inner.height as usize;
+    // The chosen chat's two rows are on screen, at the bottom if need be.
+    let first = (top_row(app.selected) + 2).saturating_sub(height);
+    let shown = first..first + height;
     let mut lines = Vec::new();
-    for (i, chat) in chats.iter().enumerate().skip(first).take(fits) {
+    for (i, chat) in chats.iter().enumerate() {
+        if filed > 0 && i == heading && shown.contains(&(top_row(i) - 1)) {
+            let title = tr!(in app.lang; Msg::ArchivedTitle, n = filed);
+            lines.push(Line::styled(truncate(&title, inner.width as usize), theme.dim()));
+        }
+        if top_row(i) + 2 <= first {
+            continue;
+        }
+        if top_row(i) >= shown.end {
+            break;
+        }
+        if top_row(i) < first {
+            lines.push(Line::raw("")); // half a chat would be a preview without its name
+            continue;
+        }
         let [top, bottom] = rows(app, chat, inner.width as usize);
         let chosen = i == app.selected;
         lines.extend([top, bottom].map(|l| if chosen { l.patch_style(theme.selected()) } else { l }));

@@ -443,3 +443,26 @@ fn pinned_chats_come_first_muted_ones_are_marked_and_a_mention_stands_out() {
     let plain_x = (0..100u16).rev().find(|&x| buffer[(x, plain_y)].symbol() == "a").unwrap();
     assert_ne!(buffer[(x, y)].style(), buffer[(plain_x, plain_y)].style(), "the mention stands out");
 }
+
+#[test]
+fn archived_chats_come_last_under_their_count_and_the_chosen_one_stays_in_view() {
+    let mut app = app(false);
+    app.chats.set_archived(vec![Chat::parse("Bob").unwrap(), Chat::parse("#general").unwrap()]);
+    let rows = rows(&draw(&app, 100, 30));
+    let position = |needle: &str| rows.iter().position(|r| r.contains(needle)).unwrap();
+    let order = ["dave", "Archived (2)", "bob", "#general"].map(position);
+    assert!(order.is_sorted(), "{order:?}:\n{}", rows.join("\n"));
+    assert_eq!(position("Archived (2)") + 1, position("bob"), "the heading is one row");
+    // Only the last chat fits beside its heading: it is the one shown.
+    app.selected = 2;
+    for height in [9, 10] {
+        let rows = super::tests::rows(&draw(&app, 60, height));
+        let screen = rows.join("\n");
+        assert!(screen.contains("#general") && screen.contains("carl: who"), "{height}:\n{screen}");
+        let half = screen.contains("sí, a las 8") && !screen.contains("● bob");
+        assert!(!half, "no preview without its name: {height}:\n{screen}");
+    }
+    app.chats.set_archived(Vec::new());
+    let rows = super::tests::rows(&draw(&app, 100, 30));
+    assert!(!rows.join("\n").contains("Archived"), "no heading without archived chats");
+}
