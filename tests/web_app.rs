@@ -562,6 +562,74 @@ fn a_chat_muted_on_one_device_is_muted_on_the_second_and_pins_and_blocks_follow(
     assert_eq!(ana_raw.listing("BLOCKS"), Vec::<String>::new());
 }
 
+/// Archived chats (1.2, PROTOCOL.md §23) in the app: archived on a
+/// phone, the chat leaves the list on the phone and on the laptop (the
+/// server's `ARCHIVE` event) for an "Archived (1)" row; a message into it
+/// keeps it there, counted on the row; unarchived from the laptop's
+/// archived view, it is back everywhere. And the wire's lines.
+#[test]
+fn a_chat_archived_on_the_phone_leaves_the_list_everywhere_and_a_message_keeps_it_there() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:b1:hi from bob").starts_with("OK"));
+    let mut carla = server.login_send("carla", "pw-carla");
+    assert!(carla.request("MSG:ana:c1:hi from carla").starts_with("OK"));
+    let phone = logged_in(&url, "ana", 390, 844);
+    let laptop = logged_in(&url, "ana", 1280, 800);
+    let listed = "[...document.querySelectorAll('#chat-list button[data-chat]')].map(b => b.dataset.chat).sort().join()";
+    let row = "document.getElementById('archived-row')?.textContent";
+    laptop.wait_for(&format!("{listed} === '#general,bob,carla'"));
+    // Archived on the phone, from bob's Details.
+    phone.click("#chat-list button[data-chat='bob']");
+    phone.click("#members-button");
+    phone.wait_for("document.getElementById('archive-button')?.textContent === 'Archive'");
+    phone.click("#archive-button");
+    phone.wait_for("document.getElementById('archive-button').textContent === 'Unarchive'");
+    phone.click("#back");
+    phone.wait_for(&format!("{listed} === '#general,carla' && {row} === 'Archived (1)'"));
+    laptop.wait_for(&format!("{listed} === '#general,carla' && {row} === 'Archived (1)'"));
+    let mut ana_raw = server.login_send("ana", "pw-ana");
+    assert_eq!(ana_raw.listing("ARCHIVED"), ["bob"]);
+    // A new message keeps it archived; the row counts the chat as unread.
+    assert!(bob.request("MSG:ana:b2:are you there?").starts_with("OK"));
+    laptop.wait_for(&format!("{listed} === '#general,carla' && {row} === 'Archived (1)1'"));
+    // The laptop's archived view, then Unarchive: back in the list everywhere.
+    laptop.click("#archived-row");
+    laptop.wait_for(&format!("{listed} === 'bob' && {row} === '‹ Chats'"));
+    laptop.click("#chat-list button[data-chat='bob']");
+    laptop.click("#members-button");
+    laptop.wait_for("document.getElementById('archive-button')?.textContent === 'Unarchive'");
+    laptop.click("#archive-button");
+    phone.wait_for(&format!("{listed} === '#general,bob,carla' && !document.getElementById('archived-row')"));
+    assert_eq!(ana_raw.listing("ARCHIVED"), Vec::<String>::new());
+    // The wire's lines, hostile ones included.
+    let out = phone.exec_async(
+        "const done = arguments[0];
+         import('/wire.js').then(w => {
+           const req = (f) => { try { return f(); } catch (e) { return 'throws'; } };
+           done({
+             requests: [w.request.archive('#lab', true), w.request.archive('bob', false), w.request.archived(), req(() => w.request.archive('a:b', true))],
+             events: ['ARCHIVE:#lab:archived', 'ARCHIVE:bob:unarchived', 'ARCHIVE:bob:yes', 'ARCHIVE:a:b:archived', 'ARCHIVE:bob', 'ARCHIVE:<img>:archived']
+               .map(w.parseEvent),
+             listing: w.isListing('ARCHIVED'),
+           });
+         });",
+        json!([]),
+    );
+    assert_eq!(out["requests"], json!(["ARCHIVE:#lab", "UNARCHIVE:bob", "ARCHIVED", "throws"]));
+    assert_eq!(
+        out["events"],
+        json!([
+            {"kind": "ARCHIVE", "chat": "#lab", "archived": true},
+            {"kind": "ARCHIVE", "chat": "bob", "archived": false},
+            null, null, null, null
+        ])
+    );
+    assert_eq!(out["listing"], json!(true));
+}
+
 /// The README's pictures, from a real server with a little conversation:
 /// `cargo test --all-features --test web_app -- --ignored screenshots`
 /// writes docs/web-phone.png (390×844) and docs/web.png (1280×800).

@@ -4,7 +4,7 @@
 
 import { Link, pair } from './link.js';
 import { Model, Outbox, newId } from './chats.js';
-import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, fold, normalizeCode } from './wire.js';
+import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, isChat, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
 import { renderList, seenText, visible, Conversation } from './view.js';
 import { loadRules, renderHeader, aboutMe, isModeration, whyNotWrite } from './moderation.js';
@@ -36,6 +36,7 @@ let rules = null;
 const inFlight = new Set();
 /** The chat's panel (panel.js), once loaded; what a linked browser keeps (store.js), once loaded. */
 let panel = null;
+let archive = null; // archive.js, once a chat is archived (1.2, §23)
 let store = null;
 
 /** Where a linked browser keeps its device and token (never a password). */
@@ -274,14 +275,18 @@ function onStatus({ status, retryMs, reply }) {
 /** Everything the server knows that the app may have missed: after login and each reconnection. */
 async function refresh() {
   try {
-    const [users, chats, rooms, prefs, blocks] = await Promise.all([
+    const [users, chats, rooms, prefs, blocks, archived] = await Promise.all([
       link.request(request.users()), link.request(request.chats()), link.request(request.rooms()),
-      link.request(request.prefs()), link.request(request.blocks()),
+      link.request(request.prefs()), link.request(request.blocks()), link.request(request.archived()),
     ]);
     // 1.2: levels, pins and blocks, as my other devices set them (a server without them says KO).
     if (prefs.reply.ok) {
       for (const chat of model.chats.values()) Object.assign(chat, { level: 'all', pinned: false });
       for (const pref of prefs.lines.map(parsePrefLine).filter(Boolean)) onPref(pref);
+    }
+    if (archived.reply.ok) {
+      for (const chat of model.chats.values()) chat.archived = false;
+      for (const name of archived.lines.filter(isChat)) onArchive({ chat: name, archived: true });
     }
     if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isName).map(fold));
     model.online = new Set(users.lines.map(fold));
@@ -325,6 +330,7 @@ async function refresh() {
 
 function draw() {
   renderList(model, openKey, openChat);
+  archive?.row(model, draw);
   suggest();
   // What a linked browser keeps for a start without the network, written a moment later.
   clearTimeout(draw.saving);
@@ -624,6 +630,11 @@ function onEvent(event) {
       onPref(event);
       draw();
       break;
+    case 'ARCHIVE':
+      onArchive(event);
+      draw();
+      if (openKey === fold(event.chat)) panel?.sync();
+      break;
     case 'BLOCKED':
     case 'UNBLOCKED':
       model.blocked[event.kind === 'BLOCKED' ? 'add' : 'delete'](fold(event.user));
@@ -656,6 +667,12 @@ function onModeration(event) {
     showRules(model.chat(event.room));
     if (!$('chat-panel').hidden) panel?.showMembers();
   }
+}
+
+/** A chat archived (1.2, §23), from ARCHIVED or an ARCHIVE event: archive.js draws the list's row. */
+function onArchive({ chat, archived }) {
+  model.chat(chat).archived = archived;
+  if (archived && !archive) import('./archive.js').then((m) => { archive = m; draw(); });
 }
 
 /** A chat's level and pin (1.2), from PREFS or a PREF event. */
@@ -719,7 +736,9 @@ function askNotifications() {
  * that mention me (which always notify, unless the chat is muted).
  */
 function notify(chat, msg) {
-  if (chat.level === 'none' || (chat.level === 'mentions' && !msg.mention)) return;
+  // An archived chat notifies as 'mentions' at most (Rust's Level::filed).
+  const level = chat.archived && chat.level === 'all' ? 'mentions' : chat.level;
+  if (level === 'none' || (level === 'mentions' && !msg.mention)) return;
   hiddenCount += 1;
   document.title = `(${hiddenCount}) wachat`;
   if ('Notification' in window && Notification.permission === 'granted') {

@@ -28,7 +28,7 @@ export class Model {
     const key = fold(name);
     let chat = this.chats.get(key);
     if (!chat) {
-      chat = { name, room: isRoom(name), unread: 0, mentions: 0, level: 'all', pinned: false, last: null, messages: [], keys: new Map(), more: true, seen: null, typingUntil: 0 };
+      chat = { name, room: isRoom(name), unread: 0, mentions: 0, level: 'all', pinned: false, archived: false, last: null, messages: [], keys: new Map(), more: true, seen: null, typingUntil: 0 };
       this.chats.set(key, chat);
     }
     return chat;

@@ -12,9 +12,9 @@ import { el, confirmed, BLOCKS_CHANGED } from './widgets.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
-  en: { notifyLevel: 'Notify', all: 'All messages', mentions: 'Mentions only', none: 'None (muted)', pin: 'Pin', unpin: 'Unpin', block: 'Block', unblock: 'Unblock' },
-  es: { notifyLevel: 'Avisar', all: 'Todos', mentions: 'Solo menciones', none: 'Nada (silenciado)', pin: 'Fijar', unpin: 'No fijar', block: 'Bloquear', unblock: 'Desbloquear' },
-  pt: { notifyLevel: 'Avisar', all: 'Todas', mentions: 'Só menções', none: 'Nada (silenciada)', pin: 'Fixar', unpin: 'Desafixar', block: 'Bloquear', unblock: 'Desbloquear' },
+  en: { notifyLevel: 'Notify', all: 'All messages', mentions: 'Mentions only', none: 'None (muted)', pin: 'Pin', unpin: 'Unpin', archive: 'Archive', unarchive: 'Unarchive', block: 'Block', unblock: 'Unblock' },
+  es: { notifyLevel: 'Avisar', all: 'Todos', mentions: 'Solo menciones', none: 'Nada (silenciado)', pin: 'Fijar', unpin: 'No fijar', archive: 'Archivar', unarchive: 'Desarchivar', block: 'Bloquear', unblock: 'Desbloquear' },
+  pt: { notifyLevel: 'Avisar', all: 'Todas', mentions: 'Só menções', none: 'Nada (silenciada)', pin: 'Fixar', unpin: 'Desafixar', archive: 'Arquivar', unarchive: 'Desarquivar', block: 'Bloquear', unblock: 'Desbloquear' },
 });
 
 let app = null;
@@ -33,16 +33,17 @@ export async function toggle(theApp) {
   if (!panel.hidden && app.chat().room) await showMembers();
 }
 
-/** The panel's first row: level, Pin, Block, Leave. */
+/** The panel's first row: level, Pin, Archive, Block, Leave. */
 function build() {
   const level = el('select', { id: 'level', onchange: () => setPref((chat) => request.notify(chat.name, level.value)) },
     ...LEVELS.map((l) => el('option', { value: l, textContent: t(l) })));
   const label = el('label', { htmlFor: 'level', textContent: t('notifyLevel') });
   const button = (id, key, onclick) => el('button', { type: 'button', id, className: 'secondary small', textContent: t(key), onclick });
   const pin = button('pin-button', 'pin', () => setPref((chat) => request.pin(chat.name, !chat.pinned)));
+  const archive = button('archive-button', 'archive', () => setPref((chat) => request.archive(chat.name, !chat.archived)));
   const block = button('block-button', 'block', () => setBlock(app, app.chat().name, !app.model().blocked.has(fold(app.chat().name))));
   const leave = confirmed(button('leave-button', 'leave', null), leaveRoom);
-  $('chat-panel').prepend(el('div', { className: 'row prefs' }, label, level, pin, block, leave));
+  $('chat-panel').prepend(el('div', { className: 'row prefs' }, label, level, pin, archive, block, leave));
 }
 
 /** The row as the open chat is now (called by app.js after each change). */
@@ -51,6 +52,7 @@ export function sync() {
   if (!chat || !$('level')) return;
   $('level').value = chat.level;
   $('pin-button').textContent = t(chat.pinned ? 'unpin' : 'pin');
+  $('archive-button').textContent = t(chat.archived ? 'unarchive' : 'archive');
   $('block-button').textContent = t(app.model().blocked.has(fold(chat.name)) ? 'unblock' : 'block');
   $('block-button').hidden = chat.room;
   $('leave-button').hidden = !chat.room;
@@ -100,12 +102,13 @@ async function moderate(line, problem) {
   await showMembers();
 }
 
-/** Changes the open chat's level or pin (`line(chat)`); the server tells my other devices. */
+/** Changes the open chat's level, pin or archive (`line(chat)`); the server tells my other devices. */
 async function setPref(line) {
   const chat = app.chat();
   const sent = line(chat);
   if (await ask(sent)) {
     if (sent.startsWith('NOTIFY:')) chat.level = sent.split(':').pop();
+    else if (sent.includes('ARCHIVE:')) chat.archived = sent.startsWith('ARCHIVE:');
     else chat.pinned = sent.startsWith('PIN:');
   }
   app.composer();

@@ -16,7 +16,7 @@ const keyOf = (host, user) => `wachat:kept:${host}:${user.toLowerCase()}`;
 /** What `model` holds, and the chat open (`openKey`), written down. */
 export function keep(host, model, openKey) {
   const chats = model.ordered().slice(0, KEPT_CHATS).map((c) => ({
-    name: c.name, unread: c.unread, mentions: c.mentions || 0, memberCount: c.memberCount, level: c.level, pinned: c.pinned,
+    name: c.name, unread: c.unread, mentions: c.mentions || 0, memberCount: c.memberCount, level: c.level, pinned: c.pinned, archived: c.archived,
     messages: c.messages.slice(-KEPT_MESSAGES).map((m) => ({
       from: m.from, to: m.to, id: m.id, ts: m.ts, text: m.text, state: m.state, edited: m.edited, deleted: m.deleted,
     })),
@@ -46,7 +46,7 @@ export function restore(host, model) {
       const { msg } = model.add({ ...m });
       if (msg) Object.assign(msg, { edited: Boolean(m.edited), deleted: Boolean(m.deleted) });
     }
-    Object.assign(chat, { unread: c.unread | 0, mentions: c.mentions | 0, memberCount: c.memberCount, level: c.level || 'all', pinned: Boolean(c.pinned) });
+    Object.assign(chat, { unread: c.unread | 0, mentions: c.mentions | 0, memberCount: c.memberCount, level: c.level || 'all', pinned: Boolean(c.pinned), archived: Boolean(c.archived) });
   }
   for (const user of kept.blocked || []) model.blocked.add(String(user).toLowerCase());
   return typeof kept.open === 'string' ? kept.open : null;

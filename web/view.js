@@ -85,12 +85,12 @@ export function avatar(name) {
 
 const TICKS = { SENT: '…', RECEIVED: '✓', DELIVERED: '✓✓', READ: '✓✓' };
 
-/** The chat list: newest activity first, badge, last message, online dot. */
+/** The chat list: newest activity first, badge, last message, online dot; the archived chats apart (archive.js). */
 export function renderList(model, openKey, onOpen) {
   const list = $('chat-list');
   const focused = document.activeElement && document.activeElement.dataset.chat;
   list.replaceChildren();
-  for (const chat of model.ordered()) {
+  for (const chat of model.ordered().filter((c) => !c.archived === !model.showArchived)) {
     const key = chat.name.toLowerCase();
     const item = el('li');
     const button = el('button');

@@ -189,6 +189,9 @@ export const request = {
   notify: (chat, level) => (need(isChat(chat) && LEVELS.includes(level), 'bad chat or level'), `NOTIFY:${chat}:${level}`),
   pin: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'PIN' : 'UNPIN'}:${chat}`),
   prefs: () => 'PREFS',
+  // 1.2 (§23): archived chats, kept by the server for all my devices.
+  archive: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'ARCHIVE' : 'UNARCHIVE'}:${chat}`),
+  archived: () => 'ARCHIVED',
   quit: () => 'QUIT',
   // 1.2 (§21): files in chats.
   upload(name, size, sha256) {
@@ -234,7 +237,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];
@@ -450,6 +453,11 @@ export function parseEvent(line) {
       // 1.2: a chat's level or pin changed, on this device or another.
       const pref = parsePrefLine(line.slice(5));
       return line[4] === ':' && pref ? { kind, ...pref } : null;
+    }
+    case 'ARCHIVE': {
+      // 1.2 (§23): a chat archived or taken out, on this device or another.
+      const f = fields(line, 3);
+      return f && isChat(f[1]) && ['archived', 'unarchived'].includes(f[2]) ? { kind, chat: f[1], archived: f[2] === 'archived' } : null;
     }
     case 'PING':
       return line === 'PING' ? { kind } : null;

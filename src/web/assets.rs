@@ -1,20 +1,43 @@
 //! The app's files, embedded in the binary at build time from `web/`
 //! (`include_bytes!`): `wachat serve` is still one file to copy, and the
 //! only files the web port can serve are these, looked up by exact path.
-//! No part of a request's path ever reaches the file system.
+//! No part of a request's path ever reaches the file system. A script is
+//! sent without its whole-line comments ([`body`], `comments.rs`).
+
+use std::sync::OnceLock;
 
 /// One embedded file.
 pub struct Asset {
     /// Its path in URLs.
     pub path: &'static str,
     pub mime: &'static str,
-    pub body: &'static [u8],
+    /// The file as it is in `web/`.
+    pub source: &'static [u8],
 }
 
 macro_rules! asset {
     ($path:literal, $file:literal, $mime:expr) => {
-        Asset { path: $path, mime: $mime, body: include_bytes!(concat!("../../web/", $file)) }
+        Asset { path: $path, mime: $mime, source: include_bytes!(concat!("../../web/", $file)) }
     };
+}
+
+/// What the port sends of `asset`: a script without its whole-line
+/// comments (computed once, at the first request), anything else as it is.
+pub fn body(asset: &Asset) -> &'static [u8] {
+    static SENT: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let sent = SENT.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|a| match std::str::from_utf8(a.source) {
+                Ok(script) if a.mime == JS => super::comments::strip(script).into_bytes(),
+                _ => a.source.to_vec(),
+            })
+            .collect()
+    });
+    match ASSETS.iter().position(|a| std::ptr::eq(a, asset)) {
+        Some(i) => &sent[i],
+        None => asset.source,
+    }
 }
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -51,6 +74,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/panel.js", "panel.js", JS),
     asset!("/devices.js", "devices.js", JS),
     asset!("/widgets.js", "widgets.js", JS),
+    asset!("/archive.js", "archive.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -68,8 +92,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// opens it, the devices panel at its button, the QR code's encoder with
 /// the first link code, and what a linked browser keeps of its chats
 /// when it logs in; files in chats (1.2, issue 42) once logged in; and
-/// the small widgets those panels share.
-pub const LOADED_LATER: [&str; 12] = [
+/// the small widgets those panels share; and (1.2, §23) the chat list's
+/// "Archived" row once a chat is archived.
+pub const LOADED_LATER: [&str; 13] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -82,6 +107,7 @@ pub const LOADED_LATER: [&str; 12] = [
     "/store.js",
     "/files.js",
     "/widgets.js",
+    "/archive.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.
@@ -100,13 +126,13 @@ pub fn first_load() -> usize {
     ASSETS
         .iter()
         .filter(|a| !LOADED_LATER.contains(&a.path) && !INSTALL_ICONS.contains(&a.path))
-        .map(|a| a.body.len())
+        .map(|a| body(a).len())
         .sum()
 }
 
 /// The first load of a phone that also fetches the largest icon of the manifest.
 pub fn first_load_with_an_icon() -> usize {
-    let largest = INSTALL_ICONS.iter().filter_map(|p| find(p)).map(|a| a.body.len()).max().unwrap_or(0);
+    let largest = INSTALL_ICONS.iter().filter_map(|p| find(p)).map(|a| body(a).len()).max().unwrap_or(0);
     first_load() + largest
 }
 
@@ -135,7 +161,7 @@ mod tests {
     /// two lists are the first load and the modules loaded later, exactly.
     #[test]
     fn the_service_worker_keeps_every_file_of_the_app_and_no_other() {
-        let sw = String::from_utf8_lossy(find("/sw.js").unwrap().body);
+        let sw = String::from_utf8_lossy(find("/sw.js").unwrap().source);
         let list = |name: &str| -> Vec<String> {
             let start = sw.find(&format!("const {name} = [")).unwrap_or_else(|| panic!("{name} in sw.js"));
             let rest = &sw[start..];
@@ -164,7 +190,7 @@ mod tests {
             // A module loaded later may import another (panel.js, devices.js and
             // roomadmin.js share widgets.js).
             for asset in ASSETS.iter().filter(|a| !LOADED_LATER.contains(&a.path)) {
-                let body = String::from_utf8_lossy(asset.body);
+                let body = String::from_utf8_lossy(asset.source);
                 assert!(!body.contains(&static_import), "{} imports {later} at its start", asset.path);
             }
         }

@@ -30,6 +30,7 @@
 
 pub mod access;
 pub mod assets;
+mod comments;
 pub mod http;
 pub mod metrics;
 
@@ -238,9 +239,10 @@ fn serve_file(stream: &Stream, head: &Head) -> bool {
     let Some(asset) = assets::find(&head.path) else {
         return reply(stream, &text_response("404 Not Found", "no such file", close)) && !close;
     };
-    let mut bytes = response_head("200 OK", asset.mime, asset.body.len(), close).into_bytes();
+    let body = assets::body(asset);
+    let mut bytes = response_head("200 OK", asset.mime, body.len(), close).into_bytes();
     if head.method == "GET" {
-        bytes.extend_from_slice(asset.body);
+        bytes.extend_from_slice(body);
     }
     write_all(stream, &bytes) && !close
 }
