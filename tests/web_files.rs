@@ -173,3 +173,26 @@ fn next_file_event_long(events: &mut support::Conn) -> String {
         assert!(Instant::now() < deadline, "no FILE event");
     }
 }
+
+/// What a long session keeps of files is bounded: the thumbnails' URLs
+/// and the `FILEOF` answers each go oldest first past their most
+/// (web/files.js `remember`), a dropped thumbnail's URL revoked.
+#[test]
+fn the_browser_keeps_a_bounded_number_of_thumbnails_and_lookups() {
+    let _one = support::webapp::one_at_a_time();
+    let (_server, url) = web_server(&[]);
+    let browser = Browser::start(800, 600);
+    browser.goto(&url);
+    let out = browser.exec_async(
+        "const done = arguments[0];
+         import('/files.js').then(f => {
+           const map = new Map(), gone = [];
+           for (const k of ['a', 'b', 'c', 'b', 'd', 'e']) f.remember(map, k, k.toUpperCase(), 3, (v) => gone.push(v));
+           done({ kept: [...map.keys()], gone, most: [f.MOST_THUMBS, f.MOST_LOOKED] });
+         });",
+        json!([]),
+    );
+    assert_eq!(out["kept"], json!(["b", "d", "e"]));
+    assert_eq!(out["gone"], json!(["A", "C"]));
+    assert_eq!(out["most"], json!([200, 1000]));
+}

@@ -171,6 +171,20 @@ export async function fetchBlob(link, what, type) {
 
 const thumbs = new Map(); // file id → blob: URL of its thumbnail
 const looked = new Map(); // `from:id` → promise of the file FILEOF named, or null
+/** Most entries each map keeps: the oldest goes first (a thumbnail's URL revoked), so a long session's memory stays bounded. */
+export const MOST_THUMBS = 200;
+export const MOST_LOOKED = 1000;
+
+/** Sets `key` in `map`, dropping its oldest entries past `most` (`gone` is told each dropped value). */
+export function remember(map, key, value, most, gone = () => {}) {
+  map.delete(key);
+  map.set(key, value);
+  for (const [old, was] of map) {
+    if (map.size <= most) break;
+    map.delete(old);
+    gone(was);
+  }
+}
 
 /** The file of `msg`, a message of `chat` known from HISTORY only (1.2, FILEOF): `{id, size, type, name}` or null. */
 export function lookup(link, chat, msg) {
@@ -181,7 +195,7 @@ export function lookup(link, chat, msg) {
       if (!reply || reply.code !== 'UNKNOWN_FILE') looked.delete(key); // not an answer: ask again when drawn again
       return null;
     }, () => (looked.delete(key), null));
-    looked.set(key, asked);
+    remember(looked, key, asked, MOST_LOOKED);
   }
   return looked.get(key);
 }
@@ -205,7 +219,7 @@ export function show(item, msg, link, chat) {
     const known = thumbs.get(file.id);
     const shown = known ? Promise.resolve(known) : fetchBlob(link, `${file.id}-t`, 'image/jpeg').then((blob) => {
       const url = URL.createObjectURL(blob);
-      thumbs.set(file.id, url);
+      remember(thumbs, file.id, url, MOST_THUMBS, (old) => URL.revokeObjectURL(old));
       return url;
     });
     shown.then((url) => { img.src = url; }).catch(() => { img.alt = `${file.name} ✕`; });
