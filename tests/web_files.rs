@@ -196,3 +196,48 @@ fn the_browser_keeps_a_bounded_number_of_thumbnails_and_lookups() {
     assert_eq!(out["gone"], json!(["A", "C"]));
     assert_eq!(out["most"], json!([200, 1000]));
 }
+
+/// On a phone (390×844): a photo received shows inside the screen (no
+/// sideways scroll), and one sent with the 📎 button reaches the other
+/// side as a `FILE` event, thumbnail and all.
+#[test]
+fn on_a_phone_a_photo_fits_the_screen_and_one_goes_back_through_the_attach_button() {
+    use base64::Engine as _;
+    let _one = support::webapp::one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let bob = support::webapp::logged_in(&url, "bob", 390, 844);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let mut ana_events = login_recv_1_2(&server, "ana");
+    let id = upload(&mut ana, "board.png", &photo(1200, 900));
+    assert!(ana.request(&format!("FILE:bob:p1:{id}:the board")).starts_with("OK:p1:"));
+    bob.click("#chat-list button[data-chat='ana']");
+    let img = "document.querySelector('#messages .msg .file img.thumb')";
+    bob.wait_for(&format!("{img}?.src.startsWith('blob:') && {img}.complete && {img}.naturalWidth > 0"));
+    let fit = bob.exec(
+        &format!(
+            "const r = {img}.getBoundingClientRect();
+             return [r.left >= 0 && r.right <= innerWidth, document.documentElement.scrollWidth <= innerWidth]"
+        ),
+        json!([]),
+    );
+    assert_eq!(fit, json!([true, true]), "the photo fits a phone's screen");
+
+    let snap = photo(800, 600);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&snap);
+    bob.exec(
+        "const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+         const dt = new DataTransfer();
+         dt.items.add(new File([bytes], 'snap.png', { type: 'image/png' }));
+         const picker = document.getElementById('attach-file');
+         picker.files = dt.files;
+         picker.dispatchEvent(new Event('change'));",
+        json!([encoded]),
+    );
+    let event = next_file_event_long(&mut ana_events);
+    assert!(event.contains(":bob:ana:") && event.contains(":image/png:snap.png:"), "{event}");
+    let sent = event.split(':').nth(6).unwrap().to_string();
+    assert!(fetch(&mut ana, &sent).unwrap() == snap, "byte for byte");
+    assert!(!fetch(&mut ana, &format!("{sent}-t")).unwrap().is_empty(), "with its thumbnail");
+    bob.wait_for("document.querySelectorAll('#messages .msg.mine .file img.thumb').length === 1");
+}
