@@ -151,26 +151,7 @@ impl LiveChats {
                 self.act_on_preview(m);
                 None
             }
-            Notice::Message(m) | Notice::Sent(m) => {
-                let chat = m.chat(&self.me);
-                let i = self.ensure(&chat);
-                let summary = &mut self.chats[i];
-                // A snapshot taken as the inbox was being replayed already
-                // counts this message (or newer ones): not counted twice.
-                let counted = summary.last.as_ref().is_some_and(|last| {
-                    last.ts > m.ts || (last.id == m.id && fold(&last.from) == fold(&m.from))
-                });
-                if summary.last.as_ref().is_none_or(|last| last.ts <= m.ts) {
-                    summary.last = Some(m.clone());
-                }
-                let is_open = open.is_some_and(|o| chat_key(o) == chat_key(&chat));
-                let unread = !m.is_from(&self.me) && !is_open && !counted;
-                if unread {
-                    summary.unread += 1;
-                }
-                self.sort();
-                unread.then_some(chat)
-            }
+            Notice::Message(m) | Notice::Sent(m) => self.note_message(m, open),
             Notice::State { to, id, state } => {
                 if let Some(i) = self.position(to)
                     && let Some(last) = &mut self.chats[i].last
@@ -227,6 +208,31 @@ impl LiveChats {
             }
             _ => None,
         }
+    }
+
+    /// A message (not an action) of a chat: its preview, and one more
+    /// unread unless it is mine, its chat is open, or a snapshot counted
+    /// it already. The chat, if it is newly unread.
+    fn note_message(&mut self, m: &Message, open: Option<&Chat>) -> Option<Chat> {
+        let chat = m.chat(&self.me);
+        let i = self.ensure(&chat);
+        let summary = &mut self.chats[i];
+        // A snapshot taken as the inbox was being replayed already
+        // counts this message (or newer ones): not counted twice.
+        let counted = summary
+            .last
+            .as_ref()
+            .is_some_and(|last| last.ts > m.ts || (last.id == m.id && fold(&last.from) == fold(&m.from)));
+        if summary.last.as_ref().is_none_or(|last| last.ts <= m.ts) {
+            summary.last = Some(m.clone());
+        }
+        let is_open = open.is_some_and(|o| chat_key(o) == chat_key(&chat));
+        let unread = !m.is_from(&self.me) && !is_open && !counted;
+        if unread {
+            summary.unread += 1;
+        }
+        self.sort();
+        unread.then_some(chat)
     }
 
     /// An action (1.2: a reaction, an edit, a deletion) is not a message:
