@@ -630,6 +630,45 @@ fn a_chat_archived_on_the_phone_leaves_the_list_everywhere_and_a_message_keeps_i
     assert_eq!(out["listing"], json!(true));
 }
 
+/// While the tab is hidden, the title counts what notifies (1.2,
+/// `Level::rings`): in an archived chat, only an `@` mention (a direct
+/// message, which counts as a mention elsewhere, does not wake it); in a
+/// direct chat whose level is `mentions`, every message.
+#[test]
+fn an_archived_chat_notifies_only_when_it_mentions_me() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla", "dan"]);
+    let [mut ana_raw, mut bob, mut dan]: [_; 3] =
+        joined(&server, "#lab", &["ana", "bob", "dan"]).try_into().ok().unwrap();
+    for chat in ["bob", "#lab"] {
+        assert_eq!(ana_raw.request(&format!("ARCHIVE:{chat}")), "OK");
+    }
+    assert_eq!(ana_raw.request("NOTIFY:carla:mentions"), "OK");
+    let mut carla = server.login_send("carla", "pw-carla");
+    assert!(carla.request("MSG:ana:c0:first").starts_with("OK"));
+    let phone = logged_in(&url, "ana", 390, 844);
+    let folder = "document.getElementById('archived-row')?.textContent";
+    phone.wait_for(&format!("{folder} === 'Archived (2)'"));
+    phone.exec("Object.defineProperty(document, 'hidden', { get: () => true })", json!([]));
+    assert!(bob.request("MSG:ana:b1:psst").starts_with("OK"));
+    assert!(bob.request("MSG:#lab:b2:hi all").starts_with("OK"));
+    phone.wait_for(&format!("{folder} === 'Archived (2)2'"));
+    assert_eq!(phone.exec("return document.title", json!([])), json!("wachat"));
+    assert!(dan.request("MSG:#lab:d1:@ana look").starts_with("OK"));
+    assert!(dan.request("MSG:ana:d2:hello").starts_with("OK"));
+    assert!(carla.request("MSG:ana:c1:are you there?").starts_with("OK"));
+    let last = |chat: &str| {
+        format!("document.querySelector(\"#chat-list button[data-chat='{chat}'] .chat-last\")?.textContent")
+    };
+    phone.wait_for(&format!(
+        "{}?.includes('hello') && {}?.includes('are you there?')",
+        last("dan"),
+        last("carla")
+    ));
+    assert_eq!(phone.exec("return document.title", json!([])), json!("(3) wachat"));
+}
+
 /// The README's pictures, from a real server with a little conversation:
 /// `cargo test --all-features --test web_app -- --ignored screenshots`
 /// writes docs/web-phone.png (390×844) and docs/web.png (1280×800).

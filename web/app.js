@@ -736,9 +736,10 @@ function askNotifications() {
  * that mention me (which always notify, unless the chat is muted).
  */
 function notify(chat, msg) {
-  // An archived chat notifies as 'mentions' at most (Rust's Level::filed).
+  // Rust's Level::rings: an archived chat as 'mentions' at most, and a direct message a mention unless archived.
   const level = chat.archived && chat.level === 'all' ? 'mentions' : chat.level;
-  if (level === 'none' || (level === 'mentions' && !msg.mention)) return;
+  const mention = msg.mention || (!chat.room && !chat.archived);
+  if (level === 'none' || (level === 'mentions' && !mention)) return;
   hiddenCount += 1;
   document.title = `(${hiddenCount}) wachat`;
   if ('Notification' in window && Notification.permission === 'granted') {

@@ -31,8 +31,8 @@ pub struct LiveChats {
     /// as `PREFS` said and `PREF` notices changed them.
     prefs: std::collections::HashMap<String, PrefLine>,
     /// 1.2 (§23): the archived chats, by chat key, as `ARCHIVED` said and
-    /// `ARCHIVE` notices changed them. They go last, and ring for
-    /// mentions only ([`Level::filed`](crate::protocol::Level::filed)).
+    /// `ARCHIVE` notices changed them. They go last, and ring for `@`
+    /// mentions only ([`Level::rings`](crate::protocol::Level::rings)).
     archived: std::collections::HashSet<String>,
 }
 
@@ -86,8 +86,8 @@ impl LiveChats {
     /// (`protocol::mentions`).
     pub fn notifies(&self, m: &Message) -> bool {
         let chat = m.chat(&self.me);
-        let mentioned = matches!(chat, Chat::User(_)) || mentions(&m.text.unescaped(), &self.me);
-        self.pref(&chat).level.filed(self.is_archived(&chat)).notifies(mentioned)
+        let (direct, named) = (matches!(chat, Chat::User(_)), mentions(&m.text.unescaped(), &self.me));
+        self.pref(&chat).level.rings(self.is_archived(&chat), direct, named)
     }
 
     /// The chats, most recent first.
@@ -440,7 +440,10 @@ mod tests {
         let mut mention = m("x", "#tea", "t4", 60);
         mention.text = Text::from_plain("@ana look").unwrap();
         assert!(live.notifies(&mention));
-        assert!(live.notifies(&m("bob", "ana", "b2", 70)), "a direct message is a mention");
+        assert!(!live.notifies(&m("bob", "ana", "b2", 70)), "an archived direct chat is quiet");
+        let mut named = m("bob", "ana", "b2", 70);
+        named.text = Text::from_plain("@ana are you there?").unwrap();
+        assert!(live.notifies(&named), "but for an @");
         live.apply(&Notice::Pref(PrefLine::parse("bob:none:pinned").unwrap()), None);
         assert!(!live.notifies(&m("bob", "ana", "b3", 80)), "archived or not, a muted chat never rings");
         // Unarchived by another device (any case): back by recency.

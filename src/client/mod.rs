@@ -200,8 +200,8 @@ pub enum Notice {
     Blocked { user: String, blocked: bool },
     /// Protocol 1.2 (§23): one of your devices (maybe this one) archived
     /// `chat` (`archived`) or took it out of the archive (`ARCHIVE`). An
-    /// archived chat is shown apart and notifies only of mentions
-    /// ([`Level::filed`](crate::protocol::Level::filed)).
+    /// archived chat is shown apart and notifies only of `@` mentions
+    /// ([`Level::rings`](crate::protocol::Level::rings)).
     Archived { chat: Chat, archived: bool },
 }
 

@@ -63,6 +63,16 @@ impl Level {
             (level, _) => level,
         }
     }
+
+    /// Whether a new message rings in a chat of this level: a `direct`
+    /// chat's or a room's, `named` (it mentions the user, `@ana`) or not,
+    /// in a chat `archived` or not. A direct message counts as a mention,
+    /// except in an archived chat, which only an `@` wakes (§23): archiving
+    /// a direct chat quiets it. The consoles ask this; the browser's copy
+    /// is `notify` in `web/app.js`.
+    pub fn rings(self, archived: bool, direct: bool, named: bool) -> bool {
+        self.filed(archived).notifies(named || (direct && !archived))
+    }
 }
 
 impl FromStr for Level {
@@ -134,6 +144,29 @@ impl fmt::Display for PrefLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_archived_chat_rings_only_for_an_at_and_a_muted_one_never() {
+        use Level::*;
+        // (level, archived, direct, named) → rings
+        let cases = [
+            (All, false, false, false, true),
+            (All, false, true, false, true),
+            (Mentions, false, false, false, false),
+            (Mentions, false, true, false, true), // a direct message is a mention
+            (Mentions, false, false, true, true),
+            (All, true, false, false, false),
+            (All, true, true, false, false), // archiving a direct chat quiets it
+            (All, true, true, true, true),
+            (All, true, false, true, true),
+            (Mentions, true, true, false, false),
+            (None, false, true, true, false),
+            (None, true, false, true, false),
+        ];
+        for (level, archived, direct, named, rings) in cases {
+            assert_eq!(level.rings(archived, direct, named), rings, "{level} {archived} {direct} {named}");
+        }
+    }
 
     #[test]
     fn pref_lines_round_trip() {
