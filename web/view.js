@@ -90,6 +90,8 @@ export function renderList(model, openKey, onOpen) {
   const list = $('chat-list');
   const focused = document.activeElement && document.activeElement.dataset.chat;
   list.replaceChildren();
+  // The archived chats' view closes once none is left (unarchived here or on another device).
+  if (model.showArchived && ![...model.chats.values()].some((c) => c.archived)) model.showArchived = false;
   for (const chat of model.ordered().filter((c) => !c.archived === !model.showArchived)) {
     const key = chat.name.toLowerCase();
     const item = el('li');
