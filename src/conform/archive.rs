@@ -53,17 +53,7 @@ fn archive_event(ctx: &mut Ctx) -> Result<(), Failure> {
     let room = ctx.room("r");
     for (line, want) in [("ARCHIVE", "archived"), ("UNARCHIVE", "unarchived")] {
         a.ok(&format!("{line}:{room}"))?;
-        let want = format!("ARCHIVE:{room}:{want}");
-        let deadline = std::time::Instant::now() + events.wait;
-        loop {
-            let line = events.line_by(deadline, &want)?;
-            if line == "PING" {
-                events.send("PONG")?;
-            } else if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") {
-                check(line == want, &want, line)?;
-                break;
-            }
-        }
+        events.expect_event(&format!("ARCHIVE:{room}:{want}"))?;
     }
     Ok(())
 }

@@ -91,14 +91,5 @@ fn pref_event(ctx: &mut Ctx) -> Result<(), Failure> {
     std::thread::sleep(Duration::from_millis(200));
     let room = ctx.room("r");
     a.ok(&format!("PIN:{room}"))?;
-    let want = format!("PREF:{room}:all:pinned");
-    let deadline = std::time::Instant::now() + events.wait;
-    loop {
-        let line = events.line_by(deadline, &want)?;
-        if line == "PING" {
-            events.send("PONG")?;
-        } else if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") {
-            return check(line == want, want, line);
-        }
-    }
+    events.expect_event(&format!("PREF:{room}:all:pinned"))
 }

@@ -217,6 +217,21 @@ impl Conn {
         }
     }
 
+    /// On a receive connection: the next event that is not presence
+    /// (`JOINED`, `LEFT`), answering `PING`s meanwhile, which must be
+    /// `want` and come within `wait` (1.2's ephemeral events, §22, §23).
+    pub fn expect_event(&mut self, want: &str) -> Result<(), Failure> {
+        let deadline = Instant::now() + self.wait;
+        loop {
+            let line = self.line_by(deadline, want)?;
+            if line == "PING" {
+                self.send("PONG")?;
+            } else if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") {
+                return super::failure::check(line == want, want, line);
+            }
+        }
+    }
+
     /// Sends a request and returns its reply's first line.
     pub fn request(&mut self, line: &str) -> Result<String, Failure> {
         self.send(line)?;
