@@ -604,7 +604,8 @@ fn a_chat_archived_on_the_phone_leaves_the_list_everywhere_and_a_message_keeps_i
     laptop.click("#archive-button");
     phone.wait_for(&format!("{listed} === '#general,bob,carla' && !document.getElementById('archived-row')"));
     // The laptop's archived view (beside the open chat) closed with its last chat.
-    laptop.wait_for(&format!("{listed} === '#general,bob,carla' && !document.getElementById('archived-row')"));
+    laptop
+        .wait_for(&format!("{listed} === '#general,bob,carla' && !document.getElementById('archived-row')"));
     assert_eq!(ana_raw.listing("ARCHIVED"), Vec::<String>::new());
     // The wire's lines, hostile ones included.
     let out = phone.exec_async(
