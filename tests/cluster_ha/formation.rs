@@ -71,8 +71,11 @@ impl Formation {
             .unwrap_or_default()
     }
 
-    /// The name of the node the monitor has as primary (`pg1`, `pg2`).
+    /// The name of the node the monitor has as primary (`pg1`, `pg2`),
+    /// once it has one and a secondary: a new formation's first primary
+    /// is `wait_primary` for a moment after its secondary reports in.
     pub fn primary(&self) -> String {
+        self.wait_healthy(Duration::from_secs(60));
         let states = self.states();
         let primary = states.iter().find(|(_, reported, goal)| reported == "primary" && goal == "primary");
         primary.map(|p| p.0.clone()).unwrap_or_else(|| panic!("no primary: {states:?}"))
