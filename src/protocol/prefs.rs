@@ -43,9 +43,8 @@ impl Level {
     }
 
     /// Whether a new message in a chat of this level notifies, given
-    /// whether it mentions the user: what the consoles and the browser
-    /// (its copy in `web/`) both do. A direct message counts as a mention.
-    pub fn notifies(self, mentioned: bool) -> bool {
+    /// whether it counts as mentioning the user: a step of [`rings`](Self::rings).
+    fn notifies(self, mentioned: bool) -> bool {
         match self {
             Level::All => true,
             Level::Mentions => mentioned,
@@ -55,9 +54,9 @@ impl Level {
 
     /// 1.2 (§23): the level a chat notifies at once `archived`: an
     /// archived chat stays quiet but for mentions (as WhatsApp keeps
-    /// archived chats), unless its own level says less. The consoles and
-    /// the browser (its copy in `web/mentions.js`) both ask this.
-    pub fn filed(self, archived: bool) -> Level {
+    /// archived chats), unless its own level says less. A step of
+    /// [`rings`](Self::rings).
+    fn filed(self, archived: bool) -> Level {
         match (self, archived) {
             (Level::All, true) => Level::Mentions,
             (level, _) => level,
