@@ -71,6 +71,17 @@ fn next_presence(c: &mut Conn) -> String {
     }
 }
 
+/// `wachat migrate` of the single server `single`, stopped first, into a
+/// new cluster's database: the cluster, and what the command printed.
+fn migrated(single: &mut TestServer) -> (support::cluster::Cluster, String) {
+    assert!(single.terminate().success());
+    let cluster = support::cluster::Cluster::start();
+    let dir = single.data_dir.to_str().unwrap().to_string();
+    let moved = wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
+    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    (cluster, moved.stdout)
+}
+
 fn wachat(args: &[&str], password: &str) -> support::console::Outcome {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     support::console::run_wachat(&args, password, "")

@@ -68,11 +68,7 @@ fn wachat_migrate_carries_archived_chats() {
         assert_eq!(ana.request(request), "OK", "{request}");
     }
     drop(ana);
-    assert!(single.terminate().success());
-    let cluster = Cluster::start();
-    let dir = single.data_dir.to_str().unwrap().to_string();
-    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
-    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    let (cluster, _) = super::migrated(&mut single);
     let a = cluster.node("a");
     assert_eq!(send_conn(&a, "ana").listing("ARCHIVED"), ["#lab", "Bob"]);
 }

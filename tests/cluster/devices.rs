@@ -156,13 +156,8 @@ fn wachat_migrate_carries_positions_and_tokens() {
         std::fs::read_to_string(&file).unwrap_or_default().contains("ana,laptop,1,")
     });
     let mut single = single;
-    assert!(single.terminate().success());
-
-    let cluster = Cluster::start();
-    let dir = single.data_dir.to_str().unwrap().to_string();
-    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
-    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
-    assert!(moved.stdout.contains("devices: 3 in"), "{}", moved.stdout);
+    let (cluster, moved) = super::migrated(&mut single);
+    assert!(moved.contains("devices: 3 in"), "{moved}");
     let mut pg = cluster.pg.client();
     let sql = "SELECT several FROM inboxes i JOIN users u ON u.id = i.user_id WHERE u.folded = $1";
     assert!(pg.query_one(sql, &[&"ana"]).unwrap().get::<_, bool>(0), "ana has several devices");

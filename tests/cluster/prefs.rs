@@ -43,11 +43,7 @@ fn wachat_migrate_carries_blocks_levels_and_pins() {
     }
     let prefs = ana.listing("PREFS");
     drop(ana);
-    assert!(single.terminate().success());
-    let cluster = Cluster::start();
-    let dir = single.data_dir.to_str().unwrap().to_string();
-    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
-    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    let (cluster, _) = super::migrated(&mut single);
     let a = cluster.node("a");
     let mut ana = send_conn(&a, "ana");
     assert_eq!(ana.listing("BLOCKS"), ["bob"]);

@@ -205,12 +205,7 @@ fn wachat_migrate_carries_a_reused_names_cut() {
     assert!(bob.request("MSG:ana:b2:for the new ana").starts_with("OK:b2:"));
     drop((ana, bob));
     let mut single = single;
-    assert!(single.terminate().success());
-
-    let cluster = Cluster::start();
-    let dir = single.data_dir.to_str().unwrap().to_string();
-    let moved = super::wachat(&["migrate", "--from", &dir, "--to", &cluster.pg.url], "");
-    assert!(moved.status.success(), "{}{}", moved.stdout, moved.stderr);
+    let (cluster, _) = super::migrated(&mut single);
     let a = cluster.node("a");
     let mut ana = a.login_send("ana", NEW_PW);
     let history = ana.listing("HISTORY:bob:50");
