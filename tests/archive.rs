@@ -66,8 +66,7 @@ fn a_thousand_and_first_archived_chat_is_full() {
 fn every_1_2_device_is_told_and_a_1_0_client_is_not() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
-    let mut laptop = server.send_conn();
-    assert_eq!(laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    let mut laptop = server.login_send("ana@laptop", "pw-ana");
     let mut phone_events = server.events_1_2("ana", Some("phone"));
     let mut laptop_events = server.events_1_2("ana", Some("laptop"));
     let mut old_events = server.login_recv("ana", "pw-ana");

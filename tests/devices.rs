@@ -103,10 +103,8 @@ fn a_read_on_one_device_clears_the_unread_count_of_all_and_the_sender_gets_read_
     assert_eq!(next_event(&mut phone), "MSG:1:bob:ana:m1:<ts>:hi");
     phone.send("ACK:1");
     assert_eq!(next_event(&mut bob_recv), "STATUS:1:ana:m1:DELIVERED:<ts>");
-    let mut on_laptop = server.send_conn();
-    assert_eq!(on_laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
-    let mut on_phone = server.send_conn();
-    assert_eq!(on_phone.request("LOGIN:ana@phone:pw-ana"), "OK:ana");
+    let mut on_laptop = server.login_send("ana@laptop", "pw-ana");
+    let mut on_phone = server.login_send("ana@phone", "pw-ana");
     assert!(on_laptop.listing("CHATS").contains(&"bob:1".to_string()));
     assert_eq!(on_phone.request("READ:bob:m1"), "OK");
     assert!(on_laptop.listing("CHATS").contains(&"bob:0".to_string()), "read on the phone");
@@ -329,8 +327,7 @@ fn a_message_sent_on_one_device_appears_on_the_others_with_its_ticks() {
     server.register(&["ana", "bob"]);
     let mut laptop = device(&server, "ana", "laptop");
     let mut phone = device(&server, "ana", "phone");
-    let mut on_laptop = server.send_conn();
-    assert_eq!(on_laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    let mut on_laptop = server.login_send("ana@laptop", "pw-ana");
     let mut bob_recv = server.login_recv("bob", "pw-bob");
     send(&mut on_laptop, "bob", "m1", "sent on the laptop");
     assert_eq!(next_event(&mut phone), "MSG:1:ana:bob:m1:<ts>:sent on the laptop", "from = you");
@@ -362,8 +359,7 @@ fn a_device_away_while_another_reads_gets_what_it_missed_and_the_read_mark() {
     assert_eq!(next_event(&mut phone), "MSG:2:bob:ana:m2:<ts>:two");
     phone.send("ACK:2");
     assert_eq!(next_event(&mut bob_recv), "STATUS:2:ana:m2:DELIVERED:<ts>");
-    let mut on_phone = server.send_conn();
-    assert_eq!(on_phone.request("LOGIN:ana@phone:pw-ana"), "OK:ana");
+    let mut on_phone = server.login_send("ana@phone", "pw-ana");
     assert_eq!(on_phone.request("READ:bob:m2"), "OK");
     assert_eq!(mark_without_ts(&next_event(&mut phone)), "READMARK:3:bob:m2:<ts>");
     assert_eq!(next_event(&mut bob_recv), "STATUS:3:ana:m2:READ:<ts>");

@@ -66,15 +66,13 @@ fn item2_unlink_closes_the_devices_sessions_on_both_ports() {
     // logged in with the password.
     let mut phone_send = server.send_conn();
     assert_eq!(phone_send.request(&format!("LOGIN:ana@phone:{token}")), "OK:ana");
-    let mut phone_pw = server.send_conn();
-    assert_eq!(phone_pw.request("LOGIN:ana@phone:pw-ana"), "OK:ana");
+    let mut phone_pw = server.login_send("ana@phone", "pw-ana");
     let mut phone_recv = server.recv_conn();
     assert_eq!(phone_recv.request("VERSION:1.2"), "OK");
     assert_eq!(phone_recv.request(&format!("LOGIN:ana@phone:{token}")), "OK:ana");
     assert!(phone_send.listing("HISTORY:bob:10").is_empty(), "the phone reads, for now");
     // Ana unlinks it from her laptop, whose sessions stay.
-    let mut laptop = server.send_conn();
-    assert_eq!(laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    let mut laptop = server.login_send("ana@laptop", "pw-ana");
     assert_eq!(laptop.request("UNLINK:phone"), "OK");
     assert!(closed_by_server(&mut phone_recv.stream), "the phone's receive connection is closed");
     assert!(closed_by_server(&mut phone_send.stream), "the phone's send connection is closed");
@@ -89,8 +87,7 @@ fn item2_unlink_closes_the_devices_sessions_on_both_ports() {
 fn item2_a_device_that_unlinks_itself_hears_ok_then_is_closed() {
     let server = TestServer::start();
     server.register(&["ana"]);
-    let mut phone = server.send_conn();
-    assert_eq!(phone.request("LOGIN:ana@phone:pw-ana"), "OK:ana");
+    let mut phone = server.login_send("ana@phone", "pw-ana");
     let _phone_recv = {
         let mut r = server.recv_conn();
         assert_eq!(r.request("LOGIN:ana@phone:pw-ana"), "OK:ana");

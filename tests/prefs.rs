@@ -99,8 +99,7 @@ fn a_blocked_user_sees_no_presence_no_typing_and_cannot_invite_you() {
 fn pins_and_levels_reach_every_device_and_are_bounded() {
     let server = TestServer::start();
     server.register(&["ana", "bob"]);
-    let mut laptop = server.send_conn();
-    assert_eq!(laptop.request("LOGIN:ana@laptop:pw-ana"), "OK:ana");
+    let mut laptop = server.login_send("ana@laptop", "pw-ana");
     let mut phone_events = server.events_1_2("ana", Some("phone"));
     let mut laptop_events = server.events_1_2("ana", Some("laptop"));
 

@@ -244,10 +244,12 @@ impl TestServer {
         Conn::connect(self.recv)
     }
 
-    /// A send connection logged in as `user`.
+    /// A send connection logged in as `user`, or (1.2) as a device of
+    /// it, `ana@laptop` (answered `OK:ana`).
     pub fn login_send(&self, user: &str, password: &str) -> Conn {
         let mut c = self.send_conn();
-        assert_eq!(c.request(&format!("LOGIN:{user}:{password}")), format!("OK:{user}"));
+        let name = user.split('@').next().unwrap_or(user);
+        assert_eq!(c.request(&format!("LOGIN:{user}:{password}")), format!("OK:{name}"));
         c
     }
 
