@@ -51,9 +51,9 @@ use line::Line;
 use support::TestServer;
 use support::cluster::eventually;
 
-/// The node's deadline for a database call (`src/cluster/db.rs`,
-/// `DEADLINE`), and what a `MSG` may wait at most: that, plus a margin for
-/// a loaded machine.
+/// A request's deadline for the database, all its calls together
+/// (`src/store/deadline.rs`, 5 s), and what a `MSG` may wait at most:
+/// that, plus a margin for a loaded machine.
 const MSG_WAIT_MAX: Duration = Duration::from_secs(7);
 
 /// What ana's sender saw.
@@ -228,8 +228,25 @@ impl Workload {
 
     /// Waits until `more` messages beyond now are acknowledged.
     fn wait_acked(&self, more: usize, within: Duration) {
-        let target = self.acked() + more;
-        eventually(&format!("{more} more messages acknowledged"), within, || self.acked() >= target);
+        let start = self.acked();
+        let deadline = Instant::now() + within;
+        while self.acked() < start + more {
+            if Instant::now() > deadline {
+                let sent = self.sent.lock().unwrap();
+                let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
+                for (code, _) in &sent.refused {
+                    *refused.entry(code).or_default() += 1;
+                }
+                panic!(
+                    "{more} more messages acknowledged: {} after {within:?} ({} in all); refused {refused:?}; \
+                     longest MSG wait {:?}",
+                    sent.acked.len() - start,
+                    sent.acked.len(),
+                    sent.longest
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50)); // polling what the sender got
+        }
     }
 
     /// Stops sending, waits for every acknowledged message to arrive, and

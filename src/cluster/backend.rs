@@ -11,7 +11,7 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 
 use super::committer::{Committer, Job};
-use super::db::{DEADLINE, Db, OrKo};
+use super::db::{Db, OrKo};
 use super::moderation;
 use super::names::Names;
 use super::reads;
@@ -19,6 +19,7 @@ use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine};
 use crate::store::backend::{Moderated, Notice};
+use crate::store::deadline;
 use crate::store::prefs::PrefChange;
 use crate::store::settings::Setting;
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
@@ -87,7 +88,7 @@ impl PgBackend {
         if !self.committer.submit(job) {
             return Err(stopped());
         }
-        answer_within(&answer, Instant::now() + DEADLINE).unwrap_or_else(Err)
+        answer_within(&answer, deadline::until()).unwrap_or_else(Err)
     }
 
     fn change(
@@ -169,7 +170,7 @@ impl Backend for PgBackend {
         };
         let allowed: Vec<Outgoing> =
             msgs.iter().zip(&refused).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m.clone()).collect();
-        let until = Instant::now() + DEADLINE;
+        let until = deadline::until();
         let (done, answer) = crossbeam_channel::bounded(1);
         let sent = if allowed.is_empty() {
             Vec::new()

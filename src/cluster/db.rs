@@ -43,10 +43,11 @@ const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
 /// connection attempt (nor a thread, see [`Db::connect_to`]).
 const RETRY_AFTER: Duration = Duration::from_millis(250);
 
-/// Connection attempts left behind, still blocked on a frozen server
-/// (see [`Db::connect_to`]), beyond which no new one is started (the
-/// attempts under way in time are not counted: a node may connect many
-/// at once).
+/// Connection attempts left behind on one host, still blocked on a
+/// frozen server (see [`Db::connect_to`]), beyond which no new one is
+/// started to that host; the others are still tried (the attempts under
+/// way in time are not counted: a node may connect many at once). At
+/// most this many threads per host of `--store`.
 const MAX_STUCK: usize = 4;
 
 /// The states of a connection attempt (see [`Db::connect_to`]).
@@ -98,8 +99,9 @@ pub struct Db {
     connected: AtomicUsize,
     /// Until when calls fail at once (no host answered).
     retry_at: Mutex<Option<Instant>>,
-    /// Connection attempts left behind, blocked on a frozen server.
-    stuck: Arc<AtomicUsize>,
+    /// Connection attempts left behind, blocked on a frozen server, by
+    /// host of `store.hosts`.
+    stuck: Arc<[AtomicUsize]>,
     /// Whether the last connection attempt reached a primary.
     reachable: AtomicBool,
 }
@@ -108,6 +110,7 @@ impl Db {
     /// Parses `--store` ([`parse_store`]); connects nothing yet.
     pub fn new(store: &str) -> Result<Db> {
         let store = parse_store(store)?;
+        let stuck = store.hosts.iter().map(|_| AtomicUsize::new(0)).collect();
         Ok(Db {
             url: store.shown.clone(),
             store,
@@ -116,7 +119,7 @@ impl Db {
             primary: AtomicUsize::new(0),
             connected: AtomicUsize::new(0),
             retry_at: Mutex::new(None),
-            stuck: Arc::default(),
+            stuck,
             reachable: AtomicBool::new(false),
         })
     }
@@ -188,12 +191,14 @@ impl Db {
     /// Connects to host `i` within [`CONNECT_DEADLINE`]. The `postgres`
     /// crate cannot bound its startup handshake, so the attempt runs on a
     /// thread of its own: one that misses the deadline is left behind,
-    /// blocked until the frozen server wakes or dies (a few at most,
-    /// [`MAX_STUCK`]), and the caller goes on to the next host.
+    /// blocked until the frozen server wakes or dies (a few at most per
+    /// host, [`MAX_STUCK`]), and the caller goes on to the next host. A
+    /// host with that many left behind is not tried; the others are,
+    /// so the standby promoted meanwhile is reached.
     fn connect_to(&self, i: usize, within: Duration) -> std::result::Result<Link, String> {
         let config = self.store.hosts[i].clone();
         let host = format!("host {} of --store", i + 1);
-        if self.stuck.load(Ordering::Relaxed) >= MAX_STUCK {
+        if self.stuck[i].load(Ordering::Relaxed) >= MAX_STUCK {
             return Err(format!("{host}: earlier connections still wait for an answer"));
         }
         let (done, result) = crossbeam_channel::bounded(1);
@@ -204,7 +209,7 @@ impl Db {
         let spawned = std::thread::Builder::new().name("pg-connect".into()).spawn(move || {
             let _ = done.send(open(&config));
             if attempt.compare_exchange(RUNNING, FINISHED, Ordering::AcqRel, Ordering::Acquire).is_err() {
-                stuck.fetch_sub(1, Ordering::Relaxed); // it was left behind
+                stuck[i].fetch_sub(1, Ordering::Relaxed); // it was left behind
             }
         });
         if let Err(e) = spawned {
@@ -212,7 +217,7 @@ impl Db {
         }
         let answer = match result.recv_timeout(within) {
             Err(_) if state.compare_exchange(RUNNING, LEFT, Ordering::AcqRel, Ordering::Acquire).is_ok() => {
-                self.stuck.fetch_add(1, Ordering::Relaxed);
+                self.stuck[i].fetch_add(1, Ordering::Relaxed);
                 return Err(format!("{host}: no answer within {within:?}"));
             }
             Err(_) => result.recv().map_err(|_| format!("{host}: the connecting thread ended"))?, // just finished
@@ -273,15 +278,17 @@ impl Db {
     }
 
     /// A connection from the pool (or a new one), armed with [`DEADLINE`]
-    /// until given back; `KO:UNAVAILABLE` if no primary can be reached.
+    /// (or what is left of the request's, `store::deadline`) until given
+    /// back; `KO:UNAVAILABLE` if no primary can be reached by then.
     pub fn get(&self) -> std::result::Result<Conn<'_>, Ko> {
-        let until = Instant::now() + DEADLINE;
+        let until = crate::store::deadline::until();
         let pooled = self.idle.lock().pop();
         let link = match pooled {
             // One idle for a while may have lost its server (a restart):
             // a round trip tells, before a request is failed for it.
             Some((mut link, since)) if link.usable() => {
-                if since.elapsed() < CHECK_AFTER || link.client.is_valid(CONNECT_TIMEOUT).is_ok() {
+                let check = until.saturating_duration_since(Instant::now()).min(CONNECT_TIMEOUT);
+                if since.elapsed() < CHECK_AFTER || link.client.is_valid(check).is_ok() {
                     link
                 } else {
                     self.forget_all(); // the others are from the same server: as dead
@@ -440,5 +447,27 @@ mod tests {
         for lasting in [SqlState::UNIQUE_VIOLATION, SqlState::SYNTAX_ERROR, SqlState::DISK_FULL] {
             assert!(!is_unavailable(&lasting), "{lasting:?}");
         }
+    }
+
+    /// A frozen primary holds the attempts left behind on it, and the
+    /// standby promoted meanwhile is still tried: the bound is per host
+    /// (a bound for all hosts kept a node off the new primary until the
+    /// frozen one woke, tests/cluster_ha.rs).
+    #[test]
+    fn attempts_stuck_on_a_frozen_host_do_not_keep_the_others_from_being_tried() {
+        // Two servers that accept and never answer (their kernels do).
+        let frozen = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (p1, p2) = (frozen.local_addr().unwrap().port(), other.local_addr().unwrap().port());
+        let db = Db::new(&format!("postgres://wachat@127.0.0.1:{p1},127.0.0.1:{p2}/wachat")).unwrap();
+        let within = Duration::from_millis(50);
+        for _ in 0..MAX_STUCK {
+            let e = db.connect_to(0, within).err().unwrap();
+            assert!(e.contains("no answer within"), "{e}");
+        }
+        let e = db.connect_to(0, within).err().unwrap();
+        assert!(e.contains("earlier connections still wait"), "{e}");
+        let e = db.connect_to(1, within).err().unwrap();
+        assert!(e.contains("host 2 of --store: no answer within"), "{e}");
     }
 }

@@ -36,7 +36,7 @@ use super::requests;
 use super::session::{Flow, Session, Who};
 use crate::protocol::request::command_word;
 use crate::protocol::{Code, FrameError, FrameReader, Ko, Reply, Request};
-use crate::store::Ticket;
+use crate::store::{Ticket, deadline};
 use crate::transport::Stream;
 
 /// Read buffer of a send connection: room for a burst of pipelined requests.
@@ -151,11 +151,12 @@ impl Session<'_> {
     }
 
     /// One request: a first frame before the login; after it, parsed,
-    /// metered at its row's cost, and served by its file of `requests/`.
+    /// metered at its row's cost, and served by its file of `requests/`,
+    /// within one deadline for its storage (`store::deadline`).
     fn handle(&mut self, line: &str) -> Flow {
         self.first_read.get_or_insert_with(Instant::now);
         let Some((id, name)) = self.user.clone() else {
-            return requests::login::first_frame(self, line);
+            return deadline::within(|| requests::login::first_frame(self, line));
         };
         let request = match Request::parse(line) {
             Ok(request) => request,
@@ -172,7 +173,7 @@ impl Session<'_> {
                 return self.refuse(ko);
             }
         }
-        requests::serve(self, Who { id, name: &name }, request)
+        deadline::within(|| requests::serve(self, Who { id, name: &name }, request))
     }
 
     /// Writes every queued reply: leaves them with the store if they only

@@ -139,10 +139,15 @@ impl Session<'_> {
 
     /// Hands the queued `MSG`s to the store and queues their replies.
     pub fn send_msgs(&mut self) {
-        let Some((user, name)) = &self.user else { return };
-        if self.msgs.is_empty() {
-            return;
+        if self.user.is_some() && !self.msgs.is_empty() {
+            crate::store::deadline::within(|| self.send_burst());
         }
+    }
+
+    /// [`Session::send_msgs`], within one deadline for the storage: the
+    /// quota, the blocks and the commit on a cluster's database.
+    fn send_burst(&mut self) {
+        let Some((user, name)) = &self.user else { return };
         let user = *user;
         // 1.2: a user whose files fill its quota stores no more messages.
         let full = super::files::check_message(self.ctx, user, name).err();

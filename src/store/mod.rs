@@ -17,6 +17,8 @@
 //!   trait.
 //! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`
 //!   past it): `--user-quota`, `--inbox-max`, `--min-free`.
+//! - [`deadline`]: how long one request may wait for a storage that can
+//!   make it wait (a cluster's database), all its calls together.
 //! - [`options`]: how the local store keeps its files; [`users`]: the
 //!   accounts' file, `users.csv`.
 //! - [`disk`]: the file interface every write goes through; [`sim_disk`]:
@@ -48,6 +50,7 @@ pub mod budget;
 pub mod checkpoint;
 pub mod convert;
 pub mod damage;
+pub mod deadline;
 pub mod devices;
 pub mod disabled;
 pub mod disk;

@@ -15,8 +15,9 @@ pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The deadline of every database call a request waits for: a borrowed
 /// connection's whole use (`Db::get`), a committer's batch, a request's
 /// wait for its job. Past it the request gets `KO:UNAVAILABLE`
-/// (docs/CLUSTER.md, "Nodes that never hang").
-pub const DEADLINE: Duration = Duration::from_secs(5);
+/// (docs/CLUSTER.md, "Nodes that never hang"). A request's calls in all
+/// end within the same (`store::deadline`).
+pub const DEADLINE: Duration = crate::store::deadline::DEADLINE;
 
 /// What `--store` says: one configuration per host, in the given order.
 pub struct Store {
