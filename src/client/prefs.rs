@@ -14,8 +14,7 @@ impl Client {
             true => Request::Block { user: user.to_string() },
             false => Request::Unblock { user: user.to_string() },
         };
-        let what = request.to_string();
-        self.expect_ok(request, &what)
+        self.expect_ok_as_sent(request)
     }
 
     /// `BLOCKS`: the names you blocked.
@@ -26,15 +25,13 @@ impl Client {
     /// `NOTIFY:<chat>:<level>`.
     pub fn notify(&self, chat: &Chat, level: Level) -> Result<()> {
         let request = Request::Notify { chat: chat.clone(), level };
-        let what = request.to_string();
-        self.expect_ok(request, &what)
+        self.expect_ok_as_sent(request)
     }
 
     /// `PIN:<chat>` (`pinned`) or `UNPIN:<chat>`.
     pub fn pin(&self, chat: &Chat, pinned: bool) -> Result<()> {
         let request = Request::Pin { chat: chat.clone(), pinned };
-        let what = request.to_string();
-        self.expect_ok(request, &what)
+        self.expect_ok_as_sent(request)
     }
 
     /// `PREFS`: the chats whose level is not `all` or that are pinned.
@@ -47,8 +44,7 @@ impl Client {
     /// (`OK` also when it was not archived).
     pub fn archive(&self, chat: &Chat, archived: bool) -> Result<()> {
         let request = Request::Archive { chat: chat.clone(), archived };
-        let what = request.to_string();
-        self.expect_ok(request, &what)
+        self.expect_ok_as_sent(request)
     }
 
     /// 1.2 (§23): `ARCHIVED`: the chats you archived, as you named them,

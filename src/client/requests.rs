@@ -122,6 +122,13 @@ impl Client {
         reply_rx.recv().unwrap_or(Err(Error::Offline))
     }
 
+    /// [`Client::expect_ok`], a refusal naming the request as sent
+    /// (`BLOCK:bob`, `ARCHIVE:#tea`).
+    pub(super) fn expect_ok_as_sent(&self, request: Request) -> Result<()> {
+        let what = request.to_string();
+        self.expect_ok(request, &what)
+    }
+
     pub(super) fn expect_ok(&self, request: Request, what: &str) -> Result<()> {
         match self.request(request)? {
             Reply::Ok => Ok(()),
