@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use formation::Formation;
 use line::Line;
 use support::TestServer;
-use support::cluster::eventually;
+use support::cluster::{eventually, eventually_or};
 
 /// A request's deadline for the database, all its calls together
 /// (`src/store/deadline.rs`, 5 s), and what a `MSG` may wait at most:
@@ -227,26 +227,24 @@ impl Workload {
     }
 
     /// Waits until `more` messages beyond now are acknowledged.
+    /// Failing, it says what the sender got meanwhile.
     fn wait_acked(&self, more: usize, within: Duration) {
         let start = self.acked();
-        let deadline = Instant::now() + within;
-        while self.acked() < start + more {
-            if Instant::now() > deadline {
-                let sent = self.sent.lock().unwrap();
-                let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
-                for (code, _) in &sent.refused {
-                    *refused.entry(code).or_default() += 1;
-                }
-                panic!(
-                    "{more} more messages acknowledged: {} after {within:?} ({} in all); refused {refused:?}; \
-                     longest MSG wait {:?}",
-                    sent.acked.len() - start,
-                    sent.acked.len(),
-                    sent.longest
-                );
+        let why = || {
+            let sent = self.sent.lock().unwrap();
+            let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
+            for (code, _) in &sent.refused {
+                *refused.entry(code).or_default() += 1;
             }
-            std::thread::sleep(Duration::from_millis(50)); // polling what the sender got
-        }
+            format!(
+                "{more} more messages acknowledged: {} after {within:?} ({} in all); refused {refused:?}; \
+                 longest MSG wait {:?}",
+                sent.acked.len() - start,
+                sent.acked.len(),
+                sent.longest
+            )
+        };
+        eventually_or(within, || self.acked() >= start + more, why);
     }
 
     /// Stops sending, waits for every acknowledged message to arrive, and

@@ -256,10 +256,16 @@ impl Cluster {
 }
 
 /// Polls `check` until it is true, failing after `timeout`.
-pub fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+pub fn eventually(what: &str, timeout: Duration, check: impl FnMut() -> bool) {
+    eventually_or(timeout, check, || format!("{what}: not after {timeout:?}"));
+}
+
+/// [`eventually`], failing with what `why` says then (the state a
+/// failure needs to be understood).
+pub fn eventually_or(timeout: Duration, mut check: impl FnMut() -> bool, why: impl FnOnce() -> String) {
     let deadline = Instant::now() + timeout;
     while !check() {
-        assert!(Instant::now() < deadline, "{what}: not after {timeout:?}");
+        assert!(Instant::now() < deadline, "{}", why());
         std::thread::sleep(Duration::from_millis(50)); // polling
     }
 }
