@@ -254,6 +254,17 @@ pub enum Request {
     },
     /// 1.2 (§23): `ARCHIVED`: the chats you archived, one a line.
     Archived,
+    /// 1.2 (§25): `STAR:<chat>:<from>:<id>` or `UNSTAR:<chat>:<from>:<id>`
+    /// (`starred` false): `from`'s message `id` of `chat` is starred (or
+    /// no more) on every device.
+    Star {
+        chat: Chat,
+        from: String,
+        id: String,
+        starred: bool,
+    },
+    /// 1.2 (§25): `STARRED`: your starred messages, as `HISTORY` lines.
+    Starred,
     /// 1.2 (§21): `FILES`, your complete files and the messages that
     /// carry them (`wachat export`).
     Files,
@@ -281,9 +292,10 @@ impl Request {
             word if word == "ROOMINFO" || REQUEST_WORDS.contains(&word) => room_request(line),
             account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" => account_request(line),
             "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => file_request(line),
-            "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" => preference(line),
+            "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" | "STAR"
+            | "UNSTAR" => preference(line),
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
-            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" => bare(line),
+            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
             other => Err(unknown(other)),
         }
     }
@@ -368,6 +380,9 @@ impl fmt::Display for Request {
             Request::Archive { chat, archived: true } => write!(f, "ARCHIVE:{chat}"),
             Request::Archive { chat, archived: false } => write!(f, "UNARCHIVE:{chat}"),
             Request::Archived => f.write_str("ARCHIVED"),
+            Request::Star { chat, from, id, starred: true } => write!(f, "STAR:{chat}:{from}:{id}"),
+            Request::Star { chat, from, id, starred: false } => write!(f, "UNSTAR:{chat}:{from}:{id}"),
+            Request::Starred => f.write_str("STARRED"),
             Request::Files => f.write_str("FILES"),
         }
     }
@@ -569,8 +584,9 @@ fn file_request(line: &str) -> Result<Request, Ko> {
     })
 }
 
-/// 1.2 (§22): blocks and chat preferences: `BLOCK`, `UNBLOCK`, `NOTIFY`,
-/// `PIN`, `UNPIN`.
+/// 1.2 (§22, §23, §25): blocks and chat preferences: `BLOCK`, `UNBLOCK`,
+/// `NOTIFY`, `PIN`, `UNPIN`, `ARCHIVE`, `UNARCHIVE`; and stars, `STAR`,
+/// `UNSTAR`.
 fn preference(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
         "BLOCK" => Request::Block { user: user(fields(line, 2, "BLOCK:<user>")?[1])? },
@@ -588,6 +604,16 @@ fn preference(line: &str) -> Result<Request, Ko> {
             chat: chat(fields(line, 2, "UNARCHIVE:<user or #room>")?[1])?,
             archived: false,
         },
+        "STAR" | "UNSTAR" => {
+            let starred = command_word(line) == "STAR";
+            let what = if starred {
+                "STAR:<user or #room>:<from>:<id>"
+            } else {
+                "UNSTAR:<user or #room>:<from>:<id>"
+            };
+            let f = fields(line, 4, what)?;
+            Request::Star { chat: chat(f[1])?, from: user(f[2])?, id: id(f[3])?, starred }
+        }
         other => return Err(unknown(other)),
     })
 }
@@ -610,6 +636,7 @@ fn bare(line: &str) -> Result<Request, Ko> {
         "PREFS" => Request::Prefs,
         "FILES" => Request::Files,
         "ARCHIVED" => Request::Archived,
+        "STARRED" => Request::Starred,
         "PING" => Request::Ping,
         "QUIT" => Request::Quit,
         other => return Err(unknown(other)),

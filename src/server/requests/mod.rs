@@ -59,6 +59,7 @@ mod roominfo;
 mod rooms;
 mod search;
 mod server;
+pub(crate) mod star;
 mod typing;
 mod users;
 
@@ -182,6 +183,8 @@ pub static TABLE: &[Row] = &[
     files::FILES,
     archive::ROW,
     archive::ARCHIVED,
+    star::ROW,
+    star::STARRED,
 ];
 
 /// The row of the request sent with `word`.
@@ -250,6 +253,8 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Prefs => prefs::list(s, who),
         R::Archive { chat, archived } => archive::serve(s, who, &chat, archived),
         R::Archived => archive::list(s, who),
+        R::Star { chat, from, id, starred } => star::serve(s, who, &chat, &from, &id, starred),
+        R::Starred => star::list(s, who),
     }
 }
 
@@ -301,6 +306,9 @@ mod tests {
             ("UNPIN:#lab", 1),
             ("ARCHIVE:bob", 1),
             ("ARCHIVED", 1),
+            ("STAR:bob:bob:m1", 11),
+            ("UNSTAR:bob:bob:m1", 1),
+            ("STARRED", 11),
         ] {
             assert_eq!(cost_of(line), tokens, "{line}");
         }
