@@ -94,6 +94,7 @@ mod sender;
 pub mod server_id;
 mod shared;
 pub mod split;
+mod stars;
 mod start;
 pub mod tls;
 pub mod token;
@@ -203,6 +204,10 @@ pub enum Notice {
     /// archived chat is shown apart and notifies only of `@` mentions
     /// ([`Level::rings`](crate::protocol::Level::rings)).
     Archived { chat: Chat, archived: bool },
+    /// Protocol 1.2 (§25): one of your devices (maybe this one) starred
+    /// (`starred`) `from`'s message `id` of `chat`, or took the star back
+    /// (`STAR`).
+    Starred { chat: Chat, from: String, id: String, starred: bool },
 }
 
 /// A logged-in chat client. Dropping it (or [`Client::close`]) delivers

@@ -253,6 +253,13 @@ impl ReceiverThread {
                     return None;
                 }
             },
+            Event::Star { chat, from, id, starred } => match Chat::parse(&chat) {
+                Ok(chat) => return push(notices, Notice::Starred { chat, from, id, starred }),
+                Err(_) => {
+                    log::warn!("receive port: STAR of a bad chat {chat:?}; dropped");
+                    return None;
+                }
+            },
             Event::Ping => return pong(conn).err().map(End::Lost),
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
             Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),

@@ -51,6 +51,7 @@ pub mod files;
 pub mod moderation;
 pub mod prefs;
 pub mod rules;
+pub mod stars;
 pub mod tui;
 
 use std::fmt::{self, Display};
@@ -284,6 +285,7 @@ pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
     all.extend(actions::Msg::ALL.iter().map(|m| area("actions", m, m.texts())));
     all.extend(account::Msg::ALL.iter().map(|m| area("account", m, m.texts())));
     all.extend(prefs::Msg::ALL.iter().map(|m| area("prefs", m, m.texts())));
+    all.extend(stars::Msg::ALL.iter().map(|m| area("stars", m, m.texts())));
     all
 }
 

@@ -65,7 +65,7 @@ impl App {
             // The chat list's badge went (`LiveChats::apply`).
             Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
             // 1.2: the list follows (`LiveChats::apply`); the panel says it.
-            Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => {
+            Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } | Notice::Starred { .. } => {
                 self.log_notice(notice);
             }
         }
