@@ -136,6 +136,10 @@ fn wachat_serve_passes_level_1_2() {
         passed.contains("v1.2/archive-and-list") && passed.contains("v1.2/archive-told-to-devices"),
         "{stdout}"
     );
+    // §25, starred messages, too.
+    for case in ["v1.2/star-and-list", "v1.2/star-hidden-by-delete", "v1.2/star-told-to-devices"] {
+        assert!(passed.contains(case), "{case}: {stdout}");
+    }
 }
 
 /// examples/minimal_server.py (or a copy of it) on free ports.

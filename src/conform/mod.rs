@@ -14,7 +14,7 @@
 //!   [`framing`], [`auth`], [`messages`], [`receive`], [`status`],
 //!   [`rooms`], [`listings`], [`codes`], [`timing`], [`restart`], [`later`]
 //!   (the 1.1 and 1.2 additions), [`prefs`] (1.2: blocks, levels, pins),
-//!   [`archive`] (1.2: archived chats);
+//!   [`archive`] (1.2: archived chats), [`starred`] (1.2: starred messages);
 //! - [`runner`]: which cases run, and their outcomes; [`preflight`]: what
 //!   the server allows, asked before the first case, and the accounts the
 //!   run made, deleted after the last;
@@ -47,6 +47,7 @@ pub mod report;
 pub mod restart;
 pub mod rooms;
 pub mod runner;
+pub mod starred;
 pub mod status;
 pub mod timing;
 pub mod wire;
@@ -71,6 +72,7 @@ pub fn all_cases() -> Vec<Case> {
         later::cases(),
         prefs::cases(),
         archive::cases(),
+        starred::cases(),
     ]
     .concat()
 }
