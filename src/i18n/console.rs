@@ -468,6 +468,7 @@ commands:
   /join <#room>, /leave [#room]   join (or create) a room, or leave one (default: the open one)
   /rooms, /members [#room]        your rooms; who is in one, online or last seen
   /reply n, /edit n, /delete n, /react n 👍, /search words   act on message n on screen; search
+  /star n, /unstar n, /starred   star message n (on all your devices); your starred messages
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (alone: usage)
   /devices, /unlink <device>, /link, /passwd [keep]   devices; log one out; link one; new password
   /help                   this help; /info: the server's rules (retention, quota, limits)
@@ -487,6 +488,7 @@ comandos:
   /join <#sala>, /leave [#sala]   unirse a una sala (o crearla), o salir (por defecto: la abierta)
   /rooms, /members [#sala]        tus salas; quién está en una, en línea o visto por última vez
   /reply n, /edit n, /delete n, /react n 👍, /search palabras   actuar sobre el mensaje n; buscar
+  /star n, /unstar n, /starred   destacar el mensaje n (en todos tus dispositivos); tus destacados
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (solos: su uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; cerrar; vincular; clave nueva
   /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
@@ -506,6 +508,7 @@ comandos:
   /join <#sala>, /leave [#sala]   entrar em uma sala (ou criá-la), ou sair (padrão: a aberta)
   /rooms, /members [#sala]        suas salas; quem está em uma, online ou visto por último
   /reply n, /edit n, /delete n, /react n 👍, /search palavras   agir sobre a mensagem n; buscar
+  /star n, /unstar n, /starred   favoritar a mensagem n (em todos os dispositivos); suas favoritas
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (sós: o uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; encerrar; vincular; senha nova
   /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)
