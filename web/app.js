@@ -96,6 +96,7 @@ $('search').addEventListener('submit', (e) => {
   import('./search.js').then((m) => m.search(app));
 });
 $('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
+$('starred-button').addEventListener('click', () => import('./starred.js').then((m) => m.show(app))); // 1.2 (§25)
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
@@ -289,6 +290,7 @@ async function refresh() {
       for (const name of archived.lines.filter(isChat)) onArchive({ chat: name, archived: true });
     }
     if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isName).map(fold));
+    refreshStars();
     model.online = new Set(users.lines.map(fold));
     const recent = [];
     for (const line of chats.lines) {
@@ -635,6 +637,9 @@ function onEvent(event) {
       draw();
       if (openKey === fold(event.chat)) panel?.sync();
       break;
+    case 'STAR':
+      import('./starred.js').then((m) => m.onEvent(app, event));
+      break;
     case 'BLOCKED':
     case 'UNBLOCKED':
       model.blocked[event.kind === 'BLOCKED' ? 'add' : 'delete'](fold(event.user));
@@ -667,6 +672,12 @@ function onModeration(event) {
     showRules(model.chat(event.room));
     if (!$('chat-panel').hidden) panel?.showMembers();
   }
+}
+
+/** My starred messages (1.2, §25): starred.js is loaded once there is one (the ★ of their bubbles). */
+async function refreshStars() {
+  const { reply, lines } = await link.request(request.starred()).catch(() => ({ reply: {} }));
+  if (reply.ok && (lines.length || view.starred)) import('./starred.js').then((m) => m.load(app, lines));
 }
 
 /** A chat archived (1.2, §23), from ARCHIVED or an ARCHIVE event: archive.js draws the list's row. */

@@ -192,6 +192,9 @@ export const request = {
   // 1.2 (§23): archived chats, kept by the server for all my devices.
   archive: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'ARCHIVE' : 'UNARCHIVE'}:${chat}`),
   archived: () => 'ARCHIVED',
+  // 1.2 (§25): starred messages, kept by the server for all my devices.
+  star: (chat, from, id, on) => (need(isChat(chat) && isName(from) && isId(id), 'bad chat, from or id'), `${on ? 'STAR' : 'UNSTAR'}:${chat}:${from}:${id}`),
+  starred: () => 'STARRED',
   quit: () => 'QUIT',
   // 1.2 (§21): files in chats.
   upload(name, size, sha256) {
@@ -237,7 +240,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];
@@ -458,6 +461,12 @@ export function parseEvent(line) {
       // 1.2 (§23): a chat archived or taken out, on this device or another.
       const f = fields(line, 3);
       return f && isChat(f[1]) && ['archived', 'unarchived'].includes(f[2]) ? { kind, chat: f[1], archived: f[2] === 'archived' } : null;
+    }
+    case 'STAR': {
+      // 1.2 (§25): a message starred or no more, on this device or another.
+      const f = fields(line, 5);
+      return f && isChat(f[1]) && isName(f[2]) && isId(f[3]) && ['starred', 'unstarred'].includes(f[4])
+        ? { kind, chat: f[1], from: f[2], id: f[3], starred: f[4] === 'starred' } : null;
     }
     case 'PING':
       return line === 'PING' ? { kind } : null;

@@ -75,6 +75,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/devices.js", "devices.js", JS),
     asset!("/widgets.js", "widgets.js", JS),
     asset!("/archive.js", "archive.js", JS),
+    asset!("/starred.js", "starred.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -93,8 +94,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// the first link code, and what a linked browser keeps of its chats
 /// when it logs in; files in chats (1.2, issue 42) once logged in; and
 /// the small widgets those panels share; and (1.2, §23) the chat list's
-/// "Archived" row once a chat is archived.
-pub const LOADED_LATER: [&str; 13] = [
+/// "Archived" row once a chat is archived; and (1.2, §25) starred
+/// messages with the message menu, the ★ button, or a first star.
+pub const LOADED_LATER: [&str; 14] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -108,6 +110,7 @@ pub const LOADED_LATER: [&str; 13] = [
     "/files.js",
     "/widgets.js",
     "/archive.js",
+    "/starred.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.
