@@ -105,10 +105,13 @@ catalogue! {
     // ── Acting on a message (1.2, `tui/select.rs`) ────────────────────────
     /// The line above the input while a message is chosen.
     Chosen {
-        en: "chosen: {who}: {text} · r reply · e edit · d delete · + react · / search · Esc",
-        es: "elegido: {who}: {text} · r responder · e editar · d borrar · + reaccionar · / buscar · Esc",
-        pt: "escolhida: {who}: {text} · r responder · e editar · d apagar · + reagir · / buscar · Esc",
+        en: "chosen: {who}: {text} · r reply · e edit · d delete · + react · * star · / search · Esc",
+        es: "elegido: {who}: {text} · r responder · e editar · d borrar · + reaccionar · * destacar · / buscar · Esc",
+        pt: "escolhida: {who}: {text} · r responder · e editar · d apagar · + reagir · * favoritar · / buscar · Esc",
     },
+    /// 1.2 (§25): what `*` on a chosen message did.
+    StarredIt { en: "★ starred (on all your devices)", es: "★ destacado (en todos tus dispositivos)", pt: "★ favoritada (em todos os seus dispositivos)" },
+    UnstarredIt { en: "star taken back", es: "ya no está destacado", pt: "não é mais favorita" },
     ConfirmDelete {
         en: "delete this message for everyone? (y/n)",
         es: "¿borrar este mensaje para todos? (s/n)",
