@@ -54,7 +54,7 @@ fn the_console_stars_by_number_on_every_device_and_a_deletion_hides_the_star() {
     lab.expect("★ starred messages (1), newest first:");
     lab.expect("bob: bring a pencil");
     lab.type_line("/help");
-    lab.expect("/star n, /unstar n, /starred");
+    lab.expect("/[un]star n");
 }
 
 #[test]
