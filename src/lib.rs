@@ -6,7 +6,7 @@
 //! READ ✓✓ read`. The wire protocol is in `docs/PROTOCOL.md`.
 //!
 //! First time here? Read `examples/tiny_server.rs` (the whole idea in
-//! under 600 lines), then `docs/READING.md`, which follows one `MSG`
+//! about 650 plain lines), then `docs/READING.md`, which follows one `MSG`
 //! through this crate in 12 stops; this page is the map beside them.
 //!
 //! ## Layout

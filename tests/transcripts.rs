@@ -511,17 +511,20 @@ fn the_readmes_two_column_transcript_runs_as_printed_with_the_real_nc() {
         .into_iter()
         .find(|(lang, _)| lang == "text")
         .expect("the README's nc transcript");
-    // Two columns: bob's receive port on the left, ana's send port from
-    // where her `$ nc` starts.
+    // Two columns: carol's receive port on the left, dave's send port
+    // from where his `$ nc` starts.
     let column = lines.iter().find_map(|l| l.find("$ nc 127.0.0.1 6666")).expect("ana's column");
     let server = TestServer::start(); // the default --timeout, as the README's
+    // In the README's order: its quick start registered ana and bob, so
+    // the transcript must not register them again (issue 53).
+    server.register(&["ana", "bob"]);
     let mut terms: HashMap<String, Nc> = HashMap::new();
     for line in &lines[1..] {
         let (left, right) = match line.char_indices().nth(column) {
             Some((at, _)) => line.split_at(at),
             None => (line.as_str(), ""),
         };
-        for (terminal, part) in [("bob", left), ("ana", right)] {
+        for (terminal, part) in [("carol", left), ("dave", right)] {
             if !part.trim().is_empty() {
                 play(&server, &mut terms, terminal, part.trim());
             }

@@ -24,13 +24,17 @@ use crate::transport::Tls;
 /// `--level` is at least its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Level {
-    /// Version 1 (shared/protocol.md).
+    /// Version 1: log in, MSG, ACK, STATUS, rooms, presence, timeouts
+    /// (docs/PROTOCOL.md §1–§10).
     #[value(name = "1.0")]
     V1_0,
-    /// docs/PROTOCOL.md §11 and §12.
+    /// Version 1.1, after VERSION:1.1: LASTSEEN, MEMBERS, MEMBER events,
+    /// SERVER (docs/PROTOCOL.md §11–§12).
     #[value(name = "1.1")]
     V1_1,
-    /// This round's additions (`TYPING`).
+    /// Version 1.2: invites, TYPING, devices, INFO, moderation, message
+    /// actions, accounts, files, blocks and pins, archives (docs/PROTOCOL.md
+    /// §13–§23).
     #[value(name = "1.2")]
     V1_2,
 }

@@ -46,6 +46,10 @@ fn info(config: &Config) -> Vec<InfoLine> {
         InfoLine::new("rate", if config.rate > 0.0 { config.rate.to_string() } else { "none".to_string() }),
         // `--name-quarantine-days` (30 days: `30`).
         InfoLine::new("name_quarantine_days", config.name_quarantine.as_secs_f64() / 86_400.0),
+        // `--timeout`: a client that knows it keeps its connections alive
+        // within it, instead of within its own (issue 53: consoles at their
+        // 10 s dropped every 15 s from a server at `--timeout 600`).
+        InfoLine::new("timeout_secs", config.timeout.as_secs_f64()),
     ]
 }
 
@@ -65,6 +69,9 @@ mod tests {
         assert_eq!(InfoLine::find(&lines, "registration"), Some("open"));
         assert_eq!(InfoLine::find(&lines, "max_devices"), Some("5"));
         assert_eq!(InfoLine::find(&lines, "quota_bytes"), Some("67108864"));
+        assert_eq!(InfoLine::find(&lines, "timeout_secs"), Some("10"));
+        config.timeout = Duration::from_millis(600_500);
+        assert_eq!(InfoLine::find(&info(&config), "timeout_secs"), Some("600.5"));
         config.store.retain = Some(Duration::from_secs(30 * 86_400));
         config.registration = Registration::Invite;
         config.rate = 0.0;
