@@ -16,6 +16,7 @@
 //! | `max_history` | most messages one `HISTORY` returns |
 //! | `rate` | requests per second per user (`none`: no limit) |
 //! | `name_quarantine_days` | days a deleted account's name stays reserved before anyone may register it (`0.5`: half a day) |
+//! | `new_accounts_left` | accounts the asker's address may still `REGISTER` now (`unlimited`: exempt) |
 //! | `timeout_secs` | the server's `--timeout`: a connection silent that long is closed, so a client keeps its connections alive within it (`0.5`: half a second) |
 
 use std::fmt;
@@ -30,7 +31,7 @@ pub struct InfoLine {
 }
 
 /// The keys of this version, in the order the server lists them.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 13] = [
     "version",
     "server",
     "retention_days",
@@ -43,6 +44,7 @@ pub const KEYS: [&str; 12] = [
     "rate",
     "name_quarantine_days",
     "timeout_secs",
+    "new_accounts_left",
 ];
 
 impl InfoLine {

@@ -403,12 +403,26 @@ pub fn is_member(ctx: &Ctx, user: UserId, room: &str) -> bool {
 }
 
 /// `who` joined or left `room` (already durable): tells the other members
-/// online that opted in to 1.1, here and on the other nodes.
+/// online that opted in to 1.1, here and on the other nodes; but never of
+/// `#general`, see [`announced`].
 pub fn tell_members(ctx: &Ctx, who: UserId, name: &str, room: &str, joined: bool) {
+    if !announced(room) {
+        return;
+    }
     let members = ctx.store.room_members(room);
     let blocked = ctx.store.blocks(who).unwrap_or_default();
     tell_local_members(&ctx.router, ctx.config.presence_limit, (who, &blocked), name, members, joined);
     ctx.nodes.tell_members(who, name, room, joined);
+}
+
+/// Whether joining and leaving `room` is told to its members (`MEMBER`).
+/// Not for `#general` (1.2, issue 53): every account is put there at its
+/// registration without a word, so its comings and goings are no news, and
+/// in a room that holds everyone one account leaving — every account of a
+/// `wachat conform` run against a class server, say — is a line on every
+/// screen.
+pub fn announced(room: &str) -> bool {
+    fold(room.trim_start_matches('#')) != fold(crate::store::GENERAL.trim_start_matches('#'))
 }
 
 /// [`tell_members`] for the members whose receive connection is on this
@@ -488,6 +502,16 @@ mod tests {
         assert!(ledger.changed.is_empty(), "settled: no entry left");
         assert_eq!(ledger.settle(ANA, Some(101), true, at).0, Say::Nothing, "settled once");
         left(&mut ledger, &name, 101, at);
+    }
+
+    #[test]
+    fn joining_and_leaving_general_is_not_announced() {
+        for general in ["general", "#general", "#General", "GENERAL"] {
+            assert!(!announced(general), "{general}");
+        }
+        for room in ["#lab", "generals", "#general2"] {
+            assert!(announced(room), "{room}");
+        }
     }
 
     #[test]
