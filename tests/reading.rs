@@ -3,7 +3,11 @@
 //! it, there are at most 12 stops, and the functions stay short enough
 //! to read in an afternoon (1,500 lines in all).
 
+mod support;
+
 use std::path::Path;
+
+use support::TestServer;
 
 const MOST_STOPS: usize = 12;
 const MOST_LINES: usize = 1500;
@@ -50,4 +54,98 @@ fn the_reader_of_stops_reads_a_stop() {
     let tricky = "fn f<'a>(x: &'a str) {\n    let s = \"}\"; // }\n    let c = '{';\n}\nfn g() {}\n";
     assert_eq!(function_lines(tricky, "f"), Some(4));
     assert_eq!(function_lines(tricky, "g"), Some(1));
+}
+
+/// Issue 53: the code, its help and its documents cite docs/PROTOCOL.md,
+/// never a file outside the repository that a reader of the checkout
+/// does not have (`shared/protocol.md`).
+#[test]
+fn nothing_cites_the_protocol_outside_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    let mut dirs = vec![root.join("src"), root.join("examples"), root.join("docs"), root.join("web")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| ["rs", "md", "js", "py", "sh", "html"].contains(&e.to_str().unwrap()))
+            {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 100, "{} files: the walk found the sources", files.len());
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!text.contains("shared/protocol"), "{} cites shared/protocol.md", path.display());
+    }
+    // The help of conform's and chaos's --level says what each level is.
+    for command in [&["conform", "server", "--help"][..], &["chaos", "--help"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wachat")).args(command).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for level in ["docs/PROTOCOL.md §1–§10", "docs/PROTOCOL.md §11–§12", "docs/PROTOCOL.md §13–§23"]
+        {
+            assert!(help.contains(level), "{command:?} --help does not cite {level}:\n{help}");
+        }
+        assert!(!help.contains("This round"), "{command:?}: {help}");
+    }
+}
+
+/// Issue 53: LAB.md part 3 sends students to the files table of src/lib.rs
+/// to learn which file says what each user acknowledged; the table left
+/// that file (`devices.csv`) out. Every file and directory a running
+/// server makes in its data directory is in the table.
+#[test]
+fn every_file_a_server_makes_is_in_the_files_table_of_lib_rs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let table: String = lib
+        .lines()
+        .skip_while(|l| !l.starts_with("//! ## Files"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("//! ## "))
+        .collect();
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_recv("bob", "pw-bob"); // a device: devices.csv
+    let mut ana = server.login_send("ana", "pw-ana");
+    assert!(ana.request("MSG:bob:m1:hola").starts_with("OK:m1:"));
+    assert!(bob.line().starts_with("MSG:1:ana:bob:m1:"));
+    bob.send("ACK:1");
+    assert!(ana.request("PING") == "OK");
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    while !server.data_dir.join("devices.csv").exists() {
+        assert!(std::time::Instant::now() < deadline, "no devices.csv");
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling a file the flusher writes
+    }
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&server.data_dir).unwrap().map(Result::unwrap) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // checkpoint-1234.csv is `checkpoint-<position>.csv` in the table.
+        let mut shown = String::new();
+        let mut digits = false;
+        for c in name.chars() {
+            if c.is_ascii_digit() {
+                if !digits {
+                    shown.push_str("<position>");
+                }
+                digits = true;
+            } else {
+                digits = false;
+                shown.push(c);
+            }
+        }
+        let shown = if entry.path().is_dir() { format!("`{shown}/") } else { format!("`{shown}`") };
+        names.push(shown);
+    }
+    assert!(names.iter().any(|n| n == "`devices.csv`"), "{names:?}");
+    for name in names {
+        assert!(
+            table.contains(&name),
+            "{name} is in the data directory but not in the files table of src/lib.rs"
+        );
+    }
 }

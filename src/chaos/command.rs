@@ -36,7 +36,8 @@ pub struct ChaosArgs {
     /// to the next one, as a client with several does.
     #[arg(long, value_name = "HOST:SEND:RECV", value_delimiter = ',')]
     pub server: Vec<String>,
-    /// The protocol level the users speak: 1.0, 1.1, 1.2.
+    /// The protocol level the users speak (what each checks more:
+    /// docs/MODEL.md, "Per level").
     #[arg(long, value_enum, default_value = "1.0")]
     pub level: Level,
     /// Devices per user (level 1.2 only): each user logs in as `d0`,

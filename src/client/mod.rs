@@ -79,6 +79,7 @@ mod direct;
 pub mod files;
 pub mod fold;
 pub mod history;
+mod keepalive;
 mod link;
 mod live;
 pub mod local;

@@ -23,9 +23,8 @@
 //! - [`client`]: `wachat conform client`, the suite playing the server;
 //! - [`command`]: the command line, `wachat conform server|client`.
 //!
-//! The cases assume only what the protocol promises (shared/protocol.md,
-//! docs/PROTOCOL.md), never wachat's own choices: a `KO`'s text is never
-//! compared, only its code; orders the protocol leaves open are accepted
+//! The cases assume only what the protocol promises (docs/PROTOCOL.md),
+//! never wachat's own choices: a `KO`'s text is never compared, only its code; orders the protocol leaves open are accepted
 //! in any order; presence events that other users cause are skipped.
 
 pub mod archive;
