@@ -129,6 +129,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/devices.js", "devices.js", JS),
     asset!("/widgets.js", "widgets.js", JS),
     asset!("/archive.js", "archive.js", JS),
+    // Issue 51: forwarding a message or a photo.
+    asset!("/forward.js", "forward.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -147,8 +149,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// the first link code, and what a linked browser keeps of its chats
 /// when it logs in; files in chats (1.2, issue 42) once logged in; and
 /// the small widgets those panels share; and (1.2, §23) the chat list's
-/// "Archived" row once a chat is archived.
-pub const LOADED_LATER: [&str; 13] = [
+/// "Archived" row once a chat is archived; (issue 51) forwarding at the
+/// first "Forward".
+pub const LOADED_LATER: [&str; 14] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -162,6 +165,7 @@ pub const LOADED_LATER: [&str; 13] = [
     "/files.js",
     "/widgets.js",
     "/archive.js",
+    "/forward.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.
