@@ -130,3 +130,78 @@ fn poll<T>(mut f: impl FnMut() -> Option<T>) -> T {
         std::thread::sleep(std::time::Duration::from_millis(50)); // polling the server
     }
 }
+
+#[test]
+fn the_browser_reads_voice_messages_by_the_consoles_rule() {
+    let _one = one_at_a_time();
+    let (_server, url) = web_server(&[]);
+    let cases: Vec<serde_json::Value> = include_str!("data/voice.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let want = f[1].parse::<u32>().ok().map(|s| json!([s, f[2]]));
+            assert_eq!(wachat::protocol::files::voice(f[0]).map(|(s, c)| json!([s, c])), want, "{l}");
+            json!([f[0], want])
+        })
+        .collect();
+    let browser = Browser::start(800, 600);
+    browser.goto(&url);
+    let wrong = browser.exec_async(
+        "const [cases, done] = arguments;
+         import('/voice.js').then(m => done(cases.filter(([text, want]) => {
+           const got = m.voice(text);
+           return JSON.stringify(got ? [got.seconds, got.caption] : null) !== JSON.stringify(want);
+         })));",
+        json!([cases]),
+    );
+    assert_eq!(wrong, json!([]));
+}
+
+#[test]
+fn a_voice_message_is_recorded_sent_as_a_file_and_played_with_its_length() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob_events = login_recv_1_2(&server, "bob");
+    // Recorded on a phone, with chromium's fake microphone (a tone).
+    let ana = logged_in(&url, "ana", 390, 844);
+    support::webapp::open_chat(&ana, "bob");
+    let label = ana.exec("return document.getElementById('record').getAttribute('aria-label')", json!([]));
+    assert_eq!(label, json!("Record a voice message"));
+    ana.click("#record");
+    ana.wait_for("document.getElementById('voice-bar')");
+    ana.wait_for("/Recording 0:0[2-9]/.test(document.getElementById('voice-bar').textContent)");
+    shot(&ana, "voice-recording-390");
+    ana.click("#voice-send");
+    let event = next_file_event(&mut bob_events);
+    let fields: Vec<&str> = event.splitn(11, ':').collect();
+    let (file, name, text) = (fields[6], fields[9], fields[10]);
+    assert!(name.starts_with("voice-") && name.ends_with("s.webm"), "{event}");
+    let (seconds, caption) =
+        wachat::protocol::files::voice(text).unwrap_or_else(|| panic!("a voice message: {event}"));
+    assert!((2..=4).contains(&seconds) && caption.is_empty(), "{event}");
+    let mut bob = server.login_send("bob", "pw-bob");
+    let bytes = fetch(&mut bob, file).unwrap();
+    assert!(bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]), "a WebM file");
+    // Ana's bubble is a player, its length known from the name.
+    let length = format!("0:{seconds:02}");
+    ana.wait_for(&format!(
+        "document.querySelector('#messages .msg.mine .voice .voice-time')?.textContent === '{length}'"
+    ));
+    // Bob, on a laptop, plays it: the bar moves.
+    let bob_browser = logged_in(&url, "bob", 1280, 800);
+    bob_browser.click("#chat-list button[data-chat='ana']");
+    bob_browser.wait_for("document.querySelector('#messages .msg .voice .play')");
+    let labels = bob_browser.exec(
+        "const v = document.querySelector('#messages .msg .voice');
+         return [v.querySelector('.play').getAttribute('aria-label'), v.querySelector('progress').getAttribute('aria-label'),
+                 document.querySelector('#messages .msg .text').hidden]",
+        json!([]),
+    );
+    assert_eq!(labels, json!(["Play voice message", format!("Voice message, {length}"), true]));
+    bob_browser.click("#messages .msg .voice .play");
+    bob_browser.wait_for("document.querySelector('#messages .msg .voice progress').value > 0");
+    bob_browser.wait_for("document.querySelector('#messages .msg .voice .play').getAttribute('aria-label') === 'Play voice message' && document.querySelector('#messages .msg .voice progress').value >= 1");
+    shot(&bob_browser, "voice-player-1280");
+}

@@ -15,9 +15,9 @@ import { el, visible, rich, FORWARDED } from './view.js';
 import { t, addStrings } from './i18n.js';
 
 addStrings({
-  en: { attach: 'Attach a file', caption: 'Add a caption', sendFile: 'Send', download: 'Download {name}', forward: 'Forward', sending: 'Sending {name}…', photoOf: 'Photo: {name}' },
-  es: { attach: 'Adjuntar un archivo', caption: 'Añade un texto', sendFile: 'Enviar', download: 'Descargar {name}', forward: 'Reenviar', sending: 'Enviando {name}…', photoOf: 'Foto: {name}' },
-  pt: { attach: 'Anexar um arquivo', caption: 'Adicione uma legenda', sendFile: 'Enviar', download: 'Baixar {name}', forward: 'Encaminhar', sending: 'Enviando {name}…', photoOf: 'Foto: {name}' },
+  en: { recordVoice: 'Record a voice message', attach: 'Attach a file', caption: 'Add a caption', sendFile: 'Send', download: 'Download {name}', forward: 'Forward', sending: 'Sending {name}…', photoOf: 'Photo: {name}' },
+  es: { recordVoice: 'Grabar un mensaje de voz', attach: 'Adjuntar un archivo', caption: 'Añade un texto', sendFile: 'Enviar', download: 'Descargar {name}', forward: 'Reenviar', sending: 'Enviando {name}…', photoOf: 'Foto: {name}' },
+  pt: { recordVoice: 'Gravar uma mensagem de voz', attach: 'Anexar um arquivo', caption: 'Adicione uma legenda', sendFile: 'Enviar', download: 'Baixar {name}', forward: 'Encaminhar', sending: 'Enviando {name}…', photoOf: 'Foto: {name}' },
 });
 
 const PART = 12000;
@@ -261,10 +261,13 @@ export function show(item, msg, link, chat) {
     open.addEventListener('click', () => viewer(msg, link));
     open.append(img);
     box.append(open);
-  } else {
-    box.append(el('span', 'file-name', file.name), ' ', el('span', 'file-size', sizeWords(file.size)), ' ');
-    box.append(downloadButton(link, file, 'application/octet-stream'));
-  }
+  } else if (msg.text.startsWith('📎 voice-')) {
+    // A voice message (issue 51): voice.js draws its player, if the name is one (else a card, as any file).
+    import('./voice.js').then((m) => {
+      if (m.voice(msg.text)) m.player(box, msg, link, fetchBlob);
+      else card(box, link, file);
+    });
+  } else card(box, link, file);
   // The text says the name and size the photo or card shows already: only the caption stays (issue 51).
   const text = item.querySelector('.text');
   if (text) {
@@ -277,6 +280,12 @@ export function show(item, msg, link, chat) {
     text.hidden = !caption;
     item.insertBefore(box, text);
   } else item.insertBefore(box, item.querySelector('.meta'));
+}
+
+/** A file's card: its name, its size, ⬇. */
+function card(box, link, file) {
+  box.append(el('span', 'file-name', file.name), ' ', el('span', 'file-size', sizeWords(file.size)), ' ');
+  box.append(downloadButton(link, file, 'application/octet-stream'));
 }
 
 /** A ⬇ button that saves `file` under its name; `type`: what the bytes are called (octet-stream: never shown). */
@@ -384,7 +393,18 @@ export function setup(app) {
     take([...picker.files]);
     picker.value = '';
   });
+  // A voice message (issue 51): voice.js records at the first tap, and files go as any file.
+  const mic = el('button', 'secondary', '🎤');
+  mic.type = 'button';
+  mic.id = 'record';
+  mic.setAttribute('aria-label', t('recordVoice'));
+  mic.title = t('recordVoice');
+  mic.addEventListener('click', () => import('./voice.js').then((m) => m.record(app, (file, name) => {
+    const bar = progressBar(name, file.size);
+    send(app, file, name, '', (n) => { bar.value = n; }).catch(say).finally(() => bar.parentNode.remove());
+  })));
   $('composer').prepend(button, picker);
+  $('send').before(mic);
   for (const zone of [$('messages'), $('composer')]) {
     zone.addEventListener('dragover', (e) => e.preventDefault());
     zone.addEventListener('drop', (e) => {
@@ -399,6 +419,18 @@ export function setup(app) {
     if (images.length === 1) stage(app, images[0], images[0].name || `pasted-${Date.now()}.${images[0].type.split('/')[1]}`, say);
     else for (const image of images) send(app, image, image.name || `pasted-${Date.now()}.${image.type.split('/')[1]}`).catch(say);
   });
+}
+
+/** A bar above the composer saying what is being sent, and how far: its <progress>. */
+function progressBar(name, size) {
+  const bar = el('div', 'attach-bar');
+  const meter = el('progress');
+  meter.max = size;
+  meter.value = 0;
+  meter.setAttribute('aria-label', t('sending', { name }));
+  bar.append(el('span', 'attach-name', t('sending', { name })), meter);
+  $('composer').before(bar);
+  return meter;
 }
 
 /**

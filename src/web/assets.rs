@@ -131,6 +131,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/archive.js", "archive.js", JS),
     // Issue 51: forwarding a message or a photo.
     asset!("/forward.js", "forward.js", JS),
+    asset!("/voice.js", "voice.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -150,8 +151,8 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// when it logs in; files in chats (1.2, issue 42) once logged in; and
 /// the small widgets those panels share; and (1.2, §23) the chat list's
 /// "Archived" row once a chat is archived; (issue 51) forwarding at the
-/// first "Forward".
-pub const LOADED_LATER: [&str; 14] = [
+/// first "Forward", voice messages at the first 🎤 or voice message.
+pub const LOADED_LATER: [&str; 15] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -166,6 +167,7 @@ pub const LOADED_LATER: [&str; 14] = [
     "/widgets.js",
     "/archive.js",
     "/forward.js",
+    "/voice.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.

@@ -166,8 +166,9 @@ pub fn accepts_gzip(value: &str) -> bool {
 /// files (`default-src 'self'`: no inline script, nothing from another
 /// host), never inside another site's frame, and types taken as given.
 /// Images may also come from `blob:` URLs (1.2, issue 42): the bytes of
-/// a file the page fetched itself over its logged-in WebSocket.
-pub const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'\r\n\
+/// a file the page fetched itself over its logged-in WebSocket; and so
+/// may a voice message's sound (`media-src`, issue 51).
+pub const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; frame-ancestors 'none'\r\n\
      X-Content-Type-Options: nosniff\r\n\
      Referrer-Policy: no-referrer\r\n";
 
