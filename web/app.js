@@ -3,7 +3,7 @@
 // what the user does into requests (wire.js formats them).
 
 import { Link, pair } from './link.js';
-import { Model, Outbox, newId } from './chats.js';
+import { Model, Outbox, Drafts, newId } from './chats.js';
 import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, isChat, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
 import { renderList, seenText, visible, Conversation } from './view.js';
@@ -22,6 +22,8 @@ const TYPING_SHOWN_MS = 5000;
 let link = null;
 let model = null;
 let outbox = null;
+/** What was typed and not sent, per chat (chats.js). */
+let drafts = null;
 let view = null;
 /** Reply, edit, delete, react (1.2): actions.js, loaded at the first "⋯" (search.js at the first search). */
 let actions = null;
@@ -81,11 +83,25 @@ $('input').addEventListener('keydown', (e) => {
     send();
   }
 });
-$('input').addEventListener('input', typing);
+$('input').addEventListener('input', () => {
+  keepDraft();
+  typing();
+});
 $('back').addEventListener('click', closeChat);
 // The server's rules (rules.js) load when they are shown.
 $('rules-button').addEventListener('click', () => { if (link) import('./rules.js').then((m) => m.showRules(link)).catch(() => {}); });
 $('rules-close').addEventListener('click', () => { $('rules').hidden = true; });
+// Esc closes what is open on top, one thing a press: a message's menu, the photo viewer, Details, Devices, search, the rules.
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape' || e.defaultPrevented) return;
+  const menu = document.querySelector('#messages .menu');
+  const open = (id) => !$(id).hidden;
+  if (menu) menu.remove();
+  else if (open('chat-panel')) panel?.toggle(app);
+  else if (open('devices-panel')) import('./devices.js').then((m) => m.toggle(app));
+  else if (open('search-panel')) $('search-panel').hidden = true;
+  else if (open('rules')) $('rules').hidden = true;
+});
 const app = {
   link: () => link, model: () => model, view: () => view, chat: () => view.chat, rules: () => rules, open: openChat, applied,
   say: (text) => { $('typing').textContent = text; },
@@ -197,6 +213,7 @@ async function begin(who) {
   link = new Link(base(), { ...who, persist: offlineStart });
   model = new Model(user);
   outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
+  drafts = model.drafts = new Drafts(`wachat:drafts:${location.host}:${fold(user)}`);
   view = new Conversation();
   view.onMore = async (item, msg) => {
     actionsLoading ||= import('./actions.js').then((m) => (actions = new m.Actions(app)));
@@ -213,6 +230,7 @@ async function begin(who) {
     if (offlineStart && reply.code === 'OFFLINE') return enter(who);
     link = null;
     if (who.token && reply.code === 'AUTH_FAILED') unlinked();
+    else if (reply.code === 'AUTH_FAILED' && !who.register) $('login-error').textContent = t('wrongLogin');
     else $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
     if (who.register && reply.code === 'AUTH_FAILED') invite(reply);
     return;
@@ -229,6 +247,7 @@ async function begin(who) {
 async function enter(who) {
   model.me = view.me = link.user;
   const kept = store ? store.restore(location.host, model) : null;
+  for (const name of drafts.names()) model.chat(name); // a chat with a draft is in the list, as WhatsApp keeps it
   for (const entry of outbox.entries) {
     model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
   }
@@ -241,7 +260,6 @@ async function enter(who) {
   import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
   if (link.status !== 'online') return; // refresh() runs when it is
   await refresh();
-  import('./rules.js').then((m) => m.showRulesOnce(link, link.user)).catch(() => {});
 }
 
 // A linked browser logs in by itself, with its token.
@@ -264,6 +282,8 @@ function onStatus({ status, retryMs, reply }) {
   $('status').className = `status ${status}`;
   // Offline: said in the header, and nobody's presence is shown as known.
   $('app').classList.toggle('offline', status !== 'online');
+  // …and inside an open chat, where a phone shows no list header (issue 51).
+  $('chat-offline').textContent = status === 'online' ? '' : `${text}. ${t('offlineHere')}`;
   if (openKey && model) updateSub(model.chat(openKey));
   if (status === 'online' && model && !$('app').hidden) refresh();
   if (status === 'refused' && !$('app').hidden) {
@@ -387,14 +407,18 @@ async function loadPage(chat, limit) {
 
 async function openChat(name) {
   const chat = model.chat(name);
-  if (openKey !== fold(chat.name)) actions?.cancel();
+  if (openKey !== fold(chat.name)) {
+    // The draft of the chat left stays with it (keepDraft); this chat's own comes back.
+    actions?.cancel();
+    $('input').value = drafts.get(chat.name);
+  }
   openKey = fold(chat.name);
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.name;
   $('chat-sub').textContent = '';
   $('empty').hidden = true;
   $('composer').hidden = false;
-  $('chat-panel').hidden = true;
+  panel?.close();
   $('search-scope').options[1].disabled = false;
   $('search-scope').value = 'here';
   $('typing').textContent = '';
@@ -421,6 +445,12 @@ function closeChat() {
   openKey = null;
   actions?.cancel();
   $('app').classList.remove('chat-open');
+  $('input').value = ''; // the chat's draft stays with it
+  // No chat, no header: its title, its details and their panel go.
+  for (const id of ['chat-title', 'chat-sub', 'typing']) $(id).textContent = '';
+  renderHeader(null);
+  panel?.close();
+  $('room-note').hidden = true;
   $('composer').hidden = true;
   $('empty').hidden = false;
   $('messages').replaceChildren();
@@ -448,7 +478,7 @@ function updateComposer() {
 
 async function updateSub(chat) {
   if (chat.room) {
-    $('chat-sub').textContent = chat.memberCount ? `${chat.memberCount} · ${t('members')}` : '';
+    $('chat-sub').textContent = chat.memberCount ? t('memberCount', { n: chat.memberCount }) : '';
     return;
   }
   if (link.status !== 'online') {
@@ -511,6 +541,7 @@ function send() {
     return;
   }
   $('input').value = '';
+  drafts.set(chat.name, '');
   outbox.add(entry);
   const { msg } = model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
   view.append(msg);
@@ -699,6 +730,11 @@ async function showRules(chat) {
   rules = info;
   renderHeader(info);
   updateComposer();
+}
+
+/** Keeps what the composer holds as the open chat's draft (an edit of a sent message is none). */
+function keepDraft() {
+  if (openKey && drafts && actions?.mode?.kind !== 'edit') drafts.set(openKey, $('input').value);
 }
 
 /** TYPING (protocol 1.2) at most every 3 s; a server without it says BAD_REQUEST once. */

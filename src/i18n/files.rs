@@ -29,4 +29,10 @@ catalogue! {
         es: "[{n}] guardado como {path}",
         pt: "[{n}] salvo como {path}",
     },
+    // A voice message (1.2, issue 51: `protocol::files::voice`), shown by its length; /save saves it.
+    Voice {
+        en: "🎤 voice message ({length})",
+        es: "🎤 mensaje de voz ({length})",
+        pt: "🎤 mensagem de voz ({length})",
+    },
 }

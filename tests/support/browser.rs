@@ -64,7 +64,9 @@ impl Browser {
         let mut options = json!({
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     format!("--window-size={width},{height}"), format!("--lang={lang}")],
+                     format!("--window-size={width},{height}"), format!("--lang={lang}"),
+                     // A microphone that plays a tone, allowed without asking (voice messages, issue 51).
+                     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
             "prefs": {"intl.accept_languages": lang},
         });
         if width <= 480 {
