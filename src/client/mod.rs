@@ -203,6 +203,12 @@ pub enum Notice {
     /// archived chat is shown apart and notifies only of `@` mentions
     /// ([`Level::rings`](crate::protocol::Level::rings)).
     Archived { chat: Chat, archived: bool },
+    /// Protocol 1.2 (§24): `from` is calling you. A console takes no
+    /// call: it says to answer in the browser.
+    Ringing { from: String, media: crate::protocol::call::Media },
+    /// Protocol 1.2 (§24): a call ended, because of `by` (you, or the
+    /// other end); a missed call is also a message in the chat.
+    CallEnded { by: String, why: crate::protocol::call::End },
 }
 
 /// A logged-in chat client. Dropping it (or [`Client::close`]) delivers

@@ -148,6 +148,10 @@ pub enum Event {
     /// 1.2 (§23): `ARCHIVE:<chat>:<archived|unarchived>`: one of your
     /// devices archived `chat` (or took it out of the archive). Ephemeral.
     Archive { chat: String, archived: bool },
+    /// 1.2 (§24): `CALL:<from>:<call id>:<signal>`: a call's signalling
+    /// from `from` (the offer rings, the answer, a candidate), or its end
+    /// (`END:<why>`, made by the server). Ephemeral, like `TYPING`.
+    Call { from: String, id: String, signal: super::call::Signal },
 }
 
 /// How an event reaches a user connected to another node of a cluster
@@ -186,7 +190,8 @@ impl Event {
             | Event::Bye(Bye::Unlinked)
             | Event::Pref(_)
             | Event::Block { .. }
-            | Event::Archive { .. } => 2,
+            | Event::Archive { .. }
+            | Event::Call { .. } => 2,
         }
     }
 
@@ -203,7 +208,8 @@ impl Event {
             | Event::P2p { .. }
             | Event::Pref(_)
             | Event::Block { .. }
-            | Event::Archive { .. } => Travel::Relayed,
+            | Event::Archive { .. }
+            | Event::Call { .. } => Travel::Relayed,
             Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {
                 Travel::Numbered
             }
@@ -262,6 +268,11 @@ impl Event {
                     other => return Err(format!("unknown MEMBER change {other:?}")),
                 };
                 Event::Member { room: f[1].into(), user: f[2].into(), joined }
+            }
+            "CALL" => {
+                let (from, id, signal) = super::call::split(line)
+                    .ok_or_else(|| format!("expected CALL:<from>:<id>:<signal>, got {line:?}"))?;
+                Event::Call { from: from.into(), id: id.into(), signal: super::call::Signal::parse(signal)? }
             }
             "TYPING" => {
                 let f = shape(3, "TYPING:<from>:<to>")?;
@@ -333,6 +344,7 @@ impl fmt::Display for Event {
                 write!(f, "MEMBER:{room}:{user}:{}", if *joined { "JOINED" } else { "LEFT" })
             }
             Event::Typing { from, to } => write!(f, "TYPING:{from}:{to}"),
+            Event::Call { from, id, signal } => write!(f, "CALL:{from}:{id}:{signal}"),
             Event::Moderation { room, by, change } => change.fmt_event(room, by, f),
             Event::ReadMark { seq, chat, id, ts } => {
                 EventRef::ReadMark { seq: *seq, chat, id, ts: *ts }.fmt(f)

@@ -75,6 +75,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/devices.js", "devices.js", JS),
     asset!("/widgets.js", "widgets.js", JS),
     asset!("/archive.js", "archive.js", JS),
+    // 1.2 (§24): calls, at the first call button or CALL event.
+    asset!("/call.js", "call.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -93,8 +95,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// the first link code, and what a linked browser keeps of its chats
 /// when it logs in; files in chats (1.2, issue 42) once logged in; and
 /// the small widgets those panels share; and (1.2, §23) the chat list's
-/// "Archived" row once a chat is archived.
-pub const LOADED_LATER: [&str; 13] = [
+/// "Archived" row once a chat is archived; and (1.2, §24) calls, at the
+/// first call button or incoming call.
+pub const LOADED_LATER: [&str; 14] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -108,6 +111,7 @@ pub const LOADED_LATER: [&str; 13] = [
     "/files.js",
     "/widgets.js",
     "/archive.js",
+    "/call.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.

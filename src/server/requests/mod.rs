@@ -32,6 +32,7 @@ use crate::protocol::Request;
 
 mod archive;
 mod block;
+mod call;
 mod chats;
 mod delaccount;
 mod delete;
@@ -182,6 +183,8 @@ pub static TABLE: &[Row] = &[
     files::FILES,
     archive::ROW,
     archive::ARCHIVED,
+    call::ROW,
+    call::TURN,
 ];
 
 /// The row of the request sent with `word`.
@@ -250,6 +253,8 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Prefs => prefs::list(s, who),
         R::Archive { chat, archived } => archive::serve(s, who, &chat, archived),
         R::Archived => archive::list(s, who),
+        R::Call { peer, id, signal } => call::serve(s, who, &peer, &id, signal),
+        R::Turn => call::turn(s, who),
     }
 }
 
@@ -301,6 +306,11 @@ mod tests {
             ("UNPIN:#lab", 1),
             ("ARCHIVE:bob", 1),
             ("ARCHIVED", 1),
+            ("CALL:bob:c1:OFFER:voice:v=0", 5),
+            ("CALL:bob:c1:ANSWER:v=0", 2),
+            ("CALL:bob:c1:ICE:x", 1),
+            ("CALL:bob:c1:HANGUP", 1),
+            ("TURN", 1),
         ] {
             assert_eq!(cost_of(line), tokens, "{line}");
         }
