@@ -158,6 +158,7 @@ export function onEvent(event) {
         finish(call, t('answeredElsewhere'), false); // another of my devices took it
       } else if (call.role === 'caller' && fold(event.from) === fold(call.peer)) {
         call.state = 'connecting';
+        watchMedia(call);
         call.pc.setRemoteDescription({ type: 'answer', sdp: event.sdp }).then(() => addCandidates(call)).catch((e) => hangUp(call, e.message));
         draw(call);
       }
@@ -194,6 +195,7 @@ async function answer(call) {
     await pc.setRemoteDescription({ type: 'offer', sdp: call.offer });
     await addCandidates(call);
     await pc.setLocalDescription(await pc.createAnswer());
+    watchMedia(call);
     await signal(call, { answer: pc.localDescription.sdp });
     sent(call);
   } catch (e) {
@@ -336,6 +338,23 @@ function draw(call) {
   button('hangUp', 'call-hangup', () => hangUp(call));
   clearInterval(call.timer);
   call.timer = setInterval(() => tick(call, clock, bytes), STATS_MS);
+}
+
+/**
+ * From this side of the answer to the first audio byte, read every 20 ms:
+ * the time a student waits before hearing the other side, kept on the
+ * screen (`data-media-ms`) until the call ends.
+ */
+function watchMedia(call) {
+  const from = performance.now();
+  const look = async () => {
+    if (!calls.has(call.id) || !call.pc) return;
+    let audio = 0;
+    (await call.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'audio') audio += r.bytesReceived || 0; });
+    if (audio > 0) call.screen.dataset.mediaMs = Math.round(performance.now() - from);
+    else setTimeout(look, 20);
+  };
+  look();
 }
 
 /** Once a second: the duration, and the media bytes received (getStats), which a student compares with the server's metrics. */
