@@ -69,6 +69,11 @@ $('link-mode').addEventListener('click', () => {
 $('devices-button').addEventListener('click', () => import('./devices.js').then((m) => m.toggle(app)));
 $('members-button').addEventListener('click', () => import('./panel.js').then((m) => (panel = m).toggle(app)));
 $('register-button').addEventListener('click', () => start(true));
+// 1.2 (§24): calls (call.js), loaded at the first call button or CALL event.
+let calls = null;
+const callsReady = () => (calls ||= import('./call.js').then((m) => m.setup(app)));
+$('call-voice').addEventListener('click', () => callsReady().then((c) => c.start('voice')));
+$('call-video').addEventListener('click', () => callsReady().then((c) => c.start('video')));
 $('new-chat').addEventListener('submit', (e) => {
   e.preventDefault();
   newChat($('new-chat-name').value.trim());
@@ -415,6 +420,7 @@ async function openChat(name) {
   openKey = fold(chat.name);
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.name;
+  $('call-voice').hidden = $('call-video').hidden = Boolean(chat.room) || model.isMe(chat.name);
   $('chat-sub').textContent = '';
   $('empty').hidden = true;
   $('composer').hidden = false;
@@ -689,6 +695,9 @@ function onEvent(event) {
       }
       break;
     }
+    case 'CALL':
+      callsReady().then((c) => c.onEvent(event));
+      break;
     default:
       if (isModeration(event)) onModeration(event);
       break;

@@ -143,6 +143,13 @@ fn config(args: &ServeArgs) -> Result<Config> {
             max_size: args.max_file_mb * 1024 * 1024,
             upload_ttl: Duration::from_secs(args.upload_minutes.saturating_mul(60)),
         },
+        ring_seconds: args.ring_seconds,
+        turn: match (&args.turn, &args.turn_secret) {
+            (Some(url), Some(secret)) => {
+                Some(server::calls::Turn { url: url.clone(), secret: secret.clone() })
+            }
+            _ => None,
+        },
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),
             _ => None,

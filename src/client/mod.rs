@@ -209,6 +209,12 @@ pub enum Notice {
     /// (`starred`) `from`'s message `id` of `chat`, or took the star back
     /// (`STAR`).
     Starred { chat: Chat, from: String, id: String, starred: bool },
+    /// Protocol 1.2 (§24): `from` is calling you. A console takes no
+    /// call: it says to answer in the browser.
+    Ringing { from: String, media: crate::protocol::call::Media },
+    /// Protocol 1.2 (§24): a call ended, because of `by` (you, or the
+    /// other end); a missed call is also a message in the chat.
+    CallEnded { by: String, why: crate::protocol::call::End },
 }
 
 /// A logged-in chat client. Dropping it (or [`Client::close`]) delivers

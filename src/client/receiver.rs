@@ -265,6 +265,16 @@ impl ReceiverThread {
                     return None;
                 }
             },
+            // 1.2 (§24): a call rings, or ends; its other signals are the
+            // browser's (a console has no media to answer with).
+            Event::Call { from, signal, .. } => {
+                use crate::protocol::call::Signal;
+                return match signal {
+                    Signal::Offer { media, .. } => push(notices, Notice::Ringing { from, media }),
+                    Signal::End(why) => push(notices, Notice::CallEnded { by: from, why }),
+                    _ => None,
+                };
+            }
             Event::Ping => return pong(conn).err().map(End::Lost),
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
             Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),

@@ -179,6 +179,7 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         }
         Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => super::prefs::notice(lang, n),
         Notice::Starred { .. } => super::stars::notice(lang, n),
+        Notice::Ringing { .. } | Notice::CallEnded { .. } => crate::i18n::calls::line(lang, n),
     }
 }
 

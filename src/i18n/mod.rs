@@ -43,6 +43,7 @@
 
 pub mod account;
 pub mod actions;
+pub mod calls;
 pub mod client;
 pub mod commands;
 pub mod console;
@@ -286,6 +287,7 @@ pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
     all.extend(account::Msg::ALL.iter().map(|m| area("account", m, m.texts())));
     all.extend(prefs::Msg::ALL.iter().map(|m| area("prefs", m, m.texts())));
     all.extend(stars::Msg::ALL.iter().map(|m| area("stars", m, m.texts())));
+    all.extend(calls::Msg::ALL.iter().map(|m| area("calls", m, m.texts())));
     all
 }
 

@@ -152,6 +152,10 @@ pub enum Event {
     /// your devices starred `from`'s message `id` of `chat` (or took the
     /// star back). Ephemeral.
     Star { chat: String, from: String, id: String, starred: bool },
+    /// 1.2 (§24): `CALL:<from>:<call id>:<signal>`: a call's signalling
+    /// from `from` (the offer rings, the answer, a candidate), or its end
+    /// (`END:<why>`, made by the server). Ephemeral, like `TYPING`.
+    Call { from: String, id: String, signal: super::call::Signal },
 }
 
 /// How an event reaches a user connected to another node of a cluster
@@ -191,7 +195,8 @@ impl Event {
             | Event::Pref(_)
             | Event::Block { .. }
             | Event::Archive { .. }
-            | Event::Star { .. } => 2,
+            | Event::Star { .. }
+            | Event::Call { .. } => 2,
         }
     }
 
@@ -209,7 +214,8 @@ impl Event {
             | Event::Pref(_)
             | Event::Block { .. }
             | Event::Archive { .. }
-            | Event::Star { .. } => Travel::Relayed,
+            | Event::Star { .. }
+            | Event::Call { .. } => Travel::Relayed,
             Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {
                 Travel::Numbered
             }
@@ -268,6 +274,11 @@ impl Event {
                     other => return Err(format!("unknown MEMBER change {other:?}")),
                 };
                 Event::Member { room: f[1].into(), user: f[2].into(), joined }
+            }
+            "CALL" => {
+                let (from, id, signal) = super::call::split(line)
+                    .ok_or_else(|| format!("expected CALL:<from>:<id>:<signal>, got {line:?}"))?;
+                Event::Call { from: from.into(), id: id.into(), signal: super::call::Signal::parse(signal)? }
             }
             "TYPING" => {
                 let f = shape(3, "TYPING:<from>:<to>")?;
@@ -349,6 +360,7 @@ impl fmt::Display for Event {
                 write!(f, "MEMBER:{room}:{user}:{}", if *joined { "JOINED" } else { "LEFT" })
             }
             Event::Typing { from, to } => write!(f, "TYPING:{from}:{to}"),
+            Event::Call { from, id, signal } => write!(f, "CALL:{from}:{id}:{signal}"),
             Event::Moderation { room, by, change } => change.fmt_event(room, by, f),
             Event::ReadMark { seq, chat, id, ts } => {
                 EventRef::ReadMark { seq: *seq, chat, id, ts: *ts }.fmt(f)

@@ -32,6 +32,7 @@ pub use fields::{MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
 use fields::{bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at};
 
 use super::action::REACTIONS;
+use super::call::Signal;
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
 use super::names::check_id;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
@@ -268,6 +269,17 @@ pub enum Request {
     /// 1.2 (§21): `FILES`, your complete files and the messages that
     /// carry them (`wachat export`).
     Files,
+    /// 1.2 (§24): `CALL:<peer>:<call id>:<signal>`: a voice or video
+    /// call's offer, answer, ICE candidate, decline or hang-up, relayed to
+    /// `peer` (a user: a room is not callable) as a `CALL` event.
+    Call {
+        peer: String,
+        id: String,
+        signal: Signal,
+    },
+    /// 1.2 (§24): `TURN`: short-lived credentials for the TURN server
+    /// (`wachat serve --turn`), `OK` alone if it has none.
+    Turn,
 }
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
@@ -294,6 +306,7 @@ impl Request {
             "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => file_request(line),
             "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" | "STAR"
             | "UNSTAR" => preference(line),
+            "CALL" | "TURN" => call_request(line),
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
             | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
             other => Err(unknown(other)),
@@ -384,6 +397,8 @@ impl fmt::Display for Request {
             Request::Star { chat, from, id, starred: false } => write!(f, "UNSTAR:{chat}:{from}:{id}"),
             Request::Starred => f.write_str("STARRED"),
             Request::Files => f.write_str("FILES"),
+            Request::Call { peer, id, signal } => write!(f, "CALL:{peer}:{id}:{signal}"),
+            Request::Turn => f.write_str("TURN"),
         }
     }
 }
@@ -641,4 +656,26 @@ fn bare(line: &str) -> Result<Request, Ko> {
         "QUIT" => Request::Quit,
         other => return Err(unknown(other)),
     })
+}
+
+/// 1.2 (§24): a call's signalling, `CALL:<peer>:<call id>:<signal>`, and
+/// `TURN`. The peer is a user: `#room` is refused here (1:1 calls only).
+fn call_request(line: &str) -> Result<Request, Ko> {
+    match command_word(line) {
+        "TURN" if line == "TURN" => Ok(Request::Turn),
+        "TURN" => Err(bad("TURN takes no fields")),
+        _ => {
+            let shape = "CALL:<user>:<call id>:<OFFER:<voice|video>:<sdp>|ANSWER:<sdp>|ICE:<candidate>|DECLINE|HANGUP>";
+            let (peer, id, signal) =
+                super::call::split(line).ok_or_else(|| bad(format!("expected {shape}")))?;
+            if peer.starts_with('#') {
+                return Err(bad(format!("{peer} is a room: only a user can be called")));
+            }
+            let signal = Signal::parse(signal).map_err(bad)?;
+            if matches!(signal, Signal::End(_)) {
+                return Err(bad("END is the server's: send HANGUP or DECLINE"));
+            }
+            Ok(Request::Call { peer: user(peer)?, id: fields::id(id)?, signal })
+        }
+    }
 }

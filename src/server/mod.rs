@@ -34,6 +34,7 @@
 pub mod accounts;
 pub mod actions;
 pub mod auth;
+pub mod calls;
 pub mod closer;
 mod config;
 pub mod devices;
@@ -90,6 +91,8 @@ pub struct Ctx {
     pub devices: Arc<devices::Devices>,
     /// 1.2: the files of chats (`store::files`).
     pub files: Arc<crate::store::files::Files>,
+    /// 1.2 (§24): the calls ringing or under way (`calls`).
+    pub calls: calls::Calls,
     /// Who was told `JOINED`, and how often (see `presence`).
     presence: presence::Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).
@@ -338,6 +341,7 @@ impl Server {
             router,
             nodes,
             p2p_ports: p2p::Ports::default(),
+            calls: calls::Calls::default(),
             devices,
             presence,
             requests,
@@ -353,6 +357,8 @@ impl Server {
             .map_err(|e| crate::error::Error::io("starting the presence timer", e))?;
         operator::start(Arc::downgrade(&ctx))
             .map_err(|e| crate::error::Error::io("starting the operator thread", e))?;
+        calls::start(Arc::downgrade(&ctx))
+            .map_err(|e| crate::error::Error::io("starting the calls timer", e))?;
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
         let accept_threads = vec![
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,

@@ -76,6 +76,10 @@ impl App {
             Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => {
                 self.log_notice(notice);
             }
+            // 1.2 (§24): said in the panel, like a change of another device.
+            Notice::Ringing { .. } | Notice::CallEnded { .. } => {
+                self.log_notice(notice);
+            }
         }
         effects
     }

@@ -133,6 +133,8 @@ pub const ASSETS: &[Asset] = &[
     // Issue 51: forwarding a message or a photo.
     asset!("/forward.js", "forward.js", JS),
     asset!("/voice.js", "voice.js", JS),
+    // 1.2 (§24): calls, at the first call button or CALL event.
+    asset!("/call.js", "call.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -154,8 +156,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// "Archived" row once a chat is archived; (issue 51) forwarding at the
 /// first "Forward", voice messages at the first 🎤 or voice message;
 /// and (1.2, §25) starred messages with the message menu, the ★ button,
-/// or a first star.
-pub const LOADED_LATER: [&str; 16] = [
+/// or a first star; and (1.2, §24) calls, at the first call button or
+/// incoming call.
+pub const LOADED_LATER: [&str; 17] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -172,6 +175,7 @@ pub const LOADED_LATER: [&str; 16] = [
     "/starred.js",
     "/forward.js",
     "/voice.js",
+    "/call.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.
