@@ -435,3 +435,49 @@ fn fileof_names_the_file_of_a_message_seen_in_history_to_whoever_may_read_it_and
     assert_eq!(fresher.save_file(f1, Some(&out)).unwrap(), out);
     assert!(std::fs::read(&out).unwrap() == bytes);
 }
+
+/// Issue 49, item 1: a file belongs to the account that uploaded it, not
+/// to its name. Ana's new account (same name, registered again once the
+/// old one was deleted) sees nothing of the old one's files; the file the
+/// old ana never sent is gone from the disk; the one she sent bob stays
+/// his to read, and only his.
+#[test]
+fn a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
+    let mut server = TestServer::start_with(&["--name-quarantine-days", "0"]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let sent = noise(20_000, 7);
+    let kept = noise(5_000, 8);
+    let f1 = upload(&mut ana, "private.pdf", &sent);
+    let f2 = upload(&mut ana, "never-sent.pdf", &kept);
+    assert!(ana.request(&format!("FILE:bob:f1:{f1}:for you")).starts_with("OK:f1:"));
+    assert_eq!(ana.request("DELACCOUNT:pw-ana"), "OK");
+    eventually("the unsent file leaves the disk", || {
+        !names_in(&files_dir(&server)).iter().any(|n| n.starts_with(&f2))
+    });
+
+    let mut again = server.send_conn();
+    assert_eq!(again.request("REGISTER:ana::pw-new-ana"), "OK:ana");
+    let mut new_ana = server.login_send("ana", "pw-new-ana");
+    assert_eq!(new_ana.listing("FILES"), Vec::<String>::new(), "none of the old account's files");
+    let unknown = "KO:UNKNOWN_FILE:no such file that you may see";
+    assert_eq!(fetch(&mut new_ana, &f1).unwrap_err(), unknown);
+    assert_eq!(fetch(&mut new_ana, &f2).unwrap_err(), unknown);
+    assert_eq!(new_ana.request("FILEOF:bob:ana:f1"), unknown);
+    assert!(new_ana.request(&format!("FILE:bob:f9:{f1}:")).starts_with("KO:UNKNOWN_FILE"));
+
+    // Bob keeps what was sent to him, as he keeps its message.
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
+    assert!(bob.request("FILEOF:ana:ana:f1").starts_with(&format!("OK:{f1}:20000:")));
+    assert_eq!(fetch(&mut bob, &f2).unwrap_err(), unknown);
+
+    // A restart reads the same from the disk.
+    drop((bob, new_ana));
+    server.restart(&["--name-quarantine-days", "0"]);
+    let mut new_ana = server.login_send("ana", "pw-new-ana");
+    assert_eq!(new_ana.listing("FILES"), Vec::<String>::new());
+    assert_eq!(fetch(&mut new_ana, &f1).unwrap_err(), unknown);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
+}

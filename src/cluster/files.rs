@@ -27,7 +27,7 @@ use super::db::{Db, OrKo};
 use crate::protocol::Ko;
 use crate::protocol::files::PART_BYTES;
 use crate::protocol::names::fold;
-use crate::store::files::{Carrier, FileStore, Meta, ReadSeek};
+use crate::store::files::{Carrier, FileStore, Left, Meta, ReadSeek};
 
 /// The files of a cluster, in its database.
 pub struct PgFiles {
@@ -74,12 +74,17 @@ impl PgFiles {
         }
         let ids: Vec<&str> = files.iter().map(|(id, _)| id.as_str()).collect();
         let rows = conn
-            .query("SELECT file, sender, chat, msg FROM file_carriers WHERE file = ANY($1)", &[&ids])
+            .query(
+                "SELECT file, sender, chat, msg, author_left, recipient_left FROM file_carriers \
+                 WHERE file = ANY($1)",
+                &[&ids],
+            )
             .or_ko(DOING)?;
         for row in rows {
             let file: &str = row.get(0);
             if let Some((_, meta)) = files.iter_mut().find(|(id, _)| id == file) {
-                meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3) });
+                let left = Left { author: row.get(4), recipient: row.get(5) };
+                meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3), left });
             }
         }
         Ok(files)
@@ -250,6 +255,29 @@ impl FileStore for PgFiles {
 
     fn uploads(&self) -> Result<Vec<(String, Meta)>, Ko> {
         self.files(&format!("SELECT {META} FROM files WHERE NOT complete"), &[])
+    }
+
+    /// One transaction, by the owner's and the carriers' indexes (a
+    /// room's `chat_key` begins with `#`: never a name's).
+    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko> {
+        const DOING: &str = "forgetting a deleted account's files";
+        let key = fold(name);
+        let mut ids: Vec<String> = Vec::new();
+        {
+            let mut conn = self.db.get()?;
+            let mut tx = conn.transaction().or_ko(DOING)?;
+            for change in [
+                "UPDATE files SET owner = '', owner_key = '' WHERE owner_key = $1 AND owner_key <> '' RETURNING id",
+                "UPDATE file_carriers SET author_left = true WHERE sender_key = $1 RETURNING file",
+                "UPDATE file_carriers SET recipient_left = true WHERE chat_key = $1 RETURNING file",
+            ] {
+                ids.extend(tx.query(change, &[&key]).or_ko(DOING)?.iter().map(|row| row.get::<_, String>(0)));
+            }
+            tx.commit().or_ko(DOING)?;
+        }
+        ids.sort();
+        ids.dedup();
+        self.files(&format!("SELECT {META} FROM files WHERE id = ANY($1)"), &[&ids])
     }
 }
 

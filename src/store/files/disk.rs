@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use parking_lot::Mutex;
 
 use super::{Carrier, FileStore, Meta, ReadSeek, internal};
+use crate::protocol::names::fold;
 use crate::protocol::{Ko, files};
 
 /// The `files/` directory of a data directory.
@@ -201,16 +202,52 @@ impl FileStore for DiskFiles {
         let open = index.files.iter().filter(|(_, m)| !m.complete);
         Ok(open.map(|(id, m)| (id.clone(), m.clone())).collect())
     }
+
+    /// A look at every description (an account deletion is rare), then
+    /// each one it concerns rewritten as any change is.
+    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko> {
+        let key = fold(name);
+        let concerns = |m: &Meta| {
+            (!m.owner.is_empty() && fold(&m.owner) == key)
+                || m.carriers.iter().any(|c| fold(&c.from) == key || fold(&c.to) == key)
+        };
+        let ids: Vec<String> =
+            self.index.lock().files.iter().filter(|(_, m)| concerns(m)).map(|(id, _)| id.clone()).collect();
+        let mut touched = Vec::with_capacity(ids.len());
+        for id in ids {
+            let changed = self.change(&id, |meta| {
+                if fold(&meta.owner) == key {
+                    meta.owner.clear();
+                }
+                for c in &mut meta.carriers {
+                    c.left.author |= fold(&c.from) == key;
+                    c.left.recipient |= fold(&c.to) == key;
+                }
+                meta.clone()
+            })?;
+            touched.extend(changed.map(|meta| (id, meta)));
+        }
+        Ok(touched)
+    }
 }
 
-/// `.meta`'s text: `key=value` lines, a `msg=from\tto\tid` line per carrier.
+/// `.meta`'s text: `key=value` lines, a `msg=from\tto\tid` line per
+/// carrier, followed (1.2, issue 49) by `\tleft=author`, `\tleft=recipient`
+/// or both, for its sides whose accounts were deleted (`owner=` is then
+/// empty if the uploader's was).
 fn meta_text(meta: &Meta) -> String {
     let mut out = format!(
         "owner={}\nname={}\nsize={}\nsha256={}\ntype={}\ncreated={}\ncomplete={}\n",
         meta.owner, meta.name, meta.size, meta.sha256, meta.kind, meta.created, meta.complete
     );
     for c in &meta.carriers {
-        out.push_str(&format!("msg={}\t{}\t{}\n", c.from, c.to, c.id));
+        out.push_str(&format!("msg={}\t{}\t{}", c.from, c.to, c.id));
+        for (left, side) in [(c.left.author, "author"), (c.left.recipient, "recipient")] {
+            if left {
+                out.push_str(&format!("\tleft={side}"));
+            }
+        }
+        out.push('\n');
     }
     out
 }
@@ -223,7 +260,15 @@ fn parse_meta(text: &str) -> Option<Meta> {
         if key == "msg" {
             let mut parts = value.split('\t');
             let (from, to, id) = (parts.next()?, parts.next()?, parts.next()?);
-            carriers.push(Carrier { from: from.into(), to: to.into(), id: id.into() });
+            let mut carrier = Carrier::new(from, to, id);
+            for left in parts {
+                match left {
+                    "left=author" => carrier.left.author = true,
+                    "left=recipient" => carrier.left.recipient = true,
+                    _ => {} // a later version's: this one reads what it knows
+                }
+            }
+            carriers.push(carrier);
         } else {
             fields.insert(key, value);
         }

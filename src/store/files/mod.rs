@@ -52,19 +52,48 @@ pub struct Carrier {
     pub from: String,
     pub to: String,
     pub id: String,
+    /// Which of its accounts were deleted since it was sent (issue 49).
+    pub left: Left,
+}
+
+/// 1.2 (issue 49): the sides of a message whose accounts were deleted
+/// after it was sent. A name is reused by a new account once its
+/// quarantine is over, and a message names its sides by name: a side
+/// that left no longer reads the file by that name, so the next owner of
+/// the name does not either. The other side keeps it, as its message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Left {
+    pub author: bool,
+    pub recipient: bool,
 }
 
 impl Carrier {
+    /// The message `id` of `from` to `to`, both of whose accounts still exist.
+    pub fn new(from: &str, to: &str, id: &str) -> Carrier {
+        Carrier { from: from.into(), to: to.into(), id: id.into(), left: Left::default() }
+    }
+
     /// What identifies the message: author and chat folded, the id as sent.
     pub fn key(&self) -> (String, String, String) {
         (fold(&self.from), fold(&self.to), self.id.clone())
+    }
+
+    /// Whether `reader` is a side of this direct message whose account
+    /// has not left since (a room's message is read by its members,
+    /// which the server knows, not by name).
+    pub fn is_party(&self, reader: &str) -> bool {
+        !self.to.starts_with('#')
+            && ((!self.left.author && self.from.eq_ignore_ascii_case(reader))
+                || (!self.left.recipient && self.to.eq_ignore_ascii_case(reader)))
     }
 }
 
 /// What a store knows about one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
-    /// The uploader, as registered.
+    /// The uploader's account, by its name as registered; empty once
+    /// that account was deleted ([`Files::forget_account`]): the file is
+    /// then nobody's, and no later account of the name is its owner.
     pub owner: String,
     pub name: String,
     pub size: u64,
@@ -119,6 +148,10 @@ pub trait FileStore: Send + Sync {
     fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
     /// Every upload not complete.
     fn uploads(&self) -> Result<Vec<(String, Meta)>, Ko>;
+    /// 1.2 (issue 49): the account of `name` was deleted. Its files
+    /// become nobody's (`owner` empty), and each message it wrote or
+    /// received marks that side [`Left`]: the files changed, as they are now.
+    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko>;
     /// Bytes of `owner`'s files, complete or not (a store may sum faster).
     fn bytes_of(&self, owner: &str) -> Result<u64, Ko> {
         Ok(self.of_owner(owner)?.iter().map(|(_, m)| m.size).sum())
@@ -147,7 +180,21 @@ pub fn check_quota(used: u64, size: u64, quota: u64) -> Result<(), Ko> {
 /// Whether `reader` may fetch the file `meta` describes: it is complete,
 /// and `reader` uploaded it or may see one of the messages that carry it.
 pub fn may_fetch(meta: &Meta, reader: &str, may_see: impl Fn(&Carrier) -> bool) -> bool {
-    meta.complete && (meta.owner.eq_ignore_ascii_case(reader) || meta.carriers.iter().any(may_see))
+    meta.complete && (is_owner(meta, reader) || meta.carriers.iter().any(may_see))
+}
+
+/// Whether `name`'s account uploaded the file `meta` describes (a deleted
+/// account's files have no owner: its name's next account is not it).
+pub fn is_owner(meta: &Meta, name: &str) -> bool {
+    !meta.owner.is_empty() && meta.owner.eq_ignore_ascii_case(name)
+}
+
+/// Whether nobody may read a file any more once accounts left: it has no
+/// owner, and every message carrying it is a direct one whose two sides
+/// were deleted. A room's message stays its members'.
+pub fn is_unread(meta: &Meta) -> bool {
+    meta.owner.is_empty()
+        && meta.carriers.iter().all(|c| !c.to.starts_with('#') && c.left.author && c.left.recipient)
 }
 
 /// Whether an upload is swept: not complete `ttl` after it began.
@@ -284,7 +331,7 @@ impl Files {
     pub fn part(&self, owner: &str, id: &str, offset: u64, data: &[u8]) -> Result<u64, Ko> {
         let _turn = self.stripe(id).lock();
         let meta = self.store.meta(id)?.ok_or_else(unknown)?;
-        if !meta.owner.eq_ignore_ascii_case(owner) {
+        if !is_owner(&meta, owner) {
             return Err(unknown());
         }
         if meta.complete {
@@ -343,7 +390,7 @@ impl Files {
         may_see: impl Fn(&Carrier) -> bool,
     ) -> Result<Meta, Ko> {
         let meta = self.store.meta(id)?.ok_or_else(unknown)?;
-        if !meta.complete && meta.owner.eq_ignore_ascii_case(sender) {
+        if !meta.complete && is_owner(&meta, sender) {
             return Err(Ko::new(
                 Code::UnknownFile,
                 format!("the file {id} is not complete yet: send its parts"),
@@ -367,7 +414,7 @@ impl Files {
     /// longer carries its file, and a file nothing carries any more is
     /// removed from the store ([`is_orphan`]).
     pub fn forget(&self, from: &str, to: &str, id: &str) {
-        let carrier = Carrier { from: from.into(), to: to.into(), id: id.into() };
+        let carrier = Carrier::new(from, to, id);
         let done = self.store.uncarry(&carrier).and_then(|left| match left {
             Some((file, meta)) if is_orphan(&meta) => self.store.remove(&file),
             _ => Ok(()),
@@ -375,6 +422,24 @@ impl Files {
         if let Err(ko) = done {
             log::error!("files: forgetting the file of message {id}: {}", ko.reason);
         }
+    }
+
+    /// 1.2 (issue 49): the account of `name` was deleted (or its name is
+    /// about to be registered again, which covers a crash between the
+    /// two): its files are its name's no more, those nobody may read now
+    /// ([`is_unread`]: its uploads, the files it never sent) are removed,
+    /// bytes and description; what a recipient still has stays the
+    /// recipient's. How many were removed.
+    pub fn forget_account(&self, name: &str) -> Result<usize, Ko> {
+        let touched = self.store.disown(name)?;
+        let mut removed = 0;
+        for (id, _) in touched.iter().filter(|(_, meta)| is_unread(meta)) {
+            let _turn = self.stripe(id).lock();
+            self.store.remove(id)?;
+            removed += 1;
+        }
+        self.usage.lock().remove(&fold(name));
+        Ok(removed)
     }
 
     /// Removes the uploads [`is_stale`] at `now`: their quota comes back.
@@ -393,7 +458,7 @@ impl Files {
 
     /// The file a message carries, if any.
     pub fn carried(&self, from: &str, to: &str, id: &str) -> Option<FileInfo> {
-        let carrier = Carrier { from: from.into(), to: to.into(), id: id.into() };
+        let carrier = Carrier::new(from, to, id);
         let (file, meta) = self.store.carried(&carrier).ok()??;
         Some(meta.info(&file))
     }
