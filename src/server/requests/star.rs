@@ -157,7 +157,7 @@ pub fn starred(store: &dyn Backend, user: UserId) -> Result<(Vec<String>, usize)
         let Ok(chat) = Chat::parse(chat) else { continue };
         stars.push((ts.parse().unwrap_or(0), chat, from.to_string(), id.to_string()));
     }
-    stars.sort_by(|a, b| b.0.cmp(&a.0));
+    stars.sort_by_key(|star| std::cmp::Reverse(star.0));
     // The chats in the order of their newest star, each read once.
     let mut chats: Vec<Chat> = Vec::new();
     for (_, chat, _, _) in &stars {
@@ -184,6 +184,6 @@ pub fn starred(store: &dyn Backend, user: UserId) -> Result<(Vec<String>, usize)
         }
     }
     // Newest first; two of one millisecond in the order of their chat.
-    shown.sort_by(|a, b| b.0.cmp(&a.0));
+    shown.sort_by_key(|(order, _)| std::cmp::Reverse(*order));
     Ok((shown.into_iter().map(|(_, line)| line.to_string()).collect(), read))
 }
