@@ -4,9 +4,11 @@
 //! reaches both ends; a missed call stays in the chat as a message that
 //! every client version and `HISTORY` show. And the bounds: blocks, rooms,
 //! the SDP's size, `--rate`, one ringing call per peer, a few at once.
+//! And the console, which takes no call but says who calls.
 
 mod support;
 
+use support::console::Console;
 use support::{Conn, TestServer};
 
 const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\ns=-\\nt=0 0\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\n";
@@ -280,4 +282,20 @@ fn turn_hands_out_coturn_credentials_only_when_the_server_has_one() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     assert!(expiry > now && expiry <= now + 24 * 3600 + 5, "{expiry} vs {now}");
     assert_eq!(fields[3].len(), 28, "base64 of a 20-byte HMAC-SHA1: {reply}");
+}
+
+#[test]
+fn the_console_says_who_calls_and_the_missed_call_and_trace_shows_the_frames() {
+    let server = server(&[]);
+    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = Console::connected(&server, "bob", dir.path(), &["--device", "lab", "--trace"]);
+
+    assert_eq!(ana.request(&format!("CALL:bob:c20:OFFER:voice:{SDP}")), "OK");
+    bob.expect(&format!("< CALL:ana:c20:OFFER:voice:{SDP}"));
+    bob.expect("📞 ana is calling (voice): answer in the browser");
+    // `--ring-seconds 1`: it rings out, a notice, and the message every client shows.
+    bob.expect("< CALL:ana:c20:END:missed");
+    bob.expect(&format!("ana: {MISSED}"));
+    bob.expect("📞 nobody answered the call from ana");
 }

@@ -106,6 +106,7 @@ async function connect(call) {
 
 /** The caller's first signal went: its candidates follow. */
 function sent(call) {
+  if (!calls.has(call.id)) return; // refused, or ended meanwhile
   call.sent = true;
   for (const json of call.unsent.splice(0)) signal(call, { ice: json });
 }

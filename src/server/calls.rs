@@ -191,6 +191,25 @@ impl Calls {
     }
 }
 
+/// A cluster's dispatcher heard `event` for `user`, served by another
+/// node: an answer to a call `user` placed from here takes it out of the
+/// ring time, an end ends it here too. (The other node knows nothing of
+/// the call: `requests/call.rs` relays what a peer there sends.)
+pub fn heard(calls: &Calls, user: UserId, event: &Event) {
+    let Event::Call { from, id, signal } = event else { return };
+    let mut table = calls.table.lock();
+    let of = |c: &Call| &c.id == id && c.has(user) && c.other(user).name.eq_ignore_ascii_case(from);
+    match signal {
+        Signal::Answer { .. } => {
+            for call in table.iter_mut().filter(|c| of(c) && c.caller.id == user && !c.answered()) {
+                call.state = State::Answered { device: String::new() }; // a device of another node
+            }
+        }
+        Signal::End(_) => table.retain(|c| !of(c)),
+        _ => {}
+    }
+}
+
 fn no_call(id: &str) -> Ko {
     Ko::new(Code::BadRequest, format!("no call {id} (it ended, or never rang)"))
 }
@@ -200,12 +219,13 @@ fn no_call(id: &str) -> Ko {
 /// declined (nor busy: it never rang), it leaves the missed call in the
 /// chat.
 pub fn end(ctx: &Ctx, call: &Call, by: &str, why: End) {
-    let event = Event::Call { from: by.to_string(), id: call.id.clone(), signal: Signal::End(why) };
-    relay(ctx, [call.caller.id, call.callee.id], &event);
-    log::debug!("call {} from {} to {}: {}", call.id, call.caller.name, call.callee.name, why.as_str());
+    // The missed call first: whoever hears the end finds it in `HISTORY`.
     if !call.answered() && !matches!(why, End::Declined | End::Busy) {
         missed(ctx, call);
     }
+    let event = Event::Call { from: by.to_string(), id: call.id.clone(), signal: Signal::End(why) };
+    relay(ctx, [call.caller.id, call.callee.id], &event);
+    log::debug!("call {} from {} to {}: {}", call.id, call.caller.name, call.callee.name, why.as_str());
 }
 
 /// The missed call's message, from the caller to the callee: the normal
@@ -237,7 +257,7 @@ pub fn missed_text(media: Media, caller: &str) -> String {
 /// The receive connection of `device` of `user` ended: its calls end
 /// (`END:gone`), within the time the server takes to see a connection go.
 pub fn device_gone(ctx: &Ctx, user: UserId, name: &str, device: &str) {
-    for call in ctx.calls.of_device(user, device) {
+    for call in ctx.router.calls.of_device(user, device) {
         end(ctx, &call, name, End::Gone);
     }
 }
@@ -253,8 +273,9 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
                 if ctx.shutting_down() {
                     return;
                 }
-                for call in ctx.calls.rung_out(Instant::now()) {
-                    end(&ctx, &call, &call.caller.name, End::Missed);
+                for call in ctx.router.calls.rung_out(Instant::now()) {
+                    // Storing the missed call waits for the storage as a request does.
+                    crate::store::deadline::within(|| end(&ctx, &call, &call.caller.name, End::Missed));
                 }
             }
         },

@@ -91,8 +91,6 @@ pub struct Ctx {
     pub devices: Arc<devices::Devices>,
     /// 1.2: the files of chats (`store::files`).
     pub files: Arc<crate::store::files::Files>,
-    /// 1.2 (§24): the calls ringing or under way (`calls`).
-    pub calls: calls::Calls,
     /// Who was told `JOINED`, and how often (see `presence`).
     presence: presence::Announcer,
     /// Failed-login and registration limits (`KO:RATE_LIMITED`).
@@ -341,7 +339,6 @@ impl Server {
             router,
             nodes,
             p2p_ports: p2p::Ports::default(),
-            calls: calls::Calls::default(),
             devices,
             presence,
             requests,

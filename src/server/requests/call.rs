@@ -17,6 +17,7 @@ use crate::server::Ctx;
 use crate::server::calls::{self, Party};
 use crate::server::relay::relay;
 use crate::server::session::{Flow, Session, Who};
+use crate::store::UserId;
 
 use super::{Kind, Row, Version};
 
@@ -70,7 +71,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             let ring = Duration::from_secs(ctx.config.ring_seconds);
             let callee = other.clone();
             let caller = Party { id: me.id, name: me.name.to_string() };
-            if ctx.calls.ring(caller, device, callee, id, media, ring)? {
+            if ctx.router.calls.ring(caller, device, callee, id, media, ring)? {
                 relay(ctx, [other.id], &event(Signal::Offer { media, sdp }));
             } else {
                 // Busy: the caller hears it, the callee's call goes on undisturbed.
@@ -79,25 +80,50 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
                 relay(ctx, [me.id], &busy);
             }
         }
+        // A peer on another node of a cluster only: the call is in that
+        // node's table, not here; the signal is relayed as it is (its
+        // ends follow `calls::heard` there). Not to a peer blocked either way.
+        signal
+            if !matches!(signal, Signal::End(_))
+                && ctx.router.calls.find(me.id, other.id, id).is_err()
+                && elsewhere(ctx, me.id, other.id) =>
+        {
+            let (to, signal) = match signal {
+                Signal::Answer { sdp } => (vec![other.id, me.id], Signal::Answer { sdp }),
+                Signal::Ice { candidate } => (vec![other.id], Signal::Ice { candidate }),
+                Signal::Decline => (vec![other.id, me.id], Signal::End(End::Declined)),
+                _ => (vec![other.id, me.id], Signal::End(End::Hangup)),
+            };
+            relay(ctx, to, &event(signal));
+        }
         Signal::Answer { sdp } => {
-            let call = ctx.calls.answer(me.id, device, other.id, id)?;
+            let call = ctx.router.calls.answer(me.id, device, other.id, id)?;
             // The caller's devices, and the callee's others, which stop
             // ringing: "answered on another device".
             relay(ctx, [call.caller.id, me.id], &event(Signal::Answer { sdp }));
         }
         Signal::Ice { candidate } => {
-            ctx.calls.find(me.id, other.id, id)?;
+            ctx.router.calls.find(me.id, other.id, id)?;
             relay(ctx, [other.id], &event(Signal::Ice { candidate }));
         }
         Signal::Decline | Signal::Hangup => {
             let why = if signal == Signal::Decline { End::Declined } else { End::Hangup };
-            if why == End::Declined && ctx.calls.find(me.id, other.id, id)?.callee.id != me.id {
+            if why == End::Declined && ctx.router.calls.find(me.id, other.id, id)?.callee.id != me.id {
                 return Err(Ko::new(Code::BadRequest, "only the callee declines: the caller hangs up"));
             }
-            let call = ctx.calls.remove(me.id, other.id, id)?;
+            let call = ctx.router.calls.remove(me.id, other.id, id)?;
             calls::end(ctx, &call, me.name, why);
         }
         Signal::End(_) => return Err(Ko::new(Code::BadRequest, "END is the server's")),
     }
     Ok(())
+}
+
+/// Whether `peer` is online on another node only, and neither blocked the
+/// other: its calls are that node's (a single server has no other node).
+fn elsewhere(ctx: &Ctx, me: UserId, peer: UserId) -> bool {
+    ctx.router.get(peer).is_none()
+        && ctx.nodes.is_online(peer)
+        && !ctx.store.shown_to(peer, vec![me]).is_empty()
+        && !ctx.store.shown_to(me, vec![peer]).is_empty()
 }
