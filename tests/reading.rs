@@ -149,3 +149,26 @@ fn every_file_a_server_makes_is_in_the_files_table_of_lib_rs() {
         );
     }
 }
+
+/// Issue 53: the teacher has one page, which shows `wachat top` and
+/// `--metrics`, and whose links lead to files of the repository.
+#[test]
+fn the_teachers_page_gathers_the_teachers_commands_and_its_links_hold() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/TEACHING.md")).unwrap();
+    for command in ["wachat top", "--metrics", "wachat users invite", "wachat users import", "wachat conform", "--exempt"]
+    {
+        assert!(page.contains(command), "docs/TEACHING.md does not show {command}");
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("(docs/TEACHING.md)"), "the README links the teacher's page");
+    // Every link `](path#anchor)` to a file of the repository.
+    for (at, _) in page.match_indices("](") {
+        let target: String = page[at + 2..].chars().take_while(|&c| c != ')').collect();
+        let file = target.split('#').next().unwrap();
+        if file.is_empty() || file.starts_with("http") {
+            continue;
+        }
+        assert!(root.join("docs").join(file).exists(), "docs/TEACHING.md links {target}, which is not there");
+    }
+}
