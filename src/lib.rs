@@ -7,7 +7,7 @@
 //!
 //! First time here? Read `examples/tiny_server.rs` (the whole idea in
 //! about 650 plain lines), then `docs/READING.md`, which follows one `MSG`
-//! through this crate in 12 stops; this page is the map beside them.
+//! through this crate in 18 stops; this page is the map beside them.
 //!
 //! ## Layout
 //!
