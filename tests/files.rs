@@ -486,3 +486,66 @@ fn a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
     let mut bob = server.login_send("bob", "pw-bob");
     assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
 }
+
+/// Issue 49, item 2: the quota's check and the upload's reservation are
+/// one step. Sixty connections of one user ask at once for an upload of
+/// 1.5 MB each under a 2 MB quota: one fits, the others are `KO:FULL`.
+#[test]
+fn concurrent_uploads_cannot_pass_the_quota() {
+    let server = TestServer::start_with(&["--user-quota", "2000000", "--rate", "0", "--address-rate", "0"]);
+    server.register(&["ana"]);
+    let size = 1_500_000;
+    let sha = sha256(&noise(size, 1));
+    let mut conns: Vec<_> = (0..60).map(|_| server.login_send("ana", "pw-ana")).collect();
+    let start = std::sync::Barrier::new(conns.len());
+    let replies: Vec<String> = std::thread::scope(|s| {
+        let asks: Vec<_> = conns
+            .iter_mut()
+            .map(|conn| {
+                let (start, sha) = (&start, &sha);
+                s.spawn(move || {
+                    start.wait();
+                    conn.request(&format!("UPLOAD:big.bin:{size}:{sha}"))
+                })
+            })
+            .collect();
+        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
+    });
+    let accepted = replies.iter().filter(|r| r.starts_with("OK:")).count();
+    assert_eq!(accepted, 1, "{replies:?}");
+    assert!(replies.iter().all(|r| r.starts_with("OK:") || r.starts_with("KO:FULL:")), "{replies:?}");
+}
+
+/// Issue 49, item 4: unfinished uploads are counted, not only their
+/// bytes: past 32 of a user, and 128 of an address, `UPLOAD` is
+/// `KO:FULL`, so what they leave on the disk is bounded.
+#[test]
+fn unfinished_uploads_are_capped_per_user_and_per_address() {
+    let server = TestServer::start_with(&["--rate", "0", "--address-rate", "0"]);
+    let users = ["uma", "ulf", "una", "uri", "uwe"];
+    server.register(&users);
+    let sha = sha256(b"x");
+    let mut accepted = Vec::new();
+    let mut refusals = Vec::new();
+    for user in users {
+        let mut conn = server.login_send(user, &format!("pw-{user}"));
+        for _ in 0..40 {
+            let reply = conn.request(&format!("UPLOAD:a.bin:1:{sha}"));
+            match reply.strip_prefix("OK:") {
+                Some(id) => accepted.push(id.to_string()),
+                None => refusals.push(reply),
+            }
+        }
+    }
+    let first = accepted[0].clone();
+    let accepted = accepted.len();
+    assert_eq!(accepted, 128, "4 users' 32, then the address is full: {refusals:?}");
+    assert!(refusals[0].starts_with("KO:FULL:") && refusals[0].contains("32"), "{}", refusals[0]);
+    assert!(refusals.last().unwrap().starts_with("KO:FULL:") && refusals.last().unwrap().contains("128"));
+    assert!(names_in(&files_dir(&server)).len() <= 2 * 128, "a .part and a .meta each");
+    // An upload finished makes room for another.
+    let mut u1 = server.login_send("uma", "pw-uma");
+    assert!(u1.request(&format!("UPLOAD:a.bin:1:{sha}")).starts_with("KO:FULL:"));
+    assert_eq!(u1.request(&format!("PART:{first}:0:eA==")), "OK:1");
+    assert!(u1.request(&format!("UPLOAD:a.bin:1:{sha}")).starts_with("OK:"));
+}

@@ -302,3 +302,32 @@ fn on_a_cluster_a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
     let mut bob = a.login_send("bob", "pw-bob");
     assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
 }
+
+/// Issue 49, item 2, on a cluster: sixty `UPLOAD`s of one user at once,
+/// half through each node, under a 2 MB quota: one fits.
+#[test]
+fn on_a_cluster_concurrent_uploads_cannot_pass_the_quota() {
+    let cluster = Cluster::start();
+    let limits = ["--user-quota", "2000000"];
+    let (a, b) = (cluster.node_with("a", &limits), cluster.node_with("b", &limits));
+    register(&a, &["ana"]);
+    let size = 1_500_000;
+    let sha = sha256(&noise(size, 1));
+    let mut conns: Vec<_> = (0..60).map(|i| [&a, &b][i % 2].login_send("ana", "pw-ana")).collect();
+    let start = std::sync::Barrier::new(conns.len());
+    let replies: Vec<String> = std::thread::scope(|s| {
+        let asks: Vec<_> = conns
+            .iter_mut()
+            .map(|conn| {
+                let (start, sha) = (&start, &sha);
+                s.spawn(move || {
+                    start.wait();
+                    conn.request(&format!("UPLOAD:big.bin:{size}:{sha}"))
+                })
+            })
+            .collect();
+        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
+    });
+    let accepted = replies.iter().filter(|r| r.starts_with("OK:")).count();
+    assert_eq!(accepted, 1, "{replies:?}");
+}

@@ -4,6 +4,7 @@
 //! what: an upload is its uploader's, a file is fetched by whoever may
 //! read a message carrying it, and the quota counts messages and files.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,18 +45,18 @@ pub fn open(
     Ok(Arc::new(files))
 }
 
-/// `UPLOAD:<name>:<size>:<sha256>`: `OK:<file id>`.
+/// `UPLOAD:<name>:<size>:<sha256>` from `peer`: `OK:<file id>`.
 pub fn upload(
     ctx: &Ctx,
-    user: UserId,
-    owner: &str,
+    (user, owner, peer): (UserId, &str, IpAddr),
     name: &str,
     size: u64,
     sha256: &str,
 ) -> Result<Reply, Ko> {
     let quota = ctx.config.store.budget.user_quota;
     let stored = ctx.store.stored_bytes(user);
-    ctx.files.upload(owner, name, size, sha256, stored, quota).map(Reply::OkWith)
+    let address = super::throttle::address_key(peer);
+    ctx.files.upload_from(address, owner, (name, size, sha256), stored, quota).map(Reply::OkWith)
 }
 
 /// Whether `user` may store one more message: its files count in

@@ -20,7 +20,7 @@
 //! (a 16 MB file would be read back by every replay and search), and their
 //! description lives and dies with them: one directory, one rename each.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
-use super::{Carrier, FileStore, Meta, ReadSeek, internal};
+use super::{Carrier, FileStore, Meta, ReadSeek, Usage, internal};
 use crate::protocol::names::fold;
 use crate::protocol::{Ko, files};
 
@@ -44,6 +44,41 @@ struct Index {
     files: HashMap<String, Meta>,
     /// Which file each message carries ([`Carrier::key`]).
     carriers: HashMap<(String, String, String), String>,
+    /// What each owner's files take (its name folded), kept as files
+    /// come and go: an `UPLOAD` checks its own, never the others' (issue 49).
+    owners: HashMap<String, Usage>,
+    /// The unfinished uploads, oldest first (created, id): the sweep
+    /// reads the stale ones only.
+    pending: BTreeSet<(u64, String)>,
+}
+
+impl Index {
+    /// Adds (or replaces) the description of `id`, and what it counts.
+    fn insert(&mut self, id: &str, meta: Meta) {
+        self.take(id);
+        let usage = self.owners.entry(fold(&meta.owner)).or_default();
+        usage.bytes += meta.size;
+        if !meta.complete {
+            usage.pending += 1;
+            self.pending.insert((meta.created, id.to_string()));
+        }
+        self.files.insert(id.to_string(), meta);
+    }
+
+    /// Removes the description of `id`, and what it counted.
+    fn take(&mut self, id: &str) -> Option<Meta> {
+        let meta = self.files.remove(id)?;
+        let key = fold(&meta.owner);
+        if let Some(usage) = self.owners.get_mut(&key) {
+            usage.bytes -= meta.size;
+            usage.pending -= u64::from(!meta.complete);
+            if *usage == Usage::default() {
+                self.owners.remove(&key);
+            }
+        }
+        self.pending.remove(&(meta.created, id.to_string()));
+        Some(meta)
+    }
 }
 
 impl DiskFiles {
@@ -64,7 +99,7 @@ impl DiskFiles {
                 for c in &meta.carriers {
                     index.carriers.insert(c.key(), id.to_string());
                 }
-                index.files.insert(id.to_string(), meta);
+                index.insert(id, meta);
             }
         }
         let disk = DiskFiles { dir, index: Mutex::new(index) };
@@ -98,16 +133,20 @@ impl DiskFiles {
         let mut meta = meta.clone();
         let out = change(&mut meta);
         write_synced(&self.path(id, ".meta"), meta_text(&meta).as_bytes()).map_err(internal)?;
-        index.files.insert(id.to_string(), meta);
+        index.insert(id, meta);
         Ok(Some(out))
     }
 }
 
 impl FileStore for DiskFiles {
-    fn create(&self, id: &str, meta: &Meta) -> Result<(), Ko> {
+    /// The check and the reservation under the index's lock: two
+    /// `UPLOAD`s of one owner take turns, and see each other's.
+    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko> {
+        let mut index = self.index.lock();
+        allow(index.owners.get(&fold(&meta.owner)).copied().unwrap_or_default())?;
         private_file(&self.path(id, ".part")).map_err(internal)?;
         write_synced(&self.path(id, ".meta"), meta_text(meta).as_bytes()).map_err(internal)?;
-        self.index.lock().files.insert(id.to_string(), meta.clone());
+        index.insert(id, meta.clone());
         Ok(())
     }
 
@@ -183,8 +222,13 @@ impl FileStore for DiskFiles {
 
     fn remove(&self, id: &str) -> Result<(), Ko> {
         let mut index = self.index.lock();
-        index.files.remove(id);
-        index.carriers.retain(|_, file| file != id);
+        if let Some(meta) = index.take(id) {
+            for key in meta.carriers.iter().map(Carrier::key) {
+                if index.carriers.get(&key).is_some_and(|file| file == id) {
+                    index.carriers.remove(&key);
+                }
+            }
+        }
         for suffix in [".meta", "", ".part", ".thumb"] {
             let _ = fs::remove_file(self.path(id, suffix));
         }
@@ -197,10 +241,16 @@ impl FileStore for DiskFiles {
         Ok(mine.map(|(id, m)| (id.clone(), m.clone())).collect())
     }
 
-    fn uploads(&self) -> Result<Vec<(String, Meta)>, Ko> {
+    fn usage(&self, owner: &str) -> Result<Usage, Ko> {
+        Ok(self.index.lock().owners.get(&fold(owner)).copied().unwrap_or_default())
+    }
+
+    /// The oldest first, from the ordered set: what it costs is the
+    /// stale ones', however many others are under way.
+    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko> {
         let index = self.index.lock();
-        let open = index.files.iter().filter(|(_, m)| !m.complete);
-        Ok(open.map(|(id, m)| (id.clone(), m.clone())).collect())
+        let old = index.pending.iter().take_while(|(created, _)| *created <= before);
+        Ok(old.take(limit).map(|(_, id)| id.clone()).collect())
     }
 
     /// A look at every description (an account deletion is rare), then
