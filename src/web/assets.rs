@@ -132,6 +132,7 @@ pub const ASSETS: &[Asset] = &[
     // Issue 51: forwarding a message or a photo.
     asset!("/forward.js", "forward.js", JS),
     asset!("/voice.js", "voice.js", JS),
+    asset!("/autocomplete.js", "autocomplete.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -151,8 +152,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// when it logs in; files in chats (1.2, issue 42) once logged in; and
 /// the small widgets those panels share; and (1.2, §23) the chat list's
 /// "Archived" row once a chat is archived; (issue 51) forwarding at the
-/// first "Forward", voice messages at the first 🎤 or voice message.
-pub const LOADED_LATER: [&str; 15] = [
+/// first "Forward", voice messages at the first 🎤 or voice message, the
+/// @mentions' list at the first `@` typed in a room.
+pub const LOADED_LATER: [&str; 16] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -168,6 +170,7 @@ pub const LOADED_LATER: [&str; 15] = [
     "/archive.js",
     "/forward.js",
     "/voice.js",
+    "/autocomplete.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.
