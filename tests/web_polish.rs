@@ -375,3 +375,36 @@ fn formatting_and_links_are_built_as_nodes_never_as_html() {
     assert!(plain.contains("<b>not bold</b> 2*3*4 <img src=x"), "{plain}");
     shot(&ana, "formatting-390");
 }
+
+#[test]
+fn at_in_a_room_offers_its_members_and_tab_or_a_tap_puts_the_name() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla", "carlos"]);
+    let _members = joined(&server, "#lab", &["bob", "carla", "carlos", "ana"]);
+    for (width, height) in [PHONE, LAPTOP] {
+        let ana = logged_in(&url, "ana", width, height);
+        open_chat(&ana, "#lab");
+        ana.type_into("#input", "hi @car");
+        let options =
+            "[...document.querySelectorAll('#mention-list [role=option]')].map(o => o.textContent).join(',')";
+        ana.wait_for(&format!("{options} === '@carla,@carlos'"));
+        shot(&ana, &format!("mentions-{width}"));
+        // ↓ chooses the second; Tab puts it, with a space, and Enter then sends.
+        ana.type_into("#input", "\u{E015}\u{E004}"); // ArrowDown, Tab
+        ana.wait_for("document.getElementById('input').value === 'hi @carlos ' && !document.getElementById('mention-list')");
+        ana.type_into("#input", "hello");
+        ana.type_into("#input", ENTER);
+        ana.wait_for("[...document.querySelectorAll('#messages .msg.mine .text')].some(t => t.textContent === 'hi @carlos hello')");
+        // A tap on a name does the same; Esc closes the list and leaves the text.
+        ana.type_into("#input", "@b");
+        ana.wait_for(&format!("{options} === '@bob'"));
+        ana.click("#mention-list [role=option]");
+        ana.wait_for("document.getElementById('input').value === '@bob '");
+        ana.type_into("#input", "@c");
+        ana.wait_for("document.getElementById('mention-list')");
+        ana.type_into("#input", "\u{E00C}"); // Escape
+        ana.wait_for("!document.getElementById('mention-list') && document.getElementById('input').value === '@bob @c'");
+        ana.exec("document.getElementById('input').value = ''", json!([]));
+    }
+}

@@ -91,6 +91,8 @@ $('input').addEventListener('keydown', (e) => {
 $('input').addEventListener('input', () => {
   keepDraft();
   typing();
+  // @mentions from the room's members (issue 51): autocomplete.js, at the first `@` typed in a room.
+  if (openKey && isRoom(openKey) && ($('input').value.includes('@') || $('mention-list'))) import('./autocomplete.js').then((m) => m.suggest(app));
 });
 $('back').addEventListener('click', closeChat);
 // The server's rules (rules.js) load when they are shown.
@@ -415,6 +417,7 @@ async function openChat(name) {
   if (openKey !== fold(chat.name)) {
     // The draft of the chat left stays with it (keepDraft); this chat's own comes back.
     actions?.cancel();
+    $('mention-list')?.remove();
     $('input').value = drafts.get(chat.name);
   }
   openKey = fold(chat.name);

@@ -135,6 +135,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/voice.js", "voice.js", JS),
     // 1.2 (§24): calls, at the first call button or CALL event.
     asset!("/call.js", "call.js", JS),
+    asset!("/autocomplete.js", "autocomplete.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -157,8 +158,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// first "Forward", voice messages at the first 🎤 or voice message;
 /// and (1.2, §25) starred messages with the message menu, the ★ button,
 /// or a first star; and (1.2, §24) calls, at the first call button or
-/// incoming call.
-pub const LOADED_LATER: [&str; 17] = [
+/// incoming call; and (issue 51) the @mentions' list at the first `@`
+/// typed in a room.
+pub const LOADED_LATER: [&str; 18] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -176,6 +178,7 @@ pub const LOADED_LATER: [&str; 17] = [
     "/forward.js",
     "/voice.js",
     "/call.js",
+    "/autocomplete.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.
