@@ -10,7 +10,8 @@
 //! again), `prefs.rs` (blocks, levels and pins, 1.2), `archive.rs` (archived chats, 1.2), `starred.rs` (starred messages, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs` (an `OK` survives PostgreSQL
 //! crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
-//! (migrations, `wachat migrate`).
+//! (migrations, `wachat migrate`), `differential.rs` (random scripts
+//! against a single server and a cluster: the same replies and state).
 #![cfg(feature = "cluster")]
 
 mod support;
@@ -29,6 +30,8 @@ mod calls;
 mod chat;
 #[path = "cluster/devices.rs"]
 mod devices;
+#[path = "cluster/differential.rs"]
+mod differential;
 #[path = "cluster/durable.rs"]
 mod durable;
 #[path = "cluster/failures.rs"]

@@ -12,7 +12,6 @@ use crossbeam_channel::Receiver;
 use super::bus::Incoming;
 use super::node::Node;
 use super::notice::Notice;
-use super::reads;
 use super::sessions;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, Event, Ko};
@@ -86,22 +85,11 @@ impl Node {
                     self.presence(user, &remote.name, false);
                 }
             }
-            Notice::Member { user, joined, room, name } => {
-                let members = reads::room_members(&self.db, &room).unwrap_or(None);
-                let blocked = super::prefs::blocks(&self.db, user).unwrap_or_default();
-                crate::server::presence::tell_local_members(
-                    &self.router,
-                    self.presence_limit,
-                    (user, &blocked),
-                    &name,
-                    members,
-                    joined,
-                );
-            }
-            Notice::Unlinked { user, device } => {
-                // Its send connections too (issue 38). The node that
-                // unlinked it hears its own notice: the asking connection,
-                // if of that device, is closing after its `OK` anyway.
+            // The node that unlinked it closed its own connections, all
+            // but the asking one, which closes after its `OK`: closing that
+            // one here too lost the `OK` of a `DELACCOUNT` (issue 54).
+            Notice::Unlinked { user, device, node } if node != self.name => {
+                // Its send connections too (issue 38).
                 self.router.sends.close_device(user, &device, None);
                 for outlet in self.router.outlets(user) {
                     if outlet.device.eq_ignore_ascii_case(&device) {

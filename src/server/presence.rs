@@ -370,9 +370,8 @@ fn seen(ctx: &Ctx, user: UserId) -> Presence {
 /// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
 /// always `UNKNOWN` if that user blocked `me` (1.2, §22).
 pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
-    let unknown = || Ko::new(Code::UnknownUser, format!("no user named {name}"));
     // A database that cannot say is not "no such user" (a cluster failing over).
-    let account = ctx.store.account(name)?.ok_or_else(unknown)?;
+    let account = crate::store::meaning::named(name, ctx.store.account(name)?)?;
     let blocked = ctx.store.is_blocked(&account.name, me).unwrap_or(false);
     let presence = if blocked { Presence::Unknown } else { seen(ctx, account.id) };
     Ok(SeenLine { user: account.name.to_string(), presence })
@@ -403,16 +402,26 @@ pub fn is_member(ctx: &Ctx, user: UserId, room: &str) -> bool {
 }
 
 /// `who` joined or left `room` (already durable): tells the other members
-/// online that opted in to 1.1, here and on the other nodes; but never of
-/// `#general`, see [`announced`].
+/// online that opted in to 1.1, but those `who` blocked (1.2), wherever
+/// their receive connection is; but never of `#general`, see
+/// [`announced`]. The members are read once, here, by the node that
+/// served the request: each is told once, and only those who were
+/// members when it happened (issue 54: a cluster's other nodes read the
+/// list again, later, and this node heard its own notice too).
 pub fn tell_members(ctx: &Ctx, who: UserId, name: &str, room: &str, joined: bool) {
     if !announced(room) {
         return;
     }
-    let members = ctx.store.room_members(room);
+    let Some((room, members)) = ctx.store.room_members(room) else { return };
+    // A member who left is no longer in the list; the room's size is the
+    // one everybody sees now.
+    if members.len() > ctx.config.presence_limit {
+        return;
+    }
     let blocked = ctx.store.blocks(who).unwrap_or_default();
-    tell_local_members(&ctx.router, ctx.config.presence_limit, (who, &blocked), name, members, joined);
-    ctx.nodes.tell_members(who, name, room, joined);
+    let event = Event::Member { room: room.to_string(), user: name.to_string(), joined };
+    let others = members.into_iter().map(|(member, _)| member).filter(|&member| member != who).collect();
+    super::relay::relay(ctx, crate::store::prefs::shown_to(&blocked, others), &event);
 }
 
 /// Whether joining and leaving `room` is told to its members (`MEMBER`).
@@ -423,30 +432,6 @@ pub fn tell_members(ctx: &Ctx, who: UserId, name: &str, room: &str, joined: bool
 /// screen.
 pub fn announced(room: &str) -> bool {
     fold(room.trim_start_matches('#')) != fold(crate::store::GENERAL.trim_start_matches('#'))
-}
-
-/// [`tell_members`] for the members whose receive connection is on this
-/// server (a cluster node calls it when another node tells it), but
-/// those `who` blocked (`blocked`, 1.2).
-pub fn tell_local_members(
-    router: &crate::router::Router,
-    presence_limit: usize,
-    (who, blocked): (UserId, &[(UserId, std::sync::Arc<str>)]),
-    name: &str,
-    members: Option<(std::sync::Arc<str>, crate::store::Members)>,
-    joined: bool,
-) {
-    let Some((room, members)) = members else { return };
-    // A member who left is no longer in the list; the room's size is the
-    // one everybody sees now.
-    if members.len() > presence_limit {
-        return;
-    }
-    let event = Event::Member { room: room.to_string(), user: name.to_string(), joined };
-    let others = members.into_iter().map(|(member, _)| member).filter(|&member| member != who).collect();
-    for member in crate::store::prefs::shown_to(blocked, others) {
-        router.send_to(member, &event);
-    }
 }
 
 #[cfg(test)]

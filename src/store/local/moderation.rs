@@ -35,7 +35,7 @@ impl Inner {
                 Some(t) => Some(
                     state
                         .user_id(t)
-                        .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {t}")))?,
+                        .ok_or_else(|| crate::store::meaning::no_user(t))?,
                 ),
                 None => None,
             };
