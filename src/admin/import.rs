@@ -142,6 +142,17 @@ fn read_roster(path: &Path) -> Result<Vec<Student>> {
     Ok(students)
 }
 
+/// [`crate::store::accounts::problems`] for a roster beside a running
+/// server: the accounts are read from its `users.csv`.
+fn live_problems(rows: &[(&str, &str)], data_dir: &Path) -> Result<Vec<(usize, Problem)>> {
+    let accounts = super::live::read_accounts(data_dir)?;
+    Ok(crate::store::accounts::problems(rows, |name| {
+        let key = crate::protocol::names::fold(name);
+        let a = accounts.iter().find(|a| crate::protocol::names::fold(&a.name) == key)?;
+        Some(if a.removed { Problem::Removed(a.name.clone()) } else { Problem::Taken(a.name.clone()) })
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,15 +176,4 @@ mod tests {
         let err = read_roster(&path).err().unwrap().to_string();
         assert!(err.ends_with("the first row must be the header name,email"), "{err}");
     }
-}
-
-/// [`crate::store::accounts::problems`] for a roster beside a running
-/// server: the accounts are read from its `users.csv`.
-fn live_problems(rows: &[(&str, &str)], data_dir: &Path) -> Result<Vec<(usize, Problem)>> {
-    let accounts = super::live::read_accounts(data_dir)?;
-    Ok(crate::store::accounts::problems(rows, |name| {
-        let key = crate::protocol::names::fold(name);
-        let a = accounts.iter().find(|a| crate::protocol::names::fold(&a.name) == key)?;
-        Some(if a.removed { Problem::Removed(a.name.clone()) } else { Problem::Taken(a.name.clone()) })
-    }))
 }

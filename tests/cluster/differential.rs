@@ -116,10 +116,8 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
 /// The requests whose `OK:<n>` is followed by `n` lines.
 fn is_listing(line: &str) -> bool {
     let word = line.split(':').next().unwrap_or("");
-    [
-        "HISTORY", "ROOMINFO", "PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "MEMBERS", "FILES", "SEARCH",
-    ]
-    .contains(&word)
+    ["HISTORY", "ROOMINFO", "PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "MEMBERS", "FILES", "SEARCH"]
+        .contains(&word)
 }
 
 /// A line-oriented connection that reports a close as a value instead of
@@ -228,7 +226,8 @@ type Heard = Arc<Mutex<Vec<String>>>;
 
 fn listen(addr: SocketAddr, user: &str, heard: Heard) -> Option<TcpStream> {
     let mut conn = Line::connect(addr);
-    if conn.request("VERSION:1.2") != ["OK"] || conn.request(&format!("LOGIN:{user}:{PW}"))[0] != format!("OK:{user}")
+    if conn.request("VERSION:1.2") != ["OK"]
+        || conn.request(&format!("LOGIN:{user}:{PW}"))[0] != format!("OK:{user}")
     {
         return None;
     }
@@ -272,9 +271,9 @@ impl Player {
             heard: USERS.iter().map(|_| Heard::default()).collect(),
             files: USERS.iter().map(|_| "none".to_string()).collect(),
         };
-        for user in 0..USERS.len() {
+        for (user, name) in USERS.iter().enumerate() {
             let mut c = Line::connect(player.send_node(user).send);
-            assert_eq!(c.request(&format!("REGISTER:{}::{PW}", USERS[user])), [format!("OK:{}", USERS[user])]);
+            assert_eq!(c.request(&format!("REGISTER:{name}::{PW}")), [format!("OK:{name}")]);
             player.listen(user);
         }
         player
@@ -352,7 +351,8 @@ impl Player {
         let mut state = Vec::new();
         for (i, user) in USERS.iter().enumerate() {
             let mut c = Line::connect(self.send_node(i).send);
-            let login: Vec<String> = c.request(&format!("LOGIN:{user}:{PW}")).iter().map(|l| normalize(l)).collect();
+            let login: Vec<String> =
+                c.request(&format!("LOGIN:{user}:{PW}")).iter().map(|l| normalize(l)).collect();
             state.push((format!("{user} LOGIN"), login.clone()));
             if login[0] != format!("OK:{user}") {
                 continue;
@@ -391,7 +391,8 @@ fn play_seed(seed: u64, steps: usize) -> Outcome {
     let script = script(seed, steps);
     let mut single = Player::new("single server", vec![TestServer::start_with(&FLAGS)]);
     let cluster = Cluster::start();
-    let mut two = Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]);
+    let mut two =
+        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]);
     let mut outcome = Outcome::default();
     for (n, step) in script.iter().enumerate() {
         let (one, other) = (single.play(step), two.play(step));
@@ -408,7 +409,10 @@ fn play_seed(seed: u64, steps: usize) -> Outcome {
     let (one, other) = (single.state(), two.state());
     for ((what, a), (_, b)) in one.iter().zip(&other) {
         if a != b {
-            outcome.states.push(format!("seed {seed}, end state, {what}:\n  {}: {a:?}\n  {}: {b:?}", single.name, two.name));
+            outcome.states.push(format!(
+                "seed {seed}, end state, {what}:\n  {}: {a:?}\n  {}: {b:?}",
+                single.name, two.name
+            ));
         }
     }
     outcome
@@ -450,7 +454,10 @@ fn a_single_server_and_a_two_node_cluster_answer_the_same_scripts_alike() {
         (seeds.end - seeds.start) as usize * steps,
         started.elapsed()
     );
-    assert!(failed.is_empty(), "the backends differ on seeds {failed:?} (replay one with WACHAT_DIFF_SEEDS=<seed>..<seed+1>)");
+    assert!(
+        failed.is_empty(),
+        "the backends differ on seeds {failed:?} (replay one with WACHAT_DIFF_SEEDS=<seed>..<seed+1>)"
+    );
 }
 
 #[test]
@@ -458,8 +465,17 @@ fn the_normalization_keeps_what_matters() {
     assert_eq!(normalize("OK:m1:1795410947770"), "OK:m1:<ts>");
     assert_eq!(normalize("OK:_dmhx1k2a3_m1:1795410947770"), "OK:_d<stamp>_m1:<ts>");
     assert_eq!(normalize("OK:0123456789abcdef0123456789abcdef"), "OK:<file>");
-    assert_eq!(normalize("ana:#r:mod-1795410947770-12:1795410947770:RECEIVED:* x"), "ana:#r:mod-<ts>-<n>:<ts>:RECEIVED:* x");
-    assert_eq!(normalize("KO:RATE_LIMITED:too many failed logins; try again in 9 s"), "KO:RATE_LIMITED:too many failed logins; try again in <n> s");
+    assert_eq!(
+        normalize("ana:#r:mod-1795410947770-12:1795410947770:RECEIVED:* x"),
+        "ana:#r:mod-<ts>-<n>:<ts>:RECEIVED:* x"
+    );
+    assert_eq!(
+        normalize("KO:RATE_LIMITED:too many failed logins; try again in 9 s"),
+        "KO:RATE_LIMITED:too many failed logins; try again in <n> s"
+    );
     assert_eq!(normalize("MSG:12:ana:bob:m1:1795410947770:hi 42"), "MSG:12:ana:bob:m1:<ts>:hi 42");
-    assert_eq!(script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>(), script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>());
+    assert_eq!(
+        script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>(),
+        script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>()
+    );
 }
