@@ -193,40 +193,64 @@ fn run(
                 job
             })
             .collect();
-        if client.as_ref().is_none_or(|link| !link.usable()) {
-            if let Some(link) = client.take().filter(|link| link.client.is_closed()) {
-                db.broken(&link);
-            }
-            // Db::connect fails at once for a moment after no host
-            // answered: a down database costs a job no connection attempt.
-            match db.connect_committer() {
-                Ok(link) => {
-                    log::info!("cluster: committer connected to {}", db.url);
-                    client = Some(link);
-                    statements = Statements::default(); // prepared on the old connection
+        // A batch whose connection broke before its COMMIT was sent (the
+        // database restarted while the connection sat idle: nothing of it
+        // is stored) is tried once more, on a new connection. Nobody waits
+        // for an `ACK`: failing it would leave the sender's DELIVERED
+        // unsaid until the next one.
+        let mut batch = batch;
+        let mut again = false;
+        loop {
+            if client.as_ref().is_none_or(|link| !link.usable()) {
+                if let Some(link) = client.take().filter(|link| link.client.is_closed()) {
+                    db.broken(&link);
                 }
-                Err(e) => log::debug!("cluster: committer cannot reach the database: {e}"),
+                // Db::connect fails at once for a moment after no host
+                // answered: a down database costs a job no connection attempt.
+                match db.connect_committer() {
+                    Ok(link) => {
+                        log::info!("cluster: committer connected to {}", db.url);
+                        client = Some(link);
+                        statements = Statements::default(); // prepared on the old connection
+                    }
+                    Err(e) => log::debug!("cluster: committer cannot reach the database: {e}"),
+                }
             }
-        }
-        let Some(link) = client.as_mut() else {
-            let ko = super::db::down();
-            batch.into_iter().for_each(|job| job.fail(&ko));
-            continue;
-        };
-        // The batch's deadline: a database that hangs gets the
-        // connection cut, and the batch fails like one that died.
-        let armed = db.arm(link);
-        let conn = &mut link.client;
-        // A bug in a batch must not take every later request down with
-        // this thread: its jobs get KO:INTERNAL (their channels close),
-        // and the connection, maybe mid-transaction, is replaced.
-        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commit_batch(conn, &mut statements, names, batch, clock, deliver, budget)
-        }));
-        drop(armed);
-        if committed.is_err() {
-            log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
-            client = None;
+            let Some(link) = client.as_mut() else {
+                let ko = super::db::down();
+                batch.into_iter().for_each(|job| job.fail(&ko));
+                break;
+            };
+            // The batch's deadline: a database that hangs gets the
+            // connection cut, and the batch fails like one that died.
+            let armed = db.arm(link);
+            let conn = &mut link.client;
+            // A bug in a batch must not take every later request down with
+            // this thread: its jobs get KO:INTERNAL (their channels close),
+            // and the connection, maybe mid-transaction, is replaced.
+            let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                commit_batch(conn, &mut statements, names, batch, clock, deliver, budget)
+            }));
+            drop(armed);
+            match committed {
+                Ok(Some(back)) if !again => {
+                    log::info!(
+                        "cluster: the database connection broke before a batch's COMMIT; trying it on a new one"
+                    );
+                    (batch, again) = (back, true);
+                }
+                Ok(Some(back)) => {
+                    let ko = super::db::down();
+                    back.into_iter().for_each(|job| job.fail(&ko));
+                    break;
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    log::error!("cluster: a batch failed with a panic (a bug); its requests got KO:INTERNAL");
+                    client = None;
+                    break;
+                }
+            }
         }
     }
     log::debug!("cluster: committer stopped");
@@ -235,7 +259,9 @@ fn run(
 /// One transaction for the whole batch; retried once if the database
 /// chose it as a deadlock's victim (another node locked the same rows).
 /// A batch that does not fit on the database's disk is refused whole with
-/// `KO:FULL` (`budget.rs`); the next one tries again.
+/// `KO:FULL` (`budget.rs`); the next one tries again. A batch whose
+/// connection was found closed before its `COMMIT` went out is given back,
+/// unanswered, to be tried on another connection.
 fn commit_batch(
     conn: &mut postgres::Client,
     statements: &mut Statements,
@@ -244,13 +270,16 @@ fn commit_batch(
     clock: &AtomicU64,
     deliver: &Deliver,
     budget: &Budget,
-) {
+) -> Option<Vec<Job>> {
     let mut tries = 0;
+    let mut commit_sent;
     let result = loop {
         tries += 1;
+        commit_sent = false;
         let began = std::time::Instant::now();
         let attempt = conn.transaction().and_then(|mut tx| {
             let applied = apply::apply(&mut Tx::new(&mut tx, statements), names, &batch, clock, budget)?;
+            commit_sent = true;
             let committing = std::time::Instant::now();
             tx.commit()?;
             crate::metrics::get().pg_commit.observe(committing.elapsed().as_secs_f64());
@@ -277,12 +306,14 @@ fn commit_batch(
             }
             deliver(&applied.deliveries);
         }
+        Err(_) if !commit_sent && conn.is_closed() => return Some(batch),
         Err(e) => {
             let ko = super::budget::disk_full(&e)
                 .unwrap_or_else(|| super::db::unavailable("committing a batch", &e));
             batch.into_iter().for_each(|job| job.fail(&ko));
         }
     }
+    None
 }
 
 /// A deadlock or a serialization failure: trying again may succeed.

@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 
 /// How long any read in a test may wait before the test fails.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a test waits for an event that is not a `PING`: a few read
+/// timeouts, for a server that pings while the event is on its way.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Path of the binary under test.
 pub fn wachat_bin() -> &'static str {
@@ -483,7 +486,9 @@ impl Conn {
     /// The next `MSG` event on a receive connection, skipping presence,
     /// `P2P` offers and `PING`s (answered).
     pub fn next_msg(&mut self) -> String {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
         loop {
+            assert!(Instant::now() < deadline, "no MSG within {EVENT_TIMEOUT:?}");
             let line = self.line();
             if line.starts_with("MSG:") {
                 return line;
@@ -496,8 +501,14 @@ impl Conn {
 
     /// The next event on a receive connection that is not presence
     /// (`JOINED`, `LEFT`, `MEMBER`) nor a `PING` (answered).
+    /// Fails the test if none comes within [`EVENT_TIMEOUT`], however
+    /// many `PING`s come meanwhile (a server pings a silent connection
+    /// more often than the read timeout: waiting for a line alone would
+    /// wait for ever).
     pub fn next_event(&mut self) -> String {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
         loop {
+            assert!(Instant::now() < deadline, "no event within {EVENT_TIMEOUT:?}, only PINGs or presence");
             let line = self.line();
             if line == "PING" {
                 self.send("PONG");
