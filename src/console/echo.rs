@@ -70,7 +70,7 @@ pub fn block_key(user: &str) -> String {
 
 /// 1.2 (§25): the key of a star or unstar of `from`'s message `id` of `chat`.
 pub fn star_key(chat: &crate::protocol::Chat, from: &str, id: &str) -> String {
-    format!("star {} {} {id}", fold(&chat.to_string()), fold(from))
+    format!("star {}", crate::protocol::prefs::star_key(chat, from, id))
 }
 
 /// 1.2 (§23): the key of an archive or unarchive of `chat`.

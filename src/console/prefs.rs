@@ -95,6 +95,13 @@ pub fn notice(lang: Lang, notice: &Notice) -> String {
         Notice::Blocked { user, blocked: true } => tr!(in lang; Msg::Blocked, user = user),
         Notice::Blocked { user, blocked: false } => tr!(in lang; Msg::Unblocked, user = user),
         Notice::Archived { chat, archived } => archived_line(lang, chat, *archived),
+        // 1.2 (§25): a star is a setting too (`/star`, `console::stars`).
+        Notice::Starred { chat, from, id, starred: true } => {
+            tr!(in lang; crate::i18n::stars::Msg::StarredThere, from = from, id = id, chat = chat)
+        }
+        Notice::Starred { chat, from, id, starred: false } => {
+            tr!(in lang; crate::i18n::stars::Msg::UnstarredThere, from = from, id = id, chat = chat)
+        }
         _ => String::new(),
     };
     tr!(in lang; Msg::OtherDevice, what = what)

@@ -10,7 +10,7 @@
 use super::echo;
 use super::numbers::{Screen, numbered};
 use super::view;
-use crate::client::{Client, Notice};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::i18n::stars::Msg;
 use crate::i18n::{Lang, tr};
@@ -74,20 +74,6 @@ pub fn act(
     }
 }
 
-/// A star changed on another device, as a line.
-pub fn notice(lang: Lang, notice: &Notice) -> String {
-    let what = match notice {
-        Notice::Starred { chat, from, id, starred: true } => {
-            tr!(in lang; Msg::StarredThere, from = from, id = id, chat = chat)
-        }
-        Notice::Starred { chat, from, id, starred: false } => {
-            tr!(in lang; Msg::UnstarredThere, from = from, id = id, chat = chat)
-        }
-        _ => String::new(),
-    };
-    tr!(in lang; crate::i18n::prefs::Msg::OtherDevice, what = what)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,7 +91,11 @@ mod tests {
     #[test]
     fn a_star_from_another_device_is_said_so() {
         let bob = crate::protocol::Chat::User("bob".into());
-        let n = Notice::Starred { chat: bob, from: "bob".into(), id: "m1".into(), starred: true };
-        assert_eq!(notice(Lang::En, &n), "(another device) bob's message m1 in bob starred");
+        let n =
+            crate::client::Notice::Starred { chat: bob, from: "bob".into(), id: "m1".into(), starred: true };
+        assert_eq!(
+            super::super::prefs::notice(Lang::En, &n),
+            "(another device) bob's message m1 in bob starred"
+        );
     }
 }

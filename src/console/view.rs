@@ -177,9 +177,36 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
         Notice::P2pClosed { peer, why, resent } => {
             tr!(in lang; Msg::P2pEndedResent, peer = peer, why = why, n = resent)
         }
-        Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => super::prefs::notice(lang, n),
-        Notice::Starred { .. } => super::stars::notice(lang, n),
-        Notice::Ringing { .. } | Notice::CallEnded { .. } => crate::i18n::calls::line(lang, n),
+        Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } | Notice::Starred { .. } => {
+            super::prefs::notice(lang, n)
+        }
+        Notice::Ringing { .. } | Notice::CallEnded { .. } => call_line(lang, n),
+    }
+}
+
+/// A call's notice as the consoles' one line, empty for any other notice.
+fn call_line(lang: Lang, notice: &Notice) -> String {
+    use crate::i18n::calls::Msg;
+    use crate::protocol::call::{End, Media};
+    match notice {
+        Notice::Ringing { from, media } => {
+            let media = match media {
+                Media::Voice => Msg::Voice,
+                Media::Video => Msg::Video,
+            };
+            tr!(in lang; Msg::Ringing, user = from, media = media.text(lang))
+        }
+        Notice::CallEnded { by, why } => {
+            let msg = match why {
+                End::Declined => Msg::EndedDeclined,
+                End::Hangup => Msg::EndedHangup,
+                End::Missed => Msg::EndedMissed,
+                End::Gone => Msg::EndedGone,
+                End::Busy => Msg::EndedBusy,
+            };
+            tr!(in lang; msg, user = by)
+        }
+        _ => String::new(),
     }
 }
 
@@ -317,6 +344,19 @@ pub fn notice_is_empty(room: &str, by: &str, change: &crate::protocol::Change, m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_is_a_line_in_each_language() {
+        use crate::protocol::call::{End, Media};
+        let ringing = Notice::Ringing { from: "ana".into(), media: Media::Video };
+        assert_eq!(call_line(Lang::En, &ringing), "📞 ana is calling (video): answer in the browser");
+        assert_eq!(
+            call_line(Lang::Es, &ringing),
+            "📞 ana te está llamando (vídeo): contesta en el navegador"
+        );
+        let gone = Notice::CallEnded { by: "bob".into(), why: End::Gone };
+        assert_eq!(call_line(Lang::Pt, &gone), "📞 a chamada terminou: bob saiu");
+    }
     use crate::protocol::{Code, Text};
 
     const EN: Lang = Lang::En;

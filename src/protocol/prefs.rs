@@ -20,6 +20,15 @@ pub const MAX_PINS: usize = 3;
 /// 1.2 (§23): most chats one user may archive (`KO:FULL` past it).
 pub const MAX_ARCHIVED: usize = 1000;
 
+/// 1.2 (§25): which message a star names, `<chat>:<from>:<id>` with the
+/// names folded, so `STAR:Bob:BOB:m1` is the star of `STAR:bob:bob:m1`.
+/// The server keeps a user's stars by it, and the clients find a
+/// message's star by it.
+pub fn star_key(chat: &super::Chat, from: &str, id: &str) -> String {
+    use super::names::fold;
+    format!("{}:{}:{id}", fold(&chat.to_string()), fold(from))
+}
+
 /// When a client notifies its user of a chat's new messages.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Level {

@@ -169,7 +169,7 @@ impl Source for StoreSource<'_> {
     }
 
     fn starred(&mut self) -> crate::error::Result<Vec<String>> {
-        Ok(super::requests::star::starred(self.store, self.user).map_err(refused)?.0)
+        Ok(crate::store::stars::starred(self.store, self.user).map_err(refused)?.0)
     }
 
     fn devices(&mut self) -> crate::error::Result<Option<Vec<String>>> {

@@ -35,6 +35,8 @@
 //!   modes, topic, invitations, bans and mutes, and who may do what.
 //! - [`settings`]: a user's small per-chat facts (1.2, §23: archived
 //!   chats), one generic, bounded store on both backends.
+//! - [`stars`]: starred messages (1.2, §25), a setting, and what a
+//!   user's stars show, for `STARRED` and an account's export alike.
 //! - `permissions`: the data directory and its files readable by the
 //!   server's user only (`0700`/`0600`), tightened at every start.
 //!
@@ -71,6 +73,7 @@ pub mod search;
 pub mod server_id;
 pub mod settings;
 pub mod sim_disk;
+pub mod stars;
 pub mod state;
 pub mod thumbnail;
 pub mod users;

@@ -139,10 +139,9 @@ pub struct App {
     pub stars: HashSet<String>,
 }
 
-/// The key of `from`'s message `id` of `chat` among [`App::stars`], names folded.
-pub fn star_key(chat: &Chat, from: &str, id: &str) -> String {
-    format!("{}\n{}\n{id}", fold(&chat.to_string()), fold(from))
-}
+/// The key of `from`'s message `id` of `chat` among [`App::stars`]: the
+/// protocol's, names folded.
+use crate::protocol::prefs::star_key;
 
 impl App {
     pub fn new(lang: Lang, me: &str, server: &str, theme: Theme) -> App {

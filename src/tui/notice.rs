@@ -67,7 +67,7 @@ impl App {
             // 1.2: the list follows (`LiveChats::apply`); the panel says it.
             // 1.2 (§25): another device's star is said; this one's changed nothing (`Done::Starring`).
             Notice::Starred { chat, from, id, starred } => {
-                let key = super::app::star_key(chat, from, id);
+                let key = crate::protocol::prefs::star_key(chat, from, id);
                 let changed = if *starred { self.stars.insert(key) } else { self.stars.remove(&key) };
                 if changed {
                     self.log_notice(notice);

@@ -227,7 +227,7 @@ fn acted(session: &Session, act: Act) -> crate::error::Result<Done> {
             client.star(&chat, &target, on)?;
             let said = if on { Msg::StarredIt } else { Msg::UnstarredIt };
             Done::Starring {
-                key: super::app::star_key(&chat, &target.from, &target.id),
+                key: crate::protocol::prefs::star_key(&chat, &target.from, &target.id),
                 on,
                 said: said.text(lang).to_string(),
             }
