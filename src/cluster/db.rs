@@ -28,8 +28,8 @@ mod config;
 mod pool;
 
 use self::config::CONNECT_TIMEOUT;
-use self::pool::{Pool, Taken};
 pub use self::config::{DEADLINE, Store, parse_store};
+use self::pool::{Pool, Taken};
 use super::watchdog::{Socket, Watchdog, find_socket};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};

@@ -10,8 +10,9 @@
 //! at most 16 connections (`cluster/db/pool.rs`), so a run makes at most
 //! that many per node, where the regression made hundreds. Its effect,
 //! messages taking hundreds of milliseconds to seconds, is bounded far
-//! above what a test build on a busy machine takes: a p50 of a second, a
-//! p99 of five.
+//! above what a test build on a busy machine takes (a p50 of 0.8 s was
+//! seen with the machine's load average at 20): a p50 of two seconds, a
+//! p99 of five. Checked against 304fd22's build: 384 connections made.
 
 use std::time::Duration;
 
@@ -24,7 +25,8 @@ const POOL: i64 = 16;
 /// Sessions PostgreSQL has started on the test's database so far.
 fn sessions(cluster: &Cluster) -> i64 {
     let mut client = cluster.pg.client();
-    let row = client.query_one("SELECT sessions FROM pg_stat_database WHERE datname = 'wachat'", &[]).unwrap();
+    let row =
+        client.query_one("SELECT sessions FROM pg_stat_database WHERE datname = 'wachat'", &[]).unwrap();
     row.get(0)
 }
 
@@ -59,7 +61,10 @@ fn two_nodes_at_2000_msgs_a_second_share_their_connections_and_take_no_message_s
     let (p50, p99) = (latency["p50"].as_u64().unwrap(), latency["p99"].as_u64().unwrap());
     println!("2,000 msgs/s on two nodes: p50 {p50} us, p99 {p99} us, {made} connections made; {figures}");
     // Each node's pool, and the connection each `sessions` opens.
-    assert!(made <= 2 * POOL + 2, "{made} PostgreSQL connections made in 3 s by two nodes: a connection per read?");
-    assert!(p50 < 1_000_000, "p50 {p50} us: messages take a second or more ({made} connections made)");
+    assert!(
+        made <= 2 * POOL + 2,
+        "{made} PostgreSQL connections made in 3 s by two nodes: a connection per read?"
+    );
+    assert!(p50 < 2_000_000, "p50 {p50} us: messages take seconds ({made} connections made)");
     assert!(p99 < 5_000_000, "p99 {p99} us: messages take seconds ({made} connections made)");
 }

@@ -33,7 +33,10 @@ thread_local! {
     static HELD: Cell<usize> = const { Cell::new(0) };
 }
 
-/// What a borrower got from [`Pool::take`].
+/// What a borrower got from [`Pool::take`]. (One is made per borrow and
+/// moved once: boxing the connection would allocate on every read for
+/// nothing.)
+#[allow(clippy::large_enum_variant)]
 pub enum Taken {
     /// An idle connection, with when it was given back.
     Idle(Link, Instant),
