@@ -25,9 +25,11 @@ use parking_lot::Mutex;
 use postgres::{Client, NoTls};
 
 mod config;
+mod pool;
 
 use self::config::CONNECT_TIMEOUT;
 pub use self::config::{DEADLINE, Store, parse_store};
+use self::pool::{Pool, Taken};
 use super::watchdog::{Socket, Watchdog, find_socket};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko};
@@ -58,10 +60,6 @@ const LEFT: u8 = 2;
 /// A connection idle for longer is checked (one round trip) before use.
 const CHECK_AFTER: Duration = Duration::from_millis(500);
 
-/// Idle connections kept for readers; more readers at once connect more
-/// (and close them after).
-const MAX_IDLE: usize = 16;
-
 /// Bumped whenever the primary may have changed (the node found it on
 /// another host, the server said it is read-only or shutting down, a
 /// connection was cut): connections made before are not used again.
@@ -89,8 +87,8 @@ pub struct Db {
     store: Store,
     /// The URL without a password, for messages.
     pub url: String,
-    /// Idle connections, each with when it was given back.
-    idle: Mutex<Vec<(Link, Instant)>>,
+    /// The readers' connections (`db/pool.rs`).
+    pool: Pool,
     watchdog: Arc<Watchdog>,
     /// The host (of `store.hosts`) tried first: where the primary was
     /// last found, unless its connection broke since.
@@ -114,7 +112,7 @@ impl Db {
         Ok(Db {
             url: store.shown.clone(),
             store,
-            idle: Mutex::new(Vec::new()),
+            pool: Pool::default(),
             watchdog: Arc::default(),
             primary: AtomicUsize::new(0),
             connected: AtomicUsize::new(0),
@@ -246,7 +244,7 @@ impl Db {
     /// changed).
     fn forget_all(&self) {
         GENERATION.fetch_add(1, Ordering::AcqRel);
-        self.idle.lock().clear();
+        self.pool.forget_idle();
     }
 
     /// Arms the watchdog on `link` for [`DEADLINE`] (nothing if its socket
@@ -277,28 +275,41 @@ impl Db {
         Ok(link.client)
     }
 
-    /// A connection from the pool (or a new one), armed with [`DEADLINE`]
-    /// (or what is left of the request's, `store::deadline`) until given
-    /// back; `KO:UNAVAILABLE` if no primary can be reached by then.
+    /// A connection from the pool (`db/pool.rs`: waiting for one while all
+    /// are busy), armed with [`DEADLINE`] (or what is left of the
+    /// request's, `store::deadline`) until given back; `KO:UNAVAILABLE` if
+    /// no primary can be reached (or no connection is free) by then.
     pub fn get(&self) -> std::result::Result<Conn<'_>, Ko> {
         let until = crate::store::deadline::until();
-        let pooled = self.idle.lock().pop();
-        let link = match pooled {
+        let Some(taken) = self.pool.take(until) else {
+            return Err(down_because("waiting for a connection", "every pooled connection stayed busy"));
+        };
+        let pooled = !matches!(taken, Taken::Own);
+        let link = match taken {
             // One idle for a while may have lost its server (a restart):
             // a round trip tells, before a request is failed for it.
-            Some((mut link, since)) if link.usable() => {
+            Taken::Idle(mut link, since) if link.usable() => {
                 let check = until.saturating_duration_since(Instant::now()).min(CONNECT_TIMEOUT);
                 if since.elapsed() < CHECK_AFTER || link.client.is_valid(check).is_ok() {
-                    link
+                    Ok(link)
                 } else {
                     self.forget_all(); // the others are from the same server: as dead
-                    self.connect_until(until).map_err(|e| down_because("connecting", &e))?
+                    self.connect_until(until)
                 }
             }
-            _ => self.connect_until(until).map_err(|e| down_because("connecting", &e))?,
+            _ => self.connect_until(until),
+        };
+        let link = match link {
+            Ok(link) => link,
+            Err(e) => {
+                if pooled {
+                    self.pool.give_back(None);
+                }
+                return Err(down_because("connecting", &e));
+            }
         };
         let armed = self.arm_until(&link, until);
-        Ok(Conn { db: self, link: Some(link), _armed: armed })
+        Ok(Conn { db: self, link: Some(link), pooled, _armed: armed })
     }
 }
 
@@ -319,6 +330,9 @@ fn open(config: &postgres::Config) -> std::result::Result<Link, postgres::Error>
 pub struct Conn<'a> {
     db: &'a Db,
     link: Option<Link>,
+    /// Whether it holds one of the pool's places (else it is the
+    /// borrower's own, closed when dropped: `db/pool.rs`).
+    pooled: bool,
     /// The watchdog's deadline while borrowed.
     _armed: Option<super::watchdog::Armed<'a>>,
 }
@@ -338,17 +352,14 @@ impl DerefMut for Conn<'_> {
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        if let Some(link) = self.link.take() {
-            if !link.usable() {
-                if link.client.is_closed() {
-                    self.db.broken(&link); // the database went away: the others are as dead
-                }
-                return;
+        let link = self.link.take().filter(|link| {
+            if link.client.is_closed() {
+                self.db.broken(link); // the database went away: the others are as dead
             }
-            let mut idle = self.db.idle.lock();
-            if idle.len() < MAX_IDLE {
-                idle.push((link, Instant::now()));
-            }
+            link.usable()
+        });
+        if self.pooled {
+            self.db.pool.give_back(link);
         }
     }
 }

@@ -1,0 +1,53 @@
+#!/bin/bash
+# docs/CLUSTER.md's own two runs on a fresh two-node cluster, as figures:
+# a fresh PostgreSQL and NATS on free loopback ports, two nodes, then
+# `wachat bench --pairs 100 --messages 2000` (throughput, P = 100) and
+# `--messages 200 --rate 20` (latency at 2,000 msgs/s offered), each run
+# printed with the PostgreSQL connections the nodes made during it (a
+# node keeps its readers' connections: a run makes none, or a few).
+#
+#   cargo build --release --features cluster
+#   examples/cluster_bench.sh target/release/wachat                # one round
+#   examples/cluster_bench.sh OLD/wachat NEW/wachat OLD/wachat NEW/wachat
+#
+# Each argument is one round, on a fresh database: give two builds in
+# turns (ABAB) to compare them, and take medians. As root, PostgreSQL
+# runs under `runuser -u postgres`. tests/cluster/latency.rs runs the
+# latency run in CI.
+set -u
+[ $# -ge 1 ] || { echo "usage: $0 WACHAT [WACHAT ...] (one round each, in turns)" >&2; exit 2; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
+as_pg() { if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$D"; runuser -u postgres -- "$@"; else "$@"; fi; }
+round() {
+  D=$(mktemp -d /tmp/cluster-bench.XXXX); chmod 755 "$D"
+  local pg nats s1 r1 s2 r2 A B NATS
+  pg=$(free_port); nats=$(free_port); s1=$(free_port); r1=$(free_port); s2=$(free_port); r2=$(free_port)
+  as_pg "$PGBIN/initdb" -D "$D/data" -A trust -U wachat --no-sync -E UTF8 >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$D/data" -o "-p $pg -k $D -c listen_addresses=127.0.0.1" -l "$D/pg.log" -w start >/dev/null
+  Q() { psql -h 127.0.0.1 -p "$pg" -U wachat "$@"; }
+  Q postgres -qc "CREATE DATABASE bench"
+  nats-server -p "$nats" -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
+  local S="--store postgres://wachat@127.0.0.1:$pg/bench --bus nats://127.0.0.1:$nats --rate 0 --exempt 127.0.0.1 --web-port off"
+  "$BIN" serve $S --node a --send-port "$s1" --recv-port "$r1" >"$D/a.log" 2>&1 & A=$!
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$s1) 2>/dev/null && break; sleep 0.2; done # a migrates the schema
+  "$BIN" serve $S --node b --send-port "$s2" --recv-port "$r2" >"$D/b.log" 2>&1 & B=$!
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$s2) 2>/dev/null && break; sleep 0.2; done
+  local N=127.0.0.1:$s1:$r1,127.0.0.1:$s2:$r2
+  sessions() { Q bench -Atc "SELECT sessions FROM pg_stat_database WHERE datname = 'bench'"; }
+  "$BIN" bench --server $N --pairs 100 --messages 10 >/dev/null 2>&1 # the accounts (not measured)
+  for run in "--messages 2000" "--messages 200 --rate 20"; do
+    local before out
+    before=$(sessions)
+    out=$("$BIN" bench --server $N --pairs 100 $run 2>&1 | grep -E '^(login|delivered|latency)')
+    echo "  $run: $(echo "$out" | tr '\n' ' ')| connections made: $(( $(sessions) - before ))"
+  done
+  kill $A $B $NATS 2>/dev/null; wait $A $B $NATS 2>/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$D/data" -m fast -w stop >/dev/null
+  rm -rf "$D"
+}
+r=0
+for BIN in "$@"; do
+  BIN=$(realpath "$BIN") || exit 2
+  r=$((r + 1)); echo "round $r ($BIN, load average $(cut -d' ' -f1 /proc/loadavg))"; round
+done
