@@ -31,6 +31,7 @@ pub mod moderation;
 pub mod names;
 pub mod peer;
 pub mod prefs;
+pub mod refusal;
 pub mod reply;
 pub mod request;
 pub mod room_info;

@@ -300,7 +300,7 @@ impl Devices {
         asker: u64,
     ) -> Result<(), Ko> {
         if !self.refresh(name) {
-            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+            return Err(Ko::store_unavailable());
         }
         let online = online_devices(ctx, user);
         let lowest = {
@@ -317,7 +317,7 @@ impl Devices {
         if let Some(shared) = self.shared.get() {
             shared.remove(&fold(name), device).map_err(|e| {
                 log::error!("devices: removing {name}'s device {device} from the cluster: {e}");
-                Ko::new(Code::Internal, "the database is unavailable; try again")
+                Ko::store_unavailable()
             })?;
         }
         self.save_or_ko()?;
