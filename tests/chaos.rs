@@ -12,11 +12,11 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use support::TestServer;
+use support::minimal::{Minimal, minimal_server};
 
 /// No per-address limit on new accounts: every run registers its own.
 const SERVE: [&str; 2] = ["--exempt", "127.0.0.1"];
@@ -103,59 +103,23 @@ fn wachat_serve_holds_every_guarantee_under_all_faults_level_1_2_two_devices() {
     serve_holds_every_guarantee("1.2", "2", "43");
 }
 
-/// examples/minimal_server.py (or a copy of it) on free ports.
-struct Minimal {
-    child: Child,
-    send: String,
-    recv: String,
-}
-
-impl Minimal {
-    fn start(script: &Path) -> Minimal {
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--send-port", "0", "--recv-port", "0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut first = String::new();
-        let stdout = child.stdout.take().unwrap();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).unwrap();
-        // "listening: send <port> receive <port>"
-        let words: Vec<&str> = first.split_whitespace().collect();
-        assert_eq!(words.len(), 5, "{first:?}");
-        Minimal { child, send: words[2].to_string(), recv: words[4].to_string() }
-    }
-
-    /// 10 s of delays, resets and partitions (the minimal server keeps
-    /// everything in memory: a restart would lose it all, by design).
-    fn chaos(&self, seed: &str) -> Output {
-        chaos(&[
-            "127.0.0.1",
-            "--send-port",
-            &self.send,
-            "--recv-port",
-            &self.recv,
-            "--duration",
-            "10",
-            "--seed",
-            seed,
-            "--faults",
-            "delay,reset,partition",
-            "--json",
-        ])
-    }
-}
-
-impl Drop for Minimal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn minimal_server() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/minimal_server.py"))
+/// 10 s of delays, resets and partitions on a minimal server (which keeps
+/// everything in memory: a restart would lose it all, by design).
+fn chaos_on(server: &Minimal, seed: &str) -> Output {
+    chaos(&[
+        "127.0.0.1",
+        "--send-port",
+        &server.send,
+        "--recv-port",
+        &server.recv,
+        "--duration",
+        "10",
+        "--seed",
+        seed,
+        "--faults",
+        "delay,reset,partition",
+        "--json",
+    ])
 }
 
 /// One planted bug: a text substitution on minimal_server.py, the
@@ -203,8 +167,8 @@ const BUGS: [Bug; 4] = [
 
 #[test]
 fn minimal_python_server_holds_every_guarantee_under_resets_and_partitions() {
-    let server = Minimal::start(minimal_server());
-    let out = server.chaos("7");
+    let server = Minimal::start(minimal_server(), &[]);
+    let out = chaos_on(&server, "7");
     let (json, statuses) = report(&out);
     assert!(out.status.success() && violated(&statuses).is_empty(), "{json:#}");
 }
@@ -225,8 +189,8 @@ fn each_planted_bug_is_named_by_its_guarantee() {
             let script = dir.path().join(format!("buggy_{n}.py"));
             std::fs::write(&script, original.replace(bug.from, bug.to)).unwrap();
             scope.spawn(move || {
-                let server = Minimal::start(&script);
-                let out = server.chaos("11");
+                let server = Minimal::start(&script, &[]);
+                let out = chaos_on(&server, "11");
                 let (json, statuses) = report(&out);
                 let named = violated(&statuses);
                 assert!(named.contains(&bug.named.to_string()), "planted bug: {}\n{json:#}", bug.what);

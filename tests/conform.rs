@@ -9,9 +9,10 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use support::minimal::{Minimal, minimal_server};
 use support::{TestServer, wachat_bin};
 
 /// The arguments of the test servers: fast timeouts for the timing cases,
@@ -142,53 +143,24 @@ fn wachat_serve_passes_level_1_2() {
     }
 }
 
-/// examples/minimal_server.py (or a copy of it) on free ports.
-struct Minimal {
-    child: Child,
-    send: String,
-    recv: String,
+/// `conform` against a minimal server, with `extra` arguments.
+fn check(server: &Minimal, extra: &[&str]) -> Output {
+    let mut args = vec!["server", "127.0.0.1", "--send-port", &server.send, "--recv-port", &server.recv];
+    args.extend_from_slice(&["--timeout", "2", "--json"]);
+    args.extend_from_slice(extra);
+    conform(&args)
 }
 
-impl Minimal {
-    fn start(script: &Path) -> Minimal {
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--send-port", "0", "--recv-port", "0", "--timeout", "2"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut first = String::new();
-        let stdout = child.stdout.take().unwrap();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).unwrap();
-        // "listening: send <port> receive <port>"
-        let words: Vec<&str> = first.split_whitespace().collect();
-        assert_eq!(words.len(), 5, "{first:?}");
-        Minimal { child, send: words[2].to_string(), recv: words[4].to_string() }
-    }
-
-    fn check(&self, extra: &[&str]) -> Output {
-        let mut args = vec!["server", "127.0.0.1", "--send-port", &self.send, "--recv-port", &self.recv];
-        args.extend_from_slice(&["--timeout", "2", "--json"]);
-        args.extend_from_slice(extra);
-        conform(&args)
-    }
-}
-
-impl Drop for Minimal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn minimal_server() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/minimal_server.py"))
+/// A minimal server (or a copy of it) as conform tries it: it closes a
+/// silent connection after 2 s, so the timeout cases do not take long.
+fn minimal(script: &Path) -> Minimal {
+    Minimal::start(script, &["--timeout", "2"])
 }
 
 #[test]
 fn minimal_python_server_passes_the_core_groups() {
-    let server = Minimal::start(minimal_server());
-    let out = server.check(&[]);
+    let server = minimal(minimal_server());
+    let out = check(&server, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(with_status(&out, "fail").is_empty(), "{stdout}");
@@ -246,8 +218,8 @@ fn each_planted_bug_fails_the_case_that_names_it_and_no_other() {
         );
         let script = dir.path().join(format!("buggy_{n}.py"));
         std::fs::write(&script, original.replace(bug.from, bug.to)).unwrap();
-        let server = Minimal::start(&script);
-        let out = server.check(&["--fast"]);
+        let server = minimal(&script);
+        let out = check(&server, &["--fast"]);
         let failed = with_status(&out, "fail");
         let want: BTreeSet<String> = bug.fails.iter().map(|c| c.to_string()).collect();
         assert_eq!(failed, want, "planted bug: {}\n{}", bug.what, String::from_utf8_lossy(&out.stdout));

@@ -6,7 +6,8 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use support::{READ_TIMEOUT, TestServer};
@@ -214,6 +215,33 @@ fn top_once(addr: &str, interval: &str) -> (bool, String) {
     (output.status.success(), String::from_utf8_lossy(&text).into_owned())
 }
 
+/// An endpoint between `top` and the server's, for `top`'s two scrapes:
+/// each is answered (by a scrape of `metrics` made then) once the test
+/// sends on `go`, and `answered` says when it was. The test so decides
+/// what happens between the two scrapes by order, whatever the interval.
+fn scrapes_in_step(metrics: SocketAddr) -> (SocketAddr, mpsc::Sender<()>, mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let step = listener.local_addr().unwrap();
+    let (go, leave) = mpsc::channel();
+    let (tell, answered) = mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut scrape, _) = listener.accept().unwrap();
+            scrape.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+            let mut request = Vec::new();
+            let mut byte = [0u8];
+            while !request.ends_with(b"\r\n\r\n") && scrape.read(&mut byte).unwrap() == 1 {
+                request.push(byte[0]);
+            }
+            leave.recv_timeout(READ_TIMEOUT).unwrap();
+            scrape.write_all(http_get(metrics, "/metrics").as_bytes()).unwrap();
+            drop(scrape); // top reads to the close
+            tell.send(()).unwrap();
+        }
+    });
+    (step, go, answered)
+}
+
 #[test]
 fn top_once_prints_the_figures_of_known_traffic() {
     let (server, metrics) = server_with_metrics(&[]);
@@ -227,17 +255,20 @@ fn top_once_prints_the_figures_of_known_traffic() {
     assert!(ana.request("JOIN:bad").starts_with("KO:BAD_REQUEST:"));
     scrape_until(metrics, "wachat_deliveries_total", 10.0);
 
-    // Messages sent during the interval show as a rate.
-    let addr = metrics.to_string();
-    let during = std::thread::spawn(move || top_once(&addr, "1"));
-    std::thread::sleep(Duration::from_millis(300)); // inside top's interval
+    // Messages sent during the interval show as a rate: between top's two
+    // scrapes by the order of events, not by a bet on its interval.
+    let (step, go, answered) = scrapes_in_step(metrics);
+    let during = std::thread::spawn(move || top_once(&step.to_string(), "1"));
+    go.send(()).unwrap(); // the first scrape, before the messages
+    answered.recv_timeout(READ_TIMEOUT).expect("top's first scrape");
     for i in 10..15 {
         assert!(ana.request(&format!("MSG:bob:m{i}:hi")).starts_with("OK:"));
     }
+    go.send(()).unwrap(); // the second, after them
     let (ok, text) = during.join().unwrap();
     assert!(ok, "{text}");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], format!("wachat top: {metrics} (rates over 1.0 s)"), "{text}");
+    assert_eq!(lines[0], format!("wachat top: {step} (rates over 1.0 s)"), "{text}");
     let line = |label: &str| {
         *lines.iter().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("{label}: {text}"))
     };

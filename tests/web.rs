@@ -854,9 +854,15 @@ fn the_rules_show_on_the_button_never_by_themselves() {
     server.register(&["ana"]);
     let rules = "[...document.querySelectorAll('#rules-list li')].map(e => e.textContent).join('|')";
     let ana = logged_in(&url, "ana", 1200, 800);
-    // Issue 51: the first login does not open them by itself.
+    // Issue 51: the first login does not open them by itself. Not a pause
+    // but an order: a message sent after the login leaves SENT when its OK
+    // comes back on the same link, after the replies to all the login asked
+    // (replies leave in the order of the requests, §4), so whatever those
+    // replies did to the page is done by then.
     ana.wait_for("document.querySelector('#chat-list button')");
-    std::thread::sleep(std::time::Duration::from_millis(300)); // time for a wrong INFO to come back
+    open_chat(&ana, "#general");
+    ana.type_into("#input", &format!("after the login{ENTER}"));
+    ana.wait_for("(window.tick = document.querySelector('#messages .msg.mine .tick')) && tick.dataset.state !== 'SENT'");
     assert_eq!(ana.exec("return document.getElementById('rules').hidden", json!([])), json!(true));
     ana.click("#rules-button");
     ana.wait_for(&format!("!document.getElementById('rules').hidden && {rules}.includes('after 30 days')"));

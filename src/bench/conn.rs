@@ -1,9 +1,9 @@
 //! A line connection for the bench: buffered both ways, with a timeout on
 //! every read, plaintext or TLS (`--tls`, `--ca`), and split into a
-//! writing and a reading half. Lines from the server are read through the
-//! same [`FrameReader`] as the client library's: at most [`MAX_FRAME`]
-//! bytes each, so a server that never sends `\n` costs the bench 80 kB,
-//! not all its memory.
+//! writing and a reading half. Lines from the server are read by
+//! [`client::wire`](crate::client::wire), as conform's and chaos's are, on
+//! the protocol's `FrameReader`: at most [`MAX_FRAME`] bytes each, so a
+//! server that never sends `\n` costs the bench 80 kB, not all its memory.
 
 use std::fmt;
 use std::io::{BufWriter, Write};
@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use super::BenchArgs;
 use crate::client::connection::Port;
 use crate::client::tls;
+use crate::client::wire::{Lines, NoLine};
 use crate::error::{Error, Result};
-use crate::protocol::{FrameError, FrameReader, MAX_FRAME, Reply, Request};
+use crate::protocol::{MAX_FRAME, Reply, Request};
 use crate::transport::{Shared, Stream};
 
 pub struct LineConn {
@@ -28,7 +29,7 @@ pub struct LineConn {
 /// users = 20,000 sockets, the limit here); and a TLS connection is one
 /// state for both directions anyway.
 pub struct LineReader {
-    frames: FrameReader<Shared>,
+    lines: Lines,
     /// How long one line may take (`--timeout`).
     timeout: Duration,
 }
@@ -48,8 +49,8 @@ impl LineConn {
         let stream = Stream::connect(tcp, args.tls_config.as_ref(), &endpoint.host, deadline)
             .map_err(|e| Error::io(context(), tls::explain(e)))?;
         let shared = Shared(Arc::new(stream));
-        let frames = FrameReader::new(shared.clone(), 64 * 1024, MAX_FRAME);
-        let reader = LineReader { frames, timeout: args.timeout() };
+        let lines = Lines::new(shared.clone(), 64 * 1024, MAX_FRAME);
+        let reader = LineReader { lines, timeout: args.timeout() };
         Ok(LineConn { reader, writer: LineWriter(BufWriter::with_capacity(64 * 1024, shared)) })
     }
 
@@ -76,7 +77,7 @@ impl LineConn {
 
     /// True if a whole line is already buffered (reading it will not block).
     pub fn has_line(&self) -> bool {
-        self.reader.frames.has_frame()
+        self.reader.lines.has_line()
     }
 
     /// The stream, for the idle crowd's non-blocking sweeps.
@@ -98,18 +99,17 @@ impl LineReader {
 
     /// The next line, which must be whole within `--timeout`.
     pub fn line(&mut self) -> Result<String> {
-        match self.frames.read_frame(Some(Instant::now() + self.timeout)) {
-            Ok(line) => Ok(line.to_string()),
-            Err(FrameError::Closed) => Err(Error::Protocol("the server closed the connection".into())),
-            Err(FrameError::TooLong) => {
+        match self.lines.next_by(Instant::now() + self.timeout) {
+            Ok(line) => Ok(line),
+            Err(NoLine::Closed { .. }) => Err(Error::Protocol("the server closed the connection".into())),
+            Err(NoLine::TooLong) => {
                 Err(Error::Protocol(format!("a line from the server passed {MAX_FRAME} bytes")))
             }
-            Err(FrameError::NotUtf8) => Err(Error::Protocol("a line from the server is not UTF-8".into())),
-            Err(FrameError::TimedOut) => Err(Error::io(
+            Err(NoLine::Silent) => Err(Error::io(
                 "bench: read",
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "no whole line within --timeout"),
             )),
-            Err(FrameError::Io(e)) => Err(Error::io("bench: read", tls::explain(e))),
+            Err(NoLine::Failed(e)) => Err(Error::io("bench: read", tls::explain(e))),
         }
     }
 }

@@ -1,18 +1,20 @@
 //! A user's connection to its proxy: lines in and out, each one written
 //! into the [`Journal`] with the connection's number.
 //!
-//! Every read has a deadline and a line is at most
-//! [`MAX_LINE`](crate::conform::wire::MAX_LINE) bytes: the server under test
-//! may be anyone's, and chaos must not hang or grow because of it.
+//! Lines are read by [`client::wire`](crate::client::wire): every read
+//! has a deadline and a line is at most [`MAX_LINE`] bytes, since the
+//! server under test may be anyone's, and chaos must not hang or grow
+//! because of it.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::history::{Device, Dir, Journal};
 use super::schedule::Port;
-use crate::conform::wire::MAX_LINE;
+use crate::client::wire::{Lines, MAX_LINE, NoLine};
+use crate::transport::{Shared, Stream};
 
 /// What a read ended with, when not a line.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,8 +26,9 @@ pub enum Gone {
 }
 
 pub struct Line {
-    stream: TcpStream,
-    pending: Vec<u8>,
+    /// The stream, written here and read by `lines`.
+    stream: Shared,
+    lines: Lines,
     pub conn: u64,
     user: usize,
     device: Device,
@@ -40,10 +43,12 @@ impl Line {
         port: Port,
         journal: &Arc<Journal>,
     ) -> Option<Line> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-        stream.set_nodelay(true).ok();
+        let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+        tcp.set_nodelay(true).ok();
+        let stream = Shared(Arc::new(Stream::plain(tcp)));
+        let lines = Lines::new(stream.clone(), 8192, MAX_LINE);
         let conn = journal.new_conn();
-        Some(Line { stream, pending: Vec::new(), conn, user, device, port, journal: journal.clone() })
+        Some(Line { stream, lines, conn, user, device, port, journal: journal.clone() })
     }
 
     /// Writes one frame; false when the connection failed.
@@ -54,43 +59,19 @@ impl Line {
             Err(_) => text.to_string(),
         };
         self.journal.frame((self.user, self.device), self.conn, self.port, Dir::Out, &shown);
-        self.stream.set_write_timeout(Some(Duration::from_secs(5))).ok();
-        self.stream.write_all(format!("{text}\n").as_bytes()).is_ok()
+        self.stream.0.set_write_timeout(Some(Duration::from_secs(5))).ok();
+        (&*self.stream.0).write_all(format!("{text}\n").as_bytes()).is_ok()
     }
 
     /// The next line within `wait`.
     pub fn read(&mut self, wait: Duration) -> Result<String, Gone> {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some(at) = self.pending.iter().position(|&b| b == b'\n') {
-                let mut raw: Vec<u8> = self.pending.drain(..=at).collect();
-                raw.pop();
-                if raw.last() == Some(&b'\r') {
-                    raw.pop();
-                }
-                let line = String::from_utf8_lossy(&raw).into_owned();
+        match self.lines.next_by(Instant::now() + wait) {
+            Ok(line) => {
                 self.journal.frame((self.user, self.device), self.conn, self.port, Dir::In, &line);
-                return Ok(line);
+                Ok(line)
             }
-            if self.pending.len() > MAX_LINE {
-                return Err(Gone::Closed);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Gone::Silent);
-            }
-            self.stream.set_read_timeout(Some(left)).ok();
-            let mut chunk = [0u8; 8192];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(Gone::Closed),
-                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(_) => return Err(Gone::Closed),
-            }
+            Err(NoLine::Silent) => Err(Gone::Silent),
+            Err(NoLine::Closed { .. } | NoLine::TooLong | NoLine::Failed(_)) => Err(Gone::Closed),
         }
     }
 
@@ -115,6 +96,6 @@ impl Line {
 
 impl Drop for Line {
     fn drop(&mut self) {
-        self.stream.shutdown(Shutdown::Both).ok();
+        self.stream.0.shutdown(Shutdown::Both).ok();
     }
 }

@@ -99,6 +99,7 @@ mod stars;
 mod start;
 pub mod tls;
 pub mod token;
+pub mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

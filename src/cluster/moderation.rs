@@ -141,7 +141,7 @@ pub fn change(
 ) -> Result<Done, Ko> {
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko("starting a moderation change")?;
-    let no_room = || Ko::new(Code::NotMember, format!("no room named #{room}"));
+    let no_room = || Ko::no_room(room);
     let mut r = load(&mut tx, room, true).or_ko("reading a room's rules")?.ok_or_else(no_room)?;
     let actor = role(&mut tx, &r, by.0, by.1).or_ko("reading a rank")?;
     let target_role = match target {
@@ -193,11 +193,11 @@ fn is_member(db: &mut impl GenericClient, room: i64, user: UserId) -> Result<boo
 /// `ROOMINFO` for `user` (`name`).
 pub fn info(db: &Db, user: UserId, name: &str, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
     let mut conn = db.get()?;
-    let no_room = || Ko::new(Code::NotMember, format!("no room named #{room}"));
+    let no_room = || Ko::no_room(room);
     let r = load(&mut *conn, room, false).or_ko("reading a room's rules")?.ok_or_else(no_room)?;
     let role = role(&mut *conn, &r, user, name).or_ko("reading a rank")?;
     if role == Role::None && !r.rules.names(name) {
-        return Err(Ko::new(Code::NotMember, format!("you are not in #{room}")));
+        return Err(Ko::not_member(room));
     }
     Ok(r.rules.info(&r.name, name, role, now_ms()))
 }

@@ -16,7 +16,7 @@ use super::db::{Db, OrKo};
 use super::names::Names;
 use crate::protocol::names::fold;
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
-use crate::protocol::{Chat, ChatLine, Code, HistoryLineRef, Ko, RoomLine, State as MsgState, Text};
+use crate::protocol::{Chat, ChatLine, HistoryLineRef, Ko, RoomLine, State as MsgState, Text};
 use crate::store::{Lines, Listing, Members, Message, Pushed, UserId};
 
 /// Events read from the database at a time (replays, refills).
@@ -49,10 +49,8 @@ pub fn history(
     let conn = &mut *conn;
     let (rows, marks) = match chat {
         Chat::User(name) => {
-            let (peer, _) = names
-                .find(conn, name)
-                .or_ko("reading a user")?
-                .ok_or_else(|| crate::store::meaning::no_user(name))?;
+            let (peer, _) =
+                names.find(conn, name).or_ko("reading a user")?.ok_or_else(|| Ko::no_user(name))?;
             // The newest of each direction (by number), then both in the
             // order they were stored; none from before the reader's cut
             // (1.2, a freed name's new account: `accounts::reuse`). A chat
@@ -127,7 +125,7 @@ fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Resul
             &[&fold(name), &(user as i64)],
         )
         .or_ko("reading a room")?;
-    row.map(|r| r.get(0)).ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))
+    row.map(|r| r.get(0)).ok_or_else(|| Ko::not_member(name))
 }
 
 /// `CHATS`: every conversation with a message, most recent first, with

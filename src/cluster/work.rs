@@ -139,7 +139,7 @@ impl Work {
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
         let Some(Some((to, to_name))) = users.get(&fold(name)) else {
-            return Err(meaning::no_user(name));
+            return Err(Ko::no_user(name));
         };
         if self.gone.contains(to) {
             return Err(meaning::to_deleted(to_name));
@@ -160,7 +160,7 @@ impl Work {
         name: &str,
         room_ids: &HashMap<String, i64>,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
-        let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
+        let not_member = || Ko::not_member(name);
         let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
         let room =
             self.rooms.get_mut(&rid).filter(|r| r.members.contains_key(&from)).ok_or_else(not_member)?;
@@ -248,11 +248,11 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         ts: i64,
     ) -> Result<(), Ko> {
-        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
+        let unknown = || Ko::no_message(id, chat);
         match chat {
             Chat::User(peer) => {
                 let Some(Some((from, peer_name))) = users.get(&fold(peer)) else {
-                    return Err(ko(Code::UnknownMessage, format!("no user named {peer}")));
+                    return Err(Ko::no_sender(peer));
                 };
                 let found = found.ok_or_else(unknown)?;
                 let dir = self.dirs.entry((*from, user)).or_default();
@@ -270,7 +270,7 @@ impl Work {
             Chat::Room(name) => {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
                 let Some((rid, room)) = room.filter(|(_, r)| r.members.contains_key(&user)) else {
-                    return Err(ko(Code::NotMember, format!("you are not in #{name}")));
+                    return Err(Ko::not_member(name));
                 };
                 let found = found.ok_or_else(unknown)?;
                 if meaning::reads(count(room.members[&user]), count(found.ord)) {
@@ -315,9 +315,9 @@ impl Work {
     ) -> Result<(), Ko> {
         let rid = room_ids.get(&fold(room)).copied();
         let r = rid.and_then(|rid| self.rooms.get_mut(&rid).filter(|r| r.live));
-        let r = r.ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;
+        let r = r.ok_or_else(|| Ko::no_room(room))?;
         if r.members.remove(&user).is_none() {
-            return Err(ko(Code::NotMember, format!("you are not in #{room}")));
+            return Err(Ko::not_member(room));
         }
         if r.members.is_empty() {
             r.live = false; // its name may start a new room

@@ -2,23 +2,21 @@
 //! test, every one of them written down in a [`Transcript`] with the time
 //! it passed, so that a failing case can show exactly what was said.
 //!
-//! Nothing here trusts the other side: every read has a deadline, a line
-//! is at most [`MAX_LINE`] bytes, and bytes that are not UTF-8 are shown,
-//! not refused (a student's server may well send them).
+//! Nothing here trusts the other side: lines are read by
+//! [`client::wire`](crate::client::wire), with a deadline each, at most
+//! [`MAX_LINE`] bytes, and bytes that are not UTF-8 shown, not refused (a
+//! student's server may well send them).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 
-use crate::transport::{Stream, Tls};
+use crate::client::wire::{Lines, MAX_LINE, NoLine};
+use crate::transport::{Shared, Stream, Tls};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::failure::Failure;
 use crate::protocol::{Code, Event, Reply};
-
-/// Longest line the suite reads from a server: a frame (16384 bytes) with
-/// room to spare. A longer one is a failure, not a memory hog.
-pub const MAX_LINE: usize = 64 * 1024;
 
 /// Who said a line: the suite (`>`), the other side (`<`), or a remark of
 /// the suite about what happened (`!`: a close, an expectation).
@@ -77,11 +75,11 @@ impl Default for Transcript {
 /// A connection to the server under test (plaintext or TLS), with a
 /// label for the transcript.
 pub struct Conn {
-    stream: Stream,
+    /// The stream, written here and read by `lines`.
+    stream: Shared,
+    lines: Lines,
     label: String,
     transcript: Transcript,
-    /// Bytes read past the last complete line.
-    pending: Vec<u8>,
     /// How long a read waits for a line that must come.
     pub wait: Duration,
     /// How long the server may take to close a connection it must close:
@@ -120,11 +118,12 @@ impl Conn {
 
     /// A fresh connection's state, however it began.
     fn new(stream: Stream, label: &str, transcript: &Transcript, wait: Duration) -> Conn {
+        let stream = Shared(Arc::new(stream));
         Conn {
+            lines: Lines::new(stream.clone(), 8192, MAX_LINE),
             stream,
             label: label.into(),
             transcript: transcript.clone(),
-            pending: Vec::new(),
             wait,
             close_wait: wait,
             closed: false,
@@ -144,7 +143,7 @@ impl Conn {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        (&self.stream)
+        (&*self.stream.0)
             .write_all(bytes)
             .map_err(|e| Failure::new("to send the frame", format!("the connection failed: {e}")))
     }
@@ -156,47 +155,30 @@ impl Conn {
     /// The next line within `wait`, without its `\n` (and `\r`); `Ok(None)`
     /// when the server closed the connection, `Err` on silence.
     pub fn read_within(&mut self, wait: Duration) -> Result<Option<String>, Failure> {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some(at) = self.pending.iter().position(|&b| b == b'\n') {
-                let mut raw: Vec<u8> = self.pending.drain(..=at).collect();
-                raw.pop();
-                if raw.last() == Some(&b'\r') {
-                    raw.pop();
-                }
-                let line = String::from_utf8_lossy(&raw).into_owned();
+        if self.closed {
+            return Ok(None);
+        }
+        match self.lines.next_by(Instant::now() + wait) {
+            Ok(line) => {
                 self.transcript.push(&self.label, Dir::Got, &crate::display::visible(&line));
-                return Ok(Some(line));
+                Ok(Some(line))
             }
-            if self.closed {
-                return Ok(None);
+            Err(NoLine::Silent) => Err(Failure::silent(wait)),
+            Err(NoLine::TooLong) => {
+                Err(Failure::new("a line", format!("more than {MAX_LINE} bytes without a newline")))
             }
-            if self.pending.len() > MAX_LINE {
-                return Err(Failure::new("a line", format!("more than {MAX_LINE} bytes without a newline")));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Failure::silent(wait));
-            }
-            self.stream.set_read_timeout(Some(left)).ok();
-            let mut chunk = [0u8; 8192];
-            match (&self.stream).read(&mut chunk) {
-                Ok(0) => {
-                    self.closed = true;
-                    if !self.pending.is_empty() {
-                        self.note("closed in the middle of a line");
-                    }
-                    self.note("closed by the server");
-                    return Ok(None);
+            Err(NoLine::Closed { mid_line }) => {
+                self.closed = true;
+                if mid_line {
+                    self.note("closed in the middle of a line");
                 }
-                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.closed = true;
-                    self.note(&format!("connection error: {e}"));
-                    return Ok(None);
-                }
+                self.note("closed by the server");
+                Ok(None)
+            }
+            Err(NoLine::Failed(e)) => {
+                self.closed = true;
+                self.note(&format!("connection error: {e}"));
+                Ok(None)
             }
         }
     }
@@ -329,7 +311,7 @@ impl Conn {
     pub fn close(&mut self) {
         if !self.closed {
             self.note("closed by the suite");
-            self.stream.shutdown(Shutdown::Both).ok();
+            self.stream.0.shutdown(Shutdown::Both).ok();
             self.closed = true;
         }
     }
@@ -337,6 +319,6 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.stream.shutdown(Shutdown::Both).ok();
+        self.stream.0.shutdown(Shutdown::Both).ok();
     }
 }

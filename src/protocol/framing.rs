@@ -100,6 +100,14 @@ impl<R: Read + SetReadTimeout> FrameReader<R> {
     /// After `TimedOut` the bytes read so far are kept, so a caller may use
     /// short deadlines to do other work and then call again.
     pub fn read_frame(&mut self, deadline: Option<Instant>) -> Result<&str, FrameError> {
+        let frame = self.read_frame_bytes(deadline)?;
+        std::str::from_utf8(frame).map_err(|_| FrameError::NotUtf8)
+    }
+
+    /// The next frame as bytes, not yet checked for UTF-8: for a client
+    /// that shows a server's bad bytes rather than refusing them (the
+    /// conformance suite, `client::wire`). Otherwise as [`read_frame`](Self::read_frame).
+    pub fn read_frame_bytes(&mut self, deadline: Option<Instant>) -> Result<&[u8], FrameError> {
         if std::mem::take(&mut self.returned) {
             self.line.clear();
         }
@@ -154,12 +162,18 @@ impl<R: Read + SetReadTimeout> FrameReader<R> {
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<&str, FrameError> {
+    fn finish(&mut self) -> Result<&[u8], FrameError> {
         self.returned = true;
         if self.line.last() == Some(&b'\r') {
             self.line.pop();
         }
-        std::str::from_utf8(&self.line).map_err(|_| FrameError::NotUtf8)
+        Ok(&self.line)
+    }
+
+    /// Bytes of a frame begun and not finished: after `Closed`, whether
+    /// the peer closed in the middle of a line.
+    pub fn unfinished(&self) -> usize {
+        if self.returned { 0 } else { self.line.len() }
     }
 }
 
@@ -226,6 +240,17 @@ mod tests {
     #[test]
     fn a_partial_last_frame_is_a_close() {
         assert_eq!(frames(b"PING\nPIN", 100), vec![Ok("PING".to_string())]);
+        let mut reader = FrameReader::new(&b"PING\nPIN"[..], 8, 100);
+        reader.read_frame(None).unwrap();
+        assert_eq!(reader.unfinished(), 0, "a whole frame read");
+        assert!(matches!(reader.read_frame(None), Err(FrameError::Closed)));
+        assert_eq!(reader.unfinished(), 3, "closed in the middle of PIN");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_can_be_had_as_they_came() {
+        let mut reader = FrameReader::new(&b"caf\xe9\r\n"[..], 8, 100);
+        assert_eq!(reader.read_frame_bytes(None).unwrap(), b"caf\xe9");
     }
 
     #[test]

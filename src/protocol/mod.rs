@@ -13,6 +13,8 @@
 //!   writes or splits a frame.
 //! - [`peer`]: the grammar of a direct connection between two clients
 //!   (§8), which the server never sees.
+//! - [`refusal`]: the `KO`s many requests share ("no user named …", "you
+//!   are not in #…"), as `Ko` constructors, so each is worded once.
 
 pub mod account;
 pub mod action;
@@ -31,6 +33,7 @@ pub mod moderation;
 pub mod names;
 pub mod peer;
 pub mod prefs;
+pub mod refusal;
 pub mod reply;
 pub mod request;
 pub mod room_info;

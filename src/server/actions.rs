@@ -131,10 +131,7 @@ pub fn delete(
     // Someone else's message: its author as registered, and the rank rule.
     let other = match author.filter(|a| !a.eq_ignore_ascii_case(name)) {
         Some(a) => {
-            let account = ctx
-                .store
-                .find_account(a)
-                .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {a}")))?;
+            let account = ctx.store.find_account(a).ok_or_else(|| Ko::no_user(a))?;
             may_delete(ctx, user, &account, to)?;
             Some(account.name)
         }

@@ -120,7 +120,7 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
             // that a race let through still finds no account.)
             match ctx.store.find_account(&user) {
                 Some(account) if !account.is_deleted() => Outcome::LoggedIn(account.id, account.name),
-                _ => Outcome::Refused(Ko::new(Code::AuthFailed, "wrong user or password")),
+                _ => Outcome::Refused(Ko::wrong_login()),
             }
         }
         Ok(Request::Pair { user, device, code }) => pair(ctx, &user, &device, &code, peer),

@@ -300,7 +300,7 @@ impl Devices {
         asker: u64,
     ) -> Result<(), Ko> {
         if !self.refresh(name) {
-            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+            return Err(Ko::store_unavailable());
         }
         let online = online_devices(ctx, user);
         let lowest = {
@@ -317,7 +317,7 @@ impl Devices {
         if let Some(shared) = self.shared.get() {
             shared.remove(&fold(name), device).map_err(|e| {
                 log::error!("devices: removing {name}'s device {device} from the cluster: {e}");
-                Ko::new(Code::Internal, "the database is unavailable; try again")
+                Ko::store_unavailable()
             })?;
         }
         self.save_or_ko()?;
@@ -364,5 +364,33 @@ fn flush_loop(devices: &std::sync::Weak<Devices>, stop: &Receiver<()>) {
             },
             _ => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `--device-days` rule with the clock given, not waited for: a
+    /// device is forgotten once its days have passed, to the millisecond,
+    /// unless it is online.
+    #[test]
+    fn a_device_is_forgotten_past_its_days_unless_online() {
+        let dir = tempfile::tempdir().unwrap();
+        let devices = Devices::start(dir.path().into(), 5, 1.0).unwrap();
+        let day_ms = 86_400_000;
+        let device = |name: &str| Device {
+            name: name.into(),
+            position: Some(3),
+            seen_ms: 1_000,
+            address: IpAddr::from([127, 0, 0, 1]),
+            token: None,
+        };
+        let mut book = [device("phone"), device("old")];
+        let trim = devices.trim_point(&mut book, &[], 1_000 + day_ms);
+        assert!(!trim.forgot && trim.live == 2 && trim.lowest == Some(3), "a day exactly: kept");
+        let trim = devices.trim_point(&mut book, &["phone".into()], 1_000 + day_ms + 1);
+        assert!(trim.forgot && trim.live == 1, "past it: forgotten, but the phone is online");
+        assert_eq!(book.map(|d| d.position), [Some(3), None]);
     }
 }

@@ -10,7 +10,7 @@
 //! `Store::shown_to`'s (presence, `TYPING`), with [`hides_invite`].
 
 use super::{Ctx, relay};
-use crate::protocol::{Chat, Code, Event, Ko, Level, PrefLine};
+use crate::protocol::{Chat, Event, Ko, Level, PrefLine};
 use crate::store::UserId;
 use crate::store::prefs::PrefChange;
 
@@ -18,7 +18,7 @@ use crate::store::prefs::PrefChange;
 pub fn block(ctx: &Ctx, me: UserId, whom: &str, on: bool) -> Result<(), Ko> {
     let Some(account) = ctx.store.find_account(whom).filter(|a| !a.is_deleted()) else {
         if on {
-            return Err(Ko::new(Code::UnknownUser, format!("no user named {whom}")));
+            return Err(Ko::no_user(whom));
         }
         return Ok(()); // nobody by that name is blocked
     };
@@ -64,7 +64,7 @@ fn registered(ctx: &Ctx, chat: &Chat) -> Result<String, Ko> {
     match chat {
         Chat::User(name) => match ctx.store.find_account(name) {
             Some(account) => Ok(account.name.to_string()),
-            None => Err(Ko::new(Code::UnknownUser, format!("no user named {name}"))),
+            None => Err(Ko::no_user(name)),
         },
         Chat::Room(room) => {
             Ok(ctx.store.room_members(room).map_or_else(|| chat.to_string(), |(r, _)| r.to_string()))

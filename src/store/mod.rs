@@ -167,9 +167,9 @@ impl Store {
             },
             None => {
                 self.hasher.verify(None, password); // same time as a wrong password
-                Err(Ko::new(Code::AuthFailed, "wrong user or password"))
+                Err(Ko::wrong_login())
             }
-            Some(_) => Err(Ko::new(Code::AuthFailed, "wrong user or password")),
+            Some(_) => Err(Ko::wrong_login()),
         }
     }
 

@@ -6,15 +6,15 @@
 use std::sync::Arc;
 
 use super::Devices;
+use crate::protocol::Ko;
 use crate::protocol::names::fold;
-use crate::protocol::{Code, Ko};
 
 impl Devices {
     /// Removes every device of `name` (from this node's book, the file,
     /// and a cluster's shared record) before the `OK`; returns their names.
     pub fn forget_all(&self, name: &str) -> Result<Vec<Arc<str>>, Ko> {
         if !self.refresh(name) {
-            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+            return Err(Ko::store_unavailable());
         }
         let gone: Vec<Arc<str>> = {
             let mut book = self.book.lock();
@@ -28,7 +28,7 @@ impl Devices {
             for device in &gone {
                 shared.remove(&fold(name), device).map_err(|e| {
                     log::error!("devices: removing {name}'s device {device} from the cluster: {e}");
-                    Ko::new(Code::Internal, "the database is unavailable; try again")
+                    Ko::store_unavailable()
                 })?;
             }
         }

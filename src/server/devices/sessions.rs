@@ -50,7 +50,7 @@ impl Devices {
             return Err(Ko::new(Code::Internal, "this connection is not logged in"));
         };
         if !self.refresh(name) {
-            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+            return Err(Ko::store_unavailable());
         }
         let now = self.book.lock().standing(name, &device);
         if !still_linked(then, now) {

@@ -29,7 +29,7 @@ impl Devices {
     /// positions. Returns the names of the other devices.
     pub fn revoke_tokens(&self, name: &str, keep: &str) -> Result<Vec<Arc<str>>, Ko> {
         if !self.refresh(name) {
-            return Err(Ko::new(Code::Internal, "the database is unavailable; try again"));
+            return Err(Ko::store_unavailable());
         }
         let revoked: Vec<Device> = {
             let mut book = self.book.lock();
@@ -45,7 +45,7 @@ impl Devices {
             for device in &revoked {
                 shared.add(&fold(name), device, true).map_err(|e| {
                     log::error!("devices: revoking {name}'s token of {} in the cluster: {e}", device.name);
-                    Ko::new(Code::Internal, "the database is unavailable; try again")
+                    Ko::store_unavailable()
                 })?;
             }
         }
@@ -96,7 +96,7 @@ impl Devices {
         if let Some(shared) = self.shared.get() {
             shared.add(&fold(name), &made, true).map_err(|e| {
                 log::error!("devices: writing {name}'s token to the cluster: {e}");
-                Ko::new(Code::Internal, "the database is unavailable; try again")
+                Ko::store_unavailable()
             })?;
         }
         self.save_or_ko()?;

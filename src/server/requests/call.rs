@@ -50,7 +50,7 @@ pub(super) fn turn(s: &mut Session, who: Who) -> Flow {
 
 /// One signal of `me` (on `device`) about the call `id` with `peer`.
 fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) -> Result<(), Ko> {
-    let unknown = || Ko::new(Code::UnknownUser, format!("no user named {peer}"));
+    let unknown = || Ko::no_user(peer);
     let account = ctx.store.find_account(peer).ok_or_else(unknown)?;
     if account.id == me.id {
         return Err(Ko::new(Code::BadRequest, "you cannot call yourself"));

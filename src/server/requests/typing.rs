@@ -3,7 +3,7 @@
 //! (`server::relay`, which also crosses a cluster's nodes), and a client
 //! that did not say `VERSION:1.2` is not sent it.
 
-use crate::protocol::{Chat, Code, Event, Ko, Reply};
+use crate::protocol::{Chat, Event, Ko, Reply};
 use crate::server::session::{Flow, Session, Who};
 use crate::server::{Ctx, presence, relay::relay};
 use crate::store::UserId;
@@ -24,8 +24,7 @@ pub(super) fn serve(s: &mut Session, who: Who, to: &Chat) -> Flow {
 fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
     match to {
         Chat::User(peer) => {
-            let account =
-                ctx.store.find_account(peer).ok_or_else(|| ko(Code::UnknownUser, "no user named", peer))?;
+            let account = ctx.store.find_account(peer).ok_or_else(|| Ko::no_user(peer))?;
             // 1.2: not to someone `me` blocked (§22).
             if account.id != me && !ctx.store.shown_to(me, vec![account.id]).is_empty() {
                 let event = Event::Typing { from: name.to_string(), to: account.name.to_string() };
@@ -33,7 +32,7 @@ fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
             }
         }
         Chat::Room(room) => {
-            let not_member = || ko(Code::NotMember, "you are not in", &format!("#{room}"));
+            let not_member = || Ko::not_member(room);
             let (room, members) = ctx.store.room_members(room).ok_or_else(not_member)?;
             if !members.iter().any(|&(user, _)| user == me) {
                 return Err(not_member());
@@ -47,8 +46,4 @@ fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
         }
     }
     Ok(())
-}
-
-fn ko(code: Code, why: &str, name: &str) -> Ko {
-    Ko::new(code, format!("{why} {name}"))
 }

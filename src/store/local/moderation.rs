@@ -16,7 +16,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Change, Code, Ko, Role, RoomInfoLine};
 
 fn no_room(room: &str) -> Ko {
-    Ko::new(Code::NotMember, format!("no room named #{room}"))
+    Ko::no_room(room)
 }
 
 impl Inner {
@@ -32,7 +32,7 @@ impl Inner {
             let r = state.room_id(room).ok_or_else(|| no_room(room))?;
             let (name, actor) = (state.room(r).name.clone(), state.users[by].name.clone());
             let target = match change.target() {
-                Some(t) => Some(state.user_id(t).ok_or_else(|| crate::store::meaning::no_user(t))?),
+                Some(t) => Some(state.user_id(t).ok_or_else(|| Ko::no_user(t))?),
                 None => None,
             };
             let target_role = target.map_or(Role::None, |t| state.role_in(r, t));
@@ -87,7 +87,7 @@ impl Inner {
         let role = state.role_in(r, user);
         let name = &state.users[user].name;
         if role == Role::None && !state.rules(r).names(name) {
-            return Err(Ko::new(Code::NotMember, format!("you are not in #{room}")));
+            return Err(Ko::not_member(room));
         }
         Ok(state.rules(r).info(&state.room(r).name, name, role, now_ms()))
     }

@@ -1,0 +1,77 @@
+//! The refusals every request shares, worded once.
+//!
+//! A `KO` names a code for programs and a reason for people (§5). Most
+//! reasons belong to one request and are written beside it; these few are
+//! given by many requests and by both backends (the single server and the
+//! cluster), so a client — or a test, or a translation — meets the same
+//! words for the same refusal, whoever refused. A request that refuses in
+//! one of these ways calls the constructor here instead of spelling it.
+
+use std::fmt;
+
+use super::{Code, Ko};
+
+impl Ko {
+    /// `KO:UNKNOWN_USER`: no account is named `name`, for every request
+    /// that names a user (`MSG`, `BLOCK`, `LASTSEEN`, `INVITE`, …).
+    pub fn no_user(name: &str) -> Ko {
+        Ko::new(Code::UnknownUser, format!("no user named {name}"))
+    }
+
+    /// `KO:UNKNOWN_MESSAGE`: `READ`/`DELIVERED` of a message from a user
+    /// who does not exist. The contract has one code for these requests
+    /// (§5), the message's; the reason says which part is unknown.
+    pub fn no_sender(name: &str) -> Ko {
+        Ko { code: Code::UnknownMessage, ..Ko::no_user(name) }
+    }
+
+    /// `KO:UNKNOWN_MESSAGE`: message `id` of `from` (a user, or `#room`)
+    /// is not among those the asker received.
+    pub fn no_message(id: &str, from: impl fmt::Display) -> Ko {
+        Ko::new(Code::UnknownMessage, format!("no message {id} from {from} to you"))
+    }
+
+    /// `KO:NOT_MEMBER`: no room is named `room` (given without its `#`).
+    pub fn no_room(room: &str) -> Ko {
+        Ko::new(Code::NotMember, format!("no room named #{room}"))
+    }
+
+    /// `KO:NOT_MEMBER`: the asker is not in `room` (given without its
+    /// `#`), for every request on a room's messages or members.
+    pub fn not_member(room: &str) -> Ko {
+        Ko::new(Code::NotMember, format!("you are not in #{room}"))
+    }
+
+    /// `KO:AUTH_FAILED` for a wrong name and a wrong password alike, so a
+    /// guesser does not learn which names exist (§3).
+    pub fn wrong_login() -> Ko {
+        Ko::new(Code::AuthFailed, "wrong user or password")
+    }
+
+    /// `KO:INTERNAL`: the store could not be reached for this request;
+    /// nothing was changed, and the same request may be sent again.
+    pub fn store_unavailable() -> Ko {
+        Ko::new(Code::Internal, "the database is unavailable; try again")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words are the contract's (docs/PROTOCOL.md quotes them), so a
+    /// change here is a change a client sees.
+    #[test]
+    fn shared_refusals_keep_their_words_and_codes() {
+        assert_eq!(Ko::no_user("bob").to_string(), "KO:UNKNOWN_USER:no user named bob");
+        assert_eq!(Ko::no_sender("bob").to_string(), "KO:UNKNOWN_MESSAGE:no user named bob");
+        assert_eq!(
+            Ko::no_message("7", "#ops").to_string(),
+            "KO:UNKNOWN_MESSAGE:no message 7 from #ops to you"
+        );
+        assert_eq!(Ko::no_room("ops").to_string(), "KO:NOT_MEMBER:no room named #ops");
+        assert_eq!(Ko::not_member("ops").to_string(), "KO:NOT_MEMBER:you are not in #ops");
+        assert_eq!(Ko::wrong_login().to_string(), "KO:AUTH_FAILED:wrong user or password");
+        assert_eq!(Ko::store_unavailable().code, Code::Internal);
+    }
+}
