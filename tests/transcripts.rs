@@ -597,10 +597,11 @@ fn what_the_documents_have_a_student_make_in_the_checkout_is_ignored_by_git() {
                     .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
                     .collect();
                 // Absolute paths are elsewhere; `data/` has its own rules
-                // (runtime files ignored, samples kept); DIR and FILE are placeholders.
+                // (runtime files ignored, samples kept); DIR, FILE and
+                // DATA_DIR are placeholders.
                 if !dir.is_empty()
                     && dir != "data"
-                    && !dir.chars().all(|c| c.is_ascii_uppercase())
+                    && !dir.chars().all(|c| c.is_ascii_uppercase() || c == '_')
                     && !dir.contains('.')
                 {
                     made.push((doc, dir));
