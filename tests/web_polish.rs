@@ -408,3 +408,44 @@ fn at_in_a_room_offers_its_members_and_tab_or_a_tap_puts_the_name() {
         ana.exec("document.getElementById('input').value = ''", json!([]));
     }
 }
+
+#[test]
+fn the_login_says_a_wrong_password_plainly_and_asks_no_email() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let browser = Browser::start(PHONE.0, PHONE.1);
+    browser.goto(&url);
+    let email_shown = "document.getElementById('email').checkVisibility()";
+    assert_eq!(browser.exec(&format!("return {email_shown}"), json!([])), json!(false), "no Email on Log in");
+    browser.type_into("#user", "ana");
+    browser.type_into("#password", "not-hers");
+    browser.click("#login-button");
+    browser.wait_for("document.getElementById('login-error').textContent === 'Wrong user name or password.'");
+    // Registering offers it, folded.
+    browser.click(".card summary");
+    browser.wait_for(email_shown);
+    shot(&browser, "login-390");
+}
+
+#[test]
+fn focus_rings_show_whole_on_chat_rows_and_the_scope_select() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
+    ana.wait_for("document.querySelector('#chat-list button')");
+    // Tab onto them (a ring shows for the keyboard only): the row's ring is inside the row, the select's is ours.
+    let ring = |css: &str| -> serde_json::Value {
+        ana.exec(
+            "const n = document.querySelector(arguments[0]); n.focus({focusVisible: true});
+             const s = getComputedStyle(n); return [s.outlineStyle, s.outlineWidth, parseFloat(s.outlineOffset)]",
+            json!([css]),
+        )
+    };
+    let row = ring("#chat-list button");
+    assert_eq!((&row[0], &row[1]), (&json!("solid"), &json!("2px")), "{row}");
+    assert!(row[2].as_f64().unwrap() < 0.0, "inside the row, where the list cannot clip it: {row}");
+    let select = ring("#search-scope");
+    assert_eq!((&select[0], &select[1]), (&json!("solid"), &json!("2px")), "{select}");
+}
