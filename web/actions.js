@@ -14,6 +14,7 @@ import { request, parseMsgOk, parseInfoLine, parseQuote, quoteLine, snippet, REA
 import { t, addStrings } from './i18n.js';
 import { visible } from './view.js';
 import { isAdmin } from './moderation.js';
+import { starred, toggle } from './starred.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
@@ -86,6 +87,7 @@ export class Actions {
       menu.append(b);
     };
     add('reply', () => this.start('reply', chat, msg));
+    add(starred(chat, msg) ? 'unstar' : 'star', () => { closeMenus(); toggle(this.app, chat, msg); }); // 1.2 (§25)
     // Forward (issue 51): forward.js, loaded at the first tap.
     add('forward', () => { closeMenus(); import('./forward.js').then((m) => m.choose(this.app, msg)); });
     const age = Date.now() - msg.ts;

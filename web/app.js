@@ -69,6 +69,11 @@ $('link-mode').addEventListener('click', () => {
 $('devices-button').addEventListener('click', () => import('./devices.js').then((m) => m.toggle(app)));
 $('members-button').addEventListener('click', () => import('./panel.js').then((m) => (panel = m).toggle(app)));
 $('register-button').addEventListener('click', () => start(true));
+// 1.2 (§24): calls (call.js), loaded at the first call button or CALL event.
+let calls = null;
+const callsReady = () => (calls ||= import('./call.js').then((m) => m.setup(app)));
+$('call-voice').addEventListener('click', () => callsReady().then((c) => c.start('voice')));
+$('call-video').addEventListener('click', () => callsReady().then((c) => c.start('video')));
 $('new-chat').addEventListener('submit', (e) => {
   e.preventDefault();
   newChat($('new-chat-name').value.trim());
@@ -114,6 +119,7 @@ $('search').addEventListener('submit', (e) => {
   import('./search.js').then((m) => m.search(app));
 });
 $('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
+$('starred-button').addEventListener('click', () => import('./starred.js').then((m) => m.show(app))); // 1.2 (§25)
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
@@ -311,6 +317,7 @@ async function refresh() {
       for (const name of archived.lines.filter(isChat)) onArchive({ chat: name, archived: true });
     }
     if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isName).map(fold));
+    refreshStars();
     model.online = new Set(users.lines.map(fold));
     const recent = [];
     for (const line of chats.lines) {
@@ -416,6 +423,7 @@ async function openChat(name) {
   openKey = fold(chat.name);
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.name;
+  $('call-voice').hidden = $('call-video').hidden = Boolean(chat.room) || model.isMe(chat.name);
   $('chat-sub').textContent = '';
   $('empty').hidden = true;
   $('composer').hidden = false;
@@ -669,6 +677,9 @@ function onEvent(event) {
       draw();
       if (openKey === fold(event.chat)) panel?.sync();
       break;
+    case 'STAR':
+      import('./starred.js').then((m) => m.onEvent(app, event));
+      break;
     case 'BLOCKED':
     case 'UNBLOCKED':
       model.blocked[event.kind === 'BLOCKED' ? 'add' : 'delete'](fold(event.user));
@@ -687,6 +698,9 @@ function onEvent(event) {
       }
       break;
     }
+    case 'CALL':
+      callsReady().then((c) => c.onEvent(event));
+      break;
     default:
       if (isModeration(event)) onModeration(event);
       break;
@@ -701,6 +715,12 @@ function onModeration(event) {
     showRules(model.chat(event.room));
     if (!$('chat-panel').hidden) panel?.showMembers();
   }
+}
+
+/** My starred messages (1.2, §25): starred.js is loaded once there is one (the ★ of their bubbles). */
+async function refreshStars() {
+  const { reply, lines } = await link.request(request.starred()).catch(() => ({ reply: {} }));
+  if (reply.ok && (lines.length || view.starred)) import('./starred.js').then((m) => m.load(app, lines));
 }
 
 /** A chat archived (1.2, §23), from ARCHIVED or an ARCHIVE event: archive.js draws the list's row. */

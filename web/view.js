@@ -318,6 +318,8 @@ export class Conversation {
     if (msg.edited) meta.append(el('span', 'edited', t('edited')), ' ');
     meta.append(el('span', 'time', shortTime(msg.ts)));
     if (msg.mine) meta.append(' ', el('span', 'tick'));
+    // 1.2 (§25): a starred message's ★, once starred.js is loaded (its hook).
+    if (this.starred?.(this.chat, msg)) meta.prepend(Object.assign(el('span', 'star', '★ '), { title: t('starredMark') }));
     item.append(meta);
     // Why the server refused it, in words: a phone shows no tooltip.
     if (msg.failed) item.append(el('div', 'why', t('failed', { reason: msg.failed })));

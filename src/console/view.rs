@@ -178,6 +178,8 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
             tr!(in lang; Msg::P2pEndedResent, peer = peer, why = why, n = resent)
         }
         Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => super::prefs::notice(lang, n),
+        Notice::Starred { .. } => super::stars::notice(lang, n),
+        Notice::Ringing { .. } | Notice::CallEnded { .. } => crate::i18n::calls::line(lang, n),
     }
 }
 

@@ -129,9 +129,12 @@ pub const ASSETS: &[Asset] = &[
     asset!("/devices.js", "devices.js", JS),
     asset!("/widgets.js", "widgets.js", JS),
     asset!("/archive.js", "archive.js", JS),
+    asset!("/starred.js", "starred.js", JS),
     // Issue 51: forwarding a message or a photo.
     asset!("/forward.js", "forward.js", JS),
     asset!("/voice.js", "voice.js", JS),
+    // 1.2 (§24): calls, at the first call button or CALL event.
+    asset!("/call.js", "call.js", JS),
     asset!("/autocomplete.js", "autocomplete.js", JS),
 ];
 
@@ -152,9 +155,12 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// when it logs in; files in chats (1.2, issue 42) once logged in; and
 /// the small widgets those panels share; and (1.2, §23) the chat list's
 /// "Archived" row once a chat is archived; (issue 51) forwarding at the
-/// first "Forward", voice messages at the first 🎤 or voice message, the
-/// @mentions' list at the first `@` typed in a room.
-pub const LOADED_LATER: [&str; 16] = [
+/// first "Forward", voice messages at the first 🎤 or voice message;
+/// and (1.2, §25) starred messages with the message menu, the ★ button,
+/// or a first star; and (1.2, §24) calls, at the first call button or
+/// incoming call; and (issue 51) the @mentions' list at the first `@`
+/// typed in a room.
+pub const LOADED_LATER: [&str; 18] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -168,8 +174,10 @@ pub const LOADED_LATER: [&str; 16] = [
     "/files.js",
     "/widgets.js",
     "/archive.js",
+    "/starred.js",
     "/forward.js",
     "/voice.js",
+    "/call.js",
     "/autocomplete.js",
 ];
 
