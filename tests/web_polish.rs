@@ -271,6 +271,11 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
     let id = ana.wait_for("document.querySelector('#messages .msg.mine')?.dataset.id");
     poll_ok(&mut bob, &format!("READ:ana:{}", id.as_str().unwrap()));
     ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'READ'");
+    // Edited, for the "edited" beside the time in my bubble.
+    ana.click("#messages .msg.mine .more");
+    ana.click("#messages .menu button[data-act='edit']");
+    ana.type_into("#input", &format!(" again{ENTER}"));
+    ana.wait_for("document.querySelector('#messages .msg.mine .edited')");
     assert!(carla.request("MSG:#lab:c1:hey").starts_with("OK:"));
     assert!(carla.request("MSG:#lab:c2:@ana look").starts_with("OK:"));
     ana.wait_for("document.querySelector('.badge.muted') && document.querySelector('.badge.mentions')");
@@ -278,6 +283,7 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
         ".badge.muted",
         ".badge.mentions",
         "#messages .msg.mine .time",
+        "#messages .msg.mine .edited",
         "#messages .msg.mine .tick.READ",
         "#send",
         ".chat-last",
@@ -448,4 +454,219 @@ fn focus_rings_show_whole_on_chat_rows_and_the_scope_select() {
     assert!(row[2].as_f64().unwrap() < 0.0, "inside the row, where the list cannot clip it: {row}");
     let select = ring("#search-scope");
     assert_eq!((&select[0], &select[1]), (&json!("solid"), &json!("2px")), "{select}");
+}
+
+/// Every visible control's accessible name, in document order: its
+/// `aria-label`, the text it is labelled by, its `<label>`, its text, its
+/// title; "" for one without a name that says something (a glyph alone,
+/// ✕ or ⋯, says nothing to a screen reader).
+const NAMES: &str = "
+  const words = /[\\p{L}\\p{N}]/u;
+  const text = (ids) => (ids || '').split(' ').map((id) => document.getElementById(id)?.textContent || '').join(' ');
+  const name = (n) => [n.getAttribute('aria-label'), text(n.getAttribute('aria-labelledby')),
+      n.labels ? [...n.labels].map((l) => l.textContent).join(' ') : '',
+      ['INPUT', 'TEXTAREA', 'SELECT'].includes(n.tagName) ? '' : n.textContent, n.title]
+    .map((s) => (s || '').trim()).find((s) => words.test(s)) || '';
+  return [...document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a[href], summary, [role=button], [role=option]')]
+    .filter((n) => n.checkVisibility())
+    .map((n) => [n.id || `${n.tagName.toLowerCase()}.${n.className}`, name(n), Boolean(n.closest('#chat-list, .msg .text'))]);";
+
+/// The names of the controls of each state a user goes through: the login,
+/// the list, a room with a message, its menu, Details, Devices, the rules,
+/// search results and the starred messages, in the browser's language `lang`.
+fn names_in(lang: &str) -> Vec<(String, String, bool)> {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut conns = joined(&server, "#lab", &["ana", "bob"]);
+    assert!(conns[1].request("MSG:#lab:b1:hello there").starts_with("OK:"));
+    let browser = Browser::start_in(LAPTOP.0, LAPTOP.1, lang);
+    let mut names = Vec::new();
+    let mut take = |browser: &Browser, state: &str| {
+        let seen: Vec<(String, String, bool)> =
+            serde_json::from_value(browser.exec(NAMES, json!([]))).unwrap();
+        names.extend(seen.into_iter().map(|(id, name, content)| (format!("{state}: {id}"), name, content)));
+    };
+    browser.goto(&url);
+    browser.wait_for("!document.getElementById('login').hidden");
+    take(&browser, "login");
+    browser.click(".card summary");
+    take(&browser, "register");
+    browser.type_into("#user", "ana");
+    browser.type_into("#password", "pw-ana");
+    browser.click("#login-button");
+    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    browser.wait_for("document.querySelector(\"#chat-list button[data-chat='#lab']\")");
+    take(&browser, "list");
+    open_chat(&browser, "#lab");
+    browser.wait_for("document.querySelector('#messages .msg .more')");
+    take(&browser, "room");
+    browser.click("#messages .msg .more");
+    browser.wait_for("document.querySelector('#messages .menu')");
+    take(&browser, "menu");
+    let esc = || {
+        browser.exec(
+            "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+            json!([]),
+        )
+    };
+    esc();
+    browser.click("#members-button");
+    browser.wait_for("document.querySelectorAll('#members .member-actions').length === 1");
+    take(&browser, "details");
+    esc();
+    browser.wait_for("document.getElementById('chat-panel').hidden");
+    browser.click("#devices-button");
+    browser.wait_for("document.querySelector('#devices li')");
+    take(&browser, "devices");
+    esc();
+    browser.wait_for("document.getElementById('devices-panel').hidden");
+    browser.click("#rules-button");
+    browser.wait_for("document.querySelector('#rules-list li')");
+    take(&browser, "rules");
+    browser.click("#rules-close");
+    browser.type_into("#search-words", &format!("hello{ENTER}"));
+    browser.wait_for("document.querySelector('#search-results li')");
+    take(&browser, "search");
+    browser.click("#search-close");
+    open_chat(&browser, "bob");
+    take(&browser, "direct chat");
+    browser.click("#starred-button");
+    browser.wait_for("document.getElementById('starred-button').getAttribute('aria-expanded') === 'true'");
+    take(&browser, "starred");
+    names
+}
+
+#[test]
+fn every_control_has_a_name_in_english_spanish_and_portuguese() {
+    let _one = one_at_a_time();
+    let english = names_in("en-US");
+    for state in [
+        "login",
+        "register",
+        "list",
+        "room",
+        "menu",
+        "details",
+        "devices",
+        "rules",
+        "search",
+        "direct chat",
+        "starred",
+    ] {
+        assert!(english.iter().any(|c| c.0.starts_with(&format!("{state}: "))), "no control seen in {state}");
+    }
+    for (control, name, _) in &english {
+        assert!(!name.is_empty(), "{control} has no name");
+    }
+    for lang in ["es", "pt-BR"] {
+        let names = names_in(lang);
+        let ids = |n: &[(String, String, bool)]| n.iter().map(|c| c.0.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&names), ids(&english), "{lang}: the same controls");
+        for ((control, name, content), (_, in_english, _)) in names.iter().zip(&english) {
+            assert!(!name.is_empty(), "{lang}: {control} has no name");
+            // A chat's row and a link in a message are named by what people wrote; the rest is ours.
+            assert!(*content || name != in_english, "{lang}: {control} is still {name:?}");
+        }
+    }
+}
+
+/// The background each point of the conversation's pane shows, from under
+/// its header to the composer (or the pane's foot), down its sides and
+/// middle; a bubble, a date or "Unread messages" pill is skipped, since
+/// it is meant to stand out.
+const PANE_BACKGROUNDS: &str = "
+  const pane = document.getElementById('chat-pane').getBoundingClientRect();
+  const top = document.querySelector('.chat-pane .bar');
+  const from = top.checkVisibility() ? top.getBoundingClientRect().bottom + 1 : pane.top + 1;
+  const composer = document.getElementById('composer');
+  const to = composer.checkVisibility() ? composer.getBoundingClientRect().top - 1 : pane.bottom - 1;
+  const back = (n) => { for (; n; n = n.parentElement) { const c = getComputedStyle(n).backgroundColor; if (!/^rgba\\(.*, 0\\)$|transparent/.test(c)) return c; } return 'none'; };
+  const seen = new Map();
+  for (const x of [pane.left + 3, (pane.left + pane.right) / 2, pane.right - 3])
+    for (let y = from; y <= to; y += 4) {
+      const n = document.elementFromPoint(x, y);
+      if (n && !n.closest('.msg, .day, .unread-line, .jump') && !seen.has(back(n))) seen.set(back(n), `${n.tagName} #${n.id} .${n.className} at ${Math.round(y)}`);
+    }
+  return [getComputedStyle(document.getElementById('chat-pane')).backgroundColor, [...seen.keys()], [...seen.values()]];";
+
+#[test]
+fn the_conversation_has_one_background_with_no_white_strip_or_band() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:b1:hi ana").starts_with("OK:"));
+    for (width, height) in [PHONE, LAPTOP] {
+        let ana = logged_in(&url, "ana", width, height);
+        for scheme in ["light", "dark"] {
+            ana.cdp(
+                "Emulation.setEmulatedMedia",
+                json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+            );
+            // The empty pane beside the list (a phone shows the list alone), then an open chat.
+            ana.exec("document.getElementById('back').click()", json!([]));
+            ana.wait_for("document.getElementById('chat-title').textContent === ''");
+            if width > 480 {
+                let seen = ana.exec(PANE_BACKGROUNDS, json!([]));
+                assert_eq!(seen[1], json!([seen[0]]), "{scheme}: the empty pane, one colour: {}", seen[2]);
+                shot(&ana, &format!("empty-pane-{scheme}-{width}"));
+            }
+            open_chat(&ana, "bob");
+            ana.wait_for("document.querySelector('#messages .msg')");
+            let seen = ana.exec(PANE_BACKGROUNDS, json!([]));
+            assert_eq!(
+                seen[1],
+                json!([seen[0]]),
+                "{scheme} {width}: above the composer, one colour: {}",
+                seen[2]
+            );
+            assert_ne!(seen[0], json!("rgb(255, 255, 255)"), "the chat's colour, not white");
+            shot(&ana, &format!("chat-{scheme}-{width}"));
+        }
+    }
+}
+
+#[test]
+fn a_quiet_room_says_its_members_and_my_message_there_is_ticked() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let _owner = joined(&server, "#quiet", &["bob", "carla", "ana"]);
+    // The laptop first: the phone then sends the room's first message.
+    for (width, height) in [LAPTOP, PHONE] {
+        let ana = logged_in(&url, "ana", width, height);
+        // #general, which every account is in, and #quiet: no message yet, so their members say what they are.
+        for room in ["#general", "#quiet"] {
+            let line = ana.wait_for(&format!(
+                "document.querySelector(\"#chat-list button[data-chat='{room}'] .chat-last\")?.textContent"
+            ));
+            assert_eq!(line, json!("3 members"), "{width}: {room}");
+        }
+        if width == PHONE.0 {
+            open_chat(&ana, "#quiet");
+            // The header says what the room is, in words (not "3 · Members").
+            assert_eq!(
+                ana.exec("return document.getElementById('chat-sub').textContent", json!([])),
+                json!("3 members")
+            );
+            assert_eq!(
+                ana.exec("return document.getElementById('members-button').textContent", json!([])),
+                json!("Details")
+            );
+            ana.type_into("#input", &format!("first here{ENTER}"));
+            // The server keeps it: ✓ (a room's message has no DELIVERED or READ, docs/PROTOCOL.md).
+            ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.textContent === '✓'");
+            let label = ana.exec(
+                "return document.querySelector('#messages .msg.mine .tick').getAttribute('aria-label')",
+                json!([]),
+            );
+            assert_eq!(label, json!("sent"));
+            ana.click("#back");
+            let line = ana.wait_for(
+                "document.querySelector(\"#chat-list button[data-chat='#quiet'] .chat-last\")?.textContent",
+            );
+            assert_eq!(line, json!("you: first here"));
+            shot(&ana, "rooms-in-the-list-390");
+        }
+    }
 }
