@@ -235,18 +235,31 @@ fn poll_ok(conn: &mut support::Conn, line: &str) {
     }
 }
 
-/// The contrast of `css`'s text on its own (or its bubble's) background, computed by the page.
-const CONTRAST: &str = "
+/// `ratio(n)`: the contrast of node `n`'s text on its own (or its bubble's)
+/// background (WCAG 2's formula), computed by the page.
+const RATIO: &str = "
   const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
   const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
     .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
   const back = (n) => { for (; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
-  return arguments[0].map((css) => {
-    const n = document.querySelector(css);
-    if (!n) return [css, null];
-    const a = lum(rgb(getComputedStyle(n).color)), b = lum(back(n));
-    return [css, Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100];
-  });";
+  const ratio = (n) => { const a = lum(rgb(getComputedStyle(n).color)), b = lum(back(n));
+    return Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100; };";
+
+/// The contrast of each of the elements `arguments[0]` names.
+fn contrast() -> String {
+    format!(
+        "{RATIO} return arguments[0].map((css) => {{ const n = document.querySelector(css); return [css, n && ratio(n)]; }});"
+    )
+}
+
+/// The lowest contrast of the sender's name `arguments[0]` over the 360 hues a name may get, and that hue.
+fn lowest_over_hues() -> String {
+    format!(
+        "{RATIO} const n = document.querySelector(arguments[0]); let low = [99, 0];
+         for (let h = 0; h < 360; h++) {{ n.style.setProperty('--hue', h); const r = ratio(n); if (r < low[0]) low = [r, h]; }}
+         return low;"
+    )
+}
 
 #[test]
 fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
@@ -296,7 +309,7 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
         );
         let dark = ana.exec("return matchMedia('(prefers-color-scheme: dark)').matches", json!([]));
         assert_eq!(dark, json!(scheme == "dark"));
-        let measured = ana.exec(CONTRAST, json!([listed]));
+        let measured = ana.exec(&contrast(), json!([listed]));
         for pair in measured.as_array().unwrap() {
             let ratio = pair[1].as_f64().unwrap_or_else(|| panic!("{scheme}: {} not found", pair[0]));
             assert!(ratio >= 4.5, "{scheme}: {} has a contrast of {ratio}", pair[0]);
@@ -313,15 +326,33 @@ fn a_room_colours_each_sender_and_a_finger_gets_44_px_targets() {
     let mut conns = joined(&server, "#lab", &["ana", "bob", "carla"]);
     assert!(conns[1].request("MSG:#lab:b1:from bob").starts_with("OK:"));
     assert!(conns[2].request("MSG:#lab:c1:from carla").starts_with("OK:"));
+    assert!(conns[2].request("MSG:#lab:c2:@ana see").starts_with("OK:"));
     for (width, height) in [PHONE, LAPTOP] {
         let ana = logged_in(&url, "ana", width, height);
         open_chat(&ana, "#lab");
-        ana.wait_for("document.querySelectorAll('#messages .msg .from').length === 2");
+        ana.wait_for("document.querySelectorAll('#messages .msg .from').length === 3");
         let colours = ana.exec(
             "return [...document.querySelectorAll('#messages .msg .from')].map(f => getComputedStyle(f).color)",
             json!([]),
         );
         assert_ne!(colours[0], colours[1], "bob and carla in two colours");
+        // Whatever hue a name gets, it reads at 4.5:1 on a bubble and on a mention's, light and dark.
+        for scheme in ["light", "dark"] {
+            ana.cdp(
+                "Emulation.setEmulatedMedia",
+                json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+            );
+            for bubble in ["#messages .msg:not(.mention) .from", "#messages .msg.mention .from"] {
+                let low = ana.exec(&lowest_over_hues(), json!([bubble]));
+                assert!(
+                    low[0].as_f64().unwrap() >= 4.5,
+                    "{scheme}: {bubble} at hue {} is {}",
+                    low[1],
+                    low[0]
+                );
+            }
+        }
+        ana.cdp("Emulation.setEmulatedMedia", json!({"features": []}));
         ana.click("#members-button");
         ana.wait_for("document.querySelectorAll('#members .member-actions').length === 2");
         let owner = ana.exec("return document.querySelector('#members .role.owner')?.parentNode.querySelector('.who').textContent", json!([]));
