@@ -301,6 +301,10 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
         "#send",
         ".chat-last",
         ".chat-time",
+        // And what else is written on the conversation's background or a pill in it.
+        "#typing",
+        "#messages .day",
+        "#chat-sub",
     ]);
     for scheme in ["light", "dark"] {
         ana.cdp(
@@ -309,6 +313,8 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
         );
         let dark = ana.exec("return matchMedia('(prefers-color-scheme: dark)').matches", json!([]));
         assert_eq!(dark, json!(scheme == "dark"));
+        assert_eq!(bob.request("TYPING:ana"), "OK");
+        ana.wait_for("document.getElementById('typing').textContent === 'bob is typing…'");
         let measured = ana.exec(&contrast(), json!([listed]));
         for pair in measured.as_array().unwrap() {
             let ratio = pair[1].as_f64().unwrap_or_else(|| panic!("{scheme}: {} not found", pair[0]));
