@@ -493,6 +493,9 @@ fn focus_rings_show_whole_on_chat_rows_and_the_scope_select() {
     assert_eq!((&select[0], &select[1]), (&json!("solid"), &json!("2px")), "{select}");
 }
 
+/// Escape, as `type_into` types it.
+const ESCAPE: &str = "\u{E00C}";
+
 /// Every visible control's accessible name, in document order: its
 /// `aria-label`, the text it is labelled by, its `<label>`, its text, its
 /// title; "" for one without a name that says something (a glyph alone,
@@ -506,11 +509,12 @@ const NAMES: &str = "
     .map((s) => (s || '').trim()).find((s) => words.test(s)) || '';
   return [...document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a[href], summary, [role=button], [role=option]')]
     .filter((n) => n.checkVisibility())
-    .map((n) => [n.id || `${n.tagName.toLowerCase()}.${n.className}`, name(n), Boolean(n.closest('#chat-list, .msg .text'))]);";
+    .map((n) => [n.id || `${n.tagName.toLowerCase()}.${n.className}`, name(n), Boolean(n.closest('#chat-list, .msg .text') || n.dataset.chat)]);";
 
 /// The names of the controls of each state a user goes through: the login,
-/// the list, a room with a message, its menu, Details, Devices, the rules,
-/// search results and the starred messages, in the browser's language `lang`.
+/// the list, a room with a message, its menu, a reply, the forward chooser,
+/// a file about to go, Details, Devices, the rules, search results, a
+/// direct chat and the starred messages, in the browser's language `lang`.
 fn names_in(lang: &str) -> Vec<(String, String, bool)> {
     let (server, url) = web_server(&[]);
     server.register(&["ana", "bob"]);
@@ -546,7 +550,26 @@ fn names_in(lang: &str) -> Vec<(String, String, bool)> {
             json!([]),
         )
     };
+    browser.click("#messages .menu button[data-act='reply']");
+    browser.wait_for("!document.getElementById('compose-note').hidden");
+    take(&browser, "reply");
+    browser.type_into("#input", ESCAPE);
+    browser.wait_for("document.getElementById('compose-note').hidden");
+    browser.click("#messages .msg .more");
+    browser.click("#messages .menu button[data-act='forward']");
+    browser.wait_for("document.querySelector('#forward button')");
+    take(&browser, "forward");
     esc();
+    browser.wait_for("!document.getElementById('forward')?.checkVisibility()");
+    browser.exec(
+        "const dt = new DataTransfer(); dt.items.add(new File(['notes'], 'notes.txt'));
+         const picker = document.getElementById('attach-file'); picker.files = dt.files; picker.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    browser.wait_for("document.getElementById('attach-caption')");
+    take(&browser, "attach");
+    browser.type_into("#attach-caption", ESCAPE);
+    browser.wait_for("!document.getElementById('attach-bar')");
     browser.click("#members-button");
     browser.wait_for("document.querySelectorAll('#members .member-actions').length === 1");
     take(&browser, "details");
@@ -583,6 +606,9 @@ fn every_control_has_a_name_in_english_spanish_and_portuguese() {
         "list",
         "room",
         "menu",
+        "reply",
+        "forward",
+        "attach",
         "details",
         "devices",
         "rules",
@@ -601,7 +627,8 @@ fn every_control_has_a_name_in_english_spanish_and_portuguese() {
         assert_eq!(ids(&names), ids(&english), "{lang}: the same controls");
         for ((control, name, content), (_, in_english, _)) in names.iter().zip(&english) {
             assert!(!name.is_empty(), "{lang}: {control} has no name");
-            // A chat's row and a link in a message are named by what people wrote; the rest is ours.
+            // A chat's row (the list's, the forward chooser's) and a link in a message
+            // are named by what people wrote; the rest is ours.
             assert!(*content || name != in_english, "{lang}: {control} is still {name:?}");
         }
     }
