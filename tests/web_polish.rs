@@ -3,7 +3,10 @@
 //! stale header after Leave room, Esc, the offline state inside a chat,
 //! a header that neither wraps nor jumps, "jump to newest", contrast in
 //! both colour schemes, a colour per sender, owner and admins marked,
-//! targets a finger can tap, and WhatsApp's formatting built as nodes.
+//! targets a finger can tap, and WhatsApp's formatting built as nodes;
+//! one background under the conversation, a quiet room's members, focus
+//! rings, the login's words, and every control named in English, Spanish
+//! and Portuguese (every string of web/ too, read from the files).
 //! Each test leaves a screenshot of what it checked in
 //! `target/tmp/screenshots/` (docs/ keeps a few).
 
@@ -733,4 +736,87 @@ fn a_quiet_room_says_its_members_and_my_message_there_is_ticked() {
             shot(&ana, "rooms-in-the-list-390");
         }
     }
+}
+
+/// The keys of each language of the strings object that opens at `src[at]`
+/// (`{en: {key: 'text', …}, es: {…}, pt: {…}}`): string literals are
+/// skipped whole, so a `word:` inside a text is not taken for a key.
+fn keys_by_language(src: &str, at: usize) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut langs = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let (mut depth, mut lang, mut word, mut last) = (0, String::new(), String::new(), None::<String>);
+    let mut chars = src[at..].chars();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            last = Some(std::mem::take(&mut word));
+        }
+        match c {
+            '\'' | '"' | '`' => {
+                let mut escaped = false;
+                for s in chars.by_ref() {
+                    if s == c && !escaped {
+                        break;
+                    }
+                    escaped = s == '\\' && !escaped;
+                }
+                last = None;
+            }
+            '{' => {
+                depth += 1;
+                if depth == 2 {
+                    lang = last.take().unwrap_or_default();
+                }
+            }
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            ':' if depth == 2 => {
+                if let Some(key) = last.take() {
+                    langs.entry(lang.clone()).or_default().push(key);
+                }
+            }
+            // A language's name stands before `: {`.
+            ':' => {}
+            c if c.is_whitespace() => {}
+            _ => last = None,
+        }
+    }
+    langs
+}
+
+#[test]
+fn every_string_of_the_app_is_in_english_spanish_and_portuguese() {
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut modules = 0;
+    for entry in std::fs::read_dir(&web).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "js") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let Some(at) =
+            ["addStrings({", "const STRINGS = {"].iter().find_map(|m| src.find(m).map(|i| i + m.len() - 1))
+        else {
+            continue;
+        };
+        modules += 1;
+        let langs = keys_by_language(&src, at);
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert_eq!(langs.keys().collect::<Vec<_>>(), ["en", "es", "pt"], "{name}");
+        let mut english = langs["en"].clone();
+        english.sort();
+        assert!(!english.is_empty(), "{name}");
+        for lang in ["es", "pt"] {
+            let mut keys = langs[lang].clone();
+            keys.sort();
+            assert_eq!(keys, english, "{name}: {lang} says other things than en");
+        }
+    }
+    assert!(modules >= 10, "only {modules} modules with strings");
 }
