@@ -1192,7 +1192,7 @@ fn on_a_phone_the_menu_of_a_message_fits_and_replies() {
     );
     assert!(more.as_f64().unwrap() >= 0.7, "the ⋯ of a touch screen is shown: {more}");
     ana.click("#messages .msg .more");
-    ana.wait_for("document.querySelectorAll('#messages .menu button').length === 8"); // six reactions, Reply, Star
+    ana.wait_for("document.querySelectorAll('#messages .menu button').length === 9"); // six reactions, Reply, Forward, Star
     let fits = "const r = document.querySelector('#messages .menu').getBoundingClientRect(); \
         return r.left >= 0 && r.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth";
     assert_eq!(ana.exec(fits, json!([])), json!(true));
@@ -1273,7 +1273,9 @@ fn item2_a_browser_registers_with_an_invite_code_by_the_form_and_by_the_link() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&["--registration", "invite"]);
     let (codes, said) = invite_codes(&server, 2);
-    assert!(said.contains(&format!("http://<server>:8080/#invite={}", codes[0])), "{said}");
+    // The link names the web port the server runs on (it writes it down for `users invite`).
+    let port = server.web.unwrap().port();
+    assert!(said.contains(&format!("http://<server>:{port}/#invite={}", codes[0])), "{said}");
 
     // The form: Register without a code says why, and shows the field.
     let laptop = Browser::start(1200, 800);

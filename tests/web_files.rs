@@ -148,6 +148,12 @@ fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
          picker.dispatchEvent(new Event('change'));",
         json!([]),
     );
+    // What the bar above the composer shows while it goes, looked at every 10 ms.
+    bob.exec(
+        "window.bars = []; setInterval(() => { const p = document.querySelector('.attach-bar progress');
+           if (p) bars.push([p.value, p.max, p.getAttribute('aria-label')]); }, 10);",
+        json!([]),
+    );
     bob.click("#attach-send"); // one file: its caption asked first (issue 51), none given
     let event = next_file_event_long(&mut ana_events);
     assert!(event.contains(":bob:ana:") && event.ends_with(":back.bin:📎 back.bin (10.0 MB)"), "{event}");
@@ -158,6 +164,18 @@ fn ten_megabytes_go_from_a_terminal_to_the_browser_and_back_byte_for_byte() {
         &bob,
         // The card names it; the text, which said the same, is not repeated (issue 51).
         "[...document.querySelectorAll('#messages .msg.mine')].some(m => m.querySelector('.file-name')?.textContent === 'back.bin' && m.querySelector('.text').hidden)",
+    );
+    // Its progress was shown on the way (issue 51), and the bar is gone once it is sent.
+    wait_long(&bob, "!document.querySelector('.attach-bar')");
+    let bars = bob.exec("return window.bars", json!([]));
+    let bars = bars.as_array().unwrap();
+    assert!(
+        bars.iter().any(|b| b[0].as_f64().unwrap() > 0.0 && b[0].as_f64() < b[1].as_f64()),
+        "a bar part way: {bars:?}"
+    );
+    assert!(
+        bars.iter().all(|b| b[2] == json!("Sending back.bin…") && b[1] == json!(bytes.len())),
+        "{bars:?}"
     );
 }
 

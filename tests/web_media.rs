@@ -57,7 +57,6 @@ fn a_photo_opens_in_a_viewer_and_is_forwarded_with_a_text_without_uploading_agai
     let id = upload(&mut ana, "whiteboard.png", &photo(1200, 900));
     assert!(ana.request(&format!("FILE:bob:p1:{id}:the board")).starts_with("OK:p1:"));
     assert!(ana.request("MSG:bob:t1:*see* you at 10").starts_with("OK:t1:"));
-    let mut carla_events = login_recv_1_2(&server, "carla");
     for (width, height) in [(390, 844), (1280, 800)] {
         let bob = logged_in(&url, "bob", width, height);
         bob.click("#chat-list button[data-chat='ana']");
@@ -83,7 +82,9 @@ fn a_photo_opens_in_a_viewer_and_is_forwarded_with_a_text_without_uploading_agai
             "!document.querySelector('.viewer') && document.activeElement.classList.contains('photo')",
         );
         if width > 480 {
-            // Forward, from the viewer: the same file id reaches carla.
+            // Forward, from the viewer: the same file id reaches carla (listening from now on:
+            // a connection left unread while the phone was looked at may have timed out).
+            let mut carla_events = login_recv_1_2(&server, "carla");
             bob.click("#messages .msg .file button.photo");
             bob.wait_for("document.querySelector(\".viewer button[aria-label='Forward']\")");
             bob.click(".viewer button[aria-label='Forward']");
@@ -99,6 +100,8 @@ fn a_photo_opens_in_a_viewer_and_is_forwarded_with_a_text_without_uploading_agai
             bob.click("#messages .menu button[data-act='forward']");
             bob.wait_for("document.querySelector(\"#forward button[data-chat='carla']\")");
             bob.click("#forward button[data-chat='carla']");
+            // A connection of its own: the first may have timed out while the phone was looked at.
+            let mut carla = server.login_send("carla", "pw-carla");
             let text = poll(|| {
                 carla.listing("HISTORY:bob:5").into_iter().find(|l| l.ends_with(":↪ *see* you at 10"))
             });

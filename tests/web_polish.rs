@@ -3,7 +3,10 @@
 //! stale header after Leave room, Esc, the offline state inside a chat,
 //! a header that neither wraps nor jumps, "jump to newest", contrast in
 //! both colour schemes, a colour per sender, owner and admins marked,
-//! targets a finger can tap, and WhatsApp's formatting built as nodes.
+//! targets a finger can tap, and WhatsApp's formatting built as nodes;
+//! one background under the conversation, a quiet room's members, focus
+//! rings, the login's words, and every control named in English, Spanish
+//! and Portuguese (every string of web/ too, read from the files).
 //! Each test leaves a screenshot of what it checked in
 //! `target/tmp/screenshots/` (docs/ keeps a few).
 
@@ -235,18 +238,31 @@ fn poll_ok(conn: &mut support::Conn, line: &str) {
     }
 }
 
-/// The contrast of `css`'s text on its own (or its bubble's) background, computed by the page.
-const CONTRAST: &str = "
+/// `ratio(n)`: the contrast of node `n`'s text on its own (or its bubble's)
+/// background (WCAG 2's formula), computed by the page.
+const RATIO: &str = "
   const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
   const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
     .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
   const back = (n) => { for (; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
-  return arguments[0].map((css) => {
-    const n = document.querySelector(css);
-    if (!n) return [css, null];
-    const a = lum(rgb(getComputedStyle(n).color)), b = lum(back(n));
-    return [css, Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100];
-  });";
+  const ratio = (n) => { const a = lum(rgb(getComputedStyle(n).color)), b = lum(back(n));
+    return Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100; };";
+
+/// The contrast of each of the elements `arguments[0]` names.
+fn contrast() -> String {
+    format!(
+        "{RATIO} return arguments[0].map((css) => {{ const n = document.querySelector(css); return [css, n && ratio(n)]; }});"
+    )
+}
+
+/// The lowest contrast of the sender's name `arguments[0]` over the 360 hues a name may get, and that hue.
+fn lowest_over_hues() -> String {
+    format!(
+        "{RATIO} const n = document.querySelector(arguments[0]); let low = [99, 0];
+         for (let h = 0; h < 360; h++) {{ n.style.setProperty('--hue', h); const r = ratio(n); if (r < low[0]) low = [r, h]; }}
+         return low;"
+    )
+}
 
 #[test]
 fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
@@ -271,6 +287,11 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
     let id = ana.wait_for("document.querySelector('#messages .msg.mine')?.dataset.id");
     poll_ok(&mut bob, &format!("READ:ana:{}", id.as_str().unwrap()));
     ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'READ'");
+    // Edited, for the "edited" beside the time in my bubble.
+    ana.click("#messages .msg.mine .more");
+    ana.click("#messages .menu button[data-act='edit']");
+    ana.type_into("#input", &format!(" again{ENTER}"));
+    ana.wait_for("document.querySelector('#messages .msg.mine .edited')");
     assert!(carla.request("MSG:#lab:c1:hey").starts_with("OK:"));
     assert!(carla.request("MSG:#lab:c2:@ana look").starts_with("OK:"));
     ana.wait_for("document.querySelector('.badge.muted') && document.querySelector('.badge.mentions')");
@@ -278,10 +299,15 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
         ".badge.muted",
         ".badge.mentions",
         "#messages .msg.mine .time",
+        "#messages .msg.mine .edited",
         "#messages .msg.mine .tick.READ",
         "#send",
         ".chat-last",
         ".chat-time",
+        // And what else is written on the conversation's background or a pill in it.
+        "#typing",
+        "#messages .day",
+        "#chat-sub",
     ]);
     for scheme in ["light", "dark"] {
         ana.cdp(
@@ -290,7 +316,9 @@ fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
         );
         let dark = ana.exec("return matchMedia('(prefers-color-scheme: dark)').matches", json!([]));
         assert_eq!(dark, json!(scheme == "dark"));
-        let measured = ana.exec(CONTRAST, json!([listed]));
+        assert_eq!(bob.request("TYPING:ana"), "OK");
+        ana.wait_for("document.getElementById('typing').textContent === 'bob is typing…'");
+        let measured = ana.exec(&contrast(), json!([listed]));
         for pair in measured.as_array().unwrap() {
             let ratio = pair[1].as_f64().unwrap_or_else(|| panic!("{scheme}: {} not found", pair[0]));
             assert!(ratio >= 4.5, "{scheme}: {} has a contrast of {ratio}", pair[0]);
@@ -307,15 +335,33 @@ fn a_room_colours_each_sender_and_a_finger_gets_44_px_targets() {
     let mut conns = joined(&server, "#lab", &["ana", "bob", "carla"]);
     assert!(conns[1].request("MSG:#lab:b1:from bob").starts_with("OK:"));
     assert!(conns[2].request("MSG:#lab:c1:from carla").starts_with("OK:"));
+    assert!(conns[2].request("MSG:#lab:c2:@ana see").starts_with("OK:"));
     for (width, height) in [PHONE, LAPTOP] {
         let ana = logged_in(&url, "ana", width, height);
         open_chat(&ana, "#lab");
-        ana.wait_for("document.querySelectorAll('#messages .msg .from').length === 2");
+        ana.wait_for("document.querySelectorAll('#messages .msg .from').length === 3");
         let colours = ana.exec(
             "return [...document.querySelectorAll('#messages .msg .from')].map(f => getComputedStyle(f).color)",
             json!([]),
         );
         assert_ne!(colours[0], colours[1], "bob and carla in two colours");
+        // Whatever hue a name gets, it reads at 4.5:1 on a bubble and on a mention's, light and dark.
+        for scheme in ["light", "dark"] {
+            ana.cdp(
+                "Emulation.setEmulatedMedia",
+                json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+            );
+            for bubble in ["#messages .msg:not(.mention) .from", "#messages .msg.mention .from"] {
+                let low = ana.exec(&lowest_over_hues(), json!([bubble]));
+                assert!(
+                    low[0].as_f64().unwrap() >= 4.5,
+                    "{scheme}: {bubble} at hue {} is {}",
+                    low[1],
+                    low[0]
+                );
+            }
+        }
+        ana.cdp("Emulation.setEmulatedMedia", json!({"features": []}));
         ana.click("#members-button");
         ana.wait_for("document.querySelectorAll('#members .member-actions').length === 2");
         let owner = ana.exec("return document.querySelector('#members .role.owner')?.parentNode.querySelector('.who').textContent", json!([]));
@@ -407,4 +453,370 @@ fn at_in_a_room_offers_its_members_and_tab_or_a_tap_puts_the_name() {
         ana.wait_for("!document.getElementById('mention-list') && document.getElementById('input').value === '@bob @c'");
         ana.exec("document.getElementById('input').value = ''", json!([]));
     }
+}
+
+#[test]
+fn the_login_says_a_wrong_password_plainly_and_asks_no_email() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let browser = Browser::start(PHONE.0, PHONE.1);
+    browser.goto(&url);
+    let email_shown = "document.getElementById('email').checkVisibility()";
+    assert_eq!(browser.exec(&format!("return {email_shown}"), json!([])), json!(false), "no Email on Log in");
+    browser.type_into("#user", "ana");
+    browser.type_into("#password", "not-hers");
+    browser.click("#login-button");
+    browser.wait_for("document.getElementById('login-error').textContent === 'Wrong user name or password.'");
+    // Registering offers it, folded.
+    browser.click(".card summary");
+    browser.wait_for(email_shown);
+    shot(&browser, "login-390");
+}
+
+#[test]
+fn focus_rings_show_whole_on_chat_rows_and_the_scope_select() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana"]);
+    let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
+    ana.wait_for("document.querySelector('#chat-list button')");
+    // Tab onto them (a ring shows for the keyboard only): the row's ring is inside the row, the select's is ours.
+    let ring = |css: &str| -> serde_json::Value {
+        ana.exec(
+            "const n = document.querySelector(arguments[0]); n.focus({focusVisible: true});
+             const s = getComputedStyle(n); return [s.outlineStyle, s.outlineWidth, parseFloat(s.outlineOffset)]",
+            json!([css]),
+        )
+    };
+    let row = ring("#chat-list button");
+    assert_eq!((&row[0], &row[1]), (&json!("solid"), &json!("2px")), "{row}");
+    assert!(row[2].as_f64().unwrap() < 0.0, "inside the row, where the list cannot clip it: {row}");
+    let select = ring("#search-scope");
+    assert_eq!((&select[0], &select[1]), (&json!("solid"), &json!("2px")), "{select}");
+}
+
+/// Escape, as `type_into` types it.
+const ESCAPE: &str = "\u{E00C}";
+
+/// Every visible control's accessible name, in document order: its
+/// `aria-label`, the text it is labelled by, its `<label>`, its text, its
+/// title; "" for one without a name that says something (a glyph alone,
+/// ✕ or ⋯, says nothing to a screen reader).
+const NAMES: &str = "
+  const words = /[\\p{L}\\p{N}]/u;
+  const text = (ids) => (ids || '').split(' ').map((id) => document.getElementById(id)?.textContent || '').join(' ');
+  const name = (n) => [n.getAttribute('aria-label'), text(n.getAttribute('aria-labelledby')),
+      n.labels ? [...n.labels].map((l) => l.textContent).join(' ') : '',
+      ['INPUT', 'TEXTAREA', 'SELECT'].includes(n.tagName) ? '' : n.textContent, n.title]
+    .map((s) => (s || '').trim()).find((s) => words.test(s)) || '';
+  return [...document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a[href], summary, [role=button], [role=option]')]
+    .filter((n) => n.checkVisibility())
+    .map((n) => [n.id || `${n.tagName.toLowerCase()}.${n.className}`, name(n), Boolean(n.closest('#chat-list, .msg .text') || n.dataset.chat)]);";
+
+/// The names of the controls of each state a user goes through: the login,
+/// the list, a room with a message, its menu, a reply, the forward chooser,
+/// a file about to go, Details, Devices, the rules, search results, a
+/// direct chat and the starred messages, in the browser's language `lang`.
+fn names_in(lang: &str) -> Vec<(String, String, bool)> {
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut conns = joined(&server, "#lab", &["ana", "bob"]);
+    assert!(conns[1].request("MSG:#lab:b1:hello there").starts_with("OK:"));
+    let browser = Browser::start_in(LAPTOP.0, LAPTOP.1, lang);
+    let mut names = Vec::new();
+    let mut take = |browser: &Browser, state: &str| {
+        let seen: Vec<(String, String, bool)> =
+            serde_json::from_value(browser.exec(NAMES, json!([]))).unwrap();
+        names.extend(seen.into_iter().map(|(id, name, content)| (format!("{state}: {id}"), name, content)));
+    };
+    browser.goto(&url);
+    browser.wait_for("!document.getElementById('login').hidden");
+    take(&browser, "login");
+    browser.click(".card summary");
+    take(&browser, "register");
+    browser.type_into("#user", "ana");
+    browser.type_into("#password", "pw-ana");
+    browser.click("#login-button");
+    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+    browser.wait_for("document.querySelector(\"#chat-list button[data-chat='#lab']\")");
+    take(&browser, "list");
+    open_chat(&browser, "#lab");
+    browser.wait_for("document.querySelector('#messages .msg .more')");
+    take(&browser, "room");
+    browser.click("#messages .msg .more");
+    browser.wait_for("document.querySelector('#messages .menu')");
+    take(&browser, "menu");
+    let esc = || {
+        browser.exec(
+            "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+            json!([]),
+        )
+    };
+    browser.click("#messages .menu button[data-act='reply']");
+    browser.wait_for("!document.getElementById('compose-note').hidden");
+    take(&browser, "reply");
+    browser.type_into("#input", ESCAPE);
+    browser.wait_for("document.getElementById('compose-note').hidden");
+    browser.click("#messages .msg .more");
+    browser.click("#messages .menu button[data-act='forward']");
+    browser.wait_for("document.querySelector('#forward button')");
+    take(&browser, "forward");
+    esc();
+    browser.wait_for("!document.getElementById('forward')?.checkVisibility()");
+    browser.exec(
+        "const dt = new DataTransfer(); dt.items.add(new File(['notes'], 'notes.txt'));
+         const picker = document.getElementById('attach-file'); picker.files = dt.files; picker.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    browser.wait_for("document.getElementById('attach-caption')");
+    take(&browser, "attach");
+    browser.type_into("#attach-caption", ESCAPE);
+    browser.wait_for("!document.getElementById('attach-bar')");
+    browser.click("#members-button");
+    browser.wait_for("document.querySelectorAll('#members .member-actions').length === 1");
+    take(&browser, "details");
+    esc();
+    browser.wait_for("document.getElementById('chat-panel').hidden");
+    browser.click("#devices-button");
+    browser.wait_for("document.querySelector('#devices li')");
+    take(&browser, "devices");
+    esc();
+    browser.wait_for("document.getElementById('devices-panel').hidden");
+    browser.click("#rules-button");
+    browser.wait_for("document.querySelector('#rules-list li')");
+    take(&browser, "rules");
+    browser.click("#rules-close");
+    browser.type_into("#search-words", &format!("hello{ENTER}"));
+    browser.wait_for("document.querySelector('#search-results li')");
+    take(&browser, "search");
+    browser.click("#search-close");
+    open_chat(&browser, "bob");
+    take(&browser, "direct chat");
+    browser.click("#starred-button");
+    browser.wait_for("document.getElementById('starred-button').getAttribute('aria-expanded') === 'true'");
+    take(&browser, "starred");
+    names
+}
+
+#[test]
+fn every_control_has_a_name_in_english_spanish_and_portuguese() {
+    let _one = one_at_a_time();
+    let english = names_in("en-US");
+    for state in [
+        "login",
+        "register",
+        "list",
+        "room",
+        "menu",
+        "reply",
+        "forward",
+        "attach",
+        "details",
+        "devices",
+        "rules",
+        "search",
+        "direct chat",
+        "starred",
+    ] {
+        assert!(english.iter().any(|c| c.0.starts_with(&format!("{state}: "))), "no control seen in {state}");
+    }
+    for (control, name, _) in &english {
+        assert!(!name.is_empty(), "{control} has no name");
+    }
+    for lang in ["es", "pt-BR"] {
+        let names = names_in(lang);
+        let ids = |n: &[(String, String, bool)]| n.iter().map(|c| c.0.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&names), ids(&english), "{lang}: the same controls");
+        for ((control, name, content), (_, in_english, _)) in names.iter().zip(&english) {
+            assert!(!name.is_empty(), "{lang}: {control} has no name");
+            // A chat's row (the list's, the forward chooser's) and a link in a message
+            // are named by what people wrote; the rest is ours.
+            assert!(*content || name != in_english, "{lang}: {control} is still {name:?}");
+        }
+    }
+}
+
+/// The background each point of the conversation's pane shows, from under
+/// its header to the composer (or the pane's foot), down its sides and
+/// middle; a bubble, a date or "Unread messages" pill is skipped, since
+/// it is meant to stand out.
+const PANE_BACKGROUNDS: &str = "
+  const pane = document.getElementById('chat-pane').getBoundingClientRect();
+  const top = document.querySelector('.chat-pane .bar');
+  const from = top.checkVisibility() ? top.getBoundingClientRect().bottom + 1 : pane.top + 1;
+  const composer = document.getElementById('composer');
+  const to = composer.checkVisibility() ? composer.getBoundingClientRect().top - 1 : pane.bottom - 1;
+  const back = (n) => { for (; n; n = n.parentElement) { const c = getComputedStyle(n).backgroundColor; if (!/^rgba\\(.*, 0\\)$|transparent/.test(c)) return c; } return 'none'; };
+  const seen = new Map();
+  for (const x of [pane.left + 3, (pane.left + pane.right) / 2, pane.right - 3])
+    for (let y = from; y <= to; y += 4) {
+      const n = document.elementFromPoint(x, y);
+      if (n && !n.closest('.msg, .day, .unread-line, .jump') && !seen.has(back(n))) seen.set(back(n), `${n.tagName} #${n.id} .${n.className} at ${Math.round(y)}`);
+    }
+  return [getComputedStyle(document.getElementById('chat-pane')).backgroundColor, [...seen.keys()], [...seen.values()]];";
+
+#[test]
+fn the_conversation_has_one_background_with_no_white_strip_or_band() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert!(bob.request("MSG:ana:b1:hi ana").starts_with("OK:"));
+    for (width, height) in [PHONE, LAPTOP] {
+        let ana = logged_in(&url, "ana", width, height);
+        for scheme in ["light", "dark"] {
+            ana.cdp(
+                "Emulation.setEmulatedMedia",
+                json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+            );
+            // The empty pane beside the list (a phone shows the list alone), then an open chat.
+            ana.exec("document.getElementById('back').click()", json!([]));
+            ana.wait_for("document.getElementById('chat-title').textContent === ''");
+            if width > 480 {
+                let seen = ana.exec(PANE_BACKGROUNDS, json!([]));
+                assert_eq!(seen[1], json!([seen[0]]), "{scheme}: the empty pane, one colour: {}", seen[2]);
+                shot(&ana, &format!("empty-pane-{scheme}-{width}"));
+            }
+            open_chat(&ana, "bob");
+            ana.wait_for("document.querySelector('#messages .msg')");
+            let seen = ana.exec(PANE_BACKGROUNDS, json!([]));
+            assert_eq!(
+                seen[1],
+                json!([seen[0]]),
+                "{scheme} {width}: above the composer, one colour: {}",
+                seen[2]
+            );
+            assert_ne!(seen[0], json!("rgb(255, 255, 255)"), "the chat's colour, not white");
+            shot(&ana, &format!("chat-{scheme}-{width}"));
+        }
+    }
+}
+
+#[test]
+fn a_quiet_room_says_its_members_and_my_message_there_is_ticked() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let _owner = joined(&server, "#quiet", &["bob", "carla", "ana"]);
+    // The laptop first: the phone then sends the room's first message.
+    for (width, height) in [LAPTOP, PHONE] {
+        let ana = logged_in(&url, "ana", width, height);
+        // #general, which every account is in, and #quiet: no message yet, so their members say what they are.
+        for room in ["#general", "#quiet"] {
+            let line = ana.wait_for(&format!(
+                "document.querySelector(\"#chat-list button[data-chat='{room}'] .chat-last\")?.textContent"
+            ));
+            assert_eq!(line, json!("3 members"), "{width}: {room}");
+        }
+        if width == PHONE.0 {
+            open_chat(&ana, "#quiet");
+            // The header says what the room is, in words (not "3 · Members").
+            assert_eq!(
+                ana.exec("return document.getElementById('chat-sub').textContent", json!([])),
+                json!("3 members")
+            );
+            assert_eq!(
+                ana.exec("return document.getElementById('members-button').textContent", json!([])),
+                json!("Details")
+            );
+            ana.type_into("#input", &format!("first here{ENTER}"));
+            // The server keeps it: ✓ (a room's message has no DELIVERED or READ, docs/PROTOCOL.md).
+            ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.textContent === '✓'");
+            let label = ana.exec(
+                "return document.querySelector('#messages .msg.mine .tick').getAttribute('aria-label')",
+                json!([]),
+            );
+            assert_eq!(label, json!("sent"));
+            ana.click("#back");
+            let line = ana.wait_for(
+                "document.querySelector(\"#chat-list button[data-chat='#quiet'] .chat-last\")?.textContent",
+            );
+            assert_eq!(line, json!("you: first here"));
+            shot(&ana, "rooms-in-the-list-390");
+        }
+    }
+}
+
+/// The keys of each language of the strings object that opens at `src[at]`
+/// (`{en: {key: 'text', …}, es: {…}, pt: {…}}`): string literals are
+/// skipped whole, so a `word:` inside a text is not taken for a key.
+fn keys_by_language(src: &str, at: usize) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut langs = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let (mut depth, mut lang, mut word, mut last) = (0, String::new(), String::new(), None::<String>);
+    let mut chars = src[at..].chars();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            last = Some(std::mem::take(&mut word));
+        }
+        match c {
+            '\'' | '"' | '`' => {
+                let mut escaped = false;
+                for s in chars.by_ref() {
+                    if s == c && !escaped {
+                        break;
+                    }
+                    escaped = s == '\\' && !escaped;
+                }
+                last = None;
+            }
+            '{' => {
+                depth += 1;
+                if depth == 2 {
+                    lang = last.take().unwrap_or_default();
+                }
+            }
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            ':' if depth == 2 => {
+                if let Some(key) = last.take() {
+                    langs.entry(lang.clone()).or_default().push(key);
+                }
+            }
+            // A language's name stands before `: {`.
+            ':' => {}
+            c if c.is_whitespace() => {}
+            _ => last = None,
+        }
+    }
+    langs
+}
+
+#[test]
+fn every_string_of_the_app_is_in_english_spanish_and_portuguese() {
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut modules = 0;
+    for entry in std::fs::read_dir(&web).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "js") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let Some(at) =
+            ["addStrings({", "const STRINGS = {"].iter().find_map(|m| src.find(m).map(|i| i + m.len() - 1))
+        else {
+            continue;
+        };
+        modules += 1;
+        let langs = keys_by_language(&src, at);
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert_eq!(langs.keys().collect::<Vec<_>>(), ["en", "es", "pt"], "{name}");
+        let mut english = langs["en"].clone();
+        english.sort();
+        assert!(!english.is_empty(), "{name}");
+        for lang in ["es", "pt"] {
+            let mut keys = langs[lang].clone();
+            keys.sort();
+            assert_eq!(keys, english, "{name}: {lang} says other things than en");
+        }
+    }
+    assert!(modules >= 10, "only {modules} modules with strings");
 }

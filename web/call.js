@@ -13,7 +13,7 @@ import { addStrings, t } from './i18n.js';
 
 addStrings({
   en: {
-    callVoice: 'Voice call', callVideo: 'Video call', calling: 'Calling {who}…', incoming: '{who} is calling ({media})',
+    calling: 'Calling {who}…', incoming: '{who} is calling ({media})',
     voice: 'voice', video: 'video', answer: 'Answer', decline: 'Decline', hangUp: 'Hang up', mute: 'Mute', unmute: 'Unmute',
     cameraOff: 'Camera off', cameraOn: 'Camera on', answeredElsewhere: 'Answered on another device',
     callState: 'Connection: {state}', endDeclined: 'Call declined', endHangup: 'Call ended', endMissed: 'Missed call',
@@ -22,7 +22,7 @@ addStrings({
     received: '↓ audio {audio} · video {video}',
   },
   es: {
-    callVoice: 'Llamada de voz', callVideo: 'Videollamada', calling: 'Llamando a {who}…', incoming: '{who} te llama ({media})',
+    calling: 'Llamando a {who}…', incoming: '{who} te llama ({media})',
     voice: 'voz', video: 'vídeo', answer: 'Contestar', decline: 'Rechazar', hangUp: 'Colgar', mute: 'Silenciar', unmute: 'Activar micrófono',
     cameraOff: 'Apagar cámara', cameraOn: 'Encender cámara', answeredElsewhere: 'Contestada en otro dispositivo',
     callState: 'Conexión: {state}', endDeclined: 'Llamada rechazada', endHangup: 'Llamada terminada', endMissed: 'Llamada perdida',
@@ -31,7 +31,7 @@ addStrings({
     received: '↓ audio {audio} · vídeo {video}',
   },
   pt: {
-    callVoice: 'Chamada de voz', callVideo: 'Chamada de vídeo', calling: 'Ligando para {who}…', incoming: '{who} está ligando ({media})',
+    calling: 'Ligando para {who}…', incoming: '{who} está ligando ({media})',
     voice: 'voz', video: 'vídeo', answer: 'Atender', decline: 'Recusar', hangUp: 'Desligar', mute: 'Silenciar', unmute: 'Ativar microfone',
     cameraOff: 'Desligar câmera', cameraOn: 'Ligar câmera', answeredElsewhere: 'Atendida em outro dispositivo',
     callState: 'Conexão: {state}', endDeclined: 'Chamada recusada', endHangup: 'Chamada encerrada', endMissed: 'Chamada perdida',
