@@ -118,3 +118,27 @@ fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins(
     let listed = ok(users(&data, &["list"], ""));
     assert!(listed.lines().any(|l| l.starts_with("prof") && l.contains("server admin")), "{listed}");
 }
+
+/// Issue 54: beside a running server, `users list` shows the state the
+/// server has: an account deleted a moment ago (`DELACCOUNT`, which
+/// `users.csv` says only from the next checkpoint on) is listed as
+/// deleted, not as a live account never seen; and so after the server
+/// stopped.
+#[test]
+fn users_list_beside_a_running_server_marks_an_account_deleted_a_moment_ago() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = TestServer::start_in(&data, &[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("DELACCOUNT:pw-bob"), "OK");
+    let bob_line =
+        |listed: &str| listed.lines().find(|l| l.starts_with("bob")).unwrap_or_default().to_string();
+    let listed = ok(users(&data, &["list"], ""));
+    assert!(bob_line(&listed).contains("(deleted by its user)"), "{listed}");
+    assert!(!bob_line(&listed).contains("never seen"), "{listed}");
+    assert!(!listed.lines().find(|l| l.starts_with("ana")).unwrap().contains("deleted"), "{listed}");
+    server.terminate();
+    let listed = ok(users(&data, &["list"], ""));
+    assert!(bob_line(&listed).contains("(deleted by its user)"), "{listed}");
+}

@@ -16,7 +16,7 @@ use super::db::{Db, OrKo};
 use super::names::Names;
 use crate::protocol::names::fold;
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
-use crate::protocol::{Chat, ChatLine, Code, HistoryLineRef, Ko, RoomLine, State as MsgState, Text};
+use crate::protocol::{Chat, ChatLine, HistoryLineRef, Ko, RoomLine, State as MsgState, Text};
 use crate::store::{Lines, Listing, Members, Message, Pushed, UserId};
 
 /// Events read from the database at a time (replays, refills).
@@ -127,7 +127,7 @@ fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Resul
             &[&fold(name), &(user as i64)],
         )
         .or_ko("reading a room")?;
-    row.map(|r| r.get(0)).ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))
+    row.map(|r| r.get(0)).ok_or_else(|| crate::store::meaning::not_in(name))
 }
 
 /// `CHATS`: every conversation with a message, most recent first, with

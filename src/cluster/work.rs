@@ -160,7 +160,7 @@ impl Work {
         name: &str,
         room_ids: &HashMap<String, i64>,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
-        let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
+        let not_member = || meaning::not_in(name);
         let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
         let room =
             self.rooms.get_mut(&rid).filter(|r| r.members.contains_key(&from)).ok_or_else(not_member)?;
@@ -270,7 +270,7 @@ impl Work {
             Chat::Room(name) => {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
                 let Some((rid, room)) = room.filter(|(_, r)| r.members.contains_key(&user)) else {
-                    return Err(ko(Code::NotMember, format!("you are not in #{name}")));
+                    return Err(meaning::not_in(name));
                 };
                 let found = found.ok_or_else(unknown)?;
                 if meaning::reads(count(room.members[&user]), count(found.ord)) {
@@ -315,9 +315,9 @@ impl Work {
     ) -> Result<(), Ko> {
         let rid = room_ids.get(&fold(room)).copied();
         let r = rid.and_then(|rid| self.rooms.get_mut(&rid).filter(|r| r.live));
-        let r = r.ok_or_else(|| ko(Code::NotMember, format!("no room named #{room}")))?;
+        let r = r.ok_or_else(|| meaning::no_room(room))?;
         if r.members.remove(&user).is_none() {
-            return Err(ko(Code::NotMember, format!("you are not in #{room}")));
+            return Err(meaning::not_in(room));
         }
         if r.members.is_empty() {
             r.live = false; // its name may start a new room

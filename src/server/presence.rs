@@ -47,7 +47,7 @@ use parking_lot::Mutex;
 use super::Ctx;
 use super::throttle::Throttle;
 use crate::protocol::names::fold;
-use crate::protocol::{Code, Event, Ko, MemberLine, Presence, SeenLine};
+use crate::protocol::{Event, Ko, MemberLine, Presence, SeenLine};
 use crate::router::Outlet;
 use crate::store::UserId;
 
@@ -354,12 +354,10 @@ pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
 
 /// `MEMBERS:<#room>`: the lines `<user>:<ONLINE|ts|UNKNOWN>`.
 pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<MemberLine>, Ko> {
-    let (_, mut members) = ctx
-        .store
-        .room_members(room)
-        .ok_or_else(|| Ko::new(Code::NotMember, format!("no room named #{room}")))?;
+    let (_, mut members) =
+        ctx.store.room_members(room).ok_or_else(|| crate::store::meaning::no_room(room))?;
     if !members.iter().any(|&(user, _)| user == me) {
-        return Err(Ko::new(Code::NotMember, format!("you are not in #{room}")));
+        return Err(crate::store::meaning::not_in(room));
     }
     members.sort_by_key(|(_, name)| fold(name));
     // 1.2: a member who blocked `me` shows as UNKNOWN to it (§22).

@@ -60,6 +60,32 @@ pub fn no_user(name: &str) -> Ko {
     Ko::new(Code::UnknownUser, format!("no user named {name}"))
 }
 
+/// No live room is named `#room` (a moderation request, `ROOMINFO`).
+pub fn no_room(room: &str) -> Ko {
+    Ko::new(Code::NotMember, format!("no room named #{}", room.trim_start_matches('#')))
+}
+
+/// The asker is not in `#room`, which a `MSG`, `READ`, `HISTORY`,
+/// `LEAVE` or `ROOMINFO` needs.
+pub fn not_in(room: &str) -> Ko {
+    Ko::new(Code::NotMember, format!("you are not in #{}", room.trim_start_matches('#')))
+}
+
+/// `REGISTER` of a name an account has (in any case).
+pub fn name_taken(name: &str) -> Ko {
+    Ko::new(Code::UserExists, format!("the name {name} is taken"))
+}
+
+/// §4: a `MSG` whose id its sender used in its window (`first` is that
+/// message's `<ts>`) is a resend, and gets its first `OK` again, before
+/// any other check: a room that became announce-only, a mute, a
+/// recipient that deleted its account, a full quota refuse only new
+/// messages. (Issue 54: a cluster checked the room's policy first, and
+/// answered a resend `KO:FORBIDDEN`.)
+pub fn resend(id: &str, first: Option<u64>) -> Option<crate::protocol::Accepted> {
+    first.map(|ts| crate::protocol::Accepted { id: id.into(), ts })
+}
+
 /// The account a request names, as the store found it (issue 54): none
 /// is [`no_user`]; a deleted one (1.2, §20) is [`to_deleted`], as for a
 /// message to it, for the requests that act on someone or ask after

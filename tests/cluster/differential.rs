@@ -116,10 +116,8 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
 /// The requests whose `OK:<n>` is followed by `n` lines.
 fn is_listing(line: &str) -> bool {
     let word = line.split(':').next().unwrap_or("");
-    [
-        "HISTORY", "ROOMINFO", "PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "MEMBERS", "FILES", "SEARCH",
-    ]
-    .contains(&word)
+    ["HISTORY", "ROOMINFO", "PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "MEMBERS", "FILES", "SEARCH"]
+        .contains(&word)
 }
 
 /// A line-oriented connection that reports a close as a value instead of
@@ -228,7 +226,8 @@ type Heard = Arc<Mutex<Vec<String>>>;
 
 fn listen(addr: SocketAddr, user: &str, heard: Heard) -> Option<TcpStream> {
     let mut conn = Line::connect(addr);
-    if conn.request("VERSION:1.2") != ["OK"] || conn.request(&format!("LOGIN:{user}:{PW}"))[0] != format!("OK:{user}")
+    if conn.request("VERSION:1.2") != ["OK"]
+        || conn.request(&format!("LOGIN:{user}:{PW}"))[0] != format!("OK:{user}")
     {
         return None;
     }
@@ -274,7 +273,10 @@ impl Player {
         };
         for user in 0..USERS.len() {
             let mut c = Line::connect(player.send_node(user).send);
-            assert_eq!(c.request(&format!("REGISTER:{}::{PW}", USERS[user])), [format!("OK:{}", USERS[user])]);
+            assert_eq!(
+                c.request(&format!("REGISTER:{}::{PW}", USERS[user])),
+                [format!("OK:{}", USERS[user])]
+            );
             player.listen(user);
         }
         player
@@ -297,6 +299,11 @@ impl Player {
 
     /// Plays one step; its reply, normalized.
     fn play(&mut self, step: &Step) -> Vec<String> {
+        self.play_raw(step).iter().map(|l| normalize(l)).collect()
+    }
+
+    /// Plays one step; its reply as it came.
+    fn play_raw(&mut self, step: &Step) -> Vec<String> {
         let user = step.user;
         if step.line.starts_with("REGISTER:") {
             let mut fresh = Line::connect(self.send_node(user).send);
@@ -325,9 +332,9 @@ impl Player {
             // after the OK: the next step logs in again.
             let rest = conn.line();
             self.send[user] = None;
-            return [reply, vec![rest]].concat().iter().map(|l| normalize(l)).collect();
+            return [reply, vec![rest]].concat();
         }
-        reply.iter().map(|l| normalize(l)).collect()
+        reply
     }
 
     /// Waits until no event has come for a while, so that what a node
@@ -352,7 +359,8 @@ impl Player {
         let mut state = Vec::new();
         for (i, user) in USERS.iter().enumerate() {
             let mut c = Line::connect(self.send_node(i).send);
-            let login: Vec<String> = c.request(&format!("LOGIN:{user}:{PW}")).iter().map(|l| normalize(l)).collect();
+            let login: Vec<String> =
+                c.request(&format!("LOGIN:{user}:{PW}")).iter().map(|l| normalize(l)).collect();
             state.push((format!("{user} LOGIN"), login.clone()));
             if login[0] != format!("OK:{user}") {
                 continue;
@@ -391,7 +399,8 @@ fn play_seed(seed: u64, steps: usize) -> Outcome {
     let script = script(seed, steps);
     let mut single = Player::new("single server", vec![TestServer::start_with(&FLAGS)]);
     let cluster = Cluster::start();
-    let mut two = Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]);
+    let mut two =
+        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]);
     let mut outcome = Outcome::default();
     for (n, step) in script.iter().enumerate() {
         let (one, other) = (single.play(step), two.play(step));
@@ -408,7 +417,10 @@ fn play_seed(seed: u64, steps: usize) -> Outcome {
     let (one, other) = (single.state(), two.state());
     for ((what, a), (_, b)) in one.iter().zip(&other) {
         if a != b {
-            outcome.states.push(format!("seed {seed}, end state, {what}:\n  {}: {a:?}\n  {}: {b:?}", single.name, two.name));
+            outcome.states.push(format!(
+                "seed {seed}, end state, {what}:\n  {}: {a:?}\n  {}: {b:?}",
+                single.name, two.name
+            ));
         }
     }
     outcome
@@ -450,7 +462,10 @@ fn a_single_server_and_a_two_node_cluster_answer_the_same_scripts_alike() {
         (seeds.end - seeds.start) as usize * steps,
         started.elapsed()
     );
-    assert!(failed.is_empty(), "the backends differ on seeds {failed:?} (replay one with WACHAT_DIFF_SEEDS=<seed>..<seed+1>)");
+    assert!(
+        failed.is_empty(),
+        "the backends differ on seeds {failed:?} (replay one with WACHAT_DIFF_SEEDS=<seed>..<seed+1>)"
+    );
 }
 
 #[test]
@@ -458,8 +473,86 @@ fn the_normalization_keeps_what_matters() {
     assert_eq!(normalize("OK:m1:1795410947770"), "OK:m1:<ts>");
     assert_eq!(normalize("OK:_dmhx1k2a3_m1:1795410947770"), "OK:_d<stamp>_m1:<ts>");
     assert_eq!(normalize("OK:0123456789abcdef0123456789abcdef"), "OK:<file>");
-    assert_eq!(normalize("ana:#r:mod-1795410947770-12:1795410947770:RECEIVED:* x"), "ana:#r:mod-<ts>-<n>:<ts>:RECEIVED:* x");
-    assert_eq!(normalize("KO:RATE_LIMITED:too many failed logins; try again in 9 s"), "KO:RATE_LIMITED:too many failed logins; try again in <n> s");
+    assert_eq!(
+        normalize("ana:#r:mod-1795410947770-12:1795410947770:RECEIVED:* x"),
+        "ana:#r:mod-<ts>-<n>:<ts>:RECEIVED:* x"
+    );
+    assert_eq!(
+        normalize("KO:RATE_LIMITED:too many failed logins; try again in 9 s"),
+        "KO:RATE_LIMITED:too many failed logins; try again in <n> s"
+    );
     assert_eq!(normalize("MSG:12:ana:bob:m1:1795410947770:hi 42"), "MSG:12:ana:bob:m1:<ts>:hi 42");
-    assert_eq!(script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>(), script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>());
+    assert_eq!(
+        script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>(),
+        script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>()
+    );
+}
+
+/// The divergences issue 54 found between the backends, each decided once
+/// (docs/PROTOCOL.md) and played here on both: the answer each step must
+/// get, normalized, on a single server and on a two-node cluster alike.
+#[test]
+fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
+    let [ana, bob, eve, carl] = [0, 1, 2, 3];
+    let ok_ts = |id: &str| vec![format!("OK:{id}:<ts>")];
+    let ok = || vec!["OK".to_string()];
+    let deleted = vec!["KO:UNKNOWN_USER:carl deleted its account".to_string()];
+    let cases: Vec<(usize, &str, Vec<String>)> = vec![
+        (ana, "JOIN:#lab", ok()),
+        (bob, "JOIN:#lab", ok()),
+        (bob, "MSG:#lab:m1:hi", ok_ts("m1")),
+        // §4: a resend gets its first OK, whatever changed since: the
+        // room became announce-only, the sender was muted.
+        (ana, "MODE:#lab:+announce", ok()),
+        (bob, "MSG:#lab:m1:hi", ok_ts("m1")),
+        (
+            bob,
+            "MSG:#lab:m2:hi",
+            vec!["KO:FORBIDDEN:only the admins of #lab may write in it (+announce)".into()],
+        ),
+        (ana, "MODE:#lab:-announce", ok()),
+        (ana, "MUTE:#lab:bob:60", ok()),
+        (bob, "MSG:#lab:m1:hi", ok_ts("m1")),
+        (ana, "UNMUTE:#lab:bob", ok()),
+        // An invitation of a member stays until a JOIN uses it: once
+        // kicked, the member may still ask ROOMINFO, as one invited.
+        (ana, "INVITE:#lab:bob", ok()),
+        (ana, "KICK:#lab:bob", ok()),
+        (bob, "ROOMINFO:#lab", ["OK:3", "ROOM:#lab", "OWNER:ana", "ROLE:NONE"].map(String::from).to_vec()),
+        // A repeated DELETE gets the first one's OK (§19).
+        (bob, "MSG:ana:b1:hi", ok_ts("b1")),
+        (bob, "DELETE:ana:b1", vec!["OK:_d<stamp>_b1:<ts>".into()]),
+        (bob, "DELETE:ana:b1", vec!["OK:_d<stamp>_b1:<ts>".into()]),
+        // A deleted account: its OK before the connection closes; then
+        // neither invited nor seen (§20).
+        (carl, "DELACCOUNT:pw-differential", vec!["OK".into(), CLOSED.into()]),
+        (ana, "INVITE:#lab:carl", deleted.clone()),
+        (ana, "LASTSEEN:carl", deleted),
+        // eve joins after bob did: she is told nothing of his join, and
+        // ana is told of hers once.
+        (eve, "JOIN:#lab", ok()),
+    ];
+    let cluster = Cluster::start();
+    let mut players = [
+        Player::new("single server", vec![TestServer::start_with(&FLAGS)]),
+        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]),
+    ];
+    for player in &mut players {
+        let mut deletions = Vec::new();
+        for (n, (user, line, expected)) in cases.iter().enumerate() {
+            let raw = player.play_raw(&Step { user: *user, line: line.to_string() });
+            let got: Vec<String> = raw.iter().map(|l| normalize(l)).collect();
+            assert_eq!(&got, expected, "{}, step {n}: {} > {line}", player.name, USERS[*user]);
+            if line.starts_with("DELETE:") {
+                deletions.push(raw[0].clone());
+            }
+        }
+        assert_eq!(deletions[0], deletions[1], "{}: a repeated DELETE answers the first OK", player.name);
+        player.settle();
+        let heard = |user: usize| player.heard[user].lock().unwrap().clone();
+        let told = |user: usize, event: &str| heard(user).iter().filter(|e| *e == event).count();
+        assert_eq!(told(ana, "MEMBER:#lab:bob:JOINED"), 1, "{}: {:?}", player.name, heard(ana));
+        assert_eq!(told(ana, "MEMBER:#lab:eve:JOINED"), 1, "{}: {:?}", player.name, heard(ana));
+        assert_eq!(told(eve, "MEMBER:#lab:bob:JOINED"), 0, "{}: {:?}", player.name, heard(eve));
+    }
 }

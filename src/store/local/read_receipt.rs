@@ -71,7 +71,7 @@ impl Inner {
     /// `READ:#<room>:<id>`: `user` read `room` up to its newest message `id`.
     pub(super) fn read_room(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
         let unknown = || ko(Code::UnknownMessage, format!("no message {id} from #{name} to you"));
-        let not_member = || ko(Code::NotMember, format!("you are not in #{name}"));
+        let not_member = || crate::store::meaning::not_in(name);
         let (head, since) = {
             let state = self.state.lock();
             let room = state.member_room(name, user).ok_or_else(not_member)?;

@@ -28,7 +28,7 @@ use super::reader::{Reader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
-use crate::protocol::{Chat, ChatLine, Code, EventRef, HistoryLine, HistoryLineRef, Ko, State as MsgState};
+use crate::protocol::{Chat, ChatLine, EventRef, HistoryLine, HistoryLineRef, Ko, State as MsgState};
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
@@ -57,9 +57,8 @@ impl Inner {
                     (state.direct_head(user, peer), Some(marks), since)
                 }
                 Chat::Room(name) => {
-                    let room = state
-                        .member_room(name, user)
-                        .ok_or_else(|| Ko::new(Code::NotMember, format!("you are not in #{name}")))?;
+                    let room =
+                        state.member_room(name, user).ok_or_else(|| crate::store::meaning::not_in(name))?;
                     (state.room_head(room), None, since)
                 }
             }
@@ -191,8 +190,7 @@ impl Walk<'_> {
 /// The peer called `name` of `user`'s direct conversation, and the marks
 /// of both its directions (`KO:UNKNOWN_USER` if there is no such user).
 pub(super) fn directions(state: &State, user: UserId, name: &str) -> Result<(UserId, Directions), Ko> {
-    let peer =
-        state.user_id(name).ok_or_else(|| crate::store::meaning::no_user(name))?;
+    let peer = state.user_id(name).ok_or_else(|| crate::store::meaning::no_user(name))?;
     let marks = Directions {
         me: state.users[user].name.clone(),
         mine: state.marks(user, peer),

@@ -14,8 +14,9 @@ use super::super::now_ms;
 use super::super::record::{Message, MsgRef, Record};
 use super::super::state::{RoomId, State, UserId};
 use super::reader::read_failed;
-use super::{Inner, Pending, ko};
-use crate::protocol::{Accepted, Chat, Code, Ko, Text};
+use super::{Inner, Pending};
+use crate::protocol::{Accepted, Chat, Ko, Text};
+use crate::store::meaning;
 
 impl Inner {
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
@@ -80,8 +81,8 @@ impl Inner {
         id: &str,
         text: &Text,
     ) -> Result<Accepted, Ko> {
-        if let Some(ts) = self.resent(state, pending, from, id)? {
-            return Ok(Accepted { id: id.into(), ts }); // a resend
+        if let Some(first) = meaning::resend(id, self.resent(state, pending, from, id)?) {
+            return Ok(first);
         }
         let to = recipient(state, from, to)?;
         self.may_send(state, from, to)?;
@@ -133,14 +134,11 @@ enum Recipient {
 fn recipient(state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
     match to {
         Chat::User(name) => {
-            let to =
-                state.user_id(name).ok_or_else(|| crate::store::meaning::no_user(name))?;
+            let to = state.user_id(name).ok_or_else(|| meaning::no_user(name))?;
             Ok(Recipient::User(to))
         }
         Chat::Room(name) => {
-            let room = state
-                .member_room(name, from)
-                .ok_or_else(|| ko(Code::NotMember, format!("you are not in #{name}")))?;
+            let room = state.member_room(name, from).ok_or_else(|| meaning::not_in(name))?;
             Ok(Recipient::Room(room))
         }
     }
