@@ -434,4 +434,118 @@ fn fileof_names_the_file_of_a_message_seen_in_history_to_whoever_may_read_it_and
     let out = dir.path().join("saved.pdf");
     assert_eq!(fresher.save_file(f1, Some(&out)).unwrap(), out);
     assert!(std::fs::read(&out).unwrap() == bytes);
+    // Issue 53: onto a file that exists, a sentence, not "entity already
+    // exists"; the file is left as it was.
+    let again = fresher.save_file(f1, Some(&out)).unwrap_err().to_string();
+    assert!(again.contains("exists already") && again.contains("/save"), "{again}");
+    assert!(std::fs::read(&out).unwrap() == bytes);
+}
+
+/// Issue 49, item 1: a file belongs to the account that uploaded it, not
+/// to its name. Ana's new account (same name, registered again once the
+/// old one was deleted) sees nothing of the old one's files; the file the
+/// old ana never sent is gone from the disk; the one she sent bob stays
+/// his to read, and only his.
+#[test]
+fn a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
+    let mut server = TestServer::start_with(&["--name-quarantine-days", "0"]);
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    let sent = noise(20_000, 7);
+    let kept = noise(5_000, 8);
+    let f1 = upload(&mut ana, "private.pdf", &sent);
+    let f2 = upload(&mut ana, "never-sent.pdf", &kept);
+    assert!(ana.request(&format!("FILE:bob:f1:{f1}:for you")).starts_with("OK:f1:"));
+    assert_eq!(ana.request("DELACCOUNT:pw-ana"), "OK");
+    eventually("the unsent file leaves the disk", || {
+        !names_in(&files_dir(&server)).iter().any(|n| n.starts_with(&f2))
+    });
+
+    let mut again = server.send_conn();
+    assert_eq!(again.request("REGISTER:ana::pw-new-ana"), "OK:ana");
+    let mut new_ana = server.login_send("ana", "pw-new-ana");
+    assert_eq!(new_ana.listing("FILES"), Vec::<String>::new(), "none of the old account's files");
+    let unknown = "KO:UNKNOWN_FILE:no such file that you may see";
+    assert_eq!(fetch(&mut new_ana, &f1).unwrap_err(), unknown);
+    assert_eq!(fetch(&mut new_ana, &f2).unwrap_err(), unknown);
+    assert_eq!(new_ana.request("FILEOF:bob:ana:f1"), unknown);
+    assert!(new_ana.request(&format!("FILE:bob:f9:{f1}:")).starts_with("KO:UNKNOWN_FILE"));
+
+    // Bob keeps what was sent to him, as he keeps its message.
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
+    assert!(bob.request("FILEOF:ana:ana:f1").starts_with(&format!("OK:{f1}:20000:")));
+    assert_eq!(fetch(&mut bob, &f2).unwrap_err(), unknown);
+
+    // A restart reads the same from the disk.
+    drop((bob, new_ana));
+    server.restart(&["--name-quarantine-days", "0"]);
+    let mut new_ana = server.login_send("ana", "pw-new-ana");
+    assert_eq!(new_ana.listing("FILES"), Vec::<String>::new());
+    assert_eq!(fetch(&mut new_ana, &f1).unwrap_err(), unknown);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
+}
+
+/// Issue 49, item 2: the quota's check and the upload's reservation are
+/// one step. Sixty connections of one user ask at once for an upload of
+/// 1.5 MB each under a 2 MB quota: one fits, the others are `KO:FULL`.
+#[test]
+fn concurrent_uploads_cannot_pass_the_quota() {
+    let server = TestServer::start_with(&["--user-quota", "2000000", "--rate", "0", "--address-rate", "0"]);
+    server.register(&["ana"]);
+    let size = 1_500_000;
+    let sha = sha256(&noise(size, 1));
+    let mut conns: Vec<_> = (0..60).map(|_| server.login_send("ana", "pw-ana")).collect();
+    let start = std::sync::Barrier::new(conns.len());
+    let replies: Vec<String> = std::thread::scope(|s| {
+        let asks: Vec<_> = conns
+            .iter_mut()
+            .map(|conn| {
+                let (start, sha) = (&start, &sha);
+                s.spawn(move || {
+                    start.wait();
+                    conn.request(&format!("UPLOAD:big.bin:{size}:{sha}"))
+                })
+            })
+            .collect();
+        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
+    });
+    let accepted = replies.iter().filter(|r| r.starts_with("OK:")).count();
+    assert_eq!(accepted, 1, "{replies:?}");
+    assert!(replies.iter().all(|r| r.starts_with("OK:") || r.starts_with("KO:FULL:")), "{replies:?}");
+}
+
+/// Issue 49, item 4: unfinished uploads are counted, not only their
+/// bytes: past 32 of a user, and 128 of an address, `UPLOAD` is
+/// `KO:FULL`, so what they leave on the disk is bounded.
+#[test]
+fn unfinished_uploads_are_capped_per_user_and_per_address() {
+    let server = TestServer::start_with(&["--rate", "0", "--address-rate", "0"]);
+    let users = ["uma", "ulf", "una", "uri", "uwe"];
+    server.register(&users);
+    let sha = sha256(b"x");
+    let mut accepted = Vec::new();
+    let mut refusals = Vec::new();
+    for user in users {
+        let mut conn = server.login_send(user, &format!("pw-{user}"));
+        for _ in 0..40 {
+            let reply = conn.request(&format!("UPLOAD:a.bin:1:{sha}"));
+            match reply.strip_prefix("OK:") {
+                Some(id) => accepted.push(id.to_string()),
+                None => refusals.push(reply),
+            }
+        }
+    }
+    let first = accepted[0].clone();
+    let accepted = accepted.len();
+    assert_eq!(accepted, 128, "4 users' 32, then the address is full: {refusals:?}");
+    assert!(refusals[0].starts_with("KO:FULL:") && refusals[0].contains("32"), "{}", refusals[0]);
+    assert!(refusals.last().unwrap().starts_with("KO:FULL:") && refusals.last().unwrap().contains("128"));
+    assert!(names_in(&files_dir(&server)).len() <= 2 * 128, "a .part and a .meta each");
+    // An upload finished makes room for another.
+    let mut u1 = server.login_send("uma", "pw-uma");
+    assert!(u1.request(&format!("UPLOAD:a.bin:1:{sha}")).starts_with("KO:FULL:"));
+    assert_eq!(u1.request(&format!("PART:{first}:0:eA==")), "OK:1");
+    assert!(u1.request(&format!("UPLOAD:a.bin:1:{sha}")).starts_with("OK:"));
 }

@@ -122,8 +122,8 @@ fn story(files: &Files) -> Vec<String> {
     out.push(said(files.check_message("ana", 69_999, 100_000)));
     out.push(said(files.part("ana", &id, 12_000, &bytes[12_000..24_000])));
     out.push(said(files.part("ana", &id, 24_000, &bytes[24_000..])));
-    let room = Carrier { from: "ana".into(), to: "#Lab".into(), id: "m1".into() };
-    let direct = Carrier { from: "ana".into(), to: "bob".into(), id: "m2".into() };
+    let room = Carrier::new("ana", "#Lab", "m1");
+    let direct = Carrier::new("ana", "bob", "m2");
     out.push(said(files.carry(&id, room.clone())));
     out.push(said(files.carry(&id, room)));
     out.push(said(files.carry(&id, direct)));
@@ -133,7 +133,7 @@ fn story(files: &Files) -> Vec<String> {
     out.push(said(files.fetch("carl", &format!("{id}-t"), 0, in_lab)));
     out.push(format!("{:?}", files.carried("ANA", "#lab", "m1").map(|f| (f.size, f.kind))));
     // FILEOF: by that very message, under FETCH's rule.
-    let named = |to: &str, id: &str| Carrier { from: "ANA".into(), to: to.into(), id: id.into() };
+    let named = |to: &str, id: &str| Carrier::new("ANA", to, id);
     out.push(said(files.file_of("carl", &named("#lab", "m1"), in_lab).map(|f| (f.size, f.name))));
     out.push(said(files.file_of("carl", &named("bob", "m2"), in_lab)));
     out.push(said(files.file_of("eve", &named("#lab", "m9"), |_| true)));
@@ -197,4 +197,137 @@ fn the_disk_and_the_database_follow_the_same_rules() {
         format!("{:?}", Code::UnknownFile),
     ];
     assert_eq!(on_disk, expected);
+}
+
+/// Issue 49, item 1, told to a store: ana's account is deleted. Her file
+/// sent to bob is his alone, her unsent one and her upload are removed,
+/// and neither counts for the name any more; bob's file sent to her stays
+/// his; carl's file sent to dan is removed once both leave.
+fn deletion_story(files: &Files) -> Vec<String> {
+    let mut out = Vec::new();
+    let upload = |owner: &str, bytes: &[u8]| {
+        let id = files.upload(owner, "f", bytes.len() as u64, &sha256(bytes), 0, 0).unwrap();
+        files.part(owner, &id, 0, bytes).unwrap();
+        id
+    };
+    let (sent, unsent, to_ana, between) =
+        (upload("ana", b"abc"), upload("Ana", b"de"), upload("bob", b"f"), upload("carl", b"g"));
+    let pending = files.upload("ana", "p", 10, &sha256(b"0123456789"), 0, 0).unwrap();
+    files.carry(&sent, Carrier::new("Ana", "bob", "f1")).unwrap();
+    files.carry(&sent, Carrier::new("ana", "#lab", "f2")).unwrap();
+    files.carry(&to_ana, Carrier::new("bob", "ana", "b1")).unwrap();
+    files.carry(&between, Carrier::new("carl", "dan", "c1")).unwrap();
+    out.push(said(files.forget_account("ANA")));
+    out.push(said(files.forget_account("ana")));
+    let party = |name: &'static str| move |c: &Carrier| c.is_party(name);
+    out.push(said(files.fetch("ana", &sent, 0, party("ana"))));
+    out.push(said(files.fetch("bob", &sent, 0, party("bob"))));
+    out.push(said(files.fetch("carl", &sent, 0, |c| c.to == "#lab")));
+    out.push(said(files.fetch("bob", &unsent, 0, |_| true)));
+    out.push(said(files.part("ana", &pending, 0, b"0123456789")));
+    out.push(said(files.file_of("ana", &Carrier::new("ana", "bob", "f1"), party("ana"))));
+    out.push(said(files.file_of("bob", &Carrier::new("ana", "bob", "f1"), party("bob")).map(|f| f.size)));
+    out.push(said(files.fetch("ana", &to_ana, 0, party("ana"))));
+    out.push(said(files.fetch("bob", &to_ana, 0, party("bob"))));
+    out.push(said(files.bytes_of("ana")));
+    out.push(said(files.of_owner("ana").map(|all| all.len())));
+    out.push(said(files.forget_account("carl")));
+    out.push(said(files.fetch("dan", &between, 0, party("dan"))));
+    out.push(said(files.forget_account("dan")));
+    out.push(said(files.fetch("dan", &between, 0, |_| true)));
+    out
+}
+
+#[test]
+fn a_deleted_accounts_files_follow_the_same_rules_on_both_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Files::open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap();
+    let cluster = Cluster::start();
+    drop(cluster.node("a"));
+    let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
+    let pg = Files::new(Box::new(PgFiles::new(db)), 1 << 20, Duration::from_secs(3600));
+    let on_disk = deletion_story(&disk);
+    assert_eq!(on_disk, deletion_story(&pg), "the same answers");
+    let unknown = format!("{:?}", Code::UnknownFile);
+    let expected = [
+        "2".to_string(), // the unsent file and the upload
+        "0".into(),      // a second time: nothing left to remove
+        unknown.clone(),
+        "[97, 98, 99]".into(),
+        "[97, 98, 99]".into(),
+        unknown.clone(),
+        unknown.clone(),
+        unknown.clone(),
+        "3".into(),
+        unknown.clone(),
+        "[102]".into(),
+        "0".into(),
+        "0".into(),
+        "0".into(),
+        "[103]".into(),
+        "1".into(),
+        unknown,
+    ];
+    assert_eq!(on_disk, expected);
+    // Removed means its bytes and its rows too.
+    let left = std::fs::read_dir(dir.path().join("files")).unwrap().count();
+    assert_eq!(left, 2 * 2, "two files left, their bytes and their .meta");
+}
+
+/// Issue 49, item 1, on a cluster: the name's next account, on the other
+/// node, sees nothing of the old one's files; bob keeps his.
+#[test]
+fn on_a_cluster_a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
+    let cluster = Cluster::start();
+    let free = ["--name-quarantine-days", "0"];
+    let a = cluster.node_with("a", &free);
+    let b = cluster.node_with("b", &free);
+    register(&a, &["ana", "bob"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let sent = noise(20_000, 3);
+    let f1 = upload(&mut ana, "private.pdf", &sent);
+    let f2 = upload(&mut ana, "never-sent.pdf", &noise(100, 4));
+    assert!(ana.request(&format!("FILE:bob:f1:{f1}:")).starts_with("OK:f1:"));
+    assert_eq!(ana.request("DELACCOUNT:pw-ana"), "OK");
+    assert_eq!(rows(&cluster, "files", &f2), 0, "the unsent file's row");
+    assert_eq!(rows(&cluster, "file_chunks", &f2), 0, "and its bytes");
+
+    let mut again = b.send_conn();
+    assert_eq!(again.request("REGISTER:ana::pw-new-ana"), "OK:ana");
+    let mut new_ana = b.login_send("ana", "pw-new-ana");
+    assert_eq!(new_ana.listing("FILES"), Vec::<String>::new());
+    let unknown = "KO:UNKNOWN_FILE:no such file that you may see";
+    assert_eq!(fetch(&mut new_ana, &f1).unwrap_err(), unknown);
+    assert_eq!(new_ana.request("FILEOF:bob:ana:f1"), unknown);
+    let mut bob = a.login_send("bob", "pw-bob");
+    assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
+}
+
+/// Issue 49, item 2, on a cluster: sixty `UPLOAD`s of one user at once,
+/// half through each node, under a 2 MB quota: one fits.
+#[test]
+fn on_a_cluster_concurrent_uploads_cannot_pass_the_quota() {
+    let cluster = Cluster::start();
+    let limits = ["--user-quota", "2000000"];
+    let (a, b) = (cluster.node_with("a", &limits), cluster.node_with("b", &limits));
+    register(&a, &["ana"]);
+    let size = 1_500_000;
+    let sha = sha256(&noise(size, 1));
+    let mut conns: Vec<_> = (0..60).map(|i| [&a, &b][i % 2].login_send("ana", "pw-ana")).collect();
+    let start = std::sync::Barrier::new(conns.len());
+    let replies: Vec<String> = std::thread::scope(|s| {
+        let asks: Vec<_> = conns
+            .iter_mut()
+            .map(|conn| {
+                let (start, sha) = (&start, &sha);
+                s.spawn(move || {
+                    start.wait();
+                    conn.request(&format!("UPLOAD:big.bin:{size}:{sha}"))
+                })
+            })
+            .collect();
+        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
+    });
+    let accepted = replies.iter().filter(|r| r.starts_with("OK:")).count();
+    assert_eq!(accepted, 1, "{replies:?}");
 }

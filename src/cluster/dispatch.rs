@@ -38,7 +38,11 @@ impl Node {
                         self.answer_peer(user, &from, message.reply.as_deref())
                     }
                     Ok(Notice::Relay { user, frame }) => match Event::parse(&frame) {
-                        Ok(event) if event.seq().is_none() => drop(self.router.send_to(user, &event)),
+                        Ok(event) if event.seq().is_none() => {
+                            // 1.2 (§24): an answer or an end served by another node.
+                            crate::server::calls::heard(&self.router.calls, user, &event);
+                            let _ = self.router.send_to(user, &event);
+                        }
                         _ => log::warn!("cluster: {}: not an unnumbered event: {frame:?}", message.subject),
                     },
                     Ok(notice) => self.heard(notice),

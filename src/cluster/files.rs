@@ -27,7 +27,7 @@ use super::db::{Db, OrKo};
 use crate::protocol::Ko;
 use crate::protocol::files::PART_BYTES;
 use crate::protocol::names::fold;
-use crate::store::files::{Carrier, FileStore, Meta, ReadSeek};
+use crate::store::files::{Carrier, FileStore, Left, Meta, ReadSeek, Usage};
 
 /// The files of a cluster, in its database.
 pub struct PgFiles {
@@ -74,12 +74,17 @@ impl PgFiles {
         }
         let ids: Vec<&str> = files.iter().map(|(id, _)| id.as_str()).collect();
         let rows = conn
-            .query("SELECT file, sender, chat, msg FROM file_carriers WHERE file = ANY($1)", &[&ids])
+            .query(
+                "SELECT file, sender, chat, msg, author_left, recipient_left FROM file_carriers \
+                 WHERE file = ANY($1)",
+                &[&ids],
+            )
             .or_ko(DOING)?;
         for row in rows {
             let file: &str = row.get(0);
             if let Some((_, meta)) = files.iter_mut().find(|(id, _)| id == file) {
-                meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3) });
+                let left = Left { author: row.get(4), recipient: row.get(5) };
+                meta.carriers.push(Carrier { from: row.get(1), to: row.get(2), id: row.get(3), left });
             }
         }
         Ok(files)
@@ -87,15 +92,24 @@ impl PgFiles {
 }
 
 impl FileStore for PgFiles {
-    fn create(&self, id: &str, meta: &Meta) -> Result<(), Ko> {
+    /// The owner's turn is a transaction-scoped advisory lock on its
+    /// name: two nodes' `UPLOAD`s of one owner take turns, and the second
+    /// sums the first's reservation.
+    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko> {
+        const DOING: &str = "recording an upload";
+        let owner_key = fold(&meta.owner);
         let mut conn = self.db.get()?;
-        conn.execute(
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&FILES_LOCK, &owner_key])
+            .or_ko(DOING)?;
+        allow(usage_of(&mut tx, &owner_key)?)?;
+        tx.execute(
             "INSERT INTO files (id, owner, owner_key, name, size, sha256, type, created) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 &id,
                 &meta.owner,
-                &fold(&meta.owner),
+                &owner_key,
                 &meta.name,
                 &(meta.size as i64),
                 &meta.sha256,
@@ -103,8 +117,8 @@ impl FileStore for PgFiles {
                 &(meta.created as i64),
             ],
         )
-        .or_ko("recording an upload")
-        .map(drop)
+        .or_ko(DOING)?;
+        tx.commit().or_ko(DOING)
     }
 
     fn meta(&self, id: &str) -> Result<Option<Meta>, Ko> {
@@ -237,20 +251,61 @@ impl FileStore for PgFiles {
     }
 
     /// One sum by the owner's index: asked for each burst of `MSG`s.
-    fn bytes_of(&self, owner: &str) -> Result<u64, Ko> {
+    fn usage(&self, owner: &str) -> Result<Usage, Ko> {
         let mut conn = self.db.get()?;
-        let row = conn
-            .query_one(
-                "SELECT coalesce(sum(size), 0)::bigint FROM files WHERE owner_key = $1",
-                &[&fold(owner)],
-            )
-            .or_ko("reading a quota")?;
-        Ok(row.get::<_, i64>(0) as u64)
+        usage_of(&mut *conn, &fold(owner))
     }
 
-    fn uploads(&self) -> Result<Vec<(String, Meta)>, Ko> {
-        self.files(&format!("SELECT {META} FROM files WHERE NOT complete"), &[])
+    /// By the index of the uploads under way (`files_uploads`, on `created`).
+    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko> {
+        let mut conn = self.db.get()?;
+        let rows = conn
+            .query(
+                "SELECT id FROM files WHERE NOT complete AND created <= $1 ORDER BY created LIMIT $2",
+                &[&(before as i64), &(limit as i64)],
+            )
+            .or_ko("listing uploads")?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
+
+    /// One transaction, by the owner's and the carriers' indexes (a
+    /// room's `chat_key` begins with `#`: never a name's).
+    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko> {
+        const DOING: &str = "forgetting a deleted account's files";
+        let key = fold(name);
+        let mut ids: Vec<String> = Vec::new();
+        {
+            let mut conn = self.db.get()?;
+            let mut tx = conn.transaction().or_ko(DOING)?;
+            for change in [
+                "UPDATE files SET owner = '', owner_key = '' WHERE owner_key = $1 AND owner_key <> '' RETURNING id",
+                "UPDATE file_carriers SET author_left = true WHERE sender_key = $1 RETURNING file",
+                "UPDATE file_carriers SET recipient_left = true WHERE chat_key = $1 RETURNING file",
+            ] {
+                ids.extend(tx.query(change, &[&key]).or_ko(DOING)?.iter().map(|row| row.get::<_, String>(0)));
+            }
+            tx.commit().or_ko(DOING)?;
+        }
+        ids.sort();
+        ids.dedup();
+        self.files(&format!("SELECT {META} FROM files WHERE id = ANY($1)"), &[&ids])
+    }
+}
+
+/// The first key of the advisory locks of `UPLOAD`s (the second is the
+/// owner's name hashed): a number no other lock of wachat's uses.
+const FILES_LOCK: i32 = 0x6669_6c65; // "file"
+
+/// What the files of `owner_key` take, complete or not.
+fn usage_of(client: &mut impl postgres::GenericClient, owner_key: &str) -> Result<Usage, Ko> {
+    let row = client
+        .query_one(
+            "SELECT coalesce(sum(size), 0)::bigint, count(*) FILTER (WHERE NOT complete) \
+             FROM files WHERE owner_key = $1",
+            &[&owner_key],
+        )
+        .or_ko("reading a quota")?;
+    Ok(Usage { bytes: row.get::<_, i64>(0) as u64, pending: row.get::<_, i64>(1) as u64 })
 }
 
 /// Rows of `file_chunks` fetched per round trip while reading back.

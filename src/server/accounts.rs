@@ -90,6 +90,8 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     auth::check_password(ctx, me.name, password, me.peer)?;
     let devices = ctx.devices.forget_all(me.name)?;
     ctx.store.delete_account(me.user)?;
+    // 1.2 (issue 49): its files are its account's, not its name's.
+    let files = ctx.files.forget_account(me.name)?;
     auth::forget_password(ctx, me.name);
     ctx.router.sends.close(me.user, Some(me.conn_id));
     for outlet in ctx.router.outlets(me.user) {
@@ -99,7 +101,12 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     for device in &devices {
         ctx.nodes.unlinked(me.user, device); // a cluster's other nodes
     }
-    log::info!("{}: {} deleted its account ({} devices forgotten)", me.peer, me.name, devices.len());
+    let forgot = devices.len();
+    log::info!(
+        "{}: {} deleted its account ({forgot} devices forgotten, {files} files removed)",
+        me.peer,
+        me.name
+    );
     Ok(())
 }
 
@@ -159,6 +166,10 @@ impl Source for StoreSource<'_> {
 
     fn history(&mut self, chat: &Chat) -> crate::error::Result<Vec<String>> {
         super::actions::history(self.store, self.user, chat, MAX_HISTORY).map_err(refused)
+    }
+
+    fn starred(&mut self) -> crate::error::Result<Vec<String>> {
+        Ok(super::requests::star::starred(self.store, self.user).map_err(refused)?.0)
     }
 
     fn devices(&mut self) -> crate::error::Result<Option<Vec<String>>> {

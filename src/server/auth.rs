@@ -168,6 +168,12 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
         }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
         Err(ko) if opens => Outcome::Refused(ko),
+        // Issue 53: `VERSION` typed first on the send port is a mix-up of
+        // the ports; the same code, and a text that says where it goes.
+        _ if crate::protocol::request::command_word(line) == "VERSION" => Outcome::Refused(Ko::new(
+            Code::AuthRequired,
+            "log in first: LOGIN:<user>:<password>; VERSION is said on the receive port, with its login",
+        )),
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),
     }
 }
@@ -340,5 +346,19 @@ fn register(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) ->
 /// a wrong password costs.
 fn create(ctx: &Ctx, user: &str, email: &str, password: &str, peer: IpAddr) -> Outcome {
     // A taken name is refused as slowly as a wrong password (`Store::register`).
-    attempt(ctx, user, password, peer, Grace::Denied, || ctx.store.register(user, email, password))
+    attempt(ctx, user, password, peer, Grace::Denied, || {
+        forget_deleted_files(ctx, user)?;
+        ctx.store.register(user, email, password)
+    })
+}
+
+/// 1.2 (issue 49): before a deleted account's name gets a new account,
+/// what the old one's files owed to its name is forgotten, again: a crash
+/// between `DELACCOUNT`'s two steps (the account, then its files) must
+/// not hand them to the new account.
+fn forget_deleted_files(ctx: &Ctx, user: &str) -> Result<(), Ko> {
+    match ctx.store.find_account(user) {
+        Some(old) if old.is_deleted() => ctx.files.forget_account(&old.name).map(drop),
+        _ => Ok(()),
+    }
 }

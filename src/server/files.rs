@@ -4,6 +4,7 @@
 //! what: an upload is its uploader's, a file is fetched by whoever may
 //! read a message carrying it, and the quota counts messages and files.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,18 +45,18 @@ pub fn open(
     Ok(Arc::new(files))
 }
 
-/// `UPLOAD:<name>:<size>:<sha256>`: `OK:<file id>`.
+/// `UPLOAD:<name>:<size>:<sha256>` from `peer`: `OK:<file id>`.
 pub fn upload(
     ctx: &Ctx,
-    user: UserId,
-    owner: &str,
+    (user, owner, peer): (UserId, &str, IpAddr),
     name: &str,
     size: u64,
     sha256: &str,
 ) -> Result<Reply, Ko> {
     let quota = ctx.config.store.budget.user_quota;
     let stored = ctx.store.stored_bytes(user);
-    ctx.files.upload(owner, name, size, sha256, stored, quota).map(Reply::OkWith)
+    let address = super::throttle::address_key(peer);
+    ctx.files.upload_from(address, owner, (name, size, sha256), stored, quota).map(Reply::OkWith)
 }
 
 /// Whether `user` may store one more message: its files count in
@@ -74,7 +75,8 @@ pub fn part(ctx: &Ctx, owner: &str, file: &str, offset: u64, data: &[u8]) -> Res
 }
 
 /// `FILE:<to>:<id>:<file id>:<caption>`: sends the message `id` carrying
-/// `from`'s complete `file`, as a `MSG` whose text every client reads
+/// the complete `file` (`from`'s own, or 1.2 one `from` may fetch: a
+/// forward), as a `MSG` whose text every client reads
 /// (`📎 lab3.pdf (245 KB) <caption>`). Deduplicated by `id` as a `MSG`:
 /// a resend gets the first `OK`.
 pub fn send(
@@ -85,9 +87,9 @@ pub fn send(
     file: &str,
     caption: Option<&Text>,
 ) -> Result<(Reply, Ticket), Ko> {
-    let meta = ctx.files.complete_file(from, file)?;
+    let meta = ctx.files.complete_file(from, file, may_see(ctx, user, from))?;
     let text = readable_text(&meta.name, meta.size, caption).map_err(|e| Ko::new(Code::BadRequest, e))?;
-    let carrier = Carrier { from: from.into(), to: to.to_string(), id: id.into() };
+    let carrier = Carrier::new(from, &to.to_string(), id);
     let added = ctx.files.carry(file, carrier)?;
     let (mut results, ticket) = ctx.store.send(user, &[(to.clone(), id.to_string(), text)]);
     let result = results.pop().unwrap_or_else(|| Err(Ko::new(Code::Internal, "no result")));
@@ -124,18 +126,19 @@ pub fn file_of(
         Chat::User(other) if other.eq_ignore_ascii_case(from) => reader.to_string(),
         Chat::User(other) => other.clone(),
     };
-    let carrier = Carrier { from: from.into(), to, id: id.into() };
+    let carrier = Carrier::new(from, &to, id);
     let info = ctx.files.file_of(reader, &carrier, may_see(ctx, user, reader))?;
     Ok(Reply::OkWith(info.to_string()))
 }
 
 /// Whether `reader` (whose id is `user`) may read the message `c`: a
-/// member of its room, or its author or recipient. The one rule of
+/// member of its room, or its author or recipient (not a later account
+/// of a deleted one's name: `Carrier::is_party`). The one rule of
 /// `FETCH` and `FILEOF` (with `store::files::may_fetch`).
 fn may_see<'a>(ctx: &'a Ctx, user: UserId, reader: &'a str) -> impl Fn(&Carrier) -> bool + 'a {
     move |c: &Carrier| match c.to.strip_prefix('#') {
         Some(room) => presence::is_member(ctx, user, room),
-        None => c.from.eq_ignore_ascii_case(reader) || c.to.eq_ignore_ascii_case(reader),
+        None => c.is_party(reader),
     }
 }
 
@@ -150,10 +153,12 @@ pub fn lines(files: &Files, owner: &str) -> Result<Reply, Ko> {
     let mut lines = Vec::new();
     for (id, meta) in files.of_owner(owner)? {
         let line = |message| FileLine { file: meta.info(&id), sha256: meta.sha256.clone(), message };
-        if meta.carriers.is_empty() {
+        // Only the owner's own messages: a forward (§21) is its sender's, and says nothing to the uploader.
+        let own: Vec<_> = meta.carriers.iter().filter(|c| c.from.eq_ignore_ascii_case(owner)).collect();
+        if own.is_empty() {
             lines.push(line(None).to_string());
         }
-        for c in &meta.carriers {
+        for c in own {
             lines.push(line(Some((c.to.clone(), c.id.clone()))).to_string());
         }
     }

@@ -271,12 +271,9 @@ impl Player {
             heard: USERS.iter().map(|_| Heard::default()).collect(),
             files: USERS.iter().map(|_| "none".to_string()).collect(),
         };
-        for user in 0..USERS.len() {
+        for (user, name) in USERS.iter().enumerate() {
             let mut c = Line::connect(player.send_node(user).send);
-            assert_eq!(
-                c.request(&format!("REGISTER:{}::{PW}", USERS[user])),
-                [format!("OK:{}", USERS[user])]
-            );
+            assert_eq!(c.request(&format!("REGISTER:{name}::{PW}")), [format!("OK:{name}")]);
             player.listen(user);
         }
         player

@@ -52,7 +52,7 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
     let ctx = s.ctx;
     match request {
         Request::Upload { name, size, sha256 } => {
-            s.reply(files::upload(ctx, who.id, who.name, &name, size, &sha256))
+            s.reply(files::upload(ctx, (who.id, who.name, s.peer.ip()), &name, size, &sha256))
         }
         Request::Part { file, offset, data } => s.reply(files::part(ctx, who.name, &file, offset, &data)),
         Request::File { to, id, file, caption } => send(s, who, &to, &id, &file, caption.as_ref()),

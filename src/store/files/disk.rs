@@ -20,7 +20,7 @@
 //! (a 16 MB file would be read back by every replay and search), and their
 //! description lives and dies with them: one directory, one rename each.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
-use super::{Carrier, FileStore, Meta, ReadSeek, internal};
+use super::{Carrier, FileStore, Meta, ReadSeek, Usage, internal};
+use crate::protocol::names::fold;
 use crate::protocol::{Ko, files};
 
 /// The `files/` directory of a data directory.
@@ -43,6 +44,41 @@ struct Index {
     files: HashMap<String, Meta>,
     /// Which file each message carries ([`Carrier::key`]).
     carriers: HashMap<(String, String, String), String>,
+    /// What each owner's files take (its name folded), kept as files
+    /// come and go: an `UPLOAD` checks its own, never the others' (issue 49).
+    owners: HashMap<String, Usage>,
+    /// The unfinished uploads, oldest first (created, id): the sweep
+    /// reads the stale ones only.
+    pending: BTreeSet<(u64, String)>,
+}
+
+impl Index {
+    /// Adds (or replaces) the description of `id`, and what it counts.
+    fn insert(&mut self, id: &str, meta: Meta) {
+        self.take(id);
+        let usage = self.owners.entry(fold(&meta.owner)).or_default();
+        usage.bytes += meta.size;
+        if !meta.complete {
+            usage.pending += 1;
+            self.pending.insert((meta.created, id.to_string()));
+        }
+        self.files.insert(id.to_string(), meta);
+    }
+
+    /// Removes the description of `id`, and what it counted.
+    fn take(&mut self, id: &str) -> Option<Meta> {
+        let meta = self.files.remove(id)?;
+        let key = fold(&meta.owner);
+        if let Some(usage) = self.owners.get_mut(&key) {
+            usage.bytes -= meta.size;
+            usage.pending -= u64::from(!meta.complete);
+            if *usage == Usage::default() {
+                self.owners.remove(&key);
+            }
+        }
+        self.pending.remove(&(meta.created, id.to_string()));
+        Some(meta)
+    }
 }
 
 impl DiskFiles {
@@ -63,7 +99,7 @@ impl DiskFiles {
                 for c in &meta.carriers {
                     index.carriers.insert(c.key(), id.to_string());
                 }
-                index.files.insert(id.to_string(), meta);
+                index.insert(id, meta);
             }
         }
         let disk = DiskFiles { dir, index: Mutex::new(index) };
@@ -97,16 +133,20 @@ impl DiskFiles {
         let mut meta = meta.clone();
         let out = change(&mut meta);
         write_synced(&self.path(id, ".meta"), meta_text(&meta).as_bytes()).map_err(internal)?;
-        index.files.insert(id.to_string(), meta);
+        index.insert(id, meta);
         Ok(Some(out))
     }
 }
 
 impl FileStore for DiskFiles {
-    fn create(&self, id: &str, meta: &Meta) -> Result<(), Ko> {
+    /// The check and the reservation under the index's lock: two
+    /// `UPLOAD`s of one owner take turns, and see each other's.
+    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko> {
+        let mut index = self.index.lock();
+        allow(index.owners.get(&fold(&meta.owner)).copied().unwrap_or_default())?;
         private_file(&self.path(id, ".part")).map_err(internal)?;
         write_synced(&self.path(id, ".meta"), meta_text(meta).as_bytes()).map_err(internal)?;
-        self.index.lock().files.insert(id.to_string(), meta.clone());
+        index.insert(id, meta.clone());
         Ok(())
     }
 
@@ -182,8 +222,13 @@ impl FileStore for DiskFiles {
 
     fn remove(&self, id: &str) -> Result<(), Ko> {
         let mut index = self.index.lock();
-        index.files.remove(id);
-        index.carriers.retain(|_, file| file != id);
+        if let Some(meta) = index.take(id) {
+            for key in meta.carriers.iter().map(Carrier::key) {
+                if index.carriers.get(&key).is_some_and(|file| file == id) {
+                    index.carriers.remove(&key);
+                }
+            }
+        }
         for suffix in [".meta", "", ".part", ".thumb"] {
             let _ = fs::remove_file(self.path(id, suffix));
         }
@@ -196,21 +241,63 @@ impl FileStore for DiskFiles {
         Ok(mine.map(|(id, m)| (id.clone(), m.clone())).collect())
     }
 
-    fn uploads(&self) -> Result<Vec<(String, Meta)>, Ko> {
+    fn usage(&self, owner: &str) -> Result<Usage, Ko> {
+        Ok(self.index.lock().owners.get(&fold(owner)).copied().unwrap_or_default())
+    }
+
+    /// The oldest first, from the ordered set: what it costs is the
+    /// stale ones', however many others are under way.
+    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko> {
         let index = self.index.lock();
-        let open = index.files.iter().filter(|(_, m)| !m.complete);
-        Ok(open.map(|(id, m)| (id.clone(), m.clone())).collect())
+        let old = index.pending.iter().take_while(|(created, _)| *created <= before);
+        Ok(old.take(limit).map(|(_, id)| id.clone()).collect())
+    }
+
+    /// A look at every description (an account deletion is rare), then
+    /// each one it concerns rewritten as any change is.
+    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko> {
+        let key = fold(name);
+        let concerns = |m: &Meta| {
+            (!m.owner.is_empty() && fold(&m.owner) == key)
+                || m.carriers.iter().any(|c| fold(&c.from) == key || fold(&c.to) == key)
+        };
+        let ids: Vec<String> =
+            self.index.lock().files.iter().filter(|(_, m)| concerns(m)).map(|(id, _)| id.clone()).collect();
+        let mut touched = Vec::with_capacity(ids.len());
+        for id in ids {
+            let changed = self.change(&id, |meta| {
+                if fold(&meta.owner) == key {
+                    meta.owner.clear();
+                }
+                for c in &mut meta.carriers {
+                    c.left.author |= fold(&c.from) == key;
+                    c.left.recipient |= fold(&c.to) == key;
+                }
+                meta.clone()
+            })?;
+            touched.extend(changed.map(|meta| (id, meta)));
+        }
+        Ok(touched)
     }
 }
 
-/// `.meta`'s text: `key=value` lines, a `msg=from\tto\tid` line per carrier.
+/// `.meta`'s text: `key=value` lines, a `msg=from\tto\tid` line per
+/// carrier, followed (1.2, issue 49) by `\tleft=author`, `\tleft=recipient`
+/// or both, for its sides whose accounts were deleted (`owner=` is then
+/// empty if the uploader's was).
 fn meta_text(meta: &Meta) -> String {
     let mut out = format!(
         "owner={}\nname={}\nsize={}\nsha256={}\ntype={}\ncreated={}\ncomplete={}\n",
         meta.owner, meta.name, meta.size, meta.sha256, meta.kind, meta.created, meta.complete
     );
     for c in &meta.carriers {
-        out.push_str(&format!("msg={}\t{}\t{}\n", c.from, c.to, c.id));
+        out.push_str(&format!("msg={}\t{}\t{}", c.from, c.to, c.id));
+        for (left, side) in [(c.left.author, "author"), (c.left.recipient, "recipient")] {
+            if left {
+                out.push_str(&format!("\tleft={side}"));
+            }
+        }
+        out.push('\n');
     }
     out
 }
@@ -223,7 +310,15 @@ fn parse_meta(text: &str) -> Option<Meta> {
         if key == "msg" {
             let mut parts = value.split('\t');
             let (from, to, id) = (parts.next()?, parts.next()?, parts.next()?);
-            carriers.push(Carrier { from: from.into(), to: to.into(), id: id.into() });
+            let mut carrier = Carrier::new(from, to, id);
+            for left in parts {
+                match left {
+                    "left=author" => carrier.left.author = true,
+                    "left=recipient" => carrier.left.recipient = true,
+                    _ => {} // a later version's: this one reads what it knows
+                }
+            }
+            carriers.push(carrier);
         } else {
             fields.insert(key, value);
         }

@@ -29,6 +29,7 @@ pub use names::{export_name, sha256_of, sha256_of_reader};
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -52,19 +53,48 @@ pub struct Carrier {
     pub from: String,
     pub to: String,
     pub id: String,
+    /// Which of its accounts were deleted since it was sent (issue 49).
+    pub left: Left,
+}
+
+/// 1.2 (issue 49): the sides of a message whose accounts were deleted
+/// after it was sent. A name is reused by a new account once its
+/// quarantine is over, and a message names its sides by name: a side
+/// that left no longer reads the file by that name, so the next owner of
+/// the name does not either. The other side keeps it, as its message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Left {
+    pub author: bool,
+    pub recipient: bool,
 }
 
 impl Carrier {
+    /// The message `id` of `from` to `to`, both of whose accounts still exist.
+    pub fn new(from: &str, to: &str, id: &str) -> Carrier {
+        Carrier { from: from.into(), to: to.into(), id: id.into(), left: Left::default() }
+    }
+
     /// What identifies the message: author and chat folded, the id as sent.
     pub fn key(&self) -> (String, String, String) {
         (fold(&self.from), fold(&self.to), self.id.clone())
+    }
+
+    /// Whether `reader` is a side of this direct message whose account
+    /// has not left since (a room's message is read by its members,
+    /// which the server knows, not by name).
+    pub fn is_party(&self, reader: &str) -> bool {
+        !self.to.starts_with('#')
+            && ((!self.left.author && self.from.eq_ignore_ascii_case(reader))
+                || (!self.left.recipient && self.to.eq_ignore_ascii_case(reader)))
     }
 }
 
 /// What a store knows about one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
-    /// The uploader, as registered.
+    /// The uploader's account, by its name as registered; empty once
+    /// that account was deleted ([`Files::forget_account`]): the file is
+    /// then nobody's, and no later account of the name is its owner.
     pub owner: String,
     pub name: String,
     pub size: u64,
@@ -90,8 +120,11 @@ impl<T: Read + Seek> ReadSeek for T {}
 /// Where files are kept. Each call is one change, durable when it
 /// returns `Ok`; none decides anything (that is [`Files`]'s).
 pub trait FileStore: Send + Sync {
-    /// Records a new upload `id` (not complete, carried by nothing).
-    fn create(&self, id: &str, meta: &Meta) -> Result<(), Ko>;
+    /// Records a new upload `id` (not complete, carried by nothing) if
+    /// `allow` lets it, asked with what the owner's files take now, in
+    /// one step with the reservation: two `UPLOAD`s of one owner at once,
+    /// on one node or two, see each other's (issue 49).
+    fn create(&self, id: &str, meta: &Meta, allow: &dyn Fn(Usage) -> Result<(), Ko>) -> Result<(), Ko>;
     /// The description of `id`, with its carriers.
     fn meta(&self, id: &str) -> Result<Option<Meta>, Ko>;
     /// Bytes of upload `id` received so far.
@@ -117,12 +150,23 @@ pub trait FileStore: Send + Sync {
     fn remove(&self, id: &str) -> Result<(), Ko>;
     /// Every file of `owner`, complete or not.
     fn of_owner(&self, owner: &str) -> Result<Vec<(String, Meta)>, Ko>;
-    /// Every upload not complete.
-    fn uploads(&self) -> Result<Vec<(String, Meta)>, Ko>;
-    /// Bytes of `owner`'s files, complete or not (a store may sum faster).
-    fn bytes_of(&self, owner: &str) -> Result<u64, Ko> {
-        Ok(self.of_owner(owner)?.iter().map(|(_, m)| m.size).sum())
-    }
+    /// What `owner`'s files take, complete or not.
+    fn usage(&self, owner: &str) -> Result<Usage, Ko>;
+    /// At most `limit` uploads not complete that began at or before
+    /// `before` (Unix ms), oldest first.
+    fn stale(&self, before: u64, limit: usize) -> Result<Vec<String>, Ko>;
+    /// 1.2 (issue 49): the account of `name` was deleted. Its files
+    /// become nobody's (`owner` empty), and each message it wrote or
+    /// received marks that side [`Left`]: the files changed, as they are now.
+    fn disown(&self, name: &str) -> Result<Vec<(String, Meta)>, Ko>;
+}
+
+/// What an owner's files take: their bytes (complete or not, an upload
+/// counts its declared size from its `UPLOAD`) and how many are unfinished.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub bytes: u64,
+    pub pending: u64,
 }
 
 // ----- the rules, one function each, for both stores ----------------------
@@ -144,10 +188,46 @@ pub fn check_quota(used: u64, size: u64, quota: u64) -> Result<(), Ko> {
     Ok(())
 }
 
+/// Most uploads a user may leave unfinished at once (issue 49): the
+/// quota counts bytes, and a 1-byte upload is two files on the disk.
+pub const PENDING_PER_USER: u64 = 32;
+
+/// Most uploads unfinished at once from one address (IPv6: its /64),
+/// whoever asked them: a few accounts of one student share it.
+pub const PENDING_PER_ADDRESS: usize = 128;
+
+/// `KO:FULL` if an owner whose files take `usage` may not begin an upload
+/// of `size` more bytes: [`check_quota`], then [`PENDING_PER_USER`].
+pub fn check_upload(usage: Usage, stored: u64, size: u64, quota: u64) -> Result<(), Ko> {
+    check_quota(stored + usage.bytes, size, quota)?;
+    if usage.pending >= PENDING_PER_USER {
+        let why = format!(
+            "you have {} uploads not finished (at most {PENDING_PER_USER}): finish them, or wait until they are removed",
+            usage.pending
+        );
+        return Err(Ko::new(Code::Full, why));
+    }
+    Ok(())
+}
+
 /// Whether `reader` may fetch the file `meta` describes: it is complete,
 /// and `reader` uploaded it or may see one of the messages that carry it.
 pub fn may_fetch(meta: &Meta, reader: &str, may_see: impl Fn(&Carrier) -> bool) -> bool {
-    meta.complete && (meta.owner.eq_ignore_ascii_case(reader) || meta.carriers.iter().any(may_see))
+    meta.complete && (is_owner(meta, reader) || meta.carriers.iter().any(may_see))
+}
+
+/// Whether `name`'s account uploaded the file `meta` describes (a deleted
+/// account's files have no owner: its name's next account is not it).
+pub fn is_owner(meta: &Meta, name: &str) -> bool {
+    !meta.owner.is_empty() && meta.owner.eq_ignore_ascii_case(name)
+}
+
+/// Whether nobody may read a file any more once accounts left: it has no
+/// owner, and every message carrying it is a direct one whose two sides
+/// were deleted. A room's message stays its members'.
+pub fn is_unread(meta: &Meta) -> bool {
+    meta.owner.is_empty()
+        && meta.carriers.iter().all(|c| !c.to.starts_with('#') && c.left.author && c.left.recipient)
 }
 
 /// Whether an upload is swept: not complete `ttl` after it began.
@@ -187,7 +267,40 @@ pub struct Files {
     /// Thumbnails are made one at a time: what decoding costs in memory
     /// is then one image's, however many uploads complete at once.
     thumbnails: Mutex<()>,
+    /// The uploads under way that each address began here, and when
+    /// ([`PENDING_PER_ADDRESS`]); one is let go when it completes here, or
+    /// once it is `upload_ttl` old (it was completed on another node, or
+    /// swept).
+    by_address: Mutex<AddressUploads>,
+    /// When [`Files::sweep`] last ran from an `UPLOAD`.
+    swept: Mutex<Option<Instant>>,
 }
+
+/// The uploads under way of each address, and each one's address.
+#[derive(Default)]
+struct AddressUploads {
+    of: HashMap<IpAddr, Vec<(String, Instant)>>,
+    address: HashMap<String, IpAddr>,
+}
+
+impl AddressUploads {
+    /// Forgets upload `id`.
+    fn remove(&mut self, id: &str) {
+        let Some(address) = self.address.remove(id) else { return };
+        if let Some(ids) = self.of.get_mut(&address) {
+            ids.retain(|(i, _)| i != id);
+            if ids.is_empty() {
+                self.of.remove(&address);
+            }
+        }
+    }
+}
+
+/// How often an `UPLOAD` sweeps the stale uploads (and how many, at
+/// most, a sweep removes): a flood of `UPLOAD`s does not sweep a flood
+/// of times.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+const SWEEP_AT_MOST: usize = 256;
 
 impl Files {
     /// The files of `<data_dir>/files` (a single server).
@@ -201,7 +314,8 @@ impl Files {
     pub fn new(store: Box<dyn FileStore>, max_size: u64, upload_ttl: Duration) -> Files {
         let stripes = std::array::from_fn(|_| Mutex::new(()));
         let usage = Mutex::new(HashMap::new());
-        Files { store, max_size, upload_ttl, stripes, usage, thumbnails: Mutex::new(()) }
+        let (thumbnails, by_address, swept) = (Mutex::new(()), Mutex::default(), Mutex::new(None));
+        Files { store, max_size, upload_ttl, stripes, usage, thumbnails, by_address, swept }
     }
 
     fn stripe(&self, id: &str) -> &Mutex<()> {
@@ -212,7 +326,7 @@ impl Files {
     /// Bytes `owner`'s files take or have reserved (uploads under way):
     /// what counts in `--user-quota` beside its messages.
     pub fn bytes_of(&self, owner: &str) -> Result<u64, Ko> {
-        self.store.bytes_of(owner)
+        Ok(self.store.usage(owner)?.bytes)
     }
 
     /// Whether `owner` may store one more message: `KO:FULL` once its
@@ -229,7 +343,7 @@ impl Files {
         let files = match known {
             Some(bytes) => bytes,
             None => {
-                let bytes = self.store.bytes_of(owner)?;
+                let bytes = self.bytes_of(owner)?;
                 let mut usage = self.usage.lock();
                 if usage.len() >= 4096 {
                     usage.retain(|_, (_, at)| at.elapsed() < USAGE_FOR);
@@ -252,7 +366,18 @@ impl Files {
         stored: u64,
         quota: u64,
     ) -> Result<String, Ko> {
-        self.sweep(crate::store::now_ms());
+        self.create_upload(new_id().map_err(internal)?, owner, (name, size, sha256), stored, quota)
+    }
+
+    fn create_upload(
+        &self,
+        id: String,
+        owner: &str,
+        (name, size, sha256): (&str, u64, &str),
+        stored: u64,
+        quota: u64,
+    ) -> Result<String, Ko> {
+        self.sweep_now_and_then();
         if size == 0 {
             return Err(Ko::new(Code::BadRequest, "a file of 0 bytes has nothing to send"));
         }
@@ -260,8 +385,7 @@ impl Files {
             let mb = self.max_size / (1024 * 1024);
             return Err(Ko::new(Code::TooLong, format!("a file is at most {mb} MB (--max-file-mb)")));
         }
-        check_quota(stored + self.bytes_of(owner)?, size, quota)?;
-        let id = new_id().map_err(internal)?;
+        check_upload(self.store.usage(owner)?, stored, size, quota)?; // cheap refusals first
         let meta = Meta {
             owner: owner.into(),
             name: name.into(),
@@ -272,9 +396,55 @@ impl Files {
             complete: false,
             carriers: Vec::new(),
         };
-        self.store.create(&id, &meta)?;
+        self.store.create(&id, &meta, &|usage| check_upload(usage, stored, size, quota))?;
         self.usage.lock().remove(&fold(owner));
         Ok(id)
+    }
+
+    /// `UPLOAD` from `address`: [`Files::upload`] within
+    /// [`PENDING_PER_ADDRESS`] of this address's uploads under way.
+    pub fn upload_from(
+        &self,
+        address: IpAddr,
+        owner: &str,
+        (name, size, sha256): (&str, u64, &str),
+        stored: u64,
+        quota: u64,
+    ) -> Result<String, Ko> {
+        let id = new_id().map_err(internal)?;
+        {
+            // The place is taken before the upload is made (and given
+            // back if it is refused): two `UPLOAD`s of one address at once
+            // do not both take the last one, nor wait for each other's disk.
+            let mut uploads = self.by_address.lock();
+            let old = |(i, at): &(String, Instant)| (at.elapsed() >= self.upload_ttl).then(|| i.clone());
+            let expired: Vec<String> =
+                uploads.of.get(&address).into_iter().flatten().filter_map(old).collect();
+            for i in &expired {
+                uploads.remove(i);
+            }
+            let mine = uploads.of.entry(address).or_default();
+            if mine.len() >= PENDING_PER_ADDRESS {
+                let why = format!(
+                    "{} uploads from your address are not finished (at most {PENDING_PER_ADDRESS}): \
+                     finish them, or wait until they are removed",
+                    mine.len()
+                );
+                return Err(Ko::new(Code::Full, why));
+            }
+            mine.push((id.clone(), Instant::now()));
+            uploads.address.insert(id.clone(), address);
+        }
+        let made = self.create_upload(id.clone(), owner, (name, size, sha256), stored, quota);
+        if made.is_err() {
+            self.done(&id);
+        }
+        made
+    }
+
+    /// Upload `id` is under way no more (complete, or removed).
+    fn done(&self, id: &str) {
+        self.by_address.lock().remove(id);
     }
 
     /// `PART`: appends `data` at `offset` of `owner`'s upload `id`;
@@ -284,7 +454,7 @@ impl Files {
     pub fn part(&self, owner: &str, id: &str, offset: u64, data: &[u8]) -> Result<u64, Ko> {
         let _turn = self.stripe(id).lock();
         let meta = self.store.meta(id)?.ok_or_else(unknown)?;
-        if !meta.owner.eq_ignore_ascii_case(owner) {
+        if !is_owner(&meta, owner) {
             return Err(unknown());
         }
         if meta.complete {
@@ -306,7 +476,9 @@ impl Files {
         }
         let received = received.max(end);
         if received == meta.size {
-            self.complete(id, &meta)?;
+            let done = self.complete(id, &meta);
+            self.done(id);
+            done?;
         }
         Ok(received)
     }
@@ -330,18 +502,27 @@ impl Files {
         self.store.finish(id, kind, thumb.as_ref().map(|(_, jpeg)| &jpeg[..]))
     }
 
-    /// `FILE`: `owner`'s complete file `id` as a message would carry it
-    /// (its readable text's name and size).
-    pub fn complete_file(&self, owner: &str, id: &str) -> Result<Meta, Ko> {
+    /// `FILE`: the complete file `id` as a message of `sender` would carry
+    /// it (its readable text's name and size). Its uploader may send it,
+    /// and (1.2, forwarding: docs/PROTOCOL.md §21) so may whoever may
+    /// fetch it ([`may_fetch`]): a photo forwarded is the same file, never
+    /// uploaded again, and reaches no one its reader could not show it to
+    /// anyway. It stays in its uploader's quota.
+    pub fn complete_file(
+        &self,
+        sender: &str,
+        id: &str,
+        may_see: impl Fn(&Carrier) -> bool,
+    ) -> Result<Meta, Ko> {
         let meta = self.store.meta(id)?.ok_or_else(unknown)?;
-        if !meta.owner.eq_ignore_ascii_case(owner) {
-            return Err(unknown());
-        }
-        if !meta.complete {
+        if !meta.complete && is_owner(&meta, sender) {
             return Err(Ko::new(
                 Code::UnknownFile,
                 format!("the file {id} is not complete yet: send its parts"),
             ));
+        }
+        if !may_fetch(&meta, sender, may_see) {
+            return Err(unknown());
         }
         Ok(meta)
     }
@@ -358,7 +539,7 @@ impl Files {
     /// longer carries its file, and a file nothing carries any more is
     /// removed from the store ([`is_orphan`]).
     pub fn forget(&self, from: &str, to: &str, id: &str) {
-        let carrier = Carrier { from: from.into(), to: to.into(), id: id.into() };
+        let carrier = Carrier::new(from, to, id);
         let done = self.store.uncarry(&carrier).and_then(|left| match left {
             Some((file, meta)) if is_orphan(&meta) => self.store.remove(&file),
             _ => Ok(()),
@@ -368,23 +549,65 @@ impl Files {
         }
     }
 
+    /// 1.2 (issue 49): the account of `name` was deleted (or its name is
+    /// about to be registered again, which covers a crash between the
+    /// two): its files are its name's no more, those nobody may read now
+    /// ([`is_unread`]: its uploads, the files it never sent) are removed,
+    /// bytes and description; what a recipient still has stays the
+    /// recipient's. How many were removed.
+    pub fn forget_account(&self, name: &str) -> Result<usize, Ko> {
+        let touched = self.store.disown(name)?;
+        let mut removed = 0;
+        for (id, _) in touched.iter().filter(|(_, meta)| is_unread(meta)) {
+            let _turn = self.stripe(id).lock();
+            self.store.remove(id)?;
+            self.done(id);
+            removed += 1;
+        }
+        self.usage.lock().remove(&fold(name));
+        Ok(removed)
+    }
+
     /// Removes the uploads [`is_stale`] at `now`: their quota comes back.
+    /// It reads the stale ones only (at most [`SWEEP_AT_MOST`] a time).
     pub fn sweep(&self, now: u64) {
-        let uploads = match self.store.uploads() {
-            Ok(uploads) => uploads,
+        let ttl = u64::try_from(self.upload_ttl.as_millis()).unwrap_or(u64::MAX);
+        let Some(before) = now.checked_sub(ttl) else { return };
+        let stale = match self.store.stale(before, SWEEP_AT_MOST) {
+            Ok(stale) => stale,
             Err(ko) => return log::warn!("files: listing uploads: {}", ko.reason),
         };
-        for (id, _) in uploads.iter().filter(|(_, m)| is_stale(m, now, self.upload_ttl)) {
+        for id in &stale {
+            let _turn = self.stripe(id).lock();
+            // Checked again under the upload's turn: its last part may
+            // have just completed it.
+            match self.store.meta(id) {
+                Ok(Some(meta)) if is_stale(&meta, now, self.upload_ttl) => {}
+                _ => continue,
+            }
             log::info!("files: upload {id} not finished in time: removed");
+            self.done(id);
             if let Err(ko) = self.store.remove(id) {
                 log::warn!("files: removing upload {id}: {}", ko.reason);
             }
         }
     }
 
+    /// [`Files::sweep`], at most every [`SWEEP_EVERY`].
+    fn sweep_now_and_then(&self) {
+        {
+            let mut swept = self.swept.lock();
+            if swept.is_some_and(|at| at.elapsed() < SWEEP_EVERY) {
+                return;
+            }
+            *swept = Some(Instant::now());
+        }
+        self.sweep(crate::store::now_ms());
+    }
+
     /// The file a message carries, if any.
     pub fn carried(&self, from: &str, to: &str, id: &str) -> Option<FileInfo> {
-        let carrier = Carrier { from: from.into(), to: to.into(), id: id.into() };
+        let carrier = Carrier::new(from, to, id);
         let (file, meta) = self.store.carried(&carrier).ok()??;
         Some(meta.info(&file))
     }

@@ -19,7 +19,7 @@ fn an_upload_is_served_once_complete_and_only_to_who_may_see_it() {
     assert_eq!(files.part("ana", &id, 20_000, &bytes[20_000..]).unwrap_err().code, Code::BadRequest);
     assert!(files.fetch("ana", &id, 0, |_| true).is_err(), "not complete: not served");
     assert_eq!(files.part("ana", &id, 12_000, &bytes[12_000..]).unwrap(), 30_000);
-    files.carry(&id, Carrier { from: "ana".into(), to: "Bob".into(), id: "m1".into() }).unwrap();
+    files.carry(&id, Carrier::new("ana", "Bob", "m1")).unwrap();
     let mut got = Vec::new();
     loop {
         let part = files.fetch("bob", &id, got.len() as u64, |c| c.to.eq_ignore_ascii_case("bob")).unwrap();
@@ -71,7 +71,7 @@ fn the_rules_in_a_few_lines() {
         kind: OTHER_TYPE.into(),
         created,
         complete,
-        carriers: vec![Carrier { from: "ana".into(), to: "#lab".into(), id: "m1".into() }],
+        carriers: vec![Carrier::new("ana", "#lab", "m1")],
     };
     assert!(may_fetch(&meta(true, 0), "ANA", |_| false), "its uploader");
     assert!(may_fetch(&meta(true, 0), "bob", |c| c.to == "#lab"), "a member of a room that carries it");
