@@ -520,6 +520,14 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         (bob, "MSG:ana:b1:hi", ok_ts("b1")),
         (bob, "DELETE:ana:b1", vec!["OK:_d<stamp>_b1:<ts>".into()]),
         (bob, "DELETE:ana:b1", vec!["OK:_d<stamp>_b1:<ts>".into()]),
+        // A DELETE hidden by a block (§22) is stored nowhere and so
+        // erases nothing, on both; a resend gets the same OK (§19).
+        (ana, "MSG:bob:a1:question", ok_ts("a1")),
+        (bob, "REPLY:ana:r1:a1:answer", ok_ts("r1")),
+        (ana, "BLOCK:bob", ok()),
+        (bob, "DELETE:ana:r1", vec!["OK:_d<stamp>_r1:<ts>".into()]),
+        (bob, "DELETE:ana:r1", vec!["OK:_d<stamp>_r1:<ts>".into()]),
+        (ana, "UNBLOCK:bob", ok()),
         // A deleted account: its OK before the connection closes; then
         // neither invited nor seen (§20).
         (carl, "DELACCOUNT:pw-differential", vec!["OK".into(), CLOSED.into()]),
@@ -535,16 +543,31 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]),
     ];
     for player in &mut players {
-        let mut deletions = Vec::new();
+        // Each DELETE's first OK, as it came, by its line.
+        let mut deletions: Vec<(&str, String)> = Vec::new();
         for (n, (user, line, expected)) in cases.iter().enumerate() {
             let raw = player.play_raw(&Step { user: *user, line: line.to_string() });
             let got: Vec<String> = raw.iter().map(|l| normalize(l)).collect();
             assert_eq!(&got, expected, "{}, step {n}: {} > {line}", player.name, USERS[*user]);
-            if line.starts_with("DELETE:") {
-                deletions.push(raw[0].clone());
+            if !line.starts_with("DELETE:") {
+                continue;
+            }
+            match deletions.iter().find(|(l, _)| l == line) {
+                Some((_, first)) => assert_eq!(first, &raw[0], "{}: {line} again: the first OK", player.name),
+                None => deletions.push((line, raw[0].clone())),
             }
         }
-        assert_eq!(deletions[0], deletions[1], "{}: a repeated DELETE answers the first OK", player.name);
+        assert_eq!(deletions.len(), 2, "{}", player.name);
+        // The hidden DELETE left bob's reply as both had it.
+        for (user, peer) in [(ana, "bob"), (bob, "ana")] {
+            let history = player.play(&Step { user, line: format!("HISTORY:{peer}:10") });
+            let reply = history.iter().find(|l| l.contains(":r1:")).cloned().unwrap_or_default();
+            assert!(
+                reply.ends_with("answer") && !history.iter().any(|l| l.contains("_r1:")),
+                "{}: {history:?}",
+                player.name
+            );
+        }
         player.settle();
         let heard = |user: usize| player.heard[user].lock().unwrap().clone();
         let told = |user: usize, event: &str| heard(user).iter().filter(|e| *e == event).count();
