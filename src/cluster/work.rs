@@ -248,11 +248,11 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         ts: i64,
     ) -> Result<(), Ko> {
-        let unknown = || ko(Code::UnknownMessage, format!("no message {id} from {chat} to you"));
+        let unknown = || meaning::no_message_to_you(id, chat);
         match chat {
             Chat::User(peer) => {
                 let Some(Some((from, peer_name))) = users.get(&fold(peer)) else {
-                    return Err(ko(Code::UnknownMessage, format!("no user named {peer}")));
+                    return Err(meaning::read_no_user(peer));
                 };
                 let found = found.ok_or_else(unknown)?;
                 let dir = self.dirs.entry((*from, user)).or_default();

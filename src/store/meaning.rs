@@ -76,6 +76,26 @@ pub fn name_taken(name: &str) -> Ko {
     Ko::new(Code::UserExists, format!("the name {name} is taken"))
 }
 
+/// `READ:<chat>:<id>` of a message `id` that `chat` did not send to the
+/// asker (or that it cannot find among what it may read). The contract
+/// has one code for `READ`: also for a peer with no account
+/// ([`read_no_user`]).
+pub fn no_message_to_you(id: &str, chat: &crate::protocol::Chat) -> Ko {
+    Ko::new(Code::UnknownMessage, format!("no message {id} from {chat} to you"))
+}
+
+/// `READ:<name>:<id>` where no account is named `name`:
+/// `KO:UNKNOWN_MESSAGE` (the one code of `READ`), saying why.
+pub fn read_no_user(name: &str) -> Ko {
+    Ko::new(Code::UnknownMessage, format!("no user named {name}"))
+}
+
+/// A login of one more device while `max` devices of the account are
+/// online already (`--max-devices`), on a node or a single server.
+pub fn too_many_devices(max: usize) -> Ko {
+    Ko::new(Code::TooManyDevices, format!("{max} devices are online already (--max-devices)"))
+}
+
 /// §4: a `MSG` whose id its sender used in its window (`first` is that
 /// message's `<ts>`) is a resend, and gets its first `OK` again, before
 /// any other check: a room that became announce-only, a mute, a
@@ -127,6 +147,26 @@ mod tests {
         assert_eq!(ko.code, Code::BadRequest);
         assert!(ko.reason.contains("LEAVE one first"), "{}", ko.reason);
         assert_eq!(to_deleted("bob").code, Code::UnknownUser);
+    }
+
+    #[test]
+    fn the_refusals_both_backends_give_read_as_the_protocol_says() {
+        use crate::protocol::Chat;
+        assert_eq!(
+            no_message_to_you("m1", &Chat::Room("lab".into())).reason,
+            "no message m1 from #lab to you"
+        );
+        assert_eq!(
+            no_message_to_you("m1", &Chat::User("ana".into())).reason,
+            "no message m1 from ana to you"
+        );
+        assert_eq!(read_no_user("zed").code, Code::UnknownMessage, "READ has one code");
+        assert_eq!(
+            too_many_devices(3).to_string(),
+            "KO:TOO_MANY_DEVICES:3 devices are online already (--max-devices)"
+        );
+        assert_eq!(not_in("#lab").reason, "you are not in #lab");
+        assert_eq!(no_room("lab").reason, "no room named #lab");
     }
 
     #[test]
