@@ -54,6 +54,29 @@ fn a_block_hides_direct_messages_for_good_and_is_told_to_your_devices() {
     assert_eq!(history.len(), 2, "b0 and b2: {history:?}");
 }
 
+/// Issue 54: a blocked user's `DELETE` of his own earlier message is
+/// stored nowhere, like his other messages to you, and so deletes and
+/// erases nothing, not even at the eraser's next pass (a single server
+/// used to queue it for erasure, while a cluster erased it at once); sent
+/// again, it gets the same `OK`. tests/cluster/differential.rs plays it
+/// on both backends.
+#[test]
+fn a_delete_hidden_by_a_block_leaves_the_message_and_answers_alike_twice() {
+    let mut server = TestServer::start_with(&["--erase-minutes", "0"]);
+    let [mut ana, mut bob] = server.logged_in(["ana", "bob"]);
+    assert!(bob.request("MSG:ana:b0:keep me").starts_with("OK:b0:"));
+    assert_eq!(ana.request("BLOCK:bob"), "OK");
+    let first = bob.request("DELETE:ana:b0");
+    assert!(first.starts_with("OK:_d") && first.contains("_b0:"), "{first}");
+    assert_eq!(bob.request("DELETE:ana:b0"), first, "the same OK again");
+    // Erasures left to do are done when the store opens, before it serves.
+    server.restart_in_place(&["--erase-minutes", "0"]);
+    for (user, peer) in [("ana", "bob"), ("bob", "ana")] {
+        let history = server.login_send(user, &format!("pw-{user}")).listing(&format!("HISTORY:{peer}:10"));
+        assert!(history.len() == 1 && history[0].ends_with(":keep me"), "{user}: {history:?}");
+    }
+}
+
 #[test]
 fn a_blocked_user_sees_no_presence_no_typing_and_cannot_invite_you() {
     let server = TestServer::start();

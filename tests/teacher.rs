@@ -162,3 +162,27 @@ fn users_import_beside_a_running_server_names_the_file_and_the_line() {
     // Nothing was made: carl cannot log in.
     assert!(server.send_conn().request("LOGIN:carl:x").starts_with("KO:AUTH_FAILED"));
 }
+
+/// Issue 54: beside a running server, `users list` shows the state the
+/// server has: an account deleted a moment ago (`DELACCOUNT`, which
+/// `users.csv` says only from the next checkpoint on) is listed as
+/// deleted, not as a live account never seen; and so after the server
+/// stopped.
+#[test]
+fn users_list_beside_a_running_server_marks_an_account_deleted_a_moment_ago() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = TestServer::start_in(&data, &[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    assert_eq!(bob.request("DELACCOUNT:pw-bob"), "OK");
+    let bob_line =
+        |listed: &str| listed.lines().find(|l| l.starts_with("bob")).unwrap_or_default().to_string();
+    let listed = ok(users(&data, &["list"], ""));
+    assert!(bob_line(&listed).contains("(deleted by its user)"), "{listed}");
+    assert!(!bob_line(&listed).contains("never seen"), "{listed}");
+    assert!(!listed.lines().find(|l| l.starts_with("ana")).unwrap().contains("deleted"), "{listed}");
+    server.terminate();
+    let listed = ok(users(&data, &["list"], ""));
+    assert!(bob_line(&listed).contains("(deleted by its user)"), "{listed}");
+}

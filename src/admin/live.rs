@@ -11,7 +11,9 @@
 //! safe to read while the server appends), marks disabled and removed
 //! accounts, and, when a server runs on the directory, asks it for each
 //! account's presence and usage through `status.request`, answered within
-//! a second in `status.csv`.
+//! a second in `status.csv`; and whether it is deleted, since the server
+//! knows a `DELACCOUNT` before `users.csv` says it (the state the server
+//! has, as the same command shows once it stopped).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,6 +34,9 @@ pub struct Row {
     pub name: String,
     pub email: String,
     pub removed: bool,
+    /// 1.2: its user deleted it (`DELACCOUNT`), as `users.csv` or, beside
+    /// a running server, the server says.
+    pub deleted: bool,
     pub disabled: bool,
     /// The running server's figures (`None`: no server, or it did not say).
     pub live: Option<Live>,
@@ -77,6 +82,7 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
             disabled: off.contains(&crate::protocol::names::fold(&name)),
             email: row.get(1).unwrap_or_default().to_string(),
             removed: row.get(2).unwrap_or_default().starts_with(crate::store::accounts::REMOVED),
+            deleted: crate::store::state::deleted_at(row.get(2).unwrap_or_default()).is_some(),
             name,
             live: None,
         };
@@ -101,6 +107,9 @@ pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
         let field = |i| row.get(i).unwrap_or_default();
         let number = |i| field(i).parse::<u64>().unwrap_or(0);
         if let Some(r) = rows.iter_mut().find(|r| r.name == field(0)) {
+            // The server's word: an account deleted a moment ago is not in
+            // `users.csv` as deleted yet.
+            r.deleted |= field(7) == "true";
             r.live = Some(Live {
                 online: field(1) == "true",
                 last_seen_ms: field(2).parse().ok(),
@@ -154,6 +163,13 @@ pub fn format(rows: &[Row]) -> String {
         }
         if r.removed {
             fields.push(tr!(Msg::RemovedMark));
+        }
+        if r.deleted {
+            // Nothing live to say of it: it can never log in again.
+            fields.push(tr!(Msg::DeletedMark));
+            out.push_str(fields.join("  ").trim_end());
+            out.push('\n');
+            continue;
         }
         if r.disabled {
             fields.push(tr!(Msg::DisabledMark));

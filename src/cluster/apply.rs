@@ -42,13 +42,10 @@ use super::names::Names;
 use super::tx::Tx;
 use super::writes::{Named, Work};
 use crate::protocol::names::fold;
-use crate::protocol::{Accepted, Chat, Code, Ko};
+use crate::protocol::{Accepted, Chat, Ko};
 use crate::store::budget::Budget;
+use crate::store::meaning;
 use crate::store::{Account, DEDUP_WINDOW, GENERAL, Outgoing, UserId};
-
-fn ko(code: Code, reason: impl Into<String>) -> Ko {
-    Ko::new(code, reason)
-}
 
 /// What step 3 of a batch finds, for the steps after it.
 #[derive(Default)]
@@ -395,8 +392,8 @@ fn send(
     let results = msgs
         .iter()
         .map(|(to, id, text)| {
-            if let Some(first) = recent.get(&(from, id.clone())) {
-                return Ok(Accepted { id: id.clone(), ts: *first as u64 }); // a resend
+            if let Some(first) = meaning::resend(id, recent.get(&(from, id.clone())).map(|&ts| ts as u64)) {
+                return Ok(first);
             }
             let sent = w.send(from, &from_name, to, id, text, ts, &found.users, &found.room_ids)?;
             recent.insert((from, id.clone()), ts);
@@ -501,7 +498,7 @@ fn register(
         &[&name, &fold(name), &email, &hash, &ts],
     )?;
     let Some(row) = row else {
-        return Ok(Err(ko(Code::UserExists, format!("the name {name} is taken"))));
+        return Ok(Err(meaning::name_taken(name)));
     };
     let id: i64 = row.get(0);
     tx.execute("INSERT INTO inboxes (user_id) VALUES ($1)", &[&id])?;

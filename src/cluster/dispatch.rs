@@ -14,7 +14,7 @@ use super::node::Node;
 use super::notice::Notice;
 use super::sessions;
 use crate::protocol::names::fold;
-use crate::protocol::{Bye, Code, Event, Ko};
+use crate::protocol::{Bye, Event};
 use crate::server::Nodes;
 use crate::store::{Message, Pushed, UserId};
 
@@ -119,19 +119,25 @@ impl Node {
         }
     }
 
-    /// Answers another node's `PEER` for a user whose session is here.
+    /// Answers another node's `PEER` for a user whose session is here:
+    /// the introduction, or why not, without the user's name, which the
+    /// asking node puts in front (`server::p2p::offline`, as a single
+    /// server words it; it once said the name twice).
     fn answer_peer(&self, user: UserId, from: &str, reply: Option<&str>) {
         let Some(reply) = reply else { return };
         let answer = match self.router.get(user) {
             Some(outlet) => {
                 let port = self.p2p_port(user);
-                crate::server::p2p::introduce_to(&outlet, from, &outlet.name, port)
+                crate::server::p2p::introduce_to(&outlet, from, &outlet.name, port).map_err(|ko| {
+                    let why = ko.reason.strip_prefix(&*outlet.name).unwrap_or(&ko.reason);
+                    why.trim_start().to_string()
+                })
             }
-            None => Err(Ko::new(Code::Offline, "is not connected")),
+            None => Err("is not connected".to_string()),
         };
         let text = match answer {
             Ok(intro) => format!("OK {intro}"),
-            Err(ko) => format!("KO {}", ko.reason),
+            Err(why) => format!("KO {why}"),
         };
         self.bus.publish(reply.to_string(), text.into_bytes());
     }

@@ -25,7 +25,7 @@ use postgres::GenericClient;
 use super::db::{Db, OrKo};
 use super::tx::Tx;
 use crate::protocol::names::fold;
-use crate::protocol::{Change, Code, Ko, Role, RoomInfoLine};
+use crate::protocol::{Change, Ko, Role, RoomInfoLine};
 use crate::store::moderation::Rules;
 use crate::store::{UserId, now_ms};
 
@@ -141,22 +141,18 @@ pub fn change(
 ) -> Result<Done, Ko> {
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko("starting a moderation change")?;
-    let no_room = || Ko::no_room(room);
-    let mut r = load(&mut tx, room, true).or_ko("reading a room's rules")?.ok_or_else(no_room)?;
+    let mut r = load(&mut tx, room, true)
+        .or_ko("reading a room's rules")?
+        .ok_or_else(|| crate::protocol::Ko::no_room(room))?;
     let actor = role(&mut tx, &r, by.0, by.1).or_ko("reading a rank")?;
-    let target_role = match target {
-        Some((id, name)) => role(&mut tx, &r, id, name).or_ko("reading a rank")?,
-        None => Role::None,
+    let (target_role, target_in) = match target {
+        Some((id, name)) => (
+            role(&mut tx, &r, id, name).or_ko("reading a rank")?,
+            is_member(&mut tx, r.id, id).or_ko("reading a member")?,
+        ),
+        None => (Role::None, false),
     };
-    Rules::allows(actor, change, target_role, &r.name)?;
-    let target_in = match target {
-        Some((id, _)) => is_member(&mut tx, r.id, id).or_ko("reading a member")?,
-        None => false,
-    };
-    if matches!(change, Change::Kicked(_)) && !target_in {
-        let who = change.target().unwrap_or("");
-        return Err(Ko::new(Code::NotMember, format!("{who} is not in {}", r.name)));
-    }
+    Rules::decide(actor, change, (target_role, target_in), &r.name)?;
     let now = now_ms();
     let changed = !r.rules.unchanged_by(change, now);
     if changed {
@@ -193,13 +189,11 @@ fn is_member(db: &mut impl GenericClient, room: i64, user: UserId) -> Result<boo
 /// `ROOMINFO` for `user` (`name`).
 pub fn info(db: &Db, user: UserId, name: &str, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
     let mut conn = db.get()?;
-    let no_room = || Ko::no_room(room);
-    let r = load(&mut *conn, room, false).or_ko("reading a room's rules")?.ok_or_else(no_room)?;
+    let r = load(&mut *conn, room, false)
+        .or_ko("reading a room's rules")?
+        .ok_or_else(|| crate::protocol::Ko::no_room(room))?;
     let role = role(&mut *conn, &r, user, name).or_ko("reading a rank")?;
-    if role == Role::None && !r.rules.names(name) {
-        return Err(Ko::not_member(room));
-    }
-    Ok(r.rules.info(&r.name, name, role, now_ms()))
+    r.rules.info_for((room, &r.name), name, role, now_ms())
 }
 
 /// True if `user` moderates `room`.

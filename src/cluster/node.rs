@@ -43,7 +43,7 @@ use super::notice::Notice;
 use super::reads;
 use super::sessions::{self, Directory};
 use crate::protocol::names::fold;
-use crate::protocol::{Code, Event, Ko, PeerIntro, Travel};
+use crate::protocol::{Event, Ko, PeerIntro, Travel};
 use crate::router::{Outlet, Router};
 use crate::server::Nodes;
 use crate::store::{Delivery, Pushed, UserId};
@@ -336,7 +336,7 @@ impl Nodes for Node {
         let node = remote.nodes().pop()?;
         let mut line = String::new();
         Notice::Peer { user, from: from.into() }.encode(&mut line);
-        let offline = |why: &str| Ko::new(Code::Offline, format!("{} {why}", remote.name));
+        let offline = |why: &str| crate::server::p2p::offline(&remote.name, why);
         let Some(answer) = self.bus.request(self.node_subject(&node), line.into_bytes()) else {
             return Some(Err(offline("is on another node, which did not answer")));
         };
@@ -345,7 +345,7 @@ impl Nodes for Node {
             Some(("OK", fields)) => {
                 PeerIntro::parse(fields).map_err(|e| offline(&format!("cannot be introduced: {e}")))
             }
-            Some((_, why)) => Err(Ko::new(Code::Offline, format!("{} {why}", remote.name))),
+            Some((_, why)) => Err(offline(why)),
             None => Err(offline("cannot be introduced")),
         })
     }

@@ -125,7 +125,7 @@ fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Resul
             &[&fold(name), &(user as i64)],
         )
         .or_ko("reading a room")?;
-    row.map(|r| r.get(0)).ok_or_else(|| Ko::not_member(name))
+    row.map(|r| r.get(0)).ok_or_else(|| crate::protocol::Ko::not_member(name))
 }
 
 /// `CHATS`: every conversation with a message, most recent first, with

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::db::{Db, OrKo};
-use crate::protocol::{Code, Ko};
+use crate::protocol::Ko;
 use crate::store::UserId;
 
 /// A node whose heartbeat is older than this is dead: its users are offline.
@@ -71,10 +71,7 @@ pub fn claim(db: &Db, node: &str, user: UserId, device: &str, max: usize) -> Res
         .or_ko("counting the devices online")?;
     if others.len() >= max {
         // Dropping the transaction rolls the epoch back too.
-        return Err(Ko::new(
-            Code::TooManyDevices,
-            format!("{max} devices are online already (--max-devices)"),
-        ));
+        return Err(crate::store::meaning::too_many_devices(max));
     }
     let elsewhere = others.iter().any(|r| r.get::<_, String>(0) != node);
     tx.execute(

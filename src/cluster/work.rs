@@ -160,7 +160,7 @@ impl Work {
         name: &str,
         room_ids: &HashMap<String, i64>,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
-        let not_member = || Ko::not_member(name);
+        let not_member = || crate::protocol::Ko::not_member(name);
         let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
         let room =
             self.rooms.get_mut(&rid).filter(|r| r.members.contains_key(&from)).ok_or_else(not_member)?;
@@ -248,11 +248,11 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         ts: i64,
     ) -> Result<(), Ko> {
-        let unknown = || Ko::no_message(id, chat);
+        let unknown = || crate::protocol::Ko::no_message(id, chat);
         match chat {
             Chat::User(peer) => {
                 let Some(Some((from, peer_name))) = users.get(&fold(peer)) else {
-                    return Err(Ko::no_sender(peer));
+                    return Err(crate::protocol::Ko::no_sender(peer));
                 };
                 let found = found.ok_or_else(unknown)?;
                 let dir = self.dirs.entry((*from, user)).or_default();
@@ -270,7 +270,7 @@ impl Work {
             Chat::Room(name) => {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
                 let Some((rid, room)) = room.filter(|(_, r)| r.members.contains_key(&user)) else {
-                    return Err(Ko::not_member(name));
+                    return Err(crate::protocol::Ko::not_member(name));
                 };
                 let found = found.ok_or_else(unknown)?;
                 if meaning::reads(count(room.members[&user]), count(found.ord)) {
@@ -315,9 +315,9 @@ impl Work {
     ) -> Result<(), Ko> {
         let rid = room_ids.get(&fold(room)).copied();
         let r = rid.and_then(|rid| self.rooms.get_mut(&rid).filter(|r| r.live));
-        let r = r.ok_or_else(|| Ko::no_room(room))?;
+        let r = r.ok_or_else(|| crate::protocol::Ko::no_room(room))?;
         if r.members.remove(&user).is_none() {
-            return Err(Ko::not_member(room));
+            return Err(crate::protocol::Ko::not_member(room));
         }
         if r.members.is_empty() {
             r.live = false; // its name may start a new room

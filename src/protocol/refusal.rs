@@ -31,15 +31,15 @@ impl Ko {
         Ko::new(Code::UnknownMessage, format!("no message {id} from {from} to you"))
     }
 
-    /// `KO:NOT_MEMBER`: no room is named `room` (given without its `#`).
+    /// `KO:NOT_MEMBER`: no room is named `room` (with its `#` or not).
     pub fn no_room(room: &str) -> Ko {
-        Ko::new(Code::NotMember, format!("no room named #{room}"))
+        Ko::new(Code::NotMember, format!("no room named #{}", room.trim_start_matches('#')))
     }
 
-    /// `KO:NOT_MEMBER`: the asker is not in `room` (given without its
-    /// `#`), for every request on a room's messages or members.
+    /// `KO:NOT_MEMBER`: the asker is not in `room` (with its `#` or
+    /// not), for every request on a room's messages or members.
     pub fn not_member(room: &str) -> Ko {
-        Ko::new(Code::NotMember, format!("you are not in #{room}"))
+        Ko::new(Code::NotMember, format!("you are not in #{}", room.trim_start_matches('#')))
     }
 
     /// `KO:AUTH_FAILED` for a wrong name and a wrong password alike, so a

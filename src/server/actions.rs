@@ -141,6 +141,7 @@ pub fn delete(
     let (lines, fates) = conversation(ctx, user, to)?;
     if let Some(done) = fates.deleted(author, id) {
         ctx.store.erase(author, to, id)?; // a resend: the erasure again, if a crash lost it
+        crate::server::files::deleted(ctx, author, to, id);
         return Ok((Reply::with(done), Ticket(0)));
     }
     let target = find(&fates, &lines, Some(author), id, to)?;
@@ -151,12 +152,29 @@ pub fn delete(
             (Act::Delete, action::deleted_text())
         }
     };
+    if ctx.store.hides(user, to) {
+        return Ok((hidden_delete(target), Ticket(0)));
+    }
     let (reply, ticket) = store(ctx, user, to, action_id(act, id), text)?;
     // Erased only once the DELETE is durable: a crash before it must not
     // erase a message whose deletion nobody was told of.
     ctx.store.wait(ticket)?;
     ctx.store.erase(author, to, id)?;
+    crate::server::files::deleted(ctx, author, to, id);
     Ok((reply, ticket))
+}
+
+/// 1.2 (§22, issue 54): the `OK` of the author's `DELETE` of `target` in
+/// a direct chat whose peer blocked the author. Like every message of
+/// his to that peer, it is stored nowhere, and so it deletes and erases
+/// nothing, on either backend: the message stays as both had it (a
+/// single server used to queue the erasure for its next pass while a
+/// cluster erased at once). Nothing is stored to remember it by, so its
+/// action id and time are made from the message it names: a resend gets
+/// the same `OK`, as a stored `DELETE`'s resend does (§19).
+fn hidden_delete(target: &HistoryLine) -> Reply {
+    let id = ActionId { act: Act::Delete, stamp: target.ts, target: target.id.clone() };
+    Reply::with(crate::protocol::Accepted { id: id.to_string(), ts: target.ts })
 }
 
 /// Refuses a `MSG` or `REPLY` whose id only the server makes (an

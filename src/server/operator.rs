@@ -45,7 +45,7 @@ pub const LOOK_EVERY: Duration = Duration::from_millis(500);
 pub const STATUS_REQUEST: &str = "status.request";
 pub const STATUS_ANSWER: &str = "status.csv";
 /// The header of [`STATUS_ANSWER`].
-pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread,admin";
+pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread,admin,deleted";
 /// Most names one status request may ask about.
 const MAX_STATUS_NAMES: usize = 100_000;
 
@@ -121,8 +121,11 @@ fn answer_status(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
         let (chats, unread) =
             ctx.store.chats(user).map_or((0, 0), |c| (c.len(), c.iter().map(|l| l.unread).sum::<u64>()));
         let admin = ctx.store.is_server_admin(user);
+        // 1.2: deleted as the server knows it (its log), which `users.csv`
+        // says only from the next checkpoint on (issue 54).
+        let deleted = ctx.store.find_account(name).is_some_and(|a| a.is_deleted());
         // The name is a checked one (`user_id` found it): no field needs quoting.
-        let _ = writeln!(out, "{name},{online},{last_seen},{rooms},{chats},{unread},{admin}");
+        let _ = writeln!(out, "{name},{online},{last_seen},{rooms},{chats},{unread},{admin},{deleted}");
     }
     let aside = dir.join(format!("{STATUS_ANSWER}.tmp"));
     std::fs::write(&aside, out)?;

@@ -379,9 +379,9 @@ pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
 
 /// `MEMBERS:<#room>`: the lines `<user>:<ONLINE|ts|UNKNOWN>`.
 pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<MemberLine>, Ko> {
-    let (_, mut members) = ctx.store.room_members(room).ok_or_else(|| Ko::no_room(room))?;
+    let (_, mut members) = ctx.store.room_members(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
     if !members.iter().any(|&(user, _)| user == me) {
-        return Err(Ko::not_member(room));
+        return Err(crate::protocol::Ko::not_member(room));
     }
     members.sort_by_key(|(_, name)| fold(name));
     // 1.2: a member who blocked `me` shows as UNKNOWN to it (§22).

@@ -201,7 +201,7 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
     let Some(attached) = attached else { return Live::Ended };
     let Some(Attached { upto, after, replaced, alone }) = attached else {
         let max = ctx.devices.max_devices;
-        let ko = Ko::new(Code::TooManyDevices, format!("{max} devices are online already (--max-devices)"));
+        let ko = crate::store::meaning::too_many_devices(max);
         log::info!("{}: device {} refused: {max} online already", outlet.name, outlet.device);
         if let Some(current) = ctx.router.get(outlet.user) {
             ctx.nodes.handover(outlet, &current); // the claim was this outlet's

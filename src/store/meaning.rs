@@ -54,6 +54,21 @@ pub fn to_deleted(name: &str) -> Ko {
     Ko::new(Code::UnknownUser, format!("{name} deleted its account"))
 }
 
+/// `REGISTER` of a name an account has (in any case).
+pub fn name_taken(name: &str) -> Ko {
+    Ko::new(Code::UserExists, format!("the name {name} is taken"))
+}
+
+/// online already (`--max-devices`), on a node or a single server.
+pub fn too_many_devices(max: usize) -> Ko {
+    Ko::new(Code::TooManyDevices, format!("{max} devices are online already (--max-devices)"))
+}
+
+/// answered a resend `KO:FORBIDDEN`.)
+pub fn resend(id: &str, first: Option<u64>) -> Option<crate::protocol::Accepted> {
+    first.map(|ts| crate::protocol::Accepted { id: id.into(), ts })
+}
+
 /// The account a request names, as the store found it (issue 54): none
 /// is [`Ko::no_user`]; a deleted one (1.2, §20) is [`to_deleted`], as for a
 /// message to it, for the requests that act on someone or ask after
@@ -95,6 +110,20 @@ mod tests {
         assert_eq!(ko.code, Code::BadRequest);
         assert!(ko.reason.contains("LEAVE one first"), "{}", ko.reason);
         assert_eq!(to_deleted("bob").code, Code::UnknownUser);
+    }
+
+    #[test]
+    fn the_refusals_both_backends_give_read_as_the_protocol_says() {
+        use crate::protocol::Chat;
+        assert_eq!(Ko::no_message("m1", &Chat::Room("lab".into())).reason, "no message m1 from #lab to you");
+        assert_eq!(Ko::no_message("m1", &Chat::User("ana".into())).reason, "no message m1 from ana to you");
+        assert_eq!(Ko::no_sender("zed").code, Code::UnknownMessage, "READ has one code");
+        assert_eq!(
+            too_many_devices(3).to_string(),
+            "KO:TOO_MANY_DEVICES:3 devices are online already (--max-devices)"
+        );
+        assert_eq!(Ko::not_member("#lab").reason, "you are not in #lab");
+        assert_eq!(Ko::no_room("lab").reason, "no room named #lab");
     }
 
     #[test]

@@ -224,6 +224,14 @@ impl Store {
         (all, ticket)
     }
 
+    /// Whether a message of `from` to `to` is one [`Store::send`] hides:
+    /// `to` is a user who blocked `from` (a store that cannot say hides
+    /// nothing). `server::actions` asks it of a `DELETE`, which such a
+    /// block makes inert (§22).
+    pub fn hides(&self, from: UserId, to: &crate::protocol::Chat) -> bool {
+        matches!(to, crate::protocol::Chat::User(name) if self.backend.is_blocked(name, from).unwrap_or(false))
+    }
+
     /// For each message, whether its recipient blocked `from` (asked once
     /// per recipient of the burst; a store that cannot say hides nothing).
     fn hidden_by_blocks(&self, from: UserId, msgs: &[Outgoing]) -> Vec<bool> {
@@ -234,7 +242,7 @@ impl Store {
                 if let Some((_, hide)) = asked.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
                     return *hide;
                 }
-                let hide = self.backend.is_blocked(name, from).unwrap_or(false);
+                let hide = self.hides(from, to);
                 asked.push((name, hide));
                 hide
             })

@@ -110,6 +110,36 @@ impl Rules {
         Ok(())
     }
 
+    /// May someone of rank `actor` make `change` to the room `room`, whose
+    /// target (if any) has rank `target.0` and is in the room or not
+    /// (`target.1`)? [`Rules::allows`], then a `KICK` of someone not in
+    /// the room is `KO:NOT_MEMBER`: the whole decision, for both backends.
+    pub fn decide(actor: Role, change: &Change, target: (Role, bool), room: &str) -> Result<(), Ko> {
+        Rules::allows(actor, change, target.0, room)?;
+        if matches!(change, Change::Kicked(_)) && !target.1 {
+            let who = change.target().unwrap_or("");
+            return Err(Ko::new(Code::NotMember, format!("{who} is not in {room}")));
+        }
+        Ok(())
+    }
+
+    /// `ROOMINFO` of the room `room` (as registered; `asked`, as the
+    /// request named it) for `user` of rank `role`: members, server admins
+    /// and those the rules name (invited, banned, the owner) may ask
+    /// (§18); anyone else is `KO:NOT_MEMBER`, on both backends.
+    pub fn info_for(
+        &self,
+        (asked, room): (&str, &str),
+        user: &str,
+        role: Role,
+        now: u64,
+    ) -> Result<Vec<RoomInfoLine>, Ko> {
+        if role == Role::None && !self.names(user) {
+            return Err(crate::protocol::Ko::not_member(asked));
+        }
+        Ok(self.info(room, user, role, now))
+    }
+
     /// Why `user` (registered name, of rank `role`) may not send to the
     /// room now, if so.
     pub fn may_send(&self, user: &str, role: Role, now: u64, room: &str) -> Result<(), Ko> {

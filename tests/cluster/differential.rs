@@ -296,6 +296,11 @@ impl Player {
 
     /// Plays one step; its reply, normalized.
     fn play(&mut self, step: &Step) -> Vec<String> {
+        self.play_raw(step).iter().map(|l| normalize(l)).collect()
+    }
+
+    /// Plays one step; its reply as it came.
+    fn play_raw(&mut self, step: &Step) -> Vec<String> {
         let user = step.user;
         if step.line.starts_with("REGISTER:") {
             let mut fresh = Line::connect(self.send_node(user).send);
@@ -324,9 +329,9 @@ impl Player {
             // after the OK: the next step logs in again.
             let rest = conn.line();
             self.send[user] = None;
-            return [reply, vec![rest]].concat().iter().map(|l| normalize(l)).collect();
+            return [reply, vec![rest]].concat();
         }
-        reply.iter().map(|l| normalize(l)).collect()
+        reply
     }
 
     /// Waits until no event has come for a while, so that what a node
@@ -478,4 +483,96 @@ fn the_normalization_keeps_what_matters() {
         script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>(),
         script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>()
     );
+}
+
+/// The divergences issue 54 found between the backends, each decided once
+/// (docs/PROTOCOL.md) and played here on both: the answer each step must
+/// get, normalized, on a single server and on a two-node cluster alike.
+#[test]
+fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
+    let [ana, bob, eve, carl] = [0, 1, 2, 3];
+    let ok_ts = |id: &str| vec![format!("OK:{id}:<ts>")];
+    let ok = || vec!["OK".to_string()];
+    let deleted = vec!["KO:UNKNOWN_USER:carl deleted its account".to_string()];
+    let cases: Vec<(usize, &str, Vec<String>)> = vec![
+        (ana, "JOIN:#lab", ok()),
+        (bob, "JOIN:#lab", ok()),
+        (bob, "MSG:#lab:m1:hi", ok_ts("m1")),
+        // §4: a resend gets its first OK, whatever changed since: the
+        // room became announce-only, the sender was muted.
+        (ana, "MODE:#lab:+announce", ok()),
+        (bob, "MSG:#lab:m1:hi", ok_ts("m1")),
+        (
+            bob,
+            "MSG:#lab:m2:hi",
+            vec!["KO:FORBIDDEN:only the admins of #lab may write in it (+announce)".into()],
+        ),
+        (ana, "MODE:#lab:-announce", ok()),
+        (ana, "MUTE:#lab:bob:60", ok()),
+        (bob, "MSG:#lab:m1:hi", ok_ts("m1")),
+        (ana, "UNMUTE:#lab:bob", ok()),
+        // An invitation of a member stays until a JOIN uses it: once
+        // kicked, the member may still ask ROOMINFO, as one invited.
+        (ana, "INVITE:#lab:bob", ok()),
+        (ana, "KICK:#lab:bob", ok()),
+        (bob, "ROOMINFO:#lab", ["OK:3", "ROOM:#lab", "OWNER:ana", "ROLE:NONE"].map(String::from).to_vec()),
+        // A repeated DELETE gets the first one's OK (§19).
+        (bob, "MSG:ana:b1:hi", ok_ts("b1")),
+        (bob, "DELETE:ana:b1", vec!["OK:_d<stamp>_b1:<ts>".into()]),
+        (bob, "DELETE:ana:b1", vec!["OK:_d<stamp>_b1:<ts>".into()]),
+        // A DELETE hidden by a block (§22) is stored nowhere and so
+        // erases nothing, on both; a resend gets the same OK (§19).
+        (ana, "MSG:bob:a1:question", ok_ts("a1")),
+        (bob, "REPLY:ana:r1:a1:answer", ok_ts("r1")),
+        (ana, "BLOCK:bob", ok()),
+        (bob, "DELETE:ana:r1", vec!["OK:_d<stamp>_r1:<ts>".into()]),
+        (bob, "DELETE:ana:r1", vec!["OK:_d<stamp>_r1:<ts>".into()]),
+        (ana, "UNBLOCK:bob", ok()),
+        // A deleted account: its OK before the connection closes; then
+        // neither invited nor seen (§20).
+        (carl, "DELACCOUNT:pw-differential", vec!["OK".into(), CLOSED.into()]),
+        (ana, "INVITE:#lab:carl", deleted.clone()),
+        (ana, "LASTSEEN:carl", deleted),
+        // eve joins after bob did: she is told nothing of his join, and
+        // ana is told of hers once.
+        (eve, "JOIN:#lab", ok()),
+    ];
+    let cluster = Cluster::start();
+    let mut players = [
+        Player::new("single server", vec![TestServer::start_with(&FLAGS)]),
+        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]),
+    ];
+    for player in &mut players {
+        // Each DELETE's first OK, as it came, by its line.
+        let mut deletions: Vec<(&str, String)> = Vec::new();
+        for (n, (user, line, expected)) in cases.iter().enumerate() {
+            let raw = player.play_raw(&Step { user: *user, line: line.to_string() });
+            let got: Vec<String> = raw.iter().map(|l| normalize(l)).collect();
+            assert_eq!(&got, expected, "{}, step {n}: {} > {line}", player.name, USERS[*user]);
+            if !line.starts_with("DELETE:") {
+                continue;
+            }
+            match deletions.iter().find(|(l, _)| l == line) {
+                Some((_, first)) => assert_eq!(first, &raw[0], "{}: {line} again: the first OK", player.name),
+                None => deletions.push((line, raw[0].clone())),
+            }
+        }
+        assert_eq!(deletions.len(), 2, "{}", player.name);
+        // The hidden DELETE left bob's reply as both had it.
+        for (user, peer) in [(ana, "bob"), (bob, "ana")] {
+            let history = player.play(&Step { user, line: format!("HISTORY:{peer}:10") });
+            let reply = history.iter().find(|l| l.contains(":r1:")).cloned().unwrap_or_default();
+            assert!(
+                reply.ends_with("answer") && !history.iter().any(|l| l.contains("_r1:")),
+                "{}: {history:?}",
+                player.name
+            );
+        }
+        player.settle();
+        let heard = |user: usize| player.heard[user].lock().unwrap().clone();
+        let told = |user: usize, event: &str| heard(user).iter().filter(|e| *e == event).count();
+        assert_eq!(told(ana, "MEMBER:#lab:bob:JOINED"), 1, "{}: {:?}", player.name, heard(ana));
+        assert_eq!(told(ana, "MEMBER:#lab:eve:JOINED"), 1, "{}: {:?}", player.name, heard(ana));
+        assert_eq!(told(eve, "MEMBER:#lab:bob:JOINED"), 0, "{}: {:?}", player.name, heard(eve));
+    }
 }

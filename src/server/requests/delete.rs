@@ -11,10 +11,8 @@ pub(super) const ROW: Row = Row::new(&["DELETE"], Version::V1_2, Kind::Stored).c
 
 pub(super) fn serve(s: &mut Session, who: Who, to: &Chat, id: &str, author: Option<&str>) -> Flow {
     s.settle();
+    // 1.2 (§21): the file it carried leaves the disk with it, unless
+    // another message carries it (`actions::delete` says when).
     let deleted = actions::delete(s.ctx, who.id, who.name, to, id, author);
-    if deleted.is_ok() {
-        // 1.2 (§21): the file it carried leaves the disk, unless another message carries it.
-        crate::server::files::deleted(s.ctx, author.unwrap_or(who.name), to, id);
-    }
     s.reply_durable(deleted)
 }

@@ -13,11 +13,7 @@ use super::super::record::{Message, Record};
 use super::super::state::{Batch, RoomId, State, UserId};
 use super::Inner;
 use crate::protocol::names::fold;
-use crate::protocol::{Change, Code, Ko, Role, RoomInfoLine};
-
-fn no_room(room: &str) -> Ko {
-    Ko::no_room(room)
-}
+use crate::protocol::{Change, Ko, Role, RoomInfoLine};
 
 impl Inner {
     /// See [`Backend::moderate`](crate::store::Backend::moderate).
@@ -29,19 +25,15 @@ impl Inner {
         notice: &Notice,
     ) -> Result<Moderated, Ko> {
         let (moderated, ticket) = self.write(|state, batch| {
-            let r = state.room_id(room).ok_or_else(|| no_room(room))?;
+            let r = state.room_id(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
             let (name, actor) = (state.room(r).name.clone(), state.users[by].name.clone());
             let target = match change.target() {
                 Some(t) => Some(state.user_id(t).ok_or_else(|| Ko::no_user(t))?),
                 None => None,
             };
             let target_role = target.map_or(Role::None, |t| state.role_in(r, t));
-            Rules::allows(state.role_in(r, by), change, target_role, &name)?;
             let member = |state: &State, t: Option<UserId>| t.is_some_and(|t| state.is_member(r, t));
-            if matches!(change, Change::Kicked(_)) && !member(state, target) {
-                let who = change.target().unwrap_or("");
-                return Err(Ko::new(Code::NotMember, format!("{who} is not in {name}")));
-            }
+            Rules::decide(state.role_in(r, by), change, (target_role, member(state, target)), &name)?;
             let ts = state.next_ts(now_ms());
             let mut done = Moderated {
                 room: name.clone(),
@@ -83,13 +75,9 @@ impl Inner {
     /// See [`Backend::room_info`](crate::store::Backend::room_info).
     pub(super) fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
         let state = self.state.lock();
-        let r = state.room_id(room).ok_or_else(|| no_room(room))?;
+        let r = state.room_id(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
         let role = state.role_in(r, user);
-        let name = &state.users[user].name;
-        if role == Role::None && !state.rules(r).names(name) {
-            return Err(Ko::not_member(room));
-        }
-        Ok(state.rules(r).info(&state.room(r).name, name, role, now_ms()))
+        state.rules(r).info_for((room, &state.room(r).name), &state.users[user].name, role, now_ms())
     }
 
     /// See [`Backend::is_room_admin`](crate::store::Backend::is_room_admin).

@@ -14,7 +14,7 @@ use super::super::record::{MsgRef, NO_POS, Pos, Record};
 use super::super::state::UserId;
 use super::Inner;
 use super::reader::{Reader, read_failed};
-use crate::protocol::Ko;
+use crate::protocol::{Chat, Ko};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -31,11 +31,11 @@ impl Inner {
     /// `READ:<user>:<id>`: `user` read the direct messages of `name` up
     /// to its message `id`.
     pub(super) fn read_direct(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
-        let unknown = || Ko::no_message(id, name);
+        let unknown = || crate::protocol::Ko::no_message(id, &Chat::User(name.to_string()));
         // The contract has one code for READ: UNKNOWN_MESSAGE.
         let (from, from_name, me, mut candidates, head, since) = {
             let state = self.state.lock();
-            let from = state.user_id(name).ok_or_else(|| Ko::no_sender(name))?;
+            let from = state.user_id(name).ok_or_else(|| crate::protocol::Ko::no_sender(name))?;
             let (from_name, me) = (state.users[from].name.clone(), state.users[user].name.clone());
             let (candidates, head) = (state.sent_candidates(from, id), state.direct_head(from, user));
             (from, from_name, me, candidates, head, state.users[user].since)
@@ -68,8 +68,8 @@ impl Inner {
 
     /// `READ:#<room>:<id>`: `user` read `room` up to its newest message `id`.
     pub(super) fn read_room(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
-        let unknown = || Ko::no_message(id, format_args!("#{name}"));
-        let not_member = || Ko::not_member(name);
+        let unknown = || crate::protocol::Ko::no_message(id, &Chat::Room(name.to_string()));
+        let not_member = || crate::protocol::Ko::not_member(name);
         let (head, since) = {
             let state = self.state.lock();
             let room = state.member_room(name, user).ok_or_else(not_member)?;

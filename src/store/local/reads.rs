@@ -57,7 +57,8 @@ impl Inner {
                     (state.direct_head(user, peer), Some(marks), since)
                 }
                 Chat::Room(name) => {
-                    let room = state.member_room(name, user).ok_or_else(|| Ko::not_member(name))?;
+                    let room =
+                        state.member_room(name, user).ok_or_else(|| crate::protocol::Ko::not_member(name))?;
                     (state.room_head(room), None, since)
                 }
             }

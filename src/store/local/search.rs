@@ -250,7 +250,7 @@ impl Inner {
                         walks.insert(fold_name(name), Walk { fates, direct: Some(marks) });
                     }
                     Chat::Room(name) => {
-                        state.member_room(name, user).ok_or_else(|| Ko::not_member(name))?;
+                        state.member_room(name, user).ok_or_else(|| crate::protocol::Ko::not_member(name))?;
                         let key = fold_name(&format!("#{name}"));
                         keys.push(key.clone());
                         let fates = Fates::since(ActionsSince(self.actions_since));

@@ -16,6 +16,7 @@ use super::super::state::{RoomId, State, UserId};
 use super::reader::read_failed;
 use super::{Inner, Pending};
 use crate::protocol::{Accepted, Chat, Ko, Text};
+use crate::store::meaning;
 
 impl Inner {
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
@@ -80,8 +81,8 @@ impl Inner {
         id: &str,
         text: &Text,
     ) -> Result<Accepted, Ko> {
-        if let Some(ts) = self.resent(state, pending, from, id)? {
-            return Ok(Accepted { id: id.into(), ts }); // a resend
+        if let Some(first) = meaning::resend(id, self.resent(state, pending, from, id)?) {
+            return Ok(first);
         }
         let to = recipient(state, from, to)?;
         self.may_send(state, from, to)?;
@@ -133,11 +134,11 @@ enum Recipient {
 fn recipient(state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
     match to {
         Chat::User(name) => {
-            let to = state.user_id(name).ok_or_else(|| Ko::no_user(name))?;
+            let to = state.user_id(name).ok_or_else(|| crate::protocol::Ko::no_user(name))?;
             Ok(Recipient::User(to))
         }
         Chat::Room(name) => {
-            let room = state.member_room(name, from).ok_or_else(|| Ko::not_member(name))?;
+            let room = state.member_room(name, from).ok_or_else(|| crate::protocol::Ko::not_member(name))?;
             Ok(Recipient::Room(room))
         }
     }
