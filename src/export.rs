@@ -18,6 +18,13 @@
 //! {"type":"device","device":"laptop","address":"127.0.0.1","presence":"online","last_seen_ms":0}
 //! ```
 //!
+//! Your starred messages (1.2, §25, `STARRED`) follow the chats, a
+//! `starred` line each, newest first, as a `message` line without `chat`:
+//!
+//! ```text
+//! {"type":"starred","from":"bob","to":"ana","id":"m1","state":"RECEIVED","text":"see you","ts":1795387812847}
+//! ```
+//!
 //! Devices (protocol 1.2, `DEVICES`) come last, then your files (1.2,
 //! `FILES`): a `file` line each, an `attachment` line per message that
 //! carries one; with `--out`, their bytes in a `files/` folder beside it
@@ -62,6 +69,13 @@ impl Source for Client {
         match self.0.request(&Request::Devices)? {
             Reply::Listing(lines) => Ok(Some(lines)),
             _ => Ok(None), // an older server: `KO:BAD_REQUEST`
+        }
+    }
+
+    fn starred(&mut self) -> Result<Vec<String>> {
+        match self.0.request(&Request::Starred)? {
+            Reply::Listing(lines) => Ok(lines),
+            _ => Ok(Vec::new()), // an older server: `KO:BAD_REQUEST`
         }
     }
 

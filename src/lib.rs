@@ -6,8 +6,8 @@
 //! READ ✓✓ read`. The wire protocol is in `docs/PROTOCOL.md`.
 //!
 //! First time here? Read `examples/tiny_server.rs` (the whole idea in
-//! under 600 lines), then `docs/READING.md`, which follows one `MSG`
-//! through this crate in 12 stops; this page is the map beside them.
+//! about 650 plain lines), then `docs/READING.md`, which follows one `MSG`
+//! through this crate in 18 stops; this page is the map beside them.
 //!
 //! ## Layout
 //!
@@ -180,6 +180,10 @@
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |
+//! | `devices.csv` | one per device of each user (1.2): how far in its user's inbox the device has acknowledged, when and from where it was last seen, the SHA-256 of its token if it was linked with a code (see `store::devices`) |
+//! | `actions.csv` | one row: since when the ids of edits, deletions and reactions are the server's own (1.2; `store::actions_since`) |
+//! | `files/<id>`, `<id>.part`, `<id>.thumb`, `<id>.meta` | photos and files sent in chats (1.2): their bytes, an upload not finished yet, a thumbnail, and who sent it under which name (see `store::files::disk`) |
+//! | `web.csv` | one row: the web port the server last served the browser app on, for the link `wachat users invite` prints (`admin::web_port`) |
 //! | `known.csv` | one per (account, address) pair that logged in within 30 days: the folded name, the address, the time; no password (`server::known`, issue 38) |
 //! | `server.csv` | one row: the data directory's random identity, made at its first start, which `SERVER` answers (`store::server_id`) |
 //! | `wachat.lock` | no rows: its `flock` keeps a second server (or `wachat users`) out of the directory, and it names its holder (`store::lock`, [`pidlock`]) |

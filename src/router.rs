@@ -306,6 +306,10 @@ pub struct Router {
     /// The logged-in send connections, to log a user or a device out on
     /// both ports (see `sends`).
     pub sends: SendSessions,
+    /// 1.2 (§24): the calls ringing or under way here (`server::calls`).
+    /// Beside the connections because a cluster's dispatcher, which holds
+    /// the router, tells it the answers and ends that other nodes served.
+    pub calls: crate::server::calls::Calls,
 }
 
 impl Router {

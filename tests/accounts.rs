@@ -284,6 +284,9 @@ fn info_tells_the_rules_of_the_server() {
             "max_history=1000".into(),
             "rate=50".into(),
             "name_quarantine_days=30".into(),
+            "timeout_secs=10".into(),
+            // REDEEM takes none of the address's budget of new accounts.
+            "new_accounts_left=60".into(),
         ]
     );
     assert_eq!(ana.request("INFO:x"), "KO:BAD_REQUEST:INFO takes no fields");

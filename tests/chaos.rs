@@ -255,3 +255,50 @@ fn a_restart_fault_without_a_command_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--restart"));
 }
+
+/// Issue 53: the restart script that ships (examples/restart_server.sh)
+/// does what `--restart` needs for `wachat serve` — kill -9 by the pid in
+/// the lock file, then the same data and options — and the replay line
+/// quotes it so that it pastes.
+#[test]
+fn the_shipped_restart_script_restarts_wachat_serve_under_chaos() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (send, recv) = (free().to_string(), free().to_string());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/restart_server.sh");
+    let options =
+        format!("--send-port {send} --recv-port {recv} --web-port off --exempt 127.0.0.1 --kdf-cost 8");
+    // WACHAT: this build, not a wachat on the PATH.
+    let restart = format!("WACHAT={} {script} {} {options}", support::wachat_bin(), data.display());
+    // The first start is the script's too (no server to kill yet).
+    let started = std::process::Command::new("sh").arg("-c").arg(&restart).status();
+    assert!(started.unwrap().success());
+    let pid_of = |data: &std::path::Path| std::fs::read_to_string(data.join("wachat.lock")).unwrap();
+    let first = pid_of(&data);
+    let out = chaos(&[
+        "127.0.0.1",
+        "--send-port",
+        &send,
+        "--recv-port",
+        &recv,
+        "--duration",
+        "30",
+        "--seed",
+        "20261123",
+        "--faults",
+        "delay,restart",
+        "--restart",
+        &restart,
+        "--json",
+    ]);
+    let last = pid_of(&data);
+    // Whatever happened, the server the script left running goes.
+    let _ = std::process::Command::new("kill").args(["-9", last.trim()]).status();
+    let (json, statuses) = report(&out);
+    assert!(out.status.success(), "{json:#}");
+    assert!(violated(&statuses).is_empty(), "{json:#}");
+    assert_ne!(first, last, "the seed's schedule has a restart, which the script made");
+    let replay = json["replay"].as_str().unwrap();
+    assert!(replay.contains(&format!("--restart '{restart}'")), "{replay}");
+}

@@ -262,6 +262,31 @@ fn an_idle_client_pings_and_pongs_and_stays_connected() {
 }
 
 #[test]
+fn a_console_keeps_its_connections_within_a_longer_server_timeout() {
+    // Issue 53: a server at `--timeout 600` pings a receive connection
+    // every 300 s; a console at its own 10 s took the silence for a broken
+    // connection and reconnected every 10–20 s. Here the server's timeout
+    // is 30 s and the console's 1 s: it learns 30 from INFO and stays.
+    let server = TestServer::start_with(&["--timeout", "30"]);
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ana = Console::start(&server, "ana", dir.path(), &["--trace", "--timeout", "1"]);
+    ana.expect("send > INFO");
+    ana.expect("send < timeout_secs=30");
+    ana.expect("connected to 127.0.0.1 as ana");
+    // Quiet for three of the console's own timeouts (this test is about
+    // time, so it waits: nothing to poll for).
+    std::thread::sleep(Duration::from_millis(3_500));
+    ana.type_line("/users");
+    ana.expect("online (1): ana");
+    assert_eq!(ana.count("recv > LOGIN:"), 1, "the receive port was dialled again: {:?}", ana.seen);
+    assert_eq!(ana.count("(offline"), 0, "{:?}", ana.seen);
+    // And its send port is pinged within its own 1 s all the same.
+    assert!(ana.count("send > PING") >= 3, "{:?}", ana.seen);
+    assert!(ana.quit("/quit").0.success());
+}
+
+#[test]
 fn a_server_with_a_shorter_timeout_is_redialled_and_then_pinged_in_time() {
     // The server times out after 2 s of quiet; the console keeps its default
     // 10 s, so it would PING only after 5 s. Its first request after 3 s of

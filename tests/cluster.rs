@@ -7,10 +7,11 @@
 //! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
 //! `devices.rs` (several devices of one user), `accounts.rs` (a new
 //! password on every node), `reuse.rs` (a deleted account's name taken
-//! again), `prefs.rs` (blocks, levels and pins, 1.2), `archive.rs` (archived chats, 1.2), `durable.rs` (an `OK` survives PostgreSQL
+//! again), `prefs.rs` (blocks, levels and pins, 1.2), `archive.rs` (archived chats, 1.2), `starred.rs` (starred messages, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs` (an `OK` survives PostgreSQL
 //! crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
-//! (migrations, `wachat migrate`).
+//! (migrations, `wachat migrate`), `differential.rs` (random scripts
+//! against a single server and a cluster: the same replies and state).
 #![cfg(feature = "cluster")]
 
 mod support;
@@ -23,10 +24,14 @@ mod actions;
 mod archive;
 #[path = "cluster/bounded.rs"]
 mod bounded;
+#[path = "cluster/calls.rs"]
+mod calls;
 #[path = "cluster/chat.rs"]
 mod chat;
 #[path = "cluster/devices.rs"]
 mod devices;
+#[path = "cluster/differential.rs"]
+mod differential;
 #[path = "cluster/durable.rs"]
 mod durable;
 #[path = "cluster/failures.rs"]
@@ -39,6 +44,8 @@ mod prefs;
 mod reuse;
 #[path = "cluster/schema.rs"]
 mod schema;
+#[path = "cluster/starred.rs"]
+mod starred;
 #[path = "cluster/unread.rs"]
 mod unread;
 

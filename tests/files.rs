@@ -434,6 +434,11 @@ fn fileof_names_the_file_of_a_message_seen_in_history_to_whoever_may_read_it_and
     let out = dir.path().join("saved.pdf");
     assert_eq!(fresher.save_file(f1, Some(&out)).unwrap(), out);
     assert!(std::fs::read(&out).unwrap() == bytes);
+    // Issue 53: onto a file that exists, a sentence, not "entity already
+    // exists"; the file is left as it was.
+    let again = fresher.save_file(f1, Some(&out)).unwrap_err().to_string();
+    assert!(again.contains("exists already") && again.contains("/save"), "{again}");
+    assert!(std::fs::read(&out).unwrap() == bytes);
 }
 
 /// Issue 49, item 1: a file belongs to the account that uploaded it, not

@@ -44,8 +44,17 @@ fn requests_before_login_are_refused_and_closed() {
         let mut c = server.send_conn();
         let reply = c.request(request);
         assert!(reply.starts_with("KO:AUTH_REQUIRED:"), "{request:?} -> {reply}");
+        assert!(!reply.contains("VERSION"), "{request:?} -> {reply}");
         c.expect_closed();
     }
+    // Issue 53: VERSION first on the send port keeps its code and says
+    // where VERSION goes.
+    let mut c = server.send_conn();
+    assert_eq!(
+        c.request("VERSION:1.2"),
+        "KO:AUTH_REQUIRED:log in first: LOGIN:<user>:<password>; VERSION is said on the receive port, with its login"
+    );
+    c.expect_closed();
 }
 
 #[test]

@@ -118,3 +118,47 @@ fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins(
     let listed = ok(users(&data, &["list"], ""));
     assert!(listed.lines().any(|l| l.starts_with("prof") && l.contains("server admin")), "{listed}");
 }
+
+/// Issue 53, the teacher's edges: `serve` says at start that registration
+/// is invite-only; `users invite` prints a link with the web port the
+/// server really serves; `users list` is sorted by name.
+#[test]
+fn an_invite_only_server_says_so_and_its_invite_link_has_its_web_port() {
+    let server = TestServer::start_with(&["--registration", "invite", "--web-port", "0"]);
+    server.wait_for_log("registration: invite-only");
+    let port = server.web.expect("a web port").port();
+    let invite = users(&server.data_dir, &["invite"], "");
+    assert!(invite.status.success(), "{}", invite.stderr);
+    assert!(invite.stderr.contains(&format!("http://<server>:{port}/#invite=")), "{}", invite.stderr);
+    // An open server says that too.
+    TestServer::start().wait_for_log("registration: open");
+}
+
+#[test]
+fn users_list_is_sorted_by_name_ignoring_case() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["zoe", "Bob", "ana", "carl"] {
+        ok(users(dir.path(), &["add", name], &format!("pw-{name}-long")));
+    }
+    let listed = ok(users(dir.path(), &["list"], ""));
+    let names: Vec<&str> = listed.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(names, ["ana", "Bob", "carl", "zoe"], "{listed}");
+}
+
+/// Issue 53: `users import` beside a running server names the roster and
+/// the line of each problem, as it does on a stopped server's directory.
+#[test]
+fn users_import_beside_a_running_server_names_the_file_and_the_line() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("class.csv");
+    std::fs::write(&roster, "name,email\ncarl,\nANA,\nbad name,\n").unwrap();
+    let out = users(&server.data_dir, &["import", roster.to_str().unwrap()], "");
+    assert!(!out.status.success(), "{}", out.stdout);
+    assert!(out.stderr.contains("class.csv: nothing imported"), "{}", out.stderr);
+    assert!(out.stderr.contains("line 3: ") && out.stderr.contains("line 4: "), "{}", out.stderr);
+    assert!(!out.stderr.contains("line 2: "), "carl is fine: {}", out.stderr);
+    // Nothing was made: carl cannot log in.
+    assert!(server.send_conn().request("LOGIN:carl:x").starts_with("KO:AUTH_FAILED"));
+}

@@ -14,8 +14,10 @@ use std::time::Duration;
 use support::examples::example;
 use support::{wachat_bin, wait_with_timeout};
 
-/// The example's promise to its readers (README, docs/READING.md).
-const MOST_LINES: usize = 600;
+/// The example's promise to its readers (its header, README,
+/// docs/READING.md): about 650 lines of plain code. A bound to notice
+/// growth by, not a target: it is never squeezed to meet it.
+const MOST_LINES: usize = 700;
 
 /// A running tiny server and the ports it listens on.
 struct Tiny {
@@ -24,10 +26,17 @@ struct Tiny {
 }
 
 impl Tiny {
-    /// Starts it on `ports` (`0`: any free port) with the data in `dir`.
+    /// Starts it on `ports` (`0`: any free port) with the data in `dir`,
+    /// at `--timeout 2`.
     fn start(dir: &Path, ports: [&str; 2]) -> Tiny {
+        Tiny::start_with(dir, ports, &["--timeout", "2"])
+    }
+
+    /// Starts it with more arguments (none: its defaults).
+    fn start_with(dir: &Path, ports: [&str; 2], args: &[&str]) -> Tiny {
         let mut child = Command::new(example("tiny_server"))
-            .args(["--send-port", ports[0], "--recv-port", ports[1], "--timeout", "2", "--kdf-cost", "8"])
+            .args(["--send-port", ports[0], "--recv-port", ports[1], "--kdf-cost", "8"])
+            .args(args)
             .arg("--data-dir")
             .arg(dir)
             .stdout(Stdio::piped())
@@ -88,8 +97,31 @@ fn tiny_server_passes_level_1_0_with_restarts() {
     assert!(!stdout.lines().any(|l| l.starts_with("fail ") || l.starts_with("skip ")), "{stdout}");
 }
 
+/// Issue 53: at its default timeout (10 s) it sent `BYE:TIMEOUT` 15 s
+/// after the last frame (a whole timeout after its `PING`), which the run
+/// at `--timeout 2` above did not see. The timing cases at 10 s, alone.
 #[test]
-fn the_tiny_server_is_a_whole_server_in_at_most_600_lines() {
+fn tiny_server_keeps_its_timeouts_at_the_default_timeout() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Tiny::start_with(data.path(), ["0", "0"], &[]);
+    let [send, recv] = server.ports.clone();
+    let mut child = Command::new(wachat_bin())
+        .args(["conform", "server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv])
+        .args(["--level", "1.0", "--only", "timing"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("wachat conform");
+    let stdout = child.stdout.take().expect("stdout");
+    let text = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(240));
+    let stdout = text.join().unwrap_or_default();
+    assert!(status.success(), "{stdout}");
+    assert!(stdout.contains("pass  timing/receive-port-silence-bye-timeout"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.starts_with("fail ") || l.starts_with("skip ")), "{stdout}");
+}
+
+#[test]
+fn the_tiny_server_is_a_whole_server_in_about_650_plain_lines() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tiny_server.rs");
     let source = std::fs::read_to_string(path).unwrap();
     let lines = source.lines().count();

@@ -511,22 +511,65 @@ fn the_readmes_two_column_transcript_runs_as_printed_with_the_real_nc() {
         .into_iter()
         .find(|(lang, _)| lang == "text")
         .expect("the README's nc transcript");
-    // Two columns: bob's receive port on the left, ana's send port from
-    // where her `$ nc` starts.
+    // Two columns: carol's receive port on the left, dave's send port
+    // from where his `$ nc` starts.
     let column = lines.iter().find_map(|l| l.find("$ nc 127.0.0.1 6666")).expect("ana's column");
     let server = TestServer::start(); // the default --timeout, as the README's
+    // In the README's order: its quick start registered ana and bob, so
+    // the transcript must not register them again (issue 53).
+    server.register(&["ana", "bob"]);
     let mut terms: HashMap<String, Nc> = HashMap::new();
     for line in &lines[1..] {
         let (left, right) = match line.char_indices().nth(column) {
             Some((at, _)) => line.split_at(at),
             None => (line.as_str(), ""),
         };
-        for (terminal, part) in [("bob", left), ("ana", right)] {
+        for (terminal, part) in [("carol", left), ("dave", right)] {
             if !part.trim().is_empty() {
                 play(&server, &mut terms, terminal, part.trim());
             }
         }
     }
+}
+
+/// Issue 53: LAB.md's table of parts names every part with the minutes
+/// of its heading, and its total is their sum (it said two hours while
+/// its minutes added to 190, and left out parts 8 and 9).
+#[test]
+fn the_labs_table_of_parts_adds_up_and_names_every_part() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LAB.md")).unwrap();
+    let minutes = |cell: &str| cell.trim().trim_end_matches('+').parse::<u32>().ok();
+    let mut rows = Vec::new();
+    let mut total = None;
+    for line in text.lines().skip_while(|l| !l.starts_with("| part |")).skip(2) {
+        let Some(row) = line.strip_prefix('|') else { break };
+        let cells: Vec<&str> = row.split('|').collect();
+        match cells[0].trim().parse::<u32>() {
+            Ok(part) => rows.push((part, minutes(cells[2]))),
+            Err(_) => total = minutes(cells[2]),
+        }
+    }
+    let headings: Vec<(u32, Option<u32>)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter_map(|h| {
+            let (number, rest) = h.split_once(". ")?;
+            let part = number.parse().ok()?;
+            let shown = rest.rsplit_once(" (").and_then(|(_, m)| m.strip_suffix(" min)")).and_then(minutes);
+            Some((part, shown))
+        })
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        headings.iter().map(|h| h.0).collect::<Vec<_>>()
+    );
+    for ((part, in_table), (_, in_heading)) in rows.iter().zip(&headings) {
+        if in_heading.is_some() {
+            assert_eq!(in_table, in_heading, "part {part}: the table and the heading disagree");
+        }
+    }
+    let sum: u32 = rows.iter().filter_map(|r| r.1).sum();
+    assert_eq!(total, Some(sum), "the table's total is not the sum of its parts");
 }
 
 #[test]

@@ -465,3 +465,45 @@ fn archived_chats_are_listed_last_and_ring_for_mentions_only() {
     ana.wait_screen("carl under Archived (1)", |s| under_heading(s, "carl"));
     assert_eq!(ana_send.listing("ARCHIVED"), ["carl"]);
 }
+
+/// 1.2 (§25): `*` on a chosen message stars it: a ★ before its text here
+/// and on the server's list; a star made on another device shows too, and
+/// `*` again takes the star back.
+#[test]
+fn a_chosen_message_is_starred_with_a_star_and_a_star_from_elsewhere_shows() {
+    const UP: &str = "\x1b[A";
+    let server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob_send = server.login_send("bob", "pw-bob");
+    assert!(bob_send.request("MSG:ana:b1:the okapi plan").starts_with("OK:b1:"));
+    assert!(bob_send.request("MSG:ana:b2:second thought").starts_with("OK:b2:"));
+    let mut ana_send = server.login_send("ana", "pw-ana");
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
+    ana.type_keys("\r");
+    ana.wait_screen("the conversation", |s| s.find("second thought").is_some());
+
+    ana.type_keys(UP);
+    ana.wait_screen("bob's newest chosen", |s| s.find("chosen: bob: second thought").is_some());
+    ana.type_keys("*");
+    ana.wait_screen("starred", |s| s.find("★ second thought").is_some() && s.find("★ starred").is_some());
+    assert_eq!(ana_send.listing("STARRED").len(), 1);
+    assert!(
+        ana.wait_screen("no echo", |s| s.find("★ second thought").is_some())
+            .find("(another device)")
+            .is_none()
+    );
+
+    // From another device: b1 starred, its ★ shows.
+    assert_eq!(ana_send.request("STAR:bob:bob:b1"), "OK");
+    ana.wait_screen("b1 starred elsewhere", |s| s.find("★ the okapi plan").is_some());
+    // `*` again on b2: the star is taken back.
+    ana.type_keys(UP);
+    ana.wait_screen("b2 chosen", |s| s.find("chosen: bob: second thought").is_some());
+    ana.type_keys("*");
+    ana.wait_screen("unstarred", |s| {
+        s.find("★ second thought").is_none() && s.find("star taken back").is_some()
+    });
+    assert_eq!(ana_send.listing("STARRED").len(), 1);
+}

@@ -14,12 +14,13 @@ import { request, parseMsgOk, parseInfoLine, parseQuote, quoteLine, snippet, REA
 import { t, addStrings } from './i18n.js';
 import { visible } from './view.js';
 import { isAdmin } from './moderation.js';
+import { starred, toggle } from './starred.js';
 
 const $ = (id) => document.getElementById(id);
 addStrings({
-  en: { react: 'React {emoji}', reply: 'Reply', edit: 'Edit', del: 'Delete', confirmDelete: 'Delete for everyone?', cancel: 'Cancel', replyingTo: 'Replying to {who}', editing: 'Editing your message' },
-  es: { react: 'Reaccionar {emoji}', reply: 'Responder', edit: 'Editar', del: 'Eliminar', confirmDelete: '¿Eliminar para todos?', cancel: 'Cancelar', replyingTo: 'Respondiendo a {who}', editing: 'Editando tu mensaje' },
-  pt: { react: 'Reagir {emoji}', reply: 'Responder', edit: 'Editar', del: 'Apagar', confirmDelete: 'Apagar para todos?', cancel: 'Cancelar', replyingTo: 'Respondendo a {who}', editing: 'Editando sua mensagem' },
+  en: { react: 'React {emoji}', reply: 'Reply', edit: 'Edit', del: 'Delete', confirmDelete: 'Delete for everyone?', cancel: 'Cancel', replyingTo: 'Replying to {who}', editing: 'Editing your message', forward: 'Forward' },
+  es: { react: 'Reaccionar {emoji}', reply: 'Responder', edit: 'Editar', del: 'Eliminar', confirmDelete: '¿Eliminar para todos?', cancel: 'Cancelar', replyingTo: 'Respondiendo a {who}', editing: 'Editando tu mensaje', forward: 'Reenviar' },
+  pt: { react: 'Reagir {emoji}', reply: 'Responder', edit: 'Editar', del: 'Apagar', confirmDelete: 'Apagar para todos?', cancel: 'Cancelar', replyingTo: 'Respondendo a {who}', editing: 'Editando sua mensagem', forward: 'Encaminhar' },
 });
 const closeMenus = () => document.querySelectorAll('#messages .menu').forEach((m) => m.remove());
 
@@ -86,6 +87,9 @@ export class Actions {
       menu.append(b);
     };
     add('reply', () => this.start('reply', chat, msg));
+    add(starred(chat, msg) ? 'unstar' : 'star', () => { closeMenus(); toggle(this.app, chat, msg); }); // 1.2 (§25)
+    // Forward (issue 51): forward.js, loaded at the first tap.
+    add('forward', () => { closeMenus(); import('./forward.js').then((m) => m.choose(this.app, msg)); });
     const age = Date.now() - msg.ts;
     if (msg.mine && age < this.limits.edit * 60000) add('edit', () => this.start('edit', chat, msg));
     const admin = chat.room && !msg.mine && isAdmin(this.app.rules());

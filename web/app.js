@@ -3,7 +3,7 @@
 // what the user does into requests (wire.js formats them).
 
 import { Link, pair } from './link.js';
-import { Model, Outbox, newId } from './chats.js';
+import { Model, Outbox, Drafts, newId } from './chats.js';
 import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, isChat, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
 import { renderList, seenText, visible, Conversation } from './view.js';
@@ -22,6 +22,8 @@ const TYPING_SHOWN_MS = 5000;
 let link = null;
 let model = null;
 let outbox = null;
+/** What was typed and not sent, per chat (chats.js). */
+let drafts = null;
 let view = null;
 /** Reply, edit, delete, react (1.2): actions.js, loaded at the first "⋯" (search.js at the first search). */
 let actions = null;
@@ -67,6 +69,11 @@ $('link-mode').addEventListener('click', () => {
 $('devices-button').addEventListener('click', () => import('./devices.js').then((m) => m.toggle(app)));
 $('members-button').addEventListener('click', () => import('./panel.js').then((m) => (panel = m).toggle(app)));
 $('register-button').addEventListener('click', () => start(true));
+// 1.2 (§24): calls (call.js), loaded at the first call button or CALL event.
+let calls = null;
+const callsReady = () => (calls ||= import('./call.js').then((m) => m.setup(app)));
+$('call-voice').addEventListener('click', () => callsReady().then((c) => c.start('voice')));
+$('call-video').addEventListener('click', () => callsReady().then((c) => c.start('video')));
 $('new-chat').addEventListener('submit', (e) => {
   e.preventDefault();
   newChat($('new-chat-name').value.trim());
@@ -81,11 +88,27 @@ $('input').addEventListener('keydown', (e) => {
     send();
   }
 });
-$('input').addEventListener('input', typing);
+$('input').addEventListener('input', () => {
+  keepDraft();
+  typing();
+  // @mentions from the room's members (issue 51): autocomplete.js, at the first `@` typed in a room.
+  if (openKey && isRoom(openKey) && ($('input').value.includes('@') || $('mention-list'))) import('./autocomplete.js').then((m) => m.suggest(app));
+});
 $('back').addEventListener('click', closeChat);
 // The server's rules (rules.js) load when they are shown.
 $('rules-button').addEventListener('click', () => { if (link) import('./rules.js').then((m) => m.showRules(link)).catch(() => {}); });
 $('rules-close').addEventListener('click', () => { $('rules').hidden = true; });
+// Esc closes what is open on top, one thing a press: a message's menu, the photo viewer, Details, Devices, search, the rules.
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape' || e.defaultPrevented) return;
+  const menu = document.querySelector('#messages .menu');
+  const open = (id) => !$(id).hidden;
+  if (menu) menu.remove();
+  else if (open('chat-panel')) panel?.toggle(app);
+  else if (open('devices-panel')) import('./devices.js').then((m) => m.toggle(app));
+  else if (open('search-panel')) $('search-panel').hidden = true;
+  else if (open('rules')) $('rules').hidden = true;
+});
 const app = {
   link: () => link, model: () => model, view: () => view, chat: () => view.chat, rules: () => rules, open: openChat, applied,
   say: (text) => { $('typing').textContent = text; },
@@ -96,6 +119,7 @@ $('search').addEventListener('submit', (e) => {
   import('./search.js').then((m) => m.search(app));
 });
 $('search-close').addEventListener('click', () => { $('search-panel').hidden = true; });
+$('starred-button').addEventListener('click', () => import('./starred.js').then((m) => m.show(app))); // 1.2 (§25)
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
 $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 40) loadOlder();
@@ -196,6 +220,7 @@ async function begin(who) {
   link = new Link(base(), { ...who, persist: offlineStart });
   model = new Model(user);
   outbox = new Outbox(`wachat:outbox:${location.host}:${fold(user)}`);
+  drafts = model.drafts = new Drafts(`wachat:drafts:${location.host}:${fold(user)}`);
   view = new Conversation();
   view.onMore = async (item, msg) => {
     actionsLoading ||= import('./actions.js').then((m) => (actions = new m.Actions(app)));
@@ -212,6 +237,7 @@ async function begin(who) {
     if (offlineStart && reply.code === 'OFFLINE') return enter(who);
     link = null;
     if (who.token && reply.code === 'AUTH_FAILED') unlinked();
+    else if (reply.code === 'AUTH_FAILED' && !who.register) $('login-error').textContent = t('wrongLogin');
     else $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
     if (who.register && reply.code === 'AUTH_FAILED') invite(reply);
     return;
@@ -228,6 +254,7 @@ async function begin(who) {
 async function enter(who) {
   model.me = view.me = link.user;
   const kept = store ? store.restore(location.host, model) : null;
+  for (const name of drafts.names()) model.chat(name); // a chat with a draft is in the list, as WhatsApp keeps it
   for (const entry of outbox.entries) {
     model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
   }
@@ -240,7 +267,6 @@ async function enter(who) {
   import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
   if (link.status !== 'online') return; // refresh() runs when it is
   await refresh();
-  import('./rules.js').then((m) => m.showRulesOnce(link, link.user)).catch(() => {});
 }
 
 // A linked browser logs in by itself, with its token.
@@ -263,6 +289,8 @@ function onStatus({ status, retryMs, reply }) {
   $('status').className = `status ${status}`;
   // Offline: said in the header, and nobody's presence is shown as known.
   $('app').classList.toggle('offline', status !== 'online');
+  // …and inside an open chat, where a phone shows no list header (issue 51).
+  $('chat-offline').textContent = status === 'online' ? '' : `${text}. ${t('offlineHere')}`;
   if (openKey && model) updateSub(model.chat(openKey));
   if (status === 'online' && model && !$('app').hidden) refresh();
   if (status === 'refused' && !$('app').hidden) {
@@ -289,6 +317,7 @@ async function refresh() {
       for (const name of archived.lines.filter(isChat)) onArchive({ chat: name, archived: true });
     }
     if (blocks.reply.ok) model.blocked = new Set(blocks.lines.filter(isName).map(fold));
+    refreshStars();
     model.online = new Set(users.lines.map(fold));
     const recent = [];
     for (const line of chats.lines) {
@@ -385,14 +414,20 @@ async function loadPage(chat, limit) {
 
 async function openChat(name) {
   const chat = model.chat(name);
-  if (openKey !== fold(chat.name)) actions?.cancel();
+  if (openKey !== fold(chat.name)) {
+    // The draft of the chat left stays with it (keepDraft); this chat's own comes back.
+    actions?.cancel();
+    $('mention-list')?.remove();
+    $('input').value = drafts.get(chat.name);
+  }
   openKey = fold(chat.name);
   $('app').classList.add('chat-open');
   $('chat-title').textContent = chat.name;
+  $('call-voice').hidden = $('call-video').hidden = Boolean(chat.room) || model.isMe(chat.name);
   $('chat-sub').textContent = '';
   $('empty').hidden = true;
   $('composer').hidden = false;
-  $('chat-panel').hidden = true;
+  panel?.close();
   $('search-scope').options[1].disabled = false;
   $('search-scope').value = 'here';
   $('typing').textContent = '';
@@ -419,6 +454,12 @@ function closeChat() {
   openKey = null;
   actions?.cancel();
   $('app').classList.remove('chat-open');
+  $('input').value = ''; // the chat's draft stays with it
+  // No chat, no header: its title, its details and their panel go.
+  for (const id of ['chat-title', 'chat-sub', 'typing']) $(id).textContent = '';
+  renderHeader(null);
+  panel?.close();
+  $('room-note').hidden = true;
   $('composer').hidden = true;
   $('empty').hidden = false;
   $('messages').replaceChildren();
@@ -446,7 +487,7 @@ function updateComposer() {
 
 async function updateSub(chat) {
   if (chat.room) {
-    $('chat-sub').textContent = chat.memberCount ? `${chat.memberCount} · ${t('members')}` : '';
+    $('chat-sub').textContent = chat.memberCount ? t('memberCount', { n: chat.memberCount }) : '';
     return;
   }
   if (link.status !== 'online') {
@@ -509,6 +550,7 @@ function send() {
     return;
   }
   $('input').value = '';
+  drafts.set(chat.name, '');
   outbox.add(entry);
   const { msg } = model.add({ from: model.me, to: entry.to, id: entry.id, ts: entry.ts, text: shownText(entry), state: 'SENT' });
   view.append(msg);
@@ -635,6 +677,9 @@ function onEvent(event) {
       draw();
       if (openKey === fold(event.chat)) panel?.sync();
       break;
+    case 'STAR':
+      import('./starred.js').then((m) => m.onEvent(app, event));
+      break;
     case 'BLOCKED':
     case 'UNBLOCKED':
       model.blocked[event.kind === 'BLOCKED' ? 'add' : 'delete'](fold(event.user));
@@ -653,6 +698,9 @@ function onEvent(event) {
       }
       break;
     }
+    case 'CALL':
+      callsReady().then((c) => c.onEvent(event));
+      break;
     default:
       if (isModeration(event)) onModeration(event);
       break;
@@ -667,6 +715,12 @@ function onModeration(event) {
     showRules(model.chat(event.room));
     if (!$('chat-panel').hidden) panel?.showMembers();
   }
+}
+
+/** My starred messages (1.2, §25): starred.js is loaded once there is one (the ★ of their bubbles). */
+async function refreshStars() {
+  const { reply, lines } = await link.request(request.starred()).catch(() => ({ reply: {} }));
+  if (reply.ok && (lines.length || view.starred)) import('./starred.js').then((m) => m.load(app, lines));
 }
 
 /** A chat archived (1.2, §23), from ARCHIVED or an ARCHIVE event: archive.js draws the list's row. */
@@ -688,6 +742,11 @@ async function showRules(chat) {
   rules = info;
   renderHeader(info);
   updateComposer();
+}
+
+/** Keeps what the composer holds as the open chat's draft (an edit of a sent message is none). */
+function keepDraft() {
+  if (openKey && drafts && actions?.mode?.kind !== 'edit') drafts.set(openKey, $('input').value);
 }
 
 /** TYPING (protocol 1.2) at most every 3 s; a server without it says BAD_REQUEST once. */

@@ -5,7 +5,7 @@
 // at-least-once: a message seen again by its (from, id) is dropped), and
 // states only move forward (SENT … → RECEIVED ✓ → DELIVERED ✓✓ → READ).
 
-import { fold, isRoom, DELETED } from './wire.js';
+import { fold, isRoom, isChat, DELETED } from './wire.js';
 import { applyAction, settle } from './fates.js';
 import { mentions } from './mentions.js';
 
@@ -152,3 +152,48 @@ export function newId() {
   crypto.getRandomValues(random);
   return `w${Date.now().toString(36)}${random[0].toString(36)}${random[1].toString(36)}`.slice(0, 64);
 }
+
+/**
+ * What was typed and not sent, per chat (issue 51): kept in localStorage
+ * (per server and user) so that it survives a reload, and shown as
+ * "Draft:" in the chat list. Each chat has its own, so a text typed for
+ * one chat is never sent into another. Bounded as the composer is: at
+ * most MOST_DRAFTS chats of a message's length each.
+ */
+export class Drafts {
+  constructor(key) {
+    this.key = key;
+    try {
+      const kept = JSON.parse(localStorage.getItem(key) || '{}');
+      this.texts = new Map(Object.entries(kept && typeof kept === 'object' ? kept : {}).filter(([, v]) => typeof v === 'string'));
+    } catch (_) {
+      this.texts = new Map();
+    }
+  }
+
+  get(name) {
+    return this.texts.get(fold(name)) || '';
+  }
+
+  /** The chats that have a draft (names checked as the network's are: another version of the app may have written them). */
+  names() {
+    return [...this.texts.keys()].filter(isChat);
+  }
+
+  /** Keeps `text` as the draft of `name` (an empty one is forgotten). */
+  set(name, text) {
+    const key = fold(name);
+    if ((this.texts.get(key) || '') === text) return;
+    this.texts.delete(key);
+    if (text.trim()) this.texts.set(key, text.slice(0, 4096));
+    while (this.texts.size > MOST_DRAFTS) this.texts.delete(this.texts.keys().next().value);
+    try {
+      localStorage.setItem(this.key, JSON.stringify(Object.fromEntries(this.texts)));
+    } catch (_) {
+      /* storage full or denied: the drafts live in memory only */
+    }
+  }
+}
+
+/** Chats a draft is kept for; the oldest draft goes first. */
+const MOST_DRAFTS = 100;

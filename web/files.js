@@ -11,7 +11,14 @@
 
 import { request, parseFileOf } from './wire.js';
 import { newId } from './chats.js';
-import { el } from './view.js';
+import { el, visible, rich, FORWARDED } from './view.js';
+import { t, addStrings } from './i18n.js';
+
+addStrings({
+  en: { recordVoice: 'Record a voice message', attach: 'Attach a file', caption: 'Add a caption', sendFile: 'Send', download: 'Download {name}', forward: 'Forward', sending: 'Sending {name}…', photoOf: 'Photo: {name}' },
+  es: { recordVoice: 'Grabar un mensaje de voz', attach: 'Adjuntar un archivo', caption: 'Añade un texto', sendFile: 'Enviar', download: 'Descargar {name}', forward: 'Reenviar', sending: 'Enviando {name}…', photoOf: 'Foto: {name}' },
+  pt: { recordVoice: 'Gravar uma mensagem de voz', attach: 'Anexar um arquivo', caption: 'Adicione uma legenda', sendFile: 'Enviar', download: 'Baixar {name}', forward: 'Encaminhar', sending: 'Enviando {name}…', photoOf: 'Foto: {name}' },
+});
 
 const PART = 12000;
 /** Parts in flight at once: ~96 KB, a link kept busy, little memory. */
@@ -111,8 +118,12 @@ function refused(reply) {
   return new Error(reply ? `${reply.code}: ${reply.reason}` : 'no reply');
 }
 
-/** Sends `file` (a File or Blob with a name) to the open chat; the message, added to the model. */
-export async function send(app, file, name = file.name) {
+/**
+ * Sends `file` (a File or Blob with a name) to the open chat with its
+ * `caption`; `progress(bytes)` hears how far the upload is. The message,
+ * added to the model.
+ */
+export async function send(app, file, name = file.name, caption = '', progress = () => {}) {
   const link = app.link();
   const chat = app.chat();
   if (!link || !chat) throw new Error('no chat open');
@@ -131,23 +142,43 @@ export async function send(app, file, name = file.name) {
     }
     for (const waiting of batch) {
       const { reply } = await waiting;
-      if (reply && reply.ok) confirmed = Math.max(confirmed, Number(reply.value));
-      else if (reply && reply.code === 'RATE_LIMITED') {
+      if (reply && reply.ok) {
+        confirmed = Math.max(confirmed, Number(reply.value));
+        progress(confirmed);
+      } else if (reply && reply.code === 'RATE_LIMITED') {
         await pause();
         break;
       } else throw refused(reply);
     }
   }
+  const kind = IMAGES.includes(file.type) ? file.type : 'application/octet-stream';
+  return carry(app, chat, { id: fileId, size: file.size, type: kind, name }, caption);
+}
+
+/**
+ * Sends a message to `chat` carrying `file` (`{id, size, type, name}`),
+ * uploaded here or (a forward, 1.2) a file this user may fetch: the
+ * server lets whoever may fetch a file send it on (docs/PROTOCOL.md §21).
+ */
+export async function carry(app, chat, file, caption = '') {
+  const link = app.link();
   const id = newId();
-  const sent = (await link.request(request.file(chat.name, id, fileId, ''))).reply;
+  const sent = (await link.request(request.file(chat.name, id, file.id, caption))).reply;
   if (!sent || !sent.ok) throw refused(sent);
   const ts = Number(sent.value.split(':')[1]);
-  const kind = IMAGES.includes(file.type) ? file.type : 'application/octet-stream';
-  const msg = { from: app.model().me, to: chat.name, id, ts, state: 'RECEIVED', text: `📎 ${name} (${sizeWords(file.size)})` };
-  msg.file = { id: fileId, size: file.size, type: kind, name };
+  const text = `📎 ${file.name} (${sizeWords(file.size)})${caption ? ` ${caption}` : ''}`;
+  const msg = { from: app.model().me, to: chat.name, id, ts, state: 'RECEIVED', text };
+  msg.file = { ...file };
   const added = app.model().add(msg);
   if (added.added && app.chat() === chat) app.view().append(added.msg);
+  app.draw();
   return added.msg;
+}
+
+/** What a file message says besides its file: its text after `📎 <name> (<size>)`, which the photo or card shows. */
+export function captionOf(msg) {
+  const head = `📎 ${msg.file.name} (${sizeWords(msg.file.size)})`;
+  return msg.text.startsWith(head) ? msg.text.slice(head.length).replace(/^ /, '') : msg.text;
 }
 
 /** Every byte of `what` (a file id, or `<id>-t` for its thumbnail), as a Blob of `type`. */
@@ -223,36 +254,131 @@ export function show(item, msg, link, chat) {
       return url;
     });
     shown.then((url) => { img.src = url; }).catch(() => { img.alt = `${file.name} ✕`; });
-    img.addEventListener('click', async () => {
-      if (img.dataset.full) return;
-      img.dataset.full = 'loading';
-      img.src = URL.createObjectURL(await fetchBlob(link, file.id, file.type));
-      img.dataset.full = 'shown';
+    // A tap opens the photo whole, in the viewer (never inside the bubble).
+    const open = el('button', 'photo');
+    open.type = 'button';
+    open.setAttribute('aria-label', t('photoOf', { name: file.name }));
+    open.addEventListener('click', () => viewer(msg, link));
+    open.append(img);
+    box.append(open);
+  } else if (msg.text.startsWith('📎 voice-')) {
+    // A voice message (issue 51): voice.js draws its player, if the name is one (else a card, as any file).
+    import('./voice.js').then((m) => {
+      if (m.voice(msg.text)) m.player(box, msg, link, fetchBlob);
+      else card(box, link, file);
     });
-    box.append(img);
-  } else {
-    box.append(el('span', 'file-name', file.name), ' ', el('span', 'file-size', sizeWords(file.size)), ' ');
-    const save = el('button', 'secondary small', '⬇');
-    save.type = 'button';
-    save.setAttribute('aria-label', `download ${file.name}`);
-    save.addEventListener('click', async () => {
-      // Always a download, never shown: a file of any other type is octet-stream.
-      const blob = await fetchBlob(link, file.id, 'application/octet-stream');
-      const a = el('a');
-      a.href = URL.createObjectURL(blob);
-      a.download = file.name;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 60000);
-    });
-    box.append(save);
+  } else card(box, link, file);
+  // The text says the name and size the photo or card shows already: only the caption stays (issue 51).
+  const text = item.querySelector('.text');
+  if (text) {
+    let caption = visible(captionOf(msg));
+    if (caption.startsWith(FORWARDED) && !item.querySelector('.forwarded')) {
+      caption = caption.slice(FORWARDED.length);
+      item.insertBefore(el('div', 'forwarded', t('forwarded')), text);
+    }
+    text.replaceChildren(rich(caption));
+    text.hidden = !caption;
+    item.insertBefore(box, text);
+  } else item.insertBefore(box, item.querySelector('.meta'));
+}
+
+/** A file's card: its name, its size, ⬇. */
+function card(box, link, file) {
+  box.append(el('span', 'file-name', file.name), ' ', el('span', 'file-size', sizeWords(file.size)), ' ');
+  box.append(downloadButton(link, file, 'application/octet-stream'));
+}
+
+/** A ⬇ button that saves `file` under its name; `type`: what the bytes are called (octet-stream: never shown). */
+function downloadButton(link, file, type) {
+  const save = el('button', 'secondary small', '⬇');
+  save.type = 'button';
+  save.setAttribute('aria-label', t('download', { name: file.name }));
+  save.addEventListener('click', async () => {
+    const blob = await fetchBlob(link, file.id, type);
+    const a = el('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = file.name;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  });
+  return save;
+}
+
+/** The app (app.js's getters), once logged in: the viewer's Forward needs it. */
+let theApp = null;
+
+/**
+ * The photo viewer (issue 51): the photo whole, over everything, with
+ * its name, Download, Forward and ✕; Esc closes it, and the focus goes
+ * back where it was.
+ */
+export function viewer(msg, link) {
+  const file = msg.file;
+  const back = document.activeElement;
+  const button = (text, label, onClick) => {
+    const b = el('button', 'secondary icon', text);
+    b.type = 'button';
+    b.setAttribute('aria-label', label);
+    b.title = label;
+    b.addEventListener('click', onClick);
+    return b;
+  };
+  const img = el('img', 'full');
+  img.alt = file.name;
+  let url = null;
+  const shut = () => {
+    box.remove();
+    document.removeEventListener('keydown', onKey, true);
+    if (url) URL.revokeObjectURL(url);
+    back?.focus?.();
+  };
+  const close = button('✕', t('close'), shut);
+  const forward = button('↪', t('forward'), () => {
+    shut();
+    import('./forward.js').then((m) => m.choose(theApp, msg));
+  });
+  forward.hidden = !theApp;
+  const bar = el('div', 'viewer-bar');
+  bar.append(el('span', 'viewer-name', file.name), downloadButton(link, file, file.type), forward, close);
+  const box = el('div', 'viewer');
+  box.setAttribute('role', 'dialog');
+  box.setAttribute('aria-modal', 'true');
+  box.setAttribute('aria-label', file.name);
+  box.append(bar, img);
+  // Esc closes the viewer first (captured before app.js's Esc), and Tab stays inside it.
+  function onKey(e) {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      shut();
+    } else if (e.key === 'Tab') {
+      const buttons = [...bar.querySelectorAll('button:not([hidden])')];
+      const at = buttons.indexOf(document.activeElement);
+      const next = (at + (e.shiftKey ? -1 : 1) + buttons.length) % buttons.length;
+      e.preventDefault();
+      buttons[next].focus();
+    }
   }
-  item.insertBefore(box, item.querySelector('.meta'));
+  document.addEventListener('keydown', onKey, true);
+  document.body.append(box);
+  close.focus();
+  fetchBlob(link, file.id, file.type).then((blob) => {
+    url = URL.createObjectURL(blob);
+    img.src = url;
+    img.dataset.full = 'shown';
+  }).catch(() => { img.alt = `${file.name} ✕`; });
 }
 
 /** The attach button, drag and drop, and pasting an image into the message box. */
 export function setup(app) {
+  theApp = app;
   if ($('attach')) return;
   const say = (e) => app.say(`📎 ${e.message}`);
+  // One file: asked its caption first, then sent with its progress shown; several: each sent as it is.
+  const take = (files) => {
+    if (files.length === 1) stage(app, files[0], files[0].name, say);
+    else for (const file of files) send(app, file).catch(say);
+  };
   const picker = el('input');
   picker.type = 'file';
   picker.hidden = true;
@@ -260,25 +386,96 @@ export function setup(app) {
   const button = el('button', 'secondary', '📎');
   button.type = 'button';
   button.id = 'attach';
-  button.setAttribute('aria-label', 'attach a file');
+  button.setAttribute('aria-label', t('attach'));
+  button.title = t('attach');
   button.addEventListener('click', () => picker.click());
   picker.addEventListener('change', () => {
-    for (const file of picker.files) send(app, file).catch(say);
+    take([...picker.files]);
     picker.value = '';
   });
+  // A voice message (issue 51): voice.js records at the first tap, and files go as any file.
+  const mic = el('button', 'secondary', '🎤');
+  mic.type = 'button';
+  mic.id = 'record';
+  mic.setAttribute('aria-label', t('recordVoice'));
+  mic.title = t('recordVoice');
+  mic.addEventListener('click', () => import('./voice.js').then((m) => m.record(app, (file, name) => {
+    const bar = progressBar(name, file.size);
+    send(app, file, name, '', (n) => { bar.value = n; }).catch(say).finally(() => bar.parentNode.remove());
+  })));
   $('composer').prepend(button, picker);
+  $('send').before(mic);
   for (const zone of [$('messages'), $('composer')]) {
     zone.addEventListener('dragover', (e) => e.preventDefault());
     zone.addEventListener('drop', (e) => {
       e.preventDefault();
-      for (const file of e.dataTransfer.files) send(app, file).catch(say);
+      take([...e.dataTransfer.files]);
     });
   }
   $('input').addEventListener('paste', (e) => {
     const images = [...e.clipboardData.files].filter((f) => IMAGES.includes(f.type));
     if (!images.length) return;
     e.preventDefault();
-    for (const image of images) send(app, image, image.name || `pasted-${Date.now()}.${image.type.split('/')[1]}`).catch(say);
+    if (images.length === 1) stage(app, images[0], images[0].name || `pasted-${Date.now()}.${images[0].type.split('/')[1]}`, say);
+    else for (const image of images) send(app, image, image.name || `pasted-${Date.now()}.${image.type.split('/')[1]}`).catch(say);
   });
+}
+
+/** A bar above the composer saying what is being sent, and how far: its <progress>. */
+function progressBar(name, size) {
+  const bar = el('div', 'attach-bar');
+  const meter = el('progress');
+  meter.max = size;
+  meter.value = 0;
+  meter.setAttribute('aria-label', t('sending', { name }));
+  bar.append(el('span', 'attach-name', t('sending', { name })), meter);
+  $('composer').before(bar);
+  return meter;
+}
+
+/**
+ * A file about to go (issue 51): its name, a caption field, Send and ✕
+ * above the composer; once sent, a progress bar until the server has it.
+ */
+function stage(app, file, name, say) {
+  $('attach-bar')?.remove();
+  const bar = el('div', 'attach-bar');
+  bar.id = 'attach-bar';
+  const caption = el('input');
+  caption.id = 'attach-caption';
+  caption.maxLength = 1000;
+  caption.placeholder = t('caption');
+  caption.setAttribute('aria-label', t('caption'));
+  const go = el('button', '', t('sendFile'));
+  go.type = 'button';
+  go.id = 'attach-send';
+  const cancel = el('button', 'secondary icon', '✕');
+  cancel.type = 'button';
+  cancel.setAttribute('aria-label', t('close'));
+  cancel.addEventListener('click', () => bar.remove());
+  const meter = el('progress');
+  meter.max = file.size;
+  meter.value = 0;
+  meter.hidden = true;
+  meter.setAttribute('aria-label', t('sending', { name }));
+  go.addEventListener('click', () => {
+    go.disabled = caption.disabled = true;
+    meter.hidden = false;
+    send(app, file, name, caption.value.trim(), (n) => { meter.value = n; })
+      .catch(say)
+      .finally(() => bar.remove());
+  });
+  caption.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      go.click();
+    } else if (e.key === 'Escape') {
+      e.stopPropagation();
+      bar.remove();
+    }
+  });
+  bar.append(el('span', 'attach-name', `📎 ${name} (${sizeWords(file.size)})`), caption, go, cancel, meter);
+  $('composer').before(bar);
+  caption.focus();
 }
 

@@ -25,10 +25,14 @@ const STRINGS = {
     unlinked: 'This browser was unlinked from another device: log in again, or link it with a new code.',
     accountDeleted: 'Your account is deleted: its password, devices, inbox and rooms are gone. The messages you sent stay with their recipients.',
     devices: 'Devices', linkNew: 'Link a new device',
+    starredTitle: 'Starred messages',
     rules: 'Server rules', rulesTitle: 'This server\'s rules', retentionDays: 'Messages are deleted from the server after {days} days.',
     retentionNone: 'Messages are kept on the server with no time limit.', quotaBytes: 'Each account may store {size}.',
     quotaNone: 'No storage quota per account.', maxDevices: 'Devices connected at once per account: {n}.',
     maxText: 'Longest message: {n} bytes.', nameQuarantine: 'A deleted account\'s name is free for a new account after {days} days.', close: 'Close',
+    draft: 'Draft', memberCount: '{n} members', noMessages: 'No messages yet', wrongLogin: 'Wrong user name or password.',
+    newHere: 'New here? An email for your account', jumpNewest: 'Jump to the newest messages ({n} new)', forwarded: 'Forwarded',
+    owner: 'owner', admin: 'admin', offlineHere: 'Not connected: messages wait here until the server is back.',
   },
   es: {
     mentioned: '{n} menciones', details: 'Detalles', youBlocked: 'Bloqueaste a {who}', mentionFrom: '{who} te mencionó',
@@ -53,10 +57,14 @@ const STRINGS = {
     unlinked: 'Este navegador se desvinculó desde otro dispositivo: inicia sesión de nuevo, o vincúlalo con un código nuevo.',
     accountDeleted: 'Tu cuenta está eliminada: su contraseña, dispositivos, bandeja y salas ya no están. Los mensajes que enviaste quedan con sus destinatarios.',
     devices: 'Dispositivos', linkNew: 'Vincular un dispositivo nuevo',
+    starredTitle: 'Mensajes destacados',
     rules: 'Reglas del servidor', rulesTitle: 'Las reglas de este servidor', retentionDays: 'Los mensajes se borran del servidor a los {days} días.',
     retentionNone: 'Los mensajes se guardan en el servidor sin límite de tiempo.', quotaBytes: 'Cada cuenta puede guardar {size}.',
     quotaNone: 'Sin cuota de almacenamiento por cuenta.', maxDevices: 'Dispositivos conectados a la vez por cuenta: {n}.',
     maxText: 'Mensaje más largo: {n} bytes.', nameQuarantine: 'El nombre de una cuenta borrada queda libre para otra cuenta a los {days} días.', close: 'Cerrar',
+    draft: 'Borrador', memberCount: '{n} miembros', noMessages: 'Aún no hay mensajes', wrongLogin: 'Usuario o contraseña incorrectos.',
+    newHere: '¿Eres nuevo? Un correo para tu cuenta', jumpNewest: 'Ir a los mensajes más nuevos ({n} nuevos)', forwarded: 'Reenviado',
+    owner: 'propietario', admin: 'admin', offlineHere: 'Sin conexión: los mensajes esperan aquí hasta que vuelva el servidor.',
   },
   pt: {
     mentioned: '{n} menções', details: 'Detalhes', youBlocked: 'Você bloqueou {who}', mentionFrom: '{who} mencionou você',
@@ -81,10 +89,14 @@ const STRINGS = {
     unlinked: 'Este navegador foi desvinculado de outro dispositivo: entre de novo, ou vincule-o com um código novo.',
     accountDeleted: 'Sua conta foi excluída: sua senha, dispositivos, caixa de entrada e salas se foram. As mensagens que você enviou ficam com seus destinatários.',
     devices: 'Dispositivos', linkNew: 'Vincular um dispositivo novo',
+    starredTitle: 'Mensagens favoritas',
     rules: 'Regras do servidor', rulesTitle: 'As regras deste servidor', retentionDays: 'As mensagens são apagadas do servidor após {days} dias.',
     retentionNone: 'As mensagens ficam no servidor sem limite de tempo.', quotaBytes: 'Cada conta pode guardar {size}.',
     quotaNone: 'Sem cota de armazenamento por conta.', maxDevices: 'Dispositivos conectados ao mesmo tempo por conta: {n}.',
     maxText: 'Mensagem mais longa: {n} bytes.', nameQuarantine: 'O nome de uma conta apagada fica livre para outra conta após {days} dias.', close: 'Fechar',
+    draft: 'Rascunho', memberCount: '{n} membros', noMessages: 'Ainda sem mensagens', wrongLogin: 'Usuário ou senha incorretos.',
+    newHere: 'Novo aqui? Um e-mail para sua conta', jumpNewest: 'Ir para as mensagens mais novas ({n} novas)', forwarded: 'Encaminhada',
+    owner: 'dono', admin: 'admin', offlineHere: 'Sem conexão: as mensagens esperam aqui até o servidor voltar.',
   },
 };
 
@@ -110,6 +122,7 @@ export function translate(root) {
   for (const el of root.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
   for (const el of root.querySelectorAll('[data-t-label]')) {
     el.setAttribute('aria-label', t(el.dataset.tLabel));
+    if (el.tagName === 'BUTTON') el.title = t(el.dataset.tLabel);
     if ('placeholder' in el) el.placeholder = t(el.dataset.tLabel);
   }
 }

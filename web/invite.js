@@ -1,6 +1,6 @@
 // invite.js: registering with an invite code (protocol 1.2 REDEEM), for a
 // server started with `--registration invite`, the set-up of a class.
-// The login form gets an "Invite code" field below the email when the
+// The login form gets an "Invite code" field below the email's fold when the
 // page was opened from the teacher's link (`http://host:8080/#invite=CODE`,
 // which `wachat users invite` prints; a fragment never reaches the
 // server's logs) or when a REGISTER was refused for want of a code. With
@@ -35,7 +35,7 @@ export function fromLink(hash) {
   return match ? match[1] : '';
 }
 
-/** The field, made once, after the email's. */
+/** The field, made once, after the email's fold. */
 function field() {
   let input = document.getElementById('invite');
   if (input) return input;
@@ -48,7 +48,7 @@ function field() {
   input.setAttribute('autocapitalize', 'none');
   const note = document.createElement('p');
   Object.assign(note, { id: 'invite-note', className: 'note password-only' });
-  document.getElementById('email').after(label, input, note);
+  document.getElementById('email').closest('details').after(label, input, note); // beside the email's fold, never folded inside it
   return input;
 }
 

@@ -21,16 +21,36 @@ let app = null;
 /** What the members list shows now: drawn again only when it changes, so that a tapped Remove stays asking. */
 let drawn = '';
 
-/** Opens or closes the panel of the open chat; `theApp`: app.js's getters. */
+/**
+ * Opens or closes the panel of the open chat (a drawer over the
+ * conversation, issue 51); `theApp`: app.js's getters. With no chat open
+ * there is nothing to show (after Leave room, the header is gone too).
+ */
 export async function toggle(theApp) {
   app = theApp;
+  const chat = app.chat();
+  if (!chat || !$('chat-panel').hidden) {
+    close();
+    return;
+  }
   if (!$('level')) build();
-  const panel = $('chat-panel');
-  panel.hidden = !panel.hidden;
-  $('members-button').setAttribute('aria-expanded', String(!panel.hidden));
+  $('chat-panel').hidden = false;
+  $('members-button').setAttribute('aria-expanded', 'true');
   $('members').hidden = $('room-admin').hidden = true;
+  drawn = '';
   sync();
-  if (!panel.hidden && app.chat().room) await showMembers();
+  $('panel-close').focus();
+  if (chat.room) await showMembers();
+}
+
+/** Closes the panel, the focus back on the button that opened it if it was inside. */
+export function close() {
+  const panel = $('chat-panel');
+  if (panel.hidden) return;
+  const inside = panel.contains(document.activeElement);
+  panel.hidden = true;
+  $('members-button').setAttribute('aria-expanded', 'false');
+  if (inside && !$('members-button').closest('[hidden]')) $('members-button').focus();
 }
 
 /** The panel's first row: level, Pin, Archive, Block, Leave. */
@@ -43,7 +63,11 @@ function build() {
   const archive = button('archive-button', 'archive', () => setPref((chat) => request.archive(chat.name, !chat.archived)));
   const block = button('block-button', 'block', () => setBlock(app, app.chat().name, !app.model().blocked.has(fold(app.chat().name))));
   const leave = confirmed(button('leave-button', 'leave', null), leaveRoom);
-  $('chat-panel').prepend(el('div', { className: 'row prefs' }, label, level, pin, archive, block, leave));
+  const shut = el('button', { type: 'button', id: 'panel-close', className: 'secondary icon', textContent: '✕', onclick: close });
+  shut.setAttribute('aria-label', t('close'));
+  const head = el('div', { className: 'drawer-head' }, el('h3', { id: 'panel-title', textContent: t('details') }), shut);
+  $('chat-panel').setAttribute('aria-labelledby', 'panel-title');
+  $('chat-panel').prepend(head, el('div', { className: 'row prefs' }, label, level, pin, archive, block, leave));
 }
 
 /** The row as the open chat is now (called by app.js after each change). */
@@ -62,6 +86,7 @@ export function sync() {
 export async function showMembers() {
   const chat = app.chat();
   try {
+    if (!chat) return;
     const { reply, lines } = await app.link().request(request.members(chat.name));
     if (!reply.ok || app.chat() !== chat) return;
     const members = lines.map(parseSeen).filter(Boolean);
@@ -71,7 +96,7 @@ export async function showMembers() {
     const now = JSON.stringify([chat.name, members, rules]);
     if (now === drawn && !$('members').hidden) return;
     drawn = now;
-    renderMembers(members);
+    renderMembers(members, rules);
     $('members').hidden = false;
     $('room-admin').hidden = !isAdmin(rules);
     if (isAdmin(rules)) (await import('./roomadmin.js')).render(rules, members, app.model().me, moderate);
@@ -105,6 +130,7 @@ async function moderate(line, problem) {
 /** Changes the open chat's level, pin or archive (`line(chat)`); the server tells my other devices. */
 async function setPref(line) {
   const chat = app.chat();
+  if (!chat) return;
   const sent = line(chat);
   if (await ask(sent)) {
     if (sent.startsWith('NOTIFY:')) chat.level = sent.split(':').pop();
@@ -125,6 +151,7 @@ export async function setBlock(theApp, user, on) {
 
 async function leaveRoom() {
   const chat = app.chat();
+  if (!chat) return;
   if (!(await ask(request.leave(chat.name)))) return;
   app.model().chats.delete(fold(chat.name));
   app.close();

@@ -43,14 +43,10 @@ function roomControls(info, act) {
   const who = el('input', { id: 'invite-name', maxLength: 32, autocapitalize: 'none', placeholder: t('inviteWho') });
   who.setAttribute('aria-label', t('inviteWho'));
   const send = (line) => { try { act(line()); } catch (e) { act(null, e.message); } };
-  const duration = el('select', { id: 'mute-for', onchange: () => { muteMinutes = Number(duration.value); } },
-    ...DURATIONS.map(([key, minutes]) => el('option', { value: minutes, textContent: t(key), selected: minutes === muteMinutes })));
-  duration.setAttribute('aria-label', t('muteFor'));
   return [
     el('div', { className: 'row' }, el('span', { textContent: t('topic') }), topic, button('setTopic', () => send(() => request.topic(room, topic.value)))),
     el('div', { className: 'row' }, mode('announceMode', info.announce, 'announce'), mode('inviteMode', info.invite, 'invite')),
     el('div', { className: 'row' }, who, button('invite', () => send(() => request.invite(room, who.value.trim())))),
-    el('div', { className: 'row' }, el('span', { textContent: t('muteFor') }), duration),
   ];
 }
 
@@ -78,11 +74,17 @@ export function render(info, members, me, act) {
     const room = info.room;
     const user = member.user;
     const admin = info.admins.some((a) => same(a, user));
-    item.append(' ', confirmed(button('kick', null), () => act(request.kick(room, user))));
-    item.append(' ', button('mute', () => act(request.mute(room, user, muteMinutes))));
-    item.append(' ', confirmed(button('ban', null), () => act(request.ban(room, user, 0))));
+    // The member's actions beside the member (issue 51), the mute's length with them.
+    const duration = el('select', { className: 'mute-for', onchange: () => { muteMinutes = Number(duration.value); } },
+      ...DURATIONS.map(([key, minutes]) => el('option', { value: minutes, textContent: t(key), selected: minutes === muteMinutes })));
+    duration.setAttribute('aria-label', `${t('muteFor')} ${user}`);
+    const actions = el('span', { className: 'member-actions' },
+      confirmed(button('kick', null), () => act(request.kick(room, user))),
+      button('mute', () => act(request.mute(room, user, Number(duration.value)))), duration,
+      confirmed(button('ban', null), () => act(request.ban(room, user, 0))));
     if (info.role !== 'ADMIN') {
-      item.append(' ', button(admin ? 'deop' : 'op', () => act(admin ? request.deop(room, user) : request.op(room, user))));
+      actions.append(button(admin ? 'deop' : 'op', () => act(admin ? request.deop(room, user) : request.op(room, user))));
     }
+    item.append(actions);
   });
 }

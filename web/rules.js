@@ -1,6 +1,6 @@
-// rules.js: the server's rules (INFO, protocol 1.2) in the user's words:
-// shown once at the first login of this user on this server in this
-// browser (a localStorage mark says so), and on the "Server rules" button.
+// rules.js: the server's rules (INFO, protocol 1.2) in the user's words,
+// on the "Server rules" button (never by themselves: issue 51 found a
+// panel that opens at a first login in the way).
 // Values from the network are inserted as text, never as HTML.
 
 import { request, parseInfoLine } from './wire.js';
@@ -51,11 +51,4 @@ export async function showRules(link) {
   }));
   $('rules').hidden = false;
   return true;
-}
-
-/** Shows the rules if this user has not seen them on this server in this browser. */
-export async function showRulesOnce(link, user) {
-  const mark = `wachat:rules:${location.host}:${user.toLowerCase()}`;
-  if (localStorage.getItem(mark)) return;
-  if (await showRules(link)) localStorage.setItem(mark, '1');
 }

@@ -61,7 +61,7 @@ function show(items, said) {
 }
 
 /** Opens the chat of a result and, if that message is loaded, scrolls to it. */
-async function reveal(app, name, found) {
+export async function reveal(app, name, found) {
   await app.open(name);
   const msg = app.model().chat(name).keys.get(`${fold(found.from)}\n${found.id}`);
   const item = msg && app.view().elements.get(msg);

@@ -73,15 +73,64 @@ function initials(name) {
   return (parts.length > 1 ? parts[0][0] + parts[1][0] : (parts[0] || '?')[0]).toUpperCase();
 }
 
-/** An avatar: the initials on a colour that is always the same for a name (a hash of it). */
-export function avatar(name) {
+/** A hue that is always the same for a name (a hash of it): its avatar's, and its colour in a room. */
+function hue(name) {
   let hash = 0;
   for (const c of name.toLowerCase()) hash = (hash * 31 + c.codePointAt(0)) % 360;
+  return hash;
+}
+
+/** An avatar: the initials on the name's colour. */
+export function avatar(name) {
   const node = el('span', 'avatar', initials(name));
   node.setAttribute('aria-hidden', 'true');
-  node.style.background = `hsl(${hash}, 45%, 38%)`; // CSSOM, which the CSP allows (no style attribute)
+  node.style.background = `hsl(${hue(name)}, 45%, 38%)`; // CSSOM, which the CSP allows (no style attribute)
   return node;
 }
+
+/**
+ * A message's text as WhatsApp shows it (issue 51): `*bold*`, `_italic_`,
+ * `~strike~`, `` `code` `` and links, built as DOM nodes whose text is
+ * set as text: never HTML from the wire. A marker counts only at a word's
+ * edge (`2*3*4` stays as typed); a code span's inside is not formatted
+ * again; a link is only http(s), opened apart (`noopener noreferrer`).
+ */
+const RICH = /https?:\/\/[^\s]*[^\s.,;:!?'")\]]|([*_~`])(?=\S)([^\n]*?\S)\1/gu;
+const TAGS = { '*': 'strong', _: 'em', '~': 's', '`': 'code' };
+const EDGE_BEFORE = /[\s([{"'¿¡]/u;
+const EDGE_AFTER = /[\s.,;:!?)\]}"']/u;
+export function rich(text) {
+  const out = document.createDocumentFragment();
+  let at = 0;
+  RICH.lastIndex = 0;
+  for (let m = RICH.exec(text); m; m = RICH.exec(text)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    if (m[1] && ((start > 0 && !EDGE_BEFORE.test(text[start - 1])) || (end < text.length && !EDGE_AFTER.test(text[end])))) {
+      RICH.lastIndex = start + 1; // not at a word's edge: as typed
+      continue;
+    }
+    out.append(text.slice(at, start));
+    if (m[1]) {
+      const node = el(TAGS[m[1]]);
+      node.append(m[1] === '`' ? m[2] : rich(m[2]));
+      out.append(node);
+      RICH.lastIndex = end;
+    } else {
+      const a = el('a', '', m[0]);
+      a.href = m[0];
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      out.append(a);
+    }
+    at = end;
+  }
+  out.append(text.slice(at));
+  return out;
+}
+
+/** What marks a forwarded message's text (or a file's caption), as every client reads it (docs/PROTOCOL.md §21). */
+export const FORWARDED = '↪ ';
 
 const TICKS = { SENT: '…', RECEIVED: '✓', DELIVERED: '✓✓', READ: '✓✓' };
 
@@ -112,8 +161,13 @@ export function renderList(model, openKey, onOpen) {
     name.classList.toggle('silent', chat.level === 'none');
     button.append(face, name, el('span', 'chat-time', shortTime(chat.last && chat.last.ts)));
     const shown = chat.last && (chat.last.deleted ? t('deleted') : replyQuote(chat, chat.last)?.body ?? chat.last.text);
-    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${visible(shown)}` : '';
-    button.append(el('span', 'chat-last', last.slice(0, 200)));
+    const last = chat.last ? `${chat.last.mine ? `${t('you')}: ` : chat.room ? `${chat.last.from}: ` : ''}${visible(shown)}`
+      : chat.room && chat.memberCount ? t('memberCount', { n: chat.memberCount }) : t('noMessages');
+    const line = el('span', 'chat-last', last.slice(0, 200));
+    // What was typed here and not sent (chats.js's Drafts), as WhatsApp says it.
+    const draft = key !== openKey && model.drafts?.get(chat.name);
+    if (draft) line.replaceChildren(el('span', 'draft', `${t('draft')}: `), visible(draft).slice(0, 200));
+    button.append(line);
     const badges = el('span', 'badges');
     if (chat.mentions > 0) {
       const badge = el('span', 'badge mentions', `@${chat.mentions}`);
@@ -139,11 +193,17 @@ export class Conversation {
     this.list = $('messages');
     this.elements = new Map(); // message → its <li>
     this.chat = null;
+    this.newer = 0;
+    this.list.addEventListener('scroll', () => {
+      if (this.newer && this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40) this.unseen(0);
+    });
+    $('jump').addEventListener('click', () => this.toNewest());
   }
 
   /** Draws `chat` from scratch; the divider goes before its last `unread` messages from others. */
   open(chat, unread) {
     this.chat = chat;
+    this.unseen(0);
     this.elements.clear();
     this.list.replaceChildren();
     this.lastDay = null;
@@ -166,6 +226,22 @@ export class Conversation {
     if (divider) this.list.append(el('li', 'unread-line', t('unreadLine')));
     this.list.append(this.element(msg));
     if (follow && (atBottom || msg.mine)) this.list.scrollTop = this.list.scrollHeight;
+    else if (follow) this.unseen(this.newer + 1); // scrolled up: "↓ (n)" says what came
+  }
+
+  /** The "jump to newest ↓ (n)" button: `n` messages arrived below what is shown; 0 hides it. */
+  unseen(n) {
+    this.newer = n;
+    const jump = $('jump');
+    jump.hidden = n === 0;
+    jump.textContent = `↓ ${n}`;
+    jump.setAttribute('aria-label', t('jumpNewest', { n }));
+  }
+
+  /** Scrolls to the newest message. */
+  toNewest() {
+    this.list.scrollTop = this.list.scrollHeight;
+    this.unseen(0);
   }
 
   /** Older messages, put above the ones shown, keeping the view where it was. */
@@ -212,14 +288,26 @@ export class Conversation {
     }
     item.classList.toggle('mention', Boolean(msg.mention));
     item.classList.toggle('deleted', Boolean(msg.deleted));
-    if (this.chat && this.chat.room && !msg.mine) item.append(el('div', 'from', msg.from));
+    if (this.chat && this.chat.room && !msg.mine) {
+      // Each sender's name in its own colour (its avatar's hue; app.css sets the lightness for the contrast).
+      const from = el('div', 'from', msg.from);
+      from.style.setProperty('--hue', hue(msg.from));
+      item.append(from);
+    }
     // A quote only of a message that is there (fates.js): never a text's look.
     const quote = msg.deleted ? null : replyQuote(this.chat, msg);
     if (quote) {
       const deleted = quote.quoted === DELETED;
       item.append(el('div', 'quote', `${quote.author}: ${deleted ? t('deleted') : visible(quote.quoted)}`));
     }
-    item.append(el('div', 'text', msg.deleted ? t('deleted') : visible(quote ? quote.body : msg.text)));
+    let body = msg.deleted ? t('deleted') : visible(quote ? quote.body : msg.text);
+    if (!msg.deleted && body.startsWith(FORWARDED)) {
+      item.append(el('div', 'forwarded', t('forwarded')));
+      body = body.slice(FORWARDED.length);
+    }
+    const text = el('div', 'text');
+    text.append(msg.deleted ? body : rich(body));
+    item.append(text);
     const reactions = this.chat ? reactionsOn(this.chat, msg, this.me) : [];
     if (reactions.length) {
       const row = el('div', 'reactions');
@@ -230,6 +318,8 @@ export class Conversation {
     if (msg.edited) meta.append(el('span', 'edited', t('edited')), ' ');
     meta.append(el('span', 'time', shortTime(msg.ts)));
     if (msg.mine) meta.append(' ', el('span', 'tick'));
+    // 1.2 (§25): a starred message's ★, once starred.js is loaded (its hook).
+    if (this.starred?.(this.chat, msg)) meta.prepend(Object.assign(el('span', 'star', '★ '), { title: t('starredMark') }));
     item.append(meta);
     // Why the server refused it, in words: a phone shows no tooltip.
     if (msg.failed) item.append(el('div', 'why', t('failed', { reason: msg.failed })));
@@ -263,8 +353,15 @@ export class Conversation {
   }
 }
 
-/** The members of a room, with online or last seen. */
-export function renderMembers(members) {
-  const list = $('members');
-  list.replaceChildren(...members.map((m) => el('li', '', `${m.user} · ${seenText(m.seen)}`)));
+/** The members of a room, with online or last seen, owner and admins marked; roomadmin.js adds an admin's actions beside each. */
+export function renderMembers(members, info) {
+  const same = (a, b) => a.toLowerCase() === (b || '').toLowerCase();
+  $('members').replaceChildren(...members.map((m) => {
+    const item = el('li');
+    item.append(avatar(m.user), el('span', 'who', `${m.user} · ${seenText(m.seen)}`));
+    // Who runs the room, marked beside the name (ROOMINFO's OWNER and ADMIN lines).
+    const role = info && (same(m.user, info.owner) ? 'owner' : info.admins.some((a) => same(a, m.user)) ? 'admin' : '');
+    if (role) item.append(el('span', `role ${role}`, t(role)));
+    return item;
+  }));
 }

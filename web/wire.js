@@ -192,6 +192,9 @@ export const request = {
   // 1.2 (§23): archived chats, kept by the server for all my devices.
   archive: (chat, on) => (need(isChat(chat), 'bad chat'), `${on ? 'ARCHIVE' : 'UNARCHIVE'}:${chat}`),
   archived: () => 'ARCHIVED',
+  // 1.2 (§25): starred messages, kept by the server for all my devices.
+  star: (chat, from, id, on) => (need(isChat(chat) && isName(from) && isId(id), 'bad chat, from or id'), `${on ? 'STAR' : 'UNSTAR'}:${chat}:${from}:${id}`),
+  starred: () => 'STARRED',
   quit: () => 'QUIT',
   // 1.2 (§21): files in chats.
   upload(name, size, sha256) {
@@ -206,6 +209,21 @@ export const request = {
   },
   fetch: (what, offset) => (need(FETCHED.test(what), 'bad file id'), `FETCH:${what}:${offset}`),
   fileOf: (chat, from, id) => (need(isChat(chat) && isName(from) && isId(id), 'bad chat, from or id'), `FILEOF:${chat}:${from}:${id}`),
+  /**
+   * 1.2 (§24): a call's signal to `peer`: `{offer: {media, sdp}}`,
+   * `{answer: sdp}`, `{ice: candidate JSON}`, `{decline: true}` or
+   * `{hangup: true}`. An SDP travels escaped on one line, without its `\r`.
+   */
+  call(peer, id, signal) {
+    need(isName(peer) && isId(id), 'bad peer or call id');
+    const text = (s) => escapeText(s.replace(/\r\n/g, '\n'));
+    if (signal.offer) return `CALL:${peer}:${id}:OFFER:${signal.offer.media === 'video' ? 'video' : 'voice'}:${text(signal.offer.sdp)}`;
+    if (signal.answer) return `CALL:${peer}:${id}:ANSWER:${text(signal.answer)}`;
+    if (signal.ice) return `CALL:${peer}:${id}:ICE:${text(signal.ice)}`;
+    return `CALL:${peer}:${id}:${signal.decline ? 'DECLINE' : 'HANGUP'}`;
+  },
+  /** 1.2 (§24): the TURN server's credentials, `OK` alone if there is none. */
+  turn: () => 'TURN',
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
@@ -237,7 +255,7 @@ function wholeMinutes(minutes, least) {
 }
 
 /** Requests whose `OK:<n>` is followed by n lines. */
-export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED'];
+export const LISTINGS = ['USERS', 'ROOMS', 'CHATS', 'HISTORY', 'MEMBERS', 'ROOMINFO', 'DEVICES', 'INFO', 'SEARCH', 'BLOCKS', 'PREFS', 'ARCHIVED', 'STARRED'];
 
 /** A chat's notification levels (1.2): every message, mentions only, none. */
 export const LEVELS = ['all', 'mentions', 'none'];
@@ -271,6 +289,24 @@ export function parseReply(line) {
     return { ok: false, code: f[0], reason: f[1] };
   }
   return null;
+}
+
+/** 1.2 (§24): the most bytes of an SDP and of an ICE candidate, escaped (protocol/call.rs). */
+export const MAX_SDP = 12 * 1024;
+export const MAX_CANDIDATE = 1024;
+
+/** A call's escaped text (an SDP, a candidate) unescaped, or null if it is not one. */
+function callText(escaped, limit) {
+  if (!escaped || escaped.length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
+  if (escaped.replace(/\\[\\n]/g, '').includes('\\')) return null;
+  return unescapeText(escaped);
+}
+
+/** 1.2 (§24): `TURN`'s `OK:<expiry>:<user>:<password>:<url>`, or null (`OK` alone: no TURN server). */
+export function parseTurn(value) {
+  const f = fields(value, 4);
+  if (!f || !DIGITS.test(f[0]) || !isName(f[1]) || !/^turns?:/.test(f[3])) return null;
+  return { username: `${f[0]}:${f[1]}`, credential: f[2], urls: f[3] };
 }
 
 /** Codes after which the server closes the connection (protocol §2). */
@@ -458,6 +494,38 @@ export function parseEvent(line) {
       // 1.2 (§23): a chat archived or taken out, on this device or another.
       const f = fields(line, 3);
       return f && isChat(f[1]) && ['archived', 'unarchived'].includes(f[2]) ? { kind, chat: f[1], archived: f[2] === 'archived' } : null;
+    }
+    case 'STAR': {
+      // 1.2 (§25): a message starred or no more, on this device or another.
+      const f = fields(line, 5);
+      return f && isChat(f[1]) && isName(f[2]) && isId(f[3]) && ['starred', 'unstarred'].includes(f[4])
+        ? { kind, chat: f[1], from: f[2], id: f[3], starred: f[4] === 'starred' } : null;
+    }
+    case 'CALL': {
+      // 1.2 (§24): a call's signal; an SDP gets its `\r\n` back.
+      const f = fields(line, 5);
+      if (!f || !isName(f[1]) || !isId(f[2])) return null;
+      const [, from, id, what, rest] = f;
+      const sdp = (escaped) => { const plain = callText(escaped, MAX_SDP); return plain && plain.replace(/\r?\n/g, '\r\n'); };
+      switch (what) {
+        case 'OFFER': {
+          const g = fields(rest, 2);
+          const offer = g && ['voice', 'video'].includes(g[0]) && sdp(g[1]);
+          return offer ? { kind, from, id, what, media: g[0], sdp: offer } : null;
+        }
+        case 'ANSWER': {
+          const answer = sdp(rest);
+          return answer ? { kind, from, id, what, sdp: answer } : null;
+        }
+        case 'ICE': {
+          const candidate = callText(rest, MAX_CANDIDATE);
+          return candidate ? { kind, from, id, what, candidate } : null;
+        }
+        case 'END':
+          return ['declined', 'hangup', 'missed', 'gone', 'busy'].includes(rest) ? { kind, from, id, what, why: rest } : null;
+        default:
+          return null;
+      }
     }
     case 'PING':
       return line === 'PING' ? { kind } : null;

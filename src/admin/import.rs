@@ -19,7 +19,7 @@ use super::{DataDir, Hashing, describe_all, explain, hasher, room};
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
-use crate::store::accounts::{Accounts, NewAccount};
+use crate::store::accounts::{Accounts, NewAccount, Problem};
 use crate::store::disk::{Disk, RealDisk};
 
 /// One student of a roster, with the line it came from (for messages).
@@ -48,7 +48,10 @@ pub(super) fn import(
     let label = |i: usize| tr!(Msg::RosterLine, line = students[i].line);
     let mut problems = match &accounts {
         Some(accounts) => describe_all(&accounts.problems(&rows), &rows, &label),
-        None => Vec::new(),
+        // Beside a running server, the same checks against its users.csv,
+        // so that a problem names the roster's line there too (issue 53;
+        // the server would refuse them all the same, without lines).
+        None => describe_all(&live_problems(&rows, &data.data_dir)?, &rows, &label),
     };
     if out.exists() {
         problems.push(tr!(Msg::PasswordsFileExists, path = out.display()));
@@ -137,6 +140,17 @@ fn read_roster(path: &Path) -> Result<Vec<Student>> {
         return Err(Error::Usage(tr!(Msg::RosterEmpty, path = shown)));
     }
     Ok(students)
+}
+
+/// [`crate::store::accounts::problems`] for a roster beside a running
+/// server: the accounts are read from its `users.csv`.
+fn live_problems(rows: &[(&str, &str)], data_dir: &Path) -> Result<Vec<(usize, Problem)>> {
+    let accounts = super::live::read_accounts(data_dir)?;
+    Ok(crate::store::accounts::problems(rows, |name| {
+        let key = crate::protocol::names::fold(name);
+        let a = accounts.iter().find(|a| crate::protocol::names::fold(&a.name) == key)?;
+        Some(if a.removed { Problem::Removed(a.name.clone()) } else { Problem::Taken(a.name.clone()) })
+    }))
 }
 
 #[cfg(test)]

@@ -87,6 +87,8 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
         Ok(())
     })
     .map_err(|e| e.into_error(&path))?;
+    // By name, ignoring case, as the stopped server's list (issue 53).
+    rows.sort_by_key(|r| crate::protocol::names::fold(&r.name));
     Ok(rows)
 }
 

@@ -13,6 +13,7 @@
 //! | `room.rs` | the same beside a running server, which makes the change; `users room` |
 //! | `live.rs` | `list`, `disable`, `enable` beside a running server |
 //! | `export.rs` | `users export`: what the server holds of one account |
+//! | `web_port.rs` | `web.csv`: the web port `serve` listens on, for `invite`'s link |
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,7 @@ mod import;
 pub mod live;
 mod password;
 pub mod room;
+pub mod web_port;
 
 use import::{Student, import};
 pub use password::random_password;
@@ -281,7 +283,10 @@ fn add(name: &str, email: &str, password: &NewPassword, data: &DataDir, hashing:
 fn list(data: &DataDir) -> Result<()> {
     let accounts = Accounts::open(existing(data)?)?;
     let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
-    for a in accounts.list() {
+    // By name, ignoring case, as USERS lists them (issue 53).
+    let mut sorted: Vec<&accounts::Account> = accounts.list().iter().collect();
+    sorted.sort_by_key(|a| crate::protocol::names::fold(&a.name));
+    for a in sorted {
         let mark = match () {
             () if a.is_deleted() => tr!(Msg::DeletedMark),
             () if a.is_removed() => tr!(Msg::RemovedMark),
@@ -433,11 +438,13 @@ fn invite(count: u32, days: u32, data_dir: &Path) -> Result<()> {
     );
     // The browser's way: a link that fills the code in. Its host is the
     // server's address as the class reaches it, which only the teacher
-    // knows; the code rides in the fragment, which no server logs.
+    // knows; its port the web port the server last served (`web.csv`);
+    // the code rides in the fragment, which no server logs.
     if let Some(code) = codes.first() {
+        let port = web_port::recorded(data_dir).unwrap_or(crate::web::DEFAULT_WEB_PORT);
         eprintln!(
-            "in a browser: http://<server>:8080/#invite=CODE (the server's address and --web-port), \
-             e.g. http://<server>:8080/#invite={code}"
+            "in a browser: http://<server>:{port}/#invite=CODE (the server's address), \
+             e.g. http://<server>:{port}/#invite={code}"
         );
     }
     Ok(())

@@ -36,7 +36,8 @@ pub struct ChaosArgs {
     /// to the next one, as a client with several does.
     #[arg(long, value_name = "HOST:SEND:RECV", value_delimiter = ',')]
     pub server: Vec<String>,
-    /// The protocol level the users speak: 1.0, 1.1, 1.2.
+    /// The protocol level the users speak (what each checks more:
+    /// docs/MODEL.md, "Per level").
     #[arg(long, value_enum, default_value = "1.0")]
     pub level: Level,
     /// Devices per user (level 1.2 only): each user logs in as `d0`,
@@ -61,9 +62,15 @@ pub struct ChaosArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "delay,reset,partition")]
     pub faults: Vec<FaultKind>,
     /// A shell command that kills the server (SIGKILL) and starts it again
-    /// on its data; chaos then waits for its ports.
+    /// on its data; chaos then waits for its ports. For `wachat serve`:
+    /// `examples/restart_server.sh DATA_DIR [SERVE OPTIONS]`.
     #[arg(long, value_name = "CMD")]
     pub restart: Option<String>,
+    /// The first of the local ports the fault-injecting proxy listens on
+    /// (two per user and device: send, then receive, in a row); by default
+    /// any free ones. For a firewall, or to watch a user with `tcpdump`.
+    #[arg(long, value_name = "PORT")]
+    pub proxy_ports: Option<u16>,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -96,6 +103,7 @@ pub fn run_command(args: ChaosArgs) -> Result<()> {
         seed,
         duration: Duration::from_millis(duration_ms),
         restart: args.restart.clone(),
+        proxy_ports: args.proxy_ports,
         schedule,
     };
     let done = run(&plan)?;
@@ -140,8 +148,13 @@ fn header(args: &ChaosArgs, seed: u64) -> Header {
     for more in &args.server {
         let _ = write!(replay, " --server {more}");
     }
-    if args.restart.is_some() {
-        replay.push_str(" --restart …");
+    // The whole command, quoted for a shell, so that the line can be
+    // pasted as it is (issue 53: it printed `--restart …`).
+    if let Some(restart) = &args.restart {
+        let _ = write!(replay, " --restart {}", shell_quoted(restart));
+    }
+    if let Some(first) = args.proxy_ports {
+        let _ = write!(replay, " --proxy-ports {first}");
     }
     Header {
         target,
@@ -154,6 +167,16 @@ fn header(args: &ChaosArgs, seed: u64) -> Header {
         faults,
         replay,
     }
+}
+
+/// `text` as one word for `sh`: in single quotes, each `'` in it closed,
+/// escaped and opened again; a plain word stays as it is.
+fn shell_quoted(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 fn fault_name(f: FaultKind) -> &'static str {
@@ -188,4 +211,29 @@ fn another_server(text: &str) -> Result<(SocketAddr, SocketAddr)> {
 /// A usage error exits 2, as clap's own do.
 fn usage(message: &str) -> ! {
     clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, format!("{message}\n")).exit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_command_is_quoted_so_that_the_replay_line_pastes() {
+        assert_eq!(shell_quoted("examples/restart_server.sh"), "examples/restart_server.sh");
+        assert_eq!(
+            shell_quoted("examples/restart_server.sh data --timeout 2"),
+            "'examples/restart_server.sh data --timeout 2'"
+        );
+        assert_eq!(shell_quoted("echo 'hi'"), r#"'echo '\''hi'\'''"#);
+        assert_eq!(shell_quoted(""), "''");
+        // What sh makes of it is the command again.
+        for command in ["a b", "echo 'hi' \"there\"", "x;y $HOME"] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", shell_quoted(command)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), command);
+        }
+    }
 }

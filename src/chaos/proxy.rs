@@ -67,7 +67,13 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn start(upstreams: Vec<(SocketAddr, SocketAddr)>, global: &Arc<Global>) -> std::io::Result<Proxy> {
+    /// A proxy to `upstreams`, listening on the local ports `(send, recv)`
+    /// of 127.0.0.1 (`0`: any free one).
+    pub fn start(
+        upstreams: Vec<(SocketAddr, SocketAddr)>,
+        global: &Arc<Global>,
+        (send, recv): (u16, u16),
+    ) -> std::io::Result<Proxy> {
         let inner = Arc::new(Inner {
             upstreams,
             links: Mutex::default(),
@@ -75,8 +81,8 @@ impl Proxy {
             shunned_until: Mutex::default(),
             global: global.clone(),
         });
-        let send = listen(Port::Send, &inner)?;
-        let recv = listen(Port::Recv, &inner)?;
+        let send = listen(Port::Send, send, &inner)?;
+        let recv = listen(Port::Recv, recv, &inner)?;
         Ok(Proxy { send, recv, inner })
     }
 
@@ -112,8 +118,9 @@ impl Proxy {
     }
 }
 
-fn listen(port: Port, inner: &Arc<Inner>) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
+fn listen(port: Port, local: u16, inner: &Arc<Inner>) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(("127.0.0.1", local))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("127.0.0.1:{local}: {e}")))?;
     let addr = listener.local_addr()?;
     let inner = inner.clone();
     // The accept thread lives as long as the process: a run is one process.

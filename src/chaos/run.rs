@@ -33,6 +33,8 @@ pub struct Plan {
     pub seed: u64,
     pub duration: Duration,
     pub restart: Option<String>,
+    /// `--proxy-ports`: the first local port of the proxies (`None`: any).
+    pub proxy_ports: Option<u16>,
     pub schedule: Schedule,
 }
 
@@ -43,10 +45,21 @@ pub fn run(plan: &Plan) -> Result<Run> {
     }
     let journal = Arc::new(Journal::new());
     let global = Arc::new(Global::default());
+    let devices = plan.devices.max(1);
+    // Device `n` of user `user` listens on the pair of ports number
+    // `user * devices + n` from `--proxy-ports`, send then receive.
+    let local = |user: usize, n: usize| -> std::io::Result<(u16, u16)> {
+        let Some(first) = plan.proxy_ports else { return Ok((0, 0)) };
+        let send = usize::from(first) + 2 * (user * devices + n);
+        match (u16::try_from(send), u16::try_from(send + 1)) {
+            (Ok(send), Ok(recv)) => Ok((send, recv)),
+            _ => Err(std::io::Error::other(format!("--proxy-ports {first}: the users' ports pass 65535"))),
+        }
+    };
     let proxies = (0..plan.schedule.users)
         .map(|user| {
-            (0..plan.devices.max(1))
-                .map(|n| Proxy::start(in_turn(&plan.servers, user + n), &global))
+            (0..devices)
+                .map(|n| Proxy::start(in_turn(&plan.servers, user + n), &global, local(user, n)?))
                 .collect()
         })
         .collect::<std::io::Result<Vec<Vec<_>>>>()

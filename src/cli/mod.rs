@@ -152,6 +152,17 @@ pub struct ServeArgs {
     /// How long a minute of MUTE and BAN lasts, in ms (for tests).
     #[arg(long, default_value_t = server::moderation::MINUTE_MS, hide = true)]
     pub minute_ms: u64,
+    /// 1.2 calls: seconds a call rings before it ends as a missed call.
+    #[arg(long, default_value_t = server::calls::DEFAULT_RING_SECONDS, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub ring_seconds: u64,
+    /// 1.2 calls: a TURN server for browsers that cannot reach each other
+    /// directly (turn:host:port, coturn with --use-auth-secret); logged-in
+    /// clients get short-lived credentials for it (docs/CALLS.md).
+    #[arg(long, requires = "turn_secret")]
+    pub turn: Option<String>,
+    /// The secret shared with the TURN server (coturn's --static-auth-secret).
+    #[arg(long, requires = "turn")]
+    pub turn_secret: Option<String>,
     /// Devices one user may have online at once (protocol 1.2); one more
     /// gets KO:TOO_MANY_DEVICES.
     #[arg(long, default_value_t = crate::protocol::DEFAULT_MAX_DEVICES)]

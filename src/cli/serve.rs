@@ -81,8 +81,12 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
     let web = crate::web::bind(args.host, args.web_port)?;
     let mut server = start(send, recv, config, &args)?;
+    let web_port = web.as_ref().and_then(|w| w.local_addr().ok()).map(|a| a.port());
     if let Some(web) = web {
         serve_web(&mut server, web, tls, &args)?;
+    }
+    if args.store.is_none() {
+        crate::admin::web_port::record(&args.data_dir, web_port);
     }
     if let Some(addr) = args.metrics {
         serve_metrics(&mut server, addr, &args)?;
@@ -138,6 +142,13 @@ fn config(args: &ServeArgs) -> Result<Config> {
         files: server::files::Limits {
             max_size: args.max_file_mb * 1024 * 1024,
             upload_ttl: Duration::from_secs(args.upload_minutes.saturating_mul(60)),
+        },
+        ring_seconds: args.ring_seconds,
+        turn: match (&args.turn, &args.turn_secret) {
+            (Some(url), Some(secret)) => {
+                Some(server::calls::Turn { url: url.clone(), secret: secret.clone() })
+            }
+            _ => None,
         },
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(crate::transport::tls::server_config(cert, key)?),
@@ -227,6 +238,19 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
     }
     log::info!("listening: send {}", server.send_addr());
     log::info!("listening: receive {}", server.recv_addr());
+    // Issue 53: a teacher who forgot `--registration invite` (or set it)
+    // sees it at once, not when the first student is refused.
+    match args.registration {
+        server::registration::Registration::Open => log::info!("registration: open (anyone may REGISTER)"),
+        server::registration::Registration::Invite => log::info!(
+            "registration: invite-only: a new account needs a code \
+             (wachat users invite --count N --data-dir {})",
+            args.data_dir.display()
+        ),
+        server::registration::Registration::Closed => {
+            log::info!("registration: closed: accounts are made by the teacher (wachat users add|import)")
+        }
+    }
     Ok(server)
 }
 

@@ -324,6 +324,7 @@ fn listing_limit(request: &Request) -> Option<usize> {
         Request::Prefs => Some(crate::protocol::prefs::MAX_PREFS),
         Request::Archived => Some(crate::protocol::prefs::MAX_ARCHIVED), // 1.2 (§23)
         Request::Files => Some(MAX_LISTING_LINES),                       // 1.2 (§21)
+        Request::Starred => Some(MAX_LISTING_LINES),                     // 1.2 (§25)
         _ => None,
     }
 }

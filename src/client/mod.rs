@@ -79,6 +79,7 @@ mod direct;
 pub mod files;
 pub mod fold;
 pub mod history;
+mod keepalive;
 mod link;
 mod live;
 pub mod local;
@@ -94,6 +95,7 @@ mod sender;
 pub mod server_id;
 mod shared;
 pub mod split;
+mod stars;
 mod start;
 pub mod tls;
 pub mod token;
@@ -203,6 +205,16 @@ pub enum Notice {
     /// archived chat is shown apart and notifies only of `@` mentions
     /// ([`Level::rings`](crate::protocol::Level::rings)).
     Archived { chat: Chat, archived: bool },
+    /// Protocol 1.2 (§25): one of your devices (maybe this one) starred
+    /// (`starred`) `from`'s message `id` of `chat`, or took the star back
+    /// (`STAR`).
+    Starred { chat: Chat, from: String, id: String, starred: bool },
+    /// Protocol 1.2 (§24): `from` is calling you. A console takes no
+    /// call: it says to answer in the browser.
+    Ringing { from: String, media: crate::protocol::call::Media },
+    /// Protocol 1.2 (§24): a call ended, because of `by` (you, or the
+    /// other end); a missed call is also a message in the chat.
+    CallEnded { by: String, why: crate::protocol::call::End },
 }
 
 /// A logged-in chat client. Dropping it (or [`Client::close`]) delivers

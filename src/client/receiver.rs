@@ -14,7 +14,8 @@
 //! 3. hands the [`Notice`]s to the application.
 //!
 //! It answers `PING` with `PONG`, and treats a receive port silent for a
-//! whole timeout (the server pings at half of it) as lost. A lost connection
+//! whole timeout (the server pings at half of it) as lost: the longer of
+//! the server's, learned from `INFO`, and its own (see [`super::keepalive`]). A lost connection
 //! is reopened with a backoff; `BYE:REPLACED` (the same user logged in
 //! elsewhere) ends the thread instead, or the two clients would take the
 //! connection from each other forever.
@@ -26,6 +27,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::connection::{Connection, Port};
 use super::history::Message;
+use super::keepalive::silence_limit;
 use super::link::why_offline;
 use super::sender::{FIRST_BACKOFF, Job, MAX_BACKOFF};
 use super::{Notice, Shared};
@@ -152,7 +154,7 @@ impl ReceiverThread {
 
     /// Reads events until the connection ends.
     fn serve(&mut self, conn: &mut Connection) -> End {
-        let timeout = self.shared.options.timeout;
+        let own = self.shared.options.timeout;
         let mut last_heard = Instant::now();
         // The highest sequence number stored but not yet acknowledged.
         let mut unacked: Option<u64> = None;
@@ -173,8 +175,11 @@ impl ReceiverThread {
                         Err(e) => log::warn!("receive port: ignoring {e}"),
                     }
                 }
-                Ok(None) if last_heard.elapsed() > timeout => {
-                    let silence = tr!(Msg::NothingFromServer, secs = timeout.as_secs());
+                // The server pings at half its timeout: silent for the
+                // longer of its timeout and ours, it is gone (keepalive).
+                Ok(None) if last_heard.elapsed() > silence_limit(own, self.shared.server_timeout.get()) => {
+                    let limit = silence_limit(own, self.shared.server_timeout.get());
+                    let silence = tr!(Msg::NothingFromServer, secs = limit.as_secs());
                     return End::Lost(Error::io(silence, std::io::ErrorKind::TimedOut.into()));
                 }
                 Ok(None) => {}
@@ -253,6 +258,23 @@ impl ReceiverThread {
                     return None;
                 }
             },
+            Event::Star { chat, from, id, starred } => match Chat::parse(&chat) {
+                Ok(chat) => return push(notices, Notice::Starred { chat, from, id, starred }),
+                Err(_) => {
+                    log::warn!("receive port: STAR of a bad chat {chat:?}; dropped");
+                    return None;
+                }
+            },
+            // 1.2 (§24): a call rings, or ends; its other signals are the
+            // browser's (a console has no media to answer with).
+            Event::Call { from, signal, .. } => {
+                use crate::protocol::call::Signal;
+                return match signal {
+                    Signal::Offer { media, .. } => push(notices, Notice::Ringing { from, media }),
+                    Signal::End(why) => push(notices, Notice::CallEnded { by: from, why }),
+                    _ => None,
+                };
+            }
             Event::Ping => return pong(conn).err().map(End::Lost),
             Event::Bye(Bye::Replaced) => return Some(End::Replaced),
             Event::Bye(Bye::Unlinked) => return Some(End::Unlinked),

@@ -13,8 +13,9 @@
 //!    [`BATCH`] messages pipelined (all requests, then all replies), mark each
 //!    `RECEIVED ✓` on its `OK`, stop at the first failure so the order holds;
 //! 3. answer [`Job::Request`]s (`USERS`, `HISTORY`, `READ`, …);
-//! 4. when idle for half the timeout, send `PING` so the server does not
-//!    close the connection (protocol §7). A server whose `--timeout` is
+//! 4. when idle for half the timeout (the shorter of ours and the
+//!    server's, learned from `INFO`: [`super::keepalive`]), send `PING` so
+//!    the server does not close the connection (protocol §7). A server whose `--timeout` is
 //!    shorter than ours answers the first request after a long quiet with
 //!    `KO:TIMEOUT` and closes: it never ran that request, so the thread
 //!    dials again at once, sends it again, and from then on pings at half
@@ -118,10 +119,17 @@ pub struct SenderThread {
 /// costs nothing; a shorter server timeout is not a usable one).
 pub const MIN_PING_EVERY: Duration = Duration::from_millis(250);
 
+/// `ping_every`, or sooner if the server's timeout (learned from `INFO` at
+/// the last login, [`super::keepalive`]) asks for it.
+fn learned_ping_every(shared: &Shared, ping_every: Duration) -> Duration {
+    let wanted = super::keepalive::ping_every(shared.options.timeout, shared.server_timeout.get());
+    ping_every.min(wanted.max(MIN_PING_EVERY))
+}
+
 impl SenderThread {
     pub fn new(shared: Arc<Shared>, conn: Option<Connection>) -> SenderThread {
         let now = Instant::now();
-        let ping_every = shared.options.timeout / 2;
+        let ping_every = learned_ping_every(&shared, shared.options.timeout / 2);
         SenderThread {
             shared,
             conn,
@@ -180,6 +188,7 @@ impl SenderThread {
         match self.shared.open(Port::Send) {
             Ok(conn) => {
                 self.conn = Some(conn);
+                self.ping_every = learned_ping_every(&self.shared, self.ping_every);
                 self.backoff = FIRST_BACKOFF;
                 self.last_sent = Instant::now();
                 self.shared.link.set(Port::Send, true, String::new);

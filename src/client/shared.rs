@@ -11,7 +11,9 @@ use parking_lot::Mutex;
 
 use super::direct::{self, announce};
 use super::link::Link;
-use super::{Connection, History, Message, Notice, Options, Outbox, Outgoing, Port, login, server_id, token};
+use super::{
+    Connection, History, Message, Notice, Options, Outbox, Outgoing, Port, keepalive, login, server_id, token,
+};
 use crate::error::{Error, Result};
 use crate::p2p::Tokens;
 use crate::protocol::{Code, State};
@@ -48,19 +50,26 @@ pub(super) struct Shared {
     /// 1.2: this client deleted its account (`DELACCOUNT`): the server's
     /// `BYE:UNLINKED` that follows says so, not "unlinked".
     pub(super) deleted: std::sync::atomic::AtomicBool,
+    /// 1.2: the server's `--timeout`, learned at each send login
+    /// ([`keepalive`]): both threads keep their connections alive within it.
+    pub(super) server_timeout: keepalive::Learned,
 }
 
 impl Shared {
     /// Connects one port and logs in. On the send port, asks the server
     /// who it is first, and settles the folder ([`Shared::meet`]) before
-    /// the connection sends anything from the outbox.
+    /// the connection sends anything from the outbox; then (a server that
+    /// knows `SERVER`, 1.1 or later) its timeout ([`keepalive`]).
     pub(super) fn open(&self, port: Port) -> Result<Connection> {
         let changed = self.new_password.lock().clone();
         let options = changed.map(|password| Options { password, ..self.options.clone() });
         let options = options.as_ref().unwrap_or(&self.options);
         let (mut conn, _) = login::open(options, port).map_err(|e| self.refused(e))?;
         if port == Port::Send {
-            self.meet(server_id::ask(&mut conn)?)?;
+            let id = server_id::ask(&mut conn)?;
+            let knows_ids = id.is_some();
+            self.meet(id)?;
+            self.server_timeout.set(if knows_ids { keepalive::ask(&mut conn)? } else { None });
             announce(&mut conn, self.p2p_port)?
         }
         Ok(conn)
@@ -181,6 +190,7 @@ mod tests {
             uses_token: false,
             new_password: Mutex::new(None),
             deleted: Default::default(),
+            server_timeout: Default::default(),
         };
         let out = Outgoing {
             ts: 1,

@@ -21,6 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -31,7 +32,8 @@ use super::receiver::ReceiverThread;
 use super::sender::SenderThread;
 use super::shared::Shared;
 use super::{
-    Client, Connection, History, Login, Notice, Options, Outbox, Port, id_prefix, login, server_id, token,
+    Client, Connection, History, Login, Notice, Options, Outbox, Port, id_prefix, keepalive, login,
+    server_id, token,
 };
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
@@ -45,6 +47,11 @@ type Reached<T> = std::result::Result<T, String>;
 
 /// The send port's connection and the user's name as registered.
 type SendLogin = (Connection, String);
+
+/// The first send login, the user's name as registered, the server's id
+/// (`SERVER`) and its timeout (`INFO`, [`keepalive`]), each `None` from a
+/// server that cannot say.
+type FirstLogin = (Connection, String, Option<String>, Option<Duration>);
 
 impl Client {
     /// Opens the local files, logs in on both ports and starts the threads.
@@ -62,7 +69,7 @@ impl Client {
         options.device = Some(folder.device.clone());
         let uses_token = token::use_saved_or_pair(&mut options, &folder.dir)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
-        let send = login_send(&options, uses_token, &mut folder, &notices_tx)?;
+        let (send, server_timeout) = login_send(&options, uses_token, &mut folder, &notices_tx)?;
         // Bound once we know which local address reaches the server, and
         // before the port is announced.
         let local_ip = send.as_ref().ok().and_then(|(conn, _)| conn.local_ip());
@@ -71,6 +78,7 @@ impl Client {
         let me = send.as_ref().map_or_else(|_| options.user.clone(), |(_, name)| name.clone());
         let options = Options { user: me, ..options };
         let mut shared = open_shared(options, folder, uses_token, p2p_port, notices_tx)?;
+        shared.server_timeout.set(server_timeout);
         let recv = match &send {
             Ok(_) => login_receive(&shared)?,
             Err(why) => Err(why.clone()),
@@ -83,17 +91,18 @@ impl Client {
     }
 }
 
-/// The first login on the send port; a new server at the address moves
-/// the folder aside ([`Notice::ServerChanged`]) before its files are
-/// opened. An error only if waiting for the server cannot help.
+/// The first login on the send port, and the server's timeout if it said
+/// it; a new server at the address moves the folder aside
+/// ([`Notice::ServerChanged`]) before its files are opened. An error only
+/// if waiting for the server cannot help.
 fn login_send(
     options: &Options,
     uses_token: bool,
     folder: &mut server_id::Folder,
     notices: &Sender<Notice>,
-) -> Result<Reached<SendLogin>> {
+) -> Result<(Reached<SendLogin>, Option<Duration>)> {
     match first_login(options, uses_token, &folder.dir) {
-        Ok((conn, name, id)) => {
+        Ok((conn, name, id, timeout)) => {
             // Which server this is, before its files are opened: if
             // the folder was another's, it goes aside now.
             if let Some(id) = id {
@@ -102,23 +111,20 @@ fn login_send(
                 }
                 folder.files_of = Some(id);
             }
-            Ok(Ok((conn, name)))
+            Ok((Ok((conn, name)), timeout))
         }
         Err(e @ (Error::Refused { .. } | Error::Usage(_))) => Err(e),
         Err(e) if options.register.is_some() => Err(e),
-        Err(e) => Ok(Err(link::why_offline(&e))),
+        Err(e) => Ok((Err(link::why_offline(&e)), None)),
     }
 }
 
 /// The first login of [`Client::connect`] (a `REGISTER` if asked): the
-/// connection, the name as registered, and the server's id (`SERVER`;
-/// `None` from a version-1 server). A refused token is forgotten, and the
-/// error says why (the device was unlinked).
-fn first_login(
-    options: &Options,
-    uses_token: bool,
-    dir: &Path,
-) -> Result<(Connection, String, Option<String>)> {
+/// connection, the name as registered, the server's id (`SERVER`; `None`
+/// from a version-1 server) and, from a server that knows `SERVER`, its
+/// timeout (`INFO`, 1.2). A refused token is forgotten, and the error says
+/// why (the device was unlinked).
+fn first_login(options: &Options, uses_token: bool, dir: &Path) -> Result<FirstLogin> {
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open_any(o, Port::Send, trace, &o.preferred)?;
     let how = match &o.register {
@@ -134,7 +140,8 @@ fn first_login(
         other => other?,
     };
     let id = server_id::ask(&mut conn)?;
-    Ok((conn, name, id))
+    let timeout = if id.is_some() { keepalive::ask(&mut conn)? } else { None };
+    Ok((conn, name, id, timeout))
 }
 
 /// The listener for direct chats (`--p2p-port`) on `local_ip`, and its
@@ -188,6 +195,7 @@ fn open_shared(
         uses_token,
         new_password: Mutex::new(None),
         deleted: Default::default(),
+        server_timeout: Default::default(),
     })
 }
 

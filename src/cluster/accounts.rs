@@ -63,6 +63,11 @@ pub fn mark_deleted(db: &Db, user: UserId) -> Result<(), Ko> {
     tx.execute("DELETE FROM prefs WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     // 1.2 (§23): and its settings (archived chats).
     tx.execute("DELETE FROM settings WHERE user_id = $1", &[&id]).or_ko(DOING)?;
+    // Its inbox is dropped, as a single server drops it: not acknowledged,
+    // so that what waited in it stays RECEIVED for its senders (§20; an
+    // `ACK` here told them DELIVERED, issue 54).
+    tx.execute("UPDATE inboxes SET acked = last_seq WHERE user_id = $1", &[&id]).or_ko(DOING)?;
+    tx.execute("DELETE FROM events WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     tx.commit().or_ko(DOING)
 }
 

@@ -310,8 +310,27 @@ fn read_guarded(tx: &mut Tx, jobs: &[Job], found: &Found, w: &mut Work) -> Resul
         pairs.extend(list.iter().map(|a| (a.sender, *user)));
     }
     let recent = super::locks::read_guarded(tx, &pairs, &ids, DEDUP_WINDOW as i64, w)?;
+    w.refused = super::moderation::send_refusals(tx, &room_senders(jobs, found))?;
     w.dirs_read = w.dirs.clone();
     Ok(Guarded { lowest, recent })
+}
+
+/// The (sender, room) of each room message of the batch, for the room's
+/// send policy (read in step 5, under the rooms' locks).
+fn room_senders(jobs: &[Job], found: &Found) -> BTreeSet<(UserId, i64)> {
+    let mut pairs = BTreeSet::new();
+    for job in jobs {
+        if let Job::Send { from, msgs, .. } = job {
+            for (to, _, _) in msgs {
+                if let Chat::Room(room) = to
+                    && let Some(&rid) = found.room_ids.get(&fold(room))
+                {
+                    pairs.insert((*from, rid));
+                }
+            }
+        }
+    }
+    pairs
 }
 
 /// Step 6: works out every job, in order, in memory (`work.rs`); each takes

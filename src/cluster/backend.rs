@@ -54,35 +54,6 @@ fn answer_within<T>(answer: &Receiver<T>, until: Instant) -> Result<T, Ko> {
 }
 
 impl PgBackend {
-    /// For each message, `Some(KO)` if its room refuses it now (1.2).
-    fn send_refusals(&self, from: UserId, msgs: &[Outgoing]) -> Result<Vec<Option<Ko>>, Ko> {
-        let rooms: Vec<&str> = msgs
-            .iter()
-            .filter_map(|(to, _, _)| match to {
-                Chat::Room(room) => Some(room.as_str()),
-                Chat::User(_) => None,
-            })
-            .collect();
-        if rooms.is_empty() {
-            return Ok(vec![None; msgs.len()]);
-        }
-        let name = {
-            let mut conn = self.db.get()?;
-            self.names.name(&mut *conn, from).or_ko("reading a user")?
-        };
-        let mut unique = rooms.clone();
-        unique.sort_by_key(|r| fold(r));
-        unique.dedup_by_key(|r| fold(r));
-        let refused = moderation::send_refusals(&self.db, from, &name, &unique)?;
-        Ok(msgs
-            .iter()
-            .map(|(to, _, _)| match to {
-                Chat::Room(room) => refused.get(&fold(room)).cloned(),
-                Chat::User(_) => None,
-            })
-            .collect())
-    }
-
     /// Submits a job and waits for its answer.
     fn run<T>(&self, job: Job, answer: Receiver<Result<T, Ko>>) -> Result<T, Ko> {
         if !self.committer.submit(job) {
@@ -156,38 +127,21 @@ impl Backend for PgBackend {
             let ticket = self.leave(user, &room.room)?;
             self.wait(ticket)?;
         }
-        self.ack(user, self.inbox_end(user));
         self.memory.forget_account(user);
         super::accounts::mark_deleted(&self.db, user).map(|()| DURABLE)
     }
 
+    /// A room's policy (1.2: `+announce`, mutes) is checked in the
+    /// batch's transaction, after a resend is recognised (`apply.rs`).
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket) {
-        // 1.2: messages to a room that refuses them now (+announce, a
-        // mute) are answered here; the rest go to the committer together.
-        let refused = match self.send_refusals(from, msgs) {
-            Ok(refused) => refused,
-            Err(ko) => return (vec![Err(ko); msgs.len()], DURABLE),
-        };
-        let allowed: Vec<Outgoing> =
-            msgs.iter().zip(&refused).filter(|(_, ko)| ko.is_none()).map(|(m, _)| m.clone()).collect();
         let until = deadline::until();
         let (done, answer) = crossbeam_channel::bounded(1);
-        let sent = if allowed.is_empty() {
-            Vec::new()
-        } else if !self.committer.submit(Job::Send { from, msgs: allowed.clone(), done }) {
-            vec![Err(stopped()); allowed.len()]
+        let sent = if !self.committer.submit(Job::Send { from, msgs: msgs.to_vec(), done }) {
+            vec![Err(stopped()); msgs.len()]
         } else {
-            answer_within(&answer, until).unwrap_or_else(|ko| vec![Err(ko); allowed.len()])
+            answer_within(&answer, until).unwrap_or_else(|ko| vec![Err(ko); msgs.len()])
         };
-        let mut sent = sent.into_iter();
-        let results = refused
-            .into_iter()
-            .map(|ko| match ko {
-                Some(ko) => Err(ko),
-                None => sent.next().unwrap_or_else(|| Err(stopped())),
-            })
-            .collect();
-        (results, DURABLE)
+        (sent, DURABLE)
     }
 
     fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko> {
@@ -331,7 +285,7 @@ impl Backend for PgBackend {
             Some(t) => {
                 let mut conn = self.db.get()?;
                 let found = self.names.find(&mut *conn, t).or_ko("reading a user")?;
-                Some(found.ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {t}")))?)
+                Some(found.ok_or_else(|| crate::store::meaning::no_user(t))?)
             }
             None => None,
         };

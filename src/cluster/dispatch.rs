@@ -12,7 +12,6 @@ use crossbeam_channel::Receiver;
 use super::bus::Incoming;
 use super::node::Node;
 use super::notice::Notice;
-use super::reads;
 use super::sessions;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, Event, Ko};
@@ -39,7 +38,11 @@ impl Node {
                         self.answer_peer(user, &from, message.reply.as_deref())
                     }
                     Ok(Notice::Relay { user, frame }) => match Event::parse(&frame) {
-                        Ok(event) if event.seq().is_none() => drop(self.router.send_to(user, &event)),
+                        Ok(event) if event.seq().is_none() => {
+                            // 1.2 (§24): an answer or an end served by another node.
+                            crate::server::calls::heard(&self.router.calls, user, &event);
+                            let _ = self.router.send_to(user, &event);
+                        }
                         _ => log::warn!("cluster: {}: not an unnumbered event: {frame:?}", message.subject),
                     },
                     Ok(notice) => self.heard(notice),
@@ -82,22 +85,11 @@ impl Node {
                     self.presence(user, &remote.name, false);
                 }
             }
-            Notice::Member { user, joined, room, name } => {
-                let members = reads::room_members(&self.db, &room).unwrap_or(None);
-                let blocked = super::prefs::blocks(&self.db, user).unwrap_or_default();
-                crate::server::presence::tell_local_members(
-                    &self.router,
-                    self.presence_limit,
-                    (user, &blocked),
-                    &name,
-                    members,
-                    joined,
-                );
-            }
-            Notice::Unlinked { user, device } => {
-                // Its send connections too (issue 38). The node that
-                // unlinked it hears its own notice: the asking connection,
-                // if of that device, is closing after its `OK` anyway.
+            // The node that unlinked it closed its own connections, all
+            // but the asking one, which closes after its `OK`: closing that
+            // one here too lost the `OK` of a `DELACCOUNT` (issue 54).
+            Notice::Unlinked { user, device, node } if node != self.name => {
+                // Its send connections too (issue 38).
                 self.router.sends.close_device(user, &device, None);
                 for outlet in self.router.outlets(user) {
                     if outlet.device.eq_ignore_ascii_case(&device) {

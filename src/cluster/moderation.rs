@@ -13,16 +13,17 @@
 //! can do again. The event reaches members on every node through
 //! `server::relay`, as `TYPING` does.
 //!
-//! The check on the way of a room `MSG` costs one query by key per room
-//! of a burst (`send_refusals`); a `JOIN` reads the room's rules
-//! (`join_refusal`).
+//! The check on the way of a room `MSG` costs one query per batch, in
+//! the batch's transaction (`send_refusals`); a `JOIN` reads the room's
+//! rules (`join_refusal`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use postgres::GenericClient;
 
 use super::db::{Db, OrKo};
+use super::tx::Tx;
 use crate::protocol::names::fold;
 use crate::protocol::{Change, Code, Ko, Role, RoomInfoLine};
 use crate::store::moderation::Rules;
@@ -208,41 +209,47 @@ pub fn is_admin(db: &Db, user: UserId, name: &str, room: &str) -> Result<bool, K
     Ok(role(&mut *conn, &r, user, name).or_ko("reading a rank")?.moderates())
 }
 
-/// For each room among a burst's recipients, why `user` may not send to
-/// it now (`+announce`, a mute), if so: by folded room name.
-pub fn send_refusals(db: &Db, user: UserId, name: &str, rooms: &[&str]) -> Result<HashMap<String, Ko>, Ko> {
+/// For each (sender, room) of a batch's room messages, why the sender
+/// may not write to that room now (`+announce`, a mute), if so. It runs
+/// in the batch's transaction, after its rooms are locked (step 5 of
+/// `apply.rs`): a moderation change locks the room's row too, so it is
+/// wholly before the message or wholly after it, as on a single server.
+/// One query for the batch, reading what [`Rules::may_send`] looks at
+/// and no more (a room message is the cluster's hot path); the rank and
+/// the refusal are `store::moderation`'s.
+pub fn send_refusals(
+    tx: &mut Tx,
+    pairs: &BTreeSet<(UserId, i64)>,
+) -> Result<HashMap<(UserId, i64), Ko>, postgres::Error> {
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (users, rooms): (Vec<i64>, Vec<i64>) = pairs.iter().map(|&(user, room)| (user as i64, room)).unzip();
+    let rows = tx.query(
+        "SELECT x.u, r.id, r.name, u.name, r.announce, r.owner IS NOT DISTINCT FROM x.u, u.admin, \
+                EXISTS (SELECT 1 FROM room_rules y WHERE y.room = r.id AND y.user_id = x.u AND y.kind = 'ADMIN'), \
+                (SELECT until FROM room_rules y WHERE y.room = r.id AND y.user_id = x.u AND y.kind = 'MUTED') \
+         FROM unnest($1::int8[], $2::int8[]) AS x(u, room) JOIN rooms r ON r.id = x.room JOIN users u ON u.id = x.u",
+        &[&users, &rooms],
+    )?;
+    let now = now_ms();
     let mut refused = HashMap::new();
-    let mut conn = db.get()?;
-    for room in rooms {
-        // One query by key: what `Rules::may_send` looks at, and no more
-        // (a room message is the cluster's hot path).
-        let row = conn
-            .query_opt(
-                "SELECT r.name, r.announce, r.owner IS NOT DISTINCT FROM $2, u.admin, \
-                        EXISTS (SELECT 1 FROM room_rules x WHERE x.room = r.id AND x.user_id = $2 AND x.kind = 'ADMIN'), \
-                        (SELECT until FROM room_rules x WHERE x.room = r.id AND x.user_id = $2 AND x.kind = 'MUTED') \
-                 FROM rooms r, users u WHERE r.folded = $1 AND r.live AND u.id = $2",
-                &[&folded(room), &(user as i64)],
-            )
-            .or_ko("reading a room's rules")?;
-        let Some(row) = row else { continue };
-        let (owner, server_admin, admin): (bool, bool, bool) = (row.get(2), row.get(3), row.get(4));
-        let mut rules = Rules { announce: row.get(1), ..Rules::default() };
-        if let Some(until) = row.get::<_, Option<i64>>(5) {
-            rules.mutes.insert(name.into(), until as u64);
+    for row in rows {
+        let name: Arc<str> = row.get::<_, String>(3).into();
+        let mut rules = Rules { announce: row.get(4), ..Rules::default() };
+        if row.get(5) {
+            rules.owner = Some(name.clone());
         }
-        let role = if server_admin {
-            Role::ServerAdmin
-        } else if owner {
-            Role::Owner
-        } else if admin {
-            Role::Admin
-        } else {
-            Role::Member
-        };
-        let room_name: String = row.get(0);
-        if let Err(ko) = rules.may_send(name, role, now_ms(), &room_name) {
-            refused.insert(folded(room), ko);
+        if row.get(7) {
+            rules.admins.insert(name.clone());
+        }
+        if let Some(until) = row.get::<_, Option<i64>>(8) {
+            rules.mutes.insert(name.clone(), until as u64);
+        }
+        // A member: one who is not is refused before (`Work::send`).
+        let role = rules.role(&name, true, row.get(6));
+        if let Err(ko) = rules.may_send(&name, role, now, row.get(2)) {
+            refused.insert((row.get::<_, i64>(0) as UserId, row.get::<_, i64>(1)), ko);
         }
     }
     Ok(refused)

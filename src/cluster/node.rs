@@ -241,7 +241,7 @@ impl Node {
 
 impl Nodes for Node {
     fn unlinked(&self, user: UserId, device: &str) {
-        self.broadcast(&Notice::Unlinked { user, device: device.to_string() });
+        self.broadcast(&Notice::Unlinked { user, device: device.to_string(), node: self.name.clone() });
     }
 
     fn shared_devices(&self) -> Option<Arc<dyn crate::store::devices::SharedDevices>> {
@@ -310,11 +310,6 @@ impl Nodes for Node {
 
     fn is_online(&self, user: UserId) -> bool {
         self.directory.read().contains_key(&user)
-    }
-
-    fn tell_members(&self, user: UserId, name: &str, room: &str, joined: bool) {
-        let room = format!("#{}", room.trim_start_matches('#'));
-        self.broadcast(&Notice::Member { user, joined, room, name: name.into() });
     }
 
     fn announce(&self, user: UserId, port: Option<u16>) {

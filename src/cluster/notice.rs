@@ -7,9 +7,8 @@
 //! | `C <user> <frame>` | a copy of the user's own message (`MSG:…`, protocol 1.2), for its devices on the node it is sent to: apart from `E`, so that a 1.0/1.1 connection there is not sent it |
 //! | `ON <user> <epoch> <node> <name> <device>` | `user`'s `device` logged in on `node` (session `epoch`); a lower epoch of the same device elsewhere says `BYE:REPLACED` |
 //! | `OFF <user> <epoch> <node> <device>` | session `epoch` of `user`'s `device` on `node` ended (the user is offline once no device is online) |
-//! | `MEMBER <user> <J\|L> <#room> <name>` | `name` joined or left `#room` (protocol 1.1's `MEMBER`) |
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
-//! | `UNLINK <user> <device>` | `user` unlinked `device` (protocol 1.2): a node where it is online logs it out |
+//! | `UNLINK <user> <device> <node>` | `user` unlinked `device` on `node` (protocol 1.2): another node where it is online logs it out (`node` did already, all but the asking connection, which closes after its `OK`) |
 //! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
 //!
 //! Everything here came from another node of the same cluster, but is
@@ -24,10 +23,9 @@ pub enum Notice {
     Copy { user: UserId, frame: String },
     Online { user: UserId, epoch: u64, node: String, name: String, device: String },
     Offline { user: UserId, epoch: u64, node: String, device: String },
-    Member { user: UserId, joined: bool, room: String, name: String },
     Peer { user: UserId, from: String },
     Relay { user: UserId, frame: String },
-    Unlinked { user: UserId, device: String },
+    Unlinked { user: UserId, device: String, node: String },
 }
 
 impl Notice {
@@ -43,12 +41,9 @@ impl Notice {
             Notice::Offline { user, epoch, node, device } => {
                 writeln!(out, "OFF {user} {epoch} {node} {device}")
             }
-            Notice::Member { user, joined, room, name } => {
-                writeln!(out, "MEMBER {user} {} {room} {name}", if *joined { "J" } else { "L" })
-            }
             Notice::Peer { user, from } => writeln!(out, "PEER {user} {from}"),
             Notice::Relay { user, frame } => writeln!(out, "R {user} {frame}"),
-            Notice::Unlinked { user, device } => writeln!(out, "UNLINK {user} {device}"),
+            Notice::Unlinked { user, device, node } => writeln!(out, "UNLINK {user} {device} {node}"),
         };
     }
 
@@ -71,13 +66,9 @@ impl Notice {
                 let epoch = next()?.parse().map_err(|_| bad())?;
                 Notice::Offline { user, epoch, node: next()?.into(), device: next()?.into() }
             }
-            "MEMBER" => {
-                let joined = next()? == "J";
-                Notice::Member { user, joined, room: next()?.into(), name: next()?.into() }
-            }
             "PEER" => Notice::Peer { user, from: next()?.into() },
             "R" => Notice::Relay { user, frame: rest.to_string() },
-            "UNLINK" => Notice::Unlinked { user, device: next()?.into() },
+            "UNLINK" => Notice::Unlinked { user, device: next()?.into(), node: next()?.into() },
             _ => return Err(bad()),
         })
     }
@@ -100,10 +91,9 @@ mod tests {
                 device: "phone".into(),
             },
             Notice::Offline { user: 7, epoch: 4, node: "host-6666".into(), device: "phone".into() },
-            Notice::Member { user: 2, joined: false, room: "#tea".into(), name: "ana".into() },
             Notice::Peer { user: 7, from: "ana".into() },
             Notice::Relay { user: 7, frame: "TYPING:ana:#tea".into() },
-            Notice::Unlinked { user: 7, device: "laptop".into() },
+            Notice::Unlinked { user: 7, device: "laptop".into(), node: "host-6666".into() },
         ];
         for notice in notices {
             let mut line = String::new();

@@ -52,10 +52,12 @@ pub fn history(
             let (peer, _) = names
                 .find(conn, name)
                 .or_ko("reading a user")?
-                .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {name}")))?;
+                .ok_or_else(|| crate::store::meaning::no_user(name))?;
             // The newest of each direction (by number), then both in the
             // order they were stored; none from before the reader's cut
-            // (1.2, a freed name's new account: `accounts::reuse`).
+            // (1.2, a freed name's new account: `accounts::reuse`). A chat
+            // with yourself has one direction, read once (issue 54: it
+            // was listed twice, in `HISTORY` and `SEARCH`).
             let rows = conn
                 .query(
                     "WITH me AS (SELECT since FROM users WHERE id = $1) \
@@ -63,7 +65,7 @@ pub fn history(
                        (SELECT * FROM messages WHERE sender = $1 AND recipient = $2 AND id >= (SELECT since FROM me) \
                         ORDER BY ord DESC LIMIT $3) \
                        UNION ALL \
-                       (SELECT * FROM messages WHERE sender = $2 AND recipient = $1 AND id >= (SELECT since FROM me) \
+                       (SELECT * FROM messages WHERE sender = $2 AND recipient = $1 AND $1 <> $2 AND id >= (SELECT since FROM me) \
                         ORDER BY ord DESC LIMIT $3) \
                      ) AS both_ways ORDER BY id DESC LIMIT $3",
                     &[&(user as i64), &(peer as i64), &(limit as i64)],

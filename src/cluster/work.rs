@@ -139,7 +139,7 @@ impl Work {
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
         let Some(Some((to, to_name))) = users.get(&fold(name)) else {
-            return Err(ko(Code::UnknownUser, format!("no user named {name}")));
+            return Err(meaning::no_user(name));
         };
         if self.gone.contains(to) {
             return Err(meaning::to_deleted(to_name));
@@ -164,6 +164,9 @@ impl Work {
         let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
         let room =
             self.rooms.get_mut(&rid).filter(|r| r.members.contains_key(&from)).ok_or_else(not_member)?;
+        if let Some(ko) = self.refused.get(&(from, rid)) {
+            return Err(ko.clone());
+        }
         let ord = room.count;
         room.count += 1;
         Ok((Stream::Room(rid), ord, room.name.clone()))

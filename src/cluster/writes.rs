@@ -11,6 +11,7 @@ use std::sync::Arc;
 use postgres::types::ToSql;
 
 use super::tx::Tx;
+use crate::protocol::Ko;
 use crate::store::budget::Budget;
 use crate::store::{Delivery, UserId};
 
@@ -67,6 +68,12 @@ pub struct Work {
     /// 1.2: recipients who deleted their account (`read_guarded`): a
     /// direct message to them is refused.
     pub gone: HashSet<UserId>,
+    /// 1.2: why a sender may not write to a room of the batch now
+    /// (`+announce`, a mute), by (sender, room): read under the room's
+    /// lock (`moderation::send_refusals`), so that a `MODE` or `MUTE`
+    /// committed by another node is either before the message or after
+    /// it, as on a single server.
+    pub refused: HashMap<(UserId, i64), Ko>,
 }
 
 /// Which messages a run or a message belongs to: one direction of a

@@ -24,13 +24,17 @@ use crate::transport::Tls;
 /// `--level` is at least its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Level {
-    /// Version 1 (shared/protocol.md).
+    /// Version 1: log in, MSG, ACK, STATUS, rooms, presence, timeouts
+    /// (docs/PROTOCOL.md §1–§10).
     #[value(name = "1.0")]
     V1_0,
-    /// docs/PROTOCOL.md §11 and §12.
+    /// Version 1.1, after VERSION:1.1: LASTSEEN, MEMBERS, MEMBER events,
+    /// SERVER (docs/PROTOCOL.md §11–§12).
     #[value(name = "1.1")]
     V1_1,
-    /// This round's additions (`TYPING`).
+    /// Version 1.2: invites, TYPING, devices, INFO, moderation, message
+    /// actions, accounts, files, blocks and pins, archives (docs/PROTOCOL.md
+    /// §13–§23).
     #[value(name = "1.2")]
     V1_2,
 }
@@ -269,8 +273,25 @@ impl<'a> Ctx<'a> {
     }
 
     /// Registers the user `alias` and returns its send connection,
-    /// logged in (label `<alias>.send`).
+    /// logged in (label `<alias>.send`), after it left `#general`.
+    ///
+    /// Why leave: `#general` holds every account of the server, so on a
+    /// live class server each receive login of the suite's users was a
+    /// "… is online / went offline" on every student's screen (59 lines in
+    /// one run, issue 53). Out of `#general` before its first receive
+    /// login, a user of the suite shares a room with nobody but the
+    /// suite's own; and a server does not announce leaving `#general`
+    /// (docs/PROTOCOL.md §11).
     pub fn user(&self, alias: &str) -> Result<Conn, Failure> {
+        let mut conn = self.user_in_general(alias)?;
+        // A server that refuses it (a KO) only keeps the user in #general.
+        conn.request("LEAVE:#general")?;
+        Ok(conn)
+    }
+
+    /// [`Ctx::user`], staying in `#general` (the case that checks that a
+    /// new account is put there).
+    pub fn user_in_general(&self, alias: &str) -> Result<Conn, Failure> {
         let name = self.name(alias);
         let mut conn = self.send_conn(&format!("{alias}.send"))?;
         let password = self.password(&name);

@@ -1,7 +1,8 @@
 //! `wachat conform client -- CMD ARGS…`: the suite plays the server for a
 //! student's client.
 //!
-//! It listens on two free ports of 127.0.0.1 and starts CMD with
+//! It listens on two ports of 127.0.0.1 (free ones, or `--send-port` and
+//! `--recv-port`) and starts CMD with
 //! `WACHAT_HOST`, `WACHAT_SEND_PORT`, `WACHAT_RECV_PORT`, `WACHAT_USER` and
 //! `WACHAT_PASSWORD` in its environment (any `LOGIN`/`REGISTER` is
 //! accepted), then runs scripted scenarios and checks what the client
@@ -42,6 +43,14 @@ pub struct ClientCheck {
     /// reconnection).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+    /// The local port the suite listens on for the client's requests
+    /// (`WACHAT_SEND_PORT`); by default any free one.
+    #[arg(long, default_value_t = 0)]
+    pub send_port: u16,
+    /// The local port the suite pushes events on (`WACHAT_RECV_PORT`);
+    /// by default any free one.
+    #[arg(long, default_value_t = 0)]
+    pub recv_port: u16,
     /// Print one JSON object per scenario instead of the text report.
     #[arg(long)]
     pub json: bool,
@@ -72,8 +81,8 @@ type SentMsg = (String, String, String, bool);
 
 pub fn run(check: ClientCheck) -> crate::error::Result<()> {
     let io = |e| Error::io("wachat conform client: listening", e);
-    let send_listener = TcpListener::bind("127.0.0.1:0").map_err(io)?;
-    let recv_listener = TcpListener::bind("127.0.0.1:0").map_err(io)?;
+    let send_listener = TcpListener::bind(("127.0.0.1", check.send_port)).map_err(io)?;
+    let recv_listener = TcpListener::bind(("127.0.0.1", check.recv_port)).map_err(io)?;
     let stage = Arc::new(Stage {
         transcript: Transcript::new(),
         output: Mutex::default(),

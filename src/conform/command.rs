@@ -41,7 +41,8 @@ pub struct ServerCheck {
     /// The server's port for pushed events.
     #[arg(long, default_value_t = DEFAULT_RECV_PORT)]
     pub recv_port: u16,
-    /// The protocol level to check: 1.0 (version 1), 1.1, 1.2.
+    /// The protocol level to check: the cases of that version and those
+    /// below it.
     #[arg(long, value_enum, default_value = "1.0")]
     pub level: Level,
     /// Only this group of cases (repeatable).

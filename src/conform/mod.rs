@@ -14,7 +14,7 @@
 //!   [`framing`], [`auth`], [`messages`], [`receive`], [`status`],
 //!   [`rooms`], [`listings`], [`codes`], [`timing`], [`restart`], [`later`]
 //!   (the 1.1 and 1.2 additions), [`prefs`] (1.2: blocks, levels, pins),
-//!   [`archive`] (1.2: archived chats);
+//!   [`archive`] (1.2: archived chats), [`starred`] (1.2: starred messages);
 //! - [`runner`]: which cases run, and their outcomes; [`preflight`]: what
 //!   the server allows, asked before the first case, and the accounts the
 //!   run made, deleted after the last;
@@ -23,9 +23,8 @@
 //! - [`client`]: `wachat conform client`, the suite playing the server;
 //! - [`command`]: the command line, `wachat conform server|client`.
 //!
-//! The cases assume only what the protocol promises (shared/protocol.md,
-//! docs/PROTOCOL.md), never wachat's own choices: a `KO`'s text is never
-//! compared, only its code; orders the protocol leaves open are accepted
+//! The cases assume only what the protocol promises (docs/PROTOCOL.md),
+//! never wachat's own choices: a `KO`'s text is never compared, only its code; orders the protocol leaves open are accepted
 //! in any order; presence events that other users cause are skipped.
 
 pub mod archive;
@@ -47,6 +46,7 @@ pub mod report;
 pub mod restart;
 pub mod rooms;
 pub mod runner;
+pub mod starred;
 pub mod status;
 pub mod timing;
 pub mod wire;
@@ -71,6 +71,7 @@ pub fn all_cases() -> Vec<Case> {
         later::cases(),
         prefs::cases(),
         archive::cases(),
+        starred::cases(),
     ]
     .concat()
 }

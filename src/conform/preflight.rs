@@ -12,7 +12,14 @@
 //!   says what to do, unless invite codes were given (`--invite`,
 //!   `--invites FILE`), with which the suite makes its users (`REDEEM`);
 //! - new accounts refused for the address (`KO:RATE_LIMITED`): the run
-//!   stops at once, naming `--exempt`.
+//!   stops at once, naming `--exempt`;
+//! - new accounts limited for the address (1.2, `INFO`'s
+//!   `new_accounts_left` is a number, not `unlimited`) and no invite codes:
+//!   the run stops before its first case, its probe deleted, naming
+//!   `--exempt` (issue 53: a run spent the teacher's address's budget and
+//!   left it rate-limited for a minute). A run leaves the address's
+//!   budget as it found it, but for the probe's one account, back within a
+//!   minute.
 //!
 //! During the run, the first `KO:RATE_LIMITED` a case meets stops the run
 //! (the runner): the rest would only spend the address's limits more.
@@ -49,8 +56,23 @@ pub fn check(settings: &mut Settings) -> Result<Allowed, String> {
     };
     let addr = settings.send_addr();
     if reply.starts_with("OK") {
+        let info: Vec<InfoLine> = info.iter().filter_map(|l| InfoLine::parse(l).ok()).collect();
+        let has_codes = !settings.invites.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+        if let Some(left) = limited(&info).filter(|_| !has_codes) {
+            // The probe goes at once; the run makes nothing more.
+            let _ = delete(&Ctx::new(settings, String::new()), &name, &password);
+            return Err(format!(
+                "{addr} limits the new accounts of this address (it may make {left} more now; \
+                 INFO's new_accounts_left).\n\
+                 The suite makes its own accounts, about 150 in a full run, and would spend the \
+                 budget that everyone behind this address shares (a class behind one NAT): a \
+                 student registering after it would wait. Start the server with \
+                 --exempt <this machine's address> for the run (its budget is then not touched), \
+                 give the suite invite codes (--invites FILE), or run it against a server of your \
+                 own (wachat serve --data-dir conform-data --exempt 127.0.0.1)."
+            ));
+        }
         settings.made.lock().unwrap_or_else(|e| e.into_inner()).push((name, password));
-        let info = info.iter().filter_map(|l| InfoLine::parse(l).ok()).collect();
         return Ok(Allowed { info });
     }
     if reply.starts_with("KO:RATE_LIMITED") {
@@ -80,6 +102,14 @@ pub fn check(settings: &mut Settings) -> Result<Allowed, String> {
     // Anything else is for the cases to report (a server that does not
     // know REGISTER yet fails `auth` with its transcript).
     Ok(Allowed::default())
+}
+
+/// `INFO`'s `new_accounts_left` when it is a number: the server limits
+/// this address's new accounts. `None` when it is `unlimited` (`--exempt`)
+/// or not said (a server before it: the run goes on, and stops at its
+/// first `KO:RATE_LIMITED`).
+fn limited(info: &[InfoLine]) -> Option<u32> {
+    InfoLine::find(info, "new_accounts_left")?.parse().ok()
 }
 
 /// What `--invite` and `--invites FILE` give: the codes, in order.
@@ -154,5 +184,14 @@ mod tests {
         let codes = read_invites(&["x1".into()], Some(&file)).unwrap();
         assert_eq!(codes, ["x1", "abc", "def"]);
         assert!(read_invites(&[], Some(&dir.path().join("none"))).is_err());
+    }
+
+    #[test]
+    fn only_a_number_of_new_accounts_left_limits_the_run() {
+        let info = |v: &str| vec![InfoLine::new("version", "1.2"), InfoLine::new("new_accounts_left", v)];
+        assert_eq!(limited(&info("59")), Some(59));
+        assert_eq!(limited(&info("0")), Some(0));
+        assert_eq!(limited(&info("unlimited")), None);
+        assert_eq!(limited(&[InfoLine::new("version", "1.2")]), None, "a server that does not say");
     }
 }

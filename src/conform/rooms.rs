@@ -37,7 +37,7 @@ fn members(conn: &mut Conn, room: &str) -> Result<Option<String>, Failure> {
 }
 
 fn new_account_is_in_general(ctx: &mut Ctx) -> Result<(), Failure> {
-    let mut a = ctx.user("a")?;
+    let mut a = ctx.user_in_general("a")?;
     let count = members(&mut a, "#general")?;
     check(count.is_some(), "#general:<n> in ROOMS", "no #general")
 }

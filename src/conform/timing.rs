@@ -3,7 +3,8 @@
 //!
 //! The timeout cases wait for the server's `--timeout` (`wachat conform
 //! server --timeout`, 10 s unless told): they are the slow ones that
-//! `--fast` leaves out. They allow one second (and a quarter) of slack.
+//! `--fast` leaves out. They allow an eighth of the timeout and a quarter
+//! of a second of slack ([`limit`]).
 
 use std::time::{Duration, Instant};
 
@@ -102,9 +103,17 @@ fn quit_answers_then_closes(ctx: &mut Ctx) -> Result<(), Failure> {
     a.expect_closed()
 }
 
-/// The server's timeout plus slack.
+/// The server's timeout plus slack: an eighth of it and a quarter of a
+/// second. Proportional, so that a server that is late by a fraction of
+/// its timeout fails at every timeout: one that waited a whole timeout
+/// after its `PING` (one and a half in all) hid behind a fixed 1.25 s at
+/// `--timeout 2` and failed only at 10 s (issue 53).
 fn limit(ctx: &Ctx) -> Duration {
-    ctx.settings.server_timeout + Duration::from_millis(1250)
+    slack_limit(ctx.settings.server_timeout)
+}
+
+fn slack_limit(timeout: Duration) -> Duration {
+    timeout + timeout / 8 + Duration::from_millis(250)
 }
 
 fn idle_send_timeout(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -178,4 +187,18 @@ fn silence_bye_timeout(ctx: &mut Ctx) -> Result<(), Failure> {
         }
     }
     Err(Failure::new("BYE:TIMEOUT after a timeout without PONG", "nothing"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slack_catches_one_and_a_half_timeouts_at_any_timeout() {
+        for secs in [1, 2, 10, 600] {
+            let timeout = Duration::from_secs(secs);
+            assert!(slack_limit(timeout) > timeout + Duration::from_millis(200), "{secs}");
+            assert!(slack_limit(timeout) < timeout * 3 / 2, "{secs}: 1.5 × the timeout must fail");
+        }
+    }
 }

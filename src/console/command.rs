@@ -62,6 +62,8 @@ pub enum Command {
     Prefs(super::prefs::PrefCommand),
     /// 1.2: `/file PATH [caption]`, `/save N [PATH]` (`console::files`).
     File(super::files::FileCommand),
+    /// 1.2: `/star N`, `/unstar N`, `/starred` (`console::stars`).
+    Star(super::stars::StarCommand),
 }
 
 /// Parses a line. `Err` is a one-line explanation for the user, in `lang`.
@@ -124,6 +126,9 @@ impl Parser {
             }
             word if super::account::WORDS.contains(&word) => {
                 super::account::parse(lang, word, args).map(Command::Account)
+            }
+            word if super::stars::WORDS.contains(&word) => {
+                super::stars::parse(lang, word, args).map(Command::Star)
             }
             word if super::prefs::WORDS.contains(&word) => {
                 super::prefs::parse(lang, word, args).map(Command::Prefs)

@@ -53,6 +53,7 @@ fn key_of(notice: &Notice) -> Option<String> {
         Notice::Pref(line) => Some(pref_key(&line.chat)),
         Notice::Blocked { user, .. } => Some(block_key(user)),
         Notice::Archived { chat, .. } => Some(archive_key(chat)),
+        Notice::Starred { chat, from, id, .. } => Some(star_key(chat, from, id)),
         _ => None,
     }
 }
@@ -65,6 +66,11 @@ pub fn pref_key(chat: &str) -> String {
 /// The key of a block or unblock of `user`.
 pub fn block_key(user: &str) -> String {
     format!("block {}", fold(user))
+}
+
+/// 1.2 (§25): the key of a star or unstar of `from`'s message `id` of `chat`.
+pub fn star_key(chat: &crate::protocol::Chat, from: &str, id: &str) -> String {
+    format!("star {} {} {id}", fold(&chat.to_string()), fold(from))
 }
 
 /// 1.2 (§23): the key of an archive or unarchive of `chat`.

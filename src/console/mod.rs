@@ -44,6 +44,7 @@ mod numbers;
 pub mod prefs;
 pub mod rules;
 pub mod session;
+pub mod stars;
 pub mod view;
 
 use std::collections::{HashMap, HashSet};
@@ -192,7 +193,7 @@ impl Console<'_> {
             // The local log has it read already (`/chats` counts no more).
             Notice::ReadElsewhere { .. } => return,
             // 1.2: a change made here was said by its command.
-            Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. }
+            Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } | Notice::Starred { .. }
                 if self.session.expected.is_echo(notice) =>
             {
                 return;

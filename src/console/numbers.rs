@@ -21,12 +21,20 @@ pub struct Screen {
 }
 
 impl Screen {
-    /// Gives `m` the next number (1, 2, …) and returns it.
+    /// Gives `m` the next number (1, 2, …) and returns it; a message
+    /// shown before (the same sender, chat and id: the chat listed again,
+    /// `/history`) keeps the number it had, so that `[1]` stays `[1]`
+    /// (issue 53: it became `[2]` at every listing).
     pub fn number(&self, m: &Message) -> usize {
         let mut shown = self.shown.lock();
         let (first, messages) = &mut *shown;
         if *first == 0 {
             *first = 1;
+        }
+        let same = |s: &Message| s.from == m.from && s.to == m.to && s.id == m.id;
+        if let Some(i) = messages.iter().position(same) {
+            messages[i] = m.clone(); // its state may have moved on
+            return *first + i;
         }
         messages.push_back(m.clone());
         if messages.len() > REMEMBERED {
@@ -86,6 +94,9 @@ mod tests {
             refused: None,
             p2p: false,
         };
+        assert_eq!(screen.number(&m("a")), 1);
+        assert_eq!(screen.number(&m("b")), 2);
+        // Listed again (issue 53): the same numbers, none spent.
         assert_eq!(screen.number(&m("a")), 1);
         assert_eq!(screen.number(&m("b")), 2);
         assert_eq!(screen.get(2).unwrap().id, "b");

@@ -185,6 +185,11 @@ impl<'a> Session<'a> {
                     out.line(&line);
                 }
             }
+            Command::Star(command) => {
+                for line in super::stars::act(lang, self.client, &self.screen, &self.expected, command)? {
+                    out.line(&line);
+                }
+            }
             Command::File(command) => {
                 let open = self.open_chat();
                 for line in super::files::act(self.lang, self.client, &self.screen, open, command)? {

@@ -100,6 +100,15 @@ pub const MAX_MESSAGE_LINES: usize = 20;
 /// of its text.
 fn message_body(lang: Lang, me: &str, m: &Message, max_lines: Option<usize>) -> String {
     let whole = m.text.unescaped();
+    // 1.2 (issue 51): a voice message by its length, its caption after; `/save` saves its file.
+    let whole = match crate::protocol::files::voice(&whole) {
+        Some((seconds, caption)) => {
+            let length = crate::protocol::files::clock(seconds);
+            let said = tr!(in lang; crate::i18n::files::Msg::Voice, length = length);
+            if caption.is_empty() { said } else { format!("{said} {caption}") }
+        }
+        None => whole,
+    };
     let text = match max_lines {
         Some(max) if whole.lines().count() > max => {
             let shown: Vec<&str> = whole.lines().take(max - 1).collect();
@@ -169,6 +178,8 @@ pub fn notice(lang: Lang, me: &str, n: &Notice, lookup: impl Fn(&str) -> Option<
             tr!(in lang; Msg::P2pEndedResent, peer = peer, why = why, n = resent)
         }
         Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => super::prefs::notice(lang, n),
+        Notice::Starred { .. } => super::stars::notice(lang, n),
+        Notice::Ringing { .. } | Notice::CallEnded { .. } => crate::i18n::calls::line(lang, n),
     }
 }
 
@@ -348,6 +359,16 @@ mod tests {
         let mut refused = m("ana", "zed", "hi", State::Sent);
         refused.refused = Some("no such user".into());
         assert_eq!(message(EN, "ana", &refused), at("you → zed: hi ✗ (no such user)"));
+    }
+
+    #[test]
+    fn a_voice_message_reads_as_one_with_its_length() {
+        let voice = m("bob", "ana", "📎 voice-12s.webm (9 KB)", State::Delivered);
+        assert_eq!(message(EN, "ana", &voice), at("bob: 🎤 voice message (0:12)"));
+        let captioned = m("bob", "#lab", "📎 voice-75s.ogg (30 KB) listen", State::Received);
+        assert_eq!(message(EN, "ana", &captioned), at("[#lab] bob: 🎤 voice message (1:15) listen"));
+        let other = m("bob", "ana", "📎 voice-memo.webm (9 KB)", State::Delivered);
+        assert_eq!(message(EN, "ana", &other), at("bob: 📎 voice-memo.webm (9 KB)"));
     }
 
     #[test]

@@ -463,11 +463,11 @@ commands:
   /msg <user> <text>      send a direct message (also /whisper, @user: text)
   /p2p <user>, /hangup [user]   a peer-to-peer chat (the server only introduces you), or end it
   /users                  who is online, and when the people you write to were last seen
-  /chats, /archived       your chats (unread, last message, online); /archive /unarchive <chat>
+  /chats, /archived, /starred   your chats (unread, last message); /archive /unarchive <chat>
   /history [n], /file <path>, /save n   last n messages; send a file; save n's file
   /join <#room>, /leave [#room]   join (or create) a room, or leave one (default: the open one)
   /rooms, /members [#room]        your rooms; who is in one, online or last seen
-  /reply n, /edit n, /delete n, /react n 👍, /search words   act on message n on screen; search
+  /reply n, /edit n, /delete n, /react n 👍, /[un]star n, /search words   act on message n; search
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (alone: usage)
   /devices, /unlink <device>, /link, /passwd [keep]   devices; log one out; link one; new password
   /help                   this help; /info: the server's rules (retention, quota, limits)
@@ -482,11 +482,11 @@ comandos:
   /msg <usuario> <texto>  enviar un mensaje directo (también /whisper, @usuario: texto)
   /p2p <usuario>, /hangup [usuario]   chat punto a punto (el servidor solo los presenta), o fin
   /users                  quién está en línea, y cuándo se vio por última vez a quienes escribes
-  /chats, /archived       tus chats (no leídos, último mensaje); /archive /unarchive <chat>
+  /chats, /archived, /starred   tus chats (no leídos, último mensaje); /archive /unarchive <chat>
   /history [n], /file <ruta>, /save n   últimos n mensajes; enviar archivo; guardar el de n
   /join <#sala>, /leave [#sala]   unirse a una sala (o crearla), o salir (por defecto: la abierta)
   /rooms, /members [#sala]        tus salas; quién está en una, en línea o visto por última vez
-  /reply n, /edit n, /delete n, /react n 👍, /search palabras   actuar sobre el mensaje n; buscar
+  /reply n, /edit n, /delete n, /react n 👍, /[un]star n, /search palabras   actuar en n; buscar
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (solos: su uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; cerrar; vincular; clave nueva
   /help                   esta ayuda; /info: las reglas del servidor (retención, cuota, límites)
@@ -501,11 +501,11 @@ comandos:
   /msg <usuário> <texto>  enviar uma mensagem direta (também /whisper, @usuário: texto)
   /p2p <usuário>, /hangup [usuário]   chat ponto a ponto (o servidor só apresenta vocês), ou fim
   /users                  quem está online, e quando quem você escreve foi visto por último
-  /chats, /archived       conversas (não lidas, última mensagem); /archive /unarchive <chat>
+  /chats, /archived, /starred   conversas (não lidas, última mensagem); /archive /unarchive <chat>
   /history [n], /file <arq.>, /save n   últimas n mensagens; enviar arquivo; salvar o de n
   /join <#sala>, /leave [#sala]   entrar em uma sala (ou criá-la), ou sair (padrão: a aberta)
   /rooms, /members [#sala]        suas salas; quem está em uma, online ou visto por último
-  /reply n, /edit n, /delete n, /react n 👍, /search palavras   agir sobre a mensagem n; buscar
+  /reply n, /edit n, /delete n, /react n 👍, /[un]star n, /search palavras   agir em n; buscar
   /topic /mode /invite /kick /ban /mute /op /roominfo /block /notify /pin /prefs (sós: o uso)
   /devices, /unlink <disp.>, /link, /passwd [keep]   dispositivos; encerrar; vincular; senha nova
   /help                   esta ajuda; /info: as regras do servidor (retenção, cota, limites)

@@ -24,9 +24,20 @@ catalogue! {
         es: "[{n}] no lleva ningún archivo del que este dispositivo sepa",
         pt: "[{n}] não leva nenhum arquivo de que este dispositivo saiba",
     },
+    SaveExists {
+        en: "{path} exists already, and a file is never saved over another: give /save another name, or a folder",
+        es: "{path} ya existe, y un archivo nunca se guarda encima de otro: da a /save otro nombre, o una carpeta",
+        pt: "{path} já existe, e um arquivo nunca é salvo por cima de outro: dê a /save outro nome, ou uma pasta",
+    },
     Saved {
         en: "[{n}] saved as {path}",
         es: "[{n}] guardado como {path}",
         pt: "[{n}] salvo como {path}",
+    },
+    // A voice message (1.2, issue 51: `protocol::files::voice`), shown by its length; /save saves it.
+    Voice {
+        en: "🎤 voice message ({length})",
+        es: "🎤 mensaje de voz ({length})",
+        pt: "🎤 mensagem de voz ({length})",
     },
 }

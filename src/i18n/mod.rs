@@ -43,6 +43,7 @@
 
 pub mod account;
 pub mod actions;
+pub mod calls;
 pub mod client;
 pub mod commands;
 pub mod console;
@@ -51,6 +52,7 @@ pub mod files;
 pub mod moderation;
 pub mod prefs;
 pub mod rules;
+pub mod stars;
 pub mod tui;
 
 use std::fmt::{self, Display};
@@ -284,6 +286,8 @@ pub fn all_messages() -> Vec<(String, [&'static str; 3])> {
     all.extend(actions::Msg::ALL.iter().map(|m| area("actions", m, m.texts())));
     all.extend(account::Msg::ALL.iter().map(|m| area("account", m, m.texts())));
     all.extend(prefs::Msg::ALL.iter().map(|m| area("prefs", m, m.texts())));
+    all.extend(stars::Msg::ALL.iter().map(|m| area("stars", m, m.texts())));
+    all.extend(calls::Msg::ALL.iter().map(|m| area("calls", m, m.texts())));
     all
 }
 

@@ -105,10 +105,13 @@ catalogue! {
     // ── Acting on a message (1.2, `tui/select.rs`) ────────────────────────
     /// The line above the input while a message is chosen.
     Chosen {
-        en: "chosen: {who}: {text} · r reply · e edit · d delete · + react · / search · Esc",
-        es: "elegido: {who}: {text} · r responder · e editar · d borrar · + reaccionar · / buscar · Esc",
-        pt: "escolhida: {who}: {text} · r responder · e editar · d apagar · + reagir · / buscar · Esc",
+        en: "chosen: {who}: {text} · r reply · e edit · d delete · + react · * star · / search · Esc",
+        es: "elegido: {who}: {text} · r responder · e editar · d borrar · + reaccionar · * destacar · / buscar · Esc",
+        pt: "escolhida: {who}: {text} · r responder · e editar · d apagar · + reagir · * favoritar · / buscar · Esc",
     },
+    /// 1.2 (§25): what `*` on a chosen message did.
+    StarredIt { en: "★ starred (on all your devices)", es: "★ destacado (en todos tus dispositivos)", pt: "★ favoritada (em todos os seus dispositivos)" },
+    UnstarredIt { en: "star taken back", es: "ya no está destacado", pt: "não é mais favorita" },
     ConfirmDelete {
         en: "delete this message for everyone? (y/n)",
         es: "¿borrar este mensaje para todos? (s/n)",
@@ -159,7 +162,7 @@ keys:
   Ctrl+G               the bell for messages in other chats, on or off
   F2                   this panel again: answers to commands, notices, --trace
   Ctrl+L               redraw the screen
-  ↑ on an empty input  a message: r reply, e edit, d delete, + react, / search (Esc)",
+  ↑ on an empty input  a message: r reply, e edit, d delete, + react, * star, / search (Esc)",
         es: "\
 teclas:
   ↑ ↓, Ctrl+P Ctrl+N   moverse en la lista de chats (Ctrl+P/N también al escribir)
@@ -172,7 +175,7 @@ teclas:
   Ctrl+G               el timbre de los mensajes de otros chats, sí o no
   F2                   este panel otra vez: respuestas, avisos, --trace
   Ctrl+L               volver a dibujar la pantalla
-  ↑ sin nada escrito    un mensaje: r responder, e editar, d borrar, + reaccionar, / buscar",
+  ↑ sin nada escrito    r responder, e editar, d borrar, + reaccionar, * destacar, / buscar (Esc)",
         pt: "\
 teclas:
   ↑ ↓, Ctrl+P Ctrl+N   mover-se na lista de conversas (Ctrl+P/N também ao digitar)
@@ -185,7 +188,7 @@ teclas:
   Ctrl+G               o sino das mensagens de outras conversas, ligado ou não
   F2                   este painel de novo: respostas, avisos, --trace
   Ctrl+L               redesenhar a tela
-  ↑ sem nada digitado   uma mensagem: r responder, e editar, d apagar, + reagir, / buscar",
+  ↑ sem nada digitado   r responder, e editar, d apagar, + reagir, * favoritar, / buscar (Esc)",
     },
 
     LogFile {

@@ -21,9 +21,12 @@
 //!
 //! An admin's delete (`_x…`) stays: its text names whose message went,
 //! not its words.
+//!
+//! And what a deletion does to a star (1.2, §25): [`star_shows`].
 
 use super::Text;
 use super::action::{self, Act, Action, ActionId, quote_line, reaction_quoting};
+use super::fates::Fates;
 use super::names::fold;
 
 /// One message of the conversation, as stored.
@@ -125,6 +128,18 @@ pub fn erasure(lines: &[Line], author: &str, id: &str) -> Vec<(usize, Blank)> {
     out
 }
 
+/// What a deletion does to a star (1.2, docs/PROTOCOL.md §25): the star
+/// of a deleted message (by its author or a room's admin) is **hidden**:
+/// `STARRED` does not list it, as `HISTORY` no longer shows its words,
+/// and it cannot be starred again. The star itself stays stored until
+/// `UNSTAR` (so a deletion writes nothing to everyone who starred the
+/// message) and counts against the bound. The server's `STARRED`, on
+/// both backends, and its refusal of a new star ask this; the browser's
+/// Starred view follows it by asking `STARRED` again after a deletion.
+pub fn star_shows(fates: &Fates, author: &str, id: &str) -> bool {
+    fates.deleted(author, id).is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +188,25 @@ mod tests {
         let reply = Blank::Quote("> Ana: secret plan B".into()).apply(&text(lines[4].2)).unwrap();
         assert_eq!(reply.unescaped(), "> Ana: (message deleted)\nok");
         assert!(run(&lines, "bob", "m1").is_empty());
+    }
+
+    #[test]
+    fn a_deleted_message_hides_its_star_and_an_edit_does_not() {
+        let mut fates = Fates::default();
+        // Newest first, as `Fates::observe` reads.
+        for (from, id, t) in [
+            ("eve", "_x3_m2", "(message from bob deleted)"),
+            ("ana", "_d2_m1", "(message deleted)"),
+            ("bob", "_e1_m3", "✎ fixed"),
+            ("bob", "m3", "typo"),
+            ("bob", "m2", "spam"),
+            ("ana", "m1", "secret"),
+        ] {
+            fates.observe(from, id, 1, &text(t));
+        }
+        assert!(!star_shows(&fates, "ana", "m1"), "deleted by its author");
+        assert!(!star_shows(&fates, "bob", "m2"), "deleted by a room's admin");
+        assert!(star_shows(&fates, "bob", "m3"), "an edit keeps the star");
+        assert!(star_shows(&fates, "bob", "m1"), "another author's m1 is another message");
     }
 }

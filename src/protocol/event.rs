@@ -148,6 +148,14 @@ pub enum Event {
     /// 1.2 (§23): `ARCHIVE:<chat>:<archived|unarchived>`: one of your
     /// devices archived `chat` (or took it out of the archive). Ephemeral.
     Archive { chat: String, archived: bool },
+    /// 1.2 (§25): `STAR:<chat>:<from>:<id>:<starred|unstarred>`: one of
+    /// your devices starred `from`'s message `id` of `chat` (or took the
+    /// star back). Ephemeral.
+    Star { chat: String, from: String, id: String, starred: bool },
+    /// 1.2 (§24): `CALL:<from>:<call id>:<signal>`: a call's signalling
+    /// from `from` (the offer rings, the answer, a candidate), or its end
+    /// (`END:<why>`, made by the server). Ephemeral, like `TYPING`.
+    Call { from: String, id: String, signal: super::call::Signal },
 }
 
 /// How an event reaches a user connected to another node of a cluster
@@ -186,7 +194,9 @@ impl Event {
             | Event::Bye(Bye::Unlinked)
             | Event::Pref(_)
             | Event::Block { .. }
-            | Event::Archive { .. } => 2,
+            | Event::Archive { .. }
+            | Event::Star { .. }
+            | Event::Call { .. } => 2,
         }
     }
 
@@ -203,7 +213,9 @@ impl Event {
             | Event::P2p { .. }
             | Event::Pref(_)
             | Event::Block { .. }
-            | Event::Archive { .. } => Travel::Relayed,
+            | Event::Archive { .. }
+            | Event::Star { .. }
+            | Event::Call { .. } => Travel::Relayed,
             Event::Msg { .. } | Event::Status { .. } | Event::ReadMark { .. } | Event::File(_) => {
                 Travel::Numbered
             }
@@ -263,6 +275,11 @@ impl Event {
                 };
                 Event::Member { room: f[1].into(), user: f[2].into(), joined }
             }
+            "CALL" => {
+                let (from, id, signal) = super::call::split(line)
+                    .ok_or_else(|| format!("expected CALL:<from>:<id>:<signal>, got {line:?}"))?;
+                Event::Call { from: from.into(), id: id.into(), signal: super::call::Signal::parse(signal)? }
+            }
             "TYPING" => {
                 let f = shape(3, "TYPING:<from>:<to>")?;
                 if f[2].contains(':') {
@@ -278,7 +295,7 @@ impl Event {
                 let f = shape(5, "READMARK:<seq>:<peer or #room>:<id>:<ts>")?;
                 Event::ReadMark { seq: number(f[1])?, chat: f[2].into(), id: f[3].into(), ts: number(f[4])? }
             }
-            "PREF" | "BLOCKED" | "UNBLOCKED" | "ARCHIVE" => preference(word, line)?,
+            "PREF" | "BLOCKED" | "UNBLOCKED" | "ARCHIVE" | "STAR" => preference(word, line)?,
             "FILE" => Event::File(super::files::FileEvent::parse(line)?),
             "PING" if line == "PING" => Event::Ping,
             "BYE" => Event::Bye(match shape(2, "BYE:<reason>")?[1] {
@@ -295,14 +312,24 @@ impl Event {
     }
 }
 
-/// 1.2 (§22, §23): the events that tell your devices of a change of your
-/// blocks and chat preferences: `PREF`, `BLOCKED`, `UNBLOCKED`, `ARCHIVE`.
+/// 1.2 (§22, §23, §25): the events that tell your devices of a change of
+/// your blocks and chat preferences: `PREF`, `BLOCKED`, `UNBLOCKED`,
+/// `ARCHIVE`; and of your stars, `STAR`.
 fn preference(word: &str, line: &str) -> Result<Event, String> {
     let shape = |n, what: &str| split_fields(line, n).ok_or_else(|| format!("expected {what}, got {line:?}"));
     Ok(match word {
         "PREF" => Event::Pref(super::PrefLine::parse(&line["PREF:".len().min(line.len())..])?),
         "BLOCKED" => Event::Block { user: shape(2, "BLOCKED:<user>")?[1].into(), blocked: true },
         "UNBLOCKED" => Event::Block { user: shape(2, "UNBLOCKED:<user>")?[1].into(), blocked: false },
+        "STAR" => {
+            let f = shape(5, "STAR:<chat>:<from>:<id>:<starred|unstarred>")?;
+            let starred = match f[4] {
+                "starred" => true,
+                "unstarred" => false,
+                other => return Err(format!("expected starred or unstarred, not {other:?}")),
+            };
+            Event::Star { chat: f[1].into(), from: f[2].into(), id: f[3].into(), starred }
+        }
         _ => {
             let f = shape(3, "ARCHIVE:<chat>:<archived|unarchived>")?;
             let archived = match f[2] {
@@ -333,6 +360,7 @@ impl fmt::Display for Event {
                 write!(f, "MEMBER:{room}:{user}:{}", if *joined { "JOINED" } else { "LEFT" })
             }
             Event::Typing { from, to } => write!(f, "TYPING:{from}:{to}"),
+            Event::Call { from, id, signal } => write!(f, "CALL:{from}:{id}:{signal}"),
             Event::Moderation { room, by, change } => change.fmt_event(room, by, f),
             Event::ReadMark { seq, chat, id, ts } => {
                 EventRef::ReadMark { seq: *seq, chat, id, ts: *ts }.fmt(f)
@@ -345,6 +373,9 @@ impl fmt::Display for Event {
             Event::Block { user, blocked: false } => write!(f, "UNBLOCKED:{user}"),
             Event::Archive { chat, archived } => {
                 write!(f, "ARCHIVE:{chat}:{}", if *archived { "archived" } else { "unarchived" })
+            }
+            Event::Star { chat, from, id, starred } => {
+                write!(f, "STAR:{chat}:{from}:{id}:{}", if *starred { "starred" } else { "unstarred" })
             }
         }
     }

@@ -32,6 +32,41 @@ pub const MAX_NAME: usize = 200;
 /// The first characters of a file message's readable text.
 pub const CLIP: &str = "📎 ";
 
+/// Longest voice message a client records (1.2, issue 51): 5 minutes.
+pub const MAX_VOICE_SECONDS: u32 = 300;
+
+/// A voice message (1.2, issue 51, docs/PROTOCOL.md §21) is a file like
+/// any other, recorded by the browser's microphone, named
+/// `voice-<seconds>s.<webm|ogg|m4a>` (`voice-12s.webm`): the name alone
+/// says what it is, so no new request and no new type are needed, and
+/// every client shows it from the message's readable text,
+/// `📎 voice-12s.webm (9 KB) [caption]`. Its length in seconds and its
+/// caption, or `None` for any other text. web/voice.js reads names by the
+/// same rule: both pass the cases of tests/data/voice.txt.
+pub fn voice(text: &str) -> Option<(u32, &str)> {
+    let rest = text.strip_prefix(CLIP)?.strip_prefix("voice-")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 3 || (digits > 1 && rest.starts_with('0')) {
+        return None;
+    }
+    let seconds: u32 = rest[..digits].parse().ok().filter(|s| *s <= MAX_VOICE_SECONDS)?;
+    let rest = rest[digits..].strip_prefix("s.")?;
+    let ext = ["webm", "ogg", "m4a"].into_iter().find(|e| rest.starts_with(&format!("{e} (")))?;
+    let size = &rest[ext.len() + 1..];
+    let close = size.find(')')?;
+    let caption = &size[close + 1..];
+    match caption.strip_prefix(' ') {
+        Some(caption) => Some((seconds, caption)),
+        None if caption.is_empty() => Some((seconds, "")),
+        None => None,
+    }
+}
+
+/// `0:12`, `4:05`: a voice message's length as a player shows it.
+pub fn clock(seconds: u32) -> String {
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
 /// Checks a file id as the server makes them: 32 lowercase hex digits.
 pub fn check_file_id(id: &str) -> Result<(), String> {
     let hex = id.len() == FILE_ID_LEN && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
@@ -230,6 +265,22 @@ impl fmt::Display for FileLine {
 
 #[cfg(test)]
 mod tests {
+    /// The shared cases, which web/voice.js passes too (tests/web_media.rs).
+    #[test]
+    fn a_voice_message_is_told_by_its_name_alone() {
+        let cases = include_str!("../../tests/data/voice.txt");
+        let mut n = 0;
+        for line in cases.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let want = f[1].parse::<u32>().ok().map(|s| (s, f[2]));
+            assert_eq!(voice(f[0]), want, "{line}");
+            n += 1;
+        }
+        assert!(n >= 12);
+        assert_eq!(clock(12), "0:12");
+        assert_eq!(clock(245), "4:05");
+    }
+
     use super::*;
 
     #[test]

@@ -16,6 +16,8 @@
 //! | `max_history` | most messages one `HISTORY` returns |
 //! | `rate` | requests per second per user (`none`: no limit) |
 //! | `name_quarantine_days` | days a deleted account's name stays reserved before anyone may register it (`0.5`: half a day) |
+//! | `new_accounts_left` | accounts the asker's address may still `REGISTER` now (`unlimited`: exempt) |
+//! | `timeout_secs` | the server's `--timeout`: a connection silent that long is closed, so a client keeps its connections alive within it (`0.5`: half a second) |
 
 use std::fmt;
 
@@ -29,7 +31,7 @@ pub struct InfoLine {
 }
 
 /// The keys of this version, in the order the server lists them.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 13] = [
     "version",
     "server",
     "retention_days",
@@ -41,6 +43,8 @@ pub const KEYS: [&str; 11] = [
     "max_history",
     "rate",
     "name_quarantine_days",
+    "timeout_secs",
+    "new_accounts_left",
 ];
 
 impl InfoLine {

@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod action;
+pub mod call;
 pub mod codes;
 pub mod erase;
 pub mod escape;

@@ -32,6 +32,7 @@ pub use fields::{MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
 use fields::{bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at};
 
 use super::action::REACTIONS;
+use super::call::Signal;
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
 use super::names::check_id;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
@@ -254,9 +255,31 @@ pub enum Request {
     },
     /// 1.2 (§23): `ARCHIVED`: the chats you archived, one a line.
     Archived,
+    /// 1.2 (§25): `STAR:<chat>:<from>:<id>` or `UNSTAR:<chat>:<from>:<id>`
+    /// (`starred` false): `from`'s message `id` of `chat` is starred (or
+    /// no more) on every device.
+    Star {
+        chat: Chat,
+        from: String,
+        id: String,
+        starred: bool,
+    },
+    /// 1.2 (§25): `STARRED`: your starred messages, as `HISTORY` lines.
+    Starred,
     /// 1.2 (§21): `FILES`, your complete files and the messages that
     /// carry them (`wachat export`).
     Files,
+    /// 1.2 (§24): `CALL:<peer>:<call id>:<signal>`: a voice or video
+    /// call's offer, answer, ICE candidate, decline or hang-up, relayed to
+    /// `peer` (a user: a room is not callable) as a `CALL` event.
+    Call {
+        peer: String,
+        id: String,
+        signal: Signal,
+    },
+    /// 1.2 (§24): `TURN`: short-lived credentials for the TURN server
+    /// (`wachat serve --turn`), `OK` alone if it has none.
+    Turn,
 }
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
@@ -281,9 +304,11 @@ impl Request {
             word if word == "ROOMINFO" || REQUEST_WORDS.contains(&word) => room_request(line),
             account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" => account_request(line),
             "UPLOAD" | "PART" | "FILE" | "FETCH" | "FILEOF" => file_request(line),
-            "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" => preference(line),
+            "BLOCK" | "UNBLOCK" | "NOTIFY" | "PIN" | "UNPIN" | "ARCHIVE" | "UNARCHIVE" | "STAR"
+            | "UNSTAR" => preference(line),
+            "CALL" | "TURN" => call_request(line),
             "USERS" | "ROOMS" | "CHATS" | "SERVER" | "DEVICES" | "LINK" | "INFO" | "PING" | "QUIT"
-            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" => bare(line),
+            | "BLOCKS" | "PREFS" | "FILES" | "ARCHIVED" | "STARRED" => bare(line),
             other => Err(unknown(other)),
         }
     }
@@ -368,7 +393,12 @@ impl fmt::Display for Request {
             Request::Archive { chat, archived: true } => write!(f, "ARCHIVE:{chat}"),
             Request::Archive { chat, archived: false } => write!(f, "UNARCHIVE:{chat}"),
             Request::Archived => f.write_str("ARCHIVED"),
+            Request::Star { chat, from, id, starred: true } => write!(f, "STAR:{chat}:{from}:{id}"),
+            Request::Star { chat, from, id, starred: false } => write!(f, "UNSTAR:{chat}:{from}:{id}"),
+            Request::Starred => f.write_str("STARRED"),
             Request::Files => f.write_str("FILES"),
+            Request::Call { peer, id, signal } => write!(f, "CALL:{peer}:{id}:{signal}"),
+            Request::Turn => f.write_str("TURN"),
         }
     }
 }
@@ -569,8 +599,9 @@ fn file_request(line: &str) -> Result<Request, Ko> {
     })
 }
 
-/// 1.2 (§22): blocks and chat preferences: `BLOCK`, `UNBLOCK`, `NOTIFY`,
-/// `PIN`, `UNPIN`.
+/// 1.2 (§22, §23, §25): blocks and chat preferences: `BLOCK`, `UNBLOCK`,
+/// `NOTIFY`, `PIN`, `UNPIN`, `ARCHIVE`, `UNARCHIVE`; and stars, `STAR`,
+/// `UNSTAR`.
 fn preference(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
         "BLOCK" => Request::Block { user: user(fields(line, 2, "BLOCK:<user>")?[1])? },
@@ -588,6 +619,16 @@ fn preference(line: &str) -> Result<Request, Ko> {
             chat: chat(fields(line, 2, "UNARCHIVE:<user or #room>")?[1])?,
             archived: false,
         },
+        "STAR" | "UNSTAR" => {
+            let starred = command_word(line) == "STAR";
+            let what = if starred {
+                "STAR:<user or #room>:<from>:<id>"
+            } else {
+                "UNSTAR:<user or #room>:<from>:<id>"
+            };
+            let f = fields(line, 4, what)?;
+            Request::Star { chat: chat(f[1])?, from: user(f[2])?, id: id(f[3])?, starred }
+        }
         other => return Err(unknown(other)),
     })
 }
@@ -610,8 +651,31 @@ fn bare(line: &str) -> Result<Request, Ko> {
         "PREFS" => Request::Prefs,
         "FILES" => Request::Files,
         "ARCHIVED" => Request::Archived,
+        "STARRED" => Request::Starred,
         "PING" => Request::Ping,
         "QUIT" => Request::Quit,
         other => return Err(unknown(other)),
     })
+}
+
+/// 1.2 (§24): a call's signalling, `CALL:<peer>:<call id>:<signal>`, and
+/// `TURN`. The peer is a user: `#room` is refused here (1:1 calls only).
+fn call_request(line: &str) -> Result<Request, Ko> {
+    match command_word(line) {
+        "TURN" if line == "TURN" => Ok(Request::Turn),
+        "TURN" => Err(bad("TURN takes no fields")),
+        _ => {
+            let shape = "CALL:<user>:<call id>:<OFFER:<voice|video>:<sdp>|ANSWER:<sdp>|ICE:<candidate>|DECLINE|HANGUP>";
+            let (peer, id, signal) =
+                super::call::split(line).ok_or_else(|| bad(format!("expected {shape}")))?;
+            if peer.starts_with('#') {
+                return Err(bad(format!("{peer} is a room: only a user can be called")));
+            }
+            let signal = Signal::parse(signal).map_err(bad)?;
+            if matches!(signal, Signal::End(_)) {
+                return Err(bad("END is the server's: send HANGUP or DECLINE"));
+            }
+            Ok(Request::Call { peer: user(peer)?, id: fields::id(id)?, signal })
+        }
+    }
 }

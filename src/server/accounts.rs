@@ -168,6 +168,10 @@ impl Source for StoreSource<'_> {
         super::actions::history(self.store, self.user, chat, MAX_HISTORY).map_err(refused)
     }
 
+    fn starred(&mut self) -> crate::error::Result<Vec<String>> {
+        Ok(super::requests::star::starred(self.store, self.user).map_err(refused)?.0)
+    }
+
     fn devices(&mut self) -> crate::error::Result<Option<Vec<String>>> {
         Ok(Some(self.devices.iter().map(ToString::to_string).collect()))
     }

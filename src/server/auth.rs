@@ -168,6 +168,12 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
         }
         // A malformed LOGIN/REGISTER: say what is wrong, let them retry.
         Err(ko) if opens => Outcome::Refused(ko),
+        // Issue 53: `VERSION` typed first on the send port is a mix-up of
+        // the ports; the same code, and a text that says where it goes.
+        _ if crate::protocol::request::command_word(line) == "VERSION" => Outcome::Refused(Ko::new(
+            Code::AuthRequired,
+            "log in first: LOGIN:<user>:<password>; VERSION is said on the receive port, with its login",
+        )),
         _ => Outcome::Refused(Ko::new(Code::AuthRequired, "log in first: LOGIN:<user>:<password>")),
     }
 }

@@ -64,6 +64,11 @@ pub struct Config {
     pub actions: actions::Limits,
     /// 1.2: files in chats (`--max-file-mb`, `--upload-minutes`).
     pub files: files::Limits,
+    /// 1.2 (§24): how long a call rings before it is missed (`--ring-seconds`).
+    pub ring_seconds: u64,
+    /// 1.2 (§24): the TURN server whose credentials `TURN` hands out
+    /// (`--turn`, `--turn-secret`); `None`: host and STUN candidates only.
+    pub turn: Option<super::calls::Turn>,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -121,6 +126,8 @@ impl Config {
             minute_ms: moderation::MINUTE_MS,
             actions: actions::Limits::default(),
             files: files::Limits::default(),
+            ring_seconds: super::calls::DEFAULT_RING_SECONDS,
+            turn: None,
         }
     }
 }

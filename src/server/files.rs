@@ -93,7 +93,8 @@ pub fn part(
 pub const THUMBNAIL_MS_A_TOKEN: u128 = 5;
 
 /// `FILE:<to>:<id>:<file id>:<caption>`: sends the message `id` carrying
-/// `from`'s complete `file`, as a `MSG` whose text every client reads
+/// the complete `file` (`from`'s own, or 1.2 one `from` may fetch: a
+/// forward), as a `MSG` whose text every client reads
 /// (`📎 lab3.pdf (245 KB) <caption>`). Deduplicated by `id` as a `MSG`:
 /// a resend gets the first `OK`.
 pub fn send(
@@ -104,7 +105,7 @@ pub fn send(
     file: &str,
     caption: Option<&Text>,
 ) -> Result<(Reply, Ticket), Ko> {
-    let meta = ctx.files.complete_file(from, file)?;
+    let meta = ctx.files.complete_file(from, file, may_see(ctx, user, from))?;
     let text = readable_text(&meta.name, meta.size, caption).map_err(|e| Ko::new(Code::BadRequest, e))?;
     let carrier = Carrier::new(from, &to.to_string(), id);
     let added = ctx.files.carry(file, carrier)?;
@@ -170,10 +171,12 @@ pub fn lines(files: &Files, owner: &str) -> Result<Reply, Ko> {
     let mut lines = Vec::new();
     for (id, meta) in files.of_owner(owner)? {
         let line = |message| FileLine { file: meta.info(&id), sha256: meta.sha256.clone(), message };
-        if meta.carriers.is_empty() {
+        // Only the owner's own messages: a forward (§21) is its sender's, and says nothing to the uploader.
+        let own: Vec<_> = meta.carriers.iter().filter(|c| c.from.eq_ignore_ascii_case(owner)).collect();
+        if own.is_empty() {
             lines.push(line(None).to_string());
         }
-        for c in &meta.carriers {
+        for c in own {
             lines.push(line(Some((c.to.clone(), c.id.clone()))).to_string());
         }
     }

@@ -34,6 +34,7 @@
 pub mod accounts;
 pub mod actions;
 pub mod auth;
+pub mod calls;
 pub mod closer;
 mod config;
 pub mod devices;
@@ -353,6 +354,8 @@ impl Server {
             .map_err(|e| crate::error::Error::io("starting the presence timer", e))?;
         operator::start(Arc::downgrade(&ctx))
             .map_err(|e| crate::error::Error::io("starting the operator thread", e))?;
+        calls::start(Arc::downgrade(&ctx))
+            .map_err(|e| crate::error::Error::io("starting the calls timer", e))?;
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
         let accept_threads = vec![
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,

@@ -12,9 +12,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Ctx, relay};
-use crate::protocol::{Action, Change, Code, Event, Ko, Mode, RoomInfoLine, Text};
+use crate::protocol::{Action, Change, Event, Ko, Mode, RoomInfoLine, Text};
 use crate::store::backend::Notice;
-use crate::store::{UserId, now_ms};
+use crate::store::{UserId, meaning, now_ms};
 
 /// How long a minute of `MUTE` and `BAN` lasts, in milliseconds
 /// (`wachat serve --minute-ms`, hidden: tests make it short, as
@@ -55,12 +55,7 @@ pub fn is_room_admin(ctx: &Ctx, user: UserId, room: &str) -> bool {
 /// The change a request asks, its target named as registered, and its
 /// minutes (for the notice).
 fn change(ctx: &Ctx, action: Action) -> Result<(Change, u64), Ko> {
-    let registered = |t: &str| {
-        ctx.store
-            .find_account(t)
-            .map(|a| a.name.to_string())
-            .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {t}")))
-    };
+    let registered = |t: &str| meaning::named(t, ctx.store.find_account(t)).map(|a| a.name.to_string());
     let until = |minutes: u64| now_ms() + minutes * ctx.config.minute_ms;
     Ok(match action {
         Action::Topic(text) => (Change::Topic(text), 0),

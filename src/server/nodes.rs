@@ -67,9 +67,6 @@ pub trait Nodes: Send + Sync {
     fn online_names(&self) -> Vec<String>;
     /// True if `user` is online on another node.
     fn is_online(&self, user: UserId) -> bool;
-    /// Tells the other nodes that `user` (`name`) joined or left `room`:
-    /// each pushes `MEMBER` to its own members of the room (protocol 1.1).
-    fn tell_members(&self, user: UserId, name: &str, room: &str, joined: bool);
     /// `P2P:<port>` (`None`: forgotten), for introductions made by any node.
     fn announce(&self, user: UserId, port: Option<u16>);
     /// The port `user` announced, wherever it announced it.
@@ -102,7 +99,6 @@ impl Nodes for Alone {
     fn is_online(&self, _user: UserId) -> bool {
         false
     }
-    fn tell_members(&self, _user: UserId, _name: &str, _room: &str, _joined: bool) {}
     fn announce(&self, _user: UserId, _port: Option<u16>) {}
     fn p2p_port(&self, _user: UserId) -> Option<u16> {
         None

@@ -31,6 +31,12 @@
 //! flaky connection who reconnects four times and then stays is shown
 //! online 10 s later, not offline for hours.
 //!
+//! A `LEFT` waits [`PRESENCE_GRACE`] (2 s): a user whose connection
+//! dropped and whose client logged in again within it was never away, and
+//! its roommates are told nothing (issue 53: a console reconnecting every
+//! 15 s put "went offline / is online" on every roommate's screen). The
+//! presence timer settles it like a held-back change.
+//!
 //! The bookkeeping is bounded by the users: one entry per user told
 //! `JOINED` and online, one per user with a change not told yet (removed
 //! when settled), and one deadline in the timer's queue for each of those.
@@ -60,6 +66,13 @@ pub fn may_type(ctx: &Ctx, me: UserId, name: &str, room: &str) -> Result<(), Ko>
     let info = ctx.store.room_info(me, room.trim_start_matches('#'))?;
     crate::store::moderation::Rules::may_send_by_info(&info, name, crate::store::now_ms())
 }
+
+/// How long a user whose last receive connection ended may take to come
+/// back before its roommates are told `LEFT` (issue 53): a console that
+/// reconnects (its backoff starts at 250 ms) is not shown going offline and
+/// coming back. The one place this grace is decided; docs/PROTOCOL.md §11
+/// says it to client writers.
+pub const PRESENCE_GRACE: Duration = Duration::from_secs(2);
 
 /// `JOINED`/`LEFT` pairs a user's roommates are told at once…
 pub const PRESENCE_BURST: u32 = 3;
@@ -137,14 +150,16 @@ impl<S: Session> Ledger<S> {
         }
     }
 
-    /// `session` ended and its user is offline everywhere: `LEFT` if it
-    /// is the session the roommates were told about. (A `LEFT` completes
-    /// a pair: it costs no token.) Any other session ended untold, and a
-    /// change noted for the user settles to nothing.
-    fn went_offline(&mut self, user: UserId, session: &S) -> Say {
+    /// `session` ended and its user is offline everywhere: if it is the
+    /// session the roommates were told about, `LEFT` once the user has
+    /// stayed away for [`PRESENCE_GRACE`] (the timer settles it then; a
+    /// login in between takes the told session's place, and settles to
+    /// nothing). (A `LEFT` completes a pair: it costs no token.) Any other
+    /// session ended untold, and a change noted for the user settles to
+    /// nothing.
+    fn went_offline(&mut self, user: UserId, name: &Arc<str>, session: &S, now: Instant) -> Say {
         if self.told.get(&user).is_some_and(|told| told.same(session)) {
-            self.told.remove(&user);
-            Say::Left
+            self.note_change(user, name, now + PRESENCE_GRACE)
         } else {
             Say::Nothing
         }
@@ -162,7 +177,15 @@ impl<S: Session> Ledger<S> {
     ) -> (Say, Option<Arc<str>>) {
         let Some(name) = self.changed.remove(&user) else { return (Say::Nothing, None) };
         let say = match (self.told.contains_key(&user), online) {
-            (true, true) | (false, false) => Say::Nothing,
+            (true, true) => {
+                // Back on another node of a cluster only: that node's end
+                // of the session says `LEFT`, not the one that ended here.
+                if here.is_none() {
+                    self.told.remove(&user);
+                }
+                Say::Nothing
+            }
+            (false, false) => Say::Nothing,
             (true, false) => {
                 self.told.remove(&user);
                 Say::Left
@@ -246,11 +269,13 @@ impl Announcer {
         }
     }
 
-    /// `outlet`'s user went offline: `LEFT` to its roommates if this
-    /// session is the one they were told about. (If a newer session was
-    /// announced meanwhile, the user is online: nothing to say.)
+    /// `outlet`'s user went offline: `LEFT` to its roommates, after
+    /// [`PRESENCE_GRACE`] if it has not come back, if this session is the
+    /// one they were told about. (If a newer session was announced
+    /// meanwhile, the user is online: nothing to say.)
     pub fn went_offline(&self, ctx: &Ctx, outlet: &Arc<Outlet>) {
-        let say = self.ledger.lock().went_offline(outlet.user, &Arc::downgrade(outlet));
+        let session = Arc::downgrade(outlet);
+        let say = self.ledger.lock().went_offline(outlet.user, &outlet.name, &session, Instant::now());
         self.say(ctx, outlet.user, &outlet.name, say);
     }
 
@@ -345,9 +370,8 @@ fn seen(ctx: &Ctx, user: UserId) -> Presence {
 /// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
 /// always `UNKNOWN` if that user blocked `me` (1.2, §22).
 pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
-    let unknown = || Ko::new(Code::UnknownUser, format!("no user named {name}"));
     // A database that cannot say is not "no such user" (a cluster failing over).
-    let account = ctx.store.account(name)?.ok_or_else(unknown)?;
+    let account = crate::store::meaning::named(name, ctx.store.account(name)?)?;
     let blocked = ctx.store.is_blocked(&account.name, me).unwrap_or(false);
     let presence = if blocked { Presence::Unknown } else { seen(ctx, account.id) };
     Ok(SeenLine { user: account.name.to_string(), presence })
@@ -378,36 +402,36 @@ pub fn is_member(ctx: &Ctx, user: UserId, room: &str) -> bool {
 }
 
 /// `who` joined or left `room` (already durable): tells the other members
-/// online that opted in to 1.1, here and on the other nodes.
+/// online that opted in to 1.1, but those `who` blocked (1.2), wherever
+/// their receive connection is; but never of `#general`, see
+/// [`announced`]. The members are read once, here, by the node that
+/// served the request: each is told once, and only those who were
+/// members when it happened (issue 54: a cluster's other nodes read the
+/// list again, later, and this node heard its own notice too).
 pub fn tell_members(ctx: &Ctx, who: UserId, name: &str, room: &str, joined: bool) {
-    let members = ctx.store.room_members(room);
-    let blocked = ctx.store.blocks(who).unwrap_or_default();
-    tell_local_members(&ctx.router, ctx.config.presence_limit, (who, &blocked), name, members, joined);
-    ctx.nodes.tell_members(who, name, room, joined);
-}
-
-/// [`tell_members`] for the members whose receive connection is on this
-/// server (a cluster node calls it when another node tells it), but
-/// those `who` blocked (`blocked`, 1.2).
-pub fn tell_local_members(
-    router: &crate::router::Router,
-    presence_limit: usize,
-    (who, blocked): (UserId, &[(UserId, std::sync::Arc<str>)]),
-    name: &str,
-    members: Option<(std::sync::Arc<str>, crate::store::Members)>,
-    joined: bool,
-) {
-    let Some((room, members)) = members else { return };
-    // A member who left is no longer in the list; the room's size is the
-    // one everybody sees now.
-    if members.len() > presence_limit {
+    if !announced(room) {
         return;
     }
+    let Some((room, members)) = ctx.store.room_members(room) else { return };
+    // A member who left is no longer in the list; the room's size is the
+    // one everybody sees now.
+    if members.len() > ctx.config.presence_limit {
+        return;
+    }
+    let blocked = ctx.store.blocks(who).unwrap_or_default();
     let event = Event::Member { room: room.to_string(), user: name.to_string(), joined };
     let others = members.into_iter().map(|(member, _)| member).filter(|&member| member != who).collect();
-    for member in crate::store::prefs::shown_to(blocked, others) {
-        router.send_to(member, &event);
-    }
+    super::relay::relay(ctx, crate::store::prefs::shown_to(&blocked, others), &event);
+}
+
+/// Whether joining and leaving `room` is told to its members (`MEMBER`).
+/// Not for `#general` (1.2, issue 53): every account is put there at its
+/// registration without a word, so its comings and goings are no news, and
+/// in a room that holds everyone one account leaving — every account of a
+/// `wachat conform` run against a class server, say — is a line on every
+/// screen.
+pub fn announced(room: &str) -> bool {
+    fold(room.trim_start_matches('#')) != fold(crate::store::GENERAL.trim_start_matches('#'))
 }
 
 #[cfg(test)]
@@ -427,12 +451,19 @@ mod tests {
         (Ledger::new(PRESENCE_EVERY), "ana".into(), Instant::now())
     }
 
+    /// `session` ends at `now` and ana stays away: `LEFT` after the grace.
+    fn left(ledger: &mut Ledger<u32>, name: &Arc<str>, session: u32, now: Instant) {
+        let at = now + PRESENCE_GRACE;
+        assert_eq!(ledger.went_offline(ANA, name, &session, now), Say::Later(at), "LEFT waits");
+        assert_eq!(ledger.settle(ANA, None, false, at), (Say::Left, Some(name.clone())));
+    }
+
     /// `PRESENCE_BURST` sessions, each announced and ended; the next one
     /// held back, to settle at the deadline returned.
     fn burst_then_held(ledger: &mut Ledger<u32>, name: &Arc<str>, now: Instant) -> Instant {
         for session in 0..PRESENCE_BURST {
             assert_eq!(ledger.came_online(ANA, name, session, now), Say::Joined);
-            assert_eq!(ledger.went_offline(ANA, &session), Say::Left);
+            left(ledger, name, session, now);
         }
         let Say::Later(at) = ledger.came_online(ANA, name, 100, now) else { panic!("not held back") };
         assert!(at > now && at <= now + PRESENCE_EVERY, "{:?}", at - now);
@@ -444,21 +475,50 @@ mod tests {
         let (mut ledger, name, now) = ledger();
         let at = burst_then_held(&mut ledger, &name, now);
         // More reconnects before the deadline: queued once, told nothing.
-        assert_eq!(ledger.went_offline(ANA, &100), Say::Nothing, "a session not told ends untold");
+        assert_eq!(
+            ledger.went_offline(ANA, &name, &100, now),
+            Say::Nothing,
+            "a session not told ends untold"
+        );
         assert_eq!(ledger.came_online(ANA, &name, 101, now), Say::Nothing);
         assert_eq!(ledger.changed.len(), 1);
         // At the deadline ana is online (session 101): JOINED, and its end LEFT.
         assert_eq!(ledger.settle(ANA, Some(101), true, at), (Say::Joined, Some(name.clone())));
         assert!(ledger.changed.is_empty(), "settled: no entry left");
         assert_eq!(ledger.settle(ANA, Some(101), true, at).0, Say::Nothing, "settled once");
-        assert_eq!(ledger.went_offline(ANA, &101), Say::Left);
+        left(&mut ledger, &name, 101, at);
+    }
+
+    #[test]
+    fn joining_and_leaving_general_is_not_announced() {
+        for general in ["general", "#general", "#General", "GENERAL"] {
+            assert!(!announced(general), "{general}");
+        }
+        for room in ["#lab", "generals", "#general2"] {
+            assert!(announced(room), "{room}");
+        }
+    }
+
+    #[test]
+    fn a_user_back_within_the_grace_was_never_away() {
+        let (mut ledger, name, now) = ledger();
+        assert_eq!(ledger.came_online(ANA, &name, 1, now), Say::Joined);
+        // Issue 53: the connection drops, the client is back 300 ms later.
+        let at = now + PRESENCE_GRACE;
+        assert_eq!(ledger.went_offline(ANA, &name, &1, now), Say::Later(at));
+        let back = now + Duration::from_millis(300);
+        assert_eq!(ledger.came_online(ANA, &name, 2, back), Say::Nothing, "no JOINED: no LEFT was said");
+        assert_eq!(ledger.settle(ANA, Some(2), true, at), (Say::Nothing, Some(name.clone())));
+        // The new session is the told one: its end says LEFT, after the grace.
+        left(&mut ledger, &name, 2, at);
+        assert!(ledger.told.is_empty() && ledger.changed.is_empty());
     }
 
     #[test]
     fn a_user_held_back_who_went_offline_stays_left() {
         let (mut ledger, name, now) = ledger();
         let at = burst_then_held(&mut ledger, &name, now);
-        assert_eq!(ledger.went_offline(ANA, &100), Say::Nothing);
+        assert_eq!(ledger.went_offline(ANA, &name, &100, now), Say::Nothing);
         // Last told LEFT, offline now: nothing to say, nothing kept.
         assert_eq!(ledger.settle(ANA, None, false, at), (Say::Nothing, Some(name)));
         assert!(ledger.changed.is_empty() && ledger.told.is_empty());
@@ -470,10 +530,11 @@ mod tests {
         let at = burst_then_held(&mut ledger, &name, now);
         // A login in between took the token that came at `at`.
         assert_eq!(ledger.came_online(ANA, &name, 200, at), Say::Joined);
-        assert_eq!(ledger.went_offline(ANA, &200), Say::Left);
-        assert_eq!(ledger.came_online(ANA, &name, 201, at), Say::Later(at + PRESENCE_EVERY));
-        // The timer's turn for the first change finds no pair: put off.
-        let Say::Later(next) = ledger.settle(ANA, Some(201), true, at).0 else { panic!("not put off") };
+        left(&mut ledger, &name, 200, at);
+        let back = at + PRESENCE_GRACE;
+        assert_eq!(ledger.came_online(ANA, &name, 201, back), Say::Later(at + PRESENCE_EVERY));
+        // The timer's turn for that change finds no pair before it: put off.
+        let Say::Later(next) = ledger.settle(ANA, Some(201), true, back).0 else { panic!("not put off") };
         assert_eq!(ledger.changed.len(), 1);
         assert_eq!(ledger.settle(ANA, Some(201), true, next).0, Say::Joined);
     }
@@ -493,7 +554,7 @@ mod tests {
     fn a_user_online_on_another_node_is_announced_but_not_tracked() {
         let (mut ledger, name, now) = ledger();
         let at = burst_then_held(&mut ledger, &name, now);
-        ledger.went_offline(ANA, &100);
+        ledger.went_offline(ANA, &name, &100, now);
         assert_eq!(ledger.settle(ANA, None, true, at).0, Say::Joined);
         assert!(ledger.told.is_empty(), "that node's notice says LEFT");
     }

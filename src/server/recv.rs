@@ -241,6 +241,11 @@ fn live(ctx: &Ctx, stream: &Stream, reader: &mut FrameReader<&Stream>, outlet: &
 fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     outlet.shut_down();
     ctx.devices.detach(outlet);
+    // 1.2 (§24): a device that left ends its calls, unless a newer
+    // connection of the same device took its place.
+    if !ctx.router.outlets(outlet.user).iter().any(|o| !Arc::ptr_eq(o, outlet) && o.device == outlet.device) {
+        super::calls::device_gone(ctx, outlet.user, &outlet.name, &outlet.device);
+    }
     // Last seen is noted while the router still lists the user: whoever
     // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,
     // never the one before it. (A connection replaced by a newer one, here

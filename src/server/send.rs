@@ -46,6 +46,13 @@ const READ_BUFFER: usize = 16 * 1024;
 /// next request is read, so that pipelined listings never pile up.
 const REPLY_BUDGET: usize = 64 * 1024;
 
+/// How long the oldest reply of a burst waits for the rest of the burst
+/// before the replies ready so far are written. A burst is usually served
+/// in a millisecond, but 999 pipelined settings on a cluster, each its
+/// own transaction, take seconds: the client hears the first ones now,
+/// not after the last, and its read timeout does not run out.
+const SLOW_BURST: Duration = Duration::from_millis(200);
+
 /// How long a send connection waits, its refusal sent, before it reads on
 /// after a `KO:RATE_LIMITED`. A client that ignores the refusal and
 /// hammers on would otherwise make the server refuse ~80,000 requests a
@@ -136,6 +143,7 @@ impl Session<'_> {
             if flow == Flow::Close
                 || !self.reader.has_frame()
                 || self.queued >= REPLY_BUDGET
+                || self.first_read.is_some_and(|read| read.elapsed() >= SLOW_BURST)
                 || self.refused_for_rate
             {
                 self.flush()?;

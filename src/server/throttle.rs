@@ -116,6 +116,14 @@ impl<K: Hash + Eq> Throttle<K> {
             .is_none_or(|b| b.tokens + b.updated.elapsed().as_secs_f64() * self.per_sec >= self.capacity)
     }
 
+    /// The tokens `key` holds now (a key never seen holds all of them).
+    pub fn available(&self, key: &K) -> f64 {
+        let buckets = self.buckets.lock();
+        buckets.map.get(key).map_or(self.capacity, |b| {
+            (b.tokens + b.updated.elapsed().as_secs_f64() * self.per_sec).min(self.capacity)
+        })
+    }
+
     /// Gives back the `cost` tokens of a [`Throttle::try_take`].
     pub fn give_back_n(&self, key: K, cost: u32) {
         let mut buckets = self.buckets.lock();

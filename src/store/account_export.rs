@@ -27,6 +27,11 @@ pub trait Source {
     fn chats(&mut self) -> Result<Vec<String>>;
     /// The newest [`MAX_HISTORY`](crate::protocol::MAX_HISTORY) messages of `chat`, oldest first.
     fn history(&mut self, chat: &Chat) -> Result<Vec<String>>;
+    /// 1.2 (§25): the account's `STARRED` lines (`HISTORY` lines, newest
+    /// first); none from a source that has no stars to say.
+    fn starred(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
     /// `None`: the source has no devices to say (a server older than 1.2).
     fn devices(&mut self) -> Result<Option<Vec<String>>>;
     /// 1.2 (§21): the account's `FILES` lines; none from a source that
@@ -94,6 +99,24 @@ pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write, files: Opti
         progress.chat_done(lines.len());
     }
     progress.finish();
+    for starred in source.starred()? {
+        let m = HistoryLine::parse(&starred)
+            .map_err(|why| Error::Protocol(format!("STARRED line {starred:?}: {why}")))?;
+        line.clear();
+        object(
+            &mut line,
+            &[
+                ("type", J::S("starred")),
+                ("from", J::S(&m.from)),
+                ("to", J::S(&m.to.to_string())),
+                ("id", J::S(&m.id)),
+                ("state", J::S(m.state.as_str())),
+                ("text", J::S(&m.text.unescaped())),
+            ],
+        );
+        push_number(&mut line, "ts", m.ts);
+        writeln!(out, "{line}").map_err(fail)?;
+    }
     for device in source.devices()?.unwrap_or_default() {
         let d = DeviceLine::parse(&device)
             .map_err(|e| Error::Protocol(format!("DEVICES line {device:?}: {e}")))?;

@@ -167,29 +167,12 @@ impl Accounts {
     /// What is wrong with creating these `(name, email)` accounts: each
     /// problem with the index of its account. Empty when all can be made.
     pub fn problems(&self, new: &[(&str, &str)]) -> Vec<(usize, Problem)> {
-        let mut problems = Vec::new();
-        let mut seen: Vec<(String, usize)> = Vec::new();
-        for (i, &(name, email)) in new.iter().enumerate() {
-            // The same rules as the server's.
-            if let Some(problem) = name_problem(name) {
-                problems.push((i, Problem::Name(problem)));
-                continue;
-            }
-            if check_email(email).is_err() {
-                problems.push((i, Problem::Email(email.to_string())));
-            }
-            match self.find(name) {
-                Some(a) if a.is_deleted() => problems.push((i, Problem::Deleted(a.name.clone()))),
-                Some(a) if a.is_removed() => problems.push((i, Problem::Removed(a.name.clone()))),
-                Some(a) => problems.push((i, Problem::Taken(a.name.clone()))),
-                None => {}
-            }
-            match seen.iter().find(|(key, _)| *key == fold(name)) {
-                Some(&(_, first)) => problems.push((i, Problem::Twice { name: name.to_string(), first })),
-                None => seen.push((fold(name), i)),
-            }
-        }
-        problems
+        problems(new, |name| match self.find(name) {
+            Some(a) if a.is_deleted() => Some(Problem::Deleted(a.name.clone())),
+            Some(a) if a.is_removed() => Some(Problem::Removed(a.name.clone())),
+            Some(a) => Some(Problem::Taken(a.name.clone())),
+            None => None,
+        })
     }
 
     /// Creates the accounts, each a member of `#general` (what the
@@ -314,5 +297,35 @@ impl Accounts {
 
 // Its tests run a server on the directory the accounts were edited in
 // (that it loads, and who can log in): in `accounts/tests.rs`.
+
+/// What is wrong with each of `new` (name, email), by index: the rules of
+/// names and emails, a name twice, and, for an existing account of that
+/// name, what `taken` says (`Taken`, `Removed` or `Deleted`). One rule for
+/// both ways of importing a roster: into a stopped server's directory
+/// ([`Accounts::problems`]) and beside a running one (`admin::import`,
+/// from its `users.csv`), so that both name the roster's lines.
+pub fn problems(new: &[(&str, &str)], taken: impl Fn(&str) -> Option<Problem>) -> Vec<(usize, Problem)> {
+    let mut problems = Vec::new();
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for (i, &(name, email)) in new.iter().enumerate() {
+        // The same rules as the server's.
+        if let Some(problem) = name_problem(name) {
+            problems.push((i, Problem::Name(problem)));
+            continue;
+        }
+        if check_email(email).is_err() {
+            problems.push((i, Problem::Email(email.to_string())));
+        }
+        if let Some(problem) = taken(name) {
+            problems.push((i, problem));
+        }
+        match seen.iter().find(|(key, _)| *key == fold(name)) {
+            Some(&(_, first)) => problems.push((i, Problem::Twice { name: name.to_string(), first })),
+            None => seen.push((fold(name), i)),
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests;

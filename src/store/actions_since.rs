@@ -36,7 +36,12 @@ pub fn load_or_create(disk: &dyn Disk, dir: &Path, newest_ts: u64) -> Result<u64
     // Written whole and synced, then renamed into place (as `server.csv`).
     let row = format!("{HEADER}\n{since}\n");
     disk.replace(&path, row.as_bytes()).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
-    log::info!("store: message ids of actions are the server's own from {since} on ({})", path.display());
+    // Said for a student reading the start-up lines (issue 53).
+    log::info!(
+        "store: from now on, only this server makes the ids of edits, deletions and reactions \
+         (a client's MSG cannot pass for one; noted in {})",
+        path.display()
+    );
     Ok(since)
 }
 

@@ -16,6 +16,7 @@
 //! (`cluster/work.rs`) also plays one sequence through both and compares.
 
 use crate::protocol::{Code, Ko};
+use crate::store::Account;
 
 /// Most rooms one user may be in (`JOIN` beyond: `KO:BAD_REQUEST`).
 pub const MAX_ROOMS_PER_USER: usize = 256;
@@ -53,6 +54,26 @@ pub fn to_deleted(name: &str) -> Ko {
     Ko::new(Code::UnknownUser, format!("{name} deleted its account"))
 }
 
+/// No account is named `name`: every request that names a user says so
+/// in these words, on both backends.
+pub fn no_user(name: &str) -> Ko {
+    Ko::new(Code::UnknownUser, format!("no user named {name}"))
+}
+
+/// The account a request names, as the store found it (issue 54): none
+/// is [`no_user`]; a deleted one (1.2, §20) is [`to_deleted`], as for a
+/// message to it, for the requests that act on someone or ask after
+/// someone: an `INVITE` or another moderation change, `LASTSEEN`. (Before,
+/// a single server stored an invitation of a deleted account as a direct
+/// message that a cluster did not store, and `LASTSEEN` said `ONLINE`.)
+pub fn named(name: &str, account: Option<Account>) -> Result<Account, Ko> {
+    match account {
+        None => Err(no_user(name)),
+        Some(account) if account.is_deleted() => Err(to_deleted(&account.name)),
+        Some(account) => Ok(account),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +101,14 @@ mod tests {
         assert_eq!(ko.code, Code::BadRequest);
         assert!(ko.reason.contains("LEAVE one first"), "{}", ko.reason);
         assert_eq!(to_deleted("bob").code, Code::UnknownUser);
+    }
+
+    #[test]
+    fn a_deleted_account_is_named_as_a_message_to_it_is_refused() {
+        let account = |hash: &str| Some(Account { id: 1, name: "Bob".into(), hash: hash.into() });
+        assert_eq!(named("bob", None).unwrap_err(), no_user("bob"));
+        assert_eq!(named("bob", account("$argon2id$x")).unwrap().name.as_ref(), "Bob");
+        let deleted = account(&crate::store::state::deleted_hash(1));
+        assert_eq!(named("bob", deleted).unwrap_err(), to_deleted("Bob"));
     }
 }

@@ -47,7 +47,11 @@ pub fn load_or_create(disk: &dyn Disk, dir: &Path) -> Result<String> {
     // file (a new id at the next start, which no client can have seen) or
     // this one, never half of it.
     disk.replace(&path, row.as_bytes()).map_err(|e| Error::io(format!("store: {}", path.display()), e))?;
-    log::info!("store: this data directory is the server {id} (a new identity, in {})", path.display());
+    log::info!(
+        "store: a new data directory, so a new server: its id is {id} (SERVER says it, and clients \
+         tell this server from another at the same address by it; in {})",
+        path.display()
+    );
     Ok(id)
 }
 

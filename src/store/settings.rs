@@ -36,8 +36,9 @@ use std::collections::BTreeMap;
 
 use crate::protocol::{Code, Ko};
 
-/// Most bytes of a setting's key (a folded chat name is at most 33).
-pub const MAX_KEY: usize = 100;
+/// Most bytes of a setting's key (a folded chat name is at most 33; a
+/// starred message's `<chat>:<from>:<id>`, 1.2 §25, at most 131).
+pub const MAX_KEY: usize = 160;
 /// Most bytes of a setting's value.
 pub const MAX_VALUE: usize = 200;
 

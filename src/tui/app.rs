@@ -133,6 +133,15 @@ pub struct App {
     pub goto: Option<Selection>,
     /// 1.2: a dialog being asked in the input box (`/passwd`, `dialog.rs`).
     pub asking: Option<super::asking::Asking>,
+    /// 1.2 (§25): the starred messages' keys ([`star_key`]), for their ★
+    /// and the `*` of a chosen message: `STARRED` at start, then the
+    /// `STAR` events.
+    pub stars: HashSet<String>,
+}
+
+/// The key of `from`'s message `id` of `chat` among [`App::stars`], names folded.
+pub fn star_key(chat: &Chat, from: &str, id: &str) -> String {
+    format!("{}\n{}\n{id}", fold(&chat.to_string()), fold(from))
 }
 
 impl App {
@@ -166,7 +175,13 @@ impl App {
             found: None,
             goto: None,
             asking: None,
+            stars: HashSet::new(),
         }
+    }
+
+    /// 1.2 (§25): whether `m` wears a ★.
+    pub fn is_starred(&self, m: &crate::client::Message) -> bool {
+        self.stars.contains(&star_key(&m.chat(&self.me), &m.from, &m.id))
     }
 
     /// Who is typing in `chat` now ("ana is typing…" for its title).
@@ -296,6 +311,18 @@ impl App {
             }
             Done::Prefs(prefs) => self.keeping_selection(|app| app.chats.set_prefs(prefs)),
             Done::Archived(chats) => self.keeping_selection(|app| app.chats.set_archived(chats)),
+            Done::Starring { key, on, said } => {
+                // Before the STAR event that follows, so that it changes nothing (`notice.rs`).
+                if on {
+                    self.stars.insert(key);
+                } else {
+                    self.stars.remove(&key);
+                }
+                self.line = Some((said, false));
+            }
+            Done::Starred(messages) => {
+                self.stars = messages.iter().map(|m| star_key(&m.chat(&self.me), &m.from, &m.id)).collect();
+            }
             Done::ChatList(list) => {
                 self.keeping_selection(|app| {
                     app.chats.replace(list);

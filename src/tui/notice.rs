@@ -65,7 +65,19 @@ impl App {
             // The chat list's badge went (`LiveChats::apply`).
             Notice::Replaced | Notice::Unlinked | Notice::ReadElsewhere { .. } => {}
             // 1.2: the list follows (`LiveChats::apply`); the panel says it.
+            // 1.2 (§25): another device's star is said; this one's changed nothing (`Done::Starring`).
+            Notice::Starred { chat, from, id, starred } => {
+                let key = super::app::star_key(chat, from, id);
+                let changed = if *starred { self.stars.insert(key) } else { self.stars.remove(&key) };
+                if changed {
+                    self.log_notice(notice);
+                }
+            }
             Notice::Pref(_) | Notice::Blocked { .. } | Notice::Archived { .. } => {
+                self.log_notice(notice);
+            }
+            // 1.2 (§24): said in the panel, like a change of another device.
+            Notice::Ringing { .. } | Notice::CallEnded { .. } => {
                 self.log_notice(notice);
             }
         }

@@ -10,6 +10,7 @@
 //!   e  edit (yours): the input holds its text; Enter sends the edit
 //!   d  delete for everyone, after a y/n (someone else's: a room you run)
 //!   +  react: 1-6 picks one of the six emoji, Esc none
+//!   *  star, or take the star back (1.2, §25): ★ on every device
 //!   /  search every chat: the results in a list, Enter opens one there
 //! ```
 //!
@@ -91,6 +92,11 @@ impl App {
             }
             (Step::Chosen, KeyCode::Char('d')) => self.set_step(Step::ConfirmDelete),
             (Step::Chosen, KeyCode::Char('+')) => self.set_step(Step::React),
+            (Step::Chosen, KeyCode::Char('*')) => {
+                self.select = None;
+                let on = !self.is_starred(&target);
+                return act(Act::Star { chat, target, on });
+            }
             (Step::Chosen, KeyCode::Char('/')) => self.compose(Compose::Search, ""),
             // Anything else lets go of the message and does what it does.
             _ => {

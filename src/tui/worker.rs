@@ -42,10 +42,31 @@ pub enum Work {
 /// `chat`, or a search of every chat.
 #[derive(Debug)]
 pub enum Act {
-    Reply { chat: Chat, target: Message, text: String },
-    Edit { chat: Chat, target: Message, text: String },
-    Delete { chat: Chat, target: Message },
-    React { chat: Chat, target: Message, emoji: String },
+    Reply {
+        chat: Chat,
+        target: Message,
+        text: String,
+    },
+    Edit {
+        chat: Chat,
+        target: Message,
+        text: String,
+    },
+    Delete {
+        chat: Chat,
+        target: Message,
+    },
+    React {
+        chat: Chat,
+        target: Message,
+        emoji: String,
+    },
+    /// 1.2 (§25): `*` on a chosen message: starred (`on`) or the star taken back.
+    Star {
+        chat: Chat,
+        target: Message,
+        on: bool,
+    },
     Search(String),
 }
 
@@ -73,6 +94,14 @@ pub enum Done {
     Prefs(Vec<crate::protocol::PrefLine>),
     /// 1.2 (§23): the archived chats (`ARCHIVED`).
     Archived(Vec<Chat>),
+    /// 1.2 (§25): the starred messages (`STARRED`).
+    Starred(Vec<Message>),
+    /// 1.2 (§25): a message starred (`on`) or not any more, by `*` here.
+    Starring {
+        key: String,
+        on: bool,
+        said: String,
+    },
     /// 1.2: a room's rules, for its header.
     RoomInfo {
         room: Chat,
@@ -157,6 +186,7 @@ fn answer(session: &Session, job: Work) -> Vec<Done> {
                 Done::ChatList(list),
                 Done::Prefs(client.prefs().unwrap_or_default()),
                 Done::Archived(client.archived().unwrap_or_default()),
+                Done::Starred(client.starred().unwrap_or_default()),
             ],
             Err(e) => vec![Done::Failed(e.to_string())],
         },
@@ -192,6 +222,15 @@ fn acted(session: &Session, act: Act) -> crate::error::Result<Done> {
                 false => tr!(in lang; Msg::TookBack, emoji = emoji),
             };
             done(chat, m, said)
+        }
+        Act::Star { chat, target, on } => {
+            client.star(&chat, &target, on)?;
+            let said = if on { Msg::StarredIt } else { Msg::UnstarredIt };
+            Done::Starring {
+                key: super::app::star_key(&chat, &target.from, &target.id),
+                on,
+                said: said.text(lang).to_string(),
+            }
         }
         Act::Search(words) => Done::Found { messages: client.search(None, &words)?, words },
     })

@@ -36,6 +36,10 @@ pub struct Head {
     pub close: bool,
     /// The request announces a body (which is never read).
     pub body: bool,
+    /// The browser takes a gzipped body (`Accept-Encoding`, issue 51).
+    pub gzip: bool,
+    /// The validators of the copy the browser has (`If-None-Match`).
+    pub if_none_match: Option<String>,
 }
 
 /// Why a request head could not be read.
@@ -137,26 +141,58 @@ fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
             head.body |= value != "0";
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             head.body = true;
+        } else if name.eq_ignore_ascii_case("accept-encoding") {
+            head.gzip = accepts_gzip(value);
+        } else if name.eq_ignore_ascii_case("if-none-match") {
+            head.if_none_match = Some(value.to_string());
         }
     }
     Ok(Some((head, used)))
+}
+
+/// Whether an `Accept-Encoding` value takes gzip: `gzip` (or `*`) listed
+/// without `q=0` (RFC 9110 §12.5.3).
+pub fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let coding = parts.next().unwrap_or("");
+        let refused =
+            parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0)));
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
 }
 
 /// The headers every response carries: no script but the app's own
 /// files (`default-src 'self'`: no inline script, nothing from another
 /// host), never inside another site's frame, and types taken as given.
 /// Images may also come from `blob:` URLs (1.2, issue 42): the bytes of
-/// a file the page fetched itself over its logged-in WebSocket.
-pub const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'\r\n\
+/// a file the page fetched itself over its logged-in WebSocket; and so
+/// may a voice message's sound (`media-src`, issue 51).
+pub const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; frame-ancestors 'none'\r\n\
      X-Content-Type-Options: nosniff\r\n\
      Referrer-Policy: no-referrer\r\n";
 
 /// A response head with a body of `len` bytes of `mime`.
 pub fn response_head(status: &str, mime: &str, len: usize, close: bool) -> String {
+    response_head_with(status, mime, len, close, "")
+}
+
+/// The same, with `extra` headers (each ending `\r\n`): a file's `ETag`
+/// and `Content-Encoding`.
+pub fn response_head_with(status: &str, mime: &str, len: usize, close: bool, extra: &str) -> String {
     let connection = if close { "close" } else { "keep-alive" };
     format!(
         "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {len}\r\n\
-         Cache-Control: no-cache\r\n{SECURITY_HEADERS}Connection: {connection}\r\n\r\n"
+         Cache-Control: no-cache\r\n{extra}{SECURITY_HEADERS}Connection: {connection}\r\n\r\n"
+    )
+}
+
+/// `304 Not Modified`: the browser's copy (`etag`) is the file; no body.
+pub fn not_modified(etag: &str, close: bool) -> String {
+    let connection = if close { "close" } else { "keep-alive" };
+    format!(
+        "HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\n\
+         {SECURITY_HEADERS}Connection: {connection}\r\n\r\n"
     )
 }
 
@@ -169,6 +205,16 @@ pub fn text_response(status: &str, text: &str, close: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_is_taken_unless_refused() {
+        for yes in ["gzip", "gzip, deflate, br, zstd", "br;q=1.0, gzip;q=0.8", "*", "GZIP"] {
+            assert!(accepts_gzip(yes), "{yes}");
+        }
+        for no in ["", "identity", "br", "gzip;q=0", "gzip; q=0.0, br", "x-gzip"] {
+            assert!(!accepts_gzip(no), "{no}");
+        }
+    }
 
     #[test]
     fn a_browser_upgrade_is_understood() {

@@ -30,7 +30,6 @@
 
 pub mod access;
 pub mod assets;
-mod comments;
 pub mod http;
 pub mod metrics;
 
@@ -43,7 +42,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::server::{Ctx, Refusal, listener, threads};
 use crate::transport::Stream;
-use http::{Head, HeadError, HeadReader, response_head, text_response};
+use http::{Head, HeadError, HeadReader, not_modified, response_head_with, text_response};
 
 /// The web port unless told otherwise (`--web-port`).
 pub const DEFAULT_WEB_PORT: u16 = 8080;
@@ -108,6 +107,7 @@ pub fn bind(host: IpAddr, port: Option<WebPort>) -> Result<Option<TcpListener>> 
 /// first connection after the server started shutting down.
 pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, options: Options) -> Result<JoinHandle<()>> {
     let options = Arc::new(options);
+    assets::prepare(); // the files gzipped now, before a browser waits for them
     std::thread::Builder::new()
         .name("accept-web".into())
         .spawn(move || accept_loop(&listener, &ctx, &options))
@@ -239,8 +239,20 @@ fn serve_file(stream: &Stream, head: &Head) -> bool {
     let Some(asset) = assets::find(&head.path) else {
         return reply(stream, &text_response("404 Not Found", "no such file", close)) && !close;
     };
-    let body = assets::body(asset);
-    let mut bytes = response_head("200 OK", asset.mime, body.len(), close).into_bytes();
+    // The browser's copy is this file (issue 51): 304, no body.
+    let prepared = assets::prepared(asset);
+    if head.if_none_match.as_deref().is_some_and(|tags| prepared.matches(tags)) {
+        let etag = if head.gzip && prepared.gzip.is_some() { &prepared.etag_gzip } else { &prepared.etag };
+        return write_all(stream, not_modified(etag, close).as_bytes()) && !close;
+    }
+    let gzip = head.gzip && prepared.gzip.is_some();
+    let body = assets::sent(asset, gzip);
+    let extra = if gzip {
+        format!("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\nETag: {}\r\n", prepared.etag_gzip)
+    } else {
+        format!("Vary: Accept-Encoding\r\nETag: {}\r\n", prepared.etag)
+    };
+    let mut bytes = response_head_with("200 OK", asset.mime, body.len(), close, &extra).into_bytes();
     if head.method == "GET" {
         bytes.extend_from_slice(body);
     }

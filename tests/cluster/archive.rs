@@ -40,6 +40,9 @@ fn an_archive_on_one_node_is_listed_and_told_on_another_and_bounded() {
     let batch: String = (1..1000).map(|i| format!("ARCHIVE:#r{i}\n")).collect();
     laptop.send_raw(batch.as_bytes());
     assert!((1..1000).all(|_| laptop.line() == "OK"));
+    // A new connection: the batch's 999 commits, one at a time, may take
+    // longer than the node's --timeout, over which on_b sat silent.
+    let mut on_b = send_conn(&b, "ana");
     let full = on_b.request("ARCHIVE:#one-more");
     assert_eq!(full, "KO:FULL:you have 1000 archived chats already, the most there may be");
     assert_eq!(on_b.request("UNARCHIVE:BOB"), "OK");

@@ -35,6 +35,12 @@ impl Browser {
 
     /// The same, with `lang` as the browser's language (`es`, `pt-BR`).
     pub fn start_in(width: u32, height: u32, lang: &str) -> Browser {
+        Browser::start_with(width, height, lang, &[])
+    }
+
+    /// The same, with more of chromium's flags (tests/web_calls.rs: a
+    /// fake camera and microphone).
+    pub fn start_with(width: u32, height: u32, lang: &str, flags: &[&str]) -> Browser {
         for program in [CHROMIUM, DRIVER] {
             assert!(
                 Path::new(program).exists(),
@@ -64,9 +70,14 @@ impl Browser {
         let mut options = json!({
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     format!("--window-size={width},{height}"), format!("--lang={lang}")],
+                     format!("--window-size={width},{height}"), format!("--lang={lang}"),
+                     // A microphone that plays a tone, allowed without asking (voice messages, issue 51).
+                     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
             "prefs": {"intl.accept_languages": lang},
         });
+        if let Some(args) = options["args"].as_array_mut() {
+            args.extend(flags.iter().map(|flag| json!(flag)));
+        }
         if width <= 480 {
             // A desktop window cannot be that narrow: a phone's screen, emulated.
             options["mobileEmulation"] =

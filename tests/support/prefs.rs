@@ -36,8 +36,32 @@ pub fn play_session(heading: &str, least: usize, connect: impl Fn(&str) -> Conn)
     assert!(played > least, "{played} lines");
 }
 
-/// `line` with each run of 13 digits (a time in ms) as `<ts>`.
+/// `line` with each run of 13 digits (a time in ms) as `<ts>`, and each
+/// action id's stamp (`_emwup63ee_m1`, §19) as `<stamp>`.
 fn without_stamps(line: &str) -> String {
+    let line = without_ms(line);
+    let mut out = String::new();
+    let mut rest = line.as_str();
+    while let Some(at) = rest.find('_') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let stamp = rest.get(1..).and_then(|r| r.find('_')).map(|end| &rest[..=end]);
+        if let Some(stamp) = stamp.filter(|s| {
+            s.len() > 5
+                && s.starts_with(['e', 'd', 'r', 'u', 'x'])
+                && s.chars().all(|c| c.is_ascii_alphanumeric())
+        }) {
+            out.push_str(&stamp[..1]);
+            out.push_str("<stamp>");
+            rest = &rest[stamp.len()..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `line` with each run of 13 digits (a time in ms) as `<ts>`.
+fn without_ms(line: &str) -> String {
     let mut out = String::new();
     let mut digits = 0;
     for c in line.chars() {

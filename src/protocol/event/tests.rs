@@ -31,6 +31,10 @@ fn events_round_trip() {
         "MEMBER:#tea:ana:LEFT",
         "TYPING:ana:bob",
         "TYPING:ana:#tea",
+        "CALL:ana:c1:OFFER:voice:v=0\\n",
+        "CALL:bob:c1:ANSWER:v=0\\n",
+        "CALL:bob:c1:ICE:{}",
+        "CALL:ana:c1:END:missed",
         "KICKED:#tea:ana:bob",
         "MUTED:#tea:ana:bob:1700000000000",
         "MODE:#tea:ana:+announce",
@@ -48,6 +52,8 @@ fn events_round_trip() {
         "UNBLOCKED:bob",
         "ARCHIVE:#tea:archived",
         "ARCHIVE:bob:unarchived",
+        "STAR:#tea:ana:m1:starred",
+        "STAR:bob:bob:m2:unstarred",
     ] {
         assert_eq!(Event::parse(line).unwrap().to_string(), line);
     }
@@ -57,12 +63,16 @@ fn events_round_trip() {
     assert!(Event::parse("READMARK:1:bob:m1:x").is_err());
     assert!(Event::parse("ARCHIVE:bob:yes").is_err());
     assert!(Event::parse("ARCHIVE:bob").is_err());
+    assert!(Event::parse("STAR:bob:bob:m1:yes").is_err());
+    assert!(Event::parse("STAR:bob:m1:starred").is_err());
 }
 
 #[test]
 fn only_unstored_events_of_one_user_to_others_are_relayed() {
     let archive = Event::Archive { chat: "#tea".into(), archived: true };
     assert_eq!((archive.since(), archive.travel()), (2, Travel::Relayed));
+    let star = Event::Star { chat: "bob".into(), from: "bob".into(), id: "m1".into(), starred: true };
+    assert_eq!((star.since(), star.travel()), (2, Travel::Relayed));
     let mark = Event::ReadMark { seq: 3, chat: "bob".into(), id: "m1".into(), ts: 9 };
     assert_eq!(mark.travel(), Travel::Numbered);
     assert_eq!(Event::Ping.travel(), Travel::Local);

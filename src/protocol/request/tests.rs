@@ -52,6 +52,12 @@ fn every_request_round_trips() {
         "SERVER",
         "TYPING:bob",
         "TYPING:#general",
+        "CALL:bob:c1:OFFER:video:v=0\\no=- 1 2 IN IP4 127.0.0.1\\n",
+        "CALL:ana:c1:ANSWER:v=0\\n",
+        "CALL:ana:c1:ICE:{\"candidate\":\"candidate:1 1 udp 1 127.0.0.1 5000 typ host\"}",
+        "CALL:ana:c1:DECLINE",
+        "CALL:bob:c1:HANGUP",
+        "TURN",
         "KICK:#lab3:bob",
         "MUTE:#lab3:bob:10",
         "TOPIC:#lab3:week 2: sockets",
@@ -88,6 +94,9 @@ fn every_request_round_trips() {
         "ARCHIVE:#lab3",
         "UNARCHIVE:bob",
         "ARCHIVED",
+        "STAR:bob:bob:m1",
+        "UNSTAR:#lab3:ana:2024-05-01_17",
+        "STARRED",
     ] {
         assert_eq!(Request::parse(line).unwrap().to_string(), line);
     }
@@ -124,6 +133,11 @@ fn bad_requests_say_why() {
     assert!(reason("ARCHIVE").contains("ARCHIVE:<user or #room>"));
     assert!(reason("UNARCHIVE:#").contains("room"), "{}", reason("UNARCHIVE:#"));
     assert!(reason("ARCHIVED:x").contains("takes no fields"));
+    assert!(reason("STAR:bob:m1").contains("STAR:<user or #room>:<from>:<id>"));
+    assert!(reason("UNSTAR:bob:ana").contains("UNSTAR:<user or #room>:<from>:<id>"));
+    assert!(reason("STAR:bob:a b:m1").contains("bad user name"));
+    assert!(reason("STAR:bob:ana:m.1").contains("message id"));
+    assert!(reason("STARRED:x").contains("takes no fields"));
     assert!(reason("P2P:0").contains("bad port"));
     assert!(reason("LASTSEEN:a b").contains("bad user name"));
     assert!(reason("MEMBERS:general").contains("starts with '#'"));

@@ -269,6 +269,18 @@ impl AuthLimits {
         }
     }
 
+    /// How many accounts `addr` may `REGISTER` now (1.2, `INFO`'s
+    /// `new_accounts_left`); `None`: no limit (`--exempt`). The overall
+    /// cap is everyone's, and not counted here.
+    pub fn new_accounts_left(&self, addr: IpAddr) -> Option<u32> {
+        let addr = address_key(addr);
+        if self.is_exempt(addr) {
+            return None;
+        }
+        // Whole tokens only; a bucket never holds more than its capacity.
+        Some(self.registrations.available(&addr).max(0.0).floor() as u32)
+    }
+
     /// No account was created after all.
     pub(super) fn cancel_registration(&self, addr: IpAddr, took: NewAccount) {
         match took {

@@ -13,11 +13,13 @@ use super::{Kind, Row, Version};
 pub(super) const ROW: Row = Row::new(&["INFO"], Version::V1_2, Kind::Ephemeral);
 
 pub(super) fn serve(s: &mut Session) -> Flow {
-    s.reply(Ok(listing(info(&s.ctx.config))))
+    let left = s.ctx.auth.new_accounts_left(s.peer.ip());
+    s.reply(Ok(listing(info(&s.ctx.config, left))))
 }
 
-/// The listing of `INFO`, in the order of [`crate::protocol::info::KEYS`].
-fn info(config: &Config) -> Vec<InfoLine> {
+/// The listing of `INFO`, in the order of [`crate::protocol::info::KEYS`];
+/// `new_accounts_left` is the asker's address's (`None`: exempt).
+fn info(config: &Config, new_accounts_left: Option<u32>) -> Vec<InfoLine> {
     let retention = config.store.retain.map(|d| d.as_secs() / 86_400);
     let registration = match config.registration {
         Registration::Open => "open",
@@ -46,6 +48,16 @@ fn info(config: &Config) -> Vec<InfoLine> {
         InfoLine::new("rate", if config.rate > 0.0 { config.rate.to_string() } else { "none".to_string() }),
         // `--name-quarantine-days` (30 days: `30`).
         InfoLine::new("name_quarantine_days", config.name_quarantine.as_secs_f64() / 86_400.0),
+        // `--timeout`: a client that knows it keeps its connections alive
+        // within it, instead of within its own (issue 53: consoles at their
+        // 10 s dropped every 15 s from a server at `--timeout 600`).
+        InfoLine::new("timeout_secs", config.timeout.as_secs_f64()),
+        // Issue 53: `wachat conform` reads it to stop before it spends a
+        // class's budget of new accounts (the address is the asker's).
+        InfoLine::new(
+            "new_accounts_left",
+            new_accounts_left.map_or("unlimited".to_string(), |n| n.to_string()),
+        ),
     ]
 }
 
@@ -59,17 +71,22 @@ mod tests {
     #[test]
     fn every_key_is_listed_in_order_with_the_configuration() {
         let mut config = Config::new("/nonexistent");
-        let lines = info(&config);
+        let lines = info(&config, Some(59));
+        assert_eq!(InfoLine::find(&lines, "new_accounts_left"), Some("59"));
+        assert_eq!(InfoLine::find(&info(&config, None), "new_accounts_left"), Some("unlimited"));
         assert_eq!(lines.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(), KEYS);
         assert_eq!(InfoLine::find(&lines, "retention_days"), Some("none"));
         assert_eq!(InfoLine::find(&lines, "registration"), Some("open"));
         assert_eq!(InfoLine::find(&lines, "max_devices"), Some("5"));
         assert_eq!(InfoLine::find(&lines, "quota_bytes"), Some("67108864"));
+        assert_eq!(InfoLine::find(&lines, "timeout_secs"), Some("10"));
+        config.timeout = Duration::from_millis(600_500);
+        assert_eq!(InfoLine::find(&info(&config, None), "timeout_secs"), Some("600.5"));
         config.store.retain = Some(Duration::from_secs(30 * 86_400));
         config.registration = Registration::Invite;
         config.rate = 0.0;
         config.store.budget.user_quota = 0;
-        let lines = info(&config);
+        let lines = info(&config, None);
         assert_eq!(InfoLine::find(&lines, "retention_days"), Some("30"));
         assert_eq!(InfoLine::find(&lines, "registration"), Some("invite"));
         assert_eq!(InfoLine::find(&lines, "rate"), Some("none"));

@@ -32,6 +32,7 @@ use crate::protocol::Request;
 
 mod archive;
 mod block;
+mod call;
 mod chats;
 mod delaccount;
 mod delete;
@@ -59,6 +60,7 @@ mod roominfo;
 mod rooms;
 mod search;
 mod server;
+pub(crate) mod star;
 mod typing;
 mod users;
 
@@ -182,6 +184,10 @@ pub static TABLE: &[Row] = &[
     files::FILES,
     archive::ROW,
     archive::ARCHIVED,
+    star::ROW,
+    star::STARRED,
+    call::ROW,
+    call::TURN,
 ];
 
 /// The row of the request sent with `word`.
@@ -250,6 +256,10 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         R::Prefs => prefs::list(s, who),
         R::Archive { chat, archived } => archive::serve(s, who, &chat, archived),
         R::Archived => archive::list(s, who),
+        R::Star { chat, from, id, starred } => star::serve(s, who, &chat, &from, &id, starred),
+        R::Starred => star::list(s, who),
+        R::Call { peer, id, signal } => call::serve(s, who, &peer, &id, signal),
+        R::Turn => call::turn(s, who),
     }
 }
 
@@ -301,6 +311,14 @@ mod tests {
             ("UNPIN:#lab", 1),
             ("ARCHIVE:bob", 1),
             ("ARCHIVED", 1),
+            ("STAR:bob:bob:m1", 11),
+            ("UNSTAR:bob:bob:m1", 1),
+            ("STARRED", 11),
+            ("CALL:bob:c1:OFFER:voice:v=0", 5),
+            ("CALL:bob:c1:ANSWER:v=0", 2),
+            ("CALL:bob:c1:ICE:x", 1),
+            ("CALL:bob:c1:HANGUP", 1),
+            ("TURN", 1),
         ] {
             assert_eq!(cost_of(line), tokens, "{line}");
         }

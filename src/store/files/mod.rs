@@ -578,18 +578,27 @@ impl Files {
         Ok(QueuePlace { files: self, queuers })
     }
 
-    /// `FILE`: `owner`'s complete file `id` as a message would carry it
-    /// (its readable text's name and size).
-    pub fn complete_file(&self, owner: &str, id: &str) -> Result<Meta, Ko> {
+    /// `FILE`: the complete file `id` as a message of `sender` would carry
+    /// it (its readable text's name and size). Its uploader may send it,
+    /// and (1.2, forwarding: docs/PROTOCOL.md §21) so may whoever may
+    /// fetch it ([`may_fetch`]): a photo forwarded is the same file, never
+    /// uploaded again, and reaches no one its reader could not show it to
+    /// anyway. It stays in its uploader's quota.
+    pub fn complete_file(
+        &self,
+        sender: &str,
+        id: &str,
+        may_see: impl Fn(&Carrier) -> bool,
+    ) -> Result<Meta, Ko> {
         let meta = self.store.meta(id)?.ok_or_else(unknown)?;
-        if !is_owner(&meta, owner) {
-            return Err(unknown());
-        }
-        if !meta.complete {
+        if !meta.complete && is_owner(&meta, sender) {
             return Err(Ko::new(
                 Code::UnknownFile,
                 format!("the file {id} is not complete yet: send its parts"),
             ));
+        }
+        if !may_fetch(&meta, sender, may_see) {
+            return Err(unknown());
         }
         Ok(meta)
     }

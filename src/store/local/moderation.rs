@@ -32,11 +32,7 @@ impl Inner {
             let r = state.room_id(room).ok_or_else(|| no_room(room))?;
             let (name, actor) = (state.room(r).name.clone(), state.users[by].name.clone());
             let target = match change.target() {
-                Some(t) => Some(
-                    state
-                        .user_id(t)
-                        .ok_or_else(|| Ko::new(Code::UnknownUser, format!("no user named {t}")))?,
-                ),
+                Some(t) => Some(state.user_id(t).ok_or_else(|| crate::store::meaning::no_user(t))?),
                 None => None,
             };
             let target_role = target.map_or(Role::None, |t| state.role_in(r, t));

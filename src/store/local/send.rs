@@ -133,8 +133,7 @@ enum Recipient {
 fn recipient(state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
     match to {
         Chat::User(name) => {
-            let to =
-                state.user_id(name).ok_or_else(|| ko(Code::UnknownUser, format!("no user named {name}")))?;
+            let to = state.user_id(name).ok_or_else(|| crate::store::meaning::no_user(name))?;
             Ok(Recipient::User(to))
         }
         Chat::Room(name) => {

@@ -185,12 +185,17 @@ fn lines_and_choice(
     (lines, chosen)
 }
 
-/// 1.2: the message with `(edited)` after its text, if it was.
+/// 1.2: the message with `(edited)` after its text, if it was, and (§25)
+/// a `★` before it if starred (never a deleted one: `protocol::erase::star_shows`).
 fn marked(app: &App, f: &Folded) -> Message {
     let mut m = f.message.clone();
     if f.edited {
         let mark = format!("{} ({})", m.text.unescaped(), Msg::EditedMark.text(app.lang));
         m.text = crate::protocol::Text::from_plain(&mark).unwrap_or(m.text);
+    }
+    let deleted = f.message.text.unescaped() == crate::protocol::action::DELETED;
+    if !deleted && app.is_starred(&f.message) {
+        m.text = crate::protocol::Text::from_plain(&format!("★ {}", m.text.unescaped())).unwrap_or(m.text);
     }
     m
 }

@@ -1,0 +1,326 @@
+//! 1.2 (§24): the calls this server knows of, and how each one ends.
+//!
+//! A call's media never pass through wachat: the server only relays the
+//! signalling (`requests/call.rs`). But someone must decide what two
+//! browsers cannot: that a call nobody answers is *missed* after
+//! `--ring-seconds`, that the first of the callee's devices to answer takes
+//! it, that a peer already in a call is busy, that a device which vanished
+//! ended its call. So the server keeps a small table, in memory only: a
+//! call is a few minutes of one connection's life, like a `TYPING`, and a
+//! restart ends every call (each browser sees its connection close).
+//!
+//! ```text
+//!   OFFER ──▶ Ringing{until} ──ANSWER──▶ Answered{device} ──HANGUP/gone──▶ END
+//!                │  DECLINE / HANGUP / caller gone / ring time out
+//!                └──────────────────────────────────────────────────────▶ END
+//! ```
+//!
+//! A call that ends unanswered, other than declined, leaves a **missed
+//! call** in the chat: a message from the caller to the callee, `📞 Missed
+//! voice call from ana`, stored through the durable message path like any
+//! other (`Store::send`), so every client of every version and `HISTORY`
+//! show it as text, and a block hides it like any message.
+//!
+//! Bounds: at most [`MAX_RINGING`] calls ringing per caller, one per peer;
+//! the table holds at most that many per online user. The timer thread
+//! wakes every [`TICK`], so a missed call ends within `--ring-seconds` and
+//! a quarter of a second.
+//!
+//! On a cluster each node keeps the calls of the requests it served; the
+//! signalling itself crosses nodes as every relayed event does
+//! (`relay::relay`, `Event::travel`). docs/CALLS.md says what that means.
+
+use std::sync::Weak;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::Ctx;
+use super::relay::relay;
+use crate::protocol::call::{End, MAX_RINGING, Media, Signal, TurnLine};
+use crate::protocol::{Chat, Code, Event, Ko, Text};
+use crate::store::UserId;
+
+/// How often the timer looks for calls rung out.
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// How long a call rings before it is missed (`--ring-seconds`'s default).
+pub const DEFAULT_RING_SECONDS: u64 = 30;
+
+/// One end of a call: a user, on one device.
+#[derive(Clone, Debug)]
+pub struct Party {
+    pub id: UserId,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+enum State {
+    Ringing {
+        until: Instant,
+    },
+    /// `device` of the callee took the call.
+    Answered {
+        device: String,
+    },
+}
+
+/// A call the server knows of.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The caller's own id for it (a message id's shape).
+    pub id: String,
+    pub caller: Party,
+    /// The caller's device, which the call ends with.
+    caller_device: String,
+    pub callee: Party,
+    pub media: Media,
+    state: State,
+}
+
+impl Call {
+    fn answered(&self) -> bool {
+        matches!(self.state, State::Answered { .. })
+    }
+
+    /// Whether `user` is one end of it.
+    fn has(&self, user: UserId) -> bool {
+        self.caller.id == user || self.callee.id == user
+    }
+
+    /// The other end, seen from `user`.
+    pub fn other(&self, user: UserId) -> &Party {
+        if self.caller.id == user { &self.callee } else { &self.caller }
+    }
+}
+
+/// The table of calls (one per server, or per node).
+#[derive(Default)]
+pub struct Calls {
+    table: Mutex<Vec<Call>>,
+}
+
+impl Calls {
+    /// Rings a new call from `caller` (on `device`) to `callee`, or says
+    /// why not: the id is in use, the caller rings this peer already or
+    /// [`MAX_RINGING`] peers, or is in a call (`KO:FULL`). `Ok(false)`: the
+    /// callee is in a call, busy: the call ends before it rings.
+    pub fn ring(
+        &self,
+        caller: Party,
+        device: &str,
+        callee: Party,
+        id: &str,
+        media: Media,
+        ring: Duration,
+    ) -> Result<bool, Ko> {
+        let mut table = self.table.lock();
+        if table.iter().any(|c| c.id == id && c.has(caller.id)) {
+            return Err(Ko::new(Code::BadRequest, format!("the call id {id} is in use")));
+        }
+        let ringing = |c: &&Call| !c.answered() && c.caller.id == caller.id;
+        if table.iter().filter(ringing).any(|c| c.callee.id == callee.id) {
+            return Err(Ko::new(Code::Full, format!("you are calling {} already", callee.name)));
+        }
+        if table.iter().filter(ringing).count() >= MAX_RINGING {
+            return Err(Ko::new(Code::Full, format!("you have {MAX_RINGING} calls ringing, the most")));
+        }
+        let in_call = |user: UserId| table.iter().any(|c| c.answered() && c.has(user));
+        if in_call(caller.id) {
+            return Err(Ko::new(Code::Full, "you are in a call: hang up first"));
+        }
+        if in_call(callee.id) {
+            return Ok(false);
+        }
+        let state = State::Ringing { until: Instant::now() + ring };
+        let (id, caller_device) = (id.to_string(), device.to_string());
+        table.push(Call { id, caller, caller_device, callee, media, state });
+        Ok(true)
+    }
+
+    /// `me` (on `device`) answers the call `id` of `peer`: the first answer
+    /// takes it. The call, or why not.
+    pub fn answer(&self, me: UserId, device: &str, peer: UserId, id: &str) -> Result<Call, Ko> {
+        let mut table = self.table.lock();
+        let call = table
+            .iter_mut()
+            .find(|c| c.id == id && c.caller.id == peer && c.callee.id == me)
+            .ok_or_else(|| no_call(id))?;
+        if call.answered() {
+            return Err(Ko::new(Code::BadRequest, "the call was answered on another device"));
+        }
+        call.state = State::Answered { device: device.to_string() };
+        Ok(call.clone())
+    }
+
+    /// The call `id` between `me` and `peer`, if there is one.
+    pub fn find(&self, me: UserId, peer: UserId, id: &str) -> Result<Call, Ko> {
+        let table = self.table.lock();
+        table.iter().find(|c| c.id == id && c.has(me) && c.has(peer)).cloned().ok_or_else(|| no_call(id))
+    }
+
+    /// Takes the call `id` between `me` and `peer` out of the table.
+    pub fn remove(&self, me: UserId, peer: UserId, id: &str) -> Result<Call, Ko> {
+        let mut table = self.table.lock();
+        let at =
+            table.iter().position(|c| c.id == id && c.has(me) && c.has(peer)).ok_or_else(|| no_call(id))?;
+        Ok(table.swap_remove(at))
+    }
+
+    /// Takes out the calls that rang out by `now`.
+    fn rung_out(&self, now: Instant) -> Vec<Call> {
+        let mut table = self.table.lock();
+        let out = |c: &Call| matches!(c.state, State::Ringing { until } if until <= now);
+        let (gone, kept) = std::mem::take(&mut *table).into_iter().partition(out);
+        *table = kept;
+        gone
+    }
+
+    /// Takes out the calls that `device` of `user` was an end of: the
+    /// caller's device, or the callee's device that answered.
+    fn of_device(&self, user: UserId, device: &str) -> Vec<Call> {
+        let mut table = self.table.lock();
+        let with = |c: &Call| {
+            (c.caller.id == user && c.caller_device == device)
+                || matches!(&c.state, State::Answered { device: d } if c.callee.id == user && d == device)
+        };
+        let (gone, kept) = std::mem::take(&mut *table).into_iter().partition(with);
+        *table = kept;
+        gone
+    }
+}
+
+/// A cluster's dispatcher heard `event` for `user`, served by another
+/// node: an answer to a call `user` placed from here takes it out of the
+/// ring time, an end ends it here too. (The other node knows nothing of
+/// the call: `requests/call.rs` relays what a peer there sends.)
+pub fn heard(calls: &Calls, user: UserId, event: &Event) {
+    let Event::Call { from, id, signal } = event else { return };
+    let mut table = calls.table.lock();
+    let of = |c: &Call| &c.id == id && c.has(user) && c.other(user).name.eq_ignore_ascii_case(from);
+    match signal {
+        Signal::Answer { .. } => {
+            for call in table.iter_mut().filter(|c| of(c) && c.caller.id == user && !c.answered()) {
+                call.state = State::Answered { device: String::new() }; // a device of another node
+            }
+        }
+        Signal::End(_) => table.retain(|c| !of(c)),
+        _ => {}
+    }
+}
+
+fn no_call(id: &str) -> Ko {
+    Ko::new(Code::BadRequest, format!("no call {id} (it ended, or never rang)"))
+}
+
+/// Ends `call`, taken out of the table already, because of `by`: both
+/// ends' devices are told `CALL:<by>:<id>:END:<why>`; unanswered and not
+/// declined (nor busy: it never rang), it leaves the missed call in the
+/// chat.
+pub fn end(ctx: &Ctx, call: &Call, by: &str, why: End) {
+    // The missed call first: whoever hears the end finds it in `HISTORY`.
+    if !call.answered() && !matches!(why, End::Declined | End::Busy) {
+        missed(ctx, call);
+    }
+    let event = Event::Call { from: by.to_string(), id: call.id.clone(), signal: Signal::End(why) };
+    relay(ctx, [call.caller.id, call.callee.id], &event);
+    log::debug!("call {} from {} to {}: {}", call.id, call.caller.name, call.callee.name, why.as_str());
+}
+
+/// The missed call's message, from the caller to the callee: the normal
+/// durable path (`Store::send`), so a block hides it as any message.
+fn missed(ctx: &Ctx, call: &Call) {
+    let text = missed_text(call.media, &call.caller.name);
+    let Ok(text) = Text::from_plain(&text) else { return };
+    // A message id of the caller's: a client chooses its own ids, so this
+    // one is unlikely, not impossible, to be taken (the time and a count
+    // of this server's); the store would answer a taken id as a resend,
+    // and the caller's message would stay as it was.
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    let n = MADE.fetch_add(1, Ordering::Relaxed);
+    let id = format!("call-{}-{n}", crate::store::now_ms());
+    let (results, ticket) =
+        ctx.store.send(call.caller.id, &[(Chat::User(call.callee.name.clone()), id, text)]);
+    let stored = results.into_iter().next().unwrap_or_else(|| Err(Ko::new(Code::Internal, "no result")));
+    if let Err(ko) = stored.and_then(|_| ctx.store.wait(ticket)) {
+        log::warn!("call {}: the missed call was not stored: {}", call.id, ko.reason);
+    }
+}
+
+/// `📞 Missed voice call from ana`: the one spelling, for the server that
+/// stores it and the tests and documents that quote it.
+pub fn missed_text(media: Media, caller: &str) -> String {
+    format!("📞 Missed {} call from {caller}", media.as_str())
+}
+
+/// The receive connection of `device` of `user` ended: its calls end
+/// (`END:gone`), within the time the server takes to see a connection go.
+pub fn device_gone(ctx: &Ctx, user: UserId, name: &str, device: &str) {
+    for call in ctx.router.calls.of_device(user, device) {
+        end(ctx, &call, name, End::Gone);
+    }
+}
+
+/// Starts the timer thread that ends calls nobody answered. It holds the
+/// server weakly and stops when the server does.
+pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("calls".into()).stack_size(super::threads::STACK_SIZE).spawn(
+        move || {
+            loop {
+                std::thread::sleep(TICK);
+                let Some(ctx) = ctx.upgrade() else { return };
+                if ctx.shutting_down() {
+                    return;
+                }
+                for call in ctx.router.calls.rung_out(Instant::now()) {
+                    // Storing the missed call waits for the storage as a request does.
+                    crate::store::deadline::within(|| end(&ctx, &call, &call.caller.name, End::Missed));
+                }
+            }
+        },
+    )?;
+    Ok(())
+}
+
+/// What `wachat serve --turn URL --turn-secret S` gives: the TURN server
+/// and the secret it shares with this server (coturn's
+/// `--use-auth-secret --static-auth-secret S`).
+#[derive(Clone, Debug)]
+pub struct Turn {
+    pub url: String,
+    pub secret: String,
+}
+
+/// How long a TURN credential is good for: a day, coturn's usual; a
+/// browser asks again for each call.
+pub const TURN_SECONDS: u64 = 24 * 3600;
+
+impl Turn {
+    /// Credentials for `user` at `now` (Unix s), in coturn's REST form.
+    pub fn credentials(&self, user: &str, now: u64) -> TurnLine {
+        let username = format!("{}:{user}", now + TURN_SECONDS);
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, self.secret.as_bytes());
+        let tag = ring::hmac::sign(&key, username.as_bytes());
+        use base64::Engine as _;
+        let password = base64::engine::general_purpose::STANDARD.encode(tag.as_ref());
+        TurnLine { username, password, url: self.url.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turn_credentials_are_coturns_rest_form() {
+        // HMAC-SHA1 of "<expiry>:<user>" with the shared secret, base64,
+        // as `openssl` computes it:
+        let turn = Turn { url: "turn:127.0.0.1:3478".into(), secret: "north".into() };
+        let line = turn.credentials("ana", 1_700_000_000 - TURN_SECONDS);
+        assert_eq!(line.username, "1700000000:ana");
+        // `printf 1700000000:ana | openssl dgst -sha1 -hmac north -binary | base64`
+        assert_eq!(line.password, "/V6vMibmvRAPIMy3tyPu2GxFkDI=");
+        assert_eq!(line.url, "turn:127.0.0.1:3478");
+    }
+}

@@ -1,0 +1,129 @@
+//! `CALL:<peer>:<call id>:<signal>` (protocol 1.2, §24): a voice or video
+//! call's signalling. A relayed request, like `TYPING`: each signal goes
+//! to the other end as a `CALL` event (`server::relay`, which also
+//! crosses a cluster's nodes), and the media then flow from browser to
+//! browser, never through here. What only the server can decide (who
+//! answered first, busy, rung out, gone) is `server::calls`'s table.
+//!
+//! And `TURN` (§24): the TURN server's short-lived credentials for this
+//! user (`wachat serve --turn URL --turn-secret S`), so that two browsers
+//! behind NATs that forbid a direct path can relay their media there.
+
+use std::time::Duration;
+
+use crate::protocol::call::{End, Signal};
+use crate::protocol::{Code, DEFAULT_DEVICE, Event, Ko, Reply, Request};
+use crate::server::Ctx;
+use crate::server::calls::{self, Party};
+use crate::server::relay::relay;
+use crate::server::session::{Flow, Session, Who};
+use crate::store::UserId;
+
+use super::{Kind, Row, Version};
+
+/// An offer rings every device of the peer with up to `MAX_SDP` bytes
+/// (12 KiB): it costs what five small requests do. An answer goes to the
+/// caller's devices and the callee's others (2); a candidate, a decline
+/// or a hang-up is one small event (1). A browser sends 5 to 15
+/// candidates a call, so a call costs about 20 tokens of `--rate`.
+pub(super) const ROW: Row =
+    Row::new(&["CALL"], Version::V1_2, Kind::Ephemeral).costing(|request| match request {
+        Request::Call { signal: Signal::Offer { .. }, .. } => 5,
+        Request::Call { signal: Signal::Answer { .. }, .. } => 2,
+        _ => 1,
+    });
+
+pub(super) const TURN: Row = Row::new(&["TURN"], Version::V1_2, Kind::Ephemeral);
+
+pub(super) fn serve(s: &mut Session, who: Who, peer: &str, id: &str, signal: Signal) -> Flow {
+    let device = s.device.clone().unwrap_or_else(|| DEFAULT_DEVICE.to_string());
+    s.reply(call(s.ctx, who, &device, peer, id, signal).map(|()| Reply::Ok))
+}
+
+pub(super) fn turn(s: &mut Session, who: Who) -> Flow {
+    let reply = match &s.ctx.config.turn {
+        Some(turn) => Reply::with(turn.credentials(who.name, crate::store::now_ms() / 1000)),
+        None => Reply::Ok,
+    };
+    s.reply(Ok(reply))
+}
+
+/// One signal of `me` (on `device`) about the call `id` with `peer`.
+fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) -> Result<(), Ko> {
+    let unknown = || Ko::new(Code::UnknownUser, format!("no user named {peer}"));
+    let account = ctx.store.find_account(peer).ok_or_else(unknown)?;
+    if account.id == me.id {
+        return Err(Ko::new(Code::BadRequest, "you cannot call yourself"));
+    }
+    let other = Party { id: account.id, name: account.name.to_string() };
+    let event = |signal| Event::Call { from: me.name.to_string(), id: id.to_string(), signal };
+    match signal {
+        Signal::Offer { media, sdp } => {
+            // Blocked, or no device online anywhere: the same answer, so
+            // that a caller cannot tell a block from an absence (§22).
+            // (Either way: a user does not ring someone it blocked either.)
+            let blocked = ctx.store.shown_to(other.id, vec![me.id]).is_empty()
+                || ctx.store.shown_to(me.id, vec![other.id]).is_empty();
+            let online = ctx.router.get(other.id).is_some() || ctx.nodes.is_online(other.id);
+            if blocked || !online {
+                return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
+            }
+            let ring = Duration::from_secs(ctx.config.ring_seconds);
+            let callee = other.clone();
+            let caller = Party { id: me.id, name: me.name.to_string() };
+            if ctx.router.calls.ring(caller, device, callee, id, media, ring)? {
+                relay(ctx, [other.id], &event(Signal::Offer { media, sdp }));
+            } else {
+                // Busy: the caller hears it, the callee's call goes on undisturbed.
+                let busy =
+                    Event::Call { from: other.name, id: id.to_string(), signal: Signal::End(End::Busy) };
+                relay(ctx, [me.id], &busy);
+            }
+        }
+        // A peer on another node of a cluster only: the call is in that
+        // node's table, not here; the signal is relayed as it is (its
+        // ends follow `calls::heard` there). Not to a peer blocked either way.
+        signal
+            if !matches!(signal, Signal::End(_))
+                && ctx.router.calls.find(me.id, other.id, id).is_err()
+                && elsewhere(ctx, me.id, other.id) =>
+        {
+            let (to, signal) = match signal {
+                Signal::Answer { sdp } => (vec![other.id, me.id], Signal::Answer { sdp }),
+                Signal::Ice { candidate } => (vec![other.id], Signal::Ice { candidate }),
+                Signal::Decline => (vec![other.id, me.id], Signal::End(End::Declined)),
+                _ => (vec![other.id, me.id], Signal::End(End::Hangup)),
+            };
+            relay(ctx, to, &event(signal));
+        }
+        Signal::Answer { sdp } => {
+            let call = ctx.router.calls.answer(me.id, device, other.id, id)?;
+            // The caller's devices, and the callee's others, which stop
+            // ringing: "answered on another device".
+            relay(ctx, [call.caller.id, me.id], &event(Signal::Answer { sdp }));
+        }
+        Signal::Ice { candidate } => {
+            ctx.router.calls.find(me.id, other.id, id)?;
+            relay(ctx, [other.id], &event(Signal::Ice { candidate }));
+        }
+        Signal::Decline | Signal::Hangup => {
+            let why = if signal == Signal::Decline { End::Declined } else { End::Hangup };
+            if why == End::Declined && ctx.router.calls.find(me.id, other.id, id)?.callee.id != me.id {
+                return Err(Ko::new(Code::BadRequest, "only the callee declines: the caller hangs up"));
+            }
+            let call = ctx.router.calls.remove(me.id, other.id, id)?;
+            calls::end(ctx, &call, me.name, why);
+        }
+        Signal::End(_) => return Err(Ko::new(Code::BadRequest, "END is the server's")),
+    }
+    Ok(())
+}
+
+/// Whether `peer` is online on another node only, and neither blocked the
+/// other: its calls are that node's (a single server has no other node).
+fn elsewhere(ctx: &Ctx, me: UserId, peer: UserId) -> bool {
+    ctx.router.get(peer).is_none()
+        && ctx.nodes.is_online(peer)
+        && !ctx.store.shown_to(peer, vec![me]).is_empty()
+        && !ctx.store.shown_to(me, vec![peer]).is_empty()
+}

@@ -1,0 +1,481 @@
+//! The differential test (issue 54): the same random request script,
+//! played against a single server and against a two-node cluster, must
+//! get the same replies, step by step, and leave the same state, as the
+//! listing requests show it (`HISTORY`, `ROOMINFO`, `PREFS`, `ARCHIVED`,
+//! `BLOCKS`, `ROOMS`, `CHATS`, `MEMBERS`, `FILES`, `LASTSEEN`) — and
+//! every user's receive connection must have heard the same events.
+//!
+//! A script is a pure function of its seed: four users, two rooms, a
+//! handful of message ids (so that ids are sent again), moderation,
+//! actions, blocks, prefs, archives, files, account deletions and
+//! registrations again, refusals included. On the cluster each user sends
+//! through one node and receives through one node (both on the same node,
+//! or not, one user of each kind), so that what a node tells its own
+//! connections and what it tells the other node's are both played.
+//!
+//! A failure prints the seed and the first differing step;
+//! `WACHAT_DIFF_SEEDS=<first>..<end>` plays other seeds, and
+//! `WACHAT_DIFF_STEPS` longer scripts, and `WACHAT_DIFF_TRACE=1` prints
+//! every step (docs/CLUSTER.md quotes such a run):
+//!
+//! ```sh
+//! WACHAT_DIFF_SEEDS=1..31 cargo test --release --features cluster --test cluster differential -- --nocapture
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::support::cluster::Cluster;
+use super::support::{READ_TIMEOUT, Random, TestServer};
+
+const USERS: [&str; 4] = ["ana", "bob", "eve", "carl"];
+const ROOMS: [&str; 2] = ["#r1", "#r2"];
+const IDS: [&str; 4] = ["m1", "m2", "m3", "m4"];
+const PW: &str = "pw-differential";
+/// The seeds CI plays, and how long their scripts are: a minute or so.
+const CI_SEEDS: std::ops::Range<u64> = 1..4;
+const CI_STEPS: usize = 90;
+/// The same flags for both: names free again at once, so that a deleted
+/// account may register again within a script.
+const FLAGS: [&str; 2] = ["--name-quarantine-days", "0"];
+
+/// One request of a script: who sends it, and its line. `<file>` stands
+/// for the sender's last uploaded file id on the backend that plays it.
+#[derive(Clone, Debug)]
+struct Step {
+    user: usize,
+    line: String,
+}
+
+/// A 5-byte file and its sha256, for `UPLOAD`.
+const FILE_BYTES: &[u8] = b"hello";
+const FILE_SHA: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+const FILE_B64: &str = "aGVsbG8=";
+
+/// The script of `seed`, `steps` long.
+fn script(seed: u64, steps: usize) -> Vec<Step> {
+    let mut r = Random(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut pick = |n: usize| r.below(n as u64) as usize;
+    let mut out = Vec::new();
+    for _ in 0..steps {
+        let user = pick(USERS.len());
+        let peer = USERS[pick(USERS.len())];
+        let room = ROOMS[pick(ROOMS.len())];
+        let chat = if pick(2) == 0 { peer.to_string() } else { room.to_string() };
+        let id = IDS[pick(IDS.len())];
+        let other = IDS[pick(IDS.len())];
+        let line = match pick(46) {
+            0..=5 => format!("MSG:{chat}:{id}:hello {id}"),
+            6 | 7 => format!("JOIN:{room}"),
+            8 => format!("LEAVE:{room}"),
+            9 => format!("REPLY:{chat}:{id}:{other}:re {other}"),
+            10 => format!("EDIT:{chat}:{id}:edited"),
+            11 => format!("DELETE:{chat}:{id}"),
+            12 => format!("REACT:{chat}:{id}:👍"),
+            13 => format!("READ:{peer}:{id}"),
+            14 => format!("TOPIC:{room}:topic {id}"),
+            15 => format!("MODE:{room}:{}", ["+announce", "-announce", "+invite", "-invite"][pick(4)]),
+            16 => format!("INVITE:{room}:{peer}"),
+            17 => format!("KICK:{room}:{peer}"),
+            18 => format!("BAN:{room}:{peer}:0"),
+            19 => format!("UNBAN:{room}:{peer}"),
+            20 => format!("MUTE:{room}:{peer}:60"),
+            21 => format!("UNMUTE:{room}:{peer}"),
+            22 => format!("OP:{room}:{peer}"),
+            23 => format!("DEOP:{room}:{peer}"),
+            24 => format!("ROOMINFO:{room}"),
+            25 => format!("BLOCK:{peer}"),
+            26 => format!("UNBLOCK:{peer}"),
+            27 => format!("NOTIFY:{chat}:{}", ["all", "mentions", "none"][pick(3)]),
+            28 => format!("PIN:{chat}"),
+            29 => format!("UNPIN:{chat}"),
+            30 => format!("ARCHIVE:{chat}"),
+            31 => format!("UNARCHIVE:{chat}"),
+            32 => format!("HISTORY:{chat}:20"),
+            33 => format!("LASTSEEN:{peer}"),
+            34 => format!("MEMBERS:{room}"),
+            35 => "ROOMS".to_string(),
+            36 => "SEARCH:*:hello".to_string(),
+            37 => format!("UPLOAD:f{id}.txt:{}:{FILE_SHA}", FILE_BYTES.len()),
+            38 => format!("PART:<file>:0:{FILE_B64}"),
+            39 => format!("FILE:{chat}:{id}:<file>:a file"),
+            40 => "FILES".to_string(),
+            41 => "PREFS".to_string(),
+            42 => "BLOCKS".to_string(),
+            43 => "ARCHIVED".to_string(),
+            44 => ["DELACCOUNT:wrong", "DELACCOUNT:pw-differential"][pick(4).min(1)].to_string(),
+            _ => format!("REGISTER:{}::{PW}", USERS[user]),
+        };
+        out.push(Step { user, line });
+    }
+    out
+}
+
+/// The requests whose `OK:<n>` is followed by `n` lines.
+fn is_listing(line: &str) -> bool {
+    let word = line.split(':').next().unwrap_or("");
+    ["HISTORY", "ROOMINFO", "PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "MEMBERS", "FILES", "SEARCH"]
+        .contains(&word)
+}
+
+/// A line-oriented connection that reports a close as a value instead of
+/// failing the test: a backend that closes early is a difference to show.
+struct Line {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+const CLOSED: &str = "<closed>";
+
+impl Line {
+    fn connect(addr: SocketAddr) -> Line {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        Line { reader: BufReader::new(stream.try_clone().unwrap()), stream }
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => CLOSED.to_string(),
+            Ok(_) => line.trim_end_matches('\n').to_string(),
+        }
+    }
+
+    /// A request and its whole reply: one line, or a listing's head and lines.
+    fn request(&mut self, request: &str) -> Vec<String> {
+        if self.stream.write_all(format!("{request}\n").as_bytes()).is_err() {
+            return vec![CLOSED.to_string()];
+        }
+        let head = self.line();
+        let n: usize = match head.strip_prefix("OK:") {
+            Some(n) if is_listing(request) => n.parse().unwrap_or(0),
+            _ => 0,
+        };
+        let mut reply = vec![head];
+        reply.extend((0..n).map(|_| self.line()));
+        reply
+    }
+}
+
+/// What differs from run to run whatever the backend: server clocks
+/// (13-digit instants, the base-36 stamps of action ids, the seconds a
+/// rate limit has left), file ids, and the numbers of moderation notices'
+/// ids (`mod-<ms>-<n>`, counted by each node).
+fn normalize(line: &str) -> String {
+    let line = match line.split_once("try again in ") {
+        Some((head, _)) if line.starts_with("KO:RATE_LIMITED:") => format!("{head}try again in <n> s"),
+        _ => line.to_string(),
+    };
+    let line = match line.find("mod-") {
+        Some(at) => {
+            let notice: String = line[at..].chars().take_while(|&c| c != ':').collect();
+            let numbered = notice.rsplit_once('-').map_or(notice.clone(), |(head, _)| format!("{head}-<n>"));
+            line.replacen(&notice, &numbered, 1)
+        }
+        None => line,
+    };
+    clocks_and_files(&line)
+}
+
+fn clocks_and_files(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if hex == 32 {
+            out.push_str("<file>");
+            rest = &rest[32..];
+        } else if digits == 13 && hex == 13 {
+            out.push_str("<ts>");
+            rest = &rest[13..];
+        } else if hex > 0 {
+            // A whole run at once, so that no instant is found inside a longer number.
+            out.push_str(&rest[..hex]);
+            rest = &rest[hex..];
+        } else if let Some(stamp) = action_stamp(rest) {
+            out.push_str(&rest[..2]);
+            out.push_str("<stamp>");
+            rest = &rest[stamp..];
+        } else {
+            let c = rest.chars().next().unwrap();
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// `_e<stamp>_…`: where the stamp ends, for an action id at the start of `s`.
+fn action_stamp(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.len() < 4 || b[0] != b'_' || !b"edru".contains(&b[1]) {
+        return None;
+    }
+    let len = b[2..].iter().take_while(|c| c.is_ascii_digit() || c.is_ascii_lowercase()).count();
+    (len >= 6 && b.get(2 + len) == Some(&b'_')).then_some(2 + len)
+}
+
+/// Events heard on a receive connection, gathered by a thread of its own
+/// (which answers `PING`s, and never `ACK`s: an acknowledgement would make
+/// `HISTORY`'s states depend on timing).
+type Heard = Arc<Mutex<Vec<String>>>;
+
+fn listen(addr: SocketAddr, user: &str, heard: Heard) -> Option<TcpStream> {
+    let mut conn = Line::connect(addr);
+    if conn.request("VERSION:1.2") != ["OK"]
+        || conn.request(&format!("LOGIN:{user}:{PW}"))[0] != format!("OK:{user}")
+    {
+        return None;
+    }
+    let keep = conn.stream.try_clone().unwrap();
+    conn.stream.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
+    std::thread::spawn(move || {
+        loop {
+            let line = conn.line();
+            if line == CLOSED {
+                return;
+            }
+            if line == "PING" {
+                let _ = conn.stream.write_all(b"PONG\n");
+            } else if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") {
+                // Presence (who is online) depends on when connections
+                // open; everything else must be told alike.
+                heard.lock().unwrap().push(normalize(&line));
+            }
+        }
+    });
+    Some(keep)
+}
+
+/// One backend playing scripts: its nodes, and each user's connections.
+struct Player {
+    name: &'static str,
+    nodes: Vec<TestServer>,
+    send: Vec<Option<Line>>,
+    recv: Vec<Option<TcpStream>>,
+    heard: Vec<Heard>,
+    files: Vec<String>,
+}
+
+impl Player {
+    fn new(name: &'static str, nodes: Vec<TestServer>) -> Player {
+        let mut player = Player {
+            name,
+            nodes,
+            send: USERS.iter().map(|_| None).collect(),
+            recv: USERS.iter().map(|_| None).collect(),
+            heard: USERS.iter().map(|_| Heard::default()).collect(),
+            files: USERS.iter().map(|_| "none".to_string()).collect(),
+        };
+        for (user, name) in USERS.iter().enumerate() {
+            let mut c = Line::connect(player.send_node(user).send);
+            assert_eq!(c.request(&format!("REGISTER:{name}::{PW}")), [format!("OK:{name}")]);
+            player.listen(user);
+        }
+        player
+    }
+
+    /// The node a user sends through: ana and eve on the first, bob and carl on the second.
+    fn send_node(&self, user: usize) -> &TestServer {
+        &self.nodes[user % self.nodes.len()]
+    }
+
+    /// The node a user receives through: ana's and bob's on the first, so
+    /// that ana receives where she sends and bob where he does not.
+    fn recv_node(&self, user: usize) -> &TestServer {
+        &self.nodes[(user / 2) % self.nodes.len()]
+    }
+
+    fn listen(&mut self, user: usize) {
+        self.recv[user] = listen(self.recv_node(user).recv, USERS[user], self.heard[user].clone());
+    }
+
+    /// Plays one step; its reply, normalized.
+    fn play(&mut self, step: &Step) -> Vec<String> {
+        let user = step.user;
+        if step.line.starts_with("REGISTER:") {
+            let mut fresh = Line::connect(self.send_node(user).send);
+            let reply = fresh.request(&step.line);
+            if reply[0].starts_with("OK:") {
+                self.send[user] = None;
+                self.listen(user);
+            }
+            return reply;
+        }
+        if self.send[user].is_none() {
+            let mut c = Line::connect(self.send_node(user).send);
+            // A deleted account's login fails: its requests then get what
+            // a connection not logged in gets, on both backends alike.
+            c.request(&format!("LOGIN:{}:{PW}", USERS[user]));
+            self.send[user] = Some(c);
+        }
+        let line = step.line.replace("<file>", &self.files[user]);
+        let conn = self.send[user].as_mut().unwrap();
+        let reply = conn.request(&line);
+        if line.starts_with("UPLOAD:") && reply[0].starts_with("OK:") {
+            self.files[user] = reply[0][3..].to_string();
+        }
+        if line.starts_with("DELACCOUNT:") && reply[0] == "OK" || reply[0] == CLOSED {
+            // The server closes this connection (and the receive ones)
+            // after the OK: the next step logs in again.
+            let rest = conn.line();
+            self.send[user] = None;
+            return [reply, vec![rest]].concat().iter().map(|l| normalize(l)).collect();
+        }
+        reply.iter().map(|l| normalize(l)).collect()
+    }
+
+    /// Waits until no event has come for a while, so that what a node
+    /// tells another's connections has arrived.
+    fn settle(&self) {
+        let count = || self.heard.iter().map(|h| h.lock().unwrap().len()).sum::<usize>();
+        let (mut last, mut since) = (count(), Instant::now());
+        while since.elapsed() < Duration::from_millis(700) {
+            std::thread::sleep(Duration::from_millis(50)); // polling the event threads
+            if count() != last {
+                (last, since) = (count(), Instant::now());
+            }
+        }
+    }
+
+    /// The final state, as each user's listing requests show it (asked
+    /// on a fresh connection to the node it sends through: failed logins
+    /// are counted by each node, a bound on guessing, not a rule of the
+    /// chat), and the events heard.
+    fn state(&mut self) -> Vec<(String, Vec<String>)> {
+        self.settle();
+        let mut state = Vec::new();
+        for (i, user) in USERS.iter().enumerate() {
+            let mut c = Line::connect(self.send_node(i).send);
+            let login: Vec<String> =
+                c.request(&format!("LOGIN:{user}:{PW}")).iter().map(|l| normalize(l)).collect();
+            state.push((format!("{user} LOGIN"), login.clone()));
+            if login[0] != format!("OK:{user}") {
+                continue;
+            }
+            let mut asks: Vec<String> =
+                ["PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "FILES"].map(String::from).to_vec();
+            for chat in USERS.iter().chain(&ROOMS) {
+                asks.push(format!("HISTORY:{chat}:100"));
+            }
+            for room in ROOMS {
+                asks.push(format!("ROOMINFO:{room}"));
+                asks.push(format!("MEMBERS:{room}"));
+            }
+            asks.extend(USERS.iter().map(|peer| format!("LASTSEEN:{peer}")));
+            for ask in asks {
+                let reply = c.request(&ask).iter().map(|l| normalize(l)).collect();
+                state.push((format!("{user} {ask}"), reply));
+            }
+            let mut heard = self.heard[i].lock().unwrap().clone();
+            heard.sort();
+            state.push((format!("{user} events heard (sorted)"), heard));
+        }
+        state
+    }
+}
+
+/// What one seed showed: the steps whose replies differ, the state
+/// entries that differ.
+#[derive(Default)]
+struct Outcome {
+    replies: Vec<String>,
+    states: Vec<String>,
+}
+
+fn play_seed(seed: u64, steps: usize) -> Outcome {
+    let script = script(seed, steps);
+    let mut single = Player::new("single server", vec![TestServer::start_with(&FLAGS)]);
+    let cluster = Cluster::start();
+    let mut two =
+        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]);
+    let mut outcome = Outcome::default();
+    for (n, step) in script.iter().enumerate() {
+        let (one, other) = (single.play(step), two.play(step));
+        if std::env::var_os("WACHAT_DIFF_TRACE").is_some() {
+            println!("{n}: {} > {}  =>  {one:?}", USERS[step.user], step.line);
+        }
+        if one != other {
+            outcome.replies.push(format!(
+                "seed {seed}, step {n}: {} > {}\n  {}: {one:?}\n  {}: {other:?}",
+                USERS[step.user], step.line, single.name, two.name
+            ));
+        }
+    }
+    let (one, other) = (single.state(), two.state());
+    for ((what, a), (_, b)) in one.iter().zip(&other) {
+        if a != b {
+            outcome.states.push(format!(
+                "seed {seed}, end state, {what}:\n  {}: {a:?}\n  {}: {b:?}",
+                single.name, two.name
+            ));
+        }
+    }
+    outcome
+}
+
+/// The seeds to play: CI's, or those of `WACHAT_DIFF_SEEDS` (`1..31`).
+fn seeds() -> (std::ops::Range<u64>, usize) {
+    let steps = std::env::var("WACHAT_DIFF_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(CI_STEPS);
+    let Ok(range) = std::env::var("WACHAT_DIFF_SEEDS") else { return (CI_SEEDS, steps) };
+    let (a, b) = range.split_once("..").expect("WACHAT_DIFF_SEEDS=<first>..<end>");
+    (a.parse().expect("a seed")..b.parse().expect("a seed"), steps)
+}
+
+#[test]
+fn a_single_server_and_a_two_node_cluster_answer_the_same_scripts_alike() {
+    let (seeds, steps) = seeds();
+    let (mut replies, mut states, mut failed) = (0, 0, Vec::new());
+    let started = Instant::now();
+    for seed in seeds.clone() {
+        let outcome = play_seed(seed, steps);
+        println!(
+            "seed {seed}: {steps} steps, {} different replies, {} different end states",
+            outcome.replies.len(),
+            outcome.states.len()
+        );
+        replies += outcome.replies.len();
+        states += outcome.states.len();
+        // Every difference, the first step first: what to replay.
+        for difference in outcome.replies.iter().chain(&outcome.states) {
+            println!("{difference}");
+        }
+        if !outcome.replies.is_empty() || !outcome.states.is_empty() {
+            failed.push(seed);
+        }
+    }
+    println!(
+        "{} seeds, {} steps: {replies} different replies, {states} different end states, in {:.0?}",
+        seeds.end - seeds.start,
+        (seeds.end - seeds.start) as usize * steps,
+        started.elapsed()
+    );
+    assert!(
+        failed.is_empty(),
+        "the backends differ on seeds {failed:?} (replay one with WACHAT_DIFF_SEEDS=<seed>..<seed+1>)"
+    );
+}
+
+#[test]
+fn the_normalization_keeps_what_matters() {
+    assert_eq!(normalize("OK:m1:1795410947770"), "OK:m1:<ts>");
+    assert_eq!(normalize("OK:_dmhx1k2a3_m1:1795410947770"), "OK:_d<stamp>_m1:<ts>");
+    assert_eq!(normalize("OK:0123456789abcdef0123456789abcdef"), "OK:<file>");
+    assert_eq!(
+        normalize("ana:#r:mod-1795410947770-12:1795410947770:RECEIVED:* x"),
+        "ana:#r:mod-<ts>-<n>:<ts>:RECEIVED:* x"
+    );
+    assert_eq!(
+        normalize("KO:RATE_LIMITED:too many failed logins; try again in 9 s"),
+        "KO:RATE_LIMITED:too many failed logins; try again in <n> s"
+    );
+    assert_eq!(normalize("MSG:12:ana:bob:m1:1795410947770:hi 42"), "MSG:12:ana:bob:m1:<ts>:hi 42");
+    assert_eq!(
+        script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>(),
+        script(7, 50).iter().map(|s| &s.line).collect::<Vec<_>>()
+    );
+}

@@ -1,0 +1,410 @@
+//! Issue 51's rough edges, in a real chromium (tests/support/browser.rs)
+//! at a phone's 390×844 and a laptop's 1280×800: a draft per chat, no
+//! stale header after Leave room, Esc, the offline state inside a chat,
+//! a header that neither wraps nor jumps, "jump to newest", contrast in
+//! both colour schemes, a colour per sender, owner and admins marked,
+//! targets a finger can tap, and WhatsApp's formatting built as nodes.
+//! Each test leaves a screenshot of what it checked in
+//! `target/tmp/screenshots/` (docs/ keeps a few).
+
+mod support;
+
+use serde_json::json;
+use support::browser::Browser;
+use support::webapp::{ENTER, joined, logged_in, one_at_a_time, open_chat, web_server};
+
+const PHONE: (u32, u32) = (390, 844);
+const LAPTOP: (u32, u32) = (1280, 800);
+
+/// Keeps what `browser` shows as `name`.png, to look at.
+fn shot(browser: &Browser, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
+}
+
+/// Uncaught errors of the page from now on, gathered in `window.errors`.
+fn watch_errors(browser: &Browser) {
+    browser.exec(
+        "window.errors = []; addEventListener('error', (e) => errors.push(e.message));
+         addEventListener('unhandledrejection', (e) => errors.push(String(e.reason)));",
+        json!([]),
+    );
+}
+
+fn errors(browser: &Browser) -> serde_json::Value {
+    browser.exec("return window.errors", json!([]))
+}
+
+/// Logs `user` in again after a reload (a password login keeps no token).
+fn reload_as(browser: &Browser, url: &str, user: &str) {
+    browser.goto(url);
+    browser.wait_for("!document.getElementById('login').hidden");
+    browser.exec("document.getElementById('user').value = ''", json!([]));
+    browser.type_into("#user", user);
+    browser.type_into("#password", &format!("pw-{user}"));
+    browser.click("#login-button");
+    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+}
+
+#[test]
+fn a_draft_stays_with_its_chat_across_chats_and_a_reload() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let ana = logged_in(&url, "ana", PHONE.0, PHONE.1);
+    open_chat(&ana, "bob");
+    ana.type_into("#input", "half a thought");
+    ana.click("#back");
+    open_chat(&ana, "carla");
+    assert_eq!(ana.exec("return document.getElementById('input').value", json!([])), json!(""));
+    // Enter in carla's chat sends nothing, and nothing of bob's draft.
+    ana.type_into("#input", ENTER);
+    ana.click("#back");
+    let bob_row = "document.querySelector(\"#chat-list button[data-chat='bob'] .chat-last\")?.textContent";
+    ana.wait_for(&format!("{bob_row} === 'Draft: half a thought'"));
+    shot(&ana, "draft-in-the-list-390");
+    let mut raw = server.login_send("ana", "pw-ana");
+    assert_eq!(raw.listing("HISTORY:bob:10"), Vec::<String>::new(), "nothing was sent to bob");
+    assert_eq!(raw.listing("HISTORY:carla:10"), Vec::<String>::new(), "nor to carla");
+
+    // A reload keeps it; opening bob brings it back, and sending it forgets it.
+    reload_as(&ana, &url, "ana");
+    ana.wait_for(&format!("{bob_row} === 'Draft: half a thought'"));
+    ana.click("#chat-list button[data-chat='bob']");
+    ana.wait_for("document.getElementById('input').value === 'half a thought'");
+    ana.type_into("#input", ENTER);
+    ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'RECEIVED'");
+    ana.click("#back");
+    ana.wait_for(&format!("{bob_row} === 'you: half a thought'"));
+    reload_as(&ana, &url, "ana");
+    ana.wait_for(&format!("{bob_row} === 'you: half a thought'"));
+}
+
+#[test]
+fn leaving_a_room_leaves_no_header_no_details_and_no_error() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let _owner = joined(&server, "#os-lab", &["bob"]);
+    let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
+    watch_errors(&ana);
+    // No chat open: no header to act on.
+    let header_shown = "getComputedStyle(document.getElementById('members-button')).display !== 'none'";
+    assert_eq!(ana.exec(&format!("return {header_shown}"), json!([])), json!(false));
+    open_chat(&ana, "#os-lab");
+    ana.click("#members-button");
+    ana.wait_for("!document.getElementById('chat-panel').hidden && document.getElementById('leave-button')");
+    ana.wait_for("[...document.querySelectorAll('#members .role.owner')].some(r => r.parentNode.querySelector('.who').textContent.startsWith('bob'))");
+    shot(&ana, "details-drawer-1280");
+    ana.click("#leave-button");
+    ana.click("#leave-button"); // asks first
+    ana.wait_for("document.getElementById('chat-title').textContent === '' && document.getElementById('chat-panel').hidden");
+    assert_eq!(ana.exec(&format!("return {header_shown}"), json!([])), json!(false));
+    // Details with no chat (a click that reaches the hidden button) does nothing, and throws nothing.
+    ana.exec("document.getElementById('members-button').click()", json!([]));
+    std::thread::sleep(std::time::Duration::from_millis(200)); // time for panel.js to act, if it would
+    assert_eq!(ana.exec("return document.getElementById('chat-panel').hidden", json!([])), json!(true));
+    assert_eq!(errors(&ana), json!([]));
+    shot(&ana, "after-leave-1280");
+}
+
+#[test]
+fn escape_closes_details_devices_search_and_the_message_menu() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
+    open_chat(&ana, "bob");
+    ana.type_into("#input", &format!("hello{ENTER}"));
+    ana.wait_for("document.querySelector('#messages .msg.mine .more')");
+    let esc = || {
+        ana.exec(
+            "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+            json!([]),
+        )
+    };
+    ana.click("#messages .msg.mine .more");
+    ana.wait_for("document.querySelector('#messages .menu')");
+    esc();
+    ana.wait_for("!document.querySelector('#messages .menu')");
+    ana.click("#members-button");
+    ana.wait_for("!document.getElementById('chat-panel').hidden");
+    esc();
+    ana.wait_for("document.getElementById('chat-panel').hidden");
+    ana.click("#devices-button");
+    ana.wait_for("!document.getElementById('devices-panel').hidden");
+    esc();
+    ana.wait_for("document.getElementById('devices-panel').hidden");
+    ana.type_into("#search-words", &format!("hello{ENTER}"));
+    ana.wait_for("!document.getElementById('search-panel').hidden");
+    esc();
+    ana.wait_for("document.getElementById('search-panel').hidden");
+}
+
+/// The height of the list's header and of the chat's.
+fn header_heights(browser: &Browser) -> serde_json::Value {
+    browser.exec(
+        "return [...document.querySelectorAll('.bar')].map(b => Math.round(b.getBoundingClientRect().height))",
+        json!([]),
+    )
+}
+
+#[test]
+fn offline_shows_inside_the_chat_and_the_header_neither_wraps_nor_moves() {
+    let _one = one_at_a_time();
+    for (width, height) in [PHONE, LAPTOP] {
+        let (mut server, url) = web_server(&[]);
+        server.register(&["ana", "bob"]);
+        let ana = logged_in(&url, "ana", width, height);
+        // One row: everything in the list's header on one line (their centres level).
+        let centres = ana.exec(
+            "return [...document.querySelectorAll('.head > *')].filter(e => e.offsetParent && !e.classList.contains('status'))
+               .map(e => { const r = e.getBoundingClientRect(); return r.top + r.height / 2; })",
+            json!([]),
+        );
+        let centres: Vec<f64> = centres.as_array().unwrap().iter().map(|c| c.as_f64().unwrap()).collect();
+        let spread = centres.iter().cloned().fold(f64::MIN, f64::max)
+            - centres.iter().cloned().fold(f64::MAX, f64::min);
+        assert!(
+            centres.len() >= 4 && spread < 4.0,
+            "{width}: the header's items are on several rows: {centres:?}"
+        );
+        let name_cut = ana.exec(
+            "const me = document.getElementById('me'); return me.scrollWidth > me.clientWidth",
+            json!([]),
+        );
+        assert_eq!(name_cut, json!(false), "{width}: the name and device fit");
+        let list_top = "Math.round(document.getElementById('chat-list').getBoundingClientRect().top)";
+        let top = ana.exec(&format!("return {list_top}"), json!([]));
+        open_chat(&ana, "bob");
+        let before = header_heights(&ana);
+        server.kill();
+        ana.wait_for("document.getElementById('chat-offline').textContent.includes('offline')");
+        let inside = ana.exec(
+            "const r = document.getElementById('chat-offline').getBoundingClientRect(); return r.height > 0 && r.width > 0",
+            json!([]),
+        );
+        assert_eq!(inside, json!(true), "{width}: the open chat says it is offline");
+        shot(&ana, &format!("offline-in-chat-{width}"));
+        if width > 480 {
+            assert_eq!(header_heights(&ana), before, "the headers keep their height offline");
+            assert_eq!(ana.exec(&format!("return {list_top}"), json!([])), top, "the list does not jump");
+        }
+    }
+}
+
+#[test]
+fn jump_to_newest_counts_what_arrives_while_scrolled_up() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    for i in 0..40 {
+        assert!(bob.request(&format!("MSG:ana:o{i}:older message {i}")).starts_with("OK:"));
+    }
+    let ana = logged_in(&url, "ana", PHONE.0, PHONE.1);
+    open_chat(&ana, "bob");
+    ana.wait_for("document.querySelectorAll('#messages .msg').length === 40");
+    ana.exec("document.getElementById('messages').scrollTop = 200", json!([]));
+    assert_eq!(ana.exec("return document.getElementById('jump').hidden", json!([])), json!(true));
+    for i in 0..3 {
+        assert!(bob.request(&format!("MSG:ana:n{i}:new message {i}")).starts_with("OK:"));
+    }
+    ana.wait_for(
+        "!document.getElementById('jump').hidden && document.getElementById('jump').textContent === '↓ 3'",
+    );
+    let label = ana.exec("return document.getElementById('jump').getAttribute('aria-label')", json!([]));
+    assert_eq!(label, json!("Jump to the newest messages (3 new)"));
+    shot(&ana, "jump-to-newest-390");
+    ana.click("#jump");
+    ana.wait_for("document.getElementById('jump').hidden");
+    let at_bottom = ana.exec(
+        "const m = document.getElementById('messages'); return m.scrollHeight - m.scrollTop - m.clientHeight < 40",
+        json!([]),
+    );
+    assert_eq!(at_bottom, json!(true));
+}
+
+/// Sends `line` until the server answers OK (a message is stored before its READ can name it).
+fn poll_ok(conn: &mut support::Conn, line: &str) {
+    let deadline = std::time::Instant::now() + support::READ_TIMEOUT;
+    while conn.request(line) != "OK" {
+        assert!(std::time::Instant::now() < deadline, "{line} never accepted");
+        std::thread::sleep(std::time::Duration::from_millis(50)); // polling the server
+    }
+}
+
+/// The contrast of `css`'s text on its own (or its bubble's) background, computed by the page.
+const CONTRAST: &str = "
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const back = (n) => { for (; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
+  return arguments[0].map((css) => {
+    const n = document.querySelector(css);
+    if (!n) return [css, null];
+    const a = lum(rgb(getComputedStyle(n).color)), b = lum(back(n));
+    return [css, Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100];
+  });";
+
+#[test]
+fn the_listed_elements_have_a_contrast_of_4_5_in_light_and_dark() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla"]);
+    let mut carla = joined(&server, "#lab", &["carla", "ana"]).remove(0);
+    let mut bob = server.login_send("bob", "pw-bob");
+    let ana = logged_in(&url, "ana", LAPTOP.0, LAPTOP.1);
+    // #lab muted, so that its unread badge is the muted one.
+    open_chat(&ana, "#lab");
+    ana.click("#members-button");
+    ana.wait_for("document.getElementById('level')");
+    ana.exec(
+        "const s = document.getElementById('level'); s.value = 'none'; s.dispatchEvent(new Event('change'))",
+        json!([]),
+    );
+    ana.wait_for("document.querySelector(\"#chat-list button[data-chat='#lab'] .silent\")");
+    // A message of mine to bob that bob reads: the blue ticks.
+    open_chat(&ana, "bob");
+    ana.type_into("#input", &format!("read me{ENTER}"));
+    let id = ana.wait_for("document.querySelector('#messages .msg.mine')?.dataset.id");
+    poll_ok(&mut bob, &format!("READ:ana:{}", id.as_str().unwrap()));
+    ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'READ'");
+    assert!(carla.request("MSG:#lab:c1:hey").starts_with("OK:"));
+    assert!(carla.request("MSG:#lab:c2:@ana look").starts_with("OK:"));
+    ana.wait_for("document.querySelector('.badge.muted') && document.querySelector('.badge.mentions')");
+    let listed = json!([
+        ".badge.muted",
+        ".badge.mentions",
+        "#messages .msg.mine .time",
+        "#messages .msg.mine .tick.READ",
+        "#send",
+        ".chat-last",
+        ".chat-time",
+    ]);
+    for scheme in ["light", "dark"] {
+        ana.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        );
+        let dark = ana.exec("return matchMedia('(prefers-color-scheme: dark)').matches", json!([]));
+        assert_eq!(dark, json!(scheme == "dark"));
+        let measured = ana.exec(CONTRAST, json!([listed]));
+        for pair in measured.as_array().unwrap() {
+            let ratio = pair[1].as_f64().unwrap_or_else(|| panic!("{scheme}: {} not found", pair[0]));
+            assert!(ratio >= 4.5, "{scheme}: {} has a contrast of {ratio}", pair[0]);
+        }
+        shot(&ana, &format!("contrast-{scheme}-1280"));
+    }
+}
+
+#[test]
+fn a_room_colours_each_sender_and_a_finger_gets_44_px_targets() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla", "dan"]);
+    let mut conns = joined(&server, "#lab", &["ana", "bob", "carla"]);
+    assert!(conns[1].request("MSG:#lab:b1:from bob").starts_with("OK:"));
+    assert!(conns[2].request("MSG:#lab:c1:from carla").starts_with("OK:"));
+    for (width, height) in [PHONE, LAPTOP] {
+        let ana = logged_in(&url, "ana", width, height);
+        open_chat(&ana, "#lab");
+        ana.wait_for("document.querySelectorAll('#messages .msg .from').length === 2");
+        let colours = ana.exec(
+            "return [...document.querySelectorAll('#messages .msg .from')].map(f => getComputedStyle(f).color)",
+            json!([]),
+        );
+        assert_ne!(colours[0], colours[1], "bob and carla in two colours");
+        ana.click("#members-button");
+        ana.wait_for("document.querySelectorAll('#members .member-actions').length === 2");
+        let owner = ana.exec("return document.querySelector('#members .role.owner')?.parentNode.querySelector('.who').textContent", json!([]));
+        assert!(owner.as_str().unwrap().starts_with("ana · "), "{owner}");
+        let smallest = ana.exec(
+            "return Math.min(...[...document.querySelectorAll('#chat-panel button, #chat-panel select')]
+               .filter(b => b.offsetParent).map(b => b.getBoundingClientRect().height))",
+            json!([]),
+        );
+        let least = if width <= 480 { 44.0 } else { 24.0 };
+        assert!(smallest.as_f64().unwrap() >= least, "{width}: a target is {smallest} px tall");
+        // The drawer covers the conversation instead of pushing it down.
+        let messages_top =
+            ana.exec("return document.getElementById('messages').getBoundingClientRect().top", json!([]));
+        let bar_bottom = ana.exec(
+            "return document.querySelector('.chat-pane .bar').getBoundingClientRect().bottom",
+            json!([]),
+        );
+        assert!(
+            messages_top.as_f64().unwrap() - bar_bottom.as_f64().unwrap() < 2.0,
+            "{width}: the messages stay below the header"
+        );
+        shot(&ana, &format!("room-details-{width}"));
+    }
+}
+
+#[test]
+fn formatting_and_links_are_built_as_nodes_never_as_html() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob"]);
+    let mut bob = server.login_send("bob", "pw-bob");
+    let text = "*bold* _italic_ ~gone~ `x<y` see https://example.org/a?b=1. <b>not bold</b> 2*3*4 <img src=x onerror=window.pwned=1>";
+    assert!(bob.request(&format!("MSG:ana:f1:{text}")).starts_with("OK:"));
+    let ana = logged_in(&url, "ana", PHONE.0, PHONE.1);
+    open_chat(&ana, "bob");
+    ana.wait_for("document.querySelector('#messages .msg .text')");
+    let shown = ana.exec(
+        "const t = document.querySelector('#messages .msg .text');
+         const one = (sel) => [...t.querySelectorAll(sel)].map(n => n.textContent);
+         const a = t.querySelector('a');
+         return { strong: one('strong'), em: one('em'), s: one('s'), code: one('code'), href: a?.href, rel: a?.rel, target: a?.target,
+                  link: a?.textContent, tags: [...t.querySelectorAll('*')].map(n => n.tagName).sort(), text: t.textContent, pwned: window.pwned === undefined }",
+        json!([]),
+    );
+    assert_eq!(shown["strong"], json!(["bold"]));
+    assert_eq!(shown["em"], json!(["italic"]));
+    assert_eq!(shown["s"], json!(["gone"]));
+    assert_eq!(shown["code"], json!(["x<y"]));
+    assert_eq!(shown["href"], json!("https://example.org/a?b=1"));
+    assert_eq!(shown["link"], json!("https://example.org/a?b=1"));
+    assert_eq!(shown["rel"], json!("noopener noreferrer"));
+    assert_eq!(shown["target"], json!("_blank"));
+    assert_eq!(shown["tags"], json!(["A", "CODE", "EM", "S", "STRONG"]), "no element from the wire");
+    assert_eq!(shown["pwned"], json!(true));
+    let plain = shown["text"].as_str().unwrap();
+    assert!(plain.contains("<b>not bold</b> 2*3*4 <img src=x"), "{plain}");
+    shot(&ana, "formatting-390");
+}
+
+#[test]
+fn at_in_a_room_offers_its_members_and_tab_or_a_tap_puts_the_name() {
+    let _one = one_at_a_time();
+    let (server, url) = web_server(&[]);
+    server.register(&["ana", "bob", "carla", "carlos"]);
+    let _members = joined(&server, "#lab", &["bob", "carla", "carlos", "ana"]);
+    for (width, height) in [PHONE, LAPTOP] {
+        let ana = logged_in(&url, "ana", width, height);
+        open_chat(&ana, "#lab");
+        ana.type_into("#input", "hi @car");
+        let options =
+            "[...document.querySelectorAll('#mention-list [role=option]')].map(o => o.textContent).join(',')";
+        ana.wait_for(&format!("{options} === '@carla,@carlos'"));
+        shot(&ana, &format!("mentions-{width}"));
+        // ↓ chooses the second; Tab puts it, with a space, and Enter then sends.
+        ana.type_into("#input", "\u{E015}\u{E004}"); // ArrowDown, Tab
+        ana.wait_for("document.getElementById('input').value === 'hi @carlos ' && !document.getElementById('mention-list')");
+        ana.type_into("#input", "hello");
+        ana.type_into("#input", ENTER);
+        ana.wait_for("[...document.querySelectorAll('#messages .msg.mine .text')].some(t => t.textContent === 'hi @carlos hello')");
+        // A tap on a name does the same; Esc closes the list and leaves the text.
+        ana.type_into("#input", "@b");
+        ana.wait_for(&format!("{options} === '@bob'"));
+        ana.click("#mention-list [role=option]");
+        ana.wait_for("document.getElementById('input').value === '@bob '");
+        ana.type_into("#input", "@c");
+        ana.wait_for("document.getElementById('mention-list')");
+        ana.type_into("#input", "\u{E00C}"); // Escape
+        ana.wait_for("!document.getElementById('mention-list') && document.getElementById('input').value === '@bob @c'");
+        ana.exec("document.getElementById('input').value = ''", json!([]));
+    }
+}

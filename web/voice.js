@@ -1,0 +1,140 @@
+// voice.js: voice messages (issue 51), loaded at the first tap on the
+// microphone or the first voice message drawn, never on the first load.
+//
+// A voice message is a file of §21 like any other: recorded here with
+// MediaRecorder, sent by files.js (UPLOAD, PART, FILE), and named
+// `voice-<seconds>s.<webm|ogg|m4a>`. The name alone says what it is
+// (docs/PROTOCOL.md §21), so the consoles show `🎤 voice message (0:12)`
+// and `/save` saves it, with no new request or type. `voice` below reads
+// a message's text by the rule of `protocol::files::voice`: both pass the
+// cases of tests/data/voice.txt (tests/web_media.rs runs them here). The sound is fetched at
+// the first ▶, and played from a blob: URL of its bytes.
+
+import { t, addStrings } from './i18n.js';
+import { el } from './view.js';
+
+addStrings({
+  en: { recording: 'Recording {t}', stopSend: 'Send voice message', play: 'Play voice message', pause: 'Pause', voiceOf: 'Voice message, {t}', noMic: 'No microphone: {reason}' },
+  es: { recording: 'Grabando {t}', stopSend: 'Enviar mensaje de voz', play: 'Reproducir mensaje de voz', pause: 'Pausa', voiceOf: 'Mensaje de voz, {t}', noMic: 'Sin micrófono: {reason}' },
+  pt: { recording: 'Gravando {t}', stopSend: 'Enviar mensagem de voz', play: 'Tocar mensagem de voz', pause: 'Pausar', voiceOf: 'Mensagem de voz, {t}', noMic: 'Sem microfone: {reason}' },
+});
+
+/** Longest recording (protocol::files::MAX_VOICE_SECONDS): 5 minutes. */
+export const MAX_SECONDS = 300;
+const VOICE = /^📎 voice-(0|[1-9][0-9]{0,2})s\.(webm|ogg|m4a) \([^)]*\)(?: ([\s\S]*))?$/u;
+const TYPES = { webm: 'audio/webm', ogg: 'audio/ogg', m4a: 'audio/mp4' };
+
+/** A message's readable text as a voice message: `{seconds, ext, caption}`, or null. */
+export function voice(text) {
+  const m = VOICE.exec(text);
+  if (!m || Number(m[1]) > MAX_SECONDS) return null;
+  return { seconds: Number(m[1]), ext: m[2], caption: m[3] ?? '' };
+}
+
+/** `0:12`: a length as the player shows it (protocol::files::clock). */
+export const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s) % 60).padStart(2, '0')}`;
+
+/**
+ * Records a voice message: the bar above the composer says how long, ■
+ * sends it (`sendFile(file)`, files.js), ✕ drops it; it stops by itself
+ * at MAX_SECONDS. The microphone is released as soon as it stops.
+ */
+export async function record(app, sendFile) {
+  if (document.getElementById('voice-bar')) return;
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (e) {
+    app.error(t('noMic', { reason: e.message || e.name }));
+    return;
+  }
+  const type = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4'].find((m) => MediaRecorder.isTypeSupported(m)) || '';
+  const recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
+  const chunks = [];
+  recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+  const started = Date.now();
+  const seconds = () => Math.min(MAX_SECONDS, Math.max(1, Math.round((Date.now() - started) / 1000)));
+  let keep = true;
+  const bar = el('div', 'attach-bar voice-bar');
+  bar.id = 'voice-bar';
+  const time = el('span', 'attach-name', t('recording', { t: clock(0) }));
+  time.setAttribute('role', 'timer');
+  const stop = el('button', '', '■');
+  stop.type = 'button';
+  stop.id = 'voice-send';
+  stop.setAttribute('aria-label', t('stopSend'));
+  const cancel = el('button', 'secondary icon', '✕');
+  cancel.type = 'button';
+  cancel.id = 'voice-cancel';
+  cancel.setAttribute('aria-label', t('close'));
+  bar.append(time, stop, cancel);
+  document.getElementById('composer').before(bar);
+  stop.focus();
+  const ticking = setInterval(() => {
+    time.textContent = t('recording', { t: clock(Math.floor((Date.now() - started) / 1000)) });
+    if (Date.now() - started >= MAX_SECONDS * 1000) recorder.stop();
+  }, 250);
+  recorder.onstop = () => {
+    clearInterval(ticking);
+    for (const track of stream.getTracks()) track.stop();
+    bar.remove();
+    if (!keep || !chunks.length) return;
+    const mime = recorder.mimeType || type || 'audio/webm';
+    const ext = mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'm4a' : 'webm';
+    const name = `voice-${seconds()}s.${ext}`;
+    sendFile(new File(chunks, name, { type: mime.split(';')[0] }), name);
+  };
+  stop.addEventListener('click', () => recorder.stop());
+  cancel.addEventListener('click', () => {
+    keep = false;
+    recorder.stop();
+  });
+  recorder.start(250);
+}
+
+/**
+ * Draws a voice message's player in its bubble's `box`: ▶/❚❚, a
+ * progress bar and the time, the length known from the name before any
+ * byte is fetched. `fetchBlob(link, id, type)`: files.js's.
+ */
+export function player(box, msg, link, fetchBlob) {
+  const found = voice(msg.text);
+  const length = found.seconds;
+  const play = el('button', 'play', '▶');
+  play.type = 'button';
+  play.setAttribute('aria-label', t('play'));
+  const bar = el('progress', 'voice-progress');
+  bar.max = Math.max(length, 1);
+  bar.value = 0;
+  bar.setAttribute('aria-label', t('voiceOf', { t: clock(length) }));
+  const time = el('span', 'voice-time', clock(length));
+  let audio = null;
+  const playing = (on) => {
+    play.textContent = on ? '❚❚' : '▶';
+    play.setAttribute('aria-label', t(on ? 'pause' : 'play'));
+  };
+  play.addEventListener('click', async () => {
+    if (!audio) {
+      play.disabled = true;
+      try {
+        const blob = await fetchBlob(link, msg.file.id, TYPES[found.ext]);
+        audio = new Audio(URL.createObjectURL(blob));
+      } finally {
+        play.disabled = false;
+      }
+      audio.addEventListener('timeupdate', () => {
+        bar.value = audio.currentTime;
+        time.textContent = `${clock(audio.currentTime)} / ${clock(length)}`;
+      });
+      audio.addEventListener('ended', () => { playing(false); bar.value = bar.max; });
+      audio.addEventListener('pause', () => playing(false));
+      audio.addEventListener('play', () => playing(true));
+    }
+    if (audio.paused) audio.play().catch(() => playing(false));
+    else audio.pause();
+  });
+  box.classList.add('voice');
+  const mic = el('span', 'mic', '🎤');
+  mic.setAttribute('aria-hidden', 'true');
+  box.append(mic, play, bar, time);
+}
