@@ -3,6 +3,9 @@
 //! example, or `WACHAT_BIN`, so that an older build can be measured the
 //! same way), with its default limits:
 //!
+//! The student is on addresses of its own (127.0.0.1, and 127.0.1.x for
+//! the second part), the bystander `bob` on 127.0.0.2.
+//!
 //! - **thumbnails**: 24 connections of `mal` upload, over and over, a
 //!   lossless WebP of 4096 × 4096 pixels (a few hundred bytes, tens of ms
 //!   to decode); meanwhile `bob` uploads a 20-byte text file (`UPLOAD` and
@@ -43,10 +46,20 @@ fn upload(conn: &mut Conn, name: &str, bytes: &[u8]) -> Result<String> {
     Ok(id.to_string())
 }
 
-fn login(send: std::net::SocketAddr, user: &str) -> Result<Conn> {
-    let mut conn = Conn::connect(send)?;
+/// A connection from the source address `from`: the student and the
+/// bystander on addresses of their own, as in a lab (one address's
+/// `--address-rate` is then the student's alone).
+fn connect_from(to: std::net::SocketAddr, from: [u8; 4]) -> Result<Conn> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&std::net::SocketAddr::from((from, 0)).into())?;
+    socket.connect(&to.into())?;
+    Conn::from_stream(socket.into())
+}
+
+fn login(send: std::net::SocketAddr, user: &str, from: [u8; 4]) -> Result<Conn> {
+    let mut conn = connect_from(send, from)?;
     conn.request(&format!("REGISTER:{user}::pw-{user}-pw"))?;
-    let mut conn = Conn::connect(send)?;
+    let mut conn = connect_from(send, from)?;
     let reply = conn.request(&format!("LOGIN:{user}:pw-{user}-pw"))?;
     if !reply.starts_with("OK") {
         return Err(format!("login of {user}: {reply}").into());
@@ -72,7 +85,7 @@ fn thumbnails(send: std::net::SocketAddr) -> Result<(f64, f64)> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut flood = Vec::new();
     for i in 0..24 {
-        let mut conn = login(send, "mal")?;
+        let mut conn = login(send, "mal", [127, 0, 0, 1])?;
         let (webp, stop) = (webp.clone(), stop.clone());
         flood.push(std::thread::spawn(move || {
             let mut n = 0u64;
@@ -84,7 +97,7 @@ fn thumbnails(send: std::net::SocketAddr) -> Result<(f64, f64)> {
         }));
     }
     std::thread::sleep(Duration::from_secs(1));
-    let mut bob = login(send, "bob")?;
+    let mut bob = login(send, "bob", [127, 0, 0, 2])?;
     let mut times = Vec::new();
     for i in 0..100 {
         let at = Instant::now();
@@ -101,12 +114,12 @@ fn thumbnails(send: std::net::SocketAddr) -> Result<(f64, f64)> {
 }
 
 fn pending(send: std::net::SocketAddr, data: &std::path::Path, seconds: u64) -> Result<(f64, f64, usize)> {
-    let mut bob = login(send, "bob")?;
+    let mut bob = login(send, "bob", [127, 0, 0, 2])?;
     let id = upload(&mut bob, "mine.txt", b"bob's own small file")?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut flood = Vec::new();
     for u in 0..5 {
-        let mut conn = login(send, &format!("mal{u}"))?;
+        let mut conn = login(send, &format!("mal{u}"), [127, 0, 1, 10 + u])?;
         let stop = stop.clone();
         flood.push(std::thread::spawn(move || {
             let sha = sha256(b"x");
