@@ -155,7 +155,8 @@
 //! (one) looks at the data directory twice a second for accounts an
 //! administrator disabled and for `wachat users list`'s questions
 //! (`server::operator`); with `--metrics`, one **metrics** accept thread
-//! and a thread per scrape, at most 32 at once (`web::metrics`).
+//! and a thread per scrape, at most 32 at once and 4 an address
+//! (`web::metrics`).
 //!
 //! Every cost a client can make the server pay is bounded
 //! (docs/RELIABILITY.md §7): requests per user (`--rate`) and per address

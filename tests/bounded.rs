@@ -199,6 +199,45 @@ fn a_damaged_line_in_the_log_is_skipped_and_named() {
     assert!(stdout.contains(&format!("{} line {}: a blank line", segment.display(), n + 1)), "{stdout}");
 }
 
+/// Issue 49, item 10: a blank line inserted in the newest log segment
+/// (a stray newline typed into it, a half-written editor save) moves the
+/// records after it by a byte. Every one of the 40 messages is still
+/// read back, by `HISTORY`, `SEARCH` and the recipient's replay, after a
+/// restart (`HISTORY` showed 30, every other one after the blank line).
+#[test]
+fn item10_a_blank_line_inserted_in_the_newest_segment_loses_no_message() {
+    let mut server = TestServer::start();
+    server.register(&["ana", "bob"]);
+    let mut ana = server.login_send("ana", "pw-ana");
+    for i in 0..40 {
+        assert!(ana.request(&format!("MSG:bob:m{i}:hello {i}")).starts_with(&format!("OK:m{i}:")));
+    }
+    drop(ana);
+    server.terminate();
+    let log_dir = server.data_dir.join("log");
+    let mut segments: Vec<_> = std::fs::read_dir(&log_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    segments.sort();
+    let newest = segments.last().unwrap();
+    let text = std::fs::read_to_string(newest).unwrap();
+    let m20 = text.find(",m20,").expect("m20 is in the newest segment");
+    let line_start = text[..m20].rfind('\n').unwrap() + 1;
+    std::fs::write(newest, format!("{}\n{}", &text[..line_start], &text[line_start..])).unwrap();
+    server.restart(&[]);
+
+    let mut ana = server.login_send("ana", "pw-ana");
+    let history = ana.listing("HISTORY:bob:100");
+    let ids: Vec<&str> = history.iter().map(|l| l.split(':').nth(2).unwrap()).collect();
+    let all: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+    assert_eq!(ids, all, "{history:?}");
+    let found = ana.listing("SEARCH:bob:hello");
+    assert_eq!(found.len(), 40, "SEARCH reads past the blank line too: {found:?}");
+    let mut bob = server.login_recv("bob", "pw-bob");
+    let events = bob.events(40);
+    for (i, event) in events.iter().enumerate() {
+        assert!(event.contains(&format!(":m{i}:")), "{events:?}");
+    }
+}
+
 /// Attack 2: accounts write long messages until the disk is full. Each
 /// user's messages now have a quota of stored bytes (`--user-quota`):
 /// past it, that user's sends get `KO:FULL` with the reason, others go

@@ -22,6 +22,14 @@ use wachat::store::{Hasher, LocalStore, Options, Store, UserId};
 use support::console::run_wachat;
 use support::{READ_TIMEOUT, TestServer, wachat_bin, wait_with_timeout};
 
+/// Options with no free-space floor, for the tests of a write that meets
+/// a full disk: since every write looks at the floor (issue 49), the
+/// floor would refuse it first (a disk filled by `SimDisk::fill` has 0
+/// bytes free), and the write would never meet the full disk.
+fn no_floor() -> Options {
+    Options { budget: Budget { min_free: MinFree::Bytes(0), ..Budget::default() }, ..Options::default() }
+}
+
 fn open(disk: &Arc<SimDisk>, options: Options) -> Store {
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let local = LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap();
@@ -61,7 +69,7 @@ const ANSWER: Duration = Duration::from_secs(60);
 #[test]
 fn item12_a_ko_on_a_full_disk_means_not_stored() {
     let disk = SimDisk::new();
-    let store = open(&disk, Options::default());
+    let store = open(&disk, no_floor());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     for id in ["m1", "m2"] {
@@ -86,7 +94,7 @@ fn item12_a_ko_on_a_full_disk_means_not_stored() {
         assert!(!stored.contains(id), "{id} was refused and is stored: {stored:?}");
     }
     store.stop();
-    let store = open(&disk, Options::default());
+    let store = open(&disk, no_floor());
     assert_eq!(history_ids(&store, ana), ["m1", "m2", "m3"], "after a restart");
 }
 
@@ -95,7 +103,7 @@ fn item12_a_ko_on_a_full_disk_means_not_stored() {
 #[test]
 fn item12_a_message_still_waiting_when_the_store_stops_is_refused_and_not_stored() {
     let disk = SimDisk::new();
-    let store = open(&disk, Options::default());
+    let store = open(&disk, no_floor());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     send(&store, ana, "m1").recv_timeout(ANSWER).unwrap().unwrap();
@@ -104,7 +112,7 @@ fn item12_a_message_still_waiting_when_the_store_stops_is_refused_and_not_stored
     store.stop();
     assert_eq!(m2.recv_timeout(ANSWER).unwrap().unwrap_err().code, Code::Internal);
     disk.free_up();
-    let store = open(&disk, Options::default());
+    let store = open(&disk, no_floor());
     assert_eq!(history_ids(&store, ana), ["m1"]);
 }
 
@@ -141,6 +149,26 @@ fn item12_the_floor_holds_from_the_first_write_below_it() {
     // And the next single send is refused too, without waiting for a look.
     let ko = send(&store, ana, "next").recv_timeout(ANSWER).unwrap().unwrap_err();
     assert_eq!(ko.code, Code::Full, "{ko}");
+}
+
+/// Issue 49, item 9: with `--min-free 16MiB`, another program fills the
+/// disk to 8 MiB left right after a send saw plenty of room. The next
+/// send is `KO:FULL` (it was `OK` until the floor's next look, 250 ms on).
+#[test]
+fn item9_space_another_program_takes_is_seen_by_the_next_write() {
+    let disk = SimDisk::new();
+    let floor: u64 = 16 << 20;
+    let budget = Budget { min_free: MinFree::Bytes(floor), ..Budget::NONE };
+    let store = open(&disk, Options { budget, ..Options::default() });
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    store.register("bob", "", "pw").unwrap();
+    disk.set_capacity(Some(disk.used_bytes() + 4 * floor));
+    send(&store, ana, "plenty").recv_timeout(ANSWER).unwrap().unwrap();
+    disk.set_capacity(Some(disk.used_bytes() + floor / 2));
+    let ko = send(&store, ana, "next").recv_timeout(ANSWER).unwrap().unwrap_err();
+    assert_eq!(ko.code, Code::Full, "{ko}");
+    disk.set_capacity(None);
+    send(&store, ana, "room again").recv_timeout(ANSWER).unwrap().unwrap();
 }
 
 // ----- item 11: a damaged log segment -------------------------------------

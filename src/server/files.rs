@@ -69,10 +69,28 @@ pub fn check_message(ctx: &Ctx, user: UserId, name: &str) -> Result<(), Ko> {
     ctx.files.check_message(name, ctx.store.stored_bytes(user), quota)
 }
 
-/// `PART:<file id>:<offset>:<base64>`: `OK:<bytes received so far>`.
-pub fn part(ctx: &Ctx, owner: &str, file: &str, offset: u64, data: &[u8]) -> Result<Reply, Ko> {
-    ctx.files.part(owner, file, offset, data).map(Reply::with)
+/// `PART:<file id>:<offset>:<base64>` from `peer`: `OK:<bytes received
+/// so far>`. The last part of an image costs its uploader's `--rate`
+/// (and its address's) a token per [`THUMBNAIL_MS_A_TOKEN`] of its
+/// thumbnail's making (issue 49), charged after the fact.
+pub fn part(
+    ctx: &Ctx,
+    (user, owner, peer): (UserId, &str, IpAddr),
+    file: &str,
+    offset: u64,
+    data: &[u8],
+) -> Result<Reply, Ko> {
+    let address = super::throttle::address_key(peer);
+    let (received, spent) = ctx.files.part_from(Some(address), owner, file, offset, data)?;
+    let tokens = spent.as_millis().div_ceil(THUMBNAIL_MS_A_TOKEN);
+    if tokens > 1 {
+        ctx.charge(user, peer, u32::try_from(tokens - 1).unwrap_or(u32::MAX));
+    }
+    Ok(Reply::with(received))
 }
+
+/// Milliseconds of thumbnail making that cost one `--rate` token.
+pub const THUMBNAIL_MS_A_TOKEN: u128 = 5;
 
 /// `FILE:<to>:<id>:<file id>:<caption>`: sends the message `id` carrying
 /// the complete `file` (`from`'s own, or 1.2 one `from` may fetch: a

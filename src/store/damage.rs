@@ -26,7 +26,9 @@
 //! next one begins and the server refuses to start; in the newest segment
 //! the same damage starts, but moves records away from the positions that
 //! the links of later records (and the checkpoints) name, and `HISTORY`
-//! lost a neighbour of the damaged line too. A repair puts every record
+//! lost a neighbour of the damaged line too. (An inserted blank line alone
+//! is read through since issue 49: a position that finds an empty line
+//! reads the next one, `log::BLANK_LINES_PASSED`.) A repair puts every record
 //! back at its position: each damaged line becomes spaces of the length the
 //! lost record had (a line readers pass over, as damage), or goes if it was
 //! an inserted blank line. How long the lost record was is read from the

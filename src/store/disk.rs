@@ -88,8 +88,8 @@ pub trait Disk: Send + Sync {
     /// a power cut.
     fn sync_dir(&self, dir: &Path, why: SyncPoint) -> io::Result<()>;
     /// Room left on the file system that holds `dir` (`statvfs`): the
-    /// free-space floor (`--min-free`, `store::budget`) asks it at most a
-    /// few times a second.
+    /// free-space floor (`--min-free`, `store::budget`) asks it before
+    /// every write.
     fn space(&self, dir: &Path) -> io::Result<Space>;
 
     /// Overwrites `bytes` at `offset` in an existing file, in place (its

@@ -36,6 +36,19 @@ pub fn limits() -> Limits {
     limits
 }
 
+/// Bytes of a file's beginning that [`may_be_image`] reads.
+pub const HEAD_BYTES: usize = 32;
+
+/// Whether a file beginning with `head` may be one of the four kinds
+/// decoded (its magic bytes, never its name): one that is not is never
+/// queued for the thumbnailer (issue 49).
+pub fn may_be_image(head: &[u8]) -> bool {
+    matches!(
+        image::guess_format(head),
+        Ok(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP)
+    )
+}
+
 /// The media type and thumbnail of the image at `path`, or `None` if it
 /// is not an image of the four kinds that decodes within the limits.
 pub fn make(path: &Path) -> Option<(&'static str, Vec<u8>)> {
@@ -105,5 +118,14 @@ mod tests {
         assert!(jpeg.len() <= MAX_BYTES && jpeg.starts_with(&[0xff, 0xd8]));
         std::fs::write(&path, b"\x89PNG\r\n\x1a\n<svg onload=alert(1)>").unwrap();
         assert_eq!(make(&path), None);
+    }
+
+    #[test]
+    fn only_the_four_kinds_magic_bytes_may_be_images() {
+        assert!(may_be_image(&png_claiming(10, 10)[..HEAD_BYTES]));
+        assert!(may_be_image(b"RIFF\x10\0\0\0WEBPVP8L"));
+        assert!(!may_be_image(b"twenty bytes of text"));
+        assert!(!may_be_image(b"%PDF-1.7"));
+        assert!(!may_be_image(b""));
     }
 }

@@ -14,6 +14,16 @@
 //! instead of waiting. (One connection at a time, as before, let 20 silent
 //! sockets hold a scrape back for 40 s.)
 //!
+//! **One address cannot take every place** (issue 49, item 7: 32 silent
+//! connections made every scrape answer `503` for 2 s, again and again).
+//! One address (an IPv6 /64, `server::throttle::address_key`) holds at
+//! most [`MAX_SCRAPERS_PER_ADDRESS`] places, and a connection that has not
+//! sent its request head within [`HEAD_DEADLINE`] is closed unanswered: a
+//! scraper sends its one line at once. So a silent address keeps 4 places
+//! for half a second at a time, and the other 28 are free for others; an
+//! attacker on the scraper's own address (both loopback) still gives its
+//! places back twice a second.
+//!
 //! **Who may scrape.** The metrics say who is busy and how full the disk
 //! is: not for everyone. A connection from an address that is not
 //! loopback is closed unanswered unless it is in `--metrics-allow` (an
@@ -23,11 +33,13 @@
 //! of a DNS-rebinding name, in a browser on the server's own machine, is
 //! a loopback peer.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use super::access::host_allowed;
@@ -35,14 +47,22 @@ use super::http::{HeadError, HeadReader, response_head, text_response};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::metrics::sample::{dir_bytes, free_bytes};
+use crate::server::throttle::address_key;
 use crate::server::{Ctx, threads};
 use crate::transport::Stream;
 
 /// Scrapes served at once; more is someone holding connections open.
 pub const MAX_SCRAPERS: usize = 32;
 
+/// Places one address may hold at once (of [`MAX_SCRAPERS`]): Prometheus
+/// and `wachat top` scrape one at a time.
+pub const MAX_SCRAPERS_PER_ADDRESS: usize = 4;
+
 /// How long one scrape may take, from its connection to its last byte.
 pub const DEADLINE: Duration = Duration::from_secs(2);
+
+/// How long a connection may take to send its request head.
+pub const HEAD_DEADLINE: Duration = Duration::from_millis(500);
 
 /// The port unless told otherwise (`--metrics 9100` is 127.0.0.1:9100).
 pub const DEFAULT_PORT: u16 = 9100;
@@ -97,7 +117,7 @@ pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, access: Access) -> Result<Joi
 }
 
 fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, access: &Arc<Access>) {
-    let scraping = Arc::new(AtomicUsize::new(0));
+    let scraping = Arc::new(Places::default());
     for conn in listener.incoming() {
         if ctx.shutting_down() {
             return;
@@ -108,7 +128,7 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, access: &Arc<Access>) {
             log::info!("metrics: {peer} refused (not loopback, not in --metrics-allow)");
             continue; // dropped: closed unanswered
         }
-        let Some(slot) = Slot::take(&scraping) else {
+        let Some(slot) = Slot::take(&scraping, address_key(peer.ip())) else {
             refuse_busy(&tcp);
             continue;
         };
@@ -123,27 +143,50 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, access: &Arc<Access>) {
     }
 }
 
+/// The places taken: in all, and by each address.
+#[derive(Default)]
+struct Places {
+    by_address: Mutex<HashMap<IpAddr, usize>>,
+}
+
 /// One of the [`MAX_SCRAPERS`] places, given back when dropped.
-struct Slot(Arc<AtomicUsize>);
+struct Slot {
+    places: Arc<Places>,
+    address: IpAddr,
+}
 
 impl Slot {
-    fn take(scraping: &Arc<AtomicUsize>) -> Option<Slot> {
-        let taken = scraping
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_SCRAPERS).then_some(n + 1));
-        taken.ok().map(|_| Slot(scraping.clone()))
+    /// A place for `address`, if there is one left in all and for it.
+    fn take(places: &Arc<Places>, address: IpAddr) -> Option<Slot> {
+        let mut by_address = places.by_address.lock();
+        let taken: usize = by_address.values().sum();
+        let its = by_address.get(&address).copied().unwrap_or(0);
+        if taken >= MAX_SCRAPERS || its >= MAX_SCRAPERS_PER_ADDRESS {
+            return None; // and nothing kept for a refused address
+        }
+        by_address.insert(address, its + 1);
+        Some(Slot { places: places.clone(), address })
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let mut by_address = self.places.by_address.lock();
+        if let Some(n) = by_address.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                by_address.remove(&self.address);
+            }
+        }
     }
 }
 
 /// Past [`MAX_SCRAPERS`]: `503`, from the accept thread, without waiting
 /// (what the kernel does not take now is not sent).
 fn refuse_busy(mut tcp: &TcpStream) {
-    let why = format!("{MAX_SCRAPERS} scrapes under way already; try later");
+    let why = format!(
+        "{MAX_SCRAPERS} scrapes under way already, or {MAX_SCRAPERS_PER_ADDRESS} from your address; try later"
+    );
     let _ = tcp.set_nonblocking(true);
     let _ = tcp.write_all(text_response("503 Service Unavailable", &why, true).as_bytes());
     let _ = tcp.shutdown(Shutdown::Write);
@@ -154,7 +197,8 @@ fn refuse_busy(mut tcp: &TcpStream) {
 fn serve(stream: Stream, peer: SocketAddr, ctx: &Ctx, hosts: &[String]) {
     let deadline = Instant::now() + DEADLINE;
     let _ = stream.set_write_timeout(Some(DEADLINE));
-    let response = match HeadReader::default().read(&stream, deadline) {
+    let head_by = Instant::now() + HEAD_DEADLINE;
+    let response = match HeadReader::default().read(&stream, head_by.min(deadline)) {
         Ok(Some(head)) if head.method != "GET" && head.method != "HEAD" => {
             text_response("405 Method Not Allowed", "only GET", true)
         }
@@ -232,13 +276,16 @@ mod tests {
     }
 
     #[test]
-    fn at_most_max_scrapers_at_once() {
-        let scraping = Arc::new(AtomicUsize::new(0));
-        let slots: Vec<Slot> = (0..MAX_SCRAPERS).map_while(|_| Slot::take(&scraping)).collect();
-        assert_eq!(slots.len(), MAX_SCRAPERS);
-        assert!(Slot::take(&scraping).is_none(), "one more waits for none: 503");
-        drop(slots);
-        assert_eq!(scraping.load(Ordering::Acquire), 0);
-        assert!(Slot::take(&scraping).is_some());
+    fn at_most_max_scrapers_at_once_and_a_few_an_address() {
+        let places = Arc::new(Places::default());
+        let address = |i: usize| IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]);
+        let one: Vec<Slot> = (0..10).map_while(|_| Slot::take(&places, address(0))).collect();
+        assert_eq!(one.len(), MAX_SCRAPERS_PER_ADDRESS, "one address takes a few");
+        let others: Vec<Slot> = (1..100).map_while(|i| Slot::take(&places, address(i))).collect();
+        assert_eq!(one.len() + others.len(), MAX_SCRAPERS);
+        assert!(Slot::take(&places, address(500)).is_none(), "one more waits for none: 503");
+        drop((one, others));
+        assert!(places.by_address.lock().is_empty());
+        assert!(Slot::take(&places, address(0)).is_some());
     }
 }

@@ -248,8 +248,12 @@ impl AuthLimits {
 
     /// Takes the tokens of a new account from `addr`: its own bucket, and
     /// the overall one; once that is empty, an address that made no
-    /// account lately takes one from the reserve of fresh addresses.
+    /// account lately takes one from the reserve of fresh addresses. An
+    /// address is counted here by its key (an IPv6 address by its /64,
+    /// issue 49), whatever the caller passed: the addresses of one /64 are
+    /// one fresh address, not 2^64 of them.
     pub(super) fn begin_registration(&self, addr: IpAddr) -> Result<NewAccount, Ko> {
+        let addr = address_key(addr);
         if self.is_exempt(addr) {
             return Ok(NewAccount::Exempt);
         }
@@ -283,6 +287,7 @@ impl AuthLimits {
 
     /// No account was created after all.
     pub(super) fn cancel_registration(&self, addr: IpAddr, took: NewAccount) {
+        let addr = address_key(addr);
         match took {
             NewAccount::Exempt => return,
             NewAccount::Overall => self.all_registrations.give_back(()),
@@ -387,6 +392,23 @@ mod tests {
             let ip = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 9, i + 1));
             while limits.begin_registration(ip).is_ok() {}
         }
+    }
+
+    /// Issue 49, item 6: 400 addresses of one IPv6 /64, each registering
+    /// until refused, are one address: they take the overall bucket's
+    /// tokens that one address may, and one of the fresh reserve at most,
+    /// so a classmate on a fresh address still gets in.
+    #[test]
+    fn item6_the_addresses_of_one_ipv6_64_are_one_fresh_address() {
+        let limits = AuthLimits::new(&[]);
+        // The overall bucket emptied by a flood from many IPv4 addresses.
+        flood(&limits);
+        let one_64 = |i: u16| IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 7, 1, 0, 0, i, 1));
+        let created = (1..=400).filter(|&i| limits.begin_registration(one_64(i)).is_ok()).count();
+        assert!(created <= 1, "one /64 took {created} accounts from the reserve");
+        let classmate = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 9, 9, 0, 0, 0, 1));
+        assert!(limits.begin_registration(classmate).is_ok(), "a fresh /64 gets in");
+        assert!(limits.begin_registration(IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 8, 9))).is_ok());
     }
 
     #[test]

@@ -54,7 +54,9 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         Request::Upload { name, size, sha256 } => {
             s.reply(files::upload(ctx, (who.id, who.name, s.peer.ip()), &name, size, &sha256))
         }
-        Request::Part { file, offset, data } => s.reply(files::part(ctx, who.name, &file, offset, &data)),
+        Request::Part { file, offset, data } => {
+            s.reply(files::part(ctx, (who.id, who.name, s.peer.ip()), &file, offset, &data))
+        }
         Request::File { to, id, file, caption } => send(s, who, &to, &id, &file, caption.as_ref()),
         Request::Fetch { file, offset } => s.reply(files::fetch(ctx, who.id, who.name, &file, offset)),
         Request::FileOf { chat, from, id } => {

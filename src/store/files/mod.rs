@@ -267,6 +267,9 @@ pub struct Files {
     /// Thumbnails are made one at a time: what decoding costs in memory
     /// is then one image's, however many uploads complete at once.
     thumbnails: Mutex<()>,
+    /// Images of each uploader and of each address waiting for the
+    /// thumbnailer or in it ([`THUMBNAILS_QUEUED`]).
+    queued: Mutex<HashMap<Queuer, usize>>,
     /// The uploads under way that each address began here, and when
     /// ([`PENDING_PER_ADDRESS`]); one is let go when it completes here, or
     /// once it is `upload_ttl` old (it was completed on another node, or
@@ -296,6 +299,20 @@ impl AddressUploads {
     }
 }
 
+/// Most images of one uploader, and of one address, waiting for the
+/// thumbnailer or in it (issue 49): one more completing upload is
+/// `KO:RATE_LIMITED`, its last part kept (sent again, it completes).
+/// Those of others wait behind a few of each, never behind a flood.
+pub const THUMBNAILS_QUEUED: usize = 2;
+
+/// Who queues images for the thumbnailer: an uploader (its name folded)
+/// or an address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Queuer {
+    User(String),
+    Address(IpAddr),
+}
+
 /// How often an `UPLOAD` sweeps the stale uploads (and how many, at
 /// most, a sweep removes): a flood of `UPLOAD`s does not sweep a flood
 /// of times.
@@ -315,7 +332,8 @@ impl Files {
         let stripes = std::array::from_fn(|_| Mutex::new(()));
         let usage = Mutex::new(HashMap::new());
         let (thumbnails, by_address, swept) = (Mutex::new(()), Mutex::default(), Mutex::new(None));
-        Files { store, max_size, upload_ttl, stripes, usage, thumbnails, by_address, swept }
+        let queued = Mutex::default();
+        Files { store, max_size, upload_ttl, stripes, usage, thumbnails, queued, by_address, swept }
     }
 
     fn stripe(&self, id: &str) -> &Mutex<()> {
@@ -452,13 +470,27 @@ impl Files {
     /// ends at or before them) changes nothing; a part past them is
     /// refused. The last one returns once the file is checked and stored.
     pub fn part(&self, owner: &str, id: &str, offset: u64, data: &[u8]) -> Result<u64, Ko> {
+        self.part_from(None, owner, id, offset, data).map(|(received, _)| received)
+    }
+
+    /// [`Files::part`] from `address` (its images queue within
+    /// [`THUMBNAILS_QUEUED`] of it too); also how long its thumbnail took,
+    /// which the caller charges to the uploader's rate.
+    pub fn part_from(
+        &self,
+        address: Option<IpAddr>,
+        owner: &str,
+        id: &str,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(u64, Duration), Ko> {
         let _turn = self.stripe(id).lock();
         let meta = self.store.meta(id)?.ok_or_else(unknown)?;
         if !is_owner(&meta, owner) {
             return Err(unknown());
         }
         if meta.complete {
-            return Ok(meta.size);
+            return Ok((meta.size, Duration::ZERO));
         }
         let received = self.store.received(id)?;
         let end = offset.saturating_add(data.len() as u64);
@@ -475,31 +507,75 @@ impl Files {
             self.store.append(id, received, &data[(received - offset) as usize..])?;
         }
         let received = received.max(end);
+        let mut spent = Duration::ZERO;
         if received == meta.size {
-            let done = self.complete(id, &meta);
-            self.done(id);
-            done?;
+            match self.complete(id, &meta, address) {
+                // No room for it in the thumbnailer's queue: the upload
+                // stays under way, its bytes kept, for the last part again.
+                Err(ko) if ko.code == Code::RateLimited => return Err(ko),
+                done => {
+                    self.done(id);
+                    spent = done?;
+                }
+            }
         }
-        Ok(received)
+        Ok((received, spent))
     }
 
     /// The last part came: checks the sha256 from the stored bytes, makes
     /// the thumbnail, marks the file complete. Bytes that do not match are
     /// removed with their upload.
-    fn complete(&self, id: &str, meta: &Meta) -> Result<(), Ko> {
+    /// A file that is not an image by its first bytes never waits for
+    /// the thumbnailer; an image waits within [`THUMBNAILS_QUEUED`] of its
+    /// uploader's and its address's. How long its thumbnail took.
+    fn complete(&self, id: &str, meta: &Meta, address: Option<IpAddr>) -> Result<Duration, Ko> {
         let digest = sha256_of_reader(&mut *self.store.open(id)?).map_err(internal)?;
         if digest != meta.sha256 {
             self.store.remove(id)?;
             let why = "the bytes received do not match the sha256 of the UPLOAD: the upload is removed, start again";
             return Err(Ko::new(Code::BadRequest, why));
         }
-        let thumb = {
+        let mut head = Vec::with_capacity(super::thumbnail::HEAD_BYTES);
+        let mut bytes = self.store.open(id)?;
+        (&mut bytes).take(super::thumbnail::HEAD_BYTES as u64).read_to_end(&mut head).map_err(internal)?;
+        let mut spent = Duration::ZERO;
+        let thumb = if super::thumbnail::may_be_image(&head) {
+            let queuers: Vec<Queuer> = [Some(Queuer::User(fold(&meta.owner))), address.map(Queuer::Address)]
+                .into_iter()
+                .flatten()
+                .collect();
+            let _place = self.queue_for_thumbnail(queuers)?;
             let _one_at_a_time = self.thumbnails.lock();
-            let bytes = io::BufReader::with_capacity(64 * 1024, self.store.open(id)?);
-            super::thumbnail::make_from(bytes, id)
+            // Only the making is charged, not the wait behind others'.
+            let began = Instant::now();
+            bytes.seek(io::SeekFrom::Start(0)).map_err(internal)?;
+            let thumb = super::thumbnail::make_from(io::BufReader::with_capacity(64 * 1024, bytes), id);
+            spent = began.elapsed();
+            thumb
+        } else {
+            None
         };
         let kind = thumb.as_ref().map_or(OTHER_TYPE, |(kind, _)| kind);
-        self.store.finish(id, kind, thumb.as_ref().map(|(_, jpeg)| &jpeg[..]))
+        self.store.finish(id, kind, thumb.as_ref().map(|(_, jpeg)| &jpeg[..]))?;
+        Ok(spent)
+    }
+
+    /// A place in the thumbnailer's queue for each of `queuers`, given
+    /// back when the returned guard goes; `KO:RATE_LIMITED` if one of them
+    /// has [`THUMBNAILS_QUEUED`] already.
+    fn queue_for_thumbnail(&self, queuers: Vec<Queuer>) -> Result<QueuePlace<'_>, Ko> {
+        let mut queued = self.queued.lock();
+        if queuers.iter().any(|q| queued.get(q).copied().unwrap_or(0) >= THUMBNAILS_QUEUED) {
+            let why = format!(
+                "{THUMBNAILS_QUEUED} of your images are being made into thumbnails already: \
+                 send this last part again in a moment"
+            );
+            return Err(Ko::new(Code::RateLimited, why));
+        }
+        for q in &queuers {
+            *queued.entry(q.clone()).or_default() += 1;
+        }
+        Ok(QueuePlace { files: self, queuers })
     }
 
     /// `FILE`: the complete file `id` as a message of `sender` would carry
@@ -697,6 +773,26 @@ impl Files {
             }
             out.write_all(&part).map_err(internal)?;
             offset += part.len() as u64;
+        }
+    }
+}
+
+/// Places in the thumbnailer's queue, given back when dropped.
+struct QueuePlace<'a> {
+    files: &'a Files,
+    queuers: Vec<Queuer>,
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        let mut queued = self.files.queued.lock();
+        for q in &self.queuers {
+            if let Some(n) = queued.get_mut(q) {
+                *n -= 1;
+                if *n == 0 {
+                    queued.remove(q);
+                }
+            }
         }
     }
 }

@@ -88,3 +88,55 @@ fn the_rules_in_a_few_lines() {
     assert_eq!(export_name("ab", "x.tar/../y"), "ab");
     assert_eq!(export_name("ab", "noext"), "ab");
 }
+
+/// Issue 49, item 3: while the thumbnailer is busy (its lock held here),
+/// a text file completes at once, and an uploader's images queue at most
+/// [`THUMBNAILS_QUEUED`] deep: one more is `KO:RATE_LIMITED`, and its
+/// last part, sent again once there is room, completes it.
+#[test]
+fn a_text_never_waits_for_the_thumbnailer_and_images_queue_within_a_bound() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let files = Arc::new(Files::open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap());
+    let photo = {
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(64, 64, image::Rgb([1, 2, 3]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        png.into_inner()
+    };
+    let busy = files.thumbnails.lock();
+    let upload =
+        |owner: &str, bytes: &[u8]| files.upload(owner, "f", bytes.len() as u64, &sha(bytes), 0, 0).unwrap();
+    let text = upload("bob", b"twenty bytes of text");
+    let (done, answer) = std::sync::mpsc::channel();
+    let waiting: Vec<_> = (0..THUMBNAILS_QUEUED)
+        .map(|_| {
+            let (files, photo, done) = (files.clone(), photo.clone(), done.clone());
+            let id = files.upload("ana", "p.png", photo.len() as u64, &sha(&photo), 0, 0).unwrap();
+            std::thread::spawn(move || done.send(files.part("ana", &id, 0, &photo)).unwrap())
+        })
+        .collect();
+    let texts = {
+        let (files, text) = (files.clone(), text.clone());
+        std::thread::spawn(move || files.part("bob", &text, 0, b"twenty bytes of text"))
+    };
+    let at = std::time::Instant::now();
+    while !texts.is_finished() {
+        assert!(at.elapsed() < Duration::from_secs(10), "the text waits for the thumbnailer");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(texts.join().unwrap().unwrap(), 20);
+    while files.queued.lock().get(&Queuer::User("ana".into())).copied() != Some(THUMBNAILS_QUEUED) {
+        assert!(at.elapsed() < Duration::from_secs(10), "the images never queued");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let one_more = upload("ana", &photo);
+    assert_eq!(files.part("ana", &one_more, 0, &photo).unwrap_err().code, Code::RateLimited);
+    drop(busy);
+    for _ in waiting {
+        assert_eq!(answer.recv_timeout(Duration::from_secs(10)).unwrap().unwrap(), photo.len() as u64);
+    }
+    assert_eq!(files.part("ana", &one_more, 0, &photo).unwrap(), photo.len() as u64, "sent again: complete");
+    assert!(files.fetch("ana", &format!("{one_more}-t"), 0, |_| false).is_ok(), "with its thumbnail");
+}

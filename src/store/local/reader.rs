@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::Inner;
 use crate::protocol::{Code, Ko};
+use crate::store::log::BLANK_LINES_PASSED;
 use crate::store::record::Pos;
 
 /// Bytes read from the log at once when the records wanted are near each
@@ -55,7 +56,20 @@ impl Reader {
 
     /// The line of the record at `pos` (`None`: removed by retention).
     /// `backward`: the next record wanted is probably before this one.
-    pub(in crate::store) fn line(&mut self, pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
+    /// Blank lines at `pos` are passed over, as the log's own reader does
+    /// (`log::BLANK_LINES_PASSED`, issue 49): the record is the next line.
+    pub(in crate::store) fn line(&mut self, mut pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
+        for _ in 0..BLANK_LINES_PASSED {
+            match self.line_at(pos, backward)? {
+                Some("") => pos += 1, // `wachat users check` names the line
+                _ => break,
+            }
+        }
+        self.line_at(pos, backward)
+    }
+
+    /// The line that begins at `pos` exactly, blank or not.
+    fn line_at(&mut self, pos: Pos, backward: bool) -> Result<Option<&str>, Ko> {
         let near = self.last.is_some_and(|last| last.abs_diff(pos) <= NEAR);
         self.last = Some(pos);
         if self.cached(pos).is_none() {

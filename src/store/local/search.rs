@@ -159,11 +159,18 @@ impl Inner {
         match self.log.read_block(from, 0, len, &mut buf) {
             Ok(Some((start, have))) if start == from && have == len => {
                 let mut pos = from;
-                for line in buf[..len].split(|&b| b == b'\n').take_while(|l| !l.is_empty()) {
-                    if let Ok(text) = std::str::from_utf8(line) {
+                // Each line with its `\n` (what follows the last one is not
+                // a line). A blank line is passed over, never a stop: one
+                // inserted in the newest segment hid every later record
+                // of its block from `SEARCH` (issue 49, item 10).
+                for line in buf[..len].split_inclusive(|&b| b == b'\n').filter(|l| l.ends_with(b"\n")) {
+                    let record = &line[..line.len() - 1];
+                    if let Ok(text) = std::str::from_utf8(record)
+                        && !record.is_empty()
+                    {
                         lines.push((pos, text.to_string()));
                     }
-                    pos += line.len() as u64 + 1;
+                    pos += line.len() as u64;
                 }
             }
             _ => self.records(from, end, |pos, line| lines.push((pos, line.to_string())))?,

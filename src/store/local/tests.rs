@@ -60,7 +60,13 @@ fn send_later(store: &Store, from: UserId, to: &str, id: &str) -> std::sync::mps
 #[test]
 fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     let disk = SimDisk::new();
-    let (_, store) = open(&disk, Options::default());
+    // No floor: every write looks at it (issue 49), and it would refuse
+    // m2 before it met the full disk this test is about.
+    let budget = super::super::budget::Budget {
+        min_free: super::super::budget::MinFree::Bytes(0),
+        ..Default::default()
+    };
+    let (_, store) = open(&disk, Options { budget, ..Options::default() });
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();
     send(&store, ana, "bob", "m1").unwrap();
