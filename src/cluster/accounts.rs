@@ -131,7 +131,7 @@ pub fn reuse(db: &Db, user: UserId, email: &str, hash: &str) -> Result<(UserId, 
     let row = tx.query_one("SELECT name, hash FROM users WHERE id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
     let (name, old): (String, String) = (row.get(0), row.get(1));
     if deleted_at(&old).is_none() {
-        return Err(crate::store::meaning::name_taken(&name));
+        return Err(crate::protocol::Ko::name_taken(&name));
     }
     // The old account's admin right is not the new owner's.
     tx.execute(

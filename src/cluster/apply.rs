@@ -498,7 +498,7 @@ fn register(
         &[&name, &fold(name), &email, &hash, &ts],
     )?;
     let Some(row) = row else {
-        return Ok(Err(meaning::name_taken(name)));
+        return Ok(Err(crate::protocol::Ko::name_taken(name)));
     };
     let id: i64 = row.get(0);
     tx.execute("INSERT INTO inboxes (user_id) VALUES ($1)", &[&id])?;

@@ -48,6 +48,12 @@ impl Ko {
         Ko::new(Code::AuthFailed, "wrong user or password")
     }
 
+    /// `KO:USER_EXISTS`: `REGISTER` of a name an account has (in any
+    /// case), on a single server or any node.
+    pub fn name_taken(name: &str) -> Ko {
+        Ko::new(Code::UserExists, format!("the name {name} is taken"))
+    }
+
     /// `KO:INTERNAL`: the store could not be reached for this request;
     /// nothing was changed, and the same request may be sent again.
     pub fn store_unavailable() -> Ko {

@@ -116,7 +116,7 @@ impl Account {
     pub fn refusal(&self, quarantine: Duration, now: u64) -> Option<Ko> {
         let name = &self.name;
         let Some(deleted) = self.deleted_at() else {
-            return Some(super::meaning::name_taken(name));
+            return Some(crate::protocol::Ko::name_taken(name));
         };
         let free = deleted.saturating_add(u64::try_from(quarantine.as_millis()).unwrap_or(u64::MAX));
         (now < free).then(|| {

@@ -54,11 +54,6 @@ pub fn to_deleted(name: &str) -> Ko {
     Ko::new(Code::UnknownUser, format!("{name} deleted its account"))
 }
 
-/// `REGISTER` of a name an account has (in any case).
-pub fn name_taken(name: &str) -> Ko {
-    Ko::new(Code::UserExists, format!("the name {name} is taken"))
-}
-
 /// online already (`--max-devices`), on a node or a single server.
 pub fn too_many_devices(max: usize) -> Ko {
     Ko::new(Code::TooManyDevices, format!("{max} devices are online already (--max-devices)"))

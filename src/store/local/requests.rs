@@ -19,7 +19,7 @@ use super::super::backend::{Moderated, Notice};
 use super::super::record::Record;
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
-use super::super::{GENERAL, meaning, now_ms};
+use super::super::{GENERAL, now_ms};
 use super::erase::Erasure;
 use super::reads::ReplayLines;
 use super::{Inner, LocalStore, ko};
@@ -79,7 +79,7 @@ impl Backend for LocalStore {
             let name = state.users[user].name.clone();
             if !state.users[user].is_deleted() {
                 // Two registrations of the freed name at once: this one lost.
-                return Err(meaning::name_taken(&name));
+                return Err(crate::protocol::Ko::name_taken(&name));
             }
             let ts = state.next_ts(now_ms());
             // The newest row of a name is its e-mail and creation time
@@ -456,7 +456,7 @@ impl Inner {
             let mut seen = std::collections::HashSet::new();
             for (name, _, _) in new {
                 if state.user_id(name).is_some() || !seen.insert(crate::protocol::names::fold(name)) {
-                    return Err(meaning::name_taken(name));
+                    return Err(crate::protocol::Ko::name_taken(name));
                 }
             }
             let mut made = Vec::new();
