@@ -141,7 +141,24 @@ function start(register) {
     return;
   }
   const invite = normalizeCode($('invite')?.value || '');
-  begin({ user, device: deviceFor(user), secret, email: $('email').value.trim(), register, invite });
+  begin({ user, device: deviceFor(user), secret, email: $('email').value.trim(), register, invite, stay: $('stay').checked });
+}
+
+/**
+ * "Stay signed in on this device" (issue 51): once in by password, this
+ * browser links itself as a linked one does (LINK, then PAIR as the same
+ * device on a fresh socket) and keeps only the device's token; the next
+ * load logs in with it, outside the password-guessing limits (protocol
+ * §16). The password is never written down.
+ */
+async function staySignedIn(device) {
+  const { reply } = await link.request(request.link());
+  if (!reply.ok) throw reply;
+  const token = await pair(base(), link.user, device, reply.value);
+  localStorage.setItem(LINK_KEY, JSON.stringify({ user: link.user, device, token }));
+  // Reconnections use the token too: the password leaves memory.
+  Object.assign(link.who, { secret: token, token: true });
+  store = await import('./store.js').catch(() => null);
 }
 
 /** The invite code's field: invite.js. */
@@ -238,6 +255,7 @@ async function begin(who) {
     link = null;
     if (who.token && reply.code === 'AUTH_FAILED') unlinked();
     else if (reply.code === 'AUTH_FAILED' && !who.register) $('login-error').textContent = t('wrongLogin');
+    else if (reply.code === 'OFFLINE') $('login-error').textContent = t('unreachable');
     else $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
     if (who.register && reply.code === 'AUTH_FAILED') invite(reply);
     return;
@@ -247,6 +265,7 @@ async function begin(who) {
   // The secret stays in the link's memory only, for reconnections.
   $('password').value = '';
   localStorage.setItem(USER_KEY, link.user);
+  if (who.stay) staySignedIn(who.device).catch((reply) => showError(refusal(reply)));
   enter(who);
 }
 
