@@ -88,5 +88,8 @@ fn with_the_server_down_the_login_form_says_it_cannot_reach_it() {
     let said = carla.wait_for("document.getElementById('login-error').textContent.includes('Cannot reach the server') && document.getElementById('login-error').textContent");
     assert!(said.as_str().unwrap().contains("check your connection"), "{said}");
     assert_eq!(carla.exec("return document.getElementById('app').hidden", json!([])), json!(true));
-    assert_eq!(carla.exec("return document.getElementById('login-button').disabled", json!([])), json!(false));
+    assert_eq!(
+        carla.exec("return document.getElementById('login-button').disabled", json!([])),
+        json!(false)
+    );
 }
