@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::json;
-use support::webapp::{one_at_a_time, web_server};
+use support::webapp::{new_link_code, one_at_a_time, web_server};
 
 const LAPTOP: (u32, u32) = (1280, 800);
 
@@ -39,6 +39,9 @@ fn ticked_a_reload_is_in_with_the_device_token_and_no_password_is_kept() {
     ana.wait_for("Object.keys(localStorage).some((k) => k.startsWith('wachat:link:'))");
     let kept = ana.exec(STORAGE, json!([]));
     assert!(!kept.as_str().unwrap().contains("pw-ana"), "no password kept: {kept}");
+    // Logged in again with the token, the session may link another device.
+    ana.wait_for("document.querySelector('#status.online')");
+    assert_eq!(new_link_code(&ana).len(), 10);
 
     ana.goto(&url);
     ana.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");

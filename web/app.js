@@ -155,10 +155,14 @@ async function staySignedIn(device) {
   const { reply } = await link.request(request.link());
   if (!reply.ok) throw reply;
   const token = await pair(base(), link.user, device, reply.value);
-  localStorage.setItem(LINK_KEY, JSON.stringify({ user: link.user, device, token }));
-  // Reconnections use the token too: the password leaves memory.
+  // From now on the token logs in, and the password leaves memory; the
+  // sockets log in again with it, a session of the device as it is on
+  // record now (a later LINK, "Link a new device", checks that).
   Object.assign(link.who, { secret: token, token: true });
   store = await import('./store.js').catch(() => null);
+  link.close();
+  link.connect();
+  localStorage.setItem(LINK_KEY, JSON.stringify({ user: link.user, device, token }));
 }
 
 /** The invite code's field: invite.js. */
