@@ -31,7 +31,7 @@ impl Inner {
     /// `READ:<user>:<id>`: `user` read the direct messages of `name` up
     /// to its message `id`.
     pub(super) fn read_direct(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
-        let unknown = || crate::protocol::Ko::no_message(id, &Chat::User(name.to_string()));
+        let unknown = || crate::protocol::Ko::no_message(id, Chat::User(name.to_string()));
         // The contract has one code for READ: UNKNOWN_MESSAGE.
         let (from, from_name, me, mut candidates, head, since) = {
             let state = self.state.lock();
@@ -68,7 +68,7 @@ impl Inner {
 
     /// `READ:#<room>:<id>`: `user` read `room` up to its newest message `id`.
     pub(super) fn read_room(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
-        let unknown = || crate::protocol::Ko::no_message(id, &Chat::Room(name.to_string()));
+        let unknown = || crate::protocol::Ko::no_message(id, Chat::Room(name.to_string()));
         let not_member = || crate::protocol::Ko::not_member(name);
         let (head, since) = {
             let state = self.state.lock();
