@@ -2,7 +2,7 @@
 // what it learns in the model (chats.js), draws it (view.js), and turns
 // what the user does into requests (wire.js formats them).
 
-import { Link, pair } from './link.js';
+import { Link } from './link.js';
 import { Model, Outbox, Drafts, newId } from './chats.js';
 import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, isChat, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
@@ -144,27 +144,6 @@ function start(register) {
   begin({ user, device: deviceFor(user), secret, email: $('email').value.trim(), register, invite, stay: $('stay').checked });
 }
 
-/**
- * "Stay signed in on this device" (issue 51): once in by password, this
- * browser links itself as a linked one does (LINK, then PAIR as the same
- * device on a fresh socket) and keeps only the device's token; the next
- * load logs in with it, outside the password-guessing limits (protocol
- * §16). The password is never written down.
- */
-async function staySignedIn(device) {
-  const { reply } = await link.request(request.link());
-  if (!reply.ok) throw reply;
-  const token = await pair(base(), link.user, device, reply.value);
-  // From now on the token logs in, and the password leaves memory; the
-  // sockets log in again with it, a session of the device as it is on
-  // record now (a later LINK, "Link a new device", checks that).
-  Object.assign(link.who, { secret: token, token: true });
-  store = await import('./store.js').catch(() => null);
-  link.close();
-  link.connect();
-  localStorage.setItem(LINK_KEY, JSON.stringify({ user: link.user, device, token }));
-}
-
 /** The invite code's field: invite.js. */
 const invite = (reply) => import('./invite.js').then((m) => m.show(reply));
 if (location.hash.startsWith('#invite=')) invite();
@@ -182,7 +161,7 @@ async function linkWithCode() {
   $('link-button').disabled = true;
   let token;
   try {
-    token = await pair(base(), user, device, code);
+    token = await (await import('./stay.js')).pair(base(), user, device, code);
     localStorage.setItem(LINK_KEY, JSON.stringify({ user, device, token }));
   } catch (reply) {
     $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
@@ -269,7 +248,7 @@ async function begin(who) {
   // The secret stays in the link's memory only, for reconnections.
   $('password').value = '';
   localStorage.setItem(USER_KEY, link.user);
-  if (who.stay) staySignedIn(who.device).catch((reply) => showError(refusal(reply)));
+  if (who.stay) import('./stay.js').then((m) => m.stay(link, base(), who.device, LINK_KEY)).then(() => import('./store.js')).then((m) => { store = m; }).catch((r) => showError(refusal(r)));
   enter(who);
 }
 
