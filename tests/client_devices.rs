@@ -245,3 +245,34 @@ fn a_bad_device_name_or_link_code_is_refused_before_anything_starts() {
     assert_eq!(code.status.code(), Some(2), "{}", code.stderr);
     assert!(!dir.path().join(format!("127.0.0.1:{}", server.send.port())).exists(), "no folder made");
 }
+
+#[test]
+fn stay_keeps_a_token_after_a_password_login_and_the_next_start_needs_no_password() {
+    let server = TestServer::start();
+    server.register(&["ana"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = vec!["connect".into(), "--user".into(), "ana".into()];
+    args.extend(connection_args(server.send, server.recv, dir.path()));
+    args.extend(["--device".into(), "lab".into(), "--stay".into()]);
+    let first = run_wachat(&args, "pw-ana", "/quit\n");
+    assert!(first.status.success(), "{}\n{}", first.stdout, first.stderr);
+    let lab = device_dir(dir.path(), server.send, "ana", "lab");
+    let token = fs::read_to_string(lab.join("token")).unwrap();
+    assert_eq!(token.trim_end().len(), 32, "{token:?}");
+    assert_eq!(fs::metadata(lab.join("token")).unwrap().permissions().mode() & 0o777, 0o600);
+    // Nothing of the device's folder holds the password.
+    for entry in fs::read_dir(&lab).unwrap() {
+        let bytes = fs::read(entry.unwrap().path()).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&bytes).contains("pw-ana"), "no password kept");
+    }
+
+    // The next start: no password anywhere, the token logs it in.
+    let back = connect_without_password(&server, dir.path(), &["--device", "lab", "--trace"], "/quit\n");
+    assert!(back.status.success(), "{}", back.stderr);
+    assert!(back.stdout.contains("send > LOGIN:ana@lab:***"), "{}", back.stdout);
+    assert!(!back.stdout.contains(token.trim_end()), "the token is a secret: {}", back.stdout);
+    // The session logged in with the token may link another device.
+    let mut running = Console::connected(&server, "ana", dir.path(), &["--device", "lab"]);
+    running.type_line("/link");
+    running.expect("link code: ");
+}

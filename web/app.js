@@ -2,7 +2,7 @@
 // what it learns in the model (chats.js), draws it (view.js), and turns
 // what the user does into requests (wire.js formats them).
 
-import { Link, pair } from './link.js';
+import { Link } from './link.js';
 import { Model, Outbox, Drafts, newId } from './chats.js';
 import { request, parseMsgOk, parseHistoryLine, parseChatsLine, parseRoomsLine, parseSeen, parsePrefLine, isName, isId, isRoom, isChat, fold, normalizeCode } from './wire.js';
 import { t, translate } from './i18n.js';
@@ -141,7 +141,7 @@ function start(register) {
     return;
   }
   const invite = normalizeCode($('invite')?.value || '');
-  begin({ user, device: deviceFor(user), secret, email: $('email').value.trim(), register, invite });
+  begin({ user, device: deviceFor(user), secret, email: $('email').value.trim(), register, invite, stay: $('stay').checked });
 }
 
 /** The invite code's field: invite.js. */
@@ -161,7 +161,7 @@ async function linkWithCode() {
   $('link-button').disabled = true;
   let token;
   try {
-    token = await pair(base(), user, device, code);
+    token = await (await import('./stay.js')).pair(base(), user, device, code);
     localStorage.setItem(LINK_KEY, JSON.stringify({ user, device, token }));
   } catch (reply) {
     $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
@@ -238,6 +238,7 @@ async function begin(who) {
     link = null;
     if (who.token && reply.code === 'AUTH_FAILED') unlinked();
     else if (reply.code === 'AUTH_FAILED' && !who.register) $('login-error').textContent = t('wrongLogin');
+    else if (reply.code === 'OFFLINE') $('login-error').textContent = t('unreachable');
     else $('login-error').textContent = t('refused', { reason: reply.reason || reply.code });
     if (who.register && reply.code === 'AUTH_FAILED') invite(reply);
     return;
@@ -247,6 +248,7 @@ async function begin(who) {
   // The secret stays in the link's memory only, for reconnections.
   $('password').value = '';
   localStorage.setItem(USER_KEY, link.user);
+  if (who.stay) import('./stay.js').then((m) => m.stay(link, base(), who.device, LINK_KEY)).then(() => import('./store.js')).then((m) => { store = m; }).catch((r) => showError(refusal(r)));
   enter(who);
 }
 

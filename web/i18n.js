@@ -32,6 +32,7 @@ const STRINGS = {
     maxText: 'Longest message: {n} bytes.', nameQuarantine: 'A deleted account\'s name is free for a new account after {days} days.', close: 'Close',
     draft: 'Draft', memberCount: '{n} members', noMessages: 'No messages yet', wrongLogin: 'Wrong user name or password.',
     newHere: 'New here? An email for your account', jumpNewest: 'Jump to the newest messages ({n} new)', forwarded: 'Forwarded',
+    stay: 'Stay signed in on this device', unreachable: 'Cannot reach the server.',
     owner: 'owner', admin: 'admin', offlineHere: 'Not connected: messages wait here until the server is back.',
   },
   es: {
@@ -63,6 +64,7 @@ const STRINGS = {
     quotaNone: 'Sin cuota de almacenamiento por cuenta.', maxDevices: 'Dispositivos conectados a la vez por cuenta: {n}.',
     maxText: 'Mensaje más largo: {n} bytes.', nameQuarantine: 'El nombre de una cuenta borrada queda libre para otra cuenta a los {days} días.', close: 'Cerrar',
     draft: 'Borrador', memberCount: '{n} miembros', noMessages: 'Aún no hay mensajes', wrongLogin: 'Usuario o contraseña incorrectos.',
+    stay: 'Mantener la sesión en este dispositivo', unreachable: 'No se puede conectar con el servidor.',
     newHere: '¿Eres nuevo? Un correo para tu cuenta', jumpNewest: 'Ir a los mensajes más nuevos ({n} nuevos)', forwarded: 'Reenviado',
     owner: 'propietario', admin: 'admin', offlineHere: 'Sin conexión: los mensajes esperan aquí hasta que vuelva el servidor.',
   },
@@ -95,6 +97,7 @@ const STRINGS = {
     quotaNone: 'Sem cota de armazenamento por conta.', maxDevices: 'Dispositivos conectados ao mesmo tempo por conta: {n}.',
     maxText: 'Mensagem mais longa: {n} bytes.', nameQuarantine: 'O nome de uma conta apagada fica livre para outra conta após {days} dias.', close: 'Fechar',
     draft: 'Rascunho', memberCount: '{n} membros', noMessages: 'Ainda sem mensagens', wrongLogin: 'Usuário ou senha incorretos.',
+    stay: 'Manter conectado neste dispositivo', unreachable: 'Não foi possível conectar ao servidor.',
     newHere: 'Novo aqui? Um e-mail para sua conta', jumpNewest: 'Ir para as mensagens mais novas ({n} novas)', forwarded: 'Encaminhada',
     owner: 'dono', admin: 'admin', offlineHere: 'Sem conexão: as mensagens esperam aqui até o servidor voltar.',
   },

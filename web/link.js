@@ -6,7 +6,7 @@
 // `LOGIN:<user>@<device>:<secret>`), with the same secret: the password,
 // kept in this object only (in memory, for the tab's life), or the
 // device's token once the browser was linked with a code (see `pair`
-// below, and README "In the browser"). The receive socket says
+// in stay.js, and README "In the browser"). The receive socket says
 // `VERSION:1.2` before its login, so that the replay already has the
 // copies of my messages sent from my other devices and their read marks.
 // When either socket drops, both are closed and opened again with a
@@ -18,7 +18,7 @@ import { request, parseReply, parseEvent, listingCount, isListing, CLOSING } fro
 /** Idle time after which the send socket says PING (the server's --timeout is 10 s by default). */
 const KEEPALIVE_MS = 4000;
 /** How long a request may wait for its reply. */
-const REPLY_MS = 15000;
+export const REPLY_MS = 15000;
 
 export class Link extends EventTarget {
   /**
@@ -258,32 +258,3 @@ export class Link extends EventTarget {
   }
 }
 
-/**
- * Links this browser as `device` of `user` with a code that `/link` (or
- * another browser's "Link a new device") showed: `PAIR` as the first frame
- * of a fresh send socket. Resolves with the device's token, rejects with
- * the server's KO (a wrong, used or expired code is `AUTH_FAILED`).
- */
-export function pair(base, user, device, code) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${base}/ws/send`);
-    const timer = setTimeout(() => ws.close(), REPLY_MS);
-    ws.onopen = () => ws.send(request.pair(user, device, code));
-    ws.onmessage = (e) => {
-      clearTimeout(timer);
-      const reply = parseReply(e.data);
-      if (reply && reply.ok && /^[A-Za-z0-9]{16,128}$/.test(reply.value)) {
-        ws.send(request.quit());
-        resolve(reply.value);
-      } else {
-        reject(reply || { ok: false, code: 'BAD_REQUEST', reason: e.data });
-      }
-      ws.onclose = null;
-      setTimeout(() => ws.close(), 100);
-    };
-    ws.onclose = () => {
-      clearTimeout(timer);
-      reject({ ok: false, code: 'OFFLINE', reason: 'cannot reach the server' });
-    };
-  });
-}

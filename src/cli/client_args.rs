@@ -107,6 +107,12 @@ pub struct ConnectArgs {
     /// keeps a token of its own and never needs the password again.
     #[arg(long, value_name = "CODE", conflicts_with = "register", value_parser = parse_link_code)]
     pub pair: Option<String>,
+    /// Stay signed in on this device: once logged in with the password,
+    /// the device gets a token of its own (as with --pair) and the next
+    /// `wachat connect` logs in with it, without asking the password (which
+    /// is never stored). /unlink on another device undoes it.
+    #[arg(long, conflicts_with = "pair")]
+    pub stay: bool,
     /// Full screen, WhatsApp-like: the chat list, the open conversation
     /// with ticks changing in place, a status line. Needs a terminal.
     #[arg(long)]
@@ -222,7 +228,7 @@ pub(super) fn connect(args: ConnectArgs) -> Result<()> {
         }
         (None, None) => device_options(&args.server)?,
     };
-    let options = Options { register, invite: args.invite.clone(), p2p_port, ..options };
+    let options = Options { register, invite: args.invite.clone(), p2p_port, stay: args.stay, ..options };
     match args.tui {
         true => crate::tui::run(options, args.server.trace),
         false => crate::console::run(options, args.server.trace),

@@ -30,6 +30,11 @@ pub struct Options {
     /// `PAIR` gives a token, kept in the device's folder and used to log
     /// in from then on.
     pub pair: Option<String>,
+    /// Once logged in with the password, link this device to itself
+    /// (`LINK`, then `PAIR`) and keep its token, as `pair` does: the next
+    /// start logs in with the token, never asking the password again
+    /// ("stay signed in on this device", issue 51; see [`super::token::stay`]).
+    pub stay: bool,
     /// With `register`: the invite code to create the account with
     /// (`REDEEM`, for a server with `--registration invite`).
     pub invite: Option<String>,
@@ -75,6 +80,7 @@ impl Options {
             invite: None,
             device: None,
             pair: None,
+            stay: false,
             server: "127.0.0.1".into(),
             send_port: DEFAULT_SEND_PORT,
             recv_port: DEFAULT_RECV_PORT,

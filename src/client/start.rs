@@ -69,7 +69,23 @@ impl Client {
         options.device = Some(folder.device.clone());
         let uses_token = token::use_saved_or_pair(&mut options, &folder.dir)?;
         let (notices_tx, notices) = crossbeam_channel::unbounded();
-        let (send, server_timeout) = login_send(&options, uses_token, &mut folder, &notices_tx)?;
+        let (mut send, mut server_timeout) = login_send(&options, uses_token, &mut folder, &notices_tx)?;
+        let mut uses_token = uses_token;
+        if options.stay
+            && !uses_token
+            && let Ok((conn, _)) = &mut send
+        {
+            match token::stay(conn, &mut options, &folder.dir) {
+                // Logged in again with the token: a session of the device as
+                // it is on record now (a later `/link` checks that).
+                Ok(()) => {
+                    uses_token = true;
+                    (send, server_timeout) = login_send(&options, uses_token, &mut folder, &notices_tx)?;
+                }
+                // An older server (no LINK): the password login stands.
+                Err(e) => log::warn!("{e}"),
+            }
+        }
         // Bound once we know which local address reaches the server, and
         // before the port is announced.
         let local_ip = send.as_ref().ok().and_then(|(conn, _)| conn.local_ip());

@@ -85,6 +85,28 @@ pub fn use_saved_or_pair(options: &mut Options, dir: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// "Stay signed in" (`options.stay`): right after a password login on
+/// `conn`, asks a link code (`LINK`) and trades it (`PAIR`, on a fresh
+/// connection) for this very device's token, kept in its folder `dir`; the
+/// token then replaces the password in `options`, for the reconnections.
+/// A device that logs in with its token is outside the password-guessing
+/// limits (protocol §16): a classmate spraying wrong passwords at the
+/// account from the same address does not keep it out. The password is
+/// never written down.
+pub fn stay(conn: &mut Connection, options: &mut Options, dir: &Path) -> Result<()> {
+    let what = tr!(Msg::ReqPair, user = options.user, device = options.device.as_deref().unwrap_or_default());
+    let code = match conn.request(&Request::Link)? {
+        Reply::OkWith(code) => code,
+        Reply::Ko(ko) => return Err(Error::Refused { request: what, ko }),
+        other => return Err(conn.unexpected(&other)),
+    };
+    let token = pair(options, &code)?;
+    save(dir, &token)?;
+    log::info!("{}", tr!(Msg::Paired, device = options.device.as_deref().unwrap_or_default()));
+    options.password = token;
+    Ok(())
+}
+
 /// Trades the link `code` for this device's token: `PAIR` as the first
 /// frame of a fresh send connection (then `QUIT`). `options.device` names
 /// the device.

@@ -136,6 +136,8 @@ pub const ASSETS: &[Asset] = &[
     // 1.2 (§24): calls, at the first call button or CALL event.
     asset!("/call.js", "call.js", JS),
     asset!("/autocomplete.js", "autocomplete.js", JS),
+    // A token of this browser's own: "Link with a code", "Stay signed in" (issue 51).
+    asset!("/stay.js", "stay.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -159,8 +161,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// and (1.2, §25) starred messages with the message menu, the ★ button,
 /// or a first star; and (1.2, §24) calls, at the first call button or
 /// incoming call; and (issue 51) the @mentions' list at the first `@`
-/// typed in a room.
-pub const LOADED_LATER: [&str; 18] = [
+/// typed in a room; and (issue 51) `PAIR` when this browser gets a token
+/// of its own ("Link with a code", "stay signed in").
+pub const LOADED_LATER: [&str; 19] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -179,6 +182,7 @@ pub const LOADED_LATER: [&str; 18] = [
     "/voice.js",
     "/call.js",
     "/autocomplete.js",
+    "/stay.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.
