@@ -79,20 +79,7 @@ pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write, files: Opti
         for history in &lines {
             let m = HistoryLine::parse(history)
                 .map_err(|why| Error::Protocol(format!("history line {history:?}: {why}")))?;
-            line.clear();
-            object(
-                &mut line,
-                &[
-                    ("type", J::S("message")),
-                    ("chat", J::S(&chat.chat.to_string())),
-                    ("from", J::S(&m.from)),
-                    ("to", J::S(&m.to.to_string())),
-                    ("id", J::S(&m.id)),
-                    ("state", J::S(m.state.as_str())),
-                    ("text", J::S(&m.text.unescaped())),
-                ],
-            );
-            push_number(&mut line, "ts", m.ts);
+            message(&mut line, ("message", Some(&chat.chat.to_string())), &m);
             writeln!(out, "{line}").map_err(fail)?;
         }
         out.flush().map_err(fail)?; // streamed: each chat as it comes
@@ -102,19 +89,7 @@ pub fn write(me: &str, source: &mut dyn Source, out: &mut dyn Write, files: Opti
     for starred in source.starred()? {
         let m = HistoryLine::parse(&starred)
             .map_err(|why| Error::Protocol(format!("STARRED line {starred:?}: {why}")))?;
-        line.clear();
-        object(
-            &mut line,
-            &[
-                ("type", J::S("starred")),
-                ("from", J::S(&m.from)),
-                ("to", J::S(&m.to.to_string())),
-                ("id", J::S(&m.id)),
-                ("state", J::S(m.state.as_str())),
-                ("text", J::S(&m.text.unescaped())),
-            ],
-        );
-        push_number(&mut line, "ts", m.ts);
+        message(&mut line, ("starred", None), &m);
         writeln!(out, "{line}").map_err(fail)?;
     }
     for device in source.devices()?.unwrap_or_default() {
@@ -220,6 +195,25 @@ fn save_checked(source: &mut dyn Source, f: &FileLine, dest: &Path) -> Result<()
 /// Unix milliseconds now (a clock before 1970 is a broken machine: 0).
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A message as one object of the export, in `line` (cleared first): a
+/// chat's message (`("message", Some(chat))`) or a starred one
+/// (`("starred", None)`, 1.2 §25), the same fields but the chat.
+fn message(line: &mut String, (kind, chat): (&str, Option<&str>), m: &HistoryLine) {
+    line.clear();
+    let (to, text) = (m.to.to_string(), m.text.unescaped());
+    let mut fields = vec![("type", J::S(kind))];
+    fields.extend(chat.map(|chat| ("chat", J::S(chat))));
+    fields.extend([
+        ("from", J::S(&m.from)),
+        ("to", J::S(&to)),
+        ("id", J::S(&m.id)),
+        ("state", J::S(m.state.as_str())),
+        ("text", J::S(&text)),
+    ]);
+    object(line, &fields);
+    push_number(line, "ts", m.ts);
 }
 
 /// A JSON value this file writes.
