@@ -33,8 +33,9 @@ pub enum Level {
     #[value(name = "1.1")]
     V1_1,
     /// Version 1.2: invites, TYPING, devices, INFO, moderation, message
-    /// actions, accounts, files, blocks and pins, archives (docs/PROTOCOL.md
-    /// §13–§23).
+    /// actions, accounts, files, blocks and pins, archives, starred
+    /// messages (docs/PROTOCOL.md §13–§23, §25; calls, §24, are tried by
+    /// the browser's tests).
     #[value(name = "1.2")]
     V1_2,
 }
