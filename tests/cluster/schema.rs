@@ -28,6 +28,11 @@ fn a_single_servers_data_moves_into_a_cluster_whole() {
         bob_recv.next_event();
     }
     bob_recv.send("ACK:2");
+    // An ACK has no reply: wait until it is stored (d1 DELIVERED), or the
+    // picture taken below may be from before it and the cluster's after.
+    eventually("bob's ACK:2 stored", Duration::from_secs(10), || {
+        ana.listing("HISTORY:bob:10").iter().any(|l| l.contains(":d1:") && l.contains(":DELIVERED:"))
+    });
     assert_eq!(bob.request("READ:ana:d0"), "OK");
     assert!(ana.request("MSG:cy:c1:for cy, offline").starts_with("OK:"));
     let before: Vec<Vec<String>> = ["HISTORY:bob:10", "CHATS", "ROOMS", "HISTORY:#tea:10"]
