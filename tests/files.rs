@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use support::console::{connection_args, run_wachat};
-use support::files::{fetch, login_recv_1_2, next_file_event, noise, photo, send_parts, sha256, upload};
+use support::files::{
+    fetch, login_recv_1_2, next_file_event, noise, photo, request_at_once, send_parts, sha256, upload,
+};
 use support::png::png_claiming;
 use support::{READ_TIMEOUT, TestServer, without_ts};
 
@@ -497,20 +499,7 @@ fn concurrent_uploads_cannot_pass_the_quota() {
     let size = 1_500_000;
     let sha = sha256(&noise(size, 1));
     let mut conns: Vec<_> = (0..60).map(|_| server.login_send("ana", "pw-ana")).collect();
-    let start = std::sync::Barrier::new(conns.len());
-    let replies: Vec<String> = std::thread::scope(|s| {
-        let asks: Vec<_> = conns
-            .iter_mut()
-            .map(|conn| {
-                let (start, sha) = (&start, &sha);
-                s.spawn(move || {
-                    start.wait();
-                    conn.request(&format!("UPLOAD:big.bin:{size}:{sha}"))
-                })
-            })
-            .collect();
-        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
-    });
+    let replies = request_at_once(&mut conns, &format!("UPLOAD:big.bin:{size}:{sha}"));
     let accepted = replies.iter().filter(|r| r.starts_with("OK:")).count();
     assert_eq!(accepted, 1, "{replies:?}");
     assert!(replies.iter().all(|r| r.starts_with("OK:") || r.starts_with("KO:FULL:")), "{replies:?}");

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use support::TestServer;
 use support::cluster::Cluster;
-use support::files::{fetch, login_recv_1_2, next_file_event, noise, photo, sha256, upload};
+use support::files::{fetch, login_recv_1_2, next_file_event, noise, photo, request_at_once, sha256, upload};
 use wachat::cluster::db::Db;
 use wachat::cluster::files::PgFiles;
 use wachat::protocol::Code;
@@ -314,20 +314,7 @@ fn on_a_cluster_concurrent_uploads_cannot_pass_the_quota() {
     let size = 1_500_000;
     let sha = sha256(&noise(size, 1));
     let mut conns: Vec<_> = (0..60).map(|i| [&a, &b][i % 2].login_send("ana", "pw-ana")).collect();
-    let start = std::sync::Barrier::new(conns.len());
-    let replies: Vec<String> = std::thread::scope(|s| {
-        let asks: Vec<_> = conns
-            .iter_mut()
-            .map(|conn| {
-                let (start, sha) = (&start, &sha);
-                s.spawn(move || {
-                    start.wait();
-                    conn.request(&format!("UPLOAD:big.bin:{size}:{sha}"))
-                })
-            })
-            .collect();
-        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
-    });
+    let replies = request_at_once(&mut conns, &format!("UPLOAD:big.bin:{size}:{sha}"));
     let accepted = replies.iter().filter(|r| r.starts_with("OK:")).count();
     assert_eq!(accepted, 1, "{replies:?}");
 }

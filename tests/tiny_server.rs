@@ -12,7 +12,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use support::examples::example;
-use support::{wachat_bin, wait_with_timeout};
 
 /// The example's promise to its readers (its header, README,
 /// docs/READING.md): about 650 lines of plain code. A bound to notice
@@ -66,6 +65,15 @@ impl Drop for Tiny {
     }
 }
 
+/// `wachat conform <args> <more>` to its end (at most 4 minutes): its
+/// status and its stdout (its stderr shown, as the test's own).
+fn conform(args: &[&str], more: &[&str]) -> (std::process::ExitStatus, String) {
+    let all: Vec<&str> = args.iter().chain(more).copied().collect();
+    let out = support::run_wachat_output("conform", &all, Duration::from_secs(240));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    (out.status, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 #[test]
 fn tiny_server_passes_level_1_0_with_restarts() {
     let data = tempfile::tempdir().unwrap();
@@ -77,16 +85,8 @@ fn tiny_server_passes_level_1_0_with_restarts() {
     let restart = restarts.command();
     let (out, restarted) = restarts.serve(
         || {
-            let mut child = Command::new(wachat_bin())
-                .args(["conform", "server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv])
-                .args(["--timeout", "2", "--level", "1.0", "--allow-restart", &restart])
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("wachat conform");
-            let stdout = child.stdout.take().expect("stdout");
-            let text = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-            let status = wait_with_timeout(&mut child, Duration::from_secs(240));
-            (status, text.join().unwrap_or_default())
+            let args = ["server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv];
+            conform(&args, &["--timeout", "2", "--level", "1.0", "--allow-restart", &restart])
         },
         || server.crash_and_restart(data.path()),
     );
@@ -105,16 +105,8 @@ fn tiny_server_keeps_its_timeouts_at_the_default_timeout() {
     let data = tempfile::tempdir().unwrap();
     let server = Tiny::start_with(data.path(), ["0", "0"], &[]);
     let [send, recv] = server.ports.clone();
-    let mut child = Command::new(wachat_bin())
-        .args(["conform", "server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv])
-        .args(["--level", "1.0", "--only", "timing"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("wachat conform");
-    let stdout = child.stdout.take().expect("stdout");
-    let text = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let status = wait_with_timeout(&mut child, Duration::from_secs(240));
-    let stdout = text.join().unwrap_or_default();
+    let args = ["server", "127.0.0.1", "--send-port", &send, "--recv-port", &recv];
+    let (status, stdout) = conform(&args, &["--level", "1.0", "--only", "timing"]);
     assert!(status.success(), "{stdout}");
     assert!(stdout.contains("pass  timing/receive-port-silence-bye-timeout"), "{stdout}");
     assert!(!stdout.lines().any(|l| l.starts_with("fail ") || l.starts_with("skip ")), "{stdout}");

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use support::browser::Browser;
-use support::webapp::{ENTER, logged_in, new_link_code, one_at_a_time, open_chat, web_server};
+use support::webapp::{ENTER, log_in_again, logged_in, new_link_code, one_at_a_time, open_chat, web_server};
 use support::{Random, TestServer};
 
 const SHIFT_ENTER: &str = "\u{E008}\u{E007}\u{E000}";
@@ -878,17 +878,6 @@ fn the_rules_show_on_the_button_never_by_themselves() {
 }
 
 // Message actions (issue 30, protocol 1.2 §19) in the browser.
-
-/// Logs `user` in again in `browser` (a reload forgets the password).
-fn log_in_again(browser: &Browser, url: &str, user: &str) {
-    browser.goto(url);
-    browser.wait_for("!document.getElementById('login').hidden");
-    browser.exec("document.getElementById('user').value = ''", json!([]));
-    browser.type_into("#user", user);
-    browser.type_into("#password", &format!("pw-{user}"));
-    browser.click("#login-button");
-    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
-}
 
 /// Opens the "⋯" menu of the message `which` (a CSS selector of its bubble) and clicks `button`.
 fn act_on(browser: &Browser, which: &str, button: &str) {

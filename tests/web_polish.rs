@@ -14,7 +14,7 @@ mod support;
 
 use serde_json::json;
 use support::browser::Browser;
-use support::webapp::{ENTER, joined, logged_in, one_at_a_time, open_chat, web_server};
+use support::webapp::{ENTER, joined, log_in_again, logged_in, one_at_a_time, open_chat, web_server};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
@@ -39,17 +39,6 @@ fn errors(browser: &Browser) -> serde_json::Value {
     browser.exec("return window.errors", json!([]))
 }
 
-/// Logs `user` in again after a reload (a password login keeps no token).
-fn reload_as(browser: &Browser, url: &str, user: &str) {
-    browser.goto(url);
-    browser.wait_for("!document.getElementById('login').hidden");
-    browser.exec("document.getElementById('user').value = ''", json!([]));
-    browser.type_into("#user", user);
-    browser.type_into("#password", &format!("pw-{user}"));
-    browser.click("#login-button");
-    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
-}
-
 #[test]
 fn a_draft_stays_with_its_chat_across_chats_and_a_reload() {
     let _one = one_at_a_time();
@@ -72,7 +61,7 @@ fn a_draft_stays_with_its_chat_across_chats_and_a_reload() {
     assert_eq!(raw.listing("HISTORY:carla:10"), Vec::<String>::new(), "nor to carla");
 
     // A reload keeps it; opening bob brings it back, and sending it forgets it.
-    reload_as(&ana, &url, "ana");
+    log_in_again(&ana, &url, "ana");
     ana.wait_for(&format!("{bob_row} === 'Draft: half a thought'"));
     ana.click("#chat-list button[data-chat='bob']");
     ana.wait_for("document.getElementById('input').value === 'half a thought'");
@@ -80,7 +69,7 @@ fn a_draft_stays_with_its_chat_across_chats_and_a_reload() {
     ana.wait_for("document.querySelector('#messages .msg.mine .tick')?.dataset.state === 'RECEIVED'");
     ana.click("#back");
     ana.wait_for(&format!("{bob_row} === 'you: half a thought'"));
-    reload_as(&ana, &url, "ana");
+    log_in_again(&ana, &url, "ana");
     ana.wait_for(&format!("{bob_row} === 'you: half a thought'"));
 }
 

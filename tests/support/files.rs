@@ -16,6 +16,25 @@ pub fn sha256(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Sends `line` on every connection at once (a barrier lines the
+/// threads up); the replies, in the order of `conns`.
+pub fn request_at_once(conns: &mut [Conn], line: &str) -> Vec<String> {
+    let start = std::sync::Barrier::new(conns.len());
+    std::thread::scope(|s| {
+        let asks: Vec<_> = conns
+            .iter_mut()
+            .map(|conn| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    conn.request(line)
+                })
+            })
+            .collect();
+        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
+    })
+}
+
 /// Bytes that no compressor or sniffer mistakes for anything.
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;

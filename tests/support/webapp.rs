@@ -41,6 +41,18 @@ pub fn logged_in_speaking(url: &str, user: &str, width: u32, height: u32, lang: 
     browser
 }
 
+/// Logs `user` in again in `browser` after a reload (a password login
+/// keeps no token; the password is `pw-<user>`).
+pub fn log_in_again(browser: &Browser, url: &str, user: &str) {
+    browser.goto(url);
+    browser.wait_for("!document.getElementById('login').hidden");
+    browser.exec("document.getElementById('user').value = ''", serde_json::json!([]));
+    browser.type_into("#user", user);
+    browser.type_into("#password", &format!("pw-{user}"));
+    browser.click("#login-button");
+    browser.wait_for("!document.getElementById('app').hidden && document.querySelector('#status.online')");
+}
+
 /// Opens the chat with `name` from the "new chat" field.
 pub fn open_chat(browser: &Browser, name: &str) {
     browser.type_into("#new-chat-name", &format!("{name}{ENTER}"));
