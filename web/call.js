@@ -45,6 +45,8 @@ addStrings({
 const DISCONNECTED_MS = 10000;
 /** How often the in-call screen reads getStats(). */
 const STATS_MS = 1000;
+/** Most ICE candidates of the peer kept before the remote side is set. */
+const MOST_PENDING = 100;
 
 let app = null;
 /** The calls of this browser by id: at most one answered, and those ringing here. */
@@ -166,7 +168,9 @@ export function onEvent(event) {
       break;
     case 'ICE':
       if (!call || fold(event.from) !== fold(call.peer)) return;
-      call.pending.push(event.candidate);
+      // Kept until the answer sets the remote side: a peer may not make
+      // the list grow while the call rings (a browser sends a few dozen).
+      if (call.pending.length < MOST_PENDING) call.pending.push(event.candidate);
       addCandidates(call);
       break;
     case 'END':

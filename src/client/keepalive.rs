@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::protocol::{InfoLine, Reply, Request};
 
 /// The key of `INFO` that says the server's `--timeout`, in seconds.
-pub const KEY: &str = "timeout_secs";
+pub const KEY: &str = crate::protocol::info::TIMEOUT_SECS;
 
 /// Asks a logged-in send connection for the server's timeout. `None` from a
 /// server that does not say it (before 1.2: `KO:BAD_REQUEST`, after which

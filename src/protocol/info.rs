@@ -31,6 +31,10 @@ pub struct InfoLine {
 }
 
 /// The keys of this version, in the order the server lists them.
+/// The key of `INFO` that says the server's `--timeout`, in seconds
+/// (1.2): the server writes it, a client keeps alive within it.
+pub const TIMEOUT_SECS: &str = "timeout_secs";
+
 pub const KEYS: [&str; 13] = [
     "version",
     "server",
@@ -43,7 +47,7 @@ pub const KEYS: [&str; 13] = [
     "max_history",
     "rate",
     "name_quarantine_days",
-    "timeout_secs",
+    TIMEOUT_SECS,
     "new_accounts_left",
 ];
 

@@ -109,11 +109,7 @@ impl<K: Hash + Eq> Throttle<K> {
     /// True if `key`'s bucket is full: it took nothing lately, or has
     /// refilled since (a registration's "fresh address", `auth.rs`).
     pub fn is_full(&self, key: &K) -> bool {
-        let buckets = self.buckets.lock();
-        buckets
-            .map
-            .get(key)
-            .is_none_or(|b| b.tokens + b.updated.elapsed().as_secs_f64() * self.per_sec >= self.capacity)
+        self.available(key) >= self.capacity
     }
 
     /// The tokens `key` holds now (a key never seen holds all of them).

@@ -9,6 +9,7 @@
 //! (`server::accounts`). A star is only made of a message as `HISTORY`
 //! shows it ([`visible`]); a deletion hides it (`protocol::erase::star_shows`).
 
+use crate::protocol::action::ActionsSince;
 use crate::protocol::erase::star_shows;
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
@@ -36,7 +37,7 @@ pub fn visible(
     from: &str,
     id: &str,
 ) -> Result<HistoryLine, Ko> {
-    let (lines, fates) = conversation(store, user, chat, MAX_HISTORY_BYTES)?;
+    let (lines, fates) = conversation(store, (user, store.actions_since()?), chat, MAX_HISTORY_BYTES)?;
     let found = find(&lines, from, id).map(|at| &lines[at]);
     if let Some(line) = found.filter(|l| !star_shows(&fates, &l.from, id)) {
         return Err(Ko::new(Code::UnknownMessage, format!("the message {id} of {} was deleted", line.from)));
@@ -58,14 +59,15 @@ fn find(lines: &[HistoryLine], from: &str, id: &str) -> Option<usize> {
 
 /// A conversation as `HISTORY` reads it (oldest first, within
 /// `max_bytes`) and what its actions did to it; the bytes it read.
+/// `since` is the store's `actions_since`, read once by the caller.
 fn conversation(
     store: &dyn Backend,
-    user: UserId,
+    (user, since): (UserId, ActionsSince),
     chat: &Chat,
     max_bytes: usize,
 ) -> Result<(Vec<HistoryLine>, Fates), Ko> {
     let lines = store.history(user, chat, MAX_HISTORY, max_bytes)?.messages()?;
-    let mut fates = Fates::since(store.actions_since()?);
+    let mut fates = Fates::since(since);
     for line in lines.iter().rev() {
         fates.observe(&line.from, &line.id, line.ts, &line.text);
     }
@@ -93,13 +95,16 @@ pub fn starred(store: &dyn Backend, user: UserId) -> Result<(Vec<String>, usize)
         }
     }
     let (mut shown, mut read) = (Vec::new(), 0);
+    // Where the server's own action ids begin: one reading for every chat.
+    let since = store.actions_since();
     for chat in chats {
         let left = MAX_READ_BYTES.saturating_sub(read).min(MAX_HISTORY_BYTES);
         if left == 0 {
             break;
         }
         // A chat you may no longer read (a room you left) shows no star.
-        let Ok((lines, fates)) = conversation(store, user, &chat, left) else { continue };
+        let read_chat = |since| conversation(store, (user, since), &chat, left);
+        let Ok((lines, fates)) = since.clone().and_then(read_chat) else { continue };
         read += lines.iter().map(|l| l.to_string().len() + 1).sum::<usize>();
         for (_, _, from, id) in stars.iter().filter(|(_, c, _, _)| *c == chat) {
             let Some(at) = find(&lines, from, id) else { continue };

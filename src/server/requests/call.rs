@@ -62,10 +62,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             // Blocked, or no device online anywhere: the same answer, so
             // that a caller cannot tell a block from an absence (§22).
             // (Either way: a user does not ring someone it blocked either.)
-            let blocked = ctx.store.shown_to(other.id, vec![me.id]).is_empty()
-                || ctx.store.shown_to(me.id, vec![other.id]).is_empty();
-            let online = ctx.router.get(other.id).is_some() || ctx.nodes.is_online(other.id);
-            if blocked || !online {
+            if blocked_either(ctx, me.id, other.id) || !ctx.is_online(other.id) {
                 return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
             }
             let ring = Duration::from_secs(ctx.config.ring_seconds);
@@ -122,8 +119,10 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
 /// Whether `peer` is online on another node only, and neither blocked the
 /// other: its calls are that node's (a single server has no other node).
 fn elsewhere(ctx: &Ctx, me: UserId, peer: UserId) -> bool {
-    ctx.router.get(peer).is_none()
-        && ctx.nodes.is_online(peer)
-        && !ctx.store.shown_to(peer, vec![me]).is_empty()
-        && !ctx.store.shown_to(me, vec![peer]).is_empty()
+    !ctx.router.is_online(peer) && ctx.nodes.is_online(peer) && !blocked_either(ctx, me, peer)
+}
+
+/// Whether `a` blocked `b` or `b` blocked `a` (§22): no call either way.
+fn blocked_either(ctx: &Ctx, a: UserId, b: UserId) -> bool {
+    ctx.store.shown_to(b, vec![a]).is_empty() || ctx.store.shown_to(a, vec![b]).is_empty()
 }

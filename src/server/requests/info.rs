@@ -51,7 +51,7 @@ fn info(config: &Config, new_accounts_left: Option<u32>) -> Vec<InfoLine> {
         // `--timeout`: a client that knows it keeps its connections alive
         // within it, instead of within its own (issue 53: consoles at their
         // 10 s dropped every 15 s from a server at `--timeout 600`).
-        InfoLine::new("timeout_secs", config.timeout.as_secs_f64()),
+        InfoLine::new(crate::protocol::info::TIMEOUT_SECS, config.timeout.as_secs_f64()),
         // Issue 53: `wachat conform` reads it to stop before it spends a
         // class's budget of new accounts (the address is the asker's).
         InfoLine::new(
