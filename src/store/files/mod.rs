@@ -277,6 +277,11 @@ pub struct Files {
     by_address: Mutex<AddressUploads>,
     /// When [`Files::sweep`] last ran from an `UPLOAD`.
     swept: Mutex<Option<Instant>>,
+    /// Uploads whose last part came and that are being completed, out of
+    /// their stripe: an image's completion waits for the thumbnailer, and
+    /// another upload of the same stripe (a bystander's text) must not
+    /// wait with it.
+    completing: Mutex<std::collections::HashSet<String>>,
 }
 
 /// The uploads under way of each address, and each one's address.
@@ -333,7 +338,19 @@ impl Files {
         let usage = Mutex::new(HashMap::new());
         let (thumbnails, by_address, swept) = (Mutex::new(()), Mutex::default(), Mutex::new(None));
         let queued = Mutex::default();
-        Files { store, max_size, upload_ttl, stripes, usage, thumbnails, queued, by_address, swept }
+        let completing = Mutex::default();
+        Files {
+            store,
+            max_size,
+            upload_ttl,
+            stripes,
+            usage,
+            thumbnails,
+            queued,
+            by_address,
+            swept,
+            completing,
+        }
     }
 
     fn stripe(&self, id: &str) -> &Mutex<()> {
@@ -484,13 +501,17 @@ impl Files {
         offset: u64,
         data: &[u8],
     ) -> Result<(u64, Duration), Ko> {
-        let _turn = self.stripe(id).lock();
+        let turn = self.stripe(id).lock();
         let meta = self.store.meta(id)?.ok_or_else(unknown)?;
         if !is_owner(&meta, owner) {
             return Err(unknown());
         }
         if meta.complete {
             return Ok((meta.size, Duration::ZERO));
+        }
+        if self.completing.lock().contains(id) {
+            let why = "this file's last part is being completed: send this part again in a moment";
+            return Err(Ko::new(Code::RateLimited, why));
         }
         let received = self.store.received(id)?;
         let end = offset.saturating_add(data.len() as u64);
@@ -509,7 +530,13 @@ impl Files {
         let received = received.max(end);
         let mut spent = Duration::ZERO;
         if received == meta.size {
-            match self.complete(id, &meta, address) {
+            // Completed out of the stripe (`completing`), and the stripe
+            // let go: the thumbnailer's wait is this upload's alone.
+            self.completing.lock().insert(id.to_string());
+            drop(turn);
+            let completed = self.complete(id, &meta, address);
+            self.completing.lock().remove(id);
+            match completed {
                 // No room for it in the thumbnailer's queue: the upload
                 // stays under way, its bytes kept, for the last part again.
                 Err(ko) if ko.code == Code::RateLimited => return Err(ko),
