@@ -97,6 +97,13 @@ impl Browser {
 
     /// A WebDriver command; its `value`. Panics on a WebDriver error.
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        self.try_call(method, path, body).unwrap_or_else(|(error, message)| {
+            panic!("WebDriver {method} {path}: {error}: {message}")
+        })
+    }
+
+    /// A WebDriver command; its `value`, or the WebDriver error and its message.
+    fn try_call(&self, method: &str, path: &str, body: Value) -> Result<Value, (String, String)> {
         let url = if path.starts_with("/session/") || path == "/session" {
             format!("{}{path}", self.base)
         } else {
@@ -110,9 +117,9 @@ impl Browser {
         let reply: Value = response.expect("chromedriver").into_body().read_json().expect("JSON");
         let value = reply.get("value").cloned().unwrap_or(Value::Null);
         if let Some(error) = value.get("error") {
-            panic!("WebDriver {method} {path}: {error}: {}", value["message"]);
+            return Err((error.as_str().unwrap_or("?").to_string(), value["message"].to_string()));
         }
-        if path == "/session" { reply["value"].clone() } else { value }
+        Ok(if path == "/session" { reply["value"].clone() } else { value })
     }
 
     /// Makes the page's viewport exactly `width` × `height` (the window is larger by its frame).
@@ -169,15 +176,30 @@ impl Browser {
 
     /// Clicks the element `css` as a person would.
     pub fn click(&self, css: &str) {
-        let id = self.element(css);
-        self.call("POST", &format!("/element/{id}/click"), json!({}));
+        self.on_element(css, "click", json!({}));
     }
 
     /// Types `text` into `css` as key presses (`\u{E007}` is Enter,
     /// `\u{E008}` holds Shift until `\u{E000}`).
     pub fn type_into(&self, css: &str, text: &str) {
-        let id = self.element(css);
-        self.call("POST", &format!("/element/{id}/value"), json!({ "text": text }));
+        self.on_element(css, "value", json!({ "text": text }));
+    }
+
+    /// Sends the element command `action` to `css`. A page that drew the
+    /// element again between the finding and the command (a receipt
+    /// arriving redraws its message) makes WebDriver answer "stale element
+    /// reference": the element is then found again, as a person would look
+    /// again, until the timeout.
+    fn on_element(&self, css: &str, action: &str, body: Value) {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        loop {
+            let id = self.element(css);
+            match self.try_call("POST", &format!("/element/{id}/{action}"), body.clone()) {
+                Ok(_) => return,
+                Err((error, _)) if error == "stale element reference" && Instant::now() < deadline => {}
+                Err((error, message)) => panic!("WebDriver {action} on {css}: {error}: {message}"),
+            }
+        }
     }
 
     /// The page as a PNG.
