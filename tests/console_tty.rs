@@ -89,6 +89,9 @@ fn the_prompt_drops_its_p2p_mark_as_soon_as_the_direct_chat_ends() {
     ana.type_keys("/p2p bob\r");
     ana.expect("direct chat with bob open");
     ana.expect("bob [p2p]> ");
+    // bob's console has the link too before he hangs it up (a /hangup
+    // typed before it arrived would find no direct chat to end).
+    bob.expect("ana opened a direct chat with you");
     // bob hangs up while ana's prompt is shown: it is redrawn under the
     // line that says so, without [p2p], before she presses any key.
     bob.type_line("/hangup ana");
