@@ -2,8 +2,9 @@
 //! `PIN`, `UNPIN` and `PREFS` on the send port.
 //!
 //! Each change is stored as a setting (`store::prefs` holds the rules
-//! both backends apply, `store::settings` the one store of settings), then told to every receive connection of the
-//! user that said `VERSION:1.2`, the asking device's included, as an
+//! both backends apply, `store::settings` the one store of settings),
+//! then told to every receive connection of the user that said
+//! `VERSION:1.2`, the asking device's included, as an
 //! ephemeral `PREF`, `BLOCKED` or `UNBLOCKED` (no sequence number, never
 //! replayed: a device learns the state at login with `BLOCKS` and
 //! `PREFS`). What a block hides is `Store::send`'s (messages), and
