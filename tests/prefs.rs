@@ -246,3 +246,63 @@ fn the_console_blocks_pins_mutes_and_marks_mentions_on_every_device() {
     lab.type_line("/help");
     lab.expect("/block /notify /pin /prefs");
 }
+
+/// Issue 54: a log written before blocks and preferences were settings
+/// holds `BLOCK` and `PREF` records, written here as that code wrote
+/// them; it replays to the same blocks and preferences, and they act.
+#[test]
+fn a_log_with_the_old_block_and_pref_records_replays_to_the_same_state() {
+    let mut server = TestServer::start();
+    drop(server.logged_in(["ana", "bob", "carl"]));
+    server.kill();
+    let log = server.data_dir.join("log");
+    let mut segments: Vec<_> = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    segments.sort();
+    let newest = segments.last().expect("a log segment");
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let old: String = [
+        "BLOCK,{ts},ana,bob,,,1",
+        "BLOCK,{ts},ana,carl,,,1",
+        "BLOCK,{ts},ana,carl,,,0",
+        "PREF,{ts},ana,#Lab,mentions,,1",
+        "PREF,{ts},ana,Bob,none,,0",
+        "PREF,{ts},ana,carl,none,,1",
+        "PREF,{ts},ana,carl,all,,0",
+    ]
+    .iter()
+    .map(|line| format!("{}\n", line.replace("{ts}", &ts.to_string())))
+    .collect();
+    let mut bytes = std::fs::read(newest).unwrap();
+    bytes.extend_from_slice(old.as_bytes());
+    std::fs::write(newest, bytes).unwrap();
+    for _ in 0..2 {
+        // Replayed from the old records, then (restarted) from the log
+        // holding both the old records and a new one.
+        server.restart_in_place(&[]);
+        let mut ana = server.login_send("ana", "pw-ana");
+        assert_eq!(ana.listing("BLOCKS"), ["bob"]);
+        assert_eq!(ana.listing("PREFS"), ["#Lab:mentions:pinned", "Bob:none:unpinned"]);
+        let mut bob = server.login_send("bob", "pw-bob");
+        assert!(bob.request("MSG:ana:b1:hidden").starts_with("OK:b1:"));
+        assert_eq!(ana.listing("HISTORY:bob:10"), Vec::<String>::new(), "the block acts");
+        assert_eq!(ana.request("PIN:carl"), "OK");
+        assert_eq!(ana.request("UNPIN:carl"), "OK");
+    }
+}
+
+/// Issue 54: what other users kept about a deleted account does not
+/// apply to the next account of its name (tests/cluster/prefs.rs: the
+/// same on a cluster), after a restart too.
+#[test]
+fn a_name_taken_again_is_somebody_else_to_those_who_kept_settings_about_it() {
+    let at_once = ["--name-quarantine-days", "0"];
+    let mut server = TestServer::start_with(&at_once);
+    support::prefs::a_name_taken_again_is_somebody_else(|| server.send_conn());
+    server.restart(&at_once);
+    let mut ana = server.login_send("ana", support::prefs::REUSE_PW);
+    support::prefs::what_ana_keeps_after_the_reuse(&mut ana);
+}

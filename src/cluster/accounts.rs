@@ -58,10 +58,8 @@ pub fn mark_deleted(db: &Db, user: UserId) -> Result<(), Ko> {
     if changed != 1 {
         return Err(Ko::new(Code::Internal, "the account is gone from the database"));
     }
-    // 1.2 (§22): its blocks and chat preferences are private too.
-    tx.execute("DELETE FROM blocks WHERE user_id = $1", &[&id]).or_ko(DOING)?;
-    tx.execute("DELETE FROM prefs WHERE user_id = $1", &[&id]).or_ko(DOING)?;
-    // 1.2 (§23): and its settings (archived chats).
+    // 1.2 (§22, §23): its settings (blocks, preferences, archived chats,
+    // stars) are private too.
     tx.execute("DELETE FROM settings WHERE user_id = $1", &[&id]).or_ko(DOING)?;
     // Its inbox is dropped, as a single server drops it: not acknowledged,
     // so that what waited in it stays RECEIVED for its senders (§20; an
@@ -150,6 +148,9 @@ pub fn reuse(db: &Db, user: UserId, email: &str, hash: &str) -> Result<(UserId, 
     // by the server admins (as a room made before owners were kept).
     tx.execute("UPDATE rooms SET owner = NULL WHERE owner = $1", &[&id]).or_ko(DOING)?;
     tx.execute("DELETE FROM room_rules WHERE user_id = $1", &[&id]).or_ko(DOING)?;
+    // What other users kept about the old account (a block of it, a pin,
+    // a star in its chat) is not about the new one (`store::settings`).
+    super::settings::forget_about(&mut tx, &fold(&name)).or_ko(DOING)?;
     tx.execute(
         "INSERT INTO members (room, user_id, read) VALUES ($1, $2, $3) ON CONFLICT (room, user_id) DO NOTHING",
         &[&room, &id, &count],

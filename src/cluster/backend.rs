@@ -17,11 +17,10 @@ use super::names::Names;
 use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine};
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::backend::{Moderated, Notice};
 use crate::store::deadline;
-use crate::store::prefs::PrefChange;
-use crate::store::settings::Setting;
+use crate::store::settings::{KeyChange, Setting};
 use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
@@ -358,45 +357,31 @@ impl Backend for PgBackend {
         Ok(ActionsSince(row.get::<_, i64>(0).max(0) as u64))
     }
 
-    // ----- 1.2: blocks and chat preferences (`cluster::prefs`)
-    fn set_block(&self, user: UserId, whom: UserId, on: bool) -> Result<Ticket, Ko> {
-        self.memory.forget_blocks(user, whom);
-        super::prefs::set_block(&self.db, user, whom, on).map(|()| DURABLE)
-    }
-
-    fn blocks(&self, user: UserId) -> Result<Vec<(UserId, Arc<str>)>, Ko> {
-        self.memory.blocks.or_recall(user, super::prefs::blocks(&self.db, user))
-    }
-
-    fn is_blocked(&self, name: &str, whom: UserId) -> Result<bool, Ko> {
-        self.memory.blocked.or_recall((fold(name), whom), super::prefs::is_blocked(&self.db, name, whom))
-    }
-
-    fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
-        self.memory.blockers.or_recall(whom, super::prefs::blockers(&self.db, whom))
-    }
-
-    fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko> {
-        super::prefs::set_pref(&self.db, user, chat, change).map(|pref| (pref, DURABLE))
-    }
-
-    fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko> {
-        super::prefs::prefs(&self.db, user)
-    }
-
     // ----- 1.2: settings (`cluster::settings`)
-    fn set_setting(
+    fn change_setting(
         &self,
         user: UserId,
         setting: &'static Setting,
         key: &str,
-        value: Option<&str>,
+        change: KeyChange,
     ) -> Result<Ticket, Ko> {
-        super::settings::set(&self.db, user, setting, key, value).map(|()| DURABLE)
+        self.memory.forget_setting(setting.name);
+        super::settings::change(&self.db, user, setting, key, change).map(|()| DURABLE)
     }
 
     fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
         super::settings::of(&self.db, user, setting)
+    }
+
+    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko> {
+        let answer = super::settings::value_about(&self.db, owner, setting, about);
+        self.memory.about.or_recall((setting.name, fold(owner), about), answer)
+    }
+
+    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko> {
+        self.memory
+            .holders
+            .or_recall((setting.name, about), super::settings::holders(&self.db, setting, about))
     }
 
     /// 1.2: the files of chats in the database, where any node finds them.

@@ -130,12 +130,11 @@ pub struct Memory {
     pub members: Memo<String, (Arc<str>, Members)>,
     /// `users.last_seen` of a user.
     pub last_seen: Memo<UserId, Option<u64>>,
-    /// Whom a user blocked (1.2, §22).
-    pub blocks: Memo<UserId, Vec<(UserId, Arc<str>)>>,
-    /// Who blocked a user.
-    pub blockers: Memo<UserId, Vec<UserId>>,
-    /// Whether the user named (folded) blocked a user.
-    pub blocked: Memo<(String, UserId), bool>,
+    /// A setting's value that the user named (folded) keeps about a user
+    /// (1.2: whether it blocked it, §22), by the setting's name.
+    pub about: Memo<(&'static str, String, UserId), Option<String>>,
+    /// Who keeps a setting about a user (who blocked it).
+    pub holders: Memo<(&'static str, UserId), Vec<UserId>>,
 }
 
 impl Default for Memory {
@@ -145,9 +144,8 @@ impl Default for Memory {
             rooms: Memo::new(MAX_ENTRIES, READ_TTL),
             members: Memo::new(MAX_ROOMS, READ_TTL),
             last_seen: Memo::new(MAX_ENTRIES, READ_TTL),
-            blocks: Memo::new(MAX_ENTRIES, READ_TTL),
-            blockers: Memo::new(MAX_ENTRIES, READ_TTL),
-            blocked: Memo::new(MAX_ENTRIES, READ_TTL),
+            about: Memo::new(MAX_ENTRIES, READ_TTL),
+            holders: Memo::new(MAX_ENTRIES, READ_TTL),
         }
     }
 }
@@ -159,12 +157,11 @@ impl Memory {
         self.accounts.forget_if(|_, account| account.id == user);
     }
 
-    /// `user` blocked or unblocked someone: every kept answer about
-    /// blocks that involves it goes.
-    pub fn forget_blocks(&self, user: UserId, whom: UserId) {
-        self.blocks.forget_if(|u, _| *u == user);
-        self.blockers.forget_if(|u, _| *u == whom);
-        self.blocked.forget_if(|(_, w), _| *w == whom);
+    /// A key of the setting `name` changed (a block, say): every kept
+    /// answer about that setting goes (such changes are rare).
+    pub fn forget_setting(&self, name: &str) {
+        self.about.forget_if(|(n, _, _), _| *n == name);
+        self.holders.forget_if(|(n, _), _| *n == name);
     }
 }
 

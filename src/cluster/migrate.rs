@@ -216,7 +216,8 @@ fn import_room(tx: &mut Transaction, room_id: i64, room: &Room) -> std::result::
 }
 
 /// What the accounts' rows hold beyond their creation: the admins, the
-/// cut of a name registered again, and (1.2) blocks and preferences.
+/// cut of a name registered again, and (1.2) settings (blocks,
+/// preferences, archived chats, stars).
 fn import_account_marks(tx: &mut Transaction, users: &[User]) -> std::result::Result<(), postgres::Error> {
     let admins: Vec<i64> = users.iter().enumerate().filter(|(_, u)| u.admin).map(|(i, _)| id(i)).collect();
     tx.execute("UPDATE users SET admin = true WHERE id = ANY($1)", &[&admins])?;
@@ -226,7 +227,6 @@ fn import_account_marks(tx: &mut Transaction, users: &[User]) -> std::result::Re
         if let Some(first) = user.since {
             tx.execute("UPDATE users SET since = $2 WHERE id = $1", &[&id(i), &id(first)])?;
         }
-        super::prefs::migrate(tx, id(i), &user.prefs, id)?;
         super::settings::migrate(tx, id(i), &user.settings)?;
     }
     Ok(())

@@ -34,8 +34,7 @@
 //! | [`bus`] | the NATS client on its one bridge thread |
 //! | [`notice`] | what nodes say to each other, one line each |
 //! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
-//! | [`prefs`] | blocks and chat preferences (1.2), one transaction each |
-//! | [`settings`] | a user's settings (1.2, §23: archived chats), one transaction each |
+//! | [`settings`] | a user's settings (1.2, §22, §23: blocks, levels and pins, archived chats, stars), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
 //! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
 //! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
@@ -67,7 +66,6 @@ pub mod moderation;
 pub mod names;
 pub mod node;
 pub mod notice;
-pub mod prefs;
 pub mod reads;
 pub mod runs;
 pub mod schema;

@@ -192,7 +192,8 @@ impl Node {
         let user_name = name.to_string();
         let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
         // 1.2: not to those it blocked (§22).
-        let blocked = super::prefs::blocks(&self.db, user).unwrap_or_default();
+        let blocked =
+            super::settings::accounts_in(&self.db, user, &crate::store::prefs::BLOCK).unwrap_or_default();
         match reads::roommates(&self.db, user, self.presence_limit) {
             Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
                 self.router.send_to(mate, &event);

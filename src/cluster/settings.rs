@@ -1,60 +1,126 @@
-//! A user's settings on a cluster (protocol 1.2, §23; schema version 12):
-//! the `settings` table, a row per key, each change one transaction on a
-//! pooled connection, committed before the `OK`.
+//! A user's settings on a cluster (protocol 1.2, §23; schema versions
+//! 12 and 14): the `settings` table, a row per key, each change one
+//! transaction on a pooled connection, committed before the `OK`. Every
+//! per-chat setting lives here (a block, a level and pin, an archive, a
+//! star: `store::settings`); the `blocks` and `prefs` tables of schema 10
+//! moved in (`014_settings_once.sql`).
 //!
-//! The rules are the local store's (`store::settings`): a change locks
-//! the user's `users` row (two devices changing at once on two nodes take
-//! turns), counts the user's keys of the setting and looks for this one,
-//! asks `check` and `may_set`, and writes. Nothing here touches an inbox
-//! or a sequence number, so nothing orders against the committer's
-//! batches.
+//! The rules are the local store's: a change locks the user's `users`
+//! row (two devices changing at once on two nodes take turns), reads the
+//! user's keys of the setting, and asks `store::settings::decide`, which
+//! runs the request's own rule and the bounds every setting has. Nothing
+//! here touches an inbox or a sequence number, so nothing orders against
+//! the committer's batches.
+
+use postgres::GenericClient;
 
 use super::db::{Db, OrKo};
 use crate::protocol::Ko;
 use crate::store::UserId;
-use crate::store::settings::{Setting, Settings, check, may_set};
+use crate::store::settings::{Kept, KeyChange, Setting, Settings, about, decide};
 
-/// `user`'s `key` of `setting` becomes `value` (`None`: removed).
-pub fn set(db: &Db, user: UserId, setting: &Setting, key: &str, value: Option<&str>) -> Result<(), Ko> {
+/// `user`'s `key` of `setting` becomes what `change` makes of it.
+pub fn change(db: &Db, user: UserId, setting: &Setting, key: &str, change: KeyChange) -> Result<(), Ko> {
     const DOING: &str = "changing a setting";
-    check(key, value)?;
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko(DOING)?;
     let (id, name) = (user as i64, setting.name);
     tx.query_opt("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
-    let Some(value) = value else {
-        tx.execute("DELETE FROM settings WHERE user_id = $1 AND name = $2 AND key = $3", &[&id, &name, &key])
-            .or_ko(DOING)?;
-        return tx.commit().or_ko(DOING);
+    let all = pairs(&mut tx, user, setting).or_ko(DOING)?;
+    let kept = Kept::new(key, all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect());
+    match decide(setting, &kept, change)? {
+        None => return Ok(()), // nothing changes: nothing to commit
+        Some(None) => tx
+            .execute(
+                "DELETE FROM settings WHERE user_id = $1 AND name = $2 AND key = $3",
+                &[&id, &name, &key],
+            )
+            .or_ko(DOING)?,
+        Some(Some(value)) => tx
+            .execute(
+                "INSERT INTO settings VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, name, key) DO UPDATE SET value = $4",
+                &[&id, &name, &key, &value],
+            )
+            .or_ko(DOING)?,
     };
-    let row = tx
-        .query_one(
-            "SELECT count(*), coalesce(bool_or(key = $3), false) FROM settings \
-             WHERE user_id = $1 AND name = $2",
-            &[&id, &name, &key],
-        )
-        .or_ko(DOING)?;
-    may_set(setting, row.get::<_, i64>(0) as usize, row.get(1), true)?;
-    tx.execute(
-        "INSERT INTO settings VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (user_id, name, key) DO UPDATE SET value = $4",
-        &[&id, &name, &key, &value],
-    )
-    .or_ko(DOING)?;
     tx.commit().or_ko(DOING)
 }
 
 /// `user`'s `(key, value)` pairs of `setting`, sorted by key (byte order,
 /// as the local store's `BTreeMap`: `COLLATE "C"`).
 pub fn of(db: &Db, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
+    pairs(&mut *db.get()?, user, setting).or_ko("reading settings")
+}
+
+fn pairs(
+    db: &mut impl GenericClient,
+    user: UserId,
+    setting: &Setting,
+) -> Result<Vec<(String, String)>, postgres::Error> {
+    let rows = db.query(
+        "SELECT key, value FROM settings WHERE user_id = $1 AND name = $2 ORDER BY key COLLATE \"C\"",
+        &[&(user as i64), &setting.name],
+    )?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// The value the user called `owner` keeps of `setting` about the user
+/// `about`: one row by key (the key is `about`'s folded name).
+pub fn value_about(db: &Db, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko> {
+    let mut conn = db.get()?;
+    let row = conn
+        .query_opt(
+            "SELECT s.value FROM settings s JOIN users o ON o.id = s.user_id JOIN users a ON a.id = $3 \
+             WHERE o.folded = $1 AND s.name = $2 AND s.key = a.folded",
+            &[&crate::protocol::names::fold(owner), &setting.name, &(about as i64)],
+        )
+        .or_ko("reading settings")?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+/// The users who keep a key of `setting` about the user `about` (the
+/// index `settings_key`).
+pub fn holders(db: &Db, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko> {
     let mut conn = db.get()?;
     let rows = conn
         .query(
-            "SELECT key, value FROM settings WHERE user_id = $1 AND name = $2 ORDER BY key COLLATE \"C\"",
+            "SELECT s.user_id FROM settings s JOIN users a ON a.id = $2 WHERE s.name = $1 AND s.key = a.folded",
+            &[&setting.name, &(about as i64)],
+        )
+        .or_ko("reading settings")?;
+    Ok(rows.iter().map(|row| row.get::<_, i64>(0) as UserId).collect())
+}
+
+/// The accounts whose folded name is a key of `user`'s `setting`: whom
+/// it blocked, for a node's presence (as `Store::blocked`).
+pub fn accounts_in(db: &Db, user: UserId, setting: &Setting) -> Result<Vec<UserId>, Ko> {
+    let mut conn = db.get()?;
+    let rows = conn
+        .query(
+            "SELECT u.id FROM settings s JOIN users u ON u.folded = s.key \
+             WHERE s.user_id = $1 AND s.name = $2",
             &[&(user as i64), &setting.name],
         )
         .or_ko("reading settings")?;
-    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    Ok(rows.iter().map(|row| row.get::<_, i64>(0) as UserId).collect())
+}
+
+/// A deleted account's name registered again (`accounts::reuse`, in its
+/// transaction): every key other users keep [`about`] the name goes. The
+/// rows are found by the key's beginning (the index `settings_key`),
+/// and [`about`] decides, as on a single server.
+pub fn forget_about(tx: &mut postgres::Transaction, folded: &str) -> Result<(), postgres::Error> {
+    let like = format!("{}%", folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let rows = tx.query("SELECT user_id, name, key FROM settings WHERE key LIKE $1", &[&like])?;
+    for row in rows.iter().filter(|row| about(row.get(2), folded)) {
+        let (user, name, key): (i64, &str, &str) = (row.get(0), row.get(1), row.get(2));
+        tx.execute(
+            "DELETE FROM settings WHERE user_id = $1 AND name = $2 AND key = $3",
+            &[&user, &name, &key],
+        )?;
+    }
+    Ok(())
 }
 
 /// `wachat migrate`: a single server's settings of one user, whose row

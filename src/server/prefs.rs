@@ -1,9 +1,10 @@
 //! 1.2 (docs/PROTOCOL.md §22): `BLOCK`, `UNBLOCK`, `BLOCKS`, `NOTIFY`,
 //! `PIN`, `UNPIN` and `PREFS` on the send port.
 //!
-//! Each change is stored by the backend (`store::prefs` holds the rules
-//! both backends apply), then told to every receive connection of the
-//! user that said `VERSION:1.2`, the asking device's included, as an
+//! Each change is stored as a setting (`store::prefs` holds the rules
+//! both backends apply, `store::settings` the one store of settings),
+//! then told to every receive connection of the user that said
+//! `VERSION:1.2`, the asking device's included, as an
 //! ephemeral `PREF`, `BLOCKED` or `UNBLOCKED` (no sequence number, never
 //! replayed: a device learns the state at login with `BLOCKS` and
 //! `PREFS`). What a block hides is `Store::send`'s (messages), and
@@ -12,7 +13,7 @@
 use super::{Ctx, relay};
 use crate::protocol::{Chat, Event, Ko, Level, PrefLine};
 use crate::store::UserId;
-use crate::store::prefs::PrefChange;
+use crate::store::prefs::{self, PrefChange};
 
 /// `BLOCK:<user>` (`on`) or `UNBLOCK:<user>` from `me`.
 pub fn block(ctx: &Ctx, me: UserId, whom: &str, on: bool) -> Result<(), Ko> {
@@ -22,7 +23,9 @@ pub fn block(ctx: &Ctx, me: UserId, whom: &str, on: bool) -> Result<(), Ko> {
         }
         return Ok(()); // nobody by that name is blocked
     };
-    let ticket = ctx.store.set_block(me, account.id, on)?;
+    let (setting, key) = (&prefs::BLOCK, prefs::key(&account.name));
+    let ticket =
+        ctx.store.change_setting(me, setting, &key, &mut prefs::block(me, account.id, &account.name, on))?;
     ctx.store.wait(ticket)?;
     relay::relay(ctx, [me], &Event::Block { user: account.name.to_string(), blocked: on });
     Ok(())
@@ -30,7 +33,7 @@ pub fn block(ctx: &Ctx, me: UserId, whom: &str, on: bool) -> Result<(), Ko> {
 
 /// `BLOCKS`: the names `me` blocked, as registered.
 pub fn blocks(ctx: &Ctx, me: UserId) -> Result<Vec<String>, Ko> {
-    Ok(ctx.store.blocks(me)?.into_iter().map(|(_, name)| name.to_string()).collect())
+    ctx.store.blocks(me)
 }
 
 /// `NOTIFY:<chat>:<level>`.
@@ -45,13 +48,19 @@ pub fn pin(ctx: &Ctx, me: UserId, chat: &Chat, pinned: bool) -> Result<(), Ko> {
 
 /// `PREFS`: the chats whose preference is not the default.
 pub fn prefs(ctx: &Ctx, me: UserId) -> Result<Vec<PrefLine>, Ko> {
-    ctx.store.prefs(me)
+    Ok(prefs::lines(ctx.store.settings(me, &prefs::PREF)?))
 }
 
 /// Stores a chat's new preference and tells `me`'s devices.
 fn change(ctx: &Ctx, me: UserId, chat: &Chat, change: PrefChange) -> Result<(), Ko> {
     let chat = registered(ctx, chat)?;
-    let (pref, ticket) = ctx.store.set_pref(me, &chat, change)?;
+    let mut pref = PrefLine::new(&chat);
+    let ticket = ctx.store.change_setting(
+        me,
+        &prefs::PREF,
+        &prefs::key(&chat),
+        &mut prefs::pref(&chat, change, &mut pref),
+    )?;
     ctx.store.wait(ticket)?;
     relay::relay(ctx, [me], &Event::Pref(pref));
     Ok(())
@@ -76,5 +85,5 @@ fn registered(ctx: &Ctx, chat: &Chat) -> Result<String, Ko> {
 /// gets `OK` and invites nobody (no invitation, no notice, no event), so
 /// that it cannot tell. One who may not invite is refused as usual.
 pub fn hides_invite(ctx: &Ctx, me: UserId, invitee: &str, room: &str) -> bool {
-    ctx.store.is_blocked(invitee, me).unwrap_or(false) && ctx.store.is_room_admin(me, room)
+    ctx.store.is_blocked(invitee, me) && ctx.store.is_room_admin(me, room)
 }

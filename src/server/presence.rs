@@ -372,7 +372,7 @@ fn seen(ctx: &Ctx, user: UserId) -> Presence {
 pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
     // A database that cannot say is not "no such user" (a cluster failing over).
     let account = crate::store::meaning::named(name, ctx.store.account(name)?)?;
-    let blocked = ctx.store.is_blocked(&account.name, me).unwrap_or(false);
+    let blocked = ctx.store.is_blocked(&account.name, me);
     let presence = if blocked { Presence::Unknown } else { seen(ctx, account.id) };
     Ok(SeenLine { user: account.name.to_string(), presence })
 }
@@ -415,7 +415,7 @@ pub fn tell_members(ctx: &Ctx, who: UserId, name: &str, room: &str, joined: bool
     if members.len() > ctx.config.presence_limit {
         return;
     }
-    let blocked = ctx.store.blocks(who).unwrap_or_default();
+    let blocked = ctx.store.blocked(who);
     let event = Event::Member { room: room.to_string(), user: name.to_string(), joined };
     let others = members.into_iter().map(|(member, _)| member).filter(|&member| member != who).collect();
     super::relay::relay(ctx, crate::store::prefs::shown_to(&blocked, others), &event);

@@ -26,12 +26,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::prefs::PrefChange;
-use super::settings::Setting;
+use super::settings::{KeyChange, Setting};
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::{
-    Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, PrefLine, RoomInfoLine, RoomLine, Text,
+    Accepted, Change, Chat, ChatLine, Code, HistoryLine, Ko, RoomInfoLine, RoomLine, Text,
 };
 
 /// A message to send: recipient, id, text.
@@ -363,39 +362,30 @@ pub trait Backend: Send + Sync {
         None
     }
 
-    // ----- 1.2: blocks and chat preferences (`store::prefs`, §22)
-    /// `user` blocks `whom` (`on`) or unblocks them, as
-    /// [`may_block`](super::prefs::may_block) allows; nothing is stored
-    /// if nothing changes.
-    fn set_block(&self, user: UserId, whom: UserId, on: bool) -> Result<Ticket, Ko>;
-    /// Whom `user` blocked, as registered, sorted ignoring case.
-    fn blocks(&self, user: UserId) -> Result<Vec<(UserId, Arc<str>)>, Ko>;
-    /// True if the user called `name` (ignoring case) blocked `whom`:
-    /// what [`Store::send`](super::Store::send) asks of each recipient of
-    /// a direct message, so it is one lookup, not a listing.
-    fn is_blocked(&self, name: &str, whom: UserId) -> Result<bool, Ko>;
-    /// Who blocked `whom` (for `MEMBERS`, which shows them as `UNKNOWN` to it).
-    fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko>;
-    /// `user`'s preference of `chat` becomes what [`changed`](super::prefs::changed)
-    /// makes of it with `change`; the new line.
-    fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko>;
-    /// `user`'s `PREFS` lines: the chats whose preference is not the default.
-    fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko>;
-
-    // ----- 1.2: settings (`store::settings`, §23)
-    /// `user`'s `key` of `setting` becomes `value` (`None`: removed), as
-    /// [`check`](super::settings::check) and
-    /// [`may_set`](super::settings::may_set) allow; nothing is stored if
-    /// nothing changes.
-    fn set_setting(
+    // ----- 1.2: settings (`store::settings`, §23): every per-chat setting
+    // of a user (a block, a level and pin, an archive, a star), one mechanism
+    /// `user`'s `key` of `setting` becomes what `change` makes of it,
+    /// given what the user keeps of the setting, decided by
+    /// [`decide`](super::settings::decide) under the lock or in the
+    /// transaction that writes it; nothing is stored if nothing changes.
+    fn change_setting(
         &self,
         user: UserId,
         setting: &'static Setting,
         key: &str,
-        value: Option<&str>,
+        change: KeyChange,
     ) -> Result<Ticket, Ko>;
     /// `user`'s `(key, value)` pairs of `setting`, sorted by key.
     fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko>;
+    /// The value the user called `owner` (ignoring case) keeps of
+    /// `setting` about the user `about` (the key, `about`'s folded name):
+    /// whether a recipient blocked a sender, which
+    /// [`Store::send`](super::Store::send) asks once per recipient of a
+    /// burst, so it is one lookup, not a listing.
+    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko>;
+    /// The users who keep a key of `setting` about the user `about` (who
+    /// blocked it: `MEMBERS` shows them as `UNKNOWN` to it).
+    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko>;
     /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
     /// which its files are added (`store::files`). The default, a store
     /// that counts elsewhere, says 0.

@@ -39,9 +39,8 @@ pub struct User {
     /// index in `messages` of the first message its account may see (its
     /// cut: `state::User::since`).
     pub since: Option<usize>,
-    /// 1.2: whom it blocked and its chats' preferences (`store::prefs`).
-    pub prefs: super::state::Prefs,
-    /// 1.2: its settings (`store::settings`: archived chats).
+    /// 1.2: its settings (`store::settings`: blocks, chats' preferences,
+    /// archived chats, stars).
     pub settings: super::settings::Settings,
 }
 
@@ -270,7 +269,6 @@ fn finish(dir: &Path, state: &State, walk: &Walk, out: &mut Export) -> Result<()
             sent: walk.sent.get(&id).copied().unwrap_or(0),
             admin: state.is_server_admin(id),
             since: walk.cut.get(&id).copied(),
-            prefs: user.prefs.clone(),
             settings: user.settings.clone(),
         });
         inbox(id, user, walk, out);

@@ -229,7 +229,44 @@ impl Store {
     /// nothing). `server::actions` asks it of a `DELETE`, which such a
     /// block makes inert (§22).
     pub fn hides(&self, from: UserId, to: &crate::protocol::Chat) -> bool {
-        matches!(to, crate::protocol::Chat::User(name) if self.backend.is_blocked(name, from).unwrap_or(false))
+        matches!(to, crate::protocol::Chat::User(name) if self.is_blocked(name, from))
+    }
+
+    /// True if the user called `name` (ignoring case) blocked `whom`: one
+    /// key of its [`prefs::BLOCK`] setting (a store that cannot say: no).
+    pub fn is_blocked(&self, name: &str, whom: UserId) -> bool {
+        self.backend.setting_about(name, &prefs::BLOCK, whom).is_ok_and(|v| v.is_some())
+    }
+
+    /// Who blocked `whom` (`MEMBERS` shows them as `UNKNOWN` to it).
+    pub fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
+        self.backend.holders(&prefs::BLOCK, whom)
+    }
+
+    /// Whom `user` blocked, as registered, sorted ignoring case (the
+    /// order of the setting's keys).
+    pub fn blocks(&self, user: UserId) -> Result<Vec<String>, Ko> {
+        Ok(self.backend.settings(user, &prefs::BLOCK)?.into_iter().map(|(_, name)| name).collect())
+    }
+
+    /// The accounts `user` blocked: whom its presence skips
+    /// ([`prefs::shown_to`]). Most users block nobody: then one read, and
+    /// no account looked up.
+    pub fn blocked(&self, user: UserId) -> Vec<UserId> {
+        let names = self.blocks(user).unwrap_or_default();
+        names.iter().filter_map(|name| self.user_id(name)).collect()
+    }
+
+    /// `user`'s `key` of `setting` becomes `value` (`None`: removed), a
+    /// setting with no rule but its bounds (an archive, a star).
+    pub fn set_setting(
+        &self,
+        user: UserId,
+        setting: &'static settings::Setting,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Ticket, Ko> {
+        self.backend.change_setting(user, setting, key, &mut |_| Ok(value.map(String::from)))
     }
 
     /// For each message, whether its recipient blocked `from` (asked once
@@ -253,8 +290,7 @@ impl Store {
     /// still flow ([`prefs::shown_to`], given whom it blocked); a store
     /// that cannot say now hides nothing.
     pub fn shown_to(&self, user: UserId, viewers: Vec<UserId>) -> Vec<UserId> {
-        let blocked = self.backend.blocks(user).unwrap_or_default();
-        prefs::shown_to(&blocked, viewers)
+        prefs::shown_to(&self.blocked(user), viewers)
     }
 
     /// The id of an account.

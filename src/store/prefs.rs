@@ -1,20 +1,40 @@
 //! 1.2 (docs/PROTOCOL.md §22): a user's blocks and chat preferences, the
 //! rules both backends apply (the local store under its state lock, the
-//! cluster in its transaction), so that they cannot differ:
+//! cluster in its transaction), so that they cannot differ.
 //!
-//! - [`Prefs`] (`state/prefs.rs`): what one user keeps, as the local
-//!   store holds it in memory and a checkpoint writes it;
-//! - [`may_block`] and [`changed`]: what a `BLOCK` or a `NOTIFY`/`PIN`
-//!   may do, given what the user has (`KO:FULL` past the bounds of
-//!   `protocol::prefs`);
+//! Both are *settings* (`store::settings`, issue 54), kept as every
+//! other per-chat setting is (archived chats, stars), with no record,
+//! table or `Backend` method of their own:
+//!
+//! - [`BLOCK`]: key, the blocked user's folded name; value, that name as
+//!   registered. [`block`] is the change a `BLOCK` or `UNBLOCK` makes,
+//!   by the rule of [`may_block`];
+//! - [`PREF`]: key, the chat's folded name; value, its `PREFS` line
+//!   (`#Lab:mentions:pinned`), never a default one. [`pref`] is the
+//!   change a `NOTIFY`, `PIN` or `UNPIN` makes, by the rule of
+//!   [`changed`] (`KO:FULL` past the bounds of `protocol::prefs`);
 //! - [`Store::send`](super::Store::send) holds what a block hides of the
-//!   blocked user's messages, above both backends; `server::prefs` the
-//!   rest (invitations, presence, `TYPING`).
+//!   blocked user's messages, above both backends, [`shown_to`] what it
+//!   hides of presence; `server::prefs` the rest (invitations).
+//!
+//! The log's `BLOCK` and `PREF` records of before are read as the `SET`
+//! records they mean (`record/prefs.rs`); a cluster's `blocks` and
+//! `prefs` tables moved into `settings` (`014_settings_once.sql`).
 
-pub use super::state::Prefs;
+use super::settings::{Kept, Setting};
 use super::state::UserId;
+use crate::protocol::names::fold;
 use crate::protocol::prefs::{MAX_BLOCKS, MAX_PINS, MAX_PREFS};
 use crate::protocol::{Code, Ko, Level, PrefLine};
+
+/// Whom a user blocked: key, the blocked user's folded name; value, the
+/// name as registered. (Its `most` is never reached first: [`may_block`]
+/// refuses at the same bound with its own words.)
+pub const BLOCK: Setting = Setting { name: "block", most: MAX_BLOCKS, what: "blocked users" };
+
+/// A chat's notification level and pin: key, the chat's folded name;
+/// value, its `PREFS` line. (Its `most` is [`changed`]'s bound.)
+pub const PREF: Setting = Setting { name: "pref", most: MAX_PREFS, what: "chats with a preference" };
 
 /// What a `NOTIFY`, `PIN` or `UNPIN` asks to change of a chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,39 +79,107 @@ pub fn changed(current: &PrefLine, change: PrefChange, pins: usize, rows: usize)
     Ok(new)
 }
 
+/// The change `me`'s `BLOCK` (`on`) or `UNBLOCK` of `whom`, registered
+/// as `name`, makes of its [`BLOCK`] key: [`may_block`]'s rule.
+pub fn block(
+    me: UserId,
+    whom: UserId,
+    name: &str,
+    on: bool,
+) -> impl FnMut(&Kept) -> Result<Option<String>, Ko> + '_ {
+    move |kept| {
+        if !on {
+            return Ok(None);
+        }
+        may_block(me, whom, kept.count(), kept.current().is_some())?;
+        Ok(Some(kept.current().unwrap_or(name).to_string()))
+    }
+}
+
+/// The change a `NOTIFY`, `PIN` or `UNPIN` of `chat` makes of its
+/// [`PREF`] key: [`changed`]'s rule, given the user's other lines. The
+/// chat's new line goes to `line` (the `PREF` event tells it, a default
+/// one included, which is no key).
+pub fn pref<'a>(
+    chat: &'a str,
+    change: PrefChange,
+    line: &'a mut PrefLine,
+) -> impl FnMut(&Kept) -> Result<Option<String>, Ko> + 'a {
+    move |kept| {
+        let current = kept.current().and_then(parse).unwrap_or_else(|| PrefLine::new(chat));
+        let pins = kept.values().filter_map(parse).filter(|p| p.pinned).count();
+        *line = changed(&current, change, pins, kept.count())?;
+        Ok((!line.is_default()).then(|| line.to_string()))
+    }
+}
+
+/// The key of a chat's [`PREF`] (and of a user's [`BLOCK`]).
+pub fn key(chat: &str) -> String {
+    fold(chat)
+}
+
+/// The `PREFS` lines of a user's [`PREF`] pairs, in the order of their keys.
+pub fn lines(pairs: Vec<(String, String)>) -> Vec<PrefLine> {
+    pairs.iter().filter_map(|(_, value)| parse(value)).collect()
+}
+
+fn parse(value: &str) -> Option<PrefLine> {
+    PrefLine::parse(value).ok()
+}
+
 /// What a block hides besides messages and invitations: the users among
 /// `viewers` to whom a user's presence (`JOINED`/`LEFT`, `LASTSEEN`,
 /// `MEMBER`, its line of `MEMBERS`) and `TYPING` still flow, given whom
-/// it blocked (`blocked`, from [`Backend::blocks`](super::Backend::blocks)).
+/// it blocked (`blocked`, from [`Store::blocked`](super::Store::blocked)).
 /// The server's presence, `TYPING` and a cluster node's presence all
 /// filter through here.
-pub fn shown_to(blocked: &[(UserId, std::sync::Arc<str>)], viewers: Vec<UserId>) -> Vec<UserId> {
+pub fn shown_to(blocked: &[UserId], viewers: Vec<UserId>) -> Vec<UserId> {
     if blocked.is_empty() {
         return viewers; // the common case
     }
-    viewers.into_iter().filter(|v| !blocked.iter().any(|(b, _)| b == v)).collect()
+    viewers.into_iter().filter(|v| !blocked.contains(v)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::settings::{Settings, decide};
+
+    /// `change` of `chat` in `settings`, as both backends make it.
+    fn apply(settings: &mut Settings, chat: &str, change: PrefChange) -> Result<PrefLine, Ko> {
+        let mut line = PrefLine::new(chat);
+        let k = key(chat);
+        let new = decide(
+            &PREF,
+            &Kept::new(&k, settings.of(PREF.name).collect()),
+            &mut pref(chat, change, &mut line),
+        )?;
+        if let Some(value) = new {
+            settings.set(PREF.name, &k, value.as_deref());
+        }
+        Ok(line)
+    }
 
     #[test]
-    fn a_fourth_pin_is_refused_and_a_default_line_is_no_row() {
-        let mut prefs = Prefs::default();
+    fn a_fourth_pin_is_refused_and_a_default_line_is_no_key() {
+        let mut s = Settings::default();
         for chat in ["a", "b", "#c"] {
-            let line =
-                changed(&prefs.get(chat), PrefChange::Pin(true), prefs.pins(), prefs.chats.len()).unwrap();
-            prefs.set(line);
+            apply(&mut s, chat, PrefChange::Pin(true)).unwrap();
         }
-        let ko = changed(&prefs.get("d"), PrefChange::Pin(true), prefs.pins(), 3).unwrap_err();
+        let ko = apply(&mut s, "d", PrefChange::Pin(true)).unwrap_err();
         assert_eq!(ko.code, Code::Full);
         assert!(ko.reason.contains("unpin"));
         // Pinning a pinned chat again is no fourth pin.
-        assert!(changed(&prefs.get("A"), PrefChange::Pin(true), 3, 3).is_ok());
-        prefs.set(changed(&prefs.get("A"), PrefChange::Pin(false), 3, 3).unwrap());
-        assert_eq!(prefs.chats.len(), 2);
-        assert_eq!(prefs.lines()[0].to_string(), "#c:all:pinned");
+        assert_eq!(apply(&mut s, "A", PrefChange::Pin(true)).unwrap().to_string(), "a:all:pinned");
+        assert_eq!(apply(&mut s, "A", PrefChange::Pin(false)).unwrap().to_string(), "a:all:unpinned");
+        assert_eq!(s.count(PREF.name), 2);
+        let lines: Vec<String> = lines(s.of(PREF.name).map(|(k, v)| (k.into(), v.into())).collect())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(lines, ["#c:all:pinned", "b:all:pinned"]);
+        // A level keeps the pin, and the name first given.
+        assert_eq!(apply(&mut s, "B", PrefChange::Level(Level::None)).unwrap().to_string(), "b:none:pinned");
     }
 
     #[test]
@@ -108,5 +196,11 @@ mod tests {
         assert_eq!(may_block(1, 1, 0, false).unwrap_err().code, Code::BadRequest);
         assert_eq!(may_block(1, 2, MAX_BLOCKS, false).unwrap_err().code, Code::Full);
         assert!(may_block(1, 2, MAX_BLOCKS, true).is_ok());
+        let kept = Kept::new("bob", vec![("bob", "Bob")]);
+        assert_eq!(decide(&BLOCK, &kept, &mut block(1, 2, "bob", true)), Ok(None), "blocked already");
+        assert_eq!(decide(&BLOCK, &kept, &mut block(1, 2, "bob", false)), Ok(Some(None)));
+        let none = Kept::new("bob", vec![]);
+        assert_eq!(decide(&BLOCK, &none, &mut block(1, 1, "bob", true)).unwrap_err().code, Code::BadRequest);
+        assert_eq!(decide(&BLOCK, &none, &mut block(1, 2, "Bob", true)), Ok(Some(Some("Bob".into()))));
     }
 }

@@ -10,13 +10,37 @@
 //! pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats" };
 //! ```
 //!
-//! and stored through two [`Backend`](super::Backend) methods that every
-//! setting shares: `set_setting(user, &ARCHIVE, key, Some(value))` (or
-//! `None` to remove the key) and `settings(user, &ARCHIVE)`, the user's
-//! `(key, value)` pairs sorted by key. The local store keeps them in
+//! and stored through the [`Backend`](super::Backend) methods that every
+//! setting shares: `change_setting(user, &ARCHIVE, key, change)`, where
+//! `change` makes the key's new value (`None` removes it) from what the
+//! user keeps of the setting ([`Kept`]), under the local store's lock or
+//! in the cluster's transaction; `Store::set_setting` is the change that
+//! just puts a value. `settings(user, &ARCHIVE)` lists the user's
+//! `(key, value)` pairs sorted by key, and two reads serve a setting keyed
+//! by a user's name (a block): `setting_about` (one key, as a message
+//! asks) and `holders` (who has the key). The local store keeps them in
 //! `state::User::settings` and writes a `SET` record
 //! (`record/settings.rs`); the cluster keeps them in its `settings`
 //! table (`cluster/settings.rs`).
+//!
+//! Every setting of a user about a chat is kept here, issue 54: the
+//! notification level and pin (`store::prefs::PREF`), a block
+//! (`store::prefs::BLOCK`), an archive, a star. Their own rules (three
+//! pins, no block of yourself) are the `change` a request passes, one
+//! function each in `store::prefs`.
+//!
+//! # A name taken again
+//!
+//! A setting about a direct chat is keyed by the other user's folded
+//! name ([`about`]). When a deleted account's name is registered again
+//! (`REGISTER` after the quarantine, docs/PROTOCOL.md §20), everything
+//! other users kept about the old account (a block of it, a level, a
+//! pin, an archive, a star of a message in that chat) goes, on both
+//! backends, as the name's new account takes it: the new account is
+//! somebody else. At the reuse rather than the deletion, so that during
+//! the quarantine the old conversation (which the other side keeps,
+//! §20) stays as its owner filed it, and so that a name deleted before
+//! this rule was kept is cleared too.
 //!
 //! # Bounded
 //!
@@ -84,6 +108,61 @@ pub fn may_set(setting: &Setting, have: usize, already: bool, on: bool) -> Resul
     Ok(())
 }
 
+/// What a change of one key sees, under the backend's lock or in its
+/// transaction: the key and the user's `(key, value)` pairs of the
+/// setting, sorted by key.
+pub struct Kept<'a> {
+    key: &'a str,
+    all: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Kept<'a> {
+    /// What the user keeps of a setting (`all`, sorted by key), as the
+    /// change of `key` sees it.
+    pub fn new(key: &'a str, all: Vec<(&'a str, &'a str)>) -> Kept<'a> {
+        Kept { key, all }
+    }
+
+    /// The key's value now, if it has one.
+    pub fn current(&self) -> Option<&'a str> {
+        let at = self.all.binary_search_by(|(k, _)| (*k).cmp(self.key)).ok()?;
+        Some(self.all[at].1)
+    }
+
+    /// How many keys of the setting the user has.
+    pub fn count(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Every value of the setting, in the order of the keys.
+    pub fn values(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.all.iter().map(|(_, v)| *v)
+    }
+}
+
+/// A request's change of one key: from what is [`Kept`], the key's new
+/// value (`None`: removed), or the refusal. Called once.
+pub type KeyChange<'c> = &'c mut dyn FnMut(&Kept) -> Result<Option<String>, Ko>;
+
+/// THE way a key of a setting changes, on both backends: the request's
+/// `change` first (its own rule, its own `KO`), then the bounds every
+/// setting has ([`check`], [`may_set`]). `Ok(None)` if nothing changes
+/// (nothing is stored), `Ok(Some(value))` the key's new value.
+pub fn decide(setting: &Setting, kept: &Kept, change: KeyChange) -> Result<Option<Option<String>>, Ko> {
+    let new = change(kept)?;
+    check(kept.key, new.as_deref())?;
+    may_set(setting, kept.count(), kept.current().is_some(), new.is_some())?;
+    Ok((new.as_deref() != kept.current()).then_some(new))
+}
+
+/// THE rule of a name taken again: whether a setting's `key` is about the
+/// direct chat with the user whose folded name is `folded`, the chat
+/// itself (`bob`: a block, a level, a pin, an archive) or a message in it
+/// (`bob:ana:m1`, a star). A room's keys begin with `#`, never a name.
+pub fn about(key: &str, folded: &str) -> bool {
+    key.strip_prefix(folded).is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+}
+
 /// One user's settings in memory (`state::User::settings`), as `SET`
 /// records leave them: by setting's name, then key, the value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -116,6 +195,11 @@ impl Settings {
             .range(from..)
             .take_while(move |((n, _), _)| n == name)
             .map(|((_, k), v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Removes every key [`about`] the user whose folded name is `folded`.
+    pub fn forget_about(&mut self, folded: &str) {
+        self.0.retain(|(_, key), _| !about(key, folded));
     }
 
     /// Every `(name, key, value)`, for a checkpoint and an export.
@@ -153,6 +237,44 @@ mod tests {
         s.set("b", "a", None);
         assert_eq!((s.get("b", "a"), s.get("b", "z")), (None, Some("Z")));
         assert_eq!(s.all().count(), 3);
+    }
+
+    #[test]
+    fn a_change_sees_what_is_kept_and_every_setting_stays_bounded() {
+        let kept = Kept::new("b", vec![("a", "A"), ("b", "B")]);
+        assert_eq!((kept.current(), kept.count()), (Some("B"), 2));
+        assert_eq!(Kept::new("c", vec![("a", "A")]).current(), None);
+        let put = |v: Option<&str>| {
+            let v = v.map(String::from);
+            move |_: &Kept| Ok(v.clone())
+        };
+        assert_eq!(decide(&TWO, &kept, &mut put(Some("B"))), Ok(None), "the same value: nothing changes");
+        assert_eq!(decide(&TWO, &kept, &mut put(None)), Ok(Some(None)));
+        let full = Kept::new("c", vec![("a", "A"), ("b", "B")]);
+        assert_eq!(decide(&TWO, &full, &mut put(Some("C"))).unwrap_err().code, Code::Full);
+        let mut own = |_: &Kept| Err(Ko::new(Code::BadRequest, "its own rule"));
+        assert_eq!(
+            decide(&TWO, &full, &mut own).unwrap_err().reason,
+            "its own rule",
+            "the request's rule first"
+        );
+        let long = "v".repeat(MAX_VALUE + 1);
+        assert_eq!(decide(&TWO, &kept, &mut put(Some(&long))).unwrap_err().code, Code::BadRequest);
+    }
+
+    #[test]
+    fn what_is_about_a_name_is_its_chat_and_the_messages_in_it() {
+        assert!(about("bob", "bob") && about("bob:ana:m1", "bob") && about("bob:bob:m2", "bob"));
+        assert!(!about("bobby", "bob") && !about("#bob", "bob") && !about("ana:bob:m1", "bob"));
+        let mut s = Settings::default();
+        for (name, key) in
+            [("block", "bob"), ("star", "bob:ana:m1"), ("star", "bobby:bob:m1"), ("pref", "#bob")]
+        {
+            s.set(name, key, Some("x"));
+        }
+        s.forget_about("bob");
+        let left: Vec<_> = s.all().map(|(_, k, _)| k).collect();
+        assert_eq!(left, ["#bob", "bobby:bob:m1"]);
     }
 
     #[test]

@@ -51,3 +51,57 @@ fn wachat_migrate_carries_blocks_levels_and_pins() {
     assert!(send_conn(&a, "bob").request("MSG:ana:b1:hi").starts_with("OK:b1:"));
     assert_eq!(ana.listing("HISTORY:bob:10"), Vec::<String>::new());
 }
+
+/// Issue 54: a database at schema version 13 keeps its blocks and chat
+/// preferences in the `blocks` and `prefs` tables of version 10; version
+/// 14 moves them into `settings`, where they answer and act as before.
+#[test]
+fn schema_14_moves_the_blocks_and_preferences_into_the_settings() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    for user in ["ana", "bob", "carl"] {
+        register(&a, user);
+    }
+    a.kill();
+    // The database as version 13 left it, with rows in the old tables.
+    let mut pg = cluster.pg.client();
+    pg.batch_execute(include_str!("../../src/cluster/migrations/010_prefs.sql")).unwrap();
+    pg.batch_execute(
+        "DROP INDEX settings_key; \
+         INSERT INTO blocks SELECT u.id, b.id FROM users u, users b WHERE u.folded = 'ana' AND b.folded = 'bob'; \
+         INSERT INTO prefs SELECT id, '#lab', '#Lab', 'mentions', true FROM users WHERE folded = 'ana'; \
+         INSERT INTO prefs SELECT id, 'carl', 'Carl', 'none', false FROM users WHERE folded = 'ana'; \
+         UPDATE wachat_schema SET version = 13;",
+    )
+    .unwrap();
+    let b = cluster.node("b");
+    let version: i32 = pg.query_one("SELECT version FROM wachat_schema", &[]).unwrap().get(0);
+    assert_eq!(version, 14);
+    let gone: Option<String> = pg.query_one("SELECT to_regclass('blocks')::text", &[]).unwrap().get(0);
+    assert_eq!(gone, None, "the old tables go");
+    let mut ana = send_conn(&b, "ana");
+    assert_eq!(ana.listing("BLOCKS"), ["bob"]);
+    assert_eq!(ana.listing("PREFS"), ["#Lab:mentions:pinned", "Carl:none:unpinned"]);
+    assert!(send_conn(&b, "bob").request("MSG:ana:b1:hidden").starts_with("OK:b1:"));
+    assert_eq!(ana.listing("HISTORY:bob:10"), Vec::<String>::new(), "the block acts");
+    assert_eq!(send_conn(&b, "bob").request("LASTSEEN:ana"), "OK:ana:UNKNOWN");
+}
+
+/// Issue 54: what other users kept about a deleted account does not
+/// apply to the next account of its name (tests/prefs.rs: the same on a
+/// single server), its connections on either node.
+#[test]
+fn a_name_taken_again_is_somebody_else_on_every_node() {
+    let cluster = Cluster::start();
+    let free = ["--name-quarantine-days", "0"];
+    let (a, b) = (cluster.node_with("a", &free), cluster.node_with("b", &free));
+    let turn = std::cell::Cell::new(0);
+    super::support::prefs::a_name_taken_again_is_somebody_else(|| {
+        turn.set(turn.get() + 1);
+        if turn.get() % 2 == 0 { a.send_conn() } else { b.send_conn() }
+    });
+    for node in [&a, &b] {
+        let mut ana = node.login_send("ana", super::support::prefs::REUSE_PW);
+        super::support::prefs::what_ana_keeps_after_the_reuse(&mut ana);
+    }
+}

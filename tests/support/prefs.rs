@@ -36,6 +36,57 @@ pub fn play_session(heading: &str, least: usize, connect: impl Fn(&str) -> Conn)
     assert!(played > least, "{played} lines");
 }
 
+/// The password of the accounts [`a_name_taken_again_is_somebody_else`] makes.
+pub const REUSE_PW: &str = "pw-again";
+
+/// Issue 54, on the backend whose fresh send connections `connect` makes
+/// (started with `--name-quarantine-days 0`): ana keeps a block, a level,
+/// a pin, an archive and a star about bob; bob deletes his account, and
+/// they stay while his name is reserved; then somebody registers the name
+/// `bob` again: none of them applies to the new account, and what ana
+/// keeps about others stays ([`what_ana_keeps_after_the_reuse`]).
+pub fn a_name_taken_again_is_somebody_else(connect: impl Fn() -> Conn) {
+    let register = |name: &str| {
+        let mut conn = connect();
+        assert_eq!(conn.request(&format!("REGISTER:{name}::{REUSE_PW}")), format!("OK:{name}"));
+        conn
+    };
+    let (mut ana, mut bob, _carl) = (register("ana"), register("bob"), register("carl"));
+    assert!(bob.request("MSG:ana:m1:hello ana").starts_with("OK:m1:"));
+    for request in [
+        "STAR:bob:bob:m1",
+        "PIN:bob",
+        "NOTIFY:bob:none",
+        "ARCHIVE:bob",
+        "BLOCK:bob",
+        "PIN:#general",
+        "ARCHIVE:carl",
+        "BLOCK:carl",
+    ] {
+        assert_eq!(ana.request(request), "OK", "{request}");
+    }
+    assert_eq!(bob.request(&format!("DELACCOUNT:{REUSE_PW}")), "OK");
+    // Until the name is taken again, ana's settings about the old bob stay.
+    assert_eq!(ana.listing("BLOCKS"), ["bob", "carl"]);
+    assert_eq!(ana.listing("PREFS"), ["#general:all:pinned", "bob:none:pinned"]);
+    assert_eq!(ana.listing("STARRED").len(), 1);
+    let mut new_bob = register("bob");
+    what_ana_keeps_after_the_reuse(&mut ana);
+    // The new bob is not blocked: his message reaches ana.
+    assert!(new_bob.request("MSG:ana:n1:I am the new bob").starts_with("OK:n1:"));
+    let history = ana.listing("HISTORY:bob:10");
+    assert!(history.last().is_some_and(|l| l.ends_with(":I am the new bob")), "{history:?}");
+}
+
+/// What ana keeps once the name `bob` is a new account's: her settings
+/// about carl and #general, nothing about bob.
+pub fn what_ana_keeps_after_the_reuse(ana: &mut Conn) {
+    assert_eq!(ana.listing("BLOCKS"), ["carl"]);
+    assert_eq!(ana.listing("PREFS"), ["#general:all:pinned"]);
+    assert_eq!(ana.listing("ARCHIVED"), ["carl"]);
+    assert_eq!(ana.listing("STARRED"), Vec::<String>::new());
+}
+
 /// `line` with each run of 13 digits (a time in ms) as `<ts>`, and each
 /// action id's stamp (`_emwup63ee_m1`, §19) as `<stamp>`.
 fn without_stamps(line: &str) -> String {

@@ -80,7 +80,7 @@ fn mark(s: &Session, who: Who, chat: &Chat, from: &str, id: &str, starred: bool)
         }
         false => (from.to_string(), None),
     };
-    let ticket = store.set_setting(who.id, &STAR, &key(chat, &from, id), ts.as_deref())?;
+    let ticket = s.ctx.store.set_setting(who.id, &STAR, &key(chat, &from, id), ts.as_deref())?;
     store.wait(ticket)?;
     let event = Event::Star { chat: chat.to_string(), from, id: id.to_string(), starred };
     relay(s.ctx, [who.id], &event);

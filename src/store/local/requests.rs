@@ -24,9 +24,9 @@ use super::erase::Erasure;
 use super::reads::ReplayLines;
 use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
-use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, PrefLine, RoomInfoLine, RoomLine};
-use crate::store::prefs::PrefChange;
-use crate::store::settings::{self, Setting};
+use crate::protocol::names::fold;
+use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
+use crate::store::settings::{self, Kept, KeyChange, Setting};
 
 /// Each request the server makes of the local store, in the trait's
 /// order. The walks that `READ` and `HISTORY` make back along a
@@ -343,87 +343,22 @@ impl Backend for LocalStore {
         self.inner.is_room_admin(user, room)
     }
 
-    /// 1.2: a `BLOCK` record, checked and applied under the state lock.
-    fn set_block(&self, user: UserId, whom: UserId, on: bool) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            let prefs = &state.users[user].prefs;
-            let already = prefs.blocks.contains(&whom);
-            if on {
-                crate::store::prefs::may_block(user, whom, prefs.blocks.len(), already)?;
-            }
-            if already == on {
-                return Ok(()); // nothing changes
-            }
-            let ts = state.next_ts(now_ms());
-            let (me, whom) = (state.users[user].name.clone(), state.users[whom].name.clone());
-            state.commit(Record::Block { ts, user: me, whom, on }, batch)
-        })?;
-        Ok(ticket)
-    }
-
-    fn blocks(&self, user: UserId) -> Result<Vec<(UserId, Arc<str>)>, Ko> {
-        let state = self.inner.state.lock();
-        let mut blocked: Vec<(UserId, Arc<str>)> = state.users[user]
-            .prefs
-            .blocks
-            .iter()
-            .map(|&whom| (whom, state.users[whom].name.clone()))
-            .collect();
-        blocked.sort_by_key(|(_, name)| crate::protocol::names::fold(name));
-        Ok(blocked)
-    }
-
-    fn is_blocked(&self, name: &str, whom: UserId) -> Result<bool, Ko> {
-        let state = self.inner.state.lock();
-        Ok(state.user_id(name).is_some_and(|user| state.users[user].prefs.blocks.contains(&whom)))
-    }
-
-    /// A pass over the users under the state lock (~10 µs per thousand
-    /// users), for a `MEMBERS`, which costs a `--rate` token.
-    fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
-        let state = self.inner.state.lock();
-        let users = state.users.iter().enumerate();
-        Ok(users.filter(|(_, u)| u.prefs.blocks.contains(&whom)).map(|(id, _)| id).collect())
-    }
-
-    /// 1.2: a `PREF` record, checked and applied under the state lock.
-    fn set_pref(&self, user: UserId, chat: &str, change: PrefChange) -> Result<(PrefLine, Ticket), Ko> {
-        self.inner.write(|state, batch| {
-            let prefs = &state.users[user].prefs;
-            let current = prefs.get(chat);
-            let pref = crate::store::prefs::changed(&current, change, prefs.pins(), prefs.chats.len())?;
-            if pref != current {
-                let ts = state.next_ts(now_ms());
-                let me = state.users[user].name.clone();
-                state.commit(Record::Pref { ts, user: me, pref: pref.clone() }, batch)?;
-            }
-            Ok(pref)
-        })
-    }
-
-    fn prefs(&self, user: UserId) -> Result<Vec<PrefLine>, Ko> {
-        Ok(self.inner.state.lock().users[user].prefs.lines())
-    }
-
-    /// 1.2: a `SET` record, checked and applied under the state lock.
-    fn set_setting(
+    /// 1.2: a `SET` record, decided and applied under the state lock.
+    fn change_setting(
         &self,
         user: UserId,
         setting: &'static Setting,
         key: &str,
-        value: Option<&str>,
+        change: KeyChange,
     ) -> Result<Ticket, Ko> {
-        settings::check(key, value)?;
         let ((), ticket) = self.inner.write(|state, batch| {
-            let have = &state.users[user].settings;
-            let current = have.get(setting.name, key);
-            settings::may_set(setting, have.count(setting.name), current.is_some(), value.is_some())?;
-            if current == value {
+            let kept = Kept::new(key, state.users[user].settings.of(setting.name).collect());
+            let Some(value) = settings::decide(setting, &kept, change)? else {
                 return Ok(()); // nothing changes
-            }
+            };
             let ts = state.next_ts(now_ms());
             let me = state.users[user].name.clone();
-            let (name, key, value) = (setting.name.to_string(), key.to_string(), value.map(String::from));
+            let (name, key) = (setting.name.to_string(), key.to_string());
             state.commit(Record::Set { ts, user: me, name, key, value }, batch)
         })?;
         Ok(ticket)
@@ -432,6 +367,22 @@ impl Backend for LocalStore {
     fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
         let state = self.inner.state.lock();
         Ok(state.users[user].settings.of(setting.name).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko> {
+        let state = self.inner.state.lock();
+        let Some(owner) = state.user_id(owner) else { return Ok(None) };
+        let key = fold(&state.users[about].name);
+        Ok(state.users[owner].settings.get(setting.name, &key).map(String::from))
+    }
+
+    /// A pass over the users under the state lock (~10 µs per thousand
+    /// users), for a `MEMBERS`, which costs a `--rate` token.
+    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko> {
+        let state = self.inner.state.lock();
+        let key = fold(&state.users[about].name);
+        let users = state.users.iter().enumerate();
+        Ok(users.filter(|(_, u)| u.settings.get(setting.name, &key).is_some()).map(|(id, _)| id).collect())
     }
 }
 

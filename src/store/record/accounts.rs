@@ -114,8 +114,9 @@ impl State {
         u.several = false;
         u.inbox.acked = u.inbox.last_seq;
         u.inbox.queue = Arc::default();
-        u.prefs = Default::default(); // 1.2 (§22): its blocks and preferences, private too
-        u.settings = Default::default(); // 1.2 (§23): its settings (archived chats) as well
+        // 1.2 (§22, §23): its settings (blocks, preferences, archived
+        // chats, stars) are private too.
+        u.settings = Default::default();
         Ok(())
     }
 
@@ -124,8 +125,9 @@ impl State {
     /// state goes with the cut: its resend window (the new account's first
     /// `m1` is a new message), its last-seen time, the bytes counted
     /// against its quota, what rooms' rules said of its name (an
-    /// ownership, a rank, a ban …); and each peer's messages before the cut
-    /// are not unread (`bases`).
+    /// ownership, a rank, a ban …); each peer's messages before the cut
+    /// are not unread (`bases`); and what other users kept about the old
+    /// account goes (`store::settings::about`: a block of it, a pin …).
     pub(super) fn apply_reuse(&mut self, user: &str, hash: &str, pos: Pos) -> Result<(), String> {
         let user = self.need_user(user)?;
         if !self.users[user].is_deleted() {
@@ -140,6 +142,10 @@ impl State {
         let name = self.users[user].name.clone();
         for room in self.rooms.iter_mut().flatten() {
             room.rules.forget(&name);
+        }
+        let folded = crate::protocol::names::fold(&name);
+        for other in &mut self.users {
+            other.settings.forget_about(&folded);
         }
         let u = &mut self.users[user];
         u.hash = hash.to_string();

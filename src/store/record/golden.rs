@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::{Link, Message, NO_POS, Record};
-use crate::protocol::{Change, Mode, PrefLine, Text};
+use crate::protocol::{Change, Mode, Text};
 use crate::store::moderation::Rule;
 
 fn name(s: &str) -> Arc<str> {
@@ -75,20 +75,6 @@ fn every_kind() -> Vec<(Record, &'static str)> {
             Record::Reuse { ts: 16, user: ana.clone(), hash },
             "REUSE,16,ana,,,,,,\"$argon2id$v=19$m=8,t=2,p=1$c2FsdA$aGFzaA\"\n",
         ),
-        (Record::Block { ts: 17, user: ana.clone(), whom: bob.clone(), on: true }, "BLOCK,17,ana,bob,,,1\n"),
-        (Record::Block { ts: 17, user: ana.clone(), whom: bob, on: false }, "BLOCK,17,ana,bob,,,0\n"),
-        (
-            Record::Pref {
-                ts: 18,
-                user: ana.clone(),
-                pref: PrefLine::parse("#lab:mentions:pinned").unwrap(),
-            },
-            "PREF,18,ana,#lab,mentions,,1\n",
-        ),
-        (
-            Record::Pref { ts: 18, user: ana.clone(), pref: PrefLine::parse("Bob:none:unpinned").unwrap() },
-            "PREF,18,ana,Bob,none,,0\n",
-        ),
         (set(ana.clone(), "bob", Some("Bob")), "SET,19,ana,bob,archive,,1,,Bob\n"),
         (set(ana.clone(), "#lab", Some("a, \"b\"")), "SET,19,ana,#lab,archive,,1,,\"a, \"\"b\"\"\"\n"),
         (set(ana, "bob", None), "SET,19,ana,bob,archive,,0\n"),
@@ -107,7 +93,6 @@ fn every_kind_is_written_as_before_and_reads_back() {
     }
     let all = [
         "ACK",
-        "BLOCK",
         "DELACCOUNT",
         "DELIVERED",
         "DEVICES",
@@ -115,7 +100,6 @@ fn every_kind_is_written_as_before_and_reads_back() {
         "LEAVE",
         "MSG",
         "PASSWD",
-        "PREF",
         "READ",
         "REUSE",
         "RULE",
@@ -133,6 +117,24 @@ fn lines_of_older_writers_still_read() {
     assert_eq!(old, change(Change::Muted("bob".into(), 0)));
     // Missing trailing fields read as empty.
     assert_eq!(Record::decode("SEEN,10,bob").unwrap(), Record::Seen { ts: 10, user: name("bob") });
+    // Issue 54: the `BLOCK` and `PREF` lines of before read as the
+    // settings they mean.
+    let setting = |name: &str, key: &str, value: Option<&str>| Record::Set {
+        ts: 17,
+        user: self::name("ana"),
+        name: name.into(),
+        key: key.into(),
+        value: value.map(String::from),
+    };
+    for (line, record) in [
+        ("BLOCK,17,ana,Bob,,,1", setting("block", "bob", Some("Bob"))),
+        ("BLOCK,17,ana,Bob,,,0", setting("block", "bob", None)),
+        ("PREF,17,ana,#Lab,mentions,,1", setting("pref", "#lab", Some("#Lab:mentions:pinned"))),
+        ("PREF,17,ana,Bob,none,,0", setting("pref", "bob", Some("Bob:none:unpinned"))),
+        ("PREF,17,ana,Bob,all,,0", setting("pref", "bob", None)),
+    ] {
+        assert_eq!(Record::decode(line).unwrap(), record, "{line}");
+    }
 }
 
 #[test]

@@ -39,7 +39,7 @@
 //! | `marks.rs` | `DELIVERED`, `READ`, `ACK`, `SEEN` | (the core: `USER`, `DIRECT`) |
 //! | `rooms.rs` | `JOIN`, `LEAVE`, `RULE` | `RULES`, `RULE`, `ADMIN` |
 //! | `accounts.rs` | `DEVICES`, `PASSWD`, `DELACCOUNT`, `REUSE` | `SEVERAL`, `HASH`, `SINCE`, `BASE` |
-//! | `prefs.rs` | `BLOCK`, `PREF` | `BLOCK`, `PREF` |
+//! | `prefs.rs` | `BLOCK`, `PREF` of before issue 54, read as `SET` | the same, read only |
 //! | `settings.rs` | `SET` | `SET` |
 //!
 //! Each file holds its kinds' line (`encode_…` and `decode`), their
@@ -118,12 +118,9 @@ pub enum Record {
     /// 1.2: the name of `user`, a deleted account, was registered again
     /// (its quarantine over): a new account, with the password `hash` is of.
     Reuse { ts: u64, user: Arc<str>, hash: Arc<str> },
-    /// 1.2: `user` blocked `whom` (or, `on` false, unblocked them).
-    Block { ts: u64, user: Arc<str>, whom: Arc<str>, on: bool },
-    /// 1.2: `user`'s preference of a chat is now `pref`.
-    Pref { ts: u64, user: Arc<str>, pref: crate::protocol::PrefLine },
     /// 1.2: `user`'s `key` of the setting `name` is now `value` (or,
-    /// `None`, gone): `store::settings`.
+    /// `None`, gone): `store::settings`. (The `BLOCK` and `PREF` lines of
+    /// before read as such records: `record/prefs.rs`.)
     Set { ts: u64, user: Arc<str>, name: String, key: String, value: Option<String> },
 }
 
@@ -164,8 +161,6 @@ impl Record {
             | Record::Passwd { ts, .. }
             | Record::DelAccount { ts, .. }
             | Record::Reuse { ts, .. }
-            | Record::Block { ts, .. }
-            | Record::Pref { ts, .. }
             | Record::Set { ts, .. } => *ts,
         }
     }
@@ -189,8 +184,6 @@ impl Record {
             Record::Passwd { ts, user, hash } => accounts::encode_hash(l, "PASSWD", *ts, user, hash),
             Record::DelAccount { ts, user } => accounts::encode_delaccount(l, *ts, user),
             Record::Reuse { ts, user, hash } => accounts::encode_hash(l, "REUSE", *ts, user, hash),
-            Record::Block { ts, user, whom, on } => prefs::encode_block(l, *ts, user, whom, *on),
-            Record::Pref { ts, user, pref } => prefs::encode_pref(l, *ts, user, pref),
             Record::Set { ts, user, name, key, value } => {
                 settings::encode(l, *ts, user, name, key, value.as_deref())
             }
@@ -243,8 +236,6 @@ impl Record {
             Record::Passwd { user, hash, .. } => state.apply_passwd(user, hash),
             Record::DelAccount { ts, user } => state.apply_delaccount(user, *ts),
             Record::Reuse { user, hash, .. } => state.apply_reuse(user, hash, pos),
-            Record::Block { user, whom, on, .. } => state.apply_block(user, whom, *on),
-            Record::Pref { user, pref, .. } => state.apply_pref(user, pref),
             Record::Set { user, name, key, value, .. } => state.apply_set(user, name, key, value.as_deref()),
         }
     }

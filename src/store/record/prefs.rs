@@ -1,100 +1,79 @@
-//! A user's blocks and chat preferences (1.2, §22): `BLOCK` and `PREF`.
-//! Their lines, what they do to the state, and their checkpoint rows. What
-//! a `BLOCK`, `NOTIFY` or `PIN` may change is decided by the rules of
-//! `store::prefs` (`may_block`, `changed`), which the cluster asks too.
+//! The `BLOCK` and `PREF` records of before issue 54 (1.2, §22), still
+//! read: a data directory written then replays to the same blocks and
+//! preferences. They are no longer written: a block and a chat's
+//! preference are settings now (`store::prefs::BLOCK` and `PREF`, kept by
+//! `SET` records), and each old line, in the log or a checkpoint, is read
+//! as the setting it meant by one function, [`as_setting`].
 //!
 //! ```text
-//! BLOCK,<ts>,<user>,<whom>,,,<1 blocked|0 unblocked>
+//! BLOCK,<ts>,<user>,<whom>,,,<1 blocked|0 unblocked>     in the log
 //! PREF,<ts>,<user>,<chat>,<all|mentions|none>,,<1 pinned|0 not>
+//! BLOCK,<user>,<whom>                                    in a checkpoint
+//! PREF,<user>,<chat>,<level>,<pinned 0|1>
 //! ```
 
-use std::sync::Arc;
-
-use super::fields::{Fields, Line, Rows};
+use super::fields::Fields;
 use super::{CheckpointRows, Record};
 use crate::protocol::PrefLine;
-use crate::store::state::{State, UserId};
+use crate::store::prefs::{BLOCK, PREF, key};
+use crate::store::state::State;
 
-pub(super) fn encode_block(line: &mut Line, ts: u64, user: &str, whom: &str, on: bool) {
-    line.word("BLOCK");
-    line.number(ts);
-    line.fields(&[user, whom, "", ""]);
-    line.number(u64::from(on));
+/// An old line's meaning, before it is a setting.
+enum Old<'a> {
+    /// `whom` blocked (`true`) or unblocked.
+    Block { whom: &'a str, on: bool },
+    /// A chat's preference now.
+    Pref(PrefLine),
 }
 
-pub(super) fn encode_pref(line: &mut Line, ts: u64, user: &str, pref: &PrefLine) {
-    line.word("PREF");
-    line.number(ts);
-    line.fields(&[user, &pref.chat, pref.level.as_str(), ""]);
-    line.number(u64::from(pref.pinned));
+/// THE mapping of an old record onto the settings: the setting's name, the
+/// key and its value (`None`: removed), as `BLOCK`, `NOTIFY` and `PIN`
+/// store them now. A block's value is the name as the record wrote it,
+/// which was the name as registered; a default preference is no key.
+fn as_setting(old: Old) -> (&'static str, String, Option<String>) {
+    match old {
+        Old::Block { whom, on } => (BLOCK.name, key(whom), on.then(|| whom.to_string())),
+        Old::Pref(pref) => (PREF.name, key(&pref.chat), (!pref.is_default()).then(|| pref.to_string())),
+    }
 }
 
-/// Reads the line of one of this file's kinds (`word`), whose time is `ts`.
+/// Reads the line of one of this file's kinds (`word`), whose time is
+/// `ts`, as the `SET` record it means.
 pub(super) fn decode(word: &str, f: &Fields, ts: u64) -> Result<Record, String> {
-    let user: Arc<str> = f.get(2)?.as_ref().into();
-    Ok(match word {
-        "BLOCK" => Record::Block { ts, user, whom: f.get(3)?.as_ref().into(), on: f.number(6)? == 1 },
-        _ => {
-            let (chat, level) = (f.get(3)?.to_string(), f.get(4)?.parse()?);
-            Record::Pref { ts, user, pref: PrefLine { chat, level, pinned: f.number(6)? == 1 } }
-        }
-    })
+    let user = f.get(2)?.as_ref().into();
+    let whom = f.get(3)?;
+    let old = match word {
+        "BLOCK" => Old::Block { whom: whom.as_ref(), on: f.number(6)? == 1 },
+        _ => Old::Pref(PrefLine {
+            chat: whom.to_string(),
+            level: f.get(4)?.parse()?,
+            pinned: f.number(6)? == 1,
+        }),
+    };
+    let (name, key, value) = as_setting(old);
+    Ok(Record::Set { ts, user, name: name.to_string(), key, value })
 }
 
-impl State {
-    /// `BLOCK`: `user` blocked `whom` (or, `on` false, unblocked them).
-    pub(super) fn apply_block(&mut self, user: &str, whom: &str, on: bool) -> Result<(), String> {
-        let (user, whom) = (self.need_user(user)?, self.need_user(whom)?);
-        let blocks = &mut self.users[user].prefs.blocks;
-        if on {
-            blocks.insert(whom);
-        } else {
-            blocks.remove(&whom);
-        }
-        Ok(())
-    }
-
-    /// `PREF`: `user`'s preference of a chat is now `pref`.
-    pub(super) fn apply_pref(&mut self, user: &str, pref: &PrefLine) -> Result<(), String> {
-        let user = self.need_user(user)?;
-        self.users[user].prefs.set(pref.clone());
-        Ok(())
-    }
-}
-
-/// In a checkpoint, after a user's `HASH` … rows:
-///
-/// ```text
-/// BLOCK,<user>,<whom>
-/// PREF,<user>,<chat>,<level>,<pinned 0|1>
-/// ```
+/// The old checkpoint rows, loaded as settings; none are written (the
+/// settings' own `SET` rows are).
 pub(super) const ROWS: CheckpointRows = CheckpointRows {
     kinds: &["BLOCK", "PREF"],
-    user: user_rows,
+    user: |_, _, _| {},
     room: |_, _, _| {},
     end: |_, _| {},
     load: load_row,
 };
 
-fn user_rows(state: &State, user: UserId, out: &mut Rows) {
-    let u = &state.users[user];
-    for &whom in &u.prefs.blocks {
-        out.row(&["BLOCK", &u.name, &state.users[whom].name]);
-    }
-    for pref in u.prefs.chats.values() {
-        out.row(&["PREF", &u.name, &pref.chat, pref.level.as_str(), if pref.pinned { "1" } else { "0" }]);
-    }
-}
-
 fn load_row(state: &mut State, f: &Fields) -> Result<(), String> {
-    let user = |i| state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)));
-    let u = user(1)?;
-    if f.get(0)?.as_ref() == "BLOCK" {
-        let whom = user(2)?;
-        state.users[u].prefs.blocks.insert(whom);
+    let name = f.get(1)?;
+    let user = state.user_id(name.as_ref()).ok_or_else(|| format!("unknown user {name:?}"))?;
+    let whom = f.get(2)?;
+    let old = if f.get(0)?.as_ref() == "BLOCK" {
+        Old::Block { whom: whom.as_ref(), on: true }
     } else {
-        let (chat, level) = (f.get(2)?.to_string(), f.get(3)?.parse()?);
-        state.users[u].prefs.set(PrefLine { chat, level, pinned: f.number(4)? == 1 });
-    }
+        Old::Pref(PrefLine { chat: whom.to_string(), level: f.get(3)?.parse()?, pinned: f.number(4)? == 1 })
+    };
+    let (setting, key, value) = as_setting(old);
+    state.users[user].settings.set(setting, &key, value.as_deref());
     Ok(())
 }

@@ -39,7 +39,6 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 pub use inbox::{Batch, Delivery, Inbox, Pushed, Queued, Run};
-pub use prefs::Prefs;
 pub use recent::{DEDUP_WINDOW, Recent};
 
 use super::moderation::Rules;
@@ -119,10 +118,8 @@ pub struct User {
     /// before it (`DIRECT` marks count from the conversation's start):
     /// not unread for the new account.
     pub(super) bases: HashMap<UserId, u64>,
-    /// 1.2: whom it blocked, and its chats' preferences (`BLOCK` and
-    /// `PREF` records, `store::prefs`).
-    pub prefs: Prefs,
-    /// 1.2 (§23): its settings (`SET` records, `store::settings`).
+    /// 1.2 (§23): its settings (`SET` records, `store::settings`): its
+    /// blocks, chats' preferences, archived chats, stars.
     pub settings: crate::store::settings::Settings,
 }
 
@@ -223,7 +220,6 @@ pub struct State {
 
 mod apply;
 mod inbox;
-pub mod prefs;
 pub mod recent;
 mod rules;
 #[cfg(test)]
