@@ -411,9 +411,7 @@ impl Inner {
     /// have dropped the pages it could not write, and a second fsync then
     /// reports success for data that is not on disk.)
     fn final_failure(&self, e: &Error) -> bool {
-        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
-        let room = matches!(e, Error::Io { source, .. }
-            if matches!(source.kind(), StorageFull | FileTooLarge | QuotaExceeded));
+        let room = write::no_room(e);
         if !room {
             self.durable.given_up.store(true, Ordering::SeqCst);
         }

@@ -124,7 +124,8 @@ pub(in crate::store) struct Inner {
     /// 1.2: since when message ids of actions are the server's
     /// (`store::actions_since`).
     pub(super) actions_since: u64,
-    /// Whether the disk is below `--min-free` (see `store::budget`).
+    /// Whether the disk is below `--min-free` (see `store::budget`), or
+    /// full (`store::ballast`).
     pub(super) floor: super::budget::Floor,
     /// Deleted texts still to take off the disk, and their thread's bell.
     pub(in crate::store) eraser: erase::Eraser,
@@ -205,6 +206,15 @@ impl LocalStore {
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
         let eraser = erase::Eraser::load(disk.as_ref(), dir, options.erase_interval)?;
+        // The room a write that meets a full disk frees (`store::ballast`);
+        // without it the store starts full, and makes it once there is room.
+        let full = match super::ballast::make(disk.as_ref(), dir) {
+            Ok(()) => false,
+            Err(e) => {
+                log::warn!("store: {}: {e}; writes refused with KO:FULL until there is room", dir.display());
+                true
+            }
+        };
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             disk,
@@ -232,7 +242,7 @@ impl LocalStore {
             lock: Mutex::new(lock),
             server_id,
             actions_since,
-            floor: super::budget::Floor::default(),
+            floor: super::budget::Floor::new(full),
             eraser,
             search_index: Default::default(),
         });
