@@ -206,15 +206,11 @@ impl LocalStore {
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
         let eraser = erase::Eraser::load(disk.as_ref(), dir, options.erase_interval)?;
-        // The room a write that meets a full disk frees (`store::ballast`);
-        // without it the store starts full, and makes it once there is room.
-        let full = match super::ballast::make(disk.as_ref(), dir) {
-            Ok(()) => false,
-            Err(e) => {
-                log::warn!("store: {}: {e}; writes refused with KO:FULL until there is room", dir.display());
-                true
-            }
-        };
+        // The room a write that meets a full disk frees (`store::ballast`).
+        let ballast = super::ballast::make(disk.as_ref(), dir);
+        if let Err(e) = &ballast {
+            log::warn!("store: {}: the ballast cannot be made: {e} (see store::ballast)", dir.display());
+        }
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             disk,
@@ -242,7 +238,7 @@ impl LocalStore {
             lock: Mutex::new(lock),
             server_id,
             actions_since,
-            floor: super::budget::Floor::new(full),
+            floor: super::budget::Floor::new(&ballast),
             eraser,
             search_index: Default::default(),
         });
