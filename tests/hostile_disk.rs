@@ -1,6 +1,7 @@
 //! The disk against the store (issue 38): a full disk must never store a
-//! message that was answered `KO`, and the free-space floor must hold from
-//! the first write below it (on a simulated disk, `store::sim_disk`, which
+//! message that was answered `KO`, a message that meets it is answered
+//! within a bounded time (issue 49, the ballast), and the free-space floor
+//! must hold from the first write below it (on a simulated disk, `store::sim_disk`, which
 //! fills and frees on demand, so nothing here depends on timing); a log
 //! segment damaged by hand is repaired by `wachat users check --repair`,
 //! losing only the damaged line.
