@@ -233,6 +233,9 @@ fn item8_a_message_that_meets_a_full_disk_is_answered_within_the_read_timeout() 
     assert!(account.starts_with("KO:FULL:"), "an account too: {account}");
     let history = ana.listing("HISTORY:bob:10");
     assert_eq!(history.len(), 2, "reads go on: {history:?}");
+    let mut bob = Conn::connect(server.send_addr());
+    assert_eq!(bob.request("LOGIN:bob:pw-bob"), "OK:bob", "logins too");
+    assert_eq!(bob.listing("HISTORY:ana:10").len(), 2);
     // Room again: the ballast is made again, and writes are admitted.
     disk.set_capacity(None);
     let again = poll_until_ok(&mut ana, "MSG:bob:m4:room again");

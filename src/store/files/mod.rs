@@ -828,11 +828,9 @@ impl Drop for QueuePlace<'_> {
 /// lack of room (a disk that filled between the floor's looks, issue 49):
 /// what was written of it was taken back, so the client may send it again.
 pub fn internal(e: io::Error) -> Ko {
-    use io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
     log::error!("files: {e}");
-    if matches!(e.kind(), StorageFull | FileTooLarge | QuotaExceeded) {
-        let why = "the server's disk is full; send it again once there is room";
-        return Ko::new(Code::Full, why);
+    if crate::store::budget::no_room(&e) {
+        return crate::store::budget::disk_full();
     }
     Ko::new(Code::Internal, "the server could not store the file")
 }

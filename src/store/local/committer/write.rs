@@ -132,8 +132,7 @@ fn spend_ballast(inner: &Inner, files: &mut Files, base: Pos, e: &Error) -> bool
 /// Whether a write failed for lack of room (a full disk, a quota,
 /// `ulimit -f`): the failures that room can cure.
 pub(super) fn no_room(e: &Error) -> bool {
-    use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
-    matches!(e, Error::Io { source, .. } if matches!(source.kind(), StorageFull | FileTooLarge | QuotaExceeded))
+    matches!(e, Error::Io { source, .. } if crate::store::budget::no_room(source))
 }
 
 /// Writes the stalled batch again, at the position it was given; synced.
