@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::super::ballast::BALLAST;
 use super::super::budget::{Budget, LOOK_EVERY, MinFree};
 use super::super::disk::Disk;
 use super::super::sim_disk::SimDisk;
@@ -239,4 +240,32 @@ fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
     let (local, _) = open(&disk, options);
     assert_eq!(local.stored_bytes("ana"), now);
     assert_eq!(local.inner.state.lock().usage.from, Some(local.inner.log.start()));
+}
+
+/// Issue 49, item 8: a store that starts with no room for its ballast
+/// (`store::ballast`) starts full: every write `KO:FULL`, logins and
+/// reads go on; once there is room, the ballast is made and writes resume.
+#[test]
+fn a_store_with_no_room_for_its_ballast_starts_full_and_makes_it_once_there_is_room() {
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, no_floor());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    store.register("bob", "", "pw").unwrap();
+    send(&store, ana, "bob", "m1").unwrap();
+    store.stop();
+    // Another program took the ballast's room while the server was stopped.
+    let ballast = Path::new("/data/ballast");
+    disk.remove(ballast).unwrap();
+    disk.set_capacity(Some(disk.used_bytes() + BALLAST / 2));
+    let (_, store) = open(&disk, no_floor());
+    let ko = send(&store, ana, "bob", "m2").unwrap_err();
+    assert_eq!(ko.code, Code::Full, "{ko}");
+    assert!(store.login("ana", "pw", false).is_ok());
+    assert_eq!(history_ids(&store, ana, "bob"), ["m1"]);
+    assert!(!disk.exists(ballast));
+    disk.set_capacity(None);
+    let ok = send_until_ok(&store, ana, "bob", "m2", LOOK_EVERY * 500);
+    assert!(ok.starts_with("m2:"), "{ok}");
+    assert!(disk.exists(ballast), "made again");
+    assert_eq!(history_ids(&store, ana, "bob"), ["m1", "m2"]);
 }
