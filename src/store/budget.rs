@@ -45,7 +45,8 @@
 //!
 //! **How often it looks (issue 49).** A look is a `statvfs` (~1.35 µs):
 //! taken by every write it was ~15 % of the CPU a message sent alone
-//! costs. The floor looks when a write is admitted and the last look is
+//! costs (issue 50's figure; 2.5 looks a message with one-message
+//! bursts, BENCHMARKS.md). The floor looks when a write is admitted and the last look is
 //! older than [`LOOK_EVERY`] (10 ms) or the store wrote [`LOOK_BYTES`]
 //! (1 MiB) since; in between, what the store writes itself is counted off
 //! the room the last look saw ([`Floor::note`]), and a burst stops at the
@@ -55,8 +56,9 @@
 //! space another program takes is seen by the first write admitted
 //! [`LOOK_EVERY`] after it (before issue 49 it was 250 ms, and with 8 MiB
 //! left on a 16 MiB floor, filled by another process, a `MSG` was still
-//! answered `OK`): at most 10 ms of writes, a few MiB at full speed,
-//! pass below the floor, which is there for them.
+//! answered `OK`): at most 10 ms of writes (~0.4 MB at the ~150,000
+//! messages/s of BENCHMARKS.md) pass below the floor, which is there
+//! for them.
 
 use std::fmt;
 use std::path::Path;
