@@ -1,6 +1,7 @@
 //! The disk against the store (issue 38): a full disk must never store a
-//! message that was answered `KO`, and the free-space floor must hold from
-//! the first write below it (on a simulated disk, `store::sim_disk`, which
+//! message that was answered `KO`, a message that meets it is answered
+//! within a bounded time (issue 49, the ballast), and the free-space floor
+//! must hold from the first write below it (on a simulated disk, `store::sim_disk`, which
 //! fills and frees on demand, so nothing here depends on timing); a log
 //! segment damaged by hand is repaired by `wachat users check --repair`,
 //! losing only the damaged line.
@@ -14,18 +15,19 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use wachat::protocol::{Chat, Code, Ko, Text};
-use wachat::store::budget::{Budget, MinFree, SPACE_CHECK};
+use wachat::server::{Alone, Config, Server};
+use wachat::store::budget::{Budget, LOOK_EVERY, MinFree};
 use wachat::store::disk::Disk;
 use wachat::store::sim_disk::SimDisk;
 use wachat::store::{Hasher, LocalStore, Options, Store, UserId};
 
 use support::console::run_wachat;
-use support::{READ_TIMEOUT, TestServer, wachat_bin, wait_with_timeout};
+use support::{Conn, READ_TIMEOUT, TestServer, wachat_bin, wait_with_timeout};
 
-/// Options with no free-space floor, for the tests of a write that meets
-/// a full disk: since every write looks at the floor (issue 49), the
-/// floor would refuse it first (a disk filled by `SimDisk::fill` has 0
-/// bytes free), and the write would never meet the full disk.
+/// Options with no free-space floor (`--min-free 0`), for the tests of a
+/// write that meets a full disk: the floor would refuse it first (a disk
+/// filled by `SimDisk::fill` has 0 bytes free), and the write would never
+/// meet the full disk.
 fn no_floor() -> Options {
     Options { budget: Budget { min_free: MinFree::Bytes(0), ..Budget::default() }, ..Options::default() }
 }
@@ -78,11 +80,13 @@ fn item12_a_ko_on_a_full_disk_means_not_stored() {
     disk.fill();
     let answers: Vec<(String, Receiver<Result<(), Ko>>)> =
         (3..=7).map(|i| format!("m{i}")).map(|id| (id.clone(), send(&store, ana, &id))).collect();
-    // m3 met the full disk; the later ones are refused at once.
+    // m3 met the full disk; the later ones are refused at once. (`fill`
+    // makes every write fail, so the ballast's room does not help m3: the
+    // case the ballast cannot cure, where m3 waits.)
     let mut refused = Vec::new();
     for (id, answer) in &answers[1..] {
         let ko = answer.recv_timeout(ANSWER).unwrap().unwrap_err();
-        assert_eq!(ko.code, Code::Internal, "{id}: {ko}");
+        assert_eq!(ko.code, Code::Full, "{id}: {ko}");
         refused.push(id.clone());
     }
     assert!(answers[0].1.try_recv().is_err(), "m3 is not answered while the disk is full");
@@ -130,9 +134,9 @@ fn item12_the_floor_holds_from_the_first_write_below_it() {
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     // 40 KiB above the floor, looked at by this send (the last look is
-    // at least SPACE_CHECK old: the sleep is no timing assumption).
+    // at least LOOK_EVERY old: the sleep is no timing assumption).
     disk.set_capacity(Some(disk.used_bytes() + floor + 40 * 1024));
-    std::thread::sleep(SPACE_CHECK);
+    std::thread::sleep(LOOK_EVERY);
     send(&store, ana, "first").recv_timeout(ANSWER).unwrap().unwrap();
     // 40 messages of 2 KiB in one burst: 80 KiB, twice the room left.
     let burst: Vec<_> = (0..40)
@@ -152,10 +156,13 @@ fn item12_the_floor_holds_from_the_first_write_below_it() {
 }
 
 /// Issue 49, item 9: with `--min-free 16MiB`, another program fills the
-/// disk to 8 MiB left right after a send saw plenty of room. The next
-/// send is `KO:FULL` (it was `OK` until the floor's next look, 250 ms on).
+/// disk to 8 MiB left right after a send saw plenty of room. A send is
+/// refused `KO:FULL` within the documented bound: one accepted after the
+/// fill began less than [`LOOK_EVERY`] after it (it was `OK` until the
+/// floor's next look, 250 ms on). The test polls: the bound is a
+/// consequence of the looks' clock, not a timing assumption.
 #[test]
-fn item9_space_another_program_takes_is_seen_by_the_next_write() {
+fn item9_space_another_program_takes_is_seen_within_the_bound() {
     let disk = SimDisk::new();
     let floor: u64 = 16 << 20;
     let budget = Budget { min_free: MinFree::Bytes(floor), ..Budget::NONE };
@@ -165,10 +172,113 @@ fn item9_space_another_program_takes_is_seen_by_the_next_write() {
     disk.set_capacity(Some(disk.used_bytes() + 4 * floor));
     send(&store, ana, "plenty").recv_timeout(ANSWER).unwrap().unwrap();
     disk.set_capacity(Some(disk.used_bytes() + floor / 2));
-    let ko = send(&store, ana, "next").recv_timeout(ANSWER).unwrap().unwrap_err();
+    let filled = std::time::Instant::now();
+    let mut accepted = 0;
+    let ko = loop {
+        let began = filled.elapsed();
+        match send(&store, ana, &format!("after{accepted}")).recv_timeout(ANSWER).unwrap() {
+            Ok(()) => {
+                assert!(began < LOOK_EVERY, "a send {began:?} after the disk filled was accepted");
+                accepted += 1;
+            }
+            Err(ko) => break ko,
+        }
+        assert!(filled.elapsed() < ANSWER, "never refused");
+    };
     assert_eq!(ko.code, Code::Full, "{ko}");
+    assert!(ko.reason.contains("--min-free"), "{}", ko.reason);
     disk.set_capacity(None);
+    std::thread::sleep(LOOK_EVERY); // the next send looks: no timing assumption
     send(&store, ana, "room again").recv_timeout(ANSWER).unwrap().unwrap();
+}
+
+// ----- issue 49, item 8: a write that meets a full disk -------------------
+
+/// Issue 49, item 8: with `--min-free 0`, a `MSG` that met a full disk
+/// got no answer for more than 10 s (the writer retried it each second).
+/// Now the writer spends the ballast: the message is stored and answered
+/// `OK` at once, the next writes (messages, uploads, accounts) are
+/// refused `KO:FULL` at admission, reads go on, and once there is room
+/// again the ballast is made again and writes resume. Over the wire, on
+/// a server whose store is on the simulated disk; then a restart loses
+/// nothing.
+#[test]
+fn item8_a_message_that_meets_a_full_disk_is_answered_within_the_read_timeout() {
+    let disk = SimDisk::new();
+    let files = tempfile::tempdir().unwrap(); // uploads stay on the real disk
+    let server = sim_server(&disk, files.path());
+    for user in ["ana", "bob"] {
+        let mut c = Conn::connect(server.send_addr());
+        assert_eq!(c.request(&format!("REGISTER:{user}::pw-{user}")), format!("OK:{user}"));
+    }
+    let mut ana = Conn::connect(server.send_addr());
+    assert_eq!(ana.request("LOGIN:ana:pw-ana"), "OK:ana");
+    assert!(ana.request("MSG:bob:m1:before").starts_with("OK:m1:"));
+    let sha = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"; // of "hello world"
+    let upload = ana.request(&format!("UPLOAD:hello.txt:11:{sha}"));
+    let file = upload.strip_prefix("OK:").unwrap_or_else(|| panic!("{upload}")).to_string();
+    // The disk is full: nothing more fits but the ballast's room.
+    disk.set_capacity(Some(disk.used_bytes()));
+    let reply = ana.request("MSG:bob:m2:meets the full disk");
+    assert!(reply.starts_with("OK:m2:"), "stored in the ballast's room, and told so: {reply}");
+    let full = ana.request("MSG:bob:m3:after it");
+    assert!(full.starts_with("KO:FULL:"), "{full}");
+    assert!(full.contains("disk is full"), "{full}");
+    let part = ana.request(&format!("PART:{file}:0:aGVsbG8gd29ybGQ="));
+    assert!(part.starts_with("KO:FULL:"), "an upload's bytes too: {part}");
+    let another = ana.request(&format!("UPLOAD:again.txt:11:{sha}"));
+    assert!(another.starts_with("KO:FULL:"), "{another}");
+    let mut carl = Conn::connect(server.send_addr());
+    let account = carl.request("REGISTER:carl::pw-carl");
+    assert!(account.starts_with("KO:FULL:"), "an account too: {account}");
+    let history = ana.listing("HISTORY:bob:10");
+    assert_eq!(history.len(), 2, "reads go on: {history:?}");
+    let mut bob = Conn::connect(server.send_addr());
+    assert_eq!(bob.request("LOGIN:bob:pw-bob"), "OK:bob", "logins too");
+    assert_eq!(bob.listing("HISTORY:ana:10").len(), 2);
+    // Room again: the ballast is made again, and writes are admitted.
+    disk.set_capacity(None);
+    let again = poll_until_ok(&mut ana, "MSG:bob:m4:room again");
+    assert!(again.starts_with("OK:m4:"), "{again}");
+    assert!(disk.exists(&Path::new("/data").join("ballast")), "the ballast is back");
+    assert!(ana.request(&format!("PART:{file}:0:aGVsbG8gd29ybGQ=")).starts_with("OK:11"));
+    assert_eq!(carl.request("REGISTER:carl::pw-carl"), "OK:carl");
+    server.shutdown();
+    // Nothing stored was lost: a restart on the same disk has it all.
+    let store = open(&disk, no_floor());
+    let ana = store.login("ana", "pw-ana", false).unwrap().0;
+    assert_eq!(history_ids(&store, ana), ["m1", "m2", "m4"]);
+    assert!(store.login("carl", "pw-carl", false).is_ok());
+}
+
+/// A server (`--min-free 0`) whose store is on `disk`, its files in `files`.
+fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
+    let listen = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = Config::new(files);
+    config.store = no_floor();
+    config.rate = 0.0;
+    config.kdf_cost = 8;
+    let d: Arc<dyn Disk> = Arc::new(disk.clone());
+    Server::start_with(listen(), listen(), config, move |router| {
+        let router = router.clone();
+        let deliver = Box::new(move |deliveries: &[wachat::store::Delivery]| router.deliver(deliveries));
+        let local = LocalStore::open_on(d, Path::new("/data"), no_floor(), deliver, None)?;
+        Ok((Arc::new(local), Arc::new(Alone)))
+    })
+    .unwrap()
+}
+
+/// Sends `line` until it is not refused `KO:FULL` (room came back: the
+/// next look sees it), for at most [`ANSWER`].
+fn poll_until_ok(conn: &mut Conn, line: &str) -> String {
+    let deadline = std::time::Instant::now() + ANSWER;
+    loop {
+        let reply = conn.request(line);
+        if !reply.starts_with("KO:FULL:") || std::time::Instant::now() > deadline {
+            return reply;
+        }
+        std::thread::sleep(LOOK_EVERY);
+    }
 }
 
 // ----- item 11: a damaged log segment -------------------------------------

@@ -222,7 +222,9 @@ pub struct ServeArgs {
     pub inbox_max: u64,
     /// Refuse writes with KO:FULL while the data directory's disk has less
     /// than this free (1GiB, 500MiB, 5%), so that the log never meets a
-    /// full disk; they resume by themselves once there is room. 0 = no floor.
+    /// full disk; they resume by themselves once there is room. 0 = no
+    /// floor: a write that meets a full disk is answered from the 8 MiB
+    /// ballast file, and later ones get KO:FULL until there is room.
     #[arg(long, value_name = "SIZE|PERCENT", default_value = crate::store::budget::MIN_FREE_FLAG, value_parser = crate::store::budget::MinFree::parse)]
     pub min_free: crate::store::budget::MinFree,
     /// 1.2: a message may be edited (EDIT) this many minutes after it was sent.

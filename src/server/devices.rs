@@ -138,10 +138,14 @@ impl Devices {
     }
 
     /// [`Devices::save`] for a request: a failure is logged, and the
-    /// client told `KO:INTERNAL`.
+    /// client told `KO:INTERNAL`, or `KO:FULL` for a full disk (issue 49;
+    /// the book is replaced whole, so the old one stays).
     fn save_or_ko(&self) -> Result<(), Ko> {
         self.save().map_err(|e| {
             log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
+            if crate::store::budget::no_room(&e) {
+                return crate::store::budget::disk_full();
+            }
             Ko::new(Code::Internal, "the server cannot write to its disk; try later")
         })
     }

@@ -53,6 +53,7 @@ pub fn upload(
     size: u64,
     sha256: &str,
 ) -> Result<Reply, Ko> {
+    ctx.store.check_room()?; // a full disk refuses a file as it does a `MSG`
     let quota = ctx.config.store.budget.user_quota;
     let stored = ctx.store.stored_bytes(user);
     let address = super::throttle::address_key(peer);
@@ -80,6 +81,7 @@ pub fn part(
     offset: u64,
     data: &[u8],
 ) -> Result<Reply, Ko> {
+    ctx.store.check_room()?;
     let address = super::throttle::address_key(peer);
     let (received, spent) = ctx.files.part_from(Some(address), owner, file, offset, data)?;
     let tokens = spent.as_millis().div_ceil(THUMBNAIL_MS_A_TOKEN);

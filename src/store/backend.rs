@@ -393,6 +393,14 @@ pub trait Backend: Send + Sync {
         let _ = user;
         0
     }
+    /// 1.2 (issue 49): `KO:FULL` while the disk this storage writes to is
+    /// below its `--min-free` floor or full (`store::budget`), the same
+    /// answer as a `MSG`'s: asked before the bytes of an upload are
+    /// written beside it. The default, a storage with no disk of its own
+    /// (a cluster's database, which answers for itself), has room.
+    fn check_room(&self) -> Result<(), Ko> {
+        Ok(())
+    }
     /// 1.2: where this storage keeps the files of chats (`store::files`),
     /// if not in the data directory (a cluster's database).
     fn file_store(&self) -> Option<Box<dyn super::files::FileStore>> {

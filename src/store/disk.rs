@@ -88,9 +88,24 @@ pub trait Disk: Send + Sync {
     /// a power cut.
     fn sync_dir(&self, dir: &Path, why: SyncPoint) -> io::Result<()>;
     /// Room left on the file system that holds `dir` (`statvfs`): the
-    /// free-space floor (`--min-free`, `store::budget`) asks it before
-    /// every write.
+    /// free-space floor (`--min-free`, `store::budget`) asks it, at most
+    /// every few milliseconds of writes (`budget::LOOK_EVERY`).
     fn space(&self, dir: &Path) -> io::Result<Space>;
+
+    /// Creates `path` holding `len` bytes of disk, synced: the ballast
+    /// (`store::ballast`). This default writes zeros; the real disk only
+    /// allocates the blocks.
+    fn reserve(&self, path: &Path, len: u64) -> io::Result<()> {
+        let mut file = self.open_append(path)?;
+        let zeros = vec![0; 1 << 20];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64);
+            file.append(&zeros[..n as usize])?;
+            left -= n;
+        }
+        file.sync(SyncPoint::DataDir)
+    }
 
     /// Overwrites `bytes` at `offset` in an existing file, in place (its
     /// length unchanged), and syncs the file: how a deleted text leaves a
@@ -261,6 +276,19 @@ impl Disk for RealDisk {
             available: u64::from(st.f_bavail).saturating_mul(unit),
             total: u64::from(st.f_blocks).saturating_mul(unit),
         })
+    }
+
+    fn reserve(&self, path: &Path, len: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+        let len = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: a plain call on a descriptor `file` owns for its length.
+        // Blocks allocated, not written: a ballast costs no write of its
+        // size (glibc writes them itself on a file system that cannot).
+        match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+            0 => file.sync_all(),
+            errno => Err(io::Error::from_raw_os_error(errno)),
+        }
     }
 
     fn write_at(&self, path: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {

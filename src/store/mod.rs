@@ -16,7 +16,8 @@
 //!   A backend on a database shared by several servers implements the same
 //!   trait.
 //! - [`budget`]: what a user, an inbox and the disk may take (`KO:FULL`
-//!   past it): `--user-quota`, `--inbox-max`, `--min-free`.
+//!   past it): `--user-quota`, `--inbox-max`, `--min-free`; [`ballast`]:
+//!   the room a write that meets a full disk frees, to be answered.
 //! - [`deadline`]: how long one request may wait for a storage that can
 //!   make it wait (a cluster's database), all its calls together.
 //! - [`options`]: how the local store keeps its files; [`users`]: the
@@ -48,6 +49,7 @@ pub mod account_export;
 pub mod accounts;
 pub mod actions_since;
 pub mod backend;
+pub mod ballast;
 pub mod budget;
 pub mod checkpoint;
 pub mod convert;

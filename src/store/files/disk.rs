@@ -158,12 +158,15 @@ impl FileStore for DiskFiles {
         Ok(fs::metadata(self.path(id, ".part")).map_err(internal)?.len())
     }
 
+    /// A part that meets a full disk is cut back out: the `.part` keeps
+    /// the parts that were whole, and `PART` goes on from its length.
     fn append(&self, id: &str, _offset: u64, data: &[u8]) -> Result<(), Ko> {
-        OpenOptions::new()
-            .append(true)
-            .open(self.path(id, ".part"))
-            .and_then(|mut f| f.write_all(data))
-            .map_err(internal)
+        let mut file = OpenOptions::new().append(true).open(self.path(id, ".part")).map_err(internal)?;
+        let before = file.metadata().map_err(internal)?.len();
+        file.write_all(data).map_err(|e| {
+            let _ = file.set_len(before);
+            internal(e)
+        })
     }
 
     fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {

@@ -824,9 +824,14 @@ impl Drop for QueuePlace<'_> {
     }
 }
 
-/// `KO:INTERNAL` for a store's error, logged.
+/// `KO:INTERNAL` for a store's error, logged; `KO:FULL` if it is the
+/// lack of room (a disk that filled between the floor's looks, issue 49):
+/// what was written of it was taken back, so the client may send it again.
 pub fn internal(e: io::Error) -> Ko {
     log::error!("files: {e}");
+    if crate::store::budget::no_room(&e) {
+        return crate::store::budget::disk_full();
+    }
     Ko::new(Code::Internal, "the server could not store the file")
 }
 

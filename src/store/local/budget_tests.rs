@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::super::budget::{Budget, MinFree, SPACE_CHECK};
+use super::super::ballast::BALLAST;
+use super::super::budget::{Budget, LOOK_EVERY, MinFree};
 use super::super::disk::Disk;
 use super::super::sim_disk::SimDisk;
 use super::super::{Hasher, LocalStore, Options, Store, UserId};
@@ -14,9 +15,8 @@ use super::committer::RETRY;
 use crate::protocol::{Chat, Code, Ko, Text};
 
 /// Options with no free-space floor, for the tests of a write that meets
-/// a full disk: since every write looks at the floor (issue 49), the
-/// floor would refuse it first (a disk filled by `SimDisk::fill` has 0
-/// bytes free), and the write would never meet the full disk.
+/// a full disk: the floor would refuse it first (a disk filled by
+/// `SimDisk::fill` has 0 bytes free), and the write would never meet it.
 fn no_floor() -> Options {
     Options { budget: Budget { min_free: MinFree::Bytes(0), ..Budget::default() }, ..Options::default() }
 }
@@ -72,7 +72,10 @@ fn writes_resume_by_themselves_once_a_full_disk_is_freed() {
     let (results, ticket) = store.send(ana, &[(Chat::parse("bob").unwrap(), "m2".into(), text)]);
     assert!(results[0].is_ok(), "applied before the disk failed");
     store.when_durable(ticket, Box::new(move |r| drop(tx.send(r))));
-    assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Internal, "refused at once");
+    // A disk that stays full when the ballast is gone (`fill`: every
+    // write fails) is the case the ballast cannot cure: m2 waits, and
+    // new writes are refused at once.
+    assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Full, "refused at once");
     assert_eq!(history_ids(&store, ana, "bob"), ["m1"], "reads show what is on disk");
     // Still full a retry later: still refused, nothing torn, m2 unanswered.
     std::thread::sleep(RETRY + RETRY / 2);
@@ -103,16 +106,15 @@ fn the_free_space_floor_refuses_writes_before_the_disk_is_full_and_lets_them_in_
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     // A disk with 16 KiB left: messages until the floor, then KO:FULL.
+    // The next write looks (the last look is at least LOOK_EVERY old: the
+    // sleep is no timing assumption); after it the store counts its own.
     disk.set_capacity(Some(disk.used_bytes() + 16 * 1024));
-    std::thread::sleep(SPACE_CHECK);
+    std::thread::sleep(LOOK_EVERY);
     let mut stored = 0;
     let full = loop {
         match send(&store, ana, "bob", &format!("m{stored}")) {
             Ok(_) => stored += 1,
             Err(ko) => break ko,
-        }
-        if stored % 10 == 0 {
-            std::thread::sleep(SPACE_CHECK); // a look at the disk between bursts
         }
         assert!(stored < 1000, "the floor was never reached");
     };
@@ -123,7 +125,7 @@ fn the_free_space_floor_refuses_writes_before_the_disk_is_full_and_lets_them_in_
     assert_eq!(history_ids(&store, ana, "bob").len(), stored);
     // Room again: accepted within a look or two, no restart.
     disk.set_capacity(None);
-    let ok = send_until_ok(&store, ana, "bob", "after", SPACE_CHECK * 8);
+    let ok = send_until_ok(&store, ana, "bob", "after", LOOK_EVERY * 500);
     assert!(ok.starts_with("after:"), "{ok}");
 }
 
@@ -238,4 +240,32 @@ fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
     let (local, _) = open(&disk, options);
     assert_eq!(local.stored_bytes("ana"), now);
     assert_eq!(local.inner.state.lock().usage.from, Some(local.inner.log.start()));
+}
+
+/// Issue 49, item 8: a store that starts with no room for its ballast
+/// (`store::ballast`) starts full: every write `KO:FULL`, logins and
+/// reads go on; once there is room, the ballast is made and writes resume.
+#[test]
+fn a_store_with_no_room_for_its_ballast_starts_full_and_makes_it_once_there_is_room() {
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, no_floor());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    store.register("bob", "", "pw").unwrap();
+    send(&store, ana, "bob", "m1").unwrap();
+    store.stop();
+    // Another program took the ballast's room while the server was stopped.
+    let ballast = Path::new("/data/ballast");
+    disk.remove(ballast).unwrap();
+    disk.set_capacity(Some(disk.used_bytes() + BALLAST / 2));
+    let (_, store) = open(&disk, no_floor());
+    let ko = send(&store, ana, "bob", "m2").unwrap_err();
+    assert_eq!(ko.code, Code::Full, "{ko}");
+    assert!(store.login("ana", "pw", false).is_ok());
+    assert_eq!(history_ids(&store, ana, "bob"), ["m1"]);
+    assert!(!disk.exists(ballast));
+    disk.set_capacity(None);
+    let ok = send_until_ok(&store, ana, "bob", "m2", LOOK_EVERY * 500);
+    assert!(ok.starts_with("m2:"), "{ok}");
+    assert!(disk.exists(ballast), "made again");
+    assert_eq!(history_ids(&store, ana, "bob"), ["m1", "m2"]);
 }

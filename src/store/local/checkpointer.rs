@@ -38,7 +38,10 @@ pub(in crate::store) fn spawn_checkpointer(inner: Arc<Inner>, due: Receiver<()>)
                 let interval_over = last.elapsed() >= interval;
                 let due_now = records >= inner.options.checkpoint_records
                     || (records > 0 && (interval_over || finishing));
-                if due_now && !inner.durable.failed.load(Ordering::SeqCst) {
+                // Not on a full disk: the room the ballast freed is the
+                // log's, which holds everything meanwhile.
+                let full = inner.durable.failed.load(Ordering::SeqCst) || inner.floor.is_spent();
+                if due_now && !full {
                     if let Err(e) = checkpoint(&inner) {
                         log::error!("store: checkpoint failed: {e}");
                     }

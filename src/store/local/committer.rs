@@ -37,11 +37,18 @@
 //! it gives up the leadership, so the next leader writes its batch while
 //! this one delivers, and delivers after it.
 //!
-//! **When the disk fails** (full, or a file-size limit), the batch being
+//! **When the disk is full**, the leader cuts the batch back out of the
+//! file, spends the ballast (`store::ballast`) and writes it again at
+//! once: its `OK`s are true, and every new write is refused `KO:FULL` at
+//! admission until there is room (issue 49, item 8).
+//!
+//! **When the disk fails** (full with no ballast left, or a file-size
+//! limit), the batch being
 //! written is cut back out of the file and kept (the *stalled* batch):
 //! its records are already in the state, with positions after it that
 //! later records build on, so it cannot be dropped. Every new write is
-//! refused at once with `KO:INTERNAL`, before it is applied, so that `KO`
+//! refused at once (`KO:INTERNAL`, `KO:FULL` once the ballast is spent),
+//! before it is applied, so that `KO`
 //! means "not stored" (reads go on), and the committer tries the stalled
 //! batch again every [`RETRY`]. Those who wait for the stalled batch (and
 //! for records applied before the failure was seen) are **not answered**
@@ -411,9 +418,7 @@ impl Inner {
     /// have dropped the pages it could not write, and a second fsync then
     /// reports success for data that is not on disk.)
     fn final_failure(&self, e: &Error) -> bool {
-        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
-        let room = matches!(e, Error::Io { source, .. }
-            if matches!(source.kind(), StorageFull | FileTooLarge | QuotaExceeded));
+        let room = write::no_room(e);
         if !room {
             self.durable.given_up.store(true, Ordering::SeqCst);
         }

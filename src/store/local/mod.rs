@@ -124,7 +124,8 @@ pub(in crate::store) struct Inner {
     /// 1.2: since when message ids of actions are the server's
     /// (`store::actions_since`).
     pub(super) actions_since: u64,
-    /// Whether the disk is below `--min-free` (see `store::budget`).
+    /// Whether the disk is below `--min-free` (see `store::budget`), or
+    /// full (`store::ballast`).
     pub(super) floor: super::budget::Floor,
     /// Deleted texts still to take off the disk, and their thread's bell.
     pub(in crate::store) eraser: erase::Eraser,
@@ -205,6 +206,11 @@ impl LocalStore {
         let (checkpoint_due, due) = crossbeam_channel::bounded(1);
         let end = state.end;
         let eraser = erase::Eraser::load(disk.as_ref(), dir, options.erase_interval)?;
+        // The room a write that meets a full disk frees (`store::ballast`).
+        let ballast = super::ballast::make(disk.as_ref(), dir);
+        if let Err(e) = &ballast {
+            log::warn!("store: {}: the ballast cannot be made: {e} (see store::ballast)", dir.display());
+        }
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             disk,
@@ -232,7 +238,7 @@ impl LocalStore {
             lock: Mutex::new(lock),
             server_id,
             actions_since,
-            floor: super::budget::Floor::default(),
+            floor: super::budget::Floor::new(&ballast),
             eraser,
             search_index: Default::default(),
         });

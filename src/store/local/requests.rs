@@ -331,6 +331,10 @@ impl Backend for LocalStore {
         self.inner.state.lock().usage.of(user)
     }
 
+    fn check_room(&self) -> Result<(), Ko> {
+        self.inner.floor.check(self.inner.disk.as_ref(), &self.inner.dir, self.inner.options.budget.min_free)
+    }
+
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
         self.inner.moderate(by, room, change, notice)
     }

@@ -60,8 +60,8 @@ fn send_later(store: &Store, from: UserId, to: &str, id: &str) -> std::sync::mps
 #[test]
 fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     let disk = SimDisk::new();
-    // No floor: every write looks at it (issue 49), and it would refuse
-    // m2 before it met the full disk this test is about.
+    // No floor: it would refuse m2 (a filled SimDisk has no byte free)
+    // before it met the full disk this test is about.
     let budget = super::super::budget::Budget {
         min_free: super::super::budget::MinFree::Bytes(0),
         ..Default::default()
@@ -74,8 +74,10 @@ fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     // m2 meets the full disk: no answer while it is full (issue 38: a KO
     // here was stored once the disk had room) ...
     let m2 = send_later(&store, ana, "bob", "m2");
-    // ... and every later write is refused at once, with the same code ...
-    assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Internal);
+    // (`fill` makes every write fail: the ballast's room, spent on it,
+    // does not help) ... and every later write is refused at once,
+    // `KO:FULL` as below the floor (issue 49) ...
+    assert_eq!(send(&store, ana, "bob", "m3").unwrap_err().code, Code::Full);
     assert!(m2.try_recv().is_err(), "m2 is not answered while the disk is full");
     // ... while reads are still served, without the message not on disk.
     assert_eq!(wire(store.rooms(ana).unwrap()), ["#general:2"]);

@@ -78,7 +78,13 @@ pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) 
     let sync = batch.sync || want_sync;
     let started = Instant::now();
     let (base, bytes) = (in_flight.0, &in_flight.1);
-    let result = write(inner, files, &mut batch.users, bytes, sync);
+    let mut result = write(inner, files, &mut batch.users, bytes, sync);
+    if let Err(e) = &result
+        && no_room(e)
+        && spend_ballast(inner, files, base, e)
+    {
+        result = write(inner, files, &mut batch.users, bytes, sync);
+    }
     files.stats.add(bytes.len(), started.elapsed());
     match result {
         Ok(()) => {
@@ -103,6 +109,30 @@ pub(super) fn commit_pending(inner: &Inner, files: &mut Files, want_sync: bool) 
             Done::Failed
         }
     }
+}
+
+/// The write of a batch beginning at `base` met a full disk (`e`): if the
+/// ballast is there, it is removed and the store turns full (every new
+/// write refused `KO:FULL`), so that the batch, cut back out of the
+/// file, can be written again at once and its `OK`s be true
+/// (`store::ballast`). `false` if there is no ballast to spend or the
+/// cut failed: the batch then waits for room, as before.
+fn spend_ballast(inner: &Inner, files: &mut Files, base: Pos, e: &Error) -> bool {
+    if !inner.floor.spend() {
+        return false;
+    }
+    log::warn!(
+        "store: {e}; the disk is full: the ballast removed for the writes under way, new writes \
+         refused with KO:FULL until there is room"
+    );
+    files.log.truncate(base);
+    crate::store::ballast::spend(inner.disk.as_ref(), &inner.dir) && files.log.end() == base
+}
+
+/// Whether a write failed for lack of room (a full disk, a quota,
+/// `ulimit -f`): the failures that room can cure.
+pub(super) fn no_room(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if crate::store::budget::no_room(source))
 }
 
 /// Writes the stalled batch again, at the position it was given; synced.
