@@ -5,9 +5,9 @@
 //! ```text
 //!  send connections                      the node's parts committer
 //!  ────────────────                      ──────────────────────────
-//!  PART: checked (store::files), queued  take what waits, up to BATCH_BYTES
-//!  its OK's place in the output kept,    BEGIN; each part where the one
-//!  read the next request           ──▶   before it ended; COMMIT
+//!  PART: checked (store::files), queued  BEGIN; each part where the one
+//!  its OK's place in the output kept,    before it ended, and those that
+//!  read the next request           ──▶   came meanwhile (≤ BATCH_BYTES); COMMIT
 //!  OK:<received> written, in order ◀──   answer each part
 //! ```
 //!
@@ -39,6 +39,7 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 use super::db::{Db, OrKo};
+use crate::protocol::files::PART_BYTES;
 use crate::protocol::{Code, Ko};
 use crate::store::files::Stored;
 
@@ -47,7 +48,7 @@ use crate::store::files::Stored;
 /// them all taken waits for a place, within its request's deadline.
 pub const QUEUED: usize = 256;
 
-/// Bytes of parts one transaction carries at most (~87 parts of 12,000
+/// Bytes of parts one transaction carries at most (87 parts of 12,000
 /// bytes): enough for every upload of a busy node to share a commit,
 /// few enough that one transaction's rows and memory stay small.
 pub const BATCH_BYTES: usize = 1024 * 1024;
@@ -125,7 +126,8 @@ impl Answer {
 impl Drop for Answer {
     fn drop(&mut self) {
         if let Some(then) = self.0.take() {
-            then(Err(super::db::down()));
+            let why = "this part was not stored in time (the node is busy or stopping): send it again";
+            then(Err(Ko::new(Code::Unavailable, why)));
         }
     }
 }
@@ -134,20 +136,11 @@ impl Drop for Answer {
 /// and empty.
 fn run(db: &Db, queue: &Receiver<Part>) {
     while let Ok(first) = queue.recv() {
-        let mut bytes = first.data.len();
         let mut batch = vec![first];
-        while bytes < BATCH_BYTES {
-            match queue.try_recv() {
-                Ok(part) => {
-                    bytes += part.data.len();
-                    batch.push(part);
-                }
-                Err(_) => break,
-            }
-        }
         // A bug in a batch must not stop the uploads of the node: its
         // parts are answered KO (their `Answer`s, dropped).
-        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(db, &batch)));
+        let committed =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(db, queue, &mut batch)));
         match committed {
             Ok(Ok(results)) => {
                 for (part, result) in batch.into_iter().zip(results) {
@@ -160,17 +153,30 @@ fn run(db: &Db, queue: &Receiver<Part>) {
     }
 }
 
-/// One transaction for `batch`: each part's answer once it committed
-/// (`Err` for a part not appended where the bytes received end), or the
-/// `KO` of the whole batch.
-fn commit(db: &Db, batch: &[Part]) -> Result<Vec<Result<(), Ko>>, Ko> {
+/// One transaction for `batch`, which takes in the parts that come while
+/// it is written, up to [`BATCH_BYTES`]: the next parts of a pipelined
+/// upload arrive during the statements of the first, and commit with it.
+/// Each part's answer once it committed (`Err` for a part not appended
+/// where the bytes received end), or the `KO` of the whole batch.
+fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<Result<(), Ko>>, Ko> {
     const DOING: &str = "storing parts";
     let began = Instant::now();
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko(DOING)?;
     let mut results = Vec::with_capacity(batch.len());
-    for part in batch {
-        results.push(append(&mut tx, part)?);
+    let mut bytes = 0;
+    loop {
+        for part in &batch[results.len()..] {
+            bytes += part.data.len();
+            results.push(append(&mut tx, part)?);
+        }
+        if bytes + PART_BYTES > BATCH_BYTES {
+            break;
+        }
+        match queue.try_recv() {
+            Ok(part) => batch.push(part),
+            Err(_) => break,
+        }
     }
     let committing = Instant::now();
     tx.commit().or_ko(DOING)?;
@@ -182,25 +188,22 @@ fn commit(db: &Db, batch: &[Part]) -> Result<Vec<Result<(), Ko>>, Ko> {
     Ok(results)
 }
 
-/// Appends one part in `tx`: the chunk and the new length, if the bytes
-/// received end where it begins; else it is stored already (another
-/// node's, a resend), or a part before it was lost (`KO`).
+/// Appends one part in `tx`: the chunk and the new length (one
+/// statement, one round trip), if the bytes received end where it
+/// begins; else it is stored already (another node's, a resend), or a
+/// part before it was lost (`KO`).
 fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<(), Ko>, Ko> {
     const DOING: &str = "storing a part";
     let (offset, end) = (part.offset as i64, (part.offset + part.data.len() as u64) as i64);
     if !part.data.is_empty() {
-        let moved = tx
+        let appended = tx
             .execute(
-                "UPDATE files SET received = $3 WHERE id = $1 AND received = $2",
-                &[&part.file, &offset, &end],
+                "WITH moved AS (UPDATE files SET received = $3 WHERE id = $1 AND received = $2 RETURNING id) \
+                 INSERT INTO file_chunks (file, thumb, off, data) SELECT id, false, $2, $4 FROM moved",
+                &[&part.file, &offset, &end, &part.data],
             )
             .or_ko(DOING)?;
-        if moved == 1 {
-            tx.execute(
-                "INSERT INTO file_chunks (file, thumb, off, data) VALUES ($1, false, $2, $3)",
-                &[&part.file, &offset, &part.data],
-            )
-            .or_ko(DOING)?;
+        if appended == 1 {
             return Ok(Ok(()));
         }
     }

@@ -515,6 +515,7 @@ impl Files {
 
     /// Upload `id` is under way no more (complete, or removed).
     fn done(&self, id: &str) {
+        self.in_flight.forget(id);
         self.by_address.lock().remove(id);
     }
 
@@ -627,7 +628,16 @@ impl Files {
     /// has received (those on their way included); refused if not the
     /// owner's, being completed, past the bytes received or past its size.
     fn check_part(&self, owner: &str, id: &str, offset: u64, len: u64) -> Result<Checked, Ko> {
-        let (meta, received) = match self.in_flight.get(id) {
+        let known = match self.in_flight.get(id) {
+            // Past what this node knows, with nothing on its way: another
+            // node may have appended it; the store tells.
+            Some((_, received, false)) if offset > received => {
+                self.in_flight.forget(id);
+                None
+            }
+            known => known.map(|(meta, received, _)| (meta, received)),
+        };
+        let (meta, received) = match known {
             Some(known) => known,
             None => {
                 let meta = self.store.meta(id)?.ok_or_else(unknown)?;
