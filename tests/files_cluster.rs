@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use support::TestServer;
 use support::cluster::Cluster;
-use support::files::{fetch, login_recv_1_2, next_file_event, noise, photo, request_at_once, sha256, upload};
+use support::files::{
+    PART, fetch, login_recv_1_2, next_file_event, noise, photo, request_at_once, sha256, upload,
+};
 use wachat::cluster::db::Db;
 use wachat::cluster::files::PgFiles;
 use wachat::protocol::Code;
@@ -317,4 +319,132 @@ fn on_a_cluster_concurrent_uploads_cannot_pass_the_quota() {
     let replies = request_at_once(&mut conns, &format!("UPLOAD:big.bin:{size}:{sha}"));
     let accepted = replies.iter().filter(|r| r.starts_with("OK:")).count();
     assert_eq!(accepted, 1, "{replies:?}");
+}
+
+/// The transactions that stored upload `id`'s chunks: each row's `xmin`
+/// is the transaction that inserted it.
+fn commits_of(cluster: &Cluster, id: &str) -> i64 {
+    let query = "SELECT count(DISTINCT xmin::text) FROM file_chunks WHERE file = $1 AND NOT thumb";
+    cluster.pg.client().query_one(query, &[&id]).unwrap().get(0)
+}
+
+/// Bytes of upload `id` committed, as another connection sees them.
+fn received(cluster: &Cluster, id: &str) -> i64 {
+    cluster.pg.client().query_one("SELECT received FROM files WHERE id = $1", &[&id]).unwrap().get(0)
+}
+
+/// `PART`s of `bytes` from `from`, `count` of them sent before any reply is read.
+fn send_window(conn: &mut support::Conn, id: &str, bytes: &[u8], from: usize, count: usize) -> Vec<usize> {
+    use base64::Engine as _;
+    let ends: Vec<usize> = (1..=count).map(|k| (from + k * PART).min(bytes.len())).collect();
+    for (k, end) in ends.iter().enumerate() {
+        let start = from + k * PART;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes[start..*end]);
+        conn.send(&format!("PART:{id}:{start}:{b64}"));
+    }
+    ends
+}
+
+/// Holds upload `id`'s row locked in a transaction of the test's own:
+/// a node's `PART`s wait at their `UPDATE` until it is let go.
+fn lock_upload<'a>(client: &'a mut postgres::Client, id: &str) -> postgres::Transaction<'a> {
+    let mut tx = client.transaction().unwrap();
+    tx.execute("SELECT 1 FROM files WHERE id = $1 FOR UPDATE", &[&id]).unwrap();
+    tx
+}
+
+/// No reply comes on `conn` for a moment (its parts wait for their commit).
+fn no_reply_yet(conn: &mut support::Conn) {
+    conn.stream.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
+    let early = conn.try_line();
+    conn.stream.set_read_timeout(Some(support::READ_TIMEOUT)).unwrap();
+    assert_eq!(early, None, "a PART's OK before its commit");
+}
+
+/// Issue 54: pipelined `PART`s share commits (their chunks' rows were
+/// inserted by fewer transactions than there are parts), each `OK` comes
+/// only once its part is committed, in the order of the requests, and a
+/// refusal among them keeps its place.
+#[test]
+fn on_a_cluster_pipelined_parts_share_a_commit_and_each_ok_follows_it() {
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    register(&a, &["ana"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let bytes = noise(20 * PART + 500, 54);
+    let reply = ana.request(&format!("UPLOAD:big.bin:{}:{}", bytes.len(), sha256(&bytes)));
+    let id = reply.strip_prefix("OK:").unwrap().to_string();
+
+    // Eight parts sent while the upload's row is locked: none is answered
+    // until the lock goes and their transactions commit.
+    let mut holder = cluster.pg.client();
+    let lock = lock_upload(&mut holder, &id);
+    let ends = send_window(&mut ana, &id, &bytes, 0, 8);
+    ana.send(&format!("PART:{id}:{}:QUJD", 20 * PART)); // past the bytes received: refused in its place
+    no_reply_yet(&mut ana);
+    assert_eq!(received(&cluster, &id), 0);
+    lock.rollback().unwrap();
+    for end in ends {
+        assert_eq!(ana.line(), format!("OK:{end}"));
+        assert!(received(&cluster, &id) >= end as i64, "an OK:{end} before its commit");
+    }
+    assert!(ana.line().starts_with("KO:BAD_REQUEST:"), "the refusal in its place");
+    let commits = commits_of(&cluster, &id);
+    assert!(commits <= 2, "8 parts in {commits} commits");
+
+    // The rest, as a client sends them (8 at a time), completes the file.
+    let mut from = 8 * PART;
+    while from < bytes.len() {
+        let ends = send_window(&mut ana, &id, &bytes, from, 8.min((bytes.len() - from).div_ceil(PART)));
+        for end in &ends {
+            assert_eq!(ana.line(), format!("OK:{end}"));
+        }
+        from = *ends.last().unwrap();
+    }
+    assert!(ana.request(&format!("FILE:ana:f1:{id}:")).starts_with("OK:f1:"));
+    assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
+}
+
+/// Issue 54: a node killed while parts wait for their commit lost only
+/// parts it never answered: every `OK`'d byte is in the database, and
+/// the upload goes on from there through another node.
+#[test]
+fn on_a_cluster_a_node_killed_before_the_commit_loses_no_answered_part() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, &["ana"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let bytes = noise(12 * PART, 7);
+    let reply = ana.request(&format!("UPLOAD:big.bin:{}:{}", bytes.len(), sha256(&bytes)));
+    let id = reply.strip_prefix("OK:").unwrap().to_string();
+    for end in send_window(&mut ana, &id, &bytes, 0, 4) {
+        assert_eq!(ana.line(), format!("OK:{end}"));
+    }
+    let answered = 4 * PART;
+
+    let mut holder = cluster.pg.client();
+    let lock = lock_upload(&mut holder, &id);
+    send_window(&mut ana, &id, &bytes, answered, 4);
+    no_reply_yet(&mut ana);
+    a.kill();
+    lock.rollback().unwrap();
+    // The kernel closes the socket, maybe with a reset (parts unread).
+    let mut after = String::new();
+    let _ = std::io::Read::read_to_string(&mut ana.stream, &mut after);
+    assert!(!after.contains("OK"), "no OK from a node killed before the commit: {after:?}");
+    // What was answered is stored; what was not may be or not (never half).
+    let stored = received(&cluster, &id) as usize;
+    assert!(stored >= answered && (stored - answered) % PART == 0, "{stored} bytes stored");
+
+    let b = cluster.node("b");
+    let mut ana = b.login_send("ana", "pw-ana");
+    let mut from = stored;
+    while from < bytes.len() {
+        for end in send_window(&mut ana, &id, &bytes, from, 1) {
+            assert_eq!(ana.line(), format!("OK:{end}"));
+            from = end;
+        }
+    }
+    assert!(ana.request(&format!("FILE:ana:f1:{id}:")).starts_with("OK:f1:"));
+    assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }

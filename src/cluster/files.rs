@@ -15,8 +15,9 @@
 //! Bytes are never whole in memory: a `PART` is one row of
 //! `file_chunks` (at most 12,000 bytes), a `FETCH` reads the one or two
 //! rows it spans, and the last `PART`'s sha256 and thumbnail read the
-//! rows back in batches ([`Chunks`]). Each change is one transaction on a
-//! pooled connection, committed before the `OK`.
+//! rows back in batches ([`Chunks`]). Each change is committed before
+//! its `OK`: the parts waiting share one transaction (`parts.rs`), every
+//! other change is one on a pooled connection.
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
@@ -24,19 +25,22 @@ use std::sync::Arc;
 use postgres::Row;
 
 use super::db::{Db, OrKo};
+use super::parts::Parts;
 use crate::protocol::Ko;
 use crate::protocol::files::PART_BYTES;
 use crate::protocol::names::fold;
-use crate::store::files::{Carrier, FileStore, Left, Meta, ReadSeek, Usage};
+use crate::store::files::{Carrier, FileStore, Left, Meta, ReadSeek, Stored, Usage};
 
 /// The files of a cluster, in its database.
 pub struct PgFiles {
     db: Arc<Db>,
+    /// Where `PART`s go: committed several at a time.
+    parts: Parts,
 }
 
 impl PgFiles {
     pub fn new(db: Arc<Db>) -> PgFiles {
-        PgFiles { db }
+        PgFiles { parts: Parts::new(db.clone()), db }
     }
 }
 
@@ -133,28 +137,20 @@ impl FileStore for PgFiles {
         Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
     }
 
-    /// The chunk and the new length in one transaction. Two nodes
-    /// appending the same part at once: one `UPDATE` finds `received`
-    /// moved and adds nothing (a resent part changes nothing).
+    /// Through the parts committer ([`Parts`]), waited for.
     fn append(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko> {
-        const DOING: &str = "storing a part";
-        let mut conn = self.db.get()?;
-        let mut tx = conn.transaction().or_ko(DOING)?;
-        let end = (offset + data.len() as u64) as i64;
-        let moved = tx
-            .execute(
-                "UPDATE files SET received = $3 WHERE id = $1 AND received = $2",
-                &[&id, &(offset as i64), &end],
-            )
-            .or_ko(DOING)?;
-        if moved == 1 {
-            tx.execute(
-                "INSERT INTO file_chunks (file, thumb, off, data) VALUES ($1, false, $2, $3)",
-                &[&id, &(offset as i64), &data],
-            )
-            .or_ko(DOING)?;
-        }
-        tx.commit().or_ko(DOING)
+        let (done, stored) = crossbeam_channel::bounded(1);
+        self.parts.append(id, offset, data.to_vec(), Box::new(move |r| drop(done.send(r))));
+        stored.recv().unwrap_or_else(|_| Err(super::db::down()))
+    }
+
+    fn appends_later(&self) -> bool {
+        true
+    }
+
+    /// Queued for a commit shared with the parts waiting (`parts.rs`).
+    fn append_later(&self, id: &str, offset: u64, data: Vec<u8>, then: Stored) {
+        self.parts.append(id, offset, data, then);
     }
 
     fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {

@@ -39,6 +39,7 @@
 //! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
 //! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
 //! | [`files`] | photos and files (1.2): their bytes in chunks, so that any node serves any file |
+//! | [`parts`] | group commit of upload parts: the `PART`s waiting share one transaction |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
 //! | [`memory`] | reads kept to answer from while no primary does (logins of known users, `ROOMS`, `MEMBERS`, `LASTSEEN`) |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
@@ -66,6 +67,7 @@ pub mod moderation;
 pub mod names;
 pub mod node;
 pub mod notice;
+pub mod parts;
 pub mod reads;
 pub mod runs;
 pub mod schema;

@@ -101,6 +101,11 @@ pub struct Metrics {
     /// Cluster: a batch's `COMMIT`, seconds: a round trip and the flush of
     /// PostgreSQL's log (its fsync), with the row locks still held.
     pub pg_commit: Histogram,
+    /// Cluster: transactions that stored upload parts (`cluster::parts`).
+    pub part_commits: Counter,
+    /// Cluster: upload parts those transactions stored: divided by
+    /// `part_commits`, how many shared a commit.
+    pub parts_committed: Counter,
     /// Cluster: notices missed on NATS and read back from PostgreSQL.
     pub gap_refills: Counter,
     /// Cluster: 1 while this node reaches a primary PostgreSQL, 0 while
@@ -157,6 +162,8 @@ impl Metrics {
             pg_queue: latency_buckets(),
             pg_lock: latency_buckets(),
             pg_commit: latency_buckets(),
+            part_commits: Counter::default(),
+            parts_committed: Counter::default(),
             gap_refills: Counter::default(),
             pg_reachable: Gauge::default(),
             pg_cut: Counter::default(),
@@ -251,6 +258,12 @@ impl Metrics {
             "A batch's COMMIT: the flush of PostgreSQL's log, row locks still held",
             Unit::Seconds,
             self.pg_commit.clone(),
+        );
+        r.register("part_commits", "Transactions that stored upload parts", self.part_commits.clone());
+        r.register(
+            "parts_committed",
+            "Upload parts stored by those transactions",
+            self.parts_committed.clone(),
         );
         r.register(
             "gap_refills",

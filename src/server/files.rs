@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::send::Later;
 use super::{Ctx, presence};
 use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
@@ -84,11 +85,31 @@ pub fn part(
     ctx.store.check_room()?;
     let address = super::throttle::address_key(peer);
     let (received, spent) = ctx.files.part_from(Some(address), owner, file, offset, data)?;
+    charge_thumbnail(ctx, user, peer, spent);
+    Ok(Reply::with(received))
+}
+
+/// [`part`], its reply given to `then` once the part is durable: on a
+/// cluster, after the commit it shares with other parts
+/// (`cluster::parts`), while the connection reads on.
+pub fn part_then(
+    ctx: &Ctx,
+    (user, owner, peer): (UserId, &str, IpAddr),
+    (file, offset, data): (&str, u64, &[u8]),
+    then: Later,
+) {
+    let address = super::throttle::address_key(peer);
+    let answer = Box::new(move |received: Result<u64, Ko>| then(received.map(Reply::with)));
+    let spent = ctx.files.part_then(Some(address), owner, file, (offset, data), answer);
+    charge_thumbnail(ctx, user, peer, spent);
+}
+
+/// Charges `spent` making a thumbnail to `user`'s rate and its address's.
+fn charge_thumbnail(ctx: &Ctx, user: UserId, peer: IpAddr, spent: Duration) {
     let tokens = spent.as_millis().div_ceil(THUMBNAIL_MS_A_TOKEN);
     if tokens > 1 {
         ctx.charge(user, peer, u32::try_from(tokens - 1).unwrap_or(u32::MAX));
     }
-    Ok(Reply::with(received))
 }
 
 /// Milliseconds of thumbnail making that cost one `--rate` token.

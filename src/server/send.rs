@@ -188,7 +188,7 @@ impl Session<'_> {
     /// wait for the disk; else waits for the disk if needed, then writes
     /// them (after those still on their way) at once if they fit in a
     /// chunk (the common case, one `write()`), else a chunk at a time.
-    fn flush(&mut self) -> io::Result<()> {
+    pub(super) fn flush(&mut self) -> io::Result<()> {
         self.send_msgs();
         self.queued = 0;
         if self.replies.is_empty() {
@@ -253,6 +253,41 @@ impl Session<'_> {
         Ok(())
     }
 }
+
+impl Session<'_> {
+    /// Keeps the next reply's place in the output and hands `start` what
+    /// writes it there once its request is done: a cluster's `PART`,
+    /// whose commit it shares with other parts (`cluster::parts`). This
+    /// thread goes back to reading meanwhile, so the next parts can join
+    /// that commit. The replies queued before it are written first: the
+    /// order is the requests' as ever, refusals included.
+    pub(super) fn reply_later(&mut self, start: impl FnOnce(Later)) -> Flow {
+        if self.flush().is_err() {
+            return Flow::Close; // the socket broke: nothing more is written
+        }
+        let number = self.output.reserve();
+        let output = self.output.clone();
+        let first_read = self.first_read.take();
+        start(Box::new(move |result| {
+            let reply = result.unwrap_or_else(|ko| {
+                crate::metrics::get().ko(ko.code);
+                Reply::Ko(ko)
+            });
+            output.fill(number, reply.to_string().into_bytes());
+            observe_latency(first_read, 1);
+        }));
+        // A client that does not read its replies cannot pile them up here.
+        if self.output.unsent() >= REPLY_BUDGET
+            && self.output.drain(Instant::now() + self.ctx.config.timeout).is_err()
+        {
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+}
+
+/// Writes a reply in the place [`Session::reply_later`] kept for it.
+pub(super) type Later = Box<dyn FnOnce(Result<Reply, Ko>) + Send>;
 
 /// Observes the request latency of `replies` replies just written, all
 /// counted from the first one's request: in a pipelined burst the later

@@ -54,6 +54,14 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
         Request::Upload { name, size, sha256 } => {
             s.reply(files::upload(ctx, (who.id, who.name, s.peer.ip()), &name, size, &sha256))
         }
+        // On a cluster the part's commit is shared (`cluster::parts`):
+        // its reply keeps its place while the next parts are read.
+        Request::Part { file, offset, data } if ctx.files.parts_later() => {
+            let peer = s.peer.ip();
+            s.reply_later(|then| {
+                files::part_then(ctx, (who.id, who.name, peer), (&file, offset, &data), then)
+            })
+        }
         Request::Part { file, offset, data } => {
             s.reply(files::part(ctx, (who.id, who.name, s.peer.ip()), &file, offset, &data))
         }

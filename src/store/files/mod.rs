@@ -22,6 +22,7 @@
 //! thumbnail made (`store::thumbnail`).
 
 pub mod disk;
+mod in_flight;
 mod names;
 
 use names::new_id;
@@ -113,6 +114,22 @@ impl Meta {
     }
 }
 
+/// What to do once a part is durable (`Err`: it never will be); see
+/// [`FileStore::append_later`].
+pub type Stored = Box<dyn FnOnce(Result<(), Ko>) + Send>;
+
+/// What to do with a `PART`'s answer (the bytes received so far), when
+/// it is known; see [`Files::part_then`].
+pub type Answer = Box<dyn FnOnce(Result<u64, Ko>) + Send>;
+
+/// What a `PART` finds ([`Files::check_part`]).
+enum Checked {
+    /// The file is complete already, of this size: a part changes nothing.
+    Complete(u64),
+    /// The upload, and the bytes it has received.
+    Upload(Meta, u64),
+}
+
 /// Bytes read back in order, and sought in (an image decoder needs both).
 pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek> ReadSeek for T {}
@@ -131,6 +148,22 @@ pub trait FileStore: Send + Sync {
     fn received(&self, id: &str) -> Result<u64, Ko>;
     /// Appends `data`, which begins at `offset`, the bytes received so far.
     fn append(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko>;
+    /// Whether [`FileStore::append_later`] answers later than it is
+    /// called (a store that commits several parts together).
+    fn appends_later(&self) -> bool {
+        false
+    }
+    /// [`FileStore::append`], but `then` says when `data` is durable:
+    /// the default appends at once; a store that [appends
+    /// later](FileStore::appends_later) queues the part for a commit it
+    /// shares with others, and calls `then` once that is committed, from
+    /// its committer, in the order of the calls. `offset` is where the
+    /// bytes received end once every earlier call's part is stored; an
+    /// empty `data` asks only that they do (`Err` if an earlier part was
+    /// lost).
+    fn append_later(&self, id: &str, offset: u64, data: Vec<u8>, then: Stored) {
+        then(self.append(id, offset, &data))
+    }
     /// The bytes received of upload `id`, read back from where they are kept.
     fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko>;
     /// Upload `id` is checked: it becomes complete, of media type `kind`,
@@ -282,6 +315,8 @@ pub struct Files {
     /// another upload of the same stripe (a bystander's text) must not
     /// wait with it.
     completing: Mutex<std::collections::HashSet<String>>,
+    /// Uploads with parts on their way to a store that appends later.
+    in_flight: std::sync::Arc<in_flight::InFlight>,
 }
 
 /// The uploads under way of each address, and each one's address.
@@ -350,6 +385,7 @@ impl Files {
             by_address,
             swept,
             completing,
+            in_flight: Default::default(),
         }
     }
 
@@ -479,6 +515,7 @@ impl Files {
 
     /// Upload `id` is under way no more (complete, or removed).
     fn done(&self, id: &str) {
+        self.in_flight.forget(id);
         self.by_address.lock().remove(id);
     }
 
@@ -501,20 +538,127 @@ impl Files {
         offset: u64,
         data: &[u8],
     ) -> Result<(u64, Duration), Ko> {
+        let (done, answer) = crossbeam_channel::bounded(1);
+        let spent = self.part_then(address, owner, id, (offset, data), Box::new(move |r| drop(done.send(r))));
+        let received =
+            answer.recv().unwrap_or_else(|_| Err(Ko::new(Code::Internal, "a part was not answered")));
+        Ok((received?, spent))
+    }
+
+    /// Whether a `PART`'s answer may come after [`Files::part_then`]
+    /// returned: the store commits parts together ([`FileStore::appends_later`]).
+    pub fn parts_later(&self) -> bool {
+        self.store.appends_later()
+    }
+
+    /// [`Files::part_from`], answered through `then`: at once, or (a
+    /// store that [appends later](FileStore::appends_later), a part that
+    /// is not the last) once the part is durable, from the store's
+    /// committer. The same rules either way: parts in order from the
+    /// bytes received (those on their way included: `in_flight.rs`),
+    /// within the size the `UPLOAD` reserved, and the last one returns
+    /// once the file is checked and stored. How long its thumbnail took.
+    pub fn part_then(
+        &self,
+        address: Option<IpAddr>,
+        owner: &str,
+        id: &str,
+        (offset, data): (u64, &[u8]),
+        then: Answer,
+    ) -> Duration {
         let turn = self.stripe(id).lock();
-        let meta = self.store.meta(id)?.ok_or_else(unknown)?;
+        let (meta, received) = match self.check_part(owner, id, offset, data.len() as u64) {
+            Ok(Checked::Complete(size)) => {
+                then(Ok(size));
+                return Duration::ZERO;
+            }
+            Ok(Checked::Upload(meta, received)) => (meta, received),
+            Err(ko) => {
+                then(Err(ko));
+                return Duration::ZERO;
+            }
+        };
+        let end = offset + data.len() as u64;
+        let new = &data[(received.min(end) - offset) as usize..];
+        let upto = received.max(end);
+        if upto < meta.size && self.store.appends_later() {
+            let generation = self.in_flight.begin(id, &meta, upto);
+            let (in_flight, file) = (self.in_flight.clone(), id.to_string());
+            let stored: Stored = Box::new(move |stored| {
+                in_flight.end(&file, generation, stored.is_ok());
+                then(stored.map(|()| upto));
+            });
+            self.store.append_later(id, received, new.to_vec(), stored);
+            return Duration::ZERO;
+        }
+        if let Err(ko) = self.append_now(id, received, new) {
+            then(Err(ko));
+            return Duration::ZERO;
+        }
+        if upto < meta.size {
+            then(Ok(upto));
+            return Duration::ZERO;
+        }
+        // Completed out of the stripe (`completing`), and the stripe
+        // let go: the thumbnailer's wait is this upload's alone.
+        self.completing.lock().insert(id.to_string());
+        drop(turn);
+        let completed = self.complete(id, &meta, address);
+        self.completing.lock().remove(id);
+        match completed {
+            // No room for it in the thumbnailer's queue: the upload
+            // stays under way, its bytes kept, for the last part again.
+            Err(ko) if ko.code == Code::RateLimited => then(Err(ko)),
+            done => {
+                self.done(id);
+                match done {
+                    Ok(spent) => {
+                        then(Ok(upto));
+                        return spent;
+                    }
+                    Err(ko) => then(Err(ko)),
+                }
+            }
+        }
+        Duration::ZERO
+    }
+
+    /// What a `PART` of `len` bytes at `offset` of `owner`'s upload `id`
+    /// finds: a file complete already, or the upload and the bytes it
+    /// has received (those on their way included); refused if not the
+    /// owner's, being completed, past the bytes received or past its size.
+    fn check_part(&self, owner: &str, id: &str, offset: u64, len: u64) -> Result<Checked, Ko> {
+        let known = match self.in_flight.get(id) {
+            // Past what this node knows, with nothing on its way: another
+            // node may have appended it; the store tells.
+            Some((_, received, false)) if offset > received => {
+                self.in_flight.forget(id);
+                None
+            }
+            known => known.map(|(meta, received, _)| (meta, received)),
+        };
+        let (meta, received) = match known {
+            Some(known) => known,
+            None => {
+                let meta = self.store.meta(id)?.ok_or_else(unknown)?;
+                if !is_owner(&meta, owner) {
+                    return Err(unknown());
+                }
+                if meta.complete {
+                    return Ok(Checked::Complete(meta.size));
+                }
+                let received = self.store.received(id)?;
+                (meta, received)
+            }
+        };
         if !is_owner(&meta, owner) {
             return Err(unknown());
-        }
-        if meta.complete {
-            return Ok((meta.size, Duration::ZERO));
         }
         if self.completing.lock().contains(id) {
             let why = "this file's last part is being completed: send this part again in a moment";
             return Err(Ko::new(Code::RateLimited, why));
         }
-        let received = self.store.received(id)?;
-        let end = offset.saturating_add(data.len() as u64);
+        let end = offset.saturating_add(len);
         if offset > received {
             return Err(Ko::new(Code::BadRequest, format!("expected the part at offset {received}")));
         }
@@ -524,29 +668,19 @@ impl Files {
                 format!("the file is {} bytes, this part ends at {end}", meta.size),
             ));
         }
-        if end > received {
-            self.store.append(id, received, &data[(received - offset) as usize..])?;
+        Ok(Checked::Upload(meta, received))
+    }
+
+    /// Appends `data` at `offset` of upload `id` and returns once it is
+    /// durable: at once, or after the parts on their way before it (a
+    /// store that appends later), which must all have been stored.
+    fn append_now(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko> {
+        if !self.store.appends_later() {
+            return if data.is_empty() { Ok(()) } else { self.store.append(id, offset, data) };
         }
-        let received = received.max(end);
-        let mut spent = Duration::ZERO;
-        if received == meta.size {
-            // Completed out of the stripe (`completing`), and the stripe
-            // let go: the thumbnailer's wait is this upload's alone.
-            self.completing.lock().insert(id.to_string());
-            drop(turn);
-            let completed = self.complete(id, &meta, address);
-            self.completing.lock().remove(id);
-            match completed {
-                // No room for it in the thumbnailer's queue: the upload
-                // stays under way, its bytes kept, for the last part again.
-                Err(ko) if ko.code == Code::RateLimited => return Err(ko),
-                done => {
-                    self.done(id);
-                    spent = done?;
-                }
-            }
-        }
-        Ok((received, spent))
+        let (done, stored) = crossbeam_channel::bounded(1);
+        self.store.append_later(id, offset, data.to_vec(), Box::new(move |r| drop(done.send(r))));
+        stored.recv().unwrap_or_else(|_| Err(Ko::new(Code::Internal, "a part was not answered")))
     }
 
     /// The last part came: checks the sha256 from the stored bytes, makes

@@ -1,0 +1,217 @@
+//! Group commit of an upload's parts on a cluster (issue 54): the
+//! `PART`s that wait are stored by one transaction, as the `MSG`s of a
+//! batch are (`committer.rs`).
+//!
+//! ```text
+//!  send connections                      the node's parts committer
+//!  ────────────────                      ──────────────────────────
+//!  PART: checked (store::files), queued  BEGIN; each part where the one
+//!  its OK's place in the output kept,    before it ended, and those that
+//!  read the next request           ──▶   came meanwhile (≤ BATCH_BYTES); COMMIT
+//!  OK:<received> written, in order ◀──   answer each part
+//! ```
+//!
+//! Why: a part (12,000 bytes, 16 KB of base64) fills a send connection's
+//! read buffer, so parts never queued for one commit the way pipelined
+//! `MSG`s do, and an upload went at one commit a part: 2.6 MB/s through a
+//! node against 95.5 on a single server's disk (docs/BENCHMARKS.md). Now
+//! a connection leaves its part here and reads the next one; the parts
+//! of one upload (a client pipelines 8) and of every upload of the node
+//! share a commit. What an `OK` promises is unchanged: it is written once
+//! its transaction committed, so (synchronous replication,
+//! docs/CLUSTER.md) once the part is on two disks.
+//!
+//! Each part is appended only where the bytes received end (`UPDATE …
+//! WHERE received = offset`): a part behind one that was lost fails too,
+//! and a part another node stored already is not stored twice. The
+//! batches commit one after the other, on one connection, so the parts
+//! of an upload are stored in the order they were checked.
+//!
+//! What it may hold is bounded: [`QUEUED`] parts wait at most (a
+//! connection that sends faster than they commit waits to queue one),
+//! and one transaction carries at most [`BATCH_BYTES`].
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use super::db::{Db, OrKo};
+use crate::protocol::files::PART_BYTES;
+use crate::protocol::{Code, Ko};
+use crate::store::files::Stored;
+
+/// Parts waiting for a commit at most, all uploads of the node together
+/// (at most 12,000 bytes each: ~3 MB). A connection whose part finds
+/// them all taken waits for a place, within its request's deadline.
+pub const QUEUED: usize = 256;
+
+/// Bytes of parts one transaction carries at most (87 parts of 12,000
+/// bytes): enough for every upload of a busy node to share a commit,
+/// few enough that one transaction's rows and memory stay small.
+pub const BATCH_BYTES: usize = 1024 * 1024;
+
+/// One part on its way: where it goes, and whom to tell.
+struct Part {
+    file: String,
+    offset: u64,
+    data: Vec<u8>,
+    then: Answer,
+}
+
+/// The node's parts committer: one thread, one queue, started by the
+/// first part (an administrator's command that reads files starts none).
+pub struct Parts {
+    db: Arc<Db>,
+    running: Mutex<Option<(Sender<Part>, JoinHandle<()>)>>,
+}
+
+impl Parts {
+    pub fn new(db: Arc<Db>) -> Parts {
+        Parts { db, running: Mutex::new(None) }
+    }
+
+    /// Queues `data`, to be appended at `offset` of upload `file`;
+    /// `then` is told once its transaction committed (or failed). Waits
+    /// for a place in the queue within the request's deadline.
+    pub fn append(&self, file: &str, offset: u64, data: Vec<u8>, then: Stored) {
+        let part = Part { file: file.to_string(), offset, data, then: Answer(Some(then)) };
+        let Some(queue) = self.queue() else { return }; // `part`'s `Answer` says KO as it goes
+        if let Err(e) = queue.send_deadline(part, crate::store::deadline::until()) {
+            drop(e.into_inner());
+        }
+    }
+
+    /// The queue, its thread started if it is not yet.
+    fn queue(&self) -> Option<Sender<Part>> {
+        let mut running = self.running.lock();
+        if running.is_none() {
+            let (queue, parts) = crossbeam_channel::bounded(QUEUED);
+            let db = self.db.clone();
+            let thread = std::thread::Builder::new().name("pg-parts".into()).spawn(move || run(&db, &parts));
+            match thread {
+                Ok(thread) => *running = Some((queue, thread)),
+                Err(e) => log::error!("cluster: cannot start the parts committer: {e}"),
+            }
+        }
+        running.as_ref().map(|(queue, _)| queue.clone())
+    }
+}
+
+/// Commits what is queued, then the thread ends.
+impl Drop for Parts {
+    fn drop(&mut self) {
+        if let Some((queue, thread)) = self.running.lock().take() {
+            drop(queue);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A part's answer, given once: a part dropped unanswered (the node
+/// stopping, a bug in its batch) is answered `KO`, so its connection
+/// never waits for it.
+struct Answer(Option<Stored>);
+
+impl Answer {
+    fn give(mut self, result: Result<(), Ko>) {
+        if let Some(then) = self.0.take() {
+            then(result);
+        }
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if let Some(then) = self.0.take() {
+            let why = "this part was not stored in time (the node is busy or stopping): send it again";
+            then(Err(Ko::new(Code::Unavailable, why)));
+        }
+    }
+}
+
+/// The committer thread: a batch at a time until the queue is closed
+/// and empty.
+fn run(db: &Db, queue: &Receiver<Part>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        // A bug in a batch must not stop the uploads of the node: its
+        // parts are answered KO (their `Answer`s, dropped).
+        let committed =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(db, queue, &mut batch)));
+        match committed {
+            Ok(Ok(results)) => {
+                for (part, result) in batch.into_iter().zip(results) {
+                    part.then.give(result);
+                }
+            }
+            Ok(Err(ko)) => batch.into_iter().for_each(|part| part.then.give(Err(ko.clone()))),
+            Err(_) => log::error!("cluster: a batch of parts failed with a panic (a bug); they got KO"),
+        }
+    }
+}
+
+/// One transaction for `batch`, which takes in the parts that come while
+/// it is written, up to [`BATCH_BYTES`]: the next parts of a pipelined
+/// upload arrive during the statements of the first, and commit with it.
+/// Each part's answer once it committed (`Err` for a part not appended
+/// where the bytes received end), or the `KO` of the whole batch.
+fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<Result<(), Ko>>, Ko> {
+    const DOING: &str = "storing parts";
+    let began = Instant::now();
+    let mut conn = db.get()?;
+    let mut tx = conn.transaction().or_ko(DOING)?;
+    let mut results = Vec::with_capacity(batch.len());
+    let mut bytes = 0;
+    loop {
+        for part in &batch[results.len()..] {
+            bytes += part.data.len();
+            results.push(append(&mut tx, part)?);
+        }
+        if bytes + PART_BYTES > BATCH_BYTES {
+            break;
+        }
+        match queue.try_recv() {
+            Ok(part) => batch.push(part),
+            Err(_) => break,
+        }
+    }
+    let committing = Instant::now();
+    tx.commit().or_ko(DOING)?;
+    let metrics = crate::metrics::get();
+    metrics.pg_commit.observe(committing.elapsed().as_secs_f64());
+    metrics.pg_transaction.observe(began.elapsed().as_secs_f64());
+    metrics.part_commits.inc();
+    metrics.parts_committed.inc_by(batch.len() as u64);
+    Ok(results)
+}
+
+/// Appends one part in `tx`: the chunk and the new length (one
+/// statement, one round trip), if the bytes received end where it
+/// begins; else it is stored already (another node's, a resend), or a
+/// part before it was lost (`KO`).
+fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<(), Ko>, Ko> {
+    const DOING: &str = "storing a part";
+    let (offset, end) = (part.offset as i64, (part.offset + part.data.len() as u64) as i64);
+    if !part.data.is_empty() {
+        let appended = tx
+            .execute(
+                "WITH moved AS (UPDATE files SET received = $3 WHERE id = $1 AND received = $2 RETURNING id) \
+                 INSERT INTO file_chunks (file, thumb, off, data) SELECT id, false, $2, $4 FROM moved",
+                &[&part.file, &offset, &end, &part.data],
+            )
+            .or_ko(DOING)?;
+        if appended == 1 {
+            return Ok(Ok(()));
+        }
+    }
+    let row = tx.query_opt("SELECT received FROM files WHERE id = $1", &[&part.file]).or_ko(DOING)?;
+    let received = row.map_or(0, |row| row.get::<_, i64>(0));
+    if received >= end {
+        return Ok(Ok(()));
+    }
+    let why = format!("a part before this one was not stored: send the upload again from offset {received}");
+    Ok(Err(Ko::new(Code::BadRequest, why)))
+}
