@@ -434,7 +434,7 @@ fn on_a_cluster_a_node_killed_before_the_commit_loses_no_answered_part() {
     assert!(!after.contains("OK"), "no OK from a node killed before the commit: {after:?}");
     // What was answered is stored; what was not may be or not (never half).
     let stored = received(&cluster, &id) as usize;
-    assert!(stored >= answered && (stored - answered) % PART == 0, "{stored} bytes stored");
+    assert!(stored >= answered && (stored - answered).is_multiple_of(PART), "{stored} bytes stored");
 
     let b = cluster.node("b");
     let mut ana = b.login_send("ana", "pw-ana");
