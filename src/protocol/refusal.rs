@@ -59,6 +59,12 @@ impl Ko {
     pub fn store_unavailable() -> Ko {
         Ko::new(Code::Internal, "the database is unavailable; try again")
     }
+
+    /// `KO:FULL`: a write refused once the server's disk is full (issue
+    /// 49): nothing of it is kept, and it may be sent again.
+    pub fn disk_full() -> Ko {
+        Ko::new(Code::Full, "the server's disk is full; writes resume by themselves once there is room")
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +76,10 @@ mod tests {
     #[test]
     fn shared_refusals_keep_their_words_and_codes() {
         assert_eq!(Ko::no_user("bob").to_string(), "KO:UNKNOWN_USER:no user named bob");
+        assert_eq!(
+            Ko::disk_full().to_string(),
+            "KO:FULL:the server's disk is full; writes resume by themselves once there is room"
+        );
         assert_eq!(Ko::no_sender("bob").to_string(), "KO:UNKNOWN_MESSAGE:no user named bob");
         assert_eq!(
             Ko::no_message("7", "#ops").to_string(),

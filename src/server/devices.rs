@@ -143,8 +143,8 @@ impl Devices {
     fn save_or_ko(&self) -> Result<(), Ko> {
         self.save().map_err(|e| {
             log::error!("devices: writing {}: {e}", crate::store::devices::FILE);
-            if crate::store::budget::no_room(&e) {
-                return crate::store::budget::disk_full();
+            if crate::store::disk::no_space(&e) {
+                return crate::protocol::Ko::disk_full();
             }
             Ko::new(Code::Internal, "the server cannot write to its disk; try later")
         })

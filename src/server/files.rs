@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::send::Later;
+use super::replies::Later;
 use super::{Ctx, presence};
 use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};

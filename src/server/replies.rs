@@ -29,7 +29,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::protocol::{Ko, Reply};
 use crate::transport::Stream;
+
+/// Writes a reply, once its request is done, in the place
+/// `Session::reply_later` (`send.rs`) kept for it in the output: a
+/// cluster's `PART`, answered after the commit it shares with others.
+pub(super) type Later = Box<dyn FnOnce(Result<Reply, Ko>) + Send>;
 
 /// How often a connection's thread wakes up to retry a flush while bytes
 /// wait for a slow client: replies the kernel did not take from another

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use super::Ctx;
 use super::log_limit::log_limited;
-use super::replies::{RETRY_FLUSH, Replies};
+use super::replies::{Later, RETRY_FLUSH, Replies};
 use super::requests;
 use super::session::{Flow, Session, Who};
 use crate::protocol::request::command_word;
@@ -285,9 +285,6 @@ impl Session<'_> {
         Flow::Continue
     }
 }
-
-/// Writes a reply in the place [`Session::reply_later`] kept for it.
-pub(super) type Later = Box<dyn FnOnce(Result<Reply, Ko>) + Send>;
 
 /// Observes the request latency of `replies` replies just written, all
 /// counted from the first one's request: in a pipelined burst the later

@@ -205,20 +205,6 @@ pub(super) fn tally(log: &Log, from: Pos, end: Pos) -> crate::error::Result<Hash
 
 // ----- the free-space floor --------------------------------------------------
 
-/// Whether a write failed for lack of room (a full disk, a disk quota,
-/// `ulimit -f`): the failures that room can cure, answered `KO:FULL`
-/// ([`disk_full`]) by whatever writes beside the log (files, devices).
-pub fn no_room(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
-    matches!(e.kind(), StorageFull | FileTooLarge | QuotaExceeded)
-}
-
-/// The refusal of a write once the disk is full (issue 49): nothing of
-/// it is kept, and it may be sent again.
-pub fn disk_full() -> Ko {
-    Ko::new(Code::Full, "the server's disk is full; writes resume by themselves once there is room")
-}
-
 /// A free-space floor: bytes, or a share of the file system.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MinFree {
@@ -374,22 +360,22 @@ impl Floor {
     /// once), looking no more often than the floor does.
     fn refill(&self, disk: &dyn Disk, dir: &Path, min_free: MinFree) -> Result<(), Ko> {
         let Some(_one) = self.remaking.try_lock() else {
-            return Err(disk_full()); // another write is making it
+            return Err(Ko::disk_full()); // another write is making it
         };
         if !self.spent.load(Ordering::SeqCst) {
             return Ok(());
         }
         if !self.due() {
-            return Err(disk_full());
+            return Err(Ko::disk_full());
         }
         self.look(disk, dir, min_free);
         let room = self.room.load(Ordering::Relaxed);
         if room == u64::MAX || room < 2 * ballast::BALLAST {
-            return Err(disk_full());
+            return Err(Ko::disk_full());
         }
         if let Err(e) = ballast::make(disk, dir) {
             log::warn!("store: the ballast of {} cannot be made again yet: {e}", dir.display());
-            return Err(disk_full());
+            return Err(Ko::disk_full());
         }
         self.ballast.store(true, Ordering::SeqCst);
         self.spent.store(false, Ordering::SeqCst);

@@ -163,6 +163,15 @@ pub struct Space {
     pub total: u64,
 }
 
+/// Whether a write failed for lack of room (a full disk, a disk quota,
+/// `ulimit -f`): the failures that room can cure, answered
+/// [`Ko::disk_full`](crate::protocol::Ko::disk_full) by whatever writes
+/// beside the log (files, devices) and by the log's writer.
+pub fn no_space(e: &io::Error) -> bool {
+    use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+    matches!(e.kind(), StorageFull | FileTooLarge | QuotaExceeded)
+}
+
 /// The directory a path is in (`.` for a bare name).
 pub fn parent(path: &Path) -> &Path {
     path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))

@@ -963,8 +963,8 @@ impl Drop for QueuePlace<'_> {
 /// what was written of it was taken back, so the client may send it again.
 pub fn internal(e: io::Error) -> Ko {
     log::error!("files: {e}");
-    if crate::store::budget::no_room(&e) {
-        return crate::store::budget::disk_full();
+    if crate::store::disk::no_space(&e) {
+        return crate::protocol::Ko::disk_full();
     }
     Ko::new(Code::Internal, "the server could not store the file")
 }

@@ -132,7 +132,7 @@ fn spend_ballast(inner: &Inner, files: &mut Files, base: Pos, e: &Error) -> bool
 /// Whether a write failed for lack of room (a full disk, a quota,
 /// `ulimit -f`): the failures that room can cure.
 pub(super) fn no_room(e: &Error) -> bool {
-    matches!(e, Error::Io { source, .. } if crate::store::budget::no_room(source))
+    matches!(e, Error::Io { source, .. } if crate::store::disk::no_space(source))
 }
 
 /// Writes the stalled batch again, at the position it was given; synced.
