@@ -35,7 +35,6 @@
 //! peer. docs/CALLS.md says what that means.
 
 use std::sync::Weak;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -239,23 +238,20 @@ impl Calls {
     /// Takes out the calls that rang out by `now`.
     fn rung_out(&self, now: Instant) -> Vec<Call> {
         let mut table = self.table.lock();
-        let out = |c: &Call| matches!(c.state, State::Ringing { until } if until <= now);
-        let (gone, kept) = std::mem::take(&mut *table).into_iter().partition(out);
-        *table = kept;
-        gone
+        // In place: the sweep runs every `TICK`, and most find nothing.
+        let out = |c: &mut Call| matches!(c.state, State::Ringing { until } if until <= now);
+        table.extract_if(.., out).collect()
     }
 
     /// Takes out the calls that `device` of `user` was an end of: the
     /// caller's device, or the callee's device that answered.
     fn of_device(&self, user: UserId, device: &str) -> Vec<Call> {
         let mut table = self.table.lock();
-        let with = |c: &Call| {
+        let with = |c: &mut Call| {
             (c.caller.id == user && c.caller_device == device)
                 || matches!(&c.state, State::Answered { device: d } if c.callee.id == user && d == device)
         };
-        let (gone, kept) = std::mem::take(&mut *table).into_iter().partition(with);
-        *table = kept;
-        gone
+        table.extract_if(.., with).collect()
     }
 }
 
@@ -305,13 +301,8 @@ pub fn end(ctx: &Ctx, call: &Call, by: &str, why: End) {
 fn missed(ctx: &Ctx, call: &Call) {
     let text = missed_text(call.media, &call.caller.name);
     let Ok(text) = Text::from_plain(&text) else { return };
-    // A message id of the caller's: a client chooses its own ids, so this
-    // one is unlikely, not impossible, to be taken (the time and a count
-    // of this server's); the store would answer a taken id as a resend,
-    // and the caller's message would stay as it was.
-    static MADE: AtomicU64 = AtomicU64::new(0);
-    let n = MADE.fetch_add(1, Ordering::Relaxed);
-    let id = format!("call-{}-{n}", crate::store::now_ms());
+    // An id of the caller's that the server makes (`own_message_id`).
+    let id = super::own_message_id("call");
     let (results, ticket) =
         ctx.store.send(call.caller.id, &[(Chat::User(call.callee.name.clone()), id, text)]);
     let stored = results.into_iter().next().unwrap_or_else(|| Err(Ko::new(Code::Internal, "no result")));
@@ -383,6 +374,32 @@ impl Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_belongs_to_a_call_between_the_two_and_the_sweep_takes_only_the_rung_out() {
+        let calls = Calls::default();
+        let party = |id, name: &str| Party { id, name: name.into() };
+        let ring = |id, callee: Party, secs| {
+            calls.ring(party(1, "ana"), "laptop", callee, id, Media::Voice, Duration::from_secs(secs))
+        };
+        assert_eq!(ring("c1", party(2, "bob"), 0), Ok(true));
+        assert_eq!(ring("c2", party(3, "carl"), 60), Ok(true));
+        let code = |r: Result<Outcome, Ko>| r.map(|_| ()).map_err(|ko| ko.reason);
+        assert_eq!(
+            code(calls.step(3, "phone", 1, "c1", Step::Ice)),
+            Err("no call c1 (it ended, or never rang)".into())
+        );
+        assert!(code(calls.step(1, "laptop", 3, "c2", Step::Answer)).is_err(), "the caller does not answer");
+        assert!(code(calls.step(1, "laptop", 3, "c2", Step::Decline)).is_err(), "nor decline");
+        assert_eq!(code(calls.step(3, "phone", 1, "c2", Step::Answer)), Ok(()));
+        let again = code(calls.step(3, "tablet", 1, "c2", Step::Answer));
+        assert_eq!(again, Err("the call was answered on another device".into()));
+        let gone: Vec<String> = calls.rung_out(Instant::now()).into_iter().map(|c| c.id).collect();
+        assert_eq!(gone, ["c1"], "c1 rang for no time; c2 was answered");
+        assert!(calls.keeps(1, 3, "c2") && !calls.keeps(1, 2, "c1"));
+        assert!(matches!(calls.step(1, "laptop", 3, "c2", Step::Hangup), Ok(Outcome::Ended(_, End::Hangup))));
+        assert!(!calls.keeps(1, 3, "c2"));
+    }
 
     #[test]
     fn turn_credentials_are_coturns_rest_form() {
