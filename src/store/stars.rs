@@ -22,7 +22,7 @@ pub const MAX_STARRED: usize = 500;
 /// Most bytes of conversations one `STARRED` reads to show the stars
 /// (as a `SEARCH:*`): 8 MiB, the chats of the newest stars first. A star
 /// past it is not listed that time (§25 says so).
-pub const MAX_READ_BYTES: usize = 8 << 20;
+pub const MAX_READ_BYTES: usize = super::search::MAX_READ_BYTES as usize;
 
 /// The setting stars are kept as: key, `<chat>:<from>:<id>` folded;
 /// value, the message's time (ms).
