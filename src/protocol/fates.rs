@@ -194,9 +194,9 @@ mod tests {
     /// A conversation's `HISTORY` lines, oldest first, stamped 0, 1, 2…
     fn lines(lines: &[(&str, &str, &str)]) -> Vec<HistoryLine> {
         let line = |(i, (from, id, t)): (usize, &(&str, &str, &str))| HistoryLine {
-            from: from.to_string().into(),
+            from: from.to_string(),
             to: crate::protocol::Chat::Room("lab".into()),
-            id: id.to_string().into(),
+            id: id.to_string(),
             ts: i as u64,
             state: crate::protocol::State::Received,
             text: text(t),
