@@ -10,6 +10,7 @@
 
 import { request, parseTurn, fold } from './wire.js';
 import { addStrings, t } from './i18n.js';
+import { clock } from './voice.js';
 
 addStrings({
   en: {
@@ -269,10 +270,8 @@ function callLine(call, text) {
   app.say(line);
 }
 
-const duration = (ms) => {
-  const s = Math.floor(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-};
+/** `1:05`: a call's length, as the voice player writes a clip's (one formatter). */
+const duration = (ms) => clock(ms / 1000);
 
 const kB = (bytes) => `${Math.round(bytes / 1024)} kB`;
 

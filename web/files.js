@@ -424,12 +424,18 @@ export function setup(app) {
 /** A bar above the composer saying what is being sent, and how far: its <progress>. */
 function progressBar(name, size) {
   const bar = el('div', 'attach-bar');
+  const meter = progressMeter(name, size);
+  bar.append(el('span', 'attach-name', t('sending', { name })), meter);
+  $('composer').before(bar);
+  return meter;
+}
+
+/** The <progress> of `name`'s upload of `size` bytes: `send`'s `progress` sets its value. */
+function progressMeter(name, size) {
   const meter = el('progress');
   meter.max = size;
   meter.value = 0;
   meter.setAttribute('aria-label', t('sending', { name }));
-  bar.append(el('span', 'attach-name', t('sending', { name })), meter);
-  $('composer').before(bar);
   return meter;
 }
 
@@ -453,11 +459,8 @@ function stage(app, file, name, say) {
   cancel.type = 'button';
   cancel.setAttribute('aria-label', t('close'));
   cancel.addEventListener('click', () => bar.remove());
-  const meter = el('progress');
-  meter.max = file.size;
-  meter.value = 0;
+  const meter = progressMeter(name, file.size);
   meter.hidden = true;
-  meter.setAttribute('aria-label', t('sending', { name }));
   go.addEventListener('click', () => {
     go.disabled = caption.disabled = true;
     meter.hidden = false;

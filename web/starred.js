@@ -46,11 +46,14 @@ export function starred(chat, msg) {
 /** STARRED's lines at login (or after a reconnection): the whole list, as the server has it. */
 export function load(theApp, lines) {
   hook(theApp);
-  stars.clear();
+  fill(lines.map(parseHistoryLine).filter(Boolean));
+}
+
+/** The stars are those of STARRED's `found` messages, as the server lists them; the open chat's ★ redrawn. */
+function fill(found) {
   const model = app.model();
-  for (const m of lines.map(parseHistoryLine).filter(Boolean)) {
-    stars.add(key(chatOf(model, m), m.from, m.id));
-  }
+  stars.clear();
+  for (const m of found) stars.add(key(chatOf(model, m), m.from, m.id));
   redrawOpen();
 }
 
@@ -106,9 +109,7 @@ export async function show(theApp) {
   }
   const model = app.model();
   const found = answer.lines.map(parseHistoryLine).filter(Boolean);
-  stars.clear();
-  for (const m of found) stars.add(key(chatOf(model, m), m.from, m.id));
-  redrawOpen();
+  fill(found);
   $('starred-count').textContent = found.length ? t('starredCount', { n: found.length }) : t('noneStarred');
   $('starred-list').replaceChildren(...found.map((m) => item(model, m)));
 }

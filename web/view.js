@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { t, lang } from './i18n.js';
-import { DELETED, isNotice } from './wire.js';
+import { DELETED, isNotice, fold } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -76,7 +76,7 @@ function initials(name) {
 /** A hue that is always the same for a name (a hash of it): its avatar's, and its colour in a room. */
 function hue(name) {
   let hash = 0;
-  for (const c of name.toLowerCase()) hash = (hash * 31 + c.codePointAt(0)) % 360;
+  for (const c of fold(name)) hash = (hash * 31 + c.codePointAt(0)) % 360;
   return hash;
 }
 
@@ -142,7 +142,7 @@ export function renderList(model, openKey, onOpen) {
   // The archived chats' view closes once none is left (unarchived here or on another device).
   if (model.showArchived && ![...model.chats.values()].some((c) => c.archived)) model.showArchived = false;
   for (const chat of model.ordered().filter((c) => !c.archived === !model.showArchived)) {
-    const key = chat.name.toLowerCase();
+    const key = fold(chat.name);
     const item = el('li');
     const button = el('button');
     button.type = 'button';
@@ -355,7 +355,7 @@ export class Conversation {
 
 /** The members of a room, with online or last seen, owner and admins marked; roomadmin.js adds an admin's actions beside each. */
 export function renderMembers(members, info) {
-  const same = (a, b) => a.toLowerCase() === (b || '').toLowerCase();
+  const same = (a, b) => fold(a) === fold(b || '');
   $('members').replaceChildren(...members.map((m) => {
     const item = el('li');
     item.append(avatar(m.user), el('span', 'who', `${m.user} · ${seenText(m.seen)}`));

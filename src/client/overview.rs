@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 
 use super::fold::fold_parts;
+use super::history::key;
 use super::requests::{parse_history_line, unexpected};
 use super::{Client, Message};
 use crate::error::{Error, Result};
@@ -206,7 +207,7 @@ impl Client {
     /// is asked for the newest `shown + n` and the page is what comes before
     /// the oldest shown; it lists at most [`MAX_HISTORY`].
     pub fn earlier(&self, chat: &Chat, shown: &[Message], n: usize) -> Result<Page> {
-        let key = |m: &Message| (fold(&m.from), m.id.clone());
+        let key = |m: &Message| key(&m.from, &m.id);
         let on_screen: HashSet<(String, String)> = shown.iter().map(key).collect();
         let fresh = |m: &Message| !on_screen.contains(&key(m));
         let local = match shown.first() {
@@ -296,13 +297,21 @@ fn with_local(mut list: Vec<ChatSummary>, local: Vec<(Chat, Message, u64)>) -> V
 /// of the same millisecond are in the order this client logged them
 /// (`position` in the local log), which is the order it saw them happen;
 /// messages it never logged keep the server's order.
+///
+/// A direct message can be on the server too: when the direct chat closed
+/// before the peer heard our `ACK`, the peer relayed it through the server
+/// with its id (its fallback). It is one message, as the local log keeps
+/// it (`History::add_received`): the direct one, at the time it came.
 fn with_direct(
     mut messages: Vec<Message>,
     local: Vec<Message>,
     n: usize,
     position: impl Fn(&Message) -> Option<usize>,
 ) -> Vec<Message> {
-    messages.extend(local.into_iter().filter(|m| m.p2p));
+    let direct: Vec<Message> = local.into_iter().filter(|m| m.p2p).collect();
+    let came_direct: HashSet<(String, String)> = direct.iter().map(|m| key(&m.from, &m.id)).collect();
+    messages.retain(|m| !came_direct.contains(&key(&m.from, &m.id)));
+    messages.extend(direct);
     messages.sort_by_cached_key(|m| (m.ts, position(m).unwrap_or(usize::MAX)));
     let extra = messages.len().saturating_sub(n);
     messages.drain(..extra);
@@ -373,6 +382,22 @@ mod tests {
         let position = |m: &Message| logged.iter().position(|id| *id == m.id);
         let ids: Vec<String> = with_direct(server, local, 3, position).into_iter().map(|m| m.id).collect();
         assert_eq!(ids, ["p1", "q1", "s2"]);
+    }
+
+    #[test]
+    fn a_direct_message_the_peer_relayed_through_the_server_too_is_listed_once() {
+        // bob's q1 came directly at 20; the chat closed before bob heard
+        // the ACK, so bob sent it through the server, which timed it 40.
+        let server = vec![
+            m("ana", "bob", "s1", 10, false),
+            m("Bob", "ana", "q1", 40, false),
+            m("ana", "bob", "s2", 50, false),
+        ];
+        let local = vec![m("ana", "bob", "s1", 10, false), m("bob", "ana", "q1", 20, true)];
+        let position = |_: &Message| None;
+        let listed = with_direct(server, local, 10, position);
+        let ids: Vec<(&str, bool)> = listed.iter().map(|m| (m.id.as_str(), m.p2p)).collect();
+        assert_eq!(ids, [("s1", false), ("q1", true), ("s2", false)]);
     }
 
     #[test]

@@ -11,11 +11,12 @@ use crossbeam_channel::Receiver;
 
 use super::bus::Incoming;
 use super::node::Node;
-use super::notice::Notice;
+use super::notice::{Notice, call_answer};
 use super::sessions;
 use crate::protocol::names::fold;
-use crate::protocol::{Bye, Event};
+use crate::protocol::{Bye, Code, Event, Ko};
 use crate::server::Nodes;
+use crate::server::calls::Step;
 use crate::store::{Message, Pushed, UserId};
 
 impl Node {
@@ -36,6 +37,9 @@ impl Node {
                     },
                     Ok(Notice::Peer { user, from }) => {
                         self.answer_peer(user, &from, message.reply.as_deref())
+                    }
+                    Ok(Notice::Call { user, peer, device, id, step }) => {
+                        self.answer_call((user, peer), &device, &id, &step, message.reply.as_deref())
                     }
                     Ok(Notice::Relay { user, frame }) => match Event::parse(&frame) {
                         Ok(event) if event.seq().is_none() => {
@@ -140,6 +144,28 @@ impl Node {
             Err(why) => format!("KO {why}"),
         };
         self.bus.publish(reply.to_string(), text.into_bytes());
+    }
+
+    /// Answers another node's `CALL` (1.2, §24): if this node keeps the
+    /// call `id` between `user` and `peer`, the one rule decides
+    /// (`Calls::step`, as on a single server), and the asking node tells
+    /// the outcome; `NONE` if it keeps no such call.
+    fn answer_call(
+        &self,
+        (user, peer): (UserId, UserId),
+        device: &str,
+        id: &str,
+        step: &str,
+        reply: Option<&str>,
+    ) {
+        let Some(reply) = reply else { return };
+        let calls = &self.router.calls;
+        let kept = match Step::parse(step) {
+            Some(step) if calls.keeps(user, peer, id) => Some(calls.step(user, device, peer, id, step)),
+            Some(_) => None,
+            None => Some(Err(Ko::new(Code::BadRequest, format!("not a step of a call: {step:?}")))),
+        };
+        self.bus.publish(reply.to_string(), call_answer(kept).into_bytes());
     }
 }
 

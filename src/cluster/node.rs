@@ -39,13 +39,14 @@ use parking_lot::{Mutex, RwLock};
 use super::bus::{Bus, Incoming};
 use super::db::{Db, OrKo};
 use super::feeder::Feeder;
-use super::notice::Notice;
+use super::notice::{Notice, call_outcome};
 use super::reads;
 use super::sessions::{self, Directory};
 use crate::protocol::names::fold;
 use crate::protocol::{Event, Ko, PeerIntro, Travel};
 use crate::router::{Outlet, Router};
 use crate::server::Nodes;
+use crate::server::calls::{Outcome, Party, Step};
 use crate::store::{Delivery, Pushed, UserId};
 
 /// How often a node beats and scans the sessions.
@@ -349,6 +350,52 @@ impl Nodes for Node {
             Some((_, why)) => Err(offline(why)),
             None => Err(offline("cannot be introduced")),
         })
+    }
+
+    /// Asks the nodes of `peer`, then those of `me`'s other devices, for
+    /// the node that keeps the call (where it was offered: the caller's
+    /// device's node), one after the other until one keeps it.
+    fn call(
+        &self,
+        me: &Party,
+        device: &str,
+        peer: &Party,
+        id: &str,
+        step: Step,
+    ) -> Option<Result<Outcome, Ko>> {
+        let mut nodes: Vec<Arc<str>> = Vec::new();
+        {
+            let directory = self.directory.read();
+            for user in [peer.id, me.id] {
+                for node in directory.get(&user).map(|r| r.nodes()).unwrap_or_default() {
+                    if *node != *self.name && !nodes.contains(&node) {
+                        nodes.push(node);
+                    }
+                }
+            }
+        }
+        let notice = Notice::Call {
+            user: me.id,
+            peer: peer.id,
+            device: device.to_string(),
+            id: id.to_string(),
+            step: step.as_str().to_string(),
+        };
+        let mut line = String::new();
+        notice.encode(&mut line);
+        for node in nodes {
+            let Some(answer) = self.bus.request(self.node_subject(&node), line.clone().into_bytes()) else {
+                log::debug!("cluster: node {node} did not answer for call {id}");
+                continue;
+            };
+            let answer = String::from_utf8_lossy(&answer);
+            match call_outcome(&answer, me, peer, id) {
+                Ok(Some(outcome)) => return Some(outcome),
+                Ok(None) => {}
+                Err(e) => log::warn!("cluster: node {node} about call {id}: {e}"),
+            }
+        }
+        None
     }
 
     /// The one place where events cross between nodes, by kind: the match

@@ -9,12 +9,16 @@
 //! | `OFF <user> <epoch> <node> <device>` | session `epoch` of `user`'s `device` on `node` ended (the user is offline once no device is online) |
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
 //! | `UNLINK <user> <device> <node>` | `user` unlinked `device` on `node` (protocol 1.2): another node where it is online logs it out (`node` did already, all but the asking connection, which closes after its `OK`) |
+//! | `CALL <user> <peer> <device> <call id> <step>` | a request (protocol 1.2, §24): `user`'s `device` sends `ANSWER`/`ICE`/`DECLINE`/`HANGUP` about a call with `peer` that the asked node may keep; the answer is `NONE` (not kept there), `OK ANSWERED`, `OK ICE`, `OK ENDED <voice\|video> <caller> <0\|1: answered>` or the refusal, `KO:<CODE>:<reason>` |
 //! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
 //!
 //! Everything here came from another node of the same cluster, but is
 //! still parsed with care: a line that does not parse is logged and
 //! skipped.
 
+use crate::protocol::call::{End, Media};
+use crate::protocol::{Ko, Reply};
+use crate::server::calls::{Call, Outcome, Party};
 use crate::store::UserId;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +28,7 @@ pub enum Notice {
     Online { user: UserId, epoch: u64, node: String, name: String, device: String },
     Offline { user: UserId, epoch: u64, node: String, device: String },
     Peer { user: UserId, from: String },
+    Call { user: UserId, peer: UserId, device: String, id: String, step: String },
     Relay { user: UserId, frame: String },
     Unlinked { user: UserId, device: String, node: String },
 }
@@ -42,6 +47,9 @@ impl Notice {
                 writeln!(out, "OFF {user} {epoch} {node} {device}")
             }
             Notice::Peer { user, from } => writeln!(out, "PEER {user} {from}"),
+            Notice::Call { user, peer, device, id, step } => {
+                writeln!(out, "CALL {user} {peer} {device} {id} {step}")
+            }
             Notice::Relay { user, frame } => writeln!(out, "R {user} {frame}"),
             Notice::Unlinked { user, device, node } => writeln!(out, "UNLINK {user} {device} {node}"),
         };
@@ -67,11 +75,65 @@ impl Notice {
                 Notice::Offline { user, epoch, node: next()?.into(), device: next()?.into() }
             }
             "PEER" => Notice::Peer { user, from: next()?.into() },
+            "CALL" => {
+                let peer = next()?.parse().map_err(|_| bad())?;
+                let (device, id) = (next()?.into(), next()?.into());
+                Notice::Call { user, peer, device, id, step: next()?.into() }
+            }
             "R" => Notice::Relay { user, frame: rest.to_string() },
             "UNLINK" => Notice::Unlinked { user, device: next()?.into(), node: next()?.into() },
             _ => return Err(bad()),
         })
     }
+}
+
+/// The answer to a `CALL` notice: what `Calls::step` said on the node
+/// that keeps the call, or `NONE` (`None`: no such call kept there).
+pub fn call_answer(kept: Option<Result<Outcome, Ko>>) -> String {
+    match kept {
+        None => "NONE".to_string(),
+        Some(Err(ko)) => ko.to_string(),
+        Some(Ok(Outcome::Answered)) => "OK ANSWERED".to_string(),
+        Some(Ok(Outcome::Ice)) => "OK ICE".to_string(),
+        Some(Ok(Outcome::Ended(call, why))) => {
+            let (media, answered) = (call.media.as_str(), u8::from(call.answered()));
+            format!("OK ENDED {} {media} {} {answered}", why.as_str(), call.caller.id)
+        }
+    }
+}
+
+/// Reads [`call_answer`]'s line on the asking node, where `me` sent the
+/// step about the call `id` with `peer`: `Ok(None)` for `NONE`.
+pub fn call_outcome(
+    answer: &str,
+    me: &Party,
+    peer: &Party,
+    id: &str,
+) -> Result<Option<Result<Outcome, Ko>>, String> {
+    let bad = || format!("not an answer to CALL: {:?}", crate::protocol::truncate(answer, 80));
+    if answer == "NONE" {
+        return Ok(None);
+    }
+    if answer.starts_with("KO:") {
+        return match Reply::parse(answer) {
+            Ok(Reply::Ko(ko)) => Ok(Some(Err(ko))),
+            _ => Err(bad()),
+        };
+    }
+    let fields: Vec<&str> = answer.split(' ').collect();
+    Ok(Some(Ok(match fields[..] {
+        ["OK", "ANSWERED"] => Outcome::Answered,
+        ["OK", "ICE"] => Outcome::Ice,
+        ["OK", "ENDED", why, media, caller, answered] => {
+            let why = End::parse(why).map_err(|_| bad())?;
+            let media = Media::parse(media).map_err(|_| bad())?;
+            let caller: UserId = caller.parse().map_err(|_| bad())?;
+            let (caller, callee) = if caller == me.id { (me, peer) } else { (peer, me) };
+            let call = Call::ended_elsewhere(id, caller.clone(), callee.clone(), media, answered == "1");
+            Outcome::Ended(call, why)
+        }
+        _ => return Err(bad()),
+    })))
 }
 
 #[cfg(test)]
@@ -92,6 +154,7 @@ mod tests {
             },
             Notice::Offline { user: 7, epoch: 4, node: "host-6666".into(), device: "phone".into() },
             Notice::Peer { user: 7, from: "ana".into() },
+            Notice::Call { user: 7, peer: 3, device: "phone".into(), id: "c1".into(), step: "HANGUP".into() },
             Notice::Relay { user: 7, frame: "TYPING:ana:#tea".into() },
             Notice::Unlinked { user: 7, device: "laptop".into(), node: "host-6666".into() },
         ];
@@ -106,5 +169,6 @@ mod tests {
         assert!(Notice::parse("OFF 1 1 n").is_err(), "no device");
         assert!(Notice::parse("HELLO 1").is_err());
         assert!(Notice::parse("UNLINK 1").is_err(), "no device");
+        assert!(Notice::parse("CALL 7 3 phone c1").is_err(), "no step");
     }
 }

@@ -46,6 +46,14 @@ impl Media {
             Media::Video => "video",
         }
     }
+
+    pub fn parse(s: &str) -> Result<Media, String> {
+        match s {
+            "voice" => Ok(Media::Voice),
+            "video" => Ok(Media::Video),
+            other => Err(format!("a call is voice or video, not {other:?}")),
+        }
+    }
 }
 
 /// Why a call ended (the event `CALL:<from>:<id>:END:<why>`).
@@ -74,7 +82,7 @@ impl End {
         }
     }
 
-    fn parse(s: &str) -> Result<End, String> {
+    pub fn parse(s: &str) -> Result<End, String> {
         Ok(match s {
             "declined" => End::Declined,
             "hangup" => End::Hangup,
@@ -112,12 +120,7 @@ impl Signal {
         Ok(match (word, rest) {
             ("OFFER", rest) => {
                 let (media, sdp) = rest.split_once(':').ok_or("expected OFFER:<voice|video>:<sdp>")?;
-                let media = match media {
-                    "voice" => Media::Voice,
-                    "video" => Media::Video,
-                    other => return Err(format!("a call is voice or video, not {other:?}")),
-                };
-                Signal::Offer { media, sdp: payload(sdp, MAX_SDP, "an SDP")? }
+                Signal::Offer { media: Media::parse(media)?, sdp: payload(sdp, MAX_SDP, "an SDP")? }
             }
             ("ANSWER", sdp) => Signal::Answer { sdp: payload(sdp, MAX_SDP, "an SDP")? },
             ("ICE", candidate) => {

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::action::{self, Act, Action, ActionId, ActionsSince, quote_line};
-use super::{Accepted, Text};
+use super::{Accepted, HistoryLine, Text};
 
 /// What became of a conversation's messages (see the module documentation).
 #[derive(Default, Debug)]
@@ -36,11 +36,33 @@ fn key(author: &str, id: &str) -> (String, String) {
     (author.to_string(), id.to_string())
 }
 
+/// Where the newest line of the message `id` (of `from`, ignoring case,
+/// if given) is among `lines`, a conversation as `HISTORY` lists it
+/// (oldest first): the message that an action or a star names.
+pub fn newest(lines: &[HistoryLine], from: Option<&str>, id: &str) -> Option<usize> {
+    lines.iter().rposition(|l| l.id == id && from.is_none_or(|f| l.from.eq_ignore_ascii_case(f)))
+}
+
 impl Fates {
     /// A reading that takes an id for an action only on a message stamped
     /// since `since` (see [`ActionsSince`]).
     pub fn since(since: ActionsSince) -> Fates {
         Fates { since, ..Fates::default() }
+    }
+
+    /// What the actions among `lines` (a conversation as `HISTORY` lists
+    /// it, oldest first) did to its messages: the one reading of a
+    /// conversation, observed newest first, for the server's checks of an
+    /// action, its `HISTORY`, and the stars (`store::stars`). An action's
+    /// id counts only on a message stored since the server refused such
+    /// ids from clients (`since`, issue 38): an older one may be a
+    /// client's `MSG` that only looks like an edit.
+    pub fn of(since: ActionsSince, lines: &[HistoryLine]) -> Fates {
+        let mut fates = Fates::since(since);
+        for line in lines.iter().rev() {
+            fates.observe(&line.from, &line.id, line.ts, &line.text);
+        }
+        fates
     }
 
     /// The action a message is, read as [`Fates::observe`] read it.
@@ -169,13 +191,31 @@ mod tests {
         Text::from_plain(s).unwrap()
     }
 
+    /// A conversation's `HISTORY` lines, oldest first, stamped 0, 1, 2…
+    fn lines(lines: &[(&str, &str, &str)]) -> Vec<HistoryLine> {
+        let line = |(i, (from, id, t)): (usize, &(&str, &str, &str))| HistoryLine {
+            from: from.to_string(),
+            to: crate::protocol::Chat::Room("lab".into()),
+            id: id.to_string(),
+            ts: i as u64,
+            state: crate::protocol::State::Received,
+            text: text(t),
+        };
+        lines.iter().enumerate().map(line).collect()
+    }
+
     /// A conversation, oldest first, read as the server and clients do.
-    fn read(lines: &[(&str, &str, &str)]) -> Fates {
-        let mut fates = Fates::default();
-        for (i, (from, id, t)) in lines.iter().enumerate().rev() {
-            fates.observe(from, id, i as u64, &text(t));
-        }
-        fates
+    fn read(conversation: &[(&str, &str, &str)]) -> Fates {
+        Fates::of(ActionsSince::default(), &lines(conversation))
+    }
+
+    #[test]
+    fn the_newest_line_of_an_id_is_the_message_named() {
+        let conversation = lines(&[("ana", "m1", "hi"), ("bob", "m1", "hey"), ("Ana", "m1", "again")]);
+        assert_eq!(newest(&conversation, Some("ANA"), "m1"), Some(2), "names ignore case");
+        assert_eq!(newest(&conversation, Some("bob"), "m1"), Some(1));
+        assert_eq!(newest(&conversation, None, "m1"), Some(2), "of anyone");
+        assert_eq!(newest(&conversation, Some("carl"), "m1"), None);
     }
 
     #[test]

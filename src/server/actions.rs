@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use super::Ctx;
-use crate::protocol::action::{self, Act, ActionId, ActionsSince};
+use crate::protocol::action::{self, Act, ActionId};
 use crate::protocol::fates::Fates;
 use crate::protocol::{
     Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES, MAX_TEXT, Reply, Role, RoomInfoLine, Text,
@@ -210,7 +210,7 @@ pub fn react(
 /// leave the server.) `HISTORY` and an account's export both show them so.
 pub fn history(store: &dyn Backend, user: UserId, chat: &Chat, limit: usize) -> Result<Vec<String>, Ko> {
     let lines = store.history(user, chat, limit, MAX_HISTORY_BYTES)?.messages()?;
-    let fates = fates(store.actions_since()?, &lines);
+    let fates = Fates::of(store.actions_since()?, &lines);
     let shown = lines.into_iter().map(|mut line| {
         line.text = fates.shown(&line.from, &line.id, &line.text);
         line.to_string()
@@ -218,23 +218,11 @@ pub fn history(store: &dyn Backend, user: UserId, chat: &Chat, limit: usize) -> 
     Ok(shown.collect())
 }
 
-/// What the actions among `lines` (oldest first) did. An action's id
-/// counts only on a message stored since the server refused such ids
-/// from clients (`ActionsSince`, issue 38): an older one may be a
-/// client's `MSG` that only looks like an edit.
-fn fates(since: ActionsSince, lines: &[HistoryLine]) -> Fates {
-    let mut fates = Fates::since(since);
-    for line in lines.iter().rev() {
-        fates.observe(&line.from, &line.id, line.ts, &line.text);
-    }
-    fates
-}
-
 /// The conversation as the store serves `HISTORY` (its newest lines,
 /// oldest first), and what its actions did.
 fn conversation(ctx: &Ctx, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
     let lines = ctx.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.messages()?;
-    let fates = fates(ctx.store.actions_since()?, &lines);
+    let fates = Fates::of(ctx.store.actions_since()?, &lines);
     Ok((lines, fates))
 }
 
@@ -247,7 +235,7 @@ fn find<'a>(
     id: &str,
     chat: &Chat,
 ) -> Result<&'a HistoryLine, Ko> {
-    let found = lines.iter().rev().find(|l| l.id == id && author.is_none_or(|a| l.from == a));
+    let found = crate::protocol::fates::newest(lines, author, id).map(|at| &lines[at]);
     match found {
         Some(line) if fates.deleted(&line.from, id).is_some() => {
             Err(Ko::new(Code::UnknownMessage, format!("the message {id} was deleted")))

@@ -26,12 +26,15 @@
 //! wakes every [`TICK`], so a missed call ends within `--ring-seconds` and
 //! a quarter of a second.
 //!
-//! On a cluster each node keeps the calls of the requests it served; the
+//! On a cluster each node keeps the calls offered through it; the
 //! signalling itself crosses nodes as every relayed event does
-//! (`relay::relay`, `Event::travel`). docs/CALLS.md says what that means.
+//! (`relay::relay`, `Event::travel`). A signal after the offer is judged
+//! by one rule, [`Calls::step`], on the node that keeps the call: a node
+//! that does not asks the others (`Nodes::call`), so a signal about no
+//! call is refused on a cluster as on one server, and never reaches the
+//! peer. docs/CALLS.md says what that means.
 
 use std::sync::Weak;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -80,7 +83,18 @@ pub struct Call {
 }
 
 impl Call {
-    fn answered(&self) -> bool {
+    /// A call another node of a cluster kept and took out of its table
+    /// (`Nodes::call`): what ending it here needs of it.
+    pub fn ended_elsewhere(id: &str, caller: Party, callee: Party, media: Media, answered: bool) -> Call {
+        let state = if answered {
+            State::Answered { device: String::new() }
+        } else {
+            State::Ringing { until: Instant::now() }
+        };
+        Call { id: id.to_string(), caller, caller_device: String::new(), callee, media, state }
+    }
+
+    pub fn answered(&self) -> bool {
         matches!(self.state, State::Answered { .. })
     }
 
@@ -93,6 +107,54 @@ impl Call {
     pub fn other(&self, user: UserId) -> &Party {
         if self.caller.id == user { &self.callee } else { &self.caller }
     }
+}
+
+/// A signal after the offer, as the table sees it: its SDP or candidate
+/// goes on to the peer as it came, and is no business of the table's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Answer,
+    Ice,
+    Decline,
+    Hangup,
+}
+
+impl Step {
+    /// The step of a request's signal; `None`: an offer, or the server's `END`.
+    pub fn of(signal: &Signal) -> Option<Step> {
+        match signal {
+            Signal::Answer { .. } => Some(Step::Answer),
+            Signal::Ice { .. } => Some(Step::Ice),
+            Signal::Decline => Some(Step::Decline),
+            Signal::Hangup => Some(Step::Hangup),
+            Signal::Offer { .. } | Signal::End(_) => None,
+        }
+    }
+
+    /// Its word in a `CALL` frame (and between a cluster's nodes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Answer => "ANSWER",
+            Step::Ice => "ICE",
+            Step::Decline => "DECLINE",
+            Step::Hangup => "HANGUP",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Step> {
+        [Step::Answer, Step::Ice, Step::Decline, Step::Hangup].into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+/// What a [`Step`] did to its call.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// The callee's device took the call.
+    Answered,
+    /// A candidate of a call that exists.
+    Ice,
+    /// The call is over, taken out of the table: it ends ([`end`]).
+    Ended(Call, End),
 }
 
 /// The table of calls (one per server, or per node).
@@ -139,74 +201,80 @@ impl Calls {
         Ok(true)
     }
 
-    /// `me` (on `device`) answers the call `id` of `peer`: the first answer
-    /// takes it. The call, or why not.
-    pub fn answer(&self, me: UserId, device: &str, peer: UserId, id: &str) -> Result<Call, Ko> {
-        let mut table = self.table.lock();
-        let call = table
-            .iter_mut()
-            .find(|c| c.id == id && c.caller.id == peer && c.callee.id == me)
-            .ok_or_else(|| no_call(id))?;
-        if call.answered() {
-            return Err(Ko::new(Code::BadRequest, "the call was answered on another device"));
-        }
-        call.state = State::Answered { device: device.to_string() };
-        Ok(call.clone())
+    /// Whether this table keeps the call `id` between `me` and `peer`.
+    pub fn keeps(&self, me: UserId, peer: UserId, id: &str) -> bool {
+        self.table.lock().iter().any(|c| c.id == id && c.has(me) && c.has(peer))
     }
 
-    /// The call `id` between `me` and `peer`, if there is one.
-    pub fn find(&self, me: UserId, peer: UserId, id: &str) -> Result<Call, Ko> {
-        let table = self.table.lock();
-        table.iter().find(|c| c.id == id && c.has(me) && c.has(peer)).cloned().ok_or_else(|| no_call(id))
-    }
-
-    /// Takes the call `id` between `me` and `peer` out of the table.
-    pub fn remove(&self, me: UserId, peer: UserId, id: &str) -> Result<Call, Ko> {
+    /// The one rule for a signal after the offer, on a single server and
+    /// on the cluster node that keeps the call (`Nodes::call` asks it):
+    /// the signal belongs to a call that exists, between `me` (on
+    /// `device`) and `peer`; the first answer of the callee takes it, a
+    /// decline is the callee's, a decline or a hang-up takes it out of the
+    /// table. What it did ([`tell`] says it), or why not.
+    pub fn step(&self, me: UserId, device: &str, peer: UserId, id: &str, step: Step) -> Result<Outcome, Ko> {
         let mut table = self.table.lock();
         let at =
             table.iter().position(|c| c.id == id && c.has(me) && c.has(peer)).ok_or_else(|| no_call(id))?;
-        Ok(table.swap_remove(at))
+        let call = &mut table[at];
+        match step {
+            Step::Answer if call.callee.id != me => Err(no_call(id)),
+            Step::Answer if call.answered() => {
+                Err(Ko::new(Code::BadRequest, "the call was answered on another device"))
+            }
+            Step::Answer => {
+                call.state = State::Answered { device: device.to_string() };
+                Ok(Outcome::Answered)
+            }
+            Step::Ice => Ok(Outcome::Ice),
+            Step::Decline if call.callee.id != me => {
+                Err(Ko::new(Code::BadRequest, "only the callee declines: the caller hangs up"))
+            }
+            Step::Decline => Ok(Outcome::Ended(table.swap_remove(at), End::Declined)),
+            Step::Hangup => Ok(Outcome::Ended(table.swap_remove(at), End::Hangup)),
+        }
     }
 
     /// Takes out the calls that rang out by `now`.
     fn rung_out(&self, now: Instant) -> Vec<Call> {
         let mut table = self.table.lock();
-        let out = |c: &Call| matches!(c.state, State::Ringing { until } if until <= now);
-        let (gone, kept) = std::mem::take(&mut *table).into_iter().partition(out);
-        *table = kept;
-        gone
+        // In place: the sweep runs every `TICK`, and most find nothing.
+        let out = |c: &mut Call| matches!(c.state, State::Ringing { until } if until <= now);
+        table.extract_if(.., out).collect()
     }
 
     /// Takes out the calls that `device` of `user` was an end of: the
     /// caller's device, or the callee's device that answered.
     fn of_device(&self, user: UserId, device: &str) -> Vec<Call> {
         let mut table = self.table.lock();
-        let with = |c: &Call| {
+        let with = |c: &mut Call| {
             (c.caller.id == user && c.caller_device == device)
                 || matches!(&c.state, State::Answered { device: d } if c.callee.id == user && d == device)
         };
-        let (gone, kept) = std::mem::take(&mut *table).into_iter().partition(with);
-        *table = kept;
-        gone
+        table.extract_if(.., with).collect()
     }
 }
 
 /// A cluster's dispatcher heard `event` for `user`, served by another
-/// node: an answer to a call `user` placed from here takes it out of the
-/// ring time, an end ends it here too. (The other node knows nothing of
-/// the call: `requests/call.rs` relays what a peer there sends.)
+/// node: an end (a device gone there, say) ends the call here too. (An
+/// answer or a hang-up served there was asked of this node first, which
+/// keeps the call: `Calls::step`.)
 pub fn heard(calls: &Calls, user: UserId, event: &Event) {
-    let Event::Call { from, id, signal } = event else { return };
-    let mut table = calls.table.lock();
+    let Event::Call { from, id, signal: Signal::End(_) } = event else { return };
     let of = |c: &Call| &c.id == id && c.has(user) && c.other(user).name.eq_ignore_ascii_case(from);
-    match signal {
-        Signal::Answer { .. } => {
-            for call in table.iter_mut().filter(|c| of(c) && c.caller.id == user && !c.answered()) {
-                call.state = State::Answered { device: String::new() }; // a device of another node
-            }
-        }
-        Signal::End(_) => table.retain(|c| !of(c)),
-        _ => {}
+    calls.table.lock().retain(|c| !of(c));
+}
+
+/// Says what `me`'s signal did, wherever the call was kept: an answer goes
+/// to the caller's devices and the callee's others, which stop ringing
+/// ("answered on another device"); a candidate to the peer; an end ends
+/// the call on both sides.
+pub fn tell(ctx: &Ctx, me: &Party, peer: UserId, id: &str, signal: Signal, outcome: Outcome) {
+    let event = Event::Call { from: me.name.clone(), id: id.to_string(), signal };
+    match outcome {
+        Outcome::Answered => relay(ctx, [peer, me.id], &event),
+        Outcome::Ice => relay(ctx, [peer], &event),
+        Outcome::Ended(call, why) => end(ctx, &call, &me.name, why),
     }
 }
 
@@ -233,13 +301,8 @@ pub fn end(ctx: &Ctx, call: &Call, by: &str, why: End) {
 fn missed(ctx: &Ctx, call: &Call) {
     let text = missed_text(call.media, &call.caller.name);
     let Ok(text) = Text::from_plain(&text) else { return };
-    // A message id of the caller's: a client chooses its own ids, so this
-    // one is unlikely, not impossible, to be taken (the time and a count
-    // of this server's); the store would answer a taken id as a resend,
-    // and the caller's message would stay as it was.
-    static MADE: AtomicU64 = AtomicU64::new(0);
-    let n = MADE.fetch_add(1, Ordering::Relaxed);
-    let id = format!("call-{}-{n}", crate::store::now_ms());
+    // An id of the caller's that the server makes (`own_message_id`).
+    let id = super::own_message_id("call");
     let (results, ticket) =
         ctx.store.send(call.caller.id, &[(Chat::User(call.callee.name.clone()), id, text)]);
     let stored = results.into_iter().next().unwrap_or_else(|| Err(Ko::new(Code::Internal, "no result")));
@@ -311,6 +374,32 @@ impl Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_belongs_to_a_call_between_the_two_and_the_sweep_takes_only_the_rung_out() {
+        let calls = Calls::default();
+        let party = |id, name: &str| Party { id, name: name.into() };
+        let ring = |id, callee: Party, secs| {
+            calls.ring(party(1, "ana"), "laptop", callee, id, Media::Voice, Duration::from_secs(secs))
+        };
+        assert_eq!(ring("c1", party(2, "bob"), 0), Ok(true));
+        assert_eq!(ring("c2", party(3, "carl"), 60), Ok(true));
+        let code = |r: Result<Outcome, Ko>| r.map(|_| ()).map_err(|ko| ko.reason);
+        assert_eq!(
+            code(calls.step(3, "phone", 1, "c1", Step::Ice)),
+            Err("no call c1 (it ended, or never rang)".into())
+        );
+        assert!(code(calls.step(1, "laptop", 3, "c2", Step::Answer)).is_err(), "the caller does not answer");
+        assert!(code(calls.step(1, "laptop", 3, "c2", Step::Decline)).is_err(), "nor decline");
+        assert_eq!(code(calls.step(3, "phone", 1, "c2", Step::Answer)), Ok(()));
+        let again = code(calls.step(3, "tablet", 1, "c2", Step::Answer));
+        assert_eq!(again, Err("the call was answered on another device".into()));
+        let gone: Vec<String> = calls.rung_out(Instant::now()).into_iter().map(|c| c.id).collect();
+        assert_eq!(gone, ["c1"], "c1 rang for no time; c2 was answered");
+        assert!(calls.keeps(1, 3, "c2") && !calls.keeps(1, 2, "c1"));
+        assert!(matches!(calls.step(1, "laptop", 3, "c2", Step::Hangup), Ok(Outcome::Ended(_, End::Hangup))));
+        assert!(!calls.keeps(1, 3, "c2"));
+    }
 
     #[test]
     fn turn_credentials_are_coturns_rest_form() {

@@ -450,6 +450,16 @@ impl Server {
 
 /// The address to connect to in order to reach a listener bound to `addr`
 /// (a listener on 0.0.0.0 is reached on 127.0.0.1).
+/// A message id for a message the server writes itself (a room's
+/// moderation notice, `mod-…`; a missed call, `call-…`): `<kind>-<ms>-<n>`,
+/// the time and a count of this process's, unlike the ids clients make
+/// (counters or random, see `client::outbox`). Unlikely, not impossible,
+/// to be one a client chose: the store answers a taken id as a resend.
+pub fn own_message_id(kind: &str) -> String {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    format!("{kind}-{}-{}", crate::store::now_ms(), COUNT.fetch_add(1, Ordering::Relaxed))
+}
+
 fn wake_addr(addr: SocketAddr) -> SocketAddr {
     let mut addr = addr;
     if addr.ip().is_unspecified() {

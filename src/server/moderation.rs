@@ -9,8 +9,6 @@
 //! words the notice that a client of 1.0 or 1.1 shows (it is not sent
 //! the event), and relays the event once the change is on disk.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use super::{Ctx, relay};
 use crate::protocol::{Action, Change, Event, Ko, Mode, RoomInfoLine, Text};
 use crate::store::backend::Notice;
@@ -29,7 +27,7 @@ pub fn moderate(ctx: &Ctx, me: UserId, name: &str, room: &str, action: Action) -
     {
         return Ok(()); // 1.2: the invitee blocked `me` (§22)
     }
-    let notice = Notice { id: notice_id(), text: notice_text(name, room, &change, minutes) };
+    let notice = Notice { id: super::own_message_id("mod"), text: notice_text(name, room, &change, minutes) };
     let done = ctx.store.moderate(me, room, &change, &notice)?;
     if !done.changed {
         return Ok(()); // nothing changed: nobody to tell
@@ -70,13 +68,6 @@ fn change(ctx: &Ctx, action: Action) -> Result<(Change, u64), Ko> {
         Action::Op(u) => (Change::Opped(registered(&u)?), 0),
         Action::Deop(u) => (Change::Deopped(registered(&u)?), 0),
     })
-}
-
-/// A message id for a notice: `mod-<ms>-<n>`, unlike any a client makes
-/// (theirs are counters or random, see `client::outbox`).
-fn notice_id() -> String {
-    static COUNT: AtomicU64 = AtomicU64::new(0);
-    format!("mod-{}-{}", now_ms(), COUNT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The notice's words (English, as the server's reasons are): IRC's
@@ -120,6 +111,6 @@ mod tests {
         assert_eq!(text.as_escaped(), "* ana muted bob in #lab3 for 10 minutes");
         let text = notice_text("ana", "lab3", &Change::Topic("a\\nb".into()), 0);
         assert_eq!(text.as_escaped(), "* ana set the topic of #lab3: a\\nb");
-        assert_ne!(notice_id(), notice_id());
+        assert_ne!(super::super::own_message_id("mod"), super::super::own_message_id("mod"));
     }
 }

@@ -14,7 +14,9 @@
 //! - `MEMBER` notices (protocol 1.1) reach members on other nodes;
 //! - unstored events (`TYPING`, protocol 1.2) reach users on other nodes
 //!   ([`Nodes::relay`], called by `server::relay` only);
-//! - `P2P:<port>` and `PEER:<user>` introduce users on different nodes.
+//! - `P2P:<port>` and `PEER:<user>` introduce users on different nodes;
+//! - a `CALL` signal (protocol 1.2) about a call another node keeps is
+//!   decided there ([`Nodes::call`]).
 //!
 //! `JOINED`/`LEFT` need no call: each node tells its own users about
 //! everyone else's comings and goings (the cluster's directory of
@@ -24,6 +26,7 @@ use std::sync::Arc;
 
 use crate::protocol::{Event, Ko, PeerIntro};
 use crate::router::Outlet;
+use crate::server::calls::{Outcome, Party, Step};
 use crate::store::UserId;
 
 /// The rest of the cluster, as the server sees it.
@@ -75,6 +78,22 @@ pub trait Nodes: Send + Sync {
     /// node: that node pushes `P2P:<from>:<token>` and answers
     /// `<ip>:<port>:<token>`. `None`: not online on any other node.
     fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>>;
+    /// A `CALL` signal `step` of `me` (on `device`) about the call `id`
+    /// with `peer`, which this node does not keep: the node that keeps it
+    /// (where it was offered) decides by the one rule, `Calls::step`, and
+    /// says what it did. `None`: no other node keeps such a call (the
+    /// asking node answers as a single server does: no call).
+    fn call(
+        &self,
+        me: &Party,
+        device: &str,
+        peer: &Party,
+        id: &str,
+        step: Step,
+    ) -> Option<Result<Outcome, Ko>> {
+        let _ = (me, device, peer, id, step);
+        None
+    }
     /// Pushes an unstored event (see `server::relay`) to those of `users`
     /// whose receive connection is on another node; the rest are offline.
     fn relay(&self, users: &[UserId], event: &Event);

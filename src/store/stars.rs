@@ -11,7 +11,7 @@
 
 use crate::protocol::action::ActionsSince;
 use crate::protocol::erase::star_shows;
-use crate::protocol::fates::Fates;
+use crate::protocol::fates::{Fates, newest};
 use crate::protocol::{Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
 use crate::store::settings::Setting;
 use crate::store::{Backend, UserId};
@@ -22,7 +22,7 @@ pub const MAX_STARRED: usize = 500;
 /// Most bytes of conversations one `STARRED` reads to show the stars
 /// (as a `SEARCH:*`): 8 MiB, the chats of the newest stars first. A star
 /// past it is not listed that time (§25 says so).
-pub const MAX_READ_BYTES: usize = 8 << 20;
+pub const MAX_READ_BYTES: usize = super::search::MAX_READ_BYTES as usize;
 
 /// The setting stars are kept as: key, `<chat>:<from>:<id>` folded;
 /// value, the message's time (ms).
@@ -38,7 +38,7 @@ pub fn visible(
     id: &str,
 ) -> Result<HistoryLine, Ko> {
     let (lines, fates) = conversation(store, (user, store.actions_since()?), chat, MAX_HISTORY_BYTES)?;
-    let found = find(&lines, from, id).map(|at| &lines[at]);
+    let found = newest(&lines, Some(from), id).map(|at| &lines[at]);
     if let Some(line) = found.filter(|l| !star_shows(&fates, &l.from, id)) {
         return Err(Ko::new(Code::UnknownMessage, format!("the message {id} of {} was deleted", line.from)));
     }
@@ -52,11 +52,6 @@ pub fn visible(
     }
 }
 
-/// Where the newest message `id` of `from` (ignoring case) is among `lines`.
-fn find(lines: &[HistoryLine], from: &str, id: &str) -> Option<usize> {
-    lines.iter().rposition(|l| l.id == id && l.from.eq_ignore_ascii_case(from))
-}
-
 /// A conversation as `HISTORY` reads it (oldest first, within
 /// `max_bytes`) and what its actions did to it; the bytes it read.
 /// `since` is the store's `actions_since`, read once by the caller.
@@ -67,10 +62,7 @@ fn conversation(
     max_bytes: usize,
 ) -> Result<(Vec<HistoryLine>, Fates), Ko> {
     let lines = store.history(user, chat, MAX_HISTORY, max_bytes)?.messages()?;
-    let mut fates = Fates::since(since);
-    for line in lines.iter().rev() {
-        fates.observe(&line.from, &line.id, line.ts, &line.text);
-    }
+    let fates = Fates::of(since, &lines);
     Ok((lines, fates))
 }
 
@@ -107,7 +99,7 @@ pub fn starred(store: &dyn Backend, user: UserId) -> Result<(Vec<String>, usize)
         let Ok((lines, fates)) = since.clone().and_then(read_chat) else { continue };
         read += lines.iter().map(|l| l.to_string().len() + 1).sum::<usize>();
         for (_, _, from, id) in stars.iter().filter(|(_, c, _, _)| *c == chat) {
-            let Some(at) = find(&lines, from, id) else { continue };
+            let Some(at) = newest(&lines, Some(from), id) else { continue };
             let mut line = lines[at].clone();
             if star_shows(&fates, &line.from, id) {
                 line.text = fates.shown(&line.from, &line.id, &line.text);

@@ -63,3 +63,42 @@ fn a_call_between_two_nodes_rings_is_answered_outlives_the_ring_time_and_hangs_u
     assert!(history.iter().any(|line| line.ends_with("📞 Missed voice call from ana")), "{history:?}");
     assert_eq!(history.len(), 1, "the answered call left no notice: {history:?}");
 }
+
+/// Signals about a call that never rang: the callee's four, sent by bob.
+const STRAY: [&str; 4] =
+    ["CALL:ana:c9:ANSWER:v=0\\n", "CALL:ana:c9:ICE:a", "CALL:ana:c9:DECLINE", "CALL:ana:c9:HANGUP"];
+
+/// bob sends ana the stray signals, then a third user on bob's side
+/// answers ana's real call with bob; the replies, and the next `CALL`
+/// event ana hears (bob's offer, not a stray one).
+fn strays(ana_at: &super::support::TestServer, bob_at: &super::support::TestServer) -> Vec<String> {
+    let (mut ana, mut ana_events) = device(ana_at, "ana", "laptop");
+    let (mut bob, mut bob_events) = device(bob_at, "bob", "phone");
+    let (mut carl, _carl_events) = device(bob_at, "carl", "phone");
+    let mut seen: Vec<String> = STRAY.iter().map(|request| bob.request(request)).collect();
+    assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
+    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
+    seen.push(carl.request("CALL:ana:c1:ANSWER:v=0\\n"));
+    seen.push(carl.request("CALL:ana:c1:HANGUP"));
+    assert_eq!(bob.request(&format!("CALL:ana:c2:OFFER:voice:{SDP}")), "OK");
+    seen.push(call_event(&mut ana_events));
+    seen
+}
+
+#[test]
+fn a_signal_about_no_call_between_the_two_is_refused_across_nodes_as_on_one_server() {
+    let single = super::TestServer::start();
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "bob", "carl"] {
+        register(&single, user);
+        register(&a, user);
+    }
+    let alone = strays(&single, &single);
+    let no_call = |id: &str| format!("KO:BAD_REQUEST:no call {id} (it ended, or never rang)");
+    let mut expected = vec![no_call("c9"); 4];
+    expected.extend([no_call("c1"), no_call("c1"), format!("CALL:bob:c2:OFFER:voice:{SDP}")]);
+    assert_eq!(alone, expected, "one server");
+    // ana on node a keeps the call; bob and carl are on node b only.
+    assert_eq!(strays(&a, &b), alone, "the cluster answers as one server");
+}

@@ -3,7 +3,10 @@
 //! to the other end as a `CALL` event (`server::relay`, which also
 //! crosses a cluster's nodes), and the media then flow from browser to
 //! browser, never through here. What only the server can decide (who
-//! answered first, busy, rung out, gone) is `server::calls`'s table.
+//! answered first, busy, rung out, gone, and whether a signal belongs to a
+//! call at all) is `server::calls`'s table: on a cluster, the table of
+//! the node where the call was offered, which this node asks
+//! (`Nodes::call`) when the call is not in its own.
 //!
 //! And `TURN` (§24): the TURN server's short-lived credentials for this
 //! user (`wachat serve --turn URL --turn-secret S`), so that two browsers
@@ -77,49 +80,23 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
                 relay(ctx, [me.id], &busy);
             }
         }
-        // A peer on another node of a cluster only: the call is in that
-        // node's table, not here; the signal is relayed as it is (its
-        // ends follow `calls::heard` there). Not to a peer blocked either way.
-        signal
-            if !matches!(signal, Signal::End(_))
-                && ctx.router.calls.find(me.id, other.id, id).is_err()
-                && elsewhere(ctx, me.id, other.id) =>
-        {
-            let (to, signal) = match signal {
-                Signal::Answer { sdp } => (vec![other.id, me.id], Signal::Answer { sdp }),
-                Signal::Ice { candidate } => (vec![other.id], Signal::Ice { candidate }),
-                Signal::Decline => (vec![other.id, me.id], Signal::End(End::Declined)),
-                _ => (vec![other.id, me.id], Signal::End(End::Hangup)),
+        signal => {
+            let step =
+                calls::Step::of(&signal).ok_or_else(|| Ko::new(Code::BadRequest, "END is the server's"))?;
+            let me = Party { id: me.id, name: me.name.to_string() };
+            // The call is kept by the node where it was offered: on a
+            // cluster, when that is not this one, that node decides by the
+            // same rule (`Calls::step`), and this one tells the outcome.
+            let outcome = match ctx.router.calls.keeps(me.id, other.id, id) {
+                false => ctx.nodes.call(&me, device, &other, id, step),
+                true => None,
             };
-            relay(ctx, to, &event(signal));
+            let outcome =
+                outcome.unwrap_or_else(|| ctx.router.calls.step(me.id, device, other.id, id, step))?;
+            calls::tell(ctx, &me, other.id, id, signal, outcome);
         }
-        Signal::Answer { sdp } => {
-            let call = ctx.router.calls.answer(me.id, device, other.id, id)?;
-            // The caller's devices, and the callee's others, which stop
-            // ringing: "answered on another device".
-            relay(ctx, [call.caller.id, me.id], &event(Signal::Answer { sdp }));
-        }
-        Signal::Ice { candidate } => {
-            ctx.router.calls.find(me.id, other.id, id)?;
-            relay(ctx, [other.id], &event(Signal::Ice { candidate }));
-        }
-        Signal::Decline | Signal::Hangup => {
-            let why = if signal == Signal::Decline { End::Declined } else { End::Hangup };
-            if why == End::Declined && ctx.router.calls.find(me.id, other.id, id)?.callee.id != me.id {
-                return Err(Ko::new(Code::BadRequest, "only the callee declines: the caller hangs up"));
-            }
-            let call = ctx.router.calls.remove(me.id, other.id, id)?;
-            calls::end(ctx, &call, me.name, why);
-        }
-        Signal::End(_) => return Err(Ko::new(Code::BadRequest, "END is the server's")),
     }
     Ok(())
-}
-
-/// Whether `peer` is online on another node only, and neither blocked the
-/// other: its calls are that node's (a single server has no other node).
-fn elsewhere(ctx: &Ctx, me: UserId, peer: UserId) -> bool {
-    !ctx.router.is_online(peer) && ctx.nodes.is_online(peer) && !blocked_either(ctx, me, peer)
 }
 
 /// Whether `a` blocked `b` or `b` blocked `a` (§22): no call either way.

@@ -36,8 +36,16 @@ pub fn cost(scope: &Scope) -> u32 {
 /// of one student searching a 1M-message log kept both cores busy at a
 /// flat 11 and 20 tokens a search).
 pub fn extra_cost(scope: &Scope, bytes_read: u64) -> u32 {
+    read_cost(bytes_read, cost(scope))
+}
+
+/// The one price of reading the log for a reply, `SEARCH`'s and
+/// `STARRED`'s (which reads at most as much, `store::stars`): one token
+/// per 64 KiB of `bytes_read`, counted up to [`MAX_READ_BYTES`], less the
+/// `paid` tokens the request's row took before it ran.
+pub fn read_cost(bytes_read: u64, paid: u32) -> u32 {
     let read = bytes_read.min(MAX_READ_BYTES).div_ceil(BYTES_PER_TOKEN) as u32;
-    read.saturating_sub(cost(scope))
+    read.saturating_sub(paid)
 }
 
 fn row_cost(request: &Request) -> u32 {
@@ -79,5 +87,9 @@ mod tests {
         assert_eq!(extra_cost(&chat, 64 * 1024 * 11), 0);
         assert_eq!(cost(&chat) + extra_cost(&chat, 64 * 1024 * 12), 12);
         assert_eq!(cost(&Scope::All) + extra_cost(&Scope::All, u64::MAX), 128, "at most its bound");
+        // STARRED's 11 first, then the same price per byte read, the same bound.
+        assert_eq!(read_cost(64 * 1024 * 11, 11), 0);
+        assert_eq!(read_cost(64 * 1024 * 11 + 1, 11), 1);
+        assert_eq!(read_cost(u64::MAX, 11), 128 - 11);
     }
 }

@@ -32,18 +32,18 @@ use crate::store::stars::{starred, visible};
 
 use super::{Kind, Row, Version};
 
-/// Bytes read per `--rate` token a `STARRED` costs past its row's 11
-/// (a `SEARCH`'s figure).
-const BYTES_PER_TOKEN: usize = 64 * 1024;
-
 /// A `STAR` reads its chat's newest 1,000 messages to find the one
 /// starred: a full `HISTORY`, as a message action.
 pub(super) const ROW: Row = Row::new(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored).costing(star_cost);
 
-/// A `STARRED` reads a chat per star's chat: 11 tokens first, one more
-/// per 64 KiB read past 704 KiB (charged once known, as a `SEARCH`).
+/// A `STARRED` reads a chat per star's chat: [`STARRED_COST`] tokens
+/// first, then what it read past them, priced as a `SEARCH`'s reading
+/// (`search::read_cost`, charged once known).
 pub(super) const STARRED: Row =
-    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral).costing(super::tokens::<11>);
+    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral).costing(super::tokens::<STARRED_COST>);
+
+/// What a `STARRED` costs before it runs: an ordinary `SEARCH` of a chat's.
+const STARRED_COST: u32 = 11;
 
 fn star_cost(request: &Request) -> u32 {
     match request {
@@ -64,8 +64,7 @@ pub(super) fn list(s: &mut Session, who: Who) -> Flow {
     s.settle();
     let listed = starred(&**s.ctx.store, who.id);
     if let Ok((_, bytes)) = &listed {
-        let tokens = bytes.div_ceil(BYTES_PER_TOKEN).saturating_sub(11);
-        s.ctx.charge(who.id, s.peer.ip(), tokens as u32);
+        s.ctx.charge(who.id, s.peer.ip(), super::search::read_cost(*bytes as u64, STARRED_COST));
     }
     s.reply(listed.map(|(lines, _)| Reply::listing(lines)))
 }
