@@ -97,9 +97,8 @@ impl Browser {
 
     /// A WebDriver command; its `value`. Panics on a WebDriver error.
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
-        self.try_call(method, path, body).unwrap_or_else(|(error, message)| {
-            panic!("WebDriver {method} {path}: {error}: {message}")
-        })
+        self.try_call(method, path, body)
+            .unwrap_or_else(|(error, message)| panic!("WebDriver {method} {path}: {error}: {message}"))
     }
 
     /// A WebDriver command; its `value`, or the WebDriver error and its message.

@@ -30,7 +30,7 @@ use crate::store::Backend;
 use crate::store::stars::STAR;
 use crate::store::stars::{starred, visible};
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
 /// Bytes read per `--rate` token a `STARRED` costs past its row's 11
 /// (a `SEARCH`'s figure).
@@ -38,12 +38,13 @@ const BYTES_PER_TOKEN: usize = 64 * 1024;
 
 /// A `STAR` reads its chat's newest 1,000 messages to find the one
 /// starred: a full `HISTORY`, as a message action.
-pub(super) const ROW: Row = Row::new(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored).costing(star_cost);
+pub(super) const ROW: Row =
+    Row::new(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored, serve).costing(star_cost);
 
 /// A `STARRED` reads a chat per star's chat: 11 tokens first, one more
 /// per 64 KiB read past 704 KiB (charged once known, as a `SEARCH`).
 pub(super) const STARRED: Row =
-    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral).costing(super::tokens::<11>);
+    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral, list).costing(super::tokens::<11>);
 
 fn star_cost(request: &Request) -> u32 {
     match request {
@@ -53,14 +54,15 @@ fn star_cost(request: &Request) -> u32 {
 }
 
 /// `STAR:<chat>:<from>:<id>` (`starred`) or `UNSTAR:…`.
-pub(super) fn serve(s: &mut Session, who: Who, chat: &Chat, from: &str, id: &str, starred: bool) -> Flow {
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Star { chat, from, id, starred } = request else { return not_served(s, &request) };
     s.settle();
-    s.reply(mark(s, who, chat, from, id, starred).map(|()| Reply::Ok))
+    s.reply(mark(s, who, &chat, &from, &id, starred).map(|()| Reply::Ok))
 }
 
 /// `STARRED`: the starred messages shown, newest first, as `HISTORY`
 /// lines; then charges what was read past the row's cost.
-pub(super) fn list(s: &mut Session, who: Who) -> Flow {
+fn list(s: &mut Session, who: Who, _: Request) -> Flow {
     s.settle();
     let listed = starred(&**s.ctx.store, who.id);
     if let Ok((_, bytes)) = &listed {
