@@ -12,6 +12,15 @@ use std::fmt;
 use super::{Code, Ko};
 
 impl Ko {
+    /// `KO:BAD_REQUEST`: `word` is no request of this server's (`Request::parse`,
+    /// and the server for a request it has no handler for).
+    pub fn unknown_request(word: &str) -> Ko {
+        match word {
+            "" => Ko::new(Code::BadRequest, "empty request"),
+            other => Ko::new(Code::BadRequest, format!("unknown request {:?}", super::truncate(other, 40))),
+        }
+    }
+
     /// `KO:UNKNOWN_USER`: no account is named `name`, for every request
     /// that names a user (`MSG`, `BLOCK`, `LASTSEEN`, `INVITE`, …).
     pub fn no_user(name: &str) -> Ko {

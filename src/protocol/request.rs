@@ -413,10 +413,7 @@ impl fmt::Display for Request {
 /// `KO:BAD_REQUEST` for a word no request has. A family answers it too
 /// for a word that is not its own, which `Request::parse` never sends it.
 fn unknown(word: &str) -> Ko {
-    match word {
-        "" => bad("empty request"),
-        other => bad(format!("unknown request {:?}", truncate(other, 40))),
-    }
+    Ko::unknown_request(word)
 }
 
 /// The first frames of a send connection: `LOGIN`, `REGISTER`, and (1.2)

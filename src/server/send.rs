@@ -159,8 +159,9 @@ impl Session<'_> {
     }
 
     /// One request: a first frame before the login; after it, parsed,
-    /// metered at its row's cost, and served by its file of `requests/`,
-    /// within one deadline for its storage (`store::deadline`).
+    /// metered at its row's cost, and served by its row's handler (in its
+    /// file of `requests/`), within one deadline for its storage
+    /// (`store::deadline`).
     fn handle(&mut self, line: &str) -> Flow {
         self.first_read.get_or_insert_with(Instant::now);
         let Some((id, name)) = self.user.clone() else {
@@ -170,18 +171,21 @@ impl Session<'_> {
             Ok(request) => request,
             Err(ko) => return self.refuse(ko),
         };
+        // Its row, by the word the parser read: every word has one.
+        let Some(row) = requests::row(command_word(line)) else {
+            return requests::not_served(self, &request);
+        };
         // A `MSG` is gathered, and metered with its burst (`send_msgs`).
         // Any other request lets the gathered ones go to the store first:
         // a `READ` or `HISTORY` right behind a `MSG` sees it.
         if !matches!(request, Request::Msg { .. }) {
             self.send_msgs();
-            let cost = requests::cost(command_word(line), &request);
-            if let Err(ko) = self.ctx.meter(id, self.peer.ip(), cost) {
+            if let Err(ko) = self.ctx.meter(id, self.peer.ip(), (row.cost)(&request)) {
                 log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
                 return self.refuse(ko);
             }
         }
-        deadline::within(|| requests::serve(self, Who { id, name: &name }, request))
+        deadline::within(|| row.serve(self, Who { id, name: &name }, request))
     }
 
     /// Writes every queued reply: leaves them with the store if they only

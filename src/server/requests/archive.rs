@@ -23,29 +23,30 @@
 
 use crate::protocol::names::fold;
 use crate::protocol::prefs::MAX_ARCHIVED;
-use crate::protocol::{Chat, Event, Ko, MAX_LISTING, Reply};
+use crate::protocol::{Chat, Event, Ko, MAX_LISTING, Reply, Request};
 use crate::server::relay::relay;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::settings::Setting;
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
 /// The setting archived chats are kept as: key, the folded chat name;
 /// value, the chat as first named.
 pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats" };
 
-pub(super) const ROW: Row = Row::new(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored);
+pub(super) const ROW: Row = Row::new(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored, serve);
 
 /// At most 1,000 lines ([`MAX_ARCHIVED`]): a token.
-pub(super) const ARCHIVED: Row = Row::new(&["ARCHIVED"], Version::V1_2, Kind::Ephemeral);
+pub(super) const ARCHIVED: Row = Row::new(&["ARCHIVED"], Version::V1_2, Kind::Ephemeral, list);
 
 /// `ARCHIVE:<chat>` (`archived`) or `UNARCHIVE:<chat>`.
-pub(super) fn serve(s: &mut Session, who: Who, chat: &Chat, archived: bool) -> Flow {
-    s.reply(file(s, who, chat, archived).map(|()| Reply::Ok))
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Archive { chat, archived } = request else { return not_served(s, &request) };
+    s.reply(file(s, who, &chat, archived).map(|()| Reply::Ok))
 }
 
 /// `ARCHIVED`: the chats archived, as named, sorted by folded name.
-pub(super) fn list(s: &mut Session, who: Who) -> Flow {
+fn list(s: &mut Session, who: Who, _: Request) -> Flow {
     let chats = s.ctx.store.settings(who.id, &ARCHIVE);
     s.reply(chats.map(|chats| Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
 }

@@ -22,7 +22,7 @@ use crate::server::relay::relay;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
 /// An offer rings every device of the peer with up to `MAX_SDP` bytes
 /// (12 KiB): it costs what five small requests do. An answer goes to the
@@ -30,20 +30,21 @@ use super::{Kind, Row, Version};
 /// or a hang-up is one small event (1). A browser sends 5 to 15
 /// candidates a call, so a call costs about 20 tokens of `--rate`.
 pub(super) const ROW: Row =
-    Row::new(&["CALL"], Version::V1_2, Kind::Ephemeral).costing(|request| match request {
+    Row::new(&["CALL"], Version::V1_2, Kind::Ephemeral, serve).costing(|request| match request {
         Request::Call { signal: Signal::Offer { .. }, .. } => 5,
         Request::Call { signal: Signal::Answer { .. }, .. } => 2,
         _ => 1,
     });
 
-pub(super) const TURN: Row = Row::new(&["TURN"], Version::V1_2, Kind::Ephemeral);
+pub(super) const TURN: Row = Row::new(&["TURN"], Version::V1_2, Kind::Ephemeral, turn);
 
-pub(super) fn serve(s: &mut Session, who: Who, peer: &str, id: &str, signal: Signal) -> Flow {
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Call { peer, id, signal } = request else { return not_served(s, &request) };
     let device = s.device.clone().unwrap_or_else(|| DEFAULT_DEVICE.to_string());
-    s.reply(call(s.ctx, who, &device, peer, id, signal).map(|()| Reply::Ok))
+    s.reply(call(s.ctx, who, &device, &peer, &id, signal).map(|()| Reply::Ok))
 }
 
-pub(super) fn turn(s: &mut Session, who: Who) -> Flow {
+fn turn(s: &mut Session, who: Who, _: Request) -> Flow {
     let reply = match &s.ctx.config.turn {
         Some(turn) => Reply::with(turn.credentials(who.name, crate::store::now_ms() / 1000)),
         None => Reply::Ok,

@@ -2,35 +2,36 @@
 //! devices of an account. Their tokens, codes and positions in the inbox
 //! are `server::devices`.
 
-use crate::protocol::{DEFAULT_DEVICE, Reply};
+use crate::protocol::{DEFAULT_DEVICE, Reply, Request};
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
-pub(super) const DEVICES: Row = Row::new(&["DEVICES"], Version::V1_2, Kind::Ephemeral);
+pub(super) const DEVICES: Row = Row::new(&["DEVICES"], Version::V1_2, Kind::Ephemeral, list);
 
-pub(super) const UNLINK: Row = Row::new(&["UNLINK"], Version::V1_2, Kind::Stored);
+pub(super) const UNLINK: Row = Row::new(&["UNLINK"], Version::V1_2, Kind::Stored, unlink);
 
 /// A code lives in memory for five minutes; the token it is traded for is
 /// stored by `PAIR`.
-pub(super) const LINK: Row = Row::new(&["LINK"], Version::V1_2, Kind::Ephemeral);
+pub(super) const LINK: Row = Row::new(&["LINK"], Version::V1_2, Kind::Ephemeral, link);
 
 /// `DEVICES`: each online or last seen, and from where.
-pub(super) fn list(s: &mut Session, who: Who) -> Flow {
+fn list(s: &mut Session, who: Who, _: Request) -> Flow {
     s.reply(Ok(Reply::listing(s.ctx.devices.list(s.ctx, who.id, who.name))))
 }
 
 /// `UNLINK:<device>`: a device that unlinks itself is logged out too,
 /// this connection closing after its `OK` (issue 38).
-pub(super) fn unlink(s: &mut Session, who: Who, device: &str) -> Flow {
-    if let Err(ko) = s.ctx.devices.unlink(s.ctx, (who.id, who.name), device, s.conn_id) {
+fn unlink(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Unlink { device } = request else { return not_served(s, &request) };
+    if let Err(ko) = s.ctx.devices.unlink(s.ctx, (who.id, who.name), &device, s.conn_id) {
         return s.refuse(ko);
     }
     let mine = s.device.as_deref().unwrap_or(DEFAULT_DEVICE);
-    if mine.eq_ignore_ascii_case(device) { s.ok_and_close() } else { s.reply(Ok(Reply::Ok)) }
+    if mine.eq_ignore_ascii_case(&device) { s.ok_and_close() } else { s.reply(Ok(Reply::Ok)) }
 }
 
 /// `LINK`: a one-time code with which a new device gets a token.
-pub(super) fn link(s: &mut Session, who: Who) -> Flow {
+fn link(s: &mut Session, who: Who, _: Request) -> Flow {
     s.reply(s.ctx.devices.link_from(s.ctx, (who.id, who.name), s.conn_id).map(Reply::OkWith))
 }

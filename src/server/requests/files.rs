@@ -8,47 +8,28 @@ use crate::protocol::{Chat, Request, Text};
 use crate::server::files;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version, not_served};
 
 /// Each costs one token: a `PART` or a `FETCH` moves at most 12,000
 /// bytes, so the default `--address-rate` (200/s) lets one address move
 /// about 2.4 MB/s.
-pub(super) const UPLOAD: Row = Row {
-    words: &["UPLOAD"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: tokens::<1>,
-};
+pub(super) const UPLOAD: Row = Row::new(&["UPLOAD"], Version::V1_2, Kind::Stored, serve);
 
-pub(super) const PART: Row =
-    Row { words: &["PART"], since: Version::V1_2, first_frame: false, kind: Kind::Stored, cost: tokens::<1> };
+pub(super) const PART: Row = Row::new(&["PART"], Version::V1_2, Kind::Stored, serve);
 
-pub(super) const FILE: Row =
-    Row { words: &["FILE"], since: Version::V1_2, first_frame: false, kind: Kind::Stored, cost: tokens::<1> };
+pub(super) const FILE: Row = Row::new(&["FILE"], Version::V1_2, Kind::Stored, serve);
 
-pub(super) const FETCH: Row = Row {
-    words: &["FETCH"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const FETCH: Row = Row::new(&["FETCH"], Version::V1_2, Kind::Ephemeral, serve);
 
 /// `FILEOF`: the file a message carries, a lookup as cheap as a `FETCH`.
-pub(super) const FILEOF: Row = Row {
-    words: &["FILEOF"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const FILEOF: Row = Row::new(&["FILEOF"], Version::V1_2, Kind::Ephemeral, serve);
 
 /// `FILES`: your files, for `wachat export`.
-pub(super) const FILES: Row = Row::new(&["FILES"], Version::V1_2, Kind::Ephemeral);
+pub(super) const FILES: Row = Row::new(&["FILES"], Version::V1_2, Kind::Ephemeral, serve);
 
-/// Serves one of the six (`request` is one of them).
-pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+/// Serves one of the six: one handler for the family, whose arms share
+/// the asker's triple.
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
     let ctx = s.ctx;
     match request {
         Request::Upload { name, size, sha256 } => {
@@ -71,7 +52,7 @@ pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
             s.reply(files::file_of(ctx, who.id, who.name, &chat, &from, &id))
         }
         Request::Files => s.reply(files::list(ctx, who.name)),
-        _ => unreachable!("only the file requests come here"),
+        other => not_served(s, &other),
     }
 }
 

@@ -1,13 +1,13 @@
 //! `HISTORY:<peer or #room>:<limit>` (protocol §4): the newest messages
 //! of a chat, edits and deletions shown in place (1.2).
 
-use crate::protocol::{Chat, MAX_HISTORY, Reply, Request};
+use crate::protocol::{MAX_HISTORY, Reply, Request};
 use crate::server::actions;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
-pub(super) const ROW: Row = Row::new(&["HISTORY"], Version::V1_0, Kind::Ephemeral).costing(cost);
+pub(super) const ROW: Row = Row::new(&["HISTORY"], Version::V1_0, Kind::Ephemeral, serve).costing(cost);
 
 /// One token, and one more per 100 messages it may return (a full one,
 /// 1,000 messages, costs 11).
@@ -25,9 +25,10 @@ fn served(limit: usize) -> usize {
     limit.min(MAX_HISTORY)
 }
 
-pub(super) fn serve(s: &mut Session, who: Who, chat: &Chat, limit: usize) -> Flow {
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::History { chat, limit } = request else { return not_served(s, &request) };
     s.settle();
     // The newest lines, edits and deletions shown in place (1.2).
-    let shown = actions::history(&**s.ctx.store, who.id, chat, served(limit));
+    let shown = actions::history(&**s.ctx.store, who.id, &chat, served(limit));
     s.reply(shown.map(Reply::Listing))
 }

@@ -3,16 +3,16 @@
 //! kept, how much one may store, how many devices, who may register, the
 //! limits of a message. Read from the configuration, nothing stored.
 
-use crate::protocol::{InfoLine, MAX_HISTORY, MAX_TEXT};
+use crate::protocol::{InfoLine, MAX_HISTORY, MAX_TEXT, Request};
 use crate::server::Config;
 use crate::server::registration::Registration;
-use crate::server::session::{Flow, Session, listing};
+use crate::server::session::{Flow, Session, Who, listing};
 
 use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["INFO"], Version::V1_2, Kind::Ephemeral);
+pub(super) const ROW: Row = Row::new(&["INFO"], Version::V1_2, Kind::Ephemeral, serve);
 
-pub(super) fn serve(s: &mut Session) -> Flow {
+fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
     let left = s.ctx.auth.new_accounts_left(s.peer.ip());
     s.reply(Ok(listing(info(&s.ctx.config, left))))
 }

@@ -1,14 +1,15 @@
 //! `LEAVE:<#room>` (protocol §4): leave a room. Its members are told
 //! (`LEFT`, 1.1's `MEMBER`) once the record is on disk.
 
-use crate::protocol::Reply;
+use crate::protocol::{Reply, Request};
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
-pub(super) const ROW: Row = Row::new(&["LEAVE"], Version::V1_0, Kind::Stored);
+pub(super) const ROW: Row = Row::new(&["LEAVE"], Version::V1_0, Kind::Stored, serve);
 
-pub(super) fn serve(s: &mut Session, who: Who, room: String) -> Flow {
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Leave { room } = request else { return not_served(s, &request) };
     let left = s.ctx.store.leave(who.id, &room);
     if left.is_ok() {
         s.member_changes.push((room, false));

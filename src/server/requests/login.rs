@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::protocol::{Code, Ko, Reply};
+use crate::protocol::{Code, Ko, Reply, Request};
 use crate::server::auth::{self, Outcome};
 use crate::server::session::{Flow, Session, Who};
 
@@ -16,16 +16,16 @@ use super::{Kind, Row, Version, tokens};
 /// be refused: nothing, as a `PING`, but for `PAIR`, which costs a token
 /// as it did before the table.
 pub(super) const LOGIN: Row =
-    Row::new(&["LOGIN"], Version::V1_0, Kind::Ephemeral).first_frame().costing(tokens::<0>);
+    Row::new(&["LOGIN"], Version::V1_0, Kind::Ephemeral, again).first_frame().costing(tokens::<0>);
 
 pub(super) const REGISTER: Row =
-    Row::new(&["REGISTER"], Version::V1_0, Kind::Stored).first_frame().costing(tokens::<0>);
+    Row::new(&["REGISTER"], Version::V1_0, Kind::Stored, again).first_frame().costing(tokens::<0>);
 
 pub(super) const REDEEM: Row =
-    Row::new(&["REDEEM"], Version::V1_2, Kind::Stored).first_frame().costing(tokens::<0>);
+    Row::new(&["REDEEM"], Version::V1_2, Kind::Stored, again).first_frame().costing(tokens::<0>);
 
 /// Trades a code of `LINK` for a device token, which is stored.
-pub(super) const PAIR: Row = Row::new(&["PAIR"], Version::V1_2, Kind::Stored).first_frame();
+pub(super) const PAIR: Row = Row::new(&["PAIR"], Version::V1_2, Kind::Stored, again).first_frame();
 
 /// A frame of a connection not logged in yet: a first frame, or
 /// `KO:AUTH_REQUIRED` (`auth::authenticate`).
@@ -47,7 +47,8 @@ fn logged_in(s: &mut Session, line: &str, id: crate::store::UserId, name: Arc<st
     Flow::Continue
 }
 
-/// A first frame after the login.
-pub(super) fn again(s: &mut Session, who: Who) -> Flow {
+/// A first frame after the login: the rows of the four serve only this
+/// (their way in is [`first_frame`]).
+fn again(s: &mut Session, who: Who, _: Request) -> Flow {
     s.refuse(Ko::new(Code::BadRequest, format!("already logged in as {}", who.name)))
 }

@@ -1,34 +1,49 @@
 //! Every request of the send port, one file each (or one per tight
-//! family: `login.rs`, `devices.rs`, `p2p.rs`): what the server does with
-//! it, and its row of the table below: the words it is sent with, the
-//! protocol version that has it, whether it may come before the login,
-//! whether it stores anything, and what it costs of its user's `--rate`.
-//! [`serve`] dispatches on it, after `send.rs`'s `Session::handle` has
-//! parsed the line and metered the request's [`Row::cost`].
+//! family: `login.rs`, `devices.rs`, `p2p.rs`): its row of [`TABLE`] and
+//! its handler. The table is the dispatch: `send.rs`'s `Session::handle`
+//! parses a line, finds the row by the word the parser read ([`row`]),
+//! meters the row's [`Row::cost`] and calls the handler in the row
+//! ([`Row::serve`]), which takes its own variant of `Request` apart. A row
+//! says the words a request is sent with, whether it may come before the
+//! login, what it costs of its user's `--rate`, and two facts that are
+//! the table's documentation, read by no code at run time: the protocol
+//! version that has it and whether it stores anything (`tests/requests.rs`
+//! checks them against docs/PROTOCOL.md, and shows them in
+//! docs/CONTRIBUTING.md).
+//!
+//! The exhaustive `match` on the words stays in `protocol/request.rs`
+//! (`Request::parse` and `Display`): there the compiler checks the
+//! grammar, and a request without a row is caught by `tests/requests.rs`
+//! instead of a second match here kept in step with the first by hand.
 //!
 //! # Adding a request
 //!
 //! 1. Its grammar: a variant of `protocol::Request`, with `parse` and
 //!    `Display` (`src/protocol/request.rs`), documented in
 //!    `docs/PROTOCOL.md` with its version mark (**1.2**).
-//! 2. A file here, `<request>.rs`: its row,
+//! 2. A file here, `<request>.rs`: its row with its handler,
 //!    `pub(super) const ROW: Row = Row::new(&["WORD"], Version::V1_2,
-//!    Kind::Stored);` (`.costing(…)` if it costs more than a token), and a
-//!    `pub(super) fn serve(s: &mut Session, who: Who, …) -> Flow` that
-//!    answers through `s.reply` (or `s.reply_durable` for a reply that
-//!    is true once its record is on disk; call `s.settle()` first if it
-//!    reads what this session wrote). `typing.rs` is a relayed request,
-//!    `read.rs` a stored one.
-//! 3. Here: `mod <request>;`, its row in [`TABLE`], its arm in [`serve`].
+//!    Kind::Stored, serve);` (`.costing(…)` if it costs more than a
+//!    token), and `fn serve(s: &mut Session, who: Who, request: Request)
+//!    -> Flow`, which takes its variant apart (`let Request::Word { … } =
+//!    request else { return not_served(s, &request) };`) and answers
+//!    through `s.reply` (or `s.reply_durable` for a reply that is true
+//!    once its record is on disk; call `s.settle()` first if it reads what
+//!    this session wrote). `typing.rs` is a relayed request, `read.rs` a
+//!    stored one.
+//! 3. Here: `mod <request>;` and its row in [`TABLE`].
 //!
-//! `tests/requests.rs` fails until every request that `Request::parse`
-//! knows and `docs/PROTOCOL.md` names has a row, with the version the
-//! document gives it, and docs/CONTRIBUTING.md's table shows the rows.
+//! Three places on this side, two of them one line each (there were four:
+//! a `match` arm here as well). `tests/requests.rs` fails until every
+//! request that `Request::parse` knows and `docs/PROTOCOL.md` names has a
+//! row, with the version the document gives it, and docs/CONTRIBUTING.md's
+//! table shows the rows.
 
 use std::fmt;
 
 use super::session::{Flow, Session, Who};
-use crate::protocol::Request;
+use crate::protocol::request::command_word;
+use crate::protocol::{Ko, Request};
 
 mod archive;
 mod block;
@@ -64,25 +79,45 @@ pub(crate) mod star;
 mod typing;
 mod users;
 
-/// One request's properties.
+/// One request's row: the words it is sent with, its handler, and what
+/// the server needs to know of it before the handler runs (whether it may
+/// open a session, what it costs).
 pub struct Row {
     /// The command words it is sent with (`MSG`; a moderation has ten).
     pub words: &'static [&'static str],
-    /// The protocol version that brought it.
+    /// The protocol version that brought it: documentation, read by no
+    /// code at run time (a server answers every request whatever version
+    /// its client said), checked against docs/PROTOCOL.md by
+    /// `tests/requests.rs` and shown in docs/CONTRIBUTING.md.
     pub since: Version,
     /// A first frame: allowed before the login, and only then.
     pub first_frame: bool,
-    /// Whether its effect is kept on the server's disk.
+    /// Whether its effect is kept on the server's disk: documentation as
+    /// [`Row::since`] is, checked and shown by the same test.
     pub kind: Kind,
     /// Tokens it takes from its user's (and address's) `--rate` bucket
     /// before it is served.
     pub cost: fn(&Request) -> u32,
+    /// What the server does with it, in its file: [`Row::serve`].
+    serve: Handler,
 }
 
+/// A request's handler: serves `request`, one that the row's words parse
+/// to, from the logged-in user. It takes its own variant apart, and
+/// answers any other with [`not_served`] (which cannot happen: the row is
+/// found by the word the parser read).
+pub(super) type Handler = fn(&mut Session, Who, Request) -> Flow;
+
 impl Row {
-    /// The row of a request of a logged-in user that costs one token.
-    pub const fn new(words: &'static [&'static str], since: Version, kind: Kind) -> Row {
-        Row { words, since, first_frame: false, kind, cost: tokens::<1> }
+    /// The row of a request of a logged-in user that costs one token,
+    /// served by `serve`.
+    pub(super) const fn new(
+        words: &'static [&'static str],
+        since: Version,
+        kind: Kind,
+        serve: Handler,
+    ) -> Row {
+        Row { words, since, first_frame: false, kind, cost: tokens::<1>, serve }
     }
 
     /// The row of a first frame instead.
@@ -93,6 +128,12 @@ impl Row {
     /// The row with another cost (say why, with the figure, beside it).
     pub const fn costing(self, cost: fn(&Request) -> u32) -> Row {
         Row { cost, ..self }
+    }
+
+    /// Serves `request`, sent with one of this row's words, from the
+    /// logged-in `who`, its cost already metered.
+    pub(super) fn serve(&self, s: &mut Session, who: Who, request: Request) -> Flow {
+        (self.serve)(s, who, request)
     }
 }
 
@@ -199,68 +240,22 @@ pub fn row(word: &str) -> Option<&'static Row> {
 /// a malformed `LOGIN` is told what is wrong, a `MSG` before any login
 /// only that it must log in first (`auth::authenticate`).
 pub fn may_open(line: &str) -> bool {
-    row(crate::protocol::request::command_word(line)).is_some_and(|row| row.first_frame)
+    row(command_word(line)).is_some_and(|row| row.first_frame)
 }
 
-/// Tokens `request`, sent with `word`, costs. Every word that parses has
-/// a row (`tests/requests.rs`); one without would cost one token.
-pub fn cost(word: &str, request: &Request) -> u32 {
-    row(word).map_or(1, |row| (row.cost)(request))
-}
-
-/// Serves `request` from the logged-in `who`, its cost already metered.
-pub(super) fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    use Request as R;
-    match request {
-        R::Login { .. } | R::Register { .. } | R::Redeem { .. } | R::Pair { .. } => login::again(s, who),
-        R::Msg { to, id, text } => msg::serve(s, to, id, text),
-        R::Read { chat, id } => read::serve(s, who, &chat, &id),
-        R::History { chat, limit } => history::serve(s, who, &chat, limit),
-        R::Users => users::serve(s),
-        R::Join { room } => join::serve(s, who, room),
-        R::Leave { room } => leave::serve(s, who, room),
-        R::Rooms => rooms::serve(s, who),
-        R::Chats => chats::serve(s, who),
-        R::P2p { port } => p2p::announce(s, who, port),
-        R::Peer { user } => p2p::introduce(s, who, &user),
-        R::LastSeen { user } => lastseen::serve(s, who, &user),
-        R::Members { room } => members::serve(s, who, &room),
-        R::Server => server::serve(s),
-        R::Typing { to } => typing::serve(s, who, &to),
-        R::Moderate { room, action } => moderate::serve(s, who, &room, action),
-        R::RoomInfo { room } => roominfo::serve(s, who, &room),
-        R::Reply { to, id, re, text } => reply::serve(s, who, &to, &id, &re, &text),
-        R::Edit { to, id, text } => edit::serve(s, who, &to, &id, &text),
-        R::Delete { to, id, author } => delete::serve(s, who, &to, &id, author.as_deref()),
-        R::React { to, id, emoji } => react::serve(s, who, &to, &id, &emoji),
-        R::Search { scope, query } => search::serve(s, who, &scope, &query),
-        R::Devices => devices::list(s, who),
-        R::Unlink { device } => devices::unlink(s, who, &device),
-        R::Link => devices::link(s, who),
-        R::Info => info::serve(s),
-        R::Passwd { old, new, keep } => passwd::serve(s, who, &old, &new, keep),
-        R::DelAccount { password } => delaccount::serve(s, who, &password),
-        request @ (R::Upload { .. }
-        | R::Part { .. }
-        | R::File { .. }
-        | R::Fetch { .. }
-        | R::FileOf { .. }
-        | R::Files) => files::serve(s, who, request),
-        R::Ping => ping::serve(s),
-        R::Quit => quit::serve(s),
-        R::Block { user } => block::serve(s, who, &user, true),
-        R::Unblock { user } => block::serve(s, who, &user, false),
-        R::Blocks => block::list(s, who),
-        R::Notify { chat, level } => prefs::notify(s, who, &chat, level),
-        R::Pin { chat, pinned } => prefs::pin(s, who, &chat, pinned),
-        R::Prefs => prefs::list(s, who),
-        R::Archive { chat, archived } => archive::serve(s, who, &chat, archived),
-        R::Archived => archive::list(s, who),
-        R::Star { chat, from, id, starred } => star::serve(s, who, &chat, &from, &id, starred),
-        R::Starred => star::list(s, who),
-        R::Call { peer, id, signal } => call::serve(s, who, &peer, &id, signal),
-        R::Turn => call::turn(s, who),
-    }
+/// What the server answers a request that reached no handler of its
+/// own: a word that parses but has no row, or a row's handler given
+/// another request. Neither can happen (`tests/requests.rs` finds a row
+/// for every word, and a row is found by the word the parser read), so
+/// it is a mistake of the server's, logged as one. The client is told
+/// what a server that does not know a request says (`KO:BAD_REQUEST`,
+/// "unknown request"), which is true of this server: `KO:INTERNAL` would
+/// say its disk failed (§5), and a client's line never makes it panic.
+pub(super) fn not_served(s: &mut Session, request: &Request) -> Flow {
+    let frame = request.redacted();
+    let word = command_word(&frame);
+    log::error!("{word} reached no handler of its own: a row of server::requests::TABLE is wrong");
+    s.refuse(Ko::unknown_request(word))
 }
 
 #[cfg(test)]
@@ -269,7 +264,7 @@ mod tests {
 
     fn cost_of(line: &str) -> u32 {
         let request = Request::parse(line).unwrap();
-        cost(crate::protocol::request::command_word(line), &request)
+        (row(command_word(line)).unwrap().cost)(&request)
     }
 
     #[test]

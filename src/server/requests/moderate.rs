@@ -4,13 +4,13 @@
 //! `store::moderation`.
 
 use crate::protocol::moderation::REQUEST_WORDS;
-use crate::protocol::{Action, Reply, Request};
+use crate::protocol::{Reply, Request};
 use crate::server::moderation;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
-pub(super) const ROW: Row = Row::new(REQUEST_WORDS, Version::V1_2, Kind::Stored).costing(cost);
+pub(super) const ROW: Row = Row::new(REQUEST_WORDS, Version::V1_2, Kind::Stored, serve).costing(cost);
 
 /// A token per record the action may store (issue 38).
 fn cost(request: &Request) -> u32 {
@@ -20,7 +20,8 @@ fn cost(request: &Request) -> u32 {
     }
 }
 
-pub(super) fn serve(s: &mut Session, who: Who, room: &str, action: Action) -> Flow {
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Moderate { room, action } = request else { return not_served(s, &request) };
     s.settle(); // its notice follows this session's messages
-    s.reply(moderation::moderate(s.ctx, who.id, who.name, room, action).map(|()| Reply::Ok))
+    s.reply(moderation::moderate(s.ctx, who.id, who.name, &room, action).map(|()| Reply::Ok))
 }

@@ -1,25 +1,28 @@
 //! `MSG:<to>:<id>:<text>` (protocol §4): a message to a user or a room.
 //!
 //! The plain path of a message, in order: `Request::parse` read it;
-//! [`serve`] gathers it; `Session::send_msgs` meters the gathered burst
-//! and hands it to the store in one call (`Backend::send`, which checks
-//! whether this user may send this, appends and commits it: one fsync for
-//! the burst); the store delivers it once it is on disk, then the `OK`
-//! leaves, after the replies of the requests read before it.
+//! `Session::handle` found its row and called [`serve`], which gathers
+//! it; `Session::send_msgs` meters the gathered burst and hands it to
+//! the store in one call (`Backend::send`, which checks whether this user
+//! may send this, appends and commits it: one fsync for the burst); the
+//! store delivers it once it is on disk, then the `OK` leaves, after the
+//! replies of the requests read before it.
 
-use crate::protocol::{Chat, Text};
-use crate::server::session::{Flow, MSG_COST, Session};
+use crate::protocol::Request;
+use crate::server::session::{Flow, MSG_COST, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version, not_served, tokens};
 
 /// Its token is taken as the gathered burst goes to the store
 /// (`send_msgs`), not before it is gathered.
-pub(super) const ROW: Row = Row::new(&["MSG"], Version::V1_0, Kind::Stored).costing(tokens::<MSG_COST>);
+pub(super) const ROW: Row =
+    Row::new(&["MSG"], Version::V1_0, Kind::Stored, serve).costing(tokens::<MSG_COST>);
 
 /// Gathers the message: the `MSG`s of one burst reach the store together
 /// and share one fsync. (An id of an action's form was refused by
 /// `Request::parse`, `action::check_sent_id`.)
-pub(super) fn serve(s: &mut Session, to: Chat, id: String, text: Text) -> Flow {
+fn serve(s: &mut Session, _: Who, request: Request) -> Flow {
+    let Request::Msg { to, id, text } = request else { return not_served(s, &request) };
     s.msgs.push((to, id, text));
     Flow::Continue
 }

@@ -2,18 +2,19 @@
 //! peer-to-peer chat, refused on a TLS server (whose users expect every
 //! byte encrypted). The ports and the introductions are `server::p2p`.
 
-use crate::protocol::Reply;
+use crate::protocol::{Reply, Request};
 use crate::server::p2p;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
-pub(super) const P2P: Row = Row::new(&["P2P"], Version::V1_0, Kind::Ephemeral);
+pub(super) const P2P: Row = Row::new(&["P2P"], Version::V1_0, Kind::Ephemeral, announce);
 
-pub(super) const PEER: Row = Row::new(&["PEER"], Version::V1_0, Kind::Ephemeral);
+pub(super) const PEER: Row = Row::new(&["PEER"], Version::V1_0, Kind::Ephemeral, introduce);
 
 /// `P2P:<port>`: `who` accepts direct chats on `port`.
-pub(super) fn announce(s: &mut Session, who: Who, port: u16) -> Flow {
+fn announce(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::P2p { port } = request else { return not_served(s, &request) };
     if s.ctx.config.tls.is_some() {
         return s.refuse(p2p::not_with_tls());
     }
@@ -22,9 +23,10 @@ pub(super) fn announce(s: &mut Session, who: Who, port: u16) -> Flow {
 }
 
 /// `PEER:<user>`: introduces `who` to `peer`.
-pub(super) fn introduce(s: &mut Session, who: Who, peer: &str) -> Flow {
+fn introduce(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Peer { user: peer } = request else { return not_served(s, &request) };
     if s.ctx.config.tls.is_some() {
         return s.refuse(p2p::not_with_tls());
     }
-    s.reply(p2p::introduce(s.ctx, who.name, peer).map(Reply::with))
+    s.reply(p2p::introduce(s.ctx, who.name, &peer).map(Reply::with))
 }

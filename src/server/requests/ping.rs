@@ -1,13 +1,13 @@
 //! `PING` (protocol §4): `OK`. Free: keeping a connection alive costs
 //! nothing.
 
-use crate::protocol::Reply;
-use crate::server::session::{Flow, Session};
+use crate::protocol::{Reply, Request};
+use crate::server::session::{Flow, Session, Who};
 
 use super::{Kind, Row, Version, tokens};
 
-pub(super) const ROW: Row = Row::new(&["PING"], Version::V1_0, Kind::Ephemeral).costing(tokens::<0>);
+pub(super) const ROW: Row = Row::new(&["PING"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
 
-pub(super) fn serve(s: &mut Session) -> Flow {
+fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
     s.reply(Ok(Reply::Ok))
 }

@@ -2,46 +2,30 @@
 //! `PREFS` (protocol 1.2, §22): a chat's notification level and pin, kept
 //! by the store, told to your devices (`server::prefs`).
 
-use crate::protocol::{Chat, Level, MAX_LISTING, Reply};
+use crate::protocol::{MAX_LISTING, Reply, Request};
 use crate::server::prefs;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::{Kind, Row, Version, not_served};
 
-pub(super) const NOTIFY: Row = Row {
-    words: &["NOTIFY"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: tokens::<1>,
-};
+pub(super) const NOTIFY: Row = Row::new(&["NOTIFY"], Version::V1_2, Kind::Stored, notify);
 
-pub(super) const PIN: Row = Row {
-    words: &["PIN", "UNPIN"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Stored,
-    cost: tokens::<1>,
-};
+pub(super) const PIN: Row = Row::new(&["PIN", "UNPIN"], Version::V1_2, Kind::Stored, pin);
 
 /// At most 1,000 lines (`protocol::prefs::MAX_PREFS`): a token.
-pub(super) const PREFS: Row = Row {
-    words: &["PREFS"],
-    since: Version::V1_2,
-    first_frame: false,
-    kind: Kind::Ephemeral,
-    cost: tokens::<1>,
-};
+pub(super) const PREFS: Row = Row::new(&["PREFS"], Version::V1_2, Kind::Ephemeral, list);
 
-pub(super) fn notify(s: &mut Session, who: Who, chat: &Chat, level: Level) -> Flow {
-    s.reply(prefs::notify(s.ctx, who.id, chat, level).map(|()| Reply::Ok))
+fn notify(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Notify { chat, level } = request else { return not_served(s, &request) };
+    s.reply(prefs::notify(s.ctx, who.id, &chat, level).map(|()| Reply::Ok))
 }
 
-/// `PIN` (`pinned`) or `UNPIN`.
-pub(super) fn pin(s: &mut Session, who: Who, chat: &Chat, pinned: bool) -> Flow {
-    s.reply(prefs::pin(s.ctx, who.id, chat, pinned).map(|()| Reply::Ok))
+/// `PIN` or `UNPIN`.
+fn pin(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Pin { chat, pinned } = request else { return not_served(s, &request) };
+    s.reply(prefs::pin(s.ctx, who.id, &chat, pinned).map(|()| Reply::Ok))
 }
 
-pub(super) fn list(s: &mut Session, who: Who) -> Flow {
+fn list(s: &mut Session, who: Who, _: Request) -> Flow {
     s.reply(prefs::prefs(s.ctx, who.id).map(|lines| Reply::listing(lines.into_iter().take(MAX_LISTING))))
 }

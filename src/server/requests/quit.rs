@@ -1,12 +1,13 @@
 //! `QUIT` (protocol §4): `OK`, then the server closes the connection,
 //! once the replies before it are out. Free, as `PING` is.
 
-use crate::server::session::{Flow, Session};
+use crate::protocol::Request;
+use crate::server::session::{Flow, Session, Who};
 
 use super::{Kind, Row, Version, tokens};
 
-pub(super) const ROW: Row = Row::new(&["QUIT"], Version::V1_0, Kind::Ephemeral).costing(tokens::<0>);
+pub(super) const ROW: Row = Row::new(&["QUIT"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
 
-pub(super) fn serve(s: &mut Session) -> Flow {
+fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
     s.ok_and_close()
 }

@@ -1,11 +1,12 @@
 //! `ROOMS` (protocol §4): the rooms you are in.
 
+use crate::protocol::Request;
 use crate::server::session::{Flow, Session, Who, listing};
 
 use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["ROOMS"], Version::V1_0, Kind::Ephemeral);
+pub(super) const ROW: Row = Row::new(&["ROOMS"], Version::V1_0, Kind::Ephemeral, serve);
 
-pub(super) fn serve(s: &mut Session, who: Who) -> Flow {
+fn serve(s: &mut Session, who: Who, _: Request) -> Flow {
     s.reply(s.ctx.store.rooms(who.id).map(listing))
 }

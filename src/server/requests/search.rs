@@ -8,9 +8,9 @@ use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query, Searched};
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
-pub(super) const ROW: Row = Row::new(&["SEARCH"], Version::V1_2, Kind::Ephemeral).costing(row_cost);
+pub(super) const ROW: Row = Row::new(&["SEARCH"], Version::V1_2, Kind::Ephemeral, serve).costing(row_cost);
 
 /// Most conversations a `SEARCH:*` looks through: the most recent ones.
 pub const MAX_CHATS: usize = 1000;
@@ -56,11 +56,12 @@ fn row_cost(request: &Request) -> u32 {
 }
 
 /// Searches, then charges what the search read past its [`cost`].
-pub(super) fn serve(s: &mut Session, who: Who, scope: &Scope, query: &str) -> Flow {
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Search { scope, query } = request else { return not_served(s, &request) };
     s.settle();
-    let searched = search(s.ctx, who.id, scope, query);
+    let searched = search(s.ctx, who.id, &scope, &query);
     if let Ok(found) = &searched {
-        s.ctx.charge(who.id, s.peer.ip(), extra_cost(scope, found.bytes_read));
+        s.ctx.charge(who.id, s.peer.ip(), extra_cost(&scope, found.bytes_read));
     }
     s.reply(searched.map(|found| Reply::listing(found.found)))
 }

@@ -3,13 +3,13 @@
 //! once per connection, and on a cluster node it is a query to the
 //! database.
 
-use crate::protocol::Reply;
-use crate::server::session::{Flow, Session};
+use crate::protocol::{Reply, Request};
+use crate::server::session::{Flow, Session, Who};
 
 use super::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["SERVER"], Version::V1_1, Kind::Ephemeral);
+pub(super) const ROW: Row = Row::new(&["SERVER"], Version::V1_1, Kind::Ephemeral, serve);
 
-pub(super) fn serve(s: &mut Session) -> Flow {
+fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
     s.reply(s.ctx.store.server_id().map(Reply::with))
 }

@@ -30,17 +30,18 @@ use crate::store::Backend;
 use crate::store::stars::STAR;
 use crate::store::stars::{starred, visible};
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
 /// A `STAR` reads its chat's newest 1,000 messages to find the one
 /// starred: a full `HISTORY`, as a message action.
-pub(super) const ROW: Row = Row::new(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored).costing(star_cost);
+pub(super) const ROW: Row =
+    Row::new(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored, serve).costing(star_cost);
 
 /// A `STARRED` reads a chat per star's chat: [`STARRED_COST`] tokens
 /// first, then what it read past them, priced as a `SEARCH`'s reading
 /// (`search::read_cost`, charged once known).
 pub(super) const STARRED: Row =
-    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral).costing(super::tokens::<STARRED_COST>);
+    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral, list).costing(super::tokens::<STARRED_COST>);
 
 /// What a `STARRED` costs before it runs: an ordinary `SEARCH` of a chat's.
 const STARRED_COST: u32 = 11;
@@ -53,14 +54,15 @@ fn star_cost(request: &Request) -> u32 {
 }
 
 /// `STAR:<chat>:<from>:<id>` (`starred`) or `UNSTAR:…`.
-pub(super) fn serve(s: &mut Session, who: Who, chat: &Chat, from: &str, id: &str, starred: bool) -> Flow {
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Star { chat, from, id, starred } = request else { return not_served(s, &request) };
     s.settle();
-    s.reply(mark(s, who, chat, from, id, starred).map(|()| Reply::Ok))
+    s.reply(mark(s, who, &chat, &from, &id, starred).map(|()| Reply::Ok))
 }
 
 /// `STARRED`: the starred messages shown, newest first, as `HISTORY`
 /// lines; then charges what was read past the row's cost.
-pub(super) fn list(s: &mut Session, who: Who) -> Flow {
+fn list(s: &mut Session, who: Who, _: Request) -> Flow {
     s.settle();
     let listed = starred(&**s.ctx.store, who.id);
     if let Ok((_, bytes)) = &listed {

@@ -3,17 +3,18 @@
 //! (`server::relay`, which also crosses a cluster's nodes), and a client
 //! that did not say `VERSION:1.2` is not sent it.
 
-use crate::protocol::{Chat, Event, Ko, Reply};
+use crate::protocol::{Chat, Event, Ko, Reply, Request};
 use crate::server::session::{Flow, Session, Who};
 use crate::server::{Ctx, presence, relay::relay};
 use crate::store::UserId;
 
-use super::{Kind, Row, Version};
+use super::{Kind, Row, Version, not_served};
 
-pub(super) const ROW: Row = Row::new(&["TYPING"], Version::V1_2, Kind::Ephemeral);
+pub(super) const ROW: Row = Row::new(&["TYPING"], Version::V1_2, Kind::Ephemeral, serve);
 
-pub(super) fn serve(s: &mut Session, who: Who, to: &Chat) -> Flow {
-    s.reply(typing(s.ctx, who.id, who.name, to).map(|()| Reply::Ok))
+fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
+    let Request::Typing { to } = request else { return not_served(s, &request) };
+    s.reply(typing(s.ctx, who.id, who.name, &to).map(|()| Reply::Ok))
 }
 
 /// `TYPING:<to>` (protocol 1.2) from `me` (`name`): tells the peer, or the
