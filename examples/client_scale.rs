@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use wachat::client::{History, Message};
-use wachat::protocol::{Chat, State, Text};
+use wachat::protocol::{Chat, MsgState, Text};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -78,7 +78,7 @@ fn fill(path: &Path, n: usize, bytes: usize) -> Result<()> {
             to: Chat::User(to.into()),
             id: format!("m{i}"),
             ts: 1_700_000_000_000 + i as u64,
-            state: State::Received,
+            state: MsgState::Received,
             text: text.clone(),
             refused: None,
             p2p: false,

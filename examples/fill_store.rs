@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wachat::protocol::{Chat, Text};
-use wachat::store::{Hasher, LocalStore, Options, Store};
+use wachat::store::{Hasher, LocalStore, Store, StoreOptions};
 
 const PAIRS: usize = 100;
 const BURST: usize = 500;
@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: fill_store <data-dir> <messages>".into());
     };
     let total: usize = total.parse()?;
-    let options = Options { fsync: false, ..Options::default() };
+    let options = StoreOptions { fsync: false, ..StoreOptions::default() };
     let backend = LocalStore::open(dir.as_ref(), options, Box::new(|_| {}))?;
     let store = Store::new(Arc::new(backend), Hasher::new(8)?);
     let mut pairs = Vec::new();

@@ -16,7 +16,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use wachat::protocol::Chat;
-use wachat::store::{Backend, LocalStore, Options};
+use wachat::store::{Backend, LocalStore, StoreOptions};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -46,7 +46,7 @@ fn main() -> Result<()> {
 }
 
 fn in_store(dir: &str, limit: usize, requests: usize) -> Result<(Vec<Duration>, usize)> {
-    let store = LocalStore::open(dir.as_ref(), Options::default(), Box::new(|_| {}))?;
+    let store = LocalStore::open(dir.as_ref(), StoreOptions::default(), Box::new(|_| {}))?;
     let users: Vec<_> =
         (0..10).filter_map(|i| store.account(&format!("bench-s{i}")).ok().flatten()).collect();
     if users.is_empty() {

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
 use wachat::store::search::{MAX_RESULTS, Query};
-use wachat::store::{Backend, Hasher, LocalStore, Options, Store};
+use wachat::store::{Backend, Hasher, LocalStore, Store, StoreOptions};
 
 const PEERS: usize = 10;
 const BURST: usize = 500;
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = args.get(1).ok_or("usage: search_cost <new data-dir> [messages] [requests]")?;
     let total: usize = args.get(2).map_or(Ok(1_000_000), |s| s.parse())?;
     let requests: usize = args.get(3).map_or(Ok(50), |s| s.parse())?;
-    let options = Options { fsync: false, report: false, ..Options::default() };
+    let options = StoreOptions { fsync: false, report: false, ..StoreOptions::default() };
     let backend = Arc::new(LocalStore::open(dir.as_ref(), options, Box::new(|_| {}))?);
     let store = Store::new(backend.clone(), Hasher::new(8)?);
     let ana = store.register("ana", "", "password1").map_err(|ko| ko.reason)?.0;

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
-use wachat::store::{Backend, DEDUP_WINDOW, LocalStore, Options, UserId};
+use wachat::store::{Backend, DEDUP_WINDOW, LocalStore, StoreOptions, UserId};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -45,12 +45,12 @@ fn main() -> Result<()> {
     let checkpoints: usize = args.get(2).map_or(Ok(5), |s| s.parse())?;
     let tmp = tempfile::tempdir()?;
     let dir = args.get(3).map_or_else(|| tmp.path().to_path_buf(), std::path::PathBuf::from);
-    let quiet = Options {
+    let quiet = StoreOptions {
         fsync: false,
         checkpoint_records: u64::MAX,
         checkpoint_interval: Duration::from_secs(86_400),
         report: false,
-        ..Options::default()
+        ..StoreOptions::default()
     };
 
     if args.get(4).is_some_and(|a| a == "fill") {
@@ -74,7 +74,8 @@ fn main() -> Result<()> {
 
     let before = rss_kib();
     let started = Instant::now();
-    let store = LocalStore::open(&dir, Options { report: false, ..Options::default() }, Box::new(|_| {}))?;
+    let store =
+        LocalStore::open(&dir, StoreOptions { report: false, ..StoreOptions::default() }, Box::new(|_| {}))?;
     let load_ms = started.elapsed().as_millis();
     let after = rss_kib();
     println!(
@@ -96,7 +97,7 @@ fn main() -> Result<()> {
 }
 
 /// Creates the users and fills every window.
-fn fill(dir: &std::path::Path, options: Options, users: usize) -> Result<()> {
+fn fill(dir: &std::path::Path, options: StoreOptions, users: usize) -> Result<()> {
     let store = LocalStore::open(dir, options, Box::new(|_| {}))?;
     // Not a real hash: nobody logs in here.
     let hash = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_string();

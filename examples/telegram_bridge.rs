@@ -70,7 +70,7 @@ use std::time::Duration;
 use clap::Parser;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
 use wachat::cli::ServerArgs;
-use wachat::client::{Client, History, Message, Notice, Options};
+use wachat::client::{Client, ClientOptions, History, Message, Notice};
 use wachat::protocol::names::fold;
 use wachat::protocol::{Chat, MAX_TEXT};
 
@@ -365,7 +365,7 @@ impl Bridge {
 
 /// The newest message of `room` in the account's local log, read before the
 /// client starts (so before anything new can arrive).
-fn last_in_log(options: &Options, room: &str) -> wachat::error::Result<Option<Relayed>> {
+fn last_in_log(options: &ClientOptions, room: &str) -> wachat::error::Result<Option<Relayed>> {
     let log = History::open(wachat::client::prepare_dir(options)?.join("history.csv"))?;
     let newest = log.conversation(&options.user, &Chat::Room(room.to_string()), 1).pop();
     Ok(newest.map(|m| Relayed { from: m.from, id: m.id }))

@@ -42,7 +42,7 @@ use wachat::protocol::lines::{Accepted, ChatLine, HistoryLine, PeerIntro, RoomLi
 use wachat::protocol::names::fold;
 use wachat::protocol::request::command_word;
 use wachat::protocol::{Bye, Chat, Code, Event, EventReply, FrameError, FrameReader, Ko, MAX_FRAME};
-use wachat::protocol::{Reply, Request, State, Text};
+use wachat::protocol::{MsgState, Reply, Request, Text};
 
 /// Lines waiting for a receive connection before it is closed as too slow.
 const OUTLET_EVENTS: usize = 1024;
@@ -447,7 +447,7 @@ impl Server {
             id: id.clone(),
             ts: at,
             text,
-            state: State::Received,
+            state: MsgState::Received,
         });
         self.users.get_mut(&fold(me)).expect("logged in").sent.insert(id.clone(), i);
         for target in targets {
@@ -471,8 +471,8 @@ impl Server {
             acked.extend(inbox.pop_front().and_then(|e| e.2));
         }
         for i in acked {
-            if is_direct(&self.messages[i]) && self.messages[i].state == State::Received {
-                self.set_state(i, State::Delivered, at);
+            if is_direct(&self.messages[i]) && self.messages[i].state == MsgState::Received {
+                self.set_state(i, MsgState::Delivered, at);
             }
         }
         Ok(Reply::Ok)
@@ -488,7 +488,7 @@ impl Server {
             .ok_or_else(|| Ko::new(Code::UnknownMessage, format!("no message {id} from {chat} to you")))?;
         let key = fold(&chat.to_string());
         let marker = self.users[&fold(me)].read_upto.get(&key);
-        if marker.is_some_and(|&m| m >= i) || self.messages[i].state == State::Read {
+        if marker.is_some_and(|&m| m >= i) || self.messages[i].state == MsgState::Read {
             return Ok(Reply::Ok); // read already: nothing to log
         }
         self.commit(at, me, &Request::Read { chat: chat.clone(), id })?;
@@ -497,9 +497,9 @@ impl Server {
             let earlier: Vec<usize> =
                 all.into_iter().filter(|&j| j < i && to_me(&self.messages[j])).collect();
             for j in earlier {
-                self.messages[j].state = State::Read;
+                self.messages[j].state = MsgState::Read;
             }
-            self.set_state(i, State::Read, at);
+            self.set_state(i, MsgState::Read, at);
         }
         Ok(Reply::Ok)
     }
@@ -525,7 +525,7 @@ impl Server {
     }
 
     /// Moves a message forward and queues the `STATUS` for its sender.
-    fn set_state(&mut self, i: usize, state: State, at: u64) {
+    fn set_state(&mut self, i: usize, state: MsgState, at: u64) {
         let m = &mut self.messages[i];
         m.state = state;
         let sender = fold(&m.from);
@@ -652,7 +652,7 @@ impl Server {
             } else if fold(&m.from) == me {
                 (m.to.to_string(), false)
             } else if fold(&m.to.to_string()) == me {
-                (m.from.clone(), m.state != State::Read)
+                (m.from.clone(), m.state != MsgState::Read)
             } else {
                 continue;
             };

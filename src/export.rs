@@ -37,7 +37,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::client::{Connection, Options};
+use crate::client::{ClientOptions, Connection};
 use crate::error::{Error, Result};
 use crate::protocol::{Chat, MAX_HISTORY, Reply, Request};
 pub use crate::store::account_export::{Source, write};
@@ -96,7 +96,7 @@ impl Source for Client {
 }
 
 /// Runs the export to `out`, your files' bytes into `files` if given.
-pub fn run(options: &Options, out: &mut dyn Write, files: Option<&Path>) -> Result<()> {
+pub fn run(options: &ClientOptions, out: &mut dyn Write, files: Option<&Path>) -> Result<()> {
     let (conn, me) = crate::oneshot::open(options)?;
     let mut source = Client(conn);
     write(&me, &mut source, out, files)?;

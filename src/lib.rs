@@ -217,7 +217,7 @@
 //! screen's state and draws it (ratatui) on every key, notice or answer,
 //! and a worker thread that runs the commands, `READ`s and older pages,
 //! so that no round trip to the server ever freezes the screen. Both
-//! consoles carry out commands through one [`console::session::Session`].
+//! consoles carry out commands through one [`console::session::ConsoleSession`].
 //!
 //! Everything printed goes through [`display::visible`]: text from the
 //! network reaches the terminal with its control characters shown, not obeyed.

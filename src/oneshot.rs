@@ -8,7 +8,7 @@
 //! to know *now* whether the server took its message.
 
 use crate::client::server_id::{self, Folder};
-use crate::client::{self, Connection, History, Login, Options, Port};
+use crate::client::{self, ClientOptions, Connection, History, Login, Port};
 use crate::console::view;
 use crate::display::visible;
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ use crate::i18n::{self, tr};
 use crate::protocol::{Accepted, Chat, Reply, Request};
 
 /// `wachat register`: creates the account.
-pub fn register(options: &Options) -> Result<()> {
+pub fn register(options: &ClientOptions) -> Result<()> {
     let (conn, name) = open(options)?;
     println!("{}", visible(&tr!(Msg::Registered, name = name)));
     quit(conn);
@@ -25,7 +25,7 @@ pub fn register(options: &Options) -> Result<()> {
 }
 
 /// `wachat send --to <user|#room> TEXT`: exits 0 once the server stored it.
-pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
+pub fn send(options: &ClientOptions, to: &Chat, text: &str) -> Result<()> {
     let text = i18n::client::text_from_plain(i18n::current(), text).map_err(Error::Usage)?;
     let id = format!("{}-1", client::id_prefix()?);
     // A cluster failing over refuses logins too: tried again likewise.
@@ -73,7 +73,7 @@ pub fn send(options: &Options, to: &Chat, text: &str) -> Result<()> {
 /// `wachat send --to <user|#room> --file PATH [caption]` (1.2): uploads
 /// the file, its parts pipelined, then sends the message carrying it;
 /// exits 0 once the server stored both.
-pub fn send_file(options: &Options, to: &Chat, path: &std::path::Path, caption: &str) -> Result<()> {
+pub fn send_file(options: &ClientOptions, to: &Chat, path: &std::path::Path, caption: &str) -> Result<()> {
     let caption = match caption.trim() {
         "" => None,
         c => Some(i18n::client::text_from_plain(i18n::current(), c).map_err(Error::Usage)?),
@@ -138,7 +138,7 @@ fn send_until_taken(conn: &mut Connection, request: &Request, to: &Chat) -> Resu
 }
 
 /// `wachat users`: one online user per line.
-pub fn users(options: &Options) -> Result<()> {
+pub fn users(options: &ClientOptions) -> Result<()> {
     for user in listing(options, Request::Users, &tr!(i18n::client::Msg::ReqUsers))?.1 {
         println!("{}", visible(&user));
     }
@@ -147,7 +147,7 @@ pub fn users(options: &Options) -> Result<()> {
 
 /// `wachat history --with <peer>`: the conversation, oldest first, each
 /// message with its time, and a date line before each day's first.
-pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
+pub fn history(options: &ClientOptions, with: &Chat, limit: usize) -> Result<()> {
     let request = Request::History { chat: with.clone(), limit };
     let (me, lines) = listing(options, request, &tr!(Msg::ReqHistoryWith, chat = with))?;
     let messages = lines.iter().map(|line| client::parse_history_line(line)).collect::<Result<Vec<_>>>()?;
@@ -159,7 +159,7 @@ pub fn history(options: &Options, with: &Chat, limit: usize) -> Result<()> {
 
 /// Connects to the send port and logs in (or registers, if the options
 /// say so); returns the connection and the name as registered.
-pub(crate) fn open(options: &Options) -> Result<(Connection, String)> {
+pub(crate) fn open(options: &ClientOptions) -> Result<(Connection, String)> {
     let o = options;
     let mut conn = Connection::open_any(o, Port::Send, o.trace.clone(), &o.preferred)?;
     let how = match &o.register {
@@ -171,7 +171,7 @@ pub(crate) fn open(options: &Options) -> Result<(Connection, String)> {
 }
 
 /// One listing request; returns my name and the lines.
-fn listing(options: &Options, request: Request, what: &str) -> Result<(String, Vec<String>)> {
+fn listing(options: &ClientOptions, request: Request, what: &str) -> Result<(String, Vec<String>)> {
     let (mut conn, me) = open(options)?;
     let lines = match conn.request(&request)? {
         Reply::Listing(lines) => lines,

@@ -13,7 +13,7 @@ use wachat::client::Message;
 use wachat::client::fold::fold;
 use wachat::protocol::action::{self, Act, ActionId, REACTIONS};
 use wachat::protocol::fates::Fates;
-use wachat::protocol::{Chat, State, Text};
+use wachat::protocol::{Chat, MsgState, Text};
 
 #[derive(Clone, Debug)]
 enum Step {
@@ -55,7 +55,7 @@ fn conversation(steps: &[Step]) -> (Vec<Message>, Vec<(String, Option<String>)>)
             to: Chat::Room("club".into()),
             id,
             ts: stamp,
-            state: State::Received,
+            state: MsgState::Received,
             text: t,
             refused: None,
             p2p: false,

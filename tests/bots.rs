@@ -368,7 +368,7 @@ fn telegram_down_for_a_while_loses_nothing_and_ctrl_c_stops_the_bridge_cleanly()
     let (world, mut ana) = Bridged::new();
     // The bridge account was used before, by hand, in the room: a new
     // bridge does not send Telegram what its local log already holds.
-    let mut options = wachat::client::Options::new("bridge", "pw-bridge");
+    let mut options = wachat::client::ClientOptions::new("bridge", "pw-bridge");
     (options.send_port, options.recv_port) = (world.server.send.port(), world.server.recv.port());
     options.data_dir = world.dir.path().join("data");
     let by_hand = wachat::client::Client::connect(options).unwrap();
@@ -428,7 +428,7 @@ fn a_message_sent_twice_with_the_same_id_is_delivered_once() {
     let server = TestServer::start();
     server.register(&["ana", "bridge"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut options = wachat::client::Options::new("bridge", "pw-bridge");
+    let mut options = wachat::client::ClientOptions::new("bridge", "pw-bridge");
     (options.send_port, options.recv_port) = (server.send.port(), server.recv.port());
     options.data_dir = dir.path().to_path_buf();
     let client = wachat::client::Client::connect(options).unwrap();

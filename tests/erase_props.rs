@@ -24,7 +24,7 @@ use proptest::prelude::*;
 use wachat::client::{History, Message};
 use wachat::protocol::action::{self, Act, ActionId, REACTIONS};
 use wachat::protocol::erase::{Blank, Line, erasure};
-use wachat::protocol::{Chat, State, Text};
+use wachat::protocol::{Chat, MsgState, Text};
 use wachat::store::local::erase_overwrites;
 use wachat::store::record::push_field;
 
@@ -226,7 +226,7 @@ fn message(from: &str, to: &str, id: &str, ts: u64, body: &Text) -> Message {
         to: Chat::parse(to).unwrap(),
         id: id.into(),
         ts,
-        state: State::Received,
+        state: MsgState::Received,
         text: body.clone(),
         refused: None,
         p2p: false,

@@ -236,7 +236,7 @@ fn wachat_send_file_sends_ten_megabytes_byte_for_byte() {
 
 /// Library options for `user` (password `pw-<user>`) on `server`.
 fn client(server: &TestServer, user: &str, data_dir: &Path) -> wachat::client::Client {
-    let mut options = wachat::client::Options::new(user, &format!("pw-{user}"));
+    let mut options = wachat::client::ClientOptions::new(user, &format!("pw-{user}"));
     options.send_port = server.send.port();
     options.recv_port = server.recv.port();
     options.data_dir = data_dir.to_path_buf();

@@ -7,8 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use wachat::protocol::action::REACTIONS;
 use wachat::protocol::{
     Accepted, Action, Bye, Change, Chat, ChatLine, Code, DeviceLine, Event, EventReply, FrameReader,
-    HistoryLine, Ko, Mode, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role, RoomInfoLine,
-    RoomLine, Scope, SeenLine, State, Text,
+    HistoryLine, Ko, Mode, MsgState, PeerFrame, PeerIntro, PeerMsg, Presence, Reply, Request, Role,
+    RoomInfoLine, RoomLine, Scope, SeenLine, Text,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -204,7 +204,7 @@ fn info_line() -> impl Strategy<Value = RoomInfoLine> {
 }
 
 fn event() -> impl Strategy<Value = Event> {
-    let state = prop_oneof![Just(State::Delivered), Just(State::Read)];
+    let state = prop_oneof![Just(MsgState::Delivered), Just(MsgState::Read)];
     let to = prop_oneof![name(), name().prop_map(|r| format!("#{r}"))];
     let bye = prop_oneof![
         Just(Bye::Replaced),
@@ -293,7 +293,7 @@ fn reply_line() -> impl Strategy<Value = Line> {
         Just(Presence::Unknown),
         any::<u64>().prop_map(Presence::LastSeen)
     ];
-    let state = prop_oneof![Just(State::Received), Just(State::Delivered), Just(State::Read)];
+    let state = prop_oneof![Just(MsgState::Received), Just(MsgState::Delivered), Just(MsgState::Read)];
     let ip = prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)];
     prop_oneof![
         (id(), any::<u64>()).prop_map(|(id, ts)| Line::Accepted(Accepted { id, ts })),

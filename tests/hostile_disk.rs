@@ -19,20 +19,23 @@ use wachat::server::{Alone, Config, Server};
 use wachat::store::budget::{Budget, LOOK_EVERY, MinFree};
 use wachat::store::disk::Disk;
 use wachat::store::sim_disk::SimDisk;
-use wachat::store::{Hasher, LocalStore, Options, Store, UserId};
+use wachat::store::{Hasher, LocalStore, Store, StoreOptions, UserId};
 
 use support::console::run_wachat;
 use support::{Conn, READ_TIMEOUT, TestServer, wachat_bin, wait_with_timeout};
 
-/// Options with no free-space floor (`--min-free 0`), for the tests of a
+/// StoreOptions with no free-space floor (`--min-free 0`), for the tests of a
 /// write that meets a full disk: the floor would refuse it first (a disk
 /// filled by `SimDisk::fill` has 0 bytes free), and the write would never
 /// meet the full disk.
-fn no_floor() -> Options {
-    Options { budget: Budget { min_free: MinFree::Bytes(0), ..Budget::default() }, ..Options::default() }
+fn no_floor() -> StoreOptions {
+    StoreOptions {
+        budget: Budget { min_free: MinFree::Bytes(0), ..Budget::default() },
+        ..StoreOptions::default()
+    }
 }
 
-fn open(disk: &Arc<SimDisk>, options: Options) -> Store {
+fn open(disk: &Arc<SimDisk>, options: StoreOptions) -> Store {
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let local = LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap();
     Store::new(Arc::new(local), Hasher::new(8).unwrap())
@@ -130,7 +133,7 @@ fn item12_the_floor_holds_from_the_first_write_below_it() {
     let disk = SimDisk::new();
     let floor: u64 = 64 * 1024;
     let budget = Budget { min_free: MinFree::Bytes(floor), ..Budget::NONE };
-    let store = open(&disk, Options { budget, ..Options::default() });
+    let store = open(&disk, StoreOptions { budget, ..StoreOptions::default() });
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     // 40 KiB above the floor, looked at by this send (the last look is
@@ -166,7 +169,7 @@ fn item9_space_another_program_takes_is_seen_within_the_bound() {
     let disk = SimDisk::new();
     let floor: u64 = 16 << 20;
     let budget = Budget { min_free: MinFree::Bytes(floor), ..Budget::NONE };
-    let store = open(&disk, Options { budget, ..Options::default() });
+    let store = open(&disk, StoreOptions { budget, ..StoreOptions::default() });
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     disk.set_capacity(Some(disk.used_bytes() + 4 * floor));

@@ -15,13 +15,13 @@ use std::time::Instant;
 
 use support::console::{Console, user_dir};
 use support::{Conn, READ_TIMEOUT, TestServer};
-use wachat::client::{Client, Message, Notice, Options};
+use wachat::client::{Client, ClientOptions, Message, Notice};
 use wachat::p2p::{BURST, HELLO_LIMIT, MAX_HELLOS_PER_ADDRESS, MAX_PEERS, PER_SECOND};
-use wachat::protocol::{Chat, State};
+use wachat::protocol::{Chat, MsgState};
 
 /// Library options for `user` (password `pw-<user>`) on `server`.
-fn options(server: &TestServer, user: &str, data_dir: &Path) -> Options {
-    let mut options = Options::new(user, &format!("pw-{user}"));
+fn options(server: &TestServer, user: &str, data_dir: &Path) -> ClientOptions {
+    let mut options = ClientOptions::new(user, &format!("pw-{user}"));
     options.send_port = server.send.port();
     options.recv_port = server.recv.port();
     options.data_dir = data_dir.to_path_buf();
@@ -69,7 +69,7 @@ fn message_from(client: &Client, from: &str) -> Message {
 
 fn delivered(client: &Client, id: &str) {
     wait_for(client, &format!("✓✓ for {id}"), |n| {
-        matches!(n, Notice::State { id: i, state: State::Delivered, .. } if i == id).then_some(())
+        matches!(n, Notice::State { id: i, state: MsgState::Delivered, .. } if i == id).then_some(())
     });
 }
 
@@ -133,7 +133,7 @@ fn two_clients_chat_directly_while_the_server_is_stopped() {
     }
 
     let sent = ana.send("bob", "hola bob: no server between us").unwrap();
-    assert!(sent.p2p && sent.state == State::Sent, "{sent:?}");
+    assert!(sent.p2p && sent.state == MsgState::Sent, "{sent:?}");
     let got = message_from(&bob, "ana");
     assert!(got.p2p, "{got:?}");
     assert_eq!(
@@ -151,7 +151,7 @@ fn two_clients_chat_directly_while_the_server_is_stopped() {
     // waits for the server.
     for (client, from, id) in [(&ana, "ana", &sent.id), (&bob, "ana", &sent.id), (&ana, "bob", &reply.id)] {
         let logged = client.local_message(from, id).expect("in the local log");
-        assert!(logged.p2p && logged.state == State::Delivered, "{}: {logged:?}", client.me());
+        assert!(logged.p2p && logged.state == MsgState::Delivered, "{}: {logged:?}", client.me());
     }
     assert_eq!((ana.pending(), bob.pending()), (0, 0));
     let log = std::fs::read_to_string(user_dir(dir.path(), server.send, "bob").join("history.csv")).unwrap();
@@ -211,10 +211,14 @@ fn direct_messages_keep_their_time_and_place_and_a_read_mark_leaves_them_deliver
     // bob reads everything up to s2: the server's READ covers s1 and s2,
     // not the direct message p1, which the server never carried.
     bob.read(&got).unwrap();
-    wait_for(&ana, "✓✓ read", |n| matches!(n, Notice::State { state: State::Read, .. }).then_some(()));
+    wait_for(&ana, "✓✓ read", |n| matches!(n, Notice::State { state: MsgState::Read, .. }).then_some(()));
     let logged = |id: &str| ana.local_message("ana", id).unwrap();
-    assert_eq!(logged(&s1.id).state, State::Read);
-    assert_eq!((logged(&p1.id).state, logged(&p1.id).ts), (State::Delivered, p1.ts), "its ACK moved nothing");
+    assert_eq!(logged(&s1.id).state, MsgState::Read);
+    assert_eq!(
+        (logged(&p1.id).state, logged(&p1.id).ts),
+        (MsgState::Delivered, p1.ts),
+        "its ACK moved nothing"
+    );
     // In the chat, by time: the direct ones between the two through the server.
     let ids: Vec<String> =
         ana.conversation(&Chat::User("bob".into()), 10).unwrap().messages.into_iter().map(|m| m.id).collect();
@@ -318,7 +322,7 @@ fn unacknowledged_messages_go_through_the_server_with_their_ids_when_the_chat_dr
     let relayed = bob_recv.next_msg();
     assert!(relayed.contains(&format!(":ana:bob:{}:", sent.id)), "{relayed}");
     wait_for(&ana, "✓ from the server", |n| {
-        matches!(n, Notice::State { id, state: State::Received, .. } if *id == sent.id).then_some(())
+        matches!(n, Notice::State { id, state: MsgState::Received, .. } if *id == sent.id).then_some(())
     });
     assert!(!ana.local_message("ana", &sent.id).unwrap().p2p, "no longer a direct message");
     assert!(!ana.is_direct("bob"));

@@ -29,7 +29,7 @@ use support::Random;
 use wachat::protocol::{Chat, EventRef, Text};
 use wachat::store::disk::{Disk, SyncPoint};
 use wachat::store::sim_disk::SimDisk;
-use wachat::store::{Delivery, Hasher, LocalStore, Options, Pushed, Store};
+use wachat::store::{Delivery, Hasher, LocalStore, Pushed, Store, StoreOptions};
 
 /// Frames as a receive connection would get them.
 fn frame(seq: u64, event: &Pushed) -> String {
@@ -75,7 +75,7 @@ fn open(disk: &Arc<SimDisk>) -> Result<Open, String> {
         sink.extend(batch.iter().map(|d| (d.user, d.seq, frame(d.seq, &d.event))));
     });
     // Small segments and frequent checkpoints: cuts land in rolls and checkpoints.
-    let options = Options { segment_size: 2048, checkpoint_records: 40, ..Options::default() };
+    let options = StoreOptions { segment_size: 2048, checkpoint_records: 40, ..StoreOptions::default() };
     let disk: Arc<dyn Disk> = Arc::new(disk.clone());
     let local = Arc::new(
         LocalStore::open_on(disk, Path::new("/data"), options, deliver, None).map_err(|e| e.to_string())?,

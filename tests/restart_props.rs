@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use wachat::protocol::{Chat, Text};
 use wachat::store::disk::Disk;
 use wachat::store::sim_disk::SimDisk;
-use wachat::store::{Hasher, LocalStore, Options, Store, UserId};
+use wachat::store::{Hasher, LocalStore, Store, StoreOptions, UserId};
 
 const USERS: [&str; 3] = ["ana", "bob", "cy"];
 const ROOMS: [&str; 3] = ["general", "club", "dev"];
@@ -106,7 +106,7 @@ struct Running {
 }
 
 fn open(disk: &Arc<SimDisk>) -> (Arc<LocalStore>, Store) {
-    let options = Options { segment_size: 4096, ..Options::default() };
+    let options = StoreOptions { segment_size: 4096, ..StoreOptions::default() };
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let backend =
         Arc::new(LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wachat::protocol::{Chat, Text};
-use wachat::store::{Backend, Hasher, LocalStore, Options, Store};
+use wachat::store::{Backend, Hasher, LocalStore, Store, StoreOptions};
 
 use super::Result;
 use super::harness::Server;
@@ -121,7 +121,7 @@ fn percentiles(samples: &[Duration]) -> String {
 fn fill(dir: &std::path::Path, total: usize) -> Result<()> {
     // No budget: ana's 1M messages are past the default quota.
     let budget = wachat::store::budget::Budget::NONE;
-    let options = Options { fsync: false, report: false, budget, ..Options::default() };
+    let options = StoreOptions { fsync: false, report: false, budget, ..StoreOptions::default() };
     let backend = Arc::new(LocalStore::open(dir, options, Box::new(|_| {}))?);
     let store = Store::new(backend.clone(), Hasher::new(8)?);
     let ana = store.register("ana", "", "pw-ana").map_err(|ko| ko.reason)?.0;

@@ -29,7 +29,7 @@ use crate::protocol::{DeviceLine, Presence};
 use crate::server::accounts::{EXPORT_ANSWER, EXPORT_REQUEST, StoreSource};
 use crate::store::devices::DeviceBook;
 use crate::store::files::Files;
-use crate::store::{Backend, LocalStore, Options};
+use crate::store::{Backend, LocalStore, StoreOptions};
 
 /// How long a running server may take to answer (its operator thread
 /// looks twice a second; a large account takes a moment to write).
@@ -42,7 +42,7 @@ pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&P
         return ask_live(data_dir, name, out);
     }
     // The lock taken just now is let go: the store takes it again.
-    let options = Options { report: false, ..Options::default() };
+    let options = StoreOptions { report: false, ..StoreOptions::default() };
     let store = LocalStore::open(data_dir, options, Box::new(|_| {}))?;
     let no_account = || Error::Usage(tr!(Msg::NoSuchAccount, name = name));
     let account = store.account(name).ok().flatten().ok_or_else(no_account)?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::history::Device;
 use super::model::{Model, Sent};
-use crate::protocol::{Event, HistoryLine, State};
+use crate::protocol::{Event, HistoryLine, MsgState};
 
 /// One violation: when, what, and the frames that show it.
 #[derive(Clone, Debug)]
@@ -34,7 +34,7 @@ type Got<'a> = Vec<(u64, usize, &'a Sent)>;
 type Dev = (usize, Device);
 
 /// Per (device, peer, id, state): the seqs and frames of that `STATUS`.
-type Statuses = HashMap<(Dev, String, String, State), Vec<(u64, usize)>>;
+type Statuses = HashMap<(Dev, String, String, MsgState), Vec<(u64, usize)>>;
 
 /// Per device, (sender, id) → the receipts' (seq, frame), in order.
 type Receipts = HashMap<(Dev, usize, String), Vec<(u64, usize)>>;
@@ -300,8 +300,8 @@ fn status(m: &Model) -> Vec<Example> {
         };
         let Some(p) = m.user(peer) else { continue };
         let why = match state {
-            State::Delivered => delivered_early(m, p, s, q.frame, &first),
-            State::Read => read_early(m, p, s, q.frame),
+            MsgState::Delivered => delivered_early(m, p, s, q.frame, &first),
+            MsgState::Read => read_early(m, p, s, q.frame),
             _ => None,
         };
         if let Some((why, mut frames)) = why {

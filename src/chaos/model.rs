@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::history::{Device, Dir, Run};
 use super::schedule::Port;
-use crate::protocol::{Accepted, Chat, Event, EventReply, Reply, Request, State};
+use crate::protocol::{Accepted, Chat, Event, EventReply, MsgState, Reply, Request};
 
 /// A message as its sender wrote it (the first time).
 #[derive(Clone, Debug)]
@@ -214,7 +214,7 @@ impl<'a> Model<'a> {
     }
 
     /// A `STATUS` event's parts.
-    pub fn status(q: &Queued) -> Option<(&str, &str, State)> {
+    pub fn status(q: &Queued) -> Option<(&str, &str, MsgState)> {
         match &q.event {
             Event::Status { peer, id, state, .. } => Some((peer, id, *state)),
             _ => None,

@@ -48,7 +48,7 @@ struct Link {
     done: Arc<AtomicBool>,
 }
 
-struct Inner {
+struct ProxyShared {
     /// The servers' (send, receive) addresses, the user's own first.
     upstreams: Vec<(SocketAddr, SocketAddr)>,
     links: Mutex<Vec<Link>>,
@@ -63,7 +63,7 @@ struct Inner {
 pub struct Proxy {
     pub send: SocketAddr,
     pub recv: SocketAddr,
-    inner: Arc<Inner>,
+    inner: Arc<ProxyShared>,
 }
 
 impl Proxy {
@@ -74,7 +74,7 @@ impl Proxy {
         global: &Arc<Global>,
         (send, recv): (u16, u16),
     ) -> std::io::Result<Proxy> {
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(ProxyShared {
             upstreams,
             links: Mutex::default(),
             partitioned_until: Mutex::default(),
@@ -118,7 +118,7 @@ impl Proxy {
     }
 }
 
-fn listen(port: Port, local: u16, inner: &Arc<Inner>) -> std::io::Result<SocketAddr> {
+fn listen(port: Port, local: u16, inner: &Arc<ProxyShared>) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(("127.0.0.1", local))
         .map_err(|e| std::io::Error::new(e.kind(), format!("127.0.0.1:{local}: {e}")))?;
     let addr = listener.local_addr()?;
@@ -132,7 +132,7 @@ fn listen(port: Port, local: u16, inner: &Arc<Inner>) -> std::io::Result<SocketA
     Ok(addr)
 }
 
-fn partitioned(inner: &Inner) -> bool {
+fn partitioned(inner: &ProxyShared) -> bool {
     let until = *inner.partitioned_until.lock().unwrap_or_else(|e| e.into_inner());
     until.is_some_and(|t| Instant::now() < t)
 }
@@ -140,7 +140,7 @@ fn partitioned(inner: &Inner) -> bool {
 /// A new connection: refused while partitioned or while every server is
 /// down, else joined to a fresh connection to the first server that
 /// accepts (the user's own, unless it is down: then the next one).
-fn accept(client: TcpStream, port: Port, inner: &Arc<Inner>) {
+fn accept(client: TcpStream, port: Port, inner: &Arc<ProxyShared>) {
     if port == Port::Recv && partitioned(inner) {
         return; // dropped: the user sees its connection closed at once
     }

@@ -2,7 +2,7 @@
 //! whom ([`ServerArgs`], shared by `connect`, `register` and the one-shot
 //! subcommands, and by bots such as `examples/echo_bot.rs`), each
 //! subcommand's own flags, and how they become the client library's
-//! [`Options`] — the password included, which is never an argument.
+//! [`ClientOptions`] — the password included, which is never an argument.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{read_new_password, read_password};
-use crate::client::{self, Options};
+use crate::client::{self, ClientOptions};
 use crate::error::{Error, Result};
 use crate::i18n::{self, Lang, tr};
 use crate::protocol::{Chat, DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS};
@@ -224,11 +224,12 @@ pub(super) fn connect(args: ConnectArgs) -> Result<()> {
         (Some(_), _) => new_account_options(&args.server)?,
         // Linking: no password at all.
         (None, Some(code)) => {
-            Options { pair: Some(code.clone()), ..with_password(&args.server, String::new())? }
+            ClientOptions { pair: Some(code.clone()), ..with_password(&args.server, String::new())? }
         }
         (None, None) => device_options(&args.server)?,
     };
-    let options = Options { register, invite: args.invite.clone(), p2p_port, stay: args.stay, ..options };
+    let options =
+        ClientOptions { register, invite: args.invite.clone(), p2p_port, stay: args.stay, ..options };
     match args.tui {
         true => crate::tui::run(options, args.server.trace),
         false => crate::console::run(options, args.server.trace),
@@ -237,7 +238,7 @@ pub(super) fn connect(args: ConnectArgs) -> Result<()> {
 
 /// `wachat register`: a new account, then exit.
 pub(super) fn register(args: RegisterArgs) -> Result<()> {
-    let options = Options {
+    let options = ClientOptions {
         register: Some(args.email.unwrap_or_default()),
         invite: args.invite,
         ..new_account_options(&args.server)?
@@ -249,36 +250,36 @@ impl ServerArgs {
     /// The client library's options from these flags, password included
     /// (asked for now if it has to be). Public so that bots
     /// (`examples/echo_bot.rs`) take exactly the flags of `wachat connect`.
-    pub fn options(&self) -> Result<Options> {
+    pub fn options(&self) -> Result<ClientOptions> {
         device_options(self)
     }
 }
 
 /// [`options`] for a client that logs in as its device: no password is
 /// asked for if the device has a token (it was linked with `--pair`).
-fn device_options(args: &ServerArgs) -> Result<Options> {
+fn device_options(args: &ServerArgs) -> Result<ClientOptions> {
     let options = with_password(args, String::new())?;
     match client::token::for_options(&options)? {
         Some(_) => Ok(options), // the client reads the token itself
-        None => Ok(Options { password: password(args)?, ..options }),
+        None => Ok(ClientOptions { password: password(args)?, ..options }),
     }
 }
 
 /// The client library's options from the command line, password included.
 /// The console sets its own trace (above the prompt); the one-shot
 /// subcommands trace on stderr, so their stdout stays clean for scripts.
-pub(super) fn options(args: &ServerArgs) -> Result<Options> {
+pub(super) fn options(args: &ServerArgs) -> Result<ClientOptions> {
     with_password(args, password(args)?)
 }
 
 /// [`options`] for an account about to be created: its password is a new
 /// one (see [`read_new_password`]).
-fn new_account_options(args: &ServerArgs) -> Result<Options> {
+fn new_account_options(args: &ServerArgs) -> Result<ClientOptions> {
     with_password(args, read_new_password(&args.user, args.password_stdin)?)
 }
 
-pub(super) fn with_password(args: &ServerArgs, password: String) -> Result<Options> {
-    let mut options = Options::new(&args.user, &password);
+pub(super) fn with_password(args: &ServerArgs, password: String) -> Result<ClientOptions> {
+    let mut options = ClientOptions::new(&args.user, &password);
     options.server = args.server.clone();
     options.send_port = args.send_port;
     options.recv_port = args.recv_port;

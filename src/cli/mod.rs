@@ -5,7 +5,7 @@
 //!   system's limits, start and stop;
 //! - `client_args.rs`: how to reach a server and as whom, for `connect`,
 //!   `register` and the one-shot subcommands, turned into the client
-//!   library's [`Options`](crate::client::Options);
+//!   library's [`ClientOptions`](crate::client::ClientOptions);
 //! - `account.rs`: `wachat passwd`;
 //! - passwords come from [`crate::prompt`] (shared with `wachat users`).
 

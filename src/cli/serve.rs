@@ -159,8 +159,8 @@ fn config(args: &ServeArgs) -> Result<Config> {
 }
 
 /// The local store's part of the configuration (a cluster node ignores it).
-fn store_options(args: &ServeArgs) -> crate::store::Options {
-    crate::store::Options {
+fn store_options(args: &ServeArgs) -> crate::store::StoreOptions {
+    crate::store::StoreOptions {
         segment_size: args.segment_size,
         checkpoint_records: args.checkpoint_records,
         retain: args.retain_days.map(|days| Duration::from_secs(u64::from(days) * 86_400)),
@@ -170,7 +170,7 @@ fn store_options(args: &ServeArgs) -> crate::store::Options {
             min_free: args.min_free,
         },
         erase_interval: Duration::from_secs(args.erase_minutes.saturating_mul(60)),
-        ..crate::store::Options::default()
+        ..crate::store::StoreOptions::default()
     }
 }
 
@@ -258,7 +258,7 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
 /// the server joins on shutdown.
 fn serve_web(server: &mut Server, web: TcpListener, tls: bool, args: &ServeArgs) -> Result<()> {
     let addr = web.local_addr()?;
-    let options = crate::web::Options {
+    let options = crate::web::WebOptions {
         origins: args.web_origin.clone(),
         trusted_proxies: args.trusted_proxy.clone(),
         hosts: args.web_host.clone(),

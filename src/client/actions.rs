@@ -8,7 +8,7 @@
 use super::{Client, Message};
 use crate::error::{Error, Result};
 use crate::protocol::action::{self, Act, ActionId};
-use crate::protocol::{Accepted, Chat, Reply, Request, Scope, State, Text};
+use crate::protocol::{Accepted, Chat, MsgState, Reply, Request, Scope, Text};
 
 impl Client {
     /// `REPLY`: answers the message `re` of `chat`; returns the reply as logged.
@@ -82,7 +82,7 @@ impl Client {
             to: chat.clone(),
             id: accepted.id,
             ts: accepted.ts,
-            state: State::Received,
+            state: MsgState::Received,
             text,
             refused: None,
             p2p: false,

@@ -89,7 +89,7 @@ impl Connection {
     /// going round the list; `*preferred` then names the one reached. The
     /// error is the first server's if none answers.
     pub fn open_any(
-        options: &super::options::Options,
+        options: &super::options::ClientOptions,
         port: Port,
         trace: Option<Trace>,
         preferred: &std::sync::atomic::AtomicUsize,

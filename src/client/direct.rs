@@ -19,13 +19,13 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use super::sender::Job;
-use super::{Client, Connection, History, Message, Notice, Options, Outbox, Outgoing, Shared, now_ms};
+use super::{Client, ClientOptions, Connection, History, Message, Notice, Outbox, Outgoing, Shared, now_ms};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::p2p::{Handler, P2p};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, PeerIntro, PeerMsg, Reply, Request, State};
+use crate::protocol::{Chat, MsgState, PeerIntro, PeerMsg, Reply, Request};
 
 /// Starts the P2P side of a client, listening on `listener` if given.
 pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: Sender<Job>) -> Result<P2p> {
@@ -39,7 +39,11 @@ pub(super) fn start(shared: &Arc<Shared>, listener: Option<TcpListener>, jobs: S
 /// system would route to the server from (a UDP socket's `connect` only
 /// asks the routing table, it sends nothing). `None` when neither can be
 /// told: no route to the server, so no peer could be introduced anyway.
-pub(super) fn listen(options: &Options, local_ip: Option<IpAddr>, port: u16) -> Result<Option<TcpListener>> {
+pub(super) fn listen(
+    options: &ClientOptions,
+    local_ip: Option<IpAddr>,
+    port: u16,
+) -> Result<Option<TcpListener>> {
     let first = options.endpoints().swap_remove(0);
     let Some(ip) = local_ip.or_else(|| routed_ip(&first.host, first.send_port)) else {
         log::warn!("{}", tr!(Msg::NoRouteForPeers, server = options.server));
@@ -100,10 +104,10 @@ impl Client {
     /// then simply go through the server, as before.
     ///
     /// ```no_run
-    /// use wachat::client::{Client, Notice, Options};
+    /// use wachat::client::{Client, Notice, ClientOptions};
     ///
     /// # fn main() -> wachat::error::Result<()> {
-    /// let client = Client::connect(Options::new("ana", "secret"))?;
+    /// let client = Client::connect(ClientOptions::new("ana", "secret"))?;
     /// match client.open_p2p("bob") {
     ///     Ok(()) => println!("direct chat with bob: the server will not see it"),
     ///     Err(e) => println!("no direct chat ({e}): through the server then"),
@@ -174,7 +178,7 @@ impl Client {
 
     /// [`Client::send`] for a user with an open direct chat.
     pub(super) fn send_direct(&self, out: Outgoing) -> Result<Message> {
-        let mut message = self.shared.as_logged(&out, State::Sent, out.ts);
+        let mut message = self.shared.as_logged(&out, MsgState::Sent, out.ts);
         message.p2p = true;
         {
             // On disk before on the wire: after a crash, `recover` finds it.
@@ -251,7 +255,7 @@ impl Handler for Direct {
                     // the ones timed by the server and by us.
                     ts: now_ms(),
                     // Here, so delivered; it never becomes READ (§8 has no READ).
-                    state: State::Delivered,
+                    state: MsgState::Delivered,
                     text: m.text,
                     refused: None,
                     p2p: true,
@@ -269,7 +273,7 @@ impl Handler for Direct {
 
     fn acknowledged(&self, peer: &str, id: &str) {
         let mut log = self.shared.log.lock();
-        let moved = log.advance(&self.shared.me, id, State::Delivered, now_ms()).and_then(|moved| {
+        let moved = log.advance(&self.shared.me, id, MsgState::Delivered, now_ms()).and_then(|moved| {
             log.sync()?;
             Ok(moved)
         });
@@ -278,7 +282,7 @@ impl Handler for Direct {
                 let state = Notice::State {
                     to: Chat::User(peer.to_string()),
                     id: id.to_string(),
-                    state: State::Delivered,
+                    state: MsgState::Delivered,
                 };
                 self.shared.tell(&log, vec![state]);
             }
@@ -326,8 +330,8 @@ mod tests {
             refused: None,
             p2p: true,
         };
-        log.add(direct("acked", State::Delivered)).unwrap();
-        log.add(direct("lost", State::Sent)).unwrap();
+        log.add(direct("acked", MsgState::Delivered)).unwrap();
+        log.add(direct("lost", MsgState::Sent)).unwrap();
         log.sync().unwrap();
         drop((log, outbox)); // the crash
 

@@ -71,7 +71,7 @@ pub fn fold(messages: Vec<Message>) -> Vec<Message> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Chat, State};
+    use crate::protocol::{Chat, MsgState};
 
     fn m(from: &str, id: &str, text: &str) -> Message {
         let text = Text::from_plain(text).unwrap();
@@ -80,7 +80,7 @@ mod tests {
             to: Chat::Room("club".into()),
             id: id.into(),
             ts: 1,
-            state: State::Received,
+            state: MsgState::Received,
             text,
             refused: None,
             p2p: false,

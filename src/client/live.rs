@@ -270,7 +270,7 @@ impl LiveChats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{State, Text};
+    use crate::protocol::{MsgState, Text};
 
     fn m(from: &str, to: &str, id: &str, ts: u64) -> Message {
         Message {
@@ -278,7 +278,7 @@ mod tests {
             to: Chat::parse(to).unwrap(),
             id: id.into(),
             ts,
-            state: if from == "ana" { State::Sent } else { State::Delivered },
+            state: if from == "ana" { MsgState::Sent } else { MsgState::Delivered },
             text: Text::from_plain("hi").unwrap(),
             refused: None,
             p2p: false,
@@ -340,14 +340,18 @@ mod tests {
         let mut live = LiveChats::new("ana");
         live.replace(vec![summary("bob", 0, Some(m("ana", "bob", "a1", 10)))]);
         let tick = |id: &str, state| Notice::State { to: Chat::User("bob".into()), id: id.into(), state };
-        live.apply(&tick("a1", State::Delivered), None);
-        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, State::Delivered);
-        live.apply(&tick("a0", State::Received), None);
-        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, State::Delivered, "another message");
-        live.apply(&tick("a0", State::Read), None);
-        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, State::Delivered, "read up to an older one");
-        live.apply(&tick("a1", State::Read), None);
-        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, State::Read);
+        live.apply(&tick("a1", MsgState::Delivered), None);
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, MsgState::Delivered);
+        live.apply(&tick("a0", MsgState::Received), None);
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, MsgState::Delivered, "another message");
+        live.apply(&tick("a0", MsgState::Read), None);
+        assert_eq!(
+            live.chats()[0].last.as_ref().unwrap().state,
+            MsgState::Delivered,
+            "read up to an older one"
+        );
+        live.apply(&tick("a1", MsgState::Read), None);
+        assert_eq!(live.chats()[0].last.as_ref().unwrap().state, MsgState::Read);
         live.apply(&Notice::Joined("Bob".into()), None);
         assert_eq!(live.chats()[0].online, Some(true));
         live.apply(&Notice::Offline("gone".into()), None);

@@ -57,7 +57,7 @@ use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::options::Options;
+use super::options::ClientOptions;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::commands::Msg::HolderPid;
@@ -85,7 +85,7 @@ const CHOOSING_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// `options` (`--device`, else the first default device whose folder no
 /// other program holds, else a new one), created (`0700`) if new, the
 /// older layouts converted into it, locked for this program.
-pub fn open(options: &Options) -> Result<DeviceFolder> {
+pub fn open(options: &ClientOptions) -> Result<DeviceFolder> {
     let found = open_device(options, true)?;
     Ok(found.expect("a device may be added"))
 }
@@ -93,17 +93,17 @@ pub fn open(options: &Options) -> Result<DeviceFolder> {
 /// [`open`], but never makes up a new default device: `None` if every
 /// one is in use (by a running console). For the one-shot commands, which
 /// only add to a free folder's log.
-pub fn open_existing(options: &Options) -> Result<Option<DeviceFolder>> {
+pub fn open_existing(options: &ClientOptions) -> Result<Option<DeviceFolder>> {
     open_device(options, false)
 }
 
 /// [`open`] without keeping the lock: where the files are, for a program
 /// that opens them itself before it starts a [`super::Client`].
-pub fn prepare(options: &Options) -> Result<PathBuf> {
+pub fn prepare(options: &ClientOptions) -> Result<PathBuf> {
     Ok(open(options)?.dir)
 }
 
-fn open_device(options: &Options, may_add: bool) -> Result<Option<DeviceFolder>> {
+fn open_device(options: &ClientOptions, may_add: bool) -> Result<Option<DeviceFolder>> {
     let user_dir = options.user_dir();
     create_private_dir(&user_dir)?;
     // Held while the device is chosen and the old layout converted, so
@@ -130,7 +130,11 @@ fn open_device(options: &Options, may_add: bool) -> Result<Option<DeviceFolder>>
 
 /// The first kept default device whose folder is free, locked; or, if
 /// none is (and `may_add`), a new one, kept.
-fn free_default(options: &Options, user_dir: &Path, may_add: bool) -> Result<Option<(String, DirLock)>> {
+fn free_default(
+    options: &ClientOptions,
+    user_dir: &Path,
+    may_add: bool,
+) -> Result<Option<(String, DirLock)>> {
     for device in super::device::kept(user_dir) {
         let dir = options.device_dir(&device);
         create_private_dir(&dir)?;
@@ -205,7 +209,7 @@ pub(super) fn create_private_dir(dir: &Path) -> Result<()> {
 /// per server) into the device's folder `dir`, if it has any and `dir`
 /// has none yet: the user's history and outbox go on with the first
 /// server (and device) they are used with.
-fn adopt_old_layout(options: &Options, dir: &Path) -> Result<()> {
+fn adopt_old_layout(options: &ClientOptions, dir: &Path) -> Result<()> {
     let old = options.data_dir.join(fold(&options.user));
     let has_files = |d: &Path| ["history.csv", "outbox_tmp.csv"].iter().any(|f| d.join(f).is_file());
     if !has_files(&old) || has_files(dir) {
@@ -224,7 +228,7 @@ fn adopt_old_layout(options: &Options, dir: &Path) -> Result<()> {
 }
 
 /// `127.0.0.1:6666`, as the user typed it, for messages.
-pub fn server_name(options: &Options) -> String {
+pub fn server_name(options: &ClientOptions) -> String {
     if options.server.contains([',', ':']) {
         options.server.clone() // a list, or ports of its own: as typed
     } else {
@@ -253,13 +257,13 @@ pub struct DirLock {
 impl DirLock {
     /// Takes the lock of `dir` without waiting; if another program holds
     /// it, says which (its pid) and that only one may use the folder.
-    pub fn acquire(dir: &Path, options: &Options) -> Result<DirLock> {
+    pub fn acquire(dir: &Path, options: &ClientOptions) -> Result<DirLock> {
         let device = options.device.as_deref().unwrap_or(crate::protocol::DEFAULT_DEVICE);
         Self::acquire_device(dir, options, device)
     }
 
     /// [`DirLock::acquire`] of the folder of `device`.
-    fn acquire_device(dir: &Path, options: &Options, device: &str) -> Result<DirLock> {
+    fn acquire_device(dir: &Path, options: &ClientOptions, device: &str) -> Result<DirLock> {
         match lock_file(dir)? {
             crate::pidlock::Locked::Held(file) => Ok(DirLock { _file: file }),
             crate::pidlock::Locked::Busy(pid) => Err(Error::Usage(tr!(
@@ -304,7 +308,7 @@ impl UserLock {
     /// Waits up to [`CHOOSING_WAIT`] for another start to choose its
     /// device; a holder that keeps it longer is a wachat from before
     /// devices using the folder, and is named.
-    fn wait(user_dir: &Path, options: &Options) -> Result<UserLock> {
+    fn wait(user_dir: &Path, options: &ClientOptions) -> Result<UserLock> {
         let deadline = std::time::Instant::now() + CHOOSING_WAIT;
         loop {
             match lock_file(user_dir)? {
@@ -328,8 +332,8 @@ impl UserLock {
 mod tests {
     use super::*;
 
-    fn options(dir: &Path, server: &str, port: u16) -> Options {
-        let mut options = Options::new("Ana", "pw");
+    fn options(dir: &Path, server: &str, port: u16) -> ClientOptions {
+        let mut options = ClientOptions::new("Ana", "pw");
         options.data_dir = dir.to_path_buf();
         options.server = server.into();
         options.send_port = port;

@@ -28,14 +28,14 @@
 use std::time::Instant;
 
 use super::connection::{Connection, Login, Port};
-use super::options::Options;
+use super::options::ClientOptions;
 use crate::error::{Error, Result};
 use crate::protocol::{Code, EventReply, Reply};
 
 /// Connects to `port` of the first server that answers and logs in as the
 /// device of `options` (which [`super::Client::connect`] has named);
 /// returns the connection and the user's name as registered.
-pub fn open(options: &Options, port: Port) -> Result<(Connection, String)> {
+pub fn open(options: &ClientOptions, port: Port) -> Result<(Connection, String)> {
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open_any(o, port, trace.clone(), &o.preferred)?;
     if port == Port::Receive && !version_first(&mut conn)? {
@@ -57,7 +57,7 @@ pub fn open(options: &Options, port: Port) -> Result<(Connection, String)> {
 /// Logs in (or registers, with `how`) on a connection just opened: as the
 /// device of `options` if it names one and the server knows devices;
 /// else, after the server's `KO:BAD_REQUEST`, as before 1.2.
-pub fn as_device(conn: &mut Connection, options: &Options, how: &Login) -> Result<String> {
+pub fn as_device(conn: &mut Connection, options: &ClientOptions, how: &Login) -> Result<String> {
     let (user, secret) = (&options.user, &options.password);
     let Some(device) = options.device.as_deref().filter(|_| matches!(how, Login::Existing)) else {
         // REGISTER and REDEEM name no device: the account is made from the

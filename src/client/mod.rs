@@ -40,7 +40,7 @@
 //! anything is sent or stored ([`server_id`], [`Notice::ServerChanged`]).
 //!
 //! Direct chats (protocol §8) run beside the server connections: the client
-//! listens for peers ([`Options::p2p_port`]), announces the port after each
+//! listens for peers ([`ClientOptions::p2p_port`]), announces the port after each
 //! login, and [`Client::open_p2p`] dials one. While a direct chat with a
 //! user is open, [`Client::send`] to that user goes over it; what the peer
 //! does not acknowledge goes through the server when the chat ends. See
@@ -54,10 +54,10 @@
 //! resend after a crash is harmless).
 //!
 //! ```no_run
-//! use wachat::client::{Client, Notice, Options};
+//! use wachat::client::{Client, Notice, ClientOptions};
 //!
 //! fn main() -> wachat::error::Result<()> {
-//!     let client = Client::connect(Options::new("echo-bot", "secret"))?;
+//!     let client = Client::connect(ClientOptions::new("echo-bot", "secret"))?;
 //!     for notice in client.events().iter() {
 //!         if let Notice::Message(m) = notice {
 //!             let chat = m.chat(client.me()).to_string();
@@ -113,7 +113,7 @@ pub use connection::{Connection, Login, Port, Trace};
 pub use history::{History, Message};
 pub use live::LiveChats;
 pub use local::prepare as prepare_dir;
-pub use options::{Endpoint, Options, default_data_dir, parse_servers};
+pub use options::{ClientOptions, Endpoint, default_data_dir, parse_servers};
 pub use outbox::{Outbox, Outgoing};
 pub use overview::{ChatSummary, Conversation, Page, Presence, UserInfo};
 pub use requests::parse_history_line;
@@ -123,7 +123,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
 use crate::p2p::P2p;
-use crate::protocol::{Chat, Code, State};
+use crate::protocol::{Chat, Code, MsgState};
 use sender::Job;
 use shared::Shared;
 
@@ -150,7 +150,7 @@ pub enum Notice {
     ReadElsewhere { chat: Chat, id: String },
     /// One of your messages moved to `state`. A `READ` covers every earlier
     /// message to the same user too.
-    State { to: Chat, id: String, state: State },
+    State { to: Chat, id: String, state: MsgState },
     /// The server refused one of your messages for good (no such user, not
     /// a member of the room): its `KO` code and reason.
     Refused { to: Chat, id: String, code: Code, reason: String },
@@ -310,7 +310,7 @@ impl Client {
         {
             return self.send_direct(out);
         }
-        let message = self.shared.as_logged(&out, State::Sent, out.ts);
+        let message = self.shared.as_logged(&out, MsgState::Sent, out.ts);
         {
             // Under the log's lock, so that the sender thread, which may
             // take the message from the outbox at once, settles its `✓`

@@ -12,7 +12,7 @@ use crate::protocol::{DEFAULT_RECV_PORT, DEFAULT_SEND_PORT, DEFAULT_TIMEOUT_SECS
 
 /// How to reach the server and as whom.
 #[derive(Clone)]
-pub struct Options {
+pub struct ClientOptions {
     /// The account name.
     pub user: String,
     /// Its password. Never printed: `Debug` and `--trace` mask it.
@@ -40,12 +40,12 @@ pub struct Options {
     pub invite: Option<String>,
     /// Host name or address of the server; or several, separated by
     /// commas, each `HOST[:SEND_PORT[:RECV_PORT]]`: the nodes of one
-    /// cluster, tried in order ([`Options::endpoints`]).
+    /// cluster, tried in order ([`ClientOptions::endpoints`]).
     pub server: String,
     pub send_port: u16,
     pub recv_port: u16,
     /// The directory of the local files: each server gets a folder in it,
-    /// and each user a folder in that ([`Options::user_dir`]).
+    /// and each user a folder in that ([`ClientOptions::user_dir`]).
     pub data_dir: PathBuf,
     /// How long the server may take to answer, and how long the receive
     /// port may stay silent, before the connection counts as lost. Match the
@@ -68,12 +68,12 @@ pub struct Options {
     pub preferred: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl Options {
+impl ClientOptions {
     /// The defaults of `wachat connect`: `127.0.0.1`, ports 6666 and 9999,
     /// a 10 s timeout, the user's data directory, no trace, direct chats
     /// accepted on a free port.
-    pub fn new(user: &str, password: &str) -> Options {
-        Options {
+    pub fn new(user: &str, password: &str) -> ClientOptions {
+        ClientOptions {
             user: user.to_string(),
             password: password.to_string(),
             register: None,
@@ -196,8 +196,8 @@ impl Endpoint {
     }
 }
 
-impl Options {
-    /// The servers to try, in order: [`Options::server`] split at its
+impl ClientOptions {
+    /// The servers to try, in order: [`ClientOptions::server`] split at its
     /// commas, each with the default ports (`send_port`, `recv_port`)
     /// unless it names its own. Never empty.
     pub fn endpoints(&self) -> Vec<Endpoint> {
@@ -210,7 +210,7 @@ impl Options {
 /// Parses `HOST[:SEND_PORT[:RECV_PORT]],…` (an IPv6 address in brackets
 /// when ports follow it: `[::1]:6666:9999`); missing ports are `send_port`
 /// and `recv_port`.
-/// A `--server` value: checked now, kept as typed (see [`Options::endpoints`]).
+/// A `--server` value: checked now, kept as typed (see [`ClientOptions::endpoints`]).
 pub fn parse_server_list(s: &str) -> Result<String, String> {
     parse_servers(s, 1, 1).map(|_| s.to_string())
 }
@@ -242,9 +242,9 @@ pub fn parse_servers(list: &str, send_port: u16, recv_port: u16) -> Result<Vec<E
     Ok(endpoints)
 }
 
-impl fmt::Debug for Options {
+impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Options")
+        f.debug_struct("ClientOptions")
             .field("user", &self.user)
             .field("password", &"***")
             .field("register", &self.register)
@@ -299,7 +299,7 @@ mod tests {
     fn the_defaults_are_the_same_for_the_library_the_commands_and_the_server() {
         use crate::cli::{Cli, Command};
         use clap::Parser;
-        let defaults = Options::new("ana", "pw");
+        let defaults = ClientOptions::new("ana", "pw");
         let parse = |args: &[&str]| Cli::try_parse_from(args).unwrap().command;
         let Command::Connect(connect) = parse(&["wachat", "connect", "--user", "ana"]) else { panic!() };
         let flags = connect.server;
@@ -317,13 +317,13 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_password() {
-        let options = Options::new("ana", "hunter2");
+        let options = ClientOptions::new("ana", "hunter2");
         assert!(!format!("{options:?}").contains("hunter2"));
     }
 
     #[test]
     fn every_user_has_a_folder_per_server_ignoring_case() {
-        let mut options = Options::new("Ana", "pw");
+        let mut options = ClientOptions::new("Ana", "pw");
         options.data_dir = PathBuf::from("/d");
         assert_eq!(options.user_dir(), PathBuf::from("/d/127.0.0.1:6666/ana"));
         options.server = "Chat.Example.org".into();

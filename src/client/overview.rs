@@ -321,7 +321,7 @@ fn with_direct(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{State, Text};
+    use crate::protocol::{MsgState, Text};
 
     fn m(from: &str, to: &str, id: &str, ts: u64, p2p: bool) -> Message {
         Message {
@@ -329,7 +329,7 @@ mod tests {
             to: Chat::parse(to).unwrap(),
             id: id.into(),
             ts,
-            state: State::Delivered,
+            state: MsgState::Delivered,
             text: Text::from_plain("hi").unwrap(),
             refused: None,
             p2p,

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
 use crate::protocol::names::fold;
-use crate::protocol::{Bye, Chat, Event, EventReply, State};
+use crate::protocol::{Bye, Chat, Event, EventReply, MsgState};
 
 /// How often the thread looks at the stop channel while waiting for events.
 const POLL: Duration = Duration::from_millis(200);
@@ -313,8 +313,8 @@ impl ReceiverThread {
     /// my sends here.
     fn received(&self, from: String, to: Chat, id: String, ts: u64, text: crate::protocol::Text) -> Message {
         let state = match (&to, self.is_mine(&from)) {
-            (Chat::User(_), false) => State::Delivered,
-            _ => State::Received,
+            (Chat::User(_), false) => MsgState::Delivered,
+            _ => MsgState::Received,
         };
         Message { from, to, id, ts, state, text, refused: None, p2p: false }
     }
@@ -356,7 +356,7 @@ impl ReceiverThread {
         &self,
         peer: &str,
         id: &str,
-        state: State,
+        state: MsgState,
         ts: u64,
         notices: &mut Vec<Notice>,
     ) -> Result<()> {
@@ -364,7 +364,7 @@ impl ReceiverThread {
         let mut log = self.shared.log.lock();
         let moved = match state {
             // READ is cumulative: every earlier message to that peer is read too.
-            State::Read => log.read_up_to(me, me, id, ts)? > 0,
+            MsgState::Read => log.read_up_to(me, me, id, ts)? > 0,
             _ => log.advance(me, id, state, ts)?,
         };
         if moved {

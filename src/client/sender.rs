@@ -47,7 +47,7 @@ use super::{Notice, Shared};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
-use crate::protocol::{Accepted, Code, Reply, Request, State};
+use crate::protocol::{Accepted, Code, MsgState, Reply, Request};
 
 /// Most messages sent before reading their replies. Bounded so that
 /// neither side's socket buffer can fill while the other is not reading.
@@ -396,11 +396,14 @@ impl Shared {
                 // Normally logged as SENT by `Client::send`; after a crash
                 // between the outbox and the log it may be missing.
                 let moved = match log.get(&self.me, &message.id) {
-                    Some(_) => log.advance(&self.me, &message.id, State::Received, ts)?,
-                    None => log.add(self.as_logged(message, State::Received, ts))?,
+                    Some(_) => log.advance(&self.me, &message.id, MsgState::Received, ts)?,
+                    None => log.add(self.as_logged(message, MsgState::Received, ts))?,
                 };
-                let state =
-                    Notice::State { to: message.to.clone(), id: message.id.clone(), state: State::Received };
+                let state = Notice::State {
+                    to: message.to.clone(),
+                    id: message.id.clone(),
+                    state: MsgState::Received,
+                };
                 Ok(moved.then_some(state))
             }
             // For good: resending would be refused again (1.2's FORBIDDEN:

@@ -40,7 +40,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::local::{self, DirLock};
-use super::{Connection, Options};
+use super::{ClientOptions, Connection};
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
@@ -105,13 +105,13 @@ pub struct Folder {
 impl Folder {
     /// The folder of `options`' user, server and device (see
     /// [`local::open`]): created if new, locked.
-    pub fn open(options: &Options) -> Result<Folder> {
+    pub fn open(options: &ClientOptions) -> Result<Folder> {
         Ok(Folder::from(local::open(options)?))
     }
 
     /// The folder of a device that exists and that no other program
     /// uses, if there is one ([`local::open_existing`]).
-    pub fn open_existing(options: &Options) -> Result<Option<Folder>> {
+    pub fn open_existing(options: &ClientOptions) -> Result<Option<Folder>> {
         Ok(local::open_existing(options)?.map(Folder::from))
     }
 
@@ -127,7 +127,7 @@ impl Folder {
     /// Looks at what the disk records, not at [`Folder::files_of`]: after a
     /// move whose files could not be opened, a second call finds the move
     /// done and does not move again (the caller sees `files_of` still old).
-    pub fn meet(&mut self, options: &Options, id: &str) -> Result<Option<Moved>> {
+    pub fn meet(&mut self, options: &ClientOptions, id: &str) -> Result<Option<Moved>> {
         let old = match recorded(&self.dir) {
             Some(old) if old == id => return Ok(None),
             Some(old) => old,
@@ -227,8 +227,8 @@ fn unsent_in(dir: &Path) -> usize {
 mod tests {
     use super::*;
 
-    fn options(data: &Path) -> Options {
-        let mut options = Options::new("Ana", "pw");
+    fn options(data: &Path) -> ClientOptions {
+        let mut options = ClientOptions::new("Ana", "pw");
         options.data_dir = data.to_path_buf();
         options.device = Some("Lab".into());
         options

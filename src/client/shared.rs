@@ -12,17 +12,18 @@ use parking_lot::Mutex;
 use super::direct::{self, announce};
 use super::link::Link;
 use super::{
-    Connection, History, Message, Notice, Options, Outbox, Outgoing, Port, keepalive, login, server_id, token,
+    ClientOptions, Connection, History, Message, Notice, Outbox, Outgoing, Port, keepalive, login, server_id,
+    token,
 };
 use crate::error::{Error, Result};
 use crate::p2p::Tokens;
-use crate::protocol::{Code, State};
+use crate::protocol::{Code, MsgState};
 
 /// What the two threads and the [`Client`](super::Client) share.
 ///
 /// Locks: `folder`, then `log`, then `outbox`, never the other way.
 pub(super) struct Shared {
-    pub(super) options: Options,
+    pub(super) options: ClientOptions,
     /// The user name as registered (as typed while offline since the start).
     pub(super) me: String,
     /// The local folder (locked for this program) and whose files are open
@@ -62,7 +63,7 @@ impl Shared {
     /// knows `SERVER`, 1.1 or later) its timeout ([`keepalive`]).
     pub(super) fn open(&self, port: Port) -> Result<Connection> {
         let changed = self.new_password.lock().clone();
-        let options = changed.map(|password| Options { password, ..self.options.clone() });
+        let options = changed.map(|password| ClientOptions { password, ..self.options.clone() });
         let options = options.as_ref().unwrap_or(&self.options);
         let (mut conn, _) = login::open(options, port).map_err(|e| self.refused(e))?;
         if port == Port::Send {
@@ -151,7 +152,7 @@ impl Shared {
     }
 
     /// The log's view of an outbox entry written by `me`.
-    pub(super) fn as_logged(&self, m: &Outgoing, state: State, ts: u64) -> Message {
+    pub(super) fn as_logged(&self, m: &Outgoing, state: MsgState, ts: u64) -> Message {
         Message {
             from: self.me.clone(),
             to: m.to.clone(),
@@ -175,7 +176,7 @@ mod tests {
     fn a_tick_behind_the_message_is_never_told() {
         let dir = tempfile::tempdir().unwrap();
         let (tx, rx) = crossbeam_channel::unbounded();
-        let mut options = Options::new("ana", "pw");
+        let mut options = ClientOptions::new("ana", "pw");
         options.data_dir = dir.path().to_path_buf();
         let shared = Shared {
             folder: Mutex::new(server_id::Folder::open(&options).unwrap()),
@@ -200,16 +201,16 @@ mod tests {
         };
         let tick = |state| Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state };
         let mut log = shared.log.lock();
-        log.add(shared.as_logged(&out, State::Sent, 1)).unwrap();
+        log.add(shared.as_logged(&out, MsgState::Sent, 1)).unwrap();
         // The sender thread logs ✓ and waits for the disk; meanwhile the
         // receiver thread logs ✓✓ and tells it first.
-        log.advance("ana", "m1", State::Received, 2).unwrap();
-        log.advance("ana", "m1", State::Delivered, 3).unwrap();
-        shared.tell(&log, vec![tick(State::Delivered)]);
-        shared.tell(&log, vec![tick(State::Received)]);
-        log.advance("ana", "m1", State::Read, 4).unwrap();
-        shared.tell(&log, vec![tick(State::Delivered), tick(State::Read), Notice::Online]);
+        log.advance("ana", "m1", MsgState::Received, 2).unwrap();
+        log.advance("ana", "m1", MsgState::Delivered, 3).unwrap();
+        shared.tell(&log, vec![tick(MsgState::Delivered)]);
+        shared.tell(&log, vec![tick(MsgState::Received)]);
+        log.advance("ana", "m1", MsgState::Read, 4).unwrap();
+        shared.tell(&log, vec![tick(MsgState::Delivered), tick(MsgState::Read), Notice::Online]);
         let told: Vec<Notice> = rx.try_iter().collect();
-        assert_eq!(told, [tick(State::Delivered), tick(State::Read), Notice::Online]);
+        assert_eq!(told, [tick(MsgState::Delivered), tick(MsgState::Read), Notice::Online]);
     }
 }

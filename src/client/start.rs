@@ -32,7 +32,7 @@ use super::receiver::ReceiverThread;
 use super::sender::SenderThread;
 use super::shared::Shared;
 use super::{
-    Client, Connection, History, Login, Notice, Options, Outbox, Port, id_prefix, keepalive, login,
+    Client, ClientOptions, Connection, History, Login, Notice, Outbox, Port, id_prefix, keepalive, login,
     server_id, token,
 };
 use crate::error::{Error, Result};
@@ -63,7 +63,7 @@ impl Client {
     /// The local folder is locked for as long as the client lives: a second
     /// client of the same user and server on the same data directory is
     /// refused ([`Error::Usage`], saying which program holds it).
-    pub fn connect(mut options: Options) -> Result<Client> {
+    pub fn connect(mut options: ClientOptions) -> Result<Client> {
         let mut folder = server_id::Folder::open(&options)?;
         // The default device is the folder's: from now on it is named.
         options.device = Some(folder.device.clone());
@@ -92,7 +92,7 @@ impl Client {
         let (listener, p2p_port) = listen_direct(&options, local_ip)?;
         let send = send.and_then(|login| announced(login, p2p_port));
         let me = send.as_ref().map_or_else(|_| options.user.clone(), |(_, name)| name.clone());
-        let options = Options { user: me, ..options };
+        let options = ClientOptions { user: me, ..options };
         let mut shared = open_shared(options, folder, uses_token, p2p_port, notices_tx)?;
         shared.server_timeout.set(server_timeout);
         let recv = match &send {
@@ -112,7 +112,7 @@ impl Client {
 /// ([`Notice::ServerChanged`]) before its files are opened. An error only
 /// if waiting for the server cannot help.
 fn login_send(
-    options: &Options,
+    options: &ClientOptions,
     uses_token: bool,
     folder: &mut server_id::Folder,
     notices: &Sender<Notice>,
@@ -140,7 +140,7 @@ fn login_send(
 /// from a version-1 server) and, from a server that knows `SERVER`, its
 /// timeout (`INFO`, 1.2). A refused token is forgotten, and the error says
 /// why (the device was unlinked).
-fn first_login(options: &Options, uses_token: bool, dir: &Path) -> Result<FirstLogin> {
+fn first_login(options: &ClientOptions, uses_token: bool, dir: &Path) -> Result<FirstLogin> {
     let (o, trace) = (options, options.trace.clone());
     let mut conn = Connection::open_any(o, Port::Send, trace, &o.preferred)?;
     let how = match &o.register {
@@ -163,7 +163,7 @@ fn first_login(options: &Options, uses_token: bool, dir: &Path) -> Result<FirstL
 /// The listener for direct chats (`--p2p-port`) on `local_ip`, and its
 /// port. Direct chats are plaintext: a TLS client accepts none.
 fn listen_direct(
-    options: &Options,
+    options: &ClientOptions,
     local_ip: Option<std::net::IpAddr>,
 ) -> Result<(Option<TcpListener>, Option<u16>)> {
     let listener = match options.p2p_port.filter(|_| options.tls.is_none()) {
@@ -189,7 +189,7 @@ fn announced((mut conn, name): SendLogin, p2p_port: Option<u16>) -> Reached<Send
 /// peer never acknowledged go back to the outbox) and what the threads
 /// share. The link is said down until the logins are known.
 fn open_shared(
-    options: Options,
+    options: ClientOptions,
     folder: server_id::Folder,
     uses_token: bool,
     p2p_port: Option<u16>,

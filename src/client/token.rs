@@ -21,7 +21,7 @@ use std::fs;
 use std::path::Path;
 
 use super::connection::{Connection, Port};
-use super::options::Options;
+use super::options::ClientOptions;
 use crate::error::{Error, Result};
 use crate::i18n::client::Msg;
 use crate::i18n::tr;
@@ -60,7 +60,7 @@ pub fn forget(dir: &Path) -> bool {
 /// The token kept for the device that `options` would start as (its
 /// `--device`, or the default device that is free), if any: then no
 /// password need be asked for.
-pub fn for_options(options: &Options) -> Result<Option<String>> {
+pub fn for_options(options: &ClientOptions) -> Result<Option<String>> {
     Ok(super::local::open_existing(options)?.and_then(|folder| saved(&folder.dir)))
 }
 
@@ -68,7 +68,7 @@ pub fn for_options(options: &Options) -> Result<Option<String>> {
 /// the device (`PAIR`) and keeps its token; else takes the token kept in
 /// the device's folder `dir`, if any. Either way the token replaces the
 /// password in `options`. `true` if a token is used.
-pub fn use_saved_or_pair(options: &mut Options, dir: &Path) -> Result<bool> {
+pub fn use_saved_or_pair(options: &mut ClientOptions, dir: &Path) -> Result<bool> {
     let token = match options.pair.take() {
         Some(code) => {
             let token = pair(options, &code)?;
@@ -93,7 +93,7 @@ pub fn use_saved_or_pair(options: &mut Options, dir: &Path) -> Result<bool> {
 /// limits (protocol §16): a classmate spraying wrong passwords at the
 /// account from the same address does not keep it out. The password is
 /// never written down.
-pub fn stay(conn: &mut Connection, options: &mut Options, dir: &Path) -> Result<()> {
+pub fn stay(conn: &mut Connection, options: &mut ClientOptions, dir: &Path) -> Result<()> {
     let what = tr!(Msg::ReqPair, user = options.user, device = options.device.as_deref().unwrap_or_default());
     let code = match conn.request(&Request::Link)? {
         Reply::OkWith(code) => code,
@@ -110,7 +110,7 @@ pub fn stay(conn: &mut Connection, options: &mut Options, dir: &Path) -> Result<
 /// Trades the link `code` for this device's token: `PAIR` as the first
 /// frame of a fresh send connection (then `QUIT`). `options.device` names
 /// the device.
-pub fn pair(options: &Options, code: &str) -> Result<String> {
+pub fn pair(options: &ClientOptions, code: &str) -> Result<String> {
     let device = options.device.clone().unwrap_or_else(|| crate::protocol::DEFAULT_DEVICE.to_string());
     let mut conn = Connection::open_any(options, Port::Send, options.trace.clone(), &options.preferred)?;
     // Read off one screen, typed on another: as the server made it.

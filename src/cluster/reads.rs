@@ -16,7 +16,7 @@ use super::db::{Db, OrKo};
 use super::names::Names;
 use crate::protocol::names::fold;
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
-use crate::protocol::{Chat, ChatLine, HistoryLineRef, Ko, RoomLine, State as MsgState, Text};
+use crate::protocol::{Chat, ChatLine, HistoryLineRef, Ko, MsgState, RoomLine, Text};
 use crate::store::{Lines, Listing, Members, Message, Pushed, UserId};
 
 /// Events read from the database at a time (replays, refills).

@@ -21,7 +21,7 @@ use super::locks::Acked;
 use super::writes::{MessageRow, Run, Stream};
 use super::writes::{Named, Work};
 use crate::protocol::names::fold;
-use crate::protocol::{Accepted, Chat, Code, Ko, State as MsgState, Text};
+use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
 use crate::store::meaning;
 use crate::store::{Delivery, Message, Pushed, UserId};
 

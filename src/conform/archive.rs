@@ -7,7 +7,7 @@
 //! `--rate`; tests/archive.rs tries it.)
 
 use super::case::{addition, check};
-use super::{Case, Ctx, Failure, Level};
+use super::{Case, CaseCtx, Failure, Level};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
@@ -18,7 +18,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn archive_and_list(ctx: &mut Ctx) -> Result<(), Failure> {
+fn archive_and_list(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let (room, other) = (ctx.room("r"), ctx.room("s"));
     let first = room.to_uppercase();
@@ -42,7 +42,7 @@ fn archive_and_list(ctx: &mut Ctx) -> Result<(), Failure> {
     check(left.is_empty(), "neither chat after UNARCHIVE", left.join(" | "))
 }
 
-fn archive_event(ctx: &mut Ctx) -> Result<(), Failure> {
+fn archive_event(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let name = ctx.name("a");
     let mut events = ctx.recv_conn("a.recv")?;

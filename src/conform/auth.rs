@@ -2,7 +2,7 @@
 //! and their failures (docs/PROTOCOL.md §3).
 
 use super::case::{case, check};
-use super::{Case, Ctx, Failure, Group};
+use super::{Case, CaseCtx, Failure, Group};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
@@ -21,13 +21,13 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn register_then_login(ctx: &mut Ctx) -> Result<(), Failure> {
+fn register_then_login(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     a.ok("PING")?;
     ctx.login_send("a", "a.send2")?.ok("PING").map(drop)
 }
 
-fn login_ignores_case(ctx: &mut Ctx) -> Result<(), Failure> {
+fn login_ignores_case(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let name = ctx.name("Ab");
     let mut a = ctx.send_conn("a.send")?;
     ctx.settings.made(&name, &ctx.password(&name));
@@ -37,7 +37,7 @@ fn login_ignores_case(ctx: &mut Ctx) -> Result<(), Failure> {
     check(reply == format!("OK:{name}"), format!("OK:{name} (the spelling of the registration)"), reply)
 }
 
-fn user_exists_stays_open(ctx: &mut Ctx) -> Result<(), Failure> {
+fn user_exists_stays_open(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     let name = ctx.name("a");
     let mut x = ctx.send_conn("x.send")?;
@@ -47,20 +47,20 @@ fn user_exists_stays_open(ctx: &mut Ctx) -> Result<(), Failure> {
     check(reply == format!("OK:{name}"), format!("OK:{name}"), reply)
 }
 
-fn wrong_password_closes(ctx: &mut Ctx) -> Result<(), Failure> {
+fn wrong_password_closes(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut x = ctx.send_conn("x.send")?;
     x.ko(&format!("LOGIN:{}:wrong", ctx.name("a")), Code::AuthFailed)?;
     x.expect_closed()
 }
 
-fn auth_required_closes(ctx: &mut Ctx) -> Result<(), Failure> {
+fn auth_required_closes(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut x = ctx.send_conn("x.send")?;
     x.ko("USERS", Code::AuthRequired)?;
     x.expect_closed()
 }
 
-fn malformed_login_stays_open(ctx: &mut Ctx) -> Result<(), Failure> {
+fn malformed_login_stays_open(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let name = ctx.name("a");
     let mut x = ctx.send_conn("x.send")?;
     x.ko("LOGIN:ana", Code::BadRequest)?;
@@ -70,14 +70,14 @@ fn malformed_login_stays_open(ctx: &mut Ctx) -> Result<(), Failure> {
     check(reply == format!("OK:{name}"), format!("OK:{name}"), reply)
 }
 
-fn login_twice_refused(ctx: &mut Ctx) -> Result<(), Failure> {
+fn login_twice_refused(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let name = ctx.name("a");
     a.ko(&format!("LOGIN:{name}:{}", ctx.password(&name)), Code::BadRequest)?;
     a.ok("PING").map(drop)
 }
 
-fn receive_port_login(ctx: &mut Ctx) -> Result<(), Failure> {
+fn receive_port_login(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut r = ctx.recv_conn("a.recv")?;
     let name = ctx.name("a");
@@ -89,13 +89,13 @@ fn receive_port_login(ctx: &mut Ctx) -> Result<(), Failure> {
     check(reply == format!("OK:{name}"), format!("OK:{name}"), reply)
 }
 
-fn receive_port_auth_required(ctx: &mut Ctx) -> Result<(), Failure> {
+fn receive_port_auth_required(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut x = ctx.recv_conn("x.recv")?;
     x.ko("ACK:1", Code::AuthRequired)?;
     x.expect_closed()
 }
 
-fn receive_port_wrong_password(ctx: &mut Ctx) -> Result<(), Failure> {
+fn receive_port_wrong_password(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut x = ctx.recv_conn("x.recv")?;
     x.ko(&format!("LOGIN:{}:wrong", ctx.name("a")), Code::AuthFailed)?;

@@ -1,6 +1,6 @@
 //! What a case is, and the context it runs in.
 //!
-//! A case is a plain function from a [`Ctx`] to `Result<(), Failure>`: it
+//! A case is a plain function from a [`CaseCtx`] to `Result<(), Failure>`: it
 //! opens connections, says things, and returns at the first reply that is
 //! not what the protocol promises. The context makes its users (a random
 //! prefix per run, so that the suite can run against a server that already
@@ -128,7 +128,7 @@ pub struct Case {
     pub group: Group,
     pub level: Level,
     pub needs: Needs,
-    pub run: fn(&mut Ctx) -> Result<(), Failure>,
+    pub run: fn(&mut CaseCtx) -> Result<(), Failure>,
 }
 
 impl Case {
@@ -221,16 +221,16 @@ pub fn run_prefix() -> String {
 }
 
 /// What a case runs in: its users, its connections' transcript.
-pub struct Ctx<'a> {
+pub struct CaseCtx<'a> {
     pub settings: &'a Settings,
     pub transcript: Transcript,
     /// `<run prefix><case number>`: every name of this case starts so.
     prefix: String,
 }
 
-impl<'a> Ctx<'a> {
-    pub fn new(settings: &'a Settings, prefix: String) -> Ctx<'a> {
-        Ctx { settings, transcript: Transcript::new(), prefix }
+impl<'a> CaseCtx<'a> {
+    pub fn new(settings: &'a Settings, prefix: String) -> CaseCtx<'a> {
+        CaseCtx { settings, transcript: Transcript::new(), prefix }
     }
 
     /// This case's user name for `alias` (`a` → `cxy1234n7a`).
@@ -290,7 +290,7 @@ impl<'a> Ctx<'a> {
         Ok(conn)
     }
 
-    /// [`Ctx::user`], staying in `#general` (the case that checks that a
+    /// [`CaseCtx::user`], staying in `#general` (the case that checks that a
     /// new account is put there).
     pub fn user_in_general(&self, alias: &str) -> Result<Conn, Failure> {
         let name = self.name(alias);
@@ -375,7 +375,7 @@ pub fn case(
     group: Group,
     name: &'static str,
     section: &'static str,
-    run: fn(&mut Ctx) -> Result<(), Failure>,
+    run: fn(&mut CaseCtx) -> Result<(), Failure>,
 ) -> Case {
     Case { name, section, group, level: Level::V1_0, needs: Needs::Nothing, run }
 }
@@ -386,7 +386,7 @@ pub fn addition(
     level: Level,
     name: &'static str,
     section: &'static str,
-    run: fn(&mut Ctx) -> Result<(), Failure>,
+    run: fn(&mut CaseCtx) -> Result<(), Failure>,
 ) -> Case {
     let group = if level == Level::V1_1 { Group::V11 } else { Group::V12 };
     case(group, name, section, run).at(level)

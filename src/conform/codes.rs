@@ -7,7 +7,7 @@
 //! server's choice). `TIMEOUT` is in the group `timing`.
 
 use super::case::case;
-use super::{Case, Ctx, Failure, Group};
+use super::{Case, CaseCtx, Failure, Group};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
@@ -28,21 +28,21 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// `line` gets `KO:<code>`, then the connection still answers `PING`.
-fn stays_open(ctx: &mut Ctx, line: &str, code: Code) -> Result<(), Failure> {
+fn stays_open(ctx: &mut CaseCtx, line: &str, code: Code) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     a.ko(line, code)?;
     a.ok("PING").map(drop)
 }
 
-fn unknown_word(ctx: &mut Ctx) -> Result<(), Failure> {
+fn unknown_word(ctx: &mut CaseCtx) -> Result<(), Failure> {
     stays_open(ctx, "SHOUT:everyone", Code::BadRequest)
 }
 
-fn lowercase_word(ctx: &mut Ctx) -> Result<(), Failure> {
+fn lowercase_word(ctx: &mut CaseCtx) -> Result<(), Failure> {
     stays_open(ctx, "users", Code::BadRequest)
 }
 
-fn wrong_field_count(ctx: &mut Ctx) -> Result<(), Failure> {
+fn wrong_field_count(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     a.ko("PING:now", Code::BadRequest)?;
     a.ko("USERS:all", Code::BadRequest)?;
@@ -51,43 +51,43 @@ fn wrong_field_count(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ok("PING").map(drop)
 }
 
-fn auth_required(ctx: &mut Ctx) -> Result<(), Failure> {
+fn auth_required(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut x = ctx.send_conn("x.send")?;
     x.ko("PING", Code::AuthRequired)?;
     x.expect_closed()
 }
 
-fn auth_failed(ctx: &mut Ctx) -> Result<(), Failure> {
+fn auth_failed(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut x = ctx.send_conn("x.send")?;
     x.ko(&format!("LOGIN:{}:not-the-password", ctx.name("a")), Code::AuthFailed)?;
     x.expect_closed()
 }
 
-fn user_exists(ctx: &mut Ctx) -> Result<(), Failure> {
+fn user_exists(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut x = ctx.send_conn("x.send")?;
     x.ko(&format!("REGISTER:{}::another", ctx.name("a")), Code::UserExists)?;
     x.ko(&format!("REGISTER:{}::another", ctx.name("a")), Code::UserExists).map(drop)
 }
 
-fn unknown_user(ctx: &mut Ctx) -> Result<(), Failure> {
+fn unknown_user(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let line = format!("MSG:{}:m1:hi", ctx.name("ghost"));
     stays_open(ctx, &line, Code::UnknownUser)
 }
 
-fn not_member(ctx: &mut Ctx) -> Result<(), Failure> {
+fn not_member(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let line = format!("LEAVE:{}", ctx.room("never"));
     stays_open(ctx, &line, Code::NotMember)
 }
 
-fn unknown_message(ctx: &mut Ctx) -> Result<(), Failure> {
+fn unknown_message(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("b")?;
     let line = format!("READ:{}:nope", ctx.name("b"));
     stays_open(ctx, &line, Code::UnknownMessage)
 }
 
-fn offline(ctx: &mut Ctx) -> Result<(), Failure> {
+fn offline(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("b")?;
     let line = format!("PEER:{}", ctx.name("b"));
     // A TLS server (1.1) refuses every PEER: direct chats are plaintext.
@@ -95,7 +95,7 @@ fn offline(ctx: &mut Ctx) -> Result<(), Failure> {
     stays_open(ctx, &line, code)
 }
 
-fn too_long(ctx: &mut Ctx) -> Result<(), Failure> {
+fn too_long(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     a.ko(&format!("PING{}", " ".repeat(crate::protocol::MAX_FRAME)), Code::TooLong)?;
     a.expect_closed()

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::case::{case, check};
-use super::{Case, Ctx, Failure, Group};
+use super::{Case, CaseCtx, Failure, Group};
 use crate::protocol::{Code, Event, MAX_FRAME};
 
 pub fn cases() -> Vec<Case> {
@@ -26,7 +26,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn crlf_accepted(ctx: &mut Ctx) -> Result<(), Failure> {
+fn crlf_accepted(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let name = ctx.name("a");
     let mut a = ctx.send_conn("a.send")?;
     let line = format!("REGISTER:{name}::{}\r\n", ctx.password(&name));
@@ -38,7 +38,7 @@ fn crlf_accepted(ctx: &mut Ctx) -> Result<(), Failure> {
     a.expect_ok().map(drop)
 }
 
-fn frame_in_pieces(ctx: &mut Ctx) -> Result<(), Failure> {
+fn frame_in_pieces(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     a.send_raw(b"PI", "PI (no newline yet)")?;
     std::thread::sleep(Duration::from_millis(200));
@@ -47,7 +47,7 @@ fn frame_in_pieces(ctx: &mut Ctx) -> Result<(), Failure> {
     a.expect_ok().map(drop)
 }
 
-fn last_field_takes_colons(ctx: &mut Ctx) -> Result<(), Failure> {
+fn last_field_takes_colons(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let name = ctx.name("a");
     let mut a = ctx.send_conn("a.send")?;
     ctx.settings.made(&name, "pa:ss:word");
@@ -64,7 +64,7 @@ fn last_field_takes_colons(ctx: &mut Ctx) -> Result<(), Failure> {
     }
 }
 
-fn escapes_travel_unchanged(ctx: &mut Ctx) -> Result<(), Failure> {
+fn escapes_travel_unchanged(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut b = ctx.recv("b")?;
@@ -76,7 +76,7 @@ fn escapes_travel_unchanged(ctx: &mut Ctx) -> Result<(), Failure> {
     }
 }
 
-fn bad_escape_refused(ctx: &mut Ctx) -> Result<(), Failure> {
+fn bad_escape_refused(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     a.ko(&format!(r"MSG:{}:m1:tab\there", ctx.name("b")), Code::BadRequest)?;
@@ -84,7 +84,7 @@ fn bad_escape_refused(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ok("PING").map(drop)
 }
 
-fn text_length_limits(ctx: &mut Ctx) -> Result<(), Failure> {
+fn text_length_limits(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let b = ctx.name("b");
@@ -96,7 +96,7 @@ fn text_length_limits(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ok(&format!("MSG:{b}:m4:{}", r"\\".repeat(4096))).map(drop)
 }
 
-fn not_utf8_refused(ctx: &mut Ctx) -> Result<(), Failure> {
+fn not_utf8_refused(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut bytes = format!("MSG:{}:m1:caf", ctx.name("b")).into_bytes();
@@ -106,7 +106,7 @@ fn not_utf8_refused(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ok("PING").map(drop)
 }
 
-fn name_and_id_rules(ctx: &mut Ctx) -> Result<(), Failure> {
+fn name_and_id_rules(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut x = ctx.send_conn("x.send")?;
     x.ko(&format!("REGISTER:{}::pw", "n".repeat(33)), Code::BadRequest)?;
     x.ko("REGISTER:ana maria::pw", Code::BadRequest)?;
@@ -125,7 +125,7 @@ fn frame_of(to: &str, len: usize) -> String {
     format!("{head}{}", "x".repeat(len - head.len() - 1))
 }
 
-fn max_frame_still_read(ctx: &mut Ctx) -> Result<(), Failure> {
+fn max_frame_still_read(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     // Read, then refused for its text (longer than 4096 bytes).
@@ -133,7 +133,7 @@ fn max_frame_still_read(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ok("PING").map(drop)
 }
 
-fn frame_too_long_closes(ctx: &mut Ctx) -> Result<(), Failure> {
+fn frame_too_long_closes(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     a.ko(&frame_of(&ctx.name("b"), MAX_FRAME + 1), Code::TooLong)?;

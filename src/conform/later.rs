@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use super::case::{addition, check};
-use super::{Case, Ctx, Failure, Level};
+use super::{Case, CaseCtx, Failure, Level};
 use crate::protocol::{Code, Event};
 
 pub fn cases() -> Vec<Case> {
@@ -30,7 +30,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn lastseen(ctx: &mut Ctx) -> Result<(), Failure> {
+fn lastseen(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let b = ctx.name("b");
@@ -52,7 +52,7 @@ fn lastseen(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ko(&format!("LASTSEEN:{}", ctx.name("nobody")), Code::UnknownUser)
 }
 
-fn members(ctx: &mut Ctx) -> Result<(), Failure> {
+fn members(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     let mut c = ctx.user("c")?;
@@ -66,7 +66,7 @@ fn members(ctx: &mut Ctx) -> Result<(), Failure> {
     c.ko(&format!("MEMBERS:{room}"), Code::NotMember)
 }
 
-fn member_event(ctx: &mut Ctx) -> Result<(), Failure> {
+fn member_event(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     let room = ctx.room("r");
@@ -89,7 +89,7 @@ fn member_event(ctx: &mut Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-fn server_id(ctx: &mut Ctx) -> Result<(), Failure> {
+fn server_id(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let id = a.ok("SERVER")?;
     check(!id.is_empty(), "OK:<id>", "OK")?;
@@ -98,7 +98,7 @@ fn server_id(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ko("SERVER:x", Code::BadRequest)
 }
 
-fn history_limit(ctx: &mut Ctx) -> Result<(), Failure> {
+fn history_limit(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let b = ctx.name("b");
@@ -107,7 +107,7 @@ fn history_limit(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ko(&format!("HISTORY:{b}:18446744073709551616"), Code::BadRequest)
 }
 
-fn tls_plaintext_refused(ctx: &mut Ctx) -> Result<(), Failure> {
+fn tls_plaintext_refused(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let settings = ctx.settings;
     let mut plain =
         super::wire::Conn::open(&settings.send_addr(), None, "x.plain", &ctx.transcript, settings.wait)?;
@@ -116,7 +116,7 @@ fn tls_plaintext_refused(ctx: &mut Ctx) -> Result<(), Failure> {
     plain.expect_closed()
 }
 
-fn tls_no_direct_chats(ctx: &mut Ctx) -> Result<(), Failure> {
+fn tls_no_direct_chats(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     a.ko("P2P:7000", Code::BadRequest)?;
@@ -124,7 +124,7 @@ fn tls_no_direct_chats(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 /// b on the receive port, having said `VERSION:1.2`.
-fn typing_pair(ctx: &mut Ctx) -> Result<(super::wire::Conn, super::wire::Conn), Failure> {
+fn typing_pair(ctx: &mut CaseCtx) -> Result<(super::wire::Conn, super::wire::Conn), Failure> {
     let a = ctx.user("a")?;
     ctx.user("b")?;
     let mut b = ctx.recv("b")?;
@@ -147,7 +147,7 @@ fn next_frame(conn: &mut super::wire::Conn, expected: &str) -> Result<String, Fa
     }
 }
 
-fn typing_relayed(ctx: &mut Ctx) -> Result<(), Failure> {
+fn typing_relayed(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let (mut a, mut b) = typing_pair(ctx)?;
     let (na, nb) = (ctx.name("a"), ctx.name("b"));
     let r = a.request(&format!("TYPING:{nb}"))?;
@@ -157,7 +157,7 @@ fn typing_relayed(ctx: &mut Ctx) -> Result<(), Failure> {
     check(got == want, want, got)
 }
 
-fn typing_is_ephemeral(ctx: &mut Ctx) -> Result<(), Failure> {
+fn typing_is_ephemeral(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let r = a.request(&format!("TYPING:{}", ctx.name("b")))?;

@@ -6,7 +6,7 @@
 
 use super::case::{case, check};
 use super::messages::send_msg;
-use super::{Case, Ctx, Failure, Group};
+use super::{Case, CaseCtx, Failure, Group};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
@@ -23,7 +23,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn users_online_sorted(ctx: &mut Ctx) -> Result<(), Failure> {
+fn users_online_sorted(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("B")?;
     ctx.user("c")?;
@@ -41,7 +41,7 @@ fn users_online_sorted(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 /// `a` sends m1, m2, m3 to `b`; returns a's send connection and the ts.
-fn three(ctx: &mut Ctx) -> Result<(super::wire::Conn, Vec<u64>), Failure> {
+fn three(ctx: &mut CaseCtx) -> Result<(super::wire::Conn, Vec<u64>), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut ts = Vec::new();
@@ -51,7 +51,7 @@ fn three(ctx: &mut Ctx) -> Result<(super::wire::Conn, Vec<u64>), Failure> {
     Ok((a, ts))
 }
 
-fn history_oldest_first(ctx: &mut Ctx) -> Result<(), Failure> {
+fn history_oldest_first(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let (mut a, ts) = three(ctx)?;
     let lines = a.listing(&format!("HISTORY:{}:10", ctx.name("b")))?;
     let want: Vec<String> = (1..=3)
@@ -62,14 +62,14 @@ fn history_oldest_first(ctx: &mut Ctx) -> Result<(), Failure> {
     check(lines == want, want.join(" | "), lines.join(" | "))
 }
 
-fn history_limit_keeps_newest(ctx: &mut Ctx) -> Result<(), Failure> {
+fn history_limit_keeps_newest(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let (mut a, _) = three(ctx)?;
     let lines = a.listing(&format!("HISTORY:{}:2", ctx.name("b")))?;
     let ids: Vec<&str> = lines.iter().filter_map(|l| l.split(':').nth(2)).collect();
     check(ids == ["m2", "m3"], "the newest 2, oldest first: m2, m3", lines.join(" | "))
 }
 
-fn history_room(ctx: &mut Ctx) -> Result<(), Failure> {
+fn history_room(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let room = ctx.room("r");
     a.ok(&format!("JOIN:{room}"))?;
@@ -82,14 +82,14 @@ fn history_room(ctx: &mut Ctx) -> Result<(), Failure> {
     check(ok, want, lines.join(" | "))
 }
 
-fn history_never_talked(ctx: &mut Ctx) -> Result<(), Failure> {
+fn history_never_talked(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let lines = a.listing(&format!("HISTORY:{}:5", ctx.name("b")))?;
     check(lines.is_empty(), "OK:0", lines.join(" | "))
 }
 
-fn history_errors(ctx: &mut Ctx) -> Result<(), Failure> {
+fn history_errors(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     let room = ctx.room("r");
@@ -100,7 +100,7 @@ fn history_errors(ctx: &mut Ctx) -> Result<(), Failure> {
     a.ok("PING").map(drop)
 }
 
-fn chats_unread_and_order(ctx: &mut Ctx) -> Result<(), Failure> {
+fn chats_unread_and_order(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     let mut c = ctx.user("c")?;
@@ -121,7 +121,7 @@ fn chats_unread_and_order(ctx: &mut Ctx) -> Result<(), Failure> {
     check(chats.contains(&line), format!("{line} after READ of m2"), chats.join(" | "))
 }
 
-fn rooms_sorted(ctx: &mut Ctx) -> Result<(), Failure> {
+fn rooms_sorted(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let (first, second) = (ctx.room("a"), ctx.room("b"));
     a.ok(&format!("JOIN:{second}"))?;

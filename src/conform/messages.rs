@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::case::{case, check};
 use super::wire::Conn;
-use super::{Case, Ctx, Failure, Group};
+use super::{Case, CaseCtx, Failure, Group};
 use crate::protocol::{Code, Event};
 
 pub fn cases() -> Vec<Case> {
@@ -45,13 +45,13 @@ pub fn next_msg(conn: &mut Conn) -> Result<(u64, String, String, String, u64, St
     }
 }
 
-fn ok_carries_id_and_ts(ctx: &mut Ctx) -> Result<(), Failure> {
+fn ok_carries_id_and_ts(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     send_msg(&mut a, &ctx.name("b"), "m1", "hola").map(drop)
 }
 
-fn event_matches_ok(ctx: &mut Ctx) -> Result<(), Failure> {
+fn event_matches_ok(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut b = ctx.recv("b")?;
@@ -65,7 +65,7 @@ fn event_matches_ok(ctx: &mut Ctx) -> Result<(), Failure> {
     )
 }
 
-fn offline_recipient(ctx: &mut Ctx) -> Result<(), Failure> {
+fn offline_recipient(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let ts = send_msg(&mut a, &ctx.name("b"), "m1", "while you were out")?;
@@ -78,7 +78,7 @@ fn offline_recipient(ctx: &mut Ctx) -> Result<(), Failure> {
     )
 }
 
-fn resend_gets_original_ok(ctx: &mut Ctx) -> Result<(), Failure> {
+fn resend_gets_original_ok(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut b = ctx.recv("b")?;
@@ -90,7 +90,7 @@ fn resend_gets_original_ok(ctx: &mut Ctx) -> Result<(), Failure> {
     b.expect_quiet(Duration::from_millis(500), "nothing: a resent id is not delivered again")
 }
 
-fn ids_are_per_sender(ctx: &mut Ctx) -> Result<(), Failure> {
+fn ids_are_per_sender(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut c = ctx.user("c")?;
     ctx.user("b")?;
@@ -102,7 +102,7 @@ fn ids_are_per_sender(ctx: &mut Ctx) -> Result<(), Failure> {
     check(from == [ctx.name("a"), ctx.name("c")], "one MSG from each sender", from.join(", "))
 }
 
-fn timestamps_never_go_back(ctx: &mut Ctx) -> Result<(), Failure> {
+fn timestamps_never_go_back(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut last = 0;
@@ -114,7 +114,7 @@ fn timestamps_never_go_back(ctx: &mut Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-fn one_shot_connection(ctx: &mut Ctx) -> Result<(), Failure> {
+fn one_shot_connection(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     ctx.user("b")?;
     let name = ctx.name("a");
@@ -131,13 +131,13 @@ fn one_shot_connection(ctx: &mut Ctx) -> Result<(), Failure> {
     check(got.3 == "m1", "MSG …:m1:…", got.3)
 }
 
-fn unknown_recipient(ctx: &mut Ctx) -> Result<(), Failure> {
+fn unknown_recipient(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     a.ko(&format!("MSG:{}:m1:hi", ctx.name("nobody")), Code::UnknownUser)?;
     a.ok("PING").map(drop)
 }
 
-fn room_you_are_not_in(ctx: &mut Ctx) -> Result<(), Failure> {
+fn room_you_are_not_in(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     let room = ctx.room("r");

@@ -51,7 +51,7 @@ pub mod status;
 pub mod timing;
 pub mod wire;
 
-pub use case::{Case, Ctx, Failure, Group, Level, Needs, Settings};
+pub use case::{Case, CaseCtx, Failure, Group, Level, Needs, Settings};
 pub use runner::{Outcome, Status};
 
 /// Every case of the suite, in the order they run: the groups in the

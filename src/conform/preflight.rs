@@ -28,7 +28,7 @@
 
 use std::time::Duration;
 
-use super::case::Ctx;
+use super::case::CaseCtx;
 use super::wire::Conn;
 use super::{Failure, Settings};
 use crate::protocol::info::InfoLine;
@@ -44,7 +44,7 @@ pub struct Allowed {
 /// cannot run against it as it is. Sets `settings.invite_only`.
 pub fn check(settings: &mut Settings) -> Result<Allowed, String> {
     let (name, password, reply, info) = {
-        let ctx = Ctx::new(settings, format!("{}p", super::case::run_prefix()));
+        let ctx = CaseCtx::new(settings, format!("{}p", super::case::run_prefix()));
         let name = ctx.name("probe");
         let password = ctx.password(&name);
         let mut conn = ctx.send_conn("probe.send").map_err(|f| f.to_string())?;
@@ -60,7 +60,7 @@ pub fn check(settings: &mut Settings) -> Result<Allowed, String> {
         let has_codes = !settings.invites.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
         if let Some(left) = limited(&info).filter(|_| !has_codes) {
             // The probe goes at once; the run makes nothing more.
-            let _ = delete(&Ctx::new(settings, String::new()), &name, &password);
+            let _ = delete(&CaseCtx::new(settings, String::new()), &name, &password);
             return Err(format!(
                 "{addr} limits the new accounts of this address (it may make {left} more now; \
                  INFO's new_accounts_left).\n\
@@ -126,7 +126,7 @@ pub fn read_invites(codes: &[String], file: Option<&std::path::Path>) -> Result<
 /// Returns how many were deleted, and how many are left.
 pub fn clean_up(settings: &Settings) -> (usize, usize) {
     let made = std::mem::take(&mut *settings.made.lock().unwrap_or_else(|e| e.into_inner()));
-    let ctx = Ctx::new(settings, String::new());
+    let ctx = CaseCtx::new(settings, String::new());
     let mut deleted = 0;
     for (i, (name, password)) in made.iter().enumerate() {
         match delete(&ctx, name, password) {
@@ -142,7 +142,7 @@ pub fn clean_up(settings: &Settings) -> (usize, usize) {
 
 /// `Ok(false)`: the account is gone already (a case deleted it, or it was
 /// never made); `Err`: it could not be deleted.
-fn delete(ctx: &Ctx, name: &str, password: &str) -> Result<bool, Failure> {
+fn delete(ctx: &CaseCtx, name: &str, password: &str) -> Result<bool, Failure> {
     let mut conn = ctx.send_conn("cleanup.send")?;
     if !paced(&mut conn, &format!("LOGIN:{name}:{password}"))?.starts_with("OK") {
         return Ok(false);

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::case::{addition, check};
-use super::{Case, Ctx, Failure, Level};
+use super::{Case, CaseCtx, Failure, Level};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
@@ -20,7 +20,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn block_hides_messages(ctx: &mut Ctx) -> Result<(), Failure> {
+fn block_hides_messages(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     let (na, nb) = (ctx.name("a"), ctx.name("b"));
@@ -41,7 +41,7 @@ fn block_hides_messages(ctx: &mut Ctx) -> Result<(), Failure> {
     check(only_m2, "m2 alone (m1 never comes, even after UNBLOCK)", history.join(" | "))
 }
 
-fn block_hides_presence(ctx: &mut Ctx) -> Result<(), Failure> {
+fn block_hides_presence(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     let (na, nb) = (ctx.name("a"), ctx.name("b"));
@@ -55,7 +55,7 @@ fn block_hides_presence(ctx: &mut Ctx) -> Result<(), Failure> {
     )
 }
 
-fn levels_and_pins(ctx: &mut Ctx) -> Result<(), Failure> {
+fn levels_and_pins(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let nb = ctx.name("b");
@@ -84,7 +84,7 @@ fn levels_and_pins(ctx: &mut Ctx) -> Result<(), Failure> {
     )
 }
 
-fn pref_event(ctx: &mut Ctx) -> Result<(), Failure> {
+fn pref_event(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut events = ctx.recv("a")?;
     events.send("VERSION:1.2")?;

@@ -8,8 +8,8 @@ use super::case::{case, check};
 use super::messages::{next_msg, send_msg};
 use super::status::next_status;
 use super::wire::Conn;
-use super::{Case, Ctx, Failure, Group};
-use crate::protocol::{Bye, Event, State};
+use super::{Case, CaseCtx, Failure, Group};
+use crate::protocol::{Bye, Event, MsgState};
 
 pub fn cases() -> Vec<Case> {
     let c = |name, section, run| case(Group::Receive, name, section, run);
@@ -25,7 +25,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// Sends `m1…mN` from `a` to `b`, who is offline.
-fn queue(ctx: &mut Ctx, n: usize) -> Result<(), Failure> {
+fn queue(ctx: &mut CaseCtx, n: usize) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     for i in 1..=n {
@@ -42,7 +42,7 @@ pub fn ack_and_wait(b: &mut Conn, a_recv: &mut Conn, seq: u64, id: &str) -> Resu
     loop {
         let (_, _, got, state) = next_status(a_recv)?;
         if got == id {
-            check(state == State::Delivered, format!("STATUS:…:{id}:DELIVERED:…"), state.as_str())?;
+            check(state == MsgState::Delivered, format!("STATUS:…:{id}:DELIVERED:…"), state.as_str())?;
             // A server that says DELIVERED too early (a bug of its own,
             // which status/delivered-only-after-ack names) still gets a
             // moment for the ACK, so that this case does not fail for it.
@@ -65,13 +65,13 @@ fn expect_msgs(conn: &mut Conn, want: &[(u64, &str)]) -> Result<(), Failure> {
     Ok(())
 }
 
-fn inbox_in_order(ctx: &mut Ctx) -> Result<(), Failure> {
+fn inbox_in_order(ctx: &mut CaseCtx) -> Result<(), Failure> {
     queue(ctx, 3)?;
     let mut b = ctx.recv("b")?;
     expect_msgs(&mut b, &[(1, "m1"), (2, "m2"), (3, "m3")])
 }
 
-fn unacked_replayed(ctx: &mut Ctx) -> Result<(), Failure> {
+fn unacked_replayed(ctx: &mut CaseCtx) -> Result<(), Failure> {
     queue(ctx, 3)?;
     let mut a_recv = ctx.recv("a")?;
     let mut b = ctx.recv_as("b", "b.recv1")?;
@@ -82,7 +82,7 @@ fn unacked_replayed(ctx: &mut Ctx) -> Result<(), Failure> {
     expect_msgs(&mut b, &[(2, "m2"), (3, "m3")])
 }
 
-fn acked_not_replayed(ctx: &mut Ctx) -> Result<(), Failure> {
+fn acked_not_replayed(ctx: &mut CaseCtx) -> Result<(), Failure> {
     queue(ctx, 2)?;
     let mut a_recv = ctx.recv("a")?;
     let mut b = ctx.recv_as("b", "b.recv1")?;
@@ -96,7 +96,7 @@ fn acked_not_replayed(ctx: &mut Ctx) -> Result<(), Failure> {
     expect_msgs(&mut b, &[(3, "m3")])
 }
 
-fn ack_above_last(ctx: &mut Ctx) -> Result<(), Failure> {
+fn ack_above_last(ctx: &mut CaseCtx) -> Result<(), Failure> {
     queue(ctx, 2)?;
     let mut b = ctx.recv("b")?;
     expect_msgs(&mut b, &[(1, "m1"), (2, "m2")])?;
@@ -106,7 +106,7 @@ fn ack_above_last(ctx: &mut Ctx) -> Result<(), Failure> {
     expect_msgs(&mut b, &[(3, "m3")])
 }
 
-fn second_login_replaces_first(ctx: &mut Ctx) -> Result<(), Failure> {
+fn second_login_replaces_first(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut first = ctx.recv_as("b", "b.recv1")?;
@@ -120,7 +120,7 @@ fn second_login_replaces_first(ctx: &mut Ctx) -> Result<(), Failure> {
     expect_msgs(&mut second, &[(1, "m1")])
 }
 
-fn unknown_frame_ignored(ctx: &mut Ctx) -> Result<(), Failure> {
+fn unknown_frame_ignored(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut b = ctx.recv("b")?;
@@ -130,7 +130,7 @@ fn unknown_frame_ignored(ctx: &mut Ctx) -> Result<(), Failure> {
     expect_msgs(&mut b, &[(1, "m1")])
 }
 
-fn too_long_frame_closes(ctx: &mut Ctx) -> Result<(), Failure> {
+fn too_long_frame_closes(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("b")?;
     let mut b = ctx.recv("b")?;
     b.send(&format!("ACK:{}", "9".repeat(crate::protocol::MAX_FRAME)))?;

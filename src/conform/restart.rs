@@ -6,7 +6,7 @@
 
 use super::case::{case, check};
 use super::messages::{next_msg, send_msg};
-use super::{Case, Ctx, Failure, Group, Level};
+use super::{Case, CaseCtx, Failure, Group, Level};
 
 pub fn cases() -> Vec<Case> {
     let c = |name, section, run| case(Group::Restart, name, section, run).restart();
@@ -19,7 +19,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn ok_message_survives(ctx: &mut Ctx) -> Result<(), Failure> {
+fn ok_message_survives(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let ts = send_msg(&mut a, &ctx.name("b"), "m1", "survives")?;
@@ -33,7 +33,7 @@ fn ok_message_survives(ctx: &mut Ctx) -> Result<(), Failure> {
     )
 }
 
-fn seq_continues(ctx: &mut Ctx) -> Result<(), Failure> {
+fn seq_continues(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     send_msg(&mut a, &ctx.name("b"), "m1", "one")?;
@@ -54,7 +54,7 @@ fn seq_continues(ctx: &mut Ctx) -> Result<(), Failure> {
     )
 }
 
-fn resend_recognised(ctx: &mut Ctx) -> Result<(), Failure> {
+fn resend_recognised(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let ts = send_msg(&mut a, &ctx.name("b"), "m1", "once")?;
@@ -64,7 +64,7 @@ fn resend_recognised(ctx: &mut Ctx) -> Result<(), Failure> {
     check(again == format!("m1:{ts}"), format!("OK:m1:{ts} (the original reply)"), format!("OK:{again}"))
 }
 
-fn membership_kept(ctx: &mut Ctx) -> Result<(), Failure> {
+fn membership_kept(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let room = ctx.room("r");
     a.ok(&format!("JOIN:{room}"))?;
@@ -74,7 +74,7 @@ fn membership_kept(ctx: &mut Ctx) -> Result<(), Failure> {
     check(rooms.contains(&format!("{room}:1")), format!("{room}:1 in ROOMS"), rooms.join(" | "))
 }
 
-fn server_id_kept(ctx: &mut Ctx) -> Result<(), Failure> {
+fn server_id_kept(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let before = a.ok("SERVER")?;
     ctx.restart()?;

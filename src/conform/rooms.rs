@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::case::{case, check};
 use super::messages::{next_msg, send_msg};
 use super::wire::Conn;
-use super::{Case, Ctx, Failure, Group};
+use super::{Case, CaseCtx, Failure, Group};
 use crate::protocol::{Code, Event};
 
 pub fn cases() -> Vec<Case> {
@@ -36,13 +36,13 @@ fn members(conn: &mut Conn, room: &str) -> Result<Option<String>, Failure> {
     }))
 }
 
-fn new_account_is_in_general(ctx: &mut Ctx) -> Result<(), Failure> {
+fn new_account_is_in_general(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user_in_general("a")?;
     let count = members(&mut a, "#general")?;
     check(count.is_some(), "#general:<n> in ROOMS", "no #general")
 }
 
-fn join_creates_and_counts(ctx: &mut Ctx) -> Result<(), Failure> {
+fn join_creates_and_counts(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let room = ctx.room("r");
     a.ok(&format!("JOIN:{room}"))?;
@@ -51,7 +51,7 @@ fn join_creates_and_counts(ctx: &mut Ctx) -> Result<(), Failure> {
     check(count.as_deref() == Some("1"), format!("{room}:1 in ROOMS"), format!("{count:?}"))
 }
 
-fn room_names_ignore_case(ctx: &mut Ctx) -> Result<(), Failure> {
+fn room_names_ignore_case(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     let room = ctx.room("Tea");
@@ -61,7 +61,7 @@ fn room_names_ignore_case(ctx: &mut Ctx) -> Result<(), Failure> {
     check(count.as_deref() == Some("2"), format!("{room}:2 in ROOMS"), format!("{count:?}"))
 }
 
-fn room_message(ctx: &mut Ctx) -> Result<(), Failure> {
+fn room_message(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b_send = ctx.user("b")?;
     let room = ctx.room("r");
@@ -79,7 +79,7 @@ fn room_message(ctx: &mut Ctx) -> Result<(), Failure> {
     a_recv.expect_quiet(Duration::from_millis(500), "nothing for the sender of a room message")
 }
 
-fn leave_then_not_member(ctx: &mut Ctx) -> Result<(), Failure> {
+fn leave_then_not_member(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let room = ctx.room("r");
     a.ok(&format!("JOIN:{room}"))?;
@@ -90,7 +90,7 @@ fn leave_then_not_member(ctx: &mut Ctx) -> Result<(), Failure> {
     check(count.is_none(), format!("no {room} in ROOMS"), format!("{room}:{}", count.unwrap_or_default()))
 }
 
-fn room_name_needs_hash(ctx: &mut Ctx) -> Result<(), Failure> {
+fn room_name_needs_hash(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     a.ko(&format!("JOIN:{}", ctx.name("r")), Code::BadRequest)?;
     a.ko("JOIN:#bad room", Code::BadRequest)?;
@@ -112,14 +112,14 @@ fn presence_of(conn: &mut Conn, user: &str, joined: bool) -> Result<(), Failure>
 }
 
 /// a and b share a room of their own; a is online on the receive port.
-fn sharing(ctx: &mut Ctx) -> Result<Conn, Failure> {
+fn sharing(ctx: &mut CaseCtx) -> Result<Conn, Failure> {
     let room = ctx.room("r");
     ctx.user("a")?.ok(&format!("JOIN:{room}"))?;
     ctx.user("b")?.ok(&format!("JOIN:{room}"))?;
     ctx.recv("a")
 }
 
-fn joined_and_left(ctx: &mut Ctx) -> Result<(), Failure> {
+fn joined_and_left(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = sharing(ctx)?;
     let b_name = ctx.name("b");
     let mut b = ctx.recv("b")?;
@@ -128,7 +128,7 @@ fn joined_and_left(ctx: &mut Ctx) -> Result<(), Failure> {
     presence_of(&mut a, &b_name, false)
 }
 
-fn replaced_no_presence(ctx: &mut Ctx) -> Result<(), Failure> {
+fn replaced_no_presence(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = sharing(ctx)?;
     let b_name = ctx.name("b");
     let _first = ctx.recv_as("b", "b.recv1")?;

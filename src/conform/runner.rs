@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::case::run_prefix;
 use super::wire::Line;
-use super::{Case, Ctx, Failure, Group, Level, Needs, Settings};
+use super::{Case, CaseCtx, Failure, Group, Level, Needs, Settings};
 
 /// What became of a case.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ fn run_one(case: &Case, settings: &Settings, prefix: String) -> Outcome {
         return Outcome::new(case, Status::Skip(why), 0, Vec::new());
     }
     let start = Instant::now();
-    let mut ctx = Ctx::new(settings, prefix);
+    let mut ctx = CaseCtx::new(settings, prefix);
     let result = catch_unwind(AssertUnwindSafe(|| (case.run)(&mut ctx)));
     let status = match result {
         Ok(Ok(())) => Status::Pass,

@@ -9,7 +9,7 @@
 //! tries it.)
 
 use super::case::{addition, check};
-use super::{Case, Ctx, Failure, Level};
+use super::{Case, CaseCtx, Failure, Level};
 use crate::protocol::Code;
 
 pub fn cases() -> Vec<Case> {
@@ -28,7 +28,7 @@ fn starred_of(a: &mut super::wire::Conn, from: &str, id: &str) -> Result<Vec<Str
     Ok(lines.into_iter().filter(|l| l.starts_with(&prefix) && l.split(':').nth(2) == Some(id)).collect())
 }
 
-fn star_and_list(ctx: &mut Ctx) -> Result<(), Failure> {
+fn star_and_list(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let (mut a, mut b) = (ctx.user("a")?, ctx.user("b")?);
     let (name_a, name_b) = (ctx.name("a"), ctx.name("b"));
     b.ok(&format!("MSG:{name_a}:s1:star me"))?;
@@ -48,7 +48,7 @@ fn star_and_list(ctx: &mut Ctx) -> Result<(), Failure> {
     check(left.is_empty(), "no star after UNSTAR", left.join(" | "))
 }
 
-fn hidden_by_delete(ctx: &mut Ctx) -> Result<(), Failure> {
+fn hidden_by_delete(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let (mut a, mut b) = (ctx.user("a")?, ctx.user("b")?);
     let (name_a, name_b) = (ctx.name("a"), ctx.name("b"));
     b.ok(&format!("MSG:{name_a}:d1:a secret"))?;
@@ -61,7 +61,7 @@ fn hidden_by_delete(ctx: &mut Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-fn star_event(ctx: &mut Ctx) -> Result<(), Failure> {
+fn star_event(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let (mut a, mut b) = (ctx.user("a")?, ctx.user("b")?);
     let (name_a, name_b) = (ctx.name("a"), ctx.name("b"));
     b.ok(&format!("MSG:{name_a}:e1:tell my devices"))?;

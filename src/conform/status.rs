@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::case::{case, check};
 use super::messages::{next_msg, send_msg};
 use super::wire::Conn;
-use super::{Case, Ctx, Failure, Group};
-use crate::protocol::{Code, Event, State};
+use super::{Case, CaseCtx, Failure, Group};
+use crate::protocol::{Code, Event, MsgState};
 
 pub fn cases() -> Vec<Case> {
     let c = |name, section, run| case(Group::Status, name, section, run);
@@ -25,14 +25,14 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// The next `STATUS` event: (`seq`, `peer`, `id`, `state`).
-pub fn next_status(conn: &mut Conn) -> Result<(u64, String, String, State), Failure> {
+pub fn next_status(conn: &mut Conn) -> Result<(u64, String, String, MsgState), Failure> {
     match conn.event("a STATUS event", false)? {
         Event::Status { seq, peer, id, state, .. } => Ok((seq, peer, id, state)),
         other => Err(Failure::new("a STATUS event", other.to_string())),
     }
 }
 
-fn expect_status(conn: &mut Conn, peer: &str, id: &str, state: State) -> Result<u64, Failure> {
+fn expect_status(conn: &mut Conn, peer: &str, id: &str, state: MsgState) -> Result<u64, Failure> {
     let (seq, got_peer, got_id, got_state) = next_status(conn)?;
     let want = format!("STATUS:<seq>:{peer}:{id}:{}:<ts>", state.as_str());
     let got = format!("STATUS:{seq}:{got_peer}:{got_id}:{}:…", got_state.as_str());
@@ -40,7 +40,7 @@ fn expect_status(conn: &mut Conn, peer: &str, id: &str, state: State) -> Result<
     Ok(seq)
 }
 
-fn delivered_only_after_ack(ctx: &mut Ctx) -> Result<(), Failure> {
+fn delivered_only_after_ack(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut a_recv = ctx.recv("a")?;
@@ -49,10 +49,10 @@ fn delivered_only_after_ack(ctx: &mut Ctx) -> Result<(), Failure> {
     let (seq, ..) = next_msg(&mut b)?;
     a_recv.expect_quiet(Duration::from_millis(700), "no STATUS before the recipient's ACK")?;
     b.send(&format!("ACK:{seq}"))?;
-    expect_status(&mut a_recv, &ctx.name("b"), "m1", State::Delivered).map(drop)
+    expect_status(&mut a_recv, &ctx.name("b"), "m1", MsgState::Delivered).map(drop)
 }
 
-fn one_delivered_per_message(ctx: &mut Ctx) -> Result<(), Failure> {
+fn one_delivered_per_message(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut a_recv = ctx.recv("a")?;
@@ -66,7 +66,7 @@ fn one_delivered_per_message(ctx: &mut Ctx) -> Result<(), Failure> {
     for _ in 0..2 {
         let (_, peer, id, state) = next_status(&mut a_recv)?;
         check(
-            peer == ctx.name("b") && state == State::Delivered,
+            peer == ctx.name("b") && state == MsgState::Delivered,
             "STATUS …:DELIVERED",
             format!("{peer} {id} {}", state.as_str()),
         )?;
@@ -78,7 +78,7 @@ fn one_delivered_per_message(ctx: &mut Ctx) -> Result<(), Failure> {
 
 /// `a` sends m1, m2 to `b`, who acknowledges them; `a` takes both
 /// `DELIVERED`. Returns a's send and receive connections and b's send.
-fn delivered_pair(ctx: &mut Ctx) -> Result<(Conn, Conn, Conn), Failure> {
+fn delivered_pair(ctx: &mut CaseCtx) -> Result<(Conn, Conn, Conn), Failure> {
     let mut a = ctx.user("a")?;
     let b_send = ctx.user("b")?;
     let mut a_recv = ctx.recv("a")?;
@@ -94,16 +94,16 @@ fn delivered_pair(ctx: &mut Ctx) -> Result<(Conn, Conn, Conn), Failure> {
     Ok((a, a_recv, b_send))
 }
 
-fn read_gives_status_read(ctx: &mut Ctx) -> Result<(), Failure> {
+fn read_gives_status_read(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let (_a, mut a_recv, mut b) = delivered_pair(ctx)?;
     b.ok(&format!("READ:{}:m2", ctx.name("a")))?;
-    expect_status(&mut a_recv, &ctx.name("b"), "m2", State::Read).map(drop)
+    expect_status(&mut a_recv, &ctx.name("b"), "m2", MsgState::Read).map(drop)
 }
 
-fn read_is_cumulative(ctx: &mut Ctx) -> Result<(), Failure> {
+fn read_is_cumulative(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let (mut a, mut a_recv, mut b) = delivered_pair(ctx)?;
     b.ok(&format!("READ:{}:m2", ctx.name("a")))?;
-    expect_status(&mut a_recv, &ctx.name("b"), "m2", State::Read)?;
+    expect_status(&mut a_recv, &ctx.name("b"), "m2", MsgState::Read)?;
     // Reading an earlier one is legal; m1 was read already (by m2).
     b.ok(&format!("READ:{}:m1", ctx.name("a")))?;
     let lines = a.listing(&format!("HISTORY:{}:10", ctx.name("b")))?;
@@ -111,7 +111,7 @@ fn read_is_cumulative(ctx: &mut Ctx) -> Result<(), Failure> {
     check(states == ["READ", "READ"], "HISTORY shows m1 and m2 READ", lines.join(" | "))
 }
 
-fn read_unknown_message(ctx: &mut Ctx) -> Result<(), Failure> {
+fn read_unknown_message(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b = ctx.user("b")?;
     send_msg(&mut a, &ctx.name("b"), "m1", "one")?;
@@ -119,7 +119,7 @@ fn read_unknown_message(ctx: &mut Ctx) -> Result<(), Failure> {
     b.ok("PING").map(drop)
 }
 
-fn status_waits_for_offline_sender(ctx: &mut Ctx) -> Result<(), Failure> {
+fn status_waits_for_offline_sender(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     ctx.user("b")?;
     let mut b = ctx.recv("b")?;
@@ -129,11 +129,11 @@ fn status_waits_for_offline_sender(ctx: &mut Ctx) -> Result<(), Failure> {
     std::thread::sleep(Duration::from_millis(300));
     // a was never online on the receive port: the STATUS waits in its inbox.
     let mut a_recv = ctx.recv("a")?;
-    let seq = expect_status(&mut a_recv, &ctx.name("b"), "m1", State::Delivered)?;
+    let seq = expect_status(&mut a_recv, &ctx.name("b"), "m1", MsgState::Delivered)?;
     check(seq == 1, "STATUS:1:… (a's first event)", format!("STATUS:{seq}:…"))
 }
 
-fn room_messages_have_no_status(ctx: &mut Ctx) -> Result<(), Failure> {
+fn room_messages_have_no_status(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let mut b_send = ctx.user("b")?;
     let room = ctx.room("r");

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use super::case::{case, check};
-use super::{Case, Ctx, Failure, Group};
+use super::{Case, CaseCtx, Failure, Group};
 use crate::protocol::{Bye, Code, Event};
 
 pub fn cases() -> Vec<Case> {
@@ -25,7 +25,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn pipelined_replies_in_order(ctx: &mut Ctx) -> Result<(), Failure> {
+fn pipelined_replies_in_order(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     ctx.user("b")?;
     let (a, b) = (ctx.name("a"), ctx.name("b"));
@@ -67,7 +67,7 @@ fn pipelined_replies_in_order(ctx: &mut Ctx) -> Result<(), Failure> {
 /// read before it, which the server may hold until that message is on
 /// disk. A server that writes refusals as it meets them and the `OK`s
 /// after its disk write fails here (wachat did, issue 40).
-fn pipelined_kos_keep_their_order(ctx: &mut Ctx) -> Result<(), Failure> {
+fn pipelined_kos_keep_their_order(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut x = ctx.user("a")?;
     ctx.user("b")?;
     let (b, nobody) = (ctx.name("b"), ctx.name("nobody"));
@@ -97,7 +97,7 @@ fn pipelined_kos_keep_their_order(ctx: &mut Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-fn quit_answers_then_closes(ctx: &mut Ctx) -> Result<(), Failure> {
+fn quit_answers_then_closes(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     a.ok("QUIT")?;
     a.expect_closed()
@@ -108,7 +108,7 @@ fn quit_answers_then_closes(ctx: &mut Ctx) -> Result<(), Failure> {
 /// its timeout fails at every timeout: one that waited a whole timeout
 /// after its `PING` (one and a half in all) hid behind a fixed 1.25 s at
 /// `--timeout 2` and failed only at 10 s (issue 53).
-fn limit(ctx: &Ctx) -> Duration {
+fn limit(ctx: &CaseCtx) -> Duration {
     slack_limit(ctx.settings.server_timeout)
 }
 
@@ -116,7 +116,7 @@ fn slack_limit(timeout: Duration) -> Duration {
     timeout + timeout / 8 + Duration::from_millis(250)
 }
 
-fn idle_send_timeout(ctx: &mut Ctx) -> Result<(), Failure> {
+fn idle_send_timeout(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let start = Instant::now();
     a.wait = limit(ctx);
@@ -130,7 +130,7 @@ fn idle_send_timeout(ctx: &mut Ctx) -> Result<(), Failure> {
     a.expect_closed()
 }
 
-fn dribbled_bytes_timeout(ctx: &mut Ctx) -> Result<(), Failure> {
+fn dribbled_bytes_timeout(ctx: &mut CaseCtx) -> Result<(), Failure> {
     let mut a = ctx.user("a")?;
     let step = ctx.settings.server_timeout / 4;
     let deadline = Instant::now() + limit(ctx);
@@ -149,7 +149,7 @@ fn dribbled_bytes_timeout(ctx: &mut Ctx) -> Result<(), Failure> {
     Err(Failure::new("KO:TIMEOUT (bytes without a newline are no activity)", "the connection stayed open"))
 }
 
-fn ping_pong_keeps(ctx: &mut Ctx) -> Result<(), Failure> {
+fn ping_pong_keeps(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut r = ctx.recv("a")?;
     let timeout = ctx.settings.server_timeout;
@@ -171,7 +171,7 @@ fn ping_pong_keeps(ctx: &mut Ctx) -> Result<(), Failure> {
     check(pings >= 2, "a PING at least every half timeout", format!("{pings} in two timeouts"))
 }
 
-fn silence_bye_timeout(ctx: &mut Ctx) -> Result<(), Failure> {
+fn silence_bye_timeout(ctx: &mut CaseCtx) -> Result<(), Failure> {
     ctx.user("a")?;
     let mut r = ctx.recv("a")?;
     let deadline = Instant::now() + limit(ctx);

@@ -11,12 +11,12 @@ use crossbeam_channel::Receiver;
 
 use super::account::{AccountCommand, Dialog, cancelled};
 use super::input::{LivePrompt, Read, Reader};
-use super::session::{Output, Session};
+use super::session::{ConsoleSession, Output};
 use crate::error::{Error, Result};
 use crate::i18n::account::Msg;
 use crate::i18n::tr;
 
-impl Session<'_> {
+impl ConsoleSession<'_> {
     /// Carries out an answered dialog.
     pub(super) fn account(&self, command: AccountCommand, out: &dyn Output) -> Result<()> {
         let lang = self.lang;

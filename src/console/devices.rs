@@ -2,7 +2,7 @@
 //! devices of the account, for both consoles, as [`super::session`] does
 //! every other command.
 
-use super::session::{Output, Session};
+use super::session::{ConsoleSession, Output};
 use super::view;
 use crate::client::now_ms;
 use crate::error::{Error, Result};
@@ -11,7 +11,7 @@ use crate::i18n::tr;
 use crate::protocol::Code;
 use crate::protocol::names::fold;
 
-impl Session<'_> {
+impl ConsoleSession<'_> {
     /// `/devices`: one line per device, this one marked.
     pub(super) fn devices(&self, out: &dyn Output) -> Result<()> {
         let lang = self.lang;

@@ -53,7 +53,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender, select};
 use parking_lot::Mutex;
 
-use crate::client::{Client, Notice, Options, TYPING_SHOWN, now_ms};
+use crate::client::{Client, ClientOptions, Notice, TYPING_SHOWN, now_ms};
 use crate::display::{LocalTime, local_time, visible};
 use crate::error::{Error, Result};
 use crate::i18n::console::Msg;
@@ -62,12 +62,12 @@ use crate::protocol::Chat;
 use crate::protocol::names::fold;
 use command::Command;
 use input::{Input, LivePrompt, Read, Reader};
-use session::{Opened, Output, Session};
+use session::{ConsoleSession, Opened, Output};
 use view::Printer;
 
 /// Runs the console until `/quit` or the end of the input. Exits with an
 /// error if another client of the same user takes over.
-pub fn run(mut options: Options, trace: bool) -> Result<()> {
+pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
     let (input, printer) = Input::open()?;
     let printer = Arc::new(printer);
     if trace {
@@ -80,7 +80,7 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     let client = Client::connect(options)?;
     let console = Console {
         lang,
-        session: Session::new(lang, &client),
+        session: ConsoleSession::new(lang, &client),
         client: &client,
         printer: &printer,
         listed: Mutex::new(HashSet::new()),
@@ -120,7 +120,7 @@ struct Console<'a> {
     /// The language of every line (and of the explanations of mistakes).
     lang: Lang,
     /// The commands, and the open chat (shared with the full-screen console).
-    session: Session<'a>,
+    session: ConsoleSession<'a>,
     client: &'a Client,
     printer: &'a Printer,
     /// `(from, id)` of the messages the last `/chat` listed: one that was

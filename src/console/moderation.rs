@@ -1,7 +1,7 @@
 //! Moderation in the consoles (protocol 1.2): the commands `/topic`,
 //! `/mode`, `/invite`, `/kick`, `/ban`, `/unban`, `/mute`, `/unmute`,
 //! `/op`, `/deop` and `/roominfo` (parsed here, carried out by
-//! [`Session`](super::session::Session) for both consoles), the line a
+//! [`ConsoleSession`](super::session::ConsoleSession) for both consoles), the line a
 //! user reads when a change is about them, and `/roominfo`'s lines.
 //!
 //! Everyone in the room reads a change in the room's own text (a message

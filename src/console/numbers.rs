@@ -89,7 +89,7 @@ mod tests {
             to: crate::protocol::Chat::User("bob".into()),
             id: id.into(),
             ts: 1,
-            state: crate::protocol::State::Received,
+            state: crate::protocol::MsgState::Received,
             text: crate::protocol::Text::from_plain("hi").unwrap(),
             refused: None,
             p2p: false,

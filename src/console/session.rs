@@ -3,7 +3,7 @@
 //! [`crate::tui`]). One implementation of every slash command, so the two
 //! can never disagree on what `/leave` or `/p2p bob` means.
 //!
-//! A [`Session`] is the client, the language and the open chat; each
+//! A [`ConsoleSession`] is the client, the language and the open chat; each
 //! [`Command`] ([`super::command`] parses it) is carried out against the
 //! client, and what it has to show goes to an [`Output`], which each front
 //! end implements its own way: the line console prints lines, the
@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::i18n::console::Msg;
 use crate::i18n::{Lang, tr};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, State};
+use crate::protocol::{Chat, Code, MsgState};
 
 /// Where a command's answer goes.
 pub trait Output {
@@ -54,7 +54,7 @@ pub struct Opened {
 }
 
 /// A console's client, language and open chat.
-pub struct Session<'a> {
+pub struct ConsoleSession<'a> {
     /// The language of every line (and of the explanations of mistakes).
     pub lang: Lang,
     pub client: &'a Client,
@@ -81,9 +81,9 @@ fn too_many_parts(lang: Lang, text: &str) -> String {
     tr!(in lang; Msg::TooManyParts, len = text.len(), max = max, bytes = max * crate::protocol::MAX_TEXT)
 }
 
-impl<'a> Session<'a> {
-    pub fn new(lang: Lang, client: &'a Client) -> Session<'a> {
-        Session {
+impl<'a> ConsoleSession<'a> {
+    pub fn new(lang: Lang, client: &'a Client) -> ConsoleSession<'a> {
+        ConsoleSession {
             lang,
             client,
             open: Mutex::new(None),
@@ -263,7 +263,7 @@ impl<'a> Session<'a> {
         let is_room = matches!(chat, Chat::Room(_));
         out.chat(&Opened { chat, presence, messages, asked: n, offline: conversation.offline });
         if let Some(m) = newest_to_me
-            && (m.state < State::Read || is_room)
+            && (m.state < MsgState::Read || is_room)
         {
             self.mark_read(&m);
         }

@@ -26,7 +26,7 @@ use crate::client::{ChatSummary, Message, Notice, Presence};
 use crate::display::{LocalTime, local_time};
 use crate::i18n::console::{Msg, ticks};
 use crate::i18n::{Lang, tr};
-use crate::protocol::{Chat, State};
+use crate::protocol::{Chat, MsgState};
 
 /// Longest excerpt of a text quoted in a state line.
 const EXCERPT: usize = 30;
@@ -217,7 +217,7 @@ pub fn no_direct_chat(lang: Lang, peer: &str, why: &str) -> String {
 }
 
 /// `  ✓✓ read  (to bob: hola)`: compact, one line per change.
-fn state_change(lang: Lang, to: &Chat, state: State, m: Option<&Message>) -> String {
+fn state_change(lang: Lang, to: &Chat, state: MsgState, m: Option<&Message>) -> String {
     let ticks = ticks(lang, state);
     match m {
         Some(m) => {
@@ -366,7 +366,7 @@ mod tests {
         format!("{} {line}", local_time(1).clock())
     }
 
-    fn m(from: &str, to: &str, text: &str, state: State) -> Message {
+    fn m(from: &str, to: &str, text: &str, state: MsgState) -> Message {
         Message {
             from: from.into(),
             to: Chat::parse(to).unwrap(),
@@ -381,55 +381,56 @@ mod tests {
 
     #[test]
     fn messages_read_like_a_chat() {
-        assert_eq!(message(EN, "ana", &m("bob", "ana", "hola", State::Delivered)), at("bob: hola"));
-        assert_eq!(message(EN, "ana", &m("ana", "bob", "hola", State::Sent)), at("you → bob: hola …"));
-        assert_eq!(message(EN, "ana", &m("Ana", "bob", "hi", State::Read)), at("you → bob: hi ✓✓ read"));
+        assert_eq!(message(EN, "ana", &m("bob", "ana", "hola", MsgState::Delivered)), at("bob: hola"));
+        assert_eq!(message(EN, "ana", &m("ana", "bob", "hola", MsgState::Sent)), at("you → bob: hola …"));
+        assert_eq!(message(EN, "ana", &m("Ana", "bob", "hi", MsgState::Read)), at("you → bob: hi ✓✓ read"));
         assert_eq!(
-            message(EN, "ana", &m("bob", "#general", "hi", State::Received)),
+            message(EN, "ana", &m("bob", "#general", "hi", MsgState::Received)),
             at("[#general] bob: hi")
         );
         assert_eq!(
-            message(EN, "ana", &m("ana", "#general", "hi", State::Received)),
+            message(EN, "ana", &m("ana", "#general", "hi", MsgState::Received)),
             at("[#general] you: hi ✓")
         );
         assert_eq!(
-            message(EN, "ana", &m("bob", "ana", "one\ntwo", State::Delivered)),
+            message(EN, "ana", &m("bob", "ana", "one\ntwo", MsgState::Delivered)),
             at("bob: one\n      two")
         );
-        let mut refused = m("ana", "zed", "hi", State::Sent);
+        let mut refused = m("ana", "zed", "hi", MsgState::Sent);
         refused.refused = Some("no such user".into());
         assert_eq!(message(EN, "ana", &refused), at("you → zed: hi ✗ (no such user)"));
     }
 
     #[test]
     fn a_voice_message_reads_as_one_with_its_length() {
-        let voice = m("bob", "ana", "📎 voice-12s.webm (9 KB)", State::Delivered);
+        let voice = m("bob", "ana", "📎 voice-12s.webm (9 KB)", MsgState::Delivered);
         assert_eq!(message(EN, "ana", &voice), at("bob: 🎤 voice message (0:12)"));
-        let captioned = m("bob", "#lab", "📎 voice-75s.ogg (30 KB) listen", State::Received);
+        let captioned = m("bob", "#lab", "📎 voice-75s.ogg (30 KB) listen", MsgState::Received);
         assert_eq!(message(EN, "ana", &captioned), at("[#lab] bob: 🎤 voice message (1:15) listen"));
-        let other = m("bob", "ana", "📎 voice-memo.webm (9 KB)", State::Delivered);
+        let other = m("bob", "ana", "📎 voice-memo.webm (9 KB)", MsgState::Delivered);
         assert_eq!(message(EN, "ana", &other), at("bob: 📎 voice-memo.webm (9 KB)"));
     }
 
     #[test]
     fn a_message_of_many_lines_shows_its_first_and_how_many_more_but_history_shows_it_whole() {
         let tall = vec!["l"; 2_000].join("\n");
-        let shown = message(EN, "ana", &m("bob", "ana", &tall, State::Delivered));
+        let shown = message(EN, "ana", &m("bob", "ana", &tall, MsgState::Delivered));
         let lines: Vec<&str> = shown.lines().collect();
         assert_eq!(lines.len(), MAX_MESSAGE_LINES);
         assert_eq!(lines[MAX_MESSAGE_LINES - 1], "      … 1981 more lines (wachat history prints it whole)");
-        let whole = whole_message(EN, "ana", &m("bob", "ana", &tall, State::Delivered));
+        let whole = whole_message(EN, "ana", &m("bob", "ana", &tall, MsgState::Delivered));
         assert_eq!(whole.lines().count(), 2_000);
         // Up to the limit, nothing changes.
         let twenty = vec!["l"; MAX_MESSAGE_LINES].join("\n");
-        assert_eq!(message(EN, "ana", &m("bob", "ana", &twenty, State::Delivered)).lines().count(), 20);
+        assert_eq!(message(EN, "ana", &m("bob", "ana", &twenty, MsgState::Delivered)).lines().count(), 20);
     }
 
     #[test]
     fn listings_have_a_date_line_for_each_day_today_included() {
         let now = 1_709_647_320_000; // some moment; the lines depend on the zone
         let ago = |days: u64| now - days * DAY_MS;
-        let at = |ts: u64, id: &str| Message { ts, id: id.into(), ..m("bob", "ana", id, State::Delivered) };
+        let at =
+            |ts: u64, id: &str| Message { ts, id: id.into(), ..m("bob", "ana", id, MsgState::Delivered) };
         let messages = [at(ago(3), "a"), at(ago(3) + 1, "b"), at(ago(1), "c"), at(now, "d")];
         let lines = listing(EN, "ana", &messages, now);
         let t = |ts: u64| local_time(ts);
@@ -465,7 +466,7 @@ mod tests {
     #[test]
     fn a_chat_list_line_says_who_unread_when_and_what() {
         let now = 1_709_647_320_000;
-        let last = Message { ts: now, ..m("ana", "bob", "see you\nat 8", State::Read) };
+        let last = Message { ts: now, ..m("ana", "bob", "see you\nat 8", MsgState::Read) };
         let mut chat =
             ChatSummary { chat: Chat::User("bob".into()), unread: 2, last: Some(last), online: Some(true) };
         let clock = local_time(now).clock();
@@ -482,8 +483,8 @@ mod tests {
 
     #[test]
     fn state_changes_are_one_short_line() {
-        let sent = m("ana", "bob", "a rather long message that goes on and on", State::Sent);
-        let n = Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state: State::Read };
+        let sent = m("ana", "bob", "a rather long message that goes on and on", MsgState::Sent);
+        let n = Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state: MsgState::Read };
         let line = notice(EN, "ana", &n, |_| Some(sent.clone()));
         assert_eq!(line, "  ✓✓ read  (to bob: a rather long message that goe…)");
         assert_eq!(notice(EN, "ana", &n, |_| None), "  ✓✓ read  (to bob)");
@@ -495,11 +496,11 @@ mod tests {
     fn direct_chats_are_marked_p2p() {
         let direct = |m: Message| Message { p2p: true, ..m };
         assert_eq!(
-            message(EN, "ana", &direct(m("bob", "ana", "hola", State::Delivered))),
+            message(EN, "ana", &direct(m("bob", "ana", "hola", MsgState::Delivered))),
             at("[p2p] bob: hola")
         );
         assert_eq!(
-            message(EN, "ana", &direct(m("ana", "bob", "hi", State::Sent))),
+            message(EN, "ana", &direct(m("ana", "bob", "hi", MsgState::Sent))),
             at("[p2p] you → bob: hi …")
         );
         let closed =
@@ -516,12 +517,12 @@ mod tests {
 
     #[test]
     fn lines_speak_spanish_and_portuguese() {
-        let mine = m("ana", "bob", "hola", State::Read);
+        let mine = m("ana", "bob", "hola", MsgState::Read);
         assert_eq!(message(Lang::Es, "ana", &mine), at("tú → bob: hola ✓✓ leído"));
         assert_eq!(message(Lang::Pt, "ana", &mine), at("você → bob: hola ✓✓ lido"));
-        let room = m("ana", "#general", "oi", State::Received);
+        let room = m("ana", "#general", "oi", MsgState::Received);
         assert_eq!(message(Lang::Pt, "ana", &room), at("[#general] você: oi ✓"));
-        let n = Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state: State::Read };
+        let n = Notice::State { to: Chat::User("bob".into()), id: "m1".into(), state: MsgState::Read };
         assert_eq!(notice(Lang::Es, "ana", &n, |_| Some(mine.clone())), "  ✓✓ leído  (a bob: hola)");
         assert_eq!(notice(Lang::Pt, "ana", &n, |_| None), "  ✓✓ lido  (para bob)");
         assert_eq!(notice(Lang::Es, "ana", &Notice::Joined("bob".into()), |_| None), "bob está en línea");

@@ -518,9 +518,9 @@ marcas: … a caminho   ✓ no servidor   ✓✓ entregue   ✓✓ lido   [p2p] 
 
 /// The ticks of a state as the console shows them: `…`, `✓`, `✓✓`, and
 /// `✓✓ read` with its word translated.
-pub fn ticks(lang: Lang, state: crate::protocol::State) -> &'static str {
+pub fn ticks(lang: Lang, state: crate::protocol::MsgState) -> &'static str {
     match state {
-        crate::protocol::State::Read => Msg::TicksRead.text(lang),
+        crate::protocol::MsgState::Read => Msg::TicksRead.text(lang),
         other => other.ticks(),
     }
 }

@@ -49,7 +49,7 @@ use crate::i18n::tr;
 use crate::protocol::names::fold;
 use crate::protocol::{FrameReader, MAX_FRAME, PeerFrame, PeerMsg, Reply};
 pub use session::{BURST, IDLE_LIMIT, MAX_BAD_FRAMES, PER_SECOND};
-use session::{Sent, Session};
+use session::{PeerSession, Sent};
 pub use tokens::Tokens;
 
 /// How long a `HELLO` may wait for its token to arrive from the server
@@ -116,7 +116,7 @@ struct Node {
     tokens: Arc<Tokens>,
     handler: Box<dyn Handler>,
     /// The open chats, by peer name folded: at most one per peer.
-    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    sessions: Mutex<HashMap<String, Arc<PeerSession>>>,
     /// One per connection (handshake, then reading); joined when stopping.
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Connections saying `HELLO`, by address (`server::throttle::address_key`).
@@ -253,7 +253,7 @@ impl Drop for P2p {
                 Err(e) => log::warn!("p2p: cannot wake the accept loop: {e}"),
             }
         }
-        let sessions: Vec<Arc<Session>> = self.node.sessions.lock().values().cloned().collect();
+        let sessions: Vec<Arc<PeerSession>> = self.node.sessions.lock().values().cloned().collect();
         for session in sessions {
             self.node.end(&session, "you closed wachat");
         }
@@ -265,13 +265,13 @@ impl Drop for P2p {
 }
 
 impl Node {
-    fn session(&self, peer: &str) -> Option<Arc<Session>> {
+    fn session(&self, peer: &str) -> Option<Arc<PeerSession>> {
         self.sessions.lock().get(&fold(peer)).cloned()
     }
 
     /// Registers a chat whose handshake succeeded and starts its thread.
     fn open(self: &Arc<Node>, peer: &str, stream: TcpStream, reader: Reader, incoming: bool) -> Result<()> {
-        let session = Arc::new(Session::new(peer, stream));
+        let session = Arc::new(PeerSession::new(peer, stream));
         let replaced = {
             let mut sessions = self.sessions.lock();
             // Checked under the lock that shutdown takes: no chat opens after it.
@@ -298,7 +298,7 @@ impl Node {
 
     /// Ends a chat once: forgets it, shuts its socket, and hands what it
     /// did not get acknowledged to the handler.
-    fn end(&self, session: &Arc<Session>, why: &str) {
+    fn end(&self, session: &Arc<PeerSession>, why: &str) {
         {
             let mut sessions = self.sessions.lock();
             let key = fold(&session.peer);

@@ -1,4 +1,4 @@
-//! One direct chat after its handshake: a [`Session`] (the write half and
+//! One direct chat after its handshake: a [`PeerSession`] (the write half and
 //! the messages waiting for their `ACK`) and [`read_loop`], which its own
 //! thread runs until the connection ends.
 //!
@@ -43,7 +43,7 @@ const BATCH: usize = 64;
 
 /// A direct connection to one peer, shared by its reading thread and by
 /// whoever sends.
-pub struct Session {
+pub struct PeerSession {
     /// The other user: the name in its `HELLO`, or the name we dialed.
     pub peer: String,
     /// `None` once the session has ended: then nothing more can be sent,
@@ -59,7 +59,7 @@ struct Open {
     unacked: Vec<PeerMsg>,
 }
 
-/// What became of a message handed to [`Session::send`].
+/// What became of a message handed to [`PeerSession::send`].
 pub enum Sent {
     /// Written; its `ACK`, or the end of the session, will tell the rest.
     Written,
@@ -70,9 +70,9 @@ pub enum Sent {
     Ended(PeerMsg),
 }
 
-impl Session {
-    pub fn new(peer: &str, writer: TcpStream) -> Session {
-        Session { peer: peer.to_string(), open: Mutex::new(Some(Open { writer, unacked: Vec::new() })) }
+impl PeerSession {
+    pub fn new(peer: &str, writer: TcpStream) -> PeerSession {
+        PeerSession { peer: peer.to_string(), open: Mutex::new(Some(Open { writer, unacked: Vec::new() })) }
     }
 
     /// Sends a message. It joins the unacknowledged ones *before* it is
@@ -120,7 +120,11 @@ impl Session {
 
 /// Reads the peer's frames until the connection ends; returns why, in
 /// words for the user ("bob closed the connection").
-pub fn read_loop(session: &Session, reader: &mut FrameReader<TcpStream>, handler: &dyn Handler) -> String {
+pub fn read_loop(
+    session: &PeerSession,
+    reader: &mut FrameReader<TcpStream>,
+    handler: &dyn Handler,
+) -> String {
     let peer = session.peer.as_str();
     let mut rate = RateLimit::new(Instant::now());
     let mut bad = 0;

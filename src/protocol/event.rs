@@ -19,7 +19,7 @@ use super::{Text, split_fields};
 
 /// The states of a message, in the only order they may move (protocol §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum State {
+pub enum MsgState {
     /// `…` the client has it in its own files (not yet accepted by the server).
     Sent,
     /// `✓` the server stored it durably.
@@ -30,41 +30,41 @@ pub enum State {
     Read,
 }
 
-impl State {
+impl MsgState {
     pub fn as_str(self) -> &'static str {
         match self {
-            State::Sent => "SENT",
-            State::Received => "RECEIVED",
-            State::Delivered => "DELIVERED",
-            State::Read => "READ",
+            MsgState::Sent => "SENT",
+            MsgState::Received => "RECEIVED",
+            MsgState::Delivered => "DELIVERED",
+            MsgState::Read => "READ",
         }
     }
 
     /// The ticks a console shows for this state.
     pub fn ticks(self) -> &'static str {
         match self {
-            State::Sent => "…",
-            State::Received => "✓",
-            State::Delivered => "✓✓",
-            State::Read => "✓✓ read",
+            MsgState::Sent => "…",
+            MsgState::Received => "✓",
+            MsgState::Delivered => "✓✓",
+            MsgState::Read => "✓✓ read",
         }
     }
 }
 
-impl FromStr for State {
+impl FromStr for MsgState {
     type Err = String;
-    fn from_str(s: &str) -> Result<State, String> {
+    fn from_str(s: &str) -> Result<MsgState, String> {
         match s {
-            "SENT" => Ok(State::Sent),
-            "RECEIVED" => Ok(State::Received),
-            "DELIVERED" => Ok(State::Delivered),
-            "READ" => Ok(State::Read),
+            "SENT" => Ok(MsgState::Sent),
+            "RECEIVED" => Ok(MsgState::Received),
+            "DELIVERED" => Ok(MsgState::Delivered),
+            "READ" => Ok(MsgState::Read),
             _ => Err(format!("unknown state {s:?}")),
         }
     }
 }
 
-impl fmt::Display for State {
+impl fmt::Display for MsgState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -111,7 +111,7 @@ pub enum Event {
     /// `MSG:<seq>:<from>:<to>:<id>:<ts>:<text>`; `to` is you or a `#room`.
     Msg { seq: u64, from: String, to: String, id: String, ts: u64, text: Text },
     /// `STATUS:<seq>:<peer>:<id>:<state>:<ts>`: your message to `peer` moved.
-    Status { seq: u64, peer: String, id: String, state: State, ts: u64 },
+    Status { seq: u64, peer: String, id: String, state: MsgState, ts: u64 },
     /// `JOINED:<user>`: someone who shares a room with you came online.
     Joined { user: String },
     /// `LEFT:<user>`: someone who shares a room with you went offline.
@@ -390,7 +390,7 @@ pub enum EventRef<'a> {
     /// `MSG:<seq>:<from>:<to>:<id>:<ts>:<text>` (`text` escaped).
     Msg { seq: u64, from: &'a str, to: &'a str, id: &'a str, ts: u64, text: &'a str },
     /// `STATUS:<seq>:<peer>:<id>:<state>:<ts>`.
-    Status { seq: u64, peer: &'a str, id: &'a str, state: State, ts: u64 },
+    Status { seq: u64, peer: &'a str, id: &'a str, state: MsgState, ts: u64 },
     /// 1.2: `READMARK:<seq>:<peer or #room>:<id>:<ts>`.
     ReadMark { seq: u64, chat: &'a str, id: &'a str, ts: u64 },
 }

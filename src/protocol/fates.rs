@@ -198,7 +198,7 @@ mod tests {
             to: crate::protocol::Chat::Room("lab".into()),
             id: id.to_string(),
             ts: i as u64,
-            state: crate::protocol::State::Received,
+            state: crate::protocol::MsgState::Received,
             text: text(t),
         };
         lines.iter().enumerate().map(line).collect()

@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::names::DeviceName;
 use super::names::check_name;
-use super::{Chat, MessageId, State, Text, UserName, split_fields};
+use super::{Chat, MessageId, MsgState, Text, UserName, split_fields};
 
 /// A field that must be a number.
 fn number<T: std::str::FromStr>(field: &str, what: &str) -> Result<T, String> {
@@ -222,7 +222,7 @@ pub struct HistoryLine {
     pub id: MessageId,
     pub ts: u64,
     /// `RECEIVED`, `DELIVERED` or `READ` (always `RECEIVED` in a room).
-    pub state: State,
+    pub state: MsgState,
     pub text: Text,
 }
 
@@ -255,7 +255,7 @@ pub struct HistoryLineRef<'a> {
     pub to: &'a str,
     pub id: &'a str,
     pub ts: u64,
-    pub state: State,
+    pub state: MsgState,
     pub text: &'a str,
 }
 
@@ -342,7 +342,7 @@ mod tests {
     fn a_history_line_is_measured_as_written() {
         for ts in [0, 9, 10, 1_700_000_000_000, u64::MAX] {
             let line =
-                HistoryLineRef { from: "ana", to: "#t", id: "m", ts, state: State::Read, text: "a\\nb" };
+                HistoryLineRef { from: "ana", to: "#t", id: "m", ts, state: MsgState::Read, text: "a\\nb" };
             assert_eq!(line.len(), line.to_string().len());
         }
     }

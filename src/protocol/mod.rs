@@ -40,7 +40,7 @@ pub mod room_info;
 pub mod unread;
 
 pub use escape::Text;
-pub use event::{Bye, Event, EventRef, EventReply, State, Travel};
+pub use event::{Bye, Event, EventRef, EventReply, MsgState, Travel};
 pub use framing::{FrameError, FrameReader};
 pub use info::InfoLine;
 pub use lines::{
@@ -57,7 +57,7 @@ pub use room_info::{Role, RoomInfoLine};
 
 /// The default send port (requests) and receive port (pushed events) of
 /// a server, and so of every client command and the bench (§1). Defined
-/// once here: clap's defaults and `client::Options::new` use these.
+/// once here: clap's defaults and `client::ClientOptions::new` use these.
 pub const DEFAULT_SEND_PORT: u16 = 6666;
 pub const DEFAULT_RECV_PORT: u16 = 9999;
 

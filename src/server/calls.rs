@@ -59,7 +59,7 @@ pub struct Party {
 }
 
 #[derive(Clone, Debug)]
-enum State {
+enum CallState {
     Ringing {
         until: Instant,
     },
@@ -79,7 +79,7 @@ pub struct Call {
     caller_device: String,
     pub callee: Party,
     pub media: Media,
-    state: State,
+    state: CallState,
 }
 
 impl Call {
@@ -87,15 +87,15 @@ impl Call {
     /// (`Nodes::call`): what ending it here needs of it.
     pub fn ended_elsewhere(id: &str, caller: Party, callee: Party, media: Media, answered: bool) -> Call {
         let state = if answered {
-            State::Answered { device: String::new() }
+            CallState::Answered { device: String::new() }
         } else {
-            State::Ringing { until: Instant::now() }
+            CallState::Ringing { until: Instant::now() }
         };
         Call { id: id.to_string(), caller, caller_device: String::new(), callee, media, state }
     }
 
     pub fn answered(&self) -> bool {
-        matches!(self.state, State::Answered { .. })
+        matches!(self.state, CallState::Answered { .. })
     }
 
     /// Whether `user` is one end of it.
@@ -195,7 +195,7 @@ impl Calls {
         if in_call(callee.id) {
             return Ok(false);
         }
-        let state = State::Ringing { until: Instant::now() + ring };
+        let state = CallState::Ringing { until: Instant::now() + ring };
         let (id, caller_device) = (id.to_string(), device.to_string());
         table.push(Call { id, caller, caller_device, callee, media, state });
         Ok(true)
@@ -223,7 +223,7 @@ impl Calls {
                 Err(Ko::new(Code::BadRequest, "the call was answered on another device"))
             }
             Step::Answer => {
-                call.state = State::Answered { device: device.to_string() };
+                call.state = CallState::Answered { device: device.to_string() };
                 Ok(Outcome::Answered)
             }
             Step::Ice => Ok(Outcome::Ice),
@@ -239,7 +239,7 @@ impl Calls {
     fn rung_out(&self, now: Instant) -> Vec<Call> {
         let mut table = self.table.lock();
         // In place: the sweep runs every `TICK`, and most find nothing.
-        let out = |c: &mut Call| matches!(c.state, State::Ringing { until } if until <= now);
+        let out = |c: &mut Call| matches!(c.state, CallState::Ringing { until } if until <= now);
         table.extract_if(.., out).collect()
     }
 
@@ -249,7 +249,7 @@ impl Calls {
         let mut table = self.table.lock();
         let with = |c: &mut Call| {
             (c.caller.id == user && c.caller_device == device)
-                || matches!(&c.state, State::Answered { device: d } if c.callee.id == user && d == device)
+                || matches!(&c.state, CallState::Answered { device: d } if c.callee.id == user && d == device)
         };
         table.extract_if(.., with).collect()
     }

@@ -55,7 +55,7 @@ pub struct Config {
     pub address_rate: f64,
     /// How the store keeps its files: segment size, checkpoints, retention
     /// (`fsync` above overrides its `fsync`).
-    pub store: crate::store::Options,
+    pub store: crate::store::StoreOptions,
     /// TLS on both ports (`--tls-cert`, `--tls-key`); `None`: plaintext.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// 1.2: how long a minute of `MUTE`/`BAN` lasts (`--minute-ms`, for tests).
@@ -121,7 +121,7 @@ impl Config {
             rate: DEFAULT_RATE,
             rate_burst: default_burst(DEFAULT_RATE),
             address_rate: DEFAULT_ADDRESS_RATE,
-            store: crate::store::Options::default(),
+            store: crate::store::StoreOptions::default(),
             tls: None,
             minute_ms: moderation::MINUTE_MS,
             actions: actions::Limits::default(),

@@ -290,7 +290,7 @@ pub struct Server {
 impl Server {
     /// Loads the data directory and starts accepting on both listeners.
     pub fn start(send: TcpListener, recv: TcpListener, config: Config) -> Result<Server> {
-        let options = crate::store::Options { fsync: config.fsync, ..config.store.clone() };
+        let options = crate::store::StoreOptions { fsync: config.fsync, ..config.store.clone() };
         let data_dir = config.data_dir.clone();
         Self::start_with(send, recv, config, move |router| {
             // The store hands the events of every durable batch to the

@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 use super::backend::Backend;
 use super::disk::{Disk, RealDisk};
-use super::local::{LocalStore, Options};
+use super::local::{LocalStore, StoreOptions};
 use super::state::UserId;
 use super::users::{USERS_HEADER, user_row};
 use crate::error::Error;
@@ -132,7 +132,7 @@ pub struct Accounts {
 impl Accounts {
     /// Locks `dir` (creating it if needed) and loads it.
     pub fn open(dir: &Path) -> Result<Accounts, Error> {
-        let options = Options { report: false, ..Options::default() };
+        let options = StoreOptions { report: false, ..StoreOptions::default() };
         let store = LocalStore::open(dir, options, Box::new(|_| {}))?;
         let path = dir.join("users.csv");
         let bytes =

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use super::disk::{Disk, SyncPoint};
 use super::log::Log;
-use super::options::Options;
+use super::options::StoreOptions;
 use super::record::{Message, Record};
 use super::state::{Batch, State};
 use super::users::load_users;
@@ -41,7 +41,7 @@ use crate::protocol::names::fold;
 const OLD_FILES: [&str; 4] = ["rooms.csv", "history.csv", "inbox.csv", "seen.csv"];
 
 /// Converts `dir` if it holds the first layout.
-pub fn if_needed(disk: &Arc<dyn Disk>, dir: &Path, options: &Options) -> Result<()> {
+pub fn if_needed(disk: &Arc<dyn Disk>, dir: &Path, options: &StoreOptions) -> Result<()> {
     let old: Vec<&str> = OLD_FILES.into_iter().filter(|f| disk.exists(&dir.join(f))).collect();
     if old.is_empty() {
         return Ok(());
@@ -105,7 +105,12 @@ impl Old {
 
 /// Replays the old files into `out` (a log directory). Returns the state,
 /// and how many messages and records were written.
-fn write_log(disk: &Arc<dyn Disk>, dir: &Path, out: &Path, options: &Options) -> Result<(State, u64, u64)> {
+fn write_log(
+    disk: &Arc<dyn Disk>,
+    dir: &Path,
+    out: &Path,
+    options: &StoreOptions,
+) -> Result<(State, u64, u64)> {
     let mut state = State::default();
     load_users(disk.as_ref(), dir, &mut state)?;
     let (_, mut writer) = Log::open(disk.clone(), out, options.segment_size)?;

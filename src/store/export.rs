@@ -18,7 +18,7 @@ use super::log::Log;
 use super::record::{NO_POS, Pos, Record};
 use super::state::{Queued, State, UserId};
 use super::users::{USERS_HEADER, load_users};
-use super::{Options, convert, lock::DataLock};
+use super::{StoreOptions, convert, lock::DataLock};
 use crate::error::{Error, Result};
 use crate::protocol::names::fold;
 
@@ -113,7 +113,7 @@ pub fn export(dir: &Path) -> Result<Export> {
     }
     let _lock = DataLock::acquire(dir)?;
     let disk: Arc<dyn Disk> = Arc::new(RealDisk);
-    let options = Options::default();
+    let options = StoreOptions::default();
     convert::if_needed(&disk, dir, &options)?;
     let mut state = State::default();
     load_users(disk.as_ref(), dir, &mut state)?;

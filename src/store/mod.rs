@@ -86,7 +86,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
 pub use local::READ_SEARCH_LIMIT;
-pub use local::{LocalStore, Options};
+pub use local::{LocalStore, StoreOptions};
 pub use password::Hasher;
 pub use record::{Message, Record};
 pub use state::{DEDUP_WINDOW, Delivery, MAX_ROOMS_PER_USER, Pushed, State, UserId};

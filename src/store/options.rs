@@ -1,4 +1,4 @@
-//! How the local store keeps its files ([`Options`]): fsync, segment size,
+//! How the local store keeps its files ([`StoreOptions`]): fsync, segment size,
 //! checkpoints, retention. Apart from `local` so that what reads a data
 //! directory without opening the store (`convert`, `export`) names it
 //! without naming the store.
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// How the local store keeps its files.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub struct StoreOptions {
     /// fsync before every `OK` (false only to measure what it costs).
     pub fsync: bool,
     /// A new log segment is started once the current one holds this many bytes.
@@ -39,9 +39,9 @@ pub const SEGMENT_SIZE: u64 = 64 << 20;
 /// checkpoint every ~0.5 s, each a few MiB.
 pub const CHECKPOINT_RECORDS: u64 = 200_000;
 
-impl Default for Options {
-    fn default() -> Options {
-        Options {
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
             fsync: true,
             segment_size: SEGMENT_SIZE,
             checkpoint_records: CHECKPOINT_RECORDS,

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use crate::client::{Message, Page, Presence};
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, State};
+use crate::protocol::{Chat, MsgState};
 
 /// Notices kept per chat: enough to read what happened lately.
 pub const MAX_NOTES: usize = 100;
@@ -100,7 +100,7 @@ impl ChatView {
                 Some(old) => {
                     if m.state > old.state {
                         old.state = m.state;
-                        if m.state >= State::Received && !m.p2p {
+                        if m.state >= MsgState::Received && !m.p2p {
                             old.ts = m.ts;
                         }
                     }
@@ -134,12 +134,12 @@ impl ChatView {
 
     /// One of your messages moved to `state` (`READ` covers the earlier
     /// ones too, except direct-chat messages, which have no `READ`).
-    pub fn set_state(&mut self, me: &str, id: &str, state: State) {
+    pub fn set_state(&mut self, me: &str, id: &str, state: MsgState) {
         let mine = |m: &Message| m.is_from(me);
         let Some(at) = self.messages.iter().position(|m| mine(m) && m.id == id) else { return };
-        let upto = if state == State::Read { 0 } else { at };
+        let upto = if state == MsgState::Read { 0 } else { at };
         for m in &mut self.messages[upto..=at] {
-            if mine(m) && !(state == State::Read && m.p2p) {
+            if mine(m) && !(state == MsgState::Read && m.p2p) {
                 m.state = m.state.max(state);
             }
         }
@@ -193,7 +193,7 @@ mod tests {
     use super::*;
     use crate::protocol::Text;
 
-    pub fn msg(from: &str, to: &str, id: &str, ts: u64, state: State) -> Message {
+    pub fn msg(from: &str, to: &str, id: &str, ts: u64, state: MsgState) -> Message {
         Message {
             from: from.into(),
             to: Chat::parse(to).unwrap(),
@@ -213,39 +213,42 @@ mod tests {
     #[test]
     fn merged_messages_show_once_in_time_order_with_the_furthest_state() {
         let bob = Chat::User("bob".into());
-        let local =
-            vec![msg("bob", "ana", "b1", 10, State::Delivered), msg("ana", "bob", "a1", 25, State::Sent)];
+        let local = vec![
+            msg("bob", "ana", "b1", 10, MsgState::Delivered),
+            msg("ana", "bob", "a1", 25, MsgState::Sent),
+        ];
         let mut view = ChatView::new("ana", bob, local, 0);
         // The server has a1 with its own time and further on, and b0 from before.
         let server = vec![
-            msg("bob", "ana", "b0", 5, State::Delivered),
-            msg("Bob", "ana", "b1", 10, State::Delivered),
-            msg("ana", "bob", "a1", 20, State::Delivered),
+            msg("bob", "ana", "b0", 5, MsgState::Delivered),
+            msg("Bob", "ana", "b1", 10, MsgState::Delivered),
+            msg("ana", "bob", "a1", 20, MsgState::Delivered),
         ];
         view.merge(server, true);
         assert_eq!(ids(&view), ["b0", "b1", "a1"]);
-        assert_eq!((view.messages[2].ts, view.messages[2].state), (20, State::Delivered));
-        view.merge(vec![msg("ana", "bob", "a1", 20, State::Received)], false);
-        assert_eq!(view.messages[2].state, State::Delivered, "never backwards");
+        assert_eq!((view.messages[2].ts, view.messages[2].state), (20, MsgState::Delivered));
+        view.merge(vec![msg("ana", "bob", "a1", 20, MsgState::Received)], false);
+        assert_eq!(view.messages[2].state, MsgState::Delivered, "never backwards");
     }
 
     #[test]
     fn read_covers_your_earlier_messages_and_ticks_change_in_place() {
         let me = "ana";
-        let mut direct = msg("ana", "bob", "d1", 2, State::Delivered);
+        let mut direct = msg("ana", "bob", "d1", 2, MsgState::Delivered);
         direct.p2p = true;
         let messages = vec![
-            msg("ana", "bob", "a1", 1, State::Delivered),
+            msg("ana", "bob", "a1", 1, MsgState::Delivered),
             direct,
-            msg("bob", "ana", "b1", 3, State::Delivered),
-            msg("ana", "bob", "a2", 4, State::Received),
-            msg("ana", "bob", "a3", 5, State::Sent),
+            msg("bob", "ana", "b1", 3, MsgState::Delivered),
+            msg("ana", "bob", "a2", 4, MsgState::Received),
+            msg("ana", "bob", "a3", 5, MsgState::Sent),
         ];
         let mut view = ChatView::new(me, Chat::User("bob".into()), messages, 0);
-        view.set_state(me, "a3", State::Received);
-        view.set_state(me, "a2", State::Read);
-        let states: Vec<State> = view.messages.iter().map(|m| m.state).collect();
-        let expected = [State::Read, State::Delivered, State::Delivered, State::Read, State::Received];
+        view.set_state(me, "a3", MsgState::Received);
+        view.set_state(me, "a2", MsgState::Read);
+        let states: Vec<MsgState> = view.messages.iter().map(|m| m.state).collect();
+        let expected =
+            [MsgState::Read, MsgState::Delivered, MsgState::Delivered, MsgState::Read, MsgState::Received];
         assert_eq!(states, expected);
         view.refuse("ANA", "a3", "no such user");
         assert_eq!(view.messages[4].refused.as_deref(), Some("no such user"));
@@ -254,24 +257,26 @@ mod tests {
     #[test]
     fn the_unread_line_waits_for_the_messages_it_goes_before() {
         let bob = Chat::User("bob".into());
-        let local =
-            vec![msg("bob", "ana", "b3", 30, State::Delivered), msg("ana", "bob", "a1", 40, State::Read)];
+        let local = vec![
+            msg("bob", "ana", "b3", 30, MsgState::Delivered),
+            msg("ana", "bob", "a1", 40, MsgState::Read),
+        ];
         let mut view = ChatView::new("ana", bob, local, 2);
         assert_eq!(view.divider, Divider::Pending(2), "only one of the two is here");
-        view.merge(vec![msg("bob", "ana", "b2", 20, State::Delivered)], false);
+        view.merge(vec![msg("bob", "ana", "b2", 20, MsgState::Delivered)], false);
         assert_eq!(view.divider, Divider::At { from: "bob".into(), id: "b2".into(), n: 2 });
         // Fewer than counted, but the server's answer is complete: the oldest.
         let mut view = ChatView::new("ana", Chat::Room("tea".into()), vec![], 5);
-        view.merge(vec![msg("carl", "#tea", "c1", 1, State::Received)], true);
+        view.merge(vec![msg("carl", "#tea", "c1", 1, MsgState::Received)], true);
         assert_eq!(view.divider, Divider::At { from: "carl".into(), id: "c1".into(), n: 5 });
     }
 
     #[test]
     fn older_pages_go_on_top_and_say_where_the_start_is() {
         let bob = Chat::User("bob".into());
-        let mut view = ChatView::new("ana", bob, vec![msg("bob", "ana", "b5", 50, State::Delivered)], 0);
+        let mut view = ChatView::new("ana", bob, vec![msg("bob", "ana", "b5", 50, MsgState::Delivered)], 0);
         let page = |ids: &[(&str, u64)], more, at_limit, from_server| Page {
-            messages: ids.iter().map(|(id, ts)| msg("bob", "ana", id, *ts, State::Delivered)).collect(),
+            messages: ids.iter().map(|(id, ts)| msg("bob", "ana", id, *ts, MsgState::Delivered)).collect(),
             from_server,
             more,
             at_limit,

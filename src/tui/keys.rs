@@ -286,7 +286,7 @@ mod tests {
     use crate::client::{ChatSummary, Message, Notice};
     use crate::console::command::Command;
     use crate::i18n::Lang;
-    use crate::protocol::{Chat, State, Text};
+    use crate::protocol::{Chat, MsgState, Text};
 
     fn msg(from: &str, to: &str, id: &str) -> Message {
         Message {
@@ -294,7 +294,7 @@ mod tests {
             to: Chat::parse(to).unwrap(),
             id: id.into(),
             ts: 1,
-            state: State::Delivered,
+            state: MsgState::Delivered,
             text: Text::from_plain("hi").unwrap(),
             refused: None,
             p2p: false,

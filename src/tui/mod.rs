@@ -64,9 +64,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, select};
 use crossterm::event::Event;
 
-use crate::client::{Client, Notice, Options, now_ms};
+use crate::client::{Client, ClientOptions, Notice, now_ms};
 use crate::console::command::Command;
-use crate::console::session::Session;
+use crate::console::session::ConsoleSession;
 use crate::error::{Error, Result};
 use crate::i18n::console::Msg as Words;
 use crate::i18n::tr;
@@ -84,7 +84,7 @@ const LOCAL_MESSAGES: usize = 100;
 /// Runs the full-screen console until the user quits. Refuses at once
 /// without a terminal ([`check`]). Exits with an error if another client
 /// of the same user takes over the receive port, as the line console does.
-pub fn run(mut options: Options, trace: bool) -> Result<()> {
+pub fn run(mut options: ClientOptions, trace: bool) -> Result<()> {
     check()?;
     let (trace_tx, trace_rx) = crossbeam_channel::unbounded::<String>();
     if trace {
@@ -113,7 +113,7 @@ pub fn run(mut options: Options, trace: bool) -> Result<()> {
     app.log_lines([tr!(in lang; crate::i18n::tui::Msg::LogFile, path = log_path.display()).as_str()]);
     let rules = crate::console::rules::first_time(lang, &client, &folder);
     app.log_lines(rules.iter().map(String::as_str));
-    let session = Session::new(lang, &client);
+    let session = ConsoleSession::new(lang, &client);
     log_to(&log_path);
     let screen = Screen::enter()?;
     let result = std::thread::scope(|scope| {

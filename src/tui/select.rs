@@ -191,7 +191,7 @@ mod tests {
     use super::super::worker::{Act, Done, Work};
     use crate::client::Message;
     use crate::i18n::Lang;
-    use crate::protocol::{Chat, State, Text};
+    use crate::protocol::{Chat, MsgState, Text};
 
     fn msg(from: &str, id: &str, ts: u64, text: &str) -> Message {
         Message {
@@ -199,7 +199,7 @@ mod tests {
             to: Chat::Room("lab".into()),
             id: id.into(),
             ts,
-            state: State::Received,
+            state: MsgState::Received,
             text: Text::from_plain(text).unwrap(),
             refused: None,
             p2p: false,

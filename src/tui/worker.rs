@@ -6,7 +6,7 @@
 //!
 //! One thread, so the work is done in the order it was asked: `/chat bob`
 //! then a message is opened, then sent. Every command goes through the
-//! same [`Session`] as the line console's; its [`Output`] here collects the
+//! same [`ConsoleSession`] as the line console's; its [`Output`] here collects the
 //! answer and hands it back to the screen's loop as a [`Done`].
 
 use std::cell::RefCell;
@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::client::{ChatSummary, Message, Page};
 use crate::console::command::Command;
-use crate::console::session::{Opened, Output, Session};
+use crate::console::session::{ConsoleSession, Opened, Output};
 use crate::protocol::Chat;
 
 /// Messages asked for each time the conversation is scrolled past its top.
@@ -139,7 +139,7 @@ impl Output for Collect {
 }
 
 /// Runs until `work` is disconnected (the screen's loop has ended).
-pub fn run(session: &Session, work: Receiver<Work>, done: Sender<Done>) {
+pub fn run(session: &ConsoleSession, work: Receiver<Work>, done: Sender<Done>) {
     for job in work {
         for answer in answer(session, job) {
             if done.send(answer).is_err() {
@@ -149,7 +149,7 @@ pub fn run(session: &Session, work: Receiver<Work>, done: Sender<Done>) {
     }
 }
 
-fn answer(session: &Session, job: Work) -> Vec<Done> {
+fn answer(session: &ConsoleSession, job: Work) -> Vec<Done> {
     let client = session.client;
     match job {
         Work::Command(command) => {
@@ -197,7 +197,7 @@ fn answer(session: &Session, job: Work) -> Vec<Done> {
 
 /// Carries out an action of the select mode (as the console's `/reply`,
 /// `/edit`, `/delete`, `/react` and `/search` do).
-fn acted(session: &Session, act: Act) -> crate::error::Result<Done> {
+fn acted(session: &ConsoleSession, act: Act) -> crate::error::Result<Done> {
     use crate::i18n::tr;
     use crate::i18n::tui::Msg;
     let (client, lang) = (session.client, session.lang);

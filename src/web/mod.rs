@@ -76,7 +76,7 @@ impl std::str::FromStr for WebPort {
 
 /// What the web port is told besides the server's configuration.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
+pub struct WebOptions {
     /// Origins allowed to open WebSockets besides the app's own (`--web-origin`).
     pub origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`).
@@ -105,7 +105,7 @@ pub fn bind(host: IpAddr, port: Option<WebPort>) -> Result<Option<TcpListener>> 
 
 /// Starts the web port's accept loop in its own thread. It ends at the
 /// first connection after the server started shutting down.
-pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, options: Options) -> Result<JoinHandle<()>> {
+pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, options: WebOptions) -> Result<JoinHandle<()>> {
     let options = Arc::new(options);
     assets::prepare(); // the files gzipped now, before a browser waits for them
     std::thread::Builder::new()
@@ -114,7 +114,7 @@ pub fn spawn(listener: TcpListener, ctx: Arc<Ctx>, options: Options) -> Result<J
         .map_err(|e| Error::io("starting the web accept thread", e))
 }
 
-fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, options: &Arc<Options>) {
+fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, options: &Arc<WebOptions>) {
     loop {
         let (tcp, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -169,7 +169,7 @@ fn refuse_busy(ctx: &Ctx, mut tcp: &TcpStream, refusal: &Refusal) {
 /// Serves one connection: files until it asks for a WebSocket, which is
 /// then served by the handler of its port until it closes. Returns the
 /// socket for the caller to close.
-pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>, options: &Options) -> Arc<Stream> {
+pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>, options: &WebOptions) -> Arc<Stream> {
     let _ = stream.tcp().set_nodelay(true);
     let timeout = ctx.config.timeout;
     let _ = stream.set_write_timeout(Some(timeout));
@@ -268,7 +268,7 @@ fn upgrade(
     port: listener::Port,
     peer: SocketAddr,
     ctx: &Arc<Ctx>,
-    options: &Options,
+    options: &WebOptions,
 ) -> Arc<Stream> {
     let refuse = |status: &str, why: &str| {
         reply(&stream, &text_response(status, why, true));

@@ -8,7 +8,7 @@
 //! local clock's.
 
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, State, Text};
+use crate::protocol::{Chat, MsgState, Text};
 
 /// One message, in either direction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct Message {
     pub ts: u64,
     /// How far it got (for a message you received: `DELIVERED` once stored
     /// here, `READ` once shown to you; room messages stay `RECEIVED`).
-    pub state: State,
+    pub state: MsgState,
     pub text: Text,
     /// Why the server refused it (unknown user, not a member): it will
     /// never be delivered. `None` for every normal message.
@@ -42,7 +42,7 @@ impl Message {
     /// so `RECEIVED` at `ts`), as the one-shot `wachat send` and a file
     /// sent from a session record it.
     pub fn accepted(from: String, to: Chat, id: String, ts: u64, text: Text) -> Message {
-        Message { from, to, id, ts, state: State::Received, text, refused: None, p2p: false }
+        Message { from, to, id, ts, state: MsgState::Received, text, refused: None, p2p: false }
     }
 
     /// The conversation this message belongs to, as seen by `me`: the room,
@@ -63,9 +63,9 @@ impl Message {
 
 /// A message reached `state` at `ts` (already checked to be a step forward
 /// when it is new; a stored row is applied as it is, the furthest wins).
-pub(super) fn set_state(m: &mut Message, state: State, ts: u64) {
+pub(super) fn set_state(m: &mut Message, state: MsgState, ts: u64) {
     // The server's timestamp is the message's own time from `RECEIVED` on.
-    if state == State::Received && m.state < State::Received {
+    if state == MsgState::Received && m.state < MsgState::Received {
         m.ts = ts;
     }
     m.state = m.state.max(state);

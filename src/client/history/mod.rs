@@ -53,7 +53,7 @@ use std::path::PathBuf;
 use super::csv_file::CsvFile;
 use crate::error::Result;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, State, Text};
+use crate::protocol::{Chat, MsgState, Text};
 
 mod erase;
 mod message;
@@ -258,7 +258,7 @@ impl History {
     /// further (states never move back). For `RECEIVED`, `ts` is the
     /// server's timestamp, which becomes the message's time; the time of any
     /// other change is kept in the file, not in the message.
-    pub fn advance(&mut self, from: &str, id: &str, state: State, ts: u64) -> Result<bool> {
+    pub fn advance(&mut self, from: &str, id: &str, state: MsgState, ts: u64) -> Result<bool> {
         match self.meta(from, id) {
             Some(m) if m.state < state => {}
             _ => return Ok(false),
@@ -289,7 +289,7 @@ impl History {
     /// `me`'s direct-chat messages that the peer never acknowledged: after
     /// a crash in the middle of a chat, what must still go through the server.
     pub fn unacked_direct(&self, me: &str) -> Vec<Message> {
-        let unacked = |m: &Message| m.p2p && m.is_from(me) && m.state == State::Sent;
+        let unacked = |m: &Message| m.p2p && m.is_from(me) && m.state == MsgState::Sent;
         (0..self.messages.len()).filter(|&i| unacked(&self.messages[i])).map(|i| self.whole(i)).collect()
     }
 
@@ -305,7 +305,7 @@ mod tests {
 
     /// A message of `from` to `to` (a user or `#room`) at time 1, its text
     /// of two lines: the tests' usual one.
-    pub(super) fn msg(from: &str, to: &str, id: &str, state: State) -> Message {
+    pub(super) fn msg(from: &str, to: &str, id: &str, state: MsgState) -> Message {
         Message {
             from: from.into(),
             to: Chat::parse(to).unwrap(),
@@ -322,9 +322,9 @@ mod tests {
     fn duplicates_are_recognised_ignoring_the_case_of_the_sender() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = History::open(dir.path().join("history.csv")).unwrap();
-        assert!(log.add(msg("bob", "ana", "m1", State::Delivered)).unwrap());
-        assert!(!log.add(msg("Bob", "ana", "m1", State::Delivered)).unwrap());
-        assert!(log.add(msg("ana", "bob", "m1", State::Sent)).unwrap(), "ids are unique per sender only");
+        assert!(log.add(msg("bob", "ana", "m1", MsgState::Delivered)).unwrap());
+        assert!(!log.add(msg("Bob", "ana", "m1", MsgState::Delivered)).unwrap());
+        assert!(log.add(msg("ana", "bob", "m1", MsgState::Sent)).unwrap(), "ids are unique per sender only");
     }
 
     #[test]
@@ -335,7 +335,7 @@ mod tests {
         let at = |ts, text: &str| Message {
             ts,
             text: Text::parse(text).unwrap(),
-            ..msg("ana", "bob", "m1", State::Delivered)
+            ..msg("ana", "bob", "m1", MsgState::Delivered)
         };
         assert!(log.add_received(at(100, "old server"), "bob").unwrap());
         assert!(!log.add_received(at(100, "old server"), "bob").unwrap(), "a resend keeps its time");
@@ -343,27 +343,29 @@ mod tests {
         assert!(!log.add_received(at(200, "new server"), "bob").unwrap());
         assert!(!log.add_received(at(100, "old server"), "bob").unwrap(), "the older one's resend too");
         // (from, id) names the newer one from now on, before and after a reopen.
-        log.advance("ana", "m1", State::Read, 300).unwrap();
+        log.advance("ana", "m1", MsgState::Read, 300).unwrap();
         log.sync().unwrap();
         for log in [log, History::open(path).unwrap()] {
-            let texts: Vec<(String, State)> = log
+            let texts: Vec<(String, MsgState)> = log
                 .conversation("bob", &Chat::parse("ana").unwrap(), 10)
                 .into_iter()
                 .map(|m| (m.text.unescaped(), m.state))
                 .collect();
-            let expected = [("old server", State::Delivered), ("new server", State::Read)];
+            let expected = [("old server", MsgState::Delivered), ("new server", MsgState::Read)];
             assert_eq!(texts, expected.map(|(t, s)| (t.to_string(), s)));
         }
         // Not for a direct-chat message relayed by the server, nor for one's own.
         let dir = tempfile::tempdir().unwrap();
         let mut log = History::open(dir.path().join("history.csv")).unwrap();
-        log.add(Message { p2p: true, ..msg("ana", "bob", "d1", State::Delivered) }).unwrap();
+        log.add(Message { p2p: true, ..msg("ana", "bob", "d1", MsgState::Delivered) }).unwrap();
         assert!(
-            !log.add_received(Message { ts: 9, ..msg("ana", "bob", "d1", State::Delivered) }, "bob").unwrap()
+            !log.add_received(Message { ts: 9, ..msg("ana", "bob", "d1", MsgState::Delivered) }, "bob")
+                .unwrap()
         );
-        log.add(msg("bob", "bob", "n1", State::Sent)).unwrap();
+        log.add(msg("bob", "bob", "n1", MsgState::Sent)).unwrap();
         assert!(
-            !log.add_received(Message { ts: 9, ..msg("bob", "bob", "n1", State::Delivered) }, "Bob").unwrap()
+            !log.add_received(Message { ts: 9, ..msg("bob", "bob", "n1", MsgState::Delivered) }, "Bob")
+                .unwrap()
         );
     }
 
@@ -373,12 +375,12 @@ mod tests {
         let path = dir.path().join("history.csv");
         let mut log = History::open(path.clone()).unwrap();
         for id in ["m1", "m2", "m3"] {
-            log.add(msg("ana", "bob", id, State::Sent)).unwrap();
+            log.add(msg("ana", "bob", id, MsgState::Sent)).unwrap();
         }
-        log.add(msg("ana", "carl", "m4", State::Sent)).unwrap();
-        assert!(log.advance("ana", "m1", State::Delivered, 5).unwrap());
-        assert!(!log.advance("ana", "m1", State::Received, 6).unwrap(), "never backwards");
-        log.add(msg("bob", "ana", "b1", State::Delivered)).unwrap();
+        log.add(msg("ana", "carl", "m4", MsgState::Sent)).unwrap();
+        assert!(log.advance("ana", "m1", MsgState::Delivered, 5).unwrap());
+        assert!(!log.advance("ana", "m1", MsgState::Received, 6).unwrap(), "never backwards");
+        log.add(msg("bob", "ana", "b1", MsgState::Delivered)).unwrap();
         // READ up to m2 covers m1 and m2, not m3, not the message to carl,
         // and not bob's message to ana (the other direction).
         assert_eq!(log.read_up_to("Ana", "ana", "m2", 7).unwrap(), 2);
@@ -388,10 +390,10 @@ mod tests {
         drop(log);
 
         let log = History::open(path).unwrap();
-        let states: Vec<State> =
+        let states: Vec<MsgState> =
             ["m1", "m2", "m3"].iter().map(|id| log.get("ana", id).unwrap().state).collect();
-        assert_eq!(states, [State::Read, State::Read, State::Sent]);
-        assert_eq!(log.get("bob", "b1").unwrap().state, State::Read);
+        assert_eq!(states, [MsgState::Read, MsgState::Read, MsgState::Sent]);
+        assert_eq!(log.get("bob", "b1").unwrap().state, MsgState::Read);
         assert_eq!(log.get("ana", "m4").unwrap().refused.as_deref(), Some("no such user"));
         assert_eq!(log.get("ana", "m1").unwrap().text.unescaped(), "text m1\nsecond line");
     }
@@ -401,17 +403,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.csv");
         let mut log = History::open(path.clone()).unwrap();
-        log.add(Message { ts: 100, ..msg("ana", "bob", "m1", State::Sent) }).unwrap();
-        log.add(Message { ts: 150, p2p: true, ..msg("ana", "bob", "d1", State::Sent) }).unwrap();
-        log.advance("ana", "m1", State::Received, 120).unwrap(); // the server's clock
-        log.advance("ana", "m1", State::Delivered, 500).unwrap();
-        log.advance("ana", "d1", State::Delivered, 600).unwrap(); // the peer's ACK
+        log.add(Message { ts: 100, ..msg("ana", "bob", "m1", MsgState::Sent) }).unwrap();
+        log.add(Message { ts: 150, p2p: true, ..msg("ana", "bob", "d1", MsgState::Sent) }).unwrap();
+        log.advance("ana", "m1", MsgState::Received, 120).unwrap(); // the server's clock
+        log.advance("ana", "m1", MsgState::Delivered, 500).unwrap();
+        log.advance("ana", "d1", MsgState::Delivered, 600).unwrap(); // the peer's ACK
         assert_eq!(log.read_up_to("ana", "ana", "m1", 700).unwrap(), 1, "not the direct message");
         log.sync().unwrap();
-        let times = |log: &History| -> Vec<(u64, State)> {
+        let times = |log: &History| -> Vec<(u64, MsgState)> {
             ["m1", "d1"].iter().map(|id| log.get("ana", id).map(|m| (m.ts, m.state)).unwrap()).collect()
         };
-        let expected = [(120, State::Read), (150, State::Delivered)];
+        let expected = [(120, MsgState::Read), (150, MsgState::Delivered)];
         assert_eq!(times(&log), expected);
         drop(log);
         assert_eq!(times(&History::open(path).unwrap()), expected);
@@ -423,10 +425,10 @@ mod tests {
         let path = dir.path().join("history.csv");
         let mut log = History::open(path.clone()).unwrap();
         for id in ["d1", "d2", "d3"] {
-            log.add(Message { p2p: true, ..msg("ana", "bob", id, State::Sent) }).unwrap();
+            log.add(Message { p2p: true, ..msg("ana", "bob", id, MsgState::Sent) }).unwrap();
         }
-        log.add(Message { p2p: true, ..msg("bob", "ana", "b1", State::Delivered) }).unwrap();
-        log.advance("ana", "d1", State::Delivered, 5).unwrap();
+        log.add(Message { p2p: true, ..msg("bob", "ana", "b1", MsgState::Delivered) }).unwrap();
+        log.advance("ana", "d1", MsgState::Delivered, 5).unwrap();
         // d2 fell back to the server; d3 was never acknowledged (a crash).
         log.relay("ana", "d2").unwrap();
         log.sync().unwrap();

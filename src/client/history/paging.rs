@@ -214,7 +214,7 @@ mod tests {
     use super::super::tests::msg;
     use super::super::{TEXTS_IN_MEMORY, WINDOW, on_disk};
     use super::*;
-    use crate::protocol::State;
+    use crate::protocol::MsgState;
 
     fn lines_of(text: &str, from: u64) -> Vec<(String, u64)> {
         let dir = tempfile::tempdir().unwrap();
@@ -274,11 +274,11 @@ mod tests {
             let (from, to) = if i % 3 == 0 { ("bob", "ana") } else { ("ana", "bob") };
             let m = Message {
                 text: Text::from_plain(&text(i)).unwrap(),
-                ..msg(from, to, &format!("m{i}"), State::Sent)
+                ..msg(from, to, &format!("m{i}"), MsgState::Sent)
             };
             assert!(log.add(m).unwrap());
         }
-        log.advance("ana", "m1", State::Read, 5).unwrap();
+        log.advance("ana", "m1", MsgState::Read, 5).unwrap();
         log.sync().unwrap();
         for log in [log, History::open(path).unwrap()] {
             // In memory: the stand-in for the oldest, the text for the newest.
@@ -286,7 +286,7 @@ mod tests {
             assert_eq!(log.messages[n - 1].text.unescaped(), text(n - 1));
             // Handed out: always the real text.
             assert_eq!(log.get("bob", "m0").unwrap().text.unescaped(), text(0));
-            assert_eq!(log.get("ana", "m1").unwrap().state, State::Read);
+            assert_eq!(log.get("ana", "m1").unwrap().state, MsgState::Read);
             let all = log.conversation("ana", &Chat::User("bob".into()), n);
             assert_eq!(all.len(), n);
             assert!(all.iter().enumerate().all(|(i, m)| m.text.unescaped() == text(i)));
@@ -306,14 +306,14 @@ mod tests {
         let mut log = History::open(path.clone()).unwrap();
         let chat_of = |i: usize| if i.is_multiple_of(5) { "#general" } else { "bob" };
         for i in 0..n {
-            let m = Message { ts: i as u64, ..msg("ana", chat_of(i), &format!("m{i}"), State::Sent) };
+            let m = Message { ts: i as u64, ..msg("ana", chat_of(i), &format!("m{i}"), MsgState::Sent) };
             assert!(log.add(m).unwrap());
             match i {
-                1 => assert!(log.advance("ana", "m1", State::Received, 7).unwrap()),
+                1 => assert!(log.advance("ana", "m1", MsgState::Received, 7).unwrap()),
                 j if j == 2 * WINDOW + 500 => {
                     // Still in memory now, older than the window at the next start.
                     let old = format!("m{}", 2 * WINDOW + 1);
-                    assert!(log.advance("ana", &old, State::Read, 9).unwrap());
+                    assert!(log.advance("ana", &old, MsgState::Read, 9).unwrap());
                 }
                 _ => {}
             }
@@ -328,11 +328,11 @@ mod tests {
         let want: Vec<String> = (0..n).filter(|&i| chat_of(i) == "bob").map(|i| format!("m{i}")).collect();
         assert_eq!(all.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), want, "every one, in order");
         assert_eq!(all[0].text.unescaped(), "text m1\nsecond line");
-        assert_eq!((all[0].state, all[0].ts), (State::Received, 7), "a later row's state and time");
+        assert_eq!((all[0].state, all[0].ts), (MsgState::Received, 7), "a later row's state and time");
         let page = log.before("ana", &bob, ("ana", &format!("m{}", 2 * WINDOW + 3), 0), 2);
-        let ids: Vec<(String, State)> = page.into_iter().map(|m| (m.id, m.state)).collect();
+        let ids: Vec<(String, MsgState)> = page.into_iter().map(|m| (m.id, m.state)).collect();
         let (a, b) = (format!("m{}", 2 * WINDOW + 1), format!("m{}", 2 * WINDOW + 2));
-        assert_eq!(ids, [(a, State::Read), (b, State::Sent)], "a state row read at the start");
+        assert_eq!(ids, [(a, MsgState::Read), (b, MsgState::Sent)], "a state row read at the start");
         let room = log.conversation("ana", &Chat::parse("#general").unwrap(), 3);
         let ids: Vec<String> = room.into_iter().map(|m| m.id).collect();
         let last = |k: usize| format!("m{}", n - 5 - 5 * k);

@@ -6,7 +6,7 @@
 
 use super::{History, chat_key};
 use crate::error::Result;
-use crate::protocol::{Chat, State};
+use crate::protocol::{Chat, MsgState};
 
 impl History {
     /// `READ` is cumulative (protocol §5): marks as read the message
@@ -23,12 +23,12 @@ impl History {
         let unread: Vec<(String, String)> = self.messages[..=last]
             .iter()
             .filter(|m| {
-                !m.p2p && m.is_from(me) == mine && chat_key(&m.chat(me)) == chat && m.state < State::Read
+                !m.p2p && m.is_from(me) == mine && chat_key(&m.chat(me)) == chat && m.state < MsgState::Read
             })
             .map(|m| (m.from.clone(), m.id.clone()))
             .collect();
         for (from, id) in &unread {
-            self.advance(from, id, State::Read, ts)?;
+            self.advance(from, id, MsgState::Read, ts)?;
         }
         Ok(unread.len())
     }
@@ -61,17 +61,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = History::open(dir.path().join("history.csv")).unwrap();
         for m in [
-            msg("bob", "ana", "b1", State::Delivered),
-            msg("carl", "#tea", "c1", State::Received),
-            msg("dave", "#tea", "d1", State::Received),
-            msg("carl", "#tea", "c2", State::Received),
-            msg("ana", "#tea", "a1", State::Received),
+            msg("bob", "ana", "b1", MsgState::Delivered),
+            msg("carl", "#tea", "c1", MsgState::Received),
+            msg("dave", "#tea", "d1", MsgState::Received),
+            msg("carl", "#tea", "c2", MsgState::Received),
+            msg("ana", "#tea", "a1", MsgState::Received),
         ] {
             log.add(m).unwrap();
         }
         let tea = Chat::Room("tea".into());
         assert_eq!(log.read_mark("ana", &tea, "d1", 9).unwrap(), 2, "c1 and d1");
-        assert_eq!(log.get("carl", "c2").unwrap().state, State::Received);
+        assert_eq!(log.get("carl", "c2").unwrap().state, MsgState::Received);
         assert_eq!(log.read_mark("ana", &tea, "nope", 9).unwrap(), 0);
         assert_eq!(log.read_mark("ana", &tea, "a1", 9).unwrap(), 0, "my own is not a mark");
         assert_eq!(log.read_mark("ana", &Chat::User("Bob".into()), "b1", 9).unwrap(), 1);

@@ -9,20 +9,20 @@ use std::collections::HashMap;
 
 use super::message::set_state;
 use super::{Message, TEXTS_IN_MEMORY, WINDOW, key, on_disk};
-use crate::protocol::State;
+use crate::protocol::MsgState;
 
 /// What the `state` rows after a message's own row say of it.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Later {
-    state: Option<State>,
+    state: Option<MsgState>,
     /// The server's time, from its `RECEIVED`.
     received_ts: Option<u64>,
 }
 
 impl Later {
-    pub(super) fn add(&mut self, state: State, ts: u64) {
+    pub(super) fn add(&mut self, state: MsgState, ts: u64) {
         self.state = self.state.max(Some(state));
-        if state == State::Received {
+        if state == MsgState::Received {
             self.received_ts = Some(ts);
         }
     }
@@ -30,7 +30,7 @@ impl Later {
     /// Applies them to a message read back from its row.
     pub(super) fn apply(&self, m: &mut Message) {
         if let Some(ts) = self.received_ts {
-            set_state(m, State::Received, ts);
+            set_state(m, MsgState::Received, ts);
         }
         if let Some(state) = self.state {
             m.state = m.state.max(state);
@@ -88,7 +88,7 @@ impl Loading<'_> {
                 self.insert(message, at);
             }
             "state" => {
-                let state: State = field(5)?.parse()?;
+                let state: MsgState = field(5)?.parse()?;
                 match self.get_mut(from, id) {
                     Some(m) => set_state(m, state, ts),
                     None => self.older.entry(key(from, id)).or_default().add(state, ts),

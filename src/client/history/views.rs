@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::{History, Message, chat_key, key};
-use crate::protocol::{Chat, State};
+use crate::protocol::{Chat, MsgState};
 
 impl History {
     /// Every conversation in the log, the most recent first: its newest
@@ -25,7 +25,7 @@ impl History {
                 continue;
             }
             let chat = m.chat(me);
-            let unread = u64::from(!m.is_from(me) && !m.p2p && m.state < State::Read);
+            let unread = u64::from(!m.is_from(me) && !m.p2p && m.state < MsgState::Read);
             let entry = chats.entry(chat_key(&chat)).or_insert_with(|| (chat, i, 0));
             if m.ts >= self.messages[entry.1].ts {
                 entry.1 = i;
@@ -89,11 +89,11 @@ mod tests {
     fn summaries_show_each_chat_newest_first_with_its_unread_count() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = History::open(dir.path().join("history.csv")).unwrap();
-        log.add(Message { ts: 10, ..msg("bob", "ana", "b1", State::Delivered) }).unwrap();
-        log.add(Message { ts: 20, ..msg("bob", "ana", "b2", State::Delivered) }).unwrap();
-        log.add(Message { ts: 30, ..msg("carl", "#general", "c1", State::Received) }).unwrap();
-        log.add(Message { ts: 40, ..msg("ana", "bob", "a1", State::Sent) }).unwrap();
-        log.add(Message { ts: 50, p2p: true, ..msg("dave", "ana", "d1", State::Delivered) }).unwrap();
+        log.add(Message { ts: 10, ..msg("bob", "ana", "b1", MsgState::Delivered) }).unwrap();
+        log.add(Message { ts: 20, ..msg("bob", "ana", "b2", MsgState::Delivered) }).unwrap();
+        log.add(Message { ts: 30, ..msg("carl", "#general", "c1", MsgState::Received) }).unwrap();
+        log.add(Message { ts: 40, ..msg("ana", "bob", "a1", MsgState::Sent) }).unwrap();
+        log.add(Message { ts: 50, p2p: true, ..msg("dave", "ana", "d1", MsgState::Delivered) }).unwrap();
         log.read_up_to("ana", "bob", "b1", 60).unwrap();
         let got: Vec<(String, String, u64)> = log
             .summaries("ana")
@@ -108,10 +108,10 @@ mod tests {
     fn a_conversation_holds_both_directions_and_only_that_chat() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = History::open(dir.path().join("history.csv")).unwrap();
-        log.add(msg("ana", "bob", "a1", State::Sent)).unwrap();
-        log.add(msg("bob", "ana", "b1", State::Delivered)).unwrap();
-        log.add(msg("carl", "#general", "c1", State::Received)).unwrap();
-        log.add(msg("ana", "bob", "a2", State::Sent)).unwrap();
+        log.add(msg("ana", "bob", "a1", MsgState::Sent)).unwrap();
+        log.add(msg("bob", "ana", "b1", MsgState::Delivered)).unwrap();
+        log.add(msg("carl", "#general", "c1", MsgState::Received)).unwrap();
+        log.add(msg("ana", "bob", "a2", MsgState::Sent)).unwrap();
         let ids = |chat: &str, n| -> Vec<String> {
             log.conversation("ana", &Chat::parse(chat).unwrap(), n).into_iter().map(|m| m.id).collect()
         };

@@ -51,13 +51,13 @@ pub enum Taken {
 /// The pool: idle connections, and how many are out.
 #[derive(Default)]
 pub struct Pool {
-    state: Mutex<State>,
+    state: Mutex<PoolState>,
     /// Signalled when a place is given back (or connections forgotten).
     returned: Condvar,
 }
 
 #[derive(Default)]
-struct State {
+struct PoolState {
     /// Idle connections, each with when it was given back.
     idle: Vec<(Link, Instant)>,
     /// The pool's connections borrowed now (or being made).

@@ -101,7 +101,7 @@ fn event_replies() {
 
 #[test]
 fn states_only_move_forward() {
-    assert!(State::Sent < State::Received);
-    assert!(State::Received < State::Delivered);
-    assert!(State::Delivered < State::Read);
+    assert!(MsgState::Sent < MsgState::Received);
+    assert!(MsgState::Received < MsgState::Delivered);
+    assert!(MsgState::Delivered < MsgState::Read);
 }

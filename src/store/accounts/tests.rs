@@ -25,7 +25,7 @@ fn new(name: &str, password: &str) -> NewAccount {
 
 /// Opens `dir` as the server does; stopped when dropped.
 fn serve(dir: &Path) -> Arc<Store> {
-    let backend = LocalStore::open(dir, Options::default(), Box::new(|_| {})).unwrap();
+    let backend = LocalStore::open(dir, StoreOptions::default(), Box::new(|_| {})).unwrap();
     Arc::new(Store::new(Arc::new(backend), hasher()))
 }
 
@@ -104,7 +104,7 @@ fn a_reused_name_keeps_one_row_in_users_csv_the_new_accounts() {
     let hash = hasher().hash("pw").unwrap();
     let ana = NewAccount { name: "ana".into(), email: "ana@old.example.org".into(), hash };
     Accounts::open(dir.path()).unwrap().add(vec![ana, new("bob", "pw")]).unwrap();
-    let backend = LocalStore::open(dir.path(), Options::default(), Box::new(|_| {})).unwrap();
+    let backend = LocalStore::open(dir.path(), StoreOptions::default(), Box::new(|_| {})).unwrap();
     let server = Store::new(Arc::new(backend), hasher()).with_name_quarantine(std::time::Duration::ZERO);
     let (ana, _) = server.login("ana", "pw", false).unwrap();
     server.delete_account(ana).unwrap();

@@ -10,18 +10,21 @@ use super::super::ballast::BALLAST;
 use super::super::budget::{Budget, LOOK_EVERY, MinFree};
 use super::super::disk::Disk;
 use super::super::sim_disk::SimDisk;
-use super::super::{Hasher, LocalStore, Options, Store, UserId};
+use super::super::{Hasher, LocalStore, Store, StoreOptions, UserId};
 use super::committer::RETRY;
 use crate::protocol::{Chat, Code, Ko, Text};
 
-/// Options with no free-space floor, for the tests of a write that meets
+/// StoreOptions with no free-space floor, for the tests of a write that meets
 /// a full disk: the floor would refuse it first (a disk filled by
 /// `SimDisk::fill` has 0 bytes free), and the write would never meet it.
-fn no_floor() -> Options {
-    Options { budget: Budget { min_free: MinFree::Bytes(0), ..Budget::default() }, ..Options::default() }
+fn no_floor() -> StoreOptions {
+    StoreOptions {
+        budget: Budget { min_free: MinFree::Bytes(0), ..Budget::default() },
+        ..StoreOptions::default()
+    }
 }
 
-fn open(disk: &Arc<SimDisk>, options: Options) -> (Arc<LocalStore>, Store) {
+fn open(disk: &Arc<SimDisk>, options: StoreOptions) -> (Arc<LocalStore>, Store) {
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let local =
         Arc::new(LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
@@ -101,7 +104,7 @@ fn the_free_space_floor_refuses_writes_before_the_disk_is_full_and_lets_them_in_
     let disk = SimDisk::new();
     let floor = 4096;
     let budget = Budget { min_free: MinFree::Bytes(floor), ..Budget::NONE };
-    let options = Options { budget, ..Options::default() };
+    let options = StoreOptions { budget, ..StoreOptions::default() };
     let (_, store) = open(&disk, options);
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
@@ -133,7 +136,7 @@ fn the_free_space_floor_refuses_writes_before_the_disk_is_full_and_lets_them_in_
 fn a_quota_refuses_the_sender_only_and_its_count_survives_a_restart() {
     let disk = SimDisk::new();
     let budget = Budget { user_quota: 1000, ..Budget::NONE };
-    let options = Options { budget, checkpoint_records: 5, ..Options::default() };
+    let options = StoreOptions { budget, checkpoint_records: 5, ..StoreOptions::default() };
     let (local, store) = open(&disk, options.clone());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();
@@ -168,7 +171,7 @@ fn a_quota_refuses_the_sender_only_and_its_count_survives_a_restart() {
 fn a_full_inbox_refuses_the_sender_and_the_recipient_keeps_everything() {
     let disk = SimDisk::new();
     let budget = Budget { inbox_max: 3, ..Budget::NONE };
-    let (local, store) = open(&disk, Options { budget, ..Options::default() });
+    let (local, store) = open(&disk, StoreOptions { budget, ..StoreOptions::default() });
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();
     let (carl, _) = store.register("carl", "", "pw").unwrap();
@@ -191,7 +194,8 @@ fn a_full_inbox_refuses_the_sender_and_the_recipient_keeps_everything() {
 fn retention_gives_a_quota_back_and_a_crash_after_it_counts_again() {
     let disk = SimDisk::new();
     let budget = Budget { user_quota: 3000, ..Budget::NONE };
-    let options = Options { budget, segment_size: 600, retain: Some(Duration::ZERO), ..Options::default() };
+    let options =
+        StoreOptions { budget, segment_size: 600, retain: Some(Duration::ZERO), ..StoreOptions::default() };
     let (local, store) = open(&disk, options.clone());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();

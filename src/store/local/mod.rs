@@ -28,7 +28,7 @@
 //!
 //! A start reads `users.csv`, the newest whole checkpoint, and the log
 //! after it: how long that takes depends on the size of the state and on
-//! [`Options::checkpoint_records`], not on the size of the history.
+//! [`StoreOptions::checkpoint_records`], not on the size of the history.
 //!
 //! ## Locks
 //!
@@ -70,7 +70,7 @@ use parking_lot::Mutex;
 use super::backend::{Deliver, Ticket};
 use super::disk::{Disk, RealDisk, SyncPoint};
 use super::log::Log;
-pub use super::options::{CHECKPOINT_RECORDS, Options, SEGMENT_SIZE};
+pub use super::options::{CHECKPOINT_RECORDS, SEGMENT_SIZE, StoreOptions};
 use super::record::{Pos, Record};
 use super::state::{Batch, State};
 use super::users::load_users;
@@ -90,7 +90,7 @@ pub struct LocalStore {
 pub(in crate::store) struct Inner {
     pub(super) dir: PathBuf,
     pub(super) disk: Arc<dyn Disk>,
-    pub(super) options: Options,
+    pub(super) options: StoreOptions,
     pub(super) state: Mutex<State>,
     pub(super) pending: Mutex<Pending>,
     /// How far the log is durable, and the group commit's queue.
@@ -161,7 +161,7 @@ impl LocalStore {
     /// Opens the data directory `dir` on this machine's disk: takes its
     /// lock, makes its permissions private, converts a directory of the
     /// first layout, and loads it.
-    pub fn open(dir: &Path, options: Options, deliver: Deliver) -> Result<LocalStore> {
+    pub fn open(dir: &Path, options: StoreOptions, deliver: Deliver) -> Result<LocalStore> {
         let disk = RealDisk;
         if !disk.exists(dir) {
             let ctx = |e| Error::io(format!("store: {}", dir.display()), e);
@@ -177,7 +177,7 @@ impl LocalStore {
     pub fn open_on(
         disk: Arc<dyn Disk>,
         dir: &Path,
-        options: Options,
+        options: StoreOptions,
         deliver: Deliver,
         lock: Option<DataLock>,
     ) -> Result<LocalStore> {
@@ -297,7 +297,7 @@ impl Drop for LocalStore {
 fn load(
     disk: Arc<dyn Disk>,
     dir: &Path,
-    options: &Options,
+    options: &StoreOptions,
 ) -> Result<(State, Arc<Log>, super::log::LogWriter, Pos, u64)> {
     let mut state = State::default();
     load_users(disk.as_ref(), dir, &mut state)?;

@@ -28,7 +28,7 @@ use super::reader::{Reader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
-use crate::protocol::{Chat, ChatLine, EventRef, HistoryLine, HistoryLineRef, Ko, State as MsgState};
+use crate::protocol::{Chat, ChatLine, EventRef, HistoryLine, HistoryLineRef, Ko, MsgState};
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;

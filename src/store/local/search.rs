@@ -11,7 +11,7 @@ use super::Inner;
 use super::reads::{Directions, directions};
 use crate::protocol::action::{Act, ActionId, ActionsSince};
 use crate::protocol::fates::Fates;
-use crate::protocol::{Chat, Code, HistoryLine, Ko, State, Text};
+use crate::protocol::{Chat, Code, HistoryLine, Ko, MsgState, Text};
 use crate::store::record::{MsgRef, Pos};
 use crate::store::search::{MAX_READ_BYTES, MAX_READ_RECORDS, Query, Searched, fold_escaped, words};
 use crate::store::state::UserId;
@@ -22,50 +22,50 @@ struct Walk {
     direct: Option<Directions>,
 }
 
-/// Records per block of the index.
-const BLOCK_RECORDS: usize = 1024;
-/// Bytes after which a block ends even with fewer records (long texts):
-/// a block is read whole, so this bounds what one block costs a search.
-const BLOCK_BYTES: u64 = 256 * 1024;
-/// Bits of a block's Bloom filter: 2 KiB a block, 2 MiB per million
-/// messages; with ~1,000 different words and conversations in a block,
-/// one block in ~30 may hold a word it does not, and one in ~1,000 may
+/// Records per span of the index.
+const SPAN_RECORDS: usize = 1024;
+/// Bytes after which a span ends even with fewer records (long texts):
+/// a span is read whole, so this bounds what one span costs a search.
+const SPAN_BYTES: u64 = 256 * 1024;
+/// Bits of a span's Bloom filter: 2 KiB a span, 2 MiB per million
+/// messages; with ~1,000 different words and conversations in a span,
+/// one span in ~30 may hold a word it does not, and one in ~1,000 may
 /// hold a word and a conversation it does not.
 const BLOOM_WORDS: usize = 256;
-/// Put in the filter of a block with an action (edit, delete, reaction)
-/// in a conversation, before the conversation's key: such a block is read
+/// Put in the filter of a span with an action (edit, delete, reaction)
+/// in a conversation, before the conversation's key: such a span is read
 /// by every search of that conversation, so that no deletion is missed.
 const ACTION: &str = "\u{1}action";
 
-/// The index: the log's records in blocks of [`BLOCK_RECORDS`] (or
-/// [`BLOCK_BYTES`]), each with a Bloom filter of the words in its texts
-/// and of its conversations. A search reads only the blocks that may hold
+/// The index: the log's records in spans of [`SPAN_RECORDS`] (or
+/// [`SPAN_BYTES`]), each with a Bloom filter of the words in its texts
+/// and of its conversations. A search reads only the spans that may hold
 /// one of its conversations and all its words (or an action there), newest
 /// first, and at most [`MAX_READ_BYTES`]. Built as searches go: a search
-/// first adds the blocks written since the last one (the first search
+/// first adds the spans written since the last one (the first search
 /// after a start reads the whole log).
 #[derive(Default)]
 pub struct Index {
-    blocks: Mutex<Blocks>,
+    spans: Mutex<Spans>,
 }
 
 #[derive(Default)]
-struct Blocks {
-    done: Vec<Block>,
+struct Spans {
+    done: Vec<Span>,
     /// Where the first record not in `done` is (0: the log's start).
     built_to: Pos,
 }
 
-struct Block {
+struct Span {
     first: Pos,
     /// The position after its last record.
     end: Pos,
     bloom: Box<[u64; BLOOM_WORDS]>,
 }
 
-impl Block {
-    fn new(first: Pos) -> Block {
-        Block { first, end: first, bloom: Box::new([0; BLOOM_WORDS]) }
+impl Span {
+    fn new(first: Pos) -> Span {
+        Span { first, end: first, bloom: Box::new([0; BLOOM_WORDS]) }
     }
 
     fn add(&mut self, key: &str) {
@@ -112,14 +112,14 @@ impl Wanted {
         Wanted { chats, words: query.words.iter().map(|w| bits(w)).collect() }
     }
 
-    /// The block may hold a match in one of the conversations, or an
+    /// The span may hold a match in one of the conversations, or an
     /// action that changes what came before.
-    fn in_block(&self, block: &Block) -> bool {
+    fn in_span(&self, span: &Span) -> bool {
         let mut words = None;
         self.chats.iter().any(|(chat, action)| {
-            block.may_hold(chat)
-                && (block.may_hold(action)
-                    || *words.get_or_insert_with(|| self.words.iter().all(|w| block.may_hold(w))))
+            span.may_hold(chat)
+                && (span.may_hold(action)
+                    || *words.get_or_insert_with(|| self.words.iter().all(|w| span.may_hold(w))))
         })
     }
 }
@@ -151,7 +151,7 @@ impl Inner {
 
     /// The records from `from` to `end` with their positions: one
     /// positioned read of their bytes when they lie in one segment, as
-    /// most blocks do.
+    /// most spans do.
     fn block_lines(&self, from: Pos, end: Pos) -> Result<Vec<(Pos, String)>, Ko> {
         let len = (end - from) as usize;
         let mut buf = Vec::new();
@@ -162,7 +162,7 @@ impl Inner {
                 // Each line with its `\n` (what follows the last one is not
                 // a line). A blank line is passed over, never a stop: one
                 // inserted in the newest segment hid every later record
-                // of its block from `SEARCH` (issue 49, item 10).
+                // of its span from `SEARCH` (issue 49, item 10).
                 for line in buf[..len].split_inclusive(|&b| b == b'\n').filter(|l| l.ends_with(b"\n")) {
                     let record = &line[..line.len() - 1];
                     if let Ok(text) = std::str::from_utf8(record)
@@ -178,38 +178,38 @@ impl Inner {
         Ok(lines)
     }
 
-    /// Adds to the index the full blocks of records before `synced`.
+    /// Adds to the index the full spans of records before `synced`.
     fn extend_index(&self, synced: Pos) -> Result<Pos, Ko> {
-        let mut blocks = self.search_index.blocks.lock();
-        let from = blocks.built_to.max(self.log.start());
-        let mut block = Block::new(from);
+        let mut spans = self.search_index.spans.lock();
+        let from = spans.built_to.max(self.log.start());
+        let mut span = Span::new(from);
         let mut count = 0;
         let mut finished = Vec::new();
         self.records(from, synced, |pos, line| {
-            if count == BLOCK_RECORDS || block.end - block.first >= BLOCK_BYTES {
-                finished.push(std::mem::replace(&mut block, Block::new(pos)));
+            if count == SPAN_RECORDS || span.end - span.first >= SPAN_BYTES {
+                finished.push(std::mem::replace(&mut span, Span::new(pos)));
                 count = 0;
             }
             count += 1;
-            block.end = pos + line.len() as u64 + 1;
+            span.end = pos + line.len() as u64 + 1;
             if let Ok(m) = MsgRef::decode(line) {
                 let chat = chat_key(&m);
                 if m.id.starts_with('_') {
-                    block.add(&format!("{ACTION}{chat}"));
+                    span.add(&format!("{ACTION}{chat}"));
                 }
-                block.add(&chat);
+                span.add(&chat);
                 let folded = fold_escaped(&m.text);
-                words(&folded).for_each(|w| block.add(w));
+                words(&folded).for_each(|w| span.add(w));
             }
         })?;
         if let Some(last) = finished.last() {
-            blocks.built_to = last.end;
+            spans.built_to = last.end;
         }
-        blocks.done.extend(finished);
-        // Retention removed the oldest segments: their blocks go too.
+        spans.done.extend(finished);
+        // Retention removed the oldest segments: their spans go too.
         let start = self.log.start();
-        blocks.done.retain(|b| b.end > start);
-        Ok(blocks.built_to)
+        spans.done.retain(|b| b.end > start);
+        Ok(spans.built_to)
     }
 
     /// `SEARCH` on the local store (see the module documentation).
@@ -269,12 +269,12 @@ impl Inner {
         let wanted = Wanted::new(keys.into_iter(), query);
         let synced = self.synced();
         let built_to = self.extend_index(synced)?;
-        // The ranges to read, newest first: what is not in a block yet,
-        // then every block that may hold the words in these conversations.
+        // The ranges to read, newest first: what is not in a span yet,
+        // then every span that may hold the words in these conversations.
         let mut ranges = vec![(built_to, synced)];
         {
-            let blocks = self.search_index.blocks.lock();
-            ranges.extend(blocks.done.iter().rev().filter(|b| wanted.in_block(b)).map(|b| (b.first, b.end)));
+            let spans = self.search_index.spans.lock();
+            ranges.extend(spans.done.iter().rev().filter(|b| wanted.in_span(b)).map(|b| (b.first, b.end)));
         }
         let mut search = Search { me, since, walks, edited: HashSet::new(), query, limit, found: Vec::new() };
         let mut reading = Reading::default();
@@ -328,7 +328,7 @@ impl Search<'_> {
                 continue;
             }
             let Ok(m) = MsgRef::decode(line) else { continue };
-            // The conversation first (most records of a block are other
+            // The conversation first (most records of a span are other
             // people's), then only actions (which change what came
             // before), edited messages and matches matter.
             let Some(walk) = conversation(&m, &self.me).and_then(|c| self.walks.get_mut(&c)) else {
@@ -405,7 +405,7 @@ impl Walk {
     }
 
     fn line(&self, m: &MsgRef, text: Text) -> HistoryLine {
-        let state = self.direct.as_ref().map_or(State::Received, |d| d.state(m.from, m.dord));
+        let state = self.direct.as_ref().map_or(MsgState::Received, |d| d.state(m.from, m.dord));
         HistoryLine {
             from: m.from.to_string(),
             to: Chat::registered(m.to),
@@ -439,13 +439,13 @@ mod tests {
     use crate::store::disk::Disk;
     use crate::store::search::MAX_READ_RECORDS;
     use crate::store::sim_disk::SimDisk;
-    use crate::store::{Hasher, LocalStore, Options, Store};
+    use crate::store::{Hasher, LocalStore, Store, StoreOptions};
 
     /// A store whose log holds `n` messages of ~4 KB from ana to bob,
     /// every other one holding `alpha`, the others `beta`.
     fn store_with(n: usize) -> (Arc<LocalStore>, Store, UserId) {
         let disk: Arc<dyn Disk> = Arc::new(SimDisk::new());
-        let options = Options { fsync: false, ..Options::default() };
+        let options = StoreOptions { fsync: false, ..StoreOptions::default() };
         let local =
             Arc::new(LocalStore::open_on(disk, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
         let store = Store::new(local.clone(), Hasher::new(8).unwrap());
@@ -468,7 +468,7 @@ mod tests {
         (local, store, ana)
     }
 
-    /// Issue 38, item 4: a search whose words are all in every block, but
+    /// Issue 38, item 4: a search whose words are all in every span, but
     /// never in one message, read the whole log. It stops at its bounds
     /// now, and says it was cut.
     #[test]
@@ -483,14 +483,14 @@ mod tests {
         assert!(reading.records <= MAX_READ_RECORDS, "{reading:?}");
         assert!(reading.bytes > MAX_READ_BYTES / 2, "it read up to its bound: {reading:?}");
         // A search that finds its 50 first (in 100 messages of 4 KB) reads
-        // what is not yet in a block and a block or two, uncut.
+        // what is not yet in a span and a span or two, uncut.
         let (found, reading) = local.search_reading(ana, &chats, &Query::new("alpha"), 50).unwrap();
         assert_eq!(found.len(), 50);
-        assert!(!reading.cut && reading.bytes <= 3 * (BLOCK_BYTES + 8192), "{reading:?}");
+        assert!(!reading.cut && reading.bytes <= 3 * (SPAN_BYTES + 8192), "{reading:?}");
     }
 
     /// Issue 38, item 4: a search of a conversation with no message read
-    /// every block that might hold the word. The blocks' filters hold
+    /// every span that might hold the word. The spans' filters hold
     /// their conversations too: it reads none of them.
     #[test]
     fn item4_a_search_of_an_empty_room_reads_no_block_of_other_chats() {
@@ -499,6 +499,6 @@ mod tests {
         let chats = [Chat::Room("empty".into())];
         let (found, reading) = local.search_reading(ana, &chats, &Query::new("alpha"), 50).unwrap();
         assert!(found.is_empty());
-        assert!(reading.bytes <= BLOCK_BYTES + 8192, "read only what is not yet in a block: {reading:?}");
+        assert!(reading.bytes <= SPAN_BYTES + 8192, "read only what is not yet in a span: {reading:?}");
     }
 }

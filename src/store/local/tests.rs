@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::super::disk::Disk;
 use super::super::sim_disk::SimDisk;
-use super::super::{DEDUP_WINDOW, Hasher, LocalStore, Options, Store, UserId};
+use super::super::{DEDUP_WINDOW, Hasher, LocalStore, Store, StoreOptions, UserId};
 use crate::protocol::{Chat, Code, Ko, Text};
 
 /// Listing lines as written on the wire.
@@ -17,7 +17,7 @@ fn wire<T: std::fmt::Display>(lines: Vec<T>) -> Vec<String> {
     lines.iter().map(T::to_string).collect()
 }
 
-fn open(disk: &Arc<SimDisk>, options: Options) -> (Arc<LocalStore>, Store) {
+fn open(disk: &Arc<SimDisk>, options: StoreOptions) -> (Arc<LocalStore>, Store) {
     let d: Arc<dyn Disk> = Arc::new(disk.clone());
     let local =
         Arc::new(LocalStore::open_on(d, Path::new("/data"), options, Box::new(|_| {}), None).unwrap());
@@ -66,7 +66,7 @@ fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
         min_free: super::super::budget::MinFree::Bytes(0),
         ..Default::default()
     };
-    let (_, store) = open(&disk, Options { budget, ..Options::default() });
+    let (_, store) = open(&disk, StoreOptions { budget, ..StoreOptions::default() });
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();
     send(&store, ana, "bob", "m1").unwrap();
@@ -90,7 +90,7 @@ fn a_failed_write_is_never_acknowledged_and_reads_go_on() {
     store.stop();
     assert_eq!(m2.recv_timeout(Duration::from_secs(30)).unwrap().unwrap_err().code, Code::Internal);
     disk.free_up();
-    let (_, store) = open(&disk, Options::default());
+    let (_, store) = open(&disk, StoreOptions::default());
     assert_eq!(history(&store, ana, "bob").len(), 1, "a refused message is not stored");
 }
 
@@ -115,14 +115,14 @@ fn restart(disk: &Arc<SimDisk>, store: Store, how: Restart) -> Store {
             d.remove(&path).unwrap();
         }
     }
-    open(disk, Options::default()).1
+    open(disk, StoreOptions::default()).1
 }
 
 #[test]
 fn resends_are_recognised_within_the_window_also_after_a_restart() {
     for how in [Restart::Not, Restart::FromCheckpoint, Restart::FromLog] {
         let disk = SimDisk::new();
-        let (_, store) = open(&disk, Options::default());
+        let (_, store) = open(&disk, StoreOptions::default());
         let (ana, _) = store.register("ana", "", "pw").unwrap();
         let (bob, _) = store.register("bob", "", "pw").unwrap();
         let first: Vec<String> =
@@ -144,7 +144,7 @@ fn resends_are_recognised_within_the_window_also_after_a_restart() {
 #[test]
 fn a_resend_in_the_same_burst_is_recognised_before_it_is_written() {
     let disk = SimDisk::new();
-    let (_, store) = open(&disk, Options::default());
+    let (_, store) = open(&disk, StoreOptions::default());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     let to = Chat::parse("bob").unwrap();
@@ -160,7 +160,7 @@ fn a_resend_in_the_same_burst_is_recognised_before_it_is_written() {
 #[test]
 fn an_id_that_shares_a_tag_with_a_recent_one_is_still_a_new_message() {
     let disk = SimDisk::new();
-    let (local, store) = open(&disk, Options::default());
+    let (local, store) = open(&disk, StoreOptions::default());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();
     let first = send(&store, ana, "bob", "m1").unwrap();
@@ -184,7 +184,7 @@ fn an_id_that_shares_a_tag_with_a_recent_one_is_still_a_new_message() {
 #[test]
 fn retention_removes_old_segments_that_no_inbox_needs() {
     let disk = SimDisk::new();
-    let options = Options { segment_size: 600, retain: Some(Duration::ZERO), ..Options::default() };
+    let options = StoreOptions { segment_size: 600, retain: Some(Duration::ZERO), ..StoreOptions::default() };
     let (local, store) = open(&disk, options.clone());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     let (bob, _) = store.register("bob", "", "pw").unwrap();
@@ -222,7 +222,7 @@ fn retention_removes_old_segments_that_no_inbox_needs() {
 fn a_crash_at_any_step_of_a_checkpoint_loses_nothing() {
     for step in 1..=8 {
         let disk = SimDisk::new();
-        let (local, store) = open(&disk, Options::default());
+        let (local, store) = open(&disk, StoreOptions::default());
         let (ana, _) = store.register("ana", "", "pw").unwrap();
         store.register("bob", "", "pw").unwrap();
         send(&store, ana, "bob", "before").unwrap();
@@ -232,7 +232,7 @@ fn a_crash_at_any_step_of_a_checkpoint_loses_nothing() {
         let _ = local.checkpoint();
         disk.power_cut();
         store.stop();
-        let (_, store) = open(&disk, Options::default());
+        let (_, store) = open(&disk, StoreOptions::default());
         let ids: Vec<String> =
             history(&store, ana, "bob").iter().map(|l| l.split(':').nth(2).unwrap().to_string()).collect();
         assert_eq!(ids, ["before", "between"], "cut at step {step} of the checkpoint");
@@ -242,7 +242,7 @@ fn a_crash_at_any_step_of_a_checkpoint_loses_nothing() {
 
 #[test]
 fn a_crash_at_any_step_of_a_segment_roll_loses_nothing() {
-    let options = Options { segment_size: 200, ..Options::default() };
+    let options = StoreOptions { segment_size: 200, ..StoreOptions::default() };
     for step in 1..=6 {
         let disk = SimDisk::new();
         let (_, store) = open(&disk, options.clone());
@@ -271,7 +271,7 @@ fn a_crash_at_any_step_of_a_segment_roll_loses_nothing() {
 #[test]
 fn an_unreadable_checkpoint_is_passed_over_for_the_one_before() {
     let disk = SimDisk::new();
-    let (local, store) = open(&disk, Options::default());
+    let (local, store) = open(&disk, StoreOptions::default());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     send(&store, ana, "bob", "m1").unwrap();
@@ -283,7 +283,7 @@ fn an_unreadable_checkpoint_is_passed_over_for_the_one_before() {
     let mut file = disk.open_append(&newest).unwrap();
     file.truncate(file.len() / 2).unwrap();
     drop(file);
-    let (_, store) = open(&disk, Options::default());
+    let (_, store) = open(&disk, StoreOptions::default());
     assert_eq!(history(&store, ana, "bob").len(), 2);
     assert_eq!(replay(&store, store.user_id("bob").unwrap()).len(), 2);
 }
@@ -291,7 +291,7 @@ fn an_unreadable_checkpoint_is_passed_over_for_the_one_before() {
 #[test]
 fn a_long_history_is_read_again_as_it_is_written_and_cut_at_its_byte_limit() {
     let disk = SimDisk::new();
-    let (_, store) = open(&disk, Options::default());
+    let (_, store) = open(&disk, StoreOptions::default());
     let (ana, _) = store.register("ana", "", "pw").unwrap();
     store.register("bob", "", "pw").unwrap();
     let text = Text::parse(&"z".repeat(4000)).unwrap();
@@ -315,7 +315,7 @@ fn a_long_history_is_read_again_as_it_is_written_and_cut_at_its_byte_limit() {
 #[test]
 fn a_long_room_stretch_replays_in_order_across_strides_and_rooms() {
     let disk = SimDisk::new();
-    let (_, store) = open(&disk, Options::default());
+    let (_, store) = open(&disk, StoreOptions::default());
     let [ana, bob, cy] = ["ana", "bob", "cy"].map(|name| store.register(name, "", "pw").unwrap().0);
     for (user, room) in [(ana, "#a"), (bob, "#a"), (cy, "#a"), (ana, "#b"), (cy, "#b")] {
         let ticket = store.join(user, room).unwrap();
@@ -352,7 +352,7 @@ fn a_long_room_stretch_replays_in_order_across_strides_and_rooms() {
 fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
     for how in [Restart::Not, Restart::FromCheckpoint, Restart::FromLog] {
         let disk = SimDisk::new();
-        let (_, store) = open(&disk, Options::default());
+        let (_, store) = open(&disk, StoreOptions::default());
         let (ana, _) = store.register("ana", "", "pw").unwrap();
         let (bob, _) = store.register("bob", "", "pw").unwrap();
         send(&store, ana, "bob", "m1").unwrap();

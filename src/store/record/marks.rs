@@ -25,7 +25,7 @@ use std::sync::Arc;
 use super::Record;
 use super::fields::{Fields, Line};
 use super::message::Pos;
-use crate::protocol::State as MsgState;
+use crate::protocol::MsgState;
 use crate::store::meaning;
 use crate::store::state::{Delivery, Pushed, Queued, State, UserId, side};
 

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::UserId;
-use crate::protocol::{EventRef, State as MsgState};
+use crate::protocol::{EventRef, MsgState};
 use crate::store::record::message::{Message, NO_POS, Pos};
 
 /// A user's queue of events (protocol §5): numbered from 1, never reused.

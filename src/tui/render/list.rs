@@ -22,7 +22,7 @@ use crate::i18n::console::{Msg as Words, ticks};
 use crate::i18n::tr;
 use crate::i18n::tui::Msg;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, State};
+use crate::protocol::{Chat, MsgState};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
@@ -139,6 +139,6 @@ fn short_time(app: &App, ts: u64) -> String {
 }
 
 /// Ticks are dim until read, which is in colour (or bold).
-pub fn tick_style(app: &App, state: State) -> Style {
-    if state == State::Read { app.theme.read() } else { app.theme.ticks() }
+pub fn tick_style(app: &App, state: MsgState) -> Style {
+    if state == MsgState::Read { app.theme.read() } else { app.theme.ticks() }
 }

@@ -14,13 +14,13 @@ use super::super::theme::Theme;
 use crate::client::{ChatSummary, Message, Presence};
 use crate::display::local_time;
 use crate::i18n::Lang;
-use crate::protocol::{Chat, State, Text};
+use crate::protocol::{Chat, MsgState, Text};
 
 /// 2024-03-05 14:02 UTC: "now" in every test.
 const NOW: u64 = 1_709_647_320_000;
 const MINUTE: u64 = 60_000;
 
-fn msg(from: &str, to: &str, id: &str, minutes_ago: u64, state: State, text: &str) -> Message {
+fn msg(from: &str, to: &str, id: &str, minutes_ago: u64, state: MsgState, text: &str) -> Message {
     Message {
         from: from.into(),
         to: Chat::parse(to).unwrap(),
@@ -45,19 +45,19 @@ fn app(color: bool) -> App {
         ChatSummary {
             chat: Chat::User("bob".into()),
             unread: 2,
-            last: Some(msg("bob", "ana", "b2", 5, State::Delivered, "sí, a las 8")),
+            last: Some(msg("bob", "ana", "b2", 5, MsgState::Delivered, "sí, a las 8")),
             online: Some(true),
         },
         ChatSummary {
             chat: Chat::Room("general".into()),
             unread: 0,
-            last: Some(msg("carl", "#general", "c1", 10, State::Received, "who's up for lunch?")),
+            last: Some(msg("carl", "#general", "c1", 10, MsgState::Received, "who's up for lunch?")),
             online: None,
         },
         ChatSummary {
             chat: Chat::User("dave".into()),
             unread: 0,
-            last: Some(msg("ana", "dave", "a9", 60 * 24, State::Read, "see you")),
+            last: Some(msg("ana", "dave", "a9", 60 * 24, MsgState::Read, "see you")),
             online: Some(false),
         },
     ]);
@@ -121,17 +121,17 @@ fn the_chat_list_shows_badges_previews_times_online_dots_and_p2p() {
 
 /// bob's chat with one message of yours in each state.
 fn conversation(app: &mut App) {
-    let mut refused = msg("ana", "bob", "a6", 1, State::Sent, "to nobody");
+    let mut refused = msg("ana", "bob", "a6", 1, MsgState::Sent, "to nobody");
     refused.refused = Some("no user named bob".into());
-    let mut direct = msg("ana", "bob", "a7", 0, State::Delivered, "straight to you");
+    let mut direct = msg("ana", "bob", "a7", 0, MsgState::Delivered, "straight to you");
     direct.p2p = true;
     let messages = vec![
-        msg("bob", "ana", "b1", 60 * 24 + 5, State::Read, "¿tienes los apuntes?"),
-        msg("ana", "bob", "a1", 6, State::Read, "mañana te los paso"),
-        msg("ana", "bob", "a2", 5, State::Delivered, "delivered"),
-        msg("ana", "bob", "a3", 4, State::Received, "on the server"),
-        msg("ana", "bob", "a4", 3, State::Sent, "on its way"),
-        msg("bob", "ana", "b2", 2, State::Delivered, "sí, a las 8"),
+        msg("bob", "ana", "b1", 60 * 24 + 5, MsgState::Read, "¿tienes los apuntes?"),
+        msg("ana", "bob", "a1", 6, MsgState::Read, "mañana te los paso"),
+        msg("ana", "bob", "a2", 5, MsgState::Delivered, "delivered"),
+        msg("ana", "bob", "a3", 4, MsgState::Received, "on the server"),
+        msg("ana", "bob", "a4", 3, MsgState::Sent, "on its way"),
+        msg("bob", "ana", "b2", 2, MsgState::Delivered, "sí, a las 8"),
         refused,
         direct,
     ];
@@ -281,12 +281,12 @@ fn hostile_text_never_breaks_the_frame() {
     let messages = evil
         .iter()
         .enumerate()
-        .map(|(i, t)| msg("bob", "ana", &format!("e{i}"), 9 - i as u64, State::Delivered, t));
-    let mut mine = msg("ana", "bob", "m", 0, State::Read, evil[3]);
+        .map(|(i, t)| msg("bob", "ana", &format!("e{i}"), 9 - i as u64, MsgState::Delivered, t));
+    let mut mine = msg("ana", "bob", "m", 0, MsgState::Read, evil[3]);
     mine.text = Text::from_plain(&format!("{}{}", evil[0], evil[4])).unwrap();
     app.view = Some(ChatView::new("ana", Chat::User("bob".into()), messages.chain([mine]).collect(), 0));
     app.chats.apply(
-        &crate::client::Notice::Message(msg("bob", "ana", "last", 0, State::Delivered, evil[0])),
+        &crate::client::Notice::Message(msg("bob", "ana", "last", 0, MsgState::Delivered, evil[0])),
         None,
     );
     for (w, h) in [(80, 24), (120, 40), (81, 25)] {
@@ -346,10 +346,10 @@ fn a_message_taller_than_the_pane_shows_its_first_rows_and_how_many_more() {
     let mut app = app(false);
     let tall = vec!["l"; 2_000].join("\n"); // 2,000 lines, 3,999 bytes
     let messages = vec![
-        msg("bob", "ana", "b1", 3, State::Read, "before it"),
-        msg("bob", "ana", "b2", 2, State::Read, &tall),
-        msg("bob", "ana", "b3", 1, State::Read, "after it"),
-        msg("ana", "bob", "a1", 0, State::Read, &tall),
+        msg("bob", "ana", "b1", 3, MsgState::Read, "before it"),
+        msg("bob", "ana", "b2", 2, MsgState::Read, &tall),
+        msg("bob", "ana", "b3", 1, MsgState::Read, "after it"),
+        msg("ana", "bob", "a1", 0, MsgState::Read, &tall),
     ];
     app.view = Some(ChatView::new("ana", Chat::User("bob".into()), messages, 0));
     let rows = rows(&draw(&app, 80, 24));
@@ -367,7 +367,7 @@ fn a_message_taller_than_the_pane_shows_its_first_rows_and_how_many_more() {
 fn a_rooms_title_shows_announce_its_topic_and_a_mute() {
     let mut app = app(false);
     let room = Chat::Room("general".into());
-    let messages = vec![msg("carl", "#general", "c1", 10, State::Received, "who's up for lunch?")];
+    let messages = vec![msg("carl", "#general", "c1", 10, MsgState::Received, "who's up for lunch?")];
     app.open(room.clone(), messages);
     let info = [
         crate::protocol::RoomInfoLine::Mode(crate::protocol::Mode::Announce),
@@ -388,12 +388,12 @@ fn a_rooms_title_shows_announce_its_topic_and_a_mute() {
 fn actions_fold_into_their_messages_and_the_chosen_one_is_reversed() {
     let mut app = app(false);
     let messages = vec![
-        msg("bob", "ana", "b1", 6, State::Read, "helo"),
-        msg("ana", "bob", "a1", 5, State::Read, "> bob: hello\nyes!"),
-        msg("bob", "ana", "_e1_b1", 4, State::Read, "✎ hello"),
-        msg("ana", "bob", "_r2_b1", 3, State::Read, "👍 to: hello"),
-        msg("bob", "ana", "b2", 2, State::Read, "secret"),
-        msg("bob", "ana", "_d3_b2", 1, State::Read, "(message deleted)"),
+        msg("bob", "ana", "b1", 6, MsgState::Read, "helo"),
+        msg("ana", "bob", "a1", 5, MsgState::Read, "> bob: hello\nyes!"),
+        msg("bob", "ana", "_e1_b1", 4, MsgState::Read, "✎ hello"),
+        msg("ana", "bob", "_r2_b1", 3, MsgState::Read, "👍 to: hello"),
+        msg("bob", "ana", "b2", 2, MsgState::Read, "secret"),
+        msg("bob", "ana", "_d3_b2", 1, MsgState::Read, "(message deleted)"),
     ];
     app.view = Some(ChatView::new("ana", Chat::User("bob".into()), messages, 0));
     app.select = Some(super::super::choice::Selection {
@@ -432,8 +432,8 @@ fn pinned_chats_come_first_muted_ones_are_marked_and_a_mention_stands_out() {
     let position = |needle: &str| rows.iter().position(|r| r.contains(needle)).unwrap();
     assert!(position("dave") < position(bob), "a pinned chat is on top:\n{}", rows.join("\n"));
 
-    let mention = msg("carl", "#general", "c2", 1, State::Received, "@ana lunch?");
-    let plain = msg("carl", "#general", "c3", 0, State::Received, "anyone?");
+    let mention = msg("carl", "#general", "c2", 1, MsgState::Received, "@ana lunch?");
+    let plain = msg("carl", "#general", "c3", 0, MsgState::Received, "anyone?");
     app.view = Some(ChatView::new("ana", Chat::Room("general".into()), vec![plain, mention], 0));
     let buffer = draw(&app, 100, 30);
     let rows_now = super::tests::rows(&buffer);
