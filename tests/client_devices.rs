@@ -20,10 +20,32 @@ fn connect_without_password(
     extra: &[&str],
     stdin: &str,
 ) -> support::console::Outcome {
+    connect_ana(server, dir, extra, "", stdin)
+}
+
+/// `wachat connect --user ana` with `extra` arguments, `password` in the
+/// environment and `stdin` typed.
+fn connect_ana(
+    server: &TestServer,
+    dir: &Path,
+    extra: &[&str],
+    password: &str,
+    stdin: &str,
+) -> support::console::Outcome {
     let mut args: Vec<String> = vec!["connect".into(), "--user".into(), "ana".into()];
     args.extend(connection_args(server.send, server.recv, dir));
     args.extend(extra.iter().map(|a| a.to_string()));
-    run_wachat(&args, "", stdin)
+    run_wachat(&args, password, stdin)
+}
+
+/// ana's `device` starts with no password anywhere: its kept `token`
+/// logs it in, and the trace shows the login without it.
+fn logs_in_by_its_token(server: &TestServer, dir: &Path, device: &str, token: &str) {
+    let back = connect_without_password(server, dir, &["--device", device, "--trace"], "/quit\n");
+    assert!(back.status.success(), "{}", back.stderr);
+    // The console prints its trace above the prompt, on stdout.
+    assert!(back.stdout.contains(&format!("send > LOGIN:ana@{device}:***")), "{}", back.stdout);
+    assert!(!back.stdout.contains(token.trim_end()), "the token is a secret: {}", back.stdout);
 }
 
 #[test]
@@ -179,11 +201,7 @@ fn a_device_linked_with_a_code_logs_in_with_its_token_until_it_is_unlinked() {
     assert!(again.stderr.contains("AUTH_FAILED"), "{}", again.stderr);
 
     // From then on the tablet needs no password: its token logs it in.
-    let back = connect_without_password(&server, dir.path(), &["--device", "tablet", "--trace"], "/quit\n");
-    assert!(back.status.success(), "{}", back.stderr);
-    // The console prints its trace above the prompt, on stdout.
-    assert!(back.stdout.contains("send > LOGIN:ana@tablet:***"), "{}", back.stdout);
-    assert!(!back.stdout.contains(token.trim_end()), "the token is a secret: {}", back.stdout);
+    logs_in_by_its_token(&server, dir.path(), "tablet", &token);
 
     // Unlinked from the lab while it runs: it stops and forgets its token.
     let mut running = Console::connected(&server, "ana", dir.path(), &["--device", "tablet"]);
@@ -251,10 +269,7 @@ fn stay_keeps_a_token_after_a_password_login_and_the_next_start_needs_no_passwor
     let server = TestServer::start();
     server.register(&["ana"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut args: Vec<String> = vec!["connect".into(), "--user".into(), "ana".into()];
-    args.extend(connection_args(server.send, server.recv, dir.path()));
-    args.extend(["--device".into(), "lab".into(), "--stay".into()]);
-    let first = run_wachat(&args, "pw-ana", "/quit\n");
+    let first = connect_ana(&server, dir.path(), &["--device", "lab", "--stay"], "pw-ana", "/quit\n");
     assert!(first.status.success(), "{}\n{}", first.stdout, first.stderr);
     let lab = device_dir(dir.path(), server.send, "ana", "lab");
     let token = fs::read_to_string(lab.join("token")).unwrap();
@@ -267,10 +282,7 @@ fn stay_keeps_a_token_after_a_password_login_and_the_next_start_needs_no_passwor
     }
 
     // The next start: no password anywhere, the token logs it in.
-    let back = connect_without_password(&server, dir.path(), &["--device", "lab", "--trace"], "/quit\n");
-    assert!(back.status.success(), "{}", back.stderr);
-    assert!(back.stdout.contains("send > LOGIN:ana@lab:***"), "{}", back.stdout);
-    assert!(!back.stdout.contains(token.trim_end()), "the token is a secret: {}", back.stdout);
+    logs_in_by_its_token(&server, dir.path(), "lab", &token);
     // The session logged in with the token may link another device.
     let mut running = Console::connected(&server, "ana", dir.path(), &["--device", "lab"]);
     running.type_line("/link");
