@@ -237,28 +237,19 @@ impl Session<'_> {
     /// is durable by the thread that makes it so; this thread goes back to
     /// reading. Their place in the output is taken now.
     fn leave_with_store(&mut self, ticket: Ticket) -> io::Result<()> {
-        let number = self.output.reserve();
+        let place = self.keep_place();
         let replies = std::mem::take(&mut self.replies);
-        let output = self.output.clone();
         self.in_flight = self.in_flight.max(Some(ticket));
-        let first_read = self.first_read.take();
         self.ctx.store.when_durable(
             ticket,
             Box::new(move |stored| {
                 let count = replies.len();
-                output.fill(number, encode(replies, stored));
-                observe_latency(first_read, count);
+                place.fill(encode(replies, stored), count);
             }),
         );
-        // A client that does not read its replies cannot pile them up here.
-        if self.output.unsent() >= REPLY_BUDGET {
-            self.output.drain(Instant::now() + self.ctx.config.timeout)?;
-        }
-        Ok(())
+        self.within_reply_budget()
     }
-}
 
-impl Session<'_> {
     /// Keeps the next reply's place in the output and hands `start` what
     /// writes it there once its request is done: a cluster's `PART`,
     /// whose commit it shares with other parts (`cluster::parts`). This
@@ -269,24 +260,53 @@ impl Session<'_> {
         if self.flush().is_err() {
             return Flow::Close; // the socket broke: nothing more is written
         }
-        let number = self.output.reserve();
-        let output = self.output.clone();
-        let first_read = self.first_read.take();
+        let place = self.keep_place();
         start(Box::new(move |result| {
             let reply = result.unwrap_or_else(|ko| {
                 crate::metrics::get().ko(ko.code);
                 Reply::Ko(ko)
             });
-            output.fill(number, reply.to_string().into_bytes());
-            observe_latency(first_read, 1);
+            place.fill(reply.to_string().into_bytes(), 1);
         }));
-        // A client that does not read its replies cannot pile them up here.
-        if self.output.unsent() >= REPLY_BUDGET
-            && self.output.drain(Instant::now() + self.ctx.config.timeout).is_err()
-        {
-            return Flow::Close;
+        match self.within_reply_budget() {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Close,
         }
-        Flow::Continue
+    }
+
+    /// The next place in the output, for replies another thread writes
+    /// once their request is done.
+    fn keep_place(&mut self) -> Place {
+        Place {
+            number: self.output.reserve(),
+            output: self.output.clone(),
+            first_read: self.first_read.take(),
+        }
+    }
+
+    /// A client that does not read its replies cannot pile them up here:
+    /// past [`REPLY_BUDGET`] unsent, this thread waits for it to read.
+    fn within_reply_budget(&mut self) -> io::Result<()> {
+        if self.output.unsent() >= REPLY_BUDGET {
+            self.output.drain(Instant::now() + self.ctx.config.timeout)?;
+        }
+        Ok(())
+    }
+}
+
+/// A place kept in the output ([`Session::keep_place`]).
+struct Place {
+    number: u64,
+    output: Arc<Replies>,
+    first_read: Option<Instant>,
+}
+
+impl Place {
+    /// Writes `bytes`, the encoding of `replies` replies, in the place,
+    /// and observes their latency.
+    fn fill(self, bytes: Vec<u8>, replies: usize) {
+        self.output.fill(self.number, bytes);
+        observe_latency(self.first_read, replies);
     }
 }
 
