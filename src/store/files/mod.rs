@@ -638,7 +638,12 @@ impl Files {
             known => known.map(|(meta, received, _)| (meta, received)),
         };
         let (meta, received) = match known {
-            Some(known) => known,
+            Some((meta, received)) => {
+                if !is_owner(&meta, owner) {
+                    return Err(unknown());
+                }
+                (meta, received)
+            }
             None => {
                 let meta = self.store.meta(id)?.ok_or_else(unknown)?;
                 if !is_owner(&meta, owner) {
@@ -651,9 +656,6 @@ impl Files {
                 (meta, received)
             }
         };
-        if !is_owner(&meta, owner) {
-            return Err(unknown());
-        }
         if self.completing.lock().contains(id) {
             let why = "this file's last part is being completed: send this part again in a moment";
             return Err(Ko::new(Code::RateLimited, why));
@@ -674,13 +676,13 @@ impl Files {
     /// Appends `data` at `offset` of upload `id` and returns once it is
     /// durable: at once, or after the parts on their way before it (a
     /// store that appends later), which must all have been stored.
+    /// (An empty `data` is still handed to a store that appends later: it
+    /// waits there for the parts before it.)
     fn append_now(&self, id: &str, offset: u64, data: &[u8]) -> Result<(), Ko> {
-        if !self.store.appends_later() {
-            return if data.is_empty() { Ok(()) } else { self.store.append(id, offset, data) };
+        if data.is_empty() && !self.store.appends_later() {
+            return Ok(());
         }
-        let (done, stored) = crossbeam_channel::bounded(1);
-        self.store.append_later(id, offset, data.to_vec(), Box::new(move |r| drop(done.send(r))));
-        stored.recv().unwrap_or_else(|_| Err(Ko::new(Code::Internal, "a part was not answered")))
+        self.store.append(id, offset, data)
     }
 
     /// The last part came: checks the sha256 from the stored bytes, makes
