@@ -23,7 +23,7 @@ pub(super) const MSG_COST: u32 = 1;
 
 /// The room for this many `MSG`s (about 80 bytes each) is kept between
 /// bursts ([`Session::send_msgs`]): more than a client's usual window
-/// (chatload keeps 100 in flight), a bounded cost per connection.
+/// (the benchmarks keep 100 in flight), a bounded cost per connection.
 const KEPT_BURST: usize = 256;
 
 /// What to do after a request.
