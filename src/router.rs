@@ -30,7 +30,6 @@
 //! connection would make 30,000 threads for 10,000 users, past what Linux
 //! allows one process here (see BENCHMARKS.md).
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -41,6 +40,7 @@ use parking_lot::Mutex;
 
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Event};
+use crate::store::state::IdMap;
 use crate::store::{Delivery, Pushed, UserId};
 use crate::transport::Stream;
 
@@ -302,7 +302,7 @@ fn write_event(out: &mut Vec<u8>, seq: u64, event: &Pushed) {
 /// newest last.
 #[derive(Default)]
 pub struct Router {
-    online: Mutex<HashMap<UserId, Vec<Arc<Outlet>>>>,
+    online: Mutex<IdMap<UserId, Vec<Arc<Outlet>>>>,
     /// The logged-in send connections, to log a user or a device out on
     /// both ports (see `sends`).
     pub sends: SendSessions,
@@ -400,7 +400,7 @@ impl Router {
         // Each online recipient's outlets (one per device), with its
         // events of this batch in order.
         type Events<'a> = (Vec<Arc<Outlet>>, Vec<(u64, &'a Pushed)>);
-        let mut per_user: HashMap<UserId, Events<'_>> = HashMap::new();
+        let mut per_user: IdMap<UserId, Events<'_>> = IdMap::default();
         {
             let online = self.online.lock();
             for d in deliveries {

@@ -284,7 +284,11 @@ pub enum Request {
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
 pub fn command_word(line: &str) -> &str {
-    line.split(':').next().unwrap_or("")
+    // A byte scan: the word is a few bytes long, and it is looked up as
+    // many as three times a request (`parse`, its family's grammar, its
+    // row), where `split`'s searcher cost more to set up than to run.
+    let end = line.bytes().position(|b| b == b':').unwrap_or(line.len());
+    &line[..end]
 }
 
 impl Request {

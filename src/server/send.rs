@@ -112,7 +112,8 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
 impl Session<'_> {
     fn run(&mut self) -> std::io::Result<()> {
         loop {
-            let deadline = Instant::now() + self.ctx.config.timeout;
+            let now = Instant::now();
+            let deadline = now + self.ctx.config.timeout;
             let frame = loop {
                 // While replies are on their way, wake up now and then to
                 // write what the kernel did not take from the thread that
@@ -143,7 +144,9 @@ impl Session<'_> {
             if flow == Flow::Close
                 || !self.reader.has_frame()
                 || self.queued >= REPLY_BUDGET
-                || self.first_read.is_some_and(|read| read.elapsed() >= SLOW_BURST)
+                // `now` (before this frame was read) rather than one more
+                // clock read per request: late by one request at most.
+                || self.first_read.is_some_and(|read| now.saturating_duration_since(read) >= SLOW_BURST)
                 || self.refused_for_rate
             {
                 self.flush()?;
@@ -161,7 +164,8 @@ impl Session<'_> {
     /// One request: a first frame before the login; after it, parsed,
     /// metered at its row's cost, and served by its row's handler (in its
     /// file of `requests/`), within one deadline for its storage
-    /// (`store::deadline`).
+    /// (`store::deadline`); a `MSG` is only gathered, its burst metered
+    /// and given its deadline as it goes to the store.
     fn handle(&mut self, line: &str) -> Flow {
         self.first_read.get_or_insert_with(Instant::now);
         let Some((id, name)) = self.user.clone() else {
@@ -175,17 +179,20 @@ impl Session<'_> {
         let Some(row) = requests::row(command_word(line)) else {
             return requests::not_served(self, &request);
         };
-        // A `MSG` is gathered, and metered with its burst (`send_msgs`).
-        // Any other request lets the gathered ones go to the store first:
-        // a `READ` or `HISTORY` right behind a `MSG` sees it.
-        if !matches!(request, Request::Msg { .. }) {
-            self.send_msgs();
-            if let Err(ko) = self.ctx.meter(id, self.peer.ip(), (row.cost)(&request)) {
-                log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
-                return self.refuse(ko);
-            }
+        // A `MSG` is gathered, and metered and given its deadline with its
+        // burst (`send_msgs`). Any other request lets the gathered ones go
+        // to the store first: a `READ` or `HISTORY` right behind a `MSG`
+        // sees it.
+        let who = Who { id, name: &name };
+        if matches!(request, Request::Msg { .. }) {
+            return row.serve(self, who, request);
         }
-        deadline::within(|| row.serve(self, Who { id, name: &name }, request))
+        self.send_msgs();
+        if let Err(ko) = self.ctx.meter(id, self.peer.ip(), (row.cost)(&request)) {
+            log_limited!(self.ctx.logs.throttled, info, "{}: {name} throttled (--rate)", self.peer);
+            return self.refuse(ko);
+        }
+        deadline::within(|| row.serve(self, who, request))
     }
 
     /// Writes every queued reply: leaves them with the store if they only
@@ -238,7 +245,10 @@ impl Session<'_> {
     /// reading. Their place in the output is taken now.
     fn leave_with_store(&mut self, ticket: Ticket) -> io::Result<()> {
         let place = self.keep_place();
-        let replies = std::mem::take(&mut self.replies);
+        // The next burst's replies get room for as many as this one's
+        // at once, not by a reallocation at each doubling.
+        let room = self.replies.len();
+        let replies = std::mem::replace(&mut self.replies, Vec::with_capacity(room));
         self.in_flight = self.in_flight.max(Some(ticket));
         self.ctx.store.when_durable(
             ticket,

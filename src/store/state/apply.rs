@@ -6,10 +6,11 @@
 //! `State::enqueue_room` for room messages in a row), a room made and
 //! forgotten, a member leaving.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Batch, Delivery, Direct, Pushed, Queued, Room, RoomId, Run, State, User, UserId, pair, side};
+use super::{
+    Batch, Delivery, Direct, IdMap, Pushed, Queued, Room, RoomId, Run, State, User, UserId, pair, side,
+};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
 use crate::store::record::{NO_POS, Pos, Record};
@@ -169,7 +170,7 @@ impl State {
         let name = format!("#{}", name.trim_start_matches('#'));
         let room = Room {
             name: name.as_str().into(),
-            members: HashMap::new(),
+            members: IdMap::default(),
             head: NO_POS,
             count: 0,
             last_order: 0,

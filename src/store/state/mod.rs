@@ -48,6 +48,16 @@ use crate::protocol::{Chat, ChatLine, RoomLine};
 
 /// Index of an account in [`State::users`].
 pub type UserId = usize;
+
+/// A map keyed by numbers the server assigns (user ids, pairs of them),
+/// which a client cannot choose: hashed with foldhash (seeded per
+/// process), not std's SipHash, whose resistance to chosen keys costs
+/// ~200 instructions a lookup, ~12 of them a message (docs/BENCHMARKS.md).
+/// Names, which clients choose, stay in std's maps.
+pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The set of [`IdMap`].
+pub type IdSet<K> = HashSet<K, foldhash::fast::RandomState>;
 /// Index of a room in the state's table of rooms.
 pub type RoomId = usize;
 
@@ -93,7 +103,7 @@ pub struct User {
     /// Salted argon2id hash (PHC string); never the password.
     pub hash: String,
     /// Users with whom this one has a direct conversation.
-    pub(super) peers: HashSet<UserId>,
+    pub(super) peers: IdSet<UserId>,
     /// Rooms this user is a member of.
     pub(super) rooms: BTreeSet<RoomId>,
     /// Its latest messages (see [`recent`]); shared with a checkpoint
@@ -157,7 +167,7 @@ pub struct Marks {
 pub struct Room {
     /// `#name` as spelled by the first member.
     pub name: Arc<str>,
-    pub(super) members: HashMap<UserId, Member>,
+    pub(super) members: IdMap<UserId, Member>,
     pub(super) head: Pos,
     pub(super) count: u64,
     pub(super) last_order: u64,
@@ -200,7 +210,7 @@ pub struct State {
     /// Freed room ids, for reuse.
     free_rooms: Vec<RoomId>,
     room_ids: HashMap<String, RoomId>,
-    pub(super) directs: HashMap<(UserId, UserId), Direct>,
+    pub(super) directs: IdMap<(UserId, UserId), Direct>,
     /// Newest timestamp given out: time never goes backwards in a history.
     pub last_ts: u64,
     /// Count of messages applied; orders conversations by recency.
@@ -342,7 +352,15 @@ impl State {
             Queued::Direct { from, dord, id, .. } => Some((*from, *dord, id.clone())),
             _ => None,
         });
-        direct.collect()
+        // Room for all at once (an entry holds one event or more): an ACK
+        // of a long burst collected by doubling cost a busy server's
+        // `malloc` a few per cent.
+        let inbox = &self.users[user].inbox;
+        let most =
+            inbox.queue.len().min(usize::try_from(seq.saturating_sub(inbox.acked)).unwrap_or(usize::MAX));
+        let mut acked = Vec::with_capacity(most);
+        acked.extend(direct);
+        acked
     }
 
     /// `user`'s inbox entries with the number of each one's first event.
