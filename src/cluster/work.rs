@@ -23,6 +23,7 @@ use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
 use crate::store::meaning;
+use crate::store::meaning::send;
 use crate::store::{Delivery, Message, Pushed, UserId};
 
 /// The kinds of event (column `events.kind`).
@@ -83,8 +84,9 @@ impl Work {
     }
 
     /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`. In order: the
-    /// sender's quota, the recipient and the message's number in its
-    /// stream, the sender's counters, the events, the row.
+    /// recipient, whether the sender may send to it (`meaning::send`),
+    /// the message's number in its stream, the sender's counters, the
+    /// events, the row.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn send(
         &mut self,
@@ -97,11 +99,11 @@ impl Work {
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
         room_ids: &HashMap<String, i64>,
     ) -> Result<Accepted, Ko> {
-        let quota = self.budget.user_quota;
-        super::budget::check_quota(quota, self.inboxes.get(&from).map_or(0, |i| i.stored))?;
+        let quota =
+            super::budget::quota(self.budget.user_quota, self.inboxes.get(&from).map_or(0, |i| i.stored));
         let (stream, ord, to_name) = match to {
-            Chat::User(name) => self.next_direct(from, name, users)?,
-            Chat::Room(name) => self.next_in_room(from, name, room_ids)?,
+            Chat::User(name) => self.next_direct(from, name, users, quota)?,
+            Chat::Room(name) => self.next_in_room(from, name, room_ids, quota)?,
         };
         let inbox = self.inboxes.get_mut(&from).expect("the sender's inbox is locked");
         let sender_ord = inbox.sent;
@@ -130,43 +132,42 @@ impl Work {
     }
 
     /// A direct message to `name`: its direction, its number there, and
-    /// the recipient's name; refused for an unknown or deleted account
-    /// and a full inbox.
+    /// the recipient's name, if `meaning::send` lets it go to the
+    /// account as the batch found it (deleted or not, its inbox).
     fn next_direct(
         &mut self,
         from: UserId,
         name: &str,
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
+        quota: send::Quota,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
-        let Some(Some((to, to_name))) = users.get(&fold(name)) else {
-            return Err(Ko::no_user(name));
-        };
-        if self.gone.contains(to) {
-            return Err(meaning::to_deleted(to_name));
-        }
-        let waiting = self.inboxes.get(to).map_or(0, |i| i.last_seq - i.acked);
-        super::budget::check_inbox(self.budget.inbox_max, to_name, waiting)?;
-        let dir = self.dirs.entry((from, *to)).or_default();
+        let found = users.get(&fold(name)).and_then(Option::as_ref).map(|(to, to_name)| {
+            let waiting = self.inboxes.get(to).map_or(0, |i| count(i.last_seq - i.acked));
+            let addressee = send::Addressee { name: to_name, deleted: self.gone.contains(to), waiting };
+            ((*to, to_name.clone()), addressee)
+        });
+        let (to, to_name) = send::to_user(name, found, quota, self.budget.inbox_max)?;
+        let dir = self.dirs.entry((from, to)).or_default();
         let ord = dir.sent;
         dir.sent += 1;
-        Ok((Stream::Direct { sender: from, recipient: *to }, ord, to_name.clone()))
+        Ok((Stream::Direct { sender: from, recipient: to }, ord, to_name))
     }
 
     /// A message to the room `name`: the room, the message's number in it,
-    /// and its name; refused unless `from` is a member.
+    /// and its name, if `meaning::send` lets `from` send there (a member,
+    /// and the room's rules as `moderation::send_refusals` read them).
     fn next_in_room(
         &mut self,
         from: UserId,
         name: &str,
         room_ids: &HashMap<String, i64>,
+        quota: send::Quota,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
-        let not_member = || crate::protocol::Ko::not_member(name);
-        let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
-        let room =
-            self.rooms.get_mut(&rid).filter(|r| r.members.contains_key(&from)).ok_or_else(not_member)?;
-        if let Some(ko) = self.refused.get(&(from, rid)) {
-            return Err(ko.clone());
-        }
+        let rid = room_ids.get(&fold(name)).copied();
+        let rid = rid.filter(|rid| self.rooms.get(rid).is_some_and(|r| r.members.contains_key(&from)));
+        let found = rid.map(|rid| (rid, self.refused.get(&(from, rid)).cloned().map_or(Ok(()), Err)));
+        let rid = send::to_room(name, found, quota)?;
+        let room = self.rooms.get_mut(&rid).expect("found");
         let ord = room.count;
         room.count += 1;
         Ok((Stream::Room(rid), ord, room.name.clone()))
