@@ -23,7 +23,7 @@ use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
 use crate::store::meaning;
-use crate::store::meaning::send;
+use crate::store::meaning::{rooms, send};
 use crate::store::{Delivery, Message, Pushed, UserId};
 
 /// The kinds of event (column `events.kind`).
@@ -270,9 +270,7 @@ impl Work {
             }
             Chat::Room(name) => {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
-                let Some((rid, room)) = room.filter(|(_, r)| r.members.contains_key(&user)) else {
-                    return Err(crate::protocol::Ko::not_member(name));
-                };
+                let (rid, room) = rooms::member(name, room.filter(|(_, r)| r.members.contains_key(&user)))?;
                 let found = found.ok_or_else(unknown)?;
                 if meaning::reads(count(room.members[&user]), count(found.ord)) {
                     let chat = room.name.clone();
@@ -314,16 +312,15 @@ impl Work {
         room: &str,
         room_ids: &HashMap<String, i64>,
     ) -> Result<(), Ko> {
-        let rid = room_ids.get(&fold(room)).copied();
-        let r = rid.and_then(|rid| self.rooms.get_mut(&rid).filter(|r| r.live));
-        let r = r.ok_or_else(|| crate::protocol::Ko::no_room(room))?;
-        if r.members.remove(&user).is_none() {
-            return Err(crate::protocol::Ko::not_member(room));
-        }
+        let live =
+            room_ids.get(&fold(room)).copied().filter(|rid| self.rooms.get(rid).is_some_and(|r| r.live));
+        let found = live.map(|rid| (rid, self.rooms[&rid].members.contains_key(&user)));
+        let rid = rooms::leave(room, found)?;
+        let r = self.rooms.get_mut(&rid).expect("found");
+        r.members.remove(&user);
         if r.members.is_empty() {
             r.live = false; // its name may start a new room
         }
-        let rid = rid.expect("found");
         self.writes.joined.retain(|&(room, u, _)| (room, u) != (rid, user as i64));
         self.writes.left.push((rid, user as i64));
         Ok(())

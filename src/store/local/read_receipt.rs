@@ -15,6 +15,7 @@ use super::super::state::UserId;
 use super::Inner;
 use super::reader::{Reader, read_failed};
 use crate::protocol::{Chat, Ko};
+use crate::store::meaning::rooms;
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -69,16 +70,15 @@ impl Inner {
     /// `READ:#<room>:<id>`: `user` read `room` up to its newest message `id`.
     pub(super) fn read_room(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
         let unknown = || crate::protocol::Ko::no_message(id, Chat::Room(name.to_string()));
-        let not_member = || crate::protocol::Ko::not_member(name);
         let (head, since) = {
             let state = self.state.lock();
-            let room = state.member_room(name, user).ok_or_else(not_member)?;
+            let room = rooms::member(name, state.member_room(name, user))?;
             (state.room_head(room), state.users[user].since)
         };
         // `READ:#room:<id>` names no sender: the newest message with that id.
         let ord = self.search(head, since, |m| m.id == id)?.ok_or_else(unknown)?.ord;
         let ((), ticket) = self.write(|state, batch| {
-            let room = state.member_room(name, user).ok_or_else(not_member)?;
+            let room = rooms::member(name, state.member_room(name, user))?;
             if ord >= state.room_link(room).ord {
                 return Err(unknown()); // the room was emptied and made again meanwhile
             }

@@ -29,6 +29,7 @@ use super::stretch::Stretch;
 use super::{Inner, Pending};
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, EventRef, HistoryLine, HistoryLineRef, Ko, MsgState};
+use crate::store::meaning::rooms;
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
@@ -57,8 +58,7 @@ impl Inner {
                     (state.direct_head(user, peer), Some(marks), since)
                 }
                 Chat::Room(name) => {
-                    let room =
-                        state.member_room(name, user).ok_or_else(|| crate::protocol::Ko::not_member(name))?;
+                    let room = rooms::member(name, state.member_room(name, user))?;
                     (state.room_head(room), None, since)
                 }
             }

@@ -145,10 +145,8 @@ impl Backend for LocalStore {
     /// `LEAVE`.
     fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
-            // The code is NOT_MEMBER either way; the reason says which.
-            let r = state.room_id(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
-            let r = Some(r).filter(|&r| state.is_member(r, user));
-            let r = r.ok_or_else(|| crate::protocol::Ko::not_member(room))?;
+            let found = state.room_id(room).map(|r| (r, state.is_member(r, user)));
+            let r = crate::store::meaning::rooms::leave(room, found)?;
             let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.clone());
             let name = state.room(r).name.clone();
             state.commit(Record::Leave { ts, user: me, room: name }, batch)

@@ -19,8 +19,10 @@
 //! cut by what the request names (issue 54): each is a pure function of
 //! what the store found, so a backend looks things up and stores the
 //! result, and `src/cluster/` names no refusal of its own.
-//! - [`send`]: who may send a `MSG` where (recipient, room, quota, inbox).
+//! - [`send`]: who may send a `MSG` where (recipient, room, quota, inbox);
+//! - [`rooms`]: a room that is missing, or that the asker is not in.
 
+pub mod rooms;
 pub mod send;
 
 use crate::protocol::{Code, Ko};
