@@ -23,7 +23,7 @@ use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
 use crate::store::meaning;
-use crate::store::meaning::{rooms, send};
+use crate::store::meaning::{read, rooms, send};
 use crate::store::{Delivery, Message, Pushed, UserId};
 
 /// The kinds of event (column `events.kind`).
@@ -249,13 +249,10 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         ts: i64,
     ) -> Result<(), Ko> {
-        let unknown = || crate::protocol::Ko::no_message(id, chat);
         match chat {
             Chat::User(peer) => {
-                let Some(Some((from, peer_name))) = users.get(&fold(peer)) else {
-                    return Err(crate::protocol::Ko::no_sender(peer));
-                };
-                let found = found.ok_or_else(unknown)?;
+                let (from, peer_name) = read::sender(peer, users.get(&fold(peer)).and_then(Option::as_ref))?;
+                let found = read::message(id, chat, found)?;
                 let dir = self.dirs.entry((*from, user)).or_default();
                 if meaning::reads(count(dir.read), count(found.ord)) {
                     dir.read = found.ord + 1;
@@ -271,7 +268,7 @@ impl Work {
             Chat::Room(name) => {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
                 let (rid, room) = rooms::member(name, room.filter(|(_, r)| r.members.contains_key(&user)))?;
-                let found = found.ok_or_else(unknown)?;
+                let found = read::message(id, chat, found)?;
                 if meaning::reads(count(room.members[&user]), count(found.ord)) {
                     let chat = room.name.clone();
                     self.rooms.get_mut(&rid).expect("found").members.insert(user, found.ord + 1);

@@ -20,8 +20,10 @@
 //! what the store found, so a backend looks things up and stores the
 //! result, and `src/cluster/` names no refusal of its own.
 //! - [`send`]: who may send a `MSG` where (recipient, room, quota, inbox);
-//! - [`rooms`]: a room that is missing, or that the asker is not in.
+//! - [`rooms`]: a room that is missing, or that the asker is not in;
+//! - [`read`]: a `READ` of a sender or message that is not there.
 
+pub mod read;
 pub mod rooms;
 pub mod send;
 
