@@ -14,7 +14,7 @@ use super::super::state::{Batch, RoomId, State, UserId};
 use super::Inner;
 use crate::protocol::names::fold;
 use crate::protocol::{Change, Ko, Role, RoomInfoLine};
-use crate::store::meaning::rooms;
+use crate::store::meaning::{accounts, rooms};
 
 impl Inner {
     /// See [`Backend::moderate`](crate::store::Backend::moderate).
@@ -29,7 +29,7 @@ impl Inner {
             let r = rooms::existing(room, state.room_id(room))?;
             let (name, actor) = (state.room(r).name.clone(), state.users[by].name.clone());
             let target = match change.target() {
-                Some(t) => Some(state.user_id(t).ok_or_else(|| Ko::no_user(t))?),
+                Some(t) => Some(accounts::user(t, state.user_id(t))?),
                 None => None,
             };
             let target_role = target.map_or(Role::None, |t| state.role_in(r, t));

@@ -190,7 +190,7 @@ impl Walk<'_> {
 /// The peer called `name` of `user`'s direct conversation, and the marks
 /// of both its directions (`KO:UNKNOWN_USER` if there is no such user).
 pub(super) fn directions(state: &State, user: UserId, name: &str) -> Result<(UserId, Directions), Ko> {
-    let peer = state.user_id(name).ok_or_else(|| Ko::no_user(name))?;
+    let peer = crate::store::meaning::accounts::user(name, state.user_id(name))?;
     let marks = Directions {
         me: state.users[user].name.clone(),
         mine: state.marks(user, peer),

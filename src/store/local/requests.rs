@@ -26,6 +26,7 @@ use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
+use crate::store::meaning::accounts;
 use crate::store::settings::{self, Kept, KeyChange, Setting};
 
 /// Each request the server makes of the local store, in the trait's
@@ -77,10 +78,7 @@ impl Backend for LocalStore {
     fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
         self.inner.write(|state, batch| {
             let name = state.users[user].name.clone();
-            if !state.users[user].is_deleted() {
-                // Two registrations of the freed name at once: this one lost.
-                return Err(crate::protocol::Ko::name_taken(&name));
-            }
+            accounts::reuses(&name, state.users[user].is_deleted())?;
             let ts = state.next_ts(now_ms());
             // The newest row of a name is its e-mail and creation time
             // (`users::load_users`); the record is what makes the account.
@@ -408,9 +406,8 @@ impl Inner {
             // Checked before anything is applied: all or none.
             let mut seen = std::collections::HashSet::new();
             for (name, _, _) in new {
-                if state.user_id(name).is_some() || !seen.insert(crate::protocol::names::fold(name)) {
-                    return Err(crate::protocol::Ko::name_taken(name));
-                }
+                let taken = state.user_id(name).is_some() || !seen.insert(crate::protocol::names::fold(name));
+                accounts::free_name(name, taken)?;
             }
             let mut made = Vec::new();
             for (name, email, hash) in new {

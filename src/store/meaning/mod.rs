@@ -21,8 +21,10 @@
 //! result, and `src/cluster/` names no refusal of its own.
 //! - [`send`]: who may send a `MSG` where (recipient, room, quota, inbox);
 //! - [`rooms`]: a room that is missing, or that the asker is not in;
-//! - [`read`]: a `READ` of a sender or message that is not there.
+//! - [`read`]: a `READ` of a sender or message that is not there;
+//! - [`accounts`]: a user that is not there, a name that is taken.
 
+pub mod accounts;
 pub mod read;
 pub mod rooms;
 pub mod send;
