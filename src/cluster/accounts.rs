@@ -31,6 +31,8 @@ pub fn set_password(db: &Db, user: UserId, hash: &str) -> Result<(), Ko> {
         .execute("UPDATE users SET hash = $2 WHERE id = $1", &[&id, &hash])
         .or_ko("changing a password")?;
     if changed != 1 {
+        // The cluster's own, as every code this file names: a row gone
+        // from under a request (an operator's hand), no rule of the chat.
         return Err(Ko::new(Code::Internal, "the account is gone from the database"));
     }
     Ok(())

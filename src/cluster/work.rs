@@ -10,9 +10,11 @@
 //! go out one by one (`deliveries`); only their storage is grouped.
 //!
 //! Where a single server decides the same thing — whether a `DELIVERED`
-//! or a `READ` moves a mark, how many rooms a user may be in, a message
-//! to a deleted account — both ask `store::meaning`, and a test below
-//! plays one sequence through both.
+//! or a `READ` moves a mark, how many rooms a user may be in, who may
+//! send a message where (`meaning::send`), a room one is not in
+//! (`meaning::rooms`), a `READ` of nothing (`meaning::read`) — both ask
+//! `store::meaning`, passing what they found, and a test below plays one
+//! sequence through both. No refusal of the protocol's is named here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,10 +36,6 @@ pub const READ: i16 = 2;
 pub const COPY: i16 = 3;
 /// 1.2: the user read its chat up to this message (`READMARK`).
 pub const MARK: i16 = 4;
-
-fn ko(code: Code, reason: impl Into<String>) -> Ko {
-    Ko::new(code, reason)
-}
 
 /// A count or a number as the database keeps it (`int8`, never
 /// negative), as the rules of `store::meaning` take it.
@@ -288,7 +286,11 @@ impl Work {
         rooms: &mut i64,
     ) -> Result<(), Ko> {
         let Some(rid) = room_ids.get(&fold(room)).copied() else {
-            return Err(ko(Code::Internal, "the room changed meanwhile; try again"));
+            // The cluster's own, no rule of the protocol's: the room was
+            // made or emptied by another node between this batch's lookup
+            // and its lock, a race a single server under one lock cannot
+            // have. Trying again sees the room as it is now.
+            return Err(Ko::new(Code::Internal, "the room changed meanwhile; try again"));
         };
         let r = self.rooms.get_mut(&rid).expect("locked");
         if r.members.contains_key(&user) {
