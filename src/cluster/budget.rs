@@ -19,8 +19,7 @@
 //! its operator's (a separate disk for `pg_wal`, docs/CLUSTER.md).
 
 use crate::protocol::{Code, Ko};
-use crate::store::budget as store;
-use crate::store::meaning::send::Quota;
+use crate::store::budget::{self as store, Quota};
 
 /// Bytes a message counts against its sender's quota: what its row holds
 /// (text, id, both names) and [`ROW_BYTES`] for the rest of the row.

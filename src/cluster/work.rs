@@ -24,6 +24,7 @@ use super::writes::{MessageRow, Run, Stream};
 use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
+use crate::store::budget::Quota;
 use crate::store::meaning;
 use crate::store::meaning::{read, rooms, send};
 use crate::store::{Delivery, Message, Pushed, UserId};
@@ -137,7 +138,7 @@ impl Work {
         from: UserId,
         name: &str,
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
-        quota: send::Quota,
+        quota: Quota,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
         let found = users.get(&fold(name)).and_then(Option::as_ref).map(|(to, to_name)| {
             let waiting = self.inboxes.get(to).map_or(0, |i| count(i.last_seq - i.acked));
@@ -159,7 +160,7 @@ impl Work {
         from: UserId,
         name: &str,
         room_ids: &HashMap<String, i64>,
-        quota: send::Quota,
+        quota: Quota,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
         let rid = room_ids.get(&fold(name)).copied();
         let rid = rid.filter(|rid| self.rooms.get(rid).is_some_and(|r| r.members.contains_key(&from)));

@@ -138,8 +138,8 @@ impl Budget {
 
     /// What `user` has stored against its quota, as a message's rule
     /// takes it (`meaning::send`).
-    pub fn quota(&self, state: &State, user: UserId) -> crate::store::meaning::send::Quota<'static> {
-        crate::store::meaning::send::Quota { limit: self.user_quota, used: state.usage.of(user), more: MORE }
+    pub fn quota(&self, state: &State, user: UserId) -> Quota<'static> {
+        Quota { limit: self.user_quota, used: state.usage.of(user), more: MORE }
     }
 }
 
@@ -149,6 +149,20 @@ impl Budget {
     pub fn check_stored(&self, state: &State, user: UserId) -> Result<(), Ko> {
         check_quota(self.user_quota, state.usage.of(user), MORE)
     }
+}
+
+/// What a sender has stored against its quota, as its store counts it
+/// (a single server in its log, a cluster in `inboxes.stored`), as the
+/// rule of a message takes it (`meaning::send`).
+#[derive(Clone, Copy, Debug)]
+pub struct Quota<'a> {
+    /// Bytes a user may store (`--user-quota`; 0: no limit).
+    pub limit: u64,
+    /// Bytes the sender has stored.
+    pub used: u64,
+    /// How room comes back on this store, for the refusal's reason (a
+    /// single server forgets old messages by `--retain-days`).
+    pub more: &'a str,
 }
 
 /// How a single server's user gets room again, in its `KO:FULL`.

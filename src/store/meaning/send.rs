@@ -11,19 +11,7 @@
 
 use super::to_deleted;
 use crate::protocol::Ko;
-use crate::store::budget::{check_inbox, check_quota};
-
-/// What the sender has stored against its quota, as its store counts it.
-#[derive(Clone, Copy, Debug)]
-pub struct Quota<'a> {
-    /// Bytes a user may store (`--user-quota`; 0: no limit).
-    pub limit: u64,
-    /// Bytes the sender has stored.
-    pub used: u64,
-    /// How room comes back on this store, for the refusal's reason (a
-    /// single server forgets old messages by `--retain-days`).
-    pub more: &'a str,
-}
+use crate::store::budget::{Quota, check_inbox, check_quota};
 
 /// The recipient of a direct message, as the store found it.
 #[derive(Clone, Copy, Debug)]
