@@ -19,6 +19,7 @@
 use super::db::{Db, OrKo};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
+use crate::store::meaning;
 use crate::store::state::{deleted_at, deleted_hash};
 use crate::store::{GENERAL, UserId, now_ms};
 
@@ -30,6 +31,8 @@ pub fn set_password(db: &Db, user: UserId, hash: &str) -> Result<(), Ko> {
         .execute("UPDATE users SET hash = $2 WHERE id = $1", &[&id, &hash])
         .or_ko("changing a password")?;
     if changed != 1 {
+        // The cluster's own, as every code this file names: a row gone
+        // from under a request (an operator's hand), no rule of the chat.
         return Err(Ko::new(Code::Internal, "the account is gone from the database"));
     }
     Ok(())
@@ -128,9 +131,7 @@ pub fn reuse(db: &Db, user: UserId, email: &str, hash: &str) -> Result<(UserId, 
     tx.query_one("SELECT 1 FROM inboxes WHERE user_id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
     let row = tx.query_one("SELECT name, hash FROM users WHERE id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
     let (name, old): (String, String) = (row.get(0), row.get(1));
-    if deleted_at(&old).is_none() {
-        return Err(crate::protocol::Ko::name_taken(&name));
-    }
+    meaning::accounts::reuses(&name, deleted_at(&old).is_some())?;
     // The old account's admin right is not the new owner's.
     tx.execute(
         "UPDATE users SET hash = $2, email = $3, created_ms = $4, last_seen = NULL, admin = false, \

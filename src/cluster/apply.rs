@@ -44,7 +44,7 @@ use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Ko};
 use crate::store::budget::Budget;
-use crate::store::meaning;
+use crate::store::meaning::{self, accounts};
 use crate::store::{Account, DEDUP_WINDOW, GENERAL, Outgoing, UserId};
 
 /// What step 3 of a batch finds, for the steps after it.
@@ -497,9 +497,11 @@ fn register(
          ON CONFLICT (folded) DO NOTHING RETURNING id",
         &[&name, &fold(name), &email, &hash, &ts],
     )?;
-    let Some(row) = row else {
-        return Ok(Err(crate::protocol::Ko::name_taken(name)));
-    };
+    // ON CONFLICT: an account has the name already, ignoring case.
+    if let Err(ko) = accounts::free_name(name, row.is_none()) {
+        return Ok(Err(ko));
+    }
+    let row = row.expect("inserted");
     let id: i64 = row.get(0);
     tx.execute("INSERT INTO inboxes (user_id) VALUES ($1)", &[&id])?;
     tx.execute("INSERT INTO sessions (user_id) VALUES ($1)", &[&id])?;

@@ -284,7 +284,7 @@ impl Backend for PgBackend {
             Some(t) => {
                 let mut conn = self.db.get()?;
                 let found = self.names.find(&mut *conn, t).or_ko("reading a user")?;
-                Some(found.ok_or_else(|| Ko::no_user(t))?)
+                Some(crate::store::meaning::accounts::user(t, found)?)
             }
             None => None,
         };

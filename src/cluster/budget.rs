@@ -19,7 +19,7 @@
 //! its operator's (a separate disk for `pg_wal`, docs/CLUSTER.md).
 
 use crate::protocol::{Code, Ko};
-use crate::store::budget as store;
+use crate::store::budget::{self as store, Quota};
 
 /// Bytes a message counts against its sender's quota: what its row holds
 /// (text, id, both names) and [`ROW_BYTES`] for the rest of the row.
@@ -41,18 +41,21 @@ pub const FILL_STORED: &str = "UPDATE inboxes i SET stored = s.bytes \
 /// strings, indexes aside.
 pub const ROW_BYTES: i64 = 72;
 
+/// What a sender who has stored `used` bytes has against its quota
+/// (`limit` 0: none), as a message's rule takes it (`meaning::send`),
+/// with this counter's own way back.
+pub fn quota(limit: u64, used: i64) -> Quota<'static> {
+    Quota { limit, used: u64::try_from(used).unwrap_or(0), more: MORE }
+}
+
+/// How a cluster's user gets room again, in its `KO:FULL`.
+const MORE: &str = "ask its operator for more";
+
 /// `KO:FULL` if a sender who has stored `used` bytes is at its quota
 /// (`quota` 0: none): the single server's check (`store::budget`), with
 /// this counter's own way back.
 pub fn check_quota(quota: u64, used: i64) -> Result<(), Ko> {
-    store::check_quota(quota, u64::try_from(used).unwrap_or(0), "ask its operator for more")
-}
-
-/// `KO:FULL` if `name` has `waiting` events not acknowledged, the most its
-/// inbox may hold (`max` 0: no limit). Only direct messages are refused:
-/// a room must not go quiet because one member is away.
-pub fn check_inbox(max: u64, name: &str, waiting: i64) -> Result<(), Ko> {
-    store::check_inbox(max, name, u64::try_from(waiting).unwrap_or(0))
+    store::check_quota(quota, u64::try_from(used).unwrap_or(0), MORE)
 }
 
 /// The `KO:FULL` of a batch PostgreSQL refused for lack of disk (its
@@ -77,15 +80,6 @@ mod tests {
         assert_eq!(ko.code, Code::Full);
         assert!(ko.reason.contains("--user-quota"), "{}", ko.reason);
         assert!(check_quota(0, i64::MAX).is_ok());
-    }
-
-    #[test]
-    fn an_inbox_refuses_at_its_cap_and_names_the_recipient() {
-        assert!(check_inbox(3, "bob", 2).is_ok());
-        let ko = check_inbox(3, "bob", 3).unwrap_err();
-        assert_eq!(ko.code, Code::Full);
-        assert!(ko.reason.starts_with("bob has 3 events"), "{}", ko.reason);
-        assert!(check_inbox(0, "bob", 1 << 40).is_ok());
     }
 
     #[test]

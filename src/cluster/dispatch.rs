@@ -163,6 +163,8 @@ impl Node {
         let kept = match Step::parse(step) {
             Some(step) if calls.keeps(user, peer, id) => Some(calls.step(user, device, peer, id, step)),
             Some(_) => None,
+            // The cluster's own: a node's message on the bus that no node
+            // sends (the asking node parsed the client's request already).
             None => Some(Err(Ko::new(Code::BadRequest, format!("not a step of a call: {step:?}")))),
         };
         self.bus.publish(reply.to_string(), call_answer(kept).into_bytes());

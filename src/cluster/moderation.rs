@@ -26,6 +26,7 @@ use super::db::{Db, OrKo};
 use super::tx::Tx;
 use crate::protocol::names::fold;
 use crate::protocol::{Change, Ko, Role, RoomInfoLine};
+use crate::store::meaning::rooms;
 use crate::store::moderation::Rules;
 use crate::store::{UserId, now_ms};
 
@@ -141,9 +142,7 @@ pub fn change(
 ) -> Result<Done, Ko> {
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko("starting a moderation change")?;
-    let mut r = load(&mut tx, room, true)
-        .or_ko("reading a room's rules")?
-        .ok_or_else(|| crate::protocol::Ko::no_room(room))?;
+    let mut r = rooms::existing(room, load(&mut tx, room, true).or_ko("reading a room's rules")?)?;
     let actor = role(&mut tx, &r, by.0, by.1).or_ko("reading a rank")?;
     let (target_role, target_in) = match target {
         Some((id, name)) => (
@@ -189,9 +188,7 @@ fn is_member(db: &mut impl GenericClient, room: i64, user: UserId) -> Result<boo
 /// `ROOMINFO` for `user` (`name`).
 pub fn info(db: &Db, user: UserId, name: &str, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
     let mut conn = db.get()?;
-    let r = load(&mut *conn, room, false)
-        .or_ko("reading a room's rules")?
-        .ok_or_else(|| crate::protocol::Ko::no_room(room))?;
+    let r = rooms::existing(room, load(&mut *conn, room, false).or_ko("reading a room's rules")?)?;
     let role = role(&mut *conn, &r, user, name).or_ko("reading a rank")?;
     r.rules.info_for((room, &r.name), name, role, now_ms())
 }

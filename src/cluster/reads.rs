@@ -17,6 +17,7 @@ use super::names::Names;
 use crate::protocol::names::fold;
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, HistoryLineRef, Ko, MsgState, RoomLine, Text};
+use crate::store::meaning::{accounts, rooms};
 use crate::store::{Lines, Listing, Members, Message, Pushed, UserId};
 
 /// Events read from the database at a time (replays, refills).
@@ -49,8 +50,7 @@ pub fn history(
     let conn = &mut *conn;
     let (rows, marks) = match chat {
         Chat::User(name) => {
-            let (peer, _) =
-                names.find(conn, name).or_ko("reading a user")?.ok_or_else(|| Ko::no_user(name))?;
+            let (peer, _) = accounts::user(name, names.find(conn, name).or_ko("reading a user")?)?;
             // The newest of each direction (by number), then both in the
             // order they were stored; none from before the reader's cut
             // (1.2, a freed name's new account: `accounts::reuse`). A chat
@@ -125,7 +125,7 @@ fn member_room(conn: &mut impl GenericClient, name: &str, user: UserId) -> Resul
             &[&fold(name), &(user as i64)],
         )
         .or_ko("reading a room")?;
-    row.map(|r| r.get(0)).ok_or_else(|| crate::protocol::Ko::not_member(name))
+    rooms::member(name, row.map(|r| r.get(0)))
 }
 
 /// `CHATS`: every conversation with a message, most recent first, with

@@ -10,9 +10,11 @@
 //! go out one by one (`deliveries`); only their storage is grouped.
 //!
 //! Where a single server decides the same thing — whether a `DELIVERED`
-//! or a `READ` moves a mark, how many rooms a user may be in, a message
-//! to a deleted account — both ask `store::meaning`, and a test below
-//! plays one sequence through both.
+//! or a `READ` moves a mark, how many rooms a user may be in, who may
+//! send a message where (`meaning::send`), a room one is not in
+//! (`meaning::rooms`), a `READ` of nothing (`meaning::read`) — both ask
+//! `store::meaning`, passing what they found, and a test below plays one
+//! sequence through both. No refusal of the protocol's is named here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +24,9 @@ use super::writes::{MessageRow, Run, Stream};
 use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
+use crate::store::budget::Quota;
 use crate::store::meaning;
+use crate::store::meaning::{read, rooms, send};
 use crate::store::{Delivery, Message, Pushed, UserId};
 
 /// The kinds of event (column `events.kind`).
@@ -33,10 +37,6 @@ pub const READ: i16 = 2;
 pub const COPY: i16 = 3;
 /// 1.2: the user read its chat up to this message (`READMARK`).
 pub const MARK: i16 = 4;
-
-fn ko(code: Code, reason: impl Into<String>) -> Ko {
-    Ko::new(code, reason)
-}
 
 /// A count or a number as the database keeps it (`int8`, never
 /// negative), as the rules of `store::meaning` take it.
@@ -83,8 +83,9 @@ impl Work {
     }
 
     /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`. In order: the
-    /// sender's quota, the recipient and the message's number in its
-    /// stream, the sender's counters, the events, the row.
+    /// recipient, whether the sender may send to it (`meaning::send`),
+    /// the message's number in its stream, the sender's counters, the
+    /// events, the row.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn send(
         &mut self,
@@ -97,11 +98,11 @@ impl Work {
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
         room_ids: &HashMap<String, i64>,
     ) -> Result<Accepted, Ko> {
-        let quota = self.budget.user_quota;
-        super::budget::check_quota(quota, self.inboxes.get(&from).map_or(0, |i| i.stored))?;
+        let quota =
+            super::budget::quota(self.budget.user_quota, self.inboxes.get(&from).map_or(0, |i| i.stored));
         let (stream, ord, to_name) = match to {
-            Chat::User(name) => self.next_direct(from, name, users)?,
-            Chat::Room(name) => self.next_in_room(from, name, room_ids)?,
+            Chat::User(name) => self.next_direct(from, name, users, quota)?,
+            Chat::Room(name) => self.next_in_room(from, name, room_ids, quota)?,
         };
         let inbox = self.inboxes.get_mut(&from).expect("the sender's inbox is locked");
         let sender_ord = inbox.sent;
@@ -130,43 +131,42 @@ impl Work {
     }
 
     /// A direct message to `name`: its direction, its number there, and
-    /// the recipient's name; refused for an unknown or deleted account
-    /// and a full inbox.
+    /// the recipient's name, if `meaning::send` lets it go to the
+    /// account as the batch found it (deleted or not, its inbox).
     fn next_direct(
         &mut self,
         from: UserId,
         name: &str,
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
+        quota: Quota,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
-        let Some(Some((to, to_name))) = users.get(&fold(name)) else {
-            return Err(Ko::no_user(name));
-        };
-        if self.gone.contains(to) {
-            return Err(meaning::to_deleted(to_name));
-        }
-        let waiting = self.inboxes.get(to).map_or(0, |i| i.last_seq - i.acked);
-        super::budget::check_inbox(self.budget.inbox_max, to_name, waiting)?;
-        let dir = self.dirs.entry((from, *to)).or_default();
+        let found = users.get(&fold(name)).and_then(Option::as_ref).map(|(to, to_name)| {
+            let waiting = self.inboxes.get(to).map_or(0, |i| count(i.last_seq - i.acked));
+            let addressee = send::Addressee { name: to_name, deleted: self.gone.contains(to), waiting };
+            ((*to, to_name.clone()), addressee)
+        });
+        let (to, to_name) = send::to_user(name, found, quota, self.budget.inbox_max)?;
+        let dir = self.dirs.entry((from, to)).or_default();
         let ord = dir.sent;
         dir.sent += 1;
-        Ok((Stream::Direct { sender: from, recipient: *to }, ord, to_name.clone()))
+        Ok((Stream::Direct { sender: from, recipient: to }, ord, to_name))
     }
 
     /// A message to the room `name`: the room, the message's number in it,
-    /// and its name; refused unless `from` is a member.
+    /// and its name, if `meaning::send` lets `from` send there (a member,
+    /// and the room's rules as `moderation::send_refusals` read them).
     fn next_in_room(
         &mut self,
         from: UserId,
         name: &str,
         room_ids: &HashMap<String, i64>,
+        quota: Quota,
     ) -> Result<(Stream, i64, Arc<str>), Ko> {
-        let not_member = || crate::protocol::Ko::not_member(name);
-        let rid = *room_ids.get(&fold(name)).ok_or_else(not_member)?;
-        let room =
-            self.rooms.get_mut(&rid).filter(|r| r.members.contains_key(&from)).ok_or_else(not_member)?;
-        if let Some(ko) = self.refused.get(&(from, rid)) {
-            return Err(ko.clone());
-        }
+        let rid = room_ids.get(&fold(name)).copied();
+        let rid = rid.filter(|rid| self.rooms.get(rid).is_some_and(|r| r.members.contains_key(&from)));
+        let found = rid.map(|rid| (rid, self.refused.get(&(from, rid)).cloned().map_or(Ok(()), Err)));
+        let rid = send::to_room(name, found, quota)?;
+        let room = self.rooms.get_mut(&rid).expect("found");
         let ord = room.count;
         room.count += 1;
         Ok((Stream::Room(rid), ord, room.name.clone()))
@@ -248,13 +248,10 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         ts: i64,
     ) -> Result<(), Ko> {
-        let unknown = || crate::protocol::Ko::no_message(id, chat);
         match chat {
             Chat::User(peer) => {
-                let Some(Some((from, peer_name))) = users.get(&fold(peer)) else {
-                    return Err(crate::protocol::Ko::no_sender(peer));
-                };
-                let found = found.ok_or_else(unknown)?;
+                let (from, peer_name) = read::sender(peer, users.get(&fold(peer)).and_then(Option::as_ref))?;
+                let found = read::message(id, chat, found)?;
                 let dir = self.dirs.entry((*from, user)).or_default();
                 if meaning::reads(count(dir.read), count(found.ord)) {
                     dir.read = found.ord + 1;
@@ -269,10 +266,8 @@ impl Work {
             }
             Chat::Room(name) => {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
-                let Some((rid, room)) = room.filter(|(_, r)| r.members.contains_key(&user)) else {
-                    return Err(crate::protocol::Ko::not_member(name));
-                };
-                let found = found.ok_or_else(unknown)?;
+                let (rid, room) = rooms::member(name, room.filter(|(_, r)| r.members.contains_key(&user)))?;
+                let found = read::message(id, chat, found)?;
                 if meaning::reads(count(room.members[&user]), count(found.ord)) {
                     let chat = room.name.clone();
                     self.rooms.get_mut(&rid).expect("found").members.insert(user, found.ord + 1);
@@ -292,7 +287,11 @@ impl Work {
         rooms: &mut i64,
     ) -> Result<(), Ko> {
         let Some(rid) = room_ids.get(&fold(room)).copied() else {
-            return Err(ko(Code::Internal, "the room changed meanwhile; try again"));
+            // The cluster's own, no rule of the protocol's: the room was
+            // made or emptied by another node between this batch's lookup
+            // and its lock, a race a single server under one lock cannot
+            // have. Trying again sees the room as it is now.
+            return Err(Ko::new(Code::Internal, "the room changed meanwhile; try again"));
         };
         let r = self.rooms.get_mut(&rid).expect("locked");
         if r.members.contains_key(&user) {
@@ -313,16 +312,15 @@ impl Work {
         room: &str,
         room_ids: &HashMap<String, i64>,
     ) -> Result<(), Ko> {
-        let rid = room_ids.get(&fold(room)).copied();
-        let r = rid.and_then(|rid| self.rooms.get_mut(&rid).filter(|r| r.live));
-        let r = r.ok_or_else(|| crate::protocol::Ko::no_room(room))?;
-        if r.members.remove(&user).is_none() {
-            return Err(crate::protocol::Ko::not_member(room));
-        }
+        let live =
+            room_ids.get(&fold(room)).copied().filter(|rid| self.rooms.get(rid).is_some_and(|r| r.live));
+        let found = live.map(|rid| (rid, self.rooms[&rid].members.contains_key(&user)));
+        let rid = rooms::leave(room, found)?;
+        let r = self.rooms.get_mut(&rid).expect("found");
+        r.members.remove(&user);
         if r.members.is_empty() {
             r.live = false; // its name may start a new room
         }
-        let rid = rid.expect("found");
         self.writes.joined.retain(|&(room, u, _)| (room, u) != (rid, user as i64));
         self.writes.left.push((rid, user as i64));
         Ok(())

@@ -136,16 +136,10 @@ impl Budget {
     /// No budget at all (tests that are about something else).
     pub const NONE: Budget = Budget { user_quota: 0, inbox_max: 0, min_free: MinFree::Bytes(0) };
 
-    /// Whether `from` may send one more message (to `to`, a user, or a
-    /// room if `None`): `KO:FULL` if its quota is spent or the
-    /// recipient's inbox is full.
-    pub fn check_send(&self, state: &State, from: UserId, to: Option<UserId>) -> Result<(), Ko> {
-        self.check_stored(state, from)?;
-        if let Some(to) = to {
-            let inbox = &state.users[to].inbox;
-            check_inbox(self.inbox_max, &state.users[to].name, inbox.last_seq - inbox.acked)?;
-        }
-        Ok(())
+    /// What `user` has stored against its quota, as a message's rule
+    /// takes it (`meaning::send`).
+    pub fn quota(&self, state: &State, user: UserId) -> Quota<'static> {
+        Quota { limit: self.user_quota, used: state.usage.of(user), more: MORE }
     }
 }
 
@@ -153,10 +147,26 @@ impl Budget {
     /// Whether `user` may store one more record (a message, a moderation
     /// change and its notice): `KO:FULL` once its quota is spent.
     pub fn check_stored(&self, state: &State, user: UserId) -> Result<(), Ko> {
-        let more = "it comes back as old messages are removed (--retain-days), or ask its operator";
-        check_quota(self.user_quota, state.usage.of(user), more)
+        check_quota(self.user_quota, state.usage.of(user), MORE)
     }
 }
+
+/// What a sender has stored against its quota, as its store counts it
+/// (a single server in its log, a cluster in `inboxes.stored`), as the
+/// rule of a message takes it (`meaning::send`).
+#[derive(Clone, Copy, Debug)]
+pub struct Quota<'a> {
+    /// Bytes a user may store (`--user-quota`; 0: no limit).
+    pub limit: u64,
+    /// Bytes the sender has stored.
+    pub used: u64,
+    /// How room comes back on this store, for the refusal's reason (a
+    /// single server forgets old messages by `--retain-days`).
+    pub more: &'a str,
+}
+
+/// How a single server's user gets room again, in its `KO:FULL`.
+const MORE: &str = "it comes back as old messages are removed (--retain-days), or ask its operator";
 
 /// `KO:FULL` once a sender's `used` bytes reach `quota` (`--user-quota`;
 /// 0: none); `more` says how it gets room again. A cluster node checks

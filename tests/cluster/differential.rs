@@ -576,3 +576,39 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         assert_eq!(told(eve, "MEMBER:#lab:bob:JOINED"), 0, "{}: {:?}", player.name, heard(eve));
     }
 }
+
+/// A `MSG`'s refusals come in one order on both backends (issue 54,
+/// `store::meaning::send`): a sender past its quota is still told first
+/// that nobody is there, or a deleted account, or a room it is not in;
+/// only a message that could go gets `KO:FULL`. (A cluster checked the
+/// quota first and answered `KO:FULL` to all four.)
+#[test]
+fn a_sender_past_its_quota_still_learns_first_that_nobody_is_there() {
+    let [ana, carl] = [0, 3];
+    let flags = [FLAGS[0], FLAGS[1], "--user-quota", "1KiB"];
+    let cluster = Cluster::start();
+    let mut players = [
+        Player::new("single server", vec![TestServer::start_with(&flags)]),
+        Player::new("two-node cluster", vec![cluster.node_with("a", &flags), cluster.node_with("b", &flags)]),
+    ];
+    let text = "x".repeat(300);
+    for player in &mut players {
+        let name = player.name;
+        assert_eq!(player.play(&Step { user: carl, line: format!("DELACCOUNT:{PW}") })[0], "OK", "{name}");
+        let full = (0..20)
+            .map(|n| player.play(&Step { user: ana, line: format!("MSG:bob:q{n}:{text}") }).remove(0))
+            .find(|reply| !reply.starts_with("OK:"));
+        let full = full.unwrap_or_else(|| panic!("{name}: the quota was never reached"));
+        assert!(full.starts_with("KO:FULL:you have stored "), "{name}: {full}");
+        let cases = [
+            ("MSG:zed:x1:hi", "KO:UNKNOWN_USER:no user named zed"),
+            ("MSG:carl:x2:hi", "KO:UNKNOWN_USER:carl deleted its account"),
+            ("MSG:#nowhere:x3:hi", "KO:NOT_MEMBER:you are not in #nowhere"),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(player.play(&Step { user: ana, line: line.into() }), [expected], "{name}: {line}");
+        }
+        let again = player.play(&Step { user: ana, line: "MSG:#general:x4:hi".into() }).remove(0);
+        assert!(again.starts_with("KO:FULL:"), "{name}: a room message counts too: {again}");
+    }
+}

@@ -14,6 +14,7 @@ use super::super::state::{Batch, RoomId, State, UserId};
 use super::Inner;
 use crate::protocol::names::fold;
 use crate::protocol::{Change, Ko, Role, RoomInfoLine};
+use crate::store::meaning::{accounts, rooms};
 
 impl Inner {
     /// See [`Backend::moderate`](crate::store::Backend::moderate).
@@ -25,10 +26,10 @@ impl Inner {
         notice: &Notice,
     ) -> Result<Moderated, Ko> {
         let (moderated, ticket) = self.write(|state, batch| {
-            let r = state.room_id(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
+            let r = rooms::existing(room, state.room_id(room))?;
             let (name, actor) = (state.room(r).name.clone(), state.users[by].name.clone());
             let target = match change.target() {
-                Some(t) => Some(state.user_id(t).ok_or_else(|| Ko::no_user(t))?),
+                Some(t) => Some(accounts::user(t, state.user_id(t))?),
                 None => None,
             };
             let target_role = target.map_or(Role::None, |t| state.role_in(r, t));
@@ -75,7 +76,7 @@ impl Inner {
     /// See [`Backend::room_info`](crate::store::Backend::room_info).
     pub(super) fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
         let state = self.state.lock();
-        let r = state.room_id(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
+        let r = rooms::existing(room, state.room_id(room))?;
         let role = state.role_in(r, user);
         state.rules(r).info_for((room, &state.room(r).name), &state.users[user].name, role, now_ms())
     }

@@ -15,6 +15,7 @@ use super::super::state::UserId;
 use super::Inner;
 use super::reader::{Reader, read_failed};
 use crate::protocol::{Chat, Ko};
+use crate::store::meaning::{read, rooms};
 
 /// How far back `READ` looks for a message id that is no longer among its
 /// sender's recent ids: this many messages of the conversation, read from
@@ -31,11 +32,10 @@ impl Inner {
     /// `READ:<user>:<id>`: `user` read the direct messages of `name` up
     /// to its message `id`.
     pub(super) fn read_direct(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
-        let unknown = || crate::protocol::Ko::no_message(id, Chat::User(name.to_string()));
-        // The contract has one code for READ: UNKNOWN_MESSAGE.
+        let chat = Chat::User(name.to_string());
         let (from, from_name, me, mut candidates, head, since) = {
             let state = self.state.lock();
-            let from = state.user_id(name).ok_or_else(|| crate::protocol::Ko::no_sender(name))?;
+            let from = read::sender(name, state.user_id(name))?;
             let (from_name, me) = (state.users[from].name.clone(), state.users[user].name.clone());
             let (candidates, head) = (state.sent_candidates(from, id), state.direct_head(from, user));
             (from, from_name, me, candidates, head, state.users[user].since)
@@ -44,12 +44,12 @@ impl Inner {
         candidates.retain(|&pos| pos >= since);
         // Among the sender's recent messages first (one read), else
         // back along the conversation.
+        // One sent to someone else, or to a room, is not found.
         let dord = match self.recent_message(&candidates, &from_name, id)? {
-            Some((to, dord)) if *to == *me => dord,
-            Some(_) => return Err(unknown()), // sent to someone else, or to a room
+            Some((to, dord)) => read::message(id, &chat, Some(dord).filter(|_| *to == *me))?,
             None => {
                 let found = self.search(head, since, |m| m.from == &*from_name && m.id == id)?;
-                found.ok_or_else(unknown)?.dord
+                read::message(id, &chat, found)?.dord
             }
         };
         let ((), ticket) = self.write(|state, batch| {
@@ -68,20 +68,18 @@ impl Inner {
 
     /// `READ:#<room>:<id>`: `user` read `room` up to its newest message `id`.
     pub(super) fn read_room(self: &Arc<Self>, user: UserId, name: &str, id: &str) -> Result<Ticket, Ko> {
-        let unknown = || crate::protocol::Ko::no_message(id, Chat::Room(name.to_string()));
-        let not_member = || crate::protocol::Ko::not_member(name);
+        let chat = Chat::Room(name.to_string());
         let (head, since) = {
             let state = self.state.lock();
-            let room = state.member_room(name, user).ok_or_else(not_member)?;
+            let room = rooms::member(name, state.member_room(name, user))?;
             (state.room_head(room), state.users[user].since)
         };
         // `READ:#room:<id>` names no sender: the newest message with that id.
-        let ord = self.search(head, since, |m| m.id == id)?.ok_or_else(unknown)?.ord;
+        let ord = read::message(id, &chat, self.search(head, since, |m| m.id == id)?)?.ord;
         let ((), ticket) = self.write(|state, batch| {
-            let room = state.member_room(name, user).ok_or_else(not_member)?;
-            if ord >= state.room_link(room).ord {
-                return Err(unknown()); // the room was emptied and made again meanwhile
-            }
+            let room = rooms::member(name, state.member_room(name, user))?;
+            // Not found if the room was emptied and made again meanwhile.
+            read::message(id, &chat, Some(ord).filter(|&ord| ord < state.room_link(room).ord))?;
             if ord < state.room_read(room, user) {
                 return Ok(()); // read already: nothing changes
             }

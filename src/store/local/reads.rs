@@ -29,6 +29,7 @@ use super::stretch::Stretch;
 use super::{Inner, Pending};
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, EventRef, HistoryLine, HistoryLineRef, Ko, MsgState};
+use crate::store::meaning::rooms;
 
 /// Records read and formatted per chunk of a reply.
 const CHUNK: usize = 64;
@@ -57,8 +58,7 @@ impl Inner {
                     (state.direct_head(user, peer), Some(marks), since)
                 }
                 Chat::Room(name) => {
-                    let room =
-                        state.member_room(name, user).ok_or_else(|| crate::protocol::Ko::not_member(name))?;
+                    let room = rooms::member(name, state.member_room(name, user))?;
                     (state.room_head(room), None, since)
                 }
             }
@@ -190,7 +190,7 @@ impl Walk<'_> {
 /// The peer called `name` of `user`'s direct conversation, and the marks
 /// of both its directions (`KO:UNKNOWN_USER` if there is no such user).
 pub(super) fn directions(state: &State, user: UserId, name: &str) -> Result<(UserId, Directions), Ko> {
-    let peer = state.user_id(name).ok_or_else(|| Ko::no_user(name))?;
+    let peer = crate::store::meaning::accounts::user(name, state.user_id(name))?;
     let marks = Directions {
         me: state.users[user].name.clone(),
         mine: state.marks(user, peer),

@@ -26,6 +26,7 @@ use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
+use crate::store::meaning::accounts;
 use crate::store::settings::{self, Kept, KeyChange, Setting};
 
 /// Each request the server makes of the local store, in the trait's
@@ -77,10 +78,7 @@ impl Backend for LocalStore {
     fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
         self.inner.write(|state, batch| {
             let name = state.users[user].name.clone();
-            if !state.users[user].is_deleted() {
-                // Two registrations of the freed name at once: this one lost.
-                return Err(crate::protocol::Ko::name_taken(&name));
-            }
+            accounts::reuses(&name, state.users[user].is_deleted())?;
             let ts = state.next_ts(now_ms());
             // The newest row of a name is its e-mail and creation time
             // (`users::load_users`); the record is what makes the account.
@@ -145,10 +143,8 @@ impl Backend for LocalStore {
     /// `LEAVE`.
     fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
-            // The code is NOT_MEMBER either way; the reason says which.
-            let r = state.room_id(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
-            let r = Some(r).filter(|&r| state.is_member(r, user));
-            let r = r.ok_or_else(|| crate::protocol::Ko::not_member(room))?;
+            let found = state.room_id(room).map(|r| (r, state.is_member(r, user)));
+            let r = crate::store::meaning::rooms::leave(room, found)?;
             let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.clone());
             let name = state.room(r).name.clone();
             state.commit(Record::Leave { ts, user: me, room: name }, batch)
@@ -410,9 +406,8 @@ impl Inner {
             // Checked before anything is applied: all or none.
             let mut seen = std::collections::HashSet::new();
             for (name, _, _) in new {
-                if state.user_id(name).is_some() || !seen.insert(crate::protocol::names::fold(name)) {
-                    return Err(crate::protocol::Ko::name_taken(name));
-                }
+                let taken = state.user_id(name).is_some() || !seen.insert(crate::protocol::names::fold(name));
+                accounts::free_name(name, taken)?;
             }
             let mut made = Vec::new();
             for (name, email, hash) in new {

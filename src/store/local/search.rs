@@ -12,6 +12,7 @@ use super::reads::{Directions, directions};
 use crate::protocol::action::{Act, ActionId, ActionsSince};
 use crate::protocol::fates::Fates;
 use crate::protocol::{Chat, Code, HistoryLine, Ko, MsgState, Text};
+use crate::store::meaning::rooms;
 use crate::store::record::{MsgRef, Pos};
 use crate::store::search::{MAX_READ_BYTES, MAX_READ_RECORDS, Query, Searched, fold_escaped, words};
 use crate::store::state::UserId;
@@ -257,7 +258,7 @@ impl Inner {
                         walks.insert(fold_name(name), Walk { fates, direct: Some(marks) });
                     }
                     Chat::Room(name) => {
-                        state.member_room(name, user).ok_or_else(|| crate::protocol::Ko::not_member(name))?;
+                        rooms::member(name, state.member_room(name, user))?;
                         let key = fold_name(&format!("#{name}"));
                         keys.push(key.clone());
                         let fates = Fates::since(ActionsSince(self.actions_since));

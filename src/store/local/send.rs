@@ -1,8 +1,8 @@
 //! The local store's half of a `MSG`: a pipelined burst of one sender
 //! under one lock ([`Inner::send_burst`]), then each message on the plain
 //! path, in order ([`Inner::send_one`]): a resend gets its first `OK`; the
-//! recipient is found; the policy of 1.2 says whether this user may send
-//! this ([`Inner::may_send`]); the record is committed to the pending
+//! recipient is found and `meaning::send` says whether this user may send
+//! it ([`Inner::recipient`]); the record is committed to the pending
 //! batch, which the group commit (`committer.rs`) writes, fsyncs and
 //! delivers before the `OK` leaves.
 
@@ -17,6 +17,7 @@ use super::reader::read_failed;
 use super::{Inner, Pending};
 use crate::protocol::{Accepted, Chat, Ko, Text};
 use crate::store::meaning;
+use crate::store::meaning::send;
 
 impl Inner {
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
@@ -68,8 +69,8 @@ impl Inner {
 
     /// Applies one `MSG` to the locked state; the `<id>:<ts>` of its `OK`.
     /// The plain path, in order: a resend gets its first `OK` again; the
-    /// recipient is found; the policy says whether this user may send it
-    /// ([`Inner::may_send`]); its record is committed (appended to the
+    /// recipient is found and the rule says whether this user may send it
+    /// ([`Inner::recipient`]); its record is committed (appended to the
     /// pending batch, which the group commit writes and fsyncs, then
     /// delivers); its `OK` is returned.
     fn send_one(
@@ -84,8 +85,7 @@ impl Inner {
         if let Some(first) = meaning::resend(id, self.resent(state, pending, from, id)?) {
             return Ok(first);
         }
-        let to = recipient(state, from, to)?;
-        self.may_send(state, from, to)?;
+        let to = self.recipient(state, from, to)?;
         let (to_name, link) = match to {
             Recipient::User(to) => (state.users[to].name.clone(), state.direct_link(from, to)),
             Recipient::Room(room) => (state.room(room).name.clone(), state.room_link(room)),
@@ -103,20 +103,26 @@ impl Inner {
         Ok(Accepted { id: id.into(), ts })
     }
 
-    /// The policy of protocol 1.2 on a message, in one place: a deleted
-    /// account gets none; a room's `+announce` and mutes; the sender's
-    /// quota and the recipient's inbox (`--user-quota`, `--inbox-max`).
-    fn may_send(&self, state: &State, from: UserId, to: Recipient) -> Result<(), Ko> {
+    /// Whom `to` names, if `from` may send it a message now: the facts
+    /// the state has (the recipient, whether deleted, its inbox; the
+    /// sender's place in a room and the room's rules; the sender's
+    /// quota), decided by `meaning::send`, the rule a cluster node asks
+    /// too.
+    fn recipient(&self, state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
+        let budget = &self.options.budget;
+        let quota = budget.quota(state, from);
         match to {
-            Recipient::User(to) => {
-                if state.users[to].is_deleted() {
-                    return Err(crate::store::meaning::to_deleted(&state.users[to].name));
-                }
-                self.options.budget.check_send(state, from, Some(to))
+            Chat::User(name) => {
+                let found = state.user_id(name).map(|to| {
+                    let (user, inbox) = (&state.users[to], &state.users[to].inbox);
+                    let waiting = inbox.last_seq - inbox.acked;
+                    (to, send::Addressee { name: &user.name, deleted: user.is_deleted(), waiting })
+                });
+                send::to_user(name, found, quota, budget.inbox_max).map(Recipient::User)
             }
-            Recipient::Room(room) => {
-                state.may_send_to(room, from, now_ms())?;
-                self.options.budget.check_send(state, from, None)
+            Chat::Room(name) => {
+                let found = state.member_room(name, from).map(|r| (r, state.may_send_to(r, from, now_ms())));
+                send::to_room(name, found, quota).map(Recipient::Room)
             }
         }
     }
@@ -127,19 +133,4 @@ impl Inner {
 enum Recipient {
     User(UserId),
     Room(RoomId),
-}
-
-/// The user or the room `to` names: `KO:UNKNOWN_USER` for no such user,
-/// `KO:NOT_MEMBER` for a room `from` is not in.
-fn recipient(state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
-    match to {
-        Chat::User(name) => {
-            let to = state.user_id(name).ok_or_else(|| crate::protocol::Ko::no_user(name))?;
-            Ok(Recipient::User(to))
-        }
-        Chat::Room(name) => {
-            let room = state.member_room(name, from).ok_or_else(|| crate::protocol::Ko::not_member(name))?;
-            Ok(Recipient::Room(room))
-        }
-    }
 }

@@ -67,7 +67,7 @@ pub type RoomId = usize;
 /// member who sends thousands of messages and never reads.
 pub const OWN_UNREAD_WINDOW: usize = 4096;
 
-/// Most rooms one user may be in: a rule of both backends (`meaning.rs`).
+/// Most rooms one user may be in: a rule of both backends (`store::meaning`).
 pub use crate::store::meaning::MAX_ROOMS_PER_USER;
 
 /// 1.2 `DELACCOUNT` (§20): what a deleted account's hash becomes. Not a

@@ -14,6 +14,20 @@
 //!
 //! Each backend's own test shows it calls these; the cluster's
 //! (`cluster/work.rs`) also plays one sequence through both and compares.
+//!
+//! Which request is refused with which code lives in the modules below,
+//! cut by what the request names (issue 54): each is a pure function of
+//! what the store found, so a backend looks things up and stores the
+//! result, and `src/cluster/` names no refusal of its own.
+//! - [`send`]: who may send a `MSG` where (recipient, room, quota, inbox);
+//! - [`rooms`]: a room that is missing, or that the asker is not in;
+//! - [`read`]: a `READ` of a sender or message that is not there;
+//! - [`accounts`]: a user that is not there, a name that is taken.
+
+pub mod accounts;
+pub mod read;
+pub mod rooms;
+pub mod send;
 
 use crate::protocol::{Code, Ko};
 use crate::store::Account;
@@ -54,11 +68,17 @@ pub fn to_deleted(name: &str) -> Ko {
     Ko::new(Code::UnknownUser, format!("{name} deleted its account"))
 }
 
+/// A login of one more device while `max` devices of the account are
 /// online already (`--max-devices`), on a node or a single server.
 pub fn too_many_devices(max: usize) -> Ko {
     Ko::new(Code::TooManyDevices, format!("{max} devices are online already (--max-devices)"))
 }
 
+/// §4: a `MSG` whose id its sender used in its window (`first` is that
+/// message's `<ts>`) is a resend, and gets its first `OK` again, before
+/// any other check: a room that became announce-only, a mute, a
+/// recipient that deleted its account, a full quota refuse only new
+/// messages. (Issue 54: a cluster checked the room's policy first, and
 /// answered a resend `KO:FORBIDDEN`.)
 pub fn resend(id: &str, first: Option<u64>) -> Option<crate::protocol::Accepted> {
     first.map(|ts| crate::protocol::Accepted { id: id.into(), ts })

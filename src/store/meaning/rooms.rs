@@ -1,0 +1,63 @@
+//! What a request naming a room is answered when the room, or the
+//! asker's place in it, is not there: decided once for both backends
+//! (issue 54). Each store looks the room up its own way (its `State`, or
+//! the rows a cluster's transaction read) and passes what it found, with
+//! its handle for the room, which comes back when the request may go on.
+
+use crate::protocol::Ko;
+
+/// A request only a member makes of the room named `asked` (`MSG` has
+/// its own rule, `send::to_room`; `READ`, `HISTORY`, `SEARCH`):
+/// `found` is `None` unless the room is live and the asker in it. An
+/// outsider is told `KO:NOT_MEMBER` whether the room exists or not.
+pub fn member<R>(asked: &str, found: Option<R>) -> Result<R, Ko> {
+    found.ok_or_else(|| Ko::not_member(asked))
+}
+
+/// `LEAVE` of the room named `asked`: `found` is the live room and
+/// whether the asker is in it. The code is `KO:NOT_MEMBER` either way
+/// (protocol §7); the reason says whether there is no such room.
+pub fn leave<R>(asked: &str, found: Option<(R, bool)>) -> Result<R, Ko> {
+    match found {
+        None => Err(Ko::no_room(asked)),
+        Some((_, false)) => Err(Ko::not_member(asked)),
+        Some((room, true)) => Ok(room),
+    }
+}
+
+/// 1.2: a moderation change or `ROOMINFO` of the room named `asked`,
+/// which anyone may ask after (a server admin acts from outside, and a
+/// non-member reads `ROLE:NONE`): refused only when there is no such
+/// room.
+pub fn existing<R>(asked: &str, found: Option<R>) -> Result<R, Ko> {
+    found.ok_or_else(|| Ko::no_room(asked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Code;
+
+    #[test]
+    fn an_outsider_learns_only_that_it_is_not_a_member() {
+        assert_eq!(member("lab", Some(7)), Ok(7));
+        let ko = member::<u32>("lab", None).unwrap_err();
+        assert_eq!(ko, Ko::not_member("lab"));
+        assert_eq!(ko.code, Code::NotMember);
+    }
+
+    #[test]
+    fn leave_tells_a_missing_room_from_a_room_one_is_not_in_by_its_reason() {
+        assert_eq!(leave("lab", Some((7, true))), Ok(7));
+        assert_eq!(leave("lab", Some((7, false))), Err(Ko::not_member("lab")));
+        let none = leave::<u32>("lab", None).unwrap_err();
+        assert_eq!(none, Ko::no_room("lab"));
+        assert_eq!(none.code, Ko::not_member("lab").code, "one code, two reasons");
+    }
+
+    #[test]
+    fn a_room_anyone_may_ask_after_is_refused_only_when_missing() {
+        assert_eq!(existing("lab", Some(7)), Ok(7));
+        assert_eq!(existing::<u32>("lab", None), Err(Ko::no_room("lab")));
+    }
+}

@@ -1,0 +1,94 @@
+//! Who may send a `MSG` where, decided once for both backends (issue 54).
+//!
+//! A single server finds the recipient in its in-memory `State`
+//! (`store/local/send.rs`); a cluster node finds it in the rows its batch
+//! locked (`cluster/work.rs`). Each passes what it found here, with the
+//! handle it keeps for it (a `UserId`, a room id) that comes back when
+//! the message may go; neither names a refusal of its own. The order of
+//! the checks is part of the rule: a message to nobody is `UNKNOWN_USER`
+//! even from a sender whose quota is spent (a cluster used to say `FULL`
+//! first).
+
+use super::to_deleted;
+use crate::protocol::Ko;
+use crate::store::budget::{Quota, check_inbox, check_quota};
+
+/// The recipient of a direct message, as the store found it.
+#[derive(Clone, Copy, Debug)]
+pub struct Addressee<'a> {
+    /// Its name as registered (the case it chose).
+    pub name: &'a str,
+    /// 1.2: whether its user deleted it (`DELACCOUNT`, §20).
+    pub deleted: bool,
+    /// Events waiting in its inbox, not yet acknowledged.
+    pub waiting: u64,
+}
+
+/// A direct message to the user named `asked`, found as `found` (with the
+/// store's handle `U` for it): `KO:UNKNOWN_USER` for no such user or a
+/// deleted account (§20), then `KO:FULL` for the sender's spent quota,
+/// then for a recipient's full inbox (`inbox_max` events waiting, 0: no
+/// limit).
+pub fn to_user<U>(asked: &str, found: Option<(U, Addressee)>, quota: Quota, inbox_max: u64) -> Result<U, Ko> {
+    let (handle, to) = found.ok_or_else(|| Ko::no_user(asked))?;
+    if to.deleted {
+        return Err(to_deleted(to.name));
+    }
+    check_quota(quota.limit, quota.used, quota.more)?;
+    check_inbox(inbox_max, to.name, to.waiting)?;
+    Ok(handle)
+}
+
+/// A message to the room named `asked`. `found` is `None` unless the
+/// room is live and the sender a member (an outsider is told
+/// `KO:NOT_MEMBER` whether the room exists or not); with the room comes
+/// what the room's rules say of this sender now (1.2: `+announce`, a
+/// mute: `Rules::may_send`). Then the sender's quota. A room is never
+/// refused for a member's full inbox: it must not go quiet because one
+/// member is away.
+pub fn to_room<R>(asked: &str, found: Option<(R, Result<(), Ko>)>, quota: Quota) -> Result<R, Ko> {
+    let (handle, rules) = found.ok_or_else(|| Ko::not_member(asked))?;
+    rules?;
+    check_quota(quota.limit, quota.used, quota.more)?;
+    Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Code;
+
+    const ROOMY: Quota = Quota { limit: 100, used: 10, more: "ask" };
+    const SPENT: Quota = Quota { limit: 100, used: 100, more: "ask" };
+
+    fn bob(deleted: bool, waiting: u64) -> Option<(u32, Addressee<'static>)> {
+        Some((2, Addressee { name: "Bob", deleted, waiting }))
+    }
+
+    #[test]
+    fn a_direct_message_goes_to_a_live_account_with_room_in_its_inbox() {
+        assert_eq!(to_user("bob", bob(false, 2), ROOMY, 3), Ok(2));
+        assert_eq!(to_user("bob", bob(false, 1 << 40), ROOMY, 0), Ok(2), "no inbox limit");
+        let full = to_user("bob", bob(false, 3), ROOMY, 3).unwrap_err();
+        assert_eq!(full.code, Code::Full);
+        assert!(full.reason.starts_with("Bob has 3 events"), "{}", full.reason);
+    }
+
+    #[test]
+    fn a_direct_message_to_nobody_or_a_deleted_account_is_unknown_before_any_quota() {
+        assert_eq!(to_user::<u32>("zed", None, SPENT, 3), Err(Ko::no_user("zed")));
+        assert_eq!(to_user("bob", bob(true, 9), SPENT, 3), Err(to_deleted("Bob")));
+        let spent = to_user("bob", bob(false, 9), SPENT, 3).unwrap_err();
+        assert_eq!(spent.code, Code::Full);
+        assert!(spent.reason.contains("your quota") && spent.reason.ends_with("; ask"), "{}", spent.reason);
+    }
+
+    #[test]
+    fn a_room_message_needs_membership_then_the_rooms_rules_then_the_quota() {
+        assert_eq!(to_room("lab", Some((7, Ok(()))), ROOMY), Ok(7));
+        assert_eq!(to_room::<u32>("lab", None, SPENT), Err(Ko::not_member("lab")));
+        let announce = Ko::new(Code::Forbidden, "only admins write in #lab");
+        assert_eq!(to_room("lab", Some((7, Err(announce.clone()))), SPENT), Err(announce));
+        assert_eq!(to_room("lab", Some((7, Ok(()))), SPENT).unwrap_err().code, Code::Full);
+    }
+}
