@@ -21,7 +21,7 @@ use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, 
 use crate::store::backend::{Moderated, Notice};
 use crate::store::deadline;
 use crate::store::settings::{KeyChange, Setting};
-use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
+use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
 const DURABLE: Ticket = Ticket(0);
@@ -69,6 +69,18 @@ impl PgBackend {
         self.run(make(done), answer).map(|()| DURABLE)
     }
 
+    /// 1.2 `DELACCOUNT`: the rooms left and the inbox acknowledged by the
+    /// jobs a `LEAVE` and an `ACK` are (so every node's view of the rooms
+    /// and the committer's counters follow), then the row marked.
+    fn delete_account(&self, user: UserId) -> Result<(), Ko> {
+        for room in self.rooms(user)? {
+            let ticket = self.leave(user, &room.room)?;
+            self.wait(ticket)?;
+        }
+        self.memory.forget_account(user);
+        super::accounts::mark_deleted(&self.db, user)
+    }
+
     /// Logs a read that failed where the server's interface has no error to give.
     fn or_log<T>(result: Result<T, Ko>, what: &str, fallback: T) -> T {
         result.unwrap_or_else(|ko| {
@@ -99,35 +111,35 @@ impl Backend for PgBackend {
         account
     }
 
-    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let (done, answer) = crossbeam_channel::bounded(1);
-        let job = Job::Register { name: name.into(), email: email.into(), hash, done };
-        self.run(job, answer).map(|account| (account, DURABLE))
-    }
-
-    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
-        self.memory.forget_account(user);
-        super::accounts::set_password(&self.db, user, &hash).map(|()| DURABLE)
-    }
-
-    /// 1.2: one transaction (`accounts::reuse`). Every node reads the
-    /// hash from the row at a login and the name never changes, so no
-    /// node's cache has anything to forget.
-    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let (id, name) = super::accounts::reuse(&self.db, user, email, &hash)?;
-        Ok((Account { id, name: self.names.learn(id, &name), hash }, DURABLE))
-    }
-
-    /// 1.2: the rooms left and the inbox acknowledged by the jobs a
-    /// `LEAVE` and an `ACK` are (so every node's view of the rooms and the
-    /// committer's counters follow), then the row marked.
-    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
-        for room in self.rooms(user)? {
-            let ticket = self.leave(user, &room.room)?;
-            self.wait(ticket)?;
+    /// A registration is a job of the committer's (it joins `#general`
+    /// in the batch's transaction); the other changes are one transaction
+    /// each (`accounts.rs`). A node's memory forgets the account first, so
+    /// a login reads the new row.
+    fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko> {
+        match change {
+            AccountChange::Create { name, email, hash } => {
+                let (done, answer) = crossbeam_channel::bounded(1);
+                let job = Job::Register { name: name.into(), email: email.into(), hash, done };
+                self.run(job, answer).map(|account| (account.id, DURABLE))
+            }
+            // 1.2: every node reads the hash from the row at a login and
+            // the name never changes, so no node's cache has anything to
+            // forget.
+            AccountChange::Reuse { user, email, hash } => {
+                let (id, name) = super::accounts::reuse(&self.db, user, email, &hash)?;
+                self.names.learn(id, &name);
+                Ok((id, DURABLE))
+            }
+            AccountChange::Password { user, hash } => {
+                self.memory.forget_account(user);
+                super::accounts::set_password(&self.db, user, &hash).map(|()| (user, DURABLE))
+            }
+            AccountChange::Delete { user } => self.delete_account(user).map(|()| (user, DURABLE)),
+            AccountChange::ServerAdmin { .. } => Err(Ko::new(
+                Code::BadRequest,
+                "server admins are set in the cluster's database (docs/CLUSTER.md)",
+            )),
         }
-        self.memory.forget_account(user);
-        super::accounts::mark_deleted(&self.db, user).map(|()| DURABLE)
     }
 
     /// A room's policy (1.2: `+announce`, mutes) is checked in the

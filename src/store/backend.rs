@@ -141,6 +141,36 @@ fn span_words(ms: u64) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+/// A change to an account: one variant a record the local store appends
+/// for it (`USER`, `REUSE`, `PASSWD`, `DELACCOUNT`, a server admin's
+/// `RULE`), one row or column of `users` on a cluster. The checks that
+/// need no storage (a password, a name's quarantine) are
+/// [`Store`](super::Store)'s, made before.
+#[derive(Debug)]
+pub enum AccountChange<'a> {
+    /// A new account, a member of `#general` (`KO:USER_EXISTS` if the
+    /// name is taken, ignoring case). `hash` is already computed.
+    Create { name: &'a str, email: &'a str, hash: String },
+    /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
+    /// quarantine is over: the name gets a new account (`hash`, `email`,
+    /// a member of `#general`) that sees nothing of the old one's
+    /// (docs/PROTOCOL.md §20, "A name freed"). `KO:USER_EXISTS` if `user`
+    /// is not a deleted account any more (two registrations at once).
+    Reuse { user: UserId, email: &'a str, hash: String },
+    /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
+    /// (already computed, the old one already checked).
+    Password { user: UserId, hash: String },
+    /// 1.2 `DELACCOUNT`: `user`'s account is deleted (its password already
+    /// checked): its hash becomes [`deleted_hash`](super::state::deleted_hash)
+    /// of now, its inbox is emptied, it leaves every room. Its name stays
+    /// taken until its quarantine is over. Deleting it again changes nothing.
+    Delete { user: UserId },
+    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
+    /// (`wachat users admin`, on a running server too). A cluster refuses:
+    /// its server admins are set in its database.
+    ServerAdmin { user: UserId, on: bool },
+}
+
 /// Lines produced a chunk at a time, each chunk read without holding the
 /// backend's locks, so a long reply never holds up other requests and
 /// never sits whole in memory.
@@ -191,30 +221,10 @@ pub trait Backend: Send + Sync {
     /// The account called `name`, ignoring case. (`Err`: storage cannot
     /// say now — a database backend whose database is down.)
     fn account(&self, name: &str) -> Result<Option<Account>, Ko>;
-    /// Creates an account, a member of `#general` (`KO:USER_EXISTS` if the
-    /// name is taken, ignoring case). `hash` is already computed.
-    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
-    /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
-    /// (already computed, the old one already checked).
-    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko>;
-    /// 1.2 `DELACCOUNT`: `user`'s account is deleted (its password already
-    /// checked): its hash becomes [`deleted_hash`](super::state::deleted_hash)
-    /// of now, its inbox is emptied, it leaves every room. Its name stays
-    /// taken until its quarantine is over.
-    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko>;
-    /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
-    /// quarantine is over: the name gets a new account (`hash`, `email`,
-    /// a member of `#general`) that sees nothing of the old one's
-    /// (docs/PROTOCOL.md §20, "A name freed"). `KO:USER_EXISTS` if `user`
-    /// is not a deleted account any more (two registrations at once).
-    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
-    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
-    /// (`wachat users admin`, on a running server too). The default
-    /// refuses: a cluster's server admins are set in its database.
-    fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
-        let _ = (user, on);
-        Err(Ko::new(Code::BadRequest, "server admins are set in the cluster's database (docs/CLUSTER.md)"))
-    }
+    /// Changes an account, as [`AccountChange`] says (its checks done
+    /// above: the password checked, the hash computed, the name's
+    /// quarantine over); returns which account it changed.
+    fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko>;
     /// 1.2: whether `user` is a server admin (`wachat users list`). The
     /// default, a store that does not say, answers no.
     fn is_server_admin(&self, user: UserId) -> bool {

@@ -84,7 +84,9 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
+pub use backend::{
+    Account, AccountChange, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket,
+};
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{LocalStore, StoreOptions};
 pub use password::Hasher;
@@ -145,12 +147,25 @@ impl Store {
             return Err(ko);
         }
         let (account, ticket) = match old {
-            Some(old) => self.backend.reuse_account(old.id, email, hash)?,
-            None => self.backend.create_account(name, email, hash)?,
+            Some(old) => {
+                let change = AccountChange::Reuse { user: old.id, email, hash: hash.clone() };
+                let (id, ticket) = self.backend.change_account(change)?;
+                (Account { id, hash, ..old }, ticket)
+            }
+            None => self.create_account(name, email, hash)?,
         };
         self.backend.wait(ticket)?;
         self.logins.remember(account.id, &account.hash, password);
         Ok((account.id, account.name))
+    }
+
+    /// A new account called `name`, a member of `#general`, durable once
+    /// its ticket is (`KO:USER_EXISTS` if the name is taken, ignoring
+    /// case): what `REGISTER` makes of a new name, and `wachat users add`.
+    pub fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
+        let change = AccountChange::Create { name, email, hash: hash.clone() };
+        let (id, ticket) = self.backend.change_account(change)?;
+        Ok((Account { id, name: name.into(), hash }, ticket))
     }
 
     /// Checks a password. With `auto_register`, an unknown name becomes a
@@ -181,14 +196,26 @@ impl Store {
     /// changes waits behind logins as registrations do.
     pub fn change_password(&self, user: UserId, new: &str) -> Result<(), Ko> {
         let hash = self.hasher.hash(new).map_err(|e| Ko::new(Code::Internal, e))?;
-        let ticket = self.backend.set_password(user, hash)?;
+        let ticket = self.set_password(user, hash)?;
         self.backend.wait(ticket)
+    }
+
+    /// `user`'s password is now the one `hash` is of, durable once the
+    /// ticket is: a `PASSWD`'s, or `wachat users passwd`'s.
+    pub fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
+        Ok(self.backend.change_account(AccountChange::Password { user, hash })?.1)
+    }
+
+    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
+    /// (`wachat users admin` beside a running server); a cluster refuses.
+    pub fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
+        Ok(self.backend.change_account(AccountChange::ServerAdmin { user, on })?.1)
     }
 
     /// 1.2 `DELACCOUNT`: deletes `user`'s account, durably (its password
     /// was checked by the caller, within the login limits).
     pub fn delete_account(&self, user: UserId) -> Result<(), Ko> {
-        let ticket = self.backend.delete_account(user)?;
+        let (_, ticket) = self.backend.change_account(AccountChange::Delete { user })?;
         self.backend.wait(ticket)
     }
 

@@ -14,7 +14,9 @@
 
 use std::sync::Arc;
 
-use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
+use super::super::backend::{
+    Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
+};
 use super::super::backend::{Moderated, Notice};
 use super::super::record::Record;
 use super::super::state::{Batch, State, UserId};
@@ -40,67 +42,39 @@ impl Backend for LocalStore {
         Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone() }))
     }
 
-    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let (mut made, ticket) = self.inner.create_accounts(&[(name, email, hash)])?;
-        Ok((made.pop().expect("one account asked, one made"), ticket))
-    }
-
-    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            state.commit(Record::Passwd { ts, user: me, hash: hash.into() }, batch)
-        })?;
-        Ok(ticket)
-    }
-
-    /// A `RULE` record in the log, kept with the account's other facts
-    /// there (and in checkpoints), so that `users.csv` keeps its columns
-    /// and an older directory loads unchanged.
-    fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            if state.is_server_admin(user) == on {
-                return Ok(()); // nothing changes
+    /// One record per change, written as its own batch (an account's
+    /// changes are rare: a registration, a `PASSWD`, a `DELACCOUNT`).
+    fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko> {
+        match change {
+            AccountChange::Create { name, email, hash } => {
+                let (made, ticket) = self.inner.create_accounts(&[(name, email, hash)])?;
+                Ok((made[0].id, ticket))
             }
-            let ts = state.next_ts(now_ms());
-            let by = state.users[user].name.clone();
-            let rule = super::super::moderation::Rule::ServerAdmin(on);
-            state.commit(Record::Rule { ts, by, room: "".into(), rule }, batch)
-        })?;
-        Ok(ticket)
+            AccountChange::Reuse { user, email, hash } => self.inner.reuse_account(user, email, hash),
+            AccountChange::Password { user, hash } => self
+                .inner
+                .change_account(user, |_, me, ts| Some(Record::Passwd { ts, user: me, hash: hash.into() })),
+            AccountChange::Delete { user } => self.inner.change_account(user, |state, me, ts| {
+                // A second DELACCOUNT racing the first changes nothing.
+                (!state.users[user].is_deleted()).then_some(Record::DelAccount { ts, user: me })
+            }),
+            // A `RULE` record in the log, kept with the account's other
+            // facts there (and in checkpoints), so that `users.csv` keeps
+            // its columns and an older directory loads unchanged.
+            AccountChange::ServerAdmin { user, on } => self.inner.change_account(user, |state, me, ts| {
+                let rule = super::super::moderation::Rule::ServerAdmin(on);
+                (state.is_server_admin(user) != on).then_some(Record::Rule {
+                    ts,
+                    by: me,
+                    room: "".into(),
+                    rule,
+                })
+            }),
+        }
     }
 
     fn is_server_admin(&self, user: UserId) -> bool {
         self.inner.state.lock().is_server_admin(user)
-    }
-
-    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        self.inner.write(|state, batch| {
-            let name = state.users[user].name.clone();
-            if !state.users[user].is_deleted() {
-                // Two registrations of the freed name at once: this one lost.
-                return Err(crate::protocol::Ko::name_taken(&name));
-            }
-            let ts = state.next_ts(now_ms());
-            // The newest row of a name is its e-mail and creation time
-            // (`users::load_users`); the record is what makes the account.
-            user_row(&mut batch.users, &name, email, &hash, ts);
-            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
-            join_general(state, batch, ts, name.clone())?;
-            Ok(Account { id: user, name, hash })
-        })
-    }
-
-    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            if state.users[user].is_deleted() {
-                return Ok(()); // a second DELACCOUNT racing the first
-            }
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            state.commit(Record::DelAccount { ts, user: me }, batch)
-        })?;
-        Ok(ticket)
     }
 
     /// `MSG`s of one sender: the plain path of each is `send.rs`'s.
@@ -424,6 +398,42 @@ impl Inner {
                 made.push(Account { id, name: user, hash: hash.clone() });
             }
             Ok(made)
+        })
+    }
+    /// Writes the one record `record` makes of a change to `user`'s
+    /// account (given the state, its name and a time), if it makes one.
+    fn change_account(
+        &self,
+        user: UserId,
+        record: impl FnOnce(&State, Arc<str>, u64) -> Option<Record>,
+    ) -> Result<(UserId, Ticket), Ko> {
+        let ((), ticket) = self.write(|state, batch| {
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            match record(state, me, ts) {
+                Some(record) => state.commit(record, batch),
+                None => Ok(()), // nothing changes
+            }
+        })?;
+        Ok((user, ticket))
+    }
+
+    /// `REGISTER` of a freed name: a `REUSE` record, its `users.csv` row
+    /// and a membership of `#general`, in one batch.
+    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(UserId, Ticket), Ko> {
+        self.write(|state, batch| {
+            let name = state.users[user].name.clone();
+            if !state.users[user].is_deleted() {
+                // Two registrations of the freed name at once: this one lost.
+                return Err(crate::protocol::Ko::name_taken(&name));
+            }
+            let ts = state.next_ts(now_ms());
+            // The newest row of a name is its e-mail and creation time
+            // (`users::load_users`); the record is what makes the account.
+            user_row(&mut batch.users, &name, email, &hash, ts);
+            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
+            join_general(state, batch, ts, name)?;
+            Ok(user)
         })
     }
 }
