@@ -18,7 +18,7 @@ use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
-use crate::store::backend::{Moderated, Notice};
+use crate::store::backend::{Membership, Moderated, Notice};
 use crate::store::deadline;
 use crate::store::settings::{KeyChange, Setting};
 use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
@@ -79,6 +79,31 @@ impl PgBackend {
         }
         self.memory.forget_account(user);
         super::accounts::mark_deleted(&self.db, user)
+    }
+
+    /// 1.2: a ban or an invite-only room may refuse it first; a new room
+    /// is owned by its joiner, and an invitation is used up.
+    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let name = {
+            let mut conn = self.db.get()?;
+            self.names.name(&mut *conn, user).or_ko("reading a user")?
+        };
+        let (refusal, new) = moderation::join_refusal(&self.db, user, &name, room)?;
+        // A JOIN of a room one is in changes nothing and is never refused.
+        if let Some(ko) = refusal
+            && !reads::room_members(&self.db, room)?.is_some_and(|(_, m)| m.iter().any(|&(u, _)| u == user))
+        {
+            return Err(ko);
+        }
+        let ticket = self.change(|done| Job::Join { user, room: room.into(), done })?;
+        moderation::joined(&self.db, user, room, new)?;
+        Ok(ticket)
+    }
+
+    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let ticket = self.change(|done| Job::Leave { user, room: room.into(), done })?;
+        moderation::left(&self.db, user, room)?;
+        Ok(ticket)
     }
 
     /// Logs a read that failed where the server's interface has no error to give.
@@ -159,29 +184,11 @@ impl Backend for PgBackend {
         self.change(|done| Job::Read { user, chat: chat.clone(), id: id.into(), done })
     }
 
-    /// 1.2: a ban or an invite-only room may refuse it first; a new room
-    /// is owned by its joiner, and an invitation is used up.
-    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let name = {
-            let mut conn = self.db.get()?;
-            self.names.name(&mut *conn, user).or_ko("reading a user")?
-        };
-        let (refusal, new) = moderation::join_refusal(&self.db, user, &name, room)?;
-        // A JOIN of a room one is in changes nothing and is never refused.
-        if let Some(ko) = refusal
-            && !reads::room_members(&self.db, room)?.is_some_and(|(_, m)| m.iter().any(|&(u, _)| u == user))
-        {
-            return Err(ko);
+    fn change_membership(&self, user: UserId, room: &str, change: Membership) -> Result<Ticket, Ko> {
+        match change {
+            Membership::Join => self.join(user, room),
+            Membership::Leave => self.leave(user, room),
         }
-        let ticket = self.change(|done| Job::Join { user, room: room.into(), done })?;
-        moderation::joined(&self.db, user, room, new)?;
-        Ok(ticket)
-    }
-
-    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ticket = self.change(|done| Job::Leave { user, room: room.into(), done })?;
-        moderation::left(&self.db, user, room)?;
-        Ok(ticket)
     }
 
     /// 1.2 `DELETE`: the rows rewritten before the `OK` (`cluster::erase`).

@@ -171,6 +171,14 @@ pub enum AccountChange<'a> {
     ServerAdmin { user: UserId, on: bool },
 }
 
+/// A change of a room's membership: a `JOIN` or a `LEAVE` (the local
+/// store's `JOIN` and `LEAVE` records; a cluster's `members` rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    Join,
+    Leave,
+}
+
 /// Lines produced a chunk at a time, each chunk read without holding the
 /// backend's locks, so a long reply never holds up other requests and
 /// never sits whole in memory.
@@ -239,10 +247,11 @@ pub trait Backend: Send + Sync {
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket);
     /// `READ`: `user` read `chat` up to the message `id`.
     fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko>;
-    /// `JOIN` (creating the room if new; nothing changes if already in it).
-    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
-    /// `LEAVE`.
-    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
+    /// `user` joins or leaves `room`. A `JOIN` creates the room if new
+    /// (1.2: owned by its joiner), may be refused by its rules (a ban, an
+    /// invitation missing), and changes nothing if `user` is in it; a
+    /// `LEAVE` of a room one is not in is `KO:NOT_MEMBER`.
+    fn change_membership(&self, user: UserId, room: &str, change: Membership) -> Result<Ticket, Ko>;
     /// 1.2, `DELETE`: the text of `author`'s message `id` to `chat` must
     /// leave the storage (its record, and those quoting it). Called once
     /// the `DELETE`'s own record is durable; returns once the erasure is

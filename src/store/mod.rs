@@ -85,7 +85,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use backend::{
-    Account, AccountChange, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket,
+    Account, AccountChange, Backend, Deliver, Lines, Listing, Members, Membership, Outgoing, Then, Ticket,
 };
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{LocalStore, StoreOptions};
@@ -217,6 +217,18 @@ impl Store {
     pub fn delete_account(&self, user: UserId) -> Result<(), Ko> {
         let (_, ticket) = self.backend.change_account(AccountChange::Delete { user })?;
         self.backend.wait(ticket)
+    }
+
+    // ----- rooms ---------------------------------------------------------
+
+    /// `JOIN` of `room` ([`Backend::change_membership`]).
+    pub fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        self.backend.change_membership(user, room, Membership::Join)
+    }
+
+    /// `LEAVE` of `room` ([`Backend::change_membership`]).
+    pub fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        self.backend.change_membership(user, room, Membership::Leave)
     }
 
     // ----- 1.2: what a block hides of messages (§22) ---------------------

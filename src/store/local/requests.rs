@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::super::backend::{
     Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
 };
-use super::super::backend::{Moderated, Notice};
+use super::super::backend::{Membership, Moderated, Notice};
 use super::super::record::Record;
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
@@ -90,44 +90,11 @@ impl Backend for LocalStore {
         }
     }
 
-    /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
-    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            let existing = state.room_id(room);
-            if existing.is_some_and(|r| state.is_member(r, user)) {
-                return Ok(());
-            }
-            if let Some(r) = existing {
-                state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
-            }
-            crate::store::meaning::may_join(state.rooms_of(user).count())?;
-            let (name, read) = match existing {
-                Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
-                None => (format!("#{room}").into(), 0),
-            };
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            state.commit(Record::Join { ts, user: me, room: name.clone(), read }, batch)?;
-            if existing.is_none() {
-                super::moderation::claim(state, batch, &name, user)?; // 1.2: its creator owns it
-            }
-            Ok(())
-        })?;
-        Ok(ticket)
-    }
-
-    /// `LEAVE`.
-    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            // The code is NOT_MEMBER either way; the reason says which.
-            let r = state.room_id(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
-            let r = Some(r).filter(|&r| state.is_member(r, user));
-            let r = r.ok_or_else(|| crate::protocol::Ko::not_member(room))?;
-            let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.clone());
-            let name = state.room(r).name.clone();
-            state.commit(Record::Leave { ts, user: me, room: name }, batch)
-        })?;
-        Ok(ticket)
+    fn change_membership(&self, user: UserId, room: &str, change: Membership) -> Result<Ticket, Ko> {
+        match change {
+            Membership::Join => self.join(user, room),
+            Membership::Leave => self.leave(user, room),
+        }
     }
 
     /// 1.2, `DELETE`: recorded in `erase.csv` (synced), erased by the
@@ -435,5 +402,48 @@ impl Inner {
             join_general(state, batch, ts, name)?;
             Ok(user)
         })
+    }
+}
+
+/// A room's membership: `JOIN` and `LEAVE`, as the records they write.
+impl LocalStore {
+    /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
+    pub(in crate::store) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let existing = state.room_id(room);
+            if existing.is_some_and(|r| state.is_member(r, user)) {
+                return Ok(());
+            }
+            if let Some(r) = existing {
+                state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
+            }
+            crate::store::meaning::may_join(state.rooms_of(user).count())?;
+            let (name, read) = match existing {
+                Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
+                None => (format!("#{room}").into(), 0),
+            };
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::Join { ts, user: me, room: name.clone(), read }, batch)?;
+            if existing.is_none() {
+                super::moderation::claim(state, batch, &name, user)?; // 1.2: its creator owns it
+            }
+            Ok(())
+        })?;
+        Ok(ticket)
+    }
+
+    /// `LEAVE`.
+    pub(in crate::store) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            // The code is NOT_MEMBER either way; the reason says which.
+            let r = state.room_id(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
+            let r = Some(r).filter(|&r| state.is_member(r, user));
+            let r = r.ok_or_else(|| crate::protocol::Ko::not_member(room))?;
+            let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.clone());
+            let name = state.room(r).name.clone();
+            state.commit(Record::Leave { ts, user: me, room: name }, batch)
+        })?;
+        Ok(ticket)
     }
 }
