@@ -196,12 +196,8 @@ impl Backend for PgBackend {
         super::erase::erase(&self.db, author, chat, id)
     }
 
-    fn ack(&self, user: UserId, seq: u64) {
-        self.committer.submit(Job::Ack { user, seq, device: None });
-    }
-
-    fn ack_device(&self, user: UserId, device: &str, seq: u64) {
-        self.committer.submit(Job::Ack { user, seq, device: Some(device.into()) });
+    fn ack(&self, user: UserId, device: Option<&str>, seq: u64) {
+        self.committer.submit(Job::Ack { user, seq, device: device.map(Into::into) });
     }
 
     /// DELIVERED at the first device's `ACK` (protocol 1.2): what an
@@ -262,14 +258,10 @@ impl Backend for PgBackend {
         Self::or_log(end.map(|row| row.get::<_, i64>(0) as u64), "reading an inbox", 0)
     }
 
-    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
-        Box::new(reads::Replay { db: self.db.clone(), user, after: 0, upto, minor: 0 })
-    }
-
     /// A device's replay starts at its own position (read from the
     /// database's `devices` at its login, `cluster::devices`); copies and
     /// read marks are left out below 1.2.
-    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+    fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         Box::new(reads::Replay { db: self.db.clone(), user, after, upto, minor })
     }
 

@@ -259,16 +259,13 @@ pub trait Backend: Send + Sync {
     fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko>;
     /// `ACK:<seq>`: the inbox of `user` is acknowledged up to `seq`; direct
     /// messages among it become DELIVERED. Nobody waits for it.
-    fn ack(&self, user: UserId, seq: u64);
-    /// `ACK:<seq>` from `user`'s `device` (protocol 1.2) where the devices'
-    /// positions are the store's to keep (a cluster): the position is
-    /// written by the `ACK`'s own transaction, which trims the inbox to the
-    /// lowest position on record. A store that does not keep them (one
-    /// server: `server::devices` does) acknowledges as [`Backend::ack`].
-    fn ack_device(&self, user: UserId, device: &str, seq: u64) {
-        let _ = device;
-        self.ack(user, seq);
-    }
+    /// `device` (protocol 1.2) names the device that acknowledged where
+    /// the devices' positions are the store's to keep (a cluster): the
+    /// position is written by the `ACK`'s own transaction, which trims the
+    /// inbox to the lowest position on record. A store that does not keep
+    /// them (one server: `server::devices` does, and passes `None` with
+    /// the lowest) ignores it.
+    fn ack(&self, user: UserId, device: Option<&str>, seq: u64);
     /// `user`'s receive connection ended at `ts_ms` (its last-seen time).
     /// Nobody waits for it.
     fn note_offline(&self, user: UserId, ts_ms: u64);
@@ -317,8 +314,11 @@ pub trait Backend: Send + Sync {
     /// The sequence number up to which `user`'s inbox is durable: a replay
     /// goes up to it, live delivery takes over after it.
     fn inbox_end(&self, user: UserId) -> u64;
-    /// The inbox events not yet acknowledged, up to `upto`, as frames.
-    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines>;
+    /// The inbox events after `after` (a device's position; 0: the inbox's
+    /// start) up to `upto`, as frames; those the inbox no longer holds (or
+    /// already acknowledged) are left out. `minor` is the connection's
+    /// version: copies and read marks (1.2) are left out below 2.
+    fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines>;
 
     // ----- 1.2: moderation (`store::moderation`)
     /// `by` changes a rule of `room`: checked against the room's rules
@@ -335,16 +335,6 @@ pub trait Backend: Send + Sync {
     /// server admin): what deleting another member's message will ask.
     fn is_room_admin(&self, user: UserId, room: &str) -> bool;
     // ----- several devices (protocol 1.2, `server::devices`)
-    /// The inbox events after `after` (a device's position) up to `upto`,
-    /// as frames; those the inbox no longer holds are left out. The
-    /// default replays from the inbox's start: a device may get events
-    /// again, which clients drop by `(from, id)`.
-    /// `minor` is the connection's version: copies and read marks (1.2)
-    /// are left out below 2.
-    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
-        let _ = (after, minor);
-        self.replay(user, upto)
-    }
     /// `user` has several devices (`true`) or one again: from now on its
     /// inbox gets copies of its own messages and read marks, or not. The
     /// default does nothing: no copies, no read marks (a cluster, see

@@ -231,6 +231,26 @@ impl Store {
         self.backend.change_membership(user, room, Membership::Leave)
     }
 
+    // ----- inboxes ------------------------------------------------------
+
+    /// `ACK:<seq>` of `user`'s inbox, on a store that keeps no device's
+    /// position (one server: `server::devices` passes the lowest).
+    pub fn ack(&self, user: UserId, seq: u64) {
+        self.backend.ack(user, None, seq)
+    }
+
+    /// 1.2 `ACK:<seq>` from `user`'s `device`, where the store keeps the
+    /// devices' positions (a cluster: [`Backend::ack`]).
+    pub fn ack_device(&self, user: UserId, device: &str, seq: u64) {
+        self.backend.ack(user, Some(device), seq)
+    }
+
+    /// 1.2: a device's replay, from its position `after`
+    /// ([`Backend::replay`]).
+    pub fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        self.backend.replay(user, after, upto, minor)
+    }
+
     // ----- 1.2: what a block hides of messages (§22) ---------------------
 
     /// `MSG`s of one sender, as [`Backend::send`] stores them, but for

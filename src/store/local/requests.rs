@@ -108,8 +108,9 @@ impl Backend for LocalStore {
     }
 
     /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
-    /// the direct messages among them into DELIVERED.
-    fn ack(&self, user: UserId, seq: u64) {
+    /// the direct messages among them into DELIVERED. The devices'
+    /// positions are `server::devices`'s: `seq` is already the lowest.
+    fn ack(&self, user: UserId, _device: Option<&str>, seq: u64) {
         // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
         let result = self.inner.write_unwaited(|state, batch| {
             if seq <= state.users[user].inbox.acked {
@@ -204,12 +205,8 @@ impl Backend for LocalStore {
         self.inner.state.lock().inbox_end(user, synced)
     }
 
-    /// `user`'s inbox events after what it acknowledged, up to `upto`.
-    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
-        Box::new(ReplayLines::new(&self.inner, user, upto))
-    }
-
-    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+    /// `user`'s inbox events after what it acknowledged and `after`, up to `upto`.
+    fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
     }
 
