@@ -20,7 +20,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::backend::{Membership, Moderated, Notice};
 use crate::store::deadline;
-use crate::store::settings::{KeyChange, Setting};
+use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
 use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
@@ -380,19 +380,17 @@ impl Backend for PgBackend {
         super::settings::change(&self.db, user, setting, key, change).map(|()| DURABLE)
     }
 
-    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
-        super::settings::of(&self.db, user, setting)
-    }
-
-    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko> {
-        let answer = super::settings::value_about(&self.db, owner, setting, about);
-        self.memory.about.or_recall((setting.name, fold(owner), about), answer)
-    }
-
-    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko> {
-        self.memory
-            .holders
-            .or_recall((setting.name, about), super::settings::holders(&self.db, setting, about))
+    /// What a message and `MEMBERS` ask (the keys about a user) is kept
+    /// in the node's memory, to answer while no primary does.
+    fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
+        let read = super::settings::read(&self.db, setting, keys);
+        match keys {
+            Keys::Of(_) => read,
+            Keys::OfAbout { owner, about } => {
+                self.memory.settings.or_recall((setting.name, Some(fold(owner)), about), read)
+            }
+            Keys::About(about) => self.memory.settings.or_recall((setting.name, None, about), read),
+        }
     }
 
     /// 1.2: the files of chats in the database, where any node finds them.

@@ -26,7 +26,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::settings::{KeyChange, Setting};
+use super::settings::{KeptKey, KeyChange, Keys, Setting};
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::{
@@ -384,17 +384,9 @@ pub trait Backend: Send + Sync {
         key: &str,
         change: KeyChange,
     ) -> Result<Ticket, Ko>;
-    /// `user`'s `(key, value)` pairs of `setting`, sorted by key.
-    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko>;
-    /// The value the user called `owner` (ignoring case) keeps of
-    /// `setting` about the user `about` (the key, `about`'s folded name):
-    /// whether a recipient blocked a sender, which
-    /// [`Store::send`](super::Store::send) asks once per recipient of a
-    /// burst, so it is one lookup, not a listing.
-    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko>;
-    /// The users who keep a key of `setting` about the user `about` (who
-    /// blocked it: `MEMBERS` shows them as `UNKNOWN` to it).
-    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko>;
+    /// The keys of `setting` that `keys` asks for (one user's, sorted by
+    /// key; or those about a user), each with its owner and value.
+    fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko>;
     /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
     /// which its files are added (`store::files`). The default, a store
     /// that counts elsewhere, says 0.

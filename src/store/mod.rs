@@ -296,18 +296,26 @@ impl Store {
     /// True if the user called `name` (ignoring case) blocked `whom`: one
     /// key of its [`prefs::BLOCK`] setting (a store that cannot say: no).
     pub fn is_blocked(&self, name: &str, whom: UserId) -> bool {
-        self.backend.setting_about(name, &prefs::BLOCK, whom).is_ok_and(|v| v.is_some())
+        let keys = settings::Keys::OfAbout { owner: name, about: whom };
+        self.backend.read_settings(&prefs::BLOCK, keys).is_ok_and(|kept| !kept.is_empty())
     }
 
     /// Who blocked `whom` (`MEMBERS` shows them as `UNKNOWN` to it).
     pub fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
-        self.backend.holders(&prefs::BLOCK, whom)
+        let kept = self.backend.read_settings(&prefs::BLOCK, settings::Keys::About(whom))?;
+        Ok(kept.into_iter().map(|k| k.owner).collect())
     }
 
     /// Whom `user` blocked, as registered, sorted ignoring case (the
     /// order of the setting's keys).
     pub fn blocks(&self, user: UserId) -> Result<Vec<String>, Ko> {
-        Ok(self.backend.settings(user, &prefs::BLOCK)?.into_iter().map(|(_, name)| name).collect())
+        Ok(self.settings(user, &prefs::BLOCK)?.into_iter().map(|(_, name)| name).collect())
+    }
+
+    /// `user`'s `(key, value)` pairs of `setting`, sorted by key.
+    pub fn settings(&self, user: UserId, setting: &settings::Setting) -> Result<Vec<(String, String)>, Ko> {
+        let kept = self.backend.read_settings(setting, settings::Keys::Of(user))?;
+        Ok(kept.into_iter().map(|k| (k.key, k.value)).collect())
     }
 
     /// The accounts `user` blocked: whom its presence skips

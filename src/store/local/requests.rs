@@ -28,7 +28,7 @@ use super::{Inner, LocalStore, ko};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
-use crate::store::settings::{self, Kept, KeyChange, Setting};
+use crate::store::settings::{self, Kept, KeptKey, KeyChange, Keys, Setting};
 
 /// Each request the server makes of the local store, in the trait's
 /// order. The walks that `READ` and `HISTORY` make back along a
@@ -306,25 +306,34 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
-    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
+    /// The `holders` of a key (`Keys::About`) are a pass over the users
+    /// under the state lock (~10 µs per thousand users), for a `MEMBERS`,
+    /// which costs a `--rate` token.
+    fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
         let state = self.inner.state.lock();
-        Ok(state.users[user].settings.of(setting.name).map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
-
-    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko> {
-        let state = self.inner.state.lock();
-        let Some(owner) = state.user_id(owner) else { return Ok(None) };
-        let key = fold(&state.users[about].name);
-        Ok(state.users[owner].settings.get(setting.name, &key).map(String::from))
-    }
-
-    /// A pass over the users under the state lock (~10 µs per thousand
-    /// users), for a `MEMBERS`, which costs a `--rate` token.
-    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko> {
-        let state = self.inner.state.lock();
-        let key = fold(&state.users[about].name);
-        let users = state.users.iter().enumerate();
-        Ok(users.filter(|(_, u)| u.settings.get(setting.name, &key).is_some()).map(|(id, _)| id).collect())
+        let kept = |owner: UserId, (key, value): (&str, &str)| KeptKey {
+            owner,
+            key: key.to_string(),
+            value: value.to_string(),
+        };
+        let about = |about: UserId| fold(&state.users[about].name);
+        Ok(match keys {
+            Keys::Of(user) => {
+                state.users[user].settings.of(setting.name).map(|pair| kept(user, pair)).collect()
+            }
+            Keys::OfAbout { owner, about: whom } => {
+                let Some(owner) = state.user_id(owner) else { return Ok(Vec::new()) };
+                let key = about(whom);
+                let value = state.users[owner].settings.get(setting.name, &key);
+                value.map(|value| kept(owner, (&key, value))).into_iter().collect()
+            }
+            Keys::About(whom) => {
+                let key = about(whom);
+                let users = state.users.iter().enumerate();
+                let held = users.filter_map(|(id, u)| Some((id, u.settings.get(setting.name, &key)?)));
+                held.map(|(id, value)| kept(id, (&key, value))).collect()
+            }
+        })
     }
 }
 
