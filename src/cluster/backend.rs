@@ -346,13 +346,6 @@ impl Backend for PgBackend {
         moderation::info(&self.db, user, &name, room)
     }
 
-    fn is_room_admin(&self, user: UserId, room: &str) -> bool {
-        let name =
-            self.db.get().and_then(|mut conn| self.names.name(&mut *conn, user).or_ko("reading a user"));
-        let admin = name.and_then(|name| moderation::is_admin(&self.db, user, &name, room));
-        Self::or_log(admin, "reading a room's rules", false)
-    }
-
     fn server_id(&self) -> Result<String, Ko> {
         let mut conn = self.db.get()?;
         let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;

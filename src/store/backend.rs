@@ -331,9 +331,6 @@ pub trait Backend: Send + Sync {
     /// `ROOMINFO` lines for `user`, a member, a server admin or someone
     /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
     fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko>;
-    /// True if `user` moderates `room` (a room admin, its owner, or a
-    /// server admin): what deleting another member's message will ask.
-    fn is_room_admin(&self, user: UserId, room: &str) -> bool;
     // ----- several devices (protocol 1.2, `server::devices`)
     /// `user` has several devices (`true`) or one again: from now on its
     /// inbox gets copies of its own messages and read marks, or not. The

@@ -231,6 +231,16 @@ impl Store {
         self.backend.change_membership(user, room, Membership::Leave)
     }
 
+    /// True if `user` moderates `room` (a room admin, its owner, or a
+    /// server admin): what deleting another member's message asks. The
+    /// `ROLE` line of its `ROOMINFO`, so that the rank is the one the
+    /// backend's rules give (`store::moderation`), not decided again here;
+    /// a `ROOMINFO` refused (a stranger, no such room) moderates nothing.
+    pub fn is_room_admin(&self, user: UserId, room: &str) -> bool {
+        let lines = self.backend.room_info(user, room).unwrap_or_default();
+        lines.iter().any(|line| matches!(line, crate::protocol::RoomInfoLine::Role(role) if role.moderates()))
+    }
+
     // ----- inboxes ------------------------------------------------------
 
     /// `ACK:<seq>` of `user`'s inbox, on a store that keeps no device's

@@ -281,10 +281,6 @@ impl Backend for LocalStore {
         self.inner.room_info(user, room)
     }
 
-    fn is_room_admin(&self, user: UserId, room: &str) -> bool {
-        self.inner.is_room_admin(user, room)
-    }
-
     /// 1.2: a `SET` record, decided and applied under the state lock.
     fn change_setting(
         &self,
