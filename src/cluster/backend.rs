@@ -18,7 +18,7 @@ use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
-use crate::store::backend::{Membership, Moderated, Notice};
+use crate::store::backend::{Ack, Membership, Moderated, Notice};
 use crate::store::deadline;
 use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
 use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
@@ -196,17 +196,19 @@ impl Backend for PgBackend {
         super::erase::erase(&self.db, author, chat, id)
     }
 
-    fn ack(&self, user: UserId, device: Option<&str>, seq: u64) {
-        self.committer.submit(Job::Ack { user, seq, device: device.map(Into::into) });
-    }
-
-    /// DELIVERED at the first device's `ACK` (protocol 1.2): what an
+    /// 1.2: DELIVERED at the first device's `ACK` (`Ack::Deliver`): what an
     /// `ACK` up to `upto` would mark, the inbox kept for the devices behind
     /// (`Job::Deliver`). The events after `after` are among those the
     /// inbox holds from its acknowledged mark on, which the job reads.
-    fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        if upto > after {
-            self.committer.submit(Job::Deliver { user, seq: upto });
+    fn ack(&self, user: UserId, ack: Ack) {
+        match ack {
+            Ack::Trim { device, seq } => {
+                self.committer.submit(Job::Ack { user, seq, device: device.map(Into::into) });
+            }
+            Ack::Deliver { after, upto } if upto > after => {
+                self.committer.submit(Job::Deliver { user, seq: upto });
+            }
+            Ack::Deliver { .. } => {}
         }
     }
 

@@ -171,6 +171,27 @@ pub enum AccountChange<'a> {
     ServerAdmin { user: UserId, on: bool },
 }
 
+/// What an `ACK` tells the store, from the device's position that
+/// `server::devices` keeps on a single server, or the store keeps itself
+/// (a cluster).
+#[derive(Clone, Copy, Debug)]
+pub enum Ack<'a> {
+    /// The inbox is acknowledged up to `seq`: its events up to it leave
+    /// it, the direct messages among them become DELIVERED. `device`
+    /// (1.2) names the device that acknowledged where the devices'
+    /// positions are the store's to keep (a cluster): the position is
+    /// written by the `ACK`'s own transaction, which trims the inbox to
+    /// the lowest position on record. A store that does not keep them
+    /// (one server: `server::devices` passes `None` and the lowest)
+    /// ignores it.
+    Trim { device: Option<&'a str>, seq: u64 },
+    /// 1.2: one device acknowledged up to `upto` while another still
+    /// holds the inbox at `after`: the direct messages among the events
+    /// after `after` become DELIVERED (two grey ticks on the first
+    /// device), without leaving the inbox.
+    Deliver { after: u64, upto: u64 },
+}
+
 /// A change of a room's membership: a `JOIN` or a `LEAVE` (the local
 /// store's `JOIN` and `LEAVE` records; a cluster's `members` rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,15 +278,9 @@ pub trait Backend: Send + Sync {
     /// the `DELETE`'s own record is durable; returns once the erasure is
     /// recorded durably, done then or later (`--erase-minutes`).
     fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko>;
-    /// `ACK:<seq>`: the inbox of `user` is acknowledged up to `seq`; direct
-    /// messages among it become DELIVERED. Nobody waits for it.
-    /// `device` (protocol 1.2) names the device that acknowledged where
-    /// the devices' positions are the store's to keep (a cluster): the
-    /// position is written by the `ACK`'s own transaction, which trims the
-    /// inbox to the lowest position on record. A store that does not keep
-    /// them (one server: `server::devices` does, and passes `None` with
-    /// the lowest) ignores it.
-    fn ack(&self, user: UserId, device: Option<&str>, seq: u64);
+    /// What an `ACK` of `user`'s tells the store ([`Ack`]). Nobody waits
+    /// for it.
+    fn ack(&self, user: UserId, ack: Ack);
     /// `user`'s receive connection ended at `ts_ms` (its last-seen time).
     /// Nobody waits for it.
     fn note_offline(&self, user: UserId, ts_ms: u64);
@@ -333,21 +348,8 @@ pub trait Backend: Send + Sync {
     fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko>;
     // ----- several devices (protocol 1.2, `server::devices`)
     /// `user` has several devices (`true`) or one again: from now on its
-    /// inbox gets copies of its own messages and read marks, or not. The
-    /// default does nothing: no copies, no read marks (a cluster, see
-    /// docs/CLUSTER.md).
-    fn set_several(&self, user: UserId, several: bool) {
-        let _ = (user, several);
-    }
-    /// One device of `user` acknowledged up to `upto` while another still
-    /// holds the inbox at `after`: the direct messages among the events
-    /// after `after` become DELIVERED (two grey ticks on the first device),
-    /// without leaving the inbox. Nobody waits for it. The default does
-    /// nothing: DELIVERED then comes with the [`Backend::ack`] of the last
-    /// device.
-    fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        let _ = (user, after, upto);
-    }
+    /// inbox gets copies of its own messages and read marks, or not.
+    fn set_several(&self, user: UserId, several: bool);
 
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.

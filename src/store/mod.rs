@@ -85,7 +85,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use backend::{
-    Account, AccountChange, Backend, Deliver, Lines, Listing, Members, Membership, Outgoing, Then, Ticket,
+    Account, AccountChange, Ack, Backend, Deliver, Lines, Listing, Members, Membership, Outgoing, Then,
+    Ticket,
 };
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{LocalStore, StoreOptions};
@@ -246,13 +247,19 @@ impl Store {
     /// `ACK:<seq>` of `user`'s inbox, on a store that keeps no device's
     /// position (one server: `server::devices` passes the lowest).
     pub fn ack(&self, user: UserId, seq: u64) {
-        self.backend.ack(user, None, seq)
+        self.backend.ack(user, Ack::Trim { device: None, seq })
     }
 
     /// 1.2 `ACK:<seq>` from `user`'s `device`, where the store keeps the
     /// devices' positions (a cluster: [`Backend::ack`]).
     pub fn ack_device(&self, user: UserId, device: &str, seq: u64) {
-        self.backend.ack(user, Some(device), seq)
+        self.backend.ack(user, Ack::Trim { device: Some(device), seq })
+    }
+
+    /// 1.2: one device of `user` acknowledged up to `upto` while another
+    /// holds the inbox at `after` ([`Ack::Deliver`]).
+    pub fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        self.backend.ack(user, Ack::Deliver { after, upto })
     }
 
     /// 1.2: a device's replay, from its position `after`

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::super::backend::{
     Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
 };
-use super::super::backend::{Membership, Moderated, Notice};
+use super::super::backend::{Ack, Membership, Moderated, Notice};
 use super::super::record::Record;
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
@@ -107,27 +107,10 @@ impl Backend for LocalStore {
         })
     }
 
-    /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
-    /// the direct messages among them into DELIVERED. The devices'
-    /// positions are `server::devices`'s: `seq` is already the lowest.
-    fn ack(&self, user: UserId, _device: Option<&str>, seq: u64) {
-        // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
-        let result = self.inner.write_unwaited(|state, batch| {
-            if seq <= state.users[user].inbox.acked {
-                return Ok(()); // nothing new
-            }
-            let me = state.users[user].name.clone();
-            let ts = state.next_ts(now_ms());
-            for (sender, dord, id) in state.acked_direct(user, seq) {
-                if state.would_deliver(sender, user, dord) {
-                    let chat = state.users[sender].name.clone();
-                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
-                }
-            }
-            state.commit(Record::Ack { ts, user: me, seq }, batch)
-        });
-        if let Err(e) = result {
-            log::warn!("store: ack {seq} of user #{user} not stored: {}", e.reason);
+    fn ack(&self, user: UserId, ack: Ack) {
+        match ack {
+            Ack::Trim { seq, .. } => self.trim(user, seq),
+            Ack::Deliver { after, upto } => self.deliver(user, after, upto),
         }
     }
 
@@ -221,27 +204,6 @@ impl Backend for LocalStore {
         });
         if let Err(e) = result {
             log::warn!("store: the devices of user #{user} not stored: {}", e.reason);
-        }
-    }
-
-    /// DELIVERED for the direct messages after `after` up to `upto`, as
-    /// `ack` makes them, without trimming the inbox (issue 27).
-    fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        let result = self.inner.write_unwaited(|state, batch| {
-            let me = state.users[user].name.clone();
-            let ts = state.next_ts(now_ms());
-            for (_, queued) in state.queued(user, after, upto, usize::MAX) {
-                if let crate::store::state::Queued::Direct { from, dord, id, .. } = queued
-                    && state.would_deliver(from, user, dord)
-                {
-                    let chat = state.users[from].name.clone();
-                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
-                }
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
         }
     }
 
@@ -447,5 +409,53 @@ impl LocalStore {
             state.commit(Record::Leave { ts, user: me, room: name }, batch)
         })?;
         Ok(ticket)
+    }
+}
+
+/// What an `ACK` does to the inbox ([`Ack`]).
+impl LocalStore {
+    /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
+    /// the direct messages among them into DELIVERED. The devices'
+    /// positions are `server::devices`'s: `seq` is already the lowest.
+    fn trim(&self, user: UserId, seq: u64) {
+        // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
+        let result = self.inner.write_unwaited(|state, batch| {
+            if seq <= state.users[user].inbox.acked {
+                return Ok(()); // nothing new
+            }
+            let me = state.users[user].name.clone();
+            let ts = state.next_ts(now_ms());
+            for (sender, dord, id) in state.acked_direct(user, seq) {
+                if state.would_deliver(sender, user, dord) {
+                    let chat = state.users[sender].name.clone();
+                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+                }
+            }
+            state.commit(Record::Ack { ts, user: me, seq }, batch)
+        });
+        if let Err(e) = result {
+            log::warn!("store: ack {seq} of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    /// DELIVERED for the direct messages after `after` up to `upto`, as
+    /// `ack` makes them, without trimming the inbox (issue 27).
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            let me = state.users[user].name.clone();
+            let ts = state.next_ts(now_ms());
+            for (_, queued) in state.queued(user, after, upto, usize::MAX) {
+                if let crate::store::state::Queued::Direct { from, dord, id, .. } = queued
+                    && state.would_deliver(from, user, dord)
+                {
+                    let chat = state.users[from].name.clone();
+                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
+        }
     }
 }
