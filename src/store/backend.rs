@@ -1,17 +1,26 @@
 //! [`Backend`]: what the server needs from storage, and nothing more. The
-//! server holds a [`Store`](super::Store), which checks passwords and hands
-//! everything else to an `Arc<dyn Backend>`, which it derefs to.
+//! server holds a [`Store`](super::Store), which checks passwords, decides
+//! what needs no storage of its own (what a block hides, who moderates a
+//! room from its `ROOMINFO`), and hands everything else to an
+//! `Arc<dyn Backend>`, which it derefs to.
 //!
-//! [`LocalStore`](super::LocalStore) is the backend we have (memory + the
-//! CSV log on the local disk). The interface is drawn so that a backend on a
-//! shared database (several servers, one PostgreSQL) can implement it:
+//! Two stores implement it: [`LocalStore`](super::LocalStore) (memory +
+//! the CSV log on the local disk) and a cluster's node (`cluster::backend`,
+//! PostgreSQL shared by several servers). So the trait holds only what
+//! the two do differently, 32 methods, each change named by what it
+//! changes rather than a method per request: an account's writes are one
+//! [`AccountChange`] (a variant per record the local store appends), a
+//! room's membership one [`Membership`], an `ACK` one [`Ack`], a setting
+//! one change and one read by [`Keys`](super::settings::Keys), a replay one
+//! read from a position. `Store` keeps the request-shaped names its callers
+//! use (`join`, `set_password`, `ack_device`, …), each a line over these.
 //!
 //! - it **assigns sequence numbers**: each change returns once it is
 //!   applied, and the events it creates reach the server through the
 //!   delivery callback with their per-user numbers (a database does this
 //!   with a counter row per user, in the transaction that stores the event);
 //! - it **stores messages, marks and inbox positions**: `send`, `read`,
-//!   `ack` (the acknowledged position of an inbox), `join`/`leave`;
+//!   `ack` (the acknowledged position of an inbox), `change_membership`;
 //! - it **serves reads**: `history` and inbox `replay` as [`Lines`] produced
 //!   a chunk at a time (a database pages through a query), plus the small
 //!   listings (`rooms`, `chats`, …);

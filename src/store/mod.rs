@@ -2,10 +2,14 @@
 //! disk.
 //!
 //! - [`Store`]: what the server's handlers call. It checks passwords
-//!   ([`password`]) and derefs to its [`Backend`] for everything else:
-//!   `store.history(…)` is the backend's own method, with no copy of it
-//!   in between.
-//! - [`Backend`] ([`backend`]): the narrow interface storage implements.
+//!   ([`password`]), decides what a block hides and who moderates a room,
+//!   names the backend's changes as requests (`join`, `set_password`,
+//!   `ack_device`: each one line over [`Backend::change_membership`],
+//!   [`Backend::change_account`], [`Backend::ack`]), and derefs to its
+//!   [`Backend`] for everything else: `store.history(…)` is the backend's
+//!   own method, with no copy of it in between.
+//! - [`Backend`] ([`backend`]): the narrow interface storage implements,
+//!   what the single server and a cluster do differently.
 //!   [`LocalStore`] ([`local`]) is the one we have: the state in memory
 //!   ([`state`]), the records in a segmented CSV log on disk ([`log`],
 //!   [`record`]), checkpoints ([`checkpoint`]), and the group commit
@@ -400,8 +404,10 @@ impl Store {
     }
 }
 
-/// Everything but passwords (and, 1.2, [`Store::send`]'s blocks) goes
-/// straight to the backend: `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
+/// Everything but passwords, the rules above the backend (1.2:
+/// [`Store::send`]'s blocks, [`Store::is_room_admin`]) and the requests'
+/// names for the backend's changes goes straight to the backend:
+/// `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
 /// documented there. (`Store` once repeated 18 of them, each a line that
 /// forwarded the call; a reader had to look in two places for nothing.)
 impl Deref for Store {
