@@ -228,10 +228,6 @@ impl Backend for PgBackend {
         reads::chats(&self.db, user)
     }
 
-    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        Self::or_log(reads::roommates(&self.db, user, limit), "reading roommates", Vec::new())
-    }
-
     fn last_seen(&self, user: UserId) -> Option<u64> {
         let seen = self.db.get().and_then(|mut conn| {
             conn.query_one("SELECT last_seen FROM users WHERE id = $1", &[&(user as i64)])

@@ -311,8 +311,6 @@ pub trait Backend: Send + Sync {
     fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko>;
     /// `CHATS` lines.
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko>;
-    /// Users who share a room of at most `limit` members with `user`.
-    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId>;
     /// When `user` was last online (`None`: never since this was kept).
     fn last_seen(&self, user: UserId) -> Option<u64>;
     /// `HISTORY`: the newest messages, at most `limit` of them and at most

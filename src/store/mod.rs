@@ -108,6 +108,24 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// THE rule of whom a user's presence is told, on both stores (and a
+/// cluster's node telling its users of another node's): the users who
+/// share with `user` one of its `rooms` of at most `limit` members
+/// (`--presence-limit`), each small room's `members` read once. Sorted.
+pub fn roommates(
+    user: UserId,
+    limit: usize,
+    rooms: &[crate::protocol::RoomLine],
+    mut members: impl FnMut(&str) -> Option<Members>,
+) -> Vec<UserId> {
+    let small = rooms.iter().filter(|r| r.members <= limit as u64);
+    let ids = small.filter_map(|r| members(&r.room)).flat_map(|m| m.into_iter().map(|(id, _)| id));
+    let mut mates: Vec<UserId> = ids.filter(|&m| m != user).collect();
+    mates.sort_unstable();
+    mates.dedup();
+    mates
+}
+
 /// Shared by every connection handler (behind an `Arc`): passwords here,
 /// everything else in the backend, reached through `Deref`.
 pub struct Store {
@@ -244,6 +262,19 @@ impl Store {
     pub fn is_room_admin(&self, user: UserId, room: &str) -> bool {
         let lines = self.backend.room_info(user, room).unwrap_or_default();
         lines.iter().any(|line| matches!(line, crate::protocol::RoomInfoLine::Role(role) if role.moderates()))
+    }
+
+    /// Users who share a room of at most `limit` members with `user`
+    /// (`--presence-limit`): whom its presence (`JOINED`/`LEFT`) is told.
+    /// Decided here for both stores, from its `ROOMS` (each room's size)
+    /// and the members of its small rooms; a store that cannot say now
+    /// tells nobody, logged.
+    pub fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
+        let rooms = self.backend.rooms(user).unwrap_or_else(|ko| {
+            ::log::warn!("store: the rooms of user #{user}: {}", ko.reason);
+            Vec::new()
+        });
+        roommates(user, limit, &rooms, |room| self.backend.room_members(room).map(|(_, members)| members))
     }
 
     // ----- inboxes ------------------------------------------------------

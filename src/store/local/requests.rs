@@ -144,19 +144,6 @@ impl Backend for LocalStore {
         self.inner.chats(user)
     }
 
-    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        let state = self.inner.state.lock();
-        let mut mates: Vec<UserId> = state
-            .rooms_of(user)
-            .filter(|&r| state.room(r).members.len() <= limit)
-            .flat_map(|r| state.members(r))
-            .filter(|&m| m != user)
-            .collect();
-        mates.sort_unstable();
-        mates.dedup();
-        mates
-    }
-
     fn last_seen(&self, user: UserId) -> Option<u64> {
         self.inner.state.lock().last_seen(user)
     }
