@@ -7,7 +7,7 @@
 //! Two stores implement it: [`LocalStore`](super::LocalStore) (memory +
 //! the CSV log on the local disk) and a cluster's node (`cluster::backend`,
 //! PostgreSQL shared by several servers). So the trait holds only what
-//! the two do differently, 32 methods, each change named by what it
+//! the two do differently, 31 methods, each change named by what it
 //! changes rather than a method per request: an account's writes are one
 //! [`AccountChange`] (a variant per record the local store appends), a
 //! room's membership one [`Membership`], an `ACK` one [`Ack`], a setting
