@@ -61,14 +61,10 @@ impl Backend for LocalStore {
             // A `RULE` record in the log, kept with the account's other
             // facts there (and in checkpoints), so that `users.csv` keeps
             // its columns and an older directory loads unchanged.
-            AccountChange::ServerAdmin { user, on } => self.inner.change_account(user, |state, me, ts| {
+            AccountChange::ServerAdmin { user, on } => self.inner.change_account(user, |state, by, ts| {
                 let rule = super::super::moderation::Rule::ServerAdmin(on);
-                (state.is_server_admin(user) != on).then_some(Record::Rule {
-                    ts,
-                    by: me,
-                    room: "".into(),
-                    rule,
-                })
+                let changes = state.is_server_admin(user) != on;
+                changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
             }),
         }
     }
