@@ -116,7 +116,7 @@ fn check(store: &Store, promises: &mut Promises, users: &[String]) -> Result<(),
         let Some(user) = store.user_id(name) else { continue };
         let end = store.inbox_end(user);
         let mut replay = String::new();
-        let mut lines = store.replay(user, end);
+        let mut lines = store.replay(user, 0, end, 0);
         while lines.next_chunk(&mut replay).map_err(|ko| ko.reason)? {}
         let replayed: HashMap<u64, &str> =
             replay.lines().map(|l| (l.split(':').nth(1).unwrap().parse().unwrap(), l)).collect();

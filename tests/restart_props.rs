@@ -197,7 +197,7 @@ fn apply(run: &mut Running, op: &Op, restarts: bool) -> Option<String> {
             run.backend.sync().unwrap();
             let end = s.inbox_end(id(*user));
             let mut frames = String::new();
-            let mut lines = s.replay(id(*user), end);
+            let mut lines = s.replay(id(*user), 0, end, 0);
             while lines.next_chunk(&mut frames).unwrap() {}
             frames.lines().map(norm).collect::<Vec<_>>().join("\n")
         }

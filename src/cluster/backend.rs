@@ -18,10 +18,10 @@ use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
-use crate::store::backend::{Moderated, Notice};
+use crate::store::backend::{Ack, Membership, Moderated, Notice};
 use crate::store::deadline;
-use crate::store::settings::{KeyChange, Setting};
-use crate::store::{Account, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
+use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
+use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
 const DURABLE: Ticket = Ticket(0);
@@ -69,6 +69,43 @@ impl PgBackend {
         self.run(make(done), answer).map(|()| DURABLE)
     }
 
+    /// 1.2 `DELACCOUNT`: the rooms left and the inbox acknowledged by the
+    /// jobs a `LEAVE` and an `ACK` are (so every node's view of the rooms
+    /// and the committer's counters follow), then the row marked.
+    fn delete_account(&self, user: UserId) -> Result<(), Ko> {
+        for room in self.rooms(user)? {
+            let ticket = self.leave(user, &room.room)?;
+            self.wait(ticket)?;
+        }
+        self.memory.forget_account(user);
+        super::accounts::mark_deleted(&self.db, user)
+    }
+
+    /// 1.2: a ban or an invite-only room may refuse it first; a new room
+    /// is owned by its joiner, and an invitation is used up.
+    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let name = {
+            let mut conn = self.db.get()?;
+            self.names.name(&mut *conn, user).or_ko("reading a user")?
+        };
+        let (refusal, new) = moderation::join_refusal(&self.db, user, &name, room)?;
+        // A JOIN of a room one is in changes nothing and is never refused.
+        if let Some(ko) = refusal
+            && !reads::room_members(&self.db, room)?.is_some_and(|(_, m)| m.iter().any(|&(u, _)| u == user))
+        {
+            return Err(ko);
+        }
+        let ticket = self.change(|done| Job::Join { user, room: room.into(), done })?;
+        moderation::joined(&self.db, user, room, new)?;
+        Ok(ticket)
+    }
+
+    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let ticket = self.change(|done| Job::Leave { user, room: room.into(), done })?;
+        moderation::left(&self.db, user, room)?;
+        Ok(ticket)
+    }
+
     /// Logs a read that failed where the server's interface has no error to give.
     fn or_log<T>(result: Result<T, Ko>, what: &str, fallback: T) -> T {
         result.unwrap_or_else(|ko| {
@@ -99,35 +136,35 @@ impl Backend for PgBackend {
         account
     }
 
-    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let (done, answer) = crossbeam_channel::bounded(1);
-        let job = Job::Register { name: name.into(), email: email.into(), hash, done };
-        self.run(job, answer).map(|account| (account, DURABLE))
-    }
-
-    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
-        self.memory.forget_account(user);
-        super::accounts::set_password(&self.db, user, &hash).map(|()| DURABLE)
-    }
-
-    /// 1.2: one transaction (`accounts::reuse`). Every node reads the
-    /// hash from the row at a login and the name never changes, so no
-    /// node's cache has anything to forget.
-    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let (id, name) = super::accounts::reuse(&self.db, user, email, &hash)?;
-        Ok((Account { id, name: self.names.learn(id, &name), hash }, DURABLE))
-    }
-
-    /// 1.2: the rooms left and the inbox acknowledged by the jobs a
-    /// `LEAVE` and an `ACK` are (so every node's view of the rooms and the
-    /// committer's counters follow), then the row marked.
-    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
-        for room in self.rooms(user)? {
-            let ticket = self.leave(user, &room.room)?;
-            self.wait(ticket)?;
+    /// A registration is a job of the committer's (it joins `#general`
+    /// in the batch's transaction); the other changes are one transaction
+    /// each (`accounts.rs`). A node's memory forgets the account first, so
+    /// a login reads the new row.
+    fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko> {
+        match change {
+            AccountChange::Create { name, email, hash } => {
+                let (done, answer) = crossbeam_channel::bounded(1);
+                let job = Job::Register { name: name.into(), email: email.into(), hash, done };
+                self.run(job, answer).map(|account| (account.id, DURABLE))
+            }
+            // 1.2: every node reads the hash from the row at a login and
+            // the name never changes, so no node's cache has anything to
+            // forget.
+            AccountChange::Reuse { user, email, hash } => {
+                let (id, name) = super::accounts::reuse(&self.db, user, email, &hash)?;
+                self.names.learn(id, &name);
+                Ok((id, DURABLE))
+            }
+            AccountChange::Password { user, hash } => {
+                self.memory.forget_account(user);
+                super::accounts::set_password(&self.db, user, &hash).map(|()| (user, DURABLE))
+            }
+            AccountChange::Delete { user } => self.delete_account(user).map(|()| (user, DURABLE)),
+            AccountChange::ServerAdmin { .. } => Err(Ko::new(
+                Code::BadRequest,
+                "server admins are set in the cluster's database (docs/CLUSTER.md)",
+            )),
         }
-        self.memory.forget_account(user);
-        super::accounts::mark_deleted(&self.db, user).map(|()| DURABLE)
     }
 
     /// A room's policy (1.2: `+announce`, mutes) is checked in the
@@ -147,29 +184,11 @@ impl Backend for PgBackend {
         self.change(|done| Job::Read { user, chat: chat.clone(), id: id.into(), done })
     }
 
-    /// 1.2: a ban or an invite-only room may refuse it first; a new room
-    /// is owned by its joiner, and an invitation is used up.
-    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let name = {
-            let mut conn = self.db.get()?;
-            self.names.name(&mut *conn, user).or_ko("reading a user")?
-        };
-        let (refusal, new) = moderation::join_refusal(&self.db, user, &name, room)?;
-        // A JOIN of a room one is in changes nothing and is never refused.
-        if let Some(ko) = refusal
-            && !reads::room_members(&self.db, room)?.is_some_and(|(_, m)| m.iter().any(|&(u, _)| u == user))
-        {
-            return Err(ko);
+    fn change_membership(&self, user: UserId, room: &str, change: Membership) -> Result<Ticket, Ko> {
+        match change {
+            Membership::Join => self.join(user, room),
+            Membership::Leave => self.leave(user, room),
         }
-        let ticket = self.change(|done| Job::Join { user, room: room.into(), done })?;
-        moderation::joined(&self.db, user, room, new)?;
-        Ok(ticket)
-    }
-
-    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ticket = self.change(|done| Job::Leave { user, room: room.into(), done })?;
-        moderation::left(&self.db, user, room)?;
-        Ok(ticket)
     }
 
     /// 1.2 `DELETE`: the rows rewritten before the `OK` (`cluster::erase`).
@@ -177,21 +196,19 @@ impl Backend for PgBackend {
         super::erase::erase(&self.db, author, chat, id)
     }
 
-    fn ack(&self, user: UserId, seq: u64) {
-        self.committer.submit(Job::Ack { user, seq, device: None });
-    }
-
-    fn ack_device(&self, user: UserId, device: &str, seq: u64) {
-        self.committer.submit(Job::Ack { user, seq, device: Some(device.into()) });
-    }
-
-    /// DELIVERED at the first device's `ACK` (protocol 1.2): what an
+    /// 1.2: DELIVERED at the first device's `ACK` (`Ack::Deliver`): what an
     /// `ACK` up to `upto` would mark, the inbox kept for the devices behind
     /// (`Job::Deliver`). The events after `after` are among those the
     /// inbox holds from its acknowledged mark on, which the job reads.
-    fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        if upto > after {
-            self.committer.submit(Job::Deliver { user, seq: upto });
+    fn ack(&self, user: UserId, ack: Ack) {
+        match ack {
+            Ack::Trim { device, seq } => {
+                self.committer.submit(Job::Ack { user, seq, device: device.map(Into::into) });
+            }
+            Ack::Deliver { after, upto } if upto > after => {
+                self.committer.submit(Job::Deliver { user, seq: upto });
+            }
+            Ack::Deliver { .. } => {}
         }
     }
 
@@ -209,10 +226,6 @@ impl Backend for PgBackend {
 
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
         reads::chats(&self.db, user)
-    }
-
-    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        Self::or_log(reads::roommates(&self.db, user, limit), "reading roommates", Vec::new())
     }
 
     fn last_seen(&self, user: UserId) -> Option<u64> {
@@ -243,14 +256,10 @@ impl Backend for PgBackend {
         Self::or_log(end.map(|row| row.get::<_, i64>(0) as u64), "reading an inbox", 0)
     }
 
-    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
-        Box::new(reads::Replay { db: self.db.clone(), user, after: 0, upto, minor: 0 })
-    }
-
     /// A device's replay starts at its own position (read from the
     /// database's `devices` at its login, `cluster::devices`); copies and
     /// read marks are left out below 1.2.
-    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+    fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         Box::new(reads::Replay { db: self.db.clone(), user, after, upto, minor })
     }
 
@@ -335,13 +344,6 @@ impl Backend for PgBackend {
         moderation::info(&self.db, user, &name, room)
     }
 
-    fn is_room_admin(&self, user: UserId, room: &str) -> bool {
-        let name =
-            self.db.get().and_then(|mut conn| self.names.name(&mut *conn, user).or_ko("reading a user"));
-        let admin = name.and_then(|name| moderation::is_admin(&self.db, user, &name, room));
-        Self::or_log(admin, "reading a room's rules", false)
-    }
-
     fn server_id(&self) -> Result<String, Ko> {
         let mut conn = self.db.get()?;
         let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;
@@ -369,19 +371,17 @@ impl Backend for PgBackend {
         super::settings::change(&self.db, user, setting, key, change).map(|()| DURABLE)
     }
 
-    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
-        super::settings::of(&self.db, user, setting)
-    }
-
-    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko> {
-        let answer = super::settings::value_about(&self.db, owner, setting, about);
-        self.memory.about.or_recall((setting.name, fold(owner), about), answer)
-    }
-
-    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko> {
-        self.memory
-            .holders
-            .or_recall((setting.name, about), super::settings::holders(&self.db, setting, about))
+    /// What a message and `MEMBERS` ask (the keys about a user) is kept
+    /// in the node's memory, to answer while no primary does.
+    fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
+        let read = super::settings::read(&self.db, setting, keys);
+        match keys {
+            Keys::Of(_) => read,
+            Keys::OfAbout { owner, about } => {
+                self.memory.settings.or_recall((setting.name, Some(fold(owner)), about), read)
+            }
+            Keys::About(about) => self.memory.settings.or_recall((setting.name, None, about), read),
+        }
     }
 
     /// 1.2: the files of chats in the database, where any node finds them.

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::protocol::{Code, Ko, RoomLine};
+use crate::store::settings::KeptKey;
 use crate::store::{Account, Members, UserId};
 
 /// Most entries of each memo (but [`MAX_ROOMS`]): 10,000 accounts are
@@ -130,11 +131,10 @@ pub struct Memory {
     pub members: Memo<String, (Arc<str>, Members)>,
     /// `users.last_seen` of a user.
     pub last_seen: Memo<UserId, Option<u64>>,
-    /// A setting's value that the user named (folded) keeps about a user
-    /// (1.2: whether it blocked it, §22), by the setting's name.
-    pub about: Memo<(&'static str, String, UserId), Option<String>>,
-    /// Who keeps a setting about a user (who blocked it).
-    pub holders: Memo<(&'static str, UserId), Vec<UserId>>,
+    /// The keys of a setting (by its name) about a user: the one the
+    /// user named (folded) keeps (1.2: whether it blocked it, §22), or
+    /// (`None`) every user's (who blocked it).
+    pub settings: Memo<(&'static str, Option<String>, UserId), Vec<KeptKey>>,
 }
 
 impl Default for Memory {
@@ -144,8 +144,7 @@ impl Default for Memory {
             rooms: Memo::new(MAX_ENTRIES, READ_TTL),
             members: Memo::new(MAX_ROOMS, READ_TTL),
             last_seen: Memo::new(MAX_ENTRIES, READ_TTL),
-            about: Memo::new(MAX_ENTRIES, READ_TTL),
-            holders: Memo::new(MAX_ENTRIES, READ_TTL),
+            settings: Memo::new(MAX_ENTRIES, READ_TTL),
         }
     }
 }
@@ -160,8 +159,7 @@ impl Memory {
     /// A key of the setting `name` changed (a block, say): every kept
     /// answer about that setting goes (such changes are rare).
     pub fn forget_setting(&self, name: &str) {
-        self.about.forget_if(|(n, _, _), _| *n == name);
-        self.holders.forget_if(|(n, _), _| *n == name);
+        self.settings.forget_if(|(n, _, _), _| *n == name);
     }
 }
 

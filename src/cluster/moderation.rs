@@ -193,13 +193,6 @@ pub fn info(db: &Db, user: UserId, name: &str, room: &str) -> Result<Vec<RoomInf
     r.rules.info_for((room, &r.name), name, role, now_ms())
 }
 
-/// True if `user` moderates `room`.
-pub fn is_admin(db: &Db, user: UserId, name: &str, room: &str) -> Result<bool, Ko> {
-    let mut conn = db.get()?;
-    let Some(r) = load(&mut *conn, room, false).or_ko("reading a room's rules")? else { return Ok(false) };
-    Ok(role(&mut *conn, &r, user, name).or_ko("reading a rank")?.moderates())
-}
-
 /// For each (sender, room) of a batch's room messages, why the sender
 /// may not write to that room now (`+announce`, a mute), if so. It runs
 /// in the batch's transaction, after its rooms are locked (step 5 of

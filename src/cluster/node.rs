@@ -195,7 +195,10 @@ impl Node {
         // 1.2: not to those it blocked (§22).
         let blocked =
             super::settings::accounts_in(&self.db, user, &crate::store::prefs::BLOCK).unwrap_or_default();
-        match reads::roommates(&self.db, user, self.presence_limit) {
+        let members = |room: &str| Some(reads::room_members(&self.db, room).ok()??.1);
+        let mates = reads::rooms(&self.db, user)
+            .map(|rooms| crate::store::roommates(user, self.presence_limit, &rooms, members));
+        match mates {
             Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
                 self.router.send_to(mate, &event);
             }),

@@ -224,20 +224,6 @@ pub fn rooms(db: &Db, user: UserId) -> Result<Vec<RoomLine>, Ko> {
     Ok(rooms.into_iter().map(line).collect())
 }
 
-/// Users who share a room of at most `limit` members with `user`.
-pub fn roommates(db: &Db, user: UserId, limit: usize) -> Result<Vec<UserId>, Ko> {
-    let mut conn = db.get()?;
-    let rows = conn
-        .query(
-            "SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.room = m.room \
-             WHERE m.user_id = $1 AND o.user_id <> $1 \
-               AND (SELECT count(*) FROM members c WHERE c.room = m.room) <= $2",
-            &[&(user as i64), &(limit as i64)],
-        )
-        .or_ko("reading roommates")?;
-    Ok(rows.iter().map(|r| r.get::<_, i64>(0) as UserId).collect())
-}
-
 /// The room as registered and its members, if it exists.
 pub fn room_members(db: &Db, room: &str) -> Result<Option<(Arc<str>, Members)>, Ko> {
     let mut conn = db.get()?;

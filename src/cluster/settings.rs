@@ -17,7 +17,7 @@ use postgres::GenericClient;
 use super::db::{Db, OrKo};
 use crate::protocol::Ko;
 use crate::store::UserId;
-use crate::store::settings::{Kept, KeyChange, Setting, Settings, about, decide};
+use crate::store::settings::{Kept, KeptKey, KeyChange, Keys, Setting, Settings, about, decide};
 
 /// `user`'s `key` of `setting` becomes what `change` makes of it.
 pub fn change(db: &Db, user: UserId, setting: &Setting, key: &str, change: KeyChange) -> Result<(), Ko> {
@@ -47,10 +47,36 @@ pub fn change(db: &Db, user: UserId, setting: &Setting, key: &str, change: KeyCh
     tx.commit().or_ko(DOING)
 }
 
-/// `user`'s `(key, value)` pairs of `setting`, sorted by key (byte order,
-/// as the local store's `BTreeMap`: `COLLATE "C"`).
-pub fn of(db: &Db, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
-    pairs(&mut *db.get()?, user, setting).or_ko("reading settings")
+/// The keys of `setting` that `keys` asks for: one user's, sorted by key
+/// (byte order, as the local store's `BTreeMap`: `COLLATE "C"`); the one
+/// an owner keeps about a user (a row by key: the key is `about`'s folded
+/// name); or every owner's about a user (the index `settings_key`).
+pub fn read(db: &Db, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
+    let mut conn = db.get()?;
+    let rows = match keys {
+        Keys::Of(user) => {
+            let pairs = pairs(&mut *conn, user, setting).or_ko("reading settings")?;
+            let kept = |(key, value)| KeptKey { owner: user, key, value };
+            return Ok(pairs.into_iter().map(kept).collect());
+        }
+        Keys::OfAbout { owner, about } => conn.query(
+            "SELECT s.user_id, s.key, s.value FROM settings s JOIN users o ON o.id = s.user_id \
+             JOIN users a ON a.id = $3 WHERE o.folded = $1 AND s.name = $2 AND s.key = a.folded",
+            &[&crate::protocol::names::fold(owner), &setting.name, &(about as i64)],
+        ),
+        Keys::About(about) => conn.query(
+            "SELECT s.user_id, s.key, s.value FROM settings s JOIN users a ON a.id = $2 \
+             WHERE s.name = $1 AND s.key = a.folded",
+            &[&setting.name, &(about as i64)],
+        ),
+    };
+    let rows = rows.or_ko("reading settings")?;
+    let kept = |row: &postgres::Row| KeptKey {
+        owner: row.get::<_, i64>(0) as UserId,
+        key: row.get(1),
+        value: row.get(2),
+    };
+    Ok(rows.iter().map(kept).collect())
 }
 
 fn pairs(
@@ -63,33 +89,6 @@ fn pairs(
         &[&(user as i64), &setting.name],
     )?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
-}
-
-/// The value the user called `owner` keeps of `setting` about the user
-/// `about`: one row by key (the key is `about`'s folded name).
-pub fn value_about(db: &Db, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko> {
-    let mut conn = db.get()?;
-    let row = conn
-        .query_opt(
-            "SELECT s.value FROM settings s JOIN users o ON o.id = s.user_id JOIN users a ON a.id = $3 \
-             WHERE o.folded = $1 AND s.name = $2 AND s.key = a.folded",
-            &[&crate::protocol::names::fold(owner), &setting.name, &(about as i64)],
-        )
-        .or_ko("reading settings")?;
-    Ok(row.map(|row| row.get(0)))
-}
-
-/// The users who keep a key of `setting` about the user `about` (the
-/// index `settings_key`).
-pub fn holders(db: &Db, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko> {
-    let mut conn = db.get()?;
-    let rows = conn
-        .query(
-            "SELECT s.user_id FROM settings s JOIN users a ON a.id = $2 WHERE s.name = $1 AND s.key = a.folded",
-            &[&setting.name, &(about as i64)],
-        )
-        .or_ko("reading settings")?;
-    Ok(rows.iter().map(|row| row.get::<_, i64>(0) as UserId).collect())
 }
 
 /// The accounts whose folded name is a key of `user`'s `setting`: whom

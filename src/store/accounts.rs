@@ -40,7 +40,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::backend::Backend;
+use super::backend::{AccountChange, Backend};
 use super::disk::{Disk, RealDisk};
 use super::local::{LocalStore, StoreOptions};
 use super::state::UserId;
@@ -204,7 +204,8 @@ impl Accounts {
         self.write_users()?;
         let id = self.store.inner.state.lock().user_id(&self.accounts[i].name);
         let id = id.ok_or_else(|| self.bug("not loaded".into()))?;
-        let ticket = self.store.set_password(id, hash).map_err(|ko| self.bug(ko.reason))?;
+        let change = AccountChange::Password { user: id, hash };
+        let (_, ticket) = self.store.change_account(change).map_err(|ko| self.bug(ko.reason))?;
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 
@@ -230,10 +231,11 @@ impl Accounts {
     }
 
     /// Makes `name` a server admin (1.2), or no longer one (as a running
-    /// server does it: `Backend::set_server_admin`).
+    /// server does it: `AccountChange::ServerAdmin`).
     pub fn set_admin(&mut self, name: &str, on: bool) -> Result<(), AdminError> {
         let user = self.loaded(name)?;
-        let ticket = self.store.set_server_admin(user, on).map_err(|ko| self.bug(ko.reason))?;
+        let change = AccountChange::ServerAdmin { user, on };
+        let (_, ticket) = self.store.change_account(change).map_err(|ko| self.bug(ko.reason))?;
         self.store.wait(ticket).map_err(|ko| self.bug(ko.reason))
     }
 

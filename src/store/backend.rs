@@ -1,17 +1,26 @@
 //! [`Backend`]: what the server needs from storage, and nothing more. The
-//! server holds a [`Store`](super::Store), which checks passwords and hands
-//! everything else to an `Arc<dyn Backend>`, which it derefs to.
+//! server holds a [`Store`](super::Store), which checks passwords, decides
+//! what needs no storage of its own (what a block hides, who moderates a
+//! room from its `ROOMINFO`), and hands everything else to an
+//! `Arc<dyn Backend>`, which it derefs to.
 //!
-//! [`LocalStore`](super::LocalStore) is the backend we have (memory + the
-//! CSV log on the local disk). The interface is drawn so that a backend on a
-//! shared database (several servers, one PostgreSQL) can implement it:
+//! Two stores implement it: [`LocalStore`](super::LocalStore) (memory +
+//! the CSV log on the local disk) and a cluster's node (`cluster::backend`,
+//! PostgreSQL shared by several servers). So the trait holds only what
+//! the two do differently, 31 methods, each change named by what it
+//! changes rather than a method per request: an account's writes are one
+//! [`AccountChange`] (a variant per record the local store appends), a
+//! room's membership one [`Membership`], an `ACK` one [`Ack`], a setting
+//! one change and one read by [`Keys`](super::settings::Keys), a replay one
+//! read from a position. `Store` keeps the request-shaped names its callers
+//! use (`join`, `set_password`, `ack_device`, …), each a line over these.
 //!
 //! - it **assigns sequence numbers**: each change returns once it is
 //!   applied, and the events it creates reach the server through the
 //!   delivery callback with their per-user numbers (a database does this
 //!   with a counter row per user, in the transaction that stores the event);
 //! - it **stores messages, marks and inbox positions**: `send`, `read`,
-//!   `ack` (the acknowledged position of an inbox), `join`/`leave`;
+//!   `ack` (the acknowledged position of an inbox), `change_membership`;
 //! - it **serves reads**: `history` and inbox `replay` as [`Lines`] produced
 //!   a chunk at a time (a database pages through a query), plus the small
 //!   listings (`rooms`, `chats`, …);
@@ -26,7 +35,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::settings::{KeyChange, Setting};
+use super::settings::{KeptKey, KeyChange, Keys, Setting};
 use super::state::{Delivery, UserId};
 use crate::protocol::action::ActionsSince;
 use crate::protocol::{
@@ -141,6 +150,65 @@ fn span_words(ms: u64) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+/// A change to an account: one variant a record the local store appends
+/// for it (`USER`, `REUSE`, `PASSWD`, `DELACCOUNT`, a server admin's
+/// `RULE`), one row or column of `users` on a cluster. The checks that
+/// need no storage (a password, a name's quarantine) are
+/// [`Store`](super::Store)'s, made before.
+#[derive(Debug)]
+pub enum AccountChange<'a> {
+    /// A new account, a member of `#general` (`KO:USER_EXISTS` if the
+    /// name is taken, ignoring case). `hash` is already computed.
+    Create { name: &'a str, email: &'a str, hash: String },
+    /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
+    /// quarantine is over: the name gets a new account (`hash`, `email`,
+    /// a member of `#general`) that sees nothing of the old one's
+    /// (docs/PROTOCOL.md §20, "A name freed"). `KO:USER_EXISTS` if `user`
+    /// is not a deleted account any more (two registrations at once).
+    Reuse { user: UserId, email: &'a str, hash: String },
+    /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
+    /// (already computed, the old one already checked).
+    Password { user: UserId, hash: String },
+    /// 1.2 `DELACCOUNT`: `user`'s account is deleted (its password already
+    /// checked): its hash becomes [`deleted_hash`](super::state::deleted_hash)
+    /// of now, its inbox is emptied, it leaves every room. Its name stays
+    /// taken until its quarantine is over. Deleting it again changes nothing.
+    Delete { user: UserId },
+    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
+    /// (`wachat users admin`, on a running server too). A cluster refuses:
+    /// its server admins are set in its database.
+    ServerAdmin { user: UserId, on: bool },
+}
+
+/// What an `ACK` tells the store, from the device's position that
+/// `server::devices` keeps on a single server, or the store keeps itself
+/// (a cluster).
+#[derive(Clone, Copy, Debug)]
+pub enum Ack<'a> {
+    /// The inbox is acknowledged up to `seq`: its events up to it leave
+    /// it, the direct messages among them become DELIVERED. `device`
+    /// (1.2) names the device that acknowledged where the devices'
+    /// positions are the store's to keep (a cluster): the position is
+    /// written by the `ACK`'s own transaction, which trims the inbox to
+    /// the lowest position on record. A store that does not keep them
+    /// (one server: `server::devices` passes `None` and the lowest)
+    /// ignores it.
+    Trim { device: Option<&'a str>, seq: u64 },
+    /// 1.2: one device acknowledged up to `upto` while another still
+    /// holds the inbox at `after`: the direct messages among the events
+    /// after `after` become DELIVERED (two grey ticks on the first
+    /// device), without leaving the inbox.
+    Deliver { after: u64, upto: u64 },
+}
+
+/// A change of a room's membership: a `JOIN` or a `LEAVE` (the local
+/// store's `JOIN` and `LEAVE` records; a cluster's `members` rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    Join,
+    Leave,
+}
+
 /// Lines produced a chunk at a time, each chunk read without holding the
 /// backend's locks, so a long reply never holds up other requests and
 /// never sits whole in memory.
@@ -191,30 +259,10 @@ pub trait Backend: Send + Sync {
     /// The account called `name`, ignoring case. (`Err`: storage cannot
     /// say now — a database backend whose database is down.)
     fn account(&self, name: &str) -> Result<Option<Account>, Ko>;
-    /// Creates an account, a member of `#general` (`KO:USER_EXISTS` if the
-    /// name is taken, ignoring case). `hash` is already computed.
-    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
-    /// 1.2 `PASSWD`: `user`'s password is now the one `hash` is of
-    /// (already computed, the old one already checked).
-    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko>;
-    /// 1.2 `DELACCOUNT`: `user`'s account is deleted (its password already
-    /// checked): its hash becomes [`deleted_hash`](super::state::deleted_hash)
-    /// of now, its inbox is emptied, it leaves every room. Its name stays
-    /// taken until its quarantine is over.
-    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko>;
-    /// 1.2: `REGISTER` of the name of `user`, a deleted account whose
-    /// quarantine is over: the name gets a new account (`hash`, `email`,
-    /// a member of `#general`) that sees nothing of the old one's
-    /// (docs/PROTOCOL.md §20, "A name freed"). `KO:USER_EXISTS` if `user`
-    /// is not a deleted account any more (two registrations at once).
-    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko>;
-    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
-    /// (`wachat users admin`, on a running server too). The default
-    /// refuses: a cluster's server admins are set in its database.
-    fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
-        let _ = (user, on);
-        Err(Ko::new(Code::BadRequest, "server admins are set in the cluster's database (docs/CLUSTER.md)"))
-    }
+    /// Changes an account, as [`AccountChange`] says (its checks done
+    /// above: the password checked, the hash computed, the name's
+    /// quarantine over); returns which account it changed.
+    fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko>;
     /// 1.2: whether `user` is a server admin (`wachat users list`). The
     /// default, a store that does not say, answers no.
     fn is_server_admin(&self, user: UserId) -> bool {
@@ -229,27 +277,19 @@ pub trait Backend: Send + Sync {
     fn send(&self, from: UserId, msgs: &[Outgoing]) -> (Vec<Result<Accepted, Ko>>, Ticket);
     /// `READ`: `user` read `chat` up to the message `id`.
     fn read(&self, user: UserId, chat: &Chat, id: &str) -> Result<Ticket, Ko>;
-    /// `JOIN` (creating the room if new; nothing changes if already in it).
-    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
-    /// `LEAVE`.
-    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko>;
+    /// `user` joins or leaves `room`. A `JOIN` creates the room if new
+    /// (1.2: owned by its joiner), may be refused by its rules (a ban, an
+    /// invitation missing), and changes nothing if `user` is in it; a
+    /// `LEAVE` of a room one is not in is `KO:NOT_MEMBER`.
+    fn change_membership(&self, user: UserId, room: &str, change: Membership) -> Result<Ticket, Ko>;
     /// 1.2, `DELETE`: the text of `author`'s message `id` to `chat` must
     /// leave the storage (its record, and those quoting it). Called once
     /// the `DELETE`'s own record is durable; returns once the erasure is
     /// recorded durably, done then or later (`--erase-minutes`).
     fn erase(&self, author: &str, chat: &Chat, id: &str) -> Result<(), Ko>;
-    /// `ACK:<seq>`: the inbox of `user` is acknowledged up to `seq`; direct
-    /// messages among it become DELIVERED. Nobody waits for it.
-    fn ack(&self, user: UserId, seq: u64);
-    /// `ACK:<seq>` from `user`'s `device` (protocol 1.2) where the devices'
-    /// positions are the store's to keep (a cluster): the position is
-    /// written by the `ACK`'s own transaction, which trims the inbox to the
-    /// lowest position on record. A store that does not keep them (one
-    /// server: `server::devices` does) acknowledges as [`Backend::ack`].
-    fn ack_device(&self, user: UserId, device: &str, seq: u64) {
-        let _ = device;
-        self.ack(user, seq);
-    }
+    /// What an `ACK` of `user`'s tells the store ([`Ack`]). Nobody waits
+    /// for it.
+    fn ack(&self, user: UserId, ack: Ack);
     /// `user`'s receive connection ended at `ts_ms` (its last-seen time).
     /// Nobody waits for it.
     fn note_offline(&self, user: UserId, ts_ms: u64);
@@ -271,8 +311,6 @@ pub trait Backend: Send + Sync {
     fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko>;
     /// `CHATS` lines.
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko>;
-    /// Users who share a room of at most `limit` members with `user`.
-    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId>;
     /// When `user` was last online (`None`: never since this was kept).
     fn last_seen(&self, user: UserId) -> Option<u64>;
     /// `HISTORY`: the newest messages, at most `limit` of them and at most
@@ -298,8 +336,11 @@ pub trait Backend: Send + Sync {
     /// The sequence number up to which `user`'s inbox is durable: a replay
     /// goes up to it, live delivery takes over after it.
     fn inbox_end(&self, user: UserId) -> u64;
-    /// The inbox events not yet acknowledged, up to `upto`, as frames.
-    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines>;
+    /// The inbox events after `after` (a device's position; 0: the inbox's
+    /// start) up to `upto`, as frames; those the inbox no longer holds (or
+    /// already acknowledged) are left out. `minor` is the connection's
+    /// version: copies and read marks (1.2) are left out below 2.
+    fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines>;
 
     // ----- 1.2: moderation (`store::moderation`)
     /// `by` changes a rule of `room`: checked against the room's rules
@@ -312,36 +353,10 @@ pub trait Backend: Send + Sync {
     /// `ROOMINFO` lines for `user`, a member, a server admin or someone
     /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
     fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko>;
-    /// True if `user` moderates `room` (a room admin, its owner, or a
-    /// server admin): what deleting another member's message will ask.
-    fn is_room_admin(&self, user: UserId, room: &str) -> bool;
     // ----- several devices (protocol 1.2, `server::devices`)
-    /// The inbox events after `after` (a device's position) up to `upto`,
-    /// as frames; those the inbox no longer holds are left out. The
-    /// default replays from the inbox's start: a device may get events
-    /// again, which clients drop by `(from, id)`.
-    /// `minor` is the connection's version: copies and read marks (1.2)
-    /// are left out below 2.
-    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
-        let _ = (after, minor);
-        self.replay(user, upto)
-    }
     /// `user` has several devices (`true`) or one again: from now on its
-    /// inbox gets copies of its own messages and read marks, or not. The
-    /// default does nothing: no copies, no read marks (a cluster, see
-    /// docs/CLUSTER.md).
-    fn set_several(&self, user: UserId, several: bool) {
-        let _ = (user, several);
-    }
-    /// One device of `user` acknowledged up to `upto` while another still
-    /// holds the inbox at `after`: the direct messages among the events
-    /// after `after` become DELIVERED (two grey ticks on the first device),
-    /// without leaving the inbox. Nobody waits for it. The default does
-    /// nothing: DELIVERED then comes with the [`Backend::ack`] of the last
-    /// device.
-    fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        let _ = (user, after, upto);
-    }
+    /// inbox gets copies of its own messages and read marks, or not.
+    fn set_several(&self, user: UserId, several: bool);
 
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.
@@ -375,17 +390,9 @@ pub trait Backend: Send + Sync {
         key: &str,
         change: KeyChange,
     ) -> Result<Ticket, Ko>;
-    /// `user`'s `(key, value)` pairs of `setting`, sorted by key.
-    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko>;
-    /// The value the user called `owner` (ignoring case) keeps of
-    /// `setting` about the user `about` (the key, `about`'s folded name):
-    /// whether a recipient blocked a sender, which
-    /// [`Store::send`](super::Store::send) asks once per recipient of a
-    /// burst, so it is one lookup, not a listing.
-    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko>;
-    /// The users who keep a key of `setting` about the user `about` (who
-    /// blocked it: `MEMBERS` shows them as `UNKNOWN` to it).
-    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko>;
+    /// The keys of `setting` that `keys` asks for (one user's, sorted by
+    /// key; or those about a user), each with its owner and value.
+    fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko>;
     /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
     /// which its files are added (`store::files`). The default, a store
     /// that counts elsewhere, says 0.

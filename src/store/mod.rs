@@ -2,10 +2,14 @@
 //! disk.
 //!
 //! - [`Store`]: what the server's handlers call. It checks passwords
-//!   ([`password`]) and derefs to its [`Backend`] for everything else:
-//!   `store.history(…)` is the backend's own method, with no copy of it
-//!   in between.
-//! - [`Backend`] ([`backend`]): the narrow interface storage implements.
+//!   ([`password`]), decides what a block hides and who moderates a room,
+//!   names the backend's changes as requests (`join`, `set_password`,
+//!   `ack_device`: each one line over [`Backend::change_membership`],
+//!   [`Backend::change_account`], [`Backend::ack`]), and derefs to its
+//!   [`Backend`] for everything else: `store.history(…)` is the backend's
+//!   own method, with no copy of it in between.
+//! - [`Backend`] ([`backend`]): the narrow interface storage implements,
+//!   what the single server and a cluster do differently.
 //!   [`LocalStore`] ([`local`]) is the one we have: the state in memory
 //!   ([`state`]), the records in a segmented CSV log on disk ([`log`],
 //!   [`record`]), checkpoints ([`checkpoint`]), and the group commit
@@ -84,7 +88,10 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use backend::{Account, Backend, Deliver, Lines, Listing, Members, Outgoing, Then, Ticket};
+pub use backend::{
+    Account, AccountChange, Ack, Backend, Deliver, Lines, Listing, Members, Membership, Outgoing, Then,
+    Ticket,
+};
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{LocalStore, StoreOptions};
 pub use password::Hasher;
@@ -99,6 +106,24 @@ pub const GENERAL: &str = "#general";
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// THE rule of whom a user's presence is told, on both stores (and a
+/// cluster's node telling its users of another node's): the users who
+/// share with `user` one of its `rooms` of at most `limit` members
+/// (`--presence-limit`), each small room's `members` read once. Sorted.
+pub fn roommates(
+    user: UserId,
+    limit: usize,
+    rooms: &[crate::protocol::RoomLine],
+    mut members: impl FnMut(&str) -> Option<Members>,
+) -> Vec<UserId> {
+    let small = rooms.iter().filter(|r| r.members <= limit as u64);
+    let ids = small.filter_map(|r| members(&r.room)).flat_map(|m| m.into_iter().map(|(id, _)| id));
+    let mut mates: Vec<UserId> = ids.filter(|&m| m != user).collect();
+    mates.sort_unstable();
+    mates.dedup();
+    mates
 }
 
 /// Shared by every connection handler (behind an `Arc`): passwords here,
@@ -145,12 +170,25 @@ impl Store {
             return Err(ko);
         }
         let (account, ticket) = match old {
-            Some(old) => self.backend.reuse_account(old.id, email, hash)?,
-            None => self.backend.create_account(name, email, hash)?,
+            Some(old) => {
+                let change = AccountChange::Reuse { user: old.id, email, hash: hash.clone() };
+                let (id, ticket) = self.backend.change_account(change)?;
+                (Account { id, hash, ..old }, ticket)
+            }
+            None => self.create_account(name, email, hash)?,
         };
         self.backend.wait(ticket)?;
         self.logins.remember(account.id, &account.hash, password);
         Ok((account.id, account.name))
+    }
+
+    /// A new account called `name`, a member of `#general`, durable once
+    /// its ticket is (`KO:USER_EXISTS` if the name is taken, ignoring
+    /// case): what `REGISTER` makes of a new name, and `wachat users add`.
+    pub fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
+        let change = AccountChange::Create { name, email, hash: hash.clone() };
+        let (id, ticket) = self.backend.change_account(change)?;
+        Ok((Account { id, name: name.into(), hash }, ticket))
     }
 
     /// Checks a password. With `auto_register`, an unknown name becomes a
@@ -181,15 +219,88 @@ impl Store {
     /// changes waits behind logins as registrations do.
     pub fn change_password(&self, user: UserId, new: &str) -> Result<(), Ko> {
         let hash = self.hasher.hash(new).map_err(|e| Ko::new(Code::Internal, e))?;
-        let ticket = self.backend.set_password(user, hash)?;
+        let ticket = self.set_password(user, hash)?;
         self.backend.wait(ticket)
+    }
+
+    /// `user`'s password is now the one `hash` is of, durable once the
+    /// ticket is: a `PASSWD`'s, or `wachat users passwd`'s.
+    pub fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
+        Ok(self.backend.change_account(AccountChange::Password { user, hash })?.1)
+    }
+
+    /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
+    /// (`wachat users admin` beside a running server); a cluster refuses.
+    pub fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
+        Ok(self.backend.change_account(AccountChange::ServerAdmin { user, on })?.1)
     }
 
     /// 1.2 `DELACCOUNT`: deletes `user`'s account, durably (its password
     /// was checked by the caller, within the login limits).
     pub fn delete_account(&self, user: UserId) -> Result<(), Ko> {
-        let ticket = self.backend.delete_account(user)?;
+        let (_, ticket) = self.backend.change_account(AccountChange::Delete { user })?;
         self.backend.wait(ticket)
+    }
+
+    // ----- rooms ---------------------------------------------------------
+
+    /// `JOIN` of `room` ([`Backend::change_membership`]).
+    pub fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        self.backend.change_membership(user, room, Membership::Join)
+    }
+
+    /// `LEAVE` of `room` ([`Backend::change_membership`]).
+    pub fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        self.backend.change_membership(user, room, Membership::Leave)
+    }
+
+    /// True if `user` moderates `room` (a room admin, its owner, or a
+    /// server admin): what deleting another member's message asks. The
+    /// `ROLE` line of its `ROOMINFO`, so that the rank is the one the
+    /// backend's rules give (`store::moderation`), not decided again here;
+    /// a `ROOMINFO` refused (a stranger, no such room) moderates nothing.
+    pub fn is_room_admin(&self, user: UserId, room: &str) -> bool {
+        let lines = self.backend.room_info(user, room).unwrap_or_default();
+        lines.iter().any(|line| matches!(line, crate::protocol::RoomInfoLine::Role(role) if role.moderates()))
+    }
+
+    /// Users who share a room of at most `limit` members with `user`
+    /// (`--presence-limit`): whom its presence (`JOINED`/`LEFT`) is told.
+    /// Decided here for both stores, from its `ROOMS` (each room's size)
+    /// and the members of its small rooms; a store that cannot say now
+    /// tells nobody, logged.
+    pub fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
+        let rooms = self.backend.rooms(user).unwrap_or_else(|ko| {
+            ::log::warn!("store: the rooms of user #{user}: {}", ko.reason);
+            Vec::new()
+        });
+        roommates(user, limit, &rooms, |room| self.backend.room_members(room).map(|(_, members)| members))
+    }
+
+    // ----- inboxes ------------------------------------------------------
+
+    /// `ACK:<seq>` of `user`'s inbox, on a store that keeps no device's
+    /// position (one server: `server::devices` passes the lowest).
+    pub fn ack(&self, user: UserId, seq: u64) {
+        self.backend.ack(user, Ack::Trim { device: None, seq })
+    }
+
+    /// 1.2 `ACK:<seq>` from `user`'s `device`, where the store keeps the
+    /// devices' positions (a cluster: [`Backend::ack`]).
+    pub fn ack_device(&self, user: UserId, device: &str, seq: u64) {
+        self.backend.ack(user, Ack::Trim { device: Some(device), seq })
+    }
+
+    /// 1.2: one device of `user` acknowledged up to `upto` while another
+    /// holds the inbox at `after` ([`Ack::Deliver`]).
+    pub fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        self.backend.ack(user, Ack::Deliver { after, upto })
+    }
+
+    /// 1.2: a device's replay, from its position `after`
+    /// ([`Backend::replay`]).
+    pub fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+        self.backend.replay(user, after, upto, minor)
     }
 
     // ----- 1.2: what a block hides of messages (§22) ---------------------
@@ -237,18 +348,26 @@ impl Store {
     /// True if the user called `name` (ignoring case) blocked `whom`: one
     /// key of its [`prefs::BLOCK`] setting (a store that cannot say: no).
     pub fn is_blocked(&self, name: &str, whom: UserId) -> bool {
-        self.backend.setting_about(name, &prefs::BLOCK, whom).is_ok_and(|v| v.is_some())
+        let keys = settings::Keys::OfAbout { owner: name, about: whom };
+        self.backend.read_settings(&prefs::BLOCK, keys).is_ok_and(|kept| !kept.is_empty())
     }
 
     /// Who blocked `whom` (`MEMBERS` shows them as `UNKNOWN` to it).
     pub fn blockers(&self, whom: UserId) -> Result<Vec<UserId>, Ko> {
-        self.backend.holders(&prefs::BLOCK, whom)
+        let kept = self.backend.read_settings(&prefs::BLOCK, settings::Keys::About(whom))?;
+        Ok(kept.into_iter().map(|k| k.owner).collect())
     }
 
     /// Whom `user` blocked, as registered, sorted ignoring case (the
     /// order of the setting's keys).
     pub fn blocks(&self, user: UserId) -> Result<Vec<String>, Ko> {
-        Ok(self.backend.settings(user, &prefs::BLOCK)?.into_iter().map(|(_, name)| name).collect())
+        Ok(self.settings(user, &prefs::BLOCK)?.into_iter().map(|(_, name)| name).collect())
+    }
+
+    /// `user`'s `(key, value)` pairs of `setting`, sorted by key.
+    pub fn settings(&self, user: UserId, setting: &settings::Setting) -> Result<Vec<(String, String)>, Ko> {
+        let kept = self.backend.read_settings(setting, settings::Keys::Of(user))?;
+        Ok(kept.into_iter().map(|k| (k.key, k.value)).collect())
     }
 
     /// The accounts `user` blocked: whom its presence skips
@@ -316,8 +435,10 @@ impl Store {
     }
 }
 
-/// Everything but passwords (and, 1.2, [`Store::send`]'s blocks) goes
-/// straight to the backend: `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
+/// Everything but passwords, the rules above the backend (1.2:
+/// [`Store::send`]'s blocks, [`Store::is_room_admin`]) and the requests'
+/// names for the backend's changes goes straight to the backend:
+/// `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
 /// documented there. (`Store` once repeated 18 of them, each a line that
 /// forwarded the call; a reader had to look in two places for nothing.)
 impl Deref for Store {

@@ -15,10 +15,11 @@
 //! `change` makes the key's new value (`None` removes it) from what the
 //! user keeps of the setting ([`Kept`]), under the local store's lock or
 //! in the cluster's transaction; `Store::set_setting` is the change that
-//! just puts a value. `settings(user, &ARCHIVE)` lists the user's
-//! `(key, value)` pairs sorted by key, and two reads serve a setting keyed
-//! by a user's name (a block): `setting_about` (one key, as a message
-//! asks) and `holders` (who has the key). The local store keeps them in
+//! just puts a value. One read, `read_settings(&ARCHIVE, keys)`, gives
+//! the keys a [`Keys`] asks for: a user's own (`Store::settings` lists
+//! its `(key, value)` pairs sorted by key), and for a setting keyed by a
+//! user's name (a block) the one key an owner keeps about a user (as a
+//! message asks) or every owner's (who has the key). The local store keeps them in
 //! `state::User::settings` and writes a `SET` record
 //! (`record/settings.rs`); the cluster keeps them in its `settings`
 //! table (`cluster/settings.rs`).
@@ -58,6 +59,7 @@
 
 use std::collections::BTreeMap;
 
+use super::state::UserId;
 use crate::protocol::{Code, Ko};
 
 /// Most bytes of a setting's key (a folded chat name is at most 33; a
@@ -138,6 +140,29 @@ impl<'a> Kept<'a> {
     pub fn values(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.all.iter().map(|(_, v)| *v)
     }
+}
+
+/// Which keys of a setting a read wants ([`Backend::read_settings`](super::Backend::read_settings)).
+#[derive(Clone, Copy, Debug)]
+pub enum Keys<'a> {
+    /// Every key `user` keeps, sorted by key.
+    Of(UserId),
+    /// The key the user called `owner` (ignoring case) keeps about the
+    /// user `about` (whose folded name is the key): whether a recipient
+    /// blocked a sender, which `Store::send` asks once per recipient of a
+    /// burst, so it is one lookup, not a listing.
+    OfAbout { owner: &'a str, about: UserId },
+    /// Every user's key about the user `about` (who blocked it: `MEMBERS`
+    /// shows them as `UNKNOWN` to it).
+    About(UserId),
+}
+
+/// One key a user keeps of a setting, as [`Keys`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptKey {
+    pub owner: UserId,
+    pub key: String,
+    pub value: String,
 }
 
 /// A request's change of one key: from what is [`Kept`], the key's new

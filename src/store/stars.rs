@@ -13,7 +13,7 @@ use crate::protocol::action::ActionsSince;
 use crate::protocol::erase::star_shows;
 use crate::protocol::fates::{Fates, newest};
 use crate::protocol::{Chat, Code, HistoryLine, Ko, MAX_HISTORY, MAX_HISTORY_BYTES};
-use crate::store::settings::Setting;
+use crate::store::settings::{KeptKey, Keys, Setting};
 use crate::store::{Backend, UserId};
 
 /// Most messages one user may star (`KO:FULL` for one more).
@@ -72,7 +72,7 @@ fn conversation(
 /// account's export (`server::accounts`) both list them so.
 pub fn starred(store: &dyn Backend, user: UserId) -> Result<(Vec<String>, usize), Ko> {
     let mut stars: Vec<(u64, Chat, String, String)> = Vec::new();
-    for (key, ts) in store.settings(user, &STAR)? {
+    for KeptKey { key, value: ts, .. } in store.read_settings(&STAR, Keys::Of(user))? {
         let mut parts = key.splitn(3, ':');
         let (Some(chat), Some(from), Some(id)) = (parts.next(), parts.next(), parts.next()) else { continue };
         let Ok(chat) = Chat::parse(chat) else { continue };

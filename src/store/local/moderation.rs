@@ -80,12 +80,6 @@ impl Inner {
         let role = state.role_in(r, user);
         state.rules(r).info_for((room, &state.room(r).name), &state.users[user].name, role, now_ms())
     }
-
-    /// See [`Backend::is_room_admin`](crate::store::Backend::is_room_admin).
-    pub(super) fn is_room_admin(&self, user: UserId, room: &str) -> bool {
-        let state = self.state.lock();
-        state.room_id(room).is_some_and(|r| state.role_in(r, user).moderates())
-    }
 }
 
 use super::super::moderation::Rules;

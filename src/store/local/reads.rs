@@ -334,13 +334,9 @@ pub(super) struct ReplayLines {
 }
 
 impl ReplayLines {
-    /// `user`'s inbox events after what it acknowledged, up to `upto`.
-    pub(super) fn new(inner: &Arc<Inner>, user: UserId, upto: u64) -> ReplayLines {
-        ReplayLines::after(inner, user, 0, upto, 0)
-    }
-
-    /// The same, after `after` (a device's position), for a connection
-    /// that speaks 1.`minor` (issue 27).
+    /// `user`'s inbox events after what it acknowledged and after `after`
+    /// (a device's position; 0: the inbox's start), up to `upto`, for a
+    /// connection that speaks 1.`minor` (issue 27).
     pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64, minor: u8) -> ReplayLines {
         let reader = Reader::new(inner.clone());
         ReplayLines { inner: inner.clone(), reader, user, upto, after, minor, rooms: None }

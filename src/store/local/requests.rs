@@ -14,8 +14,10 @@
 
 use std::sync::Arc;
 
-use super::super::backend::{Account, Backend, Lines, Listing, Members, Outgoing, Then, Ticket};
-use super::super::backend::{Moderated, Notice};
+use super::super::backend::{
+    Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
+};
+use super::super::backend::{Ack, Membership, Moderated, Notice};
 use super::super::record::Record;
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
@@ -27,7 +29,7 @@ use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::meaning::accounts;
-use crate::store::settings::{self, Kept, KeyChange, Setting};
+use crate::store::settings::{self, Kept, KeptKey, KeyChange, Keys, Setting};
 
 /// Each request the server makes of the local store, in the trait's
 /// order. The walks that `READ` and `HISTORY` make back along a
@@ -41,64 +43,35 @@ impl Backend for LocalStore {
         Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone() }))
     }
 
-    fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        let (mut made, ticket) = self.inner.create_accounts(&[(name, email, hash)])?;
-        Ok((made.pop().expect("one account asked, one made"), ticket))
-    }
-
-    fn set_password(&self, user: UserId, hash: String) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            state.commit(Record::Passwd { ts, user: me, hash: hash.into() }, batch)
-        })?;
-        Ok(ticket)
-    }
-
-    /// A `RULE` record in the log, kept with the account's other facts
-    /// there (and in checkpoints), so that `users.csv` keeps its columns
-    /// and an older directory loads unchanged.
-    fn set_server_admin(&self, user: UserId, on: bool) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            if state.is_server_admin(user) == on {
-                return Ok(()); // nothing changes
+    /// One record per change, written as its own batch (an account's
+    /// changes are rare: a registration, a `PASSWD`, a `DELACCOUNT`).
+    fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko> {
+        match change {
+            AccountChange::Create { name, email, hash } => {
+                let (made, ticket) = self.inner.create_accounts(&[(name, email, hash)])?;
+                Ok((made[0].id, ticket))
             }
-            let ts = state.next_ts(now_ms());
-            let by = state.users[user].name.clone();
-            let rule = super::super::moderation::Rule::ServerAdmin(on);
-            state.commit(Record::Rule { ts, by, room: "".into(), rule }, batch)
-        })?;
-        Ok(ticket)
+            AccountChange::Reuse { user, email, hash } => self.inner.reuse_account(user, email, hash),
+            AccountChange::Password { user, hash } => self
+                .inner
+                .change_account(user, |_, me, ts| Some(Record::Passwd { ts, user: me, hash: hash.into() })),
+            AccountChange::Delete { user } => self.inner.change_account(user, |state, me, ts| {
+                // A second DELACCOUNT racing the first changes nothing.
+                (!state.users[user].is_deleted()).then_some(Record::DelAccount { ts, user: me })
+            }),
+            // A `RULE` record in the log, kept with the account's other
+            // facts there (and in checkpoints), so that `users.csv` keeps
+            // its columns and an older directory loads unchanged.
+            AccountChange::ServerAdmin { user, on } => self.inner.change_account(user, |state, by, ts| {
+                let rule = super::super::moderation::Rule::ServerAdmin(on);
+                let changes = state.is_server_admin(user) != on;
+                changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
+            }),
+        }
     }
 
     fn is_server_admin(&self, user: UserId) -> bool {
         self.inner.state.lock().is_server_admin(user)
-    }
-
-    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
-        self.inner.write(|state, batch| {
-            let name = state.users[user].name.clone();
-            accounts::reuses(&name, state.users[user].is_deleted())?;
-            let ts = state.next_ts(now_ms());
-            // The newest row of a name is its e-mail and creation time
-            // (`users::load_users`); the record is what makes the account.
-            user_row(&mut batch.users, &name, email, &hash, ts);
-            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
-            join_general(state, batch, ts, name.clone())?;
-            Ok(Account { id: user, name, hash })
-        })
-    }
-
-    fn delete_account(&self, user: UserId) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            if state.users[user].is_deleted() {
-                return Ok(()); // a second DELACCOUNT racing the first
-            }
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            state.commit(Record::DelAccount { ts, user: me }, batch)
-        })?;
-        Ok(ticket)
     }
 
     /// `MSG`s of one sender: the plain path of each is `send.rs`'s.
@@ -114,42 +87,11 @@ impl Backend for LocalStore {
         }
     }
 
-    /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
-    fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            let existing = state.room_id(room);
-            if existing.is_some_and(|r| state.is_member(r, user)) {
-                return Ok(());
-            }
-            if let Some(r) = existing {
-                state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
-            }
-            crate::store::meaning::may_join(state.rooms_of(user).count())?;
-            let (name, read) = match existing {
-                Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
-                None => (format!("#{room}").into(), 0),
-            };
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            state.commit(Record::Join { ts, user: me, room: name.clone(), read }, batch)?;
-            if existing.is_none() {
-                super::moderation::claim(state, batch, &name, user)?; // 1.2: its creator owns it
-            }
-            Ok(())
-        })?;
-        Ok(ticket)
-    }
-
-    /// `LEAVE`.
-    fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ((), ticket) = self.inner.write(|state, batch| {
-            let found = state.room_id(room).map(|r| (r, state.is_member(r, user)));
-            let r = crate::store::meaning::rooms::leave(room, found)?;
-            let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.clone());
-            let name = state.room(r).name.clone();
-            state.commit(Record::Leave { ts, user: me, room: name }, batch)
-        })?;
-        Ok(ticket)
+    fn change_membership(&self, user: UserId, room: &str, change: Membership) -> Result<Ticket, Ko> {
+        match change {
+            Membership::Join => self.join(user, room),
+            Membership::Leave => self.leave(user, room),
+        }
     }
 
     /// 1.2, `DELETE`: recorded in `erase.csv` (synced), erased by the
@@ -162,26 +104,10 @@ impl Backend for LocalStore {
         })
     }
 
-    /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
-    /// the direct messages among them into DELIVERED.
-    fn ack(&self, user: UserId, seq: u64) {
-        // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
-        let result = self.inner.write_unwaited(|state, batch| {
-            if seq <= state.users[user].inbox.acked {
-                return Ok(()); // nothing new
-            }
-            let me = state.users[user].name.clone();
-            let ts = state.next_ts(now_ms());
-            for (sender, dord, id) in state.acked_direct(user, seq) {
-                if state.would_deliver(sender, user, dord) {
-                    let chat = state.users[sender].name.clone();
-                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
-                }
-            }
-            state.commit(Record::Ack { ts, user: me, seq }, batch)
-        });
-        if let Err(e) = result {
-            log::warn!("store: ack {seq} of user #{user} not stored: {}", e.reason);
+    fn ack(&self, user: UserId, ack: Ack) {
+        match ack {
+            Ack::Trim { seq, .. } => self.trim(user, seq),
+            Ack::Deliver { after, upto } => self.deliver(user, after, upto),
         }
     }
 
@@ -215,19 +141,6 @@ impl Backend for LocalStore {
         self.inner.chats(user)
     }
 
-    fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        let state = self.inner.state.lock();
-        let mut mates: Vec<UserId> = state
-            .rooms_of(user)
-            .filter(|&r| state.room(r).members.len() <= limit)
-            .flat_map(|r| state.members(r))
-            .filter(|&m| m != user)
-            .collect();
-        mates.sort_unstable();
-        mates.dedup();
-        mates
-    }
-
     fn last_seen(&self, user: UserId) -> Option<u64> {
         self.inner.state.lock().last_seen(user)
     }
@@ -259,12 +172,8 @@ impl Backend for LocalStore {
         self.inner.state.lock().inbox_end(user, synced)
     }
 
-    /// `user`'s inbox events after what it acknowledged, up to `upto`.
-    fn replay(&self, user: UserId, upto: u64) -> Box<dyn Lines> {
-        Box::new(ReplayLines::new(&self.inner, user, upto))
-    }
-
-    fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
+    /// `user`'s inbox events after what it acknowledged and `after`, up to `upto`.
+    fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
     }
 
@@ -279,27 +188,6 @@ impl Backend for LocalStore {
         });
         if let Err(e) = result {
             log::warn!("store: the devices of user #{user} not stored: {}", e.reason);
-        }
-    }
-
-    /// DELIVERED for the direct messages after `after` up to `upto`, as
-    /// `ack` makes them, without trimming the inbox (issue 27).
-    fn deliver(&self, user: UserId, after: u64, upto: u64) {
-        let result = self.inner.write_unwaited(|state, batch| {
-            let me = state.users[user].name.clone();
-            let ts = state.next_ts(now_ms());
-            for (_, queued) in state.queued(user, after, upto, usize::MAX) {
-                if let crate::store::state::Queued::Direct { from, dord, id, .. } = queued
-                    && state.would_deliver(from, user, dord)
-                {
-                    let chat = state.users[from].name.clone();
-                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
-                }
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
         }
     }
 
@@ -339,10 +227,6 @@ impl Backend for LocalStore {
         self.inner.room_info(user, room)
     }
 
-    fn is_room_admin(&self, user: UserId, room: &str) -> bool {
-        self.inner.is_room_admin(user, room)
-    }
-
     /// 1.2: a `SET` record, decided and applied under the state lock.
     fn change_setting(
         &self,
@@ -364,25 +248,34 @@ impl Backend for LocalStore {
         Ok(ticket)
     }
 
-    fn settings(&self, user: UserId, setting: &Setting) -> Result<Vec<(String, String)>, Ko> {
+    /// The `holders` of a key (`Keys::About`) are a pass over the users
+    /// under the state lock (~10 µs per thousand users), for a `MEMBERS`,
+    /// which costs a `--rate` token.
+    fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
         let state = self.inner.state.lock();
-        Ok(state.users[user].settings.of(setting.name).map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
-
-    fn setting_about(&self, owner: &str, setting: &Setting, about: UserId) -> Result<Option<String>, Ko> {
-        let state = self.inner.state.lock();
-        let Some(owner) = state.user_id(owner) else { return Ok(None) };
-        let key = fold(&state.users[about].name);
-        Ok(state.users[owner].settings.get(setting.name, &key).map(String::from))
-    }
-
-    /// A pass over the users under the state lock (~10 µs per thousand
-    /// users), for a `MEMBERS`, which costs a `--rate` token.
-    fn holders(&self, setting: &Setting, about: UserId) -> Result<Vec<UserId>, Ko> {
-        let state = self.inner.state.lock();
-        let key = fold(&state.users[about].name);
-        let users = state.users.iter().enumerate();
-        Ok(users.filter(|(_, u)| u.settings.get(setting.name, &key).is_some()).map(|(id, _)| id).collect())
+        let kept = |owner: UserId, (key, value): (&str, &str)| KeptKey {
+            owner,
+            key: key.to_string(),
+            value: value.to_string(),
+        };
+        let about = |about: UserId| fold(&state.users[about].name);
+        Ok(match keys {
+            Keys::Of(user) => {
+                state.users[user].settings.of(setting.name).map(|pair| kept(user, pair)).collect()
+            }
+            Keys::OfAbout { owner, about: whom } => {
+                let Some(owner) = state.user_id(owner) else { return Ok(Vec::new()) };
+                let key = about(whom);
+                let value = state.users[owner].settings.get(setting.name, &key);
+                value.map(|value| kept(owner, (&key, value))).into_iter().collect()
+            }
+            Keys::About(whom) => {
+                let key = about(whom);
+                let users = state.users.iter().enumerate();
+                let held = users.filter_map(|(id, u)| Some((id, u.settings.get(setting.name, &key)?)));
+                held.map(|(id, value)| kept(id, (&key, value))).collect()
+            }
+        })
     }
 }
 
@@ -420,5 +313,127 @@ impl Inner {
             }
             Ok(made)
         })
+    }
+    /// Writes the one record `record` makes of a change to `user`'s
+    /// account (given the state, its name and a time), if it makes one.
+    fn change_account(
+        &self,
+        user: UserId,
+        record: impl FnOnce(&State, Arc<str>, u64) -> Option<Record>,
+    ) -> Result<(UserId, Ticket), Ko> {
+        let ((), ticket) = self.write(|state, batch| {
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            match record(state, me, ts) {
+                Some(record) => state.commit(record, batch),
+                None => Ok(()), // nothing changes
+            }
+        })?;
+        Ok((user, ticket))
+    }
+
+    /// `REGISTER` of a freed name: a `REUSE` record, its `users.csv` row
+    /// and a membership of `#general`, in one batch.
+    fn reuse_account(&self, user: UserId, email: &str, hash: String) -> Result<(UserId, Ticket), Ko> {
+        self.write(|state, batch| {
+            let name = state.users[user].name.clone();
+            accounts::reuses(&name, state.users[user].is_deleted())?;
+            let ts = state.next_ts(now_ms());
+            // The newest row of a name is its e-mail and creation time
+            // (`users::load_users`); the record is what makes the account.
+            user_row(&mut batch.users, &name, email, &hash, ts);
+            state.commit(Record::Reuse { ts, user: name.clone(), hash: hash.as_str().into() }, batch)?;
+            join_general(state, batch, ts, name)?;
+            Ok(user)
+        })
+    }
+}
+
+/// A room's membership: `JOIN` and `LEAVE`, as the records they write.
+impl LocalStore {
+    /// `JOIN`: creates the room if new; nothing changes if `user` is in it.
+    pub(in crate::store) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let existing = state.room_id(room);
+            if existing.is_some_and(|r| state.is_member(r, user)) {
+                return Ok(());
+            }
+            if let Some(r) = existing {
+                state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
+            }
+            crate::store::meaning::may_join(state.rooms_of(user).count())?;
+            let (name, read) = match existing {
+                Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
+                None => (format!("#{room}").into(), 0),
+            };
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::Join { ts, user: me, room: name.clone(), read }, batch)?;
+            if existing.is_none() {
+                super::moderation::claim(state, batch, &name, user)?; // 1.2: its creator owns it
+            }
+            Ok(())
+        })?;
+        Ok(ticket)
+    }
+
+    /// `LEAVE`.
+    pub(in crate::store) fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
+        let ((), ticket) = self.inner.write(|state, batch| {
+            let found = state.room_id(room).map(|r| (r, state.is_member(r, user)));
+            let r = crate::store::meaning::rooms::leave(room, found)?;
+            let (ts, me) = (state.next_ts(now_ms()), state.users[user].name.clone());
+            let name = state.room(r).name.clone();
+            state.commit(Record::Leave { ts, user: me, room: name }, batch)
+        })?;
+        Ok(ticket)
+    }
+}
+
+/// What an `ACK` does to the inbox ([`Ack`]).
+impl LocalStore {
+    /// `ACK:<seq>`: drops the events up to `seq` from the inbox and turns
+    /// the direct messages among them into DELIVERED. The devices'
+    /// positions are `server::devices`'s: `seq` is already the lowest.
+    fn trim(&self, user: UserId, seq: u64) {
+        // Receipts ride the next batch instead of forcing one (see `committer::RIDE`).
+        let result = self.inner.write_unwaited(|state, batch| {
+            if seq <= state.users[user].inbox.acked {
+                return Ok(()); // nothing new
+            }
+            let me = state.users[user].name.clone();
+            let ts = state.next_ts(now_ms());
+            for (sender, dord, id) in state.acked_direct(user, seq) {
+                if state.would_deliver(sender, user, dord) {
+                    let chat = state.users[sender].name.clone();
+                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+                }
+            }
+            state.commit(Record::Ack { ts, user: me, seq }, batch)
+        });
+        if let Err(e) = result {
+            log::warn!("store: ack {seq} of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    /// DELIVERED for the direct messages after `after` up to `upto`, as
+    /// `ack` makes them, without trimming the inbox (issue 27).
+    fn deliver(&self, user: UserId, after: u64, upto: u64) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            let me = state.users[user].name.clone();
+            let ts = state.next_ts(now_ms());
+            for (_, queued) in state.queued(user, after, upto, usize::MAX) {
+                if let crate::store::state::Queued::Direct { from, dord, id, .. } = queued
+                    && state.would_deliver(from, user, dord)
+                {
+                    let chat = state.users[from].name.clone();
+                    state.commit(Record::Delivered { ts, user: me.clone(), chat, id, dord }, batch)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            log::warn!("store: DELIVERED up to {upto} of user #{user} not stored: {}", e.reason);
+        }
     }
 }

@@ -39,7 +39,7 @@ fn history(store: &Store, user: UserId, chat: &str) -> Vec<String> {
 
 fn replay(store: &Store, user: UserId) -> Vec<String> {
     let mut frames = String::new();
-    let mut lines = store.replay(user, store.inbox_end(user));
+    let mut lines = store.replay(user, 0, store.inbox_end(user), 0);
     while lines.next_chunk(&mut frames).unwrap() {}
     frames.lines().map(str::to_string).collect()
 }
