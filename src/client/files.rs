@@ -23,8 +23,8 @@ use crate::protocol::{Accepted, Chat, Code, Reply, Request, Text};
 /// (`cluster::parts::BATCH_BYTES`, 1 MiB). A node answers a part once
 /// its commit is done (on two disks), so each window ends waiting for a
 /// commit: with 8 parts (96 KB) an upload through a node waited for one
-/// commit per 96 KB; with 64 it went 12.4 MB/s against 8.4
-/// (docs/BENCHMARKS.md, "A window of 64 parts"). It is also what a
+/// commit per 96 KB; with 64 it went 18.1 MB/s against 9.9 (medians,
+/// docs/BENCHMARKS.md, "A window of 64 parts"). It is also what a
 /// client holds of the file at once (and ~1 MB of base64 on its way);
 /// one server, which appends each part as it comes, goes as fast with
 /// either. web/files.js sends the same number (a test below holds the
