@@ -1,6 +1,7 @@
 //! What a file costs (docs/BENCHMARKS.md, "Files"): a 16 MB file uploaded
-//! (`UPLOAD`, `PART`s pipelined 8 at a time, as `wachat send --file` does)
-//! and downloaded (`FETCH`es pipelined 8 at a time) over the send port's
+//! (`UPLOAD`, `PART`s pipelined a window at a time, as `wachat send --file`
+//! does: `client::files::WINDOW`, 64 parts, 768,000 bytes) and downloaded
+//! (`FETCH`es pipelined 8 at a time) over the send port's
 //! TCP and over the web port's WebSocket (`/ws/send`, as the browser
 //! does), in MB/s; and the server's resident memory while ten users
 //! upload 16 MB each at once, above what it held idle (goal: ≤ 20 MiB).
@@ -10,6 +11,9 @@
 //! ```sh
 //! cargo build --release && cargo run --release --example files_cost -- 5
 //! ```
+//!
+//! A second argument sends that many parts a window instead (`-- 5 8`:
+//! the 8 parts, 96 KB, clients sent before issue 54), to compare.
 //!
 //! On a cluster node (docs/CLUSTER.md: the bytes in PostgreSQL), with
 //! `WACHAT_STORE=postgres://… WACHAT_BUS=nats://…` set: each run starts a
@@ -29,7 +33,8 @@ use tungstenite::{Message, WebSocket};
 const MB: usize = 1024 * 1024;
 const SIZE: usize = 16 * MB;
 const PART: usize = 12_000;
-const WINDOW: usize = 8;
+/// `FETCH`es in flight.
+const FETCHES: usize = 8;
 
 /// A send connection: lines over TCP, or one line per WebSocket message.
 enum Line {
@@ -89,12 +94,12 @@ fn sha256(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Uploads `bytes` with `WINDOW` parts in flight; the file id.
-fn upload(c: &mut Line, name: &str, bytes: &[u8]) -> Result<String> {
+/// Uploads `bytes` with `window` parts in flight; the file id.
+fn upload(c: &mut Line, name: &str, bytes: &[u8], window: usize) -> Result<String> {
     let reply = c.request(&format!("UPLOAD:{name}:{}:{}", bytes.len(), sha256(bytes)))?;
     let id = reply.strip_prefix("OK:").ok_or(format!("UPLOAD: {reply}"))?.to_string();
     let offsets: Vec<usize> = (0..bytes.len()).step_by(PART).collect();
-    for batch in offsets.chunks(WINDOW) {
+    for batch in offsets.chunks(window) {
         for &at in batch {
             let end = (at + PART).min(bytes.len());
             c.send(&format!("PART:{id}:{at}:{}", STANDARD.encode(&bytes[at..end])))?;
@@ -109,11 +114,11 @@ fn upload(c: &mut Line, name: &str, bytes: &[u8]) -> Result<String> {
     Ok(id)
 }
 
-/// Fetches `size` bytes of `id` with `WINDOW` `FETCH`es in flight.
+/// Fetches `size` bytes of `id` with [`FETCHES`] in flight.
 fn download(c: &mut Line, id: &str, size: usize) -> Result<Vec<u8>> {
     let mut got = Vec::with_capacity(size);
     let offsets: Vec<usize> = (0..size).step_by(PART).collect();
-    for batch in offsets.chunks(WINDOW) {
+    for batch in offsets.chunks(FETCHES) {
         for &at in batch {
             c.send(&format!("FETCH:{id}:{at}"))?;
         }
@@ -142,7 +147,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 /// One run: MB/s up and down over TCP and WebSocket, and MiB above idle
 /// during ten uploads at once.
-fn run(bytes: &[u8]) -> Result<[f64; 5]> {
+fn run(bytes: &[u8], window: usize) -> Result<[f64; 5]> {
     let dir = tempfile::tempdir()?;
     let web_port = free_port()?;
     let data = dir.path().display().to_string();
@@ -165,7 +170,7 @@ fn run(bytes: &[u8]) -> Result<[f64; 5]> {
     for (k, how) in [Where::Tcp(send), Where::Web(web)].into_iter().enumerate() {
         let mut c = login(how, &user(0))?;
         let started = Instant::now();
-        let id = upload(&mut c, "big.bin", bytes)?;
+        let id = upload(&mut c, "big.bin", bytes, window)?;
         figures[2 * k] = SIZE as f64 / MB as f64 / started.elapsed().as_secs_f64();
         let started = Instant::now();
         let got = download(&mut c, &id, bytes.len())?;
@@ -184,7 +189,7 @@ fn run(bytes: &[u8]) -> Result<[f64; 5]> {
                 let u = user(i);
                 scope.spawn(move || -> std::result::Result<(), String> {
                     let mut c = login(Where::Tcp(send), &u).map_err(|e| e.to_string())?;
-                    upload(&mut c, "ten.bin", bytes).map(drop).map_err(|e| e.to_string())
+                    upload(&mut c, "ten.bin", bytes, window).map(drop).map_err(|e| e.to_string())
                 })
             })
             .collect();
@@ -211,6 +216,10 @@ fn run(bytes: &[u8]) -> Result<[f64; 5]> {
 
 fn main() -> Result<()> {
     let runs: usize = std::env::args().nth(1).map_or(Ok(5), |a| a.parse())?;
+    let window: usize = std::env::args().nth(2).map_or(Ok(wachat::client::files::WINDOW), |a| a.parse())?;
+    if window == 0 {
+        return Err("a window of 0 parts sends nothing".into());
+    }
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let bytes: Vec<u8> = (0..SIZE)
         .map(|_| {
@@ -223,7 +232,7 @@ fn main() -> Result<()> {
     let mut all = Vec::new();
     for i in 1..=runs {
         eprintln!("run {i}…");
-        let f = run(&bytes)?;
+        let f = run(&bytes, window)?;
         println!(
             "run {i}: TCP up {:.1} down {:.1} MB/s, WebSocket up {:.1} down {:.1} MB/s, ten uploads at once: +{:.1} MiB RSS",
             f[0], f[1], f[2], f[3], f[4]

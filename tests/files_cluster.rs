@@ -405,6 +405,50 @@ fn on_a_cluster_pipelined_parts_share_a_commit_and_each_ok_follows_it() {
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }
 
+/// Issue 54: more parts in flight than a node queues
+/// (`cluster::parts::QUEUED`, 256: ten clients' windows of 64 are 640)
+/// wait for a place, and none is lost or answered out of order. The
+/// upload's row is held locked while they come, so the committer is stuck
+/// on the first and the queue fills; once it goes, each `OK` comes in the
+/// order of the parts, with the bytes received up to it.
+#[test]
+fn on_a_cluster_more_parts_than_the_queue_are_each_answered_in_order() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    const PARTS: usize = wachat::cluster::parts::QUEUED + 44;
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    register(&a, &["ana"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let bytes = noise(PARTS * PART, 300);
+    let reply = ana.request(&format!("UPLOAD:big.bin:{}:{}", bytes.len(), sha256(&bytes)));
+    let id = reply.strip_prefix("OK:").unwrap().to_string();
+
+    let mut holder = cluster.pg.client();
+    let lock = lock_upload(&mut holder, &id);
+    // Written by a thread of their own: the node stops reading while its
+    // queue is full, and this one reads the replies.
+    let lines: String = bytes
+        .chunks(PART)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(chunk);
+            format!("PART:{id}:{}:{b64}\n", k * PART)
+        })
+        .collect();
+    let mut stream = ana.stream.try_clone().unwrap();
+    let writer = std::thread::spawn(move || stream.write_all(lines.as_bytes()).map(drop));
+    no_reply_yet(&mut ana);
+    assert_eq!(received(&cluster, &id), 0);
+    lock.rollback().unwrap();
+    for k in 1..=PARTS {
+        assert_eq!(ana.line(), format!("OK:{}", k * PART), "part {k} of {PARTS}");
+    }
+    writer.join().unwrap().unwrap();
+    assert!(ana.request(&format!("FILE:ana:f1:{id}:")).starts_with("OK:f1:"));
+    assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
+}
+
 /// Issue 54: a node killed while parts wait for their commit lost only
 /// parts it never answered: every `OK`'d byte is in the database, and
 /// the upload goes on from there through another node.

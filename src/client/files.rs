@@ -17,9 +17,22 @@ use crate::error::{Error, Result};
 use crate::protocol::files::{self, FileEvent, FileInfo, PART_BYTES};
 use crate::protocol::{Accepted, Chat, Code, Reply, Request, Text};
 
-/// Parts sent before their replies are read: ~96 KB in flight, which
-/// keeps a link busy without holding more of the file in memory.
-pub const WINDOW: usize = 8;
+/// Parts sent before their replies are read: 64 (768,000 bytes), as
+/// many as the sender thread pipelines at once (`sender::BATCH`), and
+/// less than a cluster node commits in one transaction
+/// (`cluster::parts::BATCH_BYTES`, 1 MiB). A node answers a part once
+/// its commit is done (on two disks), so each window ends waiting for a
+/// commit: with 8 parts (96 KB) an upload through a node waited for one
+/// commit per 96 KB; with 64 it went 18.1 MB/s against 9.9 (medians,
+/// docs/BENCHMARKS.md, "A window of 64 parts"). It is also what a
+/// client holds of the file at once (and ~1 MB of base64 on its way);
+/// one server, which appends each part as it comes, goes as fast with
+/// either. web/files.js sends the same number (a test below holds the
+/// two together).
+pub const WINDOW: usize = super::sender::BATCH;
+
+/// Bytes of a window of whole parts: 768,000.
+pub const WINDOW_BYTES: usize = WINDOW * PART_BYTES;
 
 /// What the local note of files is called in a device's folder.
 const NOTES: &str = "files.csv";
@@ -229,4 +242,17 @@ impl Client {
 /// Notes the file of a `FILE` event in `dir`: the receiver's part.
 pub fn note_event(dir: &Path, event: &FileEvent) -> std::io::Result<()> {
     note(dir, &event.from, &event.id, &event.file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WINDOW, WINDOW_BYTES};
+
+    /// The browser sends the same window as the console (web/files.js).
+    #[test]
+    fn the_browser_sends_the_same_window() {
+        let js = include_str!("../../web/files.js");
+        assert!(js.contains(&format!("const WINDOW = {WINDOW};")), "web/files.js's WINDOW is not {WINDOW}");
+        assert_eq!(WINDOW_BYTES, 768_000);
+    }
 }

@@ -16,20 +16,22 @@
 //! `MSG`s do, and an upload went at one commit a part: 2.6 MB/s through a
 //! node against 95.5 on a single server's disk (docs/BENCHMARKS.md). Now
 //! a connection leaves its part here and reads the next one; the parts
-//! of one upload (a client pipelines 8) and of every upload of the node
-//! share a commit. What an `OK` promises is unchanged: it is written once
+//! of one upload (a client pipelines 64: `client::files::WINDOW`) and of
+//! every upload of the node share a commit. What an `OK` promises is unchanged: it is written once
 //! its transaction committed, so (synchronous replication,
 //! docs/CLUSTER.md) once the part is on two disks.
 //!
 //! Each part is appended only where the bytes received end (`UPDATE …
-//! WHERE received = offset`): a part behind one that was lost fails too,
-//! and a part another node stored already is not stored twice. The
+//! WHERE received = offset`; the parts of one upload that follow each
+//! other in a batch by one statement): a part behind one that was lost
+//! fails too, and a part another node stored already is not stored twice. The
 //! batches commit one after the other, on one connection, so the parts
 //! of an upload are stored in the order they were checked.
 //!
 //! What it may hold is bounded: [`QUEUED`] parts wait at most (a
-//! connection that sends faster than they commit waits to queue one),
-//! and one transaction carries at most [`BATCH_BYTES`].
+//! connection that sends faster than they commit waits to queue one,
+//! so ten clients' windows, 640 parts, take turns), and one transaction
+//! carries at most [`BATCH_BYTES`].
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -166,9 +168,10 @@ fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<
     let mut results = Vec::with_capacity(batch.len());
     let mut bytes = 0;
     loop {
-        for part in &batch[results.len()..] {
-            bytes += part.data.len();
-            results.push(append(&mut tx, part)?);
+        let new = &batch[results.len()..];
+        bytes += new.iter().map(|part| part.data.len()).sum::<usize>();
+        for run in runs(new) {
+            results.extend(append_run(&mut tx, run)?);
         }
         if bytes + PART_BYTES > BATCH_BYTES {
             break;
@@ -186,6 +189,47 @@ fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<
     metrics.part_commits.inc();
     metrics.parts_committed.inc_by(batch.len() as u64);
     Ok(results)
+}
+
+/// `parts` cut where one does not follow the one before it in the same
+/// upload (another upload's, an empty one, a gap): each run can be
+/// appended by one statement.
+fn runs(parts: &[Part]) -> impl Iterator<Item = &[Part]> {
+    parts.chunk_by(|a, b| {
+        a.file == b.file
+            && !a.data.is_empty()
+            && !b.data.is_empty()
+            && b.offset == a.offset + a.data.len() as u64
+    })
+}
+
+/// Appends a run of parts that follow each other in one upload in `tx`:
+/// their chunks and the new length in one statement, where a statement
+/// a part cost PostgreSQL a parse and the committer a round trip each
+/// (the parts of an upload that came while the statements before them
+/// ran are one run). Only where the bytes received
+/// end at the run's start; else (a resend, a part lost before it)
+/// nothing was written and each part is answered on its own
+/// ([`append`]). Each part's answer.
+fn append_run(tx: &mut postgres::Transaction<'_>, run: &[Part]) -> Result<Vec<Result<(), Ko>>, Ko> {
+    let (first, last) = (&run[0], &run[run.len() - 1]);
+    if run.len() > 1 {
+        let offsets: Vec<i64> = run.iter().map(|part| part.offset as i64).collect();
+        let chunks: Vec<&[u8]> = run.iter().map(|part| part.data.as_slice()).collect();
+        let end = (last.offset + last.data.len() as u64) as i64;
+        let appended = tx
+            .execute(
+                "WITH moved AS (UPDATE files SET received = $3 WHERE id = $1 AND received = $2 RETURNING id) \
+                 INSERT INTO file_chunks (file, thumb, off, data) \
+                 SELECT moved.id, false, c.off, c.data FROM moved, unnest($4::bigint[], $5::bytea[]) AS c(off, data)",
+                &[&first.file, &offsets[0], &end, &offsets, &chunks],
+            )
+            .or_ko("storing parts")?;
+        if appended == run.len() as u64 {
+            return Ok(run.iter().map(|_| Ok(())).collect());
+        }
+    }
+    run.iter().map(|part| append(tx, part)).collect()
 }
 
 /// Appends one part in `tx`: the chunk and the new length (one
