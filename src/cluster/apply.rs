@@ -7,7 +7,9 @@
 //! 2. lock every room involved (`FOR UPDATE`, in id order): its counter
 //!    and its members hold still;
 //! 3. create the new accounts; find the users named and the messages
-//!    named (`READ`), and what each `ACK` acknowledges;
+//!    named (`READ`), what each `ACK` acknowledges, and the rules of the
+//!    room each `JOIN` names (a ban, invite-only: read under the room's
+//!    lock, as a single server asks under its own);
 //! 4. lock the inbox row of every user who gets an event or sends a
 //!    message (`FOR UPDATE`, in id order). Whoever holds a user's row
 //!    owns its sequence numbers, its resend window, and the conversation
@@ -22,7 +24,9 @@
 //! 6. work out every change in memory, job by job, in order ([`Work`],
 //!    `work.rs`);
 //! 7. write them all in **one** statement (arrays bound as parameters,
-//!    spread with `unnest`, one `WITH` clause per table) — `writes.rs`.
+//!    spread with `unnest`, one `WITH` clause per table) — `writes.rs`;
+//! 8. after a `JOIN`: a new room gets its joiner as owner, an invitation
+//!    is used up (`moderation::joined`).
 //!
 //! [`apply`] reads as this list: one line per step, each a function below
 //! whose doc names its step; the locking reads themselves are `locks.rs`'s,
@@ -59,6 +63,13 @@ struct Found {
     named: HashMap<usize, Option<Named>>,
     /// How many rooms each user who joins one is in already.
     joined_counts: HashMap<UserId, i64>,
+    /// Each `JOIN`'s room as the batch found it, by the job's index:
+    /// why its rules refuse the joiner (a ban, invite-only), read after
+    /// the room is locked, as a single server asks under its lock; and
+    /// whether the room is new (its joiner will own it).
+    joins: HashMap<usize, (Option<Ko>, bool)>,
+    /// The `JOIN`s made, with whether their room is new: step 8's.
+    joined: Vec<(UserId, String, bool)>,
     /// What each `ACK` and `DELIVERED` acknowledges, by user.
     acked: HashMap<UserId, Vec<Acked>>,
     /// Every user who may get an event in this batch: their inboxes are
@@ -98,6 +109,9 @@ pub fn apply(
     let mut guarded = read_guarded(tx, jobs, &found, &mut w)?; // 5
     let new_messages = work_out(tx, names, jobs, &mut found, &mut guarded, &mut w, &mut outcomes, &tick)?; // 6
     super::writes::write(tx, &w)?; // 7
+    for (user, room, new) in &found.joined {
+        super::moderation::joined(&mut *tx.inner, *user, room, *new)?; // 8
+    }
     Ok(Applied { outcomes, deliveries: w.deliveries, new_messages })
 }
 
@@ -156,6 +170,17 @@ fn create_accounts(
     Ok(outcomes)
 }
 
+/// Why a `JOIN`'s room refuses `user` (`Rules::may_join`: a ban,
+/// invite-only), read in the batch's transaction once the room is locked.
+fn join_rules(tx: &mut Tx, names: &Names, user: UserId, room: &str) -> Result<Option<Ko>, postgres::Error> {
+    let Some(r) = super::moderation::load(&mut *tx.inner, room, false)? else {
+        return Ok(None);
+    };
+    let name = names.name(&mut *tx.inner, user)?;
+    let admin: bool = tx.inner.query_one("SELECT admin FROM users WHERE id = $1", &[&(user as i64)])?.get(0);
+    Ok(r.rules.may_join(&name, admin, crate::store::now_ms(), &r.name).err())
+}
+
 /// Step 3b: finds the users and the messages the jobs name, and what each
 /// `ACK` acknowledges; collects whose inboxes to lock.
 fn find_named(
@@ -184,7 +209,10 @@ fn find_named(
                 };
                 found.named.insert(i, message);
             }
-            Job::Join { user, .. } => {
+            Job::Join { user, room, .. } => {
+                // New: made by this batch (or left empty by a refused one).
+                let new = found.room_ids.get(&fold(room)).is_none_or(|id| w.rooms[id].members.is_empty());
+                found.joins.insert(i, (join_rules(tx, names, *user, room)?, new));
                 found.lock.insert(*user);
                 if !found.joined_counts.contains_key(user) {
                     let sql = "SELECT count(*) FROM members WHERE user_id = $1";
@@ -362,8 +390,13 @@ fn work_out(
                 Outcome::Done(w.read(*user, &me, chat, id, named, &found.users, &found.room_ids, ts))
             }
             Job::Join { user, room, .. } => {
+                let (refusal, new) = found.joins.remove(&i).unwrap_or((None, false));
                 let rooms = found.joined_counts.entry(*user).or_insert(0);
-                Outcome::Done(w.join(*user, room, &found.room_ids, rooms))
+                let joined = w.join(*user, room, &found.room_ids, rooms, refusal);
+                if joined.is_ok() {
+                    found.joined.push((*user, room.clone(), new));
+                }
+                Outcome::Done(joined)
             }
             Job::Leave { user, room, .. } => Outcome::Done(w.leave(*user, room, &found.room_ids)),
             Job::Seen { user, ts } => {

@@ -81,23 +81,11 @@ impl PgBackend {
         super::accounts::mark_deleted(&self.db, user)
     }
 
-    /// 1.2: a ban or an invite-only room may refuse it first; a new room
-    /// is owned by its joiner, and an invitation is used up.
+    /// 1.2: a ban or an invite-only room may refuse it, a new room is
+    /// owned by its joiner, and an invitation is used up, all in the
+    /// batch's transaction once the room is locked (`apply::join_rules`).
     fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let name = {
-            let mut conn = self.db.get()?;
-            self.names.name(&mut *conn, user).or_ko("reading a user")?
-        };
-        let (refusal, new) = moderation::join_refusal(&self.db, user, &name, room)?;
-        // A JOIN of a room one is in changes nothing and is never refused.
-        if let Some(ko) = refusal
-            && !reads::room_members(&self.db, room)?.is_some_and(|(_, m)| m.iter().any(|&(u, _)| u == user))
-        {
-            return Err(ko);
-        }
-        let ticket = self.change(|done| Job::Join { user, room: room.into(), done })?;
-        moderation::joined(&self.db, user, room, new)?;
-        Ok(ticket)
+        self.change(|done| Job::Join { user, room: room.into(), done })
     }
 
     fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {

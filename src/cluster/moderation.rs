@@ -15,7 +15,7 @@
 //!
 //! The check on the way of a room `MSG` costs one query per batch, in
 //! the batch's transaction (`send_refusals`); a `JOIN` reads the room's
-//! rules (`join_refusal`).
+//! rules there too, once the room is locked (`apply::join_rules`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -239,38 +239,26 @@ pub fn send_refusals(
     Ok(refused)
 }
 
-/// Why `user` may not join `room` now, if so; and whether the room is new
-/// (its joiner will own it).
-pub fn join_refusal(db: &Db, user: UserId, name: &str, room: &str) -> Result<(Option<Ko>, bool), Ko> {
-    let mut conn = db.get()?;
-    let Some(r) = load(&mut *conn, room, false).or_ko("reading a room's rules")? else {
-        return Ok((None, true));
-    };
-    let admin: bool = conn
-        .query_one("SELECT admin FROM users WHERE id = $1", &[&(user as i64)])
-        .or_ko("reading an account")?
-        .get(0);
-    Ok((r.rules.may_join(name, admin, now_ms(), &r.name).err(), false))
-}
-
 /// After a `JOIN`: a new room (not `#general`) gets its joiner as owner;
 /// an invitation is used up.
-pub fn joined(db: &Db, user: UserId, room: &str, new: bool) -> Result<(), Ko> {
-    let mut conn = db.get()?;
+pub fn joined(
+    conn: &mut impl GenericClient,
+    user: UserId,
+    room: &str,
+    new: bool,
+) -> Result<(), postgres::Error> {
     let f = folded(room);
     if new && f != "general" {
         conn.execute(
             "UPDATE rooms SET owner = $2 WHERE folded = $1 AND live AND owner IS NULL",
             &[&f, &(user as i64)],
-        )
-        .or_ko("claiming a room")?;
+        )?;
     }
     conn.execute(
         "DELETE FROM room_rules WHERE kind = 'INVITED' AND user_id = $2 \
          AND room = (SELECT id FROM rooms WHERE folded = $1 AND live)",
         &[&f, &(user as i64)],
-    )
-    .or_ko("using an invitation")?;
+    )?;
     Ok(())
 }
 

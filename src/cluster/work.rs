@@ -279,12 +279,16 @@ impl Work {
         }
     }
 
+    /// `JOIN`: nothing changes for a member; otherwise `refusal` (the
+    /// room's rules, `apply::join_rules`) and then the joiner's number of
+    /// rooms may refuse it, in the single server's order.
     pub(super) fn join(
         &mut self,
         user: UserId,
         room: &str,
         room_ids: &HashMap<String, i64>,
         rooms: &mut i64,
+        refusal: Option<Ko>,
     ) -> Result<(), Ko> {
         let Some(rid) = room_ids.get(&fold(room)).copied() else {
             // The cluster's own, no rule of the protocol's: the room was
@@ -296,6 +300,9 @@ impl Work {
         let r = self.rooms.get_mut(&rid).expect("locked");
         if r.members.contains_key(&user) {
             return Ok(());
+        }
+        if let Some(ko) = refusal {
+            return Err(ko);
         }
         meaning::may_join(usize::try_from(*rooms).unwrap_or(0))?;
         *rooms += 1;

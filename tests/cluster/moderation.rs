@@ -135,3 +135,38 @@ fn past_the_quota_a_topic_gets_full_on_a_cluster_too() {
     assert!(reply.starts_with("KO:FULL:") && reply.contains("--user-quota"), "{reply}");
     assert!(ana.request("MSG:#lab3:m1:hi").starts_with("KO:FULL:"));
 }
+
+/// Issue 54: a `JOIN` is checked against the room's rules as they are
+/// when its batch holds the room, as a single server checks them under
+/// its lock. A ban committed while the `JOIN` waits for the room's row
+/// refuses it (the rules read before the wait, as a node did before,
+/// let bob in).
+#[test]
+fn a_ban_made_while_a_join_waits_for_the_room_refuses_the_join() {
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    for user in ["ana", "bob"] {
+        register(&a, user);
+    }
+    let mut ana = send_conn(&a, "ana");
+    assert_eq!(ana.request("JOIN:#lab5"), "OK");
+    let mut bob = send_conn(&a, "bob");
+
+    let mut holder = cluster.pg.client();
+    let mut tx = holder.transaction().unwrap();
+    let room: i64 =
+        tx.query_one("SELECT id FROM rooms WHERE folded = 'lab5' AND live FOR UPDATE", &[]).unwrap().get(0);
+    bob.send("JOIN:#lab5");
+    // The JOIN's batch waits for the room's row.
+    bob.stream.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
+    assert_eq!(bob.try_line(), None, "a JOIN answered while its room was locked");
+    bob.stream.set_read_timeout(Some(super::support::READ_TIMEOUT)).unwrap();
+    tx.execute(
+        "INSERT INTO room_rules (room, user_id, kind) SELECT $1, id, 'BANNED' FROM users WHERE name = 'bob'",
+        &[&room],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    assert!(forbidden(&bob.line()), "the ban committed before the JOIN's batch held the room");
+    assert!(!ana.listing("MEMBERS:#lab5").iter().any(|m| m.starts_with("bob")));
+}
