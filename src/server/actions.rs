@@ -32,29 +32,6 @@ use crate::protocol::{
 };
 use crate::store::{Account, Backend, Ticket, UserId, now_ms};
 
-/// Default `--edit-minutes`: a typo is noticed at once, or not at all.
-pub const DEFAULT_EDIT_MINUTES: u64 = 15;
-/// Default `--delete-hours`.
-pub const DEFAULT_DELETE_HOURS: u64 = 48;
-
-/// How long after sending a message its author may act on it.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// `--edit-minutes`.
-    pub edit: Duration,
-    /// `--delete-hours`.
-    pub delete: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            edit: Duration::from_secs(DEFAULT_EDIT_MINUTES * 60),
-            delete: Duration::from_secs(DEFAULT_DELETE_HOURS * 3600),
-        }
-    }
-}
-
 /// May `me` delete `author`'s message (someone else's) in `chat`? Only
 /// in a room, where `me` moderates (a room admin, the owner or a server
 /// admin) and `author` ranks lower (`KO:FORBIDDEN` otherwise). A rank is

@@ -39,12 +39,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
-use super::Ctx;
+use super::base::Base;
 
 mod forget;
 mod sessions;
@@ -55,13 +55,15 @@ use crate::protocol::{Bye, Code, DeviceLine, Ko, Presence};
 use crate::router::Outlet;
 use crate::store::devices::{Device, DeviceBook, SharedDevices};
 use crate::store::{UserId, now_ms};
-use tokens::LinkCode;
 
 /// How often the flusher thread writes positions that moved.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
-/// Default of `--device-days`.
-pub const DEFAULT_DEVICE_DAYS: f64 = 30.0;
+/// A code of `LINK`, waiting for its `PAIR` (`tokens.rs`).
+struct LinkCode {
+    user: UserId,
+    expires: Instant,
+}
 
 /// The devices of every user, and the link codes not yet used.
 pub struct Devices {
@@ -190,7 +192,7 @@ impl Devices {
     /// Tells the store whether `user` has several devices: its inbox then
     /// gets copies of its own messages and read marks (`Record::Devices`).
     /// Never called under the router's lock: the store may deliver.
-    pub fn several(ctx: &Ctx, user: UserId, several: bool) {
+    pub fn several(ctx: &Base, user: UserId, several: bool) {
         ctx.store.set_several(user, several);
     }
 
@@ -209,7 +211,7 @@ impl Devices {
     }
 
     /// `ACK:<seq>` from `outlet`'s device (see the module documentation).
-    pub fn ack(&self, ctx: &Ctx, outlet: &Outlet, seq: u64) {
+    pub fn ack(&self, ctx: &Base, outlet: &Outlet, seq: u64) {
         let user = outlet.user;
         let online = online_devices(ctx, user);
         // Lock order: the router (above), then the book; the store only
@@ -274,7 +276,7 @@ impl Devices {
     }
 
     /// `DEVICES`: `user`'s devices, sorted by name.
-    pub fn list(&self, ctx: &Ctx, user: UserId, name: &str) -> Vec<DeviceLine> {
+    pub fn list(&self, ctx: &Base, user: UserId, name: &str) -> Vec<DeviceLine> {
         self.refresh(name);
         let online = online_devices(ctx, user);
         let book = self.book.lock();
@@ -298,7 +300,7 @@ impl Devices {
     /// cluster's other nodes.
     pub fn unlink(
         &self,
-        ctx: &Ctx,
+        ctx: &Base,
         (user, name): (UserId, &str),
         device: &str,
         asker: u64,
@@ -352,7 +354,7 @@ struct Trim {
 
 /// The names of `user`'s devices online here, and on a cluster's other
 /// nodes (protocol 1.2: devices of one user on several nodes at once).
-fn online_devices(ctx: &Ctx, user: UserId) -> Vec<Arc<str>> {
+fn online_devices(ctx: &Base, user: UserId) -> Vec<Arc<str>> {
     let mut online: Vec<Arc<str>> = ctx.router.outlets(user).iter().map(|o| o.device.clone()).collect();
     online.extend(ctx.nodes.devices_elsewhere(user).into_iter().map(Arc::from));
     online

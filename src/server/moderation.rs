@@ -14,11 +14,6 @@ use crate::protocol::{Action, Change, Event, Ko, Mode, RoomInfoLine, Text};
 use crate::store::backend::Notice;
 use crate::store::{UserId, meaning, now_ms};
 
-/// How long a minute of `MUTE` and `BAN` lasts, in milliseconds
-/// (`wachat serve --minute-ms`, hidden: tests make it short, as
-/// `--timeout` is made short elsewhere, to see a mute run out).
-pub const MINUTE_MS: u64 = 60_000;
-
 /// `<WORD>:<#room>:…` from `me` (`name`): checks, stores, tells.
 pub fn moderate(ctx: &Ctx, me: UserId, name: &str, room: &str, action: Action) -> Result<(), Ko> {
     let (change, minutes) = change(ctx, action)?;
@@ -27,7 +22,8 @@ pub fn moderate(ctx: &Ctx, me: UserId, name: &str, room: &str, action: Action) -
     {
         return Ok(()); // 1.2: the invitee blocked `me` (§22)
     }
-    let notice = Notice { id: super::own_message_id("mod"), text: notice_text(name, room, &change, minutes) };
+    let notice =
+        Notice { id: super::own_ids::own_message_id("mod"), text: notice_text(name, room, &change, minutes) };
     let done = ctx.store.moderate(me, room, &change, &notice)?;
     if !done.changed {
         return Ok(()); // nothing changed: nobody to tell
@@ -111,6 +107,9 @@ mod tests {
         assert_eq!(text.as_escaped(), "* ana muted bob in #lab3 for 10 minutes");
         let text = notice_text("ana", "lab3", &Change::Topic("a\\nb".into()), 0);
         assert_eq!(text.as_escaped(), "* ana set the topic of #lab3: a\\nb");
-        assert_ne!(super::super::own_message_id("mod"), super::super::own_message_id("mod"));
+        assert_ne!(
+            super::super::own_ids::own_message_id("mod"),
+            super::super::own_ids::own_message_id("mod")
+        );
     }
 }

@@ -28,7 +28,7 @@ use crate::server::relay::relay;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::settings::Setting;
 
-use super::{Kind, Row, Version, not_served};
+use super::row::{Kind, Row, Version, not_served};
 
 /// The setting archived chats are kept as: key, the folded chat name;
 /// value, the chat as first named.

@@ -6,7 +6,7 @@ use crate::protocol::account::DELACCOUNT;
 use crate::server::accounts;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served, tokens};
+use super::row::{Kind, Row, Version, not_served, tokens};
 
 /// One argon2 check, as a login.
 pub(super) const ROW: Row = Row::new(&[DELACCOUNT], Version::V1_2, Kind::Stored, serve).costing(tokens::<10>);

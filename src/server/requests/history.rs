@@ -5,7 +5,7 @@ use crate::protocol::{MAX_HISTORY, Reply, Request};
 use crate::server::actions;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served};
+use super::row::{Kind, Row, Version, not_served};
 
 pub(super) const ROW: Row = Row::new(&["HISTORY"], Version::V1_0, Kind::Ephemeral, serve).costing(cost);
 

@@ -5,7 +5,7 @@ use crate::protocol::Request;
 use crate::server::presence;
 use crate::server::session::{Flow, Session, Who, listing};
 
-use super::{Kind, Row, Version, not_served};
+use super::row::{Kind, Row, Version, not_served};
 
 pub(super) const ROW: Row = Row::new(&["MEMBERS"], Version::V1_1, Kind::Ephemeral, serve);
 

@@ -11,7 +11,7 @@
 use crate::protocol::Request;
 use crate::server::session::{Flow, MSG_COST, Session, Who};
 
-use super::{Kind, Row, Version, not_served, tokens};
+use super::row::{Kind, Row, Version, not_served, tokens};
 
 /// Its token is taken as the gathered burst goes to the store
 /// (`send_msgs`), not before it is gathered.

@@ -5,7 +5,7 @@ use crate::protocol::Request;
 use crate::server::actions;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{ACTION_COST, Kind, Row, Version, not_served};
+use super::row::{ACTION_COST, Kind, Row, Version, not_served};
 
 pub(super) const ROW: Row = Row::new(&["REPLY"], Version::V1_2, Kind::Stored, serve).costing(ACTION_COST);
 

@@ -3,7 +3,7 @@
 use crate::protocol::Request;
 use crate::server::session::{Flow, Session, Who, listing};
 
-use super::{Kind, Row, Version};
+use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["ROOMS"], Version::V1_0, Kind::Ephemeral, serve);
 

@@ -6,7 +6,7 @@
 use crate::protocol::{Reply, Request};
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version};
+use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["SERVER"], Version::V1_1, Kind::Ephemeral, serve);
 

@@ -8,7 +8,7 @@ use crate::server::session::{Flow, Session, Who};
 use crate::server::{Ctx, presence, relay::relay};
 use crate::store::UserId;
 
-use super::{Kind, Row, Version, not_served};
+use super::row::{Kind, Row, Version, not_served};
 
 pub(super) const ROW: Row = Row::new(&["TYPING"], Version::V1_2, Kind::Ephemeral, serve);
 
