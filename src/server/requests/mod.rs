@@ -21,7 +21,8 @@
 //! 1. Its grammar: a variant of `protocol::Request`, with `parse` and
 //!    `Display` (`src/protocol/request.rs`), documented in
 //!    `docs/PROTOCOL.md` with its version mark (**1.2**).
-//! 2. A file here, `<request>.rs`: its row with its handler,
+//! 2. A file here, `<request>.rs`: its row (built from [`row`]'s types)
+//!    with its handler,
 //!    `pub(super) const ROW: Row = Row::new(&["WORD"], Version::V1_2,
 //!    Kind::Stored, serve);` (`.costing(…)` if it costs more than a
 //!    token), and `fn serve(s: &mut Session, who: Who, request: Request)
