@@ -23,7 +23,8 @@ use crate::server::relay::relay;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 
-use super::row::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 /// An offer rings every device of the peer with up to `MAX_SDP` bytes
 /// (12 KiB): it costs what five small requests do. An answer goes to the

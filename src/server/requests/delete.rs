@@ -5,7 +5,8 @@ use crate::protocol::Request;
 use crate::server::actions;
 use crate::server::session::{Flow, Session, Who};
 
-use super::row::{ACTION_COST, Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{ACTION_COST, Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["DELETE"], Version::V1_2, Kind::Stored, serve).costing(ACTION_COST);
 

@@ -21,18 +21,41 @@
 //! 1. Its grammar: a variant of `protocol::Request`, with `parse` and
 //!    `Display` (`src/protocol/request.rs`), documented in
 //!    `docs/PROTOCOL.md` with its version mark (**1.2**).
-//! 2. A file here, `<request>.rs`: its row (built from [`row`]'s types)
+//! 2. A file here, `<request>.rs`: its row (built from `row.rs`'s types)
 //!    with its handler,
-//!    `pub(super) const ROW: Row = Row::new(&["WORD"], Version::V1_2,
+//!    `pub(super) const ROW: Row = Row::asking(&["WORD"], Version::V1_2,
 //!    Kind::Stored, serve);` (`.costing(…)` if it costs more than a
-//!    token), and `fn serve(s: &mut Session, who: Who, request: Request)
-//!    -> Flow`, which takes its variant apart (`let Request::Word { … } =
-//!    request else { return not_served(s, &request) };`) and answers
-//!    through `s.reply` (or `s.reply_durable` for a reply that is true
-//!    once its record is on disk; call `s.settle()` first if it reads what
+//!    token), and `fn serve(a: Asking, request: Request) -> Flow`, which
+//!    takes its variant apart (`let Request::Word { … } = request else {
+//!    return a.not_served(&request) };`), does its work with `a.who` and
+//!    `a.base` (the store; `relay(a.base, …)` to other users) and answers
+//!    through `a.reply` (or `a.reply_durable` for a reply that is true
+//!    once its record is on disk; call `a.settle()` first if it reads what
 //!    this session wrote). `typing.rs` is a relayed request, `read.rs` a
 //!    stored one.
 //! 3. Here: `mod <request>;` and its row in [`TABLE`].
+//!
+//! # What a handler sees
+//!
+//! A row made with `Row::asking` gives its handler an `Asking`
+//! (`asking.rs`): who asks, the server's `Base` (the store, the config,
+//! the relay to users here and on other nodes) and the reply sink, not
+//! the connection nor the whole `Ctx`. So are served `READ`, `HISTORY`,
+//! `CHATS`, `ROOMS`, `USERS`, `SERVER`, `PING`, `LASTSEEN`, `MEMBERS`,
+//! `TYPING` and `ARCHIVE`/`ARCHIVED`. The others take the `Session`
+//! (`Row::new`), each for what only it has: `msg.rs` gathers into the
+//! session's burst (one store call, one fsync for many); `login.rs`,
+//! `devices.rs`, `quit.rs`, `passwd.rs`, `delaccount.rs` and `call.rs`
+//! need the connection itself (its device, its number, closing it);
+//! `join.rs` and `leave.rs` leave the members to tell once on disk;
+//! `files.rs`, `search.rs` and `star.rs` charge the address's `--rate`
+//! for work known once done, and `files.rs` writes replies later;
+//! `info.rs` and `p2p.rs` read parts of the `Ctx` beyond the base (the
+//! login limits, the P2P ports); and the message actions, moderation,
+//! blocks and preferences (`edit.rs`, `delete.rs`, `react.rs`,
+//! `reply.rs`, `moderate.rs`, `roominfo.rs`, `block.rs`, `prefs.rs`) call
+//! `server/actions.rs`, `moderation.rs` and `prefs.rs`, which still take
+//! the whole `Ctx`: the next to narrow.
 //!
 //! Three places on this side, two of them one line each (there were four:
 //! a `match` arm here as well). `tests/requests.rs` fails until every
@@ -43,6 +66,7 @@
 use crate::protocol::request::command_word;
 
 mod archive;
+mod asking;
 mod block;
 mod call;
 mod chats;
@@ -60,6 +84,7 @@ pub(super) mod login;
 mod members;
 mod moderate;
 mod msg;
+mod not_served;
 mod p2p;
 mod passwd;
 mod ping;
@@ -77,7 +102,7 @@ pub(crate) mod star;
 mod typing;
 mod users;
 
-pub(super) use row::not_served;
+pub(super) use not_served::not_served;
 pub use row::{Kind, Row, Version, tokens};
 
 /// The table: every request of the send port, one row each.

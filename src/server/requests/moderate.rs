@@ -8,7 +8,8 @@ use crate::protocol::{Reply, Request};
 use crate::server::moderation;
 use crate::server::session::{Flow, Session, Who};
 
-use super::row::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(REQUEST_WORDS, Version::V1_2, Kind::Stored, serve).costing(cost);
 

@@ -6,7 +6,8 @@ use crate::protocol::{Reply, Request};
 use crate::server::p2p;
 use crate::server::session::{Flow, Session, Who};
 
-use super::row::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const P2P: Row = Row::new(&["P2P"], Version::V1_0, Kind::Ephemeral, announce);
 

@@ -2,12 +2,15 @@
 //! nothing.
 
 use crate::protocol::{Reply, Request};
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
+
+use super::asking::Asking;
 
 use super::row::{Kind, Row, Version, tokens};
 
-pub(super) const ROW: Row = Row::new(&["PING"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
+pub(super) const ROW: Row =
+    Row::asking(&["PING"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
 
-fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
-    s.reply(Ok(Reply::Ok))
+fn serve(a: Asking, _: Request) -> Flow {
+    a.reply(Ok(Reply::Ok))
 }

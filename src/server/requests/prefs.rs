@@ -6,7 +6,8 @@ use crate::protocol::{MAX_LISTING, Reply, Request};
 use crate::server::prefs;
 use crate::server::session::{Flow, Session, Who};
 
-use super::row::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const NOTIFY: Row = Row::new(&["NOTIFY"], Version::V1_2, Kind::Stored, notify);
 

@@ -5,7 +5,8 @@ use crate::protocol::Request;
 use crate::server::moderation;
 use crate::server::session::{Flow, Session, Who, listing};
 
-use super::row::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["ROOMINFO"], Version::V1_2, Kind::Ephemeral, serve);
 

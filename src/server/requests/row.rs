@@ -1,14 +1,13 @@
 //! A request's row of the table ([`Row`]): its words, its handler, what
-//! it costs and the two facts the table documents ([`Version`], [`Kind`]);
-//! and what a request that reached no handler of its own is answered
-//! ([`not_served`]). Every request file builds its row from these;
-//! `mod.rs` lists the rows.
+//! it costs and the two facts the table documents ([`Version`], [`Kind`]).
+//! Every request file builds its row from these; `mod.rs` lists the rows.
 
 use std::fmt;
 
-use crate::protocol::request::command_word;
-use crate::protocol::{Ko, Request};
+use crate::protocol::Request;
 use crate::server::session::{Flow, Session, Who};
+
+use super::asking::Asking;
 
 /// One request's row: the words it is sent with, its handler, and what
 /// the server needs to know of it before the handler runs (whether it may
@@ -30,12 +29,21 @@ pub struct Row {
     /// before it is served.
     pub cost: fn(&Request) -> u32,
     /// What the server does with it, in its file: [`Row::serve`].
-    serve: Handler,
+    serve: Serve,
+}
+
+/// A row's handler, of one of two kinds.
+#[derive(Clone, Copy)]
+enum Serve {
+    /// Given the whole session: a request that needs its connection.
+    Session(Handler),
+    /// Given only who asks, the base and the reply sink ([`Asking`]).
+    Asking(fn(Asking, Request) -> Flow),
 }
 
 /// A request's handler: serves `request`, one that the row's words parse
 /// to, from the logged-in user. It takes its own variant apart, and
-/// answers any other with [`not_served`] (which cannot happen: the row is
+/// answers any other with `not_served` (which cannot happen: the row is
 /// found by the word the parser read).
 pub(in crate::server) type Handler = fn(&mut Session, Who, Request) -> Flow;
 
@@ -48,7 +56,18 @@ impl Row {
         kind: Kind,
         serve: Handler,
     ) -> Row {
-        Row { words, since, first_frame: false, kind, cost: tokens::<1>, serve }
+        Row { words, since, first_frame: false, kind, cost: tokens::<1>, serve: Serve::Session(serve) }
+    }
+
+    /// The row of a request of a logged-in user that costs one token,
+    /// served by `serve` with only what it needs ([`Asking`]).
+    pub(in crate::server) const fn asking(
+        words: &'static [&'static str],
+        since: Version,
+        kind: Kind,
+        serve: fn(Asking, Request) -> Flow,
+    ) -> Row {
+        Row { words, since, first_frame: false, kind, cost: tokens::<1>, serve: Serve::Asking(serve) }
     }
 
     /// The row of a first frame instead.
@@ -64,7 +83,10 @@ impl Row {
     /// Serves `request`, sent with one of this row's words, from the
     /// logged-in `who`, its cost already metered.
     pub(in crate::server) fn serve(&self, s: &mut Session, who: Who, request: Request) -> Flow {
-        (self.serve)(s, who, request)
+        match self.serve {
+            Serve::Session(serve) => serve(s, who, request),
+            Serve::Asking(serve) => serve(Asking::new(s, who), request),
+        }
     }
 }
 
@@ -103,19 +125,4 @@ pub(in crate::server) const ACTION_COST: fn(&Request) -> u32 = tokens::<11>;
 /// A fixed cost of `N` tokens, for a [`Row::cost`].
 pub fn tokens<const N: u32>(_: &Request) -> u32 {
     N
-}
-
-/// What the server answers a request that reached no handler of its
-/// own: a word that parses but has no row, or a row's handler given
-/// another request. Neither can happen (`tests/requests.rs` finds a row
-/// for every word, and a row is found by the word the parser read), so
-/// it is a mistake of the server's, logged as one. The client is told
-/// what a server that does not know a request says (`KO:BAD_REQUEST`,
-/// "unknown request"), which is true of this server: `KO:INTERNAL` would
-/// say its disk failed (§5), and a client's line never makes it panic.
-pub(in crate::server) fn not_served(s: &mut Session, request: &Request) -> Flow {
-    let frame = request.redacted();
-    let word = command_word(&frame);
-    log::error!("{word} reached no handler of its own: a row of server::requests::TABLE is wrong");
-    s.refuse(Ko::unknown_request(word))
 }

@@ -4,12 +4,15 @@
 //! database.
 
 use crate::protocol::{Reply, Request};
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
+
+use super::asking::Asking;
 
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["SERVER"], Version::V1_1, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["SERVER"], Version::V1_1, Kind::Ephemeral, serve);
 
-fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
-    s.reply(s.ctx.store.server_id().map(Reply::with))
+fn serve(a: Asking, _: Request) -> Flow {
+    let id = a.base.store.server_id();
+    a.reply(id.map(Reply::with))
 }

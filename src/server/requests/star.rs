@@ -30,7 +30,8 @@ use crate::store::Backend;
 use crate::store::stars::STAR;
 use crate::store::stars::{starred, visible};
 
-use super::row::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 /// A `STAR` reads its chat's newest 1,000 messages to find the one
 /// starred: a full `HISTORY`, as a message action.
