@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::base::Base;
 use super::config::FileLimits;
 use super::replies::Later;
 use super::{Ctx, presence};
@@ -208,6 +209,6 @@ pub fn save(files: &Files, id: &str, dest: &std::path::Path) -> crate::error::Re
 
 /// A `DELETE` of `author`'s message `id` to `chat` succeeded: the message
 /// carries its file no more, and a file nothing carries leaves the disk.
-pub fn deleted(ctx: &Ctx, author: &str, chat: &Chat, id: &str) {
+pub fn deleted(ctx: &Base, author: &str, chat: &Chat, id: &str) {
     ctx.files.forget(author, &chat.to_string(), id);
 }
