@@ -15,7 +15,7 @@
 //! |---|---|
 //! | [`protocol`] | the wire protocol as data: framing, names, text escaping, `Request`/`Reply`/`Event` and the payloads and listing lines of replies (`protocol::lines`), each with `parse` and `Display`. Touches no socket but a reader; no other module writes or splits a frame. |
 //! | [`transport`] | the bytes under the frames: one `Stream`, plaintext or TLS (rustls), shared by threads that never wait under its lock; the TLS configurations of both sides. |
-//! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown; every request of the send port one file of `server::requests`, with its row of the table (cost, version, before login or not, stored or not). |
+//! | [`server`] | `wachat serve`: listeners, one handler thread per connection, login, shutdown (`server::lifecycle`); what the handlers share, `server::Ctx`, on the `server::Base` its parts take (config, store, router, other nodes); every request of the send port one file of `server::requests`, with its row of the table (cost, version, before login or not, stored or not). |
 //! | [`web`] | the web port (`--web-port`, 8080): the browser app embedded from `web/`, and `/ws/send`, `/ws/receive`, WebSockets that carry the protocol's lines to the same handlers as the two ports; and the `--metrics` endpoint, which speaks the same little HTTP. |
 //! | [`router`] | who is online; an `Outlet` per receive connection that never blocks the writer. |
 //! | [`store`] | what the server remembers: `Store` (checks passwords; every other call goes straight to its backend, through `Deref`), the `Backend` trait, and the local store behind it — routing state in memory, messages in a segmented CSV log on disk, checkpoints, the group commit. |
@@ -117,7 +117,7 @@
 //! **Leaf locks**, under which nothing else is taken, and which may be
 //! taken under any of the above: the login cache (`store::password`),
 //! the limits' buckets (`server::throttle`) and known (account, address)
-//! pairs (`server::known`, under its file's writer when it appends), the damage reported (`store::damage`), the connection counts (`server::Connections`), the send connections by device (`router::SendSessions`, whose sockets are shut outside it),
+//! pairs (`server::known`, under its file's writer when it appends), the damage reported (`store::damage`), the connection counts (`server::connections`), the send connections by device (`router::SendSessions`, whose sockets are shut outside it),
 //! announced P2P ports, and who was told `JOINED` (`server::presence`,
 //! which takes only its own buckets under it); and, protocol 1.2's, the
 //! erasures to do (`store::local::erase`, held while `erase.csv` is written) and

@@ -9,6 +9,11 @@
 //! written). It is an approximation of what the compiler knows, good
 //! enough to keep arrows from running back up; docs/READING.md and
 //! src/lib.rs's map say why the layers are as they are.
+//!
+//! A child's arrow to its parent (`super::Ctx`, from `server/auth.rs` to
+//! `server/mod.rs`) is an arrow like any other: a `mod.rs` that defines
+//! what its children use while it calls them is a circle, however it is
+//! spelled. Only the parents of [`KNOWN_PARENTS`] are still let off.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -23,6 +28,32 @@ const CORE: [&str; 5] = ["protocol", "transport", "store", "router", "server"];
 const OUTSIDE: [&str; 15] = [
     "cluster", "web", "top", "conform", "admin", "export", "bench", "demo", "cli", "console", "tui",
     "client", "p2p", "chaos", "oneshot",
+];
+
+/// Parents whose children's arrows back to them are not counted yet
+/// (issue 50): each still defines what its children use while it uses
+/// them, a circle that counting the arrows shows. They are in parts of the
+/// tree other work is changing; `server/` was cut so (its `Ctx` moved to
+/// `ctx.rs` on a `base.rs`, the request rows to `requests/row.rs`). The
+/// list only shrinks: [`each_known_parent_is_still_in_a_circle`] fails
+/// for a parent whose circle is gone, to be taken off.
+const KNOWN_PARENTS: [&str; 16] = [
+    "admin/mod.rs",
+    "bench/mod.rs",
+    "cli/mod.rs",
+    "client/mod.rs",
+    "client/history/mod.rs",
+    "cluster/db.rs",
+    "i18n/mod.rs",
+    "p2p/mod.rs",
+    "store/mod.rs",
+    "store/files/mod.rs",
+    "store/local/mod.rs",
+    "store/local/committer.rs",
+    "store/record/mod.rs",
+    "store/state/mod.rs",
+    "top/mod.rs",
+    "transport/mod.rs",
 ];
 
 /// One source file: its module path and text.
@@ -214,8 +245,14 @@ fn children_as_self(code: &str) -> String {
     out
 }
 
-/// The graph: file → files it imports.
+/// The graph: file → files it imports, the children of
+/// [`KNOWN_PARENTS`] let off their arrows to them.
 fn imports() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
+    imports_letting_off(&KNOWN_PARENTS)
+}
+
+/// The graph, the children of `parents` let off their arrows to them.
+fn imports_letting_off(parents: &[&str]) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
     let files = sources();
     let by_module: BTreeMap<Vec<String>, PathBuf> =
         files.iter().map(|(path, s)| (s.module.clone(), path.clone())).collect();
@@ -275,7 +312,7 @@ fn imports() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
             if let Some(to) = resolve(&p)
                 && to != from
                 && to != Path::new("lib.rs")
-                && !is_ancestor(files, &to, &from)
+                && !(parents.iter().any(|p| to == Path::new(p)) && is_ancestor(files, &to, &from))
             {
                 graph.entry(from.clone()).or_default().insert(to);
             }
@@ -285,10 +322,7 @@ fn imports() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
 }
 
 /// Whether `parent` is the file of a module that holds `child` (its
-/// `mod.rs`, or `foo.rs` beside a `foo/` folder): a
-/// file using what its own parent module defines (`super::Ctx`) is not an
-/// arrow between rooms (the structure drawing does not draw it either);
-/// the parent using its child is.
+/// `mod.rs`, or `foo.rs` beside a `foo/` folder).
 fn is_ancestor(files: &BTreeMap<PathBuf, Source>, parent: &Path, child: &Path) -> bool {
     let (Some(p), Some(c)) = (files.get(parent), files.get(child)) else { return false };
     c.module.len() > p.module.len() && c.module.starts_with(&p.module)
@@ -445,4 +479,32 @@ fn the_circle_finder_finds_a_circle_and_only_that() {
     );
     graph.insert(PathBuf::from("c.rs"), BTreeSet::new());
     assert!(circles(&graph).is_empty());
+}
+
+#[test]
+fn each_known_parent_is_still_in_a_circle() {
+    // Counting one parent's arrows as any other must show a circle through
+    // it; if not, its entry in `KNOWN_PARENTS` hides nothing: take it off.
+    let mut gone = Vec::new();
+    for parent in KNOWN_PARENTS {
+        let others: Vec<&str> = KNOWN_PARENTS.iter().copied().filter(|p| *p != parent).collect();
+        let found = circles(&imports_letting_off(&others));
+        if !found.iter().any(|c| c.iter().any(|f| f == Path::new(parent))) {
+            gone.push(parent);
+        }
+    }
+    assert!(gone.is_empty(), "no longer in a circle, take off KNOWN_PARENTS: {gone:?}");
+}
+
+#[test]
+fn a_childs_arrow_to_its_parent_counts() {
+    // `server/` is let off nothing: its files' `super::` arrows are in the
+    // graph, to the file that defines the item (`Ctx` in `ctx.rs`, not the
+    // `mod.rs` that re-exports it).
+    let graph = imports();
+    let has = |a: &str, b: &str| graph.get(Path::new(a)).is_some_and(|t| t.contains(Path::new(b)));
+    assert!(has("server/auth.rs", "server/ctx.rs"));
+    assert!(has("server/devices/tokens.rs", "server/devices.rs"));
+    assert!(has("server/requests/msg.rs", "server/requests/row.rs"));
+    assert!(!KNOWN_PARENTS.iter().any(|p| p.starts_with("server/")));
 }

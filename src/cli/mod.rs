@@ -150,7 +150,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = server::DEFAULT_PRESENCE_LIMIT)]
     pub presence_limit: usize,
     /// How long a minute of MUTE and BAN lasts, in ms (for tests).
-    #[arg(long, default_value_t = server::moderation::MINUTE_MS, hide = true)]
+    #[arg(long, default_value_t = server::MINUTE_MS, hide = true)]
     pub minute_ms: u64,
     /// 1.2 calls: seconds a call rings before it ends as a missed call.
     #[arg(long, default_value_t = server::calls::DEFAULT_RING_SECONDS, value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -169,7 +169,7 @@ pub struct ServeArgs {
     pub max_devices: usize,
     /// Days after which a device not seen is forgotten and stops holding
     /// its user's inbox (fractions allowed: 0.0001 is about 9 s).
-    #[arg(long, default_value_t = server::devices::DEFAULT_DEVICE_DAYS)]
+    #[arg(long, default_value_t = server::DEFAULT_DEVICE_DAYS)]
     pub device_days: f64,
     /// 1.2: days a deleted account's name stays reserved before REGISTER
     /// may take it for a new account (fractions allowed; 0: at once).
@@ -228,10 +228,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE|PERCENT", default_value = crate::store::budget::MIN_FREE_FLAG, value_parser = crate::store::budget::MinFree::parse)]
     pub min_free: crate::store::budget::MinFree,
     /// 1.2: a message may be edited (EDIT) this many minutes after it was sent.
-    #[arg(long, default_value_t = server::actions::DEFAULT_EDIT_MINUTES)]
+    #[arg(long, default_value_t = server::DEFAULT_EDIT_MINUTES)]
     pub edit_minutes: u64,
     /// 1.2: a message may be deleted for everyone (DELETE) this many hours after it was sent.
-    #[arg(long, default_value_t = server::actions::DEFAULT_DELETE_HOURS)]
+    #[arg(long, default_value_t = server::DEFAULT_DELETE_HOURS)]
     pub delete_hours: u64,
     /// 1.2: a deleted text leaves the data directory's files within this
     /// many minutes (0: at once), and at the latest at the next start.

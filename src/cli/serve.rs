@@ -134,12 +134,12 @@ fn config(args: &ServeArgs) -> Result<Config> {
         rate: args.rate,
         address_rate: args.address_rate,
         store: store_options(args),
-        actions: server::actions::Limits {
+        actions: server::ActionLimits {
             edit: Duration::from_secs(args.edit_minutes.saturating_mul(60)),
             delete: Duration::from_secs(args.delete_hours.saturating_mul(3600)),
         },
         rate_burst: args.rate_burst.unwrap_or_else(|| server::default_burst(args.rate)),
-        files: server::files::Limits {
+        files: server::FileLimits {
             max_size: args.max_file_mb * 1024 * 1024,
             upload_ttl: Duration::from_secs(args.upload_minutes.saturating_mul(60)),
         },

@@ -24,7 +24,7 @@
 
 use std::time::Duration;
 
-use super::Ctx;
+use super::base::Base;
 use crate::protocol::action::{self, Act, ActionId};
 use crate::protocol::fates::Fates;
 use crate::protocol::{
@@ -32,40 +32,17 @@ use crate::protocol::{
 };
 use crate::store::{Account, Backend, Ticket, UserId, now_ms};
 
-/// Default `--edit-minutes`: a typo is noticed at once, or not at all.
-pub const DEFAULT_EDIT_MINUTES: u64 = 15;
-/// Default `--delete-hours`.
-pub const DEFAULT_DELETE_HOURS: u64 = 48;
-
-/// How long after sending a message its author may act on it.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// `--edit-minutes`.
-    pub edit: Duration,
-    /// `--delete-hours`.
-    pub delete: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            edit: Duration::from_secs(DEFAULT_EDIT_MINUTES * 60),
-            delete: Duration::from_secs(DEFAULT_DELETE_HOURS * 3600),
-        }
-    }
-}
-
 /// May `me` delete `author`'s message (someone else's) in `chat`? Only
 /// in a room, where `me` moderates (a room admin, the owner or a server
 /// admin) and `author` ranks lower (`KO:FORBIDDEN` otherwise). A rank is
 /// read from the room's rules (`ROOMINFO`'s `ROLE`); an author no longer
 /// in the room has none.
-pub fn may_delete(ctx: &Ctx, me: UserId, author: &Account, chat: &Chat) -> Result<(), Ko> {
+pub fn may_delete(base: &Base, me: UserId, author: &Account, chat: &Chat) -> Result<(), Ko> {
     let Chat::Room(room) = chat else {
         return Err(Ko::new(Code::Forbidden, "in a direct chat you may delete only your own messages"));
     };
     let rank = |user: UserId| {
-        let lines = ctx.store.room_info(user, room).unwrap_or_default();
+        let lines = base.store.room_info(user, room).unwrap_or_default();
         lines.into_iter().find_map(|l| if let RoomInfoLine::Role(r) = l { Some(r) } else { None })
     };
     let mine = rank(me).unwrap_or(Role::None);
@@ -83,7 +60,7 @@ pub fn may_delete(ctx: &Ctx, me: UserId, author: &Account, chat: &Chat) -> Resul
 /// `REPLY:<to>:<id>:<re>:<text>`: a message whose text starts with a
 /// quote of the message `re`.
 pub fn reply(
-    ctx: &Ctx,
+    base: &Base,
     user: UserId,
     to: &Chat,
     id: &str,
@@ -91,37 +68,37 @@ pub fn reply(
     text: &Text,
 ) -> Result<(Reply, Ticket), Ko> {
     check_own_id(id)?;
-    let (lines, fates) = conversation(ctx, user, to)?;
+    let (lines, fates) = conversation(base, user, to)?;
     let target = find(&fates, &lines, None, re, to)?;
     let quoted = fates.text_of(&target.from, &target.id, &target.text);
     let text =
         action::reply_text(&target.from, &quoted, text).map_err(|_| too_long("the reply with its quote"))?;
-    store(ctx, user, to, id.to_string(), text)
+    store(base, user, to, id.to_string(), text)
 }
 
 /// `EDIT:<to>:<id>:<text>`.
 pub fn edit(
-    ctx: &Ctx,
+    base: &Base,
     user: UserId,
     name: &str,
     to: &Chat,
     id: &str,
     text: &Text,
 ) -> Result<(Reply, Ticket), Ko> {
-    let (lines, fates) = conversation(ctx, user, to)?;
+    let (lines, fates) = conversation(base, user, to)?;
     let target = find(&fates, &lines, Some(name), id, to)?;
     if let Some((edit, _)) = fates.edit(name, id).filter(|(_, t)| t == text) {
         return Ok((Reply::with(edit), Ticket(0))); // a resend: nothing new
     }
-    in_time(target, ctx.config.actions.edit, "edit")?;
+    in_time(target, base.config.actions.edit, "edit")?;
     let new = action::edit_text(text).map_err(|_| too_long("the edit"))?;
-    store(ctx, user, to, action_id(Act::Edit, id), new)
+    store(base, user, to, action_id(Act::Edit, id), new)
 }
 
 /// `DELETE:<to>:<id>`, or an admin's `DELETE:<#room>:<id>:<author>`:
 /// stored, then its erasure recorded (`store::local::erase`).
 pub fn delete(
-    ctx: &Ctx,
+    base: &Base,
     user: UserId,
     name: &str,
     to: &Chat,
@@ -131,36 +108,36 @@ pub fn delete(
     // Someone else's message: its author as registered, and the rank rule.
     let other = match author.filter(|a| !a.eq_ignore_ascii_case(name)) {
         Some(a) => {
-            let account = ctx.store.find_account(a).ok_or_else(|| Ko::no_user(a))?;
-            may_delete(ctx, user, &account, to)?;
+            let account = base.store.find_account(a).ok_or_else(|| Ko::no_user(a))?;
+            may_delete(base, user, &account, to)?;
             Some(account.name)
         }
         None => None,
     };
     let author = other.as_deref().unwrap_or(name);
-    let (lines, fates) = conversation(ctx, user, to)?;
+    let (lines, fates) = conversation(base, user, to)?;
     if let Some(done) = fates.deleted(author, id) {
-        ctx.store.erase(author, to, id)?; // a resend: the erasure again, if a crash lost it
-        crate::server::files::deleted(ctx, author, to, id);
+        base.store.erase(author, to, id)?; // a resend: the erasure again, if a crash lost it
+        crate::server::files::deleted(base, author, to, id);
         return Ok((Reply::with(done), Ticket(0)));
     }
     let target = find(&fates, &lines, Some(author), id, to)?;
     let (act, text) = match &other {
         Some(author) => (Act::Remove, action::removed_text(author)),
         None => {
-            in_time(target, ctx.config.actions.delete, "delete")?;
+            in_time(target, base.config.actions.delete, "delete")?;
             (Act::Delete, action::deleted_text())
         }
     };
-    if ctx.store.hides(user, to) {
+    if base.store.hides(user, to) {
         return Ok((hidden_delete(target), Ticket(0)));
     }
-    let (reply, ticket) = store(ctx, user, to, action_id(act, id), text)?;
+    let (reply, ticket) = store(base, user, to, action_id(act, id), text)?;
     // Erased only once the DELETE is durable: a crash before it must not
     // erase a message whose deletion nobody was told of.
-    ctx.store.wait(ticket)?;
-    ctx.store.erase(author, to, id)?;
-    crate::server::files::deleted(ctx, author, to, id);
+    base.store.wait(ticket)?;
+    base.store.erase(author, to, id)?;
+    crate::server::files::deleted(base, author, to, id);
     Ok((reply, ticket))
 }
 
@@ -187,19 +164,19 @@ pub fn check_own_id(id: &str) -> Result<(), Ko> {
 
 /// `REACT:<to>:<id>:<emoji>`: adds the reaction, or takes it back.
 pub fn react(
-    ctx: &Ctx,
+    base: &Base,
     user: UserId,
     name: &str,
     to: &Chat,
     id: &str,
     emoji: &str,
 ) -> Result<(Reply, Ticket), Ko> {
-    let (lines, fates) = conversation(ctx, user, to)?;
+    let (lines, fates) = conversation(base, user, to)?;
     let target = find(&fates, &lines, None, id, to)?;
     let added = !fates.reacted(name, id, emoji);
     let text = action::react_text(emoji, added, &fates.text_of(&target.from, &target.id, &target.text));
     let act = if added { Act::React } else { Act::Unreact };
-    store(ctx, user, to, action_id(act, id), text)
+    store(base, user, to, action_id(act, id), text)
 }
 
 /// `HISTORY`'s lines as shown: the newest `limit` messages of `chat`
@@ -220,9 +197,9 @@ pub fn history(store: &dyn Backend, user: UserId, chat: &Chat, limit: usize) -> 
 
 /// The conversation as the store serves `HISTORY` (its newest lines,
 /// oldest first), and what its actions did.
-fn conversation(ctx: &Ctx, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
-    let lines = ctx.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.messages()?;
-    let fates = Fates::of(ctx.store.actions_since()?, &lines);
+fn conversation(base: &Base, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
+    let lines = base.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.messages()?;
+    let fates = Fates::of(base.store.actions_since()?, &lines);
     Ok((lines, fates))
 }
 
@@ -282,8 +259,8 @@ fn too_long(what: &str) -> Ko {
 }
 
 /// Stores an action's message as a `MSG` of its author.
-fn store(ctx: &Ctx, user: UserId, to: &Chat, id: String, text: Text) -> Result<(Reply, Ticket), Ko> {
-    let (mut results, ticket) = ctx.store.send(user, &[(to.clone(), id, text)]);
+fn store(base: &Base, user: UserId, to: &Chat, id: String, text: Text) -> Result<(Reply, Ticket), Ko> {
+    let (mut results, ticket) = base.store.send(user, &[(to.clone(), id, text)]);
     let accepted = results.pop().expect("one result per message")?;
     Ok((Reply::with(accepted), ticket))
 }

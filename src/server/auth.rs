@@ -63,7 +63,6 @@ use std::sync::Arc;
 
 use super::Ctx;
 use super::log_limit::log_limited;
-use super::registration;
 use super::throttle::address_key;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, Request};
@@ -154,8 +153,11 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
         // REDEEM: an account with an invite code, used up only if the
         // account is made (a taken name leaves it valid).
         Ok(Request::Redeem { code, user, email, password }) => {
-            match registration::claim_invite(ctx, &code, &user, &password, peer) {
-                Err(ko) => Outcome::Refused(ko),
+            match ctx.config.registration.claim_invite(&ctx.config.data_dir, &code, &password) {
+                Err(ko) => {
+                    log_limited!(ctx.logs.auth, warn, "{peer}: REDEEM for {user} refused: {}", ko.reason);
+                    Outcome::Refused(ko)
+                }
                 Ok(claim) => {
                     let outcome = create(ctx, &user, &email, &password, peer);
                     match &outcome {

@@ -26,6 +26,10 @@
 //! wakes every [`TICK`], so a missed call ends within `--ring-seconds` and
 //! a quarter of a second.
 //!
+//! This file is the table, which the router holds; `call_relay.rs` tells
+//! the two ends what happened to their call, stores the missed call, and
+//! runs the timer.
+//!
 //! On a cluster each node keeps the calls offered through it; the
 //! signalling itself crosses nodes as every relayed event does
 //! (`relay::relay`, `Event::travel`). A signal after the offer is judged
@@ -34,15 +38,12 @@
 //! call is refused on a cluster as on one server, and never reaches the
 //! peer. docs/CALLS.md says what that means.
 
-use std::sync::Weak;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::Ctx;
-use super::relay::relay;
 use crate::protocol::call::{End, MAX_RINGING, Media, Signal, TurnLine};
-use crate::protocol::{Chat, Code, Event, Ko, Text};
+use crate::protocol::{Code, Event, Ko};
 use crate::store::UserId;
 
 /// How often the timer looks for calls rung out.
@@ -236,7 +237,7 @@ impl Calls {
     }
 
     /// Takes out the calls that rang out by `now`.
-    fn rung_out(&self, now: Instant) -> Vec<Call> {
+    pub fn rung_out(&self, now: Instant) -> Vec<Call> {
         let mut table = self.table.lock();
         // In place: the sweep runs every `TICK`, and most find nothing.
         let out = |c: &mut Call| matches!(c.state, CallState::Ringing { until } if until <= now);
@@ -245,7 +246,7 @@ impl Calls {
 
     /// Takes out the calls that `device` of `user` was an end of: the
     /// caller's device, or the callee's device that answered.
-    fn of_device(&self, user: UserId, device: &str) -> Vec<Call> {
+    pub fn of_device(&self, user: UserId, device: &str) -> Vec<Call> {
         let mut table = self.table.lock();
         let with = |c: &mut Call| {
             (c.caller.id == user && c.caller_device == device)
@@ -265,85 +266,14 @@ pub fn heard(calls: &Calls, user: UserId, event: &Event) {
     calls.table.lock().retain(|c| !of(c));
 }
 
-/// Says what `me`'s signal did, wherever the call was kept: an answer goes
-/// to the caller's devices and the callee's others, which stop ringing
-/// ("answered on another device"); a candidate to the peer; an end ends
-/// the call on both sides.
-pub fn tell(ctx: &Ctx, me: &Party, peer: UserId, id: &str, signal: Signal, outcome: Outcome) {
-    let event = Event::Call { from: me.name.clone(), id: id.to_string(), signal };
-    match outcome {
-        Outcome::Answered => relay(ctx, [peer, me.id], &event),
-        Outcome::Ice => relay(ctx, [peer], &event),
-        Outcome::Ended(call, why) => end(ctx, &call, &me.name, why),
-    }
-}
-
 fn no_call(id: &str) -> Ko {
     Ko::new(Code::BadRequest, format!("no call {id} (it ended, or never rang)"))
-}
-
-/// Ends `call`, taken out of the table already, because of `by`: both
-/// ends' devices are told `CALL:<by>:<id>:END:<why>`; unanswered and not
-/// declined (nor busy: it never rang), it leaves the missed call in the
-/// chat.
-pub fn end(ctx: &Ctx, call: &Call, by: &str, why: End) {
-    // The missed call first: whoever hears the end finds it in `HISTORY`.
-    if !call.answered() && !matches!(why, End::Declined | End::Busy) {
-        missed(ctx, call);
-    }
-    let event = Event::Call { from: by.to_string(), id: call.id.clone(), signal: Signal::End(why) };
-    relay(ctx, [call.caller.id, call.callee.id], &event);
-    log::debug!("call {} from {} to {}: {}", call.id, call.caller.name, call.callee.name, why.as_str());
-}
-
-/// The missed call's message, from the caller to the callee: the normal
-/// durable path (`Store::send`), so a block hides it as any message.
-fn missed(ctx: &Ctx, call: &Call) {
-    let text = missed_text(call.media, &call.caller.name);
-    let Ok(text) = Text::from_plain(&text) else { return };
-    // An id of the caller's that the server makes (`own_message_id`).
-    let id = super::own_message_id("call");
-    let (results, ticket) =
-        ctx.store.send(call.caller.id, &[(Chat::User(call.callee.name.clone()), id, text)]);
-    let stored = results.into_iter().next().unwrap_or_else(|| Err(Ko::new(Code::Internal, "no result")));
-    if let Err(ko) = stored.and_then(|_| ctx.store.wait(ticket)) {
-        log::warn!("call {}: the missed call was not stored: {}", call.id, ko.reason);
-    }
 }
 
 /// `📞 Missed voice call from ana`: the one spelling, for the server that
 /// stores it and the tests and documents that quote it.
 pub fn missed_text(media: Media, caller: &str) -> String {
     format!("📞 Missed {} call from {caller}", media.as_str())
-}
-
-/// The receive connection of `device` of `user` ended: its calls end
-/// (`END:gone`), within the time the server takes to see a connection go.
-pub fn device_gone(ctx: &Ctx, user: UserId, name: &str, device: &str) {
-    for call in ctx.router.calls.of_device(user, device) {
-        end(ctx, &call, name, End::Gone);
-    }
-}
-
-/// Starts the timer thread that ends calls nobody answered. It holds the
-/// server weakly and stops when the server does.
-pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
-    std::thread::Builder::new().name("calls".into()).stack_size(super::threads::STACK_SIZE).spawn(
-        move || {
-            loop {
-                std::thread::sleep(TICK);
-                let Some(ctx) = ctx.upgrade() else { return };
-                if ctx.shutting_down() {
-                    return;
-                }
-                for call in ctx.router.calls.rung_out(Instant::now()) {
-                    // Storing the missed call waits for the storage as a request does.
-                    crate::store::deadline::within(|| end(&ctx, &call, &call.caller.name, End::Missed));
-                }
-            }
-        },
-    )?;
-    Ok(())
 }
 
 /// What `wachat serve --turn URL --turn-secret S` gives: the TURN server

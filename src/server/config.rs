@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{actions, devices, files, moderation, registration};
+use super::calls::{DEFAULT_RING_SECONDS, Turn};
+use super::registration::Registration;
 use crate::protocol::MAX_FRAME;
+use crate::store::files::{MAX_FILE_MB, UPLOAD_MINUTES};
 use crate::store::password::DEFAULT_KDF_COST;
 
 /// Everything `wachat serve` can be told.
@@ -22,7 +24,7 @@ pub struct Config {
     /// `LOGIN` with an unknown name creates the account.
     pub auto_register: bool,
     /// Who may create an account over the network (`--registration`).
-    pub registration: registration::Registration,
+    pub registration: Registration,
     /// Size limit of a frame, `\n` included.
     pub max_frame: usize,
     /// argon2id memory cost in KiB.
@@ -61,14 +63,14 @@ pub struct Config {
     /// 1.2: how long a minute of `MUTE`/`BAN` lasts (`--minute-ms`, for tests).
     pub minute_ms: u64,
     /// 1.2: how long after sending a message may be edited or deleted.
-    pub actions: actions::Limits,
+    pub actions: ActionLimits,
     /// 1.2: files in chats (`--max-file-mb`, `--upload-minutes`).
-    pub files: files::Limits,
+    pub files: FileLimits,
     /// 1.2 (§24): how long a call rings before it is missed (`--ring-seconds`).
     pub ring_seconds: u64,
     /// 1.2 (§24): the TURN server whose credentials `TURN` hands out
     /// (`--turn`, `--turn-secret`); `None`: host and STUN candidates only.
-    pub turn: Option<super::calls::Turn>,
+    pub turn: Option<Turn>,
 }
 
 /// Seconds a connection may go without completing a frame (`--timeout`).
@@ -91,6 +93,55 @@ pub const DEFAULT_RATE: f64 = 1000.0;
 /// few dozen a second; 40 hostile addresses at this limit, 8,000 messages a
 /// second, leave a normal user's p99 within 5 ms (docs/RELIABILITY.md §7).
 pub const DEFAULT_ADDRESS_RATE: f64 = 200.0;
+/// Default of `--device-days`.
+pub const DEFAULT_DEVICE_DAYS: f64 = 30.0;
+
+/// How long a minute of `MUTE` and `BAN` lasts, in milliseconds
+/// (`wachat serve --minute-ms`, hidden: tests make it short, as
+/// `--timeout` is made short elsewhere, to see a mute run out).
+pub const MINUTE_MS: u64 = 60_000;
+
+/// Default `--edit-minutes`: a typo is noticed at once, or not at all.
+pub const DEFAULT_EDIT_MINUTES: u64 = 15;
+/// Default `--delete-hours`.
+pub const DEFAULT_DELETE_HOURS: u64 = 48;
+
+/// How long after sending a message its author may act on it.
+#[derive(Clone, Debug)]
+pub struct ActionLimits {
+    /// `--edit-minutes`.
+    pub edit: Duration,
+    /// `--delete-hours`.
+    pub delete: Duration,
+}
+
+impl Default for ActionLimits {
+    fn default() -> ActionLimits {
+        ActionLimits {
+            edit: Duration::from_secs(DEFAULT_EDIT_MINUTES * 60),
+            delete: Duration::from_secs(DEFAULT_DELETE_HOURS * 3600),
+        }
+    }
+}
+
+/// `--max-file-mb` and `--upload-minutes`.
+#[derive(Clone, Copy, Debug)]
+pub struct FileLimits {
+    /// Bytes of the largest file.
+    pub max_size: u64,
+    /// An upload not finished this long after its `UPLOAD` is removed.
+    pub upload_ttl: Duration,
+}
+
+impl Default for FileLimits {
+    fn default() -> FileLimits {
+        FileLimits {
+            max_size: MAX_FILE_MB * 1024 * 1024,
+            upload_ttl: Duration::from_secs(UPLOAD_MINUTES * 60),
+        }
+    }
+}
+
 /// `--rate-burst` is, unless given, this many seconds' worth of `--rate`.
 pub const BURST_SECS: f64 = 2.0;
 
@@ -106,13 +157,13 @@ impl Config {
             data_dir: data_dir.into(),
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
             auto_register: false,
-            registration: registration::Registration::Open,
+            registration: Registration::Open,
             max_frame: MAX_FRAME,
             kdf_cost: DEFAULT_KDF_COST,
             fsync: true,
             presence_limit: DEFAULT_PRESENCE_LIMIT,
             max_devices: crate::protocol::DEFAULT_MAX_DEVICES,
-            device_days: devices::DEFAULT_DEVICE_DAYS,
+            device_days: DEFAULT_DEVICE_DAYS,
             name_quarantine: Duration::from_secs_f64(crate::store::NAME_QUARANTINE_DAYS * 86_400.0),
             max_pending: DEFAULT_MAX_PENDING,
             max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -123,10 +174,10 @@ impl Config {
             address_rate: DEFAULT_ADDRESS_RATE,
             store: crate::store::StoreOptions::default(),
             tls: None,
-            minute_ms: moderation::MINUTE_MS,
-            actions: actions::Limits::default(),
-            files: files::Limits::default(),
-            ring_seconds: super::calls::DEFAULT_RING_SECONDS,
+            minute_ms: MINUTE_MS,
+            actions: ActionLimits::default(),
+            files: FileLimits::default(),
+            ring_seconds: DEFAULT_RING_SECONDS,
             turn: None,
         }
     }

@@ -39,12 +39,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
-use super::Ctx;
+use super::base::Base;
 
 mod forget;
 mod sessions;
@@ -55,13 +55,15 @@ use crate::protocol::{Bye, Code, DeviceLine, Ko, Presence};
 use crate::router::Outlet;
 use crate::store::devices::{Device, DeviceBook, SharedDevices};
 use crate::store::{UserId, now_ms};
-use tokens::LinkCode;
 
 /// How often the flusher thread writes positions that moved.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
-/// Default of `--device-days`.
-pub const DEFAULT_DEVICE_DAYS: f64 = 30.0;
+/// A code of `LINK`, waiting for its `PAIR` (`tokens.rs`).
+struct LinkCode {
+    user: UserId,
+    expires: Instant,
+}
 
 /// The devices of every user, and the link codes not yet used.
 pub struct Devices {
@@ -190,8 +192,8 @@ impl Devices {
     /// Tells the store whether `user` has several devices: its inbox then
     /// gets copies of its own messages and read marks (`Record::Devices`).
     /// Never called under the router's lock: the store may deliver.
-    pub fn several(ctx: &Ctx, user: UserId, several: bool) {
-        ctx.store.set_several(user, several);
+    pub fn several(base: &Base, user: UserId, several: bool) {
+        base.store.set_several(user, several);
     }
 
     /// `outlet`'s connection ended: its device was seen now.
@@ -209,9 +211,9 @@ impl Devices {
     }
 
     /// `ACK:<seq>` from `outlet`'s device (see the module documentation).
-    pub fn ack(&self, ctx: &Ctx, outlet: &Outlet, seq: u64) {
+    pub fn ack(&self, base: &Base, outlet: &Outlet, seq: u64) {
         let user = outlet.user;
-        let online = online_devices(ctx, user);
+        let online = online_devices(base, user);
         // Lock order: the router (above), then the book; the store only
         // once the book is let go (the store may deliver, through the router).
         let trim = {
@@ -226,7 +228,7 @@ impl Devices {
             self.trim_point(book.devices_mut(&outlet.name), &online, now_ms())
         };
         if trim.forgot && trim.live <= 1 {
-            Devices::several(ctx, user, false);
+            Devices::several(base, user, false);
         }
         if self.is_shared() && (!trim.forgot || self.acked_shared(&outlet.name)) {
             // A cluster: the ACK's transaction writes this device's
@@ -236,7 +238,7 @@ impl Devices {
             // Only the cache (devices.csv) is behind: the table gets the
             // position from the ACK's transaction, not again from the flusher.
             self.dirty.store(true, Ordering::SeqCst);
-            ctx.store.ack_device(user, &outlet.device, seq);
+            base.store.ack_device(user, &outlet.device, seq);
             return;
         }
         let lowest = trim.lowest.unwrap_or(seq);
@@ -245,13 +247,13 @@ impl Devices {
             let mut delivered = self.delivered.lock();
             let from = delivered.get(&user).copied().unwrap_or(0).max(lowest);
             if seq > from {
-                ctx.store.deliver(user, from, seq);
+                base.store.deliver(user, from, seq);
                 delivered.insert(user, seq);
             }
         } else {
             self.delivered.lock().remove(&user);
         }
-        ctx.store.ack(user, lowest);
+        base.store.ack(user, lowest);
     }
 
     /// The lowest position of `devices` that are live (online, or seen
@@ -274,9 +276,9 @@ impl Devices {
     }
 
     /// `DEVICES`: `user`'s devices, sorted by name.
-    pub fn list(&self, ctx: &Ctx, user: UserId, name: &str) -> Vec<DeviceLine> {
+    pub fn list(&self, base: &Base, user: UserId, name: &str) -> Vec<DeviceLine> {
         self.refresh(name);
-        let online = online_devices(ctx, user);
+        let online = online_devices(base, user);
         let book = self.book.lock();
         let mut lines: Vec<DeviceLine> = book
             .devices(name)
@@ -298,7 +300,7 @@ impl Devices {
     /// cluster's other nodes.
     pub fn unlink(
         &self,
-        ctx: &Ctx,
+        base: &Base,
         (user, name): (UserId, &str),
         device: &str,
         asker: u64,
@@ -306,7 +308,7 @@ impl Devices {
         if !self.refresh(name) {
             return Err(Ko::store_unavailable());
         }
-        let online = online_devices(ctx, user);
+        let online = online_devices(base, user);
         let lowest = {
             let mut book = self.book.lock();
             if book.remove(name, device).is_none() {
@@ -315,7 +317,7 @@ impl Devices {
             self.trim_point(book.devices_mut(name), &online, now_ms())
         };
         if lowest.live <= 1 {
-            Devices::several(ctx, user, false);
+            Devices::several(base, user, false);
         }
         let lowest = lowest.lowest;
         if let Some(shared) = self.shared.get() {
@@ -325,15 +327,15 @@ impl Devices {
             })?;
         }
         self.save_or_ko()?;
-        ctx.nodes.unlinked(user, device);
-        ctx.router.sends.close_device(user, device, Some(asker));
-        if let Some(outlet) = ctx.router.device(user, device) {
+        base.nodes.unlinked(user, device);
+        base.router.sends.close_device(user, device, Some(asker));
+        if let Some(outlet) = base.router.device(user, device) {
             // A 1.0/1.1 client does not know UNLINKED; REPLACED tells it
             // as clearly not to come back on its own.
             outlet.close(if outlet.speaks(2) { Bye::Unlinked } else { Bye::Replaced });
         }
         if let Some(lowest) = lowest {
-            ctx.store.ack(user, lowest);
+            base.store.ack(user, lowest);
         }
         log::info!("{name}: device {device} unlinked");
         Ok(())
@@ -352,9 +354,9 @@ struct Trim {
 
 /// The names of `user`'s devices online here, and on a cluster's other
 /// nodes (protocol 1.2: devices of one user on several nodes at once).
-fn online_devices(ctx: &Ctx, user: UserId) -> Vec<Arc<str>> {
-    let mut online: Vec<Arc<str>> = ctx.router.outlets(user).iter().map(|o| o.device.clone()).collect();
-    online.extend(ctx.nodes.devices_elsewhere(user).into_iter().map(Arc::from));
+fn online_devices(base: &Base, user: UserId) -> Vec<Arc<str>> {
+    let mut online: Vec<Arc<str>> = base.router.outlets(user).iter().map(|o| o.device.clone()).collect();
+    online.extend(base.nodes.devices_elsewhere(user).into_iter().map(Arc::from));
     online
 }
 

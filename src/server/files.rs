@@ -8,36 +8,23 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::base::Base;
+use super::config::FileLimits;
 use super::replies::Later;
 use super::{Ctx, presence};
 use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
-use crate::store::files::{Carrier, FileStore, Files, MAX_FILE_MB, UPLOAD_MINUTES};
+use crate::store::files::{Carrier, FileStore, Files};
 use crate::store::{Ticket, UserId};
-
-/// `--max-file-mb` and `--upload-minutes`.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Bytes of the largest file.
-    pub max_size: u64,
-    /// An upload not finished this long after its `UPLOAD` is removed.
-    pub upload_ttl: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits { max_size: MAX_FILE_MB * 1024 * 1024, upload_ttl: Duration::from_secs(UPLOAD_MINUTES * 60) }
-    }
-}
 
 /// The files of chats, within `limits`: in `store` if the storage has
 /// one (a cluster's database), else in the server's data directory.
 pub fn open(
     data_dir: &std::path::Path,
-    limits: Limits,
+    limits: FileLimits,
     store: Option<Box<dyn FileStore>>,
 ) -> crate::error::Result<Arc<Files>> {
-    let Limits { max_size, upload_ttl } = limits;
+    let FileLimits { max_size, upload_ttl } = limits;
     let files = match store {
         Some(store) => Files::new(store, max_size, upload_ttl),
         None => Files::open(data_dir, max_size, upload_ttl)
@@ -222,6 +209,6 @@ pub fn save(files: &Files, id: &str, dest: &std::path::Path) -> crate::error::Re
 
 /// A `DELETE` of `author`'s message `id` to `chat` succeeded: the message
 /// carries its file no more, and a file nothing carries leaves the disk.
-pub fn deleted(ctx: &Ctx, author: &str, chat: &Chat, id: &str) {
+pub fn deleted(ctx: &Base, author: &str, chat: &Chat, id: &str) {
     ctx.files.forget(author, &chat.to_string(), id);
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 
+use super::connections::{Refusal, Slot};
 use super::log_limit::log_limited;
-use super::{Connections, Ctx, Refusal, Slot, recv, send};
+use super::{Ctx, recv, send};
 use crate::error::{Error, Result};
 use crate::protocol::{Code, Ko, Reply};
 use crate::transport::Stream;
@@ -72,9 +73,9 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Ctx>, port: Port) {
         if ctx.shutting_down() {
             return;
         }
-        match Connections::admit(ctx, peer.ip()) {
+        match ctx.admit(peer.ip()) {
             Ok(slot) => match Stream::accept(stream, ctx.config.tls.as_ref()) {
-                Ok(stream) => spawn_handler(stream, peer, slot, port),
+                Ok(stream) => spawn_handler(stream, peer, ctx.clone(), slot, port),
                 Err(e) => log::error!("{peer}: cannot start TLS: {e}"),
             },
             Err(refusal) => refuse_busy(ctx, &stream, peer, &refusal),
@@ -113,7 +114,7 @@ fn refuse_busy(ctx: &Ctx, mut stream: &TcpStream, peer: SocketAddr, refusal: &Re
 /// Starts the connection's thread. The thread gives its slot back when the
 /// conversation is over, hands the socket to the closer thread (which
 /// lingers over the close, see `closer`) and ends.
-fn spawn_handler(stream: Stream, peer: SocketAddr, slot: Slot, port: Port) {
+fn spawn_handler(stream: Stream, peer: SocketAddr, ctx: Arc<Ctx>, slot: Slot, port: Port) {
     let _ = stream.tcp().set_nodelay(true);
     let spawned = std::thread::Builder::new().stack_size(super::threads::STACK_SIZE).spawn(move || {
         let metrics = crate::metrics::get();
@@ -123,11 +124,10 @@ fn spawn_handler(stream: Stream, peer: SocketAddr, slot: Slot, port: Port) {
         };
         open.inc();
         let stream = match port {
-            Port::Send => send::serve(stream, peer, &slot.ctx),
-            Port::Receive => recv::serve(stream, peer, &slot.ctx),
+            Port::Send => send::serve(stream, peer, &ctx),
+            Port::Receive => recv::serve(stream, peer, &ctx),
         };
         open.dec();
-        let ctx = slot.ctx.clone();
         drop(slot);
         ctx.closer.close(stream);
     });

@@ -9,52 +9,49 @@
 //! words the notice that a client of 1.0 or 1.1 shows (it is not sent
 //! the event), and relays the event once the change is on disk.
 
-use super::{Ctx, relay};
+use super::base::Base;
+use super::relay;
 use crate::protocol::{Action, Change, Event, Ko, Mode, RoomInfoLine, Text};
 use crate::store::backend::Notice;
 use crate::store::{UserId, meaning, now_ms};
 
-/// How long a minute of `MUTE` and `BAN` lasts, in milliseconds
-/// (`wachat serve --minute-ms`, hidden: tests make it short, as
-/// `--timeout` is made short elsewhere, to see a mute run out).
-pub const MINUTE_MS: u64 = 60_000;
-
 /// `<WORD>:<#room>:…` from `me` (`name`): checks, stores, tells.
-pub fn moderate(ctx: &Ctx, me: UserId, name: &str, room: &str, action: Action) -> Result<(), Ko> {
-    let (change, minutes) = change(ctx, action)?;
+pub fn moderate(base: &Base, me: UserId, name: &str, room: &str, action: Action) -> Result<(), Ko> {
+    let (change, minutes) = change(base, action)?;
     if let Change::Invited(invitee) = &change
-        && super::prefs::hides_invite(ctx, me, invitee, room)
+        && super::prefs::hides_invite(base, me, invitee, room)
     {
         return Ok(()); // 1.2: the invitee blocked `me` (§22)
     }
-    let notice = Notice { id: super::own_message_id("mod"), text: notice_text(name, room, &change, minutes) };
-    let done = ctx.store.moderate(me, room, &change, &notice)?;
+    let notice =
+        Notice { id: super::own_ids::own_message_id("mod"), text: notice_text(name, room, &change, minutes) };
+    let done = base.store.moderate(me, room, &change, &notice)?;
     if !done.changed {
         return Ok(()); // nothing changed: nobody to tell
     }
-    ctx.store.wait(done.ticket)?;
+    base.store.wait(done.ticket)?;
     let event = Event::Moderation { room: done.room.to_string(), by: done.by.to_string(), change };
-    relay::relay(ctx, done.tell, &event);
+    relay::relay(base, done.tell, &event);
     Ok(())
 }
 
 /// `ROOMINFO:<#room>`.
-pub fn room_info(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
-    ctx.store.room_info(me, room)
+pub fn room_info(base: &Base, me: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
+    base.store.room_info(me, room)
 }
 
 /// True if `user` moderates `room` (a room admin, its owner, a server
 /// admin): what deleting another member's message asks (issue "Message
 /// actions").
-pub fn is_room_admin(ctx: &Ctx, user: UserId, room: &str) -> bool {
-    ctx.store.is_room_admin(user, room)
+pub fn is_room_admin(base: &Base, user: UserId, room: &str) -> bool {
+    base.store.is_room_admin(user, room)
 }
 
 /// The change a request asks, its target named as registered, and its
 /// minutes (for the notice).
-fn change(ctx: &Ctx, action: Action) -> Result<(Change, u64), Ko> {
-    let registered = |t: &str| meaning::named(t, ctx.store.find_account(t)).map(|a| a.name.to_string());
-    let until = |minutes: u64| now_ms() + minutes * ctx.config.minute_ms;
+fn change(base: &Base, action: Action) -> Result<(Change, u64), Ko> {
+    let registered = |t: &str| meaning::named(t, base.store.find_account(t)).map(|a| a.name.to_string());
+    let until = |minutes: u64| now_ms() + minutes * base.config.minute_ms;
     Ok(match action {
         Action::Topic(text) => (Change::Topic(text), 0),
         Action::Mode(mode, on) => (Change::Mode(mode, on), 0),
@@ -111,6 +108,9 @@ mod tests {
         assert_eq!(text.as_escaped(), "* ana muted bob in #lab3 for 10 minutes");
         let text = notice_text("ana", "lab3", &Change::Topic("a\\nb".into()), 0);
         assert_eq!(text.as_escaped(), "* ana set the topic of #lab3: a\\nb");
-        assert_ne!(super::super::own_message_id("mod"), super::super::own_message_id("mod"));
+        assert_ne!(
+            super::super::own_ids::own_message_id("mod"),
+            super::super::own_ids::own_message_id("mod")
+        );
     }
 }

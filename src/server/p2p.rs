@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use parking_lot::Mutex;
 
-use super::Ctx;
+use super::base::Base;
 use crate::protocol::{Code, Event, Ko, PeerIntro};
 use crate::router::Outlet;
 use crate::store::UserId;
@@ -25,25 +25,25 @@ impl Ports {
     pub fn forget(&self, user: UserId) {
         self.0.lock().remove(&user);
     }
-}
 
-/// `P2P:<port>`
-pub fn announce(ctx: &Ctx, user: UserId, port: u16) {
-    ctx.p2p_ports.0.lock().insert(user, port);
-    ctx.nodes.announce(user, Some(port));
-}
+    /// `P2P:<port>`, told to the other nodes of a cluster too.
+    pub fn announce(&self, base: &Base, user: UserId, port: u16) {
+        self.0.lock().insert(user, port);
+        base.nodes.announce(user, Some(port));
+    }
 
-/// `PEER:<user>`: returns `<ip>:<port>:<token>` and tells the peer. Every
-/// failure is `OFFLINE` (the contract's only code for it), with a reason.
-/// A peer whose receive connection is on another node of a cluster is
-/// introduced by that node.
-pub fn introduce(ctx: &Ctx, me: &str, peer: &str) -> Result<PeerIntro, Ko> {
-    let id = ctx.store.user_id(peer).ok_or_else(|| offline(peer, "is not a user here"))?;
-    let Some(outlet) = ctx.router.get(id) else {
-        return ctx.nodes.introduce(me, id).unwrap_or_else(|| Err(offline(peer, "is not connected")));
-    };
-    let port = ctx.p2p_ports.0.lock().get(&id).copied().or_else(|| ctx.nodes.p2p_port(id));
-    introduce_to(&outlet, me, peer, port)
+    /// `PEER:<user>`: returns `<ip>:<port>:<token>` and tells the peer.
+    /// Every failure is `OFFLINE` (the contract's only code for it), with
+    /// a reason. A peer whose receive connection is on another node of a
+    /// cluster is introduced by that node.
+    pub fn introduce(&self, base: &Base, me: &str, peer: &str) -> Result<PeerIntro, Ko> {
+        let id = base.store.user_id(peer).ok_or_else(|| offline(peer, "is not a user here"))?;
+        let Some(outlet) = base.router.get(id) else {
+            return base.nodes.introduce(me, id).unwrap_or_else(|| Err(offline(peer, "is not connected")));
+        };
+        let port = self.0.lock().get(&id).copied().or_else(|| base.nodes.p2p_port(id));
+        introduce_to(&outlet, me, peer, port)
+    }
 }
 
 /// Introduces `me` to `peer`, whose receive connection is `outlet` and

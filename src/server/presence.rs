@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
-use super::Ctx;
+use super::base::Base;
 use super::throttle::Throttle;
 use crate::protocol::names::fold;
 use crate::protocol::{Event, Ko, MemberLine, Presence, SeenLine};
@@ -62,8 +62,8 @@ use crate::store::UserId;
 /// `KO:FORBIDDEN` its `MSG` would get, as a non-member's `TYPING` gets
 /// `KO:NOT_MEMBER`: the client learns why at once, and the room is not
 /// told that someone is typing what it will never read.
-pub fn may_type(ctx: &Ctx, me: UserId, name: &str, room: &str) -> Result<(), Ko> {
-    let info = ctx.store.room_info(me, room.trim_start_matches('#'))?;
+pub fn may_type(base: &Base, me: UserId, name: &str, room: &str) -> Result<(), Ko> {
+    let info = base.store.room_info(me, room.trim_start_matches('#'))?;
     crate::store::moderation::Rules::may_send_by_info(&info, name, crate::store::now_ms())
 }
 
@@ -226,8 +226,8 @@ pub struct Announcer {
     timer: Sender<Option<(Instant, UserId)>>,
 }
 
-/// The presence timer before it starts (it needs the server's [`Ctx`],
-/// which holds the [`Announcer`]).
+/// The presence timer before it starts (it needs the server that holds
+/// the [`Announcer`], see [`Timer::start`]).
 pub struct Timer(Receiver<Option<(Instant, UserId)>>);
 
 impl Announcer {
@@ -240,10 +240,10 @@ impl Announcer {
 
     /// `outlet`'s user came online here: `JOINED` to its roommates, now
     /// or when its pairs allow.
-    pub fn came_online(&self, ctx: &Ctx, outlet: &Arc<Outlet>) {
+    pub fn came_online(&self, base: &Base, outlet: &Arc<Outlet>) {
         let say =
             self.ledger.lock().came_online(outlet.user, &outlet.name, Arc::downgrade(outlet), Instant::now());
-        self.say(ctx, outlet.user, &outlet.name, say);
+        self.say(base, outlet.user, &outlet.name, say);
     }
 
     /// `new` replaced `old` (the same user logged in again): not a change
@@ -273,10 +273,10 @@ impl Announcer {
     /// [`PRESENCE_GRACE`] if it has not come back, if this session is the
     /// one they were told about. (If a newer session was announced
     /// meanwhile, the user is online: nothing to say.)
-    pub fn went_offline(&self, ctx: &Ctx, outlet: &Arc<Outlet>) {
+    pub fn went_offline(&self, base: &Base, outlet: &Arc<Outlet>) {
         let session = Arc::downgrade(outlet);
         let say = self.ledger.lock().went_offline(outlet.user, &outlet.name, &session, Instant::now());
-        self.say(ctx, outlet.user, &outlet.name, say);
+        self.say(base, outlet.user, &outlet.name, say);
     }
 
     /// Stops the presence timer (shutdown): what it still holds is not
@@ -286,20 +286,20 @@ impl Announcer {
     }
 
     /// The timer's turn for `user`: tells its state now, if it changed.
-    fn settle(&self, ctx: &Ctx, user: UserId) {
-        let here = ctx.router.get(user);
-        let online = here.is_some() || ctx.nodes.is_online(user);
+    pub fn settle(&self, base: &Base, user: UserId) {
+        let here = base.router.get(user);
+        let online = here.is_some() || base.nodes.is_online(user);
         let here = here.as_ref().map(Arc::downgrade);
         let (say, name) = self.ledger.lock().settle(user, here, online, Instant::now());
         if let Some(name) = name {
-            self.say(ctx, user, &name, say);
+            self.say(base, user, &name, say);
         }
     }
 
-    fn say(&self, ctx: &Ctx, user: UserId, name: &str, say: Say) {
+    fn say(&self, base: &Base, user: UserId, name: &str, say: Say) {
         match say {
-            Say::Joined => tell_roommates(ctx, user, name, true),
-            Say::Left => tell_roommates(ctx, user, name, false),
+            Say::Joined => tell_roommates(base, user, name, true),
+            Say::Left => tell_roommates(base, user, name, false),
             Say::Nothing => {}
             // Fails only once the timer has stopped (shutdown).
             Say::Later(at) => drop(self.timer.send(Some((at, user)))),
@@ -308,32 +308,30 @@ impl Announcer {
 }
 
 impl Timer {
-    /// Starts the presence timer thread for the server of `ctx`. It
-    /// holds the server only while it settles a user, and ends at
-    /// [`Announcer::stop`] or when the server is dropped.
-    pub fn start(self, ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
+    /// Starts the presence timer thread, which calls `settle` for each
+    /// user queued at its deadline: the server's [`Announcer::settle`],
+    /// holding the server only while it does, and saying `false` once the
+    /// server is dropped or shutting down, which ends the timer (as
+    /// [`Announcer::stop`] does).
+    pub fn start(self, settle: impl Fn(UserId) -> bool + Send + 'static) -> std::io::Result<JoinHandle<()>> {
         std::thread::Builder::new()
             .name("presence".into())
             .stack_size(super::threads::STACK_SIZE)
-            .spawn(move || run_timer(&self.0, &ctx))
+            .spawn(move || run_timer(&self.0, settle))
     }
 }
 
 /// The presence timer: settles each user queued at its deadline.
-fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, ctx: &Weak<Ctx>) {
+fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, settle: impl Fn(UserId) -> bool) {
     let mut due: BinaryHeap<Reverse<(Instant, UserId)>> = BinaryHeap::new();
     loop {
         let now = Instant::now();
-        if due.peek().is_some_and(|&Reverse((at, _))| at <= now) {
-            let Some(ctx) = ctx.upgrade() else { return };
-            if ctx.shutting_down() {
+        while let Some(&Reverse((at, user))) = due.peek()
+            && at <= now
+        {
+            due.pop();
+            if !settle(user) {
                 return;
-            }
-            while let Some(&Reverse((at, user))) = due.peek()
-                && at <= now
-            {
-                due.pop();
-                ctx.presence.settle(&ctx, user);
             }
         }
         let next = match due.peek() {
@@ -350,43 +348,43 @@ fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, ctx: &Weak<Ctx>) {
 
 /// Tells the online users who share a small room with `user` (named
 /// `name`) that it came online (`JOINED`) or went offline (`LEFT`).
-fn tell_roommates(ctx: &Ctx, user: UserId, name: &str, online: bool) {
+fn tell_roommates(base: &Base, user: UserId, name: &str, online: bool) {
     let user_name = name.to_string();
     let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
     // 1.2: not to those it blocked (§22).
-    for mate in ctx.store.shown_to(user, ctx.store.roommates(user, ctx.config.presence_limit)) {
-        ctx.router.send_to(mate, &event);
+    for mate in base.store.shown_to(user, base.store.roommates(user, base.config.presence_limit)) {
+        base.router.send_to(mate, &event);
     }
 }
 
 /// Whether one user is online, or since when not.
-fn seen(ctx: &Ctx, user: UserId) -> Presence {
-    if ctx.is_online(user) {
+fn seen(base: &Base, user: UserId) -> Presence {
+    if base.is_online(user) {
         return Presence::Online;
     }
-    ctx.store.last_seen(user).map_or(Presence::Unknown, Presence::LastSeen)
+    base.store.last_seen(user).map_or(Presence::Unknown, Presence::LastSeen)
 }
 
 /// `LASTSEEN:<user>` from `me`: `<user as registered>:<ONLINE|ts|UNKNOWN>`;
 /// always `UNKNOWN` if that user blocked `me` (1.2, §22).
-pub fn last_seen(ctx: &Ctx, me: UserId, name: &str) -> Result<SeenLine, Ko> {
+pub fn last_seen(base: &Base, me: UserId, name: &str) -> Result<SeenLine, Ko> {
     // A database that cannot say is not "no such user" (a cluster failing over).
-    let account = crate::store::meaning::named(name, ctx.store.account(name)?)?;
-    let blocked = ctx.store.is_blocked(&account.name, me);
-    let presence = if blocked { Presence::Unknown } else { seen(ctx, account.id) };
+    let account = crate::store::meaning::named(name, base.store.account(name)?)?;
+    let blocked = base.store.is_blocked(&account.name, me);
+    let presence = if blocked { Presence::Unknown } else { seen(base, account.id) };
     Ok(SeenLine { user: account.name.to_string(), presence })
 }
 
 /// `MEMBERS:<#room>`: the lines `<user>:<ONLINE|ts|UNKNOWN>`.
-pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<MemberLine>, Ko> {
-    let (_, mut members) = ctx.store.room_members(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
+pub fn members(base: &Base, me: UserId, room: &str) -> Result<Vec<MemberLine>, Ko> {
+    let (_, mut members) = base.store.room_members(room).ok_or_else(|| crate::protocol::Ko::no_room(room))?;
     if !members.iter().any(|&(user, _)| user == me) {
         return Err(crate::protocol::Ko::not_member(room));
     }
     members.sort_by_key(|(_, name)| fold(name));
     // 1.2: a member who blocked `me` shows as UNKNOWN to it (§22).
-    let blockers = ctx.store.blockers(me).unwrap_or_default();
-    let presence = |user: UserId| if blockers.contains(&user) { Presence::Unknown } else { seen(ctx, user) };
+    let blockers = base.store.blockers(me).unwrap_or_default();
+    let presence = |user: UserId| if blockers.contains(&user) { Presence::Unknown } else { seen(base, user) };
     Ok(members
         .iter()
         .map(|(user, name)| MemberLine { user: name.to_string(), presence: presence(*user) })
@@ -394,8 +392,8 @@ pub fn members(ctx: &Ctx, me: UserId, room: &str) -> Result<Vec<MemberLine>, Ko>
 }
 
 /// True if `user` is in `room` now (to tell a `JOIN` that changes nothing).
-pub fn is_member(ctx: &Ctx, user: UserId, room: &str) -> bool {
-    ctx.store.room_members(room).is_some_and(|(_, members)| members.iter().any(|&(m, _)| m == user))
+pub fn is_member(base: &Base, user: UserId, room: &str) -> bool {
+    base.store.room_members(room).is_some_and(|(_, members)| members.iter().any(|&(m, _)| m == user))
 }
 
 /// `who` joined or left `room` (already durable): tells the other members
@@ -405,20 +403,20 @@ pub fn is_member(ctx: &Ctx, user: UserId, room: &str) -> bool {
 /// served the request: each is told once, and only those who were
 /// members when it happened (issue 54: a cluster's other nodes read the
 /// list again, later, and this node heard its own notice too).
-pub fn tell_members(ctx: &Ctx, who: UserId, name: &str, room: &str, joined: bool) {
+pub fn tell_members(base: &Base, who: UserId, name: &str, room: &str, joined: bool) {
     if !announced(room) {
         return;
     }
-    let Some((room, members)) = ctx.store.room_members(room) else { return };
+    let Some((room, members)) = base.store.room_members(room) else { return };
     // A member who left is no longer in the list; the room's size is the
     // one everybody sees now.
-    if members.len() > ctx.config.presence_limit {
+    if members.len() > base.config.presence_limit {
         return;
     }
-    let blocked = ctx.store.blocked(who);
+    let blocked = base.store.blocked(who);
     let event = Event::Member { room: room.to_string(), user: name.to_string(), joined };
     let others = members.into_iter().map(|(member, _)| member).filter(|&member| member != who).collect();
-    super::relay::relay(ctx, crate::store::prefs::shown_to(&blocked, others), &event);
+    super::relay::relay(base, crate::store::prefs::shown_to(&blocked, others), &event);
 }
 
 /// Whether joining and leaving `room` is told to its members (`MEMBER`).

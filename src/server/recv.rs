@@ -128,7 +128,7 @@ fn login(
                 return None;
             }
             Err(FrameError::Io(e)) if Stream::is_plaintext_client(&e) => {
-                super::refuse_plaintext(ctx, stream, peer);
+                ctx.refuse_plaintext(stream, peer);
                 return None;
             }
             Err(FrameError::Closed | FrameError::Io(_)) => return None,
@@ -244,7 +244,7 @@ fn went_away(ctx: &Ctx, outlet: &Arc<Outlet>) {
     // 1.2 (§24): a device that left ends its calls, unless a newer
     // connection of the same device took its place.
     if !ctx.router.outlets(outlet.user).iter().any(|o| !Arc::ptr_eq(o, outlet) && o.device == outlet.device) {
-        super::calls::device_gone(ctx, outlet.user, &outlet.name, &outlet.device);
+        super::call_relay::device_gone(ctx, outlet.user, &outlet.name, &outlet.device);
     }
     // Last seen is noted while the router still lists the user: whoever
     // asks `LASTSEEN` meanwhile reads ONLINE, and after, the new time,

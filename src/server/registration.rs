@@ -11,10 +11,8 @@
 //! `REDEEM` takes none of the register caps' tokens. With `closed`, only
 //! `wachat users add|import` (server stopped) create accounts.
 
-use std::net::IpAddr;
+use std::path::Path;
 
-use super::Ctx;
-use super::log_limit::log_limited;
 use crate::protocol::{Code, Ko};
 use crate::store::invites::{self, Claim, Refused};
 
@@ -43,23 +41,21 @@ impl Registration {
         };
         Some(Ko::new(Code::AuthFailed, reason))
     }
-}
 
-const CLOSED: &str = "registration is closed on this server: ask your teacher for an account";
-
-/// The first half of `REDEEM`: checks that a code may create an account
-/// now (registration not closed, REGISTER's password rule) and claims it.
-/// The caller (`auth`) creates the account, and gives the claim back with
-/// [`Claim::release`] if that fails (a taken name), so the code stays valid.
-pub fn claim_invite(ctx: &Ctx, code: &str, user: &str, password: &str, peer: IpAddr) -> Result<Claim, Ko> {
-    if ctx.config.registration == Registration::Closed {
-        return Err(Ko::new(Code::AuthFailed, CLOSED));
-    }
-    // The same password rule as REGISTER, checked before the code is
-    // claimed, so that a weak password does not use up a good code.
-    crate::store::password::check_new(password)?;
-    invites::claim(&ctx.config.data_dir, code, crate::store::now_ms()).map_err(|refused| {
-        let ko = match refused {
+    /// The first half of `REDEEM`: checks that a code may create an
+    /// account now (registration not closed, REGISTER's password rule) and
+    /// claims it from the invites of `data_dir`. The caller (`auth`)
+    /// creates the account, and gives the claim back with
+    /// [`Claim::release`] if that fails (a taken name), so the code stays
+    /// valid.
+    pub fn claim_invite(self, data_dir: &Path, code: &str, password: &str) -> Result<Claim, Ko> {
+        if self == Registration::Closed {
+            return Err(Ko::new(Code::AuthFailed, CLOSED));
+        }
+        // The same password rule as REGISTER, checked before the code is
+        // claimed, so that a weak password does not use up a good code.
+        crate::store::password::check_new(password)?;
+        invites::claim(data_dir, code, crate::store::now_ms()).map_err(|refused| match refused {
             Refused::Unknown => Ko::new(Code::AuthFailed, "no such invite code: check how you typed it"),
             Refused::Used => Ko::new(Code::AuthFailed, "this invite code was used already: ask for another"),
             Refused::Expired(_) => Ko::new(Code::AuthFailed, "this invite code has expired: ask for another"),
@@ -67,8 +63,8 @@ pub fn claim_invite(ctx: &Ctx, code: &str, user: &str, password: &str, peer: IpA
                 log::warn!("{e}");
                 Ko::new(Code::Internal, "the invite codes cannot be read now; try again later")
             }
-        };
-        log_limited!(ctx.logs.auth, warn, "{peer}: REDEEM for {user} refused: {}", ko.reason);
-        ko
-    })
+        })
+    }
 }
+
+const CLOSED: &str = "registration is closed on this server: ask your teacher for an account";

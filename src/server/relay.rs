@@ -13,7 +13,7 @@
 //! Such events are ephemeral: no sequence number, no inbox, no replay. A
 //! user offline everywhere simply misses them.
 
-use super::Ctx;
+use super::base::Base;
 use crate::protocol::Event;
 use crate::store::UserId;
 
@@ -21,10 +21,10 @@ use crate::store::UserId;
 /// node. In a cluster a user may be online on both (devices on two nodes,
 /// protocol 1.2): every user is handed to `Nodes::relay` too, which sends
 /// only to the other nodes where the user has a device.
-pub fn relay(ctx: &Ctx, users: impl IntoIterator<Item = UserId>, event: &Event) {
+pub fn relay(base: &Base, users: impl IntoIterator<Item = UserId>, event: &Event) {
     let users: Vec<UserId> = users.into_iter().collect();
     for &user in &users {
-        ctx.router.send_to(user, event);
+        base.router.send_to(user, event);
     }
-    ctx.nodes.relay(&users, event);
+    base.nodes.relay(&users, event);
 }

@@ -94,7 +94,7 @@ pub fn serve(stream: Stream, peer: SocketAddr, ctx: &Arc<Ctx>) -> Arc<Stream> {
     };
     if let Err(e) = session.run() {
         if Stream::is_plaintext_client(&e) {
-            super::refuse_plaintext(ctx, &stream, peer);
+            ctx.refuse_plaintext(&stream, peer);
         } else if e.kind() == io::ErrorKind::TimedOut {
             let timeout = ctx.config.timeout.as_secs();
             log_limited!(ctx.logs.dropped, info, "{peer}: did not read its replies for {timeout} s: dropped");
@@ -169,7 +169,7 @@ impl Session<'_> {
     fn handle(&mut self, line: &str) -> Flow {
         self.first_read.get_or_insert_with(Instant::now);
         let Some((id, name)) = self.user.clone() else {
-            return deadline::within(|| requests::login::first_frame(self, line));
+            return deadline::within(|| requests::login::first_frame(self, line, requests::may_open(line)));
         };
         let request = match Request::parse(line) {
             Ok(request) => request,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::Devices;
 use crate::protocol::{Code, DEFAULT_DEVICE, Ko};
-use crate::server::Ctx;
+use crate::server::base::Base;
 use crate::store::UserId;
 use crate::store::devices::Standing;
 use crate::transport::Stream;
@@ -29,7 +29,7 @@ impl Devices {
     /// so that `UNLINK` can close it and `LINK` can check it.
     pub fn open_session(
         &self,
-        ctx: &Ctx,
+        base: &Base,
         (user, name): (UserId, &str),
         id: u64,
         device: Option<&str>,
@@ -38,15 +38,15 @@ impl Devices {
         let device = device.unwrap_or(DEFAULT_DEVICE);
         self.refresh(name);
         let standing = self.book.lock().standing(name, device);
-        ctx.router.sends.add(user, id, device.into(), standing, stream);
+        base.router.sends.add(user, id, device.into(), standing, stream);
     }
 
     /// `LINK` from `user`'s send connection `id`: a new code, unless the
     /// connection's device was unlinked (or its token revoked) since it
     /// logged in. Refused with `KO:AUTH_FAILED`, which closes the
     /// connection: it is not that device's any more.
-    pub fn link_from(&self, ctx: &Ctx, (user, name): (UserId, &str), id: u64) -> Result<String, Ko> {
-        let Some((device, then)) = ctx.router.sends.device(user, id) else {
+    pub fn link_from(&self, base: &Base, (user, name): (UserId, &str), id: u64) -> Result<String, Ko> {
+        let Some((device, then)) = base.router.sends.device(user, id) else {
             return Err(Ko::new(Code::Internal, "this connection is not logged in"));
         };
         if !self.refresh(name) {

@@ -9,18 +9,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::Devices;
+use super::{Devices, LinkCode};
 use crate::protocol::codes;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, LINK_CODE_LEN, LINK_CODE_SECS};
 use crate::store::devices::{Device, hash_token};
 use crate::store::{UserId, now_ms};
-
-/// A code of `LINK`, waiting for its `PAIR`.
-pub(super) struct LinkCode {
-    user: UserId,
-    expires: Instant,
-}
 
 impl Devices {
     /// 1.2 `PASSWD` (`server::accounts`): the tokens of every device of

@@ -24,41 +24,44 @@
 use crate::protocol::names::fold;
 use crate::protocol::prefs::MAX_ARCHIVED;
 use crate::protocol::{Chat, Event, Ko, MAX_LISTING, Reply, Request};
+use crate::server::Base;
 use crate::server::relay::relay;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::{Flow, Who};
 use crate::store::settings::Setting;
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
+use super::row::{Kind, Row, Version};
 
 /// The setting archived chats are kept as: key, the folded chat name;
 /// value, the chat as first named.
 pub const ARCHIVE: Setting = Setting { name: "archive", most: MAX_ARCHIVED, what: "archived chats" };
 
-pub(super) const ROW: Row = Row::new(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored, serve);
+pub(super) const ROW: Row = Row::asking(&["ARCHIVE", "UNARCHIVE"], Version::V1_2, Kind::Stored, serve);
 
 /// At most 1,000 lines ([`MAX_ARCHIVED`]): a token.
-pub(super) const ARCHIVED: Row = Row::new(&["ARCHIVED"], Version::V1_2, Kind::Ephemeral, list);
+pub(super) const ARCHIVED: Row = Row::asking(&["ARCHIVED"], Version::V1_2, Kind::Ephemeral, list);
 
 /// `ARCHIVE:<chat>` (`archived`) or `UNARCHIVE:<chat>`.
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Archive { chat, archived } = request else { return not_served(s, &request) };
-    s.reply(file(s, who, &chat, archived).map(|()| Reply::Ok))
+fn serve(a: Asking, request: Request) -> Flow {
+    let Request::Archive { chat, archived } = request else { return a.not_served(&request) };
+    let filed = file(a.base, a.who, &chat, archived);
+    a.reply(filed.map(|()| Reply::Ok))
 }
 
 /// `ARCHIVED`: the chats archived, as named, sorted by folded name.
-fn list(s: &mut Session, who: Who, _: Request) -> Flow {
-    let chats = s.ctx.store.settings(who.id, &ARCHIVE);
-    s.reply(chats.map(|chats| Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
+fn list(a: Asking, _: Request) -> Flow {
+    let chats = a.base.store.settings(a.who.id, &ARCHIVE);
+    a.reply(chats.map(|chats| Reply::listing(chats.into_iter().map(|(_, name)| name).take(MAX_LISTING))))
 }
 
 /// Stores the change, waits for it to be durable, and tells `who`'s devices.
-fn file(s: &Session, who: Who, chat: &Chat, archived: bool) -> Result<(), Ko> {
-    let store = &s.ctx.store;
+fn file(base: &Base, who: Who, chat: &Chat, archived: bool) -> Result<(), Ko> {
+    let store = &base.store;
     let key = fold(&chat.to_string());
     let kept = store.settings(who.id, &ARCHIVE)?.into_iter().find(|(k, _)| *k == key).map(|(_, name)| name);
     let name = kept.unwrap_or_else(|| chat.to_string());
     let ticket = store.set_setting(who.id, &ARCHIVE, &key, archived.then_some(name.as_str()))?;
     store.wait(ticket)?;
-    relay(s.ctx, [who.id], &Event::Archive { chat: name, archived });
+    relay(base, [who.id], &Event::Archive { chat: name, archived });
     Ok(())
 }

@@ -4,28 +4,33 @@
 
 use crate::protocol::{MAX_LISTING, Reply, Request};
 use crate::server::prefs;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
+use super::row::{Kind, Row, Version};
 
-pub(super) const BLOCK: Row = Row::new(&["BLOCK"], Version::V1_2, Kind::Stored, block);
+pub(super) const BLOCK: Row = Row::asking(&["BLOCK"], Version::V1_2, Kind::Stored, block);
 
-pub(super) const UNBLOCK: Row = Row::new(&["UNBLOCK"], Version::V1_2, Kind::Stored, unblock);
+pub(super) const UNBLOCK: Row = Row::asking(&["UNBLOCK"], Version::V1_2, Kind::Stored, unblock);
 
 /// At most 1,000 lines (`protocol::prefs::MAX_BLOCKS`): a token.
-pub(super) const BLOCKS: Row = Row::new(&["BLOCKS"], Version::V1_2, Kind::Ephemeral, list);
+pub(super) const BLOCKS: Row = Row::asking(&["BLOCKS"], Version::V1_2, Kind::Ephemeral, list);
 
-fn block(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Block { user } = request else { return not_served(s, &request) };
-    s.reply(prefs::block(s.ctx, who.id, &user, true).map(|()| Reply::Ok))
+fn block(a: Asking, request: Request) -> Flow {
+    let Request::Block { user } = request else { return a.not_served(&request) };
+    let answer = prefs::block(a.base, a.who.id, &user, true).map(|()| Reply::Ok);
+    a.reply(answer)
 }
 
-fn unblock(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Unblock { user } = request else { return not_served(s, &request) };
-    s.reply(prefs::block(s.ctx, who.id, &user, false).map(|()| Reply::Ok))
+fn unblock(a: Asking, request: Request) -> Flow {
+    let Request::Unblock { user } = request else { return a.not_served(&request) };
+    let answer = prefs::block(a.base, a.who.id, &user, false).map(|()| Reply::Ok);
+    a.reply(answer)
 }
 
 /// `BLOCKS`.
-fn list(s: &mut Session, who: Who, _: Request) -> Flow {
-    s.reply(prefs::blocks(s.ctx, who.id).map(|names| Reply::listing(names.into_iter().take(MAX_LISTING))))
+fn list(a: Asking, _: Request) -> Flow {
+    let answer =
+        prefs::blocks(a.base, a.who.id).map(|names| Reply::listing(names.into_iter().take(MAX_LISTING)));
+    a.reply(answer)
 }

@@ -17,12 +17,14 @@ use std::time::Duration;
 use crate::protocol::call::{End, Signal};
 use crate::protocol::{Code, DEFAULT_DEVICE, Event, Ko, Reply, Request};
 use crate::server::Ctx;
+use crate::server::call_relay;
 use crate::server::calls::{self, Party};
 use crate::server::relay::relay;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 
-use super::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 /// An offer rings every device of the peer with up to `MAX_SDP` bytes
 /// (12 KiB): it costs what five small requests do. An answer goes to the
@@ -94,7 +96,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             };
             let outcome =
                 outcome.unwrap_or_else(|| ctx.router.calls.step(me.id, device, other.id, id, step))?;
-            calls::tell(ctx, &me, other.id, id, signal, outcome);
+            call_relay::tell(ctx, &me, other.id, id, signal, outcome);
         }
     }
     Ok(())

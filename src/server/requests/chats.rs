@@ -2,13 +2,16 @@
 //! unread in each.
 
 use crate::protocol::Request;
-use crate::server::session::{Flow, Session, Who, listing};
+use crate::server::session::{Flow, listing};
 
-use super::{Kind, Row, Version};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["CHATS"], Version::V1_0, Kind::Ephemeral, serve);
+use super::row::{Kind, Row, Version};
 
-fn serve(s: &mut Session, who: Who, _: Request) -> Flow {
-    s.settle();
-    s.reply(s.ctx.store.chats(who.id).map(listing))
+pub(super) const ROW: Row = Row::asking(&["CHATS"], Version::V1_0, Kind::Ephemeral, serve);
+
+fn serve(mut a: Asking, _: Request) -> Flow {
+    a.settle();
+    let chats = a.base.store.chats(a.who.id);
+    a.reply(chats.map(listing))
 }

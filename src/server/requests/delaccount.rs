@@ -6,7 +6,8 @@ use crate::protocol::account::DELACCOUNT;
 use crate::server::accounts;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served, tokens};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version, tokens};
 
 /// One argon2 check, as a login.
 pub(super) const ROW: Row = Row::new(&[DELACCOUNT], Version::V1_2, Kind::Stored, serve).costing(tokens::<10>);

@@ -3,17 +3,19 @@
 
 use crate::protocol::Request;
 use crate::server::actions;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{ACTION_COST, Kind, Row, Version, not_served};
+use super::asking::Asking;
+use super::row::{ACTION_COST, Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["DELETE"], Version::V1_2, Kind::Stored, serve).costing(ACTION_COST);
+pub(super) const ROW: Row = Row::asking(&["DELETE"], Version::V1_2, Kind::Stored, serve).costing(ACTION_COST);
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Delete { to, id, author } = request else { return not_served(s, &request) };
-    s.settle();
+fn serve(mut a: Asking, request: Request) -> Flow {
+    let Request::Delete { to, id, author } = request else { return a.not_served(&request) };
+    a.settle();
     // 1.2 (§21): the file it carried leaves the disk with it, unless
     // another message carries it (`actions::delete` says when).
-    let deleted = actions::delete(s.ctx, who.id, who.name, &to, &id, author.as_deref());
-    s.reply_durable(deleted)
+    let deleted = actions::delete(a.base, a.who.id, a.who.name, &to, &id, author.as_deref());
+    let answer = deleted;
+    a.reply_durable(answer)
 }

@@ -5,7 +5,8 @@
 use crate::protocol::{DEFAULT_DEVICE, Reply, Request};
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const DEVICES: Row = Row::new(&["DEVICES"], Version::V1_2, Kind::Ephemeral, list);
 

@@ -8,7 +8,8 @@ use crate::protocol::{Chat, Request, Text};
 use crate::server::files;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 /// Each costs one token: a `PART` or a `FETCH` moves at most 12,000
 /// bytes, so the default `--address-rate` (200/s) lets one address move

@@ -3,11 +3,13 @@
 
 use crate::protocol::{MAX_HISTORY, Reply, Request};
 use crate::server::actions;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["HISTORY"], Version::V1_0, Kind::Ephemeral, serve).costing(cost);
+use super::row::{Kind, Row, Version};
+
+pub(super) const ROW: Row = Row::asking(&["HISTORY"], Version::V1_0, Kind::Ephemeral, serve).costing(cost);
 
 /// One token, and one more per 100 messages it may return (a full one,
 /// 1,000 messages, costs 11).
@@ -25,10 +27,10 @@ fn served(limit: usize) -> usize {
     limit.min(MAX_HISTORY)
 }
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::History { chat, limit } = request else { return not_served(s, &request) };
-    s.settle();
+fn serve(mut a: Asking, request: Request) -> Flow {
+    let Request::History { chat, limit } = request else { return a.not_served(&request) };
+    a.settle();
     // The newest lines, edits and deletions shown in place (1.2).
-    let shown = actions::history(&**s.ctx.store, who.id, &chat, served(limit));
-    s.reply(shown.map(Reply::Listing))
+    let shown = actions::history(&**a.base.store, a.who.id, &chat, served(limit));
+    a.reply(shown.map(Reply::Listing))
 }

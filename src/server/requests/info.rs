@@ -8,7 +8,7 @@ use crate::server::Config;
 use crate::server::registration::Registration;
 use crate::server::session::{Flow, Session, Who, listing};
 
-use super::{Kind, Row, Version};
+use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["INFO"], Version::V1_2, Kind::Ephemeral, serve);
 

@@ -5,7 +5,8 @@ use crate::protocol::{Reply, Request};
 use crate::server::presence;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["JOIN"], Version::V1_0, Kind::Stored, serve);
 

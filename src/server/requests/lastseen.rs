@@ -3,14 +3,17 @@
 
 use crate::protocol::{Reply, Request};
 use crate::server::presence;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["LASTSEEN"], Version::V1_1, Kind::Ephemeral, serve);
+use super::row::{Kind, Row, Version};
+
+pub(super) const ROW: Row = Row::asking(&["LASTSEEN"], Version::V1_1, Kind::Ephemeral, serve);
 
 /// 1.2: `UNKNOWN` to someone `user` blocked (§22).
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::LastSeen { user } = request else { return not_served(s, &request) };
-    s.reply(presence::last_seen(s.ctx, who.id, &user).map(Reply::with))
+fn serve(a: Asking, request: Request) -> Flow {
+    let Request::LastSeen { user } = request else { return a.not_served(&request) };
+    let seen = presence::last_seen(a.base, a.who.id, &user);
+    a.reply(seen.map(Reply::with))
 }

@@ -4,7 +4,8 @@
 use crate::protocol::{Reply, Request};
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["LEAVE"], Version::V1_0, Kind::Stored, serve);
 

@@ -9,7 +9,7 @@ use crate::protocol::{Code, Ko, Reply, Request};
 use crate::server::auth::{self, Outcome};
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::row::{Kind, Row, Version, tokens};
 
 /// A first frame is metered by `server::auth`'s buckets, before any hash;
 /// a row's cost is what it takes when it comes again after the login, to
@@ -28,9 +28,10 @@ pub(super) const REDEEM: Row =
 pub(super) const PAIR: Row = Row::new(&["PAIR"], Version::V1_2, Kind::Stored, again).first_frame();
 
 /// A frame of a connection not logged in yet: a first frame, or
-/// `KO:AUTH_REQUIRED` (`auth::authenticate`).
-pub(in crate::server) fn first_frame(s: &mut Session, line: &str) -> Flow {
-    match auth::authenticate(s.ctx, line, s.peer.ip(), super::may_open(line)) {
+/// `KO:AUTH_REQUIRED` (`auth::authenticate`); `opens` if its word's row
+/// may open a session (`requests::may_open`).
+pub(in crate::server) fn first_frame(s: &mut Session, line: &str, opens: bool) -> Flow {
+    match auth::authenticate(s.ctx, line, s.peer.ip(), opens) {
         Outcome::LoggedIn(id, name) => logged_in(s, line, id, name),
         Outcome::Refused(ko) => s.refuse(ko),
         Outcome::Paired(token) => s.reply(Ok(Reply::OkWith(token))),

@@ -3,13 +3,16 @@
 
 use crate::protocol::Request;
 use crate::server::presence;
-use crate::server::session::{Flow, Session, Who, listing};
+use crate::server::session::{Flow, listing};
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["MEMBERS"], Version::V1_1, Kind::Ephemeral, serve);
+use super::row::{Kind, Row, Version};
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Members { room } = request else { return not_served(s, &request) };
-    s.reply(presence::members(s.ctx, who.id, &room).map(listing))
+pub(super) const ROW: Row = Row::asking(&["MEMBERS"], Version::V1_1, Kind::Ephemeral, serve);
+
+fn serve(a: Asking, request: Request) -> Flow {
+    let Request::Members { room } = request else { return a.not_served(&request) };
+    let members = presence::members(a.base, a.who.id, &room);
+    a.reply(members.map(listing))
 }

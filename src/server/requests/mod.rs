@@ -21,17 +21,39 @@
 //! 1. Its grammar: a variant of `protocol::Request`, with `parse` and
 //!    `Display` (`src/protocol/request.rs`), documented in
 //!    `docs/PROTOCOL.md` with its version mark (**1.2**).
-//! 2. A file here, `<request>.rs`: its row with its handler,
-//!    `pub(super) const ROW: Row = Row::new(&["WORD"], Version::V1_2,
+//! 2. A file here, `<request>.rs`: its row (built from `row.rs`'s types)
+//!    with its handler,
+//!    `pub(super) const ROW: Row = Row::asking(&["WORD"], Version::V1_2,
 //!    Kind::Stored, serve);` (`.costing(…)` if it costs more than a
-//!    token), and `fn serve(s: &mut Session, who: Who, request: Request)
-//!    -> Flow`, which takes its variant apart (`let Request::Word { … } =
-//!    request else { return not_served(s, &request) };`) and answers
-//!    through `s.reply` (or `s.reply_durable` for a reply that is true
-//!    once its record is on disk; call `s.settle()` first if it reads what
+//!    token), and `fn serve(a: Asking, request: Request) -> Flow`, which
+//!    takes its variant apart (`let Request::Word { … } = request else {
+//!    return a.not_served(&request) };`), does its work with `a.who` and
+//!    `a.base` (the store; `relay(a.base, …)` to other users) and answers
+//!    through `a.reply` (or `a.reply_durable` for a reply that is true
+//!    once its record is on disk; call `a.settle()` first if it reads what
 //!    this session wrote). `typing.rs` is a relayed request, `read.rs` a
 //!    stored one.
 //! 3. Here: `mod <request>;` and its row in [`TABLE`].
+//!
+//! # What a handler sees
+//!
+//! A row made with `Row::asking` gives its handler an `Asking`
+//! (`asking.rs`): who asks, the server's `Base` (the store, the config,
+//! the relay to users here and on other nodes) and the reply sink, not
+//! the connection nor the whole `Ctx`. So are served 19 of the 33 files'
+//! requests: the reads (`READ`, `HISTORY`, `CHATS`, `ROOMS`, `USERS`,
+//! `SERVER`, `PING`, `LASTSEEN`, `MEMBERS`, `ROOMINFO`), `TYPING`, the
+//! message actions (`REPLY`, `EDIT`, `DELETE`, `REACT`), moderation, and
+//! the settings (`ARCHIVE`, `BLOCK`, `NOTIFY`, `PIN`, their listings).
+//! The others take the `Session` (`Row::new`), each for what only it
+//! has: `msg.rs` gathers into the session's burst (one store call, one
+//! fsync for many); `login.rs`, `devices.rs`, `quit.rs`, `passwd.rs`,
+//! `delaccount.rs` and `call.rs` need the connection itself (its device,
+//! its number, closing it); `join.rs` and `leave.rs` leave the members to
+//! tell once on disk; `files.rs`, `search.rs` and `star.rs` charge the
+//! address's `--rate` for work known once done, and `files.rs` writes
+//! replies later; `info.rs` and `p2p.rs` read parts of the `Ctx` beyond
+//! the base (the login limits, the P2P ports).
 //!
 //! Three places on this side, two of them one line each (there were four:
 //! a `match` arm here as well). `tests/requests.rs` fails until every
@@ -39,13 +61,10 @@
 //! row, with the version the document gives it, and docs/CONTRIBUTING.md's
 //! table shows the rows.
 
-use std::fmt;
-
-use super::session::{Flow, Session, Who};
 use crate::protocol::request::command_word;
-use crate::protocol::{Ko, Request};
 
 mod archive;
+mod asking;
 mod block;
 mod call;
 mod chats;
@@ -63,6 +82,7 @@ pub(super) mod login;
 mod members;
 mod moderate;
 mod msg;
+mod not_served;
 mod p2p;
 mod passwd;
 mod ping;
@@ -73,106 +93,15 @@ mod read;
 mod reply;
 mod roominfo;
 mod rooms;
+mod row;
 mod search;
 mod server;
 pub(crate) mod star;
 mod typing;
 mod users;
 
-/// One request's row: the words it is sent with, its handler, and what
-/// the server needs to know of it before the handler runs (whether it may
-/// open a session, what it costs).
-pub struct Row {
-    /// The command words it is sent with (`MSG`; a moderation has ten).
-    pub words: &'static [&'static str],
-    /// The protocol version that brought it: documentation, read by no
-    /// code at run time (a server answers every request whatever version
-    /// its client said), checked against docs/PROTOCOL.md by
-    /// `tests/requests.rs` and shown in docs/CONTRIBUTING.md.
-    pub since: Version,
-    /// A first frame: allowed before the login, and only then.
-    pub first_frame: bool,
-    /// Whether its effect is kept on the server's disk: documentation as
-    /// [`Row::since`] is, checked and shown by the same test.
-    pub kind: Kind,
-    /// Tokens it takes from its user's (and address's) `--rate` bucket
-    /// before it is served.
-    pub cost: fn(&Request) -> u32,
-    /// What the server does with it, in its file: [`Row::serve`].
-    serve: Handler,
-}
-
-/// A request's handler: serves `request`, one that the row's words parse
-/// to, from the logged-in user. It takes its own variant apart, and
-/// answers any other with [`not_served`] (which cannot happen: the row is
-/// found by the word the parser read).
-pub(super) type Handler = fn(&mut Session, Who, Request) -> Flow;
-
-impl Row {
-    /// The row of a request of a logged-in user that costs one token,
-    /// served by `serve`.
-    pub(super) const fn new(
-        words: &'static [&'static str],
-        since: Version,
-        kind: Kind,
-        serve: Handler,
-    ) -> Row {
-        Row { words, since, first_frame: false, kind, cost: tokens::<1>, serve }
-    }
-
-    /// The row of a first frame instead.
-    pub const fn first_frame(self) -> Row {
-        Row { first_frame: true, ..self }
-    }
-
-    /// The row with another cost (say why, with the figure, beside it).
-    pub const fn costing(self, cost: fn(&Request) -> u32) -> Row {
-        Row { cost, ..self }
-    }
-
-    /// Serves `request`, sent with one of this row's words, from the
-    /// logged-in `who`, its cost already metered.
-    pub(super) fn serve(&self, s: &mut Session, who: Who, request: Request) -> Flow {
-        (self.serve)(s, who, request)
-    }
-}
-
-/// A protocol version (docs/PROTOCOL.md marks what each one added).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Version {
-    V1_0,
-    V1_1,
-    V1_2,
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Version::V1_0 => "1.0",
-            Version::V1_1 => "1.1",
-            Version::V1_2 => "1.2",
-        })
-    }
-}
-
-/// What a request leaves behind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Written to the data directory (a record of the log, an account, a
-    /// device) before its `OK`: it survives a restart.
-    Stored,
-    /// Nothing kept: a read, or something relayed to whoever is online.
-    Ephemeral,
-}
-
-/// What a message action (`REPLY`, `EDIT`, `DELETE`, `REACT`) costs: it
-/// reads up to 1,000 messages of its chat first, a full `HISTORY`.
-const ACTION_COST: fn(&Request) -> u32 = tokens::<11>;
-
-/// A fixed cost of `N` tokens, for a [`Row::cost`].
-pub fn tokens<const N: u32>(_: &Request) -> u32 {
-    N
-}
+pub(super) use not_served::not_served;
+pub use row::{Kind, Row, Version, tokens};
 
 /// The table: every request of the send port, one row each.
 pub static TABLE: &[Row] = &[
@@ -243,24 +172,10 @@ pub fn may_open(line: &str) -> bool {
     row(command_word(line)).is_some_and(|row| row.first_frame)
 }
 
-/// What the server answers a request that reached no handler of its
-/// own: a word that parses but has no row, or a row's handler given
-/// another request. Neither can happen (`tests/requests.rs` finds a row
-/// for every word, and a row is found by the word the parser read), so
-/// it is a mistake of the server's, logged as one. The client is told
-/// what a server that does not know a request says (`KO:BAD_REQUEST`,
-/// "unknown request"), which is true of this server: `KO:INTERNAL` would
-/// say its disk failed (§5), and a client's line never makes it panic.
-pub(super) fn not_served(s: &mut Session, request: &Request) -> Flow {
-    let frame = request.redacted();
-    let word = command_word(&frame);
-    log::error!("{word} reached no handler of its own: a row of server::requests::TABLE is wrong");
-    s.refuse(Ko::unknown_request(word))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Request;
 
     fn cost_of(line: &str) -> u32 {
         let request = Request::parse(line).unwrap();

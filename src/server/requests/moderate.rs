@@ -6,11 +6,12 @@
 use crate::protocol::moderation::REQUEST_WORDS;
 use crate::protocol::{Reply, Request};
 use crate::server::moderation;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
+use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(REQUEST_WORDS, Version::V1_2, Kind::Stored, serve).costing(cost);
+pub(super) const ROW: Row = Row::asking(REQUEST_WORDS, Version::V1_2, Kind::Stored, serve).costing(cost);
 
 /// A token per record the action may store (issue 38).
 fn cost(request: &Request) -> u32 {
@@ -20,8 +21,9 @@ fn cost(request: &Request) -> u32 {
     }
 }
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Moderate { room, action } = request else { return not_served(s, &request) };
-    s.settle(); // its notice follows this session's messages
-    s.reply(moderation::moderate(s.ctx, who.id, who.name, &room, action).map(|()| Reply::Ok))
+fn serve(mut a: Asking, request: Request) -> Flow {
+    let Request::Moderate { room, action } = request else { return a.not_served(&request) };
+    a.settle(); // its notice follows this session's messages
+    let answer = moderation::moderate(a.base, a.who.id, a.who.name, &room, action).map(|()| Reply::Ok);
+    a.reply(answer)
 }

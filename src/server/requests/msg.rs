@@ -11,7 +11,8 @@
 use crate::protocol::Request;
 use crate::server::session::{Flow, MSG_COST, Session, Who};
 
-use super::{Kind, Row, Version, not_served, tokens};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version, tokens};
 
 /// Its token is taken as the gathered burst goes to the store
 /// (`send_msgs`), not before it is gathered.

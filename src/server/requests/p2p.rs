@@ -6,7 +6,8 @@ use crate::protocol::{Reply, Request};
 use crate::server::p2p;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const P2P: Row = Row::new(&["P2P"], Version::V1_0, Kind::Ephemeral, announce);
 
@@ -18,7 +19,7 @@ fn announce(s: &mut Session, who: Who, request: Request) -> Flow {
     if s.ctx.config.tls.is_some() {
         return s.refuse(p2p::not_with_tls());
     }
-    p2p::announce(s.ctx, who.id, port);
+    s.ctx.p2p_ports.announce(s.ctx, who.id, port);
     s.reply(Ok(Reply::Ok))
 }
 
@@ -28,5 +29,5 @@ fn introduce(s: &mut Session, who: Who, request: Request) -> Flow {
     if s.ctx.config.tls.is_some() {
         return s.refuse(p2p::not_with_tls());
     }
-    s.reply(p2p::introduce(s.ctx, who.name, &peer).map(Reply::with))
+    s.reply(s.ctx.p2p_ports.introduce(s.ctx, who.name, &peer).map(Reply::with))
 }

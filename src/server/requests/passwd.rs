@@ -7,7 +7,8 @@ use crate::protocol::{Reply, Request};
 use crate::server::accounts;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, not_served, tokens};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version, tokens};
 
 /// Two argon2 hashes (the old password checked, the new one made), each
 /// costing what a login costs; failures are also throttled as logins are.

@@ -2,12 +2,15 @@
 //! nothing.
 
 use crate::protocol::{Reply, Request};
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{Kind, Row, Version, tokens};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["PING"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
+use super::row::{Kind, Row, Version, tokens};
 
-fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
-    s.reply(Ok(Reply::Ok))
+pub(super) const ROW: Row =
+    Row::asking(&["PING"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
+
+fn serve(a: Asking, _: Request) -> Flow {
+    a.reply(Ok(Reply::Ok))
 }

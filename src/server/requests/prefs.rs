@@ -4,28 +4,33 @@
 
 use crate::protocol::{MAX_LISTING, Reply, Request};
 use crate::server::prefs;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
+use super::row::{Kind, Row, Version};
 
-pub(super) const NOTIFY: Row = Row::new(&["NOTIFY"], Version::V1_2, Kind::Stored, notify);
+pub(super) const NOTIFY: Row = Row::asking(&["NOTIFY"], Version::V1_2, Kind::Stored, notify);
 
-pub(super) const PIN: Row = Row::new(&["PIN", "UNPIN"], Version::V1_2, Kind::Stored, pin);
+pub(super) const PIN: Row = Row::asking(&["PIN", "UNPIN"], Version::V1_2, Kind::Stored, pin);
 
 /// At most 1,000 lines (`protocol::prefs::MAX_PREFS`): a token.
-pub(super) const PREFS: Row = Row::new(&["PREFS"], Version::V1_2, Kind::Ephemeral, list);
+pub(super) const PREFS: Row = Row::asking(&["PREFS"], Version::V1_2, Kind::Ephemeral, list);
 
-fn notify(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Notify { chat, level } = request else { return not_served(s, &request) };
-    s.reply(prefs::notify(s.ctx, who.id, &chat, level).map(|()| Reply::Ok))
+fn notify(a: Asking, request: Request) -> Flow {
+    let Request::Notify { chat, level } = request else { return a.not_served(&request) };
+    let answer = prefs::notify(a.base, a.who.id, &chat, level).map(|()| Reply::Ok);
+    a.reply(answer)
 }
 
 /// `PIN` or `UNPIN`.
-fn pin(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Pin { chat, pinned } = request else { return not_served(s, &request) };
-    s.reply(prefs::pin(s.ctx, who.id, &chat, pinned).map(|()| Reply::Ok))
+fn pin(a: Asking, request: Request) -> Flow {
+    let Request::Pin { chat, pinned } = request else { return a.not_served(&request) };
+    let answer = prefs::pin(a.base, a.who.id, &chat, pinned).map(|()| Reply::Ok);
+    a.reply(answer)
 }
 
-fn list(s: &mut Session, who: Who, _: Request) -> Flow {
-    s.reply(prefs::prefs(s.ctx, who.id).map(|lines| Reply::listing(lines.into_iter().take(MAX_LISTING))))
+fn list(a: Asking, _: Request) -> Flow {
+    let answer =
+        prefs::prefs(a.base, a.who.id).map(|lines| Reply::listing(lines.into_iter().take(MAX_LISTING)));
+    a.reply(answer)
 }

@@ -4,7 +4,7 @@
 use crate::protocol::Request;
 use crate::server::session::{Flow, Session, Who};
 
-use super::{Kind, Row, Version, tokens};
+use super::row::{Kind, Row, Version, tokens};
 
 pub(super) const ROW: Row = Row::new(&["QUIT"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
 

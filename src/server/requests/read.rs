@@ -3,14 +3,16 @@
 //! disk before the `OK`).
 
 use crate::protocol::{Reply, Request};
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["READ"], Version::V1_0, Kind::Stored, serve);
+use super::row::{Kind, Row, Version};
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Read { chat, id } = request else { return not_served(s, &request) };
-    let read = s.ctx.store.read(who.id, &chat, &id);
-    s.reply_durable(read.map(|ticket| (Reply::Ok, ticket)))
+pub(super) const ROW: Row = Row::asking(&["READ"], Version::V1_0, Kind::Stored, serve);
+
+fn serve(a: Asking, request: Request) -> Flow {
+    let Request::Read { chat, id } = request else { return a.not_served(&request) };
+    let read = a.base.store.read(a.who.id, &chat, &id);
+    a.reply_durable(read.map(|ticket| (Reply::Ok, ticket)))
 }

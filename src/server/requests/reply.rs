@@ -3,14 +3,16 @@
 
 use crate::protocol::Request;
 use crate::server::actions;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{ACTION_COST, Kind, Row, Version, not_served};
+use super::asking::Asking;
+use super::row::{ACTION_COST, Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["REPLY"], Version::V1_2, Kind::Stored, serve).costing(ACTION_COST);
+pub(super) const ROW: Row = Row::asking(&["REPLY"], Version::V1_2, Kind::Stored, serve).costing(ACTION_COST);
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Reply { to, id, re, text } = request else { return not_served(s, &request) };
-    s.settle();
-    s.reply_durable(actions::reply(s.ctx, who.id, &to, &id, &re, &text))
+fn serve(mut a: Asking, request: Request) -> Flow {
+    let Request::Reply { to, id, re, text } = request else { return a.not_served(&request) };
+    a.settle();
+    let answer = actions::reply(a.base, a.who.id, &to, &id, &re, &text);
+    a.reply_durable(answer)
 }

@@ -3,13 +3,15 @@
 
 use crate::protocol::Request;
 use crate::server::moderation;
-use crate::server::session::{Flow, Session, Who, listing};
+use crate::server::session::{Flow, listing};
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
+use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["ROOMINFO"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["ROOMINFO"], Version::V1_2, Kind::Ephemeral, serve);
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::RoomInfo { room } = request else { return not_served(s, &request) };
-    s.reply(moderation::room_info(s.ctx, who.id, &room).map(listing))
+fn serve(a: Asking, request: Request) -> Flow {
+    let Request::RoomInfo { room } = request else { return a.not_served(&request) };
+    let answer = moderation::room_info(a.base, a.who.id, &room).map(listing);
+    a.reply(answer)
 }

@@ -1,12 +1,15 @@
 //! `ROOMS` (protocol §4): the rooms you are in.
 
 use crate::protocol::Request;
-use crate::server::session::{Flow, Session, Who, listing};
+use crate::server::session::{Flow, listing};
 
-use super::{Kind, Row, Version};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["ROOMS"], Version::V1_0, Kind::Ephemeral, serve);
+use super::row::{Kind, Row, Version};
 
-fn serve(s: &mut Session, who: Who, _: Request) -> Flow {
-    s.reply(s.ctx.store.rooms(who.id).map(listing))
+pub(super) const ROW: Row = Row::asking(&["ROOMS"], Version::V1_0, Kind::Ephemeral, serve);
+
+fn serve(a: Asking, _: Request) -> Flow {
+    let rooms = a.base.store.rooms(a.who.id);
+    a.reply(rooms.map(listing))
 }

@@ -8,7 +8,8 @@ use crate::server::session::{Flow, Session, Who};
 use crate::store::UserId;
 use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query, Searched};
 
-use super::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 pub(super) const ROW: Row = Row::new(&["SEARCH"], Version::V1_2, Kind::Ephemeral, serve).costing(row_cost);
 

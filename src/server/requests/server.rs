@@ -4,12 +4,15 @@
 //! database.
 
 use crate::protocol::{Reply, Request};
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::{Kind, Row, Version};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["SERVER"], Version::V1_1, Kind::Ephemeral, serve);
+use super::row::{Kind, Row, Version};
 
-fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
-    s.reply(s.ctx.store.server_id().map(Reply::with))
+pub(super) const ROW: Row = Row::asking(&["SERVER"], Version::V1_1, Kind::Ephemeral, serve);
+
+fn serve(a: Asking, _: Request) -> Flow {
+    let id = a.base.store.server_id();
+    a.reply(id.map(Reply::with))
 }

@@ -30,7 +30,8 @@ use crate::store::Backend;
 use crate::store::stars::STAR;
 use crate::store::stars::{starred, visible};
 
-use super::{Kind, Row, Version, not_served};
+use super::not_served::not_served;
+use super::row::{Kind, Row, Version};
 
 /// A `STAR` reads its chat's newest 1,000 messages to find the one
 /// starred: a full `HISTORY`, as a message action.
@@ -41,7 +42,7 @@ pub(super) const ROW: Row =
 /// first, then what it read past them, priced as a `SEARCH`'s reading
 /// (`search::read_cost`, charged once known).
 pub(super) const STARRED: Row =
-    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral, list).costing(super::tokens::<STARRED_COST>);
+    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral, list).costing(super::row::tokens::<STARRED_COST>);
 
 /// What a `STARRED` costs before it runs: an ordinary `SEARCH` of a chat's.
 const STARRED_COST: u32 = 11;

@@ -4,17 +4,19 @@
 //! that did not say `VERSION:1.2` is not sent it.
 
 use crate::protocol::{Chat, Event, Ko, Reply, Request};
-use crate::server::session::{Flow, Session, Who};
-use crate::server::{Ctx, presence, relay::relay};
+use crate::server::session::Flow;
+use crate::server::{Base, presence, relay::relay};
 use crate::store::UserId;
 
-use super::{Kind, Row, Version, not_served};
+use super::asking::Asking;
+use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["TYPING"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["TYPING"], Version::V1_2, Kind::Ephemeral, serve);
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Typing { to } = request else { return not_served(s, &request) };
-    s.reply(typing(s.ctx, who.id, who.name, &to).map(|()| Reply::Ok))
+fn serve(a: Asking, request: Request) -> Flow {
+    let Request::Typing { to } = request else { return a.not_served(&request) };
+    let typed = typing(a.base, a.who.id, a.who.name, &to);
+    a.reply(typed.map(|()| Reply::Ok))
 }
 
 /// `TYPING:<to>` (protocol 1.2) from `me` (`name`): tells the peer, or the
@@ -22,27 +24,27 @@ fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
 /// needs to be online: the answer is `OK` all the same. A room larger than
 /// `--presence-limit` tells nobody (as for `JOINED`/`LEFT`): what one
 /// keystroke can make the server send stays bounded.
-fn typing(ctx: &Ctx, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
+fn typing(base: &Base, me: UserId, name: &str, to: &Chat) -> Result<(), Ko> {
     match to {
         Chat::User(peer) => {
-            let account = ctx.store.find_account(peer).ok_or_else(|| Ko::no_user(peer))?;
+            let account = base.store.find_account(peer).ok_or_else(|| Ko::no_user(peer))?;
             // 1.2: not to someone `me` blocked (§22).
-            if account.id != me && !ctx.store.shown_to(me, vec![account.id]).is_empty() {
+            if account.id != me && !base.store.shown_to(me, vec![account.id]).is_empty() {
                 let event = Event::Typing { from: name.to_string(), to: account.name.to_string() };
-                relay(ctx, [account.id], &event);
+                relay(base, [account.id], &event);
             }
         }
         Chat::Room(room) => {
             let not_member = || Ko::not_member(room);
-            let (room, members) = ctx.store.room_members(room).ok_or_else(not_member)?;
+            let (room, members) = base.store.room_members(room).ok_or_else(not_member)?;
             if !members.iter().any(|&(user, _)| user == me) {
                 return Err(not_member());
             }
-            presence::may_type(ctx, me, name, &room)?;
-            if members.len() <= ctx.config.presence_limit {
+            presence::may_type(base, me, name, &room)?;
+            if members.len() <= base.config.presence_limit {
                 let event = Event::Typing { from: name.to_string(), to: room.to_string() };
                 let others = members.iter().map(|&(user, _)| user).filter(|&user| user != me).collect();
-                relay(ctx, ctx.store.shown_to(me, others), &event);
+                relay(base, base.store.shown_to(me, others), &event);
             }
         }
     }

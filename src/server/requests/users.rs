@@ -1,12 +1,15 @@
 //! `USERS` (protocol §4): who is online.
 
 use crate::protocol::Request;
-use crate::server::session::{Flow, Session, Who, listing};
+use crate::server::session::{Flow, listing};
 
-use super::{Kind, Row, Version};
+use super::asking::Asking;
 
-pub(super) const ROW: Row = Row::new(&["USERS"], Version::V1_0, Kind::Ephemeral, serve);
+use super::row::{Kind, Row, Version};
 
-fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
-    s.reply(Ok(listing(s.ctx.online_names())))
+pub(super) const ROW: Row = Row::asking(&["USERS"], Version::V1_0, Kind::Ephemeral, serve);
+
+fn serve(a: Asking, _: Request) -> Flow {
+    let names = a.base.online_names();
+    a.reply(Ok(listing(names)))
 }

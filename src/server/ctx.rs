@@ -1,0 +1,138 @@
+//! [`Ctx`]: what every handler thread of the server shares: the [`Base`]
+//! every part stands on (the store, the router, the other nodes), and the
+//! parts built on it (devices, presence, the limits, the connections);
+//! and the questions asked of several of them together: whether a request
+//! is within its `--rate`, whether a connection may open. Made once by
+//! `lifecycle.rs`'s `Server::start_with`.
+//!
+//! A `Ctx` derefs to its `Base`: `ctx.store` reads as before, and a part
+//! that needs only the base (`devices`, `presence`, `relay`) takes a
+//! `&Base`, which `&ctx` gives, so that it does not depend on the `Ctx`
+//! that holds it.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::auth::AuthLimits;
+use super::base::Base;
+use super::closer::Closer;
+use super::connections::{ConnectionLimits, Connections, Refusal, Slot};
+use super::devices::Devices;
+use super::log_limit::{Logs, log_limited};
+use super::p2p::Ports;
+use super::presence::Announcer;
+use super::throttle::{Throttle, address_key};
+use crate::protocol::{Code, Ko, Reply};
+use crate::store::UserId;
+use crate::transport::Stream;
+
+/// What every handler thread shares.
+pub struct Ctx {
+    /// The config, the store, the router, the other nodes, the files.
+    pub base: Base,
+    /// Ports announced with `P2P:<port>`.
+    pub p2p_ports: Ports,
+    /// Each user's devices: positions, tokens, link codes (protocol 1.2).
+    pub devices: Arc<Devices>,
+    /// Who was told `JOINED`, and how often (see `presence`).
+    pub(super) presence: Announcer,
+    /// Failed-login and registration limits (`KO:RATE_LIMITED`).
+    pub(super) auth: AuthLimits,
+    /// Requests per user (`--rate`, `KO:RATE_LIMITED`); `None`: no limit.
+    pub(super) requests: Option<Throttle<UserId>>,
+    /// Requests per address (`--address-rate`); `None`: no limit.
+    pub(super) address_requests: Option<Throttle<IpAddr>>,
+    /// Open connections on both ports: counted for `--max-connections`
+    /// and `--max-per-address`; send-port ones are kept to stop their
+    /// reading at shutdown.
+    pub(super) connections: Arc<Connections>,
+    /// Log lines about attacks, each kind limited (see `log_limit`).
+    pub(super) logs: Logs,
+    /// The thread that lingers over closing sockets (see `closer`).
+    pub(super) closer: Closer,
+    pub(super) shutting_down: AtomicBool,
+}
+
+impl std::ops::Deref for Ctx {
+    type Target = Base;
+
+    fn deref(&self) -> &Base {
+        &self.base
+    }
+}
+
+impl Ctx {
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// A slot for a new connection from `peer` on a port served outside
+    /// this module (the web port, `src/web/`), under the same
+    /// `--max-connections` and `--max-per-address` as the two ports.
+    pub fn admit(&self, peer: IpAddr) -> std::result::Result<Slot, Refusal> {
+        let config = &self.config;
+        let limits = ConnectionLimits {
+            max: config.max_connections,
+            per_address: config.max_per_address,
+            exempt: &config.exempt,
+        };
+        self.connections.admit(peer, limits)
+    }
+
+    /// Hands a connection whose thread is done to the closer thread
+    /// (see `closer`), as the two ports' handler threads do.
+    pub fn close_later(&self, stream: Arc<Stream>) {
+        self.closer.close(stream);
+    }
+
+    /// Takes `cost` tokens from `user`'s `--rate` bucket and from the
+    /// `--address-rate` bucket of `peer` (unless exempt); a
+    /// `KO:RATE_LIMITED` saying how long to wait if either has too few.
+    /// Per address too, so that a student's budget cannot be multiplied by
+    /// registering more accounts (issue 25, attack 3).
+    /// Takes `cost` more tokens from `user`'s and `peer`'s buckets for work
+    /// already done, whose size was known only once done (a `SEARCH`'s
+    /// reading): the buckets may go below empty, and the next requests
+    /// wait until they have refilled.
+    pub fn charge(&self, user: UserId, peer: IpAddr, cost: u32) {
+        let Some(requests) = &self.requests else { return };
+        if cost == 0 {
+            return;
+        }
+        requests.charge(user, cost);
+        let address = address_key(peer);
+        if let Some(addresses) = &self.address_requests
+            && !self.config.exempt.iter().any(|&e| address_key(e) == address)
+        {
+            addresses.charge(address, cost);
+        }
+    }
+
+    pub fn meter(&self, user: UserId, peer: IpAddr, cost: u32) -> std::result::Result<(), Ko> {
+        let Some(requests) = &self.requests else { return Ok(()) };
+        let refused = |wait: Duration, whose: &str, flag: &str| {
+            let ms = wait.as_millis() + 1;
+            Ko::new(Code::RateLimited, format!("too many requests{whose}; try again in {ms} ms ({flag})"))
+        };
+        requests.try_take(user, cost).map_err(|wait| refused(wait, "", "--rate"))?;
+        let address = address_key(peer);
+        if let Some(addresses) = &self.address_requests
+            && !self.config.exempt.iter().any(|&e| address_key(e) == address)
+            && let Err(wait) = addresses.try_take(address, cost)
+        {
+            requests.give_back_n(user, cost);
+            return Err(refused(wait, " from your address", "--address-rate"));
+        }
+        Ok(())
+    }
+
+    /// Tells a client that typed plaintext at a TLS port what is wrong, in
+    /// the only words it can read (plaintext), and logs it.
+    pub fn refuse_plaintext(&self, stream: &Stream, peer: std::net::SocketAddr) {
+        log_limited!(self.logs.refused, info, "{peer}: plaintext on a TLS port, closed");
+        let ko = Ko::new(Code::BadRequest, "this port speaks TLS: connect with TLS (wachat --tls or --ca)");
+        stream.refuse_plaintext(&Reply::Ko(ko).to_string());
+    }
+}

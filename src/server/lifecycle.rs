@@ -1,0 +1,201 @@
+//! [`Server`]: a running `wachat serve`, from its start (the store, the
+//! router and the threads wired together into a [`Ctx`]) to its shutdown.
+//!
+//! [`Server::start`] takes listeners that are already bound, so tests bind
+//! port 0 and never collide. [`Server::shutdown`] stops in this order: stop
+//! accepting, say `BYE:SHUTDOWN` on every receive connection, stop reading
+//! new requests, let in-flight requests finish, then let the store write
+//! the last batch and a checkpoint.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::base::Base;
+use super::{
+    Alone, Config, Ctx, Nodes, auth, call_relay, closer, default_burst, devices, files, listener, log_limit,
+    operator, p2p, presence, throttle,
+};
+use crate::error::Result;
+use crate::protocol::Bye;
+use crate::router::Router;
+use crate::store::{Backend, Hasher, LocalStore, Store};
+
+/// What a cluster node gives the server in place of the local store: its
+/// backend (handed the router, to deliver through it) and its [`Nodes`].
+pub type Storage = (Arc<dyn Backend>, Arc<dyn Nodes>);
+
+/// A running server.
+pub struct Server {
+    ctx: Arc<Ctx>,
+    send_addr: SocketAddr,
+    recv_addr: SocketAddr,
+    accept_threads: Vec<JoinHandle<()>>,
+    /// Listeners started next to the two ports (the web port): woken and
+    /// joined at shutdown like the two accept loops.
+    more_listeners: Vec<SocketAddr>,
+    /// Tells presence changes held back by their limit (see `presence`).
+    presence_timer: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Loads the data directory and starts accepting on both listeners.
+    pub fn start(send: TcpListener, recv: TcpListener, config: Config) -> Result<Server> {
+        let options = crate::store::StoreOptions { fsync: config.fsync, ..config.store.clone() };
+        let data_dir = config.data_dir.clone();
+        Self::start_with(send, recv, config, move |router| {
+            // The store hands the events of every durable batch to the
+            // router; it knows nothing else of it.
+            let deliver = {
+                let router = router.clone();
+                Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
+            };
+            let backend = LocalStore::open(&data_dir, options, deliver)?;
+            Ok((Arc::new(backend), Arc::new(Alone)))
+        })
+    }
+
+    /// Starts a server on storage that `open` makes, given the router
+    /// (a cluster node: `cluster::open`).
+    pub fn start_with(
+        send: TcpListener,
+        recv: TcpListener,
+        config: Config,
+        open: impl FnOnce(&Arc<Router>) -> Result<Storage>,
+    ) -> Result<Server> {
+        let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
+        let router = Arc::new(Router::default());
+        let (backend, nodes) = open(&router)?;
+        let file_store = backend.file_store(); // 1.2: a cluster's files are in its database
+        let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
+        let requests =
+            (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
+        let address_rate = config.address_rate;
+        let address_requests = (config.rate > 0.0 && address_rate > 0.0)
+            .then(|| throttle::Throttle::new(default_burst(address_rate), address_rate));
+        let config_max_connections = config.max_connections;
+        let devices =
+            devices::Devices::start(config.data_dir.clone(), config.max_devices, config.device_days)
+                .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
+        if let Some(shared) = nodes.shared_devices() {
+            devices.share(shared);
+        }
+        let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);
+        let files = files::open(&config.data_dir, config.files, file_store)?;
+        let ctx = Arc::new(Ctx {
+            auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
+            base: Base { files, config, store, router, nodes },
+            p2p_ports: p2p::Ports::default(),
+            devices,
+            presence,
+            requests,
+            address_requests,
+            connections: Arc::default(),
+            logs: log_limit::Logs::default(),
+            closer: closer::Closer::start(closer::max_lingering(config_max_connections))
+                .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
+            shutting_down: AtomicBool::new(false),
+        });
+        let server = Arc::downgrade(&ctx);
+        let presence_timer = presence_timer
+            .start(move |user| {
+                let Some(ctx) = server.upgrade().filter(|ctx| !ctx.shutting_down()) else { return false };
+                ctx.presence.settle(&ctx, user);
+                true
+            })
+            .map_err(|e| crate::error::Error::io("starting the presence timer", e))?;
+        operator::start(Arc::downgrade(&ctx))
+            .map_err(|e| crate::error::Error::io("starting the operator thread", e))?;
+        call_relay::start(Arc::downgrade(&ctx))
+            .map_err(|e| crate::error::Error::io("starting the calls timer", e))?;
+        let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
+        let accept_threads = vec![
+            listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
+            listener::spawn_accept_loop(recv, ctx.clone(), listener::Port::Receive)?,
+        ];
+        Ok(Server {
+            ctx,
+            send_addr,
+            recv_addr,
+            accept_threads,
+            more_listeners: Vec::new(),
+            presence_timer: Some(presence_timer),
+        })
+    }
+
+    pub fn send_addr(&self) -> SocketAddr {
+        self.send_addr
+    }
+
+    pub fn recv_addr(&self) -> SocketAddr {
+        self.recv_addr
+    }
+
+    /// What the handlers share, for a listener started next to the two
+    /// ports (the web port: `web::spawn`).
+    pub fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// Adopts the accept thread of a listener on `addr`, which stops when
+    /// it finds the server shutting down after an `accept`: shutdown wakes
+    /// it with a connection and joins it.
+    pub fn adopt_listener(&mut self, addr: SocketAddr, thread: JoinHandle<()>) {
+        self.more_listeners.push(addr);
+        self.accept_threads.push(thread);
+    }
+
+    /// Stops the server gracefully (see the module documentation).
+    pub fn shutdown(mut self) {
+        log::info!("shutting down");
+        self.ctx.shutting_down.store(true, Ordering::SeqCst);
+        // Wake each accept loop, blocked in accept(), with a connection.
+        for &addr in [self.send_addr, self.recv_addr].iter().chain(&self.more_listeners) {
+            let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
+        }
+        for thread in self.accept_threads.drain(..) {
+            let _ = thread.join();
+        }
+        // Everyone online goes offline now: their last seen, before the
+        // store takes its last batch (their handlers may end after it).
+        let now = crate::store::now_ms();
+        for user in self.ctx.router.online_users() {
+            self.ctx.store.note_offline(user, now);
+        }
+        let online: Vec<_> =
+            self.ctx.router.online_users().into_iter().flat_map(|u| self.ctx.router.outlets(u)).collect();
+        self.ctx.devices.stop(&online);
+        self.ctx.router.close_all(Bye::Shutdown);
+        self.ctx.presence.stop();
+        if let Some(timer) = self.presence_timer.take() {
+            let _ = timer.join();
+        }
+        // Stop reading requests; let those in progress finish.
+        self.ctx.connections.stop_reading(SHUTDOWN_GRACE);
+        // The other nodes hear that this one's sessions ended.
+        self.ctx.nodes.stop();
+        // Writes the last batch and a last checkpoint.
+        self.ctx.store.stop();
+        log::info!("stopped");
+    }
+}
+
+/// The address to connect to in order to reach a listener bound to `addr`
+/// (a listener on 0.0.0.0 is reached on 127.0.0.1).
+fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    addr
+}
+
+/// How long shutdown waits for the requests in progress, twice: once
+/// before it cuts off clients that do not read their replies, once after.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
