@@ -64,6 +64,7 @@ pub mod disabled;
 pub mod disk;
 pub mod export;
 pub mod files;
+pub mod ids;
 pub mod invites;
 pub mod local;
 pub mod lock;

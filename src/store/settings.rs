@@ -59,7 +59,7 @@
 
 use std::collections::BTreeMap;
 
-use super::state::UserId;
+use super::ids::UserId;
 use crate::protocol::{Code, Ko};
 
 /// Most bytes of a setting's key (a folded chat name is at most 33; a

@@ -35,7 +35,7 @@
 //! keeps two marks — "its first N messages are delivered / read" — and a
 //! message's state is where its number (`dord`) stands against them.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 pub use inbox::{Batch, Delivery, Inbox, Pushed, Queued, Run};
@@ -46,18 +46,7 @@ use super::record::message::{Link, NO_POS, Pos};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, ChatLine, RoomLine};
 
-/// Index of an account in [`State::users`].
-pub type UserId = usize;
-
-/// A map keyed by numbers the server assigns (user ids, pairs of them),
-/// which a client cannot choose: hashed with foldhash (seeded per
-/// process), not std's SipHash, whose resistance to chosen keys costs
-/// ~200 instructions a lookup, ~12 of them a message (docs/BENCHMARKS.md).
-/// Names, which clients choose, stay in std's maps.
-pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
-/// The set of [`IdMap`].
-pub type IdSet<K> = HashSet<K, foldhash::fast::RandomState>;
+pub use super::ids::{IdMap, IdSet, UserId};
 /// Index of a room in the state's table of rooms.
 pub type RoomId = usize;
 
