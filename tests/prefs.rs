@@ -184,7 +184,7 @@ fn blocks_and_preferences_survive_a_crash() {
 fn a_client_of_1_0_knows_none_of_it_and_gets_bad_request() {
     // The requests are 1.2's: the grammar refuses what it does not know
     // with a readable reason, and a 1.0 receive connection is never sent
-    // the events (`Event::since`, tested in src/protocol/event.rs).
+    // the events (`Event::since`, tested in src/protocol/event/mod.rs).
     let server = TestServer::start();
     server.register(&["ana"]);
     let mut ana = server.login_send("ana", "pw-ana");

@@ -4,7 +4,7 @@
 //! lines of a `ROOMINFO` reply ([`RoomInfoLine`](super::RoomInfoLine)) are in
 //! [`room_info`](super::room_info), beside it.
 //!
-//! Kept apart from `request.rs` and `event.rs`, which only hand a frame
+//! Kept apart from `request/mod.rs` and `event/mod.rs`, which only hand a frame
 //! whose first word is one of these over to here: ten requests and ten
 //! events that share one shape (`<WORD>:<#room>:…`) read better together.
 //!

@@ -1,6 +1,6 @@
 //! Known (account, address) pairs: where each account has logged in
 //! before, and with which password, so that a neighbour's failures cannot
-//! lock a user out (see `auth.rs`, attack 6 of issue 25).
+//! lock a user out (see `auth/mod.rs`, attack 6 of issue 25).
 //!
 //! A lab shares one address (a NAT). A stranger there who guesses bob's
 //! password empties the bucket of the pair (bob, lab address), the very

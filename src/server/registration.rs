@@ -1,7 +1,7 @@
 //! Who may create an account (`serve --registration open|invite|closed`),
 //! and `REDEEM` (protocol 1.2), registering with an invite code.
 //!
-//! The registration caps of `auth.rs` (60 new accounts per address, 600
+//! The registration caps of `auth/mod.rs` (60 new accounts per address, 600
 //! overall) bound what a flood of `REGISTER`s costs, but a cap shared by
 //! everyone is a switch one attacker flips for everyone: issue 25 used up
 //! the global one in 0.3 s, after which no classmate could register. So a

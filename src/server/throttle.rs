@@ -2,7 +2,7 @@
 //!
 //! Every limit on what a client may make the server do is one of these:
 //! requests per user (`--rate`) and per address (`--address-rate`), failed logins per account and address,
-//! registrations per address and overall (see `auth.rs`). A request takes
+//! registrations per address and overall (see `auth/mod.rs`). A request takes
 //! its tokens *before* the work is done, and an empty bucket answers
 //! `KO:RATE_LIMITED` at once, without doing it: so a throttled `LOGIN`
 //! hashes nothing, and many connections from one address cannot all start
@@ -107,7 +107,7 @@ impl<K: Hash + Eq> Throttle<K> {
     }
 
     /// True if `key`'s bucket is full: it took nothing lately, or has
-    /// refilled since (a registration's "fresh address", `auth.rs`).
+    /// refilled since (a registration's "fresh address", `auth/mod.rs`).
     pub fn is_full(&self, key: &K) -> bool {
         self.available(key) >= self.capacity
     }

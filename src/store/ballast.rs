@@ -3,7 +3,7 @@
 //! CockroachDB keeps one for the same reason).
 //!
 //! Why. The single server applies a batch's records to its state before
-//! the group commit writes them (`local/committer.rs`). A write that
+//! the group commit writes them (`local/committer/mod.rs`). A write that
 //! meets a full disk cannot refuse them without undoing them in memory,
 //! together with every record applied after them that builds on their
 //! positions; and answering `KO` while keeping them would be a lie the

@@ -34,11 +34,11 @@ use crate::protocol::{Code, Ko};
 
 /// The fewest characters a new account's password may have, on both
 /// sides: the server refuses a shorter one over the network (`REGISTER`,
-/// and `LOGIN` with `--auto-register`, in `server/auth.rs`) with
+/// and `LOGIN` with `--auto-register`, in `server/auth/mod.rs`) with
 /// `KO:BAD_REQUEST` (protocol 1.2), and `wachat` asks again before it
 /// sends one (`wachat users add`, the teacher's tool on the server's own
 /// machine, is not held to it). Six, not more: guessing is throttled
-/// per account and per address (`server/auth.rs`) and only argon2 hashes
+/// per account and per address (`server/auth/mod.rs`) and only argon2 hashes
 /// are stored, so what matters online is that a password is not one
 /// letter or a name's initials; and six keeps the protocol's own
 /// examples (`REGISTER:ana::secret`) and every v1 client's valid.

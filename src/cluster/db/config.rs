@@ -1,6 +1,6 @@
 //! What `--store` says ([`parse_store`]): the hosts of a cluster's
 //! database, one configuration each, with the deadlines every connection
-//! to them keeps (`db.rs` makes and pools the connections).
+//! to them keeps (`db/mod.rs` makes and pools the connections).
 
 use std::str::FromStr;
 use std::time::Duration;

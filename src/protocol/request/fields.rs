@@ -2,7 +2,7 @@
 //! name, a device, a message id, a chat, a room, a password, an email, the
 //! words of a search. Every check answers `KO:BAD_REQUEST` with a reason
 //! that names what was wrong, so that a family's grammar (the end of
-//! `request.rs`) reads as a list of fields and nothing else. And what a
+//! `request/mod.rs`) reads as a list of fields and nothing else. And what a
 //! `SEARCH` looks through, its [`Scope`].
 
 use std::fmt;

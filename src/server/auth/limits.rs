@@ -1,4 +1,4 @@
-//! The buckets of `LOGIN`, `PAIR` and `REGISTER` (see `auth.rs`'s module
+//! The buckets of `LOGIN`, `PAIR` and `REGISTER` (see `auth/mod.rs`'s module
 //! documentation for what each stops): failed attempts per pair, account
 //! and address, for passwords and for link codes apart; a known pair's
 //! second chances; and the caps of new accounts, with the reserve of

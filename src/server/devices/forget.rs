@@ -1,6 +1,6 @@
 //! 1.2 `DELACCOUNT` (`server::accounts`): a deleted account's devices
 //! are forgotten, every one, tokens and positions with them. In a file of
-//! its own, as the cluster's side (`shared.rs`) is, keeping `devices.rs`
+//! its own, as the cluster's side (`shared.rs`) is, keeping `devices/mod.rs`
 //! under 500 lines.
 
 use std::sync::Arc;

@@ -11,7 +11,7 @@
 //! checks them against docs/PROTOCOL.md, and shows them in
 //! docs/CONTRIBUTING.md).
 //!
-//! The exhaustive `match` on the words stays in `protocol/request.rs`
+//! The exhaustive `match` on the words stays in `protocol/request/mod.rs`
 //! (`Request::parse` and `Display`): there the compiler checks the
 //! grammar, and a request without a row is caught by `tests/requests.rs`
 //! instead of a second match here kept in step with the first by hand.
@@ -19,7 +19,7 @@
 //! # Adding a request
 //!
 //! 1. Its grammar: a variant of `protocol::Request`, with `parse` and
-//!    `Display` (`src/protocol/request.rs`), documented in
+//!    `Display` (`src/protocol/request/mod.rs`), documented in
 //!    `docs/PROTOCOL.md` with its version mark (**1.2**).
 //! 2. A file here, `<request>.rs`: its row (built from `row.rs`'s types)
 //!    with its handler,

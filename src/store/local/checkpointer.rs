@@ -4,7 +4,7 @@
 //! checkpoint interval, or at shutdown), takes a snapshot of the state
 //! under its lock (sharing what is big, see `checkpoint::snapshot`),
 //! formats it without the lock, waits until the log is durable up to that
-//! point (the group commit, `committer.rs`), and writes the file outside
+//! point (the group commit, `committer/mod.rs`), and writes the file outside
 //! every lock. Then retention (`--retain`) removes the log segments that
 //! neither the older kept checkpoint nor an undelivered event needs.
 

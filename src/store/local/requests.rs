@@ -9,7 +9,7 @@
 //! Six hand on to `Inner` in a line or two, each for a reason: `send` (the
 //! `MSG` path is `send.rs`'s), `read` (finding the message a receipt
 //! names is `read_receipt.rs`'s), `wait` and `when_durable` (the group
-//! commit is `committer.rs`'s), `history` (`reads.rs`), `stop` (`Drop`
+//! commit is `committer/mod.rs`'s), `history` (`reads.rs`), `stop` (`Drop`
 //! too).
 
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! path, in order ([`Inner::send_one`]): a resend gets its first `OK`; the
 //! recipient is found and `meaning::send` says whether this user may send
 //! it ([`Inner::recipient`]); the record is committed to the pending
-//! batch, which the group commit (`committer.rs`) writes, fsyncs and
+//! batch, which the group commit (`committer/mod.rs`) writes, fsyncs and
 //! delivers before the `OK` leaves.
 
 use std::sync::Arc;

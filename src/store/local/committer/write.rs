@@ -2,7 +2,7 @@
 //! append it (new accounts first, then the log), fsync once, and keep
 //! the batch aside if the disk refused it (`Stalled`, written again by
 //! the retries: see the documentation of [`committer`](super)). The
-//! leadership itself, who waits and who is woken, is `committer.rs`'s.
+//! leadership itself, who waits and who is woken, is `committer/mod.rs`'s.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

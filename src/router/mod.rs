@@ -453,5 +453,4 @@ impl Router {
 }
 
 #[cfg(test)]
-#[path = "router_tests.rs"]
 mod tests;

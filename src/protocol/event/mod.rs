@@ -498,5 +498,4 @@ impl fmt::Display for EventReply {
 }
 
 #[cfg(test)]
-#[path = "event/tests.rs"]
 mod tests;
