@@ -89,13 +89,13 @@ enum Say {
     Later(Instant),
 }
 
-/// A session that can be told from another (a `Weak<Outlet>` in the
+/// A receive connection that can be told from another (a `Weak<Outlet>` in the
 /// server: an entry keeps no connection open).
-trait Session {
+trait ReceiveEnd {
     fn same(&self, other: &Self) -> bool;
 }
 
-impl Session for Weak<Outlet> {
+impl ReceiveEnd for Weak<Outlet> {
     fn same(&self, other: &Self) -> bool {
         Weak::ptr_eq(self, other)
     }
@@ -115,7 +115,7 @@ struct Ledger<S> {
     changed: HashMap<UserId, Arc<str>>,
 }
 
-impl<S: Session> Ledger<S> {
+impl<S: ReceiveEnd> Ledger<S> {
     fn new(every: Duration) -> Ledger<S> {
         Ledger {
             pairs: Throttle::new(PRESENCE_BURST, 1.0 / every.as_secs_f64()),
@@ -433,7 +433,7 @@ pub fn announced(room: &str) -> bool {
 mod tests {
     use super::*;
 
-    impl Session for u32 {
+    impl ReceiveEnd for u32 {
         fn same(&self, other: &Self) -> bool {
             self == other
         }
