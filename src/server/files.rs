@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::base::Base;
 use super::config::FileLimits;
+use super::presence;
 use super::replies::Later;
-use super::{Ctx, presence};
 use crate::protocol::files::{self, FileLine, readable_text};
 use crate::protocol::{Chat, Code, Ko, Reply, Text};
 use crate::store::files::{Carrier, FileStore, Files};
@@ -35,44 +35,44 @@ pub fn open(
 
 /// `UPLOAD:<name>:<size>:<sha256>` from `peer`: `OK:<file id>`.
 pub fn upload(
-    ctx: &Ctx,
+    base: &Base,
     (user, owner, peer): (UserId, &str, IpAddr),
     name: &str,
     size: u64,
     sha256: &str,
 ) -> Result<Reply, Ko> {
-    ctx.store.check_room()?; // a full disk refuses a file as it does a `MSG`
-    let quota = ctx.config.store.budget.user_quota;
-    let stored = ctx.store.stored_bytes(user);
+    base.store.check_room()?; // a full disk refuses a file as it does a `MSG`
+    let quota = base.config.store.budget.user_quota;
+    let stored = base.store.stored_bytes(user);
     let address = super::throttle::address_key(peer);
-    ctx.files.upload_from(address, owner, (name, size, sha256), stored, quota).map(Reply::OkWith)
+    base.files.upload_from(address, owner, (name, size, sha256), stored, quota).map(Reply::OkWith)
 }
 
 /// Whether `user` may store one more message: its files count in
 /// `--user-quota` beside its messages (the store counts those alone).
-pub fn check_message(ctx: &Ctx, user: UserId, name: &str) -> Result<(), Ko> {
-    let quota = ctx.config.store.budget.user_quota;
+pub fn check_message(base: &Base, user: UserId, name: &str) -> Result<(), Ko> {
+    let quota = base.config.store.budget.user_quota;
     if quota == 0 {
         return Ok(());
     }
-    ctx.files.check_message(name, ctx.store.stored_bytes(user), quota)
+    base.files.check_message(name, base.store.stored_bytes(user), quota)
 }
 
 /// `PART:<file id>:<offset>:<base64>` from `peer`: `OK:<bytes received
 /// so far>`. The last part of an image costs its uploader's `--rate`
 /// (and its address's) a token per [`THUMBNAIL_MS_A_TOKEN`] of its
-/// thumbnail's making (issue 49), charged after the fact.
+/// thumbnail's making (issue 49), charged after the fact through
+/// `charge` (the asker's rate and its address's).
 pub fn part(
-    ctx: &Ctx,
-    (user, owner, peer): (UserId, &str, IpAddr),
-    file: &str,
-    offset: u64,
-    data: &[u8],
+    base: &Base,
+    (owner, peer): (&str, IpAddr),
+    (file, offset, data): (&str, u64, &[u8]),
+    charge: impl Fn(u32),
 ) -> Result<Reply, Ko> {
-    ctx.store.check_room()?;
+    base.store.check_room()?;
     let address = super::throttle::address_key(peer);
-    let (received, spent) = ctx.files.part_from(Some(address), owner, file, offset, data)?;
-    charge_thumbnail(ctx, user, peer, spent);
+    let (received, spent) = base.files.part_from(Some(address), owner, file, offset, data)?;
+    charge(thumbnail_tokens(spent));
     Ok(Reply::with(received))
 }
 
@@ -80,23 +80,24 @@ pub fn part(
 /// cluster, after the commit it shares with other parts
 /// (`cluster::parts`), while the connection reads on.
 pub fn part_then(
-    ctx: &Ctx,
-    (user, owner, peer): (UserId, &str, IpAddr),
+    base: &Base,
+    (owner, peer): (&str, IpAddr),
     (file, offset, data): (&str, u64, &[u8]),
+    charge: impl Fn(u32),
     then: Later,
 ) {
     let address = super::throttle::address_key(peer);
     let answer = Box::new(move |received: Result<u64, Ko>| then(received.map(Reply::with)));
-    let spent = ctx.files.part_then(Some(address), owner, file, (offset, data), answer);
-    charge_thumbnail(ctx, user, peer, spent);
+    let spent = base.files.part_then(Some(address), owner, file, (offset, data), answer);
+    charge(thumbnail_tokens(spent));
 }
 
-/// Charges `spent` making a thumbnail to `user`'s rate and its address's.
-fn charge_thumbnail(ctx: &Ctx, user: UserId, peer: IpAddr, spent: Duration) {
+/// The tokens `spent` making a thumbnail costs its uploader's `--rate`
+/// and its address's, past the one its `PART` took (`charge` takes none
+/// for 0).
+fn thumbnail_tokens(spent: Duration) -> u32 {
     let tokens = spent.as_millis().div_ceil(THUMBNAIL_MS_A_TOKEN);
-    if tokens > 1 {
-        ctx.charge(user, peer, u32::try_from(tokens - 1).unwrap_or(u32::MAX));
-    }
+    u32::try_from(tokens.saturating_sub(1)).unwrap_or(u32::MAX)
 }
 
 /// Milliseconds of thumbnail making that cost one `--rate` token.
@@ -108,21 +109,21 @@ pub const THUMBNAIL_MS_A_TOKEN: u128 = 5;
 /// (`📎 lab3.pdf (245 KB) <caption>`). Deduplicated by `id` as a `MSG`:
 /// a resend gets the first `OK`.
 pub fn send(
-    ctx: &Ctx,
+    base: &Base,
     (user, from): (UserId, &str),
     to: &Chat,
     id: &str,
     file: &str,
     caption: Option<&Text>,
 ) -> Result<(Reply, Ticket), Ko> {
-    let meta = ctx.files.complete_file(from, file, may_see(ctx, user, from))?;
+    let meta = base.files.complete_file(from, file, may_see(base, user, from))?;
     let text = readable_text(&meta.name, meta.size, caption).map_err(|e| Ko::new(Code::BadRequest, e))?;
     let carrier = Carrier::new(from, &to.to_string(), id);
-    let added = ctx.files.carry(file, carrier)?;
-    let (mut results, ticket) = ctx.store.send(user, &[(to.clone(), id.to_string(), text)]);
+    let added = base.files.carry(file, carrier)?;
+    let (mut results, ticket) = base.store.send(user, &[(to.clone(), id.to_string(), text)]);
     let result = results.pop().unwrap_or_else(|| Err(Ko::new(Code::Internal, "no result")));
     if result.is_err() && added {
-        ctx.files.forget(from, &to.to_string(), id); // never sent: it carries nothing
+        base.files.forget(from, &to.to_string(), id); // never sent: it carries nothing
     }
     result.map(|accepted| (Reply::with(accepted), ticket))
 }
@@ -130,8 +131,8 @@ pub fn send(
 /// `FETCH:<file id>:<offset>`: `OK:<base64>` of the next part, `OK:` at
 /// the end; `KO:UNKNOWN_FILE` for a file no message `reader` may read
 /// carries (the same answer as for no file at all: ids are not probed).
-pub fn fetch(ctx: &Ctx, user: UserId, reader: &str, file: &str, offset: u64) -> Result<Reply, Ko> {
-    let bytes = ctx.files.fetch(reader, file, offset, may_see(ctx, user, reader))?;
+pub fn fetch(base: &Base, user: UserId, reader: &str, file: &str, offset: u64) -> Result<Reply, Ko> {
+    let bytes = base.files.fetch(reader, file, offset, may_see(base, user, reader))?;
     Ok(Reply::OkWith(files::encode(&bytes)))
 }
 
@@ -142,7 +143,7 @@ pub fn fetch(ctx: &Ctx, user: UserId, reader: &str, file: &str, offset: u64) -> 
 /// direct chat, `chat` is the other user: the message went to `reader`
 /// if the other user wrote it, else to the other user.
 pub fn file_of(
-    ctx: &Ctx,
+    base: &Base,
     user: UserId,
     reader: &str,
     chat: &Chat,
@@ -155,7 +156,7 @@ pub fn file_of(
         Chat::User(other) => other.clone(),
     };
     let carrier = Carrier::new(from, &to, id);
-    let info = ctx.files.file_of(reader, &carrier, may_see(ctx, user, reader))?;
+    let info = base.files.file_of(reader, &carrier, may_see(base, user, reader))?;
     Ok(Reply::OkWith(info.to_string()))
 }
 
@@ -163,17 +164,17 @@ pub fn file_of(
 /// member of its room, or its author or recipient (not a later account
 /// of a deleted one's name: `Carrier::is_party`). The one rule of
 /// `FETCH` and `FILEOF` (with `store::files::may_fetch`).
-fn may_see<'a>(ctx: &'a Ctx, user: UserId, reader: &'a str) -> impl Fn(&Carrier) -> bool + 'a {
+fn may_see<'a>(base: &'a Base, user: UserId, reader: &'a str) -> impl Fn(&Carrier) -> bool + 'a {
     move |c: &Carrier| match c.to.strip_prefix('#') {
-        Some(room) => presence::is_member(ctx, user, room),
+        Some(room) => presence::is_member(base, user, room),
         None => c.is_party(reader),
     }
 }
 
 /// `FILES`: a line per complete file of `owner` and message of its that
 /// carries it (a file no message carries: one line, `<to>` and `<id>` empty).
-pub fn list(ctx: &Ctx, owner: &str) -> Result<Reply, Ko> {
-    lines(&ctx.files, owner)
+pub fn list(base: &Base, owner: &str) -> Result<Reply, Ko> {
+    lines(&base.files, owner)
 }
 
 /// The lines of `FILES` for `owner`, from `files` (also the export's).

@@ -2,14 +2,28 @@
 //! server's [`Base`] (the store, the config, and through `relay` the
 //! users online here and on a cluster's other nodes), and where its reply
 //! goes. Not the connection's internals (its socket, its buffers, the
-//! `MSG`s it gathered) and not the whole `Ctx` (the limits, the devices,
-//! the connections): a request served through it cannot touch them. A
-//! row made with [`Row::asking`](super::row::Row::asking) has such a
-//! handler; the requests that need more of their connection take the
-//! `Session`, and `mod.rs` says why for each kind.
+//! `MSG`s it gathered) and not the whole `Ctx` (the devices, the
+//! connections, the limits' tables): a request served through it cannot
+//! touch them. What a request needs beyond the base is one narrow method
+//! each, below, which says what it reaches and no more: the asker's
+//! address's `--rate` for work known once done ([`Asking::charge`]) and
+//! the address itself, a reply written later ([`Asking::reply_later`]),
+//! the `MSG`s gathered before a request that stores one
+//! ([`Asking::store_gathered_msgs`]), the
+//! members to tell once a room's change is on disk
+//! ([`Asking::tell_members_when_durable`]), how many accounts the
+//! address may still register ([`Asking::new_accounts_left`]) and the P2P
+//! ports ([`Asking::p2p_ports`]). A row made with
+//! [`Row::asking`](super::row::Row::asking) has such a handler; the
+//! requests that need more of their connection take the `Session`, and
+//! `mod.rs` says why for each kind.
+
+use std::net::IpAddr;
 
 use crate::protocol::{Ko, Reply, Request};
 use crate::server::base::Base;
+use crate::server::p2p::Ports;
+use crate::server::replies::Later;
 use crate::server::session::{Flow, Session, Who};
 use crate::store::Ticket;
 
@@ -51,5 +65,57 @@ impl<'s, 'a> Asking<'s, 'a> {
     /// [`not_served`]).
     pub fn not_served(self, request: &Request) -> Flow {
         not_served(self.session, request)
+    }
+
+    /// Takes `tokens` more from the asker's `--rate` and its address's
+    /// `--address-rate`, for work whose size was known once done (what a
+    /// `SEARCH` or a `STARRED` read): `Ctx::charge`.
+    pub fn charge(&self, tokens: u32) {
+        (self.charger())(tokens);
+    }
+
+    /// [`Asking::charge`] as a function of its own, for work that ends
+    /// after the reply's place is kept ([`Asking::reply_later`]).
+    pub fn charger(&self) -> impl Fn(u32) + use<'a> {
+        let (ctx, user, peer) = (self.session.ctx, self.who.id, self.session.peer.ip());
+        move |tokens| ctx.charge(user, peer, tokens)
+    }
+
+    /// The address the request comes from, for what is counted per
+    /// address (an upload's parts).
+    pub fn address(&self) -> IpAddr {
+        self.session.peer.ip()
+    }
+
+    /// Keeps the reply's place in the output and hands `start` what
+    /// writes it there once the request is done, while the connection
+    /// reads on (`Session::reply_later`: a cluster's `PART`).
+    pub fn reply_later(self, start: impl FnOnce(Later)) -> Flow {
+        self.session.reply_later(start)
+    }
+
+    /// Hands the `MSG`s this connection gathered before the request to
+    /// the store, so that a message the request stores (a `FILE`) comes
+    /// after them, as its place among the requests says.
+    pub fn store_gathered_msgs(&mut self) {
+        self.session.send_msgs();
+    }
+
+    /// Tells `room`'s members that the asker `joined` it (or left it),
+    /// with `JOINED`/`LEFT` and 1.1's `MEMBER`, once the change is on
+    /// disk: at the session's next `settle` (`presence::tell_members`).
+    pub fn tell_members_when_durable(&mut self, room: String, joined: bool) {
+        self.session.member_changes.push((room, joined));
+    }
+
+    /// How many accounts the asker's address may still `REGISTER` now
+    /// (`None`: no limit, `--exempt`), from the login limits.
+    pub fn new_accounts_left(&self) -> Option<u32> {
+        self.session.ctx.auth.new_accounts_left(self.session.peer.ip())
+    }
+
+    /// The ports users accept direct chats on (`P2P`, `PEER`).
+    pub fn p2p_ports(&self) -> &'a Ports {
+        &self.session.ctx.p2p_ports
     }
 }

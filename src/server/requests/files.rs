@@ -6,59 +6,59 @@
 
 use crate::protocol::{Chat, Request, Text};
 use crate::server::files;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::not_served::not_served;
+use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
 /// Each costs one token: a `PART` or a `FETCH` moves at most 12,000
 /// bytes, so the default `--address-rate` (200/s) lets one address move
 /// about 2.4 MB/s.
-pub(super) const UPLOAD: Row = Row::new(&["UPLOAD"], Version::V1_2, Kind::Stored, serve);
+pub(super) const UPLOAD: Row = Row::asking(&["UPLOAD"], Version::V1_2, Kind::Stored, serve);
 
-pub(super) const PART: Row = Row::new(&["PART"], Version::V1_2, Kind::Stored, serve);
+pub(super) const PART: Row = Row::asking(&["PART"], Version::V1_2, Kind::Stored, serve);
 
-pub(super) const FILE: Row = Row::new(&["FILE"], Version::V1_2, Kind::Stored, serve);
+pub(super) const FILE: Row = Row::asking(&["FILE"], Version::V1_2, Kind::Stored, serve);
 
-pub(super) const FETCH: Row = Row::new(&["FETCH"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const FETCH: Row = Row::asking(&["FETCH"], Version::V1_2, Kind::Ephemeral, serve);
 
 /// `FILEOF`: the file a message carries, a lookup as cheap as a `FETCH`.
-pub(super) const FILEOF: Row = Row::new(&["FILEOF"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const FILEOF: Row = Row::asking(&["FILEOF"], Version::V1_2, Kind::Ephemeral, serve);
 
 /// `FILES`: your files, for `wachat export`.
-pub(super) const FILES: Row = Row::new(&["FILES"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const FILES: Row = Row::asking(&["FILES"], Version::V1_2, Kind::Ephemeral, serve);
 
-/// Serves one of the six: one handler for the family, whose arms share
-/// the asker's triple.
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let ctx = s.ctx;
+/// Serves one of the six: one handler for the family.
+fn serve(a: Asking, request: Request) -> Flow {
+    let (base, who) = (a.base, a.who);
     match request {
         Request::Upload { name, size, sha256 } => {
-            s.reply(files::upload(ctx, (who.id, who.name, s.peer.ip()), &name, size, &sha256))
+            let uploaded = files::upload(base, (who.id, who.name, a.address()), &name, size, &sha256);
+            a.reply(uploaded)
         }
         // On a cluster the part's commit is shared (`cluster::parts`):
         // its reply keeps its place while the next parts are read.
-        Request::Part { file, offset, data } if ctx.files.parts_later() => {
-            let peer = s.peer.ip();
-            s.reply_later(|then| {
-                files::part_then(ctx, (who.id, who.name, peer), (&file, offset, &data), then)
-            })
+        Request::Part { file, offset, data } if base.files.parts_later() => {
+            let (asker, charge) = ((who.name, a.address()), a.charger());
+            a.reply_later(|then| files::part_then(base, asker, (&file, offset, &data), charge, then))
         }
         Request::Part { file, offset, data } => {
-            s.reply(files::part(ctx, (who.id, who.name, s.peer.ip()), &file, offset, &data))
+            let parted = files::part(base, (who.name, a.address()), (&file, offset, &data), a.charger());
+            a.reply(parted)
         }
-        Request::File { to, id, file, caption } => send(s, who, &to, &id, &file, caption.as_ref()),
-        Request::Fetch { file, offset } => s.reply(files::fetch(ctx, who.id, who.name, &file, offset)),
+        Request::File { to, id, file, caption } => send(a, &to, &id, &file, caption.as_ref()),
+        Request::Fetch { file, offset } => a.reply(files::fetch(base, who.id, who.name, &file, offset)),
         Request::FileOf { chat, from, id } => {
-            s.reply(files::file_of(ctx, who.id, who.name, &chat, &from, &id))
+            a.reply(files::file_of(base, who.id, who.name, &chat, &from, &id))
         }
-        Request::Files => s.reply(files::list(ctx, who.name)),
-        other => not_served(s, &other),
+        Request::Files => a.reply(files::list(base, who.name)),
+        other => a.not_served(&other),
     }
 }
 
 /// `FILE`: a message as `MSG` is, once the `MSG`s before it are stored.
-fn send(s: &mut Session, who: Who, to: &Chat, id: &str, file: &str, caption: Option<&Text>) -> Flow {
-    s.send_msgs();
-    s.reply_durable(files::send(s.ctx, (who.id, who.name), to, id, file, caption))
+fn send(mut a: Asking, to: &Chat, id: &str, file: &str, caption: Option<&Text>) -> Flow {
+    a.store_gathered_msgs();
+    let sent = files::send(a.base, (a.who.id, a.who.name), to, id, file, caption);
+    a.reply_durable(sent)
 }

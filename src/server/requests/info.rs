@@ -6,15 +6,16 @@
 use crate::protocol::{InfoLine, MAX_HISTORY, MAX_TEXT, Request};
 use crate::server::Config;
 use crate::server::registration::Registration;
-use crate::server::session::{Flow, Session, Who, listing};
+use crate::server::session::{Flow, listing};
 
+use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["INFO"], Version::V1_2, Kind::Ephemeral, serve);
+pub(super) const ROW: Row = Row::asking(&["INFO"], Version::V1_2, Kind::Ephemeral, serve);
 
-fn serve(s: &mut Session, _: Who, _: Request) -> Flow {
-    let left = s.ctx.auth.new_accounts_left(s.peer.ip());
-    s.reply(Ok(listing(info(&s.ctx.config, left))))
+fn serve(a: Asking, _: Request) -> Flow {
+    let lines = info(&a.base.config, a.new_accounts_left());
+    a.reply(Ok(listing(lines)))
 }
 
 /// The listing of `INFO`, in the order of [`crate::protocol::info::KEYS`];

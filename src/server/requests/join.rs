@@ -3,19 +3,19 @@
 
 use crate::protocol::{Reply, Request};
 use crate::server::presence;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::not_served::not_served;
+use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["JOIN"], Version::V1_0, Kind::Stored, serve);
+pub(super) const ROW: Row = Row::asking(&["JOIN"], Version::V1_0, Kind::Stored, serve);
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Join { room } = request else { return not_served(s, &request) };
-    let changes = !presence::is_member(s.ctx, who.id, &room);
-    let joined = s.ctx.store.join(who.id, &room);
+fn serve(mut a: Asking, request: Request) -> Flow {
+    let Request::Join { room } = request else { return a.not_served(&request) };
+    let changes = !presence::is_member(a.base, a.who.id, &room);
+    let joined = a.base.store.join(a.who.id, &room);
     if joined.is_ok() && changes {
-        s.member_changes.push((room, true));
+        a.tell_members_when_durable(room, true);
     }
-    s.reply_durable(joined.map(|ticket| (Reply::Ok, ticket)))
+    a.reply_durable(joined.map(|ticket| (Reply::Ok, ticket)))
 }

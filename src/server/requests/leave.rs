@@ -2,18 +2,18 @@
 //! (`LEFT`, 1.1's `MEMBER`) once the record is on disk.
 
 use crate::protocol::{Reply, Request};
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::not_served::not_served;
+use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["LEAVE"], Version::V1_0, Kind::Stored, serve);
+pub(super) const ROW: Row = Row::asking(&["LEAVE"], Version::V1_0, Kind::Stored, serve);
 
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Leave { room } = request else { return not_served(s, &request) };
-    let left = s.ctx.store.leave(who.id, &room);
+fn serve(mut a: Asking, request: Request) -> Flow {
+    let Request::Leave { room } = request else { return a.not_served(&request) };
+    let left = a.base.store.leave(a.who.id, &room);
     if left.is_ok() {
-        s.member_changes.push((room, false));
+        a.tell_members_when_durable(room, false);
     }
-    s.reply_durable(left.map(|ticket| (Reply::Ok, ticket)))
+    a.reply_durable(left.map(|ticket| (Reply::Ok, ticket)))
 }

@@ -40,20 +40,21 @@
 //! A row made with `Row::asking` gives its handler an `Asking`
 //! (`asking.rs`): who asks, the server's `Base` (the store, the config,
 //! the relay to users here and on other nodes) and the reply sink, not
-//! the connection nor the whole `Ctx`. So are served 19 of the 33 files'
-//! requests: the reads (`READ`, `HISTORY`, `CHATS`, `ROOMS`, `USERS`,
-//! `SERVER`, `PING`, `LASTSEEN`, `MEMBERS`, `ROOMINFO`), `TYPING`, the
-//! message actions (`REPLY`, `EDIT`, `DELETE`, `REACT`), moderation, and
-//! the settings (`ARCHIVE`, `BLOCK`, `NOTIFY`, `PIN`, their listings).
-//! The others take the `Session` (`Row::new`), each for what only it
-//! has: `msg.rs` gathers into the session's burst (one store call, one
-//! fsync for many); `login.rs`, `devices.rs`, `quit.rs`, `passwd.rs`,
-//! `delaccount.rs` and `call.rs` need the connection itself (its device,
-//! its number, closing it); `join.rs` and `leave.rs` leave the members to
-//! tell once on disk; `files.rs`, `search.rs` and `star.rs` charge the
-//! address's `--rate` for work known once done, and `files.rs` writes
-//! replies later; `info.rs` and `p2p.rs` read parts of the `Ctx` beyond
-//! the base (the login limits, the P2P ports).
+//! the connection nor the whole `Ctx`; what a request needs beyond the
+//! base is one narrow method of it each (charging the address's `--rate`
+//! for work known once done, a reply written later, the `MSG`s gathered
+//! before a `FILE` stored first, telling a room's members once its change
+//! is on disk, the address's registrations left, the P2P ports). So are
+//! served 26 of the 33 files' requests: the reads (`READ`, `HISTORY`,
+//! `CHATS`, `ROOMS`, `USERS`, `SERVER`, `PING`, `LASTSEEN`, `MEMBERS`,
+//! `ROOMINFO`, `INFO`), `TYPING`, `JOIN` and `LEAVE`, `P2P` and `PEER`,
+//! `SEARCH`, the stars, the files, the message actions (`REPLY`, `EDIT`,
+//! `DELETE`, `REACT`), moderation, and the settings (`ARCHIVE`, `BLOCK`,
+//! `NOTIFY`, `PIN`, their listings). The other 7 take the `Session`
+//! (`Row::new`), each for what only it has: `msg.rs` gathers into the
+//! session's burst (one store call, one fsync for many); `login.rs`,
+//! `devices.rs`, `quit.rs`, `passwd.rs`, `delaccount.rs` and `call.rs`
+//! need the connection itself (its device, its number, closing it).
 //!
 //! Three places on this side, two of them one line each (there were four:
 //! a `match` arm here as well). `tests/requests.rs` fails until every

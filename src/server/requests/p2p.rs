@@ -4,30 +4,31 @@
 
 use crate::protocol::{Reply, Request};
 use crate::server::p2p;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::Flow;
 
-use super::not_served::not_served;
+use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const P2P: Row = Row::new(&["P2P"], Version::V1_0, Kind::Ephemeral, announce);
+pub(super) const P2P: Row = Row::asking(&["P2P"], Version::V1_0, Kind::Ephemeral, announce);
 
-pub(super) const PEER: Row = Row::new(&["PEER"], Version::V1_0, Kind::Ephemeral, introduce);
+pub(super) const PEER: Row = Row::asking(&["PEER"], Version::V1_0, Kind::Ephemeral, introduce);
 
-/// `P2P:<port>`: `who` accepts direct chats on `port`.
-fn announce(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::P2p { port } = request else { return not_served(s, &request) };
-    if s.ctx.config.tls.is_some() {
-        return s.refuse(p2p::not_with_tls());
+/// `P2P:<port>`: the asker accepts direct chats on `port`.
+fn announce(a: Asking, request: Request) -> Flow {
+    let Request::P2p { port } = request else { return a.not_served(&request) };
+    if a.base.config.tls.is_some() {
+        return a.reply(Err(p2p::not_with_tls()));
     }
-    s.ctx.p2p_ports.announce(s.ctx, who.id, port);
-    s.reply(Ok(Reply::Ok))
+    a.p2p_ports().announce(a.base, a.who.id, port);
+    a.reply(Ok(Reply::Ok))
 }
 
-/// `PEER:<user>`: introduces `who` to `peer`.
-fn introduce(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Peer { user: peer } = request else { return not_served(s, &request) };
-    if s.ctx.config.tls.is_some() {
-        return s.refuse(p2p::not_with_tls());
+/// `PEER:<user>`: introduces the asker to `peer`.
+fn introduce(a: Asking, request: Request) -> Flow {
+    let Request::Peer { user: peer } = request else { return a.not_served(&request) };
+    if a.base.config.tls.is_some() {
+        return a.reply(Err(p2p::not_with_tls()));
     }
-    s.reply(s.ctx.p2p_ports.introduce(s.ctx, who.name, &peer).map(Reply::with))
+    let introduced = a.p2p_ports().introduce(a.base, a.who.name, &peer);
+    a.reply(introduced.map(Reply::with))
 }

@@ -3,15 +3,15 @@
 //! store's (`store::search`), which also says why there is no index.
 
 use crate::protocol::{Chat, Ko, Reply, Request, Scope};
-use crate::server::Ctx;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::Base;
+use crate::server::session::Flow;
 use crate::store::UserId;
 use crate::store::search::{MAX_READ_BYTES, MAX_RESULTS, Query, Searched};
 
-use super::not_served::not_served;
+use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const ROW: Row = Row::new(&["SEARCH"], Version::V1_2, Kind::Ephemeral, serve).costing(row_cost);
+pub(super) const ROW: Row = Row::asking(&["SEARCH"], Version::V1_2, Kind::Ephemeral, serve).costing(row_cost);
 
 /// Most conversations a `SEARCH:*` looks through: the most recent ones.
 pub const MAX_CHATS: usize = 1000;
@@ -57,25 +57,25 @@ fn row_cost(request: &Request) -> u32 {
 }
 
 /// Searches, then charges what the search read past its [`cost`].
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Search { scope, query } = request else { return not_served(s, &request) };
-    s.settle();
-    let searched = search(s.ctx, who.id, &scope, &query);
+fn serve(mut a: Asking, request: Request) -> Flow {
+    let Request::Search { scope, query } = request else { return a.not_served(&request) };
+    a.settle();
+    let searched = search(a.base, a.who.id, &scope, &query);
     if let Ok(found) = &searched {
-        s.ctx.charge(who.id, s.peer.ip(), extra_cost(&scope, found.bytes_read));
+        a.charge(extra_cost(&scope, found.bytes_read));
     }
-    s.reply(searched.map(|found| Reply::listing(found.found)))
+    a.reply(searched.map(|found| Reply::listing(found.found)))
 }
 
 /// The matching messages, newest first, at most [`MAX_RESULTS`], from
 /// conversations `user` is in (a room left is searched no more).
 /// Returns them with the bytes it read, for [`extra_cost`].
-fn search(ctx: &Ctx, user: UserId, scope: &Scope, words: &str) -> Result<Searched, Ko> {
+fn search(base: &Base, user: UserId, scope: &Scope, words: &str) -> Result<Searched, Ko> {
     let chats: Vec<Chat> = match scope {
         Scope::Chat(chat) => vec![chat.clone()],
-        Scope::All => ctx.store.chats(user)?.into_iter().take(MAX_CHATS).map(|line| line.chat).collect(),
+        Scope::All => base.store.chats(user)?.into_iter().take(MAX_CHATS).map(|line| line.chat).collect(),
     };
-    ctx.store.search(user, &chats, &Query::new(words), MAX_RESULTS)
+    base.store.search(user, &chats, &Query::new(words), MAX_RESULTS)
 }
 
 #[cfg(test)]

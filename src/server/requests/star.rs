@@ -24,25 +24,26 @@
 
 use crate::protocol::prefs::star_key as key;
 use crate::protocol::{Chat, Event, Ko, Reply, Request};
+use crate::server::Base;
 use crate::server::relay::relay;
-use crate::server::session::{Flow, Session, Who};
+use crate::server::session::{Flow, Who};
 use crate::store::Backend;
 use crate::store::stars::STAR;
 use crate::store::stars::{starred, visible};
 
-use super::not_served::not_served;
+use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
 /// A `STAR` reads its chat's newest 1,000 messages to find the one
 /// starred: a full `HISTORY`, as a message action.
 pub(super) const ROW: Row =
-    Row::new(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored, serve).costing(star_cost);
+    Row::asking(&["STAR", "UNSTAR"], Version::V1_2, Kind::Stored, serve).costing(star_cost);
 
 /// A `STARRED` reads a chat per star's chat: [`STARRED_COST`] tokens
 /// first, then what it read past them, priced as a `SEARCH`'s reading
 /// (`search::read_cost`, charged once known).
-pub(super) const STARRED: Row =
-    Row::new(&["STARRED"], Version::V1_2, Kind::Ephemeral, list).costing(super::row::tokens::<STARRED_COST>);
+pub(super) const STARRED: Row = Row::asking(&["STARRED"], Version::V1_2, Kind::Ephemeral, list)
+    .costing(super::row::tokens::<STARRED_COST>);
 
 /// What a `STARRED` costs before it runs: an ordinary `SEARCH` of a chat's.
 const STARRED_COST: u32 = 11;
@@ -55,26 +56,27 @@ fn star_cost(request: &Request) -> u32 {
 }
 
 /// `STAR:<chat>:<from>:<id>` (`starred`) or `UNSTAR:…`.
-fn serve(s: &mut Session, who: Who, request: Request) -> Flow {
-    let Request::Star { chat, from, id, starred } = request else { return not_served(s, &request) };
-    s.settle();
-    s.reply(mark(s, who, &chat, &from, &id, starred).map(|()| Reply::Ok))
+fn serve(mut a: Asking, request: Request) -> Flow {
+    let Request::Star { chat, from, id, starred } = request else { return a.not_served(&request) };
+    a.settle();
+    let marked = mark(a.base, a.who, &chat, &from, &id, starred);
+    a.reply(marked.map(|()| Reply::Ok))
 }
 
 /// `STARRED`: the starred messages shown, newest first, as `HISTORY`
 /// lines; then charges what was read past the row's cost.
-fn list(s: &mut Session, who: Who, _: Request) -> Flow {
-    s.settle();
-    let listed = starred(&**s.ctx.store, who.id);
+fn list(mut a: Asking, _: Request) -> Flow {
+    a.settle();
+    let listed = starred(&**a.base.store, a.who.id);
     if let Ok((_, bytes)) = &listed {
-        s.ctx.charge(who.id, s.peer.ip(), super::search::read_cost(*bytes as u64, STARRED_COST));
+        a.charge(super::search::read_cost(*bytes as u64, STARRED_COST));
     }
-    s.reply(listed.map(|(lines, _)| Reply::listing(lines)))
+    a.reply(listed.map(|(lines, _)| Reply::listing(lines)))
 }
 
 /// Stores the change, waits for it to be durable, and tells `who`'s devices.
-fn mark(s: &Session, who: Who, chat: &Chat, from: &str, id: &str, starred: bool) -> Result<(), Ko> {
-    let store: &dyn Backend = &**s.ctx.store;
+fn mark(base: &Base, who: Who, chat: &Chat, from: &str, id: &str, starred: bool) -> Result<(), Ko> {
+    let store: &dyn Backend = &**base.store;
     let (from, ts) = match starred {
         true => {
             let line = visible(store, who.id, chat, from, id)?;
@@ -82,9 +84,9 @@ fn mark(s: &Session, who: Who, chat: &Chat, from: &str, id: &str, starred: bool)
         }
         false => (from.to_string(), None),
     };
-    let ticket = s.ctx.store.set_setting(who.id, &STAR, &key(chat, &from, id), ts.as_deref())?;
+    let ticket = base.store.set_setting(who.id, &STAR, &key(chat, &from, id), ts.as_deref())?;
     store.wait(ticket)?;
     let event = Event::Star { chat: chat.to_string(), from, id: id.to_string(), starred };
-    relay(s.ctx, [who.id], &event);
+    relay(base, [who.id], &event);
     Ok(())
 }
