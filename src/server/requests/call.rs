@@ -68,7 +68,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             // Blocked, or no device online anywhere: the same answer, so
             // that a caller cannot tell a block from an absence (§22).
             // (Either way: a user does not ring someone it blocked either.)
-            if blocked_either(ctx, me.id, other.id) || !ctx.is_online(other.id) {
+            if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !ctx.is_online(other.id) {
                 return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
             }
             let ring = Duration::from_secs(ctx.config.ring_seconds);
@@ -103,6 +103,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
 }
 
 /// Whether `a` blocked `b` or `b` blocked `a` (§22): no call either way.
-fn blocked_either(ctx: &Ctx, a: UserId, b: UserId) -> bool {
-    ctx.store.shown_to(b, vec![a]).is_empty() || ctx.store.shown_to(a, vec![b]).is_empty()
+/// Two yes/no lookups of one key each, not the two block lists.
+fn blocked_either(ctx: &Ctx, (a_name, a): (&str, UserId), (b_name, b): (&str, UserId)) -> bool {
+    ctx.store.is_blocked(b_name, a) || ctx.store.is_blocked(a_name, b)
 }
