@@ -108,15 +108,23 @@ pub fn accounts_in(db: &Db, user: UserId, setting: &Setting) -> Result<Vec<UserI
 /// A deleted account's name registered again (`accounts::reuse`, in its
 /// transaction): every key other users keep [`about`] the name goes. The
 /// rows are found by the key's beginning (the index `settings_key`),
-/// and [`about`] decides, as on a single server.
+/// [`about`] decides, as on a single server, and those it picks go in
+/// one `DELETE` (a popular name's keys are many rows: one round trip,
+/// not one each).
 pub fn forget_about(tx: &mut postgres::Transaction, folded: &str) -> Result<(), postgres::Error> {
     let like = format!("{}%", folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let rows = tx.query("SELECT user_id, name, key FROM settings WHERE key LIKE $1", &[&like])?;
+    let (mut users, mut names, mut keys) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows.iter().filter(|row| about(row.get(2), folded)) {
-        let (user, name, key): (i64, &str, &str) = (row.get(0), row.get(1), row.get(2));
+        users.push(row.get::<_, i64>(0));
+        names.push(row.get::<_, &str>(1));
+        keys.push(row.get::<_, &str>(2));
+    }
+    if !keys.is_empty() {
         tx.execute(
-            "DELETE FROM settings WHERE user_id = $1 AND name = $2 AND key = $3",
-            &[&user, &name, &key],
+            "DELETE FROM settings s USING unnest($1::bigint[], $2::text[], $3::text[]) AS gone (user_id, name, key) \
+             WHERE s.user_id = gone.user_id AND s.name = gone.name AND s.key = gone.key",
+            &[&users, &names, &keys],
         )?;
     }
     Ok(())
