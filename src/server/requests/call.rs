@@ -90,12 +90,11 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             // The call is kept by the node where it was offered: on a
             // cluster, when that is not this one, that node decides by the
             // same rule (`Calls::step`), and this one tells the outcome.
-            let outcome = match ctx.router.calls.keeps(me.id, other.id, id) {
-                false => ctx.nodes.call(&me, device, &other, id, step),
-                true => None,
-            };
-            let outcome =
-                outcome.unwrap_or_else(|| ctx.router.calls.step(me.id, device, other.id, id, step))?;
+            let calls = &ctx.router.calls;
+            let outcome = calls
+                .step_if_kept(me.id, device, other.id, id, step)
+                .or_else(|| ctx.nodes.call(&me, device, &other, id, step))
+                .unwrap_or_else(|| calls.step(me.id, device, other.id, id, step))?;
             call_relay::tell(ctx, &me, other.id, id, signal, outcome);
         }
     }
