@@ -241,6 +241,22 @@ fn a_blocked_user_an_offline_one_a_room_and_yourself_cannot_be_called() {
 }
 
 #[test]
+fn a_user_cannot_ring_someone_it_blocked_either() {
+    let server = server(&[]);
+    let (mut ana, _ana_events) = device(&server, "ana", "laptop");
+    let (_bob, mut bob_events) = device(&server, "bob", "phone");
+
+    // The block is the caller's own (`blocked_either` asks both ways).
+    assert_eq!(ana.request("BLOCK:BOB"), "OK");
+    let reply = ana.request(&format!("CALL:bob:c18:OFFER:voice:{SDP}"));
+    assert_eq!(reply, "KO:OFFLINE:bob cannot be called now");
+    // Unblocked, the call rings: the first call bob hears is this one.
+    assert_eq!(ana.request("UNBLOCK:bob"), "OK");
+    assert_eq!(ana.request(&format!("CALL:bob:c19:OFFER:voice:{SDP}")), "OK");
+    assert!(call_event(&mut bob_events).starts_with("CALL:ana:c19:OFFER:voice:"));
+}
+
+#[test]
 fn an_sdp_past_its_limit_or_not_escaped_is_refused() {
     let server = server(&[]);
     let (mut ana, _ana_events) = device(&server, "ana", "laptop");

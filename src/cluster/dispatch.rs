@@ -161,8 +161,7 @@ impl Node {
         let Some(reply) = reply else { return };
         let calls = &self.router.calls;
         let kept = match Step::parse(step) {
-            Some(step) if calls.keeps(user, peer, id) => Some(calls.step(user, device, peer, id, step)),
-            Some(_) => None,
+            Some(step) => calls.step_if_kept(user, device, peer, id, step),
             // The cluster's own: a node's message on the bus that no node
             // sends (the asking node parsed the client's request already).
             None => Some(Err(Ko::new(Code::BadRequest, format!("not a step of a call: {step:?}")))),

@@ -193,8 +193,14 @@ impl Node {
         let user_name = name.to_string();
         let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
         // 1.2: not to those it blocked (§22).
-        let blocked =
-            super::settings::accounts_in(&self.db, user, &crate::store::prefs::BLOCK).unwrap_or_default();
+        // The accounts its keys name, as `Store::blocked` reads them.
+        let blocked = super::settings::read(
+            &self.db,
+            &crate::store::prefs::BLOCK,
+            crate::store::settings::Keys::Of(user),
+        );
+        let blocked: Vec<UserId> =
+            blocked.unwrap_or_default().into_iter().filter_map(|k| k.account).collect();
         let members = |room: &str| Some(reads::room_members(&self.db, room).ok()??.1);
         let mates = reads::rooms(&self.db, user)
             .map(|rooms| crate::store::roommates(user, self.presence_limit, &rooms, members));

@@ -18,7 +18,7 @@
 
 use crate::protocol::call::{End, Media};
 use crate::protocol::{Ko, Reply};
-use crate::server::calls::{Call, Outcome, Party};
+use crate::server::calls::{Ended, Outcome, Party};
 use crate::store::UserId;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ pub fn call_answer(kept: Option<Result<Outcome, Ko>>) -> String {
         Some(Ok(Outcome::Answered)) => "OK ANSWERED".to_string(),
         Some(Ok(Outcome::Ice)) => "OK ICE".to_string(),
         Some(Ok(Outcome::Ended(call, why))) => {
-            let (media, answered) = (call.media.as_str(), u8::from(call.answered()));
+            let (media, answered) = (call.media.as_str(), u8::from(call.answered));
             format!("OK ENDED {} {media} {} {answered}", why.as_str(), call.caller.id)
         }
     }
@@ -129,8 +129,11 @@ pub fn call_outcome(
             let media = Media::parse(media).map_err(|_| bad())?;
             let caller: UserId = caller.parse().map_err(|_| bad())?;
             let (caller, callee) = if caller == me.id { (me, peer) } else { (peer, me) };
-            let call = Call::ended_elsewhere(id, caller.clone(), callee.clone(), media, answered == "1");
-            Outcome::Ended(call, why)
+            let (caller, callee) = (caller.clone(), callee.clone());
+            Outcome::Ended(
+                Ended { id: id.to_string(), caller, callee, media, answered: answered == "1" },
+                why,
+            )
         }
         _ => return Err(bad()),
     })))
@@ -170,5 +173,28 @@ mod tests {
         assert!(Notice::parse("HELLO 1").is_err());
         assert!(Notice::parse("UNLINK 1").is_err(), "no device");
         assert!(Notice::parse("CALL 7 3 phone c1").is_err(), "no step");
+    }
+
+    /// The keeping node's `Ended` reads back on the asking node as the
+    /// same call (seen from either end), to be told as one ended here.
+    #[test]
+    fn an_ended_call_reads_back_as_the_keeping_node_ended_it() {
+        let (ana, bob) = (Party { id: 1, name: "ana".into() }, Party { id: 2, name: "bob".into() });
+        for answered in [false, true] {
+            let ended = Ended {
+                id: "c1".into(),
+                caller: ana.clone(),
+                callee: bob.clone(),
+                media: Media::Video,
+                answered,
+            };
+            let line = call_answer(Some(Ok(Outcome::Ended(ended.clone(), End::Hangup))));
+            for (me, peer) in [(&ana, &bob), (&bob, &ana)] {
+                let read = call_outcome(&line, me, peer, "c1").unwrap();
+                let Some(Ok(Outcome::Ended(back, End::Hangup))) = read else { panic!("{line}: {read:?}") };
+                assert_eq!(back, ended, "{line}");
+            }
+        }
+        assert!(matches!(call_outcome(&call_answer(None), &ana, &bob, "c1"), Ok(None)));
     }
 }

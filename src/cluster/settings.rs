@@ -54,18 +54,20 @@ pub fn change(db: &Db, user: UserId, setting: &Setting, key: &str, change: KeyCh
 pub fn read(db: &Db, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
     let mut conn = db.get()?;
     let rows = match keys {
-        Keys::Of(user) => {
-            let pairs = pairs(&mut *conn, user, setting).or_ko("reading settings")?;
-            let kept = |(key, value)| KeptKey { owner: user, key, value };
-            return Ok(pairs.into_iter().map(kept).collect());
-        }
+        // The account a key names, joined in the same read (the key is
+        // its folded name, as `Keys::About` joins it).
+        Keys::Of(user) => conn.query(
+            "SELECT s.user_id, s.key, s.value, a.id FROM settings s LEFT JOIN users a ON a.folded = s.key \
+             WHERE s.user_id = $1 AND s.name = $2 ORDER BY s.key COLLATE \"C\"",
+            &[&(user as i64), &setting.name],
+        ),
         Keys::OfAbout { owner, about } => conn.query(
-            "SELECT s.user_id, s.key, s.value FROM settings s JOIN users o ON o.id = s.user_id \
+            "SELECT s.user_id, s.key, s.value, a.id FROM settings s JOIN users o ON o.id = s.user_id \
              JOIN users a ON a.id = $3 WHERE o.folded = $1 AND s.name = $2 AND s.key = a.folded",
             &[&crate::protocol::names::fold(owner), &setting.name, &(about as i64)],
         ),
         Keys::About(about) => conn.query(
-            "SELECT s.user_id, s.key, s.value FROM settings s JOIN users a ON a.id = $2 \
+            "SELECT s.user_id, s.key, s.value, a.id FROM settings s JOIN users a ON a.id = $2 \
              WHERE s.name = $1 AND s.key = a.folded",
             &[&setting.name, &(about as i64)],
         ),
@@ -75,6 +77,7 @@ pub fn read(db: &Db, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> 
         owner: row.get::<_, i64>(0) as UserId,
         key: row.get(1),
         value: row.get(2),
+        account: row.get::<_, Option<i64>>(3).map(|id| id as UserId),
     };
     Ok(rows.iter().map(kept).collect())
 }
@@ -91,32 +94,26 @@ fn pairs(
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
-/// The accounts whose folded name is a key of `user`'s `setting`: whom
-/// it blocked, for a node's presence (as `Store::blocked`).
-pub fn accounts_in(db: &Db, user: UserId, setting: &Setting) -> Result<Vec<UserId>, Ko> {
-    let mut conn = db.get()?;
-    let rows = conn
-        .query(
-            "SELECT u.id FROM settings s JOIN users u ON u.folded = s.key \
-             WHERE s.user_id = $1 AND s.name = $2",
-            &[&(user as i64), &setting.name],
-        )
-        .or_ko("reading settings")?;
-    Ok(rows.iter().map(|row| row.get::<_, i64>(0) as UserId).collect())
-}
-
 /// A deleted account's name registered again (`accounts::reuse`, in its
 /// transaction): every key other users keep [`about`] the name goes. The
 /// rows are found by the key's beginning (the index `settings_key`),
-/// and [`about`] decides, as on a single server.
+/// [`about`] decides, as on a single server, and those it picks go in
+/// one `DELETE` (a popular name's keys are many rows: one round trip,
+/// not one each).
 pub fn forget_about(tx: &mut postgres::Transaction, folded: &str) -> Result<(), postgres::Error> {
     let like = format!("{}%", folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let rows = tx.query("SELECT user_id, name, key FROM settings WHERE key LIKE $1", &[&like])?;
+    let (mut users, mut names, mut keys) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows.iter().filter(|row| about(row.get(2), folded)) {
-        let (user, name, key): (i64, &str, &str) = (row.get(0), row.get(1), row.get(2));
+        users.push(row.get::<_, i64>(0));
+        names.push(row.get::<_, &str>(1));
+        keys.push(row.get::<_, &str>(2));
+    }
+    if !keys.is_empty() {
         tx.execute(
-            "DELETE FROM settings WHERE user_id = $1 AND name = $2 AND key = $3",
-            &[&user, &name, &key],
+            "DELETE FROM settings s USING unnest($1::bigint[], $2::text[], $3::text[]) AS gone (user_id, name, key) \
+             WHERE s.user_id = gone.user_id AND s.name = gone.name AND s.key = gone.key",
+            &[&users, &names, &keys],
         )?;
     }
     Ok(())

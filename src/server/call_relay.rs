@@ -8,7 +8,7 @@ use std::sync::Weak;
 use std::time::Instant;
 
 use super::Ctx;
-use super::calls::{Call, Outcome, Party, TICK, missed_text};
+use super::calls::{Ended, Outcome, Party, TICK, missed_text};
 use super::relay::relay;
 use crate::protocol::call::{End, Signal};
 use crate::protocol::{Chat, Code, Event, Ko, Text};
@@ -31,9 +31,9 @@ pub fn tell(ctx: &Ctx, me: &Party, peer: UserId, id: &str, signal: Signal, outco
 /// ends' devices are told `CALL:<by>:<id>:END:<why>`; unanswered and not
 /// declined (nor busy: it never rang), it leaves the missed call in the
 /// chat.
-pub fn end(ctx: &Ctx, call: &Call, by: &str, why: End) {
+pub fn end(ctx: &Ctx, call: &Ended, by: &str, why: End) {
     // The missed call first: whoever hears the end finds it in `HISTORY`.
-    if !call.answered() && !matches!(why, End::Declined | End::Busy) {
+    if !call.answered && !matches!(why, End::Declined | End::Busy) {
         missed(ctx, call);
     }
     let event = Event::Call { from: by.to_string(), id: call.id.clone(), signal: Signal::End(why) };
@@ -43,7 +43,7 @@ pub fn end(ctx: &Ctx, call: &Call, by: &str, why: End) {
 
 /// The missed call's message, from the caller to the callee: the normal
 /// durable path (`Store::send`), so a block hides it as any message.
-fn missed(ctx: &Ctx, call: &Call) {
+fn missed(ctx: &Ctx, call: &Ended) {
     let text = missed_text(call.media, &call.caller.name);
     let Ok(text) = Text::from_plain(&text) else { return };
     // An id of the caller's that the server makes (`own_message_id`).

@@ -53,7 +53,7 @@ pub const TICK: Duration = Duration::from_millis(250);
 pub const DEFAULT_RING_SECONDS: u64 = 30;
 
 /// One end of a call: a user, on one device.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Party {
     pub id: UserId,
     pub name: String,
@@ -70,33 +70,44 @@ enum CallState {
     },
 }
 
-/// A call the server knows of.
+/// A call the server knows of (in the table only).
 #[derive(Clone, Debug)]
-pub struct Call {
+struct Call {
     /// The caller's own id for it (a message id's shape).
-    pub id: String,
-    pub caller: Party,
+    id: String,
+    caller: Party,
     /// The caller's device, which the call ends with.
     caller_device: String,
-    pub callee: Party,
-    pub media: Media,
+    callee: Party,
+    media: Media,
     state: CallState,
 }
 
+/// A call taken out of a table, here or on the cluster node that kept it
+/// (`Nodes::call`): what telling its end needs (`call_relay::end`), and
+/// nothing of the table's (no ringing deadline, no device), so that a
+/// call ended elsewhere is told from what that node said, not from a
+/// made-up table entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ended {
+    /// The caller's own id for it.
+    pub id: String,
+    pub caller: Party,
+    pub callee: Party,
+    pub media: Media,
+    /// Whether the callee had taken it (then it was no missed call).
+    pub answered: bool,
+}
+
 impl Call {
-    /// A call another node of a cluster kept and took out of its table
-    /// (`Nodes::call`): what ending it here needs of it.
-    pub fn ended_elsewhere(id: &str, caller: Party, callee: Party, media: Media, answered: bool) -> Call {
-        let state = if answered {
-            CallState::Answered { device: String::new() }
-        } else {
-            CallState::Ringing { until: Instant::now() }
-        };
-        Call { id: id.to_string(), caller, caller_device: String::new(), callee, media, state }
+    fn answered(&self) -> bool {
+        matches!(self.state, CallState::Answered { .. })
     }
 
-    pub fn answered(&self) -> bool {
-        matches!(self.state, CallState::Answered { .. })
+    /// What is told of it, once out of the table.
+    fn ended(self) -> Ended {
+        let answered = self.answered();
+        Ended { id: self.id, caller: self.caller, callee: self.callee, media: self.media, answered }
     }
 
     /// Whether `user` is one end of it.
@@ -105,7 +116,7 @@ impl Call {
     }
 
     /// The other end, seen from `user`.
-    pub fn other(&self, user: UserId) -> &Party {
+    fn other(&self, user: UserId) -> &Party {
         if self.caller.id == user { &self.callee } else { &self.caller }
     }
 }
@@ -155,7 +166,7 @@ pub enum Outcome {
     /// A candidate of a call that exists.
     Ice,
     /// The call is over, taken out of the table: it ends ([`end`]).
-    Ended(Call, End),
+    Ended(Ended, End),
 }
 
 /// The table of calls (one per server, or per node).
@@ -202,11 +213,6 @@ impl Calls {
         Ok(true)
     }
 
-    /// Whether this table keeps the call `id` between `me` and `peer`.
-    pub fn keeps(&self, me: UserId, peer: UserId, id: &str) -> bool {
-        self.table.lock().iter().any(|c| c.id == id && c.has(me) && c.has(peer))
-    }
-
     /// The one rule for a signal after the offer, on a single server and
     /// on the cluster node that keeps the call (`Nodes::call` asks it):
     /// the signal belongs to a call that exists, between `me` (on
@@ -214,11 +220,25 @@ impl Calls {
     /// decline is the callee's, a decline or a hang-up takes it out of the
     /// table. What it did ([`tell`] says it), or why not.
     pub fn step(&self, me: UserId, device: &str, peer: UserId, id: &str, step: Step) -> Result<Outcome, Ko> {
+        self.step_if_kept(me, device, peer, id, step).unwrap_or_else(|| Err(no_call(id)))
+    }
+
+    /// [`Calls::step`] if this table keeps the call; `None` if it does
+    /// not (a cluster node then asks the others, `Nodes::call`). One
+    /// lookup under one lock answers both, so the call cannot end or
+    /// appear between "is it here" and "what does the step do".
+    pub fn step_if_kept(
+        &self,
+        me: UserId,
+        device: &str,
+        peer: UserId,
+        id: &str,
+        step: Step,
+    ) -> Option<Result<Outcome, Ko>> {
         let mut table = self.table.lock();
-        let at =
-            table.iter().position(|c| c.id == id && c.has(me) && c.has(peer)).ok_or_else(|| no_call(id))?;
+        let at = table.iter().position(|c| c.id == id && c.has(me) && c.has(peer))?;
         let call = &mut table[at];
-        match step {
+        Some(match step {
             Step::Answer if call.callee.id != me => Err(no_call(id)),
             Step::Answer if call.answered() => {
                 Err(Ko::new(Code::BadRequest, "the call was answered on another device"))
@@ -231,28 +251,28 @@ impl Calls {
             Step::Decline if call.callee.id != me => {
                 Err(Ko::new(Code::BadRequest, "only the callee declines: the caller hangs up"))
             }
-            Step::Decline => Ok(Outcome::Ended(table.swap_remove(at), End::Declined)),
-            Step::Hangup => Ok(Outcome::Ended(table.swap_remove(at), End::Hangup)),
-        }
+            Step::Decline => Ok(Outcome::Ended(table.swap_remove(at).ended(), End::Declined)),
+            Step::Hangup => Ok(Outcome::Ended(table.swap_remove(at).ended(), End::Hangup)),
+        })
     }
 
     /// Takes out the calls that rang out by `now`.
-    pub fn rung_out(&self, now: Instant) -> Vec<Call> {
+    pub fn rung_out(&self, now: Instant) -> Vec<Ended> {
         let mut table = self.table.lock();
         // In place: the sweep runs every `TICK`, and most find nothing.
         let out = |c: &mut Call| matches!(c.state, CallState::Ringing { until } if until <= now);
-        table.extract_if(.., out).collect()
+        table.extract_if(.., out).map(Call::ended).collect()
     }
 
     /// Takes out the calls that `device` of `user` was an end of: the
     /// caller's device, or the callee's device that answered.
-    pub fn of_device(&self, user: UserId, device: &str) -> Vec<Call> {
+    pub fn of_device(&self, user: UserId, device: &str) -> Vec<Ended> {
         let mut table = self.table.lock();
         let with = |c: &mut Call| {
             (c.caller.id == user && c.caller_device == device)
                 || matches!(&c.state, CallState::Answered { device: d } if c.callee.id == user && d == device)
         };
-        table.extract_if(.., with).collect()
+        table.extract_if(.., with).map(Call::ended).collect()
     }
 }
 
@@ -326,9 +346,35 @@ mod tests {
         assert_eq!(again, Err("the call was answered on another device".into()));
         let gone: Vec<String> = calls.rung_out(Instant::now()).into_iter().map(|c| c.id).collect();
         assert_eq!(gone, ["c1"], "c1 rang for no time; c2 was answered");
-        assert!(calls.keeps(1, 3, "c2") && !calls.keeps(1, 2, "c1"));
-        assert!(matches!(calls.step(1, "laptop", 3, "c2", Step::Hangup), Ok(Outcome::Ended(_, End::Hangup))));
-        assert!(!calls.keeps(1, 3, "c2"));
+        assert!(calls.step_if_kept(1, "laptop", 2, "c1", Step::Ice).is_none(), "c1 is out of the table");
+        let ended = calls.step(1, "laptop", 3, "c2", Step::Hangup);
+        let Ok(Outcome::Ended(ended, End::Hangup)) = ended else { panic!("{ended:?}") };
+        let (caller, callee) = (party(1, "ana"), party(3, "carl"));
+        assert_eq!(ended, Ended { id: "c2".into(), caller, callee, media: Media::Voice, answered: true });
+        assert!(calls.step_if_kept(3, "phone", 1, "c2", Step::Ice).is_none());
+    }
+
+    /// One lookup answers "kept here?" and the step: `None` for a call
+    /// this table does not keep (a cluster node asks the others), the
+    /// rule's own answer, refusal included, for one it keeps.
+    #[test]
+    fn step_if_kept_is_none_only_for_a_call_not_in_the_table() {
+        let calls = Calls::default();
+        let party = |id, name: &str| Party { id, name: name.into() };
+        let ring = Duration::from_secs(60);
+        assert_eq!(
+            calls.ring(party(1, "ana"), "laptop", party(2, "bob"), "c1", Media::Video, ring),
+            Ok(true)
+        );
+        assert!(calls.step_if_kept(1, "laptop", 2, "c9", Step::Ice).is_none(), "another id");
+        assert!(calls.step_if_kept(1, "laptop", 3, "c1", Step::Ice).is_none(), "another peer");
+        let refused = calls.step_if_kept(1, "laptop", 2, "c1", Step::Decline);
+        assert!(matches!(refused, Some(Err(_))), "kept here, refused by the rule: {refused:?}");
+        assert!(matches!(calls.step_if_kept(2, "phone", 1, "c1", Step::Ice), Some(Ok(Outcome::Ice))));
+        let declined = calls.step_if_kept(2, "phone", 1, "c1", Step::Decline);
+        let Some(Ok(Outcome::Ended(ended, End::Declined))) = declined else { panic!("{declined:?}") };
+        assert!(!ended.answered && ended.media == Media::Video && ended.caller.name == "ana");
+        assert!(calls.step_if_kept(2, "phone", 1, "c1", Step::Ice).is_none(), "ended: no longer kept");
     }
 
     #[test]

@@ -372,11 +372,11 @@ impl Store {
     }
 
     /// The accounts `user` blocked: whom its presence skips
-    /// ([`prefs::shown_to`]). Most users block nobody: then one read, and
-    /// no account looked up.
+    /// ([`prefs::shown_to`]). One read, whatever the number of blocks:
+    /// each key comes with the account it names ([`settings::KeptKey`]).
     pub fn blocked(&self, user: UserId) -> Vec<UserId> {
-        let names = self.blocks(user).unwrap_or_default();
-        names.iter().filter_map(|name| self.user_id(name)).collect()
+        let kept = self.backend.read_settings(&prefs::BLOCK, settings::Keys::Of(user));
+        kept.unwrap_or_default().into_iter().filter_map(|k| k.account).collect()
     }
 
     /// `user`'s `key` of `setting` becomes `value` (`None`: removed), a

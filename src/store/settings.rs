@@ -163,6 +163,11 @@ pub struct KeptKey {
     pub owner: UserId,
     pub key: String,
     pub value: String,
+    /// The account whose folded name the key is (a direct chat's own key:
+    /// a block, a level, an archive), if there is one; `None` for a
+    /// room's key or a message's. Read with the key, so that whom a user
+    /// blocked is one read (`Store::blocked`), not one more per name.
+    pub account: Option<UserId>,
 }
 
 /// A request's change of one key: from what is [`Kept`], the key's new

@@ -68,7 +68,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             // Blocked, or no device online anywhere: the same answer, so
             // that a caller cannot tell a block from an absence (§22).
             // (Either way: a user does not ring someone it blocked either.)
-            if blocked_either(ctx, me.id, other.id) || !ctx.is_online(other.id) {
+            if blocked_either(ctx, (me.name, me.id), (&other.name, other.id)) || !ctx.is_online(other.id) {
                 return Err(Ko::new(Code::Offline, format!("{} cannot be called now", other.name)));
             }
             let ring = Duration::from_secs(ctx.config.ring_seconds);
@@ -90,12 +90,11 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             // The call is kept by the node where it was offered: on a
             // cluster, when that is not this one, that node decides by the
             // same rule (`Calls::step`), and this one tells the outcome.
-            let outcome = match ctx.router.calls.keeps(me.id, other.id, id) {
-                false => ctx.nodes.call(&me, device, &other, id, step),
-                true => None,
-            };
-            let outcome =
-                outcome.unwrap_or_else(|| ctx.router.calls.step(me.id, device, other.id, id, step))?;
+            let calls = &ctx.router.calls;
+            let outcome = calls
+                .step_if_kept(me.id, device, other.id, id, step)
+                .or_else(|| ctx.nodes.call(&me, device, &other, id, step))
+                .unwrap_or_else(|| calls.step(me.id, device, other.id, id, step))?;
             call_relay::tell(ctx, &me, other.id, id, signal, outcome);
         }
     }
@@ -103,6 +102,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
 }
 
 /// Whether `a` blocked `b` or `b` blocked `a` (§22): no call either way.
-fn blocked_either(ctx: &Ctx, a: UserId, b: UserId) -> bool {
-    ctx.store.shown_to(b, vec![a]).is_empty() || ctx.store.shown_to(a, vec![b]).is_empty()
+/// Two yes/no lookups of one key each, not the two block lists.
+fn blocked_either(ctx: &Ctx, (a_name, a): (&str, UserId), (b_name, b): (&str, UserId)) -> bool {
+    ctx.store.is_blocked(b_name, a) || ctx.store.is_blocked(a_name, b)
 }

@@ -257,6 +257,7 @@ impl Backend for LocalStore {
             owner,
             key: key.to_string(),
             value: value.to_string(),
+            account: state.user_id(key),
         };
         let about = |about: UserId| fold(&state.users[about].name);
         Ok(match keys {

@@ -397,3 +397,28 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         assert_eq!(history(&store, ana, "bob").len(), 2, "{how:?}");
     }
 }
+
+/// A key of a direct chat comes with the account it names, read with it
+/// (`KeptKey::account`), so `Store::blocked` is one read: `None` for a
+/// name with no account and for a room's key.
+#[test]
+fn a_chats_key_is_read_with_the_account_it_names() {
+    use crate::store::prefs::{BLOCK, PREF};
+    use crate::store::settings::Keys;
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, StoreOptions::default());
+    let (ana, _) = store.register("ana", "", "pw").unwrap();
+    let (bob, _) = store.register("Bob", "", "pw").unwrap();
+    for (setting, key, value) in [(&BLOCK, "bob", "Bob"), (&BLOCK, "zed", "zed"), (&PREF, "#tea", "#tea 0 1")]
+    {
+        store.wait(store.set_setting(ana, setting, key, Some(value)).unwrap()).unwrap();
+    }
+    let accounts = |setting: &crate::store::settings::Setting| {
+        let kept = store.read_settings(setting, Keys::Of(ana)).unwrap();
+        kept.into_iter().map(|k| (k.key, k.account)).collect::<Vec<_>>()
+    };
+    assert_eq!(accounts(&BLOCK), [("bob".to_string(), Some(bob)), ("zed".to_string(), None)]);
+    assert_eq!(accounts(&PREF), [("#tea".to_string(), None)]);
+    assert_eq!(store.blocked(ana), [bob]);
+    assert!(store.blocked(bob).is_empty());
+}
