@@ -105,3 +105,32 @@ fn a_name_taken_again_is_somebody_else_on_every_node() {
         super::support::prefs::what_ana_keeps_after_the_reuse(&mut ana);
     }
 }
+
+/// Issue 54: whom a user blocked is read one way (`Store::blocked`'s
+/// keys, each with the account it names) by the node that tells a user's
+/// roommates: ana, coming online on node b, is told to carl on node a and
+/// never to bob, beside him, whom she blocked.
+#[test]
+fn a_blocked_user_is_not_told_that_the_blocker_came_online_on_another_node() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "bob", "carl"] {
+        register(&a, user);
+    }
+    assert_eq!(send_conn(&a, "ana").request("BLOCK:bob"), "OK");
+    let mut bob_recv = super::recv_conn(&a, "bob");
+    let mut carl_recv = super::recv_conn(&a, "carl");
+    let _ana_recv = super::recv_conn(&b, "ana");
+    while super::next_presence(&mut carl_recv) != "JOINED:ana" {}
+    // A marker sent after carl heard of ana: bob's events up to it.
+    assert!(send_conn(&a, "carl").request("MSG:bob:m1:marker").starts_with("OK:m1:"));
+    loop {
+        let line = bob_recv.line();
+        assert_ne!(line, "JOINED:ana", "bob was told of ana, who blocked him");
+        match line.as_str() {
+            "PING" => bob_recv.send("PONG"),
+            l if l.starts_with("MSG:") => break,
+            _ => {}
+        }
+    }
+}
