@@ -16,7 +16,7 @@ use std::time::Duration;
 use support::TestServer;
 use support::cluster::Cluster;
 use support::files::{
-    PART, fetch, login_recv_1_2, next_file_event, noise, photo, request_at_once, sha256, upload,
+    PART, fetch, login_recv_1_2, next_file_event, noise, photo, request_at_once, send_parts, sha256, upload,
 };
 use wachat::cluster::db::Db;
 use wachat::cluster::files::PgFiles;
@@ -355,10 +355,7 @@ fn lock_upload<'a>(client: &'a mut postgres::Client, id: &str) -> postgres::Tran
 
 /// No reply comes on `conn` for a moment (its parts wait for their commit).
 fn no_reply_yet(conn: &mut support::Conn) {
-    conn.stream.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
-    let early = conn.try_line();
-    conn.stream.set_read_timeout(Some(support::READ_TIMEOUT)).unwrap();
-    assert_eq!(early, None, "a PART's OK before its commit");
+    assert_eq!(conn.line_within(Duration::from_millis(400)), None, "a PART's OK before its commit");
 }
 
 /// Issue 54: pipelined `PART`s share commits (their chunks' rows were
@@ -482,13 +479,7 @@ fn on_a_cluster_a_node_killed_before_the_commit_loses_no_answered_part() {
 
     let b = cluster.node("b");
     let mut ana = b.login_send("ana", "pw-ana");
-    let mut from = stored;
-    while from < bytes.len() {
-        for end in send_window(&mut ana, &id, &bytes, from, 1) {
-            assert_eq!(ana.line(), format!("OK:{end}"));
-            from = end;
-        }
-    }
+    send_parts(&mut ana, &id, &bytes, stored);
     assert!(ana.request(&format!("FILE:ana:f1:{id}:")).starts_with("OK:f1:"));
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }

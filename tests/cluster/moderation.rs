@@ -158,9 +158,11 @@ fn a_ban_made_while_a_join_waits_for_the_room_refuses_the_join() {
         tx.query_one("SELECT id FROM rooms WHERE folded = 'lab5' AND live FOR UPDATE", &[]).unwrap().get(0);
     bob.send("JOIN:#lab5");
     // The JOIN's batch waits for the room's row.
-    bob.stream.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
-    assert_eq!(bob.try_line(), None, "a JOIN answered while its room was locked");
-    bob.stream.set_read_timeout(Some(super::support::READ_TIMEOUT)).unwrap();
+    assert_eq!(
+        bob.line_within(Duration::from_millis(400)),
+        None,
+        "a JOIN answered while its room was locked"
+    );
     tx.execute(
         "INSERT INTO room_rules (room, user_id, kind) SELECT $1, id, 'BANNED' FROM users WHERE name = 'bob'",
         &[&room],

@@ -124,7 +124,9 @@ fn a_blocked_user_is_not_told_that_the_blocker_came_online_on_another_node() {
     while super::next_presence(&mut carl_recv) != "JOINED:ana" {}
     // A marker sent after carl heard of ana: bob's events up to it.
     assert!(send_conn(&a, "carl").request("MSG:bob:m1:marker").starts_with("OK:m1:"));
+    let deadline = std::time::Instant::now() + super::support::EVENT_TIMEOUT;
     loop {
+        assert!(std::time::Instant::now() < deadline, "no marker for bob");
         let line = bob_recv.line();
         assert_ne!(line, "JOINED:ana", "bob was told of ana, who blocked him");
         match line.as_str() {

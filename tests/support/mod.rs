@@ -441,6 +441,15 @@ impl Conn {
         }
     }
 
+    /// The line that came within `wait`, or `None` if the peer stayed
+    /// silent that long; the read timeout is [`READ_TIMEOUT`] again after.
+    pub fn line_within(&mut self, wait: Duration) -> Option<String> {
+        self.stream.set_read_timeout(Some(wait)).unwrap();
+        let line = self.try_line();
+        self.stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        line
+    }
+
     /// The next line, or `None` if none came within the read timeout.
     pub fn try_line(&mut self) -> Option<String> {
         let mut line = String::new();
