@@ -286,7 +286,7 @@ pub fn heard(calls: &Calls, user: UserId, event: &Event) {
     calls.table.lock().retain(|c| !of(c));
 }
 
-fn no_call(id: &str) -> Ko {
+pub(super) fn no_call(id: &str) -> Ko {
     Ko::new(Code::BadRequest, format!("no call {id} (it ended, or never rang)"))
 }
 

@@ -8,8 +8,7 @@
 //! each, below, which says what it reaches and no more: the asker's
 //! address's `--rate` for work known once done ([`Asking::charge`]) and
 //! the address itself, a reply written later ([`Asking::reply_later`]),
-//! the `MSG`s gathered before a request that stores one
-//! ([`Asking::store_gathered_msgs`]), the
+//! the
 //! members to tell once a room's change is on disk
 //! ([`Asking::tell_members_when_durable`]), how many accounts the
 //! address may still register ([`Asking::new_accounts_left`]) and the P2P
@@ -92,13 +91,6 @@ impl<'s, 'a> Asking<'s, 'a> {
     /// reads on (`Session::reply_later`: a cluster's `PART`).
     pub fn reply_later(self, start: impl FnOnce(Later)) -> Flow {
         self.session.reply_later(start)
-    }
-
-    /// Hands the `MSG`s this connection gathered before the request to
-    /// the store, so that a message the request stores (a `FILE`) comes
-    /// after them, as its place among the requests says.
-    pub fn store_gathered_msgs(&mut self) {
-        self.session.send_msgs();
     }
 
     /// Tells `room`'s members that the asker `joined` it (or left it),

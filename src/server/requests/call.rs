@@ -94,7 +94,7 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             let outcome = calls
                 .step_if_kept(me.id, device, other.id, id, step)
                 .or_else(|| ctx.nodes.call(&me, device, &other, id, step))
-                .unwrap_or_else(|| calls.step(me.id, device, other.id, id, step))?;
+                .unwrap_or_else(|| Err(calls::no_call(id)))?;
             call_relay::tell(ctx, &me, other.id, id, signal, outcome);
         }
     }

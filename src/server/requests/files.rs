@@ -56,9 +56,9 @@ fn serve(a: Asking, request: Request) -> Flow {
     }
 }
 
-/// `FILE`: a message as `MSG` is, once the `MSG`s before it are stored.
-fn send(mut a: Asking, to: &Chat, id: &str, file: &str, caption: Option<&Text>) -> Flow {
-    a.store_gathered_msgs();
+/// `FILE`: a message as `MSG` is. The `MSG`s gathered before it are
+/// already stored (`Session::handle` sends them before any other request).
+fn send(a: Asking, to: &Chat, id: &str, file: &str, caption: Option<&Text>) -> Flow {
     let sent = files::send(a.base, (a.who.id, a.who.name), to, id, file, caption);
     a.reply_durable(sent)
 }
