@@ -199,8 +199,7 @@ impl Node {
             &crate::store::prefs::BLOCK,
             crate::store::settings::Keys::Of(user),
         );
-        let blocked: Vec<UserId> =
-            blocked.unwrap_or_default().into_iter().filter_map(|k| k.account).collect();
+        let blocked = crate::store::settings::accounts(blocked.unwrap_or_default());
         let members = |room: &str| Some(reads::room_members(&self.db, room).ok()??.1);
         let mates = reads::rooms(&self.db, user)
             .map(|rooms| crate::store::roommates(user, self.presence_limit, &rooms, members));

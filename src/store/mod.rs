@@ -375,8 +375,9 @@ impl Store {
     /// ([`prefs::shown_to`]). One read, whatever the number of blocks:
     /// each key comes with the account it names ([`settings::KeptKey`]).
     pub fn blocked(&self, user: UserId) -> Vec<UserId> {
-        let kept = self.backend.read_settings(&prefs::BLOCK, settings::Keys::Of(user));
-        kept.unwrap_or_default().into_iter().filter_map(|k| k.account).collect()
+        settings::accounts(
+            self.backend.read_settings(&prefs::BLOCK, settings::Keys::Of(user)).unwrap_or_default(),
+        )
     }
 
     /// `user`'s `key` of `setting` becomes `value` (`None`: removed), a

@@ -172,7 +172,7 @@ mod tests {
         // Pinning a pinned chat again is no fourth pin.
         assert_eq!(apply(&mut s, "A", PrefChange::Pin(true)).unwrap().to_string(), "a:all:pinned");
         assert_eq!(apply(&mut s, "A", PrefChange::Pin(false)).unwrap().to_string(), "a:all:unpinned");
-        assert_eq!(s.count(PREF.name), 2);
+        assert_eq!(s.of(PREF.name).count(), 2);
         let lines: Vec<String> = lines(s.of(PREF.name).map(|(k, v)| (k.into(), v.into())).collect())
             .iter()
             .map(ToString::to_string)

@@ -170,6 +170,13 @@ pub struct KeptKey {
     pub account: Option<UserId>,
 }
 
+/// The accounts the keys name (whom a user blocked, from its `BLOCK`
+/// keys, `Keys::Of`): the one reading for `Store::blocked` and a cluster
+/// node's presence.
+pub fn accounts(kept: Vec<KeptKey>) -> Vec<UserId> {
+    kept.into_iter().filter_map(|k| k.account).collect()
+}
+
 /// A request's change of one key: from what is [`Kept`], the key's new
 /// value (`None`: removed), or the refusal. Called once.
 pub type KeyChange<'c> = &'c mut dyn FnMut(&Kept) -> Result<Option<String>, Ko>;
@@ -202,11 +209,6 @@ impl Settings {
     /// The value of `key` of the setting `name`, if it has one.
     pub fn get(&self, name: &str, key: &str) -> Option<&str> {
         self.0.get(&(name.to_string(), key.to_string())).map(String::as_str)
-    }
-
-    /// How many keys of the setting `name` there are.
-    pub fn count(&self, name: &str) -> usize {
-        self.of(name).count()
     }
 
     /// Sets `key` of `name` to `value`, or removes it (`None`).
@@ -263,7 +265,7 @@ mod tests {
         s.set("a", "q", Some("Q"));
         s.set("c", "x", Some("X"));
         assert_eq!(s.of("b").collect::<Vec<_>>(), [("a", "A"), ("z", "Z")]);
-        assert_eq!((s.count("a"), s.count("b"), s.count("nope")), (1, 2, 0));
+        assert_eq!((s.of("a").count(), s.of("b").count(), s.of("nope").count()), (1, 2, 0));
         s.set("b", "a", None);
         assert_eq!((s.get("b", "a"), s.get("b", "z")), (None, Some("Z")));
         assert_eq!(s.all().count(), 3);

@@ -268,7 +268,14 @@ impl Backend for LocalStore {
                 let Some(owner) = state.user_id(owner) else { return Ok(Vec::new()) };
                 let key = about(whom);
                 let value = state.users[owner].settings.get(setting.name, &key);
-                value.map(|value| kept(owner, (&key, value))).into_iter().collect()
+                // The key names `whom`: no lookup of it by name.
+                let kept = |value: &str| KeptKey {
+                    owner,
+                    key: key.clone(),
+                    value: value.into(),
+                    account: Some(whom),
+                };
+                value.map(kept).into_iter().collect()
             }
             Keys::About(whom) => {
                 let key = about(whom);
