@@ -19,7 +19,7 @@
 //! its operator's (a separate disk for `pg_wal`, docs/CLUSTER.md).
 
 use crate::protocol::{Code, Ko};
-use crate::store::budget::{self as store, Quota};
+use crate::store::budget::Quota;
 
 /// Bytes a message counts against its sender's quota: what its row holds
 /// (text, id, both names) and [`ROW_BYTES`] for the rest of the row.
@@ -42,21 +42,15 @@ pub const FILL_STORED: &str = "UPDATE inboxes i SET stored = s.bytes \
 pub const ROW_BYTES: i64 = 72;
 
 /// What a sender who has stored `used` bytes has against its quota
-/// (`limit` 0: none), as a message's rule takes it (`meaning::send`),
-/// with this counter's own way back.
+/// (`limit` 0: none), with this counter's own way back: checked by the
+/// single server's rule, [`Quota::check`], for a message
+/// (`meaning::send`) and a moderation change alike.
 pub fn quota(limit: u64, used: i64) -> Quota<'static> {
     Quota { limit, used: u64::try_from(used).unwrap_or(0), more: MORE }
 }
 
 /// How a cluster's user gets room again, in its `KO:FULL`.
 const MORE: &str = "ask its operator for more";
-
-/// `KO:FULL` if a sender who has stored `used` bytes is at its quota
-/// (`quota` 0: none): the single server's check (`store::budget`), with
-/// this counter's own way back.
-pub fn check_quota(quota: u64, used: i64) -> Result<(), Ko> {
-    store::check_quota(quota, u64::try_from(used).unwrap_or(0), MORE)
-}
 
 /// The `KO:FULL` of a batch PostgreSQL refused for lack of disk (its
 /// transaction rolled back whole), or `None` for any other error.
@@ -74,12 +68,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_quota_refuses_from_the_byte_it_is_reached_and_zero_means_none() {
-        assert!(check_quota(1000, 999).is_ok());
-        let ko = check_quota(1000, 1000).unwrap_err();
-        assert_eq!(ko.code, Code::Full);
-        assert!(ko.reason.contains("--user-quota"), "{}", ko.reason);
-        assert!(check_quota(0, i64::MAX).is_ok());
+    fn a_nodes_quota_is_the_single_servers_rule_with_its_own_way_back() {
+        assert!(quota(1000, 999).check().is_ok());
+        let ko = quota(1000, 1000).check().unwrap_err();
+        let single = Quota { limit: 1000, used: 1000, more: MORE }.check().unwrap_err();
+        assert_eq!(ko, single, "one rule, one refusal");
+        assert!(ko.reason.ends_with("(--user-quota); ask its operator for more"), "{}", ko.reason);
+        assert!(quota(0, i64::MAX).check().is_ok(), "0: no limit");
+        assert!(quota(1000, -5).check().is_ok(), "a counter below zero counts as nothing stored");
     }
 
     #[test]

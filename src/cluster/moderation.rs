@@ -155,7 +155,7 @@ pub fn change(
     let now = now_ms();
     let changed = !r.rules.unchanged_by(change, now);
     if changed {
-        super::budget::check_quota(quota, stored(&mut tx, by.0).or_ko("reading a quota")?)?;
+        super::budget::quota(quota, stored(&mut tx, by.0).or_ko("reading a quota")?).check()?;
         r.rules.apply(change, now);
         save(&mut tx, &r).or_ko("writing a room's rules")?;
     }

@@ -25,9 +25,10 @@
 //! stores a `RULE` record and a notice (a `MSG` of the moderator's); an
 //! owner of a room who sends 2,000 `TOPIC`s a second fills the disk as a
 //! flood of messages would. So every moderation request is checked
-//! against its author's quota ([`Budget::check_stored`]; a cluster node
-//! calls [`check_quota`] with its own counter) before anything is
-//! stored, and its records are counted as its messages are.
+//! against its author's quota ([`Quota::check`], with the store's own
+//! counter: [`Budget::quota`] on a single server, `cluster::budget::quota`
+//! on a node) before anything is stored, and its records are counted as
+//! its messages are.
 //!
 //! **Why the inbox is the recipient's budget but the sender's `KO`.** The
 //! recipient cannot refuse what it never sees; the sender is the one who
@@ -137,23 +138,16 @@ impl Budget {
     pub const NONE: Budget = Budget { user_quota: 0, inbox_max: 0, min_free: MinFree::Bytes(0) };
 
     /// What `user` has stored against its quota, as a message's rule
-    /// takes it (`meaning::send`).
+    /// (`meaning::send`) and a moderation change ask it ([`Quota::check`]).
     pub fn quota(&self, state: &State, user: UserId) -> Quota<'static> {
         Quota { limit: self.user_quota, used: state.usage.of(user), more: MORE }
     }
 }
 
-impl Budget {
-    /// Whether `user` may store one more record (a message, a moderation
-    /// change and its notice): `KO:FULL` once its quota is spent.
-    pub fn check_stored(&self, state: &State, user: UserId) -> Result<(), Ko> {
-        check_quota(self.user_quota, state.usage.of(user), MORE)
-    }
-}
-
 /// What a sender has stored against its quota, as its store counts it
-/// (a single server in its log, a cluster in `inboxes.stored`), as the
-/// rule of a message takes it (`meaning::send`).
+/// (a single server in its log, a cluster in `inboxes.stored`): what
+/// counts against a quota is decided by [`Quota::check`] alone, for a
+/// message (`meaning::send`) and a moderation change, on both backends.
 #[derive(Clone, Copy, Debug)]
 pub struct Quota<'a> {
     /// Bytes a user may store (`--user-quota`; 0: no limit).
@@ -165,22 +159,26 @@ pub struct Quota<'a> {
     pub more: &'a str,
 }
 
+impl Quota<'_> {
+    /// THE rule of the stored-bytes budget: whether the sender may store
+    /// one more record (a message, a moderation change and its notice),
+    /// `KO:FULL` from the byte its `used` reaches its `limit` (0: no
+    /// limit), saying how room comes back on its store ([`Quota::more`]).
+    pub fn check(&self) -> Result<(), Ko> {
+        if self.limit > 0 && self.used >= self.limit {
+            let why = format!(
+                "you have stored {} of messages, your quota on this server (--user-quota); {}",
+                Size(self.used),
+                self.more
+            );
+            return Err(Ko::new(Code::Full, why));
+        }
+        Ok(())
+    }
+}
+
 /// How a single server's user gets room again, in its `KO:FULL`.
 const MORE: &str = "it comes back as old messages are removed (--retain-days), or ask its operator";
-
-/// `KO:FULL` once a sender's `used` bytes reach `quota` (`--user-quota`;
-/// 0: none); `more` says how it gets room again. A cluster node checks
-/// with it too (`cluster::budget`).
-pub fn check_quota(quota: u64, used: u64, more: &str) -> Result<(), Ko> {
-    if quota > 0 && used >= quota {
-        let why = format!(
-            "you have stored {} of messages, your quota on this server (--user-quota); {more}",
-            Size(used)
-        );
-        return Err(Ko::new(Code::Full, why));
-    }
-    Ok(())
-}
 
 /// `KO:FULL` once `waiting` events wait for `name` (`--inbox-max`; 0: none).
 pub fn check_inbox(max: u64, name: &str, waiting: u64) -> Result<(), Ko> {
@@ -509,6 +507,19 @@ mod tests {
         assert_eq!(MinFree::parse("5%").unwrap().bytes(1000), 50);
         assert!(MinFree::parse("120%").is_err());
         assert_eq!(MIN_FREE.to_string(), "1 GiB");
+    }
+
+    #[test]
+    fn a_quota_refuses_from_the_byte_it_is_reached_and_zero_means_none() {
+        let quota = |limit, used| Quota { limit, used, more: "ask" };
+        assert!(quota(1000, 999).check().is_ok());
+        let ko = quota(1000, 1000).check().unwrap_err();
+        assert_eq!(ko.code, Code::Full);
+        assert_eq!(
+            ko.reason,
+            "you have stored 1000 B of messages, your quota on this server (--user-quota); ask"
+        );
+        assert!(quota(0, u64::MAX).check().is_ok(), "0: no limit");
     }
 
     #[test]

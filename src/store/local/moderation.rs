@@ -48,7 +48,7 @@ impl Inner {
             }
             // Its rule record and notice count against the moderator's
             // quota, as messages do (issue 38: a flood of TOPICs).
-            self.options.budget.check_stored(state, by)?;
+            self.options.budget.quota(state, by).check()?;
             let rule = Record::Rule {
                 ts,
                 by: actor.clone(),

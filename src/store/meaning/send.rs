@@ -11,7 +11,7 @@
 
 use super::to_deleted;
 use crate::protocol::Ko;
-use crate::store::budget::{Quota, check_inbox, check_quota};
+use crate::store::budget::{Quota, check_inbox};
 
 /// The recipient of a direct message, as the store found it.
 #[derive(Clone, Copy, Debug)]
@@ -34,7 +34,7 @@ pub fn to_user<U>(asked: &str, found: Option<(U, Addressee)>, quota: Quota, inbo
     if to.deleted {
         return Err(to_deleted(to.name));
     }
-    check_quota(quota.limit, quota.used, quota.more)?;
+    quota.check()?;
     check_inbox(inbox_max, to.name, to.waiting)?;
     Ok(handle)
 }
@@ -49,7 +49,7 @@ pub fn to_user<U>(asked: &str, found: Option<(U, Addressee)>, quota: Quota, inbo
 pub fn to_room<R>(asked: &str, found: Option<(R, Result<(), Ko>)>, quota: Quota) -> Result<R, Ko> {
     let (handle, rules) = found.ok_or_else(|| Ko::not_member(asked))?;
     rules?;
-    check_quota(quota.limit, quota.used, quota.more)?;
+    quota.check()?;
     Ok(handle)
 }
 
