@@ -122,6 +122,15 @@ fn the_first_frames_are_the_ways_in() {
     assert!(!first.contains(&"MSG") && !first.contains(&"PING"), "{first:?}");
 }
 
+#[test]
+fn a_setting_and_its_undoing_are_one_row() {
+    // One handler each, the bool of the change read from the request.
+    for (on, off) in [("BLOCK", "UNBLOCK"), ("PIN", "UNPIN"), ("ARCHIVE", "UNARCHIVE"), ("STAR", "UNSTAR")] {
+        let (on_row, off_row) = (row(on).unwrap(), row(off).unwrap());
+        assert!(std::ptr::eq(on_row, off_row), "{on} and {off} are two rows");
+    }
+}
+
 /// docs/CONTRIBUTING.md's table of requests, as the rows make it.
 fn table_in_markdown(rows: &[Row]) -> String {
     let mut out = String::from("| request | since | before login | kept |\n| --- | --- | --- | --- |\n");

@@ -9,22 +9,19 @@ use crate::server::session::Flow;
 use super::asking::Asking;
 use super::row::{Kind, Row, Version};
 
-pub(super) const BLOCK: Row = Row::asking(&["BLOCK"], Version::V1_2, Kind::Stored, block);
-
-pub(super) const UNBLOCK: Row = Row::asking(&["UNBLOCK"], Version::V1_2, Kind::Stored, unblock);
+pub(super) const ROW: Row = Row::asking(&["BLOCK", "UNBLOCK"], Version::V1_2, Kind::Stored, serve);
 
 /// At most 1,000 lines (`protocol::prefs::MAX_BLOCKS`): a token.
 pub(super) const BLOCKS: Row = Row::asking(&["BLOCKS"], Version::V1_2, Kind::Ephemeral, list);
 
-fn block(a: Asking, request: Request) -> Flow {
-    let Request::Block { user } = request else { return a.not_served(&request) };
-    let answer = prefs::block(a.base, a.who.id, &user, true).map(|()| Reply::Ok);
-    a.reply(answer)
-}
-
-fn unblock(a: Asking, request: Request) -> Flow {
-    let Request::Unblock { user } = request else { return a.not_served(&request) };
-    let answer = prefs::block(a.base, a.who.id, &user, false).map(|()| Reply::Ok);
+/// `BLOCK` or `UNBLOCK`: one change of one setting, on or off.
+fn serve(a: Asking, request: Request) -> Flow {
+    let (user, on) = match request {
+        Request::Block { user } => (user, true),
+        Request::Unblock { user } => (user, false),
+        _ => return a.not_served(&request),
+    };
+    let answer = prefs::block(a.base, a.who.id, &user, on).map(|()| Reply::Ok);
     a.reply(answer)
 }
 
