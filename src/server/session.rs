@@ -156,27 +156,24 @@ impl Session<'_> {
         let user = *user;
         // 1.2: a user whose files fill its quota stores no more messages.
         let full = super::files::check_message(self.ctx, user, name).err();
-        // Messages past the user's rate are refused one by one (by their
-        // place in the burst); the rest go to the store together. On the
-        // plain path nothing is refused, and this list allocates nothing.
-        let burst = self.msgs.len();
-        let mut refused: Vec<(usize, Ko)> = Vec::new();
-        for at in 0..burst {
-            if let Some(ko) = full.clone().or_else(|| self.over_rate(user)) {
-                refused.push((at, ko));
-            }
-        }
-        // Taken before any reply is queued: `queue` finds none left to send.
+        // Messages past the user's rate are refused one by one, metered in
+        // the burst's order as `retain` visits them, and taken out of it
+        // in the same pass; the rest go to the store together. A refusal
+        // keeps its place in the burst, for its reply to go out in order.
+        // On the plain path nothing is refused, and this list allocates
+        // nothing. Taken before any reply is queued: `queue` finds none
+        // left to send.
         let mut msgs = std::mem::take(&mut self.msgs);
-        if !refused.is_empty() {
-            let mut places = refused.iter().map(|(at, _)| *at).peekable();
-            let mut at = 0;
-            msgs.retain(|_| {
-                let kept = places.next_if_eq(&at).is_none();
-                at += 1;
-                kept
-            });
-        }
+        let burst = msgs.len();
+        let mut refused: Vec<(usize, Ko)> = Vec::new();
+        let mut at = 0;
+        msgs.retain(|_| {
+            let ko = full.clone().or_else(|| self.over_rate(user));
+            let kept = ko.is_none();
+            refused.extend(ko.map(|ko| (at, ko)));
+            at += 1;
+            kept
+        });
         let (results, ticket) = self.ctx.store.send(user, &msgs);
         let mut results = results.into_iter();
         let mut refused = refused.into_iter().peekable();
