@@ -637,24 +637,19 @@ impl Files {
             }
             known => known.map(|(meta, received, _)| (meta, received)),
         };
+        // Someone else's upload is unknown to this one, whether this node
+        // knows it or the store tells, and before it says it is complete.
         let (meta, received) = match known {
-            Some((meta, received)) => {
-                if !is_owner(&meta, owner) {
-                    return Err(unknown());
-                }
-                (meta, received)
-            }
-            None => {
-                let meta = self.store.meta(id)?.ok_or_else(unknown)?;
-                if !is_owner(&meta, owner) {
-                    return Err(unknown());
-                }
-                if meta.complete {
-                    return Ok(Checked::Complete(meta.size));
-                }
-                let received = self.store.received(id)?;
-                (meta, received)
-            }
+            Some((meta, received)) => (meta, Some(received)),
+            None => (self.store.meta(id)?.ok_or_else(unknown)?, None),
+        };
+        if !is_owner(&meta, owner) {
+            return Err(unknown());
+        }
+        let received = match received {
+            Some(received) => received,
+            None if meta.complete => return Ok(Checked::Complete(meta.size)),
+            None => self.store.received(id)?,
         };
         if self.completing.lock().contains(id) {
             let why = "this file's last part is being completed: send this part again in a moment";

@@ -19,6 +19,9 @@ fn an_upload_is_served_once_complete_and_only_to_who_may_see_it() {
     assert_eq!(files.part("ana", &id, 20_000, &bytes[20_000..]).unwrap_err().code, Code::BadRequest);
     assert!(files.fetch("ana", &id, 0, |_| true).is_err(), "not complete: not served");
     assert_eq!(files.part("ana", &id, 12_000, &bytes[12_000..]).unwrap(), 30_000);
+    assert_eq!(files.part("ana", &id, 0, &bytes[..1]).unwrap(), 30_000, "complete: its size");
+    let late = files.part("bob", &id, 0, &bytes[..1]).unwrap_err();
+    assert_eq!(late.code, Code::UnknownFile, "someone else's upload is unknown, complete or not");
     files.carry(&id, Carrier::new("ana", "Bob", "m1")).unwrap();
     let mut got = Vec::new();
     loop {
