@@ -202,41 +202,57 @@ pub fn about(key: &str, folded: &str) -> bool {
 
 /// One user's settings in memory (`state::User::settings`), as `SET`
 /// records leave them: by setting's name, then key, the value.
+///
+/// A map of maps, so that a lookup borrows its two `&str`s: whether a
+/// recipient blocked a sender is asked once per recipient of a burst
+/// (`Keys::OfAbout`), and with one map keyed by `(String, String)` each
+/// lookup built two `String`s. A setting with no key left has no map
+/// (two `Settings` with the same keys are equal).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Settings(BTreeMap<(String, String), String>);
+pub struct Settings(BTreeMap<String, BTreeMap<String, String>>);
 
 impl Settings {
     /// The value of `key` of the setting `name`, if it has one.
     pub fn get(&self, name: &str, key: &str) -> Option<&str> {
-        self.0.get(&(name.to_string(), key.to_string())).map(String::as_str)
+        self.0.get(name)?.get(key).map(String::as_str)
     }
 
     /// Sets `key` of `name` to `value`, or removes it (`None`).
     pub fn set(&mut self, name: &str, key: &str, value: Option<&str>) {
-        let at = (name.to_string(), key.to_string());
         match value {
-            Some(value) => self.0.insert(at, value.to_string()),
-            None => self.0.remove(&at),
-        };
+            Some(value) => {
+                self.0.entry(name.to_string()).or_default().insert(key.to_string(), value.to_string());
+            }
+            None => {
+                if let Some(keys) = self.0.get_mut(name) {
+                    keys.remove(key);
+                    if keys.is_empty() {
+                        self.0.remove(name);
+                    }
+                }
+            }
+        }
     }
 
     /// The `(key, value)` pairs of the setting `name`, sorted by key.
-    pub fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        let from = (name.to_string(), String::new());
-        self.0
-            .range(from..)
-            .take_while(move |((n, _), _)| n == name)
-            .map(|((_, k), v)| (k.as_str(), v.as_str()))
+    pub fn of<'a>(&'a self, name: &str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.0.get(name).into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Removes every key [`about`] the user whose folded name is `folded`.
     pub fn forget_about(&mut self, folded: &str) {
-        self.0.retain(|(_, key), _| !about(key, folded));
+        for keys in self.0.values_mut() {
+            keys.retain(|key, _| !about(key, folded));
+        }
+        self.0.retain(|_, keys| !keys.is_empty());
     }
 
-    /// Every `(name, key, value)`, for a checkpoint and an export.
+    /// Every `(name, key, value)`, sorted by name then key, for a
+    /// checkpoint and an export.
     pub fn all(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.0.iter().map(|((n, k), v)| (n.as_str(), k.as_str(), v.as_str()))
+        self.0
+            .iter()
+            .flat_map(|(n, keys)| keys.iter().map(move |(k, v)| (n.as_str(), k.as_str(), v.as_str())))
     }
 }
 
@@ -268,7 +284,22 @@ mod tests {
         assert_eq!((s.of("a").count(), s.of("b").count(), s.of("nope").count()), (1, 2, 0));
         s.set("b", "a", None);
         assert_eq!((s.get("b", "a"), s.get("b", "z")), (None, Some("Z")));
-        assert_eq!(s.all().count(), 3);
+        assert_eq!(s.all().collect::<Vec<_>>(), [("a", "q", "Q"), ("b", "z", "Z"), ("c", "x", "X")]);
+        s.set("nope", "k", None);
+        assert_eq!((s.get("nope", "k"), s.of("nope").count()), (None, 0), "removing nothing adds nothing");
+    }
+
+    #[test]
+    fn settings_with_the_same_keys_are_equal_however_they_came() {
+        let mut changed = Settings::default();
+        changed.set("block", "bob", Some("bob"));
+        changed.set("pref", "#lab", Some("x"));
+        changed.set("block", "bob", None);
+        changed.set("star", "eve:ana:m1", Some("1"));
+        changed.forget_about("eve");
+        let mut direct = Settings::default();
+        direct.set("pref", "#lab", Some("x"));
+        assert_eq!(changed, direct, "a setting left without keys leaves nothing behind");
     }
 
     #[test]
