@@ -17,8 +17,15 @@
 //! (`KO:BAD_REQUEST`, as any part past the bytes received), and the
 //! parts sent after the lost one fail in the store too (each is
 //! appended only where the one before it ended). The entries are the
-//! uploads that had a part here within [`KEEP`], at most [`MAX_KEPT`]
-//! of them idle.
+//! uploads that had a part here within [`KEEP`], and idle ones past it
+//! up to [`MAX_KEPT`] or twice the entries the last pruning left.
+//!
+//! **Why the pruning waits for the table to double.** It looks at every
+//! entry. Once it ran at each part past [`MAX_KEPT`] entries, so with
+//! more than 1,024 uploads busy (none idle for [`KEEP`], none to prune)
+//! every part scanned them all. Now the next pruning waits until the
+//! table has twice the entries this one left: it looks at no more
+//! entries than were added since the last, a constant cost a part.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,15 +38,25 @@ use super::Meta;
 pub const KEEP: Duration = Duration::from_secs(1);
 
 /// Entries beyond which those idle for [`KEEP`] are pruned as a part
-/// comes; the others are at most one per part on its way (which the
-/// store bounds: `cluster::parts::QUEUED`) or per upload with a part
-/// here within [`KEEP`].
+/// comes (or beyond twice what the last pruning left, if more); the
+/// others are at most one per part on its way (which the store bounds:
+/// `cluster::parts::QUEUED`) or per upload with a part here within
+/// [`KEEP`].
 pub const MAX_KEPT: usize = 1024;
 
 /// The uploads with parts on their way (see the module documentation).
 #[derive(Default)]
 pub(super) struct InFlight {
-    uploads: Mutex<HashMap<String, Upload>>,
+    table: Mutex<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    uploads: HashMap<String, Upload>,
+    /// Twice the entries the last pruning left: the next one waits for
+    /// the table to reach it (or [`MAX_KEPT`]), so that a table of busy
+    /// uploads is not scanned again at every part.
+    prune_at: usize,
 }
 
 struct Upload {
@@ -66,7 +83,7 @@ impl InFlight {
     /// received, if parts of it are on their way or were stored within
     /// [`KEEP`]; and whether some are on their way.
     pub fn get(&self, id: &str) -> Option<(Meta, u64, bool)> {
-        let mut uploads = self.uploads.lock();
+        let uploads = &mut self.table.lock().uploads;
         if uploads.get(id)?.expired() {
             uploads.remove(id);
             return None;
@@ -76,18 +93,19 @@ impl InFlight {
 
     /// Forgets upload `id` (it ended here, or the store knows better).
     pub fn forget(&self, id: &str) {
-        self.uploads.lock().remove(id);
+        self.table.lock().uploads.remove(id);
     }
 
     /// A part of upload `id` (described by `meta`) goes to the store, to
     /// end at `received`: the entry's generation, for [`InFlight::end`].
     pub fn begin(&self, id: &str, meta: &Meta, received: u64) -> u64 {
         static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let mut uploads = self.uploads.lock();
-        if uploads.len() >= MAX_KEPT {
-            uploads.retain(|_, u| !u.expired());
+        let mut table = self.table.lock();
+        if table.uploads.len() >= table.prune_at.max(MAX_KEPT) {
+            table.uploads.retain(|_, u| !u.expired());
+            table.prune_at = 2 * table.uploads.len();
         }
-        let upload = uploads.entry(id.to_string()).or_insert_with(|| Upload {
+        let upload = table.uploads.entry(id.to_string()).or_insert_with(|| Upload {
             meta: meta.clone(),
             received,
             parts: 0,
@@ -102,7 +120,7 @@ impl InFlight {
 
     /// A part of upload `id` begun under `generation` was `stored`, or not.
     pub fn end(&self, id: &str, generation: u64, stored: bool) {
-        let mut uploads = self.uploads.lock();
+        let uploads = &mut self.table.lock().uploads;
         let Some(upload) = uploads.get_mut(id).filter(|u| u.generation == generation) else { return };
         upload.parts -= 1;
         if !stored {
@@ -160,8 +178,38 @@ mod tests {
         let in_flight = InFlight::default();
         let generation = in_flight.begin("f", &meta(), 10);
         in_flight.end("f", generation, true);
-        in_flight.uploads.lock().get_mut("f").unwrap().idle = Some(Instant::now() - KEEP);
+        in_flight.table.lock().uploads.get_mut("f").unwrap().idle = Some(Instant::now() - KEEP);
         assert!(in_flight.get("f").is_none());
-        assert!(in_flight.uploads.lock().is_empty());
+        assert!(in_flight.table.lock().uploads.is_empty());
+    }
+
+    #[test]
+    fn a_table_of_busy_uploads_is_scanned_again_only_once_it_doubled() {
+        let in_flight = InFlight::default();
+        let mut scans = 0;
+        let mut prune_at = 0;
+        for n in 0..8 * MAX_KEPT {
+            in_flight.begin(&format!("f{n}"), &meta(), 10); // on its way: never pruned
+            let now = in_flight.table.lock().prune_at;
+            scans += usize::from(now != prune_at);
+            prune_at = now;
+        }
+        // At 1,024, 2,048 and 4,096 entries; once a part past 1,024 before.
+        assert_eq!(scans, 3, "{} entries", in_flight.table.lock().uploads.len());
+    }
+
+    #[test]
+    fn idle_entries_are_still_pruned_once_the_table_is_full() {
+        let in_flight = InFlight::default();
+        for n in 0..MAX_KEPT {
+            let id = format!("f{n}");
+            let generation = in_flight.begin(&id, &meta(), 10);
+            in_flight.end(&id, generation, true);
+        }
+        for upload in in_flight.table.lock().uploads.values_mut() {
+            upload.idle = Some(Instant::now() - KEEP);
+        }
+        in_flight.begin("g", &meta(), 10);
+        assert_eq!(in_flight.table.lock().uploads.len(), 1, "only the new one is left");
     }
 }
