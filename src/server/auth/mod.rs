@@ -87,7 +87,9 @@ pub enum Outcome {
 /// where the connection comes from, and `opens` whether the frame's word
 /// may open a session (its row of the request table, `requests::may_open`):
 /// a malformed one of those is told what is wrong, anything else that it
-/// must log in first.
+/// must log in first. The caller asks the table because this module
+/// cannot: the table's rows of the first frames (`requests::login`) call
+/// it, and an arrow back would close a circle of imports (tests/layers.rs).
 pub fn authenticate(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcome {
     let outcome = match check_first_frame(ctx, line, peer, opens) {
         // A disabled account's password is right, and it is still refused
