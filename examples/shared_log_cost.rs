@@ -8,8 +8,8 @@
 //! replicated log").
 //!
 //! ```sh
-//! cargo run --release --features cluster --example shared_log_cost            # ~5 min
-//! cargo run --release --features cluster --example shared_log_cost -- --quick # ~1 min
+//! cargo run --release --features cluster --example shared_log_cost            # ~3.5 min
+//! cargo run --release --features cluster --example shared_log_cost -- --quick # ~15 s
 //! ```
 //!
 //! It starts its own PostgreSQL (default settings: every commit waits for
