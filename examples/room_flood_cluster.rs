@@ -18,8 +18,7 @@
 //! 200 members in `#flood`, 20 flood it (10 on each node, pipelined), 10
 //! read and acknowledge (5 on each node); the other 190 stay offline.
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,9 +28,12 @@ use std::time::{Duration, Instant};
 mod flooding;
 #[path = "support/line_conn.rs"]
 mod line_conn;
+#[path = "support/postgres.rs"]
+mod postgres_of_our_own;
 
 use flooding::{flood, read_and_ack};
 use line_conn::{Conn, Result, spawn_serve};
+use postgres_of_our_own::{Postgres, free_port};
 
 const MEMBERS: usize = 200;
 const FLOODERS: usize = 20;
@@ -141,10 +143,6 @@ fn expect_ok(reply: String) -> Result<()> {
     if reply.starts_with("OK") { Ok(()) } else { Err(reply.into()) }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// A child process, killed when dropped, and the port it was given.
 struct Spawned {
     child: Child,
@@ -168,64 +166,6 @@ impl Drop for Spawned {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A PostgreSQL of our own in a temporary directory.
-struct Postgres {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Postgres {
-    fn start() -> Result<Postgres> {
-        let dir = tempfile::tempdir()?;
-        if as_root() {
-            Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status()?;
-        }
-        let port = free_port()?;
-        let pg = Postgres { url: format!("postgres://wachat@127.0.0.1:{port}/wachat"), dir };
-        let data = pg.dir.path().join("data").display().to_string();
-        pg.run("initdb", &["-D", &data, "-A", "trust", "-U", "wachat", "--no-sync", "-E", "UTF8"])?;
-        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", pg.dir.path().display());
-        let log = pg.dir.path().join("log").display().to_string();
-        pg.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "start"])?;
-        let admin = format!("postgres://wachat@127.0.0.1:{port}/postgres");
-        postgres::Client::connect(&admin, postgres::NoTls)?.batch_execute("CREATE DATABASE wachat")?;
-        Ok(pg)
-    }
-
-    /// A PostgreSQL program (Debian keeps them off the PATH), as the
-    /// `postgres` user when we are root: PostgreSQL refuses to run as root.
-    fn run(&self, program: &str, args: &[&str]) -> Result<()> {
-        let found = std::fs::read_dir("/usr/lib/postgresql")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|v| v.path().join("bin").join(program))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| PathBuf::from(program));
-        let mut command = if as_root() { Command::new("runuser") } else { Command::new(&found) };
-        if as_root() {
-            command.args(["-u", "postgres", "--"]).arg(&found);
-        }
-        let status = command.args(args).stdout(Stdio::null()).status();
-        match status {
-            Ok(s) if s.success() => Ok(()),
-            _ => Err(format!("{program} failed (apt-get install -y postgresql)").into()),
-        }
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data").display().to_string();
-        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
-    }
-}
-
-fn as_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// A `wachat serve --store … --bus …` node on free ports.
