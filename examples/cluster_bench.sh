@@ -19,9 +19,19 @@ set -u
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$D"; runuser -u postgres -- "$@"; else "$@"; fi; }
+# A run that cannot take place stops the script with the reason, never an
+# empty line of figures (a build without the `cluster` feature, a node that
+# did not start).
+fail() { echo "$0: $1" >&2; shift; printf '%s\n' "$@" | tail -n 5 >&2; finish; exit 1; }
+# Waits up to 20 s for a node's send port; a node that exits or never
+# listens fails the round with its log's last lines.
+up() {
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.2; done
+  fail "a node did not start on port $1:" "$(cat "$2")"
+}
 round() {
   D=$(mktemp -d /tmp/cluster-bench.XXXX); chmod 755 "$D"
-  local pg nats s1 r1 s2 r2 A B NATS
+  local pg nats s1 r1 s2 r2 A= B= NATS=
   pg=$(free_port); nats=$(free_port); s1=$(free_port); r1=$(free_port); s2=$(free_port); r2=$(free_port)
   as_pg "$PGBIN/initdb" -D "$D/data" -A trust -U wachat --no-sync -E UTF8 >/dev/null
   as_pg "$PGBIN/pg_ctl" -D "$D/data" -o "-p $pg -k $D -c listen_addresses=127.0.0.1" -l "$D/pg.log" -w start >/dev/null
@@ -30,19 +40,25 @@ round() {
   nats-server -p "$nats" -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
   local S="--store postgres://wachat@127.0.0.1:$pg/bench --bus nats://127.0.0.1:$nats --rate 0 --exempt 127.0.0.1 --web-port off"
   "$BIN" serve $S --node a --send-port "$s1" --recv-port "$r1" >"$D/a.log" 2>&1 & A=$!
-  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$s1) 2>/dev/null && break; sleep 0.2; done # a migrates the schema
+  up "$s1" "$D/a.log" # a migrates the schema
   "$BIN" serve $S --node b --send-port "$s2" --recv-port "$r2" >"$D/b.log" 2>&1 & B=$!
-  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$s2) 2>/dev/null && break; sleep 0.2; done
+  up "$s2" "$D/b.log"
   local N=127.0.0.1:$s1:$r1,127.0.0.1:$s2:$r2
   sessions() { Q bench -Atc "SELECT sessions FROM pg_stat_database WHERE datname = 'bench'"; }
   "$BIN" bench --server $N --pairs 100 --messages 10 >/dev/null 2>&1 # the accounts (not measured)
   for run in "--messages 2000" "--messages 200 --rate 20"; do
-    local before out
+    local before out all
     before=$(sessions)
-    out=$("$BIN" bench --server $N --pairs 100 $run 2>&1 | grep -E '^(login|delivered|latency)')
+    all=$("$BIN" bench --server $N --pairs 100 $run 2>&1)
+    out=$(echo "$all" | grep -E '^(login|delivered|latency)') || fail "the bench printed no figures:" "$all"
     echo "  $run: $(echo "$out" | tr '\n' ' ')| connections made: $(( $(sessions) - before ))"
   done
-  kill $A $B $NATS 2>/dev/null; wait $A $B $NATS 2>/dev/null
+  finish
+}
+# Stops the round's nodes, NATS and PostgreSQL, and removes its folder
+# (round's locals, seen here as bash scopes them).
+finish() {
+  kill ${A:-} ${B:-} ${NATS:-} 2>/dev/null; wait ${A:-} ${B:-} ${NATS:-} 2>/dev/null
   as_pg "$PGBIN/pg_ctl" -D "$D/data" -m fast -w stop >/dev/null
   rm -rf "$D"
 }
