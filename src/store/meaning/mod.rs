@@ -23,8 +23,12 @@
 //! - [`rooms`]: a room that is missing, or that the asker is not in;
 //! - [`read`]: a `READ` of a sender or message that is not there;
 //! - [`accounts`]: a user that is not there, a name that is taken.
+//!
+//! Who receives which event once a request is accepted is [`effects`]:
+//! each backend stores exactly the events it names.
 
 pub mod accounts;
+pub mod effects;
 pub mod read;
 pub mod rooms;
 pub mod send;

@@ -218,6 +218,7 @@ pub struct State {
 }
 
 mod apply;
+pub(in crate::store) use apply::{enqueue, enqueue_room};
 mod inbox;
 pub mod recent;
 mod rules;
