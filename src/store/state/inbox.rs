@@ -1,8 +1,9 @@
 //! A user's inbox in memory: the events waiting for its acknowledgement
 //! ([`Queued`], where each one's record is in the log), and the events a
 //! commit hands the router once they are on disk ([`Pushed`], [`Delivery`],
-//! in a [`Batch`]). The state numbers them (`State::enqueue`); the record
-//! kinds say which events each record makes (`store/record/`).
+//! in a [`Batch`]). The state numbers them (`state::enqueue`); the record
+//! kinds store the events each record makes (`store/record/`), as
+//! `store::meaning::effects` names them.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
