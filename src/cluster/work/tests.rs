@@ -300,8 +300,8 @@ fn both_backends_give_the_same_users_the_same_events() {
     assert_eq!(kinds(1), ["Msg", "Msg", "Msg", "Mark"], "bob: r0, r1, d1, his READ of #lab");
     assert_eq!(kinds(2), ["Msg"], "cy: r0, not its own r1");
     assert_eq!(kinds(3), ["Status"], "dee: READ of d0 only, after it deleted nothing");
-    for user in 0..NAMES.len() {
-        assert_eq!(events(&one, user), events(&w.deliveries, user), "{}'s events", NAMES[user]);
+    for (user, name) in NAMES.iter().enumerate() {
+        assert_eq!(events(&one, user), events(&w.deliveries, user), "{name}'s events");
     }
     let (marks, dir) = (state.marks(3, 0), w.dirs[&(3, 0)]);
     assert_eq!((marks.delivered, marks.read), (count(dir.delivered), count(dir.read)));
