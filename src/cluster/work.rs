@@ -14,7 +14,7 @@
 //! send a message where (`meaning::send`), a room one is not in
 //! (`meaning::rooms`), a `READ` of nothing (`meaning::read`), who gets
 //! which event (`meaning::effects`) — both ask `store::meaning`, passing
-//! what they found, and tests below play sequences through both. No
+//! what they found, and `agree.rs` plays sequences through both. No
 //! refusal of the protocol's is named here, and no recipient chosen: the
 //! runs store the events `effects` names.
 
@@ -356,4 +356,59 @@ impl Work {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::super::writes::Inbox;
+    use super::super::writes::lengthened;
+    use super::*;
+
+    /// bob (user 2) has events 1 to 5, acknowledged up to 2; his last
+    /// stored run is 3 to 5, room 7's messages 10 to 12.
+    fn bob_with_a_stored_run() -> Work {
+        let mut w = Work::default();
+        w.inboxes.insert(2, Inbox { last_seq: 5, acked: 2, sent: 0, stored: 0, several: false });
+        let run = Run {
+            user: 2,
+            seq: 3,
+            count: 3,
+            kind: MSG,
+            stream: Stream::Room(7),
+            ord: 10,
+            ts: 0,
+            stored: Some(3),
+        };
+        w.writes.runs.push(run);
+        w.last_run.insert(2, 0);
+        w
+    }
+
+    fn event() -> Arc<Pushed> {
+        Arc::new(Pushed::Status { peer: "ana".into(), id: "m1".into(), state: MsgState::Delivered, ts: 0 })
+    }
+
+    #[test]
+    fn a_room_message_that_follows_a_stored_run_lengthens_it_and_others_start_a_row() {
+        let mut w = bob_with_a_stored_run();
+        w.enqueue(2, MSG, Stream::Room(7), 13, 1, &event());
+        w.enqueue(2, MSG, Stream::Room(7), 14, 2, &event());
+        assert_eq!(w.writes.runs.len(), 1, "no new row");
+        assert_eq!(w.writes.runs[0].count, 5);
+        assert_eq!(w.deliveries.iter().map(|d| d.seq).collect::<Vec<_>>(), [6, 7]);
+        assert_eq!(lengthened(&w), (vec![2], vec![3], vec![5]));
+        // Room 7's message 16 (15 was bob's own): a new run, inserted.
+        w.enqueue(2, MSG, Stream::Room(7), 16, 3, &event());
+        assert_eq!(w.writes.runs.len(), 2);
+        assert_eq!((w.writes.runs[1].seq, w.writes.runs[1].stored), (8, None));
+    }
+
+    #[test]
+    fn a_lengthened_run_that_the_batch_acknowledges_whole_is_deleted_not_updated() {
+        let mut w = bob_with_a_stored_run();
+        w.enqueue(2, MSG, Stream::Room(7), 13, 1, &event());
+        w.ack(2, &"bob".into(), 5, &[], 2, true);
+        assert_eq!(lengthened(&w), (vec![2], vec![3], vec![4]), "6 is not acknowledged: updated");
+        w.ack(2, &"bob".into(), 6, &[], 3, true);
+        assert_eq!(lengthened(&w), (vec![], vec![], vec![]), "all of it acknowledged: left to `acks`");
+        let untouched = bob_with_a_stored_run();
+        assert_eq!(lengthened(&untouched), (vec![], vec![], vec![]), "a run read but not lengthened");
+    }
+}

@@ -12,8 +12,8 @@
 //! number in its stream (`ord`), so message `ord` is covered by a mark
 //! above it.
 //!
-//! Each backend's own test shows it calls these; the cluster's
-//! (`cluster/work.rs`) also plays one sequence through both and compares.
+//! Each backend's own test shows it calls these; `cluster/agree.rs` also
+//! plays sequences through both and compares.
 //!
 //! Which request is refused with which code lives in the modules below,
 //! cut by what the request names (issue 54): each is a pure function of

@@ -28,7 +28,7 @@ use super::fields::{Fields, Line};
 use super::message::Pos;
 use crate::protocol::MsgState;
 use crate::store::meaning::{self, effects};
-use crate::store::state::{Delivery, Pushed, Queued, State, UserId, enqueue, side};
+use crate::store::state::{Delivery, Pushed, Queued, State, UserId, side};
 
 /// Writes a `DELIVERED` line.
 pub(super) fn encode_delivered(line: &mut Line, ts: u64, names: [&str; 3], dord: u64) {
@@ -203,12 +203,12 @@ impl State {
             let event = push.is_some().then(|| {
                 Arc::new(Pushed::Status { peer: self.users[peer].name.clone(), id: id.clone(), state, ts })
             });
-            enqueue(&mut self.users, sender, Queued::Status { pos }, event, push.as_deref_mut());
+            self.users[sender].inbox.enqueue(sender, Queued::Status { pos }, event, push.as_deref_mut());
         }
         if let (Some(reader), Some(chat)) = (receipt.readmark, chat) {
             let event =
                 push.is_some().then(|| Arc::new(Pushed::Mark { chat: chat.clone(), id: id.clone(), ts }));
-            enqueue(&mut self.users, reader, Queued::Mark { pos }, event, push);
+            self.users[reader].inbox.enqueue(reader, Queued::Mark { pos }, event, push);
         }
     }
 }

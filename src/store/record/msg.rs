@@ -20,9 +20,8 @@ use super::message::{Link, Message, Pos};
 use crate::protocol::Text;
 use crate::store::meaning::effects::{self, Gets};
 use crate::store::state::{
-    Delivery, OWN_UNREAD_WINDOW, Pushed, Queued, State, User, UserId, pair, recent, side,
+    Delivery, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, State, UserId, pair, recent, side,
 };
-use crate::store::state::{enqueue, enqueue_room};
 
 /// Writes a `MSG` line (without its `\n`).
 pub(super) fn encode(line: &mut Line, msg: &Message, link: &Link) {
@@ -146,9 +145,9 @@ impl State {
             Gets::Msg => {
                 let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
                 let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
-                enqueue(users, user, queued, event, push.as_deref_mut());
+                users[user].inbox.enqueue(user, queued, event, push.as_deref_mut());
             }
-            Gets::Copy => copy(users, user, msg, pos, push.as_deref_mut()),
+            Gets::Copy => copy(&mut users[user].inbox, user, msg, pos, push.as_deref_mut()),
         });
         Ok(())
     }
@@ -194,8 +193,10 @@ impl State {
         let several = users[from].several;
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
         effects::message(from, several, effects::To::Room(members), |user, gets| match gets {
-            Gets::Msg => enqueue_room(users, user, (link.prev, pos), event.clone(), push.as_deref_mut()),
-            Gets::Copy => copy(users, user, msg, pos, push.as_deref_mut()),
+            Gets::Msg => {
+                users[user].inbox.enqueue_room(user, (link.prev, pos), event.clone(), push.as_deref_mut())
+            }
+            Gets::Copy => copy(&mut users[user].inbox, user, msg, pos, push.as_deref_mut()),
         });
         Ok(())
     }
@@ -209,7 +210,7 @@ impl State {
 
 /// 1.2: the copy of the message at `pos` that its sender's other devices
 /// get ([`Gets::Copy`]).
-fn copy(users: &mut [User], from: UserId, msg: &Arc<Message>, pos: Pos, push: Option<&mut Vec<Delivery>>) {
+fn copy(inbox: &mut Inbox, from: UserId, msg: &Arc<Message>, pos: Pos, push: Option<&mut Vec<Delivery>>) {
     let event = push.is_some().then(|| Arc::new(Pushed::Copy(msg.clone())));
-    enqueue(users, from, Queued::Copy { pos }, event, push);
+    inbox.enqueue(from, Queued::Copy { pos }, event, push);
 }

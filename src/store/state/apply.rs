@@ -2,16 +2,13 @@
 //! running server ([`State::commit`]) and at a start ([`State::load`]),
 //! by the same code. What each kind of record does is in its own file
 //! (`store/record/<kind>.rs`, `State::apply_…`); here are the steps they
-//! share: an inbox's next number ([`enqueue`], and [`enqueue_room`] for
-//! room messages in a row), a room made and forgotten, a member leaving.
-//! Who gets an event is not decided here but by the rules both backends
-//! share (`store::meaning::effects`): these store what they name.
+//! share: a room made and forgotten, a member leaving. (An inbox numbers
+//! its own events, `Inbox::enqueue` in `inbox.rs`; who gets one is
+//! decided by the rules both backends share, `store::meaning::effects`.)
 
 use std::sync::Arc;
 
-use super::{
-    Batch, Delivery, Direct, IdMap, Pushed, Queued, Room, RoomId, Run, State, User, UserId, pair, side,
-};
+use super::{Batch, Direct, IdMap, Room, RoomId, State, User, UserId, pair, side};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
 use crate::store::record::{NO_POS, Pos, Record};
@@ -142,59 +139,5 @@ impl State {
             self.room_ids.remove(&fold(r.name.trim_start_matches('#')));
             self.free_rooms.push(room);
         }
-    }
-}
-
-/// Gives the next sequence number of `user`'s inbox to a new event.
-/// (A function of the users, not the state: a room message fills its
-/// members' inboxes while it borrows the room's list of them.)
-pub(in crate::store) fn enqueue(
-    users: &mut [User],
-    user: UserId,
-    queued: Queued,
-    event: Option<Arc<Pushed>>,
-    push: Option<&mut Vec<Delivery>>,
-) {
-    let inbox = &mut users[user].inbox;
-    inbox.last_seq += 1;
-    let seq = inbox.last_seq;
-    if seq <= inbox.acked {
-        return; // converted data: the client acknowledged it already
-    }
-    Arc::make_mut(&mut inbox.queue).push_back(queued);
-    if let (Some(push), Some(event)) = (push, event) {
-        push.push(Delivery { user, seq, event });
-    }
-}
-
-/// Gives the next sequence number of `member`'s inbox to the room
-/// message at `pos` (whose chain goes back to `prev`): it lengthens the
-/// stretch of its room's chain in the last entry if it follows it, so an
-/// inbox grows with its direct events, not with rooms' floods.
-pub(in crate::store) fn enqueue_room(
-    users: &mut [User],
-    member: UserId,
-    (prev, pos): (Pos, Pos),
-    event: Option<Arc<Pushed>>,
-    push: Option<&mut Vec<Delivery>>,
-) {
-    let inbox = &mut users[member].inbox;
-    if inbox.last_seq < inbox.acked {
-        return enqueue(users, member, Queued::room(pos), event, push); // converted data
-    }
-    let queue = Arc::make_mut(&mut inbox.queue);
-    let Some(Queued::Rooms { runs, .. }) = queue.back_mut() else {
-        return enqueue(users, member, Queued::room(pos), event, push);
-    };
-    match runs.iter_mut().rev().find(|r| r.head == prev && prev != NO_POS) {
-        Some(run) => {
-            run.head = pos;
-            run.n += 1;
-        }
-        None => runs.push(Run { first: pos, head: pos, n: 1 }),
-    }
-    inbox.last_seq += 1;
-    if let (Some(push), Some(event)) = (push, event) {
-        push.push(Delivery { user: member, seq: inbox.last_seq, event });
     }
 }

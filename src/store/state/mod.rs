@@ -218,7 +218,6 @@ pub struct State {
 }
 
 mod apply;
-pub(in crate::store) use apply::{enqueue, enqueue_room};
 mod inbox;
 pub mod recent;
 mod rules;

@@ -1,61 +1,21 @@
-//! The batch's work on its own, and played beside a single server's
-//! state: the same sequence of requests gives the same events on both
-//! backends (they ask `store::meaning` for the marks and for who
-//! receives what), so a difference is a divergence of the protocol.
+//! Sequences of requests played through both backends' code: a single
+//! server's state (`store/state/`, `store/record/`) and a cluster's batch
+//! work (`work.rs`). They ask `store::meaning` for the marks and for who
+//! receives what (`meaning::effects`), so they must give every user the
+//! same events with the same numbers; a difference is a divergence of
+//! the protocol between them, and these tests name it.
 
-use super::super::writes::Inbox;
-use super::super::writes::lengthened;
-use super::*;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// bob (user 2) has events 1 to 5, acknowledged up to 2; his last
-/// stored run is 3 to 5, room 7's messages 10 to 12.
-fn bob_with_a_stored_run() -> Work {
-    let mut w = Work::default();
-    w.inboxes.insert(2, Inbox { last_seq: 5, acked: 2, sent: 0, stored: 0, several: false });
-    let run = Run {
-        user: 2,
-        seq: 3,
-        count: 3,
-        kind: MSG,
-        stream: Stream::Room(7),
-        ord: 10,
-        ts: 0,
-        stored: Some(3),
-    };
-    w.writes.runs.push(run);
-    w.last_run.insert(2, 0);
-    w
-}
+use super::locks::Acked;
+use super::writes::{Inbox, Named, Work};
+use crate::protocol::{Chat, Text};
+use crate::store::{Delivery, Message, Pushed, UserId};
 
-fn event() -> Arc<Pushed> {
-    Arc::new(Pushed::Status { peer: "ana".into(), id: "m1".into(), state: MsgState::Delivered, ts: 0 })
-}
-
-#[test]
-fn a_room_message_that_follows_a_stored_run_lengthens_it_and_others_start_a_row() {
-    let mut w = bob_with_a_stored_run();
-    w.enqueue(2, MSG, Stream::Room(7), 13, 1, &event());
-    w.enqueue(2, MSG, Stream::Room(7), 14, 2, &event());
-    assert_eq!(w.writes.runs.len(), 1, "no new row");
-    assert_eq!(w.writes.runs[0].count, 5);
-    assert_eq!(w.deliveries.iter().map(|d| d.seq).collect::<Vec<_>>(), [6, 7]);
-    assert_eq!(lengthened(&w), (vec![2], vec![3], vec![5]));
-    // Room 7's message 16 (15 was bob's own): a new run, inserted.
-    w.enqueue(2, MSG, Stream::Room(7), 16, 3, &event());
-    assert_eq!(w.writes.runs.len(), 2);
-    assert_eq!((w.writes.runs[1].seq, w.writes.runs[1].stored), (8, None));
-}
-
-#[test]
-fn a_lengthened_run_that_the_batch_acknowledges_whole_is_deleted_not_updated() {
-    let mut w = bob_with_a_stored_run();
-    w.enqueue(2, MSG, Stream::Room(7), 13, 1, &event());
-    w.ack(2, &"bob".into(), 5, &[], 2, true);
-    assert_eq!(lengthened(&w), (vec![2], vec![3], vec![4]), "6 is not acknowledged: updated");
-    w.ack(2, &"bob".into(), 6, &[], 3, true);
-    assert_eq!(lengthened(&w), (vec![], vec![], vec![]), "all of it acknowledged: left to `acks`");
-    let untouched = bob_with_a_stored_run();
-    assert_eq!(lengthened(&untouched), (vec![], vec![], vec![]), "a run read but not lengthened");
+/// A count as the database keeps it, as the single server's state keeps it.
+fn count(n: i64) -> u64 {
+    u64::try_from(n).expect("never negative")
 }
 
 /// A step of bob's in [`STEPS`], after ana sent him m0, m1 and m2.
@@ -243,7 +203,7 @@ fn who_gets_what_on_a_cluster() -> Work {
         w.inboxes.insert(user, inbox);
     }
     let members = HashMap::from([(0, 0), (1, 0), (2, 0)]);
-    w.rooms.insert(7, super::super::writes::Room { name: "#lab".into(), count: 0, live: true, members });
+    w.rooms.insert(7, super::writes::Room { name: "#lab".into(), count: 0, live: true, members });
     let room_ids = HashMap::from([("lab".to_string(), 7)]);
     let users: HashMap<String, Option<(UserId, Arc<str>)>> =
         NAMES.iter().enumerate().map(|(id, name)| (name.to_string(), Some((id, Arc::from(*name))))).collect();
