@@ -79,7 +79,6 @@ impl Work {
     /// `effects::read`) for message `ord` of `stream`, whose id is `id`:
     /// a `STATUS` (`state`) to its sender, that `me` got or read it; 1.2,
     /// a `READMARK` of `chat` for the reader's other devices.
-    #[allow(clippy::too_many_arguments)]
     fn give(
         &mut self,
         receipt: effects::Receipt<UserId>,

@@ -34,12 +34,13 @@ pub struct Recipient<U> {
     pub deleted: bool,
 }
 
-/// What a new message gives a user (protocol §3; 1.2 for the copy).
+/// What a new message gives a user (protocol §6; 1.2, §16, for the copy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gets {
     /// The message itself (`MSG`).
     Msg,
-    /// 1.2: a copy for the sender's other devices (`COPY`).
+    /// 1.2: a copy for the sender's other devices: the same `MSG`, whose
+    /// `<from>` is the user itself.
     Copy,
 }
 
@@ -87,7 +88,7 @@ where
 }
 
 /// What a `DELIVERED` or a `READ` of one message gives, if it moves its
-/// mark (protocol §5, §6; 1.2 for `READMARK`).
+/// mark (protocol §6, §7; 1.2, §16, for `READMARK`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Receipt<U> {
     /// The mark's new value: the messages numbered below it are
