@@ -145,8 +145,9 @@ pub fn lock_inboxes(
 
 /// Reads, in one round trip, what the locked inboxes guard: the
 /// `directions` of `pairs` (sender, recipient) that exist, into
-/// `w.dirs`; which recipients of `pairs` deleted their account (1.2),
-/// into `w.gone`; and which `(sender, id)` of `ids` are among their
+/// `w.dirs`; which users of `pairs`, on either side, deleted their
+/// account (1.2), into `w.gone` (a recipient is refused a direct message,
+/// a sender is told no `STATUS`: `meaning::effects`); and which `(sender, id)` of `ids` are among their
 /// sender's last `window` messages since its cut (`users.since`, a freed
 /// name's new account: an id its old account used is a new message) —
 /// resends, returned with their first `<ts>`.
@@ -171,9 +172,9 @@ pub fn read_guarded(
     let names: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
     let floors: Vec<i64> = ids.iter().map(|(s, _)| w.inboxes.get(s).map_or(0, |i| i.sent - window)).collect();
     // The first column says what a row is: a direction, a resend, or a
-    // deleted recipient (whose mark `accounts::mark_deleted` wrote while
+    // deleted user (whose mark `accounts::mark_deleted` wrote while
     // holding the inbox row this batch now holds: read here, after the
-    // lock, the refusal is the same on every node).
+    // lock, the decision is the same on every node).
     let rows = tx.query(
         "SELECT 'd', d.sender, d.recipient, d.sent, d.delivered, d.read, NULL::text, 0::int8 \
          FROM unnest($1::int8[], $2::int8[]) AS p(s, r) \
@@ -185,7 +186,7 @@ pub fn read_guarded(
                              AND m.id >= (SELECT since FROM users WHERE id = q.s) LIMIT 1) AS m \
          UNION ALL \
          SELECT 'x', 0, u.id, 0, 0, 0, NULL, 0 FROM users u \
-         WHERE u.id = ANY($2::int8[]) AND starts_with(u.hash, $6)",
+         WHERE (u.id = ANY($1::int8[]) OR u.id = ANY($2::int8[])) AND starts_with(u.hash, $6)",
         &[&senders, &recipients, &from, &names, &floors, &DELETED],
     )?;
     for row in rows {
@@ -195,7 +196,7 @@ pub fn read_guarded(
                 recent.insert((sender, id), row.get(7));
             }
             ("x", _) => {
-                w.gone.insert(recipient);
+                w.gone.insert(recipient); // the deleted user, on either side
             }
             _ => {
                 let dir = Dir { sent: row.get(3), delivered: row.get(4), read: row.get(5) };

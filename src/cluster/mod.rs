@@ -47,6 +47,8 @@
 //! docs/CLUSTER.md tells how to run one, and what it measured.
 
 pub mod accounts;
+#[cfg(test)]
+mod agree;
 pub mod apply;
 pub mod backend;
 pub mod budget;

@@ -12,9 +12,11 @@
 //! Where a single server decides the same thing — whether a `DELIVERED`
 //! or a `READ` moves a mark, how many rooms a user may be in, who may
 //! send a message where (`meaning::send`), a room one is not in
-//! (`meaning::rooms`), a `READ` of nothing (`meaning::read`) — both ask
-//! `store::meaning`, passing what they found, and a test below plays one
-//! sequence through both. No refusal of the protocol's is named here.
+//! (`meaning::rooms`), a `READ` of nothing (`meaning::read`), who gets
+//! which event (`meaning::effects`) — both ask `store::meaning`, passing
+//! what they found, and `agree.rs` plays sequences through both. No
+//! refusal of the protocol's is named here, and no recipient chosen: the
+//! runs store the events `effects` names.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
 use crate::store::budget::Quota;
 use crate::store::meaning;
+use crate::store::meaning::effects::{self, Gets, To};
 use crate::store::meaning::{read, rooms, send};
 use crate::store::{Delivery, Message, Pushed, UserId};
 
@@ -72,13 +75,26 @@ impl Work {
         runs.push(Run { user: user as i64, seq, count: 1, kind, stream, ord, ts, stored: None });
     }
 
-    /// 1.2: `READMARK` of `chat` up to message `ord` of `stream`, into the
-    /// reader's own inbox if it has several devices (its others clear
-    /// their unread counts).
-    fn mark(&mut self, user: UserId, stream: Stream, ord: i64, chat: Arc<str>, id: &str, ts: i64) {
-        if self.inboxes.get(&user).is_some_and(|i| i.several) {
+    /// Stores the events `receipt` names (`effects::delivered`,
+    /// `effects::read`) for message `ord` of `stream`, whose id is `id`:
+    /// a `STATUS` (`state`) to its sender, that `me` got or read it; 1.2,
+    /// a `READMARK` of `chat` for the reader's other devices.
+    fn give(
+        &mut self,
+        receipt: effects::Receipt<UserId>,
+        (stream, ord): (Stream, i64),
+        (me, id, state): (&Arc<str>, &str, MsgState),
+        chat: Option<Arc<str>>,
+        ts: i64,
+    ) {
+        if let Some(sender) = receipt.status {
+            let event = Arc::new(Pushed::Status { peer: me.clone(), id: id.into(), state, ts: ts as u64 });
+            let kind = if state == MsgState::Read { READ } else { DELIVERED };
+            self.enqueue(sender, kind, stream, ord, ts, &event);
+        }
+        if let (Some(reader), Some(chat)) = (receipt.readmark, chat) {
             let event = Arc::new(Pushed::Mark { chat, id: id.into(), ts: ts as u64 });
-            self.enqueue(user, MARK, stream, ord, ts, &event);
+            self.enqueue(reader, MARK, stream, ord, ts, &event);
         }
     }
 
@@ -172,24 +188,27 @@ impl Work {
         Ok((Stream::Room(rid), ord, room.name.clone()))
     }
 
-    /// The events of a new message: the recipient's, or every other
-    /// member's, in id order; and a copy for the sender's other devices
-    /// if it has several (protocol 1.2).
+    /// The events of a new message, as `effects::message` names them:
+    /// the recipient's, or every other member's (in id order, as the
+    /// batch's rows go), and a copy for the sender's other devices.
     fn fan_out(&mut self, from: UserId, stream: Stream, ord: i64, ts: i64, message: Arc<Message>) {
         let event = Arc::new(Pushed::Msg(message.clone()));
+        let copy = Arc::new(Pushed::Copy(message));
+        let give = |w: &mut Work, user, gets| match gets {
+            Gets::Msg => w.enqueue(user, MSG, stream, ord, ts, &event),
+            Gets::Copy => w.enqueue(user, COPY, stream, ord, ts, &copy),
+        };
+        let several = self.inboxes[&from].several;
         match stream {
-            Stream::Direct { recipient, .. } => self.enqueue(recipient, MSG, stream, ord, ts, &event),
-            Stream::Room(rid) => {
-                let mut members: Vec<UserId> =
-                    self.rooms[&rid].members.keys().copied().filter(|&m| m != from).collect();
-                members.sort_unstable();
-                for member in members {
-                    self.enqueue(member, MSG, stream, ord, ts, &event);
-                }
+            Stream::Direct { recipient, .. } => {
+                let to = effects::Recipient { id: recipient, deleted: self.gone.contains(&recipient) };
+                effects::message(from, several, To::user(to), |user, gets| give(self, user, gets));
             }
-        }
-        if self.inboxes[&from].several {
-            self.enqueue(from, COPY, stream, ord, ts, &Arc::new(Pushed::Copy(message)));
+            Stream::Room(rid) => {
+                let mut members: Vec<UserId> = self.rooms[&rid].members.keys().copied().collect();
+                members.sort_unstable();
+                effects::message(from, several, To::Room(members), |user, gets| give(self, user, gets));
+            }
         }
     }
 
@@ -216,18 +235,14 @@ impl Work {
             if a.seq <= inbox.acked || a.seq > seq {
                 continue;
             }
+            let sender = effects::Recipient { id: a.sender, deleted: self.gone.contains(&a.sender) };
             let dir = self.dirs.entry((a.sender, user)).or_default();
-            if meaning::delivers(count(dir.delivered), count(dir.read), count(a.ord)) {
-                dir.delivered = a.ord + 1;
-                let state = MsgState::Delivered;
-                let event = Arc::new(Pushed::Status {
-                    peer: me.clone(),
-                    id: a.msg_id.as_str().into(),
-                    state,
-                    ts: ts as u64,
-                });
+            let (delivered, read, ord) = (count(dir.delivered), count(dir.read), count(a.ord));
+            if let Some(receipt) = effects::delivered(delivered, read, ord, sender) {
+                dir.delivered = receipt.mark as i64;
                 let stream = Stream::Direct { sender: a.sender, recipient: user };
-                self.enqueue(a.sender, DELIVERED, stream, a.ord, ts, &event);
+                let status = (me, a.msg_id.as_str(), MsgState::Delivered);
+                self.give(receipt, (stream, a.ord), status, None, ts);
             }
         }
         if trim {
@@ -252,15 +267,16 @@ impl Work {
             Chat::User(peer) => {
                 let (from, peer_name) = read::sender(peer, users.get(&fold(peer)).and_then(Option::as_ref))?;
                 let found = read::message(id, chat, found)?;
+                let sender = effects::Recipient { id: *from, deleted: self.gone.contains(from) };
+                let several = self.inboxes.get(&user).is_some_and(|i| i.several);
                 let dir = self.dirs.entry((*from, user)).or_default();
-                if meaning::reads(count(dir.read), count(found.ord)) {
-                    dir.read = found.ord + 1;
-                    let state = MsgState::Read;
-                    let event =
-                        Arc::new(Pushed::Status { peer: me.clone(), id: id.into(), state, ts: ts as u64 });
+                if let Some(receipt) =
+                    effects::read(count(dir.read), count(found.ord), Some(sender), user, several)
+                {
+                    dir.read = receipt.mark as i64;
                     let stream = Stream::Direct { sender: *from, recipient: user };
-                    self.enqueue(*from, READ, stream, found.ord, ts, &event);
-                    self.mark(user, stream, found.ord, peer_name.clone(), id, ts);
+                    let status = (me, id, MsgState::Read);
+                    self.give(receipt, (stream, found.ord), status, Some(peer_name.clone()), ts);
                 }
                 Ok(())
             }
@@ -268,11 +284,15 @@ impl Work {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
                 let (rid, room) = rooms::member(name, room.filter(|(_, r)| r.members.contains_key(&user)))?;
                 let found = read::message(id, chat, found)?;
-                if meaning::reads(count(room.members[&user]), count(found.ord)) {
-                    let chat = room.name.clone();
-                    self.rooms.get_mut(&rid).expect("found").members.insert(user, found.ord + 1);
-                    self.writes.room_reads.push((rid, user as i64, found.ord + 1));
-                    self.mark(user, Stream::Room(rid), found.ord, chat, id, ts);
+                let several = self.inboxes.get(&user).is_some_and(|i| i.several);
+                if let Some(receipt) =
+                    effects::read(count(room.members[&user]), count(found.ord), None, user, several)
+                {
+                    let (chat, mark) = (room.name.clone(), receipt.mark as i64);
+                    self.rooms.get_mut(&rid).expect("found").members.insert(user, mark);
+                    self.writes.room_reads.push((rid, user as i64, mark));
+                    let status = (me, id, MsgState::Read);
+                    self.give(receipt, (Stream::Room(rid), found.ord), status, Some(chat), ts);
                 }
                 Ok(())
             }
@@ -389,102 +409,5 @@ mod tests {
         assert_eq!(lengthened(&w), (vec![], vec![], vec![]), "all of it acknowledged: left to `acks`");
         let untouched = bob_with_a_stored_run();
         assert_eq!(lengthened(&untouched), (vec![], vec![], vec![]), "a run read but not lengthened");
-    }
-
-    /// A step of bob's in [`STEPS`], after ana sent him m0, m1 and m2.
-    enum Step {
-        Ack(u64),
-        /// `READ` of the message with this id and number.
-        Read(&'static str, u64),
-    }
-
-    /// ACK 2, READ m0, READ m2 (read before it is acknowledged: never
-    /// DELIVERED), ACK 3, READ m0 again, ACK 3 again.
-    const STEPS: [Step; 6] = [
-        Step::Ack(2),
-        Step::Read("m0", 0),
-        Step::Read("m2", 2),
-        Step::Ack(3),
-        Step::Read("m0", 0),
-        Step::Ack(3),
-    ];
-
-    /// The sequence on a single server's state, each record decided as
-    /// `store::local` decides it (ana is user 0, bob 1).
-    fn on_one_server() -> (crate::store::state::State, Vec<Delivery>) {
-        use crate::store::record::Record;
-        let mut state = crate::store::state::State::default();
-        let mut batch = crate::store::state::Batch::default();
-        let (ana, bob) = (state.add_user("ana", "h").unwrap(), state.add_user("bob", "h").unwrap());
-        for (i, ts) in (0..3).zip(10..) {
-            let text = Text::parse("hi").unwrap();
-            let msg = Message { from: "ana".into(), to: "bob".into(), id: format!("m{i}").into(), ts, text };
-            let link = state.direct_link(ana, bob);
-            state.commit(Record::Msg { msg: Arc::new(msg), link }, &mut batch).unwrap();
-        }
-        for (step, ts) in STEPS.iter().zip(20..) {
-            let (user, chat): (Arc<str>, Arc<str>) = ("bob".into(), "ana".into());
-            match *step {
-                Step::Ack(seq) => {
-                    for (_, dord, id) in state.acked_direct(bob, seq) {
-                        if state.would_deliver(ana, bob, dord) {
-                            let (user, chat) = (user.clone(), chat.clone());
-                            state.commit(Record::Delivered { ts, user, chat, id, dord }, &mut batch).unwrap();
-                        }
-                    }
-                    state.commit(Record::Ack { ts, user, seq }, &mut batch).unwrap();
-                }
-                Step::Read(id, ord) if state.would_read(ana, bob, ord) => {
-                    state.commit(Record::Read { ts, user, chat, id: id.into(), ord }, &mut batch).unwrap();
-                }
-                Step::Read(..) => {}
-            }
-        }
-        (state, batch.deliveries)
-    }
-
-    /// The sequence on a cluster's batch work (ana is user 1, bob 2).
-    fn on_a_cluster() -> Work {
-        let mut w = Work::default();
-        let inbox = Inbox { last_seq: 0, acked: 0, sent: 0, stored: 0, several: false };
-        w.inboxes.extend([(1, inbox), (2, inbox)]);
-        let users = HashMap::from([("bob".to_string(), Some((2, Arc::from("bob"))))]);
-        let text = Text::parse("hi").unwrap();
-        for (i, ts) in (0..3).zip(10..) {
-            let to = Chat::User("bob".into());
-            w.send(1, &"ana".into(), &to, &format!("m{i}"), &text, ts, &users, &HashMap::new()).unwrap();
-        }
-        let acked: Vec<Acked> =
-            (0..3).map(|i| Acked { seq: i + 1, sender: 1, ord: i, msg_id: format!("m{i}") }).collect();
-        let (ana, peers) =
-            (Chat::User("ana".into()), HashMap::from([("ana".to_string(), Some((1, "ana".into())))]));
-        for (step, ts) in STEPS.iter().zip(20..) {
-            match *step {
-                Step::Ack(seq) => w.ack(2, &"bob".into(), seq as i64, &acked, ts, true),
-                Step::Read(id, ord) => {
-                    let found = Some(Named { ord: ord as i64 });
-                    w.read(2, &"bob".into(), &ana, id, found, &peers, &HashMap::new(), ts).unwrap();
-                }
-            }
-        }
-        w
-    }
-
-    /// One sequence of direct messages, `ACK`s and `READ`s, played on a
-    /// single server and on a cluster: the sender gets the same `STATUS`
-    /// events, and the marks end the same (both ask `store::meaning`).
-    #[test]
-    fn acks_and_reads_give_the_same_receipts_on_both_backends() {
-        let ((state, one), w) = (on_one_server(), on_a_cluster());
-        let events = |deliveries: &[Delivery], user: UserId| -> Vec<String> {
-            deliveries.iter().filter(|d| d.user == user).map(|d| format!("{} {:?}", d.seq, d.event)).collect()
-        };
-        let to_ana = events(&one, 0);
-        assert_eq!(to_ana.len(), 4, "DELIVERED m0 m1, READ m0 m2: {to_ana:#?}");
-        assert_eq!(to_ana, events(&w.deliveries, 1), "ana's STATUS events");
-        assert_eq!(events(&one, 1), events(&w.deliveries, 2), "bob's messages");
-        let (marks, dir) = (state.marks(0, 1), w.dirs[&(1, 2)]);
-        assert_eq!((marks.delivered, marks.read), (count(dir.delivered), count(dir.read)));
-        assert_eq!((marks.delivered, marks.read), (2, 3), "m2 was read before it was delivered");
     }
 }

@@ -65,8 +65,9 @@ pub struct Work {
     pub last_run: HashMap<UserId, usize>,
     /// `--inbox-max` and `--user-quota` (`budget.rs`).
     pub budget: Budget,
-    /// 1.2: recipients who deleted their account (`read_guarded`): a
-    /// direct message to them is refused.
+    /// 1.2: users of the batch's directions who deleted their account
+    /// (`read_guarded`): a direct message to them is refused, and they
+    /// get no event (`meaning::effects`).
     pub gone: HashSet<UserId>,
     /// 1.2: why a sender may not write to a room of the batch now
     /// (`+announce`, a mute), by (sender, room): read under the room's

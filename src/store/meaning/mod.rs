@@ -12,8 +12,8 @@
 //! number in its stream (`ord`), so message `ord` is covered by a mark
 //! above it.
 //!
-//! Each backend's own test shows it calls these; the cluster's
-//! (`cluster/work.rs`) also plays one sequence through both and compares.
+//! Each backend's own test shows it calls these; `cluster/agree.rs` also
+//! plays sequences through both and compares.
 //!
 //! Which request is refused with which code lives in the modules below,
 //! cut by what the request names (issue 54): each is a pure function of
@@ -23,8 +23,12 @@
 //! - [`rooms`]: a room that is missing, or that the asker is not in;
 //! - [`read`]: a `READ` of a sender or message that is not there;
 //! - [`accounts`]: a user that is not there, a name that is taken.
+//!
+//! Who receives which event once a request is accepted is [`effects`]:
+//! each backend stores exactly the events it names.
 
 pub mod accounts;
+pub mod effects;
 pub mod read;
 pub mod rooms;
 pub mod send;

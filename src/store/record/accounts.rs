@@ -97,7 +97,8 @@ impl State {
 
     /// `DELACCOUNT` (§20): the user's private data goes. Its hash
     /// becomes [`DELETED`] (no login ever works again), its inbox is
-    /// emptied (and stays empty: `State::enqueue` skips a deleted user),
+    /// emptied (and stays empty: `meaning::effects` names no event for a
+    /// deleted user),
     /// it leaves every room, with its read marks there. What others hold
     /// stays: the direct conversations' messages and marks belong to both
     /// sides, and the recipient keeps them.

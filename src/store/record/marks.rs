@@ -2,9 +2,10 @@
 //! went), `ACK` (how far a user's inbox was acknowledged) and `SEEN` (when
 //! its receive connection ended). Their lines, what they do to the state,
 //! and where the marks move, by the rules both backends apply
-//! ([`meaning::delivers`], [`meaning::reads`]): the cluster's transaction
-//! asks them too, so that a `STATUS` is sent for the same messages on one
-//! server and on a cluster.
+//! ([`meaning::delivers`], [`meaning::reads`]; who is told, by
+//! [`effects::delivered`] and [`effects::read`]): the cluster's
+//! transaction asks them too, so that a `STATUS` is sent for the same
+//! messages to the same users on one server and on a cluster.
 //!
 //! ```text
 //! DELIVERED,<ts>,<recipient>,<sender>,<id>,,,<dord>
@@ -26,22 +27,8 @@ use super::Record;
 use super::fields::{Fields, Line};
 use super::message::Pos;
 use crate::protocol::MsgState;
-use crate::store::meaning;
+use crate::store::meaning::{self, effects};
 use crate::store::state::{Delivery, Pushed, Queued, State, UserId, side};
-
-/// Where `DELIVERED` of message number `dord` moves a direction's
-/// delivered mark, given its marks (`None`: nothing changes, nobody is
-/// told). The rule is [`meaning::delivers`], which the cluster asks too.
-fn delivered_mark(delivered: u64, read: u64, dord: u64) -> Option<u64> {
-    meaning::delivers(delivered, read, dord).then_some(dord + 1)
-}
-
-/// Where `READ` of message number `ord` moves a read mark at `read`, in
-/// a direct chat or a room (`None`: nothing changes, nobody is told). The
-/// rule is [`meaning::reads`], which the cluster asks too.
-fn read_mark(read: u64, ord: u64) -> Option<u64> {
-    meaning::reads(read, ord).then_some(ord + 1)
-}
 
 /// Writes a `DELIVERED` line.
 pub(super) fn encode_delivered(line: &mut Line, ts: u64, names: [&str; 3], dord: u64) {
@@ -100,12 +87,12 @@ impl State {
     /// `user` would move its state forward (not yet delivered, nor read).
     pub fn would_deliver(&self, sender: UserId, user: UserId, dord: u64) -> bool {
         let marks = self.marks(sender, user);
-        delivered_mark(marks.delivered, marks.read, dord).is_some()
+        meaning::delivers(marks.delivered, marks.read, dord)
     }
 
     /// True if `READ` of message `dord` from `sender` would move the mark.
     pub fn would_read(&self, sender: UserId, user: UserId, dord: u64) -> bool {
-        read_mark(self.marks(sender, user).read, dord).is_some()
+        meaning::reads(self.marks(sender, user).read, dord)
     }
 
     /// `DELIVERED`: `user` got message number `dord` (`id`) from `sender`.
@@ -120,9 +107,10 @@ impl State {
         let (user, sender) = (self.need_user(user)?, self.need_user(sender)?);
         self.need_sent(sender, user, dord)?;
         let marks = self.marks(sender, user);
-        if let Some(mark) = delivered_mark(marks.delivered, marks.read, dord) {
-            self.direct_mut(sender, user).marks[side(sender, user)].delivered = mark;
-            self.status(sender, user, id, MsgState::Delivered, ts, pos, push);
+        let told = effects::Recipient { id: sender, deleted: self.users[sender].is_deleted() };
+        if let Some(receipt) = effects::delivered(marks.delivered, marks.read, dord, told) {
+            self.direct_mut(sender, user).marks[side(sender, user)].delivered = receipt.mark;
+            self.give(receipt, (user, id, MsgState::Delivered), (None, ts), pos, push);
         }
         Ok(())
     }
@@ -139,6 +127,7 @@ impl State {
     ) -> Result<(), String> {
         let (chat, id, ts) = read;
         let user = self.need_user(user)?;
+        let several = self.users[user].several;
         if chat.starts_with('#') {
             let room = self.need_room(chat)?;
             let r = self.room_mut(room);
@@ -146,19 +135,20 @@ impl State {
                 return Err(format!("no message number {ord} in {chat}"));
             }
             let member = r.members.get_mut(&user).ok_or_else(|| format!("{chat}: not a member"))?;
-            let moved = read_mark(member.read, ord).is_some();
+            let receipt = effects::read(member.read, ord, None, user, several);
             member.mark_read(ord + 1);
-            if moved {
-                self.mark(user, read, pos, push);
+            if let Some(receipt) = receipt {
+                self.give(receipt, (user, id, MsgState::Read), (Some(chat), ts), pos, push);
             }
         } else {
             let sender = self.need_user(chat)?;
             self.need_sent(sender, user, ord)?;
-            if let Some(mark) = read_mark(self.marks(sender, user).read, ord) {
-                self.direct_mut(sender, user).marks[side(sender, user)].read = mark;
-                let mut push = push;
-                self.status(sender, user, id, MsgState::Read, ts, pos, push.as_deref_mut());
-                self.mark(user, read, pos, push);
+            let told = effects::Recipient { id: sender, deleted: self.users[sender].is_deleted() };
+            if let Some(receipt) =
+                effects::read(self.marks(sender, user).read, ord, Some(told), user, several)
+            {
+                self.direct_mut(sender, user).marks[side(sender, user)].read = receipt.mark;
+                self.give(receipt, (user, id, MsgState::Read), (Some(chat), ts), pos, push);
             }
         }
         Ok(())
@@ -196,53 +186,29 @@ impl State {
         Ok(())
     }
 
-    /// 1.2: a read mark of `user`'s `READ` record at `pos`, if it has
-    /// several devices.
-    fn mark(
+    /// Stores the events of the record at `pos` that [`effects`] named in
+    /// `receipt`: a `STATUS` (`state`) for the sender of message `id`,
+    /// that `peer` got or read it; a read mark of `chat` for the reader's
+    /// other devices. (`chat` is none for a `DELIVERED`, which gives no
+    /// read mark.)
+    fn give(
         &mut self,
-        user: UserId,
-        record: (&Arc<str>, &Arc<str>, u64),
+        receipt: effects::Receipt<UserId>,
+        (peer, id, state): (UserId, &Arc<str>, MsgState),
+        (chat, ts): (Option<&Arc<str>>, u64),
         pos: Pos,
-        push: Option<&mut Vec<Delivery>>,
+        mut push: Option<&mut Vec<Delivery>>,
     ) {
-        if self.users[user].several {
-            let (chat, id, ts) = record;
+        if let Some(sender) = receipt.status {
+            let event = push.is_some().then(|| {
+                Arc::new(Pushed::Status { peer: self.users[peer].name.clone(), id: id.clone(), state, ts })
+            });
+            self.users[sender].inbox.enqueue(sender, Queued::Status { pos }, event, push.as_deref_mut());
+        }
+        if let (Some(reader), Some(chat)) = (receipt.readmark, chat) {
             let event =
                 push.is_some().then(|| Arc::new(Pushed::Mark { chat: chat.clone(), id: id.clone(), ts }));
-            self.enqueue(user, Queued::Mark { pos }, event, push);
+            self.users[reader].inbox.enqueue(reader, Queued::Mark { pos }, event, push);
         }
-    }
-
-    /// Queues `STATUS` for `sender`: its message `id` to `peer` moved.
-    #[allow(clippy::too_many_arguments)]
-    fn status(
-        &mut self,
-        sender: UserId,
-        peer: UserId,
-        id: &Arc<str>,
-        state: MsgState,
-        ts: u64,
-        pos: Pos,
-        push: Option<&mut Vec<Delivery>>,
-    ) {
-        let event = push.is_some().then(|| {
-            Arc::new(Pushed::Status { peer: self.users[peer].name.clone(), id: id.clone(), state, ts })
-        });
-        self.enqueue(sender, Queued::Status { pos }, event, push);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_mark_moves_forward_only() {
-        assert_eq!(delivered_mark(0, 0, 0), Some(1));
-        assert_eq!(delivered_mark(3, 0, 1), None, "delivered already");
-        assert_eq!(delivered_mark(0, 3, 1), None, "read already: no DELIVERED after a READ");
-        assert_eq!(delivered_mark(1, 0, 4), Some(5), "a later message carries the earlier ones");
-        assert_eq!(read_mark(2, 1), None);
-        assert_eq!(read_mark(2, 2), Some(3));
     }
 }

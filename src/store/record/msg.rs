@@ -18,7 +18,10 @@ use super::Record;
 use super::fields::{Fields, Line};
 use super::message::{Link, Message, Pos};
 use crate::protocol::Text;
-use crate::store::state::{Delivery, OWN_UNREAD_WINDOW, Pushed, Queued, State, UserId, pair, recent, side};
+use crate::store::meaning::effects::{self, Gets};
+use crate::store::state::{
+    Delivery, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, State, UserId, pair, recent, side,
+};
 
 /// Writes a `MSG` line (without its `\n`).
 pub(super) fn encode(line: &mut Line, msg: &Message, link: &Link) {
@@ -135,11 +138,17 @@ impl State {
         self.users[from].peers.insert(to);
         self.users[to].peers.insert(from);
         self.remember(from, msg, pos);
-        let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
-        let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+        let to = effects::Recipient { id: to, deleted: self.users[to].is_deleted() };
+        let (several, users) = (self.users[from].several, &mut self.users);
         let mut push = push;
-        self.enqueue(to, queued, event, push.as_deref_mut());
-        self.copy(from, msg, pos, push);
+        effects::message(from, several, effects::To::user(to), |user, gets| match gets {
+            Gets::Msg => {
+                let queued = Queued::Direct { pos, from, dord: link.dord, id: msg.id.clone() };
+                let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
+                users[user].inbox.enqueue(user, queued, event, push.as_deref_mut());
+            }
+            Gets::Copy => copy(&mut users[user].inbox, user, msg, pos, push.as_deref_mut()),
+        });
         Ok(())
     }
 
@@ -176,23 +185,20 @@ impl State {
         r.head = pos;
         r.count += 1;
         r.last_order = order;
-        let members: Vec<UserId> = r.members.keys().copied().filter(|&m| m != from).collect();
         self.remember(from, msg, pos);
+        // The members are borrowed from the room while their inboxes
+        // fill: no list of them is made per message.
+        let State { users, rooms, .. } = self;
+        let members = rooms[room].as_ref().expect("found above").members.keys().copied();
+        let several = users[from].several;
         let event = push.is_some().then(|| Arc::new(Pushed::Msg(msg.clone())));
-        for member in members {
-            self.enqueue_room(member, link.prev, pos, event.clone(), push.as_deref_mut());
-        }
-        self.copy(from, msg, pos, push);
+        effects::message(from, several, effects::To::Room(members), |user, gets| match gets {
+            Gets::Msg => {
+                users[user].inbox.enqueue_room(user, (link.prev, pos), event.clone(), push.as_deref_mut())
+            }
+            Gets::Copy => copy(&mut users[user].inbox, user, msg, pos, push.as_deref_mut()),
+        });
         Ok(())
-    }
-
-    /// 1.2: a copy of the message at `pos` for the other devices of its
-    /// sender, if it has several.
-    fn copy(&mut self, from: UserId, msg: &Arc<Message>, pos: Pos, push: Option<&mut Vec<Delivery>>) {
-        if self.users[from].several {
-            let event = push.is_some().then(|| Arc::new(Pushed::Copy(msg.clone())));
-            self.enqueue(from, Queued::Copy { pos }, event, push);
-        }
     }
 
     /// Adds the message at `pos` to its sender's window. (A resend never
@@ -200,4 +206,11 @@ impl State {
     fn remember(&mut self, from: UserId, msg: &Message, pos: Pos) {
         Arc::make_mut(&mut self.users[from].recent).push(recent::tag(&msg.id), pos);
     }
+}
+
+/// 1.2: the copy of the message at `pos` that its sender's other devices
+/// get ([`Gets::Copy`]).
+fn copy(inbox: &mut Inbox, from: UserId, msg: &Arc<Message>, pos: Pos, push: Option<&mut Vec<Delivery>>) {
+    let event = push.is_some().then(|| Arc::new(Pushed::Copy(msg.clone())));
+    inbox.enqueue(from, Queued::Copy { pos }, event, push);
 }

@@ -2,15 +2,13 @@
 //! running server ([`State::commit`]) and at a start ([`State::load`]),
 //! by the same code. What each kind of record does is in its own file
 //! (`store/record/<kind>.rs`, `State::apply_…`); here are the steps they
-//! share: an inbox's next number (`State::enqueue`, and
-//! `State::enqueue_room` for room messages in a row), a room made and
-//! forgotten, a member leaving.
+//! share: a room made and forgotten, a member leaving. (An inbox numbers
+//! its own events, `Inbox::enqueue` in `inbox.rs`; who gets one is
+//! decided by the rules both backends share, `store::meaning::effects`.)
 
 use std::sync::Arc;
 
-use super::{
-    Batch, Delivery, Direct, IdMap, Pushed, Queued, Room, RoomId, Run, State, User, UserId, pair, side,
-};
+use super::{Batch, Direct, IdMap, Room, RoomId, State, User, UserId, pair, side};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
 use crate::store::record::{NO_POS, Pos, Record};
@@ -108,62 +106,6 @@ impl State {
 
     pub(in crate::store) fn direct_mut(&mut self, a: UserId, b: UserId) -> &mut Direct {
         self.directs.entry(pair(a, b)).or_default()
-    }
-
-    /// Gives the next sequence number of `user`'s inbox to a new event.
-    pub(in crate::store) fn enqueue(
-        &mut self,
-        user: UserId,
-        queued: Queued,
-        event: Option<Arc<Pushed>>,
-        push: Option<&mut Vec<Delivery>>,
-    ) {
-        if self.users[user].is_deleted() {
-            return; // 1.2: nobody will ever read it (a READ of its old messages)
-        }
-        let inbox = &mut self.users[user].inbox;
-        inbox.last_seq += 1;
-        let seq = inbox.last_seq;
-        if seq <= inbox.acked {
-            return; // converted data: the client acknowledged it already
-        }
-        Arc::make_mut(&mut inbox.queue).push_back(queued);
-        if let (Some(push), Some(event)) = (push, event) {
-            push.push(Delivery { user, seq, event });
-        }
-    }
-
-    /// Gives the next sequence number of `member`'s inbox to the room
-    /// message at `pos` (whose chain goes back to `prev`): it lengthens
-    /// the stretch of its room's chain in the last entry if it follows
-    /// it, so an inbox grows with its direct events, not with rooms' floods.
-    pub(in crate::store) fn enqueue_room(
-        &mut self,
-        member: UserId,
-        prev: Pos,
-        pos: Pos,
-        event: Option<Arc<Pushed>>,
-        push: Option<&mut Vec<Delivery>>,
-    ) {
-        let inbox = &mut self.users[member].inbox;
-        if inbox.last_seq < inbox.acked {
-            return self.enqueue(member, Queued::room(pos), event, push); // converted data
-        }
-        let queue = Arc::make_mut(&mut inbox.queue);
-        let Some(Queued::Rooms { runs, .. }) = queue.back_mut() else {
-            return self.enqueue(member, Queued::room(pos), event, push);
-        };
-        match runs.iter_mut().rev().find(|r| r.head == prev && prev != NO_POS) {
-            Some(run) => {
-                run.head = pos;
-                run.n += 1;
-            }
-            None => runs.push(Run { first: pos, head: pos, n: 1 }),
-        }
-        inbox.last_seq += 1;
-        if let (Some(push), Some(event)) = (push, event) {
-            push.push(Delivery { user: member, seq: inbox.last_seq, event });
-        }
     }
 
     pub(in crate::store) fn create_room(&mut self, name: &str) -> RoomId {

@@ -1,8 +1,9 @@
 //! A user's inbox in memory: the events waiting for its acknowledgement
 //! ([`Queued`], where each one's record is in the log), and the events a
 //! commit hands the router once they are on disk ([`Pushed`], [`Delivery`],
-//! in a [`Batch`]). The state numbers them (`State::enqueue`); the record
-//! kinds say which events each record makes (`store/record/`).
+//! in a [`Batch`]). An inbox numbers them ([`Inbox::enqueue`]); the record
+//! kinds store the events each record makes (`store/record/`), as
+//! `store::meaning::effects` names them.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -23,6 +24,59 @@ pub struct Inbox {
     /// Events after `acked`, oldest first; shared with a checkpoint being
     /// written, copied by the next change if so (as `User::recent`).
     pub(in crate::store) queue: Arc<VecDeque<Queued>>,
+}
+
+impl Inbox {
+    /// Gives the next sequence number to a new event of this inbox, which
+    /// is `user`'s, and hands it to `push` (while the server runs).
+    pub(in crate::store) fn enqueue(
+        &mut self,
+        user: UserId,
+        queued: Queued,
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        self.last_seq += 1;
+        let seq = self.last_seq;
+        if seq <= self.acked {
+            return; // converted data: the client acknowledged it already
+        }
+        Arc::make_mut(&mut self.queue).push_back(queued);
+        if let (Some(push), Some(event)) = (push, event) {
+            push.push(Delivery { user, seq, event });
+        }
+    }
+
+    /// Gives the next sequence number to the room message at `pos` (whose
+    /// chain goes back to `prev`), for `member`: it lengthens the stretch
+    /// of its room's chain in the last entry if it follows it, so an inbox
+    /// grows with its direct events, not with rooms' floods.
+    pub(in crate::store) fn enqueue_room(
+        &mut self,
+        member: UserId,
+        (prev, pos): (Pos, Pos),
+        event: Option<Arc<Pushed>>,
+        push: Option<&mut Vec<Delivery>>,
+    ) {
+        if self.last_seq < self.acked {
+            return self.enqueue(member, Queued::room(pos), event, push); // converted data
+        }
+        let queue = Arc::make_mut(&mut self.queue);
+        let Some(Queued::Rooms { runs, .. }) = queue.back_mut() else {
+            return self.enqueue(member, Queued::room(pos), event, push);
+        };
+        match runs.iter_mut().rev().find(|r| r.head == prev && prev != NO_POS) {
+            Some(run) => {
+                run.head = pos;
+                run.n += 1;
+            }
+            None => runs.push(Run { first: pos, head: pos, n: 1 }),
+        }
+        self.last_seq += 1;
+        if let (Some(push), Some(event)) = (push, event) {
+            push.push(Delivery { user: member, seq: self.last_seq, event });
+        }
+    }
 }
 
 /// An event waiting in an inbox: where its record is in the log.
