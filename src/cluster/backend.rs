@@ -20,6 +20,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::backend::{Ack, Membership, Moderated, Notice};
 use crate::store::deadline;
+use crate::store::prefs::BLOCK;
 use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
 use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
@@ -355,20 +356,25 @@ impl Backend for PgBackend {
         key: &str,
         change: KeyChange,
     ) -> Result<Ticket, Ko> {
-        self.memory.forget_setting(setting.name);
-        super::settings::change(&self.db, user, setting, key, change).map(|()| DURABLE)
+        let changed = super::settings::change(&self.db, user, setting, key, change);
+        // After the commit (a failure too: it may have committed), and
+        // for a block only: the node's memory keeps no other setting.
+        if setting.name == BLOCK.name {
+            let owner = self.names.known_name(user).map(|name| fold(&name));
+            self.memory.forget_block(owner.as_deref(), self.names.known_id(key));
+        }
+        changed.map(|()| DURABLE)
     }
 
-    /// What a message and `MEMBERS` ask (the keys about a user) is kept
-    /// in the node's memory, to answer while no primary does.
+    /// What a message and `MEMBERS` ask (a block about a user) is kept in
+    /// the node's memory, to answer while no primary does.
     fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
         let read = super::settings::read(&self.db, setting, keys);
         match keys {
+            _ if setting.name != BLOCK.name => read,
             Keys::Of(_) => read,
-            Keys::OfAbout { owner, about } => {
-                self.memory.settings.or_recall((setting.name, Some(fold(owner)), about), read)
-            }
-            Keys::About(about) => self.memory.settings.or_recall((setting.name, None, about), read),
+            Keys::OfAbout { owner, about } => self.memory.blocks.or_recall((Some(fold(owner)), about), read),
+            Keys::About(about) => self.memory.blocks.or_recall((None, about), read),
         }
     }
 
