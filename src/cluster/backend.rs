@@ -74,7 +74,7 @@ impl PgBackend {
     /// jobs a `LEAVE` and an `ACK` are (so every node's view of the rooms
     /// and the committer's counters follow), then the row marked.
     fn delete_account(&self, user: UserId) -> Result<(), Ko> {
-        for room in self.rooms(user)? {
+        for (room, _) in self.rooms_of(user, 0)? {
             let ticket = self.leave(user, &room.room)?;
             self.wait(ticket)?;
         }
@@ -209,8 +209,33 @@ impl Backend for PgBackend {
         Ok(()) // committed before the change returned
     }
 
-    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
-        self.memory.rooms.or_recall(user, reads::rooms(&self.db, user))
+    /// While no primary answers: the lines this node read last, each
+    /// small room with its members as this node read them last
+    /// (`memory.rs`), kept at each read as `room_members` keeps them.
+    fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
+        let ko = match reads::rooms(&self.db, user, members_up_to) {
+            Ok(rooms) => {
+                self.memory.rooms.keep(user, rooms.iter().map(|(line, _)| line.clone()).collect());
+                for (line, members) in rooms.iter().filter(|(_, members)| !members.is_empty()) {
+                    let room = (format!("#{}", line.room).into(), members.clone());
+                    self.memory.members.keep(fold(&line.room), room);
+                }
+                return Ok(rooms);
+            }
+            Err(ko) => ko,
+        };
+        let members = |line: &RoomLine| match line.members <= members_up_to as u64 {
+            true => self.memory.members.recall(&fold(&line.room)).map(|(_, m)| m).unwrap_or_default(),
+            false => Vec::new(),
+        };
+        let lines = self.memory.rooms.or_recall(user, Err(ko))?;
+        Ok(lines
+            .into_iter()
+            .map(|line| {
+                let m = members(&line);
+                (line, m)
+            })
+            .collect())
     }
 
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {

@@ -157,7 +157,8 @@ impl Source for StoreSource<'_> {
     }
 
     fn rooms(&mut self) -> crate::error::Result<Vec<String>> {
-        Ok(self.store.rooms(self.user).map_err(refused)?.iter().map(ToString::to_string).collect())
+        let rooms = self.store.rooms_of(self.user, 0).map_err(refused)?;
+        Ok(rooms.iter().map(|(line, _)| line.to_string()).collect())
     }
 
     fn chats(&mut self) -> crate::error::Result<Vec<String>> {

@@ -307,8 +307,11 @@ pub trait Backend: Send + Sync {
     }
 
     // ----- reads: they show only what is durable
-    /// `ROOMS` lines.
-    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko>;
+    /// `user`'s rooms, its `ROOMS` lines, each with its members if it
+    /// has at most `members_up_to` (else none): one read, under one lock
+    /// or in one query, for `ROOMS` (0: no members) and for whom its
+    /// presence is told ([`Store::roommates`](super::Store::roommates)).
+    fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko>;
     /// `CHATS` lines.
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko>;
     /// When `user` was last online (`None`: never since this was kept).

@@ -132,8 +132,8 @@ impl Backend for LocalStore {
         self.inner.when_durable(ticket.0, then)
     }
 
-    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
-        Ok(self.inner.state.lock().rooms_list(user))
+    fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
+        Ok(self.inner.state.lock().rooms_list(user, members_up_to))
     }
 
     /// `CHATS` (`local/reads.rs`).
@@ -163,8 +163,7 @@ impl Backend for LocalStore {
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
         let state = self.inner.state.lock();
         let r = state.room_id(room)?;
-        let members = state.members(r).map(|m| (m, state.users[m].name.clone())).collect();
-        Some((state.room(r).name.clone(), members))
+        Some((state.room(r).name.clone(), state.named_members(r)))
     }
 
     fn inbox_end(&self, user: UserId) -> u64 {

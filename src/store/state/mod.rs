@@ -41,6 +41,7 @@ use std::sync::Arc;
 pub use inbox::{Batch, Delivery, Inbox, Pushed, Queued, Run};
 pub use recent::{DEDUP_WINDOW, Recent};
 
+use super::backend::Members;
 use super::moderation::Rules;
 use super::record::message::{Link, NO_POS, Pos};
 use crate::protocol::names::fold;
@@ -396,17 +397,23 @@ impl State {
 
     // ----- reading the state --------------------------------------------
 
-    /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name.
-    pub fn rooms_list(&self, user: UserId) -> Vec<RoomLine> {
-        let mut rooms: Vec<&Room> = self.rooms_of(user).map(|r| self.room(r)).collect();
-        rooms.sort_by_key(|r| fold(&r.name));
-        rooms
-            .iter()
-            .map(|r| RoomLine {
-                room: r.name.trim_start_matches('#').into(),
-                members: r.members.len() as u64,
-            })
-            .collect()
+    /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name, each
+    /// with its members if it has at most `members_up_to` (else none).
+    pub fn rooms_list(&self, user: UserId, members_up_to: usize) -> Vec<(RoomLine, Members)> {
+        let mut rooms: Vec<RoomId> = self.rooms_of(user).collect();
+        rooms.sort_by_cached_key(|&r| fold(&self.room(r).name));
+        let line = |r: RoomId| {
+            let room = self.room(r);
+            let members = room.members.len();
+            let named = if members <= members_up_to { self.named_members(r) } else { Vec::new() };
+            (RoomLine { room: room.name.trim_start_matches('#').into(), members: members as u64 }, named)
+        };
+        rooms.into_iter().map(line).collect()
+    }
+
+    /// A room's members, each with its name as registered.
+    pub fn named_members(&self, room: RoomId) -> Members {
+        self.members(room).map(|m| (m, self.users[m].name.clone())).collect()
     }
 
     /// Lines of `CHATS`: `<peer or #room>:<unread>`, most recent first.
