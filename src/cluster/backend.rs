@@ -110,11 +110,11 @@ impl Backend for PgBackend {
     fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
         let read = self.db.get().and_then(|mut conn| {
             let row = conn
-                .query_opt("SELECT id, name, hash FROM users WHERE folded = $1", &[&fold(name)])
+                .query_opt("SELECT id, name, hash, admin FROM users WHERE folded = $1", &[&fold(name)])
                 .or_ko("reading an account")?;
             Ok(row.map(|row| {
                 let id = row.get::<_, i64>(0) as UserId;
-                Account { id, name: self.names.learn(id, row.get(1)), hash: row.get(2) }
+                Account { id, name: self.names.learn(id, row.get(1)), hash: row.get(2), admin: row.get(3) }
             }))
         });
         let unavailable = read.is_err();

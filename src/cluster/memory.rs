@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn a_changed_account_is_forgotten() {
         let memory = Memory::default();
-        let account = |id, name: &str| Account { id, name: name.into(), hash: "h".into() };
+        let account = |id, name: &str| Account { id, name: name.into(), hash: "h".into(), admin: false };
         memory.accounts.keep("ana".into(), account(1, "ana"));
         memory.accounts.keep("bob".into(), account(2, "bob"));
         memory.forget_account(1);

@@ -104,6 +104,9 @@ pub struct Account {
     /// The argon2id PHC string ([`DELETED`](super::state::DELETED) once
     /// its user deleted it, 1.2).
     pub hash: String,
+    /// 1.2: a server admin (`wachat users admin` on a single server, the
+    /// `users.admin` column on a cluster): what `wachat users list` shows.
+    pub admin: bool,
 }
 
 impl Account {
@@ -256,19 +259,15 @@ impl Listing {
 /// Everything the server asks of storage.
 pub trait Backend: Send + Sync {
     // ----- accounts
-    /// The account called `name`, ignoring case. (`Err`: storage cannot
-    /// say now — a database backend whose database is down.)
+    /// The account called `name`, ignoring case, with what the server
+    /// needs of it (1.2: whether it is a server admin too). (`Err`:
+    /// storage cannot say now — a database backend whose database is
+    /// down.)
     fn account(&self, name: &str) -> Result<Option<Account>, Ko>;
     /// Changes an account, as [`AccountChange`] says (its checks done
     /// above: the password checked, the hash computed, the name's
     /// quarantine over); returns which account it changed.
     fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko>;
-    /// 1.2: whether `user` is a server admin (`wachat users list`). The
-    /// default, a store that does not say, answers no.
-    fn is_server_admin(&self, user: UserId) -> bool {
-        let _ = user;
-        false
-    }
 
     // ----- changes: applied at once, durable once their ticket is
     /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its

@@ -170,7 +170,7 @@ impl Store {
             Some(old) => {
                 let change = AccountChange::Reuse { user: old.id, email, hash: hash.clone() };
                 let (id, ticket) = self.backend.change_account(change)?;
-                (Account { id, hash, ..old }, ticket)
+                (Account { id, hash, admin: false, ..old }, ticket)
             }
             None => self.create_account(name, email, hash)?,
         };
@@ -185,7 +185,7 @@ impl Store {
     pub fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
         let change = AccountChange::Create { name, email, hash: hash.clone() };
         let (id, ticket) = self.backend.change_account(change)?;
-        Ok((Account { id, name: name.into(), hash }, ticket))
+        Ok((Account { id, name: name.into(), hash, admin: false }, ticket))
     }
 
     /// Checks a password. With `auto_register`, an unknown name becomes a

@@ -40,7 +40,8 @@ impl Backend for LocalStore {
         let state = self.inner.state.lock();
         let Some(id) = state.user_id(name) else { return Ok(None) };
         let user = &state.users[id];
-        Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone() }))
+        let admin = state.is_server_admin(id);
+        Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone(), admin }))
     }
 
     /// One record per change, written as its own batch (an account's
@@ -68,10 +69,6 @@ impl Backend for LocalStore {
                 changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
             }),
         }
-    }
-
-    fn is_server_admin(&self, user: UserId) -> bool {
-        self.inner.state.lock().is_server_admin(user)
     }
 
     /// `MSG`s of one sender: the plain path of each is `send.rs`'s.
@@ -316,7 +313,7 @@ impl Inner {
                 user_row(&mut batch.users, name, email, hash, ts);
                 let user = state.users[id].name.clone();
                 join_general(state, batch, ts, user.clone())?;
-                made.push(Account { id, name: user, hash: hash.clone() });
+                made.push(Account { id, name: user, hash: hash.clone(), admin: false });
             }
             Ok(made)
         })
