@@ -18,7 +18,7 @@ use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
-use crate::store::backend::{Ack, Membership, Moderated, Notice};
+use crate::store::backend::{Ack, Membership, Moderated, Notice, ServerFacts};
 use crate::store::deadline;
 use crate::store::prefs::BLOCK;
 use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
@@ -293,9 +293,6 @@ impl Backend for PgBackend {
         self.committer.stop();
     }
 
-    /// Read at each `SERVER` (once per client connection), not at start:
-    /// `wachat migrate` replaces the id a new database was given with the
-    /// single server's, and nodes already running must answer the new one.
     /// 1.2: the change in one transaction (`moderation.rs`), then its
     /// notice and a removed member's `LEAVE` through the committer.
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
@@ -358,19 +355,16 @@ impl Backend for PgBackend {
         moderation::info(&self.db, user, &name, room)
     }
 
-    fn server_id(&self) -> Result<String, Ko> {
+    /// The `server` row (its time: `009_actions_since.sql`), one row read
+    /// with each `SERVER`, `HISTORY` and `SEARCH` that folds actions. Read
+    /// each time, not at start: `wachat migrate` replaces the id a new
+    /// database was given with the single server's, and nodes already
+    /// running must answer the new one.
+    fn server(&self) -> Result<ServerFacts, Ko> {
         let mut conn = self.db.get()?;
-        let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;
-        Ok(row.get(0))
-    }
-
-    /// The `server` row's time (`009_actions_since.sql`): read with each
-    /// `HISTORY` and `SEARCH` that folds actions, one row by key.
-    fn actions_since(&self) -> Result<ActionsSince, Ko> {
-        let mut conn = self.db.get()?;
-        let row =
-            conn.query_one("SELECT actions_since FROM server", &[]).or_ko("reading the server's row")?;
-        Ok(ActionsSince(row.get::<_, i64>(0).max(0) as u64))
+        let row = conn.query_one("SELECT id, actions_since FROM server", &[]).or_ko("reading the server's row")?;
+        let actions_since = ActionsSince(row.get::<_, i64>(1).max(0) as u64);
+        Ok(ServerFacts { id: row.get::<_, String>(0).into(), actions_since })
     }
 
     // ----- 1.2: settings (`cluster::settings`)

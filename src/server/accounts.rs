@@ -153,7 +153,7 @@ pub struct StoreSource<'a> {
 
 impl Source for StoreSource<'_> {
     fn server(&mut self) -> crate::error::Result<String> {
-        Ok(self.store.server_id().unwrap_or_default())
+        Ok(self.store.server().map(|server| server.id.to_string()).unwrap_or_default())
     }
 
     fn rooms(&mut self) -> crate::error::Result<Vec<String>> {

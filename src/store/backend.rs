@@ -95,6 +95,19 @@ pub struct Moderated {
     pub ticket: Ticket,
 }
 
+/// The data's own facts, made at its first start (a single server's
+/// `server.csv` and `actions.csv`, a cluster's one `server` row), read
+/// together as the one row they are on a cluster.
+#[derive(Clone, Debug)]
+pub struct ServerFacts {
+    /// The random id of this data (`SERVER`, protocol 1.1), different for
+    /// a fresh data directory (see `server_id.rs`).
+    pub id: Arc<str>,
+    /// 1.2: since when a message's action id is the server's own (issue
+    /// 38, `protocol::action::ActionsSince`; `store::actions_since`).
+    pub actions_since: ActionsSince,
+}
+
 /// An account as the server needs it.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -330,7 +343,7 @@ pub trait Backend: Send + Sync {
         limit: usize,
     ) -> Result<super::search::Searched, Ko> {
         let history = |chat: &Chat, limit, max_bytes| self.history(user, chat, limit, max_bytes)?.collect();
-        super::search::by_history(history, chats, query, limit, self.actions_since()?)
+        super::search::by_history(history, chats, query, limit, self.server()?.actions_since)
     }
     /// A room as registered (`#Tea`) and its members; `None` if there is no
     /// such room. (Who may see them is the caller's business.)
@@ -364,14 +377,9 @@ pub trait Backend: Send + Sync {
     /// later change is refused.
     fn stop(&self);
 
-    /// The random id of this data (`SERVER`, protocol 1.1): made at its
-    /// first start, the same after every restart and on every node of a
-    /// cluster, different for a fresh data directory (see `server_id.rs`).
-    fn server_id(&self) -> Result<String, Ko>;
-
-    /// 1.2: since when a message's action id is the server's own (issue
-    /// 38, `protocol::action::ActionsSince`; `store::actions_since`).
-    fn actions_since(&self) -> Result<ActionsSince, Ko>;
+    /// The data's own facts ([`ServerFacts`]): made at its first start,
+    /// the same after every restart and on every node of a cluster.
+    fn server(&self) -> Result<ServerFacts, Ko>;
 
     /// Events waiting in every inbox together, for the metrics
     /// (`wachat_inbox_events`); `None` if this backend cannot say cheaply.

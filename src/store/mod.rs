@@ -239,6 +239,11 @@ impl Store {
         self.backend.wait(ticket)
     }
 
+    /// `SERVER`'s answer: the data's random id ([`Backend::server`]).
+    pub fn server_id(&self) -> Result<String, Ko> {
+        Ok(self.backend.server()?.id.to_string())
+    }
+
     // ----- rooms ---------------------------------------------------------
 
     /// `JOIN` of `room` ([`Backend::change_membership`]).

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::super::backend::{
     Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
 };
-use super::super::backend::{Ack, Membership, Moderated, Notice};
+use super::super::backend::{Ack, Membership, Moderated, Notice, ServerFacts};
 use super::super::record::Record;
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
@@ -192,12 +192,8 @@ impl Backend for LocalStore {
         self.inner.stop()
     }
 
-    fn server_id(&self) -> Result<String, Ko> {
-        Ok(self.inner.server_id.clone())
-    }
-
-    fn actions_since(&self) -> Result<ActionsSince, Ko> {
-        Ok(ActionsSince(self.inner.actions_since))
+    fn server(&self) -> Result<ServerFacts, Ko> {
+        Ok(ServerFacts { id: self.inner.server_id.clone(), actions_since: ActionsSince(self.inner.actions_since) })
     }
 
     /// One pass over the users under the state lock (a scrape's, every
