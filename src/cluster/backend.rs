@@ -397,8 +397,4 @@ impl Backend for PgBackend {
         }
     }
 
-    /// 1.2: the files of chats in the database, where any node finds them.
-    fn file_store(&self) -> Option<Box<dyn crate::store::files::FileStore>> {
-        Some(Box::new(super::files::PgFiles::new(self.db.clone())))
-    }
 }

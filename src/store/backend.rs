@@ -418,9 +418,4 @@ pub trait Backend: Send + Sync {
     fn check_room(&self) -> Result<(), Ko> {
         Ok(())
     }
-    /// 1.2: where this storage keeps the files of chats (`store::files`),
-    /// if not in the data directory (a cluster's database).
-    fn file_store(&self) -> Option<Box<dyn super::files::FileStore>> {
-        None
-    }
 }
