@@ -26,8 +26,9 @@
 //!   listings (`rooms`, `chats`, …);
 //! - durability is a [`Ticket`]: a change is applied at once and becomes
 //!   durable later (group commit here; a transaction commit there), and
-//!   [`Backend::wait`] blocks until it is. A reply that promises durability
-//!   (`OK` of `MSG`) is sent only after `wait`.
+//!   [`Backend::when_durable`] runs a callback once it is (`Store::wait`
+//!   blocks on it). A reply that promises durability (`OK` of `MSG`) is
+//!   sent only then.
 //!
 //! A backend never knows the router or the sockets: events go out through
 //! the [`Deliver`] callback it is given, and only once they are durable.
@@ -60,8 +61,9 @@ pub type Deliver = Box<dyn Fn(&[Delivery]) + Send + Sync>;
 /// [`Backend::when_durable`].
 pub type Then = Box<dyn FnOnce(Result<(), Ko>) + Send>;
 
-/// Durability of a change: waiting for it ([`Backend::wait`]) waits until
-/// the change is on disk. Ordered: a later ticket covers every earlier one.
+/// Durability of a change: waiting for it
+/// ([`Backend::when_durable`], [`Store::wait`](super::Store::wait)) waits
+/// until the change is on disk. Ordered: a later ticket covers every earlier one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(pub u64);
 
@@ -305,18 +307,16 @@ pub trait Backend: Send + Sync {
     /// `user`'s receive connection ended at `ts_ms` (its last-seen time).
     /// Nobody waits for it.
     fn note_offline(&self, user: UserId, ts_ms: u64);
-    /// Blocks until the ticket's changes are durable; `KO:INTERNAL` if they
-    /// never will be (the disk failed).
-    fn wait(&self, ticket: Ticket) -> Result<(), Ko>;
-    /// Runs `then` once the ticket's changes are durable (`Err`: they never
-    /// will be), without making the caller wait: from whichever thread
-    /// makes them durable, holding no lock of the backend's, or at once on
-    /// the caller's. A send handler leaves its `OK`s this way and goes back
-    /// to reading its socket: one thread wake-up per message less than
-    /// waiting (BENCHMARKS.md, "Latency"). The default waits, then runs it.
-    fn when_durable(&self, ticket: Ticket, then: Then) {
-        then(self.wait(ticket))
-    }
+    /// Runs `then` once the ticket's changes are durable (`Err`,
+    /// `KO:INTERNAL`: they never will be, the disk failed), without making
+    /// the caller wait: from whichever thread makes them durable, holding
+    /// no lock of the backend's, or at once on the caller's (the local
+    /// store's when this thread leads the group commit). A send handler
+    /// leaves its `OK`s this way and goes back to reading its socket: one
+    /// thread wake-up per message less than waiting (BENCHMARKS.md,
+    /// "Latency"). The one notion of durability: a caller that blocks
+    /// instead ([`Store::wait`](super::Store::wait)) waits for `then`.
+    fn when_durable(&self, ticket: Ticket, then: Then);
 
     // ----- reads: they show only what is durable
     /// `user`'s rooms, its `ROOMS` lines, each with its members if it
