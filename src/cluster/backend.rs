@@ -363,7 +363,8 @@ impl Backend for PgBackend {
     /// running must answer the new one.
     fn server(&self) -> Result<ServerFacts, Ko> {
         let mut conn = self.db.get()?;
-        let row = conn.query_one("SELECT id, actions_since FROM server", &[]).or_ko("reading the server's row")?;
+        let row =
+            conn.query_one("SELECT id, actions_since FROM server", &[]).or_ko("reading the server's row")?;
         let actions_since = ActionsSince(row.get::<_, i64>(1).max(0) as u64);
         Ok(ServerFacts { id: row.get::<_, String>(0).into(), actions_since })
     }
@@ -397,5 +398,4 @@ impl Backend for PgBackend {
             Keys::About(about) => self.memory.blocks.or_recall((None, about), read),
         }
     }
-
 }

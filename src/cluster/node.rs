@@ -201,7 +201,8 @@ impl Node {
         );
         let blocked = crate::store::settings::accounts(blocked.unwrap_or_default());
         let limit = self.presence_limit;
-        let mates = reads::rooms(&self.db, user, limit).map(|rooms| crate::store::roommates(user, limit, &rooms));
+        let mates =
+            reads::rooms(&self.db, user, limit).map(|rooms| crate::store::roommates(user, limit, &rooms));
         match mates {
             Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
                 self.router.send_to(mate, &event);

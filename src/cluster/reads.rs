@@ -227,7 +227,8 @@ pub fn rooms(db: &Db, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLin
     for row in &rows {
         let name: String = row.get(0);
         let i = *at.entry(name.clone()).or_insert_with(|| {
-            let line = RoomLine { room: name.trim_start_matches('#').into(), members: row.get::<_, i64>(1) as u64 };
+            let line =
+                RoomLine { room: name.trim_start_matches('#').into(), members: row.get::<_, i64>(1) as u64 };
             rooms.push((fold(&name), line, Vec::new()));
             rooms.len() - 1
         });

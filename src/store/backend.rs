@@ -1,19 +1,43 @@
 //! [`Backend`]: what the server needs from storage, and nothing more. The
 //! server holds a [`Store`](super::Store), which checks passwords, decides
 //! what needs no storage of its own (what a block hides, who moderates a
-//! room from its `ROOMINFO`), and hands everything else to an
-//! `Arc<dyn Backend>`, which it derefs to.
+//! room from its `ROOMINFO`, whom a user's presence is told, waiting for
+//! a ticket), and hands everything else to an `Arc<dyn Backend>`, which
+//! it derefs to.
 //!
 //! Two stores implement it: [`LocalStore`](super::LocalStore) (memory +
 //! the CSV log on the local disk) and a cluster's node (`cluster::backend`,
 //! PostgreSQL shared by several servers). So the trait holds only what
-//! the two do differently, 31 methods, each change named by what it
+//! the two do differently, 27 methods, each change named by what it
 //! changes rather than a method per request: an account's writes are one
 //! [`AccountChange`] (a variant per record the local store appends), a
 //! room's membership one [`Membership`], an `ACK` one [`Ack`], a setting
 //! one change and one read by [`Keys`](super::settings::Keys), a replay one
-//! read from a position. `Store` keeps the request-shaped names its callers
-//! use (`join`, `set_password`, `ack_device`, …), each a line over these.
+//! read from a position; each read is named by the fact it reads: an
+//! [`Account`] with whether it is a server admin, a user's rooms with the
+//! members of the small ones (`rooms_of`), the data's own facts
+//! ([`ServerFacts`]). `Store` keeps the request-shaped names its callers
+//! use (`join`, `set_password`, `ack_device`, `rooms`, `server_id`, …),
+//! each a line over these.
+//!
+//! What differs, method by method: accounts (`account`,
+//! `change_account`); messages and marks (`send`, `read`, `erase`); rooms
+//! (`change_membership`, `moderate`); inboxes (`ack`, `inbox_end`,
+//! `replay`); durability (`when_durable`, `stop`); reads (`rooms_of`,
+//! `chats`, `history`, `search`, `room_members`, `room_info`,
+//! `last_seen`); a user's connections (`note_offline`, `set_several`);
+//! settings (`change_setting`, `read_settings`); the data (`server`); and
+//! the local disk's budget (`stored_bytes`, `check_room`,
+//! `inbox_events`). Left apart on purpose: `last_seen` is read by id for
+//! each member of a `MEMBERS` (as a fact of [`Account`] it would be a
+//! lookup by name each); `note_offline` and `set_several` are two
+//! unwaited writes of unrelated facts (a last-seen time; whether an
+//! inbox gets a user's own copies); `stored_bytes` and `check_room` are
+//! asked apart (a `PART` asks the disk's room, a message with files the
+//! bytes only) and `inbox_events` is a metric; `room_info` already ends
+//! in the one rule (`Rules::info_for`), only the rules' loading differs;
+//! `search` has a default over `history` that the local store replaces
+//! with its index.
 //!
 //! - it **assigns sequence numbers**: each change returns once it is
 //!   applied, and the events it creates reach the server through the
@@ -23,7 +47,7 @@
 //!   `ack` (the acknowledged position of an inbox), `change_membership`;
 //! - it **serves reads**: `history` and inbox `replay` as [`Lines`] produced
 //!   a chunk at a time (a database pages through a query), plus the small
-//!   listings (`rooms`, `chats`, …);
+//!   listings (`rooms_of`, `chats`, …);
 //! - durability is a [`Ticket`]: a change is applied at once and becomes
 //!   durable later (group commit here; a transaction commit there), and
 //!   [`Backend::when_durable`] runs a callback once it is (`Store::wait`

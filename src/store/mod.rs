@@ -159,7 +159,9 @@ impl Store {
     pub fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.backend.when_durable(ticket, Box::new(move |durable| drop(tx.send(durable))));
-        rx.recv().unwrap_or_else(|_| Err(Ko::new(Code::Internal, "the store stopped before the change was stored")))
+        rx.recv().unwrap_or_else(|_| {
+            Err(Ko::new(Code::Internal, "the store stopped before the change was stored"))
+        })
     }
 
     // ----- accounts -----------------------------------------------------

@@ -189,7 +189,10 @@ impl Backend for LocalStore {
     }
 
     fn server(&self) -> Result<ServerFacts, Ko> {
-        Ok(ServerFacts { id: self.inner.server_id.clone(), actions_since: ActionsSince(self.inner.actions_since) })
+        Ok(ServerFacts {
+            id: self.inner.server_id.clone(),
+            actions_since: ActionsSince(self.inner.actions_since),
+        })
     }
 
     /// One pass over the users under the state lock (a scrape's, every
