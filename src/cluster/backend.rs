@@ -2,8 +2,8 @@
 //!
 //! Changes go to the node's committer (`committer.rs`) as jobs and come
 //! back once their transaction has committed: the [`Ticket`] a change
-//! returns is already durable, so [`Backend::when_durable`] has nothing
-//! to wait for. Reads run on pooled connections (`reads.rs`).
+//! returns is already durable, so [`Backend::wait`] has nothing to wait
+//! for. Reads run on pooled connections (`reads.rs`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,9 +22,7 @@ use crate::store::backend::{Ack, Membership, Moderated, Notice, ServerFacts};
 use crate::store::deadline;
 use crate::store::prefs::BLOCK;
 use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
-use crate::store::{
-    Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket, UserId,
-};
+use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
 /// Every change is durable when it returns.
 const DURABLE: Ticket = Ticket(0);
@@ -77,7 +75,8 @@ impl PgBackend {
     /// and the committer's counters follow), then the row marked.
     fn delete_account(&self, user: UserId) -> Result<(), Ko> {
         for (room, _) in self.rooms_of(user, 0)? {
-            self.leave(user, &room.room)?; // committed when it returns
+            let ticket = self.leave(user, &room.room)?;
+            self.wait(ticket)?;
         }
         self.memory.forget_account(user);
         super::accounts::mark_deleted(&self.db, user)
@@ -206,8 +205,8 @@ impl Backend for PgBackend {
         self.committer.submit(Job::Seen { user, ts: ts_ms });
     }
 
-    fn when_durable(&self, _ticket: Ticket, then: Then) {
-        then(Ok(())) // committed before the change returned
+    fn wait(&self, _ticket: Ticket) -> Result<(), Ko> {
+        Ok(()) // committed before the change returned
     }
 
     /// While no primary answers: the lines this node read last, each

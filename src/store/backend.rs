@@ -1,14 +1,13 @@
 //! [`Backend`]: what the server needs from storage, and nothing more. The
 //! server holds a [`Store`](super::Store), which checks passwords, decides
 //! what needs no storage of its own (what a block hides, who moderates a
-//! room from its `ROOMINFO`, whom a user's presence is told, waiting for
-//! a ticket), and hands everything else to an `Arc<dyn Backend>`, which
-//! it derefs to.
+//! room from its `ROOMINFO`, whom a user's presence is told), and hands
+//! everything else to an `Arc<dyn Backend>`, which it derefs to.
 //!
 //! Two stores implement it: [`LocalStore`](super::LocalStore) (memory +
 //! the CSV log on the local disk) and a cluster's node (`cluster::backend`,
 //! PostgreSQL shared by several servers). So the trait holds only what
-//! the two do differently, 27 methods, each change named by what it
+//! the two do differently, 28 methods, each change named by what it
 //! changes rather than a method per request: an account's writes are one
 //! [`AccountChange`] (a variant per record the local store appends), a
 //! room's membership one [`Membership`], an `ACK` one [`Ack`], a setting
@@ -23,12 +22,15 @@
 //! What differs, method by method: accounts (`account`,
 //! `change_account`); messages and marks (`send`, `read`, `erase`); rooms
 //! (`change_membership`, `moderate`); inboxes (`ack`, `inbox_end`,
-//! `replay`); durability (`when_durable`, `stop`); reads (`rooms_of`,
+//! `replay`); durability (`wait`, `when_durable`, `stop`); reads (`rooms_of`,
 //! `chats`, `history`, `search`, `room_members`, `room_info`,
 //! `last_seen`); a user's connections (`note_offline`, `set_several`);
 //! settings (`change_setting`, `read_settings`); the data (`server`); and
 //! the local disk's budget (`stored_bytes`, `check_room`,
-//! `inbox_events`). Left apart on purpose: `last_seen` is read by id for
+//! `inbox_events`). Left apart on purpose: `wait` and `when_durable`
+//! are one notion, but a request's thread blocked in the local store's
+//! `wait` can be handed the group commit's leadership (one wake-up), which
+//! a thread waiting for a callback cannot; `last_seen` is read by id for
 //! each member of a `MEMBERS` (as a fact of [`Account`] it would be a
 //! lookup by name each); `note_offline` and `set_several` are two
 //! unwaited writes of unrelated facts (a last-seen time; whether an
@@ -50,9 +52,8 @@
 //!   listings (`rooms_of`, `chats`, …);
 //! - durability is a [`Ticket`]: a change is applied at once and becomes
 //!   durable later (group commit here; a transaction commit there), and
-//!   [`Backend::when_durable`] runs a callback once it is (`Store::wait`
-//!   blocks on it). A reply that promises durability (`OK` of `MSG`) is
-//!   sent only then.
+//!   [`Backend::wait`] blocks until it is. A reply that promises durability
+//!   (`OK` of `MSG`) is sent only after `wait`.
 //!
 //! A backend never knows the router or the sockets: events go out through
 //! the [`Deliver`] callback it is given, and only once they are durable.
@@ -85,9 +86,8 @@ pub type Deliver = Box<dyn Fn(&[Delivery]) + Send + Sync>;
 /// [`Backend::when_durable`].
 pub type Then = Box<dyn FnOnce(Result<(), Ko>) + Send>;
 
-/// Durability of a change: waiting for it
-/// ([`Backend::when_durable`], [`Store::wait`](super::Store::wait)) waits
-/// until the change is on disk. Ordered: a later ticket covers every earlier one.
+/// Durability of a change: waiting for it ([`Backend::wait`]) waits until
+/// the change is on disk. Ordered: a later ticket covers every earlier one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(pub u64);
 
@@ -331,16 +331,18 @@ pub trait Backend: Send + Sync {
     /// `user`'s receive connection ended at `ts_ms` (its last-seen time).
     /// Nobody waits for it.
     fn note_offline(&self, user: UserId, ts_ms: u64);
-    /// Runs `then` once the ticket's changes are durable (`Err`,
-    /// `KO:INTERNAL`: they never will be, the disk failed), without making
-    /// the caller wait: from whichever thread makes them durable, holding
-    /// no lock of the backend's, or at once on the caller's (the local
-    /// store's when this thread leads the group commit). A send handler
-    /// leaves its `OK`s this way and goes back to reading its socket: one
-    /// thread wake-up per message less than waiting (BENCHMARKS.md,
-    /// "Latency"). The one notion of durability: a caller that blocks
-    /// instead ([`Store::wait`](super::Store::wait)) waits for `then`.
-    fn when_durable(&self, ticket: Ticket, then: Then);
+    /// Blocks until the ticket's changes are durable; `KO:INTERNAL` if they
+    /// never will be (the disk failed).
+    fn wait(&self, ticket: Ticket) -> Result<(), Ko>;
+    /// Runs `then` once the ticket's changes are durable (`Err`: they never
+    /// will be), without making the caller wait: from whichever thread
+    /// makes them durable, holding no lock of the backend's, or at once on
+    /// the caller's. A send handler leaves its `OK`s this way and goes back
+    /// to reading its socket: one thread wake-up per message less than
+    /// waiting (BENCHMARKS.md, "Latency"). The default waits, then runs it.
+    fn when_durable(&self, ticket: Ticket, then: Then) {
+        then(self.wait(ticket))
+    }
 
     // ----- reads: they show only what is durable
     /// `user`'s rooms, its `ROOMS` lines, each with its members if it

@@ -152,18 +152,6 @@ impl Store {
         self
     }
 
-    /// Blocks until the ticket's changes are durable; `KO:INTERNAL` if they
-    /// never will be (the disk failed): [`Backend::when_durable`], waited
-    /// for (a request's thread that leads the local store's group commit
-    /// is answered on its own thread, without a wake-up).
-    pub fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        self.backend.when_durable(ticket, Box::new(move |durable| drop(tx.send(durable))));
-        rx.recv().unwrap_or_else(|_| {
-            Err(Ko::new(Code::Internal, "the store stopped before the change was stored"))
-        })
-    }
-
     // ----- accounts -----------------------------------------------------
 
     /// Creates an account (and its membership of `#general`), durably: a
@@ -186,7 +174,7 @@ impl Store {
             }
             None => self.create_account(name, email, hash)?,
         };
-        self.wait(ticket)?;
+        self.backend.wait(ticket)?;
         self.logins.remember(account.id, &account.hash, password);
         Ok((account.id, account.name))
     }
@@ -229,7 +217,7 @@ impl Store {
     pub fn change_password(&self, user: UserId, new: &str) -> Result<(), Ko> {
         let hash = self.hasher.hash(new).map_err(|e| Ko::new(Code::Internal, e))?;
         let ticket = self.set_password(user, hash)?;
-        self.wait(ticket)
+        self.backend.wait(ticket)
     }
 
     /// `user`'s password is now the one `hash` is of, durable once the
@@ -248,7 +236,7 @@ impl Store {
     /// was checked by the caller, within the login limits).
     pub fn delete_account(&self, user: UserId) -> Result<(), Ko> {
         let (_, ticket) = self.backend.change_account(AccountChange::Delete { user })?;
-        self.wait(ticket)
+        self.backend.wait(ticket)
     }
 
     /// `SERVER`'s answer: the data's random id ([`Backend::server`]).
@@ -457,9 +445,9 @@ impl Store {
 
 /// Everything but passwords, the rules above the backend (1.2:
 /// [`Store::send`]'s blocks, [`Store::is_room_admin`], whom presence is
-/// told), waiting for a ticket ([`Store::wait`]) and the requests' names
-/// for the backend's changes goes straight to the backend:
-/// `store.history(…)`, `store.chats(user)` are [`Backend`]'s methods,
+/// told) and the requests' names for the backend's changes and reads
+/// goes straight to the backend:
+/// `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
 /// documented there. (`Store` once repeated 18 of them, each a line that
 /// forwarded the call; a reader had to look in two places for nothing.)
 impl Deref for Store {

@@ -85,7 +85,7 @@ fn mark(base: &Base, who: Who, chat: &Chat, from: &str, id: &str, starred: bool)
         false => (from.to_string(), None),
     };
     let ticket = base.store.set_setting(who.id, &STAR, &key(chat, &from, id), ts.as_deref())?;
-    base.store.wait(ticket)?;
+    store.wait(ticket)?;
     let event = Event::Star { chat: chat.to_string(), from, id: id.to_string(), starred };
     relay(base, [who.id], &event);
     Ok(())

@@ -258,14 +258,6 @@ impl LocalStore {
         checkpointer::checkpoint(&self.inner)
     }
 
-    /// Blocks until the ticket's changes are durable (`KO:INTERNAL`: never,
-    /// the disk failed), on this thread: what [`Store::wait`](super::Store::wait)
-    /// does through `Backend::when_durable`, for the tools and tests that
-    /// hold the local store itself (`wachat users`, the crash tests).
-    pub fn wait(&self, ticket: super::Ticket) -> std::result::Result<(), Ko> {
-        self.inner.sync_through(ticket.0)
-    }
-
     /// Waits until every record applied so far is on disk, acknowledgements
     /// included (tests: a quiet moment to kill the process at).
     pub fn sync(&self) -> std::result::Result<(), Ko> {
@@ -382,7 +374,7 @@ impl Inner {
     /// Runs `f` on the locked state with the pending batch to fill.
     /// Returns `f`'s result and the ticket that covers everything applied
     /// so far that needs a sync. Nothing is written until someone waits
-    /// for a ticket ([`LocalStore::wait`], `Backend::when_durable`) or the committer is called
+    /// for a ticket ([`Backend::wait`](super::Backend::wait)) or the committer is called
     /// ([`Inner::flush_later`]).
     pub(super) fn write<T>(
         &self,

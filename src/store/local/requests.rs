@@ -8,9 +8,9 @@
 //!
 //! Six hand on to `Inner` in a line or two, each for a reason: `send` (the
 //! `MSG` path is `send.rs`'s), `read` (finding the message a receipt
-//! names is `read_receipt.rs`'s), `when_durable` (the group commit is
-//! `committer/mod.rs`'s), `history` and `search` (`reads.rs`,
-//! `search.rs`), `stop` (`Drop` too).
+//! names is `read_receipt.rs`'s), `wait` and `when_durable` (the group
+//! commit is `committer/mod.rs`'s), `history` (`reads.rs`), `stop` (`Drop`
+//! too).
 
 use std::sync::Arc;
 
@@ -119,6 +119,10 @@ impl Backend for LocalStore {
             // store stops; a connection that ends after that lands here.
             log::debug!("store: last-seen time of user #{user} not stored: {}", e.reason);
         }
+    }
+
+    fn wait(&self, ticket: Ticket) -> Result<(), Ko> {
+        self.inner.sync_through(ticket.0)
     }
 
     fn when_durable(&self, ticket: Ticket, then: Then) {
