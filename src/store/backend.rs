@@ -71,8 +71,7 @@ use crate::protocol::{
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
 
-/// A room's members: each one's id and name as registered.
-pub type Members = Vec<(UserId, Arc<str>)>;
+pub use super::state::Members;
 
 /// Where a backend hands the events of every durable change (the server
 /// passes the router's `deliver`), batch after batch in the order they

@@ -41,7 +41,6 @@ use std::sync::Arc;
 pub use inbox::{Batch, Delivery, Inbox, Pushed, Queued, Run};
 pub use recent::{DEDUP_WINDOW, Recent};
 
-use super::backend::Members;
 use super::moderation::Rules;
 use super::record::message::{Link, NO_POS, Pos};
 use crate::protocol::names::fold;
@@ -50,6 +49,9 @@ use crate::protocol::{Chat, ChatLine, RoomLine};
 pub use super::ids::{IdMap, IdSet, UserId};
 /// Index of a room in the state's table of rooms.
 pub type RoomId = usize;
+
+/// A room's members: each one's id and name as registered.
+pub type Members = Vec<(UserId, Arc<str>)>;
 
 /// How many of a member's own room messages sent since it last read the
 /// room are remembered (they do not count as unread). Past this many, the
