@@ -210,14 +210,16 @@ fn newest_unread(
 
 /// `ROOMS`: `<#room>:<member count>`, sorted by name, each room with its
 /// members if it has at most `members_up_to` (else none), in one query:
-/// a row per room, or per member of a small one.
+/// a row per room, or per member of a small one. `OFFSET 0` keeps the
+/// user's rooms a subquery of their own, so that each room is counted
+/// once, not again for each of a small room's members in the join.
 pub fn rooms(db: &Db, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
     let mut conn = db.get()?;
     let rows = conn
         .query(
             "SELECT r.name, r.n, o.user_id, u.name FROM \
              (SELECT r.id, r.name, (SELECT count(*) FROM members c WHERE c.room = r.id) AS n \
-              FROM members m JOIN rooms r ON r.id = m.room WHERE m.user_id = $1) AS r \
+              FROM members m JOIN rooms r ON r.id = m.room WHERE m.user_id = $1 OFFSET 0) AS r \
              LEFT JOIN members o ON o.room = r.id AND r.n <= $2 LEFT JOIN users u ON u.id = o.user_id",
             &[&(user as i64), &(members_up_to.min(i64::MAX as usize) as i64)],
         )
