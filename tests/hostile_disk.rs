@@ -15,7 +15,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use wachat::protocol::{Chat, Code, Ko, Text};
-use wachat::server::{Alone, Config, Server};
+use wachat::server::{Config, Server, Storage};
 use wachat::store::budget::{Budget, LOOK_EVERY, MinFree};
 use wachat::store::disk::Disk;
 use wachat::store::sim_disk::SimDisk;
@@ -266,7 +266,7 @@ fn sim_server(disk: &Arc<SimDisk>, files: &Path) -> Server {
         let router = router.clone();
         let deliver = Box::new(move |deliveries: &[wachat::store::Delivery]| router.deliver(deliveries));
         let local = LocalStore::open_on(d, Path::new("/data"), no_floor(), deliver, None)?;
-        Ok((Arc::new(local), Arc::new(Alone)))
+        Ok(Storage::alone(Arc::new(local)))
     })
     .unwrap()
 }

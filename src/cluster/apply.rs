@@ -543,5 +543,5 @@ fn register(
         r.members.insert(id as UserId, r.count);
         w.writes.joined.push((g, id, r.count));
     }
-    Ok(Ok(Account { id: id as UserId, name: name.into(), hash: hash.to_string() }))
+    Ok(Ok(Account { id: id as UserId, name: name.into(), hash: hash.to_string(), admin: false }))
 }

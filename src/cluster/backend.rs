@@ -18,8 +18,9 @@ use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
-use crate::store::backend::{Ack, Membership, Moderated, Notice};
+use crate::store::backend::{Ack, Membership, Moderated, Notice, ServerFacts};
 use crate::store::deadline;
+use crate::store::prefs::BLOCK;
 use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
 use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
 
@@ -73,7 +74,7 @@ impl PgBackend {
     /// jobs a `LEAVE` and an `ACK` are (so every node's view of the rooms
     /// and the committer's counters follow), then the row marked.
     fn delete_account(&self, user: UserId) -> Result<(), Ko> {
-        for room in self.rooms(user)? {
+        for (room, _) in self.rooms_of(user, 0)? {
             let ticket = self.leave(user, &room.room)?;
             self.wait(ticket)?;
         }
@@ -109,11 +110,11 @@ impl Backend for PgBackend {
     fn account(&self, name: &str) -> Result<Option<Account>, Ko> {
         let read = self.db.get().and_then(|mut conn| {
             let row = conn
-                .query_opt("SELECT id, name, hash FROM users WHERE folded = $1", &[&fold(name)])
+                .query_opt("SELECT id, name, hash, admin FROM users WHERE folded = $1", &[&fold(name)])
                 .or_ko("reading an account")?;
             Ok(row.map(|row| {
                 let id = row.get::<_, i64>(0) as UserId;
-                Account { id, name: self.names.learn(id, row.get(1)), hash: row.get(2) }
+                Account { id, name: self.names.learn(id, row.get(1)), hash: row.get(2), admin: row.get(3) }
             }))
         });
         let unavailable = read.is_err();
@@ -208,8 +209,33 @@ impl Backend for PgBackend {
         Ok(()) // committed before the change returned
     }
 
-    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
-        self.memory.rooms.or_recall(user, reads::rooms(&self.db, user))
+    /// While no primary answers: the lines this node read last, each
+    /// small room with its members as this node read them last
+    /// (`memory.rs`), kept at each read as `room_members` keeps them.
+    fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
+        let ko = match reads::rooms(&self.db, user, members_up_to) {
+            Ok(rooms) => {
+                self.memory.rooms.keep(user, rooms.iter().map(|(line, _)| line.clone()).collect());
+                for (line, members) in rooms.iter().filter(|(_, members)| !members.is_empty()) {
+                    let room = (format!("#{}", line.room).into(), members.clone());
+                    self.memory.members.keep(fold(&line.room), room);
+                }
+                return Ok(rooms);
+            }
+            Err(ko) => ko,
+        };
+        let members = |line: &RoomLine| match line.members <= members_up_to as u64 {
+            true => self.memory.members.recall(&fold(&line.room)).map(|(_, m)| m).unwrap_or_default(),
+            false => Vec::new(),
+        };
+        let lines = self.memory.rooms.or_recall(user, Err(ko))?;
+        Ok(lines
+            .into_iter()
+            .map(|line| {
+                let m = members(&line);
+                (line, m)
+            })
+            .collect())
     }
 
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko> {
@@ -267,9 +293,6 @@ impl Backend for PgBackend {
         self.committer.stop();
     }
 
-    /// Read at each `SERVER` (once per client connection), not at start:
-    /// `wachat migrate` replaces the id a new database was given with the
-    /// single server's, and nodes already running must answer the new one.
     /// 1.2: the change in one transaction (`moderation.rs`), then its
     /// notice and a removed member's `LEAVE` through the committer.
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
@@ -332,19 +355,17 @@ impl Backend for PgBackend {
         moderation::info(&self.db, user, &name, room)
     }
 
-    fn server_id(&self) -> Result<String, Ko> {
-        let mut conn = self.db.get()?;
-        let row = conn.query_one("SELECT id FROM server", &[]).or_ko("reading the server id")?;
-        Ok(row.get(0))
-    }
-
-    /// The `server` row's time (`009_actions_since.sql`): read with each
-    /// `HISTORY` and `SEARCH` that folds actions, one row by key.
-    fn actions_since(&self) -> Result<ActionsSince, Ko> {
+    /// The `server` row (its time: `009_actions_since.sql`), one row read
+    /// with each `SERVER`, `HISTORY` and `SEARCH` that folds actions. Read
+    /// each time, not at start: `wachat migrate` replaces the id a new
+    /// database was given with the single server's, and nodes already
+    /// running must answer the new one.
+    fn server(&self) -> Result<ServerFacts, Ko> {
         let mut conn = self.db.get()?;
         let row =
-            conn.query_one("SELECT actions_since FROM server", &[]).or_ko("reading the server's row")?;
-        Ok(ActionsSince(row.get::<_, i64>(0).max(0) as u64))
+            conn.query_one("SELECT id, actions_since FROM server", &[]).or_ko("reading the server's row")?;
+        let actions_since = ActionsSince(row.get::<_, i64>(1).max(0) as u64);
+        Ok(ServerFacts { id: row.get::<_, String>(0).into(), actions_since })
     }
 
     // ----- 1.2: settings (`cluster::settings`)
@@ -355,25 +376,25 @@ impl Backend for PgBackend {
         key: &str,
         change: KeyChange,
     ) -> Result<Ticket, Ko> {
-        self.memory.forget_setting(setting.name);
-        super::settings::change(&self.db, user, setting, key, change).map(|()| DURABLE)
+        let changed = super::settings::change(&self.db, user, setting, key, change);
+        // After the commit (a failure too: it may have committed), and
+        // for a block only: the node's memory keeps no other setting.
+        if setting.name == BLOCK.name {
+            let owner = self.names.known_name(user).map(|name| fold(&name));
+            self.memory.forget_block(owner.as_deref(), self.names.known_id(key));
+        }
+        changed.map(|()| DURABLE)
     }
 
-    /// What a message and `MEMBERS` ask (the keys about a user) is kept
-    /// in the node's memory, to answer while no primary does.
+    /// What a message and `MEMBERS` ask (a block about a user) is kept in
+    /// the node's memory, to answer while no primary does.
     fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
         let read = super::settings::read(&self.db, setting, keys);
         match keys {
+            _ if setting.name != BLOCK.name => read,
             Keys::Of(_) => read,
-            Keys::OfAbout { owner, about } => {
-                self.memory.settings.or_recall((setting.name, Some(fold(owner)), about), read)
-            }
-            Keys::About(about) => self.memory.settings.or_recall((setting.name, None, about), read),
+            Keys::OfAbout { owner, about } => self.memory.blocks.or_recall((Some(fold(owner)), about), read),
+            Keys::About(about) => self.memory.blocks.or_recall((None, about), read),
         }
-    }
-
-    /// 1.2: the files of chats in the database, where any node finds them.
-    fn file_store(&self) -> Option<Box<dyn crate::store::files::FileStore>> {
-        Some(Box::new(super::files::PgFiles::new(self.db.clone())))
     }
 }

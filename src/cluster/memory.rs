@@ -131,10 +131,10 @@ pub struct Memory {
     pub members: Memo<String, (Arc<str>, Members)>,
     /// `users.last_seen` of a user.
     pub last_seen: Memo<UserId, Option<u64>>,
-    /// The keys of a setting (by its name) about a user: the one the
-    /// user named (folded) keeps (1.2: whether it blocked it, §22), or
-    /// (`None`) every user's (who blocked it).
-    pub settings: Memo<(&'static str, Option<String>, UserId), Vec<KeptKey>>,
+    /// 1.2: the blocks about a user (§22; the only setting a message
+    /// and `MEMBERS` read): the one the user named (folded) keeps
+    /// (whether it blocked it), or (`None`) every user's (who blocked it).
+    pub blocks: Memo<(Option<String>, UserId), Vec<KeptKey>>,
 }
 
 impl Default for Memory {
@@ -144,7 +144,7 @@ impl Default for Memory {
             rooms: Memo::new(MAX_ENTRIES, READ_TTL),
             members: Memo::new(MAX_ROOMS, READ_TTL),
             last_seen: Memo::new(MAX_ENTRIES, READ_TTL),
-            settings: Memo::new(MAX_ENTRIES, READ_TTL),
+            blocks: Memo::new(MAX_ENTRIES, READ_TTL),
         }
     }
 }
@@ -156,10 +156,15 @@ impl Memory {
         self.accounts.forget_if(|_, account| account.id == user);
     }
 
-    /// A key of the setting `name` changed (a block, say): every kept
-    /// answer about that setting goes (such changes are rare).
-    pub fn forget_setting(&self, name: &str) {
-        self.settings.forget_if(|(n, _, _), _| *n == name);
+    /// A block of the user called `owner` (folded) about `about` changed
+    /// (committed): what was kept of that owner's blocks goes, and who
+    /// blocked `about`; every other user's entries stay. A name this node
+    /// does not know (`None`) stands for every one.
+    pub fn forget_block(&self, owner: Option<&str>, about: Option<UserId>) {
+        self.blocks.forget_if(|(by, whom), _| match by {
+            Some(by) => owner.is_none_or(|owner| owner == by),
+            None => about.is_none_or(|about| about == *whom),
+        });
     }
 }
 
@@ -216,11 +221,31 @@ mod tests {
     #[test]
     fn a_changed_account_is_forgotten() {
         let memory = Memory::default();
-        let account = |id, name: &str| Account { id, name: name.into(), hash: "h".into() };
+        let account = |id, name: &str| Account { id, name: name.into(), hash: "h".into(), admin: false };
         memory.accounts.keep("ana".into(), account(1, "ana"));
         memory.accounts.keep("bob".into(), account(2, "bob"));
         memory.forget_account(1);
         assert!(memory.accounts.recall(&"ana".to_string()).is_none());
         assert!(memory.accounts.recall(&"bob".to_string()).is_some());
+    }
+
+    #[test]
+    fn a_changed_block_forgets_its_owners_entries_only() {
+        let memory = Memory::default();
+        let (ana, bob, cy) = (1, 2, 3);
+        let kept = |owner, key: &str, account| {
+            vec![KeptKey { owner, key: key.into(), value: key.into(), account: Some(account) }]
+        };
+        memory.blocks.keep((Some("ana".into()), cy), kept(ana, "cy", cy));
+        memory.blocks.keep((Some("bob".into()), cy), kept(bob, "cy", cy));
+        memory.blocks.keep((None, bob), Vec::new()); // nobody blocked bob
+        memory.blocks.keep((None, cy), kept(bob, "cy", cy));
+        memory.forget_block(Some("ana"), Some(bob)); // ana blocked bob
+        assert!(memory.blocks.recall(&(Some("ana".into()), cy)).is_none(), "ana's own");
+        assert!(memory.blocks.recall(&(None, bob)).is_none(), "who blocked bob");
+        assert!(memory.blocks.recall(&(Some("bob".into()), cy)).is_some(), "bob's blocks stay");
+        assert!(memory.blocks.recall(&(None, cy)).is_some(), "who blocked cy stays");
+        memory.forget_block(None, None); // names this node does not know
+        assert_eq!(memory.blocks.len(), 0);
     }
 }

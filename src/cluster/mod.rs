@@ -170,5 +170,9 @@ pub fn open(
     };
     let committer = committer::Committer::start(db.clone(), names.clone(), deliver, options.budget)?;
     node.start_threads(incoming)?;
-    Ok((Arc::new(backend::PgBackend { db, names, committer, memory: Default::default() }), node))
+    // 1.2: the files of chats in the database, where any node finds them.
+    let files: Option<Box<dyn crate::store::files::FileStore>> =
+        Some(Box::new(files::PgFiles::new(db.clone())));
+    let backend = Arc::new(backend::PgBackend { db, names, committer, memory: Default::default() });
+    Ok(Storage { backend, nodes: node, files })
 }

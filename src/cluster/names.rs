@@ -48,6 +48,17 @@ impl Names {
         }))
     }
 
+    /// The name of account `id`, if this node knows it (no query).
+    pub fn known_name(&self, id: UserId) -> Option<Arc<str>> {
+        self.by_id.read().get(&id).cloned()
+    }
+
+    /// The id of the account called `name` (ignoring case), if this node
+    /// knows it (no query).
+    pub fn known_id(&self, name: &str) -> Option<UserId> {
+        self.by_folded.read().get(&fold(name)).map(|(id, _)| *id)
+    }
+
     /// The name of account `id`, from memory or the database.
     pub fn name(&self, db: &mut impl GenericClient, id: UserId) -> Result<Arc<str>, postgres::Error> {
         if let Some(name) = self.by_id.read().get(&id) {

@@ -200,9 +200,9 @@ impl Node {
             crate::store::settings::Keys::Of(user),
         );
         let blocked = crate::store::settings::accounts(blocked.unwrap_or_default());
-        let members = |room: &str| Some(reads::room_members(&self.db, room).ok()??.1);
-        let mates = reads::rooms(&self.db, user)
-            .map(|rooms| crate::store::roommates(user, self.presence_limit, &rooms, members));
+        let limit = self.presence_limit;
+        let mates =
+            reads::rooms(&self.db, user, limit).map(|rooms| crate::store::roommates(user, limit, &rooms));
         match mates {
             Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
                 self.router.send_to(mate, &event);

@@ -7,6 +7,7 @@
 //! the read answer `KO:INTERNAL` (or, where the server's interface has no
 //! error to give, an empty answer, logged).
 
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -207,21 +208,38 @@ fn newest_unread(
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// `ROOMS`: `<#room>:<member count>`, sorted by name.
-pub fn rooms(db: &Db, user: UserId) -> Result<Vec<RoomLine>, Ko> {
+/// `ROOMS`: `<#room>:<member count>`, sorted by name, each room with its
+/// members if it has at most `members_up_to` (else none), in one query:
+/// a row per room, or per member of a small one. `OFFSET 0` keeps the
+/// user's rooms a subquery of their own, so that each room is counted
+/// once, not again for each of a small room's members in the join.
+pub fn rooms(db: &Db, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
     let mut conn = db.get()?;
     let rows = conn
         .query(
-            "SELECT r.name, (SELECT count(*) FROM members c WHERE c.room = r.id) \
-             FROM members m JOIN rooms r ON r.id = m.room WHERE m.user_id = $1",
-            &[&(user as i64)],
+            "SELECT r.name, r.n, o.user_id, u.name FROM \
+             (SELECT r.id, r.name, (SELECT count(*) FROM members c WHERE c.room = r.id) AS n \
+              FROM members m JOIN rooms r ON r.id = m.room WHERE m.user_id = $1 OFFSET 0) AS r \
+             LEFT JOIN members o ON o.room = r.id AND r.n <= $2 LEFT JOIN users u ON u.id = o.user_id",
+            &[&(user as i64), &(members_up_to.min(i64::MAX as usize) as i64)],
         )
         .or_ko("reading rooms")?;
-    let mut rooms: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    rooms.sort_by_key(|(name, _)| fold(name));
-    let line =
-        |(name, n): (String, i64)| RoomLine { room: name.trim_start_matches('#').into(), members: n as u64 };
-    Ok(rooms.into_iter().map(line).collect())
+    let mut rooms: Vec<(String, RoomLine, Members)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for row in &rows {
+        let name: String = row.get(0);
+        let i = *at.entry(name.clone()).or_insert_with(|| {
+            let line =
+                RoomLine { room: name.trim_start_matches('#').into(), members: row.get::<_, i64>(1) as u64 };
+            rooms.push((fold(&name), line, Vec::new()));
+            rooms.len() - 1
+        });
+        if let (Some(id), Some(member)) = (row.get::<_, Option<i64>>(2), row.get::<_, Option<String>>(3)) {
+            rooms[i].2.push((id as UserId, member.into()));
+        }
+    }
+    rooms.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(rooms.into_iter().map(|(_, line, members)| (line, members)).collect())
 }
 
 /// The room as registered and its members, if it exists.

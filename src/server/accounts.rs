@@ -153,11 +153,12 @@ pub struct StoreSource<'a> {
 
 impl Source for StoreSource<'_> {
     fn server(&mut self) -> crate::error::Result<String> {
-        Ok(self.store.server_id().unwrap_or_default())
+        Ok(self.store.server().map(|server| server.id.to_string()).unwrap_or_default())
     }
 
     fn rooms(&mut self) -> crate::error::Result<Vec<String>> {
-        Ok(self.store.rooms(self.user).map_err(refused)?.iter().map(ToString::to_string).collect())
+        let rooms = self.store.rooms_of(self.user, 0).map_err(refused)?;
+        Ok(rooms.iter().map(|(line, _)| line.to_string()).collect())
     }
 
     fn chats(&mut self) -> crate::error::Result<Vec<String>> {

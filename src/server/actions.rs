@@ -187,7 +187,7 @@ pub fn react(
 /// leave the server.) `HISTORY` and an account's export both show them so.
 pub fn history(store: &dyn Backend, user: UserId, chat: &Chat, limit: usize) -> Result<Vec<String>, Ko> {
     let lines = store.history(user, chat, limit, MAX_HISTORY_BYTES)?.messages()?;
-    let fates = Fates::of(store.actions_since()?, &lines);
+    let fates = Fates::of(store.server()?.actions_since, &lines);
     let shown = lines.into_iter().map(|mut line| {
         line.text = fates.shown(&line.from, &line.id, &line.text);
         line.to_string()
@@ -199,7 +199,7 @@ pub fn history(store: &dyn Backend, user: UserId, chat: &Chat, limit: usize) -> 
 /// oldest first), and what its actions did.
 fn conversation(base: &Base, user: UserId, chat: &Chat) -> Result<(Vec<HistoryLine>, Fates), Ko> {
     let lines = base.store.history(user, chat, MAX_HISTORY, MAX_HISTORY_BYTES)?.messages()?;
-    let fates = Fates::of(base.store.actions_since()?, &lines);
+    let fates = Fates::of(base.store.server()?.actions_since, &lines);
     Ok((lines, fates))
 }
 

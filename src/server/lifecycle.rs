@@ -21,11 +21,26 @@ use super::{
 use crate::error::Result;
 use crate::protocol::Bye;
 use crate::router::Router;
+use crate::store::files::FileStore;
 use crate::store::{Backend, Hasher, LocalStore, Store};
 
-/// What a cluster node gives the server in place of the local store: its
-/// backend (handed the router, to deliver through it) and its [`Nodes`].
-pub type Storage = (Arc<dyn Backend>, Arc<dyn Nodes>);
+/// What the server runs on: the local store, or a cluster node's in its
+/// place (handed the router, to deliver through it), with its [`Nodes`]
+/// and (1.2) where the files of chats are kept if not in the data
+/// directory (a cluster's database): handed over once, at the start, as
+/// nothing else of the store needs to know it.
+pub struct Storage {
+    pub backend: Arc<dyn Backend>,
+    pub nodes: Arc<dyn Nodes>,
+    pub files: Option<Box<dyn FileStore>>,
+}
+
+impl Storage {
+    /// A single server's: no other node, its files in the data directory.
+    pub fn alone(backend: Arc<dyn Backend>) -> Storage {
+        Storage { backend, nodes: Arc::new(Alone), files: None }
+    }
+}
 
 /// A running server.
 pub struct Server {
@@ -53,7 +68,7 @@ impl Server {
                 Box::new(move |deliveries: &[crate::store::Delivery]| router.deliver(deliveries))
             };
             let backend = LocalStore::open(&data_dir, options, deliver)?;
-            Ok((Arc::new(backend), Arc::new(Alone)))
+            Ok(Storage::alone(Arc::new(backend)))
         })
     }
 
@@ -67,8 +82,7 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let (backend, nodes) = open(&router)?;
-        let file_store = backend.file_store(); // 1.2: a cluster's files are in its database
+        let Storage { backend, nodes, files: file_store } = open(&router)?;
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));

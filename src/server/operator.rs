@@ -114,17 +114,17 @@ fn answer_status(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
     let request = std::fs::read_to_string(dir.join(STATUS_REQUEST))?;
     let mut out = format!("{STATUS_HEADER}\n");
     for name in request.lines().take(MAX_STATUS_NAMES) {
-        let Some(user) = ctx.store.user_id(name) else { continue };
+        // One read of the account: its id, and (1.2) whether it is a
+        // server admin and deleted as the server knows it (its log),
+        // which `users.csv` says only from the next checkpoint on (issue 54).
+        let Some(account) = ctx.store.find_account(name) else { continue };
+        let (user, admin, deleted) = (account.id, account.admin, account.is_deleted());
         let online = ctx.is_online(user);
         let last_seen = ctx.store.last_seen(user).map_or(String::new(), |ts| ts.to_string());
         let rooms = ctx.store.rooms(user).map_or(0, |r| r.len());
         let (chats, unread) =
             ctx.store.chats(user).map_or((0, 0), |c| (c.len(), c.iter().map(|l| l.unread).sum::<u64>()));
-        let admin = ctx.store.is_server_admin(user);
-        // 1.2: deleted as the server knows it (its log), which `users.csv`
-        // says only from the next checkpoint on (issue 54).
-        let deleted = ctx.store.find_account(name).is_some_and(|a| a.is_deleted());
-        // The name is a checked one (`user_id` found it): no field needs quoting.
+        // The name is a checked one (an account has it): no field needs quoting.
         let _ = writeln!(out, "{name},{online},{last_seen},{rooms},{chats},{unread},{admin},{deleted}");
     }
     let aside = dir.join(format!("{STATUS_ANSWER}.tmp"));

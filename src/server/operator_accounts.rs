@@ -196,8 +196,9 @@ fn passwd(ctx: &Ctx, name: &str, hash: &str) -> Outcome {
 }
 
 fn admin(ctx: &Ctx, name: &str, on: bool) -> Outcome {
-    let Some(user) = ctx.store.user_id(name) else { return no_account(name) };
-    if ctx.store.is_server_admin(user) == on {
+    let Some(account) = ctx.store.find_account(name) else { return no_account(name) };
+    let user = account.id;
+    if account.admin == on {
         return Outcome::Unchanged;
     }
     match ctx.store.set_server_admin(user, on).and_then(|ticket| ctx.store.wait(ticket)) {

@@ -1,19 +1,45 @@
 //! [`Backend`]: what the server needs from storage, and nothing more. The
 //! server holds a [`Store`](super::Store), which checks passwords, decides
 //! what needs no storage of its own (what a block hides, who moderates a
-//! room from its `ROOMINFO`), and hands everything else to an
-//! `Arc<dyn Backend>`, which it derefs to.
+//! room from its `ROOMINFO`, whom a user's presence is told), and hands
+//! everything else to an `Arc<dyn Backend>`, which it derefs to.
 //!
 //! Two stores implement it: [`LocalStore`](super::LocalStore) (memory +
 //! the CSV log on the local disk) and a cluster's node (`cluster::backend`,
 //! PostgreSQL shared by several servers). So the trait holds only what
-//! the two do differently, 31 methods, each change named by what it
+//! the two do differently, 28 methods, each change named by what it
 //! changes rather than a method per request: an account's writes are one
 //! [`AccountChange`] (a variant per record the local store appends), a
 //! room's membership one [`Membership`], an `ACK` one [`Ack`], a setting
 //! one change and one read by [`Keys`](super::settings::Keys), a replay one
-//! read from a position. `Store` keeps the request-shaped names its callers
-//! use (`join`, `set_password`, `ack_device`, …), each a line over these.
+//! read from a position; each read is named by the fact it reads: an
+//! [`Account`] with whether it is a server admin, a user's rooms with the
+//! members of the small ones (`rooms_of`), the data's own facts
+//! ([`ServerFacts`]). `Store` keeps the request-shaped names its callers
+//! use (`join`, `set_password`, `ack_device`, `rooms`, `server_id`, …),
+//! each a line over these.
+//!
+//! What differs, method by method: accounts (`account`,
+//! `change_account`); messages and marks (`send`, `read`, `erase`); rooms
+//! (`change_membership`, `moderate`); inboxes (`ack`, `inbox_end`,
+//! `replay`); durability (`wait`, `when_durable`, `stop`); reads (`rooms_of`,
+//! `chats`, `history`, `search`, `room_members`, `room_info`,
+//! `last_seen`); a user's connections (`note_offline`, `set_several`);
+//! settings (`change_setting`, `read_settings`); the data (`server`); and
+//! the local disk's budget (`stored_bytes`, `check_room`,
+//! `inbox_events`). Left apart on purpose: `wait` and `when_durable`
+//! are one notion, but a request's thread blocked in the local store's
+//! `wait` can be handed the group commit's leadership (one wake-up), which
+//! a thread waiting for a callback cannot; `last_seen` is read by id for
+//! each member of a `MEMBERS` (as a fact of [`Account`] it would be a
+//! lookup by name each); `note_offline` and `set_several` are two
+//! unwaited writes of unrelated facts (a last-seen time; whether an
+//! inbox gets a user's own copies); `stored_bytes` and `check_room` are
+//! asked apart (a `PART` asks the disk's room, a message with files the
+//! bytes only) and `inbox_events` is a metric; `room_info` already ends
+//! in the one rule (`Rules::info_for`), only the rules' loading differs;
+//! `search` has a default over `history` that the local store replaces
+//! with its index.
 //!
 //! - it **assigns sequence numbers**: each change returns once it is
 //!   applied, and the events it creates reach the server through the
@@ -23,7 +49,7 @@
 //!   `ack` (the acknowledged position of an inbox), `change_membership`;
 //! - it **serves reads**: `history` and inbox `replay` as [`Lines`] produced
 //!   a chunk at a time (a database pages through a query), plus the small
-//!   listings (`rooms`, `chats`, …);
+//!   listings (`rooms_of`, `chats`, …);
 //! - durability is a [`Ticket`]: a change is applied at once and becomes
 //!   durable later (group commit here; a transaction commit there), and
 //!   [`Backend::wait`] blocks until it is. A reply that promises durability
@@ -45,8 +71,7 @@ use crate::protocol::{
 /// A message to send: recipient, id, text.
 pub type Outgoing = (Chat, String, Text);
 
-/// A room's members: each one's id and name as registered.
-pub type Members = Vec<(UserId, Arc<str>)>;
+pub use super::state::Members;
 
 /// Where a backend hands the events of every durable change (the server
 /// passes the router's `deliver`), batch after batch in the order they
@@ -95,6 +120,19 @@ pub struct Moderated {
     pub ticket: Ticket,
 }
 
+/// The data's own facts, made at its first start (a single server's
+/// `server.csv` and `actions.csv`, a cluster's one `server` row), read
+/// together as the one row they are on a cluster.
+#[derive(Clone, Debug)]
+pub struct ServerFacts {
+    /// The random id of this data (`SERVER`, protocol 1.1), different for
+    /// a fresh data directory (see `server_id.rs`).
+    pub id: Arc<str>,
+    /// 1.2: since when a message's action id is the server's own (issue
+    /// 38, `protocol::action::ActionsSince`; `store::actions_since`).
+    pub actions_since: ActionsSince,
+}
+
 /// An account as the server needs it.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -104,6 +142,9 @@ pub struct Account {
     /// The argon2id PHC string ([`DELETED`](super::state::DELETED) once
     /// its user deleted it, 1.2).
     pub hash: String,
+    /// 1.2: a server admin (`wachat users admin` on a single server, the
+    /// `users.admin` column on a cluster): what `wachat users list` shows.
+    pub admin: bool,
 }
 
 impl Account {
@@ -256,19 +297,15 @@ impl Listing {
 /// Everything the server asks of storage.
 pub trait Backend: Send + Sync {
     // ----- accounts
-    /// The account called `name`, ignoring case. (`Err`: storage cannot
-    /// say now — a database backend whose database is down.)
+    /// The account called `name`, ignoring case, with what the server
+    /// needs of it (1.2: whether it is a server admin too). (`Err`:
+    /// storage cannot say now — a database backend whose database is
+    /// down.)
     fn account(&self, name: &str) -> Result<Option<Account>, Ko>;
     /// Changes an account, as [`AccountChange`] says (its checks done
     /// above: the password checked, the hash computed, the name's
     /// quarantine over); returns which account it changed.
     fn change_account(&self, change: AccountChange) -> Result<(UserId, Ticket), Ko>;
-    /// 1.2: whether `user` is a server admin (`wachat users list`). The
-    /// default, a store that does not say, answers no.
-    fn is_server_admin(&self, user: UserId) -> bool {
-        let _ = user;
-        false
-    }
 
     // ----- changes: applied at once, durable once their ticket is
     /// `MSG`s of one sender, in order: for each, the `<id>:<ts>` of its
@@ -307,8 +344,11 @@ pub trait Backend: Send + Sync {
     }
 
     // ----- reads: they show only what is durable
-    /// `ROOMS` lines.
-    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko>;
+    /// `user`'s rooms, its `ROOMS` lines, each with its members if it
+    /// has at most `members_up_to` (else none): one read, under one lock
+    /// or in one query, for `ROOMS` (0: no members) and for whom its
+    /// presence is told ([`Store::roommates`](super::Store::roommates)).
+    fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko>;
     /// `CHATS` lines.
     fn chats(&self, user: UserId) -> Result<Vec<ChatLine>, Ko>;
     /// When `user` was last online (`None`: never since this was kept).
@@ -328,7 +368,7 @@ pub trait Backend: Send + Sync {
         limit: usize,
     ) -> Result<super::search::Searched, Ko> {
         let history = |chat: &Chat, limit, max_bytes| self.history(user, chat, limit, max_bytes)?.collect();
-        super::search::by_history(history, chats, query, limit, self.actions_since()?)
+        super::search::by_history(history, chats, query, limit, self.server()?.actions_since)
     }
     /// A room as registered (`#Tea`) and its members; `None` if there is no
     /// such room. (Who may see them is the caller's business.)
@@ -362,14 +402,9 @@ pub trait Backend: Send + Sync {
     /// later change is refused.
     fn stop(&self);
 
-    /// The random id of this data (`SERVER`, protocol 1.1): made at its
-    /// first start, the same after every restart and on every node of a
-    /// cluster, different for a fresh data directory (see `server_id.rs`).
-    fn server_id(&self) -> Result<String, Ko>;
-
-    /// 1.2: since when a message's action id is the server's own (issue
-    /// 38, `protocol::action::ActionsSince`; `store::actions_since`).
-    fn actions_since(&self) -> Result<ActionsSince, Ko>;
+    /// The data's own facts ([`ServerFacts`]): made at its first start,
+    /// the same after every restart and on every node of a cluster.
+    fn server(&self) -> Result<ServerFacts, Ko>;
 
     /// Events waiting in every inbox together, for the metrics
     /// (`wachat_inbox_events`); `None` if this backend cannot say cheaply.
@@ -407,10 +442,5 @@ pub trait Backend: Send + Sync {
     /// (a cluster's database, which answers for itself), has room.
     fn check_room(&self) -> Result<(), Ko> {
         Ok(())
-    }
-    /// 1.2: where this storage keeps the files of chats (`store::files`),
-    /// if not in the data directory (a cluster's database).
-    fn file_store(&self) -> Option<Box<dyn super::files::FileStore>> {
-        None
     }
 }

@@ -112,15 +112,11 @@ pub fn now_ms() -> u64 {
 /// THE rule of whom a user's presence is told, on both stores (and a
 /// cluster's node telling its users of another node's): the users who
 /// share with `user` one of its `rooms` of at most `limit` members
-/// (`--presence-limit`), each small room's `members` read once. Sorted.
-pub fn roommates(
-    user: UserId,
-    limit: usize,
-    rooms: &[crate::protocol::RoomLine],
-    mut members: impl FnMut(&str) -> Option<Members>,
-) -> Vec<UserId> {
-    let small = rooms.iter().filter(|r| r.members <= limit as u64);
-    let ids = small.filter_map(|r| members(&r.room)).flat_map(|m| m.into_iter().map(|(id, _)| id));
+/// (`--presence-limit`), as [`Backend::rooms_of`] reads them with the
+/// members of those up to `limit`, in one read. Sorted.
+pub fn roommates(user: UserId, limit: usize, rooms: &[(crate::protocol::RoomLine, Members)]) -> Vec<UserId> {
+    let small = rooms.iter().filter(|(room, _)| room.members <= limit as u64);
+    let ids = small.flat_map(|(_, members)| members.iter().map(|&(id, _)| id));
     let mut mates: Vec<UserId> = ids.filter(|&m| m != user).collect();
     mates.sort_unstable();
     mates.dedup();
@@ -174,7 +170,7 @@ impl Store {
             Some(old) => {
                 let change = AccountChange::Reuse { user: old.id, email, hash: hash.clone() };
                 let (id, ticket) = self.backend.change_account(change)?;
-                (Account { id, hash, ..old }, ticket)
+                (Account { id, hash, admin: false, ..old }, ticket)
             }
             None => self.create_account(name, email, hash)?,
         };
@@ -189,7 +185,7 @@ impl Store {
     pub fn create_account(&self, name: &str, email: &str, hash: String) -> Result<(Account, Ticket), Ko> {
         let change = AccountChange::Create { name, email, hash: hash.clone() };
         let (id, ticket) = self.backend.change_account(change)?;
-        Ok((Account { id, name: name.into(), hash }, ticket))
+        Ok((Account { id, name: name.into(), hash, admin: false }, ticket))
     }
 
     /// Checks a password. With `auto_register`, an unknown name becomes a
@@ -243,6 +239,11 @@ impl Store {
         self.backend.wait(ticket)
     }
 
+    /// `SERVER`'s answer: the data's random id ([`Backend::server`]).
+    pub fn server_id(&self) -> Result<String, Ko> {
+        Ok(self.backend.server()?.id.to_string())
+    }
+
     // ----- rooms ---------------------------------------------------------
 
     /// `JOIN` of `room` ([`Backend::change_membership`]).
@@ -265,17 +266,22 @@ impl Store {
         lines.iter().any(|line| matches!(line, crate::protocol::RoomInfoLine::Role(role) if role.moderates()))
     }
 
+    /// `ROOMS` of `user`: its rooms, without their members.
+    pub fn rooms(&self, user: UserId) -> Result<Vec<crate::protocol::RoomLine>, Ko> {
+        Ok(self.backend.rooms_of(user, 0)?.into_iter().map(|(line, _)| line).collect())
+    }
+
     /// Users who share a room of at most `limit` members with `user`
     /// (`--presence-limit`): whom its presence (`JOINED`/`LEFT`) is told.
-    /// Decided here for both stores, from its `ROOMS` (each room's size)
-    /// and the members of its small rooms; a store that cannot say now
-    /// tells nobody, logged.
+    /// Decided here for both stores ([`roommates`]), from one read of its
+    /// rooms with the members of the small ones; a store that cannot say
+    /// now tells nobody, logged.
     pub fn roommates(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        let rooms = self.backend.rooms(user).unwrap_or_else(|ko| {
+        let rooms = self.backend.rooms_of(user, limit).unwrap_or_else(|ko| {
             ::log::warn!("store: the rooms of user #{user}: {}", ko.reason);
             Vec::new()
         });
-        roommates(user, limit, &rooms, |room| self.backend.room_members(room).map(|(_, members)| members))
+        roommates(user, limit, &rooms)
     }
 
     // ----- inboxes ------------------------------------------------------
@@ -438,8 +444,9 @@ impl Store {
 }
 
 /// Everything but passwords, the rules above the backend (1.2:
-/// [`Store::send`]'s blocks, [`Store::is_room_admin`]) and the requests'
-/// names for the backend's changes goes straight to the backend:
+/// [`Store::send`]'s blocks, [`Store::is_room_admin`], whom presence is
+/// told) and the requests' names for the backend's changes and reads
+/// goes straight to the backend:
 /// `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
 /// documented there. (`Store` once repeated 18 of them, each a line that
 /// forwarded the call; a reader had to look in two places for nothing.)

@@ -37,7 +37,7 @@ pub fn visible(
     from: &str,
     id: &str,
 ) -> Result<HistoryLine, Ko> {
-    let (lines, fates) = conversation(store, (user, store.actions_since()?), chat, MAX_HISTORY_BYTES)?;
+    let (lines, fates) = conversation(store, (user, store.server()?.actions_since), chat, MAX_HISTORY_BYTES)?;
     let found = newest(&lines, Some(from), id).map(|at| &lines[at]);
     if let Some(line) = found.filter(|l| !star_shows(&fates, &l.from, id)) {
         return Err(Ko::new(Code::UnknownMessage, format!("the message {id} of {} was deleted", line.from)));
@@ -88,7 +88,7 @@ pub fn starred(store: &dyn Backend, user: UserId) -> Result<(Vec<String>, usize)
     }
     let (mut shown, mut read) = (Vec::new(), 0);
     // Where the server's own action ids begin: one reading for every chat.
-    let since = store.actions_since();
+    let since = store.server().map(|server| server.actions_since);
     for chat in chats {
         let left = MAX_READ_BYTES.saturating_sub(read).min(MAX_HISTORY_BYTES);
         if left == 0 {

@@ -210,7 +210,14 @@ fn a_peer_on_another_node_is_introduced() {
     // though carl's node said it (it once named carl twice).
     register(&a, "carl");
     let _carl_recv = recv_conn(&b, "carl");
-    assert_eq!(ana.request("PEER:carl"), "KO:OFFLINE:carl accepts no direct chats (no P2P port announced)");
+    // Node A learns of carl's login on B through the bus: until then it
+    // rightly says carl is not connected.
+    let mut answer = String::new();
+    eventually("carl online on node A", Duration::from_secs(10), || {
+        answer = ana.request("PEER:carl");
+        answer != "KO:OFFLINE:carl is not connected"
+    });
+    assert_eq!(answer, "KO:OFFLINE:carl accepts no direct chats (no P2P port announced)");
 }
 
 #[test]

@@ -241,8 +241,8 @@ impl Accounts {
 
     /// Whether `name` is a server admin (`wachat users list`).
     pub fn is_admin(&self, name: &str) -> bool {
-        let id = self.store.inner.state.lock().user_id(name);
-        id.is_some_and(|id| self.store.is_server_admin(id))
+        let state = self.store.inner.state.lock();
+        state.user_id(name).is_some_and(|id| state.is_server_admin(id))
     }
 
     /// Puts `name` in `room` (without its `#`), creating the room if new,

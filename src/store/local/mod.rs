@@ -120,7 +120,7 @@ pub(in crate::store) struct Inner {
     /// Held until the store stops: no other process edits the files.
     lock: Mutex<Option<DataLock>>,
     /// This data directory's identity (`server.csv`), which `SERVER` answers.
-    pub(super) server_id: String,
+    pub(super) server_id: Arc<str>,
     /// 1.2: since when message ids of actions are the server's
     /// (`store::actions_since`).
     pub(super) actions_since: u64,
@@ -236,7 +236,7 @@ impl LocalStore {
             checkpointing: Mutex::new(()),
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
-            server_id,
+            server_id: server_id.into(),
             actions_since,
             floor: super::budget::Floor::new(&ballast),
             eraser,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::super::backend::{
     Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
 };
-use super::super::backend::{Ack, Membership, Moderated, Notice};
+use super::super::backend::{Ack, Membership, Moderated, Notice, ServerFacts};
 use super::super::record::Record;
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
@@ -40,7 +40,8 @@ impl Backend for LocalStore {
         let state = self.inner.state.lock();
         let Some(id) = state.user_id(name) else { return Ok(None) };
         let user = &state.users[id];
-        Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone() }))
+        let admin = state.is_server_admin(id);
+        Ok(Some(Account { id, name: user.name.clone(), hash: user.hash.clone(), admin }))
     }
 
     /// One record per change, written as its own batch (an account's
@@ -68,10 +69,6 @@ impl Backend for LocalStore {
                 changes.then_some(Record::Rule { ts, by, room: "".into(), rule })
             }),
         }
-    }
-
-    fn is_server_admin(&self, user: UserId) -> bool {
-        self.inner.state.lock().is_server_admin(user)
     }
 
     /// `MSG`s of one sender: the plain path of each is `send.rs`'s.
@@ -132,8 +129,8 @@ impl Backend for LocalStore {
         self.inner.when_durable(ticket.0, then)
     }
 
-    fn rooms(&self, user: UserId) -> Result<Vec<RoomLine>, Ko> {
-        Ok(self.inner.state.lock().rooms_list(user))
+    fn rooms_of(&self, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
+        Ok(self.inner.state.lock().rooms_list(user, members_up_to))
     }
 
     /// `CHATS` (`local/reads.rs`).
@@ -163,8 +160,7 @@ impl Backend for LocalStore {
     fn room_members(&self, room: &str) -> Option<(Arc<str>, Members)> {
         let state = self.inner.state.lock();
         let r = state.room_id(room)?;
-        let members = state.members(r).map(|m| (m, state.users[m].name.clone())).collect();
-        Some((state.room(r).name.clone(), members))
+        Some((state.room(r).name.clone(), state.named_members(r)))
     }
 
     fn inbox_end(&self, user: UserId) -> u64 {
@@ -196,12 +192,11 @@ impl Backend for LocalStore {
         self.inner.stop()
     }
 
-    fn server_id(&self) -> Result<String, Ko> {
-        Ok(self.inner.server_id.clone())
-    }
-
-    fn actions_since(&self) -> Result<ActionsSince, Ko> {
-        Ok(ActionsSince(self.inner.actions_since))
+    fn server(&self) -> Result<ServerFacts, Ko> {
+        Ok(ServerFacts {
+            id: self.inner.server_id.clone(),
+            actions_since: ActionsSince(self.inner.actions_since),
+        })
     }
 
     /// One pass over the users under the state lock (a scrape's, every
@@ -317,7 +312,7 @@ impl Inner {
                 user_row(&mut batch.users, name, email, hash, ts);
                 let user = state.users[id].name.clone();
                 join_general(state, batch, ts, user.clone())?;
-                made.push(Account { id, name: user, hash: hash.clone() });
+                made.push(Account { id, name: user, hash: hash.clone(), admin: false });
             }
             Ok(made)
         })

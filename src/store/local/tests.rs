@@ -422,3 +422,23 @@ fn a_chats_key_is_read_with_the_account_it_names() {
     assert_eq!(store.blocked(ana), [bob]);
     assert!(store.blocked(bob).is_empty());
 }
+
+/// Whom a user's presence is told, from one read of its rooms
+/// (`Backend::rooms_of`): the members of its rooms of at most the limit,
+/// not those of a bigger room, nor itself.
+#[test]
+fn roommates_are_the_members_of_the_small_rooms_read_at_once() {
+    let disk = SimDisk::new();
+    let (_, store) = open(&disk, StoreOptions::default());
+    let [ana, bob, cy, dan] = ["ana", "bob", "cy", "dan"].map(|n| store.register(n, "", "pw").unwrap().0);
+    for (user, room) in [(ana, "pair"), (bob, "pair"), (ana, "trio"), (cy, "trio"), (dan, "trio")] {
+        store.wait(store.join(user, room).unwrap()).unwrap();
+    }
+    let rooms = store.rooms_of(ana, 2).unwrap();
+    let sizes: Vec<(String, usize)> = rooms.iter().map(|(line, m)| (line.to_string(), m.len())).collect();
+    assert_eq!(sizes, [("#general:4".into(), 0), ("#pair:2".into(), 2), ("#trio:3".into(), 0)]);
+    assert_eq!(store.roommates(ana, 2), [bob]);
+    assert_eq!(store.roommates(ana, 3), [bob, cy, dan]);
+    assert_eq!(store.roommates(dan, 3), [ana, cy], "not itself");
+    assert_eq!(wire(store.rooms(ana).unwrap()), ["#general:4", "#pair:2", "#trio:3"]);
+}

@@ -147,7 +147,8 @@ mod tests {
 
     #[test]
     fn a_deleted_account_is_named_as_a_message_to_it_is_refused() {
-        let account = |hash: &str| Some(Account { id: 1, name: "Bob".into(), hash: hash.into() });
+        let account =
+            |hash: &str| Some(Account { id: 1, name: "Bob".into(), hash: hash.into(), admin: false });
         assert_eq!(named("bob", None).unwrap_err(), Ko::no_user("bob"));
         assert_eq!(named("bob", account("$argon2id$x")).unwrap().name.as_ref(), "Bob");
         let deleted = account(&crate::store::state::deleted_hash(1));

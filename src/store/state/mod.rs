@@ -50,6 +50,9 @@ pub use super::ids::{IdMap, IdSet, UserId};
 /// Index of a room in the state's table of rooms.
 pub type RoomId = usize;
 
+/// A room's members: each one's id and name as registered.
+pub type Members = Vec<(UserId, Arc<str>)>;
+
 /// How many of a member's own room messages sent since it last read the
 /// room are remembered (they do not count as unread). Past this many, the
 /// room counts as read up to the oldest of them: a bound on memory for a
@@ -396,17 +399,23 @@ impl State {
 
     // ----- reading the state --------------------------------------------
 
-    /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name.
-    pub fn rooms_list(&self, user: UserId) -> Vec<RoomLine> {
-        let mut rooms: Vec<&Room> = self.rooms_of(user).map(|r| self.room(r)).collect();
-        rooms.sort_by_key(|r| fold(&r.name));
-        rooms
-            .iter()
-            .map(|r| RoomLine {
-                room: r.name.trim_start_matches('#').into(),
-                members: r.members.len() as u64,
-            })
-            .collect()
+    /// Lines of `ROOMS`: `<#room>:<member count>`, sorted by name, each
+    /// with its members if it has at most `members_up_to` (else none).
+    pub fn rooms_list(&self, user: UserId, members_up_to: usize) -> Vec<(RoomLine, Members)> {
+        let mut rooms: Vec<RoomId> = self.rooms_of(user).collect();
+        rooms.sort_by_cached_key(|&r| fold(&self.room(r).name));
+        let line = |r: RoomId| {
+            let room = self.room(r);
+            let members = room.members.len();
+            let named = if members <= members_up_to { self.named_members(r) } else { Vec::new() };
+            (RoomLine { room: room.name.trim_start_matches('#').into(), members: members as u64 }, named)
+        };
+        rooms.into_iter().map(line).collect()
+    }
+
+    /// A room's members, each with its name as registered.
+    pub fn named_members(&self, room: RoomId) -> Members {
+        self.members(room).map(|m| (m, self.users[m].name.clone())).collect()
     }
 
     /// Lines of `CHATS`: `<peer or #room>:<unread>`, most recent first.
