@@ -483,3 +483,25 @@ fn on_a_cluster_a_node_killed_before_the_commit_loses_no_answered_part() {
     assert!(ana.request(&format!("FILE:ana:f1:{id}:")).starts_with("OK:f1:"));
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }
+
+/// A part that overlaps the bytes received (a resend that reaches past
+/// them) stores only its new bytes, which the node hands on without a
+/// copy (`Files::part_then`): the file completes, byte for byte.
+#[test]
+fn on_a_cluster_a_part_overlapping_the_bytes_received_stores_its_new_bytes_only() {
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    register(&a, &["ana"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let bytes = noise(30_000, 7);
+    let reply = ana.request(&format!("UPLOAD:o.bin:{}:{}", bytes.len(), sha256(&bytes)));
+    let id = reply.strip_prefix("OK:").expect("OK:<id>").to_string();
+    let part = |from: usize, to: usize| {
+        use base64::Engine as _;
+        format!("PART:{id}:{from}:{}", base64::engine::general_purpose::STANDARD.encode(&bytes[from..to]))
+    };
+    assert_eq!(ana.request(&part(0, 12_000)), "OK:12000");
+    assert_eq!(ana.request(&part(6_000, 18_000)), "OK:18000", "its last 6,000 bytes are new");
+    assert_eq!(ana.request(&part(18_000, 30_000)), "OK:30000", "complete: the sha256 matched");
+    assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
+}

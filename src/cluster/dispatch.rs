@@ -13,6 +13,7 @@ use super::bus::Incoming;
 use super::node::Node;
 use super::notice::{Notice, call_answer};
 use super::sessions;
+use crate::protocol::call::Signal;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, Event, Ko};
 use crate::server::Nodes;
@@ -41,10 +42,19 @@ impl Node {
                     Ok(Notice::Call { user, peer, device, id, step }) => {
                         self.answer_call((user, peer), &device, &id, &step, message.reply.as_deref())
                     }
+                    Ok(Notice::Keep { user, peer, id, node }) => {
+                        // 1.2 (§24): a call offered there, to a user here (`kept.rs`).
+                        if self.router.is_online(user) && node != self.name {
+                            self.keepers.remember(user, peer, &id, node.into());
+                        }
+                    }
                     Ok(Notice::Relay { user, frame }) => match Event::parse(&frame) {
                         Ok(event) if event.seq().is_none() => {
                             // 1.2 (§24): an answer or an end served by another node.
                             crate::server::calls::heard(&self.router.calls, user, &event);
+                            if let Event::Call { id, signal: Signal::End(_), .. } = &event {
+                                self.keepers.forget(user, None, id);
+                            }
                             let _ = self.router.send_to(user, &event);
                         }
                         _ => log::warn!("cluster: {}: not an unnumbered event: {frame:?}", message.subject),
@@ -159,6 +169,7 @@ impl Node {
         reply: Option<&str>,
     ) {
         let Some(reply) = reply else { return };
+        crate::metrics::get().call_asks.inc();
         let calls = &self.router.calls;
         let kept = match Step::parse(step) {
             Some(step) => calls.step_if_kept(user, device, peer, id, step),

@@ -2,7 +2,8 @@
 //! heartbeat into `nodes`, reads every device session held by a node that
 //! is alive (`sessions::live`), replaces this node's sessions that a newer
 //! login of the same device took elsewhere, rebuilds the directory, and
-//! tells this node's users who came online or went offline elsewhere.
+//! tells this node's users who came online or went offline elsewhere,
+//! and forgets where the calls of those gone were kept (`kept.rs`).
 //! Between beats, the `ON`/`OFF` notices keep the directory current; the
 //! scan is what catches a notice NATS lost, or a node that died without
 //! saying so.
@@ -110,6 +111,10 @@ impl Node {
         if keep {
             keep_missing(&mut fresh, &self.directory.read());
         }
+        // Calls kept by a node gone, or of a user gone from here (`kept.rs`).
+        let alive: HashSet<&str> =
+            fresh.values().flat_map(|r| r.devices.values().map(|(n, _)| &**n)).collect();
+        self.keepers.sweep(|user| self.router.is_online(user), |node| alive.contains(node));
         let old = std::mem::replace(&mut *self.directory.write(), fresh.clone());
         let before: HashSet<UserId> = old.keys().copied().collect();
         for (user, remote) in &fresh {

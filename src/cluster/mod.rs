@@ -36,6 +36,7 @@
 //! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
 //! | [`settings`] | a user's settings (1.2, §22, §23: blocks, levels and pins, archived chats, stars), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
+//! | [`kept`] | which node keeps each call of this node's users kept elsewhere (1.2): a call's signals go to that node alone |
 //! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
 //! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
 //! | [`files`] | photos and files (1.2): their bytes in chunks, so that any node serves any file |
@@ -62,6 +63,7 @@ pub mod feeder;
 pub mod files;
 pub mod heartbeat;
 pub mod job;
+pub mod kept;
 pub mod locks;
 pub mod memory;
 pub mod migrate;

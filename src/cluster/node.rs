@@ -39,6 +39,7 @@ use parking_lot::{Mutex, RwLock};
 use super::bus::{Bus, Incoming};
 use super::db::{Db, OrKo};
 use super::feeder::Feeder;
+use super::kept::Keepers;
 use super::notice::{Notice, call_outcome};
 use super::reads;
 use super::sessions::{self, Directory};
@@ -71,6 +72,9 @@ pub struct Node {
     /// Device sessions held here, by user and folded device name: their
     /// epoch and outlet.
     pub(super) local: Mutex<HashMap<DeviceKey, (u64, Weak<Outlet>)>>,
+    /// Which node keeps each call of this node's users kept elsewhere
+    /// (1.2): their signals go to that node alone.
+    pub(super) keepers: Keepers,
     /// One login at a time per user (64 stripes).
     claiming: Vec<Mutex<()>>,
     pub(super) stopping: AtomicBool,
@@ -106,6 +110,7 @@ impl Node {
             max_devices: max_devices.max(1),
             directory: RwLock::default(),
             local: Mutex::default(),
+            keepers: Keepers::default(),
             claiming: (0..64).map(|_| Mutex::new(())).collect(),
             stopping: AtomicBool::new(false),
             threads: Mutex::default(),
@@ -175,6 +180,38 @@ impl Node {
         }
         for (user, events) in here {
             self.feeder.feed(user, &events);
+        }
+    }
+
+    /// Asks `node` about a call's signal (`line`, a `CALL` notice) that
+    /// `me` sent about the call `id` with `peer`: what the rule said there,
+    /// or `None` if it keeps no such call or did not answer.
+    fn ask_call(
+        &self,
+        node: &str,
+        line: &str,
+        id: &str,
+        (me, peer): (&Party, &Party),
+    ) -> Option<Result<Outcome, Ko>> {
+        let Some(answer) = self.bus.request(self.node_subject(node), line.as_bytes().to_vec()) else {
+            log::debug!("cluster: node {node} did not answer for call {id}");
+            return None;
+        };
+        match call_outcome(&String::from_utf8_lossy(&answer), me, peer, id) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                log::warn!("cluster: node {node} about call {id}: {e}");
+                None
+            }
+        }
+    }
+
+    /// `node` keeps the call `id` of `me` with `peer`, and its step had
+    /// `outcome`: remembered while the call goes on, forgotten once over.
+    fn kept_at(&self, node: &Arc<str>, me: &Party, peer: &Party, id: &str, outcome: &Result<Outcome, Ko>) {
+        match outcome {
+            Ok(Outcome::Ended(..)) => self.keepers.forget(me.id, Some(peer.id), id),
+            _ => self.keepers.remember(me.id, peer.id, id, node.clone()),
         }
     }
 
@@ -360,9 +397,10 @@ impl Nodes for Node {
         })
     }
 
-    /// Asks the nodes of `peer`, then those of `me`'s other devices, for
-    /// the node that keeps the call (where it was offered: the caller's
-    /// device's node), one after the other until one keeps it.
+    /// Asks the node that keeps the call, when known (`kept.rs`);
+    /// otherwise, or when that node keeps it no more, the nodes of `peer`,
+    /// then those of `me`'s other devices, one after the other until one
+    /// keeps it, which is remembered.
     fn call(
         &self,
         me: &Party,
@@ -371,17 +409,6 @@ impl Nodes for Node {
         id: &str,
         step: Step,
     ) -> Option<Result<Outcome, Ko>> {
-        let mut nodes: Vec<Arc<str>> = Vec::new();
-        {
-            let directory = self.directory.read();
-            for user in [peer.id, me.id] {
-                for node in directory.get(&user).map(|r| r.nodes()).unwrap_or_default() {
-                    if *node != *self.name && !nodes.contains(&node) {
-                        nodes.push(node);
-                    }
-                }
-            }
-        }
         let notice = Notice::Call {
             user: me.id,
             peer: peer.id,
@@ -391,19 +418,43 @@ impl Nodes for Node {
         };
         let mut line = String::new();
         notice.encode(&mut line);
+        let known = self.keepers.node(me.id, peer.id, id);
+        if let Some(node) = &known {
+            if let Some(outcome) = self.ask_call(node, &line, id, (me, peer)) {
+                self.kept_at(node, me, peer, id, &outcome);
+                return Some(outcome);
+            }
+            // Ended there unheard, or the node is gone: a round, as before.
+            self.keepers.forget(me.id, Some(peer.id), id);
+        }
+        let mut nodes: Vec<Arc<str>> = Vec::new();
+        {
+            let directory = self.directory.read();
+            for user in [peer.id, me.id] {
+                for node in directory.get(&user).map(|r| r.nodes()).unwrap_or_default() {
+                    if *node != *self.name && known.as_ref() != Some(&node) && !nodes.contains(&node) {
+                        nodes.push(node);
+                    }
+                }
+            }
+        }
         for node in nodes {
-            let Some(answer) = self.bus.request(self.node_subject(&node), line.clone().into_bytes()) else {
-                log::debug!("cluster: node {node} did not answer for call {id}");
-                continue;
-            };
-            let answer = String::from_utf8_lossy(&answer);
-            match call_outcome(&answer, me, peer, id) {
-                Ok(Some(outcome)) => return Some(outcome),
-                Ok(None) => {}
-                Err(e) => log::warn!("cluster: node {node} about call {id}: {e}"),
+            if let Some(outcome) = self.ask_call(&node, &line, id, (me, peer)) {
+                self.kept_at(&node, me, peer, id, &outcome);
+                return Some(outcome);
             }
         }
         None
+    }
+
+    fn offered(&self, caller: UserId, callee: UserId, id: &str) {
+        let nodes = self.directory.read().get(&callee).map(|r| r.nodes()).unwrap_or_default();
+        let notice = Notice::Keep { user: callee, peer: caller, id: id.to_string(), node: self.name.clone() };
+        let mut line = String::new();
+        notice.encode(&mut line);
+        for node in nodes {
+            self.bus.publish(self.node_subject(&node), line.clone().into_bytes());
+        }
     }
 
     /// The one place where events cross between nodes, by kind: the match

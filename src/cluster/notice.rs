@@ -10,6 +10,7 @@
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
 //! | `UNLINK <user> <device> <node>` | `user` unlinked `device` on `node` (protocol 1.2): another node where it is online logs it out (`node` did already, all but the asking connection, which closes after its `OK`) |
 //! | `CALL <user> <peer> <device> <call id> <step>` | a request (protocol 1.2, §24): `user`'s `device` sends `ANSWER`/`ICE`/`DECLINE`/`HANGUP` about a call with `peer` that the asked node may keep; the answer is `NONE` (not kept there), `OK ANSWERED`, `OK ICE`, `OK ENDED <voice\|video> <caller> <0\|1: answered>` or the refusal, `KO:<CODE>:<reason>` |
+//! | `KEEP <user> <peer> <call id> <node>` | (protocol 1.2, §24) the call `id` between `user` (on the node it is sent to) and `peer` is kept on `node`, where it was just offered: `user`'s signals about it go to that node alone (`kept.rs`) |
 //! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
 //!
 //! Everything here came from another node of the same cluster, but is
@@ -29,6 +30,7 @@ pub enum Notice {
     Offline { user: UserId, epoch: u64, node: String, device: String },
     Peer { user: UserId, from: String },
     Call { user: UserId, peer: UserId, device: String, id: String, step: String },
+    Keep { user: UserId, peer: UserId, id: String, node: String },
     Relay { user: UserId, frame: String },
     Unlinked { user: UserId, device: String, node: String },
 }
@@ -50,6 +52,7 @@ impl Notice {
             Notice::Call { user, peer, device, id, step } => {
                 writeln!(out, "CALL {user} {peer} {device} {id} {step}")
             }
+            Notice::Keep { user, peer, id, node } => writeln!(out, "KEEP {user} {peer} {id} {node}"),
             Notice::Relay { user, frame } => writeln!(out, "R {user} {frame}"),
             Notice::Unlinked { user, device, node } => writeln!(out, "UNLINK {user} {device} {node}"),
         };
@@ -79,6 +82,10 @@ impl Notice {
                 let peer = next()?.parse().map_err(|_| bad())?;
                 let (device, id) = (next()?.into(), next()?.into());
                 Notice::Call { user, peer, device, id, step: next()?.into() }
+            }
+            "KEEP" => {
+                let peer = next()?.parse().map_err(|_| bad())?;
+                Notice::Keep { user, peer, id: next()?.into(), node: next()?.into() }
             }
             "R" => Notice::Relay { user, frame: rest.to_string() },
             "UNLINK" => Notice::Unlinked { user, device: next()?.into(), node: next()?.into() },
@@ -158,6 +165,7 @@ mod tests {
             Notice::Offline { user: 7, epoch: 4, node: "host-6666".into(), device: "phone".into() },
             Notice::Peer { user: 7, from: "ana".into() },
             Notice::Call { user: 7, peer: 3, device: "phone".into(), id: "c1".into(), step: "HANGUP".into() },
+            Notice::Keep { user: 7, peer: 3, id: "c1".into(), node: "host-6666".into() },
             Notice::Relay { user: 7, frame: "TYPING:ana:#tea".into() },
             Notice::Unlinked { user: 7, device: "laptop".into(), node: "host-6666".into() },
         ];

@@ -108,6 +108,10 @@ pub struct Metrics {
     pub parts_committed: Counter,
     /// Cluster: notices missed on NATS and read back from PostgreSQL.
     pub gap_refills: Counter,
+    /// Cluster (1.2): another node's questions about a call's signal that
+    /// this node answered, kept here or not (`NONE`): a node asks the one
+    /// that keeps the call, so the others answer none (`cluster::kept`).
+    pub call_asks: Counter,
     /// Cluster: 1 while this node reaches a primary PostgreSQL, 0 while
     /// it cannot (a failover: writes get `KO:UNAVAILABLE`); 0 on a single
     /// server.
@@ -165,6 +169,7 @@ impl Metrics {
             part_commits: Counter::default(),
             parts_committed: Counter::default(),
             gap_refills: Counter::default(),
+            call_asks: Counter::default(),
             pg_reachable: Gauge::default(),
             pg_cut: Counter::default(),
             pg_switches: Counter::default(),
@@ -271,6 +276,11 @@ impl Metrics {
             self.gap_refills.clone(),
         );
         r.register(
+            "call_asks",
+            "Other nodes' questions about a call's signal answered here",
+            self.call_asks.clone(),
+        );
+        r.register(
             "pg_reachable",
             "1 while a primary PostgreSQL answers, 0 while failing over (writes get KO:UNAVAILABLE)",
             self.pg_reachable.clone(),
@@ -329,6 +339,7 @@ mod tests {
             "wachat_logins_total{result=\"failed\"} 0",
             "wachat_request_latency_seconds_count 1",
             "wachat_cluster_gap_refills_total 0",
+            "wachat_cluster_call_asks_total 0",
             "wachat_cluster_pg_reachable 0",
             "wachat_cluster_pg_cut_total 0",
             "wachat_disk_free_bytes 0",

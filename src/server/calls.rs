@@ -34,9 +34,9 @@
 //! signalling itself crosses nodes as every relayed event does
 //! (`relay::relay`, `Event::travel`). A signal after the offer is judged
 //! by one rule, [`Calls::step`], on the node that keeps the call: a node
-//! that does not asks the others (`Nodes::call`), so a signal about no
-//! call is refused on a cluster as on one server, and never reaches the
-//! peer. docs/CALLS.md says what that means.
+//! that does not asks it (`Nodes::call`: the node that keeps it, once
+//! known, or the others in turn), so a signal about no call is refused
+//! on a cluster as on one server, and never reaches the peer. docs/CALLS.md says what that means.
 
 use std::time::{Duration, Instant};
 

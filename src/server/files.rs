@@ -4,6 +4,7 @@
 //! what: an upload is its uploader's, a file is fetched by whoever may
 //! read a message carrying it, and the quota counts messages and files.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,17 +79,18 @@ pub fn part(
 
 /// [`part`], its reply given to `then` once the part is durable: on a
 /// cluster, after the commit it shares with other parts
-/// (`cluster::parts`), while the connection reads on.
+/// (`cluster::parts`), while the connection reads on. The decoded bytes
+/// are handed on, not copied.
 pub fn part_then(
     base: &Base,
     (owner, peer): (&str, IpAddr),
-    (file, offset, data): (&str, u64, &[u8]),
+    (file, offset, data): (&str, u64, Vec<u8>),
     charge: impl Fn(u32),
     then: Later,
 ) {
     let address = super::throttle::address_key(peer);
     let answer = Box::new(move |received: Result<u64, Ko>| then(received.map(Reply::with)));
-    let spent = base.files.part_then(Some(address), owner, file, (offset, data), answer);
+    let spent = base.files.part_then(Some(address), owner, file, (offset, Cow::Owned(data)), answer);
     charge(thumbnail_tokens(spent));
 }
 

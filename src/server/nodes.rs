@@ -16,7 +16,8 @@
 //!   ([`Nodes::relay`], called by `server::relay` only);
 //! - `P2P:<port>` and `PEER:<user>` introduce users on different nodes;
 //! - a `CALL` signal (protocol 1.2) about a call another node keeps is
-//!   decided there ([`Nodes::call`]).
+//!   decided there ([`Nodes::call`]), which the callee's nodes learn at
+//!   the offer ([`Nodes::offered`]).
 //!
 //! `JOINED`/`LEFT` need no call: each node tells its own users about
 //! everyone else's comings and goings (the cluster's directory of
@@ -82,7 +83,9 @@ pub trait Nodes: Send + Sync {
     /// with `peer`, which this node does not keep: the node that keeps it
     /// (where it was offered) decides by the one rule, `Calls::step`, and
     /// says what it did. `None`: no other node keeps such a call (the
-    /// asking node answers as a single server does: no call).
+    /// asking node answers as a single server does: no call). Only that
+    /// node is asked once it is known (at the offer, or from the first
+    /// answer: `cluster::kept`).
     fn call(
         &self,
         me: &Party,
@@ -93,6 +96,13 @@ pub trait Nodes: Send + Sync {
     ) -> Option<Result<Outcome, Ko>> {
         let _ = (me, device, peer, id, step);
         None
+    }
+    /// `caller` offered the call `id` to `callee` here, and this node
+    /// keeps it: the nodes of the callee's devices are told, just before
+    /// the offer reaches them, so that their signals about it come here
+    /// straight ([`Nodes::call`]).
+    fn offered(&self, caller: UserId, callee: UserId, id: &str) {
+        let _ = (caller, callee, id);
     }
     /// Pushes an unstored event (see `server::relay`) to those of `users`
     /// whose receive connection is on another node; the rest are offline.

@@ -2,15 +2,17 @@
 //! phone on node b. The offer rings across nodes, the answer served by b
 //! reaches ana and takes the call out of a's ring time (`calls::heard`),
 //! a hang-up ends it on both; a call nobody answers is missed as on one
-//! server, the notice in bob's inbox on his node.
+//! server, the notice in bob's inbox on his node. Over three nodes, a
+//! signal goes to the node that keeps its call alone (`cluster::kept`),
+//! counted by each node's metrics.
 
-use super::support::Conn;
-use super::support::cluster::Cluster;
+use super::support::cluster::{Cluster, eventually};
+use super::support::{Conn, READ_TIMEOUT, TestServer};
 use super::{PW, register};
 
 const SDP: &str = "v=0\\no=- 1 2 IN IP4 127.0.0.1\\n";
 
-fn device(node: &super::support::TestServer, user: &str, device: &str) -> (Conn, Conn) {
+fn device(node: &TestServer, user: &str, device: &str) -> (Conn, Conn) {
     let mut events = node.recv_conn();
     assert_eq!(events.request("VERSION:1.2"), "OK");
     assert_eq!(events.request(&format!("LOGIN:{user}@{device}:{PW}")), format!("OK:{user}"));
@@ -71,7 +73,7 @@ const STRAY: [&str; 4] =
 /// bob sends ana the stray signals, then a third user on bob's side
 /// answers ana's real call with bob; the replies, and the next `CALL`
 /// event ana hears (bob's offer, not a stray one).
-fn strays(ana_at: &super::support::TestServer, bob_at: &super::support::TestServer) -> Vec<String> {
+fn strays(ana_at: &TestServer, bob_at: &TestServer) -> Vec<String> {
     let (mut ana, mut ana_events) = device(ana_at, "ana", "laptop");
     let (mut bob, mut bob_events) = device(bob_at, "bob", "phone");
     let (mut carl, _carl_events) = device(bob_at, "carl", "phone");
@@ -101,4 +103,73 @@ fn a_signal_about_no_call_between_the_two_is_refused_across_nodes_as_on_one_serv
     assert_eq!(alone, expected, "one server");
     // ana on node a keeps the call; bob and carl are on node b only.
     assert_eq!(strays(&a, &b), alone, "the cluster answers as one server");
+}
+
+/// `wachat_cluster_call_asks_total` of a node started with `--metrics 0`:
+/// the other nodes' questions about a call's signal it answered.
+fn call_asks(node: &TestServer) -> u64 {
+    use std::io::{Read, Write};
+    let line = node.wait_for_log("listening: metrics http://");
+    let addr = line.split("http://").nth(1).unwrap().trim().trim_end_matches("/metrics");
+    let mut stream = std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), READ_TIMEOUT).unwrap();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut scrape = String::new();
+    let _ = stream.read_to_string(&mut scrape);
+    let value = scrape.lines().find_map(|l| l.strip_prefix("wachat_cluster_call_asks_total "));
+    value.unwrap_or_else(|| panic!("no call_asks in\n{scrape}")).parse().unwrap()
+}
+
+/// Whether `DEVICES` of `user`, asked on `node`, shows `device` online.
+fn seen_online(node: &TestServer, user: &str, device: &str) -> bool {
+    let lines = node.login_send(user, PW).listing("DEVICES");
+    lines.iter().any(|l| l.starts_with(&format!("{device}:ONLINE")))
+}
+
+/// Where a call is kept is remembered (`cluster::kept`): ana's laptop on
+/// node c offers, her phone is on node a, bob's phone on node b. Asking
+/// ana's nodes in turn (by name) would ask node a first; each of bob's
+/// signals goes to node c alone, told at the offer. ana's phone asks a
+/// round once (bob's node b, then c), then c alone. A call over is
+/// forgotten: a stray signal after it goes round, refused as before.
+#[test]
+fn a_signal_after_the_offer_goes_to_the_node_that_keeps_the_call_only() {
+    let cluster = Cluster::start();
+    let node = |name| cluster.node_with(name, &["--metrics", "0"]);
+    let (a, b, c) = (node("a"), node("b"), node("c"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let (mut ana, mut ana_events) = device(&c, "ana", "laptop");
+    let (mut phone, _phone_events) = device(&a, "ana", "phone");
+    let (mut bob, mut bob_events) = device(&b, "bob", "phone");
+    let timeout = READ_TIMEOUT;
+    eventually("node b sees both of ana's devices", timeout, || {
+        seen_online(&b, "ana", "laptop") && seen_online(&b, "ana", "phone")
+    });
+    eventually("nodes a and c see bob", timeout, || {
+        seen_online(&a, "bob", "phone") && seen_online(&c, "bob", "phone")
+    });
+
+    assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
+    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
+    assert_eq!(bob.request("CALL:ana:c1:ANSWER:v=0\\n"), "OK");
+    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(call_event(&mut bob_events), "CALL:bob:c1:ANSWER:v=0\\n");
+    for candidate in ["b1", "b2", "b3"] {
+        assert_eq!(bob.request(&format!("CALL:ana:c1:ICE:{candidate}")), "OK");
+        assert_eq!(call_event(&mut ana_events), format!("CALL:bob:c1:ICE:{candidate}"));
+    }
+    assert_eq!((call_asks(&a), call_asks(&c)), (0, 4), "bob's 4 signals, to node c alone");
+
+    for candidate in ["p1", "p2"] {
+        assert_eq!(phone.request(&format!("CALL:bob:c1:ICE:{candidate}")), "OK");
+        assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:ICE:{candidate}"));
+    }
+    assert_eq!((call_asks(&b), call_asks(&c)), (1, 6), "the phone's round once, then node c alone");
+
+    assert_eq!(bob.request("CALL:ana:c1:HANGUP"), "OK");
+    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:END:hangup");
+    let refused = bob.request("CALL:ana:c1:ICE:late");
+    assert_eq!(refused, "KO:BAD_REQUEST:no call c1 (it ended, or never rang)");
+    assert_eq!((call_asks(&a), call_asks(&c)), (1, 8), "over: forgotten, the stray asks both");
 }

@@ -75,6 +75,8 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             let callee = other.clone();
             let caller = Party { id: me.id, name: me.name.to_string() };
             if ctx.router.calls.ring(caller, device, callee, id, media, ring)? {
+                // This node keeps the call: the callee's nodes hear so first.
+                ctx.nodes.offered(me.id, other.id, id);
                 relay(ctx, [other.id], &event(Signal::Offer { media, sdp }));
             } else {
                 // Busy: the caller hears it, the callee's call goes on undisturbed.

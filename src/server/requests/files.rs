@@ -40,7 +40,7 @@ fn serve(a: Asking, request: Request) -> Flow {
         // its reply keeps its place while the next parts are read.
         Request::Part { file, offset, data } if base.files.parts_later() => {
             let (asker, charge) = ((who.name, a.address()), a.charger());
-            a.reply_later(|then| files::part_then(base, asker, (&file, offset, &data), charge, then))
+            a.reply_later(|then| files::part_then(base, asker, (&file, offset, data), charge, then))
         }
         Request::Part { file, offset, data } => {
             let parted = files::part(base, (who.name, a.address()), (&file, offset, &data), a.charger());

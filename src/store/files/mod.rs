@@ -28,6 +28,7 @@ mod names;
 use names::new_id;
 pub use names::{export_name, sha256_of, sha256_of_reader};
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
 use std::net::IpAddr;
@@ -539,7 +540,8 @@ impl Files {
         data: &[u8],
     ) -> Result<(u64, Duration), Ko> {
         let (done, answer) = crossbeam_channel::bounded(1);
-        let spent = self.part_then(address, owner, id, (offset, data), Box::new(move |r| drop(done.send(r))));
+        let then = Box::new(move |r| drop(done.send(r)));
+        let spent = self.part_then(address, owner, id, (offset, Cow::Borrowed(data)), then);
         let received =
             answer.recv().unwrap_or_else(|_| Err(Ko::new(Code::Internal, "a part was not answered")));
         Ok((received?, spent))
@@ -558,12 +560,14 @@ impl Files {
     /// bytes received (those on their way included: `in_flight.rs`),
     /// within the size the `UPLOAD` reserved, and the last one returns
     /// once the file is checked and stored. How long its thumbnail took.
+    /// `data` owned (a decoded request's) goes to a store that appends
+    /// later as it is, not copied.
     pub fn part_then(
         &self,
         address: Option<IpAddr>,
         owner: &str,
         id: &str,
-        (offset, data): (u64, &[u8]),
+        (offset, data): (u64, Cow<'_, [u8]>),
         then: Answer,
     ) -> Duration {
         let turn = self.stripe(id).lock();
@@ -579,7 +583,8 @@ impl Files {
             }
         };
         let end = offset + data.len() as u64;
-        let new = &data[(received.min(end) - offset) as usize..];
+        // What was received already of it (a resend's overlap) is skipped.
+        let skip = (received.min(end) - offset) as usize;
         let upto = received.max(end);
         if upto < meta.size && self.store.appends_later() {
             let generation = self.in_flight.begin(id, &meta, upto);
@@ -588,10 +593,17 @@ impl Files {
                 in_flight.end(&file, generation, stored.is_ok());
                 then(stored.map(|()| upto));
             });
-            self.store.append_later(id, received, new.to_vec(), stored);
+            let new = match data {
+                Cow::Owned(mut bytes) => {
+                    bytes.drain(..skip);
+                    bytes
+                }
+                Cow::Borrowed(bytes) => bytes[skip..].to_vec(),
+            };
+            self.store.append_later(id, received, new, stored);
             return Duration::ZERO;
         }
-        if let Err(ko) = self.append_now(id, received, new) {
+        if let Err(ko) = self.append_now(id, received, &data[skip..]) {
             then(Err(ko));
             return Duration::ZERO;
         }
