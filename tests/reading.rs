@@ -61,7 +61,7 @@ fn every_stop_of_the_reading_path_exists_and_the_path_stays_short() {
     // The stops the issue named: the whole path, socket to disk to the
     // receiver and back to the sender's OK.
     for stop in [
-        "State::enqueue",
+        "Inbox::enqueue", // was State::enqueue: an inbox numbers its own events
         "Store::send",
         "Router::deliver",
         "Session::leave_with_store",
