@@ -19,7 +19,10 @@
 //!
 //! When the database fails, every job of the batch answers `KO:UNAVAILABLE`
 //! (a commit whose outcome is unknown too: the client resends, and the
-//! resend window recognises the message if it did commit). The next batch
+//! resend window recognises the message if it did commit), but for those
+//! nobody waits for (`ACK`s), kept and tried again with the next batch
+//! (`job.rs`, [`Held`]): a committer holding some takes a batch at least
+//! every [`RETRY_HELD`], with no new job if none came. The next batch
 //! connects again, to whichever host of `--store` is primary now; until
 //! one answers, jobs fail at once. A batch has [`super::db::DEADLINE`]: a
 //! database that hangs gets its connection cut (`watchdog.rs`).
@@ -33,7 +36,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -41,7 +44,7 @@ use parking_lot::Mutex;
 use super::apply;
 use super::db::{Db, Link};
 pub use super::job::Job;
-use super::job::Outcome;
+use super::job::{Held, Outcome};
 use super::names::Names;
 use super::tx::{Statements, Tx};
 use crate::error::{Error, Result};
@@ -76,6 +79,11 @@ pub const COMMITTERS: usize = 3;
 /// (the helpers hardly ever wake), at P = 100 the throughput that of three
 /// (one committer alone makes ~15% less); 32 measured the same.
 pub const SPILL: usize = 16;
+
+/// How often a committer holding jobs nobody waits for tries them again
+/// while no new job comes (module docs): a beat's quarter, as the inbox
+/// poll while NATS is down.
+const RETRY_HELD: Duration = Duration::from_millis(250);
 
 /// The handle request threads submit jobs through.
 pub struct Committer {
@@ -147,19 +155,42 @@ enum Role {
     Helper(Receiver<()>),
 }
 
+/// The committer stops: every sender is gone (the leader commits what
+/// is left in the queue first).
+struct Stopped;
+
 impl Role {
-    /// The first job of the next batch; `None` when the committer stops
-    /// (the leader commits what is left in the queue first).
-    fn next(&self, queue: &Receiver<Queued>) -> Option<Queued> {
+    /// The first job of the next batch; with `within`, `None` if none
+    /// came in that time (a batch of the jobs held is tried anyway).
+    fn next(
+        &self,
+        queue: &Receiver<Queued>,
+        within: Option<Duration>,
+    ) -> std::result::Result<Option<Queued>, Stopped> {
+        use crossbeam_channel::RecvTimeoutError::{Disconnected, Timeout};
         match self {
-            Role::Leader => queue.recv().ok(),
+            Role::Leader => match within {
+                None => queue.recv().map(Some).map_err(|_| Stopped),
+                Some(within) => match queue.recv_timeout(within) {
+                    Ok(job) => Ok(Some(job)),
+                    Err(Timeout) => Ok(None),
+                    Err(Disconnected) => Err(Stopped),
+                },
+            },
             Role::Helper(calls) => loop {
                 if queue.len() > SPILL
                     && let Ok(job) = queue.try_recv()
                 {
-                    return Some(job);
+                    return Ok(Some(job));
                 }
-                calls.recv().ok()?;
+                match within {
+                    None => calls.recv().map_err(|_| Stopped)?,
+                    Some(within) => match calls.recv_timeout(within) {
+                        Ok(()) => {}
+                        Err(Timeout) => return Ok(None),
+                        Err(Disconnected) => return Err(Stopped),
+                    },
+                }
             },
         }
     }
@@ -177,8 +208,9 @@ fn run(
 ) {
     let mut client: Option<Link> = None;
     let mut statements = Statements::default();
-    while let Some(first) = role.next(queue) {
-        let mut queued = vec![first];
+    let mut held = Held::default();
+    while let Ok(first) = role.next(queue, (!held.is_empty()).then_some(RETRY_HELD)) {
+        let mut queued: Vec<Queued> = first.into_iter().collect();
         while queued.len() < MAX_JOBS {
             match queue.try_recv() {
                 Ok(job) => queued.push(job),
@@ -186,19 +218,16 @@ fn run(
             }
         }
         let waited = &crate::metrics::get().pg_queue;
-        let batch: Vec<Job> = queued
-            .into_iter()
-            .map(|(at, job)| {
-                waited.observe(at.elapsed().as_secs_f64());
-                job
-            })
-            .collect();
+        let mut batch = held.take();
+        batch.extend(queued.into_iter().map(|(at, job)| {
+            waited.observe(at.elapsed().as_secs_f64());
+            job
+        }));
         // A batch whose connection broke before its COMMIT was sent (the
         // database restarted while the connection sat idle: nothing of it
         // is stored) is tried once more, on a new connection. Nobody waits
         // for an `ACK`: failing it would leave the sender's DELIVERED
         // unsaid until the next one.
-        let mut batch = batch;
         let mut again = false;
         loop {
             if client.as_ref().is_none_or(|link| !link.usable()) {
@@ -217,8 +246,7 @@ fn run(
                 }
             }
             let Some(link) = client.as_mut() else {
-                let ko = super::db::down();
-                batch.into_iter().for_each(|job| job.fail(&ko));
+                held.fail(batch, &super::db::down());
                 break;
             };
             // The batch's deadline: a database that hangs gets the
@@ -229,7 +257,7 @@ fn run(
             // this thread: its jobs get KO:INTERNAL (their channels close),
             // and the connection, maybe mid-transaction, is replaced.
             let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                commit_batch(conn, &mut statements, names, batch, clock, deliver, budget)
+                commit_batch(conn, &mut statements, names, batch, clock, deliver, budget, &mut held)
             }));
             drop(armed);
             match committed {
@@ -240,8 +268,7 @@ fn run(
                     (batch, again) = (back, true);
                 }
                 Ok(Some(back)) => {
-                    let ko = super::db::down();
-                    back.into_iter().for_each(|job| job.fail(&ko));
+                    held.fail(back, &super::db::down());
                     break;
                 }
                 Ok(None) => break,
@@ -253,6 +280,7 @@ fn run(
             }
         }
     }
+    held.give_up(&super::db::down());
     log::debug!("cluster: committer stopped");
 }
 
@@ -261,7 +289,10 @@ fn run(
 /// A batch that does not fit on the database's disk is refused whole with
 /// `KO:FULL` (`budget.rs`); the next one tries again. A batch whose
 /// connection was found closed before its `COMMIT` went out is given back,
-/// unanswered, to be tried on another connection.
+/// unanswered, to be tried on another connection. A batch that fails
+/// with the database unreachable leaves its jobs nobody waits for in
+/// `held`.
+#[allow(clippy::too_many_arguments)]
 fn commit_batch(
     conn: &mut postgres::Client,
     statements: &mut Statements,
@@ -270,6 +301,7 @@ fn commit_batch(
     clock: &AtomicU64,
     deliver: &Deliver,
     budget: &Budget,
+    held: &mut Held,
 ) -> Option<Vec<Job>> {
     let mut tries = 0;
     let mut commit_sent;
@@ -310,7 +342,7 @@ fn commit_batch(
         Err(e) => {
             let ko = super::budget::disk_full(&e)
                 .unwrap_or_else(|| super::db::unavailable("committing a batch", &e));
-            batch.into_iter().for_each(|job| job.fail(&ko));
+            held.fail(batch, &ko);
         }
     }
     None
@@ -335,8 +367,8 @@ mod tests {
         let (jobs, queue) = crossbeam_channel::unbounded();
         jobs.send((Instant::now(), ack(1))).unwrap();
         drop(jobs);
-        assert!(matches!(Role::Leader.next(&queue), Some((_, Job::Ack { seq: 1, .. }))));
-        assert!(Role::Leader.next(&queue).is_none());
+        assert!(matches!(Role::Leader.next(&queue, None), Ok(Some((_, Job::Ack { seq: 1, .. })))));
+        assert!(Role::Leader.next(&queue, None).is_err());
     }
 
     #[test]
@@ -351,10 +383,25 @@ mod tests {
         // leader (and stops once nobody can call it any more).
         wake.send(()).unwrap();
         drop(wake);
-        assert!(helper.next(&queue).is_none());
+        assert!(helper.next(&queue, None).is_err());
         assert_eq!(queue.len(), SPILL);
         jobs.send((Instant::now(), ack(SPILL as u64))).unwrap();
-        assert!(matches!(helper.next(&queue), Some((_, Job::Ack { seq: 0, .. }))));
+        assert!(matches!(helper.next(&queue, None), Ok(Some((_, Job::Ack { seq: 0, .. })))));
+    }
+
+    /// A committer holding jobs (the database down) wakes with no new job
+    /// to try them again, and still stops when the queue closes.
+    #[test]
+    fn a_committer_holding_jobs_wakes_to_try_them_again() {
+        let (jobs, queue) = crossbeam_channel::unbounded::<Queued>();
+        let (wake, calls) = crossbeam_channel::bounded(1);
+        let within = Some(Duration::from_millis(10));
+        assert!(matches!(Role::Leader.next(&queue, within), Ok(None)));
+        let helper = Role::Helper(calls);
+        assert!(matches!(helper.next(&queue, within), Ok(None)));
+        drop((jobs, wake));
+        assert!(Role::Leader.next(&queue, within).is_err());
+        assert!(helper.next(&queue, within).is_err());
     }
 
     #[test]

@@ -238,6 +238,33 @@ fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselv
     assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:2:bob:m2:DELIVERED:<ts>");
 }
 
+/// An `ACK` gets no reply, so no client sends it again: one that a node
+/// took while it could not reach PostgreSQL is stored once it can, and
+/// the sender hears DELIVERED. (It was dropped, and so was one taken in
+/// the moment after PostgreSQL came back, while the node still refused
+/// to connect: what made the test above fail now and then under load.)
+#[test]
+fn an_ack_taken_while_postgresql_is_down_is_stored_once_it_is_back() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let mut bob_recv = recv_conn(&b, "bob");
+    let mut ana = send_conn(&a, "ana");
+    assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
+    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:one");
+    cluster.pg.stop();
+    bob_recv.send("ACK:1");
+    // Its committer took it with no database to store it in (logged).
+    b.wait_for_log("ACK:1 of user #2");
+    cluster.pg.start_again();
+    eventually("reads served again", Duration::from_secs(20), || {
+        ana.request("HISTORY:bob:5").starts_with("OK")
+    });
+    let mut ana_recv = recv_conn(&a, "ana");
+    assert_eq!(without_ts(&ana_recv.next_event()), "STATUS:1:bob:m1:DELIVERED:<ts>");
+}
+
 #[test]
 fn clients_take_a_list_of_nodes_and_skip_one_that_is_down() {
     let cluster = Cluster::start();
