@@ -11,7 +11,11 @@
 #   examples/cluster_bench.sh OLD/wachat NEW/wachat OLD/wachat NEW/wachat
 #
 # Each argument is one round, on a fresh database: give two builds in
-# turns (ABAB) to compare them, and take medians. As root, PostgreSQL
+# turns (ABAB) to compare them, and take medians. PG_OPTS adds settings
+# to PostgreSQL's command line: on a machine whose disk other work
+# shares, PG_OPTS="-c fsync=off -c synchronous_commit=off" takes its
+# fsync stalls out of the figures (they made e481098 itself measure a
+# p50 of 59-77 ms beside a test suite), to compare builds, not disks. As root, PostgreSQL
 # runs under `runuser -u postgres`. tests/cluster/latency.rs runs the
 # latency run in CI.
 set -u
@@ -34,7 +38,7 @@ round() {
   local pg nats s1 r1 s2 r2 A= B= NATS=
   pg=$(free_port); nats=$(free_port); s1=$(free_port); r1=$(free_port); s2=$(free_port); r2=$(free_port)
   as_pg "$PGBIN/initdb" -D "$D/data" -A trust -U wachat --no-sync -E UTF8 >/dev/null
-  as_pg "$PGBIN/pg_ctl" -D "$D/data" -o "-p $pg -k $D -c listen_addresses=127.0.0.1" -l "$D/pg.log" -w start >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$D/data" -o "-p $pg -k $D -c listen_addresses=127.0.0.1 ${PG_OPTS:-}" -l "$D/pg.log" -w start >/dev/null
   Q() { psql -h 127.0.0.1 -p "$pg" -U wachat "$@"; }
   Q postgres -qc "CREATE DATABASE bench"
   nats-server -p "$nats" -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
