@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
-use super::support::{self, without_ts};
+use super::support::{self, Conn, TestServer, without_ts};
 use super::{PW, recv_conn, register, send_conn, wachat};
 
 /// A raw client that reports failures instead of panicking (the node it
@@ -211,8 +211,10 @@ fn a_node_stops_on_sigterm_while_nats_is_down() {
     assert!(a.terminate().success(), "{:?}", a.log());
 }
 
-#[test]
-fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselves() {
+/// Two nodes; ana sends on node a, bob receives on node b, and bob got
+/// ana's first message (`m1`): the start of the tests of a database that
+/// goes away.
+fn ana_sent_bob_one_message() -> (Cluster, [TestServer; 2], Conn, Conn) {
     let cluster = Cluster::start();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
@@ -221,6 +223,12 @@ fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselv
     let mut ana = send_conn(&a, "ana");
     assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
     assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:one");
+    (cluster, [a, b], ana, bob_recv)
+}
+
+#[test]
+fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselves() {
+    let (cluster, [a, _b], mut ana, mut bob_recv) = ana_sent_bob_one_message();
     cluster.pg.stop();
     // 1.2: the code that says "try again" (a 1.0 client reads its reason).
     let refused = ana.request("MSG:bob:m2:two");
@@ -245,14 +253,7 @@ fn while_postgresql_is_down_writes_are_refused_and_the_nodes_recover_by_themselv
 /// to connect: what made the test above fail now and then under load.)
 #[test]
 fn an_ack_taken_while_postgresql_is_down_is_stored_once_it_is_back() {
-    let cluster = Cluster::start();
-    let (a, b) = (cluster.node("a"), cluster.node("b"));
-    register(&a, "ana");
-    register(&a, "bob");
-    let mut bob_recv = recv_conn(&b, "bob");
-    let mut ana = send_conn(&a, "ana");
-    assert!(ana.request("MSG:bob:m1:one").starts_with("OK:"));
-    assert_eq!(without_ts(&bob_recv.next_event()), "MSG:1:ana:bob:m1:<ts>:one");
+    let (cluster, [a, b], mut ana, mut bob_recv) = ana_sent_bob_one_message();
     cluster.pg.stop();
     bob_recv.send("ACK:1");
     // Its committer took it with no database to store it in (logged).
