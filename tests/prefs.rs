@@ -54,6 +54,15 @@ fn a_block_hides_direct_messages_for_good_and_is_told_to_your_devices() {
     assert_eq!(history.len(), 2, "b0 and b2: {history:?}");
 }
 
+/// Issue 54: a block is the last check of a direct message, so that it
+/// shows in no answer (tests/cluster/prefs.rs plays the same on a cluster).
+#[test]
+fn a_spent_quota_is_full_to_whoever_blocked_you_as_to_anyone() {
+    let server = TestServer::start_with(&["--user-quota", "16KiB", "--rate", "0"]);
+    let [mut ana, mut bob, _carl] = server.logged_in(["ana", "bob", "carl"]);
+    support::prefs::a_spent_quota_is_full_to_whoever_blocked_you(&mut ana, &mut bob);
+}
+
 /// Issue 54: a blocked user's `DELETE` of his own earlier message is
 /// stored nowhere, like his other messages to you, and so deletes and
 /// erases nothing, not even at the eraser's next pass (a single server

@@ -48,6 +48,7 @@ use super::writes::{Named, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Ko};
 use crate::store::budget::Budget;
+use crate::store::meaning::send::Goes;
 use crate::store::meaning::{self, accounts};
 use crate::store::{Account, DEDUP_WINDOW, GENERAL, Outgoing, UserId};
 
@@ -428,10 +429,15 @@ fn send(
             if let Some(first) = meaning::resend(id, recent.get(&(from, id.clone())).map(|&ts| ts as u64)) {
                 return Ok(first);
             }
-            let sent = w.send(from, &from_name, to, id, text, ts, &found.users, &found.room_ids)?;
-            recent.insert((from, id.clone()), ts);
-            new += 1;
-            Ok(sent)
+            match w.send(from, &from_name, to, id, text, ts, &found.users, &found.room_ids)? {
+                Goes::To(sent) => {
+                    recent.insert((from, id.clone()), ts);
+                    new += 1;
+                    Ok(sent)
+                }
+                // A block (§22): `OK`, and nothing stored to find again.
+                Goes::Nowhere => Ok(Accepted { id: id.clone(), ts: ts as u64 }),
+            }
         })
         .collect();
     Ok((results, new))

@@ -386,7 +386,7 @@ impl Backend for PgBackend {
         changed.map(|()| DURABLE)
     }
 
-    /// What a message and `MEMBERS` ask (a block about a user) is kept in
+    /// What presence, a `DELETE`, a call and `MEMBERS` ask (a block about a user) is kept in
     /// the node's memory, to answer while no primary does.
     fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
         let read = super::settings::read(&self.db, setting, keys);

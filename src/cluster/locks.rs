@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::tx::Tx;
 use super::writes::{Dir, Inbox, Room, Work};
 use crate::store::UserId;
+use crate::store::prefs::BLOCK;
 use crate::store::state::DELETED;
 
 /// Creates the rooms in `create` (`#Name`, folded) that do not exist,
@@ -147,10 +148,19 @@ pub fn lock_inboxes(
 /// `directions` of `pairs` (sender, recipient) that exist, into
 /// `w.dirs`; which users of `pairs`, on either side, deleted their
 /// account (1.2), into `w.gone` (a recipient is refused a direct message,
-/// a sender is told no `STATUS`: `meaning::effects`); and which `(sender, id)` of `ids` are among their
-/// sender's last `window` messages since its cut (`users.since`, a freed
-/// name's new account: an id its old account used is a new message) —
-/// resends, returned with their first `<ts>`.
+/// a sender is told no `STATUS`: `meaning::effects`); which recipients of
+/// `pairs` blocked their sender (1.2, §22), into `w.blocked` (a direct
+/// message goes nowhere: `meaning::send`); and which `(sender, id)` of
+/// `ids` are among their sender's last `window` messages since its cut
+/// (`users.since`, a freed name's new account: an id its old account
+/// used is a new message) — resends, returned with their first `<ts>`.
+///
+/// A block is read here, not before the batch: a `BLOCK` takes its
+/// owner's inbox row too (`settings::change`), so it commits either
+/// before this statement, which then sees it, or after the batch, whose
+/// message came first; and the read adds no round trip (issue 54: a read
+/// per direct message before the batch was what made a cluster's batches
+/// wait on each other's locks).
 ///
 /// It must run after the locks, as a statement of its own: a statement
 /// sees what was committed when it began, and the lock may have waited
@@ -186,8 +196,12 @@ pub fn read_guarded(
                              AND m.id >= (SELECT since FROM users WHERE id = q.s) LIMIT 1) AS m \
          UNION ALL \
          SELECT 'x', 0, u.id, 0, 0, 0, NULL, 0 FROM users u \
-         WHERE (u.id = ANY($1::int8[]) OR u.id = ANY($2::int8[])) AND starts_with(u.hash, $6)",
-        &[&senders, &recipients, &from, &names, &floors, &DELETED],
+         WHERE (u.id = ANY($1::int8[]) OR u.id = ANY($2::int8[])) AND starts_with(u.hash, $6) \
+         UNION ALL \
+         SELECT 'b', p.s, p.r, 0, 0, 0, NULL, 0 FROM unnest($1::int8[], $2::int8[]) AS p(s, r) \
+         CROSS JOIN LATERAL (SELECT 1 FROM users u JOIN settings b ON b.key = u.folded \
+                             WHERE u.id = p.s AND b.user_id = p.r AND b.name = $7) AS b",
+        &[&senders, &recipients, &from, &names, &floors, &DELETED, &BLOCK.name],
     )?;
     for row in rows {
         let (sender, recipient) = (row.get::<_, i64>(1) as UserId, row.get::<_, i64>(2) as UserId);
@@ -197,6 +211,9 @@ pub fn read_guarded(
             }
             ("x", _) => {
                 w.gone.insert(recipient); // the deleted user, on either side
+            }
+            ("b", _) => {
+                w.blocked.insert((sender, recipient));
             }
             _ => {
                 let dir = Dir { sent: row.get(3), delivered: row.get(4), read: row.get(5) };

@@ -5,12 +5,15 @@
 //! star: `store::settings`); the `blocks` and `prefs` tables of schema 10
 //! moved in (`014_settings_once.sql`).
 //!
-//! The rules are the local store's: a change locks the user's `users`
-//! row (two devices changing at once on two nodes take turns), reads the
+//! The rules are the local store's: a change locks the user's inbox row
+//! (two devices changing at once on two nodes take turns), reads the
 //! user's keys of the setting, and asks `store::settings::decide`, which
-//! runs the request's own rule and the bounds every setting has. Nothing
-//! here touches an inbox or a sequence number, so nothing orders against
-//! the committer's batches.
+//! runs the request's own rule and the bounds every setting has. The
+//! inbox row, not the `users` row, so that a change orders against the
+//! committer's batches, which lock the inboxes they give events to and
+//! read their recipients' blocks after (`locks::read_guarded`): a
+//! `BLOCK` is before a message or after it, as on a single server. Its
+//! own change touches no sequence number.
 
 use postgres::GenericClient;
 
@@ -25,7 +28,7 @@ pub fn change(db: &Db, user: UserId, setting: &Setting, key: &str, change: KeyCh
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko(DOING)?;
     let (id, name) = (user as i64, setting.name);
-    tx.query_opt("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
+    tx.query_opt("SELECT 1 FROM inboxes WHERE user_id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
     let all = pairs(&mut tx, user, setting).or_ko(DOING)?;
     let kept = Kept::new(key, all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect());
     match decide(setting, &kept, change)? {

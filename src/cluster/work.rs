@@ -29,7 +29,8 @@ use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
 use crate::store::budget::Quota;
 use crate::store::meaning;
 use crate::store::meaning::effects::{self, Gets, To};
-use crate::store::meaning::{read, rooms, send};
+use crate::store::meaning::send::{self, Goes};
+use crate::store::meaning::{read, rooms};
 use crate::store::{Delivery, Message, Pushed, UserId};
 
 /// The kinds of event (column `events.kind`).
@@ -99,9 +100,10 @@ impl Work {
     }
 
     /// One `MSG`: the `<id>:<ts>` of its `OK`, or its `KO`. In order: the
-    /// recipient, whether the sender may send to it (`meaning::send`),
-    /// the message's number in its stream, the sender's counters, the
-    /// events, the row.
+    /// recipient, whether the sender may send to it and whether it goes
+    /// anywhere (`meaning::send`: nowhere to a user who blocked the
+    /// sender, answered `OK` with nothing stored), the message's number in
+    /// its stream, the sender's counters, the events, the row.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn send(
         &mut self,
@@ -113,11 +115,14 @@ impl Work {
         ts: i64,
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
         room_ids: &HashMap<String, i64>,
-    ) -> Result<Accepted, Ko> {
+    ) -> Result<Goes<Accepted>, Ko> {
         let quota =
             super::budget::quota(self.budget.user_quota, self.inboxes.get(&from).map_or(0, |i| i.stored));
         let (stream, ord, to_name) = match to {
-            Chat::User(name) => self.next_direct(from, name, users, quota)?,
+            Chat::User(name) => match self.next_direct(from, name, users, quota)? {
+                Goes::To(next) => next,
+                Goes::Nowhere => return Ok(Goes::Nowhere),
+            },
             Chat::Room(name) => self.next_in_room(from, name, room_ids, quota)?,
         };
         let inbox = self.inboxes.get_mut(&from).expect("the sender's inbox is locked");
@@ -143,29 +148,33 @@ impl Work {
             to_name: to_name.to_string(),
             text: text.as_escaped().to_string(),
         });
-        Ok(Accepted { id: id.into(), ts: ts as u64 })
+        Ok(Goes::To(Accepted { id: id.into(), ts: ts as u64 }))
     }
 
     /// A direct message to `name`: its direction, its number there, and
     /// the recipient's name, if `meaning::send` lets it go to the
-    /// account as the batch found it (deleted or not, its inbox).
+    /// account as the batch found it (deleted or not, its inbox, whether
+    /// it blocked `from`).
     fn next_direct(
         &mut self,
         from: UserId,
         name: &str,
         users: &HashMap<String, Option<(UserId, Arc<str>)>>,
         quota: Quota,
-    ) -> Result<(Stream, i64, Arc<str>), Ko> {
+    ) -> Result<Goes<(Stream, i64, Arc<str>)>, Ko> {
         let found = users.get(&fold(name)).and_then(Option::as_ref).map(|(to, to_name)| {
             let waiting = self.inboxes.get(to).map_or(0, |i| count(i.last_seq - i.acked));
-            let addressee = send::Addressee { name: to_name, deleted: self.gone.contains(to), waiting };
+            let (deleted, blocked) = (self.gone.contains(to), self.blocked.contains(&(from, *to)));
+            let addressee = send::Addressee { name: to_name, deleted, waiting, blocked };
             ((*to, to_name.clone()), addressee)
         });
-        let (to, to_name) = send::to_user(name, found, quota, self.budget.inbox_max)?;
+        let Goes::To((to, to_name)) = send::to_user(name, found, quota, self.budget.inbox_max)? else {
+            return Ok(Goes::Nowhere);
+        };
         let dir = self.dirs.entry((from, to)).or_default();
         let ord = dir.sent;
         dir.sent += 1;
-        Ok((Stream::Direct { sender: from, recipient: to }, ord, to_name))
+        Ok(Goes::To((Stream::Direct { sender: from, recipient: to }, ord, to_name)))
     }
 
     /// A message to the room `name`: the room, the message's number in it,

@@ -69,6 +69,10 @@ pub struct Work {
     /// (`read_guarded`): a direct message to them is refused, and they
     /// get no event (`meaning::effects`).
     pub gone: HashSet<UserId>,
+    /// 1.2: the batch's directions (sender, recipient) whose recipient
+    /// blocked its sender (`read_guarded`): a direct message there goes
+    /// nowhere (`meaning::send`).
+    pub blocked: HashSet<(UserId, UserId)>,
     /// 1.2: why a sender may not write to a room of the batch now
     /// (`+announce`, a mute), by (sender, room): read under the room's
     /// lock (`moderation::send_refusals`), so that a `MODE` or `MUTE`

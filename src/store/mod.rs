@@ -312,42 +312,30 @@ impl Store {
 
     // ----- 1.2: what a block hides of messages (§22) ---------------------
 
-    /// `MSG`s of one sender, as [`Backend::send`] stores them, but for
-    /// what a block hides: a direct message to a user who blocked its
-    /// sender gets an `OK` like any other, and is stored nowhere (no
-    /// inbox, no `HISTORY`, no `CHATS`, on either side), so it is never
-    /// delivered, not even after an `UNBLOCK`; the sender is not told.
-    /// Here, above both backends, so that they cannot differ; every
-    /// message of the server comes this way (`MSG`, and the actions of
-    /// `server::actions`: a reply, an edit, a reaction in a direct chat).
+    /// `MSG`s of one sender ([`Backend::send`]). Every message of the
+    /// server comes this way (`MSG`, and the actions of `server::actions`:
+    /// a reply, an edit, a reaction in a direct chat), so what a block
+    /// hides is decided here for all of them: a direct message to a user
+    /// who blocked its sender gets an `OK` like any other, and is stored
+    /// nowhere (no inbox, no `HISTORY`, no `CHATS`, on either side), so it
+    /// is never delivered, not even after an `UNBLOCK`; the sender is not
+    /// told. The rule is `meaning::send`'s (`Goes::Nowhere`), which each
+    /// backend asks under the lock it finds the recipient under: the
+    /// state's on a single server, the recipient's inbox row on a cluster
+    /// (issue 54: asked here before, it cost a cluster a read of
+    /// PostgreSQL per direct message, outside the batch's transaction).
     pub fn send(
         &self,
         from: UserId,
         msgs: &[Outgoing],
     ) -> (Vec<Result<crate::protocol::Accepted, Ko>>, Ticket) {
-        let hidden = self.hidden_by_blocks(from, msgs);
-        if !hidden.contains(&true) {
-            return self.backend.send(from, msgs); // the common case: nothing copied
-        }
-        let kept: Vec<Outgoing> =
-            msgs.iter().zip(&hidden).filter(|(_, hide)| !**hide).map(|(m, _)| m.clone()).collect();
-        let (results, ticket) = self.backend.send(from, &kept);
-        let mut results = results.into_iter();
-        let all = msgs
-            .iter()
-            .zip(hidden)
-            .map(|((_, id, _), hide)| match hide {
-                true => Ok(crate::protocol::Accepted { id: id.clone(), ts: now_ms() }),
-                false => results.next().unwrap_or_else(|| Err(Ko::new(Code::Internal, "a message lost"))),
-            })
-            .collect();
-        (all, ticket)
+        self.backend.send(from, msgs)
     }
 
-    /// Whether a message of `from` to `to` is one [`Store::send`] hides:
-    /// `to` is a user who blocked `from` (a store that cannot say hides
-    /// nothing). `server::actions` asks it of a `DELETE`, which such a
-    /// block makes inert (§22).
+    /// Whether a message of `from` to `to` is one a block takes nowhere
+    /// (`meaning::send`): `to` is a user who blocked `from` (a store that
+    /// cannot say hides nothing). `server::actions` asks it of a `DELETE`,
+    /// which such a block makes inert (§22).
     pub fn hides(&self, from: UserId, to: &crate::protocol::Chat) -> bool {
         matches!(to, crate::protocol::Chat::User(name) if self.is_blocked(name, from))
     }
@@ -396,23 +384,6 @@ impl Store {
         value: Option<&str>,
     ) -> Result<Ticket, Ko> {
         self.backend.change_setting(user, setting, key, &mut |_| Ok(value.map(String::from)))
-    }
-
-    /// For each message, whether its recipient blocked `from` (asked once
-    /// per recipient of the burst; a store that cannot say hides nothing).
-    fn hidden_by_blocks(&self, from: UserId, msgs: &[Outgoing]) -> Vec<bool> {
-        let mut asked: Vec<(&str, bool)> = Vec::new();
-        msgs.iter()
-            .map(|(to, _, _)| {
-                let crate::protocol::Chat::User(name) = to else { return false };
-                if let Some((_, hide)) = asked.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-                    return *hide;
-                }
-                let hide = self.hides(from, to);
-                asked.push((name, hide));
-                hide
-            })
-            .collect()
     }
 
     /// The users among `viewers` to whom `user`'s presence and `TYPING`

@@ -13,15 +13,16 @@
 //!   (`#Lab:mentions:pinned`), never a default one. [`pref`] is the
 //!   change a `NOTIFY`, `PIN` or `UNPIN` makes, by the rule of
 //!   [`changed`] (`KO:FULL` past the bounds of `protocol::prefs`);
-//! - [`Store::send`](super::Store::send) holds what a block hides of the
-//!   blocked user's messages, above both backends, [`shown_to`] what it
-//!   hides of presence; `server::prefs` the rest (invitations).
+//! - `meaning::send` holds what a block hides of the blocked user's
+//!   messages (each backend asks it with [`blocks`]' answer, or its
+//!   cluster's read of the same key), [`shown_to`] what it hides of
+//!   presence; `server::prefs` the rest (invitations).
 //!
 //! The log's `BLOCK` and `PREF` records of before are read as the `SET`
 //! records they mean (`record/prefs.rs`); a cluster's `blocks` and
 //! `prefs` tables moved into `settings` (`014_settings_once.sql`).
 
-use super::settings::{Kept, Setting};
+use super::settings::{Kept, Setting, Settings};
 use super::state::UserId;
 use crate::protocol::names::fold;
 use crate::protocol::prefs::{MAX_BLOCKS, MAX_PINS, MAX_PREFS};
@@ -35,6 +36,14 @@ pub const BLOCK: Setting = Setting { name: "block", most: MAX_BLOCKS, what: "blo
 /// A chat's notification level and pin: key, the chat's folded name;
 /// value, its `PREFS` line. (Its `most` is [`changed`]'s bound.)
 pub const PREF: Setting = Setting { name: "pref", most: MAX_PREFS, what: "chats with a preference" };
+
+/// Whether the user whose settings are `settings` blocked the user
+/// called `whom`: its [`BLOCK`] key of that name. The single server asks
+/// it of every direct message's recipient (`meaning::send`), so a user
+/// who blocked nobody costs no lookup and no folded name.
+pub fn blocks(settings: &Settings, whom: &str) -> bool {
+    settings.of(BLOCK.name).next().is_some() && settings.get(BLOCK.name, &fold(whom)).is_some()
+}
 
 /// What a `NOTIFY`, `PIN` or `UNPIN` asks to change of a chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -148,9 +148,11 @@ pub enum Keys<'a> {
     /// Every key `user` keeps, sorted by key.
     Of(UserId),
     /// The key the user called `owner` (ignoring case) keeps about the
-    /// user `about` (whose folded name is the key): whether a recipient
-    /// blocked a sender, which `Store::send` asks once per recipient of a
-    /// burst, so it is one lookup, not a listing.
+    /// user `about` (whose folded name is the key): whether a user blocked
+    /// another, which a `DELETE`, a call and a login's presence ask
+    /// (`Store::is_blocked`), so it is one lookup, not a listing. (A
+    /// message's recipient is asked by each backend under its own lock:
+    /// `meaning::send`.)
     OfAbout { owner: &'a str, about: UserId },
     /// Every user's key about the user `about` (who blocked it: `MEMBERS`
     /// shows them as `UNKNOWN` to it).
@@ -204,8 +206,8 @@ pub fn about(key: &str, folded: &str) -> bool {
 /// records leave them: by setting's name, then key, the value.
 ///
 /// A map of maps, so that a lookup borrows its two `&str`s: whether a
-/// recipient blocked a sender is asked once per recipient of a burst
-/// (`Keys::OfAbout`), and with one map keyed by `(String, String)` each
+/// recipient blocked a sender is asked of every direct message
+/// (`prefs::blocks`), and with one map keyed by `(String, String)` each
 /// lookup built two `String`s. A setting with no key left has no map
 /// (two `Settings` with the same keys are equal).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -136,3 +136,19 @@ fn a_blocked_user_is_not_told_that_the_blocker_came_online_on_another_node() {
         }
     }
 }
+
+/// Issue 54: a block is read in the batch's transaction and is the last
+/// check of a direct message, as on a single server (tests/prefs.rs):
+/// ana blocks bob on node a, bob's quota runs out on node b, and ana's
+/// answer to him is `KO:FULL` as carl's is.
+#[test]
+fn a_spent_quota_is_full_to_whoever_blocked_you_across_nodes() {
+    let cluster = Cluster::start();
+    let quota = ["--user-quota", "16KiB"];
+    let (a, b) = (cluster.node_with("a", &quota), cluster.node_with("b", &quota));
+    for user in ["ana", "bob", "carl"] {
+        register(&a, user);
+    }
+    let (mut ana, mut bob) = (send_conn(&a, "ana"), send_conn(&b, "bob"));
+    super::support::prefs::a_spent_quota_is_full_to_whoever_blocked_you(&mut ana, &mut bob);
+}

@@ -13,6 +13,27 @@ pub fn play_section_21(connect: impl Fn(&str) -> Conn) {
     play_session("## 22. Version 1.2: blocks", 30, connect);
 }
 
+/// A block shows in no answer (issue 54, `meaning::send`): `bob`, whom
+/// `ana` blocked, spends his quota (`--user-quota 16KiB`, 4 KB messages
+/// to `#general`), and then gets `KO:FULL` from her as from `carl`, who
+/// did not block him. (Before, the block was asked first, and she
+/// answered `OK`.)
+pub fn a_spent_quota_is_full_to_whoever_blocked_you(ana: &mut Conn, bob: &mut Conn) {
+    assert_eq!(ana.request("BLOCK:bob"), "OK");
+    assert!(bob.request("MSG:ana:hidden:hi").starts_with("OK:hidden:"), "a block answers OK");
+    let text = "x".repeat(4000);
+    let mut stored = 0;
+    while bob.request(&format!("MSG:#general:q{stored}:{text}")).starts_with("OK:") {
+        stored += 1;
+        assert!(stored < 100, "the quota was never reached");
+    }
+    for to in ["carl", "ana"] {
+        let reply = bob.request(&format!("MSG:{to}:late:hi"));
+        assert!(reply.starts_with("KO:FULL:you have stored "), "to {to}: {reply}");
+    }
+    assert_eq!(ana.listing("HISTORY:bob:10"), Vec::<String>::new(), "nothing of bob's stored");
+}
+
 /// Plays the first session (`### A session`) of the section of
 /// docs/PROTOCOL.md whose heading starts with `heading` (§23's too), which
 /// must have more than `least` lines.

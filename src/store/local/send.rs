@@ -2,7 +2,7 @@
 //! under one lock ([`Inner::send_burst`]), then each message on the plain
 //! path, in order ([`Inner::send_one`]): a resend gets its first `OK`; the
 //! recipient is found and `meaning::send` says whether this user may send
-//! it ([`Inner::recipient`]); the record is committed to the pending
+//! it, and whether it goes anywhere (a block, §22) ([`Inner::recipient`]); the record is committed to the pending
 //! batch, which the group commit (`committer/mod.rs`) writes, fsyncs and
 //! delivers before the `OK` leaves.
 
@@ -18,6 +18,7 @@ use super::{Inner, Pending};
 use crate::protocol::{Accepted, Chat, Ko, Text};
 use crate::store::meaning;
 use crate::store::meaning::send;
+use crate::store::prefs;
 
 impl Inner {
     /// `MSG`s of one sender under one lock: a pipelined burst costs one
@@ -86,11 +87,12 @@ impl Inner {
             return Ok(first);
         }
         let to = self.recipient(state, from, to)?;
+        let ts = state.next_ts(now_ms());
         let (to_name, link) = match to {
             Recipient::User(to) => (state.users[to].name.clone(), state.direct_link(from, to)),
             Recipient::Room(room) => (state.room(room).name.clone(), state.room_link(room)),
+            Recipient::Nowhere => return Ok(Accepted { id: id.into(), ts }),
         };
-        let ts = state.next_ts(now_ms());
         let msg = Message {
             from: state.users[from].name.clone(),
             to: to_name,
@@ -104,10 +106,10 @@ impl Inner {
     }
 
     /// Whom `to` names, if `from` may send it a message now: the facts
-    /// the state has (the recipient, whether deleted, its inbox; the
-    /// sender's place in a room and the room's rules; the sender's
-    /// quota), decided by `meaning::send`, the rule a cluster node asks
-    /// too.
+    /// the state has (the recipient, whether deleted, its inbox, whether
+    /// it blocked `from`; the sender's place in a room and the room's
+    /// rules; the sender's quota), decided by `meaning::send`, the rule a
+    /// cluster node asks too.
     fn recipient(&self, state: &State, from: UserId, to: &Chat) -> Result<Recipient, Ko> {
         let budget = &self.options.budget;
         let quota = budget.quota(state, from);
@@ -116,9 +118,13 @@ impl Inner {
                 let found = state.user_id(name).map(|to| {
                     let (user, inbox) = (&state.users[to], &state.users[to].inbox);
                     let waiting = inbox.last_seq - inbox.acked;
-                    (to, send::Addressee { name: &user.name, deleted: user.is_deleted(), waiting })
+                    let blocked = prefs::blocks(&user.settings, &state.users[from].name);
+                    (to, send::Addressee { name: &user.name, deleted: user.is_deleted(), waiting, blocked })
                 });
-                send::to_user(name, found, quota, budget.inbox_max).map(Recipient::User)
+                Ok(match send::to_user(name, found, quota, budget.inbox_max)? {
+                    send::Goes::To(to) => Recipient::User(to),
+                    send::Goes::Nowhere => Recipient::Nowhere,
+                })
             }
             Chat::Room(name) => {
                 let found = state.member_room(name, from).map(|r| (r, state.may_send_to(r, from, now_ms())));
@@ -133,4 +139,7 @@ impl Inner {
 enum Recipient {
     User(UserId),
     Room(RoomId),
+    /// A user who blocked the sender (`send::Goes::Nowhere`): answered
+    /// `OK`, stored nowhere.
+    Nowhere,
 }

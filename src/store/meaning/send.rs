@@ -22,21 +22,44 @@ pub struct Addressee<'a> {
     pub deleted: bool,
     /// Events waiting in its inbox, not yet acknowledged.
     pub waiting: u64,
+    /// 1.2: whether it blocked the sender (§22).
+    pub blocked: bool,
+}
+
+/// Where a direct message goes once it may: to its recipient (the
+/// store's handle for it), or nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goes<U> {
+    To(U),
+    /// §22: the recipient blocked the sender. The message is answered
+    /// `OK:<id>:<ts>` as usual and stored nowhere: no inbox, no
+    /// `HISTORY`, no `CHATS`, no quota spent, on either side; an `UNBLOCK`
+    /// never brings it back. The sender is not told.
+    Nowhere,
 }
 
 /// A direct message to the user named `asked`, found as `found` (with the
 /// store's handle `U` for it): `KO:UNKNOWN_USER` for no such user or a
 /// deleted account (§20), then `KO:FULL` for the sender's spent quota,
 /// then for a recipient's full inbox (`inbox_max` events waiting, 0: no
-/// limit).
-pub fn to_user<U>(asked: &str, found: Option<(U, Addressee)>, quota: Quota, inbox_max: u64) -> Result<U, Ko> {
+/// limit). Last, a recipient who blocked the sender takes it nowhere:
+/// every answer before is the one any sender gets, so that a block shows
+/// in none of them (1.2 note, issue 54: a sender whose quota was spent
+/// got `OK` from the one who blocked him, and `KO:FULL` from everyone
+/// else).
+pub fn to_user<U>(
+    asked: &str,
+    found: Option<(U, Addressee)>,
+    quota: Quota,
+    inbox_max: u64,
+) -> Result<Goes<U>, Ko> {
     let (handle, to) = found.ok_or_else(|| Ko::no_user(asked))?;
     if to.deleted {
         return Err(to_deleted(to.name));
     }
     quota.check()?;
     check_inbox(inbox_max, to.name, to.waiting)?;
-    Ok(handle)
+    Ok(if to.blocked { Goes::Nowhere } else { Goes::To(handle) })
 }
 
 /// A message to the room named `asked`. `found` is `None` unless the
@@ -62,13 +85,13 @@ mod tests {
     const SPENT: Quota = Quota { limit: 100, used: 100, more: "ask" };
 
     fn bob(deleted: bool, waiting: u64) -> Option<(u32, Addressee<'static>)> {
-        Some((2, Addressee { name: "Bob", deleted, waiting }))
+        Some((2, Addressee { name: "Bob", deleted, waiting, blocked: false }))
     }
 
     #[test]
     fn a_direct_message_goes_to_a_live_account_with_room_in_its_inbox() {
-        assert_eq!(to_user("bob", bob(false, 2), ROOMY, 3), Ok(2));
-        assert_eq!(to_user("bob", bob(false, 1 << 40), ROOMY, 0), Ok(2), "no inbox limit");
+        assert_eq!(to_user("bob", bob(false, 2), ROOMY, 3), Ok(Goes::To(2)));
+        assert_eq!(to_user("bob", bob(false, 1 << 40), ROOMY, 0), Ok(Goes::To(2)), "no inbox limit");
         let full = to_user("bob", bob(false, 3), ROOMY, 3).unwrap_err();
         assert_eq!(full.code, Code::Full);
         assert!(full.reason.starts_with("Bob has 3 events"), "{}", full.reason);
@@ -81,6 +104,16 @@ mod tests {
         let spent = to_user("bob", bob(false, 9), SPENT, 3).unwrap_err();
         assert_eq!(spent.code, Code::Full);
         assert!(spent.reason.contains("your quota") && spent.reason.ends_with("; ask"), "{}", spent.reason);
+    }
+
+    #[test]
+    fn a_blocked_message_goes_nowhere_once_every_other_answer_is_the_usual_one() {
+        let blocked = |waiting| Some((2, Addressee { name: "Bob", deleted: false, waiting, blocked: true }));
+        assert_eq!(to_user("bob", blocked(0), ROOMY, 3), Ok(Goes::Nowhere));
+        assert_eq!(to_user("bob", blocked(0), SPENT, 3).unwrap_err().code, Code::Full, "as from anyone");
+        assert_eq!(to_user("bob", blocked(3), ROOMY, 3).unwrap_err().code, Code::Full, "a full inbox too");
+        let gone = Some((2, Addressee { name: "Bob", deleted: true, waiting: 0, blocked: true }));
+        assert_eq!(to_user("bob", gone, ROOMY, 3), Err(to_deleted("Bob")));
     }
 
     #[test]
