@@ -72,6 +72,8 @@
 //! - `room_info` already ends in the one rule (`Rules::info_for`), only
 //!   the rules' loading differs.
 //!
+//! What a backend does, whichever it is:
+//!
 //! - it **assigns sequence numbers**: each change returns once it is
 //!   applied, and the events it creates reach the server through the
 //!   delivery callback with their per-user numbers (a database does this
