@@ -18,7 +18,7 @@ use super::reads;
 use crate::protocol::action::ActionsSince;
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
-use crate::store::backend::{Ack, Membership, Moderated, Notice, ServerFacts};
+use crate::store::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
 use crate::store::deadline;
 use crate::store::prefs::BLOCK;
 use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
@@ -93,6 +93,18 @@ impl PgBackend {
         let ticket = self.change(|done| Job::Leave { user, room: room.into(), done })?;
         moderation::left(&self.db, user, room)?;
         Ok(ticket)
+    }
+
+    /// 1.2: from the next batch on, `user`'s inbox gets copies of its own
+    /// messages and read marks (`inboxes.several`), or no longer does.
+    fn set_several(&self, user: UserId, several: bool) {
+        let set = self.db.get().and_then(|mut conn| {
+            conn.execute("UPDATE inboxes SET several = $2 WHERE user_id = $1", &[&(user as i64), &several])
+                .or_ko("noting several devices")
+        });
+        if let Err(ko) = set {
+            log::warn!("cluster: user #{user}'s devices: {}", ko.reason);
+        }
     }
 
     /// Logs a read that failed where the server's interface has no error to give.
@@ -201,8 +213,16 @@ impl Backend for PgBackend {
         }
     }
 
-    fn note_offline(&self, user: UserId, ts_ms: u64) {
-        self.committer.submit(Job::Seen { user, ts: ts_ms });
+    /// A last-seen time rides the committer's next batch as an `ACK`
+    /// does (`Job::Seen`); several devices is one `UPDATE` of the inbox's
+    /// row, read by the batches after it.
+    fn change_devices(&self, user: UserId, change: DevicesChange) {
+        match change {
+            DevicesChange::Offline { at_ms } => {
+                self.committer.submit(Job::Seen { user, ts: at_ms });
+            }
+            DevicesChange::Several(several) => self.set_several(user, several),
+        }
     }
 
     fn wait(&self, _ticket: Ticket) -> Result<(), Ko> {
@@ -275,18 +295,6 @@ impl Backend for PgBackend {
     /// read marks are left out below 1.2.
     fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         Box::new(reads::Replay { db: self.db.clone(), user, after, upto, minor })
-    }
-
-    /// 1.2: from the next batch on, `user`'s inbox gets copies of its own
-    /// messages and read marks (`inboxes.several`), or no longer does.
-    fn set_several(&self, user: UserId, several: bool) {
-        let set = self.db.get().and_then(|mut conn| {
-            conn.execute("UPDATE inboxes SET several = $2 WHERE user_id = $1", &[&(user as i64), &several])
-                .or_ko("noting several devices")
-        });
-        if let Err(ko) = set {
-            log::warn!("cluster: user #{user}'s devices: {}", ko.reason);
-        }
     }
 
     fn stop(&self) {

@@ -7,39 +7,72 @@
 //! Two stores implement it: [`LocalStore`](super::LocalStore) (memory +
 //! the CSV log on the local disk) and a cluster's node (`cluster::backend`,
 //! PostgreSQL shared by several servers). So the trait holds only what
-//! the two do differently, 28 methods, each change named by what it
+//! the two do differently, 27 methods, each change named by what it
 //! changes rather than a method per request: an account's writes are one
 //! [`AccountChange`] (a variant per record the local store appends), a
-//! room's membership one [`Membership`], an `ACK` one [`Ack`], a setting
-//! one change and one read by [`Keys`](super::settings::Keys), a replay one
-//! read from a position; each read is named by the fact it reads: an
-//! [`Account`] with whether it is a server admin, a user's rooms with the
-//! members of the small ones (`rooms_of`), the data's own facts
-//! ([`ServerFacts`]). `Store` keeps the request-shaped names its callers
-//! use (`join`, `set_password`, `ack_device`, `rooms`, `server_id`, …),
-//! each a line over these.
+//! room's membership one [`Membership`], an `ACK` one [`Ack`], a user's
+//! devices one [`DevicesChange`], a setting one change and one read by
+//! [`Keys`](super::settings::Keys), a replay one read from a position;
+//! each read is named by the fact it reads: an [`Account`] with whether
+//! it is a server admin, a user's rooms with the members of the small
+//! ones (`rooms_of`), the data's own facts ([`ServerFacts`]). `Store`
+//! keeps the request-shaped names its callers use (`join`,
+//! `set_password`, `ack_device`, `note_offline`, `rooms`, `server_id`,
+//! …), each a line over these.
 //!
 //! What differs, method by method: accounts (`account`,
 //! `change_account`); messages and marks (`send`, `read`, `erase`); rooms
 //! (`change_membership`, `moderate`); inboxes (`ack`, `inbox_end`,
-//! `replay`); durability (`wait`, `when_durable`, `stop`); reads (`rooms_of`,
-//! `chats`, `history`, `search`, `room_members`, `room_info`,
-//! `last_seen`); a user's connections (`note_offline`, `set_several`);
-//! settings (`change_setting`, `read_settings`); the data (`server`); and
-//! the local disk's budget (`stored_bytes`, `check_room`,
-//! `inbox_events`). Left apart on purpose: `wait` and `when_durable`
-//! are one notion, but a request's thread blocked in the local store's
-//! `wait` can be handed the group commit's leadership (one wake-up), which
-//! a thread waiting for a callback cannot; `last_seen` is read by id for
-//! each member of a `MEMBERS` (as a fact of [`Account`] it would be a
-//! lookup by name each); `note_offline` and `set_several` are two
-//! unwaited writes of unrelated facts (a last-seen time; whether an
-//! inbox gets a user's own copies); `stored_bytes` and `check_room` are
-//! asked apart (a `PART` asks the disk's room, a message with files the
-//! bytes only) and `inbox_events` is a metric; `room_info` already ends
-//! in the one rule (`Rules::info_for`), only the rules' loading differs;
-//! `search` has a default over `history` that the local store replaces
-//! with its index.
+//! `replay`); a user's devices (`change_devices`); durability (`wait`,
+//! `when_durable`, `stop`); reads (`rooms_of`, `chats`, `history`,
+//! `search`, `room_members`, `room_info`, `last_seen`); settings
+//! (`change_setting`, `read_settings`); the data (`server`); and the
+//! local disk's budget (`stored_bytes`, `check_room`, `inbox_events`).
+//!
+//! One change of a user's devices: its last connection ending (the
+//! last-seen time) and its having several devices or one again (whether
+//! its inbox gets its own copies) were two methods; both are what the
+//! server's connections tell the store of a user's devices as it
+//! happens, written unwaited, a failure logged, which is what
+//! `change_devices` says once.
+//!
+//! Left apart on purpose, each pair looked at:
+//! - `wait` and `when_durable` are one notion, but a request's thread
+//!   blocked in the local store's `wait` can be handed the group commit's
+//!   leadership (one wake-up), which a thread waiting for a callback
+//!   cannot.
+//! - `read` and `ack` both end in marks (READ, DELIVERED), but a `READ`
+//!   names a message, may be refused (`KO`) and is answered once durable
+//!   (a [`Ticket`]), where an `ACK` names an inbox's position, trims the
+//!   inbox, is refused nothing and waited by no one (it rides the next
+//!   batch; on a cluster it is a job the committer keeps while no
+//!   database answers, where a `READ` is told `KO`). One method would
+//!   return a ticket and a refusal that two of its three variants cannot
+//!   have.
+//! - `inbox_end` and `replay` are two moments of one replay: the end is
+//!   read inside the router's critical section (`server::recv::attach`),
+//!   which every delivery to the user waits for, so it reads a number
+//!   and nothing more; the lines up to it are read after, a chunk at a
+//!   time, outside any lock, once the login's `OK` is written. One call
+//!   would open the replay's reader under the router's lock.
+//! - `last_seen` is read by id for each member of a `MEMBERS` (as a fact
+//!   of [`Account`] it would be a lookup by name each, and a copy of the
+//!   hash); `stored_bytes` is read by id before every burst of `MSG`s with
+//!   a quota, where no account is read; `inbox_events` is a metric, a
+//!   pass over every inbox, that [`ServerFacts`] (read by each `HISTORY`
+//!   and `SEARCH`) must not cost; `stored_bytes` and `check_room` are
+//!   asked apart (a `PART` asks the disk's room, a message with files the
+//!   bytes only).
+//! - `history` and `search` are two reads (one chat's newest page; the
+//!   messages of several chats that hold some words), and `search` has a
+//!   default over `history` that the local store replaces with its index;
+//!   `rooms_of`, `chats` and `room_members` read three facts by three
+//!   keys (a user's rooms, a user's conversations with their unread
+//!   counts, a room's members by its name).
+//! - `room_info` already ends in the one rule (`Rules::info_for`), only
+//!   the rules' loading differs.
+//!
+//! What a backend does, whichever it is:
 //!
 //! - it **assigns sequence numbers**: each change returns once it is
 //!   applied, and the events it creates reach the server through the
@@ -242,6 +275,24 @@ pub enum Ack<'a> {
     Deliver { after: u64, upto: u64 },
 }
 
+/// A change of a user's devices that the store keeps, and nobody waits
+/// for: its connections' facts that later requests read. Told by
+/// `server::recv` and `server::devices` as they happen (a `LASTSEEN`
+/// reads the one, the next batch's inboxes the other), each written
+/// unwaited, a failure logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevicesChange {
+    /// Its last receive connection anywhere ended at `at_ms` (Unix ms):
+    /// its last-seen time. (The local store's `SEEN` record; a cluster's
+    /// `users.last_seen`, through its committer.)
+    Offline { at_ms: u64 },
+    /// 1.2: it has several devices holding its inbox (`true`) or one
+    /// again: from now on its inbox gets copies of its own messages and
+    /// read marks, or not. (The local store's `DEVICES` record; a
+    /// cluster's `inboxes.several`.)
+    Several(bool),
+}
+
 /// A change of a room's membership: a `JOIN` or a `LEAVE` (the local
 /// store's `JOIN` and `LEAVE` records; a cluster's `members` rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,9 +378,10 @@ pub trait Backend: Send + Sync {
     /// What an `ACK` of `user`'s tells the store ([`Ack`]). Nobody waits
     /// for it.
     fn ack(&self, user: UserId, ack: Ack);
-    /// `user`'s receive connection ended at `ts_ms` (its last-seen time).
-    /// Nobody waits for it.
-    fn note_offline(&self, user: UserId, ts_ms: u64);
+    /// What changed of `user`'s devices ([`DevicesChange`]): its last
+    /// connection ended, or it has several devices or one again. Nobody
+    /// waits for it.
+    fn change_devices(&self, user: UserId, change: DevicesChange);
     /// Blocks until the ticket's changes are durable; `KO:INTERNAL` if they
     /// never will be (the disk failed).
     fn wait(&self, ticket: Ticket) -> Result<(), Ko>;
@@ -393,11 +445,6 @@ pub trait Backend: Send + Sync {
     /// `ROOMINFO` lines for `user`, a member, a server admin or someone
     /// the rules name (invited, banned); `KO:NOT_MEMBER` for others.
     fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko>;
-    // ----- several devices (protocol 1.2, `server::devices`)
-    /// `user` has several devices (`true`) or one again: from now on its
-    /// inbox gets copies of its own messages and read marks, or not.
-    fn set_several(&self, user: UserId, several: bool);
-
     /// Writes what is pending (and a last checkpoint) and stops; every
     /// later change is refused.
     fn stop(&self);

@@ -4,8 +4,9 @@
 //! - [`Store`]: what the server's handlers call. It checks passwords
 //!   ([`password`]), decides what a block hides and who moderates a room,
 //!   names the backend's changes as requests (`join`, `set_password`,
-//!   `ack_device`: each one line over [`Backend::change_membership`],
-//!   [`Backend::change_account`], [`Backend::ack`]), and derefs to its
+//!   `ack_device`, `note_offline`: each one line over
+//!   [`Backend::change_membership`], [`Backend::change_account`],
+//!   [`Backend::ack`], [`Backend::change_devices`]), and derefs to its
 //!   [`Backend`] for everything else: `store.history(…)` is the backend's
 //!   own method, with no copy of it in between.
 //! - [`Backend`] ([`backend`]): the narrow interface storage implements,
@@ -90,8 +91,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use backend::{
-    Account, AccountChange, Ack, Backend, Deliver, Lines, Listing, Members, Membership, Outgoing, Then,
-    Ticket,
+    Account, AccountChange, Ack, Backend, Deliver, DevicesChange, Lines, Listing, Members, Membership,
+    Outgoing, Then, Ticket,
 };
 pub use local::READ_SEARCH_LIMIT;
 pub use local::{LocalStore, StoreOptions};
@@ -308,6 +309,20 @@ impl Store {
     /// ([`Backend::replay`]).
     pub fn replay_after(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         self.backend.replay(user, after, upto, minor)
+    }
+
+    // ----- a user's devices ---------------------------------------------
+
+    /// `user`'s last receive connection anywhere ended at `ts_ms`: its
+    /// last-seen time ([`DevicesChange::Offline`]).
+    pub fn note_offline(&self, user: UserId, ts_ms: u64) {
+        self.backend.change_devices(user, DevicesChange::Offline { at_ms: ts_ms })
+    }
+
+    /// 1.2: `user` has several devices holding its inbox, or one again
+    /// ([`DevicesChange::Several`]).
+    pub fn set_several(&self, user: UserId, several: bool) {
+        self.backend.change_devices(user, DevicesChange::Several(several))
     }
 
     // ----- 1.2: what a block hides of messages (§22) ---------------------

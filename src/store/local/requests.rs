@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::super::backend::{
     Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Then, Ticket,
 };
-use super::super::backend::{Ack, Membership, Moderated, Notice, ServerFacts};
+use super::super::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
 use super::super::record::Record;
 use super::super::state::{Batch, State, UserId};
 use super::super::users::user_row;
@@ -108,16 +108,11 @@ impl Backend for LocalStore {
         }
     }
 
-    /// The receive connection of `user` ended at `ts_ms`.
-    fn note_offline(&self, user: UserId, ts_ms: u64) {
-        let result = self.inner.write_unwaited(|state, batch| {
-            let me = state.users[user].name.clone();
-            state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
-        });
-        if let Err(e) = result {
-            // At shutdown the server notes everyone online before the
-            // store stops; a connection that ends after that lands here.
-            log::debug!("store: last-seen time of user #{user} not stored: {}", e.reason);
+    /// A `SEEN` or a `DEVICES` record, riding the next batch.
+    fn change_devices(&self, user: UserId, change: DevicesChange) {
+        match change {
+            DevicesChange::Offline { at_ms } => self.note_offline(user, at_ms),
+            DevicesChange::Several(several) => self.set_several(user, several),
         }
     }
 
@@ -171,20 +166,6 @@ impl Backend for LocalStore {
     /// `user`'s inbox events after what it acknowledged and `after`, up to `upto`.
     fn replay(&self, user: UserId, after: u64, upto: u64, minor: u8) -> Box<dyn Lines> {
         Box::new(ReplayLines::after(&self.inner, user, after, upto, minor))
-    }
-
-    fn set_several(&self, user: UserId, several: bool) {
-        let result = self.inner.write_unwaited(|state, batch| {
-            if state.users[user].several == several {
-                return Ok(());
-            }
-            let ts = state.next_ts(now_ms());
-            let me = state.users[user].name.clone();
-            state.commit(Record::Devices { ts, user: me, several }, batch)
-        });
-        if let Err(e) = result {
-            log::warn!("store: the devices of user #{user} not stored: {}", e.reason);
-        }
     }
 
     /// Shared with `Drop`.
@@ -390,6 +371,38 @@ impl LocalStore {
             state.commit(Record::Leave { ts, user: me, room: name }, batch)
         })?;
         Ok(ticket)
+    }
+}
+
+/// What a change of a user's devices writes ([`DevicesChange`]).
+impl LocalStore {
+    /// The receive connection of `user` ended at `ts_ms`.
+    fn note_offline(&self, user: UserId, ts_ms: u64) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            let me = state.users[user].name.clone();
+            state.commit(Record::Seen { ts: ts_ms, user: me }, batch)
+        });
+        if let Err(e) = result {
+            // At shutdown the server notes everyone online before the
+            // store stops; a connection that ends after that lands here.
+            log::debug!("store: last-seen time of user #{user} not stored: {}", e.reason);
+        }
+    }
+
+    /// `user` has several devices or one again (nothing written if that
+    /// is what the state says already).
+    fn set_several(&self, user: UserId, several: bool) {
+        let result = self.inner.write_unwaited(|state, batch| {
+            if state.users[user].several == several {
+                return Ok(());
+            }
+            let ts = state.next_ts(now_ms());
+            let me = state.users[user].name.clone();
+            state.commit(Record::Devices { ts, user: me, several }, batch)
+        });
+        if let Err(e) = result {
+            log::warn!("store: the devices of user #{user} not stored: {}", e.reason);
+        }
     }
 }
 
