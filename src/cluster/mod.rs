@@ -35,9 +35,10 @@
 //! | [`notice`] | what nodes say to each other, one line each |
 //! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
 //! | [`settings`] | a user's settings (1.2, §22, §23: blocks, levels and pins, archived chats, stars), one transaction each |
-//! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, presence, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
+//! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
 //! | [`kept`] | which node keeps each call of this node's users kept elsewhere (1.2): a call's signals go to that node alone |
 //! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
+//! | [`presence`] | the presence thread: `JOINED`/`LEFT` of other nodes' users, off the dispatcher |
 //! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
 //! | [`files`] | photos and files (1.2): their bytes in chunks, so that any node serves any file |
 //! | [`parts`] | group commit of upload parts: the `PART`s waiting share one transaction |
@@ -72,6 +73,7 @@ pub mod names;
 pub mod node;
 pub mod notice;
 pub mod parts;
+pub mod presence;
 pub mod reads;
 pub mod runs;
 pub mod schema;

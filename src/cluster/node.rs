@@ -25,7 +25,9 @@
 //!
 //! **Threads.** The dispatcher reads what the bus brings (`dispatch.rs`);
 //! the heartbeat thread beats and scans (`heartbeat.rs`); the poll thread
-//! refills the inboxes of this node's users (`feeder.rs`).
+//! refills the inboxes of this node's users (`feeder.rs`); the presence
+//! thread tells this node's roommates who came and went elsewhere
+//! (`presence.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +35,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Mutex, RwLock};
 
 use super::bus::{Bus, Incoming};
@@ -41,6 +43,7 @@ use super::db::{Db, OrKo};
 use super::feeder::Feeder;
 use super::kept::Keepers;
 use super::notice::{Notice, call_outcome};
+use super::presence;
 use super::reads;
 use super::sessions::{self, Directory};
 use crate::protocol::names::fold;
@@ -65,6 +68,10 @@ pub struct Node {
     pub(super) router: Arc<Router>,
     pub(super) feeder: Arc<Feeder>,
     pub(super) presence_limit: usize,
+    /// Presence changes of other nodes' users, for the presence thread
+    /// (`presence.rs`), which takes the receiver at its start.
+    pub(super) presence: Sender<presence::Change>,
+    presence_changes: Mutex<Option<Receiver<presence::Change>>>,
     /// `--max-devices`, counted across nodes at each login.
     max_devices: usize,
     /// The users online on other nodes, and where each device of theirs is.
@@ -99,6 +106,7 @@ impl Node {
         (presence_limit, max_devices): (usize, usize),
     ) -> Node {
         let feeder = Arc::new(Feeder::new(router.clone(), db.clone()));
+        let (presence, presence_changes) = presence::queue();
         Node {
             name,
             prefix,
@@ -107,6 +115,8 @@ impl Node {
             router,
             feeder,
             presence_limit,
+            presence,
+            presence_changes: Mutex::new(Some(presence_changes)),
             max_devices: max_devices.max(1),
             directory: RwLock::default(),
             local: Mutex::default(),
@@ -146,7 +156,12 @@ impl Node {
         let heart = spawn("heartbeat", Box::new(move || node.beat_forever()))?;
         let node = self.clone();
         let poll = spawn("inbox-poll", Box::new(move || node.poll_forever()))?;
-        self.threads.lock().extend([dispatcher, heart, poll]);
+        let (node, changes) = (self.clone(), self.presence_changes.lock().take());
+        let presence = spawn(
+            "presence",
+            Box::new(move || changes.into_iter().for_each(|changes| node.tell_presence_forever(&changes))),
+        )?;
+        self.threads.lock().extend([dispatcher, heart, poll, presence]);
         Ok(())
     }
 
@@ -223,29 +238,6 @@ impl Node {
     /// closing, the roommates were told `JOINED` and nothing since.)
     pub(super) fn staying_here(&self, user: UserId) -> bool {
         self.router.outlets(user).iter().any(|o| !o.is_closing())
-    }
-
-    /// `JOINED`/`LEFT` of a user of another node to this node's roommates.
-    pub(super) fn presence(&self, user: UserId, name: &str, online: bool) {
-        let user_name = name.to_string();
-        let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
-        // 1.2: not to those it blocked (§22).
-        // The accounts its keys name, as `Store::blocked` reads them.
-        let blocked = super::settings::read(
-            &self.db,
-            &crate::store::prefs::BLOCK,
-            crate::store::settings::Keys::Of(user),
-        );
-        let blocked = crate::store::settings::accounts(blocked.unwrap_or_default());
-        let limit = self.presence_limit;
-        let mates =
-            reads::rooms(&self.db, user, limit).map(|rooms| crate::store::roommates(user, limit, &rooms));
-        match mates {
-            Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
-                self.router.send_to(mate, &event);
-            }),
-            Err(ko) => log::debug!("cluster: presence of {name}: {}", ko.reason),
-        }
     }
 
     /// Ends `outlet`'s device session if it is still this node's (not
