@@ -84,7 +84,7 @@ impl Node {
                 let new =
                     sessions::insert(&mut self.directory.write(), user, &name, device, (node.into(), epoch));
                 if new && !self.router.is_online(user) {
-                    self.tell_presence(user, &name, true);
+                    self.presence.tell(user, &name, true);
                 }
             }
             Notice::Offline { user, epoch, node, device } if node != self.name => {
@@ -96,7 +96,7 @@ impl Node {
                 if let Some(remote) = gone
                     && !self.staying_here(user)
                 {
-                    self.tell_presence(user, &remote.name, false);
+                    self.presence.tell(user, &remote.name, false);
                 }
             }
             // The node that unlinked it closed its own connections, all

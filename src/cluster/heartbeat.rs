@@ -119,12 +119,12 @@ impl Node {
         let before: HashSet<UserId> = old.keys().copied().collect();
         for (user, remote) in &fresh {
             if !before.contains(user) && !self.router.is_online(*user) {
-                self.tell_presence(*user, &remote.name, true);
+                self.presence.tell(*user, &remote.name, true);
             }
         }
         for (user, remote) in old {
             if !fresh.contains_key(&user) && !self.staying_here(user) {
-                self.tell_presence(user, &remote.name, false);
+                self.presence.tell(user, &remote.name, false);
             }
         }
         Ok(())

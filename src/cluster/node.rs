@@ -35,7 +35,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use parking_lot::{Mutex, RwLock};
 
 use super::bus::{Bus, Incoming};
@@ -43,7 +43,7 @@ use super::db::{Db, OrKo};
 use super::feeder::Feeder;
 use super::kept::Keepers;
 use super::notice::{Notice, call_outcome};
-use super::presence;
+use super::presence::Presence;
 use super::reads;
 use super::sessions::{self, Directory};
 use crate::protocol::names::fold;
@@ -67,11 +67,8 @@ pub struct Node {
     pub(super) bus: Arc<Bus>,
     pub(super) router: Arc<Router>,
     pub(super) feeder: Arc<Feeder>,
-    pub(super) presence_limit: usize,
-    /// Presence changes of other nodes' users, for the presence thread
-    /// (`presence.rs`), which takes the receiver at its start.
-    pub(super) presence: Sender<presence::Change>,
-    presence_changes: Mutex<Option<Receiver<presence::Change>>>,
+    /// `JOINED`/`LEFT` of other nodes' users, told by a thread of its own.
+    pub(super) presence: Arc<Presence>,
     /// `--max-devices`, counted across nodes at each login.
     max_devices: usize,
     /// The users online on other nodes, and where each device of theirs is.
@@ -106,7 +103,7 @@ impl Node {
         (presence_limit, max_devices): (usize, usize),
     ) -> Node {
         let feeder = Arc::new(Feeder::new(router.clone(), db.clone()));
-        let (presence, presence_changes) = presence::queue();
+        let presence = Arc::new(Presence::new(db.clone(), router.clone(), presence_limit));
         Node {
             name,
             prefix,
@@ -114,9 +111,7 @@ impl Node {
             bus,
             router,
             feeder,
-            presence_limit,
             presence,
-            presence_changes: Mutex::new(Some(presence_changes)),
             max_devices: max_devices.max(1),
             directory: RwLock::default(),
             local: Mutex::default(),
@@ -156,11 +151,8 @@ impl Node {
         let heart = spawn("heartbeat", Box::new(move || node.beat_forever()))?;
         let node = self.clone();
         let poll = spawn("inbox-poll", Box::new(move || node.poll_forever()))?;
-        let (node, changes) = (self.clone(), self.presence_changes.lock().take());
-        let presence = spawn(
-            "presence",
-            Box::new(move || changes.into_iter().for_each(|changes| node.tell_presence_forever(&changes))),
-        )?;
+        let presence = self.presence.clone();
+        let presence = spawn("presence", Box::new(move || presence.run()))?;
         self.threads.lock().extend([dispatcher, heart, poll, presence]);
         Ok(())
     }
@@ -497,6 +489,7 @@ impl Nodes for Node {
             self.broadcast(&Notice::Offline { user, epoch, node, device });
         }
         self.bus.stop();
+        self.presence.stop();
         for thread in std::mem::take(&mut *self.threads.lock()) {
             let _ = thread.join();
         }

@@ -21,15 +21,18 @@
 //! dropped with a warning, never a thread or the dispatcher held.
 //! Changes are told in the order they came, from the dispatcher and the
 //! heartbeat alike, so a user's `LEFT` never overtakes its `JOINED`.
+//! When the node stops, the queue closes and the thread ends once it has
+//! told what waited.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use parking_lot::Mutex;
 
-use super::node::{Node, POLL_WHEN_DOWN};
+use super::db::Db;
 use super::reads;
 use crate::protocol::Event;
+use crate::router::Router;
 use crate::store::UserId;
 
 /// Presence changes waiting to be told: a class of a few hundred logging
@@ -37,57 +40,74 @@ use crate::store::UserId;
 pub const MAX_WAITING: usize = 4_096;
 
 /// A user of another node came online here (`true`) or went offline.
-pub struct Change {
+struct Change {
     user: UserId,
     name: Arc<str>,
     online: bool,
 }
 
-/// The queue's two ends: the node keeps the sender, its presence thread
-/// the receiver.
-pub fn queue() -> (Sender<Change>, Receiver<Change>) {
-    crossbeam_channel::bounded(MAX_WAITING)
+/// The presence of other nodes' users: the queue, and what its thread
+/// reads and tells with.
+pub struct Presence {
+    db: Arc<Db>,
+    router: Arc<Router>,
+    /// `--presence-limit`: a room with more members tells nobody.
+    limit: usize,
+    /// `None` once the node stops.
+    changes: Mutex<Option<Sender<Change>>>,
+    /// The thread's end, until it starts.
+    waiting: Mutex<Option<Receiver<Change>>>,
 }
 
-impl Node {
+impl Presence {
+    pub fn new(db: Arc<Db>, router: Arc<Router>, limit: usize) -> Presence {
+        let (changes, waiting) = crossbeam_channel::bounded(MAX_WAITING);
+        Presence { db, router, limit, changes: Mutex::new(Some(changes)), waiting: Mutex::new(Some(waiting)) }
+    }
+
     /// `user` (called `name`) of another node came online (`true`) or
     /// went offline: its roommates here are told, by the presence thread.
-    pub(super) fn tell_presence(&self, user: UserId, name: &str, online: bool) {
+    pub fn tell(&self, user: UserId, name: &str, online: bool) {
         let change = Change { user, name: name.into(), online };
-        if let Err(TrySendError::Full(_)) = self.presence.try_send(change) {
+        if let Some(changes) = &*self.changes.lock()
+            && let Err(TrySendError::Full(_)) = changes.try_send(change)
+        {
             log::warn!("cluster: {MAX_WAITING} presence changes wait already; {name}'s is not told");
         }
     }
 
-    /// The presence thread: tells each change in turn until the node stops.
-    pub(super) fn tell_presence_forever(&self, changes: &Receiver<Change>) {
-        while !self.stopping.load(Ordering::SeqCst) {
-            if let Ok(change) = changes.recv_timeout(POLL_WHEN_DOWN) {
-                self.presence(change.user, &change.name, change.online);
-            }
+    /// The presence thread: tells each change in turn, until [`stop`](Self::stop).
+    pub fn run(&self) {
+        let Some(waiting) = self.waiting.lock().take() else { return };
+        while let Ok(change) = waiting.recv() {
+            self.told(&change);
         }
+    }
+
+    /// Closes the queue: the thread ends once it told what waits.
+    pub fn stop(&self) {
+        self.changes.lock().take();
     }
 
     /// `JOINED`/`LEFT` of a user of another node to this node's roommates,
     /// but those it blocked (§22): the accounts its keys name, as
     /// `Store::blocked` reads them.
-    fn presence(&self, user: UserId, name: &str, online: bool) {
-        let user_name = name.to_string();
-        let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
+    fn told(&self, change: &Change) {
+        let (user, name) = (change.user, change.name.to_string());
+        let event = if change.online { Event::Joined { user: name } } else { Event::Left { user: name } };
         let blocked = super::settings::read(
             &self.db,
             &crate::store::prefs::BLOCK,
             crate::store::settings::Keys::Of(user),
         );
         let blocked = crate::store::settings::accounts(blocked.unwrap_or_default());
-        let limit = self.presence_limit;
-        let mates =
-            reads::rooms(&self.db, user, limit).map(|rooms| crate::store::roommates(user, limit, &rooms));
+        let mates = reads::rooms(&self.db, user, self.limit)
+            .map(|rooms| crate::store::roommates(user, self.limit, &rooms));
         match mates {
             Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
                 self.router.send_to(mate, &event);
             }),
-            Err(ko) => log::debug!("cluster: presence of {name}: {}", ko.reason),
+            Err(ko) => log::debug!("cluster: presence of {}: {}", change.name, ko.reason),
         }
     }
 }
