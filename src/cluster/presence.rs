@@ -89,25 +89,34 @@ impl Presence {
         self.changes.lock().take();
     }
 
-    /// `JOINED`/`LEFT` of a user of another node to this node's roommates,
-    /// but those it blocked (§22): the accounts its keys name, as
-    /// `Store::blocked` reads them.
+    /// `JOINED`/`LEFT` of a user of another node to this node's roommates
+    /// (`store::roommates`), those online here, but those it blocked
+    /// (§22): the accounts its keys name, as `Store::blocked` reads them.
+    /// Each read is made only if it may change whom to tell: none while
+    /// nobody is online here, the blocks only for a roommate online here.
     fn told(&self, change: &Change) {
-        let (user, name) = (change.user, change.name.to_string());
-        let event = if change.online { Event::Joined { user: name } } else { Event::Left { user: name } };
+        if self.router.nobody_online() {
+            return;
+        }
+        let user = change.user;
+        let mates = match reads::rooms(&self.db, user, self.limit) {
+            Ok(rooms) => crate::store::roommates(user, self.limit, &rooms),
+            Err(ko) => return log::debug!("cluster: presence of {}: {}", change.name, ko.reason),
+        };
+        let here: Vec<UserId> = mates.into_iter().filter(|&mate| self.router.is_online(mate)).collect();
+        if here.is_empty() {
+            return;
+        }
         let blocked = super::settings::read(
             &self.db,
             &crate::store::prefs::BLOCK,
             crate::store::settings::Keys::Of(user),
         );
         let blocked = crate::store::settings::accounts(blocked.unwrap_or_default());
-        let mates = reads::rooms(&self.db, user, self.limit)
-            .map(|rooms| crate::store::roommates(user, self.limit, &rooms));
-        match mates {
-            Ok(mates) => crate::store::prefs::shown_to(&blocked, mates).into_iter().for_each(|mate| {
-                self.router.send_to(mate, &event);
-            }),
-            Err(ko) => log::debug!("cluster: presence of {}: {}", change.name, ko.reason),
+        let name = change.name.to_string();
+        let event = if change.online { Event::Joined { user: name } } else { Event::Left { user: name } };
+        for mate in crate::store::prefs::shown_to(&blocked, here) {
+            self.router.send_to(mate, &event);
         }
     }
 }

@@ -438,6 +438,12 @@ impl Router {
         names
     }
 
+    /// True while no user is online here (a cluster node tells the
+    /// presence of another node's users to nobody then, and reads nothing).
+    pub fn nobody_online(&self) -> bool {
+        self.online.lock().is_empty()
+    }
+
     /// The users online now.
     pub fn online_users(&self) -> Vec<UserId> {
         self.online.lock().keys().copied().collect()
