@@ -28,6 +28,10 @@
 //! batches commit one after the other, on one connection, so the parts
 //! of an upload are stored in the order they were checked.
 //!
+//! The committer also hashes each upload's parts once they committed
+//! (`hashes.rs`), so that the last part's sha256 check does not read the
+//! file back.
+//!
 //! What it may hold is bounded: [`QUEUED`] parts wait at most (a
 //! connection that sends faster than they commit waits to queue one,
 //! so ten clients' windows, 640 parts, take turns), and one transaction
@@ -39,6 +43,10 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
+
+mod hashes;
+
+use hashes::Hashes;
 
 use super::db::{Db, OrKo};
 use crate::protocol::files::PART_BYTES;
@@ -68,11 +76,20 @@ struct Part {
 pub struct Parts {
     db: Arc<Db>,
     running: Mutex<Option<(Sender<Part>, JoinHandle<()>)>>,
+    /// The uploads' hashes so far: the committer adds to them, the last
+    /// part's check takes them ([`Parts::digest`]).
+    hashes: Arc<Mutex<Hashes>>,
 }
 
 impl Parts {
     pub fn new(db: Arc<Db>) -> Parts {
-        Parts { db, running: Mutex::new(None) }
+        Parts { db, running: Mutex::new(None), hashes: Arc::default() }
+    }
+
+    /// The sha256 of upload `file`'s first `size` bytes if this node
+    /// committed all of them, in order (`hashes.rs`).
+    pub fn digest(&self, file: &str, size: u64) -> Option<String> {
+        self.hashes.lock().take(file, size)
     }
 
     /// Queues `data`, to be appended at `offset` of upload `file`;
@@ -91,8 +108,9 @@ impl Parts {
         let mut running = self.running.lock();
         if running.is_none() {
             let (queue, parts) = crossbeam_channel::bounded(QUEUED);
-            let db = self.db.clone();
-            let thread = std::thread::Builder::new().name("pg-parts".into()).spawn(move || run(&db, &parts));
+            let (db, hashes) = (self.db.clone(), self.hashes.clone());
+            let thread =
+                std::thread::Builder::new().name("pg-parts".into()).spawn(move || run(&db, &parts, &hashes));
             match thread {
                 Ok(thread) => *running = Some((queue, thread)),
                 Err(e) => log::error!("cluster: cannot start the parts committer: {e}"),
@@ -135,8 +153,9 @@ impl Drop for Answer {
 }
 
 /// The committer thread: a batch at a time until the queue is closed
-/// and empty.
-fn run(db: &Db, queue: &Receiver<Part>) {
+/// and empty. The parts a batch appended are hashed before they are
+/// answered, so that the last part's check finds every part before it.
+fn run(db: &Db, queue: &Receiver<Part>, hashes: &Mutex<Hashes>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         // A bug in a batch must not stop the uploads of the node: its
@@ -145,8 +164,15 @@ fn run(db: &Db, queue: &Receiver<Part>) {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(db, queue, &mut batch)));
         match committed {
             Ok(Ok(results)) => {
+                let mut hashes = hashes.lock();
+                for (part, result) in batch.iter().zip(&results) {
+                    if let Ok(true) = result {
+                        hashes.add(&part.file, part.offset, &part.data);
+                    }
+                }
+                drop(hashes);
                 for (part, result) in batch.into_iter().zip(results) {
-                    part.then.give(result);
+                    part.then.give(result.map(drop));
                 }
             }
             Ok(Err(ko)) => batch.into_iter().for_each(|part| part.then.give(Err(ko.clone()))),
@@ -159,8 +185,10 @@ fn run(db: &Db, queue: &Receiver<Part>) {
 /// it is written, up to [`BATCH_BYTES`]: the next parts of a pipelined
 /// upload arrive during the statements of the first, and commit with it.
 /// Each part's answer once it committed (`Err` for a part not appended
-/// where the bytes received end), or the `KO` of the whole batch.
-fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<Result<(), Ko>>, Ko> {
+/// where the bytes received end; `Ok(true)` for one this transaction
+/// appended, `Ok(false)` for one stored already), or the `KO` of the
+/// whole batch.
+fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<Result<bool, Ko>>, Ko> {
     const DOING: &str = "storing parts";
     let began = Instant::now();
     let mut conn = db.get()?;
@@ -210,8 +238,8 @@ fn runs(parts: &[Part]) -> impl Iterator<Item = &[Part]> {
 /// ran are one run). Only where the bytes received
 /// end at the run's start; else (a resend, a part lost before it)
 /// nothing was written and each part is answered on its own
-/// ([`append`]). Each part's answer.
-fn append_run(tx: &mut postgres::Transaction<'_>, run: &[Part]) -> Result<Vec<Result<(), Ko>>, Ko> {
+/// ([`append`]). Each part's answer, as [`commit`]'s.
+fn append_run(tx: &mut postgres::Transaction<'_>, run: &[Part]) -> Result<Vec<Result<bool, Ko>>, Ko> {
     let (first, last) = (&run[0], &run[run.len() - 1]);
     if run.len() > 1 {
         let offsets: Vec<i64> = run.iter().map(|part| part.offset as i64).collect();
@@ -226,7 +254,7 @@ fn append_run(tx: &mut postgres::Transaction<'_>, run: &[Part]) -> Result<Vec<Re
             )
             .or_ko("storing parts")?;
         if appended == run.len() as u64 {
-            return Ok(run.iter().map(|_| Ok(())).collect());
+            return Ok(run.iter().map(|_| Ok(true)).collect());
         }
     }
     run.iter().map(|part| append(tx, part)).collect()
@@ -235,8 +263,8 @@ fn append_run(tx: &mut postgres::Transaction<'_>, run: &[Part]) -> Result<Vec<Re
 /// Appends one part in `tx`: the chunk and the new length (one
 /// statement, one round trip), if the bytes received end where it
 /// begins; else it is stored already (another node's, a resend), or a
-/// part before it was lost (`KO`).
-fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<(), Ko>, Ko> {
+/// part before it was lost (`KO`). Whether it appended the part's bytes.
+fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool, Ko>, Ko> {
     const DOING: &str = "storing a part";
     let (offset, end) = (part.offset as i64, (part.offset + part.data.len() as u64) as i64);
     if !part.data.is_empty() {
@@ -248,13 +276,13 @@ fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<(), 
             )
             .or_ko(DOING)?;
         if appended == 1 {
-            return Ok(Ok(()));
+            return Ok(Ok(true));
         }
     }
     let row = tx.query_opt("SELECT received FROM files WHERE id = $1", &[&part.file]).or_ko(DOING)?;
     let received = row.map_or(0, |row| row.get::<_, i64>(0));
     if received >= end {
-        return Ok(Ok(()));
+        return Ok(Ok(false));
     }
     let why = format!("a part before this one was not stored: send the upload again from offset {received}");
     Ok(Err(Ko::new(Code::BadRequest, why)))
