@@ -17,7 +17,7 @@
 //! rows it spans, and the last `PART`'s sha256 (unless the parts
 //! committer hashed every part: [`PgFiles::digest`]) and thumbnail read
 //! the rows back in batches ([`Chunks`]). Each change is committed before
-//! its `OK`: the parts waiting share one transaction (`parts.rs`), every
+//! its `OK`: the parts waiting share one transaction (`parts/`), every
 //! other change is one on a pooled connection.
 
 use std::io::{self, Read, Seek, SeekFrom};
@@ -149,7 +149,7 @@ impl FileStore for PgFiles {
         true
     }
 
-    /// Queued for a commit shared with the parts waiting (`parts.rs`).
+    /// Queued for a commit shared with the parts waiting (`parts/`).
     fn append_later(&self, id: &str, offset: u64, data: Vec<u8>, then: Stored) {
         self.parts.append(id, offset, data, then);
     }
