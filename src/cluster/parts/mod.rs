@@ -64,6 +64,13 @@ pub const QUEUED: usize = 256;
 /// few enough that one transaction's rows and memory stay small.
 pub const BATCH_BYTES: usize = 1024 * 1024;
 
+/// Parts one statement carries at most (192,000 bytes): statements of
+/// up to a whole batch (1 MiB) took the node's memory during ten
+/// uploads at once from +8.9 to +15.5 MiB above idle (medians of 4;
+/// the database client's buffers grow to the largest statement and
+/// keep that size), statements of 16 parts to +10.7, as fast.
+pub const RUN_PARTS: usize = 16;
+
 /// One part on its way: where it goes, and whom to tell.
 struct Part {
     file: String,
@@ -195,19 +202,27 @@ fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko(DOING)?;
     let mut results = Vec::with_capacity(batch.len());
-    let mut bytes = 0;
+    let mut bytes: usize = batch.iter().map(|part| part.data.len()).sum();
     loop {
-        let new = &batch[results.len()..];
-        bytes += new.iter().map(|part| part.data.len()).sum::<usize>();
-        for run in runs(new) {
+        for run in runs(&batch[results.len()..]) {
             results.extend(append_run(&mut tx, run)?);
         }
-        if bytes + PART_BYTES > BATCH_BYTES {
-            break;
+        // Every part that came meanwhile, before the next statement: it
+        // took one part at a time, so each part of a window was a
+        // statement of its own (16,788 statements for 16,788 parts,
+        // PostgreSQL's counts of one `files_cost` run).
+        let written = batch.len();
+        while bytes + PART_BYTES <= BATCH_BYTES {
+            match queue.try_recv() {
+                Ok(part) => {
+                    bytes += part.data.len();
+                    batch.push(part);
+                }
+                Err(_) => break,
+            }
         }
-        match queue.try_recv() {
-            Ok(part) => batch.push(part),
-            Err(_) => break,
+        if batch.len() == written {
+            break;
         }
     }
     let committing = Instant::now();
@@ -221,15 +236,17 @@ fn commit(db: &Db, queue: &Receiver<Part>, batch: &mut Vec<Part>) -> Result<Vec<
 }
 
 /// `parts` cut where one does not follow the one before it in the same
-/// upload (another upload's, an empty one, a gap): each run can be
-/// appended by one statement.
+/// upload (another upload's, an empty one, a gap), and every
+/// [`RUN_PARTS`]: each run can be appended by one statement.
 fn runs(parts: &[Part]) -> impl Iterator<Item = &[Part]> {
-    parts.chunk_by(|a, b| {
-        a.file == b.file
-            && !a.data.is_empty()
-            && !b.data.is_empty()
-            && b.offset == a.offset + a.data.len() as u64
-    })
+    parts
+        .chunk_by(|a, b| {
+            a.file == b.file
+                && !a.data.is_empty()
+                && !b.data.is_empty()
+                && b.offset == a.offset + a.data.len() as u64
+        })
+        .flat_map(|run| run.chunks(RUN_PARTS))
 }
 
 /// Appends a run of parts that follow each other in one upload in `tx`:
