@@ -18,6 +18,11 @@
 //! On a cluster node (docs/CLUSTER.md: the bytes in PostgreSQL), with
 //! `WACHAT_STORE=postgres://… WACHAT_BUS=nats://…` set: each run starts a
 //! node on them, with users of its own.
+//!
+//! With `FILES_COST_TRACE=1` set, where an upload's time goes: for each
+//! of the two, its windows' median and slowest time, from the first
+//! part sent to the last `OK` read, and its last window's, whose last
+//! part's `OK` waits for the file's check (its sha256) too.
 
 #[path = "support/line_conn.rs"]
 mod line_conn;
@@ -94,12 +99,15 @@ fn sha256(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Uploads `bytes` with `window` parts in flight; the file id.
-fn upload(c: &mut Line, name: &str, bytes: &[u8], window: usize) -> Result<String> {
+/// Uploads `bytes` with `window` parts in flight; the file id, and
+/// each window's time.
+fn upload(c: &mut Line, name: &str, bytes: &[u8], window: usize) -> Result<(String, Vec<Duration>)> {
     let reply = c.request(&format!("UPLOAD:{name}:{}:{}", bytes.len(), sha256(bytes)))?;
     let id = reply.strip_prefix("OK:").ok_or(format!("UPLOAD: {reply}"))?.to_string();
     let offsets: Vec<usize> = (0..bytes.len()).step_by(PART).collect();
+    let mut windows = Vec::new();
     for batch in offsets.chunks(window) {
+        let sent = Instant::now();
         for &at in batch {
             let end = (at + PART).min(bytes.len());
             c.send(&format!("PART:{id}:{at}:{}", STANDARD.encode(&bytes[at..end])))?;
@@ -110,8 +118,24 @@ fn upload(c: &mut Line, name: &str, bytes: &[u8], window: usize) -> Result<Strin
                 return Err(format!("PART: {reply}").into());
             }
         }
+        windows.push(sent.elapsed());
     }
-    Ok(id)
+    Ok((id, windows))
+}
+
+/// `FILES_COST_TRACE`'s line for one upload's `windows`.
+fn trace(how: &str, mut windows: Vec<Duration>) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let Some(last) = windows.pop() else { return };
+    windows.sort();
+    let (median, slowest) = (windows.get(windows.len() / 2), windows.last());
+    eprintln!(
+        "{how} up: {} windows, median {:.1} ms, slowest {:.1} ms; the last, with the file's check: {:.1} ms",
+        windows.len() + 1,
+        median.map_or(0.0, |d| ms(*d)),
+        slowest.map_or(0.0, |d| ms(*d)),
+        ms(last)
+    );
 }
 
 /// Fetches `size` bytes of `id` with [`FETCHES`] in flight.
@@ -170,8 +194,11 @@ fn run(bytes: &[u8], window: usize) -> Result<[f64; 5]> {
     for (k, how) in [Where::Tcp(send), Where::Web(web)].into_iter().enumerate() {
         let mut c = login(how, &user(0))?;
         let started = Instant::now();
-        let id = upload(&mut c, "big.bin", bytes, window)?;
+        let (id, windows) = upload(&mut c, "big.bin", bytes, window)?;
         figures[2 * k] = SIZE as f64 / MB as f64 / started.elapsed().as_secs_f64();
+        if std::env::var_os("FILES_COST_TRACE").is_some() {
+            trace(["TCP", "WebSocket"][k], windows);
+        }
         let started = Instant::now();
         let got = download(&mut c, &id, bytes.len())?;
         figures[2 * k + 1] = SIZE as f64 / MB as f64 / started.elapsed().as_secs_f64();

@@ -505,3 +505,60 @@ fn on_a_cluster_a_part_overlapping_the_bytes_received_stores_its_new_bytes_only(
     assert_eq!(ana.request(&part(18_000, 30_000)), "OK:30000", "complete: the sha256 matched");
     assert_eq!(fetch(&mut ana, &id).unwrap(), bytes);
 }
+
+/// Issue 54: the last part's sha256 is the parts committer's hash of the
+/// parts it committed (`PgFiles::digest`), without reading the file
+/// back, only if this node stored every part, in order, and the rows
+/// hold them end to end; else there is none, and the bytes are read
+/// back (`Files::complete`).
+#[test]
+fn on_a_cluster_the_committers_hash_stands_for_the_bytes_only_if_it_saw_every_part() {
+    use wachat::store::files::{FileStore, Meta};
+    let cluster = Cluster::start();
+    drop(cluster.node("a")); // brings the schema up to date
+    let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
+    let (a, b) = (PgFiles::new(db.clone()), PgFiles::new(db));
+    let bytes = noise(3 * PART + 5, 9);
+    let size = bytes.len() as u64;
+    let upload = |id: &str| {
+        let meta = Meta {
+            owner: "ana".into(),
+            name: "h.bin".into(),
+            size,
+            sha256: sha256(&bytes),
+            kind: String::new(),
+            created: 0,
+            complete: false,
+            carriers: Vec::new(),
+        };
+        a.create(id, &meta, &|_| Ok(())).unwrap();
+    };
+    let part = |node: &PgFiles, id: &str, k: usize| {
+        let (from, to) = (k * PART, ((k + 1) * PART).min(bytes.len()));
+        node.append(id, from as u64, &bytes[from..to]).unwrap();
+    };
+
+    upload("h1");
+    (0..4).for_each(|k| part(&a, "h1", k));
+    assert_eq!(b.digest("h1", size).unwrap(), None, "b stored none of it");
+    assert_eq!(a.digest("h1", size).unwrap(), Some(sha256(&bytes)), "a stored every part");
+    assert_eq!(a.digest("h1", size).unwrap(), None, "taken by the last part's check");
+
+    // A part stored by another node: neither has the whole hash.
+    upload("h2");
+    part(&a, "h2", 0);
+    part(&b, "h2", 1);
+    (2..4).for_each(|k| part(&a, "h2", k));
+    assert_eq!(a.digest("h2", size).unwrap(), None);
+    assert_eq!(b.digest("h2", size).unwrap(), None);
+
+    // A row missing from the database: the hash is no answer.
+    upload("h3");
+    (0..4).for_each(|k| part(&a, "h3", k));
+    let gone = cluster
+        .pg
+        .client()
+        .execute("DELETE FROM file_chunks WHERE file = 'h3' AND off = $1", &[&(PART as i64)]);
+    assert_eq!(gone.unwrap(), 1);
+    assert_eq!(a.digest("h3", size).unwrap(), None, "a gap in the rows");
+}

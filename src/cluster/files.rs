@@ -14,9 +14,10 @@
 //!
 //! Bytes are never whole in memory: a `PART` is one row of
 //! `file_chunks` (at most 12,000 bytes), a `FETCH` reads the one or two
-//! rows it spans, and the last `PART`'s sha256 and thumbnail read the
-//! rows back in batches ([`Chunks`]). Each change is committed before
-//! its `OK`: the parts waiting share one transaction (`parts.rs`), every
+//! rows it spans, and the last `PART`'s sha256 (unless the parts
+//! committer hashed every part: [`PgFiles::digest`]) and thumbnail read
+//! the rows back in batches ([`Chunks`]). Each change is committed before
+//! its `OK`: the parts waiting share one transaction (`parts/`), every
 //! other change is one on a pooled connection.
 
 use std::io::{self, Read, Seek, SeekFrom};
@@ -148,9 +149,29 @@ impl FileStore for PgFiles {
         true
     }
 
-    /// Queued for a commit shared with the parts waiting (`parts.rs`).
+    /// Queued for a commit shared with the parts waiting (`parts/`).
     fn append_later(&self, id: &str, offset: u64, data: Vec<u8>, then: Stored) {
         self.parts.append(id, offset, data, then);
+    }
+
+    /// The parts committer's hash ([`Parts::digest`]), if the rows hold
+    /// `size` bytes end to end from offset 0: what the hash cannot see
+    /// (an offset written wrong, a row twice or missing) read from the
+    /// rows' offsets and lengths, not their bytes (`length` of a bytea
+    /// stored apart, TOAST, reads its header only).
+    fn digest(&self, id: &str, size: u64) -> Result<Option<String>, Ko> {
+        let Some(digest) = self.parts.digest(id, size) else { return Ok(None) };
+        let mut conn = self.db.get()?;
+        let row = conn
+            .query_one(
+                "SELECT count(*) FILTER (WHERE off <> coalesce(ended, 0)), coalesce(sum(len), 0)::bigint \
+                 FROM (SELECT off, length(data) AS len, lag(off + length(data)) OVER (ORDER BY off) AS ended \
+                       FROM file_chunks WHERE file = $1 AND NOT thumb) AS rows",
+                &[&id],
+            )
+            .or_ko("checking an upload")?;
+        let (gaps, bytes): (i64, i64) = (row.get(0), row.get(1));
+        Ok((gaps == 0 && bytes as u64 == size).then_some(digest))
     }
 
     fn open(&self, id: &str) -> Result<Box<dyn ReadSeek + '_>, Ko> {

@@ -12,7 +12,8 @@ pub(super) fn new_id() -> io::Result<String> {
     Ok(hex(&bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// `bytes` in lowercase hex: a file id, a sha256.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
