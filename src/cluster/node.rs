@@ -152,7 +152,7 @@ impl Node {
         let node = self.clone();
         let poll = spawn("inbox-poll", Box::new(move || node.poll_forever()))?;
         let presence = self.presence.clone();
-        let presence = spawn("presence", Box::new(move || presence.run()))?;
+        let presence = spawn("node-presence", Box::new(move || presence.run()))?;
         self.threads.lock().extend([dispatcher, heart, poll, presence]);
         Ok(())
     }

@@ -31,7 +31,6 @@ use parking_lot::Mutex;
 
 use super::db::Db;
 use super::reads;
-use crate::protocol::Event;
 use crate::router::Router;
 use crate::store::UserId;
 
@@ -89,34 +88,24 @@ impl Presence {
         self.changes.lock().take();
     }
 
-    /// `JOINED`/`LEFT` of a user of another node to this node's roommates
-    /// (`store::roommates`), those online here, but those it blocked
-    /// (§22): the accounts its keys name, as `Store::blocked` reads them.
-    /// Each read is made only if it may change whom to tell: none while
-    /// nobody is online here, the blocks only for a roommate online here.
+    /// `JOINED`/`LEFT` of a user of another node to this node's
+    /// roommates, by the rule a single server tells its own users' by
+    /// (`server::presence::tell`), with what a node reads: the user's
+    /// rooms (`store::roommates`) and its blocks.
     fn told(&self, change: &Change) {
-        if self.router.nobody_online() {
-            return;
-        }
         let user = change.user;
-        let mates = match reads::rooms(&self.db, user, self.limit) {
+        let roommates = || match reads::rooms(&self.db, user, self.limit) {
             Ok(rooms) => crate::store::roommates(user, self.limit, &rooms),
-            Err(ko) => return log::debug!("cluster: presence of {}: {}", change.name, ko.reason),
+            Err(ko) => {
+                log::debug!("cluster: presence of {}: {}", change.name, ko.reason);
+                Vec::new()
+            }
         };
-        let here: Vec<UserId> = mates.into_iter().filter(|&mate| self.router.is_online(mate)).collect();
-        if here.is_empty() {
-            return;
-        }
-        let blocked = super::settings::read(
-            &self.db,
-            &crate::store::prefs::BLOCK,
-            crate::store::settings::Keys::Of(user),
-        );
-        let blocked = crate::store::settings::accounts(blocked.unwrap_or_default());
-        let name = change.name.to_string();
-        let event = if change.online { Event::Joined { user: name } } else { Event::Left { user: name } };
-        for mate in crate::store::prefs::shown_to(&blocked, here) {
-            self.router.send_to(mate, &event);
-        }
+        let blocked = || {
+            let keys = crate::store::settings::Keys::Of(user);
+            let kept = super::settings::read(&self.db, &crate::store::prefs::BLOCK, keys);
+            crate::store::settings::accounts(kept.unwrap_or_default())
+        };
+        crate::server::presence::tell(&self.router, &change.name, change.online, roommates, blocked);
     }
 }

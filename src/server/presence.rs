@@ -54,7 +54,7 @@ use super::base::Base;
 use super::throttle::Throttle;
 use crate::protocol::names::fold;
 use crate::protocol::{Event, Ko, MemberLine, Presence, SeenLine};
-use crate::router::Outlet;
+use crate::router::{Outlet, Router};
 use crate::store::UserId;
 
 /// 1.2 (issue 38): `TYPING` to a room from a member who may not write in
@@ -349,11 +349,36 @@ fn run_timer(queue: &Receiver<Option<(Instant, UserId)>>, settle: impl Fn(UserId
 /// Tells the online users who share a small room with `user` (named
 /// `name`) that it came online (`JOINED`) or went offline (`LEFT`).
 fn tell_roommates(base: &Base, user: UserId, name: &str, online: bool) {
-    let user_name = name.to_string();
-    let event = if online { Event::Joined { user: user_name } } else { Event::Left { user: user_name } };
-    // 1.2: not to those it blocked (§22).
-    for mate in base.store.shown_to(user, base.store.roommates(user, base.config.presence_limit)) {
-        base.router.send_to(mate, &event);
+    let roommates = || base.store.roommates(user, base.config.presence_limit);
+    tell(&base.router, name, online, roommates, || base.store.blocked(user));
+}
+
+/// THE way a user's coming online (`online`) or going is told on a node:
+/// `JOINED:<name>` or `LEFT:<name>` to its `roommates` online here, but
+/// those it `blocked` (1.2, §22: [`prefs::shown_to`](crate::store::prefs::shown_to)).
+/// Each read is made only where it may change whom to tell: none while
+/// nobody is online here, the blocks only for a roommate online here (a
+/// class logging in at once on a cluster made two reads of PostgreSQL
+/// per login on every node). A single server's users and a cluster
+/// node's telling of another node's (`cluster::presence`) come here.
+pub fn tell(
+    router: &Router,
+    name: &str,
+    online: bool,
+    roommates: impl FnOnce() -> Vec<UserId>,
+    blocked: impl FnOnce() -> Vec<UserId>,
+) {
+    if router.nobody_online() {
+        return;
+    }
+    let here: Vec<UserId> = roommates().into_iter().filter(|&mate| router.is_online(mate)).collect();
+    if here.is_empty() {
+        return;
+    }
+    let user = name.to_string();
+    let event = if online { Event::Joined { user } } else { Event::Left { user } };
+    for mate in crate::store::prefs::shown_to(&blocked(), here) {
+        router.send_to(mate, &event);
     }
 }
 
@@ -552,5 +577,52 @@ mod tests {
         ledger.went_offline(ANA, &name, &100, now);
         assert_eq!(ledger.settle(ANA, None, true, at).0, Say::Joined);
         assert!(ledger.told.is_empty(), "that node's notice says LEFT");
+    }
+
+    /// `tell` reads nothing while nobody is online on the node, and the
+    /// blocks only for a roommate online here; it tells the roommates
+    /// online here but those the user blocked.
+    #[test]
+    fn presence_is_read_only_where_it_may_change_whom_to_tell() {
+        use std::cell::Cell;
+        use std::io::{BufRead, BufReader};
+        use std::net::{TcpListener, TcpStream};
+
+        let router = Router::default();
+        let (roommates_read, blocks_read) = (Cell::new(0), Cell::new(0));
+        let roommates = |mates: Vec<UserId>| {
+            let read = &roommates_read;
+            move || {
+                read.set(read.get() + 1);
+                mates
+            }
+        };
+        let blocks = |blocked: Vec<UserId>| {
+            let read = &blocks_read;
+            move || {
+                read.set(read.get() + 1);
+                blocked
+            }
+        };
+        tell(&router, "ana", true, roommates(vec![2, 3]), blocks(vec![]));
+        assert_eq!((roommates_read.get(), blocks_read.get()), (0, 0), "nobody online here");
+
+        // bob (2) online here, on a real connection.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let stream = Arc::new(crate::transport::Stream::plain(listener.accept().unwrap().0));
+        let bob = Arc::new(Outlet::new(2, "bob".into(), stream, 1 << 20).unwrap());
+        router.insert_with(2, bob.clone(), || bob.start_replay(0));
+        bob.finish_replay();
+
+        tell(&router, "ana", true, roommates(vec![3]), blocks(vec![]));
+        assert_eq!((roommates_read.get(), blocks_read.get()), (1, 0), "no roommate online here");
+        tell(&router, "ana", false, roommates(vec![2, 3]), blocks(vec![2]));
+        assert_eq!((roommates_read.get(), blocks_read.get()), (2, 1));
+        tell(&router, "carl", true, roommates(vec![2, 3]), blocks(vec![3]));
+        let mut line = String::new();
+        BufReader::new(client).read_line(&mut line).unwrap();
+        assert_eq!(line, "JOINED:carl\n", "ana blocked bob: her LEFT is not told");
     }
 }
