@@ -2,8 +2,9 @@
 //! (`JOINED`/`LEFT`) by a thread of its own.
 //!
 //! A user who comes online on another node appears in the directory
-//! (an `ON` notice, or the heartbeat's scan); whom to tell is read from
-//! the database: the user's blocks and rooms, two queries. The dispatcher
+//! (an `ON` notice, or the heartbeat's scan); whom to tell is the single
+//! server's rule (`server::presence::tell`), with the user's rooms and
+//! blocks read from the database: up to two queries. The dispatcher
 //! used to read them itself, between the notices it hands on, and the
 //! dispatcher is also what tells this node where the other nodes' users
 //! are: while it read presence for a class logging in at once, messages
