@@ -310,6 +310,9 @@ fn read_guarded(tx: &mut Tx, jobs: &[Job], found: &Found, w: &mut Work) -> Resul
     write_positions(tx, jobs)?;
     let lowest = lowest_positions(tx, jobs)?;
     let mut pairs: BTreeSet<(UserId, UserId)> = BTreeSet::new();
+    // The directions the batch's direct messages take: whether their
+    // recipient blocked their sender is read for these alone.
+    let mut sent: BTreeSet<(UserId, UserId)> = BTreeSet::new();
     let mut ids: Vec<(UserId, String)> = Vec::new();
     let user = |name: &str| found.users.get(&fold(name)).cloned().flatten().map(|(id, _)| id);
     for job in jobs {
@@ -321,6 +324,7 @@ fn read_guarded(tx: &mut Tx, jobs: &[Job], found: &Found, w: &mut Work) -> Resul
                         && let Some(to) = user(name)
                     {
                         pairs.insert((*from, to));
+                        sent.insert((*from, to));
                     }
                 }
             }
@@ -335,7 +339,7 @@ fn read_guarded(tx: &mut Tx, jobs: &[Job], found: &Found, w: &mut Work) -> Resul
     for (user, list) in &found.acked {
         pairs.extend(list.iter().map(|a| (a.sender, *user)));
     }
-    let recent = super::locks::read_guarded(tx, &pairs, &ids, DEDUP_WINDOW as i64, w)?;
+    let recent = super::locks::read_guarded(tx, &pairs, &sent, &ids, DEDUP_WINDOW as i64, w)?;
     w.refused = super::moderation::send_refusals(tx, &room_senders(jobs, found))?;
     w.dirs_read = w.dirs.clone();
     Ok(Guarded { lowest, recent })

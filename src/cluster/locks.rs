@@ -149,8 +149,9 @@ pub fn lock_inboxes(
 /// `w.dirs`; which users of `pairs`, on either side, deleted their
 /// account (1.2), into `w.gone` (a recipient is refused a direct message,
 /// a sender is told no `STATUS`: `meaning::effects`); which recipients of
-/// `pairs` blocked their sender (1.2, §22), into `w.blocked` (a direct
-/// message goes nowhere: `meaning::send`); and which `(sender, id)` of
+/// `sent` (the directions of the batch's direct messages, among `pairs`)
+/// blocked their sender (1.2, §22), into `w.blocked` (the message goes
+/// nowhere: `meaning::send`); and which `(sender, id)` of
 /// `ids` are among their sender's last `window` messages since its cut
 /// (`users.since`, a freed name's new account: an id its old account
 /// used is a new message) — resends, returned with their first `<ts>`.
@@ -168,6 +169,7 @@ pub fn lock_inboxes(
 pub fn read_guarded(
     tx: &mut Tx,
     pairs: &BTreeSet<(UserId, UserId)>,
+    sent: &BTreeSet<(UserId, UserId)>,
     ids: &[(UserId, String)],
     window: i64,
     w: &mut Work,
@@ -178,6 +180,7 @@ pub fn read_guarded(
     }
     let (senders, recipients): (Vec<i64>, Vec<i64>) =
         pairs.iter().map(|&(s, r)| (s as i64, r as i64)).unzip();
+    let (sent_from, sent_to): (Vec<i64>, Vec<i64>) = sent.iter().map(|&(s, r)| (s as i64, r as i64)).unzip();
     let from: Vec<i64> = ids.iter().map(|(s, _)| *s as i64).collect();
     let names: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
     let floors: Vec<i64> = ids.iter().map(|(s, _)| w.inboxes.get(s).map_or(0, |i| i.sent - window)).collect();
@@ -198,10 +201,10 @@ pub fn read_guarded(
          SELECT 'x', 0, u.id, 0, 0, 0, NULL, 0 FROM users u \
          WHERE (u.id = ANY($1::int8[]) OR u.id = ANY($2::int8[])) AND starts_with(u.hash, $6) \
          UNION ALL \
-         SELECT 'b', p.s, p.r, 0, 0, 0, NULL, 0 FROM unnest($1::int8[], $2::int8[]) AS p(s, r) \
+         SELECT 'b', p.s, p.r, 0, 0, 0, NULL, 0 FROM unnest($7::int8[], $8::int8[]) AS p(s, r) \
          CROSS JOIN LATERAL (SELECT 1 FROM users u JOIN settings b ON b.key = u.folded \
-                             WHERE u.id = p.s AND b.user_id = p.r AND b.name = $7) AS b",
-        &[&senders, &recipients, &from, &names, &floors, &DELETED, &BLOCK.name],
+                             WHERE u.id = p.s AND b.user_id = p.r AND b.name = $9) AS b",
+        &[&senders, &recipients, &from, &names, &floors, &DELETED, &sent_from, &sent_to, &BLOCK.name],
     )?;
     for row in rows {
         let (sender, recipient) = (row.get::<_, i64>(1) as UserId, row.get::<_, i64>(2) as UserId);
