@@ -353,6 +353,25 @@ fn lock_upload<'a>(client: &'a mut postgres::Client, id: &str) -> postgres::Tran
     tx
 }
 
+/// Node a, and ana on it with an upload of `len` bytes of noise (`seed`)
+/// begun as `name` (its `UPLOAD` answered): the node (kept while the
+/// test runs: dropped, it stops), her connection, the bytes and the
+/// upload's id.
+fn upload_begun(
+    cluster: &Cluster,
+    name: &str,
+    len: usize,
+    seed: u64,
+) -> (TestServer, support::Conn, Vec<u8>, String) {
+    let a = cluster.node("a");
+    register(&a, &["ana"]);
+    let mut ana = a.login_send("ana", "pw-ana");
+    let bytes = noise(len, seed);
+    let reply = ana.request(&format!("UPLOAD:{name}:{}:{}", bytes.len(), sha256(&bytes)));
+    let id = reply.strip_prefix("OK:").expect("OK:<id>").to_string();
+    (a, ana, bytes, id)
+}
+
 /// No reply comes on `conn` for a moment (its parts wait for their commit).
 fn no_reply_yet(conn: &mut support::Conn) {
     assert_eq!(conn.line_within(Duration::from_millis(400)), None, "a PART's OK before its commit");
@@ -365,12 +384,7 @@ fn no_reply_yet(conn: &mut support::Conn) {
 #[test]
 fn on_a_cluster_pipelined_parts_share_a_commit_and_each_ok_follows_it() {
     let cluster = Cluster::start();
-    let a = cluster.node("a");
-    register(&a, &["ana"]);
-    let mut ana = a.login_send("ana", "pw-ana");
-    let bytes = noise(20 * PART + 500, 54);
-    let reply = ana.request(&format!("UPLOAD:big.bin:{}:{}", bytes.len(), sha256(&bytes)));
-    let id = reply.strip_prefix("OK:").unwrap().to_string();
+    let (_node, mut ana, bytes, id) = upload_begun(&cluster, "big.bin", 20 * PART + 500, 54);
 
     // Eight parts sent while the upload's row is locked: none is answered
     // until the lock goes and their transactions commit.
@@ -414,12 +428,7 @@ fn on_a_cluster_more_parts_than_the_queue_are_each_answered_in_order() {
     use std::io::Write as _;
     const PARTS: usize = wachat::cluster::parts::QUEUED + 44;
     let cluster = Cluster::start();
-    let a = cluster.node("a");
-    register(&a, &["ana"]);
-    let mut ana = a.login_send("ana", "pw-ana");
-    let bytes = noise(PARTS * PART, 300);
-    let reply = ana.request(&format!("UPLOAD:big.bin:{}:{}", bytes.len(), sha256(&bytes)));
-    let id = reply.strip_prefix("OK:").unwrap().to_string();
+    let (_node, mut ana, bytes, id) = upload_begun(&cluster, "big.bin", PARTS * PART, 300);
 
     let mut holder = cluster.pg.client();
     let lock = lock_upload(&mut holder, &id);
@@ -452,12 +461,7 @@ fn on_a_cluster_more_parts_than_the_queue_are_each_answered_in_order() {
 #[test]
 fn on_a_cluster_a_node_killed_before_the_commit_loses_no_answered_part() {
     let cluster = Cluster::start();
-    let mut a = cluster.node("a");
-    register(&a, &["ana"]);
-    let mut ana = a.login_send("ana", "pw-ana");
-    let bytes = noise(12 * PART, 7);
-    let reply = ana.request(&format!("UPLOAD:big.bin:{}:{}", bytes.len(), sha256(&bytes)));
-    let id = reply.strip_prefix("OK:").unwrap().to_string();
+    let (mut a, mut ana, bytes, id) = upload_begun(&cluster, "big.bin", 12 * PART, 7);
     for end in send_window(&mut ana, &id, &bytes, 0, 4) {
         assert_eq!(ana.line(), format!("OK:{end}"));
     }
@@ -490,12 +494,7 @@ fn on_a_cluster_a_node_killed_before_the_commit_loses_no_answered_part() {
 #[test]
 fn on_a_cluster_a_part_overlapping_the_bytes_received_stores_its_new_bytes_only() {
     let cluster = Cluster::start();
-    let a = cluster.node("a");
-    register(&a, &["ana"]);
-    let mut ana = a.login_send("ana", "pw-ana");
-    let bytes = noise(30_000, 7);
-    let reply = ana.request(&format!("UPLOAD:o.bin:{}:{}", bytes.len(), sha256(&bytes)));
-    let id = reply.strip_prefix("OK:").expect("OK:<id>").to_string();
+    let (_node, mut ana, bytes, id) = upload_begun(&cluster, "o.bin", 30_000, 7);
     let part = |from: usize, to: usize| {
         use base64::Engine as _;
         format!("PART:{id}:{from}:{}", base64::engine::general_purpose::STANDARD.encode(&bytes[from..to]))
