@@ -129,13 +129,19 @@ pub fn delete(
             (Act::Delete, action::deleted_text())
         }
     };
-    if base.store.hides(user, to) {
-        return Ok((hidden_delete(target), Ticket(0)));
-    }
+    // A DELETE to a peer who blocked its author goes through the send's
+    // one rule too (`meaning::send`), so that a spent quota or a full
+    // inbox refuses it as it would anyone's: the block shows in no answer.
+    let hidden = base.store.hides(user, to);
     let (reply, ticket) = store(base, user, to, action_id(act, id), text)?;
     // Erased only once the DELETE is durable: a crash before it must not
     // erase a message whose deletion nobody was told of.
     base.store.wait(ticket)?;
+    // Hidden, it was stored nowhere; unless an UNBLOCK came between the
+    // question and the send, which the stored DELETE shows.
+    if hidden && conversation(base, user, to)?.1.deleted(author, id).is_none() {
+        return Ok((hidden_delete(target), ticket));
+    }
     base.store.erase(author, to, id)?;
     crate::server::files::deleted(base, author, to, id);
     Ok((reply, ticket))

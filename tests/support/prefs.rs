@@ -16,9 +16,13 @@ pub fn play_section_21(connect: impl Fn(&str) -> Conn) {
 /// A block shows in no answer (issue 54, `meaning::send`): `bob`, whom
 /// `ana` blocked, spends his quota (`--user-quota 16KiB`, 4 KB messages
 /// to `#general`), and then gets `KO:FULL` from her as from `carl`, who
-/// did not block him. (Before, the block was asked first, and she
+/// did not block him, for a message and for the `DELETE` of one he sent
+/// before the block. (Before, the block was asked first, and she
 /// answered `OK`.)
 pub fn a_spent_quota_is_full_to_whoever_blocked_you(ana: &mut Conn, bob: &mut Conn) {
+    for to in ["carl", "ana"] {
+        assert!(bob.request(&format!("MSG:{to}:k{to}:before")).starts_with("OK:k"), "to {to}");
+    }
     assert_eq!(ana.request("BLOCK:bob"), "OK");
     assert!(bob.request("MSG:ana:hidden:hi").starts_with("OK:hidden:"), "a block answers OK");
     let text = "x".repeat(4000);
@@ -28,10 +32,16 @@ pub fn a_spent_quota_is_full_to_whoever_blocked_you(ana: &mut Conn, bob: &mut Co
         assert!(stored < 100, "the quota was never reached");
     }
     for to in ["carl", "ana"] {
-        let reply = bob.request(&format!("MSG:{to}:late:hi"));
-        assert!(reply.starts_with("KO:FULL:you have stored "), "to {to}: {reply}");
+        for request in [format!("MSG:{to}:late:hi"), format!("DELETE:{to}:k{to}")] {
+            let reply = bob.request(&request);
+            assert!(reply.starts_with("KO:FULL:you have stored "), "{request}: {reply}");
+        }
     }
-    assert_eq!(ana.listing("HISTORY:bob:10"), Vec::<String>::new(), "nothing of bob's stored");
+    let history = ana.listing("HISTORY:bob:10");
+    assert!(
+        history.len() == 1 && history[0].ends_with(":before"),
+        "only what came before the block: {history:?}"
+    );
 }
 
 /// Plays the first session (`### A session`) of the section of
