@@ -160,11 +160,6 @@ impl Client {
         self.p2p.as_ref().is_some_and(|p2p| p2p.is_open(user))
     }
 
-    /// The users with whom a direct chat is open.
-    pub fn direct_chats(&self) -> Vec<String> {
-        self.p2p.as_ref().map(|p2p| p2p.peers()).unwrap_or_default()
-    }
-
     /// The port this client accepts direct chats on, if it does.
     pub fn p2p_port(&self) -> Option<u16> {
         self.shared.p2p_port

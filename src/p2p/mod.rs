@@ -219,11 +219,6 @@ impl P2p {
         self.node.session(peer).is_some()
     }
 
-    /// The peers of the open chats.
-    pub fn peers(&self) -> Vec<String> {
-        self.node.sessions.lock().values().map(|s| s.peer.clone()).collect()
-    }
-
     /// Closes the chat with `peer` (the peer sees the connection close).
     /// False if none was open.
     pub fn hang_up(&self, peer: &str) -> bool {

@@ -139,11 +139,6 @@ impl Stream {
         self
     }
 
-    /// True for a WebSocket (a browser's connection).
-    pub fn is_websocket(&self) -> bool {
-        self.ws.is_some()
-    }
-
     /// Neither TLS nor WebSocket: every call goes straight to the socket.
     fn is_plain(&self) -> bool {
         self.tls.is_none() && self.ws.is_none()

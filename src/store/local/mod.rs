@@ -278,11 +278,6 @@ impl LocalStore {
     pub fn segments(&self) -> usize {
         self.inner.log.segment_count()
     }
-
-    /// Rooms held in memory (tests, figures).
-    pub fn rooms_in_memory(&self) -> usize {
-        self.inner.state.lock().room_count()
-    }
 }
 
 impl Drop for LocalStore {
