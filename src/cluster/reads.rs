@@ -209,37 +209,55 @@ fn newest_unread(
 }
 
 /// `ROOMS`: `<#room>:<member count>`, sorted by name, each room with its
-/// members if it has at most `members_up_to` (else none), in one query:
-/// a row per room, or per member of a small one. `OFFSET 0` keeps the
-/// user's rooms a subquery of their own, so that each room is counted
-/// once, not again for each of a small room's members in the join.
+/// members if it has at most `members_up_to` (else none): [`rooms_of`]
+/// for one user.
 pub fn rooms(db: &Db, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
+    Ok(rooms_of(db, &[user], members_up_to)?.remove(&user).unwrap_or_default())
+}
+
+/// [`rooms`] of each of `users`, in one query: a row per room of each
+/// user, or per member of a small one. `OFFSET 0` keeps the users' rooms
+/// a subquery of their own, so that each room is counted once, not again
+/// for each of a small room's members in the join. (A node telling the
+/// presence of a class that logs in at once reads them all so,
+/// `presence.rs`.)
+pub fn rooms_of(
+    db: &Db,
+    users: &[UserId],
+    members_up_to: usize,
+) -> Result<HashMap<UserId, Vec<(RoomLine, Members)>>, Ko> {
+    let ids: Vec<i64> = users.iter().map(|&user| user as i64).collect();
     let mut conn = db.get()?;
     let rows = conn
         .query(
-            "SELECT r.name, r.n, o.user_id, u.name FROM \
-             (SELECT r.id, r.name, (SELECT count(*) FROM members c WHERE c.room = r.id) AS n \
-              FROM members m JOIN rooms r ON r.id = m.room WHERE m.user_id = $1 OFFSET 0) AS r \
+            "SELECT r.user_id, r.name, r.n, o.user_id, u.name FROM \
+             (SELECT m.user_id, r.id, r.name, (SELECT count(*) FROM members c WHERE c.room = r.id) AS n \
+              FROM members m JOIN rooms r ON r.id = m.room WHERE m.user_id = ANY($1) OFFSET 0) AS r \
              LEFT JOIN members o ON o.room = r.id AND r.n <= $2 LEFT JOIN users u ON u.id = o.user_id",
-            &[&(user as i64), &(members_up_to.min(i64::MAX as usize) as i64)],
+            &[&ids, &(members_up_to.min(i64::MAX as usize) as i64)],
         )
         .or_ko("reading rooms")?;
-    let mut rooms: Vec<(String, RoomLine, Members)> = Vec::new();
-    let mut at: HashMap<String, usize> = HashMap::new();
+    // Each user's rooms by folded name (their order), and where each is.
+    let mut rooms: HashMap<UserId, Vec<(String, RoomLine, Members)>> = HashMap::new();
+    let mut at: HashMap<(UserId, String), usize> = HashMap::new();
     for row in &rows {
-        let name: String = row.get(0);
-        let i = *at.entry(name.clone()).or_insert_with(|| {
+        let (user, name) = (row.get::<_, i64>(0) as UserId, row.get::<_, String>(1));
+        let of_user = rooms.entry(user).or_default();
+        let i = *at.entry((user, name.clone())).or_insert_with(|| {
             let line =
-                RoomLine { room: name.trim_start_matches('#').into(), members: row.get::<_, i64>(1) as u64 };
-            rooms.push((fold(&name), line, Vec::new()));
-            rooms.len() - 1
+                RoomLine { room: name.trim_start_matches('#').into(), members: row.get::<_, i64>(2) as u64 };
+            of_user.push((fold(&name), line, Vec::new()));
+            of_user.len() - 1
         });
-        if let (Some(id), Some(member)) = (row.get::<_, Option<i64>>(2), row.get::<_, Option<String>>(3)) {
-            rooms[i].2.push((id as UserId, member.into()));
+        if let (Some(id), Some(member)) = (row.get::<_, Option<i64>>(3), row.get::<_, Option<String>>(4)) {
+            of_user[i].2.push((id as UserId, member.into()));
         }
     }
-    rooms.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(rooms.into_iter().map(|(_, line, members)| (line, members)).collect())
+    let sorted = |mut of_user: Vec<(String, RoomLine, Members)>| {
+        of_user.sort_by(|a, b| a.0.cmp(&b.0));
+        of_user.into_iter().map(|(_, line, members)| (line, members)).collect()
+    };
+    Ok(rooms.into_iter().map(|(user, of_user)| (user, sorted(of_user))).collect())
 }
 
 /// The room as registered and its members, if it exists.

@@ -50,39 +50,51 @@ pub fn change(db: &Db, user: UserId, setting: &Setting, key: &str, change: KeyCh
     tx.commit().or_ko(DOING)
 }
 
-/// The keys of `setting` that `keys` asks for: one user's, sorted by key
-/// (byte order, as the local store's `BTreeMap`: `COLLATE "C"`); the one
-/// an owner keeps about a user (a row by key: the key is `about`'s folded
-/// name); or every owner's about a user (the index `settings_key`).
+/// The keys of `setting` that `keys` asks for: one user's ([`read_of`]);
+/// the one an owner keeps about a user (a row by key: the key is
+/// `about`'s folded name); or every owner's about a user (the index
+/// `settings_key`).
 pub fn read(db: &Db, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko> {
-    let mut conn = db.get()?;
     let rows = match keys {
-        // The account a key names, joined in the same read (the key is
-        // its folded name, as `Keys::About` joins it).
-        Keys::Of(user) => conn.query(
-            "SELECT s.user_id, s.key, s.value, a.id FROM settings s LEFT JOIN users a ON a.folded = s.key \
-             WHERE s.user_id = $1 AND s.name = $2 ORDER BY s.key COLLATE \"C\"",
-            &[&(user as i64), &setting.name],
-        ),
-        Keys::OfAbout { owner, about } => conn.query(
+        Keys::Of(user) => return read_of(db, setting, &[user]),
+        Keys::OfAbout { owner, about } => db.get()?.query(
             "SELECT s.user_id, s.key, s.value, a.id FROM settings s JOIN users o ON o.id = s.user_id \
              JOIN users a ON a.id = $3 WHERE o.folded = $1 AND s.name = $2 AND s.key = a.folded",
             &[&crate::protocol::names::fold(owner), &setting.name, &(about as i64)],
         ),
-        Keys::About(about) => conn.query(
+        Keys::About(about) => db.get()?.query(
             "SELECT s.user_id, s.key, s.value, a.id FROM settings s JOIN users a ON a.id = $2 \
              WHERE s.name = $1 AND s.key = a.folded",
             &[&setting.name, &(about as i64)],
         ),
     };
-    let rows = rows.or_ko("reading settings")?;
-    let kept = |row: &postgres::Row| KeptKey {
+    Ok(rows.or_ko("reading settings")?.iter().map(kept).collect())
+}
+
+/// The keys of `setting` that each of `owners` keeps, in one read: by
+/// owner, then by key (byte order, as the local store's `BTreeMap`:
+/// `COLLATE "C"`), each with the account it names, joined in the same
+/// read (the key is its folded name, as `Keys::About` joins it).
+/// ([`Keys::Of`] is one owner's; a node telling the presence of a class
+/// that logs in at once reads their blocks so, `presence.rs`.)
+pub fn read_of(db: &Db, setting: &Setting, owners: &[UserId]) -> Result<Vec<KeptKey>, Ko> {
+    let ids: Vec<i64> = owners.iter().map(|&owner| owner as i64).collect();
+    let rows = db.get()?.query(
+        "SELECT s.user_id, s.key, s.value, a.id FROM settings s LEFT JOIN users a ON a.folded = s.key \
+         WHERE s.user_id = ANY($1) AND s.name = $2 ORDER BY s.user_id, s.key COLLATE \"C\"",
+        &[&ids, &setting.name],
+    );
+    Ok(rows.or_ko("reading settings")?.iter().map(kept).collect())
+}
+
+/// A row of a settings read: owner, key, value, and the account the key names.
+fn kept(row: &postgres::Row) -> KeptKey {
+    KeptKey {
         owner: row.get::<_, i64>(0) as UserId,
         key: row.get(1),
         value: row.get(2),
         account: row.get::<_, Option<i64>>(3).map(|id| id as UserId),
-    };
-    Ok(rows.iter().map(kept).collect())
+    }
 }
 
 fn pairs(
