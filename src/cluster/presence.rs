@@ -165,11 +165,8 @@ fn tell_each(
 mod tests {
     use std::cell::Cell;
     use std::io::{BufRead, BufReader};
-    use std::net::{TcpListener, TcpStream};
-    use std::time::Duration;
 
     use super::*;
-    use crate::router::Outlet;
 
     /// Changes told together share one read of the blocks, and each
     /// user's own keys decide whom it is hidden from: ana (1) blocked bob
@@ -177,13 +174,7 @@ mod tests {
     #[test]
     fn changes_told_together_read_the_blocks_once_and_each_user_keeps_its_own() {
         let router = Router::default();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let stream = Arc::new(crate::transport::Stream::plain(listener.accept().unwrap().0));
-        let bob = Arc::new(Outlet::new(2, "bob".into(), stream, 1 << 20).unwrap());
-        router.insert_with(2, bob.clone(), || bob.start_replay(0));
-        bob.finish_replay();
+        let client = crate::router::online_for_tests(&router, 2, "bob");
 
         let members: Members = [(1, "ana"), (2, "bob"), (4, "dan")].map(|(id, n)| (id, n.into())).to_vec();
         let room = vec![(RoomLine { room: "tea".into(), members: 3 }, members)];

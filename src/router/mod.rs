@@ -458,5 +458,19 @@ impl Router {
     }
 }
 
+/// Tests: user `id`, called `name`, online on `router` on a real
+/// connection, whose client end (reads time out after 10 s) it returns.
+#[cfg(test)]
+pub fn online_for_tests(router: &Router, id: UserId, name: &str) -> std::net::TcpStream {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    client.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let stream = Arc::new(crate::transport::Stream::plain(listener.accept().unwrap().0));
+    let outlet = Arc::new(Outlet::new(id, name.into(), stream, 1 << 20).unwrap());
+    router.insert_with(id, outlet.clone(), || outlet.start_replay(0));
+    outlet.finish_replay();
+    client
+}
+
 #[cfg(test)]
 mod tests;

@@ -586,7 +586,6 @@ mod tests {
     fn presence_is_read_only_where_it_may_change_whom_to_tell() {
         use std::cell::Cell;
         use std::io::{BufRead, BufReader};
-        use std::net::{TcpListener, TcpStream};
 
         let router = Router::default();
         let (roommates_read, blocks_read) = (Cell::new(0), Cell::new(0));
@@ -608,13 +607,7 @@ mod tests {
         assert_eq!((roommates_read.get(), blocks_read.get()), (0, 0), "nobody online here");
 
         // bob (2) online here, on a real connection.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let stream = Arc::new(crate::transport::Stream::plain(listener.accept().unwrap().0));
-        let bob = Arc::new(Outlet::new(2, "bob".into(), stream, 1 << 20).unwrap());
-        router.insert_with(2, bob.clone(), || bob.start_replay(0));
-        bob.finish_replay();
+        let client = crate::router::online_for_tests(&router, 2, "bob");
 
         tell(&router, "ana", true, roommates(vec![3]), blocks(vec![]));
         assert_eq!((roommates_read.get(), blocks_read.get()), (1, 0), "no roommate online here");
