@@ -7,8 +7,9 @@
 //! `VERSION:1.2`, the asking device's included, as an
 //! ephemeral `PREF`, `BLOCKED` or `UNBLOCKED` (no sequence number, never
 //! replayed: a device learns the state at login with `BLOCKS` and
-//! `PREFS`). What a block hides is `Store::send`'s (messages), and
-//! `Store::shown_to`'s (presence, `TYPING`), with [`hides_invite`].
+//! `PREFS`). What a block hides is `meaning::send`'s (messages, asked
+//! by each backend), and `Store::shown_to`'s (presence, `TYPING`), with
+//! [`hides_invite`].
 
 use super::base::Base;
 use super::relay;

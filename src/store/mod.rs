@@ -429,10 +429,12 @@ impl Store {
     }
 }
 
-/// Everything but passwords, the rules above the backend (1.2:
-/// [`Store::send`]'s blocks, [`Store::is_room_admin`], whom presence is
-/// told) and the requests' names for the backend's changes and reads
-/// goes straight to the backend:
+/// Everything but passwords, the rules above the backend (1.2: the
+/// blocks' reads of [`Store::hides`] and [`Store::shown_to`],
+/// [`Store::is_room_admin`], whom presence is told), the requests' names
+/// for the backend's changes and reads, and [`Store::send`] (the reading
+/// path's hop into the store, docs/READING.md) goes straight to the
+/// backend:
 /// `store.history(…)`, `store.wait(ticket)` are [`Backend`]'s methods,
 /// documented there. (`Store` once repeated 18 of them, each a line that
 /// forwarded the call; a reader had to look in two places for nothing.)

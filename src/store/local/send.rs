@@ -2,9 +2,10 @@
 //! under one lock ([`Inner::send_burst`]), then each message on the plain
 //! path, in order ([`Inner::send_one`]): a resend gets its first `OK`; the
 //! recipient is found and `meaning::send` says whether this user may send
-//! it, and whether it goes anywhere (a block, §22) ([`Inner::recipient`]); the record is committed to the pending
-//! batch, which the group commit (`committer/mod.rs`) writes, fsyncs and
-//! delivers before the `OK` leaves.
+//! it, and whether it goes anywhere (a block, §22: [`Inner::recipient`]);
+//! the record is committed to the pending batch, which the group commit
+//! (`committer/mod.rs`) writes, fsyncs and delivers before the `OK`
+//! leaves.
 
 use std::sync::Arc;
 
