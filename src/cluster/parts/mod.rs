@@ -249,68 +249,30 @@ fn runs(parts: &[Part]) -> impl Iterator<Item = &[Part]> {
         .flat_map(|run| run.chunks(RUN_PARTS))
 }
 
-/// Appends a run of parts that follow each other in one upload in `tx`:
-/// their chunks and the new length in one statement, where a statement
-/// a part cost PostgreSQL a parse and the committer a round trip each
-/// (the parts of an upload that came while the statements before them
-/// ran are one run). Each statement goes with its parameters' types
-/// (`execute_typed`): one round trip, where preparing it first took
-/// three (prepare, run, close) on a pooled connection that keeps no
-/// prepared statements. Only where the bytes received
-/// end at the run's start; else (a resend, a part lost before it)
-/// nothing was written and each part is answered on its own
-/// ([`append`]). Each part's answer, as [`commit`]'s.
+/// Appends a run of parts that follow each other in one upload in `tx`,
+/// by one statement ([`append_chunks`]) where a statement a part cost
+/// PostgreSQL a parse and the committer a round trip each (the parts of
+/// an upload that came while the statements before them ran are one
+/// run). Only where the bytes received end at the run's start; else (a
+/// resend, a part lost before it) nothing was written and each part is
+/// answered on its own ([`append`]). Each part's answer, as [`commit`]'s.
 fn append_run(tx: &mut postgres::Transaction<'_>, run: &[Part]) -> Result<Vec<Result<bool, Ko>>, Ko> {
-    let (first, last) = (&run[0], &run[run.len() - 1]);
-    if run.len() > 1 {
-        let offsets: Vec<i64> = run.iter().map(|part| part.offset as i64).collect();
-        let chunks: Vec<&[u8]> = run.iter().map(|part| part.data.as_slice()).collect();
-        let end = (last.offset + last.data.len() as u64) as i64;
-        let appended = tx
-            .execute_typed(
-                "WITH moved AS (UPDATE files SET received = $3 WHERE id = $1 AND received = $2 RETURNING id) \
-                 INSERT INTO file_chunks (file, thumb, off, data) \
-                 SELECT moved.id, false, c.off, c.data FROM moved, unnest($4::bigint[], $5::bytea[]) AS c(off, data)",
-                &[
-                    (&first.file, Type::TEXT),
-                    (&offsets[0], Type::INT8),
-                    (&end, Type::INT8),
-                    (&offsets, Type::INT8_ARRAY),
-                    (&chunks, Type::BYTEA_ARRAY),
-                ],
-            )
-            .or_ko("storing parts")?;
-        if appended == run.len() as u64 {
-            return Ok(run.iter().map(|_| Ok(true)).collect());
-        }
+    if run.len() > 1 && append_chunks(tx, run, "storing parts")? {
+        return Ok(run.iter().map(|_| Ok(true)).collect());
     }
     run.iter().map(|part| append(tx, part)).collect()
 }
 
-/// Appends one part in `tx`: the chunk and the new length (one
-/// statement, one round trip), if the bytes received end where it
-/// begins; else it is stored already (another node's, a resend), or a
-/// part before it was lost (`KO`). Whether it appended the part's bytes.
+/// Appends one part in `tx` ([`append_chunks`]), if the bytes received
+/// end where it begins; else it is stored already (another node's, a
+/// resend), or a part before it was lost (`KO`). Whether it appended the
+/// part's bytes.
 fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool, Ko>, Ko> {
     const DOING: &str = "storing a part";
-    let (offset, end) = (part.offset as i64, (part.offset + part.data.len() as u64) as i64);
-    if !part.data.is_empty() {
-        let appended = tx
-            .execute_typed(
-                "WITH moved AS (UPDATE files SET received = $3 WHERE id = $1 AND received = $2 RETURNING id) \
-                 INSERT INTO file_chunks (file, thumb, off, data) SELECT id, false, $2, $4 FROM moved",
-                &[
-                    (&part.file, Type::TEXT),
-                    (&offset, Type::INT8),
-                    (&end, Type::INT8),
-                    (&part.data, Type::BYTEA),
-                ],
-            )
-            .or_ko(DOING)?;
-        if appended == 1 {
-            return Ok(Ok(true));
-        }
+    if !part.data.is_empty() && append_chunks(tx, std::slice::from_ref(part), DOING)? {
+        return Ok(Ok(true));
     }
+    let end = (part.offset + part.data.len() as u64) as i64;
     let row = tx
         .query_typed_opt("SELECT received FROM files WHERE id = $1", &[(&part.file, Type::TEXT)])
         .or_ko(DOING)?;
@@ -320,4 +282,33 @@ fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool
     }
     let why = format!("a part before this one was not stored: send the upload again from offset {received}");
     Ok(Err(Ko::new(Code::BadRequest, why)))
+}
+
+/// `run`'s chunks (parts of one upload, each following the one before,
+/// none empty) and the upload's new length, in one statement and one
+/// round trip, if the bytes received end where the run begins: whether
+/// it appended them. The statement goes with its parameters' types
+/// (`execute_typed`): one round trip, where preparing it first took
+/// three (prepare, run, close) on a pooled connection that keeps no
+/// prepared statements.
+fn append_chunks(tx: &mut postgres::Transaction<'_>, run: &[Part], doing: &str) -> Result<bool, Ko> {
+    let (first, last) = (&run[0], &run[run.len() - 1]);
+    let offsets: Vec<i64> = run.iter().map(|part| part.offset as i64).collect();
+    let chunks: Vec<&[u8]> = run.iter().map(|part| part.data.as_slice()).collect();
+    let end = (last.offset + last.data.len() as u64) as i64;
+    let appended = tx
+        .execute_typed(
+            "WITH moved AS (UPDATE files SET received = $3 WHERE id = $1 AND received = $2 RETURNING id) \
+             INSERT INTO file_chunks (file, thumb, off, data) \
+             SELECT moved.id, false, c.off, c.data FROM moved, unnest($4::bigint[], $5::bytea[]) AS c(off, data)",
+            &[
+                (&first.file, Type::TEXT),
+                (&offsets[0], Type::INT8),
+                (&end, Type::INT8),
+                (&offsets, Type::INT8_ARRAY),
+                (&chunks, Type::BYTEA_ARRAY),
+            ],
+        )
+        .or_ko(doing)?;
+    Ok(appended == run.len() as u64)
 }
