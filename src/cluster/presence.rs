@@ -34,7 +34,6 @@
 //! told what waited.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -42,18 +41,21 @@ use parking_lot::Mutex;
 
 use super::db::Db;
 use super::reads;
-use crate::protocol::RoomLine;
 use crate::router::Router;
+use crate::store::UserId;
 use crate::store::settings::KeptKey;
-use crate::store::{Members, UserId};
 
 /// Presence changes waiting to be told: a class of a few hundred logging
 /// in at once, several times over (a change costs ~50 bytes).
 pub const MAX_WAITING: usize = 4_096;
 
 /// Changes told with one read of their users' rooms and blocks: a class
-/// of 100 logging in on another node costs a few reads, not 200. (Each
-/// read returns a row per member of each small room of each user.)
+/// of 100 logging in on another node costs a few reads, not 200. The
+/// rooms' read returns a row per member of each small room of each user,
+/// at most what one user's own read may return (`MAX_ROOMS_PER_USER` ×
+/// `--presence-limit`: 51,200 rows by default); changes whose users'
+/// rooms take more are told one at a time, as before. The blocks' read
+/// is at most 128 × `MAX_BLOCKS` (1,000) short rows.
 const TOLD_AT_ONCE: usize = 128;
 
 /// A user of another node came online here (`true`) or went offline.
@@ -121,8 +123,15 @@ impl Presence {
         let mut users: Vec<UserId> = changes.iter().map(|change| change.user).collect();
         users.sort_unstable();
         users.dedup();
-        let rooms = match reads::rooms_of(&self.db, &users, self.limit) {
-            Ok(rooms) => rooms,
+        // What one user's rooms may take: the bound of a read for several
+        // (one change's own read, as before, has none).
+        let most_rows = match changes.len() {
+            1 => usize::MAX,
+            _ => crate::store::MAX_ROOMS_PER_USER.saturating_mul(self.limit.max(1)),
+        };
+        let rooms = match reads::rooms_of(&self.db, &users, self.limit, most_rows) {
+            Ok(Some(rooms)) => rooms,
+            Ok(None) => return changes.iter().for_each(|change| self.tell_all(std::slice::from_ref(change))),
             Err(ko) => return log::debug!("cluster: presence of {} users: {}", users.len(), ko.reason),
         };
         let blocks = || match super::settings::read_of(&self.db, &crate::store::prefs::BLOCK, &users) {
@@ -145,7 +154,7 @@ fn tell_each(
     router: &Router,
     limit: usize,
     changes: &[Change],
-    rooms: &HashMap<UserId, Vec<(RoomLine, Members)>>,
+    rooms: &reads::UsersRooms,
     read_blocks: impl Fn() -> Vec<KeptKey>,
 ) {
     let read = OnceCell::new();
@@ -164,9 +173,12 @@ fn tell_each(
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
+    use std::collections::HashMap;
     use std::io::{BufRead, BufReader};
 
     use super::*;
+    use crate::protocol::RoomLine;
+    use crate::store::Members;
 
     /// Changes told together share one read of the blocks, and each
     /// user's own keys decide whom it is hidden from: ana (1) blocked bob

@@ -212,20 +212,26 @@ fn newest_unread(
 /// members if it has at most `members_up_to` (else none): [`rooms_of`]
 /// for one user.
 pub fn rooms(db: &Db, user: UserId, members_up_to: usize) -> Result<Vec<(RoomLine, Members)>, Ko> {
-    Ok(rooms_of(db, &[user], members_up_to)?.remove(&user).unwrap_or_default())
+    let rooms = rooms_of(db, &[user], members_up_to, usize::MAX)?;
+    Ok(rooms.and_then(|mut rooms| rooms.remove(&user)).unwrap_or_default())
 }
+
+/// Each user's rooms, as [`rooms`] reads them.
+pub type UsersRooms = HashMap<UserId, Vec<(RoomLine, Members)>>;
 
 /// [`rooms`] of each of `users`, in one query: a row per room of each
 /// user, or per member of a small one. `OFFSET 0` keeps the users' rooms
 /// a subquery of their own, so that each room is counted once, not again
 /// for each of a small room's members in the join. (A node telling the
 /// presence of a class that logs in at once reads them all so,
-/// `presence.rs`.)
+/// `presence.rs`.) `None` if that is more than `most_rows` rows, which
+/// are then not read.
 pub fn rooms_of(
     db: &Db,
     users: &[UserId],
     members_up_to: usize,
-) -> Result<HashMap<UserId, Vec<(RoomLine, Members)>>, Ko> {
+    most_rows: usize,
+) -> Result<Option<UsersRooms>, Ko> {
     let ids: Vec<i64> = users.iter().map(|&user| user as i64).collect();
     let mut conn = db.get()?;
     let rows = conn
@@ -233,10 +239,14 @@ pub fn rooms_of(
             "SELECT r.user_id, r.name, r.n, o.user_id, u.name FROM \
              (SELECT m.user_id, r.id, r.name, (SELECT count(*) FROM members c WHERE c.room = r.id) AS n \
               FROM members m JOIN rooms r ON r.id = m.room WHERE m.user_id = ANY($1) OFFSET 0) AS r \
-             LEFT JOIN members o ON o.room = r.id AND r.n <= $2 LEFT JOIN users u ON u.id = o.user_id",
-            &[&ids, &(members_up_to.min(i64::MAX as usize) as i64)],
+             LEFT JOIN members o ON o.room = r.id AND r.n <= $2 LEFT JOIN users u ON u.id = o.user_id \
+             LIMIT $3",
+            &[&ids, &as_limit(members_up_to), &as_limit(most_rows.saturating_add(1))],
         )
         .or_ko("reading rooms")?;
+    if rows.len() > most_rows {
+        return Ok(None);
+    }
     // Each user's rooms by folded name (their order), and where each is.
     let mut rooms: HashMap<UserId, Vec<(String, RoomLine, Members)>> = HashMap::new();
     let mut at: HashMap<(UserId, String), usize> = HashMap::new();
@@ -257,7 +267,12 @@ pub fn rooms_of(
         of_user.sort_by(|a, b| a.0.cmp(&b.0));
         of_user.into_iter().map(|(_, line, members)| (line, members)).collect()
     };
-    Ok(rooms.into_iter().map(|(user, of_user)| (user, sorted(of_user))).collect())
+    Ok(Some(rooms.into_iter().map(|(user, of_user)| (user, sorted(of_user))).collect()))
+}
+
+/// A count as an SQL `bigint` (`usize::MAX`: no limit).
+fn as_limit(count: usize) -> i64 {
+    count.min(i64::MAX as usize) as i64
 }
 
 /// The room as registered and its members, if it exists.
