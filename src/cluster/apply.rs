@@ -398,10 +398,10 @@ fn work_out(
                 let (refusal, new) = found.joins.remove(&i).unwrap_or((None, false));
                 let rooms = found.joined_counts.entry(*user).or_insert(0);
                 let joined = w.join(*user, room, &found.room_ids, rooms, refusal);
-                if joined.is_ok() {
+                if matches!(joined, Ok(true)) {
                     found.joined.push((*user, room.clone(), new));
                 }
-                Outcome::Done(joined)
+                Outcome::Done(joined.map(|_| ()))
             }
             Job::Leave { user, room, .. } => Outcome::Done(w.leave(*user, room, &found.room_ids)),
             Job::Seen { user, ts } => {

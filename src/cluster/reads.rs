@@ -190,11 +190,12 @@ fn newest_unread(
 ) -> Result<Vec<String>, Ko> {
     let me = user as i64;
     let rows = match (peer, room) {
-        // `messages_direct` walks the conversation back by id.
+        // The peer's messages to the user, newest first (`messages_direct`:
+        // sender, recipient, ord). The peer may be the user (notes to
+        // self): a room's messages, whose recipient is NULL, are no part
+        // of that chat.
         (Some(peer), _) => conn.query(
-            "SELECT msg_id FROM messages WHERE LEAST(sender, recipient) = LEAST($1::int8, $2::int8) \
-             AND GREATEST(sender, recipient) = GREATEST($1::int8, $2::int8) AND sender = $2 \
-             ORDER BY id DESC LIMIT $3",
+            "SELECT msg_id FROM messages WHERE sender = $2 AND recipient = $1 ORDER BY ord DESC LIMIT $3",
             &[&me, &peer, &limit],
         ),
         (None, Some(room)) => conn.query(

@@ -308,9 +308,11 @@ impl Work {
         }
     }
 
-    /// `JOIN`: nothing changes for a member; otherwise `refusal` (the
-    /// room's rules, `apply::join_rules`) and then the joiner's number of
-    /// rooms may refuse it, in the single server's order.
+    /// `JOIN`, as `meaning::rooms::join` decides it: nothing changes for
+    /// a member; otherwise `refusal` (the room's rules,
+    /// `apply::join_rules`) and then the joiner's number of rooms may
+    /// refuse it. Whether the user joined (its invitation is then used up,
+    /// `moderation::joined`).
     pub(super) fn join(
         &mut self,
         user: UserId,
@@ -318,7 +320,7 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         rooms: &mut i64,
         refusal: Option<Ko>,
-    ) -> Result<(), Ko> {
+    ) -> Result<bool, Ko> {
         let Some(rid) = room_ids.get(&fold(room)).copied() else {
             // The cluster's own, no rule of the protocol's: the room was
             // made or emptied by another node between this batch's lookup
@@ -327,19 +329,17 @@ impl Work {
             return Err(Ko::new(Code::Internal, "the room changed meanwhile; try again"));
         };
         let r = self.rooms.get_mut(&rid).expect("locked");
-        if r.members.contains_key(&user) {
-            return Ok(());
+        let rules = refusal.map_or(Ok(()), Err);
+        if !meaning::rooms::join(r.members.contains_key(&user), rules, usize::try_from(*rooms).unwrap_or(0))?
+        {
+            return Ok(false);
         }
-        if let Some(ko) = refusal {
-            return Err(ko);
-        }
-        meaning::may_join(usize::try_from(*rooms).unwrap_or(0))?;
         *rooms += 1;
         r.members.insert(user, r.count);
         r.live = true;
         self.writes.left.retain(|&(room, u)| (room, u) != (rid, user as i64));
         self.writes.joined.push((rid, user as i64, r.count));
-        Ok(())
+        Ok(true)
     }
 
     pub(super) fn leave(

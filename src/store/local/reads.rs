@@ -138,7 +138,11 @@ impl Inner {
                 continue;
             }
             let wanted = usize::try_from(line.unread).unwrap_or(usize::MAX).min(UNREAD_SCAN);
-            let walk = Walk { head, since, synced, me: &me, wanted };
+            // In a chat with oneself (notes to self) one's own messages are
+            // the chat's: the state counts them, so they are looked at.
+            let note_to_self = matches!(&line.chat, Chat::User(peer) if **peer == *me);
+            let mine = (!note_to_self).then_some(&*me);
+            let walk = Walk { head, since, synced, mine, wanted };
             let ids = walk.newest_unread(&mut reader, &mut budget)?;
             line.unread = without_actions(line.unread, ids.iter().map(String::as_str));
         }
@@ -161,14 +165,15 @@ struct Walk<'a> {
     since: Pos,
     /// Records from here on are not on disk yet: `CHATS` did not count them.
     synced: Pos,
-    /// The user, as registered: their own messages are never unread.
-    me: &'a str,
+    /// The user, as registered: their own messages are never unread
+    /// (`None` in a chat with themselves, where they are all there is).
+    mine: Option<&'a str>,
     /// How many unread messages to find.
     wanted: usize,
 }
 
 impl Walk<'_> {
-    /// The ids of the newest `wanted` messages not from `me`, newest first,
+    /// The ids of the newest `wanted` messages not `mine`, newest first,
     /// reading at most `budget` records (taken from it).
     fn newest_unread(&self, reader: &mut Reader, budget: &mut usize) -> Result<Vec<String>, Ko> {
         let mut ids = Vec::new();
@@ -178,7 +183,7 @@ impl Walk<'_> {
             // A damaged record ends the walk: the rest count as they are.
             let Ok(m) = MsgRef::decode(line) else { break };
             *budget -= 1;
-            if pos < self.synced && m.from != self.me {
+            if pos < self.synced && Some(m.from) != self.mine {
                 ids.push(m.id.to_string());
             }
             pos = m.prev;

@@ -339,13 +339,11 @@ impl LocalStore {
     pub(in crate::store) fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         let ((), ticket) = self.inner.write(|state, batch| {
             let existing = state.room_id(room);
-            if existing.is_some_and(|r| state.is_member(r, user)) {
+            let member = existing.is_some_and(|r| state.is_member(r, user));
+            let rules = existing.map_or(Ok(()), |r| state.may_join(r, user, now_ms())); // 1.2: bans, invite-only
+            if !crate::store::meaning::rooms::join(member, rules, state.rooms_of(user).count())? {
                 return Ok(());
             }
-            if let Some(r) = existing {
-                state.may_join(r, user, now_ms())?; // 1.2: bans, invite-only rooms
-            }
-            crate::store::meaning::may_join(state.rooms_of(user).count())?;
             let (name, read) = match existing {
                 Some(r) => (state.room(r).name.clone(), state.room_link(r).ord),
                 None => (format!("#{room}").into(), 0),

@@ -56,9 +56,9 @@ pub fn reads(read: u64, ord: u64) -> bool {
 
 /// A user in `rooms` rooms joins one more: refused past
 /// [`MAX_ROOMS_PER_USER`] (a bound on what one account makes the server
-/// keep). Joining a room it is in already is not a join: the caller
-/// checks that first.
-pub fn may_join(rooms: usize) -> Result<(), Ko> {
+/// keep). Joining a room it is in already is not a join:
+/// [`rooms::join`] asks that first.
+fn may_join(rooms: usize) -> Result<(), Ko> {
     if rooms >= MAX_ROOMS_PER_USER {
         let why = format!("you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; LEAVE one first");
         return Err(Ko::new(Code::BadRequest, why));

@@ -25,6 +25,23 @@ pub fn leave<R>(asked: &str, found: Option<(R, bool)>) -> Result<R, Ko> {
     }
 }
 
+/// `JOIN`, once the store knows whether the asker is a `member` of the
+/// room already, what the room's `rules` say of it joining (a ban,
+/// invite-only: `Ok` for a room not made yet) and how many `rooms` it is
+/// in: whether it joins. A member's `JOIN` changes nothing (`OK`, nothing
+/// stored or told, an invitation kept for a later `JOIN` to use: §18's
+/// request that changes nothing); anyone else's is refused by the rules,
+/// or past [`MAX_ROOMS_PER_USER`](crate::store::MAX_ROOMS_PER_USER) rooms,
+/// or joins.
+pub fn join(member: bool, rules: Result<(), Ko>, rooms: usize) -> Result<bool, Ko> {
+    if member {
+        return Ok(false);
+    }
+    rules?;
+    super::may_join(rooms)?;
+    Ok(true)
+}
+
 /// 1.2: a moderation change or `ROOMINFO` of the room named `asked`,
 /// which anyone may ask after (a server admin acts from outside, and a
 /// non-member reads `ROLE:NONE`): refused only when there is no such
@@ -53,6 +70,16 @@ mod tests {
         let none = leave::<u32>("lab", None).unwrap_err();
         assert_eq!(none, Ko::no_room("lab"));
         assert_eq!(none.code, Ko::not_member("lab").code, "one code, two reasons");
+    }
+
+    #[test]
+    fn a_members_join_is_no_join_whatever_the_rules_say() {
+        let banned = || Err(Ko::new(Code::Forbidden, "banned"));
+        let most = crate::store::MAX_ROOMS_PER_USER;
+        assert_eq!(join(true, banned(), most), Ok(false), "a member: nothing to refuse, nothing to do");
+        assert_eq!(join(false, banned(), 0), banned().map(|()| true));
+        assert_eq!(join(false, Ok(()), most).unwrap_err().code, Code::BadRequest);
+        assert_eq!(join(false, Ok(()), most - 1), Ok(true));
     }
 
     #[test]
