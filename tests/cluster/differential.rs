@@ -7,9 +7,9 @@
 //!
 //! A script is a pure function of its seed: four users, two rooms, a
 //! handful of message ids (so that ids are sent again), moderation,
-//! actions, blocks, prefs, archives, stars, files (uploaded, carried,
-//! fetched), passwords, account deletions and registrations again,
-//! refusals included. On the cluster each user sends
+//! actions (an admin's deletion too), room reads, blocks, prefs,
+//! archives, stars, files (uploaded, carried, fetched), passwords,
+//! account deletions and registrations again, refusals included. On the cluster each user sends
 //! through one node and receives through one node (both on the same node,
 //! or not, one user of each kind), so that what a node tells its own
 //! connections and what it tells the other node's are both played.
@@ -74,7 +74,7 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
         let chat = if pick(2) == 0 { peer.to_string() } else { room.to_string() };
         let id = IDS[pick(IDS.len())];
         let other = IDS[pick(IDS.len())];
-        let kind = pick(54);
+        let kind = pick(57);
         let line = match kind {
             0..=5 => format!("MSG:{chat}:{id}:hello {id}"),
             6 | 7 => format!("JOIN:{room}"),
@@ -122,10 +122,15 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
             50 => "FETCH:<file>:0".to_string(),
             51 => "CHATS".to_string(),
             52 => format!("PASSWDKEEP:{}:{PW}", ["wrong", PW][pick(2)]),
+            53 => format!("DELETE:{room}:{id}:{peer}"),
+            54 => format!("READ:{room}:{id}"),
+            55 => format!("MSG:#general:{id}:hello all"),
             _ => format!("REGISTER:{}::{PW}", USERS[user]),
         };
         if matches!(kind, 0..=5 | 9 | 39) {
             sent.push((user, chat, id));
+        } else if kind == 55 {
+            sent.push((user, "#general".to_string(), id));
         }
         out.push(Step { user, line });
     }
@@ -586,6 +591,25 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         // eve joins after bob did: she is told nothing of his join, and
         // ana is told of hers once.
         (eve, "JOIN:#lab", ok()),
+        // The deleted account's name taken again (§20): its new account's
+        // CHATS lists no room whose messages are all from before it, as a
+        // direct chat's are not; a single server listed #general:0.
+        (bob, "MSG:#general:g1:hi all", ok_ts("g1")),
+        (carl, "REGISTER:carl::pw-differential", vec!["OK:carl".into()]),
+        (carl, "CHATS", vec!["OK:0".into()]),
+        // A room nobody is in is forgotten (§7): one made again under its
+        // name shows its maker nothing of the old one, in SEARCH either (a
+        // single server read the log by the room's name).
+        (eve, "JOIN:#old", ok()),
+        (eve, "MSG:#old:o1:the answers", ok_ts("o1")),
+        (eve, "LEAVE:#old", ok()),
+        (ana, "JOIN:#old", ok()),
+        (ana, "MSG:#old:n1:the answers are mine", ok_ts("n1")),
+        (
+            ana,
+            "SEARCH:#old:answers",
+            vec!["OK:1".into(), "ana:#old:n1:<ts>:RECEIVED:the answers are mine".into()],
+        ),
     ];
     let cluster = Cluster::start();
     let mut players = [

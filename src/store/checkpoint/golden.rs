@@ -31,6 +31,7 @@ const ROWS: &[&str] = &[
     "DIRECT,ana,bob,400,5,3,2,1,1,2,0,6",
     "ROOM,#lab,300,4,7",
     "MEMBER,#lab,ana,2,2 3",
+    "BORN,#lab,120",
     "RULES,#lab,ana,1,0,\"a, b\"",
     "RULE,#lab,ADMIN,cy,0",
     "RULE,#lab,INVITED,bob,0",

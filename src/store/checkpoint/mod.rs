@@ -425,7 +425,7 @@ fn apply_line(state: &mut State, f: &Fields, head: &mut Head) -> std::result::Re
         }
         "DIRECT" => direct_row(state, f)?,
         "ROOM" => {
-            let room = state.create_room(f.get(1)?.as_ref());
+            let room = state.create_room(f.get(1)?.as_ref(), 0); // its `BORN` row, if any, follows
             let r = state.rooms[room].as_mut().expect("just made");
             r.head = f.pos(2)?;
             r.count = f.number(3)?;

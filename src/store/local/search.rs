@@ -21,6 +21,10 @@ use crate::store::state::UserId;
 struct Walk {
     fates: Fates,
     direct: Option<Directions>,
+    /// Where its messages start: a room's making (one made again under a
+    /// forgotten room's name holds none of the messages before, as its
+    /// `HISTORY` shows); 0 for a direct chat.
+    from: Pos,
 }
 
 /// Records per span of the index.
@@ -255,14 +259,14 @@ impl Inner {
                         let (_, marks) = directions(&state, user, name)?;
                         keys.push(pair_key(&me, &fold_name(name)));
                         let fates = Fates::since(ActionsSince(self.actions_since));
-                        walks.insert(fold_name(name), Walk { fates, direct: Some(marks) });
+                        walks.insert(fold_name(name), Walk { fates, direct: Some(marks), from: 0 });
                     }
                     Chat::Room(name) => {
-                        rooms::member(name, state.member_room(name, user))?;
+                        let room = rooms::member(name, state.member_room(name, user))?;
                         let key = fold_name(&format!("#{name}"));
                         keys.push(key.clone());
                         let fates = Fates::since(ActionsSince(self.actions_since));
-                        walks.insert(key, Walk { fates, direct: None });
+                        walks.insert(key, Walk { fates, direct: None, from: state.room(room).born });
                     }
                 }
             }
@@ -335,6 +339,9 @@ impl Search<'_> {
             let Some(walk) = conversation(&m, &self.me).and_then(|c| self.walks.get_mut(&c)) else {
                 continue;
             };
+            if *pos < walk.from {
+                continue;
+            }
             let wanted =
                 m.id.starts_with('_') || self.edited.contains(m.id) || self.query.matches_escaped(&m.text);
             if !wanted {

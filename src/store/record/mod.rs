@@ -229,7 +229,7 @@ impl Record {
             }
             Record::Ack { user, seq, .. } => state.apply_ack(user, *seq),
             Record::Seen { ts, user } => state.apply_seen(user, *ts),
-            Record::Join { user, room, read, .. } => state.apply_join(user, room, *read),
+            Record::Join { user, room, read, .. } => state.apply_join(user, room, *read, pos),
             Record::Leave { user, room, .. } => state.apply_leave(user, room),
             Record::Rule { ts, by, room, rule } => state.apply_rule(*ts, by, room, rule),
             Record::Devices { user, several, .. } => state.apply_devices(user, *several),

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use super::fields::{Fields, Line, Rows};
-use super::{CheckpointRows, Record};
+use super::{CheckpointRows, Pos, Record};
 use crate::protocol::Change;
 use crate::store::moderation::Rule;
 use crate::store::state::{RoomId, State, UserId};
@@ -77,11 +77,11 @@ pub(super) fn decode(word: &str, f: &Fields, ts: u64) -> Result<Record, String> 
 }
 
 impl State {
-    /// `JOIN`: `user` is a member of `room` (made if new), having read
-    /// up to its message number `read`.
-    pub(super) fn apply_join(&mut self, user: &str, room: &str, read: u64) -> Result<(), String> {
+    /// `JOIN`, found at `pos` in the log: `user` is a member of `room`
+    /// (made there if new), having read up to its message number `read`.
+    pub(super) fn apply_join(&mut self, user: &str, room: &str, read: u64, pos: Pos) -> Result<(), String> {
         let user = self.need_user(user)?;
-        let room = self.room_id(room).unwrap_or_else(|| self.create_room(room));
+        let room = self.room_id(room).unwrap_or_else(|| self.create_room(room, pos));
         let member = self.room_mut(room).members.entry(user).or_default();
         member.read = read;
         member.own.clear();
@@ -130,7 +130,7 @@ impl State {
 /// ADMIN,<user>                                                a server admin
 /// ```
 pub(super) const ROWS: CheckpointRows = CheckpointRows {
-    kinds: &["RULES", "RULE", "ADMIN"],
+    kinds: &["BORN", "RULES", "RULE", "ADMIN"],
     user: |_, _, _| {},
     room: room_rows,
     end: |state, out| {
@@ -143,6 +143,11 @@ pub(super) const ROWS: CheckpointRows = CheckpointRows {
 
 fn room_rows(state: &State, room: RoomId, out: &mut Rows) {
     let (rules, name) = (state.rules(room), &*state.room(room).name);
+    // Where it was made, if not at the log's start.
+    let born = state.room(room).born;
+    if born > 0 {
+        out.row(&["BORN", name, &born.to_string()]);
+    }
     if rules.is_default() {
         return;
     }
@@ -163,7 +168,7 @@ fn room_rows(state: &State, room: RoomId, out: &mut Rows) {
     }
 }
 
-/// Reads a `RULES`, `RULE` or `ADMIN` row.
+/// Reads a `BORN`, `RULES`, `RULE` or `ADMIN` row.
 fn load_row(state: &mut State, f: &Fields) -> Result<(), String> {
     let name = |state: &State, i: usize| -> Result<(UserId, Arc<str>), String> {
         let u = state.user_id(f.get(i)?.as_ref()).ok_or_else(|| format!("unknown user {:?}", f.get(i)))?;
@@ -175,6 +180,10 @@ fn load_row(state: &mut State, f: &Fields) -> Result<(), String> {
         return Ok(());
     }
     let room = state.room_id(f.get(1)?.as_ref()).ok_or("rules of an unknown room")?;
+    if f.get(0)?.as_ref() == "BORN" {
+        state.room_mut(room).born = f.number(2)?;
+        return Ok(());
+    }
     let mut rules = state.rules(room).clone();
     if f.get(0)?.as_ref() == "RULES" {
         rules.owner = if f.get(2)?.is_empty() { None } else { Some(name(state, 2)?.1) };

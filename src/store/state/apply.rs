@@ -108,7 +108,7 @@ impl State {
         self.directs.entry(pair(a, b)).or_default()
     }
 
-    pub(in crate::store) fn create_room(&mut self, name: &str) -> RoomId {
+    pub(in crate::store) fn create_room(&mut self, name: &str, born: Pos) -> RoomId {
         let name = format!("#{}", name.trim_start_matches('#'));
         let room = Room {
             name: name.as_str().into(),
@@ -116,6 +116,7 @@ impl State {
             head: NO_POS,
             count: 0,
             last_order: 0,
+            born,
             rules: Default::default(),
         };
         let id = match self.free_rooms.pop() {

@@ -163,6 +163,11 @@ pub struct Room {
     pub(super) head: Pos,
     pub(super) count: u64,
     pub(super) last_order: u64,
+    /// Where in the log the room was made: a room nobody is in is
+    /// forgotten, and one made again under its name holds none of the
+    /// messages before (`SEARCH` reads the log, so it starts here). 0 for a
+    /// room from a checkpoint that did not say (before 1.2's issue 54).
+    pub(in crate::store) born: Pos,
     /// 1.2: its owner, admins, modes, topic, bans … (`store::moderation`);
     /// forgotten with the room when its last member leaves.
     pub rules: Rules,
@@ -442,6 +447,9 @@ impl State {
         }
         for room in self.rooms_of(user) {
             let r = self.room(room);
+            if r.head < self.users[user].since {
+                continue; // nothing since its cut, as for a direct chat
+            }
             let visible = r.count - hidden(r.head).len() as u64;
             if visible == 0 {
                 continue;
