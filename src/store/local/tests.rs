@@ -372,7 +372,9 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         // The new ana sees nothing of the old one's ...
         assert!(history(&store, ana, "bob").is_empty(), "{how:?}");
         assert!(history(&store, ana, "#general").is_empty(), "{how:?}");
-        assert_eq!(wire(store.chats(ana).unwrap()), ["#general:0"], "{how:?}");
+        // No chat either: #general has nothing since its cut (issue 54: a
+        // cluster listed none, where this listed `#general:0`).
+        assert!(store.chats(ana).unwrap().is_empty(), "{how:?}");
         assert!(replay(&store, ana).is_empty(), "{how:?}");
         let old_b1 = store.read(ana, &Chat::parse("bob").unwrap(), "b1").unwrap_err();
         assert_eq!(old_b1.code, Code::UnknownMessage, "{how:?}: the old ana's message");
@@ -385,7 +387,7 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         assert_eq!((history(&store, bob, "ana").len(), history(&store, ana, "bob").len()), (4, 1), "{how:?}");
         // ... and only what bob sends from now on is unread.
         send(&store, bob, "ana", "b3").unwrap();
-        assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1", "#general:0"], "{how:?}");
+        assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1"], "{how:?}");
         assert_eq!(store.search(ana, &bob_chat, &query, 10).unwrap().found.len(), 2, "{how:?}");
         // It does not own the room the old ana made, nor any rank there.
         store.wait(store.join(ana, "#lab").unwrap()).unwrap();
@@ -393,7 +395,7 @@ fn a_name_reused_after_its_quarantine_is_a_new_account_that_sees_nothing_old() {
         assert!(!info.iter().any(|l| l.contains("ana")), "{how:?}: {info:?}");
         // A second restart (from whatever the first one left) agrees.
         let store = restart(&disk, store, Restart::FromCheckpoint);
-        assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1", "#general:0"], "{how:?}");
+        assert_eq!(wire(store.chats(ana).unwrap()), ["bob:1"], "{how:?}");
         assert_eq!(history(&store, ana, "bob").len(), 2, "{how:?}");
     }
 }
