@@ -194,6 +194,13 @@ impl Work {
         let room = self.rooms.get_mut(&rid).expect("found");
         let ord = room.count;
         room.count += 1;
+        // The sender's read mark (a member: `to_room` found it so).
+        if let Some(read) = room.members.get_mut(&from)
+            && let Some(mark) = meaning::sent_in_room(count(*read), count(ord))
+        {
+            *read = mark as i64;
+            self.writes.room_reads.push((rid, from as i64, *read));
+        }
         Ok((Stream::Room(rid), ord, room.name.clone()))
     }
 

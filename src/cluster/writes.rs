@@ -339,8 +339,13 @@ fn write_rare(tx: &mut Tx, ws: &Writes) -> Result<(), postgres::Error> {
         ),
         (
             &ws.room_reads,
-            "UPDATE members m SET read = GREATEST(m.read, u.r) FROM unnest($1::int8[], $2::int8[], $3::int8[]) \
-             AS u(room, usr, r) WHERE m.room = u.room AND m.user_id = u.usr",
+            // A member may move its mark more than once in a batch (its
+            // messages, its READs): an UPDATE takes one row of the join
+            // per target row, not knowing which, so each member's
+            // highest mark is picked first.
+            "UPDATE members m SET read = GREATEST(m.read, u.r) FROM \
+             (SELECT room, usr, max(r) AS r FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS x(room, usr, r) \
+             GROUP BY room, usr) AS u WHERE m.room = u.room AND m.user_id = u.usr",
         ),
     ] {
         if !rows.is_empty() {

@@ -2,17 +2,23 @@
 //! played against a single server and against a two-node cluster, must
 //! get the same replies, step by step, and leave the same state, as the
 //! listing requests show it (`HISTORY`, `ROOMINFO`, `PREFS`, `ARCHIVED`,
-//! `BLOCKS`, `ROOMS`, `CHATS`, `MEMBERS`, `FILES`, `STARRED`, `LASTSEEN`) — and
-//! every user's receive connection must have heard the same events.
+//! `BLOCKS`, `ROOMS`, `CHATS`, `MEMBERS`, `FILES`, `STARRED`, `LASTSEEN`,
+//! `DEVICES`) — and every receive connection must have heard the same
+//! events.
 //!
 //! A script is a pure function of its seed: four users, two rooms, a
 //! handful of message ids (so that ids are sent again), moderation,
 //! actions (an admin's deletion too), room reads, blocks, prefs,
 //! archives, stars, files (uploaded, carried, fetched), passwords,
-//! account deletions and registrations again, refusals included. On the cluster each user sends
+//! account deletions and registrations again, refusals included; and
+//! acknowledgements (`ACK`) of what a device has heard, by users of one
+//! device and of two. On the cluster each user sends
 //! through one node and receives through one node (both on the same node,
 //! or not, one user of each kind), so that what a node tells its own
-//! connections and what it tells the other node's are both played.
+//! connections and what it tells the other node's are both played; bob
+//! and carl have a second device, a `phone`, that receives through the
+//! other node (so their copies, read marks and delivered ticks are
+//! decided for devices on both nodes).
 //!
 //! A failure prints the seed and the first differing step;
 //! `WACHAT_DIFF_SEEDS=<first>..<end>` plays other seeds, and
@@ -25,6 +31,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +39,10 @@ use super::support::cluster::Cluster;
 use super::support::{READ_TIMEOUT, Random, TestServer};
 
 const USERS: [&str; 4] = ["ana", "bob", "eve", "carl"];
+/// The receive devices, as (user, device): every user's `default`
+/// (`LOGIN:<user>:<password>`), and a `phone` for bob and carl.
+const DEVICES: [(usize, &str); 6] =
+    [(0, "default"), (1, "default"), (2, "default"), (3, "default"), (1, "phone"), (3, "phone")];
 const ROOMS: [&str; 2] = ["#r1", "#r2"];
 const IDS: [&str; 4] = ["m1", "m2", "m3", "m4"];
 const PW: &str = "pw-differential";
@@ -74,7 +85,7 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
         let chat = if pick(2) == 0 { peer.to_string() } else { room.to_string() };
         let id = IDS[pick(IDS.len())];
         let other = IDS[pick(IDS.len())];
-        let kind = pick(57);
+        let kind = pick(60);
         let line = match kind {
             0..=5 => format!("MSG:{chat}:{id}:hello {id}"),
             6 | 7 => format!("JOIN:{room}"),
@@ -125,6 +136,11 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
             53 => format!("DELETE:{room}:{id}:{peer}"),
             54 => format!("READ:{room}:{id}"),
             55 => format!("MSG:#general:{id}:hello all"),
+            // One of the user's devices acknowledges all it has heard.
+            56 | 57 => {
+                format!("<ack:{}>", if user % 2 == 1 { ["default", "phone"][pick(2)] } else { "default" })
+            }
+            58 => "DEVICES".to_string(),
             _ => format!("REGISTER:{}::{PW}", USERS[user]),
         };
         if matches!(kind, 0..=5 | 9 | 39) {
@@ -157,7 +173,7 @@ fn is_listing(line: &str) -> bool {
     let word = line.split(':').next().unwrap_or("");
     [
         "HISTORY", "ROOMINFO", "PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "MEMBERS", "FILES", "SEARCH",
-        "STARRED",
+        "STARRED", "DEVICES",
     ]
     .contains(&word)
 }
@@ -262,15 +278,23 @@ fn action_stamp(s: &str) -> Option<usize> {
 }
 
 /// Events heard on a receive connection, gathered by a thread of its own
-/// (which answers `PING`s, and never `ACK`s: an acknowledgement would make
-/// `HISTORY`'s states depend on timing).
+/// (which answers `PING`s, and never `ACK`s by itself: an acknowledgement
+/// at any moment would make `HISTORY`'s states depend on timing; a
+/// script's `<ack:…>` step acknowledges once every event has come).
 type Heard = Arc<Mutex<Vec<String>>>;
+/// How long an `<ack:…>` step waits for quiet, before and after its `ACK`.
+const ACK_QUIET: Duration = Duration::from_millis(250);
+/// The highest `<seq>` a receive connection has heard: what its `ACK` says.
+type Newest = Arc<AtomicU64>;
 
-fn listen(addr: SocketAddr, user: &str, heard: Heard) -> Option<TcpStream> {
+fn listen(addr: SocketAddr, user: &str, device: &str, heard: Heard, newest: Newest) -> Option<TcpStream> {
     let mut conn = Line::connect(addr);
-    if conn.request("VERSION:1.2") != ["OK"]
-        || conn.request(&format!("LOGIN:{user}:{PW}"))[0] != format!("OK:{user}")
-    {
+    let login = match device {
+        "default" => format!("LOGIN:{user}:{PW}"),
+        device => format!("LOGIN:{user}@{device}:{PW}"),
+    };
+    newest.store(0, Ordering::SeqCst);
+    if conn.request("VERSION:1.2") != ["OK"] || conn.request(&login)[0] != format!("OK:{user}") {
         return None;
     }
     let keep = conn.stream.try_clone().unwrap();
@@ -283,7 +307,13 @@ fn listen(addr: SocketAddr, user: &str, heard: Heard) -> Option<TcpStream> {
             }
             if line == "PING" {
                 let _ = conn.stream.write_all(b"PONG\n");
-            } else if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") {
+                continue;
+            }
+            // A numbered event: `<KIND>:<seq>:…` (§6).
+            if let Some(seq) = line.split(':').nth(1).and_then(|n| n.parse::<u64>().ok()) {
+                newest.fetch_max(seq, Ordering::SeqCst);
+            }
+            if !line.starts_with("JOINED:") && !line.starts_with("LEFT:") {
                 // Presence (who is online) depends on when connections
                 // open; everything else must be told alike.
                 heard.lock().unwrap().push(normalize(&line));
@@ -298,9 +328,19 @@ struct Player {
     name: &'static str,
     nodes: Vec<TestServer>,
     send: Vec<Option<Line>>,
+    /// A receive connection, what it heard, its newest `<seq>`: one each
+    /// of [`DEVICES`], in that order.
     recv: Vec<Option<TcpStream>>,
     heard: Vec<Heard>,
+    newest: Vec<Newest>,
     files: Vec<String>,
+    /// Whether the user's account was deleted (and not registered
+    /// again): its steps then go out on a connection that does not log
+    /// in, as a client that knows its account is gone. Logging in again
+    /// at every step would spend the failed-login buckets, which each
+    /// node counts on its own (a bound on guessing, not a rule of the
+    /// chat: docs/CLUSTER.md), so long scripts would differ by them.
+    deleted: Vec<bool>,
 }
 
 impl Player {
@@ -309,9 +349,11 @@ impl Player {
             name,
             nodes,
             send: USERS.iter().map(|_| None).collect(),
-            recv: USERS.iter().map(|_| None).collect(),
-            heard: USERS.iter().map(|_| Heard::default()).collect(),
+            recv: DEVICES.iter().map(|_| None).collect(),
+            heard: DEVICES.iter().map(|_| Heard::default()).collect(),
+            newest: DEVICES.iter().map(|_| Newest::default()).collect(),
             files: USERS.iter().map(|_| "none".to_string()).collect(),
+            deleted: USERS.iter().map(|_| false).collect(),
         };
         for (user, name) in USERS.iter().enumerate() {
             let mut c = Line::connect(player.send_node(user).send);
@@ -326,14 +368,39 @@ impl Player {
         &self.nodes[user % self.nodes.len()]
     }
 
-    /// The node a user receives through: ana's and bob's on the first, so
-    /// that ana receives where she sends and bob where he does not.
-    fn recv_node(&self, user: usize) -> &TestServer {
-        &self.nodes[(user / 2) % self.nodes.len()]
+    /// The node a device receives through: ana's and bob's default on the
+    /// first, so that ana receives where she sends and bob where he does
+    /// not; a phone on the other node than its user's default.
+    fn recv_node(&self, slot: usize) -> &TestServer {
+        let (user, device) = DEVICES[slot];
+        &self.nodes[(user / 2 + usize::from(device != "default")) % self.nodes.len()]
     }
 
+    /// Connects every receive device of `user` (again).
     fn listen(&mut self, user: usize) {
-        self.recv[user] = listen(self.recv_node(user).recv, USERS[user], self.heard[user].clone());
+        for (slot, &(owner, device)) in DEVICES.iter().enumerate().filter(|(_, (owner, _))| *owner == user) {
+            let (heard, newest) = (self.heard[slot].clone(), self.newest[slot].clone());
+            self.recv[slot] = listen(self.recv_node(slot).recv, USERS[owner], device, heard, newest);
+        }
+    }
+
+    /// `user`'s `device` acknowledges every event it has heard, once all
+    /// that earlier steps made has come, and what the acknowledgement
+    /// makes (a sender's `DELIVERED`, an inbox trimmed) is done before
+    /// the next step: `ACK:<seq>`, the number it acknowledged.
+    fn ack(&mut self, user: usize, device: &str) -> Vec<String> {
+        let slot = DEVICES.iter().position(|d| *d == (user, device)).expect("a device of the script");
+        // Shorter than the end's wait: every event of the steps before
+        // was made before their replies came (events go out once
+        // durable, replies too), so only their trip is awaited.
+        self.settle_for(ACK_QUIET);
+        let seq = self.newest[slot].load(Ordering::SeqCst);
+        let Some(recv) = self.recv[slot].as_mut() else { return vec!["<no device>".to_string()] };
+        // A connection the server closed (its account deleted) takes the
+        // line or not: the same on both backends, which the end shows.
+        let _ = recv.write_all(format!("ACK:{seq}\n").as_bytes());
+        self.settle_for(ACK_QUIET);
+        vec![format!("ACK:{seq}")]
     }
 
     /// Plays one step; its reply, normalized.
@@ -344,20 +411,26 @@ impl Player {
     /// Plays one step; its reply as it came.
     fn play_raw(&mut self, step: &Step) -> Vec<String> {
         let user = step.user;
+        if let Some(device) = step.line.strip_prefix("<ack:").and_then(|d| d.strip_suffix('>')) {
+            return self.ack(user, device);
+        }
         if step.line.starts_with("REGISTER:") {
             let mut fresh = Line::connect(self.send_node(user).send);
             let reply = fresh.request(&step.line);
             if reply[0].starts_with("OK:") {
                 self.send[user] = None;
+                self.deleted[user] = false;
                 self.listen(user);
             }
             return reply;
         }
         if self.send[user].is_none() {
             let mut c = Line::connect(self.send_node(user).send);
-            // A deleted account's login fails: its requests then get what
-            // a connection not logged in gets, on both backends alike.
-            c.request(&format!("LOGIN:{}:{PW}", USERS[user]));
+            // A deleted account's requests get what a connection not
+            // logged in gets, on both backends alike.
+            if !self.deleted[user] {
+                c.request(&format!("LOGIN:{}:{PW}", USERS[user]));
+            }
             self.send[user] = Some(c);
         }
         let line = step.line.replace("<file>", &self.files[user]);
@@ -365,6 +438,9 @@ impl Player {
         let reply = conn.request(&line);
         if line.starts_with("UPLOAD:") && reply[0].starts_with("OK:") {
             self.files[user] = reply[0][3..].to_string();
+        }
+        if line.starts_with("DELACCOUNT:") && reply[0] == "OK" {
+            self.deleted[user] = true;
         }
         if line.starts_with("DELACCOUNT:") && reply[0] == "OK" || reply[0] == CLOSED {
             // The server closes this connection (and the receive ones)
@@ -379,9 +455,14 @@ impl Player {
     /// Waits until no event has come for a while, so that what a node
     /// tells another's connections has arrived.
     fn settle(&self) {
+        self.settle_for(Duration::from_millis(700));
+    }
+
+    /// Waits until no event has come for `quiet`.
+    fn settle_for(&self, quiet: Duration) {
         let count = || self.heard.iter().map(|h| h.lock().unwrap().len()).sum::<usize>();
         let (mut last, mut since) = (count(), Instant::now());
-        while since.elapsed() < Duration::from_millis(700) {
+        while since.elapsed() < quiet {
             std::thread::sleep(Duration::from_millis(50)); // polling the event threads
             if count() != last {
                 (last, since) = (count(), Instant::now());
@@ -404,9 +485,10 @@ impl Player {
             if login[0] != format!("OK:{user}") {
                 continue;
             }
-            let mut asks: Vec<String> = ["PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "FILES", "STARRED"]
-                .map(String::from)
-                .to_vec();
+            let mut asks: Vec<String> =
+                ["PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "FILES", "STARRED", "DEVICES"]
+                    .map(String::from)
+                    .to_vec();
             for chat in USERS.iter().chain(&ROOMS) {
                 asks.push(format!("HISTORY:{chat}:100"));
             }
@@ -419,9 +501,11 @@ impl Player {
                 let reply = c.request(&ask).iter().map(|l| normalize(l)).collect();
                 state.push((format!("{user} {ask}"), reply));
             }
-            let mut heard = self.heard[i].lock().unwrap().clone();
+        }
+        for (slot, (user, device)) in DEVICES.iter().enumerate() {
+            let mut heard = self.heard[slot].lock().unwrap().clone();
             heard.sort();
-            state.push((format!("{user} events heard (sorted)"), heard));
+            state.push((format!("{}@{device} events heard (sorted)", USERS[*user]), heard));
         }
         state
     }
@@ -648,6 +732,66 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         assert_eq!(told(ana, "MEMBER:#lab:bob:JOINED"), 1, "{}: {:?}", player.name, heard(ana));
         assert_eq!(told(ana, "MEMBER:#lab:eve:JOINED"), 1, "{}: {:?}", player.name, heard(ana));
         assert_eq!(told(eve, "MEMBER:#lab:bob:JOINED"), 0, "{}: {:?}", player.name, heard(eve));
+    }
+}
+
+/// A room member who sends there having read the whole room has read its
+/// own message: a later `READ` of it moves nothing, and the member's other
+/// devices get no `READMARK` (`meaning::sent_in_room`); one with unread
+/// messages keeps its mark, so reading its own newer message moves it.
+/// A cluster left the mark where it was, and told bob's phone of his
+/// reading his own message; a single server did not. Once it moved the
+/// mark, a burst of messages would store a lower one of its marks if
+/// its batch's statement took any of them.
+#[test]
+fn a_room_read_up_to_ones_own_message_is_told_alike_on_both_backends() {
+    let [ana, bob] = [0, 1];
+    let phone = DEVICES.iter().position(|d| *d == (bob, "phone")).expect("bob's phone");
+    let cases: [(usize, &str, &str); 8] = [
+        (bob, "JOIN:#lab", "OK"),
+        (bob, "MSG:#lab:b1:first", "OK:b1:<ts>"),
+        (bob, "READ:#lab:b1", "OK"),
+        (ana, "JOIN:#lab", "OK"),
+        (ana, "MSG:#lab:a1:a question", "OK:a1:<ts>"),
+        (bob, "MSG:#lab:b2:meanwhile", "OK:b2:<ts>"),
+        (bob, "CHATS", "OK:1"),
+        (bob, "READ:#lab:b2", "OK"),
+    ];
+    let cluster = Cluster::start();
+    let mut players = [
+        Player::new("single server", vec![TestServer::start_with(&FLAGS)]),
+        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]),
+    ];
+    for player in &mut players {
+        let name = player.name;
+        for (user, line, expected) in cases {
+            let reply = player.play(&Step { user, line: line.into() });
+            assert_eq!(reply[0], expected, "{name}: {} > {line}: {reply:?}", USERS[user]);
+            if line == "CHATS" {
+                assert!(reply.contains(&"#lab:1".to_string()), "{name}: a1 alone is unread: {reply:?}");
+            }
+        }
+        // Twenty messages in one write: on a cluster most share a batch,
+        // in which bob's mark moves once a message (its rows written in
+        // one statement, the highest kept).
+        let conn = player.send[bob].as_mut().expect("bob's connection");
+        let burst: String = (0..20).map(|n| format!("MSG:#lab:p{n}:more\n")).collect();
+        conn.stream.write_all(burst.as_bytes()).unwrap();
+        for n in 0..20 {
+            assert_eq!(normalize(&conn.line()), format!("OK:p{n}:<ts>"), "{name}");
+        }
+        for (user, line) in [(ana, "MSG:#lab:a2:another"), (bob, "READ:#lab:p19")] {
+            assert!(player.play(&Step { user, line: line.into() })[0].starts_with("OK"), "{name}: {line}");
+        }
+        player.settle();
+        let marks: Vec<String> = player.heard[phone]
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.starts_with("READMARK:"))
+            .map(|e| e.split(':').skip(2).take(2).collect::<Vec<_>>().join(":"))
+            .collect();
+        assert_eq!(marks, ["#lab:b2"], "{name}: bob's phone is told of the READ that moved his mark");
     }
 }
 

@@ -54,6 +54,16 @@ pub fn reads(read: u64, ord: u64) -> bool {
     ord + 1 > read
 }
 
+/// A room member sends the room's message `ord` with its read mark at
+/// `read`. One who had read the whole room (`read == ord`) has read its
+/// own message too: the mark moves past it, to `ord + 1`, so that a
+/// later `READ` of that message moves nothing (no `READMARK`). One with
+/// unread messages keeps its mark: its own messages are not unread
+/// anyway (`CHATS` never counts them). `None`: the mark stays.
+pub fn sent_in_room(read: u64, ord: u64) -> Option<u64> {
+    (read == ord).then_some(ord + 1)
+}
+
 /// A user in `rooms` rooms joins one more: refused past
 /// [`MAX_ROOMS_PER_USER`] (a bound on what one account makes the server
 /// keep). Joining a room it is in already is not a join:
@@ -120,6 +130,14 @@ mod tests {
         assert!(!reads(5, 4), "the last message read, read again");
         assert!(!reads(5, 0));
         assert!(reads(5, 5));
+    }
+
+    #[test]
+    fn a_message_sent_in_a_room_read_to_its_end_is_read_by_its_sender() {
+        assert_eq!(sent_in_room(4, 4), Some(5), "all read: the mark moves past it");
+        assert_eq!(sent_in_room(2, 4), None, "two unread before it: the mark stays");
+        assert!(!reads(5, 4), "so reading it then moves nothing");
+        assert!(reads(2, 4), "where a member with unread messages moves its mark");
     }
 
     #[test]

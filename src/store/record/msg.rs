@@ -18,6 +18,7 @@ use super::Record;
 use super::fields::{Fields, Line};
 use super::message::{Link, Message, Pos};
 use crate::protocol::Text;
+use crate::store::meaning;
 use crate::store::meaning::effects::{self, Gets};
 use crate::store::state::{
     Delivery, Inbox, OWN_UNREAD_WINDOW, Pushed, Queued, State, UserId, pair, recent, side,
@@ -172,9 +173,10 @@ impl State {
         let r = self.room_mut(room);
         let sender = r.members.get_mut(&from).ok_or_else(|| format!("{} is not in {}", msg.from, msg.to))?;
         // The sender's own message is not unread for it: if it had read
-        // everything, its mark moves past it; else it is remembered.
-        if sender.read == link.ord && sender.own.is_empty() {
-            sender.read = link.ord + 1;
+        // everything, its mark moves past it (`meaning::sent_in_room`);
+        // else it is remembered.
+        if let Some(mark) = meaning::sent_in_room(sender.read, link.ord) {
+            sender.mark_read(mark);
         } else {
             sender.own.push_back(link.ord);
             if sender.own.len() > OWN_UNREAD_WINDOW {
