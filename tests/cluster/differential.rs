@@ -444,7 +444,8 @@ impl Player {
         }
         if line.starts_with("DELACCOUNT:") && reply[0] == "OK" || reply[0] == CLOSED {
             // The server closes this connection (and the receive ones)
-            // after the OK: the next step logs in again.
+            // after the OK: the next step connects again (and, once the
+            // account is deleted, does not log in).
             let rest = conn.line();
             self.send[user] = None;
             return [reply, vec![rest]].concat();
