@@ -203,8 +203,11 @@ fn find_named(
                 found.lock.insert(*user); // its READMARK (1.2, several devices)
                 let message = match found.room_ids.get(&fold(r)) {
                     Some(room) => {
-                        let sql = "SELECT ord FROM messages WHERE room = $1 AND msg_id = $2 ORDER BY ord DESC LIMIT 1";
-                        tx.query_opt(sql, &[room, id])?.map(|r| Named { ord: r.get(0) })
+                        // Not one from before the reader's cut (1.2), as
+                        // a direct message's (`find_direct`).
+                        let sql = "SELECT ord FROM messages WHERE room = $1 AND msg_id = $2 \
+                                   AND id >= (SELECT since FROM users WHERE id = $3) ORDER BY ord DESC LIMIT 1";
+                        tx.query_opt(sql, &[room, id, &(*user as i64)])?.map(|r| Named { ord: r.get(0) })
                     }
                     None => None,
                 };

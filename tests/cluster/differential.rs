@@ -682,6 +682,9 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         (bob, "MSG:#general:g1:hi all", ok_ts("g1")),
         (carl, "REGISTER:carl::pw-differential", vec!["OK:carl".into()]),
         (carl, "CHATS", vec!["OK:0".into()]),
+        // Nor may it READ such a message (seed 97 at 200 steps: a cluster
+        // answered OK, reading the room's messages past the cut).
+        (carl, "READ:#general:g1", vec!["KO:UNKNOWN_MESSAGE:no message g1 from #general to you".into()]),
         // A room nobody is in is forgotten (§7): one made again under its
         // name shows its maker nothing of the old one, in SEARCH either (a
         // single server read the log by the room's name).
