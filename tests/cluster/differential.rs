@@ -439,10 +439,9 @@ impl Player {
         if line.starts_with("UPLOAD:") && reply[0].starts_with("OK:") {
             self.files[user] = reply[0][3..].to_string();
         }
-        if line.starts_with("DELACCOUNT:") && reply[0] == "OK" {
-            self.deleted[user] = true;
-        }
-        if line.starts_with("DELACCOUNT:") && reply[0] == "OK" || reply[0] == CLOSED {
+        let deleted = line.starts_with("DELACCOUNT:") && reply[0] == "OK";
+        self.deleted[user] |= deleted;
+        if deleted || reply[0] == CLOSED {
             // The server closes this connection (and the receive ones)
             // after the OK: the next step connects again (and, once the
             // account is deleted, does not log in).
