@@ -348,6 +348,14 @@ fn serve_live(ctx: &Ctx, reader: &mut FrameReader<&Stream>, outlet: &Outlet) {
                 last_frame = Instant::now();
                 pinged = false;
                 match EventReply::parse(line) {
+                    // A connection told `BYE` (its device unlinked,
+                    // replaced, …) is over: what it acknowledges after is
+                    // read away, not applied. On a single server an
+                    // unlinked device is gone from the book already; on a
+                    // cluster the `UNLINK` may have been served by another
+                    // node, whose change this node's book has not read
+                    // (differential seed 6: a `DELIVERED` from it).
+                    Some(EventReply::Ack(_)) if outlet.is_closing() => {}
                     Some(EventReply::Ack(seq)) => ctx.devices.ack(ctx, outlet, seq.min(outlet.last_sent())),
                     Some(EventReply::Pong) => {}
                     Some(version @ (EventReply::Version11 | EventReply::Version12)) => {

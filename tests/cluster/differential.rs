@@ -10,9 +10,11 @@
 //! handful of message ids (so that ids are sent again), moderation,
 //! actions (an admin's deletion too), room reads, blocks, prefs,
 //! archives, stars, files (uploaded, carried, fetched), passwords,
-//! account deletions and registrations again, refusals included; and
+//! account deletions and registrations again, refusals included;
 //! acknowledgements (`ACK`) of what a device has heard, by users of one
-//! device and of two. On the cluster each user sends
+//! device and of two; `TYPING` and `USERS`; and a user's devices
+//! (`UNLINK` of one, which logs in again later with the password, and
+//! `LINK` with a new device's `PAIR`). On the cluster each user sends
 //! through one node and receives through one node (both on the same node,
 //! or not, one user of each kind), so that what a node tells its own
 //! connections and what it tells the other node's are both played; bob
@@ -23,7 +25,9 @@
 //! A failure prints the seed and the first differing step;
 //! `WACHAT_DIFF_SEEDS=<first>..<end>` plays other seeds, and
 //! `WACHAT_DIFF_STEPS` longer scripts, and `WACHAT_DIFF_TRACE=1` prints
-//! every step (docs/CLUSTER.md quotes such a run):
+//! every step, with each device's newest event number on each backend,
+//! and at the end the events each device heard (docs/CLUSTER.md quotes
+//! such a run):
 //!
 //! ```sh
 //! WACHAT_DIFF_SEEDS=1..31 cargo test --release --features cluster --test cluster differential -- --nocapture
@@ -31,7 +35,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -85,7 +89,7 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
         let chat = if pick(2) == 0 { peer.to_string() } else { room.to_string() };
         let id = IDS[pick(IDS.len())];
         let other = IDS[pick(IDS.len())];
-        let kind = pick(60);
+        let kind = pick(66);
         let line = match kind {
             0..=5 => format!("MSG:{chat}:{id}:hello {id}"),
             6 | 7 => format!("JOIN:{room}"),
@@ -141,7 +145,16 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
                 format!("<ack:{}>", if user % 2 == 1 { ["default", "phone"][pick(2)] } else { "default" })
             }
             58 => "DEVICES".to_string(),
-            _ => format!("REGISTER:{}::{PW}", USERS[user]),
+            59 => format!("REGISTER:{}::{PW}", USERS[user]),
+            60 => format!("TYPING:{chat}"),
+            61 => "USERS".to_string(),
+            62 => format!("UNLINK:{}", ["phone", "phone", "tablet", "default"][pick(4)]),
+            // The user's receive devices whose connection was closed
+            // (unlinked) log in again, with the password.
+            63 => "<relink>".to_string(),
+            64 => "LINK".to_string(),
+            // A `tablet` pairs with the user's last `LINK` code, then logs in with its token.
+            _ => "<pair>".to_string(),
         };
         if matches!(kind, 0..=5 | 9 | 39) {
             sent.push((user, chat, id));
@@ -173,7 +186,7 @@ fn is_listing(line: &str) -> bool {
     let word = line.split(':').next().unwrap_or("");
     [
         "HISTORY", "ROOMINFO", "PREFS", "ARCHIVED", "BLOCKS", "ROOMS", "CHATS", "MEMBERS", "FILES", "SEARCH",
-        "STARRED", "DEVICES",
+        "STARRED", "DEVICES", "USERS",
     ]
     .contains(&word)
 }
@@ -286,8 +299,24 @@ type Heard = Arc<Mutex<Vec<String>>>;
 const ACK_QUIET: Duration = Duration::from_millis(250);
 /// The highest `<seq>` a receive connection has heard: what its `ACK` says.
 type Newest = Arc<AtomicU64>;
+/// Whether a receive connection is still open: its thread clears it when
+/// the server closes the connection (`BYE:UNLINKED`, a deleted account).
+type Open = Arc<AtomicBool>;
+/// A receive connection's stream (to write `ACK`s on) and whether it is open.
+type Listening = Option<(TcpStream, Open)>;
 
-fn listen(addr: SocketAddr, user: &str, device: &str, heard: Heard, newest: Newest) -> Option<TcpStream> {
+/// `hang_up`: once the server has said `BYE` and shut its side, the
+/// client hangs up, as a client does (a server reads on until the client
+/// hangs up, and counts the user online meanwhile); otherwise it keeps
+/// the connection open, as a client that goes on sending after its `BYE`.
+fn listen(
+    addr: SocketAddr,
+    user: &str,
+    device: &str,
+    heard: Heard,
+    newest: Newest,
+    hang_up: bool,
+) -> Listening {
     let mut conn = Line::connect(addr);
     let login = match device {
         "default" => format!("LOGIN:{user}:{PW}"),
@@ -299,10 +328,16 @@ fn listen(addr: SocketAddr, user: &str, device: &str, heard: Heard, newest: Newe
     }
     let keep = conn.stream.try_clone().unwrap();
     conn.stream.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
+    let open = Open::new(AtomicBool::new(true));
+    let still = open.clone();
     std::thread::spawn(move || {
         loop {
             let line = conn.line();
             if line == CLOSED {
+                if hang_up {
+                    let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+                }
+                still.store(false, Ordering::SeqCst);
                 return;
             }
             if line == "PING" {
@@ -320,7 +355,7 @@ fn listen(addr: SocketAddr, user: &str, device: &str, heard: Heard, newest: Newe
             }
         }
     });
-    Some(keep)
+    Some((keep, open))
 }
 
 /// One backend playing scripts: its nodes, and each user's connections.
@@ -330,10 +365,12 @@ struct Player {
     send: Vec<Option<Line>>,
     /// A receive connection, what it heard, its newest `<seq>`: one each
     /// of [`DEVICES`], in that order.
-    recv: Vec<Option<TcpStream>>,
+    recv: Vec<Listening>,
     heard: Vec<Heard>,
     newest: Vec<Newest>,
     files: Vec<String>,
+    /// Each user's last `LINK` code, until a `<pair>` step uses it.
+    codes: Vec<Option<String>>,
     /// Whether the user's account was deleted (and not registered
     /// again): its steps then go out on a connection that does not log
     /// in, as a client that knows its account is gone. Logging in again
@@ -341,10 +378,16 @@ struct Player {
     /// node counts on its own (a bound on guessing, not a rule of the
     /// chat: docs/CLUSTER.md), so long scripts would differ by them.
     deleted: Vec<bool>,
+    /// Whether its receive connections hang up after a `BYE` (see [`listen`]).
+    hang_up: bool,
 }
 
 impl Player {
     fn new(name: &'static str, nodes: Vec<TestServer>) -> Player {
+        Player::with(name, nodes, true)
+    }
+
+    fn with(name: &'static str, nodes: Vec<TestServer>, hang_up: bool) -> Player {
         let mut player = Player {
             name,
             nodes,
@@ -353,7 +396,9 @@ impl Player {
             heard: DEVICES.iter().map(|_| Heard::default()).collect(),
             newest: DEVICES.iter().map(|_| Newest::default()).collect(),
             files: USERS.iter().map(|_| "none".to_string()).collect(),
+            codes: USERS.iter().map(|_| None).collect(),
             deleted: USERS.iter().map(|_| false).collect(),
+            hang_up,
         };
         for (user, name) in USERS.iter().enumerate() {
             let mut c = Line::connect(player.send_node(user).send);
@@ -378,10 +423,52 @@ impl Player {
 
     /// Connects every receive device of `user` (again).
     fn listen(&mut self, user: usize) {
-        for (slot, &(owner, device)) in DEVICES.iter().enumerate().filter(|(_, (owner, _))| *owner == user) {
-            let (heard, newest) = (self.heard[slot].clone(), self.newest[slot].clone());
-            self.recv[slot] = listen(self.recv_node(slot).recv, USERS[owner], device, heard, newest);
+        for (slot, _) in DEVICES.iter().enumerate().filter(|(_, (owner, _))| *owner == user) {
+            self.listen_device(slot);
         }
+    }
+
+    fn listen_device(&mut self, slot: usize) {
+        let (user, device) = DEVICES[slot];
+        let (heard, newest) = (self.heard[slot].clone(), self.newest[slot].clone());
+        self.recv[slot] = listen(self.recv_node(slot).recv, USERS[user], device, heard, newest, self.hang_up);
+    }
+
+    /// `<relink>`: once what earlier steps made has come, `user`'s
+    /// receive devices whose connection the server closed (an `UNLINK`)
+    /// log in again with the password, and are sent what their inbox
+    /// holds for them; the reply names each, and whether it got in.
+    fn relink(&mut self, user: usize) -> Vec<String> {
+        if self.deleted[user] {
+            // Its connections were closed with the account: nothing to link.
+            return vec!["<deleted>".to_string()];
+        }
+        self.settle_for(ACK_QUIET);
+        let mut reply = Vec::new();
+        for slot in (0..DEVICES.len()).filter(|&slot| DEVICES[slot].0 == user) {
+            let closed = self.recv[slot].as_ref().is_none_or(|(_, open)| !open.load(Ordering::SeqCst));
+            if closed {
+                self.listen_device(slot);
+                let got = if self.recv[slot].is_some() { "in" } else { "refused" };
+                reply.push(format!("{}:{got}", DEVICES[slot].1));
+            }
+        }
+        if reply.is_empty() {
+            reply.push("<none closed>".to_string());
+        }
+        self.settle_for(ACK_QUIET);
+        reply
+    }
+
+    /// `<pair>`: a new device, `tablet`, pairs with the user's last
+    /// `LINK` code on a fresh connection, then logs in with its token.
+    fn pair(&mut self, user: usize) -> Vec<String> {
+        let Some(code) = self.codes[user].take() else { return vec!["<no code>".to_string()] };
+        let name = USERS[user];
+        let paired = Line::connect(self.send_node(user).send).request(&format!("PAIR:{name}@tablet:{code}"));
+        let Some(token) = paired[0].strip_prefix("OK:") else { return paired };
+        let login = Line::connect(self.send_node(user).send).request(&format!("LOGIN:{name}@tablet:{token}"));
+        [paired, login].concat()
     }
 
     /// `user`'s `device` acknowledges every event it has heard, once all
@@ -395,7 +482,7 @@ impl Player {
         // durable, replies too), so only their trip is awaited.
         self.settle_for(ACK_QUIET);
         let seq = self.newest[slot].load(Ordering::SeqCst);
-        let Some(recv) = self.recv[slot].as_mut() else { return vec!["<no device>".to_string()] };
+        let Some((recv, _)) = self.recv[slot].as_mut() else { return vec!["<no device>".to_string()] };
         // A connection the server closed (its account deleted) takes the
         // line or not: the same on both backends, which the end shows.
         let _ = recv.write_all(format!("ACK:{seq}\n").as_bytes());
@@ -413,6 +500,15 @@ impl Player {
         let user = step.user;
         if let Some(device) = step.line.strip_prefix("<ack:").and_then(|d| d.strip_suffix('>')) {
             return self.ack(user, device);
+        }
+        match step.line.as_str() {
+            "<relink>" => return self.relink(user),
+            "<pair>" => return self.pair(user),
+            // Who is online on the other node is told by a notice, a
+            // moment after the change (a login, a `DELACCOUNT` there):
+            // `USERS` is asked once the earlier steps' events have come.
+            "USERS" => self.settle_for(ACK_QUIET),
+            _ => {}
         }
         if step.line.starts_with("REGISTER:") {
             let mut fresh = Line::connect(self.send_node(user).send);
@@ -439,9 +535,16 @@ impl Player {
         if line.starts_with("UPLOAD:") && reply[0].starts_with("OK:") {
             self.files[user] = reply[0][3..].to_string();
         }
+        if line == "LINK" && reply[0].starts_with("OK:") {
+            // A code is random: what both must agree on is that one came.
+            self.codes[user] = Some(reply[0][3..].to_string());
+            return vec!["OK:<code>".to_string()];
+        }
         let deleted = line.starts_with("DELACCOUNT:") && reply[0] == "OK";
         self.deleted[user] |= deleted;
-        if deleted || reply[0] == CLOSED {
+        // This connection is the device `default`: unlinking it closes it.
+        let unlinked = line == "UNLINK:default" && reply[0] == "OK";
+        if deleted || unlinked || reply[0] == CLOSED {
             // The server closes this connection (and the receive ones)
             // after the OK: the next step connects again (and, once the
             // account is deleted, does not log in).
@@ -530,6 +633,8 @@ fn play_seed(seed: u64, steps: usize) -> Outcome {
         let (one, other) = (single.play(step), two.play(step));
         if std::env::var_os("WACHAT_DIFF_TRACE").is_some() {
             println!("{n}: {} > {}  =>  {one:?}", USERS[step.user], step.line);
+            let newest = |p: &Player| p.newest.iter().map(|n| n.load(Ordering::SeqCst)).collect::<Vec<_>>();
+            println!("   newest {:?} {:?}", newest(&single), newest(&two));
         }
         if one != other {
             outcome.replies.push(format!(
@@ -539,6 +644,11 @@ fn play_seed(seed: u64, steps: usize) -> Outcome {
         }
     }
     let (one, other) = (single.state(), two.state());
+    if std::env::var_os("WACHAT_DIFF_TRACE").is_some() {
+        for ((what, a), (_, b)) in one.iter().zip(&other).filter(|((w, _), _)| w.contains("events")) {
+            println!("{what}:\n  {a:?}\n  {b:?}");
+        }
+    }
     for ((what, a), (_, b)) in one.iter().zip(&other) {
         if a != b {
             outcome.states.push(format!(
@@ -831,5 +941,58 @@ fn a_sender_past_its_quota_still_learns_first_that_nobody_is_there() {
         }
         let again = player.play(&Step { user: ana, line: "MSG:#general:x4:hi".into() }).remove(0);
         assert!(again.starts_with("KO:FULL:"), "{name}: a room message counts too: {again}");
+    }
+}
+
+/// An unlinked device's late `ACK` holds nothing, on both backends: its
+/// connection heard `BYE:UNLINKED`, so what it acknowledges after is not
+/// applied. Carl sends through one node and his phone receives through
+/// the other, so on the cluster the `UNLINK` is served where the phone is
+/// not (differential seed 6 at 200 steps: the phone's `ACK` gave ana a
+/// `DELIVERED` there, and none on a single server).
+#[test]
+fn an_unlinked_devices_late_ack_delivers_nothing_on_both_backends() {
+    let [ana, carl] = [0, 3];
+    let phone = DEVICES.iter().position(|d| *d == (carl, "phone")).expect("carl's phone");
+    let cluster = Cluster::start();
+    // Clients that keep their connection after its `BYE`, and go on
+    // sending on it.
+    let mut players = [
+        Player::with("single server", vec![TestServer::start_with(&FLAGS)], false),
+        Player::with(
+            "two-node cluster",
+            vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)],
+            false,
+        ),
+    ];
+    let delivered = |player: &Player| {
+        player.heard[ana]
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.starts_with("STATUS:") && e.contains(":DELIVERED:"))
+            .count()
+    };
+    for player in &mut players {
+        let name = player.name;
+        for (user, line, expected) in
+            [(ana, "MSG:carl:u1:hello carl", "OK:u1:<ts>"), (carl, "UNLINK:phone", "OK")]
+        {
+            let reply = player.play(&Step { user, line: line.into() });
+            assert_eq!(reply[0], expected, "{name}: {} > {line}: {reply:?}", USERS[user]);
+        }
+        let open = player.recv[phone].as_ref().map(|(_, open)| open.clone()).expect("the phone's connection");
+        super::support::cluster::eventually("the phone's connection closed", READ_TIMEOUT, || {
+            !open.load(Ordering::SeqCst)
+        });
+        assert!(player.heard[phone].lock().unwrap().contains(&"BYE:UNLINKED".to_string()), "{name}");
+        // The phone's stream takes the line (only the server's writing side is shut).
+        assert_eq!(player.ack(carl, "phone"), ["ACK:1"], "{name}: the phone had heard u1");
+        player.settle();
+        assert_eq!(delivered(player), 0, "{name}: an unlinked phone's ACK delivered u1");
+        // Carl's own device still delivers it.
+        assert_eq!(player.ack(carl, "default"), ["ACK:1"], "{name}");
+        player.settle();
+        assert_eq!(delivered(player), 1, "{name}: carl's default device's ACK delivers u1");
     }
 }
