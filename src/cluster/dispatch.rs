@@ -12,7 +12,6 @@ use crossbeam_channel::Receiver;
 use super::bus::Incoming;
 use super::node::Node;
 use super::notice::{Notice, call_answer};
-use super::sessions;
 use crate::protocol::call::Signal;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, Event, Ko};
@@ -48,7 +47,10 @@ impl Node {
                             self.keepers.remember(user, peer, &id, node.into());
                         }
                     }
-                    Ok(Notice::Relay { user, frame }) => match Event::parse(&frame) {
+                    // Relayed events go to every node (`Nodes::relay`): our own
+                    // were handed to this node's outlets already.
+                    Ok(Notice::Relay { node, .. }) if node == self.name => {}
+                    Ok(Notice::Relay { user, frame, .. }) => match Event::parse(&frame) {
                         Ok(event) if event.seq().is_none() => {
                             // 1.2 (§24): an answer or an end served by another node.
                             crate::server::calls::heard(&self.router.calls, user, &event);
@@ -81,14 +83,13 @@ impl Node {
                 let device: Arc<str> = fold(&device).into();
                 self.replace_local(user, &device, epoch);
                 let name: Arc<str> = name.into();
-                let new =
-                    sessions::insert(&mut self.directory.write(), user, &name, device, (node.into(), epoch));
+                let new = self.directory.write().on(user, &name, device, (node.into(), epoch));
                 if new && !self.router.is_online(user) {
                     self.presence.tell(user, &name, true);
                 }
             }
             Notice::Offline { user, epoch, node, device } if node != self.name => {
-                let gone = sessions::remove(&mut self.directory.write(), user, &fold(&device), &node, epoch);
+                let gone = self.directory.write().off(user, &fold(&device), &node, epoch);
                 log::debug!(
                     "cluster: user #{user}'s {device} left node {node} (last there: {})",
                     gone.is_some()

@@ -6,7 +6,8 @@
 //! and forgets where the calls of those gone were kept (`kept.rs`).
 //! Between beats, the `ON`/`OFF` notices keep the directory current; the
 //! scan is what catches a notice NATS lost, or a node that died without
-//! saying so.
+//! saying so. A notice heard while the scan reads is made again on what it
+//! read (`directory.rs`).
 //!
 //! **After a failover.** While no primary answers, no node can write its
 //! heartbeat. The first scan after it finds every other node's heartbeat
@@ -27,8 +28,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::db::OrKo;
+use super::directory::{self, Users};
 use super::node::{BEAT, Node, POLL_WHEN_DOWN};
-use super::sessions::{self, Directory, LEASE_MS};
+use super::sessions::{self, LEASE_MS};
 use crate::protocol::Ko;
 use crate::store::UserId;
 
@@ -88,9 +90,13 @@ impl Node {
             &[&self.name],
         )
         .or_ko("beating")?;
-        let rows = sessions::live(&mut conn, &self.name)?;
+        // From here on the directory keeps its changes, to make them again
+        // on what this scan reads (`directory.rs`).
+        self.directory.write().scan_begins();
+        let rows = sessions::live(&mut conn, &self.name);
         drop(conn);
-        let mut fresh = Directory::new();
+        let rows = rows.inspect_err(|_| self.directory.write().scan_failed())?;
+        let mut fresh = Users::new();
         let mut replaced = Vec::new();
         {
             let local = self.local.lock();
@@ -101,21 +107,25 @@ impl Node {
                     replaced.push((row.user, row.device.clone(), row.epoch));
                 }
                 if *row.node != *self.name {
-                    sessions::insert(&mut fresh, row.user, &row.name, row.device, (row.node, row.epoch));
+                    directory::insert(&mut fresh, row.user, &row.name, row.device, (row.node, row.epoch));
                 }
             }
         }
         for (user, device, epoch) in replaced {
             self.replace_local(user, &device, epoch);
         }
-        if keep {
-            keep_missing(&mut fresh, &self.directory.read());
-        }
+        let old = {
+            let mut directory = self.directory.write();
+            if keep {
+                keep_missing(&mut fresh, &directory);
+            }
+            directory.scanned(fresh)
+        };
+        let fresh = self.directory.read().clone();
         // Calls kept by a node gone, or of a user gone from here (`kept.rs`).
         let alive: HashSet<&str> =
             fresh.values().flat_map(|r| r.devices.values().map(|(n, _)| &**n)).collect();
         self.keepers.sweep(|user| self.router.is_online(user), |node| alive.contains(node));
-        let old = std::mem::replace(&mut *self.directory.write(), fresh.clone());
         let before: HashSet<UserId> = old.keys().copied().collect();
         for (user, remote) in &fresh {
             if !before.contains(user) && !self.router.is_online(*user) {
@@ -133,12 +143,12 @@ impl Node {
 
 /// Adds to `fresh` every device of `old` that it does not have (a newer
 /// session of the same device, in `fresh`, wins).
-fn keep_missing(fresh: &mut Directory, old: &Directory) {
+fn keep_missing(fresh: &mut Users, old: &Users) {
     for (&user, remote) in old {
         for (device, at) in &remote.devices {
             let found = fresh.get(&user).is_some_and(|r| r.devices.contains_key(device));
             if !found {
-                sessions::insert(fresh, user, &remote.name, device.clone(), at.clone());
+                directory::insert(fresh, user, &remote.name, device.clone(), at.clone());
             }
         }
     }
@@ -151,13 +161,13 @@ mod tests {
     #[test]
     fn a_scan_after_a_failover_keeps_what_it_did_not_find() {
         let (ana, bob): (std::sync::Arc<str>, std::sync::Arc<str>) = ("ana".into(), "bob".into());
-        let mut old = Directory::new();
-        sessions::insert(&mut old, 1, &ana, "laptop".into(), ("b".into(), 3));
-        sessions::insert(&mut old, 2, &bob, "phone".into(), ("b".into(), 5));
+        let mut old = Users::new();
+        directory::insert(&mut old, 1, &ana, "laptop".into(), ("b".into(), 3));
+        directory::insert(&mut old, 2, &bob, "phone".into(), ("b".into(), 5));
         // The scan found ana's laptop on node c now (a newer login), and
         // not bob (node b's heartbeat stale while the database was down).
-        let mut fresh = Directory::new();
-        sessions::insert(&mut fresh, 1, &ana, "laptop".into(), ("c".into(), 4));
+        let mut fresh = Users::new();
+        directory::insert(&mut fresh, 1, &ana, "laptop".into(), ("c".into(), 4));
         keep_missing(&mut fresh, &old);
         assert_eq!(fresh[&1].devices["laptop"], ("c".into(), 4), "the newer session wins");
         assert_eq!(fresh[&2].devices["phone"], ("b".into(), 5), "bob stays");

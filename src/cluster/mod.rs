@@ -33,7 +33,8 @@
 //! | [`names`] | user names ⇄ ids, remembered |
 //! | [`bus`] | the NATS client on its one bridge thread |
 //! | [`notice`] | what nodes say to each other, one line each |
-//! | [`sessions`] | a receive session per device (`device_sessions`), and the directory of the other nodes' |
+//! | [`sessions`] | a receive session per device (`device_sessions`) |
+//! | [`directory`] | a node's picture of the other nodes' sessions, kept by notices and the heartbeat's scan |
 //! | [`settings`] | a user's settings (1.2, §22, §23: blocks, levels and pins, archived chats, stars), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
 //! | [`kept`] | which node keeps each call of this node's users kept elsewhere (1.2): a call's signals go to that node alone |
@@ -58,6 +59,7 @@ pub mod bus;
 pub mod committer;
 pub mod db;
 pub mod devices;
+pub mod directory;
 pub mod dispatch;
 pub mod erase;
 pub mod feeder;

@@ -40,12 +40,13 @@ use parking_lot::{Mutex, RwLock};
 
 use super::bus::{Bus, Incoming};
 use super::db::{Db, OrKo};
+use super::directory::Directory;
 use super::feeder::Feeder;
 use super::kept::Keepers;
 use super::notice::{Notice, call_outcome};
 use super::presence::Presence;
 use super::reads;
-use super::sessions::{self, Directory};
+use super::sessions;
 use crate::protocol::names::fold;
 use crate::protocol::{Event, Ko, PeerIntro, Travel};
 use crate::router::{Outlet, Router};
@@ -294,15 +295,7 @@ impl Nodes for Node {
             return Ok(claimed.elsewhere);
         }
         self.local.lock().insert((user, device.clone()), (claimed.epoch, Arc::downgrade(outlet)));
-        {
-            let mut directory = self.directory.write();
-            if let Some(remote) = directory.get_mut(&user) {
-                remote.devices.remove(&device);
-                if remote.devices.is_empty() {
-                    directory.remove(&user);
-                }
-            }
-        }
+        self.directory.write().here(user, &device);
         let notice = Notice::Online {
             user,
             epoch: claimed.epoch,
@@ -445,8 +438,8 @@ impl Nodes for Node {
     /// is exhaustive, so that a new event must say how it travels.
     fn relay(&self, users: &[UserId], event: &Event) {
         match event.travel() {
-            // Unstored events from one user to others: an `R` notice to the
-            // node that holds each recipient's session.
+            // Unstored events from one user to others: an `R` notice for
+            // each recipient, to every node (below).
             Travel::Relayed => {}
             // Numbered events travel once durable, from the committer
             // (`deliver`, `E` notices), never from here.
@@ -457,20 +450,22 @@ impl Nodes for Node {
             // Between a node and its own connection only.
             Travel::Local => return,
         }
+        // To every node, not only to those where the directory has the
+        // users: a device whose login another node answered a moment ago
+        // is not in this node's directory until its `ON` notice is heard,
+        // and an unstored event has no refill to make up for it (issue 54:
+        // an `ARCHIVE` made here right after a phone's login there was
+        // lost). Each node hands the event to the outlets it holds, and
+        // drops it for users it has none of; our own copy comes back and
+        // is dropped by the dispatcher. The users are few: one, two, or
+        // a room within `--presence-limit`.
         let frame = event.to_string();
-        let mut there: HashMap<Arc<str>, String> = HashMap::new();
-        let directory = self.directory.read();
+        let mut payload = String::new();
         for &user in users {
-            if let Some(remote) = directory.get(&user) {
-                let notice = Notice::Relay { user, frame: frame.clone() };
-                for node in remote.nodes() {
-                    notice.encode(there.entry(node).or_default());
-                }
-            }
+            Notice::Relay { user, node: self.name.clone(), frame: frame.clone() }.encode(&mut payload);
         }
-        drop(directory);
-        for (node, payload) in there {
-            self.bus.publish(self.node_subject(&node), payload.into_bytes());
+        if !payload.is_empty() {
+            self.bus.publish(format!("{}.all", self.prefix), payload.into_bytes());
         }
     }
 

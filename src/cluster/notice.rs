@@ -31,7 +31,7 @@ pub enum Notice {
     Peer { user: UserId, from: String },
     Call { user: UserId, peer: UserId, device: String, id: String, step: String },
     Keep { user: UserId, peer: UserId, id: String, node: String },
-    Relay { user: UserId, frame: String },
+    Relay { user: UserId, node: String, frame: String },
     Unlinked { user: UserId, device: String, node: String },
 }
 
@@ -53,7 +53,7 @@ impl Notice {
                 writeln!(out, "CALL {user} {peer} {device} {id} {step}")
             }
             Notice::Keep { user, peer, id, node } => writeln!(out, "KEEP {user} {peer} {id} {node}"),
-            Notice::Relay { user, frame } => writeln!(out, "R {user} {frame}"),
+            Notice::Relay { user, node, frame } => writeln!(out, "R {user} {node} {frame}"),
             Notice::Unlinked { user, device, node } => writeln!(out, "UNLINK {user} {device} {node}"),
         };
     }
@@ -87,7 +87,11 @@ impl Notice {
                 let peer = next()?.parse().map_err(|_| bad())?;
                 Notice::Keep { user, peer, id: next()?.into(), node: next()?.into() }
             }
-            "R" => Notice::Relay { user, frame: rest.to_string() },
+            "R" => {
+                let (node, frame) =
+                    rest.split_once(' ').filter(|(node, _)| !node.is_empty()).ok_or_else(bad)?;
+                Notice::Relay { user, node: node.into(), frame: frame.into() }
+            }
             "UNLINK" => Notice::Unlinked { user, device: next()?.into(), node: next()?.into() },
             _ => return Err(bad()),
         })
@@ -166,7 +170,8 @@ mod tests {
             Notice::Peer { user: 7, from: "ana".into() },
             Notice::Call { user: 7, peer: 3, device: "phone".into(), id: "c1".into(), step: "HANGUP".into() },
             Notice::Keep { user: 7, peer: 3, id: "c1".into(), node: "host-6666".into() },
-            Notice::Relay { user: 7, frame: "TYPING:ana:#tea".into() },
+            Notice::Relay { user: 7, node: "host-6666".into(), frame: "TYPING:ana:#tea".into() },
+            Notice::Relay { user: 7, node: "b".into(), frame: "ARCHIVE:my chat:archived".into() },
             Notice::Unlinked { user: 7, device: "laptop".into(), node: "host-6666".into() },
         ];
         for notice in notices {
@@ -180,6 +185,7 @@ mod tests {
         assert!(Notice::parse("OFF 1 1 n").is_err(), "no device");
         assert!(Notice::parse("HELLO 1").is_err());
         assert!(Notice::parse("UNLINK 1").is_err(), "no device");
+        assert!(Notice::parse("R 7 TYPING:ana:#tea").is_err(), "no node");
         assert!(Notice::parse("CALL 7 3 phone c1").is_err(), "no step");
     }
 

@@ -17,10 +17,8 @@
 //!   finds no other row left, which makes the user offline (`LASTSEEN`,
 //!   `LEFT`).
 //!
-//! [`Directory`] is a node's picture of the other nodes' rows, kept by the
-//! heartbeat's scan and the `ON`/`OFF` notices between scans (`node.rs`).
+//! A node's picture of the other nodes' rows is its `directory`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::db::{Db, OrKo};
@@ -143,82 +141,4 @@ pub fn live(conn: &mut postgres::Client, node: &str) -> Result<Vec<Live>, Ko> {
             epoch: row.get::<_, i64>(4) as u64,
         })
         .collect())
-}
-
-/// A user online on other nodes: its name, and each of its devices there.
-#[derive(Clone)]
-pub struct Remote {
-    pub name: Arc<str>,
-    /// By folded device name: the node holding it, and its epoch.
-    pub devices: HashMap<Arc<str>, (Arc<str>, u64)>,
-}
-
-impl Remote {
-    /// The nodes holding the user's devices, each once.
-    pub fn nodes(&self) -> Vec<Arc<str>> {
-        let mut nodes: Vec<Arc<str>> = self.devices.values().map(|(n, _)| n.clone()).collect();
-        nodes.sort();
-        nodes.dedup();
-        nodes
-    }
-}
-
-/// The users online on other nodes, by id.
-pub type Directory = HashMap<UserId, Remote>;
-
-/// Notes that `user`'s `device` is online on `node` (session `epoch`),
-/// unless a newer session of it is known; true if the user was not in the
-/// directory before (it came online on the other nodes).
-pub fn insert(
-    directory: &mut Directory,
-    user: UserId,
-    name: &Arc<str>,
-    device: Arc<str>,
-    at: (Arc<str>, u64),
-) -> bool {
-    let new = !directory.contains_key(&user);
-    let remote =
-        directory.entry(user).or_insert_with(|| Remote { name: name.clone(), devices: HashMap::new() });
-    if remote.devices.get(&device).is_none_or(|(_, e)| *e < at.1) {
-        remote.devices.insert(device, at);
-    }
-    new
-}
-
-/// Forgets `user`'s `device` on `node` if its session is `epoch`; the
-/// user's entry if that was its last device elsewhere (returned).
-pub fn remove(
-    directory: &mut Directory,
-    user: UserId,
-    device: &str,
-    node: &str,
-    epoch: u64,
-) -> Option<Remote> {
-    let remote = directory.get_mut(&user)?;
-    if remote.devices.get(device).is_some_and(|(n, e)| **n == *node && *e == epoch) {
-        remote.devices.remove(device);
-    }
-    if remote.devices.is_empty() { directory.remove(&user) } else { None }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_user_leaves_the_directory_with_its_last_device_elsewhere() {
-        let mut d = Directory::new();
-        let ana: Arc<str> = "ana".into();
-        assert!(insert(&mut d, 1, &ana, "laptop".into(), ("b".into(), 3)));
-        assert!(!insert(&mut d, 1, &ana, "phone".into(), ("c".into(), 4)));
-        assert_eq!(d[&1].nodes().len(), 2);
-        // An older session of the laptop changes nothing.
-        insert(&mut d, 1, &ana, "laptop".into(), ("c".into(), 2));
-        assert_eq!(&*d[&1].devices["laptop"].0, "b");
-        assert!(remove(&mut d, 1, "laptop", "c", 2).is_none(), "not that session");
-        assert!(remove(&mut d, 1, "laptop", "b", 3).is_none(), "the phone stays");
-        assert_eq!(d[&1].nodes(), vec![Arc::<str>::from("c")]);
-        assert!(remove(&mut d, 1, "phone", "c", 4).is_some(), "the last device");
-        assert!(d.is_empty());
-    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
 use super::support::without_ts;
-use super::{next_presence, recv_conn, register, send_conn};
+use super::{PW, next_presence, recv_conn, register, send_conn};
 
 #[test]
 fn a_direct_message_from_a_user_on_one_node_to_one_on_the_other_with_every_status() {
@@ -266,4 +266,28 @@ fn typing_reaches_a_peer_and_a_room_on_the_other_node() {
     assert_eq!(bob_recv[0].next_event(), "TYPING:ana:bob");
     assert_eq!(ana.request("TYPING:#tea"), "OK");
     assert_eq!(cy_recv[0].next_event(), "TYPING:ana:#tea");
+}
+
+/// A relayed event (never stored) reaches a device the moment its login
+/// is answered, on whichever node: the node that relays it must not
+/// first have to hear where the device logged in. (The test above waits
+/// for a round trip before its `TYPING`; this one does not.) Ten users
+/// in turn log in on B, and ana, already on A, types to each at once.
+#[test]
+fn a_relayed_event_reaches_a_device_logged_in_a_moment_before_on_the_other_node() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    let users: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
+    for user in &users {
+        register(&b, user);
+    }
+    let mut ana = send_conn(&a, "ana");
+    for user in &users {
+        let mut events = b.recv_conn();
+        assert_eq!(events.request("VERSION:1.2"), "OK");
+        assert_eq!(events.request(&format!("LOGIN:{user}:{PW}")), format!("OK:{user}"));
+        assert_eq!(ana.request(&format!("TYPING:{user}")), "OK");
+        assert_eq!(events.next_event(), format!("TYPING:ana:{user}"), "{user}, typed to as it logged in");
+    }
 }
