@@ -8,8 +8,9 @@
 //! a call. So a node remembers where each such call is kept, and asks
 //! that node alone:
 //!
-//! - **at the offer:** the keeping node tells the callee's nodes
-//!   (`KEEP`, `notice.rs`) just before it relays the `OFFER` there;
+//! - **at the offer:** the keeping node tells every node (`KEEP`,
+//!   `notice.rs`) just before it relays the `OFFER`; the nodes where the
+//!   callee has a device remember it;
 //! - **at the first answer** of a round (a device of the caller on another
 //!   node, which the offer did not reach): the node that said "kept here".
 //!

@@ -424,14 +424,16 @@ impl Nodes for Node {
         None
     }
 
+    /// To every node, as the `OFFER` after it (`relay`), and on the same
+    /// subject, so that it arrives first: a node where the callee has no
+    /// device drops it.
     fn offered(&self, caller: UserId, callee: UserId, id: &str) {
-        let nodes = self.directory.read().get(&callee).map(|r| r.nodes()).unwrap_or_default();
-        let notice = Notice::Keep { user: callee, peer: caller, id: id.to_string(), node: self.name.clone() };
-        let mut line = String::new();
-        notice.encode(&mut line);
-        for node in nodes {
-            self.bus.publish(self.node_subject(&node), line.clone().into_bytes());
-        }
+        self.broadcast(&Notice::Keep {
+            user: callee,
+            peer: caller,
+            id: id.to_string(),
+            node: self.name.clone(),
+        });
     }
 
     /// The one place where events cross between nodes, by kind: the match

@@ -100,7 +100,8 @@ pub trait Nodes: Send + Sync {
     /// `caller` offered the call `id` to `callee` here, and this node
     /// keeps it: the nodes of the callee's devices are told, just before
     /// the offer reaches them, so that their signals about it come here
-    /// straight ([`Nodes::call`]).
+    /// straight ([`Nodes::call`]). (A cluster tells every node, as it
+    /// relays: one where the callee has no device forgets it.)
     fn offered(&self, caller: UserId, callee: UserId, id: &str) {
         let _ = (caller, callee, id);
     }
