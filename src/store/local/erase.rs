@@ -26,6 +26,8 @@
 //! opens, before it serves anyone: "at the latest by the next start".
 //! Checkpoints hold no text, so nothing else needs rewriting.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,7 +42,7 @@ use super::reader::Reader;
 use crate::csvlog::{self, blank_span, filler};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
-use crate::protocol::erase::{Line, erasure, may_quote};
+use crate::protocol::erase::{Blank, Line, erasure, may_quote};
 use crate::protocol::fates::is_erased;
 use crate::protocol::names::fold;
 use crate::store::disk::Disk;
@@ -58,6 +60,18 @@ pub struct Erasure {
     /// Its conversation as the author sent it: a user or a `#room`.
     pub chat: String,
     pub id: String,
+}
+
+impl Erasure {
+    /// Whether a message from `from` to `to` is of this erasure's
+    /// conversation: its room, or the two users' direct chat.
+    fn is_of(&self, from: &str, to: &str) -> bool {
+        if self.chat.starts_with('#') {
+            return fold(to) == fold(&self.chat);
+        }
+        let (author, chat, from, to) = (fold(&self.author), fold(&self.chat), fold(from), fold(to));
+        (from == author && to == chat) || (from == chat && to == author)
+    }
 }
 
 /// The erasures to do and the thread's bell.
@@ -116,6 +130,11 @@ impl Eraser {
             let _ = self.wake.try_send(());
         }
         Ok(())
+    }
+
+    /// The erasures not done yet.
+    pub(in crate::store) fn pending(&self) -> Vec<Erasure> {
+        self.pending.lock().clone()
     }
 
     /// Wakes the thread (to stop, or to erase now).
@@ -191,7 +210,7 @@ struct Found {
 
 /// Erases one deleted message's text; returns how many records changed.
 fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
-    let found = read_back(inner, e)?;
+    let found = read_back(inner, &[e])?;
     let lines: Vec<&str> = found.iter().map(|f| f.line.as_str()).collect();
     let spans = overwrites(&lines, &e.author, &e.id).map_err(std::io::Error::other)?;
     for (i, range) in &spans {
@@ -211,19 +230,8 @@ pub fn overwrites(
     author: &str,
     id: &str,
 ) -> std::result::Result<Vec<(usize, Range<usize>)>, String> {
-    // (line number, from, id, text); a text that is not one (a torn
-    // overwrite) holds nothing to find.
-    let mut records = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        let record = MsgRef::decode(line)?;
-        if let Ok(text) = Text::parse(&record.text) {
-            records.push((i, record.from.to_string(), record.id.to_string(), text));
-        }
-    }
-    let rule: Vec<Line> = records.iter().map(|(_, from, id, text)| Line { from, id, text }).collect();
     let mut spans = Vec::new();
-    for (r, blank) in erasure(&rule, author, id) {
-        let i = records[r].0;
+    for (i, blank) in blanks_of(lines, author, id)? {
         let start = text_start(lines[i]);
         let field = &lines[i][start..];
         let Some(range) = blank_span(field, &blank) else { continue };
@@ -234,11 +242,93 @@ pub fn overwrites(
     Ok(spans)
 }
 
-/// The conversation's records from the deleted message on, oldest first:
-/// the chain walked back from its newest record to the message, keeping
-/// those that may hold its text (`erase::may_quote`). Empty if the
-/// message is gone already (retention, a removed room or account).
-fn read_back(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<Vec<Found>> {
+/// `protocol::erase`'s rule over `lines` (`MSG` records of one
+/// conversation, oldest first) when `author` deleted their message `id`:
+/// each line's number and what to erase of its text.
+fn blanks_of(lines: &[&str], author: &str, id: &str) -> std::result::Result<Vec<(usize, Blank)>, String> {
+    // (line number, from, id, text); a text that is not one (a torn
+    // overwrite) holds nothing to find.
+    let mut records = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let record = MsgRef::decode(line)?;
+        if let Ok(text) = Text::parse(&record.text) {
+            records.push((i, record.from.to_string(), record.id.to_string(), text));
+        }
+    }
+    let rule: Vec<Line> = records.iter().map(|(_, from, id, text)| Line { from, id, text }).collect();
+    Ok(erasure(&rule, author, id).into_iter().map(|(r, blank)| (records[r].0, blank)).collect())
+}
+
+/// What the inbox replay shows of the erasures not done yet (issue 54,
+/// differential seed 107): a device offline when a message was deleted is
+/// replayed it later, and, within `--erase-minutes`, the log still holds
+/// its text. It is shown as it will read once erased, as a cluster (which
+/// erases at once) stores it: `protocol::erase`'s rule, each text given
+/// by [`Blank::apply`], the cluster's function. What the erasures of a
+/// conversation blank is found once per replay, with one walk back of its
+/// chain (the eraser's own, [`read_back`]), and only if the replay holds
+/// a message of that conversation.
+pub(in crate::store) struct Unerased {
+    pending: Vec<Erasure>,
+    /// Which of `pending` were looked for.
+    looked: Vec<bool>,
+    /// What they blank, by position, in the order of `pending`.
+    blanks: HashMap<Pos, Vec<Blank>>,
+}
+
+impl Unerased {
+    /// The erasures pending now.
+    pub(in crate::store) fn now(inner: &Inner) -> Unerased {
+        let pending = inner.eraser.pending();
+        Unerased { looked: vec![false; pending.len()], pending, blanks: HashMap::new() }
+    }
+
+    /// `m`, the message read at `pos`, with its text as the pending
+    /// erasures leave it.
+    pub(in crate::store) fn apply(&mut self, inner: &Arc<Inner>, pos: Pos, m: &mut MsgRef) {
+        let of_chat: Vec<usize> = (0..self.pending.len())
+            .filter(|&i| !self.looked[i] && self.pending[i].is_of(m.from, m.to))
+            .collect();
+        if !of_chat.is_empty() {
+            self.look_for(inner, &of_chat);
+        }
+        let Some(blanks) = self.blanks.get(&pos) else { return };
+        for blank in blanks {
+            if let Ok(text) = Text::parse(&m.text)
+                && let Some(erased) = blank.apply(&text)
+            {
+                m.text = Cow::Owned(erased.as_escaped().to_string());
+            }
+        }
+    }
+
+    /// Finds what the erasures `of_chat` (of one conversation) blank.
+    fn look_for(&mut self, inner: &Arc<Inner>, of_chat: &[usize]) {
+        let erasures: Vec<&Erasure> = of_chat.iter().map(|&i| &self.pending[i]).collect();
+        match read_back(inner, &erasures) {
+            Ok(records) => {
+                let lines: Vec<&str> = records.iter().map(|f| f.line.as_str()).collect();
+                for e in &erasures {
+                    for (i, blank) in blanks_of(&lines, &e.author, &e.id).unwrap_or_default() {
+                        self.blanks.entry(records[i].pos).or_default().push(blank);
+                    }
+                }
+            }
+            Err(err) => log::warn!("store: reading {} deleted messages for a replay: {err}", erasures.len()),
+        }
+        for &i in of_chat {
+            self.looked[i] = true;
+        }
+    }
+}
+
+/// The conversation's records from the deleted messages on, oldest
+/// first: the chain walked back from its newest record to the oldest of
+/// `erasures` (all of one conversation), keeping those that may hold
+/// their texts (`erase::may_quote`). A message gone already (retention,
+/// a removed room or account) is not among them, and so erases nothing.
+fn read_back(inner: &Arc<Inner>, erasures: &[&Erasure]) -> std::io::Result<Vec<Found>> {
+    let Some(e) = erasures.first() else { return Ok(Vec::new()) };
     let head = {
         let state = inner.state.lock();
         match e.chat.strip_prefix('#') {
@@ -252,22 +342,26 @@ fn read_back(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<Vec<Found>> {
     let Some(mut pos) = head else { return Ok(Vec::new()) };
     let mut reader = Reader::new(inner.clone());
     let mut found = Vec::new();
+    let mut left: Vec<&Erasure> = erasures.to_vec();
     while pos != NO_POS {
         let line = reader.line(pos, true).map_err(|ko| std::io::Error::other(ko.reason))?;
         let Some(line) = line else { break }; // removed by retention
         let record = MsgRef::decode(line).map_err(std::io::Error::other)?;
         let prev = record.prev;
-        let original = record.id == e.id && fold(record.from) == fold(&e.author);
-        if original || may_quote(record.id, &record.text) {
+        let before = left.len();
+        left.retain(|e| !(record.id == e.id && fold(record.from) == fold(&e.author)));
+        if left.len() < before || may_quote(record.id, &record.text) {
             found.push(Found { pos, line: line.to_string() });
         }
-        if original {
+        if left.is_empty() {
             found.reverse();
             return Ok(found);
         }
         pos = prev;
     }
-    Ok(Vec::new())
+    // Not all found (gone already): the rule finds nothing for those.
+    found.reverse();
+    Ok(found)
 }
 
 /// Where the text starts in a `MSG` line: after its eighth comma (the

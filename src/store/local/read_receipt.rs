@@ -42,11 +42,13 @@ impl Inner {
         };
         // 1.2: a message to this name's deleted account is not this one's to read.
         candidates.retain(|&pos| pos >= since);
-        // Among the sender's recent messages first (one read), else
-        // back along the conversation.
-        // One sent to someone else, or to a room, is not found.
-        let dord = match self.recent_message(&candidates, &from_name, id)? {
-            Some((to, dord)) => read::message(id, &chat, Some(dord).filter(|_| *to == *me))?,
+        // The sender's newest message `id` to the reader: among its recent
+        // messages first (one read), else back along the conversation.
+        // One sent to someone else, or to a room, is not found, nor does it
+        // hide an older one to the reader (seed 152: a name's new account
+        // sent its own `m3` to a room; a cluster found the old one to ana).
+        let dord = match self.recent_message(&candidates, &from_name, &me, id)? {
+            Some(dord) => dord,
             None => {
                 let found = self.search(head, since, |m| m.from == &*from_name && m.id == id)?;
                 read::message(id, &chat, found)?.dord
@@ -91,19 +93,20 @@ impl Inner {
     }
 
     /// Which of `candidates` (positions from the sender's window) is the
-    /// message `id` of `from`: its recipient and `dord`. Outside the lock.
+    /// message `id` of `from` to `to`: its `dord`. Outside the lock.
     fn recent_message(
         self: &Arc<Self>,
         candidates: &[Pos],
         from: &str,
+        to: &str,
         id: &str,
-    ) -> Result<Option<(String, u64)>, Ko> {
+    ) -> Result<Option<u64>, Ko> {
         let mut reader = Reader::new(self.clone());
         for &pos in candidates {
             let Some(line) = reader.line(pos, true)? else { continue }; // removed by retention
             let m = MsgRef::decode(line).map_err(|e| read_failed(pos, e))?;
-            if m.from == from && m.id == id {
-                return Ok(Some((m.to.to_string(), m.dord)));
+            if m.from == from && m.to == to && m.id == id {
+                return Ok(Some(m.dord));
             }
         }
         Ok(None)

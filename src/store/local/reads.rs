@@ -24,6 +24,7 @@ use super::super::backend::{Lines, Listing};
 use super::super::damage;
 use super::super::record::{MsgRef, NO_POS, Pos, Record};
 use super::super::state::{Marks, Queued, State, UserId};
+use super::erase::Unerased;
 use super::reader::{Reader, read_failed};
 use super::stretch::Stretch;
 use super::{Inner, Pending};
@@ -336,6 +337,8 @@ pub(super) struct ReplayLines {
     minor: u8,
     /// The [`Queued::Rooms`] entry being written, if any.
     rooms: Option<Stretch>,
+    /// Deleted messages whose texts the log still holds.
+    unerased: Unerased,
 }
 
 impl ReplayLines {
@@ -344,7 +347,8 @@ impl ReplayLines {
     /// connection that speaks 1.`minor` (issue 27).
     pub(super) fn after(inner: &Arc<Inner>, user: UserId, after: u64, upto: u64, minor: u8) -> ReplayLines {
         let reader = Reader::new(inner.clone());
-        ReplayLines { inner: inner.clone(), reader, user, upto, after, minor, rooms: None }
+        let unerased = Unerased::now(inner);
+        ReplayLines { inner: inner.clone(), reader, user, upto, after, minor, rooms: None, unerased }
     }
 
     /// Writes up to [`CHUNK`] room messages of the entry being written;
@@ -369,7 +373,8 @@ impl ReplayLines {
             let line = self.reader.line(pos, false)?;
             let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
             match MsgRef::decode(line) {
-                Ok(m) => {
+                Ok(mut m) => {
+                    self.unerased.apply(&self.inner, pos, &mut m);
                     let _ = writeln!(out, "{}", m.event(seq));
                 }
                 Err(e) => damage::report(&self.inner.log, pos, &e), // left out (see `damage`)
@@ -406,7 +411,8 @@ impl Lines for ReplayLines {
             let pos = queued.pos();
             let line = self.reader.line(pos, false)?;
             let line = line.ok_or_else(|| read_failed(pos, "an inbox refers to a removed record"))?;
-            if let Err(e) = write_event(out, seq, &queued, line) {
+            let message = |m: &mut MsgRef| self.unerased.apply(&self.inner, pos, m);
+            if let Err(e) = write_event(out, seq, &queued, line, message) {
                 damage::report(&self.inner.log, pos, &e); // left out (see `damage`)
             }
         }
@@ -431,10 +437,18 @@ fn in_chat(chat: &Chat, direct: Option<&Directions>) -> impl Fn(&MsgRef) -> bool
     }
 }
 
-/// Writes the frame of inbox event `seq` from the log line of its record.
-fn write_event(out: &mut String, seq: u64, queued: &Queued, line: &str) -> Result<(), String> {
+/// Writes the frame of inbox event `seq` from the log line of its record;
+/// a message as `message` leaves it.
+fn write_event(
+    out: &mut String,
+    seq: u64,
+    queued: &Queued,
+    line: &str,
+    mut message: impl FnMut(&mut MsgRef),
+) -> Result<(), String> {
     if let Queued::Direct { .. } | Queued::Copy { .. } = queued {
-        let m = MsgRef::decode(line)?;
+        let mut m = MsgRef::decode(line)?;
+        message(&mut m);
         let _ = writeln!(out, "{}", m.event(seq));
         return Ok(());
     }
