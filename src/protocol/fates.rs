@@ -155,25 +155,55 @@ impl Fates {
     /// and the reactions to it; a reply's quote of a deleted message
     /// replaced by it too.
     pub fn shown(&self, from: &str, id: &str, text: &Text) -> Text {
-        let gone = match self.action(from, id) {
+        if self.gone(from, id) {
+            return action::deleted_text();
+        }
+        let text = self.text_of(from, id, text);
+        self.unquoted(&text).unwrap_or(text)
+    }
+
+    /// What a deletion left of this line as it was sent, edits not folded
+    /// in (the inbox replay, where an edit is an event of its own): as
+    /// [`shown`](Self::shown), `None` where no deletion touched it.
+    pub fn deleted_from(&self, from: &str, id: &str, text: &Text) -> Option<Text> {
+        if self.gone(from, id) {
+            return Some(action::deleted_text());
+        }
+        self.unquoted(text)
+    }
+
+    /// Whether a deletion took this line whole: a deleted message, its
+    /// edits, the reactions to it.
+    fn gone(&self, from: &str, id: &str) -> bool {
+        match self.action(from, id) {
             None => self.deleted.contains_key(&key(from, id)),
             Some(a) if matches!(a.act, Act::Delete | Act::Remove) => false,
             Some(a) if a.act == Act::Edit => self.deleted.contains_key(&key(from, &a.target)),
             Some(a) => self.deleted_ids.contains(&a.target),
-        };
-        if gone {
-            return action::deleted_text();
         }
-        let text = self.text_of(from, id, text);
-        let plain = text.unescaped();
-        if let Some((quote, rest)) = plain.split_once('\n')
-            && let Some((author, quoted)) = quote.split_once(": ")
-            && (self.deleted_quotes.contains(quote) || is_erased(quoted))
-        {
-            return Text::from_plain(&format!("{author}: {}\n{rest}", action::DELETED)).unwrap_or(text);
-        }
-        text
     }
+
+    /// A reply whose first line quotes a deleted message (or what the
+    /// eraser left of the quote), with [`action::DELETED`] for the words.
+    fn unquoted(&self, text: &Text) -> Option<Text> {
+        let plain = text.unescaped();
+        let (quote, rest) = plain.split_once('\n')?;
+        let (author, quoted) = quote.split_once(": ")?;
+        if !self.deleted_quotes.contains(quote) && !is_erased(quoted) {
+            return None;
+        }
+        Text::from_plain(&format!("{author}: {}\n{rest}", action::DELETED)).ok()
+    }
+}
+
+/// Whether the server's eraser may have overwritten some of `text`: all of
+/// it, or the words a reply quotes on its first line ([`is_erased`]). A
+/// person's text may look so too (`-`): only the conversation's
+/// deletions tell ([`Fates::deleted_from`]).
+pub fn looks_erased(text: &Text) -> bool {
+    let plain = text.unescaped();
+    let quoted = plain.split_once('\n').and_then(|(quote, _)| quote.split_once(": ")).map(|(_, q)| q);
+    is_erased(&plain) || quoted.is_some_and(is_erased)
 }
 
 /// A text the server's eraser overwrote (`store::local::erase`): the deleted

@@ -67,17 +67,25 @@ fn a_room_admin_on_one_node_deletes_a_members_message_sent_on_the_other() {
 /// text, and a device that was offline is replayed what it missed: it is
 /// shown those messages as they read once erased, as a cluster (which
 /// erases at once) shows them, never their text (issue 54: differential
-/// seed 107). The same lines on both backends: a direct chat and a room
-/// (two of its messages deleted), with a reply that quoted one.
+/// seed 107), nor as the eraser's filler once it ran. The same lines on
+/// both backends: a direct chat and a room (two of its messages deleted),
+/// with a reply that quoted one, and a person's dashes left as they are.
 #[test]
 fn a_device_offline_when_a_message_was_deleted_is_never_replayed_its_text() {
     let single = TestServer::start(); // --erase-minutes 60
+    let erasing = TestServer::start_with(&["--erase-minutes", "0"]);
     let cluster = Cluster::start();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
-    for (name, sending, receiving) in [("single server", &single, &single), ("two-node cluster", &a, &b)] {
-        let (replay, deleted) = replayed_after_deleting(sending, receiving);
+    let players = [
+        ("single server", &single, &single, false),
+        ("single server, once erased", &erasing, &erasing, true),
+        ("two-node cluster", &a, &b, false),
+    ];
+    for (name, sending, receiving, erases) in players {
+        let (replay, deleted) = replayed_after_deleting(sending, receiving, erases);
         let gone = "(message deleted)".to_string();
         let expected: Vec<(String, String)> = vec![
+            ("m0".into(), "---".into()),
             ("m1".into(), gone.clone()),
             ("m2".into(), gone.clone()),
             ("c1".into(), "> ana: (message deleted)\\nnice one".into()),
@@ -94,6 +102,16 @@ fn a_device_offline_when_a_message_was_deleted_is_never_replayed_its_text() {
     );
 }
 
+/// Waits until no file under `server`'s data directory holds a word of
+/// the texts deleted (a server erasing at once: its eraser's pass).
+fn erased(server: &TestServer) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ["walrus", "zebra", "okapi"].iter().any(|word| holds(&server.data_dir, word)) {
+        assert!(std::time::Instant::now() < deadline, "the eraser did not erase within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(20)); // polling the eraser's work
+    }
+}
+
 /// Whether a file under `dir` holds `needle`.
 fn holds(dir: &std::path::Path, needle: &str) -> bool {
     std::fs::read_dir(dir).unwrap().flatten().any(|entry| match entry.path() {
@@ -103,11 +121,13 @@ fn holds(dir: &std::path::Path, needle: &str) -> bool {
 }
 
 /// ana (sending through `sending`) writes to bob and in #club, carl
-/// replies, ana deletes three messages; then bob logs in on `receiving`:
+/// replies, ana deletes three messages (and, if the server `erases` at
+/// once, its eraser overwrites them); then bob logs in on `receiving`:
 /// his replay (id and text of each `MSG`), and the deletions' ids.
 fn replayed_after_deleting(
     sending: &TestServer,
     receiving: &TestServer,
+    erases: bool,
 ) -> (Vec<(String, String)>, [String; 3]) {
     for user in ["ana", "bob", "carl"] {
         register(sending, user);
@@ -117,6 +137,8 @@ fn replayed_after_deleting(
     for conn in [&mut ana, &mut bob, &mut carl] {
         assert_eq!(conn.request("JOIN:#club"), "OK");
     }
+    // A person's dashes look like what the eraser leaves of a short text.
+    assert!(ana.request("MSG:bob:m0:---").starts_with("OK:m0:"));
     assert!(ana.request("MSG:bob:m1:walrus song").starts_with("OK:m1:"));
     assert!(ana.request("MSG:#club:m2:zebra crossing").starts_with("OK:m2:"));
     assert!(carl.request("REPLY:#club:c1:m2:nice one").starts_with("OK:c1:"));
@@ -126,8 +148,11 @@ fn replayed_after_deleting(
         assert!(ok.starts_with("OK:_"), "{ok}");
         ok.split(':').nth(1).unwrap_or_default().to_string()
     });
+    if erases {
+        erased(sending);
+    }
     let mut bob_events = recv_conn(receiving, "bob");
-    let replay = (0..7)
+    let replay = (0..8)
         .map(|_| {
             let event = bob_events.next_event();
             let fields: Vec<&str> = event.splitn(7, ':').collect();

@@ -42,8 +42,9 @@ use super::reader::Reader;
 use crate::csvlog::{self, blank_span, filler};
 use crate::error::{Error, Result};
 use crate::protocol::Text;
+use crate::protocol::action::ActionsSince;
 use crate::protocol::erase::{Blank, Line, erasure, may_quote};
-use crate::protocol::fates::is_erased;
+use crate::protocol::fates::{Fates, is_erased, looks_erased};
 use crate::protocol::names::fold;
 use crate::store::disk::Disk;
 use crate::store::record::{Fields, MsgRef, NO_POS, Pos, push_field};
@@ -259,8 +260,8 @@ fn blanks_of(lines: &[&str], author: &str, id: &str) -> std::result::Result<Vec<
     Ok(erasure(&rule, author, id).into_iter().map(|(r, blank)| (records[r].0, blank)).collect())
 }
 
-/// What the inbox replay shows of the erasures not done yet (issue 54,
-/// differential seed 107): a device offline when a message was deleted is
+/// What the inbox replay shows of deleted messages (issue 54,
+/// differential seed 107). A device offline when a message was deleted is
 /// replayed it later, and, within `--erase-minutes`, the log still holds
 /// its text. It is shown as it will read once erased, as a cluster (which
 /// erases at once) stores it: `protocol::erase`'s rule, each text given
@@ -268,19 +269,48 @@ fn blanks_of(lines: &[&str], author: &str, id: &str) -> std::result::Result<Vec<
 /// conversation blank is found once per replay, with one walk back of its
 /// chain (the eraser's own, [`read_back`]), and only if the replay holds
 /// a message of that conversation.
+///
+/// And what the eraser overwrote already reads as the cluster's text too,
+/// not as its filler (`(message deleted)` and spaces, or dashes for a
+/// short text, which a person may also have typed): a message whose text
+/// looks so is looked up in what its conversation's deletions did
+/// (`protocol::fates`, `HISTORY`'s reading), read back from the
+/// conversation's newest record, [`READ_BACK_MOST`] records at most.
 pub(in crate::store) struct Unerased {
     pending: Vec<Erasure>,
     /// Which of `pending` were looked for.
     looked: Vec<bool>,
     /// What they blank, by position, in the order of `pending`.
     blanks: HashMap<Pos, Vec<Blank>>,
+    /// By conversation (its room, or its two users, folded): what its
+    /// deletions did, as far back as it was read.
+    fates: HashMap<(String, String), ReadBack>,
 }
+
+/// A conversation read back, newest first, for what its deletions did.
+struct ReadBack {
+    fates: Fates,
+    /// The next record to read (`NO_POS`: none left).
+    next: Pos,
+    /// How many were read.
+    read: usize,
+}
+
+/// How many records of a conversation a replay reads back, at most, to
+/// learn whether a text the eraser overwrote was a deletion's (and not a
+/// person's dashes): `HISTORY`'s most.
+pub const READ_BACK_MOST: usize = crate::protocol::MAX_HISTORY;
 
 impl Unerased {
     /// The erasures pending now.
     pub(in crate::store) fn now(inner: &Inner) -> Unerased {
         let pending = inner.eraser.pending();
-        Unerased { looked: vec![false; pending.len()], pending, blanks: HashMap::new() }
+        Unerased {
+            looked: vec![false; pending.len()],
+            pending,
+            blanks: HashMap::new(),
+            fates: HashMap::new(),
+        }
     }
 
     /// `m`, the message read at `pos`, with its text as the pending
@@ -292,14 +322,69 @@ impl Unerased {
         if !of_chat.is_empty() {
             self.look_for(inner, &of_chat);
         }
-        let Some(blanks) = self.blanks.get(&pos) else { return };
-        for blank in blanks {
-            if let Ok(text) = Text::parse(&m.text)
-                && let Some(erased) = blank.apply(&text)
-            {
-                m.text = Cow::Owned(erased.as_escaped().to_string());
+        if let Some(blanks) = self.blanks.get(&pos) {
+            for blank in blanks {
+                if let Ok(text) = Text::parse(&m.text)
+                    && let Some(erased) = blank.apply(&text)
+                {
+                    m.text = Cow::Owned(erased.as_escaped().to_string());
+                }
             }
+            return;
         }
+        let Ok(text) = Text::parse(&m.text) else { return };
+        if !looks_erased(&text) {
+            return;
+        }
+        if let Some(fates) = self.fates_back_to(inner, pos, m)
+            && let Some(shown) = fates.deleted_from(m.from, m.id, &text)
+        {
+            m.text = Cow::Owned(shown.as_escaped().to_string());
+        }
+    }
+
+    /// What the deletions of `m`'s conversation did, read back from its
+    /// newest record to `m` (at `pos`); `None` past [`READ_BACK_MOST`]
+    /// records of it in this replay.
+    fn fates_back_to(&mut self, inner: &Arc<Inner>, pos: Pos, m: &MsgRef) -> Option<&Fates> {
+        let room = m.to.starts_with('#');
+        let chat = match room {
+            true => (fold(m.to), String::new()),
+            false => {
+                let (a, b) = (fold(m.from), fold(m.to));
+                if a <= b { (a, b) } else { (b, a) }
+            }
+        };
+        let back = self.fates.entry(chat).or_insert_with(|| {
+            let state = inner.state.lock();
+            let head = match room {
+                true => state.room_id(m.to).map(|room| state.room_head(room)),
+                false => match (state.user_id(m.from), state.user_id(m.to)) {
+                    (Some(a), Some(b)) => Some(state.direct_head(a, b)),
+                    _ => None,
+                },
+            };
+            ReadBack {
+                fates: Fates::since(ActionsSince(inner.actions_since)),
+                next: head.unwrap_or(NO_POS),
+                read: 0,
+            }
+        });
+        // Each record newer than `pos`, newest first, from where the last
+        // look stopped.
+        let mut reader = Reader::new(inner.clone());
+        while back.next != NO_POS && back.next > pos && back.read < READ_BACK_MOST {
+            back.read += 1;
+            let record = reader.line(back.next, true).ok().flatten().and_then(|line| {
+                let record = MsgRef::decode(line).ok()?;
+                if let Ok(text) = Text::parse(&record.text) {
+                    back.fates.observe(record.from, record.id, record.ts, &text);
+                }
+                Some(record.prev)
+            });
+            back.next = record.unwrap_or(NO_POS); // removed by retention, or damaged: the end
+        }
+        (back.next == NO_POS || back.next <= pos).then_some(&back.fates)
     }
 
     /// Finds what the erasures `of_chat` (of one conversation) blank.
