@@ -103,13 +103,12 @@ impl Node {
             // The node that unlinked it closed its own connections, all
             // but the asking one, which closes after its `OK`: closing that
             // one here too lost the `OK` of a `DELACCOUNT` (issue 54).
-            Notice::Unlinked { user, device, node } if node != self.name => {
+            Notice::Unlinked { user, device, node, why } if node != self.name => {
                 // Its send connections too (issue 38).
                 self.router.sends.close_device(user, &device, None);
                 for outlet in self.router.outlets(user) {
                     if outlet.device.eq_ignore_ascii_case(&device) {
-                        // As `server::devices::unlink` says it on its node.
-                        outlet.close(if outlet.speaks(2) { Bye::Unlinked } else { Bye::Replaced });
+                        outlet.log_out(why);
                     }
                 }
             }

@@ -49,7 +49,7 @@ use super::reads;
 use super::sessions;
 use crate::protocol::names::fold;
 use crate::protocol::{Event, Ko, PeerIntro, Travel};
-use crate::router::{Outlet, Router};
+use crate::router::{LoggedOut, Outlet, Router};
 use crate::server::Nodes;
 use crate::server::calls::{Outcome, Party, Step};
 use crate::store::{Delivery, Pushed, UserId};
@@ -272,8 +272,8 @@ impl Node {
 }
 
 impl Nodes for Node {
-    fn unlinked(&self, user: UserId, device: &str) {
-        self.broadcast(&Notice::Unlinked { user, device: device.to_string(), node: self.name.clone() });
+    fn logged_out(&self, user: UserId, device: &str, why: LoggedOut) {
+        self.broadcast(&Notice::Unlinked { user, device: device.to_string(), node: self.name.clone(), why });
     }
 
     fn shared_devices(&self) -> Option<Arc<dyn crate::store::devices::SharedDevices>> {

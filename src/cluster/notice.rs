@@ -8,7 +8,7 @@
 //! | `ON <user> <epoch> <node> <name> <device>` | `user`'s `device` logged in on `node` (session `epoch`); a lower epoch of the same device elsewhere says `BYE:REPLACED` |
 //! | `OFF <user> <epoch> <node> <device>` | session `epoch` of `user`'s `device` on `node` ended (the user is offline once no device is online) |
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
-//! | `UNLINK <user> <device> <node>` | `user` unlinked `device` on `node` (protocol 1.2): another node where it is online logs it out (`node` did already, all but the asking connection, which closes after its `OK`) |
+//! | `UNLINK <user> <device> <node> <why>` | `user`'s `device` was logged out on `node` (protocol 1.2), `why` being `UNLINKED` (an `UNLINK`, a `PASSWD`) or `DELETED` (a `DELACCOUNT`; `router::LoggedOut`): another node where it is online logs it out, telling it as `node` told its own (`node` did already, all but the asking connection, which closes after its `OK`); a line without `<why>`, from a node of an older build, is an unlinking |
 //! | `CALL <user> <peer> <device> <call id> <step>` | a request (protocol 1.2, §24): `user`'s `device` sends `ANSWER`/`ICE`/`DECLINE`/`HANGUP` about a call with `peer` that the asked node may keep; the answer is `NONE` (not kept there), `OK ANSWERED`, `OK ICE`, `OK ENDED <voice\|video> <caller> <0\|1: answered>` or the refusal, `KO:<CODE>:<reason>` |
 //! | `KEEP <user> <peer> <call id> <node>` | (protocol 1.2, §24) the call `id` between `user` (on the node it is sent to) and `peer` is kept on `node`, where it was just offered: `user`'s signals about it go to that node alone (`kept.rs`) |
 //! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
@@ -19,6 +19,7 @@
 
 use crate::protocol::call::{End, Media};
 use crate::protocol::{Ko, Reply};
+use crate::router::LoggedOut;
 use crate::server::calls::{Ended, Outcome, Party};
 use crate::store::UserId;
 
@@ -32,7 +33,7 @@ pub enum Notice {
     Call { user: UserId, peer: UserId, device: String, id: String, step: String },
     Keep { user: UserId, peer: UserId, id: String, node: String },
     Relay { user: UserId, node: String, frame: String },
-    Unlinked { user: UserId, device: String, node: String },
+    Unlinked { user: UserId, device: String, node: String, why: LoggedOut },
 }
 
 impl Notice {
@@ -54,7 +55,9 @@ impl Notice {
             }
             Notice::Keep { user, peer, id, node } => writeln!(out, "KEEP {user} {peer} {id} {node}"),
             Notice::Relay { user, node, frame } => writeln!(out, "R {user} {node} {frame}"),
-            Notice::Unlinked { user, device, node } => writeln!(out, "UNLINK {user} {device} {node}"),
+            Notice::Unlinked { user, device, node, why } => {
+                writeln!(out, "UNLINK {user} {device} {node} {}", why.as_str())
+            }
         };
     }
 
@@ -92,7 +95,14 @@ impl Notice {
                     rest.split_once(' ').filter(|(node, _)| !node.is_empty()).ok_or_else(bad)?;
                 Notice::Relay { user, node: node.into(), frame: frame.into() }
             }
-            "UNLINK" => Notice::Unlinked { user, device: next()?.into(), node: next()?.into() },
+            "UNLINK" => {
+                let (device, node) = (next()?.into(), next()?.into());
+                let why = match fields.next() {
+                    None => LoggedOut::Unlinked,
+                    Some(word) => LoggedOut::parse(word).ok_or_else(bad)?,
+                };
+                Notice::Unlinked { user, device, node, why }
+            }
             _ => return Err(bad()),
         })
     }
@@ -172,7 +182,18 @@ mod tests {
             Notice::Keep { user: 7, peer: 3, id: "c1".into(), node: "host-6666".into() },
             Notice::Relay { user: 7, node: "host-6666".into(), frame: "TYPING:ana:#tea".into() },
             Notice::Relay { user: 7, node: "b".into(), frame: "ARCHIVE:my chat:archived".into() },
-            Notice::Unlinked { user: 7, device: "laptop".into(), node: "host-6666".into() },
+            Notice::Unlinked {
+                user: 7,
+                device: "laptop".into(),
+                node: "host-6666".into(),
+                why: LoggedOut::Unlinked,
+            },
+            Notice::Unlinked {
+                user: 7,
+                device: "default".into(),
+                node: "b".into(),
+                why: LoggedOut::AccountDeleted,
+            },
         ];
         for notice in notices {
             let mut line = String::new();
@@ -185,6 +206,11 @@ mod tests {
         assert!(Notice::parse("OFF 1 1 n").is_err(), "no device");
         assert!(Notice::parse("HELLO 1").is_err());
         assert!(Notice::parse("UNLINK 1").is_err(), "no device");
+        // A node of an older build says no reason: an unlinking.
+        let older =
+            Notice::Unlinked { user: 1, device: "phone".into(), node: "a".into(), why: LoggedOut::Unlinked };
+        assert_eq!(Notice::parse("UNLINK 1 phone a"), Ok(older));
+        assert!(Notice::parse("UNLINK 1 phone a GONE").is_err(), "an unknown reason");
         assert!(Notice::parse("R 7 TYPING:ana:#tea").is_err(), "no node");
         assert!(Notice::parse("CALL 7 3 phone c1").is_err(), "no step");
     }

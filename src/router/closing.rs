@@ -10,7 +10,50 @@ use std::net::Shutdown;
 use super::{Out, Outlet};
 use crate::protocol::{Bye, Event};
 
+/// Why a device was logged out by a request of its user's (1.2), which
+/// decides, with the version its receive connection speaks, what that
+/// connection is told ([`Outlet::log_out`]): one rule for the node that
+/// served the request and for every other node of a cluster, which hears
+/// the reason in its notice (differential test: a deleted account's 1.0
+/// device on another node was told `BYE:REPLACED`, where a single server
+/// closes it without a word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoggedOut {
+    /// `UNLINK`, or a `PASSWD` that logs out the other devices: the
+    /// device must not come back by itself.
+    Unlinked,
+    /// `DELACCOUNT`: the account is gone.
+    AccountDeleted,
+}
+
+impl LoggedOut {
+    /// The word a cluster's notice carries (`cluster::notice`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoggedOut::Unlinked => "UNLINKED",
+            LoggedOut::AccountDeleted => "DELETED",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<LoggedOut> {
+        [LoggedOut::Unlinked, LoggedOut::AccountDeleted].into_iter().find(|why| why.as_str() == word)
+    }
+}
+
 impl Outlet {
+    /// Ends this connection of a device logged out for `why`
+    /// (docs/PROTOCOL.md §16 and §20): `BYE:UNLINKED` to a 1.2
+    /// connection; below 1.2, `BYE:REPLACED` for an unlinked device,
+    /// which tells a 1.0 client as clearly not to reconnect by itself,
+    /// and a close without a word for a deleted account.
+    pub fn log_out(&self, why: LoggedOut) {
+        match why {
+            LoggedOut::Unlinked if !self.speaks(2) => self.close(Bye::Replaced),
+            // `close` says nothing to a client that cannot read `UNLINKED`.
+            LoggedOut::Unlinked | LoggedOut::AccountDeleted => self.close(Bye::Unlinked),
+        }
+    }
+
     /// Says `BYE:<reason>` and then shuts the connection's writing side.
     /// If the kernel cannot take the `BYE` now, the connection's thread
     /// (which wakes up every few milliseconds while bytes are pending)

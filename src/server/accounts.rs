@@ -48,7 +48,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{Ctx, auth};
-use crate::protocol::{Bye, Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY};
+use crate::protocol::{Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY};
+use crate::router::LoggedOut;
 use crate::store::account_export::{self, Source};
 use crate::store::files::Files;
 use crate::store::{Backend, UserId};
@@ -95,11 +96,10 @@ pub fn delete_account(ctx: &Ctx, me: &Asker, password: &str) -> Result<(), Ko> {
     auth::forget_password(ctx, me.name);
     ctx.router.sends.close(me.user, Some(me.conn_id));
     for outlet in ctx.router.outlets(me.user) {
-        // `close` says a plain close to a client older than 1.2.
-        outlet.close(Bye::Unlinked);
+        outlet.log_out(LoggedOut::AccountDeleted);
     }
     for device in &devices {
-        ctx.nodes.unlinked(me.user, device); // a cluster's other nodes
+        ctx.nodes.logged_out(me.user, device, LoggedOut::AccountDeleted); // a cluster's other nodes
     }
     let forgot = devices.len();
     log::info!(
@@ -119,13 +119,13 @@ fn log_out_others(ctx: &Ctx, me: &Asker) -> Result<usize, Ko> {
     let mut closed: Vec<Arc<str>> = Vec::new();
     for outlet in ctx.router.outlets(me.user) {
         if !outlet.device.eq_ignore_ascii_case(mine) {
-            outlet.close(if outlet.speaks(2) { Bye::Unlinked } else { Bye::Replaced });
+            outlet.log_out(LoggedOut::Unlinked);
             closed.push(outlet.device.clone());
         }
     }
     // A cluster: the devices online on other nodes are told there.
     for device in &revoked {
-        ctx.nodes.unlinked(me.user, device);
+        ctx.nodes.logged_out(me.user, device, LoggedOut::Unlinked);
     }
     closed.retain(|c| !revoked.iter().any(|r| r.eq_ignore_ascii_case(c)));
     Ok(revoked.len() + closed.len())

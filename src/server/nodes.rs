@@ -26,7 +26,7 @@
 use std::sync::Arc;
 
 use crate::protocol::{Event, Ko, PeerIntro};
-use crate::router::Outlet;
+use crate::router::{LoggedOut, Outlet};
 use crate::server::calls::{Outcome, Party, Step};
 use crate::store::UserId;
 
@@ -63,9 +63,10 @@ pub trait Nodes: Send + Sync {
         let _ = user;
         Vec::new()
     }
-    /// `user`'s `device` was unlinked here: other nodes log it out.
-    fn unlinked(&self, user: UserId, device: &str) {
-        let _ = (user, device);
+    /// `user`'s `device` was logged out here, for `why`: other nodes log
+    /// it out too, telling its connections there as this one did.
+    fn logged_out(&self, user: UserId, device: &str, why: LoggedOut) {
+        let _ = (user, device, why);
     }
     /// The names of the users online on *other* nodes (`USERS`).
     fn online_names(&self) -> Vec<String>;

@@ -9,7 +9,8 @@
 //! A script is a pure function of its seed: four users, two rooms, a
 //! handful of message ids (so that ids are sent again), moderation,
 //! actions (an admin's deletion too), room reads, blocks, prefs,
-//! archives, stars, files (uploaded, carried, fetched), passwords,
+//! archives, stars, files (uploaded, carried, fetched), passwords (a
+//! `PASSWD` logging the other devices out, or `PASSWDKEEP`),
 //! account deletions and registrations again, refusals included;
 //! acknowledgements (`ACK`) of what a device has heard, by users of one
 //! device and of two; `TYPING` and `USERS`; and a user's devices
@@ -20,7 +21,9 @@
 //! connections and what it tells the other node's are both played; bob
 //! and carl have a second device, a `phone`, that receives through the
 //! other node (so their copies, read marks and delivered ticks are
-//! decided for devices on both nodes).
+//! decided for devices on both nodes). Each receive device speaks the
+//! version its seed draws, 1.0, 1.1 or 1.2, so that what an older client
+//! is sent, and not sent, is compared too.
 //!
 //! A failure prints the seed and the first differing step;
 //! `WACHAT_DIFF_SEEDS=<first>..<end>` plays other seeds, and
@@ -47,6 +50,12 @@ const USERS: [&str; 4] = ["ana", "bob", "eve", "carl"];
 /// (`LOGIN:<user>:<password>`), and a `phone` for bob and carl.
 const DEVICES: [(usize, &str); 6] =
     [(0, "default"), (1, "default"), (2, "default"), (3, "default"), (1, "phone"), (3, "phone")];
+/// The protocol each receive device speaks, by its place in [`DEVICES`]:
+/// its minor version (`VERSION:1.<minor>` said before its `LOGIN`; none
+/// for 0, a 1.0 client). The cases below play 1.2 everywhere; a script's
+/// devices speak what its seed draws ([`minors`]).
+type Minors = [u8; DEVICES.len()];
+const ALL_1_2: Minors = [2; DEVICES.len()];
 const ROOMS: [&str; 2] = ["#r1", "#r2"];
 const IDS: [&str; 4] = ["m1", "m2", "m3", "m4"];
 const PW: &str = "pw-differential";
@@ -67,6 +76,22 @@ const FLAGS: [&str; 4] = ["--name-quarantine-days", "0", "--exempt", "127.0.0.1"
 struct Step {
     user: usize,
     line: String,
+}
+
+/// The version each receive device of seed `seed`'s script speaks: 1.2
+/// half the time, else 1.1 or 1.0, each device on its own, drawn apart
+/// from the script's steps (a seed plays the steps it played before). So
+/// what each backend sends an older client is compared too, in the replay
+/// and live: no copies, no read marks and no 1.2 event below 1.2 (their
+/// `<seq>`s skipped), `MEMBER` from 1.1 on, `BYE:REPLACED` for an unlinked
+/// device below 1.2 (docs/PROTOCOL.md, "What a 1.2 device is sent").
+fn minors(seed: u64) -> Minors {
+    let mut r = Random(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+    ALL_1_2.map(|_| match r.below(4) {
+        0 => 0,
+        1 => 1,
+        _ => 2,
+    })
 }
 
 /// A 5-byte file and its sha256, for `UPLOAD`.
@@ -136,7 +161,10 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
             49 => format!("FILEOF:{}", named(&sent, &mut pick, &mut user)),
             50 => "FETCH:<file>:0".to_string(),
             51 => "CHATS".to_string(),
-            52 => format!("PASSWDKEEP:{}:{PW}", ["wrong", PW][pick(2)]),
+            // The same password again: a `PASSWD` with the right one logs
+            // the user's other devices out (a later `<relink>` brings its
+            // phone back), a `PASSWDKEEP` keeps them.
+            52 => format!("{}:{}:{PW}", ["PASSWDKEEP", "PASSWD"][pick(2)], ["wrong", PW][pick(2)]),
             53 => format!("DELETE:{room}:{id}:{peer}"),
             54 => format!("READ:{room}:{id}"),
             55 => format!("MSG:#general:{id}:hello all"),
@@ -306,14 +334,14 @@ type Open = Arc<AtomicBool>;
 /// A receive connection's stream (to write `ACK`s on) and whether it is open.
 type Listening = Option<(TcpStream, Open)>;
 
+/// The device speaks protocol 1.`minor` (0: it says no `VERSION`).
 /// `hang_up`: once the server has said `BYE` and shut its side, the
 /// client hangs up, as a client does (a server reads on until the client
 /// hangs up, and counts the user online meanwhile); otherwise it keeps
 /// the connection open, as a client that goes on sending after its `BYE`.
 fn listen(
     addr: SocketAddr,
-    user: &str,
-    device: &str,
+    (user, device, minor): (&str, &str, u8),
     heard: Heard,
     newest: Newest,
     hang_up: bool,
@@ -324,7 +352,12 @@ fn listen(
         device => format!("LOGIN:{user}@{device}:{PW}"),
     };
     newest.store(0, Ordering::SeqCst);
-    if conn.request("VERSION:1.2") != ["OK"] || conn.request(&login)[0] != format!("OK:{user}") {
+    // Said before the `LOGIN`, where it is answered (after it, 1.1's is
+    // not, and events could pass it).
+    if minor > 0 && conn.request(&format!("VERSION:1.{minor}")) != ["OK"] {
+        return None;
+    }
+    if conn.request(&login)[0] != format!("OK:{user}") {
         return None;
     }
     let keep = conn.stream.try_clone().unwrap();
@@ -359,6 +392,17 @@ fn listen(
     Some((keep, open))
 }
 
+/// The two backends, ready to play: a single server and a two-node
+/// cluster on `cluster`, each started with `flags`, whose receive devices
+/// speak `minors` and hang up after a `BYE` or not (`hang_up`, [`listen`]).
+fn backends(cluster: &Cluster, flags: &[&str], hang_up: bool, minors: Minors) -> [Player; 2] {
+    let nodes = vec![cluster.node_with("a", flags), cluster.node_with("b", flags)];
+    [
+        Player::with("single server", vec![TestServer::start_with(flags)], hang_up, minors),
+        Player::with("two-node cluster", nodes, hang_up, minors),
+    ]
+}
+
 /// One backend playing scripts: its nodes, and each user's connections.
 struct Player {
     name: &'static str,
@@ -381,14 +425,12 @@ struct Player {
     deleted: Vec<bool>,
     /// Whether its receive connections hang up after a `BYE` (see [`listen`]).
     hang_up: bool,
+    /// The version each receive device speaks.
+    minors: Minors,
 }
 
 impl Player {
-    fn new(name: &'static str, nodes: Vec<TestServer>) -> Player {
-        Player::with(name, nodes, true)
-    }
-
-    fn with(name: &'static str, nodes: Vec<TestServer>, hang_up: bool) -> Player {
+    fn with(name: &'static str, nodes: Vec<TestServer>, hang_up: bool, minors: Minors) -> Player {
         let mut player = Player {
             name,
             nodes,
@@ -400,6 +442,7 @@ impl Player {
             codes: USERS.iter().map(|_| None).collect(),
             deleted: USERS.iter().map(|_| false).collect(),
             hang_up,
+            minors,
         };
         for (user, name) in USERS.iter().enumerate() {
             let mut c = Line::connect(player.send_node(user).send);
@@ -432,7 +475,8 @@ impl Player {
     fn listen_device(&mut self, slot: usize) {
         let (user, device) = DEVICES[slot];
         let (heard, newest) = (self.heard[slot].clone(), self.newest[slot].clone());
-        self.recv[slot] = listen(self.recv_node(slot).recv, USERS[user], device, heard, newest, self.hang_up);
+        let who = (USERS[user], device, self.minors[slot]);
+        self.recv[slot] = listen(self.recv_node(slot).recv, who, heard, newest, self.hang_up);
     }
 
     /// `<relink>`: once what earlier steps made has come, `user`'s
@@ -627,11 +671,9 @@ struct Outcome {
 }
 
 fn play_seed(seed: u64, steps: usize) -> Outcome {
-    let script = script(seed, steps);
-    let mut single = Player::new("single server", vec![TestServer::start_with(&FLAGS)]);
+    let (script, minors) = (script(seed, steps), minors(seed));
     let cluster = Cluster::start();
-    let mut two =
-        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]);
+    let [mut single, mut two] = backends(&cluster, &FLAGS, true, minors);
     let mut outcome = Outcome::default();
     for (n, step) in script.iter().enumerate() {
         let (one, other) = (single.play(step), two.play(step));
@@ -679,8 +721,14 @@ fn a_single_server_and_a_two_node_cluster_answer_the_same_scripts_alike() {
     let started = Instant::now();
     for seed in seeds.clone() {
         let outcome = play_seed(seed, steps);
+        let versions: Vec<String> = DEVICES
+            .iter()
+            .zip(minors(seed))
+            .map(|((user, device), minor)| format!("{}@{device} 1.{minor}", USERS[*user]))
+            .collect();
         println!(
-            "seed {seed}: {steps} steps, {} different replies, {} different end states",
+            "seed {seed}: {steps} steps ({}), {} different replies, {} different end states",
+            versions.join(", "),
             outcome.replies.len(),
             outcome.states.len()
         );
@@ -821,10 +869,7 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         ),
     ];
     let cluster = Cluster::start();
-    let mut players = [
-        Player::new("single server", vec![TestServer::start_with(&FLAGS)]),
-        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]),
-    ];
+    let mut players = backends(&cluster, &FLAGS, true, ALL_1_2);
     for player in &mut players {
         // Each DELETE's first OK, as it came, by its line.
         let mut deletions: Vec<(&str, String)> = Vec::new();
@@ -883,10 +928,7 @@ fn a_room_read_up_to_ones_own_message_is_told_alike_on_both_backends() {
         (bob, "READ:#lab:b2", "OK"),
     ];
     let cluster = Cluster::start();
-    let mut players = [
-        Player::new("single server", vec![TestServer::start_with(&FLAGS)]),
-        Player::new("two-node cluster", vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)]),
-    ];
+    let mut players = backends(&cluster, &FLAGS, true, ALL_1_2);
     for player in &mut players {
         let name = player.name;
         for (user, line, expected) in cases {
@@ -930,10 +972,7 @@ fn a_sender_past_its_quota_still_learns_first_that_nobody_is_there() {
     let [ana, carl] = [0, 3];
     let flags = [FLAGS[0], FLAGS[1], "--user-quota", "1KiB"];
     let cluster = Cluster::start();
-    let mut players = [
-        Player::new("single server", vec![TestServer::start_with(&flags)]),
-        Player::new("two-node cluster", vec![cluster.node_with("a", &flags), cluster.node_with("b", &flags)]),
-    ];
+    let mut players = backends(&cluster, &flags, true, ALL_1_2);
     let text = "x".repeat(300);
     for player in &mut players {
         let name = player.name;
@@ -969,14 +1008,7 @@ fn an_unlinked_devices_late_ack_delivers_nothing_on_both_backends() {
     let cluster = Cluster::start();
     // Clients that keep their connection after its `BYE`, and go on
     // sending on it.
-    let mut players = [
-        Player::with("single server", vec![TestServer::start_with(&FLAGS)], false),
-        Player::with(
-            "two-node cluster",
-            vec![cluster.node_with("a", &FLAGS), cluster.node_with("b", &FLAGS)],
-            false,
-        ),
-    ];
+    let mut players = backends(&cluster, &FLAGS, false, ALL_1_2);
     let delivered = |player: &Player| {
         player.heard[ana]
             .lock()
@@ -1006,5 +1038,42 @@ fn an_unlinked_devices_late_ack_delivers_nothing_on_both_backends() {
         assert_eq!(player.ack(carl, "default"), ["ACK:1"], "{name}");
         player.settle();
         assert_eq!(delivered(player), 1, "{name}: carl's default device's ACK delivers u1");
+    }
+}
+
+/// A device logged out by its user is told alike by both backends,
+/// whatever version it speaks (`router::LoggedOut`): an unlinked 1.1
+/// device hears `BYE:REPLACED`, and a deleted account's 1.0 and 1.1
+/// devices are closed without a word (docs/PROTOCOL.md §20). Carl's
+/// phone and eve's device receive through the node that does not serve
+/// their requests, so on the cluster they are told by the notice. (The
+/// differential script with older devices, seeds 1–20: a cluster told
+/// them `BYE:REPLACED` for a deleted account.)
+#[test]
+fn an_older_device_logged_out_is_told_alike_on_both_backends() {
+    let [eve, carl] = [2, 3];
+    let slot = |user, device| DEVICES.iter().position(|d| *d == (user, device)).expect("a device");
+    let (eves, phone) = (slot(eve, "default"), slot(carl, "phone"));
+    let mut minors = ALL_1_2;
+    (minors[eves], minors[phone]) = (0, 1);
+    let cluster = Cluster::start();
+    let mut players = backends(&cluster, &FLAGS, true, minors);
+    for player in &mut players {
+        let name = player.name;
+        let closed = |player: &Player, slot: usize| {
+            let open = player.recv[slot].as_ref().map(|(_, open)| open.clone()).expect("a connection");
+            super::support::cluster::eventually("the connection closed", READ_TIMEOUT, || {
+                !open.load(Ordering::SeqCst)
+            });
+            player.heard[slot].lock().unwrap().clone()
+        };
+        assert_eq!(player.play(&Step { user: carl, line: "UNLINK:phone".into() }), ["OK"], "{name}");
+        assert_eq!(closed(player, phone), ["BYE:REPLACED"], "{name}: an unlinked 1.1 device");
+        assert_eq!(player.relink(carl), ["phone:in"], "{name}");
+        for user in [carl, eve] {
+            assert_eq!(player.play(&Step { user, line: format!("DELACCOUNT:{PW}") })[0], "OK", "{name}");
+        }
+        assert_eq!(closed(player, phone), ["BYE:REPLACED"], "{name}: no word more for a deleted account");
+        assert_eq!(closed(player, eves), [] as [String; 0], "{name}: a deleted account's 1.0 device");
     }
 }

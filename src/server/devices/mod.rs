@@ -51,8 +51,8 @@ mod sessions;
 mod shared;
 mod tokens;
 use crate::protocol::names::fold;
-use crate::protocol::{Bye, Code, DeviceLine, Ko, Presence};
-use crate::router::Outlet;
+use crate::protocol::{Code, DeviceLine, Ko, Presence};
+use crate::router::{LoggedOut, Outlet};
 use crate::store::devices::{Device, DeviceBook, SharedDevices};
 use crate::store::{UserId, now_ms};
 
@@ -327,12 +327,10 @@ impl Devices {
             })?;
         }
         self.save_or_ko()?;
-        base.nodes.unlinked(user, device);
+        base.nodes.logged_out(user, device, LoggedOut::Unlinked);
         base.router.sends.close_device(user, device, Some(asker));
         if let Some(outlet) = base.router.device(user, device) {
-            // A 1.0/1.1 client does not know UNLINKED; REPLACED tells it
-            // as clearly not to come back on its own.
-            outlet.close(if outlet.speaks(2) { Bye::Unlinked } else { Bye::Replaced });
+            outlet.log_out(LoggedOut::Unlinked);
         }
         if let Some(lowest) = lowest {
             base.store.ack(user, lowest);
