@@ -23,7 +23,9 @@
 //! other node (so their copies, read marks and delivered ticks are
 //! decided for devices on both nodes). Each receive device speaks the
 //! version its seed draws, 1.0, 1.1 or 1.2, so that what an older client
-//! is sent, and not sent, is compared too.
+//! is sent, and not sent, is compared too; and bob and carl send as
+//! `default` or as their phone, as the seed draws, so that a device
+//! unlinks itself and a `PASSWD` keeps the phone and logs `default` out.
 //!
 //! A failure prints the seed and the first differing step;
 //! `WACHAT_DIFF_SEEDS=<first>..<end>` plays other seeds, and
@@ -50,12 +52,22 @@ const USERS: [&str; 4] = ["ana", "bob", "eve", "carl"];
 /// (`LOGIN:<user>:<password>`), and a `phone` for bob and carl.
 const DEVICES: [(usize, &str); 6] =
     [(0, "default"), (1, "default"), (2, "default"), (3, "default"), (1, "phone"), (3, "phone")];
-/// The protocol each receive device speaks, by its place in [`DEVICES`]:
-/// its minor version (`VERSION:1.<minor>` said before its `LOGIN`; none
-/// for 0, a 1.0 client). The cases below play 1.2 everywhere; a script's
-/// devices speak what its seed draws ([`minors`]).
-type Minors = [u8; DEVICES.len()];
-const ALL_1_2: Minors = [2; DEVICES.len()];
+/// How a script's clients connect. The cases below play [`LATEST`]; a
+/// script's clients connect as its seed draws ([`clients`]).
+#[derive(Clone, Copy)]
+struct Clients {
+    /// The protocol each receive device speaks, by its place in
+    /// [`DEVICES`]: its minor version (`VERSION:1.<minor>` said before
+    /// its `LOGIN`; none for 0, a 1.0 client).
+    minors: [u8; DEVICES.len()],
+    /// The device each user's send connection logs in as: `default`
+    /// (`LOGIN:<user>:<password>`), or one of its receive devices
+    /// (`LOGIN:<user>@<device>:<password>`), which its `UNLINK` or
+    /// `PASSWD` then asks as.
+    sends_as: [&'static str; USERS.len()],
+}
+/// Every receive device at 1.2, every user sending as `default`.
+const LATEST: Clients = Clients { minors: [2; DEVICES.len()], sends_as: ["default"; USERS.len()] };
 const ROOMS: [&str; 2] = ["#r1", "#r2"];
 const IDS: [&str; 4] = ["m1", "m2", "m3", "m4"];
 const PW: &str = "pw-differential";
@@ -78,20 +90,31 @@ struct Step {
     line: String,
 }
 
-/// The version each receive device of seed `seed`'s script speaks: 1.2
-/// half the time, else 1.1 or 1.0, each device on its own, drawn apart
-/// from the script's steps (a seed plays the steps it played before). So
-/// what each backend sends an older client is compared too, in the replay
-/// and live: no copies, no read marks and no 1.2 event below 1.2 (their
-/// `<seq>`s skipped), `MEMBER` from 1.1 on, `BYE:REPLACED` for an unlinked
-/// device below 1.2 (docs/PROTOCOL.md, "What a 1.2 device is sent").
-fn minors(seed: u64) -> Minors {
+/// How the clients of seed `seed`'s script connect, drawn apart from its
+/// steps (a seed plays the steps it played before):
+/// - each receive device speaks 1.2 half the time, else 1.1 or 1.0, so
+///   that what each backend sends an older client is compared too, in the
+///   replay and live: no copies, no read marks and no 1.2 event below 1.2
+///   (their `<seq>`s skipped), `MEMBER` from 1.1 on, `BYE:REPLACED` for an
+///   unlinked device below 1.2 (docs/PROTOCOL.md, "What a 1.2 device is
+///   sent");
+/// - bob and carl send as their `phone` half the time, so that a device
+///   unlinks itself (its `OK`, then its connection closes) and a `PASSWD`
+///   keeps the phone and logs `default` out.
+fn clients(seed: u64) -> Clients {
     let mut r = Random(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
-    ALL_1_2.map(|_| match r.below(4) {
+    let minors = LATEST.minors.map(|_| match r.below(4) {
         0 => 0,
         1 => 1,
         _ => 2,
-    })
+    });
+    let mut sends_as = LATEST.sends_as;
+    for (user, device) in DEVICES.iter().filter(|(_, device)| *device != "default") {
+        if r.below(2) == 1 {
+            sends_as[*user] = device;
+        }
+    }
+    Clients { minors, sends_as }
 }
 
 /// A 5-byte file and its sha256, for `UPLOAD`.
@@ -394,12 +417,13 @@ fn listen(
 
 /// The two backends, ready to play: a single server and a two-node
 /// cluster on `cluster`, each started with `flags`, whose receive devices
-/// speak `minors` and hang up after a `BYE` or not (`hang_up`, [`listen`]).
-fn backends(cluster: &Cluster, flags: &[&str], hang_up: bool, minors: Minors) -> [Player; 2] {
+/// connect as `clients` say and hang up after a `BYE` or not (`hang_up`,
+/// [`listen`]).
+fn backends(cluster: &Cluster, flags: &[&str], hang_up: bool, clients: Clients) -> [Player; 2] {
     let nodes = vec![cluster.node_with("a", flags), cluster.node_with("b", flags)];
     [
-        Player::with("single server", vec![TestServer::start_with(flags)], hang_up, minors),
-        Player::with("two-node cluster", nodes, hang_up, minors),
+        Player::with("single server", vec![TestServer::start_with(flags)], hang_up, clients),
+        Player::with("two-node cluster", nodes, hang_up, clients),
     ]
 }
 
@@ -425,12 +449,12 @@ struct Player {
     deleted: Vec<bool>,
     /// Whether its receive connections hang up after a `BYE` (see [`listen`]).
     hang_up: bool,
-    /// The version each receive device speaks.
-    minors: Minors,
+    /// How its clients connect.
+    clients: Clients,
 }
 
 impl Player {
-    fn with(name: &'static str, nodes: Vec<TestServer>, hang_up: bool, minors: Minors) -> Player {
+    fn with(name: &'static str, nodes: Vec<TestServer>, hang_up: bool, clients: Clients) -> Player {
         let mut player = Player {
             name,
             nodes,
@@ -442,7 +466,7 @@ impl Player {
             codes: USERS.iter().map(|_| None).collect(),
             deleted: USERS.iter().map(|_| false).collect(),
             hang_up,
-            minors,
+            clients,
         };
         for (user, name) in USERS.iter().enumerate() {
             let mut c = Line::connect(player.send_node(user).send);
@@ -475,7 +499,7 @@ impl Player {
     fn listen_device(&mut self, slot: usize) {
         let (user, device) = DEVICES[slot];
         let (heard, newest) = (self.heard[slot].clone(), self.newest[slot].clone());
-        let who = (USERS[user], device, self.minors[slot]);
+        let who = (USERS[user], device, self.clients.minors[slot]);
         self.recv[slot] = listen(self.recv_node(slot).recv, who, heard, newest, self.hang_up);
     }
 
@@ -573,7 +597,11 @@ impl Player {
             // A deleted account's requests get what a connection not
             // logged in gets, on both backends alike.
             if !self.deleted[user] {
-                c.request(&format!("LOGIN:{}:{PW}", USERS[user]));
+                let login = match self.clients.sends_as[user] {
+                    "default" => format!("LOGIN:{}:{PW}", USERS[user]),
+                    device => format!("LOGIN:{}@{device}:{PW}", USERS[user]),
+                };
+                c.request(&login);
             }
             self.send[user] = Some(c);
         }
@@ -590,8 +618,8 @@ impl Player {
         }
         let deleted = line.starts_with("DELACCOUNT:") && reply[0] == "OK";
         self.deleted[user] |= deleted;
-        // This connection is the device `default`: unlinking it closes it.
-        let unlinked = line == "UNLINK:default" && reply[0] == "OK";
+        // Unlinking the device this connection logged in as closes it.
+        let unlinked = line == format!("UNLINK:{}", self.clients.sends_as[user]) && reply[0] == "OK";
         if deleted || unlinked || reply[0] == CLOSED {
             // The server closes this connection (and the receive ones)
             // after the OK: the next step connects again (and, once the
@@ -671,9 +699,9 @@ struct Outcome {
 }
 
 fn play_seed(seed: u64, steps: usize) -> Outcome {
-    let (script, minors) = (script(seed, steps), minors(seed));
+    let (script, clients) = (script(seed, steps), clients(seed));
     let cluster = Cluster::start();
-    let [mut single, mut two] = backends(&cluster, &FLAGS, true, minors);
+    let [mut single, mut two] = backends(&cluster, &FLAGS, true, clients);
     let mut outcome = Outcome::default();
     for (n, step) in script.iter().enumerate() {
         let (one, other) = (single.play(step), two.play(step));
@@ -721,14 +749,18 @@ fn a_single_server_and_a_two_node_cluster_answer_the_same_scripts_alike() {
     let started = Instant::now();
     for seed in seeds.clone() {
         let outcome = play_seed(seed, steps);
+        let clients = clients(seed);
         let versions: Vec<String> = DEVICES
             .iter()
-            .zip(minors(seed))
+            .zip(clients.minors)
             .map(|((user, device), minor)| format!("{}@{device} 1.{minor}", USERS[*user]))
             .collect();
+        let senders: Vec<String> =
+            USERS.iter().zip(clients.sends_as).map(|(user, device)| format!("{user}@{device}")).collect();
         println!(
-            "seed {seed}: {steps} steps ({}), {} different replies, {} different end states",
+            "seed {seed}: {steps} steps (receiving {}; sending {}), {} different replies, {} different end states",
             versions.join(", "),
+            senders.join(", "),
             outcome.replies.len(),
             outcome.states.len()
         );
@@ -869,7 +901,7 @@ fn the_cases_of_issue_54_are_answered_as_decided_on_both_backends() {
         ),
     ];
     let cluster = Cluster::start();
-    let mut players = backends(&cluster, &FLAGS, true, ALL_1_2);
+    let mut players = backends(&cluster, &FLAGS, true, LATEST);
     for player in &mut players {
         // Each DELETE's first OK, as it came, by its line.
         let mut deletions: Vec<(&str, String)> = Vec::new();
@@ -928,7 +960,7 @@ fn a_room_read_up_to_ones_own_message_is_told_alike_on_both_backends() {
         (bob, "READ:#lab:b2", "OK"),
     ];
     let cluster = Cluster::start();
-    let mut players = backends(&cluster, &FLAGS, true, ALL_1_2);
+    let mut players = backends(&cluster, &FLAGS, true, LATEST);
     for player in &mut players {
         let name = player.name;
         for (user, line, expected) in cases {
@@ -972,7 +1004,7 @@ fn a_sender_past_its_quota_still_learns_first_that_nobody_is_there() {
     let [ana, carl] = [0, 3];
     let flags = [FLAGS[0], FLAGS[1], "--user-quota", "1KiB"];
     let cluster = Cluster::start();
-    let mut players = backends(&cluster, &flags, true, ALL_1_2);
+    let mut players = backends(&cluster, &flags, true, LATEST);
     let text = "x".repeat(300);
     for player in &mut players {
         let name = player.name;
@@ -1008,7 +1040,7 @@ fn an_unlinked_devices_late_ack_delivers_nothing_on_both_backends() {
     let cluster = Cluster::start();
     // Clients that keep their connection after its `BYE`, and go on
     // sending on it.
-    let mut players = backends(&cluster, &FLAGS, false, ALL_1_2);
+    let mut players = backends(&cluster, &FLAGS, false, LATEST);
     let delivered = |player: &Player| {
         player.heard[ana]
             .lock()
@@ -1054,10 +1086,10 @@ fn an_older_device_logged_out_is_told_alike_on_both_backends() {
     let [eve, carl] = [2, 3];
     let slot = |user, device| DEVICES.iter().position(|d| *d == (user, device)).expect("a device");
     let (eves, phone) = (slot(eve, "default"), slot(carl, "phone"));
-    let mut minors = ALL_1_2;
-    (minors[eves], minors[phone]) = (0, 1);
+    let mut clients = LATEST;
+    (clients.minors[eves], clients.minors[phone]) = (0, 1);
     let cluster = Cluster::start();
-    let mut players = backends(&cluster, &FLAGS, true, minors);
+    let mut players = backends(&cluster, &FLAGS, true, clients);
     for player in &mut players {
         let name = player.name;
         let closed = |player: &Player, slot: usize| {
