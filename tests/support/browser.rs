@@ -187,15 +187,22 @@ impl Browser {
     /// Sends the element command `action` to `css`. A page that drew the
     /// element again between the finding and the command (a receipt
     /// arriving redraws its message) makes WebDriver answer "stale element
-    /// reference": the element is then found again, as a person would look
-    /// again, until the timeout.
+    /// reference"; one whose element is there but not yet to be used (a
+    /// drawer still opening, a panel drawn again by a setting's event: the
+    /// Details' pin button once, in a busy suite) answers "element not
+    /// interactable" or "element click intercepted". The element is then
+    /// found again, as a person would look again, until the timeout.
     fn on_element(&self, css: &str, action: &str, body: Value) {
+        const AGAIN: [&str; 3] =
+            ["stale element reference", "element not interactable", "element click intercepted"];
         let deadline = Instant::now() + READ_TIMEOUT;
         loop {
             let id = self.element(css);
             match self.try_call("POST", &format!("/element/{id}/{action}"), body.clone()) {
                 Ok(_) => return,
-                Err((error, _)) if error == "stale element reference" && Instant::now() < deadline => {}
+                Err((error, _)) if AGAIN.contains(&error.as_str()) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50)); // polling the page
+                }
                 Err((error, message)) => panic!("WebDriver {action} on {css}: {error}: {message}"),
             }
         }
