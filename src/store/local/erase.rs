@@ -63,16 +63,16 @@ pub struct Erasure {
     pub id: String,
 }
 
-impl Erasure {
-    /// Whether a message from `from` to `to` is of this erasure's
-    /// conversation: its room, or the two users' direct chat.
-    fn is_of(&self, from: &str, to: &str) -> bool {
-        if self.chat.starts_with('#') {
-            return fold(to) == fold(&self.chat);
-        }
-        let (author, chat, from, to) = (fold(&self.author), fold(&self.chat), fold(from), fold(to));
-        (from == author && to == chat) || (from == chat && to == author)
+/// The conversation of a message from `from` to `to`, as a key: its room
+/// (folded), or its two users (folded, in order), whichever wrote.
+type Conversation = (String, String);
+
+fn conversation(from: &str, to: &str) -> Conversation {
+    if to.starts_with('#') {
+        return (fold(to), String::new());
     }
+    let (a, b) = (fold(from), fold(to));
+    if a <= b { (a, b) } else { (b, a) }
 }
 
 /// The erasures to do and the thread's bell.
@@ -278,13 +278,15 @@ fn blanks_of(lines: &[&str], author: &str, id: &str) -> std::result::Result<Vec<
 /// conversation's newest record, [`READ_BACK_MOST`] records at most.
 pub(in crate::store) struct Unerased {
     pending: Vec<Erasure>,
+    /// The conversation of each of `pending`, in its order.
+    of: Vec<Conversation>,
     /// Which of `pending` were looked for.
     looked: Vec<bool>,
     /// What they blank, by position, in the order of `pending`.
     blanks: HashMap<Pos, Vec<Blank>>,
     /// By conversation (its room, or its two users, folded): what its
     /// deletions did, as far back as it was read.
-    fates: HashMap<(String, String), ReadBack>,
+    fates: HashMap<Conversation, ReadBack>,
 }
 
 /// A conversation read back, newest first, for what its deletions did.
@@ -307,6 +309,7 @@ impl Unerased {
         let pending = inner.eraser.pending();
         Unerased {
             looked: vec![false; pending.len()],
+            of: pending.iter().map(|e| conversation(&e.author, &e.chat)).collect(),
             pending,
             blanks: HashMap::new(),
             fates: HashMap::new(),
@@ -316,11 +319,15 @@ impl Unerased {
     /// `m`, the message read at `pos`, with its text as the pending
     /// erasures leave it.
     pub(in crate::store) fn apply(&mut self, inner: &Arc<Inner>, pos: Pos, m: &mut MsgRef) {
-        let of_chat: Vec<usize> = (0..self.pending.len())
-            .filter(|&i| !self.looked[i] && self.pending[i].is_of(m.from, m.to))
-            .collect();
-        if !of_chat.is_empty() {
-            self.look_for(inner, &of_chat);
+        // The message's conversation, worked out only while an erasure is
+        // still to be looked for (none pending: nothing, message after message).
+        if self.looked.contains(&false) {
+            let chat = conversation(m.from, m.to);
+            let of_chat: Vec<usize> =
+                (0..self.pending.len()).filter(|&i| !self.looked[i] && self.of[i] == chat).collect();
+            if !of_chat.is_empty() {
+                self.look_for(inner, &of_chat);
+            }
         }
         if let Some(blanks) = self.blanks.get(&pos) {
             for blank in blanks {
@@ -348,14 +355,7 @@ impl Unerased {
     /// records of it in this replay.
     fn fates_back_to(&mut self, inner: &Arc<Inner>, pos: Pos, m: &MsgRef) -> Option<&Fates> {
         let room = m.to.starts_with('#');
-        let chat = match room {
-            true => (fold(m.to), String::new()),
-            false => {
-                let (a, b) = (fold(m.from), fold(m.to));
-                if a <= b { (a, b) } else { (b, a) }
-            }
-        };
-        let back = self.fates.entry(chat).or_insert_with(|| {
+        let back = self.fates.entry(conversation(m.from, m.to)).or_insert_with(|| {
             let state = inner.state.lock();
             let head = match room {
                 true => state.room_id(m.to).map(|room| state.room_head(room)),
