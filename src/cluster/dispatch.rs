@@ -42,9 +42,13 @@ impl Node {
                         self.answer_call((user, peer), &device, &id, &step, message.reply.as_deref())
                     }
                     Ok(Notice::Keep { user, peer, id, node }) => {
-                        // 1.2 (§24): a call offered there, to a user here (`kept.rs`).
-                        if self.router.is_online(user) && node != self.name {
-                            self.keepers.remember(user, peer, &id, node.into());
+                        // 1.2 (§24): a call offered there (`kept.rs`), to a user
+                        // here or not: every node judges new calls against it.
+                        if node != self.name {
+                            self.elsewhere.offered(peer, user, &id, node.as_str().into());
+                            if self.router.is_online(user) {
+                                self.keepers.remember(user, peer, &id, node.into());
+                            }
                         }
                     }
                     // Relayed events go to every node (`Nodes::relay`): our own
@@ -54,6 +58,7 @@ impl Node {
                         Ok(event) if event.seq().is_none() => {
                             // 1.2 (§24): an answer or an end served by another node.
                             crate::server::calls::heard(&self.router.calls, user, &event);
+                            self.elsewhere.heard(user, &event);
                             if let Event::Call { id, signal: Signal::End(_), .. } = &event {
                                 self.keepers.forget(user, None, id);
                             }
@@ -98,6 +103,22 @@ impl Node {
                     && !self.staying_here(user)
                 {
                     self.presence.tell(user, &remote.name, false);
+                }
+                // 1.2 (§24): the calls kept here that the device was an end
+                // of end, `gone`, as on a single server, unless the device
+                // is online again, here or elsewhere. (Before, a caller
+                // whose receive connection was on another node than its
+                // offer's kept ringing; differential seed 1 at 200 steps.)
+                let device = fold(&device);
+                let online_here = self
+                    .router
+                    .outlets(user)
+                    .iter()
+                    .any(|o| !o.is_closing() && o.device.eq_ignore_ascii_case(&device));
+                let elsewhere =
+                    self.directory.read().get(&user).is_some_and(|r| r.devices.contains_key(device.as_str()));
+                if !online_here && !elsewhere {
+                    self.router.calls.left_elsewhere(user, &device);
                 }
             }
             // The node that unlinked it closed its own connections, all

@@ -126,6 +126,7 @@ impl Node {
         let alive: HashSet<&str> =
             fresh.values().flat_map(|r| r.devices.values().map(|(n, _)| &**n)).collect();
         self.keepers.sweep(|user| self.router.is_online(user), |node| alive.contains(node));
+        self.elsewhere.sweep(|node| alive.contains(node));
         let before: HashSet<UserId> = old.keys().copied().collect();
         for (user, remote) in &fresh {
             if !before.contains(user) && !self.router.is_online(*user) {

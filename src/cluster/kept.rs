@@ -1,5 +1,6 @@
 //! [`Keepers`]: which node keeps each call of this node's users that
-//! another node keeps (1.2, §24).
+//! another node keeps (1.2, §24); and [`Elsewhere`]: every call the other
+//! nodes keep, which a new call here is judged against.
 //!
 //! A call is kept by the node where it was offered (`server::calls`). A
 //! signal sent here about a call kept elsewhere is judged there
@@ -33,7 +34,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::protocol::call::MAX_RINGING;
+use crate::protocol::call::{MAX_RINGING, Signal};
+use crate::protocol::{Event, Ko};
+use crate::server::calls::{Brief, Outcome};
 use crate::store::UserId;
 
 /// One call of a user here, kept by another node.
@@ -101,9 +104,116 @@ impl Keepers {
     }
 }
 
+/// How many calls kept by other nodes a node remembers ([`Elsewhere`]).
+pub const MAX_HEARD: usize = 4096;
+
+/// [`Elsewhere`]: every call another node keeps, as this node heard of
+/// it: its offer (`KEEP`, which every node hears), its answer and its end
+/// (the `CALL` events, relayed to every node), so that a call offered
+/// here is judged against them as against this node's own table
+/// (`calls::may_ring`: an id in use, a caller or callee in a call). An
+/// answer or an end this node relayed itself, having asked the keeping
+/// node (`Nodes::call`), does not come back to it: [`Elsewhere::stepped`].
+///
+/// **Bound:** at most [`MAX_HEARD`] calls (a few hundred KB), the oldest
+/// forgotten first; a call is forgotten at its end, and at the
+/// heartbeat's sweep once its node holds no device any more (a node that
+/// died says no end). What it cannot know: a call offered on another node
+/// a moment ago, whose `KEEP` is still on its way (as presence, a
+/// notice's trip behind).
+#[derive(Default)]
+pub struct Elsewhere {
+    /// Oldest first, each with the node that keeps it.
+    calls: Mutex<Vec<(Brief, Arc<str>)>>,
+}
+
+impl Elsewhere {
+    /// `node` keeps the call `id` that `caller` just offered to `callee`.
+    pub fn offered(&self, caller: UserId, callee: UserId, id: &str, node: Arc<str>) {
+        let mut calls = self.calls.lock();
+        calls.retain(|(c, _)| !(c.id == id && c.caller == caller));
+        if calls.len() >= MAX_HEARD {
+            calls.remove(0);
+        }
+        calls.push((Brief { id: id.to_string(), caller, callee, answered: false }, node));
+    }
+
+    /// An unnumbered `event` another node relayed to `user`: an answer
+    /// marks `user`'s call `id` answered, an end forgets it.
+    pub fn heard(&self, user: UserId, event: &Event) {
+        let Event::Call { id, signal, .. } = event else { return };
+        let of = |c: &Brief| &c.id == id && c.has(user);
+        let mut calls = self.calls.lock();
+        match signal {
+            Signal::Answer { .. } => {
+                calls.iter_mut().filter(|(c, _)| of(c)).for_each(|(c, _)| c.answered = true)
+            }
+            Signal::End(_) => calls.retain(|(c, _)| !of(c)),
+            _ => {}
+        }
+    }
+
+    /// What `me`'s step about the call `id` with `peer` did on the node
+    /// that keeps it, which this node then told (its own relay does not
+    /// come back here).
+    pub fn stepped(&self, me: UserId, peer: UserId, id: &str, outcome: &Result<Outcome, Ko>) {
+        let of = |c: &Brief| c.id == id && c.has(me) && c.has(peer);
+        let mut calls = self.calls.lock();
+        match outcome {
+            Ok(Outcome::Answered) => {
+                calls.iter_mut().filter(|(c, _)| of(c)).for_each(|(c, _)| c.answered = true)
+            }
+            Ok(Outcome::Ended(..)) => calls.retain(|(c, _)| !of(c)),
+            _ => {}
+        }
+    }
+
+    /// The calls that `a` or `b` is an end of.
+    pub fn of(&self, a: UserId, b: UserId) -> Vec<Brief> {
+        let calls = self.calls.lock();
+        calls.iter().filter(|(c, _)| c.has(a) || c.has(b)).map(|(c, _)| c.clone()).collect()
+    }
+
+    /// Keeps only the calls of nodes for which `alive` holds (the
+    /// heartbeat's sweep).
+    pub fn sweep(&self, alive: impl Fn(&str) -> bool) {
+        self.calls.lock().retain(|(_, node)| alive(node));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_heard_of_is_answered_and_ended_as_its_node_says() {
+        use crate::protocol::call::{End, Media};
+        let elsewhere = Elsewhere::default();
+        elsewhere.offered(1, 2, "c1", "a".into());
+        elsewhere.offered(3, 4, "c1", "b".into());
+        let brief = |caller, callee, answered| Brief { id: "c1".into(), caller, callee, answered };
+        assert_eq!(elsewhere.of(2, 9), [brief(1, 2, false)]);
+        let call = |from: &str, signal| Event::Call { from: from.into(), id: "c1".into(), signal };
+        elsewhere.heard(1, &call("bob", Signal::Answer { sdp: "v=0".into() }));
+        assert_eq!(elsewhere.of(1, 3), [brief(1, 2, true), brief(3, 4, false)]);
+        elsewhere.heard(2, &call("bob", Signal::End(End::Hangup)));
+        assert_eq!(elsewhere.of(1, 2), []);
+        // A step this node asked about, and told itself.
+        let ended = crate::server::calls::Ended {
+            id: "c1".into(),
+            caller: crate::server::calls::Party { id: 3, name: "carl".into() },
+            callee: crate::server::calls::Party { id: 4, name: "dan".into() },
+            media: Media::Voice,
+            answered: false,
+        };
+        elsewhere.stepped(4, 3, "c1", &Ok(Outcome::Answered));
+        assert_eq!(elsewhere.of(3, 3), [brief(3, 4, true)]);
+        elsewhere.stepped(4, 3, "c1", &Ok(Outcome::Ended(ended, End::Hangup)));
+        assert_eq!(elsewhere.of(3, 4), []);
+        elsewhere.offered(5, 6, "c2", "dead".into());
+        elsewhere.sweep(|node| node != "dead");
+        assert_eq!(elsewhere.of(5, 6), []);
+    }
 
     #[test]
     fn a_call_is_found_by_its_two_ends_and_id_until_forgotten() {

@@ -42,7 +42,7 @@ use super::bus::{Bus, Incoming};
 use super::db::{Db, OrKo};
 use super::directory::Directory;
 use super::feeder::Feeder;
-use super::kept::Keepers;
+use super::kept::{Elsewhere, Keepers};
 use super::notice::{Notice, call_outcome};
 use super::presence::Presence;
 use super::reads;
@@ -51,7 +51,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Event, Ko, PeerIntro, Travel};
 use crate::router::{LoggedOut, Outlet, Router};
 use crate::server::Nodes;
-use crate::server::calls::{Outcome, Party, Step};
+use crate::server::calls::{Brief, Outcome, Party, Step};
 use crate::store::{Delivery, Pushed, UserId};
 
 /// How often a node beats and scans the sessions.
@@ -80,6 +80,9 @@ pub struct Node {
     /// Which node keeps each call of this node's users kept elsewhere
     /// (1.2): their signals go to that node alone.
     pub(super) keepers: Keepers,
+    /// Every call other nodes keep, as heard (1.2): what a new call here
+    /// is judged against besides this node's own table.
+    pub(super) elsewhere: Elsewhere,
     /// One login at a time per user (64 stripes).
     claiming: Vec<Mutex<()>>,
     pub(super) stopping: AtomicBool,
@@ -117,6 +120,7 @@ impl Node {
             directory: RwLock::default(),
             local: Mutex::default(),
             keepers: Keepers::default(),
+            elsewhere: Elsewhere::default(),
             claiming: (0..64).map(|_| Mutex::new(())).collect(),
             stopping: AtomicBool::new(false),
             threads: Mutex::default(),
@@ -217,6 +221,7 @@ impl Node {
     /// `node` keeps the call `id` of `me` with `peer`, and its step had
     /// `outcome`: remembered while the call goes on, forgotten once over.
     fn kept_at(&self, node: &Arc<str>, me: &Party, peer: &Party, id: &str, outcome: &Result<Outcome, Ko>) {
+        self.elsewhere.stepped(me.id, peer.id, id, outcome);
         match outcome {
             Ok(Outcome::Ended(..)) => self.keepers.forget(me.id, Some(peer.id), id),
             _ => self.keepers.remember(me.id, peer.id, id, node.clone()),
@@ -422,6 +427,10 @@ impl Nodes for Node {
             }
         }
         None
+    }
+
+    fn calls_elsewhere(&self, a: UserId, b: UserId) -> Vec<Brief> {
+        self.elsewhere.of(a, b)
     }
 
     /// To every node, as the `OFFER` after it (`relay`), and on the same

@@ -2,7 +2,8 @@
 //! the table of calls, which the router holds): an answer or a candidate
 //! relayed to the other end, an end told to both ends, a call nobody
 //! answered left as a missed call in the chat; and the timer thread that
-//! ends the calls that rang out.
+//! ends the calls that rang out (and, on a cluster, those whose device
+//! left another node).
 
 use std::sync::Weak;
 use std::time::Instant;
@@ -30,15 +31,32 @@ pub fn tell(ctx: &Ctx, me: &Party, peer: UserId, id: &str, signal: Signal, outco
 /// Ends `call`, taken out of the table already, because of `by`: both
 /// ends' devices are told `CALL:<by>:<id>:END:<why>`; unanswered and not
 /// declined (nor busy: it never rang), it leaves the missed call in the
-/// chat.
+/// chat, unless its caller deleted the account ([`caller_is_live`]).
 pub fn end(ctx: &Ctx, call: &Ended, by: &str, why: End) {
     // The missed call first: whoever hears the end finds it in `HISTORY`.
-    if !call.answered && !matches!(why, End::Declined | End::Busy) {
+    if !call.answered && !matches!(why, End::Declined | End::Busy) && caller_is_live(ctx, &call.caller) {
         missed(ctx, call);
     }
     let event = Event::Call { from: by.to_string(), id: call.id.clone(), signal: Signal::End(why) };
     relay(ctx, [call.caller.id, call.callee.id], &event);
     log::debug!("call {} from {} to {}: {}", call.id, call.caller.name, call.callee.name, why.as_str());
+}
+
+/// Whether the caller of a call still has its account (1.2 note, issue
+/// 54). A missed call is a new message from the caller, and a deleted
+/// account sends nothing more (§20): when its `DELACCOUNT` is what ended
+/// the call (its devices' connections closed: `END:gone`), the callee's
+/// devices are told the end and the chat gets no missed call. Asked of
+/// the store, which both backends answer alike (a cluster's row, read
+/// after the deletion committed: the deletion's `OK` comes after, and the
+/// connections close after that). Before, a single server stored the
+/// notice and a cluster did too, with a copy for the deleted caller's
+/// devices, which then numbered the next account of the name's first
+/// event 2 where a single server numbered it 1.
+fn caller_is_live(ctx: &Ctx, caller: &Party) -> bool {
+    ctx.store
+        .find_account(&caller.name)
+        .is_some_and(|account| account.id == caller.id && !account.is_deleted())
 }
 
 /// The missed call's message, from the caller to the callee: the normal
@@ -70,7 +88,10 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
     std::thread::Builder::new().name("calls".into()).stack_size(super::threads::STACK_SIZE).spawn(
         move || {
             loop {
-                std::thread::sleep(TICK);
+                // The router alone is held while waiting, not the server.
+                let Some(router) = ctx.upgrade().map(|ctx| ctx.router.clone()) else { return };
+                router.calls.wait(TICK);
+                drop(router);
                 let Some(ctx) = ctx.upgrade() else { return };
                 if ctx.shutting_down() {
                     return;
@@ -78,6 +99,12 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<()> {
                 for call in ctx.router.calls.rung_out(Instant::now()) {
                     // Storing the missed call waits for the storage as a request does.
                     crate::store::deadline::within(|| end(&ctx, &call, &call.caller.name, End::Missed));
+                }
+                // A cluster: ends whose device left another node (`Calls::left_elsewhere`).
+                for (call, user) in ctx.router.calls.gone_elsewhere() {
+                    let left = if call.caller.id == user { &call.caller } else { &call.callee };
+                    let by = left.name.clone();
+                    crate::store::deadline::within(|| end(&ctx, &call, &by, End::Gone));
                 }
             }
         },

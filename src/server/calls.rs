@@ -36,11 +36,16 @@
 //! by one rule, [`Calls::step`], on the node that keeps the call: a node
 //! that does not asks it (`Nodes::call`: the node that keeps it, once
 //! known, or the others in turn), so a signal about no call is refused
-//! on a cluster as on one server, and never reaches the peer. docs/CALLS.md says what that means.
+//! on a cluster as on one server, and never reaches the peer. A new call
+//! is judged by one rule too, [`may_ring`], over this node's table and
+//! the calls the other nodes keep, as this node heard of them
+//! (`Nodes::calls_elsewhere`); and a device that leaves another node ends
+//! the calls kept here for it ([`Calls::left_elsewhere`]). docs/CALLS.md
+//! says what that means.
 
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::protocol::call::{End, MAX_RINGING, Media, Signal, TurnLine};
 use crate::protocol::{Code, Event, Ko};
@@ -99,9 +104,65 @@ pub struct Ended {
     pub answered: bool,
 }
 
+/// A call as the rule for a new one reads it ([`may_ring`]): kept in
+/// this table, or, on a cluster, by another node, as this one heard of it
+/// (`Nodes::calls_elsewhere`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Brief {
+    /// The caller's own id for it.
+    pub id: String,
+    pub caller: UserId,
+    pub callee: UserId,
+    /// Whether the callee took it.
+    pub answered: bool,
+}
+
+impl Brief {
+    /// Whether `user` is one end of it.
+    pub fn has(&self, user: UserId) -> bool {
+        self.caller == user || self.callee == user
+    }
+}
+
+/// The one rule for a new call from `caller` to `callee` with `id`, over
+/// every call the server knows of (`calls`: its own table's and, on a
+/// cluster, those the other nodes keep): refused if the id is in use, if
+/// the caller rings this peer already or [`MAX_RINGING`] peers, or is in
+/// a call (`KO:FULL`); `Ok(false)` if the callee is in a call (busy: it
+/// does not ring). A cluster node once read its own table alone, and so
+/// rang a callee in a call kept on another node, or took an id in use
+/// there (differential seed 26 at 200 steps).
+pub fn may_ring(calls: &[Brief], caller: &Party, callee: &Party, id: &str) -> Result<bool, Ko> {
+    if calls.iter().any(|c| c.id == id && c.has(caller.id)) {
+        return Err(Ko::new(Code::BadRequest, format!("the call id {id} is in use")));
+    }
+    let ringing = |c: &&Brief| !c.answered && c.caller == caller.id;
+    if calls.iter().filter(ringing).any(|c| c.callee == callee.id) {
+        return Err(Ko::new(Code::Full, format!("you are calling {} already", callee.name)));
+    }
+    if calls.iter().filter(ringing).count() >= MAX_RINGING {
+        return Err(Ko::new(Code::Full, format!("you have {MAX_RINGING} calls ringing, the most")));
+    }
+    let in_call = |user: UserId| calls.iter().any(|c| c.answered && c.has(user));
+    if in_call(caller.id) {
+        return Err(Ko::new(Code::Full, "you are in a call: hang up first"));
+    }
+    Ok(!in_call(callee.id))
+}
+
 impl Call {
     fn answered(&self) -> bool {
         matches!(self.state, CallState::Answered { .. })
+    }
+
+    /// What [`may_ring`] reads of it.
+    fn brief(&self) -> Brief {
+        Brief {
+            id: self.id.clone(),
+            caller: self.caller.id,
+            callee: self.callee.id,
+            answered: self.answered(),
+        }
     }
 
     /// What is told of it, once out of the table.
@@ -173,13 +234,25 @@ pub enum Outcome {
 #[derive(Default)]
 pub struct Calls {
     table: Mutex<Vec<Call>>,
+    /// The calls whose end left on another node of a cluster
+    /// ([`Calls::left_elsewhere`]), each with the user who left, until the
+    /// timer tells their end (it holds the server; the dispatcher that
+    /// heard it does not). At most the table's own calls: each is moved
+    /// out of the table into here once.
+    gone: Mutex<Vec<(Ended, UserId)>>,
+    /// Wakes the timer as soon as `gone` has calls, so that their end is
+    /// told at once, as a device leaving here tells it, not a `TICK` later.
+    woken: Condvar,
 }
 
 impl Calls {
     /// Rings a new call from `caller` (on `device`) to `callee`, or says
-    /// why not: the id is in use, the caller rings this peer already or
-    /// [`MAX_RINGING`] peers, or is in a call (`KO:FULL`). `Ok(false)`: the
-    /// callee is in a call, busy: the call ends before it rings.
+    /// why not, by [`may_ring`] over this table's calls and those of
+    /// `elsewhere` (other nodes' calls of the two, on a cluster).
+    /// `Ok(false)`: the callee is in a call, busy: the call ends before
+    /// it rings. (The offer's five facts, its ring time and the calls
+    /// known elsewhere: each is its own, as the `CALL` request gives them.)
+    #[allow(clippy::too_many_arguments)]
     pub fn ring(
         &self,
         caller: Party,
@@ -188,23 +261,11 @@ impl Calls {
         id: &str,
         media: Media,
         ring: Duration,
+        elsewhere: &[Brief],
     ) -> Result<bool, Ko> {
         let mut table = self.table.lock();
-        if table.iter().any(|c| c.id == id && c.has(caller.id)) {
-            return Err(Ko::new(Code::BadRequest, format!("the call id {id} is in use")));
-        }
-        let ringing = |c: &&Call| !c.answered() && c.caller.id == caller.id;
-        if table.iter().filter(ringing).any(|c| c.callee.id == callee.id) {
-            return Err(Ko::new(Code::Full, format!("you are calling {} already", callee.name)));
-        }
-        if table.iter().filter(ringing).count() >= MAX_RINGING {
-            return Err(Ko::new(Code::Full, format!("you have {MAX_RINGING} calls ringing, the most")));
-        }
-        let in_call = |user: UserId| table.iter().any(|c| c.answered() && c.has(user));
-        if in_call(caller.id) {
-            return Err(Ko::new(Code::Full, "you are in a call: hang up first"));
-        }
-        if in_call(callee.id) {
+        let known: Vec<Brief> = table.iter().map(Call::brief).chain(elsewhere.iter().cloned()).collect();
+        if !may_ring(&known, &caller, &callee, id)? {
             return Ok(false);
         }
         let state = CallState::Ringing { until: Instant::now() + ring };
@@ -265,14 +326,44 @@ impl Calls {
     }
 
     /// Takes out the calls that `device` of `user` was an end of: the
-    /// caller's device, or the callee's device that answered.
+    /// caller's device, or the callee's device that answered. (A device's
+    /// name in any case: a cluster's notices carry it folded.)
     pub fn of_device(&self, user: UserId, device: &str) -> Vec<Ended> {
         let mut table = self.table.lock();
         let with = |c: &mut Call| {
-            (c.caller.id == user && c.caller_device == device)
-                || matches!(&c.state, CallState::Answered { device: d } if c.callee.id == user && d == device)
+            let answered_on = |d: &str| matches!(&c.state, CallState::Answered { device } if device.eq_ignore_ascii_case(d));
+            (c.caller.id == user && c.caller_device.eq_ignore_ascii_case(device))
+                || (c.callee.id == user && answered_on(device))
         };
         table.extract_if(.., with).map(Call::ended).collect()
+    }
+
+    /// A cluster's dispatcher heard that `device` of `user` left another
+    /// node for good (its receive connection closed there, no newer one
+    /// took its place): the calls it was an end of here end, `gone`, as
+    /// they would if it had left here (`call_relay::device_gone`). The
+    /// timer tells them within a [`TICK`] ([`Calls::gone_elsewhere`]).
+    pub fn left_elsewhere(&self, user: UserId, device: &str) {
+        let ended = self.of_device(user, device);
+        if !ended.is_empty() {
+            self.gone.lock().extend(ended.into_iter().map(|call| (call, user)));
+            self.woken.notify_one();
+        }
+    }
+
+    /// The timer's wait: `tick`, or less if [`Calls::left_elsewhere`] has
+    /// calls to tell.
+    pub fn wait(&self, tick: Duration) {
+        let mut gone = self.gone.lock();
+        if gone.is_empty() {
+            let _ = self.woken.wait_for(&mut gone, tick);
+        }
+    }
+
+    /// The calls [`Calls::left_elsewhere`] took out, each with the user
+    /// who left, to be told.
+    pub fn gone_elsewhere(&self) -> Vec<(Ended, UserId)> {
+        std::mem::take(&mut *self.gone.lock())
     }
 }
 
@@ -330,7 +421,7 @@ mod tests {
         let calls = Calls::default();
         let party = |id, name: &str| Party { id, name: name.into() };
         let ring = |id, callee: Party, secs| {
-            calls.ring(party(1, "ana"), "laptop", callee, id, Media::Voice, Duration::from_secs(secs))
+            calls.ring(party(1, "ana"), "laptop", callee, id, Media::Voice, Duration::from_secs(secs), &[])
         };
         assert_eq!(ring("c1", party(2, "bob"), 0), Ok(true));
         assert_eq!(ring("c2", party(3, "carl"), 60), Ok(true));
@@ -354,6 +445,43 @@ mod tests {
         assert!(calls.step_if_kept(3, "phone", 1, "c2", Step::Ice).is_none());
     }
 
+    /// A call another node keeps counts as one of this table's: an id in
+    /// use, a peer rung already, a caller or a callee in a call.
+    #[test]
+    fn a_new_call_is_judged_against_the_calls_kept_elsewhere_too() {
+        let calls = Calls::default();
+        let party = |id, name: &str| Party { id, name: name.into() };
+        let brief = |id: &str, caller, callee, answered| Brief { id: id.into(), caller, callee, answered };
+        let ring = |id, callee: Party, elsewhere: &[Brief]| {
+            calls.ring(
+                party(1, "ana"),
+                "laptop",
+                callee,
+                id,
+                Media::Voice,
+                Duration::from_secs(60),
+                elsewhere,
+            )
+        };
+        let reason = |r: Result<bool, Ko>| r.map_err(|ko| ko.reason);
+        // carl (3) called ana with c1 on another node.
+        assert_eq!(
+            reason(ring("c1", party(2, "bob"), &[brief("c1", 3, 1, false)])),
+            Err("the call id c1 is in use".into())
+        );
+        let ringing = [brief("c7", 1, 2, false)];
+        assert_eq!(reason(ring("c1", party(2, "bob"), &ringing)), Err("you are calling bob already".into()));
+        let talking = [brief("c7", 3, 1, true)];
+        assert_eq!(
+            reason(ring("c1", party(2, "bob"), &talking)),
+            Err("you are in a call: hang up first".into())
+        );
+        // bob (2) is in a call with carl kept elsewhere: busy, no ring.
+        assert_eq!(ring("c1", party(2, "bob"), &[brief("c7", 3, 2, true)]), Ok(false));
+        assert!(calls.step_if_kept(1, "laptop", 2, "c1", Step::Ice).is_none(), "a busy call is not kept");
+        assert_eq!(ring("c1", party(2, "bob"), &[brief("c7", 3, 2, false)]), Ok(true), "rung, not in a call");
+    }
+
     /// One lookup answers "kept here?" and the step: `None` for a call
     /// this table does not keep (a cluster node asks the others), the
     /// rule's own answer, refusal included, for one it keeps.
@@ -363,7 +491,7 @@ mod tests {
         let party = |id, name: &str| Party { id, name: name.into() };
         let ring = Duration::from_secs(60);
         assert_eq!(
-            calls.ring(party(1, "ana"), "laptop", party(2, "bob"), "c1", Media::Video, ring),
+            calls.ring(party(1, "ana"), "laptop", party(2, "bob"), "c1", Media::Video, ring, &[]),
             Ok(true)
         );
         assert!(calls.step_if_kept(1, "laptop", 2, "c9", Step::Ice).is_none(), "another id");

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use crate::protocol::{Event, Ko, PeerIntro};
 use crate::router::{LoggedOut, Outlet};
-use crate::server::calls::{Outcome, Party, Step};
+use crate::server::calls::{Brief, Outcome, Party, Step};
 use crate::store::UserId;
 
 /// The rest of the cluster, as the server sees it.
@@ -97,6 +97,14 @@ pub trait Nodes: Send + Sync {
     ) -> Option<Result<Outcome, Ko>> {
         let _ = (me, device, peer, id, step);
         None
+    }
+    /// The calls other nodes keep that `a` or `b` is an end of, as this
+    /// node heard of them (their offers, answers and ends): what
+    /// [`may_ring`](crate::server::calls::may_ring) reads besides this
+    /// node's own table. A single server has none.
+    fn calls_elsewhere(&self, a: UserId, b: UserId) -> Vec<Brief> {
+        let _ = (a, b);
+        Vec::new()
     }
     /// `caller` offered the call `id` to `callee` here, and this node
     /// keeps it: the nodes of the callee's devices are told, just before

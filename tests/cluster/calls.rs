@@ -173,3 +173,89 @@ fn a_signal_after_the_offer_goes_to_the_node_that_keeps_the_call_only() {
     assert_eq!(refused, "KO:BAD_REQUEST:no call c1 (it ended, or never rang)");
     assert_eq!((call_asks(&a), call_asks(&c)), (1, 8), "over: forgotten, the stray asks both");
 }
+
+/// A device that leaves another node than the one keeping its call ends
+/// the call there, `gone`, as on one server (`Calls::left_elsewhere`):
+/// ana offers through node a while her laptop receives through node b;
+/// her laptop's connection closes, and bob, ringing on node b, hears the
+/// end and finds the missed call. Then bob answers a call of carl's kept
+/// on node a with his phone on node b, and the phone leaves: carl hears
+/// `gone` from bob. (Before, node a never heard of either: the first call
+/// rang on until its ring time and was then told `missed`, the second
+/// went on with nobody at the other end; the differential script, seed 1
+/// at 200 steps.)
+#[test]
+fn a_device_that_leaves_another_node_ends_the_calls_kept_for_it() {
+    let cluster = Cluster::start();
+    let a = cluster.node_with("a", &["--ring-seconds", "600"]);
+    let b = cluster.node_with("b", &["--ring-seconds", "600"]);
+    for user in ["ana", "bob", "carl"] {
+        register(&a, user);
+    }
+    let (_, mut bob_events) = device(&b, "bob", "phone");
+    // ana's laptop: requests through node a, events through node b.
+    let mut ana_events = b.recv_conn();
+    assert_eq!(ana_events.request("VERSION:1.2"), "OK");
+    assert_eq!(ana_events.request(&format!("LOGIN:ana@laptop:{PW}")), "OK:ana");
+    let mut ana = a.login_send("ana@laptop", PW);
+    eventually("node a sees ana's laptop and bob", READ_TIMEOUT, || {
+        seen_online(&a, "ana", "laptop") && seen_online(&a, "bob", "phone")
+    });
+    assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
+    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
+    drop(ana_events);
+    assert_eq!(call_event(&mut bob_events), "CALL:ana:c1:END:gone");
+    let mut bob = b.login_send("bob@phone", PW);
+    let history = bob.listing("HISTORY:ana:5");
+    assert!(history.iter().any(|l| l.ends_with("📞 Missed voice call from ana")), "{history:?}");
+
+    let (mut carl, mut carl_events) = device(&a, "carl", "laptop");
+    assert_eq!(carl.request(&format!("CALL:bob:c2:OFFER:video:{SDP}")), "OK");
+    assert_eq!(call_event(&mut bob_events), format!("CALL:carl:c2:OFFER:video:{SDP}"));
+    assert_eq!(bob.request("CALL:carl:c2:ANSWER:v=0\\n"), "OK");
+    assert_eq!(call_event(&mut carl_events), "CALL:bob:c2:ANSWER:v=0\\n");
+    drop(bob_events);
+    assert_eq!(call_event(&mut carl_events), "CALL:bob:c2:END:gone");
+    // The call is out of node a's table.
+    assert_eq!(carl.request("CALL:bob:c2:HANGUP"), "KO:BAD_REQUEST:no call c2 (it ended, or never rang)");
+}
+
+/// A new call is judged against the calls other nodes keep, as one server
+/// judges it against its one table (`calls::may_ring`, `cluster::kept`'s
+/// `Elsewhere`): ana on node a calls bob on node b, who answers; then
+/// carl, on node b, finds bob busy and ana busy, and bob may not reuse the
+/// id of the call he is in. (Before, node b rang bob and ana for carl, and
+/// took bob's id: the differential script, seed 26 at 200 steps.)
+#[test]
+fn a_call_offered_on_one_node_is_judged_against_the_calls_of_the_others() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "bob", "carl"] {
+        register(&a, user);
+    }
+    let (mut ana, mut ana_events) = device(&a, "ana", "laptop");
+    let (mut bob, mut bob_events) = device(&b, "bob", "phone");
+    let (mut carl, mut carl_events) = device(&b, "carl", "phone");
+    eventually("node a sees bob and carl", READ_TIMEOUT, || {
+        seen_online(&a, "bob", "phone") && seen_online(&a, "carl", "phone")
+    });
+    assert_eq!(ana.request(&format!("CALL:bob:c1:OFFER:voice:{SDP}")), "OK");
+    assert_eq!(call_event(&mut bob_events), format!("CALL:ana:c1:OFFER:voice:{SDP}"));
+    assert_eq!(bob.request("CALL:ana:c1:ANSWER:v=0\\n"), "OK");
+    assert_eq!(call_event(&mut ana_events), "CALL:bob:c1:ANSWER:v=0\\n");
+    assert_eq!(call_event(&mut bob_events), "CALL:bob:c1:ANSWER:v=0\\n");
+
+    assert_eq!(carl.request(&format!("CALL:bob:c2:OFFER:voice:{SDP}")), "OK");
+    assert_eq!(call_event(&mut carl_events), "CALL:bob:c2:END:busy");
+    assert_eq!(carl.request(&format!("CALL:ana:c3:OFFER:voice:{SDP}")), "OK");
+    assert_eq!(call_event(&mut carl_events), "CALL:ana:c3:END:busy");
+    let reused = bob.request(&format!("CALL:carl:c1:OFFER:voice:{SDP}"));
+    assert_eq!(reused, "KO:BAD_REQUEST:the call id c1 is in use");
+    let talking = bob.request(&format!("CALL:carl:c4:OFFER:voice:{SDP}"));
+    assert_eq!(talking, "KO:FULL:you are in a call: hang up first");
+    // Hung up: bob is free again on node b, for carl's next call.
+    assert_eq!(ana.request("CALL:bob:c1:HANGUP"), "OK");
+    assert_eq!(call_event(&mut bob_events), "CALL:ana:c1:END:hangup");
+    assert_eq!(carl.request(&format!("CALL:bob:c5:OFFER:voice:{SDP}")), "OK");
+    assert_eq!(call_event(&mut bob_events), format!("CALL:carl:c5:OFFER:voice:{SDP}"));
+}

@@ -15,7 +15,10 @@
 //! acknowledgements (`ACK`) of what a device has heard, by users of one
 //! device and of two; `TYPING` and `USERS`; and a user's devices
 //! (`UNLINK` of one, which logs in again later with the password, and
-//! `LINK` with a new device's `PAIR`). On the cluster each user sends
+//! `LINK` with a new device's `PAIR`, which then sends its user's next
+//! requests); calls (`CALL`'s offers, answers,
+//! candidates, declines and hang-ups, relayed across nodes, and `TURN`)
+//! and the peer-to-peer rendezvous (`P2P`, `PEER`). On the cluster each user sends
 //! through one node and receives through one node (both on the same node,
 //! or not, one user of each kind), so that what a node tells its own
 //! connections and what it tells the other node's are both played; bob
@@ -80,7 +83,10 @@ const CI_STEPS: usize = 90;
 /// (a bound on one machine's requests, not a rule of the chat: two nodes
 /// let the four users' 127.0.0.1 make twice as many). Each user's own
 /// `--rate` still counts, alike on both.
-const FLAGS: [&str; 4] = ["--name-quarantine-days", "0", "--exempt", "127.0.0.1"];
+/// And calls ring as long as they may, so that none is missed by how
+/// long a script takes: a call ends by its ends' signals, or as their
+/// connections close.
+const FLAGS: [&str; 6] = ["--name-quarantine-days", "0", "--exempt", "127.0.0.1", "--ring-seconds", "600"];
 
 /// One request of a script: who sends it, and its line. `<file>` stands
 /// for the sender's last uploaded file id on the backend that plays it.
@@ -130,6 +136,9 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
     // The messages sent so far (author, chat as the author named it, id):
     // what `STAR`, `UNSTAR` and `FILEOF` name, so that they find one.
     let mut sent: Vec<(usize, String, &str)> = Vec::new();
+    // The calls offered so far (caller, callee, call id), refused or not:
+    // what the other signals name.
+    let mut calls: Vec<(usize, usize, &str)> = Vec::new();
     for _ in 0..steps {
         let mut user = pick(USERS.len());
         let peer = USERS[pick(USERS.len())];
@@ -137,7 +146,8 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
         let chat = if pick(2) == 0 { peer.to_string() } else { room.to_string() };
         let id = IDS[pick(IDS.len())];
         let other = IDS[pick(IDS.len())];
-        let kind = pick(66);
+        let call = ["c1", "c2"][pick(2)];
+        let kind = pick(75);
         let line = match kind {
             0..=5 => format!("MSG:{chat}:{id}:hello {id}"),
             6 | 7 => format!("JOIN:{room}"),
@@ -204,9 +214,25 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
             // (unlinked) log in again, with the password.
             63 => "<relink>".to_string(),
             64 => "LINK".to_string(),
+            // Calls (§24): an offer to anyone, and the other signals about
+            // a call offered so far, sent by one of its two ends (or about
+            // none yet); a relayed request, whose table a cluster keeps on
+            // the caller's node.
+            65 | 66 => format!("CALL:{peer}:{call}:OFFER:{}:v=0\\n", ["voice", "video"][pick(2)]),
+            67 => format!("CALL:{}:ANSWER:v=0\\n", ringing(&calls, &mut pick, &mut user, Some(true))),
+            68 => format!("CALL:{}:ICE:candidate {id}", ringing(&calls, &mut pick, &mut user, None)),
+            69 => format!("CALL:{}:DECLINE", ringing(&calls, &mut pick, &mut user, Some(true))),
+            70 => format!("CALL:{}:HANGUP", ringing(&calls, &mut pick, &mut user, None)),
+            71 => "TURN".to_string(),
+            // Peer-to-peer chat's rendezvous (§9): a port announced, a peer asked for.
+            72 => format!("P2P:{}", 7000 + user),
+            73 => format!("PEER:{peer}"),
             // A `tablet` pairs with the user's last `LINK` code, then logs in with its token.
             _ => "<pair>".to_string(),
         };
+        if matches!(kind, 65 | 66) {
+            calls.push((user, USERS.iter().position(|u| *u == peer).expect("a user"), call));
+        }
         if matches!(kind, 0..=5 | 9 | 39) {
             sent.push((user, chat, id));
         } else if kind == 55 {
@@ -230,6 +256,23 @@ fn named(sent: &[(usize, String, &str)], pick: &mut impl FnMut(usize) -> usize, 
     *user = [*author, peer][pick(2)];
     let chat = if *user == *author { chat } else { USERS[*author] };
     format!("{chat}:{}:{id}", USERS[*author])
+}
+
+/// `<peer>:<call id>` of one of the `calls` offered so far, as one of its
+/// ends names it (that end made the step's sender: the callee when
+/// `callee` says so, else either, as the seed draws), or of none yet.
+fn ringing(
+    calls: &[(usize, usize, &str)],
+    pick: &mut impl FnMut(usize) -> usize,
+    user: &mut usize,
+    callee: Option<bool>,
+) -> String {
+    let Some(&(caller, to, id)) = calls.get(pick(calls.len().max(1))) else {
+        return format!("{}:c1", USERS[(*user + 1) % USERS.len()]);
+    };
+    let by_callee = callee.unwrap_or_else(|| pick(2) == 0);
+    *user = if by_callee { to } else { caller };
+    format!("{}:{id}", USERS[if by_callee { caller } else { to }])
 }
 
 /// The requests whose `OK:<n>` is followed by `n` lines.
@@ -284,21 +327,22 @@ impl Line {
 
 /// What differs from run to run whatever the backend: server clocks
 /// (13-digit instants, the base-36 stamps of action ids, the seconds a
-/// rate limit has left), file ids, and the numbers of moderation notices'
-/// ids (`mod-<ms>-<n>`, counted by each node).
+/// rate limit has left), file ids (and `PEER`'s tokens, of their shape),
+/// and the numbers of the ids of moderation notices (`mod-<ms>-<n>`) and
+/// missed calls (`call-<ms>-<n>`), counted by each node.
 fn normalize(line: &str) -> String {
     let line = match line.split_once("try again in ") {
         Some((head, _)) if line.starts_with("KO:RATE_LIMITED:") => format!("{head}try again in <n> s"),
         _ => line.to_string(),
     };
-    let line = match line.find("mod-") {
+    let line = ["mod-", "call-"].iter().fold(line, |line, prefix| match line.find(prefix) {
         Some(at) => {
             let notice: String = line[at..].chars().take_while(|&c| c != ':').collect();
             let numbered = notice.rsplit_once('-').map_or(notice.clone(), |(head, _)| format!("{head}-<n>"));
             line.replacen(&notice, &numbered, 1)
         }
         None => line,
-    };
+    });
     clocks_and_files(&line)
 }
 
@@ -431,7 +475,9 @@ fn backends(cluster: &Cluster, flags: &[&str], hang_up: bool, clients: Clients) 
 struct Player {
     name: &'static str,
     nodes: Vec<TestServer>,
-    send: Vec<Option<Line>>,
+    /// Each user's send connection, and the device it logged in as: the
+    /// one [`Clients::sends_as`] names, or a `tablet` just paired.
+    send: Vec<Option<(Line, &'static str)>>,
     /// A receive connection, what it heard, its newest `<seq>`: one each
     /// of [`DEVICES`], in that order.
     recv: Vec<Listening>,
@@ -530,14 +576,21 @@ impl Player {
     }
 
     /// `<pair>`: a new device, `tablet`, pairs with the user's last
-    /// `LINK` code on a fresh connection, then logs in with its token.
+    /// `LINK` code on a fresh connection, then logs in with its token;
+    /// the user's next steps go out on the tablet's connection, until it
+    /// closes (its `UNLINK`, a `PASSWD` from another device).
     fn pair(&mut self, user: usize) -> Vec<String> {
         let Some(code) = self.codes[user].take() else { return vec!["<no code>".to_string()] };
         let name = USERS[user];
         let paired = Line::connect(self.send_node(user).send).request(&format!("PAIR:{name}@tablet:{code}"));
         let Some(token) = paired[0].strip_prefix("OK:") else { return paired };
-        let login = Line::connect(self.send_node(user).send).request(&format!("LOGIN:{name}@tablet:{token}"));
-        [paired, login].concat()
+        let mut tablet = Line::connect(self.send_node(user).send);
+        let login = tablet.request(&format!("LOGIN:{name}@tablet:{token}"));
+        if login[0] == format!("OK:{name}") {
+            self.send[user] = Some((tablet, "tablet"));
+        }
+        // The token is random: what both must agree on is that one came.
+        [vec!["OK:<token>".to_string()], login].concat()
     }
 
     /// `user`'s `device` acknowledges every event it has heard, once all
@@ -576,8 +629,14 @@ impl Player {
             // Who is online on the other node is told by a notice, a
             // moment after the change (a login, a `DELACCOUNT` there):
             // what shows it (`USERS`, and `MEMBERS` and `LASTSEEN`, seed
-            // 124) is asked once the earlier steps' events have come.
-            line if line == "USERS" || line.starts_with("MEMBERS:") || line.starts_with("LASTSEEN:") => {
+            // 124), or depends on it (a call's `OFFER` and `PEER`, which
+            // need the peer online: seed 5 offered a call to a device that
+            // a `PASSWD` on the other node had just logged out), is asked
+            // once the earlier steps' events have come.
+            line if line == "USERS"
+                || ["MEMBERS:", "LASTSEEN:", "PEER:"].iter().any(|word| line.starts_with(word))
+                || line.starts_with("CALL:") && line.contains(":OFFER:") =>
+            {
                 self.settle_for(ACK_QUIET)
             }
             _ => {}
@@ -594,19 +653,20 @@ impl Player {
         }
         if self.send[user].is_none() {
             let mut c = Line::connect(self.send_node(user).send);
+            let device = self.clients.sends_as[user];
             // A deleted account's requests get what a connection not
             // logged in gets, on both backends alike.
             if !self.deleted[user] {
-                let login = match self.clients.sends_as[user] {
+                let login = match device {
                     "default" => format!("LOGIN:{}:{PW}", USERS[user]),
                     device => format!("LOGIN:{}@{device}:{PW}", USERS[user]),
                 };
                 c.request(&login);
             }
-            self.send[user] = Some(c);
+            self.send[user] = Some((c, device));
         }
         let line = step.line.replace("<file>", &self.files[user]);
-        let conn = self.send[user].as_mut().unwrap();
+        let (conn, device) = self.send[user].as_mut().unwrap();
         let reply = conn.request(&line);
         if line.starts_with("UPLOAD:") && reply[0].starts_with("OK:") {
             self.files[user] = reply[0][3..].to_string();
@@ -619,7 +679,7 @@ impl Player {
         let deleted = line.starts_with("DELACCOUNT:") && reply[0] == "OK";
         self.deleted[user] |= deleted;
         // Unlinking the device this connection logged in as closes it.
-        let unlinked = line == format!("UNLINK:{}", self.clients.sends_as[user]) && reply[0] == "OK";
+        let unlinked = line == format!("UNLINK:{device}") && reply[0] == "OK";
         if deleted || unlinked || reply[0] == CLOSED {
             // The server closes this connection (and the receive ones)
             // after the OK: the next step connects again (and, once the
@@ -794,6 +854,10 @@ fn the_normalization_keeps_what_matters() {
     assert_eq!(
         normalize("ana:#r:mod-1795410947770-12:1795410947770:RECEIVED:* x"),
         "ana:#r:mod-<ts>-<n>:<ts>:RECEIVED:* x"
+    );
+    assert_eq!(
+        normalize("ana:bob:call-1795410947770-3:1795410947770:RECEIVED:📞 Missed voice call from ana"),
+        "ana:bob:call-<ts>-<n>:<ts>:RECEIVED:📞 Missed voice call from ana"
     );
     assert_eq!(
         normalize("KO:RATE_LIMITED:too many failed logins; try again in 9 s"),
@@ -973,7 +1037,7 @@ fn a_room_read_up_to_ones_own_message_is_told_alike_on_both_backends() {
         // Twenty messages in one write: on a cluster most share a batch,
         // in which bob's mark moves once a message (its rows written in
         // one statement, the highest kept).
-        let conn = player.send[bob].as_mut().expect("bob's connection");
+        let (conn, _) = player.send[bob].as_mut().expect("bob's connection");
         let burst: String = (0..20).map(|n| format!("MSG:#lab:p{n}:more\n")).collect();
         conn.stream.write_all(burst.as_bytes()).unwrap();
         for n in 0..20 {
@@ -1107,5 +1171,51 @@ fn an_older_device_logged_out_is_told_alike_on_both_backends() {
         }
         assert_eq!(closed(player, phone), ["BYE:REPLACED"], "{name}: no word more for a deleted account");
         assert_eq!(closed(player, eves), [] as [String; 0], "{name}: a deleted account's 1.0 device");
+    }
+}
+
+/// A call ended by its caller's `DELACCOUNT` leaves no missed call on
+/// either backend (`call_relay::caller_is_live`, §24): a deleted account
+/// sends nothing more. The callee hears the end (`gone`); a call whose
+/// caller hangs up still leaves its missed call. (The differential script
+/// with calls, seed 1 at 90 steps: both stored the notice, and a cluster
+/// gave the deleted caller's devices a copy, so that the name's next
+/// account numbered its first event 2, where a single server said 1.)
+#[test]
+fn a_call_ended_by_its_callers_deletion_leaves_no_missed_call_on_both_backends() {
+    let [ana, eve, carl] = [0, 2, 3];
+    let phone = DEVICES.iter().position(|d| *d == (carl, "phone")).expect("carl's phone");
+    let cases: [(usize, &str, &[&str]); 8] = [
+        (eve, "CALL:ana:c1:OFFER:voice:v=0\\n", &["OK"]),
+        (eve, "CALL:ana:c1:HANGUP", &["OK"]),
+        (carl, "CALL:ana:c2:OFFER:video:v=0\\n", &["OK"]),
+        (carl, "DELACCOUNT:pw-differential", &["OK", CLOSED]),
+        (ana, "<settle>", &[]),
+        (ana, "HISTORY:carl:5", &["OK:0"]),
+        (carl, "REGISTER:carl::pw-differential", &["OK:carl"]),
+        (carl, "MSG:ana:n1:the new carl", &["OK:n1:<ts>"]),
+    ];
+    let cluster = Cluster::start();
+    let mut players = backends(&cluster, &FLAGS, true, LATEST);
+    for player in &mut players {
+        let name = player.name;
+        for (user, line, expected) in cases {
+            if line == "<settle>" {
+                player.settle();
+                continue;
+            }
+            let reply = player.play(&Step { user, line: line.into() });
+            assert_eq!(reply, expected, "{name}: {} > {line}", USERS[user]);
+        }
+        let missed = player.play(&Step { user: ana, line: "HISTORY:eve:5".into() });
+        assert_eq!(missed.len(), 2, "{name}: eve's call, hung up, is missed: {missed:?}");
+        assert!(missed[1].ends_with(":📞 Missed voice call from eve"), "{name}: {missed:?}");
+        player.settle();
+        let heard = player.heard[ana].lock().unwrap().clone();
+        assert!(heard.contains(&"CALL:carl:c2:END:gone".to_string()), "{name}: {heard:?}");
+        assert!(!heard.iter().any(|e| e.contains("Missed video call")), "{name}: {heard:?}");
+        // The new account's first event is its copy of n1, numbered 1.
+        let copy = "MSG:1:carl:ana:n1:<ts>:the new carl".to_string();
+        assert!(player.heard[phone].lock().unwrap().contains(&copy), "{name}: {:?}", player.heard[phone]);
     }
 }

@@ -74,7 +74,10 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             let ring = Duration::from_secs(ctx.config.ring_seconds);
             let callee = other.clone();
             let caller = Party { id: me.id, name: me.name.to_string() };
-            if ctx.router.calls.ring(caller, device, callee, id, media, ring)? {
+            // The calls other nodes of a cluster keep count as this
+            // node's own do (`calls::may_ring`).
+            let elsewhere = ctx.nodes.calls_elsewhere(me.id, other.id);
+            if ctx.router.calls.ring(caller, device, callee, id, media, ring, &elsewhere)? {
                 // This node keeps the call: the callee's nodes hear so first.
                 ctx.nodes.offered(me.id, other.id, id);
                 relay(ctx, [other.id], &event(Signal::Offer { media, sdp }));
