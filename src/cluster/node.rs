@@ -359,10 +359,23 @@ impl Nodes for Node {
         row.get::<_, Option<i32>>(0).and_then(|p| u16::try_from(p).ok())
     }
 
+    /// By the epochs of the user's sessions, which grow with each of its
+    /// logins on any node.
+    fn newest_elsewhere(&self, user: UserId, here: &Outlet) -> bool {
+        let Some(there) =
+            self.directory.read().get(&user).and_then(|r| r.devices.values().map(|d| d.1).max())
+        else {
+            return false;
+        };
+        let key = (user, Arc::<str>::from(fold(&here.device)));
+        self.local.lock().get(&key).is_none_or(|(epoch, _)| there > *epoch)
+    }
+
     fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>> {
         let remote = self.directory.read().get(&user).cloned()?;
-        // Any node of the user's answers (with its newest device there).
-        let node = remote.nodes().pop()?;
+        // The node of the user's newest device (the highest epoch), which
+        // answers with its newest device there: that one.
+        let node = remote.devices.values().max_by_key(|d| d.1).map(|d| d.0.clone())?;
         let mut line = String::new();
         Notice::Peer { user, from: from.into() }.encode(&mut line);
         let offline = |why: &str| crate::server::p2p::offline(&remote.name, why);

@@ -76,8 +76,16 @@ pub trait Nodes: Send + Sync {
     fn announce(&self, user: UserId, port: Option<u16>);
     /// The port `user` announced, wherever it announced it.
     fn p2p_port(&self, user: UserId) -> Option<u16>;
-    /// `PEER:<user>` for a `user` whose receive connection is on another
-    /// node: that node pushes `P2P:<from>:<token>` and answers
+    /// Whether `user` logged in a device on another node after `here`,
+    /// its newest connection on this node (a cluster numbers each user's
+    /// logins across nodes): then that node's device is the newest, which
+    /// `PEER` tells.
+    fn newest_elsewhere(&self, user: UserId, here: &Outlet) -> bool {
+        let _ = (user, here);
+        false
+    }
+    /// `PEER:<user>` for a `user` whose newest receive connection is on
+    /// another node: that node pushes `P2P:<from>:<token>` and answers
     /// `<ip>:<port>:<token>`. `None`: not online on any other node.
     fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>>;
     /// A `CALL` signal `step` of `me` (on `device`) about the call `id`

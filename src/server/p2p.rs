@@ -38,9 +38,17 @@ impl Ports {
     /// cluster is introduced by that node.
     pub fn introduce(&self, base: &Base, me: &str, peer: &str) -> Result<PeerIntro, Ko> {
         let id = base.store.user_id(peer).ok_or_else(|| offline(peer, "is not a user here"))?;
-        let Some(outlet) = base.router.get(id) else {
-            return base.nodes.introduce(me, id).unwrap_or_else(|| Err(offline(peer, "is not connected")));
-        };
+        // The user's newest device is told, as one server tells its newest
+        // connection: on a cluster, the node holding it introduces
+        // (differential seeds 45, 51 and 62: a node told its own device
+        // when a newer one was on the other node, or asked the wrong node).
+        let here = base.router.get(id);
+        if here.as_ref().is_none_or(|outlet| base.nodes.newest_elsewhere(id, outlet))
+            && let Some(introduced) = base.nodes.introduce(me, id)
+        {
+            return introduced;
+        }
+        let Some(outlet) = here else { return Err(offline(peer, "is not connected")) };
         let port = self.0.lock().get(&id).copied().or_else(|| base.nodes.p2p_port(id));
         introduce_to(&outlet, me, peer, port)
     }
