@@ -94,7 +94,8 @@ impl Node {
                 }
             }
             Notice::Offline { user, epoch, node, device } if node != self.name => {
-                let gone = self.directory.write().off(user, &fold(&device), &node, epoch);
+                let device = fold(&device);
+                let gone = self.directory.write().off(user, &device, &node, epoch);
                 log::debug!(
                     "cluster: user #{user}'s {device} left node {node} (last there: {})",
                     gone.is_some()
@@ -109,7 +110,6 @@ impl Node {
                 // is online again, here or elsewhere. (Before, a caller
                 // whose receive connection was on another node than its
                 // offer's kept ringing; differential seed 1 at 200 steps.)
-                let device = fold(&device);
                 let online_here = self
                     .router
                     .outlets(user)

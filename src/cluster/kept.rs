@@ -143,12 +143,9 @@ impl Elsewhere {
     pub fn heard(&self, user: UserId, event: &Event) {
         let Event::Call { id, signal, .. } = event else { return };
         let of = |c: &Brief| &c.id == id && c.has(user);
-        let mut calls = self.calls.lock();
         match signal {
-            Signal::Answer { .. } => {
-                calls.iter_mut().filter(|(c, _)| of(c)).for_each(|(c, _)| c.answered = true)
-            }
-            Signal::End(_) => calls.retain(|(c, _)| !of(c)),
+            Signal::Answer { .. } => self.answered(of),
+            Signal::End(_) => self.ended(of),
             _ => {}
         }
     }
@@ -158,14 +155,21 @@ impl Elsewhere {
     /// come back here).
     pub fn stepped(&self, me: UserId, peer: UserId, id: &str, outcome: &Result<Outcome, Ko>) {
         let of = |c: &Brief| c.id == id && c.has(me) && c.has(peer);
-        let mut calls = self.calls.lock();
         match outcome {
-            Ok(Outcome::Answered) => {
-                calls.iter_mut().filter(|(c, _)| of(c)).for_each(|(c, _)| c.answered = true)
-            }
-            Ok(Outcome::Ended(..)) => calls.retain(|(c, _)| !of(c)),
+            Ok(Outcome::Answered) => self.answered(of),
+            Ok(Outcome::Ended(..)) => self.ended(of),
             _ => {}
         }
+    }
+
+    /// The calls `of` picks were answered.
+    fn answered(&self, of: impl Fn(&Brief) -> bool) {
+        self.calls.lock().iter_mut().filter(|(c, _)| of(c)).for_each(|(c, _)| c.answered = true);
+    }
+
+    /// The calls `of` picks are over.
+    fn ended(&self, of: impl Fn(&Brief) -> bool) {
+        self.calls.lock().retain(|(c, _)| !of(c));
     }
 
     /// The calls that `a` or `b` is an end of.
