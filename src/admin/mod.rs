@@ -168,6 +168,10 @@ pub enum UsersCommand {
         /// The server's data directory (the server may be running).
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        /// A cluster's database instead (its nodes may be running): the
+        /// codes work on every node (docs/CLUSTER.md).
+        #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
+        store: Option<String>,
     },
 }
 
@@ -239,7 +243,9 @@ pub fn run(command: UsersCommand) -> Result<()> {
             import(&roster, out, &data, &hashing, room.as_deref())?
         }
         UsersCommand::Room { room, add, data_dir } => room::add_to_room(&room, &add, &data_dir)?,
-        UsersCommand::Invite { count, days, data_dir } => invite(count, days, &data_dir)?,
+        UsersCommand::Invite { count, days, data_dir, store } => {
+            invite(count, days, &data_dir, store.as_deref())?
+        }
         UsersCommand::Check { data_dir, repair: false } => check(&data_dir)?,
         UsersCommand::Check { data_dir, repair: true } => repair(&data_dir)?,
         UsersCommand::Export { name, out, data_dir } => {
@@ -418,13 +424,19 @@ fn repair(data_dir: &Path) -> Result<()> {
 
 /// `wachat users invite`: the codes on stdout, one a line (for a script
 /// or a printer), what they are on stderr.
-fn invite(count: u32, days: u32, data_dir: &Path) -> Result<()> {
-    if !data_dir.is_dir() {
-        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
-    }
+fn invite(count: u32, days: u32, data_dir: &Path, store: Option<&str>) -> Result<()> {
     let expires_ms = crate::store::now_ms() + u64::from(days) * 86_400_000;
-    let codes = crate::store::invites::create(data_dir, count as usize, expires_ms)
-        .map_err(|e| Error::io(format!("invites in {}", data_dir.display()), e))?;
+    let codes = match store {
+        Some(store) => invites_of_cluster(store, count as usize, expires_ms)?,
+        None => {
+            if !data_dir.is_dir() {
+                return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
+            }
+            let folder = crate::store::invites::Folder::new(data_dir);
+            crate::store::invites::create(&folder, count as usize, expires_ms)
+                .map_err(|ko| Error::Usage(format!("invites in {}: {}", data_dir.display(), ko.reason)))?
+        }
+    };
     for code in &codes {
         println!("{code}");
     }
@@ -448,6 +460,17 @@ fn invite(count: u32, days: u32, data_dir: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `users invite --store`: the codes kept in a cluster's database.
+#[cfg(feature = "cluster")]
+fn invites_of_cluster(store: &str, count: usize, expires_ms: u64) -> Result<Vec<String>> {
+    crate::cluster::invites::create(store, count, expires_ms)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn invites_of_cluster(_: &str, _: usize, _: u64) -> Result<Vec<String>> {
+    Err(Error::Usage(crate::cli::NO_CLUSTER.to_string()))
 }
 
 /// The data directory, which must exist: only `add` and `import` create

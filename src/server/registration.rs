@@ -11,10 +11,8 @@
 //! `REDEEM` takes none of the register caps' tokens. With `closed`, only
 //! `wachat users add|import` (server stopped) create accounts.
 
-use std::path::Path;
-
 use crate::protocol::{Code, Ko};
-use crate::store::invites::{self, Claim, Refused};
+use crate::store::invites::{self, Claim, Invites, Refused};
 
 /// Who may create an account over the network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -44,25 +42,28 @@ impl Registration {
 
     /// The first half of `REDEEM`: checks that a code may create an
     /// account now (registration not closed, REGISTER's password rule) and
-    /// claims it from the invites of `data_dir`. The caller (`auth`)
+    /// claims it from `invites` (the data directory's, or the cluster's
+    /// database). The caller (`auth`)
     /// creates the account, and gives the claim back with
     /// [`Claim::release`] if that fails (a taken name), so the code stays
     /// valid.
-    pub fn claim_invite(self, data_dir: &Path, code: &str, password: &str) -> Result<Claim, Ko> {
+    pub fn claim_invite<'a>(
+        self,
+        invites: &'a dyn Invites,
+        code: &str,
+        password: &str,
+    ) -> Result<Claim<'a>, Ko> {
         if self == Registration::Closed {
             return Err(Ko::new(Code::AuthFailed, CLOSED));
         }
         // The same password rule as REGISTER, checked before the code is
         // claimed, so that a weak password does not use up a good code.
         crate::store::password::check_new(password)?;
-        invites::claim(data_dir, code, crate::store::now_ms()).map_err(|refused| match refused {
+        invites::claim(invites, code, crate::store::now_ms()).map_err(|refused| match refused {
             Refused::Unknown => Ko::new(Code::AuthFailed, "no such invite code: check how you typed it"),
             Refused::Used => Ko::new(Code::AuthFailed, "this invite code was used already: ask for another"),
             Refused::Expired(_) => Ko::new(Code::AuthFailed, "this invite code has expired: ask for another"),
-            Refused::Io(e) => {
-                log::warn!("{e}");
-                Ko::new(Code::Internal, "the invite codes cannot be read now; try again later")
-            }
+            Refused::Failed(ko) => ko,
         })
     }
 }

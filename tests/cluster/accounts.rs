@@ -79,3 +79,57 @@ fn an_account_deleted_on_one_node_is_gone_on_every_node() {
     let mut bob_events = b.login_recv("bob", PW);
     assert!(bob_events.next_msg().ends_with(":keep this"), "delivered after the deletion");
 }
+
+/// `wachat users invite --store` prints codes for the whole cluster: a
+/// student redeems one through either node, once, whichever node the
+/// classmate who typed it too reached (issue 54's open end: codes were
+/// files in one node's data directory).
+#[test]
+fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node() {
+    use super::support::run_wachat_output;
+    use std::time::Duration;
+    let cluster = Cluster::start();
+    let invite = ["--registration", "invite"];
+    let (a, b) = (cluster.node_with("a", &invite), cluster.node_with("b", &invite));
+    let args = ["invite", "--count", "3", "--days", "1", "--store", &cluster.pg.url];
+    let printed = run_wachat_output("users", &args, Duration::from_secs(60));
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let codes: Vec<String> = String::from_utf8(printed.stdout).unwrap().lines().map(String::from).collect();
+    assert_eq!(codes.len(), 3, "{codes:?}");
+
+    // The first code, on node b; then on node a it is used.
+    assert_eq!(b.send_conn().request(&format!("REDEEM:{}:ana::pw-ana", codes[0])), "OK:ana");
+    let again = a.send_conn().request(&format!("REDEEM:{}:bob::pw-bob", codes[0]));
+    assert_eq!(again, "KO:AUTH_FAILED:this invite code was used already: ask for another");
+    // A taken name gives the code back: the same code then works for
+    // another name, on the other node.
+    let taken = a.send_conn().request(&format!("REDEEM:{}:ANA::pw-xyz", codes[1]));
+    assert!(taken.starts_with("KO:USER_EXISTS:"), "{taken}");
+    assert_eq!(b.send_conn().request(&format!("REDEEM:{}:bob::pw-bob", codes[1])), "OK:bob");
+    // Typed as a person types it, on node a.
+    let typed = format!("{}-{}", codes[2][..5].to_uppercase(), &codes[2][5..]);
+    assert_eq!(a.send_conn().request(&format!("REDEEM:{typed}:carl::pw-carl")), "OK:carl");
+    let unknown = b.send_conn().request("REDEEM:nosuchcode:dan::pw-dan");
+    assert_eq!(unknown, "KO:AUTH_FAILED:no such invite code: check how you typed it");
+    // Each account is the cluster's: it logs in on both nodes.
+    for node in [&a, &b] {
+        for (user, pw) in [("ana", "pw-ana"), ("bob", "pw-bob"), ("carl", "pw-carl")] {
+            node.login_send(user, pw);
+        }
+    }
+    // Two students typing one code at the same moment, on the two nodes:
+    // exactly one gets in.
+    let one = ["invite", "--store", &cluster.pg.url];
+    let printed = run_wachat_output("users", &one, Duration::from_secs(60));
+    let code = String::from_utf8(printed.stdout).unwrap().lines().next().expect("a code").to_string();
+    let racers: Vec<_> = [(&a, "eve"), (&b, "fay")]
+        .into_iter()
+        .map(|(node, user)| {
+            let (mut conn, line) = (node.send_conn(), format!("REDEEM:{code}:{user}::pw-{user}"));
+            std::thread::spawn(move || conn.request(&line))
+        })
+        .collect();
+    let answers: Vec<String> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(answers.iter().filter(|a| a.starts_with("OK:")).count(), 1, "{answers:?}");
+    assert_eq!(answers.iter().filter(|a| a.contains("used already")).count(), 1, "{answers:?}");
+}

@@ -155,7 +155,7 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
         // REDEEM: an account with an invite code, used up only if the
         // account is made (a taken name leaves it valid).
         Ok(Request::Redeem { code, user, email, password }) => {
-            match ctx.config.registration.claim_invite(&ctx.config.data_dir, &code, &password) {
+            match ctx.config.registration.claim_invite(&*ctx.invites, &code, &password) {
                 Err(ko) => {
                     log_limited!(ctx.logs.auth, warn, "{peer}: REDEEM for {user} refused: {}", ko.reason);
                     Outcome::Refused(ko)
