@@ -18,6 +18,11 @@ use crate::i18n::client::{Msg, io_error, ko_meaning};
 use crate::i18n::{Lang, tr};
 use crate::protocol::Ko;
 
+/// What a binary built without the `cluster` feature says to `--store`
+/// (`serve`, `users invite|disable|enable`) and `migrate`.
+pub const NO_CLUSTER: &str = "this wachat was built without the `cluster` feature (PostgreSQL and NATS); \
+     build it with: cargo build --release --features cluster";
+
 /// Everything that can stop the server, a command or the client library.
 #[derive(Debug)]
 pub enum Error {

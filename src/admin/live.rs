@@ -54,14 +54,17 @@ pub struct Live {
     pub admin: bool,
 }
 
-/// `users disable` (`on`) or `users enable`: true if it changed anything.
-pub fn set_disabled(data_dir: &Path, name: &str, on: bool) -> Result<bool> {
-    let exists = read_accounts(data_dir)?.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed);
-    if on && !exists {
+/// `users disable` (`on`) or `users enable`, at a data directory or a
+/// cluster's database: true if it changed anything.
+pub fn set_disabled(at: &super::DoorAt, name: &str, on: bool) -> Result<bool> {
+    if crate::protocol::names::check_name(name).is_err() {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
-    let changed = if on { disabled::disable(data_dir, name) } else { disabled::enable(data_dir, name) };
-    changed.map_err(|e| Error::io(format!("{}", data_dir.join(disabled::FOLDER).display()), e))
+    let door = super::Door::open(at)?;
+    if on && !door.has_account(name)? {
+        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
+    }
+    door.as_dyn().set_disabled(name, on).map_err(|ko| door.error(ko))
 }
 
 /// The accounts of `users.csv`, marked disabled or removed.

@@ -145,16 +145,14 @@ pub enum UsersCommand {
     /// with `enable`.
     Disable {
         name: String,
-        /// The server's data directory (the server may be running).
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        at: DoorAt,
     },
     /// Let a disabled account log in again. Works while the server runs.
     Enable {
         name: String,
-        /// The server's data directory (the server may be running).
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        at: DoorAt,
     },
     /// Print invite codes for `serve --registration invite`: each creates
     /// one account (wachat register --invite CODE). Works while the server runs.
@@ -165,14 +163,22 @@ pub enum UsersCommand {
         /// Days until the codes expire.
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
         days: u32,
-        /// The server's data directory (the server may be running).
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
-        /// A cluster's database instead (its nodes may be running): the
-        /// codes work on every node (docs/CLUSTER.md).
-        #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
-        store: Option<String>,
+        #[command(flatten)]
+        at: DoorAt,
     },
+}
+
+/// Where a running server keeps who may come in (`store::door`): what
+/// `users invite`, `disable` and `enable` change.
+#[derive(Args, Debug)]
+pub struct DoorAt {
+    /// The server's data directory (the server may be running).
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// A cluster's database instead (its nodes may be running): the change
+    /// is every node's (docs/CLUSTER.md).
+    #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
+    pub store: Option<String>,
 }
 
 /// Which data directory.
@@ -243,9 +249,7 @@ pub fn run(command: UsersCommand) -> Result<()> {
             import(&roster, out, &data, &hashing, room.as_deref())?
         }
         UsersCommand::Room { room, add, data_dir } => room::add_to_room(&room, &add, &data_dir)?,
-        UsersCommand::Invite { count, days, data_dir, store } => {
-            invite(count, days, &data_dir, store.as_deref())?
-        }
+        UsersCommand::Invite { count, days, at } => invite(count, days, &at)?,
         UsersCommand::Check { data_dir, repair: false } => check(&data_dir)?,
         UsersCommand::Check { data_dir, repair: true } => repair(&data_dir)?,
         UsersCommand::Export { name, out, data_dir } => {
@@ -254,13 +258,13 @@ pub fn run(command: UsersCommand) -> Result<()> {
             }
             crate::export::to(out.as_deref(), |w, files| export::export(&data_dir, &name, w, files))?;
         }
-        UsersCommand::Disable { name, data_dir } => {
-            let changed = live::set_disabled(&data_dir, &name, true)?;
+        UsersCommand::Disable { name, at } => {
+            let changed = live::set_disabled(&at, &name, true)?;
             let said = if changed { Msg::AccountDisabled } else { Msg::AlreadyDisabled };
             println!("{}", tr!(said, name = name));
         }
-        UsersCommand::Enable { name, data_dir } => {
-            let changed = live::set_disabled(&data_dir, &name, false)?;
+        UsersCommand::Enable { name, at } => {
+            let changed = live::set_disabled(&at, &name, false)?;
             let said = if changed { Msg::AccountEnabled } else { Msg::NotDisabled };
             println!("{}", tr!(said, name = name));
         }
@@ -424,19 +428,11 @@ fn repair(data_dir: &Path) -> Result<()> {
 
 /// `wachat users invite`: the codes on stdout, one a line (for a script
 /// or a printer), what they are on stderr.
-fn invite(count: u32, days: u32, data_dir: &Path, store: Option<&str>) -> Result<()> {
+fn invite(count: u32, days: u32, at: &DoorAt) -> Result<()> {
     let expires_ms = crate::store::now_ms() + u64::from(days) * 86_400_000;
-    let codes = match store {
-        Some(store) => invites_of_cluster(store, count as usize, expires_ms)?,
-        None => {
-            if !data_dir.is_dir() {
-                return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
-            }
-            let folder = crate::store::invites::Folder::new(data_dir);
-            crate::store::invites::create(&folder, count as usize, expires_ms)
-                .map_err(|ko| Error::Usage(format!("invites in {}: {}", data_dir.display(), ko.reason)))?
-        }
-    };
+    let door = Door::open(at)?;
+    let codes =
+        crate::store::door::create(door.as_dyn(), count as usize, expires_ms).map_err(|ko| door.error(ko))?;
     for code in &codes {
         println!("{code}");
     }
@@ -453,24 +449,13 @@ fn invite(count: u32, days: u32, data_dir: &Path, store: Option<&str>) -> Result
     // knows; its port the web port the server last served (`web.csv`);
     // the code rides in the fragment, which no server logs.
     if let Some(code) = codes.first() {
-        let port = web_port::recorded(data_dir).unwrap_or(crate::web::DEFAULT_WEB_PORT);
+        let port = web_port::recorded(&at.data_dir).unwrap_or(crate::web::DEFAULT_WEB_PORT);
         eprintln!(
             "in a browser: http://<server>:{port}/#invite=CODE (the server's address), \
              e.g. http://<server>:{port}/#invite={code}"
         );
     }
     Ok(())
-}
-
-/// `users invite --store`: the codes kept in a cluster's database.
-#[cfg(feature = "cluster")]
-fn invites_of_cluster(store: &str, count: usize, expires_ms: u64) -> Result<Vec<String>> {
-    crate::cluster::invites::create(store, count, expires_ms)
-}
-
-#[cfg(not(feature = "cluster"))]
-fn invites_of_cluster(_: &str, _: usize, _: u64) -> Result<Vec<String>> {
-    Err(Error::Usage(crate::cli::NO_CLUSTER.to_string()))
 }
 
 /// The data directory, which must exist: only `add` and `import` create
@@ -484,4 +469,57 @@ fn existing(data: &DataDir) -> Result<&Path> {
 
 fn hasher(hashing: &Hashing) -> Result<Hasher> {
     Hasher::new(hashing.kdf_cost).map_err(Error::Usage)
+}
+
+/// The door `users invite|disable|enable` change: a data directory's
+/// files, or a cluster's database.
+pub enum Door {
+    Folder(crate::store::door::Folder, PathBuf),
+    #[cfg(feature = "cluster")]
+    Cluster(crate::cluster::door::PgDoor),
+}
+
+impl Door {
+    /// The door at `at`. The data directory must exist: a mistyped
+    /// `--data-dir` should not leave an empty directory behind.
+    pub fn open(at: &DoorAt) -> Result<Door> {
+        match &at.store {
+            #[cfg(feature = "cluster")]
+            Some(store) => Ok(Door::Cluster(crate::cluster::door::PgDoor::open(store)?)),
+            #[cfg(not(feature = "cluster"))]
+            Some(_) => Err(Error::Usage(crate::error::NO_CLUSTER.to_string())),
+            None if !at.data_dir.is_dir() => {
+                Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data_dir.display())))
+            }
+            None => Ok(Door::Folder(crate::store::door::Folder::new(&at.data_dir), at.data_dir.clone())),
+        }
+    }
+
+    pub fn as_dyn(&self) -> &dyn crate::store::door::Door {
+        match self {
+            Door::Folder(folder, _) => folder,
+            #[cfg(feature = "cluster")]
+            Door::Cluster(pg) => pg,
+        }
+    }
+
+    /// Whether `name` has an account there (removed ones do not count).
+    pub fn has_account(&self, name: &str) -> Result<bool> {
+        match self {
+            Door::Folder(_, dir) => {
+                Ok(live::read_accounts(dir)?.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed))
+            }
+            #[cfg(feature = "cluster")]
+            Door::Cluster(pg) => pg.has_account(name).map_err(|ko| pg.error(ko)),
+        }
+    }
+
+    /// The command's error for a `KO` of the door.
+    pub fn error(&self, ko: crate::protocol::Ko) -> Error {
+        match self {
+            Door::Folder(_, dir) => Error::Usage(format!("{}: {}", dir.display(), ko.reason)),
+            #[cfg(feature = "cluster")]
+            Door::Cluster(pg) => pg.error(ko),
+        }
+    }
 }

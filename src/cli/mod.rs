@@ -101,11 +101,6 @@ pub struct MigrateArgs {
     pub to: String,
 }
 
-/// What a binary built without the `cluster` feature says to `--store`
-/// and `migrate`.
-pub const NO_CLUSTER: &str = "this wachat was built without the `cluster` feature (PostgreSQL and NATS); \
-     build it with: cargo build --release --features cluster";
-
 /// When the server forces its writes to disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Fsync {

@@ -17,7 +17,7 @@ pub(super) fn migrate(args: &MigrateArgs) -> Result<()> {
 
 #[cfg(not(feature = "cluster"))]
 pub(super) fn migrate(_args: &MigrateArgs) -> Result<()> {
-    Err(Error::Usage(format!("migrate: {}", super::NO_CLUSTER)))
+    Err(Error::Usage(format!("migrate: {}", crate::error::NO_CLUSTER)))
 }
 
 /// Starts a server that is a node of a cluster (`--store`, `--bus`).
@@ -50,7 +50,7 @@ fn start_node(
     _config: Config,
     _args: &ServeArgs,
 ) -> Result<Server> {
-    Err(Error::Usage(format!("--store: {}", super::NO_CLUSTER)))
+    Err(Error::Usage(format!("--store: {}", crate::error::NO_CLUSTER)))
 }
 
 /// `--store`: a connection string the cluster can use (both forms of a
@@ -63,7 +63,7 @@ fn check_store(store: &str) -> Result<()> {
 
 #[cfg(not(feature = "cluster"))]
 fn check_store(store: &str) -> Result<()> {
-    Err(Error::Usage(format!("--store {store}: {}", super::NO_CLUSTER)))
+    Err(Error::Usage(format!("--store {store}: {}", crate::error::NO_CLUSTER)))
 }
 
 /// `wachat serve`, in the order a reader can follow: check the flags, set

@@ -43,7 +43,7 @@
 //! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |
 //! | [`files`] | photos and files (1.2): their bytes in chunks, so that any node serves any file |
 //! | [`parts`] | group commit of upload parts: the `PART`s waiting share one transaction |
-//! | [`invites`] | invite codes (1.2, `REDEEM`): a row each, so that a code lets a student in through any node, once |
+//! | [`door`] | who may come in: invite codes (1.2, `REDEEM`) and disabled accounts, rows every node reads |
 //! | [`feeder`] | events into receive connections with no hole; the poll that refills |
 //! | [`memory`] | reads kept to answer from while no primary does (logins of known users, `ROOMS`, `MEMBERS`, `LASTSEEN`) |
 //! | [`migrate`] | `wachat migrate`: a single server's data directory into a cluster |
@@ -62,11 +62,11 @@ pub mod db;
 pub mod devices;
 pub mod directory;
 pub mod dispatch;
+pub mod door;
 pub mod erase;
 pub mod feeder;
 pub mod files;
 pub mod heartbeat;
-pub mod invites;
 pub mod job;
 pub mod kept;
 pub mod locks;
@@ -181,9 +181,8 @@ pub fn open(
     // 1.2: the files of chats in the database, where any node finds them.
     let files: Option<Box<dyn crate::store::files::FileStore>> =
         Some(Box::new(files::PgFiles::new(db.clone())));
-    // 1.2: the invite codes too, which a student redeems on any node.
-    let invites: Option<Box<dyn crate::store::invites::Invites>> =
-        Some(Box::new(invites::PgInvites { db: db.clone() }));
+    // Invite codes and disabled accounts too, the same on every node.
+    let door: Option<Box<dyn crate::store::door::Door>> = Some(Box::new(door::PgDoor::new(db.clone())));
     let backend = Arc::new(backend::PgBackend { db, names, committer, memory: Default::default() });
-    Ok(Storage { backend, nodes: node, files, invites })
+    Ok(Storage { backend, nodes: node, files, door })
 }

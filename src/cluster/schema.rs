@@ -29,7 +29,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("012_settings", include_str!("migrations/012_settings.sql")),
     ("013_files_left", include_str!("migrations/013_files_left.sql")),
     ("014_settings_once", include_str!("migrations/014_settings_once.sql")),
-    ("015_invites", include_str!("migrations/015_invites.sql")),
+    ("015_door", include_str!("migrations/015_door.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

@@ -1,6 +1,7 @@
 //! [`Base`]: what every part of the server stands on: its [`Config`],
 //! the [`Store`], the [`Router`] of this node's connections, the other
-//! [`Nodes`] of a cluster, the files of chats and the invite codes; and
+//! [`Nodes`] of a cluster, the files of chats and the door (invite codes,
+//! disabled accounts); and
 //! the questions asked
 //! of the router and the nodes together (who is online, here or on
 //! another node). The parts the [`Ctx`](super::Ctx) holds beside it
@@ -11,8 +12,8 @@ use std::sync::Arc;
 use super::config::Config;
 use super::nodes::Nodes;
 use crate::router::Router;
+use crate::store::door::Door;
 use crate::store::files::Files;
-use crate::store::invites::Invites;
 use crate::store::{Store, UserId};
 
 /// The server's config, storage and routing, shared by all its parts.
@@ -24,9 +25,9 @@ pub struct Base {
     pub nodes: Arc<dyn Nodes>,
     /// 1.2: the files of chats (`store::files`).
     pub files: Arc<Files>,
-    /// 1.2: the invite codes `REDEEM` takes (`store::invites`): the data
-    /// directory's, or a cluster's database.
-    pub invites: Box<dyn Invites>,
+    /// Who may come in (`store::door`): the invite codes `REDEEM` takes,
+    /// the accounts disabled; the data directory's, or a cluster's database.
+    pub door: Box<dyn Door>,
 }
 
 impl Base {

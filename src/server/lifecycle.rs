@@ -21,8 +21,8 @@ use super::{
 use crate::error::Result;
 use crate::protocol::Bye;
 use crate::router::Router;
+use crate::store::door::{Door, Folder};
 use crate::store::files::FileStore;
-use crate::store::invites::{Folder, Invites};
 use crate::store::{Backend, Hasher, LocalStore, Store};
 
 /// What the server runs on: the local store, or a cluster node's in its
@@ -34,14 +34,15 @@ pub struct Storage {
     pub backend: Arc<dyn Backend>,
     pub nodes: Arc<dyn Nodes>,
     pub files: Option<Box<dyn FileStore>>,
-    /// 1.2: where the invite codes are kept, if not in the data directory.
-    pub invites: Option<Box<dyn Invites>>,
+    /// Where invite codes and disabled accounts are kept (`store::door`),
+    /// if not in the data directory (a cluster's database).
+    pub door: Option<Box<dyn Door>>,
 }
 
 impl Storage {
     /// A single server's: no other node, its files in the data directory.
     pub fn alone(backend: Arc<dyn Backend>) -> Storage {
-        Storage { backend, nodes: Arc::new(Alone), files: None, invites: None }
+        Storage { backend, nodes: Arc::new(Alone), files: None, door: None }
     }
 }
 
@@ -85,8 +86,8 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let Storage { backend, nodes, files: file_store, invites } = open(&router)?;
-        let invites = invites.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
+        let Storage { backend, nodes, files: file_store, door } = open(&router)?;
+        let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
             (config.rate > 0.0).then(|| throttle::Throttle::new(config.rate_burst.max(1), config.rate));
@@ -104,7 +105,7 @@ impl Server {
         let files = files::open(&config.data_dir, config.files, file_store)?;
         let ctx = Arc::new(Ctx {
             auth: auth::AuthLimits::open(&config.exempt, &config.data_dir),
-            base: Base { files, config, store, router, nodes, invites },
+            base: Base { files, config, store, router, nodes, door },
             p2p_ports: p2p::Ports::default(),
             devices,
             presence,

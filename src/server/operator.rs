@@ -1,6 +1,7 @@
 //! What an administrator asks of a running server, with no restart and no
 //! network port of its own: `wachat users disable|enable` (files in
-//! `disabled/`, see `store::disabled`) and `wachat users list`'s live
+//! `disabled/`, see `store::disabled`, or a cluster's rows: the door,
+//! `store::door`) and `wachat users list`'s live
 //! figures (a request file answered by a status file).
 //!
 //! - the send connections of each logged-in user (`Router::sends`), so
@@ -32,7 +33,6 @@ use std::time::Duration;
 use super::Ctx;
 use crate::protocol::Bye;
 use crate::store::UserId;
-use crate::store::disabled;
 
 #[path = "operator_accounts.rs"]
 pub mod changes;
@@ -81,7 +81,7 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
 /// one, answers a status request. Returns the disabled names seen.
 fn look(ctx: &Ctx, known: Option<BTreeSet<String>>) -> BTreeSet<String> {
     let dir = &ctx.config.data_dir;
-    let now = disabled::all(dir);
+    let now = ctx.door.disabled();
     for name in now.iter().filter(|n| known.as_ref().is_none_or(|k| !k.contains(*n))) {
         if let Some(user) = ctx.store.user_id(name) {
             log::info!("account {name} disabled: closing its sessions");

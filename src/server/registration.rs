@@ -12,7 +12,8 @@
 //! `wachat users add|import` (server stopped) create accounts.
 
 use crate::protocol::{Code, Ko};
-use crate::store::invites::{self, Claim, Invites, Refused};
+use crate::store::door::{Claim, Door};
+use crate::store::invites::Refused;
 
 /// Who may create an account over the network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -42,24 +43,19 @@ impl Registration {
 
     /// The first half of `REDEEM`: checks that a code may create an
     /// account now (registration not closed, REGISTER's password rule) and
-    /// claims it from `invites` (the data directory's, or the cluster's
-    /// database). The caller (`auth`)
+    /// claims it at the `door` (the data directory's codes, or the
+    /// cluster's database's). The caller (`auth`)
     /// creates the account, and gives the claim back with
     /// [`Claim::release`] if that fails (a taken name), so the code stays
     /// valid.
-    pub fn claim_invite<'a>(
-        self,
-        invites: &'a dyn Invites,
-        code: &str,
-        password: &str,
-    ) -> Result<Claim<'a>, Ko> {
+    pub fn claim_invite<'a>(self, door: &'a dyn Door, code: &str, password: &str) -> Result<Claim<'a>, Ko> {
         if self == Registration::Closed {
             return Err(Ko::new(Code::AuthFailed, CLOSED));
         }
         // The same password rule as REGISTER, checked before the code is
         // claimed, so that a weak password does not use up a good code.
         crate::store::password::check_new(password)?;
-        invites::claim(invites, code, crate::store::now_ms()).map_err(|refused| match refused {
+        crate::store::door::claim(door, code, crate::store::now_ms()).map_err(|refused| match refused {
             Refused::Unknown => Ko::new(Code::AuthFailed, "no such invite code: check how you typed it"),
             Refused::Used => Ko::new(Code::AuthFailed, "this invite code was used already: ask for another"),
             Refused::Expired(_) => Ko::new(Code::AuthFailed, "this invite code has expired: ask for another"),

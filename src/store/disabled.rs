@@ -12,6 +12,9 @@
 //! and it looks at the folder twice a second to close the sessions that
 //! were already open (`server::operator`).
 //!
+//! This is a single server's way to keep them; a cluster keeps the same
+//! flags in its database (`store::door`, `cluster::door`).
+//!
 //! The name is checked (`A-Z a-z 0-9 _ . -`, 1–32 characters, not `.` or
 //! `..`) before it names a file, so no name can reach another path.
 

@@ -63,6 +63,7 @@ pub mod deadline;
 pub mod devices;
 pub mod disabled;
 pub mod disk;
+pub mod door;
 pub mod export;
 pub mod files;
 pub mod ids;

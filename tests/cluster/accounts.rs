@@ -133,3 +133,53 @@ fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node()
     assert_eq!(answers.iter().filter(|a| a.starts_with("OK:")).count(), 1, "{answers:?}");
     assert_eq!(answers.iter().filter(|a| a.contains("used already")).count(), 1, "{answers:?}");
 }
+
+/// `wachat users disable --store` shuts a student out of every node: its
+/// sessions on both nodes close, and no node lets it log in, until
+/// `enable` (on a single server, tests/accounts.rs). A disable through
+/// one node's data directory reached that node alone.
+#[test]
+fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
+    use super::support::run_wachat_output;
+    use std::time::Duration;
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    register(&a, "ana");
+    register(&a, "bob");
+    let users = |args: &[&str]| {
+        let args: Vec<&str> = args.iter().copied().chain(["--store", &cluster.pg.url]).collect();
+        let out = run_wachat_output("users", &args, Duration::from_secs(60));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    // ana receives on node b (1.2) and sends through node a.
+    let mut ana_recv = b.recv_conn();
+    assert_eq!(ana_recv.request("VERSION:1.2"), "OK");
+    assert_eq!(ana_recv.request(&format!("LOGIN:ana:{PW}")), "OK:ana");
+    let mut ana_send = send_conn(&a, "ana");
+    assert_eq!(ana_send.request("PING"), "OK");
+
+    assert_eq!(
+        users(&["disable", "Ana"]),
+        (true, "Ana disabled: its logins are refused, its sessions closed\n".into())
+    );
+    assert!(ana_recv.read_to_close().ends_with("BYE:DISABLED\n"), "the session on node b");
+    ana_send.expect_closed();
+    for node in [&a, &b] {
+        let refused = node.send_conn().request(&format!("LOGIN:ana:{PW}"));
+        assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
+    }
+    assert!(users(&["disable", "ana"]).1.contains("was already disabled"));
+    let (ok, said) = users(&["disable", "nobody"]);
+    assert!(!ok && said.contains("no account named nobody"), "{said}");
+    // Messages to her are still taken, on either node.
+    assert!(send_conn(&b, "bob").request("MSG:ana:m1:still there?").starts_with("OK:m1:"));
+
+    assert_eq!(users(&["enable", "ana"]), (true, "ana enabled: it may log in again\n".into()));
+    for node in [&a, &b] {
+        node.login_send("ana", PW);
+    }
+    assert!(users(&["enable", "ana"]).1.contains("was not disabled"));
+}

@@ -66,7 +66,7 @@ use super::log_limit::log_limited;
 use super::throttle::address_key;
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko, Request};
-use crate::store::{UserId, disabled};
+use crate::store::UserId;
 
 mod limits;
 use limits::Second;
@@ -155,7 +155,7 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
         // REDEEM: an account with an invite code, used up only if the
         // account is made (a taken name leaves it valid).
         Ok(Request::Redeem { code, user, email, password }) => {
-            match ctx.config.registration.claim_invite(&*ctx.invites, &code, &password) {
+            match ctx.config.registration.claim_invite(&*ctx.door, &code, &password) {
                 Err(ko) => {
                     log_limited!(ctx.logs.auth, warn, "{peer}: REDEEM for {user} refused: {}", ko.reason);
                     Outcome::Refused(ko)
@@ -183,9 +183,10 @@ fn check_first_frame(ctx: &Ctx, line: &str, peer: IpAddr, opens: bool) -> Outcom
 }
 
 /// `KO:AUTH_FAILED` if `name`'s account is disabled (`wachat users
-/// disable`, `server::operator`).
+/// disable`, `server::operator`), in the data directory or, on a
+/// cluster, in its database (`store::door`).
 pub fn refuse_disabled(ctx: &Ctx, name: &str) -> Result<(), Ko> {
-    if disabled::is_disabled(&ctx.config.data_dir, name) {
+    if ctx.door.is_disabled(name) {
         return Err(Ko::new(
             Code::AuthFailed,
             format!("the account {name} is disabled by the server's administrator"),

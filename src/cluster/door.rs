@@ -1,0 +1,147 @@
+//! A cluster's door (`store::door`): invite codes and disabled accounts in
+//! its database (schema version 15), so that `wachat users invite --store …`
+//! prints codes for the whole cluster, a student redeems one through
+//! whichever node it reaches, once, and `wachat users disable --store …`
+//! shuts a student out of every node.
+//!
+//! A code is taken as a single server renames its file: its row locked
+//! (`FOR UPDATE`), judged by the one rule ([`invites::judge`]), marked
+//! used, committed before the account is created. Two students typing the
+//! same code on two nodes queue on the row; the second finds it used.
+//!
+//! A disabled name is a row of `disabled`. Every login reads it; every
+//! node's operator thread reads them all twice a second and closes the
+//! sessions of the names newly there (`server::operator`), as a single
+//! server looks at its `disabled/` folder. While no primary answers, a
+//! node goes by the names it read last.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::db::{Db, OrKo};
+use crate::error::{Error, Result};
+use crate::protocol::Ko;
+use crate::protocol::names::fold;
+use crate::store::door::Door;
+use crate::store::invites::{self, Kept, Refused};
+
+/// The door in the cluster's database.
+pub struct PgDoor {
+    db: Arc<Db>,
+    /// The disabled names read last: what a login is checked against while
+    /// the database does not answer.
+    disabled_last: Mutex<BTreeSet<String>>,
+}
+
+impl PgDoor {
+    pub fn new(db: Arc<Db>) -> PgDoor {
+        PgDoor { db, disabled_last: Mutex::default() }
+    }
+
+    /// The door of the cluster at `--store` `store`, for `wachat users`
+    /// (its nodes may be running): its schema brought up to date first,
+    /// as a node's start does.
+    pub fn open(store: &str) -> Result<PgDoor> {
+        let db = Arc::new(Db::new(store)?);
+        let mut client = db.connect_at_start()?;
+        super::schema::upgrade(&mut client, &db.url)?;
+        Ok(PgDoor::new(db))
+    }
+
+    /// `wachat users`' error for a `KO` of the database.
+    pub fn error(&self, ko: Ko) -> Error {
+        Error::Usage(format!("cluster: {}: {}", self.db.url, ko.reason))
+    }
+
+    /// Whether the account `name` exists (deleted by its user or not).
+    pub fn has_account(&self, name: &str) -> std::result::Result<bool, Ko> {
+        let mut conn = self.db.get()?;
+        let row = conn
+            .query_opt("SELECT 1 FROM users WHERE folded = $1", &[&fold(name)])
+            .or_ko("finding an account")?;
+        Ok(row.is_some())
+    }
+}
+
+impl Door for PgDoor {
+    fn keep(&self, codes: &[String], expires_ms: u64) -> std::result::Result<(), Ko> {
+        const DOING: &str = "keeping invite codes";
+        let mut conn = self.db.get()?;
+        let mut tx = conn.transaction().or_ko(DOING)?;
+        let expires = expires_ms as i64;
+        for code in codes {
+            tx.execute("INSERT INTO invites (code, expires_ms) VALUES ($1, $2)", &[code, &expires])
+                .or_ko(DOING)?;
+        }
+        tx.commit().or_ko(DOING)
+    }
+
+    fn take(&self, code: &str, now_ms: u64) -> std::result::Result<(), Refused> {
+        const DOING: &str = "taking an invite code";
+        let failed = Refused::Failed;
+        let mut conn = self.db.get().map_err(failed)?;
+        let mut tx = conn.transaction().or_ko(DOING).map_err(failed)?;
+        let row = tx
+            .query_opt(
+                "SELECT expires_ms, used_ms IS NOT NULL FROM invites WHERE code = $1 FOR UPDATE",
+                &[&code],
+            )
+            .or_ko(DOING)
+            .map_err(failed)?;
+        let kept = row.map(|row| Kept { expires_ms: row.get::<_, i64>(0).max(0) as u64, used: row.get(1) });
+        invites::judge(kept, now_ms)?;
+        tx.execute("UPDATE invites SET used_ms = $2 WHERE code = $1", &[&code, &(now_ms as i64)])
+            .or_ko(DOING)
+            .map_err(failed)?;
+        tx.commit().or_ko(DOING).map_err(failed)
+    }
+
+    fn give_back(&self, code: &str) {
+        let given = self.db.get().and_then(|mut conn| {
+            conn.execute("UPDATE invites SET used_ms = NULL WHERE code = $1", &[&code])
+                .or_ko("giving back an invite code")
+        });
+        if let Err(ko) = given {
+            log::warn!("cluster: invite code {code} not given back: {}", ko.reason);
+        }
+    }
+
+    fn set_disabled(&self, name: &str, on: bool) -> std::result::Result<bool, Ko> {
+        let mut conn = self.db.get()?;
+        let folded = fold(name);
+        let changed = if on {
+            conn.execute("INSERT INTO disabled (folded) VALUES ($1) ON CONFLICT DO NOTHING", &[&folded])
+        } else {
+            conn.execute("DELETE FROM disabled WHERE folded = $1", &[&folded])
+        };
+        Ok(changed.or_ko("disabling an account")? == 1)
+    }
+
+    fn is_disabled(&self, name: &str) -> bool {
+        let folded = fold(name);
+        let read = self.db.get().and_then(|mut conn| {
+            conn.query_opt("SELECT 1 FROM disabled WHERE folded = $1", &[&folded])
+                .or_ko("reading a disabled account")
+        });
+        match read {
+            Ok(row) => row.is_some(),
+            Err(_) => self.disabled_last.lock().contains(&folded),
+        }
+    }
+
+    fn disabled(&self) -> BTreeSet<String> {
+        let read = self.db.get().and_then(|mut conn| {
+            conn.query("SELECT folded FROM disabled", &[]).or_ko("reading the disabled accounts")
+        });
+        match read {
+            Ok(rows) => {
+                let names: BTreeSet<String> = rows.iter().map(|row| row.get(0)).collect();
+                names.clone_into(&mut self.disabled_last.lock());
+                names
+            }
+            Err(_) => self.disabled_last.lock().clone(),
+        }
+    }
+}
