@@ -273,6 +273,15 @@ fn the_consoles_client_sends_a_file_and_the_receiver_saves_it_by_its_message() {
     assert!(std::fs::read(out.join("lab3.pdf")).unwrap() == bytes);
 }
 
+/// A user's messages count for a file, and its files for a message
+/// (tests/files_cluster.rs tells a cluster the same story).
+#[test]
+fn messages_and_files_share_the_quota() {
+    let server = TestServer::start_with(&["--user-quota", "200000", "--rate", "0"]);
+    server.register(&["ana", "bob", "carl"]);
+    support::files::messages_and_files_share_the_quota(&server, &server);
+}
+
 #[test]
 fn a_user_whose_files_fill_the_quota_gets_full_on_msg() {
     let server = TestServer::start_with(&["--user-quota", "200000", "--rate", "0"]);

@@ -120,8 +120,8 @@ fn story(files: &Files) -> Vec<String> {
     out.push(said(files.part("ana", &id, 20_000, &bytes[20_000..])));
     out.push(said(files.fetch("ana", &id, 0, |_| true)));
     out.push(said(files.bytes_of("ANA")));
-    out.push(said(files.check_message("ana", 70_000, 100_000)));
-    out.push(said(files.check_message("ana", 69_999, 100_000)));
+    out.push(said(files.check_message("ana", || 70_000, 100_000)));
+    out.push(said(files.check_message("ana", || 69_999, 100_000)));
     out.push(said(files.part("ana", &id, 12_000, &bytes[12_000..24_000])));
     out.push(said(files.part("ana", &id, 24_000, &bytes[24_000..])));
     let room = Carrier::new("ana", "#Lab", "m1");
@@ -303,6 +303,18 @@ fn on_a_cluster_a_deleted_accounts_files_are_not_the_next_owner_of_its_name() {
     assert_eq!(new_ana.request("FILEOF:bob:ana:f1"), unknown);
     let mut bob = a.login_send("bob", "pw-bob");
     assert_eq!(fetch(&mut bob, &f1).unwrap(), sent);
+}
+
+/// Issue 54: a user's messages count for a file, and its files for a
+/// message, on a cluster as on a single server (tests/files.rs): the
+/// messages' bytes are the committer's counter, read beside the files'.
+#[test]
+fn on_a_cluster_messages_and_files_share_the_quota() {
+    let cluster = Cluster::start();
+    let limits = ["--user-quota", "200000"];
+    let (a, b) = (cluster.node_with("a", &limits), cluster.node_with("b", &limits));
+    register(&a, &["ana", "bob", "carl"]);
+    support::files::messages_and_files_share_the_quota(&a, &b);
 }
 
 /// Issue 49, item 2, on a cluster: sixty `UPLOAD`s of one user at once,

@@ -41,7 +41,8 @@ pub fn set_password(db: &Db, user: UserId, hash: &str) -> Result<(), Ko> {
 /// 1.2 `DELACCOUNT`: `user`'s hash becomes [`deleted_hash`] of now, which
 /// no password matches on any node (each reads the row at a password
 /// login), and which the name's quarantine counts from. Its e-mail
-/// address goes too: it is the user's private data.
+/// address goes too: it is the user's private data; and its server admin
+/// right, as a single server's `DELACCOUNT` record drops it.
 ///
 /// Written while holding the user's `inboxes` row, the lock every batch
 /// giving it a message takes first: a batch that locks the row after
@@ -56,7 +57,10 @@ pub fn mark_deleted(db: &Db, user: UserId) -> Result<(), Ko> {
     let id = user as i64;
     tx.query_opt("SELECT 1 FROM inboxes WHERE user_id = $1 FOR UPDATE", &[&id]).or_ko(DOING)?;
     let changed = tx
-        .execute("UPDATE users SET hash = $2, email = '' WHERE id = $1", &[&id, &deleted_hash(now_ms())])
+        .execute(
+            "UPDATE users SET hash = $2, email = '', admin = false WHERE id = $1",
+            &[&id, &deleted_hash(now_ms())],
+        )
         .or_ko(DOING)?;
     if changed != 1 {
         return Err(Ko::new(Code::Internal, "the account is gone from the database"));

@@ -281,6 +281,19 @@ impl Backend for PgBackend {
         Self::or_log(members, "reading a room", None)
     }
 
+    /// The bytes the committer counts against `user`'s quota
+    /// (`budget.rs`), to which its files are added, as on a single server
+    /// (`server::files`): read only for a user who has files.
+    fn stored_bytes(&self, user: UserId) -> u64 {
+        let stored = self.db.get().and_then(|mut conn| {
+            conn.query_one("SELECT stored FROM inboxes WHERE user_id = $1", &[&(user as i64)])
+                .or_ko("reading a quota's counter")
+        });
+        // Unknown (no primary answers): the files alone are checked now;
+        // the batch's own check counts the messages.
+        Self::or_log(stored.map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)), "reading a quota", 0)
+    }
+
     fn inbox_end(&self, user: UserId) -> u64 {
         let end = self.db.get().and_then(|mut conn| {
             conn.query_one("SELECT last_seq FROM inboxes WHERE user_id = $1", &[&(user as i64)])

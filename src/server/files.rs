@@ -56,7 +56,7 @@ pub fn check_message(base: &Base, user: UserId, name: &str) -> Result<(), Ko> {
     if quota == 0 {
         return Ok(());
     }
-    base.files.check_message(name, base.store.stored_bytes(user), quota)
+    base.files.check_message(name, || base.store.stored_bytes(user), quota)
 }
 
 /// `PART:<file id>:<offset>:<base64>` from `peer`: `OK:<bytes received

@@ -26,8 +26,9 @@
 //! `replay`); a user's devices (`change_devices`); durability (`wait`,
 //! `when_durable`, `stop`); reads (`rooms_of`, `chats`, `history`,
 //! `search`, `room_members`, `room_info`, `last_seen`); settings
-//! (`change_setting`, `read_settings`); the data (`server`); and the
-//! local disk's budget (`stored_bytes`, `check_room`, `inbox_events`).
+//! (`change_setting`, `read_settings`); the data (`server`); a user's
+//! stored bytes (`stored_bytes`); and the local disk's budget
+//! (`check_room`, `inbox_events`).
 //!
 //! One change of a user's devices: its last connection ending (the
 //! last-seen time) and its having several devices or one again (whether
@@ -57,8 +58,8 @@
 //!   would open the replay's reader under the router's lock.
 //! - `last_seen` is read by id for each member of a `MEMBERS` (as a fact
 //!   of [`Account`] it would be a lookup by name each, and a copy of the
-//!   hash); `stored_bytes` is read by id before every burst of `MSG`s with
-//!   a quota, where no account is read; `inbox_events` is a metric, a
+//!   hash); `stored_bytes` is read by id for an `UPLOAD` and before a
+//!   burst of `MSG`s of a user with files, where no account is read; `inbox_events` is a metric, a
 //!   pass over every inbox, that [`ServerFacts`] (read by each `HISTORY`
 //!   and `SEARCH`) must not cost; `stored_bytes` and `check_room` are
 //!   asked apart (a `PART` asks the disk's room, a message with files the
@@ -476,8 +477,8 @@ pub trait Backend: Send + Sync {
     /// key; or those about a user), each with its owner and value.
     fn read_settings(&self, setting: &Setting, keys: Keys) -> Result<Vec<KeptKey>, Ko>;
     /// 1.2: the bytes of `user`'s messages counted in `--user-quota`, to
-    /// which its files are added (`store::files`). The default, a store
-    /// that counts elsewhere, says 0.
+    /// which its files are added (`store::files`): the local store's
+    /// count, a cluster's `inboxes.stored`. The default says 0.
     fn stored_bytes(&self, user: UserId) -> u64 {
         let _ = user;
         0

@@ -54,6 +54,9 @@ fn an_account_deleted_on_one_node_is_gone_on_every_node() {
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
     register(&a, "bob");
+    // ana is a server admin (a cluster's are set in its database).
+    let mut pg = cluster.pg.client();
+    pg.execute("UPDATE users SET admin = true WHERE folded = 'ana'", &[]).unwrap();
     let mut ana = send_conn(&a, "ana");
     assert!(ana.request("MSG:bob:m1:keep this").starts_with("OK:m1:"));
     assert_eq!(ana.request("JOIN:#lab"), "OK");
@@ -63,6 +66,8 @@ fn an_account_deleted_on_one_node_is_gone_on_every_node() {
     assert_eq!(ana.request(&format!("DELACCOUNT:{PW}")), "OK");
     ana.expect_closed();
     assert!(laptop.read_to_close().ends_with("BYE:UNLINKED\n"), "a device on the other node");
+    let admin: bool = pg.query_one("SELECT admin FROM users WHERE folded = 'ana'", &[]).unwrap().get(0);
+    assert!(!admin, "its server admin right goes, as a single server's DELACCOUNT drops it");
     for node in [&a, &b] {
         assert!(node.send_conn().request(&format!("LOGIN:ana:{PW}")).starts_with("KO:AUTH_FAILED:"));
         assert!(node.send_conn().request(&format!("LOGIN:ana@phone:{token}")).starts_with("KO:AUTH_FAILED:"));

@@ -110,3 +110,45 @@ pub fn photo(width: u32, height: u32) -> Vec<u8> {
     image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
     png
 }
+
+/// One story of `--user-quota 200000` (docs/PROTOCOL.md §21: a user's
+/// messages and files count together), told to a single server (`first`
+/// and `second` the same) and to a cluster's two nodes, which must
+/// answer alike. ana, bob and carl are registered (password `pw-<name>`),
+/// and no `--rate` limits them.
+pub fn messages_and_files_share_the_quota(first: &TestServer, second: &TestServer) {
+    // ana's messages first, through `first`: about 125,000 bytes counted
+    // (120 of 1,000 bytes of text, and what each row or line costs).
+    let mut ana = first.login_send("ana", "pw-ana");
+    let text = "x".repeat(1000);
+    for i in 0..120 {
+        assert!(ana.request(&format!("MSG:bob:m{i}:{text}")).starts_with(&format!("OK:m{i}:")));
+    }
+    // Then, through `second`, a file that would pass the quota with
+    // them, and one that fits beside them.
+    let mut ana = second.login_send("ana", "pw-ana");
+    let big = noise(80_000, 1);
+    let refused = ana.request(&format!("UPLOAD:big.bin:{}:{}", big.len(), sha256(&big)));
+    assert!(refused.starts_with("KO:FULL:"), "the messages count for a file: {refused}");
+    upload(&mut ana, "small.bin", &noise(30_000, 2));
+
+    // bob's file first: 195,000 bytes, carried by a message to carl.
+    let mut bob = second.login_send("bob", "pw-bob");
+    let id = upload(&mut bob, "big.bin", &noise(195_000, 3));
+    assert!(bob.request(&format!("FILE:carl:f1:{id}:")).starts_with("OK:f1:"));
+    // Then messages of 1,000 bytes: a few fit, then the file counts.
+    let mut replies = Vec::new();
+    for i in 0..10 {
+        let reply = bob.request(&format!("MSG:carl:b{i}:{text}"));
+        let full = reply.starts_with("KO:FULL:");
+        replies.push(reply);
+        if full {
+            break;
+        }
+    }
+    let last = replies.last().unwrap();
+    assert!(
+        last.starts_with("KO:FULL:") && last.contains("messages and files"),
+        "the file counts: {replies:?}"
+    );
+}

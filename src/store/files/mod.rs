@@ -414,10 +414,11 @@ impl Files {
 
     /// Whether `owner` may store one more message: `KO:FULL` once its
     /// messages (`stored`) and its files reach `quota` (0: none). A burst
-    /// of `MSG`s asks once; the file bytes are remembered for
-    /// [`USAGE_FOR`] (a cluster's are a query away), forgotten at once
-    /// when an `UPLOAD` adds some. Messages alone are the store's to check.
-    pub fn check_message(&self, owner: &str, stored: u64, quota: u64) -> Result<(), Ko> {
+    /// of `MSG`s asks once, and reads the messages' bytes only if there
+    /// are files; the file bytes are remembered for [`USAGE_FOR`] (a
+    /// cluster's are a query away), forgotten at once when an `UPLOAD`
+    /// adds some. Messages alone are the store's to check.
+    pub fn check_message(&self, owner: &str, stored: impl FnOnce() -> u64, quota: u64) -> Result<(), Ko> {
         if quota == 0 {
             return Ok(());
         }
@@ -435,7 +436,9 @@ impl Files {
                 bytes
             }
         };
-        if files == 0 { Ok(()) } else { check_quota(stored + files, 0, quota) }
+        // The messages' bytes are read only for an owner with files (a
+        // cluster reads them from its database).
+        if files == 0 { Ok(()) } else { check_quota(stored() + files, 0, quota) }
     }
 
     /// `UPLOAD`: reserves a new file id for `owner`. `stored` is what its
