@@ -293,15 +293,7 @@ fn a_user_whose_files_fill_the_quota_gets_full_on_msg() {
     // is left, a couple of messages of 500 bytes at most.
     let id = upload(&mut ana, "big.bin", &noise(199_000, 3));
     assert!(ana.request(&format!("FILE:bob:f1:{id}:")).starts_with("OK:f1:"));
-    let mut replies = Vec::new();
-    for i in 1..=10 {
-        let reply = ana.request(&format!("MSG:bob:m{i}:{text}"));
-        let full = reply.starts_with("KO:FULL:");
-        replies.push(reply);
-        if full {
-            break;
-        }
-    }
+    let replies = support::files::messages_until_full(&mut ana, "bob", &text);
     let last = replies.last().unwrap();
     assert!(last.starts_with("KO:FULL:") && last.contains("messages and files"), "{replies:?}");
     assert!(replies.len() <= 3, "the file counted at once: {replies:?}");

@@ -137,18 +137,25 @@ pub fn messages_and_files_share_the_quota(first: &TestServer, second: &TestServe
     let id = upload(&mut bob, "big.bin", &noise(195_000, 3));
     assert!(bob.request(&format!("FILE:carl:f1:{id}:")).starts_with("OK:f1:"));
     // Then messages of 1,000 bytes: a few fit, then the file counts.
+    let replies = messages_until_full(&mut bob, "carl", &text);
+    let last = replies.last().unwrap();
+    assert!(
+        last.starts_with("KO:FULL:") && last.contains("messages and files"),
+        "the file counts: {replies:?}"
+    );
+}
+
+/// The replies to `MSG`s of `text` to `to`, sent until one is `KO:FULL`
+/// (at most 10).
+pub fn messages_until_full(conn: &mut Conn, to: &str, text: &str) -> Vec<String> {
     let mut replies = Vec::new();
-    for i in 0..10 {
-        let reply = bob.request(&format!("MSG:carl:b{i}:{text}"));
+    for i in 1..=10 {
+        let reply = conn.request(&format!("MSG:{to}:m{i}:{text}"));
         let full = reply.starts_with("KO:FULL:");
         replies.push(reply);
         if full {
             break;
         }
     }
-    let last = replies.last().unwrap();
-    assert!(
-        last.starts_with("KO:FULL:") && last.contains("messages and files"),
-        "the file counts: {replies:?}"
-    );
+    replies
 }
