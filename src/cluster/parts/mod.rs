@@ -280,8 +280,7 @@ fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool
     if received >= end {
         return Ok(Ok(false));
     }
-    let why = format!("a part before this one was not stored: send the upload again from offset {received}");
-    Ok(Err(Ko::new(Code::BadRequest, why)))
+    Ok(Err(crate::store::files::part_gap(u64::try_from(received).unwrap_or(0))))
 }
 
 /// `run`'s chunks (parts of one upload, each following the one before,

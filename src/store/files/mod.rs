@@ -138,6 +138,14 @@ enum Checked {
 pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek> ReadSeek for T {}
 
+/// The `KO` of a `PART` past the bytes received (docs/PROTOCOL.md §21):
+/// sent too early, or a part before it was lost. One refusal, whichever
+/// store finds the gap (a cluster's, when an earlier part of a window it
+/// commits together was not stored).
+pub fn part_gap(received: u64) -> Ko {
+    Ko::new(Code::BadRequest, format!("expected the part at offset {received}"))
+}
+
 /// Where files are kept. Each call is one change, durable when it
 /// returns `Ok`; none decides anything (that is [`Files`]'s).
 pub trait FileStore: Send + Sync {
@@ -683,7 +691,7 @@ impl Files {
         }
         let end = offset.saturating_add(len);
         if offset > received {
-            return Err(Ko::new(Code::BadRequest, format!("expected the part at offset {received}")));
+            return Err(part_gap(received));
         }
         if end > meta.size {
             return Err(Ko::new(
