@@ -9,14 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::locks::Acked;
+use super::work::count;
 use super::writes::{Inbox, Named, Work};
 use crate::protocol::{Chat, Text};
 use crate::store::{Delivery, Message, Pushed, UserId};
-
-/// A count as the database keeps it, as the single server's state keeps it.
-fn count(n: i64) -> u64 {
-    u64::try_from(n).expect("never negative")
-}
 
 /// A step of bob's in [`STEPS`], after ana sent him m0, m1 and m2.
 enum Step {

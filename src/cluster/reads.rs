@@ -15,10 +15,12 @@ use postgres::GenericClient;
 
 use super::db::{Db, OrKo};
 use super::names::Names;
+use super::work::count;
 use crate::protocol::names::fold;
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, HistoryLineRef, Ko, MsgState, RoomLine, Text};
 use crate::store::meaning::{accounts, rooms};
+use crate::store::state::Marks;
 use crate::store::{Lines, Listing, Members, Message, Pushed, UserId};
 
 /// Events read from the database at a time (replays, refills).
@@ -78,7 +80,12 @@ pub fn history(
                 )
                 .or_ko("reading marks")?
                 .iter()
-                .map(|r| (r.get::<_, i64>(0) as UserId, (r.get::<_, i64>(1), r.get::<_, i64>(2))))
+                .map(|r| {
+                    (
+                        r.get::<_, i64>(0) as UserId,
+                        Marks { delivered: count(r.get(1)), read: count(r.get(2)) },
+                    )
+                })
                 .collect::<Vec<_>>();
             (rows, Some(marks))
         }
@@ -100,10 +107,10 @@ pub fn history(
     for row in &rows {
         let sender = row.get::<_, i64>(5) as UserId;
         let ord: i64 = row.get(6);
+        // A room's messages, and a direction with no marks yet: received.
         let state = match marks.as_ref().and_then(|m| m.iter().find(|(s, _)| *s == sender)) {
-            Some((_, (_, read))) if ord < *read => MsgState::Read,
-            Some((_, (delivered, _))) if ord < *delivered => MsgState::Delivered,
-            _ => MsgState::Received,
+            Some((_, marks)) => marks.state(count(ord)),
+            None => MsgState::Received,
         };
         let (from, to, id, ts, text): (&str, &str, &str, i64, &str) =
             (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));

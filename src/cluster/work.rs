@@ -44,7 +44,7 @@ pub const MARK: i16 = 4;
 
 /// A count or a number as the database keeps it (`int8`, never
 /// negative), as the rules of `store::meaning` take it.
-fn count(n: i64) -> u64 {
+pub(super) fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 

@@ -250,13 +250,7 @@ pub(in crate::store) struct Directions {
 impl Directions {
     pub(in crate::store) fn state(&self, from: &str, dord: u64) -> MsgState {
         let marks = if from == &*self.me { self.mine } else { self.theirs };
-        if dord < marks.read {
-            MsgState::Read
-        } else if dord < marks.delivered {
-            MsgState::Delivered
-        } else {
-            MsgState::Received
-        }
+        marks.state(dord)
     }
 }
 

@@ -155,6 +155,21 @@ pub struct Marks {
     pub read: u64,
 }
 
+impl Marks {
+    /// The tick of this direction's message numbered `ord` (`HISTORY`'s
+    /// state, on both backends): read, delivered, or only received.
+    pub fn state(&self, ord: u64) -> crate::protocol::MsgState {
+        use crate::protocol::MsgState;
+        if ord < self.read {
+            MsgState::Read
+        } else if ord < self.delivered {
+            MsgState::Delivered
+        } else {
+            MsgState::Received
+        }
+    }
+}
+
 /// A room: members, its chain on disk, and how far each member read.
 pub struct Room {
     /// `#name` as spelled by the first member.
