@@ -12,7 +12,6 @@ use crossbeam_channel::Receiver;
 use super::bus::Incoming;
 use super::node::Node;
 use super::notice::{Notice, call_answer};
-use crate::protocol::call::Signal;
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, Event, Ko};
 use crate::server::Nodes;
@@ -43,12 +42,10 @@ impl Node {
                     }
                     Ok(Notice::Keep { user, peer, id, node }) => {
                         // 1.2 (§24): a call offered there (`kept.rs`), to a user
-                        // here or not: every node judges new calls against it.
+                        // here or not: every node judges new calls against it,
+                        // and sends the signals about it to that node alone.
                         if node != self.name {
-                            self.elsewhere.offered(peer, user, &id, node.as_str().into());
-                            if self.router.is_online(user) {
-                                self.keepers.remember(user, peer, &id, node.into());
-                            }
+                            self.elsewhere.offered(peer, user, &id, node.into());
                         }
                     }
                     // Relayed events go to every node (`Nodes::relay`): our own
@@ -59,9 +56,6 @@ impl Node {
                             // 1.2 (§24): an answer or an end served by another node.
                             crate::server::calls::heard(&self.router.calls, user, &event);
                             self.elsewhere.heard(user, &event);
-                            if let Event::Call { id, signal: Signal::End(_), .. } = &event {
-                                self.keepers.forget(user, None, id);
-                            }
                             let _ = self.router.send_to(user, &event);
                         }
                         _ => log::warn!("cluster: {}: not an unnumbered event: {frame:?}", message.subject),

@@ -3,7 +3,7 @@
 //! is alive (`sessions::live`), replaces this node's sessions that a newer
 //! login of the same device took elsewhere, rebuilds the directory, and
 //! tells this node's users who came online or went offline elsewhere,
-//! and forgets where the calls of those gone were kept (`kept.rs`).
+//! and forgets the calls kept by nodes gone (`kept.rs`).
 //! Between beats, the `ON`/`OFF` notices keep the directory current; the
 //! scan is what catches a notice NATS lost, or a node that died without
 //! saying so. A notice heard while the scan reads is made again on what it
@@ -122,10 +122,10 @@ impl Node {
             directory.scanned(fresh)
         };
         let fresh = self.directory.read().clone();
-        // Calls kept by a node gone, or of a user gone from here (`kept.rs`).
+        // Calls kept by a node gone (`kept.rs`). Those of a user gone from
+        // here stay: a new call here is judged against them all the same.
         let alive: HashSet<&str> =
             fresh.values().flat_map(|r| r.devices.values().map(|(n, _)| &**n)).collect();
-        self.keepers.sweep(|user| self.router.is_online(user), |node| alive.contains(node));
         self.elsewhere.sweep(|node| alive.contains(node));
         let before: HashSet<UserId> = old.keys().copied().collect();
         for (user, remote) in &fresh {

@@ -37,7 +37,7 @@
 //! | [`directory`] | a node's picture of the other nodes' sessions, kept by notices and the heartbeat's scan |
 //! | [`settings`] | a user's settings (1.2, §22, §23: blocks, levels and pins, archived chats, stars), one transaction each |
 //! | [`node`] | sessions (`BYE:REPLACED` across nodes), the directory, heartbeats; the one place where events cross between nodes (`Nodes::relay`) |
-//! | [`kept`] | which node keeps each call of this node's users kept elsewhere (1.2): a call's signals go to that node alone |
+//! | [`kept`] | the calls other nodes keep, each with its node (1.2): a call's signals go to that node alone, and a new call is judged against them |
 //! | [`dispatch`] | the dispatcher thread: what the bus brings a node from the others |
 //! | [`presence`] | the presence thread: `JOINED`/`LEFT` of other nodes' users, off the dispatcher |
 //! | [`heartbeat`] | the node's heartbeat, its scan of every live device session, and the poll thread |

@@ -42,7 +42,7 @@ use super::bus::{Bus, Incoming};
 use super::db::{Db, OrKo};
 use super::directory::Directory;
 use super::feeder::Feeder;
-use super::kept::{Elsewhere, Keepers};
+use super::kept::Elsewhere;
 use super::notice::{Notice, call_outcome};
 use super::presence::Presence;
 use super::reads;
@@ -77,11 +77,9 @@ pub struct Node {
     /// Device sessions held here, by user and folded device name: their
     /// epoch and outlet.
     pub(super) local: Mutex<HashMap<DeviceKey, (u64, Weak<Outlet>)>>,
-    /// Which node keeps each call of this node's users kept elsewhere
-    /// (1.2): their signals go to that node alone.
-    pub(super) keepers: Keepers,
-    /// Every call other nodes keep, as heard (1.2): what a new call here
-    /// is judged against besides this node's own table.
+    /// Every call other nodes keep, as heard, with its node (1.2): a
+    /// signal about one goes to that node alone, and a new call here is
+    /// judged against them besides this node's own table.
     pub(super) elsewhere: Elsewhere,
     /// One login at a time per user (64 stripes).
     claiming: Vec<Mutex<()>>,
@@ -91,6 +89,16 @@ pub struct Node {
 
 /// A user and the folded name of one of its devices.
 type DeviceKey = (UserId, Arc<str>);
+
+/// What a node said when asked about a call's signal ([`Node::ask_call`]).
+enum Asked {
+    /// It keeps the call: what the rule said there.
+    Kept(Result<Outcome, Ko>),
+    /// `NONE`: it keeps no such call.
+    NotKept,
+    /// No answer, or one that does not parse: it may keep the call still.
+    Silent,
+}
 
 /// A NATS-safe form of a name (`host:6666` → `host_6666`).
 pub fn token(name: &str) -> String {
@@ -119,7 +127,6 @@ impl Node {
             max_devices: max_devices.max(1),
             directory: RwLock::default(),
             local: Mutex::default(),
-            keepers: Keepers::default(),
             elsewhere: Elsewhere::default(),
             claiming: (0..64).map(|_| Mutex::new(())).collect(),
             stopping: AtomicBool::new(false),
@@ -196,35 +203,20 @@ impl Node {
     }
 
     /// Asks `node` about a call's signal (`line`, a `CALL` notice) that
-    /// `me` sent about the call `id` with `peer`: what the rule said there,
-    /// or `None` if it keeps no such call or did not answer.
-    fn ask_call(
-        &self,
-        node: &str,
-        line: &str,
-        id: &str,
-        (me, peer): (&Party, &Party),
-    ) -> Option<Result<Outcome, Ko>> {
+    /// `me` sent about the call `id` with `peer`: what the rule said
+    /// there, that it keeps no such call, or no (readable) answer.
+    fn ask_call(&self, node: &str, line: &str, id: &str, (me, peer): (&Party, &Party)) -> Asked {
         let Some(answer) = self.bus.request(self.node_subject(node), line.as_bytes().to_vec()) else {
             log::debug!("cluster: node {node} did not answer for call {id}");
-            return None;
+            return Asked::Silent;
         };
         match call_outcome(&String::from_utf8_lossy(&answer), me, peer, id) {
-            Ok(outcome) => outcome,
+            Ok(Some(outcome)) => Asked::Kept(outcome),
+            Ok(None) => Asked::NotKept,
             Err(e) => {
                 log::warn!("cluster: node {node} about call {id}: {e}");
-                None
+                Asked::Silent
             }
-        }
-    }
-
-    /// `node` keeps the call `id` of `me` with `peer`, and its step had
-    /// `outcome`: remembered while the call goes on, forgotten once over.
-    fn kept_at(&self, node: &Arc<str>, me: &Party, peer: &Party, id: &str, outcome: &Result<Outcome, Ko>) {
-        self.elsewhere.stepped(me.id, peer.id, id, outcome);
-        match outcome {
-            Ok(Outcome::Ended(..)) => self.keepers.forget(me.id, Some(peer.id), id),
-            _ => self.keepers.remember(me.id, peer.id, id, node.clone()),
         }
     }
 
@@ -393,9 +385,10 @@ impl Nodes for Node {
     }
 
     /// Asks the node that keeps the call, when known (`kept.rs`);
-    /// otherwise, or when that node keeps it no more, the nodes of `peer`,
-    /// then those of `me`'s other devices, one after the other until one
-    /// keeps it, which is remembered.
+    /// otherwise, or when that node does not say it keeps it, the nodes
+    /// of `peer`, then those of `me`'s other devices, one after the other
+    /// until one keeps it. The call ended there is forgotten here; one a
+    /// node says `NONE` for, too (its end went unheard).
     fn call(
         &self,
         me: &Party,
@@ -413,30 +406,36 @@ impl Nodes for Node {
         };
         let mut line = String::new();
         notice.encode(&mut line);
-        let known = self.keepers.node(me.id, peer.id, id);
-        if let Some(node) = &known {
-            if let Some(outcome) = self.ask_call(node, &line, id, (me, peer)) {
-                self.kept_at(node, me, peer, id, &outcome);
-                return Some(outcome);
-            }
-            // Ended there unheard, or the node is gone: a round, as before.
-            self.keepers.forget(me.id, Some(peer.id), id);
-        }
+        // The node that keeps the call first, when known: most signals
+        // ask it alone. Then the round.
         let mut nodes: Vec<Arc<str>> = Vec::new();
+        if let Some(known) = self.elsewhere.keeper(me.id, peer.id, id) {
+            nodes.push(known);
+        }
         {
             let directory = self.directory.read();
             for user in [peer.id, me.id] {
                 for node in directory.get(&user).map(|r| r.nodes()).unwrap_or_default() {
-                    if *node != *self.name && known.as_ref() != Some(&node) && !nodes.contains(&node) {
+                    if *node != *self.name && !nodes.contains(&node) {
                         nodes.push(node);
                     }
                 }
             }
         }
         for node in nodes {
-            if let Some(outcome) = self.ask_call(&node, &line, id, (me, peer)) {
-                self.kept_at(&node, me, peer, id, &outcome);
-                return Some(outcome);
+            match self.ask_call(&node, &line, id, (me, peer)) {
+                Asked::Kept(outcome) => {
+                    self.elsewhere.stepped(me.id, peer.id, id, &outcome);
+                    return Some(outcome);
+                }
+                // Whatever this node heard of the call there ended
+                // unheard (its `END` lost): forgotten, or the rule for a
+                // new call would read it still.
+                Asked::NotKept => self.elsewhere.forget(me.id, peer.id, id, &node),
+                // Gone, or slow: the call may go on there, so it is not
+                // forgotten (the rule must read a live call); the
+                // heartbeat's sweep forgets it once its node is gone.
+                Asked::Silent => {}
             }
         }
         None
@@ -447,8 +446,9 @@ impl Nodes for Node {
     }
 
     /// To every node, as the `OFFER` after it (`relay`), and on the same
-    /// subject, so that it arrives first: a node where the callee has no
-    /// device drops it.
+    /// subject, so that it arrives first. Every node remembers it
+    /// (`kept.rs`), where the callee has a device or not: for the
+    /// signals of the caller's other devices, and the rule for new calls.
     fn offered(&self, caller: UserId, callee: UserId, id: &str) {
         self.broadcast(&Notice::Keep {
             user: callee,

@@ -10,7 +10,7 @@
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
 //! | `UNLINK <user> <device> <node> <why>` | `user`'s `device` was logged out on `node` (protocol 1.2), `why` being `UNLINKED` (an `UNLINK`, a `PASSWD`) or `DELETED` (a `DELACCOUNT`; `router::LoggedOut`): another node where it is online logs it out, telling it as `node` told its own (`node` did already, all but the asking connection, which closes after its `OK`); a line without `<why>`, from a node of an older build, is an unlinking |
 //! | `CALL <user> <peer> <device> <call id> <step>` | a request (protocol 1.2, §24): `user`'s `device` sends `ANSWER`/`ICE`/`DECLINE`/`HANGUP` about a call with `peer` that the asked node may keep; the answer is `NONE` (not kept there), `OK ANSWERED`, `OK ICE`, `OK ENDED <voice\|video> <caller> <0\|1: answered>` or the refusal, `KO:<CODE>:<reason>` |
-//! | `KEEP <user> <peer> <call id> <node>` | (protocol 1.2, §24) `peer` just offered the call `id` to `user`, and `node` keeps it: `user`'s signals about it go to that node alone (`kept.rs`, on a node where `user` is online), and every node judges new calls against it until its end (`kept::Elsewhere`) |
+//! | `KEEP <user> <peer> <call id> <node>` | (protocol 1.2, §24) `peer` just offered the call `id` to `user`, and `node` keeps it: every node remembers it until its end (`kept::Elsewhere`): the signals about it go to that node alone, and new calls are judged against it |
 //! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
 //!
 //! Everything here came from another node of the same cluster, but is

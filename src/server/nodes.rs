@@ -16,8 +16,8 @@
 //!   ([`Nodes::relay`], called by `server::relay` only);
 //! - `P2P:<port>` and `PEER:<user>` introduce users on different nodes;
 //! - a `CALL` signal (protocol 1.2) about a call another node keeps is
-//!   decided there ([`Nodes::call`]), which the callee's nodes learn at
-//!   the offer ([`Nodes::offered`]).
+//!   decided there ([`Nodes::call`]), which every node learns at the
+//!   offer ([`Nodes::offered`]).
 //!
 //! `JOINED`/`LEFT` need no call: each node tells its own users about
 //! everyone else's comings and goings (the cluster's directory of
@@ -93,8 +93,8 @@ pub trait Nodes: Send + Sync {
     /// (where it was offered) decides by the one rule, `Calls::step`, and
     /// says what it did. `None`: no other node keeps such a call (the
     /// asking node answers as a single server does: no call). Only that
-    /// node is asked once it is known (at the offer, or from the first
-    /// answer: `cluster::kept`).
+    /// node is asked once it is known (told at the offer:
+    /// `cluster::kept`).
     fn call(
         &self,
         me: &Party,
@@ -115,10 +115,10 @@ pub trait Nodes: Send + Sync {
         Vec::new()
     }
     /// `caller` offered the call `id` to `callee` here, and this node
-    /// keeps it: the nodes of the callee's devices are told, just before
-    /// the offer reaches them, so that their signals about it come here
-    /// straight ([`Nodes::call`]). (A cluster tells every node, as it
-    /// relays: one where the callee has no device forgets it.)
+    /// keeps it: the other nodes are told, just before the offer reaches
+    /// them, so that their signals about it come here straight
+    /// ([`Nodes::call`]). (A cluster tells every node, as it relays: each
+    /// judges its new calls against this one too, `calls_elsewhere`.)
     fn offered(&self, caller: UserId, callee: UserId, id: &str) {
         let _ = (caller, callee, id);
     }
