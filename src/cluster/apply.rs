@@ -24,9 +24,10 @@
 //! 6. work out every change in memory, job by job, in order ([`Work`],
 //!    `work.rs`);
 //! 7. write them all in **one** statement (arrays bound as parameters,
-//!    spread with `unnest`, one `WITH` clause per table) — `writes.rs`;
-//! 8. after a `JOIN`: a new room gets its joiner as owner, an invitation
-//!    is used up (`moderation::joined`).
+//!    spread with `unnest`, one `WITH` clause per table), and the rarer
+//!    changes in a statement each: memberships, and what they change in
+//!    the rooms' rules (a `JOIN`'s invitation used up and the new room's
+//!    owner, a `LEAVE`'s room admin rank dropped) — `writes.rs`.
 //!
 //! [`apply`] reads as this list: one line per step, each a function below
 //! whose doc names its step; the locking reads themselves are `locks.rs`'s,
@@ -64,13 +65,10 @@ struct Found {
     named: HashMap<usize, Option<Named>>,
     /// How many rooms each user who joins one is in already.
     joined_counts: HashMap<UserId, i64>,
-    /// Each `JOIN`'s room as the batch found it, by the job's index:
-    /// why its rules refuse the joiner (a ban, invite-only), read after
-    /// the room is locked, as a single server asks under its lock; and
-    /// whether the room is new (its joiner will own it).
-    joins: HashMap<usize, (Option<Ko>, bool)>,
-    /// The `JOIN`s made, with whether their room is new: step 8's.
-    joined: Vec<(UserId, String, bool)>,
+    /// Why each `JOIN`'s room refuses its joiner (a ban, invite-only),
+    /// by the job's index: read after the room is locked, as a single
+    /// server asks under its lock.
+    joins: HashMap<usize, Option<Ko>>,
     /// What each `ACK` and `DELIVERED` acknowledges, by user.
     acked: HashMap<UserId, Vec<Acked>>,
     /// Every user who may get an event in this batch: their inboxes are
@@ -110,9 +108,6 @@ pub fn apply(
     let mut guarded = read_guarded(tx, jobs, &found, &mut w)?; // 5
     let new_messages = work_out(tx, names, jobs, &mut found, &mut guarded, &mut w, &mut outcomes, &tick)?; // 6
     super::writes::write(tx, &w)?; // 7
-    for (user, room, new) in &found.joined {
-        super::moderation::joined(&mut *tx.inner, *user, room, *new)?; // 8
-    }
     Ok(Applied { outcomes, deliveries: w.deliveries, new_messages })
 }
 
@@ -214,9 +209,7 @@ fn find_named(
                 found.named.insert(i, message);
             }
             Job::Join { user, room, .. } => {
-                // New: made by this batch (or left empty by a refused one).
-                let new = found.room_ids.get(&fold(room)).is_none_or(|id| w.rooms[id].members.is_empty());
-                found.joins.insert(i, (join_rules(tx, names, *user, room)?, new));
+                found.joins.insert(i, join_rules(tx, names, *user, room)?);
                 found.lock.insert(*user);
                 if !found.joined_counts.contains_key(user) {
                     let sql = "SELECT count(*) FROM members WHERE user_id = $1";
@@ -398,13 +391,9 @@ fn work_out(
                 Outcome::Done(w.read(*user, &me, chat, id, named, &found.users, &found.room_ids, ts))
             }
             Job::Join { user, room, .. } => {
-                let (refusal, new) = found.joins.remove(&i).unwrap_or((None, false));
+                let refusal = found.joins.remove(&i).flatten();
                 let rooms = found.joined_counts.entry(*user).or_insert(0);
-                let joined = w.join(*user, room, &found.room_ids, rooms, refusal);
-                if matches!(joined, Ok(true)) {
-                    found.joined.push((*user, room.clone(), new));
-                }
-                Outcome::Done(joined.map(|_| ()))
+                Outcome::Done(w.join(*user, room, &found.room_ids, rooms, refusal))
             }
             Job::Leave { user, room, .. } => Outcome::Done(w.leave(*user, room, &found.room_ids)),
             Job::Seen { user, ts } => {

@@ -20,6 +20,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
 use crate::store::deadline;
+use crate::store::moderation::{NoticeTo, Rules};
 use crate::store::prefs::BLOCK;
 use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
 use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
@@ -82,17 +83,17 @@ impl PgBackend {
         super::accounts::mark_deleted(&self.db, user)
     }
 
-    /// 1.2: a ban or an invite-only room may refuse it, a new room is
-    /// owned by its joiner, and an invitation is used up, all in the
-    /// batch's transaction once the room is locked (`apply::join_rules`).
+    /// 1.2: a ban or an invite-only room may refuse it (`apply::join_rules`),
+    /// a new room is owned by its joiner, and an invitation is used up
+    /// (`Work::join`), all in the batch's transaction once the room is
+    /// locked.
     fn join(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
         self.change(|done| Job::Join { user, room: room.into(), done })
     }
 
+    /// 1.2: a room admin's rank goes in the batch's transaction too.
     fn leave(&self, user: UserId, room: &str) -> Result<Ticket, Ko> {
-        let ticket = self.change(|done| Job::Leave { user, room: room.into(), done })?;
-        moderation::left(&self.db, user, room)?;
-        Ok(ticket)
+        self.change(|done| Job::Leave { user, room: room.into(), done })
     }
 
     /// 1.2: from the next batch on, `user`'s inbox gets copies of its own
@@ -315,7 +316,8 @@ impl Backend for PgBackend {
     }
 
     /// 1.2: the change in one transaction (`moderation.rs`), then its
-    /// notice and a removed member's `LEAVE` through the committer.
+    /// notice and a removed member's `LEAVE` through the committer, where
+    /// `Rules::aftermath` says.
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
         let by_name = {
             let mut conn = self.db.get()?;
@@ -342,12 +344,12 @@ impl Backend for PgBackend {
         if !done.changed {
             return Ok(moderated(Vec::new()));
         }
-        let [by_in, target_in] = done.member;
-        let to = match (change, &target) {
-            (Change::Invited(_), Some((id, name))) if *id != by => Some(Chat::User(name.to_string())),
-            (Change::Invited(_), _) => None,
-            _ if by_in => Some(Chat::registered(&done.room)),
-            _ => None,
+        let after = Rules::aftermath(change, done.by, done.target, done.members);
+        let to = match after.notice {
+            NoticeTo::Room => Some(Chat::registered(&done.room)),
+            // The invitee is the change's target, whose name is known.
+            NoticeTo::Invitee(_) => target.map(|(_, name)| Chat::User(name.to_string())),
+            NoticeTo::Nowhere => None,
         };
         if let Some(to) = to {
             let (mut results, _) = self.send(by, &[(to, notice.id.clone(), notice.text.clone())]);
@@ -355,17 +357,10 @@ impl Backend for PgBackend {
                 log::warn!("cluster: the notice of a change to {}: {}", done.room, ko.reason);
             }
         }
-        let mut tell = done.members.clone();
-        if let Some((id, _)) = target {
-            if matches!(change, Change::Kicked(_) | Change::Banned(..)) && target_in {
-                self.leave(id, room)?;
-                tell.retain(|&m| m != id);
-            }
-            if !tell.contains(&id) {
-                tell.push(id);
-            }
+        if let Some(leaving) = after.leaves {
+            self.leave(leaving, room)?;
         }
-        Ok(moderated(tell))
+        Ok(moderated(after.tell))
     }
 
     fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {

@@ -15,7 +15,11 @@
 //!
 //! The check on the way of a room `MSG` costs one query per batch, in
 //! the batch's transaction (`send_refusals`); a `JOIN` reads the room's
-//! rules there too, once the room is locked (`apply::join_rules`).
+//! rules there too, once the room is locked (`apply::join_rules`). What a
+//! membership changes in the rules (`Rules::joined`, `Rules::left`, a new
+//! room's owner) is written by the `JOIN`'s or `LEAVE`'s own batch, in
+//! the same transaction (`Work::join`, `Work::leave`, `writes.rs`), so a
+//! node that dies after the `LEAVE` cannot leave a departed admin its rank.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -27,7 +31,7 @@ use super::tx::Tx;
 use crate::protocol::names::fold;
 use crate::protocol::{Change, Ko, Role, RoomInfoLine};
 use crate::store::meaning::rooms;
-use crate::store::moderation::Rules;
+use crate::store::moderation::{Party, Rules};
 use crate::store::{UserId, now_ms};
 
 /// A live room, its rules, and the ids of the names they hold.
@@ -41,16 +45,20 @@ fn folded(room: &str) -> String {
     fold(room.trim_start_matches('#'))
 }
 
+/// The kinds of name a room's rules hold: the column `room_rules.kind`.
+pub const ADMIN: &str = "ADMIN";
+pub const INVITED: &str = "INVITED";
+pub const BANNED: &str = "BANNED";
+pub const MUTED: &str = "MUTED";
+
+/// A live room's row and its owner's name, by folded name.
+const ROOM: &str = "SELECT r.id, r.name, u.name, r.announce, r.invite_only, r.topic FROM rooms r \
+                    LEFT JOIN users u ON u.id = r.owner WHERE r.folded = $1 AND r.live";
+
 /// Reads the live room `room` and its rules (`lock`: its row `FOR UPDATE`).
 pub fn load(db: &mut impl GenericClient, room: &str, lock: bool) -> Result<Option<Room>, postgres::Error> {
-    let query = if lock {
-        "SELECT r.id, r.name, u.name, r.announce, r.invite_only, r.topic FROM rooms r \
-         LEFT JOIN users u ON u.id = r.owner WHERE r.folded = $1 AND r.live FOR UPDATE OF r"
-    } else {
-        "SELECT r.id, r.name, u.name, r.announce, r.invite_only, r.topic FROM rooms r \
-         LEFT JOIN users u ON u.id = r.owner WHERE r.folded = $1 AND r.live"
-    };
-    let Some(row) = db.query_opt(query, &[&folded(room)])? else { return Ok(None) };
+    let query = if lock { format!("{ROOM} FOR UPDATE OF r") } else { ROOM.to_string() };
+    let Some(row) = db.query_opt(&query, &[&folded(room)])? else { return Ok(None) };
     let id: i64 = row.get(0);
     let mut rules = Rules {
         owner: row.get::<_, Option<String>>(2).map(Arc::from),
@@ -66,21 +74,17 @@ pub fn load(db: &mut impl GenericClient, room: &str, lock: bool) -> Result<Optio
     for r in names {
         let (name, until): (Arc<str>, u64) = (r.get::<_, String>(0).into(), r.get::<_, i64>(2) as u64);
         match r.get::<_, &str>(1) {
-            "ADMIN" => drop(rules.admins.insert(name)),
-            "INVITED" => drop(rules.invited.insert(name)),
-            "BANNED" => drop(rules.bans.insert(name, until)),
+            ADMIN => drop(rules.admins.insert(name)),
+            INVITED => drop(rules.invited.insert(name)),
+            BANNED => drop(rules.bans.insert(name, until)),
             _ => drop(rules.mutes.insert(name, until)),
         }
     }
     Ok(Some(Room { id, name: row.get::<_, String>(1).into(), rules }))
 }
 
-/// Writes a room's rules back (its few `room_rules` rows rewritten whole).
-fn save(db: &mut impl GenericClient, room: &Room) -> Result<(), postgres::Error> {
-    save_rules(db, room.id, &room.rules)
-}
-
-/// Writes the rules of the room `id` (also `wachat migrate`'s way in).
+/// Writes the rules of the room `id` back, its few `room_rules` rows
+/// rewritten whole (a change's way, and `wachat migrate`'s way in).
 pub fn save_rules(db: &mut impl GenericClient, id: i64, r: &Rules) -> Result<(), postgres::Error> {
     db.execute(
         "UPDATE rooms SET owner = (SELECT id FROM users WHERE name = $2), announce = $3, invite_only = $4, \
@@ -89,10 +93,10 @@ pub fn save_rules(db: &mut impl GenericClient, id: i64, r: &Rules) -> Result<(),
     )?;
     db.execute("DELETE FROM room_rules WHERE room = $1", &[&id])?;
     let mut rows: Vec<(String, &str, i64)> = Vec::new();
-    rows.extend(r.admins.iter().map(|n| (n.to_string(), "ADMIN", 0)));
-    rows.extend(r.invited.iter().map(|n| (n.to_string(), "INVITED", 0)));
-    rows.extend(r.bans.iter().map(|(n, &t)| (n.to_string(), "BANNED", t as i64)));
-    rows.extend(r.mutes.iter().map(|(n, &t)| (n.to_string(), "MUTED", t as i64)));
+    rows.extend(r.admins.iter().map(|n| (n.to_string(), ADMIN, 0)));
+    rows.extend(r.invited.iter().map(|n| (n.to_string(), INVITED, 0)));
+    rows.extend(r.bans.iter().map(|(n, &t)| (n.to_string(), BANNED, t as i64)));
+    rows.extend(r.mutes.iter().map(|(n, &t)| (n.to_string(), MUTED, t as i64)));
     if rows.is_empty() {
         return Ok(());
     }
@@ -108,22 +112,37 @@ pub fn save_rules(db: &mut impl GenericClient, id: i64, r: &Rules) -> Result<(),
     Ok(())
 }
 
-/// The rank of `user` (`name`) in `room`.
-fn role(db: &mut impl GenericClient, room: &Room, user: UserId, name: &str) -> Result<Role, postgres::Error> {
+/// Where a user stands in a room: its rank, and whether it is a member
+/// (a rank above member does not say: an owner may have left).
+struct Standing {
+    role: Role,
+    member: bool,
+}
+
+/// Where `user` (`name`) stands in `room`, in one query.
+fn standing(
+    db: &mut impl GenericClient,
+    room: &Room,
+    user: UserId,
+    name: &str,
+) -> Result<Standing, postgres::Error> {
     let row = db.query_one(
         "SELECT EXISTS (SELECT 1 FROM members WHERE room = $1 AND user_id = $2), \
                 COALESCE((SELECT admin FROM users WHERE id = $2), false)",
         &[&room.id, &(user as i64)],
     )?;
-    Ok(room.rules.role(name, row.get(0), row.get(1)))
+    let member: bool = row.get(0);
+    Ok(Standing { role: room.rules.role(name, member, row.get(1)), member })
 }
 
 /// What the change did: the room as registered, whether anything
-/// changed, and who shares the room now.
+/// changed, whether its actor and its target are in the room, and who
+/// is: the facts [`Rules::aftermath`] needs, read under the room's lock.
 pub struct Done {
     pub room: Arc<str>,
     pub changed: bool,
-    pub member: [bool; 2],
+    pub by: Party,
+    pub target: Option<Party>,
     pub members: Vec<UserId>,
 }
 
@@ -143,31 +162,31 @@ pub fn change(
     let mut conn = db.get()?;
     let mut tx = conn.transaction().or_ko("starting a moderation change")?;
     let mut r = rooms::existing(room, load(&mut tx, room, true).or_ko("reading a room's rules")?)?;
-    let actor = role(&mut tx, &r, by.0, by.1).or_ko("reading a rank")?;
-    let (target_role, target_in) = match target {
-        Some((id, name)) => (
-            role(&mut tx, &r, id, name).or_ko("reading a rank")?,
-            is_member(&mut tx, r.id, id).or_ko("reading a member")?,
-        ),
-        None => (Role::None, false),
+    let actor = standing(&mut tx, &r, by.0, by.1).or_ko("reading a rank")?;
+    let about = match target {
+        Some((id, name)) => standing(&mut tx, &r, id, name).or_ko("reading a rank")?,
+        None => Standing { role: Role::None, member: false },
     };
-    Rules::decide(actor, change, (target_role, target_in), &r.name)?;
+    Rules::decide(actor.role, change, (about.role, about.member), &r.name)?;
     let now = now_ms();
     let changed = !r.rules.unchanged_by(change, now);
     if changed {
         super::budget::quota(quota, stored(&mut tx, by.0).or_ko("reading a quota")?).check()?;
         r.rules.apply(change, now);
-        save(&mut tx, &r).or_ko("writing a room's rules")?;
+        save_rules(&mut tx, r.id, &r.rules).or_ko("writing a room's rules")?;
     }
-    tx.commit().or_ko("committing a moderation change")?;
-    let by_in = is_member(&mut *conn, r.id, by.0).or_ko("reading a member")?;
-    let members = conn
+    // Read under the room's lock: a batch changes members only once it
+    // holds the room's row too.
+    let members = tx
         .query("SELECT user_id FROM members WHERE room = $1", &[&r.id])
         .or_ko("reading members")?
         .iter()
         .map(|row| row.get::<_, i64>(0) as UserId)
         .collect();
-    Ok(Done { room: r.name, changed, member: [by_in, target_in], members })
+    tx.commit().or_ko("committing a moderation change")?;
+    let by = Party { user: by.0, member: actor.member };
+    let target = target.map(|(id, _)| Party { user: id, member: about.member });
+    Ok(Done { room: r.name, changed, by, target, members })
 }
 
 /// Bytes `user` has stored (`inboxes.stored`, `budget.rs`).
@@ -176,21 +195,12 @@ fn stored(db: &mut impl GenericClient, user: UserId) -> Result<i64, postgres::Er
     Ok(row.map_or(0, |row| row.get(0)))
 }
 
-fn is_member(db: &mut impl GenericClient, room: i64, user: UserId) -> Result<bool, postgres::Error> {
-    Ok(db
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM members WHERE room = $1 AND user_id = $2)",
-            &[&room, &(user as i64)],
-        )?
-        .get(0))
-}
-
 /// `ROOMINFO` for `user` (`name`).
 pub fn info(db: &Db, user: UserId, name: &str, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
     let mut conn = db.get()?;
     let r = rooms::existing(room, load(&mut *conn, room, false).or_ko("reading a room's rules")?)?;
-    let role = role(&mut *conn, &r, user, name).or_ko("reading a rank")?;
-    r.rules.info_for((room, &r.name), name, role, now_ms())
+    let asker = standing(&mut *conn, &r, user, name).or_ko("reading a rank")?;
+    r.rules.info_for((room, &r.name), name, asker.role, now_ms())
 }
 
 /// For each (sender, room) of a batch's room messages, why the sender
@@ -237,39 +247,4 @@ pub fn send_refusals(
         }
     }
     Ok(refused)
-}
-
-/// After a `JOIN`: a new room (not `#general`) gets its joiner as owner;
-/// an invitation is used up.
-pub fn joined(
-    conn: &mut impl GenericClient,
-    user: UserId,
-    room: &str,
-    new: bool,
-) -> Result<(), postgres::Error> {
-    let f = folded(room);
-    if new && f != "general" {
-        conn.execute(
-            "UPDATE rooms SET owner = $2 WHERE folded = $1 AND live AND owner IS NULL",
-            &[&f, &(user as i64)],
-        )?;
-    }
-    conn.execute(
-        "DELETE FROM room_rules WHERE kind = 'INVITED' AND user_id = $2 \
-         AND room = (SELECT id FROM rooms WHERE folded = $1 AND live)",
-        &[&f, &(user as i64)],
-    )?;
-    Ok(())
-}
-
-/// After a `LEAVE`: a room admin's rank goes with its membership.
-pub fn left(db: &Db, user: UserId, room: &str) -> Result<(), Ko> {
-    let mut conn = db.get()?;
-    conn.execute(
-        "DELETE FROM room_rules WHERE kind = 'ADMIN' AND user_id = $2 \
-         AND room = (SELECT id FROM rooms WHERE folded = $1 AND live)",
-        &[&folded(room), &(user as i64)],
-    )
-    .or_ko("dropping a room admin")?;
-    Ok(())
 }

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::locks::Acked;
+use super::moderation;
 use super::writes::{MessageRow, Run, Stream};
 use super::writes::{Named, Work};
 use crate::protocol::names::fold;
@@ -31,6 +32,7 @@ use crate::store::meaning;
 use crate::store::meaning::effects::{self, Gets, To};
 use crate::store::meaning::send::{self, Goes};
 use crate::store::meaning::{read, rooms};
+use crate::store::moderation::owned_by_its_maker;
 use crate::store::{Delivery, Message, Pushed, UserId};
 
 /// The kinds of event (column `events.kind`).
@@ -318,8 +320,9 @@ impl Work {
     /// `JOIN`, as `meaning::rooms::join` decides it: nothing changes for
     /// a member; otherwise `refusal` (the room's rules,
     /// `apply::join_rules`) and then the joiner's number of rooms may
-    /// refuse it. Whether the user joined (its invitation is then used up,
-    /// `moderation::joined`).
+    /// refuse it. A joiner's invitation is used up (`Rules::joined`), and
+    /// a room it makes is its own (`moderation::owned_by_its_maker`):
+    /// rows that `writes.rs` changes in this batch's transaction.
     pub(super) fn join(
         &mut self,
         user: UserId,
@@ -327,7 +330,7 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         rooms: &mut i64,
         refusal: Option<Ko>,
-    ) -> Result<bool, Ko> {
+    ) -> Result<(), Ko> {
         let Some(rid) = room_ids.get(&fold(room)).copied() else {
             // The cluster's own, no rule of the protocol's: the room was
             // made or emptied by another node between this batch's lookup
@@ -339,14 +342,24 @@ impl Work {
         let rules = refusal.map_or(Ok(()), Err);
         if !meaning::rooms::join(r.members.contains_key(&user), rules, usize::try_from(*rooms).unwrap_or(0))?
         {
-            return Ok(false);
+            return Ok(());
         }
+        // New: made by this batch, or left empty (by a refused JOIN, or
+        // by its members' LEAVEs earlier in the batch).
+        let makes = r.members.is_empty() && owned_by_its_maker(&r.name);
         *rooms += 1;
         r.members.insert(user, r.count);
         r.live = true;
         self.writes.left.retain(|&(room, u)| (room, u) != (rid, user as i64));
         self.writes.joined.push((rid, user as i64, r.count));
-        Ok(true)
+        self.writes.names_dropped.push((rid, user as i64, moderation::INVITED));
+        if makes {
+            // One owner per room: a room made, emptied and made again
+            // within the batch is its last maker's.
+            self.writes.owners.retain(|&(room, _)| room != rid);
+            self.writes.owners.push((rid, user as i64));
+        }
+        Ok(())
     }
 
     pub(super) fn leave(
@@ -366,14 +379,16 @@ impl Work {
         }
         self.writes.joined.retain(|&(room, u, _)| (room, u) != (rid, user as i64));
         self.writes.left.push((rid, user as i64));
+        // A room admin's rank goes with its membership (`Rules::left`).
+        self.writes.names_dropped.push((rid, user as i64, moderation::ADMIN));
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::writes::Inbox;
     use super::super::writes::lengthened;
+    use super::super::writes::{Inbox, Room};
     use super::*;
 
     /// bob (user 2) has events 1 to 5, acknowledged up to 2; his last
@@ -425,5 +440,31 @@ mod tests {
         assert_eq!(lengthened(&w), (vec![], vec![], vec![]), "all of it acknowledged: left to `acks`");
         let untouched = bob_with_a_stored_run();
         assert_eq!(lengthened(&untouched), (vec![], vec![], vec![]), "a run read but not lengthened");
+    }
+
+    /// Room 7 (`#lab3`), made by this batch: ana (1) joins it and leaves,
+    /// then bob (2) and eve (3) join. A single server frees the room at
+    /// ana's `LEAVE` and bob makes a new one, so bob owns it; every
+    /// `JOIN` uses its invitation up and ana's `LEAVE` takes her rank,
+    /// whatever comes after them in the batch.
+    #[test]
+    fn a_batchs_memberships_change_the_rules_as_a_single_servers_records_do() {
+        let mut w = Work::default();
+        let room = Room { name: "#lab3".into(), count: 0, live: true, members: HashMap::new() };
+        w.rooms.insert(7, room);
+        let ids = HashMap::from([("lab3".to_string(), 7)]);
+        let mut rooms = 0;
+        w.join(1, "lab3", &ids, &mut rooms, None).unwrap();
+        w.leave(1, "lab3", &ids).unwrap();
+        w.join(2, "lab3", &ids, &mut rooms, None).unwrap();
+        w.join(3, "lab3", &ids, &mut rooms, None).unwrap();
+        assert_eq!(w.writes.owners, [(7, 2)], "bob made the room again: his");
+        let dropped = [(7, 1, "INVITED"), (7, 1, "ADMIN"), (7, 2, "INVITED"), (7, 3, "INVITED")];
+        assert_eq!(w.writes.names_dropped, dropped);
+        // `#general` is nobody's.
+        let general = Room { name: "#general".into(), count: 0, live: true, members: HashMap::new() };
+        w.rooms.insert(8, general);
+        w.join(4, "general", &HashMap::from([("general".to_string(), 8)]), &mut rooms, None).unwrap();
+        assert_eq!(w.writes.owners, [(7, 2)]);
     }
 }

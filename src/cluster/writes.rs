@@ -142,12 +142,22 @@ pub struct Writes {
     pub room_reads: Vec<(i64, i64, i64)>,
     /// Last-seen times: (user, ts).
     pub seen: Vec<(i64, i64)>,
+    /// 1.2: names the batch's memberships take out of their rooms' rules,
+    /// (room, user, `room_rules.kind`): a joiner's invitation
+    /// (`Rules::joined`), a leaver's room admin rank (`Rules::left`).
+    /// Unlike `joined` and `left`, a later job of the batch takes nothing
+    /// back: a `JOIN` then a `LEAVE` uses the invitation and drops the rank.
+    pub names_dropped: Vec<(i64, i64, &'static str)>,
+    /// 1.2: the rooms the batch made, each with its maker, its owner:
+    /// (room, user). One per room (`Work::join`).
+    pub owners: Vec<(i64, i64)>,
 }
 
 /// Writes what the batch changed: its messages, runs, acknowledgements,
 /// inbox counters, directions and room counters in one statement
-/// ([`WRITE_ALL`]), and the rarer changes — memberships, last-seen times —
-/// in statements of their own, only when there are some.
+/// ([`WRITE_ALL`]), and the rarer changes — memberships and what they
+/// change in the rooms' rules, last-seen times — in statements of their
+/// own, only when there are some.
 pub fn write(tx: &mut Tx, w: &Work) -> Result<(), postgres::Error> {
     let columns = Columns::of(w);
     tx.execute(WRITE_ALL, &columns.params())?;
@@ -322,7 +332,8 @@ fn push<T, const N: usize>(columns: &mut [Vec<T>; N], values: [T; N]) {
     }
 }
 
-/// Members joined and left, room read marks, last-seen times.
+/// Members joined and left and what that changes in the rooms' rules,
+/// room read marks, last-seen times.
 fn write_rare(tx: &mut Tx, ws: &Writes) -> Result<(), postgres::Error> {
     if !ws.left.is_empty() {
         let (rooms, users): (Vec<i64>, Vec<i64>) = ws.left.iter().copied().unzip();
@@ -355,11 +366,39 @@ fn write_rare(tx: &mut Tx, ws: &Writes) -> Result<(), postgres::Error> {
             tx.execute(sql, &[&a, &b, &c])?;
         }
     }
+    write_rules(tx, ws)?;
     if !ws.seen.is_empty() {
         let (users, ts): (Vec<i64>, Vec<i64>) = ws.seen.iter().copied().unzip();
         tx.execute(
             "UPDATE users SET last_seen = s.ts FROM unnest($1::int8[], $2::int8[]) AS s(u, ts) WHERE users.id = s.u",
             &[&users, &ts],
+        )?;
+    }
+    Ok(())
+}
+
+/// What the batch's memberships change in their rooms' rules (1.2): in
+/// the `JOIN`'s or `LEAVE`'s own transaction, so that no node dying
+/// between the two can leave a departed room admin its rank, or a joiner
+/// its invitation. Each is a statement for all the batch's rows.
+fn write_rules(tx: &mut Tx, ws: &Writes) -> Result<(), postgres::Error> {
+    if !ws.names_dropped.is_empty() {
+        let rooms: Vec<i64> = ws.names_dropped.iter().map(|r| r.0).collect();
+        let users: Vec<i64> = ws.names_dropped.iter().map(|r| r.1).collect();
+        let kinds: Vec<&str> = ws.names_dropped.iter().map(|r| r.2).collect();
+        tx.execute(
+            "DELETE FROM room_rules x USING unnest($1::int8[], $2::int8[], $3::text[]) AS d(room, u, kind) \
+             WHERE x.room = d.room AND x.user_id = d.u AND x.kind = d.kind",
+            &[&rooms, &users, &kinds],
+        )?;
+    }
+    if !ws.owners.is_empty() {
+        let (rooms, users): (Vec<i64>, Vec<i64>) = ws.owners.iter().copied().unzip();
+        // `owner IS NULL`: a room's owner is never replaced by a JOIN.
+        tx.execute(
+            "UPDATE rooms x SET owner = o.u FROM unnest($1::int8[], $2::int8[]) AS o(room, u) \
+             WHERE x.id = o.room AND x.owner IS NULL",
+            &[&rooms, &users],
         )?;
     }
     Ok(())

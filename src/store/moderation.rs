@@ -5,7 +5,10 @@
 //! cluster rebuilds one from its tables inside the transaction that
 //! changes it. Either way the check and the change happen under the same
 //! lock, so two admins acting at once cannot both pass a check that only
-//! one of them should.
+//! one of them should. What follows a change (where its notice goes,
+//! whether its target leaves, who is told: [`Rules::aftermath`]) and who
+//! owns a new room ([`owned_by_its_maker`]) are decided here too; each
+//! backend only stores the answer its own way.
 //!
 //! Users are kept by their names as registered (records and checkpoints
 //! name users, never in-memory ids). Times are instants in Unix
@@ -22,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::protocol::{Change, Code, Ko, Mode, Role, RoomInfoLine};
+use crate::store::UserId;
 
 /// What a rule record says (`RULE` lines of the log, see `record.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +53,49 @@ pub struct Rules {
     pub invited: BTreeSet<Arc<str>>,
     pub bans: BTreeMap<Arc<str>, u64>,
     pub mutes: BTreeMap<Arc<str>, u64>,
+}
+
+/// Someone a change is by or about, and whether it is in the room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Party {
+    pub user: UserId,
+    pub member: bool,
+}
+
+/// Where the notice of a change goes: a message stored and delivered as
+/// any other, from the one who made the change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeTo {
+    /// The room's text: the actor is a member.
+    Room,
+    /// A direct message to the invitee of an `INVITE`.
+    Invitee(UserId),
+    /// None: a server admin acting from outside the room has no place in
+    /// its text (members get the 1.2 event only), and an `INVITE` of
+    /// oneself tells nobody.
+    Nowhere,
+}
+
+/// What follows a change that changed something ([`Rules::aftermath`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Aftermath {
+    pub notice: NoticeTo,
+    /// Who leaves the room: the target of a `KICK` or a `BAN`, if it is in
+    /// it (a `LEAVE` of its own, after the notice).
+    pub leaves: Option<UserId>,
+    /// Who is told the 1.2 event: the members as they were, and the
+    /// target, in the room or not (it learns of its own ban or invitation).
+    pub tell: Vec<UserId>,
+}
+
+/// True if the room `room` (named with or without its `#`) belongs to
+/// whoever made it: every room but `#general`, every account's room,
+/// which the server admins run. Both backends ask it when a `JOIN` makes
+/// a room (`store/local/moderation.rs::claim`, `cluster/work.rs`'s
+/// `Work::join`).
+pub fn owned_by_its_maker(room: &str) -> bool {
+    let name = |room: &str| crate::protocol::names::fold(room.strip_prefix('#').unwrap_or(room));
+    name(room) != name(crate::store::GENERAL)
 }
 
 /// True while a ban or mute ending at `until` holds at `now`.
@@ -121,6 +168,30 @@ impl Rules {
             return Err(Ko::new(Code::NotMember, format!("{who} is not in {room}")));
         }
         Ok(())
+    }
+
+    /// What follows a change by `by` that changed something, to a room
+    /// whose members are `members` (the change's `target`, if it has one,
+    /// among them or not): where its notice goes, whether the target
+    /// leaves, who is told. Decided here for both backends; a single
+    /// server writes it as records of the change's batch, a cluster as
+    /// jobs of its committer.
+    pub fn aftermath(change: &Change, by: Party, target: Option<Party>, members: Vec<UserId>) -> Aftermath {
+        let notice = match (change, target) {
+            (Change::Invited(_), Some(t)) if t.user != by.user => NoticeTo::Invitee(t.user),
+            (Change::Invited(_), _) => NoticeTo::Nowhere,
+            _ if by.member => NoticeTo::Room,
+            _ => NoticeTo::Nowhere,
+        };
+        let removes = matches!(change, Change::Kicked(_) | Change::Banned(..));
+        let leaves = target.filter(|t| removes && t.member).map(|t| t.user);
+        let mut tell = members;
+        if let Some(t) = target
+            && !tell.contains(&t.user)
+        {
+            tell.push(t.user);
+        }
+        Aftermath { notice, leaves, tell }
     }
 
     /// `ROOMINFO` of the room `room` (as registered; `asked`, as the
@@ -230,7 +301,9 @@ impl Rules {
     }
 
     /// `user` left (or was removed from) the room: a room admin's rank
-    /// goes with its membership, as in WhatsApp's groups.
+    /// goes with its membership, as in WhatsApp's groups. (A cluster
+    /// deletes the `ADMIN` row in the `LEAVE`'s own transaction:
+    /// `cluster/work.rs`'s `Work::leave`.)
     pub fn left(&mut self, user: &str) {
         self.admins.remove(user);
     }
@@ -250,7 +323,8 @@ impl Rules {
         self.mutes.retain(|a, _| !same(a));
     }
 
-    /// `user` joined: its invitation is used up.
+    /// `user` joined: its invitation is used up. (A cluster deletes the
+    /// `INVITED` row in the `JOIN`'s own transaction: `Work::join`.)
     pub fn joined(&mut self, user: &str) {
         self.invited.remove(user);
     }
@@ -369,6 +443,30 @@ mod tests {
         assert!(r.may_join("bob", false, 0, "#g").is_ok());
         r.joined("bob");
         assert!(r.may_join("bob", false, 0, "#g").is_err());
+    }
+
+    #[test]
+    fn a_kick_removes_a_member_and_tells_the_room_and_an_invitation_goes_to_the_invitee() {
+        let ana = Party { user: 1, member: true };
+        let bob = Party { user: 2, member: true };
+        let kick = Rules::aftermath(&Change::Kicked("bob".into()), ana, Some(bob), vec![1, 2, 3]);
+        assert_eq!(kick, Aftermath { notice: NoticeTo::Room, leaves: Some(2), tell: vec![1, 2, 3] });
+        let outside = Party { user: 9, member: false };
+        let ban = Rules::aftermath(&Change::Banned("bob".into(), 0), outside, Some(bob), vec![1, 2]);
+        assert_eq!(ban.notice, NoticeTo::Nowhere, "a server admin from outside the room");
+        let eve = Party { user: 5, member: false };
+        let invite = Rules::aftermath(&Change::Invited("eve".into()), ana, Some(eve), vec![1]);
+        assert_eq!(invite, Aftermath { notice: NoticeTo::Invitee(5), leaves: None, tell: vec![1, 5] });
+        let mode = Rules::aftermath(&Change::Mode(Mode::Announce, true), ana, None, vec![1]);
+        assert_eq!(mode, Aftermath { notice: NoticeTo::Room, leaves: None, tell: vec![1] });
+    }
+
+    #[test]
+    fn every_room_but_general_is_owned_by_its_maker() {
+        assert!(owned_by_its_maker("#lab3"));
+        assert!(owned_by_its_maker("lab3"), "as a cluster's JOIN names it");
+        assert!(!owned_by_its_maker("#general"));
+        assert!(!owned_by_its_maker("General"), "names are folded");
     }
 
     #[test]

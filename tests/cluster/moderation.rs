@@ -172,3 +172,60 @@ fn a_ban_made_while_a_join_waits_for_the_room_refuses_the_join() {
     assert!(forbidden(&bob.line()), "the ban committed before the JOIN's batch held the room");
     assert!(!ana.listing("MEMBERS:#lab5").iter().any(|m| m.starts_with("bob")));
 }
+
+/// A room admin's rank goes with its membership (`Rules::left`) in the
+/// `LEAVE`'s own transaction, as a single server drops it with the
+/// `LEAVE`'s record. While eve's `ADMIN` row is held locked here, her
+/// `LEAVE` waits and none of it shows; a node used to commit the `LEAVE`
+/// first and drop the rank in a second transaction, so that a node dying
+/// between the two (or, here, a row locked between them) left a departed
+/// admin her rank. Then the other node sees her neither member nor admin.
+#[test]
+fn a_departed_admins_rank_goes_in_the_same_transaction_as_her_leave() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "eve"] {
+        register(&a, user);
+    }
+    let mut ana = send_conn(&b, "ana");
+    let mut eve = send_conn(&a, "eve");
+    assert_eq!(ana.request("JOIN:#lab6"), "OK");
+    assert_eq!(eve.request("JOIN:#lab6"), "OK");
+    assert_eq!(ana.request("OP:#lab6:eve"), "OK");
+
+    let mut holder = cluster.pg.client();
+    let mut tx = holder.transaction().unwrap();
+    let held = tx
+        .query(
+            "SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
+             WHERE u.name = 'eve' AND x.kind = 'ADMIN' FOR UPDATE OF x",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(held.len(), 1, "eve is #lab6's admin");
+    eve.send("LEAVE:#lab6");
+    assert_eq!(
+        eve.line_within(Duration::from_millis(400)),
+        None,
+        "a LEAVE answered while its admin's rank was locked"
+    );
+    // What every other transaction sees meanwhile: eve still in the room,
+    // or neither in it nor its admin; never gone with her rank kept.
+    let seen = cluster
+        .pg
+        .client()
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.name = 'eve' \
+                            AND m.room = (SELECT id FROM rooms WHERE folded = 'lab6' AND live)), \
+                    EXISTS (SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
+                            WHERE u.name = 'eve' AND x.kind = 'ADMIN')",
+            &[],
+        )
+        .unwrap();
+    let member: bool = seen.get(0);
+    let admin: bool = seen.get(1);
+    assert!(member || !admin, "eve's LEAVE committed without her rank: a departed admin kept it");
+    tx.commit().unwrap();
+    assert_eq!(eve.line(), "OK");
+    assert_eq!(ana.listing("ROOMINFO:#lab6"), ["ROOM:#lab6", "OWNER:ana", "ROLE:OWNER"]);
+}

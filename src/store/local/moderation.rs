@@ -1,18 +1,17 @@
 //! Moderation in the local store (protocol 1.2): the check and the change
 //! under the state's lock, in one batch with the notice that tells it in
 //! the room's text and, for a kick or a ban, the target's `LEAVE`; and
-//! `ROOMINFO`. The rules themselves are `store::moderation`'s.
+//! `ROOMINFO`. The rules themselves, and what follows a change
+//! (`Rules::aftermath`), are `store::moderation`'s.
 
 use std::sync::Arc;
 
-use super::super::GENERAL;
 use super::super::backend::{Moderated, Notice};
-use super::super::moderation::Rule;
+use super::super::moderation::{Rule, owned_by_its_maker};
 use super::super::now_ms;
 use super::super::record::{Message, Record};
 use super::super::state::{Batch, RoomId, State, UserId};
 use super::Inner;
-use crate::protocol::names::fold;
 use crate::protocol::{Change, Ko, Role, RoomInfoLine};
 use crate::store::meaning::{accounts, rooms};
 
@@ -56,18 +55,17 @@ impl Inner {
                 rule: Rule::Change(change.clone()),
             };
             state.commit(rule, batch)?;
-            tell_notice(state, batch, r, by, target, change, notice)?;
-            if matches!(change, Change::Kicked(_) | Change::Banned(..)) && member(state, target) {
-                let user = state.users[target.expect("a member")].name.clone();
+            let actor = Party { user: by, member: state.is_member(r, by) };
+            let target = target.map(|t| Party { user: t, member: state.is_member(r, t) });
+            let after = Rules::aftermath(change, actor, target, state.members(r).collect());
+            tell_notice(state, batch, r, by, after.notice, notice)?;
+            // After the notice, which the target hears if it was a member.
+            if let Some(leaving) = after.leaves {
+                let user = state.users[leaving].name.clone();
                 state.commit(Record::Leave { ts, user, room: name.clone() }, batch)?;
             }
-            // The room may be gone (its last member banned): only those
-            // who were in it, and the target, are told.
-            let mut tell: Vec<UserId> =
-                state.room_id(&name).map(|r| state.members(r).collect()).unwrap_or_default();
-            tell.extend(target.filter(|t| !tell.contains(t)));
             done.changed = true;
-            done.tell = tell;
+            done.tell = after.tell;
             Ok(done)
         })?;
         Ok(Moderated { ticket, ..moderated })
@@ -82,26 +80,22 @@ impl Inner {
     }
 }
 
-use super::super::moderation::Rules;
+use super::super::moderation::{NoticeTo, Party, Rules};
 
-/// The notice of a change: a room message from the actor if it is a
-/// member (a server admin acting from outside has no place in the room's
-/// text: members get the 1.2 event only), or for an invitation a direct
-/// message to the invitee.
+/// The notice of a change, from `by`, where [`Rules::aftermath`] sends
+/// it: a record of the change's batch, as any message.
 fn tell_notice(
     state: &mut State,
     batch: &mut Batch,
     room: RoomId,
     by: UserId,
-    target: Option<UserId>,
-    change: &Change,
+    to: NoticeTo,
     notice: &Notice,
 ) -> Result<(), Ko> {
-    let (to, link) = match (change, target) {
-        (Change::Invited(_), Some(t)) if t != by => (state.users[t].name.clone(), state.direct_link(by, t)),
-        (Change::Invited(_), _) => return Ok(()),
-        _ if state.is_member(room, by) => (state.room(room).name.clone(), state.room_link(room)),
-        _ => return Ok(()),
+    let (to, link) = match to {
+        NoticeTo::Invitee(t) => (state.users[t].name.clone(), state.direct_link(by, t)),
+        NoticeTo::Room => (state.room(room).name.clone(), state.room_link(room)),
+        NoticeTo::Nowhere => return Ok(()),
     };
     let ts = state.next_ts(now_ms());
     let from = state.users[by].name.clone();
@@ -109,11 +103,11 @@ fn tell_notice(
     state.commit(Record::Msg { msg: Arc::new(msg), link }, batch)
 }
 
-/// After a `JOIN` record made `room` (new, and not `#general`): its
-/// creator owns it.
+/// After a `JOIN` record made `room`: its creator owns it, unless it is
+/// `#general` ([`owned_by_its_maker`]).
 pub(super) fn claim(state: &mut State, batch: &mut Batch, room: &Arc<str>, user: UserId) -> Result<(), Ko> {
-    if fold(room) == fold(GENERAL) {
-        return Ok(()); // every account's room: the server admins run it
+    if !owned_by_its_maker(room) {
+        return Ok(());
     }
     let (ts, by) = (state.next_ts(now_ms()), state.users[user].name.clone());
     state.commit(Record::Rule { ts, by, room: room.clone(), rule: Rule::Owner }, batch)
