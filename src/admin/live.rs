@@ -101,6 +101,37 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// `users list --store`: the accounts of a cluster, as its database has
+/// them (its nodes may be running), with the figures a single server's
+/// `status.csv` gives: the same rows, the same listing.
+#[cfg(feature = "cluster")]
+pub fn read_cluster(store: &str) -> Result<Vec<Row>> {
+    let door = crate::cluster::door::PgDoor::open(store)?;
+    let off = crate::store::door::Door::disabled(&door);
+    let listed = crate::cluster::accounts::list(door.db()).map_err(|ko| door.error(ko))?;
+    let rows = listed.into_iter().map(|a| Row {
+        disabled: off.contains(&crate::protocol::names::fold(&a.name)),
+        removed: false, // a cluster's accounts are deleted by their users, never removed
+        deleted: a.deleted,
+        live: Some(Live {
+            online: a.online,
+            last_seen_ms: a.last_seen_ms,
+            rooms: a.rooms,
+            chats: a.chats,
+            unread: a.unread,
+            admin: a.admin,
+        }),
+        name: a.name,
+        email: a.email,
+    });
+    Ok(rows.collect())
+}
+
+#[cfg(not(feature = "cluster"))]
+pub fn read_cluster(_: &str) -> Result<Vec<Row>> {
+    Err(Error::Usage(crate::error::NO_CLUSTER.to_string()))
+}
+
 /// Asks the server running on `data_dir` for the figures of `rows`.
 pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
     let names: String = rows.iter().map(|r| format!("{}\n", r.name)).collect();

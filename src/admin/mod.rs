@@ -58,6 +58,10 @@ pub enum UsersCommand {
     List {
         #[command(flatten)]
         data: DataDir,
+        /// A cluster's database instead (its nodes may be running): its
+        /// accounts, and what its nodes know of each (docs/CLUSTER.md).
+        #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
+        store: Option<String>,
     },
     /// Remove an account: it can no longer log in; its messages stay.
     Remove {
@@ -218,13 +222,18 @@ pub fn run(command: UsersCommand) -> Result<()> {
         UsersCommand::Add { name, email, password, data, hashing } => {
             add(&name, &email.unwrap_or_default(), &password, &data, &hashing)?
         }
-        UsersCommand::List { data } if crate::store::lock::DataLock::acquire(existing(&data)?).is_err() => {
+        UsersCommand::List { store: Some(store), .. } => {
+            print!("{}", live::format(&live::read_cluster(&store)?))
+        }
+        UsersCommand::List { data, store: None }
+            if crate::store::lock::DataLock::acquire(existing(&data)?).is_err() =>
+        {
             // A server runs on it: read beside it, and ask it what it knows.
             let mut rows = live::read_accounts(&data.data_dir)?;
             live::ask_live(&data.data_dir, &mut rows)?;
             print!("{}", live::format(&rows));
         }
-        UsersCommand::List { data } => list(&data)?,
+        UsersCommand::List { data, store: None } => list(&data)?,
         UsersCommand::Remove { name, data } => {
             let dir = existing(&data)?;
             Accounts::open(dir)?.remove(&name).map_err(|e| explain(e, dir, &[], |_| String::new()))?;

@@ -164,3 +164,61 @@ pub fn reuse(db: &Db, user: UserId, email: &str, hash: &str) -> Result<(UserId, 
     tx.commit().or_ko(DOING)?;
     Ok((user, name))
 }
+
+/// An account as `wachat users list --store` shows it, from the
+/// cluster's rows: what a single server's `status.csv` says of its own.
+pub struct Listed {
+    pub name: String,
+    pub email: String,
+    /// 1.2: deleted by its user (`DELACCOUNT`).
+    pub deleted: bool,
+    /// A server admin.
+    pub admin: bool,
+    /// A device of it holds a receive connection on a live node.
+    pub online: bool,
+    pub last_seen_ms: Option<u64>,
+    pub rooms: u64,
+    pub chats: u64,
+    pub unread: u64,
+}
+
+/// Every account of the cluster, by name ignoring case, with its rooms,
+/// chats and unread messages as `ROOMS` and `CHATS` read them
+/// (`reads.rs`): a query for the accounts, two for each live one.
+pub fn list(db: &Db) -> Result<Vec<Listed>, Ko> {
+    const DOING: &str = "listing the accounts";
+    let rows = db
+        .get()?
+        .query(
+            "SELECT u.id, u.name, u.email, u.hash, u.last_seen, u.admin, EXISTS ( \
+               SELECT 1 FROM device_sessions ds JOIN nodes n ON n.name = ds.node \
+               WHERE ds.user_id = u.id \
+                 AND n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $1) \
+             FROM users u",
+            &[&super::sessions::LEASE_MS],
+        )
+        .or_ko(DOING)?;
+    let mut listed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let user = row.get::<_, i64>(0) as UserId;
+        let deleted = deleted_at(row.get(3)).is_some();
+        let (rooms, chats) = if deleted {
+            (0, Vec::new()) // it left every room, and can never read again
+        } else {
+            (super::reads::rooms(db, user, 0)?.len() as u64, super::reads::chats(db, user)?)
+        };
+        listed.push(Listed {
+            name: row.get(1),
+            email: row.get(2),
+            deleted,
+            admin: row.get(5),
+            online: row.get(6),
+            last_seen_ms: row.get::<_, Option<i64>>(4).map(|t| u64::try_from(t).unwrap_or(0)),
+            rooms,
+            chats: chats.len() as u64,
+            unread: chats.iter().map(|c| c.unread).sum(),
+        });
+    }
+    listed.sort_by_key(|a| fold(&a.name));
+    Ok(listed)
+}

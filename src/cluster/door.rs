@@ -50,6 +50,12 @@ impl PgDoor {
         Ok(PgDoor::new(db))
     }
 
+    /// The cluster's database (`wachat users list --store` reads its
+    /// accounts there too).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// `wachat users`' error for a `KO` of the database.
     pub fn error(&self, ko: Ko) -> Error {
         Error::Usage(format!("cluster: {}: {}", self.db.url, ko.reason))

@@ -5,6 +5,28 @@ use super::support::cluster::Cluster;
 use super::support::{Conn, TestServer};
 use super::{PW, register, send_conn};
 
+/// What a `wachat users` command said.
+struct Said {
+    ok: bool,
+    out: String,
+    err: String,
+}
+
+/// `wachat users <args> --store <the cluster's database>`.
+fn users(cluster: &Cluster, args: &[&str]) -> Said {
+    let args: Vec<&str> = args.iter().copied().chain(["--store", &cluster.pg.url]).collect();
+    let run = super::support::run_wachat_output("users", &args, std::time::Duration::from_secs(60));
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    Said { ok: run.status.success(), out: text(run.stdout), err: text(run.stderr) }
+}
+
+/// `count` invite codes for the cluster, printed one a line.
+fn invite_codes(cluster: &Cluster, count: usize) -> Vec<String> {
+    let said = users(cluster, &["invite", "--count", &count.to_string(), "--days", "1"]);
+    assert!(said.ok, "{}", said.err);
+    said.out.lines().map(String::from).collect()
+}
+
 /// Ana's devices on `node`: a phone linked with a code (its token) and a
 /// laptop online (its 1.2 receive connection).
 fn phone_and_laptop(node: &TestServer) -> (String, Conn) {
@@ -91,15 +113,10 @@ fn an_account_deleted_on_one_node_is_gone_on_every_node() {
 /// files in one node's data directory).
 #[test]
 fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node() {
-    use super::support::run_wachat_output;
-    use std::time::Duration;
     let cluster = Cluster::start();
     let invite = ["--registration", "invite"];
     let (a, b) = (cluster.node_with("a", &invite), cluster.node_with("b", &invite));
-    let args = ["invite", "--count", "3", "--days", "1", "--store", &cluster.pg.url];
-    let printed = run_wachat_output("users", &args, Duration::from_secs(60));
-    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
-    let codes: Vec<String> = String::from_utf8(printed.stdout).unwrap().lines().map(String::from).collect();
+    let codes = invite_codes(&cluster, 3);
     assert_eq!(codes.len(), 3, "{codes:?}");
 
     // The first code, on node b; then on node a it is used.
@@ -124,9 +141,7 @@ fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node()
     }
     // Two students typing one code at the same moment, on the two nodes:
     // exactly one gets in.
-    let one = ["invite", "--store", &cluster.pg.url];
-    let printed = run_wachat_output("users", &one, Duration::from_secs(60));
-    let code = String::from_utf8(printed.stdout).unwrap().lines().next().expect("a code").to_string();
+    let code = invite_codes(&cluster, 1).remove(0);
     let racers: Vec<_> = [(&a, "eve"), (&b, "fay")]
         .into_iter()
         .map(|(node, user)| {
@@ -145,20 +160,10 @@ fn an_invite_code_printed_for_the_cluster_lets_one_student_in_through_any_node()
 /// one node's data directory reached that node alone.
 #[test]
 fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
-    use super::support::run_wachat_output;
-    use std::time::Duration;
     let cluster = Cluster::start();
     let (a, b) = (cluster.node("a"), cluster.node("b"));
     register(&a, "ana");
     register(&a, "bob");
-    let users = |args: &[&str]| {
-        let args: Vec<&str> = args.iter().copied().chain(["--store", &cluster.pg.url]).collect();
-        let out = run_wachat_output("users", &args, Duration::from_secs(60));
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
     // ana receives on node b (1.2) and sends through node a.
     let mut ana_recv = b.recv_conn();
     assert_eq!(ana_recv.request("VERSION:1.2"), "OK");
@@ -166,25 +171,48 @@ fn an_account_disabled_for_the_cluster_is_refused_by_every_node() {
     let mut ana_send = send_conn(&a, "ana");
     assert_eq!(ana_send.request("PING"), "OK");
 
-    assert_eq!(
-        users(&["disable", "Ana"]),
-        (true, "Ana disabled: its logins are refused, its sessions closed\n".into())
-    );
+    let said = users(&cluster, &["disable", "Ana"]);
+    assert!(said.ok, "{}", said.err);
+    assert_eq!(said.out, "Ana disabled: its logins are refused, its sessions closed\n");
     assert!(ana_recv.read_to_close().ends_with("BYE:DISABLED\n"), "the session on node b");
     ana_send.expect_closed();
     for node in [&a, &b] {
         let refused = node.send_conn().request(&format!("LOGIN:ana:{PW}"));
         assert_eq!(refused, "KO:AUTH_FAILED:the account ana is disabled by the server's administrator");
     }
-    assert!(users(&["disable", "ana"]).1.contains("was already disabled"));
-    let (ok, said) = users(&["disable", "nobody"]);
-    assert!(!ok && said.contains("no account named nobody"), "{said}");
+    assert!(users(&cluster, &["disable", "ana"]).out.contains("was already disabled"));
+    let nobody = users(&cluster, &["disable", "nobody"]);
+    assert!(!nobody.ok && nobody.err.contains("no account named nobody"), "{}", nobody.err);
     // Messages to her are still taken, on either node.
     assert!(send_conn(&b, "bob").request("MSG:ana:m1:still there?").starts_with("OK:m1:"));
 
-    assert_eq!(users(&["enable", "ana"]), (true, "ana enabled: it may log in again\n".into()));
+    assert_eq!(users(&cluster, &["enable", "ana"]).out, "ana enabled: it may log in again\n");
     for node in [&a, &b] {
         node.login_send("ana", PW);
     }
-    assert!(users(&["enable", "ana"]).1.contains("was not disabled"));
+    assert!(users(&cluster, &["enable", "ana"]).out.contains("was not disabled"));
+}
+
+/// `wachat users list --store` lists the cluster's accounts as its
+/// database has them, beside running nodes: who is online on any node,
+/// rooms, chats and unread messages, and the marks (disabled, deleted by
+/// its user), in the listing a single server's gives (tests/accounts.rs).
+#[test]
+fn users_list_shows_the_accounts_of_the_cluster_as_its_nodes_know_them() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "bob", "carl"] {
+        register(&a, user);
+    }
+    let _ana_online = b.login_recv("ana", PW);
+    assert!(send_conn(&a, "bob").request("MSG:ana:b1:hi").starts_with("OK:b1:"));
+    let mut carl = send_conn(&b, "carl");
+    assert_eq!(carl.request(&format!("DELACCOUNT:{PW}")), "OK");
+    assert!(users(&cluster, &["disable", "bob"]).ok);
+    assert_eq!(
+        users(&cluster, &["list"]).out,
+        "ana   online  rooms 1  chats 1  unread 1\n\
+         bob   (disabled)  never seen  rooms 1  chats 1  unread 0\n\
+         carl  (deleted by its user)\n"
+    );
 }
