@@ -11,7 +11,9 @@
 //! actions (an admin's deletion too), room reads, blocks, prefs,
 //! archives, stars, files (uploaded, carried, fetched), passwords (a
 //! `PASSWD` logging the other devices out, or `PASSWDKEEP`),
-//! account deletions and registrations again, refusals included;
+//! account deletions and registrations again (`REGISTER`, or `REDEEM`
+//! with an invite code each backend prints: new, used, unknown),
+//! refusals included;
 //! acknowledgements (`ACK`) of what a device has heard, by users of one
 //! device and of two; `TYPING` and `USERS`; and a user's devices
 //! (`UNLINK` of one, which logs in again later with the password, and
@@ -89,7 +91,9 @@ const CI_STEPS: usize = 90;
 const FLAGS: [&str; 6] = ["--name-quarantine-days", "0", "--exempt", "127.0.0.1", "--ring-seconds", "600"];
 
 /// One request of a script: who sends it, and its line. `<file>` stands
-/// for the sender's last uploaded file id on the backend that plays it.
+/// for the sender's last uploaded file id on the backend that plays it;
+/// `<new code>` for an invite code it prints now, `<last code>` for the
+/// one it printed last (`nosuchcode` before the first).
 #[derive(Clone, Debug)]
 struct Step {
     user: usize,
@@ -206,7 +210,15 @@ fn script(seed: u64, steps: usize) -> Vec<Step> {
                 format!("<ack:{}>", if user % 2 == 1 { ["default", "phone"][pick(2)] } else { "default" })
             }
             58 => "DEVICES".to_string(),
-            59 => format!("REGISTER:{}::{PW}", USERS[user]),
+            // A new account by `REGISTER`, or by `REDEEM` with a code
+            // printed now, the code printed last (used, or given back by a
+            // taken name) or one never printed (§14; each backend prints
+            // its own: docs/CLUSTER.md, "the door").
+            59 => match pick(4) {
+                0 | 1 => format!("REGISTER:{}::{PW}", USERS[user]),
+                2 => format!("REDEEM:<new code>:{}::{PW}", USERS[user]),
+                _ => format!("REDEEM:<last code>:{}::{PW}", USERS[user]),
+            },
             60 => format!("TYPING:{chat}"),
             61 => "USERS".to_string(),
             62 => format!("UNLINK:{}", ["phone", "phone", "tablet", "default"][pick(4)]),
@@ -465,9 +477,18 @@ fn listen(
 /// [`listen`]).
 fn backends(cluster: &Cluster, flags: &[&str], hang_up: bool, clients: Clients) -> [Player; 2] {
     let nodes = vec![cluster.node_with("a", flags), cluster.node_with("b", flags)];
+    let single = TestServer::start_with(flags);
+    // Where each prints its invite codes: the data directory, the database.
+    let door = ["--data-dir".to_string(), single.data_dir.display().to_string()];
     [
-        Player::with("single server", vec![TestServer::start_with(flags)], hang_up, clients),
-        Player::with("two-node cluster", nodes, hang_up, clients),
+        Player::with("single server", vec![single], door, hang_up, clients),
+        Player::with(
+            "two-node cluster",
+            nodes,
+            ["--store".to_string(), cluster.pg.url.clone()],
+            hang_up,
+            clients,
+        ),
     ]
 }
 
@@ -486,6 +507,10 @@ struct Player {
     files: Vec<String>,
     /// Each user's last `LINK` code, until a `<pair>` step uses it.
     codes: Vec<Option<String>>,
+    /// Where `wachat users invite` prints this backend's codes, and the
+    /// last code it printed.
+    door: [String; 2],
+    invite: String,
     /// Whether the user's account was deleted (and not registered
     /// again): its steps then go out on a connection that does not log
     /// in, as a client that knows its account is gone. Logging in again
@@ -500,7 +525,13 @@ struct Player {
 }
 
 impl Player {
-    fn with(name: &'static str, nodes: Vec<TestServer>, hang_up: bool, clients: Clients) -> Player {
+    fn with(
+        name: &'static str,
+        nodes: Vec<TestServer>,
+        door: [String; 2],
+        hang_up: bool,
+        clients: Clients,
+    ) -> Player {
         let mut player = Player {
             name,
             nodes,
@@ -510,6 +541,8 @@ impl Player {
             newest: DEVICES.iter().map(|_| Newest::default()).collect(),
             files: USERS.iter().map(|_| "none".to_string()).collect(),
             codes: USERS.iter().map(|_| None).collect(),
+            door,
+            invite: "nosuchcode".to_string(),
             deleted: USERS.iter().map(|_| false).collect(),
             hang_up,
             clients,
@@ -573,6 +606,14 @@ impl Player {
         }
         self.settle_for(ACK_QUIET);
         reply
+    }
+
+    /// A new invite code of this backend's, from `wachat users invite`.
+    fn print_invite_code(&self) -> String {
+        let args = ["invite", self.door[0].as_str(), self.door[1].as_str()];
+        let printed = super::support::run_wachat_output("users", &args, READ_TIMEOUT);
+        assert!(printed.status.success(), "{}: {}", self.name, String::from_utf8_lossy(&printed.stderr));
+        String::from_utf8(printed.stdout).unwrap().trim().to_string()
     }
 
     /// `<pair>`: a new device, `tablet`, pairs with the user's last
@@ -642,9 +683,13 @@ impl Player {
             }
             _ => {}
         }
-        if step.line.starts_with("REGISTER:") {
+        if step.line.starts_with("REGISTER:") || step.line.starts_with("REDEEM:") {
+            if step.line.contains("<new code>") {
+                self.invite = self.print_invite_code();
+            }
+            let line = step.line.replace("<new code>", &self.invite).replace("<last code>", &self.invite);
             let mut fresh = Line::connect(self.send_node(user).send);
-            let reply = fresh.request(&step.line);
+            let reply = fresh.request(&line);
             if reply[0].starts_with("OK:") {
                 self.send[user] = None;
                 self.deleted[user] = false;
