@@ -60,7 +60,7 @@ pub fn set_disabled(at: &super::DoorAt, name: &str, on: bool) -> Result<bool> {
     if crate::protocol::names::check_name(name).is_err() {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
-    let door = super::Door::open(at)?;
+    let door = super::OpenedDoor::open(at)?;
     if on && !door.has_account(name)? {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }

@@ -439,7 +439,7 @@ fn repair(data_dir: &Path) -> Result<()> {
 /// or a printer), what they are on stderr.
 fn invite(count: u32, days: u32, at: &DoorAt) -> Result<()> {
     let expires_ms = crate::store::now_ms() + u64::from(days) * 86_400_000;
-    let door = Door::open(at)?;
+    let door = OpenedDoor::open(at)?;
     let codes =
         crate::store::door::create(door.as_dyn(), count as usize, expires_ms).map_err(|ko| door.error(ko))?;
     for code in &codes {
@@ -482,53 +482,55 @@ fn hasher(hashing: &Hashing) -> Result<Hasher> {
 
 /// The door `users invite|disable|enable` change: a data directory's
 /// files, or a cluster's database.
-pub enum Door {
+pub enum OpenedDoor {
     Folder(crate::store::door::Folder, PathBuf),
     #[cfg(feature = "cluster")]
     Cluster(crate::cluster::door::PgDoor),
 }
 
-impl Door {
+impl OpenedDoor {
     /// The door at `at`. The data directory must exist: a mistyped
     /// `--data-dir` should not leave an empty directory behind.
-    pub fn open(at: &DoorAt) -> Result<Door> {
+    pub fn open(at: &DoorAt) -> Result<OpenedDoor> {
         match &at.store {
             #[cfg(feature = "cluster")]
-            Some(store) => Ok(Door::Cluster(crate::cluster::door::PgDoor::open(store)?)),
+            Some(store) => Ok(OpenedDoor::Cluster(crate::cluster::door::PgDoor::open(store)?)),
             #[cfg(not(feature = "cluster"))]
             Some(_) => Err(Error::Usage(crate::error::NO_CLUSTER.to_string())),
             None if !at.data_dir.is_dir() => {
                 Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data_dir.display())))
             }
-            None => Ok(Door::Folder(crate::store::door::Folder::new(&at.data_dir), at.data_dir.clone())),
+            None => {
+                Ok(OpenedDoor::Folder(crate::store::door::Folder::new(&at.data_dir), at.data_dir.clone()))
+            }
         }
     }
 
     pub fn as_dyn(&self) -> &dyn crate::store::door::Door {
         match self {
-            Door::Folder(folder, _) => folder,
+            OpenedDoor::Folder(folder, _) => folder,
             #[cfg(feature = "cluster")]
-            Door::Cluster(pg) => pg,
+            OpenedDoor::Cluster(pg) => pg,
         }
     }
 
     /// Whether `name` has an account there (removed ones do not count).
     pub fn has_account(&self, name: &str) -> Result<bool> {
         match self {
-            Door::Folder(_, dir) => {
+            OpenedDoor::Folder(_, dir) => {
                 Ok(live::read_accounts(dir)?.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed))
             }
             #[cfg(feature = "cluster")]
-            Door::Cluster(pg) => pg.has_account(name).map_err(|ko| pg.error(ko)),
+            OpenedDoor::Cluster(pg) => pg.has_account(name).map_err(|ko| pg.error(ko)),
         }
     }
 
     /// The command's error for a `KO` of the door.
     pub fn error(&self, ko: crate::protocol::Ko) -> Error {
         match self {
-            Door::Folder(_, dir) => Error::Usage(format!("{}: {}", dir.display(), ko.reason)),
+            OpenedDoor::Folder(_, dir) => Error::Usage(format!("{}: {}", dir.display(), ko.reason)),
             #[cfg(feature = "cluster")]
-            Door::Cluster(pg) => pg.error(ko),
+            OpenedDoor::Cluster(pg) => pg.error(ko),
         }
     }
 }
