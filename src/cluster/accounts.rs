@@ -16,7 +16,7 @@
 //! A deletion and a reuse do order against the messages, by taking the
 //! user's `inboxes` row lock as a batch does (see [`mark_deleted`]).
 
-use super::db::{Db, OrKo};
+use super::db::{Db, OrKo, count};
 use crate::protocol::names::fold;
 use crate::protocol::{Code, Ko};
 use crate::store::meaning;
@@ -213,7 +213,7 @@ pub fn list(db: &Db) -> Result<Vec<Listed>, Ko> {
             deleted,
             admin: row.get(5),
             online: row.get(6),
-            last_seen_ms: row.get::<_, Option<i64>>(4).map(|t| u64::try_from(t).unwrap_or(0)),
+            last_seen_ms: row.get::<_, Option<i64>>(4).map(count),
             rooms,
             chats: chats.len() as u64,
             unread: chats.iter().map(|c| c.unread).sum(),

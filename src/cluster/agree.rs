@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::db::count;
 use super::locks::Acked;
-use super::work::count;
 use super::writes::{Inbox, Named, Work};
 use crate::protocol::{Chat, Text};
 use crate::store::{Delivery, Message, Pushed, UserId};

@@ -11,7 +11,7 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 
 use super::committer::{Committer, Job};
-use super::db::{Db, OrKo};
+use super::db::{Db, OrKo, count};
 use super::moderation;
 use super::names::Names;
 use super::reads;
@@ -292,7 +292,7 @@ impl Backend for PgBackend {
         });
         // Unknown (no primary answers): the files alone are checked now;
         // the batch's own check counts the messages.
-        Self::or_log(stored.map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)), "reading a quota", 0)
+        Self::or_log(stored.map(|row| count(row.get(0))), "reading a quota", 0)
     }
 
     fn inbox_end(&self, user: UserId) -> u64 {
@@ -380,7 +380,7 @@ impl Backend for PgBackend {
         let mut conn = self.db.get()?;
         let row =
             conn.query_one("SELECT id, actions_since FROM server", &[]).or_ko("reading the server's row")?;
-        let actions_since = ActionsSince(row.get::<_, i64>(1).max(0) as u64);
+        let actions_since = ActionsSince(count(row.get(1)));
         Ok(ServerFacts { id: row.get::<_, String>(0).into(), actions_since })
     }
 

@@ -46,7 +46,7 @@ pub const ROW_BYTES: i64 = 72;
 /// single server's rule, [`Quota::check`], for a message
 /// (`meaning::send`) and a moderation change alike.
 pub fn quota(limit: u64, used: i64) -> Quota<'static> {
-    Quota { limit, used: u64::try_from(used).unwrap_or(0), more: MORE }
+    Quota { limit, used: super::db::count(used), more: MORE }
 }
 
 /// How a cluster's user gets room again, in its `KO:FULL`.

@@ -17,7 +17,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use super::db::{Db, describe};
+use super::db::{Db, count, describe};
 use crate::store::devices::{Device, SharedDevices, TokenHash};
 
 /// The cluster's table of devices.
@@ -73,8 +73,8 @@ impl SharedDevices for PgDevices {
                 let token: Option<Vec<u8>> = row.get(4);
                 Device {
                     name: name.into(),
-                    position: position.map(|p| p.max(0) as u64),
-                    seen_ms: seen_ms.max(0) as u64,
+                    position: position.map(count),
+                    seen_ms: count(seen_ms),
                     address: address.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
                     token: token.and_then(|t| TokenHash::try_from(t.as_slice()).ok()),
                 }

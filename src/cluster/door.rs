@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::db::{Db, OrKo};
+use super::db::{Db, OrKo, count};
 use crate::error::{Error, Result};
 use crate::protocol::Ko;
 use crate::protocol::names::fold;
@@ -96,7 +96,7 @@ impl Door for PgDoor {
             )
             .or_ko(DOING)
             .map_err(failed)?;
-        let kept = row.map(|row| Kept { expires_ms: row.get::<_, i64>(0).max(0) as u64, used: row.get(1) });
+        let kept = row.map(|row| Kept { expires_ms: count(row.get(0)), used: row.get(1) });
         invites::judge(kept, now_ms)?;
         tx.execute("UPDATE invites SET used_ms = $2 WHERE code = $1", &[&code, &(now_ms as i64)])
             .or_ko(DOING)

@@ -13,9 +13,8 @@ use std::sync::Arc;
 
 use postgres::GenericClient;
 
-use super::db::{Db, OrKo};
+use super::db::{Db, OrKo, count};
 use super::names::Names;
-use super::work::count;
 use crate::protocol::names::fold;
 use crate::protocol::unread::{UNREAD_SCAN, UNREAD_SCAN_TOTAL, without_actions};
 use crate::protocol::{Chat, ChatLine, HistoryLineRef, Ko, MsgState, RoomLine, Text};
@@ -173,7 +172,7 @@ pub fn chats(db: &Db, user: UserId) -> Result<Vec<ChatLine>, Ko> {
     let mut budget = UNREAD_SCAN_TOTAL;
     let mut lines = Vec::with_capacity(rows.len());
     for row in &rows {
-        let mut unread = row.get::<_, i64>(2).max(0) as u64;
+        let mut unread = count(row.get(2));
         if unread > 0 && budget > 0 {
             let wanted = unread.min(UNREAD_SCAN as u64).min(budget as u64) as i64;
             let ids = newest_unread(&mut *conn, user, row.get(3), row.get(4), wanted)?;

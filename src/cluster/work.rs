@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::db::count;
 use super::locks::Acked;
 use super::moderation;
 use super::writes::{MessageRow, Run, Stream};
@@ -43,12 +44,6 @@ pub const READ: i16 = 2;
 pub const COPY: i16 = 3;
 /// 1.2: the user read its chat up to this message (`READMARK`).
 pub const MARK: i16 = 4;
-
-/// A count or a number as the database keeps it (`int8`, never
-/// negative), as the rules of `store::meaning` take it.
-pub(super) fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
 
 impl Work {
     /// Gives `user` the next number of its inbox for `event`, message

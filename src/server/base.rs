@@ -1,11 +1,10 @@
 //! [`Base`]: what every part of the server stands on: its [`Config`],
 //! the [`Store`], the [`Router`] of this node's connections, the other
 //! [`Nodes`] of a cluster, the files of chats and the door (invite codes,
-//! disabled accounts); and
-//! the questions asked
-//! of the router and the nodes together (who is online, here or on
-//! another node). The parts the [`Ctx`](super::Ctx) holds beside it
-//! (devices, presence, the limits) take a `&Base`, not the `Ctx`.
+//! disabled accounts); and the questions asked of the router and the
+//! nodes together (who is online, here or on another node). The parts
+//! the [`Ctx`](super::Ctx) holds beside it (devices, presence, the
+//! limits) take a `&Base`, not the `Ctx`.
 
 use std::sync::Arc;
 

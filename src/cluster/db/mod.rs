@@ -378,6 +378,13 @@ pub fn error(context: String, e: &postgres::Error) -> Error {
     Error::io(context, std::io::Error::other(describe(e)))
 }
 
+/// A count or a number as the database keeps it (`int8`, never
+/// negative), as the rest of wachat takes it (`u64`): the rules of
+/// `store::meaning`, the protocol's numbers.
+pub fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
 /// The `KO` of a database error, logged with what was being done:
 /// `KO:UNAVAILABLE` when the database could not be reached or did not
 /// answer in time, or is not (any more) the primary — trying again will

@@ -49,7 +49,7 @@ mod hashes;
 
 use hashes::Hashes;
 
-use super::db::{Db, OrKo};
+use super::db::{Db, OrKo, count};
 use crate::protocol::files::PART_BYTES;
 use crate::protocol::{Code, Ko};
 use crate::store::files::Stored;
@@ -280,7 +280,7 @@ fn append(tx: &mut postgres::Transaction<'_>, part: &Part) -> Result<Result<bool
     if received >= end {
         return Ok(Ok(false));
     }
-    Ok(Err(crate::store::files::part_gap(u64::try_from(received).unwrap_or(0))))
+    Ok(Err(crate::store::files::part_gap(count(received))))
 }
 
 /// `run`'s chunks (parts of one upload, each following the one before,
