@@ -178,6 +178,8 @@
 //! | `disabled/<name>` | no rows: an account `wachat users disable` disabled (see `store::disabled`) |
 //! | `status.request`, `status.csv` | `wachat users list` asking a running server for its figures, and its answer (`server::operator`) |
 //! | `export.request`, `export.jsonl` | `wachat users export NAME` asking a running server for an account's export, and its answer (`server::accounts`) |
+//! | `accounts.request`, `accounts.answer` | `wachat users add\|import\|passwd\|admin\|room` asking a running server for changes to accounts, and its answer (`server::operator::changes`); all these requests are left and taken at the door, `store::door` |
+//! | `cluster-node.txt` | a cluster node's directory (its name): `wachat users` refuses it and names `--store` (`store::door::NODE_MARK`) |
 //! | `invites/<code>` | an invite code of `wachat users invite`: its expiry; `<code>.used` once it made an account (see `store::invites`) |
 //! | `checkpoint-<position>.csv` | the in-memory state as of that log position (the two newest are kept; see `store::checkpoint`) |
 //! | `erase.csv` | one per deleted message (protocol 1.2) whose text the eraser has not yet overwritten in the log: author, chat, id (see `store::local::erase`) |

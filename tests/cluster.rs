@@ -13,7 +13,8 @@
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
 //! `latency.rs` (docs/CLUSTER.md's run at 2,000 msgs/s: no connection
-//! per read, no message taking seconds).
+//! per read, no message taking seconds), `teacher.rs` (`wachat users …
+//! --store` while the nodes run; a node's directory refused).
 #![cfg(feature = "cluster")]
 
 mod support;
@@ -50,6 +51,8 @@ mod reuse;
 mod schema;
 #[path = "cluster/starred.rs"]
 mod starred;
+#[path = "cluster/teacher.rs"]
+mod teacher;
 #[path = "cluster/unread.rs"]
 mod unread;
 

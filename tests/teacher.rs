@@ -7,23 +7,12 @@ mod support;
 
 use std::path::Path;
 
-use support::console::{Outcome, run_wachat};
+use support::console::Outcome;
 use support::{Conn, TestServer};
 
 /// `wachat users <args> --data-dir <dir>`, with fast hashing where it applies.
 fn users(dir: &Path, args: &[&str], password: &str) -> Outcome {
-    let mut all: Vec<String> =
-        std::iter::once("users").chain(args.iter().copied()).map(String::from).collect();
-    all.extend(["--data-dir".into(), dir.display().to_string()]);
-    if ["add", "import", "passwd"].contains(&args[0]) {
-        all.extend(["--kdf-cost".into(), "8".into()]);
-    }
-    run_wachat(&all, password, "")
-}
-
-fn ok(outcome: Outcome) -> String {
-    assert!(outcome.status.success(), "exit {}: {}", outcome.status, outcome.stderr);
-    outcome.stdout
+    support::console::users(["--data-dir", &dir.display().to_string()], args, password)
 }
 
 /// A receive connection that speaks 1.1, so it hears the rooms' members
@@ -35,19 +24,6 @@ fn listening(server: &TestServer, user: &str) -> Conn {
     recv
 }
 
-/// Reads events until `wanted` (other events skipped, `PING` answered).
-fn hears(conn: &mut Conn, wanted: &str) {
-    loop {
-        let line = conn.line();
-        if line == wanted {
-            return;
-        }
-        if line == "PING" {
-            conn.send("PONG");
-        }
-    }
-}
-
 #[test]
 fn item6_a_teacher_puts_a_roster_in_a_room_while_the_students_stay_connected() {
     let server = TestServer::start();
@@ -57,25 +33,25 @@ fn item6_a_teacher_puts_a_roster_in_a_room_while_the_students_stay_connected() {
     let mut bob_send = server.login_send("bob", "pw-bob");
     let _bob = listening(&server, "bob");
 
-    let said = ok(users(&data, &["room", "#lab", "--add", "ana,bob"], ""));
+    let said = users(&data, &["room", "#lab", "--add", "ana,bob"], "").ok();
     assert_eq!(said, "ana is now in #lab\nbob is now in #lab\n");
     // ana, in it first, hears bob come in, on the connection she had.
-    hears(&mut ana, "MEMBER:#lab:bob:JOINED");
+    ana.hears("MEMBER:#lab:bob:JOINED");
     assert!(bob_send.listing("ROOMS").iter().any(|r| r.starts_with("#lab")), "bob sees the room");
     assert!(bob_send.request("MSG:#lab:r1:hola").starts_with("OK:r1:"));
     assert!(ana.next_msg().contains(":bob:#lab:r1:"));
     // Again: nothing changes, and it says so.
-    assert_eq!(ok(users(&data, &["room", "#lab", "--add", "bob"], "")), "bob was in #lab already\n");
+    assert_eq!(users(&data, &["room", "#lab", "--add", "bob"], "").ok(), "bob was in #lab already\n");
 
     // A roster, imported and put in the room, during the class.
     let tmp = tempfile::tempdir().unwrap();
     let roster = tmp.path().join("late.csv");
     std::fs::write(&roster, "name,email\ncarl,\ndora,dora@example.org\n").unwrap();
     let roster_arg = roster.display().to_string();
-    let imported = ok(users(&data, &["import", &roster_arg, "--room", "#lab"], ""));
+    let imported = users(&data, &["import", &roster_arg, "--room", "#lab"], "").ok();
     assert!(imported.starts_with("imported 2 accounts"), "{imported}");
-    hears(&mut ana, "MEMBER:#lab:carl:JOINED");
-    hears(&mut ana, "MEMBER:#lab:dora:JOINED");
+    ana.hears("MEMBER:#lab:carl:JOINED");
+    ana.hears("MEMBER:#lab:dora:JOINED");
     let passwords = std::fs::read_to_string(tmp.path().join("late.passwords.csv")).unwrap();
     let carl = passwords.lines().find_map(|l| l.strip_prefix("carl,")).unwrap();
     let mut carl_send = server.login_send("carl", carl);
@@ -93,12 +69,15 @@ fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins(
     server.register(&["ana"]);
     let mut ana = server.login_send("ana", "pw-ana");
 
-    assert_eq!(ok(users(&data, &["add", "prof"], "pw-prof")), "added prof (a member of #general)\n");
-    assert_eq!(ok(users(&data, &["admin", "prof"], "")), "prof is a server admin: it moderates every room\n");
+    assert_eq!(users(&data, &["add", "prof"], "pw-prof").ok(), "added prof (a member of #general)\n");
+    assert_eq!(
+        users(&data, &["admin", "prof"], "").ok(),
+        "prof is a server admin: it moderates every room\n"
+    );
     let mut prof = server.login_send("prof", "pw-prof");
     // A server admin moderates #general.
     assert_eq!(prof.request("MUTE:#general:ana:10"), "OK");
-    let listed = ok(users(&data, &["list"], ""));
+    let listed = users(&data, &["list"], "").ok();
     let prof_line = listed.lines().find(|l| l.starts_with("prof")).unwrap_or_default();
     assert!(prof_line.contains("server admin"), "{listed}");
     assert!(!listed.lines().find(|l| l.starts_with("ana")).unwrap().contains("server admin"), "{listed}");
@@ -108,14 +87,14 @@ fn item6_users_add_and_admin_work_beside_a_running_server_and_list_shows_admins(
     assert!(taken.stderr.contains("ana already has an account"), "{}", taken.stderr);
     assert_eq!(ana.request("PING"), "OK", "ana stays connected");
     // ana forgot her password: a new one, and she logs in with it.
-    let reset = ok(users(&data, &["passwd", "ana", "--random"], ""));
+    let reset = users(&data, &["passwd", "ana", "--random"], "").ok();
     let new = reset.trim_end().rsplit("password: ").next().unwrap().to_string();
     drop(server.login_send("ana", &new));
 
     // With the server stopped, list reads the directory, admins marked too.
     drop((ana, prof));
     server.terminate();
-    let listed = ok(users(&data, &["list"], ""));
+    let listed = users(&data, &["list"], "").ok();
     assert!(listed.lines().any(|l| l.starts_with("prof") && l.contains("server admin")), "{listed}");
 }
 
@@ -138,9 +117,9 @@ fn an_invite_only_server_says_so_and_its_invite_link_has_its_web_port() {
 fn users_list_is_sorted_by_name_ignoring_case() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["zoe", "Bob", "ana", "carl"] {
-        ok(users(dir.path(), &["add", name], &format!("pw-{name}-long")));
+        users(dir.path(), &["add", name], &format!("pw-{name}-long")).ok();
     }
-    let listed = ok(users(dir.path(), &["list"], ""));
+    let listed = users(dir.path(), &["list"], "").ok();
     let names: Vec<&str> = listed.lines().filter_map(|l| l.split_whitespace().next()).collect();
     assert_eq!(names, ["ana", "Bob", "carl", "zoe"], "{listed}");
 }
@@ -178,11 +157,11 @@ fn users_list_beside_a_running_server_marks_an_account_deleted_a_moment_ago() {
     assert_eq!(bob.request("DELACCOUNT:pw-bob"), "OK");
     let bob_line =
         |listed: &str| listed.lines().find(|l| l.starts_with("bob")).unwrap_or_default().to_string();
-    let listed = ok(users(&data, &["list"], ""));
+    let listed = users(&data, &["list"], "").ok();
     assert!(bob_line(&listed).contains("(deleted by its user)"), "{listed}");
     assert!(!bob_line(&listed).contains("never seen"), "{listed}");
     assert!(!listed.lines().find(|l| l.starts_with("ana")).unwrap().contains("deleted"), "{listed}");
     server.terminate();
-    let listed = ok(users(&data, &["list"], ""));
+    let listed = users(&data, &["list"], "").ok();
     assert!(bob_line(&listed).contains("(deleted by its user)"), "{listed}");
 }

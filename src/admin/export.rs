@@ -9,10 +9,12 @@
 //! - **stopped**: the directory is opened as the server opens it (its
 //!   lock held throughout), and the lines are read from the store
 //!   ([`StoreSource`]), devices from `devices.csv`;
-//! - **running**: it writes the name to `export.request`; the server's
-//!   operator thread (twice a second) writes the export to
-//!   `export.jsonl` from its own store, the same [`StoreSource`]; this
-//!   command copies it out and removes it.
+//! - **running**: it leaves the name at the server's door
+//!   (`store::door::Asking::Export`: `export.request`, or a row of a
+//!   cluster's database, `--store`); the server's operator thread (twice
+//!   a second; on a cluster, a node's) answers with the export from its
+//!   own store, the same [`StoreSource`] (`export.jsonl`, or the row);
+//!   this command copies it out.
 //!
 //! Either way the lines are the account's own requests' answers (`ROOMS`,
 //! `CHATS`, `HISTORY`, `DEVICES`), so an export lists what `HISTORY`
@@ -22,12 +24,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use super::reach::OpenedDoor;
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::protocol::{DeviceLine, Presence};
-use crate::server::accounts::{EXPORT_ANSWER, EXPORT_REQUEST, StoreSource};
+use crate::server::accounts::StoreSource;
 use crate::store::devices::DeviceBook;
+use crate::store::door::Asking;
 use crate::store::files::Files;
 use crate::store::{Backend, LocalStore, StoreOptions};
 
@@ -36,12 +40,8 @@ use crate::store::{Backend, LocalStore, StoreOptions};
 const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 
 /// `wachat users export NAME` into `out`, the account's files into
-/// `files` (1.2) when the server is stopped.
+/// `files` (1.2), from a stopped server's data directory.
 pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&Path>) -> Result<()> {
-    if crate::store::lock::DataLock::acquire(data_dir).is_err() {
-        return ask_live(data_dir, name, out);
-    }
-    // The lock taken just now is let go: the store takes it again.
     let options = StoreOptions { report: false, ..StoreOptions::default() };
     let store = LocalStore::open(data_dir, options, Box::new(|_| {}))?;
     let no_account = || Error::Usage(tr!(Msg::NoSuchAccount, name = name));
@@ -67,20 +67,13 @@ pub fn export(data_dir: &Path, name: &str, out: &mut dyn Write, files: Option<&P
     crate::export::write(&account.name, &mut source, out, files)
 }
 
-/// Asks the server running on `data_dir` for the export (see the module
+/// Asks the running server behind `door` for the export (see the module
 /// documentation).
-fn ask_live(data_dir: &Path, name: &str, out: &mut dyn Write) -> Result<()> {
-    let known = super::live::read_accounts(data_dir)?;
-    if !known.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed) {
+pub fn ask_live(door: &OpenedDoor, name: &str, out: &mut dyn Write) -> Result<()> {
+    if !door.has_account(name)? {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
-    let lines = super::live::ask_server(
-        data_dir,
-        EXPORT_REQUEST,
-        &format!("{name}\n"),
-        EXPORT_ANSWER,
-        ANSWER_WITHIN,
-    )?;
+    let lines = door.ask(Asking::Export, format!("{name}\n").as_bytes(), ANSWER_WITHIN)?;
     if lines.is_empty() {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::password::random_password;
-use super::{DataDir, Hashing, describe_all, explain, hasher, room};
+use super::reach::{OpenedDoor, ServerAt};
+use super::{Hashing, describe_all, explain, hasher, room};
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
@@ -36,22 +37,24 @@ pub(super) struct Student {
 pub(super) fn import(
     roster: &Path,
     out: Option<PathBuf>,
-    data: &DataDir,
+    at: &ServerAt,
     hashing: &Hashing,
     room: Option<&str>,
 ) -> Result<()> {
     let students = read_roster(roster)?;
     let out = out.unwrap_or_else(|| passwords_path(roster));
-    let live = room::server_runs(&data.data_dir);
-    let accounts = if live { None } else { Some(Accounts::open(&data.data_dir)?) };
+    let maker = match OpenedDoor::running(at)? {
+        Some(door) => Maker::Server(door),
+        None => Maker::Command(Accounts::open(&at.data_dir)?),
+    };
     let rows: Vec<(&str, &str)> = students.iter().map(|s| (s.name.as_str(), s.email.as_str())).collect();
     let label = |i: usize| tr!(Msg::RosterLine, line = students[i].line);
-    let mut problems = match &accounts {
-        Some(accounts) => describe_all(&accounts.problems(&rows), &rows, &label),
-        // Beside a running server, the same checks against its users.csv,
+    let mut problems = match &maker {
+        Maker::Command(accounts) => describe_all(&accounts.problems(&rows), &rows, &label),
+        // Beside a running server, the same checks against its accounts,
         // so that a problem names the roster's line there too (issue 53;
         // the server would refuse them all the same, without lines).
-        None => describe_all(&live_problems(&rows, &data.data_dir)?, &rows, &label),
+        Maker::Server(door) => describe_all(&live_problems(&rows, door)?, &rows, &label),
     };
     if out.exists() {
         problems.push(tr!(Msg::PasswordsFileExists, path = out.display()));
@@ -76,29 +79,41 @@ pub(super) fn import(
     // The passwords first: accounts whose passwords nobody knows would be
     // worse than a passwords file for accounts that failed (removed below).
     let table = table.into_inner().map_err(|e| Error::Usage(e.to_string()))?;
-    let (n, dir) = (students.len(), data.data_dir.display());
-    let Some(mut accounts) = accounts else {
-        room::import_live(&students, new, room, &data.data_dir, (&out, &table))?;
-        println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));
-        return Ok(());
+    let n = students.len();
+    let mut accounts = match maker {
+        Maker::Command(accounts) => accounts,
+        Maker::Server(door) => {
+            room::import_live(&students, new, room, &door, (&out, &table))?;
+            println!("{}", tr!(Msg::Imported, n = n, dir = door.label(), out = out.display()));
+            return Ok(());
+        }
     };
+    let dir = at.data_dir.display();
     // Made 0600 (see `store::disk`): only its owner may read the passwords.
     std::sync::Arc::new(RealDisk)
         .replace(&out, &table)
         .map_err(|e| Error::io(tr!(crate::i18n::client::Msg::StoreReplace, path = out.display()), e))?;
     if let Err(e) = accounts.add(new) {
         let _ = std::fs::remove_file(&out);
-        return Err(explain(e, &data.data_dir, &rows, label));
+        return Err(explain(e, &at.data_dir, &rows, label));
     }
     println!("{}", tr!(Msg::Imported, n = n, dir = dir, out = out.display()));
     drop(accounts); // its lock: the room's joins take it again
     match room {
         Some(room) => {
             let names: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
-            room::add_to_room(room, &names, &data.data_dir)
+            room::add_to_room(room, &names, at)
         }
         None => Ok(()),
     }
+}
+
+/// Who makes the accounts of a roster.
+enum Maker {
+    /// The server running there (a node, on a cluster), asked at its door.
+    Server(OpenedDoor),
+    /// This command, in a data directory no server runs on.
+    Command(Accounts),
 }
 
 /// `roster.csv` → `roster.passwords.csv`, next to it.
@@ -143,9 +158,10 @@ fn read_roster(path: &Path) -> Result<Vec<Student>> {
 }
 
 /// [`crate::store::accounts::problems`] for a roster beside a running
-/// server: the accounts are read from its `users.csv`.
-fn live_problems(rows: &[(&str, &str)], data_dir: &Path) -> Result<Vec<(usize, Problem)>> {
-    let accounts = super::live::read_accounts(data_dir)?;
+/// server: the accounts are read as `users list` reads them (its
+/// `users.csv`, or a cluster's database).
+fn live_problems(rows: &[(&str, &str)], door: &OpenedDoor) -> Result<Vec<(usize, Problem)>> {
+    let accounts = door.accounts()?;
     Ok(crate::store::accounts::problems(rows, |name| {
         let key = crate::protocol::names::fold(name);
         let a = accounts.iter().find(|a| crate::protocol::names::fold(&a.name) == key)?;

@@ -1,32 +1,29 @@
-//! `wachat users disable|enable NAME` and `wachat users list` beside a
-//! running server: what an administrator does without stopping the class.
-//!
-//! `disable`/`enable` create or delete `disabled/<name>` (see
-//! `store::disabled`); the running server refuses the account's next login
-//! at once and closes its open sessions within half a second
-//! (`server::operator`). They work with no server running too: the flag
-//! waits for the next start.
+//! `wachat users list` beside a running server: what an administrator
+//! sees without stopping the class (the accounts as the server has them),
+//! and the same rows for the other commands' checks (`reach.rs`).
 //!
 //! `list` reads `users.csv` (append-only, or replaced whole by a rename:
 //! safe to read while the server appends), marks disabled and removed
 //! accounts, and, when a server runs on the directory, asks it for each
-//! account's presence and usage through `status.request`, answered within
-//! a second in `status.csv`; and whether it is deleted, since the server
-//! knows a `DELACCOUNT` before `users.csv` says it (the state the server
-//! has, as the same command shows once it stopped).
+//! account's presence and usage at its door (`status.request`, answered
+//! within a second in `status.csv`); and whether it is deleted, since the
+//! server knows a `DELACCOUNT` before `users.csv` says it (the state the
+//! server has, as the same command shows once it stopped). On a cluster
+//! (`--store`) it reads the same from the database ([`read_cluster`]).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
-use crate::server::operator::{STATUS_ANSWER, STATUS_HEADER, STATUS_REQUEST};
+use crate::server::operator::STATUS_HEADER;
 use crate::store::disabled;
+use crate::store::door::Asking;
 use crate::store::users::USERS_HEADER;
 
 /// How long `list` waits for the server's answer.
-const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 
 /// One account as `list` shows it.
 #[derive(Debug, Default, PartialEq)]
@@ -52,19 +49,6 @@ pub struct Live {
     pub unread: u64,
     /// A server admin (1.2).
     pub admin: bool,
-}
-
-/// `users disable` (`on`) or `users enable`, at a data directory or a
-/// cluster's database: true if it changed anything.
-pub fn set_disabled(at: &super::DoorAt, name: &str, on: bool) -> Result<bool> {
-    if crate::protocol::names::check_name(name).is_err() {
-        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
-    }
-    let door = super::OpenedDoor::open(at)?;
-    if on && !door.has_account(name)? {
-        return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
-    }
-    door.as_dyn().set_disabled(name, on).map_err(|ko| door.error(ko))
 }
 
 /// The accounts of `users.csv`, marked disabled or removed.
@@ -105,9 +89,8 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
 /// them (its nodes may be running), with the figures a single server's
 /// `status.csv` gives: the same rows, the same listing.
 #[cfg(feature = "cluster")]
-pub fn read_cluster(store: &str) -> Result<Vec<Row>> {
-    let door = crate::cluster::door::PgDoor::open(store)?;
-    let off = crate::store::door::Door::disabled(&door);
+pub fn read_cluster(door: &crate::cluster::door::PgDoor) -> Result<Vec<Row>> {
+    let off = crate::store::door::Door::disabled(door);
     let listed = crate::cluster::accounts::list(door.db()).map_err(|ko| door.error(ko))?;
     let rows = listed.into_iter().map(|a| Row {
         disabled: off.contains(&crate::protocol::names::fold(&a.name)),
@@ -127,17 +110,15 @@ pub fn read_cluster(store: &str) -> Result<Vec<Row>> {
     Ok(rows.collect())
 }
 
-#[cfg(not(feature = "cluster"))]
-pub fn read_cluster(_: &str) -> Result<Vec<Row>> {
-    Err(Error::Usage(crate::error::NO_CLUSTER.to_string()))
+/// The request for the live figures of `rows` (`Asking::Status`).
+pub fn status_request(rows: &[Row]) -> String {
+    rows.iter().map(|r| format!("{}\n", r.name)).collect()
 }
 
-/// Asks the server running on `data_dir` for the figures of `rows`.
-pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
-    let names: String = rows.iter().map(|r| format!("{}\n", r.name)).collect();
-    let text = ask_server(data_dir, STATUS_REQUEST, &names, STATUS_ANSWER, ANSWER_WITHIN)?;
-    let answer = data_dir.join(STATUS_ANSWER);
-    crate::csvlog::read_rows_from(&answer, &text, STATUS_HEADER, |row| {
+/// Puts the server's answer to [`status_request`], `text`, into `rows`.
+pub fn read_status(rows: &mut [Row], text: &[u8]) -> Result<()> {
+    let answer = Path::new(Asking::Status.files().1);
+    crate::csvlog::read_rows_from(answer, text, STATUS_HEADER, |row| {
         let field = |i| row.get(i).unwrap_or_default();
         let number = |i| field(i).parse::<u64>().unwrap_or(0);
         if let Some(r) = rows.iter_mut().find(|r| r.name == field(0)) {
@@ -155,35 +136,7 @@ pub fn ask_live(data_dir: &Path, rows: &mut [Row]) -> Result<()> {
         }
         Ok(())
     })
-    .map_err(|e| e.into_error(&answer))
-}
-
-/// Asks the server running on `data_dir` through its files (it looks twice
-/// a second, `server::operator`): writes `body` to `request`, waits up to
-/// `within` for the server to take the request, and returns what it wrote
-/// to `answer` (removed once read, as is a stale one before asking).
-pub fn ask_server(
-    data_dir: &Path,
-    request: &str,
-    body: &str,
-    answer: &str,
-    within: Duration,
-) -> Result<Vec<u8>> {
-    let (request, answer) = (data_dir.join(request), data_dir.join(answer));
-    let _ = std::fs::remove_file(&answer); // a stale one, from a command interrupted
-    std::fs::write(&request, body).map_err(|e| Error::io(format!("{}", request.display()), e))?;
-    let deadline = Instant::now() + within;
-    while request.exists() {
-        if Instant::now() > deadline {
-            let _ = std::fs::remove_file(&request);
-            let (dir, secs) = (data_dir.display(), within.as_secs());
-            return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let bytes = std::fs::read(&answer).map_err(|e| Error::io(format!("{}", answer.display()), e))?;
-    let _ = std::fs::remove_file(&answer);
-    Ok(bytes)
+    .map_err(|e| e.into_error(answer))
 }
 
 /// `name  email  marks  presence  usage`, columns aligned.

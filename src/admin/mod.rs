@@ -1,17 +1,19 @@
 //! `wachat users add|list|remove|passwd|import|admin`: the accounts of a class,
 //! for the teacher, edited in the data directory while the server is
-//! stopped. `wachat users invite` prints invite codes instead, and works
-//! while the server runs (`store::invites`). The work on the files is [`crate::store::accounts`]; this
-//! module reads the command line, the passwords and the roster, and says
-//! what happened.
+//! stopped, or made by the running server (or a cluster's node) at the
+//! teacher's request (`reach.rs`). `wachat users invite` prints invite
+//! codes instead (`store::invites`). The work on the files is
+//! [`crate::store::accounts`]; this module reads the command line, the
+//! passwords and the roster, and says what happened.
 //!
 //! | file | what it holds |
 //! |---|---|
 //! | `mod.rs` | the subcommands, and the ones on a stopped server's data directory (`add`, `list`, `passwd`, `check`, `invite`) |
 //! | `import.rs` | `import`: a class from a roster, all or none |
 //! | `password.rs` | where a new password comes from (a prompt, stdin, made up) |
+//! | `reach.rs` | where a command works (`--data-dir`, `--store`), how it asks the server running there; `disable`, `enable` |
 //! | `room.rs` | the same beside a running server, which makes the change; `users room` |
-//! | `live.rs` | `list`, `disable`, `enable` beside a running server |
+//! | `live.rs` | `list` beside a running server: the accounts and their live figures |
 //! | `export.rs` | `users export`: what the server holds of one account |
 //! | `web_port.rs` | `web.csv`: the web port `serve` listens on, for `invite`'s link |
 
@@ -30,12 +32,14 @@ pub mod export;
 mod import;
 pub mod live;
 mod password;
+pub mod reach;
 pub mod room;
 pub mod web_port;
 
 use import::{Student, import};
 pub use password::random_password;
 use password::{new_password, shown_password};
+use reach::{OpenedDoor, ServerAt, refuse_node_dir};
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
@@ -50,18 +54,15 @@ pub enum UsersCommand {
         #[command(flatten)]
         password: NewPassword,
         #[command(flatten)]
-        data: DataDir,
+        at: ServerAt,
         #[command(flatten)]
         hashing: Hashing,
     },
-    /// List the accounts of the data directory, removed ones marked.
+    /// List the accounts of the data directory (or of a cluster), removed
+    /// and deleted ones marked; beside a running server, what it knows of each.
     List {
         #[command(flatten)]
-        data: DataDir,
-        /// A cluster's database instead (its nodes may be running): its
-        /// accounts, and what its nodes know of each (docs/CLUSTER.md).
-        #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
-        store: Option<String>,
+        at: ServerAt,
     },
     /// Remove an account: it can no longer log in; its messages stay.
     Remove {
@@ -75,7 +76,7 @@ pub enum UsersCommand {
         #[command(flatten)]
         password: NewPassword,
         #[command(flatten)]
-        data: DataDir,
+        at: ServerAt,
         #[command(flatten)]
         hashing: Hashing,
     },
@@ -87,7 +88,7 @@ pub enum UsersCommand {
         #[arg(long)]
         remove: bool,
         #[command(flatten)]
-        data: DataDir,
+        at: ServerAt,
     },
     /// Create an account with a random password for every row of a roster
     /// (CSV, header row, columns name,email); write name,password to --out.
@@ -101,7 +102,7 @@ pub enum UsersCommand {
         #[arg(long, value_name = "#ROOM")]
         room: Option<String>,
         #[command(flatten)]
-        data: DataDir,
+        at: ServerAt,
         #[command(flatten)]
         hashing: Hashing,
     },
@@ -113,9 +114,8 @@ pub enum UsersCommand {
         /// The accounts, separated by commas: ana,bob,carla.
         #[arg(long, required = true, value_delimiter = ',', value_name = "NAMES")]
         add: Vec<String>,
-        /// The server's data directory (the server may be running).
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        at: ServerAt,
     },
     /// Name every damaged line (blank, torn, not a record) of the log's
     /// segments; exits non-zero if there is one. Works while the server runs.
@@ -140,9 +140,8 @@ pub enum UsersCommand {
         /// Write to this file instead of stdout (created 0600).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// The server's data directory (the server may be running).
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        at: ServerAt,
     },
     /// Refuse every login of an account, and close its open sessions.
     /// Works while the server runs (within half a second), and undoes
@@ -150,13 +149,13 @@ pub enum UsersCommand {
     Disable {
         name: String,
         #[command(flatten)]
-        at: DoorAt,
+        at: ServerAt,
     },
     /// Let a disabled account log in again. Works while the server runs.
     Enable {
         name: String,
         #[command(flatten)]
-        at: DoorAt,
+        at: ServerAt,
     },
     /// Print invite codes for `serve --registration invite`: each creates
     /// one account (wachat register --invite CODE). Works while the server runs.
@@ -168,24 +167,11 @@ pub enum UsersCommand {
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
         days: u32,
         #[command(flatten)]
-        at: DoorAt,
+        at: ServerAt,
     },
 }
 
-/// Where a running server keeps who may come in (`store::door`): what
-/// `users invite`, `disable` and `enable` change.
-#[derive(Args, Debug)]
-pub struct DoorAt {
-    /// The server's data directory (the server may be running).
-    #[arg(long, default_value = "data")]
-    pub data_dir: PathBuf,
-    /// A cluster's database instead (its nodes may be running): the change
-    /// is every node's (docs/CLUSTER.md).
-    #[arg(long, value_name = "postgres://USER@HOST:PORT/DB")]
-    pub store: Option<String>,
-}
-
-/// Which data directory.
+/// Which data directory, for a command of a single server's only.
 #[derive(Args, Debug)]
 pub struct DataDir {
     /// The server's data directory (no server may be running on it).
@@ -215,65 +201,72 @@ pub struct NewPassword {
 
 /// Runs one `wachat users` subcommand.
 pub fn run(command: UsersCommand) -> Result<()> {
+    if let Some(dir) = command.data_dir() {
+        refuse_node_dir(dir)?;
+    }
     match command {
-        UsersCommand::Add { name, email, password, data, hashing } if room::server_runs(&data.data_dir) => {
-            room::add_live(&name, &email.unwrap_or_default(), &password, &data, &hashing)?;
+        UsersCommand::Add { name, email, password, at, hashing } => {
+            let email = email.unwrap_or_default();
+            match OpenedDoor::running(&at)? {
+                Some(door) => room::add_live(&name, &email, &password, &door, &hashing)?,
+                None => add(&name, &email, &password, &at.data_dir, &hashing)?,
+            }
         }
-        UsersCommand::Add { name, email, password, data, hashing } => {
-            add(&name, &email.unwrap_or_default(), &password, &data, &hashing)?
-        }
-        UsersCommand::List { store: Some(store), .. } => {
-            print!("{}", live::format(&live::read_cluster(&store)?))
-        }
-        UsersCommand::List { data, store: None }
-            if crate::store::lock::DataLock::acquire(existing(&data)?).is_err() =>
-        {
-            // A server runs on it: read beside it, and ask it what it knows.
-            let mut rows = live::read_accounts(&data.data_dir)?;
-            live::ask_live(&data.data_dir, &mut rows)?;
-            print!("{}", live::format(&rows));
-        }
-        UsersCommand::List { data, store: None } => list(&data)?,
+        UsersCommand::List { at } => match OpenedDoor::running(&at)? {
+            // A server runs there: read beside it, and ask it what it knows.
+            Some(door) => print!("{}", live::format(&door.listing()?)),
+            None => list(existing(&at.data_dir)?)?,
+        },
         UsersCommand::Remove { name, data } => {
-            let dir = existing(&data)?;
+            let dir = existing(&data.data_dir)?;
             Accounts::open(dir)?.remove(&name).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
             println!("{}", tr!(Msg::Removed, name = name));
         }
-        UsersCommand::Passwd { name, password, data, hashing } if room::server_runs(&data.data_dir) => {
-            room::passwd_live(&name, &password, &data, &hashing)?;
-        }
-        UsersCommand::Passwd { name, password, data, hashing } => passwd(&name, &password, &data, &hashing)?,
-        UsersCommand::Admin { name, remove, data } => {
-            let dir = existing(&data)?;
-            if room::server_runs(dir) {
-                room::admin_live(&name, !remove, dir)?;
-            } else {
-                let mut accounts = Accounts::open(dir)?;
-                accounts.set_admin(&name, !remove).map_err(|e| explain(e, dir, &[], |_| String::new()))?;
+        UsersCommand::Passwd { name, password, at, hashing } => match OpenedDoor::running(&at)? {
+            Some(door) => room::passwd_live(&name, &password, &door, &hashing)?,
+            None => passwd(&name, &password, &at.data_dir, &hashing)?,
+        },
+        UsersCommand::Admin { name, remove, at } => {
+            match OpenedDoor::running(&at)? {
+                Some(door) => room::admin_live(&name, !remove, &door)?,
+                None => {
+                    let dir = existing(&at.data_dir)?;
+                    let mut accounts = Accounts::open(dir)?;
+                    accounts
+                        .set_admin(&name, !remove)
+                        .map_err(|e| explain(e, dir, &[], |_| String::new()))?;
+                }
             }
             let said = if remove { Msg::AdminRemoved } else { Msg::AdminGranted };
             println!("{}", tr!(said, name = name));
         }
-        UsersCommand::Import { roster, out, room, data, hashing } => {
-            import(&roster, out, &data, &hashing, room.as_deref())?
+        UsersCommand::Import { roster, out, room, at, hashing } => {
+            import(&roster, out, &at, &hashing, room.as_deref())?
         }
-        UsersCommand::Room { room, add, data_dir } => room::add_to_room(&room, &add, &data_dir)?,
+        UsersCommand::Room { room, add, at } => room::add_to_room(&room, &add, &at)?,
         UsersCommand::Invite { count, days, at } => invite(count, days, &at)?,
         UsersCommand::Check { data_dir, repair: false } => check(&data_dir)?,
         UsersCommand::Check { data_dir, repair: true } => repair(&data_dir)?,
-        UsersCommand::Export { name, out, data_dir } => {
-            if !data_dir.is_dir() {
-                return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
-            }
-            crate::export::to(out.as_deref(), |w, files| export::export(&data_dir, &name, w, files))?;
+        UsersCommand::Export { name, out, at } => {
+            let door = match OpenedDoor::running(&at)? {
+                Some(door) => Some(door),
+                None if !at.data_dir.is_dir() => {
+                    return Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data_dir.display())));
+                }
+                None => None,
+            };
+            crate::export::to(out.as_deref(), |w, files| match &door {
+                Some(door) => export::ask_live(door, &name, w),
+                None => export::export(&at.data_dir, &name, w, files),
+            })?;
         }
         UsersCommand::Disable { name, at } => {
-            let changed = live::set_disabled(&at, &name, true)?;
+            let changed = reach::set_disabled(&at, &name, true)?;
             let said = if changed { Msg::AccountDisabled } else { Msg::AlreadyDisabled };
             println!("{}", tr!(said, name = name));
         }
         UsersCommand::Enable { name, at } => {
-            let changed = live::set_disabled(&at, &name, false)?;
+            let changed = reach::set_disabled(&at, &name, false)?;
             let said = if changed { Msg::AccountEnabled } else { Msg::NotDisabled };
             println!("{}", tr!(said, name = name));
         }
@@ -281,9 +274,30 @@ pub fn run(command: UsersCommand) -> Result<()> {
     Ok(())
 }
 
+impl UsersCommand {
+    /// The data directory it works on, if a single server's (no `--store`).
+    fn data_dir(&self) -> Option<&Path> {
+        let at = match self {
+            UsersCommand::Add { at, .. }
+            | UsersCommand::List { at }
+            | UsersCommand::Passwd { at, .. }
+            | UsersCommand::Admin { at, .. }
+            | UsersCommand::Import { at, .. }
+            | UsersCommand::Room { at, .. }
+            | UsersCommand::Export { at, .. }
+            | UsersCommand::Disable { at, .. }
+            | UsersCommand::Enable { at, .. }
+            | UsersCommand::Invite { at, .. } => at,
+            UsersCommand::Remove { data, .. } => return Some(&data.data_dir),
+            UsersCommand::Check { data_dir, .. } => return Some(data_dir),
+        };
+        at.store.is_none().then_some(at.data_dir.as_path())
+    }
+}
+
 /// `wachat users add` on a stopped server's data directory.
-fn add(name: &str, email: &str, password: &NewPassword, data: &DataDir, hashing: &Hashing) -> Result<()> {
-    let mut accounts = Accounts::open(&data.data_dir)?;
+fn add(name: &str, email: &str, password: &NewPassword, data_dir: &Path, hashing: &Hashing) -> Result<()> {
+    let mut accounts = Accounts::open(data_dir)?;
     // Checked before asking for a password the teacher would type for nothing.
     let names = [(name, email)];
     if let Some((_, problem)) = accounts.problems(&names).first() {
@@ -293,14 +307,14 @@ fn add(name: &str, email: &str, password: &NewPassword, data: &DataDir, hashing:
     let (secret, shown) = new_password(name, password)?;
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
     let new = vec![NewAccount { name: name.to_string(), email: email.to_string(), hash }];
-    accounts.add(new).map_err(|e| explain(e, &data.data_dir, &names, |i| names[i].0.to_string()))?;
+    accounts.add(new).map_err(|e| explain(e, data_dir, &names, |i| names[i].0.to_string()))?;
     println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }
 
 /// `wachat users list` on a stopped server's data directory.
-fn list(data: &DataDir) -> Result<()> {
-    let accounts = Accounts::open(existing(data)?)?;
+fn list(data_dir: &Path) -> Result<()> {
+    let accounts = Accounts::open(data_dir)?;
     let width = accounts.list().iter().map(|a| a.name.len()).max().unwrap_or(0);
     // By name, ignoring case, as USERS lists them (issue 53).
     let mut sorted: Vec<&accounts::Account> = accounts.list().iter().collect();
@@ -312,7 +326,7 @@ fn list(data: &DataDir) -> Result<()> {
             () => String::new(),
         };
         let stored = stored_mark(accounts.stored_bytes(&a.name));
-        let off = if crate::store::disabled::is_disabled(&data.data_dir, &a.name) {
+        let off = if crate::store::disabled::is_disabled(data_dir, &a.name) {
             tr!(Msg::DisabledMark)
         } else {
             String::new()
@@ -330,14 +344,14 @@ fn list(data: &DataDir) -> Result<()> {
 }
 
 /// `wachat users passwd` on a stopped server's data directory.
-fn passwd(name: &str, password: &NewPassword, data: &DataDir, hashing: &Hashing) -> Result<()> {
-    let mut accounts = Accounts::open(existing(data)?)?;
+fn passwd(name: &str, password: &NewPassword, data_dir: &Path, hashing: &Hashing) -> Result<()> {
+    let mut accounts = Accounts::open(existing(data_dir)?)?;
     if accounts.find(name).is_none_or(accounts::Account::is_removed) {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
     let (secret, shown) = new_password(name, password)?;
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
-    accounts.set_password(name, hash).map_err(|e| explain(e, &data.data_dir, &[], |_| String::new()))?;
+    accounts.set_password(name, hash).map_err(|e| explain(e, data_dir, &[], |_| String::new()))?;
     println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }
@@ -437,7 +451,7 @@ fn repair(data_dir: &Path) -> Result<()> {
 
 /// `wachat users invite`: the codes on stdout, one a line (for a script
 /// or a printer), what they are on stderr.
-fn invite(count: u32, days: u32, at: &DoorAt) -> Result<()> {
+fn invite(count: u32, days: u32, at: &ServerAt) -> Result<()> {
     let expires_ms = crate::store::now_ms() + u64::from(days) * 86_400_000;
     let door = OpenedDoor::open(at)?;
     let codes =
@@ -469,68 +483,13 @@ fn invite(count: u32, days: u32, at: &DoorAt) -> Result<()> {
 
 /// The data directory, which must exist: only `add` and `import` create
 /// one (a mistyped `--data-dir` should not leave an empty directory behind).
-fn existing(data: &DataDir) -> Result<&Path> {
-    if !data.data_dir.is_dir() {
-        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data.data_dir.display())));
+fn existing(data_dir: &Path) -> Result<&Path> {
+    if !data_dir.is_dir() {
+        return Err(Error::Usage(tr!(Msg::NoDataDir, dir = data_dir.display())));
     }
-    Ok(&data.data_dir)
+    Ok(data_dir)
 }
 
 fn hasher(hashing: &Hashing) -> Result<Hasher> {
     Hasher::new(hashing.kdf_cost).map_err(Error::Usage)
-}
-
-/// The door `users invite|disable|enable` change: a data directory's
-/// files, or a cluster's database.
-pub enum OpenedDoor {
-    Folder(crate::store::door::Folder, PathBuf),
-    #[cfg(feature = "cluster")]
-    Cluster(crate::cluster::door::PgDoor),
-}
-
-impl OpenedDoor {
-    /// The door at `at`. The data directory must exist: a mistyped
-    /// `--data-dir` should not leave an empty directory behind.
-    pub fn open(at: &DoorAt) -> Result<OpenedDoor> {
-        match &at.store {
-            #[cfg(feature = "cluster")]
-            Some(store) => Ok(OpenedDoor::Cluster(crate::cluster::door::PgDoor::open(store)?)),
-            #[cfg(not(feature = "cluster"))]
-            Some(_) => Err(Error::Usage(crate::error::NO_CLUSTER.to_string())),
-            None if !at.data_dir.is_dir() => {
-                Err(Error::Usage(tr!(Msg::NoDataDir, dir = at.data_dir.display())))
-            }
-            None => {
-                Ok(OpenedDoor::Folder(crate::store::door::Folder::new(&at.data_dir), at.data_dir.clone()))
-            }
-        }
-    }
-
-    pub fn as_dyn(&self) -> &dyn crate::store::door::Door {
-        match self {
-            OpenedDoor::Folder(folder, _) => folder,
-            #[cfg(feature = "cluster")]
-            OpenedDoor::Cluster(pg) => pg,
-        }
-    }
-
-    /// Whether `name` has an account there (removed ones do not count).
-    pub fn has_account(&self, name: &str) -> Result<bool> {
-        match self {
-            OpenedDoor::Folder(_, dir) => {
-                Ok(live::read_accounts(dir)?.iter().any(|r| r.name.eq_ignore_ascii_case(name) && !r.removed))
-            }
-            #[cfg(feature = "cluster")]
-            OpenedDoor::Cluster(pg) => pg.has_account(name).map_err(|ko| pg.error(ko)),
-        }
-    }
-
-    /// The command's error for a `KO` of the door.
-    pub fn error(&self, ko: crate::protocol::Ko) -> Error {
-        match self {
-            OpenedDoor::Folder(_, dir) => Error::Usage(format!("{}: {}", dir.display(), ko.reason)),
-            #[cfg(feature = "cluster")]
-            OpenedDoor::Cluster(pg) => pg.error(ko),
-        }
-    }
 }

@@ -1,9 +1,11 @@
 //! The teacher's account commands during a class: `wachat users add`,
 //! `import`, `passwd`, `admin` and `room` while a server runs on the data
-//! directory. They do not stop it (which would disconnect the class):
-//! they ask it, through `accounts.request` (`server::operator::changes`),
-//! and say what it did. With no server running they edit the directory
-//! themselves, as before.
+//! directory, or on a cluster (`--store`). They do not stop it (which
+//! would disconnect the class): they ask it at its door
+//! (`store::door::Asking::Accounts`, answered by
+//! `server::operator::changes`; on a cluster by one of its nodes, for
+//! all), and say what it did. With no server running on a data directory
+//! they edit it themselves, as before.
 //!
 //! `wachat users room '#lab' --add ana,bob` (or `users import roster.csv
 //! --room '#lab'`) puts a list of students in a room in one command: each
@@ -13,37 +15,27 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{DataDir, Hashing, NewPassword, Student, explain, hasher, new_password, shown_password};
+use super::reach::{OpenedDoor, ServerAt};
+use super::{Hashing, NewPassword, Student, explain, hasher, new_password, shown_password};
 use crate::error::{Error, Result};
 use crate::i18n::commands::Msg;
 use crate::i18n::tr;
 use crate::server::operator::changes::{self, Change, Outcome};
 use crate::store::accounts::{Accounts, NewAccount};
 use crate::store::disk::Disk;
+use crate::store::door::Asking;
 
 /// How long a command waits for the server to take its request: it
 /// looks twice a second, and makes each change durable before answering
 /// (a roster of a few hundred joins is a few seconds of fsyncs).
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
-/// Whether a server runs on `dir` now (it holds the directory's lock).
-pub fn server_runs(dir: &Path) -> bool {
-    dir.is_dir() && matches!(crate::store::lock::DataLock::acquire(dir), Err(Error::Locked { .. }))
-}
-
 /// Asks the running server for `changes`; their outcomes, in order.
-fn ask(data_dir: &Path, changes: &[Change]) -> Result<Vec<Outcome>> {
-    let body = String::from_utf8_lossy(&changes::request_body(changes)).into_owned();
-    let answer = super::live::ask_server(
-        data_dir,
-        changes::ACCOUNTS_REQUEST,
-        &body,
-        changes::ACCOUNTS_ANSWER,
-        ANSWER_WITHIN,
-    )?;
+fn ask(door: &OpenedDoor, changes: &[Change]) -> Result<Vec<Outcome>> {
+    let answer = door.ask(Asking::Accounts, &changes::request_body(changes), ANSWER_WITHIN)?;
     let outcomes = changes::read_answer(&answer);
     if outcomes.len() != changes.len() {
-        let (dir, secs) = (data_dir.display(), ANSWER_WITHIN.as_secs());
+        let (dir, secs) = (door.label(), ANSWER_WITHIN.as_secs());
         return Err(Error::Usage(tr!(Msg::ServerDidNotAnswer, dir = dir, secs = secs)));
     }
     Ok(outcomes)
@@ -62,11 +54,11 @@ pub fn add_live(
     name: &str,
     email: &str,
     password: &NewPassword,
-    data: &DataDir,
+    door: &OpenedDoor,
     hashing: &Hashing,
 ) -> Result<()> {
     // Checked before asking for a password the teacher would type for nothing.
-    let accounts = super::live::read_accounts(&data.data_dir)?;
+    let accounts = door.accounts()?;
     if let Some(taken) =
         accounts.iter().find(|a| crate::protocol::names::fold(&a.name) == crate::protocol::names::fold(name))
     {
@@ -75,29 +67,29 @@ pub fn add_live(
     }
     let (secret, shown) = new_password(name, password)?;
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
-    refused(&ask(&data.data_dir, &[Change::add(name, email, &hash)])?)?;
+    refused(&ask(door, &[Change::add(name, email, &hash)])?)?;
     println!("{}", tr!(Msg::Added, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }
 
 /// `users passwd` beside a running server (a student who forgot it, in
 /// class).
-pub fn passwd_live(name: &str, password: &NewPassword, data: &DataDir, hashing: &Hashing) -> Result<()> {
-    let accounts = super::live::read_accounts(&data.data_dir)?;
+pub fn passwd_live(name: &str, password: &NewPassword, door: &OpenedDoor, hashing: &Hashing) -> Result<()> {
+    let accounts = door.accounts()?;
     let fold = crate::protocol::names::fold;
-    if !accounts.iter().any(|a| fold(&a.name) == fold(name) && !a.removed) {
+    if !accounts.iter().any(|a| fold(&a.name) == fold(name) && !a.removed && !a.deleted) {
         return Err(Error::Usage(tr!(Msg::NoSuchAccount, name = name)));
     }
     let (secret, shown) = new_password(name, password)?;
     let hash = hasher(hashing)?.hash(&secret).map_err(Error::Usage)?;
-    refused(&ask(&data.data_dir, &[Change::passwd(name, &hash)])?)?;
+    refused(&ask(door, &[Change::passwd(name, &hash)])?)?;
     println!("{}", tr!(Msg::PasswordSet, name = name, shown = shown_password(shown, &secret)));
     Ok(())
 }
 
 /// `users admin` beside a running server.
-pub fn admin_live(name: &str, on: bool, data_dir: &Path) -> Result<()> {
-    refused(&ask(data_dir, &[Change::admin(name, on)])?)
+pub fn admin_live(name: &str, on: bool, door: &OpenedDoor) -> Result<()> {
+    refused(&ask(door, &[Change::admin(name, on)])?)
 }
 
 /// `users import` beside a running server: the accounts (all or none),
@@ -107,7 +99,7 @@ pub(super) fn import_live(
     students: &[Student],
     new: Vec<NewAccount>,
     room: Option<&str>,
-    data_dir: &Path,
+    door: &OpenedDoor,
     (out, table): (&Path, &[u8]),
 ) -> Result<()> {
     let mut asked: Vec<Change> = new.iter().map(|n| Change::add(&n.name, &n.email, &n.hash)).collect();
@@ -117,7 +109,7 @@ pub(super) fn import_live(
     std::sync::Arc::new(crate::store::disk::RealDisk)
         .replace(out, table)
         .map_err(|e| Error::io(tr!(crate::i18n::client::Msg::StoreReplace, path = out.display()), e))?;
-    let outcomes = match ask(data_dir, &asked) {
+    let outcomes = match ask(door, &asked) {
         Ok(outcomes) => outcomes,
         Err(e) => {
             let _ = std::fs::remove_file(out);
@@ -134,13 +126,14 @@ pub(super) fn import_live(
 /// `users room ROOM --add NAMES`: each in the room, through the running
 /// server or, with none, in the directory. Prints who joined and who was
 /// in it already.
-pub fn add_to_room(room: &str, names: &[String], data_dir: &Path) -> Result<()> {
+pub fn add_to_room(room: &str, names: &[String], at: &ServerAt) -> Result<()> {
     let room_name = crate::protocol::Chat::parse_room(room).map_err(Error::Usage)?;
-    let outcomes = if server_runs(data_dir) {
-        let asked: Vec<Change> = names.iter().map(|n| Change::join(n, room)).collect();
-        ask(data_dir, &asked)?
-    } else {
-        join_here(&room_name, names, data_dir)?
+    let outcomes = match OpenedDoor::running(at)? {
+        Some(door) => {
+            let asked: Vec<Change> = names.iter().map(|n| Change::join(n, room)).collect();
+            ask(&door, &asked)?
+        }
+        None => join_here(&room_name, names, &at.data_dir)?,
     };
     let mut failed = Vec::new();
     for (name, outcome) in names.iter().zip(&outcomes) {

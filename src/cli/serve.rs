@@ -40,6 +40,11 @@ fn start_node(
     };
     let limits = (config.presence_limit, config.max_devices);
     let port = send.local_addr()?.port();
+    // `wachat users --data-dir` on this directory is refused from now on:
+    // the accounts are the database's.
+    let node = args.node.clone().unwrap_or_else(|| crate::cluster::default_node_name(port));
+    crate::store::door::mark_node(&args.data_dir, &node)
+        .map_err(|e| Error::io(format!("{}", args.data_dir.display()), e))?;
     Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limits, port))
 }
 
@@ -211,7 +216,10 @@ fn fit_to_system(config: Config, asked: bool) -> Config {
 fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs) -> Result<Server> {
     let tls = config.tls.is_some();
     let server = match &args.store {
-        None => Server::start(send, recv, config)?,
+        None => {
+            crate::store::door::unmark_node(&args.data_dir); // a node's directory no more
+            Server::start(send, recv, config)?
+        }
         Some(_) => {
             log::info!(
                 "--min-free is a single server's: on a cluster the disk that fills is the \

@@ -38,6 +38,20 @@ pub fn set_password(db: &Db, user: UserId, hash: &str) -> Result<(), Ko> {
     Ok(())
 }
 
+/// `wachat users admin --store`: `user` is a server admin (`on`) or no
+/// longer one. Every node reads the flag from the row where a moderation
+/// decides (`moderation.rs`), so no cache keeps the old one.
+pub fn set_admin(db: &Db, user: UserId, on: bool) -> Result<(), Ko> {
+    let mut conn = db.get()?;
+    let changed = conn
+        .execute("UPDATE users SET admin = $2 WHERE id = $1", &[&(user as i64), &on])
+        .or_ko("changing a server admin")?;
+    if changed != 1 {
+        return Err(Ko::new(Code::Internal, "the account is gone from the database"));
+    }
+    Ok(())
+}
+
 /// 1.2 `DELACCOUNT`: `user`'s hash becomes [`deleted_hash`] of now, which
 /// no password matches on any node (each reads the row at a password
 /// login), and which the name's quarantine counts from. Its e-mail

@@ -162,10 +162,10 @@ impl Backend for PgBackend {
                 super::accounts::set_password(&self.db, user, &hash).map(|()| (user, DURABLE))
             }
             AccountChange::Delete { user } => self.delete_account(user).map(|()| (user, DURABLE)),
-            AccountChange::ServerAdmin { .. } => Err(Ko::new(
-                Code::BadRequest,
-                "server admins are set in the cluster's database (docs/CLUSTER.md)",
-            )),
+            AccountChange::ServerAdmin { user, on } => {
+                self.memory.forget_account(user);
+                super::accounts::set_admin(&self.db, user, on).map(|()| (user, DURABLE))
+            }
         }
     }
 

@@ -14,9 +14,17 @@
 //! sessions of the names newly there (`server::operator`), as a single
 //! server looks at its `disabled/` folder. While no primary answers, a
 //! node goes by the names it read last.
+//!
+//! A teacher's request (`wachat users add --store …`, schema version 16)
+//! is a row of `admin_requests`: the command inserts it and waits; one
+//! live node takes it (`FOR UPDATE SKIP LOCKED`: two nodes looking at
+//! once take two different rows), makes the changes through its backend
+//! and writes the answer into the row, which the command reads and
+//! deletes.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -24,7 +32,7 @@ use super::db::{Db, OrKo, count};
 use crate::error::{Error, Result};
 use crate::protocol::Ko;
 use crate::protocol::names::fold;
-use crate::store::door::Door;
+use crate::store::door::{Asked, Asking, Door, LOOK_FOR_ANSWER};
 use crate::store::invites::{self, Kept, Refused};
 
 /// The door in the cluster's database.
@@ -33,11 +41,19 @@ pub struct PgDoor {
     /// The disabled names read last: what a login is checked against while
     /// the database does not answer.
     disabled_last: Mutex<BTreeSet<String>>,
+    /// This node's name, written into the requests it takes (`None`: a
+    /// command's door, which takes none).
+    node: Option<String>,
 }
 
+/// How old a request left by a killed command is when the next command
+/// deletes it.
+const STALE_REQUEST_MS: i64 = 3_600_000;
+
 impl PgDoor {
-    pub fn new(db: Arc<Db>) -> PgDoor {
-        PgDoor { db, disabled_last: Mutex::default() }
+    /// The door of node `node`.
+    pub fn new(db: Arc<Db>, node: &str) -> PgDoor {
+        PgDoor { db, disabled_last: Mutex::default(), node: Some(node.to_string()) }
     }
 
     /// The door of the cluster at `--store` `store`, for `wachat users`
@@ -47,7 +63,7 @@ impl PgDoor {
         let db = Arc::new(Db::new(store)?);
         let mut client = db.connect_at_start()?;
         super::schema::upgrade(&mut client, &db.url)?;
-        Ok(PgDoor::new(db))
+        Ok(PgDoor { db, disabled_last: Mutex::default(), node: None })
     }
 
     /// The cluster's database (`wachat users list --store` reads its
@@ -149,5 +165,68 @@ impl Door for PgDoor {
             }
             Err(_) => self.disabled_last.lock().clone(),
         }
+    }
+
+    /// Inserts the request (deleting those a killed command left), then
+    /// reads its row until a node has answered, and deletes it.
+    fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> std::result::Result<Option<Vec<u8>>, Ko> {
+        const DOING: &str = "asking the nodes";
+        let mut conn = self.db.get()?;
+        let now = crate::store::now_ms() as i64;
+        conn.execute("DELETE FROM admin_requests WHERE asked_ms < $1", &[&(now - STALE_REQUEST_MS)])
+            .or_ko(DOING)?;
+        let row = conn
+            .query_one(
+                "INSERT INTO admin_requests (kind, body, asked_ms) VALUES ($1, $2, $3) RETURNING id",
+                &[&kind.name(), &body, &now],
+            )
+            .or_ko(DOING)?;
+        let id: i64 = row.get(0);
+        let deadline = Instant::now() + within;
+        let answer = loop {
+            let row =
+                conn.query_one("SELECT answer FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
+            if let Some(answer) = row.get::<_, Option<Vec<u8>>>(0) {
+                break Some(answer);
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(LOOK_FOR_ANSWER);
+        };
+        conn.execute("DELETE FROM admin_requests WHERE id = $1", &[&id]).or_ko(DOING)?;
+        Ok(answer)
+    }
+
+    fn next_request(&self) -> Option<Asked> {
+        let node = self.node.as_deref()?;
+        let taken = self.db.get().and_then(|mut conn| {
+            conn.query_opt(
+                "UPDATE admin_requests SET taken_by = $1 WHERE id = (SELECT id FROM admin_requests \
+                 WHERE taken_by IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, body",
+                &[&node],
+            )
+            .or_ko("taking a request of wachat users")
+        });
+        let row = taken.ok()??;
+        let kind: String = row.get(1);
+        match Asking::named(&kind) {
+            Some(kind) => Some(Asked { kind, body: row.get(2), key: row.get(0) }),
+            None => {
+                // A newer command's kind: answered with nothing, which the
+                // command reads as the server not knowing it.
+                let asked = Asked { kind: Asking::Status, body: Vec::new(), key: row.get(0) };
+                let _ = self.answer(&asked, b"");
+                log::warn!("cluster: a request of wachat users of an unknown kind {kind:?}: answered empty");
+                None
+            }
+        }
+    }
+
+    fn answer(&self, asked: &Asked, answer: &[u8]) -> std::result::Result<(), Ko> {
+        let mut conn = self.db.get()?;
+        conn.execute("UPDATE admin_requests SET answer = $2 WHERE id = $1", &[&asked.key, &answer])
+            .or_ko("answering a request of wachat users")?;
+        Ok(())
     }
 }

@@ -163,6 +163,10 @@ pub fn open(
         );
     }
     log::info!("cluster: node {name}, bus {} (subjects {prefix}.*)", options.bus);
+    // Invite codes, disabled accounts and teachers' requests, the same on
+    // every node.
+    let door: Option<Box<dyn crate::store::door::Door>> =
+        Some(Box::new(door::PgDoor::new(db.clone(), &name)));
     let node = Arc::new(node::Node::new(
         name,
         prefix,
@@ -181,8 +185,6 @@ pub fn open(
     // 1.2: the files of chats in the database, where any node finds them.
     let files: Option<Box<dyn crate::store::files::FileStore>> =
         Some(Box::new(files::PgFiles::new(db.clone())));
-    // Invite codes and disabled accounts too, the same on every node.
-    let door: Option<Box<dyn crate::store::door::Door>> = Some(Box::new(door::PgDoor::new(db.clone())));
     let backend = Arc::new(backend::PgBackend { db, names, committer, memory: Default::default() });
     Ok(Storage { backend, nodes: node, files, door })
 }

@@ -115,6 +115,16 @@ catalogue! {
         es: "el servidor que usa {dir} no respondió en {secs} s",
         pt: "o servidor que usa {dir} não respondeu em {secs} s",
     },
+    NoNodeAnswered {
+        en: "no node of the cluster took the request within {secs} s: is one running (wachat serve --store …)?",
+        es: "ningún nodo del clúster tomó la petición en {secs} s: ¿hay alguno en marcha (wachat serve --store …)?",
+        pt: "nenhum nó do cluster pegou o pedido em {secs} s: há algum rodando (wachat serve --store …)?",
+    },
+    NodeDirectory {
+        en: "{dir} is the data directory of cluster node {node}, which keeps only its device cache there: the accounts are in the cluster's database; give --store postgres://… instead",
+        es: "{dir} es el directorio de datos del nodo {node} de un clúster, que solo guarda allí su caché de dispositivos: las cuentas están en la base de datos del clúster; indique --store postgres://…",
+        pt: "{dir} é o diretório de dados do nó {node} de um cluster, que só guarda ali seu cache de dispositivos: as contas estão no banco de dados do cluster; use --store postgres://…",
+    },
     RemovedMark {
         en: "(removed)",
         es: "(eliminada)",

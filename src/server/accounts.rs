@@ -48,7 +48,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{Ctx, auth};
-use crate::protocol::{Chat, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY};
+use crate::protocol::{Chat, Code, DEFAULT_DEVICE, DeviceLine, Ko, MAX_HISTORY};
 use crate::router::LoggedOut;
 use crate::store::account_export::{self, Source};
 use crate::store::files::Files;
@@ -133,13 +133,6 @@ fn log_out_others(ctx: &Ctx, me: &Asker) -> Result<usize, Ko> {
 
 // ----- the server's side of `wachat users export NAME` -----------------
 
-/// The file `wachat users export` writes to ask a running server for an
-/// account's export (the name, one line), and the one the server answers
-/// in (JSON Lines, as `wachat export`): the way `wachat users list` asks
-/// (`server::operator`).
-pub const EXPORT_REQUEST: &str = "export.request";
-pub const EXPORT_ANSWER: &str = "export.jsonl";
-
 /// An account's data as the store holds it, as an export's [`Source`]:
 /// the very lines the account's own requests would get (`HISTORY` with
 /// edits and deletions folded in, as `server::send` serves it).
@@ -195,11 +188,10 @@ fn refused(ko: Ko) -> crate::error::Error {
     crate::error::Error::Refused { request: "export".into(), ko }
 }
 
-/// The operator's turn: answers an `export.request` with `export.jsonl`
-/// (written aside, then renamed), then removes the request. An unknown
-/// name gets an empty answer.
-pub fn answer_export(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
-    let request = std::fs::read_to_string(dir.join(EXPORT_REQUEST))?;
+/// The answer to `wachat users export` (`store::door::Asking::Export`):
+/// the export of the account named in `request` (one line), in JSON Lines
+/// as `wachat export` writes it; empty for an unknown name.
+pub fn answer_export(ctx: &Ctx, request: &str) -> Result<Vec<u8>, Ko> {
     let name = request.lines().next().unwrap_or("").trim();
     let mut out = Vec::new();
     if let Some(account) = ctx.store.find_account(name) {
@@ -207,10 +199,8 @@ pub fn answer_export(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
         // The answer is one file of lines: the files are listed, not copied.
         let files = Some((&*ctx.files, &*account.name));
         let mut source = StoreSource { store: &**ctx.store, user: account.id, devices, files };
-        account_export::write(&account.name, &mut source, &mut out, None).map_err(std::io::Error::other)?;
+        account_export::write(&account.name, &mut source, &mut out, None)
+            .map_err(|e| Ko::new(Code::Internal, format!("exporting {name}: {e}")))?;
     }
-    let aside = dir.join(format!("{EXPORT_ANSWER}.tmp"));
-    std::fs::write(&aside, out)?;
-    std::fs::rename(&aside, dir.join(EXPORT_ANSWER))?;
-    std::fs::remove_file(dir.join(EXPORT_REQUEST))
+    Ok(out)
 }

@@ -1,8 +1,9 @@
 //! What an administrator asks of a running server, with no restart and no
 //! network port of its own: `wachat users disable|enable` (files in
 //! `disabled/`, see `store::disabled`, or a cluster's rows: the door,
-//! `store::door`) and `wachat users list`'s live
-//! figures (a request file answered by a status file).
+//! `store::door`) and the requests of the other `wachat users` commands,
+//! left at the same door (`Door::ask`: a file of the data directory, or a
+//! row of a cluster's database) and answered here.
 //!
 //! - the send connections of each logged-in user (`Router::sends`), so
 //!   that a disabled account's can be closed (its receive connections are
@@ -11,28 +12,33 @@
 //!   login, on every port (in `auth`);
 //! - the **operator** thread ([`start`]) looks at the data directory twice
 //!   a second: a newly disabled account's sessions are closed (its receive
-//!   connection told `BYE:DISABLED` if it speaks 1.2, else closed), and a
-//!   `status.request` is answered with `status.csv`.
+//!   connection told `BYE:DISABLED` if it speaks 1.2, else closed), and
+//!   the requests waiting at the door are answered ([`answer`]):
 //!
-//! - `accounts.request`, answered in `accounts.answer`: new accounts, server
-//!   admins and room members, made by the server during a class
-//!   ([`changes`], `wachat users add|import|admin|room`).
+//! | request (`store::door::Asking`) | command | answered by |
+//! |---|---|---|
+//! | `Status`: names | `users list` | each one's live figures ([`STATUS_HEADER`]) |
+//! | `Accounts`: changes | `users add\|import\|passwd\|admin\|room` | [`changes`]: made by the server during a class |
+//! | `Export`: a name | `users export` | its export (`server::accounts`) |
 //!
-//! Why files: `wachat users invite` already reaches a running server this
-//! way (`store::invites`), the data directory is private to its owner
-//! (0700), so whoever may write there is the administrator, and a teacher
-//! can see and undo it with `ls` and `rm`.
+//! Why files on a single server: `wachat users invite` already reaches a
+//! running server this way (`store::invites`), the data directory is
+//! private to its owner (0700), so whoever may write there is the
+//! administrator, and a teacher can see and undo it with `ls` and `rm`. A
+//! cluster's rows are written by whoever may write its database: the same
+//! administrator; whichever node takes a request makes the changes for
+//! the whole cluster.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::Weak;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::Ctx;
-use crate::protocol::Bye;
+use crate::protocol::{Bye, Ko};
 use crate::store::UserId;
+use crate::store::door::{Asked, Asking};
 
 #[path = "operator_accounts.rs"]
 pub mod changes;
@@ -40,14 +46,14 @@ pub mod changes;
 /// How often the operator thread looks at the data directory.
 pub const LOOK_EVERY: Duration = Duration::from_millis(500);
 
-/// The file `wachat users list` writes to ask for live figures (one name
-/// a line), and the one the server answers in.
-pub const STATUS_REQUEST: &str = "status.request";
-pub const STATUS_ANSWER: &str = "status.csv";
-/// The header of [`STATUS_ANSWER`].
+/// The header of the answer to `wachat users list`'s request for live
+/// figures (one name a line).
 pub const STATUS_HEADER: &str = "name,online,last_seen_ms,rooms,chats,unread,admin,deleted";
 /// Most names one status request may ask about.
 const MAX_STATUS_NAMES: usize = 100_000;
+/// Most requests answered in one look: the disabled accounts' sessions
+/// are closed at the next one whatever waits at the door.
+const MAX_ANSWERS_A_LOOK: usize = 8;
 
 /// Logs `user` out everywhere: its send connections (but `keep`) closed,
 /// its receive connection told `bye` (1.2) or closed. One function, so
@@ -78,9 +84,8 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
 }
 
 /// One look: closes the sessions of accounts disabled since the last
-/// one, answers a status request. Returns the disabled names seen.
+/// one, answers the requests waiting. Returns the disabled names seen.
 fn look(ctx: &Ctx, known: Option<BTreeSet<String>>) -> BTreeSet<String> {
-    let dir = &ctx.config.data_dir;
     let now = ctx.door.disabled();
     for name in now.iter().filter(|n| known.as_ref().is_none_or(|k| !k.contains(*n))) {
         if let Some(user) = ctx.store.user_id(name) {
@@ -88,30 +93,26 @@ fn look(ctx: &Ctx, known: Option<BTreeSet<String>>) -> BTreeSet<String> {
             log_out(ctx, user, None, Bye::Disabled);
         }
     }
-    if dir.join(STATUS_REQUEST).exists()
-        && let Err(e) = answer_status(ctx, dir)
-    {
-        log::warn!("{}: {e}", dir.join(STATUS_ANSWER).display());
-    }
-    // `wachat users add|import|admin|room` beside the server.
-    if dir.join(changes::ACCOUNTS_REQUEST).exists()
-        && let Err(e) = changes::answer(ctx, dir)
-    {
-        log::warn!("{}: {e}", dir.join(changes::ACCOUNTS_ANSWER).display());
-    }
-    // `wachat users export NAME` (`server::accounts`).
-    if dir.join(super::accounts::EXPORT_REQUEST).exists()
-        && let Err(e) = super::accounts::answer_export(ctx, dir)
-    {
-        log::warn!("{}: {e}", dir.join(super::accounts::EXPORT_ANSWER).display());
+    for asked in std::iter::from_fn(|| ctx.door.next_request()).take(MAX_ANSWERS_A_LOOK) {
+        let answered = answer(ctx, &asked).and_then(|bytes| ctx.door.answer(&asked, &bytes));
+        if let Err(ko) = answered {
+            log::warn!("the request of wachat users ({:?}) was not answered: {}", asked.kind, ko.reason);
+        }
     }
     now
 }
 
-/// Writes `status.csv` for the names of `status.request` (atomically:
-/// written aside, then renamed), then removes the request.
-fn answer_status(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
-    let request = std::fs::read_to_string(dir.join(STATUS_REQUEST))?;
+/// The answer to a request taken at the door.
+fn answer(ctx: &Ctx, asked: &Asked) -> Result<Vec<u8>, Ko> {
+    match asked.kind {
+        Asking::Status => Ok(status(ctx, &String::from_utf8_lossy(&asked.body)).into_bytes()),
+        Asking::Accounts => Ok(changes::answer(ctx, &asked.body)),
+        Asking::Export => super::accounts::answer_export(ctx, &String::from_utf8_lossy(&asked.body)),
+    }
+}
+
+/// The live figures of the accounts named in `request`, one a line.
+fn status(ctx: &Ctx, request: &str) -> String {
     let mut out = format!("{STATUS_HEADER}\n");
     for name in request.lines().take(MAX_STATUS_NAMES) {
         // One read of the account: its id, and (1.2) whether it is a
@@ -127,8 +128,5 @@ fn answer_status(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
         // The name is a checked one (an account has it): no field needs quoting.
         let _ = writeln!(out, "{name},{online},{last_seen},{rooms},{chats},{unread},{admin},{deleted}");
     }
-    let aside = dir.join(format!("{STATUS_ANSWER}.tmp"));
-    std::fs::write(&aside, out)?;
-    std::fs::rename(&aside, dir.join(STATUS_ANSWER))?;
-    std::fs::remove_file(dir.join(STATUS_REQUEST))
+    out
 }

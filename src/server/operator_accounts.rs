@@ -2,10 +2,11 @@
 //! teacher's changes to accounts during a class, made by the server
 //! itself, so that nobody is disconnected (issue 40).
 //!
-//! The command writes `accounts.request`, one change a row (CSV, header
-//! [`REQUEST_HEADER`]); the operator thread (`server::operator`) applies
-//! them in order and answers in `accounts.answer`, one row a change
-//! ([`ANSWER_HEADER`]). New accounts come with their password hash,
+//! The command leaves a request at the door (`store::door::Asking::Accounts`:
+//! `accounts.request` in a data directory, a row of a cluster's database),
+//! one change a row (CSV, header [`REQUEST_HEADER`]); the operator thread
+//! (`server::operator`) applies them in order and answers, one row a
+//! change ([`ANSWER_HEADER`]). New accounts come with their password hash,
 //! computed by the command (hashing is slow, and the server's pool is for
 //! its clients); they are all made or none: a name taken, twice in the
 //! request, or not a valid name refuses every `add` of the request.
@@ -13,16 +14,12 @@
 //! room's members online are told (`MEMBER:…:JOINED`, 1.1).
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use crate::protocol::Chat;
 use crate::protocol::names::{fold, name_problem};
 use crate::protocol::request::check_email;
 use crate::server::{Ctx, presence};
 
-/// The request file, and the file the server answers in.
-pub const ACCOUNTS_REQUEST: &str = "accounts.request";
-pub const ACCOUNTS_ANSWER: &str = "accounts.answer";
 /// `op` is `add` (detail: the email; hash: the password's), `passwd`
 /// (hash: the new password's), `admin` (detail: `on` or `off`) or `join`
 /// (detail: the room, `#lab`).
@@ -104,10 +101,9 @@ pub fn read_answer(bytes: &[u8]) -> Vec<Outcome> {
     reader.records().map_while(Result::ok).map(outcome).collect()
 }
 
-/// Applies `accounts.request` and writes `accounts.answer` (aside, then
-/// renamed), then removes the request.
-pub fn answer(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
-    let changes = read_request(&std::fs::read(dir.join(ACCOUNTS_REQUEST))?);
+/// Applies the changes of a request (its body, `request`): the answer.
+pub fn answer(ctx: &Ctx, request: &[u8]) -> Vec<u8> {
+    let changes = read_request(request);
     let outcomes = apply(ctx, &changes);
     let mut out = csv::Writer::from_writer(Vec::new());
     let _ = out.write_record(ANSWER_HEADER.split(','));
@@ -119,10 +115,7 @@ pub fn answer(ctx: &Ctx, dir: &Path) -> std::io::Result<()> {
         };
         let _ = out.write_record([c.op.as_str(), &c.name, result, reason]);
     }
-    let aside = dir.join(format!("{ACCOUNTS_ANSWER}.tmp"));
-    std::fs::write(&aside, out.into_inner().unwrap_or_default())?;
-    std::fs::rename(&aside, dir.join(ACCOUNTS_ANSWER))?;
-    std::fs::remove_file(dir.join(ACCOUNTS_REQUEST))
+    out.into_inner().unwrap_or_default()
 }
 
 /// Each change's outcome, in order: the new accounts first (all or none),

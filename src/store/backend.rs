@@ -250,8 +250,8 @@ pub enum AccountChange<'a> {
     /// taken until its quarantine is over. Deleting it again changes nothing.
     Delete { user: UserId },
     /// 1.2: `user` becomes a server admin, or (`on` false) no longer one
-    /// (`wachat users admin`, on a running server too). A cluster refuses:
-    /// its server admins are set in its database.
+    /// (`wachat users admin`, on a running server too; on a cluster,
+    /// `--store`, made by the node that takes the request).
     ServerAdmin { user: UserId, on: bool },
 }
 

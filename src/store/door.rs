@@ -1,7 +1,11 @@
 //! The door: what an administrator decides about who may come in while
 //! the server runs — invite codes (`wachat users invite`, `REDEEM`,
 //! `store::invites`) and disabled accounts (`wachat users disable`,
-//! `store::disabled`) — and where it is kept.
+//! `store::disabled`) — and where it is kept; and the way the
+//! administrator's other commands reach the running server (`wachat users
+//! add|import|passwd|admin|room|export|list`): a request left at the door
+//! ([`Door::ask`]), taken and answered by the server's operator thread
+//! ([`Door::next_request`], [`Door::answer`], `server::operator`).
 //!
 //! What each means is decided once, in its own module (a code is judged
 //! by [`invites::judge`](super::invites::judge); a disabled account is
@@ -11,13 +15,16 @@
 //!
 //! - a single server keeps it in its data directory ([`Folder`]): a file
 //!   a code, a file a disabled name, which `wachat users` writes beside
-//!   the running server;
+//!   the running server, and a file a request (`accounts.request`,
+//!   answered in `accounts.answer`);
 //! - a cluster keeps it in its database (`cluster::door`), so that a code
-//!   printed for a class lets a student in through any node, once, and a
-//!   disabled student is refused by every node.
+//!   printed for a class lets a student in through any node, once, a
+//!   disabled student is refused by every node, and a teacher's request
+//!   is taken by one live node, whose answer is the whole cluster's.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::invites::{self, CODE_LEN, Refused};
 use crate::protocol::codes;
@@ -43,6 +50,94 @@ pub trait Door: Send + Sync {
     /// Every disabled name, folded: the operator thread's look, twice a
     /// second, closes the sessions of those newly disabled.
     fn disabled(&self) -> BTreeSet<String>;
+
+    /// The command's side: leaves a request of `kind` with `body` for the
+    /// running server and waits up to `within` for its answer. `Ok(None)`:
+    /// no server took it in time (none runs); the request is withdrawn.
+    fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> Result<Option<Vec<u8>>, Ko>;
+    /// The server's side: the oldest request waiting, taken, so that no
+    /// other node of a cluster takes it too.
+    fn next_request(&self) -> Option<Asked>;
+    /// The server's answer to a request it took.
+    fn answer(&self, asked: &Asked, answer: &[u8]) -> Result<(), Ko>;
+}
+
+/// What an administrator's command asks the running server, which answers
+/// from its own state (`server::operator`), beside which `wachat users`
+/// would otherwise read files the server is changing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asking {
+    /// `users list`: each named account's live figures (one name a line;
+    /// answered in CSV, `server::operator::STATUS_HEADER`).
+    Status,
+    /// `users add|import|passwd|admin|room`: changes to accounts, made by
+    /// the server (`server::operator::changes`, CSV both ways).
+    Accounts,
+    /// `users export NAME`: an account's export (the name; answered in
+    /// JSON Lines, `server::accounts`).
+    Export,
+}
+
+impl Asking {
+    pub const ALL: [Asking; 3] = [Asking::Status, Asking::Accounts, Asking::Export];
+
+    /// Its name, as a cluster's `admin_requests` rows keep it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Asking::Status => "status",
+            Asking::Accounts => "accounts",
+            Asking::Export => "export",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Asking> {
+        Asking::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// A single server's files for it: the request, and the answer.
+    pub fn files(self) -> (&'static str, &'static str) {
+        match self {
+            Asking::Status => ("status.request", "status.csv"),
+            Asking::Accounts => ("accounts.request", "accounts.answer"),
+            Asking::Export => ("export.request", "export.jsonl"),
+        }
+    }
+}
+
+/// A request the server took: what is asked, and where its answer goes
+/// (`key`: a cluster's row; a single server's files are named by `kind`).
+#[derive(Debug)]
+pub struct Asked {
+    pub kind: Asking,
+    pub body: Vec<u8>,
+    pub key: i64,
+}
+
+/// How often a command looks for the server's answer.
+pub const LOOK_FOR_ANSWER: Duration = Duration::from_millis(50);
+
+/// The file a cluster node keeps in its data directory (the node's name):
+/// the directory holds only the node's device cache, so `wachat users`
+/// refuses it and names the cluster's `--store` instead of editing
+/// accounts no server reads. A single server started on the directory
+/// takes it back (the file goes).
+pub const NODE_MARK: &str = "cluster-node.txt";
+
+/// Marks `data_dir` as node `node`'s (made if missing).
+pub fn mark_node(data_dir: &Path, node: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(data_dir.join(NODE_MARK), format!("{node}\n"))
+}
+
+/// `data_dir` is a single server's again.
+pub fn unmark_node(data_dir: &Path) {
+    let _ = std::fs::remove_file(data_dir.join(NODE_MARK));
+}
+
+/// The node whose directory `data_dir` is, if a node's.
+pub fn node_of(data_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join(NODE_MARK)).ok()?;
+    Some(text.lines().next().unwrap_or("").chars().take(64).collect())
 }
 
 /// Makes `count` new codes valid until `expires_ms`, keeps them in
@@ -124,6 +219,48 @@ impl Door for Folder {
     fn disabled(&self) -> BTreeSet<String> {
         super::disabled::all(&self.data_dir)
     }
+
+    /// Writes the request file; the server's answer file appears before
+    /// the request file goes (`answer`).
+    fn ask(&self, kind: Asking, body: &[u8], within: Duration) -> Result<Option<Vec<u8>>, Ko> {
+        let (request, answer) = kind.files();
+        let (request, answer) = (self.data_dir.join(request), self.data_dir.join(answer));
+        let failed =
+            |path: &Path, e: std::io::Error| Ko::new(Code::Internal, format!("{}: {e}", path.display()));
+        let _ = std::fs::remove_file(&answer); // a stale one, from a command interrupted
+        std::fs::write(&request, body).map_err(|e| failed(&request, e))?;
+        let deadline = Instant::now() + within;
+        while request.exists() {
+            if Instant::now() > deadline {
+                let _ = std::fs::remove_file(&request);
+                return Ok(None);
+            }
+            std::thread::sleep(LOOK_FOR_ANSWER);
+        }
+        let bytes = std::fs::read(&answer).map_err(|e| failed(&answer, e))?;
+        let _ = std::fs::remove_file(&answer);
+        Ok(Some(bytes))
+    }
+
+    fn next_request(&self) -> Option<Asked> {
+        Asking::ALL.into_iter().find_map(|kind| {
+            let body = std::fs::read(self.data_dir.join(kind.files().0)).ok()?;
+            Some(Asked { kind, body, key: 0 })
+        })
+    }
+
+    /// The answer written aside, then renamed; then the request removed,
+    /// which tells the command that the answer is there.
+    fn answer(&self, asked: &Asked, answer: &[u8]) -> Result<(), Ko> {
+        let (request, answer_file) = asked.kind.files();
+        let aside = self.data_dir.join(format!("{answer_file}.tmp"));
+        let written = std::fs::write(&aside, answer)
+            .and_then(|()| std::fs::rename(&aside, self.data_dir.join(answer_file)))
+            .and_then(|()| std::fs::remove_file(self.data_dir.join(request)));
+        written.map_err(|e| {
+            Ko::new(Code::Internal, format!("{}: {e}", self.data_dir.join(answer_file).display()))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -149,5 +286,34 @@ mod tests {
         assert_eq!(super::claim(&folder, "nosuchcode", 0).err(), Some(Refused::Unknown));
         assert_eq!(super::claim(&folder, "../users.csv", 0).err(), Some(Refused::Unknown));
         assert_eq!(super::claim(&folder, "", 0).err(), Some(Refused::Unknown));
+    }
+
+    #[test]
+    fn a_request_left_at_the_door_is_answered_once_by_whoever_takes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = std::sync::Arc::new(Folder::new(dir.path()));
+        // No server: the request is withdrawn after the wait.
+        assert_eq!(folder.ask(Asking::Export, b"ana\n", Duration::from_millis(120)).unwrap(), None);
+        assert!(folder.next_request().is_none(), "withdrawn");
+        // A server that takes each request and answers it in capitals.
+        let server = folder.clone();
+        let answering = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Some(asked) = server.next_request() {
+                    assert_eq!(asked.kind, Asking::Accounts);
+                    server.answer(&asked, &asked.body.to_ascii_uppercase()).unwrap();
+                    return;
+                }
+                assert!(Instant::now() < deadline, "no request came");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        let answer = folder.ask(Asking::Accounts, b"op,name\nadd,ana\n", Duration::from_secs(20)).unwrap();
+        answering.join().unwrap();
+        assert_eq!(answer.as_deref(), Some(&b"OP,NAME\nADD,ANA\n"[..]));
+        assert!(folder.next_request().is_none(), "answered once");
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "no file left behind");
+        assert_eq!(Asking::ALL.map(|kind| Asking::named(kind.name())), Asking::ALL.map(Some));
     }
 }

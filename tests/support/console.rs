@@ -285,6 +285,27 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+impl Outcome {
+    /// Its stdout, once it succeeded (else the test fails with its stderr).
+    pub fn ok(self) -> String {
+        assert!(self.status.success(), "exit {}: {}", self.status, self.stderr);
+        self.stdout
+    }
+}
+
+/// `wachat users <args>` at `at` (`["--data-dir", DIR]` or `["--store",
+/// URL]`), with fast hashing where it applies and `password` in
+/// `WACHAT_PASSWORD`.
+pub fn users(at: [&str; 2], args: &[&str], password: &str) -> Outcome {
+    let mut all: Vec<String> =
+        std::iter::once("users").chain(args.iter().copied()).map(String::from).collect();
+    all.extend(at.map(String::from));
+    if ["add", "import", "passwd"].contains(&args[0]) {
+        all.extend(["--kdf-cost".into(), "8".into()]);
+    }
+    run_wachat(&all, password, "")
+}
+
 /// Runs `wachat <args>` with `password` in `WACHAT_PASSWORD` (none if
 /// empty) and `stdin` as its input; fails the test if it does not exit in time.
 pub fn run_wachat(args: &[String], password: &str, stdin: &str) -> Outcome {

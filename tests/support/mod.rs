@@ -480,6 +480,19 @@ impl Conn {
     }
 
     /// Reads until the server closes the connection; returns what came.
+    /// Reads lines until `wanted` (others skipped, `PING` answered).
+    pub fn hears(&mut self, wanted: &str) {
+        loop {
+            let line = self.line();
+            if line == wanted {
+                return;
+            }
+            if line == "PING" {
+                self.send("PONG");
+            }
+        }
+    }
+
     pub fn read_to_close(&mut self) -> String {
         let mut rest = String::new();
         match self.reader.read_to_string(&mut rest) {
