@@ -499,8 +499,7 @@ impl Nodes for Node {
         }
         let ended: Vec<(DeviceKey, u64)> = self.local.lock().drain().map(|(key, (e, _))| (key, e)).collect();
         if let Ok(mut conn) = self.db.get() {
-            let _ = conn.execute("DELETE FROM device_sessions WHERE node = $1", &[&self.name]);
-            let _ = conn.execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&self.name]);
+            let _ = sessions::end_node(&mut conn, &self.name);
             let _ = conn.execute("UPDATE nodes SET heartbeat_ms = 0 WHERE name = $1", &[&self.name]);
         }
         for ((user, device), epoch) in ended {

@@ -112,6 +112,16 @@ pub fn end(db: &Db, node: &str, user: UserId, device: &str, epoch: u64) -> Resul
     Ok(left == 0)
 }
 
+/// Ends every session `node` held (a node stopping, or starting again
+/// after a crash): its devices' rows go, and its users' rows no longer
+/// name it. Returns how many users' rows named it; the second statement
+/// is tried even if the first failed (a stop ends what it can).
+pub fn end_node(conn: &mut postgres::Client, node: &str) -> Result<u64, postgres::Error> {
+    let devices = conn.execute("DELETE FROM device_sessions WHERE node = $1", &[&node]);
+    let users = conn.execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&node]);
+    devices.and(users)
+}
+
 /// One row of [`live`]: a device online on a node that is alive.
 pub struct Live {
     pub user: UserId,
