@@ -319,16 +319,9 @@ impl Backend for PgBackend {
     /// notice and a removed member's `LEAVE` through the committer, where
     /// `Rules::aftermath` says.
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
-        let by_name = {
-            let mut conn = self.db.get()?;
-            self.names.name(&mut *conn, by).or_ko("reading a user")?
-        };
+        let by_name = self.names.name_pooled(&self.db, by)?;
         let target = match change.target() {
-            Some(t) => {
-                let mut conn = self.db.get()?;
-                let found = self.names.find(&mut *conn, t).or_ko("reading a user")?;
-                Some(crate::store::meaning::accounts::user(t, found)?)
-            }
+            Some(t) => Some(crate::store::meaning::accounts::user(t, self.names.find_pooled(&self.db, t)?)?),
             None => None,
         };
         let target_ref = target.as_ref().map(|(id, name)| (*id, &**name));
@@ -364,10 +357,7 @@ impl Backend for PgBackend {
     }
 
     fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
-        let name = {
-            let mut conn = self.db.get()?;
-            self.names.name(&mut *conn, user).or_ko("reading a user")?
-        };
+        let name = self.names.name_pooled(&self.db, user)?;
         moderation::info(&self.db, user, &name, room)
     }
 
