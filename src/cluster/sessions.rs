@@ -28,10 +28,14 @@ use crate::store::UserId;
 /// A node whose heartbeat is older than this is dead: its users are offline.
 pub const LEASE_MS: i64 = 4000;
 
-/// The SQL condition "the row's node is alive" (`n` joined on `nodes`,
-/// `$2`: this node, which counts even before its first heartbeat).
-const ALIVE: &str =
-    "(ds.node = $2 OR n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $3)";
+/// The SQL condition "the row's node is alive" (`ds`: `device_sessions`,
+/// `n` joined on `nodes`), with the placeholders of this node's name,
+/// which counts even before its first heartbeat, and of [`LEASE_MS`].
+fn alive(node: &str, lease: &str) -> String {
+    format!(
+        "(ds.node = {node} OR n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - {lease})"
+    )
+}
 
 /// What a login's claim found.
 pub struct Claimed {
@@ -62,7 +66,8 @@ pub fn claim(db: &Db, node: &str, user: UserId, device: &str, max: usize) -> Res
         .query(
             &format!(
                 "SELECT ds.node FROM device_sessions ds LEFT JOIN nodes n ON n.name = ds.node \
-                 WHERE ds.user_id = $1 AND ds.folded <> $4 AND {ALIVE}"
+                 WHERE ds.user_id = $1 AND ds.folded <> $4 AND {}",
+                alive("$2", "$3")
             ),
             &[&(user as i64), &node, &LEASE_MS, &device],
         )
@@ -98,7 +103,8 @@ pub fn end(db: &Db, node: &str, user: UserId, device: &str, epoch: u64) -> Resul
         .query_one(
             &format!(
                 "SELECT count(*) FROM device_sessions ds LEFT JOIN nodes n ON n.name = ds.node \
-                 WHERE ds.user_id = $1 AND {ALIVE}"
+                 WHERE ds.user_id = $1 AND {}",
+                alive("$2", "$3")
             ),
             &[&(user as i64), &node, &LEASE_MS],
         )
@@ -135,9 +141,11 @@ pub struct Live {
 pub fn live(conn: &mut postgres::Client, node: &str) -> Result<Vec<Live>, Ko> {
     let rows = conn
         .query(
-            "SELECT ds.user_id, u.name, ds.folded, ds.node, ds.epoch FROM device_sessions ds \
-             JOIN users u ON u.id = ds.user_id LEFT JOIN nodes n ON n.name = ds.node \
-             WHERE ds.node = $1 OR n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $2",
+            &format!(
+                "SELECT ds.user_id, u.name, ds.folded, ds.node, ds.epoch FROM device_sessions ds \
+                 JOIN users u ON u.id = ds.user_id LEFT JOIN nodes n ON n.name = ds.node WHERE {}",
+                alive("$1", "$2")
+            ),
             &[&node, &LEASE_MS],
         )
         .or_ko("reading the sessions")?;
