@@ -28,13 +28,15 @@ use crate::store::UserId;
 /// A node whose heartbeat is older than this is dead: its users are offline.
 pub const LEASE_MS: i64 = 4000;
 
+/// The database's clock in Unix milliseconds, as SQL: what a heartbeat
+/// writes (`heartbeat.rs`) and what `alive` measures it against.
+pub const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::int8";
+
 /// The SQL condition "the row's node is alive" (`ds`: `device_sessions`,
 /// `n` joined on `nodes`), with the placeholders of this node's name,
 /// which counts even before its first heartbeat, and of [`LEASE_MS`].
 fn alive(node: &str, lease: &str) -> String {
-    format!(
-        "(ds.node = {node} OR n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - {lease})"
-    )
+    format!("(ds.node = {node} OR n.heartbeat_ms > {NOW_MS} - {lease})")
 }
 
 /// What a login's claim found.
