@@ -108,6 +108,11 @@ impl PgBackend {
         }
     }
 
+    /// The one row `sql` reads about `user` (its `$1`), on a pooled connection.
+    fn row_of(&self, user: UserId, sql: &str, doing: &str) -> Result<postgres::Row, Ko> {
+        self.db.get().and_then(|mut conn| conn.query_one(sql, &[&(user as i64)]).or_ko(doing))
+    }
+
     /// Logs a read that failed where the server's interface has no error to give.
     fn or_log<T>(result: Result<T, Ko>, what: &str, fallback: T) -> T {
         result.unwrap_or_else(|ko| {
@@ -264,11 +269,8 @@ impl Backend for PgBackend {
     }
 
     fn last_seen(&self, user: UserId) -> Option<u64> {
-        let seen = self.db.get().and_then(|mut conn| {
-            conn.query_one("SELECT last_seen FROM users WHERE id = $1", &[&(user as i64)])
-                .or_ko("reading a last-seen time")
-        });
-        let seen = seen.map(|row| row.get::<_, Option<i64>>(0).map(|t| t as u64));
+        let seen = self.row_of(user, "SELECT last_seen FROM users WHERE id = $1", "reading a last-seen time");
+        let seen = seen.map(|row| row.get::<_, Option<i64>>(0).map(count));
         Self::or_log(self.memory.last_seen.or_recall(user, seen), "last seen", None)
     }
 
@@ -286,22 +288,17 @@ impl Backend for PgBackend {
     /// (`budget.rs`), to which its files are added, as on a single server
     /// (`server::files`): read only for a user who has files.
     fn stored_bytes(&self, user: UserId) -> u64 {
-        let stored = self.db.get().and_then(|mut conn| {
-            conn.query_one("SELECT stored FROM inboxes WHERE user_id = $1", &[&(user as i64)])
-                .or_ko("reading a quota's counter")
-        });
+        let stored =
+            self.row_of(user, "SELECT stored FROM inboxes WHERE user_id = $1", "reading a quota's counter");
         // Unknown (no primary answers): the files alone are checked now;
         // the batch's own check counts the messages.
         Self::or_log(stored.map(|row| count(row.get(0))), "reading a quota", 0)
     }
 
     fn inbox_end(&self, user: UserId) -> u64 {
-        let end = self.db.get().and_then(|mut conn| {
-            conn.query_one("SELECT last_seq FROM inboxes WHERE user_id = $1", &[&(user as i64)])
-                .or_ko("reading an inbox")
-        });
+        let end = self.row_of(user, "SELECT last_seq FROM inboxes WHERE user_id = $1", "reading an inbox");
         // Unknown: replay nothing now; the events come as refills instead.
-        Self::or_log(end.map(|row| row.get::<_, i64>(0) as u64), "reading an inbox", 0)
+        Self::or_log(end.map(|row| count(row.get(0))), "reading an inbox", 0)
     }
 
     /// A device's replay starts at its own position (read from the
@@ -319,16 +316,9 @@ impl Backend for PgBackend {
     /// notice and a removed member's `LEAVE` through the committer, where
     /// `Rules::aftermath` says.
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
-        let by_name = {
-            let mut conn = self.db.get()?;
-            self.names.name(&mut *conn, by).or_ko("reading a user")?
-        };
+        let by_name = self.names.name_pooled(&self.db, by)?;
         let target = match change.target() {
-            Some(t) => {
-                let mut conn = self.db.get()?;
-                let found = self.names.find(&mut *conn, t).or_ko("reading a user")?;
-                Some(crate::store::meaning::accounts::user(t, found)?)
-            }
+            Some(t) => Some(crate::store::meaning::accounts::user(t, self.names.find_pooled(&self.db, t)?)?),
             None => None,
         };
         let target_ref = target.as_ref().map(|(id, name)| (*id, &**name));
@@ -364,10 +354,7 @@ impl Backend for PgBackend {
     }
 
     fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {
-        let name = {
-            let mut conn = self.db.get()?;
-            self.names.name(&mut *conn, user).or_ko("reading a user")?
-        };
+        let name = self.names.name_pooled(&self.db, user)?;
         moderation::info(&self.db, user, &name, room)
     }
 

@@ -16,7 +16,7 @@ use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, Event, Ko};
 use crate::server::Nodes;
 use crate::server::calls::Step;
-use crate::store::{Message, Pushed, UserId};
+use crate::store::{Pushed, UserId};
 
 impl Node {
     /// Reads the bus until it stops.
@@ -26,11 +26,11 @@ impl Node {
             let mut events: Vec<(UserId, u64, Pushed)> = Vec::new();
             for line in text.lines() {
                 match Notice::parse(line) {
-                    Ok(Notice::Event { user, frame }) => match pushed(&frame) {
+                    Ok(Notice::Event { user, frame }) => match Pushed::parse(&frame) {
                         Some((seq, event)) => events.push((user, seq, event)),
                         None => log::warn!("cluster: {}: not an event: {frame:?}", message.subject),
                     },
-                    Ok(Notice::Copy { user, frame }) => match pushed(&frame) {
+                    Ok(Notice::Copy { user, frame }) => match Pushed::parse(&frame) {
                         Some((seq, Pushed::Msg(m))) => events.push((user, seq, Pushed::Copy(m))),
                         _ => log::warn!("cluster: {}: not a copy: {frame:?}", message.subject),
                     },
@@ -193,22 +193,5 @@ impl Node {
             None => Some(Err(Ko::new(Code::BadRequest, format!("not a step of a call: {step:?}")))),
         };
         self.bus.publish(reply.to_string(), call_answer(kept).into_bytes());
-    }
-}
-
-/// The number and content of an event frame from another node.
-fn pushed(frame: &str) -> Option<(u64, Pushed)> {
-    match Event::parse(frame).ok()? {
-        Event::Msg { seq, from, to, id, ts, text } => {
-            let message = Message { from: from.into(), to: to.into(), id: id.into(), ts, text };
-            Some((seq, Pushed::Msg(Arc::new(message))))
-        }
-        Event::Status { seq, peer, id, state, ts } => {
-            Some((seq, Pushed::Status { peer: peer.into(), id: id.into(), state, ts }))
-        }
-        Event::ReadMark { seq, chat, id, ts } => {
-            Some((seq, Pushed::Mark { chat: chat.into(), id: id.into(), ts }))
-        }
-        _ => None,
     }
 }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use super::db::OrKo;
 use super::directory::{self, Users};
 use super::node::{BEAT, Node, POLL_WHEN_DOWN};
-use super::sessions::{self, LEASE_MS};
+use super::sessions::{self, LEASE_MS, NOW_MS};
 use crate::protocol::Ko;
 use crate::store::UserId;
 
@@ -85,8 +85,10 @@ impl Node {
     fn beat(&self, keep: bool) -> Result<(), Ko> {
         let mut conn = self.db.get()?;
         conn.execute(
-            "INSERT INTO nodes (name, heartbeat_ms, started_ms) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::int8, 0) \
-             ON CONFLICT (name) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms",
+            &format!(
+                "INSERT INTO nodes (name, heartbeat_ms, started_ms) VALUES ($1, {NOW_MS}, 0) \
+                 ON CONFLICT (name) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms"
+            ),
             &[&self.name],
         )
         .or_ko("beating")?;

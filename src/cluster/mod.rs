@@ -137,12 +137,8 @@ pub fn open(
         return Err(Error::Usage(format!("--node {name:?}: 1 to 64 characters, no spaces")));
     }
     // Sessions an earlier run of this node left behind are over.
-    client
-        .execute("DELETE FROM device_sessions WHERE node = $1", &[&name])
-        .map_err(|e| db::error(format!("cluster: {}", db.url), &e))?;
-    let stale = client
-        .execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&name])
-        .map_err(|e| db::error(format!("cluster: {}", db.url), &e))?;
+    let stale =
+        sessions::end_node(&mut client, &name).map_err(|e| db::error(format!("cluster: {}", db.url), &e))?;
     if stale > 0 {
         log::info!("cluster: {stale} sessions of an earlier run of node {name} ended");
     }

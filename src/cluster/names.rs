@@ -12,6 +12,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use postgres::GenericClient;
 
+use super::db::{Db, OrKo};
+use crate::protocol::Ko;
 use crate::protocol::names::fold;
 use crate::store::UserId;
 
@@ -48,15 +50,30 @@ impl Names {
         }))
     }
 
+    /// [`Names::find`] for a caller without a connection: one is taken
+    /// from `db`'s pool only if this node does not know the name.
+    pub fn find_pooled(&self, db: &Db, name: &str) -> Result<Option<(UserId, Arc<str>)>, Ko> {
+        match self.known(name) {
+            Some(found) => Ok(Some(found)),
+            None => self.find(&mut *db.get()?, name).or_ko("reading a user"),
+        }
+    }
+
     /// The name of account `id`, if this node knows it (no query).
     pub fn known_name(&self, id: UserId) -> Option<Arc<str>> {
         self.by_id.read().get(&id).cloned()
     }
 
+    /// The account called `name` (ignoring case), if this node knows it
+    /// (no query).
+    fn known(&self, name: &str) -> Option<(UserId, Arc<str>)> {
+        self.by_folded.read().get(&fold(name)).cloned()
+    }
+
     /// The id of the account called `name` (ignoring case), if this node
     /// knows it (no query).
     pub fn known_id(&self, name: &str) -> Option<UserId> {
-        self.by_folded.read().get(&fold(name)).map(|(id, _)| *id)
+        self.known(name).map(|(id, _)| id)
     }
 
     /// The name of account `id`, from memory or the database.
@@ -66,5 +83,14 @@ impl Names {
         }
         let row = db.query_one("SELECT name FROM users WHERE id = $1", &[&(id as i64)])?;
         Ok(self.learn(id, row.get(0)))
+    }
+
+    /// [`Names::name`] for a caller without a connection: one is taken
+    /// from `db`'s pool only if this node does not know the name.
+    pub fn name_pooled(&self, db: &Db, id: UserId) -> Result<Arc<str>, Ko> {
+        match self.known_name(id) {
+            Some(name) => Ok(name),
+            None => self.name(&mut *db.get()?, id).or_ko("reading a user"),
+        }
     }
 }

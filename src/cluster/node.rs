@@ -90,6 +90,11 @@ pub struct Node {
 /// A user and the folded name of one of its devices.
 type DeviceKey = (UserId, Arc<str>);
 
+/// The key of `outlet`'s device session.
+fn key_of(outlet: &Outlet) -> DeviceKey {
+    (outlet.user, fold(&outlet.device).into())
+}
+
 /// What a node said when asked about a call's signal ([`Node::ask_call`]).
 enum Asked {
     /// It keeps the call: what the rule said there.
@@ -220,6 +225,12 @@ impl Node {
         }
     }
 
+    /// Tells every node that this node's session `epoch` of `user`'s
+    /// `device` (folded) ended (`OFF`).
+    fn tell_ended(&self, user: UserId, device: &str, epoch: u64) {
+        self.broadcast(&Notice::Offline { user, epoch, node: self.name.clone(), device: device.to_string() });
+    }
+
     /// True if `user` has a device online here that is not on its way out:
     /// one told `BYE:REPLACED` by a login elsewhere stays in the router
     /// until its thread sees it, and its end says no `LEFT` (its session is
@@ -235,8 +246,8 @@ impl Node {
     /// (The database down: true if the session was this node's, as a
     /// user whose one node cannot reach it is offline.)
     fn end_device(&self, outlet: &Arc<Outlet>) -> bool {
-        let user = outlet.user;
-        let key = (user, Arc::<str>::from(fold(&outlet.device)));
+        let key = key_of(outlet);
+        let user = key.0;
         let _one_login_at_a_time = self.claiming[user % self.claiming.len()].lock();
         let epoch = {
             let mut local = self.local.lock();
@@ -255,8 +266,7 @@ impl Node {
             None => sessions::end(&self.db, &self.name, user, &key.1, 0),
         };
         if let Some(epoch) = epoch {
-            let (node, device) = (self.name.clone(), key.1.to_string());
-            self.broadcast(&Notice::Offline { user, epoch, node, device });
+            self.tell_ended(user, &key.1, epoch);
         }
         match ended {
             Ok(offline) => offline,
@@ -280,8 +290,7 @@ impl Nodes for Node {
     /// A device's session (`sessions::claim`): `--max-devices` counted
     /// on every node, and only the same device elsewhere replaced.
     fn claim(&self, outlet: &Arc<Outlet>, attach: &mut dyn FnMut()) -> Result<bool, Ko> {
-        let user = outlet.user;
-        let device: Arc<str> = fold(&outlet.device).into();
+        let (user, device) = key_of(outlet);
         let _one_login_at_a_time = self.claiming[user % self.claiming.len()].lock();
         let claimed = sessions::claim(&self.db, &self.name, user, &device, self.max_devices)?;
         attach();
@@ -359,8 +368,7 @@ impl Nodes for Node {
         else {
             return false;
         };
-        let key = (user, Arc::<str>::from(fold(&here.device)));
-        self.local.lock().get(&key).is_none_or(|(epoch, _)| there > *epoch)
+        self.local.lock().get(&key_of(here)).is_none_or(|(epoch, _)| there > *epoch)
     }
 
     fn introduce(&self, from: &str, user: UserId) -> Option<Result<PeerIntro, Ko>> {
@@ -499,13 +507,11 @@ impl Nodes for Node {
         }
         let ended: Vec<(DeviceKey, u64)> = self.local.lock().drain().map(|(key, (e, _))| (key, e)).collect();
         if let Ok(mut conn) = self.db.get() {
-            let _ = conn.execute("DELETE FROM device_sessions WHERE node = $1", &[&self.name]);
-            let _ = conn.execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&self.name]);
+            let _ = sessions::end_node(&mut conn, &self.name);
             let _ = conn.execute("UPDATE nodes SET heartbeat_ms = 0 WHERE name = $1", &[&self.name]);
         }
         for ((user, device), epoch) in ended {
-            let (node, device) = (self.name.clone(), device.to_string());
-            self.broadcast(&Notice::Offline { user, epoch, node, device });
+            self.tell_ended(user, &device, epoch);
         }
         self.bus.stop();
         self.presence.stop();

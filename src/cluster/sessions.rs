@@ -28,10 +28,16 @@ use crate::store::UserId;
 /// A node whose heartbeat is older than this is dead: its users are offline.
 pub const LEASE_MS: i64 = 4000;
 
-/// The SQL condition "the row's node is alive" (`n` joined on `nodes`,
-/// `$2`: this node, which counts even before its first heartbeat).
-const ALIVE: &str =
-    "(ds.node = $2 OR n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $3)";
+/// The database's clock in Unix milliseconds, as SQL: what a heartbeat
+/// writes (`heartbeat.rs`) and what `alive` measures it against.
+pub const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::int8";
+
+/// The SQL condition "the row's node is alive" (`ds`: `device_sessions`,
+/// `n` joined on `nodes`), with the placeholders of this node's name,
+/// which counts even before its first heartbeat, and of [`LEASE_MS`].
+fn alive(node: &str, lease: &str) -> String {
+    format!("(ds.node = {node} OR n.heartbeat_ms > {NOW_MS} - {lease})")
+}
 
 /// What a login's claim found.
 pub struct Claimed {
@@ -62,7 +68,8 @@ pub fn claim(db: &Db, node: &str, user: UserId, device: &str, max: usize) -> Res
         .query(
             &format!(
                 "SELECT ds.node FROM device_sessions ds LEFT JOIN nodes n ON n.name = ds.node \
-                 WHERE ds.user_id = $1 AND ds.folded <> $4 AND {ALIVE}"
+                 WHERE ds.user_id = $1 AND ds.folded <> $4 AND {}",
+                alive("$2", "$3")
             ),
             &[&(user as i64), &node, &LEASE_MS, &device],
         )
@@ -98,7 +105,8 @@ pub fn end(db: &Db, node: &str, user: UserId, device: &str, epoch: u64) -> Resul
         .query_one(
             &format!(
                 "SELECT count(*) FROM device_sessions ds LEFT JOIN nodes n ON n.name = ds.node \
-                 WHERE ds.user_id = $1 AND {ALIVE}"
+                 WHERE ds.user_id = $1 AND {}",
+                alive("$2", "$3")
             ),
             &[&(user as i64), &node, &LEASE_MS],
         )
@@ -110,6 +118,16 @@ pub fn end(db: &Db, node: &str, user: UserId, device: &str, epoch: u64) -> Resul
     }
     tx.commit().or_ko("ending a session")?;
     Ok(left == 0)
+}
+
+/// Ends every session `node` held (a node stopping, or starting again
+/// after a crash): its devices' rows go, and its users' rows no longer
+/// name it. Returns how many users' rows named it; the second statement
+/// is tried even if the first failed (a stop ends what it can).
+pub fn end_node(conn: &mut postgres::Client, node: &str) -> Result<u64, postgres::Error> {
+    let devices = conn.execute("DELETE FROM device_sessions WHERE node = $1", &[&node]);
+    let users = conn.execute("UPDATE sessions SET node = NULL WHERE node = $1", &[&node]);
+    devices.and(users)
 }
 
 /// One row of [`live`]: a device online on a node that is alive.
@@ -125,9 +143,11 @@ pub struct Live {
 pub fn live(conn: &mut postgres::Client, node: &str) -> Result<Vec<Live>, Ko> {
     let rows = conn
         .query(
-            "SELECT ds.user_id, u.name, ds.folded, ds.node, ds.epoch FROM device_sessions ds \
-             JOIN users u ON u.id = ds.user_id LEFT JOIN nodes n ON n.name = ds.node \
-             WHERE ds.node = $1 OR n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $2",
+            &format!(
+                "SELECT ds.user_id, u.name, ds.folded, ds.node, ds.epoch FROM device_sessions ds \
+                 JOIN users u ON u.id = ds.user_id LEFT JOIN nodes n ON n.name = ds.node WHERE {}",
+                alive("$1", "$2")
+            ),
             &[&node, &LEASE_MS],
         )
         .or_ko("reading the sessions")?;
