@@ -201,14 +201,18 @@ pub struct Listed {
 /// (`reads.rs`): a query for the accounts, two for each live one.
 pub fn list(db: &Db) -> Result<Vec<Listed>, Ko> {
     const DOING: &str = "listing the accounts";
+    // Online: a device session on a node whose heartbeat is fresh, by the
+    // clock the heartbeats are written with.
+    let now_ms = super::sessions::NOW_MS;
     let rows = db
         .get()?
         .query(
-            "SELECT u.id, u.name, u.email, u.hash, u.last_seen, u.admin, EXISTS ( \
-               SELECT 1 FROM device_sessions ds JOIN nodes n ON n.name = ds.node \
-               WHERE ds.user_id = u.id \
-                 AND n.heartbeat_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8 - $1) \
-             FROM users u",
+            &format!(
+                "SELECT u.id, u.name, u.email, u.hash, u.last_seen, u.admin, EXISTS ( \
+                   SELECT 1 FROM device_sessions ds JOIN nodes n ON n.name = ds.node \
+                   WHERE ds.user_id = u.id AND n.heartbeat_ms > {now_ms} - $1) \
+                 FROM users u"
+            ),
             &[&super::sessions::LEASE_MS],
         )
         .or_ko(DOING)?;
