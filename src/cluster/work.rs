@@ -264,6 +264,13 @@ impl Work {
         }
     }
 
+    /// `READ:<chat>:<id>`, the message `found` as `apply.rs` found it:
+    /// the conversation (a direct chat's sender, `meaning::read`, or a
+    /// room `user` is in, `meaning::rooms`), then the message; then
+    /// `effects::read` says whether the reader's mark moves, and who is
+    /// told (the sender's `STATUS`, none in a room; the reader's
+    /// `READMARK`). Only where the mark is kept differs between the two
+    /// ([`Work::mark_read`]).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn read(
         &mut self,
@@ -276,38 +283,42 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         ts: i64,
     ) -> Result<(), Ko> {
-        match chat {
+        // The conversation: its stream, the reader's mark there, the
+        // sender to tell, and the chat as a `READMARK` names it.
+        let (stream, mark, sender, chat_name) = match chat {
             Chat::User(peer) => {
                 let (from, peer_name) = read::sender(peer, users.get(&fold(peer)).and_then(Option::as_ref))?;
-                let found = read::message(id, chat, found)?;
                 let sender = effects::Recipient { id: *from, deleted: self.gone.contains(from) };
-                let several = self.inboxes.get(&user).is_some_and(|i| i.several);
-                let dir = self.dirs.entry((*from, user)).or_default();
-                if let Some(receipt) =
-                    effects::read(count(dir.read), count(found.ord), Some(sender), user, several)
-                {
-                    dir.read = receipt.mark as i64;
-                    let stream = Stream::Direct { sender: *from, recipient: user };
-                    let status = (me, id, MsgState::Read);
-                    self.give(receipt, (stream, found.ord), status, Some(peer_name.clone()), ts);
-                }
-                Ok(())
+                let mark = self.dirs.get(&(*from, user)).map_or(0, |d| d.read);
+                (Stream::Direct { sender: *from, recipient: user }, mark, Some(sender), peer_name.clone())
             }
             Chat::Room(name) => {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
                 let (rid, room) = rooms::member(name, room.filter(|(_, r)| r.members.contains_key(&user)))?;
-                let found = read::message(id, chat, found)?;
-                let several = self.inboxes.get(&user).is_some_and(|i| i.several);
-                if let Some(receipt) =
-                    effects::read(count(room.members[&user]), count(found.ord), None, user, several)
-                {
-                    let (chat, mark) = (room.name.clone(), receipt.mark as i64);
-                    self.rooms.get_mut(&rid).expect("found").members.insert(user, mark);
-                    self.writes.room_reads.push((rid, user as i64, mark));
-                    let status = (me, id, MsgState::Read);
-                    self.give(receipt, (Stream::Room(rid), found.ord), status, Some(chat), ts);
-                }
-                Ok(())
+                (Stream::Room(rid), room.members[&user], None, room.name.clone())
+            }
+        };
+        let found = read::message(id, chat, found)?;
+        let several = self.inboxes.get(&user).is_some_and(|i| i.several);
+        if let Some(receipt) = effects::read(count(mark), count(found.ord), sender, user, several) {
+            self.mark_read(stream, user, receipt.mark as i64);
+            let status = (me, id, MsgState::Read);
+            self.give(receipt, (stream, found.ord), status, Some(chat_name), ts);
+        }
+        Ok(())
+    }
+
+    /// Moves `user`'s read mark in `stream` to `mark`: a direction's,
+    /// written with the batch's directions, or the reader's membership of
+    /// a room, a `room_reads` row.
+    fn mark_read(&mut self, stream: Stream, user: UserId, mark: i64) {
+        match stream {
+            Stream::Direct { sender, recipient } => {
+                self.dirs.entry((sender, recipient)).or_default().read = mark
+            }
+            Stream::Room(rid) => {
+                self.rooms.get_mut(&rid).expect("the reader's room").members.insert(user, mark);
+                self.writes.room_reads.push((rid, user as i64, mark));
             }
         }
     }
