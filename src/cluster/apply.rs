@@ -22,7 +22,9 @@
 //!    senders' recent ids — in one statement (and, when the batch sends
 //!    to rooms, the members' last runs, which its messages may lengthen);
 //! 6. work out every change in memory, job by job, in order ([`Work`],
-//!    `work.rs`);
+//!    `work.rs`) — but for a `JOIN` of a room an earlier job emptied,
+//!    which makes the name's new room, a row, there and then
+//!    (`make_again`);
 //! 7. write them all in **one** statement (arrays bound as parameters,
 //!    spread with `unnest`, one `WITH` clause per table), and the rarer
 //!    changes in a statement each: memberships, and what they change in
@@ -45,7 +47,7 @@ use super::job::{Applied, Job, Outcome};
 use super::locks::Acked;
 use super::names::Names;
 use super::tx::Tx;
-use super::writes::{Named, Work};
+use super::writes::{Named, Room, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Ko};
 use crate::store::budget::Budget;
@@ -77,6 +79,18 @@ struct Found {
     lock: BTreeSet<UserId>,
     /// Members of the rooms the batch sends to: their last runs may grow.
     roommates: BTreeSet<UserId>,
+    /// The rooms (by folded name) that a job of the batch emptied and a
+    /// later `JOIN` made again (`make_again`): what this step read of
+    /// them, a `JOIN`'s rules or a `READ`'s message, is the old room's.
+    remade: BTreeSet<String>,
+}
+
+impl Found {
+    /// True if what step 3 read of the room `room` is of a room this
+    /// batch has emptied since, and whose name it made a new room.
+    fn stale(&self, room: &str) -> bool {
+        self.remade.contains(&fold(room))
+    }
 }
 
 /// What step 5 reads under the inboxes' locks.
@@ -388,10 +402,15 @@ fn work_out(
             Job::Read { user, chat, id, .. } => {
                 let me = names.name(&mut *tx.inner, *user)?;
                 let named = found.named.remove(&i).flatten();
+                // A message of the old room is none of the new one's.
+                let named = named.filter(|_| !matches!(chat, Chat::Room(r) if found.stale(r)));
                 Outcome::Done(w.read(*user, &me, chat, id, named, &found.users, &found.room_ids, ts))
             }
             Job::Join { user, room, .. } => {
-                let refusal = found.joins.remove(&i).flatten();
+                make_again(tx, room, found, w)?;
+                // Step 3 read the old room's rules; a new room's refuse
+                // nobody (`meaning::rooms::join`: a room not made yet).
+                let refusal = found.joins.remove(&i).flatten().filter(|_| !found.stale(room));
                 let rooms = found.joined_counts.entry(*user).or_insert(0);
                 Outcome::Done(w.join(*user, room, &found.room_ids, rooms, refusal))
             }
@@ -404,6 +423,28 @@ fn work_out(
         };
     }
     Ok(new_messages)
+}
+
+/// A `JOIN` of `room` (as the request named it) after an earlier job of
+/// the batch emptied it: the room is gone (`meaning::rooms::forgotten`,
+/// the single server's rule), and its name makes a new room, a new row
+/// (`locks::make_again`) with none of the old one's rules, messages or
+/// spelling, as a `JOIN` in a later batch finds it (step 1). (Issue 54:
+/// the `JOIN` brought the old row back to life, rules and all.) The rest
+/// of the batch names the new room; nothing else is done for a room
+/// still live.
+fn make_again(tx: &mut Tx, room: &str, found: &mut Found, w: &mut Work) -> Result<(), postgres::Error> {
+    let folded = fold(room);
+    let Some(&old) = found.room_ids.get(&folded) else { return Ok(()) };
+    if w.rooms.get(&old).is_none_or(|r| r.live) {
+        return Ok(());
+    }
+    let name = format!("#{room}");
+    let id = super::locks::make_again(tx, old, &name, &folded)?;
+    w.rooms.insert(id, Room { name: name.into(), count: 0, live: true, members: HashMap::new() });
+    found.room_ids.insert(folded.clone(), id);
+    found.remade.insert(folded);
+    Ok(())
 }
 
 /// One sender's `MSG`s: a resend gets its first `OK` again, a new one is

@@ -1,6 +1,8 @@
 //! What a batch's transaction reads (see `apply.rs` for their order):
-//! the locking reads — rooms, then inboxes, each in id order — what the
-//! `ACK`s acknowledge, and, after the locks, one read of what they guard.
+//! the locking reads — rooms (those the batch makes made first), then
+//! inboxes, each in id order — what the `ACK`s acknowledge, and, after
+//! the locks, one read of what they guard; and the row of a room the
+//! batch empties and makes again (`make_again`).
 //! What it reads lands in [`Work`], which `work.rs` changes and
 //! `writes.rs` writes.
 //!
@@ -58,6 +60,20 @@ pub fn lock_rooms(
         }
     }
     Ok(ids)
+}
+
+/// The room `old`, locked and emptied by this batch, gone
+/// (`meaning::rooms::forgotten`): makes a new room of its name, `name`
+/// (`#Name`, folded `folded`), as step 1 makes one for a later batch,
+/// and returns its id. The old row stops being live first: one live room
+/// a name (`rooms_live_name`). Nobody else sees either change before the
+/// batch commits, and nobody else can hold the new row: the lock order
+/// (rooms first) is kept.
+pub fn make_again(tx: &mut Tx, old: i64, name: &str, folded: &str) -> Result<i64, postgres::Error> {
+    tx.execute("UPDATE rooms SET live = false WHERE id = $1", &[&old])?;
+    let row =
+        tx.query_one("INSERT INTO rooms (name, folded) VALUES ($1, $2) RETURNING id", &[&name, &folded])?;
+    Ok(row.get(0))
 }
 
 /// A direct message an `ACK` acknowledges: its number in the inbox, its

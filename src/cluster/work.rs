@@ -264,6 +264,13 @@ impl Work {
         }
     }
 
+    /// `READ:<chat>:<id>`, the message `found` as `apply.rs` found it:
+    /// the conversation (a direct chat's sender, `meaning::read`, or a
+    /// room `user` is in, `meaning::rooms`), then the message; then
+    /// `effects::read` says whether the reader's mark moves, and who is
+    /// told (the sender's `STATUS`, none in a room; the reader's
+    /// `READMARK`). Only where the mark is kept differs between the two
+    /// ([`Work::mark_read`]).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn read(
         &mut self,
@@ -276,38 +283,42 @@ impl Work {
         room_ids: &HashMap<String, i64>,
         ts: i64,
     ) -> Result<(), Ko> {
-        match chat {
+        // The conversation: its stream, the reader's mark there, the
+        // sender to tell, and the chat as a `READMARK` names it.
+        let (stream, mark, sender, chat_name) = match chat {
             Chat::User(peer) => {
                 let (from, peer_name) = read::sender(peer, users.get(&fold(peer)).and_then(Option::as_ref))?;
-                let found = read::message(id, chat, found)?;
                 let sender = effects::Recipient { id: *from, deleted: self.gone.contains(from) };
-                let several = self.inboxes.get(&user).is_some_and(|i| i.several);
-                let dir = self.dirs.entry((*from, user)).or_default();
-                if let Some(receipt) =
-                    effects::read(count(dir.read), count(found.ord), Some(sender), user, several)
-                {
-                    dir.read = receipt.mark as i64;
-                    let stream = Stream::Direct { sender: *from, recipient: user };
-                    let status = (me, id, MsgState::Read);
-                    self.give(receipt, (stream, found.ord), status, Some(peer_name.clone()), ts);
-                }
-                Ok(())
+                let mark = self.dirs.get(&(*from, user)).map_or(0, |d| d.read);
+                (Stream::Direct { sender: *from, recipient: user }, mark, Some(sender), peer_name.clone())
             }
             Chat::Room(name) => {
                 let room = room_ids.get(&fold(name)).and_then(|id| self.rooms.get(id).map(|r| (*id, r)));
                 let (rid, room) = rooms::member(name, room.filter(|(_, r)| r.members.contains_key(&user)))?;
-                let found = read::message(id, chat, found)?;
-                let several = self.inboxes.get(&user).is_some_and(|i| i.several);
-                if let Some(receipt) =
-                    effects::read(count(room.members[&user]), count(found.ord), None, user, several)
-                {
-                    let (chat, mark) = (room.name.clone(), receipt.mark as i64);
-                    self.rooms.get_mut(&rid).expect("found").members.insert(user, mark);
-                    self.writes.room_reads.push((rid, user as i64, mark));
-                    let status = (me, id, MsgState::Read);
-                    self.give(receipt, (Stream::Room(rid), found.ord), status, Some(chat), ts);
-                }
-                Ok(())
+                (Stream::Room(rid), room.members[&user], None, room.name.clone())
+            }
+        };
+        let found = read::message(id, chat, found)?;
+        let several = self.inboxes.get(&user).is_some_and(|i| i.several);
+        if let Some(receipt) = effects::read(count(mark), count(found.ord), sender, user, several) {
+            self.mark_read(stream, user, receipt.mark as i64);
+            let status = (me, id, MsgState::Read);
+            self.give(receipt, (stream, found.ord), status, Some(chat_name), ts);
+        }
+        Ok(())
+    }
+
+    /// Moves `user`'s read mark in `stream` to `mark`: a direction's,
+    /// written with the batch's directions, or the reader's membership of
+    /// a room, a `room_reads` row.
+    fn mark_read(&mut self, stream: Stream, user: UserId, mark: i64) {
+        match stream {
+            Stream::Direct { sender, recipient } => {
+                self.dirs.entry((sender, recipient)).or_default().read = mark
+            }
+            Stream::Room(rid) => {
+                self.rooms.get_mut(&rid).expect("the reader's room").members.insert(user, mark);
+                self.writes.room_reads.push((rid, user as i64, mark));
             }
         }
     }
@@ -318,6 +329,9 @@ impl Work {
     /// refuse it. A joiner's invitation is used up (`Rules::joined`), and
     /// a room it makes is its own (`moderation::owned_by_its_maker`):
     /// rows that `writes.rs` changes in this batch's transaction.
+    /// `room_ids` names the room's live row: a room an earlier job of the
+    /// batch emptied is gone, and `apply::make_again` made its name a new
+    /// one before this `JOIN`.
     pub(super) fn join(
         &mut self,
         user: UserId,
@@ -334,24 +348,22 @@ impl Work {
             return Err(Ko::new(Code::Internal, "the room changed meanwhile; try again"));
         };
         let r = self.rooms.get_mut(&rid).expect("locked");
+        debug_assert!(r.live, "a room emptied by the batch is made again before its JOIN");
         let rules = refusal.map_or(Ok(()), Err);
         if !meaning::rooms::join(r.members.contains_key(&user), rules, usize::try_from(*rooms).unwrap_or(0))?
         {
             return Ok(());
         }
-        // New: made by this batch, or left empty (by a refused JOIN, or
-        // by its members' LEAVEs earlier in the batch).
+        // New: made by this batch (a row of step 1, or of `make_again`
+        // for a name whose room an earlier job emptied), or left empty by
+        // a refused JOIN. Each is a row of its own, made once: one owner.
         let makes = r.members.is_empty() && owned_by_its_maker(&r.name);
         *rooms += 1;
         r.members.insert(user, r.count);
-        r.live = true;
         self.writes.left.retain(|&(room, u)| (room, u) != (rid, user as i64));
         self.writes.joined.push((rid, user as i64, r.count));
         self.writes.names_dropped.push((rid, user as i64, moderation::INVITED));
         if makes {
-            // One owner per room: a room made, emptied and made again
-            // within the batch is its last maker's.
-            self.writes.owners.retain(|&(room, _)| room != rid);
             self.writes.owners.push((rid, user as i64));
         }
         Ok(())
@@ -369,8 +381,8 @@ impl Work {
         let rid = rooms::leave(room, found)?;
         let r = self.rooms.get_mut(&rid).expect("found");
         r.members.remove(&user);
-        if r.members.is_empty() {
-            r.live = false; // its name may start a new room
+        if rooms::forgotten(r.members.len()) {
+            r.live = false; // its name starts a new room (`apply::make_again`)
         }
         self.writes.joined.retain(|&(room, u, _)| (room, u) != (rid, user as i64));
         self.writes.left.push((rid, user as i64));
@@ -438,28 +450,33 @@ mod tests {
     }
 
     /// Room 7 (`#lab3`), made by this batch: ana (1) joins it and leaves,
-    /// then bob (2) and eve (3) join. A single server frees the room at
-    /// ana's `LEAVE` and bob makes a new one, so bob owns it; every
-    /// `JOIN` uses its invitation up and ana's `LEAVE` takes her rank,
-    /// whatever comes after them in the batch.
+    /// then bob (2) and eve (3) join. A single server forgets the room at
+    /// ana's `LEAVE` and bob makes a new one, so bob owns it; here ana's
+    /// `LEAVE` leaves room 7 no longer live, and the `JOIN`s find its name
+    /// made again as room 9 (`apply::make_again`'s new row). Every `JOIN`
+    /// uses its invitation up and ana's `LEAVE` takes her rank, whatever
+    /// comes after them in the batch.
     #[test]
     fn a_batchs_memberships_change_the_rules_as_a_single_servers_records_do() {
         let mut w = Work::default();
-        let room = Room { name: "#lab3".into(), count: 0, live: true, members: HashMap::new() };
-        w.rooms.insert(7, room);
+        let room = |name: &str| Room { name: name.into(), count: 0, live: true, members: HashMap::new() };
+        w.rooms.insert(7, room("#lab3"));
         let ids = HashMap::from([("lab3".to_string(), 7)]);
         let mut rooms = 0;
         w.join(1, "lab3", &ids, &mut rooms, None).unwrap();
         w.leave(1, "lab3", &ids).unwrap();
+        assert!(!w.rooms[&7].live, "nobody in it: gone, as on a single server");
+        assert_eq!(w.leave(1, "lab3", &ids), Err(Ko::no_room("lab3")));
+        w.rooms.insert(9, room("#lab3"));
+        let ids = HashMap::from([("lab3".to_string(), 9)]);
         w.join(2, "lab3", &ids, &mut rooms, None).unwrap();
         w.join(3, "lab3", &ids, &mut rooms, None).unwrap();
-        assert_eq!(w.writes.owners, [(7, 2)], "bob made the room again: his");
-        let dropped = [(7, 1, "INVITED"), (7, 1, "ADMIN"), (7, 2, "INVITED"), (7, 3, "INVITED")];
+        assert_eq!(w.writes.owners, [(7, 1), (9, 2)], "bob made the room again: the new one is his");
+        let dropped = [(7, 1, "INVITED"), (7, 1, "ADMIN"), (9, 2, "INVITED"), (9, 3, "INVITED")];
         assert_eq!(w.writes.names_dropped, dropped);
         // `#general` is nobody's.
-        let general = Room { name: "#general".into(), count: 0, live: true, members: HashMap::new() };
-        w.rooms.insert(8, general);
+        w.rooms.insert(8, room("#general"));
         w.join(4, "general", &HashMap::from([("general".to_string(), 8)]), &mut rooms, None).unwrap();
-        assert_eq!(w.writes.owners, [(7, 2)]);
+        assert_eq!(w.writes.owners, [(7, 1), (9, 2)]);
     }
 }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::support::cluster::{Cluster, eventually};
+use super::support::{Conn, TestServer};
 use super::{PW, recv_conn, register, send_conn};
 
 fn forbidden(reply: &str) -> bool {
@@ -228,4 +229,89 @@ fn a_departed_admins_rank_goes_in_the_same_transaction_as_her_leave() {
     tx.commit().unwrap();
     assert_eq!(eve.line(), "OK");
     assert_eq!(ana.listing("ROOMINFO:#lab6"), ["ROOM:#lab6", "OWNER:ana", "ROLE:OWNER"]);
+}
+
+/// The requests of [`a_room_emptied_and_joined_again_in_one_batch_is_a_new_room`]
+/// on `server`: ana, bob and eve register; ana makes `#Lab7` and gives it rules (a topic,
+/// `+announce`, a ban of eve) and a message; `between` then plays ana's
+/// `LEAVE` (she is its last member), bob's and eve's `JOIN`s, and bob's
+/// `READ` of ana's message from a second connection, in that order, and
+/// returns their replies. What follows is the room as bob
+/// sees it and eve's message to it; then, one request at a time (a
+/// batch each on a cluster), bob gives it a topic, bob and eve leave it
+/// and ana joins its name again: another new room, hers.
+fn rules_of_a_room_joined_again(
+    server: &TestServer,
+    between: impl FnOnce([&mut Conn; 4], [&str; 4]) -> Vec<String>,
+) -> Vec<String> {
+    let [mut ana, mut bob, mut eve] = server.logged_in(["ana", "bob", "eve"]);
+    assert_eq!(ana.request("JOIN:#Lab7"), "OK");
+    for line in ["TOPIC:#Lab7:week 2", "MODE:#Lab7:+announce", "BAN:#Lab7:eve:0"] {
+        assert_eq!(ana.request(line), "OK", "{line}");
+    }
+    assert!(ana.request("MSG:#Lab7:m1:old news").starts_with("OK:m1:"));
+    let mut bob_too = server.login_send("bob", "pw-bob");
+    let requests = ["LEAVE:#Lab7", "JOIN:#lab7", "JOIN:#lab7", "READ:#lab7:m1"];
+    let mut seen = between([&mut ana, &mut bob, &mut eve, &mut bob_too], requests);
+    seen.extend(bob.listing("ROOMINFO:#lab7"));
+    seen.extend(bob.listing("HISTORY:#lab7:10"));
+    let sent = eve.request("MSG:#lab7:m2:hi");
+    seen.push(if sent.starts_with("OK:m2:") { "OK:m2".into() } else { sent });
+    seen.push(bob.request("TOPIC:#lab7:week 3"));
+    seen.push(bob.request("LEAVE:#lab7"));
+    seen.push(eve.request("LEAVE:#lab7"));
+    seen.push(ana.request("JOIN:#LAB7"));
+    seen.extend(ana.listing("ROOMINFO:#lab7"));
+    seen.extend(ana.listing("HISTORY:#lab7:10"));
+    seen
+}
+
+/// Issue 54: a room its last member leaves is gone, rules and all, and
+/// the next `JOIN` of its name makes a new room, its joiner's: on a
+/// single server, and on a cluster even when the `LEAVE` and the `JOIN`s
+/// share a batch (one transaction of `apply.rs`). Such a batch used to
+/// bring the old room back with its owner, topic, modes and bans: eve's
+/// `JOIN` was refused by the old ban, and bob found ana's room.
+///
+/// The batch: carl's `JOIN` of `#plug`, whose row is held locked here,
+/// keeps the node's committer in its transaction while the three
+/// requests queue; released, they are the next batch, in their order.
+#[test]
+fn a_room_emptied_and_joined_again_in_one_batch_is_a_new_room() {
+    let single = TestServer::start();
+    let one_at_a_time = |conns: [&mut Conn; 4], requests: [&str; 4]| {
+        conns.into_iter().zip(requests).map(|(c, r)| c.request(r)).collect::<Vec<_>>()
+    };
+    let expected = rules_of_a_room_joined_again(&single, one_at_a_time);
+    // The requests that share a batch on the cluster, then those that do not.
+    let read = "KO:UNKNOWN_MESSAGE:no message m1 from #lab7 to you";
+    let shared = ["OK", "OK", "OK", read, "ROOM:#lab7", "OWNER:bob", "ROLE:OWNER", "OK:m2"];
+    let apart = ["OK", "OK", "OK", "OK", "ROOM:#LAB7", "OWNER:ana", "ROLE:OWNER"];
+    assert_eq!(
+        expected,
+        [&shared[..], &apart[..]].concat(),
+        "a single server: a new room each time, with none of the old one's rules or messages"
+    );
+
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    register(&a, "carl");
+    let mut carl = send_conn(&a, "carl");
+    assert_eq!(carl.request("JOIN:#plug"), "OK");
+    let in_one_batch = |conns: [&mut Conn; 4], requests: [&str; 4]| {
+        let mut holder = cluster.pg.client();
+        let mut tx = holder.transaction().unwrap();
+        tx.query_one("SELECT id FROM rooms WHERE folded = 'plug' AND live FOR UPDATE", &[]).unwrap();
+        carl.send("MSG:#plug:p1:hold on");
+        assert_eq!(carl.line_within(Duration::from_millis(300)), None, "carl's batch waits for #plug");
+        let mut conns = conns;
+        for (c, r) in conns.iter_mut().zip(requests) {
+            c.send(r);
+            std::thread::sleep(Duration::from_millis(100)); // queued in this order
+        }
+        tx.commit().unwrap();
+        assert!(carl.line().starts_with("OK:p1:"));
+        conns.iter_mut().map(|c| c.line()).collect::<Vec<_>>()
+    };
+    assert_eq!(rules_of_a_room_joined_again(&a, in_one_batch), expected, "the cluster, in one batch");
 }

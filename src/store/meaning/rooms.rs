@@ -42,6 +42,23 @@ pub fn join(member: bool, rules: Result<(), Ko>, rooms: usize) -> Result<bool, K
     Ok(true)
 }
 
+/// Whether a room is forgotten once a member left it (or was removed
+/// from it) and `members` are still in it: a room nobody is in is gone,
+/// whole (§7, §18): its rules (owner, room admins, modes, topic,
+/// invitations, bans, mutes), its messages, its name as its first member
+/// spelled it. The next `JOIN` of its name makes a new room, as if the
+/// name had never been used: no rule of the old room refuses it, and its
+/// joiner owns it
+/// ([`owned_by_its_maker`](crate::store::moderation::owned_by_its_maker)).
+/// Both backends ask it when a member leaves (`State::leave`,
+/// `cluster/work.rs`'s `Work::leave`); a cluster's `JOIN` of the name
+/// later in the same batch makes the new room's row there and then
+/// (`cluster/apply.rs`'s `make_again`), as a `JOIN` in a later batch does
+/// (issue 54: it brought the old room back, rules and all).
+pub fn forgotten(members: usize) -> bool {
+    members == 0
+}
+
 /// 1.2: a moderation change or `ROOMINFO` of the room named `asked`,
 /// which anyone may ask after (a server admin acts from outside, and a
 /// non-member reads `ROLE:NONE`): refused only when there is no such
@@ -80,6 +97,12 @@ mod tests {
         assert_eq!(join(false, banned(), 0), banned().map(|()| true));
         assert_eq!(join(false, Ok(()), most).unwrap_err().code, Code::BadRequest);
         assert_eq!(join(false, Ok(()), most - 1), Ok(true));
+    }
+
+    #[test]
+    fn a_room_is_forgotten_with_its_last_member() {
+        assert!(forgotten(0));
+        assert!(!forgotten(1), "one member keeps it, and all it has");
     }
 
     #[test]

@@ -78,15 +78,16 @@ impl State {
         Ok(())
     }
 
-    /// `user` is no longer a member of `room` (freed once empty).
+    /// `user` is no longer a member of `room` (freed once nobody is in it:
+    /// `meaning::rooms::forgotten`, a cluster's rule too).
     pub(in crate::store) fn leave(&mut self, user: UserId, room: RoomId) {
         let name = self.users[user].name.clone();
         let r = self.room_mut(room);
         r.members.remove(&user);
         r.rules.left(&name);
-        let empty = r.members.is_empty();
+        let forgotten = crate::store::meaning::rooms::forgotten(r.members.len());
         self.users[user].rooms.remove(&room);
-        if empty {
+        if forgotten {
             self.free_room(room);
         }
     }
