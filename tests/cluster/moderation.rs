@@ -393,7 +393,10 @@ fn a_refused_join_leaves_no_room_behind() {
     let mut decided = vec![too_many.to_string(), none("ghost"), none("fresh"), "OK".into()];
     decided.extend([none("ghost"), none("ghost")]);
     decided.extend([too_many.to_string(), none("ghost2"), none("ghost2"), "OK".into()]);
-    decided.extend(["ROOM:#ghost", "OWNER:bob", "ROLE:OWNER", "ROOM:#Fresh", "OWNER:carl", "ROLE:OWNER"].map(String::from));
+    decided.extend(
+        ["ROOM:#ghost", "OWNER:bob", "ROLE:OWNER", "ROOM:#Fresh", "OWNER:carl", "ROLE:OWNER"]
+            .map(String::from),
+    );
     assert_eq!(expected, decided, "a single server: no room where a JOIN was refused");
 
     let cluster = Cluster::start();
@@ -421,8 +424,13 @@ fn general_as_accounts_come(
     assert!(bob.request("MSG:#general:g2:hi").starts_with("OK:g2:"));
     let (mut bob_too, mut carl, mut dan) =
         (server.login_send("bob", "pw-bob"), server.send_conn(), server.send_conn());
-    let requests =
-        ["MSG:#general:g3:bye", "LEAVE:#general", "LEAVE:#general", "REGISTER:carl::pw-carl", "REGISTER:dan::pw-dan"];
+    let requests = [
+        "MSG:#general:g3:bye",
+        "LEAVE:#general",
+        "LEAVE:#general",
+        "REGISTER:carl::pw-carl",
+        "REGISTER:dan::pw-dan",
+    ];
     let mut seen = between([&mut bob_too, &mut ana, &mut bob, &mut carl, &mut dan], requests);
     seen[0] = seen[0].split(':').take(2).collect::<Vec<_>>().join(":"); // `OK:g3`: not its time
     for user in ["carl", "dan"] {
@@ -460,7 +468,11 @@ fn a_new_account_joins_general_where_its_registration_comes() {
     let expected = general_as_accounts_come(&single, one_at_a_time);
     let decided = ["OK:g3", "OK", "OK", "OK:carl", "OK:dan"];
     let seen_by = ["#general:2", "carl", "dan"]; // rooms, members; no chat, history or event
-    assert_eq!(expected, [&decided[..], &seen_by[..], &seen_by[..]].concat(), "a single server: a new #general");
+    assert_eq!(
+        expected,
+        [&decided[..], &seen_by[..], &seen_by[..]].concat(),
+        "a single server: a new #general"
+    );
 
     let cluster = Cluster::start();
     let a = cluster.node("a");
