@@ -3,10 +3,12 @@
 //! The order of a transaction is what makes it safe with several nodes
 //! writing at once:
 //!
-//! 1. create the rooms a `JOIN` (or a new account's `#general`) needs;
+//! 1. create the rooms a `JOIN` (or a new account's `#general`) needs:
+//!    a row is no room until someone is in it (step 6 says which stay);
 //! 2. lock every room involved (`FOR UPDATE`, in id order): its counter
 //!    and its members hold still;
-//! 3. create the new accounts; find the users named and the messages
+//! 3. create the new accounts (they join `#general` in step 6, where
+//!    their `REGISTER` comes); find the users named and the messages
 //!    named (`READ`), what each `ACK` acknowledges, and the rules of the
 //!    room each `JOIN` names (a ban, invite-only: read under the room's
 //!    lock, as a single server asks under its own);
@@ -22,9 +24,11 @@
 //!    senders' recent ids — in one statement (and, when the batch sends
 //!    to rooms, the members' last runs, which its messages may lengthen);
 //! 6. work out every change in memory, job by job, in order ([`Work`],
-//!    `work.rs`) — but for a `JOIN` of a room an earlier job emptied,
-//!    which makes the name's new room, a row, there and then
-//!    (`make_again`);
+//!    `work.rs`) — but for a `JOIN` of a room an earlier job emptied (or
+//!    a new account's `#general`), which makes the name's new room, a
+//!    row, there and then (`make_again`); then a room nobody is in is
+//!    gone, as on a single server: one emptied, and a row of step 1
+//!    whose `JOIN`s (or `REGISTER`s) were all refused (`Work::forget_empty`);
 //! 7. write them all in **one** statement (arrays bound as parameters,
 //!    spread with `unnest`, one `WITH` clause per table), and the rarer
 //!    changes in a statement each: memberships, and what they change in
@@ -80,7 +84,7 @@ struct Found {
     /// Members of the rooms the batch sends to: their last runs may grow.
     roommates: BTreeSet<UserId>,
     /// The rooms (by folded name) that a job of the batch emptied and a
-    /// later `JOIN` made again (`make_again`): what this step read of
+    /// later `JOIN` or new account made again (`make_again`): what this step read of
     /// them, a `JOIN`'s rules or a `READ`'s message, is the old room's.
     remade: BTreeSet<String>,
 }
@@ -116,7 +120,7 @@ pub fn apply(
     let mut w = Work { budget: *budget, ..Work::default() };
     let room_ids = create_and_lock_rooms(tx, jobs, &mut w)?; // 1–2
     let mut found = Found { room_ids, ..Found::default() };
-    let mut outcomes = create_accounts(tx, jobs, &mut found, &mut w, &tick)?; // 3
+    let mut outcomes = create_accounts(tx, jobs, &mut found, &tick)?; // 3
     find_named(tx, names, jobs, &mut found, &w)?;
     lock_inboxes(tx, &found, &mut w)?; // 4
     let mut guarded = read_guarded(tx, jobs, &found, &mut w)?; // 5
@@ -157,20 +161,19 @@ fn create_and_lock_rooms(
     super::locks::lock_rooms(tx, &wanted, &created, &mut w.rooms)
 }
 
-/// Step 3a: creates the batch's new accounts (each in `#general`): the
-/// outcomes of the batch, with theirs filled in.
+/// Step 3a: creates the batch's new accounts: the outcomes of the batch,
+/// with theirs filled in. Each joins `#general` in step 6, in the order
+/// of the jobs (`join_general`).
 fn create_accounts(
     tx: &mut Tx,
     jobs: &[Job],
     found: &mut Found,
-    w: &mut Work,
     tick: &dyn Fn() -> i64,
 ) -> Result<Vec<Outcome>, postgres::Error> {
     let mut outcomes: Vec<Outcome> = jobs.iter().map(|_| Outcome::Nothing).collect();
-    let general = found.room_ids.get(&fold(&GENERAL[1..])).copied();
     for (i, job) in jobs.iter().enumerate() {
         if let Job::Register { name, email, hash, .. } = job {
-            let made = register(tx, w, general, name, email, hash, tick())?;
+            let made = register(tx, name, email, hash, tick())?;
             if let Ok(account) = &made {
                 found.lock.insert(account.id);
             }
@@ -374,7 +377,8 @@ fn room_senders(jobs: &[Job], found: &Found) -> BTreeSet<(UserId, i64)> {
 }
 
 /// Step 6: works out every job, in order, in memory (`work.rs`); each takes
-/// the node's next timestamp. Returns how many messages are new.
+/// the node's next timestamp. Then the rooms nobody is in are gone
+/// (`Work::forget_empty`). Returns how many messages are new.
 #[allow(clippy::too_many_arguments)]
 fn work_out(
     tx: &mut Tx,
@@ -419,14 +423,41 @@ fn work_out(
                 w.writes.seen.push((*user as i64, *ts as i64));
                 Outcome::Nothing
             }
-            Job::Register { .. } => std::mem::replace(&mut outcomes[i], Outcome::Nothing),
+            Job::Register { .. } => {
+                let made = std::mem::replace(&mut outcomes[i], Outcome::Nothing);
+                if let Outcome::Account(Ok(account)) = &made {
+                    join_general(tx, account.id, found, w)?;
+                }
+                made
+            }
         };
     }
+    w.forget_empty();
     Ok(new_messages)
 }
 
-/// A `JOIN` of `room` (as the request named it) after an earlier job of
-/// the batch emptied it: the room is gone (`meaning::rooms::forgotten`,
+/// A new account joins `#general` where its `REGISTER` comes among the
+/// batch's jobs, as a single server applies requests in order: a message
+/// of an earlier job is not its own, and a `#general` an earlier job
+/// emptied is gone, so the account makes it again (`make_again`), as a
+/// `JOIN` would. (Issue 54: new accounts joined before the batch's other
+/// jobs, so they got the messages sent before them, and a `LEAVE`
+/// emptying `#general` kept it, messages and all.)
+fn join_general(tx: &mut Tx, user: UserId, found: &mut Found, w: &mut Work) -> Result<(), postgres::Error> {
+    let general = &GENERAL[1..];
+    make_again(tx, general, found, w)?;
+    // Missing only if another node emptied `#general` between step 1 and
+    // its lock, a race a single server under one lock cannot have: the
+    // account then joins no room.
+    if let Some(&rid) = found.room_ids.get(&fold(general)) {
+        w.welcome(user, rid);
+    }
+    Ok(())
+}
+
+/// A `JOIN` of `room` (as the request named it), or a new account's
+/// `#general` (`join_general`), after an earlier job of the batch emptied
+/// it: the room is gone (`meaning::rooms::forgotten`,
 /// the single server's rule), and its name makes a new room, a new row
 /// (`locks::make_again`) with none of the old one's rules, messages or
 /// spelling, as a `JOIN` in a later batch finds it (step 1). (Issue 54:
@@ -557,12 +588,10 @@ fn lowest_positions(tx: &mut Tx, jobs: &[Job]) -> Result<HashMap<UserId, i64>, p
     Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as UserId, r.get::<_, i64>(1))).collect())
 }
 
-/// Creates an account, its inbox, and its membership of `#general`.
-#[allow(clippy::too_many_arguments)]
+/// Creates an account, its inbox and its session row (its membership of
+/// `#general` comes in step 6: `join_general`).
 fn register(
     tx: &mut Tx,
-    w: &mut Work,
-    general: Option<i64>,
     name: &str,
     email: &str,
     hash: &str,
@@ -581,10 +610,5 @@ fn register(
     let id: i64 = row.get(0);
     tx.execute("INSERT INTO inboxes (user_id) VALUES ($1)", &[&id])?;
     tx.execute("INSERT INTO sessions (user_id) VALUES ($1)", &[&id])?;
-    if let Some(room) = general.and_then(|g| w.rooms.get_mut(&g).map(|r| (g, r))) {
-        let (g, r) = room;
-        r.members.insert(id as UserId, r.count);
-        w.writes.joined.push((g, id, r.count));
-    }
     Ok(Ok(Account { id: id as UserId, name: name.into(), hash: hash.to_string(), admin: false }))
 }

@@ -25,7 +25,7 @@ use super::db::count;
 use super::locks::Acked;
 use super::moderation;
 use super::writes::{MessageRow, Run, Stream};
-use super::writes::{Named, Work};
+use super::writes::{Named, Room, Work};
 use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Chat, Code, Ko, MsgState, Text};
 use crate::store::budget::Quota;
@@ -369,14 +369,20 @@ impl Work {
         Ok(())
     }
 
+    /// `LEAVE`, as `meaning::rooms::leave` decides it, of the room as the
+    /// batch has it now: a room is there while someone is in it. A row
+    /// nobody is in is one step 1 made for a `JOIN` that has not come yet
+    /// or was refused, or one an earlier job emptied: no room, as on a
+    /// single server (issue 54: a `LEAVE` before a `JOIN` that made the
+    /// room was told `you are not in` it).
     pub(super) fn leave(
         &mut self,
         user: UserId,
         room: &str,
         room_ids: &HashMap<String, i64>,
     ) -> Result<(), Ko> {
-        let live =
-            room_ids.get(&fold(room)).copied().filter(|rid| self.rooms.get(rid).is_some_and(|r| r.live));
+        let there = |r: &Room| r.live && !rooms::forgotten(r.members.len());
+        let live = room_ids.get(&fold(room)).copied().filter(|rid| self.rooms.get(rid).is_some_and(there));
         let found = live.map(|rid| (rid, self.rooms[&rid].members.contains_key(&user)));
         let rid = rooms::leave(room, found)?;
         let r = self.rooms.get_mut(&rid).expect("found");
@@ -389,6 +395,32 @@ impl Work {
         // A room admin's rank goes with its membership (`Rules::left`).
         self.writes.names_dropped.push((rid, user as i64, moderation::ADMIN));
         Ok(())
+    }
+
+    /// A new account joins `#general`, room `rid`, as a single server's
+    /// registration does (`store/local/requests.rs`, `join_general`):
+    /// from the room's next message on, nobody's owner, no rule to
+    /// refuse it or limit to count. `apply::join_general` calls it where
+    /// the `REGISTER` comes among the batch's jobs.
+    pub(super) fn welcome(&mut self, user: UserId, rid: i64) {
+        let r = self.rooms.get_mut(&rid).expect("#general is locked");
+        r.members.insert(user, r.count);
+        self.writes.joined.push((rid, user as i64, r.count));
+    }
+
+    /// Once every job is worked out: a room nobody is in is gone
+    /// (`meaning::rooms::forgotten`), its row no longer live. That is a
+    /// room its last member left, and a row step 1 made for a `JOIN` (or
+    /// a new account's `#general`) that was refused: a single server makes
+    /// no room for a refused `JOIN`, so none is left here for a later
+    /// `ROOMINFO` or `JOIN` to find (issue 54: the row stayed, live and
+    /// empty, a room with the refused joiner's spelling and no member).
+    pub(super) fn forget_empty(&mut self) {
+        for r in self.rooms.values_mut() {
+            if rooms::forgotten(r.members.len()) {
+                r.live = false;
+            }
+        }
     }
 }
 

@@ -295,23 +295,190 @@ fn a_room_emptied_and_joined_again_in_one_batch_is_a_new_room() {
 
     let cluster = Cluster::start();
     let a = cluster.node("a");
-    register(&a, "carl");
-    let mut carl = send_conn(&a, "carl");
-    assert_eq!(carl.request("JOIN:#plug"), "OK");
+    let mut carl = plug(&a, "carl");
     let in_one_batch = |conns: [&mut Conn; 4], requests: [&str; 4]| {
-        let mut holder = cluster.pg.client();
-        let mut tx = holder.transaction().unwrap();
-        tx.query_one("SELECT id FROM rooms WHERE folded = 'plug' AND live FOR UPDATE", &[]).unwrap();
-        carl.send("MSG:#plug:p1:hold on");
-        assert_eq!(carl.line_within(Duration::from_millis(300)), None, "carl's batch waits for #plug");
-        let mut conns = conns;
-        for (c, r) in conns.iter_mut().zip(requests) {
-            c.send(r);
-            std::thread::sleep(Duration::from_millis(100)); // queued in this order
-        }
-        tx.commit().unwrap();
-        assert!(carl.line().starts_with("OK:p1:"));
-        conns.iter_mut().map(|c| c.line()).collect::<Vec<_>>()
+        one_batch(&cluster, &mut carl, conns.into_iter().zip(requests).collect())
     };
     assert_eq!(rules_of_a_room_joined_again(&a, in_one_batch), expected, "the cluster, in one batch");
+}
+
+/// `user`, registered on `node`, in `#plug` and out of `#general`: the
+/// plug of [`one_batch`], in no room of the script it lets through.
+fn plug(node: &TestServer, user: &str) -> Conn {
+    register(node, user);
+    let mut plug = send_conn(node, user);
+    assert_eq!(plug.request("JOIN:#plug"), "OK");
+    assert_eq!(plug.request("LEAVE:#general"), "OK");
+    plug
+}
+
+/// Sends each request on its connection, in their order, as one batch of
+/// the node's committer, and returns their replies: `plug`'s message to
+/// `#plug`, whose row is held locked here, keeps the committer in its
+/// transaction while they queue; released, they are the next batch.
+fn one_batch(cluster: &Cluster, plug: &mut Conn, requests: Vec<(&mut Conn, &str)>) -> Vec<String> {
+    let mut holder = cluster.pg.client();
+    let mut tx = holder.transaction().unwrap();
+    tx.query_one("SELECT id FROM rooms WHERE folded = 'plug' AND live FOR UPDATE", &[]).unwrap();
+    plug.send("MSG:#plug:p1:hold on");
+    assert_eq!(plug.line_within(Duration::from_millis(300)), None, "the plug's batch waits for #plug");
+    let mut conns = Vec::new();
+    for (c, r) in requests {
+        c.send(r);
+        std::thread::sleep(Duration::from_millis(100)); // queued in this order
+        conns.push(c);
+    }
+    tx.commit().unwrap();
+    assert!(plug.line().starts_with("OK:p1:"));
+    conns.into_iter().map(|c| c.line()).collect()
+}
+
+/// The reply to `request`: its lines after `OK:<n>`, or its one line.
+fn answer(c: &mut Conn, request: &str) -> Vec<String> {
+    let head = c.request(request);
+    match head.strip_prefix("OK:").and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) => (0..n).map(|_| c.line()).collect(),
+        None => vec![head],
+    }
+}
+
+/// The requests of [`a_refused_join_leaves_no_room_behind`] on `server`:
+/// ana is in 256 rooms (`#general`, `#r1` to `#r255`), the most allowed;
+/// `between` plays ana's `JOIN:#Ghost` (one room too many), bob's `LEAVE`
+/// of `#ghost` and of `#fresh` (neither is a room) and carl's
+/// `JOIN:#Fresh`, in that order, and returns their replies. Then, a
+/// request at a time: what bob reads of `#ghost`, ana's `JOIN:#Ghost2`
+/// refused on its own and what bob reads of it, bob's `JOIN:#ghost` (a
+/// new room, his, spelled as he spells it) and what carl reads of
+/// `#fresh`.
+fn rooms_of_refused_joins(
+    server: &TestServer,
+    between: impl FnOnce([&mut Conn; 4], [&str; 4]) -> Vec<String>,
+) -> Vec<String> {
+    let [mut ana, mut bob, mut carl] = server.logged_in(["ana", "bob", "carl"]);
+    for i in 1..256 {
+        assert_eq!(ana.request(&format!("JOIN:#r{i}")), "OK", "#r{i}");
+    }
+    let mut bob_too = server.login_send("bob", "pw-bob");
+    let requests = ["JOIN:#Ghost", "LEAVE:#ghost", "LEAVE:#fresh", "JOIN:#Fresh"];
+    let mut seen = between([&mut ana, &mut bob, &mut bob_too, &mut carl], requests);
+    seen.extend(answer(&mut bob, "ROOMINFO:#ghost"));
+    seen.extend(answer(&mut bob, "MEMBERS:#ghost"));
+    seen.push(ana.request("JOIN:#Ghost2"));
+    seen.extend(answer(&mut bob, "ROOMINFO:#ghost2"));
+    seen.push(bob.request("LEAVE:#ghost2"));
+    seen.push(bob.request("JOIN:#ghost"));
+    seen.extend(answer(&mut bob, "ROOMINFO:#ghost"));
+    seen.extend(answer(&mut carl, "ROOMINFO:#fresh"));
+    seen
+}
+
+/// Issue 54: a `JOIN` refused leaves no room behind, and a room's name
+/// is no room until someone is in it: on a single server, nothing is
+/// made for a refused `JOIN`; a cluster's batch makes the rows its
+/// `JOIN`s need first (`apply.rs`, step 1), and used to keep the row of
+/// a refused one, live and empty, so that `ROOMINFO` found a room there,
+/// spelled as the refused joiner spelled it, and a `LEAVE` before a
+/// `JOIN` of a new room in the same batch was told `you are not in` a
+/// room that was not there yet.
+#[test]
+fn a_refused_join_leaves_no_room_behind() {
+    let single = TestServer::start();
+    let one_at_a_time = |conns: [&mut Conn; 4], requests: [&str; 4]| {
+        conns.into_iter().zip(requests).map(|(c, r)| c.request(r)).collect::<Vec<_>>()
+    };
+    let expected = rooms_of_refused_joins(&single, one_at_a_time);
+    let too_many = "KO:BAD_REQUEST:you are in 256 rooms, the most allowed; LEAVE one first";
+    let none = |room: &str| format!("KO:NOT_MEMBER:no room named #{room}");
+    let mut decided = vec![too_many.to_string(), none("ghost"), none("fresh"), "OK".into()];
+    decided.extend([none("ghost"), none("ghost")]);
+    decided.extend([too_many.to_string(), none("ghost2"), none("ghost2"), "OK".into()]);
+    decided.extend(
+        ["ROOM:#ghost", "OWNER:bob", "ROLE:OWNER", "ROOM:#Fresh", "OWNER:carl", "ROLE:OWNER"]
+            .map(String::from),
+    );
+    assert_eq!(expected, decided, "a single server: no room where a JOIN was refused");
+
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    let mut dan = plug(&a, "dan");
+    let in_one_batch = |conns: [&mut Conn; 4], requests: [&str; 4]| {
+        one_batch(&cluster, &mut dan, conns.into_iter().zip(requests).collect())
+    };
+    assert_eq!(rooms_of_refused_joins(&a, in_one_batch), expected, "the cluster, in one batch");
+}
+
+/// The requests of [`a_new_account_joins_general_where_its_registration_comes`]
+/// on `server`: ana and bob, in `#general`, each send it a message;
+/// `between` plays bob's message `g3`, ana's and bob's `LEAVE:#general`
+/// (then nobody is in it: it is forgotten), and carl's and dan's
+/// `REGISTER`s (connections not logged in), in that order. What carl and
+/// dan then read: their rooms and chats, `#general`'s members and
+/// history, and the events waiting for them.
+fn general_as_accounts_come(
+    server: &TestServer,
+    between: impl FnOnce([&mut Conn; 5], [&str; 5]) -> Vec<String>,
+) -> Vec<String> {
+    let [mut ana, mut bob] = server.logged_in(["ana", "bob"]);
+    assert!(ana.request("MSG:#general:g1:hello").starts_with("OK:g1:"));
+    assert!(bob.request("MSG:#general:g2:hi").starts_with("OK:g2:"));
+    let (mut bob_too, mut carl, mut dan) =
+        (server.login_send("bob", "pw-bob"), server.send_conn(), server.send_conn());
+    let requests = [
+        "MSG:#general:g3:bye",
+        "LEAVE:#general",
+        "LEAVE:#general",
+        "REGISTER:carl::pw-carl",
+        "REGISTER:dan::pw-dan",
+    ];
+    let mut seen = between([&mut bob_too, &mut ana, &mut bob, &mut carl, &mut dan], requests);
+    seen[0] = seen[0].split(':').take(2).collect::<Vec<_>>().join(":"); // `OK:g3`: not its time
+    for user in ["carl", "dan"] {
+        let mut c = server.login_send(user, &format!("pw-{user}"));
+        seen.extend(answer(&mut c, "ROOMS"));
+        seen.extend(answer(&mut c, "CHATS"));
+        // Who is in it; whether online or when seen last is not the point.
+        let members = answer(&mut c, "MEMBERS:#general");
+        seen.extend(members.iter().map(|l| l.split(':').next().unwrap_or_default().to_string()));
+        // A message's time is its own on each backend: its id says which.
+        let history = answer(&mut c, "HISTORY:#general:10");
+        seen.extend(history.iter().map(|l| l.split(':').take(3).collect::<Vec<_>>().join(":")));
+        let mut events = server.login_recv(user, &format!("pw-{user}"));
+        while let Some(event) = events.line_within(Duration::from_millis(500)) {
+            seen.push(event.split(':').take(5).collect::<Vec<_>>().join(":"));
+        }
+    }
+    seen
+}
+
+/// Issue 54: a new account joins `#general` where its `REGISTER` comes
+/// among the requests, as on a single server, which applies them in
+/// order: a message before it is not the account's, and once the last
+/// member has left `#general`, a new account makes it again, new. A
+/// cluster's batch used to put its new accounts in `#general` before
+/// any of its other jobs: carl and dan got bob's `g3`, and found the old
+/// `#general` with its messages, which ana's and bob's `LEAVE` no longer
+/// emptied.
+#[test]
+fn a_new_account_joins_general_where_its_registration_comes() {
+    let single = TestServer::start();
+    let one_at_a_time = |conns: [&mut Conn; 5], requests: [&str; 5]| {
+        conns.into_iter().zip(requests).map(|(c, r)| c.request(r)).collect::<Vec<_>>()
+    };
+    let expected = general_as_accounts_come(&single, one_at_a_time);
+    let decided = ["OK:g3", "OK", "OK", "OK:carl", "OK:dan"];
+    let seen_by = ["#general:2", "carl", "dan"]; // rooms, members; no chat, history or event
+    assert_eq!(
+        expected,
+        [&decided[..], &seen_by[..], &seen_by[..]].concat(),
+        "a single server: a new #general"
+    );
+
+    let cluster = Cluster::start();
+    let a = cluster.node("a");
+    let mut plug = plug(&a, "plug");
+    let in_one_batch = |conns: [&mut Conn; 5], requests: [&str; 5]| {
+        one_batch(&cluster, &mut plug, conns.into_iter().zip(requests).collect())
+    };
+    assert_eq!(general_as_accounts_come(&a, in_one_batch), expected, "the cluster, in one batch");
 }

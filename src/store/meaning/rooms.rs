@@ -54,7 +54,10 @@ pub fn join(member: bool, rules: Result<(), Ko>, rooms: usize) -> Result<bool, K
 /// `cluster/work.rs`'s `Work::leave`); a cluster's `JOIN` of the name
 /// later in the same batch makes the new room's row there and then
 /// (`cluster/apply.rs`'s `make_again`), as a `JOIN` in a later batch does
-/// (issue 54: it brought the old room back, rules and all).
+/// (issue 54: it brought the old room back, rules and all). A cluster
+/// asks it too of every room its batch locked, once the batch is worked
+/// out (`Work::forget_empty`): a row made for a `JOIN` that was refused is
+/// no room, as a single server makes none.
 pub fn forgotten(members: usize) -> bool {
     members == 0
 }
