@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("014_settings_once", include_str!("migrations/014_settings_once.sql")),
     ("015_door", include_str!("migrations/015_door.sql")),
     ("016_admin_requests", include_str!("migrations/016_admin_requests.sql")),
+    ("017_empty_rooms", include_str!("migrations/017_empty_rooms.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

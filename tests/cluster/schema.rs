@@ -159,3 +159,26 @@ fn a_node_refuses_a_schema_newer_than_it_knows() {
     assert!(!status.success());
     assert!(stderr.contains("schema is version 999, newer than this wachat knows"), "{stderr}");
 }
+
+/// Version 17: an empty live room that a refused `JOIN` left before
+/// (issue 54) is taken back, so it is no room, as on a single server, and
+/// its name's next `JOIN` makes a room of the joiner's own spelling.
+#[test]
+fn schema_17_takes_back_the_empty_rooms_a_refused_join_left() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    register(&a, "ana");
+    a.kill();
+    // The database as version 16 could leave it: a live room nobody is in.
+    let mut pg = cluster.pg.client();
+    pg.batch_execute(
+        "INSERT INTO rooms (name, folded) VALUES ('#Ghost', 'ghost'); \
+         UPDATE wachat_schema SET version = 16;",
+    )
+    .unwrap();
+    let b = cluster.node("b");
+    let mut ana = send_conn(&b, "ana");
+    assert_eq!(ana.request("ROOMINFO:#ghost"), "KO:NOT_MEMBER:no room named #ghost");
+    assert_eq!(ana.request("JOIN:#ghost"), "OK");
+    assert_eq!(ana.listing("ROOMINFO:#ghost")[..2], ["ROOM:#ghost", "OWNER:ana"]);
+}
