@@ -43,9 +43,11 @@ round() {
   Q postgres -qc "CREATE DATABASE bench"
   nats-server -p "$nats" -a 127.0.0.1 >"$D/nats.log" 2>&1 & NATS=$!
   local S="--store postgres://wachat@127.0.0.1:$pg/bench --bus nats://127.0.0.1:$nats --rate 0 --exempt 127.0.0.1 --web-port off"
-  "$BIN" serve $S --node a --send-port "$s1" --recv-port "$r1" >"$D/a.log" 2>&1 & A=$!
+  # Each node its own data directory (its device cache), in the round's
+  # temporary one: not the checkout's data/, nor one for both.
+  "$BIN" serve $S --node a --data-dir "$D/node-a" --send-port "$s1" --recv-port "$r1" >"$D/a.log" 2>&1 & A=$!
   up "$s1" "$D/a.log" # a migrates the schema
-  "$BIN" serve $S --node b --send-port "$s2" --recv-port "$r2" >"$D/b.log" 2>&1 & B=$!
+  "$BIN" serve $S --node b --data-dir "$D/node-b" --send-port "$s2" --recv-port "$r2" >"$D/b.log" 2>&1 & B=$!
   up "$s2" "$D/b.log"
   local N=127.0.0.1:$s1:$r1,127.0.0.1:$s2:$r2
   sessions() { Q bench -Atc "SELECT sessions FROM pg_stat_database WHERE datname = 'bench'"; }
