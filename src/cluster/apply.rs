@@ -33,7 +33,15 @@
 //!    spread with `unnest`, one `WITH` clause per table), and the rarer
 //!    changes in a statement each: memberships, and what they change in
 //!    the rooms' rules (a `JOIN`'s invitation used up and the new room's
-//!    owner, a `LEAVE`'s room admin rank dropped) — `writes.rs`.
+//!    owner, a `LEAVE`'s room admin rank dropped) — `writes.rs`;
+//! 8. make the batch's moderation changes (rare), each after the jobs
+//!    above as if it had come last, which they allow: none of them was
+//!    answered yet. Each is decided under its room's lock
+//!    (`moderation::change`), and its notice and a removed member's
+//!    `LEAVE` are a batch of their own, steps 1–7 again, in the same
+//!    transaction ([`moderate`]). Their locks come after the batch's own,
+//!    out of the order above: the rare deadlock with another node's batch
+//!    is the database's to find, and the committer tries the batch again.
 //!
 //! [`apply`] reads as this list: one line per step, each a function below
 //! whose doc names its step; the locking reads themselves are `locks.rs`'s,
@@ -47,7 +55,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::job::{Applied, Job, Outcome};
+use super::job::{Applied, Job, Made, Outcome};
 use super::locks::Acked;
 use super::names::Names;
 use super::tx::Tx;
@@ -57,6 +65,7 @@ use crate::protocol::{Accepted, Chat, Ko};
 use crate::store::budget::Budget;
 use crate::store::meaning::send::Goes;
 use crate::store::meaning::{self, accounts};
+use crate::store::moderation::{NoticeTo, Rules};
 use crate::store::{Account, DEDUP_WINDOW, GENERAL, Outgoing, UserId};
 
 /// What step 3 of a batch finds, for the steps after it.
@@ -126,7 +135,82 @@ pub fn apply(
     let mut guarded = read_guarded(tx, jobs, &found, &mut w)?; // 5
     let new_messages = work_out(tx, names, jobs, &mut found, &mut guarded, &mut w, &mut outcomes, &tick)?; // 6
     super::writes::write(tx, &w)?; // 7
-    Ok(Applied { outcomes, deliveries: w.deliveries, new_messages })
+    let mut applied = Applied { outcomes, deliveries: w.deliveries, new_messages };
+    moderate(tx, names, jobs, clock, budget, &mut applied)?; // 8
+    Ok(applied)
+}
+
+/// Step 8: each moderation change of the batch, decided and made under
+/// its room's lock (`moderation::change`); then what follows it
+/// (`Rules::aftermath`: its notice, a removed member's `LEAVE`), applied
+/// as a batch of its own in the same transaction, so that the three are
+/// one commit, as a single server's one batch.
+fn moderate(
+    tx: &mut Tx,
+    names: &Names,
+    jobs: &[Job],
+    clock: &AtomicU64,
+    budget: &Budget,
+    applied: &mut Applied,
+) -> Result<(), postgres::Error> {
+    for (i, job) in jobs.iter().enumerate() {
+        let Job::Moderate { by, target, room, change, notice, .. } = job else { continue };
+        let about = target.as_ref().map(|(id, name)| (*id, &**name));
+        let done = match super::moderation::change(
+            &mut *tx.inner,
+            (by.0, &by.1),
+            about,
+            room,
+            change,
+            budget.user_quota,
+        )? {
+            Ok(done) => done,
+            Err(ko) => {
+                applied.outcomes[i] = Outcome::Moderated(Err(ko));
+                continue;
+            }
+        };
+        let mut made = Made { room: done.room.clone(), changed: done.changed, tell: Vec::new() };
+        if done.changed {
+            let after = Rules::aftermath(change, done.by, done.target, done.members);
+            let to = match after.notice {
+                NoticeTo::Room => Some(Chat::registered(&done.room)),
+                // The invitee is the change's target, whose name is known.
+                NoticeTo::Invitee(_) => target.as_ref().map(|(_, name)| Chat::User(name.to_string())),
+                NoticeTo::Nowhere => None,
+            };
+            let (sent, sent_answer) = crossbeam_channel::bounded(1);
+            let (left, left_answer) = crossbeam_channel::bounded(1);
+            let mut follow = Vec::new();
+            if let Some(to) = to {
+                follow.push(Job::Send {
+                    from: by.0,
+                    msgs: vec![(to, notice.0.clone(), notice.1.clone())],
+                    done: sent,
+                });
+            }
+            if let Some(leaving) = after.leaves {
+                follow.push(Job::Leave { user: leaving, room: room.clone(), done: left });
+            }
+            let then = apply(tx, names, &follow, clock, budget)?;
+            for (job, outcome) in follow.into_iter().zip(then.outcomes) {
+                job.answer(outcome);
+            }
+            // As a single server's batch: the change stands whatever its
+            // notice met (a full quota was checked before it).
+            if let Ok(Some(Err(ko))) = sent_answer.try_recv().map(|mut results| results.pop()) {
+                log::warn!("cluster: the notice of a change to {}: {}", done.room, ko.reason);
+            }
+            if let Ok(Err(ko)) = left_answer.try_recv() {
+                log::warn!("cluster: the removal after a change to {}: {}", done.room, ko.reason);
+            }
+            applied.deliveries.extend(then.deliveries);
+            applied.new_messages += then.new_messages;
+            made.tell = after.tell;
+        }
+        applied.outcomes[i] = Outcome::Moderated(Ok(made));
+    }
+    Ok(())
 }
 
 /// Steps 1–2: create the rooms a `JOIN` or a new account needs, and locks
@@ -150,6 +234,10 @@ fn create_and_lock_rooms(
             Job::Join { room, .. } => {
                 wanted.insert(fold(room));
                 created.push((format!("#{room}"), fold(room)));
+            }
+            // Locked here, in order with the others, for step 8.
+            Job::Moderate { room, .. } => {
+                wanted.insert(fold(room));
             }
             Job::Register { .. } => {
                 wanted.insert(fold(&GENERAL[1..]));
@@ -423,6 +511,8 @@ fn work_out(
                 w.writes.seen.push((*user as i64, *ts as i64));
                 Outcome::Nothing
             }
+            // Step 8's (`moderate`), once the batch's other jobs are written.
+            Job::Moderate { .. } => Outcome::Nothing,
             Job::Register { .. } => {
                 let made = std::mem::replace(&mut outcomes[i], Outcome::Nothing);
                 if let Outcome::Account(Ok(account)) = &made {

@@ -20,7 +20,6 @@ use crate::protocol::names::fold;
 use crate::protocol::{Accepted, Change, Chat, ChatLine, Code, Ko, RoomInfoLine, RoomLine};
 use crate::store::backend::{Ack, DevicesChange, Membership, Moderated, Notice, ServerFacts};
 use crate::store::deadline;
-use crate::store::moderation::{NoticeTo, Rules};
 use crate::store::prefs::BLOCK;
 use crate::store::settings::{KeptKey, KeyChange, Keys, Setting};
 use crate::store::{Account, AccountChange, Backend, Lines, Listing, Members, Outgoing, Ticket, UserId};
@@ -312,45 +311,32 @@ impl Backend for PgBackend {
         self.committer.stop();
     }
 
-    /// 1.2: the change in one transaction (`moderation.rs`), then its
-    /// notice and a removed member's `LEAVE` through the committer, where
-    /// `Rules::aftermath` says.
+    /// 1.2: the change, its notice and a removed member's `LEAVE`, where
+    /// `Rules::aftermath` says, in one batch's transaction
+    /// (`Job::Moderate`, `apply::moderate`).
     fn moderate(&self, by: UserId, room: &str, change: &Change, notice: &Notice) -> Result<Moderated, Ko> {
         let by_name = self.names.name_pooled(&self.db, by)?;
         let target = match change.target() {
             Some(t) => Some(crate::store::meaning::accounts::user(t, self.names.find_pooled(&self.db, t)?)?),
             None => None,
         };
-        let target_ref = target.as_ref().map(|(id, name)| (*id, &**name));
-        let quota = self.committer.budget.user_quota;
-        let done = moderation::change(&self.db, (by, &by_name), target_ref, room, change, quota)?;
-        let moderated = |tell| Moderated {
-            room: done.room.clone(),
-            by: by_name.clone(),
-            changed: done.changed,
-            tell,
+        let (done, answer) = crossbeam_channel::bounded(1);
+        let job = Job::Moderate {
+            by: (by, by_name.clone()),
+            target,
+            room: room.into(),
+            change: change.clone(),
+            notice: (notice.id.clone(), notice.text.clone()),
+            done,
+        };
+        let made = self.run(job, answer)?;
+        Ok(Moderated {
+            room: made.room,
+            by: by_name,
+            changed: made.changed,
+            tell: made.tell,
             ticket: DURABLE,
-        };
-        if !done.changed {
-            return Ok(moderated(Vec::new()));
-        }
-        let after = Rules::aftermath(change, done.by, done.target, done.members);
-        let to = match after.notice {
-            NoticeTo::Room => Some(Chat::registered(&done.room)),
-            // The invitee is the change's target, whose name is known.
-            NoticeTo::Invitee(_) => target.map(|(_, name)| Chat::User(name.to_string())),
-            NoticeTo::Nowhere => None,
-        };
-        if let Some(to) = to {
-            let (mut results, _) = self.send(by, &[(to, notice.id.clone(), notice.text.clone())]);
-            if let Some(Err(ko)) = results.pop() {
-                log::warn!("cluster: the notice of a change to {}: {}", done.room, ko.reason);
-            }
-        }
-        if let Some(leaving) = after.leaves {
-            self.leave(leaving, room)?;
-        }
-        Ok(moderated(after.tell))
+        })
     }
 
     fn room_info(&self, user: UserId, room: &str) -> Result<Vec<RoomInfoLine>, Ko> {

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use crate::protocol::{Accepted, Chat, Code, Ko};
+use crate::protocol::{Accepted, Change, Chat, Code, Ko, Text};
 use crossbeam_channel::Sender;
 
 use crate::store::{Account, Delivery, Outgoing, UserId};
@@ -47,6 +47,18 @@ pub enum Job {
         hash: String,
         done: Sender<std::result::Result<Account, Ko>>,
     },
+    /// 1.2: a moderation change of `room` by `by` (`MODE`, `OP`, `KICK`,
+    /// `BAN`, …, its user `target` looked up), with its notice (`id`,
+    /// text) and a removed member's `LEAVE`: all in the batch's
+    /// transaction, after its other jobs (`apply::moderate`).
+    Moderate {
+        by: (UserId, Arc<str>),
+        target: Option<(UserId, Arc<str>)>,
+        room: String,
+        change: Change,
+        notice: (String, Text),
+        done: Sender<std::result::Result<Made, Ko>>,
+    },
     /// Nobody waits for these three.
     Ack {
         user: UserId,
@@ -78,6 +90,7 @@ impl Job {
                 drop(done.send(Err(ko.clone())))
             }
             Job::Register { done, .. } => drop(done.send(Err(ko.clone()))),
+            Job::Moderate { done, .. } => drop(done.send(Err(ko.clone()))),
             Job::Ack { user, seq, .. } | Job::Deliver { user, seq } => {
                 log::warn!("cluster: ACK:{seq} of user #{user} not stored: {}", ko.reason)
             }
@@ -99,6 +112,7 @@ impl Job {
                 drop(done.send(r))
             }
             (Job::Register { done, .. }, Outcome::Account(r)) => drop(done.send(r)),
+            (Job::Moderate { done, .. }, Outcome::Moderated(r)) => drop(done.send(r)),
             (_, _) => {}
         }
     }
@@ -162,7 +176,19 @@ pub enum Outcome {
     Sent(Vec<Result<Accepted, Ko>>),
     Done(Result<(), Ko>),
     Account(Result<Account, Ko>),
+    Moderated(Result<Made, Ko>),
     Nothing,
+}
+
+/// What a moderation change made (`Job::Moderate`).
+#[derive(Debug)]
+pub struct Made {
+    /// The room as registered.
+    pub room: Arc<str>,
+    /// `false`: it changed nothing (and stored nothing).
+    pub changed: bool,
+    /// Who is told the 1.2 event (`Rules::aftermath`).
+    pub tell: Vec<UserId>,
 }
 
 /// A batch's answers (one per job, in order) and the events it gives.

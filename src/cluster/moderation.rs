@@ -6,12 +6,14 @@
 //! rules between the tables and a [`Rules`].
 //!
 //! The change, its notice in the room's text and a kicked member's
-//! `LEAVE` are three commits here (the notice and the leave go through
-//! the committer as any `MSG` and `LEAVE`), where a single server writes
-//! them in one batch: a node that dies between them leaves the change
-//! made and its notice or the removal missing, which the admin sees and
-//! can do again. The event reaches members on every node through
-//! `server::relay`, as `TYPING` does.
+//! `LEAVE` are one commit, as a single server writes them in one batch:
+//! the change is a job of the committer's (`Job::Moderate`), made in the
+//! batch's transaction after its other jobs, and its notice and `LEAVE`
+//! are worked out there as any `MSG` and `LEAVE` (`apply::moderate`).
+//! (Issue 54: they were three commits, and a node dying between them
+//! left a ban made with the banned member still in the room.) The event
+//! reaches members on every node through `server::relay`, as `TYPING`
+//! does.
 //!
 //! The check on the way of a room `MSG` costs one query per batch, in
 //! the batch's transaction (`send_refusals`); a `JOIN` reads the room's
@@ -146,47 +148,53 @@ pub struct Done {
     pub members: Vec<UserId>,
 }
 
-/// Checks and makes `change` to `room` by `by` (`by_name`), in one
-/// transaction; `target` is the change's user, looked up. A change that
-/// would store something is refused with `KO:FULL` once its author's
-/// stored bytes reach `quota` (`--user-quota`), the single server's check
-/// (`store::budget`): its notice counts against the author as any message.
+/// Checks and makes `change` to `room` by `by` (`by_name`) in the
+/// batch's transaction `tx` (`apply::moderate`, which then writes its
+/// notice and a removed member's `LEAVE` in the same one); `target` is
+/// the change's user, looked up. A change that would store something is
+/// refused with `KO:FULL` once its author's stored bytes reach `quota`
+/// (`--user-quota`), the single server's check (`store::budget`): its
+/// notice counts against the author as any message. The outer `Err` is
+/// the database's (the batch fails or is tried again), the inner one the
+/// protocol's refusal (nothing written).
 pub fn change(
-    db: &Db,
+    tx: &mut impl GenericClient,
     by: (UserId, &str),
     target: Option<(UserId, &str)>,
     room: &str,
     change: &Change,
     quota: u64,
-) -> Result<Done, Ko> {
-    let mut conn = db.get()?;
-    let mut tx = conn.transaction().or_ko("starting a moderation change")?;
-    let mut r = rooms::existing(room, load(&mut tx, room, true).or_ko("reading a room's rules")?)?;
-    let actor = standing(&mut tx, &r, by.0, by.1).or_ko("reading a rank")?;
+) -> Result<Result<Done, Ko>, postgres::Error> {
+    let mut r = match rooms::existing(room, load(tx, room, true)?) {
+        Ok(r) => r,
+        Err(ko) => return Ok(Err(ko)),
+    };
+    let actor = standing(tx, &r, by.0, by.1)?;
     let about = match target {
-        Some((id, name)) => standing(&mut tx, &r, id, name).or_ko("reading a rank")?,
+        Some((id, name)) => standing(tx, &r, id, name)?,
         None => Standing { role: Role::None, member: false },
     };
-    Rules::decide(actor.role, change, (about.role, about.member), &r.name)?;
+    if let Err(ko) = Rules::decide(actor.role, change, (about.role, about.member), &r.name) {
+        return Ok(Err(ko));
+    }
     let now = now_ms();
     let changed = !r.rules.unchanged_by(change, now);
     if changed {
-        super::budget::quota(quota, stored(&mut tx, by.0).or_ko("reading a quota")?).check()?;
+        if let Err(ko) = super::budget::quota(quota, stored(tx, by.0)?).check() {
+            return Ok(Err(ko));
+        }
         r.rules.apply(change, now);
-        save_rules(&mut tx, r.id, &r.rules).or_ko("writing a room's rules")?;
+        save_rules(tx, r.id, &r.rules)?;
     }
-    // Read under the room's lock: a batch changes members only once it
-    // holds the room's row too.
+    // Read under the room's lock, after the batch's other jobs.
     let members = tx
-        .query("SELECT user_id FROM members WHERE room = $1", &[&r.id])
-        .or_ko("reading members")?
+        .query("SELECT user_id FROM members WHERE room = $1", &[&r.id])?
         .iter()
         .map(|row| row.get::<_, i64>(0) as UserId)
         .collect();
-    tx.commit().or_ko("committing a moderation change")?;
     let by = Party { user: by.0, member: actor.member };
     let target = target.map(|(id, _)| Party { user: id, member: about.member });
-    Ok(Done { room: r.name, changed, by, target, members })
+    Ok(Ok(Done { room: r.name, changed, by, target, members }))
 }
 
 /// Bytes `user` has stored (`inboxes.stored`, `budget.rs`).

@@ -174,6 +174,31 @@ fn a_ban_made_while_a_join_waits_for_the_room_refuses_the_join() {
     assert!(!ana.listing("MEMBERS:#lab5").iter().any(|m| m.starts_with("bob")));
 }
 
+/// Holds the rows `lock` selects (`FOR UPDATE`) while `request` is sent
+/// on `conn`: the request must wait for them (no answer within 400 ms).
+/// Meanwhile another transaction reads `seen` (a row of two booleans);
+/// then the rows are let go. What the request answered, and what was seen.
+fn waits_while_held(
+    cluster: &Cluster,
+    lock: &str,
+    (conn, request): (&mut Conn, &str),
+    seen: &str,
+) -> (String, [bool; 2]) {
+    let mut holder = cluster.pg.client();
+    let mut tx = holder.transaction().unwrap();
+    assert_eq!(tx.query(lock, &[]).unwrap().len(), 1, "one row held: {lock}");
+    conn.send(request);
+    assert_eq!(
+        conn.line_within(Duration::from_millis(400)),
+        None,
+        "{request} answered while a row it needs was held"
+    );
+    let row = cluster.pg.client().query_one(seen, &[]).unwrap();
+    let seen = [row.get(0), row.get(1)];
+    tx.commit().unwrap();
+    (conn.line(), seen)
+}
+
 /// A room admin's rank goes with its membership (`Rules::left`) in the
 /// `LEAVE`'s own transaction, as a single server drops it with the
 /// `LEAVE`'s record. While eve's `ADMIN` row is held locked here, her
@@ -194,41 +219,62 @@ fn a_departed_admins_rank_goes_in_the_same_transaction_as_her_leave() {
     assert_eq!(eve.request("JOIN:#lab6"), "OK");
     assert_eq!(ana.request("OP:#lab6:eve"), "OK");
 
-    let mut holder = cluster.pg.client();
-    let mut tx = holder.transaction().unwrap();
-    let held = tx
-        .query(
-            "SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
-             WHERE u.name = 'eve' AND x.kind = 'ADMIN' FOR UPDATE OF x",
-            &[],
-        )
-        .unwrap();
-    assert_eq!(held.len(), 1, "eve is #lab6's admin");
-    eve.send("LEAVE:#lab6");
-    assert_eq!(
-        eve.line_within(Duration::from_millis(400)),
-        None,
-        "a LEAVE answered while its admin's rank was locked"
-    );
     // What every other transaction sees meanwhile: eve still in the room,
     // or neither in it nor its admin; never gone with her rank kept.
-    let seen = cluster
-        .pg
-        .client()
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.name = 'eve' \
-                            AND m.room = (SELECT id FROM rooms WHERE folded = 'lab6' AND live)), \
-                    EXISTS (SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
-                            WHERE u.name = 'eve' AND x.kind = 'ADMIN')",
-            &[],
-        )
-        .unwrap();
-    let member: bool = seen.get(0);
-    let admin: bool = seen.get(1);
+    let (answer, [member, admin]) = waits_while_held(
+        &cluster,
+        "SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
+         WHERE u.name = 'eve' AND x.kind = 'ADMIN' FOR UPDATE OF x",
+        (&mut eve, "LEAVE:#lab6"),
+        "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.name = 'eve' \
+                        AND m.room = (SELECT id FROM rooms WHERE folded = 'lab6' AND live)), \
+                EXISTS (SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
+                        WHERE u.name = 'eve' AND x.kind = 'ADMIN')",
+    );
     assert!(member || !admin, "eve's LEAVE committed without her rank: a departed admin kept it");
-    tx.commit().unwrap();
-    assert_eq!(eve.line(), "OK");
+    assert_eq!(answer, "OK");
     assert_eq!(ana.listing("ROOMINFO:#lab6"), ["ROOM:#lab6", "OWNER:ana", "ROLE:OWNER"]);
+}
+
+/// Issue 54: a `BAN`, its notice in the room and the banned member's
+/// `LEAVE` are one commit, as a single server's one batch. While bob's
+/// inbox row is held locked here, the notice to the room (bob among its
+/// members) and his `LEAVE` wait, and the ban waits with them: no other
+/// transaction sees him banned and still in the room. A node used to
+/// commit the ban first, then the notice and the `LEAVE` as jobs of their
+/// own, so a node dying between them (here, a row locked) left a banned
+/// member in the room, and the ban done again changed nothing.
+#[test]
+fn a_ban_its_notice_and_the_leave_are_one_commit() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "bob"] {
+        register(&a, user);
+    }
+    let mut ana = send_conn(&a, "ana");
+    let mut bob = send_conn(&b, "bob");
+    assert_eq!(ana.request("JOIN:#lab8"), "OK");
+    assert_eq!(bob.request("JOIN:#lab8"), "OK");
+    // What every other transaction sees meanwhile: bob in the room and
+    // not banned yet; never banned and still in it.
+    let (answer, [member, banned]) = waits_while_held(
+        &cluster,
+        "SELECT 1 FROM inboxes WHERE user_id = (SELECT id FROM users WHERE name = 'bob') FOR UPDATE",
+        (&mut ana, "BAN:#lab8:bob:0"),
+        "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.name = 'bob' \
+                        AND m.room = (SELECT id FROM rooms WHERE folded = 'lab8' AND live)), \
+                EXISTS (SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
+                        WHERE u.name = 'bob' AND x.kind = 'BANNED')",
+    );
+    assert!(member && !banned, "the ban committed before its LEAVE: bob banned and in the room");
+    assert_eq!(answer, "OK");
+    // Done: out of the room, refused at the door, the notice in its text.
+    assert!(bob.request("JOIN:#lab8").starts_with("KO:FORBIDDEN"));
+    let history = ana.listing("HISTORY:#lab8:10");
+    assert!(
+        history.iter().any(|l| l.starts_with("ana:#lab8:mod-") && l.contains("banned bob")),
+        "{history:?}"
+    );
 }
 
 /// The requests of [`a_room_emptied_and_joined_again_in_one_batch_is_a_new_room`]
