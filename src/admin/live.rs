@@ -86,17 +86,17 @@ pub fn read_accounts(data_dir: &Path) -> Result<Vec<Row>> {
 }
 
 /// `users list --store`: the accounts of a cluster, as its database has
-/// them (its nodes may be running), with the figures a single server's
-/// `status.csv` gives: the same rows, the same listing.
+/// them (its nodes may be running), and `with_usage` with the figures a
+/// single server's `status.csv` gives: the same rows, the same listing.
 #[cfg(feature = "cluster")]
-pub fn read_cluster(door: &crate::cluster::door::PgDoor) -> Result<Vec<Row>> {
+pub fn read_cluster(door: &crate::cluster::door::PgDoor, with_usage: bool) -> Result<Vec<Row>> {
     let off = crate::store::door::Door::disabled(door);
-    let listed = crate::cluster::accounts::list(door.db()).map_err(|ko| door.error(ko))?;
+    let listed = crate::cluster::accounts::list(door.db(), with_usage).map_err(|ko| door.error(ko))?;
     let rows = listed.into_iter().map(|a| Row {
         disabled: off.contains(&crate::protocol::names::fold(&a.name)),
         removed: false, // a cluster's accounts are deleted by their users, never removed
         deleted: a.deleted,
-        live: Some(Live {
+        live: with_usage.then_some(Live {
             online: a.online,
             last_seen_ms: a.last_seen_ms,
             rooms: a.rooms,

@@ -82,27 +82,32 @@ impl OpenedDoor {
         }
     }
 
-    /// The accounts there, as `users list` shows them (without the live
-    /// figures of a single server's, which [`OpenedDoor::listing`] asks).
+    /// The accounts there, as `users list` shows them, without what the
+    /// server knows of each ([`OpenedDoor::listing`] adds it): the checks
+    /// of the other commands (a taken name, an account to change).
     pub fn accounts(&self) -> Result<Vec<Row>> {
         match self {
             OpenedDoor::Folder(_, dir) => live::read_accounts(dir),
             #[cfg(feature = "cluster")]
-            OpenedDoor::Cluster(pg) => live::read_cluster(pg),
+            OpenedDoor::Cluster(pg) => live::read_cluster(pg, false),
         }
     }
 
     /// `users list` beside the running server: the accounts and what the
-    /// server knows of each.
+    /// server knows of each, asked of a single server, read from a
+    /// cluster's database.
     pub fn listing(&self) -> Result<Vec<Row>> {
-        let mut rows = self.accounts()?;
-        // A cluster's listing read the figures with the accounts.
-        if matches!(self, OpenedDoor::Folder(..)) {
-            let request = live::status_request(&rows);
-            let answer = self.ask(Asking::Status, request.as_bytes(), live::ANSWER_WITHIN)?;
-            live::read_status(&mut rows, &answer)?;
+        match self {
+            OpenedDoor::Folder(..) => {
+                let mut rows = self.accounts()?;
+                let request = live::status_request(&rows);
+                let answer = self.ask(Asking::Status, request.as_bytes(), live::ANSWER_WITHIN)?;
+                live::read_status(&mut rows, &answer)?;
+                Ok(rows)
+            }
+            #[cfg(feature = "cluster")]
+            OpenedDoor::Cluster(pg) => live::read_cluster(pg, true),
         }
-        Ok(rows)
     }
 
     /// Whether `name` has an account there (removed ones do not count).

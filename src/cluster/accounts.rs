@@ -196,10 +196,12 @@ pub struct Listed {
     pub unread: u64,
 }
 
-/// Every account of the cluster, by name ignoring case, with its rooms,
-/// chats and unread messages as `ROOMS` and `CHATS` read them
-/// (`reads.rs`): a query for the accounts, two for each live one.
-pub fn list(db: &Db) -> Result<Vec<Listed>, Ko> {
+/// Every account of the cluster, by name ignoring case; `with_usage`,
+/// with its rooms, chats and unread messages as `ROOMS` and `CHATS` read
+/// them (`reads.rs`): a query for the accounts, and with the usage two
+/// for each live one (`users list`; the other commands' checks need the
+/// accounts alone).
+pub fn list(db: &Db, with_usage: bool) -> Result<Vec<Listed>, Ko> {
     const DOING: &str = "listing the accounts";
     // Online: a device session on a node whose heartbeat is fresh, by the
     // clock the heartbeats are written with.
@@ -220,8 +222,8 @@ pub fn list(db: &Db) -> Result<Vec<Listed>, Ko> {
     for row in rows {
         let user = row.get::<_, i64>(0) as UserId;
         let deleted = deleted_at(row.get(3)).is_some();
-        let (rooms, chats) = if deleted {
-            (0, Vec::new()) // it left every room, and can never read again
+        let (rooms, chats) = if deleted || !with_usage {
+            (0, Vec::new()) // a deleted account left every room, and can never read again
         } else {
             (super::reads::rooms(db, user, 0)?.len() as u64, super::reads::chats(db, user)?)
         };
