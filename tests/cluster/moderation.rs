@@ -325,9 +325,6 @@ fn rules_of_a_room_joined_again(
 #[test]
 fn a_room_emptied_and_joined_again_in_one_batch_is_a_new_room() {
     let single = TestServer::start();
-    let one_at_a_time = |conns: [&mut Conn; 4], requests: [&str; 4]| {
-        conns.into_iter().zip(requests).map(|(c, r)| c.request(r)).collect::<Vec<_>>()
-    };
     let expected = rules_of_a_room_joined_again(&single, one_at_a_time);
     // The requests that share a batch on the cluster, then those that do not.
     let read = "KO:UNKNOWN_MESSAGE:no message m1 from #lab7 to you";
@@ -342,10 +339,23 @@ fn a_room_emptied_and_joined_again_in_one_batch_is_a_new_room() {
     let cluster = Cluster::start();
     let a = cluster.node("a");
     let mut carl = plug(&a, "carl");
-    let in_one_batch = |conns: [&mut Conn; 4], requests: [&str; 4]| {
-        one_batch(&cluster, &mut carl, conns.into_iter().zip(requests).collect())
-    };
+    let in_one_batch = in_one_batch(&cluster, &mut carl);
     assert_eq!(rules_of_a_room_joined_again(&a, in_one_batch), expected, "the cluster, in one batch");
+}
+
+/// A single server's way of playing a script's requests: one after the
+/// other, each answered before the next is sent.
+fn one_at_a_time<const N: usize>(conns: [&mut Conn; N], requests: [&str; N]) -> Vec<String> {
+    conns.into_iter().zip(requests).map(|(c, r)| c.request(r)).collect()
+}
+
+/// A cluster's way of playing them in one batch ([`one_batch`], held
+/// by `plug`).
+fn in_one_batch<'a, const N: usize>(
+    cluster: &'a Cluster,
+    plug: &'a mut Conn,
+) -> impl FnOnce([&mut Conn; N], [&str; N]) -> Vec<String> + 'a {
+    move |conns, requests| one_batch(cluster, plug, conns.into_iter().zip(requests).collect())
 }
 
 /// `user`, registered on `node`, in `#plug` and out of `#general`: the
@@ -430,9 +440,6 @@ fn rooms_of_refused_joins(
 #[test]
 fn a_refused_join_leaves_no_room_behind() {
     let single = TestServer::start();
-    let one_at_a_time = |conns: [&mut Conn; 4], requests: [&str; 4]| {
-        conns.into_iter().zip(requests).map(|(c, r)| c.request(r)).collect::<Vec<_>>()
-    };
     let expected = rooms_of_refused_joins(&single, one_at_a_time);
     let too_many = "KO:BAD_REQUEST:you are in 256 rooms, the most allowed; LEAVE one first";
     let none = |room: &str| format!("KO:NOT_MEMBER:no room named #{room}");
@@ -448,9 +455,7 @@ fn a_refused_join_leaves_no_room_behind() {
     let cluster = Cluster::start();
     let a = cluster.node("a");
     let mut dan = plug(&a, "dan");
-    let in_one_batch = |conns: [&mut Conn; 4], requests: [&str; 4]| {
-        one_batch(&cluster, &mut dan, conns.into_iter().zip(requests).collect())
-    };
+    let in_one_batch = in_one_batch(&cluster, &mut dan);
     assert_eq!(rooms_of_refused_joins(&a, in_one_batch), expected, "the cluster, in one batch");
 }
 
@@ -508,9 +513,6 @@ fn general_as_accounts_come(
 #[test]
 fn a_new_account_joins_general_where_its_registration_comes() {
     let single = TestServer::start();
-    let one_at_a_time = |conns: [&mut Conn; 5], requests: [&str; 5]| {
-        conns.into_iter().zip(requests).map(|(c, r)| c.request(r)).collect::<Vec<_>>()
-    };
     let expected = general_as_accounts_come(&single, one_at_a_time);
     let decided = ["OK:g3", "OK", "OK", "OK:carl", "OK:dan"];
     let seen_by = ["#general:2", "carl", "dan"]; // rooms, members; no chat, history or event
@@ -523,8 +525,6 @@ fn a_new_account_joins_general_where_its_registration_comes() {
     let cluster = Cluster::start();
     let a = cluster.node("a");
     let mut plug = plug(&a, "plug");
-    let in_one_batch = |conns: [&mut Conn; 5], requests: [&str; 5]| {
-        one_batch(&cluster, &mut plug, conns.into_iter().zip(requests).collect())
-    };
+    let in_one_batch = in_one_batch(&cluster, &mut plug);
     assert_eq!(general_as_accounts_come(&a, in_one_batch), expected, "the cluster, in one batch");
 }
