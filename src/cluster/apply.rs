@@ -536,9 +536,9 @@ fn work_out(
 fn join_general(tx: &mut Tx, user: UserId, found: &mut Found, w: &mut Work) -> Result<(), postgres::Error> {
     let general = &GENERAL[1..];
     make_again(tx, general, found, w)?;
-    // Missing only if another node emptied `#general` between step 1 and
-    // its lock, a race a single server under one lock cannot have: the
-    // account then joins no room.
+    // Missing only if other nodes emptied `#general` each time step 2
+    // made it again (`locks::lock_rooms`, `MAKE_TRIES`), a race a single
+    // server under one lock cannot have: the account then joins no room.
     if let Some(&rid) = found.room_ids.get(&fold(general)) {
         w.welcome(user, rid);
     }

@@ -22,37 +22,58 @@ use crate::store::state::DELETED;
 /// Creates the rooms in `create` (`#Name`, folded) that do not exist,
 /// then locks every live room named in `folded`, in id order, into
 /// `rooms` (with members). Returns their ids by folded name.
+///
+/// A room to make can still be missing once locked: another node's batch
+/// held its row and emptied it (`meaning::rooms::forgotten`) while this
+/// one waited for the lock, and the row it then reads is not live. A
+/// single server under one lock cannot see that; here the name is made
+/// again, as a `JOIN` a moment later would make it (a new row, which a
+/// new statement sees), at most [`MAKE_TRIES`] times. (Before, its `JOIN`
+/// was answered `KO:INTERNAL`, and a new account joined no room.)
 pub fn lock_rooms(
     tx: &mut Tx,
     folded: &BTreeSet<String>,
     create: &[(String, String)],
     rooms: &mut HashMap<i64, Room>,
 ) -> Result<HashMap<String, i64>, postgres::Error> {
-    if folded.is_empty() {
-        return Ok(HashMap::new());
-    }
-    if !create.is_empty() {
-        let (names, keys): (Vec<&str>, Vec<&str>) =
-            create.iter().map(|(n, f)| (n.as_str(), f.as_str())).unzip();
-        tx.execute(
-            "INSERT INTO rooms (name, folded) SELECT * FROM unnest($1::text[], $2::text[]) \
-             ON CONFLICT (folded) WHERE live DO NOTHING",
-            &[&names, &keys],
-        )?;
-    }
-    let folded: Vec<&str> = folded.iter().map(String::as_str).collect();
-    let rows = tx.query(
-        "SELECT id, name, folded, count FROM rooms WHERE folded = ANY($1) AND live ORDER BY id FOR UPDATE",
-        &[&folded],
-    )?;
     let mut ids = HashMap::new();
-    for row in &rows {
-        let id: i64 = row.get(0);
-        ids.insert(row.get::<_, String>(2), id);
-        let name: String = row.get(1);
-        rooms.insert(id, Room { name: name.into(), count: row.get(3), live: true, members: HashMap::new() });
+    let mut wanted: Vec<&str> = folded.iter().map(String::as_str).collect();
+    let mut to_make: Vec<&(String, String)> = create.iter().collect();
+    for _ in 0..MAKE_TRIES {
+        if wanted.is_empty() {
+            break;
+        }
+        if !to_make.is_empty() {
+            let (names, keys): (Vec<&str>, Vec<&str>) =
+                to_make.iter().map(|(n, f)| (n.as_str(), f.as_str())).unzip();
+            tx.execute(
+                "INSERT INTO rooms (name, folded) SELECT * FROM unnest($1::text[], $2::text[]) \
+                 ON CONFLICT (folded) WHERE live DO NOTHING",
+                &[&names, &keys],
+            )?;
+        }
+        let rows = tx.query(
+            "SELECT id, name, folded, count FROM rooms WHERE folded = ANY($1) AND live ORDER BY id FOR UPDATE",
+            &[&wanted],
+        )?;
+        for row in &rows {
+            let id: i64 = row.get(0);
+            ids.insert(row.get::<_, String>(2), id);
+            let name: String = row.get(1);
+            rooms.insert(
+                id,
+                Room { name: name.into(), count: row.get(3), live: true, members: HashMap::new() },
+            );
+        }
+        // Only a room to make is looked for again: a room merely named
+        // (a `MSG`, a `LEAVE`) that is gone is gone.
+        to_make.retain(|(_, f)| !ids.contains_key(f));
+        wanted = to_make.iter().map(|(_, f)| f.as_str()).collect();
     }
     let locked: Vec<i64> = rooms.keys().copied().collect();
+    if locked.is_empty() {
+        return Ok(ids);
+    }
     for row in tx.query("SELECT room, user_id, read FROM members WHERE room = ANY($1)", &[&locked])? {
         let room: i64 = row.get(0);
         if let Some(r) = rooms.get_mut(&room) {
@@ -61,6 +82,11 @@ pub fn lock_rooms(
     }
     Ok(ids)
 }
+
+/// How many times [`lock_rooms`] makes a room that other nodes keep
+/// emptying while it waits for its lock: each time is one more node's
+/// batch taking the room's last member away in that very moment.
+const MAKE_TRIES: usize = 3;
 
 /// The room `old`, locked and emptied by this batch, gone
 /// (`meaning::rooms::forgotten`): makes a new room of its name, `name`

@@ -341,10 +341,11 @@ impl Work {
         refusal: Option<Ko>,
     ) -> Result<(), Ko> {
         let Some(rid) = room_ids.get(&fold(room)).copied() else {
-            // The cluster's own, no rule of the protocol's: the room was
-            // made or emptied by another node between this batch's lookup
-            // and its lock, a race a single server under one lock cannot
-            // have. Trying again sees the room as it is now.
+            // The cluster's own, no rule of the protocol's: other nodes
+            // emptied the room each time this batch made it again while
+            // it waited for its lock (`locks::lock_rooms`, `MAKE_TRIES`),
+            // a race a single server under one lock cannot have. Trying
+            // again sees the room as it is now.
             return Err(Ko::new(Code::Internal, "the room changed meanwhile; try again"));
         };
         let r = self.rooms.get_mut(&rid).expect("locked");

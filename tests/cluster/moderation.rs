@@ -174,6 +174,59 @@ fn a_ban_made_while_a_join_waits_for_the_room_refuses_the_join() {
     assert!(!ana.listing("MEMBERS:#lab5").iter().any(|m| m.starts_with("bob")));
 }
 
+/// Issue 54: a room another node's batch empties while a `JOIN` (or a new
+/// account's `#general`) waits for its row is gone once the `JOIN` holds
+/// it, and the `JOIN` makes the name's new room, as it would a moment
+/// later, where it was answered `KO:INTERNAL` ("the room changed
+/// meanwhile"), and a new account joined no room. The other node's batch
+/// is played here in SQL: its step 2 (the room's row locked), then what
+/// its step 7 writes for the last member's `LEAVE` (the member gone, the
+/// row no longer live).
+#[test]
+fn a_room_emptied_while_a_join_waits_for_it_is_made_again() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.node("a"), cluster.node("b"));
+    for user in ["ana", "bob"] {
+        register(&a, user);
+    }
+    let mut ana = send_conn(&a, "ana");
+    assert_eq!(ana.request("JOIN:#Lab7"), "OK");
+    assert_eq!(ana.request("MODE:#lab7:+announce"), "OK");
+    let mut bob = send_conn(&b, "bob");
+    let emptied_while = |room: &str, conn: &mut Conn, request: &str| {
+        let mut holder = cluster.pg.client();
+        let mut tx = holder.transaction().unwrap();
+        let lock = "SELECT id FROM rooms WHERE folded = $1 AND live FOR UPDATE";
+        let id: i64 = tx.query_one(lock, &[&room]).unwrap().get(0);
+        conn.send(request);
+        assert_eq!(
+            conn.line_within(Duration::from_millis(400)),
+            None,
+            "{request} answered while #{room} was held"
+        );
+        tx.execute("DELETE FROM members WHERE room = $1", &[&id]).unwrap();
+        tx.execute("UPDATE rooms SET live = false WHERE id = $1", &[&id]).unwrap();
+        tx.commit().unwrap();
+        conn.line()
+    };
+
+    assert_eq!(emptied_while("lab7", &mut bob, "JOIN:#lab7"), "OK");
+    // A new room: its maker's, spelt as bob spelt it, without ana's rules.
+    assert_eq!(bob.listing("ROOMINFO:#lab7"), ["ROOM:#lab7", "OWNER:bob", "ROLE:OWNER"]);
+    let names = |c: &mut Conn, room: &str| -> Vec<String> {
+        c.listing(&format!("MEMBERS:{room}"))
+            .iter()
+            .map(|m| m.split(':').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&mut bob, "#lab7"), ["bob"]);
+
+    let mut carl = b.send_conn();
+    assert_eq!(emptied_while("general", &mut carl, &format!("REGISTER:carl::{PW}")), "OK:carl");
+    let mut carl = send_conn(&b, "carl");
+    assert_eq!(names(&mut carl, "#general"), ["carl"], "carl is in the #general made again");
+}
+
 /// Holds the rows `lock` selects (`FOR UPDATE`) while `request` is sent
 /// on `conn`: the request must wait for them (no answer within 400 ms).
 /// Meanwhile another transaction reads `seen` (a row of two booleans);
