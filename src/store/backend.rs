@@ -38,10 +38,20 @@
 //! `change_devices` says once.
 //!
 //! Left apart on purpose, each pair looked at:
-//! - `wait` and `when_durable` are one notion, but a request's thread
-//!   blocked in the local store's `wait` can be handed the group commit's
-//!   leadership (one wake-up), which a thread waiting for a callback
-//!   cannot.
+//! - `wait` and `when_durable` are one notion, but not one mechanism on
+//!   the local store: a request's thread blocked in its `wait` can be
+//!   handed the group commit's leadership and write its own batch (one
+//!   wake-up), where a wait built above the trait on `when_durable`
+//!   leaves that batch to the committer thread and is woken by its
+//!   callback (two wake-ups when the batch being written does not hold
+//!   its records: `committer/mod.rs`, "Who leads next"), sleeping on a
+//!   channel or a parker of its own (BENCHMARKS.md, "Waiters parked, not
+//!   spinning"). The local store would keep its `wait` for the callers
+//!   that hold it (`wachat users`, the tests), so both would stay. The
+//!   replies that wait for the disk alone (a `MSG`'s `OK`s, a `READ`'s)
+//!   are left with a callback already (`server::send`); the requests
+//!   that block (an action, a `JOIN`, a setting, a read after writes)
+//!   are the ones that would pay it.
 //! - `read` and `ack` both end in marks (READ, DELIVERED), but a `READ`
 //!   names a message, may be refused (`KO`) and is answered once durable
 //!   (a [`Ticket`]), where an `ACK` names an inbox's position, trims the
@@ -59,11 +69,15 @@
 //! - `last_seen` is read by id for each member of a `MEMBERS` (as a fact
 //!   of [`Account`] it would be a lookup by name each, and a copy of the
 //!   hash); `stored_bytes` is read by id for an `UPLOAD` and before a
-//!   burst of `MSG`s of a user with files, where no account is read; `inbox_events` is a metric, a
-//!   pass over every inbox, that [`ServerFacts`] (read by each `HISTORY`
-//!   and `SEARCH`) must not cost; `stored_bytes` and `check_room` are
-//!   asked apart (a `PART` asks the disk's room, a message with files the
-//!   bytes only).
+//!   burst of `MSG`s of a user with files, where no account is read;
+//!   `inbox_events` is a metric, a pass over every inbox, that
+//!   [`ServerFacts`] (read by each `HISTORY` and `SEARCH`) must not cost;
+//!   `stored_bytes` and `check_room` are asked apart (a `PART` asks the
+//!   disk's room, a message with files the bytes only): one method for
+//!   both (the bytes, or `KO:FULL` while the disk is at its floor) would
+//!   have a `PART` read bytes it drops, and a burst of `MSG`s with files
+//!   ask the disk before the quota, so that a user over both would be
+//!   told the disk's `KO:FULL` where it is told the quota's.
 //! - `history` and `search` are two reads (one chat's newest page; the
 //!   messages of several chats that hold some words), and `search` has a
 //!   default over `history` that the local store replaces with its index;
@@ -71,7 +85,12 @@
 //!   keys (a user's rooms, a user's conversations with their unread
 //!   counts, a room's members by its name).
 //! - `room_info` already ends in the one rule (`Rules::info_for`), only
-//!   the rules' loading differs.
+//!   the rules' loading differs; one load for it and `room_members` (the
+//!   room, its members and its rules, `ROOMINFO` decided above) would
+//!   have `TYPING` and presence read a room's rules from a cluster's
+//!   database too, and a `ROOMINFO` of a large room all its members (and
+//!   a node's memory keep the rules beside the members, to answer while
+//!   no primary does: `cluster::memory`).
 //!
 //! What a backend does, whichever it is:
 //!
