@@ -24,8 +24,9 @@
 //!
 //! It forgets a call at its end (heard, or told through here), when the
 //! node it names answers `NONE` for it (it ended there unheard: its `END`
-//! was lost), and at each heartbeat's sweep once that node holds no device
-//! any more (a node that died says no end). A node that does *not* answer
+//! was lost), and at each heartbeat's sweep once that node's heartbeat is
+//! older than the lease (a node that died says no end; one that holds no
+//! device, its caller's requests alone going through it, keeps its calls). A node that does *not* answer
 //! may still keep the call, so it is not forgotten then: a new call must
 //! still be judged against it. (The signal asks the other nodes of the two
 //! users, as a round always did; a node really gone is swept within a
