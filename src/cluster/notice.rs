@@ -25,58 +25,15 @@ use crate::store::UserId;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
-    Event {
-        user: UserId,
-        frame: String,
-    },
-    Copy {
-        user: UserId,
-        frame: String,
-    },
-    Online {
-        user: UserId,
-        epoch: u64,
-        node: String,
-        name: String,
-        device: String,
-    },
-    Offline {
-        user: UserId,
-        epoch: u64,
-        node: String,
-        device: String,
-    },
-    Peer {
-        user: UserId,
-        from: String,
-    },
-    Call {
-        user: UserId,
-        peer: UserId,
-        device: String,
-        id: String,
-        step: String,
-    },
-    /// A call `peer` offered to `user`, kept by `node`; with the two
-    /// names, which an answer or an end names it by (`calls::is_about`).
-    Keep {
-        user: UserId,
-        peer: UserId,
-        id: String,
-        node: String,
-        names: (String, String),
-    },
-    Relay {
-        user: UserId,
-        node: String,
-        frame: String,
-    },
-    Unlinked {
-        user: UserId,
-        device: String,
-        node: String,
-        why: LoggedOut,
-    },
+    Event { user: UserId, frame: String },
+    Copy { user: UserId, frame: String },
+    Online { user: UserId, epoch: u64, node: String, name: String, device: String },
+    Offline { user: UserId, epoch: u64, node: String, device: String },
+    Peer { user: UserId, from: String },
+    Call { user: UserId, peer: UserId, device: String, id: String, step: String },
+    Keep { user: UserId, peer: UserId, id: String, node: String, names: (String, String) },
+    Relay { user: UserId, node: String, frame: String },
+    Unlinked { user: UserId, device: String, node: String, why: LoggedOut },
 }
 
 impl Notice {
@@ -96,6 +53,8 @@ impl Notice {
             Notice::Call { user, peer, device, id, step } => {
                 writeln!(out, "CALL {user} {peer} {device} {id} {step}")
             }
+            // A call `peer` offered to `user`, kept by `node`; with the two
+            // names, which an answer or an end names it by (`calls::is_about`).
             Notice::Keep { user, peer, id, node, names: (user_name, peer_name) } => {
                 writeln!(out, "KEEP {user} {peer} {id} {node} {user_name} {peer_name}")
             }
