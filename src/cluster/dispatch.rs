@@ -15,7 +15,7 @@ use super::notice::{Notice, call_answer};
 use crate::protocol::names::fold;
 use crate::protocol::{Bye, Code, Event, Ko};
 use crate::server::Nodes;
-use crate::server::calls::Step;
+use crate::server::calls::{Party, Step};
 use crate::store::{Pushed, UserId};
 
 impl Node {
@@ -40,12 +40,14 @@ impl Node {
                     Ok(Notice::Call { user, peer, device, id, step }) => {
                         self.answer_call((user, peer), &device, &id, &step, message.reply.as_deref())
                     }
-                    Ok(Notice::Keep { user, peer, id, node }) => {
+                    Ok(Notice::Keep { user, peer, id, node, names: (user_name, peer_name) }) => {
                         // 1.2 (§24): a call offered there (`kept.rs`), to a user
                         // here or not: every node judges new calls against it,
                         // and sends the signals about it to that node alone.
                         if node != self.name {
-                            self.elsewhere.offered(peer, user, &id, node.into());
+                            let caller = Party { id: peer, name: peer_name };
+                            let callee = Party { id: user, name: user_name };
+                            self.elsewhere.offered(caller, callee, &id, node.into());
                         }
                     }
                     // Relayed events go to every node (`Nodes::relay`): our own

@@ -24,8 +24,9 @@
 //!
 //! It forgets a call at its end (heard, or told through here), when the
 //! node it names answers `NONE` for it (it ended there unheard: its `END`
-//! was lost), and at each heartbeat's sweep once that node holds no device
-//! any more (a node that died says no end). A node that does *not* answer
+//! was lost), and at each heartbeat's sweep once that node's heartbeat is
+//! older than the lease (a node that died says no end; one that holds no
+//! device, its caller's requests alone going through it, keeps its calls). A node that does *not* answer
 //! may still keep the call, so it is not forgotten then: a new call must
 //! still be judged against it. (The signal asks the other nodes of the two
 //! users, as a round always did; a node really gone is swept within a
@@ -50,7 +51,7 @@ use parking_lot::Mutex;
 
 use crate::protocol::call::Signal;
 use crate::protocol::{Event, Ko};
-use crate::server::calls::{Brief, Outcome};
+use crate::server::calls::{Brief, Outcome, Party, is_about};
 use crate::store::UserId;
 
 /// How many calls kept by other nodes a node remembers ([`Elsewhere`]).
@@ -60,6 +61,9 @@ pub const MAX_HEARD: usize = 4096;
 struct Kept {
     /// What the rule for a new call reads of it (`calls::may_ring`).
     brief: Brief,
+    /// Its two ends, caller and callee, by name too: what an answer or an
+    /// end heard names it by (`calls::is_about`).
+    ends: (Party, Party),
     /// The node that keeps it: where its signals are asked.
     node: Arc<str>,
 }
@@ -74,16 +78,16 @@ pub struct Elsewhere {
 
 impl Elsewhere {
     /// `node` keeps the call `id` that `caller` just offered to `callee`.
-    pub fn offered(&self, caller: UserId, callee: UserId, id: &str, node: Arc<str>) {
+    pub fn offered(&self, caller: Party, callee: Party, id: &str, node: Arc<str>) {
         let mut calls = self.calls.lock();
         // A caller's id names one call of its at a time (`may_ring`): an
         // older one of the same id ended unheard.
-        calls.retain(|k| !(k.brief.id == id && k.brief.caller == caller));
+        calls.retain(|k| !(k.brief.id == id && k.brief.caller == caller.id));
         if calls.len() >= MAX_HEARD {
             calls.remove(0);
         }
-        let brief = Brief { id: id.to_string(), caller, callee, answered: false };
-        calls.push(Kept { brief, node });
+        let brief = Brief { id: id.to_string(), caller: caller.id, callee: callee.id, answered: false };
+        calls.push(Kept { brief, ends: (caller, callee), node });
     }
 
     /// The node that keeps the call `id` between `me` and `peer` (either
@@ -104,13 +108,16 @@ impl Elsewhere {
     }
 
     /// An unnumbered `event` another node relayed to `user`: an answer
-    /// marks `user`'s call `id` answered, an end forgets it.
+    /// marks `user`'s call `id` with its sender answered, an end forgets
+    /// it (`calls::is_about`: that call alone, not another of `user`'s
+    /// of the same id).
     pub fn heard(&self, user: UserId, event: &Event) {
-        let Event::Call { id, signal, .. } = event else { return };
-        let of = |c: &Brief| &c.id == id && c.has(user);
+        let Event::Call { from, id, signal } = event else { return };
+        let of = |k: &Kept| is_about((&k.ends.0, &k.ends.1), &k.brief.id, user, (from, id));
+        let mut calls = self.calls.lock();
         match signal {
-            Signal::Answer { .. } => self.answered(of),
-            Signal::End(_) => self.ended(of),
+            Signal::Answer { .. } => calls.iter_mut().filter(|k| of(k)).for_each(|k| k.brief.answered = true),
+            Signal::End(_) => calls.retain(|k| !of(k)),
             _ => {}
         }
     }
@@ -170,18 +177,30 @@ fn is_the_call(call: &Brief, me: UserId, peer: UserId, id: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// User `id`, named `u<id>`.
+    fn p(id: UserId) -> Party {
+        Party { id, name: format!("u{id}") }
+    }
+
     #[test]
     fn a_call_heard_of_is_answered_and_ended_as_its_node_says() {
         use crate::protocol::call::{End, Media};
         let elsewhere = Elsewhere::default();
-        elsewhere.offered(1, 2, "c1", "a".into());
-        elsewhere.offered(3, 4, "c1", "b".into());
+        elsewhere.offered(p(1), p(2), "c1", "a".into());
+        elsewhere.offered(p(3), p(4), "c1", "b".into());
         let brief = |caller, callee, answered| Brief { id: "c1".into(), caller, callee, answered };
         assert_eq!(elsewhere.of(2, 9), [brief(1, 2, false)]);
         let call = |from: &str, signal| Event::Call { from: from.into(), id: "c1".into(), signal };
-        elsewhere.heard(1, &call("bob", Signal::Answer { sdp: "v=0".into() }));
+        // The callee's answer, told to the caller: that call alone.
+        elsewhere.heard(1, &call("u2", Signal::Answer { sdp: "v=0".into() }));
         assert_eq!(elsewhere.of(1, 3), [brief(1, 2, true), brief(3, 4, false)]);
-        elsewhere.heard(2, &call("bob", Signal::End(End::Hangup)));
+        // An end told to the one who ended it names no call; told to the
+        // other end, it ends the call between the two alone.
+        elsewhere.heard(2, &call("u2", Signal::End(End::Hangup)));
+        assert_eq!(elsewhere.of(1, 2), [brief(1, 2, true)]);
+        elsewhere.heard(1, &call("u9", Signal::End(End::Hangup)));
+        assert_eq!(elsewhere.of(1, 2), [brief(1, 2, true)], "not a call with u9");
+        elsewhere.heard(1, &call("u2", Signal::End(End::Hangup)));
         assert_eq!(elsewhere.of(1, 2), []);
         // A step this node asked about, and told itself.
         let ended = crate::server::calls::Ended {
@@ -200,8 +219,8 @@ mod tests {
     #[test]
     fn a_calls_node_is_found_by_its_two_ends_and_id_until_forgotten() {
         let elsewhere = Elsewhere::default();
-        elsewhere.offered(1, 2, "c1", "a".into());
-        elsewhere.offered(3, 2, "c1", "c".into());
+        elsewhere.offered(p(1), p(2), "c1", "a".into());
+        elsewhere.offered(p(3), p(2), "c1", "c".into());
         assert_eq!(elsewhere.keeper(2, 1, "c1").as_deref(), Some("a"), "asked by the callee");
         assert_eq!(elsewhere.keeper(1, 2, "c1").as_deref(), Some("a"), "asked by the caller");
         assert_eq!(elsewhere.keeper(2, 3, "c1").as_deref(), Some("c"), "the same id with another peer");
@@ -215,7 +234,7 @@ mod tests {
         assert_eq!(elsewhere.of(1, 1), [], "forgotten for the rule too");
         assert_eq!(elsewhere.keeper(2, 3, "c1").as_deref(), Some("c"));
         // Offered again (its end unheard): once, at its new node.
-        elsewhere.offered(3, 2, "c1", "b".into());
+        elsewhere.offered(p(3), p(2), "c1", "b".into());
         assert_eq!(elsewhere.len(), 1);
         assert_eq!(elsewhere.keeper(2, 3, "c1").as_deref(), Some("b"));
     }
@@ -224,7 +243,7 @@ mod tests {
     fn at_most_max_heard_calls_are_kept_the_oldest_forgotten_first() {
         let elsewhere = Elsewhere::default();
         for caller in 0..(MAX_HEARD as UserId + 2) {
-            elsewhere.offered(caller, 99_999, "c1", "b".into());
+            elsewhere.offered(p(caller), p(99_999), "c1", "b".into());
         }
         assert_eq!(elsewhere.len(), MAX_HEARD);
         assert_eq!(elsewhere.keeper(0, 99_999, "c1"), None, "the oldest went first");
@@ -236,8 +255,8 @@ mod tests {
     #[test]
     fn the_sweep_forgets_the_calls_of_nodes_gone_from_the_cluster_only() {
         let elsewhere = Elsewhere::default();
-        elsewhere.offered(1, 5, "c1", "a".into());
-        elsewhere.offered(2, 6, "c2", "dead".into());
+        elsewhere.offered(p(1), p(5), "c1", "a".into());
+        elsewhere.offered(p(2), p(6), "c2", "dead".into());
         elsewhere.sweep(|node| node != "dead");
         assert_eq!(elsewhere.keeper(5, 1, "c1").as_deref(), Some("a"));
         assert_eq!(elsewhere.keeper(6, 2, "c2"), None, "its node is gone");

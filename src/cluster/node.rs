@@ -457,12 +457,13 @@ impl Nodes for Node {
     /// subject, so that it arrives first. Every node remembers it
     /// (`kept.rs`), where the callee has a device or not: for the
     /// signals of the caller's other devices, and the rule for new calls.
-    fn offered(&self, caller: UserId, callee: UserId, id: &str) {
+    fn offered(&self, caller: &Party, callee: &Party, id: &str) {
         self.broadcast(&Notice::Keep {
-            user: callee,
-            peer: caller,
+            user: callee.id,
+            peer: caller.id,
             id: id.to_string(),
             node: self.name.clone(),
+            names: (callee.name.clone(), caller.name.clone()),
         });
     }
 

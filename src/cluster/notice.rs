@@ -31,7 +31,7 @@ pub enum Notice {
     Offline { user: UserId, epoch: u64, node: String, device: String },
     Peer { user: UserId, from: String },
     Call { user: UserId, peer: UserId, device: String, id: String, step: String },
-    Keep { user: UserId, peer: UserId, id: String, node: String },
+    Keep { user: UserId, peer: UserId, id: String, node: String, names: (String, String) },
     Relay { user: UserId, node: String, frame: String },
     Unlinked { user: UserId, device: String, node: String, why: LoggedOut },
 }
@@ -53,7 +53,11 @@ impl Notice {
             Notice::Call { user, peer, device, id, step } => {
                 writeln!(out, "CALL {user} {peer} {device} {id} {step}")
             }
-            Notice::Keep { user, peer, id, node } => writeln!(out, "KEEP {user} {peer} {id} {node}"),
+            // A call `peer` offered to `user`, kept by `node`; with the two
+            // names, which an answer or an end names it by (`calls::is_about`).
+            Notice::Keep { user, peer, id, node, names: (user_name, peer_name) } => {
+                writeln!(out, "KEEP {user} {peer} {id} {node} {user_name} {peer_name}")
+            }
             Notice::Relay { user, node, frame } => writeln!(out, "R {user} {node} {frame}"),
             Notice::Unlinked { user, device, node, why } => {
                 writeln!(out, "UNLINK {user} {device} {node} {}", why.as_str())
@@ -88,7 +92,10 @@ impl Notice {
             }
             "KEEP" => {
                 let peer = next()?.parse().map_err(|_| bad())?;
-                Notice::Keep { user, peer, id: next()?.into(), node: next()?.into() }
+                let (id, node) = (next()?.into(), next()?.into());
+                // The fourth field is the rest: the two names.
+                let (user_name, peer_name) = next()?.split_once(' ').ok_or_else(bad)?;
+                Notice::Keep { user, peer, id, node, names: (user_name.into(), peer_name.into()) }
             }
             "R" => {
                 let (node, frame) =
@@ -179,7 +186,13 @@ mod tests {
             Notice::Offline { user: 7, epoch: 4, node: "host-6666".into(), device: "phone".into() },
             Notice::Peer { user: 7, from: "ana".into() },
             Notice::Call { user: 7, peer: 3, device: "phone".into(), id: "c1".into(), step: "HANGUP".into() },
-            Notice::Keep { user: 7, peer: 3, id: "c1".into(), node: "host-6666".into() },
+            Notice::Keep {
+                user: 7,
+                peer: 3,
+                id: "c1".into(),
+                node: "host-6666".into(),
+                names: ("bob".into(), "ana".into()),
+            },
             Notice::Relay { user: 7, node: "host-6666".into(), frame: "TYPING:ana:#tea".into() },
             Notice::Relay { user: 7, node: "b".into(), frame: "ARCHIVE:my chat:archived".into() },
             Notice::Unlinked {

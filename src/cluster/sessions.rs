@@ -139,6 +139,18 @@ pub struct Live {
     pub epoch: u64,
 }
 
+/// The nodes alive (their heartbeat within [`LEASE_MS`]), this one
+/// included: what the heartbeat's scan keeps the calls of (`kept.rs`).
+pub fn live_nodes(conn: &mut postgres::Client, node: &str) -> Result<Vec<String>, Ko> {
+    let rows = conn
+        .query(
+            &format!("SELECT name FROM nodes WHERE name = $1 OR heartbeat_ms > {NOW_MS} - $2"),
+            &[&node, &LEASE_MS],
+        )
+        .or_ko("reading the nodes")?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
 /// Every device session on a node that is alive (the heartbeat's scan).
 pub fn live(conn: &mut postgres::Client, node: &str) -> Result<Vec<Live>, Ko> {
     let rows = conn

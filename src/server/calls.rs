@@ -175,11 +175,6 @@ impl Call {
     fn has(&self, user: UserId) -> bool {
         self.caller.id == user || self.callee.id == user
     }
-
-    /// The other end, seen from `user`.
-    fn other(&self, user: UserId) -> &Party {
-        if self.caller.id == user { &self.callee } else { &self.caller }
-    }
 }
 
 /// A signal after the offer, as the table sees it: its SDP or candidate
@@ -373,8 +368,26 @@ impl Calls {
 /// keeps the call: `Calls::step`.)
 pub fn heard(calls: &Calls, user: UserId, event: &Event) {
     let Event::Call { from, id, signal: Signal::End(_) } = event else { return };
-    let of = |c: &Call| &c.id == id && c.has(user) && c.other(user).name.eq_ignore_ascii_case(from);
-    calls.table.lock().retain(|c| !of(c));
+    calls.table.lock().retain(|c| !is_about((&c.caller, &c.callee), &c.id, user, (from, id)));
+}
+
+/// The one rule for which call a `CALL:<from>:<id>:…` event told to
+/// `user` (an answer or an end that another node of a cluster served) is
+/// about: the call `id` between `user` and `from`, its two ends `ends`
+/// (caller, callee) and its id `call_id`; the copy told to `from` itself
+/// names none (the copy told to the other end does). Both the table of
+/// calls kept here ([`heard`]) and a cluster's list of the calls kept
+/// elsewhere (`cluster::kept`) read it. (By the id and `user` alone, the
+/// end of ana's call `c2` with eve ended eve's own call `c2` with bob:
+/// the differential script, seed 316 at 800 steps.)
+pub fn is_about(ends: (&Party, &Party), call_id: &str, user: UserId, (from, id): (&str, &str)) -> bool {
+    let (caller, callee) = ends;
+    let other = match user {
+        _ if caller.id == user => callee,
+        _ if callee.id == user => caller,
+        _ => return false,
+    };
+    call_id == id && other.name.eq_ignore_ascii_case(from)
 }
 
 pub(super) fn no_call(id: &str) -> Ko {

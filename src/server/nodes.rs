@@ -119,7 +119,7 @@ pub trait Nodes: Send + Sync {
     /// them, so that their signals about it come here straight
     /// ([`Nodes::call`]). (A cluster tells every node, as it relays: each
     /// judges its new calls against this one too, `calls_elsewhere`.)
-    fn offered(&self, caller: UserId, callee: UserId, id: &str) {
+    fn offered(&self, caller: &Party, callee: &Party, id: &str) {
         let _ = (caller, callee, id);
     }
     /// Pushes an unstored event (see `server::relay`) to those of `users`

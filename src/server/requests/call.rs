@@ -74,12 +74,13 @@ fn call(ctx: &Ctx, me: Who, device: &str, peer: &str, id: &str, signal: Signal) 
             let ring = Duration::from_secs(ctx.config.ring_seconds);
             let callee = other.clone();
             let caller = Party { id: me.id, name: me.name.to_string() };
+            let ends = (caller.clone(), callee.clone());
             // The calls other nodes of a cluster keep count as this
             // node's own do (`calls::may_ring`).
             let elsewhere = ctx.nodes.calls_elsewhere(me.id, other.id);
             if ctx.router.calls.ring(caller, device, callee, id, media, ring, &elsewhere)? {
                 // This node keeps the call: the callee's nodes hear so first.
-                ctx.nodes.offered(me.id, other.id, id);
+                ctx.nodes.offered(&ends.0, &ends.1, id);
                 relay(ctx, [other.id], &event(Signal::Offer { media, sdp }));
             } else {
                 // Busy: the caller hears it, the callee's call goes on undisturbed.
