@@ -276,6 +276,39 @@ fn a_deleted_accounts_files_follow_the_same_rules_on_both_stores() {
     assert_eq!(left, 2 * 2, "two files left, their bytes and their .meta");
 }
 
+/// Issue 54: one file's messages, each store's listing of them in the
+/// order they were attached, also once one of their rows changed (bob's
+/// side of `m1` marked left when his account is deleted) and one was
+/// deleted and another attached. A cluster read them in whatever order
+/// PostgreSQL found the rows, and its `FILES` listed `m1` last (the
+/// differential test, seeds 316 and 317 at 800 steps).
+fn carriers_story(files: &Files) -> Vec<String> {
+    let id = files.upload("ana", "f", 3, &sha256(b"abc"), 0, 0).unwrap();
+    files.part("ana", &id, 0, b"abc").unwrap();
+    for (to, msg) in [("bob", "m1"), ("carl", "m2"), ("#lab", "m3"), ("dan", "m4")] {
+        files.carry(&id, Carrier::new("ana", to, msg)).unwrap();
+    }
+    files.forget_account("bob").unwrap();
+    files.forget("ana", "#lab", "m3");
+    files.carry(&id, Carrier::new("ana", "#lab", "m5")).unwrap();
+    files.carry(&id, Carrier::new("ana", "carl", "m2")).unwrap(); // attached already: stays second
+    let all = files.of_owner("ana").unwrap();
+    all.iter().flat_map(|(_, meta)| meta.carriers.iter().map(|c| format!("{}:{}", c.to, c.id))).collect()
+}
+
+#[test]
+fn both_stores_list_a_files_messages_in_the_order_they_were_attached() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Files::open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap();
+    let cluster = Cluster::start();
+    drop(cluster.node("a"));
+    let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
+    let pg = Files::new(Box::new(PgFiles::new(db)), 1 << 20, Duration::from_secs(3600));
+    let expected = ["bob:m1", "carl:m2", "dan:m4", "#lab:m5"];
+    assert_eq!(carriers_story(&disk), expected, "on a disk");
+    assert_eq!(carriers_story(&pg), expected, "in the database");
+}
+
 /// Issue 49, item 1, on a cluster: the name's next account, on the other
 /// node, sees nothing of the old one's files; bob keeps his.
 #[test]

@@ -81,7 +81,7 @@ impl PgFiles {
         let rows = conn
             .query(
                 "SELECT file, sender, chat, msg, author_left, recipient_left FROM file_carriers \
-                 WHERE file = ANY($1)",
+                 WHERE file = ANY($1) ORDER BY attached",
                 &[&ids],
             )
             .or_ko(DOING)?;

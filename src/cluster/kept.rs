@@ -14,7 +14,7 @@
 //! A call is kept by the node where it was offered (`server::calls`).
 //! This node hears of it:
 //!
-//! - **at the offer:** the keeping node tells every node (`KEEP`,
+//! - **at the offer:** the keeping node tells every node (`KEPT`,
 //!   `notice.rs`) just before it relays the `OFFER`, whether or not the
 //!   callee has a device there;
 //! - **at its answer and its end:** the `CALL` events, relayed to every
@@ -26,16 +26,18 @@
 //! node it names answers `NONE` for it (it ended there unheard: its `END`
 //! was lost), and at each heartbeat's sweep once that node's heartbeat is
 //! older than the lease (a node that died says no end; one that holds no
-//! device, its caller's requests alone going through it, keeps its calls). A node that does *not* answer
-//! may still keep the call, so it is not forgotten then: a new call must
+//! device, its caller's requests alone going through it, keeps its
+//! calls). A node that does *not* answer may still keep the call, so it
+//! is not forgotten then: a new call must
 //! still be judged against it. (The signal asks the other nodes of the two
 //! users, as a round always did; a node really gone is swept within a
 //! lease.)
 //!
 //! What it cannot know: a call offered on another node a moment ago,
-//! whose `KEEP` is still on its way (as presence, a notice's trip
-//! behind); and a call whose `KEEP` this node never heard (NATS lost it,
-//! or this node started after the offer): its signals ask a round each,
+//! whose `KEPT` is still on its way (as presence, a notice's trip
+//! behind); and a call whose `KEPT` this node never heard (NATS lost it,
+//! a node of another build sent it, or this node started after the
+//! offer): its signals ask a round each,
 //! and the rule does not see it. (An answer from a round is not learnt: it
 //! does not say which end is the caller, which the rule needs.)
 //!

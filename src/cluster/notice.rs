@@ -10,7 +10,7 @@
 //! | `PEER <user> <from>` | a request: introduce `from` to `user` (`PEER:<user>`) |
 //! | `UNLINK <user> <device> <node> <why>` | `user`'s `device` was logged out on `node` (protocol 1.2), `why` being `UNLINKED` (an `UNLINK`, a `PASSWD`) or `DELETED` (a `DELACCOUNT`; `router::LoggedOut`): another node where it is online logs it out, telling it as `node` told its own (`node` did already, all but the asking connection, which closes after its `OK`); a line without `<why>`, from a node of an older build, is an unlinking |
 //! | `CALL <user> <peer> <device> <call id> <step>` | a request (protocol 1.2, §24): `user`'s `device` sends `ANSWER`/`ICE`/`DECLINE`/`HANGUP` about a call with `peer` that the asked node may keep; the answer is `NONE` (not kept there), `OK ANSWERED`, `OK ICE`, `OK ENDED <voice\|video> <caller> <0\|1: answered>` or the refusal, `KO:<CODE>:<reason>` |
-//! | `KEEP <user> <peer> <call id> <node>` | (protocol 1.2, §24) `peer` just offered the call `id` to `user`, and `node` keeps it: every node remembers it until its end (`kept::Elsewhere`): the signals about it go to that node alone, and new calls are judged against it |
+//! | `KEPT <user> <peer> <call id> <node> <user name> <peer name>` | (protocol 1.2, §24) `peer` just offered the call `id` to `user`, and `node` keeps it: every node remembers it until its end (`kept::Elsewhere`), the two names being what an answer or an end names it by (`calls::is_about`): the signals about it go to that node alone, and new calls are judged against it. A node of an older build sent `KEEP <user> <peer> <call id> <node>`, without the names, and read the last field as the rest of the line: each build skips the other's line (logged), so a call offered on the other is as one whose notice was lost (its signals ask a round of nodes) |
 //! | `R <user> <frame>` | an unstored event (`TYPING:…`, as on the receive port) for a user on the node it is sent to (`server::relay`) |
 //!
 //! Everything here came from another node of the same cluster, but is
@@ -56,7 +56,7 @@ impl Notice {
             // A call `peer` offered to `user`, kept by `node`; with the two
             // names, which an answer or an end names it by (`calls::is_about`).
             Notice::Keep { user, peer, id, node, names: (user_name, peer_name) } => {
-                writeln!(out, "KEEP {user} {peer} {id} {node} {user_name} {peer_name}")
+                writeln!(out, "KEPT {user} {peer} {id} {node} {user_name} {peer_name}")
             }
             Notice::Relay { user, node, frame } => writeln!(out, "R {user} {node} {frame}"),
             Notice::Unlinked { user, device, node, why } => {
@@ -90,7 +90,7 @@ impl Notice {
                 let (device, id) = (next()?.into(), next()?.into());
                 Notice::Call { user, peer, device, id, step: next()?.into() }
             }
-            "KEEP" => {
+            "KEPT" => {
                 let peer = next()?.parse().map_err(|_| bad())?;
                 let (id, node) = (next()?.into(), next()?.into());
                 // The fourth field is the rest: the two names.
@@ -226,6 +226,10 @@ mod tests {
         assert!(Notice::parse("UNLINK 1 phone a GONE").is_err(), "an unknown reason");
         assert!(Notice::parse("R 7 TYPING:ana:#tea").is_err(), "no node");
         assert!(Notice::parse("CALL 7 3 phone c1").is_err(), "no step");
+        // An older build's KEEP has no names: skipped, as a lost one (an
+        // older build skips KEPT, whose names it would read as its node).
+        assert!(Notice::parse("KEEP 7 3 c1 host-6666").is_err());
+        assert!(Notice::parse("KEPT 7 3 c1 host-6666 bob").is_err(), "one name");
     }
 
     /// The keeping node's `Ended` reads back on the asking node as the

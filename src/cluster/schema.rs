@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("015_door", include_str!("migrations/015_door.sql")),
     ("016_admin_requests", include_str!("migrations/016_admin_requests.sql")),
     ("017_empty_rooms", include_str!("migrations/017_empty_rooms.sql")),
+    ("018_carriers_order", include_str!("migrations/018_carriers_order.sql")),
 ];
 
 /// The advisory lock that starting nodes take while they look at the

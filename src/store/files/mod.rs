@@ -109,6 +109,9 @@ pub struct Meta {
     /// When the upload began (Unix ms).
     pub created: u64,
     pub complete: bool,
+    /// The messages that carry it, in the order they were attached (as
+    /// `FILES` lists them): both stores keep that order (a cluster's rows
+    /// by their `attached` number, schema version 18).
     pub carriers: Vec<Carrier>,
 }
 

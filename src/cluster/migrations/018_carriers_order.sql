@@ -1,0 +1,11 @@
+-- Schema version 18 (issue 54): the messages that carry a file are
+-- listed in the order they were attached, on a cluster as on a single
+-- server, which keeps them so (`FILES`, and a file's carriers wherever
+-- they are read: src/store/files/mod.rs). Before this version the rows
+-- came in whatever order PostgreSQL read them, which changes once a row
+-- is updated (a deleted account's side marked left), so the two
+-- backends listed one file's messages in different orders (the
+-- differential test, seeds 316 and 317 at 800 steps). The rows already
+-- there are numbered in the order they are stored now.
+-- (IF NOT EXISTS: a test replays migrations on a newer database.)
+ALTER TABLE file_carriers ADD COLUMN IF NOT EXISTS attached bigserial;
