@@ -182,3 +182,35 @@ fn schema_17_takes_back_the_empty_rooms_a_refused_join_left() {
     assert_eq!(ana.request("JOIN:#ghost"), "OK");
     assert_eq!(ana.listing("ROOMINFO:#ghost")[..2], ["ROOM:#ghost", "OWNER:ana"]);
 }
+
+/// Version 18: the messages that carry a file are numbered in the order
+/// they are stored (issue 54), and `FILES` lists them so from then on.
+#[test]
+fn schema_18_numbers_the_messages_that_carry_a_file() {
+    let cluster = Cluster::start();
+    let mut a = cluster.node("a");
+    for user in ["ana", "bob"] {
+        register(&a, user);
+    }
+    let mut ana = send_conn(&a, "ana");
+    let id = support::files::upload(&mut ana, "notes.txt", b"hello");
+    for msg in ["f1", "f2"] {
+        assert!(ana.request(&format!("FILE:bob:{msg}:{id}:")).starts_with(&format!("OK:{msg}:")));
+    }
+    drop(ana);
+    a.kill();
+    // The database as version 17 left it: no number.
+    let mut pg = cluster.pg.client();
+    pg.batch_execute(
+        "ALTER TABLE file_carriers DROP COLUMN attached; UPDATE wachat_schema SET version = 17;",
+    )
+    .unwrap();
+    let b = cluster.node("b");
+    let numbered: i64 = pg.query_one("SELECT count(attached) FROM file_carriers", &[]).unwrap().get(0);
+    assert_eq!(numbered, 2);
+    let mut ana = send_conn(&b, "ana");
+    assert!(ana.request(&format!("FILE:bob:f3:{id}:")).starts_with("OK:f3:"));
+    let messages: Vec<String> =
+        ana.listing("FILES").iter().map(|l| l.rsplit(':').nth(1).unwrap().to_string()).collect();
+    assert_eq!(messages, ["f1", "f2", "f3"]);
+}
