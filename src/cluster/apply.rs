@@ -6,7 +6,9 @@
 //! 1. create the rooms a `JOIN` (or a new account's `#general`) needs:
 //!    a row is no room until someone is in it (step 6 says which stay);
 //! 2. lock every room involved (`FOR UPDATE`, in id order): its counter
-//!    and its members hold still;
+//!    and its members hold still (a room to make that another node's
+//!    batch emptied while this one waited for it is made again,
+//!    `locks::lock_rooms`);
 //! 3. create the new accounts (they join `#general` in step 6, where
 //!    their `REGISTER` comes); find the users named and the messages
 //!    named (`READ`), what each `ACK` acknowledges, and the rules of the
