@@ -155,14 +155,22 @@ fn story(files: &Files) -> Vec<String> {
     out
 }
 
+/// The same files told to both stores: one on a disk (in `dir`), one in
+/// a new cluster's database (its schema brought up to date by a node),
+/// each with a 1 MiB quota and uploads left unfinished for `stale`.
+fn both_stores(stale: Duration) -> (tempfile::TempDir, Files, Cluster, Files) {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Files::open(dir.path(), 1 << 20, stale).unwrap();
+    let cluster = Cluster::start();
+    drop(cluster.node("a"));
+    let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
+    let pg = Files::new(Box::new(PgFiles::new(db)), 1 << 20, stale);
+    (dir, disk, cluster, pg)
+}
+
 #[test]
 fn the_disk_and_the_database_follow_the_same_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let disk = Files::open(dir.path(), 1 << 20, Duration::ZERO).unwrap();
-    let cluster = Cluster::start();
-    drop(cluster.node("a")); // brings the schema up to date
-    let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
-    let pg = Files::new(Box::new(PgFiles::new(db)), 1 << 20, Duration::ZERO);
+    let (_dir, disk, _cluster, pg) = both_stores(Duration::ZERO);
     let on_disk = story(&disk);
     assert_eq!(on_disk, story(&pg), "the same answers");
     // And they are the rules' answers, not two stores' same mistake.
@@ -242,12 +250,7 @@ fn deletion_story(files: &Files) -> Vec<String> {
 
 #[test]
 fn a_deleted_accounts_files_follow_the_same_rules_on_both_stores() {
-    let dir = tempfile::tempdir().unwrap();
-    let disk = Files::open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap();
-    let cluster = Cluster::start();
-    drop(cluster.node("a"));
-    let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
-    let pg = Files::new(Box::new(PgFiles::new(db)), 1 << 20, Duration::from_secs(3600));
+    let (dir, disk, _cluster, pg) = both_stores(Duration::from_secs(3600));
     let on_disk = deletion_story(&disk);
     assert_eq!(on_disk, deletion_story(&pg), "the same answers");
     let unknown = format!("{:?}", Code::UnknownFile);
@@ -313,12 +316,7 @@ fn carriers_story(files: &Files, vacuum: &dyn Fn()) -> Vec<String> {
 
 #[test]
 fn both_stores_list_a_files_messages_in_the_order_they_were_attached() {
-    let dir = tempfile::tempdir().unwrap();
-    let disk = Files::open(dir.path(), 1 << 20, Duration::from_secs(3600)).unwrap();
-    let cluster = Cluster::start();
-    drop(cluster.node("a"));
-    let db = Arc::new(Db::new(&cluster.pg.url).unwrap());
-    let pg = Files::new(Box::new(PgFiles::new(db)), 1 << 20, Duration::from_secs(3600));
+    let (_dir, disk, cluster, pg) = both_stores(Duration::from_secs(3600));
     let expected = ["bob:m1", "carl:m2", "dan:m4", "#lab:m5"];
     assert_eq!(carriers_story(&disk, &|| ()), expected, "on a disk");
     let vacuum = || cluster.pg.client().batch_execute("VACUUM file_carriers").unwrap();
