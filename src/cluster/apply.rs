@@ -181,30 +181,38 @@ fn moderate(
                 NoticeTo::Invitee(_) => target.as_ref().map(|(_, name)| Chat::User(name.to_string())),
                 NoticeTo::Nowhere => None,
             };
-            let (sent, sent_answer) = crossbeam_channel::bounded(1);
-            let (left, left_answer) = crossbeam_channel::bounded(1);
+            // Nobody waits on these two jobs (their senders lead nowhere):
+            // their outcomes are read here, from what `apply` returns.
             let mut follow = Vec::new();
             if let Some(to) = to {
                 follow.push(Job::Send {
                     from: by.0,
                     msgs: vec![(to, notice.0.clone(), notice.1.clone())],
-                    done: sent,
+                    done: crossbeam_channel::bounded(1).0,
                 });
             }
             if let Some(leaving) = after.leaves {
-                follow.push(Job::Leave { user: leaving, room: room.clone(), done: left });
+                follow.push(Job::Leave {
+                    user: leaving,
+                    room: room.clone(),
+                    done: crossbeam_channel::bounded(1).0,
+                });
             }
             let then = apply(tx, names, &follow, clock, budget)?;
-            for (job, outcome) in follow.into_iter().zip(then.outcomes) {
-                job.answer(outcome);
-            }
             // As a single server's batch: the change stands whatever its
             // notice met (a full quota was checked before it).
-            if let Ok(Some(Err(ko))) = sent_answer.try_recv().map(|mut results| results.pop()) {
-                log::warn!("cluster: the notice of a change to {}: {}", done.room, ko.reason);
-            }
-            if let Ok(Err(ko)) = left_answer.try_recv() {
-                log::warn!("cluster: the removal after a change to {}: {}", done.room, ko.reason);
+            for outcome in &then.outcomes {
+                match outcome {
+                    Outcome::Sent(results) => {
+                        if let Some(Err(ko)) = results.last() {
+                            log::warn!("cluster: the notice of a change to {}: {}", done.room, ko.reason);
+                        }
+                    }
+                    Outcome::Done(Err(ko)) => {
+                        log::warn!("cluster: the removal after a change to {}: {}", done.room, ko.reason)
+                    }
+                    _ => {}
+                }
             }
             applied.deliveries.extend(then.deliveries);
             applied.new_messages += then.new_messages;
