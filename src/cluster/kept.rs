@@ -116,10 +116,9 @@ impl Elsewhere {
     pub fn heard(&self, user: UserId, event: &Event) {
         let Event::Call { from, id, signal } = event else { return };
         let of = |k: &Kept| is_about((&k.ends.0, &k.ends.1), &k.brief.id, user, (from, id));
-        let mut calls = self.calls.lock();
         match signal {
-            Signal::Answer { .. } => calls.iter_mut().filter(|k| of(k)).for_each(|k| k.brief.answered = true),
-            Signal::End(_) => calls.retain(|k| !of(k)),
+            Signal::Answer { .. } => self.answered(of),
+            Signal::End(_) => self.ended(of),
             _ => {}
         }
     }
@@ -128,7 +127,7 @@ impl Elsewhere {
     /// that keeps it, which this node then told (its own relay does not
     /// come back here).
     pub fn stepped(&self, me: UserId, peer: UserId, id: &str, outcome: &Result<Outcome, Ko>) {
-        let of = |c: &Brief| is_the_call(c, me, peer, id);
+        let of = |k: &Kept| is_the_call(&k.brief, me, peer, id);
         match outcome {
             Ok(Outcome::Answered) => self.answered(of),
             Ok(Outcome::Ended(..)) => self.ended(of),
@@ -137,16 +136,16 @@ impl Elsewhere {
     }
 
     /// The calls `of` picks were answered.
-    fn answered(&self, of: impl Fn(&Brief) -> bool) {
+    fn answered(&self, of: impl Fn(&Kept) -> bool) {
         let mut calls = self.calls.lock();
-        for kept in calls.iter_mut().filter(|k| of(&k.brief)) {
+        for kept in calls.iter_mut().filter(|k| of(k)) {
             kept.brief.answered = true;
         }
     }
 
     /// The calls `of` picks are over.
-    fn ended(&self, of: impl Fn(&Brief) -> bool) {
-        self.calls.lock().retain(|k| !of(&k.brief));
+    fn ended(&self, of: impl Fn(&Kept) -> bool) {
+        self.calls.lock().retain(|k| !of(k));
     }
 
     /// The calls that `a` or `b` is an end of.

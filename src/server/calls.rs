@@ -382,10 +382,12 @@ pub fn heard(calls: &Calls, user: UserId, event: &Event) {
 /// the differential script, seed 316 at 800 steps.)
 pub fn is_about(ends: (&Party, &Party), call_id: &str, user: UserId, (from, id): (&str, &str)) -> bool {
     let (caller, callee) = ends;
-    let other = match user {
-        _ if caller.id == user => callee,
-        _ if callee.id == user => caller,
-        _ => return false,
+    let other = if caller.id == user {
+        callee
+    } else if callee.id == user {
+        caller
+    } else {
+        return false;
     };
     call_id == id && other.name.eq_ignore_ascii_case(from)
 }
