@@ -32,11 +32,11 @@ pub const LEASE_MS: i64 = 4000;
 /// writes (`heartbeat.rs`) and what `alive` measures it against.
 pub const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::int8";
 
-/// The SQL condition "the row's node is alive" (`ds`: `device_sessions`,
-/// `n` joined on `nodes`), with the placeholders of this node's name,
+/// The SQL condition "the node named in `column` is alive" (`n` being
+/// its `nodes` row, joined), with the placeholders of this node's name,
 /// which counts even before its first heartbeat, and of [`LEASE_MS`].
-fn alive(node: &str, lease: &str) -> String {
-    format!("(ds.node = {node} OR n.heartbeat_ms > {NOW_MS} - {lease})")
+fn alive(column: &str, node: &str, lease: &str) -> String {
+    format!("({column} = {node} OR n.heartbeat_ms > {NOW_MS} - {lease})")
 }
 
 /// What a login's claim found.
@@ -69,7 +69,7 @@ pub fn claim(db: &Db, node: &str, user: UserId, device: &str, max: usize) -> Res
             &format!(
                 "SELECT ds.node FROM device_sessions ds LEFT JOIN nodes n ON n.name = ds.node \
                  WHERE ds.user_id = $1 AND ds.folded <> $4 AND {}",
-                alive("$2", "$3")
+                alive("ds.node", "$2", "$3")
             ),
             &[&(user as i64), &node, &LEASE_MS, &device],
         )
@@ -106,7 +106,7 @@ pub fn end(db: &Db, node: &str, user: UserId, device: &str, epoch: u64) -> Resul
             &format!(
                 "SELECT count(*) FROM device_sessions ds LEFT JOIN nodes n ON n.name = ds.node \
                  WHERE ds.user_id = $1 AND {}",
-                alive("$2", "$3")
+                alive("ds.node", "$2", "$3")
             ),
             &[&(user as i64), &node, &LEASE_MS],
         )
@@ -144,7 +144,7 @@ pub struct Live {
 pub fn live_nodes(conn: &mut postgres::Client, node: &str) -> Result<Vec<String>, Ko> {
     let rows = conn
         .query(
-            &format!("SELECT name FROM nodes WHERE name = $1 OR heartbeat_ms > {NOW_MS} - $2"),
+            &format!("SELECT n.name FROM nodes n WHERE {}", alive("n.name", "$1", "$2")),
             &[&node, &LEASE_MS],
         )
         .or_ko("reading the nodes")?;
@@ -158,7 +158,7 @@ pub fn live(conn: &mut postgres::Client, node: &str) -> Result<Vec<Live>, Ko> {
             &format!(
                 "SELECT ds.user_id, u.name, ds.folded, ds.node, ds.epoch FROM device_sessions ds \
                  JOIN users u ON u.id = ds.user_id LEFT JOIN nodes n ON n.name = ds.node WHERE {}",
-                alive("$1", "$2")
+                alive("ds.node", "$1", "$2")
             ),
             &[&node, &LEASE_MS],
         )
