@@ -153,24 +153,18 @@ fn a_ban_made_while_a_join_waits_for_the_room_refuses_the_join() {
     assert_eq!(ana.request("JOIN:#lab5"), "OK");
     let mut bob = send_conn(&a, "bob");
 
-    let mut holder = cluster.pg.client();
-    let mut tx = holder.transaction().unwrap();
-    let room: i64 =
-        tx.query_one("SELECT id FROM rooms WHERE folded = 'lab5' AND live FOR UPDATE", &[]).unwrap().get(0);
-    bob.send("JOIN:#lab5");
-    // The JOIN's batch waits for the room's row.
-    assert_eq!(
-        bob.line_within(Duration::from_millis(400)),
-        None,
-        "a JOIN answered while its room was locked"
+    // The JOIN's batch waits for the room's row, and the ban comes.
+    let (answer, ()) = while_held(
+        &cluster,
+        "SELECT id FROM rooms WHERE folded = 'lab5' AND live FOR UPDATE",
+        (&mut bob, "JOIN:#lab5"),
+        |tx| {
+            let ban = "INSERT INTO room_rules (room, user_id, kind) SELECT r.id, u.id, 'BANNED' \
+                       FROM rooms r, users u WHERE r.folded = 'lab5' AND r.live AND u.name = 'bob'";
+            assert_eq!(tx.execute(ban, &[]).unwrap(), 1);
+        },
     );
-    tx.execute(
-        "INSERT INTO room_rules (room, user_id, kind) SELECT $1, id, 'BANNED' FROM users WHERE name = 'bob'",
-        &[&room],
-    )
-    .unwrap();
-    tx.commit().unwrap();
-    assert!(forbidden(&bob.line()), "the ban committed before the JOIN's batch held the room");
+    assert!(forbidden(&answer), "the ban committed before the JOIN's batch held the room");
     assert!(!ana.listing("MEMBERS:#lab5").iter().any(|m| m.starts_with("bob")));
 }
 
@@ -193,21 +187,15 @@ fn a_room_emptied_while_a_join_waits_for_it_is_made_again() {
     assert_eq!(ana.request("JOIN:#Lab7"), "OK");
     assert_eq!(ana.request("MODE:#lab7:+announce"), "OK");
     let mut bob = send_conn(&b, "bob");
+    // Another node's batch holding the room's row, then emptying it.
     let emptied_while = |room: &str, conn: &mut Conn, request: &str| {
-        let mut holder = cluster.pg.client();
-        let mut tx = holder.transaction().unwrap();
-        let lock = "SELECT id FROM rooms WHERE folded = $1 AND live FOR UPDATE";
-        let id: i64 = tx.query_one(lock, &[&room]).unwrap().get(0);
-        conn.send(request);
-        assert_eq!(
-            conn.line_within(Duration::from_millis(400)),
-            None,
-            "{request} answered while #{room} was held"
-        );
-        tx.execute("DELETE FROM members WHERE room = $1", &[&id]).unwrap();
-        tx.execute("UPDATE rooms SET live = false WHERE id = $1", &[&id]).unwrap();
-        tx.commit().unwrap();
-        conn.line()
+        let lock = format!("SELECT id FROM rooms WHERE folded = '{room}' AND live FOR UPDATE");
+        let (answer, ()) = while_held(&cluster, &lock, (conn, request), |tx| {
+            let live = "(SELECT id FROM rooms WHERE folded = $1 AND live)";
+            tx.execute(&format!("DELETE FROM members WHERE room = {live}"), &[&room]).unwrap();
+            tx.execute(&format!("UPDATE rooms SET live = false WHERE id = {live}"), &[&room]).unwrap();
+        });
+        answer
     };
 
     assert_eq!(emptied_while("lab7", &mut bob, "JOIN:#lab7"), "OK");
@@ -229,14 +217,16 @@ fn a_room_emptied_while_a_join_waits_for_it_is_made_again() {
 
 /// Holds the rows `lock` selects (`FOR UPDATE`) while `request` is sent
 /// on `conn`: the request must wait for them (no answer within 400 ms).
-/// Meanwhile another transaction reads `seen` (a row of two booleans);
-/// then the rows are let go. What the request answered, and what was seen.
-fn waits_while_held(
+/// Meanwhile `meanwhile` runs, given the holding transaction (what
+/// another node's batch would do holding them, or what other
+/// transactions see); then the rows are let go. What the request
+/// answered, and what `meanwhile` returned.
+fn while_held<R>(
     cluster: &Cluster,
     lock: &str,
     (conn, request): (&mut Conn, &str),
-    seen: &str,
-) -> (String, [bool; 2]) {
+    meanwhile: impl FnOnce(&mut postgres::Transaction<'_>) -> R,
+) -> (String, R) {
     let mut holder = cluster.pg.client();
     let mut tx = holder.transaction().unwrap();
     assert_eq!(tx.query(lock, &[]).unwrap().len(), 1, "one row held: {lock}");
@@ -246,10 +236,16 @@ fn waits_while_held(
         None,
         "{request} answered while a row it needs was held"
     );
-    let row = cluster.pg.client().query_one(seen, &[]).unwrap();
-    let seen = [row.get(0), row.get(1)];
+    let done = meanwhile(&mut tx);
     tx.commit().unwrap();
-    (conn.line(), seen)
+    (conn.line(), done)
+}
+
+/// What a transaction other than the holder's sees: `seen`, a row of two
+/// booleans.
+fn seen_by_others(cluster: &Cluster, seen: &str) -> [bool; 2] {
+    let row = cluster.pg.client().query_one(seen, &[]).unwrap();
+    [row.get(0), row.get(1)]
 }
 
 /// A room admin's rank goes with its membership (`Rules::left`) in the
@@ -274,15 +270,20 @@ fn a_departed_admins_rank_goes_in_the_same_transaction_as_her_leave() {
 
     // What every other transaction sees meanwhile: eve still in the room,
     // or neither in it nor its admin; never gone with her rank kept.
-    let (answer, [member, admin]) = waits_while_held(
+    let (answer, [member, admin]) = while_held(
         &cluster,
         "SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
          WHERE u.name = 'eve' AND x.kind = 'ADMIN' FOR UPDATE OF x",
         (&mut eve, "LEAVE:#lab6"),
-        "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.name = 'eve' \
+        |_| {
+            seen_by_others(
+                &cluster,
+                "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.name = 'eve' \
                         AND m.room = (SELECT id FROM rooms WHERE folded = 'lab6' AND live)), \
                 EXISTS (SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
                         WHERE u.name = 'eve' AND x.kind = 'ADMIN')",
+            )
+        },
     );
     assert!(member || !admin, "eve's LEAVE committed without her rank: a departed admin kept it");
     assert_eq!(answer, "OK");
@@ -310,14 +311,19 @@ fn a_ban_its_notice_and_the_leave_are_one_commit() {
     assert_eq!(bob.request("JOIN:#lab8"), "OK");
     // What every other transaction sees meanwhile: bob in the room and
     // not banned yet; never banned and still in it.
-    let (answer, [member, banned]) = waits_while_held(
+    let (answer, [member, banned]) = while_held(
         &cluster,
         "SELECT 1 FROM inboxes WHERE user_id = (SELECT id FROM users WHERE name = 'bob') FOR UPDATE",
         (&mut ana, "BAN:#lab8:bob:0"),
-        "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.name = 'bob' \
+        |_| {
+            seen_by_others(
+                &cluster,
+                "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.name = 'bob' \
                         AND m.room = (SELECT id FROM rooms WHERE folded = 'lab8' AND live)), \
                 EXISTS (SELECT 1 FROM room_rules x JOIN users u ON u.id = x.user_id \
                         WHERE u.name = 'bob' AND x.kind = 'BANNED')",
+            )
+        },
     );
     assert!(member && !banned, "the ban committed before its LEAVE: bob banned and in the room");
     assert_eq!(answer, "OK");
