@@ -39,6 +39,9 @@
 //!   single server's data into a cluster).
 //! - [`moderation`]: the rules of a room (protocol 1.2): owner, admins,
 //!   modes, topic, invitations, bans and mutes, and who may do what.
+//! - [`shared_log`]: one store on several servers: a cluster's leader
+//!   commits each batch to a log they share before its own disk, and
+//!   the others apply the leader's batches with the same code.
 //! - [`settings`]: a user's small per-chat facts (1.2, §23: archived
 //!   chats), one generic, bounded store on both backends.
 //! - [`stars`]: starred messages (1.2, §25), a setting, and what a
@@ -81,6 +84,7 @@ pub mod record;
 pub mod search;
 pub mod server_id;
 pub mod settings;
+pub mod shared_log;
 pub mod sim_disk;
 pub mod stars;
 pub mod state;

@@ -38,19 +38,35 @@ pub fn load_users(disk: &dyn Disk, dir: &Path, state: &mut State) -> Result<()> 
         file.truncate(complete as u64).map_err(ctx)?;
         bytes.truncate(complete);
     }
-    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| {
-        let name = row.get(0).ok_or("missing the name")?;
-        let hash = row.get(2).ok_or("missing the password hash")?;
-        match state.user_id(name) {
-            // 1.2: a deleted account's name registered again (`REUSE`): its
-            // newer row. The log's record, or a checkpoint, says the hash
-            // that counts (the row may be of a `REUSE` a crash took back).
-            Some(id) => state.users[id].hash = hash.to_string(),
-            None => drop(state.add_user(name, hash)?),
-        }
-        Ok(())
-    })
-    .map_err(|e| e.into_error(&path))
+    crate::csvlog::read_rows_from(&path, &bytes, USERS_HEADER, |row| apply_row(state, row))
+        .map_err(|e| e.into_error(&path))
+}
+
+/// The rows of new accounts in a batch a cluster's leader committed
+/// (`store::shared_log`, no header line), into `state`, as a start reads
+/// them from the file.
+pub fn apply_rows(state: &mut State, rows: &[u8]) -> std::result::Result<(), String> {
+    let mut file = format!("{USERS_HEADER}\n").into_bytes();
+    file.extend_from_slice(rows);
+    crate::csvlog::read_rows_from(Path::new("users.csv"), &file, USERS_HEADER, |row| apply_row(state, row))
+        .map_err(|e| match e {
+            crate::csvlog::RowError::Row(line, why) => format!("users.csv row {line}: {why}"),
+            crate::csvlog::RowError::Open(e) => e.to_string(),
+        })
+}
+
+/// One row: a new account, or the newer row of a name registered again.
+fn apply_row(state: &mut State, row: &csv::StringRecord) -> std::result::Result<(), String> {
+    let name = row.get(0).ok_or("missing the name")?;
+    let hash = row.get(2).ok_or("missing the password hash")?;
+    match state.user_id(name) {
+        // 1.2: a deleted account's name registered again (`REUSE`): its
+        // newer row. The log's record, or a checkpoint, says the hash
+        // that counts (the row may be of a `REUSE` a crash took back).
+        Some(id) => state.users[id].hash = hash.to_string(),
+        None => drop(state.add_user(name, hash)?),
+    }
+    Ok(())
 }
 
 /// 1.2 `DELACCOUNT` (§20): a deleted account's row in `users.csv` still

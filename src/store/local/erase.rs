@@ -216,7 +216,13 @@ fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
     let spans = overwrites(&lines, &e.author, &e.id).map_err(std::io::Error::other)?;
     for (i, range) in &spans {
         let filler = filler(range.len());
-        inner.log.overwrite(found[*i].pos + range.start as u64, filler.as_bytes())?;
+        let pos = found[*i].pos + range.start as u64;
+        inner.log.overwrite(pos, filler.as_bytes())?;
+        // A cluster's leader erases the shared log's copy too; each
+        // follower erases its own, from the deletion's record.
+        if let Some(shared) = inner.shared.get() {
+            shared.overwrite(pos, filler.as_bytes())?;
+        }
     }
     Ok(spans.len())
 }

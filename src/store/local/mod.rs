@@ -52,6 +52,8 @@ pub(in crate::store) mod reads;
 mod requests;
 pub mod search;
 mod send;
+#[cfg(test)]
+mod shared_tests;
 mod stretch;
 #[cfg(test)]
 mod tests;
@@ -60,8 +62,8 @@ pub use erase::overwrites as erase_overwrites;
 pub use read_receipt::READ_SEARCH_LIMIT;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
@@ -72,6 +74,7 @@ use super::disk::{Disk, RealDisk, SyncPoint};
 use super::log::Log;
 pub use super::options::{CHECKPOINT_RECORDS, SEGMENT_SIZE, StoreOptions};
 use super::record::{Pos, Record};
+use super::shared_log::{Role, SharedLog};
 use super::state::{Batch, State};
 use super::users::load_users;
 use super::{checkpoint, convert, lock::DataLock, server_id};
@@ -131,6 +134,12 @@ pub(in crate::store) struct Inner {
     pub(in crate::store) eraser: erase::Eraser,
     /// 1.2: the words of the log's blocks, for `SEARCH` (`search.rs`).
     pub(in crate::store) search_index: search::Index,
+    /// A cluster's follower: it writes no batch of its own and applies the
+    /// leader's (`store::shared_log`), until it leads.
+    pub(super) following: AtomicBool,
+    /// A cluster's leader: where its batches become durable before they
+    /// reach its own disk (`store::shared_log`).
+    pub(super) shared: OnceLock<Arc<dyn SharedLog>>,
 }
 
 /// Records applied but not yet handed to the log.
@@ -162,6 +171,18 @@ impl LocalStore {
     /// lock, makes its permissions private, converts a directory of the
     /// first layout, and loads it.
     pub fn open(dir: &Path, options: StoreOptions, deliver: Deliver) -> Result<LocalStore> {
+        Self::open_here(dir, options, deliver, Role::Alone)
+    }
+
+    /// Opens the data directory `dir` of a cluster's node as a follower
+    /// (`store::shared_log`): it serves reads and applies the leader's
+    /// batches ([`LocalStore::apply_shared`]) until it leads
+    /// ([`LocalStore::lead`]).
+    pub fn open_follower(dir: &Path, options: StoreOptions, deliver: Deliver) -> Result<LocalStore> {
+        Self::open_here(dir, options, deliver, Role::Follower)
+    }
+
+    fn open_here(dir: &Path, options: StoreOptions, deliver: Deliver, role: Role) -> Result<LocalStore> {
         let disk = RealDisk;
         if !disk.exists(dir) {
             let ctx = |e| Error::io(format!("store: {}", dir.display()), e);
@@ -170,7 +191,7 @@ impl LocalStore {
         }
         let lock = DataLock::acquire(dir)?;
         super::permissions::tighten(dir);
-        Self::open_on(Arc::new(disk), dir, options, deliver, Some(lock))
+        Self::open_as(Arc::new(disk), dir, options, deliver, Some(lock), role)
     }
 
     /// Opens a data directory on any [`Disk`] (a test's [`SimDisk`](super::sim_disk::SimDisk)).
@@ -180,6 +201,17 @@ impl LocalStore {
         options: StoreOptions,
         deliver: Deliver,
         lock: Option<DataLock>,
+    ) -> Result<LocalStore> {
+        Self::open_as(disk, dir, options, deliver, lock, Role::Alone)
+    }
+
+    fn open_as(
+        disk: Arc<dyn Disk>,
+        dir: &Path,
+        options: StoreOptions,
+        deliver: Deliver,
+        lock: Option<DataLock>,
+        role: Role,
     ) -> Result<LocalStore> {
         if !disk.exists(dir) {
             // A new directory's name must be durable before anything in it is.
@@ -241,6 +273,8 @@ impl LocalStore {
             floor: super::budget::Floor::new(&ballast),
             eraser,
             search_index: Default::default(),
+            following: AtomicBool::new(role == Role::Follower),
+            shared: OnceLock::new(),
         });
         // What a previous run left to erase goes before anyone is served.
         inner.eraser.erase_all(&inner);
@@ -399,6 +433,12 @@ impl Inner {
     ) -> std::result::Result<(T, Ticket), Ko> {
         if self.durable.failed.load(Ordering::SeqCst) {
             return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
+        }
+        if self.following.load(Ordering::SeqCst) {
+            // The server forwards every write of a follower to the leader
+            // (`store::shared_log`): one reaching the store is a bug.
+            log::error!("store: a write reached a follower's store");
+            return Err(ko(Code::Internal, "this node does not lead the cluster; try again"));
         }
         let mut state = self.state.lock();
         // The pending batch has its own lock, taken inside the state lock:

@@ -219,6 +219,9 @@ impl Record {
         pos: Pos,
         push: Option<&mut Vec<Delivery>>,
     ) -> Result<(), String> {
+        // Every record's time: a state read back from the log (a start, a
+        // cluster's follower) stamps its next records after all of them.
+        state.last_ts = state.last_ts.max(self.ts());
         match self {
             Record::Msg { msg, link } => state.apply_msg(msg, link, pos, push),
             Record::Delivered { ts, user, chat, id, dord } => {

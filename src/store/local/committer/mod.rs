@@ -67,6 +67,7 @@
 //! this file: [`write`], a leader's term at the disk (`commit_pending`),
 //! and [`wake`], how the threads here sleep and are woken.
 
+mod shared;
 mod wake;
 mod write;
 
@@ -234,7 +235,9 @@ impl Inner {
                 }
                 // While the disk fails, only the committer's retries lead:
                 // the others sleep until one succeeds (or the store stops).
-                if queue.leading || failed {
+                // A follower's batches come from the shared log: it waits
+                // for them (`shared.rs`), it never leads.
+                if queue.leading || failed || self.following.load(Ordering::SeqCst) {
                     let sleeper = Sleeper::new();
                     queue.waiters.push((goal, Waiter::Asleep(sleeper.clone())));
                     Some(sleeper)
@@ -272,7 +275,8 @@ impl Inner {
                 return then(Err(Durable::failure()));
             }
             queue.waiters.push((goal, Waiter::Then(then)));
-            if queue.leading || durable.failed.load(Ordering::SeqCst) {
+            if queue.leading || durable.failed.load(Ordering::SeqCst) || self.following.load(Ordering::SeqCst)
+            {
                 // The leader's term ends by looking at the queue; while the
                 // disk fails, the committer's retry does.
                 return;
@@ -296,34 +300,8 @@ impl Inner {
                 let mut files = self.files.lock(); // only ever the leader's: never contended
                 commit_pending(self, &mut files, want_sync)
             };
-            // The delivery turn before the leadership is given up: batches
-            // reach the router in the order they were written.
-            let turn = self.delivering.lock();
-            let (next, ready) = self.hand_over(&done, leader);
-            match &next {
-                // First: the next batch's fsync starts while this one is delivered.
-                Next::Sleeper(sleeper) => sleeper.wake(),
-                Next::Committer => self.bell.ring(Bell::NOW),
-                Next::Nobody | Next::Same => {}
-            }
-            if let Done::Wrote { batch, .. } = &done {
-                (self.deliver)(&batch.deliveries);
-            }
-            drop(turn);
-            for (goal, waiter) in ready {
-                match waiter {
-                    Waiter::Asleep(sleeper) => sleeper.wake(),
-                    // Not reached: refused, the store stops with the disk failed.
-                    Waiter::Then(then) if self.durable.reached(goal) => then(Ok(())),
-                    Waiter::Then(then) => then(Err(Durable::failure())),
-                }
-            }
             let idle = matches!(done, Done::Nothing);
-            if let Done::Wrote { mut batch, .. } = done {
-                batch.clear();
-                self.pending.lock().spare = batch; // its buffers, for reuse
-            }
-            if !matches!(next, Next::Same) {
+            if !self.end_term(done, leader) {
                 return;
             }
             if idle && want_sync {
@@ -337,6 +315,39 @@ impl Inner {
             // records written without a sync; the next term syncs them.
             want_sync |= idle;
         }
+    }
+
+    /// Ends a term that did `done`: passes the leadership on, hands the
+    /// batch's events to the router and tells who waited. True if the
+    /// same leader (the committer) goes on.
+    fn end_term(&self, done: Done, leader: Leader) -> bool {
+        // The delivery turn before the leadership is given up: batches
+        // reach the router in the order they were written.
+        let turn = self.delivering.lock();
+        let (next, ready) = self.hand_over(&done, leader);
+        match &next {
+            // First: the next batch's fsync starts while this one is delivered.
+            Next::Sleeper(sleeper) => sleeper.wake(),
+            Next::Committer => self.bell.ring(Bell::NOW),
+            Next::Nobody | Next::Same => {}
+        }
+        if let Done::Wrote { batch, .. } = &done {
+            (self.deliver)(&batch.deliveries);
+        }
+        drop(turn);
+        for (goal, waiter) in ready {
+            match waiter {
+                Waiter::Asleep(sleeper) => sleeper.wake(),
+                // Not reached: refused, the store stops with the disk failed.
+                Waiter::Then(then) if self.durable.reached(goal) => then(Ok(())),
+                Waiter::Then(then) => then(Err(Durable::failure())),
+            }
+        }
+        if let Done::Wrote { mut batch, .. } = done {
+            batch.clear();
+            self.pending.lock().spare = batch; // its buffers, for reuse
+        }
+        matches!(next, Next::Same)
     }
 
     /// Publishes what a term did and passes the leadership on, in one

@@ -1,0 +1,57 @@
+//! One store, several servers: a log shared by the nodes of a cluster
+//! (`--features cluster`, docs/CLUSTER.md).
+//!
+//! A cluster runs the single server's store on every node, with the same
+//! `State`, the same rules and the same records. What differs is who
+//! writes:
+//!
+//! - the **leader** runs the store as a single server does, requests and
+//!   group commit included, and makes each batch durable in the
+//!   [`SharedLog`] *before* it writes the batch to its own disk (which
+//!   then needs no fsync: the shared log is the durable copy). So a node's
+//!   own log is never ahead of the shared one.
+//! - a **follower** writes no batch of its own: the server forwards every
+//!   request that changes something to the leader. It reads the leader's
+//!   batches from the shared log, in order, and applies each with
+//!   [`LocalStore::apply_shared`](super::LocalStore::apply_shared): the
+//!   same records, applied by the same code at the same positions, give
+//!   the same state, the same sequence numbers and the same events, which
+//!   it delivers to its own users.
+//!
+//! A store is opened [`Role::Alone`] (a single server), or as a follower,
+//! which a cluster may later make the leader
+//! ([`LocalStore::lead`](super::LocalStore::lead)) once it has applied
+//! every batch of the shared log.
+
+use std::io;
+
+use super::record::Pos;
+
+/// Where a leader's batches become durable, beyond its own disk: a
+/// cluster's log in PostgreSQL (`cluster::log`).
+pub trait SharedLog: Send + Sync {
+    /// Makes the batch that begins at `base` durable: its new accounts'
+    /// lines of `users.csv` and its records (the log's bytes). Called by
+    /// the leader of the group commit before it writes them to the local
+    /// files, one batch at a time, in order. `Err`: the batch is not
+    /// stored and never will be by this node (another node leads now, or
+    /// the shared log could not be reached in time); the store refuses
+    /// every write after it, as after a failed disk.
+    fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()>;
+
+    /// Overwrites `bytes` at `pos` of the shared log, in place: a deleted
+    /// text erased (`store::local::erase`). The records keep their length.
+    fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// What a store does with its log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A single server: its own disk is the durable copy.
+    Alone,
+    /// A cluster's leader: batches go to the shared log, then to the disk.
+    Leader,
+    /// A cluster's follower: writes nothing of its own, applies the
+    /// leader's batches.
+    Follower,
+}
