@@ -32,20 +32,17 @@ fn start_node(
         store: args.store.clone().unwrap_or_default(),
         bus: args.bus.clone().unwrap_or_default(),
         node: args.node.clone(),
-        budget: crate::store::budget::Budget {
-            user_quota: args.user_quota,
-            inbox_max: args.inbox_max,
-            min_free: crate::store::budget::MinFree::Bytes(0),
-        },
+        data_dir: args.data_dir.clone(),
+        options: store_options(args),
+        timeout: config.timeout,
     };
-    let limits = (config.presence_limit, config.max_devices);
     let port = send.local_addr()?.port();
     // `wachat users --data-dir` on this directory is refused from now on:
     // the accounts are the database's.
     let node = args.node.clone().unwrap_or_else(|| crate::cluster::default_node_name(port));
     crate::store::door::mark_node(&args.data_dir, &node)
         .map_err(|e| Error::io(format!("{}", args.data_dir.display()), e))?;
-    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, limits, port))
+    Server::start_with(send, recv, config, |router| crate::cluster::open(router, &options, port))
 }
 
 #[cfg(not(feature = "cluster"))]

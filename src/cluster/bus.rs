@@ -40,6 +40,8 @@ enum Command {
     Publish(String, Vec<u8>, std::time::Instant),
     /// A request and where to hand its answer (`None`: no answer in time).
     Request(String, Vec<u8>, Sender<Option<Vec<u8>>>),
+    /// A subject to listen to from now on.
+    Subscribe(String),
 }
 
 /// How long a request (`PEER` to another node) waits for its answer.
@@ -138,6 +140,10 @@ impl Bus {
                                 let lag = asked.elapsed().as_secs_f64();
                                 crate::metrics::get().nats_publish_lag.observe(lag);
                             }
+                            Command::Subscribe(subject) => match bridge.subscribe(subject.clone()).await {
+                                Ok(subscriber) => drop(tokio::spawn(forward(subscriber, incoming.clone()))),
+                                Err(e) => log::error!("cluster: NATS: subscribing to {subject}: {e}"),
+                            },
                             Command::Request(subject, payload, answer) => {
                                 let bridge = bridge.clone();
                                 tokio::spawn(async move {
@@ -177,6 +183,14 @@ impl Bus {
                 commands.send(Command::Publish(subject, payload, std::time::Instant::now())).is_ok()
             }
             None => false,
+        }
+    }
+
+    /// Listens to `subject` from now on (what comes goes where the
+    /// others' messages go).
+    pub fn subscribe(&self, subject: String) {
+        if let Some(commands) = &*self.commands.lock() {
+            let _ = commands.send(Command::Subscribe(subject));
         }
     }
 

@@ -69,6 +69,13 @@ impl Ko {
         Ko::new(Code::Internal, "the database is unavailable; try again")
     }
 
+    /// `KO:UNAVAILABLE`: a cluster's node could not reach the node that
+    /// leads it in time (a failover): the request may have been done, and
+    /// is recognised when sent again with the same id.
+    pub fn no_leader() -> Ko {
+        Ko::new(Code::Unavailable, "the cluster's leader did not answer in time; try again")
+    }
+
     /// `KO:FULL`: a write refused once the server's disk is full (issue
     /// 49): nothing of it is kept, and it may be sent again.
     pub fn disk_full() -> Ko {

@@ -110,6 +110,9 @@ impl Outlet {
         // FIN. The reading thread sees `closed`, reads until the client
         // hangs up, and closes the socket (closing with unread input would
         // reset the connection and could destroy the BYE in flight).
-        let _ = self.stream.shutdown(Shutdown::Write);
+        match &self.sink {
+            super::Sink::Socket(stream) => drop(stream.shutdown(Shutdown::Write)),
+            super::Sink::Node(node) => node.shut(),
+        }
     }
 }

@@ -37,12 +37,31 @@ pub struct Storage {
     /// Where invite codes and disabled accounts are kept (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
+    /// A cluster's node: what it does once the server's parts are made,
+    /// before it accepts a connection (it takes its part, `cluster::node`),
+    /// and before the store stops.
+    pub node: Option<Box<dyn NodeOf>>,
+}
+
+/// What a cluster's node (`cluster::node`) does at the server's start and
+/// stop.
+pub trait NodeOf: Send + Sync {
+    /// The server's parts are made: the node takes its part.
+    fn started(&self, ctx: &Arc<Ctx>) -> Result<()>;
+    /// Told why when the server must start again (a deposed leader).
+    fn restart(&self) -> crossbeam_channel::Receiver<String>;
+    /// The server stops: the connections of other nodes that a leader
+    /// serves end (before its own clients are told `BYE:SHUTDOWN`).
+    fn stopping(&self);
+    /// The server stopped, its last batch written: a leader lets its
+    /// lease go, so that another node leads at once.
+    fn stopped(&self);
 }
 
 impl Storage {
     /// A single server's: no other node, its files in the data directory.
     pub fn alone(backend: Arc<dyn Backend>) -> Storage {
-        Storage { backend, nodes: Arc::new(Alone), files: None, door: None }
+        Storage { backend, nodes: Arc::new(Alone), files: None, door: None, node: None }
     }
 }
 
@@ -57,6 +76,8 @@ pub struct Server {
     more_listeners: Vec<SocketAddr>,
     /// Tells presence changes held back by their limit (see `presence`).
     presence_timer: Option<JoinHandle<()>>,
+    /// A cluster's node (see [`Storage::node`]).
+    node: Option<Box<dyn NodeOf>>,
 }
 
 impl Server {
@@ -86,7 +107,7 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let Storage { backend, nodes, files: file_store, door } = open(&router)?;
+        let Storage { backend, nodes, files: file_store, door, node } = open(&router)?;
         let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
@@ -116,6 +137,7 @@ impl Server {
             closer: closer::Closer::start(closer::max_lingering(config_max_connections))
                 .map_err(|e| crate::error::Error::io("starting the closer thread", e))?,
             shutting_down: AtomicBool::new(false),
+            leader: Default::default(),
         });
         let server = Arc::downgrade(&ctx);
         let presence_timer = presence_timer
@@ -129,6 +151,9 @@ impl Server {
             .map_err(|e| crate::error::Error::io("starting the operator thread", e))?;
         call_relay::start(Arc::downgrade(&ctx))
             .map_err(|e| crate::error::Error::io("starting the calls timer", e))?;
+        if let Some(node) = &node {
+            node.started(&ctx)?;
+        }
         let (send_addr, recv_addr) = (send.local_addr()?, recv.local_addr()?);
         let accept_threads = vec![
             listener::spawn_accept_loop(send, ctx.clone(), listener::Port::Send)?,
@@ -141,7 +166,14 @@ impl Server {
             accept_threads,
             more_listeners: Vec::new(),
             presence_timer: Some(presence_timer),
+            node,
         })
+    }
+
+    /// A cluster's node: told why when this server must start again (it
+    /// was deposed as the leader); `None` for a single server.
+    pub fn restart(&self) -> Option<crossbeam_channel::Receiver<String>> {
+        self.node.as_ref().map(|node| node.restart())
     }
 
     pub fn send_addr(&self) -> SocketAddr {
@@ -170,6 +202,9 @@ impl Server {
     pub fn shutdown(mut self) {
         log::info!("shutting down");
         self.ctx.shutting_down.store(true, Ordering::SeqCst);
+        if let Some(node) = &self.node {
+            node.stopping();
+        }
         // Wake each accept loop, blocked in accept(), with a connection.
         for &addr in [self.send_addr, self.recv_addr].iter().chain(&self.more_listeners) {
             let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
@@ -197,6 +232,9 @@ impl Server {
         self.ctx.nodes.stop();
         // Writes the last batch and a last checkpoint.
         self.ctx.store.stop();
+        if let Some(node) = &self.node {
+            node.stopped();
+        }
         log::info!("stopped");
     }
 }

@@ -26,7 +26,8 @@
 //!   administrator asks of the running server (disabled accounts, live
 //!   figures for `wachat users list`), and logging a user out.
 //! - [`nodes`]: what a server asks of the other nodes of its cluster
-//!   ([`nodes::Alone`] for a single server).
+//!   ([`nodes::Alone`] for a single server); [`leader`]: what a cluster's
+//!   follower hands to the node that leads.
 //! - `config`: [`Config`], everything `wachat serve` can be told, and
 //!   the defaults of its flags, each with why it is that number.
 //! - [`closer`]: closes connections without letting a slow peer hold a
@@ -48,6 +49,7 @@ pub mod ctx;
 pub mod devices;
 pub mod files;
 pub mod known;
+pub mod leader;
 pub mod lifecycle;
 pub mod listener;
 pub mod log_limit;
@@ -76,5 +78,5 @@ pub use config::{
 };
 pub use connections::{Refusal, Slot};
 pub use ctx::Ctx;
-pub use lifecycle::{Server, Storage};
+pub use lifecycle::{NodeOf, Server, Storage};
 pub use nodes::{Alone, Nodes};

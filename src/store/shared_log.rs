@@ -18,8 +18,8 @@
 //!   the same state, the same sequence numbers and the same events, which
 //!   it delivers to its own users.
 //!
-//! A store is opened [`Role::Alone`] (a single server), or as a follower,
-//! which a cluster may later make the leader
+//! A store is opened [`Role::Alone`] (a single server), or as a follower
+//! of a shared log, which a cluster may later make the leader
 //! ([`LocalStore::lead`](super::LocalStore::lead)) once it has applied
 //! every batch of the shared log.
 
@@ -40,7 +40,9 @@ pub trait SharedLog: Send + Sync {
     fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()>;
 
     /// Overwrites `bytes` at `pos` of the shared log, in place: a deleted
-    /// text erased (`store::local::erase`). The records keep their length.
+    /// text erased (`store::local::erase`), by whichever node erases its
+    /// own copy (the same filler at the same place: done twice, it is
+    /// done once). The records keep their length.
     fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()>;
 }
 

@@ -151,40 +151,6 @@ fn a_blocked_user_is_not_told_that_the_blocker_came_online_on_another_node() {
     assert!(told_of_dan, "bob was not told of dan, who blocked nobody");
 }
 
-/// Issue 54: a node reads the rooms of the users whose presence it tells
-/// together in one query (`cluster/presence.rs`): each user's rooms as
-/// `reads::rooms` reads them for that user alone, and nothing past the
-/// bound it is given (the node then reads one user at a time, each read
-/// bounded by `MAX_ROOMS_PER_USER` × `--presence-limit`).
-#[test]
-fn the_rooms_of_several_users_are_read_at_once_each_as_alone_and_within_a_bound() {
-    use wachat::cluster::db::Db;
-    use wachat::cluster::reads;
-    let cluster = Cluster::start();
-    let a = cluster.node("a");
-    for user in ["ana", "bob", "carl"] {
-        register(&a, user);
-    }
-    for (user, room) in [("ana", "#tea"), ("bob", "#tea"), ("carl", "#lab")] {
-        assert_eq!(send_conn(&a, user).request(&format!("JOIN:{room}")), "OK", "{user}");
-    }
-    let mut client = cluster.pg.client();
-    let mut id = |name: &str| {
-        client.query_one("SELECT id FROM users WHERE folded = $1", &[&name]).unwrap().get::<_, i64>(0)
-    };
-    let users: Vec<usize> = ["ana", "bob", "carl"].into_iter().map(|name| id(name) as usize).collect();
-    let db = Db::new(&cluster.pg.url).unwrap();
-    let all = reads::rooms_of(&db, &users, 200, usize::MAX).unwrap().expect("no bound");
-    for &user in &users {
-        assert_eq!(all[&user], reads::rooms(&db, user, 200).unwrap(), "user #{user}");
-    }
-    // A row per member of each small room of each user.
-    let rows: usize = all.values().flatten().map(|(_, members)| members.len().max(1)).sum();
-    assert_eq!(rows, 3 + 2 + 3 + 2 + 3 + 1, "#general and #tea for ana and bob, #general and #lab for carl");
-    assert!(reads::rooms_of(&db, &users, 200, rows).unwrap().is_some(), "within the bound");
-    assert!(reads::rooms_of(&db, &users, 200, rows - 1).unwrap().is_none(), "past the bound: nothing read");
-}
-
 /// Issue 54: a block is read in the batch's transaction and is the last
 /// check of a direct message, as on a single server (tests/prefs.rs):
 /// ana blocks bob on node a, bob's quota runs out on node b, and ana's

@@ -218,8 +218,8 @@ fn erase(inner: &Arc<Inner>, e: &Erasure) -> std::io::Result<usize> {
         let filler = filler(range.len());
         let pos = found[*i].pos + range.start as u64;
         inner.log.overwrite(pos, filler.as_bytes())?;
-        // A cluster's leader erases the shared log's copy too; each
-        // follower erases its own, from the deletion's record.
+        // A cluster's node erases the shared log's copy too (the same
+        // filler at the same place, whichever node writes it first).
         if let Some(shared) = inner.shared.get() {
             shared.overwrite(pos, filler.as_bytes())?;
         }

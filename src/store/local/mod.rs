@@ -74,7 +74,7 @@ use super::disk::{Disk, RealDisk, SyncPoint};
 use super::log::Log;
 pub use super::options::{CHECKPOINT_RECORDS, SEGMENT_SIZE, StoreOptions};
 use super::record::{Pos, Record};
-use super::shared_log::{Role, SharedLog};
+use super::shared_log::SharedLog;
 use super::state::{Batch, State};
 use super::users::load_users;
 use super::{checkpoint, convert, lock::DataLock, server_id};
@@ -137,8 +137,9 @@ pub(in crate::store) struct Inner {
     /// A cluster's follower: it writes no batch of its own and applies the
     /// leader's (`store::shared_log`), until it leads.
     pub(super) following: AtomicBool,
-    /// A cluster's leader: where its batches become durable before they
-    /// reach its own disk (`store::shared_log`).
+    /// A cluster's log (`store::shared_log`): where a leader's batches
+    /// become durable before they reach its own disk, and where every
+    /// node's erasures blank the deleted texts too.
     pub(super) shared: OnceLock<Arc<dyn SharedLog>>,
 }
 
@@ -171,18 +172,28 @@ impl LocalStore {
     /// lock, makes its permissions private, converts a directory of the
     /// first layout, and loads it.
     pub fn open(dir: &Path, options: StoreOptions, deliver: Deliver) -> Result<LocalStore> {
-        Self::open_here(dir, options, deliver, Role::Alone)
+        Self::open_here(dir, options, deliver, None)
     }
 
     /// Opens the data directory `dir` of a cluster's node as a follower
-    /// (`store::shared_log`): it serves reads and applies the leader's
-    /// batches ([`LocalStore::apply_shared`]) until it leads
+    /// of `shared` (`store::shared_log`): it serves reads and applies the
+    /// leader's batches ([`LocalStore::apply_shared`]) until it leads
     /// ([`LocalStore::lead`]).
-    pub fn open_follower(dir: &Path, options: StoreOptions, deliver: Deliver) -> Result<LocalStore> {
-        Self::open_here(dir, options, deliver, Role::Follower)
+    pub fn open_follower(
+        dir: &Path,
+        options: StoreOptions,
+        deliver: Deliver,
+        shared: Arc<dyn SharedLog>,
+    ) -> Result<LocalStore> {
+        Self::open_here(dir, options, deliver, Some(shared))
     }
 
-    fn open_here(dir: &Path, options: StoreOptions, deliver: Deliver, role: Role) -> Result<LocalStore> {
+    fn open_here(
+        dir: &Path,
+        options: StoreOptions,
+        deliver: Deliver,
+        shared: Option<Arc<dyn SharedLog>>,
+    ) -> Result<LocalStore> {
         let disk = RealDisk;
         if !disk.exists(dir) {
             let ctx = |e| Error::io(format!("store: {}", dir.display()), e);
@@ -191,7 +202,7 @@ impl LocalStore {
         }
         let lock = DataLock::acquire(dir)?;
         super::permissions::tighten(dir);
-        Self::open_as(Arc::new(disk), dir, options, deliver, Some(lock), role)
+        Self::open_as(Arc::new(disk), dir, options, deliver, Some(lock), shared)
     }
 
     /// Opens a data directory on any [`Disk`] (a test's [`SimDisk`](super::sim_disk::SimDisk)).
@@ -202,7 +213,7 @@ impl LocalStore {
         deliver: Deliver,
         lock: Option<DataLock>,
     ) -> Result<LocalStore> {
-        Self::open_as(disk, dir, options, deliver, lock, Role::Alone)
+        Self::open_as(disk, dir, options, deliver, lock, None)
     }
 
     fn open_as(
@@ -211,7 +222,7 @@ impl LocalStore {
         options: StoreOptions,
         deliver: Deliver,
         lock: Option<DataLock>,
-        role: Role,
+        shared: Option<Arc<dyn SharedLog>>,
     ) -> Result<LocalStore> {
         if !disk.exists(dir) {
             // A new directory's name must be durable before anything in it is.
@@ -273,9 +284,12 @@ impl LocalStore {
             floor: super::budget::Floor::new(&ballast),
             eraser,
             search_index: Default::default(),
-            following: AtomicBool::new(role == Role::Follower),
+            following: AtomicBool::new(shared.is_some()),
             shared: OnceLock::new(),
         });
+        if let Some(shared) = shared {
+            let _ = inner.shared.set(shared);
+        }
         // What a previous run left to erase goes before anyone is served.
         inner.eraser.erase_all(&inner);
         let threads = vec![

@@ -39,7 +39,7 @@ impl SharedLog for Batches {
 /// follower is given the data's identity of the leader's disk, as a
 /// cluster gives every node its own (`server.csv`, `actions.csv`).
 fn open(
-    role: Role,
+    shared: &Arc<Batches>,
     identity_of: Option<&Arc<dyn Disk>>,
 ) -> (Arc<LocalStore>, Store, Arc<Mutex<Vec<String>>>, Arc<dyn Disk>) {
     let heard = Arc::new(Mutex::new(Vec::new()));
@@ -60,7 +60,9 @@ fn open(
     // The erasers run when the test says (`erase_all`), not on their own.
     let options =
         StoreOptions { erase_interval: std::time::Duration::from_secs(3600), ..StoreOptions::default() };
-    let local = LocalStore::open_as(disk.clone(), Path::new("/data"), options, deliver, None, role).unwrap();
+    let shared: Arc<dyn SharedLog> = shared.clone();
+    let local =
+        LocalStore::open_as(disk.clone(), Path::new("/data"), options, deliver, None, Some(shared)).unwrap();
     let local = Arc::new(local);
     let store = Store::new(local.clone(), Hasher::new(8).unwrap());
     (local, store, heard, disk)
@@ -94,8 +96,8 @@ fn state_of(local: &LocalStore) -> Vec<String> {
 #[test]
 fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     let shared = Arc::new(Batches::default());
-    let (leader, store, leader_heard, leader_disk) = open(Role::Follower, None);
-    leader.lead(shared.clone()).unwrap();
+    let (leader, store, leader_heard, leader_disk) = open(&shared, None);
+    leader.lead().unwrap();
     assert_eq!(leader.role(), Role::Leader);
 
     let (ana, _) = store.register("ana", "", "password-a").unwrap();
@@ -123,7 +125,7 @@ fn a_follower_applying_the_leaders_batches_has_its_state_events_and_history() {
     store.erase("carl", &Chat::parse("ana").unwrap(), "c1").unwrap();
     leader.sync().unwrap();
 
-    let (follower, follower_store, follower_heard, _) = open(Role::Follower, Some(&leader_disk));
+    let (follower, follower_store, follower_heard, _) = open(&shared, Some(&leader_disk));
     assert_eq!(follower.role(), Role::Follower);
     for (base, users, log) in shared.0.lock().iter() {
         follower.apply_shared(*base, users, log).unwrap();

@@ -6,7 +6,6 @@
 //! that must see the writes its connection forwarded to the leader). And
 //! the moment a follower becomes the leader ([`LocalStore::lead`]).
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::{Done, Leader};
@@ -16,7 +15,7 @@ use crate::protocol::action::{Action, ActionsSince};
 use crate::store::local::LocalStore;
 use crate::store::local::erase::Erasure;
 use crate::store::record::{Pos, Record};
-use crate::store::shared_log::{Role, SharedLog};
+use crate::store::shared_log::Role;
 use crate::store::state::{Batch, State};
 
 impl LocalStore {
@@ -27,6 +26,12 @@ impl LocalStore {
             (false, Some(_)) => Role::Leader,
             (false, None) => Role::Alone,
         }
+    }
+
+    /// Where the log is durable up to: a leader's replies are true as of
+    /// it (`cluster::gateway`).
+    pub fn durable_end(&self) -> Pos {
+        self.inner.durable.synced()
     }
 
     /// Where this node's copy of the log ends: the leader's next batch
@@ -121,15 +126,13 @@ impl LocalStore {
     }
 
     /// Makes this follower the leader: from now on it serves writes as a
-    /// single server does, committing each batch to `shared` before its
-    /// own disk. Every batch of the shared log must be applied first
+    /// single server does, committing each batch to the shared log before
+    /// its own disk. Every batch of the shared log must be applied first
     /// (the cluster holds the lease and has read the log to its end).
-    pub fn lead(&self, shared: Arc<dyn SharedLog>) -> Result<()> {
-        let inner = &self.inner;
-        if inner.shared.set(shared).is_err() {
-            return Err(Error::Usage("store: this node leads already".into()));
+    pub fn lead(&self) -> Result<()> {
+        if !self.inner.following.swap(false, Ordering::SeqCst) {
+            return Err(Error::Usage("store: only a follower may become the leader".into()));
         }
-        inner.following.store(false, Ordering::SeqCst);
         Ok(())
     }
 }

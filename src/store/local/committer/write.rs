@@ -200,7 +200,8 @@ pub(super) fn write(
     log: &[u8],
     sync: bool,
 ) -> Result<()> {
-    let shared = inner.shared.get();
+    // A follower writes only the leader's batches, committed already.
+    let shared = inner.shared.get().filter(|_| !inner.following.load(Ordering::SeqCst));
     if let Some(shared) = shared {
         let started = Instant::now();
         shared.commit(base, users, log).map_err(|e| Error::io("store: the shared log", e))?;

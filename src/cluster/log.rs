@@ -1,0 +1,230 @@
+//! The log the nodes share, in PostgreSQL: the leader's batches, one row
+//! each (`log`, schema 19), and the newest checkpoints (`checkpoints`).
+//!
+//! ```text
+//!   leader: a batch of the group commit ──▶ INSERT one row, fenced ──▶ its own files
+//!                                               │   (then NATS: "BATCH …", the bytes)
+//!   follower: ◀── the row (NATS first; PostgreSQL when NATS lost it, or at a start)
+//!             └─▶ LocalStore::apply_shared: the same records, the same code
+//! ```
+//!
+//! **The fence.** The leader writes a batch in one statement that reads
+//! the lease's row `FOR SHARE` and inserts only if the lease still holds
+//! the leader's epoch ([`PgLog::commit`]). A node taking the lease updates
+//! that row, so it waits for a batch being written, and every batch
+//! written after it fails: a deposed leader cannot add to the log, and
+//! two batches can never claim one position (`pos` is the primary key).
+//! Being one statement, a batch never leaves a transaction open behind a
+//! frozen leader: its locks last as long as PostgreSQL takes to run it.
+
+use std::io;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use postgres::Client;
+
+use super::bus::Bus;
+use super::db::{Db, Link, describe};
+use crate::store::record::Pos;
+use crate::store::shared_log::SharedLog;
+
+/// Batches a follower reads from PostgreSQL at once.
+pub const READ_AT_ONCE: i64 = 64;
+
+/// A batch published on NATS at most this big: a larger one is only
+/// announced, and followers read it from PostgreSQL (NATS's own limit is
+/// 1 MiB a message).
+const MAX_PUBLISHED: usize = 512 * 1024;
+
+/// How long the leader tries to commit one batch (reconnecting to a new
+/// primary meanwhile, pg_auto_failover) before it gives up: then it stops
+/// writing, and its waiting clients get no `OK`.
+const COMMIT_DEADLINE: Duration = Duration::from_secs(20);
+
+/// One row of the log.
+pub struct Batch {
+    pub base: Pos,
+    pub users: Vec<u8>,
+    pub records: Vec<u8>,
+}
+
+/// A node's end of the shared log (`store::shared_log::SharedLog`): the
+/// leader's writes, and every node's erasures.
+pub struct PgLog {
+    db: Arc<Db>,
+    /// The epoch this node leads in (0: it does not lead).
+    epoch: AtomicI64,
+    /// Its own connection, made again when it breaks.
+    link: Mutex<Option<Link>>,
+    bus: Arc<Bus>,
+    /// Where batches are published for the followers.
+    subject: String,
+    /// Called when a write is refused for another epoch: the node is no
+    /// longer the leader.
+    deposed: OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl PgLog {
+    pub fn new(db: Arc<Db>, bus: Arc<Bus>, subject: String) -> PgLog {
+        PgLog { db, epoch: AtomicI64::new(0), link: Mutex::new(None), bus, subject, deposed: OnceLock::new() }
+    }
+
+    /// This node leads in `epoch` from now on; `deposed` is called if
+    /// another node turns out to lead instead.
+    pub fn lead(&self, epoch: i64, deposed: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.deposed.set(deposed);
+        self.epoch.store(epoch, Ordering::SeqCst);
+    }
+
+    fn deposed(&self) {
+        if let Some(deposed) = self.deposed.get() {
+            deposed();
+        }
+    }
+
+    /// Inserts the batch under the fence: `Ok(true)` if written (now or by
+    /// an earlier try whose answer was lost), `Ok(false)` if refused
+    /// (another epoch holds the lease, or another batch is at `base`).
+    fn insert(
+        &self,
+        client: &mut Client,
+        base: Pos,
+        users: &[u8],
+        records: &[u8],
+    ) -> Result<bool, postgres::Error> {
+        let written = client.execute(
+            "WITH fence AS (SELECT 1 FROM lease WHERE epoch = $2 FOR SHARE)
+             INSERT INTO log (pos, epoch, users, records) SELECT $1, $2, $3, $4 FROM fence
+             ON CONFLICT (pos) DO NOTHING",
+            &[&(base as i64), &self.epoch.load(Ordering::SeqCst), &users, &records],
+        )?;
+        if written == 1 {
+            return Ok(true);
+        }
+        // Nothing written: this batch already (an earlier try committed,
+        // its answer lost), or another's, or the fence refused.
+        let there = client.query_opt("SELECT epoch, records FROM log WHERE pos = $1", &[&(base as i64)])?;
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        Ok(there.is_some_and(|row| row.get::<_, i64>(0) == epoch && row.get::<_, Vec<u8>>(1) == records))
+    }
+}
+
+impl SharedLog for PgLog {
+    fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
+        let started = Instant::now();
+        let mut link = self.link.lock();
+        loop {
+            let connected = match link.take() {
+                Some(l) if l.usable() => Ok(l),
+                _ => self.db.connect(),
+            };
+            let why = match connected {
+                Ok(mut l) => {
+                    let armed = self.db.arm(&l);
+                    let inserted = self.insert(&mut l.client, base, users, log);
+                    drop(armed);
+                    match inserted {
+                        Ok(true) => {
+                            *link = Some(l);
+                            drop(link);
+                            self.publish(base, users, log);
+                            return Ok(());
+                        }
+                        Ok(false) => {
+                            self.deposed();
+                            let epoch = self.epoch.load(Ordering::SeqCst);
+                            let why =
+                                format!("the batch at {base} was refused: epoch {epoch} no longer leads");
+                            return Err(io::Error::other(why));
+                        }
+                        Err(e) => {
+                            self.db.broken(&l);
+                            describe(&e)
+                        }
+                    }
+                }
+                Err(e) => e,
+            };
+            if started.elapsed() >= COMMIT_DEADLINE {
+                self.deposed();
+                return Err(io::Error::other(format!("the shared log: {why}")));
+            }
+            log::warn!("cluster: committing the batch at {base}: {why}; trying again");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()> {
+        let mut client = self.db.connect().map_err(io::Error::other)?;
+        client
+            .client
+            .execute(
+                "UPDATE log SET records = overlay(records PLACING $2 FROM ($1 - pos + 1)::int)
+                 WHERE pos = (SELECT max(pos) FROM log WHERE pos <= $1)",
+                &[&(pos as i64), &bytes],
+            )
+            .map_err(|e| io::Error::other(describe(&e)))?;
+        Ok(())
+    }
+}
+
+impl PgLog {
+    /// Tells the followers of a batch at once (they read it from
+    /// PostgreSQL if this message is lost).
+    fn publish(&self, base: Pos, users: &[u8], records: &[u8]) {
+        let mut payload = format!("BATCH {base} {}\n", users.len()).into_bytes();
+        if users.len() + records.len() <= MAX_PUBLISHED {
+            payload.extend_from_slice(users);
+            payload.extend_from_slice(records);
+        } else {
+            payload = format!("AT {}\n", base + records.len() as u64).into_bytes();
+        }
+        self.bus.publish(self.subject.clone(), payload);
+    }
+}
+
+/// What a follower heard on NATS about the log.
+pub enum Heard {
+    /// A whole batch.
+    Batch(Batch),
+    /// The log reaches this position now (read it from PostgreSQL).
+    At(Pos),
+}
+
+/// Reads a message of [`PgLog::publish`].
+pub fn heard(payload: &[u8]) -> Option<Heard> {
+    let end = payload.iter().position(|&b| b == b'\n')?;
+    let head = std::str::from_utf8(&payload[..end]).ok()?;
+    let body = &payload[end + 1..];
+    let mut words = head.split(' ');
+    match (words.next()?, words.next()?, words.next()) {
+        ("BATCH", base, Some(users)) => {
+            let (base, users): (Pos, usize) = (base.parse().ok()?, users.parse().ok()?);
+            let (users, records) = (body.get(..users)?, body.get(users..)?);
+            Some(Heard::Batch(Batch { base, users: users.to_vec(), records: records.to_vec() }))
+        }
+        ("AT", end, None) => Some(Heard::At(end.parse().ok()?)),
+        _ => None,
+    }
+}
+
+/// The batches from position `from` on, in order, at most [`READ_AT_ONCE`].
+pub fn read_from(client: &mut Client, from: Pos) -> Result<Vec<Batch>, postgres::Error> {
+    let rows = client.query(
+        "SELECT pos, users, records FROM log WHERE pos >= $1 ORDER BY pos LIMIT $2",
+        &[&(from as i64), &READ_AT_ONCE],
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Batch { base: row.get::<_, i64>(0) as Pos, users: row.get(1), records: row.get(2) })
+        .collect())
+}
+
+/// Where the log ends (0: empty).
+pub fn end(client: &mut Client) -> Result<Pos, postgres::Error> {
+    let row =
+        client.query_opt("SELECT pos + octet_length(records) FROM log ORDER BY pos DESC LIMIT 1", &[])?;
+    Ok(row.map_or(0, |row| row.get::<_, i64>(0) as Pos))
+}
