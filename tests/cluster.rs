@@ -2,13 +2,13 @@
 //! each test with its own (`tests/support/cluster.rs`): whatever node a
 //! client uses, it sees one chat. Built with `--features cluster` only.
 //!
-//! One test binary, its tests by topic in `tests/cluster/`: `chat.rs`
-//! (messages, rooms, statuses, sessions and presence across nodes),
-//! `bounded.rs` (room runs that grow, budgets: `KO:FULL`),
-//! `devices.rs` (several devices of one user), `accounts.rs` (a new
-//! password on every node), `reuse.rs` (a deleted account's name taken
-//! again), `prefs.rs` (blocks, levels and pins, 1.2), `archive.rs` (archived chats, 1.2), `starred.rs` (starred messages, 1.2), `calls.rs` (calls across nodes, 1.2), `durable.rs` (an `OK` survives PostgreSQL
-//! crashing), `failures.rs` (a node
+//! A cluster is the single server replicated (`store::shared_log`): what
+//! a request means is tested once, on a single server; here, what only a
+//! cluster does. One test binary, its tests by topic in `tests/cluster/`:
+//! `chat.rs` (messages, rooms, statuses, sessions and presence across
+//! nodes), `devices.rs` (several devices of one user), `accounts.rs` (a
+//! new password on every node), `calls.rs` (calls across nodes, 1.2),
+//! `durable.rs` (an `OK` survives PostgreSQL crashing), `failures.rs` (a node
 //! killed, NATS or PostgreSQL down, a node of the list down), `schema.rs`
 //! (migrations, `wachat migrate`), `differential.rs` (random scripts
 //! against a single server and a cluster: the same replies and state),
@@ -21,12 +21,6 @@ mod support;
 
 #[path = "cluster/accounts.rs"]
 mod accounts;
-#[path = "cluster/actions.rs"]
-mod actions;
-#[path = "cluster/archive.rs"]
-mod archive;
-#[path = "cluster/bounded.rs"]
-mod bounded;
 #[path = "cluster/calls.rs"]
 mod calls;
 #[path = "cluster/chat.rs"]
@@ -41,20 +35,10 @@ mod durable;
 mod failures;
 #[path = "cluster/latency.rs"]
 mod latency;
-#[path = "cluster/moderation.rs"]
-mod moderation;
-#[path = "cluster/prefs.rs"]
-mod prefs;
-#[path = "cluster/reuse.rs"]
-mod reuse;
 #[path = "cluster/schema.rs"]
 mod schema;
-#[path = "cluster/starred.rs"]
-mod starred;
 #[path = "cluster/teacher.rs"]
 mod teacher;
-#[path = "cluster/unread.rs"]
-mod unread;
 
 use support::{Conn, TestServer};
 

@@ -82,20 +82,28 @@ pub(super) fn serve(args: ServeArgs) -> Result<()> {
     let send = listener::bind(SocketAddr::new(args.host, args.send_port))?;
     let recv = listener::bind(SocketAddr::new(args.host, args.recv_port))?;
     let web = crate::web::bind(args.host, args.web_port)?;
-    let mut server = start(send, recv, config, &args)?;
-    let web_port = web.as_ref().and_then(|w| w.local_addr().ok()).map(|a| a.port());
-    if let Some(web) = web {
-        serve_web(&mut server, web, tls, &args)?;
+    let mut signals = signals()?;
+    // A cluster's node that was deposed starts again on the same ports,
+    // as a follower (`cluster::node`); a single server runs once.
+    loop {
+        let mut server = start(send.try_clone()?, recv.try_clone()?, config.clone(), &args)?;
+        let web_port = web.as_ref().and_then(|w| w.local_addr().ok()).map(|a| a.port());
+        if let Some(web) = &web {
+            serve_web(&mut server, web.try_clone()?, tls, &args)?;
+        }
+        if args.store.is_none() {
+            crate::admin::web_port::record(&args.data_dir, web_port);
+        }
+        if let Some(addr) = args.metrics {
+            serve_metrics(&mut server, addr, &args)?;
+        }
+        let restart = wait_for(&mut signals, server.restart());
+        server.shutdown();
+        match restart {
+            None => return Ok(()),
+            Some(why) => log::warn!("starting again ({why})"),
+        }
     }
-    if args.store.is_none() {
-        crate::admin::web_port::record(&args.data_dir, web_port);
-    }
-    if let Some(addr) = args.metrics {
-        serve_metrics(&mut server, addr, &args)?;
-    }
-    wait_for_signal()?;
-    server.shutdown();
-    Ok(())
 }
 
 /// What the process needs before any thread starts, and the flags that
@@ -293,12 +301,32 @@ fn serve_metrics(server: &mut Server, addr: SocketAddr, args: &ServeArgs) -> Res
 const FEW_CONNECTIONS: usize = 1000;
 
 /// Blocks until Ctrl+C (SIGINT) or SIGTERM.
-fn wait_for_signal() -> Result<()> {
+fn signals() -> Result<signal_hook::iterator::Signals> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| Error::io("installing signal handlers", e))?;
-    if let Some(signal) = signals.forever().next() {
-        log::info!("got signal {signal}");
+    signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| Error::io("installing signal handlers", e))
+}
+
+/// Blocks until Ctrl+C (SIGINT) or SIGTERM (`None`), or until `restart`
+/// says why the server must start again (a cluster's deposed leader).
+fn wait_for(
+    signals: &mut signal_hook::iterator::Signals,
+    restart: Option<crossbeam_channel::Receiver<String>>,
+) -> Option<String> {
+    loop {
+        if let Some(signal) = signals.pending().next() {
+            log::info!("got signal {signal}");
+            return None;
+        }
+        // A signal is looked for every tenth of a second meanwhile.
+        let tick = Duration::from_millis(100);
+        match &restart {
+            Some(restart) => match restart.recv_timeout(tick) {
+                Ok(why) => return Some(why),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => std::thread::sleep(tick),
+            },
+            None => std::thread::sleep(tick),
+        }
     }
-    Ok(())
 }

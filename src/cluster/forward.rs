@@ -138,13 +138,7 @@ impl Forward {
     /// attached to this one, as they are (their replay is behind them).
     pub fn take(&self, outlets: Vec<(u64, Arc<Outlet>)>) {
         for (conn, outlet) in outlets {
-            let minor = if outlet.speaks(2) {
-                2
-            } else if outlet.speaks(1) {
-                1
-            } else {
-                0
-            };
+            let minor = outlet.minor();
             let attached = Attached { outlet: Arc::downgrade(&outlet), joined: HashSet::new() };
             self.outlets.lock().insert(conn, attached);
             let (user, peer) = (outlet.user, SocketAddr::new(outlet.peer_ip, 0));

@@ -20,7 +20,6 @@
 use std::io;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use postgres::Client;
@@ -28,7 +27,7 @@ use postgres::Client;
 use super::bus::Bus;
 use super::db::{Db, Link, describe};
 use crate::store::record::Pos;
-use crate::store::shared_log::SharedLog;
+use crate::store::shared_log::{SharedLog, unreachable};
 
 /// Batches a follower reads from PostgreSQL at once.
 pub const READ_AT_ONCE: i64 = 64;
@@ -37,11 +36,6 @@ pub const READ_AT_ONCE: i64 = 64;
 /// announced, and followers read it from PostgreSQL (NATS's own limit is
 /// 1 MiB a message).
 const MAX_PUBLISHED: usize = 512 * 1024;
-
-/// How long the leader tries to commit one batch (reconnecting to a new
-/// primary meanwhile, pg_auto_failover) before it gives up: then it stops
-/// writing, and its waiting clients get no `OK`.
-const COMMIT_DEADLINE: Duration = Duration::from_secs(20);
 
 /// One row of the log.
 pub struct Batch {
@@ -113,47 +107,40 @@ impl PgLog {
 
 impl SharedLog for PgLog {
     fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()> {
-        let started = Instant::now();
         let mut link = self.link.lock();
-        loop {
-            let connected = match link.take() {
-                Some(l) if l.usable() => Ok(l),
-                _ => self.db.connect(),
-            };
-            let why = match connected {
-                Ok(mut l) => {
-                    let armed = self.db.arm(&l);
-                    let inserted = self.insert(&mut l.client, base, users, log);
-                    drop(armed);
-                    match inserted {
-                        Ok(true) => {
-                            *link = Some(l);
-                            drop(link);
-                            self.publish(base, users, log);
-                            return Ok(());
-                        }
-                        Ok(false) => {
-                            self.deposed();
-                            let epoch = self.epoch.load(Ordering::SeqCst);
-                            let why =
-                                format!("the batch at {base} was refused: epoch {epoch} no longer leads");
-                            return Err(io::Error::other(why));
-                        }
-                        Err(e) => {
-                            self.db.broken(&l);
-                            describe(&e)
-                        }
+        let connected = match link.take() {
+            Some(l) if l.usable() => Ok(l),
+            _ => self.db.connect(),
+        };
+        let why = match connected {
+            Ok(mut l) => {
+                let armed = self.db.arm(&l);
+                let inserted = self.insert(&mut l.client, base, users, log);
+                drop(armed);
+                match inserted {
+                    Ok(true) => {
+                        *link = Some(l);
+                        drop(link);
+                        self.publish(base, users, log);
+                        return Ok(());
+                    }
+                    Ok(false) => {
+                        self.deposed();
+                        let epoch = self.epoch.load(Ordering::SeqCst);
+                        return Err(io::Error::other(format!(
+                            "the batch at {base} was refused: epoch {epoch} does not lead any more"
+                        )));
+                    }
+                    Err(e) => {
+                        self.db.broken(&l);
+                        describe(&e)
                     }
                 }
-                Err(e) => e,
-            };
-            if started.elapsed() >= COMMIT_DEADLINE {
-                self.deposed();
-                return Err(io::Error::other(format!("the shared log: {why}")));
             }
-            log::warn!("cluster: committing the batch at {base}: {why}; trying again");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            Err(e) => e,
+        };
+        // The store keeps the batch and commits it again each second.
+        Err(unreachable(format!("the batch at {base}: {why}")))
     }
 
     fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()> {

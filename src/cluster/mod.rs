@@ -142,7 +142,8 @@ pub fn open(router: &Arc<Router>, options: &ClusterOptions, send_port: u16) -> R
         backend: store,
         nodes: Arc::new(Alone),
         files: Some(Box::new(files::PgFiles::new(db.clone()))),
-        door: Some(Box::new(door::PgDoor::new(db, &name))),
+        door: Some(Box::new(door::PgDoor::new(db.clone(), &name))),
+        devices: Some(Arc::new(devices::PgDevices { db })),
         node: Some(Box::new(Keeping { node, incoming: Mutex::new(Some(incoming)), restarted })),
     })
 }

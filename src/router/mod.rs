@@ -206,6 +206,11 @@ impl Outlet {
         self.version.fetch_max(minor, Ordering::Relaxed);
     }
 
+    /// The newest `VERSION:1.<minor>` the client said (0: none).
+    pub fn minor(&self) -> u8 {
+        self.version.load(Ordering::Relaxed)
+    }
+
     /// True if the client said `VERSION:1.<minor>` or later.
     pub fn speaks(&self, minor: u8) -> bool {
         self.version.load(Ordering::Relaxed) >= minor
@@ -279,6 +284,9 @@ impl Outlet {
         let mut out = self.out.lock();
         out.closing = true;
         self.flush_locked(&mut out);
+        if out.pending.is_empty() && !out.replaying && !self.unsent() {
+            self.shut(&mut out);
+        }
     }
 
     fn flush_or_give_up(&self, out: &mut Out) {

@@ -37,6 +37,9 @@ pub struct Storage {
     /// Where invite codes and disabled accounts are kept (`store::door`),
     /// if not in the data directory (a cluster's database).
     pub door: Option<Box<dyn Door>>,
+    /// Where every user's devices are kept besides `devices.csv` (a
+    /// cluster's database, for whichever node leads next).
+    pub devices: Option<Arc<dyn crate::store::devices::SharedDevices>>,
     /// A cluster's node: what it does once the server's parts are made,
     /// before it accepts a connection (it takes its part, `cluster::node`),
     /// and before the store stops.
@@ -61,7 +64,7 @@ pub trait NodeOf: Send + Sync {
 impl Storage {
     /// A single server's: no other node, its files in the data directory.
     pub fn alone(backend: Arc<dyn Backend>) -> Storage {
-        Storage { backend, nodes: Arc::new(Alone), files: None, door: None, node: None }
+        Storage { backend, nodes: Arc::new(Alone), files: None, door: None, devices: None, node: None }
     }
 }
 
@@ -107,7 +110,8 @@ impl Server {
     ) -> Result<Server> {
         let hasher = Hasher::new(config.kdf_cost).map_err(crate::error::Error::Usage)?;
         let router = Arc::new(Router::default());
-        let Storage { backend, nodes, files: file_store, door, node } = open(&router)?;
+        let Storage { backend, nodes, files: file_store, door, devices: shared_devices, node } =
+            open(&router)?;
         let door = door.unwrap_or_else(|| Box::new(Folder::new(&config.data_dir)));
         let store = Arc::new(Store::new(backend, hasher).with_name_quarantine(config.name_quarantine));
         let requests =
@@ -119,7 +123,7 @@ impl Server {
         let devices =
             devices::Devices::start(config.data_dir.clone(), config.max_devices, config.device_days)
                 .map_err(|e| crate::error::Error::io("loading devices.csv", e))?;
-        if let Some(shared) = nodes.shared_devices() {
+        if let Some(shared) = shared_devices.or_else(|| nodes.shared_devices()) {
             devices.share(shared);
         }
         let (presence, presence_timer) = presence::Announcer::new(presence::PRESENCE_EVERY);

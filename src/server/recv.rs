@@ -284,14 +284,10 @@ pub(crate) fn claim(ctx: &Ctx, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
 /// events of its copy of the log, once that copy is as new as the
 /// leader's answer.
 fn follow(ctx: &Ctx, leader: &dyn Leader, conn: u64, outlet: &Arc<Outlet>) -> Result<Attached, Ko> {
-    let minor = if outlet.speaks(2) {
-        2
-    } else if outlet.speaks(1) {
-        1
-    } else {
-        0
-    };
-    let claimed = leader.attach(conn, outlet, minor)?;
+    // What the leader pushes from now on (the roommates online, `JOINED`)
+    // waits behind the `OK` and the replay, as on the leader itself.
+    outlet.start_replay(0);
+    let claimed = leader.attach(conn, outlet, outlet.minor())?;
     ctx.store.wait(claimed.ticket)?;
     let mut upto = 0;
     let inserted = ctx.router.insert_with(outlet.user, outlet.clone(), || {

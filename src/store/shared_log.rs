@@ -34,9 +34,13 @@ pub trait SharedLog: Send + Sync {
     /// lines of `users.csv` and its records (the log's bytes). Called by
     /// the leader of the group commit before it writes them to the local
     /// files, one batch at a time, in order. `Err`: the batch is not
-    /// stored and never will be by this node (another node leads now, or
-    /// the shared log could not be reached in time); the store refuses
-    /// every write after it, as after a failed disk.
+    /// stored. If the shared log could not be reached ([`unreachable`]),
+    /// the store keeps the batch, refuses every new write
+    /// (`KO:UNAVAILABLE`) and commits it again every second, as a single
+    /// server waits for room on a full disk: committed again at the same
+    /// `base` with the same records, a batch that was stored after all is
+    /// a success. Any other `Err` is final: another node leads, and this
+    /// one must stop writing.
     fn commit(&self, base: Pos, users: &[u8], log: &[u8]) -> io::Result<()>;
 
     /// Overwrites `bytes` at `pos` of the shared log, in place: a deleted
@@ -44,6 +48,17 @@ pub trait SharedLog: Send + Sync {
     /// own copy (the same filler at the same place: done twice, it is
     /// done once). The records keep their length.
     fn overwrite(&self, pos: Pos, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// A commit that the shared log did not answer now (its database fails
+/// over): tried again ([`SharedLog::commit`]).
+pub fn unreachable(why: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, why.into())
+}
+
+/// Whether a write failed for [`unreachable`]'s reason.
+pub fn is_unreachable(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotConnected
 }
 
 /// What a store does with its log.

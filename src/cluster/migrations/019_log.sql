@@ -35,3 +35,24 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     users    bytea  NOT NULL,
     state    bytea  NOT NULL
 );
+
+-- Every user's devices (protocol 1.2), which the leader keeps here beside
+-- its own `devices.csv`, so that a node that leads after it has them:
+-- positions, when each was seen and from where, and the SHA-256 of a
+-- linked device's token. By the user's name (folded): the accounts are
+-- the log's.
+ALTER TABLE IF EXISTS devices RENAME TO devices_before_19;
+CREATE TABLE devices (
+    user_folded  text   NOT NULL,
+    folded       text   NOT NULL,
+    name         text   NOT NULL,
+    position     bigint,
+    seen_ms      bigint NOT NULL,
+    address      text   NOT NULL,
+    token        bytea,
+    PRIMARY KEY (user_folded, folded)
+);
+INSERT INTO devices (user_folded, folded, name, position, seen_ms, address, token)
+SELECT u.folded, d.folded, d.name, d.position, d.seen_ms, d.address, d.token
+FROM devices_before_19 d JOIN users u ON u.id = d.user_id;
+DROP TABLE devices_before_19;

@@ -446,6 +446,12 @@ impl Inner {
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
         if self.durable.failed.load(Ordering::SeqCst) {
+            if self.shared.get().is_some() {
+                return Err(ko(
+                    Code::Unavailable,
+                    "the cluster's database does not answer; try again in a moment",
+                ));
+            }
             return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
         }
         if self.following.load(Ordering::SeqCst) {

@@ -58,10 +58,13 @@
 //! unwritten are they answered `KO:INTERNAL`: the batch is then not on
 //! disk, and never will be. (Issue 38: they were answered `KO:INTERNAL` at
 //! once, and a retry that succeeded later stored a message whose sender
-//! had been told it was refused.) Only the lack of room is waited for;
-//! any other failure (an I/O error, a failed fsync) is final until a
-//! restart, and answered `KO:INTERNAL` at once: the batch is never
-//! written ([`Inner::final_failure`]).
+//! had been told it was refused.) Only the lack of room is waited for,
+//! and, on a cluster's leader, a shared log that does not answer (its
+//! database failing over: new writes are refused `KO:UNAVAILABLE`
+//! meanwhile, `store::shared_log`); any other failure (an I/O error, a
+//! failed fsync, another node leading) is final until a restart, and
+//! answered `KO:INTERNAL` at once: the batch is never written
+//! ([`Inner::final_failure`]).
 //!
 //! The checkpointer thread and retention are in `checkpointer.rs`. Beside
 //! this file: [`write`], a leader's term at the disk (`commit_pending`),
@@ -421,19 +424,19 @@ impl Inner {
     }
 
     /// Whether the failure `e` of a write or sync is final: only the lack
-    /// of room (a full disk, a quota, `ulimit -f`) may pass, and is waited
-    /// for. Anything else (an I/O error of a failing disk, a power cut of
+    /// of room (a full disk, a quota, `ulimit -f`) and a cluster's shared
+    /// log that did not answer may pass, and are waited for. Anything else (an I/O error of a failing disk, a power cut of
     /// the simulated one) ends writing until a restart: the batch is then
     /// never written, and its waiters are answered `KO:INTERNAL` at once,
     /// which is true. (A failed fsync cannot be retried safely: Linux may
     /// have dropped the pages it could not write, and a second fsync then
     /// reports success for data that is not on disk.)
     fn final_failure(&self, e: &Error) -> bool {
-        let room = write::no_room(e);
-        if !room {
+        let passes = write::passes(e);
+        if !passes {
             self.durable.given_up.store(true, Ordering::SeqCst);
         }
-        !room
+        !passes
     }
 
     /// The store stops: one last try of what failed; after it a failure is

@@ -136,6 +136,12 @@ pub(super) fn no_room(e: &Error) -> bool {
     matches!(e, Error::Io { source, .. } if crate::store::disk::no_space(source))
 }
 
+/// Whether a write failed for what passes by itself, and is waited for:
+/// no room on the disk, or a cluster's shared log that did not answer.
+pub(super) fn passes(e: &Error) -> bool {
+    no_room(e) || matches!(e, Error::Io { source, .. } if crate::store::shared_log::is_unreachable(source))
+}
+
 /// Writes the stalled batch again, at the position it was given; synced.
 fn rewrite(inner: &Inner, files: &mut Files, mut stalled: Stalled) -> Done {
     if files.log.end() != stalled.base {
