@@ -26,6 +26,12 @@ pub const TERM: Duration = Duration::from_secs(3);
 /// How often the leader renews the lease, and a follower looks at it.
 pub const RENEW_EVERY: Duration = Duration::from_millis(1000);
 
+/// How long a follower that found the lease run out waits, finding it
+/// still the same, before it takes it: a leader that could not renew it
+/// only because the database was gone (it comes back to both at once)
+/// renews it within that time, and keeps leading.
+pub const CONFIRM: Duration = Duration::from_millis(2 * RENEW_EVERY.as_millis() as u64);
+
 /// The lease as the database has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -34,16 +40,26 @@ pub struct Lease {
     pub holder: String,
     /// Ran out: no renewal for a whole [`TERM`].
     pub expired: bool,
+    /// Its last renewal (the database's clock, Unix ms): the same lease
+    /// found run out twice, [`CONFIRM`] apart, is taken.
+    pub renewed_ms: i64,
 }
 
 /// The lease, if any node ever held it.
 pub fn read(db: &mut Client) -> Result<Option<Lease>, postgres::Error> {
     let term = TERM.as_millis() as f64;
     let row = db.query_opt(
-        "SELECT epoch, holder, extract(epoch FROM now() - renewed) * 1000 > $1::float8 FROM lease",
+        "SELECT epoch, holder, extract(epoch FROM now() - renewed) * 1000 > $1::float8,
+                (extract(epoch FROM renewed) * 1000)::int8
+         FROM lease",
         &[&term],
     )?;
-    Ok(row.map(|row| Lease { epoch: row.get(0), holder: row.get(1), expired: row.get(2) }))
+    Ok(row.map(|row| Lease {
+        epoch: row.get(0),
+        holder: row.get(1),
+        expired: row.get(2),
+        renewed_ms: row.get(3),
+    }))
 }
 
 /// Takes the lease for `node` if nobody holds it, or if the epoch `seen`

@@ -101,7 +101,7 @@ impl Node {
         catch_up(&store, &mut client)?;
         let held = lease::read(&mut client).map_err(|e| fail("reading the lease", &e))?;
         let part = match &held {
-            Some(Lease { epoch, holder, expired: false }) if *holder != name => {
+            Some(Lease { epoch, holder, expired: false, .. }) if *holder != name => {
                 log::info!("cluster: node {holder} leads (epoch {epoch}): this node follows");
                 Part::Following {
                     epoch: *epoch,
@@ -246,6 +246,7 @@ impl Node {
     fn keep(self: Arc<Self>) {
         let mut client = None;
         let mut lease_looked = Instant::now();
+        let mut ran_out = None;
         while !self.deposed.load(Ordering::SeqCst) {
             let leading = matches!(*self.part.lock(), Part::Leading { .. });
             if leading {
@@ -269,7 +270,7 @@ impl Node {
                 if let Part::Following { forward, .. } = &*self.part.lock() {
                     forward.alive();
                 }
-                self.look_at_lease(&mut client);
+                self.look_at_lease(&mut client, &mut ran_out);
             }
         }
     }
@@ -292,7 +293,11 @@ impl Node {
 
     /// A follower looks at the lease: a new leader is followed; a lease
     /// that ran out is taken.
-    fn look_at_lease(self: &Arc<Self>, client: &mut Option<super::db::Link>) {
+    fn look_at_lease(
+        self: &Arc<Self>,
+        client: &mut Option<super::db::Link>,
+        ran_out: &mut Option<(Lease, Instant)>,
+    ) {
         let Some(db) = self.client(client) else { return };
         let held = match lease::read(db) {
             Ok(held) => held,
@@ -302,8 +307,23 @@ impl Node {
             Part::Following { epoch, holder, .. } => (*epoch, holder.clone()),
             Part::Leading { .. } => return,
         };
+        // Run out, and still the same lease `CONFIRM` later: taken.
+        let confirmed = match (&held, ran_out.as_ref()) {
+            (Some(now @ Lease { expired: true, .. }), Some((then, since))) if now == then => {
+                since.elapsed() >= lease::CONFIRM
+            }
+            (Some(now @ Lease { expired: true, .. }), _) => {
+                *ran_out = Some((now.clone(), Instant::now()));
+                false
+            }
+            _ => {
+                *ran_out = None;
+                false
+            }
+        };
         match held {
-            Some(Lease { expired: true, epoch, holder }) => {
+            Some(Lease { expired: true, epoch, holder, .. }) if confirmed => {
+                *ran_out = None;
                 log::warn!("cluster: the lease of node {holder} (epoch {epoch}) ran out: taking it");
                 match lease::take(db, &self.name, Some(epoch)) {
                     Ok(Some(new)) => self.take_over(db, new),
@@ -311,7 +331,7 @@ impl Node {
                     Err(e) => log::warn!("cluster: taking the lease: {e}"),
                 }
             }
-            Some(Lease { epoch, holder, .. }) if epoch != following => {
+            Some(Lease { epoch, holder, expired: false, .. }) if epoch != following => {
                 log::info!("cluster: node {holder} leads now (epoch {epoch}, was {current}'s {following})");
                 self.follow(epoch, holder);
             }

@@ -26,8 +26,8 @@
 //! private to its owner (0700), so whoever may write there is the
 //! administrator, and a teacher can see and undo it with `ls` and `rm`. A
 //! cluster's rows are written by whoever may write its database: the same
-//! administrator; whichever node takes a request makes the changes for
-//! the whole cluster.
+//! administrator; the leader takes the requests and makes the changes for
+//! the whole cluster (a follower's operator does nothing).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -76,6 +76,12 @@ pub fn start(ctx: Weak<Ctx>) -> std::io::Result<JoinHandle<()>> {
             let Some(ctx) = ctx.upgrade() else { return };
             if ctx.shutting_down() {
                 return;
+            }
+            // A cluster's follower leaves it all to the leader, which
+            // answers the door and logs out every node's sessions.
+            if ctx.leader().is_some() {
+                known = None;
+                continue;
             }
             known = Some(look(&ctx, known));
             ctx.files.sweep(crate::store::now_ms()); // 1.2: uploads not finished in time

@@ -463,6 +463,16 @@ impl Conn {
         }
     }
 
+    /// The next line, or `None` if none comes in time or the connection
+    /// closed (a server that died, a node that cut it).
+    pub fn line_or_none(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(line.trim_end_matches('\n').to_string()),
+            _ => None,
+        }
+    }
+
     /// Sends a request and reads its one-line reply.
     pub fn request(&mut self, line: &str) -> String {
         self.send(line);

@@ -429,31 +429,33 @@ impl Inner {
     /// Like [`Inner::write`], with the whole pending batch: records not
     /// yet on disk can be read back ([`Pending::line_at`]), which a
     /// resend's check needs (`send.rs`'s `send_one`).
-    /// Refused with `KO:FULL` below the free-space floor (`--min-free`).
+    /// Refused with `KO:FULL` below the free-space floor (`--min-free`),
+    /// and at once while a write is failing (see `committer`): `KO` means
+    /// "not stored".
     pub(super) fn write_in<T>(
         &self,
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
         self.floor.check(self.disk.as_ref(), &self.dir, self.options.budget.min_free)?;
+        if self.durable.failed.load(Ordering::SeqCst) {
+            if self.shared.get().is_some() {
+                let why = "the cluster's database does not answer; try again in a moment";
+                return Err(ko(Code::Unavailable, why));
+            }
+            return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
+        }
         self.apply_in(f)
     }
 
-    /// Applies `f` as [`Inner::write_in`] does, below the floor too:
-    /// for the small records nobody waits for (acknowledgements, last-seen
-    /// times), which the floor's room is also there for.
+    /// Applies `f` as [`Inner::write_in`] does, below the floor and while
+    /// a write is failing too: for the small records nobody waits for
+    /// (acknowledgements, last-seen times), which the floor's room is also
+    /// there for, and which no client would send again if they were
+    /// dropped; they are written after the failing batch, once it is.
     fn apply_in<T>(
         &self,
         f: impl FnOnce(&mut State, &mut Pending) -> std::result::Result<T, Ko>,
     ) -> std::result::Result<(T, Ticket), Ko> {
-        if self.durable.failed.load(Ordering::SeqCst) {
-            if self.shared.get().is_some() {
-                return Err(ko(
-                    Code::Unavailable,
-                    "the cluster's database does not answer; try again in a moment",
-                ));
-            }
-            return Err(ko(Code::Internal, "the server cannot write to its disk; try later"));
-        }
         if self.following.load(Ordering::SeqCst) {
             // The server forwards every write of a follower to the leader
             // (`store::shared_log`): one reaching the store is a bug.

@@ -236,6 +236,14 @@ impl Inner {
                 if failed && leader == Leader::Committer {
                     return Err(Durable::failure()); // it retries on its own clock
                 }
+                // The committer never sleeps behind another leader: if
+                // that leader's write failed, nobody would be left to try
+                // it again. It comes back after a ride instead.
+                if queue.leading && leader == Leader::Committer {
+                    drop(queue);
+                    self.bell.ring(Bell::SOON);
+                    return Ok(());
+                }
                 // While the disk fails, only the committer's retries lead:
                 // the others sleep until one succeeds (or the store stops).
                 // A follower's batches come from the shared log: it waits
