@@ -248,6 +248,13 @@ impl Leader for Forward {
         self.outlets.lock().remove(&conn);
         self.tell(ToLeader::Detach { node: self.node.clone(), conn });
     }
+
+    fn log_end(&self) -> Result<Ticket, Ko> {
+        match self.ask(ToLeader::Where { node: self.node.clone() }) {
+            Some(Answer::At { pos }) => Ok(Ticket(pos)),
+            _ => Err(Ko::no_leader()),
+        }
+    }
 }
 
 /// Where a session's requests go.

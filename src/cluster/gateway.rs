@@ -90,6 +90,7 @@ impl Gateway {
         self.heard_from(message.node());
         match message {
             ToLeader::Alive { .. } => {}
+            ToLeader::Where { .. } => self.answer(answer, &Answer::At { pos: self.store.durable_end() }),
             ToLeader::Open { node, conn, peer, user } => self.open(&ctx, (node, conn), peer, user),
             ToLeader::Send { node, conn, lines } => self.send((node, conn), &lines),
             ToLeader::Close { node, conn } => {

@@ -13,6 +13,8 @@
 //!                                       it comes online (request: answered)
 //!    VERSION <node> <conn> <minor> · ACK <node> <conn> <seq> · DETACH <node> <conn>
 //!    ALIVE <node>                       each second: the node is there
+//!    WHERE <node>                       how far the log is (request: answered
+//!                                       AT <position>): a read waits for it
 //!
 //!  leader ──▶ follower  (<prefix>.node.<node>)
 //!    REPLY <conn> <position>\n<bytes>   replies of its session, in order
@@ -22,6 +24,7 @@
 //!
 //!  the answers:  OK <user> <position>\n<name> · PAIRED <position>\n<token>
 //!                · ATTACHED <after> <position> · REFUSED <position>\n<KO line>
+//!                · AT <position>
 //! ```
 //!
 //! `<node>` is a node's name as a NATS token (`node::token`), `<conn>` the
@@ -87,6 +90,9 @@ pub enum ToLeader {
     Alive {
         node: String,
     },
+    Where {
+        node: String,
+    },
 }
 
 /// A message to a follower.
@@ -105,6 +111,7 @@ pub enum Answer {
     Paired { token: String, pos: Pos },
     Attached { after: u64, pos: Pos },
     Refused { ko: Ko, pos: Pos },
+    At { pos: Pos },
 }
 
 /// A head line and a body.
@@ -138,7 +145,8 @@ impl ToLeader {
             | ToLeader::Version { node, .. }
             | ToLeader::Ack { node, .. }
             | ToLeader::Detach { node, .. }
-            | ToLeader::Alive { node } => node,
+            | ToLeader::Alive { node }
+            | ToLeader::Where { node } => node,
         }
     }
 
@@ -164,6 +172,7 @@ impl ToLeader {
             ToLeader::Ack { node, conn, seq } => message(format!("ACK {node} {conn} {seq}"), b""),
             ToLeader::Detach { node, conn } => message(format!("DETACH {node} {conn}"), b""),
             ToLeader::Alive { node } => message(format!("ALIVE {node}"), b""),
+            ToLeader::Where { node } => message(format!("WHERE {node}"), b""),
         }
     }
 
@@ -208,6 +217,7 @@ impl ToLeader {
             ("ACK", 4) => ToLeader::Ack { node, conn: number(2)?, seq: number(3)? },
             ("DETACH", 3) => ToLeader::Detach { node, conn: number(2)? },
             ("ALIVE", 2) => ToLeader::Alive { node },
+            ("WHERE", 2) => ToLeader::Where { node },
             _ => return None,
         })
     }
@@ -245,6 +255,7 @@ impl Answer {
             Answer::Refused { ko, pos } => {
                 message(format!("REFUSED {pos}"), Reply::Ko(ko.clone()).to_string().trim_end().as_bytes())
             }
+            Answer::At { pos } => message(format!("AT {pos}"), b""),
         }
     }
 
@@ -255,6 +266,7 @@ impl Answer {
             ("OK", 3) => Answer::LoggedIn { user: number(1)? as UserId, name: text(body)?, pos: number(2)? },
             ("PAIRED", 2) => Answer::Paired { token: text(body)?, pos: number(1)? },
             ("ATTACHED", 3) => Answer::Attached { after: number(1)?, pos: number(2)? },
+            ("AT", 2) => Answer::At { pos: number(1)? },
             ("REFUSED", 2) => match Reply::parse(&text(body)?).ok()? {
                 Reply::Ko(ko) => Answer::Refused { ko, pos: number(1)? },
                 _ => return None,
@@ -296,7 +308,8 @@ mod tests {
             ToLeader::Version { node: node.clone(), conn: 8, minor: 2 },
             ToLeader::Ack { node: node.clone(), conn: 8, seq: 41 },
             ToLeader::Detach { node: node.clone(), conn: 8 },
-            ToLeader::Alive { node },
+            ToLeader::Alive { node: node.clone() },
+            ToLeader::Where { node },
         ] {
             assert_eq!(ToLeader::parse(&message.encode()), Some(message));
         }
@@ -313,6 +326,7 @@ mod tests {
             Answer::Paired { token: "t0k3n".into(), pos: 99 },
             Answer::Attached { after: 4, pos: 99 },
             Answer::Refused { ko: Ko::wrong_login(), pos: 0 },
+            Answer::At { pos: 42 },
         ] {
             assert_eq!(Answer::parse(&answer.encode()), Some(answer));
         }

@@ -12,8 +12,11 @@
 //! - A send connection's other requests go to the leader's copy of the
 //!   connection, one session there per connection here ([`Upstream`]),
 //!   which runs the same `send::serve` as a client's; the replies come
-//!   back in order, each with the log position it is true as of, which
-//!   a later read on this node waits for (`Session::settle`).
+//!   back in order, each with the log position it is true as of.
+//! - A read asks the leader first how far its log is durable, and waits
+//!   until this node's copy is there (a "read index"): so it sees every
+//!   write answered before it, this connection's and any other's, on
+//!   any node, as it would on a single server (`Session::read_index`).
 //! - A receive connection's login is checked there, and its device
 //!   claimed there, where the leader keeps an outlet for it
 //!   (`router::Outlet::far`) through which the unnumbered events of its
@@ -88,6 +91,12 @@ pub trait Leader: Send + Sync {
 
     /// The connection ended.
     fn detach(&self, conn: u64);
+
+    /// How far the leader's log is durable now: a read on this node waits
+    /// until its copy is there, so that it sees every write answered
+    /// before it, on any node, as on a single server (`KO:UNAVAILABLE`:
+    /// no leader answered in time).
+    fn log_end(&self) -> Result<Ticket, Ko>;
 }
 
 /// What the leader answers a receive connection that comes online.

@@ -203,6 +203,11 @@ impl Session<'_> {
         let Some((id, name)) = self.user.clone() else {
             return deadline::within(|| requests::login::first_frame(self, line, requests::may_open(line)));
         };
+        if self.upstream.is_some()
+            && let Err(ko) = self.read_index()
+        {
+            return self.refuse(ko);
+        }
         let request = match Request::parse(line) {
             Ok(request) => request,
             Err(ko) => return self.refuse(ko),
@@ -259,6 +264,15 @@ impl Session<'_> {
                 }
             }
         }
+    }
+
+    /// On a cluster's follower, before a read: this connection's writes
+    /// answered, then this node's copy of the log as far as the leader's
+    /// is durable now (`server::leader`).
+    fn read_index(&mut self) -> Result<(), Ko> {
+        self.settle();
+        let leader = self.ctx.leader().ok_or_else(Ko::no_leader)?;
+        self.ctx.store.wait(leader.log_end()?)
     }
 
     /// On a cluster's follower: true for a read of a logged-in session,
