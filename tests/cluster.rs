@@ -80,6 +80,19 @@ fn migrated(single: &mut TestServer) -> (support::cluster::Cluster, String) {
     (cluster, moved.stdout)
 }
 
+/// Every record of the cluster's shared log, in order (`cluster::log`):
+/// what the leader stored, as a single server's log holds it.
+fn logged(cluster: &support::cluster::Cluster) -> Vec<wachat::store::Record> {
+    let mut records = Vec::new();
+    for row in cluster.pg.client().query("SELECT records FROM log ORDER BY pos", &[]).unwrap() {
+        let bytes: Vec<u8> = row.get(0);
+        for line in String::from_utf8(bytes).unwrap().lines() {
+            records.push(wachat::store::Record::decode(line).unwrap());
+        }
+    }
+    records
+}
+
 fn wachat(args: &[&str], password: &str) -> support::console::Outcome {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     support::console::run_wachat(&args, password, "")

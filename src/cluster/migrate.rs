@@ -9,7 +9,8 @@
 //! accounts with their password hashes, messages, rooms, marks, inboxes
 //! with their sequence numbers. The server's identity (`SERVER`) and the
 //! time since which action ids are its own move with them, so that
-//! clients keep their local folders.
+//! clients keep their local folders, and so do the devices of protocol
+//! 1.2 (`devices.csv`: each one's position, and a linked one's token).
 //!
 //! The cluster's log must be empty, and the data directory's whole: a
 //! log whose beginning retention removed (`--retain-days`) cannot be
@@ -20,6 +21,8 @@ use std::path::Path;
 use super::db::Db;
 use super::schema;
 use crate::error::{Error, Result};
+use crate::protocol::names::fold;
+use crate::store::devices::DeviceBook;
 use crate::store::disk::{Disk, RealDisk};
 use crate::store::users::USERS_HEADER;
 
@@ -83,6 +86,20 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
         tx.execute(&insert, &[&0i64, &accounts, &Vec::<u8>::new()])
             .map_err(db_error(&db.url, "copying the accounts"))?;
     }
+    let book = DeviceBook::load(from).map_err(|e| Error::io(format!("migrate: {}", from.display()), e))?;
+    let mut devices = 0;
+    for (user, d) in book.all() {
+        let position = d.position.map(|p| i64::try_from(p).unwrap_or(i64::MAX));
+        let seen = i64::try_from(d.seen_ms).unwrap_or(i64::MAX);
+        let token: Option<&[u8]> = d.token.as_ref().map(|t| &t[..]);
+        devices += tx
+            .execute(
+                "INSERT INTO devices (user_folded, folded, name, position, seen_ms, address, token) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_folded, folded) DO NOTHING",
+                &[&fold(user), &fold(&d.name), &&*d.name, &position, &seen, &d.address.to_string(), &token],
+            )
+            .map_err(db_error(&db.url, "copying the devices"))?;
+    }
     if let Some(id) = crate::store::server_id::read(&disk, from)? {
         tx.execute("UPDATE server SET id = $1", &[&id])
             .map_err(db_error(&db.url, "copying the server id"))?;
@@ -92,11 +109,9 @@ pub fn run(from: &Path, to: &str) -> Result<()> {
             .map_err(db_error(&db.url, "copying since when action ids are the server's"))?;
     }
     tx.commit().map_err(db_error(&db.url, "committing"))?;
-    println!(
-        "migrated {}: {records} records in {batches} batches, up to position {pos}, into {}",
-        from.display(),
-        db.url
-    );
+    println!("log: {records} records in {batches} batches, up to position {pos}");
+    println!("devices: {} in {}, {devices} in the cluster", book.len(), from.display());
+    println!("migrated {} into {}", from.display(), db.url);
     Ok(())
 }
 

@@ -230,17 +230,6 @@ impl Devices {
         if trim.forgot && trim.live <= 1 {
             Devices::several(base, user, false);
         }
-        if self.is_shared() && (!trim.forgot || self.acked_shared(&outlet.name)) {
-            // A cluster: the ACK's transaction writes this device's
-            // position in the table, trims to the lowest there, whatever
-            // node each device is on, and marks DELIVERED up to `seq`
-            // (`cluster::apply`). A device just forgotten is written first.
-            // Only the cache (devices.csv) is behind: the table gets the
-            // position from the ACK's transaction, not again from the flusher.
-            self.dirty.store(true, Ordering::SeqCst);
-            base.store.ack_device(user, &outlet.device, seq);
-            return;
-        }
         let lowest = trim.lowest.unwrap_or(seq);
         self.moved(&outlet.name);
         if seq > lowest {

@@ -8,7 +8,8 @@ use super::asking::Asking;
 
 use super::row::{Kind, Row, Version, tokens};
 
-pub(super) const ROW: Row = Row::asking(&["PING"], Version::V1_0, Kind::Read, serve).costing(tokens::<0>);
+pub(super) const ROW: Row =
+    Row::asking(&["PING"], Version::V1_0, Kind::Ephemeral, serve).costing(tokens::<0>);
 
 fn serve(a: Asking, _: Request) -> Flow {
     a.reply(Ok(Reply::Ok))
