@@ -62,8 +62,11 @@ export function textProblem(escaped) {
 export function unescapeText(escaped) {
   const problem = textProblem(escaped);
   if (problem) throw new Error(problem);
-  return escaped.replace(/\\(\\|n)/g, (_, c) => (c === 'n' ? '\n' : '\\'));
+  return unescaped(escaped);
 }
+
+/** `\n` as a newline and `\\` as a backslash, for a text already checked by its own rule. */
+const unescaped = (escaped) => escaped.replace(/\\(\\|n)/g, (_, c) => (c === 'n' ? '\n' : '\\'));
 
 /** Splits `line` into `n` fields; the last takes the rest, colons included. */
 function fields(line, n) {
@@ -295,11 +298,16 @@ export function parseReply(line) {
 export const MAX_SDP = 12 * 1024;
 export const MAX_CANDIDATE = 1024;
 
-/** A call's escaped text (an SDP, a candidate) unescaped, or null if it is not one. */
+/**
+ * A call's escaped text (an SDP, a candidate) unescaped, or null if it is
+ * not one: at most `limit` bytes escaped (protocol/call.rs's own limit,
+ * not a message's 4,096), no control character, only the escapes `\\`
+ * and `\n`.
+ */
 function callText(escaped, limit) {
-  if (!escaped || escaped.length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
+  if (!escaped || new TextEncoder().encode(escaped).length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
   if (escaped.replace(/\\[\\n]/g, '').includes('\\')) return null;
-  return unescapeText(escaped);
+  return unescaped(escaped);
 }
 
 /** 1.2 (§24): `TURN`'s `OK:<expiry>:<user>:<password>:<url>`, or null (`OK` alone: no TURN server). */
