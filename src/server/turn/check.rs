@@ -70,8 +70,11 @@ pub const DENIED: [Range; 18] = [
     range(v4(198, 18, 0, 0), v4(198, 19, 255, 255), v4(198, 18, 0, 1), "benchmarking networks"),
     range(v4(224, 0, 0, 0), v4(239, 255, 255, 255), v4(224, 0, 0, 251), "multicast"),
     range(v4(240, 0, 0, 0), v4(255, 255, 255, 255), v4(255, 255, 255, 255), "reserved and broadcast"),
+    // `::1` alone: coturn 4.6 reads a range from `::` (all zeros) as one
+    // without a lower end, and then refuses every IPv4 peer with it.
+    // (`::` itself it always refuses.)
     range(
-        v6(0, 0, 0, 0, 0, 0, 0, 0),
+        v6(0, 0, 0, 0, 0, 0, 0, 1),
         v6(0, 0, 0, 0, 0, 0, 0, 1),
         v6(0, 0, 0, 0, 0, 0, 0, 1),
         "IPv6 loopback",
@@ -280,7 +283,6 @@ fn check_into(turn: &Turn, report: &mut Report) -> Result<(), String> {
         };
         report.peers.push((range, relay.permit(range.probe).map_err(unreachable)?));
     }
-    let _ = ipv6.release();
 
     // A TCP relay asked over UDP: refused by --no-tcp-relay with 442 before
     // the server looks at the socket; without it, a 400 (ask over TCP).
@@ -294,8 +296,11 @@ fn check_into(turn: &Turn, report: &mut Report) -> Result<(), String> {
         Err(refused) => Err(refused),
     });
 
-    // As one user, allocations until one is refused; the first counts.
+    // As one user, allocations until one is refused; the first two count.
     let mut held = vec![ipv4];
+    if ipv6_relay {
+        held.push(ipv6);
+    }
     while held.len() < QUOTA_PROBE {
         let mut more = client().map_err(unreachable)?;
         match more.allocate(false, Transport::Udp).map_err(unreachable)? {
@@ -398,6 +403,9 @@ mod tests {
                 assert!(!in_range(a, b.first) && !in_range(b, a.first), "{a:?} and {b:?}");
             }
         }
+        // A range from all zeros has no lower end for coturn: only IPv4's
+        // "this network" may (an IPv6 one would match every IPv4 peer).
+        assert!(DENIED.iter().filter(|r| r.first.is_unspecified()).all(|r| r.first.is_ipv4()));
         let flags = denied_flags();
         assert_eq!(flags[1], "--denied-peer-ip=10.0.0.0-10.255.255.255");
         assert_eq!(flags[12], "--denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255");
