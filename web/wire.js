@@ -225,8 +225,14 @@ export const request = {
     if (signal.ice) return `CALL:${peer}:${id}:ICE:${text(signal.ice)}`;
     return `CALL:${peer}:${id}:${signal.decline ? 'DECLINE' : 'HANGUP'}`;
   },
-  /** 1.2 (§24): the TURN server's credentials, `OK` alone if there is none. */
-  turn: () => 'TURN',
+  /**
+   * 1.2 (§24): the TURN server's credentials for a call with `peer`,
+   * ringing, going on, or about to be offered; `OK` alone if there is none.
+   */
+  turn(peer) {
+    need(isName(peer), 'bad user name');
+    return `TURN:${peer}`;
+  },
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
@@ -277,6 +283,25 @@ export function parsePrefLine(line) {
  * sender, so a notice never speaks for someone else.)
  */
 export const isNotice = (msg) => isRoom(msg.to) && msg.id.startsWith('mod-') && msg.text.startsWith(`* ${msg.from} `);
+/**
+ * 1.2 (§24): a call's line in a direct chat, which the server stores from
+ * the caller when the call ends (protocol/call.rs's CallLog): `{what:
+ * 'talked', media, seconds}`, `{what: 'missed', media, count}` or
+ * `{what: 'declined', media}`; null for any other message. Its id is the
+ * server's (`call-…`); an older server wrote `📞 Missed voice call from ana`.
+ */
+export function callLog(msg) {
+  if (isRoom(msg.to) || !msg.id.startsWith('call-')) return null;
+  let m = /^📞 Missed (voice|video) call( from [A-Za-z0-9_.-]{1,32})?$/.exec(msg.text);
+  if (m) return { what: 'missed', media: m[1], count: 1 };
+  if ((m = /^📞 ([1-9][0-9]{0,8}) missed (voice|video) calls$/.exec(msg.text)) && m[1] !== '1') return { what: 'missed', media: m[2], count: Number(m[1]) };
+  if ((m = /^📞 Declined (voice|video) call$/.exec(msg.text))) return { what: 'declined', media: m[1] };
+  if ((m = /^📞 (Voice|Video) call, (?:([0-9]{1,4}):)?([0-9]{1,4}):([0-9]{1,4})$/.exec(msg.text))) {
+    const seconds = Number(m[2] || 0) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+    return { what: 'talked', media: m[1].toLowerCase(), seconds };
+  }
+  return null;
+}
 export const isListing = (line) => LISTINGS.includes(line.split(':', 1)[0]);
 
 /**
