@@ -419,7 +419,7 @@ fn rings_per_caller_and_per_callee_and_candidates_per_call_are_bounded() {
     assert_eq!(eve.request(&format!("CALL:bob:b4:OFFER:voice:{SDP}")), "OK");
     assert_eq!(event_of(&mut eve_events, "b4"), "CALL:bob:b4:END:busy");
     nothing_before_typing(&mut bob_events, &mut eve, "bob");
-    println!("rings per callee: 3 at once, 10 a minute (the 4th caller: END:busy)");
+    println!("rings per callee: 3 at once (the 4th caller: END:busy)");
 
     // Candidates: 64 from each end.
     assert_eq!(bob.request("CALL:carl:b1:ANSWER:v=0\\n"), "OK");
@@ -455,8 +455,8 @@ fn the_log_lines_callers_cause_are_limited() {
             .any(|r| r.starts_with("KO:FULL"));
         assert!(full, "{caller} past its quota");
     }
-    // Each caller rings and hangs up as often as it may (6 a minute);
-    // bob, rung 10 times, is busy for the rest: a line each, all refused.
+    // Each caller rings and hangs up as often as it may (6 a minute): a
+    // line each, all refused.
     let mut attempts = 0;
     for round in 0..6 {
         for (caller, send) in callers.iter().zip(&mut sends) {

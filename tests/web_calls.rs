@@ -47,8 +47,12 @@ const KEEP_PEERS: &str = "if (!window.keptPeers) {
     window.RTCPeerConnection = function (...args) { const pc = new Real(...args); window.keptPeers.push(pc); return pc; };
   }";
 
-fn browser(url: &str, user: &str, relay: bool) -> Browser {
-    let browser = Browser::start_with(1000, 800, "en-US", &CALL_FLAGS);
+/// A phone's window, where the call's screen fills it.
+const PHONE: (u32, u32) = (390, 844);
+const LAPTOP: (u32, u32) = (1000, 800);
+
+fn browser(url: &str, user: &str, relay: bool, (width, height): (u32, u32)) -> Browser {
+    let browser = Browser::start_with(width, height, "en-US", &CALL_FLAGS);
     browser.goto(url);
     if relay {
         // What docs/CALLS.md tells a student to type: the relay forced.
@@ -67,6 +71,29 @@ fn open_chat(browser: &Browser, name: &str) {
     browser.wait_for(&format!(
         "document.getElementById('chat-title').textContent === {name:?} && !document.getElementById('call-voice').hidden"
     ));
+}
+
+/// Keeps what `browser` shows as `name`.png, to look at
+/// (`target/tmp/screenshots/`; the ones in docs/ are copies).
+fn shot(browser: &Browser, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
+}
+
+/// On a phone the call's screen fills the window, and its buttons are
+/// targets of 44 px or more.
+fn fills_a_phone(browser: &Browser) {
+    let sizes = browser.exec(
+        &format!(
+            "const r = {SCREEN}.getBoundingClientRect();
+             const buttons = [...{SCREEN}.querySelectorAll('.call-icon')].map(b => b.getBoundingClientRect());
+             return [r.width === innerWidth && r.height === innerHeight, buttons.length, Math.min(...buttons.map(b => Math.min(b.width, b.height)))]"
+        ),
+        json!([]),
+    );
+    assert_eq!(sizes[0], json!(true), "full screen: {sizes}");
+    assert!(sizes[1].as_u64().unwrap() >= 2 && sizes[2].as_f64().unwrap() >= 44.0, "{sizes}");
 }
 
 /// A number of the call screen's data (from getStats, or call.js's timing).
@@ -102,6 +129,10 @@ fn call(
         ));
         // The ringtone runs (an AudioContext playing), made in the page.
         device.wait_for(&format!("{SCREEN}.dataset.tone === 'ringtone'"));
+        if device.exec("return innerWidth", json!([])) == json!(PHONE.0) {
+            fills_a_phone(device);
+            shot(device, &format!("web-call-incoming-{media}-phone"));
+        }
     }
     caller.wait_for(&format!("{SCREEN}?.dataset.tone === 'ringback'"));
     let answered = Instant::now();
@@ -168,6 +199,14 @@ fn call(
     );
     assert_eq!(udp_sockets(server.pid()), 0, "the server holds no UDP socket: no media reach it");
     assert!(bytes < audio / 4, "the server's {bytes} bytes cannot carry {audio} bytes of audio");
+    for side in sides {
+        if side.exec("return innerWidth", json!([])) == json!(PHONE.0) {
+            fills_a_phone(side);
+            shot(side, &format!("web-call-{media}-phone"));
+        } else {
+            shot(side, &format!("web-call-{media}"));
+        }
+    }
     // The connection's facts wait behind "Details".
     let details =
         caller.exec(&format!("return {SCREEN}.querySelector('details.call-details').open"), json!([]));
@@ -194,9 +233,9 @@ fn call(
 /// then the lines they left, as each side says them, after a reload; and
 /// a missed and a declined call.
 fn calls_both_ways(server: &TestServer, url: &str, relay: bool) -> Vec<String> {
-    let ana = browser(url, "ana", relay);
-    let phone = browser(url, "bob", relay);
-    let laptop = browser(url, "bob", relay);
+    let ana = browser(url, "ana", relay, LAPTOP);
+    let phone = browser(url, "bob", relay, PHONE);
+    let laptop = browser(url, "bob", relay, LAPTOP);
     let paths = vec![
         call(server, (&ana, "ana"), ("bob", &[&phone, &laptop]), &phone, "voice"),
         call(server, (&phone, "bob"), ("ana", &[&ana]), &ana, "video"),
@@ -241,7 +280,7 @@ fn calls_both_ways(server: &TestServer, url: &str, relay: bool) -> Vec<String> {
         ]
     );
     assert_eq!(
-        lines(&laptop, "bob", "ana"),
+        lines(&phone, "bob", "ana"),
         [
             "📞 Voice call, 0:…",
             "📞 Video call, 0:…",
@@ -250,6 +289,7 @@ fn calls_both_ways(server: &TestServer, url: &str, relay: bool) -> Vec<String> {
             "📞 Declined video call"
         ]
     );
+    shot(&phone, "web-call-log-phone");
     paths
 }
 
@@ -289,8 +329,8 @@ fn an_end_from_someone_else_with_the_same_id_ends_nothing() {
     let _one = one_at_a_time();
     let (server, url) = web_server(&["--ring-seconds", "30"]);
     server.register(&["ana", "bob", "carl"]);
-    let ana = browser(&url, "ana", false);
-    let bob = browser(&url, "bob", false);
+    let ana = browser(&url, "ana", false, LAPTOP);
+    let bob = browser(&url, "bob", false, LAPTOP);
     open_chat(&ana, "bob");
     ana.click("#call-voice");
     let id = bob.wait_for(&format!("{SCREEN}?.dataset.state === 'ringing-here' && {SCREEN}.dataset.call"));

@@ -333,9 +333,11 @@ function draw(call) {
     return e;
   };
   // The other side: its video large (a voice call plays it unseen), or its initial.
-  const remote = media(call.media === 'video' ? 'video' : 'audio', 'remote');
-  if (call.pc) remote.srcObject = new MediaStream(call.pc.getReceivers().map((r) => r.track));
-  screen.append(remote);
+  if (call.state !== 'ringing-here') {
+    const remote = media(call.media === 'video' ? 'video' : 'audio', 'remote');
+    if (call.pc) remote.srcObject = new MediaStream(call.pc.getReceivers().map((r) => r.track));
+    screen.append(remote);
+  }
   if (call.media !== 'video' || call.state === 'ringing-here') screen.append(node('div', 'call-avatar', call.peer.slice(0, 1).toUpperCase()));
   if (call.media === 'video' && call.state !== 'ringing-here') {
     const self = media('video', 'self');

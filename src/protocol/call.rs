@@ -38,11 +38,11 @@ pub const MAX_RINGING: usize = 3;
 /// `--rate` alone.
 pub const OFFERS_PER_MINUTE: usize = 6;
 
-/// Most calls that ring one user at once, and in a minute, from everyone
-/// together: past either, a new call finds the callee busy (`END:busy`),
-/// so twenty classmates cannot stack twenty call screens.
+/// Most calls that ring one user at once, from everyone together: past
+/// it, a new call finds the callee busy (`END:busy`), so twenty
+/// classmates cannot stack twenty call screens (and each of them offers
+/// at most [`OFFERS_PER_MINUTE`]).
 pub const MAX_RINGING_CALLEE: usize = 3;
-pub const RUNG_PER_MINUTE: usize = 10;
 
 /// Most ICE candidates each end of a call sends (`KO:FULL` past it): a
 /// browser sends 5 to 30.

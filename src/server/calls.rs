@@ -23,10 +23,11 @@
 //!
 //! Bounds: at most [`MAX_RINGING`] calls ringing per caller, one per peer,
 //! and [`OFFERS_PER_MINUTE`] offers a minute; at most
-//! [`MAX_RINGING_CALLEE`] calls ringing one callee, and
-//! [`RUNG_PER_MINUTE`] a minute (past them, busy); [`MAX_CANDIDATES`] ICE
-//! candidates from each end of a call. The table holds at most
-//! [`MAX_RINGING`] calls per online user. The timer thread wakes every
+//! [`MAX_RINGING_CALLEE`] calls ringing one callee (past it, busy), counted
+//! over the calls other nodes keep too, so a cluster rings no more than
+//! one server; [`MAX_CANDIDATES`] ICE candidates from each end of a call.
+//! The table holds at most [`MAX_RINGING`] calls per online user. The
+//! timer thread wakes every
 //! [`TICK`], so a missed call ends within `--ring-seconds` and a quarter
 //! of a second, its line stored with those of the same sweep.
 //!
@@ -53,7 +54,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::protocol::call::{
-    End, MAX_CANDIDATES, MAX_RINGING, MAX_RINGING_CALLEE, Media, OFFERS_PER_MINUTE, RUNG_PER_MINUTE, Signal,
+    End, MAX_CANDIDATES, MAX_RINGING, MAX_RINGING_CALLEE, Media, OFFERS_PER_MINUTE, Signal,
 };
 use crate::protocol::{Code, Event, Ko};
 use crate::store::UserId;
@@ -240,9 +241,9 @@ pub enum Outcome {
     Ended(Ended, End),
 }
 
-/// When each user offered, or was rung by, its calls of the last minute:
-/// at most as many times as it may, per user; a user whose last is a
-/// minute old is forgotten (at the timer's sweep).
+/// When each user offered its calls of the last minute: at most as many
+/// times as it may, per user; a user whose last is a minute old is
+/// forgotten (at the timer's sweep).
 #[derive(Default)]
 struct Recent(HashMap<UserId, VecDeque<Instant>>);
 
@@ -273,15 +274,13 @@ impl Recent {
     }
 }
 
-/// The calls, and who offered and was rung lately (one lock: a new call
-/// is judged against both at once).
+/// The calls, and who offered lately (one lock: a new call is judged
+/// against both at once).
 #[derive(Default)]
 struct Table {
     calls: Vec<Call>,
     /// Offers each caller made ([`OFFERS_PER_MINUTE`]).
     offers: Recent,
-    /// Rings each callee got ([`RUNG_PER_MINUTE`]).
-    rung: Recent,
 }
 
 /// The table of calls (one per server, or per node).
@@ -311,8 +310,8 @@ impl Calls {
     /// why not: past [`OFFERS_PER_MINUTE`] of the caller's, or by
     /// [`may_ring`] over this table's calls and those of `elsewhere`
     /// (other nodes' calls of the two, on a cluster). `Ok(false)`: the
-    /// callee is busy, in a call or rung by [`MAX_RINGING_CALLEE`] calls
-    /// (or [`RUNG_PER_MINUTE`]): the call ends before it rings. (The
+    /// callee is busy, in a call or rung by [`MAX_RINGING_CALLEE`] calls:
+    /// the call ends before it rings. (The
     /// offer's five facts, its ring time and the calls known elsewhere:
     /// each is its own, as the `CALL` request gives them.)
     #[allow(clippy::too_many_arguments)]
@@ -341,10 +340,9 @@ impl Calls {
         let free = may_ring(&known, &caller, &callee, id)?;
         table.offers.note(caller.id, now);
         let ringing = known.iter().filter(|c| !c.answered && c.callee == callee.id).count();
-        if !free || ringing >= MAX_RINGING_CALLEE || table.rung.count(callee.id, now) >= RUNG_PER_MINUTE {
+        if !free || ringing >= MAX_RINGING_CALLEE {
             return Ok(false);
         }
-        table.rung.note(callee.id, now);
         let state = CallState::Ringing { until: now + ring };
         let (id, caller_device) = (id.to_string(), device.to_string());
         table.calls.push(Call { id, caller, caller_device, callee, media, state, candidates: [0, 0] });
@@ -406,11 +404,10 @@ impl Calls {
     }
 
     /// Takes out the calls that rang out by `now` (and forgets who
-    /// offered or was rung over a minute ago).
+    /// offered over a minute ago).
     pub fn rung_out(&self, now: Instant) -> Vec<Ended> {
         let mut table = self.table.lock();
         table.offers.forget_old(now);
-        table.rung.forget_old(now);
         // In place: the sweep runs every `TICK`, and most find nothing.
         let out = |c: &mut Call| matches!(c.state, CallState::Ringing { until } if until <= now);
         table.calls.extract_if(.., out).map(Call::ended).collect()
@@ -565,51 +562,48 @@ mod tests {
     }
 
     /// A caller offers at most `OFFERS_PER_MINUTE` calls a minute; a
-    /// callee rings for at most `MAX_RINGING_CALLEE` at once and
-    /// `RUNG_PER_MINUTE` a minute (past them, busy); an end sends at
-    /// most `MAX_CANDIDATES` candidates.
+    /// callee rings for at most `MAX_RINGING_CALLEE` at once, counting
+    /// the calls kept elsewhere (past it, busy); an end sends at most
+    /// `MAX_CANDIDATES` candidates.
     #[test]
     fn rings_and_candidates_are_bounded() {
         let calls = Calls::default();
         let party = |id, name: &str| Party { id, name: name.into() };
-        let ring = |caller: UserId, callee: UserId, id: &str| {
+        let ring = |caller: UserId, callee: UserId, id: &str, elsewhere: &[Brief]| {
             let (caller, callee) =
                 (party(caller, &format!("u{caller}")), party(callee, &format!("u{callee}")));
-            calls.ring(caller, "d", callee, id, Media::Voice, Duration::from_secs(60), &[])
+            calls.ring(caller, "d", callee, id, Media::Voice, Duration::from_secs(60), elsewhere)
         };
         let hang_up = |caller: UserId, callee: UserId, id: &str| {
             calls.step(caller, "d", callee, id, Step::Hangup).map(|_| ())
         };
         for n in 0..OFFERS_PER_MINUTE {
-            assert_eq!(ring(1, 2, &format!("a{n}")), Ok(true), "offer {n}");
+            assert_eq!(ring(1, 2, &format!("a{n}"), &[]), Ok(true), "offer {n}");
             assert_eq!(hang_up(1, 2, &format!("a{n}")), Ok(()));
         }
-        let refused = ring(1, 2, "a9").unwrap_err();
+        let refused = ring(1, 2, "a9", &[]).unwrap_err();
         assert_eq!(refused.code, Code::RateLimited, "{refused:?}");
         assert!(
             refused.reason.starts_with("you offered 6 calls in a minute, the most: try again in "),
             "{refused:?}"
         );
-        // Callee 2 was rung 6 times: 4 more callers ring it, the last busy.
-        assert_eq!(ring(3, 2, "b1"), Ok(true));
-        assert_eq!(ring(4, 2, "b2"), Ok(true));
-        assert_eq!(ring(5, 2, "b3"), Ok(true));
-        assert_eq!(ring(6, 2, "b4"), Ok(false), "three ring it already");
-        for (caller, id) in [(3, "b1"), (4, "b2"), (5, "b3")] {
-            assert_eq!(hang_up(caller, 2, id), Ok(()));
-        }
-        assert_eq!(ring(6, 2, "b5"), Ok(true), "the tenth ring this minute");
-        assert_eq!(hang_up(6, 2, "b5"), Ok(()));
-        assert_eq!(ring(8, 2, "b7"), Ok(false), "rung {RUNG_PER_MINUTE} times this minute");
-        assert_eq!(ring(6, 7, "b6"), Ok(true), "another callee rings");
+        // Callee 2 rings for 3 and 4: a third call rings; a fourth, with
+        // one kept on another node, finds it busy.
+        assert_eq!(ring(3, 2, "b1", &[]), Ok(true));
+        assert_eq!(ring(4, 2, "b2", &[]), Ok(true));
+        let elsewhere = [Brief { id: "x1".into(), caller: 9, callee: 2, answered: false }];
+        assert_eq!(ring(5, 2, "b3", &elsewhere), Ok(false), "three ring it already, one elsewhere");
+        assert_eq!(ring(5, 2, "b3", &[]), Ok(true));
+        assert_eq!(ring(6, 2, "b4", &[]), Ok(false), "three ring it already");
+        assert_eq!(ring(6, 7, "b6", &[]), Ok(true), "another callee rings");
         for n in 0..MAX_CANDIDATES {
             assert!(calls.step(6, "d", 7, "b6", Step::Ice).is_ok(), "candidate {n}");
         }
         assert_eq!(calls.step(6, "d", 7, "b6", Step::Ice).map(|_| ()).unwrap_err().code, Code::Full);
         assert!(calls.step(7, "d", 6, "b6", Step::Ice).is_ok(), "the other end counts its own");
-        // A minute later, all is forgotten.
+        // A minute later, who offered is forgotten.
         calls.rung_out(Instant::now() + MINUTE);
-        assert!(calls.table.lock().offers.0.is_empty() && calls.table.lock().rung.0.is_empty());
+        assert!(calls.table.lock().offers.0.is_empty());
     }
 
     /// One lookup answers "kept here?" and the step: `None` for a call
