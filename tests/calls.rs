@@ -389,7 +389,7 @@ fn rings_per_caller_and_per_callee_and_candidates_per_call_are_bounded() {
     let server = server(&["--ring-seconds", "60"]);
     let (mut ana, _ana_events) = device(&server, "ana", "laptop");
     let (mut bob, mut bob_events) = device(&server, "bob", "phone");
-    let (mut carl, mut carl_events) = device(&server, "carl", "phone");
+    let (mut carl, _carl_events) = device(&server, "carl", "phone");
     let (mut dan, _dan_events) = device(&server, "dan", "phone");
     let (mut eve, mut eve_events) = device(&server, "eve", "phone");
 
@@ -477,6 +477,7 @@ fn the_log_lines_callers_cause_are_limited() {
         zed.request(&format!("MSG:bob:z{n}:{filler}"));
     }
     assert_eq!(zed.request(&format!("CALL:bob:z9:OFFER:voice:{SDP}")), "OK");
+    assert_eq!(zed.request("CALL:bob:z9:HANGUP"), "OK");
     let summary = server.wait_for_log("more like it not logged");
     let logged = server.log().iter().filter(|l| l.contains("its line was not stored")).count();
     println!("{attempts} calls whose line could not be stored: {logged} log lines; then {summary}");

@@ -53,15 +53,19 @@ pub fn end(ctx: &Ctx, calls: &[Over]) {
             End::Busy => relay(ctx, [call.caller.id], &event),
             _ => relay(ctx, [call.caller.id, call.callee.id], &event),
         }
-        log_limited!(
-            ctx.logs.calls,
-            debug,
-            "call {} from {} to {}: {}",
-            call.id,
-            call.caller.name,
-            call.callee.name,
-            why.as_str()
-        );
+        // Asked first, so that a line that would not be printed does not
+        // spend the budget of those that would.
+        if log::log_enabled!(log::Level::Debug) {
+            log_limited!(
+                ctx.logs.calls,
+                debug,
+                "call {} from {} to {}: {}",
+                call.id,
+                call.caller.name,
+                call.callee.name,
+                why.as_str()
+            );
+        }
     }
 }
 
