@@ -12,6 +12,9 @@ import { request, parseTurn, parseHistoryLine, fold } from './wire.js';
 import { addStrings, t } from './i18n.js';
 import { clock } from './voice.js';
 
+// The screens' look, loaded with this module (the first visit fetches neither).
+document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/call.css' }));
+
 addStrings({
   en: {
     calling: 'Calling…', incomingVoice: 'Incoming voice call', incomingVideo: 'Incoming video call', incoming: '{who} is calling ({media})',

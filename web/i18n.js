@@ -34,12 +34,6 @@ const STRINGS = {
     newHere: 'New here? An email for your account', jumpNewest: 'Jump to the newest messages ({n} new)', forwarded: 'Forwarded',
     stay: 'Stay signed in on this device', unreachable: 'Cannot reach the server.',
     owner: 'owner', admin: 'admin', offlineHere: 'Not connected: messages wait here until the server is back.',
-    callTalkedVoice: '📞 Voice call, {length}', callTalkedVideo: '📞 Video call, {length}', callMissedVoice: '📞 Missed voice call',
-    callMissedVideo: '📞 Missed video call', callMissedNVoice: '📞 {n} missed voice calls', callMissedNVideo: '📞 {n} missed video calls',
-    callUnansweredVoice: '📞 Voice call, no answer', callUnansweredVideo: '📞 Video call, no answer',
-    callUnansweredNVoice: '📞 {n} voice calls, no answer', callUnansweredNVideo: '📞 {n} video calls, no answer',
-    callDeclinedVoice: '📞 Declined voice call', callDeclinedVideo: '📞 Declined video call',
-    callRefusedVoice: '📞 Voice call, declined', callRefusedVideo: '📞 Video call, declined',
   },
   es: {
     mentioned: '{n} menciones', details: 'Detalles', youBlocked: 'Bloqueaste a {who}', mentionFrom: '{who} te mencionó',
@@ -73,12 +67,6 @@ const STRINGS = {
     stay: 'Mantener la sesión en este dispositivo', unreachable: 'No se puede conectar con el servidor.',
     newHere: '¿Eres nuevo? Un correo para tu cuenta', jumpNewest: 'Ir a los mensajes más nuevos ({n} nuevos)', forwarded: 'Reenviado',
     owner: 'propietario', admin: 'admin', offlineHere: 'Sin conexión: los mensajes esperan aquí hasta que vuelva el servidor.',
-    callTalkedVoice: '📞 Llamada de voz, {length}', callTalkedVideo: '📞 Videollamada, {length}', callMissedVoice: '📞 Llamada de voz perdida',
-    callMissedVideo: '📞 Videollamada perdida', callMissedNVoice: '📞 {n} llamadas de voz perdidas', callMissedNVideo: '📞 {n} videollamadas perdidas',
-    callUnansweredVoice: '📞 Llamada de voz, sin respuesta', callUnansweredVideo: '📞 Videollamada, sin respuesta',
-    callUnansweredNVoice: '📞 {n} llamadas de voz, sin respuesta', callUnansweredNVideo: '📞 {n} videollamadas, sin respuesta',
-    callDeclinedVoice: '📞 Llamada de voz rechazada', callDeclinedVideo: '📞 Videollamada rechazada',
-    callRefusedVoice: '📞 Llamada de voz, rechazada', callRefusedVideo: '📞 Videollamada, rechazada',
   },
   pt: {
     mentioned: '{n} menções', details: 'Detalhes', youBlocked: 'Você bloqueou {who}', mentionFrom: '{who} mencionou você',
@@ -112,12 +100,6 @@ const STRINGS = {
     stay: 'Manter conectado neste dispositivo', unreachable: 'Não foi possível conectar ao servidor.',
     newHere: 'Novo aqui? Um e-mail para sua conta', jumpNewest: 'Ir para as mensagens mais novas ({n} novas)', forwarded: 'Encaminhada',
     owner: 'dono', admin: 'admin', offlineHere: 'Sem conexão: as mensagens esperam aqui até o servidor voltar.',
-    callTalkedVoice: '📞 Chamada de voz, {length}', callTalkedVideo: '📞 Chamada de vídeo, {length}', callMissedVoice: '📞 Chamada de voz perdida',
-    callMissedVideo: '📞 Chamada de vídeo perdida', callMissedNVoice: '📞 {n} chamadas de voz perdidas', callMissedNVideo: '📞 {n} chamadas de vídeo perdidas',
-    callUnansweredVoice: '📞 Chamada de voz, sem resposta', callUnansweredVideo: '📞 Chamada de vídeo, sem resposta',
-    callUnansweredNVoice: '📞 {n} chamadas de voz, sem resposta', callUnansweredNVideo: '📞 {n} chamadas de vídeo, sem resposta',
-    callDeclinedVoice: '📞 Chamada de voz recusada', callDeclinedVideo: '📞 Chamada de vídeo recusada',
-    callRefusedVoice: '📞 Chamada de voz, recusada', callRefusedVideo: '📞 Chamada de vídeo, recusada',
   },
 };
 

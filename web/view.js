@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { t, lang } from './i18n.js';
-import { DELETED, isNotice, fold, callLog } from './wire.js';
+import { DELETED, isNotice, isRoom, fold } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -265,7 +265,7 @@ export class Conversation {
   }
 
   element(msg) {
-    const item = el('li', isNotice(msg) ? 'notice' : callLog(msg) ? 'call-log' : msg.mine ? 'msg mine' : 'msg');
+    const item = el('li', isNotice(msg) ? 'notice' : isCallLine(msg) ? 'notice call-log' : msg.mine ? 'msg mine' : 'msg');
     item.dataset.id = msg.id;
     this.elements.set(msg, item);
     this.fill(item, msg);
@@ -286,10 +286,12 @@ export class Conversation {
       item.textContent = visible(msg.text.slice(2));
       return;
     }
-    const call = msg.deleted ? null : callLog(msg);
-    if (call) {
-      // 1.2 (§24): a call's line, a line of the chat, told from this side.
-      item.append(el('span', 'text', callLogText(call, msg.mine)), ' ', el('span', 'time', shortTime(msg.ts)));
+    if (isCallLine(msg)) {
+      // 1.2 (§24): said from this side by calllog.js, loaded at the first.
+      const text = el('span', 'text', visible(msg.text));
+      item.append(text, ' ', el('span', 'time', shortTime(msg.ts)));
+      callLogs ||= import('./calllog.js');
+      callLogs.then((m) => { text.textContent = m.said(msg); });
       return;
     }
     item.classList.toggle('mention', Boolean(msg.mention));
@@ -345,7 +347,7 @@ export class Conversation {
   /** Changes a message's tick in place. */
   tick(msg) {
     const item = this.elements.get(msg);
-    if (!item || !msg.mine || isNotice(msg) || callLog(msg)) return;
+    if (!item || !msg.mine || isNotice(msg) || isCallLine(msg)) return;
     const tick = item.querySelector('.tick');
     const state = msg.failed ? 'FAILED' : msg.state;
     tick.className = `tick ${state}`;
@@ -359,25 +361,9 @@ export class Conversation {
   }
 }
 
-/**
- * A call's line (wire.js's callLog) as its side says it: the caller's own
- * missed call is one nobody answered, the callee's a missed one.
- */
-function callLogText(call, mine) {
-  const media = call.media === 'video' ? 'Video' : 'Voice';
-  const n = call.count;
-  switch (call.what) {
-    case 'talked': {
-      const s = call.seconds;
-      const length = s >= 3600 ? `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}` : `${Math.floor(s / 60)}`;
-      return t(`callTalked${media}`, { length: `${length}:${String(s % 60).padStart(2, '0')}` });
-    }
-    case 'missed':
-      return t(`call${mine ? 'Unanswered' : 'Missed'}${n > 1 ? 'N' : ''}${media}`, { n });
-    default:
-      return t(`call${mine ? 'Refused' : 'Declined'}${media}`);
-  }
-}
+/** 1.2 (§24): a call's line, stored by the server (`call-…`). */
+const isCallLine = (msg) => !msg.deleted && !isRoom(msg.to) && msg.id.startsWith('call-') && msg.text.startsWith('📞 ');
+let callLogs = null;
 
 /** The members of a room, with online or last seen, owner and admins marked; roomadmin.js adds an admin's actions beside each. */
 export function renderMembers(members, info) {

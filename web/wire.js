@@ -65,7 +65,7 @@ export function unescapeText(escaped) {
   return unescaped(escaped);
 }
 
-/** `\n` as a newline and `\\` as a backslash, for a text already checked by its own rule. */
+/** An escaped text, checked, unescaped. */
 const unescaped = (escaped) => escaped.replace(/\\(\\|n)/g, (_, c) => (c === 'n' ? '\n' : '\\'));
 
 /** Splits `line` into `n` fields; the last takes the rest, colons included. */
@@ -225,10 +225,7 @@ export const request = {
     if (signal.ice) return `CALL:${peer}:${id}:ICE:${text(signal.ice)}`;
     return `CALL:${peer}:${id}:${signal.decline ? 'DECLINE' : 'HANGUP'}`;
   },
-  /**
-   * 1.2 (§24): the TURN server's credentials for a call with `peer`,
-   * ringing, going on, or about to be offered; `OK` alone if there is none.
-   */
+  /** 1.2 (§24): the TURN server's credentials for a call with `peer`, `OK` alone if there is none. */
   turn(peer) {
     need(isName(peer), 'bad user name');
     return `TURN:${peer}`;
@@ -283,25 +280,6 @@ export function parsePrefLine(line) {
  * sender, so a notice never speaks for someone else.)
  */
 export const isNotice = (msg) => isRoom(msg.to) && msg.id.startsWith('mod-') && msg.text.startsWith(`* ${msg.from} `);
-/**
- * 1.2 (§24): a call's line in a direct chat, which the server stores from
- * the caller when the call ends (protocol/call.rs's CallLog): `{what:
- * 'talked', media, seconds}`, `{what: 'missed', media, count}` or
- * `{what: 'declined', media}`; null for any other message. Its id is the
- * server's (`call-…`); an older server wrote `📞 Missed voice call from ana`.
- */
-export function callLog(msg) {
-  if (isRoom(msg.to) || !msg.id.startsWith('call-')) return null;
-  let m = /^📞 Missed (voice|video) call( from [A-Za-z0-9_.-]{1,32})?$/.exec(msg.text);
-  if (m) return { what: 'missed', media: m[1], count: 1 };
-  if ((m = /^📞 ([1-9][0-9]{0,8}) missed (voice|video) calls$/.exec(msg.text)) && m[1] !== '1') return { what: 'missed', media: m[2], count: Number(m[1]) };
-  if ((m = /^📞 Declined (voice|video) call$/.exec(msg.text))) return { what: 'declined', media: m[1] };
-  if ((m = /^📞 (Voice|Video) call, (?:([0-9]{1,4}):)?([0-9]{1,4}):([0-9]{1,4})$/.exec(msg.text))) {
-    const seconds = Number(m[2] || 0) * 3600 + Number(m[3]) * 60 + Number(m[4]);
-    return { what: 'talked', media: m[1].toLowerCase(), seconds };
-  }
-  return null;
-}
 export const isListing = (line) => LISTINGS.includes(line.split(':', 1)[0]);
 
 /**
@@ -323,12 +301,7 @@ export function parseReply(line) {
 export const MAX_SDP = 12 * 1024;
 export const MAX_CANDIDATE = 1024;
 
-/**
- * A call's escaped text (an SDP, a candidate) unescaped, or null if it is
- * not one: at most `limit` bytes escaped (protocol/call.rs's own limit,
- * not a message's 4,096), no control character, only the escapes `\\`
- * and `\n`.
- */
+/** A call's escaped text (an SDP, a candidate) unescaped, or null if it is not one (its own limit, not a message's). */
 function callText(escaped, limit) {
   if (!escaped || new TextEncoder().encode(escaped).length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
   if (escaped.replace(/\\[\\n]/g, '').includes('\\')) return null;
