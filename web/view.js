@@ -4,7 +4,7 @@
 // are made visible as the terminal clients do (`^[`).
 
 import { t, lang } from './i18n.js';
-import { DELETED, isNotice, fold } from './wire.js';
+import { DELETED, isNotice, isRoom, fold } from './wire.js';
 import { reactionsOn, replyQuote } from './fates.js';
 
 const $ = (id) => document.getElementById(id);
@@ -265,7 +265,7 @@ export class Conversation {
   }
 
   element(msg) {
-    const item = el('li', isNotice(msg) ? 'notice' : msg.mine ? 'msg mine' : 'msg');
+    const item = el('li', isNotice(msg) ? 'notice' : isCallLine(msg) ? 'notice call-log' : msg.mine ? 'msg mine' : 'msg');
     item.dataset.id = msg.id;
     this.elements.set(msg, item);
     this.fill(item, msg);
@@ -284,6 +284,14 @@ export class Conversation {
     if (isNotice(msg)) {
       // A change of the room's rules (§18): a line of the room, not a bubble, no actions.
       item.textContent = visible(msg.text.slice(2));
+      return;
+    }
+    if (isCallLine(msg)) {
+      // 1.2 (§24): said from this side by calllog.js, loaded at the first.
+      const text = el('span', 'text', visible(msg.text));
+      item.append(text, ' ', el('span', 'time', shortTime(msg.ts)));
+      callLogs ||= import('./calllog.js');
+      callLogs.then((m) => { text.textContent = m.said(msg); });
       return;
     }
     item.classList.toggle('mention', Boolean(msg.mention));
@@ -339,7 +347,7 @@ export class Conversation {
   /** Changes a message's tick in place. */
   tick(msg) {
     const item = this.elements.get(msg);
-    if (!item || !msg.mine || isNotice(msg)) return;
+    if (!item || !msg.mine || isNotice(msg) || isCallLine(msg)) return;
     const tick = item.querySelector('.tick');
     const state = msg.failed ? 'FAILED' : msg.state;
     tick.className = `tick ${state}`;
@@ -352,6 +360,10 @@ export class Conversation {
     item.querySelector('.time').textContent = shortTime(msg.ts);
   }
 }
+
+/** 1.2 (§24): a call's line, stored by the server (`call-…`). */
+const isCallLine = (msg) => !msg.deleted && !isRoom(msg.to) && msg.id.startsWith('call-') && msg.text.startsWith('📞 ');
+let callLogs = null;
 
 /** The members of a room, with online or last seen, owner and admins marked; roomadmin.js adds an admin's actions beside each. */
 export function renderMembers(members, info) {

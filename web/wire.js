@@ -62,8 +62,11 @@ export function textProblem(escaped) {
 export function unescapeText(escaped) {
   const problem = textProblem(escaped);
   if (problem) throw new Error(problem);
-  return escaped.replace(/\\(\\|n)/g, (_, c) => (c === 'n' ? '\n' : '\\'));
+  return unescaped(escaped);
 }
+
+/** An escaped text, checked, unescaped. */
+const unescaped = (escaped) => escaped.replace(/\\(\\|n)/g, (_, c) => (c === 'n' ? '\n' : '\\'));
 
 /** Splits `line` into `n` fields; the last takes the rest, colons included. */
 function fields(line, n) {
@@ -222,8 +225,11 @@ export const request = {
     if (signal.ice) return `CALL:${peer}:${id}:ICE:${text(signal.ice)}`;
     return `CALL:${peer}:${id}:${signal.decline ? 'DECLINE' : 'HANGUP'}`;
   },
-  /** 1.2 (§24): the TURN server's credentials, `OK` alone if there is none. */
-  turn: () => 'TURN',
+  /** 1.2 (§24): the TURN server's credentials for a call with `peer`, `OK` alone if there is none. */
+  turn(peer) {
+    need(isName(peer), 'bad user name');
+    return `TURN:${peer}`;
+  },
   // Receive port.
   ack: (seq) => `ACK:${seq}`,
   pong: () => 'PONG',
@@ -295,11 +301,11 @@ export function parseReply(line) {
 export const MAX_SDP = 12 * 1024;
 export const MAX_CANDIDATE = 1024;
 
-/** A call's escaped text (an SDP, a candidate) unescaped, or null if it is not one. */
+/** A call's escaped text (an SDP, a candidate) unescaped, or null if it is not one (its own limit, not a message's). */
 function callText(escaped, limit) {
-  if (!escaped || escaped.length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
+  if (!escaped || new TextEncoder().encode(escaped).length > limit || /[\u0000-\u001f\u007f]/.test(escaped)) return null;
   if (escaped.replace(/\\[\\n]/g, '').includes('\\')) return null;
-  return unescapeText(escaped);
+  return unescaped(escaped);
 }
 
 /** 1.2 (§24): `TURN`'s `OK:<expiry>:<user>:<password>:<url>`, or null (`OK` alone: no TURN server). */

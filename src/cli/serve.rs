@@ -150,9 +150,7 @@ fn config(args: &ServeArgs) -> Result<Config> {
         },
         ring_seconds: args.ring_seconds,
         turn: match (&args.turn, &args.turn_secret) {
-            (Some(url), Some(secret)) => {
-                Some(server::calls::Turn { url: url.clone(), secret: secret.clone() })
-            }
+            (Some(url), Some(secret)) => Some(server::turn::Turn::new(url, secret).map_err(Error::Usage)?),
             _ => None,
         },
         tls: match (&args.tls_cert, &args.tls_key) {
@@ -258,6 +256,11 @@ fn start(send: TcpListener, recv: TcpListener, config: Config, args: &ServeArgs)
         server::registration::Registration::Closed => {
             log::info!("registration: closed: accounts are made by the teacher (wachat users add|import)")
         }
+    }
+    // A TURN server relays for every student who holds a credential:
+    // whether it refuses the private networks is checked, and said.
+    if let Some(turn) = &server.ctx().config.turn {
+        server::turn::check::check_in_background(turn.clone());
     }
     Ok(server)
 }

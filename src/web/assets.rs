@@ -135,6 +135,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/voice.js", "voice.js", JS),
     // 1.2 (§24): calls, at the first call button or CALL event.
     asset!("/call.js", "call.js", JS),
+    asset!("/call.css", "call.css", "text/css; charset=utf-8"),
+    asset!("/calllog.js", "calllog.js", JS),
     asset!("/autocomplete.js", "autocomplete.js", JS),
     // A token of this browser's own: "Link with a code", "Stay signed in" (issue 51).
     asset!("/stay.js", "stay.js", JS),
@@ -163,7 +165,7 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// incoming call; and (issue 51) the @mentions' list at the first `@`
 /// typed in a room; and (issue 51) `PAIR` when this browser gets a token
 /// of its own ("Link with a code", "stay signed in").
-pub const LOADED_LATER: [&str; 19] = [
+pub const LOADED_LATER: [&str; 21] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -181,6 +183,8 @@ pub const LOADED_LATER: [&str; 19] = [
     "/forward.js",
     "/voice.js",
     "/call.js",
+    "/call.css",
+    "/calllog.js",
     "/autocomplete.js",
     "/stay.js",
 ];

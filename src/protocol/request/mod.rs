@@ -277,9 +277,12 @@ pub enum Request {
         id: String,
         signal: Signal,
     },
-    /// 1.2 (§24): `TURN`: short-lived credentials for the TURN server
-    /// (`wachat serve --turn`), `OK` alone if it has none.
-    Turn,
+    /// 1.2 (§24): `TURN` or `TURN:<peer>`: short-lived credentials for
+    /// the TURN server (`wachat serve --turn`), `OK` alone if it has none;
+    /// for a call ringing or going on, or about to be offered to `peer`.
+    Turn {
+        peer: Option<String>,
+    },
 }
 
 /// The word before the first `:` of a frame (`MSG` in `MSG:bob:1:hi`).
@@ -402,7 +405,8 @@ impl fmt::Display for Request {
             Request::Starred => f.write_str("STARRED"),
             Request::Files => f.write_str("FILES"),
             Request::Call { peer, id, signal } => write!(f, "CALL:{peer}:{id}:{signal}"),
-            Request::Turn => f.write_str("TURN"),
+            Request::Turn { peer: None } => f.write_str("TURN"),
+            Request::Turn { peer: Some(peer) } => write!(f, "TURN:{peer}"),
         }
     }
 }
@@ -660,11 +664,18 @@ fn bare(line: &str) -> Result<Request, Ko> {
 }
 
 /// 1.2 (§24): a call's signalling, `CALL:<peer>:<call id>:<signal>`, and
-/// `TURN`. The peer is a user: `#room` is refused here (1:1 calls only).
+/// `TURN` or `TURN:<peer>`. The peer is a user: `#room` is refused here
+/// (1:1 calls only).
 fn call_request(line: &str) -> Result<Request, Ko> {
     match command_word(line) {
-        "TURN" if line == "TURN" => Ok(Request::Turn),
-        "TURN" => Err(bad("TURN takes no fields")),
+        "TURN" if line == "TURN" => Ok(Request::Turn { peer: None }),
+        "TURN" => {
+            let peer = &line["TURN:".len()..];
+            if peer.starts_with('#') {
+                return Err(bad(format!("{peer} is a room: only a user can be called")));
+            }
+            Ok(Request::Turn { peer: Some(user(peer)?) })
+        }
         _ => {
             let shape = "CALL:<user>:<call id>:<OFFER:<voice|video>:<sdp>|ANSWER:<sdp>|ICE:<candidate>|DECLINE|HANGUP>";
             let (peer, id, signal) =

@@ -58,6 +58,7 @@ fn every_request_round_trips() {
         "CALL:ana:c1:DECLINE",
         "CALL:bob:c1:HANGUP",
         "TURN",
+        "TURN:bob",
         "KICK:#lab3:bob",
         "MUTE:#lab3:bob:10",
         "TOPIC:#lab3:week 2: sockets",
@@ -114,6 +115,9 @@ fn bad_requests_say_why() {
     assert!(reason("UNLINK:").contains("bad device name"));
     assert!(reason("DEVICES:x").contains("takes no fields"));
     assert!(reason("LINK:x").contains("takes no fields"));
+    assert!(reason("TURN:#lab").contains("only a user can be called"));
+    assert!(reason("TURN:a b").contains("bad user name"));
+    assert!(reason("TURN:").contains("bad user name"));
     assert!(reason("LOGIN:ana:").contains("password is empty"));
     assert!(reason("LOGIN:a b:pw").contains("bad user name"));
     assert!(reason("REGISTER:ana:not-an-email:pw").contains("bad email"));
