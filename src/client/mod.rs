@@ -87,6 +87,7 @@ mod login;
 pub mod options;
 pub mod outbox;
 mod overview;
+pub mod pages;
 mod prefs;
 mod private;
 mod receiver;
@@ -115,7 +116,8 @@ pub use live::LiveChats;
 pub use local::prepare as prepare_dir;
 pub use options::{ClientOptions, Endpoint, default_data_dir, parse_servers};
 pub use outbox::{Outbox, Outgoing};
-pub use overview::{ChatSummary, Conversation, Page, Presence, UserInfo};
+pub use overview::{ChatSummary, Conversation, Presence, UserInfo};
+pub use pages::{Page, Resume, ServerPage};
 pub use requests::parse_history_line;
 pub use sender::{FIRST_BACKOFF, longer, try_again};
 

@@ -1,8 +1,8 @@
 //! What a chat screen shows at a glance, for the line console and any
 //! other front end (a full-screen one): the list of chats with their
 //! unread counts, last message and time; who is online or since when; the
-//! members of a room; a conversation as a person reads it, and its older
-//! pages as the person scrolls up ([`Client::earlier`]).
+//! members of a room; a conversation as a person reads it (its older
+//! pages as the person scrolls up are `pages.rs`'s).
 //!
 //! Each works offline too, from the local log, and says so: a front end
 //! shows what it has. Presence needs protocol 1.1 (`LASTSEEN`,
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::i18n::client::{self as words, Msg};
 use crate::i18n::tr;
 use crate::protocol::names::fold;
-use crate::protocol::{Chat, Code, MAX_HISTORY, Reply, Request, SeenLine};
+use crate::protocol::{Chat, Code, Reply, Request, SeenLine};
 
 /// Whether a user is online, as the server says (a wire type).
 pub use crate::protocol::Presence;
@@ -142,7 +142,7 @@ impl Client {
         }
         let requests = parsed
             .iter()
-            .map(|(chat, _)| Request::History { chat: chat.clone(), limit: PREVIEW_SCAN })
+            .map(|(chat, _)| Request::History { chat: chat.clone(), limit: PREVIEW_SCAN, page: None })
             .collect();
         let replies = self.requests(requests)?;
         let mut list = Vec::new();
@@ -179,78 +179,6 @@ impl Client {
             Err(e @ (Error::Refused { .. } | Error::Protocol(_))) => Err(e),
             Err(_) => Ok(Conversation { messages: self.local_history(chat, n), offline: true }),
         }
-    }
-}
-
-/// Older messages of a chat, for a screen scrolled up past what it shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Page {
-    /// Oldest first, all older than the message asked about.
-    pub messages: Vec<Message>,
-    /// From the server's `HISTORY` (the local log had no more).
-    pub from_server: bool,
-    /// Scrolling further up may bring more (false at the start of the
-    /// conversation, or at the most the server lists).
-    pub more: bool,
-    /// No more because the server lists at most [`MAX_HISTORY`] messages
-    /// of a chat: older ones exist, on the server only.
-    pub at_limit: bool,
-    /// The local log had no more and the server could not be asked.
-    pub offline: bool,
-}
-
-impl Client {
-    /// Up to `n` messages of `chat` older than those a screen shows
-    /// (`shown`, oldest first, none of which comes back): first from the
-    /// local log (no round trip), then, once the log has no more, from the
-    /// server. `HISTORY` only gives a chat's newest messages, so the server
-    /// is asked for the newest `shown + n` and the page is what comes before
-    /// the oldest shown; it lists at most [`MAX_HISTORY`].
-    pub fn earlier(&self, chat: &Chat, shown: &[Message], n: usize) -> Result<Page> {
-        let key = |m: &Message| key(&m.from, &m.id);
-        let on_screen: HashSet<(String, String)> = shown.iter().map(key).collect();
-        let fresh = |m: &Message| !on_screen.contains(&key(m));
-        let local = match shown.first() {
-            Some(oldest) => {
-                let at = (oldest.from.as_str(), oldest.id.as_str(), oldest.ts);
-                self.shared.log.lock().before(self.me(), chat, at, n)
-            }
-            None => self.local_history(chat, n),
-        };
-        let local: Vec<Message> = local.into_iter().filter(fresh).collect();
-        if local.len() == n {
-            return Ok(Page {
-                messages: local,
-                from_server: false,
-                more: true,
-                at_limit: false,
-                offline: false,
-            });
-        }
-        let limit = (shown.len() + n).min(MAX_HISTORY);
-        let conversation = self.conversation(chat, limit)?;
-        if conversation.offline {
-            return Ok(Page {
-                messages: local,
-                from_server: false,
-                more: true,
-                at_limit: false,
-                offline: true,
-            });
-        }
-        let all = conversation.messages;
-        let cut = match shown.first() {
-            Some(oldest) => all
-                .iter()
-                .position(|m| key(m) == key(oldest))
-                .unwrap_or_else(|| all.partition_point(|m| m.ts < oldest.ts)),
-            None => all.len(),
-        };
-        let older: Vec<Message> = all[..cut].iter().filter(|m| fresh(m)).cloned().collect();
-        let messages = older[older.len().saturating_sub(n)..].to_vec();
-        let full = all.len() == limit;
-        let more = (full && limit < MAX_HISTORY) || older.len() > n;
-        Ok(Page { messages, from_server: true, more, at_limit: full && !more, offline: false })
     }
 }
 

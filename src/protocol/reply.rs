@@ -120,6 +120,9 @@ pub enum Reply {
     /// `OK:<n>` then the `n` lines, each a [`lines`](super::lines) type as
     /// written; build it with [`Reply::listing`].
     Listing(Vec<String>),
+    /// 1.2: `OK:<n>:<cursor>` then the `n` lines of a page of `HISTORY`
+    /// ([`page`](super::page)); no cursor (an empty field): no page before.
+    Page { lines: Vec<String>, before: Option<u64> },
     /// `KO:<CODE>:<reason>`
     Ko(Ko),
 }
@@ -176,6 +179,13 @@ impl fmt::Display for Reply {
             Reply::OkWith(fields) => writeln!(f, "OK:{fields}"),
             Reply::Listing(lines) => {
                 writeln!(f, "OK:{}", lines.len())?;
+                lines.iter().try_for_each(|line| writeln!(f, "{line}"))
+            }
+            Reply::Page { lines, before } => {
+                match before {
+                    Some(cursor) => writeln!(f, "OK:{}:{cursor}", lines.len())?,
+                    None => writeln!(f, "OK:{}:", lines.len())?,
+                }
                 lines.iter().try_for_each(|line| writeln!(f, "{line}"))
             }
             Reply::Ko(ko) => writeln!(f, "{ko}"),

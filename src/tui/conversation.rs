@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use crate::client::{Message, Page, Presence};
+use crate::client::{Message, Page, Presence, Resume};
 use crate::protocol::names::fold;
 use crate::protocol::{Chat, MsgState};
 
@@ -60,6 +60,9 @@ pub struct ChatView {
     /// Lines scrolled up from the bottom (0: the newest at the bottom).
     pub scroll: usize,
     pub top: Top,
+    /// Where the server's page above the oldest message shown starts
+    /// (protocol 1.2), once a page came from it.
+    pub resume: Option<Resume>,
 }
 
 fn same(a: &Message, b: &Message) -> bool {
@@ -72,8 +75,16 @@ impl ChatView {
     pub fn new(me: &str, chat: Chat, messages: Vec<Message>, unread: u64) -> ChatView {
         let divider = if unread > 0 { Divider::Pending(unread) } else { Divider::None };
         let me = me.to_string();
-        let mut view =
-            ChatView { me, chat, presence: None, messages: Vec::new(), divider, scroll: 0, top: Top::More };
+        let mut view = ChatView {
+            me,
+            chat,
+            presence: None,
+            messages: Vec::new(),
+            divider,
+            scroll: 0,
+            top: Top::More,
+            resume: None,
+        };
         view.merge(messages, false);
         view
     }
@@ -124,6 +135,7 @@ impl ChatView {
             (false, false, true) => Top::ServerLimit,
             (false, false, false) => Top::Start,
         };
+        self.resume = page.resume;
         let fresh: Vec<Message> =
             page.messages.into_iter().filter(|m| !self.messages.iter().any(|old| same(old, m))).collect();
         let mut all = fresh;
@@ -281,6 +293,7 @@ mod tests {
             more,
             at_limit,
             offline: false,
+            resume: None,
         };
         view.prepend(page(&[("b3", 30), ("b4", 40)], true, false, false));
         assert_eq!((ids(&view), view.top), (vec!["b3", "b4", "b5"], Top::More));

@@ -1,6 +1,9 @@
 //! `HISTORY:<peer or #room>:<limit>` (protocol §4): the newest messages
-//! of a chat, edits and deletions shown in place (1.2).
+//! of a chat, edits and deletions shown in place (1.2); and (1.2)
+//! `HISTORY:<peer or #room>:<limit>:<start>`, a page of it read back from
+//! `*` or a cursor, answered `OK:<n>:<cursor>` (`protocol::page`).
 
+use crate::protocol::page::Start;
 use crate::protocol::{MAX_HISTORY, Reply, Request};
 use crate::server::actions;
 use crate::server::session::Flow;
@@ -28,9 +31,13 @@ fn served(limit: usize) -> usize {
 }
 
 fn serve(mut a: Asking, request: Request) -> Flow {
-    let Request::History { chat, limit } = request else { return a.not_served(&request) };
+    let Request::History { chat, limit, page } = request else { return a.not_served(&request) };
     a.settle();
-    // The newest lines, edits and deletions shown in place (1.2).
-    let shown = actions::history(&**a.base.store, a.who.id, &chat, served(limit));
-    a.reply(shown.map(Reply::Listing))
+    // The lines, edits and deletions shown in place (1.2).
+    let shown =
+        actions::history_page(&**a.base.store, a.who.id, &chat, page.unwrap_or(Start::Newest), served(limit));
+    a.reply(shown.map(|(lines, before)| match page {
+        None => Reply::Listing(lines),
+        Some(_) => Reply::Page { lines, before },
+    }))
 }
