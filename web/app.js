@@ -11,8 +11,6 @@ import { loadRules, renderHeader, aboutMe, isModeration, whyNotWrite } from './m
 
 const $ = (id) => document.getElementById(id);
 
-/** Messages asked for when a chat opens, and each time the reader scrolls to the top. */
-const PAGE = 50;
 /** HISTORY returns at most this many (protocol 1.1). */
 const MOST = 1000;
 /** TYPING is sent at most this often, and shown this long. */
@@ -39,6 +37,9 @@ const inFlight = new Set();
 /** The chat's panel (panel.js), once loaded; what a linked browser keeps (store.js), once loaded. */
 let panel = null;
 let archive = null; // archive.js, once a chat is archived (1.2, §23)
+/** A conversation's pages (history.js, 1.2 §4): loaded after the login, before a chat opens. */
+let pages = null;
+const pagesReady = () => (pages ||= import('./history.js'));
 let store = null;
 
 /** Where a linked browser keeps its device and token (never a password). */
@@ -267,6 +268,7 @@ async function enter(who) {
   draw();
   if (kept) openChat(model.chat(kept).name);
   import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
+  pagesReady().catch(() => { pages = null; });
   if (link.status !== 'online') return; // refresh() runs when it is
   await refresh();
 }
@@ -347,9 +349,7 @@ async function refresh() {
     }));
     if (openKey) {
       const chat = model.chat(openKey);
-      const before = new Set(chat.messages);
-      await loadPage(chat, Math.max(chat.limit || 0, PAGE));
-      for (const msg of chat.messages) if (!before.has(msg)) view.append(msg);
+      await loadNewest(chat, true);
       markRead(chat);
     }
   } catch (_) {
@@ -439,12 +439,15 @@ async function openChat(name) {
   if (chat.room) showRules(chat);
   const unread = chat.unread;
   try {
-    if (!chat.limit || chat.limit < PAGE) await loadPage(chat, PAGE);
+    // Its newest page, the first time it opens (later pages as the reader scrolls up).
+    if (chat.cursor === undefined) await loadNewest(chat, false);
   } catch (_) {
     /* offline: show what is known */
   }
   if (openKey !== fold(chat.name)) return; // another chat was opened meanwhile
   view.open(chat, unread);
+  showStart(chat);
+  fillScreen(chat);
   chat.unread = chat.mentions = 0;
   markRead(chat);
   draw();
@@ -509,20 +512,51 @@ async function updateSub(chat) {
   }
 }
 
+/**
+ * The newest page of `chat` (history.js), merged with what the app holds;
+ * `draw`: the open chat is drawn again where it changed.
+ */
+async function loadNewest(chat, draw) {
+  const m = await pagesReady();
+  const held = m.holding(chat);
+  const page = await m.askPage(link, chat, m.FIRST_PAGE, '*');
+  if (!page) return;
+  const shown = view.chat === chat ? m.drawn(view, chat) : null;
+  m.merge(model, chat, page, held, applied);
+  if (draw && shown && view.chat === chat) m.redraw(view, chat, shown);
+  showStart(chat);
+}
+
+/** Infinite scroll: the page before the oldest one read, drawn above what is shown. */
 async function loadOlder() {
   const chat = view && view.chat;
-  if (!chat || !chat.more || loadingOlder) return;
+  if (!chat || !chat.cursor || loadingOlder || !link) return;
   loadingOlder = true;
   try {
-    const added = await loadPage(chat, chat.limit + PAGE);
-    const first = chat.messages.find((m) => view.elements.has(m));
-    const older = added.filter((m) => first && m.ts < first.ts);
-    if (older.length && view.chat === chat) view.prepend(older);
+    const m = await pagesReady();
+    const page = await m.askPage(link, chat, m.OLDER_PAGE, chat.cursor);
+    if (!page || view.chat !== chat) return;
+    const shown = m.drawn(view, chat);
+    m.merge(model, chat, page, null, applied);
+    m.redraw(view, chat, shown);
+    showStart(chat);
   } catch (_) {
-    /* offline */
+    /* offline: scrolling up asks again */
   } finally {
     loadingOlder = false;
   }
+  if (view.chat === chat) fillScreen(chat);
+}
+
+/** Asks for older pages while the open chat does not fill the screen (nothing to scroll up yet). */
+function fillScreen(chat) {
+  const list = $('messages');
+  if (view.chat === chat && chat.cursor && list.scrollHeight <= list.clientHeight + 40) loadOlder();
+}
+
+/** Says on the list whether the open chat's start is drawn (its first message). */
+function showStart(chat) {
+  if (view.chat === chat) $('messages').dataset.start = String(chat.cursor === null);
 }
 
 /** READ for the newest message from the others in `chat`, if the reader can see it. */

@@ -143,9 +143,11 @@ export const request = {
     need(isChat(chat) && isId(id), 'bad chat or id');
     return `READ:${chat}:${id}`;
   },
-  history(chat, limit) {
+  /** 1.2: with `start` ('*', the newest, or a page's cursor), a page read back (§4). */
+  history(chat, limit, start) {
     need(isChat(chat), 'bad chat');
-    return `HISTORY:${chat}:${Math.max(0, Math.floor(limit))}`;
+    need(start === undefined || start === '*' || CURSOR.test(start), 'bad cursor');
+    return `HISTORY:${chat}:${Math.max(0, Math.floor(limit))}${start === undefined ? '' : `:${start}`}`;
   },
   join: (room) => (need(isRoom(room), 'bad room'), `JOIN:${room}`),
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
@@ -314,7 +316,22 @@ export const CLOSING = ['AUTH_REQUIRED', 'AUTH_FAILED', 'TOO_LONG', 'BUSY', 'TIM
 
 /** The n of a listing's `OK:<n>`, or null. */
 export function listingCount(reply) {
-  return reply && reply.ok && DIGITS.test(reply.value) ? Number(reply.value) : null;
+  if (reply && reply.ok && DIGITS.test(reply.value)) return Number(reply.value);
+  const page = reply && reply.ok ? parsePageHead(reply.value) : null;
+  return page ? page.n : null;
+}
+
+/** A page's cursor (1.2, §4): 1–20 digits, opaque, sent back as it came. */
+export const CURSOR = /^[0-9]{1,20}$/;
+
+/** The head of a page of HISTORY (1.2, §4), `<n>:<cursor>`: `{n, before}` (before: null at the chat's start) or null. */
+export function parsePageHead(value) {
+  const at = value.indexOf(':');
+  if (at < 1) return null;
+  const n = value.slice(0, at);
+  const before = value.slice(at + 1);
+  if (!DIGITS.test(n) || (before !== '' && !CURSOR.test(before))) return null;
+  return { n: Number(n), before: before || null };
 }
 
 /** `OK:<id>:<ts>`, a MSG's reply: `{id, ts}` or null. */

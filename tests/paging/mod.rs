@@ -93,3 +93,48 @@ pub fn who_and_id(line: &str) -> (String, String) {
     let f: Vec<&str> = line.splitn(4, ':').collect();
     (f[0].to_string(), f[2].to_string())
 }
+
+/// The ids of the messages the browser draws in the open chat, top to bottom.
+pub fn drawn_ids(browser: &super::support::browser::Browser) -> Vec<String> {
+    let ids = browser.exec(
+        "return [...document.querySelectorAll('#messages li.msg')].map((li) => li.dataset.id)",
+        serde_json::json!([]),
+    );
+    serde_json::from_value(ids).expect("a list of ids")
+}
+
+/// Scrolls the browser's open chat to the top until its first message is
+/// drawn (the app marks the list `data-start="true"`), as a reader
+/// scrolling up does, or until scrolling up draws nothing more for a few
+/// seconds (an app that stops short); the ids drawn then, top to bottom.
+pub fn scroll_to_start(browser: &super::support::browser::Browser) -> Vec<String> {
+    use std::time::{Duration, Instant};
+    let scroll = "const m = document.getElementById('messages'); m.scrollTop = 0; \
+                  m.dispatchEvent(new Event('scroll')); \
+                  return [m.dataset.start === 'true', m.querySelectorAll('li.msg').length]";
+    let (mut count, mut since) = (0, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let state = browser.exec(scroll, serde_json::json!([]));
+        if state[0] == serde_json::json!(true) {
+            return drawn_ids(browser);
+        }
+        let now = state[1].as_u64().unwrap_or(0);
+        if now != count {
+            (count, since) = (now, Instant::now());
+        } else if since.elapsed() > Duration::from_secs(4) {
+            return drawn_ids(browser); // nothing more comes: what it shows is all it will
+        }
+        assert!(Instant::now() < deadline, "still scrolling after 2 minutes: {count} drawn");
+        std::thread::sleep(Duration::from_millis(50)); // polling the page, as Browser::wait_for does
+    }
+}
+
+/// How many of `chat`'s neighbouring messages share a millisecond, as
+/// `conn` reads them back: the order the tests check is one times alone
+/// cannot give.
+pub fn same_millisecond(conn: &mut Conn, chat: &str) -> usize {
+    let (lines, _) = read_back(conn, chat, 1000);
+    let ts: Vec<&str> = lines.iter().map(|l| l.split(':').nth(3).unwrap_or_default()).collect();
+    ts.windows(2).filter(|w| w[0] == w[1]).count()
+}
