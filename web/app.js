@@ -30,16 +30,15 @@ let openKey = null;
 let hiddenCount = 0;
 let typingSupported = true;
 let lastTyping = 0;
-let loadingOlder = false;
 /** The open room's rules (ROOMINFO, 1.2), or null. */
 let rules = null;
 const inFlight = new Set();
 /** The chat's panel (panel.js), once loaded; what a linked browser keeps (store.js), once loaded. */
 let panel = null;
 let archive = null; // archive.js, once a chat is archived (1.2, §23)
-/** A conversation's pages (history.js, 1.2 §4): loaded after the login, before a chat opens. */
+/** A chat's pages (1.2 §4): history.js, loaded at the login. */
 let pages = null;
-const pagesReady = () => (pages ||= import('./history.js'));
+const paged = () => (pages ||= import('./history.js'));
 let store = null;
 
 /** Where a linked browser keeps its device and token (never a password). */
@@ -123,7 +122,7 @@ $('search-close').addEventListener('click', () => { $('search-panel').hidden = t
 $('starred-button').addEventListener('click', () => import('./starred.js').then((m) => m.show(app))); // 1.2 (§25)
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
 $('messages').addEventListener('scroll', () => {
-  if ($('messages').scrollTop < 40) loadOlder();
+  if ($('messages').scrollTop < 40) paged().then((m) => m.older(app), () => {});
 });
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return;
@@ -268,7 +267,7 @@ async function enter(who) {
   draw();
   if (kept) openChat(model.chat(kept).name);
   import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
-  pagesReady().catch(() => { pages = null; });
+  paged().catch(() => { pages = null; });
   if (link.status !== 'online') return; // refresh() runs when it is
   await refresh();
 }
@@ -349,7 +348,7 @@ async function refresh() {
     }));
     if (openKey) {
       const chat = model.chat(openKey);
-      await loadNewest(chat, true);
+      await (await paged()).newest(app, chat, true);
       markRead(chat);
     }
   } catch (_) {
@@ -439,15 +438,13 @@ async function openChat(name) {
   if (chat.room) showRules(chat);
   const unread = chat.unread;
   try {
-    // Its newest page, the first time it opens (later pages as the reader scrolls up).
-    if (chat.cursor === undefined) await loadNewest(chat, false);
+    if (chat.cursor === undefined) await (await paged()).newest(app, chat); // older pages on scrolling up
   } catch (_) {
     /* offline: show what is known */
   }
   if (openKey !== fold(chat.name)) return; // another chat was opened meanwhile
   view.open(chat, unread);
-  showStart(chat);
-  fillScreen(chat);
+  paged().then((m) => m.shown(app, chat), () => {});
   chat.unread = chat.mentions = 0;
   markRead(chat);
   draw();
@@ -510,53 +507,6 @@ async function updateSub(chat) {
   } catch (_) {
     /* offline */
   }
-}
-
-/**
- * The newest page of `chat` (history.js), merged with what the app holds;
- * `draw`: the open chat is drawn again where it changed.
- */
-async function loadNewest(chat, draw) {
-  const m = await pagesReady();
-  const held = m.holding(chat);
-  const page = await m.askPage(link, chat, m.FIRST_PAGE, '*');
-  if (!page) return;
-  const shown = view.chat === chat ? m.drawn(view, chat) : null;
-  m.merge(model, chat, page, held, applied);
-  if (draw && shown && view.chat === chat) m.redraw(view, chat, shown);
-  showStart(chat);
-}
-
-/** Infinite scroll: the page before the oldest one read, drawn above what is shown. */
-async function loadOlder() {
-  const chat = view && view.chat;
-  if (!chat || !chat.cursor || loadingOlder || !link) return;
-  loadingOlder = true;
-  try {
-    const m = await pagesReady();
-    const page = await m.askPage(link, chat, m.OLDER_PAGE, chat.cursor);
-    if (!page || view.chat !== chat) return;
-    const shown = m.drawn(view, chat);
-    m.merge(model, chat, page, null, applied);
-    m.redraw(view, chat, shown);
-    showStart(chat);
-  } catch (_) {
-    /* offline: scrolling up asks again */
-  } finally {
-    loadingOlder = false;
-  }
-  if (view.chat === chat) fillScreen(chat);
-}
-
-/** Asks for older pages while the open chat does not fill the screen (nothing to scroll up yet). */
-function fillScreen(chat) {
-  const list = $('messages');
-  if (view.chat === chat && chat.cursor && list.scrollHeight <= list.clientHeight + 40) loadOlder();
-}
-
-/** Says on the list whether the open chat's start is drawn (its first message). */
-function showStart(chat) {
-  if (view.chat === chat) $('messages').dataset.start = String(chat.cursor === null);
 }
 
 /** READ for the newest message from the others in `chat`, if the reader can see it. */

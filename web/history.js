@@ -16,7 +16,7 @@
 // that holds it is read, or the chat's start is reached, so nothing is
 // ever drawn out of its place or left out between two pages.
 
-import { request, parseHistoryLine, parsePageHead } from './wire.js';
+import { request, parseHistoryLine } from './wire.js';
 
 /** Messages asked for when a chat opens. */
 export const FIRST_PAGE = 50;
@@ -24,6 +24,65 @@ export const FIRST_PAGE = 50;
 export const OLDER_PAGE = 100;
 /** Tries of a page the server refuses for its rate (--rate), each after the wait it says. */
 const RATE_TRIES = 8;
+
+/** A page's reply, `OK:<n>:<cursor>`: its cursor (null at the chat's start), or undefined if it is no page's. */
+function cursorOf(reply) {
+  const head = reply.ok && /^[0-9]{1,20}:([0-9]{1,20})?$/.exec(reply.value);
+  return head ? head[1] || null : undefined;
+}
+
+/** Whether a page is being read further back (one at a time). */
+let reading = false;
+
+/**
+ * The newest page of `chat`, merged with what the app holds; `draw`: the
+ * open chat is drawn again where that changed it.
+ */
+export async function newest(app, chat, draw = false) {
+  const view = app.view();
+  const held = holding(chat);
+  const page = await askPage(app.link(), chat, FIRST_PAGE, '*');
+  if (!page) return;
+  const was = view.chat === chat ? drawn(view, chat) : null;
+  merge(app.model(), chat, page, held, app.applied);
+  if (draw && was && view.chat === chat) redraw(view, chat, was);
+  showStart(view, chat);
+}
+
+/** Infinite scroll: the page before the oldest one read, drawn above what the open chat shows. */
+export async function older(app) {
+  const view = app.view();
+  const chat = view && view.chat;
+  if (!chat || !chat.cursor || reading || !app.link()) return;
+  reading = true;
+  try {
+    const page = await askPage(app.link(), chat, OLDER_PAGE, chat.cursor);
+    if (!page || view.chat !== chat) return;
+    const was = drawn(view, chat);
+    merge(app.model(), chat, page, null, app.applied);
+    redraw(view, chat, was);
+    showStart(view, chat);
+  } catch (_) {
+    return; // offline: scrolling up asks again
+  } finally {
+    reading = false;
+  }
+  shown(app, chat);
+}
+
+/** The open chat drawn: says whether its start is, and reads further back while it does not fill the screen (nothing to scroll yet). */
+export function shown(app, chat) {
+  const view = app.view();
+  if (view.chat !== chat) return;
+  showStart(view, chat);
+  const list = view.list;
+  if (chat.cursor && list.scrollHeight <= list.clientHeight + 40) older(app);
+}
+
+/** Marks the list `data-start="true"` when the open chat's first message is drawn. */
+function showStart(view, chat) {
+  if (view.chat === chat) view.list.dataset.start = String(chat.cursor === null);
+}
 
 /**
  * A page of `chat` from `start` ('*' or a cursor): `{lines, before}`,
@@ -33,8 +92,8 @@ const RATE_TRIES = 8;
 export async function askPage(link, chat, limit, start) {
   for (let tries = 1; ; tries++) {
     const { reply, lines } = await link.request(request.history(chat.name, limit, start));
-    const head = reply.ok ? parsePageHead(reply.value) : null;
-    if (head) return { lines, before: head.before };
+    const before = cursorOf(reply);
+    if (before !== undefined) return { lines, before };
     if (reply.code !== 'RATE_LIMITED' || tries === RATE_TRIES) return null;
     const said = /in ([0-9]+) (ms|s)\b/.exec(reply.reason || '');
     const wait = said ? Number(said[1]) * (said[2] === 's' ? 1000 : 1) : 1000;

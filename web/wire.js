@@ -143,11 +143,10 @@ export const request = {
     need(isChat(chat) && isId(id), 'bad chat or id');
     return `READ:${chat}:${id}`;
   },
-  /** 1.2: with `start` ('*', the newest, or a page's cursor), a page read back (§4). */
+  /** 1.2 (§4): `start`, '*' or a cursor, asks for a page. */
   history(chat, limit, start) {
-    need(isChat(chat), 'bad chat');
-    need(start === undefined || start === '*' || CURSOR.test(start), 'bad cursor');
-    return `HISTORY:${chat}:${Math.max(0, Math.floor(limit))}${start === undefined ? '' : `:${start}`}`;
+    need(isChat(chat) && /^(\*|[0-9]{1,20})?$/.test(start || ''), 'bad chat or cursor');
+    return `HISTORY:${chat}:${Math.max(0, Math.floor(limit))}${start ? `:${start}` : ''}`;
   },
   join: (room) => (need(isRoom(room), 'bad room'), `JOIN:${room}`),
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
@@ -316,22 +315,8 @@ export const CLOSING = ['AUTH_REQUIRED', 'AUTH_FAILED', 'TOO_LONG', 'BUSY', 'TIM
 
 /** The n of a listing's `OK:<n>`, or null. */
 export function listingCount(reply) {
-  if (reply && reply.ok && DIGITS.test(reply.value)) return Number(reply.value);
-  const page = reply && reply.ok ? parsePageHead(reply.value) : null;
-  return page ? page.n : null;
-}
-
-/** A page's cursor (1.2, §4): 1–20 digits, opaque, sent back as it came. */
-export const CURSOR = /^[0-9]{1,20}$/;
-
-/** The head of a page of HISTORY (1.2, §4), `<n>:<cursor>`: `{n, before}` (before: null at the chat's start) or null. */
-export function parsePageHead(value) {
-  const at = value.indexOf(':');
-  if (at < 1) return null;
-  const n = value.slice(0, at);
-  const before = value.slice(at + 1);
-  if (!DIGITS.test(n) || (before !== '' && !CURSOR.test(before))) return null;
-  return { n: Number(n), before: before || null };
+  const head = reply && reply.ok && /^([0-9]{1,20})(:[0-9]{0,20})?$/.exec(reply.value); // 1.2: a page's `<n>:<cursor>`
+  return head ? Number(head[1]) : null;
 }
 
 /** `OK:<id>:<ts>`, a MSG's reply: `{id, ts}` or null. */
