@@ -105,8 +105,9 @@ pub fn drawn_ids(browser: &super::support::browser::Browser) -> Vec<String> {
 
 /// Scrolls the browser's open chat to the top until its first message is
 /// drawn (the app marks the list `data-start="true"`), as a reader
-/// scrolling up does, or until scrolling up draws nothing more for a few
-/// seconds (an app that stops short); the ids drawn then, top to bottom.
+/// scrolling up does, or until scrolling up draws nothing more for
+/// [`READ_TIMEOUT`](super::support::READ_TIMEOUT) (an app that stops
+/// short); the ids drawn then, top to bottom.
 pub fn scroll_to_start(browser: &super::support::browser::Browser) -> Vec<String> {
     use std::time::{Duration, Instant};
     let scroll = "const m = document.getElementById('messages'); m.scrollTop = 0; \
@@ -122,7 +123,7 @@ pub fn scroll_to_start(browser: &super::support::browser::Browser) -> Vec<String
         let now = state[1].as_u64().unwrap_or(0);
         if now != count {
             (count, since) = (now, Instant::now());
-        } else if since.elapsed() > Duration::from_secs(4) {
+        } else if since.elapsed() > super::support::READ_TIMEOUT {
             return drawn_ids(browser); // nothing more comes: what it shows is all it will
         }
         assert!(Instant::now() < deadline, "still scrolling after 2 minutes: {count} drawn");
