@@ -9,7 +9,7 @@ mod support;
 
 use paging::{WRITE_FAST, interleaved, interleaved_from, page, read_back, who_and_id};
 use support::TestServer;
-use support::console::{connection_args, run_wachat};
+use support::console::{Console, connection_args, run_wachat};
 
 /// Messages in the long chat: past the 1,000 one `HISTORY` lists.
 const LONG: usize = 1_500;
@@ -142,4 +142,30 @@ fn wachat_history_reads_past_1000_and_from_a_cursor_even_at_a_strict_rate() {
     let (rest, note) = history(&["--limit", "1000", "--before", &cursor]);
     assert_eq!(texts(&rest), all[..300], "the page before, from its cursor");
     assert!(!note.contains("--before"), "{note}");
+}
+
+#[test]
+fn a_new_console_shows_1500_messages_with_history() {
+    let server = TestServer::start_with(&WRITE_FAST);
+    let [mut ana, mut bob] = server.logged_in(["ana", "bob"]);
+    interleaved(("ana", &mut ana), ("bob", &mut bob), LONG);
+    // A console on a new device: its local log holds none of it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut console = Console::connected(&server, "ana", dir.path(), &[]);
+    // Bob's messages are its inbox: they come first, each said as it comes.
+    console.expect("[750] bob: question 1494?");
+    console.type_line("/chat bob");
+    console.expect("my reply 1499");
+    console.type_line("/history 1500");
+    console.expect("question 0?");
+    console.expect("my reply 1499");
+    let from = console.seen.iter().rposition(|l| l.contains("question 0?")).unwrap();
+    let shown: Vec<&String> =
+        console.seen[from..].iter().filter(|l| l.contains("question ") || l.contains("my reply ")).collect();
+    assert_eq!(shown.len(), LONG, "{:?} … {:?}", &shown[..3], &shown[shown.len() - 6..]);
+    for (i, line) in shown.iter().enumerate() {
+        let text =
+            if (i / paging::BURST) % 2 == 0 { format!("question {i}?") } else { format!("my reply {i}") };
+        assert!(line.contains(&text), "message {i} in order: {line}");
+    }
 }

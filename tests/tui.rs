@@ -232,6 +232,39 @@ fn scrolling_up_loads_older_messages_from_the_server_to_the_start() {
 }
 
 #[test]
+fn scrolling_up_reads_the_servers_pages_past_1000_to_the_start() {
+    // No limit for the address: 1,010 messages are written at once.
+    let server = TestServer::start_with(&["--address-rate", "0"]);
+    server.register(&["ana", "bob"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut elsewhere = server.login_send("ana", "pw-ana");
+    let n = 1_010;
+    for i in 1..=n {
+        elsewhere.send(&format!("MSG:bob:old{i}:old message {i}"));
+    }
+    for _ in 1..=n {
+        assert!(elsewhere.line().starts_with("OK:"));
+    }
+    let mut ana = tui(&server, "ana", dir.path(), &[]);
+    ana.wait_screen("bob's chat", |s| s.rows[1].contains("bob"));
+    ana.type_keys("\r");
+    let mut screen = ana.wait_screen("the last message", |s| s.find(&format!("old message {n} ")).is_some());
+    for _ in 0..400 {
+        if screen.find("── start of the conversation ──").is_some() {
+            break;
+        }
+        let before = screen.text();
+        ana.type_keys("\x1b[5~"); // PgUp
+        screen = ana.wait_screen("the conversation scrolled", |s| s.text() != before);
+    }
+    let (start, _) =
+        screen.find("── start of the conversation ──").expect("the start, past the 1,000 of one HISTORY");
+    let (first, _) = screen.find("old message 1 ").expect("the first message under it");
+    assert!(start < first, "{}", screen.text());
+    assert!(screen.find("old message 2 ").is_some_and(|(y, _)| y == first + 1), "{}", screen.text());
+}
+
+#[test]
 fn a_replaced_full_screen_exits_non_zero_says_why_and_gives_the_terminal_back() {
     let server = TestServer::start();
     server.register(&["ana"]);

@@ -221,10 +221,12 @@ fn with_local(mut list: Vec<ChatSummary>, local: Vec<(Chat, Message, u64)>) -> V
 }
 
 /// The server's history of a chat with the direct messages of the local log
-/// put in (the server never saw them), by time, the last `n`. Two messages
-/// of the same millisecond are in the order this client logged them
-/// (`position` in the local log), which is the order it saw them happen;
-/// messages it never logged keep the server's order.
+/// put in (the server never saw them), by time, the last `n`. The server's
+/// messages keep the server's order, which their times cannot always
+/// tell (several share a millisecond). A direct message goes before the
+/// first server message that is later, or of the same millisecond and
+/// logged after it by this client (`position` in the local log: the order
+/// it saw them happen; a message it never logged comes after).
 ///
 /// A direct message can be on the server too: when the direct chat closed
 /// before the peer heard our `ACK`, the peer relayed it through the server
@@ -236,14 +238,23 @@ fn with_direct(
     n: usize,
     position: impl Fn(&Message) -> Option<usize>,
 ) -> Vec<Message> {
-    let direct: Vec<Message> = local.into_iter().filter(|m| m.p2p).collect();
+    let mut direct: Vec<Message> = local.into_iter().filter(|m| m.p2p).collect();
     let came_direct: HashSet<(String, String)> = direct.iter().map(|m| key(&m.from, &m.id)).collect();
     messages.retain(|m| !came_direct.contains(&key(&m.from, &m.id)));
-    messages.extend(direct);
-    messages.sort_by_cached_key(|m| (m.ts, position(m).unwrap_or(usize::MAX)));
-    let extra = messages.len().saturating_sub(n);
-    messages.drain(..extra);
-    messages
+    let place = |m: &Message| (m.ts, position(m).unwrap_or(usize::MAX));
+    direct.sort_by_cached_key(place);
+    let mut direct = direct.into_iter().peekable();
+    let mut all = Vec::with_capacity(messages.len() + direct.len());
+    for m in messages {
+        while let Some(d) = direct.next_if(|d| place(d) < place(&m)) {
+            all.push(d);
+        }
+        all.push(m);
+    }
+    all.extend(direct);
+    let extra = all.len().saturating_sub(n);
+    all.drain(..extra);
+    all
 }
 
 #[cfg(test)]
@@ -326,6 +337,22 @@ mod tests {
         let listed = with_direct(server, local, 10, position);
         let ids: Vec<(&str, bool)> = listed.iter().map(|m| (m.id.as_str(), m.p2p)).collect();
         assert_eq!(ids, [("s1", false), ("q1", true), ("s2", false)]);
+    }
+
+    #[test]
+    fn the_servers_messages_of_one_millisecond_keep_the_servers_order() {
+        // b1 was logged here (it came on the receive port); a1 and a2 were
+        // sent from another device: the server stored a1, b1, a2.
+        let server = vec![
+            m("ana", "bob", "a1", 10, false),
+            m("bob", "ana", "b1", 10, false),
+            m("ana", "bob", "a2", 10, false),
+        ];
+        let logged = ["b1"];
+        let position = |m: &Message| logged.iter().position(|id| *id == m.id);
+        let ids: Vec<String> =
+            with_direct(server, Vec::new(), 10, position).into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["a1", "b1", "a2"]);
     }
 
     #[test]
