@@ -4,7 +4,7 @@
 //! "unread" line goes, how far it is scrolled, and whether older pages may
 //! be loaded. Drawing it is `render/conversation.rs`'s.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use crate::client::{Message, Page, Presence, Resume};
 use crate::protocol::names::fold;
@@ -69,6 +69,11 @@ fn same(a: &Message, b: &Message) -> bool {
     a.id == b.id && fold(&a.from) == fold(&b.from)
 }
 
+/// A message's `(sender, id)`, the sender folded: what [`same`] compares.
+fn key(m: &Message) -> (String, String) {
+    (fold(&m.from), m.id.clone())
+}
+
 impl ChatView {
     /// A chat opened with these messages (the local log's, at once) and
     /// `unread` messages to you not yet read.
@@ -104,8 +109,12 @@ impl ChatView {
     /// takes the furthest state of the two (states only move forward) and
     /// the server's time once it has one; the rest go in by time.
     /// `complete`: these are the chat's last messages as the server has
-    /// them, so the "unread" line can be placed whatever is missing.
+    /// them, so the "unread" line can be placed whatever is missing, and
+    /// they are in the server's order, which the view takes (several may
+    /// share a millisecond: their times cannot tell it).
     pub fn merge(&mut self, messages: Vec<Message>, complete: bool) {
+        let order: HashMap<(String, String), usize> =
+            messages.iter().enumerate().map(|(i, m)| (key(m), i)).collect();
         for m in messages {
             match self.messages.iter_mut().find(|old| same(old, &m)) {
                 Some(old) => {
@@ -124,7 +133,27 @@ impl ChatView {
                 }
             }
         }
+        if complete {
+            self.take_order(&order);
+        }
         self.place_divider(complete);
+    }
+
+    /// Puts the messages `order` names in that order; the others (direct
+    /// ones, those not sent yet) keep theirs, each before the first of
+    /// `order` that is later.
+    fn take_order(&mut self, order: &HashMap<(String, String), usize>) {
+        let (mut listed, rest): (Vec<Message>, Vec<Message>) =
+            std::mem::take(&mut self.messages).into_iter().partition(|m| order.contains_key(&key(m)));
+        listed.sort_by_key(|m| order[&key(m)]);
+        let mut rest = rest.into_iter().peekable();
+        for m in listed {
+            while let Some(r) = rest.next_if(|r| r.ts < m.ts) {
+                self.messages.push(r);
+            }
+            self.messages.push(m);
+        }
+        self.messages.extend(rest);
     }
 
     /// A page of older messages came.
@@ -220,6 +249,25 @@ mod tests {
 
     fn ids(view: &ChatView) -> Vec<&str> {
         view.messages.iter().map(|m| m.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_servers_list_of_one_millisecond_is_shown_in_its_order() {
+        // The local log had b1 (received here); a1 and a2 were sent from
+        // another device: the server stored a1, b1, a2 in one millisecond.
+        let local = vec![msg("bob", "ana", "b1", 10, MsgState::Delivered)];
+        let mut view = ChatView::new("ana", Chat::User("bob".into()), local, 0);
+        let server = ["a1", "b1", "a2"].map(|id| {
+            msg(
+                if id == "b1" { "bob" } else { "ana" },
+                if id == "b1" { "ana" } else { "bob" },
+                id,
+                10,
+                MsgState::Received,
+            )
+        });
+        view.merge(server.to_vec(), true);
+        assert_eq!(ids(&view), ["a1", "b1", "a2"]);
     }
 
     #[test]
