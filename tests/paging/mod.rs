@@ -43,10 +43,8 @@ pub fn interleaved_from(
         };
         let burst = BURST.min(n - i);
         for k in 0..burst {
-            let (id, text) = match turn {
-                0 => (format!("q{}", i + k), format!("question {}?", i + k)),
-                _ => (format!("r{}", i + k), format!("my reply {}", i + k)),
-            };
+            let id = format!("{}{}", if turn == 0 { "q" } else { "r" }, i + k);
+            let text = text_of(i + k);
             conn.send(&format!("MSG:{to}:{id}:{text}"));
             sent.push((from.to_string(), id));
         }
@@ -57,6 +55,12 @@ pub fn interleaved_from(
         i += burst;
     }
     sent
+}
+
+/// The text of the `i`-th message [`interleaved`] writes: the friend's
+/// question or my reply, by turns of [`BURST`].
+pub fn text_of(i: usize) -> String {
+    if (i / BURST).is_multiple_of(2) { format!("question {i}?") } else { format!("my reply {i}") }
 }
 
 /// One page: its lines and its cursor (`None`: the conversation's start).
