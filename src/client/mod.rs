@@ -46,6 +46,10 @@
 //! does not acknowledge goes through the server when the chat ends. See
 //! [`crate::p2p`] for the connections and `direct.rs` for this glue.
 //!
+//! A conversation longer than one `HISTORY` (1,000 messages) is read back
+//! from the server a page at a time (protocol 1.2): [`Client::history`]
+//! past 1,000, [`Client::earlier`] as a screen scrolls up ([`pages`]).
+//!
 //! # A bot in a few lines
 //!
 //! Two whole bots are in `examples/`: `echo_bot.rs` (the loop below, with the

@@ -15,7 +15,9 @@ use super::row::{Kind, Row, Version};
 pub(super) const ROW: Row = Row::asking(&["HISTORY"], Version::V1_0, Kind::Ephemeral, serve).costing(cost);
 
 /// One token, and one more per 100 messages it may return (a full one,
-/// 1,000 messages, costs 11).
+/// 1,000 messages, costs 11), a page (1.2) as any: reading 10,000
+/// messages back takes 110 tokens in pages of 1,000, 200 in pages of 100
+/// (docs/PROTOCOL.md §4 "Paging back").
 fn cost(request: &Request) -> u32 {
     match request {
         Request::History { limit, .. } => 1 + (served(*limit) / 100) as u32,

@@ -56,14 +56,13 @@ impl Inner {
         let (head, direct, floor) = {
             let state = self.state.lock();
             // 1.2: an account whose name was reused sees nothing before its
-            // cut; nor is anything before its peer's cut (a reused name's
-            // new account) or its room's birth (a room made again) part
-            // of this conversation.
+            // cut; nor is anything before its room's birth (a room made
+            // again) part of a room's conversation.
             let since = state.users[user].since;
             match chat {
                 Chat::User(name) => {
                     let (peer, marks) = directions(&state, user, name)?;
-                    (state.direct_head(user, peer), Some(marks), since.max(state.users[peer].since))
+                    (state.direct_head(user, peer), Some(marks), since)
                 }
                 Chat::Room(name) => {
                     let room = rooms::member(name, state.member_room(name, user))?;
