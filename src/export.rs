@@ -62,7 +62,11 @@ impl Source for Client {
     }
 
     fn history(&mut self, chat: &Chat) -> Result<Vec<String>> {
-        listing(&mut self.0, Request::History { chat: chat.clone(), limit: MAX_HISTORY }, "HISTORY")
+        listing(
+            &mut self.0,
+            Request::History { chat: chat.clone(), limit: MAX_HISTORY, page: None },
+            "HISTORY",
+        )
     }
 
     fn devices(&mut self) -> Result<Option<Vec<String>>> {

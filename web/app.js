@@ -11,8 +11,6 @@ import { loadRules, renderHeader, aboutMe, isModeration, whyNotWrite } from './m
 
 const $ = (id) => document.getElementById(id);
 
-/** Messages asked for when a chat opens, and each time the reader scrolls to the top. */
-const PAGE = 50;
 /** HISTORY returns at most this many (protocol 1.1). */
 const MOST = 1000;
 /** TYPING is sent at most this often, and shown this long. */
@@ -32,13 +30,15 @@ let openKey = null;
 let hiddenCount = 0;
 let typingSupported = true;
 let lastTyping = 0;
-let loadingOlder = false;
 /** The open room's rules (ROOMINFO, 1.2), or null. */
 let rules = null;
 const inFlight = new Set();
 /** The chat's panel (panel.js), once loaded; what a linked browser keeps (store.js), once loaded. */
 let panel = null;
 let archive = null; // archive.js, once a chat is archived (1.2, §23)
+/** A chat's pages (1.2 §4): history.js, loaded at the login. */
+let pages = null;
+const paged = () => (pages ||= import('./history.js'));
 let store = null;
 
 /** Where a linked browser keeps its device and token (never a password). */
@@ -122,7 +122,7 @@ $('search-close').addEventListener('click', () => { $('search-panel').hidden = t
 $('starred-button').addEventListener('click', () => import('./starred.js').then((m) => m.show(app))); // 1.2 (§25)
 $('account-button').onclick = () => import('./account.js').then((m) => m.toggle(link));
 $('messages').addEventListener('scroll', () => {
-  if ($('messages').scrollTop < 40) loadOlder();
+  if ($('messages').scrollTop < 40) paged().then((m) => m.older(app), () => {});
 });
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return;
@@ -267,6 +267,7 @@ async function enter(who) {
   draw();
   if (kept) openChat(model.chat(kept).name);
   import('./files.js').then((m) => m.setup(app)); // 1.2 (§21): attach, drop, paste
+  paged().catch(() => { pages = null; });
   if (link.status !== 'online') return; // refresh() runs when it is
   await refresh();
 }
@@ -347,9 +348,7 @@ async function refresh() {
     }));
     if (openKey) {
       const chat = model.chat(openKey);
-      const before = new Set(chat.messages);
-      await loadPage(chat, Math.max(chat.limit || 0, PAGE));
-      for (const msg of chat.messages) if (!before.has(msg)) view.append(msg);
+      await (await paged()).newest(app, chat, true);
       markRead(chat);
     }
   } catch (_) {
@@ -439,12 +438,13 @@ async function openChat(name) {
   if (chat.room) showRules(chat);
   const unread = chat.unread;
   try {
-    if (!chat.limit || chat.limit < PAGE) await loadPage(chat, PAGE);
+    if (chat.cursor === undefined) await (await paged()).newest(app, chat); // older pages on scrolling up
   } catch (_) {
     /* offline: show what is known */
   }
   if (openKey !== fold(chat.name)) return; // another chat was opened meanwhile
   view.open(chat, unread);
+  paged().then((m) => m.shown(app, chat), () => {});
   chat.unread = chat.mentions = 0;
   markRead(chat);
   draw();
@@ -506,22 +506,6 @@ async function updateSub(chat) {
     if (seen && openKey === fold(chat.name)) $('chat-sub').textContent = seenText(seen.seen);
   } catch (_) {
     /* offline */
-  }
-}
-
-async function loadOlder() {
-  const chat = view && view.chat;
-  if (!chat || !chat.more || loadingOlder) return;
-  loadingOlder = true;
-  try {
-    const added = await loadPage(chat, chat.limit + PAGE);
-    const first = chat.messages.find((m) => view.elements.has(m));
-    const older = added.filter((m) => first && m.ts < first.ts);
-    if (older.length && view.chat === chat) view.prepend(older);
-  } catch (_) {
-    /* offline */
-  } finally {
-    loadingOlder = false;
   }
 }
 

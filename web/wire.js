@@ -146,9 +146,10 @@ export const request = {
     need(isChat(chat) && isId(id), 'bad chat or id');
     return `READ:${chat}:${id}`;
   },
-  history(chat, limit) {
-    need(isChat(chat), 'bad chat');
-    return `HISTORY:${chat}:${Math.max(0, Math.floor(limit))}`;
+  /** 1.2 (§4): `start`, '*' or a cursor, asks for a page. */
+  history(chat, limit, start) {
+    need(isChat(chat) && /^(\*|[0-9]{1,20})?$/.test(start || ''), 'bad chat or cursor');
+    return `HISTORY:${chat}:${Math.max(0, Math.floor(limit))}${start ? `:${start}` : ''}`;
   },
   join: (room) => (need(isRoom(room), 'bad room'), `JOIN:${room}`),
   leave: (room) => (need(isRoom(room), 'bad room'), `LEAVE:${room}`),
@@ -320,7 +321,8 @@ export const CLOSING = ['AUTH_REQUIRED', 'AUTH_FAILED', 'TOO_LONG', 'BUSY', 'TIM
 
 /** The n of a listing's `OK:<n>`, or null. */
 export function listingCount(reply) {
-  return reply && reply.ok && DIGITS.test(reply.value) ? Number(reply.value) : null;
+  const head = reply && reply.ok && /^([0-9]{1,20})(:[0-9]{0,20})?$/.exec(reply.value); // 1.2: a page's `<n>:<cursor>`
+  return head ? Number(head[1]) : null;
 }
 
 /** `OK:<id>:<ts>`, a MSG's reply: `{id, ts}` or null. */

@@ -9,8 +9,10 @@ use crate::i18n::console::Msg;
 use crate::i18n::{Lang, client::parse_chat, tr};
 use crate::protocol::Chat;
 
-/// Most messages `/history` shows at once.
-pub const MAX_HISTORY: usize = 1000;
+/// Most messages `/history` shows at once: past the 1,000 one `HISTORY`
+/// lists, the server's pages (protocol 1.2) are read back, one `HISTORY`
+/// of 1,000 after another (`client::pages`).
+pub const MAX_HISTORY: usize = 100_000;
 
 /// One line (or several joined by a trailing `\`) typed at the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -279,8 +281,8 @@ mod tests {
         assert!(err("/whisper #general hi").contains("one user"));
         assert_eq!(err("@bob hi"), "usage: @user: text");
         assert_eq!(err("@bob:   "), "usage: @user: text");
-        assert_eq!(err("/history lots"), "usage: /history [n], n from 1 to 1000");
-        assert_eq!(err("/history 0"), "usage: /history [n], n from 1 to 1000");
+        assert_eq!(err("/history lots"), "usage: /history [n], n from 1 to 100000");
+        assert_eq!(err("/history 0"), "usage: /history [n], n from 1 to 100000");
         assert!(err("/join general").contains("starts with '#'"));
         assert_eq!(err("/users now"), "/users takes no arguments");
         assert_eq!(err("/p2p"), "usage: /p2p <user>");
@@ -302,7 +304,7 @@ mod tests {
         assert_eq!(pt("/frobnicate"), "comando desconhecido /frobnicate (tente /help)");
         assert_eq!(es("/chat"), "uso: /chat <usuario|#sala>");
         assert_eq!(pt("/msg bob"), "uso: /msg <usuário> <texto>");
-        assert_eq!(es("/history 0"), "uso: /history [n], n de 1 a 1000");
+        assert_eq!(es("/history 0"), "uso: /history [n], n de 1 a 100000");
         assert_eq!(pt("/users now"), "/users não aceita argumentos");
         assert!(
             es("/chat b@d").starts_with("nombre de usuario no válido: '@' no se permite"),

@@ -140,6 +140,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/autocomplete.js", "autocomplete.js", JS),
     // A token of this browser's own: "Link with a code", "Stay signed in" (issue 51).
     asset!("/stay.js", "stay.js", JS),
+    // 1.2 (§4): a conversation read back a page at a time, once logged in.
+    asset!("/history.js", "history.js", JS),
 ];
 
 /// The file served at `path` (`/index.html` is `/`).
@@ -164,8 +166,9 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 /// or a first star; and (1.2, §24) calls, at the first call button or
 /// incoming call; and (issue 51) the @mentions' list at the first `@`
 /// typed in a room; and (issue 51) `PAIR` when this browser gets a token
-/// of its own ("Link with a code", "stay signed in").
-pub const LOADED_LATER: [&str; 21] = [
+/// of its own ("Link with a code", "stay signed in"); and (1.2, §4) the
+/// pages of a conversation, once logged in.
+pub const LOADED_LATER: [&str; 22] = [
     "/actions.js",
     "/search.js",
     "/account.js",
@@ -187,6 +190,7 @@ pub const LOADED_LATER: [&str; 21] = [
     "/calllog.js",
     "/autocomplete.js",
     "/stay.js",
+    "/history.js",
 ];
 
 /// The icons of the manifest (issue 41): what installing the app shows.

@@ -35,6 +35,7 @@ use super::action::REACTIONS;
 use super::call::Signal;
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
 use super::names::check_id;
+use super::page::Start;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
 
 /// One request from a client on the send port.
@@ -80,9 +81,12 @@ pub enum Request {
     },
     Rooms,
     Chats,
+    /// `HISTORY:<chat>:<limit>`, or (1.2) `HISTORY:<chat>:<limit>:<start>`:
+    /// a page, read back from `start` ([`page`](super::page)).
     History {
         chat: Chat,
         limit: usize,
+        page: Option<Start>,
     },
     P2p {
         port: u16,
@@ -359,7 +363,10 @@ impl fmt::Display for Request {
             Request::Leave { room } => write!(f, "LEAVE:#{room}"),
             Request::Rooms => f.write_str("ROOMS"),
             Request::Chats => f.write_str("CHATS"),
-            Request::History { chat, limit } => write!(f, "HISTORY:{chat}:{limit}"),
+            Request::History { chat, limit, page: None } => write!(f, "HISTORY:{chat}:{limit}"),
+            Request::History { chat, limit, page: Some(start) } => {
+                write!(f, "HISTORY:{chat}:{limit}:{start}")
+            }
             Request::P2p { port } => write!(f, "P2P:{port}"),
             Request::Peer { user } => write!(f, "PEER:{user}"),
             Request::LastSeen { user } => write!(f, "LASTSEEN:{user}"),
@@ -476,14 +483,19 @@ fn conversation(line: &str) -> Result<Request, Ko> {
         "JOIN" => Request::Join { room: room(fields(line, 2, "JOIN:<#room>")?[1])? },
         "LEAVE" => Request::Leave { room: room(fields(line, 2, "LEAVE:<#room>")?[1])? },
         "HISTORY" => {
-            let f = fields(line, 3, "HISTORY:<peer or #room>:<limit>")?;
+            // 1.2: a fourth field is where a page starts (a limit holds no `:`).
+            let f = match split_fields(line, 4) {
+                Some(f) => f,
+                None => fields(line, 3, "HISTORY:<peer or #room>:<limit>")?,
+            };
+            let page = f.get(3).map(|start| Start::parse(start).map_err(bad)).transpose()?;
             // A number past 2^64 − 1 is refused as before (the code is
             // version 1's), saying why: it is a number, only too large.
             let limit = f[2].parse::<usize>().map_err(|e| match e.kind() {
                 IntErrorKind::PosOverflow => bad(format!("the limit must be at most {}", usize::MAX)),
                 _ => bad(format!("the limit must be a number, not {:?}", f[2])),
             })?;
-            Request::History { chat: chat(f[1])?, limit }
+            Request::History { chat: chat(f[1])?, limit, page }
         }
         "P2P" => {
             let f = fields(line, 2, "P2P:<port>")?;

@@ -45,6 +45,8 @@ fn every_request_round_trips() {
         "CHATS",
         "HISTORY:bob:20",
         "HISTORY:#general:0",
+        "HISTORY:bob:100:*",
+        "HISTORY:#general:50:81234",
         "P2P:9000",
         "PEER:bob",
         "LASTSEEN:bob",
@@ -133,6 +135,10 @@ fn bad_requests_say_why() {
     assert!(reason("HISTORY:bob:lots").contains("number"));
     assert!(reason("HISTORY:bob:-1").contains("number"));
     assert!(reason("HISTORY:bob:").contains("number"));
+    assert!(reason("HISTORY:bob:10:").contains("a page starts at *"));
+    assert!(reason("HISTORY:bob:10:x7").contains("a page starts at *"));
+    assert!(reason("HISTORY:bob:10:1:2").contains("a page starts at *"));
+    assert!(reason("HISTORY:bob:x:*").contains("number"));
     assert!(reason("JOIN:general").contains("starts with '#'"));
     assert!(reason("ARCHIVE").contains("ARCHIVE:<user or #room>"));
     assert!(reason("UNARCHIVE:#").contains("room"), "{}", reason("UNARCHIVE:#"));
@@ -178,7 +184,7 @@ fn a_history_limit_past_the_largest_integer_is_refused_as_too_large_not_as_no_nu
         assert_eq!(why, "the limit must be at most 18446744073709551615", "{line}");
     }
     let largest = Request::parse(&format!("HISTORY:bob:{}", usize::MAX)).unwrap();
-    assert_eq!(largest, Request::History { chat: Chat::User("bob".into()), limit: usize::MAX });
+    assert_eq!(largest, Request::History { chat: Chat::User("bob".into()), limit: usize::MAX, page: None });
 }
 
 #[test]
