@@ -446,6 +446,16 @@ export function renderMembers(members, info) {
   }));
 }
 
+/** Puts the banner over the foot of what is shown: the open conversation, or the chat list (a phone's), or the page. */
+function placeBanner(box) {
+  const chat = $('messages');
+  const over = chat.checkVisibility() ? chat : $('chat-list').checkVisibility() ? $('chat-list') : document.body;
+  const area = over.getBoundingClientRect();
+  box.style.left = `${area.left + area.width / 2}px`;
+  box.style.maxWidth = `${Math.max(area.width - 16, 200)}px`;
+  box.style.bottom = `${Math.max(innerHeight - area.bottom, 0) + 8}px`;
+}
+
 /** How long a banner stays: news, and a refusal (it waits while pointed at or focused). */
 const NEWS_MS = 4000;
 const REFUSAL_MS = 7000;
@@ -478,26 +488,17 @@ export function banner(text, info = false, action = null) {
     };
   }
   box.hidden = false;
-  // Placed again while shown: a chat opened or closed meanwhile moves the foot it sits over.
-  const place = () => {
-    if (box.hidden) return clearInterval(banner.placing); // closed by its ✕
-    const chat = $('messages');
-    const over = chat.checkVisibility() ? chat : $('chat-list').checkVisibility() ? $('chat-list') : document.body;
-    const area = over.getBoundingClientRect();
-    box.style.left = `${area.left + area.width / 2}px`;
-    box.style.maxWidth = `${Math.max(area.width - 16, 200)}px`;
-    box.style.bottom = `${Math.max(innerHeight - area.bottom, 0) + 8}px`;
-  };
-  place();
-  clearInterval(banner.placing);
-  banner.placing = setInterval(place, 250);
+  // Placed again when what it sits over changes (a chat opened or closed,
+  // a photo's caption bar above the composer): a ResizeObserver says so.
+  if (!banner.watching) {
+    banner.watching = new ResizeObserver(() => { if (!box.hidden) placeBanner(box); });
+    for (const id of ['messages', 'chat-list']) banner.watching.observe($(id));
+  }
+  placeBanner(box);
   clearTimeout(banner.timer);
   const hide = () => {
     if (box.matches(':hover, :focus-within')) banner.timer = setTimeout(hide, 1000);
-    else {
-      box.hidden = true;
-      clearInterval(banner.placing);
-    }
+    else box.hidden = true;
   };
   banner.timer = setTimeout(hide, info ? NEWS_MS : REFUSAL_MS);
 }
