@@ -15,24 +15,10 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use support::browser::Browser;
 use support::files::{photo, upload};
-use support::webapp::{RATIO, joined, logged_in, one_at_a_time, open_chat, web_server};
+use support::webapp::{RATIO, joined, logged_in, one_at_a_time, open_chat, scheme, shot, web_server};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
-
-fn shot(browser: &Browser, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
-}
-
-fn scheme(browser: &Browser, dark: bool) {
-    let value = if dark { "dark" } else { "light" };
-    browser.cdp(
-        "Emulation.setEmulatedMedia",
-        json!({"features": [{"name": "prefers-color-scheme", "value": value}]}),
-    );
-}
 
 /// `[name, contrast]` of each icon button (its icon's stroke on the
 /// button, the icon drawn in the text's colour and no glyph beside it)
@@ -279,4 +265,23 @@ fn the_first_visit_is_at_most_60_kb_on_the_wire() {
     eprintln!("first visit: {total} bytes on the wire ({worker} of them sw.js): {}", page[1]);
     assert!(total <= 60 * 1024, "{total} bytes: {}", page[1]);
     assert!(page[0].as_u64().unwrap() > 10_000, "the page's files were counted: {}", page[1]);
+}
+
+/// Every module the app loads later imports what it names from the
+/// others: a name moved from one module to another and still imported
+/// from the first would break only the feature that loads it.
+#[test]
+fn every_module_loaded_later_loads() {
+    let _one = one_at_a_time();
+    let (_server, url) = web_server(&[]);
+    let browser = Browser::start(LAPTOP.0, LAPTOP.1);
+    browser.goto(&url);
+    browser.wait_for("!document.getElementById('login').hidden");
+    let failed = browser.exec_async(
+        "const done = arguments[1];
+         Promise.allSettled(arguments[0].map((path) => import(path)))
+           .then((all) => done(all.map((r, i) => r.status === 'rejected' ? `${arguments[0][i]}: ${r.reason}` : null).filter(Boolean)));",
+        json!([wachat::web::assets::LOADED_LATER]),
+    );
+    assert_eq!(failed, json!([]));
 }

@@ -12,17 +12,11 @@ use base64::Engine as _;
 use serde_json::json;
 use support::browser::Browser;
 use support::files::{fetch, noise, photo};
-use support::webapp::{ENTER, open_chat, web_server};
+use support::webapp::{ENTER, open_chat, shot, web_server};
 use support::{READ_TIMEOUT, TestServer};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
-
-fn shot(browser: &Browser, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
-}
 
 /// Picks `bytes` as the file `name` of `type` with the 📎 button (the page's own picker).
 fn attach(browser: &Browser, name: &str, kind: &str, bytes: &[u8]) {

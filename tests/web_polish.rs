@@ -14,17 +14,12 @@ mod support;
 
 use serde_json::json;
 use support::browser::Browser;
-use support::webapp::{ENTER, RATIO, joined, log_in_again, logged_in, one_at_a_time, open_chat, web_server};
+use support::webapp::{
+    ENTER, RATIO, joined, log_in_again, logged_in, one_at_a_time, open_chat, shot, web_server,
+};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
-
-/// Keeps what `browser` shows as `name`.png, to look at.
-fn shot(browser: &Browser, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
-}
 
 /// Uncaught errors of the page from now on, gathered in `window.errors`.
 fn watch_errors(browser: &Browser) {

@@ -12,25 +12,11 @@ mod support;
 use serde_json::json;
 use support::browser::Browser;
 use support::files::{photo, upload};
-use support::webapp::{ENTER, logged_in, one_at_a_time, open_chat, web_server};
+use support::webapp::{ENTER, logged_in, one_at_a_time, open_chat, scheme, shot, web_server};
 use support::{Conn, TestServer};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
-
-fn shot(browser: &Browser, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot()).unwrap();
-}
-
-fn scheme(browser: &Browser, dark: bool) {
-    let value = if dark { "dark" } else { "light" };
-    browser.cdp(
-        "Emulation.setEmulatedMedia",
-        json!({"features": [{"name": "prefers-color-scheme", "value": value}]}),
-    );
-}
 
 /// The login form of a new browser, `user` and `password` typed, not sent.
 fn login_form(url: &str, (width, height): (u32, u32), user: &str, password: &str) -> Browser {

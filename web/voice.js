@@ -21,8 +21,8 @@ addStrings({
   pt: { recording: 'Gravando {t}', stopSend: 'Enviar mensagem de voz', play: 'Tocar mensagem de voz', pause: 'Pausar', voiceOf: 'Mensagem de voz, {t}', noMic: 'Sem microfone: {reason}' },
 });
 
-/** The rule that reads a voice message is view.js's; tests/web_media.rs asks it here. */
-export { voice };
+/** The rule that reads a voice message, and its clock, are view.js's (the chat list needs them first); call.js and tests/web_media.rs ask them here. */
+export { voice, clock };
 
 /** The media type of each extension a voice message's name may have. */
 const TYPES = { webm: 'audio/webm', ogg: 'audio/ogg', m4a: 'audio/mp4' };
