@@ -10,10 +10,10 @@ mod support;
 
 use base64::Engine as _;
 use serde_json::json;
+use support::READ_TIMEOUT;
 use support::browser::Browser;
 use support::files::{fetch, noise, photo};
 use support::webapp::{ENTER, open_chat, shot, web_server};
-use support::{READ_TIMEOUT, TestServer};
 
 const PHONE: (u32, u32) = (390, 844);
 const LAPTOP: (u32, u32) = (1280, 800);
@@ -229,7 +229,7 @@ fn a_file_the_server_refuses_is_said_in_words_as_an_error() {
                 &noise(700 * 1024, round),
                 "",
             );
-            let failed = format!("document.querySelector('#messages .msg.mine.failed')");
+            let failed = "document.querySelector('#messages .msg.mine.failed')";
             let found = ana.exec(
                 &format!("return new Promise((r) => setTimeout(() => r(Boolean({failed})), 1500))"),
                 json!([]),
