@@ -179,6 +179,7 @@ fn lists_quotes_and_stars_say_photo_voice_and_file_in_words_without_formatting()
         ana.wait_for(&format!("document.querySelector(\"#messages .msg[data-id='v{n}'] .more\")"));
         ana.click(&format!("#messages .msg[data-id='v{n}'] .more"));
         ana.click("#messages .menu button[data-act='reply']");
+        ana.wait_for("document.getElementById('compose-what').textContent === 'Replying to bob: 🎤 Voice message (0:03)'");
         ana.type_into("#input", &format!("loud and clear{ENTER}"));
         ana.wait_for("document.querySelector('#messages .msg.mine .quote')?.textContent === 'bob: 🎤 Voice message (0:03)'");
         // Starred: the photo and the text, in words.

@@ -11,7 +11,8 @@
 // copies of my messages sent from my other devices and their read marks.
 // When either socket drops, both are closed and opened again with a
 // growing pause (0.5 s doubling up to 15 s, with jitter), and the app is
-// told each change of status.
+// told each change of status. A login refused for now (`KO:RATE_LIMITED`)
+// waits as long as the server's reason says, then tries again.
 
 import { request, parseReply, parseEvent, listingCount, isListing, CLOSING } from './wire.js';
 
