@@ -43,6 +43,8 @@ mod failures;
 mod latency;
 #[path = "cluster/moderation.rs"]
 mod moderation;
+#[path = "cluster/people.rs"]
+mod people;
 #[path = "cluster/prefs.rs"]
 mod prefs;
 #[path = "cluster/reuse.rs"]
