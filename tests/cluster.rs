@@ -46,6 +46,8 @@ mod history;
 mod latency;
 #[path = "cluster/moderation.rs"]
 mod moderation;
+#[path = "cluster/people.rs"]
+mod people;
 #[path = "cluster/prefs.rs"]
 mod prefs;
 #[path = "cluster/reuse.rs"]

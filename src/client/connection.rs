@@ -330,6 +330,7 @@ fn listing_limit(request: &Request) -> Option<usize> {
         Request::Archived => Some(crate::protocol::prefs::MAX_ARCHIVED), // 1.2 (§23)
         Request::Files => Some(MAX_LISTING_LINES),                       // 1.2 (§21)
         Request::Starred => Some(MAX_LISTING_LINES),                     // 1.2 (§25)
+        Request::People { .. } => Some(crate::protocol::request::MAX_PEOPLE), // 1.2 (§26)
         _ => None,
     }
 }

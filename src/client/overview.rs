@@ -109,6 +109,17 @@ impl Client {
             .collect()
     }
 
+    /// 1.2 (§26): the people whose names start with `start`, among the
+    /// members of your rooms, sorted, each with its presence (`PEOPLE`).
+    pub fn people(&self, start: &str) -> Result<Vec<UserInfo>> {
+        let what = tr!(Msg::ReqPeople, start = start);
+        let lines = self.listing(Request::People { prefix: start.to_string() }, &what)?;
+        lines
+            .iter()
+            .map(|line| parse_seen(line).map_err(|e| Error::Protocol(format!("{what}: {e}"))))
+            .collect()
+    }
+
     /// The chat list, most recent first: from the server when it can be
     /// reached (`CHATS` for the unread counts, `USERS` for who is online,
     /// one `HISTORY:<chat>:1` each for the last message, in one round

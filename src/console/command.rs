@@ -30,6 +30,8 @@ pub enum Command {
     Open(Chat),
     /// `/history [n]`
     History(usize),
+    /// 1.2: `/people <start of a name>`, the people to open a chat with.
+    People(String),
     Users,
     Chats,
     Rooms,
@@ -112,6 +114,7 @@ impl Parser {
             "msg" | "whisper" => self.msg(word, args),
             "history" => self.history(args),
             "users" => no_args(Command::Users),
+            "people" => Ok(Command::People(self.user(one_word(Msg::UsagePeople)?)?)),
             "chats" => no_args(Command::Chats),
             "rooms" => no_args(Command::Rooms),
             "info" => no_args(Command::Info),
@@ -251,6 +254,9 @@ mod tests {
         assert_eq!(ok("/history"), Command::History(20));
         assert_eq!(ok("/history 5"), Command::History(5));
         assert_eq!(ok("/users"), Command::Users);
+        assert_eq!(ok("/people Bo"), Command::People("Bo".into()));
+        assert_eq!(err("/people"), "usage: /people <start of a name>");
+        assert!(err("/people #lab").contains("#lab"), "{}", err("/people #lab"));
         assert_eq!(ok("/chats"), Command::Chats);
         assert_eq!(ok("/rooms"), Command::Rooms);
         assert_eq!(ok("/info"), Command::Info);

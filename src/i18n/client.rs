@@ -117,6 +117,7 @@ catalogue! {
         pt: "vincular o dispositivo {device} de {user}",
     },
     ReqMembers { en: "members of {room}", es: "miembros de {room}", pt: "membros de {room}" },
+    ReqPeople { en: "people named {start}…", es: "personas llamadas {start}…", pt: "pessoas chamadas {start}…" },
 
     // ── Connections to the server ────────────────────────────────────────
     SendPort { en: "send port", es: "puerto de envío", pt: "porta de envio" },

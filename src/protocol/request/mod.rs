@@ -28,13 +28,13 @@ mod tests;
 use std::fmt;
 use std::num::IntErrorKind;
 
-pub use fields::{MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
+pub use fields::{MAX_PEOPLE, MAX_QUERY, MAX_SEARCH_RESULTS, Scope, check_email};
 use fields::{bad, chat, device, email, fields, id, password, query, room, sent_id, target, user, user_at};
 
 use super::action::REACTIONS;
 use super::call::Signal;
 use super::moderation::{Action, ActionFrame, REQUEST_WORDS};
-use super::names::check_id;
+use super::names::{check_id, check_name};
 use super::page::Start;
 use super::{Chat, Ko, Text, account, files, split_fields, truncate};
 
@@ -101,6 +101,12 @@ pub enum Request {
     /// 1.1: the members of a room you are in, each online or last seen.
     Members {
         room: String,
+    },
+    /// 1.2: the people whose names start with `prefix` (ignoring case),
+    /// among the members of your rooms, each online or last seen: a
+    /// "new chat" box's suggestions.
+    People {
+        prefix: String,
     },
     /// 1.1: which server this is: `OK:<id>`, the random identity of its
     /// data, so that a client keeps apart two servers at one address.
@@ -308,9 +314,8 @@ impl Request {
     pub fn parse(line: &str) -> Result<Request, Ko> {
         match command_word(line) {
             "LOGIN" | "REGISTER" | "REDEEM" | "PAIR" => first_frame(line),
-            "MSG" | "READ" | "JOIN" | "LEAVE" | "HISTORY" | "P2P" | "PEER" | "LASTSEEN" | "MEMBERS" => {
-                conversation(line)
-            }
+            "MSG" | "READ" | "JOIN" | "LEAVE" | "HISTORY" | "P2P" | "PEER" | "LASTSEEN" | "MEMBERS"
+            | "PEOPLE" => conversation(line),
             "TYPING" | "REPLY" | "EDIT" | "DELETE" | "REACT" | "SEARCH" => message_action(line),
             word if word == "ROOMINFO" || REQUEST_WORDS.contains(&word) => room_request(line),
             account::PASSWD | account::PASSWD_KEEP | account::DELACCOUNT | "UNLINK" => account_request(line),
@@ -371,6 +376,7 @@ impl fmt::Display for Request {
             Request::Peer { user } => write!(f, "PEER:{user}"),
             Request::LastSeen { user } => write!(f, "LASTSEEN:{user}"),
             Request::Members { room } => write!(f, "MEMBERS:#{room}"),
+            Request::People { prefix } => write!(f, "PEOPLE:{prefix}"),
             Request::Server => f.write_str("SERVER"),
             Request::Typing { to } => write!(f, "TYPING:{to}"),
             Request::Moderate { room, action } => ActionFrame(room, action).fmt(f),
@@ -467,7 +473,8 @@ fn first_frame(line: &str) -> Result<Request, Ko> {
 }
 
 /// The conversations of version 1.0 (`MSG`, `READ`, `JOIN`, `LEAVE`,
-/// `HISTORY`, `P2P`, `PEER`) and of 1.1 (`LASTSEEN`, `MEMBERS`).
+/// `HISTORY`, `P2P`, `PEER`), of 1.1 (`LASTSEEN`, `MEMBERS`) and of 1.2
+/// (`PEOPLE`).
 fn conversation(line: &str) -> Result<Request, Ko> {
     Ok(match command_word(line) {
         "MSG" => {
@@ -507,6 +514,12 @@ fn conversation(line: &str) -> Result<Request, Ko> {
         "PEER" => Request::Peer { user: user(fields(line, 2, "PEER:<user>")?[1])? },
         "LASTSEEN" => Request::LastSeen { user: user(fields(line, 2, "LASTSEEN:<user>")?[1])? },
         "MEMBERS" => Request::Members { room: room(fields(line, 2, "MEMBERS:<#room>")?[1])? },
+        // A name's start is a name's shape: 1 to 32 of its characters.
+        "PEOPLE" => {
+            let f = fields(line, 2, "PEOPLE:<the start of a user name>")?;
+            check_name(f[1]).map_err(|e| bad(format!("bad start of a name: {e}")))?;
+            Request::People { prefix: f[1].to_string() }
+        }
         other => return Err(unknown(other)),
     })
 }

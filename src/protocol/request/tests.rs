@@ -51,6 +51,8 @@ fn every_request_round_trips() {
         "PEER:bob",
         "LASTSEEN:bob",
         "MEMBERS:#general",
+        "PEOPLE:an",
+        "PEOPLE:Bob.S",
         "SERVER",
         "TYPING:bob",
         "TYPING:#general",
@@ -151,6 +153,11 @@ fn bad_requests_say_why() {
     assert!(reason("P2P:0").contains("bad port"));
     assert!(reason("LASTSEEN:a b").contains("bad user name"));
     assert!(reason("MEMBERS:general").contains("starts with '#'"));
+    assert!(reason("PEOPLE:").contains("bad start of a name"));
+    assert!(reason("PEOPLE:a b").contains("not allowed in a name"));
+    assert!(reason("PEOPLE:#general").contains("not allowed in a name"));
+    assert!(reason("PEOPLE").contains("PEOPLE:<the start of a user name>"));
+    assert!(reason(&format!("PEOPLE:{}", "a".repeat(33))).contains("1 to 32"));
     assert!(reason("REACT:bob:m1:🦀").contains("not a reaction"));
     assert!(reason(&format!("EDIT:bob:{}:x", "m".repeat(60))).contains("at most 52"));
     assert!(reason("DELETE:bob").contains("DELETE:<to>:<id>"));
