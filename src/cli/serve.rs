@@ -108,7 +108,7 @@ fn prepare_process(args: &ServeArgs) -> Result<()> {
     // turns into KO:INTERNAL, not kill the server with SIGXFSZ.
     // SAFETY: setting a signal to "ignore" installs no handler code.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    crate::sys::return_big_allocations();
+    crate::sys::limits::return_big_allocations();
     if args.fsync == Fsync::Never {
         log::warn!("--fsync never: an OK may be lost in a crash of the machine; only for measuring");
     }
@@ -184,7 +184,7 @@ fn store_options(args: &ServeArgs) -> crate::store::StoreOptions {
 /// `--max-connections`.
 fn fit_to_system(config: Config, asked: bool) -> Config {
     let lingering = server::closer::max_lingering(config.max_connections);
-    let (capacity, advice) = crate::sys::connection_capacity(config.max_connections, lingering);
+    let (capacity, advice) = crate::sys::limits::connection_capacity(config.max_connections, lingering);
     // A newcomer on a laptop meets the system's limits before the default
     // --max-connections (20,000), and reads warnings as failures. So: one
     // plain line when the default does not fit but plenty does; the advice

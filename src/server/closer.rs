@@ -48,7 +48,7 @@ pub const LINGER_BYTES: usize = 64 * 1024;
 /// 16 connections, at least 16, at most 256. Each is one descriptor, so
 /// the default (20,000 connections, 256 lingering) leaves the descriptors
 /// of ≥ 9,800 users within this machine's hard limit of 20,000 (see
-/// `sys::connection_capacity`, which counts them).
+/// `sys::limits::connection_capacity`, which counts them).
 pub fn max_lingering(max_connections: usize) -> usize {
     (max_connections / 16).clamp(16, 256)
 }
